@@ -1,0 +1,89 @@
+"""dtypes: NumPy's own dtype objects under PyTorch's names, and PyTorch's promotion rules."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)  # noqa: A001  (PyTorch's name)
+
+_NAMES = {
+    float16: "float16", float32: "float32", float64: "float64", uint8: "uint8",
+    int8: "int8", int16: "int16", int32: "int32", int64: "int64", bool: "bool",
+}
+_default_float = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of floats made from Python numbers (float32, as in PyTorch)."""
+    return _default_float
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the default float dtype (float32 or float64)."""
+    global _default_float
+    d = as_dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating dtypes are allowed, got {dtype_name(d)}")
+    _default_float = d
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Turn a dtype spec (tinyconv.float32, np.float64, Python float/int/bool, 'float32') into an np.dtype."""
+    if isinstance(dtype, np.dtype):
+        d = dtype
+    elif dtype is builtins.float:  # PyTorch: dtype=float means float64
+        d = float64
+    elif dtype is builtins.int:
+        d = int64
+    elif dtype is builtins.bool:
+        d = bool
+    else:
+        try:
+            d = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype: expected a tinyconv dtype such as tinyconv.float32, got {dtype!r}") from None
+    if d not in _NAMES:
+        raise TypeError(f"dtype: {d} is not supported by tinyconv (use one of {sorted(_NAMES.values())})")
+    return d
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """`tinyconv.float32`, as PyTorch prints `torch.float32`."""
+    return "tinyconv." + _NAMES.get(dtype, str(dtype))
+
+
+def is_floating(dtype: np.dtype) -> builtins.bool:
+    return dtype.kind == "f"
+
+
+# PyTorch promotes by category first (bool < integer < floating), then, within
+# the winning category, dimensioned tensors outrank 0-d tensors, which outrank
+# Python scalars. A Python float meeting an integer tensor gives the default
+# float dtype (float32), where NumPy would give float64.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def result_type(a: Any, b: Any) -> np.dtype:
+    """The dtype PyTorch gives `a op b`; each is an np.ndarray or a Python scalar."""
+    ranked = []
+    for x in (a, b):
+        if isinstance(x, np.ndarray):
+            ranked.append((_CATEGORY[x.dtype.kind], 2 if x.ndim else 1, x.dtype))
+        else:  # Python scalar: weakest, stands for its category's default dtype
+            d = bool if isinstance(x, builtins.bool) else int64 if isinstance(x, builtins.int) else _default_float
+            ranked.append((_CATEGORY[d.kind], 0, d))
+    cat = max(r[0] for r in ranked)
+    top = [r for r in ranked if r[0] == cat]
+    rank = max(r[1] for r in top)
+    dts = [r[2] for r in top if r[1] == rank]
+    return np.result_type(*dts)

@@ -1,0 +1,30 @@
+"""The autograd engine: Function, grad mode, backward, gradcheck.
+
+It knows nothing about convolution: ops are Functions, and the engine only
+walks the graph they leave behind.
+
+Only grad mode is imported eagerly: Tensor needs it before Tensor exists,
+and the rest needs Tensor, so the rest is loaded on first use.
+"""
+from typing import Any
+
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+_LAZY = {
+    "Function": ".function",
+    "sum_to_shape": ".function",
+    "backward": ".engine",
+    "gradcheck": "._gradcheck",
+    "GradcheckError": "._gradcheck",
+}
+
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tinyconv.autograd' has no attribute {name!r}")

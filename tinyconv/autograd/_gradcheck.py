@@ -1,0 +1,148 @@
+"""gradcheck: compare backward's gradients with central finite differences.
+
+For f: inputs -> outputs, the Jacobian J[i, j] = d out_i / d in_j is found two
+ways: numerically, column by column, J[:, j] ~ (f(x + eps e_j) - f(x - eps e_j)) / 2 eps,
+and analytically, row by row, by running backward with grad_output = e_i.
+Every element of every Jacobian is compared (fast_mode compares a random
+projection v^T J u instead, for large ops).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import grad_mode
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when the analytical and numerical gradients differ."""
+
+
+def _outputs(fn: Callable, inputs: Sequence) -> list:
+    out = fn(*inputs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o for o in outs if isinstance(o, Tensor)]
+
+
+def _flat_outputs(fn: Callable, inputs: Sequence) -> np.ndarray:
+    with grad_mode.no_grad():
+        outs = _outputs(fn, inputs)
+    return np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in outs]) if outs else np.zeros(0)
+
+
+def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, fast_mode: bool = False, seed: int = 0) -> bool:
+    """Check fn's backward against finite differences for every input that requires grad.
+
+    `inputs` is a Tensor or a tuple of them (and other arguments passed through).
+    Use float64 inputs: float32 rounding swamps eps. Returns True, or on a mismatch
+    raises GradcheckError naming the input, the worst element and both values
+    (returns False instead when raise_exception=False).
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck: no input requires grad; pass tensors made with requires_grad=True")
+    for i in diff:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 inputs "
+                "(float32 rounding is larger than the finite-difference step)"
+            )
+    with grad_mode.enable_grad():
+        outs = _outputs(fn, inputs)
+    sizes = [o._data.size for o in outs]
+    n_out = sum(sizes)
+    rng = np.random.default_rng(seed)
+
+    def analytic_vjp(v: np.ndarray) -> list:
+        """Gradients of <v, outputs> w.r.t. each differentiable input."""
+        saved = [inputs[i].grad for i in diff]
+        for i in diff:
+            inputs[i].grad = None
+        with grad_mode.enable_grad():
+            outs_ = _outputs(fn, inputs)
+            loss = None
+            start = 0
+            for o, n in zip(outs_, sizes):
+                if o.requires_grad:
+                    piece = Tensor._make(v[start:start + n].reshape(o._data.shape).astype(o._data.dtype), None, False)
+                    term = (o * piece).sum()
+                    loss = term if loss is None else loss + term
+                start += n
+        res = []
+        if loss is not None:
+            loss.backward()
+        for k, i in enumerate(diff):
+            g = inputs[i].grad
+            res.append(np.zeros(inputs[i]._data.shape) if g is None else np.asarray(g._data, dtype=np.float64))
+            if g is not None and g._data.shape != inputs[i]._data.shape:
+                raise GradcheckError(
+                    f"gradcheck: the gradient of input {i} has shape {g._data.shape}, "
+                    f"but the input has shape {inputs[i]._data.shape}"
+                )
+            inputs[i].grad = saved[k]
+        return res
+
+    def numeric_column(i: int, j: int, direction: np.ndarray | None = None) -> np.ndarray:
+        x = inputs[i]._data
+        flat = x.reshape(-1)
+        if direction is None:
+            old = flat[j]
+            flat[j] = old + eps
+            plus = _flat_outputs(fn, inputs)
+            flat[j] = old - eps
+            minus = _flat_outputs(fn, inputs)
+            flat[j] = old
+        else:
+            old = x.copy()
+            x += eps * direction
+            plus = _flat_outputs(fn, inputs)
+            x[...] = old - eps * direction
+            minus = _flat_outputs(fn, inputs)
+            x[...] = old
+        return (plus - minus) / (2 * eps)
+
+    def fail(msg: str) -> bool:
+        if raise_exception:
+            raise GradcheckError(msg)
+        return False
+
+    if fast_mode:
+        v = rng.standard_normal(n_out)
+        grads = analytic_vjp(v)
+        for k, i in enumerate(diff):
+            u = rng.standard_normal(inputs[i]._data.shape)
+            analytic = float(np.sum(grads[k] * u))
+            numeric = float(v @ numeric_column(i, 0, u))
+            if abs(analytic - numeric) > atol + rtol * abs(numeric):
+                return fail(
+                    f"gradcheck (fast mode): for input {i} (shape {inputs[i]._data.shape}), "
+                    f"<v, J u> is {numeric!r} by finite differences but {analytic!r} by backward"
+                )
+        return True
+
+    for k, i in enumerate(diff):
+        x = inputs[i]._data
+        numeric = np.zeros((n_out, x.size))
+        for j in range(x.size):
+            numeric[:, j] = numeric_column(i, j)
+        analytic = np.zeros((n_out, x.size))
+        for r in range(n_out):
+            e = np.zeros(n_out)
+            e[r] = 1.0
+            analytic[r] = analytic_vjp(e)[k].ravel()
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if err.size and err.max() > 0:
+            r, j = np.unravel_index(np.argmax(err), err.shape)
+            return fail(
+                f"gradcheck: Jacobian mismatch for input {i} (shape {x.shape}): worst at input "
+                f"element {np.unravel_index(j, x.shape)} and output element {r}: numerical "
+                f"{numeric[r, j]!r} vs analytical {analytic[r, j]!r} "
+                f"(atol={atol}, rtol={rtol})"
+            )
+    return True
+
+
+from ..tensor import Tensor  # noqa: E402

@@ -1,0 +1,184 @@
+"""`Function`: one differentiable op, its forward and backward side by side.
+
+An op is a subclass with two static methods:
+
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, a, b):          # a, b: np.ndarray
+            ctx.save_for_backward(a, b)
+            return a * b
+        @staticmethod
+        def backward(ctx, grad):         # grad: d(loss)/d(out), out's shape
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a    # d(loss)/d(a), d(loss)/d(b)
+
+`Mul.apply(x, y)` runs forward and, when grad mode is on and an input requires
+grad, returns a Tensor whose `grad_fn` is the `ctx` object itself: the graph
+node that remembers where the inputs came from (`next_functions`) and what
+backward needs (`saved_tensors`). The engine (engine.py) walks these nodes.
+
+tinyconv's built-in ops set `array_mode = True`: forward and backward see plain
+NumPy arrays, so the math reads as NumPy. A user's subclass (the PyTorch way)
+leaves it False and sees Tensors in both, as in PyTorch tutorials.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype | None = None) -> np.ndarray:
+    """Undo broadcasting: sum `grad` down to `shape`, and cast it to `dtype`.
+
+    If x of shape (3, 1) was broadcast to (2, 3, 4) in the forward, each x[i, 0]
+    was used 2 * 4 times, so its gradient is the sum over those copies.
+    """
+    if grad.shape != shape:
+        extra = grad.ndim - len(shape)
+        axes = tuple(range(extra)) + tuple(
+            extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+        )
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+        if extra:
+            grad = grad.reshape(shape)
+    if dtype is not None and grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return grad
+
+
+class Function:
+    """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
+
+    array_mode = False  # built-in ops: True (forward/backward on np.ndarray)
+    is_view = False     # True when the output may share memory with input 0
+
+    # Set by apply() on recorded nodes; class defaults keep unrecorded ones cheap.
+    next_functions: tuple = ()
+    needs_input_grad: tuple = ()
+    _saved: tuple | None = None
+    _saved_versions: tuple = ()
+    _retained: Any = None  # weakref to a non-leaf output that called retain_grad()
+    _released = False
+
+    # -- what an op calls in forward ------------------------------------------------
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep these for backward (inputs or the output; None is allowed)."""
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time "
+                "(its saved tensors were freed after the first backward). "
+                "Pass retain_graph=True to the first backward() to keep them."
+            )
+        return self._saved or ()
+
+    def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
+        return None
+
+    @classmethod
+    def name(cls) -> str:
+        """The grad_fn name shown in reprs, e.g. `MulBackward`."""
+        return cls.__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    # -- the two methods an op defines ---------------------------------------------
+    @staticmethod
+    def forward(ctx: Function, *args: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad: Any) -> Any:
+        raise NotImplementedError
+
+    # -- running an op ---------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Run forward on `args` and, if any input needs a gradient, record the node."""
+        ctx = cls.__new__(cls)
+        record = False
+        if grad_mode.enabled:
+            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            record = True in needs
+            if record:
+                ctx.needs_input_grad = needs
+        if cls.array_mode:
+            raw = [a._data if isinstance(a, Tensor) else a for a in args]
+        else:
+            raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
+            with grad_mode.no_grad():
+                result = cls.forward(ctx, *raw)
+            if not isinstance(result, Tensor):
+                raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(result).__name__}")
+            result = result._data
+        if cls.array_mode:
+            result = cls.forward(ctx, *raw)
+        if not record:
+            out = Tensor._make(result, None, False)
+            if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(result, raw[0]):
+                out._vc = args[0]._vc
+            return out
+        out = Tensor._make(result, ctx, True)
+        if cls.is_view and np.may_share_memory(result, args[0]._data):
+            out._vc = args[0]._vc  # a view shares its base's version counter
+        ctx.next_functions = tuple(
+            (a.grad_fn or a) if n else None for a, n in zip(args, needs)
+        )
+        if ctx._saved:
+            ctx._saved_versions = _versions_of(ctx._saved, args, raw, result, out)
+        return out
+
+    # -- what the engine calls -----------------------------------------------------
+    def _run_backward(self, grad: np.ndarray) -> tuple:
+        """Check saved tensors are unmodified, run backward, return a tuple of grads."""
+        for vc, version, shape in self._saved_versions:
+            if vc[0] != version:
+                raise RuntimeError(
+                    f"{self.name()}: one of the tensors saved for its backward "
+                    f"(shape {tuple(shape)}) was modified by an in-place operation after "
+                    f"the forward (its version is {vc[0]}, expected {version}). "
+                    "Clone it before modifying it, or do the in-place update before the op."
+                )
+        if self._released:
+            self.saved_tensors  # raises the "second time" error
+        if self.array_mode:
+            grads = self.backward(self, grad)
+            return grads if type(grads) is tuple else (grads,)
+        with grad_mode.no_grad():
+            grads = self.backward(self, Tensor._make(grad, None, False))
+        if type(grads) is not tuple:
+            grads = (grads,)
+        return tuple(g._data if isinstance(g, Tensor) else g for g in grads)
+
+    def _release(self) -> None:
+        """Free what forward saved, once backward no longer needs it."""
+        if self._saved is not None:
+            self._saved = None
+            self._released = True
+
+
+def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) -> tuple:
+    """For each saved input or output, remember its version counter and value now."""
+    versions = []
+    for s in saved:
+        if s is None:
+            continue
+        for a, r in zip(args, raw):
+            if r is s and isinstance(a, Tensor):
+                versions.append((a._vc, a._vc[0], a._data.shape))
+                break
+        else:
+            if s is result or (isinstance(s, Tensor) and s._data is result):
+                versions.append((out._vc, out._vc[0], result.shape))
+    return tuple(versions)
+
+
+from ..tensor import Tensor  # noqa: E402  (Tensor's ops import this module)

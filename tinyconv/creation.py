@@ -1,0 +1,163 @@
+"""Making tensors: from data, filled, random, ranges. Sizes as varargs or one tuple."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype
+from .tensor import Tensor, _sizes, _to_array
+
+_generator = np.random.default_rng()
+
+
+def _rng() -> np.random.Generator:
+    return _generator
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed tinyconv's random numbers (rand, randn, init, dropout)."""
+    global _generator
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(s)
+    return s
+
+
+def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(arr, None, False)
+    if requires_grad:
+        t.requires_grad = True  # checks the dtype
+    return t
+
+
+def _float(dtype: Any) -> np.dtype:
+    return _dtype.get_default_dtype() if dtype is None else as_dtype(dtype)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays)."""
+    if device is not None:
+        from .tensor import _check_device
+        _check_device(device, "tensor()")
+    arr = _to_array(data, None if dtype is None else as_dtype(dtype), "tensor()")
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `array`."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy(): expected an np.ndarray, got {type(array).__name__}")
+    as_dtype(array.dtype)
+    return Tensor._make(array, None, False)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return _finish(np.zeros(_sizes(size, "zeros()"), dtype=_float(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return _finish(np.ones(_sizes(size, "ones()"), dtype=_float(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    if dtype is None:
+        dtype = (_dtype.bool if isinstance(fill_value, bool) else
+                 _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
+    return _finish(np.full(_sizes((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else as_dtype(dtype)),
+                   requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Uniform on [0, 1)."""
+    g = generator or _generator
+    return _finish(g.random(_sizes(size, "rand()")).astype(_float(dtype)), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Standard normal."""
+    g = generator or _generator
+    return _finish(g.standard_normal(_sizes(size, "randn()")).astype(_float(dtype)), requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high); `randint(high, size)` as in PyTorch."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint(): size is required")
+    arr = _generator.integers(low, high, _sizes((size,), "randint()"))
+    return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def randperm(n: int, dtype: Any = None) -> Tensor:
+    return _finish(_generator.permutation(n).astype(_dtype.int64 if dtype is None else as_dtype(dtype)), False)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples; `size` as a tuple, or the broadcast shape of tensor mean/std."""
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if np.any(np.asarray(s) < 0):
+        raise ValueError(f"normal(): std must be >= 0, got {std}")
+    shape = _sizes((size,), "normal()") if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    arr = _generator.normal(m, s, shape).astype(_float(dtype))
+    return _finish(arr, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from start to end (exclusive) by step; ints give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange(): step must be nonzero")
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
+    return _finish(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+
+
+def eye(n: int, m: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)

@@ -1,0 +1,135 @@
+"""Padding kernels (``F.pad``): pure NumPy, no Tensor, no graph.
+
+Arguments arrive validated and normalised by ``tinyconv.nn.functional``:
+``pad`` is PyTorch's flat tuple for the trailing dimensions, last dimension
+first: ``(left, right)`` pads the last axis, ``(left, right, top, bottom)``
+the last two, and so on (any even length up to ``2 * x.ndim``); ``mode`` is
+one of ``'constant'``, ``'reflect'``, ``'replicate'``, ``'circular'``.
+
+Modes, on one axis of length n padded by (l, r), and where each padded
+position copies from ('source' index in the input):
+
+    constant   value; negative l/r crop instead (PyTorch allows this only here)
+    reflect    mirror excluding the edge: left j -> l - j   (needs l, r < n)
+    replicate  the edge element:          left j -> 0        (numpy 'edge')
+    circular   wrap around:               left j -> n - l + j (needs l, r <= n)
+
+PyTorch pads one axis after another, so corners are padded copies of padded
+copies; ``np.pad`` does the same, and its 'reflect' / 'edge' / 'wrap' modes
+match PyTorch's reflect / replicate / circular within the limits above. The
+checks on those limits are repeated here because np.pad silently does
+something else (repeated reflection or wrapping) beyond them.
+
+Backward: padding is linear and acts on each axis separately, so its
+transpose does too. Per axis, the gradient of the central block passes
+straight through, and each border's gradient is added back onto the input
+elements it was copied from (a sum when one element was copied several times,
+as with replicate).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _per_axis(pad: Sequence[int], ndim: int) -> list[tuple[int, int, int]]:
+    """PyTorch's flat pad tuple -> [(axis, left, right), ...], last axis first."""
+    if len(pad) % 2 or len(pad) > 2 * ndim:
+        raise ValueError(
+            f"pad: expected an even number of values, at most {2 * ndim} for a "
+            f"{ndim}-d array, got {tuple(pad)}"
+        )
+    return [(ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(len(pad) // 2)]
+
+
+def _check_limits(shape: tuple[int, ...], pad: Sequence[int], mode: str) -> None:
+    for axis, left, right in _per_axis(pad, len(shape)):
+        n = shape[axis]
+        if left < 0 or right < 0:
+            raise ValueError(f"pad: negative padding {(left, right)} is only supported "
+                             f"in 'constant' mode, got mode={mode!r}")
+        if mode == "reflect" and (left >= n or right >= n):
+            raise ValueError(f"pad: reflect padding {(left, right)} must be smaller than the "
+                             f"padded dimension (axis {axis} has size {n})")
+        if mode == "circular" and (left > n or right > n):
+            raise ValueError(f"pad: circular padding {(left, right)} must be at most the "
+                             f"padded dimension (axis {axis} has size {n})")
+
+
+def pad_forward(x: np.ndarray, pad: Sequence[int], mode: str = "constant",
+                value: float = 0) -> np.ndarray:
+    """Pad the trailing axes of ``x`` (any rank) as ``torch.nn.functional.pad``.
+
+    Returns a new array with ``shape[axis] + left + right`` along each padded axis.
+    """
+    pads = _per_axis(pad, x.ndim)
+    if mode == "constant":
+        # Negative widths crop first; what remains is padded with `value`.
+        crop = [slice(None)] * x.ndim
+        widths = [(0, 0)] * x.ndim
+        for axis, left, right in pads:
+            crop[axis] = slice(max(-left, 0), x.shape[axis] - max(-right, 0))
+            widths[axis] = (max(left, 0), max(right, 0))
+        return np.pad(x[tuple(crop)], widths, mode="constant", constant_values=value)
+    if mode not in _NUMPY_MODE:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
+    _check_limits(x.shape, pad, mode)
+    widths = [(0, 0)] * x.ndim
+    for axis, left, right in pads:
+        widths[axis] = (left, right)
+    return np.pad(x, widths, mode=_NUMPY_MODE[mode])
+
+
+def _fold_axis(g: np.ndarray, n: int, left: int, right: int, mode: str) -> np.ndarray:
+    """Transpose of padding the LAST axis of length ``n`` by (left, right)."""
+    if mode == "constant":
+        if left >= 0 and right >= 0:
+            return g[..., left:left + n]  # padding got constants: no gradient to x
+        # Negative widths cropped x: those elements get zero gradient.
+        out = np.zeros(g.shape[:-1] + (n,), dtype=g.dtype)
+        lo, hi = max(-left, 0), n - max(-right, 0)
+        start = max(left, 0)
+        out[..., lo:hi] = g[..., start:start + (hi - lo)]
+        return out
+
+    core = g[..., left:left + n].copy()
+    head, tail = g[..., :left], g[..., left + n:]
+    if mode == "reflect":
+        # left position j copied x[left - j]: x[1..left] gets head reversed.
+        if left:
+            core[..., 1:left + 1] += head[..., ::-1]
+        # right position t copied x[n - 2 - t]: x[n-1-right..n-2] gets tail reversed.
+        if right:
+            core[..., n - 1 - right:n - 1] += tail[..., ::-1]
+    elif mode == "replicate":
+        # Every left pad copied x[0], every right pad x[n-1].
+        core[..., 0] += head.sum(axis=-1)
+        core[..., n - 1] += tail.sum(axis=-1)
+    elif mode == "circular":
+        # left position j copied x[n - left + j]; right position t copied x[t].
+        if left:
+            core[..., n - left:] += head
+        if right:
+            core[..., :right] += tail
+    else:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
+    return core
+
+
+def pad_backward(grad_out: np.ndarray, input_shape: tuple[int, ...], pad: Sequence[int],
+                 mode: str = "constant") -> np.ndarray:
+    """Gradient of :func:`pad_forward`: ``grad_out`` (padded shape) -> ``input_shape``."""
+    g = grad_out
+    # Undo the axes in any order: the per-axis maps commute.
+    for axis, left, right in _per_axis(pad, g.ndim):
+        g = np.moveaxis(g, axis, -1)
+        g = _fold_axis(g, input_shape[axis], left, right, mode)
+        g = np.moveaxis(g, -1, axis)
+    if np.may_share_memory(g, grad_out):
+        return g.copy(order="C")  # constant mode crops to a view: hand back a fresh array
+    return np.ascontiguousarray(g)

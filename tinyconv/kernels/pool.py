@@ -1,0 +1,388 @@
+"""2-D max and average pooling kernels: pure NumPy, no Tensor, no graph.
+
+Arguments arrive validated and normalised by ``tinyconv.nn.functional``:
+``x`` is ``(N, C, H, W)``; ``kernel_size``, ``stride``, ``padding`` and
+``dilation`` are int pairs ``(h, w)``; ``ceil_mode`` and ``count_include_pad``
+are bools. The kernels do not re-check them.
+
+Geometry (per spatial axis, PyTorch's rule). Output position ``o`` reads the
+window that starts at ``o * s - p`` in input coordinates and takes ``k`` taps
+``d`` apart. The number of outputs is
+
+    out = floor((L + 2p - d(k-1) - 1 + (s-1 if ceil_mode else 0)) / s) + 1
+
+and in ceil_mode a last window that would start in the right padding (or past
+it) is dropped: ``if (out-1)*s >= L + p: out -= 1``. Ceil-mode windows may
+still hang past the right padding; those taps read nothing.
+
+Backward, briefly:
+- max:  y = x[argmax], so dL/dx[i] = sum of dL/dy over every window whose
+  argmax is i (windows overlap when stride < kernel, hence the sum).
+- avg:  y = (1/div) * sum_window(x), so each tap receives dL/dy / div.
+
+Each op comes twice: a fast vectorised path and a plain-loop reference
+(``*_reference``) that reads like the textbook and that the tests trust.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+IntPair = tuple[int, int]
+
+
+# --------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------
+
+def _out_len(length: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    span = d * (k - 1) + 1  # effective (dilated) kernel extent
+    numerator = length + 2 * p - span + (s - 1 if ceil_mode else 0)
+    out = numerator // s + 1  # Python // floors, like PyTorch's div_rtn
+    # ceil_mode must not create a window that starts in the right padding.
+    if ceil_mode and (out - 1) * s >= length + p:
+        out -= 1
+    return out
+
+
+def pool2d_output_size(
+    H: int,
+    W: int,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair = (1, 1),
+    ceil_mode: bool = False,
+) -> IntPair:
+    """Output spatial size ``(OH, OW)`` of a 2-D pooling, PyTorch's exact rule."""
+    return (
+        _out_len(H, kernel_size[0], stride[0], padding[0], dilation[0], ceil_mode),
+        _out_len(W, kernel_size[1], stride[1], padding[1], dilation[1], ceil_mode),
+    )
+
+
+def _padded_extent(length: int, out: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
+    """(top/left, bottom/right) padding so every window fits in the buffer.
+
+    ceil_mode windows can reach past ``length + 2p``; pad the far side enough.
+    """
+    needed = (out - 1) * s + d * (k - 1) + 1
+    return p, max(p, needed - length - p)
+
+
+def _first_real_tap(length: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarray:
+    """Input coordinate of each window's first in-range tap, -1 if it has none."""
+    start = np.arange(out) * s - p
+    # Skip whole dilation steps until the tap is >= 0 (PyTorch's `while (ih0 < 0)`);
+    # -(start // d) is ceil(-start / d).
+    skip = np.maximum(0, -(start // d))
+    first = start + skip * d
+    ok = (skip < k) & (first < length)
+    return np.where(ok, first, -1)
+
+
+# --------------------------------------------------------------------------
+# Max pooling
+# --------------------------------------------------------------------------
+
+def _lowest(dtype: np.dtype) -> float | int:
+    """Padding value that never wins a max: -inf, or the integer dtype's min."""
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).min
+    return -np.inf
+
+
+def max_pool2d_forward(
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair = (1, 1),
+    ceil_mode: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling. ``x (N, C, H, W)`` -> ``(y (N, C, OH, OW), indices (N, C, OH, OW))``.
+
+    ``indices`` are int64 flat positions ``h * W + w`` in the unpadded ``H*W``
+    plane of each ``(n, c)`` (PyTorch's convention, usable by max_unpool).
+    Ties go to the first maximum in window order (row by row); a NaN in a
+    window makes the output NaN and its index the window's *last* NaN, both as
+    PyTorch's CPU kernel does. A window with no in-range tap (only possible
+    with dilation > 1 on a tiny input) gives the padding value and index -1.
+    """
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, dilation, ceil_mode)
+
+    top, bottom = _padded_extent(H, OH, kh, sh, ph, dh)
+    left, right = _padded_extent(W, OW, kw, sw, pw, dw)
+    if top or bottom or left or right:
+        xp = np.full((N, C, top + H + bottom, left + W + right), _lowest(x.dtype), dtype=x.dtype)
+        xp[:, :, top:top + H, left:left + W] = x
+    else:
+        xp = x
+
+    # (N, C, OH, OW, kh, kw) view of every window; no copy yet.
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))
+    win = win[:, :, : (OH - 1) * sh + 1 : sh, : (OW - 1) * sw + 1 : sw, ::dh, ::dw]
+    # The one copy (im2col-like), tap-major: taps[k] is the k-th tap (row-major
+    # in the window) of every window. This layout makes each step below a
+    # contiguous whole-array op; window-last plus argmax(-1) measured ~8x slower.
+    K = kh * kw
+    taps = win.transpose(4, 5, 0, 1, 2, 3).reshape(K, N, C, OH, OW)
+
+    y = taps.max(axis=0)  # NaN-propagating, like PyTorch
+    # Which tap: the first one equal to the max (PyTorch's tie rule). Scan from
+    # the last tap to the first so earlier hits overwrite later ones.
+    # `tap += hit * (k - tap)` is a branch-free `tap[hit] = k`, ~4x faster.
+    tap = np.full(y.shape, K - 1, dtype=np.intp)
+    for k in range(K - 2, -1, -1):
+        hit = taps[k] == y
+        tap += hit * (k - tap)
+
+    if np.issubdtype(x.dtype, np.floating):
+        nan_out = np.isnan(y)
+        if nan_out.any():
+            # NaN equals nothing; PyTorch's `val > max || isnan(val)` keeps the
+            # window's last NaN. Only windows holding a NaN are touched.
+            tap[nan_out] = (K - 1) - np.isnan(taps[::-1][:, nan_out]).argmax(axis=0)
+
+    # Tap -> flat index in the unpadded plane: window origin + tap offset.
+    ki, kj = np.divmod(np.arange(K), kw)
+    row0 = np.arange(OH) * sh - ph  # input row of each window's first tap
+    col0 = np.arange(OW) * sw - pw
+    origin = row0[:, None] * W + col0[None, :]
+    indices = origin + (ki * dh * W + kj * dw)[tap]
+
+    # A padding tap can only be chosen if the window max equals the padding
+    # value, i.e. every real tap is -inf (or the integer min). PyTorch then
+    # reports the window's first real tap.
+    fill = _lowest(x.dtype)
+    if (top or bottom or left or right) and (y == fill).any():
+        ih = row0[:, None] + ki[tap] * dh
+        iw = col0[None, :] + kj[tap] * dw
+        outside = (ih < 0) | (ih >= H) | (iw < 0) | (iw >= W)
+        r0 = _first_real_tap(H, OH, kh, sh, ph, dh)
+        c0 = _first_real_tap(W, OW, kw, sw, pw, dw)
+        first = np.where((r0[:, None] >= 0) & (c0[None, :] >= 0),
+                         r0[:, None] * W + c0[None, :], -1)
+        indices = np.where(outside, first, indices)
+    return y, indices.astype(np.int64, copy=False)
+
+
+def max_pool2d_backward(
+    grad_out: np.ndarray, indices: np.ndarray, input_shape: tuple[int, int, int, int]
+) -> np.ndarray:
+    """Gradient of max pooling. ``grad_out, indices (N, C, OH, OW)`` -> ``(N, C, H, W)``.
+
+    Each output's gradient goes to its argmax; overlapping windows that share
+    an argmax add up. ``np.bincount`` with weights does that scatter-add over
+    global keys ``(n*C + c) * H*W + index`` in one pass (several times faster
+    than ``np.add.at``). Entries with index -1 (empty windows) are dropped.
+    """
+    N, C, H, W = input_shape
+    plane = H * W
+    keys = indices + (np.arange(N * C, dtype=np.int64) * plane).reshape(N, C, 1, 1)
+    weights = grad_out
+    valid = indices >= 0
+    if not valid.all():
+        keys, weights = keys[valid], weights[valid]
+    # bincount accumulates in float64; cast back to the gradient's dtype.
+    grad = np.bincount(keys.ravel(), weights=weights.ravel(), minlength=N * C * plane)
+    return grad.astype(grad_out.dtype, copy=False).reshape(N, C, H, W)
+
+
+def max_pool2d_reference(
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    dilation: IntPair = (1, 1),
+    ceil_mode: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Readable loop version of :func:`max_pool2d_forward` (same outputs)."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, dilation, ceil_mode)
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    indices = np.empty((N, C, OH, OW), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                for ow in range(OW):
+                    best, best_index = _lowest(x.dtype), -1
+                    for i in range(kh):
+                        for j in range(kw):
+                            h = oh * sh - ph + i * dh
+                            w = ow * sw - pw + j * dw
+                            if not (0 <= h < H and 0 <= w < W):
+                                continue  # padding never wins
+                            v = x[n, c, h, w]
+                            # First real tap always taken; then strictly larger,
+                            # or NaN (so the last NaN wins), as PyTorch does.
+                            if best_index == -1 or v > best or v != v:
+                                best, best_index = v, h * W + w
+                    y[n, c, oh, ow] = best
+                    indices[n, c, oh, ow] = best_index
+    return y, indices
+
+
+# --------------------------------------------------------------------------
+# Average pooling
+# --------------------------------------------------------------------------
+
+def avg_pool2d_divisor(
+    H: int,
+    W: int,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """The divisor of every output window, int64 ``(OH, OW)``.
+
+    - ``divisor_override``: that number everywhere.
+    - ``count_include_pad``: taps inside the padded input ``[-p, L + p)``, so
+      padded zeros count but a ceil_mode overhang past the padding does not.
+    - otherwise: taps inside the real input ``[0, L)`` only.
+    The count is separable: rows-in-window times columns-in-window.
+    """
+    OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, (1, 1), ceil_mode)
+    if divisor_override is not None:
+        return np.full((OH, OW), divisor_override, dtype=np.int64)
+
+    def per_axis(length: int, out: int, k: int, s: int, p: int) -> np.ndarray:
+        start = np.arange(out, dtype=np.int64) * s - p
+        if count_include_pad:
+            return np.minimum(start + k, length + p) - start
+        return np.minimum(start + k, length) - np.maximum(start, 0)
+
+    rows = per_axis(H, OH, kernel_size[0], stride[0], padding[0])
+    cols = per_axis(W, OW, kernel_size[1], stride[1], padding[1])
+    return rows[:, None] * cols[None, :]
+
+
+def _accumulation_dtype(dtype: np.dtype) -> np.dtype:
+    if np.issubdtype(dtype, np.integer):
+        return np.dtype(np.int64)
+    if dtype == np.float16:
+        return np.dtype(np.float32)  # as PyTorch's opmath type for half
+    return dtype
+
+
+def avg_pool2d_forward(
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """Average pooling. ``x (N, C, H, W)`` -> ``y (N, C, OH, OW)``, same dtype as ``x``.
+
+    Integer input sums exactly in int64 and divides with truncation toward
+    zero, as PyTorch's CPU kernel does for int64.
+    """
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, (1, 1), ceil_mode)
+    div = avg_pool2d_divisor(H, W, kernel_size, stride, padding, ceil_mode,
+                             count_include_pad, divisor_override)
+
+    # Zero padding: zeros add nothing to a sum; the divisor decides what counts.
+    top, bottom = _padded_extent(H, OH, kh, sh, ph, 1)
+    left, right = _padded_extent(W, OW, kw, sw, pw, 1)
+    acc = _accumulation_dtype(x.dtype)
+    xp = np.zeros((N, C, top + H + bottom, left + W + right), dtype=acc)
+    xp[:, :, top:top + H, left:left + W] = x
+
+    # A box sum is separable: add the kh rows of each window, then the kw columns.
+    rows = np.zeros((N, C, OH, xp.shape[3]), dtype=acc)
+    for i in range(kh):
+        rows += xp[:, :, i : i + (OH - 1) * sh + 1 : sh, :]
+    total = np.zeros((N, C, OH, OW), dtype=acc)
+    for j in range(kw):
+        total += rows[:, :, :, j : j + (OW - 1) * sw + 1 : sw]
+
+    if np.issubdtype(acc, np.integer):
+        q = total // div
+        q += (q < 0) & (q * div != total)  # floor -> truncation toward zero
+        return q.astype(x.dtype, copy=False)
+    return (total / div.astype(acc)).astype(x.dtype, copy=False)
+
+
+def avg_pool2d_backward(
+    grad_out: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """Gradient of average pooling. ``grad_out (N, C, OH, OW)`` -> ``(N, C, H, W)``.
+
+    The forward's transpose: each output's ``grad / divisor`` is spread over
+    its window, again separably (columns, then rows) with strided slice adds
+    into a padded buffer, which is then cropped to the input.
+    """
+    N, C, H, W = input_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    OH, OW = grad_out.shape[2:]
+    div = avg_pool2d_divisor(H, W, kernel_size, stride, padding, ceil_mode,
+                             count_include_pad, divisor_override)
+    g = grad_out / div.astype(grad_out.dtype)
+
+    top, bottom = _padded_extent(H, OH, kh, sh, ph, 1)
+    left, right = _padded_extent(W, OW, kw, sw, pw, 1)
+    Hp, Wp = top + H + bottom, left + W + right
+    cols = np.zeros((N, C, OH, Wp), dtype=g.dtype)
+    for j in range(kw):
+        cols[:, :, :, j : j + (OW - 1) * sw + 1 : sw] += g
+    grad_p = np.zeros((N, C, Hp, Wp), dtype=g.dtype)
+    for i in range(kh):
+        grad_p[:, :, i : i + (OH - 1) * sh + 1 : sh, :] += cols
+    # Gradient that landed on padding (or the ceil_mode overhang) is dropped.
+    return np.ascontiguousarray(grad_p[:, :, top:top + H, left:left + W])
+
+
+def avg_pool2d_reference(
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """Readable loop version of :func:`avg_pool2d_forward` for float input."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, (1, 1), ceil_mode)
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                for ow in range(OW):
+                    total, real, in_padded = 0.0, 0, 0
+                    for i in range(kh):
+                        for j in range(kw):
+                            h = oh * sh - ph + i
+                            w = ow * sw - pw + j
+                            if h < H + ph and w < W + pw:
+                                in_padded += 1  # tap inside input-plus-padding
+                            if 0 <= h < H and 0 <= w < W:
+                                real += 1
+                                total += x[n, c, h, w]
+                    if divisor_override is not None:
+                        divisor = divisor_override
+                    elif count_include_pad:
+                        divisor = in_padded
+                    else:
+                        divisor = real
+                    y[n, c, oh, ow] = total / divisor
+    return y

@@ -1,0 +1,1191 @@
+"""`Tensor`: a NumPy array plus what autograd needs to differentiate through it.
+
+A Tensor holds
+- `_data`: the np.ndarray with the values,
+- `requires_grad`: whether gradients should flow back to it,
+- `grad_fn`: the graph node (a `Function`) that produced it, None for leaves,
+- `grad`: after `backward()`, d(output)/d(this tensor), for leaves,
+- `_vc`: a version counter, bumped by in-place ops and shared with views, so
+  a node that saved this tensor can tell at backward time if it changed.
+
+The math itself lives in autograd/ops.py; this class gives it PyTorch's
+names and semantics (broadcasting, dtype promotion, in-place rules).
+"""
+from __future__ import annotations
+
+import builtins
+import weakref
+from collections import namedtuple
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import as_dtype, dtype_name, result_type
+from .autograd import grad_mode
+
+_Number = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple (so `(1, 1) + x.shape` works), printed as PyTorch does."""
+
+    def __repr__(self) -> str:
+        return f"tinyconv.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class IndexOutOfRange(IndexError, ValueError):
+    """An index outside a tensor: an IndexError as in Python, and a ValueError."""
+
+
+def _sizes(args: tuple, what: str) -> tuple:
+    """Accept sizes as varargs `f(2, 3)` or one sequence `f((2, 3))`."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a.item()
+        if not isinstance(a, (builtins.int, np.integer)) or isinstance(a, builtins.bool):
+            raise TypeError(f"{what}: sizes must be integers, got {args!r}")
+        out.append(builtins.int(a))
+    return tuple(out)
+
+
+def _dim(d: Any, ndim: int, what: str) -> int:
+    """Normalise a (possibly negative) dim, with a clear error when out of range."""
+    if not isinstance(d, (builtins.int, np.integer)) or isinstance(d, builtins.bool):
+        raise TypeError(f"{what}: dim must be an integer, got {d!r}")
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexOutOfRange(
+            f"{what}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+            f"(expected a dim in [{-n}, {n - 1}])"
+        )
+    return builtins.int(d) % n
+
+
+def _dims(dim: Any, ndim: int, what: str) -> Any:
+    """None (all dims), one dim, or a tuple of dims, normalised."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(_dim(d, ndim, what) for d in dim)
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"{what}: dim {tuple(dim)} names a dimension twice")
+        return dims
+    return _dim(dim, ndim, what)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for backward."""
+
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "grad", "_vc", "__weakref__")
+    __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
+    __array_ufunc__ = None
+
+    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        """Tensor(data) copies data into a float32 tensor; Tensor(2, 3) makes zeros of that size."""
+        if len(args) == 1 and not isinstance(args[0], (builtins.int, np.integer)):
+            arr = _to_array(args[0], as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype(),
+                            "Tensor()")
+        else:
+            arr = np.zeros(_sizes(args, "Tensor()"),
+                           dtype=as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype())
+        self._data = arr
+        self._requires_grad = False
+        self.grad_fn = None
+        self.grad = None
+        self._vc = [0]
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
+        """The fast internal constructor: wrap an array with no checks and no copy."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t.grad = None
+        t._vc = [0]
+        return t
+
+    # -- attributes ----------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_dim(dim, self._data.ndim, "size()")]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only tensors of floating point dtype can require gradients, "
+                f"but this tensor has dtype {dtype_name(self._data.dtype)}; convert it with .float() first"
+            )
+        if not value and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad: you can only change requires_grad of leaf tensors; "
+                "use .detach() to get a tensor that does not require grad"
+            )
+        self._requires_grad = builtins.bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph; in-place changes through it are not tracked."""
+        return Tensor._make(self._data, None, False)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self._data.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def retain_grad(self) -> None:
+        """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            return
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        self.grad_fn._retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn._retained is not None
+
+    # -- conversion --------------------------------------------------------------------
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"item(): only a tensor with one element can be converted to a Python number, "
+                f"but this one has shape {tuple(self._data.shape)} ({self._data.size} elements)"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shares memory), as PyTorch's .numpy()."""
+        if self._requires_grad:
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; use .detach().numpy()"
+            )
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if dtype is not None:
+            return self._data.astype(dtype, copy=False)
+        return self._data
+
+    def detach(self) -> Tensor:
+        """The same storage, cut from the graph (shares the version counter)."""
+        t = Tensor._make(self._data, None, False)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        if self._data.flags.c_contiguous:
+            return self
+        return ops.Clone.apply(self)
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """`.to(dtype)`, `.to('cpu')` or `.to(other_tensor)`; tinyconv runs on the CPU only."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, Device)):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            _check_device(device, "to()")
+        if dtype is None:
+            return self
+        dt = as_dtype(dtype)
+        if dt == self._data.dtype:
+            return self
+        return ops.Cast.apply(self, dt)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return {
+                "float32": "tinyconv.FloatTensor", "float64": "tinyconv.DoubleTensor",
+                "int64": "tinyconv.LongTensor", "int32": "tinyconv.IntTensor",
+                "bool": "tinyconv.BoolTensor",
+            }.get(self._data.dtype.name, dtype_name(self._data.dtype))
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(_dtype.float32)
+
+    def double(self) -> Tensor:
+        return self.to(_dtype.float64)
+
+    def half(self) -> Tensor:
+        return self.to(_dtype.float16)
+
+    def long(self) -> Tensor:
+        return self.to(_dtype.int64)
+
+    def int(self) -> Tensor:
+        return self.to(_dtype.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(_dtype.bool)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def _scalar(self, what: str) -> Any:
+        if self._data.size != 1:
+            raise ValueError(
+                f"{what}: only a one-element tensor can be converted, but this one has shape "
+                f"{tuple(self._data.shape)}"
+            )
+        return self._data.reshape(()).item()
+
+    def __float__(self) -> float:
+        return builtins.float(self._scalar("float()"))
+
+    def __int__(self) -> int:
+        return builtins.int(self._scalar("int()"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self._scalar("index"))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"bool(): the truth value of a tensor with {self._data.size} elements "
+                f"(shape {tuple(self._data.shape)}) is ambiguous; use .any() or .all()"
+            )
+        return builtins.bool(self._data.reshape(()).item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return _format(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if spec and self._data.size == 1:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce__(self) -> Any:  # copy.deepcopy / pickle of a tensor by value
+        return (_rebuild, (self._data.copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        t = Tensor._make(self._data.copy(), None, self._requires_grad)
+        if self.grad is not None:
+            t.grad = Tensor._make(self.grad._data.copy(), None, False)
+        memo[id(self)] = t
+        return t
+
+    # -- arithmetic ----------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _binary(ops.Add, self, other)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _binary(ops.Sub, self, other, reflected=True)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _binary(ops.Mul, self, other)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _binary(ops.Div, self, other, reflected=True)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _binary(ops.Pow, self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return _binary(ops.Pow, self, other, reflected=True)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(_as_tensor(other), self)
+
+    def __neg__(self) -> Tensor:
+        if self._data.dtype.kind == "b":
+            raise TypeError("negation (-) is not supported on bool tensors; use ~ or logical_not()")
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def __invert__(self) -> Tensor:
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ is only defined for bool and integer tensors")
+        return Tensor._make(np.invert(self._data), None, False)
+
+    def __and__(self, other: Any) -> Tensor:
+        return _logical(np.bitwise_and, self, other, "&")
+
+    def __or__(self, other: Any) -> Tensor:
+        return _logical(np.bitwise_or, self, other, "|")
+
+    def __xor__(self, other: Any) -> Tensor:
+        return _logical(np.bitwise_xor, self, other, "^")
+
+    __rand__ = __and__
+    __ror__ = __or__
+    __rxor__ = __xor__
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return _no_grad_binary(np.floor_divide, self, other)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return _no_grad_binary(np.remainder, self, other)
+
+    # comparisons: bool tensors, no gradient
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _compare(np.greater_equal, self, other)
+
+    eq = __eq__
+    ne = __ne__
+    lt = __lt__
+    le = __le__
+    gt = __gt__
+    ge = __ge__
+
+    def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other: Any) -> Tensor:
+        return self * other
+
+    def div(self, other: Any) -> Tensor:
+        return self / other
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    multiply = mul
+    divide = div
+    subtract = sub
+
+    def matmul(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def mm(self, other: Any) -> Tensor:
+        if self._data.ndim != 2 or _as_tensor(other).ndim != 2:
+            raise ValueError(f"mm(): both operands must be 2-D, got shapes {tuple(self.shape)} and "
+                             f"{tuple(_as_tensor(other).shape)}")
+        return matmul(self, other)
+
+    def dot(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def t(self) -> Tensor:
+        if self._data.ndim > 2:
+            raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(self.shape)}")
+        return self.T
+
+    # -- unary math ----------------------------------------------------------------------
+    def _float_op(self, op: Any) -> Tensor:
+        x = self if self._data.dtype.kind == "f" else self.to(_dtype.get_default_dtype())
+        return op.apply(x)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def exp(self) -> Tensor:
+        return self._float_op(ops.Exp)
+
+    def log(self) -> Tensor:
+        return self._float_op(ops.Log)
+
+    def sqrt(self) -> Tensor:
+        return self._float_op(ops.Sqrt)
+
+    def sin(self) -> Tensor:
+        return self._float_op(ops.Sin)
+
+    def cos(self) -> Tensor:
+        return self._float_op(ops.Cos)
+
+    def sigmoid(self) -> Tensor:
+        return self._float_op(ops.Sigmoid)
+
+    def tanh(self) -> Tensor:
+        return self._float_op(ops.Tanh)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply(self)
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def sign(self) -> Tensor:
+        return Tensor._make(np.sign(self._data), None, False)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp(): at least one of min and max must be given")
+        lo = min.item() if isinstance(min, Tensor) else min
+        hi = max.item() if isinstance(max, Tensor) else max
+        return ops.Clamp.apply(self, lo, hi)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return _binary(ops.Maximum, self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return _binary(ops.Minimum, self, other)
+
+    # -- reductions ----------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        axis = _dims(dim, self._data.ndim, "sum()")
+        return ops.Sum.apply(self, axis, keepdim, None if dtype is None else as_dtype(dtype))
+
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"mean(): input dtype must be floating point, got {dtype_name(x._data.dtype)}; "
+                "convert with .float() or pass dtype="
+            )
+        return ops.Mean.apply(x, _dims(dim, self._data.ndim, "mean()"), keepdim)
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        corr = 1 if correction is None else correction
+        if unbiased is not None:
+            if isinstance(unbiased, builtins.bool):
+                corr = 1 if unbiased else 0
+            elif dim is None:  # var(dim) passed positionally
+                dim, corr = unbiased, corr
+        x = self._float_input("var()")
+        return ops.Var.apply(x, _dims(dim, self._data.ndim, "var()"), corr, keepdim)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def _float_input(self, what: str) -> Tensor:
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"{what}: input dtype must be floating point, got {dtype_name(self._data.dtype)}")
+        return self
+
+    def _max_min(self, dim: Any, keepdim: bool, use_min: bool, what: str) -> Any:
+        if isinstance(dim, Tensor):  # torch.max(a, b) is maximum(a, b)
+            return _binary(ops.Minimum if use_min else ops.Maximum, self, dim)
+        if self._data.size == 0:
+            raise RuntimeError(f"{what}: the tensor is empty, so it has no {what.rstrip('()')}")
+        if dim is None:
+            return ops.Amax.apply(self, None, False, use_min)
+        axis = _dim(dim, self._data.ndim, what)
+        data = self._data if self._data.ndim else self._data.reshape(1)
+        idx = (np.argmin if use_min else np.argmax)(data, axis=axis, keepdims=True)
+        values = ops.TakeAlongAxis.apply(self if self._data.ndim else self.reshape(1), idx, axis)
+        if not keepdim:
+            values = values.squeeze(axis)
+            idx = np.squeeze(idx, axis)
+        return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The largest value, or with `dim`: (values, indices) along that dim."""
+        return self._max_min(dim, keepdim, False, "max()")
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._max_min(dim, keepdim, True, "min()")
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.Amax.apply(self, _dims(dim, self._data.ndim, "amax()"), keepdim, False)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.Amax.apply(self, _dims(dim, self._data.ndim, "amin()"), keepdim, True)
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _arg(np.argmax, self, dim, keepdim, "argmax()")
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _arg(np.argmin, self, dim, keepdim, "argmin()")
+
+    def all(self, dim: Any = None) -> Tensor:
+        return Tensor._make(np.asarray(np.all(self._data, axis=_dims(dim, self.ndim, "all()"))), None, False)
+
+    def any(self, dim: Any = None) -> Tensor:
+        return Tensor._make(np.asarray(np.any(self._data, axis=_dims(dim, self.ndim, "any()"))), None, False)
+
+    # -- shape ---------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return ops.Reshape.apply(self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()"))
+
+    def view(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int, np.integer)):
+            return self.to(shape[0])  # view(dtype) is not a reinterpretation here; PyTorch's is
+        new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
+        if not self._data.flags.c_contiguous and new != self._data.shape:
+            try:  # a view must not copy: NumPy refuses to set a shape that would need one
+                self._data.view().shape = new
+            except (AttributeError, ValueError):
+                raise RuntimeError(
+                    f"view(): shape {new} is not compatible with the memory layout of this "
+                    f"tensor (shape {tuple(self.shape)}, not contiguous); use .reshape(...) instead"
+                ) from None
+        return ops.Reshape.apply(self, new)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        shape = self._data.shape
+        if not shape:
+            return self.reshape(1)
+        s = _dim(start_dim, len(shape), "flatten()")
+        e = _dim(end_dim, len(shape), "flatten()")
+        if s > e:
+            raise ValueError(f"flatten(): start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        d = _dim(dim, self._data.ndim, "unflatten()")
+        shape = self._data.shape
+        inner = _infer_shape(tuple(sizes), np.empty(shape[d]), "unflatten()")
+        return self.reshape(shape[:d] + inner + shape[d + 1:])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        shape = self._data.shape
+        if dim is None:
+            new = tuple(s for s in shape if s != 1)
+        else:
+            dims = _dims(dim, len(shape), "squeeze()")
+            dims = dims if isinstance(dims, tuple) else (dims,)
+            new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+        return self if new == shape else ops.Reshape.apply(self, new)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        shape = self._data.shape
+        d = _dim(dim, len(shape) + 1, "unsqueeze()")
+        return ops.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        n = self._data.ndim
+        a, b = _dim(dim0, n, "transpose()"), _dim(dim1, n, "transpose()")
+        axes = list(range(n))
+        axes[a], axes[b] = axes[b], axes[a]
+        return ops.Permute.apply(self, tuple(axes))
+
+    swapaxes = transpose
+
+    def permute(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        n = self._data.ndim
+        axes = tuple(_dim(d, n, "permute()") for d in dims)
+        if sorted(axes) != list(range(n)):
+            raise ValueError(
+                f"permute(): dims {dims} must be a permutation of the {n} dimensions of a tensor "
+                f"of shape {tuple(self.shape)}"
+            )
+        return ops.Permute.apply(self, axes)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        sizes = _sizes(sizes, "expand()")
+        shape = self._data.shape
+        if len(sizes) < len(shape):
+            raise ValueError(f"expand(): the number of sizes {sizes} must be at least the tensor's "
+                             f"number of dimensions ({len(shape)}, shape {tuple(shape)})")
+        lead = len(sizes) - len(shape)
+        target = []
+        for i, s in enumerate(sizes):
+            old = shape[i - lead] if i >= lead else None
+            if s == -1:
+                if old is None:
+                    raise ValueError("expand(): -1 is not allowed for new leading dimensions")
+                s = old
+            elif old is not None and old != 1 and old != s:
+                raise ValueError(
+                    f"expand(): the expanded size {s} must match the existing size {old} at "
+                    f"dimension {i} (tensor shape {tuple(shape)}, sizes {sizes})"
+                )
+            target.append(s)
+        return ops.Expand.apply(self, tuple(target))
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        reps = _sizes(sizes, "repeat()")
+        if len(reps) < self._data.ndim:
+            raise ValueError(f"repeat(): need at least {self._data.ndim} repeat counts, got {reps}")
+        x = self.reshape((1,) * (len(reps) - self._data.ndim) + self._data.shape)
+        # repeat = expand along new axes, then merge them: stays differentiable
+        shape = x._data.shape
+        expanded = x.reshape(tuple(v for s in shape for v in (1, s)))
+        expanded = expanded.expand(tuple(v for r, s in zip(reps, shape) for v in (r, s)))
+        return expanded.reshape(tuple(r * s for r, s in zip(reps, shape)))
+
+    def flip(self, *dims: Any) -> Tensor:
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.Flip.apply(self, tuple(_dim(d, self._data.ndim, "flip()") for d in dims))
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple:
+        d = _dim(dim, self._data.ndim, "split()")
+        n = self._data.shape[d]
+        if isinstance(split_size, builtins.int):
+            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        else:
+            sizes = list(split_size)
+        out, start = [], 0
+        for s in sizes:
+            idx = (slice(None),) * d + (slice(start, start + s),)
+            out.append(self[idx])
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        n = self._data.shape[_dim(dim, self._data.ndim, "chunk()")]
+        return self.split(-(-n // chunks), dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        d = _dim(dim, self._data.ndim, "unbind()")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d]))
+
+    # -- indexing ------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Tensor:
+        idx, basic = _index(index)
+        try:
+            if not grad_mode.enabled or not self._requires_grad:
+                out = Tensor._make(self._data[idx], None, False)
+                if basic:
+                    out._vc = self._vc
+                return out
+            return ops.Index.apply(self, idx, basic)
+        except IndexError as e:
+            raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """`self[index] = value`, in place; differentiable as in PyTorch (CopySlices)."""
+        idx, _ = _index(index)
+        val = value._data if isinstance(value, Tensor) else value
+        track = grad_mode.enabled and (
+            self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
+        )
+        if track:
+            self._check_inplace("__setitem__ (x[...] = ...)")
+        try:
+            self._data[idx] = val
+        except IndexError as e:
+            raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
+        except ValueError as e:
+            raise ValueError(
+                f"__setitem__: cannot assign a value of shape {np.shape(val)} to the indexed part "
+                f"of a tensor of shape {tuple(self.shape)} ({e})"
+            ) from None
+        self._vc[0] += 1
+        if track:
+            node = ops.SetIndex.__new__(ops.SetIndex)
+            node.index = idx
+            node.value_meta = (np.shape(val), getattr(val, "dtype", None))
+            v_req = isinstance(value, Tensor) and value._requires_grad
+            node.needs_input_grad = (self._requires_grad, v_req)
+            node.next_functions = (
+                (self.grad_fn or self) if self._requires_grad else None,
+                (value.grad_fn or value) if v_req else None,
+            )
+            self.grad_fn = node
+            self._requires_grad = True
+
+    # -- in-place ------------------------------------------------------------------------
+    def _check_inplace(self, what: str) -> None:
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{what}: a leaf tensor that requires grad (shape {tuple(self.shape)}) is being "
+                "used in an in-place operation; wrap the update in `with tinyconv.no_grad():` "
+                "or update `.data` instead"
+            )
+
+    def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
+        track = grad_mode.enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        )
+        if track:
+            self._check_inplace(what)
+            out = _binary(op, self, other)
+        else:
+            with grad_mode.no_grad():
+                out = _binary(op, self, other)
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
+                f"into a tensor of shape {tuple(self.shape)}"
+            )
+        if out._data.dtype != self._data.dtype and not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(
+                f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
+                f"in-place output's dtype {dtype_name(self._data.dtype)}"
+            )
+        self._data[...] = out._data
+        self._vc[0] += 1
+        if track:
+            self.grad_fn = out.grad_fn
+            self._requires_grad = True
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(ops.Add, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(ops.Sub, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(ops.Mul, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(ops.Div, other, "/=")
+
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(ops.Add, other * alpha if alpha != 1 else other, "add_()")
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        return self._inplace(ops.Sub, other * alpha if alpha != 1 else other, "sub_()")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(ops.Mul, other, "mul_()")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(ops.Div, other, "div_()")
+
+    def _overwrite(self, values: Any, what: str) -> Tensor:
+        """Replace every value, untracked (fill_, zero_, copy_ of a constant, init)."""
+        if grad_mode.enabled:
+            self._check_inplace(what)
+        self._data[...] = values
+        self._vc[0] += 1
+        if grad_mode.enabled and self.grad_fn is not None:
+            self.grad_fn = None  # the old history no longer reaches these values
+            self._requires_grad = False
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._overwrite(value.item() if isinstance(value, Tensor) else value, "fill_()")
+
+    def zero_(self) -> Tensor:
+        return self._overwrite(0, "zero_()")
+
+    def copy_(self, src: Any) -> Tensor:
+        src_t = _as_tensor(src)
+        try:
+            np.broadcast_shapes(src_t._data.shape, self._data.shape)
+        except ValueError:
+            raise RuntimeError(f"copy_(): source of shape {tuple(src_t.shape)} does not broadcast "
+                               f"to the destination's shape {tuple(self.shape)}") from None
+        if grad_mode.enabled and src_t._requires_grad:
+            self[...] = src_t
+            return self
+        return self._overwrite(src_t._data, "copy_()")
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        if grad_mode.enabled and self._requires_grad:
+            self._check_inplace("clamp_()")
+            out = self.clamp(min, max)
+            self._data[...] = out._data
+            self._vc[0] += 1
+            self.grad_fn = out.grad_fn
+            return self
+        np.clip(self._data, min, max, out=self._data)
+        self._vc[0] += 1
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        from .creation import _rng
+        return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()")
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from .creation import _rng
+        return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()")
+
+    # -- autograd ------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Compute gradients of this tensor w.r.t. the leaves and add them into their `.grad`."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): tinyconv has no higher-order gradients")
+        engine.backward(self, gradient, builtins.bool(retain_graph))
+
+
+# -- helpers behind the operators ------------------------------------------------------
+
+
+class Device(str):
+    """tinyconv.device('cpu'): there is only the CPU."""
+
+    def __new__(cls, kind: str = "cpu", index: Any = None) -> Device:
+        _check_device(kind, "device()")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:
+        return "cpu"
+
+
+def _check_device(device: Any, what: str) -> None:
+    name = str(device).split(":")[0]
+    if name != "cpu":
+        raise RuntimeError(f"{what}: tinyconv runs on the CPU only, got device {device!r}")
+
+
+def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor._make(data, None, requires_grad)
+
+
+def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
+    """Copy `data` (nested lists, numbers, arrays, tensors) into a new array."""
+    if isinstance(data, Tensor):
+        arr = data._data
+    else:
+        try:
+            arr = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"{what}: data must be a rectangular nested list (got a ragged one: {e})") from None
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            raise TypeError(f"{what}: can't make a tensor from {type(data).__name__} data of dtype {arr.dtype}")
+        if not isinstance(data, np.ndarray):
+            # Python floats become the default float dtype; ints int64; bools bool.
+            if arr.dtype.kind == "f":
+                arr = arr.astype(_dtype.get_default_dtype())
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64)
+    if dtype is not None:
+        return np.array(arr, dtype=dtype, copy=True)
+    return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x, None, False)
+    return Tensor._make(_to_array(x, None, "operand"), None, False)
+
+
+def _operand(x: Any) -> Any:
+    """The other operand of a binary op: a Tensor, a Python scalar, or a Tensor made from an array/list."""
+    if isinstance(x, Tensor) or type(x) in (builtins.float, builtins.int, builtins.bool):
+        return x
+    if isinstance(x, _Number):
+        return x.item()
+    if isinstance(x, (np.ndarray, list, tuple)):
+        return _as_tensor(x)
+    raise TypeError(f"unsupported operand of type {type(x).__name__} for a tensor operation")
+
+
+def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
+    """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
+    b = _operand(other)
+    ad = a._data
+    if isinstance(b, Tensor):
+        bd = b._data
+        dtype = None if ad.dtype == bd.dtype else result_type(ad, bd)
+        if ad.shape != bd.shape:
+            try:
+                np.broadcast_shapes(ad.shape, bd.shape)
+            except ValueError:
+                first, second = (b, a) if reflected else (a, b)
+                raise ValueError(
+                    f"{op.__name__.lower()}: shapes {tuple(first.shape)} and {tuple(second.shape)} "
+                    "can't be broadcast together"
+                ) from None
+    else:
+        # A Python scalar keeps a's dtype unless its category is higher (1.5 * int tensor -> float32).
+        kind = ad.dtype.kind
+        dtype = None
+        if (type(b) is builtins.float and kind != "f") or (type(b) is builtins.int and kind == "b"):
+            dtype = result_type(ad, b)
+    if op is ops.Div:  # true division of integers gives the default float dtype
+        res = dtype if dtype is not None else ad.dtype
+        if res.kind != "f":
+            dtype = _dtype.get_default_dtype()
+    if reflected:
+        return op.apply(b, a, dtype)
+    return op.apply(a, b, dtype)
+
+
+def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
+    b = _operand(other)
+    bd = b._data if isinstance(b, Tensor) else b
+    try:
+        return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+    except ValueError:
+        raise ValueError(
+            f"comparison: shapes {tuple(a.shape)} and {np.shape(bd)} can't be broadcast together"
+        ) from None
+
+
+def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
+    b = _operand(other)
+    bd = b._data if isinstance(b, Tensor) else b
+    if a._data.dtype.kind not in "biu" or np.asarray(bd).dtype.kind not in "biu":
+        raise TypeError(f"'{sym}' is only defined for bool and integer tensors")
+    return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+
+
+def _no_grad_binary(fn: Any, a: Tensor, other: Any) -> Tensor:
+    b = _operand(other)
+    bd = b._data if isinstance(b, Tensor) else b
+    return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+
+
+def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
+    if x._data.size == 0:
+        raise RuntimeError(f"{what}: the tensor is empty")
+    if dim is None:
+        out = np.asarray(fn(x._data))
+        if keepdim:
+            out = out.reshape((1,) * x._data.ndim)
+    else:
+        data = x._data if x._data.ndim else x._data.reshape(1)
+        out = fn(data, axis=_dim(dim, x._data.ndim, what), keepdims=keepdim)
+        if not x._data.ndim:
+            out = out.reshape(())
+    return Tensor._make(np.asarray(out, dtype=np.int64), None, False)
+
+
+def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
+    """Resolve one -1 in `shape` and check the element count matches."""
+    size = data.size
+    if shape.count(-1) > 1:
+        raise ValueError(f"{what}: only one dimension can be -1, got {shape}")
+    if any(s < -1 for s in shape):
+        raise ValueError(f"{what}: invalid size {shape}")
+    if -1 in shape:
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if known == 0 or size % known:
+            raise ValueError(
+                f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
+                f"({size} elements)"
+            )
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    n = 1
+    for s in shape:
+        n *= s
+    if n != size:
+        raise ValueError(
+            f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
+            f"({size} elements, but {shape} holds {n})"
+        )
+    return shape
+
+
+def _index(index: Any) -> tuple:
+    """Turn a PyTorch index into a NumPy one; say whether it is basic (gives a view)."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    basic = True
+    for it in items:
+        if isinstance(it, Tensor):
+            it = it._data
+            if it.dtype.kind == "f":
+                raise TypeError("tensors used as indices must be long, int or bool tensors, got a float tensor")
+            basic = False
+        elif isinstance(it, (list, np.ndarray)):
+            it = np.asarray(it)
+            if it.dtype.kind == "f":
+                raise TypeError("arrays used as indices must be integer or bool arrays, got floats")
+            basic = False
+        elif isinstance(it, builtins.bool):
+            basic = False
+        elif not (it is None or it is Ellipsis or isinstance(it, (slice, builtins.int, np.integer))):
+            raise TypeError(f"invalid index of type {type(it).__name__}: {it!r}")
+        if isinstance(it, slice) and it.step is not None and it.step < 0:
+            raise ValueError("negative slice steps are not supported (as in PyTorch); use .flip()")
+        out.append(it)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), basic
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy/PyTorch broadcasting rules; shapes `(..., n, k) @ (..., k, m)`."""
+    a, b = _as_tensor(a), _as_tensor(b)
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
+    k_a = sa[-1]
+    k_b = sb[-2] if len(sb) > 1 else sb[0]
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul: shapes {tuple(sa)} and {tuple(sb)} don't match: the inner sizes differ "
+            f"({k_a} vs {k_b})"
+        )
+    if a._data.dtype != b._data.dtype:
+        dt = result_type(a._data, b._data)
+        a, b = a.to(dt), b.to(dt)
+    try:
+        return ops.MatMul.apply(a, b)
+    except ValueError as e:
+        raise ValueError(f"matmul: shapes {tuple(sa)} and {tuple(sb)}: batch dimensions don't broadcast ({e})") \
+            from None
+
+
+def _format(t: Tensor) -> str:
+    data = t._data
+    extras = []
+    if data.dtype.kind == "f":
+        finite = data[np.isfinite(data)]
+        integral = finite.size == 0 or np.all(finite == np.round(finite))
+        big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
+        if big:
+            fmt = {"float_kind": lambda v: f"{v:.4e}"}
+        elif integral:
+            fmt = {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
+        else:
+            fmt = {"float_kind": lambda v: f"{v:.4f}"}
+        body = np.array2string(data, separator=", ", formatter=fmt, prefix="tensor(", threshold=1000,
+                               max_line_width=80)
+    else:
+        body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, max_line_width=80)
+        if data.dtype.kind == "b":
+            body = body.replace("True", "True").replace("False", "False")
+    if data.dtype not in (_dtype.float32, _dtype.int64, _dtype.bool) or data.size == 0:
+        if not (data.size == 0 and data.dtype == _dtype.float32):
+            extras.append(f"dtype={dtype_name(data.dtype)}")
+    if data.size == 0:
+        body = "[]"
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+from .autograd import engine, ops  # noqa: E402  (ops need Tensor defined first)
