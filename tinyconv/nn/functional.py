@@ -1,0 +1,745 @@
+"""Differentiable functions of Tensors: convolution, pooling, activations, losses.
+
+Each op here is a `Function` whose forward and backward call the pure-NumPy
+kernels in tinyconv.kernels (or a few lines of NumPy). Arguments are checked
+once, here, with messages that name the argument and the shapes involved;
+the kernels below trust what they are given.
+
+Shapes follow PyTorch: input `(N, C, H, W)` (or unbatched `(C, H, W)`),
+conv weight `(out_channels, in_channels / groups, kH, kW)`.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.ops import Op
+from ..kernels import conv as conv_k
+from ..kernels import pad as pad_k
+from ..kernels import pool as pool_k
+from ..tensor import Tensor, _as_tensor, _dim
+
+__all__ = [
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout",
+    "flatten", "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "one_hot",
+]
+
+
+# -- argument checking (shared by every op here) -------------------------------------
+
+
+def _check_tensor(x: Any, name: str, what: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{what}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def _pair(v: Any, name: str, what: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= minimum, as a pair."""
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            v = (v[0], v[0])
+        if len(v) != 2:
+            raise ValueError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
+        pair = tuple(v)
+    else:
+        pair = (v, v)
+    for p in pair:
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
+        if p < minimum:
+            rule = "positive" if minimum == 1 else "non-negative"
+            raise ValueError(f"{what}: {name} must be {rule}, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _batched(x: Tensor, what: str) -> tuple[Tensor, bool]:
+    """Accept (N, C, H, W) or unbatched (C, H, W); return 4-D and whether to squeeze back."""
+    if x.ndim == 4:
+        return x, False
+    if x.ndim == 3:
+        return x.unsqueeze(0), True
+    raise ValueError(
+        f"{what}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}"
+    )
+
+
+def _same_dtype(x: Tensor, w: Tensor, b: Tensor | None, what: str) -> None:
+    for name, t in (("weight", w), ("bias", b)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(
+                f"{what}: input dtype {_dtype.dtype_name(x.dtype)} and {name} dtype "
+                f"{_dtype.dtype_name(t.dtype)} must be the same; convert one with .to(...)"
+            )
+
+
+def _check_bias(b: Any, out_channels: int, what: str) -> Tensor | None:
+    if b is None:
+        return None
+    _check_tensor(b, "bias", what)
+    if b.shape != (out_channels,):
+        raise ValueError(
+            f"{what}: bias must have shape ({out_channels},) (one per output channel), "
+            f"got {tuple(b.shape)}"
+        )
+    return b
+
+
+# -- convolution ------------------------------------------------------------------------
+
+
+class Conv2d(Op):
+    """y = conv2d(x, w) + b; the math is derived at the top of kernels/conv.py."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        y, cols = conv_k.conv2d_forward(x, w, b, stride, padding, dilation, groups)
+        ctx.save_for_backward(x, w)
+        ctx.cols = cols  # the im2col matrix, reused by grad_weight (or None: recompute)
+        ctx.config = (stride, padding, dilation, groups)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx, gw, gb = conv_k.conv2d_backward(grad, x, w, ctx.cols, *ctx.config,
+                                            need_input=need_x, need_weight=need_w, need_bias=need_b)
+        ctx.cols = None
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvTranspose2d(Op):
+    """The transposed convolution: conv2d's grad_input as a forward op."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        ctx.config = (stride, padding, output_padding, dilation, groups)
+        return conv_k.conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx, gw, gb = conv_k.conv_transpose2d_backward(grad, x, w, *ctx.config, need_input=need_x,
+                                                      need_weight=need_w, need_bias=need_b)
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, what: str) -> tuple:
+    """Padding as ((top, bottom), (left, right)); 'same' may be asymmetric, as in PyTorch."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{what}: padding='same' needs stride 1, got stride={stride}")
+            out = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                out.append((total // 2, total - total // 2))
+            return tuple(out)
+        raise ValueError(f"{what}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    ph, pw = _pair(padding, "padding", what, 0)
+    return (ph, ph), (pw, pw)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation, as PyTorch's conv2d.
+
+    input `(N, C, H, W)` or `(C, H, W)`; weight `(O, C // groups, kH, kW)`; bias `(O,)`.
+    Output `(N, O, OH, OW)` with OH = floor((H + 2p - d(kH - 1) - 1) / s) + 1.
+    """
+    what = "conv2d"
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    x, unbatched = _batched(input, what)
+    if weight.ndim != 4:
+        raise ValueError(f"{what}: weight must be 4-D (out_channels, in_channels/groups, kH, kW), "
+                         f"got shape {tuple(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    O, Cg, kh, kw = weight.shape
+    N, C, H, W = x.shape
+    if O % groups:
+        raise ValueError(f"{what}: out_channels ({O}, weight shape {tuple(weight.shape)}) must be "
+                         f"divisible by groups={groups}")
+    if C != Cg * groups:
+        raise ValueError(
+            f"{what}: input has {C} channels but weight expects {Cg * groups} "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    b = _check_bias(bias, O, what)
+    _same_dtype(x, weight, b, what)
+    stride = _pair(stride, "stride", what, 1)
+    dilation = _pair(dilation, "dilation", what, 1)
+    pads = _conv_padding(padding, (kh, kw), dilation, stride, what)
+    for size, (p0, p1), k, d, axis in ((H, pads[0], kh, dilation[0], "height"),
+                                        (W, pads[1], kw, dilation[1], "width")):
+        if size + p0 + p1 < d * (k - 1) + 1:
+            raise ValueError(
+                f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
+                f"input {axis} {size + p0 + p1} (input shape {tuple(input.shape)}, padding={padding})"
+            )
+    y = Conv2d.apply(x, weight, b, stride, pads, dilation, int(groups))
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """The gradient of conv2d w.r.t. its input, as an op (a.k.a. "deconvolution").
+
+    input `(N, C_in, H, W)`; weight `(C_in, O // groups, kH, kW)`; output
+    `(N, O, (H - 1) s - 2p + d (kH - 1) + output_padding + 1, ...)`.
+    """
+    what = "conv_transpose2d"
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    x, unbatched = _batched(input, what)
+    if weight.ndim != 4:
+        raise ValueError(f"{what}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), "
+                         f"got shape {tuple(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    Cin, Og, kh, kw = weight.shape
+    C = x.shape[1]
+    if C != Cin:
+        raise ValueError(f"{what}: input has {C} channels but weight expects {Cin} "
+                         f"(weight shape {tuple(weight.shape)}, groups={groups})")
+    if Cin % groups:
+        raise ValueError(f"{what}: in_channels ({Cin}) must be divisible by groups={groups}")
+    b = _check_bias(bias, Og * groups, what)
+    _same_dtype(x, weight, b, what)
+    stride = _pair(stride, "stride", what, 1)
+    dilation = _pair(dilation, "dilation", what, 1)
+    pad = _pair(padding, "padding", what, 0)
+    out_pad = _pair(output_padding, "output_padding", what, 0)
+    for op_, s, d in zip(out_pad, stride, dilation):
+        if op_ >= s and op_ >= d:
+            raise ValueError(f"{what}: output_padding {out_pad} must be smaller than either stride "
+                             f"{stride} or dilation {dilation}")
+    oh, ow = conv_k.conv_transpose2d_output_size(x.shape[2], x.shape[3], (kh, kw), stride, pad,
+                                                 out_pad, dilation)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+                         f"{tuple(input.shape)} and padding {pad}")
+    y = ConvTranspose2d.apply(x, weight, b, stride, pad, out_pad, dilation, int(groups))
+    return y.squeeze(0) if unbatched else y
+
+
+# -- padding ----------------------------------------------------------------------------
+
+
+class Pad(Op):
+    @staticmethod
+    def forward(ctx, x, pads, mode, value):
+        ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
+        return pad_k.pad_forward(x, pads, mode, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Constant padding: crop. Reflect/replicate/circular: each copied border
+        # element sends its gradient back to the element it was copied from.
+        return pad_k.pad_backward(grad, ctx.shape, ctx.pads, ctx.mode), None, None, None
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
+    """Pad the last dims: `pad = (left, right, top, bottom, ...)`, last dim first."""
+    what = "pad"
+    _check_tensor(input, "input", what)
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2 or not pad:
+        raise ValueError(f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got {pad!r}")
+    if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pad):
+        raise TypeError(f"{what}: pad entries must be integers, got {pad!r}")
+    if len(pad) // 2 > input.ndim:
+        raise ValueError(f"{what}: pad {tuple(pad)} covers {len(pad) // 2} dims but the input has "
+                         f"shape {tuple(input.shape)}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    shape = input.shape
+    for i in range(len(pad) // 2):
+        n = shape[-1 - i]
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        if mode != "constant" and (lo < 0 or hi < 0):
+            raise ValueError(f"{what}: negative padding {tuple(pad)} is only allowed with mode='constant'")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"{what}: reflect padding {(lo, hi)} must be smaller than the input size {n} "
+                             f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"{what}: circular padding {(lo, hi)} must be at most the input size {n} "
+                             f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})")
+        if mode == "replicate" and n == 0 and (lo or hi):
+            raise ValueError(f"{what}: can't replicate-pad an empty dimension")
+        if n + lo + hi < 0:
+            raise ValueError(f"{what}: padding {tuple(pad)} crops more than the input size {n}")
+    return Pad.apply(input, tuple(int(p) for p in pad), mode, value)
+
+
+# -- pooling ----------------------------------------------------------------------------
+
+
+class MaxPool2d(Op):
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices_out):
+        y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        ctx.indices, ctx.shape = indices, x.shape
+        if indices_out is not None:  # return_indices=True: hand the argmax positions out
+            indices_out.append(indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient goes to the element that won the max.
+        return (pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape),) + (None,) * 6
+
+
+class AvgPool2d(Op):
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        ctx.shape = x.shape
+        ctx.config = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        return pool_k.avg_pool2d_forward(x, *ctx.config)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient is spread evenly over the elements it averaged.
+        return (pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config),) + (None,) * 7
+
+
+def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
+               ceil_mode: bool, what: str) -> tuple:
+    _check_tensor(input, "input", what)
+    x, unbatched = _batched(input, what)
+    k = _pair(kernel_size, "kernel_size", what, 1)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _pair(stride, "stride", what, 1)
+    p = _pair(padding, "padding", what, 0)
+    d = _pair(dilation, "dilation", what, 1)
+    for pi, ki in zip(p, k):
+        if pi > ki // 2:
+            raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
+    oh, ow = pool_k.pool2d_output_size(x.shape[2], x.shape[3], k, s, p, d, bool(ceil_mode))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+                         f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}")
+    return x, unbatched, k, s, p, d
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over each window; `(N, C, H, W) -> (N, C, OH, OW)`. Indices index the H*W plane."""
+    x, unbatched, k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    sink: list | None = [] if return_indices else None
+    y = MaxPool2d.apply(x, k, s, p, d, bool(ceil_mode), sink)
+    if return_indices:
+        ind = Tensor._make(sink[0], None, False)
+        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+    return y.squeeze(0) if unbatched else y
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over each window; `(N, C, H, W) -> (N, C, OH, OW)`."""
+    what = "avg_pool2d"
+    x, unbatched, k, s, p, _ = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    if divisor_override is not None and divisor_override <= 0:
+        raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
+    y = AvgPool2d.apply(x, k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average-pool to a fixed `output_size`; exact when the input size is a multiple of it."""
+    what = "adaptive_avg_pool2d"
+    _check_tensor(input, "input", what)
+    H, W = input.shape[-2:]
+    oh, ow = _pair(output_size, "output_size", what, 1) if output_size is not None else (H, W)
+    if H % oh or W % ow:
+        raise ValueError(f"{what}: input size {(H, W)} must be a multiple of output_size {(oh, ow)} "
+                         "in tinyconv (uneven adaptive windows are not implemented)")
+    return avg_pool2d(input, (H // oh, W // ow))
+
+
+# -- activations ------------------------------------------------------------------------
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _check_tensor(input, "input", "relu").relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    return _check_tensor(input, "input", "sigmoid").sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    return _check_tensor(input, "input", "tanh").tanh()
+
+
+class LeakyRelu(Op):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    return LeakyRelu.apply(_check_tensor(input, "input", "leaky_relu"), float(negative_slope))
+
+
+class LogSoftmax(Op):
+    @staticmethod
+    def forward(ctx, x, axis):
+        # Subtract the max before exp: log-sum-exp without overflow for logits of 1e4.
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        # d log_softmax_i / d x_j = delta_ij - softmax_j
+        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
+
+
+class Softmax(Op):
+    @staticmethod
+    def forward(ctx, x, axis):
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        # d s_i / d x_j = s_i (delta_ij - s_j)
+        return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True)), None
+
+
+def _softmax_dim(x: Tensor, dim: Any, what: str) -> int:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    if dim is None:  # PyTorch's legacy choice when dim is omitted
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return _dim(dim, x.ndim, what)
+
+
+def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = _check_tensor(input, "input", "softmax")
+    x = x if dtype is None else x.to(dtype)
+    return Softmax.apply(x, _softmax_dim(x, dim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+    x = _check_tensor(input, "input", "log_softmax")
+    x = x if dtype is None else x.to(dtype)
+    return LogSoftmax.apply(x, _softmax_dim(x, dim, "log_softmax"))
+
+
+# -- linear, dropout, flatten --------------------------------------------------------------
+
+
+class Linear(Op):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        # y = x W^T + b  =>  dx = grad W,  dW = grad^T x,  db = sum of grad over the batch
+        gx = grad @ w if need_x else None
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gb = g2.sum(axis=0) if need_b else None
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """y = x W^T + b; input `(*, in_features)`, weight `(out_features, in_features)`."""
+    what = "linear"
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    if weight.ndim != 2:
+        raise ValueError(f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input shape "
+            f"{tuple(input.shape)} (weight shape {tuple(weight.shape)}); did you forget to flatten?"
+        )
+    b = _check_bias(bias, weight.shape[0], what)
+    _same_dtype(input, weight, b, what)
+    return Linear.apply(input, weight, b)
+
+
+class Dropout(Op):
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.mask, None
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
+    _check_tensor(input, "input", "dropout")
+    if not training or p == 0:
+        return input
+    from ..creation import _rng
+    keep = _rng().random(input.shape) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    return Dropout.apply(input, (keep * scale).astype(input.dtype))
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
+    return input.flatten(start_dim, end_dim)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    t = _check_tensor(tensor, "tensor", "one_hot")
+    if t.dtype.kind not in "iu":
+        raise TypeError("one_hot: tensor must hold integer class indices")
+    n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
+    if t.numel() and (t._data.min() < 0 or t._data.max() >= n):
+        raise ValueError(f"one_hot: class values must be in [0, {n}), got min {t._data.min()}, "
+                         f"max {t._data.max()}")
+    return Tensor._make(np.eye(n, dtype=np.int64)[t._data], None, False)
+
+
+# -- losses ----------------------------------------------------------------------------------
+
+
+def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_reduction(reduction: str, what: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:  # noqa: A002
+    _check_tensor(input, "input", what)
+    target = _as_tensor(target)
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise ValueError(f"{what}: input shape {tuple(input.shape)} and target shape "
+                             f"{tuple(target.shape)} don't broadcast") from None
+        warnings.warn(
+            f"{what}: target size {tuple(target.shape)} differs from input size {tuple(input.shape)}; "
+            "they will be broadcast, which is likely not what you want",
+            UserWarning, stacklevel=3,
+        )
+    return input, target
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean squared error: reduce((input - target)^2)."""
+    _check_reduction(reduction, "mse_loss")
+    x, t = _loss_pair(input, target, "mse_loss")
+    diff = x - t
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    _check_reduction(reduction, "l1_loss")
+    x, t = _loss_pair(input, target, "l1_loss")
+    return _reduce((x - t).abs(), reduction, "l1_loss")
+
+
+class NllLoss(Op):
+    """loss_n = -weight[t_n] * logp[n, t_n] over the class axis 1 (ignore_index skipped)."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        C = logp.shape[1]
+        valid = target != ignore_index
+        safe_t = np.where(valid, target, 0)
+        # w_n: the class weight of each sample's target (0 for ignored samples)
+        w_n = (weight[safe_t] if weight is not None else np.ones(target.shape, logp.dtype)) * valid
+        picked = np.take_along_axis(logp, np.expand_dims(safe_t, 1), axis=1).squeeze(1)
+        losses = -w_n * picked
+        ctx.config = (logp.shape, C, safe_t, w_n, reduction)
+        if reduction == "none":
+            return losses.astype(logp.dtype, copy=False)
+        total = losses.sum()
+        if reduction == "mean":
+            total = total / w_n.sum()  # PyTorch: weighted mean over non-ignored samples
+        return np.asarray(total, dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, C, safe_t, w_n, reduction = ctx.config
+        scale = grad if reduction == "none" else np.broadcast_to(grad, w_n.shape)
+        if reduction == "mean":
+            scale = scale / w_n.sum()
+        g = np.zeros(shape, dtype=grad.dtype)
+        np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(-w_n * scale, 1), axis=1)
+        return g, None, None, None, None
+
+
+def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
+    """Check (N, C, ...) input against (N, ...) class-index targets; unbatched (C,) with () too."""
+    _check_tensor(input, "input", what)
+    t = _as_tensor(target)
+    if input.ndim == 0:
+        raise ValueError(f"{what}: input must have a class dimension, got a 0-d tensor")
+    unbatched = input.ndim == 1
+    x = input.unsqueeze(0) if unbatched else input
+    td = t._data.reshape(1) if unbatched and t.ndim == 0 else t._data
+    if td.dtype.kind not in "iu":
+        raise TypeError(f"{what}: class-index target must be an integer tensor (int64), got "
+                        f"{_dtype.dtype_name(td.dtype)}")
+    expected = (x.shape[0],) + tuple(x.shape[2:])
+    if td.shape != expected:
+        raise ValueError(f"{what}: target shape {tuple(t.shape)} doesn't match input shape "
+                         f"{tuple(input.shape)} (expected target shape {expected if not unbatched else ()})")
+    return x, td, unbatched
+
+
+def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str) -> None:
+    bad = (td != ignore_index) & ((td < 0) | (td >= C))
+    if bad.any():
+        raise ValueError(f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
+                         f"(targets must be in [0, {C - 1}])")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C, ...)`."""
+    what = "nll_loss"
+    _check_reduction(reduction, what)
+    x, td, unbatched = _class_targets(input, target, what)
+    C = x.shape[1]
+    _check_targets_in_range(td, C, ignore_index, what)
+    w = None
+    if weight is not None:
+        w = _as_tensor(weight)._data
+        if w.shape != (C,):
+            raise ValueError(f"{what}: weight must have shape ({C},), one per class, got {w.shape}")
+    loss = NllLoss.apply(x, td, w, ignore_index, reduction)
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class probabilities.
+
+    Computed as nll_loss(log_softmax(input)), with the log-softmax shifted by
+    the max so logits of 1e4 give finite losses and gradients.
+    """
+    what = "cross_entropy"
+    _check_reduction(reduction, what)
+    _check_tensor(input, "input", what)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _as_tensor(target)
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = log_softmax(input, dim=class_dim)
+    if t.dtype.kind == "f":  # class probabilities, same shape as input
+        if t.shape != input.shape:
+            raise ValueError(f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
+                             f"got {tuple(t.shape)}")
+        C = input.shape[class_dim]
+        if label_smoothing:
+            t = t * (1 - label_smoothing) + label_smoothing / C
+        terms = logp * t
+        if weight is not None:
+            wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
+            terms = terms * _as_tensor(weight).reshape(wshape)
+        loss = -terms.sum(class_dim)
+        return _reduce(loss, reduction, what)
+    x, td, _ = _class_targets(input, t, what)
+    _check_targets_in_range(td, x.shape[1], ignore_index, what)
+    loss = nll_loss(logp, t, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing:
+        C = x.shape[1]
+        smooth = -logp.sum(class_dim) / C
+        if weight is not None:
+            wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
+            smooth = -(logp * _as_tensor(weight).reshape(wshape)).sum(class_dim) / C
+        valid = Tensor._make((td != ignore_index).astype(logp.dtype).reshape(smooth.shape), None, False)
+        smooth = smooth * valid
+        if reduction == "mean":
+            if weight is not None:
+                wt = _as_tensor(weight)._data[np.where(td != ignore_index, td, 0)] * (td != ignore_index)
+                smooth = smooth.sum() / float(wt.sum())
+            else:
+                smooth = smooth.sum() / float(valid._data.sum())
+        else:
+            smooth = _reduce(smooth, reduction, what)
+        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+    return loss
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
+    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as PyTorch."""
+    what = "binary_cross_entropy"
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    if x._data.size and (x._data.min() < 0 or x._data.max() > 1):
+        raise ValueError(f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
+                         "binary_cross_entropy_with_logits")
+    loss = -(t * x.log().clamp(min=-100) + (1 - t) * (1 - x).log().clamp(min=-100))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, what)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """BCE on logits, computed stably as max(x, 0) - x t + log(1 + e^-|x|)."""
+    what = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    softplus_neg = ((-x.abs()).exp() + 1).log()  # log(1 + e^-|x|), never overflows
+    if pos_weight is None:
+        loss = x.relu() - x * t + softplus_neg
+    else:
+        # (1 - t) x + (1 + (pw - 1) t) * log(1 + e^-x), with log(1 + e^-x) = relu(-x) + softplus_neg
+        lw = (pos_weight - 1) * t + 1
+        loss = (1 - t) * x + lw * ((-x).relu() + softplus_neg)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, what)
+

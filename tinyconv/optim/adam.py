@@ -1,0 +1,67 @@
+"""Adam (and AdamW), exactly PyTorch's update."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam: running means of the gradient (m) and its square (v), bias-corrected:
+
+        m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
+        p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    decoupled = False  # AdamW: weight decay shrinks p directly instead of adding to g
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
+        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))")
+        if eps < 0:
+            raise ValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
+        if weight_decay < 0:
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
+
+    def _update(self, p, grad, group, state) -> None:
+        g = -grad if group["maximize"] else grad
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if wd:
+            if self.decoupled:
+                p._data *= 1 - lr * wd
+            else:
+                g = g + wd * p._data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        bias1 = 1 - b1 ** t
+        bias2 = 1 - b2 ** t
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v) / math.sqrt(bias2) + eps
+        p._data -= (lr / bias1) * m / denom
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)

@@ -1,0 +1,43 @@
+"""SGD with momentum, dampening, weight decay and Nesterov, exactly PyTorch's update."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """p -= lr * d, where d = grad + wd * p, smoothed by momentum as PyTorch does it:
+
+        buf = d                                  (first step)
+        buf = momentum * buf + (1 - dampening) * d   (later steps)
+        d = d + momentum * buf if nesterov else buf
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
+        if momentum < 0:
+            raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
+        if weight_decay < 0:
+            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _update(self, p, grad, group, state) -> None:
+        d = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            d = d + group["weight_decay"] * p._data
+        momentum = group["momentum"]
+        if momentum:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d, dtype=p.dtype, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * d
+            d = d + momentum * buf if group["nesterov"] else buf
+        p._data -= group["lr"] * d
