@@ -1,0 +1,151 @@
+"""save / load: checkpoints as one .npz file with a JSON manifest, never pickle.
+
+A checkpoint holds nested dicts, lists and tuples of tensors, arrays, numbers,
+strings, bools and None (state dicts, optimiser state, training metadata).
+Arrays go into the .npz; the structure goes into a JSON manifest stored beside
+them. Loading uses `allow_pickle=False`, so a hostile file cannot run code.
+Saving writes a temporary file in the same folder, fsyncs it and renames it
+over the target, so a crash mid-save leaves the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from ._dtype import as_dtype
+from .tensor import Tensor
+
+FORMAT = "tinyconv-checkpoint"
+VERSION = 1
+_MANIFEST = "__manifest__"
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a readable tinyconv checkpoint."""
+
+
+def _encode(obj: Any, arrays: dict, where: str) -> Any:
+    if isinstance(obj, Tensor):
+        key = f"a{len(arrays)}"
+        arrays[key] = obj._data
+        return {"__tensor__": key, "requires_grad": obj.requires_grad,
+                "parameter": type(obj).__name__ == "Parameter"}
+    if isinstance(obj, np.ndarray):
+        as_dtype(obj.dtype)  # only dtypes tinyconv knows (no object arrays)
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__ndarray__": key}
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return {"__float__": repr(float(obj))}  # exact, and nan/inf survive
+    if isinstance(obj, dict):
+        return {"__dict__": [[_encode(k, arrays, where), _encode(v, arrays, f"{where}[{k!r}]")]
+                             for k, v in obj.items()],
+                "ordered": type(obj).__name__ == "OrderedDict"}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
+    raise TypeError(f"save: can't store {where} of type {type(obj).__name__}; checkpoints hold tensors, "
+                    "arrays, numbers, strings, bools, None and dicts/lists/tuples of them")
+
+
+def _decode(obj: Any, arrays: Any) -> Any:
+    from collections import OrderedDict
+
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tensor__" in obj:
+        t = Tensor._make(arrays[obj["__tensor__"]], None, False)
+        if obj.get("parameter"):
+            from .nn.module import Parameter
+            return Parameter(t, requires_grad=bool(obj.get("requires_grad")))
+        if obj.get("requires_grad"):
+            t.requires_grad = True
+        return t
+    if "__ndarray__" in obj:
+        return arrays[obj["__ndarray__"]]
+    if "__float__" in obj:
+        return float(obj["__float__"])
+    if "__tuple__" in obj:
+        return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+    if "__dict__" in obj:
+        cls = OrderedDict if obj.get("ordered") else dict
+        return cls((_decode(k, arrays), _decode(v, arrays)) for k, v in obj["__dict__"])
+    raise ValueError(f"unknown manifest entry {sorted(obj)}")
+
+
+def save(obj: Any, f: Any) -> None:
+    """Write `obj` (e.g. a state_dict) to path `f` atomically, or to a writable binary file object."""
+    arrays: dict = {}
+    manifest = {"format": FORMAT, "version": VERSION, "object": _encode(obj, arrays, "obj")}
+    payload = dict(arrays)
+    payload[_MANIFEST] = np.array(json.dumps(manifest))
+    if hasattr(f, "write"):
+        np.savez(f, **payload)
+        return
+    path = os.fspath(f)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
+    """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is unreadable."""
+    name = getattr(f, "name", None) or (repr(f) if hasattr(f, "read") else os.fspath(f))
+    try:
+        source = f if hasattr(f, "read") else open(os.fspath(f), "rb")
+    except OSError as e:
+        raise CheckpointError(f"load: can't open checkpoint {name}: {e.strerror}") from None
+    try:
+        data = source.read() if hasattr(source, "read") else b""
+    finally:
+        if source is not f:
+            source.close()
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            if _MANIFEST not in npz.files:
+                raise CheckpointError(f"load: {name} is a .npz file but not a tinyconv checkpoint (no manifest)")
+            manifest = json.loads(str(npz[_MANIFEST]))
+            if manifest.get("format") != FORMAT:
+                raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (format {manifest.get('format')!r})")
+            if manifest.get("version", 0) > VERSION:
+                raise CheckpointError(f"load: {name} was written by a newer tinyconv (format version "
+                                      f"{manifest['version']}; this one reads up to {VERSION})")
+            arrays = {k: npz[k] for k in npz.files if k != _MANIFEST}
+            return _decode(manifest["object"], arrays)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        raise CheckpointError(
+            f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another format): "
+            f"{type(e).__name__}: {e}"
+        ) from None
