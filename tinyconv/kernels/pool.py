@@ -127,7 +127,7 @@ def max_pool2d_forward(
     win = win[:, :, : (OH - 1) * sh + 1 : sh, : (OW - 1) * sw + 1 : sw, ::dh, ::dw]
     # The one copy (im2col-like), tap-major: taps[k] is the k-th tap (row-major
     # in the window) of every window. This layout makes each step below a
-    # contiguous whole-array op; window-last plus argmax(-1) measured ~8x slower.
+    # contiguous whole-array op; window-last plus argmax(-1) measured ~6x slower.
     K = kh * kw
     taps = win.transpose(4, 5, 0, 1, 2, 3).reshape(K, N, C, OH, OW)
 
@@ -176,9 +176,8 @@ def max_pool2d_backward(
     """Gradient of max pooling. ``grad_out, indices (N, C, OH, OW)`` -> ``(N, C, H, W)``.
 
     Each output's gradient goes to its argmax; overlapping windows that share
-    an argmax add up. ``np.bincount`` with weights does that scatter-add over
-    global keys ``(n*C + c) * H*W + index`` in one pass (several times faster
-    than ``np.add.at``). Entries with index -1 (empty windows) are dropped.
+    an argmax add up, so this is a scatter-add over global keys
+    ``(n*C + c) * H*W + index``. Entries with index -1 (empty windows) are dropped.
     """
     N, C, H, W = input_shape
     plane = H * W
@@ -187,9 +186,12 @@ def max_pool2d_backward(
     valid = indices >= 0
     if not valid.all():
         keys, weights = keys[valid], weights[valid]
-    # bincount accumulates in float64; cast back to the gradient's dtype.
-    grad = np.bincount(keys.ravel(), weights=weights.ravel(), minlength=N * C * plane)
-    return grad.astype(grad_out.dtype, copy=False).reshape(N, C, H, W)
+    grad = np.zeros(N * C * plane, dtype=grad_out.dtype)
+    # Measured on numpy 2.4 (whose ufunc.at has a fast path since 1.25):
+    # np.add.at is 1.3-2.6x faster than np.bincount(keys, weights) here, and
+    # it accumulates in the gradient's own dtype. (numpy < 1.25 is ~10x slower.)
+    np.add.at(grad, keys.ravel(), weights.ravel())
+    return grad.reshape(N, C, H, W)
 
 
 def max_pool2d_reference(
@@ -220,7 +222,7 @@ def max_pool2d_reference(
                             v = x[n, c, h, w]
                             # First real tap always taken; then strictly larger,
                             # or NaN (so the last NaN wins), as PyTorch does.
-                            if best_index == -1 or v > best or v != v:
+                            if best_index == -1 or v > best or np.isnan(v):
                                 best, best_index = v, h * W + w
                     y[n, c, oh, ow] = best
                     indices[n, c, oh, ow] = best_index
