@@ -1165,11 +1165,14 @@ def _format(t: Tensor) -> str:
         integral = finite.size == 0 or np.all(finite == np.round(finite))
         big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
         if big:
-            fmt = {"float_kind": lambda v: f"{v:.4e}"}
+            one = "{:.4e}".format
         elif integral:
-            fmt = {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
+            def one(v: float) -> str:
+                return f"{v:.0f}." if np.isfinite(v) else str(v)
         else:
-            fmt = {"float_kind": lambda v: f"{v:.4f}"}
+            one = "{:.4f}".format
+        width = max((len(one(v)) for v in data.ravel()[:1000]), default=0)
+        fmt = {"float_kind": lambda v: one(v).rjust(width)}
         body = np.array2string(data, separator=", ", formatter=fmt, prefix="tensor(", threshold=1000,
                                max_line_width=80)
     else:
