@@ -1,0 +1,213 @@
+"""Shared hypothesis strategies: configurations that are valid by construction."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+# ---------------------------------------------------------------------------
+# Pooling and padding configurations (tests/test_pool_pad_kernels.py)
+# ---------------------------------------------------------------------------
+
+class PoolConfig(NamedTuple):
+    """A pooling problem that is valid by construction (PyTorch's rules)."""
+
+    shape: tuple[int, int, int, int]  # (N, C, H, W)
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    divisor_override: int | None
+    seed: int
+
+
+@st.composite
+def pool2d_configs(draw, dilation: bool = True, max_batch: int = 3, max_channels: int = 3,
+                   max_extra: int = 5) -> PoolConfig:
+    """Kernel 1-4 (non-square), stride 1-3, padding <= kernel // 2, dilation 1-2
+    (1 when ``dilation=False``, as for avg pooling), both ceil modes. H and W are
+    at least the dilated kernel extent, so every window holds a real element."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
+    H = dil[0] * (kernel[0] - 1) + 1 + draw(st.integers(0, max_extra))
+    W = dil[1] * (kernel[1] - 1) + 1 + draw(st.integers(0, max_extra))
+    shape = (draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), H, W)
+    return PoolConfig(
+        shape=shape, kernel_size=kernel, stride=stride, padding=padding, dilation=dil,
+        ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()),
+        divisor_override=draw(st.one_of(st.none(), st.integers(1, 9))),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+@st.composite
+def pad_configs(draw, mode: str | None = None) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """(shape, pad, mode) for F.pad: rank 1-4, padding the last 1-3 dims, widths
+    within each mode's limits (reflect < n, circular <= n, negative only for
+    constant, never shrinking a dim below 1)."""
+    mode = mode or draw(st.sampled_from(PAD_MODES))
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=4)))
+    pad: list[int] = []
+    for i in range(draw(st.integers(1, min(3, len(shape))))):
+        n = shape[-1 - i]  # PyTorch's pad tuple lists the last dim first
+        if mode == "reflect":
+            left, right = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        elif mode == "circular":
+            left, right = draw(st.integers(0, n)), draw(st.integers(0, n))
+        elif mode == "replicate":
+            left, right = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+        else:
+            left = draw(st.integers(-(n - 1), 3))
+            right = draw(st.integers(-(n - 1 - max(-left, 0)), 3))
+        pad += [left, right]
+    return shape, tuple(pad), mode
+
+
+# ---------------------------------------------------------------------------
+# Core tensors and autograd (tests/test_ops_grad.py, tests/test_tensor.py)
+# ---------------------------------------------------------------------------
+
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
+    """Small tensor shapes, 0-d included by default."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_pairs(min_dims: int = 0, max_dims: int = 3, max_side: int = 3):
+    """Two shapes that broadcast together: size-1 dims and missing leading dims on either side."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+    ).map(lambda b: b.input_shapes)
+
+
+# Value ranges that keep finite differences honest: "positive" for log, sqrt,
+# pow bases and denominators; "nonzero" (|x| >= 0.1) for the kinks of abs and
+# relu; "real" for smooth ops. eps is 1e-6, so 0.1 is far from any kink.
+DOMAINS = {"real": (-2.0, 2.0), "positive": (0.5, 3.0), "nonzero": (0.1, 2.0)}
+
+
+def _floats(lo: float, hi: float):
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+@st.composite
+def float64_arrays(draw, shape, domain: str = "real") -> np.ndarray:
+    """A float64 array of `shape` (a tuple or a strategy) with values in a safe domain."""
+    if not isinstance(shape, tuple):
+        shape = draw(shape)
+    lo, hi = DOMAINS[domain]
+    arr = draw(hnp.arrays(np.float64, shape, elements=_floats(lo, hi)))
+    if domain == "nonzero":
+        arr = arr * draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0])))
+    return arr
+
+
+@st.composite
+def distinct_arrays(draw, shape, gap: float = 0.25) -> np.ndarray:
+    """float64 values at least `gap` apart (no ties for max/min/sort), in random order."""
+    if not isinstance(shape, tuple):
+        shape = draw(shape)
+    n = int(np.prod(shape, dtype=np.int64))
+    order = np.array(draw(st.permutations(range(n))), dtype=np.float64)
+    offset = draw(_floats(-1.0, 1.0))
+    return ((order - n / 2) * gap + offset).reshape(shape)
+
+
+@st.composite
+def lattice_arrays(draw, shape, offset: float = 0.0, step: float = 0.5, k: int = 4) -> np.ndarray:
+    """float64 values on the lattice `offset + step * {-k..k}`. Two arrays with
+    offsets 0 and step / 2 never come closer than step / 2 (kinks of maximum,
+    minimum and clamp stay far from the finite-difference step)."""
+    if not isinstance(shape, tuple):
+        shape = draw(shape)
+    ints = draw(hnp.arrays(np.int64, shape, elements=st.integers(-k, k)))
+    return offset + step * ints.astype(np.float64)
+
+
+LAYOUTS = ("contiguous", "transposed", "strided", "reversed")
+
+
+@st.composite
+def non_contiguous(draw, arr: np.ndarray, layouts=LAYOUTS) -> np.ndarray:
+    """The same values as `arr`, in a memory layout drawn from `layouts`:
+    Fortran order (a transposed array), every other element of a larger buffer,
+    or negative strides. 0-d and one-element arrays stay as they are."""
+    layout = draw(st.sampled_from(layouts))
+    if layout == "transposed" and arr.ndim >= 2:
+        return np.asfortranarray(arr)
+    if layout == "strided" and arr.ndim >= 1:
+        buf = np.full(arr.shape[:-1] + (2 * arr.shape[-1],), np.nan)
+        buf[..., ::2] = arr
+        return buf[..., ::2]
+    if layout == "reversed" and arr.ndim >= 1:
+        return arr[::-1].copy()[::-1]
+    return np.array(arr)
+
+
+# ---------------------------------------------------------------------------
+# Convolution configurations (tests/test_conv_kernels.py)
+# ---------------------------------------------------------------------------
+
+class ConvConfig(NamedTuple):
+    """A conv2d problem that is valid by construction, in the kernels' normalised form."""
+
+    shape: tuple[int, int, int, int]  # x: (N, C, H, W)
+    out_channels: int
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
+    dilation: tuple[int, int]
+    groups: int
+    seed: int
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        """conv2d weight ``(O, C // groups, kh, kw)``."""
+        return (self.out_channels, self.shape[1] // self.groups, *self.kernel_size)
+
+    @property
+    def args(self) -> tuple:
+        """``(stride, padding, dilation, groups)``, as conv2d kernels take them."""
+        return (self.stride, self.padding, self.dilation, self.groups)
+
+
+@st.composite
+def conv2d_configs(draw, max_batch: int = 3, max_channels: int = 4, max_kernel: int = 5,
+                   max_extra: int = 4, symmetric_padding: bool = False,
+                   pointwise: bool = False) -> ConvConfig:
+    """Batch 1-3, channels 1-4 with groups dividing both in and out channels,
+    kernel 1-5 (non-square), stride 1-3, padding 0-2 per side (asymmetric unless
+    ``symmetric_padding``), dilation 1-2. H and W are chosen so the padded input
+    holds at least one dilated kernel, plus 0..max_extra. ``pointwise`` gives
+    1x1 kernels, stride 1, no padding."""
+    groups = draw(st.integers(1, max_channels))
+    C = groups * draw(st.integers(1, max_channels // groups))
+    O = groups * draw(st.integers(1, max_channels // groups))
+    if pointwise:
+        kernel, stride, padding = (1, 1), (1, 1), ((0, 0), (0, 0))
+    else:
+        kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        if symmetric_padding:
+            ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+            padding = ((ph, ph), (pw, pw))
+        else:
+            padding = ((draw(st.integers(0, 2)), draw(st.integers(0, 2))),
+                       (draw(st.integers(0, 2)), draw(st.integers(0, 2))))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    span = (dil[0] * (kernel[0] - 1) + 1, dil[1] * (kernel[1] - 1) + 1)
+    H = max(1, span[0] - sum(padding[0])) + draw(st.integers(0, max_extra))
+    W = max(1, span[1] - sum(padding[1])) + draw(st.integers(0, max_extra))
+    return ConvConfig(
+        shape=(draw(st.integers(1, max_batch)), C, H, W), out_channels=O, kernel_size=kernel,
+        stride=stride, padding=padding, dilation=dil, groups=groups,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )

@@ -1,0 +1,652 @@
+"""2-D convolution and transposed convolution kernels: pure NumPy, no Tensor, no graph.
+
+Arguments arrive validated and normalised by ``tinyconv.nn.functional``; these
+kernels do no argument checking of their own:
+
+- ``x`` is ``(N, C, H, W)`` (always batched);
+- conv2d ``w`` is ``(O, C // groups, kh, kw)``; conv_transpose2d ``w`` is
+  ``(C_in, O // groups, kh, kw)`` (PyTorch's layouts);
+- ``b`` is ``(O,)`` or None;
+- ``stride`` and ``dilation`` are int pairs ``(sh, sw)``;
+- conv2d ``padding`` is ``((top, bottom), (left, right))`` (asymmetric padding
+  is how padding='same' works with even kernels); conv_transpose2d ``padding``
+  is ``(ph, pw)`` and ``output_padding`` is ``(oph, opw)``.
+
+Float and integer dtypes both work: the result has dtype
+``np.result_type(x, w)`` (int64 in, int64 out). Gradients come back in the
+dtype and shape of the array they belong to.
+
+The file reads top to bottom: the maths, the loop references, the fast
+forward, the backward, then the transposed convolution, which is the
+backward's input-gradient run as a forward.
+
+The maths
+---------
+One group, one axis pair, with ``x_pad`` the zero-padded input::
+
+    y[n,o,i,j] = b[o] + sum_{c,p,q} x_pad[n, c, i*sh + p*dh, j*sw + q*dw] * w[o,c,p,q]
+
+Every output is a dot product of the kernel with one window of the input. Copy
+each window into a column ("im2col"): ``cols[(c,p,q), (i,j)] =
+x_pad[c, i*sh + p*dh, j*sw + q*dw]``; then the whole convolution is one matrix
+product ``Y = W @ cols`` with ``W = w.reshape(O, C*kh*kw)``.
+
+Differentiate with ``g = dL/dy`` (same shape as y):
+
+- bias: y[n,o,i,j] holds b[o] once, so ``dL/db[o] = sum_{n,i,j} g[n,o,i,j]``.
+- weight: w[o,c,p,q] multiplies the input pixel at offset (p, q) of every
+  window, so ``dL/dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] * x_pad[n,c, i*sh+p*dh,
+  j*sw+q*dw]``: the correlation of the input with g, where g's taps sit
+  ``stride`` apart and the result is sampled ``dilation`` apart. In columns:
+  ``dW = G @ cols.T``, with the same columns the forward built.
+- input: x_pad[n,c,u,v] is read by every (o, p, q, i, j) with
+  ``u = i*sh + p*dh`` and ``v = j*sw + q*dw``, so
+
+      dL/dx_pad[n,c,u,v] = sum over those of g[n,o,i,j] * w[o,c,p,q].
+
+  Spread g out by inserting ``stride - 1`` zeros between its entries (call it
+  g_up, g_up[i*sh] = g[i]); then ``dL/dx_pad[u] = sum_p g_up[u - p*dh] * w[p]``,
+  a "full" correlation of g_up with the kernel flipped in (p, q) and with in
+  and out channels swapped (sum over o, one result per c). That is exactly a
+  *transposed convolution*. In columns: ``dcols = W.T @ G`` gives, for every
+  window, what each of its pixels receives; "col2im" adds every column entry
+  back onto the pixel it was copied from (windows overlap, so contributions
+  add). Cropping the padding off gives dL/dx; input rows or columns that no
+  window reaches (the stride skips them) get zero.
+
+What the options change:
+
+- stride s: the window origins step by s (forward); in the backward g is
+  spread s apart (the zeros inserted above), so pixels between windows get 0.
+- padding: the forward reads x_pad; the backward computes dL/dx_pad and crops
+  it, since gradient for padding pixels belongs to nothing.
+- dilation d: the kernel taps sit d apart, in both directions of the maths.
+- groups G: channels split into G independent convolutions, so W is
+  block-diagonal: every product above becomes a batch of G products.
+
+Layout of the fast path
+-----------------------
+``cols`` has one row per (c, p, q) and one column per (i, j, n): the batch
+index is the *last* (fastest) axis. With the batch last, the copy for one
+kernel offset (p, q) moves runs of ``OW * n`` contiguous numbers instead of
+``OW``, which for small images is what decides the speed, and one GEMM covers
+the whole batch. The price is that x, y and the gradients are transposed
+between ``(N, C, H, W)`` and ``(C, H, W, N)`` (one cheap pass each). Large
+inputs are processed a few images at a time (``_CHUNK_BYTES``) so the columns
+never cost much memory; with one image per chunk, the "batch-last" layout is
+just ``(C, H, W)``, and nothing is transposed at all.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+IntPair = tuple[int, int]
+Padding2 = tuple[IntPair, IntPair]
+
+# Tuning knobs (measured on LeNet- and ResNet-size shapes; see the functions
+# that use them). Tests lower them to exercise every path on small inputs.
+_CHUNK_BYTES = 8 << 20  # build at most about this many bytes of columns at once
+_KEEP_COLS_BYTES = 1 << 20  # forward keeps columns up to this size for the backward
+_BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout
+_FLAT_MAX_RUN = 256  # ... and flat rows when output rows in a chunk are shorter than this
+_SCRATCH_MIN_BYTES = 1 << 17  # temporaries this big reuse a buffer between calls
+
+
+# --------------------------------------------------------------------------
+# Output sizes
+# --------------------------------------------------------------------------
+
+def conv2d_output_size(
+    H: int, W: int, kernel_size: IntPair, stride: IntPair, padding: Padding2, dilation: IntPair
+) -> IntPair:
+    """``(OH, OW)`` of a conv2d: ``floor((H + pt + pb - d*(k-1) - 1) / s) + 1`` per axis."""
+    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = kernel_size, stride, padding, dilation
+    return (
+        (H + pt + pb - dh * (kh - 1) - 1) // sh + 1,
+        (W + pl + pr - dw * (kw - 1) - 1) // sw + 1,
+    )
+
+
+def conv_transpose2d_output_size(
+    H: int,
+    W: int,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+) -> IntPair:
+    """``(OH, OW)`` of a conv_transpose2d: ``(H-1)*s - 2p + d*(k-1) + output_padding + 1``."""
+    (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (
+        kernel_size, stride, padding, output_padding, dilation
+    )
+    return (
+        (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1,
+        (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1,
+    )
+
+
+# --------------------------------------------------------------------------
+# Loop references: the definitions, written to be read (and trusted by tests)
+# --------------------------------------------------------------------------
+
+def corr2d(X: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Textbook 2-D cross-correlation of one image ``(H, W)`` with one kernel ``(h, w)``.
+
+    Stride 1, no padding; returns ``(H - h + 1, W - w + 1)``.
+    """
+    X, K = np.asarray(X), np.asarray(K)
+    h, w = K.shape
+    Y = np.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1), dtype=np.result_type(X, K))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+    return Y
+
+
+def conv2d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
+    """Loop reference for conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)`` -> ``(N, O, OH, OW)``.
+
+    Each output pixel is the kernel times one (strided, dilated) window of the
+    padded input, summed: ``corr2d`` with all the options.
+    """
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = stride, padding, dilation
+    OH, OW = conv2d_output_size(H, W, (kh, kw), stride, padding, dilation)
+    O_g = O // groups  # output channels per group
+
+    x_pad = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=x.dtype)
+    x_pad[:, :, pt:pt + H, pl:pl + W] = x
+    y = np.zeros((N, O, OH, OW), dtype=np.result_type(x, w))
+    for n in range(N):
+        for o in range(O):
+            g = o // O_g
+            channels = slice(g * C_g, (g + 1) * C_g)  # the input channels o sees
+            for i in range(OH):
+                for j in range(OW):
+                    window = x_pad[n, channels,
+                                   i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                                   j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                    y[n, o, i, j] = (window * w[o]).sum()
+            if b is not None:
+                y[n, o] += b[o]
+    return y
+
+
+def conv_transpose2d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
+    """Loop reference for conv_transpose2d: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)``.
+
+    Returns ``(N, O, OH, OW)``. PyTorch's definition, as a scatter: every input
+    pixel adds ``value * w[c]`` onto a (strided, dilated) window of the padded
+    output; the padding is then cropped off.
+    """
+    N, C, H, W = x.shape
+    _, O_g, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    OH, OW = conv_transpose2d_output_size(H, W, (kh, kw), stride, padding, output_padding, dilation)
+    C_g = C // groups  # input channels per group
+
+    y_pad = np.zeros((N, O_g * groups, OH + 2 * ph, OW + 2 * pw), dtype=np.result_type(x, w))
+    for n in range(N):
+        for c in range(C):
+            g = c // C_g
+            channels = slice(g * O_g, (g + 1) * O_g)  # the output channels c feeds
+            for i in range(H):
+                for j in range(W):
+                    y_pad[n, channels,
+                          i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                          j * sw:j * sw + dw * (kw - 1) + 1:dw] += x[n, c, i, j] * w[c]
+    y = y_pad[:, :, ph:ph + OH, pw:pw + OW]
+    if b is not None:
+        y = y + b.reshape(-1, 1, 1)
+    return np.ascontiguousarray(y)
+
+
+# --------------------------------------------------------------------------
+# Fast path, part 1: memory layout, im2col and col2im
+# --------------------------------------------------------------------------
+#
+# The fast path works on a chunk of n images at a time, and the chunk stays
+# in one layout from the padded input through the columns and back:
+#
+#   phases (fh, fw, C, Hq, Wq, n):  phases[a, b, c, u, v, m] = x_pad[m, c, u*fh + a, v*fw + b]
+#   cols   (C*kh*kw, OH*OWg*n):     cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]
+#
+# Three ideas, each there because numpy copies and adds go at the speed of
+# their contiguous runs (a short run costs about as much as a long one):
+#
+# - Batch last. With the image index m fastest, the pixels one kernel offset
+#   reads for all windows form runs of OW*n numbers instead of OW, and one
+#   GEMM covers the whole chunk. For one image this is plain (C, H, W).
+# - Phase split (big strided convs). Kernel offset p reads every sh-th row.
+#   Splitting the padded input into its sh x sw phases (pixel (u, v) goes to
+#   phase (u % sh, v % sw), position (u // sh, v // sw)) makes every offset
+#   read a contiguous block of one phase. fh = fw = 1 means no split.
+# - Flat rows (big images, few per chunk). The columns get one entry for
+#   every *phase* column v < Wq, not only the OW real outputs (OWg = Wq, the
+#   "grid" width, instead of OW). Then, for each (c, p, q), the entries over
+#   (i, j, m) are one contiguous run of the phase array, OH*Wq*n long. The
+#   extra Wq - OW grid columns are junk: the forward drops them, and the
+#   backward feeds them zero gradient, so they add nothing anywhere. One spare
+#   zero row at the bottom of each phase keeps the runs inside their channel.
+#
+# Small problems use none of this: one strided view and one copy (im2col)
+# have the least Python overhead.
+
+class _Layout(NamedTuple):
+    split: IntPair  # (fh, fw): phase split factor, the stride or (1, 1)
+    flat: bool  # columns on the phase grid (OWg = Wq) instead of the output grid (OWg = OW)
+
+
+def _layout(stride: IntPair, n: int, rows: int, out_size: IntPair) -> _Layout:
+    """Choose the chunk's layout: ``rows`` = C*kh*kw, ``n`` images, output ``(OH, OW)``."""
+    OH, OW = out_size
+    if rows * OH * OW * n < _BIG_COLS:
+        return _Layout((1, 1), False)
+    return _Layout(stride, OW * n < _FLAT_MAX_RUN)
+
+
+def _phases_shape(x_shape, padding: Padding2, layout: _Layout) -> tuple[int, ...]:
+    n, C, H, W = x_shape
+    (pt, pb), (pl, pr) = padding
+    fh, fw = layout.split
+    return (fh, fw, C, -(-(H + pt + pb) // fh) + layout.flat, -(-(W + pl + pr) // fw), n)
+
+
+def _grid_w(phases_shape, out_size: IntPair, layout: _Layout) -> int:
+    """Width OWg of the column grid: the phase width when flat, else OW."""
+    return phases_shape[4] if layout.flat else out_size[1]
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array for a temporary that never leaves this module.
+
+    A fresh multi-megabyte array costs one page fault per 4 KiB page (the OS
+    zeroes each new page), which for LeNet-size convolutions costs as much as
+    the arithmetic. So each big temporary reuses one buffer per role (and per
+    thread) from call to call; small ones are plain ``np.empty``.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize * math.prod(shape)
+    if nbytes < _SCRATCH_MIN_BYTES:
+        return np.empty(shape, dtype)
+    buf = getattr(_scratch_buffers, name, None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, np.uint8)
+        setattr(_scratch_buffers, name, buf)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+_scratch_buffers = threading.local()
+
+
+def _chunks(N: int, bytes_per_image: int) -> list[slice]:
+    """Split the batch so each chunk's columns take about ``_CHUNK_BYTES``."""
+    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    return [slice(i, min(i + step, N)) for i in range(0, N, step)]
+
+
+def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:
+    """One axis split f ways: ``(phase a, first x row r in it, r's position u, row count)``."""
+    rows = []
+    for a in range(f):
+        r = (a - pad) % f  # x row r is padded row r + pad, which must be = a (mod f)
+        rows.append((a, r, (r + pad) // f, len(range(r, H, f))))
+    return rows
+
+
+def _to_phases(x: np.ndarray, padding: Padding2, layout: _Layout) -> np.ndarray:
+    """``(n, C, H, W)`` -> zero-padded, batch-last, phase-split ``(fh, fw, C, Hq, Wq, n)``."""
+    n, C, H, W = x.shape
+    (pt, pb), (pl, pr) = padding
+    fh, fw = layout.split
+    xt = x.transpose(1, 2, 3, 0)  # (C, H, W, n): batch last
+    padded = pt or pb or pl or pr
+    if n == 1 and not (padded or layout.flat or fh > 1 or fw > 1):
+        return xt[None, None]  # one unpadded image is already in this layout: no copy
+    phases = _scratch("phases", _phases_shape(x.shape, padding, layout), x.dtype)
+    if padded or layout.flat or fh > 1 or fw > 1:
+        phases.fill(0)  # padding, spare rows and phase tails all read as zero
+    for a, r, u, nr in _phase_rows(H, pt, fh):
+        for b, c, v, nc in _phase_rows(W, pl, fw):
+            phases[a, b, :, u:u + nr, v:v + nc] = xt[:, r::fh, c::fw]
+    return phases
+
+
+def _from_phases(phases: np.ndarray, padding: Padding2, out: np.ndarray) -> None:
+    """Adjoint of ``_to_phases``: the unpadded part of ``phases`` into ``out (n, C, H, W)``."""
+    n, C, H, W = out.shape
+    (pt, _), (pl, _) = padding
+    fh, fw = phases.shape[:2]
+    for a, r, u, nr in _phase_rows(H, pt, fh):
+        for b, c, v, nc in _phase_rows(W, pl, fw):
+            out[:, :, r::fh, c::fw] = phases[a, b, :, u:u + nr, v:v + nc].transpose(3, 0, 1, 2)
+
+
+def _taps(phases: np.ndarray, kernel_size, out_size, stride, dilation, flat: bool):
+    """For each kernel offset (p, q): a view of the phase-array pixels it reads.
+
+    Offset p reads padded rows ``p*dh + i*sh`` (i < OH): row
+    ``(p*dh) // fh + i * (sh // fh)`` of phase ``(p*dh) % fh``. The view is
+    ``(C, OH, OW, n)``, or with flat rows ``(C, OH*Wq*n)``.
+    """
+    fh, fw, C, Hq, Wq, n = phases.shape
+    (kh, kw), (OH, OW), (sh, sw), (dh, dw) = kernel_size, out_size, stride, dilation
+    sh, sw = sh // fh, sw // fw  # stride inside a phase
+    for p in range(kh):
+        a, u = (p * dh) % fh, (p * dh) // fh
+        for q in range(kw):
+            b, v = (q * dw) % fw, (q * dw) // fw
+            if flat:  # the run from (u, v) on, as rows u, u+1, ... wrap around
+                start = (u * Wq + v) * n
+                yield p, q, phases[a, b].reshape(C, Hq * Wq * n)[:, start:start + OH * Wq * n]
+            else:
+                yield p, q, phases[a, b, :, u:u + sh * (OH - 1) + 1:sh, v:v + sw * (OW - 1) + 1:sw]
+
+
+def im2col(
+    phases: np.ndarray,
+    kernel_size: IntPair,
+    out_size: IntPair,
+    stride: IntPair,
+    dilation: IntPair,
+    flat: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Columns ``(C*kh*kw, OH*OWg*n)`` of a phase array ``(fh, fw, C, Hq, Wq, n)``.
+
+    ``cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]``.
+    """
+    fh, fw, C, _, Wq, n = phases.shape
+    (kh, kw), (OH, OW) = kernel_size, out_size
+    if out is None:
+        out = np.empty((C * kh * kw, OH * (Wq if flat else OW) * n), dtype=phases.dtype)
+    cols = out.reshape((C, kh, kw, -1) if flat else (C, kh, kw, OH, OW, n))
+    if fh == fw == 1 and not flat:
+        # One strided *view* shows all windows side by side without copying
+        # (they overlap in memory); copyto makes the one real copy.
+        (sh, sw), (dh, dw) = stride, dilation
+        src = phases[0, 0]
+        sC, sH, sW, sN = src.strides
+        windows = as_strided(src, shape=(C, kh, kw, OH, OW, n),
+                             strides=(sC, dh * sH, dw * sW, sh * sH, sw * sW, sN), writeable=False)
+        np.copyto(cols, windows)
+    else:
+        for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
+            cols[:, p, q] = taps
+    return out
+
+
+def col2im(
+    cols: np.ndarray,
+    phases: np.ndarray,
+    kernel_size: IntPair,
+    out_size: IntPair,
+    stride: IntPair,
+    dilation: IntPair,
+    flat: bool = False,
+) -> np.ndarray:
+    """Adjoint of ``im2col``: add ``cols (C*kh*kw, OH*OWg*n)`` into the phase array ``phases``.
+
+    Every entry goes back to the pixel it was copied from; overlapping windows
+    add up. One slice-add per kernel offset (p, q) covers all windows at once.
+    ``phases`` is overwritten; pixels no window reaches end up 0.
+    """
+    (kh, kw), (OH, OW), C, n = kernel_size, out_size, phases.shape[2], phases.shape[5]
+    phases.fill(0)
+    cols = cols.reshape((C, kh, kw, -1) if flat else (C, kh, kw, OH, OW, n))
+    for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
+        taps += cols[:, p, q]
+    return phases
+
+
+def _grad_columns(t: np.ndarray, grid_w: int) -> np.ndarray:
+    """``(n, O, OH, OW)`` -> ``(O, OH*OWg*n)``: batch last, zero on the junk grid columns."""
+    n, O, OH, OW = t.shape
+    if n == 1 and grid_w == OW:
+        return np.ascontiguousarray(t[0]).reshape(O, -1)  # a view when t is contiguous
+    g = _scratch("grad_cols", (O, OH, grid_w, n), t.dtype)
+    g[:, :, OW:] = 0  # junk columns get zero gradient, so they add nothing
+    g[:, :, :OW] = t.transpose(1, 2, 3, 0)
+    return g.reshape(O, -1)
+
+
+def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, out: np.ndarray, grid_w: int) -> None:
+    """``out (n, O, OH, OW) = a (G, O/G, K) @ b (G, K, OH*OWg*n)``, read batch-first."""
+    n, O, OH, OW = out.shape
+    if n == 1 and grid_w == OW:  # then the product is already NCHW: write it straight into out
+        np.matmul(a, b, out=out.reshape(a.shape[0], a.shape[1], OH * OW))
+    else:
+        prod = np.matmul(a, b, out=_scratch("gemm", (a.shape[0], a.shape[1], b.shape[2]), out.dtype))
+        out[...] = prod.reshape(O, OH, grid_w, n)[:, :, :OW].transpose(3, 0, 1, 2)
+
+
+def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
+    """1x1 kernel, stride 1, no padding: x itself is the column matrix."""
+    return (w.shape[2] == w.shape[3] == 1 and stride == (1, 1) and in_size == out_size
+            and padding == ((0, 0), (0, 0)))
+
+
+# --------------------------------------------------------------------------
+# conv2d: fast forward
+# --------------------------------------------------------------------------
+
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Fast conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)``, ``b (O,)`` -> ``y (N, O, OH, OW)``.
+
+    Also returns the columns ``(C*kh*kw, OH*OW*N)`` for ``conv2d_backward``
+    when they are small; else None, and the backward rebuilds them (cheaper
+    than holding big columns from forward to backward).
+    """
+    out_size = conv2d_output_size(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
+    return _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size)
+
+
+def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = out_size
+    G, K = groups, C_g * kh * kw
+    W_mat = w.reshape(G, O // G, K)  # block-diagonal W: one (O/G, K) block per group
+
+    cols = None
+    if _is_pointwise(w, stride, padding, (H, W), out_size):
+        # Y[n] = W @ X[n] for all images at once: batched GEMM straight into NCHW
+        y = np.matmul(W_mat, x.reshape(N, G, C_g, H * W)).reshape(N, O, H, W)
+    else:
+        y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
+        chunks = _chunks(N, C * kh * kw * OH * OW * x.itemsize)
+        keep = len(chunks) == 1 and N * C * kh * kw * OH * OW * x.itemsize <= _KEEP_COLS_BYTES
+        for batch in chunks:
+            n = batch.stop - batch.start
+            layout = _layout(stride, n, C * kh * kw, out_size)
+            phases = _to_phases(x[batch], padding, layout)
+            grid_w = _grid_w(phases.shape, out_size, layout)
+            out = None if keep else _scratch("cols", (C * kh * kw, OH * grid_w * n), x.dtype)
+            cols = im2col(phases, (kh, kw), out_size, stride, dilation, layout.flat, out=out)
+            _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), y[batch], grid_w)
+        if not keep:
+            cols = None
+    if b is not None:
+        y += b.reshape(O, 1, 1)
+    return y, cols
+
+
+# --------------------------------------------------------------------------
+# conv2d: backward
+# --------------------------------------------------------------------------
+
+def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, layout) -> None:
+    """``out (n, C, H, W) = dL/dx`` from batch-last ``g (G, O/G, OH*OWg*n)``: GEMM, col2im, crop.
+
+    ``W_mat`` is ``(G, O/G, C/G*kh*kw)``, ``out_size`` is ``(OH, OW)``.
+    This is also the whole of conv_transpose2d's forward.
+    """
+    G, _, K = W_mat.shape
+    dtype = np.result_type(W_mat, g)
+    # W.T @ G: for every window, what each of its pixels receives
+    dcols = np.matmul(W_mat.transpose(0, 2, 1), g, out=_scratch("cols", (G, K, g.shape[2]), dtype))
+    phases = _scratch("phases", _phases_shape(out.shape, padding, layout), dtype)
+    col2im(dcols, phases, kernel_size, out_size, stride, dilation, layout.flat)
+    _from_phases(phases, padding, out)  # crop the padding off, back to (n, C, H, W)
+
+
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    cols: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients of conv2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
+
+    Shapes are those of x, w and ``(O,)``; None for those not needed. ``cols``
+    is what ``conv2d_forward`` returned (None: rebuild them here).
+    """
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = grad_out.shape[2:]
+    G, K = groups, C_g * kh * kw
+    W_mat = w.reshape(G, O // G, K)
+
+    grad_b = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
+    grad_w = np.zeros((G, O // G, K), dtype=w.dtype) if need_weight else None
+    if _is_pointwise(w, stride, padding, (H, W), (OH, OW)):
+        g = np.ascontiguousarray(grad_out).reshape(N, G, O // G, H * W)
+        if need_weight:  # dW = sum over images of G[n] @ X[n].T
+            x_mat = x.reshape(N, G, C_g, H * W)
+            grad_w[...] = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
+        if need_input:  # dX[n] = W.T @ G[n]
+            grad_x[...] = np.matmul(W_mat.transpose(0, 2, 1), g).reshape(x.shape)
+    elif need_weight or need_input:
+        chunks = [slice(0, N)] if cols is not None else _chunks(N, C * kh * kw * OH * OW * x.itemsize)
+        for batch in chunks:
+            n = batch.stop - batch.start
+            layout = _layout(stride, n, C * kh * kw, (OH, OW))
+            grid_w = _grid_w(_phases_shape((n, C, H, W), padding, layout), (OH, OW), layout)
+            g = _grad_columns(grad_out[batch], grid_w).reshape(G, O // G, -1)
+            if need_weight:
+                chunk_cols = cols
+                if cols is None:  # not kept by the forward: rebuild this chunk's columns
+                    chunk_cols = im2col(_to_phases(x[batch], padding, layout), (kh, kw), (OH, OW),
+                                        stride, dilation, layout.flat,
+                                        out=_scratch("cols", (C * kh * kw, OH * grid_w * n), x.dtype))
+                # dW = G @ cols.T: the correlation of the input with grad_out
+                grad_w += np.matmul(g, chunk_cols.reshape(G, K, -1).transpose(0, 2, 1))
+            if need_input:
+                _input_grad(g, W_mat, grad_x[batch], (kh, kw), (OH, OW), stride, padding, dilation,
+                            layout)
+    if need_weight:
+        grad_w = grad_w.reshape(w.shape)
+    return grad_x, grad_w, grad_b
+
+
+# --------------------------------------------------------------------------
+# conv_transpose2d: conv2d's input gradient, run forward
+# --------------------------------------------------------------------------
+
+def conv_transpose2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
+    """conv_transpose2d: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``.
+
+    Exactly conv2d's input gradient: x plays grad_out, and w is the weight of
+    a conv2d from O channels to C_in channels whose input has size (OH, OW).
+    """
+    N, C_in, H, W = x.shape
+    _, O_g, kh, kw = w.shape
+    O = O_g * groups
+    OH, OW = conv_transpose2d_output_size(H, W, (kh, kw), stride, padding, output_padding, dilation)
+    pad = ((padding[0], padding[0]), (padding[1], padding[1]))
+    y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
+    W_mat = w.reshape(groups, C_in // groups, O_g * kh * kw)
+    for batch in _chunks(N, O * kh * kw * H * W * y.itemsize):
+        n = batch.stop - batch.start
+        layout = _layout(stride, n, O * kh * kw, (H, W))
+        grid_w = _grid_w(_phases_shape((n, O, OH, OW), pad, layout), (H, W), layout)
+        g = _grad_columns(x[batch], grid_w).reshape(groups, C_in // groups, -1)
+        _input_grad(g, W_mat, y[batch], (kh, kw), (H, W), stride, pad, dilation, layout)
+    if b is not None:
+        y += b.reshape(O, 1, 1)
+    return y
+
+
+def conv_transpose2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients of conv_transpose2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
+
+    The forward is ``y = T(x, w)``, T being conv2d's input-gradient map, i.e.
+    the adjoint of ``conv2d(., w)``: ``<T(x, w), g> = <x, conv2d(g, w)>``.
+    So grad_x is conv2d forward of grad_out, and grad_w is conv2d's weight
+    gradient with the roles swapped (input grad_out, "grad_output" x); both
+    use the same columns of grad_out.
+    """
+    H, W = x.shape[2:]
+    pad = ((padding[0], padding[0]), (padding[1], padding[1]))
+    grad_b = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    grad_x, cols = None, None
+    if need_input:
+        # Output size (H, W), not the formula: output_padding rows fed no window.
+        grad_x, cols = _conv2d_forward(grad_out, w, None, stride, pad, dilation, groups, (H, W))
+        grad_x = grad_x.astype(x.dtype, copy=False)
+    grad_w = None
+    if need_weight:
+        _, grad_w, _ = conv2d_backward(x, grad_out, w, cols, stride, pad, dilation, groups,
+                                       need_input=False, need_weight=True, need_bias=False)
+    return grad_x, grad_w, grad_b
