@@ -131,6 +131,9 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         if source is not f:
             source.close()
     try:
+        if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
+            raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (not a .npz/zip file; "
+                                  "truncated, corrupt or another format)")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             if _MANIFEST not in npz.files:
                 raise CheckpointError(f"load: {name} is a .npz file but not a tinyconv checkpoint (no manifest)")
