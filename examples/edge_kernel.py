@@ -7,6 +7,9 @@
 
     python examples/edge_kernel.py            # hand-written Conv2D (loop) + plain gradient descent
     python examples/edge_kernel.py --module   # nn.Conv2d + optim.SGD instead
+    python examples/edge_kernel.py --module --steps 1 --graph --trace
+                                              # the graph of one step's loss, and its backward pass
+    python examples/edge_kernel.py --plot edge.png   # a figure (needs matplotlib: pip install ".[plot]")
 """
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tinyconv as torch  # noqa: E402  (the PyTorch tutorial code, with only this import changed)
-from tinyconv import nn  # noqa: E402
+import tinyconv as torch  # the PyTorch tutorial code, with only this import changed
+from tinyconv import nn, viz
+from tinyconv.autograd import trace
 
 
 def corr2d(X, K):
@@ -51,14 +55,47 @@ def edge_image():
     return X
 
 
-def train_by_hand(X, Y, steps, lr, log_every):
-    """Plain gradient descent on the hand-written Conv2D: update .data, zero the grads."""
+def backward(loss, model, graph=None, trace_it=False):
+    """loss.backward(); on request, print the graph it ran through and a trace of the pass.
+
+    graph: "-" prints the DOT text; a path ending in .dot saves it, .svg/.png/.pdf draws it.
+    """
+    if not (graph or trace_it):
+        loss.backward()
+        return
+    with trace(names=model) as t:
+        loss.backward()
+    if graph:
+        g = viz.graph(loss, values=True, grads=t, names=model)
+        ops = sum(n.kind == "op" for n in g.nodes)
+        if graph == "-":
+            print(f"\nthe graph behind this step's loss ({ops} ops; Graphviz DOT text, "
+                  "draw it with --graph graph.svg or any Graphviz viewer):")
+            print(g.source, end="")
+        elif graph.endswith(".dot"):
+            print(f"\nsaved the graph behind this step's loss ({ops} ops) to {g.save(graph)}")
+        else:
+            try:
+                print(f"\ndrew the graph behind this step's loss ({ops} ops) into {g.render(graph)}")
+            except RuntimeError as e:
+                print(f"\n{e}")
+    if trace_it:
+        print("\nthe backward pass of this step, node by node:")
+        print(t, end="")
+    print()
+
+
+def train_by_hand(X, Y, steps, lr, log_every, show=None):
+    """Plain gradient descent on the hand-written Conv2D: update .data, zero the grads.
+
+    show: keyword arguments for `backward` on the first step (graph=..., trace_it=...).
+    """
     conv2d = Conv2D(kernel_size=(1, 2))
     losses = []
     for step in range(1, steps + 1):
         Y_hat = conv2d(X)
         loss = ((Y_hat - Y) ** 2).sum()
-        loss.backward()
+        backward(loss, conv2d, **((show or {}) if step == 1 else {}))
         losses.append(loss.item())
         # The update itself must not be recorded: change the values through .data.
         conv2d.weight.data -= lr * conv2d.weight.grad
@@ -70,7 +107,7 @@ def train_by_hand(X, Y, steps, lr, log_every):
     return conv2d.weight.data.reshape(1, 2), conv2d.bias.data.reshape(()), losses
 
 
-def train_with_modules(X, Y, steps, lr, log_every):
+def train_with_modules(X, Y, steps, lr, log_every, show=None):
     """The same, with nn.Conv2d (shape (N, C, H, W)) and optim.SGD doing the bookkeeping."""
     conv2d = nn.Conv2d(1, 1, kernel_size=(1, 2))
     with torch.no_grad():  # start from the same kind of kernel as the hand-written version
@@ -82,7 +119,7 @@ def train_with_modules(X, Y, steps, lr, log_every):
     for step in range(1, steps + 1):
         optimizer.zero_grad()
         loss = ((conv2d(X4) - Y4) ** 2).sum()
-        loss.backward()
+        backward(loss, conv2d, **((show or {}) if step == 1 else {}))
         optimizer.step()
         losses.append(loss.item())
         if step % log_every == 0:
@@ -90,28 +127,56 @@ def train_with_modules(X, Y, steps, lr, log_every):
     return conv2d.weight.data.reshape(1, 2), conv2d.bias.data.reshape(()), losses
 
 
-def plot(path, X, Y, Y_learned, losses):
+def have_matplotlib():
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
-        print('(--plot needs matplotlib: pip install ".[plot]")')
-        return
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-    for ax, img, title in zip(axes, (X, Y, Y_learned), ("image X", "target edges Y = X * [[-1, 1]]",
-                                                          "learned output")):
-        im = ax.imshow(img.numpy(), cmap="gray" if img is X else "coolwarm", vmin=None if img is X else -1,
-                       vmax=None if img is X else 1)
-        ax.set_title(title)
-        ax.set_xticks(range(img.shape[1]))
-        fig.colorbar(im, ax=ax, fraction=0.046)
-    axes[3].semilogy(range(1, len(losses) + 1), losses)
-    axes[3].set_title("loss (sum of squares)")
+        return False
+    return True
+
+
+def plot(path, X, Y, Y_learned, losses, weight, bias):
+    """Save the figure: the image, the target edge map, the learned output, the loss curve."""
+    if not have_matplotlib():
+        print('(no figure: --plot needs matplotlib; install it with pip install ".[plot]")')
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w0, w1 = weight.reshape(-1).tolist()
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), gridspec_kw={"width_ratios": [8, 7, 7, 7]})
+    panels = (
+        (X, "image X (6x8): a dark band", "gray", (0, 1)),
+        (Y, "target edges Y = corr2d(X, [[-1, 1]])", "coolwarm", (-1, 1)),
+        (Y_learned, f"learned: corr2d(X, K) + b\nK = [[{w0:.3f}, {w1:.3f}]], b = {float(bias):.3f}",
+         "coolwarm", (-1, 1)),
+    )
+    for ax, (img, title, cmap, (lo, hi)) in zip(axes, panels):
+        a = img.numpy()
+        im = ax.imshow(a, cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(a.shape[1]))
+        ax.set_yticks(range(a.shape[0]))
+        if cmap != "gray":  # write the edge values into their cells
+            for r, row in enumerate(a.tolist()):
+                for c, v in enumerate(row):
+                    if abs(v) > 0.05:
+                        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white")
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    steps = range(1, len(losses) + 1)
+    axes[3].semilogy(steps, losses, marker="o", markersize=3)
+    axes[3].set_title(f"loss (sum of squared errors)\n{losses[0]:.3g} -> {losses[-1]:.3g}", fontsize=10)
     axes[3].set_xlabel("step")
+    axes[3].xaxis.get_major_locator().set_params(integer=True)
+    axes[3].grid(True, which="both", alpha=0.3)
+    fig.suptitle(f"Learning the edge kernel [[-1, 1]] back from its output: {len(losses)} steps "
+                 "of gradient descent from a random kernel", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
     print(f"saved figure to {path}")
+    return True
 
 
 def main(argv=None):
@@ -122,7 +187,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="random seed for the initial kernel (default 0)")
     parser.add_argument("--module", action="store_true", help="use nn.Conv2d + optim.SGD instead of the loop")
     parser.add_argument("--log-every", type=int, default=5, help="print the loss every N steps (default 5)")
-    parser.add_argument("--plot", metavar="PATH", help="save a figure (needs matplotlib)")
+    parser.add_argument("--plot", metavar="PATH",
+                        help='save a figure, e.g. edge.png (needs matplotlib: pip install ".[plot]")')
+    parser.add_argument("--graph", nargs="?", const="-", metavar="PATH",
+                        help="show the graph behind the first step's loss: print its Graphviz DOT text, "
+                             "or save it to PATH (.dot) or draw it (.svg/.png/.pdf, needs Graphviz)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print the backward pass of the first step, node by node")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
 
@@ -140,12 +211,19 @@ def main(argv=None):
     how = "nn.Conv2d + optim.SGD" if args.module else "hand-written Conv2D + gradient descent on .data"
     print(f"\nlearning K back ({how}, {args.steps} steps, lr {args.lr}):")
     train = train_with_modules if args.module else train_by_hand
-    weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every)
+    weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every,
+                                 show={"graph": args.graph, "trace_it": args.trace})
     print(f"learned weight: {weight}")
     print(f"learned bias:   {bias}")
     if args.plot:
         Y_learned = corr2d(X, weight) + bias
-        plot(args.plot, X, Y, Y_learned.detach(), losses)
+        plot(args.plot, X, Y, Y_learned.detach(), losses, weight, bias)
+    elif have_matplotlib():
+        print("\nto see it: --plot edge.png saves the image, the edge maps and the loss curve")
+    else:
+        print('\nfor pictures: pip install ".[plot]" (matplotlib), then add --plot edge.png')
+    if not (args.graph or args.trace):
+        print("to see the graph and the backward pass: --module --steps 1 --graph --trace")
     return {"weight": weight.numpy().copy(), "bias": float(bias), "losses": losses, "Y": Y.numpy().copy()}
 
 

@@ -16,6 +16,11 @@ _LAZY = {
     "backward": ".engine",
     "gradcheck": "._gradcheck",
     "GradcheckError": "._gradcheck",
+    "detect_anomaly": ".anomaly",
+    "set_detect_anomaly": ".anomaly",
+    "is_anomaly_enabled": ".anomaly",
+    "is_anomaly_check_nan_enabled": ".anomaly",
+    "trace": ".trace",
 }
 
 __all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", *_LAZY]
