@@ -29,6 +29,14 @@ def seed() -> int:
     return s
 
 
+def _shape(size: tuple, what: str) -> tuple:
+    """Sizes as varargs or one tuple, each a non-negative integer."""
+    shape = _sizes(size, what)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{what}: sizes must be non-negative, got {shape}")
+    return shape
+
+
 def _finish(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(arr, None, False)
     if requires_grad:
@@ -64,11 +72,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(np.zeros(_sizes(size, "zeros()"), dtype=_float(dtype)), requires_grad)
+    return _finish(np.zeros(_shape(size, "zeros()"), dtype=_float(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(np.ones(_sizes(size, "ones()"), dtype=_float(dtype)), requires_grad)
+    return _finish(np.ones(_shape(size, "ones()"), dtype=_float(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -79,7 +87,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
     if dtype is None:
         dtype = (_dtype.bool if isinstance(fill_value, bool) else
                  _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
-    return _finish(np.full(_sizes((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad)
+    return _finish(np.full(_shape((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -98,13 +106,13 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Uniform on [0, 1)."""
     g = generator or _generator
-    return _finish(g.random(_sizes(size, "rand()")).astype(_float(dtype)), requires_grad)
+    return _finish(g.random(_shape(size, "rand()")).astype(_float(dtype)), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
     """Standard normal."""
     g = generator or _generator
-    return _finish(g.standard_normal(_sizes(size, "randn()")).astype(_float(dtype)), requires_grad)
+    return _finish(g.standard_normal(_shape(size, "randn()")).astype(_float(dtype)), requires_grad)
 
 
 def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -122,7 +130,7 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint(): size is required")
-    arr = _generator.integers(low, high, _sizes((size,), "randint()"))
+    arr = _generator.integers(low, high, _shape((size,), "randint()"))
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
@@ -137,7 +145,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, dtype: Any = None,
     s = std._data if isinstance(std, Tensor) else std
     if np.any(np.asarray(s) < 0):
         raise ValueError(f"normal(): std must be >= 0, got {std}")
-    shape = _sizes((size,), "normal()") if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    shape = _shape((size,), "normal()") if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
     arr = _generator.normal(m, s, shape).astype(_float(dtype))
     return _finish(arr, requires_grad)
 

@@ -65,8 +65,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
             "can't be broadcast together"
         ) from None
     if not isinstance(ad, np.ndarray) and not isinstance(bd, np.ndarray):
-        ad = np.asarray(ad, dtype=result_type(ad, bd))
-    dtype = result_type(ad if isinstance(ad, np.ndarray) else ad, bd)
+        # two Python scalars: PyTorch's dtype (where(c, 1.0, 0.0) is float32), not NumPy's float64
+        a = ad = np.asarray(ad, dtype=result_type(ad, bd))
+    dtype = result_type(ad, bd)
     return ops.Where.apply(cond, a, b, dtype)
 
 

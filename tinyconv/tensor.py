@@ -81,14 +81,17 @@ def _dims(dim: Any, ndim: int, what: str) -> Any:
         dims = tuple(_dim(d, ndim, what) for d in dim)
         if len(set(dims)) != len(dims):
             raise ValueError(f"{what}: dim {tuple(dim)} names a dimension twice")
-        return dims
-    return _dim(dim, ndim, what)
+        return dims if ndim else ()
+    d = _dim(dim, ndim, what)
+    return d if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has no axis to reduce
 
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it for backward."""
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "grad", "_vc", "__weakref__")
+    # _base: (base tensor, index) on views made by basic indexing, so that an in-place
+    # write through `y[i]` also updates y's graph; unset on other tensors.
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "grad", "_vc", "_base", "__weakref__")
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
     __array_ufunc__ = None
 
@@ -607,7 +610,7 @@ class Tensor:
         data = self._data if self._data.ndim else self._data.reshape(1)
         idx = (np.argmin if use_min else np.argmax)(data, axis=axis, keepdims=True)
         values = ops.TakeAlongAxis.apply(self if self._data.ndim else self.reshape(1), idx, axis)
-        if not keepdim:
+        if not keepdim or not self._data.ndim:  # a 0-d input gives 0-d results, as in PyTorch
             values = values.squeeze(axis)
             idx = np.squeeze(idx, axis)
         return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
@@ -784,11 +787,14 @@ class Tensor:
         idx, basic = _index(index)
         try:
             if not grad_mode.enabled or not self._requires_grad:
-                out = Tensor._make(self._data[idx], None, False)
+                out = Tensor._make(np.asarray(self._data[idx]), None, False)
                 if basic:
                     out._vc = self._vc
-                return out
-            return ops.Index.apply(self, idx, basic)
+            else:
+                out = ops.Index.apply(self, idx, basic)
+            if basic:
+                out._base = (self, idx)
+            return out
         except IndexError as e:
             raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
 
@@ -796,6 +802,9 @@ class Tensor:
         """`self[index] = value`, in place; differentiable as in PyTorch (CopySlices)."""
         idx, _ = _index(index)
         val = value._data if isinstance(value, Tensor) else value
+        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if view:
+            self._view_before_write("__setitem__ (x[...] = ...)")
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
         )
@@ -812,17 +821,36 @@ class Tensor:
             ) from None
         self._vc[0] += 1
         if track:
-            node = ops.SetIndex.__new__(ops.SetIndex)
-            node.index = idx
-            node.value_meta = (np.shape(val), getattr(val, "dtype", None))
-            v_req = isinstance(value, Tensor) and value._requires_grad
-            node.needs_input_grad = (self._requires_grad, v_req)
-            node.next_functions = (
-                (self.grad_fn or self) if self._requires_grad else None,
-                (value.grad_fn or value) if v_req else None,
+            _record_set_index(self, idx, value)
+            if view:
+                self._view_after_write()
+
+    # -- views: in-place writes through y[i] (y[i][j] = v, `for row in y: row[0] = v`) ----
+    def _view_before_write(self, what: str) -> None:
+        """Before an in-place op on a basic-index view: take its graph afresh from its base
+        (the base may have changed since the view was made), as PyTorch does."""
+        base, idx = self._base
+        if getattr(base, "_base", None) is not None:
+            base._view_before_write(what)
+        if base._requires_grad and base.grad_fn is None:
+            raise RuntimeError(
+                f"{what}: a view of a leaf tensor that requires grad (shape {tuple(base.shape)}) "
+                "is being used in an in-place operation; wrap the update in "
+                "`with tinyconv.no_grad():` or update `.data` instead"
             )
-            self.grad_fn = node
-            self._requires_grad = True
+        fresh = ops.Index.apply(base, idx, True) if base._requires_grad else None
+        self.grad_fn = fresh.grad_fn if fresh is not None else None
+        self._requires_grad = fresh is not None
+
+    def _view_after_write(self) -> None:
+        """After a tracked in-place op on a view: each base up the chain now holds the view's
+        new values at its index, as if `base[idx] = view` had run (PyTorch's CopySlices)."""
+        t = self
+        while getattr(t, "_base", None) is not None:
+            base, idx = t._base
+            if base._requires_grad or t._requires_grad:
+                _record_set_index(base, idx, t)
+            t = base
 
     # -- in-place ------------------------------------------------------------------------
     def _check_inplace(self, what: str) -> None:
@@ -834,12 +862,18 @@ class Tensor:
             )
 
     def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
+        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if view:
+            self._view_before_write(what)
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
         )
         if track:
             self._check_inplace(what)
-            out = _binary(op, self, other)
+            # Mul, Div and Pow save their first operand for backward; the write below would
+            # overwrite it, so they get the values from before the write (PyTorch's original self).
+            before = Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            out = _binary(op, before, other)
         else:
             with grad_mode.no_grad():
                 out = _binary(op, self, other)
@@ -858,6 +892,8 @@ class Tensor:
         if track:
             self.grad_fn = out.grad_fn
             self._requires_grad = True
+            if view:
+                self._view_after_write()
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -886,6 +922,9 @@ class Tensor:
 
     def _overwrite(self, values: Any, what: str) -> Tensor:
         """Replace every value, untracked (fill_, zero_, copy_ of a constant, init)."""
+        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if view:
+            self._view_before_write(what)
         if grad_mode.enabled:
             self._check_inplace(what)
         self._data[...] = values
@@ -893,6 +932,8 @@ class Tensor:
         if grad_mode.enabled and self.grad_fn is not None:
             self.grad_fn = None  # the old history no longer reaches these values
             self._requires_grad = False
+            if view:
+                self._view_after_write()  # the base's overwritten region gets zero gradient
         return self
 
     def fill_(self, value: Any) -> Tensor:
@@ -914,12 +955,17 @@ class Tensor:
         return self._overwrite(src_t._data, "copy_()")
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if view:
+            self._view_before_write("clamp_()")
         if grad_mode.enabled and self._requires_grad:
             self._check_inplace("clamp_()")
             out = self.clamp(min, max)
             self._data[...] = out._data
             self._vc[0] += 1
             self.grad_fn = out.grad_fn
+            if view:
+                self._view_after_write()
             return self
         np.clip(self._data, min, max, out=self._data)
         self._vc[0] += 1
@@ -974,12 +1020,16 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     else:
         try:
             arr = np.array(data)
-        except ValueError as e:
-            raise ValueError(f"{what}: data must be a rectangular nested list (got a ragged one: {e})") from None
+        except ValueError:
+            raise ValueError(
+                f"{what}: data must be a rectangular nested list, but it is ragged: {_ragged(data)}"
+            ) from None
         if arr.dtype == object or arr.dtype.kind in "USV":
             raise TypeError(f"{what}: can't make a tensor from {type(data).__name__} data of dtype {arr.dtype}")
-        if not isinstance(data, np.ndarray):
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             # Python floats become the default float dtype; ints int64; bools bool.
+            # (With dtype= given, the Python numbers go straight to it: no float32 rounding.)
+            # (Arrays and NumPy scalars keep their dtype, as in PyTorch.)
             if arr.dtype.kind == "f":
                 arr = arr.astype(_dtype.get_default_dtype())
             elif arr.dtype.kind in "iu":
@@ -987,6 +1037,42 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
+
+
+def _ragged(data: Any, path: str = "data") -> str:
+    """Where a nested list stops being rectangular, e.g. 'data[1] is of length 1 but data[0] is of length 2'."""
+    if not isinstance(data, (list, tuple)):
+        return "its elements have inconsistent shapes"
+    shapes = []
+    for i, x in enumerate(data):
+        try:
+            shapes.append(np.shape(x) if isinstance(x, (list, tuple, np.ndarray, Tensor)) else ())
+        except ValueError:  # x is ragged itself
+            return _ragged(x, f"{path}[{i}]")
+
+    def what(sh: tuple) -> str:
+        return f"of shape {sh}" if len(sh) > 1 else f"of length {sh[0]}" if sh else "a number"
+
+    for i, sh in enumerate(shapes):
+        if sh != shapes[0]:
+            return f"{path}[{i}] is {what(sh)} but {path}[0] is {what(shapes[0])}"
+    return "its elements have inconsistent shapes"
+
+
+def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
+    """Make `t`'s graph say `t[idx] = value` (after the write): the SetIndex node."""
+    node = ops.SetIndex.__new__(ops.SetIndex)
+    node.index = idx
+    node._out_meta = (t._data.shape, t._data.dtype)
+    node.value_meta = (np.shape(value), getattr(value, "dtype", None))
+    v_req = isinstance(value, Tensor) and value._requires_grad
+    node.needs_input_grad = (t._requires_grad, v_req)
+    node.next_functions = (
+        (t.grad_fn or t) if t._requires_grad else None,
+        (value.grad_fn or value) if v_req else None,
+    )
+    t.grad_fn = node
+    t._requires_grad = True
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -1131,6 +1217,9 @@ def _index(index: Any) -> tuple:
         if isinstance(it, slice) and it.step is not None and it.step < 0:
             raise ValueError("negative slice steps are not supported (as in PyTorch); use .flip()")
         out.append(it)
+    if basic and Ellipsis not in out:  # (basic items are ints, slices and None: `in` is safe)
+        out.append(Ellipsis)  # x[i] of a 1-D x: NumPy then gives a 0-d view, not a detached scalar
+        return tuple(out), basic
     return (tuple(out) if isinstance(index, tuple) else out[0]), basic
 
 
@@ -1152,9 +1241,11 @@ def matmul(a: Any, b: Any) -> Tensor:
         a, b = a.to(dt), b.to(dt)
     try:
         return ops.MatMul.apply(a, b)
-    except ValueError as e:
-        raise ValueError(f"matmul: shapes {tuple(sa)} and {tuple(sb)}: batch dimensions don't broadcast ({e})") \
-            from None
+    except ValueError:
+        raise ValueError(
+            f"matmul: shapes {tuple(sa)} and {tuple(sb)}: the batch dimensions {tuple(sa[:-2])} and "
+            f"{tuple(sb[:-2])} can't be broadcast together"
+        ) from None
 
 
 def _format(t: Tensor) -> str:

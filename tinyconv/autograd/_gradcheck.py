@@ -87,14 +87,15 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
 
     def numeric_column(i: int, j: int, direction: np.ndarray | None = None) -> np.ndarray:
         x = inputs[i]._data
-        flat = x.reshape(-1)
         if direction is None:
-            old = flat[j]
-            flat[j] = old + eps
+            # Index x itself: x.reshape(-1) would be a copy for a non-contiguous x.
+            at = np.unravel_index(j, x.shape)
+            old = x[at]
+            x[at] = old + eps
             plus = _flat_outputs(fn, inputs)
-            flat[j] = old - eps
+            x[at] = old - eps
             minus = _flat_outputs(fn, inputs)
-            flat[j] = old
+            x[at] = old
         else:
             old = x.copy()
             x += eps * direction
@@ -136,10 +137,11 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             r, j = np.unravel_index(np.argmax(err), err.shape)
+            at = tuple(int(n) for n in np.unravel_index(j, x.shape))
             return fail(
                 f"gradcheck: Jacobian mismatch for input {i} (shape {x.shape}): worst at input "
-                f"element {np.unravel_index(j, x.shape)} and output element {r}: numerical "
-                f"{numeric[r, j]!r} vs analytical {analytic[r, j]!r} "
+                f"element {at} and output element {int(r)}: numerical "
+                f"{float(numeric[r, j])!r} vs analytical {float(analytic[r, j])!r} "
                 f"(atol={atol}, rtol={rtol})"
             )
     return True

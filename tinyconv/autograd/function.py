@@ -29,6 +29,9 @@ import numpy as np
 
 from . import grad_mode
 
+# Set by anomaly detection (anomaly.py) while it is on; None keeps apply() lean.
+record_hook: Any = None
+
 
 def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype | None = None) -> np.ndarray:
     """Undo broadcasting: sum `grad` down to `shape`, and cast it to `dtype`.
@@ -62,7 +65,10 @@ class Function:
     _saved: tuple | None = None
     _saved_versions: tuple = ()
     _retained: Any = None  # weakref to a non-leaf output that called retain_grad()
+    _creation: tuple = ()  # anomaly mode only: the user's (file, line, function) stack at forward
+    _out_meta: tuple | None = None  # (shape, dtype) of the output, for tinyconv.viz
     _released = False
+    _in_meta: tuple = ()  # user Functions: (shape, dtype) of each forward input
 
     # -- what an op calls in forward ------------------------------------------------
     def save_for_backward(self, *tensors: Any) -> None:
@@ -119,6 +125,9 @@ class Function:
             if not isinstance(result, Tensor):
                 raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(result).__name__}")
             result = result._data
+            if record:  # what backward's gradients must look like (checked in _run_backward)
+                ctx._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
+                                     for a in args)
         if cls.array_mode:
             result = cls.forward(ctx, *raw)
         if not record:
@@ -127,11 +136,14 @@ class Function:
                 out._vc = args[0]._vc
             return out
         out = Tensor._make(result, ctx, True)
+        ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and np.may_share_memory(result, args[0]._data):
             out._vc = args[0]._vc  # a view shares its base's version counter
         ctx.next_functions = tuple(
             (a.grad_fn or a) if n else None for a, n in zip(args, needs)
         )
+        if record_hook is not None:  # anomaly mode: remember the user line that made this node
+            record_hook(ctx)
         if ctx._saved:
             ctx._saved_versions = _versions_of(ctx._saved, args, raw, result, out)
         return out
@@ -146,6 +158,7 @@ class Function:
                     f"(shape {tuple(shape)}) was modified by an in-place operation after "
                     f"the forward (its version is {vc[0]}, expected {version}). "
                     "Clone it before modifying it, or do the in-place update before the op."
+                    + _created_at(self)
                 )
         if self._released:
             self.saved_tensors  # raises the "second time" error
@@ -156,13 +169,50 @@ class Function:
             grads = self.backward(self, Tensor._make(grad, None, False))
         if type(grads) is not tuple:
             grads = (grads,)
-        return tuple(g._data if isinstance(g, Tensor) else g for g in grads)
+        return _check_user_grads(self, tuple(g._data if isinstance(g, Tensor) else g for g in grads))
 
     def _release(self) -> None:
         """Free what forward saved, once backward no longer needs it."""
         if self._saved is not None:
             self._saved = None
             self._released = True
+
+
+def _check_user_grads(node: Function, grads: tuple) -> tuple:
+    """A user-defined backward must return one gradient per forward input, each of its
+    input's shape (a broadcast one is summed back, as PyTorch does) and dtype."""
+    metas = node._in_meta
+    if len(grads) != len(metas):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(grads)} gradient(s), but forward took "
+            f"{len(metas)} input(s); return one per input (None for inputs that need none)"
+        )
+    out = []
+    for i, (g, meta) in enumerate(zip(grads, metas)):
+        if g is not None and meta is not None:
+            g = np.asarray(g)
+            shape, dtype = meta
+            if g.shape != shape:
+                try:
+                    fits = np.broadcast_shapes(shape, g.shape) == g.shape
+                except ValueError:
+                    fits = False
+                if not fits:
+                    raise RuntimeError(
+                        f"{type(node).__name__}.backward returned a gradient of shape {g.shape} "
+                        f"for input {i}, which has shape {shape}"
+                    )
+            g = sum_to_shape(g, shape, dtype)
+        out.append(g)
+    return tuple(out)
+
+
+def _created_at(node: Function) -> str:
+    """' The op was created at file:line ...' when anomaly mode recorded it, else ''."""
+    if not node._creation:
+        return ""
+    from .anomaly import creation_site
+    return " The op was created at " + creation_site(node)
 
 
 def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) -> tuple:

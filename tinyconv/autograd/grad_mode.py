@@ -37,6 +37,11 @@ class set_grad_enabled:
 class _GradModeContext:
     mode = True
 
+    def __new__(cls, func: Any = None) -> Any:
+        """`no_grad()` makes a context; `@no_grad` without parentheses decorates directly."""
+        self = super().__new__(cls)
+        return self if func is None else self(func)
+
     def __enter__(self) -> None:
         global enabled
         self.prev = enabled

@@ -124,8 +124,12 @@ class Pow(Binary):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         ga = gb = None
-        if na:  # d(a^b)/da = b a^(b-1); written so that b = 0 gives 0, not nan
-            ga = grad * b * np.power(a, b - 1) if not np.all(b == 0) else np.zeros_like(grad)
+        if na:  # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (as PyTorch), not 0 * inf = nan
+            if isinstance(b, np.ndarray):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ga = grad * np.where(b == 0, 0, b * np.power(a, b - 1))
+            else:  # a Python scalar exponent (x ** 2), the common case: kept fast
+                ga = grad * (b * np.power(a, b - 1)) if b != 0 else np.zeros_like(grad)
         if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
             with np.errstate(divide="ignore", invalid="ignore"):
                 gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
@@ -175,8 +179,8 @@ class MatMul(Op):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+        if a.ndim == 1:  # (1-D @ 1-D gives a 0-d grad: give it its row axis first)
+            g = np.expand_dims(g, -2 if b.ndim > 1 else 0)
         if b.ndim == 1:
             g = np.expand_dims(g, -1)
         # out = a b  =>  da = grad b^T,  db = a^T grad (summed over broadcast batches)
@@ -516,7 +520,7 @@ class Index(Op):
     @staticmethod
     def forward(ctx, a, index, basic):
         ctx.shape, ctx.index, ctx.basic = a.shape, index, basic
-        return a[index]
+        return np.asarray(a[index])  # x[tensor(1)] gives a 0-d array, not a NumPy scalar
 
     @staticmethod
     def backward(ctx, grad):
