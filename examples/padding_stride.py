@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tinyconv as torch  # noqa: E402
-from tinyconv import nn  # noqa: E402
+import tinyconv as torch
+from tinyconv import nn
 
 CASES = [  # (description, kernel_size, padding, stride)
     ("3x3 kernel, padding 1", (3, 3), (1, 1), (1, 1)),

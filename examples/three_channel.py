@@ -15,9 +15,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tinyconv as torch  # noqa: E402
-import tinyconv.nn.functional as F  # noqa: E402
-from tinyconv import nn  # noqa: E402
+import tinyconv as torch
+import tinyconv.nn.functional as F
+from tinyconv import nn
 
 X = [  # (3, 5, 5): three channels of a 5x5 image
     [[0, 1, 1, 0, 2], [0, 2, 2, 1, 1], [0, 2, 1, 1, 2], [1, 0, 2, 1, 2], [0, 1, 1, 1, 1]],
