@@ -522,6 +522,23 @@ def test_inplace_on_non_leaf_is_tracked():
     assert a.grad.tolist() == [2.0, 2.0]
 
 
+def test_inplace_mul_div_on_non_leaf_use_the_values_from_before_the_write():
+    a = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+
+    def fn(a):
+        h = a * 2
+        h *= a          # MulBackward needs the old h for a's gradient
+        h /= a + 1      # DivBackward needs the old h too
+        h.add_(a, alpha=3)
+        return h
+
+    out = fn(a)
+    np.testing.assert_allclose(out.detach().numpy(), [1.0 + 3.0, 8.0 / 3.0 + 6.0])
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [1.5 + 3.0, 16.0 / 9.0 + 3.0])
+    assert gradcheck(fn, (a,), atol=1e-6, rtol=1e-6)
+
+
 def test_inplace_with_a_value_requiring_grad_makes_the_target_require_grad():
     w = torch.tensor([2.0, 3.0], requires_grad=True)
     y = torch.ones(2)

@@ -157,6 +157,13 @@ def test_arange():
     assert torch.arange(3, 0, -1).tolist() == [3, 2, 1]
 
 
+def test_requires_grad_keyword_everywhere():
+    for t in (torch.arange(3.0, requires_grad=True), torch.normal(0.0, 1.0, (2,), requires_grad=True),
+              torch.zeros_like(torch.ones(2), requires_grad=True), torch.rand(2, requires_grad=True),
+              torch.full((2,), 1.0, requires_grad=True), torch.eye(2, requires_grad=True)):
+        assert t.requires_grad and t.is_leaf and t.dtype == torch.float32
+
+
 def test_eye():
     assert torch.eye(3).tolist() == np.eye(3).tolist()
     assert torch.eye(3).dtype == torch.float32
@@ -174,9 +181,11 @@ def test_dtype_objects():
     assert torch.float is torch.float32 and torch.double is torch.float64
     assert torch.long is torch.int64 and torch.int is torch.int32
     assert torch.get_default_dtype() == torch.float32
-    assert {torch.float32, torch.float64, torch.int64, torch.int32, torch.bool} <= {
-        torch.tensor(v, dtype=d).dtype for v, d in [(1, torch.float32), (1, torch.float64), (1, torch.int64),
-                                                    (1, torch.int32), (1, torch.bool)]}
+    for d in (torch.float32, torch.float64, torch.int64, torch.int32, torch.bool):
+        assert torch.tensor([1], dtype=d).dtype == d
+        assert torch.zeros(2, dtype=d).dtype == d
+    assert torch.tensor([1], dtype=float).dtype == torch.float64  # Python's float means float64, as PyTorch
+    assert torch.tensor([1.5], dtype=int).dtype == torch.int64
 
 
 def test_conversion_methods():

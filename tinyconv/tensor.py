@@ -871,8 +871,9 @@ class Tensor:
         if track:
             self._check_inplace(what)
             # Mul, Div and Pow save their first operand for backward; the write below would
-            # overwrite it, so they get the values from before the write (PyTorch's original self).
-            before = Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            # overwrite it, so they get a copy from before the write (PyTorch's original self).
+            before = self if op is ops.Add or op is ops.Sub else \
+                Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
             out = _binary(op, before, other)
         else:
             with grad_mode.no_grad():
