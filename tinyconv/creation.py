@@ -23,6 +23,48 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator
 
 
+class Generator(np.random.Generator):
+    """A random-number generator to pass as `generator=` (rand, randn, randperm, DataLoader,
+    random_split), as torch.Generator: `tinyconv.Generator().manual_seed(42)`. It is a NumPy
+    Generator, so it works wherever one is accepted."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        from .tensor import _check_device
+        _check_device(device, "Generator()")
+        self._initial_seed = int(np.random.SeedSequence().entropy % (2**63))
+        super().__init__(np.random.PCG64(self._initial_seed))
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Restart the generator's stream from `seed`; returns the generator itself."""
+        self._initial_seed = int(seed)
+        self.bit_generator.state = np.random.PCG64(self._initial_seed).state
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._initial_seed
+
+
+def _size_kw(size: tuple, kwargs: dict, what: str) -> tuple:
+    """Sizes given as PyTorch's keyword `f(size=(2, 3))` rather than `f(2, 3)` or `f((2, 3))`."""
+    if "size" in kwargs:
+        if size:
+            raise TypeError(f"{what}: size given both positionally and as size=")
+        size = (kwargs.pop("size"),)
+    device = kwargs.pop("device", None)
+    if device is not None:
+        from .tensor import _check_device
+        _check_device(device, what)
+    kwargs.pop("layout", None)
+    if kwargs:
+        raise TypeError(f"{what}: unexpected keyword argument(s) {sorted(kwargs)}")
+    return size
+
+
 def seed() -> int:
     s = int(np.random.SeedSequence().entropy % (2**63))
     manual_seed(s)
@@ -71,15 +113,18 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, None, False)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+    size = _size_kw(size, kw, "zeros()")
     return _finish(np.zeros(_shape(size, "zeros()"), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+    size = _size_kw(size, kw, "ones()")
     return _finish(np.ones(_shape(size, "ones()"), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+    size = _size_kw(size, kw, "empty()")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -103,14 +148,16 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
                    requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
     """Uniform on [0, 1)."""
+    size = _size_kw(size, kw, "rand()")
     g = generator or _generator
     return _finish(g.random(_shape(size, "rand()")).astype(_float(dtype)), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
     """Standard normal."""
+    size = _size_kw(size, kw, "randn()")
     g = generator or _generator
     return _finish(g.standard_normal(_shape(size, "randn()")).astype(_float(dtype)), requires_grad)
 
@@ -134,8 +181,11 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
-    return _finish(_generator.permutation(n).astype(_dtype.int64 if dtype is None else as_dtype(dtype)), False)
+def randperm(n: int, dtype: Any = None, generator: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64)."""
+    g = generator or _generator
+    return _finish(g.permutation(int(n)).astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, dtype: Any = None,

@@ -1,13 +1,16 @@
 """Module-level tensor functions, as `torch.cat`, `torch.where`, `torch.sum`, ..."""
 from __future__ import annotations
 
+import builtins
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
-from ._dtype import result_type
-from .autograd import ops
-from .tensor import Tensor, _as_tensor, _binary, _dim, _operand, matmul  # noqa: F401
+from ._dtype import dtype_name, result_type
+from .autograd import grad_mode, ops
+from .tensor import Tensor, _as_tensor, _binary, _dim, _operand
+from .tensor import matmul as _matmul
 
 
 def _tensors(tensors: Sequence, what: str) -> list:
@@ -83,7 +86,7 @@ def _method(name: str):
 for _name in (
     "sum mean var std max min amax amin argmax argmin exp log sqrt abs sin cos relu sigmoid tanh "
     "clamp clip reshape transpose permute flatten squeeze unsqueeze flip square sign t numel "
-    "split chunk unbind all any"
+    "split chunk unbind all any prod norm softmax log_softmax"
 ).split():
     globals()[_name] = _method(_name)
 
@@ -96,20 +99,71 @@ def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
     return _binary(ops.Minimum, _as_tensor(input), other)
 
 
-def add(input: Any, other: Any, alpha: Any = 1) -> Tensor:  # noqa: A002
-    return _as_tensor(input).add(other, alpha)
+def _no_grad_out(what: str, *args: Any) -> None:
+    """PyTorch's rule: an op with out=... records no graph, so no argument may require grad."""
+    if grad_mode.enabled and builtins.any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        raise RuntimeError(f"{what}: functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad; drop out= "
+                           "(y = f(...)) or run it under tinyconv.no_grad()")
 
 
-def sub(input: Any, other: Any, alpha: Any = 1) -> Tensor:  # noqa: A002
-    return _as_tensor(input).sub(other, alpha)
+def _into(out: Any, result: Tensor, what: str) -> Tensor:
+    """Write `result` into the existing tensor `out` (the out= keyword) and return `out`.
+
+    As in PyTorch: out keeps its dtype (the result is cast to it if that is a same-kind
+    cast); an out of the wrong shape is resized, with a warning unless it was empty.
+    """
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{what}: out must be a Tensor, got {type(out).__name__}")
+    res = result._data
+    if not np.can_cast(res.dtype, out._data.dtype, "same_kind"):
+        raise RuntimeError(f"{what}: result type {dtype_name(res.dtype)} can't be cast to the desired "
+                           f"output type {dtype_name(out._data.dtype)} (out=)")
+    if res.shape != out._data.shape:
+        if out._data.size:
+            warnings.warn(f"{what}: an output with one or more elements was resized since it had shape "
+                          f"{tuple(out.shape)}, which does not match the required output shape "
+                          f"{tuple(res.shape)}", UserWarning, stacklevel=3)
+        out._data = np.empty(res.shape, dtype=out._data.dtype)
+    out._data[...] = res
+    out._vc[0] += 1
+    return out
 
 
-def mul(input: Any, other: Any) -> Tensor:  # noqa: A002
-    return _as_tensor(input) * other
+def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    if out is None:
+        return _as_tensor(input).add(other, alpha)
+    _no_grad_out("add()", input, other, out)
+    return _into(out, _as_tensor(input).add(other, alpha), "add()")
 
 
-def div(input: Any, other: Any) -> Tensor:  # noqa: A002
-    return _as_tensor(input) / other
+def sub(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    if out is None:
+        return _as_tensor(input).sub(other, alpha)
+    _no_grad_out("sub()", input, other, out)
+    return _into(out, _as_tensor(input).sub(other, alpha), "sub()")
+
+
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    if out is None:
+        return _as_tensor(input) * other
+    _no_grad_out("mul()", input, other, out)
+    return _into(out, _as_tensor(input) * other, "mul()")
+
+
+def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    if out is None:
+        return _as_tensor(input) / other
+    _no_grad_out("div()", input, other, out)
+    return _into(out, _as_tensor(input) / other, "div()")
+
+
+def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """Matrix product with broadcasting, `(..., n, k) @ (..., k, m)`; with out=, written into out."""
+    if out is None:
+        return _matmul(input, other)
+    _no_grad_out("matmul()", input, other, out)
+    return _into(out, _matmul(input, other), "matmul()")
 
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002

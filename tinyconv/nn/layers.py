@@ -6,8 +6,9 @@ from collections import OrderedDict
 from typing import Any, Iterable, Iterator
 
 from .. import _dtype
-from ..creation import empty
-from ..tensor import Tensor
+from ..autograd import grad_mode
+from ..creation import empty, ones, tensor, zeros
+from ..tensor import IndexOutOfRange, Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -42,6 +43,12 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
 
+    def _check_sizes(self, **sizes: Any) -> None:
+        """kernel_size, stride, dilation >= 1; padding (unless a string) and output_padding >= 0."""
+        for n, v in sizes.items():
+            if not (n == "padding" and isinstance(v, str)):
+                F._pair(v, n, type(self).__name__, 0 if n.endswith("padding") else 1)
+
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding not in ((0, 0), "valid"):
@@ -67,6 +74,7 @@ class Conv2d(_ConvNd):
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self._check_channels(in_channels, out_channels, groups)
+        self._check_sizes(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
@@ -106,6 +114,8 @@ class ConvTranspose2d(_ConvNd):
                  dilation: Any = 1, padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         self._check_channels(in_channels, out_channels, groups)
+        self._check_sizes(kernel_size=kernel_size, stride=stride, padding=padding, output_padding=output_padding,
+                          dilation=dilation)
         if padding_mode != "zeros":
             raise ValueError("ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch)")
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -125,6 +135,12 @@ class ConvTranspose2d(_ConvNd):
             base = [(input.shape[-2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
                     + self.dilation[i] * (self.kernel_size[i] - 1) + 1 for i in range(2)]
             out_pad = tuple(t - b for t, b in zip(target, base))
+            for t, b, s, d in zip(target, base, self.stride, self.dilation):
+                if not b <= t < b + max(s, d):
+                    raise ValueError(
+                        f"ConvTranspose2d: output_size {tuple(output_size)} can't be reached from input shape "
+                        f"{tuple(input.shape)}: each output side must be in [{b}, {b + max(s, d) - 1}] "
+                        f"(stride {self.stride}, padding {self.padding}, kernel_size {self.kernel_size})")
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, out_pad,
                                   self.groups, self.dilation)
 
@@ -317,7 +333,7 @@ class Sequential(Module):
         try:
             return items[idx][1]
         except IndexError:
-            raise IndexError(f"Sequential: index {idx} is out of range for {len(items)} modules") from None
+            raise IndexOutOfRange(f"Sequential: index {idx} is out of range for {len(items)} modules") from None
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -416,3 +432,272 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+# -- normalization ---------------------------------------------------------------------------
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d: learnable per-channel weight and bias, running statistics as buffers."""
+
+    _ranks: tuple = ()
+    _shape_names = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"{name}: num_features must be a positive integer (the number of channels), "
+                             f"got {num_features!r}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+        if eps <= 0:
+            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dt))
+            self.bias = Parameter(zeros(num_features, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=_dtype.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input(self, input: Any) -> None:  # noqa: A002
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in self._ranks:
+            raise ValueError(f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
+                             f"shape {tuple(input.shape)}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input has {input.shape[1]} channels (dim 1 of shape {tuple(input.shape)}) "
+                             f"but the layer was built for num_features={self.num_features}")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        self._check_input(input)
+        # PyTorch's rules: momentum=None means a cumulative average (factor 1 / batches seen);
+        # in eval mode without running stats, the batch's own statistics are used.
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of `(N, C)` or `(N, C, L)` input, per channel C."""
+
+    _ranks = (2, 3)
+    _shape_names = "a 2-D (N, C) or 3-D (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of `(N, C, H, W)` input, per channel C."""
+
+    _ranks = (4,)
+    _shape_names = "a 4-D (N, C, H, W)"
+
+
+# -- lazy modules: the input size is read from the first input ----------------------------------
+
+
+class UninitializedParameter(Parameter):
+    """A Parameter whose shape is not known yet. A lazy module materializes it at its first call:
+    the same object then becomes an ordinary Parameter, so an optimizer made earlier still holds it."""
+
+    __slots__ = ()
+
+    def __new__(cls, requires_grad: bool = True, dtype: Any = None) -> UninitializedParameter:
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        return super().__new__(cls, empty(0, dtype=dt), requires_grad)
+
+    def __init__(self, requires_grad: bool = True, dtype: Any = None) -> None:
+        pass
+
+    def __deepcopy__(self, memo: dict) -> UninitializedParameter:
+        p = UninitializedParameter(self._requires_grad, self._data.dtype)
+        memo[id(self)] = p
+        return p
+
+    def materialize(self, shape: tuple) -> None:
+        """Give the parameter its shape (values uninitialized: the module's reset_parameters fills them)."""
+        self._data = empty(shape, dtype=self._data.dtype)._data
+        self.__class__ = Parameter
+
+    def _uninitialized(self, what: str) -> RuntimeError:
+        return RuntimeError(f"{what}: this parameter of a lazy module (LazyConv2d, LazyLinear, ...) has no "
+                            "shape yet; it gets one at the module's first forward call")
+
+    @property
+    def shape(self) -> Any:
+        raise self._uninitialized("shape")
+
+    def size(self, dim: Any = None) -> Any:
+        raise self._uninitialized("size()")
+
+    def numel(self) -> int:
+        raise self._uninitialized("numel()")
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+
+class _LazyMixin:
+    """A lazy module: its parameters are UninitializedParameters until the first call, which reads
+    the input's size, materializes them, runs the real module's init, and turns the module into
+    `cls_to_become` (so `type(m)` is Conv2d/Linear afterwards, as in PyTorch)."""
+
+    cls_to_become: type
+
+    def has_uninitialized_params(self) -> bool:
+        return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
+
+    def _materialize(self, input: Any) -> None:  # noqa: A002
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.has_uninitialized_params():
+            if not args or not isinstance(args[0], Tensor):
+                raise TypeError(f"{type(self).__name__}: the first call must get the input Tensor, "
+                                f"to read its size from")
+            with grad_mode.no_grad():
+                self._materialize(args[0])
+        self.__class__ = self.cls_to_become
+        return self(*args, **kwargs)
+
+
+def _lazy_size(input: Tensor, dim: int, ranks: tuple, name: str, shapes: str) -> int:  # noqa: A002
+    if input.ndim not in ranks:
+        raise ValueError(f"{name}: expected {shapes} input, got shape {tuple(input.shape)}")
+    return input.shape[dim]
+
+
+class LazyConv2d(_LazyMixin, Conv2d):
+    """Conv2d whose in_channels is read from the first input (`(N, C, H, W)` or `(C, H, W)`)."""
+
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
+        # Conv2d's checks and attributes, with in_channels = groups as a placeholder until the first call
+        super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.in_channels = 0
+
+    def _init_params(self, weight_shape: tuple, bias: bool, dtype: Any) -> None:
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.bias = UninitializedParameter(dtype=dtype) if bias else None
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+        c = _lazy_size(input, -3, (3, 4), "LazyConv2d", "a 3-D (C, H, W) or 4-D (N, C, H, W)")
+        if c % self.groups:
+            raise ValueError(f"LazyConv2d: the input has {c} channels (shape {tuple(input.shape)}), which is "
+                             f"not divisible by groups={self.groups}")
+        self.in_channels = c
+        self.weight.materialize((self.out_channels, c // self.groups) + self.kernel_size)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+
+class LazyLinear(_LazyMixin, Linear):
+    """Linear whose in_features is read from the last dimension of the first input."""
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        Module.__init__(self)
+        if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 0:
+            raise ValueError(f"LazyLinear: out_features must be a non-negative integer, got {out_features!r}")
+        self.in_features, self.out_features = 0, out_features
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.bias = UninitializedParameter(dtype=dtype) if bias else None
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+        if input.ndim == 0:
+            raise ValueError("LazyLinear: expected an input of shape (*, in_features), got a 0-d tensor")
+        self.in_features = input.shape[-1]
+        self.weight.materialize((self.out_features, self.in_features))
+        if self.bias is not None:
+            self.bias.materialize((self.out_features,))
+        self.reset_parameters()
+
+
+class _LazyBatchNorm(_LazyMixin, _BatchNorm):
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__(1, eps, momentum, affine, track_running_stats, device, dtype)
+        self.num_features = 0
+        dt = self._parameters["weight"].dtype if affine else None
+        if affine:
+            self.weight = UninitializedParameter(dtype=dt)
+            self.bias = UninitializedParameter(dtype=dt)
+
+    def has_uninitialized_params(self) -> bool:
+        return self.num_features == 0
+
+    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+        name = type(self).__name__
+        c = _lazy_size(input, 1, self.cls_to_become._ranks, name, self.cls_to_become._shape_names)
+        self.num_features = c
+        if self.affine:
+            self.weight.materialize((c,))
+            self.bias.materialize((c,))
+        if self.track_running_stats:
+            dt = self.running_mean.dtype
+            self.running_mean = zeros(c, dtype=dt)
+            self.running_var = ones(c, dtype=dt)
+        self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyBatchNorm):
+    """BatchNorm1d whose num_features is read from dim 1 of the first input."""
+
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyBatchNorm):
+    """BatchNorm2d whose num_features is read from dim 1 of the first input."""
+
+    cls_to_become = BatchNorm2d

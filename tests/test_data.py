@@ -1,0 +1,136 @@
+"""tinyconv.utils.data: datasets, default collation, DataLoader batching and shuffling, random_split."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import tinyconv as torch
+from tinyconv.utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    SequentialSampler,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
+
+
+def _dataset(n=10):
+    X = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+    y = torch.arange(n)
+    return TensorDataset(X, y)
+
+
+def test_lazy_attribute_and_import_paths():
+    assert torch.utils.data.DataLoader is DataLoader
+
+
+def test_tensor_dataset():
+    ds = _dataset()
+    assert len(ds) == 10
+    x, y = ds[3]
+    assert x.tolist() == [6.0, 7.0] and y.item() == 3 and y.ndim == 0
+    with pytest.raises(ValueError, match="size mismatch .* tensor 1 has 3"):
+        TensorDataset(torch.zeros(4, 2), torch.zeros(3))
+
+
+def test_batches_in_order_with_a_short_last_batch():
+    loader = DataLoader(_dataset(), batch_size=4)
+    batches = list(loader)
+    assert len(loader) == 3 and len(batches) == 3
+    assert [tuple(x.shape) for x, _ in batches] == [(4, 2), (4, 2), (2, 2)]
+    assert torch.cat([y for _, y in batches]).tolist() == list(range(10))
+    assert batches[0][1].dtype == torch.int64 and batches[0][0].dtype == torch.float32
+    dropped = DataLoader(_dataset(), batch_size=4, drop_last=True)
+    assert len(dropped) == 2 and [len(y) for _, y in dropped] == [4, 4]
+
+
+def test_shuffle_is_a_new_permutation_each_epoch_and_seeded():
+    def epochs(**kw):
+        loader = DataLoader(_dataset(), batch_size=3, shuffle=True, **kw)
+        return [torch.cat([y for _, y in loader]).tolist() for _ in range(2)]
+
+    torch.manual_seed(0)
+    a = epochs()
+    torch.manual_seed(0)
+    b = epochs()
+    assert a == b and a[0] != a[1]
+    assert sorted(a[0]) == sorted(a[1]) == list(range(10))
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    assert epochs(generator=g1) == epochs(generator=g2)
+
+
+def test_default_collate():
+    Point = namedtuple("Point", "x y")
+    assert default_collate([1, 2, 3]).dtype == torch.int64
+    floats = default_collate([1.0, 2.5])
+    assert floats.dtype == torch.float64 and floats.tolist() == [1.0, 2.5]  # as PyTorch: float64
+    batch = default_collate([{"a": np.ones(2), "b": ("s", 1)}, {"a": np.zeros(2), "b": ("t", 2)}])
+    assert batch["a"].shape == (2, 2) and batch["b"][0] == ["s", "t"] and batch["b"][1].tolist() == [1, 2]
+    p = default_collate([Point(1, 2.0), Point(3, 4.0)])
+    assert isinstance(p, Point) and p.x.tolist() == [1, 3]
+    with pytest.raises(RuntimeError, match="different shapes"):
+        default_collate([torch.zeros(2), torch.zeros(3)])
+
+
+def test_custom_dataset_collate_fn_and_batch_size_none():
+    class Squares(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return torch.tensor([float(i)]), i * i
+
+    loader = DataLoader(Squares(), batch_size=2, collate_fn=lambda b: [s[1] for s in b])
+    assert list(loader) == [[0, 1], [4, 9], [16]]
+    single = list(DataLoader(Squares(), batch_size=None))
+    assert len(single) == 5 and single[2][1] == 4
+    loader = DataLoader(Squares(), batch_size=5, num_workers=2, pin_memory=True)  # accepted, runs in-process
+    x, y = next(iter(loader))
+    assert x.shape == (5, 1) and y.tolist() == [0, 1, 4, 9, 16]
+
+
+def test_iterable_dataset_and_samplers():
+    class Stream(IterableDataset):
+        def __iter__(self):
+            return iter(range(7))
+
+    assert [b.tolist() for b in DataLoader(Stream(), batch_size=3)] == [[0, 1, 2], [3, 4, 5], [6]]
+    with pytest.raises(ValueError, match="IterableDataset"):
+        DataLoader(Stream(), shuffle=True)
+    bs = BatchSampler(SequentialSampler(range(5)), 2, drop_last=False)
+    assert list(bs) == [[0, 1], [2, 3], [4]] and len(bs) == 3
+    loader = DataLoader(_dataset(), batch_sampler=[[0, 9], [5]])
+    assert [y.tolist() for _, y in loader] == [[0, 9], [5]]
+    cat = ConcatDataset([_dataset(3), _dataset(2)])
+    assert len(cat) == 5 and cat[4][1].item() == 1
+
+
+def test_random_split_counts_and_fractions():
+    torch.manual_seed(3)
+    a, b = random_split(range(10), [3, 7])
+    assert isinstance(a, Subset) and len(a) == 3 and len(b) == 7
+    assert sorted(list(a) + list(b)) == list(range(10))
+    parts = random_split(_dataset(), [0.5, 0.3, 0.2], generator=torch.Generator().manual_seed(1))
+    assert [len(p) for p in parts] == [5, 3, 2]
+    again = random_split(_dataset(), [0.5, 0.3, 0.2], generator=torch.Generator().manual_seed(1))
+    assert [p.indices for p in parts] == [p.indices for p in again]
+    assert [len(p) for p in random_split(range(11), [0.5, 0.5])] == [6, 5]  # remainder to the first split
+    with pytest.raises(ValueError, match="sum to 9, but the dataset has 10"):
+        random_split(range(10), [4, 5])
+    loader = DataLoader(parts[1], batch_size=8)
+    x, y = next(iter(loader))
+    assert x.shape == (3, 2) and y.tolist() == parts[1].indices
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(_dataset(), batch_size=0)
+    with pytest.raises(ValueError, match="mutually exclusive"):
+        DataLoader(_dataset(), sampler=SequentialSampler(range(10)), shuffle=True)

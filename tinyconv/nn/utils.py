@@ -1,0 +1,128 @@
+"""Gradient utilities, as torch.nn.utils: clip_grad_norm_, clip_grad_value_, parameters <-> vector.
+
+Clipping runs after `loss.backward()` and before `optimizer.step()`; it rescales
+(or clamps) the `.grad` of each parameter in place and records no graph.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
+           "vector_to_parameters"]
+
+
+def _params(parameters: Any, what: str) -> list:
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    try:
+        params = list(parameters)
+    except TypeError:
+        raise TypeError(f"{what}: parameters must be a Tensor or an iterable of Tensors, "
+                        f"got {type(parameters).__name__}") from None
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{what}: parameters must be Tensors, got a {type(p).__name__}")
+    return params
+
+
+def _norm_type(norm_type: Any, what: str) -> float:
+    if isinstance(norm_type, str):
+        if norm_type != "inf":
+            raise ValueError(f"{what}: norm_type must be a number or 'inf', got {norm_type!r}")
+        return math.inf
+    return float(norm_type)
+
+
+def _vector_norm(arrays: list, p: float) -> np.floating:
+    """The p-norm of all the arrays' elements together (computed in float64)."""
+    if not arrays:
+        return np.float64(0.0)
+    if p == math.inf:
+        return max(np.max(np.abs(a), initial=0.0) for a in arrays).astype(np.float64)
+    if p == -math.inf:
+        return min(np.min(np.abs(a), initial=np.inf) for a in arrays).astype(np.float64)
+    if p == 0:
+        return np.float64(sum(np.count_nonzero(a) for a in arrays))
+    total = sum(np.sum(np.abs(a.astype(np.float64)) ** p) for a in arrays)
+    return np.float64(total) ** (1.0 / p)
+
+
+def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: Any = None) -> Tensor:
+    """The norm of all the tensors' elements, as if they were concatenated into one vector."""
+    what = "get_total_norm"
+    ts = _params(tensors, what)
+    p = _norm_type(norm_type, what)
+    arrays = [t._data for t in ts]
+    total = _vector_norm(arrays, p)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"{what}: the total norm of order {norm_type} is non-finite ({float(total)}), "
+                           "so it can't be clipped; pass error_if_nonfinite=False to skip this check")
+    dtype = arrays[0].dtype if arrays else np.float32
+    return Tensor._make(np.asarray(total, dtype=dtype), None, False)
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: Any = None) -> Tensor:
+    """Scale all gradients together so that their joint `norm_type`-norm is at most `max_norm`.
+
+    The norm is taken over every gradient element as if they were one vector; when it is above
+    max_norm, each `.grad` is multiplied in place by max_norm / (norm + 1e-6). Returns the total
+    norm from before clipping (a 0-d tensor), as PyTorch does.
+    """
+    what = "clip_grad_norm_"
+    grads = [p.grad for p in _params(parameters, what) if p.grad is not None]
+    if not grads:
+        return Tensor._make(np.asarray(0.0, dtype=np.float32), None, False)
+    total = get_total_norm(grads, norm_type, False)
+    if error_if_nonfinite and not np.isfinite(total._data):
+        raise RuntimeError(f"{what}: the total norm of order {norm_type} of the gradients is non-finite "
+                           f"({total.item()}), so they can't be clipped; pass error_if_nonfinite=False to "
+                           "clip anyway (the gradients then become nan)")
+    coef = float(max_norm) / (float(total._data) + 1e-6)
+    if not coef >= 1.0:  # (a nan norm gives a nan coef: PyTorch multiplies by it too)
+        for g in grads:
+            g._data *= np.asarray(coef, dtype=g._data.dtype)
+            g._vc[0] += 1
+    return total
+
+
+def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    what = "clip_grad_value_"
+    c = float(clip_value)
+    if c < 0:
+        raise ValueError(f"{what}: clip_value must be non-negative, got {clip_value}")
+    for p in _params(parameters, what):
+        if p.grad is not None:
+            np.clip(p.grad._data, -c, c, out=p.grad._data)
+            p.grad._vc[0] += 1
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters' values flattened and joined into one 1-D tensor (differentiable)."""
+    from ..functions import cat
+    return cat([p.reshape(-1) for p in _params(parameters, "parameters_to_vector")])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D `vec` into the parameters' values (untracked)."""
+    what = "vector_to_parameters"
+    if not isinstance(vec, Tensor) or vec.ndim != 1:
+        raise TypeError(f"{what}: vec must be a 1-D Tensor, got {getattr(vec, 'shape', type(vec).__name__)}")
+    params = _params(parameters, what)
+    n = sum(p.numel() for p in params)
+    if vec.numel() != n:
+        raise ValueError(f"{what}: vec has {vec.numel()} elements but the parameters hold {n}")
+    start = 0
+    for p in params:
+        k = p.numel()
+        p._data[...] = vec._data[start:start + k].reshape(p._data.shape)
+        p._vc[0] += 1
+        start += k

@@ -1,0 +1,407 @@
+"""Datasets and batching, as torch.utils.data.
+
+A `Dataset` is anything with `__getitem__(i)` and `__len__()`; `TensorDataset`
+wraps tensors that share their first dimension. A `DataLoader` walks a dataset
+in batches: a sampler picks the order of indices (in order, or shuffled with
+tinyconv's seeded random numbers, so `tinyconv.manual_seed` makes it
+repeatable), they are grouped into batches, and `collate_fn` joins each
+batch's samples, by default stacking tensors along a new first dimension:
+
+    for X, y in DataLoader(TensorDataset(X_all, y_all), batch_size=64, shuffle=True):
+        ...   # X: (64, ...) and y: (64,), the last batch possibly smaller
+
+Everything runs in the main process: `num_workers` is accepted for
+compatibility and ignored.
+"""
+from __future__ import annotations
+
+import bisect
+import collections.abc
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = [
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",
+    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "default_collate",
+    "default_convert", "random_split",
+]
+
+
+def _rng(generator: Any) -> np.random.Generator:
+    """The generator to shuffle with: the one given, else tinyconv's global one (read now,
+    so that a later `tinyconv.manual_seed` takes effect)."""
+    if generator is not None:
+        return generator
+    from ..creation import _rng as global_rng
+    return global_rng()
+
+
+# -- datasets ---------------------------------------------------------------------------------
+
+
+class Dataset:
+    """Base class of map-style datasets: define `__getitem__(index)` and `__len__()`."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__(self, index)")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream: define `__iter__()`; DataLoader batches what it yields."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__(self)")
+
+
+class TensorDataset(Dataset):
+    """Sample i is `(t[i] for t in tensors)`; all tensors must have the same first dimension."""
+
+    def __init__(self, *tensors: Tensor) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset: give at least one tensor")
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}")
+            if t.ndim == 0:
+                raise ValueError(f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a first "
+                                 "dimension to index samples along")
+        n = tensors[0].shape[0]
+        for i, t in enumerate(tensors):
+            if t.shape[0] != n:
+                raise ValueError(f"TensorDataset: size mismatch between tensors: tensor 0 has {n} samples "
+                                 f"(shape {tuple(tensors[0].shape)}) but tensor {i} has {t.shape[0]} "
+                                 f"(shape {tuple(t.shape)})")
+        self.tensors = tensors
+
+    def __getitem__(self, index: Any) -> tuple:
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of `dataset` at `indices`, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, idx: Any) -> Any:
+        if isinstance(idx, list):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Datasets one after another."""
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int) -> Any:
+        n = len(self)
+        if idx < 0:
+            if -idx > n:
+                raise IndexError(f"ConcatDataset: index {idx} is out of range for {n} samples")
+            idx += n
+        if idx >= n:
+            raise IndexError(f"ConcatDataset: index {idx} is out of range for {n} samples")
+        d = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[d - 1] if d else 0
+        return self.datasets[d][idx - start]
+
+
+def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) -> list[Subset]:
+    """Split `dataset` into non-overlapping random Subsets of the given lengths.
+
+    `lengths` are counts summing to len(dataset), or fractions summing to 1: then each split gets
+    floor(fraction * len) samples and the remainder is handed out one by one from the first split.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        counts = []
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is {frac}, not between 0 and 1")
+            counts.append(math.floor(n * frac))
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        for i, c in enumerate(counts):
+            if c == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this might result in an "
+                              "empty dataset", UserWarning, stacklevel=2)
+        lengths = counts
+    for i, c in enumerate(lengths):
+        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
+            raise ValueError(f"random_split: lengths must be non-negative counts or fractions summing to 1, "
+                             f"got {c!r} at index {i}")
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
+                         f"{n} samples")
+    perm = _rng(generator).permutation(n).tolist()
+    out, start = [], 0
+    for c in lengths:
+        out.append(Subset(dataset, perm[start:start + c]))
+        start += c
+    return out
+
+
+# -- samplers: the order of indices ------------------------------------------------------------
+
+
+class Sampler:
+    """Base class: an iterable of dataset indices."""
+
+    def __init__(self, data_source: Any = None) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[int]:
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    def __init__(self, data_source: Any) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new random order at every pass (every epoch), from `generator` or tinyconv's seeded one."""
+
+    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
+                 generator: Any = None) -> None:
+        self.data_source, self.replacement, self.generator = data_source, replacement, generator
+        self._num_samples = num_samples
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+                                        or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples must be a positive integer, got {num_samples!r}")
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.data_source)
+        g = _rng(self.generator)
+        if self.replacement:
+            return iter(g.integers(0, n, self.num_samples).tolist())
+        reps = -(-self.num_samples // n) if n else 0
+        order = [i for _ in range(reps) for i in g.permutation(n).tolist()]
+        return iter(order[:self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices, in a new random order at every pass."""
+
+    def __init__(self, indices: Sequence[int], generator: Any = None) -> None:
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self) -> Iterator[int]:
+        for i in _rng(self.generator).permutation(len(self.indices)).tolist():
+            yield self.indices[i]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    """Group another sampler's indices into lists of `batch_size` (the last one shorter unless drop_last)."""
+
+    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self) -> Iterator[list[int]]:
+        it = iter(self.sampler)
+        while True:
+            batch = list(itertools.islice(it, self.batch_size))
+            if not batch or (self.drop_last and len(batch) < self.batch_size):
+                return
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)  # type: ignore[arg-type]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+# -- collation: a list of samples -> one batch --------------------------------------------------
+
+
+def default_collate(batch: list) -> Any:
+    """Join a list of samples into a batch, as PyTorch's default_collate.
+
+    Tensors (and NumPy arrays) are stacked along a new first dim; Python floats become a float64
+    tensor, ints an int64 tensor, bools a bool tensor; strings stay a list; dicts, tuples and lists
+    are collated field by field (a tuple sample gives a list of batched fields).
+    """
+    from ..functions import stack
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        shapes = {tuple(t.shape) for t in batch}
+        if len(shapes) > 1:
+            raise RuntimeError(f"default_collate: can't stack samples of different shapes {sorted(shapes)} "
+                               "into a batch; pad them to one shape or pass a collate_fn")
+        return stack(list(batch), 0)
+    if isinstance(elem, np.ndarray) and elem.dtype.kind in "biuf":
+        return default_collate([Tensor._make(np.asarray(b), None, False) for b in batch])
+    if isinstance(elem, (np.number, np.bool_)):
+        return Tensor._make(np.array(batch), None, False)
+    if isinstance(elem, bool):
+        return Tensor._make(np.array(batch, dtype=np.bool_), None, False)
+    if isinstance(elem, int):
+        return Tensor._make(np.array(batch, dtype=np.int64), None, False)
+    if isinstance(elem, float):
+        return Tensor._make(np.array(batch, dtype=np.float64), None, False)
+    if isinstance(elem, (str, bytes)) or elem is None:
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        try:
+            return type(elem)({k: default_collate([d[k] for d in batch]) for k in elem})
+        except TypeError:
+            return {k: default_collate([d[k] for d in batch]) for k in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        size = len(elem)
+        if any(len(s) != size for s in batch):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
+        fields = [default_collate(list(s)) for s in zip(*batch)]
+        if isinstance(elem, tuple):
+            return fields  # a list, as PyTorch's (for X, y in loader unpacks it the same way)
+        try:
+            return type(elem)(fields)
+        except TypeError:
+            return fields
+    raise TypeError(f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; "
+                    f"found {type(elem).__name__}")
+
+
+def default_convert(data: Any) -> Any:
+    """With batch_size=None: NumPy arrays become tensors, containers are converted field by field."""
+    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
+        return Tensor._make(data, None, False)
+    if isinstance(data, collections.abc.Mapping):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, list):
+        return [default_convert(d) for d in data]
+    return data
+
+
+# -- the loader -----------------------------------------------------------------------------------
+
+
+class DataLoader:
+    """Iterate over `dataset` in batches of `batch_size` samples, joined by `collate_fn`.
+
+    `shuffle=True` draws a new order at every pass (from `generator`, else tinyconv's seeded
+    generator); `drop_last=True` skips a last, incomplete batch. `len(loader)` is the number
+    of batches. `num_workers`, `pin_memory` and the other multiprocessing options are accepted
+    and ignored: loading runs in the main process.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
+                 collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
+                 multiprocessing_context: Any = None, generator: Any = None, *, prefetch_factor: Any = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "", in_order: bool = True) -> None:
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                       or batch_size <= 0):
+            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
+        self.dataset = dataset
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.generator = generator
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle:
+                raise ValueError("DataLoader: shuffle=True is not allowed with an IterableDataset "
+                                 "(it has no indices to shuffle)")
+            if sampler is not None or batch_sampler is not None:
+                raise ValueError("DataLoader: sampler and batch_sampler are not allowed with an IterableDataset")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
+                             "(the sampler decides the order)")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, "
+                                 "sampler and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last")
+        if sampler is None and not self._iterable:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None and not self._iterable:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size, self.drop_last = batch_size, drop_last
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        if collate_fn is None:
+            collate_fn = default_collate if batch_size is not None or batch_sampler is not None else default_convert
+        self.collate_fn = collate_fn
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._iterable:
+            it = iter(self.dataset)
+            if self.batch_size is None:
+                for sample in it:
+                    yield self.collate_fn(sample)
+                return
+            while True:
+                batch = list(itertools.islice(it, self.batch_size))
+                if not batch or (self.drop_last and len(batch) < self.batch_size):
+                    return
+                yield self.collate_fn(batch)
+        if self.batch_sampler is None:
+            for i in self.sampler:
+                yield self.collate_fn(self.dataset[i])
+            return
+        for indices in self.batch_sampler:
+            yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
