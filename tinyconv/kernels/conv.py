@@ -17,64 +17,54 @@ Float and integer dtypes both work: the result has dtype
 dtype and shape of the array they belong to.
 
 The file reads top to bottom: the maths, the loop references, the fast
-forward, the backward, then the transposed convolution, which is the
-backward's input-gradient run as a forward.
+forward, the backward, then the transposed convolution (which is the
+backward's input gradient run as a forward).
 
 The maths
 ---------
-One group, one axis pair, with ``x_pad`` the zero-padded input::
+For one group (groups come at the end), with ``x_pad`` the zero-padded input::
 
     y[n,o,i,j] = b[o] + sum_{c,p,q} x_pad[n, c, i*sh + p*dh, j*sw + q*dw] * w[o,c,p,q]
 
-Every output is a dot product of the kernel with one window of the input. Copy
-each window into a column ("im2col"): ``cols[(c,p,q), (i,j)] =
-x_pad[c, i*sh + p*dh, j*sw + q*dw]``; then the whole convolution is one matrix
+Every output is the dot product of the kernel with one window of the input.
+Copy each window into a column ("im2col"), ``cols[(c,p,q), (i,j)] =
+x_pad[c, i*sh + p*dh, j*sw + q*dw]``, and the whole convolution is one matrix
 product ``Y = W @ cols`` with ``W = w.reshape(O, C*kh*kw)``.
 
-Differentiate with ``g = dL/dy`` (same shape as y):
+Differentiate, with ``g = dL/dy`` (the shape of y):
 
 - bias: y[n,o,i,j] holds b[o] once, so ``dL/db[o] = sum_{n,i,j} g[n,o,i,j]``.
-- weight: w[o,c,p,q] multiplies the input pixel at offset (p, q) of every
-  window, so ``dL/dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] * x_pad[n,c, i*sh+p*dh,
-  j*sw+q*dw]``: the correlation of the input with g, where g's taps sit
-  ``stride`` apart and the result is sampled ``dilation`` apart. In columns:
-  ``dW = G @ cols.T``, with the same columns the forward built.
+- weight: w[o,c,p,q] multiplies the pixel at offset (p, q) of every window, so
+  ``dL/dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] * x_pad[n,c, i*sh + p*dh, j*sw + q*dw]``:
+  the correlation of the input with g, g's taps ``stride`` apart and the
+  result sampled ``dilation`` apart. In columns ``dW = G @ cols.T``, with the
+  very columns the forward built.
 - input: x_pad[n,c,u,v] is read by every (o, p, q, i, j) with
   ``u = i*sh + p*dh`` and ``v = j*sw + q*dw``, so
 
-      dL/dx_pad[n,c,u,v] = sum over those of g[n,o,i,j] * w[o,c,p,q].
+      dL/dx_pad[n,c,u,v] = sum over those (o, p, q, i, j) of g[n,o,i,j] * w[o,c,p,q].
 
-  Spread g out by inserting ``stride - 1`` zeros between its entries (call it
-  g_up, g_up[i*sh] = g[i]); then ``dL/dx_pad[u] = sum_p g_up[u - p*dh] * w[p]``,
-  a "full" correlation of g_up with the kernel flipped in (p, q) and with in
-  and out channels swapped (sum over o, one result per c). That is exactly a
-  *transposed convolution*. In columns: ``dcols = W.T @ G`` gives, for every
-  window, what each of its pixels receives; "col2im" adds every column entry
-  back onto the pixel it was copied from (windows overlap, so contributions
-  add). Cropping the padding off gives dL/dx; input rows or columns that no
-  window reaches (the stride skips them) get zero.
+  Spread g out by putting ``stride - 1`` zeros between its entries (g_up,
+  with g_up[i*sh] = g[i]); then ``dL/dx_pad[u] = sum_p g_up[u - p*dh] * w[p]``
+  (one axis shown): the "full" correlation of g_up with the kernel flipped in
+  (p, q), in and out channels swapped (it sums over o and gives one map per
+  c). That is a *transposed convolution*. In columns: ``dcols = W.T @ G``
+  holds what each pixel of each window receives, and "col2im" adds every
+  entry back onto the pixel it was copied from (windows overlap, so their
+  contributions add). Cropping the padding off gives dL/dx.
 
 What the options change:
 
-- stride s: the window origins step by s (forward); in the backward g is
-  spread s apart (the zeros inserted above), so pixels between windows get 0.
+- stride s: window origins step by s; in the backward g is spread s apart
+  (the inserted zeros), so input pixels that no window reaches get 0.
 - padding: the forward reads x_pad; the backward computes dL/dx_pad and crops
-  it, since gradient for padding pixels belongs to nothing.
-- dilation d: the kernel taps sit d apart, in both directions of the maths.
-- groups G: channels split into G independent convolutions, so W is
-  block-diagonal: every product above becomes a batch of G products.
+  it, since the padding pixels are constants.
+- dilation d: the kernel taps sit d apart, in every formula above.
+- groups G: the channels split into G independent convolutions, W is block
+  diagonal, and every matrix product above becomes a batch of G products.
 
-Layout of the fast path
------------------------
-``cols`` has one row per (c, p, q) and one column per (i, j, n): the batch
-index is the *last* (fastest) axis. With the batch last, the copy for one
-kernel offset (p, q) moves runs of ``OW * n`` contiguous numbers instead of
-``OW``, which for small images is what decides the speed, and one GEMM covers
-the whole batch. The price is that x, y and the gradients are transposed
-between ``(N, C, H, W)`` and ``(C, H, W, N)`` (one cheap pass each). Large
-inputs are processed a few images at a time (``_CHUNK_BYTES``) so the columns
-never cost much memory; with one image per chunk, the "batch-last" layout is
-just ``(C, H, W)``, and nothing is transposed at all.
+The fast path implements exactly these products (its memory layout is
+explained where it is defined); the loop references implement the sums.
 """
 from __future__ import annotations
 
@@ -88,13 +78,13 @@ from numpy.lib.stride_tricks import as_strided
 IntPair = tuple[int, int]
 Padding2 = tuple[IntPair, IntPair]
 
-# Tuning knobs (measured on LeNet- and ResNet-size shapes; see the functions
-# that use them). Tests lower them to exercise every path on small inputs.
-_CHUNK_BYTES = 8 << 20  # build at most about this many bytes of columns at once
-_KEEP_COLS_BYTES = 1 << 20  # forward keeps columns up to this size for the backward
-_BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout
-_FLAT_MAX_RUN = 256  # ... and flat rows when output rows in a chunk are shorter than this
-_SCRATCH_MIN_BYTES = 1 << 17  # temporaries this big reuse a buffer between calls
+# Tuning knobs, set by timing LeNet- and ResNet-size convolutions (see the
+# functions that read them). The tests change them to reach every path.
+_CHUNK_BYTES = 8 << 20  # build about this many bytes of columns at a time
+_KEEP_COLS_BYTES = 1 << 20  # the forward hands columns up to this size to the backward
+_BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout...
+_FLAT_MAX_RUN = 256  # ...with flat rows when a row of outputs (OW*n numbers) is shorter
+_SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap threshold) are reused
 
 
 # --------------------------------------------------------------------------
@@ -158,7 +148,7 @@ def conv2d_reference(
     dilation: IntPair,
     groups: int,
 ) -> np.ndarray:
-    """Loop reference for conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)`` -> ``(N, O, OH, OW)``.
+    """Loop reference: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)`` -> ``y (N, O, OH, OW)``.
 
     Each output pixel is the kernel times one (strided, dilated) window of the
     padded input, summed: ``corr2d`` with all the options.
@@ -233,7 +223,7 @@ def conv_transpose2d_reference(
 # in one layout from the padded input through the columns and back:
 #
 #   phases (fh, fw, C, Hq, Wq, n):  phases[a, b, c, u, v, m] = x_pad[m, c, u*fh + a, v*fw + b]
-#   cols   (C*kh*kw, OH*OWg*n):     cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]
+#   cols (C*kh*kw, OH*OWg*n):  cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]
 #
 # Three ideas, each there because numpy copies and adds go at the speed of
 # their contiguous runs (a short run costs about as much as a long one):
@@ -253,32 +243,31 @@ def conv_transpose2d_reference(
 #   backward feeds them zero gradient, so they add nothing anywhere. One spare
 #   zero row at the bottom of each phase keeps the runs inside their channel.
 #
-# Small problems use none of this: one strided view and one copy (im2col)
-# have the least Python overhead.
+# Measured: batch last halves col2im for LeNet's conv2; the phase split takes
+# ~12% off the 7x7/2 ResNet stem; flat rows cut col2im 3x for a 56x56 3x3
+# layer (whose junk columns cost 3.6% more GEMM). Small problems use none of
+# this: one strided view and one copy (im2col) have the least Python overhead.
 
-class _Layout(NamedTuple):
-    split: IntPair  # (fh, fw): phase split factor, the stride or (1, 1)
-    flat: bool  # columns on the phase grid (OWg = Wq) instead of the output grid (OWg = OW)
+class _Plan(NamedTuple):
+    """How one chunk of n images is laid out (see above)."""
 
-
-def _layout(stride: IntPair, n: int, rows: int, out_size: IntPair) -> _Layout:
-    """Choose the chunk's layout: ``rows`` = C*kh*kw, ``n`` images, output ``(OH, OW)``."""
-    OH, OW = out_size
-    if rows * OH * OW * n < _BIG_COLS:
-        return _Layout((1, 1), False)
-    return _Layout(stride, OW * n < _FLAT_MAX_RUN)
+    split: IntPair  # (fh, fw): the stride when phase-split, else (1, 1)
+    flat: bool  # flat rows: columns on the phase grid
+    phases_shape: tuple[int, ...]  # (fh, fw, C, Hq, Wq, n)
+    grid_w: int  # OWg, the column grid's width: Wq when flat, else OW
 
 
-def _phases_shape(x_shape, padding: Padding2, layout: _Layout) -> tuple[int, ...]:
+def _plan(x_shape, rows: int, out_size: IntPair, stride: IntPair, padding: Padding2) -> _Plan:
+    """Lay out a chunk ``x_shape = (n, C, H, W)`` whose columns have ``rows`` rows (C*kh*kw)."""
     n, C, H, W = x_shape
+    OH, OW = out_size
     (pt, pb), (pl, pr) = padding
-    fh, fw = layout.split
-    return (fh, fw, C, -(-(H + pt + pb) // fh) + layout.flat, -(-(W + pl + pr) // fw), n)
-
-
-def _grid_w(phases_shape, out_size: IntPair, layout: _Layout) -> int:
-    """Width OWg of the column grid: the phase width when flat, else OW."""
-    return phases_shape[4] if layout.flat else out_size[1]
+    big = rows * OH * OW * n >= _BIG_COLS
+    fh, fw = stride if big else (1, 1)
+    flat = big and OW * n < _FLAT_MAX_RUN
+    Hq = -(-(H + pt + pb) // fh) + flat  # ceil division; + the spare zero row of flat runs
+    Wq = -(-(W + pl + pr) // fw)
+    return _Plan((fh, fw), flat, (fh, fw, C, Hq, Wq, n), Wq if flat else OW)
 
 
 def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -304,8 +293,14 @@ _scratch_buffers = threading.local()
 
 
 def _chunks(N: int, bytes_per_image: int) -> list[slice]:
-    """Split the batch so each chunk's columns take about ``_CHUNK_BYTES``."""
+    """Split the batch so each chunk's columns take about ``_CHUNK_BYTES``.
+
+    Columns are kh*kw times the input's size: a ResNet layer's would take
+    hundreds of MB at once, a few images' take a few MB.
+    """
     step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    if step >= N:
+        return [slice(0, N)]
     return [slice(i, min(i + step, N)) for i in range(0, N, step)]
 
 
@@ -318,18 +313,22 @@ def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:
     return rows
 
 
-def _to_phases(x: np.ndarray, padding: Padding2, layout: _Layout) -> np.ndarray:
+def _to_phases(x: np.ndarray, padding: Padding2, plan: _Plan) -> np.ndarray:
     """``(n, C, H, W)`` -> zero-padded, batch-last, phase-split ``(fh, fw, C, Hq, Wq, n)``."""
-    n, C, H, W = x.shape
+    n, _, H, W = x.shape
     (pt, pb), (pl, pr) = padding
-    fh, fw = layout.split
+    fh, fw = plan.split
     xt = x.transpose(1, 2, 3, 0)  # (C, H, W, n): batch last
-    padded = pt or pb or pl or pr
-    if n == 1 and not (padded or layout.flat or fh > 1 or fw > 1):
+    padded = pt or pb or pl or pr or plan.flat
+    if n == 1 and fh == fw == 1 and not padded:
         return xt[None, None]  # one unpadded image is already in this layout: no copy
-    phases = _scratch("phases", _phases_shape(x.shape, padding, layout), x.dtype)
-    if padded or layout.flat or fh > 1 or fw > 1:
-        phases.fill(0)  # padding, spare rows and phase tails all read as zero
+    phases = _scratch("phases", plan.phases_shape, x.dtype)
+    if fh == fw == 1:
+        if padded:
+            phases.fill(0)  # the padding (and the spare row) read as zero
+        phases[0, 0, :, pt:pt + H, pl:pl + W] = xt
+        return phases
+    phases.fill(0)
     for a, r, u, nr in _phase_rows(H, pt, fh):
         for b, c, v, nc in _phase_rows(W, pl, fw):
             phases[a, b, :, u:u + nr, v:v + nc] = xt[:, r::fh, c::fw]
@@ -338,9 +337,12 @@ def _to_phases(x: np.ndarray, padding: Padding2, layout: _Layout) -> np.ndarray:
 
 def _from_phases(phases: np.ndarray, padding: Padding2, out: np.ndarray) -> None:
     """Adjoint of ``_to_phases``: the unpadded part of ``phases`` into ``out (n, C, H, W)``."""
-    n, C, H, W = out.shape
+    H, W = out.shape[2:]
     (pt, _), (pl, _) = padding
     fh, fw = phases.shape[:2]
+    if fh == fw == 1:
+        out[...] = phases[0, 0, :, pt:pt + H, pl:pl + W].transpose(3, 0, 1, 2)
+        return
     for a, r, u, nr in _phase_rows(H, pt, fh):
         for b, c, v, nc in _phase_rows(W, pl, fw):
             out[:, :, r::fh, c::fw] = phases[a, b, :, u:u + nr, v:v + nc].transpose(3, 0, 1, 2)
@@ -360,11 +362,20 @@ def _taps(phases: np.ndarray, kernel_size, out_size, stride, dilation, flat: boo
         a, u = (p * dh) % fh, (p * dh) // fh
         for q in range(kw):
             b, v = (q * dw) % fw, (q * dw) // fw
-            if flat:  # the run from (u, v) on, as rows u, u+1, ... wrap around
+            if flat:
+                # One run from pixel (u, v) on: past a row's end it wraps into the
+                # next row, which is what makes the junk grid columns.
                 start = (u * Wq + v) * n
                 yield p, q, phases[a, b].reshape(C, Hq * Wq * n)[:, start:start + OH * Wq * n]
             else:
                 yield p, q, phases[a, b, :, u:u + sh * (OH - 1) + 1:sh, v:v + sw * (OW - 1) + 1:sw]
+
+
+def _strided_view(a: np.ndarray, shape, strides) -> np.ndarray:
+    """Read-only ``as_strided(a, shape, strides)``, without its ~2 us of overhead when it can."""
+    if a.flags.c_contiguous:  # then a's buffer starts at a's first element
+        return np.ndarray(shape, a.dtype, a, 0, strides)
+    return as_strided(a, shape, strides, writeable=False)
 
 
 def im2col(
@@ -391,9 +402,8 @@ def im2col(
         (sh, sw), (dh, dw) = stride, dilation
         src = phases[0, 0]
         sC, sH, sW, sN = src.strides
-        windows = as_strided(src, shape=(C, kh, kw, OH, OW, n),
-                             strides=(sC, dh * sH, dw * sW, sh * sH, sw * sW, sN), writeable=False)
-        np.copyto(cols, windows)
+        np.copyto(cols, _strided_view(src, (C, kh, kw, OH, OW, n),
+                                      (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN)))
     else:
         for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
             cols[:, p, q] = taps
@@ -402,20 +412,22 @@ def im2col(
 
 def col2im(
     cols: np.ndarray,
-    phases: np.ndarray,
+    phases_shape: tuple[int, ...],
     kernel_size: IntPair,
     out_size: IntPair,
     stride: IntPair,
     dilation: IntPair,
     flat: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Adjoint of ``im2col``: add ``cols (C*kh*kw, OH*OWg*n)`` into the phase array ``phases``.
+    """Adjoint of ``im2col``: add ``cols (C*kh*kw, OH*OWg*n)`` into a phase array.
 
     Every entry goes back to the pixel it was copied from; overlapping windows
     add up. One slice-add per kernel offset (p, q) covers all windows at once.
-    ``phases`` is overwritten; pixels no window reaches end up 0.
+    Pixels no window reaches stay 0.
     """
-    (kh, kw), (OH, OW), C, n = kernel_size, out_size, phases.shape[2], phases.shape[5]
+    (kh, kw), (OH, OW), C, n = kernel_size, out_size, phases_shape[2], phases_shape[5]
+    phases = np.empty(phases_shape, cols.dtype) if out is None else out
     phases.fill(0)
     cols = cols.reshape((C, kh, kw, -1) if flat else (C, kh, kw, OH, OW, n))
     for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
@@ -434,14 +446,26 @@ def _grad_columns(t: np.ndarray, grid_w: int) -> np.ndarray:
     return g.reshape(O, -1)
 
 
-def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, out: np.ndarray, grid_w: int) -> None:
-    """``out (n, O, OH, OW) = a (G, O/G, K) @ b (G, K, OH*OWg*n)``, read batch-first."""
+def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray,
+                    grid_w: int) -> None:
+    """``out (n, O, OH, OW) = a (G, O/G, K) @ b (G, K, OH*OWg*n) + bias``, stored NCHW.
+
+    The bias goes in while this chunk of y is still in cache, not in a later
+    pass over all of y.
+    """
     n, O, OH, OW = out.shape
     if n == 1 and grid_w == OW:  # then the product is already NCHW: write it straight into out
         np.matmul(a, b, out=out.reshape(a.shape[0], a.shape[1], OH * OW))
+        if bias is not None:
+            out += bias.reshape(O, 1, 1)
     else:
-        prod = np.matmul(a, b, out=_scratch("gemm", (a.shape[0], a.shape[1], b.shape[2]), out.dtype))
-        out[...] = prod.reshape(O, OH, grid_w, n)[:, :, :OW].transpose(3, 0, 1, 2)
+        prod = _scratch("gemm", (a.shape[0], a.shape[1], b.shape[2]), out.dtype)
+        np.matmul(a, b, out=prod)
+        prod = prod.reshape(O, OH, grid_w, n)[:, :, :OW].transpose(3, 0, 1, 2)
+        if bias is None:
+            out[...] = prod
+        else:
+            np.add(prod, bias.reshape(O, 1, 1), out=out)
 
 
 def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
@@ -463,11 +487,12 @@ def conv2d_forward(
     dilation: IntPair,
     groups: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Fast conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)``, ``b (O,)`` -> ``y (N, O, OH, OW)``.
+    """Fast conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)``, ``b (O,)`` -> ``(y, cols)``.
 
-    Also returns the columns ``(C*kh*kw, OH*OW*N)`` for ``conv2d_backward``
-    when they are small; else None, and the backward rebuilds them (cheaper
-    than holding big columns from forward to backward).
+    ``y`` is ``(N, O, OH, OW)``. ``cols`` are the im2col columns, for
+    ``conv2d_backward`` to reuse (pass them on as they are) when they are
+    small; else None, and the backward rebuilds them: cheaper than holding big
+    columns from forward to backward (fresh memory is slow, see ``_scratch``).
     """
     out_size = conv2d_output_size(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
     return _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size)
@@ -484,22 +509,22 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
     if _is_pointwise(w, stride, padding, (H, W), out_size):
         # Y[n] = W @ X[n] for all images at once: batched GEMM straight into NCHW
         y = np.matmul(W_mat, x.reshape(N, G, C_g, H * W)).reshape(N, O, H, W)
+        if b is not None:
+            y += b.reshape(O, 1, 1)
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
         chunks = _chunks(N, C * kh * kw * OH * OW * x.itemsize)
         keep = len(chunks) == 1 and N * C * kh * kw * OH * OW * x.itemsize <= _KEEP_COLS_BYTES
         for batch in chunks:
-            n = batch.stop - batch.start
-            layout = _layout(stride, n, C * kh * kw, out_size)
-            phases = _to_phases(x[batch], padding, layout)
-            grid_w = _grid_w(phases.shape, out_size, layout)
-            out = None if keep else _scratch("cols", (C * kh * kw, OH * grid_w * n), x.dtype)
-            cols = im2col(phases, (kh, kw), out_size, stride, dilation, layout.flat, out=out)
-            _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), y[batch], grid_w)
+            xb = x[batch]
+            plan = _plan(xb.shape, C * kh * kw, out_size, stride, padding)
+            shape = (C * kh * kw, OH * plan.grid_w * len(xb))
+            out = None if keep else _scratch("cols", shape, x.dtype)
+            cols = im2col(_to_phases(xb, padding, plan), (kh, kw), out_size, stride, dilation,
+                          plan.flat, out=out)
+            _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), b, y[batch], plan.grid_w)
         if not keep:
             cols = None
-    if b is not None:
-        y += b.reshape(O, 1, 1)
     return y, cols
 
 
@@ -507,7 +532,7 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
 # conv2d: backward
 # --------------------------------------------------------------------------
 
-def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, layout) -> None:
+def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, plan) -> None:
     """``out (n, C, H, W) = dL/dx`` from batch-last ``g (G, O/G, OH*OWg*n)``: GEMM, col2im, crop.
 
     ``W_mat`` is ``(G, O/G, C/G*kh*kw)``, ``out_size`` is ``(OH, OW)``.
@@ -517,8 +542,8 @@ def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation,
     dtype = np.result_type(W_mat, g)
     # W.T @ G: for every window, what each of its pixels receives
     dcols = np.matmul(W_mat.transpose(0, 2, 1), g, out=_scratch("cols", (G, K, g.shape[2]), dtype))
-    phases = _scratch("phases", _phases_shape(out.shape, padding, layout), dtype)
-    col2im(dcols, phases, kernel_size, out_size, stride, dilation, layout.flat)
+    phases = col2im(dcols, plan.phases_shape, kernel_size, out_size, stride, dilation, plan.flat,
+                    out=_scratch("phases", plan.phases_shape, dtype))
     _from_phases(phases, padding, out)  # crop the padding off, back to (n, C, H, W)
 
 
@@ -554,26 +579,26 @@ def conv2d_backward(
         if need_weight:  # dW = sum over images of G[n] @ X[n].T
             x_mat = x.reshape(N, G, C_g, H * W)
             grad_w[...] = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
-        if need_input:  # dX[n] = W.T @ G[n]
-            grad_x[...] = np.matmul(W_mat.transpose(0, 2, 1), g).reshape(x.shape)
+        if need_input:  # dX[n] = W.T @ G[n], written straight into grad_x
+            np.matmul(W_mat.transpose(0, 2, 1), g, out=grad_x.reshape(N, G, C_g, H * W),
+                      casting="unsafe")
     elif need_weight or need_input:
-        chunks = [slice(0, N)] if cols is not None else _chunks(N, C * kh * kw * OH * OW * x.itemsize)
+        chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
         for batch in chunks:
-            n = batch.stop - batch.start
-            layout = _layout(stride, n, C * kh * kw, (OH, OW))
-            grid_w = _grid_w(_phases_shape((n, C, H, W), padding, layout), (OH, OW), layout)
-            g = _grad_columns(grad_out[batch], grid_w).reshape(G, O // G, -1)
+            xb = x[batch]
+            plan = _plan(xb.shape, C * kh * kw, (OH, OW), stride, padding)
+            g = _grad_columns(grad_out[batch], plan.grid_w).reshape(G, O // G, -1)
             if need_weight:
                 chunk_cols = cols
                 if cols is None:  # not kept by the forward: rebuild this chunk's columns
-                    chunk_cols = im2col(_to_phases(x[batch], padding, layout), (kh, kw), (OH, OW),
-                                        stride, dilation, layout.flat,
-                                        out=_scratch("cols", (C * kh * kw, OH * grid_w * n), x.dtype))
+                    out = _scratch("cols", (C * kh * kw, g.shape[2]), x.dtype)
+                    chunk_cols = im2col(_to_phases(xb, padding, plan), (kh, kw), (OH, OW), stride,
+                                        dilation, plan.flat, out=out)
                 # dW = G @ cols.T: the correlation of the input with grad_out
                 grad_w += np.matmul(g, chunk_cols.reshape(G, K, -1).transpose(0, 2, 1))
             if need_input:
                 _input_grad(g, W_mat, grad_x[batch], (kh, kw), (OH, OW), stride, padding, dilation,
-                            layout)
+                            plan)
     if need_weight:
         grad_w = grad_w.reshape(w.shape)
     return grad_x, grad_w, grad_b
@@ -593,7 +618,7 @@ def conv_transpose2d_forward(
     dilation: IntPair,
     groups: int,
 ) -> np.ndarray:
-    """conv_transpose2d: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``.
+    """Transposed conv: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``
 
     Exactly conv2d's input gradient: x plays grad_out, and w is the weight of
     a conv2d from O channels to C_in channels whose input has size (OH, OW).
@@ -606,11 +631,10 @@ def conv_transpose2d_forward(
     y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
     W_mat = w.reshape(groups, C_in // groups, O_g * kh * kw)
     for batch in _chunks(N, O * kh * kw * H * W * y.itemsize):
-        n = batch.stop - batch.start
-        layout = _layout(stride, n, O * kh * kw, (H, W))
-        grid_w = _grid_w(_phases_shape((n, O, OH, OW), pad, layout), (H, W), layout)
-        g = _grad_columns(x[batch], grid_w).reshape(groups, C_in // groups, -1)
-        _input_grad(g, W_mat, y[batch], (kh, kw), (H, W), stride, pad, dilation, layout)
+        yb = y[batch]  # the input of the conv2d whose input gradient this is
+        plan = _plan(yb.shape, O * kh * kw, (H, W), stride, pad)
+        g = _grad_columns(x[batch], plan.grid_w).reshape(groups, C_in // groups, -1)
+        _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan)
     if b is not None:
         y += b.reshape(O, 1, 1)
     return y
