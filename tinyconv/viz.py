@@ -2,7 +2,7 @@
 
 Every op that ran with grad mode on left a node (its `grad_fn`, a `Function`)
 that points at the nodes or leaf tensors that made its inputs
-(`next_functions`). `graph` walks those pointers back from a tensor and draws
+(`edges`). `graph` walks those pointers back from a tensor and draws
 them the other way round, in data-flow order, so the picture reads like the
 forward pass:
 
@@ -185,7 +185,7 @@ def graph(
     meta = _output_meta(order, tensor)
     for node in reversed(order):         # producers first: data-flow order
         inputs = []
-        for edge in node.next_functions:
+        for edge in node.edges:
             if isinstance(edge, Tensor):
                 inputs.append(add_leaf(edge))
             elif isinstance(edge, Function):
@@ -257,7 +257,7 @@ def _output_meta(order: list[Function], tensor: Tensor) -> dict:
         meta[node] = m
         operands = (m, None) if node.name() == "CopySlices" else (
             getattr(node, "a_meta", None), getattr(node, "b_meta", None))
-        for edge, om in zip(node.next_functions, operands):
+        for edge, om in zip(node.edges, operands):
             if isinstance(edge, Function) and edge._out_meta is None and om and om[1] is not None:
                 meta.setdefault(edge, om)
     return meta

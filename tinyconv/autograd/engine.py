@@ -1,7 +1,7 @@
 """Backpropagation: walk the graph from the output back to the leaves.
 
 Each non-leaf Tensor points at the node (`grad_fn`) that made it; each node
-points at the nodes (or leaf Tensors) that made its inputs (`next_functions`).
+points at the nodes (or leaf Tensors) that made its inputs (`edges`).
 `backward` orders the nodes so that every node comes after all the nodes that
 use its output (a topological order, found with an explicit stack, so a chain
 of 100,000 ops needs no recursion), then visits them once each:
@@ -28,13 +28,13 @@ def topological_order(root: Function) -> list[Function]:
     """All nodes reachable from `root`, each before the nodes that feed it."""
     order: list[Function] = []
     seen = {root}
-    stack = [(root, iter(root.next_functions))]
+    stack = [(root, iter(root.edges))]
     while stack:
         node, edges = stack[-1]
         for nxt in edges:
             if isinstance(nxt, Function) and nxt not in seen:
                 seen.add(nxt)
-                stack.append((nxt, iter(nxt.next_functions)))
+                stack.append((nxt, iter(nxt.edges)))
                 break
         else:  # all inputs done: node is finished (post-order)
             stack.pop()
@@ -67,7 +67,7 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
             node._release()
         for obs in observers:
             obs(node, grad_out, grads_in)
-        for edge, g in zip(node.next_functions, grads_in):
+        for edge, g in zip(node.edges, grads_in):
             if edge is None or g is None:
                 continue
             if isinstance(edge, Function):

@@ -14,8 +14,10 @@ An op is a subclass with two static methods:
 
 `Mul.apply(x, y)` runs forward and, when grad mode is on and an input requires
 grad, returns a Tensor whose `grad_fn` is the `ctx` object itself: the graph
-node that remembers where the inputs came from (`next_functions`) and what
-backward needs (`saved_tensors`). The engine (engine.py) walks these nodes.
+node that remembers where the inputs came from (`edges`: for each input, the
+node that made it, the leaf Tensor itself, or None when it needs no gradient)
+and what backward needs (`saved_tensors`). The engine (engine.py) walks these
+nodes. `next_functions` shows the same edges in PyTorch's format.
 
 tinyconv's built-in ops set `array_mode = True`: forward and backward see plain
 NumPy arrays, so the math reads as NumPy. A user's subclass (the PyTorch way)
@@ -60,7 +62,7 @@ class Function:
     is_view = False     # True when the output may share memory with input 0
 
     # Set by apply() on recorded nodes; class defaults keep unrecorded ones cheap.
-    next_functions: tuple = ()
+    edges: tuple = ()  # per input: its producing node, the leaf Tensor, or None
     needs_input_grad: tuple = ()
     _saved: tuple | None = None
     _saved_versions: tuple = ()
@@ -87,6 +89,13 @@ class Function:
 
     def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
         return None
+
+    @property
+    def next_functions(self) -> tuple:
+        """The edges as PyTorch shows them: `((node, 0), (AccumulateGrad, 0), (None, 0), ...)`."""
+        return tuple(
+            (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in self.edges
+        )
 
     @classmethod
     def name(cls) -> str:
@@ -139,7 +148,7 @@ class Function:
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and np.may_share_memory(result, args[0]._data):
             out._vc = args[0]._vc  # a view shares its base's version counter
-        ctx.next_functions = tuple(
+        ctx.edges = tuple(
             (a.grad_fn or a) if n else None for a, n in zip(args, needs)
         )
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
@@ -176,6 +185,29 @@ class Function:
         if self._saved is not None:
             self._saved = None
             self._released = True
+
+
+class AccumulateGrad:
+    """How `next_functions` shows a leaf: the step that adds into `variable.grad`."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    @staticmethod
+    def name() -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def _check_user_grads(node: Function, grads: tuple) -> tuple:

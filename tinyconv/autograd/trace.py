@@ -88,7 +88,7 @@ class Trace:
         step = len(self.records) + 1
         self._steps[id(node)] = step
         rec = TraceRecord(step, node.name(), node, np.array(grad_output, copy=True))
-        for i, (edge, g) in enumerate(zip(node.next_functions, grads)):
+        for i, (edge, g) in enumerate(zip(node.edges, grads)):
             if edge is None or g is None:  # not a tensor, or one that needs no gradient
                 continue
             rec.grads.append(SentGrad(i, _input_name(type(node), i), edge, "", np.array(g, copy=True)))
