@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -37,12 +39,18 @@ def _encode(obj: Any, arrays: dict, where: str) -> Any:
         return {"__tensor__": key, "requires_grad": obj.requires_grad,
                 "parameter": type(obj).__name__ == "Parameter"}
     if isinstance(obj, np.ndarray):
-        as_dtype(obj.dtype)  # only dtypes tinyconv knows (no object arrays)
+        try:
+            as_dtype(obj.dtype)  # only dtypes tinyconv knows (no object or string arrays)
+        except TypeError:
+            raise TypeError(f"save: can't store {where}, an array of dtype {obj.dtype}; checkpoints hold "
+                            "arrays of numeric or bool dtypes only") from None
         key = f"a{len(arrays)}"
         arrays[key] = obj
         return {"__ndarray__": key}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
@@ -97,16 +105,25 @@ def save(obj: Any, f: Any) -> None:
         return
     path = os.fspath(f)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"save: can't write checkpoint {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    except OSError as e:
+        raise CheckpointError(f"save: can't write checkpoint {path}: {e.strerror}") from e
     try:
         with os.fdopen(fd, "wb") as out:
             np.savez(out, **payload)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):  # e.g. disk full: the previous checkpoint is untouched
+            raise CheckpointError(f"save: can't write checkpoint {path} ({type(e).__name__}: {e}); "
+                                  "any previous file there is unchanged") from e
         raise
     try:  # make the rename itself durable
         dfd = os.open(folder, os.O_RDONLY)
@@ -118,9 +135,22 @@ def save(obj: Any, f: Any) -> None:
         pass
 
 
+def _file_mode(path: str) -> int:
+    """The permissions a plain open() would give: the old file's, or 0o666 minus the umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is unreadable."""
-    name = getattr(f, "name", None) or (repr(f) if hasattr(f, "read") else os.fspath(f))
+    if isinstance(f, (str, bytes, os.PathLike)):  # (a Path's .name would be only its last part)
+        name = os.fsdecode(f)
+    else:
+        name = getattr(f, "name", None) or repr(f)
     try:
         source = f if hasattr(f, "read") else open(os.fspath(f), "rb")
     except OSError as e:
@@ -134,20 +164,38 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
             raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (not a .npz/zip file; "
                                   "truncated, corrupt or another format)")
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        loaded = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"load: {name} holds a single NumPy array (a .npy file), not a tinyconv "
+                                  "checkpoint")
+        with loaded as npz:
             if _MANIFEST not in npz.files:
                 raise CheckpointError(f"load: {name} is a .npz file but not a tinyconv checkpoint (no manifest)")
             manifest = json.loads(str(npz[_MANIFEST]))
-            if manifest.get("format") != FORMAT:
-                raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (format {manifest.get('format')!r})")
-            if manifest.get("version", 0) > VERSION:
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                fmt = manifest.get("format") if isinstance(manifest, dict) else None
+                raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (format {fmt!r})")
+            version = manifest.get("version", 0)
+            if not isinstance(version, int):
+                raise CheckpointError(f"load: {name} has a corrupt manifest (format version {version!r})")
+            if version > VERSION:
                 raise CheckpointError(f"load: {name} was written by a newer tinyconv (format version "
-                                      f"{manifest['version']}; this one reads up to {VERSION})")
+                                      f"{version!r}; this one reads up to {VERSION})")
             arrays = {k: npz[k] for k in npz.files if k != _MANIFEST}
-            return _decode(manifest["object"], arrays)
+            try:
+                return _decode(manifest["object"], arrays)
+            except (TypeError, AttributeError, IndexError, KeyError, ValueError, RuntimeError) as e:
+                raise CheckpointError(f"load: {name} has a corrupt manifest ({type(e).__name__}: {e})") from None
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+    except ValueError as e:
+        if "allow_pickle" not in str(e):
+            raise CheckpointError(f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or "
+                                  f"another format): {type(e).__name__}: {e}") from None
+        raise CheckpointError(f"load: {name} holds a pickled object array; tinyconv never unpickles (a "
+                              "hostile file could run code), so it refuses to load it") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, NotImplementedError, OverflowError,
+            struct.error, zlib.error) as e:  # NotImplementedError: a corrupt zip header's "method"/"version"
         raise CheckpointError(
             f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another format): "
             f"{type(e).__name__}: {e}"

@@ -150,8 +150,8 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Device:
+        return Device("cpu")
 
     @property
     def is_cuda(self) -> bool:
@@ -628,6 +628,85 @@ class Tensor:
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.Amax.apply(self, _dims(dim, self._data.ndim, "amin()"), keepdim, True)
 
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """The product of all elements, or along one dim; its gradient is exact with zeros too."""
+        dt = None if dtype is None else as_dtype(dtype)
+        if not self._data.ndim:
+            return self.clone() if dt is None else self.to(dt)
+        axis = None if dim is None else _dim(dim, self._data.ndim, "prod()")
+        return ops.Prod.apply(self, axis, keepdim and dim is not None, dt)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """The vector p-norm of the elements over `dim` (all by default), as torch.norm ('fro' is p=2).
+
+        Built from abs, pow, sum and amax, so backward comes for free; the p-th root is taken
+        through `where` so that a zero norm gets gradient 0 (not nan), as in PyTorch.
+        """
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"norm(): input dtype must be floating point, got {dtype_name(x._data.dtype)}; "
+                               "convert with .float() or pass dtype=")
+        if p is None or p == "fro":
+            p = 2
+        if isinstance(p, str):  # a bad value of p, not a bad type:
+            raise ValueError(f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
+                             + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else ""))
+        p = builtins.float(p)
+        dims = _dims(dim, x._data.ndim, "norm()")
+        if p == np.inf:
+            return x.abs().amax(dims, keepdim)
+        if p == -np.inf:
+            return x.abs().amin(dims, keepdim)
+        if p == 0:  # the number of non-zero elements; gradient 0
+            count = Tensor._make((x._data != 0).astype(x._data.dtype), None, False)
+            return (x * 0).sum(dims, keepdim) + count.sum(dims, keepdim)
+        if p == 1:
+            return x.abs().sum(dims, keepdim)
+        s = (x * x if p == 2 else x.abs() ** p).sum(dims, keepdim)
+        zero = s._data == 0
+        if not zero.any():
+            return s.sqrt() if p == 2 else s ** (1 / p)
+        from .functions import where
+        zero_t = Tensor._make(np.asarray(zero), None, False)
+        safe = where(zero_t, 1.0, s)
+        return where(zero_t, 0.0, safe.sqrt() if p == 2 else safe ** (1 / p))
+
+    # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
+    def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
+        dt = self._data.dtype if dtype is None else as_dtype(dtype)
+        t = Tensor._make(np.full(_sizes(size, what), fill, dtype=dt), None, False)
+        if requires_grad:
+            t.requires_grad = True
+        return t
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(0, size, dtype, requires_grad, "new_zeros()")
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(1, size, dtype, requires_grad, "new_ones()")
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(0, size, dtype, requires_grad, "new_empty()")
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return self._new(fill_value, (size,), dtype, requires_grad, "new_full()")
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        dt = self._data.dtype if dtype is None else as_dtype(dtype)
+        t = Tensor._make(_to_array(data, dt, "new_tensor()"), None, False)
+        if requires_grad:
+            t.requires_grad = True
+        return t
+
+    def softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
+        from .nn.functional import softmax
+        return softmax(self, dim, dtype)
+
+    def log_softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
+        from .nn.functional import log_softmax
+        return log_softmax(self, dim, dtype)
+
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _arg(np.argmax, self, dim, keepdim, "argmax()")
 
@@ -645,7 +724,8 @@ class Tensor:
         return ops.Reshape.apply(self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()"))
 
     def view(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, builtins.int, np.integer)):
+        if len(shape) == 1 and shape[0] is not None and not isinstance(
+                shape[0], (tuple, list, builtins.int, np.integer)):
             return self.to(shape[0])  # view(dtype) is not a reinterpretation here; PyTorch's is
         new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
         if not self._data.flags.c_contiguous and new != self._data.shape:
@@ -992,16 +1072,34 @@ class Tensor:
 # -- helpers behind the operators ------------------------------------------------------
 
 
-class Device(str):
-    """tinyconv.device('cpu'): there is only the CPU."""
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hpu", "xla", "mtia", "privateuseone")
 
-    def __new__(cls, kind: str = "cpu", index: Any = None) -> Device:
-        _check_device(kind, "device()")
-        return super().__new__(cls, "cpu")
+
+class Device(str):
+    """tinyconv.device('cpu'). Other device names can be *named*, as in PyTorch
+    (`torch.device('cuda').index` is None on any machine), but a tensor or module
+    can only live on the CPU: `.to('cuda')` raises."""
+
+    def __new__(cls, kind: Any = "cpu", index: Any = None) -> Device:
+        kind = str(kind)
+        name, _, idx = kind.partition(":")
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"device(): expected a device type such as 'cpu' or 'cuda', got {kind!r}")
+        if idx:
+            if index is not None or not idx.isdigit():
+                raise RuntimeError(f"device(): invalid device string {kind!r}")
+            index = builtins.int(idx)
+        self = super().__new__(cls, name if index is None else f"{name}:{index}")
+        self._index = index
+        return self
 
     @property
     def type(self) -> str:
-        return "cpu"
+        return self.partition(":")[0]
+
+    @property
+    def index(self) -> Any:
+        return self._index
 
 
 def _check_device(device: Any, what: str) -> None:
@@ -1068,7 +1166,7 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     node.value_meta = (np.shape(value), getattr(value, "dtype", None))
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
-    node.next_functions = (
+    node.edges = (
         (t.grad_fn or t) if t._requires_grad else None,
         (value.grad_fn or value) if v_req else None,
     )
@@ -1207,7 +1305,8 @@ def _index(index: Any) -> tuple:
                 raise TypeError("tensors used as indices must be long, int or bool tensors, got a float tensor")
             basic = False
         elif isinstance(it, (list, np.ndarray)):
-            it = np.asarray(it)
+            # an empty list is an empty integer index (x[[]] has 0 rows), as in PyTorch and NumPy
+            it = np.asarray(it) if not isinstance(it, list) or it else np.zeros(0, dtype=np.int64)
             if it.dtype.kind == "f":
                 raise TypeError("arrays used as indices must be integer or bool arrays, got floats")
             basic = False

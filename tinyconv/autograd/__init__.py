@@ -8,7 +8,14 @@ and the rest needs Tensor, so the rest is loaded on first use.
 """
 from typing import Any
 
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 _LAZY = {
     "Function": ".function",
@@ -23,7 +30,8 @@ _LAZY = {
     "trace": ".trace",
 }
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", *_LAZY]
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

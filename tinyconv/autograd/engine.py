@@ -51,30 +51,57 @@ def accumulate_grad(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad._data += grad
 
 
+def _producers(node: Function) -> int:
+    """How many of `node`'s inputs were made by other nodes (leaves and constants don't count)."""
+    n = 0
+    for edge in node.edges:
+        if isinstance(edge, Function):
+            n += 1
+    return n
+
+
+def _backward_node(node: Function, grad_out: np.ndarray, retain_graph: bool,
+                   grads: dict[Function, np.ndarray]) -> None:
+    """Run one node's backward: add what it sends to producing nodes into `grads`,
+    and what it sends to leaves into their `.grad`."""
+    if node._retained is not None:
+        kept = node._retained()
+        if kept is not None:
+            accumulate_grad(kept, grad_out)
+    grads_in = node._run_backward(grad_out)
+    if not retain_graph:
+        node._release()
+    for obs in observers:
+        obs(node, grad_out, grads_in)
+    for edge, g in zip(node.edges, grads_in):
+        if edge is None or g is None:
+            continue
+        if isinstance(edge, Function):
+            prev = grads.get(edge)
+            grads[edge] = g if prev is None else prev + g
+        else:
+            accumulate_grad(edge, g)
+
+
 def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Propagate `grad` (d loss / d root's output) through the graph to the leaves."""
     grads: dict[Function, np.ndarray] = {root: grad}
-    for node in topological_order(root):
+    # Fast path: the top of a graph is often a chain, each node taking at most one
+    # input made by another node (e.g. sum <- pow <- sub <- conv2d). Along a chain
+    # the order is the chain itself, so walk it without sorting. At the first node
+    # with two producing inputs, all the work left hangs below that node (nothing
+    # above it is reachable another way): sort just that part.
+    node = root
+    while _producers(node) <= 1:
+        _backward_node(node, grads.pop(node), retain_graph, grads)
+        if not grads:  # the chain ended (at leaves, or no gradient flowed on)
+            return
+        (node,) = grads  # the one producing input, which now has its whole gradient
+    for node in topological_order(node):
         grad_out = grads.pop(node, None)
         if grad_out is None:  # no gradient reached this node (e.g. unused branch)
             continue
-        if node._retained is not None:
-            kept = node._retained()
-            if kept is not None:
-                accumulate_grad(kept, grad_out)
-        grads_in = node._run_backward(grad_out)
-        if not retain_graph:
-            node._release()
-        for obs in observers:
-            obs(node, grad_out, grads_in)
-        for edge, g in zip(node.edges, grads_in):
-            if edge is None or g is None:
-                continue
-            if isinstance(edge, Function):
-                prev = grads.get(edge)
-                grads[edge] = g if prev is None else prev + g
-            else:
-                accumulate_grad(edge, g)
+        _backward_node(node, grad_out, retain_graph, grads)
 
 
 def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -92,7 +119,8 @@ def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> N
                 f"but this tensor has shape {tuple(data.shape)}; reduce it (e.g. .sum()) "
                 "or pass gradient= of the same shape"
             )
-        grad = np.ones_like(data)
+        grad = np.empty_like(data)  # np.ones_like, without its Python overhead
+        grad.fill(1)
     else:
         grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if grad.shape != data.shape:

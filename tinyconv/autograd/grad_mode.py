@@ -70,3 +70,44 @@ class enable_grad(_GradModeContext):
     """Context manager / decorator: turn graph recording back on."""
 
     mode = True
+
+
+_inference: bool = False
+
+
+def is_inference_mode_enabled() -> bool:
+    return _inference
+
+
+class inference_mode:
+    """`with inference_mode():` or `@inference_mode()`: like no_grad (tinyconv has no separate
+    inference tensors, so this is no_grad under PyTorch's newer name). `inference_mode(False)`
+    leaves grad mode as it is."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        self = super().__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):  # @inference_mode without parentheses
+            self.mode = True
+            return self(mode)
+        self.mode = bool(mode)
+        return self
+
+    def __enter__(self) -> None:
+        global enabled, _inference
+        self.prev = (enabled, _inference)
+        if self.mode:
+            enabled, _inference = False, True
+
+    def __exit__(self, *exc: object) -> None:
+        global enabled, _inference
+        enabled, _inference = self.prev
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]

@@ -44,6 +44,8 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__  # (Tensor's __str__ is bound to Tensor.__repr__, so print() needs this too)
+
     def __deepcopy__(self, memo: dict) -> Parameter:
         p = Parameter(Tensor._make(self._data.copy(), None, False), self._requires_grad)
         memo[id(self)] = p
@@ -55,6 +57,13 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
     return Parameter(Tensor._make(data, None, False), requires_grad)
+
+
+class ModuleInitError(AttributeError, RuntimeError):
+    """A Module used before Module.__init__() ran: an AttributeError as in PyTorch, and a RuntimeError."""
+
+
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
 class Module:
@@ -72,7 +81,7 @@ class Module:
     def _registry(self, kind: str, name: str) -> OrderedDict:
         reg = self.__dict__.get(kind)
         if reg is None:
-            raise AttributeError(
+            raise ModuleInitError(
                 f"cannot assign {kind.strip('_')[:-1]} '{name}' before Module.__init__() call: "
                 f"call super().__init__() first in {type(self).__name__}.__init__"
             )
@@ -119,6 +128,9 @@ class Module:
             reg = d.get(kind)
             if reg is not None and name in reg:
                 return reg[name]
+        if name in _REGISTRIES:  # a subclass whose __init__ never called super().__init__()
+            raise ModuleInitError(f"{type(self).__name__} was not initialised: its __init__ must call "
+                                  "super().__init__() before using the module")
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -293,6 +305,9 @@ class Module:
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
         """Copy values in by name; with strict, missing/unexpected keys and shape mismatches all raise."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

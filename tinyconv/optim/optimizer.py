@@ -41,6 +41,11 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check_group(group)
+        ids = [id(p) for p in group["params"]]
+        if len(set(ids)) != len(ids):
+            first = next(i for i, x in enumerate(ids) if ids.index(x) != i)
+            raise ValueError(f"{type(self).__name__}: params lists the same parameter twice (again at index "
+                             f"{first}); it would be updated twice per step")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise ValueError(f"{type(self).__name__}: some parameters appear in more than one parameter group")
@@ -99,25 +104,45 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what state_dict() returned; everything is checked before anything changes."""
+        what = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            got = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(f"{what}: state_dict must be a dict with keys 'state' and 'param_groups' "
+                             f"(what optimizer.state_dict() returns), got {got}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"load_state_dict: the checkpoint has {len(groups)} parameter groups, "
+            raise ValueError(f"{what}: the checkpoint has {len(groups)} parameter groups, "
                              f"this optimizer has {len(self.param_groups)}")
         params = [p for g in self.param_groups for p in g["params"]]
-        for mine, theirs in zip(self.param_groups, groups):
+        for n, (mine, theirs) in enumerate(zip(self.param_groups, groups)):
             if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError("load_state_dict: a parameter group's size doesn't match the checkpoint's")
+                raise ValueError(f"{what}: parameter group {n} has {len(theirs['params'])} parameters in the "
+                                 f"checkpoint but {len(mine['params'])} here")
+        state = {}
+        for i, st in state_dict["state"].items():
+            try:
+                p = params[int(i)] if int(i) >= 0 else None
+            except (TypeError, ValueError, IndexError):
+                p = None
+            if p is None:
+                raise ValueError(f"{what}: the checkpoint has state for parameter index {i!r}, but this "
+                                 f"optimizer has {len(params)} parameters (indices 0..{len(params) - 1})")
+            entry = {}
+            for k, v in st.items():
+                if isinstance(v, (Tensor, np.ndarray)):
+                    arr = v._data if isinstance(v, Tensor) else v
+                    if arr.ndim and arr.shape != p._data.shape:
+                        raise ValueError(f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
+                                         f"but the parameter has shape {tuple(p.shape)}")
+                    v = np.array(arr, dtype=p.dtype)
+                entry[k] = v
+            state[p] = entry
+        for mine, theirs in zip(self.param_groups, groups):
             for k, v in theirs.items():
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
-        self.state = {}
-        for i, st in state_dict["state"].items():
-            p = params[int(i)]
-            self.state[p] = {
-                k: (np.array(v._data if isinstance(v, Tensor) else v, dtype=p.dtype)
-                    if isinstance(v, (Tensor, np.ndarray)) else v)
-                for k, v in st.items()
-            }
+        self.state = state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -1,0 +1,100 @@
+"""Smoke test of benchmarks/run.py: it runs, prints its table and writes its JSON.
+
+Speed is never asserted here: the benchmarks print, they do not fail a build. The
+test passes with and without PyTorch installed (and runs the no-PyTorch path
+explicitly with --no-torch when it is installed).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(ROOT, "benchmarks", "run.py")
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+CASES = ("micro", "small_conv_fwd")
+
+
+def run_quick(tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    path = tmp_path / "results.json"
+    cmd = [sys.executable, RUN, "--quick", "--case", "micro", "--case", "small_conv_fwd", "--json", str(path),
+           *extra]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    with open(path, encoding="utf-8") as f:
+        return proc, json.load(f)
+
+
+def table_row(stdout: str, name: str) -> list[str]:
+    rows = [line for line in stdout.splitlines() if line.startswith(f"| {name} ")]
+    assert len(rows) == 1, f"no single table row for {name!r} in:\n{stdout}"
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
+
+
+@pytest.mark.parametrize("with_torch", [True, False], ids=["torch-if-installed", "no-torch"])
+def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
+    if not with_torch and not HAVE_TORCH:
+        pytest.skip("PyTorch is not installed: the first case already ran without it")
+    proc, result = run_quick(tmp_path, *([] if with_torch else ["--no-torch"]))
+    out = proc.stdout
+    compared = with_torch and HAVE_TORCH
+
+    # Header: thread count pinned, versions named.
+    assert "threads: 1 (OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1" in out
+    assert "NumPy " in out and "PyTorch " in out and "CPU: " in out
+    if not HAVE_TORCH:
+        assert "PyTorch not installed" in out
+
+    # The table: header and one row per case, with times and the ratio column.
+    header = table_row(out, "case")
+    assert header == ["case", "tinyconv", "PyTorch", "ratio", "GFLOP/s tc", "GFLOP/s pt", "% GEMM", "target",
+                      "met"]
+    for name in CASES:
+        cells = dict(zip(header, table_row(out, name)))
+        assert cells["tinyconv"].endswith(("us", "ms", " s")), cells
+        assert cells["target"] == "ratio <= 0.5"
+        if compared:
+            assert cells["PyTorch"].endswith(("us", "ms", " s")), cells
+            float(cells["ratio"])
+        else:
+            assert cells["PyTorch"] == "n/a" and cells["ratio"] == "n/a", cells
+    assert "targets met:" in out and "targets missed:" in out
+
+    # The JSON: environment, GEMM reference, one record per case with positive times.
+    assert set(result) >= {"environment", "gemm_reference", "cases", "order", "memory"}
+    env = result["environment"]
+    assert env["threads"] == 1
+    assert env["thread_env"] == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert env["numpy"] and env["cpu"] and env["date"]
+    assert result["gemm_reference"]["gflops"] > 0
+    assert result["order"] == list(CASES)
+    assert result["memory"] == {}  # c3 and c4 were not selected
+    for name in CASES:
+        rec = result["cases"][name]
+        assert "error" not in rec, rec
+        assert rec["tinyconv_median_s"] > 0
+        assert len(rec["samples_s"]["tinyconv"]) == rec["repeat"] == 3
+        assert all(t > 0 for t in rec["samples_s"]["tinyconv"])
+        assert rec["target"]["ratio"] == 0.5
+        if compared:
+            assert rec["torch_median_s"] > 0 and rec["ratio"] > 0
+            assert rec["max_rel_diff"] < 1e-4  # the two libraries computed the same thing
+            assert isinstance(rec["met"]["all"], bool)
+        else:
+            assert rec["torch_median_s"] is None and rec["ratio"] is None
+            assert rec["met"]["all"] is None
+    small = result["cases"]["small_conv_fwd"]
+    assert small["flops"] == 2 * 1 * 2 * 3 * 3 * 3 * 3 * 3  # 2*N*O*OH*OW*C*kh*kw
+    assert small["tinyconv_gflops"] > 0 and small["gemm_share"] > 0
+
+
+def test_unknown_case_is_a_usage_error():
+    proc = subprocess.run([sys.executable, RUN, "--case", "no_such_case"], check=False, capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "no_such_case" in proc.stderr and "invalid choice" in proc.stderr

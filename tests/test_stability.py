@@ -1,0 +1,299 @@
+"""Numerical stability: activations and exp-based losses at magnitudes 1e4 and float32's extremes.
+
+Every test runs with warnings turned into errors, so a NumPy overflow or
+invalid-value warning fails it just as a NaN or inf in the result does.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinyconv as torch
+import tinyconv.nn.functional as F
+from tinyconv import nn
+
+F32 = np.finfo(np.float32)
+BIG = float(F32.max)     # 3.4e38
+TINY = float(F32.tiny)   # 1.2e-38
+# Magnitudes where naive formulas overflow: exp(89) > float32 max, exp(710) > float64 max.
+EXTREMES = [0.0, 1.0, -1.0, 20.0, -20.0, 88.8, -88.8, 104.0, -104.0, 1e4, -1e4, 1e30, -1e30, BIG, -BIG,
+            TINY, -TINY]
+
+
+@pytest.fixture(autouse=True)
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def leaf(values, dtype=torch.float32):
+    return torch.tensor(values, dtype=dtype, requires_grad=True)
+
+
+def finite(t) -> bool:
+    arr = t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
+    return bool(np.isfinite(arr).all())
+
+
+def sigmoid64(x):
+    """Reference sigmoid in float64, written independently of tinyconv's."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# -- activations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sigmoid_at_extremes(dtype):
+    x = leaf(EXTREMES, dtype)
+    s = x.sigmoid()
+    s.sum().backward()
+    assert finite(s) and finite(x.grad)
+    got = s.detach().numpy()
+    assert ((got >= 0) & (got <= 1)).all()
+    ref = sigmoid64(EXTREMES).astype(dtype)
+    # relative, even for e^-88 and e^-104 (float32 subnormals: a few units of 1.4e-45 allowed)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=2e-44)
+    np.testing.assert_allclose(x.grad.numpy(), ref * (1 - ref), rtol=1e-5, atol=1e-45)
+    assert got[EXTREMES.index(1e4)] == 1.0 and got[EXTREMES.index(-1e4)] == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tanh_at_extremes(dtype):
+    x = leaf(EXTREMES, dtype)
+    y = x.tanh()
+    y.sum().backward()
+    assert finite(y) and finite(x.grad)
+    ref = np.tanh(np.asarray(EXTREMES, dtype=np.float64))
+    np.testing.assert_allclose(y.detach().numpy(), ref.astype(dtype), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), (1 - ref ** 2).astype(dtype), rtol=1e-5, atol=1e-7)
+
+
+def test_sigmoid_float64_beyond_float32():
+    x = leaf([1e300, -1e300, 700.0, -745.0], torch.float64)
+    y = x.sigmoid()
+    y.sum().backward()
+    assert finite(y) and finite(x.grad)
+    np.testing.assert_array_equal(y.detach().numpy()[:2], [1.0, 0.0])
+
+
+def test_exp_and_log_overflow_quietly_as_pytorch():
+    # exp(1e4) is inf and log(0) is -inf, as in PyTorch, but without a NumPy warning.
+    x = leaf([1e4, 0.0])
+    assert np.isinf(x.exp().detach().numpy()[0])
+    z = leaf([0.0, 1.0])
+    assert z.log().detach().numpy()[0] == -np.inf
+
+
+# -- softmax and log-softmax ------------------------------------------------------------------------
+
+
+LOGIT_ROWS = {
+    "1e4": [[1e4, -1e4, 0.0], [-1e4, 0.0, 1e4], [1e4, 1e4, -1e4]],
+    "f32max": [[BIG, -BIG, 0.0], [-BIG, 0.0, BIG], [BIG, BIG, -BIG]],
+}
+
+
+@pytest.mark.parametrize("scale", sorted(LOGIT_ROWS))
+def test_softmax_at_extremes(scale):
+    x = leaf(LOGIT_ROWS[scale])
+    p = F.softmax(x, dim=1)
+    (p * torch.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+    assert finite(p) and finite(x.grad)
+    np.testing.assert_allclose(p.detach().numpy().sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(p.detach().numpy(), [[1, 0, 0], [0, 0, 1], [0.5, 0.5, 0]])
+    np.testing.assert_array_equal(x.grad.numpy()[:2], 0.0)  # saturated: zero gradient, not nan
+
+
+@pytest.mark.parametrize("scale", sorted(LOGIT_ROWS))
+def test_log_softmax_at_extremes(scale):
+    x = leaf(LOGIT_ROWS[scale])
+    lp = F.log_softmax(x, dim=1)
+    (lp[0, 0] + lp[1, 2] + lp[2, 0]).backward()  # entries that are finite even at 3e38
+    assert finite(x.grad)
+    out = lp.detach().numpy()
+    assert out[0, 0] == 0.0 and out[1, 2] == 0.0  # log(1) exactly, never nan
+    assert not np.isnan(out).any()
+    if scale == "1e4":  # everything is representable: exact log-probabilities
+        np.testing.assert_allclose(out[0], [0.0, -2e4, -1e4])
+        np.testing.assert_allclose(out[2], [-np.log(2), -np.log(2), -2e4 - np.log(2)], rtol=1e-6)
+    # d lp[i, k] / d x[i, j] = delta_kj - softmax_j
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0, 0], [0, 0, 0], [0.5, -0.5, 0]], atol=1e-6)
+
+
+def test_log_softmax_float64_huge():
+    x = leaf([[1e300, -1e300, 0.0]], torch.float64)
+    lp = F.log_softmax(x, dim=1)
+    lp[:, 0].sum().backward()
+    assert lp.detach().numpy()[0, 0] == 0.0 and finite(x.grad)
+
+
+# -- cross-entropy and nll -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_logits_1e4_exact(reduction):
+    x = leaf([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0]])
+    target = torch.tensor([0, 0])
+    loss = F.cross_entropy(x, target, reduction=reduction)
+    (loss if reduction != "none" else loss.sum()).backward()
+    expected = np.array([0.0, 2e4])
+    want = {"mean": expected.mean(), "sum": expected.sum(), "none": expected}[reduction]
+    np.testing.assert_allclose(loss.detach().numpy(), want, rtol=1e-6)
+    grad = np.array([[0.0, 0.0, 0.0], [-1.0, 1.0, 0.0]])  # softmax - one_hot
+    np.testing.assert_allclose(x.grad.numpy(), grad / (2 if reduction == "mean" else 1), atol=1e-6)
+
+
+def test_cross_entropy_float32_max_logits():
+    x = leaf([[BIG, -BIG, 0.0], [0.0, BIG, -BIG]])
+    loss = F.cross_entropy(x, torch.tensor([0, 1]))
+    loss.backward()
+    assert loss.item() == 0.0 and finite(x.grad)
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_cross_entropy_options_at_1e4():
+    x = leaf([[1e4, -1e4, 0.0, 5.0], [-1e4, 1e4, 3.0, 0.0], [0.0, 0.0, 1e4, -1e4]])
+    target = torch.tensor([1, 1, -100])
+    loss = F.cross_entropy(x, target, weight=torch.tensor([1.0, 2.0, 0.5, 1.0]), ignore_index=-100,
+                           label_smoothing=0.1)
+    loss.backward()
+    assert finite(loss) and finite(x.grad)
+    np.testing.assert_array_equal(x.grad.numpy()[2], 0.0)  # the ignored sample
+
+
+def test_cross_entropy_spatial_and_module_at_1e4():
+    torch.manual_seed(0)
+    x = (torch.randn(2, 3, 4, 5) * 1e4).requires_grad_()
+    target = torch.randint(0, 3, (2, 4, 5))
+    loss = nn.CrossEntropyLoss()(x, target)
+    loss.backward()
+    assert finite(loss) and finite(x.grad) and loss.item() >= 0
+    # per-position gradients sum to zero over classes (softmax - one_hot)
+    np.testing.assert_allclose(x.grad.numpy().sum(axis=1), 0.0, atol=1e-7)
+
+
+def test_cross_entropy_probability_targets_at_1e4():
+    x = leaf([[1e4, -1e4, 0.0]])
+    loss = F.cross_entropy(x, torch.tensor([[0.5, 0.25, 0.25]]))
+    loss.backward()
+    assert finite(loss) and finite(x.grad)
+    np.testing.assert_allclose(loss.item(), 0.25 * 2e4 + 0.25 * 1e4, rtol=1e-6)
+
+
+def test_nll_of_log_softmax_at_1e4():
+    x = leaf([[1e4, -1e4], [-1e4, 1e4]])
+    loss = F.nll_loss(F.log_softmax(x, dim=1), torch.tensor([1, 1]))
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 1e4, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, -0.5], [0.0, 0.0]], atol=1e-6)
+
+
+# -- binary cross-entropy ---------------------------------------------------------------------------
+
+
+def test_bce_with_logits_at_extremes():
+    logits = [1e4, -1e4, 1e4, -1e4, BIG, -BIG, 0.0, 30.0]
+    target = [0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.5, 1.0]
+    x = leaf(logits)
+    loss = F.binary_cross_entropy_with_logits(x, torch.tensor(target), reduction="none")
+    loss.backward(torch.ones(len(logits)))  # (their sum would overflow float32)
+    assert finite(loss) and finite(x.grad)
+    want = [1e4, 1e4, 0.0, 0.0, BIG, BIG, np.log(2), np.log1p(np.exp(-30.0))]
+    np.testing.assert_allclose(loss.detach().numpy(), np.float32(want), rtol=1e-6)
+    grad = sigmoid64(logits) - np.asarray(target)  # d/dx = sigmoid(x) - t
+    np.testing.assert_allclose(x.grad.numpy(), grad, atol=1e-7)
+
+
+def test_bce_with_logits_pos_weight_and_mean_at_1e4():
+    x = leaf([[1e4, -1e4], [-1e4, 1e4]])
+    t = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 3.0]))(x, t)
+    loss.backward()
+    assert finite(loss) and finite(x.grad)
+    np.testing.assert_allclose(loss.item(), (1e4 + 3 * 1e4) / 4, rtol=1e-6)
+
+
+@pytest.mark.parametrize("logit", [1e4, -1e4, 100.0, -100.0, BIG, -BIG])
+def test_bce_on_saturated_sigmoid_stays_finite(logit):
+    # sigmoid(1e4) is exactly 1.0, so log(1 - p) is log(0): clamped at -100 as in PyTorch,
+    # and the gradient uses (p - t) / max(p (1 - p), 1e-12) instead of 0 / 0.
+    x = leaf([logit, logit])
+    loss = F.binary_cross_entropy(x.sigmoid(), torch.tensor([0.0, 1.0]), reduction="none")
+    loss.sum().backward()
+    assert finite(loss) and finite(x.grad)
+    assert (loss.detach().numpy() <= 100.0).all()
+
+
+def test_bce_at_exact_zero_and_one():
+    p = leaf([0.0, 1.0, 0.0, 1.0, 0.5])
+    t = torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0], requires_grad=True)
+    loss = nn.BCELoss(reduction="sum")(p, t)
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 200.0 + np.log(2), rtol=1e-6)
+    assert finite(p.grad) and finite(t.grad)
+    np.testing.assert_allclose(p.grad.numpy(), [0.0, 0.0, -1e12, 1e12, -2.0], rtol=1e-6)
+
+
+def test_mse_and_l1_at_1e4():
+    x = leaf([1e4, -1e4, 0.0])
+    loss = F.mse_loss(x, torch.tensor([-1e4, 1e4, 0.0])) + F.l1_loss(x, torch.zeros(3))
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 2 * 4e8 / 3 + 2e4 / 3, rtol=1e-6)
+    assert finite(x.grad)
+
+
+def test_training_step_with_huge_logits_stays_finite():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 2 * 2, 3))
+    with torch.no_grad():
+        model[2].weight.mul_(1e4)
+    x = torch.randn(8, 1, 4, 4) * 100
+    loss = F.cross_entropy(model(x), torch.randint(0, 3, (8,)))
+    loss.backward()
+    assert finite(loss)
+    assert all(finite(p.grad) for p in model.parameters())
+
+
+def test_bce_with_logits_gradient_at_zero_logit():
+    # d/dx = sigmoid(x) - t = 0.5 - t at x = 0 (a chain rule through |x| would drop the 0.5).
+    x = leaf([0.0, 0.0, 0.0])
+    F.binary_cross_entropy_with_logits(x, torch.tensor([0.0, 1.0, 0.5]), reduction="sum").backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, -0.5, 0.0])
+    x = leaf([0.0, 0.0])
+    F.binary_cross_entropy_with_logits(x, torch.tensor([0.0, 1.0]), pos_weight=torch.tensor([3.0, 3.0]),
+                                       reduction="sum").backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.5 * 3 - 3])  # lw sigmoid(x) - pw t
+
+
+def test_small_bce_with_logits_losses_keep_their_digits():
+    # log(1 + e^-30) is 9.36e-14; computed as log(1 + tiny) it would round to 0 in float32.
+    loss = F.binary_cross_entropy_with_logits(torch.tensor([30.0, -30.0, 20.0]), torch.tensor([1.0, 0.0, 1.0]),
+                                              reduction="none")
+    np.testing.assert_allclose(loss.numpy(), np.log1p(np.exp([-30.0, -30.0, -20.0])), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["bce", "bce-weight", "logits", "logits-pos-weight", "logits-broadcast-pw"])
+def test_stable_losses_gradcheck(case):
+    from tinyconv.autograd import gradcheck
+
+    torch.manual_seed(1)
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    pw = (torch.rand(4, dtype=torch.float64) + 0.5).requires_grad_()
+    w = torch.rand(3, 4, dtype=torch.float64)
+    fns = {
+        "bce": lambda x, t: F.binary_cross_entropy(x.sigmoid(), t, reduction="none"),
+        "bce-weight": lambda x, t: F.binary_cross_entropy(x.sigmoid(), t, weight=w),
+        "logits": lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none"),
+        "logits-pos-weight": lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw),
+        "logits-broadcast-pw": lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw,
+                                                                                  reduction="none"),
+    }
+    args = (x, t, pw) if "pw" in case or "pos" in case else (x, t)
+    assert gradcheck(fns[case], args, eps=1e-6, atol=1e-6, rtol=1e-5)
