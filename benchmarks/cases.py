@@ -1,0 +1,284 @@
+"""The benchmark cases of issue 5, each written once for both libraries.
+
+Every case function takes the library module as its first argument, spelled
+``torch``, so the code is PyTorch code whichever library runs it: tinyconv is
+called as ``torch`` here exactly as its users call it (``import tinyconv as
+torch``). A case's ``setup(torch, data)`` builds that library's tensors from
+NumPy arrays shared by both libraries (same values, same initialisation) and
+returns the function that is timed; the timed function returns what it
+computed, so the two libraries can be checked to agree before timing.
+
+This module imports neither library: ``run.py`` pins the thread counts first.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+f32 = np.float32
+
+
+def tensor(torch: Any, a: np.ndarray, requires_grad: bool = False) -> Any:
+    """A library tensor holding a copy of `a` (so neither library shares NumPy's memory)."""
+    return torch.tensor(np.array(a, copy=True), requires_grad=requires_grad)
+
+
+def conv_flops(n: int, c: int, h: int, w: int, o: int, k: int, stride: int = 1, padding: int = 0,
+               groups: int = 1) -> tuple[int, tuple[int, int]]:
+    """Forward flops 2*N*O*OH*OW*(C/groups)*kh*kw (one multiply + one add per tap) and (OH, OW)."""
+    oh = (h + 2 * padding - k) // stride + 1
+    ow = (w + 2 * padding - k) // stride + 1
+    return 2 * n * o * oh * ow * (c // groups) * k * k, (oh, ow)
+
+
+# --------------------------------------------------------------------------
+# edge: the 20-step edge-kernel training loop (the seed exercise, per-op overhead)
+# --------------------------------------------------------------------------
+
+def edge_loop(torch, x, y, w0, b0, steps=20, lr=0.01):
+    """Learn the [[-1, 1]] kernel back: conv2d + bias, sum-of-squares loss, backward,
+    in-place update under no_grad, zero the grads. One call is the whole 20-step loop."""
+    F = torch.nn.functional
+    weight = torch.tensor(w0, requires_grad=True)
+    bias = torch.tensor(b0, requires_grad=True)
+    for _ in range(steps):
+        loss = ((F.conv2d(x, weight, bias) - y) ** 2).sum()
+        loss.backward()
+        with torch.no_grad():
+            weight -= lr * weight.grad
+            bias -= lr * bias.grad
+        weight.grad.zero_()
+        bias.grad.zero_()
+    return loss, weight, bias
+
+
+def edge_data(rng: np.random.Generator) -> dict:
+    X = np.ones((1, 1, 6, 8), f32)
+    X[..., 2:6] = 0  # a dark vertical band: two edges
+    Y = X[..., 1:] - X[..., :-1]  # corr2d(X, [[-1, 1]])
+    return {"X": X, "Y": Y, "w0": rng.standard_normal((1, 1, 1, 2)).astype(f32), "b0": np.zeros(1, f32)}
+
+
+def edge_setup(torch, d):
+    x, y = tensor(torch, d["X"]), tensor(torch, d["Y"])
+    w0, b0 = d["w0"], d["b0"]
+    return lambda: edge_loop(torch, x, y, w0, b0)
+
+
+# --------------------------------------------------------------------------
+# micro: a tiny op chain (per-op overhead of the engine)
+# --------------------------------------------------------------------------
+
+def micro_step(torch, a, b, c):
+    ((a + b) * c).sum().backward()
+    return a.grad, b.grad, c.grad
+
+
+def micro_data(rng):
+    return {k: rng.standard_normal(3).astype(f32) for k in "abc"}
+
+
+def micro_setup(torch, d):
+    a, b, c = (tensor(torch, d[k], requires_grad=True) for k in "abc")
+    return lambda: micro_step(torch, a, b, c)
+
+
+# --------------------------------------------------------------------------
+# convolutions: forward, and forward+backward with grads to input, weight and bias
+# --------------------------------------------------------------------------
+
+def conv_forward(torch, x, w, b, stride, padding):
+    return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+
+
+def conv_fwd_bwd(torch, x, w, b, stride, padding):
+    x.grad = w.grad = b.grad = None
+    out = torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+    out.sum().backward()
+    return x.grad, w.grad, b.grad
+
+
+def conv_data(shape, o, k, stride=1, padding=0):
+    def make(rng):
+        c = shape[1]
+        bound = 1.0 / np.sqrt(c * k * k)
+        return {"x": rng.standard_normal(shape).astype(f32),
+                "w": rng.uniform(-bound, bound, (o, c, k, k)).astype(f32),
+                "b": rng.uniform(-bound, bound, o).astype(f32), "stride": stride, "padding": padding}
+    return make
+
+
+def conv_setup(step):
+    def setup(torch, d):
+        x, w, b = (tensor(torch, d[k], requires_grad=True) for k in "xwb")
+        stride, padding = d["stride"], d["padding"]
+        return lambda: step(torch, x, w, b, stride, padding)
+    return setup
+
+
+# --------------------------------------------------------------------------
+# lenet: one training step of a LeNet-style network, batch 64, 28x28
+# --------------------------------------------------------------------------
+
+def lenet(torch):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+LENET_SHAPES = [  # (name, shape) in nn.Sequential order; fan_in = prod(shape[1:])
+    ("0.weight", (6, 1, 5, 5)), ("0.bias", (6,)),
+    ("3.weight", (16, 6, 5, 5)), ("3.bias", (16,)),
+    ("7.weight", (120, 400)), ("7.bias", (120,)),
+    ("9.weight", (84, 120)), ("9.bias", (84,)),
+    ("11.weight", (10, 84)), ("11.bias", (10,)),
+]
+
+
+def lenet_train_step(torch, model, optimizer, x, y):
+    optimizer.zero_grad()
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def lenet_data(rng):
+    init, fan_in = {}, 1
+    for name, shape in LENET_SHAPES:
+        if name.endswith("weight"):
+            fan_in = int(np.prod(shape[1:]))
+        bound = 1.0 / np.sqrt(fan_in)  # PyTorch's default init range, drawn once and shared
+        init[name] = rng.uniform(-bound, bound, shape).astype(f32)
+    return {"init": init, "x": rng.random((64, 1, 28, 28), dtype=f32),
+            "y": rng.integers(0, 10, 64).astype(np.int64)}
+
+
+def lenet_setup(torch, d):
+    model = lenet(torch)
+    params = dict(model.named_parameters())
+    assert sorted(params) == sorted(d["init"]), sorted(params)
+    with torch.no_grad():
+        for name, value in d["init"].items():
+            params[name].copy_(tensor(torch, value))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = tensor(torch, d["x"]), tensor(torch, d["y"])
+    return lambda: lenet_train_step(torch, model, optimizer, x, y)
+
+
+def lenet_flops(batch=64):
+    """Nominal fwd+bwd flops: 3x the forward's conv and linear multiply-adds."""
+    fwd = conv_flops(batch, 1, 28, 28, 6, 5, padding=2)[0] + conv_flops(batch, 6, 14, 14, 16, 5)[0]
+    fwd += 2 * batch * (400 * 120 + 120 * 84 + 84 * 10)
+    return 3 * fwd
+
+
+# --------------------------------------------------------------------------
+# gemm: the float32 matmul rate, the ceiling of the im2col formulation
+# --------------------------------------------------------------------------
+
+def gemm_data(a_shape, b_shape):
+    def make(rng):
+        a = rng.standard_normal(a_shape).astype(f32)
+        b = rng.standard_normal(b_shape).astype(f32)
+        return {"a": a, "b": b, "out": np.matmul(a, b)}
+    return make
+
+
+def numpy_gemm_setup(d):
+    a, b, out = d["a"], d["b"], np.empty_like(d["out"])
+    return lambda: np.matmul(a, b, out=out)
+
+
+def torch_gemm_setup(torch, d):
+    a, b = torch.from_numpy(d["a"].copy()), torch.from_numpy(d["b"].copy())
+    out = torch.empty(d["out"].shape, dtype=torch.float32)
+    return lambda: torch.matmul(a, b, out=out)
+
+
+def gemm_flops(a_shape, b_shape):
+    *batch, m, k = a_shape
+    *batch_b, _, n = b_shape
+    count = int(np.prod(np.broadcast_shapes(tuple(batch), tuple(batch_b)) or (1,)))
+    return 2 * count * m * n * k
+
+
+# --------------------------------------------------------------------------
+# The registry
+# --------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    name: str
+    group: str  # the --case name that selects it ("gemm" selects all gemm rows)
+    description: str
+    make_data: Callable[[np.random.Generator], dict]
+    setup: Callable | None  # (torch_or_tinyconv, data) -> timed fn; None for gemm (NumPy side)
+    flops: int = 0
+    repeat: int = 30  # default number of timed samples per library
+    target_ratio: float | None = None
+    target_gemm_share: float | None = None
+    numpy_setup: Callable | None = None  # gemm: the "tinyconv" column is NumPy itself
+    torch_setup: Callable | None = None
+    memory: bool = False  # also measure peak memory of one fwd+bwd in a fresh process
+    extra: dict = field(default_factory=dict)
+
+
+def _conv_case(name, shape, o, k, stride=1, padding=0, *, repeat, target_ratio, target_gemm=None,
+               memory=False):
+    n, c, h, w = shape
+    fwd, (oh, ow) = conv_flops(n, c, h, w, o, k, stride, padding)
+    desc = (f"conv fwd+bwd {shape}->{o} k{k}" + (f" s{stride}" if stride != 1 else "")
+            + (f" p{padding}" if padding else "") + f" -> {(n, o, oh, ow)}")
+    return Case(name, name, desc, conv_data(shape, o, k, stride, padding), conv_setup(conv_fwd_bwd),
+                flops=3 * fwd, repeat=repeat, target_ratio=target_ratio, target_gemm_share=target_gemm,
+                memory=memory, extra={"x": shape, "weight": (o, c, k, k), "stride": stride, "padding": padding})
+
+
+def _gemm_case(name, a_shape, b_shape, desc, repeat):
+    return Case(name, "gemm", desc, gemm_data(a_shape, b_shape), None, flops=gemm_flops(a_shape, b_shape),
+                repeat=repeat, numpy_setup=numpy_gemm_setup, torch_setup=torch_gemm_setup,
+                extra={"a": a_shape, "b": b_shape})
+
+
+SMALL = {"shape": (1, 3, 5, 5), "o": 2, "k": 3, "stride": 2, "padding": 1}
+_small_fwd = conv_flops(1, 3, 5, 5, 2, 3, 2, 1)[0]
+
+CASES: list[Case] = [
+    Case("edge", "edge", "20-step edge-kernel loop: conv2d (1,1,6,8)*(1,1,1,2)+bias, SSE loss, "
+         "backward, no_grad update, zero grads", edge_data, edge_setup,
+         repeat=40, target_ratio=0.5),
+    Case("micro", "micro", "((a + b) * c).sum().backward() on 3-element float32 tensors",
+         micro_data, micro_setup, repeat=50, target_ratio=0.5),
+    Case("small_conv_fwd", "small_conv_fwd", "conv2d forward (1,3,5,5)*(2,3,3,3) s2 p1",
+         conv_data(**SMALL), conv_setup(conv_forward), flops=_small_fwd, repeat=50, target_ratio=0.5),
+    Case("small_conv_fwdbwd", "small_conv_fwdbwd", "conv2d fwd+bwd (1,3,5,5)*(2,3,3,3) s2 p1",
+         conv_data(**SMALL), conv_setup(conv_fwd_bwd), flops=3 * _small_fwd, repeat=50,
+         target_ratio=0.5),
+    _conv_case("c1", (64, 1, 28, 28), 6, 5, repeat=30, target_ratio=1.0),
+    _conv_case("c2", (64, 6, 14, 14), 16, 5, repeat=30, target_ratio=1.0),
+    _conv_case("c3", (32, 64, 56, 56), 64, 3, padding=1, repeat=7, target_ratio=1.5, target_gemm=0.70,
+               memory=True),
+    _conv_case("c4", (8, 3, 224, 224), 64, 7, stride=2, padding=3, repeat=7, target_ratio=1.5,
+               target_gemm=0.70, memory=True),
+    Case("lenet", "lenet", "LeNet training step, batch 64, 28x28: forward, cross-entropy, backward, "
+         "SGD momentum step", lenet_data, lenet_setup, flops=lenet_flops(), repeat=20, target_ratio=1.0),
+    _gemm_case("gemm_2048", (2048, 2048), (2048, 2048), "float32 matmul 2048x2048 @ 2048x2048 "
+               "(the reference rate for '% GEMM')", repeat=7),
+    _gemm_case("gemm_c3", (64, 576), (576, 32 * 56 * 56), "float32 matmul (64x576) @ (576x100352): "
+               "c3's forward as one im2col GEMM", repeat=7),
+    _gemm_case("gemm_c3_batched", (64, 576), (32, 576, 56 * 56), "float32 matmul (64x576) @ "
+               "(32x576x3136): c3's forward as one GEMM per image", repeat=7),
+]
+
+GROUPS = list(dict.fromkeys(c.group for c in CASES))
+REFERENCE_GEMM = "gemm_2048"
