@@ -339,6 +339,14 @@ CASES: list[Case] = [
          r"conv2d: weight shape \(2, 3, 0, 3\) has a zero size.*kernel size must all be at least 1"),
     Case("more: zero input channels", lambda: F.conv2d(x4(c=0), w4(c=0)), ValueError,
          r"weight shape \(2, 0, 3, 3\) has a zero size; out_channels, in_channels/groups"),
+    Case("more: zero output channels", lambda: F.conv2d(x4(), w4(o=0)), ValueError,
+         r"conv2d: weight shape \(0, 3, 3, 3\) has a zero size"),
+    Case("more: empty height or width", lambda: F.conv2d(x4(h=0), w4(kh=1, kw=1), padding=1), ValueError,
+         r"conv2d: input shape \(1, 3, 0, 5\) has an empty height or width"),
+    Case("more: empty height or width", lambda: F.max_pool2d(x4(w=0), 1), ValueError,
+         r"max_pool2d: input shape \(1, 3, 5, 0\) has an empty height or width"),
+    Case("more: empty height or width", lambda: F.conv_transpose2d(x4(h=0), w4(o=3, c=2, kh=5)), ValueError,
+         r"conv_transpose2d: input shape \(1, 3, 0, 5\) has an empty height or width"),
     Case("more: groups not a positive int", lambda: F.conv2d(x4(), w4(), groups=0), ValueError,
          r"groups must be a positive integer, got 0"),
     Case("more: groups not a positive int", lambda: F.conv2d(x4(), w4(), groups=1.5), ValueError,
@@ -356,7 +364,8 @@ CASES: list[Case] = [
     Case("more: input not a Tensor", lambda: F.conv2d(np.ones((1, 3, 5, 5)), w4()), TypeError,
          r"conv2d: input must be a Tensor, got ndarray"),
     Case("more: input not a Tensor", lambda: F.conv2d(x4(), [[1.0]]), TypeError, r"conv2d: weight must be a Tensor"),
-    Case("more: input not a Tensor", lambda: F.max_pool2d([[1.0]], 2), TypeError, r"max_pool2d: input must be a Tensor"),
+    Case("more: input not a Tensor", lambda: F.max_pool2d([[1.0]], 2), TypeError,
+         r"max_pool2d: input must be a Tensor"),
     Case("more: input not a Tensor", lambda: F.cross_entropy(np.zeros((2, 3)), torch.tensor([0, 1])), TypeError,
          r"cross_entropy: input must be a Tensor"),
     Case("more: integer input to avg_pool2d", lambda: F.avg_pool2d(torch.ones(1, 1, 4, 4, dtype=ints), 2),
@@ -419,6 +428,15 @@ CASES: list[Case] = [
     Case("more: cross-entropy integer logits", lambda: F.cross_entropy(torch.ones(2, 3, dtype=ints),
                                                                      torch.tensor([0, 1])),
          TypeError, r"cross_entropy: input \(the logits\) must be a floating point tensor, got tinyconv\.int64"),
+    Case("more: cross-entropy with no classes", lambda: F.cross_entropy(torch.randn(2, 0), torch.zeros(2, 0)),
+         ValueError, r"cross_entropy: input shape \(2, 0\) has no classes"),
+    Case("more: cross-entropy with no classes", lambda: F.nll_loss(torch.randn(0), torch.tensor(0), ignore_index=0),
+         ValueError, r"nll_loss: input shape \(0,\) has no classes"),
+    Case("more: nll_loss of integers", lambda: F.nll_loss(torch.ones(2, 3, dtype=ints), torch.tensor([0, 1])),
+         TypeError, r"nll_loss: input must be a floating point tensor, got tinyconv\.int64"),
+    Case("more: class weight of wrong shape", lambda: F.cross_entropy(torch.randn(2, 3), torch.rand(2, 3),
+                                                                    weight=torch.ones(())),
+         ValueError, r"cross_entropy: weight must have shape \(3,\), one per class, got \(\)"),
     Case("more: loss reduction unknown", lambda: F.cross_entropy(torch.randn(2, 3), torch.tensor([0, 1]),
                                                                reduction="avg"),
          ValueError, r"cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
@@ -581,3 +599,31 @@ def test_failed_optimizer_load_changes_nothing():
     with pytest.raises(ValueError):
         opt.load_state_dict({"state": {7: {}}, "param_groups": [{"lr": 5.0, "momentum": 0.9, "params": [0, 1]}]})
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_readme_error_messages_are_real():
+    """The two messages quoted in the README's "When things go wrong" are what tinyconv prints."""
+    import re
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text(encoding="utf-8")
+    section = text.split("## When things go wrong", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"```text\n(.*?)\n```", section, re.DOTALL)
+    assert len(quoted) == 2
+
+    def message(call):
+        try:
+            call()
+        except (ValueError, RuntimeError) as e:
+            return f"{type(e).__name__}: {e}"
+        raise AssertionError("no error")
+
+    def inplace():
+        x = torch.randn(4, requires_grad=True)
+        y = x.sigmoid()
+        loss = (y * 2).sum()
+        y.add_(1)
+        loss.backward()
+
+    assert quoted[0] == message(lambda: nn.Conv2d(3, 8, kernel_size=3)(torch.randn(1, 1, 28, 28)))
+    assert quoted[1] == message(inplace)

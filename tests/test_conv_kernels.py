@@ -20,17 +20,22 @@ from tinyconv.kernels import conv as K
 # so each fast-path test also runs with the knobs set to force the others.
 KNOBS = {
     "default": {},
+    # the tiny-problem gathers for every problem
+    "tiny": {"_TINY": 1 << 40},
+    # the general path with its default tuning (for small problems: one strided
+    # view and one copy), which the tiny path would otherwise take over
+    "general": {"_TINY": 0},
     # one image per chunk, columns rebuilt in the backward, the big-problem
     # layout (phase split, flat rows), every temporary a reused scratch buffer
     "forced": {"_CHUNK_BYTES": 1, "_KEEP_COLS_BYTES": 0, "_BIG_COLS": 0,
-               "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0},
+               "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
     # a few images per chunk (batch last with n > 1), phase split without flat
     # rows, columns kept whenever the forward built them in one chunk
     "mixed": {"_CHUNK_BYTES": 3000, "_KEEP_COLS_BYTES": 1 << 40, "_BIG_COLS": 0,
-              "_FLAT_MAX_RUN": 0, "_SCRATCH_MIN_BYTES": 0},
+              "_FLAT_MAX_RUN": 0, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
     # a few images per chunk with flat rows
     "mixed_flat": {"_CHUNK_BYTES": 3000, "_KEEP_COLS_BYTES": 0, "_BIG_COLS": 0,
-                   "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0},
+                   "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
 }
 
 
@@ -193,13 +198,16 @@ def test_conv2d_forward_matches_reference(path, cfg, bias):
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("path", ["default", "tiny", "general"])
 @given(cfg=conv2d_configs(pointwise=True))
-def test_conv2d_pointwise_matches_reference(cfg):
+def test_conv2d_pointwise_matches_reference(path, cfg):
     x, w, b = make_arrays(cfg)
-    y, _ = K.conv2d_forward(x, w, b, *cfg.args)
+    with knobs(path):
+        y, _ = K.conv2d_forward(x, w, b, *cfg.args)
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
     g = np.random.default_rng(cfg.seed).standard_normal(y.shape)
-    gx, gw, _ = K.conv2d_backward(g, x, w, None, *cfg.args)
+    with knobs(path):
+        gx, gw, _ = K.conv2d_backward(g, x, w, None, *cfg.args)
     gx_ref, gw_ref = analytic_grads(g, x, w, cfg)
     np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=1e-10)
@@ -215,16 +223,19 @@ def test_conv2d_forward_integer_is_exact(path, cfg):
     np.testing.assert_array_equal(y, K.conv2d_reference(x, w, b, *cfg.args))
 
 
+@pytest.mark.parametrize("path", list(KNOBS))
 @given(cfg=conv2d_configs(max_batch=2))
-def test_conv2d_accepts_non_contiguous_arrays(cfg):
+def test_conv2d_accepts_non_contiguous_arrays(path, cfg):
     x, w, b = make_arrays(cfg)
     x_view = np.asfortranarray(x)[:, :, ::-1][:, :, ::-1]  # same values, odd strides
     w_view = np.asfortranarray(w)
-    y, cols = K.conv2d_forward(x_view, w_view, b, *cfg.args)
+    with knobs(path):
+        y, cols = K.conv2d_forward(x_view, w_view, b, *cfg.args)
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
     # grad of y.sum() arrives as a broadcast (stride 0, read-only) array
     ones = np.broadcast_to(np.float64(1.0), y.shape)
-    gx, gw, gb = K.conv2d_backward(ones, x_view, w_view, cols, *cfg.args)
+    with knobs(path):
+        gx, gw, gb = K.conv2d_backward(ones, x_view, w_view, cols, *cfg.args)
     gx_ref, gw_ref = analytic_grads(np.ones(y.shape), x, w, cfg)
     np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=1e-10)
@@ -281,19 +292,38 @@ def test_conv2d_backward_matches_identities(path, cfg):
 
 
 # every element, two loop-reference passes each: smaller problems keep it quick
+@pytest.mark.parametrize("path", ["default", "tiny", "general"])
 @given(cfg=conv2d_configs(max_batch=2, max_channels=3, max_extra=3))
-def test_conv2d_backward_matches_finite_differences(cfg):
+def test_conv2d_backward_matches_finite_differences(path, cfg):
     x, w, b = make_arrays(cfg)
     g = np.random.default_rng(cfg.seed + 7).standard_normal(output_shape(cfg))
 
     def loss():  # a random linear functional of the reference's output
         return float((K.conv2d_reference(x, w, b, *cfg.args) * g).sum())
 
-    _, cols = K.conv2d_forward(x, w, b, *cfg.args)
-    gx, gw, gb = K.conv2d_backward(g, x, w, cols, *cfg.args)
+    with knobs(path):
+        _, cols = K.conv2d_forward(x, w, b, *cfg.args)
+        gx, gw, gb = K.conv2d_backward(g, x, w, cols, *cfg.args)
     np.testing.assert_allclose(gx, numeric_grad(loss, x), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gw, numeric_grad(loss, w), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gb, numeric_grad(loss, b), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", list(KNOBS))
+def test_non_finite_values_stay_in_their_windows(path):
+    # an inf pixel (or an inf gradient entry) reaches only the outputs (pixels) that read it
+    x = np.ones((1, 1, 6, 6))
+    x[0, 0, 0, 0] = np.inf
+    w = np.ones((1, 1, 3, 3))
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    with knobs(path):
+        y, _ = K.conv2d_forward(x, w, None, *args)
+        g = np.zeros(y.shape)
+        g[0, 0, 5, 5] = np.inf
+        gx, _, _ = K.conv2d_backward(g, np.ones_like(x), w, None, *args, need_weight=False)
+    assert np.isinf(y[0, 0, :2, :2]).all() and np.isfinite(y).sum() == y.size - 4
+    assert np.isinf(gx[0, 0, 4:, 4:]).all() and np.isfinite(gx).sum() == gx.size - 4
+    np.testing.assert_array_equal(y, K.conv2d_reference(x, w, None, *args))
 
 
 def test_conv2d_backward_zero_for_pixels_the_stride_skips():
@@ -307,15 +337,17 @@ def test_conv2d_backward_zero_for_pixels_the_stride_skips():
     np.testing.assert_array_equal(gx[0, 0], expected)
 
 
+@pytest.mark.parametrize("path", ["default", "tiny", "general"])
 @given(cfg=conv2d_configs(max_batch=2), need=st.tuples(st.booleans(), st.booleans(), st.booleans()))
-def test_conv2d_backward_need_flags_and_dtypes(cfg, need):
+def test_conv2d_backward_need_flags_and_dtypes(path, cfg, need):
     x, w, b = make_arrays(cfg, np.float32)
-    y, cols = K.conv2d_forward(x, w, b, *cfg.args)
-    assert y.dtype == np.float32
-    g = np.random.default_rng(cfg.seed).standard_normal(y.shape).astype(np.float32)
-    full = K.conv2d_backward(g, x, w, cols, *cfg.args)
-    part = K.conv2d_backward(g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1],
-                             need_bias=need[2])
+    with knobs(path):
+        y, cols = K.conv2d_forward(x, w, b, *cfg.args)
+        assert y.dtype == np.float32
+        g = np.random.default_rng(cfg.seed).standard_normal(y.shape).astype(np.float32)
+        full = K.conv2d_backward(g, x, w, cols, *cfg.args)
+        part = K.conv2d_backward(g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1],
+                                 need_bias=need[2])
     for wanted, got, ref, like in zip(need, part, full, (x, w, b)):
         if wanted:
             assert got.shape == like.shape and got.dtype == np.float32

@@ -15,6 +15,7 @@ The number of examples per test comes from the hypothesis profile (`ci` by defau
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -54,12 +55,17 @@ def check_error(err: BaseException) -> None:
     assert where.startswith(TINYCONV_DIR), f"{type(err).__name__} raised from {where}, not tinyconv: {err}"
 
 
-def run(call, expected):
-    """Run `call` and hold it to the oracle's verdict `expected` (a shape, INVALID or (EITHER, shape))."""
+def run(call, expected, names):
+    """Run `call` and hold it to the oracle's verdict `expected` (a shape, INVALID or (EITHER, shape)).
+
+    An error's message must also match `names` (the function or what was indexed): a NumPy
+    error raised from C code has no Python frame of its own, so this catches those too.
+    """
     try:
         out = call()
     except Exception as err:  # noqa: BLE001  (any exception is inspected here)
         check_error(err)
+        assert re.search(names, str(err)), f"message doesn't name {names!r}: {type(err).__name__}: {err}"
         assert expected == INVALID or (isinstance(expected, tuple) and expected[:1] == (EITHER,)), (
             f"valid arguments (expected shape {expected}) raised {type(err).__name__}: {err}")
         return None
@@ -236,20 +242,20 @@ def conv_call(draw):
     groups = draw(st.integers(1, 3))
     cg, out = draw(st.integers(1, 3)), groups * draw(st.integers(1, 2))
     xdt = draw(dtypes)
-    good = dict(
-        xs=draw(batch_shape(groups * cg)), ws=(out, cg, draw(st.integers(1, 4)), draw(st.integers(1, 4))),
-        groups=groups, bias=draw(st.sampled_from([None, (out,)])), xdt=xdt, wdt=xdt,
-        stride=draw(positive), dilation=draw(st.one_of(st.just(1), positive)),
-        padding=draw(st.one_of(non_negative, st.sampled_from(["same", "valid"]))),
-    )
-    chaos = dict(
-        xs=st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 4), spatial, spatial),
+    good = {
+        "xs": draw(batch_shape(groups * cg)), "ws": (out, cg, draw(st.integers(1, 4)), draw(st.integers(1, 4))),
+        "groups": groups, "bias": draw(st.sampled_from([None, (out,)])), "xdt": xdt, "wdt": xdt,
+        "stride": draw(positive), "dilation": draw(st.one_of(st.just(1), positive)),
+        "padding": draw(st.one_of(non_negative, st.sampled_from(["same", "valid"]))),
+    }
+    chaos = {
+        "xs": st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 4), spatial, spatial),
                      st.tuples(st.integers(0, 4), spatial, spatial), dims),
-        ws=st.one_of(st.tuples(*[st.integers(0, 4)] * 4), dims),
-        groups=st.one_of(st.integers(-1, 4), junk), bias=st.one_of(st.none(), dims), wdt=dtypes,
-        stride=int_or_pair, dilation=int_or_pair,
-        padding=st.one_of(int_or_pair, st.sampled_from(["same", "valid", "full"])),
-    )
+        "ws": st.one_of(st.tuples(*[st.integers(0, 4)] * 4), dims),
+        "groups": st.one_of(st.integers(-1, 4), junk), "bias": st.one_of(st.none(), dims), "wdt": dtypes,
+        "stride": int_or_pair, "dilation": int_or_pair,
+        "padding": st.one_of(int_or_pair, st.sampled_from(["same", "valid", "full"])),
+    }
     return mix(draw, good, chaos)
 
 
@@ -266,7 +272,7 @@ def test_fuzz_conv2d(args, grad):
                              dilation, groups)
     event("valid" if expected != INVALID else "invalid")
     out = run(lambda: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups),
-              expected)
+              expected, r"^conv2d: ")
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape and w.grad.shape == w.shape
@@ -279,17 +285,18 @@ def test_fuzz_conv2d(args, grad):
 def pool_call(draw, avg):
     k = draw(positive)
     kmin = min(k) if isinstance(k, tuple) else k
-    good = dict(
-        xs=draw(batch_shape(draw(st.integers(1, 3)))), dtype=draw(dtypes) if not avg else np.float32,
-        kernel_size=k, stride=draw(st.one_of(st.none(), positive)), padding=draw(st.integers(0, kmin // 2)),
-        dilation=draw(st.one_of(st.just(1), positive)), ceil_mode=draw(st.booleans()),
-    )
-    chaos = dict(
-        xs=st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 3), spatial, spatial),
+    good = {
+        "xs": draw(batch_shape(draw(st.integers(1, 3)))), "dtype": draw(dtypes) if not avg else np.float32,
+        "kernel_size": k, "stride": draw(st.one_of(st.none(), positive)), "padding": draw(st.integers(0, kmin // 2)),
+        "dilation": draw(st.one_of(st.just(1), positive)), "ceil_mode": draw(st.booleans()),
+    }
+    chaos = {
+        "xs": st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 3), spatial, spatial),
                      st.tuples(st.integers(0, 3), spatial, spatial), dims),
-        dtype=dtypes, kernel_size=int_or_pair, stride=st.one_of(st.just(()), int_or_pair), padding=int_or_pair,
-        dilation=int_or_pair,
-    )
+        "dtype": dtypes, "kernel_size": int_or_pair, "stride": st.one_of(st.just(()), int_or_pair),
+        "padding": int_or_pair,
+        "dilation": int_or_pair,
+    }
     return mix(draw, good, chaos)
 
 
@@ -311,7 +318,7 @@ def test_fuzz_max_pool2d(args, return_indices, grad):
             return y
         return res
 
-    out = run(call, expected)
+    out = run(call, expected, r"^max_pool2d: ")
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape
@@ -329,7 +336,8 @@ def test_fuzz_avg_pool2d(args, count_include_pad, divisor_override, grad):
     if divisor_override is not None and divisor_override <= 0:
         expected = INVALID
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override), expected)
+    out = run(lambda: F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override), expected,
+              r"^avg_pool2d: ")
     if out is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no 0/0 from windows that lie wholly in the padding
@@ -376,7 +384,7 @@ def test_fuzz_view_reshape(data, shape, as_tuple, method, transpose, grad):
     if method == "view" and expected != INVALID and not x.detach().numpy().flags.c_contiguous:
         expected = (EITHER, expected)  # a view of a transposed tensor may need a copy: RuntimeError
     fn = getattr(x, method)
-    out = run(lambda: fn(*args), expected)
+    out = run(lambda: fn(*args), expected, rf"^{method}\(\): ")
     if out is not None and grad:
         (out * 2).sum().backward()
         assert x.grad is None or x.grad.shape == x.shape
@@ -427,7 +435,7 @@ def numpy_index(index):
 def index_oracle(shape, index):
     items = index if isinstance(index, tuple) else (index,)
     for it in items:
-        if isinstance(it, float) or isinstance(it, str):
+        if isinstance(it, (float, str)):
             return INVALID  # PyTorch: only integers, slices, None, ..., bools and tensors are valid indices
         if isinstance(it, slice) and it.step is not None and it.step <= 0:
             return INVALID  # PyTorch: negative steps are not supported; step 0 is an error
@@ -447,7 +455,7 @@ def test_fuzz_indexing(case, grad):
     x = tensor_of(shape, np.float32, grad)
     expected = index_oracle(shape, index)
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: x[index], expected)
+    out = run(lambda: x[index], expected, r"ind(ex|ices)|slice step")
     if out is not None and grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape
@@ -471,9 +479,10 @@ def class_loss_call(draw):
         target = rng.random(xs).astype(np.float32)
     else:
         target = rng.integers(0, C, per)
-    good = dict(xs=xs, xdt=draw(st.sampled_from([np.float32, np.float64])), target=target,
-                reduction=draw(st.sampled_from(["mean", "sum", "none"])), weight=draw(st.sampled_from([None, (C,)])),
-                ignore_index=draw(st.sampled_from([-100, 0])), label_smoothing=draw(st.sampled_from([0.0, 0.1])))
+    good = {"xs": xs, "xdt": draw(st.sampled_from([np.float32, np.float64])), "target": target,
+            "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+            "weight": draw(st.sampled_from([None, (C,)])), "ignore_index": draw(st.sampled_from([-100, 0])),
+            "label_smoothing": draw(st.sampled_from([0.0, 0.1]))}
 
     @st.composite
     def bad_target(draw):
@@ -482,10 +491,10 @@ def class_loss_call(draw):
         values = rng.integers(lo, hi + 1, shape)
         return values.astype(draw(st.sampled_from([np.int64, np.int32, np.float32, np.bool_])))
 
-    chaos = dict(xs=st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), dims),
-                 xdt=st.sampled_from([np.float32, np.int64]), target=bad_target(), reduction=reductions,
-                 weight=st.one_of(st.none(), dims), ignore_index=st.sampled_from([-100, 0, 1, 7]),
-                 label_smoothing=st.sampled_from([0.0, 0.5, 1.0, 1.5, -0.1]))
+    chaos = {"xs": st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), dims),
+                 "xdt": st.sampled_from([np.float32, np.int64]), "target": bad_target(), "reduction": reductions,
+                 "weight": st.one_of(st.none(), dims), "ignore_index": st.sampled_from([-100, 0, 1, 7]),
+                 "label_smoothing": st.sampled_from([0.0, 0.5, 1.0, 1.5, -0.1])}
     return mix(draw, good, chaos)
 
 
@@ -530,10 +539,10 @@ def test_fuzz_class_losses(args, which, grad):
         expected = INVALID
     event("valid" if expected != INVALID else "invalid")
     if which == "cross_entropy":
-        call = lambda: F.cross_entropy(x, torch.tensor(target), w, ignore_index, reduction, label_smoothing)  # noqa: E731
+        call = lambda: F.cross_entropy(x, torch.tensor(target), w, ignore_index, reduction, label_smoothing)
     else:
-        call = lambda: F.nll_loss(x, torch.tensor(target), w, ignore_index, reduction)  # noqa: E731
-    out = run(call, expected)
+        call = lambda: F.nll_loss(x, torch.tensor(target), w, ignore_index, reduction)
+    out = run(call, expected, rf"^{which}: ")
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape
@@ -566,7 +575,7 @@ def test_fuzz_pointwise_losses(xs, ts, reduction, which, weight, tdt, grad):
         if full is not None and (not _broadcasts(wshape, full) or np.broadcast_shapes(wshape, full) != full):
             expected = INVALID  # the weight must broadcast to the loss's shape
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: getattr(F, which)(x, t, reduction=reduction, **kwargs), expected)
+    out = run(lambda: getattr(F, which)(x, t, reduction=reduction, **kwargs), expected, rf"^{which}: ")
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape
@@ -592,3 +601,26 @@ def test_oracles_agree_with_known_pytorch_results():
     assert pool_oracle((1, 1, 2, 2), np.float32, 3, None, 0, 1, False, False) == INVALID
     assert reshape_oracle((2, 3), (-1, 2)) == (3, 2) and reshape_oracle((0, 3), (-1, 0)) == INVALID
     assert index_oracle((3, 4), (slice(None, None, -1),)) == INVALID and index_oracle((3, 4), (1,)) == (4,)
+
+
+# -- what the fuzzer found, pinned down (each was a hole before the fix) -----------------------------------
+
+
+@pytest.mark.parametrize("call, expected, names", [
+    (lambda: torch.ones(1).view(None), INVALID, r"^view\(\): "),                # used to return the tensor unchanged
+    (lambda: torch.ones(2).view("a"), INVALID, r"^view\(\): "),                 # used to blame to()/device
+    (lambda: torch.ones(3, 2)[[]], (0, 2), r""),                                # empty list index: 0 rows
+    (lambda: torch.ones(3)[::0], INVALID, r"slice step"),                       # NumPy's bare ValueError
+    (lambda: F.conv2d(torch.ones(1, 3, 0, 5), torch.ones(2, 3, 1, 1), padding=1), INVALID, r"^conv2d: "),
+    (lambda: F.avg_pool2d(torch.ones(0, 0, 0, 0), 2, padding=1), INVALID, r"^avg_pool2d: "),
+    (lambda: F.conv2d(torch.ones(1, 3, 5, 5), torch.ones(0, 3, 3, 3)), INVALID, r"^conv2d: "),
+    (lambda: F.cross_entropy(torch.ones(0), torch.tensor(0), ignore_index=0), INVALID, r"^cross_entropy: "),
+    (lambda: F.cross_entropy(torch.ones(2, 0), torch.ones(2, 0), label_smoothing=0.1), INVALID,
+     r"^cross_entropy: "),                                                       # ZeroDivisionError before
+    (lambda: F.cross_entropy(torch.ones(1, 1), torch.ones(1, 1), weight=torch.tensor(1.0)), INVALID,
+     r"^cross_entropy: "),
+    (lambda: F.nll_loss(torch.ones(2, 3, dtype=torch.int64), torch.tensor([0, 1])), INVALID, r"^nll_loss: "),
+    (lambda: F.softmax(torch.ones(2, 0), 1), (2, 0), r""),                      # NumPy's max of nothing before
+])
+def test_fuzz_findings_stay_fixed(call, expected, names):
+    run(call, expected, names)

@@ -567,7 +567,7 @@ class Tensor:
 
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        axis = _dims(dim, self._data.ndim, "sum()")
+        axis = None if dim is None else _dims(dim, self._data.ndim, "sum()")
         return ops.Sum.apply(self, axis, keepdim, None if dtype is None else as_dtype(dtype))
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -724,8 +724,7 @@ class Tensor:
         return ops.Reshape.apply(self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()"))
 
     def view(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and shape[0] is not None and not isinstance(
-                shape[0], (tuple, list, builtins.int, np.integer)):
+        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
             return self.to(shape[0])  # view(dtype) is not a reinterpretation here; PyTorch's is
         new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
         if not self._data.flags.c_contiguous and new != self._data.shape:
@@ -948,6 +947,8 @@ class Tensor:
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
         )
+        if not track and not view and self._inplace_direct(op, other):
+            return self
         if track:
             self._check_inplace(what)
             # Mul, Div and Pow save their first operand for backward; the write below would
@@ -976,6 +977,22 @@ class Tensor:
             if view:
                 self._view_after_write()
         return self
+
+    def _inplace_direct(self, op: Any, other: Any) -> bool:
+        """The untracked update of an optimiser step (`w -= lr * w.grad` under no_grad), written
+        straight into self by the op's ufunc; False (nothing done) unless that is exactly what
+        the general path would compute: a float tensor, and a Python number or an operand of
+        the same shape and dtype (so no broadcasting, promotion or cast to check)."""
+        data = self._data
+        od = other._data if isinstance(other, Tensor) else other
+        if data.dtype.kind != "f" or not (
+            type(od) is builtins.float or type(od) is builtins.int
+            or (isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype)
+        ):
+            return False
+        op.ufunc(data, od, out=data)
+        self._vc[0] += 1
+        return True
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._inplace(ops.Add, other, "+=")
@@ -1195,7 +1212,7 @@ def _operand(x: Any) -> Any:
 
 def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
-    b = _operand(other)
+    b = other if isinstance(other, Tensor) else _operand(other)
     ad = a._data
     if isinstance(b, Tensor):
         bd = b._data
@@ -1219,6 +1236,13 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         res = dtype if dtype is not None else ad.dtype
         if res.kind != "f":
             dtype = _dtype.get_default_dtype()
+    if dtype is None and op.ufunc is not None and not (
+            grad_mode.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad))):
+        # Nothing to record (no_grad, or no input needs a gradient) and no dtype to force:
+        # the op's forward would only call its ufunc, so call it here and skip making a
+        # graph node (~1 us; an optimiser's update under no_grad is all such ops).
+        bd = b._data if isinstance(b, Tensor) else b
+        return Tensor._make(op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False)
     if reflected:
         return op.apply(b, a, dtype)
     return op.apply(a, b, dtype)
@@ -1316,6 +1340,8 @@ def _index(index: Any) -> tuple:
             raise TypeError(f"invalid index of type {type(it).__name__}: {it!r}")
         if isinstance(it, slice) and it.step is not None and it.step < 0:
             raise ValueError("negative slice steps are not supported (as in PyTorch); use .flip()")
+        if isinstance(it, slice) and it.step == 0:
+            raise ValueError(f"slice step cannot be zero (index {index!r})")
         out.append(it)
     if basic and Ellipsis not in out:  # (basic items are ints, slices and None: `in` is safe)
         out.append(Ellipsis)  # x[i] of a 1-D x: NumPy then gives a 0-d view, not a detached scalar

@@ -10,6 +10,9 @@ of 100,000 ops needs no recursion), then visits them once each:
     send node.backward(grad) on to its inputs
     at a leaf that requires grad: leaf.grad += what arrived
 
+(While only one node is waiting for its gradient, as along a chain of ops, it
+can run at once: the sort starts where two nodes first wait at the same time.)
+
 Observers (anomaly detection, the backward trace) can watch each step.
 """
 from __future__ import annotations
@@ -51,15 +54,6 @@ def accumulate_grad(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad._data += grad
 
 
-def _producers(node: Function) -> int:
-    """How many of `node`'s inputs were made by other nodes (leaves and constants don't count)."""
-    n = 0
-    for edge in node.edges:
-        if isinstance(edge, Function):
-            n += 1
-    return n
-
-
 def _backward_node(node: Function, grad_out: np.ndarray, retain_graph: bool,
                    grads: dict[Function, np.ndarray]) -> None:
     """Run one node's backward: add what it sends to producing nodes into `grads`,
@@ -86,18 +80,18 @@ def _backward_node(node: Function, grad_out: np.ndarray, retain_graph: bool,
 def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Propagate `grad` (d loss / d root's output) through the graph to the leaves."""
     grads: dict[Function, np.ndarray] = {root: grad}
-    # Fast path: the top of a graph is often a chain, each node taking at most one
-    # input made by another node (e.g. sum <- pow <- sub <- conv2d). Along a chain
-    # the order is the chain itself, so walk it without sorting. At the first node
-    # with two producing inputs, all the work left hangs below that node (nothing
-    # above it is reachable another way): sort just that part.
-    node = root
-    while _producers(node) <= 1:
-        _backward_node(node, grads.pop(node), retain_graph, grads)
-        if not grads:  # the chain ended (at leaves, or no gradient flowed on)
-            return
-        (node,) = grads  # the one producing input, which now has its whole gradient
-    for node in topological_order(node):
+    # Fast path: while only one node is waiting, its gradient is complete (any other
+    # node that could add to it has run, or never received a gradient itself), so
+    # run it without sorting anything. The top of a graph is often such a chain:
+    # sum <- pow <- sub <- conv2d. Once two nodes wait, one may feed the other:
+    # then everything below the last node run goes in topological order.
+    last = root
+    while len(grads) == 1:
+        (last,) = grads
+        _backward_node(last, grads.pop(last), retain_graph, grads)
+    if not grads:
+        return
+    for node in topological_order(last)[1:]:  # [0] is `last` itself, already run
         grad_out = grads.pop(node, None)
         if grad_out is None:  # no gradient reached this node (e.g. unused branch)
             continue

@@ -40,9 +40,14 @@ def _cast(x: Any, dtype: np.dtype | None) -> Any:
 class Binary(Op):
     """Shared set-up for elementwise ops of two operands that may broadcast."""
 
+    # The NumPy ufunc that is the whole forward when nothing is recorded and no dtype is
+    # forced (tinyconv.tensor runs it directly then); None for ops that do more.
+    ufunc: Any = None
+
     @staticmethod
     def prepare(ctx: Function, a: Any, b: Any, dtype: np.dtype | None) -> tuple:
-        ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
+        if ctx.needs_input_grad:  # a recorded node: backward sums gradients back to these
+            ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
         if dtype is not None:  # PyTorch promotion that NumPy would do differently
             a, b = _cast(a, dtype), _cast(b, dtype)
         return a, b
@@ -58,6 +63,8 @@ class Binary(Op):
 
 
 class Add(Binary):
+    ufunc = np.add
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -70,6 +77,8 @@ class Add(Binary):
 
 
 class Sub(Binary):
+    ufunc = np.subtract
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -81,6 +90,8 @@ class Sub(Binary):
 
 
 class Mul(Binary):
+    ufunc = np.multiply
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -97,6 +108,8 @@ class Mul(Binary):
 
 
 class Div(Binary):
+    ufunc = np.true_divide
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -128,7 +141,9 @@ class Pow(Binary):
             if isinstance(b, np.ndarray):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ga = grad * np.where(b == 0, 0, b * np.power(a, b - 1))
-            else:  # a Python scalar exponent (x ** 2), the common case: kept fast
+            elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
+                ga = grad * (b * a)
+            else:  # another Python scalar exponent
                 ga = grad * (b * np.power(a, b - 1)) if b != 0 else np.zeros_like(grad)
         if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
             with np.errstate(divide="ignore", invalid="ignore"):

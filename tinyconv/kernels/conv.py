@@ -68,6 +68,7 @@ explained where it is defined); the loop references implement the sums.
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from typing import NamedTuple
@@ -85,6 +86,7 @@ _KEEP_COLS_BYTES = 1 << 20  # the forward hands columns up to this size to the b
 _BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout...
 _FLAT_MAX_RUN = 256  # ...with flat rows when a row of outputs (OW*n numbers) is shorter
 _SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap threshold) are reused
+_TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
 
 
 # --------------------------------------------------------------------------
@@ -475,6 +477,120 @@ def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, ou
 
 
 # --------------------------------------------------------------------------
+# Fast path, part 2: tiny problems, im2col and col2im as cached gathers
+# --------------------------------------------------------------------------
+#
+# When the images and their columns hold only a few thousand numbers (the
+# seed exercise, a 5x5 test image), the layout machinery above costs more
+# than the arithmetic: col2im alone is kh*kw slice-adds of a handful of numbers,
+# each ~2 us of NumPy call overhead. So for tiny problems the work of finding
+# which pixel goes where is done once per shape, and cached as integer indices:
+#
+# - im2col is one gather: ``cols[n, e] = x_flat[n, src[e]]``, where
+#   ``e = (c, p, q, i, j)`` numbers the column entries of one image and
+#   x_flat holds its C*H*W pixels, plus one extra 0 for the entries that
+#   read padding (if any do).
+# - col2im, the adjoint, is a gather too: ``readers[:, u]`` lists the column
+#   entries that copied pixel u (at most kh*kw of them), filled up with the
+#   index of an extra 0 entry; pixel u's gradient is the sum of those
+#   entries. These are the same sums as the slice adds (no np.add.at), and a
+#   NaN or inf stays in the pixels and windows it belongs to.
+#
+# Columns are (N, C*kh*kw, OH*OW) here, image first, unlike the batch-last
+# layout above; forward and backward decide the path by the same test.
+
+def _is_tiny(x_shape, w_shape, out_size) -> bool:
+    """Whether the images and their columns are small enough for the gathers."""
+    N, C, H, W = x_shape
+    kh, kw = w_shape[2:]
+    return N * C * max(H * W, kh * kw * out_size[0] * out_size[1]) <= _TINY
+
+
+@functools.lru_cache(maxsize=64)
+def _tiny_indices(in_shape, kernel_size, out_size, stride, padding, dilation):
+    """``(src, readers, padded)`` for one image of shape ``in_shape = (C, H, W)`` (see above)."""
+    C, H, W = in_shape
+    (kh, kw), (OH, OW), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = (
+        kernel_size, out_size, stride, padding, dilation)
+    pixels = C * H * W
+    # Number the pixels of the padded image; padding is "pixel" `pixels`, the extra 0.
+    ids = np.full((C, H + pt + pb, W + pl + pr), pixels, dtype=np.intp)
+    ids[:, pt:pt + H, pl:pl + W] = np.arange(pixels).reshape(C, H, W)
+    # im2col of the numbers (the way the loop reference reads windows)
+    src = np.empty((C, kh, kw, OH, OW), dtype=np.intp)
+    for p in range(kh):
+        for q in range(kw):
+            src[:, p, q] = ids[:, p * dh:p * dh + sh * (OH - 1) + 1:sh,
+                               q * dw:q * dw + sw * (OW - 1) + 1:sw]
+    src = src.reshape(-1)
+    # Invert it: for each pixel, the column entries that read it.
+    lists: list[list[int]] = [[] for _ in range(pixels + 1)]
+    for e, u in enumerate(src.tolist()):
+        lists[u].append(e)
+    # As a table (width, pixels): row r holds every pixel's r-th reader, so the sum
+    # over readers adds whole rows (a reduction along a short last axis is slow).
+    width = max([len(r) for r in lists[:pixels]] + [1])
+    readers = np.full((width, pixels), src.size, dtype=np.intp)  # src.size: the extra 0 entry
+    for u in range(pixels):
+        readers[:len(lists[u]), u] = lists[u]
+    padded = bool(lists[pixels])  # whether any entry reads padding
+    return src, readers, padded
+
+
+def _with_zero(a: np.ndarray) -> np.ndarray:
+    """``a (N, M)`` with a column of zeros appended: ``(N, M + 1)``."""
+    out = np.zeros((a.shape[0], a.shape[1] + 1), dtype=a.dtype)
+    out[:, :-1] = a
+    return out
+
+
+def _tiny_im2col(x: np.ndarray, src: np.ndarray, padded: bool) -> np.ndarray:
+    """Columns ``(N, C*kh*kw*OH*OW)`` of ``x (N, C, H, W)``: one gather."""
+    N, C, H, W = x.shape
+    x_flat = x.reshape(N, C * H * W)
+    return (_with_zero(x_flat) if padded else x_flat).take(src, axis=1)
+
+
+def _tiny_conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
+    """conv2d for tiny problems: gather the columns, one batched GEMM, output NCHW."""
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = out_size
+    G, K = groups, C_g * kh * kw
+    src, _, padded = _tiny_indices((C, H, W), (kh, kw), out_size, stride, padding, dilation)
+    cols = _tiny_im2col(x, src, padded)
+    # (G, O/G, K) @ (N, G, K, OH*OW) -> (N, G, O/G, OH*OW), which is NCHW
+    y = np.matmul(w.reshape(G, O // G, K), cols.reshape(N, G, K, OH * OW)).reshape(N, O, OH, OW)
+    if b is not None:
+        y += b.reshape(O, 1, 1)
+    return y, cols
+
+
+def _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation, groups,
+                          need_input, need_weight):
+    """``(grad_x, grad_w)`` of the tiny forward: the GEMMs, and col2im as a gather and a sum."""
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = grad_out.shape[2:]
+    G, K = groups, C_g * kh * kw
+    src, readers, padded = _tiny_indices((C, H, W), (kh, kw), (OH, OW), stride, padding, dilation)
+    g = grad_out.reshape(N, G, O // G, OH * OW)
+    grad_x = grad_w = None
+    if need_weight:
+        if cols is None:
+            cols = _tiny_im2col(x, src, padded)
+        # dW = sum over images of G[n] @ cols[n].T
+        gw = np.matmul(g, cols.reshape(N, G, K, OH * OW).transpose(0, 1, 3, 2))
+        grad_w = (gw[0] if N == 1 else gw.sum(axis=0)).reshape(w.shape).astype(w.dtype, copy=False)
+    if need_input:
+        # dcols = W.T @ G; then each pixel sums the column entries that copied it
+        dcols = np.matmul(w.reshape(G, O // G, K).transpose(0, 2, 1), g).reshape(N, G * K * OH * OW)
+        grad_x = np.add.reduce(_with_zero(dcols).take(readers, axis=1), axis=1)
+        grad_x = grad_x.reshape(x.shape).astype(x.dtype, copy=False)
+    return grad_x, grad_w
+
+
+# --------------------------------------------------------------------------
 # conv2d: fast forward
 # --------------------------------------------------------------------------
 
@@ -511,6 +627,8 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
         y = np.matmul(W_mat, x.reshape(N, G, C_g, H * W)).reshape(N, O, H, W)
         if b is not None:
             y += b.reshape(O, 1, 1)
+    elif _is_tiny(x.shape, w.shape, out_size):
+        y, cols = _tiny_conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size)
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
         chunks = _chunks(N, C * kh * kw * OH * OW * x.itemsize)
@@ -571,10 +689,15 @@ def conv2d_backward(
     G, K = groups, C_g * kh * kw
     W_mat = w.reshape(G, O // G, K)
 
-    grad_b = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    grad_b = np.add.reduce(grad_out, axis=(0, 2, 3)) if need_bias else None  # (np.sum, minus its wrapper)
+    pointwise = _is_pointwise(w, stride, padding, (H, W), (OH, OW))
+    if not pointwise and _is_tiny(x.shape, w.shape, (OH, OW)):
+        grad_x, grad_w = _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation,
+                                               groups, need_input, need_weight)
+        return grad_x, grad_w, grad_b
     grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
     grad_w = np.zeros((G, O // G, K), dtype=w.dtype) if need_weight else None
-    if _is_pointwise(w, stride, padding, (H, W), (OH, OW)):
+    if pointwise:
         g = np.ascontiguousarray(grad_out).reshape(N, G, O // G, H * W)
         if need_weight:  # dW = sum over images of G[n] @ X[n].T
             x_mat = x.reshape(N, G, C_g, H * W)

@@ -105,11 +105,12 @@ class Conv2d(Op):
     """y = conv2d(x, w) + b; the math is derived at the top of kernels/conv.py."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        y, cols = conv_k.conv2d_forward(x, w, b, stride, padding, dilation, groups)
+    def forward(ctx, x, w, b, config):
+        # config: (stride, padding, dilation, groups), as conv2d() checked and normalised them
+        y, cols = conv_k.conv2d_forward(x, w, b, *config)
         ctx.save_for_backward(x, w)
         ctx.cols = cols  # the im2col matrix, reused by grad_weight (or None: recompute)
-        ctx.config = (stride, padding, dilation, groups)
+        ctx.config = config
         return y
 
     @staticmethod
@@ -119,7 +120,7 @@ class Conv2d(Op):
         gx, gw, gb = conv_k.conv2d_backward(grad, x, w, ctx.cols, *ctx.config,
                                             need_input=need_x, need_weight=need_w, need_bias=need_b)
         ctx.cols = None
-        return gx, gw, gb, None, None, None, None
+        return gx, gw, gb, None
 
 
 class ConvTranspose2d(Op):
@@ -165,6 +166,49 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     input `(N, C, H, W)` or `(C, H, W)`; weight `(O, C // groups, kH, kW)`; bias `(O,)`.
     Output `(N, O, OH, OW)` with OH = floor((H + 2p - d(kH - 1) - 1) / s) + 1.
     """
+    config, unbatched = _conv2d_options(input, weight, bias, stride, padding, dilation, groups)
+    x = input.unsqueeze(0) if unbatched else input
+    y = Conv2d.apply(x, weight, bias, config)
+    return y.squeeze(0) if unbatched else y
+
+
+# A training loop calls conv2d with the same shapes and options at every step,
+# and the checks (a dozen Python-level tests, ~5 us: longer than a tiny
+# convolution) give the same answer every time. So the checked, normalised
+# options are kept per call signature: the tensors' shapes and dtypes and the
+# options as given. Only ints, strings and pairs of ints go into a key: in
+# Python 1.0 == 1 and True == 1, but a float or bool stride is an error.
+_conv2d_checked: dict[tuple, tuple] = {}
+_CHECKED_MAX = 256  # signatures kept (more only in programs that keep changing shapes)
+
+
+def _plain(v: Any) -> bool:
+    """An int, a str or a pair of ints: an option for which == means the same option."""
+    t = type(v)
+    return t is int or t is str or (t is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int)
+
+
+def _conv2d_options(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+                    dilation: Any, groups: Any) -> tuple:
+    """conv2d's checked options `((stride, pads, dilation, groups), unbatched)`; raises on bad arguments."""
+    key = None
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and (bias is None or isinstance(bias, Tensor))
+            and _plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int):
+        key = (input._data.shape, input._data.dtype, weight._data.shape, weight._data.dtype,
+               None if bias is None else (bias._data.shape, bias._data.dtype),
+               stride, padding, dilation, groups)
+        options = _conv2d_checked.get(key)
+        if options is not None:
+            return options
+    options = _check_conv2d(input, weight, bias, stride, padding, dilation, groups)
+    if key is not None and len(_conv2d_checked) < _CHECKED_MAX:
+        _conv2d_checked[key] = options
+    return options
+
+
+def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+                  dilation: Any, groups: Any) -> tuple:
+    """Check conv2d's arguments, with messages naming them; return the normalised options."""
     what = "conv2d"
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
@@ -200,8 +244,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
                 f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
                 f"input {axis} {size + p0 + p1} (input shape {tuple(input.shape)}, padding={padding})"
             )
-    y = Conv2d.apply(x, weight, b, stride, pads, dilation, int(groups))
-    return y.squeeze(0) if unbatched else y
+    return (stride, pads, dilation, int(groups)), unbatched
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
