@@ -288,3 +288,29 @@ def test_load_state_dict_between_forward_and_backward_raises():
     model.load_state_dict({k: v * 0 for k, v in model.state_dict().items()})
     with pytest.raises(RuntimeError, match=r"\(2, 3\)"):
         loss.backward()
+
+
+def test_write_through_reshape_view_of_graph_tensor_is_refused_not_wrong():
+    """h.view(...) *= 2 is not traced back to h: refuse it rather than give x.grad = 1."""
+    import tinyconv as torch
+
+    x = torch.ones(3, requires_grad=True)
+    h = x * 1
+    with pytest.raises(RuntimeError, match="view made by view/reshape"):
+        v = h.view(3)
+        v *= 2
+    y = torch.zeros(4)
+    with pytest.raises(RuntimeError, match="view made by view/reshape"):
+        y.view(2, 2)[0] = torch.ones(2, requires_grad=True)
+
+
+def test_write_through_reshape_view_without_autograd_still_works():
+    import tinyconv as torch
+
+    z = torch.zeros(4)
+    z.view(2, 2)[0] = 5.0
+    assert z.tolist() == [5.0, 5.0, 0.0, 0.0]
+    h = torch.ones(3, requires_grad=True) * 1
+    with torch.no_grad():
+        h.view(3).mul_(2)
+    assert h.tolist() == [2.0, 2.0, 2.0]

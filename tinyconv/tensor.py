@@ -909,6 +909,8 @@ class Tensor:
         """Before an in-place op on a basic-index view: take its graph afresh from its base
         (the base may have changed since the view was made), as PyTorch does."""
         base, idx = self._base
+        if idx is None and (base._requires_grad or self._requires_grad):
+            _unsupported_view_write(what, base)
         if getattr(base, "_base", None) is not None:
             base._view_before_write(what)
         if base._requires_grad and base.grad_fn is None:
@@ -928,6 +930,8 @@ class Tensor:
         while getattr(t, "_base", None) is not None:
             base, idx = t._base
             if base._requires_grad or t._requires_grad:
+                if idx is None:
+                    _unsupported_view_write("in-place operation", base)
                 _record_set_index(base, idx, t)
             t = base
 
@@ -1173,6 +1177,17 @@ def _ragged(data: Any, path: str = "data") -> str:
         if sh != shapes[0]:
             return f"{path}[{i}] is {what(sh)} but {path}[0] is {what(shapes[0])}"
     return "its elements have inconsistent shapes"
+
+
+def _unsupported_view_write(what: str, base: Tensor) -> None:
+    """Writes through view/reshape/permute/expand/flip views are not traced back to their
+    base, so with autograd recording they would give a wrong gradient: refuse them."""
+    raise RuntimeError(
+        f"{what}: in-place change of a view made by view/reshape/transpose/permute/expand/flip "
+        f"of a tensor in the autograd graph (base shape {tuple(base.shape)}) is not supported by "
+        "tinyconv, because its gradient would be wrong; write through indexing (x[...] = v) or "
+        "use an out-of-place op (y = y * 2)"
+    )
 
 
 def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:

@@ -155,11 +155,13 @@ class Function:
             out = Tensor._make(result, None, False)
             if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(result, raw[0]):
                 out._vc = args[0]._vc
+                out._base = (args[0], None)  # a view; indexing replaces None with its index
             return out
         out = Tensor._make(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and np.may_share_memory(result, args[0]._data):
             out._vc = args[0]._vc  # a view shares its base's version counter
+            out._base = (args[0], None)  # and remembers its base (see Tensor._view_before_write)
         ctx.edges = tuple(edges)
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
             record_hook(ctx)
