@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def test_edge_twenty_steps_loss_falls_monotonically_by_100x(edge, capsys):
     out = edge.main([])  # the default: 20 steps, lr 0.01, seed 0, hand-written loop
     losses = out["losses"]
     assert len(losses) == 20
-    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert all(b < a for a, b in itertools.pairwise(losses)), losses
     assert losses[-1] * 100 < losses[0], (losses[0], losses[-1])
     printed = capsys.readouterr().out
     for step in (5, 10, 15, 20):
@@ -92,6 +93,6 @@ def test_padding_stride_shapes(capsys):
 @pytest.mark.parametrize("name", ["edge_kernel", "three_channel", "padding_stride"])
 def test_examples_have_help(name):
     res = subprocess.run([sys.executable, os.path.join(EXAMPLES, f"{name}.py"), "--help"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     assert "usage:" in res.stdout

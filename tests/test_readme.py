@@ -7,9 +7,14 @@ import re
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def readme_commands() -> list[str]:
-    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    block = re.search(r"```bash\n(.*?)```", text, re.S)
+    text = _read(os.path.join(ROOT, "README.md"))
+    block = re.search(r"```bash\n(.*?)```", text, re.DOTALL)
     assert block, "README.md must open with a bash block of commands"
     assert text.index("```bash") < 200, "the commands must come first in the README"
     return [line.strip() for line in block.group(1).strip().splitlines()]
@@ -23,6 +28,6 @@ def test_readme_opens_with_two_commands():
 
 
 def test_ci_runs_the_readme_test_command():
-    ci = open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8").read()
+    ci = _read(os.path.join(ROOT, ".ci", "run"))
     ci_lines = [line.strip() for line in ci.splitlines()]
     assert readme_commands()[1] in ci_lines

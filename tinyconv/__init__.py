@@ -6,49 +6,270 @@ The API follows PyTorch's names and semantics, so tutorial code runs with
 Reading order: autograd/ (the engine), kernels/conv.py (the convolution math),
 nn/functional.py (ops wired into autograd), nn/ and optim/ (training).
 """
-from . import _dtype
+import builtins
+
+from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
+from . import autograd
 from ._dtype import (
-    bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
-    int32, int64, long, set_default_dtype, short, uint8,
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .autograd.function import Function
+from .creation import (
+    Generator,
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions import (
+    abs,
+    add,
+    all,
+    allclose,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    concat,
+    concatenate,
+    cos,
+    div,
+    dot,
+    equal,
+    exp,
+    flatten,
+    flip,
+    is_floating_point,
+    is_tensor,
+    isclose,
+    isfinite,
+    isnan,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    mul,
+    norm,
+    numel,
+    permute,
+    pow,
+    prod,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    t,
+    tanh,
+    transpose,
+    unbind,
+    unsqueeze,
+    var,
+    where,
 )
 from .tensor import Device as device
 from .tensor import Size, Tensor
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .autograd import inference_mode, is_inference_mode_enabled  # noqa: F401
-from .autograd.function import Function
-from .creation import Generator  # noqa: F401
-from .creation import (
-    arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, manual_seed, normal, ones,
-    ones_like, rand, rand_like, randint, randn, randn_like, randperm, seed, tensor, zeros, zeros_like,
-)
-from .functions import (  # noqa: F401
-    abs, add, all, allclose, amax, amin, any, argmax, argmin, cat, chunk, clamp, clip, concat,
-    concatenate, cos, div, dot, equal, exp, flatten, flip, is_floating_point, is_tensor, isclose,
-    isfinite, isnan, log, max, maximum, mean, min, minimum, mm, mul, numel, permute, pow, relu,
-    reshape, sigmoid, sign, sin, split, sqrt, square, squeeze, stack, std, sub, sum, t, tanh,
-    transpose, unbind, unsqueeze, var, where,
-)
-from .functions import log_softmax, matmul, norm, prod, softmax  # noqa: F401
-from . import autograd  # noqa: E402
+
+__all__ = [  # the public API (lazy: nn, optim, utils, kernels, viz, save, load)
+    "Function",
+    "Generator",
+    "Size",
+    "Tensor",
+    "abs",
+    "accelerator",
+    "add",
+    "all",
+    "allclose",
+    "amax",
+    "amin",
+    "any",
+    "arange",
+    "argmax",
+    "argmin",
+    "as_tensor",
+    "autograd",
+    "backends",
+    "bool",
+    "cat",
+    "chunk",
+    "clamp",
+    "clip",
+    "concat",
+    "concatenate",
+    "cos",
+    "cuda",
+    "device",
+    "div",
+    "dot",
+    "double",
+    "dtype",
+    "empty",
+    "enable_grad",
+    "equal",
+    "exp",
+    "eye",
+    "flatten",
+    "flip",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_default_dtype",
+    "half",
+    "inference_mode",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "is_floating_point",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "is_tensor",
+    "isclose",
+    "isfinite",
+    "isnan",
+    "linspace",
+    "log",
+    "log_softmax",
+    "long",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "mm",
+    "mul",
+    "no_grad",
+    "norm",
+    "normal",
+    "numel",
+    "ones",
+    "ones_like",
+    "permute",
+    "pow",
+    "prod",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "relu",
+    "reshape",
+    "seed",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "short",
+    "sigmoid",
+    "sign",
+    "sin",
+    "softmax",
+    "split",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "std",
+    "sub",
+    "sum",
+    "t",
+    "tanh",
+    "tensor",
+    "transpose",
+    "uint8",
+    "unbind",
+    "unsqueeze",
+    "var",
+    "where",
+    "zeros",
+    "zeros_like",
+]
 
 __version__ = "0.1.0"
 
 dtype = type(float32)
 
 
-class cuda:  # noqa: N801  (PyTorch's spelling; tinyconv runs on the CPU only)
+class cuda:
     """`tinyconv.cuda.is_available()` is False: there is only the CPU."""
 
     @staticmethod
-    def is_available() -> "builtins.bool":  # noqa: F821
+    def is_available() -> "builtins.bool":
         return False
 
     @staticmethod
-    def device_count() -> "builtins.int":  # noqa: F821
+    def device_count() -> "builtins.int":
         return 0
 
 
-class accelerator:  # noqa: N801  (PyTorch's spelling)
+class accelerator:
     """`tinyconv.accelerator.is_available()` is False and `current_accelerator()` None: CPU only.
 
     Newer PyTorch tutorials pick the device with
@@ -56,38 +277,38 @@ class accelerator:  # noqa: N801  (PyTorch's spelling)
     """
 
     @staticmethod
-    def is_available() -> "builtins.bool":  # noqa: F821
+    def is_available() -> "builtins.bool":
         return False
 
     @staticmethod
-    def current_accelerator(check_available: "builtins.bool" = False) -> None:  # noqa: F821
+    def current_accelerator(check_available: "builtins.bool" = False) -> None:
         return None
 
     @staticmethod
-    def device_count() -> "builtins.int":  # noqa: F821
+    def device_count() -> "builtins.int":
         return 0
 
 
-class backends:  # noqa: N801
+class backends:
     """`tinyconv.backends.mps.is_available()` is False (older tutorials' device choice);
     `backends.cudnn` flags can be set and are ignored."""
 
-    class mps:  # noqa: N801
+    class mps:
         @staticmethod
-        def is_available() -> "builtins.bool":  # noqa: F821
+        def is_available() -> "builtins.bool":
             return False
 
         @staticmethod
-        def is_built() -> "builtins.bool":  # noqa: F821
+        def is_built() -> "builtins.bool":
             return False
 
-    class cudnn:  # noqa: N801
+    class cudnn:
         enabled = False
         benchmark = False
         deterministic = False
 
         @staticmethod
-        def is_available() -> "builtins.bool":  # noqa: F821
+        def is_available() -> "builtins.bool":
             return False
 
 

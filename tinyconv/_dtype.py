@@ -14,7 +14,7 @@ int8 = np.dtype(np.int8)
 int16 = short = np.dtype(np.int16)
 int32 = int = np.dtype(np.int32)
 int64 = long = np.dtype(np.int64)
-bool = np.dtype(np.bool_)  # noqa: A001  (PyTorch's name)
+bool = np.dtype(np.bool_)
 
 _NAMES = {
     float16: "float16", float32: "float32", float64: "float64", uint8: "uint8",

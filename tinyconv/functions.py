@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return ops.Stack.apply(_dim(dim, ts[0].ndim + 1, "stack()"), *ts)
 
 
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elementwise `input if condition else other`, broadcasting all three."""
     cond = _as_tensor(condition)._data
     if input is None and other is None:
@@ -75,7 +76,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
 
 
 def _method(name: str):
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         return getattr(_as_tensor(input), name)(*args, **kwargs)
 
     fn.__name__ = name
@@ -83,19 +84,15 @@ def _method(name: str):
     return fn
 
 
-for _name in (
-    "sum mean var std max min amax amin argmax argmin exp log sqrt abs sin cos relu sigmoid tanh "
-    "clamp clip reshape transpose permute flatten squeeze unsqueeze flip square sign t numel "
-    "split chunk unbind all any prod norm softmax log_softmax"
-).split():
+for _name in ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "exp", "log", "sqrt", "abs", "sin", "cos", "relu", "sigmoid", "tanh", "clamp", "clip", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square", "sign", "t", "numel", "split", "chunk", "unbind", "all", "any", "prod", "norm", "softmax", "log_softmax"]:
     globals()[_name] = _method(_name)
 
 
-def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002
+def maximum(input: Any, other: Any) -> Tensor:
     return _binary(ops.Maximum, _as_tensor(input), other)
 
 
-def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
+def minimum(input: Any, other: Any) -> Tensor:
     return _binary(ops.Minimum, _as_tensor(input), other)
 
 
@@ -130,35 +127,35 @@ def _into(out: Any, result: Tensor, what: str) -> Tensor:
     return out
 
 
-def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _as_tensor(input).add(other, alpha)
     _no_grad_out("add()", input, other, out)
     return _into(out, _as_tensor(input).add(other, alpha), "add()")
 
 
-def sub(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def sub(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _as_tensor(input).sub(other, alpha)
     _no_grad_out("sub()", input, other, out)
     return _into(out, _as_tensor(input).sub(other, alpha), "sub()")
 
 
-def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _as_tensor(input) * other
     _no_grad_out("mul()", input, other, out)
     return _into(out, _as_tensor(input) * other, "mul()")
 
 
-def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _as_tensor(input) / other
     _no_grad_out("div()", input, other, out)
     return _into(out, _as_tensor(input) / other, "div()")
 
 
-def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with broadcasting, `(..., n, k) @ (..., k, m)`; with out=, written into out."""
     if out is None:
         return _matmul(input, other)
@@ -166,17 +163,17 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # n
     return _into(out, _matmul(input, other), "matmul()")
 
 
-def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001, A002
+def pow(input: Any, exponent: Any) -> Tensor:
     if isinstance(input, Tensor):
         return input ** exponent
     return _as_tensor(exponent).__rpow__(input)
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return _as_tensor(input).mm(mat2)
 
 
-def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def dot(input: Tensor, other: Tensor) -> Tensor:
     return matmul(input, other)
 
 
@@ -188,25 +185,25 @@ def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,  # noqa: A002
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
     return bool(np.allclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan))
 
 
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,  # noqa: A002
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     return Tensor._make(np.isclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan),
                         None, False)
 
 
-def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+def equal(input: Tensor, other: Tensor) -> bool:
     a, b = _as_tensor(input)._data, _as_tensor(other)._data
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def isnan(input: Tensor) -> Tensor:  # noqa: A002
+def isnan(input: Tensor) -> Tensor:
     return Tensor._make(np.isnan(_as_tensor(input)._data), None, False)
 
 
-def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+def isfinite(input: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(_as_tensor(input)._data), None, False)

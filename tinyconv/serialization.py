@@ -152,7 +152,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     else:
         name = getattr(f, "name", None) or repr(f)
     try:
-        source = f if hasattr(f, "read") else open(os.fspath(f), "rb")
+        source = f if hasattr(f, "read") else open(os.fspath(f), "rb")  # noqa: SIM115  (closed below)
     except OSError as e:
         raise CheckpointError(f"load: can't open checkpoint {name}: {e.strerror}") from None
     try:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import builtins
 import weakref
 from collections import namedtuple
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Tensor:
 
     # _base: (base tensor, index) on views made by basic indexing, so that an in-place
     # write through `y[i]` also updates y's graph; unset on other tensors.
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "grad", "_vc", "_base", "__weakref__")
+    __slots__ = ("__weakref__", "_base", "_data", "_requires_grad", "_vc", "grad", "grad_fn")
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
     __array_ufunc__ = None
 
@@ -451,10 +452,10 @@ class Tensor:
         return _no_grad_binary(np.remainder, self, other)
 
     # comparisons: bool tensors, no gradient
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.equal, self, other)
 
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -550,7 +551,7 @@ class Tensor:
     def sign(self) -> Tensor:
         return Tensor._make(np.sign(self._data), None, False)
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp(): at least one of min and max must be given")
         lo = min.item() if isinstance(min, Tensor) else min
@@ -586,7 +587,7 @@ class Tensor:
             if isinstance(unbiased, builtins.bool):
                 corr = 1 if unbiased else 0
             elif dim is None:  # var(dim) passed positionally
-                dim, corr = unbiased, corr
+                dim = unbiased
         x = self._float_input("var()")
         return ops.Var.apply(x, _dims(dim, self._data.ndim, "var()"), corr, keepdim)
 
@@ -998,16 +999,16 @@ class Tensor:
         self._vc[0] += 1
         return True
 
-    def __iadd__(self, other: Any) -> Tensor:
+    def __iadd__(self, other: Any) -> Tensor:  # noqa: PYI034
         return self._inplace(ops.Add, other, "+=")
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self, other: Any) -> Tensor:  # noqa: PYI034
         return self._inplace(ops.Sub, other, "-=")
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self, other: Any) -> Tensor:  # noqa: PYI034
         return self._inplace(ops.Mul, other, "*=")
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self, other: Any) -> Tensor:  # noqa: PYI034
         return self._inplace(ops.Div, other, "/=")
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -1056,7 +1057,7 @@ class Tensor:
             return self
         return self._overwrite(src_t._data, "copy_()")
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         view = grad_mode.enabled and getattr(self, "_base", None) is not None
         if view:
             self._view_before_write("clamp_()")
@@ -1101,7 +1102,7 @@ class Device(str):
     (`torch.device('cuda').index` is None on any machine), but a tensor or module
     can only live on the CPU: `.to('cuda')` raises."""
 
-    def __new__(cls, kind: Any = "cpu", index: Any = None) -> Device:
+    def __new__(cls, kind: Any = "cpu", index: Any = None) -> Device:  # noqa: PYI034
         kind = str(kind)
         name, _, idx = kind.partition(":")
         if name not in _DEVICE_TYPES:
@@ -1409,11 +1410,9 @@ def _format(t: Tensor) -> str:
                                max_line_width=80)
     else:
         body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, max_line_width=80)
-        if data.dtype.kind == "b":
-            body = body.replace("True", "True").replace("False", "False")
-    if data.dtype not in (_dtype.float32, _dtype.int64, _dtype.bool) or data.size == 0:
-        if not (data.size == 0 and data.dtype == _dtype.float32):
-            extras.append(f"dtype={dtype_name(data.dtype)}")
+    default = data.dtype in (_dtype.float32, _dtype.int64, _dtype.bool)
+    if (not default or data.size == 0) and not (data.size == 0 and data.dtype == _dtype.float32):
+        extras.append(f"dtype={dtype_name(data.dtype)}")
     if data.size == 0:
         body = "[]"
     if t.grad_fn is not None:
@@ -1423,4 +1422,4 @@ def _format(t: Tensor) -> str:
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-from .autograd import engine, ops  # noqa: E402  (ops need Tensor defined first)
+from .autograd import engine, ops

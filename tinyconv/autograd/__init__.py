@@ -30,8 +30,24 @@ _LAZY = {
     "trace": ".trace",
 }
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "inference_mode",
-           "is_inference_mode_enabled", *_LAZY]
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "gradcheck",
+    "inference_mode",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+    "sum_to_shape",
+    "trace",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,8 @@ projection v^T J u instead, for large ops).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -147,4 +148,4 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
     return True
 
 
-from ..tensor import Tensor  # noqa: E402
+from ..tensor import Tensor

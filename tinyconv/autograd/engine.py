@@ -17,7 +17,8 @@ Observers (anomaly detection, the backward trace) can watch each step.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -129,4 +130,4 @@ def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> N
     run_backward(tensor.grad_fn, grad, retain_graph)
 
 
-from ..tensor import Tensor  # noqa: E402
+from ..tensor import Tensor

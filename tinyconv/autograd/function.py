@@ -182,7 +182,7 @@ class Function:
                     + _created_at(self)
                 )
         if self._released:
-            self.saved_tensors  # raises the "second time" error
+            _ = self.saved_tensors  # raises the "second time" error
         if self.array_mode:
             grads = self.backward(self, grad)
             return grads if type(grads) is tuple else (grads,)
@@ -275,4 +275,4 @@ def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) ->
     return tuple(versions)
 
 
-from ..tensor import Tensor  # noqa: E402  (Tensor's ops import this module)
+from ..tensor import Tensor

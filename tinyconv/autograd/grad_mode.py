@@ -6,7 +6,8 @@ like PyTorch's. The flag is a module global, read by every op on its hot path.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 

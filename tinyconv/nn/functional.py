@@ -11,7 +11,8 @@ conv weight `(out_channels, in_channels / groups, kH, kW)`.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +25,29 @@ from ..kernels import pool as pool_k
 from ..tensor import Tensor, _as_tensor, _dim, _to_array
 
 __all__ = [
-    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
-    "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout",
-    "flatten", "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "one_hot", "batch_norm",
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "conv_transpose2d",
+    "cross_entropy",
+    "dropout",
+    "flatten",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 
@@ -159,7 +179,7 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, w
     return (ph, ph), (pw, pw)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation, as PyTorch's conv2d.
 
@@ -219,7 +239,7 @@ def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
     O, Cg, kh, kw = weight.shape
-    N, C, H, W = x.shape
+    C, H, W = x.shape[1:]
     if kh < 1 or kw < 1 or Cg < 1 or O < 1:
         raise ValueError(f"{what}: weight shape {tuple(weight.shape)} has a zero size; out_channels, "
                          "in_channels/groups and the kernel size must all be at least 1")
@@ -247,7 +267,7 @@ def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     return (stride, pads, dilation, int(groups)), unbatched
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
                      padding: Any = 0, output_padding: Any = 0, groups: int = 1,
                      dilation: Any = 1) -> Tensor:
     """The gradient of conv2d w.r.t. its input, as an op (a.k.a. "deconvolution").
@@ -310,7 +330,7 @@ class Pad(Op):
         return pad_k.pad_backward(grad, ctx.shape, ctx.pads, ctx.mode), None, None, None
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:  # noqa: A002
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last dims: `pad = (left, right, top, bottom, ...)`, last dim first."""
     what = "pad"
     _check_tensor(input, "input", what)
@@ -350,6 +370,7 @@ class MaxPool2d(Op):
     def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices_out):
         y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
         ctx.indices, ctx.shape = indices, x.shape
+        ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y
@@ -357,7 +378,7 @@ class MaxPool2d(Op):
     @staticmethod
     def backward(ctx, grad):
         # Each window's gradient goes to the element that won the max.
-        return (pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape),) + (None,) * 6
+        return (pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint),) + (None,) * 6
 
 
 class AvgPool2d(Op):
@@ -373,7 +394,7 @@ class AvgPool2d(Op):
         return (pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config),) + (None,) * 7
 
 
-def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,  # noqa: A002
+def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool, what: str) -> tuple:
     _check_tensor(input, "input", what)
     x, unbatched = _batched(input, what)
@@ -392,7 +413,7 @@ def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilat
     return x, unbatched, k, s, p, d
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over each window; `(N, C, H, W) -> (N, C, OH, OW)`. Indices index the H*W plane."""
     x, unbatched, k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -404,7 +425,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return y.squeeze(0) if unbatched else y
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """Mean over each window; `(N, C, H, W) -> (N, C, OH, OW)`."""
@@ -418,7 +439,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return y.squeeze(0) if unbatched else y
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average-pool to a fixed `output_size`; exact when the input size is a multiple of it."""
     what = "adaptive_avg_pool2d"
     _check_tensor(input, "input", what)
@@ -434,15 +455,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 # -- activations ------------------------------------------------------------------------
 
 
-def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _check_tensor(input, "input", "relu").relu()
 
 
-def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def sigmoid(input: Tensor) -> Tensor:
     return _check_tensor(input, "input", "sigmoid").sigmoid()
 
 
-def tanh(input: Tensor) -> Tensor:  # noqa: A002
+def tanh(input: Tensor) -> Tensor:
     return _check_tensor(input, "input", "tanh").tanh()
 
 
@@ -459,7 +480,7 @@ class LeakyRelu(Op):
         return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     return LeakyRelu.apply(_check_tensor(input, "input", "leaky_relu"), float(negative_slope))
 
 
@@ -515,13 +536,13 @@ def _softmax_dim(x: Tensor, dim: Any, what: str) -> int:
     return _dim(dim, x.ndim, what)
 
 
-def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     x = _check_tensor(input, "input", "softmax")
     x = x if dtype is None else x.to(dtype)
     return Softmax.apply(x, _softmax_dim(x, dim, "softmax"))
 
 
-def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     x = _check_tensor(input, "input", "log_softmax")
     x = x if dtype is None else x.to(dtype)
     return LogSoftmax.apply(x, _softmax_dim(x, dim, "log_softmax"))
@@ -552,7 +573,7 @@ class Linear(Op):
         return gx, gw, gb
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b; input `(*, in_features)`, weight `(out_features, in_features)`."""
     what = "linear"
     _check_tensor(input, "input", what)
@@ -580,7 +601,7 @@ class Dropout(Op):
         return grad * ctx.mask, None
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
@@ -593,7 +614,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return Dropout.apply(input, (keep * scale).astype(input.dtype))
 
 
-def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:  # noqa: A002
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
 
@@ -677,7 +698,7 @@ class BatchNorm(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel (dim 1) of `(N, C, ...)` input to zero mean and unit variance, then scale
@@ -756,7 +777,7 @@ def _as_target(target: Any, what: str) -> Tensor:
     return Tensor._make(_to_array(target, None, f"{what}: target"), None, False)
 
 
-def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:  # noqa: A002
+def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
     _check_tensor(input, "input", what)
     target = _as_target(target, what)
     if target.shape != input.shape:
@@ -773,7 +794,7 @@ def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:  # 
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: reduce((input - target)^2)."""
     _check_reduction(reduction, "mse_loss")
     x, t = _loss_pair(input, target, "mse_loss")
@@ -781,7 +802,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "l1_loss")
     x, t = _loss_pair(input, target, "l1_loss")
     return _reduce((x - t).abs(), reduction, "l1_loss")
@@ -810,7 +831,7 @@ class NllLoss(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        shape, C, safe_t, w_n, reduction = ctx.config
+        shape, _, safe_t, w_n, reduction = ctx.config
         scale = grad if reduction == "none" else np.broadcast_to(grad, w_n.shape)
         if reduction == "mean":
             scale = scale / w_n.sum()
@@ -849,7 +870,7 @@ def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str
                          f"(targets must be in [0, {C - 1}])")
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,  # noqa: A002
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C, ...)`."""
     what = "nll_loss"
@@ -866,7 +887,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class probabilities.
@@ -957,7 +978,7 @@ class BinaryCrossEntropy(Op):
         return gp, gt
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as PyTorch."""
     what = "binary_cross_entropy"
@@ -1018,7 +1039,7 @@ class BinaryCrossEntropyWithLogits(Op):
         return gx, gt, gpw
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """BCE on logits, computed stably as (1 - t) x + max(-x, 0) + log1p(e^-|x|)."""
     what = "binary_cross_entropy_with_logits"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .. import _dtype
 from ..autograd import grad_mode
@@ -88,7 +89,7 @@ class Conv2d(_ConvNd):
             raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
         self._init_params((out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         # Other modes pad explicitly first (left, right, top, bottom), then convolve unpadded.
@@ -128,7 +129,7 @@ class ConvTranspose2d(_ConvNd):
         # PyTorch computes fan_in from weight.shape[1] * kH * kW here too.
         super().reset_parameters()
 
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         out_pad = self.output_padding
         if output_size is not None:
             target = tuple(output_size)[-2:]
@@ -166,7 +167,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -177,7 +178,7 @@ class Identity(Module):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return input
 
 
@@ -186,7 +187,7 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
     def extra_repr(self) -> str:
@@ -198,7 +199,7 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = negative_slope
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -206,12 +207,12 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
@@ -220,7 +221,7 @@ class Softmax(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -228,7 +229,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
 
 
@@ -248,7 +249,7 @@ class MaxPool2d(_Pool):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
@@ -264,7 +265,7 @@ class AvgPool2d(_Pool):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
@@ -274,7 +275,7 @@ class AdaptiveAvgPool2d(Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -286,7 +287,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -300,7 +301,7 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
         self.p = p
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
@@ -321,7 +322,7 @@ class Sequential(Module):
                     raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
                 self.add_module(str(i), m)
 
-    def forward(self, input: Any) -> Any:  # noqa: A002
+    def forward(self, input: Any) -> Any:
         for m in self._modules.values():
             input = m(input)
         return input
@@ -386,12 +387,12 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
 
 
@@ -401,7 +402,7 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing)
 
@@ -411,7 +412,7 @@ class NLLLoss(_Loss):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
@@ -420,7 +421,7 @@ class BCELoss(_Loss):
         super().__init__(reduction)
         self.weight = weight
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
@@ -430,7 +431,7 @@ class BCEWithLogitsLoss(_Loss):
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
 
 
@@ -484,7 +485,7 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def _check_input(self, input: Any) -> None:  # noqa: A002
+    def _check_input(self, input: Any) -> None:
         name = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -495,7 +496,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: input has {input.shape[1]} channels (dim 1 of shape {tuple(input.shape)}) "
                              f"but the layer was built for num_features={self.num_features}")
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         # PyTorch's rules: momentum=None means a cumulative average (factor 1 / batches seen);
         # in eval mode without running stats, the batch's own statistics are used.
@@ -537,7 +538,7 @@ class UninitializedParameter(Parameter):
 
     __slots__ = ()
 
-    def __new__(cls, requires_grad: bool = True, dtype: Any = None) -> UninitializedParameter:
+    def __new__(cls, requires_grad: bool = True, dtype: Any = None) -> UninitializedParameter:  # noqa: PYI034
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         return super().__new__(cls, empty(0, dtype=dt), requires_grad)
 
@@ -584,7 +585,7 @@ class _LazyMixin:
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
 
-    def _materialize(self, input: Any) -> None:  # noqa: A002
+    def _materialize(self, input: Any) -> None:
         raise NotImplementedError
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -598,7 +599,7 @@ class _LazyMixin:
         return self(*args, **kwargs)
 
 
-def _lazy_size(input: Tensor, dim: int, ranks: tuple, name: str, shapes: str) -> int:  # noqa: A002
+def _lazy_size(input: Tensor, dim: int, ranks: tuple, name: str, shapes: str) -> int:
     if input.ndim not in ranks:
         raise ValueError(f"{name}: expected {shapes} input, got shape {tuple(input.shape)}")
     return input.shape[dim]
@@ -625,7 +626,7 @@ class LazyConv2d(_LazyMixin, Conv2d):
         if not self.has_uninitialized_params():
             super().reset_parameters()
 
-    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+    def _materialize(self, input: Tensor) -> None:
         c = _lazy_size(input, -3, (3, 4), "LazyConv2d", "a 3-D (C, H, W) or 4-D (N, C, H, W)")
         if c % self.groups:
             raise ValueError(f"LazyConv2d: the input has {c} channels (shape {tuple(input.shape)}), which is "
@@ -654,7 +655,7 @@ class LazyLinear(_LazyMixin, Linear):
         if not self.has_uninitialized_params():
             super().reset_parameters()
 
-    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+    def _materialize(self, input: Tensor) -> None:
         if input.ndim == 0:
             raise ValueError("LazyLinear: expected an input of shape (*, in_features), got a 0-d tensor")
         self.in_features = input.shape[-1]
@@ -677,7 +678,7 @@ class _LazyBatchNorm(_LazyMixin, _BatchNorm):
     def has_uninitialized_params(self) -> bool:
         return self.num_features == 0
 
-    def _materialize(self, input: Tensor) -> None:  # noqa: A002
+    def _materialize(self, input: Tensor) -> None:
         name = type(self).__name__
         c = _lazy_size(input, 1, self.cls_to_become._ranks, name, self.cls_to_become._shape_names)
         self.num_features = c

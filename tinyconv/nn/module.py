@@ -7,7 +7,8 @@ can walk the tree of submodules without the user listing anything.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:  # noqa: PYI034
         t = object.__new__(cls)
         if data is None:
             arr = np.zeros(0, dtype=_dtype.get_default_dtype())
@@ -232,7 +233,7 @@ class Module:
     # -- training state ------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
-            raise ValueError("train(): mode must be a bool")
+            raise ValueError("train(): mode must be a bool")  # noqa: TRY004  (PyTorch raises ValueError)
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -359,7 +360,7 @@ class Module:
 
 
 class _IncompatibleKeys(tuple):
-    def __new__(cls, missing: list, unexpected: list) -> _IncompatibleKeys:
+    def __new__(cls, missing: list, unexpected: list) -> _IncompatibleKeys:  # noqa: PYI034
         return super().__new__(cls, (missing, unexpected))
 
     @property

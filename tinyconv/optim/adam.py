@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,8 @@ class Adam(Optimizer):
             raise ValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
         if weight_decay < 0:
             raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad, "maximize": maximize})
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad

@@ -1,7 +1,8 @@
 """SGD with momentum, dampening, weight decay and Nesterov, exactly PyTorch's update."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,8 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize})
 
     def _update(self, p, grad, group, state) -> None:
         d = -grad if group["maximize"] else grad
