@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from strategies import PAD_MODES, PoolConfig, pad_configs, pool2d_configs
 
+import tinyconv.kernels.pool as pool_module
 from tinyconv.kernels.pad import pad_backward, pad_forward
 from tinyconv.kernels.pool import (
     avg_pool2d_backward,
@@ -455,3 +456,148 @@ def test_pad_three_dims_of_a_5d_array(mode):
     g = np.random.default_rng(3).standard_normal(y.shape)
     # Adjoint identity <pad(x), g> == <x, pad_backward(g)>.
     assert_allclose(np.vdot(y, g), np.vdot(x, pad_backward(g, x.shape, pad, mode)), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# max pool fast path: kernel == stride, padding 0, dilation 1, H/W divisible
+# ---------------------------------------------------------------------------
+
+
+def _general_max_pool(x, k, ceil_mode=False):
+    """The general path, with the tiling fast path switched off."""
+    old = pool_module.TILING_FAST_PATH
+    pool_module.TILING_FAST_PATH = False
+    try:
+        return max_pool2d_forward(x, k, k, (0, 0), (1, 1), ceil_mode)
+    finally:
+        pool_module.TILING_FAST_PATH = old
+
+
+def _tiling_inputs(kind: str, shape, rng):
+    if kind == "random":
+        return rng.standard_normal(shape)
+    if kind == "ties":  # few distinct values: many ties inside a window
+        return rng.integers(-1, 2, size=shape).astype(np.float64)
+    if kind == "nan":  # NaNs (some windows with several), ties and infinities
+        x = rng.integers(-1, 2, size=shape).astype(np.float64)
+        x[rng.random(shape) < 0.25] = np.nan
+        x[rng.random(shape) < 0.1] = np.inf
+        x[rng.random(shape) < 0.1] = -np.inf
+        return x
+    if kind == "allneginf":
+        return np.full(shape, -np.inf)
+    if kind == "int":
+        return rng.integers(-3, 3, size=shape).astype(np.int32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+TILING_CASES = [((2, 2), (2, 3, 4, 6)), ((2, 2), (1, 2, 2, 2)), ((3, 3), (2, 2, 6, 9)),
+                ((2, 3), (2, 2, 4, 9)), ((1, 1), (1, 2, 3, 3)), ((4, 4), (1, 1, 4, 8)),
+                ((1, 3), (2, 1, 2, 6))]
+TILING_KINDS = ["random", "ties", "nan", "allneginf", "int", "float32"]
+
+
+@pytest.mark.parametrize("kind", TILING_KINDS)
+@pytest.mark.parametrize("k, shape", TILING_CASES)
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_max_pool_tiling_fast_path_matches_general_and_reference(k, shape, kind, ceil_mode):
+    x = _tiling_inputs(kind, shape, np.random.default_rng(sum(shape) + len(kind)))
+    y, idx = max_pool2d_forward(x, k, k, (0, 0), (1, 1), ceil_mode)
+    y_gen, idx_gen = _general_max_pool(x, k, ceil_mode)
+    y_ref, idx_ref = max_pool2d_reference(x, k, k, (0, 0), (1, 1), ceil_mode)
+    assert y.dtype == x.dtype and idx.dtype == np.int64
+    assert y.shape == y_gen.shape and idx.shape == idx_gen.shape
+    assert_array_equal(y, y_gen)  # assert_array_equal treats NaN == NaN
+    assert_array_equal(idx, idx_gen)
+    assert_array_equal(y, y_ref)
+    assert_array_equal(idx, idx_ref)
+
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype if kind == "float32" else np.float64)
+    fast = max_pool2d_backward(g, idx, x.shape, disjoint=True)
+    general = max_pool2d_backward(g, idx_gen, x.shape)
+    assert fast.dtype == general.dtype
+    assert_array_equal(fast, general)
+
+
+def test_max_pool_tiling_fast_path_hand_example_ties_and_nans():
+    x = np.array([[[[1.0, 1.0, 2.0, np.nan],
+                    [0.0, 1.0, np.nan, np.nan],
+                    [5.0, 3.0, -np.inf, -np.inf],
+                    [3.0, 5.0, -np.inf, -np.inf]]]])
+    y, idx = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    assert_array_equal(y, [[[[1.0, np.nan], [5.0, -np.inf]]]])
+    # first max of a tie (row-major), last NaN, first tap when all are -inf
+    assert_array_equal(idx, [[[[0, 7], [8, 10]]]])
+
+
+def test_max_pool_tiling_fast_path_noncontiguous_input():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 3, size=(2, 8, 6, 3)).astype(np.float32)
+    x = base.transpose(0, 3, 1, 2)[:, :, ::2, :]  # (2, 3, 4, 6), strided
+    y, idx = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    y_ref, idx_ref = max_pool2d_reference(np.ascontiguousarray(x), (2, 2), (2, 2), (0, 0))
+    assert_array_equal(y, y_ref)
+    assert_array_equal(idx, idx_ref)
+
+
+def test_max_pool_tiling_fast_path_is_taken_and_only_when_it_applies(monkeypatch):
+    calls = []
+    real = pool_module._max_pool2d_tiling_forward
+
+    def spy(*args):
+        calls.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(pool_module, "_max_pool2d_tiling_forward", spy)
+    x = np.random.default_rng(0).standard_normal((1, 1, 6, 6))
+    pool_module.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    pool_module.max_pool2d_forward(x, (3, 3), (3, 3), (0, 0), (1, 1), True)
+    assert calls == [(2, 2), (3, 3)]
+    # Everything else stays on the general path.
+    for args in [((2, 2), (1, 1), (0, 0), (1, 1)),   # overlapping
+                 ((2, 2), (2, 2), (1, 1), (1, 1)),   # padding
+                 ((2, 2), (2, 2), (0, 0), (2, 2)),   # dilation
+                 ((4, 4), (4, 4), (0, 0), (1, 1)),   # 6 not divisible by 4
+                 ((2, 2), (3, 3), (0, 0), (1, 1))]:  # stride != kernel
+        pool_module.max_pool2d_forward(x, *args)
+        pool_module.max_pool2d_forward(x, *args, True)
+    assert calls == [(2, 2), (3, 3)]
+    monkeypatch.setattr(pool_module, "TILING_FAST_PATH", False)
+    pool_module.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    assert calls == [(2, 2), (3, 3)]
+
+
+def test_max_pool_backward_disjoint_flag_and_layer_uses_it(monkeypatch):
+    from tinyconv.kernels.pool import max_pool2d_windows_disjoint
+    assert max_pool2d_windows_disjoint((2, 2), (2, 2))
+    assert max_pool2d_windows_disjoint((2, 3), (3, 3))
+    assert max_pool2d_windows_disjoint((2, 2), (3, 2), (1, 1))
+    assert not max_pool2d_windows_disjoint((3, 3), (2, 2))
+    assert not max_pool2d_windows_disjoint((2, 2), (2, 1))
+    assert not max_pool2d_windows_disjoint((2, 2), (2, 2), (2, 1))
+    assert max_pool2d_windows_disjoint((2, 2), (3, 3), (2, 2))
+
+    # Disjoint non-tiling windows (stride > kernel, padding, ceil_mode) also
+    # scatter by assignment exactly like the scatter-add.
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, size=(2, 3, 7, 8)).astype(np.float64)
+    y, idx = max_pool2d_forward(x, (2, 2), (3, 3), (1, 1), (1, 1), True)
+    g = rng.standard_normal(y.shape)
+    assert_array_equal(max_pool2d_backward(g, idx, x.shape, disjoint=True),
+                       max_pool2d_backward(g, idx, x.shape))
+
+    # The functional layer passes the flag exactly when windows are disjoint.
+    import tinyconv
+    import tinyconv.nn.functional as F
+    seen = []
+    real = pool_module.max_pool2d_backward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("disjoint", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pool_module, "max_pool2d_backward", spy)
+    for k, s, expected in [(2, 2, True), (3, 2, False)]:
+        t = tinyconv.tensor(rng.standard_normal((1, 2, 6, 6)), requires_grad=True)
+        F.max_pool2d(t, k, s).sum().backward()
+        assert seen[-1] is expected

@@ -161,6 +161,18 @@ class ConvTranspose2d(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
+def _conv_operands(input: Any, weight: Any, groups: Any, what: str, layout: str) -> tuple[Tensor, bool]:
+    """The checks conv2d and conv_transpose2d share: tensors, a 4-D weight, positive groups."""
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    x, unbatched = _batched(input, what)
+    if weight.ndim != 4:
+        raise ValueError(f"{what}: weight must be 4-D ({layout}, kH, kW), got shape {tuple(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    return x, unbatched
+
+
 def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, what: str) -> tuple:
     """Padding as ((top, bottom), (left, right)); 'same' may be asymmetric, as in PyTorch."""
     if isinstance(padding, str):
@@ -230,14 +242,7 @@ def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
                   dilation: Any, groups: Any) -> tuple:
     """Check conv2d's arguments, with messages naming them; return the normalised options."""
     what = "conv2d"
-    _check_tensor(input, "input", what)
-    _check_tensor(weight, "weight", what)
-    x, unbatched = _batched(input, what)
-    if weight.ndim != 4:
-        raise ValueError(f"{what}: weight must be 4-D (out_channels, in_channels/groups, kH, kW), "
-                         f"got shape {tuple(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    x, unbatched = _conv_operands(input, weight, groups, what, "out_channels, in_channels/groups")
     O, Cg, kh, kw = weight.shape
     C, H, W = x.shape[1:]
     if kh < 1 or kw < 1 or Cg < 1 or O < 1:
@@ -276,14 +281,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     `(N, O, (H - 1) s - 2p + d (kH - 1) + output_padding + 1, ...)`.
     """
     what = "conv_transpose2d"
-    _check_tensor(input, "input", what)
-    _check_tensor(weight, "weight", what)
-    x, unbatched = _batched(input, what)
-    if weight.ndim != 4:
-        raise ValueError(f"{what}: weight must be 4-D (in_channels, out_channels/groups, kH, kW), "
-                         f"got shape {tuple(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    x, unbatched = _conv_operands(input, weight, groups, what, "in_channels, out_channels/groups")
     Cin, Og, kh, kw = weight.shape
     C = x.shape[1]
     if kh < 1 or kw < 1 or Cin < 1 or Og < 1:
