@@ -211,3 +211,17 @@ def conv2d_configs(draw, max_batch: int = 3, max_channels: int = 4, max_kernel: 
         stride=stride, padding=padding, dilation=dil, groups=groups,
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+
+
+# ---------------------------------------------------------------------------
+# Adaptive pooling (tests/test_adaptive_pool.py)
+# ---------------------------------------------------------------------------
+
+@st.composite
+def adaptive_pool_configs(draw, max_size: int = 9) -> tuple[tuple[int, int, int, int], tuple[int, int], int]:
+    """``(input shape, output size, seed)``: any sizes 1..max_size, so windows divide the
+    input, do not divide it (uneven, overlapping windows) or outnumber its rows (repeats)."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
+             draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
+    out = (draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
+    return shape, out, draw(st.integers(0, 2**32 - 1))

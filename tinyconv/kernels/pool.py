@@ -70,15 +70,32 @@ def _padded_extent(length: int, out: int, k: int, s: int, p: int, d: int) -> tup
     return p, max(p, needed - length - p)
 
 
-def _first_real_tap(length: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarray:
-    """Input coordinate of each window's first in-range tap, -1 if it has none."""
+def _first_tap(length: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarray:
+    """Input coordinate of each window's first tap at or after 0 (PyTorch's ``while (ih0 < 0)``).
+
+    It is the window's first real tap when it is ``< length``; when it is not,
+    the window lies entirely in the padding (possible with dilation or
+    ceil_mode) and PyTorch still builds the window's index from it.
+    """
     start = np.arange(out) * s - p
-    # Skip whole dilation steps until the tap is >= 0 (PyTorch's `while (ih0 < 0)`);
-    # -(start // d) is ceil(-start / d).
-    skip = np.maximum(0, -(start // d))
-    first = start + skip * d
-    ok = (skip < k) & (first < length)
-    return np.where(ok, first, -1)
+    # Skip whole dilation steps until the tap is >= 0; -(start // d) is ceil(-start / d).
+    return start + np.maximum(0, -(start // d)) * d
+
+
+def max_pool2d_empty_windows(
+    H: int, W: int, out_size: IntPair, kernel_size: IntPair, stride: IntPair, padding: IntPair,
+    dilation: IntPair = (1, 1),
+) -> np.ndarray | None:
+    """``(OH, OW)`` bool: the windows with no tap inside the input; None when there are none.
+
+    Such a window's output is the padding value (-inf), a constant: no gradient
+    flows through it. PyTorch still gives it an index (see :func:`max_pool2d_forward`).
+    """
+    rows = _first_tap(H, out_size[0], kernel_size[0], stride[0], padding[0], dilation[0]) >= H
+    cols = _first_tap(W, out_size[1], kernel_size[1], stride[1], padding[1], dilation[1]) >= W
+    if not (rows.any() or cols.any()):
+        return None
+    return rows[:, None] | cols[None, :]
 
 
 # --------------------------------------------------------------------------
@@ -106,8 +123,10 @@ def max_pool2d_forward(
     plane of each ``(n, c)`` (PyTorch's convention, usable by max_unpool).
     Ties go to the first maximum in window order (row by row); a NaN in a
     window makes the output NaN and its index the window's *last* NaN, both as
-    PyTorch's CPU kernel does. A window with no in-range tap (only possible
-    with dilation > 1 on a tiny input) gives the padding value and index -1.
+    PyTorch's CPU kernel does. A window with no in-range tap (possible with
+    dilation or ceil_mode) gives the padding value and PyTorch's index for it:
+    ``first_row * W + first_col``, its first taps at or after 0, which lie
+    outside the input (see :func:`max_pool2d_empty_windows`).
     """
     N, C, H, W = x.shape
     if TILING_FAST_PATH and _is_tiling(H, W, kernel_size, stride, padding, dilation):
@@ -159,17 +178,17 @@ def max_pool2d_forward(
 
     # A padding tap can only be chosen if the window max equals the padding
     # value, i.e. every real tap is -inf (or the integer min). PyTorch then
-    # reports the window's first real tap.
+    # reports the window's first tap at or after 0, even for a window that
+    # lies entirely in the padding (its index then names a pixel outside the
+    # window, or past the plane's end).
     fill = _lowest(x.dtype)
     if (top or bottom or left or right) and (y == fill).any():
         ih = row0[:, None] + ki[tap] * dh
         iw = col0[None, :] + kj[tap] * dw
         outside = (ih < 0) | (ih >= H) | (iw < 0) | (iw >= W)
-        r0 = _first_real_tap(H, OH, kh, sh, ph, dh)
-        c0 = _first_real_tap(W, OW, kw, sw, pw, dw)
-        first = np.where((r0[:, None] >= 0) & (c0[None, :] >= 0),
-                         r0[:, None] * W + c0[None, :], -1)
-        indices = np.where(outside, first, indices)
+        r0 = _first_tap(H, OH, kh, sh, ph, dh)
+        c0 = _first_tap(W, OW, kw, sw, pw, dw)
+        indices = np.where(outside, r0[:, None] * W + c0[None, :], indices)
     return y, indices.astype(np.int64, copy=False)
 
 
@@ -179,12 +198,16 @@ def max_pool2d_backward(
     input_shape: tuple[int, int, int, int],
     *,
     disjoint: bool = False,
+    empty: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gradient of max pooling. ``grad_out, indices (N, C, OH, OW)`` -> ``(N, C, H, W)``.
 
     Each output's gradient goes to its argmax; overlapping windows that share
     an argmax add up, so this is a scatter-add over global keys
-    ``(n*C + c) * H*W + index``. Entries with index -1 (empty windows) are dropped.
+    ``(n*C + c) * H*W + index``. ``empty`` (``(OH, OW)`` bool, from
+    :func:`max_pool2d_empty_windows`) marks windows with no input tap: their
+    output is a constant, so their entries are dropped (their index names a
+    pixel they never read).
 
     ``disjoint=True`` promises that no two windows share an input element (see
     :func:`max_pool2d_windows_disjoint`): then no key repeats and a plain
@@ -195,8 +218,8 @@ def max_pool2d_backward(
     plane = H * W
     keys = indices + (np.arange(N * C, dtype=np.int64) * plane).reshape(N, C, 1, 1)
     weights = grad_out
-    valid = indices >= 0
-    if not valid.all():
+    if empty is not None:
+        valid = np.broadcast_to(~empty, indices.shape)
         keys, weights = keys[valid], weights[valid]
     grad = np.zeros(N * C * plane, dtype=grad_out.dtype)
     if disjoint and TILING_FAST_PATH:
@@ -308,6 +331,9 @@ def max_pool2d_reference(
             for oh in range(OH):
                 for ow in range(OW):
                     best, best_index = _lowest(x.dtype), -1
+                    # an empty window's index: its first taps at or after 0 (PyTorch's rule)
+                    first_h = oh * sh - ph + max(0, -((oh * sh - ph) // dh)) * dh
+                    first_w = ow * sw - pw + max(0, -((ow * sw - pw) // dw)) * dw
                     for i in range(kh):
                         for j in range(kw):
                             h = oh * sh - ph + i * dh
@@ -320,7 +346,7 @@ def max_pool2d_reference(
                             if best_index == -1 or v > best or np.isnan(v):
                                 best, best_index = v, h * W + w
                     y[n, c, oh, ow] = best
-                    indices[n, c, oh, ow] = best_index
+                    indices[n, c, oh, ow] = first_h * W + first_w if best_index == -1 else best_index
     return y, indices
 
 
@@ -483,3 +509,129 @@ def avg_pool2d_reference(
                         divisor = real
                     y[n, c, oh, ow] = total / divisor
     return y
+
+
+# --------------------------------------------------------------------------
+# Adaptive pooling: a fixed output size, windows of uneven size
+# --------------------------------------------------------------------------
+#
+# Output position i of an axis of length L pooled to `out` reads input rows
+# [floor(i*L/out), ceil((i+1)*L/out)) (PyTorch's rule). When out divides L
+# these are the tiles of an ordinary pooling; otherwise neighbouring windows
+# may differ in size by one and may overlap by one row (5 -> 3: [0,2), [1,4),
+# [3,5)), and with out > L rows repeat (1 -> 7: every window is [0, 1)).
+# Adaptive pooling has no padding, so no window is ever empty.
+
+def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the ``out`` windows of an axis of ``length``: int64 ``(out,)``."""
+    i = np.arange(out, dtype=np.int64)
+    return (i * length) // out, -((-(i + 1) * length) // out)  # floor and ceil divisions
+
+
+def adaptive_avg_pool2d_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
+    """``x (N, C, H, W)`` (float) -> ``(N, C, OH, OW)``: the mean of each window.
+
+    The window sum is separable: sum each window's rows (one slice-sum per
+    output row), then each window's columns, and divide by the window's size.
+    (Not as products with 0/1 window matrices: 0 * NaN is NaN, so a NaN or inf
+    would leak into windows that do not hold it.)
+    """
+    N, C, H, W = x.shape
+    (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])
+    acc = _accumulation_dtype(x.dtype)
+    rows = np.empty((N, C, out_size[0], W), dtype=acc)
+    for i in range(out_size[0]):
+        np.sum(x[:, :, hs[i]:he[i], :], axis=2, out=rows[:, :, i], dtype=acc)
+    y = np.empty((N, C, *out_size), dtype=acc)
+    for j in range(out_size[1]):
+        np.sum(rows[:, :, :, ws[j]:we[j]], axis=3, out=y[:, :, :, j])
+    y /= ((he - hs)[:, None] * (we - ws)[None, :]).astype(acc)
+    return y.astype(x.dtype, copy=False)
+
+
+def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Gradient of the adaptive average: each window's ``grad / size`` added onto its pixels.
+
+    The forward's transpose, again separably: columns first, then rows,
+    one slice-add per window (overlapping windows add up).
+    """
+    N, C, H, W = input_shape
+    OH, OW = grad_out.shape[2:]
+    (hs, he), (ws, we) = adaptive_windows(H, OH), adaptive_windows(W, OW)
+    g = grad_out / ((he - hs)[:, None] * (we - ws)[None, :]).astype(grad_out.dtype)
+    cols = np.zeros((N, C, OH, W), dtype=g.dtype)
+    for j in range(OW):
+        cols[:, :, :, ws[j]:we[j]] += g[:, :, :, j:j + 1]
+    grad = np.zeros((N, C, H, W), dtype=g.dtype)
+    for i in range(OH):
+        grad[:, :, hs[i]:he[i], :] += cols[:, :, i:i + 1, :]
+    return grad
+
+
+def _window_taps(length: int, out: int) -> np.ndarray:
+    """``(out, k)`` input positions of each window, k the largest window; a short
+    window repeats its last position (a repeat changes neither the max nor which
+    position is the first maximum or the last NaN)."""
+    starts, ends = adaptive_windows(length, out)
+    k = int((ends - starts).max())
+    return np.minimum(starts[:, None] + np.arange(k), ends[:, None] - 1)
+
+
+def adaptive_max_pool2d_forward(x: np.ndarray, out_size: IntPair) -> tuple[np.ndarray, np.ndarray]:
+    """``x (N, C, H, W)`` -> ``(y, indices)``, both ``(N, C, OH, OW)``; indices int64 ``h * W + w``.
+
+    The same rules as :func:`max_pool2d_forward`: the first maximum in window
+    order (row by row) wins, and a NaN wins over numbers (the window's last NaN).
+    """
+    N, C, H, W = x.shape
+    OH, OW = out_size
+    rows, cols = _window_taps(H, OH), _window_taps(W, OW)  # (OH, kh), (OW, kw)
+    kh, kw = rows.shape[1], cols.shape[1]
+    # tap-major gather (K, N, C, OH, OW), as in the max pool: every step is a whole-array op
+    taps = x[:, :, rows.T[:, None, :, None], cols.T[None, :, None, :]]  # (N, C, kh, kw, OH, OW)
+    taps = taps.reshape(N, C, kh * kw, OH, OW).transpose(2, 0, 1, 3, 4)
+    K = kh * kw
+    y = taps.max(axis=0)
+    tap = np.full(y.shape, K - 1, dtype=np.intp)
+    for k in range(K - 2, -1, -1):  # the first tap equal to the max
+        hit = taps[k] == y
+        tap += hit * (k - tap)
+    if np.issubdtype(x.dtype, np.floating):
+        nan_out = np.isnan(y)
+        if nan_out.any():
+            tap[nan_out] = (K - 1) - np.isnan(taps[::-1][:, nan_out]).argmax(axis=0)
+    ti, tj = np.divmod(tap, kw)
+    oh, ow = np.arange(OH)[:, None], np.arange(OW)[None, :]
+    indices = rows[oh, ti] * W + cols[ow, tj]
+    return np.ascontiguousarray(y), indices.astype(np.int64, copy=False)
+
+
+def adaptive_avg_pool2d_reference(x: np.ndarray, out_size: IntPair) -> np.ndarray:
+    """Loop version of :func:`adaptive_avg_pool2d_forward`: the mean of each window."""
+    N, C, H, W = x.shape
+    (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])
+    y = np.empty((N, C, *out_size), dtype=x.dtype)
+    for i in range(out_size[0]):
+        for j in range(out_size[1]):
+            y[:, :, i, j] = x[:, :, hs[i]:he[i], ws[j]:we[j]].mean(axis=(2, 3))
+    return y
+
+
+def adaptive_max_pool2d_reference(x: np.ndarray, out_size: IntPair) -> tuple[np.ndarray, np.ndarray]:
+    """Loop version of :func:`adaptive_max_pool2d_forward` (same values and indices)."""
+    N, C, H, W = x.shape
+    (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])
+    y = np.empty((N, C, *out_size), dtype=x.dtype)
+    indices = np.empty((N, C, *out_size), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(out_size[0]):
+                for j in range(out_size[1]):
+                    best, best_index = None, -1
+                    for h in range(hs[i], he[i]):
+                        for w in range(ws[j], we[j]):
+                            v = x[n, c, h, w]
+                            if best_index == -1 or v > best or np.isnan(v):
+                                best, best_index = v, h * W + w
+                    y[n, c, i, j], indices[n, c, i, j] = best, best_index
+    return y, indices

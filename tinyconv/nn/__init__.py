@@ -2,6 +2,7 @@
 from . import functional, init, utils
 from .layers import (
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
@@ -36,6 +37,7 @@ from .module import Module, Parameter
 
 __all__ = [
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",

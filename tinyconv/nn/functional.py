@@ -26,6 +26,7 @@ from ..tensor import Tensor, _as_tensor, _dim, _to_array
 
 __all__ = [
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
@@ -369,14 +370,27 @@ class MaxPool2d(Op):
         y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
         ctx.indices, ctx.shape = indices, x.shape
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
+        ctx.empty = pool_k.max_pool2d_empty_windows(x.shape[2], x.shape[3], y.shape[2:], kernel_size,
+                                                    stride, padding, dilation)
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.empty is not None and np.any(grad[..., ctx.empty] != 0):
+            # PyTorch sends such a gradient to the pixel its index names, which the
+            # window never read (or past the input's end): refuse, do not guess.
+            i, j = (int(v[0]) for v in np.nonzero(ctx.empty))
+            raise RuntimeError(
+                f"max_pool2d: output window ({i}, {j}) lies entirely in the padding (its value is "
+                "the padding's -inf, a constant) and received a non-zero gradient; PyTorch would "
+                "send it to a pixel outside the window. Use less padding or dilation, or "
+                "ceil_mode=False")
         # Each window's gradient goes to the element that won the max.
-        return (pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint),) + (None,) * 6
+        gx = pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint,
+                                        empty=ctx.empty)
+        return (gx,) + (None,) * 6
 
 
 class AvgPool2d(Op):
@@ -437,17 +451,79 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return y.squeeze(0) if unbatched else y
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average-pool to a fixed `output_size`; exact when the input size is a multiple of it."""
-    what = "adaptive_avg_pool2d"
+def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
+    """``(x (N, C, H, W), unbatched, (OH, OW))``; a None in output_size keeps that input size."""
     _check_tensor(input, "input", what)
-    _batched(input, what)
-    H, W = input.shape[-2:]
-    oh, ow = _pair(output_size, "output_size", what, 1) if output_size is not None else (H, W)
-    if H % oh or W % ow:
-        raise ValueError(f"{what}: input size {(H, W)} must be a multiple of output_size {(oh, ow)} "
-                         "in tinyconv (uneven adaptive windows are not implemented)")
-    return avg_pool2d(input, (H // oh, W // ow))
+    x, unbatched = _batched(input, what)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{what}: input shape {tuple(input.shape)} has an empty channel, height or "
+                         "width; only the batch dimension may be 0")
+    H, W = x.shape[2:]
+    if output_size is None:
+        return x, unbatched, (H, W)
+    sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * 2
+    if len(sizes) == 1:
+        sizes = sizes * 2
+    if len(sizes) != 2:
+        raise ValueError(f"{what}: output_size must be an int or a pair, got {output_size!r}")
+    sizes = [n if s is None else s for s, n in zip(sizes, (H, W))]
+    return x, unbatched, _pair(tuple(sizes), "output_size", what, 1)
+
+
+class AdaptiveAvgPool2d(Op):
+    @staticmethod
+    def forward(ctx, x, output_size):
+        ctx.shape = x.shape
+        return pool_k.adaptive_avg_pool2d_forward(x, output_size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient is spread evenly over the pixels it averaged.
+        return pool_k.adaptive_avg_pool2d_backward(grad, ctx.shape), None
+
+
+class AdaptiveMaxPool2d(Op):
+    @staticmethod
+    def forward(ctx, x, output_size, indices_out):
+        y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
+        ctx.indices, ctx.shape = indices, x.shape
+        if indices_out is not None:  # return_indices=True: hand the argmax positions out
+            indices_out.append(indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient goes to the element that won the max (windows may overlap).
+        return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average-pool to a fixed `output_size`: `(N, C, H, W) -> (N, C, OH, OW)`.
+
+    Window i of an axis covers `[floor(i*H/OH), ceil((i+1)*H/OH))`, PyTorch's uneven windows.
+    """
+    what = "adaptive_avg_pool2d"
+    x, unbatched, size = _adaptive_args(input, output_size, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    y = AdaptiveAvgPool2d.apply(x, size)
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max-pool to a fixed `output_size`: `(N, C, H, W) -> (N, C, OH, OW)` (and the int64
+    indices `h * W + w` of each maximum with `return_indices=True`); windows as in
+    `adaptive_avg_pool2d`."""
+    what = "adaptive_max_pool2d"
+    x, unbatched, size = _adaptive_args(input, output_size, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    sink: list | None = [] if return_indices else None
+    y = AdaptiveMaxPool2d.apply(x, size, sink)
+    if return_indices:
+        ind = Tensor._make(sink[0], None, False)
+        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+    return y.squeeze(0) if unbatched else y
 
 
 # -- activations ------------------------------------------------------------------------
