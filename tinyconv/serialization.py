@@ -1,4 +1,5 @@
-"""save / load: checkpoints as one .npz file with a JSON manifest, never pickle.
+"""save / load: checkpoints as one .npz file with a JSON manifest, never pickle;
+state dicts also as .safetensors files that PyTorch reads and writes.
 
 A checkpoint holds nested dicts, lists and tuples of tensors, arrays, numbers,
 strings, bools and None (state dicts, optimiser state, training metadata).
@@ -6,6 +7,12 @@ Arrays go into the .npz; the structure goes into a JSON manifest stored beside
 them. Loading uses `allow_pickle=False`, so a hostile file cannot run code.
 Saving writes a temporary file in the same folder, fsyncs it and renames it
 over the target, so a crash mid-save leaves the previous checkpoint intact.
+
+A path ending in `.safetensors` selects the safetensors format instead (through the
+optional `safetensors` package's NumPy API: `pip install "tinyconv[safetensors]"`). It holds
+exactly what `safetensors.torch.save_file` / `load_file` exchange with PyTorch: a flat dict
+of names to tensors, i.e. a model's state_dict; loading returns a dict of plain tensors.
+Everything else (optimiser state, nested structures, numbers) stays in the .npz format.
 """
 from __future__ import annotations
 
@@ -95,7 +102,14 @@ def _decode(obj: Any, arrays: Any) -> Any:
 
 
 def save(obj: Any, f: Any) -> None:
-    """Write `obj` (e.g. a state_dict) to path `f` atomically, or to a writable binary file object."""
+    """Write `obj` (e.g. a state_dict) to path `f` atomically, or to a writable binary file object.
+
+    A path ending in `.safetensors` writes the safetensors format (a flat dict of str -> Tensor
+    only); any other path or file object gets tinyconv's .npz checkpoint format.
+    """
+    if _is_safetensors_path(f):
+        _save_safetensors(obj, os.fspath(f))
+        return
     arrays: dict = {}
     manifest = {"format": FORMAT, "version": VERSION, "object": _encode(obj, arrays, "obj")}
     payload = dict(arrays)
@@ -103,17 +117,21 @@ def save(obj: Any, f: Any) -> None:
     if hasattr(f, "write"):
         np.savez(f, **payload)
         return
-    path = os.fspath(f)
+    _write_atomically(os.fspath(f), lambda out: np.savez(out, **payload))
+
+
+def _write_atomically(path: str, write: Any) -> None:
+    """Call `write(file)` on a temporary file beside `path`, fsync it, then rename it over `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CheckpointError(f"save: can't write checkpoint {path}: folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1] or ".npz", dir=folder)
     except OSError as e:
         raise CheckpointError(f"save: can't write checkpoint {path}: {e.strerror}") from e
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez(out, **payload)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, _file_mode(path))
@@ -146,7 +164,12 @@ def _file_mode(path: str) -> int:
 
 
 def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is unreadable."""
+    """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is unreadable.
+
+    A .safetensors file (recognised by its header, whatever its name) loads as a dict of name ->
+    Tensor, keys sorted as `safetensors.torch.load_file` returns them. `map_location` is ignored
+    (there is only the CPU).
+    """
     if isinstance(f, (str, bytes, os.PathLike)):  # (a Path's .name would be only its last part)
         name = os.fsdecode(f)
     else:
@@ -160,6 +183,8 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     finally:
         if source is not f:
             source.close()
+    if _looks_like_safetensors(data) or (not data and _is_safetensors_path(f)):
+        return _load_safetensors(data, name)
     try:
         if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
             raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (not a .npz/zip file; "
@@ -200,3 +225,76 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
             f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another format): "
             f"{type(e).__name__}: {e}"
         ) from None
+
+
+# -- safetensors: the format PyTorch's state dicts travel in ------------------------------------
+#
+# A .safetensors file is an 8-byte little-endian header length, a JSON header naming each tensor's
+# dtype, shape and byte range, then the raw bytes. No code is ever run to read one. We go through
+# the `safetensors` package's NumPy API so the bytes are exactly what `safetensors.torch` expects.
+
+_SAFETENSORS_EXTRA = ('this needs the safetensors package: pip install "tinyconv[safetensors]" '
+                      "(or: pip install safetensors)")
+
+
+def _is_safetensors_path(f: Any) -> bool:
+    return isinstance(f, (str, os.PathLike)) and os.fspath(f).lower().endswith(".safetensors")
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    """An 8-byte header length that fits in the file, followed by a JSON object."""
+    if len(data) < 10 or data[8:9] != b"{":
+        return False
+    n = int.from_bytes(data[:8], "little")
+    return 2 <= n <= len(data) - 8
+
+
+def _safetensors(action: str, name: str) -> Any:
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise ImportError(f"{action} {name}: {_SAFETENSORS_EXTRA}") from None
+    return safetensors
+
+
+def _save_safetensors(obj: Any, path: str) -> None:
+    """Write a state dict (str -> Tensor) as a .safetensors file, atomically."""
+    npz_hint = ("a .safetensors file holds a flat dict of name -> tensor (a state_dict); save other "
+                "objects (optimiser state, nested dicts, numbers) in tinyconv's own format with a "
+                "path ending in .npz, e.g. tinyconv.save(obj, 'checkpoint.npz')")
+    if not isinstance(obj, dict):
+        raise TypeError(f"save: can't write {type(obj).__name__} to {path}: {npz_hint}")
+    arrays = {}
+    for k, v in obj.items():
+        if not isinstance(k, str):
+            raise TypeError(f"save: can't write key {k!r} ({type(k).__name__}) to {path}: names must be "
+                            f"strings; {npz_hint}")
+        if not isinstance(v, Tensor):
+            raise TypeError(f"save: can't write obj[{k!r}], a {type(v).__name__}, to {path}: {npz_hint}")
+        # safetensors stores C-ordered bytes; a transposed or sliced view is laid out afresh
+        # (not np.ascontiguousarray: it turns a 0-d array, e.g. num_batches_tracked, into 1-d)
+        arrays[k] = v._data if v._data.flags.c_contiguous else v._data.copy(order="C")
+    st = _safetensors("save: can't write", path)
+    data = st.numpy.save(arrays)
+    _write_atomically(path, lambda out: out.write(data))
+
+
+def _load_safetensors(data: bytes, name: str) -> dict:
+    st = _safetensors("load: can't read", name)
+    try:
+        arrays = st.numpy.load(data)
+    except KeyError as e:  # the NumPy API's lookup of a dtype name it has no NumPy dtype for
+        raise CheckpointError(f"load: {name} holds tensors of dtype {e}, which NumPy (and so tinyconv) "
+                              "lacks; convert them in PyTorch first, e.g. to float32") from None
+    except st.SafetensorError as e:
+        raise CheckpointError(f"load: {name} is not a readable .safetensors file (truncated, corrupt or "
+                              f"another format): {e}") from None
+    out = {}
+    for k in sorted(arrays):  # the order safetensors.torch.load_file gives
+        try:
+            as_dtype(arrays[k].dtype)
+        except TypeError:
+            raise CheckpointError(f"load: {name} holds {k!r} of dtype {arrays[k].dtype}, which tinyconv "
+                                  "has no tensors of") from None
+        out[k] = Tensor._make(np.array(arrays[k]), None, False)  # a private, writable copy
+    return out
