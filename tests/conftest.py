@@ -1,10 +1,24 @@
-"""Hypothesis profiles: `ci` is fixed and repeatable, `dev` explores more.
+"""Hypothesis profiles, and the rule that PyTorch comparisons never skip in CI.
 
-`ci` is the default (CI and the README's command use it); explore more with
-HYPOTHESIS_PROFILE=dev pytest.
+Hypothesis: `ci` is fixed and repeatable, `dev` explores more. `ci` is the default (CI and
+the README's command use it); explore more with HYPOTHESIS_PROFILE=dev pytest.
+
+PyTorch comparisons: tests that compare with PyTorch carry the `torch` marker (registered
+in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator) and import torch with
+`pytest.importorskip("torch")`, so the suite passes without torch. With
+`TINYCONV_REQUIRE_TORCH=1` (or `--require-torch`), which CI sets in its second phase:
+- torch 2.13.0 must be installed, or the run stops before collecting anything;
+- a skipped test fails instead if it carries the `torch` marker or if its skip reason
+  mentions torch/PyTorch (this catches comparison tests added without the marker);
+- the run fails if no `torch`-marked test passed (a selection that ran nothing).
 """
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,3 +37,81 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TORCH_VERSION = "2.13.0"  # the PyTorch the comparisons are pinned to (CI installs exactly this)
+_ran_torch_tests: list[str] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--require-torch", action="store_true", default=False,
+                     help="fail (instead of skip) PyTorch comparison tests that cannot run; "
+                          "same as TINYCONV_REQUIRE_TORCH=1")
+
+
+def _require_torch(config: pytest.Config) -> bool:
+    return bool(config.getoption("--require-torch")) or os.environ.get("TINYCONV_REQUIRE_TORCH", "0") not in ("", "0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _require_torch(config):
+        return
+    # Checked from the package metadata so that torch is not imported before the tests do.
+    if importlib.util.find_spec("torch") is None:
+        raise pytest.UsageError(f"TINYCONV_REQUIRE_TORCH is set but torch is not installed "
+                                f"(pip install torch=={TORCH_VERSION})")
+    version = importlib.metadata.version("torch").split("+")[0]
+    if version != TORCH_VERSION:
+        raise pytest.UsageError(f"TINYCONV_REQUIRE_TORCH is set: expected torch {TORCH_VERSION}, found {version}")
+
+
+def _skip_reason(longrepr: object) -> str:
+    # A skip's longrepr is (path, lineno, reason); anything else is shown as it is.
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _is_torch_skip(reason: str, marked: bool) -> bool:
+    return marked or "torch" in reason.lower()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    marked = item.get_closest_marker("torch") is not None
+    if report.when == "call" and report.passed and marked:
+        _ran_torch_tests.append(item.nodeid)
+    if (report.skipped and not hasattr(report, "wasxfail") and _require_torch(item.config)
+            and _is_torch_skip(_skip_reason(report.longrepr), marked)):
+        report.outcome = "failed"
+        report.longrepr = (f"TINYCONV_REQUIRE_TORCH is set, so this PyTorch comparison must run, "
+                           f"but it was skipped: {_skip_reason(report.longrepr)}")
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    # A module-level importorskip("torch") skips the whole module at collection time.
+    report = yield
+    if (report.outcome == "skipped" and _require_torch(collector.config)
+            and _is_torch_skip(_skip_reason(report.longrepr), False)):
+        report.outcome = "failed"
+        report.longrepr = (f"TINYCONV_REQUIRE_TORCH is set, so this module's PyTorch comparisons must run, "
+                           f"but it was skipped: {_skip_reason(report.longrepr)}")
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _require_torch(session.config) and exitstatus == 0 and not _ran_torch_tests:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _require_torch(config):
+        return
+    if _ran_torch_tests:
+        terminalreporter.write_line(f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed, "
+                                    f"(TINYCONV_REQUIRE_TORCH: a skipped comparison is a failure)")
+    else:
+        terminalreporter.write_line("TINYCONV_REQUIRE_TORCH is set but no torch-marked test passed: failing",
+                                    red=True)

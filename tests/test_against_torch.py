@@ -14,6 +14,7 @@ from strategies import PAD_MODES, conv2d_configs, pad_configs, pool2d_configs
 import tinyconv
 import tinyconv.nn.functional as F
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 TOL = {"rtol": 1e-10, "atol": 1e-10}

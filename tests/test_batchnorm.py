@@ -169,6 +169,7 @@ def test_functional_errors():
         nn.BatchNorm2d(0)
 
 
+@pytest.mark.torch
 def test_matches_pytorch():
     real = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

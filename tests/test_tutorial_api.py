@@ -221,6 +221,7 @@ def test_clip_grad_value_and_vectors():
     assert net.weight.tolist() == [[0.0, 1.0], [2.0, 3.0]] and net.bias.tolist() == [4.0, 5.0]
 
 
+@pytest.mark.torch
 def test_matches_pytorch_clip_grad_norm():
     real = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
