@@ -110,7 +110,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not _require_torch(config):
         return
     if _ran_torch_tests:
-        terminalreporter.write_line(f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed, "
+        terminalreporter.write_line(f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed "
                                     f"(TINYCONV_REQUIRE_TORCH: a skipped comparison is a failure)")
     else:
         terminalreporter.write_line("TINYCONV_REQUIRE_TORCH is set but no torch-marked test passed: failing",
