@@ -1,6 +1,9 @@
-"""Optimisers, as torch.optim: they update parameters' values in place from their .grad."""
+"""Optimisers, as torch.optim: they update parameters' values in place from their .grad.
+
+`tinyconv.optim.lr_scheduler` holds the learning-rate schedulers."""
+from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
