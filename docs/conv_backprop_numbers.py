@@ -114,18 +114,37 @@ def hand_input_grad(c: int, u: int, v: int) -> tuple[int, list]:
     return sum(g * w for *_, g, w in terms), terms
 
 
-def run_tinyconv() -> dict:
-    """The same numbers from tinyconv: the example's nn.Conv2d forward, then backward with dL/dy = G.
+# The code the document walks through is kernels/conv.py's im2col path; tinyconv's
+# default ("fast", kernels/conv_fast.py) takes its tiny-problem gathers on an input
+# this small. The document's numbers come from the im2col run, and the script
+# checks that the loops and the fast path give exactly the same ones.
+DOC_ALGORITHM = "im2col"
+
+
+def run_tinyconv(algorithm: str = DOC_ALGORITHM) -> dict:
+    """The same numbers from tinyconv: the example's nn.Conv2d forward, then backward with dL/dy = G,
+    with the convolution kernels of `algorithm` (see tinyconv.kernels.conv_algorithms()).
 
     float32, as in the example: every number here is a small integer, so float32 is exact.
     """
-    conv = EX.conv_layer()  # nn.Conv2d(3, 2, 3, padding=1, stride=2) with W and B
-    x = torch.tensor([X], dtype=torch.float32, requires_grad=True)
-    y = conv(x)
-    with trace(names={"x": x, **dict(conv.named_parameters())}) as t:
-        y.backward(torch.tensor([G], dtype=torch.float32))  # the same as (G * y).sum().backward()
+    with torch.kernels.conv_algorithm(algorithm):
+        conv = EX.conv_layer()  # nn.Conv2d(3, 2, 3, padding=1, stride=2) with W and B
+        x = torch.tensor([X], dtype=torch.float32, requires_grad=True)
+        y = conv(x)
+        with trace(names={"x": x, **dict(conv.named_parameters())}) as t:
+            y.backward(torch.tensor([G], dtype=torch.float32))  # the same as (G * y).sum().backward()
     return {"y": y.detach().numpy()[0], "dw": conv.weight.grad.numpy(), "dx": x.grad.numpy()[0],
             "db": conv.bias.grad.numpy(), "trace": t}
+
+
+def same_under_every_algorithm(tc: dict) -> list[str]:
+    """The algorithms whose y, dL/dw, dL/dx and dL/db equal `tc`'s exactly (asserted: all of them)."""
+    names = list(torch.kernels.conv_algorithms())
+    for name in names:
+        other = run_tinyconv(name)
+        for key in ("y", "dw", "dx", "db"):
+            assert (other[key] == tc[key]).all(), (name, key, other[key], tc[key])
+    return names
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,8 +241,12 @@ def section_input_grad(tc: dict) -> str:
 def section_trace(tc: dict) -> str:
     db = [sum(G[o][i][j] for i in range(OH) for j in range(OW)) for o in range(O)]
     assert tc["db"].tolist() == db, (tc["db"], db)
+    names = same_under_every_algorithm(tc)
+    others = " and ".join(f'"{n}"' for n in names if n != DOC_ALGORITHM)
     return ("```text\n" + str(tc["trace"]) + "```\n\n"
-            f"The bias gradient is the sum of each `g[o]`: {' and '.join(num(d) for d in db)}.\n")
+            f"The bias gradient is the sum of each `g[o]`: {' and '.join(num(d) for d in db)}.\n"
+            f'`algorithm = {DOC_ALGORITHM}` says which kernels ran. Every number on this page comes '
+            f'from that run, and the script checks that {others} give exactly the same ones.\n')
 
 
 def sections() -> dict[str, str]:

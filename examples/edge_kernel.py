@@ -9,6 +9,9 @@
     python examples/edge_kernel.py --module   # nn.Conv2d + optim.SGD instead
     python examples/edge_kernel.py --module --steps 1 --graph --trace
                                               # the graph of one step's loss, and its backward pass
+    python examples/edge_kernel.py --module --algorithm loops
+                                              # nn.Conv2d on the loop kernels of tinyconv/kernels/conv.py
+                                              # (set a breakpoint in conv2d_reference; same numbers)
     python examples/edge_kernel.py --plot edge.png   # a figure (needs matplotlib: pip install ".[plot]")
 """
 from __future__ import annotations
@@ -194,6 +197,10 @@ def main(argv=None):
                              "or save it to PATH (.dot) or draw it (.svg/.png/.pdf, needs Graphviz)")
     parser.add_argument("--trace", action="store_true",
                         help="print the backward pass of the first step, node by node")
+    parser.add_argument("--algorithm", choices=torch.kernels.conv_algorithms(), default="fast",
+                        help="the convolution kernels nn.Conv2d runs (with --module): 'loops' (the "
+                             "definitions, to step through), 'im2col' (the plain matrix form) or "
+                             "'fast' (default); all give the same numbers")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
 
@@ -211,8 +218,9 @@ def main(argv=None):
     how = "nn.Conv2d + optim.SGD" if args.module else "hand-written Conv2D + gradient descent on .data"
     print(f"\nlearning K back ({how}, {args.steps} steps, lr {args.lr}):")
     train = train_with_modules if args.module else train_by_hand
-    weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every,
-                                 show={"graph": args.graph, "trace_it": args.trace})
+    with torch.kernels.conv_algorithm(args.algorithm):  # forward and backward of every nn.Conv2d
+        weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every,
+                                     show={"graph": args.graph, "trace_it": args.trace})
     print(f"learned weight: {weight}")
     print(f"learned bias:   {bias}")
     if args.plot:

@@ -1,6 +1,7 @@
 """Adaptive average/max pooling with uneven windows, and max_pool2d windows that lie
 entirely in the padding: kernels == loop references, gradients == finite differences,
 values, indices and gradients == PyTorch's (when torch is installed)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,8 @@ def test_windows_are_pytorchs_floor_and_ceil():
 def test_hand_worked_5_to_3():
     x = np.arange(25, dtype=np.float64).reshape(1, 1, 5, 5)
     y = P.adaptive_avg_pool2d_forward(x, (3, 3))
-    # rows [0,2) x cols [0,2): mean of 0, 1, 5, 6; rows [1,4) x cols [1,4): mean of 6..8, 11..13, 16..18
+    # rows [0,2) x cols [0,2): mean of 0, 1, 5, 6;
+    # rows [1,4) x cols [1,4): mean of 6..8, 11..13, 16..18
     assert y[0, 0, 0, 0] == 3.0 and y[0, 0, 1, 1] == 12.0 and y[0, 0, 2, 2] == 21.0
     m, idx = P.adaptive_max_pool2d_forward(x, (3, 3))
     assert m[0, 0].tolist() == [[6, 8, 9], [16, 18, 19], [21, 23, 24]]
@@ -44,8 +46,12 @@ def test_kernels_match_loop_references(case):
     x = rng.integers(-3, 4, shape).astype(np.float64)  # small integers: ties happen
     if x.size > 2 and seed % 3 == 0:
         x.reshape(-1)[seed % x.size] = np.nan  # a NaN stays in the windows that hold it
-    np.testing.assert_allclose(P.adaptive_avg_pool2d_forward(x, out),
-                               P.adaptive_avg_pool2d_reference(x, out), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        P.adaptive_avg_pool2d_forward(x, out),
+        P.adaptive_avg_pool2d_reference(x, out),
+        rtol=0,
+        atol=1e-12,
+    )
     y, idx = P.adaptive_max_pool2d_forward(x, out)
     y_ref, idx_ref = P.adaptive_max_pool2d_reference(x, out)
     np.testing.assert_array_equal(y, y_ref)
@@ -58,8 +64,10 @@ def test_gradients_match_finite_differences(case):
     shape, out, seed = case
     rng = np.random.default_rng(seed)
     # distinct values, so the max is not at a tie (where it has no derivative)
-    x = tinyconv.tensor(rng.permutation(np.prod(shape)).reshape(shape) * 0.1 + rng.random(shape) * 0.01,
-                        requires_grad=True)
+    x = tinyconv.tensor(
+        rng.permutation(np.prod(shape)).reshape(shape) * 0.1 + rng.random(shape) * 0.01,
+        requires_grad=True,
+    )
     assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, out), (x,), atol=1e-6, rtol=1e-6)
     assert gradcheck(lambda t: F.adaptive_max_pool2d(t, out), (x,), atol=1e-6, rtol=1e-6)
 
@@ -94,8 +102,12 @@ EMPTY_WINDOW_CASES = [
 @pytest.mark.parametrize("shape, kwargs, expected", EMPTY_WINDOW_CASES)
 def test_max_pool2d_empty_window_indices(shape, kwargs, expected):
     x = np.arange(1.0, 1 + np.prod(shape)).reshape(shape)
-    args = [kwargs["kernel_size"], kwargs.get("stride", kwargs["kernel_size"]), kwargs["padding"],
-            kwargs["dilation"]]
+    args = [
+        kwargs["kernel_size"],
+        kwargs.get("stride", kwargs["kernel_size"]),
+        kwargs["padding"],
+        kwargs["dilation"],
+    ]
     args = [a if isinstance(a, tuple) else (a, a) for a in args]
     y, idx = P.max_pool2d_forward(x, *args)
     assert idx.tolist() == expected
@@ -112,7 +124,9 @@ def test_max_pool2d_empty_window_backward_refuses_a_gradient_pytorch_misroutes()
     x = tinyconv.tensor(np.arange(1.0, 4).reshape(1, 1, 3, 1), requires_grad=True)
     # window (0, 0) reads rows -1, 1 and columns -1, 1 of a 1-wide input: all padding
     y = F.max_pool2d(x, 2, padding=1, dilation=2)
-    with pytest.raises(RuntimeError, match=r"max_pool2d: output window \(0, 0\) lies entirely in the padding"):
+    with pytest.raises(
+        RuntimeError, match=r"max_pool2d: output window \(0, 0\) lies entirely in the padding"
+    ):
         y.sum().backward()
     # a zero gradient through those windows is fine (it is the true one)
     x2 = tinyconv.tensor(np.arange(1.0, 10).reshape(1, 1, 3, 3), requires_grad=True)
@@ -135,10 +149,16 @@ def test_adaptive_pools_match_pytorch(case):
     g = rng.standard_normal((shape[0], shape[1], *out))
     xt = torch.tensor(x, requires_grad=True)
     x_tc = tinyconv.tensor(x, requires_grad=True)
-    for fn_t, fn_tc in [(lambda a: torch.nn.functional.adaptive_avg_pool2d(a, out),
-                         lambda a: F.adaptive_avg_pool2d(a, out)),
-                        (lambda a: torch.nn.functional.adaptive_max_pool2d(a, out, return_indices=True),
-                         lambda a: F.adaptive_max_pool2d(a, out, return_indices=True))]:
+    for fn_t, fn_tc in [
+        (
+            lambda a: torch.nn.functional.adaptive_avg_pool2d(a, out),
+            lambda a: F.adaptive_avg_pool2d(a, out),
+        ),
+        (
+            lambda a: torch.nn.functional.adaptive_max_pool2d(a, out, return_indices=True),
+            lambda a: F.adaptive_max_pool2d(a, out, return_indices=True),
+        ),
+    ]:
         xt.grad, x_tc.grad = None, None
         yt, y_tc = fn_t(xt), fn_tc(x_tc)
         if isinstance(yt, tuple):
@@ -181,9 +201,14 @@ def test_max_pool2d_padding_windows_with_real_taps_match_pytorch():
     # some of them all -inf, so the index rule for "only padding wins" is exercised too
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
-    for shape, kwargs in [((1, 2, 3, 3), {"kernel_size": 2, "padding": 1, "dilation": 3}),
-                          ((2, 1, 5, 5), {"kernel_size": 3, "stride": 3, "padding": 1, "ceil_mode": True}),
-                          ((1, 1, 4, 6), {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True})]:
+    for shape, kwargs in [
+        ((1, 2, 3, 3), {"kernel_size": 2, "padding": 1, "dilation": 3}),
+        ((2, 1, 5, 5), {"kernel_size": 3, "stride": 3, "padding": 1, "ceil_mode": True}),
+        (
+            (1, 1, 4, 6),
+            {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True},
+        ),
+    ]:
         x = rng.standard_normal(shape)
         x[0, 0, :2] = -np.inf
         tv, ti = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from strategies import ConvConfig, conv2d_configs
 
 from tinyconv.kernels import conv as K
+from tinyconv.kernels import conv_fast as FAST
+from tinyconv.kernels.algorithms import ALGORITHMS
 
 # The fast path picks chunking, phase splitting, column keeping and scratch
 # buffers by problem size. Small test problems would only ever see one choice,
@@ -39,16 +41,25 @@ KNOBS = {
 }
 
 
+# Every test that takes a `path` also runs the other two algorithms: the plain
+# im2col path of conv.py and the loop references (forward and backward).
+PATHS = [*KNOBS, "im2col", "loops"]
+
+
 @contextlib.contextmanager
 def knobs(name: str):
-    saved = {k: getattr(K, k) for k in KNOBS[name]}
+    """Yield the kernels to test: conv_fast with the named knob settings, or another algorithm."""
+    if name in ALGORITHMS and name != "fast":
+        yield ALGORITHMS[name]
+        return
+    saved = {k: getattr(FAST, k) for k in KNOBS[name]}
     try:
         for k, v in KNOBS[name].items():
-            setattr(K, k, v)
-        yield
+            setattr(FAST, k, v)
+        yield ALGORITHMS["fast"]
     finally:
         for k, v in saved.items():
-            setattr(K, k, v)
+            setattr(FAST, k, v)
 
 
 def make_arrays(cfg: ConvConfig, dtype=np.float64, bias: bool = True):
@@ -143,15 +154,15 @@ THREE_CHANNEL_Y = [[[3, 3, 1], [6, 3, 3], [5, 9, 0]], [[4, 0, -2], [-1, 6, 4], [
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int64])
 @pytest.mark.parametrize("impl", ["fast", "reference"])
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 def test_three_channel_example(dtype, impl, path):
     x = np.array([THREE_CHANNEL_X], dtype=dtype)
     w = np.array(THREE_CHANNEL_W, dtype=dtype)
     b = np.array([1, 0], dtype=dtype)
     args = ((2, 2), ((1, 1), (1, 1)), (1, 1), 1)
-    with knobs(path):
+    with knobs(path) as A:
         if impl == "fast":
-            y, _ = K.conv2d_forward(x, w, b, *args)
+            y, _ = A.conv2d_forward(x, w, b, *args)
         else:
             y = K.conv2d_reference(x, w, b, *args)
     assert y.dtype == dtype
@@ -180,7 +191,7 @@ def test_tiny_convolutions_against_reference():
         ((1, 1, 6, 8), (1, 1, 1, 2), ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)),
     ]:
         x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
-        y, _ = K.conv2d_forward(x, w, None, *args)
+        y, _ = FAST.conv2d_forward(x, w, None, *args)
         np.testing.assert_allclose(y, K.conv2d_reference(x, w, None, *args), rtol=0, atol=1e-12)
 
 
@@ -188,54 +199,54 @@ def test_tiny_convolutions_against_reference():
 # conv2d forward
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(cfg=conv2d_configs(), bias=st.booleans())
 def test_conv2d_forward_matches_reference(path, cfg, bias):
     x, w, b = make_arrays(cfg, bias=bias)
-    with knobs(path):
-        y, _ = K.conv2d_forward(x, w, b, *cfg.args)
+    with knobs(path) as A:
+        y, _ = A.conv2d_forward(x, w, b, *cfg.args)
     assert y.shape == output_shape(cfg) and y.dtype == np.float64
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("path", ["default", "tiny", "general"])
+@pytest.mark.parametrize("path", ["default", "tiny", "general", "im2col", "loops"])
 @given(cfg=conv2d_configs(pointwise=True))
 def test_conv2d_pointwise_matches_reference(path, cfg):
     x, w, b = make_arrays(cfg)
-    with knobs(path):
-        y, _ = K.conv2d_forward(x, w, b, *cfg.args)
+    with knobs(path) as A:
+        y, _ = A.conv2d_forward(x, w, b, *cfg.args)
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
     g = np.random.default_rng(cfg.seed).standard_normal(y.shape)
-    with knobs(path):
-        gx, gw, _ = K.conv2d_backward(g, x, w, None, *cfg.args)
+    with knobs(path) as A:
+        gx, gw, _ = A.conv2d_backward(g, x, w, None, *cfg.args)
     gx_ref, gw_ref = analytic_grads(g, x, w, cfg)
     np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(cfg=conv2d_configs())
 def test_conv2d_forward_integer_is_exact(path, cfg):
     x, w, b = make_arrays(cfg, np.int64)
-    with knobs(path):
-        y, _ = K.conv2d_forward(x, w, b, *cfg.args)
+    with knobs(path) as A:
+        y, _ = A.conv2d_forward(x, w, b, *cfg.args)
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, K.conv2d_reference(x, w, b, *cfg.args))
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(cfg=conv2d_configs(max_batch=2))
 def test_conv2d_accepts_non_contiguous_arrays(path, cfg):
     x, w, b = make_arrays(cfg)
     x_view = np.asfortranarray(x)[:, :, ::-1][:, :, ::-1]  # same values, odd strides
     w_view = np.asfortranarray(w)
-    with knobs(path):
-        y, cols = K.conv2d_forward(x_view, w_view, b, *cfg.args)
+    with knobs(path) as A:
+        y, cols = A.conv2d_forward(x_view, w_view, b, *cfg.args)
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
     # grad of y.sum() arrives as a broadcast (stride 0, read-only) array
     ones = np.broadcast_to(np.float64(1.0), y.shape)
-    with knobs(path):
-        gx, gw, gb = K.conv2d_backward(ones, x_view, w_view, cols, *cfg.args)
+    with knobs(path) as A:
+        gx, gw, gb = A.conv2d_backward(ones, x_view, w_view, cols, *cfg.args)
     gx_ref, gw_ref = analytic_grads(np.ones(y.shape), x, w, cfg)
     np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=1e-10)
@@ -276,14 +287,14 @@ def analytic_grads(g, x, w, cfg: ConvConfig):
     return grad_x, grad_w
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(cfg=conv2d_configs())
 def test_conv2d_backward_matches_identities(path, cfg):
     x, w, b = make_arrays(cfg)
     g = np.random.default_rng(cfg.seed + 7).standard_normal(output_shape(cfg))
-    with knobs(path):
-        _, cols = K.conv2d_forward(x, w, b, *cfg.args)
-        gx, gw, gb = K.conv2d_backward(g, x, w, cols, *cfg.args)
+    with knobs(path) as A:
+        _, cols = A.conv2d_forward(x, w, b, *cfg.args)
+        gx, gw, gb = A.conv2d_backward(g, x, w, cols, *cfg.args)
     gx_ref, gw_ref = analytic_grads(g, x, w, cfg)
     assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == b.shape
     np.testing.assert_allclose(gx, gx_ref, rtol=0, atol=1e-10)
@@ -292,7 +303,7 @@ def test_conv2d_backward_matches_identities(path, cfg):
 
 
 # every element, two loop-reference passes each: smaller problems keep it quick
-@pytest.mark.parametrize("path", ["default", "tiny", "general"])
+@pytest.mark.parametrize("path", ["default", "tiny", "general", "im2col", "loops"])
 @given(cfg=conv2d_configs(max_batch=2, max_channels=3, max_extra=3))
 def test_conv2d_backward_matches_finite_differences(path, cfg):
     x, w, b = make_arrays(cfg)
@@ -301,52 +312,53 @@ def test_conv2d_backward_matches_finite_differences(path, cfg):
     def loss():  # a random linear functional of the reference's output
         return float((K.conv2d_reference(x, w, b, *cfg.args) * g).sum())
 
-    with knobs(path):
-        _, cols = K.conv2d_forward(x, w, b, *cfg.args)
-        gx, gw, gb = K.conv2d_backward(g, x, w, cols, *cfg.args)
+    with knobs(path) as A:
+        _, cols = A.conv2d_forward(x, w, b, *cfg.args)
+        gx, gw, gb = A.conv2d_backward(g, x, w, cols, *cfg.args)
     np.testing.assert_allclose(gx, numeric_grad(loss, x), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gw, numeric_grad(loss, w), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gb, numeric_grad(loss, b), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 def test_non_finite_values_stay_in_their_windows(path):
     # an inf pixel (or an inf gradient entry) reaches only the outputs (pixels) that read it
     x = np.ones((1, 1, 6, 6))
     x[0, 0, 0, 0] = np.inf
     w = np.ones((1, 1, 3, 3))
     args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-    with knobs(path):
-        y, _ = K.conv2d_forward(x, w, None, *args)
+    with knobs(path) as A:
+        y, _ = A.conv2d_forward(x, w, None, *args)
         g = np.zeros(y.shape)
         g[0, 0, 5, 5] = np.inf
-        gx, _, _ = K.conv2d_backward(g, np.ones_like(x), w, None, *args, need_weight=False)
+        gx, _, _ = A.conv2d_backward(g, np.ones_like(x), w, None, *args, need_weight=False)
     assert np.isinf(y[0, 0, :2, :2]).all() and np.isfinite(y).sum() == y.size - 4
     assert np.isinf(gx[0, 0, 4:, 4:]).all() and np.isfinite(gx).sum() == gx.size - 4
     np.testing.assert_array_equal(y, K.conv2d_reference(x, w, None, *args))
 
 
-def test_conv2d_backward_zero_for_pixels_the_stride_skips():
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
+def test_conv2d_backward_zero_for_pixels_the_stride_skips(algo):
     # kernel 1, stride 3: only rows/cols 0, 3 are read; the rest get exactly 0
     x = np.ones((1, 1, 5, 5))
     w = np.ones((1, 1, 1, 1))
     g = np.ones((1, 1, 2, 2))
-    gx, _, _ = K.conv2d_backward(g, x, w, None, (3, 3), ((0, 0), (0, 0)), (1, 1), 1)
+    gx, _, _ = ALGORITHMS[algo].conv2d_backward(g, x, w, None, (3, 3), ((0, 0), (0, 0)), (1, 1), 1)
     expected = np.zeros((5, 5))
     expected[::3, ::3] = 1
     np.testing.assert_array_equal(gx[0, 0], expected)
 
 
-@pytest.mark.parametrize("path", ["default", "tiny", "general"])
+@pytest.mark.parametrize("path", ["default", "tiny", "general", "im2col", "loops"])
 @given(cfg=conv2d_configs(max_batch=2), need=st.tuples(st.booleans(), st.booleans(), st.booleans()))
 def test_conv2d_backward_need_flags_and_dtypes(path, cfg, need):
     x, w, b = make_arrays(cfg, np.float32)
-    with knobs(path):
-        y, cols = K.conv2d_forward(x, w, b, *cfg.args)
+    with knobs(path) as A:
+        y, cols = A.conv2d_forward(x, w, b, *cfg.args)
         assert y.dtype == np.float32
         g = np.random.default_rng(cfg.seed).standard_normal(y.shape).astype(np.float32)
-        full = K.conv2d_backward(g, x, w, cols, *cfg.args)
-        part = K.conv2d_backward(g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1],
+        full = A.conv2d_backward(g, x, w, cols, *cfg.args)
+        part = A.conv2d_backward(g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1],
                                  need_bias=need[2])
     for wanted, got, ref, like in zip(need, part, full, (x, w, b)):
         if wanted:
@@ -362,12 +374,12 @@ def test_results_never_alias_scratch_buffers():
     with knobs("forced"):
         x1, x2 = rng.standard_normal((2, 3, 4, 9, 8))
         w = rng.standard_normal((4, 2, 3, 2))
-        y1, c1 = K.conv2d_forward(x1, w, None, *args)
+        y1, c1 = FAST.conv2d_forward(x1, w, None, *args)
         g1 = rng.standard_normal(y1.shape)
-        grads1 = K.conv2d_backward(g1, x1, w, c1, *args)
+        grads1 = FAST.conv2d_backward(g1, x1, w, c1, *args)
         saved = [a.copy() for a in (y1, *grads1)]
-        y2, c2 = K.conv2d_forward(x2, w, None, *args)  # reuses every scratch buffer
-        K.conv2d_backward(rng.standard_normal(y2.shape), x2, w, c2, *args)
+        y2, c2 = FAST.conv2d_forward(x2, w, None, *args)  # reuses every scratch buffer
+        FAST.conv2d_backward(rng.standard_normal(y2.shape), x2, w, c2, *args)
     for before, after in zip(saved, (y1, *grads1)):
         np.testing.assert_array_equal(before, after)
 
@@ -385,7 +397,7 @@ def test_scratch_buffers_are_per_thread():
     def work(i):
         barrier.wait()
         for _ in range(300):
-            y, _ = K.conv2d_forward(xs[i], w, None, *args)
+            y, _ = FAST.conv2d_forward(xs[i], w, None, *args)
             if not np.allclose(y, expected[i], rtol=0, atol=1e-10):
                 results[i] = "wrong"
                 return
@@ -425,33 +437,35 @@ def transpose_inputs(cfg, op, dtype=np.float64):
     return x_t, w, b, args, (OH, OW)
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(case=transpose_configs())
 def test_conv_transpose2d_forward_matches_reference(path, case):
     x_t, w, b, args, (OH, OW) = transpose_inputs(*case)
-    with knobs(path):
-        y = K.conv_transpose2d_forward(x_t, w, b, *args)
+    with knobs(path) as A:
+        y = A.conv_transpose2d_forward(x_t, w, b, *args)
     assert y.shape == (x_t.shape[0], case[0].shape[1], OH, OW)
     y_ref = K.conv_transpose2d_reference(x_t, w, b, *args)
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("algo", ["fast", "im2col"])
 @given(case=transpose_configs())
-def test_conv_transpose2d_integer_is_exact(case):
+def test_conv_transpose2d_integer_is_exact(algo, case):
     x_t, w, b, args, _ = transpose_inputs(*case, dtype=np.int64)
-    y = K.conv_transpose2d_forward(x_t, w, b, *args)
+    y = ALGORITHMS[algo].conv_transpose2d_forward(x_t, w, b, *args)
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, K.conv_transpose2d_reference(x_t, w, b, *args))
 
 
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
 @pytest.mark.parametrize("dtype", [np.float64, np.int64])
 @given(cfg=conv2d_configs(symmetric_padding=True))
-def test_adjoint_identity(dtype, cfg):
+def test_adjoint_identity(algo, dtype, cfg):
     # <conv2d(x, w), y> == <x, conv_transpose2d(y, w)>, with the matching output_padding
     x, w, _ = make_arrays(cfg, dtype, bias=False)
     y, _, _, args = transpose_case(cfg, dtype=dtype)
-    conv_x, _ = K.conv2d_forward(x, w, None, *cfg.args)
-    convT_y = K.conv_transpose2d_forward(y, w, None, *args)
+    conv_x, _ = ALGORITHMS[algo].conv2d_forward(x, w, None, *cfg.args)
+    convT_y = ALGORITHMS[algo].conv_transpose2d_forward(y, w, None, *args)
     assert convT_y.shape == x.shape
     lhs, rhs = (conv_x * y).sum(), (x * convT_y).sum()
     if dtype == np.int64:
@@ -460,15 +474,15 @@ def test_adjoint_identity(dtype, cfg):
         np.testing.assert_allclose(lhs, rhs, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("path", list(KNOBS))
+@pytest.mark.parametrize("path", PATHS)
 @given(case=transpose_configs())
 def test_conv_transpose2d_backward_matches_conv2d(path, case):
     # grad_x = conv2d(g, w) (restricted to x's size), grad_w = correlation of g with x
     cfg, op = case
     x_t, w, _, args, (OH, OW) = transpose_inputs(cfg, op)
     g = np.random.default_rng(cfg.seed + 3).standard_normal((x_t.shape[0], cfg.shape[1], OH, OW))
-    with knobs(path):
-        gx, gw, gb = K.conv_transpose2d_backward(g, x_t, w, *args)
+    with knobs(path) as A:
+        gx, gw, gb = A.conv_transpose2d_backward(g, x_t, w, *args)
     pad = ((args[1][0],) * 2, (args[1][1],) * 2)
     conv_g = K.conv2d_reference(g, w, None, cfg.stride, pad, cfg.dilation, cfg.groups)
     H, W = x_t.shape[2:]
@@ -478,16 +492,18 @@ def test_conv_transpose2d_backward_matches_conv2d(path, case):
     np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("algo", list(ALGORITHMS))
 @given(case=transpose_configs(max_batch=2, max_channels=3, max_extra=3))
-def test_conv_transpose2d_backward_matches_finite_differences(case):
+def test_conv_transpose2d_backward_matches_finite_differences(algo, case):
+    A = ALGORITHMS[algo]
     x_t, w, b, args, _ = transpose_inputs(*case)
-    y = K.conv_transpose2d_forward(x_t, w, b, *args)
+    y = A.conv_transpose2d_forward(x_t, w, b, *args)
     g = np.random.default_rng(case[0].seed + 5).standard_normal(y.shape)
 
     def loss():
         return float((K.conv_transpose2d_reference(x_t, w, b, *args) * g).sum())
 
-    gx, gw, gb = K.conv_transpose2d_backward(g, x_t, w, *args)
+    gx, gw, gb = A.conv_transpose2d_backward(g, x_t, w, *args)
     assert gx.shape == x_t.shape and gw.shape == w.shape and gb.shape == b.shape
     np.testing.assert_allclose(gx, numeric_grad(loss, x_t), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gw, numeric_grad(loss, w), rtol=1e-6, atol=1e-6)

@@ -103,7 +103,8 @@ def test_every_code_name_the_doc_links_to_exists(doc_text):
     links = re.findall(r"\[`([\w.]+)`\]\((\.\./tinyconv/[\w/]+)\.py\)", doc_text)
     assert len(links) >= 20
     names = {n for n, _ in links}
-    for expected in ("corr2d", "im2col", "col2im", "conv2d_forward", "conv2d_backward", "_input_grad",
+    for expected in ("corr2d", "im2col", "col2im", "conv2d_forward", "conv2d_backward", "input_grad",
+                     "conv2d_reference", "conv2d_backward_reference", "conv_algorithm",
                      "conv_transpose2d_forward", "Conv2d.backward", "_conv_padding"):
         assert expected in names
     for name, path in links:
@@ -112,6 +113,27 @@ def test_every_code_name_the_doc_links_to_exists(doc_text):
         for part in name.split("."):
             assert hasattr(obj, part), f"docs/conv_backprop.md names {name} in {path}.py, which has no {part}"
             obj = getattr(obj, part)
+
+
+def test_the_doc_says_which_code_runs_and_the_numbers_do_not_depend_on_it(numbers, doc_text):
+    """The page walks through conv.py's im2col path; its numbers come from a run of exactly
+    that algorithm, and every other algorithm gives the same numbers, bit for bit."""
+    from tinyconv import kernels
+    from tinyconv.kernels import conv_fast
+
+    assert numbers.DOC_ALGORITHM == "im2col"
+    assert "algorithm = im2col" in numbers.sections()["trace"]
+    runs = {name: numbers.run_tinyconv(name) for name in kernels.conv_algorithms()}
+    assert set(runs) == {"loops", "im2col", "fast"}
+    for name, run in runs.items():
+        assert run["trace"].records[0].algorithm == name
+        for key in ("y", "dw", "dx", "db"):
+            np.testing.assert_array_equal(run[key], runs["im2col"][key], err_msg=f"{name}: {key}")
+    # the claim that the default takes conv_fast's tiny path on this example (so the
+    # slice-adds the page describes run only when asked for) is still true
+    assert conv_fast._is_tiny((1, 3, 5, 5), (2, 3, 3, 3), (3, 3))
+    for name in runs:
+        assert f'| `"{name}"' in doc_text
 
 
 def test_every_relative_link_points_at_a_file(doc_text):
@@ -154,6 +176,25 @@ def test_tour_command_prints_what_the_readme_shows(readme, capsys):
 
 def coarse(text: str) -> str:
     return re.sub(r"-?\d+\.\d*", lambda m: f"{float(m.group()):.3g}", text)
+
+
+def test_tour_claim_that_every_algorithm_gives_the_same_numbers(readme, capsys):
+    """--algorithm loops / im2col / fast: the edge example prints the same numbers (float32; the
+    loops add in another order, so the last bits may differ, never a printed digit)."""
+    _, tour = readme
+    assert "--algorithm loops" in tour and 'conv_algorithm("loops")' in tour
+    printed, results = {}, {}
+    for name in ("loops", "im2col", "fast"):
+        results[name] = load_example("edge_kernel").main(
+            ["--module", "--steps", "20", "--trace", "--algorithm", name])
+        printed[name] = capsys.readouterr().out
+        assert f"algorithm = {name}\n" in printed[name]
+        printed[name] = printed[name].replace(f"algorithm = {name}\n", "")
+    for name in ("loops", "im2col"):
+        assert printed[name] == printed["fast"]
+        np.testing.assert_allclose(results[name]["weight"], results["fast"]["weight"], rtol=1e-5)
+        np.testing.assert_allclose(results[name]["bias"], results["fast"]["bias"], rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(results[name]["losses"], results["fast"]["losses"], rtol=1e-5)
 
 
 def test_tour_claim_about_the_hand_written_loop(readme, capsys):

@@ -194,6 +194,8 @@ def graph(
         shape, dtype = meta.get(node, (None, None))
         kept = tensor if node is root else (node._retained() if node._retained is not None else None)
         lines = [node.name(), _shape_text(shape, dtype)]
+        if getattr(node, "algorithm", None) is not None:  # a convolution: which kernels ran
+            lines.append(f"algorithm: {node.algorithm}")
         if values and kept is not None:
             lines += _value_lines("value", kept._data)
         if grads:

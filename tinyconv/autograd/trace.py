@@ -55,6 +55,7 @@ class TraceRecord:
     node: Function             # the node itself
     grad_output: np.ndarray    # d(loss)/d(node's output): what arrived, summed over its users
     grads: list[SentGrad] = field(default_factory=list)  # what it sent to each input
+    algorithm: str | None = None  # convolutions: the kernel algorithm that ran ("fast", "loops", ...)
 
     def grad_to(self, input: str) -> np.ndarray:
         """The gradient sent to the input with this argument name (e.g. "w")."""
@@ -87,7 +88,8 @@ class Trace:
     def _observe(self, node: Function, grad_output: np.ndarray, grads: tuple) -> None:
         step = len(self.records) + 1
         self._steps[id(node)] = step
-        rec = TraceRecord(step, node.name(), node, np.array(grad_output, copy=True))
+        rec = TraceRecord(step, node.name(), node, np.array(grad_output, copy=True),
+                          algorithm=getattr(node, "algorithm", None))
         for i, (edge, g) in enumerate(zip(node.edges, grads)):
             if edge is None or g is None:  # not a tensor, or one that needs no gradient
                 continue
@@ -145,6 +147,8 @@ class Trace:
         for r in self.records:
             for _ in range(max(1, len(r.grads))):
                 out.write(line(next(it)))
+            if r.algorithm is not None:  # which kernels computed this node (conv_algorithm)
+                out.write(f"{indent}algorithm = {r.algorithm}\n")
             # the values of small gradients, under the node's rows
             small = [("grad_output", r.grad_output)] + [(f"to {s.input}", s.grad) for s in r.grads]
             small = [(what, a) for what, a in small if a.size <= self.max_values]

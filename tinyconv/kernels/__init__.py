@@ -1,4 +1,9 @@
 """Pure NumPy kernels: the math of convolution, pooling and padding, with no Tensor and no graph.
 
-conv.py holds the loop reference, the fast im2col path and the backward, side by side.
+conv.py is the teaching convolution (the derivation, the loop references forward and
+backward, the plain im2col path, the transposed convolution); conv_fast.py computes the
+same sums with tuned layouts. ``conv_algorithm(name)`` picks which one runs.
 """
+from .algorithms import conv_algorithm, conv_algorithms
+
+__all__ = ["conv_algorithm", "conv_algorithms"]

@@ -19,6 +19,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import sum_to_shape
 from ..autograd.ops import Op
+from ..kernels import algorithms as conv_algorithms
 from ..kernels import conv as conv_k
 from ..kernels import pad as pad_k
 from ..kernels import pool as pool_k
@@ -123,42 +124,52 @@ def _check_bias(b: Any, out_channels: int, what: str) -> Tensor | None:
 
 
 class Conv2d(Op):
-    """y = conv2d(x, w) + b; the math is derived at the top of kernels/conv.py."""
+    """y = conv2d(x, w) + b; the math is derived at the top of kernels/conv.py.
+
+    The kernels are those of the selected algorithm (tinyconv.kernels.conv_algorithm:
+    "loops", "im2col" or "fast"); the node records its name, and backward runs the same one.
+    """
 
     @staticmethod
     def forward(ctx, x, w, b, config):
         # config: (stride, padding, dilation, groups), as conv2d() checked and normalised them
-        y, cols = conv_k.conv2d_forward(x, w, b, *config)
+        algo = conv_algorithms.current
+        y, cols = algo.conv2d_forward(x, w, b, *config)
         ctx.save_for_backward(x, w)
         ctx.cols = cols  # the im2col matrix, reused by grad_weight (or None: recompute)
         ctx.config = config
+        ctx.algorithm = algo.name
         return y
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gx, gw, gb = conv_k.conv2d_backward(grad, x, w, ctx.cols, *ctx.config,
-                                            need_input=need_x, need_weight=need_w, need_bias=need_b)
+        algo = conv_algorithms.ALGORITHMS[ctx.algorithm]
+        gx, gw, gb = algo.conv2d_backward(grad, x, w, ctx.cols, *ctx.config,
+                                          need_input=need_x, need_weight=need_w, need_bias=need_b)
         ctx.cols = None
         return gx, gw, gb, None
 
 
 class ConvTranspose2d(Op):
-    """The transposed convolution: conv2d's grad_input as a forward op."""
+    """The transposed convolution: conv2d's grad_input as a forward op (algorithm as in Conv2d)."""
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
+        algo = conv_algorithms.current
         ctx.save_for_backward(x, w)
         ctx.config = (stride, padding, output_padding, dilation, groups)
-        return conv_k.conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups)
+        ctx.algorithm = algo.name
+        return algo.conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gx, gw, gb = conv_k.conv_transpose2d_backward(grad, x, w, *ctx.config, need_input=need_x,
-                                                      need_weight=need_w, need_bias=need_b)
+        algo = conv_algorithms.ALGORITHMS[ctx.algorithm]
+        gx, gw, gb = algo.conv_transpose2d_backward(grad, x, w, *ctx.config, need_input=need_x,
+                                                    need_weight=need_w, need_bias=need_b)
         return gx, gw, gb, None, None, None, None, None
 
 

@@ -1,0 +1,636 @@
+"""The fast convolution (algorithm "fast", the default): conv.py's maths, tuned layouts.
+
+Same interface and same numbers as the plain path in ``conv.py`` (read that
+first: this file changes how the work is laid out in memory, never what is
+summed). ``tests/test_conv_kernels.py`` forces every layout chosen here and
+checks it against the plain path and the loop references, forward and backward.
+
+What each trick changes, and what it buys. Measured at 1 thread on the cases
+of ``benchmarks/run.py`` (forward + backward, float32), as the time of this
+module / the time of the plain im2col path on the same problem (see the
+numbers quoted below; ``benchmarks/conv_tricks.py`` reproduces them):
+
+- Tiny problems (the seed exercises, e.g. (1, 3, 5, 5) with a 3x3 kernel):
+  im2col and col2im become one cached integer gather each, so a call is a
+  handful of NumPy calls instead of kh*kw slice-adds of a few numbers each
+  (NumPy's per-call overhead, ~1-2 us, dominates there).
+- 1x1 kernels with stride 1 and no padding: x already is the column matrix;
+  forward and input gradient are one batched GEMM, no im2col, no col2im.
+- Batch last: a chunk of n images is laid out (C, H, W, n), so one kernel
+  offset's pixels form runs of OW*n numbers and one GEMM covers the chunk
+  (NumPy's copies and adds cost per contiguous run).
+- Chunks and scratch buffers: columns are built a few MB at a time (a ResNet
+  layer's would take hundreds of MB), into buffers reused from call to call
+  (a fresh buffer costs a page fault per 4 KiB); small columns are kept from
+  forward to backward, big ones rebuilt.
+- Stride phases (big strided convolutions): the padded input is split into
+  its sh x sw phases so every kernel offset reads a contiguous block.
+- Flat rows (big images, few per chunk): columns are built on the phase grid
+  (Wq wide, not OW), so each (c, p, q) row is one contiguous run; the junk
+  columns get zero gradient.
+
+Measured (this machine, 1 thread; time of "fast" vs "im2col", fwd + bwd):
+see the table in ``benchmarks/README.md`` ("conv algorithms").
+"""
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .conv import IntPair, Padding2, conv2d_output_size, conv_transpose2d_output_size
+
+# Tuning knobs, set by timing LeNet- and ResNet-size convolutions (see the
+# functions that read them). The tests change them to reach every path.
+_CHUNK_BYTES = 8 << 20  # build about this many bytes of columns at a time
+_KEEP_COLS_BYTES = 1 << 20  # the forward hands columns up to this size to the backward
+_BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout...
+_FLAT_MAX_RUN = 256  # ...with flat rows when a row of outputs (OW*n numbers) is shorter
+_SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap threshold) are reused
+_TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
+
+
+# --------------------------------------------------------------------------
+# Fast path, part 1: memory layout, im2col and col2im
+# --------------------------------------------------------------------------
+#
+# The fast path works on a chunk of n images at a time, and the chunk stays
+# in one layout from the padded input through the columns and back:
+#
+#   phases (fh, fw, C, Hq, Wq, n):  phases[a, b, c, u, v, m] = x_pad[m, c, u*fh + a, v*fw + b]
+#   cols (C*kh*kw, OH*OWg*n):  cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]
+#
+# Three ideas, each there because numpy copies and adds go at the speed of
+# their contiguous runs (a short run costs about as much as a long one):
+#
+# - Batch last. With the image index m fastest, the pixels one kernel offset
+#   reads for all windows form runs of OW*n numbers instead of OW, and one
+#   GEMM covers the whole chunk. For one image this is plain (C, H, W).
+# - Phase split (big strided convs). Kernel offset p reads every sh-th row.
+#   Splitting the padded input into its sh x sw phases (pixel (u, v) goes to
+#   phase (u % sh, v % sw), position (u // sh, v // sw)) makes every offset
+#   read a contiguous block of one phase. fh = fw = 1 means no split.
+# - Flat rows (big images, few per chunk). The columns get one entry for
+#   every *phase* column v < Wq, not only the OW real outputs (OWg = Wq, the
+#   "grid" width, instead of OW). Then, for each (c, p, q), the entries over
+#   (i, j, m) are one contiguous run of the phase array, OH*Wq*n long. The
+#   extra Wq - OW grid columns are junk: the forward drops them, and the
+#   backward feeds them zero gradient, so they add nothing anywhere. One spare
+#   zero row at the bottom of each phase keeps the runs inside their channel.
+#
+# Measured: batch last halves col2im for LeNet's conv2; the phase split takes
+# ~12% off the 7x7/2 ResNet stem; flat rows cut col2im 3x for a 56x56 3x3
+# layer (whose junk columns cost 3.6% more GEMM). Small problems use none of
+# this: one strided view and one copy (im2col) have the least Python overhead.
+
+class _Plan(NamedTuple):
+    """How one chunk of n images is laid out (see above)."""
+
+    split: IntPair  # (fh, fw): the stride when phase-split, else (1, 1)
+    flat: bool  # flat rows: columns on the phase grid
+    phases_shape: tuple[int, ...]  # (fh, fw, C, Hq, Wq, n)
+    grid_w: int  # OWg, the column grid's width: Wq when flat, else OW
+
+
+def _plan(x_shape, rows: int, out_size: IntPair, stride: IntPair, padding: Padding2) -> _Plan:
+    """Lay out a chunk ``x_shape = (n, C, H, W)`` whose columns have ``rows`` rows (C*kh*kw)."""
+    n, C, H, W = x_shape
+    OH, OW = out_size
+    (pt, pb), (pl, pr) = padding
+    big = rows * OH * OW * n >= _BIG_COLS
+    fh, fw = stride if big else (1, 1)
+    flat = big and OW * n < _FLAT_MAX_RUN
+    Hq = -(-(H + pt + pb) // fh) + flat  # ceil division; + the spare zero row of flat runs
+    Wq = -(-(W + pl + pr) // fw)
+    return _Plan((fh, fw), flat, (fh, fw, C, Hq, Wq, n), Wq if flat else OW)
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array for a temporary that never leaves this module.
+
+    A fresh multi-megabyte array costs one page fault per 4 KiB page (the OS
+    zeroes each new page), which for LeNet-size convolutions costs as much as
+    the arithmetic. So each big temporary reuses one buffer per role (and per
+    thread) from call to call; small ones are plain ``np.empty``.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize * math.prod(shape)
+    if nbytes < _SCRATCH_MIN_BYTES:
+        return np.empty(shape, dtype)
+    buf = getattr(_scratch_buffers, name, None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(nbytes, np.uint8)
+        setattr(_scratch_buffers, name, buf)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+_scratch_buffers = threading.local()
+
+
+def _chunks(N: int, bytes_per_image: int) -> list[slice]:
+    """Split the batch so each chunk's columns take about ``_CHUNK_BYTES``.
+
+    Columns are kh*kw times the input's size: a ResNet layer's would take
+    hundreds of MB at once, a few images' take a few MB.
+    """
+    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    if step >= N:
+        return [slice(0, N)]
+    return [slice(i, min(i + step, N)) for i in range(0, N, step)]
+
+
+def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:
+    """One axis split f ways: ``(phase a, first x row r in it, r's position u, row count)``."""
+    rows = []
+    for a in range(f):
+        r = (a - pad) % f  # x row r is padded row r + pad, which must be = a (mod f)
+        rows.append((a, r, (r + pad) // f, len(range(r, H, f))))
+    return rows
+
+
+def _to_phases(x: np.ndarray, padding: Padding2, plan: _Plan) -> np.ndarray:
+    """``(n, C, H, W)`` -> zero-padded, batch-last, phase-split ``(fh, fw, C, Hq, Wq, n)``."""
+    n, _, H, W = x.shape
+    (pt, pb), (pl, pr) = padding
+    fh, fw = plan.split
+    xt = x.transpose(1, 2, 3, 0)  # (C, H, W, n): batch last
+    padded = pt or pb or pl or pr or plan.flat
+    if n == 1 and fh == fw == 1 and not padded:
+        return xt[None, None]  # one unpadded image is already in this layout: no copy
+    phases = _scratch("phases", plan.phases_shape, x.dtype)
+    if fh == fw == 1:
+        if padded:
+            phases.fill(0)  # the padding (and the spare row) read as zero
+        phases[0, 0, :, pt:pt + H, pl:pl + W] = xt
+        return phases
+    phases.fill(0)
+    for a, r, u, nr in _phase_rows(H, pt, fh):
+        for b, c, v, nc in _phase_rows(W, pl, fw):
+            phases[a, b, :, u:u + nr, v:v + nc] = xt[:, r::fh, c::fw]
+    return phases
+
+
+def _from_phases(phases: np.ndarray, padding: Padding2, out: np.ndarray) -> None:
+    """Adjoint of ``_to_phases``: the unpadded part of ``phases`` into ``out (n, C, H, W)``."""
+    H, W = out.shape[2:]
+    (pt, _), (pl, _) = padding
+    fh, fw = phases.shape[:2]
+    if fh == fw == 1:
+        out[...] = phases[0, 0, :, pt:pt + H, pl:pl + W].transpose(3, 0, 1, 2)
+        return
+    for a, r, u, nr in _phase_rows(H, pt, fh):
+        for b, c, v, nc in _phase_rows(W, pl, fw):
+            out[:, :, r::fh, c::fw] = phases[a, b, :, u:u + nr, v:v + nc].transpose(3, 0, 1, 2)
+
+
+def _taps(phases: np.ndarray, kernel_size, out_size, stride, dilation, flat: bool):
+    """For each kernel offset (p, q): a view of the phase-array pixels it reads.
+
+    Offset p reads padded rows ``p*dh + i*sh`` (i < OH): row
+    ``(p*dh) // fh + i * (sh // fh)`` of phase ``(p*dh) % fh``. The view is
+    ``(C, OH, OW, n)``, or with flat rows ``(C, OH*Wq*n)``.
+    """
+    fh, fw, C, Hq, Wq, n = phases.shape
+    (kh, kw), (OH, OW), (sh, sw), (dh, dw) = kernel_size, out_size, stride, dilation
+    sh, sw = sh // fh, sw // fw  # stride inside a phase
+    for p in range(kh):
+        a, u = (p * dh) % fh, (p * dh) // fh
+        for q in range(kw):
+            b, v = (q * dw) % fw, (q * dw) // fw
+            if flat:
+                # One run from pixel (u, v) on: past a row's end it wraps into the
+                # next row, which is what makes the junk grid columns.
+                start = (u * Wq + v) * n
+                yield p, q, phases[a, b].reshape(C, Hq * Wq * n)[:, start:start + OH * Wq * n]
+            else:
+                yield p, q, phases[a, b, :, u:u + sh * (OH - 1) + 1:sh, v:v + sw * (OW - 1) + 1:sw]
+
+
+def _strided_view(a: np.ndarray, shape, strides) -> np.ndarray:
+    """Read-only ``as_strided(a, shape, strides)``, without its ~2 us of overhead when it can."""
+    if a.flags.c_contiguous:  # then a's buffer starts at a's first element
+        return np.ndarray(shape, a.dtype, a, 0, strides)
+    return as_strided(a, shape, strides, writeable=False)
+
+
+def im2col(
+    phases: np.ndarray,
+    kernel_size: IntPair,
+    out_size: IntPair,
+    stride: IntPair,
+    dilation: IntPair,
+    flat: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Columns ``(C*kh*kw, OH*OWg*n)`` of a phase array ``(fh, fw, C, Hq, Wq, n)``.
+
+    ``cols[(c, p, q), (i, j, m)] = x_pad[m, c, i*sh + p*dh, j*sw + q*dw]``.
+    """
+    fh, fw, C, _, Wq, n = phases.shape
+    (kh, kw), (OH, OW) = kernel_size, out_size
+    if out is None:
+        out = np.empty((C * kh * kw, OH * (Wq if flat else OW) * n), dtype=phases.dtype)
+    cols = out.reshape((C, kh, kw, -1) if flat else (C, kh, kw, OH, OW, n))
+    if fh == fw == 1 and not flat:
+        # One strided *view* shows all windows side by side without copying
+        # (they overlap in memory); copyto makes the one real copy.
+        (sh, sw), (dh, dw) = stride, dilation
+        src = phases[0, 0]
+        sC, sH, sW, sN = src.strides
+        np.copyto(cols, _strided_view(src, (C, kh, kw, OH, OW, n),
+                                      (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN)))
+    else:
+        for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
+            cols[:, p, q] = taps
+    return out
+
+
+def col2im(
+    cols: np.ndarray,
+    phases_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    out_size: IntPair,
+    stride: IntPair,
+    dilation: IntPair,
+    flat: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Adjoint of ``im2col``: add ``cols (C*kh*kw, OH*OWg*n)`` into a phase array.
+
+    Every entry goes back to the pixel it was copied from; overlapping windows
+    add up. One slice-add per kernel offset (p, q) covers all windows at once.
+    Pixels no window reaches stay 0.
+    """
+    (kh, kw), (OH, OW), C, n = kernel_size, out_size, phases_shape[2], phases_shape[5]
+    phases = np.empty(phases_shape, cols.dtype) if out is None else out
+    phases.fill(0)
+    cols = cols.reshape((C, kh, kw, -1) if flat else (C, kh, kw, OH, OW, n))
+    for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
+        taps += cols[:, p, q]
+    return phases
+
+
+def _grad_columns(t: np.ndarray, grid_w: int) -> np.ndarray:
+    """``(n, O, OH, OW)`` -> ``(O, OH*OWg*n)``: batch last, zero on the junk grid columns."""
+    n, O, OH, OW = t.shape
+    if n == 1 and grid_w == OW:
+        return np.ascontiguousarray(t[0]).reshape(O, -1)  # a view when t is contiguous
+    g = _scratch("grad_cols", (O, OH, grid_w, n), t.dtype)
+    g[:, :, OW:] = 0  # junk columns get zero gradient, so they add nothing
+    g[:, :, :OW] = t.transpose(1, 2, 3, 0)
+    return g.reshape(O, -1)
+
+
+def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray,
+                    grid_w: int) -> None:
+    """``out (n, O, OH, OW) = a (G, O/G, K) @ b (G, K, OH*OWg*n) + bias``, stored NCHW.
+
+    The bias goes in while this chunk of y is still in cache, not in a later
+    pass over all of y.
+    """
+    n, O, OH, OW = out.shape
+    if n == 1 and grid_w == OW:  # then the product is already NCHW: write it straight into out
+        np.matmul(a, b, out=out.reshape(a.shape[0], a.shape[1], OH * OW))
+        if bias is not None:
+            out += bias.reshape(O, 1, 1)
+    else:
+        prod = _scratch("gemm", (a.shape[0], a.shape[1], b.shape[2]), out.dtype)
+        np.matmul(a, b, out=prod)
+        prod = prod.reshape(O, OH, grid_w, n)[:, :, :OW].transpose(3, 0, 1, 2)
+        if bias is None:
+            out[...] = prod
+        else:
+            np.add(prod, bias.reshape(O, 1, 1), out=out)
+
+
+def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
+    """1x1 kernel, stride 1, no padding: x itself is the column matrix."""
+    return (w.shape[2] == w.shape[3] == 1 and stride == (1, 1) and in_size == out_size
+            and padding == ((0, 0), (0, 0)))
+
+
+# --------------------------------------------------------------------------
+# Fast path, part 2: tiny problems, im2col and col2im as cached gathers
+# --------------------------------------------------------------------------
+#
+# When the images and their columns hold only a few thousand numbers (the
+# seed exercise, a 5x5 test image), the layout machinery above costs more
+# than the arithmetic: col2im alone is kh*kw slice-adds of a handful of numbers,
+# each ~2 us of NumPy call overhead. So for tiny problems the work of finding
+# which pixel goes where is done once per shape, and cached as integer indices:
+#
+# - im2col is one gather: ``cols[n, e] = x_flat[n, src[e]]``, where
+#   ``e = (c, p, q, i, j)`` numbers the column entries of one image and
+#   x_flat holds its C*H*W pixels, plus one extra 0 for the entries that
+#   read padding (if any do).
+# - col2im, the adjoint, is a gather too: ``readers[:, u]`` lists the column
+#   entries that copied pixel u (at most kh*kw of them), filled up with the
+#   index of an extra 0 entry; pixel u's gradient is the sum of those
+#   entries. These are the same sums as the slice adds (no np.add.at), and a
+#   NaN or inf stays in the pixels and windows it belongs to.
+#
+# Columns are (N, C*kh*kw, OH*OW) here, image first, unlike the batch-last
+# layout above; forward and backward decide the path by the same test.
+
+def _is_tiny(x_shape, w_shape, out_size) -> bool:
+    """Whether the images and their columns are small enough for the gathers."""
+    N, C, H, W = x_shape
+    kh, kw = w_shape[2:]
+    return N * C * max(H * W, kh * kw * out_size[0] * out_size[1]) <= _TINY
+
+
+@functools.lru_cache(maxsize=64)
+def _tiny_indices(in_shape, kernel_size, out_size, stride, padding, dilation):
+    """``(src, readers, padded)`` for one image of shape ``in_shape = (C, H, W)`` (see above)."""
+    C, H, W = in_shape
+    (kh, kw), (OH, OW), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = (
+        kernel_size, out_size, stride, padding, dilation)
+    pixels = C * H * W
+    # Number the pixels of the padded image; padding is "pixel" `pixels`, the extra 0.
+    ids = np.full((C, H + pt + pb, W + pl + pr), pixels, dtype=np.intp)
+    ids[:, pt:pt + H, pl:pl + W] = np.arange(pixels).reshape(C, H, W)
+    # im2col of the numbers (the way the loop reference reads windows)
+    src = np.empty((C, kh, kw, OH, OW), dtype=np.intp)
+    for p in range(kh):
+        for q in range(kw):
+            src[:, p, q] = ids[:, p * dh:p * dh + sh * (OH - 1) + 1:sh,
+                               q * dw:q * dw + sw * (OW - 1) + 1:sw]
+    src = src.reshape(-1)
+    # Invert it: for each pixel, the column entries that read it.
+    lists: list[list[int]] = [[] for _ in range(pixels + 1)]
+    for e, u in enumerate(src.tolist()):
+        lists[u].append(e)
+    # As a table (width, pixels): row r holds every pixel's r-th reader, so the sum
+    # over readers adds whole rows (a reduction along a short last axis is slow).
+    width = max([len(r) for r in lists[:pixels]] + [1])
+    readers = np.full((width, pixels), src.size, dtype=np.intp)  # src.size: the extra 0 entry
+    for u in range(pixels):
+        readers[:len(lists[u]), u] = lists[u]
+    padded = bool(lists[pixels])  # whether any entry reads padding
+    return src, readers, padded
+
+
+def _with_zero(a: np.ndarray) -> np.ndarray:
+    """``a (N, M)`` with a column of zeros appended: ``(N, M + 1)``."""
+    out = np.zeros((a.shape[0], a.shape[1] + 1), dtype=a.dtype)
+    out[:, :-1] = a
+    return out
+
+
+def _tiny_im2col(x: np.ndarray, src: np.ndarray, padded: bool) -> np.ndarray:
+    """Columns ``(N, C*kh*kw*OH*OW)`` of ``x (N, C, H, W)``: one gather."""
+    N, C, H, W = x.shape
+    x_flat = x.reshape(N, C * H * W)
+    return (_with_zero(x_flat) if padded else x_flat).take(src, axis=1)
+
+
+def _tiny_conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
+    """conv2d for tiny problems: gather the columns, one batched GEMM, output NCHW."""
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = out_size
+    G, K = groups, C_g * kh * kw
+    src, _, padded = _tiny_indices((C, H, W), (kh, kw), out_size, stride, padding, dilation)
+    cols = _tiny_im2col(x, src, padded)
+    # (G, O/G, K) @ (N, G, K, OH*OW) -> (N, G, O/G, OH*OW), which is NCHW
+    y = np.matmul(w.reshape(G, O // G, K), cols.reshape(N, G, K, OH * OW)).reshape(N, O, OH, OW)
+    if b is not None:
+        y += b.reshape(O, 1, 1)
+    return y, cols
+
+
+def _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation, groups,
+                          need_input, need_weight):
+    """``(grad_x, grad_w)`` of the tiny forward: the GEMMs, and col2im as a gather and a sum."""
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = grad_out.shape[2:]
+    G, K = groups, C_g * kh * kw
+    src, readers, padded = _tiny_indices((C, H, W), (kh, kw), (OH, OW), stride, padding, dilation)
+    g = grad_out.reshape(N, G, O // G, OH * OW)
+    grad_x = grad_w = None
+    if need_weight:
+        if cols is None:
+            cols = _tiny_im2col(x, src, padded)
+        # dW = sum over images of G[n] @ cols[n].T
+        gw = np.matmul(g, cols.reshape(N, G, K, OH * OW).transpose(0, 1, 3, 2))
+        grad_w = (gw[0] if N == 1 else gw.sum(axis=0)).reshape(w.shape).astype(w.dtype, copy=False)
+    if need_input:
+        # dcols = W.T @ G; then each pixel sums the column entries that copied it
+        dcols = np.matmul(w.reshape(G, O // G, K).transpose(0, 2, 1), g).reshape(N, G * K * OH * OW)
+        grad_x = np.add.reduce(_with_zero(dcols).take(readers, axis=1), axis=1)
+        grad_x = grad_x.reshape(x.shape).astype(x.dtype, copy=False)
+    return grad_x, grad_w
+
+
+# --------------------------------------------------------------------------
+# conv2d: fast forward
+# --------------------------------------------------------------------------
+
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Fast conv2d: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)``, ``b (O,)`` -> ``(y, cols)``.
+
+    ``y`` is ``(N, O, OH, OW)``. ``cols`` are the im2col columns, for
+    ``conv2d_backward`` to reuse (pass them on as they are) when they are
+    small; else None, and the backward rebuilds them: cheaper than holding big
+    columns from forward to backward (fresh memory is slow, see ``_scratch``).
+    """
+    out_size = conv2d_output_size(x.shape[2], x.shape[3], w.shape[2:], stride, padding, dilation)
+    return _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size)
+
+
+def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = out_size
+    G, K = groups, C_g * kh * kw
+    W_mat = w.reshape(G, O // G, K)  # block-diagonal W: one (O/G, K) block per group
+
+    cols = None
+    if _is_pointwise(w, stride, padding, (H, W), out_size):
+        # Y[n] = W @ X[n] for all images at once: batched GEMM straight into NCHW
+        y = np.matmul(W_mat, x.reshape(N, G, C_g, H * W)).reshape(N, O, H, W)
+        if b is not None:
+            y += b.reshape(O, 1, 1)
+    elif _is_tiny(x.shape, w.shape, out_size):
+        y, cols = _tiny_conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size)
+    else:
+        y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
+        chunks = _chunks(N, C * kh * kw * OH * OW * x.itemsize)
+        keep = len(chunks) == 1 and N * C * kh * kw * OH * OW * x.itemsize <= _KEEP_COLS_BYTES
+        for batch in chunks:
+            xb = x[batch]
+            plan = _plan(xb.shape, C * kh * kw, out_size, stride, padding)
+            shape = (C * kh * kw, OH * plan.grid_w * len(xb))
+            out = None if keep else _scratch("cols", shape, x.dtype)
+            cols = im2col(_to_phases(xb, padding, plan), (kh, kw), out_size, stride, dilation,
+                          plan.flat, out=out)
+            _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), b, y[batch], plan.grid_w)
+        if not keep:
+            cols = None
+    return y, cols
+
+
+# --------------------------------------------------------------------------
+# conv2d: backward
+# --------------------------------------------------------------------------
+
+def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, plan) -> None:
+    """``out (n, C, H, W) = dL/dx`` from batch-last ``g (G, O/G, OH*OWg*n)``: GEMM, col2im, crop.
+
+    ``W_mat`` is ``(G, O/G, C/G*kh*kw)``, ``out_size`` is ``(OH, OW)``.
+    This is also the whole of conv_transpose2d's forward.
+    """
+    G, _, K = W_mat.shape
+    dtype = np.result_type(W_mat, g)
+    # W.T @ G: for every window, what each of its pixels receives
+    dcols = np.matmul(W_mat.transpose(0, 2, 1), g, out=_scratch("cols", (G, K, g.shape[2]), dtype))
+    phases = col2im(dcols, plan.phases_shape, kernel_size, out_size, stride, dilation, plan.flat,
+                    out=_scratch("phases", plan.phases_shape, dtype))
+    _from_phases(phases, padding, out)  # crop the padding off, back to (n, C, H, W)
+
+
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    cols: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients of conv2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
+
+    Shapes are those of x, w and ``(O,)``; None for those not needed. ``cols``
+    is what ``conv2d_forward`` returned (None: rebuild them here).
+    """
+    N, C, H, W = x.shape
+    O, C_g, kh, kw = w.shape
+    OH, OW = grad_out.shape[2:]
+    G, K = groups, C_g * kh * kw
+    W_mat = w.reshape(G, O // G, K)
+
+    grad_b = np.add.reduce(grad_out, axis=(0, 2, 3)) if need_bias else None  # (np.sum, minus its wrapper)
+    pointwise = _is_pointwise(w, stride, padding, (H, W), (OH, OW))
+    if not pointwise and _is_tiny(x.shape, w.shape, (OH, OW)):
+        grad_x, grad_w = _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation,
+                                               groups, need_input, need_weight)
+        return grad_x, grad_w, grad_b
+    grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
+    grad_w = np.zeros((G, O // G, K), dtype=w.dtype) if need_weight else None
+    if pointwise:
+        g = np.ascontiguousarray(grad_out).reshape(N, G, O // G, H * W)
+        if need_weight:  # dW = sum over images of G[n] @ X[n].T
+            x_mat = x.reshape(N, G, C_g, H * W)
+            grad_w[...] = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
+        if need_input:  # dX[n] = W.T @ G[n], written straight into grad_x
+            np.matmul(W_mat.transpose(0, 2, 1), g, out=grad_x.reshape(N, G, C_g, H * W),
+                      casting="unsafe")
+    elif need_weight or need_input:
+        chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
+        for batch in chunks:
+            xb = x[batch]
+            plan = _plan(xb.shape, C * kh * kw, (OH, OW), stride, padding)
+            g = _grad_columns(grad_out[batch], plan.grid_w).reshape(G, O // G, -1)
+            if need_weight:
+                chunk_cols = cols
+                if cols is None:  # not kept by the forward: rebuild this chunk's columns
+                    out = _scratch("cols", (C * kh * kw, g.shape[2]), x.dtype)
+                    chunk_cols = im2col(_to_phases(xb, padding, plan), (kh, kw), (OH, OW), stride,
+                                        dilation, plan.flat, out=out)
+                # dW = G @ cols.T: the correlation of the input with grad_out
+                grad_w += np.matmul(g, chunk_cols.reshape(G, K, -1).transpose(0, 2, 1))
+            if need_input:
+                _input_grad(g, W_mat, grad_x[batch], (kh, kw), (OH, OW), stride, padding, dilation,
+                            plan)
+    if need_weight:
+        grad_w = grad_w.reshape(w.shape)
+    return grad_x, grad_w, grad_b
+
+
+# --------------------------------------------------------------------------
+# conv_transpose2d: conv2d's input gradient, run forward
+# --------------------------------------------------------------------------
+
+def conv_transpose2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
+    """Transposed conv: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``
+
+    Exactly conv2d's input gradient: x plays grad_out, and w is the weight of
+    a conv2d from O channels to C_in channels whose input has size (OH, OW).
+    """
+    N, C_in, H, W = x.shape
+    _, O_g, kh, kw = w.shape
+    O = O_g * groups
+    OH, OW = conv_transpose2d_output_size(H, W, (kh, kw), stride, padding, output_padding, dilation)
+    pad = ((padding[0], padding[0]), (padding[1], padding[1]))
+    y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
+    W_mat = w.reshape(groups, C_in // groups, O_g * kh * kw)
+    for batch in _chunks(N, O * kh * kw * H * W * y.itemsize):
+        yb = y[batch]  # the input of the conv2d whose input gradient this is
+        plan = _plan(yb.shape, O * kh * kw, (H, W), stride, pad)
+        g = _grad_columns(x[batch], plan.grid_w).reshape(groups, C_in // groups, -1)
+        _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan)
+    if b is not None:
+        y += b.reshape(O, 1, 1)
+    return y
+
+
+def conv_transpose2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients of conv_transpose2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
+
+    The forward is ``y = T(x, w)``, T being conv2d's input-gradient map, i.e.
+    the adjoint of ``conv2d(., w)``: ``<T(x, w), g> = <x, conv2d(g, w)>``.
+    So grad_x is conv2d forward of grad_out, and grad_w is conv2d's weight
+    gradient with the roles swapped (input grad_out, "grad_output" x); both
+    use the same columns of grad_out.
+    """
+    H, W = x.shape[2:]
+    pad = ((padding[0], padding[0]), (padding[1], padding[1]))
+    grad_b = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    grad_x, cols = None, None
+    if need_input:
+        # Output size (H, W), not the formula: output_padding rows fed no window.
+        grad_x, cols = _conv2d_forward(grad_out, w, None, stride, pad, dilation, groups, (H, W))
+        grad_x = grad_x.astype(x.dtype, copy=False)
+    grad_w = None
+    if need_weight:
+        _, grad_w, _ = conv2d_backward(x, grad_out, w, cols, stride, pad, dilation, groups,
+                                       need_input=False, need_weight=True, need_bias=False)
+    return grad_x, grad_w, grad_b
