@@ -508,3 +508,41 @@ def test_conv_transpose2d_backward_matches_finite_differences(algo, case):
     np.testing.assert_allclose(gx, numeric_grad(loss, x_t), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gw, numeric_grad(loss, w), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(gb, numeric_grad(loss, b), rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# conv_fast == conv.py's plain im2col path, on every layout the fast path chooses
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", list(KNOBS))
+@given(cfg=conv2d_configs(), data=st.data())
+def test_fast_layouts_equal_the_plain_path(path, cfg, data):
+    x, w, b = make_arrays(cfg)
+    g = np.random.default_rng(cfg.seed + 11).standard_normal(output_shape(cfg))
+    need = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans()))
+    y_plain, cols_plain = K.conv2d_forward(x, w, b, *cfg.args)
+    plain = K.conv2d_backward(g, x, w, cols_plain, *cfg.args, *need)
+    with knobs(path) as A:
+        y, cols = A.conv2d_forward(x, w, b, *cfg.args)
+        fast = A.conv2d_backward(g, x, w, cols, *cfg.args, *need)
+    np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
+    for got, want in zip(fast, plain):
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("path", list(KNOBS))
+@given(case=transpose_configs())
+def test_fast_transpose_layouts_equal_the_plain_path(path, case):
+    x_t, w, b, args, _ = transpose_inputs(*case)
+    y_plain = K.conv_transpose2d_forward(x_t, w, b, *args)
+    g = np.random.default_rng(case[0].seed + 13).standard_normal(y_plain.shape)
+    plain = K.conv_transpose2d_backward(g, x_t, w, *args)
+    with knobs(path) as A:
+        y = A.conv_transpose2d_forward(x_t, w, b, *args)
+        fast = A.conv_transpose2d_backward(g, x_t, w, *args)
+    np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
+    for got, want in zip(fast, plain):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

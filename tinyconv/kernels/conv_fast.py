@@ -5,10 +5,8 @@ first: this file changes how the work is laid out in memory, never what is
 summed). ``tests/test_conv_kernels.py`` forces every layout chosen here and
 checks it against the plain path and the loop references, forward and backward.
 
-What each trick changes, and what it buys. Measured at 1 thread on the cases
-of ``benchmarks/run.py`` (forward + backward, float32), as the time of this
-module / the time of the plain im2col path on the same problem (see the
-numbers quoted below; ``benchmarks/conv_tricks.py`` reproduces them):
+What each trick changes, and what it buys (``python benchmarks/conv_tricks.py``
+times conv2d forward + backward with each trick switched off in turn):
 
 - Tiny problems (the seed exercises, e.g. (1, 3, 5, 5) with a 3x3 kernel):
   im2col and col2im become one cached integer gather each, so a call is a
@@ -29,8 +27,6 @@ numbers quoted below; ``benchmarks/conv_tricks.py`` reproduces them):
   (Wq wide, not OW), so each (c, p, q) row is one contiguous run; the junk
   columns get zero gradient.
 
-Measured (this machine, 1 thread; time of "fast" vs "im2col", fwd + bwd):
-see the table in ``benchmarks/README.md`` ("conv algorithms").
 """
 from __future__ import annotations
 
