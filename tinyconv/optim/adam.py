@@ -15,12 +15,15 @@ class Adam(Optimizer):
 
         m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
         p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    `foreach` is accepted and ignored (PyTorch's choice of loop implementation; same numbers).
     """
 
     decoupled = False  # AdamW: weight decay shrinks p directly instead of adding to g
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False) -> None:
+                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: bool | None = None) -> None:
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))")
         if eps < 0:
@@ -28,7 +31,7 @@ class Adam(Optimizer):
         if weight_decay < 0:
             raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                                  "amsgrad": amsgrad, "maximize": maximize})
+                                  "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach})
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad
@@ -64,5 +67,6 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, foreach=foreach)

@@ -11,6 +11,12 @@ from ..autograd import grad_mode
 from ..tensor import Tensor
 
 
+def check_nonnegative(who: str, name: str, value: Any) -> None:
+    """Hyperparameters such as eps, weight_decay and momentum must be numbers >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+        raise ValueError(f"{who}: invalid {name}={value!r} (must be a number >= 0)")
+
+
 class Optimizer:
     """Holds `param_groups` (lists of parameters with their hyperparameters) and `state`."""
 

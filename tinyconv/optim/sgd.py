@@ -10,7 +10,9 @@ from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    """p -= lr * d, where d = grad + wd * p, smoothed by momentum as PyTorch does it:
+    """`foreach` is accepted and ignored (PyTorch's choice of loop implementation; same numbers).
+
+    p -= lr * d, where d = grad + wd * p, smoothed by momentum as PyTorch does it:
 
         buf = d                                  (first step)
         buf = momentum * buf + (1 - dampening) * d   (later steps)
@@ -18,7 +20,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False, *,
+                 foreach: bool | None = None) -> None:
         if momentum < 0:
             raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
         if weight_decay < 0:
@@ -26,7 +29,8 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize})
+                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                                  "foreach": foreach})
 
     def _update(self, p, grad, group, state) -> None:
         d = -grad if group["maximize"] else grad
