@@ -568,6 +568,8 @@ def test_fuzz_pointwise_losses(xs, ts, reduction, which, weight, tdt, grad):
             expected = INVALID
     except ValueError:
         full, expected = None, INVALID
+    if which.startswith("binary") and tdt != np.float32:
+        expected = INVALID  # PyTorch: BCE needs the input's dtype, with logits a float target
     kwargs = {}
     if which.startswith("binary") and weight is not None:
         wshape = xs if weight == "same" else weight

@@ -73,17 +73,40 @@ def is_floating(dtype: np.dtype) -> builtins.bool:
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
-def result_type(a: Any, b: Any) -> np.dtype:
-    """The dtype PyTorch gives `a op b`; each is an np.ndarray or a Python scalar."""
-    ranked = []
-    for x in (a, b):
-        if isinstance(x, np.ndarray):
-            ranked.append((_CATEGORY[x.dtype.kind], 2 if x.ndim else 1, x.dtype))
-        else:  # Python scalar: weakest, stands for its category's default dtype
-            d = bool if isinstance(x, builtins.bool) else int64 if isinstance(x, builtins.int) else _default_float
-            ranked.append((_CATEGORY[d.kind], 0, d))
+def _rank(x: Any) -> tuple:
+    """(category, priority, dtype) of one operand: a dimensioned array has priority 2, a 0-d
+    array 1, a Python (or NumPy) scalar 0, standing for its category's default dtype."""
+    if isinstance(x, np.ndarray):
+        return _CATEGORY[x.dtype.kind], 2 if x.ndim else 1, x.dtype
+    if isinstance(x, (builtins.bool, np.bool_)):
+        d = bool
+    elif isinstance(x, (builtins.int, np.integer)):
+        d = int64
+    elif isinstance(x, (builtins.float, np.floating)):
+        d = _default_float
+    else:
+        raise TypeError(f"result_type: expected an array or a Python number, got {type(x).__name__}")
+    return _CATEGORY[d.kind], 0, d
+
+
+def result_type(*operands: Any) -> np.dtype:
+    """The dtype PyTorch gives an op on `operands` (np.ndarrays or Python scalars; None skipped).
+
+    The highest category present wins (bool < integer < floating); among the operands of that
+    category, only those of the highest priority (dimensioned > 0-d > Python scalar) take part,
+    and their dtypes are promoted together (int32 with int64 gives int64, uint8 with int8 int16).
+    So float32 `//` a 0-d float64 stays float32, int32 `|` a 0-d int64 stays int32, and an int
+    tensor with a Python float gives the default float dtype.
+    """
+    ranked = [_rank(x) for x in operands if x is not None]
     cat = max(r[0] for r in ranked)
     top = [r for r in ranked if r[0] == cat]
     rank = max(r[1] for r in top)
-    dts = [r[2] for r in top if r[1] == rank]
-    return np.result_type(*dts)
+    return np.result_type(*[r[2] for r in top if r[1] == rank])
+
+
+def promote_types(*dtypes: np.dtype) -> np.dtype:
+    """PyTorch's promotion of dtypes alone (cat, stack): by category first, so int64 with
+    float32 gives float32 (NumPy would give float64), then NumPy's rule within the category."""
+    cat = max(_CATEGORY[d.kind] for d in dtypes)
+    return np.result_type(*[d for d in dtypes if _CATEGORY[d.kind] == cat])

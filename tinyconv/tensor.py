@@ -114,7 +114,15 @@ class Tensor:
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
-        """The fast internal constructor: wrap an array with no checks and no copy."""
+        """The fast internal constructor: wrap an array with no checks and no copy.
+
+        The one place every op's result passes through, so it is where the engine's
+        invariant is kept: `_data` is always an np.ndarray, 0-d included. NumPy gives
+        a scalar (np.float32, ...) for many 0-d results; a scalar has no item
+        assignment, no views, and a different promotion rule, so it is wrapped here.
+        """
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
         t = object.__new__(Tensor)
         t._data = data
         t._requires_grad = requires_grad
@@ -281,6 +289,8 @@ class Tensor:
         dt = as_dtype(dtype)
         if dt == self._data.dtype:
             return self
+        if dt.kind != "f":  # an integer or bool tensor cannot require grad: cut, as PyTorch
+            return Tensor._make(self._data.astype(dt), None, False)
         return ops.Cast.apply(self, dt)
 
     def cpu(self) -> Tensor:
@@ -405,6 +415,12 @@ class Tensor:
         return _binary(ops.Div, self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Tensor:
+        if (type(other) is builtins.int and other < 0 and self._data.dtype.kind in "biu"):
+            # PyTorch refuses this one case (a negative *tensor* exponent gives 0s instead)
+            raise RuntimeError(
+                f"pow: integers to negative integer powers are not allowed (a tensor of dtype "
+                f"{dtype_name(self._data.dtype)} ** {other}); use a float exponent ({other}.0) or .float()"
+            )
         return _binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -446,10 +462,22 @@ class Tensor:
     __rxor__ = __xor__
 
     def __floordiv__(self, other: Any) -> Tensor:
-        return _no_grad_binary(np.floor_divide, self, other)
+        return _binary(ops.FloorDivide, self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _binary(ops.FloorDivide, self, other, reflected=True)
 
     def __mod__(self, other: Any) -> Tensor:
-        return _no_grad_binary(np.remainder, self, other)
+        return _binary(ops.Remainder, self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _binary(ops.Remainder, self, other, reflected=True)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return self // other
+
+    def remainder(self, other: Any) -> Tensor:
+        return self % other
 
     # comparisons: bool tensors, no gradient
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
@@ -549,14 +577,31 @@ class Tensor:
         return self * self
 
     def sign(self) -> Tensor:
-        return Tensor._make(np.sign(self._data), None, False)
+        return ops.Sign.apply(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """min(max(self, min), max); the bounds are numbers or tensors that broadcast with self
+        (the output takes the broadcast shape, and tensor bounds get gradients)."""
         if min is None and max is None:
             raise ValueError("clamp(): at least one of min and max must be given")
-        lo = min.item() if isinstance(min, Tensor) else min
-        hi = max.item() if isinstance(max, Tensor) else max
-        return ops.Clamp.apply(self, lo, hi)
+        lo, hi = _operand(min) if min is not None else None, _operand(max) if max is not None else None
+        if lo is not None and hi is not None and isinstance(lo, Tensor) != isinstance(hi, Tensor):
+            raise TypeError(  # PyTorch's overloads take two numbers or two tensors, not one of each
+                f"clamp(): min and max must both be tensors or both be numbers, got "
+                f"{type(min).__name__} and {type(max).__name__}"
+            )
+        raw = [b._data if isinstance(b, Tensor) else b for b in (lo, hi)]
+        shapes = [np.shape(r) for r in raw if isinstance(r, np.ndarray)]
+        if shapes:
+            try:
+                np.broadcast_shapes(self._data.shape, *shapes)
+            except ValueError:
+                raise ValueError(f"clamp(): min/max of shape(s) {shapes} can't be broadcast with the "
+                                 f"input's shape {tuple(self.shape)}") from None
+        dtype = result_type(self._data, *raw)
+        if dtype.kind == "b" and not builtins.all(isinstance(r, np.ndarray) for r in raw if r is not None):
+            _refuse_bool(ops.Clamp, self, None, dtype)
+        return ops.Clamp.apply(self, lo, hi, dtype)
 
     clip = clamp
 
@@ -581,19 +626,20 @@ class Tensor:
         return ops.Mean.apply(x, _dims(dim, self._data.ndim, "mean()"), keepdim)
 
     def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
+            correction: Any = None, _op: Any = None) -> Tensor:
         corr = 1 if correction is None else correction
         if unbiased is not None:
             if isinstance(unbiased, builtins.bool):
                 corr = 1 if unbiased else 0
             elif dim is None:  # var(dim) passed positionally
                 dim = unbiased
-        x = self._float_input("var()")
-        return ops.Var.apply(x, _dims(dim, self._data.ndim, "var()"), corr, keepdim)
+        what = "std()" if _op is ops.Std else "var()"
+        x = self._float_input(what)
+        return (_op or ops.Var).apply(x, _dims(dim, self._data.ndim, what), corr, keepdim)
 
     def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return self.var(dim, unbiased, keepdim, correction=correction, _op=ops.Std)
 
     def _float_input(self, what: str) -> Tensor:
         if self._data.dtype.kind != "f":
@@ -603,16 +649,16 @@ class Tensor:
     def _max_min(self, dim: Any, keepdim: bool, use_min: bool, what: str) -> Any:
         if isinstance(dim, Tensor):  # torch.max(a, b) is maximum(a, b)
             return _binary(ops.Minimum if use_min else ops.Maximum, self, dim)
-        if self._data.size == 0:
-            raise RuntimeError(f"{what}: the tensor is empty, so it has no {what.rstrip('()')}")
         if dim is None:
-            return ops.Amax.apply(self, None, False, use_min)
+            _check_reduce_empty(self._data, None, what)
+            return ops.Amax.apply(self, None, False, use_min, True)
         axis = _dim(dim, self._data.ndim, what)
+        _check_reduce_empty(self._data, axis, what)
         data = self._data if self._data.ndim else self._data.reshape(1)
         idx = (np.argmin if use_min else np.argmax)(data, axis=axis, keepdims=True)
-        values = ops.TakeAlongAxis.apply(self if self._data.ndim else self.reshape(1), idx, axis)
-        if not keepdim or not self._data.ndim:  # a 0-d input gives 0-d results, as in PyTorch
-            values = values.squeeze(axis)
+        squeeze = not keepdim or not self._data.ndim  # a 0-d input gives 0-d results, as in PyTorch
+        values = ops.TakeAlongAxis.apply(self if self._data.ndim else self.reshape(1), idx, axis, not squeeze)
+        if squeeze:
             idx = np.squeeze(idx, axis)
         return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
 
@@ -624,10 +670,14 @@ class Tensor:
         return self._max_min(dim, keepdim, True, "min()")
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Amax.apply(self, _dims(dim, self._data.ndim, "amax()"), keepdim, False)
+        axis = _dims(dim, self._data.ndim, "amax()")
+        _check_reduce_empty(self._data, axis, "amax()")
+        return ops.Amax.apply(self, axis, keepdim, False)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.Amax.apply(self, _dims(dim, self._data.ndim, "amin()"), keepdim, True)
+        axis = _dims(dim, self._data.ndim, "amin()")
+        _check_reduce_empty(self._data, axis, "amin()")
+        return ops.Amax.apply(self, axis, keepdim, True)
 
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         """The product of all elements, or along one dim; its gradient is exact with zeros too."""
@@ -640,8 +690,7 @@ class Tensor:
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         """The vector p-norm of the elements over `dim` (all by default), as torch.norm ('fro' is p=2).
 
-        Built from abs, pow, sum and amax, so backward comes for free; the p-th root is taken
-        through `where` so that a zero norm gets gradient 0 (not nan), as in PyTorch.
+        One op (ops.Norm) whose backward gives zeros PyTorch's gradients (0, not nan).
         """
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
@@ -652,25 +701,7 @@ class Tensor:
         if isinstance(p, str):  # a bad value of p, not a bad type:
             raise ValueError(f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
                              + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else ""))
-        p = builtins.float(p)
-        dims = _dims(dim, x._data.ndim, "norm()")
-        if p == np.inf:
-            return x.abs().amax(dims, keepdim)
-        if p == -np.inf:
-            return x.abs().amin(dims, keepdim)
-        if p == 0:  # the number of non-zero elements; gradient 0
-            count = Tensor._make((x._data != 0).astype(x._data.dtype), None, False)
-            return (x * 0).sum(dims, keepdim) + count.sum(dims, keepdim)
-        if p == 1:
-            return x.abs().sum(dims, keepdim)
-        s = (x * x if p == 2 else x.abs() ** p).sum(dims, keepdim)
-        zero = s._data == 0
-        if not zero.any():
-            return s.sqrt() if p == 2 else s ** (1 / p)
-        from .functions import where
-        zero_t = Tensor._make(np.asarray(zero), None, False)
-        safe = where(zero_t, 1.0, s)
-        return where(zero_t, 0.0, safe.sqrt() if p == 2 else safe ** (1 / p))
+        return ops.Norm.apply(x, builtins.float(p), _dims(dim, x._data.ndim, "norm()"), keepdim)
 
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
@@ -841,12 +872,22 @@ class Tensor:
         return ops.Flip.apply(self, tuple(_dim(d, self._data.ndim, "flip()") for d in dims))
 
     def split(self, split_size: Any, dim: int = 0) -> tuple:
+        """Pieces of `split_size` along dim (the last may be smaller), or of the sizes in a list."""
         d = _dim(dim, self._data.ndim, "split()")
         n = self._data.shape[d]
-        if isinstance(split_size, builtins.int):
-            sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        if isinstance(split_size, (builtins.int, np.integer)) and not isinstance(split_size, builtins.bool):
+            if split_size < 0 or (split_size == 0 and n):
+                raise RuntimeError(f"split(): split_size must be positive (0 only for a dim of size 0), "
+                                   f"got {split_size} for dim {d} of size {n}")
+            # a dim of size 0 still gives one (empty) piece, as in PyTorch
+            sizes = [split_size] * (n // split_size) + [n % split_size] if split_size else [0]
+            if len(sizes) > 1 and sizes[-1] == 0:
+                sizes.pop()
         else:
             sizes = list(split_size)
+            if sum(sizes) != n or builtins.any(s < 0 for s in sizes):
+                raise RuntimeError(f"split(): split sizes {sizes} must be non-negative and sum to the "
+                                   f"size of dim {d}, {n}")
         out, start = [], 0
         for s in sizes:
             idx = (slice(None),) * d + (slice(start, start + s),)
@@ -855,7 +896,12 @@ class Tensor:
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most `chunks` pieces of equal size (ceil(n / chunks); the last may be smaller)."""
+        if not isinstance(chunks, (builtins.int, np.integer)) or chunks <= 0:
+            raise RuntimeError(f"chunk(): chunks must be a positive integer, got {chunks!r}")
         n = self._data.shape[_dim(dim, self._data.ndim, "chunk()")]
+        if n == 0:  # PyTorch: `chunks` empty pieces
+            return self.split([0] * builtins.int(chunks), dim)
         return self.split(-(-n // chunks), dim)
 
     def unbind(self, dim: int = 0) -> tuple:
@@ -1023,8 +1069,13 @@ class Tensor:
     def div_(self, other: Any) -> Tensor:
         return self._inplace(ops.Div, other, "div_()")
 
-    def _overwrite(self, values: Any, what: str) -> Tensor:
-        """Replace every value, untracked (fill_, zero_, copy_ of a constant, init)."""
+    def _overwrite(self, values: Any, what: str, node: Any = None, value: Any = None) -> Tensor:
+        """Replace every value (fill_, zero_, copy_ of a constant, uniform_, normal_, init).
+
+        A tensor in the graph stays in it, as in PyTorch: it gets a `node` (an ops.Overwrite)
+        that sends zero gradient to its old history, and the gradient's sum to `value`
+        (fill_ with a 0-d tensor that requires grad).
+        """
         view = grad_mode.enabled and getattr(self, "_base", None) is not None
         if view:
             self._view_before_write(what)
@@ -1032,18 +1083,30 @@ class Tensor:
             self._check_inplace(what)
         self._data[...] = values
         self._vc[0] += 1
-        if grad_mode.enabled and self.grad_fn is not None:
-            self.grad_fn = None  # the old history no longer reaches these values
-            self._requires_grad = False
+        v_req = grad_mode.enabled and isinstance(value, Tensor) and value._requires_grad
+        if grad_mode.enabled and (self.grad_fn is not None or v_req):
+            n = (node or ops.Overwrite).__new__(node or ops.Overwrite)
+            n.needs_input_grad = (self._requires_grad, v_req)
+            n.edges = ((self.grad_fn or self) if self._requires_grad else None,
+                       (value.grad_fn or value) if v_req else None)
+            n.value_meta = (value._data.shape, value._data.dtype) if v_req else None
+            n._out_meta = (self._data.shape, self._data.dtype)
+            self.grad_fn = n
+            self._requires_grad = True
             if view:
-                self._view_after_write()  # the base's overwritten region gets zero gradient
+                self._view_after_write()  # the base's overwritten region now comes from here
         return self
 
     def fill_(self, value: Any) -> Tensor:
-        return self._overwrite(value.item() if isinstance(value, Tensor) else value, "fill_()")
+        if isinstance(value, Tensor):
+            if value._data.ndim:
+                raise RuntimeError(f"fill_(): the value must be a number or a 0-d tensor, got a tensor "
+                                   f"of shape {tuple(value.shape)}")
+            return self._overwrite(value._data, "fill_()", ops.Fill, value)
+        return self._overwrite(value, "fill_()", ops.Fill)
 
     def zero_(self) -> Tensor:
-        return self._overwrite(0, "zero_()")
+        return self._overwrite(0, "zero_()", ops.Zero)
 
     def copy_(self, src: Any) -> Tensor:
         src_t = _as_tensor(src)
@@ -1055,32 +1118,47 @@ class Tensor:
         if grad_mode.enabled and src_t._requires_grad:
             self[...] = src_t
             return self
-        return self._overwrite(src_t._data, "copy_()")
+        return self._overwrite(src_t._data, "copy_()", ops.Copy)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         view = grad_mode.enabled and getattr(self, "_base", None) is not None
         if view:
             self._view_before_write("clamp_()")
-        if grad_mode.enabled and self._requires_grad:
+        track = grad_mode.enabled and builtins.any(
+            isinstance(t, Tensor) and t._requires_grad for t in (self, min, max))
+        if track:
             self._check_inplace("clamp_()")
-            out = self.clamp(min, max)
-            self._data[...] = out._data
-            self._vc[0] += 1
+            # Clamp saves its input for backward, and the write below overwrites it: give it a
+            # copy from before the write (PyTorch's original self), as _inplace does.
+            before = Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            out = before.clamp(min, max)
+        else:
+            with grad_mode.no_grad():
+                out = self.clamp(min, max)
+        # As PyTorch: the result must fit self (no broadcasting to a bigger shape, and a
+        # float result can't go into an integer tensor).
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(f"clamp_(): the result has shape {tuple(out.shape)} (broadcast with the "
+                               f"bounds), which can't be written into a tensor of shape {tuple(self.shape)}")
+        if not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(f"clamp_(): result type {dtype_name(out._data.dtype)} can't be cast to the "
+                               f"in-place output's dtype {dtype_name(self._data.dtype)}")
+        self._data[...] = out._data
+        self._vc[0] += 1
+        if track:
             self.grad_fn = out.grad_fn
+            self._requires_grad = True
             if view:
                 self._view_after_write()
-            return self
-        np.clip(self._data, min, max, out=self._data)
-        self._vc[0] += 1
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from .creation import _rng
-        return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()")
+        return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()", ops.Uniform)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from .creation import _rng
-        return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()")
+        return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()", ops.Normal)
 
     # -- autograd ------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -1252,7 +1330,9 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         res = dtype if dtype is not None else ad.dtype
         if res.kind != "f":
             dtype = _dtype.get_default_dtype()
-    if dtype is None and op.ufunc is not None and not (
+    elif op in _NO_BOOL:
+        _refuse_bool(op, a, b, dtype, reflected)
+    if dtype is None and op.ufunc is not None and not (reflected and op is ops.Div) and not (
             grad_mode.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad))):
         # Nothing to record (no_grad, or no input needs a gradient) and no dtype to force:
         # the op's forward would only call its ufunc, so call it here and skip making a
@@ -1264,11 +1344,31 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     return op.apply(a, b, dtype)
 
 
+def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False) -> None:
+    """PyTorch refuses `-` with any bool operand, and %, // and ** of bools alone (NumPy would
+    compute them in int8), except bool tensor ** a Python bool; clamp of a bool tensor by
+    Python bools."""
+    if op is ops.Sub:
+        if a._data.dtype.kind == "b" or type(b) is builtins.bool or (isinstance(b, Tensor) and b.dtype.kind == "b"):
+            raise TypeError("subtraction (-) with a bool tensor or bool is not supported (as in PyTorch); "
+                            "to invert a mask use ~ or logical_not()")
+        return
+    res = dtype if dtype is not None else a._data.dtype
+    if res.kind == "b" and not (op is ops.Pow and type(b) is builtins.bool and not reflected):
+        raise TypeError(f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
+                        "them with .long() or .float() first")
+
+
 def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
     b = _operand(other)
     bd = b._data if isinstance(b, Tensor) else b
+    ad = a._data
+    if isinstance(bd, np.ndarray) and bd.dtype != ad.dtype:
+        # compare in PyTorch's promoted dtype: float32 == a 0-d float64 0.1 rounds 0.1 to float32
+        dt = result_type(ad, bd)
+        ad, bd = ad.astype(dt, copy=False), bd.astype(dt, copy=False)
     try:
-        return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+        return Tensor._make(fn(ad, bd), None, False)
     except ValueError:
         raise ValueError(
             f"comparison: shapes {tuple(a.shape)} and {np.shape(bd)} can't be broadcast together"
@@ -1280,18 +1380,34 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
     bd = b._data if isinstance(b, Tensor) else b
     if a._data.dtype.kind not in "biu" or np.asarray(bd).dtype.kind not in "biu":
         raise TypeError(f"'{sym}' is only defined for bool and integer tensors")
-    return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+    dt = result_type(a._data, bd)  # PyTorch's promotion: int32 | a 0-d int64 stays int32
+    ad = a._data if a._data.dtype == dt else a._data.astype(dt)
+    if isinstance(bd, np.ndarray) and bd.dtype != dt:
+        bd = bd.astype(dt)
+    return Tensor._make(fn(ad, bd), None, False)
 
 
-def _no_grad_binary(fn: Any, a: Tensor, other: Any) -> Tensor:
-    b = _operand(other)
-    bd = b._data if isinstance(b, Tensor) else b
-    return Tensor._make(np.asarray(fn(a._data, bd)), None, False)
+def _check_reduce_empty(data: np.ndarray, axis: Any, what: str) -> None:
+    """max/min/amax/argmax... of nothing have no value. As PyTorch: reducing an empty tensor
+    over all dims is a RuntimeError, over a dim of size 0 an IndexError; reducing a non-empty
+    dim of an empty tensor is fine (an empty result)."""
+    if data.size:
+        return
+    if axis is None:
+        raise RuntimeError(f"{what}: the tensor is empty (shape {tuple(data.shape)}), so it has no "
+                           "value to return; give a dim of non-zero size to reduce over")
+    for d in axis if isinstance(axis, tuple) else (axis,):
+        if data.shape[d] == 0:
+            raise IndexOutOfRange(f"{what}: the dim {d} to reduce over has size 0 (tensor shape "
+                                  f"{tuple(data.shape)}); it must have at least one element")
 
 
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
-    if x._data.size == 0:
-        raise RuntimeError(f"{what}: the tensor is empty")
+    if dim is None and x._data.size == 0:
+        raise IndexOutOfRange(f"{what}: the tensor is empty (shape {tuple(x.shape)}); give a dim "
+                              "of non-zero size to reduce over")
+    if dim is not None:
+        _check_reduce_empty(x._data, _dim(dim, x._data.ndim, what) if x._data.ndim else (), what)
     if dim is None:
         out = np.asarray(fn(x._data))
         if keepdim:
@@ -1423,3 +1539,6 @@ def _format(t: Tensor) -> str:
 
 
 from .autograd import engine, ops
+
+_NO_BOOL = {ops.Sub: "-", ops.Remainder: "remainder (%)", ops.FloorDivide: "floor_divide (//)", ops.Pow: "pow (**)",
+            ops.Clamp: "clamp"}

@@ -11,10 +11,12 @@ wired up in tinyconv.nn.functional.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
+from .._dtype import promote_types
 from .function import Function, sum_to_shape
 
 
@@ -113,13 +115,25 @@ class Div(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad[:2] or (False, False)
+        if not isinstance(a, np.ndarray):
+            # number / tensor is number * (1 / tensor), as in PyTorch: backward needs only the
+            # reciprocal (its own array), so an in-place change of the tensor afterwards is fine.
+            r = np.reciprocal(b)
+            ctx.save_for_backward(None, r if nb else None)
+            ctx.numerator = a
+            return a * r
+        # Save what backward uses and nothing more (as PyTorch): b for both gradients,
+        # a only for b's gradient; a saved input blocks in-place changes of it.
+        ctx.save_for_backward(a if nb else None, b if na or nb else None)
         return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
+        if hasattr(ctx, "numerator"):  # out = a * r with r = 1/b (saved as b): d out/db = -a r^2
+            return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (b * b) if nb else None)
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
         return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
 
@@ -128,8 +142,10 @@ class Pow(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        out = np.power(a, b)
-        ctx.save_for_backward(a, b, out)
+        out = _power(a, b)
+        # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
+        # is fine); a tensor exponent also needs the result, for its own gradient a^b log(a).
+        ctx.save_for_backward(a, b, out if isinstance(b, np.ndarray) else None)
         return out
 
     @staticmethod
@@ -137,18 +153,105 @@ class Pow(Binary):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         ga = gb = None
-        if na:  # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (as PyTorch), not 0 * inf = nan
-            if isinstance(b, np.ndarray):
-                with np.errstate(divide="ignore", invalid="ignore"):
+        # (0 ** -0.5 is inf and log(0) -inf here, quietly, as in PyTorch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:  # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (as PyTorch), not 0 * inf = nan
+                if isinstance(b, np.ndarray):
                     ga = grad * np.where(b == 0, 0, b * np.power(a, b - 1))
-            elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
-                ga = grad * (b * a)
-            else:  # another Python scalar exponent
-                ga = grad * (b * np.power(a, b - 1)) if b != 0 else np.zeros_like(grad)
-        if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
-            with np.errstate(divide="ignore", invalid="ignore"):
+                elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
+                    ga = grad * (b * a)
+                else:  # another Python scalar exponent
+                    ga = grad * (b * np.power(a, b - 1)) if b != 0 else np.zeros_like(grad)
+            if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
                 gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
         return Binary.reduce(ctx, ga, gb)
+
+
+def _power(a: Any, b: Any) -> Any:
+    """a ** b; for integers with negative exponents PyTorch's values (NumPy raises): 1 ** -n = 1,
+    (-1) ** -n = +-1, and any other base gives 0 (the integer part of 1 / a^n; 0 ** -n too).
+    (An integer tensor ** a negative Python int is refused before this, as PyTorch does.)"""
+    dt = np.result_type(a, b)
+    if dt.kind == "b" or (isinstance(a, np.ndarray) and a.dtype.kind == "b" and type(b) is bool):
+        return np.logical_or(a, not b)  # bool ** bool stays bool (NumPy would give int8)
+    if dt.kind not in "iu" or not np.any(np.less(b, 0)):
+        return np.power(a, b)
+    neg = np.less(b, 0)
+    pos = np.power(a, np.where(neg, 0, b).astype(dt, copy=False))
+    odd = np.remainder(b, 2) != 0
+    special = np.where(np.equal(a, 1), 1, np.where(np.equal(a, -1), np.where(odd, -1, 1), 0))
+    return np.where(neg, special, pos).astype(pos.dtype, copy=False)
+
+
+def _division_by_zero(b: Any, dt: np.dtype, what: str) -> None:
+    """Integer % and // by zero raise, as in PyTorch (NumPy would give 0 and warn)."""
+    if dt.kind in "iub" and np.any(np.equal(b, 0)):
+        raise RuntimeError(f"{what}: integer division by zero (ZeroDivisionError); the divisor holds a 0")
+
+
+class Remainder(Binary):
+    """a % b with the sign of b (Python's and PyTorch's rule, not C's fmod).
+
+    d(a % b)/da = 1 and d(a % b)/db = -floor(a / b), as PyTorch defines them (the jumps
+    are ignored). `number % tensor` has no derivative in PyTorch: its backward raises.
+    """
+
+    ufunc = None  # not np.remainder alone: integer division by zero must raise
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        _division_by_zero(b, np.result_type(a, b), "remainder (%)")
+        nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
+        ctx.save_for_backward(a if nb else None, b if nb else None)
+        ctx.scalar_a = not isinstance(a, np.ndarray)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.scalar_a:
+            raise RuntimeError("the derivative of remainder (number % tensor) is not implemented "
+                               "(as in PyTorch); write it as number - tensor * (number // tensor).detach()")
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad[:2]
+        gb = None
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = -grad * np.floor_divide(a, b)
+        return Binary.reduce(ctx, grad if na else None, gb)
+
+
+class FloorDivide(Binary):
+    """a // b, rounded towards -inf. Its result requires grad when an input does (as in
+    PyTorch), but PyTorch defines no derivative for it: backward raises."""
+
+    ufunc = None  # not np.floor_divide alone: integer division by zero must raise
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        _division_by_zero(b, np.result_type(a, b), "floor_divide (//)")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("the derivative of floor_divide (//) is not implemented (as in PyTorch); "
+                           "use tensor.detach() // ... if no gradient should flow through it")
+
+
+def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -> tuple:
+    """maximum/minimum backward: the winner gets the gradient, a tie half each. Selected with
+    where, not multiplied by a 0/1 mask, so an inf or nan gradient does not leak into the
+    loser as 0 * inf = nan (PyTorch masks too). A NaN pair, neither winning nor tied, passes
+    the gradient to both, as in PyTorch."""
+    zero = np.zeros((), grad.dtype)
+    half = grad * 0.5
+    na, nb = ctx.needs_input_grad[:2]
+    ga = np.where(b_wins, zero, np.where(tie, half, grad)) if na else None
+    gb = np.where(a_wins, zero, np.where(tie, half, grad)) if nb else None
+    return Binary.reduce(ctx, ga, gb)
 
 
 class Maximum(Binary):
@@ -162,8 +265,7 @@ class Maximum(Binary):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         # The larger operand gets the gradient; a tie splits it evenly (as PyTorch).
-        wa = (a > b) + 0.5 * (a == b)
-        return Binary.reduce(ctx, grad * wa, grad * (1 - wa))
+        return _pick(ctx, grad, a > b, a < b, a == b)
 
 
 class Minimum(Binary):
@@ -176,31 +278,40 @@ class Minimum(Binary):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        wa = (a < b) + 0.5 * (a == b)
-        return Binary.reduce(ctx, grad * wa, grad * (1 - wa))
+        return _pick(ctx, grad, a < b, a > b, a == b)
 
 
 class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # da needs b and db needs a: save only those (as PyTorch), so an in-place change of
+        # an operand that needs no gradient is allowed after the product.
+        na, nb = ctx.needs_input_grad or (False, False)
+        ctx.save_for_backward(a if nb else None, b if na else None)
+        ctx.a_shape, ctx.b_shape = a.shape, b.shape
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        sa, sb = ctx.a_shape, ctx.b_shape
         # Treat 1-D operands as a row (a) or a column (b), as matmul does.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        sa2 = (1,) + sa if len(sa) == 1 else sa
+        sb2 = sb + (1,) if len(sb) == 1 else sb
         g = grad
-        if a.ndim == 1:  # (1-D @ 1-D gives a 0-d grad: give it its row axis first)
-            g = np.expand_dims(g, -2 if b.ndim > 1 else 0)
-        if b.ndim == 1:
+        if len(sa) == 1:  # (1-D @ 1-D gives a 0-d grad: give it its row axis first)
+            g = np.expand_dims(g, -2 if len(sb) > 1 else 0)
+        if len(sb) == 1:
             g = np.expand_dims(g, -1)
         # out = a b  =>  da = grad b^T,  db = a^T grad (summed over broadcast batches)
-        ga = sum_to_shape(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if na else None
-        gb = sum_to_shape(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if nb else None
+        ga = gb = None
+        if na:
+            b2 = b.reshape(sb2)
+            ga = sum_to_shape(g @ np.swapaxes(b2, -1, -2), sa2).reshape(sa)
+        if nb:
+            a2 = a.reshape(sa2)
+            gb = sum_to_shape(np.swapaxes(a2, -1, -2) @ g, sb2).reshape(sb)
         return ga, gb
 
 
@@ -226,7 +337,8 @@ class Abs(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * np.sign(a)  # sign(0) = 0, as PyTorch
+        with np.errstate(invalid="ignore"):  # an inf gradient at 0 gives nan, quietly, as PyTorch
+            return grad * np.sign(a)  # sign(0) = 0, as PyTorch (multiplied, as PyTorch does)
 
 
 class Exp(Op):
@@ -306,7 +418,9 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (out > 0)  # gradient passes where the input was positive
+        # The gradient passes where the input was positive. Selected, not multiplied by the
+        # mask: an inf arriving at a zero output ((x.relu() ** 0.5) at 0) must give 0, not nan.
+        return np.where(out > 0, grad, np.zeros((), grad.dtype))
 
 
 class Sigmoid(Op):
@@ -338,22 +452,49 @@ class Tanh(Op):
 
 
 class Clamp(Op):
+    """min(max(a, lo), hi); lo and hi are numbers, None, or arrays that broadcast with a.
+
+    Gradients (PyTorch's convention, ties included): a gets it where lo <= a <= hi; lo
+    where lo > a and lo < hi; hi where hi < a or hi < lo (then hi is the output whatever a
+    is). At a == lo == hi, a gets it; at a < lo == hi nobody does. Selected with where, so
+    an inf gradient at a clamped element gives 0, not nan.
+    """
+
     @staticmethod
-    def forward(ctx, a, lo, hi):
-        out = np.clip(a, lo, hi)
-        # The gradient passes where lo <= a <= hi (edges included, as PyTorch).
-        mask = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            mask &= a >= lo
-        if hi is not None:
-            mask &= a <= hi
-        ctx.save_for_backward(mask)
-        return out
+    def forward(ctx, a, lo, hi, dtype=None):
+        if ctx.needs_input_grad:
+            ctx.metas = (_meta(a), _meta(lo), _meta(hi))
+        a, lo, hi = _cast(a, dtype), _cast(lo, dtype), _cast(hi, dtype)
+        ctx.save_for_backward(a, lo, hi)  # what PyTorch saves: self, min and max
+        if lo is None or hi is None or (isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray)):
+            out = a
+            if lo is not None:
+                out = np.maximum(out, lo)
+            if hi is not None:
+                out = np.minimum(out, hi)
+            return out if out is not a else a.copy()
+        return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):
-        (mask,) = ctx.saved_tensors
-        return grad * mask, None, None
+        a, lo, hi = ctx.saved_tensors
+        need_a, need_lo, need_hi = ctx.needs_input_grad[:3]
+        zero = np.zeros((), grad.dtype)
+        ga = glo = ghi = None
+        if need_a:
+            keep = True
+            if lo is not None:
+                keep = np.logical_and(keep, a >= lo)
+            if hi is not None:
+                keep = np.logical_and(keep, a <= hi)
+            ga = sum_to_shape(np.where(keep, grad, zero), *ctx.metas[0])
+        if need_lo:
+            pick = lo > a if hi is None else np.logical_and(lo > a, lo < hi)
+            glo = sum_to_shape(np.where(pick, grad, zero), *ctx.metas[1])
+        if need_hi:
+            pick = hi < a if lo is None else np.logical_or(hi < a, hi < lo)
+            ghi = sum_to_shape(np.where(pick, grad, zero), *ctx.metas[2])
+        return ga, glo, ghi, None
 
 
 class Cast(Op):
@@ -438,58 +579,124 @@ class Mean(Op):
         return _spread(g, ctx.shape, ctx.count * grad.size, grad.dtype)
 
 
+def _centered(a: np.ndarray, axis: Any) -> tuple:
+    """(a - its mean over `axis`, how many elements each mean averages)."""
+    if axis is None:
+        n = a.size
+    else:
+        n = 1
+        for i in axis if isinstance(axis, tuple) else (axis,):
+            n *= a.shape[i]
+    with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, quietly
+        mean = np.add.reduce(a, axis=axis, keepdims=True) / n
+    return a - mean, n
+
+
+def _var(a: np.ndarray, axis: Any, correction: Any, keepdims: bool, what: str) -> tuple:
+    """(variance, a - mean, n - correction); warns as PyTorch when n - correction <= 0."""
+    centered, n = _centered(a, axis)
+    dof = n - correction
+    if dof <= 0:
+        warnings.warn(f"{what}: degrees of freedom is <= 0 (correction {correction} with {n} "
+                      "element(s) per reduction); the result is nan or inf", UserWarning, stacklevel=5)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 gives nan, as PyTorch
+        out = np.add.reduce(centered * centered, axis=axis, keepdims=keepdims) / max(dof, 0)
+    return np.asarray(out).astype(a.dtype, copy=False), centered, dof
+
+
+def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any) -> np.ndarray:
+    # var = sum (a - mean)^2 / dof  =>  dvar/da = 2 (a - mean) / dof
+    # (the mean's own dependence on a cancels, because sum(a - mean) = 0). dof is not
+    # clamped here, as in PyTorch: n = 1 gives 2 * 0 / 0 = nan, dof < 0 a finite -0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (g * (2 / dof if dof else np.inf) * centered).astype(centered.dtype, copy=False)
+
+
 class Var(Op):
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
-        mean = np.mean(a, axis=axis, keepdims=True)
-        centered = a - mean
-        n = a.size // max(mean.size, 1)
-        ctx.save_for_backward(centered)
-        ctx.axis, ctx.keepdims, ctx.denom = axis, keepdims, max(n - correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):  # n <= correction gives nan, as PyTorch
-            out = np.sum(centered * centered, axis=axis, keepdims=keepdims) / ctx.denom
-        return np.asarray(out).astype(a.dtype, copy=False)
+        out, _, dof = _var(a, axis, correction, keepdims, "var()")
+        ctx.save_for_backward(a)  # as PyTorch (the centered values are recomputed)
+        ctx.axis, ctx.keepdims, ctx.dof = axis, keepdims, dof
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (centered,) = ctx.saved_tensors
-        # var = sum (a - mean)^2 / denom  =>  dvar/da = 2 (a - mean) / denom
-        # (the mean's own dependence on a cancels, because sum(a - mean) = 0)
-        g = _expand_back(grad, centered.shape, ctx.axis, ctx.keepdims)
+        (a,) = ctx.saved_tensors
+        centered, _ = _centered(a, ctx.axis)
+        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
+        return _var_backward(g, centered, ctx.dof), None, None, None
+
+
+class Std(Op):
+    """sqrt(var), one op so that a zero std (a constant input) gets gradient 0, not
+    inf * 0 = nan through sqrt, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, axis=None, correction=1, keepdims=False):
+        var, _, dof = _var(a, axis, correction, keepdims, "std()")
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(var)
+        ctx.save_for_backward(a, out)  # as PyTorch: self and result
+        ctx.axis, ctx.keepdims, ctx.dof = axis, keepdims, dof
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        centered, _ = _centered(a, ctx.axis)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * (2 / ctx.denom) * centered).astype(centered.dtype, copy=False)
+            g = np.where(out == 0, np.zeros((), grad.dtype), grad / (2 * out))  # d sqrt(v)/dv
+        g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
+        return _var_backward(g, centered, ctx.dof), None, None, None
 
 
 class Amax(Op):
-    """max (or min) over axes, gradient shared evenly among tied maxima (as PyTorch)."""
+    """max (or min) over axes, gradient shared evenly among tied maxima (as PyTorch).
+
+    `masked` (x.max() / x.min() of all elements) selects the gradient with where, as PyTorch's
+    max() does; amax/amin multiply by the 0/1 mask, as PyTorch's amax does (so an inf
+    gradient gives nan at the other elements there, and 0 here, exactly as in PyTorch).
+    """
 
     @staticmethod
-    def forward(ctx, a, axis=None, keepdims=False, use_min=False):
-        out = (np.amin if use_min else np.amax)(a, axis=axis, keepdims=True)
-        ctx.save_for_backward(a == out)
-        ctx.axis = axis
-        return np.asarray(out if keepdims else np.squeeze(out, axis=axis))
+    def forward(ctx, a, axis=None, keepdims=False, use_min=False, masked=False):
+        out = np.asarray((np.amin if use_min else np.amax)(a, axis=axis, keepdims=keepdims))
+        ctx.save_for_backward(a, out)  # as PyTorch: self and result
+        ctx.axis, ctx.keepdims, ctx.masked = axis, keepdims, masked
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (hit,) = ctx.saved_tensors
+        a, out = ctx.saved_tensors
+        hit = a == _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
         count = np.sum(hit, axis=ctx.axis, keepdims=True)
-        return (grad.reshape(count.shape) * hit / count).astype(grad.dtype, copy=False), None, None, None
+        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
+        if ctx.masked:
+            gin = np.where(hit, g / count, np.zeros((), grad.dtype))
+        else:
+            with np.errstate(invalid="ignore"):  # inf * 0 = nan at the others, quietly, as PyTorch
+                gin = g * hit / count
+        return gin.astype(grad.dtype, copy=False), None, None, None, None
 
 
 class TakeAlongAxis(Op):
     """out = a[..., index, ...] along `axis` (gather); used by max/min with dim."""
 
     @staticmethod
-    def forward(ctx, a, index, axis):
-        ctx.shape, ctx.index, ctx.axis = a.shape, index, axis
-        return np.take_along_axis(a, index, axis=axis)
+    def forward(ctx, a, index, axis, keepdims=True):
+        ctx.shape, ctx.index, ctx.axis, ctx.keepdims = a.shape, index, axis, keepdims
+        out = np.take_along_axis(a, index, axis=axis)
+        # squeezed here (not by a Reshape node after) so the values are a tensor of their own,
+        # not a view: an in-place change of max(dim).values is then fine, as in PyTorch
+        return out if keepdims else np.squeeze(out, axis)
 
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(out, ctx.index, grad, axis=ctx.axis)
-        return out, None, None
+        g = grad if ctx.keepdims else np.expand_dims(grad, ctx.axis)
+        np.put_along_axis(out, ctx.index, g, axis=ctx.axis)
+        return out, None, None, None
 
 
 # -- shape ops (the output may be a view of the input) -------------------------------
@@ -535,12 +742,13 @@ class Expand(Op):
 
 
 class Flip(Op):
-    is_view = True
+    """A copy with the order of `axes` reversed. A copy, not a view, as in PyTorch: an
+    in-place change of it leaves the input alone, and .view() of it works."""
 
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
-        return np.flip(a, axes)
+        return np.flip(a, axes).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -597,7 +805,7 @@ class Cat(Op):
         ctx.axis = axis
         ctx.bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
         ctx.dtypes = [p.dtype for p in parts]
-        dtype = np.result_type(*parts)
+        dtype = promote_types(*ctx.dtypes)  # PyTorch's rule: int64 with float32 gives float32
         return np.concatenate([p.astype(dtype, copy=False) for p in parts], axis=axis)
 
     @staticmethod
@@ -611,7 +819,7 @@ class Stack(Op):
     def forward(ctx, axis, *parts):
         ctx.axis = axis
         ctx.dtypes = [p.dtype for p in parts]
-        dtype = np.result_type(*parts)
+        dtype = promote_types(*ctx.dtypes)
         return np.stack([p.astype(dtype, copy=False) for p in parts], axis=axis)
 
     @staticmethod
@@ -648,13 +856,16 @@ class Prod(Op):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
-        ctx.save_for_backward(a)
+        out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims, dtype=dtype))
+        # PyTorch saves self and the result; the result is unused here, but saving it makes an
+        # in-place change of the product before backward an error, as it is in PyTorch.
+        ctx.save_for_backward(a, out)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return np.asarray(np.prod(a, axis=axis, keepdims=keepdims, dtype=dtype))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
+        a, _ = ctx.saved_tensors
         if a.size == 0:
             return np.zeros_like(a), None, None, None
         x = a.reshape(-1) if ctx.axis is None else a
@@ -667,3 +878,115 @@ class Prod(Op):
         others = (before * after).reshape(a.shape)
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return (g * others).astype(a.dtype, copy=False), None, None, None
+
+
+class Norm(Op):
+    """The vector p-norm over `axis` (all elements when None): (sum |a|^p)^(1/p).
+
+    Backward follows PyTorch's case split, which decides what a zero gets:
+      p = 0: no gradient (None);  p = 1: sign(a);  p = +-inf: sign(a) at the elements
+      equal in size to the norm, shared evenly;  1 < p < 2: sign(a) |a|^(p-1) / norm^(p-1);
+      p >= 2: a |a|^(p-2) / norm^(p-1);  p < 1: sign(a) |a|^(p-1) norm^(1-p), with 0 where
+      a = 0 (else 0 * inf = nan). For p > 1 a zero norm gives gradient 0, not 0 / 0.
+    """
+
+    @staticmethod
+    def forward(ctx, a, p, axis=None, keepdims=False):
+        x = np.abs(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == np.inf:
+                out = np.amax(x, axis=axis, keepdims=keepdims)
+            elif p == -np.inf:
+                out = np.amin(x, axis=axis, keepdims=keepdims)
+            elif p == 0:
+                out = np.add.reduce(x != 0, axis=axis, keepdims=keepdims, dtype=a.dtype)
+            elif p == 1:
+                out = np.add.reduce(x, axis=axis, keepdims=keepdims)
+            elif p == 2:
+                out = np.sqrt(np.add.reduce(a * a, axis=axis, keepdims=keepdims))
+            else:
+                out = np.power(np.add.reduce(np.power(x, p), axis=axis, keepdims=keepdims), 1 / p)
+        out = np.asarray(out).astype(a.dtype, copy=False)
+        ctx.save_for_backward(a, out)  # as PyTorch: self and result
+        ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return None, None, None, None
+        zero = np.zeros((), grad.dtype)
+        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
+        n = _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                gin = np.sign(a) * g
+            elif p in (np.inf, -np.inf):
+                hit = np.abs(a) == n
+                count = np.sum(hit, axis=ctx.axis, keepdims=True)
+                gin = np.sign(a) * hit * (g / count)
+            elif p < 1:
+                scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
+                gin = scaled * g * np.power(n, 1 - p)
+            else:
+                if p < 2:
+                    scaled = np.sign(a) * np.power(np.abs(a), p - 1)
+                elif p == 2:
+                    scaled = a
+                else:
+                    scaled = a * np.power(np.abs(a), p - 2)
+                gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
+        return gin.astype(a.dtype, copy=False), None, None, None
+
+
+class Sign(Op):
+    """-1, 0 or 1. Piecewise constant: its result requires grad when the input does (as in
+    PyTorch), and its gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy() if a.dtype.kind == "b" else np.sign(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)
+
+
+class Overwrite(Op):
+    """The node an in-place overwrite (zero_, fill_, copy_ of a constant, uniform_, normal_)
+    leaves on a tensor in the graph. The old values no longer reach the output: they get
+    zero gradient. fill_ with a 0-d tensor value that requires grad gives it the sum of the
+    gradient (each element was a copy of it). Built by Tensor._overwrite, not by apply()."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_old = np.zeros_like(grad) if ctx.needs_input_grad[0] else None
+        g_value = None
+        if ctx.needs_input_grad[1]:
+            g_value = sum_to_shape(grad, *ctx.value_meta)
+        return g_old, g_value
+
+
+# One class per method, so grad_fn names the method that overwrote the tensor.
+class Zero(Overwrite):
+    pass
+
+
+class Fill(Overwrite):
+    pass
+
+
+class Copy(Overwrite):
+    @classmethod
+    def name(cls) -> str:
+        return "CopyBackwards"  # PyTorch's name for it
+
+
+class Uniform(Overwrite):
+    pass
+
+
+class Normal(Overwrite):
+    pass

@@ -1072,8 +1072,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if x._data.size and (x._data.min() < 0 or x._data.max() > 1):
         raise ValueError(f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits")
-    if t.dtype != x.dtype:
-        t = t.to(x.dtype)
+    if t.dtype != x.dtype:  # PyTorch refuses a mixed pair here (unlike the with_logits version)
+        raise RuntimeError(f"{what}: target dtype {t.dtype} must equal the input dtype {x.dtype}; "
+                           f"convert the target with .to(input.dtype)")
     loss = BinaryCrossEntropy.apply(x, t)
     if weight is not None:
         loss = _weighted(loss, weight, what)
@@ -1130,8 +1131,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     what = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, what)
     x, t = _loss_pair(input, target, what)
+    # PyTorch's dtypes: computed in the promoted dtype, the loss comes out in the *target's*
+    # dtype (float32 logits with a float64 target give float64, and the reverse float32);
+    # an integer target is refused. Each gradient comes back in its own input's dtype.
+    if t.dtype.kind != "f":
+        raise RuntimeError(f"{what}: target must be a floating point tensor (the loss takes its dtype), "
+                           f"got dtype {t.dtype}; convert it with .float()")
+    out_dtype = t.dtype
     if t.dtype != x.dtype:
-        t = t.to(x.dtype)
+        work = _dtype.promote_types(x.dtype, t.dtype)
+        x, t = x.to(work), t.to(work)
     pw = None
     if pos_weight is not None:
         pw = _as_tensor(pos_weight)
@@ -1144,5 +1153,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     loss = BinaryCrossEntropyWithLogits.apply(x, t, pw)
     if weight is not None:
         loss = _weighted(loss, weight, what)
+    if loss.dtype != out_dtype:
+        loss = loss.to(out_dtype)
     return _reduce(loss, reduction, what)
 

@@ -1,0 +1,484 @@
+"""The core parity programs of test_core_parity.py, run side by side in PyTorch and tinyconv.
+
+Each program is a function of the library (`T`); both runs must agree on raises-or-not, and on
+every result's shape, dtype, requires_grad, values and (where there is a backward) gradients.
+Skips without PyTorch (CI installs it and allows no skips).
+"""
+from __future__ import annotations
+
+import itertools
+import operator
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinyconv
+
+torch = pytest.importorskip("torch")
+
+DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, tinyconv.Tensor):
+        return x.detach().numpy()
+    return x
+
+
+def _dtype_name(t) -> str:
+    return str(t.dtype).split(".")[-1]
+
+
+def _run(program, T):
+    """Run `program(T)`: ('raise', exception type) or ('ok', results, warned)."""
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        try:
+            out = program(T)
+        except Exception as e:  # noqa: BLE001  (compared with PyTorch's verdict)
+            return ("raise", type(e))
+    warned = any(issubclass(x.category, UserWarning) for x in w)
+    return ("ok", out if isinstance(out, (tuple, list)) else (out,), warned)
+
+
+def same(program, check_warnings: bool = False):
+    """Assert that PyTorch and tinyconv agree on `program`."""
+    a, b = _run(program, torch), _run(program, tinyconv)
+    assert a[0] == b[0], f"torch: {a}, tinyconv: {b}"
+    if a[0] == "raise":
+        # an IndexError where PyTorch raises one (tinyconv's IndexOutOfRange is one), else any of
+        # the documented kinds (tinyconv may say ValueError where PyTorch says RuntimeError)
+        if issubclass(a[1], IndexError):
+            assert issubclass(b[1], IndexError), (a, b)
+        else:
+            assert issubclass(b[1], (ValueError, TypeError, RuntimeError)), (a, b)
+        return
+    if check_warnings:
+        assert a[2] == b[2], f"warning: torch {a[2]}, tinyconv {b[2]}"
+    assert len(a[1]) == len(b[1])
+    for k, (x, y) in enumerate(zip(a[1], b[1])):
+        if isinstance(x, torch.Tensor):
+            assert isinstance(y, tinyconv.Tensor), (k, x, y)
+            assert tuple(x.shape) == tuple(y.shape), (k, x.shape, y.shape)
+            assert _dtype_name(x) == _dtype_name(y), (k, x.dtype, y.dtype)
+            assert x.requires_grad == y.requires_grad, (k, x, y)
+            np.testing.assert_allclose(_np(y).astype(np.float64), _np(x).astype(np.float64),
+                                       rtol=1e-6, atol=1e-7, equal_nan=True, err_msg=f"result {k}")
+            assert type(y._data) is np.ndarray
+        elif x is None:
+            assert y is None, (k, y)
+        else:
+            assert x == y or (np.isnan(x) and np.isnan(y)), (k, x, y)
+
+
+def grads_of(program, *values, dtype="float64"):
+    """A program: leaves from `values`, `program(T, *leaves)` (a tensor), backward of its weighted
+    sum; returns (output, grads of every leaf)."""
+    def run(T):
+        leaves = [T.tensor(v, dtype=getattr(T, dtype), requires_grad=True) for v in values]
+        out = program(T, *leaves)
+        w = T.tensor(np.linspace(1.0, 2.0, int(np.prod(out.shape))).reshape(tuple(out.shape)), dtype=out.dtype)
+        (out * w).sum().backward()
+        return (out, *[leaf.grad for leaf in leaves])
+    return run
+
+
+# -- 1. 0-d results ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["where-dot", "loss+=", "abs+0.1", "exp*2", "dot-int", "neg-0d"])
+def test_zero_d_results(name):
+    programs = {
+        "where-dot": grads_of(lambda T, x: T.where(T.dot(x, x) > 0, T.dot(x, x), T.dot(x, x)), [1.0, 2.0]),
+        "loss+=": lambda T: _loss_plus(T),
+        "abs+0.1": lambda T: T.tensor(2).abs() + 0.1,
+        "exp*2": lambda T: T.tensor(2.0).exp() * 2,
+        "dot-int": lambda T: T.dot(T.tensor([1, 2]), T.tensor([3, 4])) * 0.5,
+        "neg-0d": lambda T: (-T.tensor(3, dtype=T.int32)) + T.tensor(1),
+    }
+    same(programs[name])
+
+
+def _loss_plus(T):
+    out = T.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]], requires_grad=True)
+    loss = T.nn.functional.cross_entropy(out, T.tensor([1, 2])) / 4
+    loss += 0.5
+    loss.backward()
+    return loss, out.grad
+
+
+# -- 2. clamp -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("xv", "lv", "hv"), list(itertools.product([1.0, 2.0, 3.0], [2.0], [1.0, 2.0, 3.0])))
+def test_clamp_ties(xv, lv, hv):
+    same(grads_of(lambda T, x, lo, hi: T.clamp(x, lo, hi), xv, lv, hv))
+    same(grads_of(lambda T, x, lo: T.clamp(x, min=lo), xv, lv))
+    same(grads_of(lambda T, x, hi: T.clamp(x, max=hi), xv, hv))
+
+
+@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0]), min_size=6, max_size=6),
+       st.sampled_from(["both", "min", "max", "scalars"]), st.sampled_from(["same", "row", "0d"]))
+def test_clamp_with_tensor_bounds_matches_torch(vals, which, bshape):
+    x = np.array(vals).reshape(2, 3)
+    lo, hi = x[::-1].copy(), (x * 0.5 + 0.5)
+    if bshape == "row":
+        lo, hi = lo[:1], hi[1:]
+    elif bshape == "0d":
+        lo, hi = lo[0, 0], hi[1, 1]
+    if which == "both":
+        same(grads_of(lambda T, x, lo, hi: x.clamp(lo, hi), x, lo, hi))
+    elif which == "min":
+        same(grads_of(lambda T, x, lo: x.clamp(min=lo), x, lo))
+    elif which == "max":
+        same(grads_of(lambda T, x, hi: T.clip(x, max=hi), x, hi))
+    else:
+        same(grads_of(lambda T, x: x.clamp(float(np.min(lo)), float(np.max(hi))), x))
+
+
+@pytest.mark.parametrize("name", ["int-float", "int-0d-float", "int-int-tensor", "f32-f64", "f32-0d-f64",
+                                  "bool", "mixed", "bcast", "bound-only-grad", "inplace-int", "inplace-bcast",
+                                  "none"])
+def test_clamp_programs(name):
+    programs = {
+        "int-float": lambda T: T.tensor([1, 2, 3]).clamp(min=1.5),
+        "int-0d-float": lambda T: T.tensor([1, 2, 3]).clamp(min=T.tensor(2.5)),
+        "int-int-tensor": lambda T: T.tensor([1, 5]).clamp(T.tensor([2, 2])),
+        "f32-f64": lambda T: T.tensor([1.0, 5.0]).clamp(T.tensor([2.0, 2.0], dtype=T.float64)),
+        "f32-0d-f64": lambda T: T.tensor([1.0, 5.0]).clamp(T.tensor(2.0, dtype=T.float64)),
+        "bool": lambda T: T.tensor([True, False]).clamp(0, 1),
+        "mixed": lambda T: T.clamp(T.tensor([1.0, 5.0]), T.tensor([2.0, 2.0]), 3.0),
+        "bcast": lambda T: T.tensor([1.0, 2.0, 3.0]).clamp(min=T.tensor([[0.0], [2.5]])),
+        "bound-only-grad": lambda T: T.tensor([1.0, 2.0, 3.0]).clamp(min=T.tensor([[0.0], [2.5]], requires_grad=True)),
+        "inplace-int": lambda T: T.tensor([1, 5]).clamp_(min=2.5),
+        "inplace-bcast": lambda T: T.tensor([1.0, 5.0]).clamp_(min=T.tensor([[2.0], [3.0]])),
+        "none": lambda T: T.tensor([1.0]).clamp(),
+    }
+    same(programs[name])
+
+
+# -- 3. gradients at zero -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.5, 1, 1.5, 2, 3, float("inf"), -float("inf"), 0, -1, -0.5])
+@pytest.mark.parametrize("xv", [[0.0, 0.0, 0.0], [0.0, 1.0, -2.0], [[0.0, 3.0], [0.0, 0.0]]])
+def test_norm_at_zero(p, xv):
+    same(grads_of(lambda T, x: x.norm(p), xv))
+    if np.ndim(xv) == 2:
+        same(grads_of(lambda T, x: x.norm(p, dim=1), xv))
+        same(grads_of(lambda T, x: x.norm(p, dim=0, keepdim=True), xv))
+
+
+@pytest.mark.parametrize("name", ["relu", "clamp", "clamp2", "maximum", "minimum", "max", "max dim", "amax",
+                                  "amin", "min", "abs", "where", "sqrt", "std", "std dim", "var"])
+def test_an_inf_arriving_at_a_masking_op(name):
+    fns = {
+        "relu": (lambda T, x: x.relu(), [-1.0, 0.0, 1.0]),
+        "clamp": (lambda T, x: x.clamp(min=0), [-1.0, 0.0, 1.0]),
+        "clamp2": (lambda T, x: x.clamp(0, 2), [-1.0, 0.0, 3.0]),
+        "maximum": (lambda T, x: T.maximum(x, T.zeros(3, dtype=T.float64)), [-1.0, 0.0, 1.0]),
+        "minimum": (lambda T, x: T.minimum(x, T.zeros(3, dtype=T.float64)) + 1, [-1.0, 0.0, 1.0]),
+        "max": (lambda T, x: x.max(), [0.0, -1.0, 0.0]),
+        "max dim": (lambda T, x: x.max(0).values, [0.0, -1.0, 0.0]),
+        "amax": (lambda T, x: x.amax(0), [0.0, -1.0, 0.0]),
+        "amin": (lambda T, x: x.amin(0) + 1, [-1.0, 0.0, -1.0]),
+        "min": (lambda T, x: x.min() + 1, [-1.0, 0.0, -1.0]),
+        "abs": (lambda T, x: x.abs(), [-1.0, 0.0, 1.0]),
+        "where": (lambda T, x: T.where(x > 0, x, 0.0), [-1.0, 0.0, 1.0]),
+        "sqrt": (lambda T, x: x, [0.0, 1.0, 4.0]),
+        "std": (lambda T, x: x.std() * 0 + x, [1.0, 1.0, 1.0]),
+        "std dim": (lambda T, x: x.std(1), [[1.0, 1.0], [1.0, 2.0]]),
+        "var": (lambda T, x: x.var(1), [[1.0, 1.0], [1.0, 2.0]]),
+    }
+    fn, xv = fns[name]
+    same(grads_of(lambda T, x: fn(T, x) ** 0.5, xv))
+    same(grads_of(fn, xv))
+
+
+# -- 4. var/std with too few elements, saved tensors, flip, empties ------------------------------
+
+
+@pytest.mark.parametrize(("shape", "dim", "correction"), [
+    ((1, 3), 0, 1), ((1, 3), 0, 0), ((2, 3), 0, 3), ((2, 3), 1, 1), ((0,), None, 1), ((3,), None, 3),
+])
+@pytest.mark.parametrize("op", ["var", "std"])
+def test_var_std_degrees_of_freedom(shape, dim, correction, op):
+    def program(T):
+        x = T.ones(shape, dtype=T.float64, requires_grad=True)
+        y = getattr(x, op)(dim, correction=correction)
+        if y.numel():
+            y.sum().backward()
+        return y, x.grad
+    same(program, check_warnings=True)
+
+
+@pytest.mark.parametrize("modify", ["in", "out"])
+@pytest.mark.parametrize("name", [
+    "exp", "pow2", "pow_t", "rpow", "sqrt", "log", "tanh", "sigmoid", "relu", "abs", "sin", "clamp", "clamp_t",
+    "prod", "prod_dim", "max", "max_dim", "amax", "var", "std", "norm", "norm3", "sum", "mean", "mul_s", "mul_c",
+    "c_mul", "div_s", "div_c", "c_div", "rdiv", "matmul_c", "c_matmul", "maximum_c", "flip", "sign", "mod_s",
+    "mod_c", "where", "cat", "neg", "double",
+])
+def test_saved_tensors_match_torch(name, modify):
+    """In-place on the op's input or on its result before backward: raises exactly when PyTorch does."""
+    ops = {
+        "exp": lambda T, w, c: w.exp(), "pow2": lambda T, w, c: w ** 2, "pow_t": lambda T, w, c: w ** c,
+        "rpow": lambda T, w, c: 2 ** w, "sqrt": lambda T, w, c: w.sqrt(), "log": lambda T, w, c: w.log(),
+        "tanh": lambda T, w, c: w.tanh(), "sigmoid": lambda T, w, c: w.sigmoid(), "relu": lambda T, w, c: w.relu(),
+        "abs": lambda T, w, c: w.abs(), "sin": lambda T, w, c: w.sin(), "clamp": lambda T, w, c: w.clamp(0, 1.7),
+        "clamp_t": lambda T, w, c: w.clamp(c, c + 1), "prod": lambda T, w, c: w.prod(),
+        "prod_dim": lambda T, w, c: w.prod(0), "max": lambda T, w, c: w.max(),
+        "max_dim": lambda T, w, c: w.max(0).values, "amax": lambda T, w, c: w.amax(0),
+        "var": lambda T, w, c: w.var(), "std": lambda T, w, c: w.std(), "norm": lambda T, w, c: w.norm(),
+        "norm3": lambda T, w, c: w.norm(3), "sum": lambda T, w, c: w.sum(), "mean": lambda T, w, c: w.mean(),
+        "mul_s": lambda T, w, c: w * 2, "mul_c": lambda T, w, c: w * c, "c_mul": lambda T, w, c: c * w,
+        "div_s": lambda T, w, c: w / 2, "div_c": lambda T, w, c: w / c, "c_div": lambda T, w, c: c / w,
+        "rdiv": lambda T, w, c: 3 / w, "matmul_c": lambda T, w, c: w @ c, "c_matmul": lambda T, w, c: c @ w,
+        "maximum_c": lambda T, w, c: T.maximum(w, c), "flip": lambda T, w, c: w.flip(0),
+        "sign": lambda T, w, c: w.sign(), "mod_s": lambda T, w, c: w % 2, "mod_c": lambda T, w, c: w % c,
+        "where": lambda T, w, c: T.where(c > 2, w, c), "cat": lambda T, w, c: T.cat([w, c]),
+        "neg": lambda T, w, c: -w, "double": lambda T, w, c: w.double(),
+    }
+
+    def program(T):
+        x = T.tensor([1.5, 2.0], requires_grad=True)
+        c = T.tensor([2.0, 3.0])
+        w = x * 1
+        out = ops[name](T, w, c)
+        (w if modify == "in" else out).add_(1)
+        out.sum().backward()
+        return x.grad
+
+    same(program)
+
+
+@pytest.mark.parametrize("name", ["values", "inplace", "view", "grad-inplace"])
+def test_flip_is_a_copy(name):
+    def values(T):
+        x = T.arange(6.0).reshape(2, 3)
+        return x.flip(0), x.flip(1), x.flip(0, 1), x.flip(-1)
+
+    def inplace(T):
+        x = T.arange(6.0).reshape(2, 3)
+        f = x.flip(0)
+        f.add_(1)
+        return x, f
+
+    def grad_inplace(T):
+        x = T.arange(6.0).reshape(2, 3).requires_grad_()
+        g = x.flip(1)
+        g.mul_(2)
+        g.sum().backward()
+        return g, x.grad
+
+    programs = {"values": values, "inplace": inplace, "view": lambda T: T.arange(6.0).reshape(2, 3).flip(0).view(6),
+                "grad-inplace": grad_inplace}
+    same(programs[name])
+
+
+@pytest.mark.parametrize("expr", [
+    "e.max(1)[0]", "e.max(1)[1]", "e.max(1, keepdim=True)[0]", "e.min(1)[0]", "e.argmax(1)", "e.argmin(1, keepdim=True)",
+    "e.amax(1)", "e.amin(1)", "e.max(0)", "e.min(0)", "e.amax(0)", "e.argmax(0)", "e.argmax()", "e.max()", "e.min()",
+    "e.amax()", "e.amin((0, 1))", "e.sum(0)", "e.prod(0)",
+    "[c.shape[0] for c in e.chunk(2)]", "[c.shape[1] for c in e.chunk(2, 1)]", "[c.shape[0] for c in e.split(2)]",
+    "[c.shape[0] for c in e.split(0)]", "T.zeros(4, 3).split(0)", "T.zeros(3).split(-1)", "T.zeros(3).split([1, 1])",
+    "[c.shape[0] for c in T.zeros(0).split([0, 0])]", "[c.shape[0] for c in T.zeros(0).chunk(3)]",
+    "[c.shape[0] for c in T.zeros(5).chunk(2)]", "[c.shape[0] for c in T.zeros(6).chunk(4)]",
+    "[c.shape[0] for c in T.zeros(7).chunk(3)]", "T.zeros(3).chunk(0)", "[c.shape[0] for c in T.zeros(3).split(5)]",
+    "T.tensor(3.0).max(0)[0]", "T.tensor(3.0).argmax(0)",
+])
+def test_empty_reductions_and_splits(expr):
+    def program(T):
+        e = T.zeros(0, 3)  # noqa: F841  (used by expr)
+        r = eval(expr)  # (a fixed expression from the list above)
+        return tuple(r) if isinstance(r, list) else r
+    same(program)
+
+
+def test_max_of_an_empty_dim_backward():
+    def program(T):
+        x = T.zeros(0, 3, requires_grad=True)
+        x.max(1).values.sum().backward()
+        return x.grad
+    same(program)
+
+
+# -- 5. %, //, ** ---------------------------------------------------------------------------------------
+
+
+VALUES = [7, -7, 7.5, -7.5, 0, 0.0, 3, 2.5, -2.5, -3]
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(VALUES, VALUES)))
+def test_mod_floordiv_table(a, b):
+    for prog in (lambda T: T.tensor([a]) % b, lambda T: T.tensor([a]) // b, lambda T: a % T.tensor([b]),
+                 lambda T: a // T.tensor([b]), lambda T: T.tensor([a]) % T.tensor([b]),
+                 lambda T: T.tensor([a]) // T.tensor([b]), lambda T: T.tensor([a]).remainder(b)):
+        same(prog)
+
+
+@pytest.mark.parametrize("name", ["x%2", "2%x", "x//2", "2//x", "x%x", "c%x", "sign", "x//c"])
+def test_mod_floordiv_sign_requires_grad_and_backward(name):
+    exprs = {
+        "x%2": lambda T, x: x % 2, "2%x": lambda T, x: 2 % x, "x//2": lambda T, x: x // 2,
+        "2//x": lambda T, x: 2 // x, "x%x": lambda T, x: x % (x * 0.7), "c%x": lambda T, x: T.tensor([5.0, -7.0]) % x,
+        "sign": lambda T, x: x.sign(), "x//c": lambda T, x: x // T.tensor([0.7, 0.3]),
+    }
+
+    def forward(T):
+        x = T.tensor([1.5, -2.0], requires_grad=True)
+        return exprs[name](T, x)
+
+    def backward(T):
+        x = T.tensor([1.5, -2.0], requires_grad=True)
+        exprs[name](T, x).sum().backward()
+        return x.grad
+
+    same(forward)
+    same(backward)
+
+
+@pytest.mark.parametrize("expr", [
+    "T.tensor([1, 2]) ** -1", "T.tensor([1, 2]) ** -1.0", "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-1, -1, -1, -1, -2])",
+    "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-2, -2, -2, -2, -3])", "T.tensor([1, 2]) ** T.tensor(-1)",
+    "2 ** T.tensor([-1, 2])", "0 ** T.tensor([-1, 2])", "(-1) ** T.tensor([-1, -2, 3])", "1 ** T.tensor([-1, 2])",
+    "T.tensor([1, 2]) ** 0", "T.tensor([1, 2]).pow(-1)", "T.tensor([1, 2]) ** True", "T.tensor([True]) ** -1",
+    "T.tensor([1, 2]) ** 2.0", "2.5 ** T.tensor([-1, 2])", "T.tensor([1, 2], dtype=T.int32) ** T.tensor(2)",
+    "T.tensor([3], dtype=T.int8) ** 5", "T.tensor([3], dtype=T.uint8) ** T.tensor([2])", "T.tensor([2.0]) ** -1",
+    "T.tensor([0.0, 4.0]) ** -0.5",
+])
+def test_integer_powers(expr):
+    same(lambda T: eval(expr))  # (a fixed expression from the list above)
+
+
+# -- 6. dtype promotion ------------------------------------------------------------------------------
+
+
+BINARY = {"+": operator.add, "*": operator.mul, "-": operator.sub, "/": operator.truediv, "//": operator.floordiv,
+          "%": operator.mod, "**": operator.pow, "|": operator.or_, "&": operator.and_, "^": operator.xor,
+          "==": operator.eq, "<": operator.lt}
+
+
+def _operand(T, kind: str, dtype: str):
+    """A tensor (dimensioned or 0-d) of `dtype`, or a Python scalar of `dtype`'s category."""
+    if kind == "scalar":
+        return {"bool": True, "uint8": 3, "int8": 3, "int32": 3, "int64": 3}.get(dtype, 2.5)
+    vals = np.array([3, 1]) if dtype != "bool" else np.array([True, False])
+    t = T.tensor(vals.astype(dtype), dtype=getattr(T, dtype))
+    return t[0] if kind == "0d" else t
+
+
+@given(st.sampled_from(DTYPES), st.sampled_from(DTYPES), st.sampled_from(["tensor", "0d"]),
+       st.sampled_from(["tensor", "0d", "scalar"]),
+       st.sampled_from(["+", "*", "-", "/", "//", "%", "**", "|", "&", "^", "==", "<", "maximum", "where", "clamp",
+                        "cat"]), st.booleans())
+def test_binary_promotion_matches_torch(da, db, ka, kb, op, swap):
+    if op == "cat" and (ka != "tensor" or kb != "tensor"):
+        ka = kb = "tensor"
+
+    def program(T):
+        a, b = _operand(T, ka, da), _operand(T, kb, db)
+        if op == "maximum":
+            return T.maximum(a, b) if not isinstance(b, (int, float)) else T.maximum(a, T.tensor(b))
+        if op == "where":
+            return T.where(T.tensor([True, False]), a, b)
+        if op == "clamp":
+            return T.clamp(a, min=b)
+        if op == "cat":
+            return T.cat([a, b]), T.stack([a, b])
+        return BINARY[op](b, a) if swap else BINARY[op](a, b)
+
+    same(program)
+
+
+@pytest.mark.parametrize("case", ["f32/f64", "f64/f32", "f32/f16", "f32/i64", "none", "pw", "w", "f64/f32/pw16",
+                                  "grads", "grads2", "bce-mixed", "bce-int"])
+def test_bce_dtypes(case):
+    def program(T):
+        F = T.nn.functional
+        bce = F.binary_cross_entropy_with_logits
+        x32, x64 = T.tensor([0.5, -1.0], requires_grad=True), T.tensor([0.5, -1.0], dtype=T.float64, requires_grad=True)
+        t32, t64 = T.tensor([1.0, 0.0], requires_grad=True), T.tensor([1.0, 0.0], dtype=T.float64, requires_grad=True)
+        progs = {
+            "f32/f64": lambda: bce(x32, t64), "f64/f32": lambda: bce(x64, t32),
+            "f32/f16": lambda: bce(x32, T.tensor([1.0, 0.0], dtype=T.float16)),
+            "f32/i64": lambda: bce(x32, T.tensor([1, 0])), "none": lambda: bce(x32, t64, reduction="none"),
+            "pw": lambda: bce(x32, t32, pos_weight=T.tensor([2.0, 1.0], dtype=T.float64)),
+            "w": lambda: bce(x32, t32, weight=T.tensor([2.0, 1.0], dtype=T.float64)),
+            "f64/f32/pw16": lambda: bce(x64, t32, pos_weight=T.tensor([2.0, 1.0], dtype=T.float16)),
+            "bce-mixed": lambda: F.binary_cross_entropy(x32.sigmoid(), t64),
+            "bce-int": lambda: F.binary_cross_entropy(x32.sigmoid(), T.tensor([1, 0])),
+        }
+        if case == "grads":
+            loss = bce(x32, t64, pos_weight=T.tensor([2.0, 1.0]))
+            loss.backward()
+            return loss, x32.grad, t64.grad
+        if case == "grads2":
+            loss = bce(x64, t32)
+            loss.backward()
+            return loss, x64.grad, t32.grad
+        return progs[case]()
+    same(program)
+
+
+# -- 7. requires_grad -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["long", "int", "bool", "half", "double", "float", "to_i64",
+                                    "type_i64", "to_u8", "sign", "abs", "neg"])
+def test_requires_grad_of_casts_and_piecewise_ops(method):
+    def program(T):
+        x = T.tensor([1.5, -2.0], requires_grad=True)
+        calls = {"to_i64": lambda: x.to(T.int64), "type_i64": lambda: x.type(T.int64), "to_u8": lambda: x.to(T.uint8),
+                 "neg": lambda: -x}
+        return calls[method]() if method in calls else getattr(x, method)()
+    same(program)
+
+
+@pytest.mark.parametrize("name", ["zero_", "fill_", "fill_t", "fill_grad", "fill_const_grad", "copy_", "copy_int",
+                                  "copy_bcast", "copy_grad_src", "zero_const", "zero_part", "fill_part"])
+def test_overwrites_stay_in_the_graph(name):
+    def program(T):
+        x = T.tensor([1.5, -2.0], requires_grad=True)
+        v = T.tensor(3.0, requires_grad=True)
+        y = x * 2
+        leaves = [x]
+        if name == "zero_":
+            y.zero_()
+        elif name == "fill_":
+            y.fill_(3)
+        elif name == "fill_t":
+            y.fill_(T.tensor(3.0))
+        elif name == "fill_grad":
+            y.fill_(v)
+            leaves.append(v)
+        elif name == "fill_const_grad":
+            y = T.tensor([1.5, -2.0])
+            y.fill_(v)
+            leaves = [v]
+        elif name == "copy_":
+            y.copy_(T.tensor([5.0, 6.0]))
+        elif name == "copy_int":
+            y.copy_(T.tensor([1, 2]))
+        elif name == "copy_bcast":
+            y.copy_(T.tensor(7.0))
+        elif name == "copy_grad_src":
+            y.copy_(v)
+            leaves.append(v)
+        elif name == "zero_const":
+            y = T.tensor([1.5, -2.0])
+            y.zero_()
+            return y
+        elif name == "zero_part":
+            y[0:1].zero_()
+        elif name == "fill_part":
+            y[1:].fill_(v)
+            leaves.append(v)
+        (y * T.tensor([3.0, 4.0])).sum().backward()
+        return (y, *[leaf.grad for leaf in leaves])
+    same(program)
