@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import tinyconv
 
+pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
