@@ -1,7 +1,8 @@
 """tinyconv.save / load with .safetensors: state dicts that move between tinyconv and PyTorch.
 
 The round trips need the `safetensors` package (the optional extra); the exchanges with PyTorch
-also need torch. Both skip cleanly without them.
+also need torch and carry the `torch` marker, so CI's second phase (which installs both) fails
+rather than skips them if either is missing.
 """
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import pytest
 import tinyconv
 from tinyconv.serialization import CheckpointError
 
-safetensors_numpy = pytest.importorskip("safetensors.numpy")
+
+@pytest.fixture
+def safetensors_numpy():
+    return pytest.importorskip("safetensors.numpy")
 
 
-def test_state_dict_round_trip_keeps_dtypes_shapes_and_bits(tmp_path):
+def test_state_dict_round_trip_keeps_dtypes_shapes_and_bits(safetensors_numpy, tmp_path):
     base = np.arange(12, dtype=np.float64).reshape(3, 4)
     state = {
         "conv.weight": tinyconv.randn(2, 3, 3, 3),
@@ -46,7 +50,7 @@ def test_state_dict_round_trip_keeps_dtypes_shapes_and_bits(tmp_path):
     loaded["conv.weight"].add_(1)  # the loaded tensors are the caller's own, writable arrays
 
 
-def test_a_module_state_dict_round_trips_into_a_fresh_model(tmp_path):
+def test_a_module_state_dict_round_trips_into_a_fresh_model(safetensors_numpy, tmp_path):
     from tinyconv import nn
     tinyconv.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
@@ -62,7 +66,7 @@ def test_a_module_state_dict_round_trips_into_a_fresh_model(tmp_path):
     assert fresh[1].num_batches_tracked.item() == 1
 
 
-def test_load_recognises_safetensors_by_content_and_from_file_objects(tmp_path):
+def test_load_recognises_safetensors_by_content_and_from_file_objects(safetensors_numpy, tmp_path):
     path = tmp_path / "weights.bin"  # not the usual name
     safetensors_numpy.save_file({"w": np.ones((2, 2), np.float32)}, str(path))
     np.testing.assert_array_equal(tinyconv.load(path)["w"].numpy(), np.ones((2, 2)))
@@ -77,7 +81,7 @@ def test_load_recognises_safetensors_by_content_and_from_file_objects(tmp_path):
     ({0: tinyconv.ones(2)}, "key 0 (int)"),
     ([tinyconv.ones(2)], "list"),
 ])
-def test_anything_but_a_dict_of_tensors_is_refused_and_points_to_npz(tmp_path, obj, what):
+def test_anything_but_a_dict_of_tensors_is_refused_and_points_to_npz(safetensors_numpy, tmp_path, obj, what):
     path = tmp_path / "x.safetensors"
     with pytest.raises(TypeError) as exc:
         tinyconv.save(obj, path)
@@ -108,7 +112,7 @@ def test_missing_package_names_the_extra(tmp_path, monkeypatch):
         tinyconv.load(path)
 
 
-def test_corrupt_or_truncated_files_raise_naming_the_path(tmp_path):
+def test_corrupt_or_truncated_files_raise_naming_the_path(safetensors_numpy, tmp_path):
     path = tmp_path / "w.safetensors"
     tinyconv.save({"w": tinyconv.ones(100)}, path)
     data = path.read_bytes()
@@ -123,6 +127,7 @@ def test_corrupt_or_truncated_files_raise_naming_the_path(tmp_path):
         tinyconv.load(path)
 
 
+@pytest.mark.torch
 def test_a_bfloat16_file_from_pytorch_says_which_dtype(tmp_path):
     torch = pytest.importorskip("torch")
     safetensors_torch = pytest.importorskip("safetensors.torch")
@@ -132,7 +137,7 @@ def test_a_bfloat16_file_from_pytorch_says_which_dtype(tmp_path):
         tinyconv.load(path)
 
 
-def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
+def test_a_failed_write_keeps_the_previous_file(safetensors_numpy, tmp_path, monkeypatch):
     path = tmp_path / "w.safetensors"
     tinyconv.save({"w": tinyconv.ones(3)}, path)
     before = path.read_bytes()
@@ -228,6 +233,7 @@ def batch(shape, dtype, seed):
     return rng.standard_normal((8, *shape)).astype(dtype), rng.integers(0, 10, 8)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["lenet", "resnet"])
 def test_pytorch_trained_weights_load_into_tinyconv(tmp_path, name, dtype):
@@ -253,6 +259,7 @@ def test_pytorch_trained_weights_load_into_tinyconv(tmp_path, name, dtype):
     compare_outputs(tc_model, pt_model, batch(shape, dtype, 1)[0], torch, dtype)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", ["lenet", "resnet"])
 def test_tinyconv_trained_weights_load_into_pytorch(tmp_path, name, dtype):
