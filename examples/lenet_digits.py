@@ -14,6 +14,10 @@ no_grad): only the imports say tinyconv.
     python examples/lenet_digits.py --load lenet_digits.npz --eval-only
     python examples/lenet_digits.py --plot lenet.png  # filters and curves (needs matplotlib)
 
+Batches come from tinyconv.utils.data.DataLoader, as in PyTorch. On a terminal each epoch
+shows a progress bar: tqdm's where it is installed (pip install ".[progress]"), plain lines
+otherwise.
+
 Needs scikit-learn for the data: pip install ".[examples]"
 """
 from __future__ import annotations
@@ -32,6 +36,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tinyconv as torch
 import tinyconv.nn.functional as F
 from tinyconv import nn, optim
+from tinyconv.utils.data import DataLoader, TensorDataset
+from tinyconv.utils.progress import progress
 
 SPLIT_SEED = 0  # the train/test split never changes, so every run is scored on the same test images
 TEST_FRACTION = 0.25
@@ -85,51 +91,10 @@ def load_digits_split():
             torch.from_numpy(x_test), torch.from_numpy(y_test))
 
 
-def batches(x, y, batch_size, shuffle=False):
-    """Yield (inputs, targets) mini-batches, like a DataLoader over a TensorDataset."""
-    n = x.shape[0]
-    order = torch.randperm(n) if shuffle else torch.arange(n)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        yield x[idx], y[idx]
-
-
-class ProgressBar:
-    """A one-line text progress bar redrawn in place with '\\r' on a terminal.
-
-    When stdout is not a terminal (a log file, a pipe, a test) it draws nothing:
-    the epoch's table row is then the one line per epoch.
-    """
-
-    def __init__(self, total: int, prefix: str = "", width: int = 24, stream=None) -> None:
-        self.total, self.prefix, self.width = total, prefix, width
-        self.stream = stream if stream is not None else sys.stdout
-        self.enabled = getattr(self.stream, "isatty", lambda: False)()
-        self._last_len = 0
-
-    def update(self, done: int, loss: float, acc: float) -> None:
-        if not self.enabled:
-            return
-        filled = self.width * done // self.total
-        bar = "=" * filled + (">" if filled < self.width else "") + " " * (self.width - filled - 1)
-        count = f"{done:>{len(str(self.total))}}/{self.total}"
-        line = f"{self.prefix}[{bar}] {count}  loss {loss:.4f}  acc {acc:6.2%}"
-        self.stream.write("\r" + line + " " * max(0, self._last_len - len(line)))
-        self.stream.flush()
-        self._last_len = len(line)
-
-    def close(self) -> None:
-        """Wipe the bar so the next print starts at the beginning of a clean line."""
-        if self.enabled and self._last_len:
-            self.stream.write("\r" + " " * self._last_len + "\r")
-            self.stream.flush()
-        self._last_len = 0
-
-
-def train_one_epoch(model, x, y, criterion, optimizer, batch_size, bar):
+def train_one_epoch(model, loader, criterion, optimizer, bar):
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    for step, (inputs, targets) in enumerate(batches(x, y, batch_size, shuffle=True), 1):
+    for inputs, targets in loader:  # a new shuffled order every epoch
         optimizer.zero_grad()
         outputs = model(inputs)
         loss = criterion(outputs, targets)
@@ -139,7 +104,8 @@ def train_one_epoch(model, x, y, criterion, optimizer, batch_size, bar):
         total_loss += loss.item() * targets.shape[0]
         correct += (outputs.argmax(dim=1) == targets).sum().item()
         seen += targets.shape[0]
-        bar.update(step, total_loss / seen, correct / seen)
+        bar.set_postfix_str(f"loss {total_loss / seen:.4f}  acc {correct / seen:6.2%}", refresh=False)
+        bar.update(1)
     bar.close()
     return total_loss / seen, correct / seen
 
@@ -148,7 +114,7 @@ def evaluate(model, x, y, criterion, batch_size=512):
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.no_grad():
-        for inputs, targets in batches(x, y, batch_size):
+        for inputs, targets in DataLoader(TensorDataset(x, y), batch_size=batch_size):
             outputs = model(inputs)
             total_loss += criterion(outputs, targets).item() * targets.shape[0]
             correct += (outputs.argmax(dim=1) == targets).sum().item()
@@ -278,12 +244,14 @@ def main(argv=None) -> dict:
     history = {"train_loss": [], "train_acc": [], "test_loss_per_epoch": [],
                "test_acc_per_epoch": [], "epoch_seconds": []}
     start = time.perf_counter()
-    steps = math.ceil(len(y_train) / args.batch_size)  # mini-batches per epoch
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        bar = ProgressBar(steps, prefix=f"{epoch:>5}  ")
-        train_loss, train_acc = train_one_epoch(model, x_train, y_train, criterion, optimizer,
-                                                args.batch_size, bar)
+        # A bar on a terminal only (tqdm's if installed, else plain lines); in a log or a pipe
+        # the table row below is the one line per epoch.
+        bar = progress(total=len(loader), desc=f"{epoch:>5}", unit="batch", file=sys.stdout,
+                       disable=None, leave=False)
+        train_loss, train_acc = train_one_epoch(model, loader, criterion, optimizer, bar)
         test_loss, test_acc = evaluate(model, x_test, y_test, criterion)
         seconds = time.perf_counter() - t0
         for key, value in zip(history, (train_loss, train_acc, test_loss, test_acc, seconds)):

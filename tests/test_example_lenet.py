@@ -4,6 +4,7 @@ One full default run (the promise: >= 95% test accuracy, well inside 60 s) is
 shared by the tests that need trained weights; the rest use short runs.
 """
 import contextlib
+import functools
 import importlib.util
 import io
 import os
@@ -114,20 +115,34 @@ def test_short_adam_run_is_reproducible_and_saves_nothing(tmp_path, monkeypatch,
     assert "Saved weights" not in out
 
 
-def test_progress_bar_redraws_in_place_on_a_terminal(monkeypatch, capsys):
+def test_progress_bar_with_tqdm_redraws_in_place_on_a_terminal(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    # tqdm skips redraws closer than 0.1 s apart; redraw on every step so the test sees each one
+    monkeypatch.setattr(lenet, "progress", functools.partial(lenet.progress, mininterval=0))
     lenet.main(["--epochs", "1", "--batch-size", "128", "--no-save"])
     out = capsys.readouterr().out
     steps = -(-1347 // 128)
-    bar = r"\r\s+1  \[[=> ]{24}\] +(\d+)/(\d+)  loss \d+\.\d{4}  acc +\d+\.\d\d%"
-    redraws = re.findall(bar, out)
-    assert [int(done) for done, _ in redraws] == list(range(1, steps + 1))
-    assert {total for _, total in redraws} == {str(steps)}
-    assert "[" + "=" * 24 + "]" in out  # the bar fills up
+    counts = [int(done) for done in re.findall(rf"\r\s+1: +\d+%\|[^|]*\| *(\d+)/{steps} ", out)]
+    assert counts == list(range(steps + 1))  # tqdm redraws as it goes
+    assert re.search(rf"{steps}/{steps} .*loss \d+\.\d{{4}}  acc +\d+\.\d\d%", out)
     # What the terminal shows at the end: each line's text after its last carriage return.
     screen = "\n".join(line.rsplit("\r", 1)[-1] for line in out.split("\n"))
     assert "loss" not in screen.split(HEADER)[1].split("Test accuracy")[0]  # the bar was wiped...
     assert [int(r[0]) for r in ROW.findall(screen)] == [1]  # ...and replaced by the table row
+
+
+def test_progress_without_tqdm_is_plain_lines_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if tqdm were not installed
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    lenet.main(["--epochs", "1", "--batch-size", "128", "--no-save"])
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    steps = -(-1347 // 128)
+    lines = re.findall(rf"^    1: +(\d+)% (\d+)/{steps} batch  loss \d+\.\d{{4}}  acc +\d+\.\d\d%$", out, re.MULTILINE)
+    assert len(lines) == 10 and lines[-1] == ("100", str(steps))  # one line per tenth of the epoch
+    table = out.split(HEADER)[1]
+    assert [int(r[0]) for r in ROW.findall(table)] == [1]
 
 
 def test_plot_writes_a_png_or_says_how_to_get_matplotlib(default_run, tmp_path, monkeypatch,

@@ -34,15 +34,16 @@ def have_tqdm() -> bool:
 
 def progress(iterable: Iterable | None = None, *, total: float | None = None, desc: str = "",
              unit: str = "it", unit_scale: bool = False, file: TextIO | None = None,
-             disable: bool | None = False, leave: bool = True) -> Any:
+             disable: bool | None = False, leave: bool = True, mininterval: float = 0.1) -> Any:
     """A progress bar over `iterable` (or updated by hand up to `total`): tqdm's, else a PlainProgress.
 
-    The arguments are tqdm's. `unit="B"` with `unit_scale=True` counts bytes (shown as kB, MB).
+    The arguments are tqdm's. `unit="B"` with `unit_scale=True` counts bytes (shown as kB, MB);
+    `mininterval` is the least time between two redraws of a tqdm bar.
     """
     if have_tqdm():
         from tqdm import tqdm
         return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale,
-                    file=file, disable=disable, leave=leave, dynamic_ncols=True)
+                    file=file, disable=disable, leave=leave, mininterval=mininterval, dynamic_ncols=True)
     return PlainProgress(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=file,
                          disable=disable)
 
