@@ -5,7 +5,7 @@ tinyconv.datasets.MNIST from DATA_DIR/MNIST/raw/ and batched by DataLoader, exac
 PyTorch tutorial does with torchvision; only the imports say tinyconv.
 
     python examples/lenet_mnist.py --download       # fetch MNIST (about 11 MB) into ./data, then train
-    python examples/lenet_mnist.py --data-dir ~/datasets --epochs 12
+    python examples/lenet_mnist.py --data-dir ~/datasets --epochs 5
     python examples/lenet_mnist.py --save lenet5.safetensors   # weights PyTorch can load (needs safetensors)
 
 With the defaults it should reach about 99% test accuracy (README says how long that
@@ -124,7 +124,7 @@ def build_parser():
                    help="folder holding MNIST/raw/ (default: %(default)s)")
     p.add_argument("--download", action="store_true",
                    help="fetch the MNIST files first if they are missing (verified by MD5)")
-    p.add_argument("--epochs", type=int, default=12,
+    p.add_argument("--epochs", type=int, default=10,
                    help="passes over the 60,000 training images (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=64,
                    help="images per mini-batch (default: %(default)s)")
