@@ -88,6 +88,20 @@ def broadcastable_pairs(min_dims: int = 0, max_dims: int = 3, max_side: int = 3)
     ).map(lambda b: b.input_shapes)
 
 
+
+@st.composite
+def broadcastable_to(draw, shape: tuple, allow_bigger: bool = True) -> tuple:
+    """A shape that broadcasts with ``shape``: some leading dims dropped, some dims set to 1.
+    With ``allow_bigger`` it may also add a leading dim or grow a size-1 dim (so the result
+    of broadcasting can be bigger than ``shape``); without, it broadcasts *to* ``shape``."""
+    keep = draw(st.integers(0, len(shape)))
+    out = [1 if draw(st.integers(0, 3)) == 0 else s for s in shape[len(shape) - keep:]]
+    if allow_bigger:
+        out = [draw(st.integers(1, 3)) if s == 1 and draw(st.booleans()) else s for s in out]
+        if keep == len(shape) and draw(st.integers(0, 4)) == 0:
+            out.insert(0, draw(st.integers(1, 3)))
+    return tuple(out)
+
 # Value ranges that keep finite differences honest: "positive" for log, sqrt,
 # pow bases and denominators; "nonzero" (|x| >= 0.1) for the kinks of abs and
 # relu; "real" for smooth ops. eps is 1e-6, so 0.1 is far from any kink.
