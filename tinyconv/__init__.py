@@ -131,7 +131,7 @@ from .functions import (
 from .tensor import Device as device
 from .tensor import Size, Tensor
 
-__all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, save, load)
+__all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
     "Function",
     "Generator",
     "Size",
@@ -317,8 +317,8 @@ def _lazy(name: str):
     return importlib.import_module(f".{name}", __name__)
 
 
-def __getattr__(name: str):  # nn, optim, kernels, viz, utils, datasets, save/load load on first use
-    if name in ("nn", "optim", "kernels", "viz", "utils", "datasets"):
+def __getattr__(name: str):  # nn, optim, kernels, viz, utils, datasets, jit, save/load load on first use
+    if name in ("nn", "optim", "kernels", "viz", "utils", "datasets", "jit"):
         mod = _lazy(name)
         globals()[name] = mod
         return mod
