@@ -14,9 +14,12 @@ import struct
 import sys
 import tarfile
 import threading
+import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinyconv
 from tinyconv.datasets import CIFAR10, MNIST, DownloadError, FashionMNIST, read_idx
@@ -173,6 +176,22 @@ def test_a_gzip_file_that_is_not_gzip_raises_naming_it(tmp_path):
         MNIST(tmp_path)
 
 
+@settings(max_examples=15)
+@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
+       code_dtype=st.sampled_from([(0x08, "u1"), (0x09, "i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"),
+                                   (0x0E, ">f8")]),
+       compressed=st.booleans())
+def test_read_idx_round_trips_every_type(tmp_path_factory, shape, code_dtype, compressed):
+    code, dtype = code_dtype
+    arr = (np.arange(int(np.prod(shape))) - 3).astype(dtype).reshape(shape)
+    data = bytes([0, 0, code, len(shape)]) + b"".join(struct.pack(">I", d) for d in shape) + arr.tobytes()
+    path = tmp_path_factory.mktemp("idx") / ("x.idx.gz" if compressed else "x.idx")
+    path.write_bytes(gz(data) if compressed else data)
+    got = read_idx(str(path))
+    assert got.shape == tuple(shape) and got.dtype == np.dtype(dtype).newbyteorder("=") and got.dtype.isnative
+    np.testing.assert_array_equal(got, arr)
+
+
 def test_read_idx_other_types(tmp_path):
     arr = np.arange(6, dtype=">i4").reshape(2, 3)
     path = tmp_path / "x.idx"
@@ -216,7 +235,7 @@ class Server:
     """A threaded HTTP server on 127.0.0.1 serving `routes[path] = (mode, bytes)`; it counts requests.
 
     mode "ok" serves the bytes; "drop" announces their full length, sends half and closes the
-    connection; "404" answers Not Found.
+    connection; "stall" sends half and then goes silent for 2 s; "404" answers Not Found.
     """
 
     def __init__(self) -> None:
@@ -236,6 +255,9 @@ class Server:
                 self.end_headers()
                 self.wfile.write(data if mode == "ok" else data[: len(data) // 2])
                 self.wfile.flush()
+                if mode == "stall":
+                    time.sleep(2)
+                    return
                 if mode == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -352,6 +374,18 @@ def test_a_dropped_connection_on_the_only_mirror_leaves_no_partial_file(tmp_path
         MNIST(tmp_path, download=True)
     raw = tmp_path / "MNIST" / "raw"
     assert os.listdir(raw) == []
+
+
+def test_a_stalled_mirror_times_out_and_the_next_one_is_used(tmp_path, server, monkeypatch, capsys):
+    files, arrays = mnist_files()
+    use(monkeypatch, MNIST, [server.serve("slow", files, mode="stall"), server.serve("good", files)], files)
+    monkeypatch.setattr(MNIST, "timeout", 0.3)
+    started = time.monotonic()
+    ds = MNIST(tmp_path, train=False, download=True)
+    assert time.monotonic() - started < 10  # four timeouts of 0.3 s, not four stalls of 2 s
+    assert ds.targets.tolist() == arrays["test"][1].tolist()
+    assert capsys.readouterr().out.count("timed out") == 4
+    assert leftovers(tmp_path / "MNIST" / "raw") == []
 
 
 def test_no_network_says_what_to_do(tmp_path, monkeypatch):
