@@ -11,5 +11,6 @@ in [0, 1] (what torchvision gives after `transforms.ToTensor()`) and `label` an 
 from ._download import DownloadError
 from .cifar import CIFAR10
 from .mnist import MNIST, FashionMNIST, read_idx
+from .vision import VisionDataset
 
-__all__ = ["CIFAR10", "MNIST", "DownloadError", "FashionMNIST", "read_idx"]
+__all__ = ["CIFAR10", "MNIST", "DownloadError", "FashionMNIST", "VisionDataset", "read_idx"]

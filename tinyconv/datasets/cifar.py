@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import tarfile
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..utils.data import Dataset
 from ._download import check_md5
 from ._download import download as _download
+from .vision import VisionDataset
 
 __all__ = ["CIFAR10"]
 
@@ -39,7 +38,7 @@ def read_cifar_bin(path: str) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32).copy(), labels
 
 
-class CIFAR10(Dataset):
+class CIFAR10(VisionDataset):
     """CIFAR-10: 50,000 training and 10,000 test colour images of 32x32 pixels in 10 classes.
 
     Item i is `(image, label)`: by default `image` is a float32 Tensor (3, 32, 32) with values
@@ -58,11 +57,8 @@ class CIFAR10(Dataset):
 
     def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
                  target_transform: Callable | None = None, download: bool = False) -> None:
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"CIFAR10: root must be a folder path (str or Path), got {type(root).__name__}")
-        self.root = os.path.expanduser(os.fspath(root))
+        super().__init__(root, transform, target_transform)
         self.train = bool(train)
-        self.transform, self.target_transform = transform, target_transform
         if download:
             self.download()
         names = self.train_list if self.train else self.test_list
@@ -127,31 +123,3 @@ class CIFAR10(Dataset):
     @property
     def targets(self) -> list[int]:
         return self._labels.tolist()
-
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.classes)}
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"CIFAR10: index must be an int, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"CIFAR10: index {index} is out of range for {n} samples")
-        img: Any = Tensor._make(self._images[index].astype(np.float32) / np.float32(255), None, False)
-        target: Any = int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self) -> str:
-        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}",
-                 f"Split: {'Train' if self.train else 'Test'}"]
-        if self.transform is not None:
-            lines.append(f"Transform: {self.transform!r}")
-        return "\n".join(["Dataset CIFAR10"] + ["    " + line for line in lines])

@@ -13,13 +13,13 @@ import gzip
 import os
 import zlib
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from ..tensor import Tensor
-from ..utils.data import Dataset
 from ._download import download as _download
+from .vision import VisionDataset
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx"]
 
@@ -59,7 +59,7 @@ def read_idx(path: str) -> np.ndarray:
     return arr.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
 
 
-class MNIST(Dataset):
+class MNIST(VisionDataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28 pixels.
 
     Item i is `(image, label)`: by default `image` is a float32 Tensor of shape (1, 28, 28) with
@@ -87,12 +87,8 @@ class MNIST(Dataset):
 
     def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
                  target_transform: Callable | None = None, download: bool = False) -> None:
-        if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"{type(self).__name__}: root must be a folder path (str or Path), got "
-                            f"{type(root).__name__}")
-        self.root = os.path.expanduser(os.fspath(root))
+        super().__init__(root, transform, target_transform)
         self.train = bool(train)
-        self.transform, self.target_transform = transform, target_transform
         if download:
             self.download()
         images, labels = self._load()
@@ -149,39 +145,6 @@ class MNIST(Dataset):
     @property
     def targets(self) -> Tensor:
         return Tensor._make(self._labels, None, False)
-
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.classes)}
-
-    def __len__(self) -> int:
-        return len(self._labels)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{type(self).__name__}: index must be an int, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"{type(self).__name__}: index {index} is out of range for {n} samples")
-        # (H, W) bytes -> (1, H, W) float32 in [0, 1], as transforms.ToTensor() makes them
-        img: Any = Tensor._make(self._images[index][None].astype(np.float32) / np.float32(255), None, False)
-        target: Any = int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def extra_repr(self) -> str:
-        return f"Split: {'Train' if self.train else 'Test'}"
-
-    def __repr__(self) -> str:
-        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}", self.extra_repr()]
-        if self.transform is not None:
-            lines.append(f"Transform: {self.transform!r}")
-        if self.target_transform is not None:
-            lines.append(f"Target transform: {self.target_transform!r}")
-        return "\n".join([f"Dataset {type(self).__name__}"] + ["    " + line for line in lines])
 
 
 class FashionMNIST(MNIST):
