@@ -136,6 +136,23 @@ def test_the_doc_says_which_code_runs_and_the_numbers_do_not_depend_on_it(number
         assert f'| `"{name}"' in doc_text
 
 
+def test_the_small_examples_take_the_tiny_path_by_default(doc_text, monkeypatch, capsys):
+    """The page says the default runs conv_fast's tiny gathers, not the slice-adds it describes,
+    on the edge, three-channel and padding/stride examples: keep that sentence true."""
+    from tinyconv.kernels import conv_fast
+
+    assert "the edge, three-channel and\npadding/stride examples" in doc_text
+    seen = []
+    real = conv_fast._is_tiny
+    monkeypatch.setattr(conv_fast, "_is_tiny", lambda *a: seen.append(real(*a)) or seen[-1])
+    for name, argv in [("edge_kernel", ["--module", "--steps", "2"]), ("three_channel", []),
+                       ("padding_stride", [])]:
+        seen.clear()
+        load_example(name).main(argv)
+        assert seen and all(seen), name
+    capsys.readouterr()
+
+
 def test_every_relative_link_points_at_a_file(doc_text):
     targets = re.findall(r"\]\(((?:\.\./|\w)[^)#\s]*)\)", doc_text)
     assert targets
