@@ -83,21 +83,23 @@ def main(argv: list[str] | None = None) -> int:
                             requires_grad=True)
         b = tinyconv.tensor(np.zeros(o, np.float32), requires_grad=True)
         tensors.append((x, w, b, s, p))
-    for name in VARIANTS:
-        cells = []
-        for x, w, b, s, p in tensors:
-            calls = max(1, int(2e5 // x.numel()))  # small problems: time many calls at once
-            best = float("inf")
-            with variant(name):
-                for rep in range(args.repeat + 1):
+    # Variants are interleaved (one sample of each in turn, `--repeat` rounds), so a
+    # neighbour's load on a shared machine slows them all alike; each keeps its best sample.
+    best = {(name, i): float("inf") for name in VARIANTS for i in range(len(tensors))}
+    for i, (x, w, b, s, p) in enumerate(tensors):
+        calls = max(1, int(2e5 // x.numel()))  # small problems: time many calls at once
+        for rep in range(args.repeat + 1):
+            for name in VARIANTS:
+                with variant(name):
                     t0 = time.perf_counter()
                     for _ in range(calls):
                         x.grad = w.grad = b.grad = None
                         F.conv2d(x, w, b, stride=s, padding=p).sum().backward()
-                    if rep:  # the first is the warm-up
-                        best = min(best, (time.perf_counter() - t0) / calls)
-            cells.append(f"{best * 1e3:.3f}" if best < 0.01 else f"{best * 1e3:.1f}")
-        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+                    if rep:  # the first round is the warm-up
+                        best[name, i] = min(best[name, i], (time.perf_counter() - t0) / calls)
+    for name in VARIANTS:
+        cells = [best[name, i] * 1e3 for i in range(len(tensors))]
+        print(f"| {name} | " + " | ".join(f"{c:.3f}" if c < 10 else f"{c:.1f}" for c in cells) + " |")
     return 0
 
 
