@@ -623,3 +623,38 @@ def test_zeroing_part_of_a_graph_tensor():
     y[0:1].zero_()
     y.sum().backward()
     assert x.grad.tolist() == [0.0, 2.0]
+
+
+# -- NumPy's habits that PyTorch does not share -------------------------------------------------
+
+
+def test_float_division_by_zero_and_empty_means_are_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan((torch.tensor([0.0]) / 0.0).item())
+        assert (torch.tensor([1.0]) / torch.tensor([0.0])).tolist() == [np.inf]
+        x = torch.tensor([1.0, 0.0], requires_grad=True)
+        y = x / 0.0
+        assert y.tolist()[0] == np.inf and np.isnan(y.tolist()[1])
+        assert (torch.tensor([0.0]) ** -1).tolist() == [np.inf]
+        assert np.isnan(torch.zeros(0).mean().item())
+        assert np.isnan(torch.zeros(0, 3).mean(0).numpy()).all()
+        repr(torch.tensor([1.0, 2.0], dtype=torch.float16).mean())
+    assert torch.tensor([1.0, 2.0], dtype=torch.float16).mean().dtype == torch.float16
+
+
+def test_python_ints_outside_an_integer_dtype_wrap_as_in_pytorch():
+    u8 = torch.tensor([3], dtype=torch.uint8)
+    assert (u8 + -1).tolist() == [2] and (u8 + -1).dtype == torch.uint8
+    assert (u8 + 300).tolist() == [47]
+    assert (torch.tensor([3], dtype=torch.int8) * 1000).tolist() == [-72]
+    assert (torch.tensor([3], dtype=torch.int8) * -1000).tolist() == [72]
+    assert u8.clamp(min=-1).tolist() == [255]
+    assert (u8 < -1).tolist() == [True]  # -1 is 255 as a uint8, as PyTorch compares it
+
+
+def test_matmul_refuses_mixed_dtypes():
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.dot(torch.tensor([1, 2]), torch.tensor([1.5, 1.0]))

@@ -43,7 +43,8 @@ def _run(program, T):
             out = program(T)
         except Exception as e:  # noqa: BLE001  (compared with PyTorch's verdict)
             return ("raise", type(e))
-    warned = any(issubclass(x.category, UserWarning) for x in w)
+    # any warning a user would see (NumPy's RuntimeWarnings included), not deprecations
+    warned = any(not issubclass(x.category, (DeprecationWarning, PendingDeprecationWarning)) for x in w)
     return ("ok", out if isinstance(out, (tuple, list)) else (out,), warned)
 
 
@@ -483,3 +484,15 @@ def test_overwrites_stay_in_the_graph(name):
         (y * T.tensor([3.0, 4.0])).sum().backward()
         return (y, *[leaf.grad for leaf in leaves])
     same(program)
+
+
+@pytest.mark.parametrize("expr", [
+    "T.tensor([0.0, 1.0, -1.0]) / 0.0", "T.tensor([0.0]) ** -1", "T.zeros(0).mean()", "T.zeros(0, 3).mean(0)",
+    "T.tensor([1.0, 2.0], dtype=T.float16).mean()", "T.tensor([3], dtype=T.uint8) + -1",
+    "T.tensor([3], dtype=T.uint8) + 300", "T.tensor([3], dtype=T.int8) * 1000", "T.tensor([3], dtype=T.int8) * -1000",
+    "T.tensor([3], dtype=T.uint8).clamp(min=-1)", "T.tensor([3], dtype=T.uint8) < -1",
+    "T.ones(2, 2) @ T.ones(2, 2, dtype=T.float64)", "T.dot(T.tensor([1, 2]), T.tensor([1.5, 1.0]))",
+    "T.tensor([1.0]) @ T.tensor([2.0])",
+])
+def test_numpy_habits(expr):
+    same(lambda T: eval(expr), check_warnings=True)  # (a fixed expression from the list above)

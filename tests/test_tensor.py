@@ -263,7 +263,9 @@ def test_integer_math_stays_integer():
 def test_integer_matmul_and_mixed_matmul():
     a = torch.tensor([[1, 2], [3, 4]])
     assert (a @ a).dtype == torch.int64 and (a @ a).tolist() == [[7, 10], [15, 22]]
-    assert (a @ torch.eye(2)).dtype == torch.float32
+    with pytest.raises(RuntimeError, match="matmul: both operands must have the same dtype"):
+        a @ torch.eye(2)  # PyTorch refuses to mix dtypes in matmul (no promotion)
+    assert (a.float() @ torch.eye(2)).dtype == torch.float32
 
 
 # ---------------------------------------------------------------------------

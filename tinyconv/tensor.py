@@ -584,7 +584,7 @@ class Tensor:
         (the output takes the broadcast shape, and tensor bounds get gradients)."""
         if min is None and max is None:
             raise ValueError("clamp(): at least one of min and max must be given")
-        lo, hi = _operand(min) if min is not None else None, _operand(max) if max is not None else None
+        lo, hi = (_wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max))
         if lo is not None and hi is not None and isinstance(lo, Tensor) != isinstance(hi, Tensor):
             raise TypeError(  # PyTorch's overloads take two numbers or two tensors, not one of each
                 f"clamp(): min and max must both be tensors or both be numbers, got "
@@ -1304,9 +1304,22 @@ def _operand(x: Any) -> Any:
     raise TypeError(f"unsupported operand of type {type(x).__name__} for a tensor operation")
 
 
+def _wrap_int(b: Any, dtype: np.dtype) -> Any:
+    """A Python int outside an integer dtype's range becomes that dtype's wrapped value, as
+    PyTorch casts it (uint8 + -1 is uint8 + 255); NumPy would raise OverflowError."""
+    if type(b) is builtins.int and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if not info.min <= b <= info.max:
+            bits = 8 * dtype.itemsize
+            b %= 1 << bits  # two's complement, as a C cast does
+            if dtype.kind == "i" and b >= 1 << (bits - 1):
+                b -= 1 << bits
+    return b
+
+
 def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
-    b = other if isinstance(other, Tensor) else _operand(other)
+    b = other if isinstance(other, Tensor) else _wrap_int(_operand(other), a._data.dtype)
     ad = a._data
     if isinstance(b, Tensor):
         bd = b._data
@@ -1338,6 +1351,9 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         # the op's forward would only call its ufunc, so call it here and skip making a
         # graph node (~1 us; an optimiser's update under no_grad is all such ops).
         bd = b._data if isinstance(b, Tensor) else b
+        if op is ops.Div:  # x / 0 is inf or nan, quietly, as in PyTorch
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return Tensor._make(np.true_divide(ad, bd), None, False)
         return Tensor._make(op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False)
     if reflected:
         return op.apply(b, a, dtype)
@@ -1360,7 +1376,7 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
 
 
 def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
-    b = _operand(other)
+    b = _wrap_int(_operand(other), a._data.dtype)
     bd = b._data if isinstance(b, Tensor) else b
     ad = a._data
     if isinstance(bd, np.ndarray) and bd.dtype != ad.dtype:
@@ -1494,9 +1510,9 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {tuple(sa)} and {tuple(sb)} don't match: the inner sizes differ "
             f"({k_a} vs {k_b})"
         )
-    if a._data.dtype != b._data.dtype:
-        dt = result_type(a._data, b._data)
-        a, b = a.to(dt), b.to(dt)
+    if a._data.dtype != b._data.dtype:  # PyTorch does not promote here: it refuses
+        raise RuntimeError(f"matmul: both operands must have the same dtype, got {dtype_name(a._data.dtype)} "
+                           f"and {dtype_name(b._data.dtype)}; convert one with .to(other.dtype)")
     try:
         return ops.MatMul.apply(a, b)
     except ValueError:
@@ -1510,7 +1526,7 @@ def _format(t: Tensor) -> str:
     data = t._data
     extras = []
     if data.dtype.kind == "f":
-        finite = data[np.isfinite(data)]
+        finite = data[np.isfinite(data)].astype(np.float64)  # (1e8 would overflow float16)
         integral = finite.size == 0 or np.all(finite == np.round(finite))
         big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
         if big:

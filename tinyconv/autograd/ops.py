@@ -119,14 +119,16 @@ class Div(Binary):
         if not isinstance(a, np.ndarray):
             # number / tensor is number * (1 / tensor), as in PyTorch: backward needs only the
             # reciprocal (its own array), so an in-place change of the tensor afterwards is fine.
-            r = np.reciprocal(b)
+            with np.errstate(divide="ignore"):
+                r = np.reciprocal(b)
             ctx.save_for_backward(None, r if nb else None)
             ctx.numerator = a
             return a * r
         # Save what backward uses and nothing more (as PyTorch): b for both gradients,
         # a only for b's gradient; a saved input blocks in-place changes of it.
         ctx.save_for_backward(a if nb else None, b if na or nb else None)
-        return np.true_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 is inf or nan, quietly, as PyTorch
+            return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -135,14 +137,16 @@ class Div(Binary):
         if hasattr(ctx, "numerator"):  # out = a * r with r = 1/b (saved as b): d out/db = -a r^2
             return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (b * b) if nb else None)
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
-        return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
 
 
 class Pow(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        out = _power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, quietly
+            out = _power(a, b)
         # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
         # is fine); a tensor exponent also needs the result, for its own gradient a^b log(a).
         ctx.save_for_backward(a, b, out if isinstance(b, np.ndarray) else None)
@@ -569,8 +573,13 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
-        out = np.asarray(np.mean(a, axis=axis, keepdims=keepdims))
-        ctx.count = a.size // max(out.size, 1) if a.size else 0
+        # float16 sums in float32 (as np.mean does); the mean of nothing is nan, quietly, as in
+        # PyTorch (np.mean would warn "Mean of empty slice")
+        total = np.asarray(np.add.reduce(a, axis=axis, keepdims=keepdims,
+                                         dtype=np.float32 if a.dtype == np.float16 else None))
+        ctx.count = a.size // max(total.size, 1) if a.size else 0
+        with np.errstate(invalid="ignore"):
+            out = total / ctx.count if ctx.count else total * np.nan
         return out.astype(a.dtype, copy=False)
 
     @staticmethod
