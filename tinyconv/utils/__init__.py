@@ -1,5 +1,6 @@
 """Utilities, as torch.utils: `tinyconv.utils.data` holds Dataset, DataLoader and random_split;
-`tinyconv.utils.progress` shows progress with tqdm where installed, plain lines otherwise."""
-from . import data, progress
+`tinyconv.utils.progress` shows progress with tqdm where installed, plain lines otherwise;
+`tinyconv.utils.checkpoint` recomputes activations in backward instead of keeping them."""
+from . import checkpoint, data, progress
 
-__all__ = ["data", "progress"]
+__all__ = ["checkpoint", "data", "progress"]
