@@ -63,3 +63,14 @@ def test_progress_uses_tqdm_when_installed_else_plain(monkeypatch):
     bar.update(3)
     bar.close()
     assert "3/3" in out.getvalue()
+
+
+def test_the_progress_extra_exists_and_ci_installs_it():
+    import configparser
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(root, "setup.cfg"))
+    assert "tqdm" in cfg["options.extras_require"]["progress"]
+    with open(os.path.join(root, ".ci", "run"), encoding="utf-8") as f:
+        assert any("progress" in line and "pip install" in line for line in f.read().splitlines())

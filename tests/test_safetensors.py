@@ -284,3 +284,14 @@ def test_tinyconv_trained_weights_load_into_pytorch(tmp_path, name, dtype):
         assert str(v.dtype).removeprefix("torch.") == str(tc_model.state_dict()[k].dtype).removeprefix(
             "tinyconv."), k
     compare_outputs(tc_model, pt_model, batch(shape, dtype, 1)[0], torch, dtype)
+
+
+def test_the_extra_named_in_the_error_exists_and_ci_installs_it():
+    import configparser
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(root, "setup.cfg"))
+    assert "safetensors" in cfg["options.extras_require"]["safetensors"]
+    with open(os.path.join(root, ".ci", "run"), encoding="utf-8") as f:
+        ci = f.read()
+    assert any("safetensors" in line and "pip install" in line for line in ci.splitlines())
