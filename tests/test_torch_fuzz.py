@@ -46,24 +46,6 @@ PENDING: dict[str, str] = {
     "saved_outputs": "in-place on an op's output: PyTorch saves the result of max()/amax/amin/prod (backward "
                      "then raises), tinyconv does not; tinyconv saves the output of x ** 2 and max(dim) "
                      "(false 'modified by an inplace operation' error) (core / fuzzer)",
-    "squeeze_identity": "x.squeeze(d) of a non-1 dim returns x itself (PyTorch: a view, so is_leaf False); "
-                        "x.flatten(d, d) returns a view (PyTorch: x itself) (fuzzer)",
-    "overwrite": "x.zero_() / fill_() / copy_(const) on a non-leaf drop it from the graph: requires_grad "
-                 "becomes False (core)",
-    "split_empty": "split/chunk of an empty dim return () (PyTorch: one empty piece) (core)",
-    "adaptive_pool": "adaptive_avg/max_pool2d with sizes that do not divide (5 -> 3, 1 -> 7) raise (kernel)",
-    "nan_max": "x.max() / x.min() (full reduction) with NaNs: gradient all NaN (PyTorch: split evenly between "
-               "the NaNs) (fuzzer)",
-    "index_adv": "x[0, :, [0, 1]]: an int and an advanced index separated by a slice placed by NumPy's rule, "
-                 "not PyTorch's (issue 10 item 1; index)",
-    "setitem_adv": "x[0, :, [0, 1]] = v writes the transpose (issue 10 item 1; index)",
-    "setitem_lead1": "y[0] = x[1:] (value with extra leading 1-dims): backward raises cannot reshape (index)",
-    "setitem_alias": "v[[0, 0]] = v (value overlaps the written tensor) does not raise (PyTorch: unsupported "
-                     "operation: some elements ... refer to a single memory location) (fuzzer)",
-    "views_inplace": "in-place op or setitem on a view, or on a base after views were taken: the views' history "
-                     "is not rebased (wrong grads, requires_grad lost; issue 10 item 3; views)",
-    "where_dtype": "T.where(c, float64 tensor, 2) is float32 (PyTorch: float64; a Python scalar does not "
-                   "promote) (core)",
     "clamp_none": "x.clamp_(None, None) does not raise (PyTorch: At least one of 'min' or 'max' must not be None)",
 }
 # Ops whose outputs the fuzzer does not write to in place while "saved_outputs" is pending.
@@ -823,9 +805,9 @@ OPS: list[Op] = [
     Op("permute", "view", permute),
     Op("transpose", "view", transpose),
     Op("unsqueeze", "view", unsqueeze),
-    Op("squeeze", "squeeze_identity", squeeze),
+    Op("squeeze", "view", squeeze),
     Op("expand", "view", expand),
-    Op("flatten", "squeeze_identity", flatten),
+    Op("flatten", "view", flatten),
     Op("split", "view", split_like),
     Op("basic_index", "index_basic", getitem("basic")),
     # advanced indexing
@@ -887,7 +869,7 @@ def run_program(data, families: set[str] | None, max_lines: int = 6) -> Program:
 
 CORE = {"unary", "sign", "binary", "compare", "floordiv_mod", "cast", "reduce", "var_std", "norm", "matmul",
         "where", "clamp", "clamp_tensor", "relu_at_zero", "cat"}
-VIEWS = {"view", "squeeze_identity", "overwrite", "index_basic", "index_adv", "setitem", "setitem_adv", "inplace", "unary", "binary"}
+VIEWS = {"view", "overwrite", "index_basic", "index_adv", "setitem", "setitem_adv", "inplace", "unary", "binary"}
 NN = {"nn", "adaptive_pool", "loss", "batch_norm", "inplace", "view", "unary", "binary"}
 
 

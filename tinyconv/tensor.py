@@ -783,6 +783,8 @@ class Tensor:
         e = _dim(end_dim, len(shape), "flatten()")
         if s > e:
             raise ValueError(f"flatten(): start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+        if s == e:
+            return self  # PyTorch returns the tensor itself here (not a view): same is_leaf, same node
         n = 1
         for d in shape[s:e + 1]:
             n *= d
@@ -802,7 +804,7 @@ class Tensor:
             dims = _dims(dim, len(shape), "squeeze()")
             dims = dims if isinstance(dims, tuple) else (dims,)
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-        return self if new == shape else ops.Reshape.apply(self, new)
+        return ops.Reshape.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
 
     def unsqueeze(self, dim: int) -> Tensor:
         shape = self._data.shape
