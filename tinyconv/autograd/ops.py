@@ -415,16 +415,18 @@ class Cos(Op):
 class Relu(Op):
     @staticmethod
     def forward(ctx, a):
-        out = np.maximum(a, 0)
+        # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0.
+        out = np.where(a < 0, np.zeros((), a.dtype), a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        # The gradient passes where the input was positive. Selected, not multiplied by the
-        # mask: an inf arriving at a zero output ((x.relu() ** 0.5) at 0) must give 0, not nan.
-        return np.where(out > 0, grad, np.zeros((), grad.dtype))
+        # The gradient is stopped where the output is <= 0 and passes elsewhere, NaN included
+        # (as PyTorch's threshold_backward). Selected, not multiplied by the mask: an inf
+        # arriving at a zero output ((x.relu() ** 0.5) at 0) must give 0, not nan.
+        return np.where(out <= 0, np.zeros((), grad.dtype), grad)
 
 
 class Sigmoid(Op):
@@ -678,7 +680,12 @@ class Amax(Op):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        hit = a == _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
+        best = _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
+        hit = a == best
+        if ctx.masked and a.dtype.kind == "f":
+            # PyTorch's max()/min() of a tensor with NaNs: the result is NaN, and the gradient is
+            # shared among the NaNs (amax/amin compare with ==, so there it is NaN everywhere).
+            hit = np.where(np.isnan(best), np.isnan(a), hit)
         count = np.sum(hit, axis=ctx.axis, keepdims=True)
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         if ctx.masked:
