@@ -290,18 +290,24 @@ def test_load_state_dict_between_forward_and_backward_raises():
         loss.backward()
 
 
-def test_write_through_reshape_view_of_graph_tensor_is_refused_not_wrong():
-    """h.view(...) *= 2 is not traced back to h: refuse it rather than give x.grad = 1."""
+def test_write_through_reshape_view_of_graph_tensor_gives_pytorchs_gradient():
+    """h.view(...) *= 2 is traced back to h (CopySlices), as in PyTorch: x.grad = 2, not 1."""
     import tinyconv as torch
 
     x = torch.ones(3, requires_grad=True)
     h = x * 1
-    with pytest.raises(RuntimeError, match="view made by view/reshape"):
-        v = h.view(3)
-        v *= 2
+    v = h.view(3)
+    v *= 2
+    assert h.tolist() == [2.0, 2.0, 2.0]
+    assert h.grad_fn.name() == "CopySlices"
+    (h * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
     y = torch.zeros(4)
-    with pytest.raises(RuntimeError, match="view made by view/reshape"):
-        y.view(2, 2)[0] = torch.ones(2, requires_grad=True)
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    y.view(2, 2)[0] = w
+    assert y.requires_grad and y.tolist() == [1.0, 2.0, 0.0, 0.0]
+    (y * torch.tensor([5.0, 6.0, 7.0, 8.0])).sum().backward()
+    assert w.grad.tolist() == [5.0, 6.0]
 
 
 def test_write_through_reshape_view_without_autograd_still_works():

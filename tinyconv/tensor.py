@@ -90,9 +90,13 @@ def _dims(dim: Any, ndim: int, what: str) -> Any:
 class Tensor:
     """An n-dimensional array that records the ops applied to it for backward."""
 
-    # _base: (base tensor, index) on views made by basic indexing, so that an in-place
-    # write through `y[i]` also updates y's graph; unset on other tensors.
-    __slots__ = ("__weakref__", "_base", "_data", "_requires_grad", "_vc", "grad", "grad_fn")
+    # _base: None, or on a view (shares memory and `_vc` with another tensor):
+    # (root, steps, flags): the tensor it is ultimately a view of (never a view itself),
+    # the view ops that re-derive it from the root ((Function class, extra args) each),
+    # and _VIEW_* flags about how it was made. `_gv` (views only): the version of the
+    # shared counter when the view's history was last made current; when it differs,
+    # the root changed in place and the view's history is re-derived (rebased) from it.
+    __slots__ = ("__weakref__", "_base", "_data", "_gv", "_requires_grad", "_vc", "grad", "grad_fn")
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
     __array_ufunc__ = None
 
@@ -109,6 +113,7 @@ class Tensor:
         self.grad_fn = None
         self.grad = None
         self._vc = [0]
+        self._base = None
         if requires_grad:
             self.requires_grad = True
 
@@ -129,6 +134,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t.grad = None
         t._vc = [0]
+        t._base = None
         return t
 
     # -- attributes ----------------------------------------------------------------------
@@ -168,10 +174,14 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._base is not None and self._gv != self._vc[0]:
+            self._refresh_view()
         return self.grad_fn is None
 
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._gv != self._vc[0]:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
@@ -212,6 +222,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
+        if self._base is not None and self._gv != self._vc[0]:
+            self._refresh_view()
         if self.grad_fn is None:
             return
         if not self._requires_grad:
@@ -237,6 +249,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shares memory), as PyTorch's .numpy()."""
+        _current(self)
         if self._requires_grad:
             raise RuntimeError(
                 "numpy(): can't call numpy() on a tensor that requires grad; use .detach().numpy()"
@@ -895,7 +908,7 @@ class Tensor:
             idx = (slice(None),) * d + (slice(start, start + s),)
             out.append(self[idx])
             start += s
-        return tuple(out)
+        return _multi_output_views(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most `chunks` pieces of equal size (ceil(n / chunks); the last may be smaller)."""
@@ -908,20 +921,20 @@ class Tensor:
 
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self._data.ndim, "unbind()")
-        return tuple(self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d]))
+        return _multi_output_views([self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d])])
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
         idx, basic = _index(index)
         try:
+            if grad_mode.enabled and self._base is not None and self._gv != self._vc[0]:
+                self._refresh_view()
             if not grad_mode.enabled or not self._requires_grad:
                 out = Tensor._make(np.asarray(self._data[idx]), None, False)
                 if basic:
-                    out._vc = self._vc
+                    out._mark_view(self, (ops.Index, (idx, True)))
             else:
                 out = ops.Index.apply(self, idx, basic)
-            if basic:
-                out._base = (self, idx)
             return out
         except IndexError as e:
             raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
@@ -930,9 +943,11 @@ class Tensor:
         """`self[index] = value`, in place; differentiable as in PyTorch (CopySlices)."""
         idx, _ = _index(index)
         val = value._data if isinstance(value, Tensor) else value
-        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if grad_mode.enabled:
+            _current(value)
+        view = self._base is not None
         if view:
-            self._view_before_write("__setitem__ (x[...] = ...)")
+            self._view_before_write("__setitem__ (x[...] = ...)", value)
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(value, Tensor) and value._requires_grad)
         )
@@ -950,39 +965,117 @@ class Tensor:
         self._vc[0] += 1
         if track:
             _record_set_index(self, idx, value)
-            if view:
-                self._view_after_write()
+        if view:
+            self._view_after_write()
 
-    # -- views: in-place writes through y[i] (y[i][j] = v, `for row in y: row[0] = v`) ----
-    def _view_before_write(self, what: str) -> None:
-        """Before an in-place op on a basic-index view: take its graph afresh from its base
-        (the base may have changed since the view was made), as PyTorch does."""
-        base, idx = self._base
-        if idx is None and (base._requires_grad or self._requires_grad):
-            _unsupported_view_write(what, base)
-        if getattr(base, "_base", None) is not None:
-            base._view_before_write(what)
-        if base._requires_grad and base.grad_fn is None:
+    # -- views: in-place ops on a base and its views, as PyTorch does ---------------------
+    # Every view remembers its root (the tensor it is ultimately a view of) and the view ops
+    # that re-derive it from the root. An in-place op on a view writes into the root's
+    # memory, so it also rewrites the root's history: the root's old history with the view's
+    # region replaced by the in-place result (a CopySlices node). An in-place op on the root,
+    # or through another view, bumps the shared version counter; a view whose history is
+    # older than that counter re-derives its history from the root's on its next use.
+    def _mark_view(self, parent: Tensor, step: tuple) -> None:
+        """Make self a view of `parent` by the view op `step` = (Function class, extra args)."""
+        self._vc = parent._vc
+        self._gv = parent._vc[0]
+        pb = parent._base
+        flags = 0 if grad_mode.enabled else _VIEW_NO_GRAD
+        if pb is None:
+            if flags and parent._requires_grad:
+                flags |= _VIEW_NO_GRAD_OF_GRAD
+            self._base = (parent, (step,), flags)
+        else:
+            root, steps, pflags = pb
+            if flags and root._requires_grad:
+                flags |= _VIEW_NO_GRAD_OF_GRAD
+            self._base = (root, steps + (step,), flags | pflags)
+
+    def _refresh_view(self) -> None:
+        """The root changed in place since this view's history was made: re-derive the view
+        from the root (PyTorch's rebase of a view's grad_fn)."""
+        root, steps, flags = self._base
+        self._gv = self._vc[0]
+        if not root._requires_grad:  # the root left the graph (e.g. zero_()): so does the view
+            if self.grad_fn is not None:
+                self.grad_fn = None
+                self._requires_grad = False
+            return
+        if flags & _VIEW_NO_GRAD_OF_GRAD:
             raise RuntimeError(
-                f"{what}: a view of a leaf tensor that requires grad (shape {tuple(base.shape)}) "
-                "is being used in an in-place operation; wrap the update in "
+                "A view was created in no_grad mode and its base or another view of its base has "
+                "been modified inplace with grad mode enabled. Given that this use case is "
+                "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+                "both the view and the inplace either both inside the no_grad block (if you don't "
+                f"want the inplace to be tracked) or both outside (base shape {tuple(root.shape)})"
+            )
+        prev = grad_mode.enabled
+        grad_mode.enabled = True  # the history exists whatever the mode of this access
+        try:
+            t = root
+            for cls, extra in steps:
+                t = cls.apply(t, *extra)
+        finally:
+            grad_mode.enabled = prev
+        self.grad_fn = t.grad_fn
+        self._requires_grad = True
+
+    def _view_before_write(self, what: str, other: Any = None) -> None:
+        """Checks before an in-place op on a view, and its history made current."""
+        root, _, flags = self._base
+        if not self._data.flags.writeable:  # an expand()ed view: elements share memory
+            raise RuntimeError(
+                f"{what}: unsupported operation: more than one element of the written-to tensor "
+                f"refers to a single memory location (a view made by expand(), shape "
+                f"{tuple(self.shape)}). Please clone() the tensor before performing the operation."
+            )
+        if not grad_mode.enabled:
+            return
+        if self._gv != self._vc[0]:
+            self._refresh_view()
+        tracked = root._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
+        if not tracked:
+            return
+        if flags & _VIEW_NO_GRAD:
+            raise RuntimeError(
+                f"{what}: A view was created in no_grad mode and is being modified inplace with "
+                "grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
+                "forbidden. You can clarify your code by moving both the view and the inplace "
+                "either both inside the no_grad block (if you don't want the inplace to be tracked) "
+                "or both outside (if you want the inplace to be tracked)."
+            )
+        if flags & _VIEW_MULTI:
+            raise RuntimeError(
+                f"{what}: this tensor is a view made by a function that returns several views "
+                "(split/chunk/unbind) and is being modified inplace; such views may not be "
+                "modified inplace, as in PyTorch. Replace the inplace operation by an out-of-place one."
+            )
+        if root._requires_grad and root.grad_fn is None:
+            raise RuntimeError(
+                f"{what}: a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation (leaf shape {tuple(root.shape)}); wrap the update in "
                 "`with tinyconv.no_grad():` or update `.data` instead"
             )
-        fresh = ops.Index.apply(base, idx, True) if base._requires_grad else None
-        self.grad_fn = fresh.grad_fn if fresh is not None else None
-        self._requires_grad = fresh is not None
 
     def _view_after_write(self) -> None:
-        """After a tracked in-place op on a view: each base up the chain now holds the view's
-        new values at its index, as if `base[idx] = view` had run (PyTorch's CopySlices)."""
-        t = self
-        while getattr(t, "_base", None) is not None:
-            base, idx = t._base
-            if base._requires_grad or t._requires_grad:
-                if idx is None:
-                    _unsupported_view_write("in-place operation", base)
-                _record_set_index(base, idx, t)
-            t = base
+        """After an in-place op on a view: the root's history now says `root[view] = self`
+        (PyTorch's CopySlices), and the view's own history is current."""
+        root, steps, _ = self._base
+        if grad_mode.enabled and (root._requires_grad or self._requires_grad):
+            cls, extra = steps[0]
+            if len(steps) == 1 and cls is ops.Index:
+                index = extra[0]  # one basic index: the region is that index
+            else:  # the flat positions of the view's elements in the root, as an index
+                pos = np.arange(root._data.size).reshape(root._data.shape)
+                for cls, extra in steps:
+                    pos = cls.forward(cls.__new__(cls), pos, *extra)
+                index = np.unravel_index(np.asarray(pos), root._data.shape)
+            _record_set_index(root, index, self)
+            if not self._requires_grad:  # e.g. zero_() on the view: it is still in root's graph
+                self._gv = -1
+                self._refresh_view()
+                return
+        self._gv = self._vc[0]
 
     # -- in-place ------------------------------------------------------------------------
     def _check_inplace(self, what: str) -> None:
@@ -994,9 +1087,11 @@ class Tensor:
             )
 
     def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
-        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if grad_mode.enabled:
+            _current(other)
+        view = self._base is not None
         if view:
-            self._view_before_write(what)
+            self._view_before_write(what, other)
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
         )
@@ -1027,8 +1122,8 @@ class Tensor:
         if track:
             self.grad_fn = out.grad_fn
             self._requires_grad = True
-            if view:
-                self._view_after_write()
+        if view:
+            self._view_after_write()
         return self
 
     def _inplace_direct(self, op: Any, other: Any) -> bool:
@@ -1078,9 +1173,9 @@ class Tensor:
         that sends zero gradient to its old history, and the gradient's sum to `value`
         (fill_ with a 0-d tensor that requires grad).
         """
-        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        view = self._base is not None
         if view:
-            self._view_before_write(what)
+            self._view_before_write(what, value)
         if grad_mode.enabled:
             self._check_inplace(what)
         self._data[...] = values
@@ -1095,8 +1190,8 @@ class Tensor:
             n._out_meta = (self._data.shape, self._data.dtype)
             self.grad_fn = n
             self._requires_grad = True
-            if view:
-                self._view_after_write()  # the base's overwritten region now comes from here
+        if view:
+            self._view_after_write()  # the root's overwritten region now comes from here
         return self
 
     def fill_(self, value: Any) -> Tensor:
@@ -1117,13 +1212,15 @@ class Tensor:
         except ValueError:
             raise RuntimeError(f"copy_(): source of shape {tuple(src_t.shape)} does not broadcast "
                                f"to the destination's shape {tuple(self.shape)}") from None
+        if grad_mode.enabled:
+            _current(src_t)
         if grad_mode.enabled and src_t._requires_grad:
             self[...] = src_t
             return self
         return self._overwrite(src_t._data, "copy_()", ops.Copy)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        view = self._base is not None
         if view:
             self._view_before_write("clamp_()")
         track = grad_mode.enabled and builtins.any(
@@ -1150,8 +1247,8 @@ class Tensor:
         if track:
             self.grad_fn = out.grad_fn
             self._requires_grad = True
-            if view:
-                self._view_after_write()
+        if view:
+            self._view_after_write()
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
@@ -1260,15 +1357,33 @@ def _ragged(data: Any, path: str = "data") -> str:
     return "its elements have inconsistent shapes"
 
 
-def _unsupported_view_write(what: str, base: Tensor) -> None:
-    """Writes through view/reshape/permute/expand/flip views are not traced back to their
-    base, so with autograd recording they would give a wrong gradient: refuse them."""
-    raise RuntimeError(
-        f"{what}: in-place change of a view made by view/reshape/transpose/permute/expand/flip "
-        f"of a tensor in the autograd graph (base shape {tuple(base.shape)}) is not supported by "
-        "tinyconv, because its gradient would be wrong; write through indexing (x[...] = v) or "
-        "use an out-of-place op (y = y * 2)"
-    )
+# How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
+# required grad; by a function returning several views (split/chunk/unbind).
+_VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
+
+
+def _current(t: Any) -> None:
+    """Make a view's history current (its root may have changed in place since it was made)."""
+    if isinstance(t, Tensor) and t._base is not None and t._gv != t._vc[0]:
+        t._refresh_view()
+
+
+def _joins_graph(t: Any) -> bool:
+    """A view that does not require grad yet, but will once made current (its root joined
+    the graph in place since): the untracked fast paths must not skip it."""
+    if isinstance(t, Tensor) and t._base is not None and t._gv != t._vc[0]:
+        t._refresh_view()
+        return t._requires_grad
+    return False
+
+
+def _multi_output_views(views: list) -> tuple:
+    """Flag the views of split/chunk/unbind: PyTorch refuses in-place ops on them (with grad)."""
+    for v in views:
+        if v._base is not None:
+            root, steps, flags = v._base
+            v._base = (root, steps, flags | _VIEW_MULTI)
+    return tuple(views)
 
 
 def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
@@ -1348,7 +1463,8 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     elif op in _NO_BOOL:
         _refuse_bool(op, a, b, dtype, reflected)
     if dtype is None and op.ufunc is not None and not (reflected and op is ops.Div) and not (
-            grad_mode.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad))):
+            grad_mode.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)
+                                   or _joins_graph(a) or _joins_graph(b))):
         # Nothing to record (no_grad, or no input needs a gradient) and no dtype to force:
         # the op's forward would only call its ufunc, so call it here and skip making a
         # graph node (~1 us; an optimiser's update under no_grad is all such ops).
@@ -1549,6 +1665,7 @@ def _format(t: Tensor) -> str:
         extras.append(f"dtype={dtype_name(data.dtype)}")
     if data.size == 0:
         body = "[]"
+    _current(t)
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._requires_grad:

@@ -101,6 +101,8 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
 
 def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> None:
     """Compute d(tensor)/d(leaf) for every leaf that requires grad; add into `.grad`."""
+    if tensor._base is not None and tensor._gv != tensor._vc[0]:
+        tensor._refresh_view()  # a view whose base changed in place: rebase its history first
     if not tensor._requires_grad:
         raise RuntimeError(
             "backward(): this tensor does not require grad and has no grad_fn; "

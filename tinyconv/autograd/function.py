@@ -128,6 +128,8 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 raw.append(a._data)
+                if track and a._base is not None and a._gv != a._vc[0]:
+                    a._refresh_view()  # a view whose base changed in place: rebase its history
                 if track and a._requires_grad:
                     record = True
                     needs.append(True)
@@ -154,14 +156,12 @@ class Function:
         if not record:
             out = Tensor._make(result, None, False)
             if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(result, raw[0]):
-                out._vc = args[0]._vc
-                out._base = (args[0], None)  # a view; indexing replaces None with its index
+                out._mark_view(args[0], (cls, args[1:]))
             return out
         out = Tensor._make(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and np.may_share_memory(result, args[0]._data):
-            out._vc = args[0]._vc  # a view shares its base's version counter
-            out._base = (args[0], None)  # and remembers its base (see Tensor._view_before_write)
+            out._mark_view(args[0], (cls, args[1:]))  # shares the counter, remembers its base
         ctx.edges = tuple(edges)
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
             record_hook(ctx)

@@ -803,7 +803,7 @@ class SetIndex(Op):
     def backward(ctx, grad):
         g_old = None
         if ctx.needs_input_grad[0]:
-            g_old = grad.copy()
+            g_old = np.array(grad, copy=True)  # an array even when grad is 0-d
             g_old[ctx.index] = 0
         g_value = None
         if ctx.needs_input_grad[1]:

@@ -757,6 +757,8 @@ class BatchNorm(Op):
         y = xhat if weight is None else xhat * weight.reshape(shape)
         if bias is not None:
             y = y + bias.reshape(shape)
+        elif y is xhat:  # no affine: the output must not be xhat itself, which backward needs
+            y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
         ctx.save_for_backward(weight)  # xhat and r are ours: no one else can modify them in place
         ctx.xhat, ctx.r, ctx.axes, ctx.shape, ctx.training = xhat, r, axes, shape, training
         return y
