@@ -658,3 +658,13 @@ def test_matmul_refuses_mixed_dtypes():
         torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)
     with pytest.raises(RuntimeError, match="same dtype"):
         torch.dot(torch.tensor([1, 2]), torch.tensor([1.5, 1.0]))
+
+
+def test_power_minus_half_keeps_the_sign_of_zero():
+    # PyTorch computes x ** -0.5 as 1 / sqrt(x): -0.0 gives -inf, and so does 0.5 * x ** -0.5
+    x = torch.tensor([-0.0, 0.0, 4.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (x.detach() ** -0.5).tolist() == [-np.inf, np.inf, 0.5]
+        (x ** 0.5).sum().backward()
+    assert x.grad.tolist() == [-np.inf, np.inf, 0.25]

@@ -496,3 +496,30 @@ def test_overwrites_stay_in_the_graph(name):
 ])
 def test_numpy_habits(expr):
     same(lambda T: eval(expr), check_warnings=True)  # (a fixed expression from the list above)
+
+
+TIE_OPS = {
+    "maximum": lambda T, a, b: T.maximum(a, b), "minimum": lambda T, a, b: T.minimum(a, b),
+    "clamp": lambda T, a, b: a.clamp(b, b + 0.5), "clamp_crossed": lambda T, a, b: a.clamp(b, b - 0.5),
+    "mod": lambda T, a, b: a % (b + 3), "pow": lambda T, a, b: (a + 2) ** b, "pow_abs": lambda T, a, b: a.abs() ** (b + 1),
+    "norm": lambda T, a, b: (a * b).norm(1.5, dim=0), "std": lambda T, a, b: (a * b).std(0),
+    "max": lambda T, a, b: (a * b).max(), "amax": lambda T, a, b: (a * b).amax(1),
+    "max_dim": lambda T, a, b: (a * b).max(1).values, "relu_sqrt": lambda T, a, b: (a * b).relu() ** 0.5,
+    "abs": lambda T, a, b: (a * b).abs(), "sign": lambda T, a, b: (a * b).sign(), "div": lambda T, a, b: a / (b + 3),
+    "rdiv": lambda T, a, b: 3 / (a + b + 5), "where": lambda T, a, b: T.where(a > b, a, b),
+    "prod": lambda T, a, b: (a * b).prod(1), "var": lambda T, a, b: (a * b).var(1, correction=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TIE_OPS))
+@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 2.0]), min_size=9, max_size=9), st.booleans())
+def test_gradients_with_ties_and_zeros_match_torch(name, vals, row):
+    """Values from a small grid, so ties, zeros and crossed bounds come up often."""
+    a = np.array(vals[:6]).reshape(2, 3)
+    b = np.array(vals[6:]) if row else np.array(vals[3:9]).reshape(2, 3)
+    same(grads_of(TIE_OPS[name], a, b))
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, -1, -2, 2, 3, 1.5])
+def test_powers_at_signed_zeros(p):
+    same(grads_of(lambda T, x: x ** p, [-0.0, 0.0, 4.0]))

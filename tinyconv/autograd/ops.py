@@ -165,7 +165,7 @@ class Pow(Binary):
                 elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
                     ga = grad * (b * a)
                 else:  # another Python scalar exponent
-                    ga = grad * (b * np.power(a, b - 1)) if b != 0 else np.zeros_like(grad)
+                    ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
             if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
                 gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
         return Binary.reduce(ctx, ga, gb)
@@ -178,6 +178,10 @@ def _power(a: Any, b: Any) -> Any:
     dt = np.result_type(a, b)
     if dt.kind == "b" or (isinstance(a, np.ndarray) and a.dtype.kind == "b" and type(b) is bool):
         return np.logical_or(a, not b)  # bool ** bool stays bool (NumPy would give int8)
+    if type(b) is float and b == -0.5 and dt.kind == "f":
+        # PyTorch computes x ** -0.5 as 1 / sqrt(x), which keeps the sign of -0.0 (-inf);
+        # np.power gives +inf there (and x ** 0.5's gradient, 0.5 x ** -0.5, follows it)
+        return np.reciprocal(np.sqrt(a))
     if dt.kind not in "iu" or not np.any(np.less(b, 0)):
         return np.power(a, b)
     neg = np.less(b, 0)
