@@ -34,16 +34,12 @@ torch = pytest.importorskip("torch")
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
 PENDING: dict[str, str] = {
     "adaptive_pool": "adaptive_avg/max_pool2d with sizes that do not divide (5 -> 3, 1 -> 7) raise (kernel)",
-    "batch_norm_inplace": "F.batch_norm(x, None, None, training=True) then an in-place op on its output: "
-                          "wrong input gradient, no error (issue 10 item 4; views)",
     "index_adv": "x[0, :, [0, 1]]: an int and an advanced index separated by a slice placed by NumPy's rule, "
                  "not PyTorch's (issue 10 item 1; index)",
     "setitem_adv": "x[0, :, [0, 1]] = v writes the transpose (issue 10 item 1; index)",
     "setitem_lead1": "y[0] = x[1:] (value with extra leading 1-dims): backward raises cannot reshape (index)",
     "setitem_alias": "v[[0, 0]] = v (value overlaps the written tensor) does not raise (PyTorch: unsupported "
                      "operation: some elements ... refer to a single memory location) (fuzzer)",
-    "views_inplace": "in-place op or setitem on a view, or on a base after views were taken: the views' history "
-                     "is not rebased (wrong grads, requires_grad lost; issue 10 item 3; views)",
 }
 # Ops whose outputs the fuzzer does not write to in place while the PENDING entry is there.
 NO_INPLACE_ON = {"saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},
