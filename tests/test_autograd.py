@@ -238,7 +238,7 @@ def test_chain_of_100000_nodes():
         y = y * c
     y.backward()  # an iterative topological sort: no RecursionError
     assert x.grad.item() == pytest.approx(c ** 100_000, rel=1e-10)
-    assert repr(y).endswith("grad_fn=<MulBackward>)")
+    assert repr(y).endswith("grad_fn=<MulBackward0>)")
     del y
     gc.collect()  # freeing the chain must not overflow the stack either
 
@@ -527,8 +527,8 @@ def test_inplace_mul_div_on_non_leaf_use_the_values_from_before_the_write():
 
     def fn(a):
         h = a * 2
-        h *= a          # MulBackward needs the old h for a's gradient
-        h /= a + 1      # DivBackward needs the old h too
+        h *= a          # MulBackward0 needs the old h for a's gradient
+        h /= a + 1      # DivBackward0 needs the old h too
         h.add_(a, alpha=3)
         return h
 

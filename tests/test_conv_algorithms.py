@@ -149,12 +149,12 @@ def test_the_node_records_its_algorithm_and_backward_runs_it(monkeypatch):
     with trace(names=conv) as t:  # backward outside the block: still the forward's algorithm
         loss.backward()
     assert calls == ["loops"]
-    (rec,) = t.find("Conv2dBackward")
+    (rec,) = t.find("ConvolutionBackward0")
     assert rec.algorithm == "loops"
     assert "     algorithm = loops\n" in str(t)
-    assert t.find("ReluBackward")[0].algorithm is None  # only convolutions have one
+    assert t.find("ReluBackward0")[0].algorithm is None  # only convolutions have one
     g = viz.graph(loss, names=conv)
-    (node,) = [n for n in g.nodes if n.name == "Conv2dBackward"]
+    (node,) = [n for n in g.nodes if n.name == "ConvolutionBackward0"]
     assert node.label.split("\n")[2] == "algorithm: loops"
     assert "algorithm: loops" in g.source
 

@@ -73,7 +73,7 @@ def test_three_channel_example(capsys):
     assert out["y_int"].dtype == np.int64
     assert out["by_hand"] == 3
     printed = capsys.readouterr().out
-    assert "grad_fn=<Conv2dBackward>" in printed
+    assert "grad_fn=<ConvolutionBackward0>" in printed
     assert "plus bias 1: 2 + 1 = 3" in printed
 
 

@@ -40,7 +40,7 @@ def traced_three_channel():
 
 def test_grad_output_arrives_at_the_conv_then_three_gradients_leave(traced_three_channel):
     _, conv, x, t = traced_three_channel
-    assert [r.op for r in t.records] == ["SumBackward", "Conv2dBackward"]
+    assert [r.op for r in t.records] == ["SumBackward0", "ConvolutionBackward0"]
     assert [r.step for r in t.records] == [1, 2]
     total, conv_rec = t.records
     # the seed arrives at the sum; the sum sends a gradient of ones to the conv
@@ -63,7 +63,7 @@ def test_grad_output_arrives_at_the_conv_then_three_gradients_leave(traced_three
 
 def test_weight_gradient_matches_the_correlation_of_input_with_grad_output(traced_three_channel):
     ex, _, _, t = traced_three_channel
-    (rec,) = t.find("Conv2dBackward")
+    (rec,) = t.find("ConvolutionBackward0")
     x_pad = np.pad(np.array(ex.X, dtype=np.float64), ((0, 0), (1, 1), (1, 1)))
     g = rec.grad_output[0]
     dw = np.zeros((2, 3, 3, 3))
@@ -81,11 +81,11 @@ def test_table_reads_in_backward_order(traced_three_channel):
     lines = text.splitlines()
     assert lines[0] == "backward trace: 2 node(s), in the order backward visited them"
     assert lines[1].split() == ["#", "op", "grad_output", "(arrives)", "input", "gradient", "(leaves)", "to"]
-    sum_row = next(i for i, ln in enumerate(lines) if ln.startswith("1  SumBackward"))
-    conv_row = next(i for i, ln in enumerate(lines) if ln.startswith("2  Conv2dBackward"))
+    sum_row = next(i for i, ln in enumerate(lines) if ln.startswith("1  SumBackward0"))
+    conv_row = next(i for i, ln in enumerate(lines) if ln.startswith("2  ConvolutionBackward0"))
     assert sum_row < conv_row
     assert "(1, 2, 3, 3) float32" in lines[conv_row]
-    assert "#2 Conv2dBackward" in lines[sum_row]      # where the sum's gradient goes
+    assert "#2 ConvolutionBackward0" in lines[sum_row]      # where the sum's gradient goes
     conv_block = "\n".join(lines[conv_row:])
     for needle in ("x      (1, 3, 5, 5) float32  x.grad (input)",
                    "w      (2, 3, 3, 3) float32  weight.grad (parameter)",
@@ -105,7 +105,7 @@ def test_observer_is_removed_after_the_block_even_on_error():
         (x * x).sum().backward()
         raise RuntimeError("boom")
     assert engine.observers == before
-    assert [r.op for r in t.records] == ["SumBackward", "MulBackward"]
+    assert [r.op for r in t.records] == ["SumBackward0", "MulBackward0"]
     (x * 3).sum().backward()  # outside the block: not recorded
     assert len(t.records) == 2
 
@@ -116,7 +116,7 @@ def test_gradients_are_copies_and_sum_of_two_paths_arrives_once():
     loss = (y + y * y).sum()  # y has two users: its node receives the sum of both
     with trace() as t:
         loss.backward()
-    (mul2,) = [r for r in t.records if r.op == "MulBackward" and r.grads[0].to is x]
+    (mul2,) = [r for r in t.records if r.op == "MulBackward0" and r.grads[0].to is x]
     np.testing.assert_array_equal(mul2.grad_output, 1 + 2 * np.array([2.0, 4.0]))
     assert t.records[-1] is mul2  # visited once, after both users
     np.testing.assert_array_equal(mul2.grad_to("a"), x.grad.numpy())
@@ -130,7 +130,7 @@ def test_small_values_inline_and_large_ones_not():
         (x * 2).sum().backward()
     text = str(t)
     assert "grad_output = 1." in text
-    assert "to a" not in text.split("MulBackward", 1)[1]  # 17 values: shape only
+    assert "to a" not in text.split("MulBackward0", 1)[1]  # 17 values: shape only
     with trace(max_values=20) as t2:
         (x * 2).sum().backward()
     assert re.search(r"\n +to a +\= \[2\., 2\.,", str(t2)), str(t2)
@@ -141,7 +141,7 @@ def test_input_names_come_from_forward_signatures():
     b = torch.tensor([3.0], requires_grad=True)
     with trace() as t:
         torch.cat([a, b]).sum().backward()
-    (cat,) = t.find("CatBackward")
+    (cat,) = t.find("CatBackward0")
     assert [s.input for s in cat.grads] == ["parts[0]", "parts[1]"]
     y = torch.zeros(2)
     y[0] = (a * b).sum()

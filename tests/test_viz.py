@@ -42,29 +42,29 @@ def test_conv_net_dot_has_exactly_the_nodes_and_edges():
     assert sorted(labels.values()) == sorted([
         ("0.weight (parameter)", "(2, 1, 3, 3) float32"),
         ("0.bias (parameter)", "(2,) float32"),
-        ("Conv2dBackward", "(1, 2, 4, 4) float32"),
-        ("ReluBackward", "(1, 2, 4, 4) float32"),
-        ("MaxPool2dBackward", "(1, 2, 2, 2) float32"),
-        ("ReshapeBackward", "(1, 8) float32"),
+        ("ConvolutionBackward0", "(1, 2, 4, 4) float32"),
+        ("ReluBackward0", "(1, 2, 4, 4) float32"),
+        ("MaxPool2DWithIndicesBackward0", "(1, 2, 2, 2) float32"),
+        ("ViewBackward0", "(1, 8) float32"),
         ("4.weight (parameter)", "(3, 8) float32"),
         ("4.bias (parameter)", "(3,) float32"),
-        ("LinearBackward", "(1, 3) float32"),
-        ("LogSoftmaxBackward", "(1, 3) float32"),
-        ("NllLossBackward", "() float32"),
+        ("AddmmBackward0", "(1, 3) float32"),
+        ("LogSoftmaxBackward0", "(1, 3) float32"),
+        ("NllLossBackward0", "() float32"),
     ])
     named = [(labels[a][0], labels[b][0]) for a, b in edges]
     # data-flow direction: from what an op reads to the op
     assert sorted(named) == sorted([
-        ("0.weight (parameter)", "Conv2dBackward"),
-        ("0.bias (parameter)", "Conv2dBackward"),
-        ("Conv2dBackward", "ReluBackward"),
-        ("ReluBackward", "MaxPool2dBackward"),
-        ("MaxPool2dBackward", "ReshapeBackward"),
-        ("ReshapeBackward", "LinearBackward"),
-        ("4.weight (parameter)", "LinearBackward"),
-        ("4.bias (parameter)", "LinearBackward"),
-        ("LinearBackward", "LogSoftmaxBackward"),
-        ("LogSoftmaxBackward", "NllLossBackward"),
+        ("0.weight (parameter)", "ConvolutionBackward0"),
+        ("0.bias (parameter)", "ConvolutionBackward0"),
+        ("ConvolutionBackward0", "ReluBackward0"),
+        ("ReluBackward0", "MaxPool2DWithIndicesBackward0"),
+        ("MaxPool2DWithIndicesBackward0", "ViewBackward0"),
+        ("ViewBackward0", "AddmmBackward0"),
+        ("4.weight (parameter)", "AddmmBackward0"),
+        ("4.bias (parameter)", "AddmmBackward0"),
+        ("AddmmBackward0", "LogSoftmaxBackward0"),
+        ("LogSoftmaxBackward0", "NllLossBackward0"),
     ])
     # nodes are listed in data-flow order: every edge goes from an earlier node to a later one
     order = list(nodes)
@@ -81,8 +81,8 @@ def test_leaves_are_marked_parameter_or_input_and_styled_apart():
     nodes, _ = parse_dot(g.source)
     fill = {lines[0]: attrs for lines, attrs in nodes.values()}
     assert fill["x (input)"] != fill["parameter"]
-    assert "bold" in fill["SumBackward"]  # the tensor graph() was called on is highlighted
-    assert "bold" not in fill["Conv2dBackward"]
+    assert "bold" in fill["SumBackward0"]  # the tensor graph() was called on is highlighted
+    assert "bold" not in fill["ConvolutionBackward0"]
 
 
 def test_a_leaf_used_twice_is_one_node_with_two_edges():
@@ -90,7 +90,7 @@ def test_a_leaf_used_twice_is_one_node_with_two_edges():
     g = viz.graph((a * a).sum())
     leaves = [n for n in g.nodes if n.kind != "op"]
     assert len(leaves) == 1
-    mul = next(n for n in g.nodes if n.name == "MulBackward")
+    mul = next(n for n in g.nodes if n.name == "MulBackward0")
     assert g.edges.count((leaves[0].id, mul.id)) == 2
 
 
@@ -123,10 +123,10 @@ def test_retained_intermediate_shows_its_value_and_grad():
     out = (mid ** 2).sum()
     out.backward()
     g = viz.graph(out, values=True, grads=True)
-    mul = next(n for n in g.nodes if n.name == "MulBackward")
+    mul = next(n for n in g.nodes if n.name == "MulBackward0")
     assert "value = [ 3., -4.]" in mul.label
     assert "grad = [ 6., -8.]" in mul.label  # d out / d mid = 2 mid
-    pow_node = next(n for n in g.nodes if n.name == "PowBackward")
+    pow_node = next(n for n in g.nodes if n.name == "PowBackward0")
     assert "value" not in pow_node.label  # not kept anywhere: no value to show
 
 
@@ -138,8 +138,8 @@ def test_grads_from_a_trace_reach_every_op():
     with trace() as t:
         loss.backward()
     g = viz.graph(loss, grads=t)
-    pow_node = next(n for n in g.nodes if n.name == "PowBackward")
-    mul_node = next(n for n in g.nodes if n.name == "MulBackward")
+    pow_node = next(n for n in g.nodes if n.name == "PowBackward0")
+    mul_node = next(n for n in g.nodes if n.name == "MulBackward0")
     assert "grad = [1., 1., 1.]" in pow_node.label      # d loss / d (2x)^2
     assert "grad = [ 4.,  8., 12.]" in mul_node.label   # 2 * (2x)
     with pytest.raises(TypeError, match="grads must be"):
@@ -258,9 +258,9 @@ def test_edge_graph_flag_prints_dot_or_saves_it(tmp_path, capsys):
     printed = capsys.readouterr().out
     nodes, edges = parse_dot(printed[printed.index("digraph"):printed.index("}\n") + 2])
     names = {nid: lines[0] for nid, (lines, _) in nodes.items()}
-    assert sorted(names.values()) == ["Conv2dBackward", "PowBackward", "SubBackward", "SumBackward",
+    assert sorted(names.values()) == ["ConvolutionBackward0", "PowBackward0", "SubBackward0", "SumBackward0",
                                       "bias (parameter)", "weight (parameter)"]
-    assert ("weight (parameter)", "Conv2dBackward") in [(names[a], names[b]) for a, b in edges]
+    assert ("weight (parameter)", "ConvolutionBackward0") in [(names[a], names[b]) for a, b in edges]
     assert "backward trace" not in printed  # only with --trace
     edge.main(["--module", "--steps", "1", "--graph", str(tmp_path / "g.dot")])
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph tinyconv {")

@@ -670,7 +670,8 @@ class Tensor:
         data = self._data if self._data.ndim else self._data.reshape(1)
         idx = (np.argmin if use_min else np.argmax)(data, axis=axis, keepdims=True)
         squeeze = not keepdim or not self._data.ndim  # a 0-d input gives 0-d results, as in PyTorch
-        values = ops.TakeAlongAxis.apply(self if self._data.ndim else self.reshape(1), idx, axis, not squeeze)
+        values = (ops.MinDim if use_min else ops.MaxDim).apply(
+            self if self._data.ndim else self.reshape(1), idx, axis, not squeeze)
         if squeeze:
             idx = np.squeeze(idx, axis)
         return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
@@ -817,19 +818,19 @@ class Tensor:
             dims = _dims(dim, len(shape), "squeeze()")
             dims = dims if isinstance(dims, tuple) else (dims,)
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-        return ops.Reshape.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
+        return ops.Squeeze.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
 
     def unsqueeze(self, dim: int) -> Tensor:
         shape = self._data.shape
         d = _dim(dim, len(shape) + 1, "unsqueeze()")
-        return ops.Reshape.apply(self, shape[:d] + (1,) + shape[d:])
+        return ops.Unsqueeze.apply(self, shape[:d] + (1,) + shape[d:])
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         n = self._data.ndim
         a, b = _dim(dim0, n, "transpose()"), _dim(dim1, n, "transpose()")
         axes = list(range(n))
         axes[a], axes[b] = axes[b], axes[a]
-        return ops.Permute.apply(self, tuple(axes))
+        return ops.Transpose.apply(self, tuple(axes))
 
     swapaxes = transpose
 

@@ -16,7 +16,7 @@ forward pass:
     g.render("graph.svg")      # needs the Graphviz `dot` program
 
     weight (parameter) --+
-                         +--> Conv2dBackward --> ReluBackward --> SumBackward
+                         +--> ConvolutionBackward0 --> ReluBackward0 --> SumBackward0
     bias (parameter) ----+
 
 Each op box shows the node's name and its output's shape and dtype. Leaves
@@ -64,7 +64,7 @@ class GraphNode:
 
     id: str            # the DOT node id: "n0", "n1", ... in data-flow order
     kind: str          # "op", "parameter" or "input"
-    name: str          # the grad_fn name (e.g. "Conv2dBackward") or the leaf's name
+    name: str          # the grad_fn name (e.g. "ConvolutionBackward0") or the leaf's name
     shape: tuple | None  # the op's output shape or the leaf's shape (None: unknown)
     dtype: str | None  # e.g. "float32"
     label: str         # the text in the box, lines separated by "\n"

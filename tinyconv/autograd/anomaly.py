@@ -2,7 +2,7 @@
 
     with tinyconv.autograd.detect_anomaly():
         loss = model(x).log().sum()
-        loss.backward()   # RuntimeError: LogBackward returned inf ... created at train.py:12
+        loss.backward()   # RuntimeError: LogBackward0 returned inf ... created at train.py:12
 
 While anomaly mode is on, two things happen, and neither costs anything when it is off:
 

@@ -97,10 +97,15 @@ class Function:
             (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in self.edges
         )
 
-    @classmethod
-    def name(cls) -> str:
-        """The grad_fn name shown in reprs, e.g. `MulBackward`."""
-        return cls.__name__ + "Backward"
+    # PyTorch's name for this node (`MulBackward0`); an op sets it on the class, or on
+    # ctx in forward when PyTorch's name depends on the variant (sum with dim: SumBackward1).
+    # None (a user's Function) gives `<ClassName>Backward`, as PyTorch names those.
+    torch_name: str | None = None
+
+    def name(self) -> str:
+        """The grad_fn name shown in reprs, e.g. `MulBackward0`."""
+        n = self.torch_name
+        return n if n is not None else type(self).__name__ + "Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

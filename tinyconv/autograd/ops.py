@@ -65,6 +65,8 @@ class Binary(Op):
 
 
 class Add(Binary):
+    torch_name = "AddBackward0"
+
     ufunc = np.add
 
     @staticmethod
@@ -84,6 +86,8 @@ class Sub(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
+        # `1 - x` is PyTorch's rsub (its own node); x - y and x - 1 are sub
+        ctx.torch_name = "SubBackward0" if isinstance(a, np.ndarray) else "RsubBackward1"
         return np.subtract(a, b)
 
     @staticmethod
@@ -92,6 +96,8 @@ class Sub(Binary):
 
 
 class Mul(Binary):
+    torch_name = "MulBackward0"
+
     ufunc = np.multiply
 
     @staticmethod
@@ -110,6 +116,8 @@ class Mul(Binary):
 
 
 class Div(Binary):
+    torch_name = "DivBackward0"
+
     ufunc = np.true_divide
 
     @staticmethod
@@ -145,6 +153,9 @@ class Pow(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
+        # PyTorch's three pow nodes: tensor ** number, tensor ** tensor, number ** tensor
+        ctx.torch_name = ("PowBackward1" if isinstance(b, np.ndarray) else "PowBackward0") \
+            if isinstance(a, np.ndarray) else "PowBackward2"
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, quietly
             out = _power(a, b)
         # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
@@ -263,6 +274,8 @@ def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -
 
 
 class Maximum(Binary):
+    torch_name = "MaximumBackward0"
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -277,6 +290,8 @@ class Maximum(Binary):
 
 
 class Minimum(Binary):
+    torch_name = "MinimumBackward0"
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -289,6 +304,15 @@ class Minimum(Binary):
         return _pick(ctx, grad, a < b, a > b, a == b)
 
 
+def _matmul_name(na: int, nb: int) -> str:
+    """The node PyTorch's matmul leaves, which depends on how it lowered the product."""
+    if na == 1:
+        return "DotBackward0" if nb == 1 else "SqueezeBackward4" if nb == 2 else "UnsafeViewBackward0"
+    if na == 2:
+        return "MvBackward0" if nb == 1 else "MmBackward0" if nb == 2 else "UnsafeViewBackward0"
+    return "UnsafeViewBackward0"
+
+
 class MatMul(Op):
     @staticmethod
     def forward(ctx, a, b):
@@ -297,6 +321,7 @@ class MatMul(Op):
         na, nb = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(a if nb else None, b if na else None)
         ctx.a_shape, ctx.b_shape = a.shape, b.shape
+        ctx.torch_name = _matmul_name(a.ndim, b.ndim)
         return np.matmul(a, b)
 
     @staticmethod
@@ -327,6 +352,8 @@ class MatMul(Op):
 
 
 class Neg(Op):
+    torch_name = "NegBackward0"
+
     @staticmethod
     def forward(ctx, a):
         return np.negative(a)
@@ -337,6 +364,8 @@ class Neg(Op):
 
 
 class Abs(Op):
+    torch_name = "AbsBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -350,6 +379,8 @@ class Abs(Op):
 
 
 class Exp(Op):
+    torch_name = "ExpBackward0"
+
     @staticmethod
     def forward(ctx, a):
         with np.errstate(over="ignore"):  # exp(1e4) is inf, quietly, as in PyTorch
@@ -364,6 +395,8 @@ class Exp(Op):
 
 
 class Log(Op):
+    torch_name = "LogBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -378,6 +411,8 @@ class Log(Op):
 
 
 class Sqrt(Op):
+    torch_name = "SqrtBackward0"
+
     @staticmethod
     def forward(ctx, a):
         with np.errstate(invalid="ignore"):
@@ -393,6 +428,8 @@ class Sqrt(Op):
 
 
 class Sin(Op):
+    torch_name = "SinBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -405,6 +442,8 @@ class Sin(Op):
 
 
 class Cos(Op):
+    torch_name = "CosBackward0"
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -417,6 +456,8 @@ class Cos(Op):
 
 
 class Relu(Op):
+    torch_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx, a):
         # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0.
@@ -434,6 +475,8 @@ class Relu(Op):
 
 
 class Sigmoid(Op):
+    torch_name = "SigmoidBackward0"
+
     @staticmethod
     def forward(ctx, a):
         # 1 / (1 + e^-a) overflows for a << 0; use e^-|a|, which never exceeds 1.
@@ -449,6 +492,8 @@ class Sigmoid(Op):
 
 
 class Tanh(Op):
+    torch_name = "TanhBackward0"
+
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -469,6 +514,8 @@ class Clamp(Op):
     is). At a == lo == hi, a gets it; at a < lo == hi nobody does. Selected with where, so
     an inf gradient at a clamped element gives 0, not nan.
     """
+
+    torch_name = "ClampBackward1"
 
     @staticmethod
     def forward(ctx, a, lo, hi, dtype=None):
@@ -510,6 +557,7 @@ class Clamp(Op):
 class Cast(Op):
     """Change dtype; the gradient goes back in the input's dtype."""
 
+    torch_name = "ToCopyBackward0"
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.in_dtype = a.dtype
@@ -521,6 +569,8 @@ class Cast(Op):
 
 
 class Clone(Op):
+    torch_name = "CloneBackward0"
+
     @staticmethod
     def forward(ctx, a):
         return a.copy()
@@ -565,6 +615,7 @@ class Sum(Op):
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
         ctx.shape, ctx.axis, ctx.keepdims, ctx.in_dtype = a.shape, axis, keepdims, a.dtype
         ctx.size = a.size
+        ctx.torch_name = "SumBackward0" if axis is None else "SumBackward1"
         # np.add.reduce is what np.sum runs, minus ~1 us of Python wrapper
         return np.asarray(np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims))
 
@@ -579,6 +630,7 @@ class Mean(Op):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
+        ctx.torch_name = "MeanBackward0" if axis is None else "MeanBackward1"
         # float16 sums in float32 (as np.mean does); the mean of nothing is nan, quietly, as in
         # PyTorch (np.mean would warn "Mean of empty slice")
         total = np.asarray(np.add.reduce(a, axis=axis, keepdims=keepdims,
@@ -628,6 +680,8 @@ def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any) -> np.ndarray:
 
 
 class Var(Op):
+    torch_name = "VarBackward0"
+
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         out, _, dof = _var(a, axis, correction, keepdims, "var()")
@@ -679,6 +733,9 @@ class Amax(Op):
         out = np.asarray((np.amin if use_min else np.amax)(a, axis=axis, keepdims=keepdims))
         ctx.save_for_backward(a, out)  # as PyTorch: self and result
         ctx.axis, ctx.keepdims, ctx.masked = axis, keepdims, masked
+        # x.max() of everything is MaxBackward1 in PyTorch; amax(dim) is AmaxBackward0
+        ctx.torch_name = ("MinBackward1" if use_min else "MaxBackward1") if masked else \
+            ("AminBackward0" if use_min else "AmaxBackward0")
         return out
 
     @staticmethod
@@ -719,10 +776,22 @@ class TakeAlongAxis(Op):
         return out, None, None, None
 
 
+class MaxDim(TakeAlongAxis):
+    """max(dim).values"""
+
+    torch_name = "MaxBackward0"
+
+
+class MinDim(TakeAlongAxis):
+    torch_name = "MinBackward0"
+
+
 # -- shape ops (the output may be a view of the input) -------------------------------
 
 
 class Reshape(Op):
+    torch_name = "ViewBackward0"
+
     is_view = True
 
     @staticmethod
@@ -735,7 +804,19 @@ class Reshape(Op):
         return grad.reshape(ctx.shape), None
 
 
+class Squeeze(Reshape):
+    """squeeze(): a reshape that drops size-1 dims (its own node in PyTorch)."""
+
+    torch_name = "SqueezeBackward1"
+
+
+class Unsqueeze(Reshape):
+    torch_name = "UnsqueezeBackward0"
+
+
 class Permute(Op):
+    torch_name = "PermuteBackward0"
+
     is_view = True
 
     @staticmethod
@@ -748,7 +829,15 @@ class Permute(Op):
         return np.transpose(grad, np.argsort(ctx.axes)), None
 
 
+class Transpose(Permute):
+    """transpose(d0, d1): a permute that swaps two dims (its own node in PyTorch)."""
+
+    torch_name = "TransposeBackward0"
+
+
 class Expand(Op):
+    torch_name = "ExpandBackward0"
+
     is_view = True
 
     @staticmethod
@@ -765,6 +854,8 @@ class Flip(Op):
     """A copy with the order of `axes` reversed. A copy, not a view, as in PyTorch: an
     in-place change of it leaves the input alone, and .view() of it works."""
 
+    torch_name = "FlipBackward0"
+
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -775,6 +866,19 @@ class Flip(Op):
         return np.flip(grad, ctx.axes), None
 
 
+def _index_name(index: Any) -> str:
+    """PyTorch applies a basic index item by item; its node is the last one that did something."""
+    name = "AliasBackward0"
+    for it in index if isinstance(index, tuple) else (index,):
+        if it is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(it, slice):
+            name = "SliceBackward0"  # (x[:] too: PyTorch slices, even over everything)
+        elif it is not Ellipsis:
+            name = "SelectBackward0"
+    return name
+
+
 class Index(Op):
     """out = a[index]; basic indexes give views, integer/boolean arrays copies."""
 
@@ -783,6 +887,7 @@ class Index(Op):
     @staticmethod
     def forward(ctx, a, index, basic):
         ctx.shape, ctx.index, ctx.basic = a.shape, index, basic
+        ctx.torch_name = _index_name(index) if basic else "IndexBackward0"
         return np.asarray(a[index])  # x[tensor(1)] gives a 0-d array, not a NumPy scalar
 
     @staticmethod
@@ -803,6 +908,8 @@ class SetIndex(Op):
     gets zero gradient; `value` gets the gradient of the part it filled.
     """
 
+    torch_name = "CopySlices"
+
     @staticmethod
     def backward(ctx, grad):
         g_old = None
@@ -814,12 +921,10 @@ class SetIndex(Op):
             g_value = sum_to_shape(np.asarray(grad[ctx.index]), *ctx.value_meta)
         return g_old, g_value
 
-    @classmethod
-    def name(cls) -> str:
-        return "CopySlices"
-
 
 class Cat(Op):
+    torch_name = "CatBackward0"
+
     @staticmethod
     def forward(ctx, axis, *parts):
         ctx.axis = axis
@@ -835,6 +940,8 @@ class Cat(Op):
 
 
 class Stack(Op):
+    torch_name = "StackBackward0"
+
     @staticmethod
     def forward(ctx, axis, *parts):
         ctx.axis = axis
@@ -850,6 +957,8 @@ class Stack(Op):
 
 
 class Where(Op):
+    torch_name = "WhereBackward0"
+
     @staticmethod
     def forward(ctx, cond, a, b, dtype=None):
         ctx.cond = cond
@@ -881,6 +990,7 @@ class Prod(Op):
         # in-place change of the product before backward an error, as it is in PyTorch.
         ctx.save_for_backward(a, out)
         ctx.axis, ctx.keepdims = axis, keepdims
+        ctx.torch_name = "ProdBackward0" if axis is None else "ProdBackward1"
         return out
 
     @staticmethod

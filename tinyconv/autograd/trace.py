@@ -42,7 +42,7 @@ class SentGrad:
     index: int         # the input's position among the op's arguments
     input: str         # the forward argument's name, e.g. "w" for Conv2d's weight
     to: Any            # where it goes: the node that made the input, or the leaf Tensor
-    to_name: str       # "#3 ReluBackward" or "weight.grad (parameter)"
+    to_name: str       # "#3 ReluBackward0" or "weight.grad (parameter)"
     grad: np.ndarray   # the gradient itself, in the input's shape
 
 
@@ -51,7 +51,7 @@ class TraceRecord:
     """One node visited by backward."""
 
     step: int                  # 1 for the first node visited
-    op: str                    # the node's name, e.g. "Conv2dBackward"
+    op: str                    # the node's name, e.g. "ConvolutionBackward0"
     node: Function             # the node itself
     grad_output: np.ndarray    # d(loss)/d(node's output): what arrived, summed over its users
     grads: list[SentGrad] = field(default_factory=list)  # what it sent to each input
@@ -103,7 +103,7 @@ class Trace:
                 s.to_name = self._to_name(s)
 
     def find(self, op: str) -> list[TraceRecord]:
-        """The records of the nodes with this name, e.g. `find("Conv2dBackward")`."""
+        """The records of the nodes with this name, e.g. `find("ConvolutionBackward0")`."""
         return [r for r in self.records if r.op == op]
 
     # -- printing ------------------------------------------------------------------------
@@ -187,14 +187,14 @@ def trace(names: Any = None, max_values: int = MAX_VALUES) -> Trace:
     return Trace(names, max_values)
 
 
-_SPECIAL_NAMES = {"CopySlices": ("self", "value")}  # built by Tensor.__setitem__, not forward
+_SPECIAL_NAMES = {"SetIndex": ("self", "value")}  # built by Tensor.__setitem__, not forward
 _name_cache: dict[type, tuple[tuple[str, ...], str | None]] = {}
 
 
 def _input_name(cls: type, i: int) -> str:
     """Input i as the op's forward names it: Conv2d.forward(ctx, x, w, b, ...) -> x, w, b."""
     if cls not in _name_cache:
-        fixed, var = _SPECIAL_NAMES.get(cls.name(), ()), None
+        fixed, var = _SPECIAL_NAMES.get(cls.__name__, ()), None
         if not fixed:
             try:
                 params = list(inspect.signature(cls.forward).parameters.values())[1:]  # drop ctx

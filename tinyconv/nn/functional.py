@@ -130,6 +130,7 @@ class Conv2d(Op):
     "loops", "im2col" or "fast"); the node records its name, and backward runs the same one.
     """
 
+    torch_name = "ConvolutionBackward0"
     @staticmethod
     def forward(ctx, x, w, b, config):
         # config: (stride, padding, dilation, groups), as conv2d() checked and normalised them
@@ -155,6 +156,7 @@ class Conv2d(Op):
 class ConvTranspose2d(Op):
     """The transposed convolution: conv2d's grad_input as a forward op (algorithm as in Conv2d)."""
 
+    torch_name = "ConvolutionBackward0"
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
         algo = conv_algorithms.current
@@ -327,10 +329,18 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 # -- padding ----------------------------------------------------------------------------
 
 
+# PyTorch's node per (mode, number of padded dims); circular padding is a CopySlices there
+_PAD_NAMES = {("reflect", 1): "ReflectionPad1DBackward0", ("reflect", 2): "ReflectionPad2DBackward0",
+              ("reflect", 3): "ReflectionPad3DBackward0", ("replicate", 1): "ReplicationPad1DBackward0",
+              ("replicate", 2): "ReplicationPad2DBackward0", ("replicate", 3): "ReplicationPad3DBackward0",
+              ("circular", 1): "CopySlices", ("circular", 2): "CopySlices", ("circular", 3): "CopySlices"}
+
+
 class Pad(Op):
     @staticmethod
     def forward(ctx, x, pads, mode, value):
         ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
+        ctx.torch_name = _PAD_NAMES.get((mode, len(pads) // 2), "ConstantPadNdBackward0")
         return pad_k.pad_forward(x, pads, mode, value)
 
     @staticmethod
@@ -376,6 +386,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 
 class MaxPool2d(Op):
+    torch_name = "MaxPool2DWithIndicesBackward0"
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices_out):
         y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
@@ -405,6 +417,8 @@ class MaxPool2d(Op):
 
 
 class AvgPool2d(Op):
+    torch_name = "AvgPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
         ctx.shape = x.shape
@@ -553,6 +567,8 @@ def tanh(input: Tensor) -> Tensor:
 
 
 class LeakyRelu(Op):
+    torch_name = "LeakyReluBackward0"
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
@@ -570,6 +586,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 class LogSoftmax(Op):
+    torch_name = "LogSoftmaxBackward0"
+
     @staticmethod
     def forward(ctx, x, axis):
         # Subtract the max before exp: log-sum-exp without overflow for logits of 1e4.
@@ -593,6 +611,8 @@ class LogSoftmax(Op):
 
 
 class Softmax(Op):
+    torch_name = "SoftmaxBackward0"
+
     @staticmethod
     def forward(ctx, x, axis):
         if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
@@ -641,6 +661,12 @@ class Linear(Op):
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
+        # PyTorch: addmm (2-D with bias), mm, or a view of either for other ranks
+        if x.ndim == 2:
+            ctx.torch_name = "AddmmBackward0" if b is not None else "MmBackward0"
+        else:
+            ctx.torch_name = "ViewBackward0" if b is not None else \
+                "SqueezeBackward4" if x.ndim == 1 else "UnsafeViewBackward0"
         y = x @ w.T
         if b is not None:
             y += b
@@ -676,6 +702,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 class Dropout(Op):
+    torch_name = "MulBackward0"
+
     @staticmethod
     def forward(ctx, x, mask):
         ctx.mask = mask
@@ -735,6 +763,7 @@ class BatchNorm(Op):
                   dL/dx = r / M * (M gh - sum(gh) - xhat * sum(gh * xhat)).
     """
 
+    torch_name = "NativeBatchNormBackward0"
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
@@ -828,13 +857,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 # -- losses ----------------------------------------------------------------------------------
 
 
+# PyTorch runs these losses as one fused node; tinyconv builds them from smaller ops, and
+# names the last one as PyTorch names its node, so that `print(loss)` reads the same.
+_LOSS_NAMES = {"mse_loss": "MseLossBackward0", "binary_cross_entropy": "BinaryCrossEntropyBackward0",
+               "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0"}
+
+
 def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
+    if reduction in ("mean", "sum", "none"):
+        out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+        if what in _LOSS_NAMES and out.grad_fn is not None:
+            out.grad_fn.torch_name = _LOSS_NAMES[what]
+        return out
     raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
@@ -898,6 +932,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 class NllLoss(Op):
     """loss_n = -weight[t_n] * logp[n, t_n] over the class axis 1 (ignore_index skipped)."""
 
+    torch_name = "NllLossBackward0"
     @staticmethod
     def forward(ctx, logp, target, weight, ignore_index, reduction):
         C = logp.shape[1]
@@ -1043,6 +1078,7 @@ class BinaryCrossEntropy(Op):
     d loss / dp = (p - t) / (p (1 - p)), with the denominator kept >= 1e-12 as PyTorch does.
     """
 
+    torch_name = "BinaryCrossEntropyBackward0"
     @staticmethod
     def forward(ctx, p, t):
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 just below
@@ -1092,6 +1128,7 @@ class BinaryCrossEntropyWithLogits(Op):
     gets 0.5 - t, where a chain through |x| would give -t.
     """
 
+    torch_name = "BinaryCrossEntropyWithLogitsBackward0"
     @staticmethod
     def forward(ctx, x, t, pw):
         log1p_term = np.log1p(np.exp(-np.abs(x)))

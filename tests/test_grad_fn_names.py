@@ -1,0 +1,126 @@
+"""grad_fn names print as PyTorch's do (`<MulBackward0>`): learners compare tutorial output
+line by line. Each case runs in PyTorch 2.13 and in tinyconv; the node names must agree."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyconv
+import tinyconv.nn.functional as tF
+
+# name -> f(T, F, x, y, v, m, img, w): the same program in either library
+CASES = {
+    "add": lambda T, F, x, y, v, m, img, w: x + y,
+    "add scalar": lambda T, F, x, y, v, m, img, w: x + 1,
+    "sub": lambda T, F, x, y, v, m, img, w: x - y,
+    "rsub": lambda T, F, x, y, v, m, img, w: 1 - x,
+    "mse_loss": lambda T, F, x, y, v, m, img, w: F.mse_loss(x, y),
+    "mul": lambda T, F, x, y, v, m, img, w: x * y,
+    "div": lambda T, F, x, y, v, m, img, w: x / y,
+    "pow scalar": lambda T, F, x, y, v, m, img, w: x ** 2,
+    "pow tensor": lambda T, F, x, y, v, m, img, w: x.abs() ** y,
+    "rpow": lambda T, F, x, y, v, m, img, w: 2 ** x,
+    "mm": lambda T, F, x, y, v, m, img, w: x @ m,
+    "dot": lambda T, F, x, y, v, m, img, w: v @ v,
+    "mv": lambda T, F, x, y, v, m, img, w: x @ v,
+    "vm": lambda T, F, x, y, v, m, img, w: v @ m,
+    "bmm": lambda T, F, x, y, v, m, img, w: x[None] @ m[None],
+    "neg": lambda T, F, x, y, v, m, img, w: -x,
+    "abs": lambda T, F, x, y, v, m, img, w: x.abs(),
+    "exp": lambda T, F, x, y, v, m, img, w: x.exp(),
+    "log": lambda T, F, x, y, v, m, img, w: x.log(),
+    "sqrt": lambda T, F, x, y, v, m, img, w: x.sqrt(),
+    "sin": lambda T, F, x, y, v, m, img, w: x.sin(),
+    "cos": lambda T, F, x, y, v, m, img, w: x.cos(),
+    "relu": lambda T, F, x, y, v, m, img, w: F.relu(x),
+    "sigmoid": lambda T, F, x, y, v, m, img, w: x.sigmoid(),
+    "tanh": lambda T, F, x, y, v, m, img, w: x.tanh(),
+    "clamp": lambda T, F, x, y, v, m, img, w: x.clamp(0, 1),
+    "to": lambda T, F, x, y, v, m, img, w: x.float(),
+    "clone": lambda T, F, x, y, v, m, img, w: x.clone(),
+    "sum": lambda T, F, x, y, v, m, img, w: x.sum(),
+    "sum dim": lambda T, F, x, y, v, m, img, w: x.sum(0),
+    "mean": lambda T, F, x, y, v, m, img, w: x.mean(),
+    "mean dim": lambda T, F, x, y, v, m, img, w: x.mean(1),
+    "var": lambda T, F, x, y, v, m, img, w: x.var(0),
+    "max": lambda T, F, x, y, v, m, img, w: x.max(),
+    "max dim": lambda T, F, x, y, v, m, img, w: x.max(1)[0],
+    "min dim": lambda T, F, x, y, v, m, img, w: x.min(1).values,
+    "amax": lambda T, F, x, y, v, m, img, w: x.amax(0),
+    "prod": lambda T, F, x, y, v, m, img, w: x.prod(),
+    "prod dim": lambda T, F, x, y, v, m, img, w: x.prod(0),
+    "view": lambda T, F, x, y, v, m, img, w: x.view(6),
+    "reshape": lambda T, F, x, y, v, m, img, w: x.reshape(3, 2),
+    "flatten": lambda T, F, x, y, v, m, img, w: img.flatten(1),
+    "unsqueeze": lambda T, F, x, y, v, m, img, w: x.unsqueeze(0),
+    "squeeze dim": lambda T, F, x, y, v, m, img, w: x[None].squeeze(0),
+    "permute": lambda T, F, x, y, v, m, img, w: img.permute(0, 2, 3, 1),
+    "transpose": lambda T, F, x, y, v, m, img, w: x.transpose(0, 1),
+    "expand": lambda T, F, x, y, v, m, img, w: v.expand(2, 3),
+    "flip": lambda T, F, x, y, v, m, img, w: x.flip(0),
+    "select": lambda T, F, x, y, v, m, img, w: x[0],
+    "slice": lambda T, F, x, y, v, m, img, w: x[:, 1:],
+    "select after slice": lambda T, F, x, y, v, m, img, w: x[1:, 0],
+    "none index": lambda T, F, x, y, v, m, img, w: x[None],
+    "advanced index": lambda T, F, x, y, v, m, img, w: x[[0, 1]],
+    "cat": lambda T, F, x, y, v, m, img, w: T.cat([x, y]),
+    "stack": lambda T, F, x, y, v, m, img, w: T.stack([x, y]),
+    "where": lambda T, F, x, y, v, m, img, w: T.where(x > 0, x, y),
+    "maximum": lambda T, F, x, y, v, m, img, w: T.maximum(x, y),
+    "minimum": lambda T, F, x, y, v, m, img, w: T.minimum(x, y),
+    "softmax": lambda T, F, x, y, v, m, img, w: F.softmax(x, 1),
+    "log_softmax": lambda T, F, x, y, v, m, img, w: F.log_softmax(x, 1),
+    "linear": lambda T, F, x, y, v, m, img, w: F.linear(x, m.T, v[:1].expand(4).contiguous()),
+    "linear no bias": lambda T, F, x, y, v, m, img, w: F.linear(x, m.T),
+    "linear 3-d": lambda T, F, x, y, v, m, img, w: F.linear(x[None], m.T, m[0]),
+    "conv2d": lambda T, F, x, y, v, m, img, w: F.conv2d(img, w),
+    "conv_transpose2d": lambda T, F, x, y, v, m, img, w: F.conv_transpose2d(img, w.transpose(0, 1)),
+    "max_pool2d": lambda T, F, x, y, v, m, img, w: F.max_pool2d(img, 2),
+    "avg_pool2d": lambda T, F, x, y, v, m, img, w: F.avg_pool2d(img, 2),
+    "pad": lambda T, F, x, y, v, m, img, w: F.pad(img, (1, 1, 1, 1)),
+    "pad reflect": lambda T, F, x, y, v, m, img, w: F.pad(img, (1, 1, 1, 1), mode="reflect"),
+    "pad replicate": lambda T, F, x, y, v, m, img, w: F.pad(img, (1, 1, 1, 1), mode="replicate"),
+    "cross_entropy": lambda T, F, x, y, v, m, img, w: F.cross_entropy(x, T.tensor([0, 2])),
+    "nll_loss": lambda T, F, x, y, v, m, img, w: F.nll_loss(x, T.tensor([0, 2])),
+    "bce": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy(x.sigmoid(), T.ones(2, 3, dtype=T.float64) / 2),
+    "bce logits": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy_with_logits(x, T.ones(2, 3, dtype=T.float64)),
+    "leaky_relu": lambda T, F, x, y, v, m, img, w: F.leaky_relu(x),
+    "batch_norm": lambda T, F, x, y, v, m, img, w: F.batch_norm(img, None, None, training=True),
+}
+
+
+def _run(T, F, case):
+    rng = np.random.default_rng(0)
+    arrays = [rng.random((2, 3)) + 0.5, rng.random((2, 3)), rng.random(3), rng.random((3, 4)),
+              rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))]
+    ts = [T.tensor(a, requires_grad=True) for a in arrays]
+    return CASES[case](T, F, *ts)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_grad_fn_name_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    expected = _run(torch, torch.nn.functional, case).grad_fn.name()
+    got = _run(tinyconv, tF, case)
+    assert got.grad_fn.name() == expected
+    assert f"grad_fn=<{expected}>" in repr(got)
+
+
+def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
+    x = tinyconv.ones(3, requires_grad=True) * 1
+    x[0] = 5.0
+    assert x.grad_fn.name() == "CopySlices" and repr(x.grad_fn) == "<CopySlices>"
+
+    class Cube(tinyconv.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 3 * a * a * g
+
+    y = Cube.apply(tinyconv.ones(2, requires_grad=True))
+    assert y.grad_fn.name() == "CubeBackward"  # PyTorch names a custom Function's node the same way
