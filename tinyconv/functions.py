@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ._dtype import dtype_name, result_type
-from .autograd import grad_mode, ops
+from ._tensor_math import _result_type
+from .autograd import grad_mode, ops, ops_extra
 from .tensor import Tensor, _as_tensor, _binary, _dim, _operand
 from .tensor import matmul as _matmul
 
@@ -185,11 +186,6 @@ def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> bool:
-    return bool(np.allclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan))
-
-
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     return Tensor._make(np.isclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan),
@@ -207,3 +203,241 @@ def isnan(input: Tensor) -> Tensor:
 
 def isfinite(input: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(_as_tensor(input)._data), None, False)
+
+
+# -- more maths (each `tinyconv.f(t, ...)` is `t.f(...)`, with PyTorch's signature) ----------
+
+
+def floor(input: Tensor) -> Tensor:
+    return _as_tensor(input).floor()
+
+
+def ceil(input: Tensor) -> Tensor:
+    return _as_tensor(input).ceil()
+
+
+def trunc(input: Tensor) -> Tensor:
+    return _as_tensor(input).trunc()
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    return _as_tensor(input).round(decimals)
+
+
+def frac(input: Tensor) -> Tensor:
+    return _as_tensor(input).frac()
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return _as_tensor(input).reciprocal()
+
+
+def rsqrt(input: Tensor) -> Tensor:
+    return _as_tensor(input).rsqrt()
+
+
+def exp2(input: Tensor) -> Tensor:
+    return _as_tensor(input).exp2()
+
+
+def expm1(input: Tensor) -> Tensor:
+    return _as_tensor(input).expm1()
+
+
+def log1p(input: Tensor) -> Tensor:
+    return _as_tensor(input).log1p()
+
+
+def log2(input: Tensor) -> Tensor:
+    return _as_tensor(input).log2()
+
+
+def log10(input: Tensor) -> Tensor:
+    return _as_tensor(input).log10()
+
+
+def sinh(input: Tensor) -> Tensor:
+    return _as_tensor(input).sinh()
+
+
+def cosh(input: Tensor) -> Tensor:
+    return _as_tensor(input).cosh()
+
+
+def asin(input: Tensor) -> Tensor:
+    return _as_tensor(input).asin()
+
+
+def acos(input: Tensor) -> Tensor:
+    return _as_tensor(input).acos()
+
+
+def atan(input: Tensor) -> Tensor:
+    return _as_tensor(input).atan()
+
+
+def atan2(input: Tensor, other: Any) -> Tensor:
+    return _as_tensor(input).atan2(other)
+
+
+def erf(input: Tensor) -> Tensor:
+    return _as_tensor(input).erf()
+
+
+def neg(input: Tensor) -> Tensor:
+    return -_as_tensor(input)
+
+
+arcsin, arccos, arctan, arctan2, negative, fix = asin, acos, atan, atan2, neg, trunc
+
+
+def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:
+    return _as_tensor(input).lerp(end, weight)
+
+
+def addcmul(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    return _as_tensor(input).addcmul(tensor1, tensor2, value=value)
+
+
+def addcdiv(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    return _as_tensor(input).addcdiv(tensor1, tensor2, value=value)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return _as_tensor(input).logsumexp(dim, keepdim)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return _as_tensor(input).cumsum(dim, dtype)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    return _as_tensor(input).cumprod(dim, dtype)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+    return _as_tensor(input).diff(n, dim, prepend, append)
+
+
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    return _as_tensor(input).gather(dim, index)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, *,
+            reduce: Any = None) -> Tensor:
+    return _as_tensor(input).scatter(dim, index, src, value, reduce=reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _as_tensor(input).scatter_add(dim, index, src)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    return _as_tensor(input).index_select(dim, index)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    return _as_tensor(input).masked_fill(mask, value)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    return _as_tensor(input).narrow(dim, start, length)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    return _as_tensor(input).roll(shifts, dims)
+
+
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    return _as_tensor(input).tile(dims)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    return _as_tensor(input).outer(vec2)
+
+
+ger = outer
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _as_tensor(input).tril(diagonal)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _as_tensor(input).triu(diagonal)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    return _as_tensor(input).topk(k, dim, largest, sorted)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    return _as_tensor(input).sort(dim, descending, stable)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return _as_tensor(input).argsort(dim, descending, stable)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Sum of products over the subscripts in `equation` ('ij,jk->ik', 'bij,bjk->bik',
+    '...ij->...ji', 'ii->i'); operands as separate arguments or one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): equation must be a string, got {type(equation).__name__}")
+    ts = [_as_tensor(t) for t in operands]
+    if not ts:
+        raise ValueError("einsum(): expected at least one operand")
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(ts):
+        raise ValueError(f"einsum(): equation {equation!r} names {len(subs)} operand(s) but "
+                         f"{len(ts)} were given")
+    # expand '...' into letters the equation does not use, right-aligned (broadcast) per operand
+    used = set(eq)
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
+    n_ell = 0
+    for s, t in zip(subs, ts):
+        if "..." in s:
+            n_ell = builtins.max(n_ell, t.ndim - (len(s) - 3))
+    ell = "".join(spare[:n_ell])
+    full = []
+    for i, (s, t) in enumerate(zip(subs, ts)):
+        if "..." in s:
+            k = t.ndim - (len(s) - 3)
+            s = s.replace("...", ell[n_ell - k:] if k else "")
+        if not s.isalpha() and s:
+            raise ValueError(f"einsum(): invalid subscripts {subs[i]!r} in {equation!r}")
+        if len(s) != t.ndim:
+            raise ValueError(f"einsum(): operand {i} has {t.ndim} dimension(s) but subscripts "
+                             f"{subs[i]!r} name {len(s)}")
+        full.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:  # implicit output: '...' first, then the letters used once, alphabetically
+        letters = "".join(full)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    sizes: dict = {}
+    for i, (s, t) in enumerate(zip(full, ts)):
+        for c, n in zip(s, t.shape):
+            if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
+                raise ValueError(f"einsum(): subscript {c!r} has size {n} in operand {i} but "
+                                 f"{sizes[c]} elsewhere ({equation!r})")
+            sizes[c] = builtins.max(sizes[c], n)
+    for c in out:
+        if c not in sizes:
+            raise ValueError(f"einsum(): output subscript {c!r} does not appear in the inputs ({equation!r})")
+    dt = _result_type(*(t._data for t in ts))
+    ts = [t if t._data.dtype == dt else t.to(dt) for t in ts]
+    # broadcast size-1 dims explicitly (np.einsum does not), so backward sums them back
+    ts = [t.expand(tuple(sizes[c] for c in s)) if builtins.any(n != sizes[c] for c, n in zip(s, t.shape)) else t
+          for s, t in zip(full, ts)]
+    return ops_extra.Einsum.apply(full, out, *ts)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
+             equal_nan: bool = False) -> bool:
+    """|input - other| <= atol + rtol * |other| everywhere; the dtypes must match (as PyTorch)."""
+    return _as_tensor(input).allclose(other, rtol, atol, equal_nan)

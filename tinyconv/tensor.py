@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype, dtype_name, result_type
+from ._tensor_math import TensorMath
 from .autograd import grad_mode
 
 _Number = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
@@ -87,7 +88,7 @@ def _dims(dim: Any, ndim: int, what: str) -> Any:
     return d if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has no axis to reduce
 
 
-class Tensor:
+class Tensor(TensorMath):
     """An n-dimensional array that records the ops applied to it for backward."""
 
     # _base: None, or on a view (shares memory and `_vc` with another tensor):
@@ -875,12 +876,7 @@ class Tensor:
         reps = _sizes(sizes, "repeat()")
         if len(reps) < self._data.ndim:
             raise ValueError(f"repeat(): need at least {self._data.ndim} repeat counts, got {reps}")
-        x = self.reshape((1,) * (len(reps) - self._data.ndim) + self._data.shape)
-        # repeat = expand along new axes, then merge them: stays differentiable
-        shape = x._data.shape
-        expanded = x.reshape(tuple(v for s in shape for v in (1, s)))
-        expanded = expanded.expand(tuple(v for r, s in zip(reps, shape) for v in (r, s)))
-        return expanded.reshape(tuple(r * s for r, s in zip(reps, shape)))
+        return ops_extra.Repeat.apply(self, reps)
 
     def flip(self, *dims: Any) -> Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -1674,7 +1670,7 @@ def _format(t: Tensor) -> str:
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-from .autograd import engine, ops
+from .autograd import engine, ops, ops_extra
 
 _NO_BOOL = {ops.Sub: "-", ops.Remainder: "remainder (%)", ops.FloorDivide: "floor_divide (//)", ops.Pow: "pow (**)",
             ops.Clamp: "clamp"}

@@ -221,6 +221,7 @@ class Remainder(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(b, np.result_type(a, b), "remainder (%)")
+        ctx.torch_name = "RemainderBackward1" if isinstance(b, np.ndarray) else "RemainderBackward0"
         nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
         ctx.save_for_backward(a if nb else None, b if nb else None)
         ctx.scalar_a = not isinstance(a, np.ndarray)
@@ -246,6 +247,7 @@ class FloorDivide(Binary):
     PyTorch), but PyTorch defines no derivative for it: backward raises."""
 
     ufunc = None  # not np.floor_divide alone: integer division by zero must raise
+    torch_name = "NotImplemented"  # what PyTorch's node for it prints
 
     @staticmethod
     def forward(ctx, a, b, dtype=None):
@@ -521,6 +523,9 @@ class Clamp(Op):
     def forward(ctx, a, lo, hi, dtype=None):
         if ctx.needs_input_grad:
             ctx.metas = (_meta(a), _meta(lo), _meta(hi))
+        # PyTorch: ClampBackward1 for number bounds, ClampBackward0 for tensor bounds
+        ctx.torch_name = "ClampBackward0" if isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray) \
+            else "ClampBackward1"
         a, lo, hi = _cast(a, dtype), _cast(lo, dtype), _cast(hi, dtype)
         ctx.save_for_backward(a, lo, hi)  # what PyTorch saves: self, min and max
         if lo is None or hi is None or (isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray)):
@@ -701,6 +706,7 @@ class Std(Op):
     """sqrt(var), one op so that a zero std (a constant input) gets gradient 0, not
     inf * 0 = nan through sqrt, as in PyTorch."""
 
+    torch_name = "StdBackward0"
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         var, _, dof = _var(a, axis, correction, keepdims, "std()")
@@ -1020,6 +1026,7 @@ class Norm(Op):
       a = 0 (else 0 * inf = nan). For p > 1 a zero norm gives gradient 0, not 0 / 0.
     """
 
+    torch_name = "LinalgVectorNormBackward0"
     @staticmethod
     def forward(ctx, a, p, axis=None, keepdims=False):
         x = np.abs(a)
@@ -1075,6 +1082,7 @@ class Sign(Op):
     """-1, 0 or 1. Piecewise constant: its result requires grad when the input does (as in
     PyTorch), and its gradient is zero."""
 
+    torch_name = "SignBackward0"
     @staticmethod
     def forward(ctx, a):
         return a.copy() if a.dtype.kind == "b" else np.sign(a)
@@ -1101,22 +1109,20 @@ class Overwrite(Op):
 
 # One class per method, so grad_fn names the method that overwrote the tensor.
 class Zero(Overwrite):
-    pass
+    torch_name = "ZeroBackward0"
 
 
 class Fill(Overwrite):
-    pass
+    torch_name = "FillBackward2"
 
 
 class Copy(Overwrite):
-    @classmethod
-    def name(cls) -> str:
-        return "CopyBackwards"  # PyTorch's name for it
+    torch_name = "CopyBackwards"  # PyTorch's name for it
 
 
 class Uniform(Overwrite):
-    pass
+    torch_name = "UniformBackward0"
 
 
 class Normal(Overwrite):
-    pass
+    torch_name = "NormalBackward0"

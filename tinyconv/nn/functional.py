@@ -10,6 +10,7 @@ conv weight `(out_channels, in_channels / groups, kH, kW)`.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import sum_to_shape
 from ..autograd.ops import Op
+from ..autograd.ops_extra import erf_array
 from ..kernels import algorithms as conv_algorithms
 from ..kernels import conv as conv_k
 from ..kernels import pad as pad_k
@@ -36,19 +38,30 @@ __all__ = [
     "conv_transpose2d",
     "cross_entropy",
     "dropout",
+    "elu",
     "flatten",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "relu",
+    "relu6",
     "sigmoid",
+    "silu",
     "softmax",
+    "softplus",
     "tanh",
 ]
 
@@ -496,6 +509,8 @@ def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
 
 
 class AdaptiveAvgPool2d(Op):
+    torch_name = "AdaptiveAvgPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, output_size):
         ctx.shape = x.shape
@@ -508,6 +523,8 @@ class AdaptiveAvgPool2d(Op):
 
 
 class AdaptiveMaxPool2d(Op):
+    torch_name = "AdaptiveMaxPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, output_size, indices_out):
         y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
@@ -1196,3 +1213,290 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         loss = loss.to(out_dtype)
     return _reduce(loss, reduction, what)
 
+
+
+# -- more activations and normalisation (GELU, SiLU, ..., layer_norm, normalize) -------------
+
+
+def _float_act(input: Any, what: str) -> Tensor:
+    """Activations below are defined for floating point tensors only, as in PyTorch."""
+    x = _check_tensor(input, "input", what)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} tensors "
+                           "(only floating point, as in PyTorch); convert with .float()")
+    return x
+
+
+def _maybe_inplace(input: Tensor, out_fn: Any, inplace: bool, what: str) -> Tensor:
+    """`inplace=True` writes the result into input (the Tensor's in-place path), else a new tensor."""
+    if inplace:
+        return input._inplace_result(out_fn, what + "(inplace=True)")
+    return out_fn(input)
+
+
+class Gelu(Op):
+    """x * Phi(x) (Phi the standard normal CDF), or its tanh approximation."""
+
+    torch_name = "GeluBackward0"
+    _K = math.sqrt(2 / math.pi)
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.tanh = approximate == "tanh"
+        if ctx.tanh:
+            return (0.5 * x * (1 + np.tanh(Gelu._K * (x + 0.044715 * x ** 3)))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.tanh:
+            t = np.tanh(Gelu._K * (x + 0.044715 * x ** 3))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Gelu._K * (1 + 3 * 0.044715 * x * x)
+        else:  # Phi(x) + x phi(x)
+            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return (grad * d).astype(grad.dtype, copy=False), None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit; approximate='tanh' uses PyTorch's tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(_float_act(input, "gelu"), approximate)
+
+
+def _sigmoid_np(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Silu(Op):
+    torch_name = "SiluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _sigmoid_np(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        s = _sigmoid_np(x)
+        return grad * (s * (1 + x * (1 - s)))  # (x s)' = s + x s (1 - s)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    x = _float_act(input, "silu")
+    return _maybe_inplace(x, Silu.apply, inplace, "silu")
+
+
+class Elu(Op):
+    torch_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch)
+        return np.where(x > 0, grad, grad * ctx.alpha * np.exp(np.minimum(x, 0))).astype(grad.dtype, copy=False), None
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (e^x - 1) otherwise."""
+    x = _float_act(input, "elu")
+    return _maybe_inplace(x, lambda t: Elu.apply(t, float(alpha)), inplace, "elu")
+
+
+class Softplus(Op):
+    torch_name = "SoftplusBackward0"
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        # log(1 + e^(bx)) / beta; linear above the threshold, where it equals x to rounding
+        soft = np.logaddexp(0, bx) / beta
+        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return np.where(bx > ctx.threshold, grad, grad * _sigmoid_np(bx)).astype(grad.dtype, copy=False), None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
+    return Softplus.apply(_float_act(input, "softplus"), float(beta), float(threshold))
+
+
+class Hardtanh(Op):
+    torch_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        # the gradient passes strictly inside (lo, hi), as PyTorch's hardtanh
+        ctx.save_for_backward((x > lo) & (x < hi))
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    x = _check_tensor(input, "input", "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _maybe_inplace(x, lambda t: Hardtanh.apply(t, min_val, max_val), inplace, "hardtanh")
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
+    x = _check_tensor(input, "input", "relu6")
+    return _maybe_inplace(x, lambda t: Hardtanh.apply(t, 0, 6), inplace, "relu6")
+
+
+class Hardswish(Op):
+    torch_name = "HardswishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
+        d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return (grad * d).astype(grad.dtype, copy=False)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    x = _float_act(input, "hardswish")
+    return _maybe_inplace(x, Hardswish.apply, inplace, "hardswish")
+
+
+class Hardsigmoid(Op):
+    torch_name = "HardsigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its numbers
+        return (grad * ((x > -3) & (x < 3)) * float(np.float32(1 / 6))).astype(grad.dtype, copy=False)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    x = _float_act(input, "hardsigmoid")
+    return _maybe_inplace(x, Hardsigmoid.apply, inplace, "hardsigmoid")
+
+
+class Mish(Op):
+    torch_name = "MishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        t = np.tanh(np.logaddexp(0, x))
+        # (x tanh(sp(x)))' = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
+        return (grad * (t + x * (1 - t * t) * _sigmoid_np(x))).astype(grad.dtype, copy=False)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    x = _float_act(input, "mish")
+    return _maybe_inplace(x, Mish.apply, inplace, "mish")
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
+    """input / max(||input||_p over dim, eps): unit-norm slices along `dim`."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported by tinyconv")
+    x = _float_act(input, "normalize")
+    denom = x.norm(p, dim, keepdim=True).clamp(min=eps)
+    return x / denom.expand_as(x)
+
+
+class LayerNorm(Op):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
+
+    torch_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n_dims, eps):
+        axes = tuple(range(x.ndim - n_dims, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased, as PyTorch
+        rstd = 1 / np.sqrt(var + eps)
+        xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
+        ctx.axes = axes
+        ctx.save_for_backward(xhat, rstd, weight)
+        out = xhat
+        if weight is not None:
+            out = out * weight
+        if bias is not None:
+            out = out + bias
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, rstd, weight = ctx.saved_tensors
+        axes = ctx.axes
+        batch = tuple(range(xhat.ndim - len(axes)))
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        gx = gw = gb = None
+        if nx:
+            gxhat = grad * weight if weight is not None else grad
+            # d xhat: project out the mean and the xhat direction, then scale by 1/std
+            gx = rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
+                         - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+            gx = gx.astype(xhat.dtype, copy=False)
+        if nw:
+            gw = (grad * xhat).sum(axis=batch)
+        if nb:
+            gb = grad.sum(axis=batch)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last dims `normalized_shape` of input (N, *, normalized_shape)."""
+    what = "layer_norm"
+    x = _float_act(input, what)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise RuntimeError(f"{what}: input of shape {tuple(x.shape)} does not end in normalized_shape "
+                           f"{shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise RuntimeError(f"{what}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
+        if p is not None and p.dtype != x.dtype:
+            raise RuntimeError(f"{what}: {name} has dtype {_dtype.dtype_name(p.dtype)} but input has "
+                               f"{_dtype.dtype_name(x.dtype)}")
+    return LayerNorm.apply(x, weight, bias, k, float(eps))

@@ -1,0 +1,582 @@
+"""Tensor methods for the maths beyond the basics (rounding, more unary functions, scans,
+gather/scatter, sort/topk, ...), with PyTorch's names, defaults and dtype rules.
+
+`Tensor` inherits them from `TensorMath`, so they live beside the ops they call
+(autograd/ops_extra.py) rather than in the long tensor.py. Engine level: imports only
+the engine.
+"""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import dtype_name, result_type
+from .autograd import grad_mode
+
+SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort / topk
+
+
+def _float(x: Any) -> Any:
+    """Integer and bool tensors go to the default float dtype first (PyTorch's rule for exp, log, ...)."""
+    return x if x._data.dtype.kind == "f" else x.to(_dtype.get_default_dtype())
+
+
+def _index_tensor(index: Any, what: str, name: str = "index") -> np.ndarray:
+    arr = index._data if isinstance(index, _t.Tensor) else np.asarray(index)
+    if arr.dtype.kind not in "iu":
+        raise RuntimeError(f"{what}: {name} must be an int64 tensor, got dtype {dtype_name(arr.dtype)}")
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: Any = None) -> None:
+    """PyTorch's gather/scatter rules: same number of dims; index no larger than the input
+    (and than src) in every dim but `axis`; values in range along `axis`."""
+    nd = max(x._data.ndim, 1)
+    if index.ndim != x._data.ndim and not (index.ndim <= 1 and x._data.ndim <= 1):
+        raise RuntimeError(f"{what}: index has {index.ndim} dimension(s) but the input has "
+                           f"{x._data.ndim}; they must have the same number")
+    shape = x._data.shape or (1,)
+    ishape = index.shape or (1,)
+    for d in range(nd):
+        if d != axis and ishape[d] > shape[d]:
+            raise RuntimeError(f"{what}: index shape {tuple(index.shape)} is larger than the input "
+                               f"shape {tuple(x._data.shape)} in dimension {d} (only dim {axis} may differ)")
+        if other is not None and ishape[d] > (other.shape or (1,))[d]:
+            raise RuntimeError(f"{what}: index shape {tuple(index.shape)} is larger than src's shape "
+                               f"{tuple(other.shape)} in dimension {d}")
+    if index.size and (index.min() < -shape[axis] or index.max() >= shape[axis]):
+        raise IndexError(f"{what}: index {int(index.max()) if index.max() >= shape[axis] else int(index.min())} "
+                         f"is out of bounds for dimension {axis} with size {shape[axis]}")
+
+
+class TensorMath:
+    """Mixed into Tensor (no state of its own)."""
+
+    __slots__ = ()
+
+    # -- in-place: one path for every `xxx_` here ------------------------------------------
+    def _inplace_result(self, compute: Callable[[Any], Any], what: str, others: Sequence = ()) -> Any:
+        """Write compute(self) into self, as PyTorch's in-place variants do: the node of the
+        out-of-place op becomes self's grad_fn; computed from a copy, because the op may
+        have saved its input for backward and the write would overwrite it."""
+        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        if view:
+            self._view_before_write(what)
+        track = grad_mode.enabled and (self._requires_grad or builtins.any(
+            isinstance(o, _t.Tensor) and o._requires_grad for o in others))
+        if track:
+            self._check_inplace(what)
+            out = compute(_t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad))
+        else:
+            with grad_mode.no_grad():
+                out = compute(self)
+        if out._data.dtype != self._data.dtype and not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
+                               f"desired output type {dtype_name(self._data.dtype)}")
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(f"{what}: the result has shape {tuple(out.shape)}, which can't be written "
+                               f"back into a tensor of shape {tuple(self.shape)}")
+        if isinstance(self._data, np.ndarray):
+            self._data[...] = out._data
+        else:  # a 0-d result stored as a NumPy scalar has no memory to write into
+            self._data = np.asarray(out._data, dtype=self._data.dtype)
+        self._vc[0] += 1
+        if track:
+            self.grad_fn = out.grad_fn
+            self._requires_grad = True
+            if view:
+                self._view_after_write()
+        return self
+
+    # -- rounding: integer tensors come back as they are (as in PyTorch) ---------------------
+    def _rounding(self, fn: Any, decimals: int = 0) -> Any:
+        if self._data.dtype.kind in "iub":
+            if self._data.dtype.kind == "b":
+                raise RuntimeError(f"{fn.__name__}(): not implemented for bool tensors")
+            return self.clone()
+        return _t.ops_extra.Rounding.apply(self, fn, decimals)
+
+    def floor(self) -> Any:
+        return self._rounding(np.floor)
+
+    def ceil(self) -> Any:
+        return self._rounding(np.ceil)
+
+    def trunc(self) -> Any:
+        return self._rounding(np.trunc)
+
+    fix = trunc
+
+    def round(self, decimals: int = 0) -> Any:
+        """Round half to even (as PyTorch and NumPy), to `decimals` places."""
+        if not isinstance(decimals, (builtins.int, np.integer)) or isinstance(decimals, builtins.bool):
+            raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
+        return self._rounding(np.round, builtins.int(decimals))
+
+    def frac(self) -> Any:
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"frac(): not implemented for {dtype_name(self._data.dtype)} tensors "
+                               "(only floating point, as in PyTorch)")
+        return _t.ops_extra.Frac.apply(self)
+
+    def floor_(self) -> Any:
+        return self._inplace_result(lambda x: x.floor(), "floor_()")
+
+    def ceil_(self) -> Any:
+        return self._inplace_result(lambda x: x.ceil(), "ceil_()")
+
+    def trunc_(self) -> Any:
+        return self._inplace_result(lambda x: x.trunc(), "trunc_()")
+
+    def round_(self, decimals: int = 0) -> Any:
+        return self._inplace_result(lambda x: x.round(decimals), "round_()")
+
+    def frac_(self) -> Any:
+        return self._inplace_result(lambda x: x.frac(), "frac_()")
+
+    # -- unary functions (integer inputs give the default float dtype) ------------------------
+    def reciprocal(self) -> Any:
+        return _t.ops_extra.Reciprocal.apply(_float(self))
+
+    def rsqrt(self) -> Any:
+        return _t.ops_extra.Rsqrt.apply(_float(self))
+
+    def exp2(self) -> Any:
+        return _t.ops_extra.Exp2.apply(_float(self))
+
+    def expm1(self) -> Any:
+        return _t.ops_extra.Expm1.apply(_float(self))
+
+    def log1p(self) -> Any:
+        return _t.ops_extra.Log1p.apply(_float(self))
+
+    def log2(self) -> Any:
+        return _t.ops_extra.Log2.apply(_float(self))
+
+    def log10(self) -> Any:
+        return _t.ops_extra.Log10.apply(_float(self))
+
+    def sinh(self) -> Any:
+        return _t.ops_extra.Sinh.apply(_float(self))
+
+    def cosh(self) -> Any:
+        return _t.ops_extra.Cosh.apply(_float(self))
+
+    def asin(self) -> Any:
+        return _t.ops_extra.Asin.apply(_float(self))
+
+    def acos(self) -> Any:
+        return _t.ops_extra.Acos.apply(_float(self))
+
+    def atan(self) -> Any:
+        return _t.ops_extra.Atan.apply(_float(self))
+
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+
+    def erf(self) -> Any:
+        return _t.ops_extra.Erf.apply(_float(self))
+
+    def neg(self) -> Any:
+        return -self
+
+    negative = neg
+
+    def atan2(self, other: Any) -> Any:
+        """Elementwise angle of the point (other, self), broadcasting; ints give the default float."""
+        out = _t._binary(_t.ops_extra.Atan2, _float(self), other)
+        return out
+
+    arctan2 = atan2
+
+    def reciprocal_(self) -> Any:
+        return self._inplace_result(lambda x: x.reciprocal(), "reciprocal_()")
+
+    def rsqrt_(self) -> Any:
+        return self._inplace_result(lambda x: x.rsqrt(), "rsqrt_()")
+
+    def exp2_(self) -> Any:
+        return self._inplace_result(lambda x: x.exp2(), "exp2_()")
+
+    def expm1_(self) -> Any:
+        return self._inplace_result(lambda x: x.expm1(), "expm1_()")
+
+    def log1p_(self) -> Any:
+        return self._inplace_result(lambda x: x.log1p(), "log1p_()")
+
+    def log2_(self) -> Any:
+        return self._inplace_result(lambda x: x.log2(), "log2_()")
+
+    def log10_(self) -> Any:
+        return self._inplace_result(lambda x: x.log10(), "log10_()")
+
+    def sinh_(self) -> Any:
+        return self._inplace_result(lambda x: x.sinh(), "sinh_()")
+
+    def cosh_(self) -> Any:
+        return self._inplace_result(lambda x: x.cosh(), "cosh_()")
+
+    def asin_(self) -> Any:
+        return self._inplace_result(lambda x: x.asin(), "asin_()")
+
+    def acos_(self) -> Any:
+        return self._inplace_result(lambda x: x.acos(), "acos_()")
+
+    def atan_(self) -> Any:
+        return self._inplace_result(lambda x: x.atan(), "atan_()")
+
+    def erf_(self) -> Any:
+        return self._inplace_result(lambda x: x.erf(), "erf_()")
+
+    def neg_(self) -> Any:
+        return self._inplace_result(lambda x: -x, "neg_()")
+
+    def atan2_(self, other: Any) -> Any:
+        return self._inplace_result(lambda x: x.atan2(other), "atan2_()", (other,))
+
+    # -- three operands ------------------------------------------------------------------------
+    def lerp(self, end: Any, weight: Any) -> Any:
+        """self + weight * (end - self); `end` must have self's dtype (as PyTorch), weight a number or tensor."""
+        end = _t._as_tensor(end)
+        if end._data.dtype != self._data.dtype:
+            raise RuntimeError(f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `end` but got "
+                               f"dtype {dtype_name(end._data.dtype)}")
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors")
+        w = weight if isinstance(weight, _t.Tensor) else _t._operand(weight)
+        if isinstance(w, _t.Tensor) and w._data.dtype != self._data.dtype:
+            raise RuntimeError(f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `weight` but got "
+                               f"dtype {dtype_name(w._data.dtype)}")
+        _broadcast("lerp()", self, end, w)
+        return _t.ops_extra.Lerp.apply(self, end, w, self._data.dtype)
+
+    def _addc(self, op: Any, t1: Any, t2: Any, value: Any, what: str) -> Any:
+        t1, t2 = _t._as_tensor(t1), _t._as_tensor(t2)
+        dt = _result_type(self._data, t1._data, t2._data)
+        if op is _t.ops_extra.Addcdiv and dt.kind in "iub":
+            raise RuntimeError(f"{what}: integer division with addcdiv is not supported (as in PyTorch); "
+                               "use (input + value * tensor1 / tensor2) or float tensors")
+        if isinstance(value, _t.Tensor):
+            value = value.item()
+        if isinstance(value, builtins.float) and dt.kind != "f":
+            raise RuntimeError(f"{what}: value {value!r} is a float but the tensors are {dtype_name(dt)}")
+        _broadcast(what, self, t1, t2)
+        return op.apply(self, t1, t2, value, dt)
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        """self + value * tensor1 * tensor2 (broadcasting)."""
+        return self._addc(_t.ops_extra.Addcmul, tensor1, tensor2, value, "addcmul()")
+
+    def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        """self + value * tensor1 / tensor2 (broadcasting)."""
+        return self._addc(_t.ops_extra.Addcdiv, tensor1, tensor2, value, "addcdiv()")
+
+    def lerp_(self, end: Any, weight: Any) -> Any:
+        return self._inplace_result(lambda x: x.lerp(end, weight), "lerp_()", (end, weight))
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        return self._inplace_result(lambda x: x.addcmul(tensor1, tensor2, value=value), "addcmul_()",
+                                    (tensor1, tensor2))
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
+        return self._inplace_result(lambda x: x.addcdiv(tensor1, tensor2, value=value), "addcdiv_()",
+                                    (tensor1, tensor2))
+
+    # -- reductions and scans --------------------------------------------------------------------
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
+        """log(sum(exp(x))) over `dim` (an int or a tuple), computed without overflow."""
+        x = _float(self)
+        axis = _t._dims(dim, x._data.ndim, "logsumexp()")
+        if axis == ():  # a 0-d tensor: logsumexp of one value is the value
+            return x.clone()
+        return _t.ops_extra.Logsumexp.apply(x, axis, keepdim)
+
+    def _scan(self, op: Any, dim: Any, dtype: Any, what: str) -> Any:
+        d = _t._dim(dim, self._data.ndim, what)
+        x = self if self._data.ndim else self.reshape(1)
+        dt = _dtype.as_dtype(dtype) if dtype is not None else \
+            (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
+        if dt != x._data.dtype:
+            x = x.to(dt)
+        out = op.apply(x, d, dt)
+        return out if self._data.ndim else out.reshape(())
+
+    def cumsum(self, dim: int, dtype: Any = None) -> Any:
+        """out[i] = sum of x[..:i+1] along `dim`; integer and bool inputs give int64 (as PyTorch)."""
+        return self._scan(_t.ops_extra.Cumsum, dim, dtype, "cumsum()")
+
+    def cumprod(self, dim: int, dtype: Any = None) -> Any:
+        """out[i] = product of x[..:i+1] along `dim`; its gradient is exact where x has zeros."""
+        return self._scan(_t.ops_extra.Cumprod, dim, dtype, "cumprod()")
+
+    def cumsum_(self, dim: int, dtype: Any = None) -> Any:
+        return self._inplace_result(lambda x: x.cumsum(dim, dtype), "cumsum_()")
+
+    def cumprod_(self, dim: int, dtype: Any = None) -> Any:
+        return self._inplace_result(lambda x: x.cumprod(dim, dtype), "cumprod_()")
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Any:
+        """The n-th forward difference along `dim` (after joining prepend/append along it)."""
+        if self._data.ndim == 0:
+            raise RuntimeError("diff(): expected a tensor with at least 1 dimension, got a 0-d tensor")
+        if not isinstance(n, (builtins.int, np.integer)) or n < 0:
+            raise RuntimeError(f"diff(): order n must be a non-negative int, got {n!r}")
+        d = _t._dim(dim, self._data.ndim, "diff()")
+        x = self
+        if prepend is not None or append is not None:
+            parts = [p if isinstance(p, _t.Tensor) else _t._as_tensor(p) for p in (prepend, self, append)
+                     if p is not None]
+            parts = [p.expand(self.shape[:d] + (1,) + self.shape[d + 1:]) if p.ndim == 0 else p for p in parts]
+            x = _t.ops.Cat.apply(d, *parts)
+        for _ in range(n):
+            length = x.shape[d]
+            if length == 0:
+                break
+            hi = x.narrow(d, 1, length - 1)
+            lo = x.narrow(d, 0, length - 1)
+            x = hi ^ lo if x._data.dtype.kind == "b" else hi - lo
+        return x
+
+    # -- gather / scatter -------------------------------------------------------------------------
+    def gather(self, dim: int, index: Any) -> Any:
+        """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has index's shape."""
+        d = _t._dim(dim, self._data.ndim, "gather()")
+        idx = _index_tensor(index, "gather()")
+        _check_gather_index(self, d, idx, "gather()")
+        if self._data.ndim == 0:
+            return _t.ops_extra.Gather.apply(self.reshape(1), 0, idx.reshape(1)).reshape(idx.shape)
+        return _t.ops_extra.Gather.apply(self, d, idx)
+
+    def _scatter(self, dim: Any, index: Any, src: Any, value: Any, reduce: Any, add: bool, what: str) -> Any:
+        if reduce is not None:
+            raise NotImplementedError(f"{what}: reduce={reduce!r} is not implemented in tinyconv "
+                                      "(use scatter_add, or scatter without reduce)")
+        d = _t._dim(dim, self._data.ndim, what)
+        idx = _index_tensor(index, what)
+        if src is None and value is None:
+            raise TypeError(f"{what}: expected src (a tensor) or value (a number)")
+        if src is not None and not isinstance(src, _t.Tensor):
+            value, src = src, None
+        if src is not None:
+            if src._data.dtype != self._data.dtype:
+                raise RuntimeError(f"{what}: expected self.dtype to be equal to src.dtype, got "
+                                   f"{dtype_name(self._data.dtype)} and {dtype_name(src._data.dtype)}")
+            _check_gather_index(self, d, idx, what, src._data)
+            s = src
+        else:
+            _check_gather_index(self, d, idx, what)
+            s = value.item() if isinstance(value, _t.Tensor) else value
+        return _t.ops_extra.Scatter.apply(self, d, idx, s, add)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None) -> Any:
+        """A copy of self with self[index[i][j]][j] = src[i][j] (dim 0), etc. (src a tensor or a number)."""
+        return self._scatter(dim, index, src, value, reduce, False, "scatter()")
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Any:
+        """A copy of self with src[i][j] added at self[index[i][j]][j] (dim 0); repeats accumulate."""
+        if not isinstance(src, _t.Tensor):
+            raise TypeError(f"scatter_add(): src must be a tensor, got {type(src).__name__}")
+        return self._scatter(dim, index, src, None, None, True, "scatter_add()")
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None) -> Any:
+        return self._inplace_result(lambda x: x.scatter(dim, index, src, value, reduce=reduce), "scatter_()",
+                                    (src,))
+
+    def scatter_add_(self, dim: int, index: Any, src: Any) -> Any:
+        return self._inplace_result(lambda x: x.scatter_add(dim, index, src), "scatter_add_()", (src,))
+
+    def index_select(self, dim: int, index: Any) -> Any:
+        """The slices at `index` (1-D) along `dim`, in that order (repeats allowed)."""
+        d = _t._dim(dim, self._data.ndim, "index_select()")
+        idx = _index_tensor(index, "index_select()")
+        if idx.ndim > 1:
+            raise IndexError(f"index_select(): index must be 0-d or 1-D, got shape {tuple(idx.shape)}")
+        n = self._data.shape[d] if self._data.ndim else 1
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            raise IndexError(f"index_select(): index out of range for dimension {d} with size {n}")
+        if self._data.ndim == 0:
+            return _t.ops_extra.IndexSelect.apply(self.reshape(1), 0, idx.reshape(-1)).reshape(())
+        return _t.ops_extra.IndexSelect.apply(self, d, idx.reshape(-1))
+
+    def masked_fill(self, mask: Any, value: Any) -> Any:
+        """self with `value` where `mask` (a bool tensor broadcastable to self) is True."""
+        m = mask._data if isinstance(mask, _t.Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill(): mask must be a bool tensor, got dtype {dtype_name(m.dtype)}")
+        try:
+            if np.broadcast_shapes(m.shape, self._data.shape) != self._data.shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"masked_fill(): mask of shape {tuple(m.shape)} does not broadcast to the "
+                               f"tensor's shape {tuple(self._data.shape)}") from None
+        if isinstance(value, _t.Tensor):
+            if value._data.ndim:
+                raise RuntimeError("masked_fill(): only supports a 0-dimensional value tensor, but got "
+                                   f"one with {value._data.ndim} dimension(s)")
+        elif not isinstance(value, (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
+            raise TypeError(f"masked_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}")
+        if self._data.dtype.kind in "iub" and isinstance(value, builtins.float) and value != builtins.int(value):
+            raise RuntimeError(f"masked_fill(): value {value} cannot be converted to type "
+                               f"{dtype_name(self._data.dtype)} without overflow")
+        return _t.ops_extra.MaskedFill.apply(self, m, value)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Any:
+        return self._inplace_result(lambda x: x.masked_fill(mask, value), "masked_fill_()", (value,))
+
+    # -- shape ops -----------------------------------------------------------------------------------
+    def narrow(self, dim: int, start: int, length: int) -> Any:
+        """The slice start:start+length along `dim` (a view)."""
+        d = _t._dim(dim, self._data.ndim, "narrow()")
+        n = self._data.shape[d]
+        if isinstance(start, _t.Tensor):
+            start = start.item()
+        if not -n <= start <= n:
+            raise IndexError(f"narrow(): start ({start}) out of range for dimension {d} of size {n}")
+        start = start % n if start < 0 else start
+        if length < 0 or start + length > n:
+            raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n})")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def roll(self, shifts: Any, dims: Any = None) -> Any:
+        """Shift elements along `dims` by `shifts`, wrapping around (the flattened tensor if dims is None)."""
+        if dims is None:
+            if isinstance(shifts, (tuple, list)):
+                if len(shifts) != 1:
+                    raise RuntimeError(f"roll(): without dims, shifts must be one number, got {shifts!r}")
+                shifts = shifts[0]
+            return _t.ops_extra.Roll.apply(self, builtins.int(shifts), None)
+        sh = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(sh) != len(ds):
+            raise RuntimeError(f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length")
+        ds = tuple(_t._dim(d, self._data.ndim, "roll()") for d in ds)
+        if self._data.ndim == 0:
+            return self.clone()
+        return _t.ops_extra.Roll.apply(self, tuple(builtins.int(s) for s in sh), ds)
+
+    def tile(self, *dims: Any) -> Any:
+        """Repeat the tensor `dims[i]` times along dim i; missing leading counts are 1 (unlike repeat)."""
+        reps = _t._sizes(dims, "tile()")
+        if builtins.any(r < 0 for r in reps):
+            raise RuntimeError(f"tile(): repeat counts must be non-negative, got {reps}")
+        reps = (1,) * (self._data.ndim - len(reps)) + reps
+        return _t.ops_extra.Repeat.apply(self, reps)
+
+    def outer(self, vec2: Any) -> Any:
+        """The outer product of two 1-D tensors: out[i, j] = self[i] * vec2[j]."""
+        v = _t._as_tensor(vec2)
+        if self._data.ndim != 1 or v._data.ndim != 1:
+            raise RuntimeError(f"outer(): expected two 1-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(v.shape)}")
+        return self.unsqueeze(1) * v
+
+    ger = outer
+
+    def _tri(self, diagonal: int, upper: bool) -> Any:
+        what = "triu()" if upper else "tril()"
+        if self._data.ndim < 2:
+            raise RuntimeError(f"{what}: input tensor must have at least 2 dimensions, got shape "
+                               f"{tuple(self.shape)}")
+        return _t.ops_extra.Tri.apply(self, builtins.int(diagonal), upper)
+
+    def tril(self, diagonal: int = 0) -> Any:
+        """The lower triangle of the last two dims (j <= i + diagonal); the rest zeroed."""
+        return self._tri(diagonal, False)
+
+    def triu(self, diagonal: int = 0) -> Any:
+        """The upper triangle of the last two dims (j >= i + diagonal); the rest zeroed."""
+        return self._tri(diagonal, True)
+
+    def tril_(self, diagonal: int = 0) -> Any:
+        return self._inplace_result(lambda x: x.tril(diagonal), "tril_()")
+
+    def triu_(self, diagonal: int = 0) -> Any:
+        return self._inplace_result(lambda x: x.triu(diagonal), "triu_()")
+
+    # -- sorting ----------------------------------------------------------------------------------------
+    def _order(self, dim: int, descending: bool, what: str) -> tuple:
+        """(axis, stable sorting indices) along dim; descending keeps equal elements in order."""
+        x = self._data if self._data.ndim else self._data.reshape(1)
+        d = _t._dim(dim, self._data.ndim, what)
+        if descending:
+            # reverse, stable-sort ascending, reverse again: ties keep their first-come order
+            n = x.shape[d]
+            rev = np.flip(x, d)
+            idx = np.flip(np.argsort(rev, axis=d, kind="stable"), d)
+            idx = (n - 1) - idx
+            if x.dtype.kind == "f":  # NaN counts as the largest, so it comes first when descending
+                nan_first = np.argsort(~np.isnan(np.take_along_axis(x, idx, d)), axis=d, kind="stable")
+                idx = np.take_along_axis(idx, nan_first, d)
+        else:
+            idx = np.argsort(x, axis=d, kind="stable")
+        return d, idx
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices) sorted along `dim`; equal elements keep their order (always stable here)."""
+        d, idx = self._order(dim, descending, "sort()")
+        x = self if self._data.ndim else self.reshape(1)
+        values = (_t.ops_extra.SortStable if stable else _t.ops_extra.Sort).apply(x, idx, d)
+        if not self._data.ndim:
+            values, idx = values.reshape(()), idx.reshape(())
+        return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        _, idx = self._order(dim, descending, "argsort()")
+        return _t.Tensor._make(idx.reshape(self._data.shape).astype(np.int64, copy=False), None, False)
+
+    def msort(self) -> Any:
+        return self.sort(0).values
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """(values, indices) of the k largest (or smallest) elements along `dim`, largest first."""
+        n = self._data.shape[_t._dim(dim, self._data.ndim, "topk()")] if self._data.ndim else 1
+        if not isinstance(k, (builtins.int, np.integer)) or not 0 <= k <= n:
+            raise RuntimeError(f"topk(): k ({k!r}) is out of range for a dimension of size {n}")
+        d, idx = self._order(dim, largest, "topk()")
+        idx = np.take(idx, np.arange(k), axis=d)
+        x = self if self._data.ndim else self.reshape(1)
+        values = _t.ops_extra.Topk.apply(x, idx, d)
+        if not self._data.ndim:
+            values, idx = values.reshape(()), idx.reshape(())
+        return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
+
+    # -- comparison ------------------------------------------------------------------------------------
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """True when |self - other| <= atol + rtol * |other| everywhere (broadcasting); dtypes must match."""
+        o = _t._as_tensor(other)
+        if o._data.dtype != self._data.dtype:
+            raise RuntimeError(f"allclose(): dtypes must match, got {dtype_name(self._data.dtype)} and "
+                               f"{dtype_name(o._data.dtype)}")
+        try:
+            np.broadcast_shapes(self._data.shape, o._data.shape)
+        except ValueError:
+            raise RuntimeError(f"allclose(): shapes {tuple(self.shape)} and {tuple(o.shape)} can't be "
+                               "broadcast together") from None
+        return builtins.bool(np.all(np.isclose(self._data, o._data, rtol, atol, equal_nan)))
+
+
+def _result_type(*arrays: np.ndarray) -> np.dtype:
+    """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""
+    acc = arrays[0]
+    for a in arrays[1:]:
+        dt = result_type(acc, a)
+        acc = np.empty((0,) if acc.ndim or a.ndim else (), dt)
+    return acc.dtype
+
+
+def _broadcast(what: str, *xs: Any) -> None:
+    shapes = [np.shape(x._data if isinstance(x, _t.Tensor) else x) for x in xs]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"{what}: shapes {', '.join(str(tuple(s)) for s in shapes)} can't be "
+                           "broadcast together") from None
+
+
+from . import tensor as _t  # (tensor.py imports this module first; used at call time)

@@ -1,0 +1,666 @@
+"""More engine ops (the maths PyTorch tutorials reach for beyond the basics).
+
+Same contract as ops.py: forward and backward on NumPy arrays side by side, each
+saving only what its backward reads, each gradient in its input's shape and dtype.
+`torch_name` is the name PyTorch gives the node (what `grad_fn` prints).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .function import sum_to_shape
+from .ops import Binary, Op, TakeAlongAxis
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """The error function elementwise, to double precision (NumPy has none; math.erf does)."""
+    return np.asarray(_erf_scalar(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(x.dtype)
+
+
+# -- unary elementwise, derivative from the input or the output --------------------------
+
+
+class Reciprocal(Op):
+    torch_name = "ReciprocalBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore"):
+            out = np.reciprocal(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * -(out * out)  # d(1/a) = -1/a^2 = -out^2
+
+
+class Rsqrt(Op):
+    torch_name = "RsqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = 1 / np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (-0.5 * out * out * out)  # d a^(-1/2) = -1/2 a^(-3/2)
+
+
+class Exp2(Op):
+    torch_name = "Exp2Backward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(over="ignore"):
+            out = np.exp2(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out * np.log(2.0)).astype(out.dtype)
+
+
+class Expm1(Op):
+    torch_name = "Expm1Backward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(over="ignore"):
+            out = np.expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1)  # d(e^a - 1) = e^a
+
+
+class Log1p(Op):
+    torch_name = "Log1PBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return grad / (a + 1)
+
+
+class Log2(Op):
+    torch_name = "Log2Backward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log2(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return grad / (a * np.log(2.0)).astype(a.dtype)
+
+
+class Log10(Op):
+    torch_name = "Log10Backward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return grad / (a * np.log(10.0)).astype(a.dtype)
+
+
+class Sinh(Op):
+    torch_name = "SinhBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(over="ignore"):
+            return np.sinh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(over="ignore"):
+            return grad * np.cosh(a)
+
+
+class Cosh(Op):
+    torch_name = "CoshBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(over="ignore"):
+            return np.cosh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(over="ignore"):
+            return grad * np.sinh(a)
+
+
+class Asin(Op):
+    torch_name = "AsinBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(invalid="ignore"):
+            return np.arcsin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / np.sqrt(1 - a * a)
+
+
+class Acos(Op):
+    torch_name = "AcosBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(invalid="ignore"):
+            return np.arccos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -grad / np.sqrt(1 - a * a)
+
+
+class Atan(Op):
+    torch_name = "AtanBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arctan(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (1 + a * a)
+
+
+class Erf(Op):
+    torch_name = "ErfBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erf_array(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * ((2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(a.dtype)
+
+
+class Rounding(Op):
+    """floor, ceil, trunc, round: piecewise constant, so the gradient is zero (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, fn, decimals=0):
+        ctx.in_meta = (a.shape, a.dtype)
+        names = {np.floor: "FloorBackward0", np.ceil: "CeilBackward0", np.trunc: "TruncBackward0"}
+        ctx.torch_name = names.get(fn, "RoundBackward1" if decimals else "RoundBackward0")
+        if fn is np.round:
+            return np.round(a, decimals)
+        return fn(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros(*ctx.in_meta), None, None
+
+
+class Frac(Op):
+    torch_name = "FracBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a - np.trunc(a)  # keeps the sign, as PyTorch: frac(-1.5) = -0.5
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Atan2(Binary):
+    torch_name = "Atan2Backward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = grad / (a * a + b * b)
+        # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
+        return Binary.reduce(ctx, r * b, -r * a)
+
+
+# -- ops of three operands -------------------------------------------------------------
+
+
+class Ternary(Op):
+    """Shared set-up for out = f(x, y, z) elementwise with broadcasting and one result dtype."""
+
+    @staticmethod
+    def prepare(ctx, xs, dtype):
+        ctx.metas = [(np.shape(x), getattr(x, "dtype", None)) for x in xs]
+        return [x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else x for x in xs]
+
+    @staticmethod
+    def reduce(ctx, grads):
+        return tuple(sum_to_shape(np.asarray(g), *m) if g is not None and need else None
+                     for g, m, need in zip(grads, ctx.metas, ctx.needs_input_grad))
+
+
+class Lerp(Ternary):
+    """start + weight * (end - start)."""
+
+    @staticmethod
+    def forward(ctx, start, end, weight, dtype):
+        start, end, weight = Ternary.prepare(ctx, (start, end, weight), dtype)
+        ctx.torch_name = "LerpBackward1" if isinstance(weight, np.ndarray) else "LerpBackward0"
+        n = ctx.needs_input_grad or (False,) * 3
+        ctx.save_for_backward(weight if n[0] or n[1] else None,
+                              start if n[2] else None, end if n[2] else None)
+        return np.asarray(start + weight * (end - start)).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, start, end = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        return Ternary.reduce(ctx, (
+            grad * (1 - weight) if n[0] else None,
+            grad * weight if n[1] else None,
+            grad * (end - start) if n[2] else None,
+        )) + (None,)
+
+
+class Addcmul(Ternary):
+    """input + value * t1 * t2."""
+
+    torch_name = "AddcmulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value, dtype):
+        x, t1, t2 = Ternary.prepare(ctx, (x, t1, t2), dtype)
+        n = ctx.needs_input_grad or (False,) * 3
+        ctx.value = value
+        ctx.save_for_backward(t2 if n[1] else None, t1 if n[2] else None)
+        return np.asarray(x + value * t1 * t2).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t2, t1 = ctx.saved_tensors
+        n, v = ctx.needs_input_grad, ctx.value
+        return Ternary.reduce(ctx, (grad, grad * v * t2 if n[1] else None,
+                                    grad * v * t1 if n[2] else None)) + (None, None)
+
+
+class Addcdiv(Ternary):
+    """input + value * t1 / t2."""
+
+    torch_name = "AddcdivBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t1, t2, value, dtype):
+        x, t1, t2 = Ternary.prepare(ctx, (x, t1, t2), dtype)
+        n = ctx.needs_input_grad or (False,) * 3
+        ctx.value = value
+        ctx.save_for_backward(t1 if n[2] else None, t2 if n[1] or n[2] else None)
+        return np.asarray(x + value * t1 / t2).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        n, v = ctx.needs_input_grad, ctx.value
+        return Ternary.reduce(ctx, (grad, grad * v / t2 if n[1] else None,
+                                    -grad * v * t1 / (t2 * t2) if n[2] else None)) + (None, None)
+
+
+# -- reductions and scans ----------------------------------------------------------------
+
+
+class Logsumexp(Op):
+    torch_name = "LogsumexpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        m = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+        m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along a row: no shift
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        out = out.astype(a.dtype, copy=False)
+        ctx.save_for_backward(a, out)
+        ctx.axis = axis
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        g = grad.reshape(out.shape)
+        return g * np.exp(a - out), None, None  # d lse / d a_i = softmax_i
+
+
+class Cumsum(Op):
+    torch_name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, dtype):
+        ctx.axis, ctx.in_dtype = axis, a.dtype
+        return np.cumsum(a, axis=axis, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a_i reaches every out_j with j >= i: a reversed cumulative sum of the gradient
+        ax = ctx.axis
+        g = np.flip(np.cumsum(np.flip(grad, ax), axis=ax), ax)
+        return g.astype(ctx.in_dtype, copy=False), None, None
+
+
+class Cumprod(Op):
+    """out_j = prod_{k <= j} a_k. d out_j / d a_i (i <= j) = prod_{k <= j, k != i} a_k.
+
+    Without zeros that is out_j / a_i, so the gradient is a reversed cumulative sum of
+    grad * out, divided by a. With a zero that division is 0/0, so those rows use the
+    exact product of the other factors (an O(n^2) sum, n the length along the dim).
+    """
+
+    torch_name = "CumprodBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, dtype):
+        out = np.cumprod(a, axis=axis, dtype=dtype)
+        ctx.save_for_backward(a, out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        ax = ctx.axis
+        if a.size == 0:
+            return np.zeros_like(a), None, None
+        if np.all(a != 0):
+            rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
+            return (rc / a).astype(a.dtype, copy=False), None, None
+        x = np.moveaxis(a, ax, -1)
+        g = np.moveaxis(grad, ax, -1)
+        n = x.shape[-1]
+        # before[..., i] = prod_{k < i} x_k ; within[..., i, j] = prod_{i < k <= j} x_k (1 if j <= i)
+        before = np.concatenate([np.ones_like(x[..., :1]), np.cumprod(x[..., :-1], axis=-1)], axis=-1)
+        k = np.arange(n)
+        # factor[..., i, j, k] = x_k where i < k <= j, else 1
+        sel = (k[None, None, :] > k[:, None, None]) & (k[None, None, :] <= k[None, :, None])
+        factors = np.where(sel, x[..., None, None, :], 1)
+        within = np.prod(factors, axis=-1)
+        upper = k[None, :] >= k[:, None]  # only j >= i contribute
+        gi = before * np.sum(np.where(upper, within * g[..., None, :], 0), axis=-1)
+        return np.moveaxis(gi, -1, ax).astype(a.dtype, copy=False), None, None
+
+
+# -- gather / scatter / index_select / masked_fill -----------------------------------------
+
+
+def _full_index(index: np.ndarray, axis: int) -> tuple:
+    """The index tuple that picks a[..., index[p], ...] at every position p of `index`."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[axis] = index
+    return tuple(grids)
+
+
+class Gather(Op):
+    """out[p] = a[p with its `axis` coordinate replaced by index[p]]."""
+
+    torch_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, index):
+        ctx.shape, ctx.axis, ctx.index = a.shape, axis, index
+        return a[_full_index(index, axis)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(out, _full_index(ctx.index, ctx.axis), grad)  # picked twice: both gradients
+        return out, None, None
+
+
+class Scatter(Op):
+    """out = a with a[index[p] along axis] = src[p] (src a tensor or a number).
+
+    With reduce_add (scatter_add) the values are added instead of written.
+    """
+
+    @staticmethod
+    def forward(ctx, a, axis, index, src, reduce_add):
+        ctx.axis, ctx.index, ctx.add = axis, index, reduce_add
+        ctx.src_meta = (np.shape(src), getattr(src, "dtype", None))
+        ctx.torch_name = ("ScatterAddBackward0" if reduce_add else
+                          "ScatterBackward0" if isinstance(src, np.ndarray) else "ScatterBackward1")
+        out = a.copy()
+        where = _full_index(index, axis)
+        vals = src[tuple(slice(0, s) for s in index.shape)] if isinstance(src, np.ndarray) else src
+        if reduce_add:
+            np.add.at(out, where, vals)
+        else:
+            out[where] = vals
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        where = _full_index(ctx.index, ctx.axis)
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = grad.copy()
+            if not ctx.add:  # overwritten entries no longer reach the output
+                ga[where] = 0
+        if ctx.needs_input_grad[3]:
+            shape, dtype = ctx.src_meta
+            gs = np.zeros(shape, dtype=dtype)
+            gs[tuple(slice(0, s) for s in ctx.index.shape)] = grad[where]
+        return ga, None, None, gs, None
+
+
+class IndexSelect(Op):
+    torch_name = "IndexSelectBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, index):
+        ctx.shape, ctx.axis, ctx.index = a.shape, axis, index
+        return np.take(a, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        idx = (slice(None),) * ctx.axis + (ctx.index,)
+        np.add.at(out, idx, grad)
+        return out, None, None
+
+
+class MaskedFill(Op):
+    """out = value where mask, else a (mask broadcasts to a's shape; value a number or 0-d)."""
+
+    @staticmethod
+    def forward(ctx, a, mask, value):
+        ctx.mask = mask
+        ctx.torch_name = "MaskedFillBackward1" if isinstance(value, np.ndarray) else "MaskedFillBackward0"
+        ctx.v_meta = (np.shape(value), getattr(value, "dtype", None))
+        return np.where(mask, np.asarray(value, dtype=a.dtype), a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            ga = np.where(ctx.mask, 0, grad).astype(grad.dtype, copy=False)
+        if ctx.needs_input_grad[2]:
+            gv = np.asarray(np.sum(np.where(ctx.mask, grad, 0))).reshape(ctx.v_meta[0])
+            gv = gv.astype(ctx.v_meta[1], copy=False)
+        return ga, None, gv
+
+
+# -- shape-changing ops with copies -------------------------------------------------------
+
+
+class Roll(Op):
+    torch_name = "RollBackward0"
+
+    @staticmethod
+    def forward(ctx, a, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        if axes is None:  # roll the flattened tensor
+            return np.roll(a.reshape(-1), shifts).reshape(a.shape)
+        return np.roll(a, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        if ctx.axes is None:
+            return np.roll(grad.reshape(-1), neg).reshape(grad.shape), None, None
+        return np.roll(grad, neg, ctx.axes), None, None
+
+
+class Repeat(Op):
+    """np.tile: the input repeated `reps` times along each dim (Tensor.repeat, torch.tile)."""
+
+    torch_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        ctx.shape, ctx.reps = a.shape, reps
+        return np.tile(a.reshape((1,) * (len(reps) - a.ndim) + a.shape), reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Split each dim into (reps, size) and sum over the copies.
+        full = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        split = tuple(v for r, s in zip(ctx.reps, full) for v in (r, s))
+        g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return g.reshape(ctx.shape), None
+
+
+class Tri(Op):
+    """tril / triu of the last two dims."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal, upper):
+        ctx.diagonal, ctx.upper = diagonal, upper
+        ctx.torch_name = "TriuBackward0" if upper else "TrilBackward0"
+        return (np.triu if upper else np.tril)(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (np.triu if ctx.upper else np.tril)(grad, ctx.diagonal), None, None
+
+
+class Sort(TakeAlongAxis):
+    """The values of sort (or topk): a gather by the sorting indices."""
+
+    torch_name = "SortBackward0"
+
+
+class SortStable(Sort):
+    torch_name = "SortBackward1"  # sort(stable=True) is its own overload in PyTorch
+
+
+class Topk(TakeAlongAxis):
+    torch_name = "TopkBackward0"
+
+
+# -- einsum ---------------------------------------------------------------------------------
+
+
+def _einsum_input_grad(grad: np.ndarray, out_sub: str, subs: list, operands: tuple, k: int,
+                       sizes: dict) -> np.ndarray:
+    """d(einsum)/d(operand k): the einsum of the output gradient with the other operands,
+    written to operand k's subscripts. Letters only operand k has were summed over, so
+    their gradient is a broadcast; letters repeated in it (a diagonal) get the gradient
+    on that diagonal only."""
+    sub = subs[k]
+    uniq = "".join(dict.fromkeys(sub))
+    others = [s for i, s in enumerate(subs) if i != k]
+    avail = set(out_sub).union(*others) if others else set(out_sub)
+    kept = "".join(c for c in uniq if c in avail)
+    spec = ",".join([out_sub, *others]) + "->" + kept
+    g = np.einsum(spec, grad, *(o for i, o in enumerate(operands) if i != k))
+    # insert the letters only operand k has, then broadcast over them
+    g = g.reshape(tuple(sizes[c] if c in kept else 1 for c in uniq))
+    g = np.broadcast_to(g, tuple(sizes[c] for c in uniq))
+    op = operands[k]
+    if len(uniq) == len(sub):
+        return sum_to_shape(np.ascontiguousarray(g), op.shape).astype(op.dtype, copy=False)
+    out = np.zeros(tuple(sizes[c] for c in sub), dtype=op.dtype)
+    diag = np.einsum(sub + "->" + uniq, out)  # a writable view of the diagonal
+    diag[...] = g
+    return out
+
+
+class Einsum(Op):
+    """np.einsum with explicit subscripts (the caller expands '...' and the implicit output)."""
+
+
+    @staticmethod
+    def forward(ctx, subs, out_sub, *operands):
+        ctx.subs, ctx.out_sub = subs, out_sub
+        # PyTorch lowers einsum to other ops; name the node after the one it would end in
+        if len(subs) == 1:
+            perm = sorted(out_sub) == sorted(set(subs[0]))
+            ctx.torch_name = "PermuteBackward0" if perm else "SumBackward1"
+        else:
+            ctx.torch_name = "MulBackward0" if set(out_sub) == set("".join(subs)) else "ViewBackward0"
+        ctx.save_for_backward(*operands)
+        ctx.sizes = {c: n for s, o in zip(subs, operands) for c, n in zip(s, o.shape) if n != 1}
+        for s, o in zip(subs, operands):
+            for c, n in zip(s, o.shape):
+                ctx.sizes.setdefault(c, n)
+        return np.asarray(np.einsum(",".join(subs) + "->" + out_sub, *operands))
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        grads = [None, None]
+        for k in range(len(operands)):
+            if ctx.needs_input_grad[2 + k]:
+                grads.append(_einsum_input_grad(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes))
+            else:
+                grads.append(None)
+        return tuple(grads)
