@@ -585,11 +585,11 @@ def test_integer_and_bool_casts_leave_the_graph():
 
 
 @pytest.mark.parametrize(("method", "name"), [
-    (lambda y: y.zero_(), "ZeroBackward"), (lambda y: y.fill_(3), "FillBackward"),
-    (lambda y: y.fill_(torch.tensor(3.0)), "FillBackward"),
+    (lambda y: y.zero_(), "ZeroBackward0"), (lambda y: y.fill_(3), "FillBackward2"),
+    (lambda y: y.fill_(torch.tensor(3.0)), "FillBackward3"),
     (lambda y: y.copy_(torch.tensor([5.0, 6.0])), "CopyBackwards"),
-    (lambda y: y.copy_(torch.tensor([1, 2])), "CopyBackwards"), (lambda y: y.uniform_(), "UniformBackward"),
-    (lambda y: y.normal_(), "NormalBackward"),
+    (lambda y: y.copy_(torch.tensor([1, 2])), "CopyBackwards"), (lambda y: y.uniform_(), "UniformBackward0"),
+    (lambda y: y.normal_(), "NormalBackward0"),
 ])
 def test_overwriting_a_graph_tensor_keeps_it_in_the_graph(method, name):
     x = torch.tensor([1.5, -2.0], requires_grad=True)

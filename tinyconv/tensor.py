@@ -1180,6 +1180,8 @@ class Tensor(TensorMath):
         v_req = grad_mode.enabled and isinstance(value, Tensor) and value._requires_grad
         if grad_mode.enabled and (self.grad_fn is not None or v_req):
             n = (node or ops.Overwrite).__new__(node or ops.Overwrite)
+            if node is ops.Fill and isinstance(value, Tensor):
+                n.torch_name = "FillBackward3"  # PyTorch's fill_ with a tensor value
             n.needs_input_grad = (self._requires_grad, v_req)
             n.edges = ((self.grad_fn or self) if self._requires_grad else None,
                        (value.grad_fn or value) if v_req else None)
