@@ -374,3 +374,15 @@ def test_random_view_inplace_chains_match_torch(shape, program, seed):
         np.testing.assert_allclose(o, ot, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx, gx_t, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gw, gw_t, rtol=1e-10, atol=1e-12)
+
+
+def test_view_grad_fn_is_current_after_base_inplace():
+    x = leaf([1.0, 2.0, 3.0])
+    a = x * 1
+    v = a.view(3)
+    old = v.grad_fn
+    assert old.next_functions[0][0] is a.grad_fn
+    a.mul_(2)
+    assert v.grad_fn is not old  # re-derived from the base's new history, as PyTorch's
+    assert v.grad_fn.next_functions[0][0] is a.grad_fn
+    assert "grad_fn=" in repr(v) and not v.is_leaf

@@ -97,7 +97,7 @@ class Tensor(TensorMath):
     # and _VIEW_* flags about how it was made. `_gv` (views only): the version of the
     # shared counter when the view's history was last made current; when it differs,
     # the root changed in place and the view's history is re-derived (rebased) from it.
-    __slots__ = ("__weakref__", "_base", "_data", "_gv", "_requires_grad", "_vc", "grad", "grad_fn")
+    __slots__ = ("__weakref__", "_base", "_data", "_grad_fn", "_gv", "_requires_grad", "_vc", "grad")
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
     __array_ufunc__ = None
 
@@ -132,7 +132,7 @@ class Tensor(TensorMath):
         t = object.__new__(Tensor)
         t._data = data
         t._requires_grad = requires_grad
-        t.grad_fn = grad_fn
+        t._grad_fn = grad_fn
         t.grad = None
         t._vc = [0]
         t._base = None
@@ -172,6 +172,18 @@ class Tensor(TensorMath):
     @property
     def is_cuda(self) -> bool:
         return False
+
+    @property
+    def grad_fn(self) -> Any:
+        """The node that made this tensor (None for leaves); on a view whose base changed in
+        place since, the view's history re-derived from the base's (as PyTorch's)."""
+        if self._base is not None and self._gv != self._vc[0]:
+            self._refresh_view()
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, node: Any) -> None:
+        self._grad_fn = node
 
     @property
     def is_leaf(self) -> bool:
@@ -994,8 +1006,8 @@ class Tensor(TensorMath):
         root, steps, flags = self._base
         self._gv = self._vc[0]
         if not root._requires_grad:  # the root left the graph (e.g. zero_()): so does the view
-            if self.grad_fn is not None:
-                self.grad_fn = None
+            if self._grad_fn is not None:
+                self._grad_fn = None
                 self._requires_grad = False
             return
         if flags & _VIEW_NO_GRAD_OF_GRAD:
@@ -1014,7 +1026,7 @@ class Tensor(TensorMath):
                 t = cls.apply(t, *extra)
         finally:
             grad_mode.enabled = prev
-        self.grad_fn = t.grad_fn
+        self._grad_fn = t._grad_fn
         self._requires_grad = True
 
     def _view_before_write(self, what: str, other: Any = None) -> None:
@@ -1067,6 +1079,7 @@ class Tensor(TensorMath):
                 for cls, extra in steps:
                     pos = cls.forward(cls.__new__(cls), pos, *extra)
                 index = np.unravel_index(np.asarray(pos), root._data.shape)
+            self._gv = self._vc[0]  # self's history is current (it just made it)
             _record_set_index(root, index, self)
             if not self._requires_grad:  # e.g. zero_() on the view: it is still in root's graph
                 self._gv = -1
@@ -1178,13 +1191,13 @@ class Tensor(TensorMath):
         self._data[...] = values
         self._vc[0] += 1
         v_req = grad_mode.enabled and isinstance(value, Tensor) and value._requires_grad
-        if grad_mode.enabled and (self.grad_fn is not None or v_req):
+        if grad_mode.enabled and (self._grad_fn is not None or v_req):
             n = (node or ops.Overwrite).__new__(node or ops.Overwrite)
             if node is ops.Fill and isinstance(value, Tensor):
                 n.torch_name = "FillBackward3"  # PyTorch's fill_ with a tensor value
             n.needs_input_grad = (self._requires_grad, v_req)
-            n.edges = ((self.grad_fn or self) if self._requires_grad else None,
-                       (value.grad_fn or value) if v_req else None)
+            n.edges = ((self._grad_fn or self) if self._requires_grad else None,
+                       (value._grad_fn or value) if v_req else None)
             n.value_meta = (value._data.shape, value._data.dtype) if v_req else None
             n._out_meta = (self._data.shape, self._data.dtype)
             self.grad_fn = n
@@ -1394,8 +1407,8 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
     node.edges = (
-        (t.grad_fn or t) if t._requires_grad else None,
-        (value.grad_fn or value) if v_req else None,
+        (t._grad_fn or t) if t._requires_grad else None,
+        (value._grad_fn or value) if v_req else None,
     )
     t.grad_fn = node
     t._requires_grad = True

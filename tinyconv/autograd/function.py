@@ -138,7 +138,7 @@ class Function:
                 if track and a._requires_grad:
                     record = True
                     needs.append(True)
-                    edges.append(a.grad_fn or a)
+                    edges.append(a._grad_fn or a)  # (made current just above)
                     continue
             else:
                 raw.append(a)
