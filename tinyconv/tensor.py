@@ -709,8 +709,10 @@ class Tensor(TensorMath):
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         """The product of all elements, or along one dim; its gradient is exact with zeros too."""
         dt = None if dtype is None else as_dtype(dtype)
-        if not self._data.ndim:
+        if not self._data.ndim and dim is not None:
             return self.clone() if dt is None else self.to(dt)
+        # A 0-d input goes through Prod too: it saves the result, so an in-place change of the
+        # product before backward raises, as in PyTorch.
         axis = None if dim is None else _dim(dim, self._data.ndim, "prod()")
         return ops.Prod.apply(self, axis, keepdim and dim is not None, dt)
 

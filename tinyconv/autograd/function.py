@@ -188,6 +188,8 @@ class Function:
                 )
         if self._released:
             _ = self.saved_tensors  # raises the "second time" error
+        if type(grad) is not np.ndarray:  # NumPy ops on 0-d arrays return scalars; backwards index grads
+            grad = np.asarray(grad)
         if self.array_mode:
             grads = self.backward(self, grad)
             return grads if type(grads) is tuple else (grads,)
