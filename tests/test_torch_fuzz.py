@@ -37,6 +37,8 @@ PENDING: dict[str, str] = {
     "bn_input_inplace": "an in-place op on the input of F.batch_norm after the call: PyTorch's backward "
                         "raises (it saved the input), tinyconv's gives the gradient of what forward saw "
                         "(more permissive, not wrong; fuzzer)",
+    "cumprod": "x.cumprod(d) backward with an inf gradient arriving where the product is 0 (log2 of it): NaN "
+               "spreads to the whole row (PyTorch: finite or inf per element) (ops; found by the fuzzer)",
     "index_adv": "x[0, :, [0, 1]]: an int and an advanced index separated by a slice placed by NumPy's rule, "
                  "not PyTorch's (issue 10 item 1; index)",
     "setitem_adv": "x[0, :, [0, 1]] = v writes the transpose (issue 10 item 1; index)",
@@ -769,6 +771,64 @@ def batch_norm(p: Program) -> str:
     return assign(p, f"F.batch_norm({x}, None, None, {w}, {b}, training=True)")
 
 
+def dim_method(template: str, min_dims: int = 1) -> Callable:
+    """`template` with {x} and {d}: an op along one dim (cumsum, logsumexp, softmax-like)."""
+    def write(p: Program) -> str:
+        x = float_var(p, min_dims)
+        return assign(p, template.format(x=x, d=dim_arg(p, p.t(x).dim())))
+    return write
+
+
+def ternary(template: str) -> Callable:
+    """`template` with {x}, {y}, {z}: y and z broadcast with x (lerp, addcmul, addcdiv)."""
+    def write(p: Program) -> str:
+        x = float_var(p)
+        shape = tuple(p.t(x).shape)
+        y, z = (p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False))) for _ in range(2))
+        return assign(p, template.format(x=x, y=y, z=z))
+    return write
+
+
+def select_along(kind: str) -> Callable:
+    """index_select / gather / narrow / roll / topk / sort along a dim, indices valid by construction."""
+    def write(p: Program) -> str | None:
+        x = float_var(p, 1)
+        shape = tuple(p.t(x).shape)
+        d = dim_arg(p, len(shape))
+        n = shape[d]
+        if n == 0:
+            return None
+        if kind == "index_select":
+            idx = [int(i) for i in p.rng.integers(0, n, p.draw(st.integers(1, 3)))]
+            return assign(p, f"{x}.index_select({d}, T.tensor({idx!r}))")
+        if kind == "gather":
+            ishape = list(shape)
+            ishape[d] = p.draw(st.integers(1, 3))
+            idx = p.rng.integers(0, n, ishape).tolist()
+            return assign(p, f"{x}.gather({d}, T.tensor({idx!r}))")
+        if kind == "narrow":
+            start = p.draw(st.integers(0, n - 1))
+            return assign(p, f"{x}.narrow({d}, {start}, {p.draw(st.integers(0, n - start))})")
+        if kind == "roll":
+            return assign(p, f"{x}.roll({p.draw(st.integers(-3, 3))}, {d})")
+        if kind == "topk":
+            return assign(p, f"{x}.topk({p.draw(st.integers(1, n))}, {d}, largest={p.flag()})[{p.choice([0, 1])}]")
+        return assign(p, f"{x}.sort({d}, descending={p.flag()})[{p.choice([0, 1])}]")
+    return write
+
+
+def tri(name: str) -> Callable:
+    def write(p: Program) -> str:
+        return assign(p, f"{float_var(p, 2, 3)}.{name}({p.draw(st.integers(-2, 2))})")
+    return write
+
+
+def masked_fill(p: Program) -> str:
+    x = float_var(p)
+    m = p.fresh(p.draw(broadcastable_to(tuple(p.t(x).shape), allow_bigger=False)), requires_grad=False)
+    return assign(p, f"{x}.masked_fill({m} > 0, {p.choice(['0.0', '-1.5', '2'])})")
+
+
 def detach_like(method: str) -> Callable:
     return unary("{x}." + method + "()")
 
@@ -790,6 +850,31 @@ OPS: list[Op] = [
     Op("pow_scalar", "unary", unary("{x} ** 2")),
     Op("rpow", "unary", unary("2 ** {x}")),
     Op("relu_sqrt", "relu_at_zero", unary("{x}.relu() ** 0.5")),
+    *[Op(n, "unary_more", unary("{x}." + n + "()"))
+      for n in ("erf", "floor", "ceil", "round", "trunc", "frac", "reciprocal", "rsqrt", "exp2", "expm1", "log1p",
+                "log2", "log10", "sinh", "cosh", "asin", "acos", "atan", "neg")],
+    *[Op(n, "activation", unary("F." + n + "({x})"))
+      for n in ("gelu", "silu", "elu", "softplus", "relu6", "hardtanh", "hardswish", "hardsigmoid", "mish")],
+    Op("gelu_tanh", "activation", unary("F.gelu({x}, approximate='tanh')")),
+    Op("normalize", "activation", dim_method("F.normalize({x}, dim={d})")),
+    Op("layer_norm", "activation", unary("F.layer_norm({x}, {x}.shape[-1:])")),
+    Op("logsumexp", "reduce_more", dim_method("{x}.logsumexp({d})")),
+    Op("cumsum", "reduce_more", dim_method("{x}.cumsum({d})")),
+    Op("cumprod", "reduce_more", dim_method("{x}.cumprod({d})")),
+    Op("diff", "reduce_more", dim_method("{x}.diff(dim={d})")),
+    Op("tril", "reduce_more", tri("tril")),
+    Op("triu", "reduce_more", tri("triu")),
+    Op("lerp", "ternary", ternary("{x}.lerp({y}, {z})")),
+    Op("addcmul", "ternary", ternary("{x}.addcmul({y}, {z}, value=0.5)")),
+    Op("addcdiv", "ternary", ternary("{x}.addcdiv({y}, {z}.abs() + 0.5)")),
+    Op("atan2", "binary_more", minmax_binary("atan2")),
+    Op("index_select", "select", select_along("index_select")),
+    Op("gather", "select", select_along("gather")),
+    Op("narrow", "select", select_along("narrow")),
+    Op("roll", "select", select_along("roll")),
+    Op("topk", "select", select_along("topk")),
+    Op("sort", "select", select_along("sort")),
+    Op("masked_fill", "select", masked_fill),
     # elementwise, binary (broadcasting, scalars, 0-d tensors, reflected)
     *[Op(o, "binary", binary(o)) for o in ("+", "-", "*", "/")],
     Op("**", "binary", binary("**", allow_int=False)),
@@ -885,7 +970,7 @@ def run_program(data, families: set[str] | None, max_lines: int = 6) -> Program:
     return p
 
 
-CORE = {"unary", "sign", "binary", "compare", "floordiv_mod", "cast", "reduce", "var_std", "norm", "matmul",
+CORE = {"unary", "unary_more", "activation", "reduce_more", "ternary", "binary_more", "select", "sign", "binary", "compare", "floordiv_mod", "cast", "reduce", "var_std", "norm", "matmul",
         "where", "clamp", "clamp_tensor", "relu_at_zero", "cat"}
 VIEWS = {"view", "overwrite", "index_basic", "index_adv", "setitem", "setitem_adv", "inplace", "unary", "binary"}
 NN = {"nn", "adaptive_pool", "loss", "batch_norm", "inplace", "view", "unary", "binary"}

@@ -269,8 +269,10 @@ class Atan2(Binary):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        den = a * a + b * b
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = grad / (a * a + b * b)
+            # at a = b = 0 PyTorch gives a zero gradient, not 0/0 = nan
+            r = np.where(den == 0, np.zeros((), grad.dtype), grad / den)
         # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
         return Binary.reduce(ctx, r * b, -r * a)
 
