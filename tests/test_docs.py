@@ -21,8 +21,17 @@ def numbers():
     spec = importlib.util.spec_from_file_location("conv_backprop_numbers",
                                                   os.path.join(DOCS, "conv_backprop_numbers.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules["conv_backprop_numbers"] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
+
+
+def with_repo_path() -> dict:
+    """The environment for a subprocess that imports tinyconv: the repository first on its path
+    (the scripts import the installed package; the tests run the worktree's copy)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +52,7 @@ def test_committed_doc_holds_exactly_what_the_script_prints_now(numbers, doc_tex
 
 def test_script_check_mode_passes_and_catches_a_stale_doc(numbers, doc_text, tmp_path, monkeypatch, capsys):
     res = subprocess.run([sys.executable, os.path.join(DOCS, "conv_backprop_numbers.py"), "--check"],
-                         capture_output=True, text=True, timeout=120, check=False)
+                         capture_output=True, text=True, timeout=120, check=False, env=with_repo_path())
     assert res.returncode == 0, res.stdout + res.stderr
     assert "up to date" in res.stdout
 
@@ -249,3 +258,160 @@ def test_readme_relative_links_exist(readme):
     assert len(targets) >= 10
     for target in targets:
         assert os.path.exists(os.path.join(ROOT, target)), target
+
+
+# -- the generator's prose, against a brute-force enumeration -------------------------------
+
+CONFIGS = [(s, pad, d) for s in (1, 2, 3) for pad in (0, 1, 2) for d in (1, 2)
+           if (5 + 2 * pad - d * 2 - 1) // s + 1 >= 1]
+
+
+def brute_force_reads(s: int, pad: int, d: int) -> dict:
+    """{(i, j, p, q): (row, col) of x_pad it reads}, from NumPy's own window view of an index grid
+    (no formula: slicing a sliding_window_view is how im2col finds the windows)."""
+    n = 5 + 2 * pad
+    rows, cols = np.indices((n, n))
+    span = d * 2 + 1
+    win_r = np.lib.stride_tricks.sliding_window_view(rows, (span, span))[::s, ::s, ::d, ::d]
+    win_c = np.lib.stride_tricks.sliding_window_view(cols, (span, span))[::s, ::s, ::d, ::d]
+    return {(i, j, p, q): (int(win_r[i, j, p, q]), int(win_c[i, j, p, q]))
+            for i, j, p, q in np.ndindex(win_r.shape)}
+
+
+def pairs_in(text: str, window: str, tap: str) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in re.findall(rf"{window} = (\d+) with {tap} = (\d+)", text)]
+
+
+@pytest.mark.parametrize("s, pad, d", CONFIGS)
+def test_input_grad_prose_matches_a_brute_force_enumeration(numbers, s, pad, d):
+    reads = brute_force_reads(s, pad, d)
+    words = {0: None, 1: None, 2: "two", 3: "three"}
+    tc = None
+    for c, u, v in [(0, u, v) for u in range(5) for v in range(5)] + [(2, 1, 3)]:
+        case = numbers.Case(s, pad, d, (0, 0, 0), (0, 0, 0, 0), (c, u, v))
+        tc = tc or numbers.run_tinyconv(case=case)
+        text = numbers.section_input_grad(tc, case)
+        hits = sorted(k for k, at in reads.items() if at == (u + pad, v + pad))
+        want_rows = sorted({(i, p) for (i, _, p, _), at in reads.items() if at[0] == u + pad})
+        want_cols = sorted({(j, q) for (_, j, _, q), at in reads.items() if at[1] == v + pad})
+        m = re.search(r"Rows: (.*?); columns: (.*?)\. Over the 2 output channels, that is "
+                      r"2 × (\d+) × (\d+) = (\d+) terms?\.", text)
+        assert m, text
+        rows_text, cols_text = m.group(1), m.group(2)
+        assert pairs_in(rows_text, "i", "p") == want_rows, (s, pad, d, u, rows_text)
+        assert pairs_in(cols_text, "j", "q") == want_cols, (s, pad, d, v, cols_text)
+        for said, want in ((rows_text, want_rows), (cols_text, want_cols)):
+            assert said.startswith("only ") == (len(want) == 1)
+            assert said.startswith("none") == (len(want) == 0)
+            if words.get(len(want), "many"):
+                assert f"({words.get(len(want), len(want))} windows overlap there)" in said
+        assert (int(m.group(3)), int(m.group(4)), int(m.group(5))) == (
+            len(want_rows), len(want_cols), 2 * len(hits))
+        assert f"w[o, {c}, p, q]" in text  # the table's header names the channel worked
+        table = re.findall(r"^(\d)  \((\d), (\d)\)  \((\d), (\d)\)", text, re.MULTILINE)
+        assert sorted((int(i), int(j), int(p), int(q)) for o, i, j, p, q in table if o == "0") == hits
+        assert f"tinyconv: x.grad[0, {c}, {u}, {v}] = " in text
+        # the summary of the whole channel: how many windows read each row
+        summary = text[text.index("the whole of"):]
+        for r in range(5):
+            n_read = len({(i, p) for i, _, p, _ in reads if reads[(i, 0, p, 0)][0] == r + pad})
+            said = re.search(rf"(?:rows? |, )(?:[\d, ]*and )?[\d, ]*\b{r}\b[\d, and]*? (?:is |are )?read by "
+                             rf"(none|\w+) windows?|(?:rows? )[\d, and]*\b{r}\b[\d, and]*? (?:is |are )?"
+                             rf"(?:read )?by (none|\w+)", summary.split(";")[0])
+            assert said, (summary, r)
+            got = said.group(1) or said.group(2)
+            assert got == ("none" if n_read == 0 else numbers.WORDS[n_read]), (s, pad, d, r, summary)
+
+
+@pytest.mark.parametrize("s, pad, d", CONFIGS)
+def test_output_and_weight_grad_prose_match_a_brute_force_enumeration(numbers, s, pad, d):
+    reads = brute_force_reads(s, pad, d)
+    oh = max(i for i, *_ in reads) + 1
+    case = numbers.Case(s, pad, d, (0, 0, 0), (0, 0, 0, 0), (0, 0, 0))
+    tc = numbers.run_tinyconv(case=case)
+    for i, j in [(i, j) for i in range(oh) for j in range(oh)]:
+        case.y_at = (1, i, j)
+        text = numbers.section_output(tc, case)
+        rows = [reads[(i, j, p, 0)][0] - pad for p in range(3)]
+        cols = [reads[(i, j, 0, q)][1] - pad for q in range(3)]
+        rows_said = re.search(r": rows ([\d., and-]+?) and columns ([\d., and-]+?) of the image", text)
+        assert rows_said, text
+
+        def expand(said: str) -> list[int]:
+            if ".." in said:
+                a, b = said.split("..")
+                return list(range(int(a), int(b) + 1))
+            return [int(v) for v in re.findall(r"-?\d+", said)]
+        assert expand(rows_said.group(1)) == rows and expand(rows_said.group(2)) == cols, text
+        outside = [f"row {r}" for r in rows if not 0 <= r < 5] + [f"column {c}" for c in cols if not 0 <= c < 5]
+        assert all(o in text for o in outside) and (("padding" in text.split("\n")[0]) == bool(outside))
+    for p, q in [(0, 0), (1, 2), (2, 1)]:
+        case.dw_at = (1, 2, p, q)
+        text = numbers.section_weight_grad(tc, case)
+        table = re.findall(r"^\((\d), (\d)\) +\d+ +(\d+)  \((padding|x\[2, (-?\d+), (-?\d+)\])\)", text, re.MULTILINE)
+        assert len(table) == oh * oh
+        for i, j, value, where, u, v in table:
+            r, t = reads[(int(i), int(j), p, q)]
+            inside = 0 <= r - pad < 5 and 0 <= t - pad < 5
+            assert (where == "padding") == (not inside), (s, pad, d, i, j, where)
+            if inside:
+                assert (int(u), int(v)) == (r - pad, t - pad)
+                assert int(value) == numbers.X[2][r - pad][t - pad]
+
+
+def test_other_elements_are_worked_from_the_command_line(numbers, capsys):
+    assert numbers.main(["--dx", "0", "2", "2", "--y", "0", "0", "0", "--dw", "1", "2", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "tinyconv: x.grad[0, 0, 2, 2] = " in out and "`dL/dw[1, 2, 0, 1]`" in out
+    assert "Rows: only i = 1 with p = 1; columns: only j = 1 with q = 1." in out
+    with pytest.raises(SystemExit):
+        numbers.main(["--dx", "3", "0", "0"])
+    assert "--dx: indices must lie in a shape (3, 5, 5), got (3, 0, 0)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        numbers.main(["--check", "--dx", "0", "0", "0"])
+
+
+def test_section4_unread_pixels_claim(doc_text):
+    """Pixels between windows (k < s) are never read: the page's example, by enumeration."""
+    m = re.search(r"H = (\d+), k = (\d+), s = (\d+) the windows cover pixels ([\d\-, and\n]+?), and pixels "
+                  r"([\d, and\n]+?) get zero", doc_text)
+    assert m, "section 4's example sentence changed"
+    n, k, s = (int(v) for v in m.group(1, 2, 3))
+    x = np.zeros((1, 1, 1, n))
+    w = np.ones((1, 1, 1, k))
+    import tinyconv as torch
+    import tinyconv.nn.functional as F
+
+    xt = torch.tensor(np.arange(1.0, n + 1)[None, None, None], requires_grad=True)
+    F.conv2d(xt, torch.tensor(w), stride=(1, s)).sum().backward()
+    unread = [int(u) for u in np.flatnonzero(xt.grad.numpy()[0, 0, 0] == 0)]
+    assert unread == [int(v) for v in re.findall(r"\d+", m.group(5))]
+    assert x.shape[-1] == n
+
+
+def test_section9_output_padding_claim(doc_text):
+    """<conv2d(x, w), g> = <x, conv_transpose2d(g, w)> holds once output_padding makes the shapes match."""
+    import tinyconv as torch
+    import tinyconv.nn.functional as F
+
+    assert "A `6x6` input with a 3x3 kernel, stride 2 and\npadding 1 gives a `3x3` `y`" in doc_text
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((1, 2, 6, 6)))
+    w = torch.tensor(rng.standard_normal((3, 2, 3, 3)))
+    y = F.conv2d(x, w, stride=2, padding=1)
+    assert y.shape == (1, 3, 3, 3)
+    g = torch.tensor(rng.standard_normal(tuple(y.shape)))
+    assert F.conv_transpose2d(g, w, stride=2, padding=1).shape == (1, 2, 5, 5)
+    op = (6 + 2 * 1 - 1 * (3 - 1) - 1) % 2
+    assert op == 1
+    xt = F.conv_transpose2d(g, w, stride=2, padding=1, output_padding=op)
+    assert xt.shape == x.shape
+    np.testing.assert_allclose((y * g).sum().item(), (x * xt).sum().item(), rtol=1e-12)
+
+
+def test_notation_table_gives_each_symbol_one_meaning(doc_text):
+    table = doc_text[doc_text.index("## Notation"):doc_text.index("## The one rule")]
+    symbols = re.findall(r"`([^`]+)`", "\n".join(line.split("|")[1] for line in table.splitlines()
+                                                if line.startswith("| `")))
+    assert len(symbols) == len(set(symbols)), symbols
+    assert "W_mat" not in doc_text and "dW = G @" not in doc_text and "x_pad[c, r, s]" not in doc_text
