@@ -239,3 +239,111 @@ def adaptive_pool_configs(draw, max_size: int = 9) -> tuple[tuple[int, int, int,
              draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
     out = (draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
     return shape, out, draw(st.integers(0, 2**32 - 1))
+
+
+# ---------------------------------------------------------------------------
+# PyTorch indices (tests/test_indexing.py)
+# ---------------------------------------------------------------------------
+
+class IndexTensor(NamedTuple):
+    """An index item that each library turns into its own tensor (`build_index`)."""
+
+    array: np.ndarray
+
+
+def build_index(index, make_tensor):
+    """The concrete index for one library: IndexTensor items become make_tensor(array)."""
+    if isinstance(index, IndexTensor):  # (a NamedTuple: test it before tuple)
+        return make_tensor(index.array)
+    if isinstance(index, tuple):
+        return tuple(build_index(i, make_tensor) for i in index)
+    return index
+
+
+@st.composite
+def torch_indices(draw, shape: tuple, max_items: int = 5):
+    """An index that PyTorch accepts for a tensor of `shape`, by construction: ints (also
+    as 0-d int tensors), slices with positive steps, None, at most one `...`, bools (Python
+    and 0-d tensors), and integer index arrays (lists, numpy arrays, int64/int32 tensors)
+    and bool masks (1-2 dims, as tensors, numpy arrays or lists) whose shapes broadcast
+    together. Entries may be negative and repeat. Returns an index (a tuple, or one bare
+    item) whose tensors are IndexTensor placeholders."""
+    ndim = len(shape)
+    kinds: list = []
+    used = 0
+    for _ in range(draw(st.integers(0, max_items))):
+        options = ["none", "bool"] + (["ellipsis"] if "ellipsis" not in (k for k, _ in kinds) else [])
+        if used < ndim:
+            options += ["int", "slice", "slice", "array", "array", "mask"]
+        kind = draw(st.sampled_from(options))
+        k = 0
+        if kind in ("int", "slice", "array"):
+            k = 1
+        elif kind == "mask":
+            k = draw(st.integers(1, min(2, ndim - used)))
+        kinds.append((kind, k))
+        used += k
+    # the dims each item indexes: items after `...` index the last dims
+    dims: list = []
+    names = [k for k, _ in kinds]
+    split = names.index("ellipsis") if "ellipsis" in names else len(kinds)
+    d = 0
+    for kind, k in kinds[:split]:
+        dims.append(tuple(range(d, d + k)))
+        d += k
+    d = ndim - sum(k for _, k in kinds[split:])
+    for kind, k in kinds[split:]:
+        dims.append(tuple(range(d, d + k)))
+        d += k
+    # ints and index arrays need a dim with elements; fall back to a slice there
+    kinds = [("slice", 1) if kind in ("int", "array") and shape[ds[0]] == 0 else (kind, k)
+             for (kind, k), ds in zip(kinds, dims)]
+    masks = [i for i, (kind, _) in enumerate(kinds) if kind == "mask"]
+    if masks:  # a mask's nonzero() count is its index length: all masks and arrays agree on it
+        m = draw(st.integers(0, min(int(np.prod([shape[j] for j in dims[i]])) for i in masks)))
+        bshape: tuple = (m,)
+    else:
+        bshape = tuple(draw(st.lists(st.integers(0, 3), max_size=2)))
+    items = []
+    for (kind, _), ds in zip(kinds, dims):
+        n = shape[ds[0]] if ds else 0
+        if kind == "none":
+            items.append(None)
+        elif kind == "ellipsis":
+            items.append(Ellipsis)
+        elif kind == "bool":
+            # a bool is an index array too, [0] or [] ([] broadcasts only with size 0 or 1)
+            b = draw(st.booleans()) or not (bshape == () or bshape[-1] in (0, 1))
+            items.append(IndexTensor(np.array(b)) if draw(st.booleans()) else b)
+        elif kind == "int":
+            i = draw(st.integers(-n, n - 1))
+            items.append(IndexTensor(np.array(i)) if draw(st.integers(0, 3)) == 0 else i)
+        elif kind == "slice":
+            bound = st.one_of(st.none(), st.integers(-n - 2, n + 2))
+            items.append(slice(draw(bound), draw(bound), draw(st.sampled_from([None, 1, 2, 3]))))
+        elif kind == "array":
+            # a shape that broadcasts to bshape: trailing dims 1 or equal, fewer dims allowed
+            keep = draw(st.integers(min(1, len(bshape)), len(bshape)))
+            ashape = tuple(s if draw(st.booleans()) else 1 for s in bshape[len(bshape) - keep:]) or (1,)
+            arr = np.asarray(draw(hnp.arrays(np.int64, ashape, elements=st.integers(-n, n - 1))))
+            # (as a list, an empty array of 2+ dims would lose its shape: [[]] is (1, 0), [] is (0,))
+            form = draw(st.sampled_from(["ndarray", "int64", "int32"] + (["list"] if arr.size or arr.ndim == 1 else [])))
+            if form == "list":
+                items.append(arr.tolist())
+            elif form == "ndarray":
+                items.append(arr)
+            else:
+                items.append(IndexTensor(arr.astype(form)))
+        else:  # mask with exactly m True entries
+            mshape = tuple(shape[j] for j in ds)
+            size = int(np.prod(mshape))
+            flat = np.zeros(size, dtype=bool)
+            flat[list(draw(st.permutations(range(size))))[:bshape[0]]] = True
+            mask = flat.reshape(mshape)
+            # (a list or ndarray mask of 2+ dims with `...` is refused: see tinyconv/_indexing.py)
+            form = draw(st.sampled_from(["tensor", "ndarray"] + (["list"] if mask.ndim == 1 else []))
+                        if mask.ndim == 1 or "ellipsis" not in names else st.just("tensor"))
+            items.append(IndexTensor(mask) if form == "tensor" else mask if form == "ndarray" else mask.tolist())
+    if len(items) == 1 and not isinstance(items[0], list) and draw(st.booleans()):
+        return items[0]  # a bare item, x[i] rather than x[(i,)]
+    return tuple(items)

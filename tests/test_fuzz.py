@@ -424,7 +424,7 @@ def indexed(draw):
 
 
 def numpy_index(index):
-    """The same index for a NumPy array (the oracle for the result's shape)."""
+    """The same index for a NumPy array (the oracle computes shapes with NumPy)."""
     if isinstance(index, torch.Tensor):
         return index.numpy()
     if isinstance(index, tuple):
@@ -433,19 +433,58 @@ def numpy_index(index):
 
 
 def index_oracle(shape, index):
-    items = index if isinstance(index, tuple) else (index,)
+    """PyTorch's rules: every integer selects first (removing its dim, bounds always checked);
+    what is left (slices, None, bools, index arrays) then places its dims as NumPy does once
+    no integer is among them. Index-array entries are checked only when the result has
+    elements, except that a non-empty one on a dim of size 0 is always an error."""
+    items = numpy_index(index)
+    items = items if isinstance(items, tuple) else (items,)
     for it in items:
         if isinstance(it, (float, str)):
             return INVALID  # PyTorch: only integers, slices, None, ..., bools and tensors are valid indices
         if isinstance(it, slice) and it.step is not None and it.step <= 0:
             return INVALID  # PyTorch: negative steps are not supported; step 0 is an error
+    if sum(it is Ellipsis for it in items) > 1:
+        return INVALID  # tinyconv refuses what PyTorch does inconsistently (README)
+
+    def is_select(it):
+        return (isinstance(it, (int, np.integer)) and not isinstance(it, bool)) or (
+            isinstance(it, np.ndarray) and it.ndim == 0 and it.dtype.kind in "iu")
+
+    def width(it):  # how many of the tensor's dims an item uses
+        if it is None or it is Ellipsis or isinstance(it, bool):
+            return 0
+        if isinstance(it, np.ndarray) and it.dtype == bool:
+            return it.ndim
+        return 1
+    used = sum(width(it) for it in items)
+    if used > len(shape):
+        return INVALID
     ref = np.zeros(shape)
+    rest, dim = [], 0
+    for it in items:
+        if it is Ellipsis:
+            rest += [slice(None)] * (len(shape) - used)
+            dim += len(shape) - used
+        elif is_select(it):
+            n = ref.shape[dim]
+            if not -n <= int(it) < n:
+                return INVALID
+            ref = np.take(ref, int(it), axis=dim)
+        else:
+            rest.append(np.asarray(it) if isinstance(it, list) else it)
+            dim += width(it)
+    # the shape, with index-array entries made harmless
+    safe = [np.zeros(it.shape, int) if isinstance(it, np.ndarray) and it.dtype != bool else it for it in rest]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            return ref[numpy_index(index)].shape
+            out = ref[tuple(safe)].shape
+            if 0 not in out:
+                ref[tuple(rest)]  # every entry is read: all must be in bounds
     except (IndexError, ValueError, TypeError, DeprecationWarning):
         return INVALID
+    return out
 
 
 @FUZZ

@@ -936,24 +936,23 @@ class Tensor(TensorMath):
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
-        idx, basic = _index(index)
-        try:
-            if grad_mode.enabled and self._base is not None and self._gv != self._vc[0]:
-                self._refresh_view()
-            if not grad_mode.enabled or not self._requires_grad:
-                out = Tensor._make(np.asarray(self._data[idx]), None, False)
-                if basic:
-                    out._mark_view(self, (ops.Index, (idx, True)))
-            else:
-                out = ops.Index.apply(self, idx, basic)
+        """self[index] by PyTorch's rules (tinyconv/_indexing.py); basic indexes give views."""
+        idx = _indexing.plan(index, self._data.shape)
+        if grad_mode.enabled and self._base is not None and self._gv != self._vc[0]:
+            self._refresh_view()
+        if not grad_mode.enabled or not self._requires_grad:
+            out = Tensor._make(idx.get(self._data), None, False)
+            if idx.is_view:
+                out._mark_view(self, (ops.Index, (idx,)))
             return out
-        except IndexError as e:
-            raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
+        return ops.Index.apply(self, idx)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """`self[index] = value`, in place; differentiable as in PyTorch (CopySlices)."""
-        idx, _ = _index(index)
-        val = value._data if isinstance(value, Tensor) else value
+        if index is False:  # PyTorch returns at once here: no write, no check of the value
+            return
+        idx = _indexing.plan(index, self._data.shape)
+        val = _indexing.value_for(value, idx, self._data.dtype, index, self._data.shape)
         if grad_mode.enabled:
             _current(value)
         view = self._base is not None
@@ -964,15 +963,7 @@ class Tensor(TensorMath):
         )
         if track:
             self._check_inplace("__setitem__ (x[...] = ...)")
-        try:
-            self._data[idx] = val
-        except IndexError as e:
-            raise IndexOutOfRange(f"index {index!r} on a tensor of shape {tuple(self.shape)}: {e}") from None
-        except ValueError as e:
-            raise ValueError(
-                f"__setitem__: cannot assign a value of shape {np.shape(val)} to the indexed part "
-                f"of a tensor of shape {tuple(self.shape)} ({e})"
-            ) from None
+        idx.put(self._data, val)
         self._vc[0] += 1
         if track:
             _record_set_index(self, idx, value)
@@ -1080,7 +1071,8 @@ class Tensor(TensorMath):
                 pos = np.arange(root._data.size).reshape(root._data.shape)
                 for cls, extra in steps:
                     pos = cls.forward(cls.__new__(cls), pos, *extra)
-                index = np.unravel_index(np.asarray(pos), root._data.shape)
+                index = _indexing.IndexPlan(
+                    (Ellipsis,), np.unravel_index(np.asarray(pos), root._data.shape), pos.shape, True)
             self._gv = self._vc[0]  # self's history is current (it just made it)
             _record_set_index(root, index, self)
             if not self._requires_grad:  # e.g. zero_() on the view: it is still in root's graph
@@ -1405,7 +1397,7 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     node = ops.SetIndex.__new__(ops.SetIndex)
     node.index = idx
     node._out_meta = (t._data.shape, t._data.dtype)
-    node.value_meta = (np.shape(value), getattr(value, "dtype", None))
+    node.value_meta = (value._data.shape, value._data.dtype) if isinstance(value, Tensor) else ((), None)
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
     node.edges = (
@@ -1597,38 +1589,6 @@ def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
     return shape
 
 
-def _index(index: Any) -> tuple:
-    """Turn a PyTorch index into a NumPy one; say whether it is basic (gives a view)."""
-    items = index if isinstance(index, tuple) else (index,)
-    out = []
-    basic = True
-    for it in items:
-        if isinstance(it, Tensor):
-            it = it._data
-            if it.dtype.kind == "f":
-                raise TypeError("tensors used as indices must be long, int or bool tensors, got a float tensor")
-            basic = False
-        elif isinstance(it, (list, np.ndarray)):
-            # an empty list is an empty integer index (x[[]] has 0 rows), as in PyTorch and NumPy
-            it = np.asarray(it) if not isinstance(it, list) or it else np.zeros(0, dtype=np.int64)
-            if it.dtype.kind == "f":
-                raise TypeError("arrays used as indices must be integer or bool arrays, got floats")
-            basic = False
-        elif isinstance(it, builtins.bool):
-            basic = False
-        elif not (it is None or it is Ellipsis or isinstance(it, (slice, builtins.int, np.integer))):
-            raise TypeError(f"invalid index of type {type(it).__name__}: {it!r}")
-        if isinstance(it, slice) and it.step is not None and it.step < 0:
-            raise ValueError("negative slice steps are not supported (as in PyTorch); use .flip()")
-        if isinstance(it, slice) and it.step == 0:
-            raise ValueError(f"slice step cannot be zero (index {index!r})")
-        out.append(it)
-    if basic and Ellipsis not in out:  # (basic items are ints, slices and None: `in` is safe)
-        out.append(Ellipsis)  # x[i] of a 1-D x: NumPy then gives a 0-d view, not a detached scalar
-        return tuple(out), basic
-    return (tuple(out) if isinstance(index, tuple) else out[0]), basic
-
-
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch broadcasting rules; shapes `(..., n, k) @ (..., k, m)`."""
     a, b = _as_tensor(a), _as_tensor(b)
@@ -1687,6 +1647,7 @@ def _format(t: Tensor) -> str:
     return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
+from . import _indexing
 from .autograd import engine, ops, ops_extra
 
 _NO_BOOL = {ops.Sub: "-", ops.Remainder: "remainder (%)", ops.FloorDivide: "floor_divide (//)", ops.Pow: "pow (**)",

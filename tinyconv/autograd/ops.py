@@ -886,24 +886,25 @@ def _index_name(index: Any) -> str:
 
 
 class Index(Op):
-    """out = a[index]; basic indexes give views, integer/boolean arrays copies."""
+    """out = a[index], `index` an IndexPlan (PyTorch's rules, see tinyconv/_indexing.py).
+
+    Basic indexes give views, index arrays copies. Backward sends each gradient entry
+    back to the element it came from; an element picked twice gets the sum of both.
+    """
 
     is_view = True
 
     @staticmethod
-    def forward(ctx, a, index, basic):
-        ctx.shape, ctx.index, ctx.basic = a.shape, index, basic
-        ctx.torch_name = _index_name(index) if basic else "IndexBackward0"
-        return np.asarray(a[index])  # x[tensor(1)] gives a 0-d array, not a NumPy scalar
+    def forward(ctx, a, index):
+        ctx.shape, ctx.index = a.shape, index
+        ctx.torch_name = _index_name(index.items) if index.is_view else "IndexBackward0"
+        return index.get(a)
 
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        if ctx.basic:
-            out[ctx.index] = grad
-        else:  # an element picked twice gets both gradients
-            np.add.at(out, ctx.index, grad)
-        return out, None, None
+        ctx.index.accumulate(out, grad)
+        return out, None
 
 
 class SetIndex(Op):
@@ -911,7 +912,9 @@ class SetIndex(Op):
 
     Not run through apply(): Tensor.__setitem__ writes in place and builds it.
     The overwritten part of the old `a` no longer reaches the output, so it
-    gets zero gradient; `value` gets the gradient of the part it filled.
+    gets zero gradient; `value` gets the gradient of the part it filled, each
+    entry as often as an index array names it (PyTorch's index_put_ rule, even
+    though only one of repeated writes survives), summed over broadcast dims.
     """
 
     torch_name = "CopySlices"
@@ -920,11 +923,15 @@ class SetIndex(Op):
     def backward(ctx, grad):
         g_old = None
         if ctx.needs_input_grad[0]:
-            g_old = np.array(grad, copy=True)  # an array even when grad is 0-d
-            g_old[ctx.index] = 0
+            g_old = np.array(grad)  # a copy, and an array even if grad came as a NumPy scalar
+            ctx.index.put(g_old, 0)
         g_value = None
         if ctx.needs_input_grad[1]:
-            g_value = sum_to_shape(np.asarray(grad[ctx.index]), *ctx.value_meta)
+            g = ctx.index.get(grad)
+            shape, dtype = ctx.value_meta
+            if len(shape) > g.ndim:  # the value had extra leading size-1 dims (x[0] = y[None])
+                g = g.reshape((1,) * (len(shape) - g.ndim) + g.shape)
+            g_value = sum_to_shape(g, shape, dtype)
         return g_old, g_value
 
 
