@@ -87,6 +87,9 @@ def test_masks_mixed_with_ints_and_slices():
     assert x[:, m2[0], [2]].tolist() == [[2.0], [14.0]]
     assert x[[True, False]].shape == (1, 3, 4)  # a list of bools is a mask
     assert x[np.array([[True, False, True], [False, False, False]])].shape == (2, 4)
+    # with `...` last, PyTorch's miscount of a list/ndarray mask's dims is harmless
+    assert x[np.ones((2, 3), bool), ...].shape == (6, 4)
+    assert x[..., tinyconv.tensor(np.ones((3, 4), bool))].shape == (2, 12)
 
 
 def test_index_arrays_of_several_dims_lists_and_numpy_arrays():
@@ -140,6 +143,9 @@ def test_uint8_indices_are_masks_like_pytorch():
         ((2, 3), [True, False, True], IndexError, r"mask of shape \(3,\) does not match.*\(2,\)"),
         ((2, 3), ([0, 1], [0, 1, 1]), IndexError, r"could not be broadcast"),
         ((2, 3), (Ellipsis, 0, Ellipsis), IndexError, r"single ellipsis"),
+        ((2, 3, 4), (np.ones((2, 3), bool), Ellipsis, slice(0, 1)), IndexError,
+         r"mask of 2 dims given as a ndarray together with '\.\.\.'.*as a tensor"),
+        ((2, 3, 4), (Ellipsis, [[True] * 4] * 3), IndexError, r"mask of 2 dims given as a list"),
         ((), 0, IndexError, r"too many indices for a tensor of dimension 0"),
         ((2, 3), [1.0], TypeError, r"integer or bool arrays, got float64"),
         ((2, 3), tinyconv.tensor([1], dtype=tinyconv.int16), TypeError, r"long, int or bool.*int16"),
