@@ -39,10 +39,6 @@ PENDING: dict[str, str] = {
                         "(more permissive, not wrong; fuzzer)",
     "cumprod": "x.cumprod(d) backward with an inf gradient arriving where the product is 0 (log2 of it): NaN "
                "spreads to the whole row (PyTorch: finite or inf per element) (ops; found by the fuzzer)",
-    "index_adv": "x[0, :, [0, 1]]: an int and an advanced index separated by a slice placed by NumPy's rule, "
-                 "not PyTorch's (issue 10 item 1; index)",
-    "setitem_adv": "x[0, :, [0, 1]] = v writes the transpose (issue 10 item 1; index)",
-    "setitem_lead1": "y[0] = x[1:] (value with extra leading 1-dims): backward raises cannot reshape (index)",
     "setitem_alias": "v[[0, 0]] = v (value overlaps the written tensor) does not raise (PyTorch: unsupported "
                      "operation: some elements ... refer to a single memory location) (fuzzer)",
 }
