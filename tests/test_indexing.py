@@ -248,6 +248,14 @@ def test_setitem_dtypes():
     z = tinyconv.zeros(2, 3, dtype=tinyconv.float64)
     with pytest.raises(RuntimeError, match=r"dtype must be the tensor's.*float32.*float64"):
         z[[0]] = tinyconv.ones(3)  # PyTorch's index_put_ refuses a float32 value here
+    # one bool mask and a one-element value: PyTorch's masked_fill_ path, which casts
+    z[tinyconv.tensor([True, False])] = tinyconv.tensor(2.5, dtype=tinyconv.float32)
+    z[True] = tinyconv.tensor([7.0])  # bare True: a copy into x.unsqueeze(0), which casts
+    assert z.tolist() == [[7.0] * 3, [7.0] * 3]
+    with pytest.raises(RuntimeError, match="dtype must be"):
+        z[(True,)] = tinyconv.tensor([7.0])
+    with pytest.warns(UserWarning, match="uint8"), pytest.raises(RuntimeError, match="uint8 mask"):
+        z[tinyconv.tensor([1, 0], dtype=tinyconv.uint8)] = 1.0
     v = tinyconv.ones(3, requires_grad=True)  # float32 into float64 through a basic index
     z[0] = v
     z.sum().backward()

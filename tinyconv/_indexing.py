@@ -41,7 +41,7 @@ class IndexPlan:
     `shape` is the result's shape; `is_view` says the result is a view (no index arrays).
     """
 
-    __slots__ = ("adv", "basic", "checks", "items", "shape", "unique", "where")
+    __slots__ = ("adv", "basic", "checks", "fill_mask", "items", "shape", "unique", "where")
 
     def __init__(self, basic: tuple, adv: tuple | None, shape: tuple, unique: bool,
                  where: Any = None, checks: tuple = (), items: tuple = ()) -> None:
@@ -55,6 +55,9 @@ class IndexPlan:
         self.where, self.checks = where, checks
         # a basic index as the user wrote it (ints, slices, None, ...), for the grad_fn name
         self.items = items
+        # "bool" or "uint8" when the only index array is one mask: PyTorch then writes a
+        # one-element value with masked_fill_ (see value_for)
+        self.fill_mask: str | None = None
 
     @property
     def is_view(self) -> bool:
@@ -225,7 +228,11 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
             slots[i] = np.zeros(a.shape, dtype=np.intp)
     adv = tuple(slice(None) if s is None else s for s in slots[:positions[-1] + 1])
     checks = tuple((i, view_shape[i], source[i]) for i in positions)
-    return IndexPlan(tuple(basic), adv, tuple(out_shape), unique, where, checks)
+    p = IndexPlan(tuple(basic), adv, tuple(out_shape), unique, where, checks)
+    arrays_given = [i for i, (k, _) in enumerate(kinds) if k in ("array", "bool", "mask")]
+    if len(arrays_given) == 1 and kinds[arrays_given[0]][0] == "mask":
+        p.fill_mask = "uint8" if getattr(items[arrays_given[0]], "dtype", None) == np.uint8 else "bool"
+    return p
 
 
 def _plain(s: slice) -> bool:
@@ -263,13 +270,21 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
     """The array `t[index] = value` writes (t of `shape` and `dtype`, `p` the plan of
     `index`): in t's dtype, shaped to broadcast to `p.shape`. Leading size-1 dims beyond
     the target's are dropped, as PyTorch does."""
-    if type(value) in (builtins.float, builtins.int, builtins.bool):
+    one = type(value) in (builtins.float, builtins.int, builtins.bool)
+    if p.fill_mask == "uint8" and (one or np.size(value._data if isinstance(value, Tensor) else value) == 1):
+        raise RuntimeError(
+            f"{_Where(index, shape, '__setitem__: ')}: a uint8 mask with a one-element value is "
+            "refused, as in PyTorch (masked_fill_ only supports boolean masks); use a bool mask"
+        )
+    if one:
         return value  # NumPy's write casts a Python number to the tensor's dtype, as PyTorch does
     where = _Where(index, shape, "__setitem__: ")
     if isinstance(value, Tensor):
         arr = value._data
-        if arr.dtype != dtype and not p.is_view:
-            # PyTorch's index_put_ refuses this; a basic index copies with a cast
+        if arr.dtype != dtype and not p.is_view and not (p.fill_mask and arr.size == 1) and index is not True:
+            # PyTorch's index_put_ refuses this (a basic index copies with a cast, as does a
+            # bare `x[True] = v`; a single bool mask with a one-element value goes to
+            # masked_fill_, which casts too)
             raise RuntimeError(
                 f"{where}: with an index tensor or list, the value's dtype must be the tensor's, "
                 f"as in PyTorch (got a {arr.dtype} value for a {dtype} tensor); "
