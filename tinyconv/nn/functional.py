@@ -1124,7 +1124,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     what = "binary_cross_entropy"
     _check_reduction(reduction, what)
     x, t = _loss_pair(input, target, what)
-    if x._data.size and (x._data.min() < 0 or x._data.max() > 1):
+    if x._data.size and not ((x._data >= 0) & (x._data <= 1)).all():  # NaN is refused too, as in PyTorch
         raise ValueError(f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits")
     if t.dtype != x.dtype:  # PyTorch refuses a mixed pair here (unlike the with_logits version)
