@@ -52,9 +52,9 @@ X = EX.X                      # [c][h][w]: 3 channels of 5x5
 W = [EX.W0, EX.W1]            # [o][c][p][q]: 2 kernels of 3x3x3
 B = EX.BIAS                   # [o]
 C, H, WIDTH, O, K = 3, 5, 5, 2, 3
-# The gradient arriving from above, dL/dy, as if L = sum(g * y): the numbers 1..18 in a
-# shuffled order, so you can see which one went where (other shapes: 1..n, shuffled).
-G = [[[3, 11, 4], [13, 1, 5], [8, 6, 17]], [[14, 15, 12], [7, 10, 18], [9, 2, 16]]]
+# The gradient arriving from above, dL/dy, as if L = sum(g * y): the example's G, the numbers
+# 1..18 in a shuffled order, so you can see which one went where (other shapes: 1..n, shuffled).
+G = EX.G
 
 # The elements the document works by hand (change them with --y, --dw, --dx).
 Y_AT = (1, 1, 2)        # y[o, i, j]

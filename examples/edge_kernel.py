@@ -17,10 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import tinyconv as torch  # the PyTorch tutorial code, with only this import changed
 from tinyconv import nn, viz
@@ -216,7 +212,8 @@ def main(argv=None):
     print(Y)
 
     how = "nn.Conv2d + optim.SGD" if args.module else "hand-written Conv2D + gradient descent on .data"
-    print(f"\nlearning K back ({how}, {args.steps} steps, lr {args.lr}):")
+    steps = f"{args.steps} step{'' if args.steps == 1 else 's'}"
+    print(f"\nlearning K back ({how}, {steps}, lr {args.lr}):")
     train = train_with_modules if args.module else train_by_hand
     with torch.kernels.conv_algorithm(args.algorithm):  # forward and backward of every nn.Conv2d
         weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every,

@@ -24,14 +24,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 
 import numpy as np
-
-# Run from a clone without installing: use the tinyconv next to this folder.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import tinyconv as torch
 import tinyconv.nn.functional as F

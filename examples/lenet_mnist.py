@@ -18,9 +18,6 @@ import os
 import sys
 import time
 
-# Run from a clone without installing: use the tinyconv next to this folder.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
 import tinyconv as torch
 import tinyconv.nn.functional as F
 from tinyconv import nn, optim

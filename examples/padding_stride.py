@@ -9,10 +9,6 @@ with the numbers filled in, beside the shape nn.Conv2d actually returns.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import tinyconv as torch
 from tinyconv import nn

@@ -92,7 +92,48 @@ def test_padding_stride_shapes(capsys):
 
 @pytest.mark.parametrize("name", ["edge_kernel", "three_channel", "padding_stride"])
 def test_examples_have_help(name):
+    # the examples import the installed tinyconv; here, the repository's (set on the test's side)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
     res = subprocess.run([sys.executable, os.path.join(EXAMPLES, f"{name}.py"), "--help"],
-                         capture_output=True, text=True, timeout=60, check=False)
+                         capture_output=True, text=True, timeout=60, check=False, env=env)
     assert res.returncode == 0, res.stderr
     assert "usage:" in res.stdout
+
+
+def test_three_channel_backward_prints_the_docs_numbers(capsys):
+    """--backward: the doc's loss, every gradient as labelled grids, one element of each by hand."""
+    three = load("three_channel")
+    out = three.main(["--backward"])
+    printed = capsys.readouterr().out
+    assert out["dw_by_hand"] == 24 and out["dx_by_hand"] == 21 and out["db_by_hand"] == 68
+    assert "= 3·0 + 11·0 + 4·0 + 13·0 + 1·2 + 5·1 + 8·0 + 6·0 + 17·1 = 24" in printed
+    assert "  = 11·1 + 1·0 + 15·0 + 10·1 = 21" in printed
+    assert "tinyconv: conv.weight.grad[0, 0, 0, 0] = 24" in printed
+    assert "tinyconv: x.grad[0, 0, 1, 2] = 21" in printed
+    assert "dL/db = [68, 103]" in printed
+    # the grids are the gradients, row by row, under their labels
+    for label, a in (("dL/dx", out["dx"]), ("dL/dw", out["dw"])):
+        for index in np.ndindex(a.shape[:-2]):
+            rows = [", ".join(str(int(v)).rjust(3) for v in row) for row in a[index]]
+            name = f"{label}[{', '.join(map(str, index))}] = "
+            block = name + "[" + rows[0] + "]\n" + "".join(" " * len(name) + "[" + r + "]\n" for r in rows[1:])
+            assert block in printed, block
+    g = np.array(three.G, dtype=np.float64)
+    np.testing.assert_array_equal(out["db"], g.sum(axis=(1, 2)))
+    assert "L = sum(g * y) = " in printed and "dL/dy[0, 1] = [14, 15, 12]" in printed
+
+
+@pytest.mark.parametrize("algorithm", ["loops", "im2col", "fast"])
+def test_three_channel_backward_walks_any_element_in_every_algorithm(algorithm, capsys):
+    three = load("three_channel")
+    for dw, dx, db in [((1, 2, 0, 1), (2, 3, 3), 1), ((0, 1, 2, 2), (1, 0, 0), 0), ((1, 0, 1, 1), (0, 4, 4), 1)]:
+        out = three.main(["--backward", "--algorithm", algorithm, "--dw", *map(str, dw), "--dx", *map(str, dx),
+                          "--db", str(db)])
+        assert out["dw_by_hand"] == out["dw"][dw]
+        assert out["dx_by_hand"] == out["dx"][(0, *dx)]
+        assert out["db_by_hand"] == out["db"][db]
+        assert out["trace"].records[-1].algorithm == algorithm
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        three.main(["--backward", "--dx", "3", "0", "0"])
+    assert "--dx: indices must lie in a shape (3, 5, 5), got 3 0 0" in capsys.readouterr().err
