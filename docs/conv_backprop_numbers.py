@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import tinyconv as torch
 from tinyconv import nn
 from tinyconv.autograd import trace
+from tinyconv.autograd.trace import call_tree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -213,14 +214,14 @@ def run_tinyconv(algorithm: str = DOC_ALGORITHM, case: Case | None = None) -> di
             "db": conv.bias.grad.numpy(), "trace": t}
 
 
-def same_under_every_algorithm(tc: dict, case: Case | None = None) -> list[str]:
-    """The algorithms whose y, dL/dw, dL/dx and dL/db equal `tc`'s exactly (asserted: all of them)."""
-    names = list(torch.kernels.conv_algorithms())
-    for name in names:
-        other = run_tinyconv(name, case)
+def same_under_every_algorithm(tc: dict, case: Case | None = None) -> dict[str, dict]:
+    """Every algorithm's run, asserting that its y, dL/dw, dL/dx and dL/db equal `tc`'s exactly."""
+    runs = {}
+    for name in torch.kernels.conv_algorithms():
+        runs[name] = other = run_tinyconv(name, case)
         for key in ("y", "dw", "dx", "db"):
             assert (other[key] == tc[key]).all(), (name, key, other[key], tc[key])
-    return names
+    return runs
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,12 +378,18 @@ def section_trace(tc: dict, case: Case | None = None) -> str:
     k = case or Case()
     db = [sum(k.g[o][i][j] for i in range(k.oh) for j in range(k.ow)) for o in range(O)]
     assert tc["db"].tolist() == db, (tc["db"], db)
-    names = same_under_every_algorithm(tc, k)
-    others = " and ".join(f'"{n}"' for n in names if n != DOC_ALGORITHM)
+    runs = same_under_every_algorithm(tc, k)
+    others = [n for n in runs if n != DOC_ALGORITHM]
+    kernels = {n: call_tree(run["trace"].records[0].kernels) for n, run in runs.items()}
+    width = max(len(n) for n in others)
     return ("```text\n" + str(tc["trace"]) + "```\n\n"
             f"The bias gradient is the sum of each `g[o]`: {listing([num(v) for v in db])}.\n"
-            f'`algorithm = {DOC_ALGORITHM}` says which kernels ran. Every number on this page comes '
-            f'from that run, and the script checks that {others} give exactly the same ones.\n')
+            f"`algorithm = {DOC_ALGORITHM}` says which kernels ran, and `kernels:` the functions its "
+            "backward called, nested as they called each other: those of the table in section 3. "
+            f"Every number on this page comes from that run, and the script checks that "
+            f"{' and '.join(f'{chr(34)}{n}{chr(34)}' for n in others)} give exactly the same ones, "
+            "through these functions:\n\n```text\n"
+            + "".join(f"{n.ljust(width)}  {kernels[n]}\n" for n in others) + "```\n")
 
 
 def sections(case: Case | None = None) -> dict[str, str]:

@@ -90,9 +90,9 @@ def test_table_reads_in_backward_order(traced_three_channel):
     for needle in ("x      (1, 3, 5, 5) float32  x.grad (input)",
                    "w      (2, 3, 3, 3) float32  weight.grad (parameter)",
                    "b      (2,) float32          bias.grad (parameter)",
-                   "to b = [9., 9.]"):
+                   "to b        = dL/db -> bias.grad = [9., 9.]"):
         assert needle in conv_block, (needle, text)
-    assert "grad_output = 1." in text
+    assert "grad_output = dL/d(output) = 1." in text
     out = io.StringIO()
     t.print(file=out)
     assert out.getvalue() == text
@@ -129,11 +129,13 @@ def test_small_values_inline_and_large_ones_not():
     with trace() as t:
         (x * 2).sum().backward()
     text = str(t)
-    assert "grad_output = 1." in text
-    assert "to a" not in text.split("MulBackward0", 1)[1]  # 17 values: shape only
+    assert "grad_output = dL/d(output) = 1." in text
+    # 17 values: a grid, cut to its first 8, and where the whole array is
+    assert "to a        = dL/da -> input.grad, (17,):\n       [2., 2., 2., 2., 2., 2., 2., 2., ...]\n" \
+           '       (the first 8 of 17 values; all of it: t.records[1].grad_to("a"))' in text, text
     with trace(max_values=20) as t2:
         (x * 2).sum().backward()
-    assert re.search(r"\n +to a +\= \[2\., 2\.,", str(t2)), str(t2)
+    assert re.search(r"\n +to a +\= dL/da -> input.grad = \[2\., 2\.,", str(t2)), str(t2)
 
 
 def test_input_names_come_from_forward_signatures():
@@ -158,3 +160,121 @@ def test_trace_works_after_importing_the_module_first():
                          timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["Trace", "True"]
+
+
+def test_big_gradients_print_as_labelled_grids_per_channel(traced_three_channel):
+    _, conv, x, t = traced_three_channel
+    text = str(t)
+    conv_block = text[text.index("2  ConvolutionBackward0"):]
+    dx = x.grad.numpy()[0, 0]
+    width = max(len(f"{int(v)}.") for v in dx.ravel())  # one width per plane, columns aligned
+    first = "[" + ", ".join(f"{int(v)}.".rjust(width) for v in dx[0]) + "]"
+    assert f"to x        = dL/dx -> x.grad, (1, 3, 5, 5):\n       [0, 0] {first}\n" in conv_block, conv_block
+    assert "       [0, 2] " in conv_block  # every channel of x: 3 planes, all shown
+    # w has 6 planes: 3 shown, and the way to the whole array
+    assert "       [0, 2] " in conv_block.split("to w")[1]
+    assert '(3 more planes; all of it: t.records[1].grad_to("w"))' in conv_block
+    np.testing.assert_array_equal(t.records[1].grad_to("w"), conv.weight.grad.numpy())
+    # the sum's gradient to the conv is the conv's grad_output: printed once, and said so
+    assert "to a        = dL/da -> #2 ConvolutionBackward0: printed as #2's grad_output" in text
+
+
+def test_format_grid_cuts_rows_columns_and_planes():
+    from tinyconv.autograd.trace import format_grid
+
+    a = np.arange(2 * 3 * 10 * 12, dtype=np.float64).reshape(2, 3, 10, 12)
+    lines, more = format_grid(a, max_rows=4, max_cols=5, max_planes=2)
+    assert lines[0] == "[0, 0] [ 0.,  1.,  2.,  3.,  4., ...]"
+    assert lines[3] == "       [36., 37., 38., 39., 40., ...]"
+    assert lines[4] == "       ..."
+    assert lines[5].startswith("[0, 1] [120., 121.,")
+    assert len(lines) == 10
+    assert more == "4 more planes; each plane cut to 4x5"
+    lines, more = format_grid(np.array([[0.5, -1.25], [3.0, 1e-7]]))
+    assert lines == ["[  0.5, -1.25]", "[   3., 1e-07]"] and more == ""
+
+
+@pytest.mark.parametrize("algorithm, expected", [
+    ("loops", "algorithms._loops_backward(conv.conv2d_backward_reference("),
+    ("im2col", "conv.conv2d_backward(conv._weight_grad, conv.input_grad(conv.col2im))"),
+    ("fast", ("conv_fast.conv2d_backward(conv_fast._is_pointwise, conv_fast._is_tiny, "
+              "conv_fast._tiny_conv2d_backward")),
+])
+def test_each_node_names_the_kernel_functions_its_backward_ran(algorithm, expected):
+    ex = three_channel()
+    with torch.kernels.conv_algorithm(algorithm):
+        conv = ex.conv_layer()
+        x = torch.tensor([ex.X], dtype=torch.float32, requires_grad=True)
+        loss = conv(x).sum()
+        with trace(names=conv) as t:
+            loss.backward()
+    (rec,) = t.find("ConvolutionBackward0")
+    assert f"     kernels: {expected}" in str(t)
+    assert not t.find("SumBackward0")[0].kernels  # the sum runs no kernel
+    # every name listed is a function of that kernel module
+    import importlib
+
+    for _, name in rec.kernels:
+        module, func = name.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(f"tinyconv.kernels.{module}"), func)), name
+
+
+def test_kernels_listed_are_the_ones_that_ran():
+    """A big input takes conv_fast's general path; without x needing a gradient, no input gradient runs."""
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+    x = torch.randn(2, 3, 32, 32)
+    with trace() as t:
+        conv(x).sum().backward()
+    text = call = t.find("ConvolutionBackward0")[0]
+    call = " ".join(name for _, name in text.kernels)
+    assert "conv_fast._input_grad" not in call and "conv_fast._tiny_conv2d_backward" not in call
+    assert "conv_fast.im2col" in call or "conv_fast._grad_columns" in call
+    x.requires_grad_(True)
+    with trace() as t:
+        conv(x).sum().backward()
+    assert "conv_fast._input_grad" in " ".join(name for _, name in t.find("ConvolutionBackward0")[0].kernels)
+
+
+def test_the_profiler_is_restored_and_never_displaced():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert sys.getprofile() is None
+    with trace():
+        assert sys.getprofile() is not None
+        (x * x).sum().backward()
+    assert sys.getprofile() is None
+    seen = []
+
+    def other(frame, event, arg):
+        seen.append(event)
+
+    sys.setprofile(other)
+    try:
+        with trace() as t:
+            (x * x).sum().backward()
+        assert sys.getprofile() is other  # someone else's profiler stays in place
+    finally:
+        sys.setprofile(None)
+    assert seen and [r.kernels for r in t.records] == [[], []]
+    with trace(kernels=False):
+        assert sys.getprofile() is None
+
+
+def test_call_tree_nests_and_counts():
+    from tinyconv.autograd.trace import call_tree
+
+    calls = [(0, "conv.f"), (1, "conv.g"), (1, "conv.g"), (1, "conv.h"), (2, "conv.k"), (0, "conv.z")]
+    assert call_tree(calls) == "conv.f(conv.g ×2, conv.h(conv.k)), conv.z"
+    assert call_tree([]) == ""
+    assert call_tree([(1, "conv.a"), (0, "conv.b")]) == "conv.a, conv.b"  # a caller not listed
+
+
+def test_small_matrices_are_grids_not_one_line():
+    w = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with trace(names={"w": w}, max_values=1000) as t:
+        (w * w).sum().backward()
+    text = str(t)
+    assert "to a        = dL/da -> w.grad, (2, 2):\n       [1., 2.]\n       [3., 4.]\n" in text, text  # d(w*w)/d(a) = b = w
+    big = torch.ones(3, 12, 12, requires_grad=True)
+    with trace(grid=(20, 20, 5)) as t:
+        (big * 2).sum().backward()
+    assert "more plane" not in str(t) and "cut to" not in str(t)  # a bigger grid shows it all

@@ -111,7 +111,7 @@ def test_values_only_for_small_tensors_and_grads_after_backward():
     w_node = next(n for n in after.nodes if n.name == "w")
     assert "grad = [[3., 3.]]" in w_node.label
     big_node = next(n for n in after.nodes if n.name == "big")
-    assert "max |grad| = 1" in big_node.label
+    assert "big.grad: max |.| = 1 at [0]" in big_node.label  # whose gradient, and where
     plain = viz.graph(loss)
     assert "value" not in plain.source and "grad =" not in plain.source
 
@@ -125,7 +125,7 @@ def test_retained_intermediate_shows_its_value_and_grad():
     g = viz.graph(out, values=True, grads=True)
     mul = next(n for n in g.nodes if n.name == "MulBackward0")
     assert "value = [ 3., -4.]" in mul.label
-    assert "grad = [ 6., -8.]" in mul.label  # d out / d mid = 2 mid
+    assert "grad (dL/d(output)) = [ 6., -8.]" in mul.label  # d out / d mid = 2 mid
     pow_node = next(n for n in g.nodes if n.name == "PowBackward0")
     assert "value" not in pow_node.label  # not kept anywhere: no value to show
 
@@ -140,8 +140,8 @@ def test_grads_from_a_trace_reach_every_op():
     g = viz.graph(loss, grads=t)
     pow_node = next(n for n in g.nodes if n.name == "PowBackward0")
     mul_node = next(n for n in g.nodes if n.name == "MulBackward0")
-    assert "grad = [1., 1., 1.]" in pow_node.label      # d loss / d (2x)^2
-    assert "grad = [ 4.,  8., 12.]" in mul_node.label   # 2 * (2x)
+    assert "grad (dL/d(output)) = [1., 1., 1.]" in pow_node.label      # d loss / d (2x)^2
+    assert "grad (dL/d(output)) = [ 4.,  8., 12.]" in mul_node.label   # 2 * (2x)
     with pytest.raises(TypeError, match="grads must be"):
         viz.graph(loss, grads="yes")
 
@@ -264,3 +264,21 @@ def test_edge_graph_flag_prints_dot_or_saves_it(tmp_path, capsys):
     assert "backward trace" not in printed  # only with --trace
     edge.main(["--module", "--steps", "1", "--graph", str(tmp_path / "g.dot")])
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph tinyconv {")
+
+
+def test_graph_says_whose_gradient_and_which_kernels_ran():
+    from tinyconv.autograd import trace
+
+    conv = nn.Conv2d(1, 2, 3)
+    x = torch.randn(1, 1, 6, 6, requires_grad=True)
+    loss = conv(x).relu().sum()
+    with trace(names=conv) as t:
+        loss.backward()
+    g = viz.graph(loss, grads=t, names={"x": x, **dict(conv.named_parameters())})
+    conv_node = next(n for n in g.nodes if n.name == "ConvolutionBackward0")
+    rec = t.find("ConvolutionBackward0")[0]
+    top = np.abs(rec.grad_output).max()
+    assert f"dL/d(output): max |.| = {top:.4g} at [" in conv_node.label
+    assert "backward ran: conv_fast.conv2d_backward(" in conv_node.label
+    x_node = next(n for n in g.nodes if n.name == "x")
+    assert f"x.grad: max |.| = {np.abs(x.grad.numpy()).max():.4g} at [" in x_node.label

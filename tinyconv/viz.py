@@ -29,7 +29,10 @@ the graph, so it is not drawn; give it `requires_grad=True` to see it.
 their boxes (leaves, the output, and tensors that called `retain_grad()`);
 `grads=True` adds the leaves' `.grad` after `backward`. Pass a
 `tinyconv.autograd.trace()` recorded during that backward as `grads=` to
-also see the gradient that reached every op.
+also see the gradient that reached every op (`dL/d(output)`, the gradient of
+the loss with respect to that op's output) and the kernel functions its
+backward ran. A gradient too big to print is summarised by its largest
+magnitude and where it is; the trace has the whole array.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ import numpy as np
 
 from .autograd.engine import topological_order
 from .autograd.function import Function
-from .autograd.trace import _leaf_names, format_values
+from .autograd.trace import _leaf_names, call_tree, format_values
 from .tensor import Tensor
 
 __all__ = ["Graph", "GraphNode", "graph"]
@@ -159,6 +162,7 @@ def graph(
         raise TypeError(f"viz.graph: expected a Tensor, got {type(tensor).__name__}")
     leaf_names = _leaf_names(names, "viz.graph")
     op_grads = _grads_from_trace(grads)
+    op_kernels = {r.node: call_tree(r.kernels) for r in getattr(grads, "records", ()) if r.kernels}
 
     nodes: list[GraphNode] = []
     edges: list[tuple[str, str]] = []
@@ -196,6 +200,8 @@ def graph(
         lines = [node.name(), _shape_text(shape, dtype)]
         if getattr(node, "algorithm", None) is not None:  # a convolution: which kernels ran
             lines.append(f"algorithm: {node.algorithm}")
+        if node in op_kernels:  # what its backward ran, as the trace saw it
+            lines.append(f"backward ran: {op_kernels[node]}")
         if values and kept is not None:
             lines += _value_lines("value", kept._data)
         if grads:
@@ -203,7 +209,7 @@ def graph(
             if g is None and kept is not None and kept.grad is not None:
                 g = kept.grad._data
             if g is not None:
-                lines += _value_lines("grad", g)
+                lines += _value_lines("grad", g, "dL/d(output)")
         nodes.append(GraphNode(node_id, "op", node.name(), shape,
                                None if dtype is None else str(dtype), "\n".join(lines), node))
         edges.extend((i, node_id) for i in inputs)
@@ -222,7 +228,7 @@ def _leaf_node(node_id: str, t: Tensor, name: str | None, values: bool, grads: b
     if values:
         lines += _value_lines("value", t._data)
     if grads and t.grad is not None:
-        lines += _value_lines("grad", t.grad._data)
+        lines += _value_lines("grad", t.grad._data, f"{name or kind}.grad")
     return GraphNode(node_id, kind, name or kind, tuple(t._data.shape), str(t._data.dtype),
                      "\n".join(lines), t)
 
@@ -271,13 +277,20 @@ def _shape_text(shape: tuple | None, dtype: Any) -> str:
     return f"{tuple(shape)} {dtype}"
 
 
-def _value_lines(what: str, a: np.ndarray) -> list[str]:
-    """`value = [...]` for small arrays; a big gradient gets its largest magnitude."""
+def _value_lines(what: str, a: np.ndarray, whose: str = "") -> list[str]:
+    """`value = [...]` for small arrays; a big gradient gets its largest magnitude and where.
+
+    `whose` says what the gradient is: "dL/d(output)" for an op, "weight.grad" for a leaf.
+    """
     a = np.asarray(a)
     if a.size > MAX_VALUES:
-        return [f"max |grad| = {np.abs(a).max():.4g}"] if what == "grad" and a.size else []
+        if what != "grad" or not a.size:
+            return []
+        at = np.unravel_index(int(np.argmax(np.abs(a))), a.shape)
+        return [f"{whose}: max |.| = {np.abs(a).max():.4g} at [{', '.join(map(str, at))}]"]
     rows = format_values(a).splitlines()
-    return [f"{what} = {rows[0]}"] + [" " * (len(what) + 3) + r for r in rows[1:]]
+    head = f"{what} ({whose})" if whose.startswith("dL/") else what  # a leaf's grad is its .grad
+    return [f"{head} = {rows[0]}"] + [" " * (len(head) + 3) + r for r in rows[1:]]
 
 
 def _escape(s: str) -> str:

@@ -7,17 +7,27 @@
         loss.backward()
     t.print()              # one row per gradient sent, in the order backward ran
     t.records              # the same as data: TraceRecord(step, op, node, grad_output, grads)
+    t.records[2].grad_to("w")   # one gradient, the whole array (the table truncates big ones)
 
 The engine (engine.py) calls every function in `engine.observers` after each
 node's backward with `(node, grad_output, grads_to_inputs)`; a trace is one
 such observer, registered for the duration of the `with` block. It keeps a
 copy of every gradient it sees, so trace one step, not a training run.
+
+Each gradient is printed with what it is (`to w = dL/dw -> weight.grad`): in
+full when it is small, otherwise as 2-D grids, one per leading index
+(`[n, c]`), cut to a few rows, columns and planes. A node also lists the
+kernel functions (in `tinyconv.kernels`) that ran during its backward, nested
+as they called each other: the code that computed its gradients. They are
+seen with `sys.setprofile` while the block runs (unless another profiler is
+active), which slows the traced backward down.
 """
 from __future__ import annotations
 
 import inspect
 import io
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,7 +42,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SentGrad", "Trace", "TraceRecord", "trace"]
 
-MAX_VALUES = 16  # gradients with at most this many elements are printed in full
+MAX_VALUES = 16  # gradients with at most this many elements are printed in full, on one line
+GRID = (8, 8, 3)  # bigger ones as 2-D grids: at most this many rows, columns and planes
+_KERNELS = "tinyconv.kernels."  # the modules whose functions a trace lists under each node
 
 
 @dataclass
@@ -56,6 +68,7 @@ class TraceRecord:
     grad_output: np.ndarray    # d(loss)/d(node's output): what arrived, summed over its users
     grads: list[SentGrad] = field(default_factory=list)  # what it sent to each input
     algorithm: str | None = None  # convolutions: the kernel algorithm that ran ("fast", "loops", ...)
+    kernels: list[tuple[int, str]] = field(default_factory=list)  # (depth, "conv.input_grad") calls
 
     def grad_to(self, input: str) -> np.ndarray:
         """The gradient sent to the input with this argument name (e.g. "w")."""
@@ -69,27 +82,57 @@ class TraceRecord:
 class Trace:
     """What `trace()` returns: a context manager that fills `records` during backward."""
 
-    def __init__(self, names: Any = None, max_values: int = MAX_VALUES) -> None:
+    def __init__(self, names: Any = None, max_values: int = MAX_VALUES, grid: tuple[int, int, int] = GRID,
+                 kernels: bool = True) -> None:
         self.records: list[TraceRecord] = []
         self.max_values = max_values
+        self.grid = grid
         self._names = _leaf_names(names)
         self._steps: dict[int, int] = {}  # id(node) -> step, to name where gradients go
         self._observer = self._observe
+        self._kernels = kernels
+        self._calls: list[tuple[int, str]] = []  # kernel calls since the last node finished
+        self._depth = 0
+        self._profiling = False
+        self._thread: int | None = None
 
     def __enter__(self) -> Self:
         engine.observers.append(self._observer)
+        if self._kernels and sys.getprofile() is None:  # never displace someone else's profiler
+            self._thread = threading.get_ident()
+            sys.setprofile(self._profile)
+            self._profiling = True
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._profiling:
+            sys.setprofile(None)
+            self._profiling = False
         if self._observer in engine.observers:
             engine.observers.remove(self._observer)
         self._name_targets()
+
+    def _profile(self, frame: Any, event: str, arg: Any) -> None:
+        """Note every call of a function in tinyconv.kernels, with its nesting depth."""
+        if event not in ("call", "return"):
+            return
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(_KERNELS):
+            return
+        if event == "call":
+            name = frame.f_code.co_name
+            if not name.startswith("<"):  # not a generator expression or a lambda inside one
+                self._calls.append((self._depth, f"{module[len(_KERNELS):]}.{name}"))
+            self._depth += 1
+        else:
+            self._depth = max(0, self._depth - 1)
 
     def _observe(self, node: Function, grad_output: np.ndarray, grads: tuple) -> None:
         step = len(self.records) + 1
         self._steps[id(node)] = step
         rec = TraceRecord(step, node.name(), node, np.array(grad_output, copy=True),
-                          algorithm=getattr(node, "algorithm", None))
+                          algorithm=getattr(node, "algorithm", None), kernels=self._calls)
+        self._calls = []  # what runs from here on belongs to the next node
         for i, (edge, g) in enumerate(zip(node.edges, grads)):
             if edge is None or g is None:  # not a tensor, or one that needs no gradient
                 continue
@@ -149,13 +192,40 @@ class Trace:
                 out.write(line(next(it)))
             if r.algorithm is not None:  # which kernels computed this node (conv_algorithm)
                 out.write(f"{indent}algorithm = {r.algorithm}\n")
-            # the values of small gradients, under the node's rows
-            small = [("grad_output", r.grad_output)] + [(f"to {s.input}", s.grad) for s in r.grads]
-            small = [(what, a) for what, a in small if a.size <= self.max_values]
-            pad = max((len(what) for what, _ in small), default=0)
-            for what, a in small:
-                out.write(f"{indent}{what.ljust(pad)} = {format_values(a, one_line=True)}\n")
+            if r.kernels:
+                out.write(f"{indent}kernels: {call_tree(r.kernels)}\n")
+            for text in self._value_lines(r):
+                out.write(f"{indent}{text}\n")
         return out.getvalue()
+
+    def _value_lines(self, r: TraceRecord) -> list[str]:
+        """The numbers under a node: what arrived, then what left for each input, each labelled."""
+        k = r.step - 1
+        items = [("grad_output", "dL/d(output)", r.grad_output, f"t.records[{k}].grad_output")]
+        for s in r.grads:
+            target = s.to_name.replace(".grad (parameter)", ".grad").replace(".grad (input)", ".grad")
+            step = self._steps.get(id(s.to)) if isinstance(s.to, Function) else None
+            if step is not None and len(self.records) >= step and _only_sender(self.records, r, s, step):
+                # the next node's grad_output is this very array: say so rather than print it twice
+                items.append((f"to {s.input}", f"dL/d{s.input} -> {target}", None, f"#{step}'s grad_output"))
+                continue
+            items.append((f"to {s.input}", f"dL/d{s.input} -> {target}", s.grad,
+                          f't.records[{k}].grad_to("{s.input}")'))
+        pad = max(len(what) for what, *_ in items)
+        lines = []
+        for what, meaning, a, full in items:
+            head = f"{what.ljust(pad)} = {meaning}"
+            if a is None:
+                lines.append(f"{head}: printed as {full}")
+            elif a.size <= self.max_values and sum(d > 1 for d in a.shape) <= 1:  # a vector: one line
+                lines.append(f"{head} = {format_values(a, one_line=True)}")
+            else:
+                rows, more = format_grid(a, *self.grid)
+                lines.append(f"{head}, {tuple(a.shape)}:")
+                lines += ["  " + row for row in rows]
+                if more:
+                    lines.append(f"  ({more}; all of it: {full})")
+        return lines
 
     def __repr__(self) -> str:
         return f"<Trace: {len(self.records)} node(s)>"
@@ -169,6 +239,80 @@ def _shape(a: np.ndarray) -> str:
     return f"{tuple(a.shape)} {a.dtype}"
 
 
+def _only_sender(records: list[TraceRecord], r: TraceRecord, s: SentGrad, step: int) -> bool:
+    """True when gradient `s` of node `r` is all that reached node #step (so it is that grad_output)."""
+    target = records[step - 1]
+    senders = [g for rec in records for g in rec.grads if g.to is target.node]
+    return (len(senders) == 1 and senders[0] is s and s.grad.shape == target.grad_output.shape
+            and np.array_equal(s.grad, target.grad_output))
+
+
+def call_tree(calls: list[tuple[int, str]]) -> str:
+    """[(0, "conv.f"), (1, "conv.g"), (1, "conv.g"), (2, "conv.h")] -> "conv.f(conv.g ×2(conv.h))".
+
+    Repeated calls at one place (a loop calling a helper) are counted, not listed.
+    """
+    def build(i: int, depth: int) -> tuple[list[str], int]:
+        parts: list[tuple[str, str, int]] = []  # (name, children text, count)
+        # a call deeper than `depth` whose caller was not listed (a genexpr) counts as a sibling
+        while i < len(calls) and calls[i][0] >= depth:
+            level, name = calls[i]
+            children, i = build(i + 1, level + 1)
+            inner = f"({', '.join(children)})" if children else ""
+            if parts and parts[-1][0] == name and parts[-1][1] == inner:
+                parts[-1] = (name, inner, parts[-1][2] + 1)
+            else:
+                parts.append((name, inner, 1))
+        return [f"{n}{' ×' + str(c) if c > 1 else ''}{inner}" for n, inner, c in parts], i
+
+    return ", ".join(build(0, min(d for d, _ in calls))[0]) if calls else ""
+
+
+def format_grid(a: np.ndarray, max_rows: int = GRID[0], max_cols: int = GRID[1],
+                max_planes: int = GRID[2]) -> tuple[list[str], str]:
+    """A gradient as 2-D grids, one per leading index: (lines, what was left out or "").
+
+    `(N, C, H, W)` prints `[n, c]` planes of H rows; 1-D arrays print as one row. Numbers
+    have 4 significant digits and share one width per plane, so columns line up.
+    """
+    a = np.asarray(a)
+    flat = a.ndim < 2
+    if a.ndim < 2:
+        a = a.reshape(1, 1, -1) if a.ndim == 1 else a.reshape(1, 1, 1)
+        lead_shape: tuple = ()
+    else:
+        lead_shape = a.shape[:-2]
+    planes = a.reshape(-1, *a.shape[-2:])
+    index = list(np.ndindex(lead_shape)) or [()]
+    lines: list[str] = []
+    for idx, plane in list(zip(index, planes))[:max_planes]:
+        shown = plane[:max_rows, :max_cols]
+        text = [[_number(v) for v in row] for row in shown]
+        width = max(len(s) for row in text for s in row)
+        head = f"[{', '.join(map(str, idx))}] " if idx else ""
+        for r, row in enumerate(text):
+            cells = ", ".join(s.rjust(width) for s in row) + (", ..." if plane.shape[1] > max_cols else "")
+            lines.append((head if r == 0 else " " * len(head)) + f"[{cells}]")
+        if plane.shape[0] > max_rows:
+            lines.append(" " * len(head) + "...")
+    left = []
+    if planes.shape[0] > max_planes:
+        left.append(f"{planes.shape[0] - max_planes} more plane{'s' if planes.shape[0] - max_planes > 1 else ''}")
+    if flat and a.size > max_cols:
+        left.append(f"the first {max_cols} of {a.size} values")
+    elif a.shape[-2] > max_rows or a.shape[-1] > max_cols:
+        left.append(f"each plane cut to {min(a.shape[-2], max_rows)}x{min(a.shape[-1], max_cols)}")
+    return lines, "; ".join(left)
+
+
+def _number(v: float) -> str:
+    """4 significant digits; integers as NumPy prints float ones ("68.")."""
+    v = float(v)
+    if v.is_integer() and abs(v) < 1e6:
+        return "-0." if v == 0 and np.signbit(v) else f"{int(v)}."
+    return f"{v:.4g}"
+
+
 def format_values(a: np.ndarray, one_line: bool = False) -> str:
     """Values to 4 significant decimals, as NumPy prints them (shared with tinyconv.viz)."""
     text = np.array2string(np.asarray(a), precision=4, separator=", ", suppress_small=True,
@@ -177,14 +321,19 @@ def format_values(a: np.ndarray, one_line: bool = False) -> str:
     return " ".join(ln.strip() for ln in lines) if one_line else "\n".join(lines)
 
 
-def trace(names: Any = None, max_values: int = MAX_VALUES) -> Trace:
+def trace(names: Any = None, max_values: int = MAX_VALUES, grid: tuple[int, int, int] = GRID,
+          kernels: bool = True) -> Trace:
     """Record every node backward visits inside the `with` block.
 
     names:      a Module (its `named_parameters()`) or a mapping name -> Tensor,
                 used to name the leaves gradients are accumulated into.
-    max_values: gradients with at most this many elements are printed in full.
+    max_values: vectors (one axis longer than 1) with at most this many elements are printed
+                in full, on one line.
+    grid:       everything else as 2-D grids of at most (rows, columns, planes); raise it
+                to print more.
+    kernels:    list under each node the tinyconv.kernels functions its backward ran.
     """
-    return Trace(names, max_values)
+    return Trace(names, max_values, grid, kernels)
 
 
 _SPECIAL_NAMES = {"SetIndex": ("self", "value")}  # built by Tensor.__setitem__, not forward
