@@ -29,6 +29,7 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._rng import manual_seed, seed
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -48,7 +49,6 @@ from .creation import (
     full,
     full_like,
     linspace,
-    manual_seed,
     normal,
     ones,
     ones_like,
@@ -58,7 +58,6 @@ from .creation import (
     randn,
     randn_like,
     randperm,
-    seed,
     tensor,
     zeros,
     zeros_like,

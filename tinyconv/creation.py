@@ -7,20 +7,8 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import as_dtype
+from ._rng import _rng
 from .tensor import Tensor, _sizes, _to_array
-
-_generator = np.random.default_rng()
-
-
-def _rng() -> np.random.Generator:
-    return _generator
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed tinyconv's random numbers (rand, randn, init, dropout)."""
-    global _generator
-    _generator = np.random.default_rng(int(seed))
-    return _generator
 
 
 class Generator(np.random.Generator):
@@ -63,12 +51,6 @@ def _size_kw(size: tuple, kwargs: dict, what: str) -> tuple:
     if kwargs:
         raise TypeError(f"{what}: unexpected keyword argument(s) {sorted(kwargs)}")
     return size
-
-
-def seed() -> int:
-    s = int(np.random.SeedSequence().entropy % (2**63))
-    manual_seed(s)
-    return s
 
 
 def _shape(size: tuple, what: str) -> tuple:
@@ -151,14 +133,14 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
     """Uniform on [0, 1)."""
     size = _size_kw(size, kw, "rand()")
-    g = generator or _generator
+    g = generator or _rng()
     return _finish(g.random(_shape(size, "rand()")).astype(_float(dtype)), requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
     """Standard normal."""
     size = _size_kw(size, kw, "randn()")
-    g = generator or _generator
+    g = generator or _rng()
     return _finish(g.standard_normal(_shape(size, "randn()")).astype(_float(dtype)), requires_grad)
 
 
@@ -177,14 +159,14 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint(): size is required")
-    arr = _generator.integers(low, high, _shape((size,), "randint()"))
+    arr = _rng().integers(low, high, _shape((size,), "randint()"))
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
 def randperm(n: int, dtype: Any = None, generator: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
-    g = generator or _generator
+    g = generator or _rng()
     return _finish(g.permutation(int(n)).astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
@@ -196,7 +178,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, dtype: Any = None,
     if np.any(np.asarray(s) < 0):
         raise ValueError(f"normal(): std must be >= 0, got {std}")
     shape = _shape((size,), "normal()") if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
-    arr = _generator.normal(m, s, shape).astype(_float(dtype))
+    arr = _rng().normal(m, s, shape).astype(_float(dtype))
     return _finish(arr, requires_grad)
 
 

@@ -98,6 +98,8 @@ class Tensor(TensorMath):
     # shared counter when the view's history was last made current; when it differs,
     # the root changed in place and the view's history is re-derived (rebased) from it.
     __slots__ = ("__weakref__", "_base", "_data", "_grad_fn", "_gv", "_requires_grad", "_vc", "grad")
+    # nn.Parameter sets this: the engine (trace, viz) tells parameters apart without importing nn
+    _is_parameter = False
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
     __array_ufunc__ = None
 
@@ -761,12 +763,10 @@ class Tensor(TensorMath):
         return t
 
     def softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
-        from .nn.functional import softmax
-        return softmax(self, dim, dtype)
+        return _softmax(ops.Softmax, self, dim, dtype, "softmax")
 
     def log_softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
-        from .nn.functional import log_softmax
-        return log_softmax(self, dim, dtype)
+        return _softmax(ops.LogSoftmax, self, dim, dtype, "log_softmax")
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _arg(np.argmax, self, dim, keepdim, "argmax()")
@@ -1258,11 +1258,11 @@ class Tensor(TensorMath):
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from .creation import _rng
+        from ._rng import _rng
         return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()", ops.Uniform)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from .creation import _rng
+        from ._rng import _rng
         return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()", ops.Normal)
 
     # -- autograd ------------------------------------------------------------------------
@@ -1558,6 +1558,17 @@ def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
         if not x._data.ndim:
             out = out.reshape(())
     return Tensor._make(np.asarray(out, dtype=np.int64), None, False)
+
+
+def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:
+    """softmax/log_softmax of x along dim (op is ops.Softmax or ops.LogSoftmax); an engine op
+    because Tensor.softmax needs it, and F.softmax checks its input then calls this."""
+    x = x if dtype is None else x.to(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {dtype_name(x.dtype)}")
+    if dim is None:  # PyTorch's legacy choice when dim is omitted
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return op.apply(x, _dim(dim, x.ndim, what))
 
 
 def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:

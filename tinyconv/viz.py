@@ -220,9 +220,7 @@ def graph(
 
 
 def _leaf_node(node_id: str, t: Tensor, name: str | None, values: bool, grads: bool) -> GraphNode:
-    from .nn.module import Parameter
-
-    kind = "parameter" if isinstance(t, Parameter) else "input"
+    kind = "parameter" if t._is_parameter else "input"
     title = f"{name} ({kind})" if name else kind
     lines = [title, _shape_text(t._data.shape, t._data.dtype)]
     if values:

@@ -1133,3 +1133,51 @@ class Uniform(Overwrite):
 
 class Normal(Overwrite):
     torch_name = "NormalBackward0"
+
+
+class LogSoftmax(Op):
+    torch_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        # Subtract the max before exp: log-sum-exp without overflow for logits of 1e4.
+        # (At float32's extremes, -3e38 - 3e38 rounds to -inf: the right log-probability.)
+        ctx.axis = axis
+        if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
+            ctx.save_for_backward(x)
+            return x.copy()
+        with np.errstate(over="ignore"):
+            shifted = x - np.max(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        # d log_softmax_i / d x_j = delta_ij - softmax_j
+        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
+
+
+class Softmax(Op):
+    torch_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
+            ctx.save_for_backward(x)
+            ctx.axis = axis
+            return x.copy()
+        with np.errstate(over="ignore"):  # -3e38 - 3e38 = -inf, whose exp is the right 0
+            e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        # d s_i / d x_j = s_i (delta_ij - s_j)
+        return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True)), None

@@ -154,9 +154,7 @@ class Trace:
         if isinstance(s.to, Function):
             step = self._steps.get(id(s.to))
             return f"#{step} {s.to.name()}" if step else s.to.name()
-        from ..nn.module import Parameter
-
-        kind = "parameter" if isinstance(s.to, Parameter) else "input"
+        kind = "parameter" if s.to._is_parameter else "input"
         name = self._names.get(id(s.to))
         return f"{name}.grad ({kind})" if name else f"{kind}.grad"
 

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._rng import _rng
+from ..autograd import ops
 from ..autograd.function import sum_to_shape
 from ..autograd.ops import Op
 from ..autograd.ops_extra import erf_array
@@ -25,7 +27,7 @@ from ..kernels import algorithms as conv_algorithms
 from ..kernels import conv as conv_k
 from ..kernels import pad as pad_k
 from ..kernels import pool as pool_k
-from ..tensor import Tensor, _as_tensor, _dim, _to_array
+from ..tensor import Tensor, _as_tensor, _softmax, _to_array
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -602,72 +604,13 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return LeakyRelu.apply(_check_tensor(input, "input", "leaky_relu"), float(negative_slope))
 
 
-class LogSoftmax(Op):
-    torch_name = "LogSoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        # Subtract the max before exp: log-sum-exp without overflow for logits of 1e4.
-        # (At float32's extremes, -3e38 - 3e38 rounds to -inf: the right log-probability.)
-        ctx.axis = axis
-        if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
-            ctx.save_for_backward(x)
-            return x.copy()
-        with np.errstate(over="ignore"):
-            shifted = x - np.max(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-        ctx.save_for_backward(out)
-        ctx.axis = axis
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        # d log_softmax_i / d x_j = delta_ij - softmax_j
-        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
-
-
-class Softmax(Op):
-    torch_name = "SoftmaxBackward0"
-
-    @staticmethod
-    def forward(ctx, x, axis):
-        if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
-            ctx.save_for_backward(x)
-            ctx.axis = axis
-            return x.copy()
-        with np.errstate(over="ignore"):  # -3e38 - 3e38 = -inf, whose exp is the right 0
-            e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
-        ctx.save_for_backward(out)
-        ctx.axis = axis
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        # d s_i / d x_j = s_i (delta_ij - s_j)
-        return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True)), None
-
-
-def _softmax_dim(x: Tensor, dim: Any, what: str) -> int:
-    if x.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
-    if dim is None:  # PyTorch's legacy choice when dim is omitted
-        dim = 0 if x.ndim in (0, 1, 3) else 1
-    return _dim(dim, x.ndim, what)
-
-
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
-    x = _check_tensor(input, "input", "softmax")
-    x = x if dtype is None else x.to(dtype)
-    return Softmax.apply(x, _softmax_dim(x, dim, "softmax"))
+    return _softmax(ops.Softmax, _check_tensor(input, "input", "softmax"), dim, dtype, "softmax")
 
 
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
-    x = _check_tensor(input, "input", "log_softmax")
-    x = x if dtype is None else x.to(dtype)
-    return LogSoftmax.apply(x, _softmax_dim(x, dim, "log_softmax"))
+    return _softmax(ops.LogSoftmax, _check_tensor(input, "input", "log_softmax"), dim, dtype,
+                    "log_softmax")
 
 
 # -- linear, dropout, flatten --------------------------------------------------------------
@@ -738,7 +681,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
-    from ..creation import _rng
     keep = _rng().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     return Dropout.apply(input, (keep * scale).astype(input.dtype))

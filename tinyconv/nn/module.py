@@ -21,6 +21,7 @@ class Parameter(Tensor):
     """A Tensor that a Module registers as a learnable weight (requires grad by default)."""
 
     __slots__ = ()
+    _is_parameter = True
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:  # noqa: PYI034
         t = object.__new__(cls)

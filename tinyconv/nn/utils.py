@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..functions import cat
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
@@ -107,7 +108,6 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) ->
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters' values flattened and joined into one 1-D tensor (differentiable)."""
-    from ..functions import cat
     return cat([p.reshape(-1) for p in _params(parameters, "parameters_to_vector")])
 
 

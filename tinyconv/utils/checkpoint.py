@@ -28,9 +28,9 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .._rng import _rng
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..creation import _rng
 from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]

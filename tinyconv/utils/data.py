@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .._rng import _rng as global_rng
+from ..functions import stack
 from ..tensor import Tensor
 
 __all__ = [
@@ -39,7 +41,6 @@ def _rng(generator: Any) -> np.random.Generator:
     so that a later `tinyconv.manual_seed` takes effect)."""
     if generator is not None:
         return generator
-    from ..creation import _rng as global_rng
     return global_rng()
 
 
@@ -267,7 +268,6 @@ def default_collate(batch: list) -> Any:
     tensor, ints an int64 tensor, bools a bool tensor; strings stay a list; dicts, tuples and lists
     are collated field by field (a tuple sample gives a list of batched fields).
     """
-    from ..functions import stack
     elem = batch[0]
     if isinstance(elem, Tensor):
         shapes = {tuple(t.shape) for t in batch}
