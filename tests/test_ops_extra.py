@@ -284,6 +284,31 @@ def test_reductions_and_scans_match_torch():
     assert tinyconv.tensor(ints).logsumexp(0).dtype == tinyconv.float32
 
 
+def test_nonfinite_gradients_and_nan_inputs_match_torch():
+    """cumprod with an inf gradient where the product is 0 keeps the rest of the row finite;
+    elu passes the gradient at NaN, abs / l1_loss give 0 there (sign(NaN) = 0), as PyTorch."""
+    torch = pytest.importorskip("torch")
+    inf, nan = float("inf"), float("nan")
+    a = [[2.0, 0.0, 3.0, 4.0], [2.0, 0.0, 0.0, 5.0], [0.0, 0.0, -0.5, 2.0], [2.0, 1.0, 3.0, 4.0]]
+    gs = [[[1.0, inf, 1.0, 1.0]] * 4, [[1.0, 1.0, inf, -inf]] * 4, [[inf, -inf, 0.5, -inf]] * 4]
+    for g in gs:
+        for d in (0, 1):
+            out = []
+            for T in (torch, tinyconv):
+                x = T.tensor(a, dtype=T.float64, requires_grad=True)
+                x.cumprod(d).backward(T.tensor(g, dtype=T.float64))
+                out.append(np.array(x.grad.tolist()))
+            np.testing.assert_array_equal(out[1], out[0])
+    for f in (lambda T, t: T.nn.functional.elu(t).sum(), lambda T, t: t.abs().sum(),
+              lambda T, t: T.nn.functional.l1_loss(t, T.zeros(3, dtype=T.float64))):
+        out = []
+        for T in (torch, tinyconv):
+            x = T.tensor([nan, 1.0, -1.0], dtype=T.float64, requires_grad=True)
+            f(T, x).backward()
+            out.append(np.array(x.grad.tolist()))
+        np.testing.assert_array_equal(out[1], out[0])
+
+
 # -- gather, scatter, index_select, masked_fill -----------------------------------------------
 
 

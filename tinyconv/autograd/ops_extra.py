@@ -403,8 +403,10 @@ class Cumprod(Op):
     """out_j = prod_{k <= j} a_k. d out_j / d a_i (i <= j) = prod_{k <= j, k != i} a_k.
 
     Without zeros that is out_j / a_i, so the gradient is a reversed cumulative sum of
-    grad * out, divided by a. With a zero that division is 0/0, so those rows use the
-    exact product of the other factors (an O(n^2) sum, n the length along the dim).
+    grad * out, divided by a. In a row whose first zero is at z: for i < z only the j < z
+    terms count (the others hold the zero), for i > z the gradient is 0, and for i = z it is
+    prod_{k<z} a_k * sum_{z<=j<z2} grad_j prod_{z<k<=j} a_k (z2 the next zero). Like PyTorch, the terms known to be
+    zero are left out, not multiplied, so an inf gradient there does not turn the row NaN.
     """
 
     torch_name = "CumprodBackward0"
@@ -423,20 +425,29 @@ class Cumprod(Op):
         if a.size == 0:
             return np.zeros_like(a), None, None
         if np.all(a != 0):
-            rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
+            with np.errstate(invalid="ignore", over="ignore"):  # inf gradients: quiet, as PyTorch
+                rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
             return (rc / a).astype(a.dtype, copy=False), None, None
         x = np.moveaxis(a, ax, -1)
         g = np.moveaxis(grad, ax, -1)
+        o = np.moveaxis(out, ax, -1)
         n = x.shape[-1]
-        # before[..., i] = prod_{k < i} x_k ; within[..., i, j] = prod_{i < k <= j} x_k (1 if j <= i)
-        before = np.concatenate([np.ones_like(x[..., :1]), np.cumprod(x[..., :-1], axis=-1)], axis=-1)
         k = np.arange(n)
-        # factor[..., i, j, k] = x_k where i < k <= j, else 1
-        sel = (k[None, None, :] > k[:, None, None]) & (k[None, None, :] <= k[None, :, None])
-        factors = np.where(sel, x[..., None, None, :], 1)
-        within = np.prod(factors, axis=-1)
-        upper = k[None, :] >= k[:, None]  # only j >= i contribute
-        gi = before * np.sum(np.where(upper, within * g[..., None, :], 0), axis=-1)
+        zero = x == 0
+        z = np.where(zero.any(axis=-1), zero.argmax(axis=-1), n)[..., None]  # first zero per row
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            before = k < z
+            rc = np.flip(np.cumsum(np.flip(np.where(before, g * o, 0), -1), axis=-1), -1)
+            gi = np.where(before, rc / np.where(before, x, 1), 0)
+            # at z: the products of the factors after z, prod_{z<k<=j} a_k, for z <= j < z2
+            # (z2 the second zero: later terms hold it)
+            later = zero & (k > z)
+            z2 = np.where(later.any(axis=-1), later.argmax(axis=-1), n)[..., None]
+            after = np.cumprod(np.where(k > z, x, 1), axis=-1)
+            s = np.sum(np.where((k >= z) & (k < z2), g * after, 0), axis=-1, keepdims=True)
+            zc = np.minimum(z, n - 1)
+            lead = np.where(z > 0, np.take_along_axis(o, np.maximum(zc - 1, 0), axis=-1), 1)
+            gi = np.where(k == z, lead * s, gi)
         return np.moveaxis(gi, -1, ax).astype(a.dtype, copy=False), None, None
 
 

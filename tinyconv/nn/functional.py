@@ -1247,8 +1247,8 @@ class Elu(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch)
-        return np.where(x > 0, grad, grad * ctx.alpha * np.exp(np.minimum(x, 0))).astype(grad.dtype, copy=False), None
+        # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
+        return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(grad.dtype, copy=False), None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
