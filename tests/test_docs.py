@@ -239,7 +239,7 @@ def test_tour_reads_engine_then_kernel_then_functional_then_nn(readme):
     _, tour = readme
     order = [tour.index(f"({path})") for path in (
         "tinyconv/autograd/function.py", "tinyconv/kernels/conv.py",
-        "tinyconv/nn/functional.py", "tinyconv/nn/layers.py")]
+        "tinyconv/nn/functional/conv.py", "tinyconv/nn/layers.py")]
     assert order == sorted(order)
     assert "(docs/conv_backprop.md)" in tour
 

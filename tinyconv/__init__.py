@@ -4,7 +4,7 @@ The API follows PyTorch's names and semantics, so tutorial code runs with
 `import tinyconv as torch` and `from tinyconv import nn`.
 
 Reading order: autograd/ (the engine), kernels/conv.py (the convolution math; conv_fast.py is its tuned twin),
-nn/functional.py (ops wired into autograd), nn/ and optim/ (training).
+nn/functional/ (ops wired into autograd; conv.py for the convolution), nn/ and optim/ (training).
 """
 import builtins
 

@@ -6,8 +6,12 @@ computes the output and saves on `ctx` only what its backward needs;
 for each input, in that input's shape and dtype (None for non-tensor inputs).
 Broadcasting is undone by the one shared helper `sum_to_shape`.
 
-Convolution and pooling are not here: they live in tinyconv.kernels and are
-wired up in tinyconv.nn.functional.
+Where an op lives (one rule for the whole package):
+- array maths with its backward (elementwise, reductions, shapes, indexing, and every op a
+  Tensor method needs, e.g. relu, sigmoid, softmax) lives here, in autograd/ops*.py;
+- kernel-backed ops (conv, pooling, padding: tinyconv.kernels does the sums) and nn-only ops
+  (losses, normalisation, dropout, linear, the activations PyTorch keeps only in F) live in
+  tinyconv/nn/functional/, one module per topic, with their argument checks.
 """
 from __future__ import annotations
 

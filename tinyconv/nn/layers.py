@@ -12,6 +12,7 @@ from ..creation import empty, ones, tensor, zeros
 from ..tensor import IndexOutOfRange, Tensor
 from . import functional as F
 from . import init
+from .functional._checks import _pair as _check_pair
 from .module import Module, Parameter
 
 
@@ -48,7 +49,7 @@ class _ConvNd(Module):
         """kernel_size, stride, dilation >= 1; padding (unless a string) and output_padding >= 0."""
         for n, v in sizes.items():
             if not (n == "padding" and isinstance(v, str)):
-                F._pair(v, n, type(self).__name__, 0 if n.endswith("padding") else 1)
+                _check_pair(v, n, type(self).__name__, 0 if n.endswith("padding") else 1)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

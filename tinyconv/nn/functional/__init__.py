@@ -1,0 +1,90 @@
+"""Differentiable functions of Tensors (`import tinyconv.nn.functional as F`), by topic:
+
+- conv.py: conv2d, conv_transpose2d      - pooling.py: max/avg/adaptive pooling
+- padding.py: pad                         - activations.py: relu ... mish, softmax
+- linear.py: linear, flatten, one_hot     - dropout.py: dropout
+- normalization.py: batch_norm, layer_norm, normalize
+- losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
+- _checks.py: the argument checks they share
+
+This file only gathers the public names.
+
+Each op is a `Function` whose forward and backward call the pure-NumPy
+kernels in tinyconv.kernels (or a few lines of NumPy). Arguments are checked
+once, in this package, with messages that name the argument and the shapes involved;
+the kernels below trust what they are given.
+
+Shapes follow PyTorch: input `(N, C, H, W)` (or unbatched `(C, H, W)`),
+conv weight `(out_channels, in_channels / groups, kH, kW)`.
+"""
+from __future__ import annotations
+
+from .activations import (
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    mish,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from .conv import conv2d, conv_transpose2d
+from .dropout import dropout
+from .linear import flatten, linear, one_hot
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from .normalization import batch_norm, layer_norm, normalize
+from .padding import pad
+from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "conv_transpose2d",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "flatten",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "mish",
+    "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
+]

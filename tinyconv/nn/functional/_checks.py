@@ -1,0 +1,93 @@
+"""Argument checks shared by the functional ops: each names the argument, what was
+expected and what came in. Checks happen here, once; the kernels trust their input.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import _dtype
+from ...tensor import Tensor
+
+# -- argument checking (shared by every op here) -------------------------------------
+
+
+def _check_tensor(x: Any, name: str, what: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{what}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
+def _pair(v: Any, name: str, what: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= minimum, as a pair."""
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            v = (v[0], v[0])
+        if len(v) != 2:
+            raise ValueError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
+        pair = tuple(v)
+    else:
+        pair = (v, v)
+    for p in pair:
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
+        if p < minimum:
+            rule = "positive" if minimum == 1 else "non-negative"
+            raise ValueError(f"{what}: {name} must be {rule}, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _batched(x: Tensor, what: str) -> tuple[Tensor, bool]:
+    """Accept (N, C, H, W) or unbatched (C, H, W); return 4-D and whether to squeeze back."""
+    if x.ndim == 4:
+        return x, False
+    if x.ndim == 3:
+        return x.unsqueeze(0), True
+    raise ValueError(
+        f"{what}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}"
+    )
+
+
+def _check_spatial(x: Tensor, what: str) -> None:
+    """Height and width must be non-empty (the batch may be 0), as in PyTorch."""
+    if 0 in x.shape[-2:]:
+        raise ValueError(f"{what}: input shape {tuple(x.shape)} has an empty height or width; only the batch "
+                         "dimension may be 0")
+
+
+def _same_dtype(x: Tensor, w: Tensor, b: Tensor | None, what: str) -> None:
+    for name, t in (("weight", w), ("bias", b)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(
+                f"{what}: input dtype {_dtype.dtype_name(x.dtype)} and {name} dtype "
+                f"{_dtype.dtype_name(t.dtype)} must be the same; convert one with .to(...)"
+            )
+
+
+def _check_bias(b: Any, out_channels: int, what: str) -> Tensor | None:
+    if b is None:
+        return None
+    _check_tensor(b, "bias", what)
+    if b.shape != (out_channels,):
+        raise ValueError(
+            f"{what}: bias must have shape ({out_channels},) (one per output channel), "
+            f"got {tuple(b.shape)}"
+        )
+    return b
+
+
+def _float_act(input: Any, what: str) -> Tensor:
+    """Activations below are defined for floating point tensors only, as in PyTorch."""
+    x = _check_tensor(input, "input", what)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} tensors "
+                           "(only floating point, as in PyTorch); convert with .float()")
+    return x
+
+
+def _maybe_inplace(input: Tensor, out_fn: Any, inplace: bool, what: str) -> Tensor:
+    """`inplace=True` writes the result into input (the Tensor's in-place path), else a new tensor."""
+    if inplace:
+        return input._inplace_result(out_fn, what + "(inplace=True)")
+    return out_fn(input)

@@ -1,0 +1,257 @@
+"""Activations PyTorch keeps in F: relu/sigmoid/tanh (engine ops), leaky_relu,
+softmax/log_softmax (engine ops, checked here), gelu, silu, elu, softplus, hardtanh, relu6,
+hardswish, hardsigmoid, mish. Elementwise: the output has the input's shape.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ...autograd import ops
+from ...autograd.ops import Op
+from ...autograd.ops_extra import erf_array
+from ...tensor import Tensor, _softmax
+from ._checks import _check_tensor, _float_act, _maybe_inplace
+
+# -- activations ------------------------------------------------------------------------
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _check_tensor(input, "input", "relu").relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _check_tensor(input, "input", "sigmoid").sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _check_tensor(input, "input", "tanh").tanh()
+
+
+class LeakyRelu(Op):
+    torch_name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return LeakyRelu.apply(_check_tensor(input, "input", "leaky_relu"), float(negative_slope))
+
+
+def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    return _softmax(ops.Softmax, _check_tensor(input, "input", "softmax"), dim, dtype, "softmax")
+
+
+def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    return _softmax(ops.LogSoftmax, _check_tensor(input, "input", "log_softmax"), dim, dtype,
+                    "log_softmax")
+
+
+class Gelu(Op):
+    """x * Phi(x) (Phi the standard normal CDF), or its tanh approximation."""
+
+    torch_name = "GeluBackward0"
+    _K = math.sqrt(2 / math.pi)
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.tanh = approximate == "tanh"
+        if ctx.tanh:
+            return (0.5 * x * (1 + np.tanh(Gelu._K * (x + 0.044715 * x ** 3)))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.tanh:
+            t = np.tanh(Gelu._K * (x + 0.044715 * x ** 3))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Gelu._K * (1 + 3 * 0.044715 * x * x)
+        else:  # Phi(x) + x phi(x)
+            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return (grad * d).astype(grad.dtype, copy=False), None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit; approximate='tanh' uses PyTorch's tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(_float_act(input, "gelu"), approximate)
+
+
+def _sigmoid_np(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Silu(Op):
+    torch_name = "SiluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _sigmoid_np(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        s = _sigmoid_np(x)
+        return grad * (s * (1 + x * (1 - s)))  # (x s)' = s + x s (1 - s)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    x = _float_act(input, "silu")
+    return _maybe_inplace(x, Silu.apply, inplace, "silu")
+
+
+class Elu(Op):
+    torch_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
+        return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(grad.dtype, copy=False), None
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha * (e^x - 1) otherwise."""
+    x = _float_act(input, "elu")
+    return _maybe_inplace(x, lambda t: Elu.apply(t, float(alpha)), inplace, "elu")
+
+
+class Softplus(Op):
+    torch_name = "SoftplusBackward0"
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        # log(1 + e^(bx)) / beta; linear above the threshold, where it equals x to rounding
+        soft = np.logaddexp(0, bx) / beta
+        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return np.where(bx > ctx.threshold, grad, grad * _sigmoid_np(bx)).astype(grad.dtype, copy=False), None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
+    return Softplus.apply(_float_act(input, "softplus"), float(beta), float(threshold))
+
+
+class Hardtanh(Op):
+    torch_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        # the gradient passes strictly inside (lo, hi), as PyTorch's hardtanh
+        ctx.save_for_backward((x > lo) & (x < hi))
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    x = _check_tensor(input, "input", "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _maybe_inplace(x, lambda t: Hardtanh.apply(t, min_val, max_val), inplace, "hardtanh")
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
+    x = _check_tensor(input, "input", "relu6")
+    return _maybe_inplace(x, lambda t: Hardtanh.apply(t, 0, 6), inplace, "relu6")
+
+
+class Hardswish(Op):
+    torch_name = "HardswishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
+        d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return (grad * d).astype(grad.dtype, copy=False)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    x = _float_act(input, "hardswish")
+    return _maybe_inplace(x, Hardswish.apply, inplace, "hardswish")
+
+
+class Hardsigmoid(Op):
+    torch_name = "HardsigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its numbers
+        return (grad * ((x > -3) & (x < 3)) * float(np.float32(1 / 6))).astype(grad.dtype, copy=False)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    x = _float_act(input, "hardsigmoid")
+    return _maybe_inplace(x, Hardsigmoid.apply, inplace, "hardsigmoid")
+
+
+class Mish(Op):
+    torch_name = "MishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        t = np.tanh(np.logaddexp(0, x))
+        # (x tanh(sp(x)))' = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
+        return (grad * (t + x * (1 - t * t) * _sigmoid_np(x))).astype(grad.dtype, copy=False)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    x = _float_act(input, "mish")
+    return _maybe_inplace(x, Mish.apply, inplace, "mish")

@@ -1,0 +1,71 @@
+"""linear (x @ W.T + b, one Addmm-like node), flatten and one_hot.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.ops import Op
+from ...tensor import Tensor
+from ._checks import _check_bias, _check_tensor, _same_dtype
+
+# -- linear, dropout, flatten --------------------------------------------------------------
+
+
+class Linear(Op):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        # PyTorch: addmm (2-D with bias), mm, or a view of either for other ranks
+        if x.ndim == 2:
+            ctx.torch_name = "AddmmBackward0" if b is not None else "MmBackward0"
+        else:
+            ctx.torch_name = "ViewBackward0" if b is not None else \
+                "SqueezeBackward4" if x.ndim == 1 else "UnsafeViewBackward0"
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        # y = x W^T + b  =>  dx = grad W,  dW = grad^T x,  db = sum of grad over the batch
+        gx = grad @ w if need_x else None
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gb = g2.sum(axis=0) if need_b else None
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b; input `(*, in_features)`, weight `(out_features, in_features)`."""
+    what = "linear"
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    if weight.ndim != 2:
+        raise ValueError(f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input shape "
+            f"{tuple(input.shape)} (weight shape {tuple(weight.shape)}); did you forget to flatten?"
+        )
+    b = _check_bias(bias, weight.shape[0], what)
+    _same_dtype(input, weight, b, what)
+    return Linear.apply(input, weight, b)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    t = _check_tensor(tensor, "tensor", "one_hot")
+    if t.dtype.kind not in "iu":
+        raise TypeError("one_hot: tensor must hold integer class indices")
+    n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
+    if t.numel() and (t._data.min() < 0 or t._data.max() >= n):
+        raise ValueError(f"one_hot: class values must be in [0, {n}), got min {t._data.min()}, "
+                         f"max {t._data.max()}")
+    return Tensor._make(np.eye(n, dtype=np.int64)[t._data], None, False)

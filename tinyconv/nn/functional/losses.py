@@ -1,0 +1,358 @@
+"""Losses: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits); reduction
+"mean" | "sum" | "none" as in PyTorch. Inputs (N, C) or (N, C, d1, ...) with class targets (N, ...).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ... import _dtype
+from ...autograd.function import sum_to_shape
+from ...autograd.ops import Op
+from ...tensor import Tensor, _as_tensor, _to_array
+from ._checks import _check_tensor
+from .activations import log_softmax
+
+# -- losses ----------------------------------------------------------------------------------
+
+
+# PyTorch runs these losses as one fused node; tinyconv builds them from smaller ops, and
+# names the last one as PyTorch names its node, so that `print(loss)` reads the same.
+_LOSS_NAMES = {"mse_loss": "MseLossBackward0", "binary_cross_entropy": "BinaryCrossEntropyBackward0",
+               "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0"}
+
+
+def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
+    if reduction in ("mean", "sum", "none"):
+        out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+        if what in _LOSS_NAMES and out.grad_fn is not None:
+            out.grad_fn.torch_name = _LOSS_NAMES[what]
+        return out
+    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _weighted(loss: Tensor, weight: Any, what: str) -> Tensor:
+    """loss * weight, with a clear error when weight doesn't broadcast to the loss's shape."""
+    w = _as_tensor(weight)
+    try:
+        if np.broadcast_shapes(tuple(w.shape), tuple(loss.shape)) != tuple(loss.shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{what}: weight shape {tuple(w.shape)} doesn't broadcast to the loss's shape "
+                         f"{tuple(loss.shape)} (one weight per element, or a shape that broadcasts to it)") from None
+    return loss * w
+
+
+def _check_reduction(reduction: str, what: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _as_target(target: Any, what: str) -> Tensor:
+    """A loss's target as a Tensor; lists are converted, with errors that name the target."""
+    if isinstance(target, Tensor):
+        return target
+    if isinstance(target, np.ndarray):
+        return _as_tensor(target)
+    return Tensor._make(_to_array(target, None, f"{what}: target"), None, False)
+
+
+def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
+    _check_tensor(input, "input", what)
+    target = _as_target(target, what)
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise ValueError(f"{what}: input shape {tuple(input.shape)} and target shape "
+                             f"{tuple(target.shape)} don't broadcast") from None
+        warnings.warn(
+            f"{what}: target size {tuple(target.shape)} differs from input size {tuple(input.shape)}; "
+            "they will be broadcast, which is likely not what you want",
+            UserWarning, stacklevel=3,
+        )
+    return input, target
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error: reduce((input - target)^2)."""
+    _check_reduction(reduction, "mse_loss")
+    x, t = _loss_pair(input, target, "mse_loss")
+    diff = x - t
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction, "l1_loss")
+    x, t = _loss_pair(input, target, "l1_loss")
+    return _reduce((x - t).abs(), reduction, "l1_loss")
+
+
+class NllLoss(Op):
+    """loss_n = -weight[t_n] * logp[n, t_n] over the class axis 1 (ignore_index skipped)."""
+
+    torch_name = "NllLossBackward0"
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        C = logp.shape[1]
+        valid = target != ignore_index
+        safe_t = np.where(valid, target, 0)
+        # w_n: the class weight of each sample's target (0 for ignored samples)
+        w_n = (weight[safe_t] if weight is not None else np.ones(target.shape, logp.dtype)) * valid
+        picked = np.take_along_axis(logp, np.expand_dims(safe_t, 1), axis=1).squeeze(1)
+        losses = -w_n * picked
+        ctx.config = (logp.shape, C, safe_t, w_n, reduction)
+        if reduction == "none":
+            return losses.astype(logp.dtype, copy=False)
+        total = losses.sum()
+        if reduction == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):  # no samples: nan, as PyTorch
+                total = total / w_n.sum()  # PyTorch: weighted mean over non-ignored samples
+        return np.asarray(total, dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, _, safe_t, w_n, reduction = ctx.config
+        scale = grad if reduction == "none" else np.broadcast_to(grad, w_n.shape)
+        if reduction == "mean":
+            scale = scale / w_n.sum()
+        g = np.zeros(shape, dtype=grad.dtype)
+        np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(-w_n * scale, 1), axis=1)
+        return g, None, None, None, None
+
+
+def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
+    """Check (N, C, ...) input against (N, ...) class-index targets; unbatched (C,) with () too."""
+    _check_tensor(input, "input", what)
+    t = _as_target(target, what)
+    if input.ndim == 0:
+        raise ValueError(f"{what}: input must have a class dimension, got a 0-d tensor")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}")
+    if input.shape[0 if input.ndim == 1 else 1] == 0:
+        raise ValueError(f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)")
+    unbatched = input.ndim == 1
+    x = input.unsqueeze(0) if unbatched else input
+    td = t._data.reshape(1) if unbatched and t.ndim == 0 else t._data
+    if td.dtype.kind not in "iu":
+        raise TypeError(f"{what}: class-index target must be an integer tensor (int64), got "
+                        f"{_dtype.dtype_name(td.dtype)}")
+    expected = (x.shape[0],) + tuple(x.shape[2:])
+    if td.shape != expected:
+        raise ValueError(f"{what}: target shape {tuple(t.shape)} doesn't match input shape "
+                         f"{tuple(input.shape)} (expected target shape {expected if not unbatched else ()})")
+    return x, td, unbatched
+
+
+def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str) -> None:
+    bad = (td != ignore_index) & ((td < 0) | (td >= C))
+    if bad.any():
+        raise ValueError(f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
+                         f"(targets must be in [0, {C - 1}])")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C, ...)`."""
+    what = "nll_loss"
+    _check_reduction(reduction, what)
+    x, td, unbatched = _class_targets(input, target, what)
+    C = x.shape[1]
+    _check_targets_in_range(td, C, ignore_index, what)
+    w = None
+    if weight is not None:
+        w = _as_tensor(weight)._data
+        if w.shape != (C,):
+            raise ValueError(f"{what}: weight must have shape ({C},), one per class, got {w.shape}")
+    loss = NllLoss.apply(x, td, w, ignore_index, reduction)
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class probabilities.
+
+    Computed as nll_loss(log_softmax(input)), with the log-softmax shifted by
+    the max so logits of 1e4 give finite losses and gradients.
+    """
+    what = "cross_entropy"
+    _check_reduction(reduction, what)
+    _check_tensor(input, "input", what)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError(f"{what}: input must have a class dimension ((C,) or (N, C, ...)), got a 0-d tensor")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{what}: input (the logits) must be a floating point tensor, got "
+                        f"{_dtype.dtype_name(input.dtype)}")
+    t = _as_target(target, what)
+    class_dim = 0 if input.ndim == 1 else 1
+    if input.shape[class_dim] == 0:
+        raise ValueError(f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)")
+    if weight is not None and tuple(_as_tensor(weight).shape) != (input.shape[class_dim],):
+        raise ValueError(f"{what}: weight must have shape ({input.shape[class_dim]},), one per class, got "
+                         f"{tuple(_as_tensor(weight).shape)}")
+    logp = log_softmax(input, dim=class_dim)
+    if t.dtype.kind == "f":  # class probabilities, same shape as input
+        if t.shape != input.shape:
+            raise ValueError(f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
+                             f"got {tuple(t.shape)}")
+        C = input.shape[class_dim]
+        if label_smoothing:
+            t = t * (1 - label_smoothing) + label_smoothing / C
+        terms = logp * t
+        if weight is not None:
+            wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
+            terms = terms * _as_tensor(weight).reshape(wshape)
+        loss = -terms.sum(class_dim)
+        return _reduce(loss, reduction, what)
+    x, td, _ = _class_targets(input, t, what)
+    _check_targets_in_range(td, x.shape[1], ignore_index, what)
+    loss = nll_loss(logp, t, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing:
+        C = x.shape[1]
+        smooth = -logp.sum(class_dim) / C
+        if weight is not None:
+            wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
+            smooth = -(logp * _as_tensor(weight).reshape(wshape)).sum(class_dim) / C
+        valid = Tensor._make((td != ignore_index).astype(logp.dtype).reshape(smooth.shape), None, False)
+        smooth = smooth * valid
+        if reduction == "mean":
+            if weight is not None:
+                wt = _as_tensor(weight)._data[np.where(td != ignore_index, td, 0)] * (td != ignore_index)
+                smooth = smooth.sum() / float(wt.sum())
+            else:
+                smooth = smooth.sum() / float(valid._data.sum())
+        else:
+            smooth = _reduce(smooth, reduction, what)
+        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+    return loss
+
+
+class BinaryCrossEntropy(Op):
+    """loss = -[t log p + (1 - t) log(1 - p)], each log clamped at -100, as PyTorch.
+
+    Its own op (not log, clamp and mul) so that p = 0 or 1 gives a finite gradient:
+    d loss / dp = (p - t) / (p (1 - p)), with the denominator kept >= 1e-12 as PyTorch does.
+    """
+
+    torch_name = "BinaryCrossEntropyBackward0"
+    @staticmethod
+    def forward(ctx, p, t):
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 just below
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
+        ctx.save_for_backward(p, t)
+        ctx.logs = (log_p, log_1mp)
+        return -(t * log_p + (1 - t) * log_1mp)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t = ctx.saved_tensors
+        need_p, need_t = ctx.needs_input_grad
+        gp = gt = None
+        if need_p:
+            gp = sum_to_shape(grad * (p - t) / np.maximum(p * (1 - p), 1e-12), p.shape, p.dtype)
+        if need_t:
+            log_p, log_1mp = ctx.logs
+            gt = sum_to_shape(grad * (log_1mp - log_p), t.shape, t.dtype)
+        return gp, gt
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as PyTorch."""
+    what = "binary_cross_entropy"
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    if x._data.size and not ((x._data >= 0) & (x._data <= 1)).all():  # NaN is refused too, as in PyTorch
+        raise ValueError(f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
+                         "binary_cross_entropy_with_logits")
+    if t.dtype != x.dtype:  # PyTorch refuses a mixed pair here (unlike the with_logits version)
+        raise RuntimeError(f"{what}: target dtype {t.dtype} must equal the input dtype {x.dtype}; "
+                           f"convert the target with .to(input.dtype)")
+    loss = BinaryCrossEntropy.apply(x, t)
+    if weight is not None:
+        loss = _weighted(loss, weight, what)
+    return _reduce(loss, reduction, what)
+
+
+class BinaryCrossEntropyWithLogits(Op):
+    """loss = (1 - t) x + lw softplus(-x), lw = 1 + (pw - 1) t (lw = 1 without pos_weight).
+
+    softplus(-x) = log(1 + e^-x) = max(-x, 0) + log1p(e^-|x|): no exp overflows, and adding
+    the log1p term last keeps small losses (x = 30, t = 1 gives 9.4e-14) exact. The gradient
+    is the closed form lw sigmoid(x) - pw t (sigmoid(x) - t without pos_weight), so x = 0
+    gets 0.5 - t, where a chain through |x| would give -t.
+    """
+
+    torch_name = "BinaryCrossEntropyWithLogitsBackward0"
+    @staticmethod
+    def forward(ctx, x, t, pw):
+        log1p_term = np.log1p(np.exp(-np.abs(x)))
+        ctx.save_for_backward(x, t, pw)
+        if pw is None:
+            return (1 - t) * x + np.maximum(-x, 0) + log1p_term
+        return (1 - t) * x + (1 + (pw - 1) * t) * (np.maximum(-x, 0) + log1p_term)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, pw = ctx.saved_tensors
+        need_x, need_t, need_pw = ctx.needs_input_grad
+        e = np.exp(-np.abs(x))
+        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        gx = gt = gpw = None
+        if pw is None:
+            if need_x:
+                gx = grad * (sig - t)
+            if need_t:
+                gt = grad * -x
+        else:
+            softplus_neg = np.maximum(-x, 0) + np.log1p(e)
+            if need_x:
+                gx = grad * ((1 + (pw - 1) * t) * sig - pw * t)
+            if need_t:
+                gt = grad * ((pw - 1) * softplus_neg - x)
+            if need_pw:
+                gpw = sum_to_shape(grad * t * softplus_neg, pw.shape, pw.dtype)
+        if gx is not None:
+            gx = sum_to_shape(gx, x.shape, x.dtype)
+        if gt is not None:
+            gt = sum_to_shape(gt, t.shape, t.dtype)
+        return gx, gt, gpw
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """BCE on logits, computed stably as (1 - t) x + max(-x, 0) + log1p(e^-|x|)."""
+    what = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    # PyTorch's dtypes: computed in the promoted dtype, the loss comes out in the *target's*
+    # dtype (float32 logits with a float64 target give float64, and the reverse float32);
+    # an integer target is refused. Each gradient comes back in its own input's dtype.
+    if t.dtype.kind != "f":
+        raise RuntimeError(f"{what}: target must be a floating point tensor (the loss takes its dtype), "
+                           f"got dtype {t.dtype}; convert it with .float()")
+    out_dtype = t.dtype
+    if t.dtype != x.dtype:
+        work = _dtype.promote_types(x.dtype, t.dtype)
+        x, t = x.to(work), t.to(work)
+    pw = None
+    if pos_weight is not None:
+        pw = _as_tensor(pos_weight)
+        try:
+            np.broadcast_shapes(tuple(pw.shape), tuple(x.shape))
+        except ValueError:
+            raise ValueError(f"{what}: pos_weight shape {tuple(pw.shape)} doesn't broadcast with input "
+                             f"shape {tuple(x.shape)} (give one weight per class, shape (C,))") from None
+        pw = pw.to(x.dtype) if pw.dtype != x.dtype else pw
+    loss = BinaryCrossEntropyWithLogits.apply(x, t, pw)
+    if weight is not None:
+        loss = _weighted(loss, weight, what)
+    if loss.dtype != out_dtype:
+        loss = loss.to(out_dtype)
+    return _reduce(loss, reduction, what)

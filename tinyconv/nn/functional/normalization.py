@@ -1,0 +1,193 @@
+"""batch_norm (N, C, ...), layer_norm (over the trailing normalized_shape) and
+normalize (x / max(||x||_p, eps) along dim).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import _dtype
+from ...autograd.ops import Op
+from ...tensor import Tensor
+from ._checks import _check_tensor, _float_act, _same_dtype
+
+# -- normalization ---------------------------------------------------------------------------
+
+
+class BatchNorm(Op):
+    """Batch normalization over every axis but the channel axis 1, per channel c:
+
+        y = xhat * w + b,    xhat = (x - mu) * r,    r = 1 / sqrt(var + eps)
+
+    Training: mu and var are the batch's mean and *biased* variance over the
+    M = x.size / C values of channel c; the running stats (if given) move by
+    `momentum` towards mu and the *unbiased* variance var * M / (M - 1).
+    Eval: mu and var are the running stats, constants.
+
+    Backward, with g = dL/dy and gh = dL/dxhat = g * w:
+        dL/db = sum(g),   dL/dw = sum(g * xhat)        (sums over the channel's M values)
+        eval:     dL/dx = gh * r                       (mu and r are constants)
+        training: mu and r depend on x too. Chaining dxhat_j/dx_i = r (delta_ij - 1/M - xhat_i xhat_j / M)
+                  (from dmu/dx_i = 1/M and dr/dx_i = -r^3 (x_i - mu) / M) gives
+                  dL/dx = r / M * (M gh - sum(gh) - xhat * sum(gh * xhat)).
+    """
+
+    torch_name = "NativeBatchNormBackward0"
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcast against x
+        if training:
+            mean = x.mean(axis=axes)
+            centered = x - mean.reshape(shape)
+            var = np.mean(centered * centered, axis=axes)  # biased: divides by M
+            if running_mean is not None:  # buffers, updated in place (not part of the graph)
+                m = x.size // x.shape[1]
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+                running_var *= 1 - momentum
+                running_var += momentum * var * (m / (m - 1))  # unbiased: divides by M - 1
+        else:
+            mean, var = running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False)
+            centered = x - mean.reshape(shape)
+        r = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = centered * r.reshape(shape)
+        y = xhat if weight is None else xhat * weight.reshape(shape)
+        if bias is not None:
+            y = y + bias.reshape(shape)
+        elif y is xhat:  # no affine: the output must not be xhat itself, which backward needs
+            y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
+        ctx.save_for_backward(weight)  # xhat and r are ours: no one else can modify them in place
+        ctx.xhat, ctx.r, ctx.axes, ctx.shape, ctx.training = xhat, r, axes, shape, training
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        xhat, r, axes, shape = ctx.xhat, ctx.r, ctx.axes, ctx.shape
+        gx = gw = gb = None
+        if need_w:
+            gw = np.sum(grad * xhat, axis=axes)
+        if need_b:
+            gb = np.sum(grad, axis=axes)
+        if need_x:
+            gh = grad if weight is None else grad * weight.reshape(shape)
+            if ctx.training:
+                m = xhat.size // xhat.shape[1]
+                sum_gh = np.sum(gh, axis=axes).reshape(shape)
+                sum_gh_xhat = np.sum(gh * xhat, axis=axes).reshape(shape)
+                gx = (r.reshape(shape) / m) * (m * gh - sum_gh - xhat * sum_gh_xhat)
+            else:
+                gx = gh * r.reshape(shape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) of `(N, C, ...)` input to zero mean and unit variance, then scale
+    by weight and shift by bias. Training uses the batch's statistics and updates the running ones in
+    place; eval uses the running ones."""
+    what = "batch_norm"
+    _check_tensor(input, "input", what)
+    if input.ndim < 2:
+        raise ValueError(f"{what}: input must have a batch and a channel dimension (N, C, ...), "
+                         f"got shape {tuple(input.shape)}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}")
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        _check_tensor(t, name, what)
+        if tuple(t.shape) != (C,):
+            raise ValueError(f"{what}: {name} must have shape ({C},), one value per channel of the input "
+                             f"(shape {tuple(input.shape)}, channels on dim 1), got shape {tuple(t.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{what}: give both running_mean and running_var, or neither")
+    _same_dtype(input, weight, bias, what)
+    if not training and running_mean is None:
+        raise RuntimeError(f"{what}: running_mean and running_var must be given in evaluation mode "
+                           "(training=False); pass training=True to normalise with the batch's statistics")
+    if training and input.numel() // max(C, 1) <= 1:
+        raise ValueError(f"{what}: expected more than 1 value per channel when training, got input of "
+                         f"shape {tuple(input.shape)}")
+    rm = running_mean._data if running_mean is not None else None
+    rv = running_var._data if running_var is not None else None
+    y = BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
+    if training and running_mean is not None:
+        running_mean._vc[0] += 1
+        running_var._vc[0] += 1
+    return y
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
+    """input / max(||input||_p over dim, eps): unit-norm slices along `dim`."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported by tinyconv")
+    x = _float_act(input, "normalize")
+    denom = x.norm(p, dim, keepdim=True).clamp(min=eps)
+    return x / denom.expand_as(x)
+
+
+class LayerNorm(Op):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
+
+    torch_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n_dims, eps):
+        axes = tuple(range(x.ndim - n_dims, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased, as PyTorch
+        rstd = 1 / np.sqrt(var + eps)
+        xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
+        ctx.axes = axes
+        ctx.save_for_backward(xhat, rstd, weight)
+        out = xhat
+        if weight is not None:
+            out = out * weight
+        if bias is not None:
+            out = out + bias
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, rstd, weight = ctx.saved_tensors
+        axes = ctx.axes
+        batch = tuple(range(xhat.ndim - len(axes)))
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        gx = gw = gb = None
+        if nx:
+            gxhat = grad * weight if weight is not None else grad
+            # d xhat: project out the mean and the xhat direction, then scale by 1/std
+            gx = rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
+                         - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+            gx = gx.astype(xhat.dtype, copy=False)
+        if nw:
+            gw = (grad * xhat).sum(axis=batch)
+        if nb:
+            gb = grad.sum(axis=batch)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last dims `normalized_shape` of input (N, *, normalized_shape)."""
+    what = "layer_norm"
+    x = _float_act(input, what)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise RuntimeError(f"{what}: input of shape {tuple(x.shape)} does not end in normalized_shape "
+                           f"{shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise RuntimeError(f"{what}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
+        if p is not None and p.dtype != x.dtype:
+            raise RuntimeError(f"{what}: {name} has dtype {_dtype.dtype_name(p.dtype)} but input has "
+                               f"{_dtype.dtype_name(x.dtype)}")
+    return LayerNorm.apply(x, weight, bias, k, float(eps))

@@ -1,0 +1,185 @@
+"""Max, average and adaptive pooling over (N, C, H, W) or (C, H, W) inputs (kernels/pool.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import _dtype
+from ...autograd.ops import Op
+from ...kernels import pool as pool_k
+from ...tensor import Tensor
+from ._checks import _batched, _check_spatial, _check_tensor, _pair
+
+# -- pooling ----------------------------------------------------------------------------
+
+
+class MaxPool2d(Op):
+    torch_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices_out):
+        y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        ctx.indices, ctx.shape = indices, x.shape
+        ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
+        ctx.empty = pool_k.max_pool2d_empty_windows(x.shape[2], x.shape[3], y.shape[2:], kernel_size,
+                                                    stride, padding, dilation)
+        if indices_out is not None:  # return_indices=True: hand the argmax positions out
+            indices_out.append(indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.empty is not None and np.any(grad[..., ctx.empty] != 0):
+            # PyTorch sends such a gradient to the pixel its index names, which the
+            # window never read (or past the input's end): refuse, do not guess.
+            i, j = (int(v[0]) for v in np.nonzero(ctx.empty))
+            raise RuntimeError(
+                f"max_pool2d: output window ({i}, {j}) lies entirely in the padding (its value is "
+                "the padding's -inf, a constant) and received a non-zero gradient; PyTorch would "
+                "send it to a pixel outside the window. Use less padding or dilation, or "
+                "ceil_mode=False")
+        # Each window's gradient goes to the element that won the max.
+        gx = pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint,
+                                        empty=ctx.empty)
+        return (gx,) + (None,) * 6
+
+
+class AvgPool2d(Op):
+    torch_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+        ctx.shape = x.shape
+        ctx.config = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        return pool_k.avg_pool2d_forward(x, *ctx.config)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient is spread evenly over the elements it averaged.
+        return (pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config),) + (None,) * 7
+
+
+def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+               ceil_mode: bool, what: str) -> tuple:
+    _check_tensor(input, "input", what)
+    x, unbatched = _batched(input, what)
+    _check_spatial(input, what)
+    k = _pair(kernel_size, "kernel_size", what, 1)
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _pair(stride, "stride", what, 1)
+    p = _pair(padding, "padding", what, 0)
+    d = _pair(dilation, "dilation", what, 1)
+    for pi, ki in zip(p, k):
+        if pi > ki // 2:
+            raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
+    oh, ow = pool_k.pool2d_output_size(x.shape[2], x.shape[3], k, s, p, d, bool(ceil_mode))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+                         f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}")
+    return x, unbatched, k, s, p, d
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over each window; `(N, C, H, W) -> (N, C, OH, OW)`. Indices index the H*W plane."""
+    x, unbatched, k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    sink: list | None = [] if return_indices else None
+    y = MaxPool2d.apply(x, k, s, p, d, bool(ceil_mode), sink)
+    if return_indices:
+        ind = Tensor._make(sink[0], None, False)
+        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+    return y.squeeze(0) if unbatched else y
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """Mean over each window; `(N, C, H, W) -> (N, C, OH, OW)`."""
+    what = "avg_pool2d"
+    x, unbatched, k, s, p, _ = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    if divisor_override is not None and divisor_override <= 0:
+        raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
+    y = AvgPool2d.apply(x, k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    return y.squeeze(0) if unbatched else y
+
+
+def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
+    """``(x (N, C, H, W), unbatched, (OH, OW))``; a None in output_size keeps that input size."""
+    _check_tensor(input, "input", what)
+    x, unbatched = _batched(input, what)
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{what}: input shape {tuple(input.shape)} has an empty channel, height or "
+                         "width; only the batch dimension may be 0")
+    H, W = x.shape[2:]
+    if output_size is None:
+        return x, unbatched, (H, W)
+    sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * 2
+    if len(sizes) == 1:
+        sizes = sizes * 2
+    if len(sizes) != 2:
+        raise ValueError(f"{what}: output_size must be an int or a pair, got {output_size!r}")
+    sizes = [n if s is None else s for s, n in zip(sizes, (H, W))]
+    return x, unbatched, _pair(tuple(sizes), "output_size", what, 1)
+
+
+class AdaptiveAvgPool2d(Op):
+    torch_name = "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        ctx.shape = x.shape
+        return pool_k.adaptive_avg_pool2d_forward(x, output_size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient is spread evenly over the pixels it averaged.
+        return pool_k.adaptive_avg_pool2d_backward(grad, ctx.shape), None
+
+
+class AdaptiveMaxPool2d(Op):
+    torch_name = "AdaptiveMaxPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, output_size, indices_out):
+        y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
+        ctx.indices, ctx.shape = indices, x.shape
+        if indices_out is not None:  # return_indices=True: hand the argmax positions out
+            indices_out.append(indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Each window's gradient goes to the element that won the max (windows may overlap).
+        return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average-pool to a fixed `output_size`: `(N, C, H, W) -> (N, C, OH, OW)`.
+
+    Window i of an axis covers `[floor(i*H/OH), ceil((i+1)*H/OH))`, PyTorch's uneven windows.
+    """
+    what = "adaptive_avg_pool2d"
+    x, unbatched, size = _adaptive_args(input, output_size, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    y = AdaptiveAvgPool2d.apply(x, size)
+    return y.squeeze(0) if unbatched else y
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max-pool to a fixed `output_size`: `(N, C, H, W) -> (N, C, OH, OW)` (and the int64
+    indices `h * W + w` of each maximum with `return_indices=True`); windows as in
+    `adaptive_avg_pool2d`."""
+    what = "adaptive_max_pool2d"
+    x, unbatched, size = _adaptive_args(input, output_size, what)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+    sink: list | None = [] if return_indices else None
+    y = AdaptiveMaxPool2d.apply(x, size, sink)
+    if return_indices:
+        ind = Tensor._make(sink[0], None, False)
+        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+    return y.squeeze(0) if unbatched else y
