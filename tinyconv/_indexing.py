@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ._args import IndexOutOfRange
+
 
 class IndexPlan:
     """One PyTorch index applied to arrays of one shape: `a[basic]`, then `[adv]`.
@@ -462,4 +464,4 @@ def _show(index: Any) -> str:
 
 
 # tensor.py imports this module at its end, once Tensor exists
-from .tensor import IndexOutOfRange, Tensor
+from .tensor import Tensor

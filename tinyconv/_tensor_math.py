@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from ._args import _dim, _dims
 from ._dtype import dtype_name, result_type
 from .autograd import grad_mode
 
@@ -292,13 +293,13 @@ class TensorMath:
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
         """log(sum(exp(x))) over `dim` (an int or a tuple), computed without overflow."""
         x = _float(self)
-        axis = _t._dims(dim, x._data.ndim, "logsumexp()")
+        axis = _dims(dim, x._data.ndim, "logsumexp()")
         if axis == ():  # a 0-d tensor: logsumexp of one value is the value
             return x.clone()
         return _t.ops_extra.Logsumexp.apply(x, axis, keepdim)
 
     def _scan(self, op: Any, dim: Any, dtype: Any, what: str) -> Any:
-        d = _t._dim(dim, self._data.ndim, what)
+        d = _dim(dim, self._data.ndim, what)
         x = self if self._data.ndim else self.reshape(1)
         dt = _dtype.as_dtype(dtype) if dtype is not None else \
             (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
@@ -327,7 +328,7 @@ class TensorMath:
             raise RuntimeError("diff(): expected a tensor with at least 1 dimension, got a 0-d tensor")
         if not isinstance(n, (builtins.int, np.integer)) or n < 0:
             raise RuntimeError(f"diff(): order n must be a non-negative int, got {n!r}")
-        d = _t._dim(dim, self._data.ndim, "diff()")
+        d = _dim(dim, self._data.ndim, "diff()")
         x = self
         if prepend is not None or append is not None:
             parts = [p if isinstance(p, _t.Tensor) else _t._as_tensor(p) for p in (prepend, self, append)
@@ -346,7 +347,7 @@ class TensorMath:
     # -- gather / scatter -------------------------------------------------------------------------
     def gather(self, dim: int, index: Any) -> Any:
         """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has index's shape."""
-        d = _t._dim(dim, self._data.ndim, "gather()")
+        d = _dim(dim, self._data.ndim, "gather()")
         idx = _index_tensor(index, "gather()")
         _check_gather_index(self, d, idx, "gather()")
         if self._data.ndim == 0:
@@ -357,7 +358,7 @@ class TensorMath:
         if reduce is not None:
             raise NotImplementedError(f"{what}: reduce={reduce!r} is not implemented in tinyconv "
                                       "(use scatter_add, or scatter without reduce)")
-        d = _t._dim(dim, self._data.ndim, what)
+        d = _dim(dim, self._data.ndim, what)
         idx = _index_tensor(index, what)
         if src is None and value is None:
             raise TypeError(f"{what}: expected src (a tensor) or value (a number)")
@@ -393,7 +394,7 @@ class TensorMath:
 
     def index_select(self, dim: int, index: Any) -> Any:
         """The slices at `index` (1-D) along `dim`, in that order (repeats allowed)."""
-        d = _t._dim(dim, self._data.ndim, "index_select()")
+        d = _dim(dim, self._data.ndim, "index_select()")
         idx = _index_tensor(index, "index_select()")
         if idx.ndim > 1:
             raise IndexError(f"index_select(): index must be 0-d or 1-D, got shape {tuple(idx.shape)}")
@@ -432,7 +433,7 @@ class TensorMath:
     # -- shape ops -----------------------------------------------------------------------------------
     def narrow(self, dim: int, start: int, length: int) -> Any:
         """The slice start:start+length along `dim` (a view)."""
-        d = _t._dim(dim, self._data.ndim, "narrow()")
+        d = _dim(dim, self._data.ndim, "narrow()")
         n = self._data.shape[d]
         if isinstance(start, _t.Tensor):
             start = start.item()
@@ -455,7 +456,7 @@ class TensorMath:
         ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
         if len(sh) != len(ds):
             raise RuntimeError(f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length")
-        ds = tuple(_t._dim(d, self._data.ndim, "roll()") for d in ds)
+        ds = tuple(_dim(d, self._data.ndim, "roll()") for d in ds)
         if self._data.ndim == 0:
             return self.clone()
         return _t.ops_extra.Roll.apply(self, tuple(builtins.int(s) for s in sh), ds)
@@ -503,7 +504,7 @@ class TensorMath:
     def _order(self, dim: int, descending: bool, what: str) -> tuple:
         """(axis, stable sorting indices) along dim; descending keeps equal elements in order."""
         x = self._data if self._data.ndim else self._data.reshape(1)
-        d = _t._dim(dim, self._data.ndim, what)
+        d = _dim(dim, self._data.ndim, what)
         if descending:
             # reverse, stable-sort ascending, reverse again: ties keep their first-come order
             n = x.shape[d]
@@ -535,7 +536,7 @@ class TensorMath:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
         """(values, indices) of the k largest (or smallest) elements along `dim`, largest first."""
-        n = self._data.shape[_t._dim(dim, self._data.ndim, "topk()")] if self._data.ndim else 1
+        n = self._data.shape[_dim(dim, self._data.ndim, "topk()")] if self._data.ndim else 1
         if not isinstance(k, (builtins.int, np.integer)) or not 0 <= k <= n:
             raise RuntimeError(f"topk(): k ({k!r}) is out of range for a dimension of size {n}")
         d, idx = self._order(dim, largest, "topk()")

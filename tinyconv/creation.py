@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from ._args import _check_device
 from ._dtype import as_dtype
 from ._rng import _rng
 from .tensor import Tensor, _sizes, _to_array
@@ -17,7 +18,6 @@ class Generator(np.random.Generator):
     Generator, so it works wherever one is accepted."""
 
     def __init__(self, device: Any = "cpu") -> None:
-        from .tensor import _check_device
         _check_device(device, "Generator()")
         self._initial_seed = int(np.random.SeedSequence().entropy % (2**63))
         super().__init__(np.random.PCG64(self._initial_seed))
@@ -45,7 +45,6 @@ def _size_kw(size: tuple, kwargs: dict, what: str) -> tuple:
         size = (kwargs.pop("size"),)
     device = kwargs.pop("device", None)
     if device is not None:
-        from .tensor import _check_device
         _check_device(device, what)
     kwargs.pop("layout", None)
     if kwargs:
@@ -75,7 +74,6 @@ def _float(dtype: Any) -> np.dtype:
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays)."""
     if device is not None:
-        from .tensor import _check_device
         _check_device(device, "tensor()")
     arr = _to_array(data, None if dtype is None else as_dtype(dtype), "tensor()")
     return _finish(arr, requires_grad)

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._tensor_math import _result_type
 from .autograd import grad_mode, ops, ops_extra
-from .tensor import Tensor, _as_tensor, _binary, _dim, _operand
+from .tensor import Tensor, _as_tensor, _binary, _operand
 from .tensor import matmul as _matmul
 
 

@@ -22,7 +22,17 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from ._args import (
+    _DEVICE_TYPES,
+    IndexOutOfRange,
+    _check_device,
+    _check_reduce_empty,
+    _dim,
+    _dims,
+    _infer_shape,
+)
 from ._dtype import as_dtype, dtype_name, result_type
+from ._printing import format_tensor
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
 
@@ -44,10 +54,6 @@ class Size(tuple):
         return n
 
 
-class IndexOutOfRange(IndexError, ValueError):
-    """An index outside a tensor: an IndexError as in Python, and a ValueError."""
-
-
 def _sizes(args: tuple, what: str) -> tuple:
     """Accept sizes as varargs `f(2, 3)` or one sequence `f((2, 3))`."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -60,32 +66,6 @@ def _sizes(args: tuple, what: str) -> tuple:
             raise TypeError(f"{what}: sizes must be integers, got {args!r}")
         out.append(builtins.int(a))
     return tuple(out)
-
-
-def _dim(d: Any, ndim: int, what: str) -> int:
-    """Normalise a (possibly negative) dim, with a clear error when out of range."""
-    if not isinstance(d, (builtins.int, np.integer)) or isinstance(d, builtins.bool):
-        raise TypeError(f"{what}: dim must be an integer, got {d!r}")
-    n = max(ndim, 1)
-    if not -n <= d < n:
-        raise IndexOutOfRange(
-            f"{what}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
-            f"(expected a dim in [{-n}, {n - 1}])"
-        )
-    return builtins.int(d) % n
-
-
-def _dims(dim: Any, ndim: int, what: str) -> Any:
-    """None (all dims), one dim, or a tuple of dims, normalised."""
-    if dim is None:
-        return None
-    if isinstance(dim, (tuple, list)):
-        dims = tuple(_dim(d, ndim, what) for d in dim)
-        if len(set(dims)) != len(dims):
-            raise ValueError(f"{what}: dim {tuple(dim)} names a dimension twice")
-        return dims if ndim else ()
-    d = _dim(dim, ndim, what)
-    return d if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has no axis to reduce
 
 
 class Tensor(TensorMath):
@@ -398,7 +378,7 @@ class Tensor(TensorMath):
         return id(self)
 
     def __repr__(self) -> str:
-        return _format(self)
+        return format_tensor(self)
 
     __str__ = __repr__
 
@@ -1277,9 +1257,6 @@ class Tensor(TensorMath):
 # -- helpers behind the operators ------------------------------------------------------
 
 
-_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hpu", "xla", "mtia", "privateuseone")
-
-
 class Device(str):
     """tinyconv.device('cpu'). Other device names can be *named*, as in PyTorch
     (`torch.device('cuda').index` is None on any machine), but a tensor or module
@@ -1305,12 +1282,6 @@ class Device(str):
     @property
     def index(self) -> Any:
         return self._index
-
-
-def _check_device(device: Any, what: str) -> None:
-    name = str(device).split(":")[0]
-    if name != "cpu":
-        raise RuntimeError(f"{what}: tinyconv runs on the CPU only, got device {device!r}")
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -1343,6 +1314,11 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
 
 
+# How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
+# required grad; by a function returning several views (split/chunk/unbind).
+_VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
+
+
 def _ragged(data: Any, path: str = "data") -> str:
     """Where a nested list stops being rectangular, e.g. 'data[1] is of length 1 but data[0] is of length 2'."""
     if not isinstance(data, (list, tuple)):
@@ -1361,11 +1337,6 @@ def _ragged(data: Any, path: str = "data") -> str:
         if sh != shapes[0]:
             return f"{path}[{i}] is {what(sh)} but {path}[0] is {what(shapes[0])}"
     return "its elements have inconsistent shapes"
-
-
-# How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
-# required grad; by a function returning several views (split/chunk/unbind).
-_VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
 
 
 def _current(t: Any) -> None:
@@ -1527,21 +1498,6 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
     return Tensor._make(fn(ad, bd), None, False)
 
 
-def _check_reduce_empty(data: np.ndarray, axis: Any, what: str) -> None:
-    """max/min/amax/argmax... of nothing have no value. As PyTorch: reducing an empty tensor
-    over all dims is a RuntimeError, over a dim of size 0 an IndexError; reducing a non-empty
-    dim of an empty tensor is fine (an empty result)."""
-    if data.size:
-        return
-    if axis is None:
-        raise RuntimeError(f"{what}: the tensor is empty (shape {tuple(data.shape)}), so it has no "
-                           "value to return; give a dim of non-zero size to reduce over")
-    for d in axis if isinstance(axis, tuple) else (axis,):
-        if data.shape[d] == 0:
-            raise IndexOutOfRange(f"{what}: the dim {d} to reduce over has size 0 (tensor shape "
-                                  f"{tuple(data.shape)}); it must have at least one element")
-
-
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
     if dim is None and x._data.size == 0:
         raise IndexOutOfRange(f"{what}: the tensor is empty (shape {tuple(x.shape)}); give a dim "
@@ -1571,35 +1527,6 @@ def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:
     return op.apply(x, _dim(dim, x.ndim, what))
 
 
-def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
-    """Resolve one -1 in `shape` and check the element count matches."""
-    size = data.size
-    if shape.count(-1) > 1:
-        raise ValueError(f"{what}: only one dimension can be -1, got {shape}")
-    if any(s < -1 for s in shape):
-        raise ValueError(f"{what}: invalid size {shape}")
-    if -1 in shape:
-        known = 1
-        for s in shape:
-            if s != -1:
-                known *= s
-        if known == 0 or size % known:
-            raise ValueError(
-                f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
-                f"({size} elements)"
-            )
-        shape = tuple(size // known if s == -1 else s for s in shape)
-    n = 1
-    for s in shape:
-        n *= s
-    if n != size:
-        raise ValueError(
-            f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
-            f"({size} elements, but {shape} holds {n})"
-        )
-    return shape
-
-
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy/PyTorch broadcasting rules; shapes `(..., n, k) @ (..., k, m)`."""
     a, b = _as_tensor(a), _as_tensor(b)
@@ -1623,39 +1550,6 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {tuple(sa)} and {tuple(sb)}: the batch dimensions {tuple(sa[:-2])} and "
             f"{tuple(sb[:-2])} can't be broadcast together"
         ) from None
-
-
-def _format(t: Tensor) -> str:
-    data = t._data
-    extras = []
-    if data.dtype.kind == "f":
-        finite = data[np.isfinite(data)].astype(np.float64)  # (1e8 would overflow float16)
-        integral = finite.size == 0 or np.all(finite == np.round(finite))
-        big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
-        if big:
-            one = "{:.4e}".format
-        elif integral:
-            def one(v: float) -> str:
-                return f"{v:.0f}." if np.isfinite(v) else str(v)
-        else:
-            one = "{:.4f}".format
-        width = max((len(one(v)) for v in data.ravel()[:1000]), default=0)
-        fmt = {"float_kind": lambda v: one(v).rjust(width)}
-        body = np.array2string(data, separator=", ", formatter=fmt, prefix="tensor(", threshold=1000,
-                               max_line_width=80)
-    else:
-        body = np.array2string(data, separator=", ", prefix="tensor(", threshold=1000, max_line_width=80)
-    default = data.dtype in (_dtype.float32, _dtype.int64, _dtype.bool)
-    if (not default or data.size == 0) and not (data.size == 0 and data.dtype == _dtype.float32):
-        extras.append(f"dtype={dtype_name(data.dtype)}")
-    if data.size == 0:
-        body = "[]"
-    _current(t)
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t._requires_grad:
-        extras.append("requires_grad=True")
-    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
 from . import _indexing

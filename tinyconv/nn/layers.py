@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import _dtype
+from .._args import IndexOutOfRange
 from ..autograd import grad_mode
 from ..creation import empty, ones, tensor, zeros
-from ..tensor import IndexOutOfRange, Tensor
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .functional._checks import _pair as _check_pair

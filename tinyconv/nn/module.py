@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._args import _check_device
 from ..autograd import grad_mode
-from ..tensor import Tensor, _check_device
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
