@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -64,7 +65,15 @@ def test_only_leaves_that_require_grad_get_grad():
     y = x * c
     (y * 3).sum().backward()
     assert x.grad.tolist() == [6.0]
-    assert c.grad is None and y.grad is None  # non-leaves keep no .grad unless retain_grad()
+    assert c.grad is None
+    with pytest.warns(UserWarning, match=r"Reading \.grad of a tensor that is not a leaf.*retain_grad"):
+        assert y.grad is None  # non-leaves keep no .grad unless retain_grad(), and say so (as PyTorch)
+    y2 = x * c
+    y2.retain_grad()
+    (y2 * 3).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert y2.grad.tolist() == [3.0] and x.grad.tolist() == [12.0] and c.grad is None
 
 
 def test_unused_branch_gets_no_gradient():
@@ -221,7 +230,8 @@ def test_retain_grad_keeps_non_leaf_grads():
     other = x * 4
     (h * h + other).sum().backward()
     assert h.grad.tolist() == [6.0, 12.0]  # 2h
-    assert other.grad is None
+    with pytest.warns(UserWarning, match="not a leaf"):
+        assert other.grad is None
     assert x.grad.tolist() == [22.0, 40.0]  # 18x + 4
 
 
@@ -793,3 +803,43 @@ def test_gradcheck_restores_inputs():
     x = torch.tensor(arr, requires_grad=True)
     gradcheck(lambda t: t.exp(), (x,))
     np.testing.assert_array_equal(x.detach().numpy(), arr)
+
+
+def test_non_leaf_grad_warning_matches_pytorch():
+    """Reading .grad of a non-leaf warns (UserWarning) exactly when PyTorch does: not for leaves,
+    not for tensors that need no grad, not after retain_grad()."""
+    torch_ = pytest.importorskip("torch")
+    cases = {
+        "leaf": lambda m: m.ones(2, requires_grad=True),
+        "constant": lambda m: m.ones(2) * 2,
+        "non-leaf": lambda m: m.ones(2, requires_grad=True) * 2,
+        "retained": lambda m: _retained(m.ones(2, requires_grad=True) * 2),
+        "conv": lambda m: m.nn.functional.conv2d(m.ones(1, 1, 3, 3, requires_grad=True), m.ones(1, 1, 2, 2)),
+    }
+    for name, make in cases.items():
+        warned = []
+        for m in (torch_, torch):
+            t = make(m)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                assert t.grad is None
+            warned.append([str(x.category.__name__) for x in w])
+        assert warned[0] == warned[1], (name, warned)
+        if name == "non-leaf":
+            assert warned[1] == ["UserWarning"]
+
+
+def _retained(t):
+    t.retain_grad()
+    return t
+
+
+def test_conv_next_functions_are_input_weight_bias_as_pytorch():
+    torch_ = pytest.importorskip("torch")
+    for m in (torch_, torch):
+        x = m.ones(1, 1, 4, 4, requires_grad=True)
+        w = m.ones(1, 1, 2, 2, requires_grad=True)
+        y = m.nn.functional.conv2d(x, w, None, stride=2)
+        z = m.nn.functional.conv_transpose2d(x, w, m.ones(1, requires_grad=True), stride=2)
+        kinds = [[type(f).__name__ if f is not None else None for f, _ in t.grad_fn.next_functions] for t in (y, z)]
+        assert kinds == [["AccumulateGrad", "AccumulateGrad", None], ["AccumulateGrad"] * 3], (m.__name__, kinds)

@@ -14,6 +14,7 @@ names and semantics (broadcasting, dtype promotion, in-place rules).
 from __future__ import annotations
 
 import builtins
+import warnings
 import weakref
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
@@ -77,7 +78,7 @@ class Tensor(TensorMath):
     # and _VIEW_* flags about how it was made. `_gv` (views only): the version of the
     # shared counter when the view's history was last made current; when it differs,
     # the root changed in place and the view's history is re-derived (rebased) from it.
-    __slots__ = ("__weakref__", "_base", "_data", "_grad_fn", "_gv", "_requires_grad", "_vc", "grad")
+    __slots__ = ("__weakref__", "_base", "_data", "_grad", "_grad_fn", "_gv", "_requires_grad", "_vc")
     # nn.Parameter sets this: the engine (trace, viz) tells parameters apart without importing nn
     _is_parameter = False
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
@@ -94,7 +95,7 @@ class Tensor(TensorMath):
         self._data = arr
         self._requires_grad = False
         self.grad_fn = None
-        self.grad = None
+        self._grad = None
         self._vc = [0]
         self._base = None
         if requires_grad:
@@ -115,7 +116,7 @@ class Tensor(TensorMath):
         t._data = data
         t._requires_grad = requires_grad
         t._grad_fn = grad_fn
-        t.grad = None
+        t._grad = None
         t._vc = [0]
         t._base = None
         return t
@@ -166,6 +167,25 @@ class Tensor(TensorMath):
     @grad_fn.setter
     def grad_fn(self, node: Any) -> None:
         self._grad_fn = node
+
+    @property
+    def grad(self) -> Tensor | None:
+        """d(loss)/d(this tensor), filled in by backward on leaves (and on retain_grad() tensors).
+
+        Reading it on any other tensor warns, as PyTorch does: backward leaves it None there.
+        """
+        node = self._grad_fn
+        if node is not None and node._retained is None:
+            warnings.warn(
+                "Reading .grad of a tensor that is not a leaf: backward does not fill it in, so it "
+                "stays None. To keep this tensor's gradient, call .retain_grad() on it before "
+                "backward; if you meant a leaf tensor (a parameter or an input you created), read "
+                "that tensor's .grad instead.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -392,8 +412,8 @@ class Tensor(TensorMath):
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         t = Tensor._make(self._data.copy(), None, self._requires_grad)
-        if self.grad is not None:
-            t.grad = Tensor._make(self.grad._data.copy(), None, False)
+        if self._grad is not None:
+            t.grad = Tensor._make(self._grad._data.copy(), None, False)
         memo[id(self)] = t
         return t
 

@@ -206,8 +206,8 @@ def graph(
             lines += _value_lines("value", kept._data)
         if grads:
             g = op_grads.get(node)
-            if g is None and kept is not None and kept.grad is not None:
-                g = kept.grad._data
+            if g is None and kept is not None and kept._grad is not None:  # no warning: internal
+                g = kept._grad._data
             if g is not None:
                 lines += _value_lines("grad", g, "dL/d(output)")
         nodes.append(GraphNode(node_id, "op", node.name(), shape,

@@ -90,11 +90,16 @@ class Function:
     def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
         return None
 
+    # How many of forward's arguments PyTorch's node has edges for, when an op passes its
+    # options as more arguments (conv: (input, weight, bias), not the stride etc.); None: all.
+    next_functions_count: int | None = None
+
     @property
     def next_functions(self) -> tuple:
         """The edges as PyTorch shows them: `((node, 0), (AccumulateGrad, 0), (None, 0), ...)`."""
+        edges = self.edges if self.next_functions_count is None else self.edges[:self.next_functions_count]
         return tuple(
-            (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in self.edges
+            (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in edges
         )
 
     # PyTorch's name for this node (`MulBackward0`); an op sets it on the class, or on

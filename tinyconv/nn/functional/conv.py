@@ -34,6 +34,8 @@ class Conv2d(Op):
     """
 
     torch_name = "ConvolutionBackward0"
+    next_functions_count = 3  # (input, weight, bias), as PyTorch's node; not the options
+
     @staticmethod
     def forward(ctx, x, w, b, config):
         # config: (stride, padding, dilation, groups), as conv2d() checked and normalised them
@@ -60,6 +62,8 @@ class ConvTranspose2d(Op):
     """The transposed convolution: conv2d's grad_input as a forward op (algorithm as in Conv2d)."""
 
     torch_name = "ConvolutionBackward0"
+    next_functions_count = 3  # (input, weight, bias), as PyTorch's node; not the options
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
         algo = conv_algorithms.current
