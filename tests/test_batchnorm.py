@@ -195,3 +195,52 @@ def test_matches_pytorch():
         for name in ("running_mean", "running_var"):
             np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-12)
         assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item()
+
+
+def _outcome(T, f, *args):
+    """What f(T, *args) does in library T: its result as a list, or the error's type name."""
+    try:
+        return f(T, *args)
+    except (RuntimeError, ValueError, IndexError) as e:
+        return type(e).__name__
+
+
+def _bn_empty(T, shape, stats, affine):
+    x = T.zeros(shape, dtype=T.float64, requires_grad=True)
+    c = shape[1]
+    rm, rv = (T.zeros(c, dtype=T.float64), T.ones(c, dtype=T.float64)) if stats else (None, None)
+    w = T.ones(c, dtype=T.float64, requires_grad=True) if affine else None
+    out = F_of(T).batch_norm(x, rm, rv, w, w, training=True)
+    out.sum().backward()
+    return [list(out.shape), list(x.grad.shape), rm.tolist() if stats else None, w.grad.tolist() if affine else None]
+
+
+def _bn_modified(T, training, which):
+    x = T.tensor([[1.0, 2.0, 3.0], [2.0, 5.0, 1.0]], dtype=T.float64, requires_grad=True)
+    a = x * 1
+    rm, rv = T.zeros(3, dtype=T.float64), T.ones(3, dtype=T.float64)
+    y = F_of(T).batch_norm(a, rm, rv, training=training)
+    (a if which == "input" else rm).add_(1)
+    y.sum().backward()
+    return x.grad.tolist()
+
+
+def F_of(T):
+    return T.nn.functional
+
+
+@pytest.mark.torch
+def test_empty_batch_and_inputs_modified_after_the_call_match_pytorch():
+    """An empty batch gives an empty output (stats untouched), no channels with a weight raises
+    IndexError; an in-place op on the input or the running stats after the call makes backward
+    raise (PyTorch saves them), as in PyTorch."""
+    pt = pytest.importorskip("torch")
+    for shape in [(0, 3), (0, 3, 2, 2), (2, 0), (2, 0, 3), (1, 3)]:
+        for stats in (False, True):
+            for affine in (False, True):
+                got = _outcome(torch, _bn_empty, shape, stats, affine)
+                assert got == _outcome(pt, _bn_empty, shape, stats, affine), (shape, stats, affine)
+    for training in (True, False):
+        for which in ("input", "running_mean"):
+            assert _outcome(torch, _bn_modified, training, which) == "RuntimeError"
+            assert _outcome(pt, _bn_modified, training, which) == "RuntimeError"

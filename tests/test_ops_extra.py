@@ -538,6 +538,27 @@ def test_normalize_and_layer_norm_match_torch():
         assert ra.grad_fn.name() == rb.grad_fn.name()
 
 
+def test_saved_outputs_of_rsqrt_and_layer_norm_as_pytorch():
+    """rsqrt saves its result (in-place on it: backward raises); layer_norm saves its input and
+    statistics, not its output (in-place on the output is fine), as PyTorch."""
+    torch = pytest.importorskip("torch")
+    for f in (lambda T, t: t.rsqrt(), lambda T, t: T.nn.functional.layer_norm(t, (3,))):
+        out = []
+        for T in (torch, tinyconv):
+            x = T.tensor([[1.0, 2.0, 4.0]], dtype=T.float64, requires_grad=True)
+            y = f(T, x)
+            y.mul_(2)
+            try:
+                (y * T.tensor([1.0, -2.0, 0.5], dtype=T.float64)).sum().backward()
+                out.append(np.array(x.grad.tolist()))
+            except RuntimeError:
+                out.append("raises")
+        if isinstance(out[0], str):
+            assert out[1] == out[0]
+        else:
+            np.testing.assert_allclose(out[1], out[0], rtol=1e-12, atol=1e-12)
+
+
 def test_layer_norm_module_matches_torch_init_state_dict_and_repr():
     torch = pytest.importorskip("torch")
     for args, kw in [((4,), {}), ((4,), {"bias": False}), (((3, 4),), {"elementwise_affine": False}),

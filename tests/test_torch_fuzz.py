@@ -35,18 +35,10 @@ torch = pytest.importorskip("torch")
 PENDING: dict[str, str] = {
     "adaptive_empty": "adaptive_avg/max_pool2d of an input with an empty batch or channel dim raises (PyTorch: "
                       "an empty output) (kernel; found by the fuzzer)",
-    "bn_input_inplace": "an in-place op on the input of F.batch_norm after the call: PyTorch's backward "
-                        "raises (it saved the input), tinyconv's gives the gradient of what forward saw "
-                        "(more permissive, not wrong; fuzzer)",
     "grad_fn_names": "grad_fn names differ from PyTorch's for squeeze (SqueezeBackward0/1), x.square() "
                      "(PowBackward0), split/chunk (SplitBackward0), unbind (UnbindBackward0), 1-d matmul "
                      "(CloneBackward0 after squeeze), //, % (NotImplemented), writes through views "
                      "(AsStridedBackward0, CopySlices) (ops; the check is in Program.same)",
-    "bn_empty": "F.batch_norm(x, None, None, training=True) of an empty batch raises 'expected more than 1 "
-                "value per channel' (PyTorch: an empty output, running stats untouched) (fuzzer)",
-    "new_ops_saved": "in-place on the output of x.rsqrt() (PyTorch saves the result, so backward raises; "
-                     "tinyconv does not) or of F.layer_norm (tinyconv saves the output and raises; PyTorch "
-                     "does not) (ops)",
     "empty_view_write": "an in-place op on an empty view of a leaf that requires grad does not raise (PyTorch: "
                         "a view of a leaf Variable that requires grad is being used in an in-place operation) "
                         "(views)",

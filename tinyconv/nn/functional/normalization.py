@@ -38,7 +38,10 @@ class BatchNorm(Op):
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcast against x
-        if training:
+        if training and x.size == 0:  # an empty batch (or no channels): an empty output, stats untouched
+            mean, var = np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype)
+            centered = x
+        elif training:
             mean = x.mean(axis=axes)
             centered = x - mean.reshape(shape)
             var = np.mean(centered * centered, axis=axes)  # biased: divides by M
@@ -58,13 +61,15 @@ class BatchNorm(Op):
             y = y + bias.reshape(shape)
         elif y is xhat:  # no affine: the output must not be xhat itself, which backward needs
             y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
-        ctx.save_for_backward(weight)  # xhat and r are ours: no one else can modify them in place
+        # PyTorch saves the input and the running stats too, so an in-place op on them after the
+        # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
+        ctx.save_for_backward(x, weight, running_mean, running_var)
         ctx.xhat, ctx.r, ctx.axes, ctx.shape, ctx.training = xhat, r, axes, shape, training
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        (weight,) = ctx.saved_tensors
+        _, weight, _, _ = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         xhat, r, axes, shape = ctx.xhat, ctx.r, ctx.axes, ctx.shape
         gx = gw = gb = None
@@ -72,7 +77,9 @@ class BatchNorm(Op):
             gw = np.sum(grad * xhat, axis=axes)
         if need_b:
             gb = np.sum(grad, axis=axes)
-        if need_x:
+        if need_x and xhat.size == 0:
+            gx = np.zeros_like(xhat)
+        elif need_x:
             gh = grad if weight is None else grad * weight.reshape(shape)
             if ctx.training:
                 m = xhat.size // xhat.shape[1]
@@ -112,16 +119,19 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if not training and running_mean is None:
         raise RuntimeError(f"{what}: running_mean and running_var must be given in evaluation mode "
                            "(training=False); pass training=True to normalise with the batch's statistics")
-    if training and input.numel() // max(C, 1) <= 1:
+    if C == 0 and (weight is not None or bias is not None):  # PyTorch raises IndexError here too
+        raise IndexError(f"{what}: input of shape {tuple(input.shape)} has no channels, so weight and bias "
+                         "(one value per channel) must be None")
+    if training and input.numel() > 0 and input.numel() // C <= 1:
         raise ValueError(f"{what}: expected more than 1 value per channel when training, got input of "
                          f"shape {tuple(input.shape)}")
-    rm = running_mean._data if running_mean is not None else None
-    rv = running_var._data if running_var is not None else None
-    y = BatchNorm.apply(input, weight, bias, rm, rv, bool(training), float(momentum), float(eps))
-    if training and running_mean is not None:
+    if training and running_mean is not None and input.numel() > 0:
+        # forward updates them in place; bumped first, so the version backward expects is the new one
         running_mean._vc[0] += 1
         running_var._vc[0] += 1
-    return y
+    # the running stats go in as Tensors (no gradient flows to them) so their versions are checked
+    return BatchNorm.apply(input, weight, bias, running_mean, running_var, bool(training), float(momentum),
+                           float(eps))
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
@@ -146,7 +156,9 @@ class LayerNorm(Op):
         rstd = 1 / np.sqrt(var + eps)
         xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
         ctx.axes = axes
-        ctx.save_for_backward(xhat, rstd, weight)
+        # the input, mean and rstd, as PyTorch (xhat can be the output itself, which an
+        # in-place op on the output may change, and PyTorch allows that)
+        ctx.save_for_backward(x, mean, rstd, weight)
         out = xhat
         if weight is not None:
             out = out * weight
@@ -156,7 +168,8 @@ class LayerNorm(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, rstd, weight = ctx.saved_tensors
+        x, mean, rstd, weight = ctx.saved_tensors
+        xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
         axes = ctx.axes
         batch = tuple(range(xhat.ndim - len(axes)))
         nx, nw, nb = ctx.needs_input_grad[:3]
