@@ -38,7 +38,6 @@ LAYER_OF_PREFIX = {
     "_rng": "engine",
     "nn.functional": "functional",
     "torch_functions": "functional",
-    "functions": "functional",
     "creation": "functional",
     "testing": "functional",
     "nn": "nn/optim",

@@ -62,7 +62,9 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .functions import (
+from .tensor import Device as device
+from .tensor import Size, Tensor
+from .torch_functions import (
     abs,
     acos,
     add,
@@ -176,8 +178,6 @@ from .functions import (
     var,
     where,
 )
-from .tensor import Device as device
-from .tensor import Size, Tensor
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
     "Function",

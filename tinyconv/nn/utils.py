@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..functions import cat
 from ..tensor import Tensor
+from ..torch_functions import cat
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]

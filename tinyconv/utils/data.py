@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .._rng import _rng as global_rng
-from ..functions import stack
 from ..tensor import Tensor
+from ..torch_functions import stack
 
 __all__ = [
     "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",

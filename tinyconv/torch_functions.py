@@ -1,4 +1,6 @@
-"""Module-level tensor functions, as `torch.cat`, `torch.where`, `torch.sum`, ..."""
+"""Module-level tensor functions, as `torch.cat`, `torch.where`, `torch.sum`, ...: what
+`import tinyconv as torch` offers as `torch.X(t, ...)`, each an explicit def (tinyconv/__init__
+re-exports them). Functional layer: built on the engine's ops and Tensor methods."""
 from __future__ import annotations
 
 import builtins
@@ -77,17 +79,215 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     return ops.Where.apply(cond, a, b, dtype)
 
 
-def _method(name: str):
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
-        return getattr(_as_tensor(input), name)(*args, **kwargs)
-
-    fn.__name__ = name
-    fn.__doc__ = f"`tinyconv.{name}(t, ...)` is `t.{name}(...)`."
-    return fn
+# The functions that are also Tensor methods: the same op, reached as torch.X(t, ...).
 
 
-for _name in ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "exp", "log", "sqrt", "abs", "sin", "cos", "relu", "sigmoid", "tanh", "clamp", "clip", "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "flip", "square", "sign", "t", "numel", "split", "chunk", "unbind", "all", "any", "prod", "norm", "softmax", "log_softmax"]:
-    globals()[_name] = _method(_name)
+def sum(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """`tinyconv.sum(t, ...)` is `t.sum(...)`."""
+    return _as_tensor(input).sum(dim, keepdim, dtype)
+
+
+def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """`tinyconv.mean(t, ...)` is `t.mean(...)`."""
+    return _as_tensor(input).mean(dim, keepdim, dtype)
+
+
+def var(input: Any, dim: Any = None, unbiased: Any = None,
+        keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    """`tinyconv.var(t, ...)` is `t.var(...)`."""
+    return _as_tensor(input).var(dim, unbiased, keepdim, correction=correction)
+
+
+def std(input: Any, dim: Any = None, unbiased: Any = None,
+        keepdim: bool = False, *, correction: Any = None) -> Tensor:
+    """`tinyconv.std(t, ...)` is `t.std(...)`."""
+    return _as_tensor(input).std(dim, unbiased, keepdim, correction=correction)
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """`tinyconv.max(t, ...)` is `t.max(...)`."""
+    return _as_tensor(input).max(dim, keepdim)
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """`tinyconv.min(t, ...)` is `t.min(...)`."""
+    return _as_tensor(input).min(dim, keepdim)
+
+
+def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`tinyconv.amax(t, ...)` is `t.amax(...)`."""
+    return _as_tensor(input).amax(dim, keepdim)
+
+
+def amin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`tinyconv.amin(t, ...)` is `t.amin(...)`."""
+    return _as_tensor(input).amin(dim, keepdim)
+
+
+def argmax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`tinyconv.argmax(t, ...)` is `t.argmax(...)`."""
+    return _as_tensor(input).argmax(dim, keepdim)
+
+
+def argmin(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """`tinyconv.argmin(t, ...)` is `t.argmin(...)`."""
+    return _as_tensor(input).argmin(dim, keepdim)
+
+
+def exp(input: Any) -> Tensor:
+    """`tinyconv.exp(t, ...)` is `t.exp(...)`."""
+    return _as_tensor(input).exp()
+
+
+def log(input: Any) -> Tensor:
+    """`tinyconv.log(t, ...)` is `t.log(...)`."""
+    return _as_tensor(input).log()
+
+
+def sqrt(input: Any) -> Tensor:
+    """`tinyconv.sqrt(t, ...)` is `t.sqrt(...)`."""
+    return _as_tensor(input).sqrt()
+
+
+def abs(input: Any) -> Tensor:
+    """`tinyconv.abs(t, ...)` is `t.abs(...)`."""
+    return _as_tensor(input).abs()
+
+
+def sin(input: Any) -> Tensor:
+    """`tinyconv.sin(t, ...)` is `t.sin(...)`."""
+    return _as_tensor(input).sin()
+
+
+def cos(input: Any) -> Tensor:
+    """`tinyconv.cos(t, ...)` is `t.cos(...)`."""
+    return _as_tensor(input).cos()
+
+
+def relu(input: Any) -> Tensor:
+    """`tinyconv.relu(t, ...)` is `t.relu(...)`."""
+    return _as_tensor(input).relu()
+
+
+def sigmoid(input: Any) -> Tensor:
+    """`tinyconv.sigmoid(t, ...)` is `t.sigmoid(...)`."""
+    return _as_tensor(input).sigmoid()
+
+
+def tanh(input: Any) -> Tensor:
+    """`tinyconv.tanh(t, ...)` is `t.tanh(...)`."""
+    return _as_tensor(input).tanh()
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Tensor:
+    """`tinyconv.clamp(t, ...)` is `t.clamp(...)`."""
+    return _as_tensor(input).clamp(min, max)
+
+
+def clip(input: Any, min: Any = None, max: Any = None) -> Tensor:
+    """`tinyconv.clip(t, ...)` is `t.clip(...)`."""
+    return _as_tensor(input).clip(min, max)
+
+
+def reshape(input: Any, *shape: Any) -> Tensor:
+    """`tinyconv.reshape(t, ...)` is `t.reshape(...)`."""
+    return _as_tensor(input).reshape(*shape)
+
+
+def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
+    """`tinyconv.transpose(t, ...)` is `t.transpose(...)`."""
+    return _as_tensor(input).transpose(dim0, dim1)
+
+
+def permute(input: Any, *dims: Any) -> Tensor:
+    """`tinyconv.permute(t, ...)` is `t.permute(...)`."""
+    return _as_tensor(input).permute(*dims)
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """`tinyconv.flatten(t, ...)` is `t.flatten(...)`."""
+    return _as_tensor(input).flatten(start_dim, end_dim)
+
+
+def squeeze(input: Any, dim: Any = None) -> Tensor:
+    """`tinyconv.squeeze(t, ...)` is `t.squeeze(...)`."""
+    return _as_tensor(input).squeeze(dim)
+
+
+def unsqueeze(input: Any, dim: int) -> Tensor:
+    """`tinyconv.unsqueeze(t, ...)` is `t.unsqueeze(...)`."""
+    return _as_tensor(input).unsqueeze(dim)
+
+
+def flip(input: Any, *dims: Any) -> Tensor:
+    """`tinyconv.flip(t, ...)` is `t.flip(...)`."""
+    return _as_tensor(input).flip(*dims)
+
+
+def square(input: Any) -> Tensor:
+    """`tinyconv.square(t, ...)` is `t.square(...)`."""
+    return _as_tensor(input).square()
+
+
+def sign(input: Any) -> Tensor:
+    """`tinyconv.sign(t, ...)` is `t.sign(...)`."""
+    return _as_tensor(input).sign()
+
+
+def t(input: Any) -> Tensor:
+    """`tinyconv.t(t, ...)` is `t.t(...)`."""
+    return _as_tensor(input).t()
+
+
+def numel(input: Any) -> int:
+    """`tinyconv.numel(t, ...)` is `t.numel(...)`."""
+    return _as_tensor(input).numel()
+
+
+def split(input: Any, split_size: Any, dim: int = 0) -> tuple:
+    """`tinyconv.split(t, ...)` is `t.split(...)`."""
+    return _as_tensor(input).split(split_size, dim)
+
+
+def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
+    """`tinyconv.chunk(t, ...)` is `t.chunk(...)`."""
+    return _as_tensor(input).chunk(chunks, dim)
+
+
+def unbind(input: Any, dim: int = 0) -> tuple:
+    """`tinyconv.unbind(t, ...)` is `t.unbind(...)`."""
+    return _as_tensor(input).unbind(dim)
+
+
+def all(input: Any, dim: Any = None) -> Tensor:
+    """`tinyconv.all(t, ...)` is `t.all(...)`."""
+    return _as_tensor(input).all(dim)
+
+
+def any(input: Any, dim: Any = None) -> Tensor:
+    """`tinyconv.any(t, ...)` is `t.any(...)`."""
+    return _as_tensor(input).any(dim)
+
+
+def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """`tinyconv.prod(t, ...)` is `t.prod(...)`."""
+    return _as_tensor(input).prod(dim, keepdim, dtype)
+
+
+def norm(input: Any, p: Any = 'fro', dim: Any = None,
+         keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """`tinyconv.norm(t, ...)` is `t.norm(...)`."""
+    return _as_tensor(input).norm(p, dim, keepdim, dtype)
+
+
+def softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:
+    """`tinyconv.softmax(t, ...)` is `t.softmax(...)`."""
+    return _as_tensor(input).softmax(dim, dtype)
+
+
+def log_softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:
+    """`tinyconv.log_softmax(t, ...)` is `t.log_softmax(...)`."""
+    return _as_tensor(input).log_softmax(dim, dtype)
 
 
 def maximum(input: Any, other: Any) -> Tensor:
