@@ -29,7 +29,8 @@ For one group (groups come at the end), with ``x_pad`` the zero-padded input::
 Every output is the dot product of the kernel with one window of the input.
 Copy each window into a column ("im2col"), ``cols[(c,p,q), (i,j)] =
 x_pad[c, i*sh + p*dh, j*sw + q*dw]``, and the whole convolution is one matrix
-product ``Y = W @ cols`` with ``W = w.reshape(O, C*kh*kw)``.
+product ``Y = Wm @ cols`` with ``Wm = w.reshape(O, C*kh*kw)`` (``Y`` is ``y`` as a
+``(O, OH*OW)`` matrix; the names are those of docs/conv_backprop.md's notation table).
 
 Differentiate, with ``g = dL/dy`` (the shape of y):
 
@@ -37,7 +38,7 @@ Differentiate, with ``g = dL/dy`` (the shape of y):
 - weight: w[o,c,p,q] multiplies the pixel at offset (p, q) of every window, so
   ``dL/dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] * x_pad[n,c, i*sh + p*dh, j*sw + q*dw]``:
   the correlation of the input with g, g's taps ``stride`` apart and the
-  result sampled ``dilation`` apart. In columns ``dW = G @ cols.T``, with the
+  result sampled ``dilation`` apart. In columns ``dWm = gm @ cols.T`` (``gm``: g as a matrix), with the
   very columns the forward built.
 - input: x_pad[n,c,u,v] is read by every (o, p, q, i, j) with
   ``u = i*sh + p*dh`` and ``v = j*sw + q*dw``, so
@@ -48,7 +49,7 @@ Differentiate, with ``g = dL/dy`` (the shape of y):
   with g_up[i*sh] = g[i]); then ``dL/dx_pad[u] = sum_p g_up[u - p*dh] * w[p]``
   (one axis shown): the "full" correlation of g_up with the kernel flipped in
   (p, q), in and out channels swapped (it sums over o and gives one map per
-  c). That is a *transposed convolution*. In columns: ``dcols = W.T @ G``
+  c). That is a *transposed convolution*. In columns: ``dcols = Wm.T @ gm``
   holds what each pixel of each window receives, and "col2im" adds every
   entry back onto the pixel it was copied from (windows overlap, so their
   contributions add). Cropping the padding off gives dL/dx.
@@ -60,7 +61,7 @@ What the options change:
 - padding: the forward reads x_pad; the backward computes dL/dx_pad and crops
   it, since the padding pixels are constants.
 - dilation d: the kernel taps sit d apart, in every formula above.
-- groups G: the channels split into G independent convolutions, W is block
+- groups G: the channels split into G independent convolutions, Wm is block
   diagonal, and every matrix product above becomes a batch of G products.
 """
 from __future__ import annotations
@@ -286,7 +287,7 @@ def col2im(dcols: np.ndarray, x_pad_shape: tuple[int, ...], kernel_size: IntPair
 
 
 def _gemm(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
-    """``Y = W @ cols`` for every image and group: ``(N, O, OH*OW)``.
+    """``Y = Wm @ cols`` for every image and group: ``(N, O, OH*OW)``.
 
     ``w (O, C/G, kh, kw)`` becomes G blocks ``(G, O/G, K)``; the columns
     ``(N, C*kh*kw, L)`` split into ``(N, G, K, L)``; one batched matmul.
@@ -298,7 +299,7 @@ def _gemm(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
 
 def _weight_grad(g: np.ndarray, cols: np.ndarray, w_shape: tuple[int, ...],
                  groups: int) -> np.ndarray:
-    """``dW = sum over images of G @ cols.T``: ``g (N, O, L)``, ``cols (N, C*kh*kw, L)``."""
+    """``dWm = sum over images of gm @ cols.T``: ``g (N, O, L)``, ``cols (N, C*kh*kw, L)``."""
     N, O, L = g.shape
     g = g.reshape(N, groups, O // groups, L)
     cols = cols.reshape(N, groups, -1, L)
@@ -309,7 +310,7 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: I
                padding: Padding2, dilation: IntPair, groups: int) -> np.ndarray:
     """dL/dx ``(N, C, H, W)`` of a conv2d from ``g = dL/dy (N, O, OH, OW)``: GEMM, col2im, crop.
 
-    ``dcols = W.T @ G`` is what each pixel of each window receives; col2im
+    ``dcols = Wm.T @ gm`` is what each pixel of each window receives; col2im
     adds it onto the pixels; the padding's share is cropped off. This is
     also the whole of conv_transpose2d's forward.
     """
