@@ -215,3 +215,24 @@ def test_max_pool2d_padding_windows_with_real_taps_match_pytorch():
         v, i = F.max_pool2d(tinyconv.tensor(x), return_indices=True, **kwargs)
         np.testing.assert_array_equal(v.numpy(), tv.numpy())
         np.testing.assert_array_equal(i.numpy(), ti.numpy())
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 3, 4), (0, 2, 3, 4), (0, 0, 3, 4), (2, 3, 0, 4), (2, 3, 4, 0),
+                                   (0, 3, 4), (3, 0, 4), (3, 4, 0)])
+@pytest.mark.parametrize("size", [(2, 2), (0, 2)])
+@pytest.mark.parametrize("name", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
+def test_empty_inputs_and_outputs_as_pytorch(shape, size, name):
+    """Empty dims: the output, or the error, of PyTorch, in forward and in backward (PyTorch
+    refuses empty heights/widths, max pooling empty channels, backward empty outputs)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for T in (torch, tinyconv):
+        x = T.zeros(shape, dtype=T.float64, requires_grad=True)
+        try:
+            y = getattr(T.nn.functional, name)(x, size)
+            got.append(tuple(y.shape))
+            y.sum().backward()
+            got.append(tuple(x.grad.shape))
+        except RuntimeError:
+            got.append("RuntimeError")
+    assert got[len(got) // 2:] == got[:len(got) // 2]

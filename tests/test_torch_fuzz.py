@@ -33,8 +33,6 @@ torch = pytest.importorskip("torch")
 
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
 PENDING: dict[str, str] = {
-    "adaptive_empty": "adaptive_avg/max_pool2d of an input with an empty batch or channel dim raises (PyTorch: "
-                      "an empty output) (kernel; found by the fuzzer)",
     "grad_fn_names": "grad_fn names differ from PyTorch's for squeeze (SqueezeBackward0/1), x.square() "
                      "(PowBackward0), split/chunk (SplitBackward0), unbind (UnbindBackward0), 1-d matmul "
                      "(CloneBackward0 after squeeze), //, % (NotImplemented), writes through views "
@@ -820,6 +818,12 @@ def select_along(kind: str) -> Callable:
             return assign(p, f"{x}.narrow({d}, {start}, {p.draw(st.integers(0, n - start))})")
         if kind == "roll":
             return assign(p, f"{x}.roll({p.draw(st.integers(-3, 3))}, {d})")
+        if kind in ("topk", "sort"):
+            # which of equal elements comes first is unspecified in PyTorch (and varies with the
+            # layout); tinyconv's order is stable, a documented difference: no ties here
+            arr = np.sort(p.t(x).detach().numpy(), axis=d)
+            if (np.diff(arr, axis=d) == 0).any() or np.isnan(arr).sum(axis=d).max(initial=0) > 1:
+                return None
         if kind == "topk":
             return assign(p, f"{x}.topk({p.draw(st.integers(1, n))}, {d}, largest={p.flag()})[{p.choice([0, 1])}]")
         return assign(p, f"{x}.sort({d}, descending={p.flag()})[{p.choice([0, 1])}]")
@@ -985,25 +989,25 @@ VIEWS = {"view", "overwrite", "index_basic", "index_adv", "setitem", "setitem_ad
 NN = {"nn", "adaptive_pool", "loss", "batch_norm", "inplace", "view", "unary", "binary"}
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(st.data())
 def test_fuzz_core_programs(data):
     run_program(data, CORE)
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(st.data())
 def test_fuzz_views_indexing_inplace_programs(data):
     run_program(data, VIEWS)
 
 
-@settings(max_examples=60)
+@settings(max_examples=120)
 @given(st.data())
 def test_fuzz_nn_programs(data):
     run_program(data, NN, max_lines=4)
 
 
-@settings(max_examples=100)
+@settings(max_examples=200)
 @given(st.data())
 def test_fuzz_mixed_programs(data):
     run_program(data, None)

@@ -585,6 +585,8 @@ def adaptive_max_pool2d_forward(x: np.ndarray, out_size: IntPair) -> tuple[np.nd
     """
     N, C, H, W = x.shape
     OH, OW = out_size
+    if N * C * OH * OW == 0:  # nothing to take the max of (max has no identity)
+        return np.zeros((N, C, OH, OW), x.dtype), np.zeros((N, C, OH, OW), np.int64)
     rows, cols = _window_taps(H, OH), _window_taps(W, OW)  # (OH, kh), (OW, kw)
     kh, kw = rows.shape[1], cols.shape[1]
     # tap-major gather (K, N, C, OH, OW), as in the max pool: every step is a whole-array op

@@ -110,9 +110,12 @@ def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
     """``(x (N, C, H, W), unbatched, (OH, OW))``; a None in output_size keeps that input size."""
     _check_tensor(input, "input", what)
     x, unbatched = _batched(input, what)
-    if 0 in x.shape[1:]:
-        raise ValueError(f"{what}: input shape {tuple(input.shape)} has an empty channel, height or "
-                         "width; only the batch dimension may be 0")
+    # PyTorch's rule: height and width must be non-empty; max pooling also needs channels
+    # when batched (an unbatched input's leading dim counts as a batch)
+    if 0 in x.shape[2:] or (what == "adaptive_max_pool2d" and not unbatched and x.shape[1] == 0):
+        raise RuntimeError(f"{what}: input shape {tuple(input.shape)} has an empty "
+                           f"{'height or width' if 0 in x.shape[2:] else 'channel dimension'}; only the "
+                           f"batch{'' if what == 'adaptive_max_pool2d' else ' and channel'} dimensions may be 0")
     H, W = x.shape[2:]
     if output_size is None:
         return x, unbatched, (H, W)
@@ -122,38 +125,49 @@ def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
     if len(sizes) != 2:
         raise ValueError(f"{what}: output_size must be an int or a pair, got {output_size!r}")
     sizes = [n if s is None else s for s, n in zip(sizes, (H, W))]
-    return x, unbatched, _pair(tuple(sizes), "output_size", what, 1)
+    return x, unbatched, _pair(tuple(sizes), "output_size", what, 0)
+
+
+def _check_adaptive_grad(grad: np.ndarray, unbatched: bool, what: str) -> None:
+    """PyTorch's backward refuses an output empty in a non-batch dim (an unbatched input's
+    leading dim counts as a batch); so does tinyconv's, to raise where PyTorch does."""
+    if 0 in grad.shape[2:] or (not unbatched and grad.shape[1] == 0):
+        shape = grad.shape[1:] if unbatched else grad.shape
+        raise RuntimeError(f"{what}: backward of an output of shape {tuple(shape)}, empty in a non-batch "
+                           "dimension (channels, height or width), is not supported (as in PyTorch)")
 
 
 class AdaptiveAvgPool2d(Op):
     torch_name = "AdaptiveAvgPool2DBackward0"
 
     @staticmethod
-    def forward(ctx, x, output_size):
-        ctx.shape = x.shape
+    def forward(ctx, x, output_size, unbatched):
+        ctx.shape, ctx.unbatched = x.shape, unbatched
         return pool_k.adaptive_avg_pool2d_forward(x, output_size)
 
     @staticmethod
     def backward(ctx, grad):
+        _check_adaptive_grad(grad, ctx.unbatched, "adaptive_avg_pool2d")
         # Each window's gradient is spread evenly over the pixels it averaged.
-        return pool_k.adaptive_avg_pool2d_backward(grad, ctx.shape), None
+        return pool_k.adaptive_avg_pool2d_backward(grad, ctx.shape), None, None
 
 
 class AdaptiveMaxPool2d(Op):
     torch_name = "AdaptiveMaxPool2DBackward0"
 
     @staticmethod
-    def forward(ctx, x, output_size, indices_out):
+    def forward(ctx, x, output_size, indices_out, unbatched):
         y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
-        ctx.indices, ctx.shape = indices, x.shape
+        ctx.indices, ctx.shape, ctx.unbatched = indices, x.shape, unbatched
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y
 
     @staticmethod
     def backward(ctx, grad):
+        _check_adaptive_grad(grad, ctx.unbatched, "adaptive_max_pool2d")
         # Each window's gradient goes to the element that won the max (windows may overlap).
-        return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None
+        return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None, None
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
@@ -165,7 +179,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     x, unbatched, size = _adaptive_args(input, output_size, what)
     if x.dtype.kind != "f":
         raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
-    y = AdaptiveAvgPool2d.apply(x, size)
+    y = AdaptiveAvgPool2d.apply(x, size, unbatched)
     return y.squeeze(0) if unbatched else y
 
 
@@ -178,7 +192,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if x.dtype.kind != "f":
         raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
     sink: list | None = [] if return_indices else None
-    y = AdaptiveMaxPool2d.apply(x, size, sink)
+    y = AdaptiveMaxPool2d.apply(x, size, sink, unbatched)
     if return_indices:
         ind = Tensor._make(sink[0], None, False)
         return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
