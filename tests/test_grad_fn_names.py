@@ -137,3 +137,32 @@ def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
 
     y = Cube.apply(tinyconv.ones(2, requires_grad=True))
     assert y.grad_fn.name() == "CubeBackward"  # PyTorch names a custom Function's node the same way
+
+
+@pytest.mark.parametrize("case", ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+                                  "adaptive_max_pool2d", "pad", "conv2d", "conv_transpose2d"])
+def test_kernel_backed_nodes_have_torchs_edges(case):
+    # The options travel as one tuple argument; next_functions shows only the tensor edges,
+    # as many as PyTorch's node has (the input; conv: input, weight, bias).
+    torch = pytest.importorskip("torch")
+    img = np.random.default_rng(0).standard_normal((1, 2, 6, 6))
+    wts = np.random.default_rng(1).standard_normal((2, 2, 3, 3))
+
+    def run(T, F):
+        x = T.tensor(img, requires_grad=True)
+        w = T.tensor(wts, requires_grad=True)
+        b = T.tensor(np.ones(2), requires_grad=True)
+        out = {"max_pool2d": lambda: F.max_pool2d(x, 2, 1, 1),
+               "avg_pool2d": lambda: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+               "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(x, 4),
+               "adaptive_max_pool2d": lambda: F.adaptive_max_pool2d(x, 4),
+               "pad": lambda: F.pad(x, (1, 2, 0, 1), mode="reflect"),
+               "conv2d": lambda: F.conv2d(x, w, b, 2, 1),
+               "conv_transpose2d": lambda: F.conv_transpose2d(x, w, b, 2, 1, 1)}[case]()
+        out.sum().backward()
+        edges = [None if f is None else type(f).__name__ for f, _ in out.grad_fn.next_functions]
+        return edges, x.grad.numpy()
+
+    (tc_edges, tc_grad), (pt_edges, pt_grad) = run(tinyconv, tF), run(torch, torch.nn.functional)
+    assert tc_edges == pt_edges
+    np.testing.assert_allclose(tc_grad, pt_grad, rtol=1e-10, atol=1e-12)

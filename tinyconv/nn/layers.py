@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .functional._checks import _pair as _check_pair
+from .functional.conv import _conv_padding
 from .module import Module, Parameter
 
 
@@ -94,18 +95,11 @@ class Conv2d(_ConvNd):
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        # Other modes pad explicitly first (left, right, top, bottom), then convolve unpadded.
-        if self.padding == "same":
-            pads = []
-            for k, d in zip(reversed(self.kernel_size), reversed(self.dilation)):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-        elif self.padding == "valid":
-            pads = [0, 0, 0, 0]
-        else:
-            ph, pw = self.padding
-            pads = [pw, pw, ph, ph]
-        x = F.pad(input, tuple(pads), mode=self.padding_mode)
+        # Other modes pad explicitly first (left, right, top, bottom), then convolve unpadded;
+        # the pads ('same' included) come from the one place conv2d computes them.
+        (top, bottom), (left, right) = _conv_padding(self.padding, self.kernel_size, self.dilation,
+                                                     self.stride, "Conv2d")
+        x = F.pad(input, (left, right, top, bottom), mode=self.padding_mode)
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 

@@ -65,12 +65,13 @@ class ConvTranspose2d(Op):
     next_functions_count = 3  # (input, weight, bias), as PyTorch's node; not the options
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups):
+    def forward(ctx, x, w, b, config):
+        # config: (stride, padding, output_padding, dilation, groups), checked by conv_transpose2d()
         algo = conv_algorithms.current
         ctx.save_for_backward(x, w)
-        ctx.config = (stride, padding, output_padding, dilation, groups)
+        ctx.config = config
         ctx.algorithm = algo.name
-        return algo.conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups)
+        return algo.conv_transpose2d_forward(x, w, b, *config)
 
     @staticmethod
     def backward(ctx, grad):
@@ -79,7 +80,7 @@ class ConvTranspose2d(Op):
         algo = conv_algorithms.ALGORITHMS[ctx.algorithm]
         gx, gw, gb = algo.conv_transpose2d_backward(grad, x, w, *ctx.config, need_input=need_x,
                                                     need_weight=need_w, need_bias=need_b)
-        return gx, gw, gb, None, None, None, None, None
+        return gx, gw, gb, None
 
 
 def _conv_operands(input: Any, weight: Any, groups: Any, what: str, layout: str) -> tuple[Tensor, bool]:
@@ -229,5 +230,5 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if oh < 1 or ow < 1:
         raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
                          f"{tuple(input.shape)} and padding {pad}")
-    y = ConvTranspose2d.apply(x, weight, b, stride, pad, out_pad, dilation, int(groups))
+    y = ConvTranspose2d.apply(x, weight, b, (stride, pad, out_pad, dilation, int(groups)))
     return y.squeeze(0) if unbatched else y

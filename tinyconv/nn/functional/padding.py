@@ -22,8 +22,12 @@ _PAD_NAMES = {("reflect", 1): "ReflectionPad1DBackward0", ("reflect", 2): "Refle
 
 
 class Pad(Op):
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
+
     @staticmethod
-    def forward(ctx, x, pads, mode, value):
+    def forward(ctx, x, config):
+        # config: (pads, mode, value), checked by pad()
+        pads, mode, value = config
         ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
         ctx.torch_name = _PAD_NAMES.get((mode, len(pads) // 2), "ConstantPadNdBackward0")
         return pad_k.pad_forward(x, pads, mode, value)
@@ -32,7 +36,7 @@ class Pad(Op):
     def backward(ctx, grad):
         # Constant padding: crop. Reflect/replicate/circular: each copied border
         # element sends its gradient back to the element it was copied from.
-        return pad_k.pad_backward(grad, ctx.shape, ctx.pads, ctx.mode), None, None, None
+        return pad_k.pad_backward(grad, ctx.shape, ctx.pads, ctx.mode), None
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -64,4 +68,4 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise ValueError(f"{what}: can't replicate-pad an empty dimension")
         if n + lo + hi < 0:
             raise ValueError(f"{what}: padding {tuple(pad)} crops more than the input size {n}")
-    return Pad.apply(input, tuple(int(p) for p in pad), mode, value)
+    return Pad.apply(input, (tuple(int(p) for p in pad), mode, value))

@@ -17,10 +17,14 @@ from ._checks import _batched, _check_spatial, _check_tensor, _pair
 
 class MaxPool2d(Op):
     torch_name = "MaxPool2DWithIndicesBackward0"
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, indices_out):
-        y, indices = pool_k.max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+    def forward(ctx, x, config, indices_out):
+        # config: (kernel_size, stride, padding, dilation, ceil_mode), checked by max_pool2d();
+        # indices_out: a list to receive the argmax positions (return_indices=True), or None
+        kernel_size, stride, padding, dilation, _ = config
+        y, indices = pool_k.max_pool2d_forward(x, *config)
         ctx.indices, ctx.shape = indices, x.shape
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
         ctx.empty = pool_k.max_pool2d_empty_windows(x.shape[2], x.shape[3], y.shape[2:], kernel_size,
@@ -43,22 +47,24 @@ class MaxPool2d(Op):
         # Each window's gradient goes to the element that won the max.
         gx = pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint,
                                         empty=ctx.empty)
-        return (gx,) + (None,) * 6
+        return gx, None, None
 
 
 class AvgPool2d(Op):
     torch_name = "AvgPool2DBackward0"
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    def forward(ctx, x, config):
+        # config: (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         ctx.shape = x.shape
-        ctx.config = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-        return pool_k.avg_pool2d_forward(x, *ctx.config)
+        ctx.config = config
+        return pool_k.avg_pool2d_forward(x, *config)
 
     @staticmethod
     def backward(ctx, grad):
         # Each window's gradient is spread evenly over the elements it averaged.
-        return (pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config),) + (None,) * 7
+        return pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config), None
 
 
 def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
@@ -85,7 +91,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     """Max over each window; `(N, C, H, W) -> (N, C, OH, OW)`. Indices index the H*W plane."""
     x, unbatched, k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     sink: list | None = [] if return_indices else None
-    y = MaxPool2d.apply(x, k, s, p, d, bool(ceil_mode), sink)
+    y = MaxPool2d.apply(x, (k, s, p, d, bool(ceil_mode)), sink)
     if return_indices:
         ind = Tensor._make(sink[0], None, False)
         return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
@@ -102,7 +108,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
-    y = AvgPool2d.apply(x, k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    y = AvgPool2d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
     return y.squeeze(0) if unbatched else y
 
 
@@ -139,6 +145,7 @@ def _check_adaptive_grad(grad: np.ndarray, unbatched: bool, what: str) -> None:
 
 class AdaptiveAvgPool2d(Op):
     torch_name = "AdaptiveAvgPool2DBackward0"
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
     def forward(ctx, x, output_size, unbatched):
@@ -154,6 +161,7 @@ class AdaptiveAvgPool2d(Op):
 
 class AdaptiveMaxPool2d(Op):
     torch_name = "AdaptiveMaxPool2DBackward0"
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
     def forward(ctx, x, output_size, indices_out, unbatched):
