@@ -371,3 +371,40 @@ def test_setitem_matches_torch(case, seed, data):
     (yt * torch.tensor(g)).sum().backward()
     same_grad(x.grad, xt.grad)
     same_grad(v.grad, vt.grad)  # None in both after `y[False] = v`, which writes nothing
+
+
+# (target, index, value) of `target[index] = value`, from the library T and the tensor v
+OVERLAP_WRITES = {
+    "v[[0, 0]] = v": lambda T, v: (v, [0, 0], v), "v[[1, 0]] = v": lambda T, v: (v, [1, 0], v),
+    "v[:] = v": lambda T, v: (v, slice(None), v), "v[1:] = v[:-1]": lambda T, v: (v, slice(1, None), v[:-1]),
+    "v[[0, 1]] = v[[1, 0]]": lambda T, v: (v, [0, 1], v[[1, 0]]), "v[0] = v[1]": lambda T, v: (v, 0, v[1]),
+    "v[mask] = v[1]": lambda T, v: (v, T.tensor([True, False]), v[1]), "v[[0]] = v[1:]": lambda T, v: (v, [0], v[1:]),
+    "v[...] = v.flip(0)": lambda T, v: (v, Ellipsis, v.flip(0)),
+    "v[:, 0] = v[:, 1]": lambda T, v: (v, (slice(None), 0), v[:, 1]),
+    "v[:, [0, 1]] = v.t()": lambda T, v: (v, (slice(None), [0, 1]), v.t()),
+    "v[[0, 1]] = v.t()": lambda T, v: (v, [0, 1], v.t()), "v.t()[[0, 1]] = v": lambda T, v: (v.t(), [0, 1], v),
+    "v[:] = v.t()": lambda T, v: (v, slice(None), v.t()), "v[[0, 1], [0, 1]] = v[0]": lambda T, v: (v, ([0, 1], [0, 1]), v[0]),
+    "v[0, [0, 1]] = v[:, 0]": lambda T, v: (v, (0, [0, 1]), v[:, 0]), "v[0] = v[:, 0]": lambda T, v: (v, 0, v[:, 0]),
+    "v[v > 2] = v[0, 0]": lambda T, v: (v, v > 2, v[0, 0]), "v[v > 2] = v[0]": lambda T, v: (v, v > 2, v[0]),
+    "v[True] = v": lambda T, v: (v, True, v), "v[None] = v": lambda T, v: (v, None, v),
+    "v[0, 0] = v[0, 0]": lambda T, v: (v, (0, 0), v[0, 0]), "v[[0]] = v[0, 0]": lambda T, v: (v, [0], v[0, 0]),
+    "v[0][[1, 0]] = v[0]": lambda T, v: (v[0], [1, 0], v[0]), "v[:1] = v[0:1]": lambda T, v: (v, slice(None, 1), v[0:1]),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("line", list(OVERLAP_WRITES))
+def test_writes_whose_value_overlaps_the_target_raise_as_pytorch(line):
+    """A value sharing memory with the written part: PyTorch refuses a partial overlap for a
+    basic index and any overlap for an advanced one (its layout checks), tinyconv too."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for T in (torch, tinyconv):
+        v = T.tensor([[1.0, 2.0], [3.0, 4.0]])
+        target, index, value = OVERLAP_WRITES[line](T, v)
+        try:
+            target[index] = value
+            got.append(v.tolist())
+        except RuntimeError:
+            got.append("RuntimeError")
+    assert got[1] == got[0]

@@ -40,8 +40,6 @@ PENDING: dict[str, str] = {
     "empty_view_write": "an in-place op on an empty view of a leaf that requires grad does not raise (PyTorch: "
                         "a view of a leaf Variable that requires grad is being used in an in-place operation) "
                         "(views)",
-    "setitem_alias": "v[[0, 0]] = v (value overlaps the written tensor) does not raise (PyTorch: unsupported "
-                     "operation: some elements ... refer to a single memory location) (fuzzer)",
 }
 # Ops whose outputs the fuzzer does not write to in place while the PENDING entry is there.
 NO_INPLACE_ON = {"saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},

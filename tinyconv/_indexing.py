@@ -268,6 +268,34 @@ def _basic_plan(index: Any, items: tuple, shape: tuple) -> IndexPlan:
     return IndexPlan((*items, Ellipsis), None, (*out, *shape[d:]), True, items=items)
 
 
+def _dense_layout(a: np.ndarray) -> tuple | None:
+    """(shape, strides) over the dims of size > 1 if `a` covers its memory span exactly once
+    (PyTorch's "non-overlapping and dense", up to a permutation of dims), else None."""
+    dims = [(st, n) for n, st in zip(a.shape, a.strides) if n != 1]
+    expected = a.itemsize
+    for st, n in sorted(dims):
+        if st != expected:
+            return None
+        expected *= n
+    return tuple(n for _, n in dims), tuple(st for st, _ in dims)
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> str:
+    """How the memory of `a` and `b` overlaps, as PyTorch judges it before a write: "no",
+    "full" (the same elements in the same layout), "partial", or "unknown" (a layout that
+    is not dense, which PyTorch does not check)."""
+    if a.size == 0 or b.size == 0 or not np.may_share_memory(a, b):  # a cheap bounds check first
+        return "no"
+    la, lb = _dense_layout(a), _dense_layout(b)
+    if la is None or lb is None:
+        return "unknown"
+    sa, sb = a.ctypes.data, b.ctypes.data
+    ea, eb = sa + a.nbytes, sb + b.nbytes
+    if sa == sb and ea == eb:
+        return "full" if la == lb else "partial"
+    return "partial" if sa < eb and sb < ea else "no"
+
+
 def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tuple) -> Any:
     """The array `t[index] = value` writes (t of `shape` and `dtype`, `p` the plan of
     `index`): in t's dtype, shaped to broadcast to `p.shape`. Leading size-1 dims beyond

@@ -953,6 +953,8 @@ class Tensor(TensorMath):
             return
         idx = _indexing.plan(index, self._data.shape)
         val = _indexing.value_for(value, idx, self._data.dtype, index, self._data.shape)
+        if isinstance(value, Tensor) and np.may_share_memory(value._data, self._data):
+            self._check_setitem_overlap(idx, value, index)
         if grad_mode.enabled:
             _current(value)
         view = self._base is not None
@@ -969,6 +971,20 @@ class Tensor(TensorMath):
             _record_set_index(self, idx, value)
         if view:
             self._view_after_write()
+
+    def _check_setitem_overlap(self, idx: Any, value: Tensor, index: Any) -> None:
+        """PyTorch refuses a write whose value shares memory with the written part: partly for a
+        basic index (a copy), at all for an advanced one (index_put_), except a one-element value
+        with a single bool mask (masked_fill_)."""
+        if idx.fill_mask and value._data.size == 1:
+            return
+        status = _indexing.overlap(self._data[idx.basic], value._data)
+        # (a bare `x[True] = v` is a copy into x[None] in PyTorch, a basic index)
+        if status == "partial" or (status == "full" and not idx.is_view and index is not True):
+            raise RuntimeError(
+                f"__setitem__: the value shares memory with the part of the tensor that index "
+                f"{_indexing._show(index)} writes (some elements of both refer to a single memory "
+                "location), as PyTorch refuses; write value.clone() instead")
 
     # -- views: in-place ops on a base and its views, as PyTorch does ---------------------
     # Every view remembers its root (the tensor it is ultimately a view of) and the view ops
