@@ -33,6 +33,7 @@ from ._args import (
     _infer_shape,
 )
 from ._dtype import as_dtype, dtype_name, result_type
+from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
@@ -69,7 +70,7 @@ def _sizes(args: tuple, what: str) -> tuple:
     return tuple(out)
 
 
-class Tensor(TensorMath):
+class Tensor(ViewInplace, TensorMath):
     """An n-dimensional array that records the ops applied to it for backward."""
 
     # _base: None, or on a view (shares memory and `_vc` with another tensor):
@@ -986,236 +987,6 @@ class Tensor(TensorMath):
                 f"{_indexing._show(index)} writes (some elements of both refer to a single memory "
                 "location), as PyTorch refuses; write value.clone() instead")
 
-    # -- views: in-place ops on a base and its views, as PyTorch does ---------------------
-    # Every view remembers its root (the tensor it is ultimately a view of) and the view ops
-    # that re-derive it from the root. An in-place op on a view writes into the root's
-    # memory, so it also rewrites the root's history: the root's old history with the view's
-    # region replaced by the in-place result (a CopySlices node). An in-place op on the root,
-    # or through another view, bumps the shared version counter; a view whose history is
-    # older than that counter re-derives its history from the root's on its next use.
-    def _mark_view(self, parent: Tensor, step: tuple) -> None:
-        """Make self a view of `parent` by the view op `step` = (Function class, extra args)."""
-        self._vc = parent._vc
-        self._gv = parent._vc[0]
-        pb = parent._base
-        flags = 0 if grad_mode.enabled else _VIEW_NO_GRAD
-        if pb is None:
-            if flags and parent._requires_grad:
-                flags |= _VIEW_NO_GRAD_OF_GRAD
-            self._base = (parent, (step,), flags)
-        else:
-            root, steps, pflags = pb
-            if flags and root._requires_grad:
-                flags |= _VIEW_NO_GRAD_OF_GRAD
-            self._base = (root, steps + (step,), flags | pflags)
-
-    def _refresh_view(self) -> None:
-        """The root changed in place since this view's history was made: re-derive the view
-        from the root (PyTorch's rebase of a view's grad_fn)."""
-        root, steps, flags = self._base
-        self._gv = self._vc[0]
-        if not root._requires_grad:  # the root left the graph (e.g. zero_()): so does the view
-            if self._grad_fn is not None:
-                self._grad_fn = None
-                self._requires_grad = False
-            return
-        if flags & _VIEW_NO_GRAD_OF_GRAD:
-            raise RuntimeError(
-                "A view was created in no_grad mode and its base or another view of its base has "
-                "been modified inplace with grad mode enabled. Given that this use case is "
-                "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
-                "both the view and the inplace either both inside the no_grad block (if you don't "
-                f"want the inplace to be tracked) or both outside (base shape {tuple(root.shape)})"
-            )
-        prev = grad_mode.enabled
-        grad_mode.enabled = True  # the history exists whatever the mode of this access
-        try:
-            t = root
-            for cls, extra in steps:
-                t = cls.apply(t, *extra)
-        finally:
-            grad_mode.enabled = prev
-        self._grad_fn = t._grad_fn
-        self._requires_grad = True
-
-    def _view_before_write(self, what: str, other: Any = None) -> None:
-        """Checks before an in-place op on a view, and its history made current."""
-        root, _, flags = self._base
-        if not self._data.flags.writeable:  # an expand()ed view: elements share memory
-            raise RuntimeError(
-                f"{what}: unsupported operation: more than one element of the written-to tensor "
-                f"refers to a single memory location (a view made by expand(), shape "
-                f"{tuple(self.shape)}). Please clone() the tensor before performing the operation."
-            )
-        if not grad_mode.enabled:
-            return
-        if self._gv != self._vc[0]:
-            self._refresh_view()
-        tracked = root._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
-        if not tracked:
-            return
-        if flags & _VIEW_NO_GRAD:
-            raise RuntimeError(
-                f"{what}: A view was created in no_grad mode and is being modified inplace with "
-                "grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
-                "forbidden. You can clarify your code by moving both the view and the inplace "
-                "either both inside the no_grad block (if you don't want the inplace to be tracked) "
-                "or both outside (if you want the inplace to be tracked)."
-            )
-        if flags & _VIEW_MULTI:
-            raise RuntimeError(
-                f"{what}: this tensor is a view made by a function that returns several views "
-                "(split/chunk/unbind) and is being modified inplace; such views may not be "
-                "modified inplace, as in PyTorch. Replace the inplace operation by an out-of-place one."
-            )
-        if root._requires_grad and root.grad_fn is None:
-            raise RuntimeError(
-                f"{what}: a view of a leaf Variable that requires grad is being used in an in-place "
-                f"operation (leaf shape {tuple(root.shape)}); wrap the update in "
-                "`with tinyconv.no_grad():` or update `.data` instead"
-            )
-
-    def _view_after_write(self) -> None:
-        """After an in-place op on a view: the root's history now says `root[view] = self`
-        (PyTorch's CopySlices), and the view's own history is current."""
-        root, steps, _ = self._base
-        if grad_mode.enabled and (root._requires_grad or self._requires_grad):
-            cls, extra = steps[0]
-            if len(steps) == 1 and cls is ops.Index:
-                index = extra[0]  # one basic index: the region is that index
-            else:  # the flat positions of the view's elements in the root, as an index
-                pos = np.arange(root._data.size).reshape(root._data.shape)
-                for cls, extra in steps:
-                    pos = cls.forward(cls.__new__(cls), pos, *extra)
-                index = _indexing.IndexPlan(
-                    (Ellipsis,), np.unravel_index(np.asarray(pos), root._data.shape), pos.shape, True)
-            self._gv = self._vc[0]  # self's history is current (it just made it)
-            _record_set_index(root, index, self)
-            if not self._requires_grad:  # e.g. zero_() on the view: it is still in root's graph
-                self._gv = -1
-                self._refresh_view()
-                return
-        self._gv = self._vc[0]
-
-    # -- in-place ------------------------------------------------------------------------
-    def _check_inplace(self, what: str) -> None:
-        if self.grad_fn is None and self._requires_grad:
-            raise RuntimeError(
-                f"{what}: a leaf tensor that requires grad (shape {tuple(self.shape)}) is being "
-                "used in an in-place operation; wrap the update in `with tinyconv.no_grad():` "
-                "or update `.data` instead"
-            )
-
-    def _inplace(self, op: Any, other: Any, what: str) -> Tensor:
-        if grad_mode.enabled:
-            _current(other)
-        view = self._base is not None
-        if view:
-            self._view_before_write(what, other)
-        track = grad_mode.enabled and (
-            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad)
-        )
-        if not track and not view and self._inplace_direct(op, other):
-            return self
-        if track:
-            self._check_inplace(what)
-            # Mul, Div and Pow save their first operand for backward; the write below would
-            # overwrite it, so they get a copy from before the write (PyTorch's original self).
-            before = self if op is ops.Add or op is ops.Sub else \
-                Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
-            out = _binary(op, before, other)
-        else:
-            with grad_mode.no_grad():
-                out = _binary(op, self, other)
-        if out._data.shape != self._data.shape:
-            raise RuntimeError(
-                f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
-                f"into a tensor of shape {tuple(self.shape)}"
-            )
-        if out._data.dtype != self._data.dtype and not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(
-                f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
-                f"in-place output's dtype {dtype_name(self._data.dtype)}"
-            )
-        self._data[...] = out._data
-        self._vc[0] += 1
-        if track:
-            self.grad_fn = out.grad_fn
-            self._requires_grad = True
-        if view:
-            self._view_after_write()
-        return self
-
-    def _inplace_direct(self, op: Any, other: Any) -> bool:
-        """The untracked update of an optimiser step (`w -= lr * w.grad` under no_grad), written
-        straight into self by the op's ufunc; False (nothing done) unless that is exactly what
-        the general path would compute: a float tensor, and a Python number or an operand of
-        the same shape and dtype (so no broadcasting, promotion or cast to check)."""
-        data = self._data
-        od = other._data if isinstance(other, Tensor) else other
-        if data.dtype.kind != "f" or not (
-            type(od) is builtins.float or type(od) is builtins.int
-            or (isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype)
-        ):
-            return False
-        op.ufunc(data, od, out=data)
-        self._vc[0] += 1
-        return True
-
-    def __iadd__(self, other: Any) -> Tensor:  # noqa: PYI034
-        return self._inplace(ops.Add, other, "+=")
-
-    def __isub__(self, other: Any) -> Tensor:  # noqa: PYI034
-        return self._inplace(ops.Sub, other, "-=")
-
-    def __imul__(self, other: Any) -> Tensor:  # noqa: PYI034
-        return self._inplace(ops.Mul, other, "*=")
-
-    def __itruediv__(self, other: Any) -> Tensor:  # noqa: PYI034
-        return self._inplace(ops.Div, other, "/=")
-
-    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(ops.Add, other * alpha if alpha != 1 else other, "add_()")
-
-    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        return self._inplace(ops.Sub, other * alpha if alpha != 1 else other, "sub_()")
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace(ops.Mul, other, "mul_()")
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(ops.Div, other, "div_()")
-
-    def _overwrite(self, values: Any, what: str, node: Any = None, value: Any = None) -> Tensor:
-        """Replace every value (fill_, zero_, copy_ of a constant, uniform_, normal_, init).
-
-        A tensor in the graph stays in it, as in PyTorch: it gets a `node` (an ops.Overwrite)
-        that sends zero gradient to its old history, and the gradient's sum to `value`
-        (fill_ with a 0-d tensor that requires grad).
-        """
-        view = self._base is not None
-        if view:
-            self._view_before_write(what, value)
-        if grad_mode.enabled:
-            self._check_inplace(what)
-        self._data[...] = values
-        self._vc[0] += 1
-        v_req = grad_mode.enabled and isinstance(value, Tensor) and value._requires_grad
-        if grad_mode.enabled and (self._grad_fn is not None or v_req):
-            n = (node or ops.Overwrite).__new__(node or ops.Overwrite)
-            if node is ops.Fill and isinstance(value, Tensor):
-                n.torch_name = "FillBackward3"  # PyTorch's fill_ with a tensor value
-            n.needs_input_grad = (self._requires_grad, v_req)
-            n.edges = ((self._grad_fn or self) if self._requires_grad else None,
-                       (value._grad_fn or value) if v_req else None)
-            n.value_meta = (value._data.shape, value._data.dtype) if v_req else None
-            n._out_meta = (self._data.shape, self._data.dtype)
-            self.grad_fn = n
-            self._requires_grad = True
-        if view:
-            self._view_after_write()  # the root's overwritten region now comes from here
-        return self
-
     def fill_(self, value: Any) -> Tensor:
         if isinstance(value, Tensor):
             if value._data.ndim:
@@ -1348,11 +1119,6 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
-
-
-# How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
-# required grad; by a function returning several views (split/chunk/unbind).
-_VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
 
 
 def _ragged(data: Any, path: str = "data") -> str:
