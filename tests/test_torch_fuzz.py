@@ -37,9 +37,6 @@ PENDING: dict[str, str] = {
                      "(PowBackward0), split/chunk (SplitBackward0), unbind (UnbindBackward0), 1-d matmul "
                      "(CloneBackward0 after squeeze), //, % (NotImplemented), writes through views "
                      "(AsStridedBackward0, CopySlices) (ops; the check is in Program.same)",
-    "empty_view_write": "an in-place op on an empty view of a leaf that requires grad does not raise (PyTorch: "
-                        "a view of a leaf Variable that requires grad is being used in an in-place operation) "
-                        "(views)",
 }
 # Ops whose outputs the fuzzer does not write to in place while the PENDING entry is there.
 NO_INPLACE_ON = {"saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},

@@ -386,3 +386,27 @@ def test_view_grad_fn_is_current_after_base_inplace():
     assert v.grad_fn is not old  # re-derived from the base's new history, as PyTorch's
     assert v.grad_fn.next_functions[0][0] is a.grad_fn
     assert "grad_fn=" in repr(v) and not v.is_leaf
+
+
+EMPTY_VIEW_WRITES = {
+    "x[0:0].add_(1)": lambda x: x[0:0].add_(1), "x[0:0].zero_()": lambda x: x[0:0].zero_(),
+    "x.view(-1)[0:0].mul_(2)": lambda x: x.view(-1)[0:0].mul_(2), "x[[]].add_(1)": lambda x: x[[]].add_(1),
+    "x[0:0][...] = 1": lambda x: x[0:0].__setitem__(Ellipsis, 1), "x.reshape(3, 0)": lambda x: x.reshape(3, 0).add_(1),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", list(EMPTY_VIEW_WRITES))
+def test_inplace_on_an_empty_view_of_a_leaf_raises_as_pytorch(case):
+    """An empty view is a view all the same (it shares no memory to tell); an index array's
+    empty result is a copy, so writing to it is fine, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for T in (torch, tinyconv):
+        x = T.zeros(3, 0, requires_grad=True) if "reshape" in case else T.zeros(3, requires_grad=True)
+        try:
+            EMPTY_VIEW_WRITES[case](x)
+            got.append("ok")
+        except RuntimeError:
+            got.append("RuntimeError")
+    assert got[1] == got[0]

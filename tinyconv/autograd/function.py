@@ -107,6 +107,11 @@ class Function:
     # None (a user's Function) gives `<ClassName>Backward`, as PyTorch names those.
     torch_name: str | None = None
 
+    @staticmethod
+    def empty_is_view(args: tuple) -> bool:
+        """Is an empty result of this view op (is_view) a view? (It shares no memory to tell.)"""
+        return True
+
     def name(self) -> str:
         """The grad_fn name shown in reprs, e.g. `MulBackward0`."""
         n = self.torch_name
@@ -165,12 +170,15 @@ class Function:
                                      for a in args)
         if not record:
             out = Tensor._make(result, None, False)
-            if cls.is_view and isinstance(args[0], Tensor) and np.may_share_memory(result, raw[0]):
+            # (an empty result shares no memory, but is a view in PyTorch all the same)
+            if cls.is_view and isinstance(args[0], Tensor) and (
+                    np.may_share_memory(result, raw[0]) or (result.size == 0 and cls.empty_is_view(args))):
                 out._mark_view(args[0], (cls, args[1:]))
             return out
         out = Tensor._make(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
-        if cls.is_view and np.may_share_memory(result, args[0]._data):
+        if cls.is_view and (np.may_share_memory(result, args[0]._data)
+                            or (result.size == 0 and cls.empty_is_view(args))):
             out._mark_view(args[0], (cls, args[1:]))  # shares the counter, remembers its base
         ctx.edges = tuple(edges)
         if record_hook is not None:  # anomaly mode: remember the user line that made this node

@@ -900,6 +900,10 @@ class Index(Op):
     is_view = True
 
     @staticmethod
+    def empty_is_view(args: tuple) -> bool:
+        return args[1].is_view  # index arrays copy
+
+    @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a.shape, index
         ctx.torch_name = _index_name(index.items) if index.is_view else "IndexBackward0"
