@@ -286,7 +286,8 @@ def test_reductions_and_scans_match_torch():
 
 def test_nonfinite_gradients_and_nan_inputs_match_torch():
     """cumprod with an inf gradient where the product is 0 keeps the rest of the row finite;
-    elu passes the gradient at NaN, abs / l1_loss give 0 there (sign(NaN) = 0), as PyTorch."""
+    elu, relu6 and hardtanh pass the gradient at NaN, abs / l1_loss give 0 there (sign(NaN) = 0),
+    as PyTorch."""
     torch = pytest.importorskip("torch")
     inf, nan = float("inf"), float("nan")
     a = [[2.0, 0.0, 3.0, 4.0], [2.0, 0.0, 0.0, 5.0], [0.0, 0.0, -0.5, 2.0], [2.0, 1.0, 3.0, 4.0]]
@@ -300,6 +301,7 @@ def test_nonfinite_gradients_and_nan_inputs_match_torch():
                 out.append(np.array(x.grad.tolist()))
             np.testing.assert_array_equal(out[1], out[0])
     for f in (lambda T, t: T.nn.functional.elu(t).sum(), lambda T, t: t.abs().sum(),
+              lambda T, t: T.nn.functional.relu6(t).sum(), lambda T, t: T.nn.functional.hardtanh(t, -0.5, 0.5).sum(),
               lambda T, t: T.nn.functional.l1_loss(t, T.zeros(3, dtype=T.float64))):
         out = []
         for T in (torch, tinyconv):

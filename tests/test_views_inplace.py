@@ -410,3 +410,24 @@ def test_inplace_on_an_empty_view_of_a_leaf_raises_as_pytorch(case):
         except RuntimeError:
             got.append("RuntimeError")
     assert got[1] == got[0]
+
+
+@pytest.mark.torch
+def test_inplace_on_an_expand_that_repeats_nothing_works_as_pytorch():
+    """expand() to the same shape or with only new size-1 dims repeats no element, so PyTorch
+    lets it be written in place (values and gradients flow to the base); a real expansion raises."""
+    torch = pytest.importorskip("torch")
+    w = np.array([[0.5, -1.0], [2.0, 3.0]])
+    for sizes, op in [((-1, -1), "zero_"), ((1, 2, 2), "mul_"), ((2, 2, 2), "mul_")]:
+        got = []
+        for T in (torch, tinyconv):
+            x = T.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=T.float64, requires_grad=True)
+            a = x * 1
+            try:
+                e = a.expand(*sizes)
+                e.zero_() if op == "zero_" else e.mul_(3.0)
+                (a * T.tensor(w)).sum().backward()
+                got.append((a.tolist(), x.grad.tolist()))
+            except RuntimeError:
+                got.append("RuntimeError")
+        assert got[1] == got[0], sizes

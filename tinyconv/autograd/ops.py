@@ -854,7 +854,11 @@ class Expand(Op):
     @staticmethod
     def forward(ctx, a, shape):
         ctx.shape = a.shape
-        return np.broadcast_to(a, shape)
+        out = np.broadcast_to(a, shape)  # read-only: written elements could share memory
+        if a.flags.writeable and not any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+            # no element repeated (only size-1 dims added or kept): writable, as in PyTorch
+            out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides, writeable=True)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

@@ -168,8 +168,8 @@ class Hardtanh(Op):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        # the gradient passes strictly inside (lo, hi), as PyTorch's hardtanh
-        ctx.save_for_backward((x > lo) & (x < hi))
+        # the gradient passes strictly inside (lo, hi), and at NaN, as PyTorch's hardtanh
+        ctx.save_for_backward(~((x <= lo) | (x >= hi)))
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
