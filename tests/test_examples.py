@@ -1,14 +1,32 @@
-"""The examples run in the test suite (short forms), so they never rot."""
+"""The examples run in the test suite (short forms), so they never rot: the README tour's
+small examples, LeNet on scikit-learn's 8x8 digits (examples/lenet_digits.py) and LeNet-5 on
+MNIST (examples/lenet_mnist.py).
+
+lenet_digits: one full default run (the promise: >= 95% test accuracy, well inside 60 s) is
+shared by the tests that need trained weights; the rest use short runs.
+lenet_mnist: generated files in MNIST's real format (the real data can't be downloaded here):
+a few steps train and print the table, missing data says what to do, --download goes through
+the mirrors (a local server here), --save writes loadable weights.
+"""
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
+import io
 import itertools
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from test_datasets import Server, closed_port_url, gz, idx_bytes, md5
+
+import tinyconv
+from tinyconv.datasets import MNIST
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -137,3 +155,292 @@ def test_three_channel_backward_walks_any_element_in_every_algorithm(algorithm, 
     with pytest.raises(SystemExit):
         three.main(["--backward", "--dx", "3", "0", "0"])
     assert "--dx: indices must lie in a shape (3, 5, 5), got 3 0 0" in capsys.readouterr().err
+
+
+# ===========================================================================================
+# examples/lenet_digits.py
+# ===========================================================================================
+
+LENET_SCRIPT = Path(EXAMPLES) / "lenet_digits.py"
+
+# The module loads without scikit-learn (it imports it in main); its tests need it to train.
+lenet = load("lenet_digits")
+needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                                   reason="lenet_digits needs scikit-learn (pip install .[examples])")
+
+HEADER = "epoch  train loss  train acc  test acc    time"
+# a table row: epoch, train loss, train acc, test acc, seconds
+LENET_ROW = re.compile(r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\d\ds$",
+                 re.MULTILINE)
+ACC_LINE = re.compile(r"^Test accuracy: (\d+\.\d\d)% \((\d+)/(\d+) test images\)", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The example exactly as `python examples/lenet_digits.py` runs it, in an empty folder."""
+    folder = tmp_path_factory.mktemp("lenet_default")
+    out = io.StringIO()
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out):
+            result = lenet.main([])
+    finally:
+        os.chdir(old)
+    return result, out.getvalue(), folder / "lenet_digits.npz"
+
+
+@needs_sklearn
+def test_default_run_reaches_95_percent_and_prints_the_table(default_run):
+    result, out, _ = default_run
+    assert result["test_acc"] >= 0.95, out
+    assert result["seconds"] < 60, f"training took {result['seconds']:.1f}s; the promise is 60 s"
+    assert result["n_test"] == 450 and result["n_train"] == 1347  # stratified 25% of 1,797
+
+    assert HEADER in out
+    rows = LENET_ROW.findall(out)
+    assert [int(r[0]) for r in rows] == list(range(1, 16))  # one row per epoch, default 15 epochs
+    # the printed numbers are the returned ones
+    assert [float(r[1]) for r in rows] == pytest.approx(result["train_loss"], abs=5e-5)
+    test_accs = [float(r[3]) / 100 for r in rows]
+    assert test_accs == pytest.approx(result["test_acc_per_epoch"], abs=5e-5)
+    assert result["train_loss"][-1] < result["train_loss"][0] / 10
+
+    m = ACC_LINE.search(out)
+    assert m, out
+    assert float(m.group(1)) / 100 == pytest.approx(result["test_acc"], abs=5e-5)
+    assert int(m.group(2)) == round(result["test_acc"] * 450) and m.group(3) == "450"
+    assert "\r" not in out  # stdout is not a terminal: no progress-bar redraws, one line per epoch
+    assert "Saved weights to lenet_digits.npz" in out
+
+
+@needs_sklearn
+def test_saved_weights_reload_to_the_same_accuracy_and_tensors(default_run, capsys):
+    result, _, path = default_run
+    assert path.exists()  # the default --save path, in the current folder
+
+    reloaded = lenet.main(["--load", str(path), "--eval-only"])
+    out = capsys.readouterr().out
+    assert f"Loaded weights from {path}" in out
+    assert reloaded["test_acc"] == result["test_acc"]
+    assert reloaded["test_loss"] == pytest.approx(result["test_loss"], rel=1e-6)
+    m = ACC_LINE.search(out)
+    assert m and float(m.group(1)) / 100 == pytest.approx(result["test_acc"], abs=5e-5)
+    assert "epoch" not in out  # no training happened
+
+    trained = result["model"].state_dict()
+    fresh = lenet.LeNet()
+    assert not np.array_equal(fresh.conv1.weight.detach().numpy(), trained["conv1.weight"].numpy())
+    fresh.load_state_dict(tinyconv.load(path))
+    for state in (fresh.state_dict(), reloaded["model"].state_dict()):
+        assert list(state) == list(trained)
+        for name, tensor in trained.items():
+            assert state[name].dtype == tensor.dtype, name
+            assert np.array_equal(state[name].numpy(), tensor.numpy()), name
+
+
+@needs_sklearn
+def test_short_adam_run_is_reproducible_and_saves_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["--epochs", "3", "--optimizer", "adam", "--seed", "3", "--batch-size", "64",
+            "--no-save"]
+    first = lenet.main(args)
+    out = capsys.readouterr().out
+    second = lenet.main(args)
+    capsys.readouterr()
+
+    assert "optimizer: adam (lr 0.002), batch size 64, 3 epochs, seed 3" in out
+    assert HEADER in out and [int(r[0]) for r in LENET_ROW.findall(out)] == [1, 2, 3]
+    assert ACC_LINE.search(out)
+    assert first["train_loss"][-1] < first["train_loss"][0]
+    assert first["test_acc"] > 0.5  # 10 classes: chance is 0.1
+    assert first["train_loss"] == second["train_loss"] and first["test_acc"] == second["test_acc"]
+    assert first["save_path"] is None and list(tmp_path.iterdir()) == []
+    assert "Saved weights" not in out
+
+
+@needs_sklearn
+def test_progress_bar_with_tqdm_redraws_in_place_on_a_terminal(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    # tqdm skips redraws closer than 0.1 s apart; redraw on every step so the test sees each one
+    monkeypatch.setattr(lenet, "progress", functools.partial(lenet.progress, mininterval=0))
+    lenet.main(["--epochs", "1", "--batch-size", "128", "--no-save"])
+    out = capsys.readouterr().out
+    steps = -(-1347 // 128)
+    counts = [int(done) for done in re.findall(rf"\r\s+1: +\d+%\|[^|]*\| *(\d+)/{steps} ", out)]
+    assert counts == list(range(steps + 1))  # tqdm redraws as it goes
+    assert re.search(rf"{steps}/{steps} .*loss \d+\.\d{{4}}  acc +\d+\.\d\d%", out)
+    # What the terminal shows at the end: each line's text after its last carriage return.
+    screen = "\n".join(line.rsplit("\r", 1)[-1] for line in out.split("\n"))
+    assert "loss" not in screen.split(HEADER)[1].split("Test accuracy")[0]  # the bar was wiped...
+    assert [int(r[0]) for r in LENET_ROW.findall(screen)] == [1]  # ...and replaced by the table row
+
+
+@needs_sklearn
+def test_progress_without_tqdm_is_plain_lines_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if tqdm were not installed
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    lenet.main(["--epochs", "1", "--batch-size", "128", "--no-save"])
+    out = capsys.readouterr().out
+    assert "\r" not in out
+    steps = -(-1347 // 128)
+    lines = re.findall(rf"^    1: +(\d+)% (\d+)/{steps} batch  loss \d+\.\d{{4}}  acc +\d+\.\d\d%$", out, re.MULTILINE)
+    assert len(lines) == 10 and lines[-1] == ("100", str(steps))  # one line per tenth of the epoch
+    table = out.split(HEADER)[1]
+    assert [int(r[0]) for r in LENET_ROW.findall(table)] == [1]
+
+
+@needs_sklearn
+def test_plot_writes_a_png_or_says_how_to_get_matplotlib(default_run, tmp_path, monkeypatch,
+                                                         capsys):
+    _, _, path = default_run
+    figure = tmp_path / "filters.png"
+    if importlib.util.find_spec("matplotlib") is not None:
+        lenet.main(["--load", str(path), "--eval-only", "--plot", str(figure)])
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"Saved plot to {figure}" in capsys.readouterr().out
+        figure.unlink()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    lenet.main(["--load", str(path), "--eval-only", "--plot", str(figure)])
+    out = capsys.readouterr().out
+    assert 'pip install ".[plot]"' in out and not figure.exists()
+    assert ACC_LINE.search(out)  # the evaluation still ran
+
+
+@needs_sklearn
+def test_missing_scikit_learn_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(SystemExit) as exc:
+        lenet.main(["--epochs", "1", "--no-save"])
+    assert 'pip install ".[examples]"' in str(exc.value.code)
+
+
+@needs_sklearn
+def test_bad_command_lines_are_rejected(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        lenet.main(["--eval-only"])
+    assert exc.value.code == 2 and "--eval-only needs --load" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        lenet.main(["--optimizer", "rmsprop"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        lenet.main(["--load", str(tmp_path / "missing.npz"), "--eval-only"])
+    assert "missing.npz" in str(exc.value.code)
+
+
+@needs_sklearn
+def test_lenet_help_runs_as_a_script():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.run([sys.executable, str(LENET_SCRIPT), "--help"], check=False, capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--no-save",
+                 "--load", "--eval-only", "--plot"):
+        assert flag in proc.stdout
+    assert "digits" in proc.stdout
+
+
+# ===========================================================================================
+# examples/lenet_mnist.py
+# ===========================================================================================
+
+MNIST_SCRIPT = Path(EXAMPLES) / "lenet_mnist.py"
+
+mnist_example = load("lenet_mnist")
+
+MNIST_ROW = re.compile(r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\ds$", re.MULTILINE)
+
+
+def learnable_files(n_train=320, n_test=100) -> dict:
+    """MNIST-format .gz files whose class is a bright bar at a class-dependent row."""
+    rng = np.random.default_rng(0)
+    files = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        y = rng.integers(0, 10, n, dtype=np.uint8)
+        x = rng.integers(0, 60, (n, 28, 28), dtype=np.uint8)
+        for c in range(10):
+            x[y == c, 2 + 2 * c: 4 + 2 * c, 4:24] = 255
+        files[f"{prefix}-images-idx3-ubyte.gz"] = gz(idx_bytes(x))
+        files[f"{prefix}-labels-idx1-ubyte.gz"] = gz(idx_bytes(y))
+    return files
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mnist")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name, data in learnable_files().items():
+        (raw / name).write_bytes(data)
+    return root
+
+
+def test_a_few_steps_train_and_print_the_table(data_dir, capsys):
+    result = mnist_example.main(["--data-dir", str(data_dir), "--epochs", "2", "--max-steps", "5",
+                           "--batch-size", "32", "--lr", "0.05"])
+    out = capsys.readouterr().out
+    assert "MNIST: 320 training and 100 test images of 28x28 pixels" in out
+    assert "model: LeNet-5, 61,706 parameters" in out
+    rows = MNIST_ROW.findall(out)
+    assert [int(r[0]) for r in rows] == [1, 2]
+    assert [float(r[1]) for r in rows] == pytest.approx(result["train_loss"], abs=5e-5)
+    assert [float(r[3]) / 100 for r in rows] == pytest.approx(result["test_acc_per_epoch"], abs=5e-5)
+    assert result["train_loss"][1] < result["train_loss"][0] < 2.4  # ten steps already learn something
+    m = re.search(r"^Test accuracy: (\d+\.\d\d)% \((\d+)/100 test images\)", out, re.MULTILINE)
+    assert m and float(m.group(1)) / 100 == pytest.approx(result["test_acc"], abs=5e-5)
+    assert "\r" not in out  # not a terminal: no progress bar
+
+
+def test_the_model_is_lenet5_and_matches_the_documented_shapes():
+    model = mnist_example.LeNet5()
+    x = tinyconv.zeros(2, 1, 28, 28)
+    assert model.conv2(tinyconv.nn.functional.max_pool2d(model.conv1(x), 2)).shape == (2, 16, 10, 10)
+    assert model(x).shape == (2, 10)
+    assert sum(p.numel() for p in model.parameters()) == 61706  # LeNet-5's classic count
+
+
+def test_without_data_it_says_what_to_do(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        mnist_example.main(["--data-dir", str(tmp_path)])
+    msg = str(exc.value.code)
+    assert f"MNIST is not in {tmp_path / 'MNIST' / 'raw'}" in msg
+    assert "--download" in msg and "train-images-idx3-ubyte.gz" in msg and "lenet_digits.py" in msg
+
+
+def test_download_without_network_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(MNIST, "mirrors", [closed_port_url()])
+    monkeypatch.setattr(MNIST, "timeout", 5.0)
+    with pytest.raises(SystemExit) as exc:
+        mnist_example.main(["--data-dir", str(tmp_path), "--download"])
+    msg = str(exc.value.code)
+    assert "could not download train-images-idx3-ubyte.gz" in msg and "Check the network connection" in msg
+
+
+def test_download_then_train_and_save_safetensors(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("safetensors")
+    files = learnable_files(n_train=64, n_test=20)
+    server = Server()
+    try:
+        monkeypatch.setattr(MNIST, "mirrors", [server.serve("mnist", files)])
+        monkeypatch.setattr(MNIST, "resources", [(name, md5(data)) for name, data in files.items()])
+        weights = tmp_path / "lenet5.safetensors"
+        result = mnist_example.main(["--data-dir", str(tmp_path), "--download", "--epochs", "1", "--max-steps", "1",
+                               "--save", str(weights)])
+    finally:
+        server.close()
+    out = capsys.readouterr().out
+    assert out.count("(MD5 verified)") == 4 and f"Saved weights to {weights}" in out
+    fresh = mnist_example.LeNet5()
+    fresh.load_state_dict(tinyconv.load(weights))
+    x = tinyconv.randn(3, 1, 28, 28)
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), result["model"](x).detach().numpy())
+
+
+def test_mnist_help_runs_as_a_script():
+    proc = subprocess.run([sys.executable, str(MNIST_SCRIPT), "--help"], check=False, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--data-dir", "--download", "--epochs", "--batch-size", "--lr", "--max-steps", "--save"):
+        assert flag in proc.stdout

@@ -134,6 +134,7 @@ def test_modification_caught_even_with_retain_graph():
     h = x * 1.0
     y = (h * h).sum()
     y.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy(), rtol=1e-6)  # d(h*h)/dx = 2h
     h.add_(1.0)
     with pytest.raises(RuntimeError, match="MulBackward0"):
         y.backward()
@@ -205,9 +206,11 @@ def test_copies_do_not_share_the_counter():
 def test_data_does_not_share_the_counter():
     x = leaf(3)
     y = x.exp()
-    y.data.mul_(1.0)  # through .data: invisible to autograd, as in PyTorch
+    y.data.mul_(2.0)  # through .data: invisible to autograd, as in PyTorch
     assert y._vc[0] == 0
     y.sum().backward()
+    # Exp's backward reads the output it saved, which .data changed: 2 * exp(x), as PyTorch gives.
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(x.detach().numpy()), rtol=1e-6)
 
 
 # -- updates that must stay allowed ------------------------------------------------------------
@@ -221,6 +224,8 @@ def test_weight_update_through_data_between_steps():
     for _ in range(5):
         loss = ((w * x).sum() - 1.0) ** 2
         loss.backward()
+        residual = (w * x).sum().item() - 1.0  # w not updated yet
+        np.testing.assert_allclose(w.grad.numpy(), 2 * residual * x.numpy(), rtol=1e-5)
         w.data -= 0.01 * w.grad.data   # the textbook update
         w.grad.data.zero_()
         losses.append(loss.item())
@@ -233,18 +238,24 @@ def test_weight_update_through_data_between_forward_and_backward_is_allowed():
     y = (w * w).sum()
     w.data.add_(1.0)
     y.backward()
-    assert w.grad is not None
+    assert w.grad.tolist() == [4.0, 6.0]  # 2 * w with the new values [2, 3], as PyTorch gives
 
 
 def test_weight_update_under_no_grad_between_steps():
     w = torch.tensor([1.0, -2.0], requires_grad=True)
+    expected = np.array([1.0, -2.0], dtype=np.float32)
     for _ in range(3):
         loss = (w.exp() * w).sum()
         loss.backward()
+        grad = np.exp(expected) * (1 + expected)  # d(w e^w)/dw = e^w (1 + w)
+        np.testing.assert_allclose(w.grad.numpy(), grad, rtol=1e-6)
+        expected = (expected - np.float32(0.1) * grad).astype(np.float32)
         with torch.no_grad():
             w -= 0.1 * w.grad
             w.grad.zero_()
     assert w._vc[0] == 3
+    np.testing.assert_allclose(w.detach().numpy(), expected, rtol=1e-6)
+    assert w.grad.tolist() == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("make_opt", [

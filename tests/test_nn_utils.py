@@ -1,0 +1,66 @@
+"""torch.nn.utils: gradient clipping (by norm, by value) and parameters <-> one vector."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinyconv as torch
+from tinyconv import nn
+
+
+def _with_grads(*grads):
+    ps = []
+    for g in grads:
+        p = torch.zeros(len(g), requires_grad=True)
+        p.grad = torch.tensor(g)
+        ps.append(p)
+    return ps
+
+
+def test_clip_grad_norm():
+    ps = _with_grads([3.0, 0.0], [4.0])
+    total = nn.utils.clip_grad_norm_(ps, max_norm=1.0)
+    assert math.isclose(total.item(), 5.0, rel_tol=1e-6) and total.dtype == torch.float32
+    np.testing.assert_allclose(ps[0].grad.numpy(), [3 / (5 + 1e-6), 0], rtol=1e-6)
+    np.testing.assert_allclose(ps[1].grad.numpy(), [4 / (5 + 1e-6)], rtol=1e-6)
+    ps = _with_grads([3.0, 0.0], [4.0])
+    nn.utils.clip_grad_norm_(ps, max_norm=10.0)  # below the limit: unchanged
+    assert ps[0].grad.tolist() == [3.0, 0.0]
+    ps = _with_grads([3.0, -5.0], [4.0])
+    assert nn.utils.clip_grad_norm_(ps, 2.5, norm_type="inf").item() == 5.0
+    np.testing.assert_allclose(ps[0].grad.numpy(), [1.5, -2.5], rtol=1e-5)
+    assert nn.utils.clip_grad_norm_(_with_grads([1.0, -2.0]), 100, norm_type=1).item() == 3.0
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.clip_grad_norm_(_with_grads([math.inf]), 1.0, error_if_nonfinite=True)
+    net = nn.Linear(3, 2)
+    assert nn.utils.clip_grad_norm_(net.parameters(), 1.0).item() == 0.0  # no grads yet
+
+
+def test_clip_grad_value_and_vectors():
+    ps = _with_grads([3.0, -0.5], [-4.0])
+    nn.utils.clip_grad_value_(ps, 1.0)
+    assert ps[0].grad.tolist() == [1.0, -0.5] and ps[1].grad.tolist() == [-1.0]
+    net = nn.Linear(2, 2)
+    vec = nn.utils.parameters_to_vector(net.parameters())
+    assert vec.shape == (6,)
+    nn.utils.vector_to_parameters(torch.arange(6, dtype=torch.float32), net.parameters())
+    assert net.weight.tolist() == [[0.0, 1.0], [2.0, 3.0]] and net.bias.tolist() == [4.0, 5.0]
+
+
+@pytest.mark.torch
+def test_matches_pytorch_clip_grad_norm():
+    real = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)]
+    for norm_type in (2.0, 1, 3, "inf"):
+        ours = _with_grads(*[g.ravel().tolist() for g in grads])
+        theirs = [real.zeros(g.size, requires_grad=True) for g in grads]
+        for p, g in zip(theirs, grads):
+            p.grad = real.tensor(g.ravel())
+        a = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
+        b = real.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
+        assert math.isclose(a.item(), b.item(), rel_tol=1e-5)
+        for p, q in zip(ours, theirs):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5)
