@@ -98,6 +98,18 @@ CASES = {
     "bce logits": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy_with_logits(x, T.ones(2, 3, dtype=T.float64)),
     "leaky_relu": lambda T, F, x, y, v, m, img, w: F.leaky_relu(x),
     "batch_norm": lambda T, F, x, y, v, m, img, w: F.batch_norm(img, None, None, training=True),
+    # breadth (tests/test_breadth.py)
+    "nan_to_num": lambda T, F, x, y, v, m, img, w: x.nan_to_num(),
+    "clamp_min": lambda T, F, x, y, v, m, img, w: x.clamp_min(0.7),
+    "clamp_min tensor": lambda T, F, x, y, v, m, img, w: T.clamp_min(x, y),
+    "clamp_max": lambda T, F, x, y, v, m, img, w: T.clamp_max(x, 0.7),
+    "clamp_max tensor": lambda T, F, x, y, v, m, img, w: x.clamp_max(v),
+    "clamp_min_": lambda T, F, x, y, v, m, img, w: (x * 1).clamp_min_(0.7),
+    "abs_": lambda T, F, x, y, v, m, img, w: (x * 1).abs_(),
+    "sqrt_": lambda T, F, x, y, v, m, img, w: (x * 1).sqrt_(),
+    "pow_": lambda T, F, x, y, v, m, img, w: (x * 1).pow_(y),
+    "relu_": lambda T, F, x, y, v, m, img, w: T.relu_(x * 1),
+    "where method": lambda T, F, x, y, v, m, img, w: x.where(x > 1, y),
 }
 
 

@@ -951,6 +951,15 @@ OPS: list[Op] = [
     Op("cross_entropy", "loss", class_loss("cross_entropy")),
     Op("nll_loss", "loss", class_loss("nll_loss")),
     Op("batch_norm", "batch_norm", batch_norm),
+    # breadth (tests/test_breadth.py)
+    Op("nan_to_num", "unary_more", unary("{x}.nan_to_num(posinf=1.5)")),
+    Op("clamp_min", "unary_more", unary("{x}.clamp_min(0.25)", allow_int=True)),
+    Op("clamp_max", "unary_more", unary("T.clamp_max({x}, -0.25)", allow_int=True)),
+    Op("clamp_min_tensor", "binary_more", minmax_binary("clamp_min")),
+    Op("isfinite_where", "where", unary("{x}.where({x}.isfinite(), 0.5)")),
+    Op("logical_and", "compare", binary("logical_and")),
+    Op("ge_fn", "compare", binary("ge")),
+    *[Op(m, "inplace", inplace(m, arg=False)) for m in ("abs_", "exp_", "sigmoid_", "tanh_", "relu_")],
 ]
 
 FAMILIES = sorted({op.family for op in OPS})

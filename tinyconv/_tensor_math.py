@@ -561,6 +561,169 @@ class TensorMath:
                                "broadcast together") from None
         return builtins.bool(np.all(np.isclose(self._data, o._data, rtol, atol, equal_nan)))
 
+    # -- breadth: more of PyTorch's Tensor methods (tests/test_breadth.py) ----------------------
+    # tests for special values: bool tensors, no gradient
+    def isnan(self) -> Any:
+        return _t.Tensor._make(np.isnan(self._data), None, False)
+
+    def isinf(self) -> Any:
+        return _t.Tensor._make(np.isinf(self._data), None, False)
+
+    def isfinite(self) -> Any:
+        return _t.Tensor._make(np.isfinite(self._data), None, False)
+
+    def isposinf(self) -> Any:
+        return _t.Tensor._make(np.isposinf(self._data) if self._data.dtype.kind == "f"
+                               else np.zeros(self._data.shape, np.bool_), None, False)
+
+    def isneginf(self) -> Any:
+        return _t.Tensor._make(np.isneginf(self._data) if self._data.dtype.kind == "f"
+                               else np.zeros(self._data.shape, np.bool_), None, False)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
+        """NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest/smallest);
+        integer and bool tensors come back as a copy."""
+        for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+            if v is not None and not isinstance(v, (builtins.int, builtins.float, np.number)):
+                raise TypeError(f"nan_to_num(): {name} must be a number or None, got {type(v).__name__}")
+        if self._data.dtype.kind != "f":
+            return self.clone()
+        return _t.ops_extra.NanToNum.apply(self, nan, posinf, neginf)
+
+    def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
+        return self._inplace_result(lambda x: x.nan_to_num(nan, posinf, neginf), "nan_to_num_()")
+
+    # logical ops: any dtype, nonzero is True; bool result
+    def _logical_op(self, fn: Any, other: Any, what: str) -> Any:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}")
+        try:
+            return _t.Tensor._make(fn(self._data.astype(np.bool_), other._data.astype(np.bool_)), None, False)
+        except ValueError:
+            raise RuntimeError(f"{what}: shapes {tuple(self.shape)} and {tuple(other.shape)} can't be "
+                               "broadcast together") from None
+
+    def logical_and(self, other: Any) -> Any:
+        return self._logical_op(np.logical_and, other, "logical_and()")
+
+    def logical_or(self, other: Any) -> Any:
+        return self._logical_op(np.logical_or, other, "logical_or()")
+
+    def logical_xor(self, other: Any) -> Any:
+        return self._logical_op(np.logical_xor, other, "logical_xor()")
+
+    def logical_not(self) -> Any:
+        return _t.Tensor._make(np.logical_not(self._data), None, False)
+
+    # bitwise ops: bool and integer tensors only (the operators &, |, ^, ~ are the same ops)
+    def bitwise_and(self, other: Any) -> Any:
+        return self & other
+
+    def bitwise_or(self, other: Any) -> Any:
+        return self | other
+
+    def bitwise_xor(self, other: Any) -> Any:
+        return self ^ other
+
+    def bitwise_not(self) -> Any:
+        return ~self
+
+    def where(self, condition: Any, other: Any) -> Any:
+        """`self if condition else other`, elementwise with broadcasting (torch.where(condition, self, other))."""
+        return _where(condition, self, other)
+
+    # layout: tinyconv's memory is a NumPy array, so its strides are PyTorch's (in elements)
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        if memory_format is not None and str(memory_format) != "torch.contiguous_format":
+            raise ValueError(f"is_contiguous(): only the default memory_format is supported, got {memory_format!r}")
+        return builtins.bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> Any:
+        """The step in elements between neighbours along each dim (a tuple, or one int for `dim`)."""
+        a = self._data
+        if a.flags.c_contiguous:
+            # the canonical strides: NumPy may give size-1 dims any stride, PyTorch does not
+            st, acc = [], 1
+            for n in reversed(a.shape):
+                st.append(acc)
+                acc *= builtins.max(n, 1)
+            strides = tuple(reversed(st))
+        else:
+            strides = tuple(s // a.itemsize for s in a.strides)
+        if dim is None:
+            return strides
+        return strides[_dim(dim, builtins.max(a.ndim, 1), "stride()")] if a.ndim else 1
+
+    def storage_offset(self) -> int:
+        """Where self's first element sits in the memory of the tensor it is a view of (0 for a non-view)."""
+        base = getattr(self, "_base", None)
+        if base is None or not self._data.size:
+            return 0
+        root = base[0]._data
+        start = self._data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        return builtins.int(start // self._data.itemsize)
+
+    # casts
+    def type_as(self, other: Any) -> Any:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(f"type_as(): argument 'other' must be a Tensor, got {type(other).__name__}")
+        return self.to(other._data.dtype)
+
+    def byte(self) -> Any:
+        return self.to(np.dtype(np.uint8))
+
+    def char(self) -> Any:
+        return self.to(np.dtype(np.int8))
+
+    def short(self) -> Any:
+        return self.to(np.dtype(np.int16))
+
+    # one-sided clamps: PyTorch names their nodes ClampMin/ClampMax (clamp(min=...) is ClampBackward1)
+    def _clamp_side(self, bound: Any, side: str) -> Any:
+        if bound is None:
+            raise TypeError(f"clamp_{side}(): argument '{side}' must be a number or a tensor, got None")
+        out = self.clamp(**{side: bound})
+        if out.grad_fn is not None:  # the node's name, as Clamp.forward sets it per variant
+            out.grad_fn.torch_name = f"Clamp{side.capitalize()}Backward{1 if isinstance(bound, _t.Tensor) else 0}"
+        return out
+
+    def clamp_min(self, min: Any) -> Any:
+        return self._clamp_side(min, "min")
+
+    def clamp_max(self, max: Any) -> Any:
+        return self._clamp_side(max, "max")
+
+    def clamp_min_(self, min: Any) -> Any:
+        return self._inplace_result(lambda x: x.clamp_min(min), "clamp_min_()", (min,))
+
+    def clamp_max_(self, max: Any) -> Any:
+        return self._inplace_result(lambda x: x.clamp_max(max), "clamp_max_()", (max,))
+
+    # in-place unary maths, through the one in-place path (views, versions, saved-tensor checks)
+    def abs_(self) -> Any:
+        return self._inplace_result(lambda x: x.abs(), "abs_()")
+
+    def sqrt_(self) -> Any:
+        return self._inplace_result(lambda x: x.sqrt(), "sqrt_()")
+
+    def exp_(self) -> Any:
+        return self._inplace_result(lambda x: x.exp(), "exp_()")
+
+    def log_(self) -> Any:
+        return self._inplace_result(lambda x: x.log(), "log_()")
+
+    def pow_(self, exponent: Any) -> Any:
+        return self._inplace_result(lambda x: x.pow(exponent), "pow_()", (exponent,))
+
+    def sigmoid_(self) -> Any:
+        return self._inplace_result(lambda x: x.sigmoid(), "sigmoid_()")
+
+    def tanh_(self) -> Any:
+        return self._inplace_result(lambda x: x.tanh(), "tanh_()")
+
+    def relu_(self) -> Any:
+        return self._inplace_result(lambda x: x.relu(), "relu_()")
+
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:
     """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""
@@ -578,6 +741,28 @@ def _broadcast(what: str, *xs: Any) -> None:
     except ValueError:
         raise RuntimeError(f"{what}: shapes {', '.join(str(tuple(s)) for s in shapes)} can't be "
                            "broadcast together") from None
+
+
+def _where(condition: Any, input: Any, other: Any) -> Any:
+    """Elementwise `input if condition else other`, broadcasting all three (torch.where and Tensor.where)."""
+    cond = _t._as_tensor(condition)._data
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where(): condition must be a bool tensor, got dtype {cond.dtype}")
+    a, b = _t._operand(input), _t._operand(other)
+    ad = a._data if isinstance(a, _t.Tensor) else a
+    bd = b._data if isinstance(b, _t.Tensor) else b
+    try:
+        np.broadcast_shapes(cond.shape, np.shape(ad), np.shape(bd))
+    except ValueError:
+        raise ValueError(
+            f"where(): condition {cond.shape}, input {np.shape(ad)} and other {np.shape(bd)} "
+            "can't be broadcast together"
+        ) from None
+    if not isinstance(ad, np.ndarray) and not isinstance(bd, np.ndarray):
+        # two Python scalars: PyTorch's dtype (where(c, 1.0, 0.0) is float32), not NumPy's float64
+        a = ad = np.asarray(ad, dtype=result_type(ad, bd))
+    dtype = result_type(ad, bd)
+    return _t.ops.Where.apply(cond, a, b, dtype)
 
 
 from . import tensor as _t  # (tensor.py imports this module first; used at call time)

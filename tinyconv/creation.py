@@ -199,3 +199,13 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
 
 def eye(n: int, m: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               memory_format: Any = None) -> Tensor:
+    """A new tensor of input's shape (and dtype unless given); its values are unspecified (zeros here)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"empty_like(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    if device is not None:
+        _check_device(device, "empty_like()")
+    return _finish(np.zeros(input.shape, dtype=input.dtype if dtype is None else as_dtype(dtype)), requires_grad)

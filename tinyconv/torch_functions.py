@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ._args import _dim
-from ._dtype import dtype_name, result_type
-from ._tensor_math import _result_type
+from ._dtype import dtype_name
+from ._tensor_math import _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
-from .tensor import Tensor, _as_tensor, _binary, _operand
+from .tensor import Tensor, _as_tensor, _binary
 from .tensor import matmul as _matmul
 
 
@@ -56,27 +56,12 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
-    """Elementwise `input if condition else other`, broadcasting all three."""
-    cond = _as_tensor(condition)._data
+    """Elementwise `input if condition else other`, broadcasting all three; where(condition)
+    alone is nonzero(condition, as_tuple=True)."""
     if input is None and other is None:
+        cond = _as_tensor(condition)._data
         return tuple(Tensor._make(i, None, False) for i in np.nonzero(cond))
-    if cond.dtype != np.bool_:
-        raise TypeError(f"where(): condition must be a bool tensor, got dtype {cond.dtype}")
-    a, b = _operand(input), _operand(other)
-    ad = a._data if isinstance(a, Tensor) else a
-    bd = b._data if isinstance(b, Tensor) else b
-    try:
-        np.broadcast_shapes(cond.shape, np.shape(ad), np.shape(bd))
-    except ValueError:
-        raise ValueError(
-            f"where(): condition {cond.shape}, input {np.shape(ad)} and other {np.shape(bd)} "
-            "can't be broadcast together"
-        ) from None
-    if not isinstance(ad, np.ndarray) and not isinstance(bd, np.ndarray):
-        # two Python scalars: PyTorch's dtype (where(c, 1.0, 0.0) is float32), not NumPy's float64
-        a = ad = np.asarray(ad, dtype=result_type(ad, bd))
-    dtype = result_type(ad, bd)
-    return ops.Where.apply(cond, a, b, dtype)
+    return _where(condition, input, other)
 
 
 # The functions that are also Tensor methods: the same op, reached as torch.X(t, ...).
@@ -642,3 +627,148 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-
              equal_nan: bool = False) -> bool:
     """|input - other| <= atol + rtol * |other| everywhere; the dtypes must match (as PyTorch)."""
     return _as_tensor(input).allclose(other, rtol, atol, equal_nan)
+
+
+# -- breadth: more of PyTorch's module-level tensor functions (tests/test_breadth.py) ------------
+
+
+def _tensor_arg(input: Any, what: str, name: str = "input") -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{what}: argument '{name}' must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+def isinf(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "isinf()").isinf()
+
+
+def isposinf(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "isposinf()").isposinf()
+
+
+def isneginf(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "isneginf()").isneginf()
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+    return _tensor_arg(input, "nan_to_num()").nan_to_num(nan, posinf, neginf)
+
+
+def nan_to_num_(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+                neginf: float | None = None) -> Tensor:
+    return _tensor_arg(input, "nan_to_num_()").nan_to_num_(nan, posinf, neginf)
+
+
+def eq(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "eq()").eq(other)
+
+
+def ne(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "ne()").ne(other)
+
+
+def gt(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "gt()").gt(other)
+
+
+def ge(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "ge()").ge(other)
+
+
+def lt(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "lt()").lt(other)
+
+
+def le(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "le()").le(other)
+
+
+def logical_and(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "logical_and()").logical_and(other)
+
+
+def logical_or(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "logical_or()").logical_or(other)
+
+
+def logical_xor(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "logical_xor()").logical_xor(other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "logical_not()").logical_not()
+
+
+def _bitwise(input: Any, other: Any, method: str) -> Tensor:
+    # PyTorch takes a number for either operand (bitwise_and(1, t)), not both
+    if isinstance(input, Tensor):
+        return getattr(input, method)(other)
+    return getattr(_tensor_arg(other, f"{method}()", "other"), method)(input)
+
+
+def bitwise_and(input: Any, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_and")
+
+
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_or")
+
+
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_xor")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "bitwise_not()").bitwise_not()
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:
+    return _tensor_arg(input, "clamp_min()").clamp_min(min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:
+    return _tensor_arg(input, "clamp_max()").clamp_max(max)
+
+
+def clamp_min_(input: Tensor, min: Any) -> Tensor:
+    return _tensor_arg(input, "clamp_min_()").clamp_min_(min)
+
+
+def clamp_max_(input: Tensor, max: Any) -> Tensor:
+    return _tensor_arg(input, "clamp_max_()").clamp_max_(max)
+
+
+def abs_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "abs_()").abs_()
+
+
+def sqrt_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "sqrt_()").sqrt_()
+
+
+def exp_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "exp_()").exp_()
+
+
+def log_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "log_()").log_()
+
+
+def sigmoid_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "sigmoid_()").sigmoid_()
+
+
+def tanh_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "tanh_()").tanh_()
+
+
+def relu_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "relu_()").relu_()
+
+
+def neg_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "neg_()").neg_()
+
+
+def reciprocal_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "reciprocal_()").reciprocal_()

@@ -677,3 +677,22 @@ class Einsum(Op):
             else:
                 grads.append(None)
         return tuple(grads)
+
+
+# -- breadth: more of PyTorch's tensor functions ---------------------------------------------
+
+
+class NanToNum(Op):
+    """NaN, +inf and -inf replaced by numbers; the gradient flows only where the input was finite."""
+
+    torch_name = "NanToNumBackward0"
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        ctx.save_for_backward(a)  # PyTorch saves self
+        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return np.where(np.isfinite(a), grad, np.zeros((), grad.dtype)), None, None, None

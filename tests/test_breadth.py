@@ -1,0 +1,250 @@
+"""The tensor functions PyTorch code commonly calls beyond the core (special-value tests,
+nan_to_num, comparisons and logical/bitwise ops as functions, Tensor.where, layout queries,
+casts, one-sided clamps, in-place unary maths, empty_like, ...).
+
+Differentiable ones: backward against float64 central finite differences (gradcheck, every
+element) on hypothesis-drawn shapes and layouts. All: values, dtypes, shapes, requires_grad,
+grad_fn names and gradients against PyTorch 2.13 on the same program (skipped without it).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import (
+    broadcastable_pairs,
+    float64_arrays,
+    lattice_arrays,
+    non_contiguous,
+    shapes,
+)
+
+import tinyconv
+from tinyconv.autograd import gradcheck
+
+TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
+
+
+def leaf(arr: np.ndarray) -> tinyconv.Tensor:
+    return tinyconv.from_numpy(np.asarray(arr, dtype=np.float64)).requires_grad_()
+
+
+def check(fn, *arrays: np.ndarray) -> None:
+    inputs = tuple(leaf(a) for a in arrays)
+    assert fn(*inputs).requires_grad, "the op recorded no graph"
+    assert gradcheck(fn, inputs, **TOL)
+
+
+def real(domain="real"):
+    return shapes().flatmap(lambda s: float64_arrays(s, domain)).flatmap(non_contiguous)
+
+
+def lattice():
+    """Values 0.5 + {-8..8}: never within 0.5 of the clamps' bounds at integers."""
+    return shapes().flatmap(lambda s: lattice_arrays(s, 0.5, 1.0, 8)).flatmap(non_contiguous)
+
+
+# -- gradients against finite differences ----------------------------------------------------
+
+GRAD = {
+    "nan_to_num": (lambda x: x.nan_to_num(), real),
+    "nan_to_num_": (lambda x: (x * 1).nan_to_num_(posinf=1.0), real),
+    "clamp_min": (lambda x: x.clamp_min(1), lattice),
+    "clamp_max": (lambda x: tinyconv.clamp_max(x, -1), lattice),
+    "clamp_min_": (lambda x: (x * 1).clamp_min_(0), lattice),
+    "clamp_max_": (lambda x: tinyconv.clamp_max_(x * 1, 2), lattice),
+    "abs_": (lambda x: (x * 1).abs_(), lambda: real("nonzero")),
+    "sqrt_": (lambda x: (x * 1).sqrt_(), lambda: real("positive")),
+    "exp_": (lambda x: tinyconv.exp_(x * 1), real),
+    "log_": (lambda x: (x * 1).log_(), lambda: real("positive")),
+    "pow_": (lambda x: (x * 1).pow_(3), real),
+    "sigmoid_": (lambda x: (x * 1).sigmoid_(), real),
+    "tanh_": (lambda x: tinyconv.tanh_(x * 1), real),
+    "relu_": (lambda x: (x * 1).relu_(), lattice),
+    "where method": (lambda x: x.where(x > 0, -x * 2), lattice),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD))
+@given(data=st.data())
+def test_backward_matches_finite_differences(name, data):
+    fn, strat = GRAD[name]
+    check(fn, data.draw(strat()))
+
+
+@given(broadcastable_pairs().flatmap(lambda ss: st.tuples(*(float64_arrays(s) for s in ss))))
+def test_clamp_min_max_tensor_bounds_backward(ab):
+    # input and bound kept 0.05 apart (the gradient is a step where they meet)
+    a, b = np.round(ab[0], 1) + 0.05, np.round(ab[1], 1)
+    check(lambda x, lo: x.clamp_min(lo), a, b)
+    check(lambda x, hi: tinyconv.clamp_max(x, hi), a, b)
+
+
+def test_pow_tensor_exponent_inplace_backward():
+    rng = np.random.default_rng(0)
+    check(lambda x, e: (x * 1).pow_(e), rng.random((2, 3)) + 0.5, rng.standard_normal(3))
+
+
+# -- PyTorch comparison ------------------------------------------------------------------------
+
+SPECIAL = np.array([1.5, -2.0, 0.0, -0.0, np.nan, np.inf, -np.inf, 3.25])
+INTS = np.array([3, 0, -5, 7, 1, 0, -1, 12])
+
+# name -> f(T, x, i, b): x float64 leaf with NaN/inf (requires grad), i int64, b bool
+CASES = {
+    "isnan": lambda T, x, i, b: x.isnan(),
+    "isnan fn": lambda T, x, i, b: T.isnan(i),
+    "isinf": lambda T, x, i, b: T.isinf(x),
+    "isinf int": lambda T, x, i, b: i.isinf(),
+    "isfinite": lambda T, x, i, b: x.isfinite(),
+    "isposinf": lambda T, x, i, b: T.isposinf(x),
+    "isneginf": lambda T, x, i, b: x.isneginf(),
+    "isposinf int": lambda T, x, i, b: i.isposinf(),
+    "nan_to_num": lambda T, x, i, b: x.nan_to_num(),
+    "nan_to_num args": lambda T, x, i, b: T.nan_to_num(x, nan=1.0, posinf=2.0, neginf=-3.0),
+    "nan_to_num float32": lambda T, x, i, b: x.float().nan_to_num(),
+    "nan_to_num int": lambda T, x, i, b: i.nan_to_num(),
+    "nan_to_num bool": lambda T, x, i, b: b.nan_to_num(),
+    "nan_to_num_": lambda T, x, i, b: (x * 1).nan_to_num_(nan=-1.0),
+    "eq": lambda T, x, i, b: T.eq(x, i),
+    "ne scalar": lambda T, x, i, b: T.ne(x, 0),
+    "gt": lambda T, x, i, b: T.gt(i, 0.5),
+    "ge": lambda T, x, i, b: T.ge(x, T.zeros(1)),
+    "lt": lambda T, x, i, b: T.lt(i, x),
+    "le": lambda T, x, i, b: T.le(x, 1.5),
+    "logical_and": lambda T, x, i, b: T.logical_and(x, i),
+    "logical_or": lambda T, x, i, b: x.logical_or(b),
+    "logical_xor": lambda T, x, i, b: T.logical_xor(i, b),
+    "logical_not": lambda T, x, i, b: T.logical_not(x),
+    "logical_not int": lambda T, x, i, b: i.logical_not(),
+    "bitwise_and": lambda T, x, i, b: T.bitwise_and(i, 6),
+    "bitwise_and scalar first": lambda T, x, i, b: T.bitwise_and(5, i),
+    "bitwise_or": lambda T, x, i, b: i.bitwise_or(i * 3),
+    "bitwise_xor": lambda T, x, i, b: T.bitwise_xor(b, b.logical_not()),
+    "bitwise_not": lambda T, x, i, b: T.bitwise_not(i),
+    "bitwise_not bool": lambda T, x, i, b: b.bitwise_not(),
+    "bitwise_not uint8": lambda T, x, i, b: i.byte().bitwise_not(),
+    "where method": lambda T, x, i, b: x.where(b, 2),
+    "where method tensor": lambda T, x, i, b: x.where(b, i),
+    "where method int": lambda T, x, i, b: i.where(b, 0.5),
+    "type_as": lambda T, x, i, b: x.type_as(i),
+    "type_as float": lambda T, x, i, b: i.type_as(x.float()),
+    "byte": lambda T, x, i, b: i.byte(),
+    "char": lambda T, x, i, b: i.char(),
+    "short": lambda T, x, i, b: i.short(),
+    "short float": lambda T, x, i, b: x.nan_to_num().clamp(-100, 100).short(),
+    "clamp_min": lambda T, x, i, b: x.clamp_min(0.5),
+    "clamp_min int float bound": lambda T, x, i, b: i.clamp_min(0.5),
+    "clamp_min fn": lambda T, x, i, b: T.clamp_min(i, 2),
+    "clamp_max": lambda T, x, i, b: x.clamp_max(1),
+    "clamp_max tensor": lambda T, x, i, b: T.clamp_max(x, x.detach() * 0 + 1),
+    "clamp_min_": lambda T, x, i, b: (x * 1).clamp_min_(0),
+    "clamp_max_ fn": lambda T, x, i, b: T.clamp_max_(x * 1, 0),
+    "abs_": lambda T, x, i, b: (x * 1).abs_(),
+    "abs_ int": lambda T, x, i, b: (i * 1).abs_(),
+    "abs_ fn": lambda T, x, i, b: T.abs_(x * 1),
+    "sqrt_": lambda T, x, i, b: (x.abs() + 1).sqrt_(),
+    "sqrt_ fn": lambda T, x, i, b: T.sqrt_(x.abs() + 1),
+    "exp_": lambda T, x, i, b: (x * 1).exp_(),
+    "log_": lambda T, x, i, b: T.log_(x.abs() + 1),
+    "pow_": lambda T, x, i, b: (x * 1).pow_(2),
+    "pow_ tensor": lambda T, x, i, b: (x.abs() + 1).pow_(x.detach().nan_to_num().clamp(-2, 2)),
+    "sigmoid_": lambda T, x, i, b: T.sigmoid_(x * 1),
+    "tanh_": lambda T, x, i, b: (x * 1).tanh_(),
+    "relu_": lambda T, x, i, b: T.relu_(x * 1),
+    "relu_ int": lambda T, x, i, b: (i * 1).relu_(),
+    "neg_ fn": lambda T, x, i, b: T.neg_(x * 1),
+    "reciprocal_ fn": lambda T, x, i, b: T.reciprocal_(x * 1),
+    "empty_like shape dtype": lambda T, x, i, b: T.empty_like(x, dtype=T.int32).zero_(),
+    "empty_like": lambda T, x, i, b: T.empty_like(i).fill_(1),
+}
+
+
+def _run(T, name):
+    x = T.tensor(SPECIAL, requires_grad=True)
+    i = T.tensor(INTS)
+    b = T.tensor(INTS % 3 == 0)
+    return CASES[name](T, x, i, b), x
+
+
+def _same(got, want) -> None:
+    assert tuple(got.shape) == tuple(want.shape)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    assert got.requires_grad == want.requires_grad
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    got, gx = _run(tinyconv, name)
+    want, wx = _run(torch, name)
+    _same(got, want)
+    if want.requires_grad:
+        assert got.grad_fn.name() == want.grad_fn.name()
+        w = np.random.default_rng(0).standard_normal(tuple(want.shape))
+        (got.nan_to_num() * tinyconv.tensor(w)).sum().backward()
+        (want.nan_to_num() * torch.tensor(w)).sum().backward()
+        np.testing.assert_array_equal(np.isnan(gx.grad.numpy()), np.isnan(wx.grad.numpy()))
+        np.testing.assert_allclose(gx.grad.numpy(), wx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expr", [
+    "T.zeros(3, 4)", "T.zeros(3, 4).t()", "T.zeros(3, 4)[:, 1:]", "T.zeros(3, 4)[1:, 1:].t()",
+    "T.zeros(2, 1, 3)", "T.zeros(2, 3).unsqueeze(1)", "T.zeros(2, 3).expand(4, 2, 3)", "T.zeros(())",
+    "T.zeros(4, 5)[1::2, 2]", "T.zeros(2, 3, 4).permute(2, 0, 1)", "T.zeros(6)[2:].view(2, 2)",
+    "T.zeros(3, 4)[1]", "T.zeros(3, 4)[:, 2]", "T.zeros(0, 3)",
+])
+def test_layout_queries_match_torch(expr):
+    torch = pytest.importorskip("torch")
+    got, want = eval(expr, {"T": tinyconv}), eval(expr, {"T": torch})
+    assert got.stride() == want.stride()
+    assert got.storage_offset() == want.storage_offset()
+    assert got.is_contiguous() == want.is_contiguous()
+    for d in range(-got.dim(), got.dim()):
+        assert got.stride(d) == want.stride(d)
+
+
+def test_bad_input_names_the_argument():
+    x, i = tinyconv.tensor([1.5, 0.0]), tinyconv.tensor([1, 2])
+    with pytest.raises(TypeError, match="other"):
+        tinyconv.logical_and(x, 1)
+    with pytest.raises(TypeError, match="input"):
+        tinyconv.eq(1, x)
+    with pytest.raises(TypeError, match="&"):
+        x.bitwise_and(x)
+    with pytest.raises(TypeError, match="nan"):
+        x.nan_to_num(nan="zero")
+    with pytest.raises(TypeError, match="other"):
+        x.type_as(np.float32)
+    with pytest.raises(TypeError, match="min"):
+        x.clamp_min(None)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i.sqrt_()
+    with pytest.raises(RuntimeError, match="broadcast"):
+        x.logical_or(tinyconv.tensor([1, 0, 1]))
+    with pytest.raises(IndexError):
+        x.stride(2)
+    with pytest.raises(TypeError, match="condition"):
+        x.where(i, 0)
+
+
+def test_inplace_unary_keeps_views_and_versions():
+    base = tinyconv.tensor([[1.0, 4.0], [9.0, 16.0]], requires_grad=True)
+    y = base * 1
+    row = y[1]
+    row.sqrt_()
+    assert y.tolist() == [[1.0, 4.0], [3.0, 4.0]]
+    y.sum().backward()
+    np.testing.assert_allclose(base.grad.numpy(), [[1, 1], [1 / 6, 1 / 8]])
+    leaf_ = tinyconv.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        leaf_.exp_()
+    e = tinyconv.tensor([1.0, 2.0], requires_grad=True)
+    z = e.exp()  # exp saves its output: changing it in place must be caught by backward
+    z.sigmoid_()
+    with pytest.raises(RuntimeError):
+        z.sum().backward()
