@@ -110,6 +110,18 @@ CASES = {
     "pow_": lambda T, F, x, y, v, m, img, w: (x * 1).pow_(y),
     "relu_": lambda T, F, x, y, v, m, img, w: T.relu_(x * 1),
     "where method": lambda T, F, x, y, v, m, img, w: x.where(x > 1, y),
+    "tan": lambda T, F, x, y, v, m, img, w: x.tan(),
+    "hypot": lambda T, F, x, y, v, m, img, w: T.hypot(x, y),
+    "trace": lambda T, F, x, y, v, m, img, w: m.trace(),
+    "mv fn": lambda T, F, x, y, v, m, img, w: T.mv(m, v[:1].expand(4)),
+    "bmm fn": lambda T, F, x, y, v, m, img, w: T.bmm(x[None], m[None]),
+    "nansum": lambda T, F, x, y, v, m, img, w: x.nansum(),
+    "nanmean": lambda T, F, x, y, v, m, img, w: x.nanmean(),
+    "movedim": lambda T, F, x, y, v, m, img, w: img.movedim(1, -1),
+    "broadcast_to": lambda T, F, x, y, v, m, img, w: v.broadcast_to((2, 3)),
+    "fliplr": lambda T, F, x, y, v, m, img, w: x.fliplr(),
+    "select method": lambda T, F, x, y, v, m, img, w: x.select(1, 2),
+    "vstack": lambda T, F, x, y, v, m, img, w: T.vstack([x, v]),
 }
 
 

@@ -960,6 +960,14 @@ OPS: list[Op] = [
     Op("logical_and", "compare", binary("logical_and")),
     Op("ge_fn", "compare", binary("ge")),
     *[Op(m, "inplace", inplace(m, arg=False)) for m in ("abs_", "exp_", "sigmoid_", "tanh_", "relu_")],
+    Op("tan", "unary_more", unary("{x}.tan()")),
+    Op("hypot", "binary_more", minmax_binary("hypot")),
+    Op("nansum", "reduce_more", dim_method("{x}.nansum({d})")),
+    Op("nanmean", "reduce_more", dim_method("{x}.nanmean({d}, keepdim=True)")),
+    Op("movedim", "view", dim_method("{x}.movedim({d}, 0)")),
+    Op("select", "view", dim_method("({x}.select({d}, 0) if {x}.shape[{d}] else {x})")),
+    Op("flipud", "select", dim_method("{x}.flipud()")),
+    Op("vstack", "cat", unary("T.vstack([{x}, {x} * 2])")),
 ]
 
 FAMILIES = sorted({op.family for op in OPS})

@@ -724,6 +724,130 @@ class TensorMath:
     def relu_(self) -> Any:
         return self._inplace_result(lambda x: x.relu(), "relu_()")
 
+    # more maths
+    def tan(self) -> Any:
+        return _t.ops_extra.Tan.apply(_float(self))
+
+    def tan_(self) -> Any:
+        return self._inplace_result(lambda x: x.tan(), "tan_()")
+
+    def hypot(self, other: Any) -> Any:
+        """sqrt(self**2 + other**2) elementwise, broadcasting; floating point tensors only (as PyTorch)."""
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(f"hypot(): argument 'other' must be a Tensor, got {type(other).__name__}")
+        if self._data.dtype.kind != "f" or other._data.dtype.kind != "f":
+            raise RuntimeError(f"hypot(): only floating point tensors are supported, got "
+                               f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}")
+        return _t._binary(_t.ops_extra.Hypot, self, other)
+
+    def hypot_(self, other: Any) -> Any:
+        return self._inplace_result(lambda x: x.hypot(other), "hypot_()", (other,))
+
+    def true_divide(self, other: Any) -> Any:
+        return self / other
+
+    def trace(self) -> Any:
+        """The sum of the main diagonal of a 2-D tensor (integers sum in int64)."""
+        if self._data.ndim != 2:
+            raise RuntimeError(f"trace(): expected a 2-D tensor, got shape {tuple(self.shape)}")
+        return _t.ops_extra.Trace.apply(self)
+
+    def count_nonzero(self, dim: Any = None) -> Any:
+        axis = None if dim is None else _dims(dim, self._data.ndim, "count_nonzero()")
+        return _t.Tensor._make(np.asarray(np.count_nonzero(self._data, axis=axis), dtype=np.int64), None, False)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+        """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as sum()."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            return x.sum(dim, keepdim)
+        axis = None if dim is None else _dims(dim, x._data.ndim, "nansum()")
+        return _t.ops_extra.Nansum.apply(x, axis, keepdim)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+        """The mean of the non-NaN elements (nan where there are none); floating point only."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected a floating point input, got {dtype_name(x._data.dtype)}")
+        count = x.isnan().logical_not().sum(dim, keepdim)
+        return x.nansum(dim, keepdim) / count
+
+    # matrix products with PyTorch's strict shape rules (no broadcasting, equal dtypes)
+    def mv(self, vec: Any) -> Any:
+        """(n, m) @ (m,) -> (n,)."""
+        if not isinstance(vec, _t.Tensor):
+            raise TypeError(f"mv(): argument 'vec' must be a Tensor, got {type(vec).__name__}")
+        if self._data.ndim != 2 or vec._data.ndim != 1:
+            raise RuntimeError(f"mv(): expected a 2-D input and a 1-D vec, got shapes {tuple(self.shape)} "
+                               f"and {tuple(vec.shape)}")
+        return _t.matmul(self, vec)
+
+    def bmm(self, mat2: Any) -> Any:
+        """(b, n, m) @ (b, m, p) -> (b, n, p), batch sizes equal (no broadcasting, as PyTorch)."""
+        if not isinstance(mat2, _t.Tensor):
+            raise TypeError(f"bmm(): argument 'mat2' must be a Tensor, got {type(mat2).__name__}")
+        sa, sb = tuple(self.shape), tuple(mat2.shape)
+        if len(sa) != 3 or len(sb) != 3:
+            raise RuntimeError(f"bmm(): expected 3-D tensors, got shapes {sa} and {sb}")
+        if sa[0] != sb[0]:
+            raise RuntimeError(f"bmm(): batch sizes differ: input {sa} and mat2 {sb}")
+        out = _t.matmul(self, mat2)
+        if out.grad_fn is not None:  # PyTorch's node for bmm (matmul of 3-D tensors leaves UnsafeView)
+            out.grad_fn.torch_name = "BmmBackward0"
+        return out
+
+    # views and shapes
+    def movedim(self, source: Any, destination: Any) -> Any:
+        """Move dim(s) `source` to position(s) `destination`, the others keeping their order."""
+        n = self._data.ndim
+        src = list(source) if isinstance(source, (tuple, list)) else [source]
+        dst = list(destination) if isinstance(destination, (tuple, list)) else [destination]
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim(): source {source} and destination {destination} must name as "
+                               "many dims")
+        src = [_dim(d, builtins.max(n, 1), "movedim()") for d in src]
+        dst = [_dim(d, builtins.max(n, 1), "movedim()") for d in dst]
+        for name, ds in (("source", src), ("destination", dst)):
+            if len(set(ds)) != len(ds):
+                raise RuntimeError(f"movedim(): repeated dim in {name} {tuple(ds)}")
+        if not n:
+            return self.permute(())
+        order = [d for d in range(n) if d not in src]
+        for s, d in sorted(zip(src, dst), key=lambda p: p[1]):
+            order.insert(d, s)
+        return self.permute(*order)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0: int, dim1: int) -> Any:
+        return self.transpose(dim0, dim1)
+
+    def broadcast_to(self, size: Any) -> Any:
+        return self.expand(*size) if isinstance(size, (tuple, list)) else self.expand(size)
+
+    def flipud(self) -> Any:
+        if self._data.ndim < 1:
+            raise RuntimeError("flipud(): the input must have at least 1 dimension, got a 0-d tensor")
+        return self.flip(0)
+
+    def fliplr(self) -> Any:
+        if self._data.ndim < 2:
+            raise RuntimeError(f"fliplr(): the input must have at least 2 dimensions, got shape {tuple(self.shape)}")
+        return self.flip(1)
+
+    def select(self, dim: int, index: int) -> Any:
+        """The slice at `index` along `dim` (a view with one dim fewer)."""
+        n = self._data.ndim
+        if not n:
+            raise IndexError("select(): cannot be applied to a 0-d tensor")
+        d = _dim(dim, n, "select()")
+        if not isinstance(index, (builtins.int, np.integer)) or isinstance(index, builtins.bool):
+            raise TypeError(f"select(): argument 'index' must be an int, got {type(index).__name__}")
+        size = self._data.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for dimension {d} of size {size}")
+        return self[(slice(None),) * d + (builtins.int(index),)]
+
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:
     """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""

@@ -772,3 +772,148 @@ def neg_(input: Tensor) -> Tensor:
 
 def reciprocal_(input: Tensor) -> Tensor:
     return _tensor_arg(input, "reciprocal_()").reciprocal_()
+
+
+def tan(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "tan()").tan()
+
+
+def tan_(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "tan_()").tan_()
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "hypot()").hypot(other)
+
+
+def true_divide(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "true_divide()").true_divide(other)
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    if isinstance(input, Tensor):
+        return input.remainder(other)
+    return _tensor_arg(other, "remainder()", "other").__rmod__(input)  # remainder(5, t), as PyTorch
+
+
+def floor_divide(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "floor_divide()").floor_divide(other)
+
+
+def trace(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "trace()").trace()
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    return _tensor_arg(input, "count_nonzero()").count_nonzero(dim)
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    return _tensor_arg(input, "nansum()").nansum(dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    return _tensor_arg(input, "nanmean()").nanmean(dim, keepdim, dtype=dtype)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    return _tensor_arg(input, "mv()").mv(vec)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    return _tensor_arg(input, "bmm()").bmm(mat2)
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    return _tensor_arg(input, "movedim()").movedim(source, destination)
+
+
+moveaxis = movedim
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return _tensor_arg(input, "swapdims()").transpose(dim0, dim1)
+
+
+swapaxes = swapdims
+
+
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    return _tensor_arg(input, "broadcast_to()").broadcast_to(size)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """Each tensor expanded (a view) to the shape all of them broadcast to (itself if it has it)."""
+    ts = [_tensor_arg(t, "broadcast_tensors()", "tensors") for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*(tuple(t.shape) for t in ts))
+    except ValueError:
+        raise RuntimeError("broadcast_tensors(): shapes " + ", ".join(str(tuple(t.shape)) for t in ts)
+                           + " can't be broadcast together") from None
+    # a tensor already of that shape comes back as itself (PyTorch's choice: no new node)
+    return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in ts)
+
+
+def flipud(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "flipud()").flipud()
+
+
+def fliplr(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "fliplr()").fliplr()
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    return _tensor_arg(input, "select()").select(dim, index)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """A 0-d tensor as shape (1,); others unchanged (one tensor in, one out; several in, a tuple)."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(t.reshape(1) if t.dim() == 0 else t for t in ts)
+    return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """0-d -> (1, 1), (n,) -> (1, n); others unchanged."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t for t in ts)
+    return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """0-d -> (1, 1, 1), (n,) -> (1, n, 1), (m, n) -> (m, n, 1); others unchanged."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+
+    def one(t: Tensor) -> Tensor:
+        if t.dim() == 0:
+            return t.reshape(1, 1, 1)
+        if t.dim() == 1:
+            return t.unsqueeze(0).unsqueeze(-1)
+        return t.unsqueeze(-1) if t.dim() == 2 else t
+    out = tuple(one(t) for t in ts)
+    return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Stack rows: 1-D tensors become rows, then cat along dim 0."""
+    return cat(list(atleast_2d(_tensors(tensors, "vstack()"))), 0)
+
+
+row_stack = vstack
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Cat along dim 1 (along dim 0 when all are 1-D)."""
+    ts = list(atleast_1d(_tensors(tensors, "hstack()")))
+    return cat(ts, 0 if ts[0].dim() == 1 else 1)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Cat along dim 2 after making each at least 3-D."""
+    return cat(list(atleast_3d(_tensors(tensors, "dstack()"))), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """0-d and 1-D tensors become columns (n, 1); then cat along dim 1."""
+    ts = _tensors(tensors, "column_stack()")
+    return cat([t.reshape(t.numel(), 1) if t.dim() <= 1 else t for t in ts], 1)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .function import sum_to_shape
-from .ops import Binary, Op, TakeAlongAxis
+from .ops import Binary, Op, TakeAlongAxis, _expand_back
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
@@ -696,3 +696,73 @@ class NanToNum(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return np.where(np.isfinite(a), grad, np.zeros((), grad.dtype)), None, None, None
+
+
+class Tan(Op):
+    torch_name = "TanBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tan(a)
+        ctx.save_for_backward(out)  # PyTorch saves the result: d tan = 1 + tan^2
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 + out * out)
+
+
+class Hypot(Binary):
+    torch_name = "HypotBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        out = np.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        # d hypot/da = a / hypot (0/0 = nan at the origin, as PyTorch)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = grad / out
+        return (*Binary.reduce(ctx, g * a, g * b), None)
+
+
+class Trace(Op):
+    """The sum of a matrix's main diagonal; its gradient is grad on that diagonal, 0 elsewhere."""
+
+    torch_name = "TraceBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape, ctx.dtype = a.shape, a.dtype
+        return np.asarray(np.trace(a, dtype=np.int64 if a.dtype.kind in "biu" else a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = np.zeros(ctx.shape, ctx.dtype)
+        k = min(ctx.shape)
+        g[np.arange(k), np.arange(k)] = grad
+        return g
+
+
+class Nansum(Op):
+    """The sum that skips NaNs; a NaN element gets no gradient."""
+
+    torch_name = "NansumBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdims):
+        ctx.save_for_backward(a)  # PyTorch saves self (the NaN positions)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return np.asarray(np.nansum(a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
+        return np.where(np.isnan(a), np.zeros((), grad.dtype), g), None, None
