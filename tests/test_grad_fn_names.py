@@ -190,3 +190,37 @@ def test_kernel_backed_nodes_have_torchs_edges(case):
     (tc_edges, tc_grad), (pt_edges, pt_grad) = run(tinyconv, tF), run(torch, torch.nn.functional)
     assert tc_edges == pt_edges
     np.testing.assert_allclose(tc_grad, pt_grad, rtol=1e-10, atol=1e-12)
+
+
+GRAD_FN_CASES = {
+    "squeeze()": lambda T, x, v: x[None].squeeze(), "squeeze(dims)": lambda T, x, v: x[None].squeeze((0,)),
+    "square": lambda T, x, v: x.square(), "t()": lambda T, x, v: x.t(), "x.T": lambda T, x, v: x.T,
+    "number / x": lambda T, x, v: 2 / x, "number % x": lambda T, x, v: 2 % x, "x // 2": lambda T, x, v: x // 2,
+    "copy_": lambda T, x, v: T.zeros(2, 3, dtype=T.float64).copy_(x),
+}
+
+
+def _written(T, x, index):
+    a = x * 1
+    a[index] = 5.0
+    return a
+
+
+SETITEM_CASES = {"[[0]]": [0], "mask": "mask", "(0, [1])": (0, [1]), "(:, [1])": (slice(None), [1]),
+                 "True": True, "(1:, [1])": (slice(1, None), [1])}
+
+
+@pytest.mark.torch
+def test_names_match_pytorch_for_ops_whose_node_depends_on_the_call():
+    """grad_fn names as PyTorch prints them (its C++ nodes' namespace left out)."""
+    torch = pytest.importorskip("torch")
+
+    def names(T):
+        x = T.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=T.float64, requires_grad=True)
+        v = T.tensor([1.0, 2.0, 3.0], dtype=T.float64, requires_grad=True)
+        out = {k: f(T, x, v).grad_fn.name() for k, f in GRAD_FN_CASES.items()}
+        for k, index in SETITEM_CASES.items():
+            out["set " + k] = _written(T, x, x > 2 if index == "mask" else index).grad_fn.name()
+        return {k: n.replace("torch::autograd::", "") for k, n in out.items()}
+
+    assert names(tinyconv) == names(torch)

@@ -33,11 +33,15 @@ torch = pytest.importorskip("torch")
 
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
 PENDING: dict[str, str] = {
-    "grad_fn_names": "grad_fn names differ from PyTorch's for squeeze (SqueezeBackward0/1), x.square() "
-                     "(PowBackward0), split/chunk (SplitBackward0), unbind (UnbindBackward0), 1-d matmul "
-                     "(CloneBackward0 after squeeze), //, % (NotImplemented), writes through views "
-                     "(AsStridedBackward0, CopySlices) (ops; the check is in Program.same)",
 }
+# PyTorch grad_fn names that come from how PyTorch implements an op, which tinyconv does not
+# copy (README, differences from PyTorch): the outputs of split/chunk/unbind are each a slice or
+# select of the input in tinyconv (one node per output); a reshape that must copy is a view of a
+# copy in PyTorch (UnsafeViewBackward0); a view re-derived after an in-place change of its base
+# is PyTorch's generic as_strided (AsStridedBackward0), tinyconv replays the view's own ops.
+# PyTorch's name() also prefixes its C++ nodes (CopySlices, NotImplemented) with a namespace.
+NAME_DIFFS = {"SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0", "UnsafeViewBackward0",
+              "AsStridedBackward0"}
 # Ops whose outputs the fuzzer does not write to in place while the PENDING entry is there.
 NO_INPLACE_ON = {"saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},
                  "batch_norm_inplace": {"batch_norm"}, "new_ops_saved": {"rsqrt", "layer_norm"}}
@@ -223,9 +227,10 @@ class Program:
                 self.fail(f"{name}.requires_grad: PyTorch {a.requires_grad}, tinyconv {b.requires_grad}")
             if a.is_leaf != b.is_leaf:
                 self.fail(f"{name}.is_leaf: PyTorch {a.is_leaf}, tinyconv {b.is_leaf}")
-            if "grad_fn_names" not in PENDING and a.grad_fn is not None and b.grad_fn is not None and (
-                    a.grad_fn.name() != b.grad_fn.name()):
-                self.fail(f"{name}.grad_fn: PyTorch <{a.grad_fn.name()}>, tinyconv <{b.grad_fn.name()}>")
+            tname = a.grad_fn.name().replace("torch::autograd::", "") if a.grad_fn is not None else None
+            if tname is not None and b.grad_fn is not None and tname not in NAME_DIFFS and (
+                    tname != b.grad_fn.name()):
+                self.fail(f"{name}.grad_fn: PyTorch <{tname}>, tinyconv <{b.grad_fn.name()}>")
             if "zero_d_storage" not in PENDING and not isinstance(b._data, np.ndarray):
                 self.fail(f"{name}: tinyconv stores a {type(b._data).__name__}, not an ndarray")
             x, y = a.detach().numpy(), np.asarray(b.detach().numpy())

@@ -568,7 +568,10 @@ class Tensor(ViewInplace, TensorMath):
     def t(self) -> Tensor:
         if self._data.ndim > 2:
             raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(self.shape)}")
-        return self.T
+        out = self.T
+        if out._grad_fn is not None:  # PyTorch's node for t() (x.T shows PermuteBackward0)
+            out._grad_fn.torch_name = "TBackward0"
+        return out
 
     # -- unary math ----------------------------------------------------------------------
     def _float_op(self, op: Any) -> Tensor:
@@ -603,7 +606,7 @@ class Tensor(ViewInplace, TensorMath):
         return ops.Relu.apply(self)
 
     def square(self) -> Tensor:
-        return self * self
+        return self ** 2  # PyTorch's square is pow(x, 2) (PowBackward0)
 
     def sign(self) -> Tensor:
         return ops.Sign.apply(self)
@@ -834,7 +837,10 @@ class Tensor(ViewInplace, TensorMath):
             dims = _dims(dim, len(shape), "squeeze()")
             dims = dims if isinstance(dims, tuple) else (dims,)
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-        return ops.Squeeze.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
+        out = ops.Squeeze.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
+        if out._grad_fn is not None and not isinstance(dim, int):  # PyTorch's overloads: (), dim, dims
+            out._grad_fn.torch_name = "SqueezeBackward0" if dim is None else "SqueezeBackward2"
+        return out
 
     def unsqueeze(self, dim: int) -> Tensor:
         shape = self._data.shape
@@ -1009,6 +1015,8 @@ class Tensor(ViewInplace, TensorMath):
             _current(src_t)
         if grad_mode.enabled and src_t._requires_grad:
             self[...] = src_t
+            if self._base is None:  # PyTorch's node for copy_ into a tensor that is not a view
+                self._grad_fn.torch_name = "CopyBackwards"
             return self
         return self._overwrite(src_t._data, "copy_()", ops.Copy)
 
@@ -1173,6 +1181,11 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     node.value_meta = (value._data.shape, value._data.dtype) if isinstance(value, Tensor) else ((), None)
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
+    if (idx.adv is not None and t._base is None
+            and all(b is Ellipsis or b == slice(None) for b in idx.basic)):
+        # PyTorch writes index arrays into a tensor that is not a view with index_put_, its own
+        # node; with a basic index before them it writes into that view (CopySlices)
+        node.torch_name = "IndexPutBackward0"
     node.edges = (
         (t._grad_fn or t) if t._requires_grad else None,
         (value._grad_fn or value) if v_req else None,

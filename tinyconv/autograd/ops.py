@@ -135,6 +135,7 @@ class Div(Binary):
                 r = np.reciprocal(b)
             ctx.save_for_backward(None, r if nb else None)
             ctx.numerator = a
+            ctx.torch_name = "MulBackward0"  # PyTorch's last node: the product with the number
             return a * r
         # Save what backward uses and nothing more (as PyTorch): b for both gradients,
         # a only for b's gradient; a saved input blocks in-place changes of it.
@@ -225,7 +226,8 @@ class Remainder(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(b, np.result_type(a, b), "remainder (%)")
-        ctx.torch_name = "RemainderBackward1" if isinstance(b, np.ndarray) else "RemainderBackward0"
+        ctx.torch_name = ("NotImplemented" if not isinstance(a, np.ndarray)  # number % tensor (see above)
+                          else "RemainderBackward1" if isinstance(b, np.ndarray) else "RemainderBackward0")
         nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
         ctx.save_for_backward(a if nb else None, b if nb else None)
         ctx.scalar_a = not isinstance(a, np.ndarray)
