@@ -976,6 +976,11 @@ class Tensor(ViewInplace, TensorMath):
         self._vc[0] += 1
         if track:
             _record_set_index(self, idx, value)
+            if (not view and idx.adv is not None
+                    and all(b is Ellipsis or b == slice(None) for b in idx.basic)):
+                # PyTorch writes index arrays into a tensor that is not a view with index_put_,
+                # its own node; with a basic index before them it writes into that view (CopySlices)
+                self._grad_fn.torch_name = "IndexPutBackward0"
         if view:
             self._view_after_write()
 
@@ -1181,11 +1186,6 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     node.value_meta = (value._data.shape, value._data.dtype) if isinstance(value, Tensor) else ((), None)
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
-    if (idx.adv is not None and t._base is None
-            and all(b is Ellipsis or b == slice(None) for b in idx.basic)):
-        # PyTorch writes index arrays into a tensor that is not a view with index_put_, its own
-        # node; with a basic index before them it writes into that view (CopySlices)
-        node.torch_name = "IndexPutBackward0"
     node.edges = (
         (t._grad_fn or t) if t._requires_grad else None,
         (value._grad_fn or value) if v_req else None,
