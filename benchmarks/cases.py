@@ -10,6 +10,7 @@ computed, so the two libraries can be checked to agree before timing.
 
 This module imports neither library: ``run.py`` pins the thread counts first.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,8 +27,17 @@ def tensor(torch: Any, a: np.ndarray, requires_grad: bool = False) -> Any:
     return torch.tensor(np.array(a, copy=True), requires_grad=requires_grad)
 
 
-def conv_flops(n: int, c: int, h: int, w: int, o: int, k: int, stride: int = 1, padding: int = 0,
-               groups: int = 1) -> tuple[int, tuple[int, int]]:
+def conv_flops(
+    n: int,
+    c: int,
+    h: int,
+    w: int,
+    o: int,
+    k: int,
+    stride: int = 1,
+    padding: int = 0,
+    groups: int = 1,
+) -> tuple[int, tuple[int, int]]:
     """Forward flops 2*N*O*OH*OW*(C/groups)*kh*kw (one multiply + one add per tap) and (OH, OW)."""
     oh = (h + 2 * padding - k) // stride + 1
     ow = (w + 2 * padding - k) // stride + 1
@@ -37,6 +47,7 @@ def conv_flops(n: int, c: int, h: int, w: int, o: int, k: int, stride: int = 1, 
 # --------------------------------------------------------------------------
 # edge: the 20-step edge-kernel training loop (the seed exercise, per-op overhead)
 # --------------------------------------------------------------------------
+
 
 def edge_loop(torch, x, y, w0, b0, steps=20, lr=0.01):
     """Learn the [[-1, 1]] kernel back: conv2d + bias, sum-of-squares loss, backward,
@@ -59,7 +70,12 @@ def edge_data(rng: np.random.Generator) -> dict:
     X = np.ones((1, 1, 6, 8), f32)
     X[..., 2:6] = 0  # a dark vertical band: two edges
     Y = X[..., 1:] - X[..., :-1]  # corr2d(X, [[-1, 1]])
-    return {"X": X, "Y": Y, "w0": rng.standard_normal((1, 1, 1, 2)).astype(f32), "b0": np.zeros(1, f32)}
+    return {
+        "X": X,
+        "Y": Y,
+        "w0": rng.standard_normal((1, 1, 1, 2)).astype(f32),
+        "b0": np.zeros(1, f32),
+    }
 
 
 def edge_setup(torch, d):
@@ -71,6 +87,7 @@ def edge_setup(torch, d):
 # --------------------------------------------------------------------------
 # micro: a tiny op chain (per-op overhead of the engine)
 # --------------------------------------------------------------------------
+
 
 def micro_step(torch, a, b, c):
     ((a + b) * c).sum().backward()
@@ -90,6 +107,7 @@ def micro_setup(torch, d):
 # convolutions: forward, and forward+backward with grads to input, weight and bias
 # --------------------------------------------------------------------------
 
+
 def conv_forward(torch, x, w, b, stride, padding):
     return torch.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
 
@@ -105,9 +123,14 @@ def conv_data(shape, o, k, stride=1, padding=0):
     def make(rng):
         c = shape[1]
         bound = 1.0 / np.sqrt(c * k * k)
-        return {"x": rng.standard_normal(shape).astype(f32),
-                "w": rng.uniform(-bound, bound, (o, c, k, k)).astype(f32),
-                "b": rng.uniform(-bound, bound, o).astype(f32), "stride": stride, "padding": padding}
+        return {
+            "x": rng.standard_normal(shape).astype(f32),
+            "w": rng.uniform(-bound, bound, (o, c, k, k)).astype(f32),
+            "b": rng.uniform(-bound, bound, o).astype(f32),
+            "stride": stride,
+            "padding": padding,
+        }
+
     return make
 
 
@@ -116,6 +139,7 @@ def conv_setup(step):
         x, w, b = (tensor(torch, d[k], requires_grad=True) for k in "xwb")
         stride, padding = d["stride"], d["padding"]
         return lambda: step(torch, x, w, b, stride, padding)
+
     return setup
 
 
@@ -123,24 +147,36 @@ def conv_setup(step):
 # lenet: one training step of a LeNet-style network, batch 64, 28x28
 # --------------------------------------------------------------------------
 
+
 def lenet(torch):
     nn = torch.nn
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(400, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
         nn.Linear(84, 10),
     )
 
 
 LENET_SHAPES = [  # (name, shape) in nn.Sequential order; fan_in = prod(shape[1:])
-    ("0.weight", (6, 1, 5, 5)), ("0.bias", (6,)),
-    ("3.weight", (16, 6, 5, 5)), ("3.bias", (16,)),
-    ("7.weight", (120, 400)), ("7.bias", (120,)),
-    ("9.weight", (84, 120)), ("9.bias", (84,)),
-    ("11.weight", (10, 84)), ("11.bias", (10,)),
+    ("0.weight", (6, 1, 5, 5)),
+    ("0.bias", (6,)),
+    ("3.weight", (16, 6, 5, 5)),
+    ("3.bias", (16,)),
+    ("7.weight", (120, 400)),
+    ("7.bias", (120,)),
+    ("9.weight", (84, 120)),
+    ("9.bias", (84,)),
+    ("11.weight", (10, 84)),
+    ("11.bias", (10,)),
 ]
 
 
@@ -159,8 +195,11 @@ def lenet_data(rng):
             fan_in = int(np.prod(shape[1:]))
         bound = 1.0 / np.sqrt(fan_in)  # PyTorch's default init range, drawn once and shared
         init[name] = rng.uniform(-bound, bound, shape).astype(f32)
-    return {"init": init, "x": rng.random((64, 1, 28, 28), dtype=f32),
-            "y": rng.integers(0, 10, 64).astype(np.int64)}
+    return {
+        "init": init,
+        "x": rng.random((64, 1, 28, 28), dtype=f32),
+        "y": rng.integers(0, 10, 64).astype(np.int64),
+    }
 
 
 def lenet_setup(torch, d):
@@ -186,11 +225,13 @@ def lenet_flops(batch=64):
 # gemm: the float32 matmul rate, the ceiling of the im2col formulation
 # --------------------------------------------------------------------------
 
+
 def gemm_data(a_shape, b_shape):
     def make(rng):
         a = rng.standard_normal(a_shape).astype(f32)
         b = rng.standard_normal(b_shape).astype(f32)
         return {"a": a, "b": b, "out": np.matmul(a, b)}
+
     return make
 
 
@@ -216,6 +257,7 @@ def gemm_flops(a_shape, b_shape):
 # The registry
 # --------------------------------------------------------------------------
 
+
 @dataclass
 class Case:
     name: str
@@ -233,51 +275,146 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
-def _conv_case(name, shape, o, k, stride=1, padding=0, *, repeat, target_ratio, target_gemm=None,
-               memory=False):
+def _conv_case(
+    name, shape, o, k, stride=1, padding=0, *, repeat, target_ratio, target_gemm=None, memory=False
+):
     n, c, h, w = shape
     fwd, (oh, ow) = conv_flops(n, c, h, w, o, k, stride, padding)
-    desc = (f"conv fwd+bwd {shape}->{o} k{k}" + (f" s{stride}" if stride != 1 else "")
-            + (f" p{padding}" if padding else "") + f" -> {(n, o, oh, ow)}")
-    return Case(name, name, desc, conv_data(shape, o, k, stride, padding), conv_setup(conv_fwd_bwd),
-                flops=3 * fwd, repeat=repeat, target_ratio=target_ratio, target_gemm_share=target_gemm,
-                memory=memory, extra={"x": shape, "weight": (o, c, k, k), "stride": stride, "padding": padding})
+    desc = (
+        f"conv fwd+bwd {shape}->{o} k{k}"
+        + (f" s{stride}" if stride != 1 else "")
+        + (f" p{padding}" if padding else "")
+        + f" -> {(n, o, oh, ow)}"
+    )
+    return Case(
+        name,
+        name,
+        desc,
+        conv_data(shape, o, k, stride, padding),
+        conv_setup(conv_fwd_bwd),
+        flops=3 * fwd,
+        repeat=repeat,
+        target_ratio=target_ratio,
+        target_gemm_share=target_gemm,
+        memory=memory,
+        extra={"x": shape, "weight": (o, c, k, k), "stride": stride, "padding": padding},
+    )
 
 
 def _gemm_case(name, a_shape, b_shape, desc, repeat):
-    return Case(name, "gemm", desc, gemm_data(a_shape, b_shape), None, flops=gemm_flops(a_shape, b_shape),
-                repeat=repeat, numpy_setup=numpy_gemm_setup, torch_setup=torch_gemm_setup,
-                extra={"a": a_shape, "b": b_shape})
+    return Case(
+        name,
+        "gemm",
+        desc,
+        gemm_data(a_shape, b_shape),
+        None,
+        flops=gemm_flops(a_shape, b_shape),
+        repeat=repeat,
+        numpy_setup=numpy_gemm_setup,
+        torch_setup=torch_gemm_setup,
+        extra={"a": a_shape, "b": b_shape},
+    )
 
 
 SMALL = {"shape": (1, 3, 5, 5), "o": 2, "k": 3, "stride": 2, "padding": 1}
 _small_fwd = conv_flops(1, 3, 5, 5, 2, 3, 2, 1)[0]
 
 CASES: list[Case] = [
-    Case("edge", "edge", "20-step edge-kernel loop: conv2d (1,1,6,8)*(1,1,1,2)+bias, SSE loss, "
-         "backward, no_grad update, zero grads", edge_data, edge_setup,
-         repeat=40, target_ratio=0.5),
-    Case("micro", "micro", "((a + b) * c).sum().backward() on 3-element float32 tensors",
-         micro_data, micro_setup, repeat=50, target_ratio=0.5),
-    Case("small_conv_fwd", "small_conv_fwd", "conv2d forward (1,3,5,5)*(2,3,3,3) s2 p1",
-         conv_data(**SMALL), conv_setup(conv_forward), flops=_small_fwd, repeat=50, target_ratio=0.5),
-    Case("small_conv_fwdbwd", "small_conv_fwdbwd", "conv2d fwd+bwd (1,3,5,5)*(2,3,3,3) s2 p1",
-         conv_data(**SMALL), conv_setup(conv_fwd_bwd), flops=3 * _small_fwd, repeat=50,
-         target_ratio=0.5),
+    Case(
+        "edge",
+        "edge",
+        "20-step edge-kernel loop: conv2d (1,1,6,8)*(1,1,1,2)+bias, SSE loss, "
+        "backward, no_grad update, zero grads",
+        edge_data,
+        edge_setup,
+        repeat=40,
+        target_ratio=0.5,
+    ),
+    Case(
+        "micro",
+        "micro",
+        "((a + b) * c).sum().backward() on 3-element float32 tensors",
+        micro_data,
+        micro_setup,
+        repeat=50,
+        target_ratio=0.5,
+    ),
+    Case(
+        "small_conv_fwd",
+        "small_conv_fwd",
+        "conv2d forward (1,3,5,5)*(2,3,3,3) s2 p1",
+        conv_data(**SMALL),
+        conv_setup(conv_forward),
+        flops=_small_fwd,
+        repeat=50,
+        target_ratio=0.5,
+    ),
+    Case(
+        "small_conv_fwdbwd",
+        "small_conv_fwdbwd",
+        "conv2d fwd+bwd (1,3,5,5)*(2,3,3,3) s2 p1",
+        conv_data(**SMALL),
+        conv_setup(conv_fwd_bwd),
+        flops=3 * _small_fwd,
+        repeat=50,
+        target_ratio=0.5,
+    ),
     _conv_case("c1", (64, 1, 28, 28), 6, 5, repeat=30, target_ratio=1.0),
     _conv_case("c2", (64, 6, 14, 14), 16, 5, repeat=30, target_ratio=1.0),
-    _conv_case("c3", (32, 64, 56, 56), 64, 3, padding=1, repeat=7, target_ratio=1.5, target_gemm=0.70,
-               memory=True),
-    _conv_case("c4", (8, 3, 224, 224), 64, 7, stride=2, padding=3, repeat=7, target_ratio=1.5,
-               target_gemm=0.70, memory=True),
-    Case("lenet", "lenet", "LeNet training step, batch 64, 28x28: forward, cross-entropy, backward, "
-         "SGD momentum step", lenet_data, lenet_setup, flops=lenet_flops(), repeat=20, target_ratio=1.0),
-    _gemm_case("gemm_2048", (2048, 2048), (2048, 2048), "float32 matmul 2048x2048 @ 2048x2048 "
-               "(the reference rate for '% GEMM')", repeat=7),
-    _gemm_case("gemm_c3", (64, 576), (576, 32 * 56 * 56), "float32 matmul (64x576) @ (576x100352): "
-               "c3's forward as one im2col GEMM", repeat=7),
-    _gemm_case("gemm_c3_batched", (64, 576), (32, 576, 56 * 56), "float32 matmul (64x576) @ "
-               "(32x576x3136): c3's forward as one GEMM per image", repeat=7),
+    _conv_case(
+        "c3",
+        (32, 64, 56, 56),
+        64,
+        3,
+        padding=1,
+        repeat=7,
+        target_ratio=1.5,
+        target_gemm=0.70,
+        memory=True,
+    ),
+    _conv_case(
+        "c4",
+        (8, 3, 224, 224),
+        64,
+        7,
+        stride=2,
+        padding=3,
+        repeat=7,
+        target_ratio=1.5,
+        target_gemm=0.70,
+        memory=True,
+    ),
+    Case(
+        "lenet",
+        "lenet",
+        "LeNet training step, batch 64, 28x28: forward, cross-entropy, backward, SGD momentum step",
+        lenet_data,
+        lenet_setup,
+        flops=lenet_flops(),
+        repeat=20,
+        target_ratio=1.0,
+    ),
+    _gemm_case(
+        "gemm_2048",
+        (2048, 2048),
+        (2048, 2048),
+        "float32 matmul 2048x2048 @ 2048x2048 (the reference rate for '% GEMM')",
+        repeat=7,
+    ),
+    _gemm_case(
+        "gemm_c3",
+        (64, 576),
+        (576, 32 * 56 * 56),
+        "float32 matmul (64x576) @ (576x100352): c3's forward as one im2col GEMM",
+        repeat=7,
+    ),
+    _gemm_case(
+        "gemm_c3_batched",
+        (64, 576),
+        (32, 576, 56 * 56),
+        "float32 matmul (64x576) @ (32x576x3136): c3's forward as one GEMM per image",
+        repeat=7,
+    ),
 ]
 
 GROUPS = list(dict.fromkeys(c.group for c in CASES))

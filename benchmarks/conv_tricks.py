@@ -9,6 +9,7 @@ x, w and b requiring grad, `out.sum().backward()`: the c1-c4 and small cases of 
 1x1 convolution. A trick "off" is its knob in conv_fast set so that the path is never chosen
 (the layouts it falls back to compute the same sums). Prints; never fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     tensors = []
     for _, shape, o, k, s, p in cases:
         x = tinyconv.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
-        w = tinyconv.tensor(rng.standard_normal((o, shape[1], k, k)).astype(np.float32) * 0.1,
-                            requires_grad=True)
+        w = tinyconv.tensor(
+            rng.standard_normal((o, shape[1], k, k)).astype(np.float32) * 0.1, requires_grad=True
+        )
         b = tinyconv.tensor(np.zeros(o, np.float32), requires_grad=True)
         tensors.append((x, w, b, s, p))
     # Variants are interleaved (one sample of each in turn, `--repeat` rounds), so a
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                         best[name, i] = min(best[name, i], (time.perf_counter() - t0) / calls)
     for name in VARIANTS:
         cells = [best[name, i] * 1e3 for i in range(len(tensors))]
-        print(f"| {name} | " + " | ".join(f"{c:.3f}" if c < 10 else f"{c:.1f}" for c in cells) + " |")
+        print(
+            f"| {name} | " + " | ".join(f"{c:.3f}" if c < 10 else f"{c:.1f}" for c in cells) + " |"
+        )
     return 0
 
 

@@ -3,6 +3,7 @@ peak-memory probes in fresh processes, the table and the JSON file.
 
 Imported by run.py only after the thread count is pinned (it imports NumPy).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -31,13 +32,16 @@ SEED = 0
 
 # Environment variables that change how fast (or with how much memory) either
 # library runs; the header prints every one that is set.
-ENV_PATTERN = re.compile(r"^(OPENBLAS|GOTO|OMP|GOMP|KMP|MKL|BLIS|NVPL|VECLIB|NUMEXPR|ATEN|DNNL|ONEDNN|"
-                         r"TORCH|PYTORCH|MALLOC|LD_PRELOAD|PYTHONMALLOC|NPY)")
+ENV_PATTERN = re.compile(
+    r"^(OPENBLAS|GOTO|OMP|GOMP|KMP|MKL|BLIS|NVPL|VECLIB|NUMEXPR|ATEN|DNNL|ONEDNN|"
+    r"TORCH|PYTORCH|MALLOC|LD_PRELOAD|PYTHONMALLOC|NPY)"
+)
 
 
 # --------------------------------------------------------------------------
 # Libraries
 # --------------------------------------------------------------------------
+
 
 def load_torch(threads: int, disabled: bool) -> tuple[Any, str]:
     """(torch module or None, a version string or the reason it is absent)."""
@@ -59,6 +63,7 @@ def load_tinyconv() -> Any:
     import tinyconv
     import tinyconv.nn.functional
     import tinyconv.optim
+
     return tinyconv
 
 
@@ -79,15 +84,18 @@ def max_rel_diff(a: Any, b: Any) -> float | None:
     xs, ys = to_numpy(a), to_numpy(b)
     if not xs or len(xs) != len(ys):
         return None
-    if any(x.shape != y.shape for x, y in zip(xs, ys)):
+    if any(x.shape != y.shape for x, y in zip(xs, ys, strict=False)):
         return math.inf
     scale = max(max(float(np.max(np.abs(y), initial=0.0)) for y in ys), 1e-30)
-    return max(float(np.max(np.abs(x - y), initial=0.0)) for x, y in zip(xs, ys)) / scale
+    return (
+        max(float(np.max(np.abs(x - y), initial=0.0)) for x, y in zip(xs, ys, strict=False)) / scale
+    )
 
 
 # --------------------------------------------------------------------------
 # The environment header
 # --------------------------------------------------------------------------
+
 
 def cpu_model() -> str:
     try:
@@ -114,17 +122,24 @@ def thread_pools() -> list[dict]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    return [{k: p.get(k) for k in ("internal_api", "num_threads", "version", "architecture", "prefix")}
-            for p in threadpool_info()]
+    return [
+        {k: p.get(k) for k in ("internal_api", "num_threads", "version", "architecture", "prefix")}
+        for p in threadpool_info()
+    ]
 
 
 def git_state() -> dict:
     def git(*cmd):
-        return subprocess.run(["git", "-C", ROOT, *cmd], capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", ROOT, *cmd], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
     try:
         changed = git("status", "--porcelain", "--", "tinyconv").splitlines()
-        return {"head": git("rev-parse", "--short", "HEAD"), "uncommitted_tinyconv_files": len(changed)}
+        return {
+            "head": git("rev-parse", "--short", "HEAD"),
+            "uncommitted_tinyconv_files": len(changed),
+        }
     except (OSError, subprocess.SubprocessError):
         return {}
 
@@ -135,14 +150,20 @@ def environment(args, previous: dict, torch_version: str, tinyconv: Any) -> dict
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = cpus
-    thread_env = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    thread_env = {
+        k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": " ".join(["python", os.path.relpath(RUN, os.getcwd())] + sys.argv[1:]),
         "threads": args.threads,
         "thread_env": thread_env,
         "thread_env_before": previous,
-        "other_env": {k: v for k, v in sorted(os.environ.items()) if ENV_PATTERN.match(k) and k not in thread_env},
+        "other_env": {
+            k: v
+            for k, v in sorted(os.environ.items())
+            if ENV_PATTERN.match(k) and k not in thread_env
+        },
         "cpu": cpu_model(),
         "cpus": cpus,
         "cpus_usable": usable,
@@ -163,24 +184,58 @@ def environment(args, previous: dict, torch_version: str, tinyconv: Any) -> dict
 def print_header(env: dict, pools: list[dict]) -> None:
     te = " ".join(f"{k}={v}" for k, v in env["thread_env"].items())
     print(f"tinyconv benchmarks, {env['date']}: {env['command']}")
-    print(f"threads: {env['threads']} ({te}, set by run.py before NumPy/PyTorch load"
-          + (f"; torch.get_num_threads() = {env['torch_threads']}" if env["torch_threads"] else "") + ")")
+    print(
+        f"threads: {env['threads']} ({te}, set by run.py before NumPy/PyTorch load"
+        + (f"; torch.get_num_threads() = {env['torch_threads']}" if env["torch_threads"] else "")
+        + ")"
+    )
     before = {k: v for k, v in env["thread_env_before"].items() if v is not None}
     if before:
-        print("  (the environment had " + " ".join(f"{k}={v}" for k, v in before.items()) + ", overridden)")
+        print(
+            "  (the environment had "
+            + " ".join(f"{k}={v}" for k, v in before.items())
+            + ", overridden)"
+        )
     if pools:
-        print("thread pools loaded: " + ", ".join(
-            " ".join(str(x) for x in (p["internal_api"], p.get("version"), p["num_threads"]) if x) + " thr"
-            + (f" [{p['architecture']}]" if p.get("architecture") else "") for p in pools))
+        print(
+            "thread pools loaded: "
+            + ", ".join(
+                " ".join(
+                    str(x) for x in (p["internal_api"], p.get("version"), p["num_threads"]) if x
+                )
+                + " thr"
+                + (f" [{p['architecture']}]" if p.get("architecture") else "")
+                for p in pools
+            )
+        )
     other = " ".join(f"{k}={v}" for k, v in env["other_env"].items())
     print(f"other environment (kept): {other or '(none)'}")
-    print(f"CPU: {env['cpu']} ({env['cpus']} logical CPUs, {env['cpus_usable']} usable); {env['platform']}")
+    print(
+        f"CPU: {env['cpu']} ({env['cpus']} logical CPUs, {env['cpus_usable']} usable); {env['platform']}"
+    )
     blas = env["blas"]
-    print(f"Python {env['python']}, NumPy {env['numpy']}, BLAS {blas.get('name')} {blas.get('version', '')}"
-          + (f" ({blas['openblas configuration'].strip()})" if blas.get("openblas configuration") else ""))
+    print(
+        f"Python {env['python']}, NumPy {env['numpy']}, BLAS {blas.get('name')} {blas.get('version', '')}"
+        + (
+            f" ({blas['openblas configuration'].strip()})"
+            if blas.get("openblas configuration")
+            else ""
+        )
+    )
     git = env["git"]
-    src = (f" (git {git['head']}" + (f", {git['uncommitted_tinyconv_files']} uncommitted file(s) in tinyconv/"
-                                      if git.get("uncommitted_tinyconv_files") else "") + ")") if git else ""
+    src = (
+        (
+            f" (git {git['head']}"
+            + (
+                f", {git['uncommitted_tinyconv_files']} uncommitted file(s) in tinyconv/"
+                if git.get("uncommitted_tinyconv_files")
+                else ""
+            )
+            + ")"
+        )
+        if git
+        else ""
+    )
     print(f"PyTorch {env['torch']}; tinyconv {env['tinyconv']} from {env['tinyconv_path']}{src}")
     if env["quick"]:
         print("--quick: few repetitions, short warm-up: a smoke test, not a measurement")
@@ -212,11 +267,15 @@ class MachineLoad:
         """(busy CPU seconds of the whole machine, total CPU seconds, our own CPU seconds)."""
         try:
             with open("/proc/stat", encoding="ascii") as f:
-                fields = [float(x) for x in f.readline().split()[1:9]]  # user..steal (guest is in user)
+                fields = [
+                    float(x) for x in f.readline().split()[1:9]
+                ]  # user..steal (guest is in user)
         except (OSError, ValueError):
             return None
         tick = os.sysconf("SC_CLK_TCK")
-        busy = (sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)) / tick  # minus idle, iowait
+        busy = (
+            sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+        ) / tick  # minus idle, iowait
         t = os.times()
         return busy, sum(fields) / tick, t.user + t.system + t.children_user + t.children_system
 
@@ -226,14 +285,18 @@ class MachineLoad:
         (None for windows shorter than about 0.2 s: /proc/stat counts in 10 ms ticks)."""
         if not start or not end:
             return None
-        busy, total, ours = (e - s for e, s in zip(end, start))
-        if total * 100 < 20 * (os.cpu_count() or 1):  # under 20 clock ticks per CPU: too coarse to tell
+        busy, total, ours = (e - s for e, s in zip(end, start, strict=False))
+        if total * 100 < 20 * (
+            os.cpu_count() or 1
+        ):  # under 20 clock ticks per CPU: too coarse to tell
             return None
         return min(1.0, max(0.0, busy - ours) / total)
 
     def report(self) -> dict:
-        return {"loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-                "other_processes_cpu_share": self.other_share(self.start, self.sample())}
+        return {
+            "loadavg_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "other_processes_cpu_share": self.other_share(self.start, self.sample()),
+        }
 
 
 def wait_quiet(max_wait: float, window: float = 0.5) -> float:
@@ -251,10 +314,14 @@ def wait_quiet(max_wait: float, window: float = 0.5) -> float:
 
 def load_note(start: dict, end: dict, cpus: int) -> str:
     share = end.get("other_processes_cpu_share")
-    note = (f"machine load: 1-min load average {start['loadavg_1min']:.2f} at start, "
-            f"{end['loadavg_1min']:.2f} at end ({cpus} CPUs)")
+    note = (
+        f"machine load: 1-min load average {start['loadavg_1min']:.2f} at start, "
+        f"{end['loadavg_1min']:.2f} at end ({cpus} CPUs)"
+    )
     if share is not None:
-        note += f"; other processes (or the hypervisor) used {share:.0%} of all CPU time during the run"
+        note += (
+            f"; other processes (or the hypervisor) used {share:.0%} of all CPU time during the run"
+        )
         if share > QUIET_SHARE:
             note += " -- WARNING: a busy neighbour; these timings are unreliable, rerun on a quiet machine"
     return note
@@ -263,6 +330,7 @@ def load_note(start: dict, end: dict, cpus: int) -> str:
 # --------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------
+
 
 def warm_and_calibrate(fn: Callable, warmup_s: float, min_sample_s: float) -> int:
     """Run fn until warmup_s has passed (at least twice); return how many calls make one sample."""
@@ -285,8 +353,9 @@ def warm_and_calibrate(fn: Callable, warmup_s: float, min_sample_s: float) -> in
     return max(1, math.ceil(min_sample_s / (t / n))) if t < min_sample_s else 1
 
 
-def measure(fns: dict[str, Callable], repeat: int, warmup_s: float, min_sample_s: float,
-            interleave: bool) -> dict:
+def measure(
+    fns: dict[str, Callable], repeat: int, warmup_s: float, min_sample_s: float, interleave: bool
+) -> dict:
     """Median seconds per call for each function: every sample times `inner` calls in a row;
     with `interleave` the libraries alternate sample by sample (A B A B ...)."""
     inner = {lib: warm_and_calibrate(fn, warmup_s, min_sample_s) for lib, fn in fns.items()}
@@ -307,11 +376,16 @@ def measure(fns: dict[str, Callable], repeat: int, warmup_s: float, min_sample_s
         for lib in fns:
             for _ in range(repeat):
                 sample(lib)
-    return {"inner": inner, "samples": samples,
-            "median": {lib: statistics.median(s) for lib, s in samples.items()}}
+    return {
+        "inner": inner,
+        "samples": samples,
+        "median": {lib: statistics.median(s) for lib, s in samples.items()},
+    }
 
 
-def measure_quietly(run: Callable[[], dict], wait: float, attempts: int = 3) -> tuple[dict, float | None]:
+def measure_quietly(
+    run: Callable[[], dict], wait: float, attempts: int = 3
+) -> tuple[dict, float | None]:
     """run() once; with `wait` > 0, first wait for a quiet machine, and if a neighbour still
     took more than QUIET_SHARE of the CPUs meanwhile, try again (up to `attempts` times),
     keeping the least disturbed measurement. Returns (measurement, its other-process share)."""
@@ -335,16 +409,23 @@ def reference_gemm_rate(quick: bool, interleave: bool, wait: float) -> dict:
     n = 1024 if quick else 2048
     case = C._gemm_case(f"gemm_{n}", (n, n), (n, n), "", repeat=3 if quick else 7)
     fn = C.numpy_gemm_setup(case.make_data(np.random.default_rng(SEED)))
-    m, share = measure_quietly(lambda: measure({"numpy": fn}, case.repeat, 0.05 if quick else 0.5, 0.0,
-                                               interleave), wait)
+    m, share = measure_quietly(
+        lambda: measure({"numpy": fn}, case.repeat, 0.05 if quick else 0.5, 0.0, interleave), wait
+    )
     sec = m["median"]["numpy"]
-    return {"case": case.name, "shape": [n, n, n], "median_s": sec, "gflops": case.flops / sec / 1e9,
-            "other_cpu_share": share}
+    return {
+        "case": case.name,
+        "shape": [n, n, n],
+        "median_s": sec,
+        "gflops": case.flops / sec / 1e9,
+        "other_cpu_share": share,
+    }
 
 
 # --------------------------------------------------------------------------
 # Running the cases
 # --------------------------------------------------------------------------
+
 
 def evaluate_targets(case: C.Case, ratio: float | None, share: float | None) -> dict:
     met = {}
@@ -366,7 +447,10 @@ def evaluate_targets(case: C.Case, ratio: float | None, share: float | None) -> 
 
 def run_case(case: C.Case, tinyconv: Any, torch: Any, args, ref_rate: float | None = None) -> dict:
     rec: dict[str, Any] = {
-        "name": case.name, "group": case.group, "description": case.description, "flops": case.flops,
+        "name": case.name,
+        "group": case.group,
+        "description": case.description,
+        "flops": case.flops,
         "a_library": "numpy" if case.numpy_setup else "tinyconv",
         "target": {"ratio": case.target_ratio, "gemm_share": case.target_gemm_share},
     }
@@ -386,12 +470,20 @@ def run_case(case: C.Case, tinyconv: Any, torch: Any, args, ref_rate: float | No
     repeat = args.repeat or (3 if args.quick else case.repeat)
     warmup_s, min_sample_s = (0.01, 0.001) if args.quick else (0.3, 0.02)
     gc.collect()
-    m, share = measure_quietly(lambda: measure(fns, repeat, warmup_s, min_sample_s, not args.no_interleave),
-                               args.wait_quiet)
+    m, share = measure_quietly(
+        lambda: measure(fns, repeat, warmup_s, min_sample_s, not args.no_interleave),
+        args.wait_quiet,
+    )
     rec["other_cpu_share"], rec["attempts"] = share, m["attempts"]
     t_a, t_b = m["median"]["tinyconv"], m["median"].get("torch")
-    rec.update(repeat=repeat, inner=m["inner"], samples_s=m["samples"],
-               tinyconv_median_s=t_a, torch_median_s=t_b, ratio=(t_a / t_b) if t_b else None)
+    rec.update(
+        repeat=repeat,
+        inner=m["inner"],
+        samples_s=m["samples"],
+        tinyconv_median_s=t_a,
+        torch_median_s=t_b,
+        ratio=(t_a / t_b) if t_b else None,
+    )
     if case.flops:
         rec["tinyconv_gflops"] = case.flops / t_a / 1e9
         rec["torch_gflops"] = case.flops / t_b / 1e9 if t_b else None
@@ -413,6 +505,7 @@ def score(case: C.Case, rec: dict, ref_rate: float | None) -> None:
 # --------------------------------------------------------------------------
 # Peak memory, one fresh process per (case, library, method)
 # --------------------------------------------------------------------------
+
 
 def _status_kb(field_name: str) -> int | None:
     try:
@@ -462,13 +555,19 @@ def memory_probe(case_name: str, lib: str, method: str, threads: int) -> int:
     reset = _reset_peak_rss()
     if method == "tracemalloc":
         import tracemalloc
+
         tracemalloc.start()
     t0 = time.perf_counter()
     for _ in range(2):  # the second call shows any buffers the first one kept
         fn()
     seconds = (time.perf_counter() - t0) / 2
-    out: dict[str, Any] = {"case": case_name, "lib": lib, "method": method, "seconds_per_call": seconds,
-                           "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_")}
+    out: dict[str, Any] = {
+        "case": case_name,
+        "lib": lib,
+        "method": method,
+        "seconds_per_call": seconds,
+        "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+    }
     if method == "tracemalloc":
         current, peak = tracemalloc.get_traced_memory()
         out.update(peak_mib=peak / 2**20, retained_mib=current / 2**20)
@@ -476,12 +575,19 @@ def memory_probe(case_name: str, lib: str, method: str, threads: int) -> int:
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         hwm, rss = _status_kb("VmHWM"), _status_kb("VmRSS")
         if reset and hwm is not None and base_rss is not None:
-            out.update(how="VmHWM after resetting it via /proc/self/clear_refs, minus VmRSS at baseline",
-                       peak_mib=(hwm - base_rss) / 1024)
+            out.update(
+                how="VmHWM after resetting it via /proc/self/clear_refs, minus VmRSS at baseline",
+                peak_mib=(hwm - base_rss) / 1024,
+            )
         else:
-            out.update(how="ru_maxrss minus ru_maxrss at baseline", peak_mib=(maxrss - base_maxrss) / 1024)
-        out.update(baseline_rss_mib=(base_rss or 0) / 1024, ru_maxrss_delta_mib=(maxrss - base_maxrss) / 1024,
-                   retained_mib=((rss or 0) - (base_rss or 0)) / 1024)
+            out.update(
+                how="ru_maxrss minus ru_maxrss at baseline", peak_mib=(maxrss - base_maxrss) / 1024
+            )
+        out.update(
+            baseline_rss_mib=(base_rss or 0) / 1024,
+            ru_maxrss_delta_mib=(maxrss - base_maxrss) / 1024,
+            retained_mib=((rss or 0) - (base_rss or 0)) / 1024,
+        )
     print(json.dumps(out))
     return 0
 
@@ -496,8 +602,12 @@ def run_memory_probe(case: str, lib: str, method: str, threads: int) -> dict:
         return {"case": case, "lib": lib, "method": method, "error": "timed out"}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if p.returncode != 0 or not lines:
-        return {"case": case, "lib": lib, "method": method,
-                "error": (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]}
+        return {
+            "case": case,
+            "lib": lib,
+            "method": method,
+            "error": (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1],
+        }
     return json.loads(lines[-1])
 
 
@@ -510,13 +620,19 @@ def measure_memory(selected: list[C.Case], threads: int, have_torch: bool) -> li
         tc = run_memory_probe(case.name, "tinyconv", "rss", threads)
         tm = run_memory_probe(case.name, "tinyconv", "tracemalloc", threads)
         pt = run_memory_probe(case.name, "torch", "rss", threads) if have_torch else None
-        row: dict[str, Any] = {"case": case.name, "tinyconv_rss": tc, "tinyconv_tracemalloc": tm,
-                               "torch_rss": pt}
+        row: dict[str, Any] = {
+            "case": case.name,
+            "tinyconv_rss": tc,
+            "tinyconv_tracemalloc": tm,
+            "torch_rss": pt,
+        }
         a = tc.get("peak_mib")
         b = pt.get("peak_mib") if pt else None
         row["ratio"] = a / b if (a is not None and b) else None
         row["target_ratio"] = 1.5 if case.name == "c3" else None
-        row["met"] = None if row["target_ratio"] is None or row["ratio"] is None else row["ratio"] <= 1.5
+        row["met"] = (
+            None if row["target_ratio"] is None or row["ratio"] is None else row["ratio"] <= 1.5
+        )
         rows.append(row)
     return rows
 
@@ -524,6 +640,7 @@ def measure_memory(selected: list[C.Case], threads: int, have_torch: bool) -> li
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
+
 
 def fmt_time(s: float | None) -> str:
     if s is None:
@@ -565,16 +682,30 @@ def fmt_met(rec: dict) -> str:
 
 def markdown(head: list[str], rows: list[list]) -> list[str]:
     """A Markdown table, padded so it also reads as plain text."""
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
 
     def line(cells):
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+        return (
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+        )
 
-    return [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows]
+    return [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [
+        line(r) for r in rows
+    ]
 
 
 def table(records: list[dict], ref: dict | None) -> str:
-    head = ["case", "tinyconv", "PyTorch", "ratio", "GFLOP/s tc", "GFLOP/s pt", "% GEMM", "target", "met"]
+    head = [
+        "case",
+        "tinyconv",
+        "PyTorch",
+        "ratio",
+        "GFLOP/s tc",
+        "GFLOP/s pt",
+        "% GEMM",
+        "target",
+        "met",
+    ]
     rows, noisy = [], []
     for r in records:
         if r.get("error"):
@@ -584,30 +715,49 @@ def table(records: list[dict], ref: dict | None) -> str:
         if (r.get("other_cpu_share") or 0) > QUIET_SHARE:
             name += " *"
             noisy.append(f"{r['name']} {r['other_cpu_share']:.0%}")
-        rows.append([
-            name, fmt_time(r["tinyconv_median_s"]), fmt_time(r["torch_median_s"]),
-            fmt_num(r["ratio"], ".2f") if r["ratio"] is not None else "n/a",
-            fmt_num(r["tinyconv_gflops"], ".1f"), fmt_num(r["torch_gflops"], ".1f"),
-            fmt_num(None if r["gemm_share"] is None else 100 * r["gemm_share"], ".0f"),
-            fmt_target(r), fmt_met(r),
-        ])
+        rows.append(
+            [
+                name,
+                fmt_time(r["tinyconv_median_s"]),
+                fmt_time(r["torch_median_s"]),
+                fmt_num(r["ratio"], ".2f") if r["ratio"] is not None else "n/a",
+                fmt_num(r["tinyconv_gflops"], ".1f"),
+                fmt_num(r["torch_gflops"], ".1f"),
+                fmt_num(None if r["gemm_share"] is None else 100 * r["gemm_share"], ".0f"),
+                fmt_target(r),
+                fmt_met(r),
+            ]
+        )
     out = markdown(head, rows)
     if noisy:
-        out.append(f"\n* other processes used more than {QUIET_SHARE:.0%} of the CPU time while this case ran "
-                   f"({', '.join(noisy)}): its times are unreliable (rerun, or use --wait-quiet 60).")
+        out.append(
+            f"\n* other processes used more than {QUIET_SHARE:.0%} of the CPU time while this case ran "
+            f"({', '.join(noisy)}): its times are unreliable (rerun, or use --wait-quiet 60)."
+        )
     if ref:
         rates = " and ".join(f"{m['gflops']:.1f}" for m in ref.get("measurements", [ref]))
-        out.append(f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
-                   f"{ref['gflops']:.1f} GFLOP/s, the faster of {rates} measured at the start and end."
-                   if len(ref.get("measurements", [])) > 1 else
-                   f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
-                   f"{ref['gflops']:.1f} GFLOP/s ({fmt_time(ref['median_s'])}).")
+        out.append(
+            f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
+            f"{ref['gflops']:.1f} GFLOP/s, the faster of {rates} measured at the start and end."
+            if len(ref.get("measurements", [])) > 1
+            else f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
+            f"{ref['gflops']:.1f} GFLOP/s ({fmt_time(ref['median_s'])})."
+        )
     return "\n".join(out)
 
 
 def memory_table(rows: list[dict]) -> str:
-    head = ["case", "tinyconv peak RSS", "PyTorch peak RSS", "ratio", "tinyconv tracemalloc peak",
-            "tinyconv retained", "PyTorch retained", "target", "met"]
+    head = [
+        "case",
+        "tinyconv peak RSS",
+        "PyTorch peak RSS",
+        "ratio",
+        "tinyconv tracemalloc peak",
+        "tinyconv retained",
+        "PyTorch retained",
+        "target",
+        "met",
+    ]
 
     def mib(d, key="peak_mib"):
         if not d:
@@ -616,19 +766,34 @@ def memory_table(rows: list[dict]) -> str:
 
     body = []
     for r in rows:
-        met = "-" if r["target_ratio"] is None else ("n/a" if r["met"] is None else ("yes" if r["met"] else "NO"))
-        body.append([r["case"], mib(r["tinyconv_rss"]), mib(r["torch_rss"]), fmt_num(r["ratio"], ".2f"),
-                     mib(r["tinyconv_tracemalloc"]), mib(r["tinyconv_rss"], "retained_mib"),
-                     mib(r["torch_rss"], "retained_mib"),
-                     f"ratio <= {r['target_ratio']:g}" if r["target_ratio"] else "-", met])
+        met = (
+            "-"
+            if r["target_ratio"] is None
+            else ("n/a" if r["met"] is None else ("yes" if r["met"] else "NO"))
+        )
+        body.append(
+            [
+                r["case"],
+                mib(r["tinyconv_rss"]),
+                mib(r["torch_rss"]),
+                fmt_num(r["ratio"], ".2f"),
+                mib(r["tinyconv_tracemalloc"]),
+                mib(r["tinyconv_rss"], "retained_mib"),
+                mib(r["torch_rss"], "retained_mib"),
+                f"ratio <= {r['target_ratio']:g}" if r["target_ratio"] else "-",
+                met,
+            ]
+        )
     out = markdown(head, body)
     how = next((r["tinyconv_rss"].get("how") for r in rows if r["tinyconv_rss"].get("how")), None)
     if how:
         thr = next((r["tinyconv_rss"].get("MALLOC_MMAP_THRESHOLD_") for r in rows), None)
-        out.append(f"\nPeak = one fresh process per library, fwd+bwd run twice; RSS peak = {how} "
-                   f"(baseline: after imports and input creation; MALLOC_MMAP_THRESHOLD_={thr}, so freed "
-                   "buffers leave RSS). tracemalloc sees NumPy's buffers only, so it is given for tinyconv "
-                   "alone; retained = RSS still held after the calls (gradients, cached buffers).")
+        out.append(
+            f"\nPeak = one fresh process per library, fwd+bwd run twice; RSS peak = {how} "
+            f"(baseline: after imports and input creation; MALLOC_MMAP_THRESHOLD_={thr}, so freed "
+            "buffers leave RSS). tracemalloc sees NumPy's buffers only, so it is given for tinyconv "
+            "alone; retained = RSS still held after the calls (gradients, cached buffers)."
+        )
     return "\n".join(out)
 
 
@@ -642,7 +807,10 @@ def summary(records: list[dict], mem: list[dict]) -> str:
     for r in mem:
         if r["target_ratio"] is not None:
             {True: met, False: missed, None: unknown}[r["met"]].append(f"{r['case']} memory")
-    lines = [f"targets met: {', '.join(met) or 'none'}", f"targets missed: {', '.join(missed) or 'none'}"]
+    lines = [
+        f"targets met: {', '.join(met) or 'none'}",
+        f"targets missed: {', '.join(missed) or 'none'}",
+    ]
     if unknown:
         lines.append(f"not evaluated (no PyTorch to compare with): {', '.join(unknown)}")
     return "\n".join(lines)
@@ -651,6 +819,7 @@ def summary(records: list[dict], mem: list[dict]) -> str:
 # --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
+
 
 def main(args, previous: dict) -> int:
     if args.memory_probe:
@@ -688,9 +857,13 @@ def main(args, previous: dict) -> int:
         except Exception as e:  # noqa: BLE001  (any failure: report it in the table, keep going)
             errors += 1
             traceback.print_exc()
-            rec = {"name": case.name, "group": case.group, "description": case.description,
-                   "target": {"ratio": case.target_ratio, "gemm_share": case.target_gemm_share},
-                   "error": f"{type(e).__name__}: {e}"}
+            rec = {
+                "name": case.name,
+                "group": case.group,
+                "description": case.description,
+                "target": {"ratio": case.target_ratio, "gemm_share": case.target_gemm_share},
+                "error": f"{type(e).__name__}: {e}",
+            }
         records[case.name] = rec
 
     # The GEMM ceiling is measured at the start (the gemm_2048 row when selected) and again at
@@ -700,8 +873,13 @@ def main(args, previous: dict) -> int:
     if need_ref:
         r = records.get(C.REFERENCE_GEMM)
         if r and not r.get("error"):
-            first = {"case": r["name"], "shape": [2048] * 3, "median_s": r["tinyconv_median_s"],
-                     "gflops": r["tinyconv_gflops"], "other_cpu_share": r.get("other_cpu_share")}
+            first = {
+                "case": r["name"],
+                "shape": [2048] * 3,
+                "median_s": r["tinyconv_median_s"],
+                "gflops": r["tinyconv_gflops"],
+                "other_cpu_share": r.get("other_cpu_share"),
+            }
         else:
             first = reference_gemm_rate(args.quick, not args.no_interleave, args.wait_quiet)
     for case in others:
@@ -720,11 +898,19 @@ def main(args, previous: dict) -> int:
 
     print(table(ordered, ref))
     if torch is None:
-        print(f"\nPyTorch {torch_version}: ratios are n/a (pip install \".[bench]\" for the comparison).")
-    disagree = [f"{r['name']} ({r['max_rel_diff']:.1e})" for r in ordered
-                if r.get("max_rel_diff") is not None and not r["max_rel_diff"] <= 1e-3]
+        print(
+            f'\nPyTorch {torch_version}: ratios are n/a (pip install ".[bench]" for the comparison).'
+        )
+    disagree = [
+        f"{r['name']} ({r['max_rel_diff']:.1e})"
+        for r in ordered
+        if r.get("max_rel_diff") is not None and not r["max_rel_diff"] <= 1e-3
+    ]
     if disagree:
-        print("WARNING: tinyconv and PyTorch results differ (max relative difference) in: " + ", ".join(disagree))
+        print(
+            "WARNING: tinyconv and PyTorch results differ (max relative difference) in: "
+            + ", ".join(disagree)
+        )
     if mem:
         print()
         print(memory_table(mem))
@@ -735,8 +921,13 @@ def main(args, previous: dict) -> int:
     print(load_note(load_start, load_end, env["cpus"]))
 
     path = args.json or os.path.join(HERE, f"results-{args.threads}t.json")
-    result = {"environment": env, "gemm_reference": ref, "cases": records, "order": [c.name for c in selected],
-              "memory": {r["case"]: r for r in mem}}
+    result = {
+        "environment": env,
+        "gemm_reference": ref,
+        "cases": records,
+        "order": [c.name for c in selected],
+        "memory": {r["case"]: r for r in mem},
+    }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1, default=str)

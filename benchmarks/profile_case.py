@@ -11,6 +11,7 @@ that includes NumPy's C code, run py-spy on the same script instead:
 
     py-spy record --native -o /tmp/c3.svg -- python benchmarks/profile_case.py c3 --no-profile --calls 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ ROOT = os.path.dirname(HERE)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="benchmarks/profile_case.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="benchmarks/profile_case.py", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("case", help="a case name from benchmarks/cases.py (e.g. micro, c3, lenet)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--calls", type=int, help="calls to profile (default: about 2 s worth)")
@@ -46,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     case = next((c for c in C.CASES if c.name == args.case), None)
     if case is None or case.setup is None:
-        p.error(f"no tinyconv case {args.case!r}; choose from "
-                + ", ".join(c.name for c in C.CASES if c.setup is not None))
+        p.error(
+            f"no tinyconv case {args.case!r}; choose from "
+            + ", ".join(c.name for c in C.CASES if c.setup is not None)
+        )
     fn = case.setup(tinyconv, case.make_data(np.random.default_rng(0)))
     t0 = time.perf_counter()
     fn()  # warm-up (and the cost of one call)
@@ -62,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(calls):
         fn()
     prof.disable()
-    print(f"{case.name}: {case.description}; {calls} calls profiled (one unprofiled call: {one * 1e3:.3f} ms)")
+    print(
+        f"{case.name}: {case.description}; {calls} calls profiled (one unprofiled call: {one * 1e3:.3f} ms)"
+    )
     stats = pstats.Stats(prof).strip_dirs().sort_stats(args.sort)
     stats.print_stats(args.top)
     if args.save:

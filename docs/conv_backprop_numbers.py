@@ -17,6 +17,7 @@ committed document still contains exactly what this script prints today.
     python docs/conv_backprop_numbers.py --check    # exit 1 if the document is out of date
     python docs/conv_backprop_numbers.py --write    # rewrite those sections in the document
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,29 +39,29 @@ ROOT = os.path.dirname(HERE)
 DOC = os.path.join(HERE, "conv_backprop.md")
 
 
-
 def _example():
     """examples/three_channel.py, loaded from its file: the data below is the example's own."""
-    spec = importlib.util.spec_from_file_location("three_channel", os.path.join(ROOT, "examples",
-                                                                                "three_channel.py"))
+    spec = importlib.util.spec_from_file_location(
+        "three_channel", os.path.join(ROOT, "examples", "three_channel.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 EX = _example()
-X = EX.X                      # [c][h][w]: 3 channels of 5x5
-W = [EX.W0, EX.W1]            # [o][c][p][q]: 2 kernels of 3x3x3
-B = EX.BIAS                   # [o]
+X = EX.X  # [c][h][w]: 3 channels of 5x5
+W = [EX.W0, EX.W1]  # [o][c][p][q]: 2 kernels of 3x3x3
+B = EX.BIAS  # [o]
 C, H, WIDTH, O, K = 3, 5, 5, 2, 3
 # The gradient arriving from above, dL/dy, as if L = sum(g * y): the example's G, the numbers
 # 1..18 in a shuffled order, so you can see which one went where (other shapes: 1..n, shuffled).
 G = EX.G
 
 # The elements the document works by hand (change them with --y, --dw, --dx).
-Y_AT = (1, 1, 2)        # y[o, i, j]
-DW_AT = (0, 0, 0, 0)    # dL/dw[o, c, p, q]
-DX_AT = (0, 1, 2)       # dL/dx[c, u, v]
+Y_AT = (1, 1, 2)  # y[o, i, j]
+DW_AT = (0, 0, 0, 0)  # dL/dw[o, c, p, q]
+DX_AT = (0, 1, 2)  # dL/dx[c, u, v]
 
 WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
@@ -81,8 +82,10 @@ class Case:
         self.oh = (H + 2 * self.padding - self.dilation * (K - 1) - 1) // self.stride + 1
         self.ow = (WIDTH + 2 * self.padding - self.dilation * (K - 1) - 1) // self.stride + 1
         if self.oh < 1 or self.ow < 1:
-            raise ValueError(f"stride {self.stride}, padding {self.padding}, dilation {self.dilation}: "
-                             "the output of the 5x5 input would be empty")
+            raise ValueError(
+                f"stride {self.stride}, padding {self.padding}, dilation {self.dilation}: "
+                "the output of the 5x5 input would be empty"
+            )
         if self.g is None:
             if (self.oh, self.ow) == (3, 3):
                 self.g = G
@@ -90,11 +93,21 @@ class Case:
                 n = O * self.oh * self.ow
                 values = list(range(1, n + 1))
                 random.Random(0).shuffle(values)
-                self.g = [[values[(o * self.oh + i) * self.ow:(o * self.oh + i + 1) * self.ow]
-                           for i in range(self.oh)] for o in range(O)]
-        for name, at, bounds in (("--y", self.y_at, (O, self.oh, self.ow)),
-                                 ("--dw", self.dw_at, (O, C, K, K)), ("--dx", self.dx_at, (C, H, WIDTH))):
-            if len(at) != len(bounds) or not all(0 <= a < n for a, n in zip(at, bounds)):
+                self.g = [
+                    [
+                        values[(o * self.oh + i) * self.ow : (o * self.oh + i + 1) * self.ow]
+                        for i in range(self.oh)
+                    ]
+                    for o in range(O)
+                ]
+        for name, at, bounds in (
+            ("--y", self.y_at, (O, self.oh, self.ow)),
+            ("--dw", self.dw_at, (O, C, K, K)),
+            ("--dx", self.dx_at, (C, H, WIDTH)),
+        ):
+            if len(at) != len(bounds) or not all(
+                0 <= a < n for a, n in zip(at, bounds, strict=False)
+            ):
                 raise ValueError(f"{name}: indices must lie in a shape {bounds}, got {tuple(at)}")
 
     def x_pad(self, c: int, r: int, t: int) -> int:
@@ -138,6 +151,7 @@ def linear(coef: int, var: str, const: int | None = None) -> str:
 # Which window reads which pixel, along one axis: the whole of stride, padding and dilation.
 # ---------------------------------------------------------------------------------------
 
+
 def readers(pos: int, n_out: int, stride: int, dilation: int) -> list[tuple[int, int]]:
     """The (window, tap) pairs (i, p) that read padded position `pos`: i*stride + p*dilation = pos."""
     return [(i, p) for i in range(n_out) for p in range(K) if i * stride + p * dilation == pos]
@@ -157,6 +171,7 @@ def readers_prose(pairs: list[tuple[int, int]], window: str, tap: str) -> str:
 # The hand computations: each one the formula of the document, term by term.
 # ---------------------------------------------------------------------------------------
 
+
 def hand_output(o: int, i: int, j: int, case: Case | None = None) -> tuple[int, list]:
     """y[o,i,j] = b[o] + sum_{c,p,q} x_pad[c, i*s + p*d, j*s + q*d] * w[o,c,p,q]."""
     k = case or Case()
@@ -173,8 +188,11 @@ def hand_weight_grad(o: int, c: int, p: int, q: int, case: Case | None = None) -
     """dL/dw[o,c,p,q] = sum_{i,j} g[o,i,j] * x_pad[c, i*s + p*d, j*s + q*d]."""
     k = case or Case()
     s, d = k.stride, k.dilation
-    terms = [(i, j, k.g[o][i][j], k.x_pad(c, i * s + p * d, j * s + q * d))
-             for i in range(k.oh) for j in range(k.ow)]
+    terms = [
+        (i, j, k.g[o][i][j], k.x_pad(c, i * s + p * d, j * s + q * d))
+        for i in range(k.oh)
+        for j in range(k.ow)
+    ]
     return sum(g * x for *_, g, x in terms), terms
 
 
@@ -183,8 +201,12 @@ def hand_input_grad(c: int, u: int, v: int, case: Case | None = None) -> tuple[i
     k = case or Case()
     rows = readers(u + k.padding, k.oh, k.stride, k.dilation)
     cols = readers(v + k.padding, k.ow, k.stride, k.dilation)
-    terms = [(o, i, j, p, q, k.g[o][i][j], W[o][c][p][q])
-             for o in range(O) for i, p in rows for j, q in cols]
+    terms = [
+        (o, i, j, p, q, k.g[o][i][j], W[o][c][p][q])
+        for o in range(O)
+        for i, p in rows
+        for j, q in cols
+    ]
     return sum(g * w for *_, g, w in terms), terms
 
 
@@ -209,9 +231,16 @@ def run_tinyconv(algorithm: str = DOC_ALGORITHM, case: Case | None = None) -> di
         x = torch.tensor([X], dtype=torch.float32, requires_grad=True)
         y = conv(x)
         with trace(names={"x": x, **dict(conv.named_parameters())}) as t:
-            y.backward(torch.tensor([k.g], dtype=torch.float32))  # the same as (g * y).sum().backward()
-    return {"y": y.detach().numpy()[0], "dw": conv.weight.grad.numpy(), "dx": x.grad.numpy()[0],
-            "db": conv.bias.grad.numpy(), "trace": t}
+            y.backward(
+                torch.tensor([k.g], dtype=torch.float32)
+            )  # the same as (g * y).sum().backward()
+    return {
+        "y": y.detach().numpy()[0],
+        "dw": conv.weight.grad.numpy(),
+        "dx": x.grad.numpy()[0],
+        "db": conv.bias.grad.numpy(),
+        "trace": t,
+    }
 
 
 def same_under_every_algorithm(tc: dict, case: Case | None = None) -> dict[str, dict]:
@@ -227,6 +256,7 @@ def same_under_every_algorithm(tc: dict, case: Case | None = None) -> dict[str, 
 # ---------------------------------------------------------------------------------------
 # The generated sections of the document.
 # ---------------------------------------------------------------------------------------
+
 
 def config_text(k: Case) -> str:
     text = f"stride {k.stride}, padding {k.padding}"
@@ -255,7 +285,7 @@ def section_output(tc: dict, case: Case | None = None) -> str:
     s, d, pad = k.stride, k.dilation, k.padding
     o, i, j = k.y_at
     total, per_channel = hand_output(o, i, j, k)
-    rows = [i * s + p * d - pad for p in range(K)]   # image rows (and columns) the window reads
+    rows = [i * s + p * d - pad for p in range(K)]  # image rows (and columns) the window reads
     cols = [j * s + q * d - pad for q in range(K)]
     outside = [f"row {r}" for r in rows if not 0 <= r < H]
     outside += [f"column {t}" for t in cols if not 0 <= t < WIDTH]
@@ -267,18 +297,22 @@ def section_output(tc: dict, case: Case | None = None) -> str:
         return f"{a[0]}..{a[-1]}" if d == 1 else listing(a)
 
     out = io.StringIO()
-    out.write(f"`y[{o}, {i}, {j}]` reads, in every channel, the window `x_pad[c, {i * s}:{i * s + d * (K - 1) + 1}"
-              f"{step}, {j * s}:{j * s + d * (K - 1) + 1}{step}]`: rows {span(rows)} and columns {span(cols)} of "
-              f"the image{where}.\n\n```text\n")
+    out.write(
+        f"`y[{o}, {i}, {j}]` reads, in every channel, the window `x_pad[c, {i * s}:{i * s + d * (K - 1) + 1}"
+        f"{step}, {j * s}:{j * s + d * (K - 1) + 1}{step}]`: rows {span(rows)} and columns {span(cols)} of "
+        f"the image{where}.\n\n```text\n"
+    )
     for c, window, terms, t in per_channel:
         left, right = grid_rows(window), grid_rows(W[o][c])
         out.write(f"c = {c}   {'window'.ljust(len(left[0]))}     kernel w[{o}, {c}]\n")
-        for a, b in zip(left, right):
+        for a, b in zip(left, right, strict=False):
             out.write(f"        {a}     {b}\n")
         out.write(f"        sum = {' + '.join(times(a, b) for a, b in terms)} = {num(t)}\n\n")
     sums = [t for *_, t in per_channel]
-    out.write(f"y[{o}, {i}, {j}] = {' + '.join(num(t) if t >= 0 else f'({num(t)})' for t in sums)}"
-              f" + b[{o}] = {num(sum(sums))} + {B[o]} = {num(total)}\n")
+    out.write(
+        f"y[{o}, {i}, {j}] = {' + '.join(num(t) if t >= 0 else f'({num(t)})' for t in sums)}"
+        f" + b[{o}] = {num(sum(sums))} + {B[o]} = {num(total)}\n"
+    )
     got = tc["y"][o, i, j]
     out.write(f"tinyconv: conv(x)[0, {o}, {i}, {j}] = {num(got)}\n```\n")
     assert got == total, (got, total)
@@ -292,15 +326,21 @@ def section_weight_grad(tc: dict, case: Case | None = None) -> str:
     total, terms = hand_weight_grad(o, c, p, q, k)
     out = io.StringIO()
     at = f"x_pad[{c}, {linear(s, 'i', p * d)}, {linear(s, 'j', q * d)}]"
-    out.write(f"`dL/dw[{o}, {c}, {p}, {q}]` pairs each `g[{o}, i, j]` with the pixel that tap "
-              f"({p}, {q}) of kernel {o} saw in window (i, j) of channel {c}: `{at}`.\n\n")
+    out.write(
+        f"`dL/dw[{o}, {c}, {p}, {q}]` pairs each `g[{o}, i, j]` with the pixel that tap "
+        f"({p}, {q}) of kernel {o} saw in window (i, j) of channel {c}: `{at}`.\n\n"
+    )
     out.write("```text\n" + f"(i, j)   g[{o}, i, j]   {at}".ljust(55) + "product\n")
     for i, j, g, x in terms:
         u, v = i * s + p * d - pad, j * s + q * d - pad
         where = f"x[{c}, {u}, {v}]" if 0 <= u < H and 0 <= v < WIDTH else "padding"
-        out.write(f"({i}, {j})   {num(g).rjust(10)}   {num(x).rjust(2)}  ({where})".ljust(55)
-                  + f"{num(g * x).rjust(7)}\n")
-    out.write(f"\ndL/dw[{o}, {c}, {p}, {q}] = {' + '.join(times(g, x) for *_, g, x in terms)} = {num(total)}\n")
+        out.write(
+            f"({i}, {j})   {num(g).rjust(10)}   {num(x).rjust(2)}  ({where})".ljust(55)
+            + f"{num(g * x).rjust(7)}\n"
+        )
+    out.write(
+        f"\ndL/dw[{o}, {c}, {p}, {q}] = {' + '.join(times(g, x) for *_, g, x in terms)} = {num(total)}\n"
+    )
     got = tc["dw"][o, c, p, q]
     out.write(f"tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = {num(got)}\n```\n")
     assert got == total, (got, total)
@@ -335,20 +375,28 @@ def section_input_grad(tc: dict, case: Case | None = None) -> str:
     rows, cols = readers(U, k.oh, s, d), readers(V, k.ow, s, d)
     total, terms = hand_input_grad(c, u, v, k)
     if d == 1:
-        how = f"tap (p, q) = ({U} - {linear(s, 'i')}, {V} - {linear(s, 'j')}) when that tap lies inside the " \
-              f"{K}x{K} kernel"
+        how = (
+            f"tap (p, q) = ({U} - {linear(s, 'i')}, {V} - {linear(s, 'j')}) when that tap lies inside the "
+            f"{K}x{K} kernel"
+        )
     else:
-        how = f"tap (p, q) when {linear(s, 'i')} + {linear(d, 'p')} = {U} and {linear(s, 'j')} + " \
-              f"{linear(d, 'q')} = {V}, with p and q inside the {K}x{K} kernel"
+        how = (
+            f"tap (p, q) when {linear(s, 'i')} + {linear(d, 'p')} = {U} and {linear(s, 'j')} + "
+            f"{linear(d, 'q')} = {V}, with p and q inside the {K}x{K} kernel"
+        )
     out = io.StringIO()
-    out.write(f"`x[{c}, {u}, {v}]` is `x_pad[{c}, {U}, {V}]`. A window (i, j) reads it through {how}. "
-              f"Rows: {readers_prose(rows, 'i', 'p')}; columns: {readers_prose(cols, 'j', 'q')}. "
-              f"Over the {O} output channels, that is {O} × {len(rows)} × {len(cols)} = {len(terms)} "
-              f"term{'s' if len(terms) != 1 else ''}.\n\n")
+    out.write(
+        f"`x[{c}, {u}, {v}]` is `x_pad[{c}, {U}, {V}]`. A window (i, j) reads it through {how}. "
+        f"Rows: {readers_prose(rows, 'i', 'p')}; columns: {readers_prose(cols, 'j', 'q')}. "
+        f"Over the {O} output channels, that is {O} × {len(rows)} × {len(cols)} = {len(terms)} "
+        f"term{'s' if len(terms) != 1 else ''}.\n\n"
+    )
     out.write(f"```text\no  (i, j)  (p, q)   g[o, i, j]   w[o, {c}, p, q]   product\n")
     for o, i, j, p, q, g, w in terms:
-        out.write(f"{o}  ({i}, {j})  ({p}, {q})   {num(g).rjust(10)}   {num(w).rjust(13)}   "
-                  f"{num(g * w).rjust(7)}\n")
+        out.write(
+            f"{o}  ({i}, {j})  ({p}, {q})   {num(g).rjust(10)}   {num(w).rjust(13)}   "
+            f"{num(g * w).rjust(7)}\n"
+        )
     sum_text = " + ".join(times(g, w) for *_, g, w in terms) if terms else "(no terms)"
     out.write(f"\ndL/dx[{c}, {u}, {v}] = {sum_text} = {num(total)}\n")
     got = tc["dx"][c, u, v]
@@ -361,14 +409,19 @@ def section_input_grad(tc: dict, case: Case | None = None) -> str:
         out.write(f"; {counts_prose(by_col, 'column')}")
     # the pixels read by one window along both axes: if they share one tap, name its weights
     once_r, once_c = by_row.get(1, []), by_col.get(1, [])
-    taps = {(readers(r + pad, k.oh, s, d)[0][1], readers(t + pad, k.ow, s, d)[0][1])
-            for r in once_r for t in once_c}
+    taps = {
+        (readers(r + pad, k.oh, s, d)[0][1], readers(t + pad, k.ow, s, d)[0][1])
+        for r in once_r
+        for t in once_c
+    }
     if len(taps) == 1:
-        (p, q), = taps
+        ((p, q),) = taps
         weights = [W[o][c][p][q] for o in range(O)]
-        out.write(f";\na pixel in rows {listing(once_r)} and columns {listing(once_c)} is read only through "
-                  f"tap ({p}, {q}), and {', '.join(f'w[{o}, {c}, {p}, {q}]' for o in range(O))} = "
-                  f"{', '.join(num(w) for w in weights)}")
+        out.write(
+            f";\na pixel in rows {listing(once_r)} and columns {listing(once_c)} is read only through "
+            f"tap ({p}, {q}), and {', '.join(f'w[{o}, {c}, {p}, {q}]' for o in range(O))} = "
+            f"{', '.join(num(w) for w in weights)}"
+        )
     out.write("\n" + grid(tc["dx"][c].tolist(), "") + "\n```\n")
     assert got == total, (got, total)
     return out.getvalue()
@@ -382,14 +435,17 @@ def section_trace(tc: dict, case: Case | None = None) -> str:
     others = [n for n in runs if n != DOC_ALGORITHM]
     kernels = {n: call_tree(run["trace"].records[0].kernels) for n, run in runs.items()}
     width = max(len(n) for n in others)
-    return ("```text\n" + str(tc["trace"]) + "```\n\n"
-            f"The bias gradient is the sum of each `g[o]`: {listing([num(v) for v in db])}.\n"
-            f"`algorithm = {DOC_ALGORITHM}` says which kernels ran, and `kernels:` the functions its "
-            "backward called, nested as they called each other: those of the table in section 3. "
-            f"Every number on this page comes from that run, and the script checks that "
-            f"{' and '.join(f'{chr(34)}{n}{chr(34)}' for n in others)} give exactly the same ones, "
-            "through these functions:\n\n```text\n"
-            + "".join(f"{n.ljust(width)}  {kernels[n]}\n" for n in others) + "```\n")
+    return (
+        "```text\n" + str(tc["trace"]) + "```\n\n"
+        f"The bias gradient is the sum of each `g[o]`: {listing([num(v) for v in db])}.\n"
+        f"`algorithm = {DOC_ALGORITHM}` says which kernels ran, and `kernels:` the functions its "
+        "backward called, nested as they called each other: those of the table in section 3. "
+        f"Every number on this page comes from that run, and the script checks that "
+        f"{' and '.join(f'{chr(34)}{n}{chr(34)}' for n in others)} give exactly the same ones, "
+        "through these functions:\n\n```text\n"
+        + "".join(f"{n.ljust(width)}  {kernels[n]}\n" for n in others)
+        + "```\n"
+    )
 
 
 def sections(case: Case | None = None) -> dict[str, str]:
@@ -418,32 +474,60 @@ def doc_sections(text: str) -> dict[str, str]:
 
 
 def rewrite(text: str, new: dict[str, str]) -> str:
-    return MARKER.sub(lambda m: f"<!-- BEGIN GENERATED: {m.group(1)} -->\n{new[m.group(1)]}"
-                                "<!-- END GENERATED -->", text)
+    return MARKER.sub(
+        lambda m: (
+            f"<!-- BEGIN GENERATED: {m.group(1)} -->\n{new[m.group(1)]}<!-- END GENERATED -->"
+        ),
+        text,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if the document is out of date")
-    mode.add_argument("--write", action="store_true", help="rewrite the generated sections in place")
-    parser.add_argument("--y", nargs=3, type=int, default=list(Y_AT), metavar=("O", "I", "J"),
-                        help=f"the output element y[o, i, j] to work (default {' '.join(map(str, Y_AT))})")
-    parser.add_argument("--dw", nargs=4, type=int, default=list(DW_AT), metavar=("O", "C", "P", "Q"),
-                        help=f"the weight-gradient element dL/dw[o, c, p, q] (default {' '.join(map(str, DW_AT))})")
-    parser.add_argument("--dx", nargs=3, type=int, default=list(DX_AT), metavar=("C", "U", "V"),
-                        help=f"the input-gradient element dL/dx[c, u, v] (default {' '.join(map(str, DX_AT))})")
+    mode.add_argument(
+        "--write", action="store_true", help="rewrite the generated sections in place"
+    )
+    parser.add_argument(
+        "--y",
+        nargs=3,
+        type=int,
+        default=list(Y_AT),
+        metavar=("O", "I", "J"),
+        help=f"the output element y[o, i, j] to work (default {' '.join(map(str, Y_AT))})",
+    )
+    parser.add_argument(
+        "--dw",
+        nargs=4,
+        type=int,
+        default=list(DW_AT),
+        metavar=("O", "C", "P", "Q"),
+        help=f"the weight-gradient element dL/dw[o, c, p, q] (default {' '.join(map(str, DW_AT))})",
+    )
+    parser.add_argument(
+        "--dx",
+        nargs=3,
+        type=int,
+        default=list(DX_AT),
+        metavar=("C", "U", "V"),
+        help=f"the input-gradient element dL/dx[c, u, v] (default {' '.join(map(str, DX_AT))})",
+    )
     parser.add_argument("--stride", type=int, default=2, help="stride (default 2, the example's)")
     parser.add_argument("--padding", type=int, default=1, help="padding (default 1)")
     parser.add_argument("--dilation", type=int, default=1, help="dilation (default 1)")
     args = parser.parse_args(argv)
     try:
-        case = Case(args.stride, args.padding, args.dilation, tuple(args.y), tuple(args.dw), tuple(args.dx))
+        case = Case(
+            args.stride, args.padding, args.dilation, tuple(args.y), tuple(args.dw), tuple(args.dx)
+        )
     except ValueError as e:
         parser.error(str(e))
     if (args.check or args.write) and case != Case():
-        parser.error("--check and --write compare with the document, which works the default elements "
-                     "and configuration; leave out --y/--dw/--dx/--stride/--padding/--dilation")
+        parser.error(
+            "--check and --write compare with the document, which works the default elements "
+            "and configuration; leave out --y/--dw/--dx/--stride/--padding/--dilation"
+        )
     new = sections(case)
     if not (args.check or args.write):
         for name, text in new.items():
@@ -455,8 +539,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = sorted(n for n in new if old.get(n) != new[n]) + sorted(set(old) - set(new))
         if stale:
-            print(f"{DOC}: generated sections out of date: {', '.join(stale)}; "
-                  "run python docs/conv_backprop_numbers.py --write")
+            print(
+                f"{DOC}: generated sections out of date: {', '.join(stale)}; "
+                "run python docs/conv_backprop_numbers.py --write"
+            )
             return 1
         print(f"{DOC}: up to date")
         return 0

@@ -14,6 +14,7 @@
                                               # (set a breakpoint in conv2d_reference; same numbers)
     python examples/edge_kernel.py --plot edge.png   # a figure (needs matplotlib: pip install ".[plot]")
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def corr2d(X, K):
         for j in range(Y.shape[1]):
             # Y[i, j] is the window of X under the kernel, weighted by K and summed.
             # Assigning into Y is recorded by autograd, so gradients flow back to K.
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
     return Y
 
 
@@ -68,14 +69,18 @@ def backward(loss, model, graph=None, trace_it=False):
         g = viz.graph(loss, values=True, grads=t, names=model)
         ops = sum(n.kind == "op" for n in g.nodes)
         if graph == "-":
-            print(f"\nthe graph behind this step's loss ({ops} ops; Graphviz DOT text, "
-                  "draw it with --graph graph.svg or any Graphviz viewer):")
+            print(
+                f"\nthe graph behind this step's loss ({ops} ops; Graphviz DOT text, "
+                "draw it with --graph graph.svg or any Graphviz viewer):"
+            )
             print(g.source, end="")
         elif graph.endswith(".dot"):
             print(f"\nsaved the graph behind this step's loss ({ops} ops) to {g.save(graph)}")
         else:
             try:
-                print(f"\ndrew the graph behind this step's loss ({ops} ops) into {g.render(graph)}")
+                print(
+                    f"\ndrew the graph behind this step's loss ({ops} ops) into {g.render(graph)}"
+                )
             except RuntimeError as e:
                 print(f"\n{e}")
     if trace_it:
@@ -140,6 +145,7 @@ def plot(path, X, Y, Y_learned, losses, weight, bias):
         print('(no figure: --plot needs matplotlib; install it with pip install ".[plot]")')
         return False
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -148,10 +154,14 @@ def plot(path, X, Y, Y_learned, losses, weight, bias):
     panels = (
         (X, "image X (6x8): a dark band", "gray", (0, 1)),
         (Y, "target edges Y = corr2d(X, [[-1, 1]])", "coolwarm", (-1, 1)),
-        (Y_learned, f"learned: corr2d(X, K) + b\nK = [[{w0:.3f}, {w1:.3f}]], b = {float(bias):.3f}",
-         "coolwarm", (-1, 1)),
+        (
+            Y_learned,
+            f"learned: corr2d(X, K) + b\nK = [[{w0:.3f}, {w1:.3f}]], b = {float(bias):.3f}",
+            "coolwarm",
+            (-1, 1),
+        ),
     )
-    for ax, (img, title, cmap, (lo, hi)) in zip(axes, panels):
+    for ax, (img, title, cmap, (lo, hi)) in zip(axes, panels, strict=False):
         a = img.numpy()
         im = ax.imshow(a, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(title, fontsize=10)
@@ -161,16 +171,23 @@ def plot(path, X, Y, Y_learned, losses, weight, bias):
             for r, row in enumerate(a.tolist()):
                 for c, v in enumerate(row):
                     if abs(v) > 0.05:
-                        ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white")
+                        ax.text(
+                            c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white"
+                        )
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     steps = range(1, len(losses) + 1)
     axes[3].semilogy(steps, losses, marker="o", markersize=3)
-    axes[3].set_title(f"loss (sum of squared errors)\n{losses[0]:.3g} -> {losses[-1]:.3g}", fontsize=10)
+    axes[3].set_title(
+        f"loss (sum of squared errors)\n{losses[0]:.3g} -> {losses[-1]:.3g}", fontsize=10
+    )
     axes[3].set_xlabel("step")
     axes[3].xaxis.get_major_locator().set_params(integer=True)
     axes[3].grid(True, which="both", alpha=0.3)
-    fig.suptitle(f"Learning the edge kernel [[-1, 1]] back from its output: {len(losses)} steps "
-                 "of gradient descent from a random kernel", fontsize=11)
+    fig.suptitle(
+        f"Learning the edge kernel [[-1, 1]] back from its output: {len(losses)} steps "
+        "of gradient descent from a random kernel",
+        fontsize=11,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -179,45 +196,81 @@ def plot(path, X, Y, Y_learned, losses, weight, bias):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=20, help="gradient-descent steps (default 20)")
     parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for the initial kernel (default 0)")
-    parser.add_argument("--module", action="store_true", help="use nn.Conv2d + optim.SGD instead of the loop")
-    parser.add_argument("--log-every", type=int, default=5, help="print the loss every N steps (default 5)")
-    parser.add_argument("--plot", metavar="PATH",
-                        help='save a figure, e.g. edge.png (needs matplotlib: pip install ".[plot]")')
-    parser.add_argument("--graph", nargs="?", const="-", metavar="PATH",
-                        help="show the graph behind the first step's loss: print its Graphviz DOT text, "
-                             "or save it to PATH (.dot) or draw it (.svg/.png/.pdf, needs Graphviz)")
-    parser.add_argument("--trace", action="store_true",
-                        help="print the backward pass of the first step, node by node")
-    parser.add_argument("--algorithm", choices=torch.kernels.conv_algorithms(), default="fast",
-                        help="the convolution kernels nn.Conv2d runs (with --module): 'loops' (the "
-                             "definitions, to step through), 'im2col' (the plain matrix form) or "
-                             "'fast' (default); all give the same numbers")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed for the initial kernel (default 0)"
+    )
+    parser.add_argument(
+        "--module", action="store_true", help="use nn.Conv2d + optim.SGD instead of the loop"
+    )
+    parser.add_argument(
+        "--log-every", type=int, default=5, help="print the loss every N steps (default 5)"
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="PATH",
+        help='save a figure, e.g. edge.png (needs matplotlib: pip install ".[plot]")',
+    )
+    parser.add_argument(
+        "--graph",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="show the graph behind the first step's loss: print its Graphviz DOT text, "
+        "or save it to PATH (.dot) or draw it (.svg/.png/.pdf, needs Graphviz)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print the backward pass of the first step, node by node",
+    )
+    parser.add_argument(
+        "--algorithm",
+        choices=torch.kernels.conv_algorithms(),
+        default="fast",
+        help="the convolution kernels nn.Conv2d runs (with --module): 'loops' (the "
+        "definitions, to step through), 'im2col' (the plain matrix form) or "
+        "'fast' (default); all give the same numbers",
+    )
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
 
     print("corr2d([[0,1,2],[3,4,5],[6,7,8]], [[0,1],[2,3]]) =")
-    print(corr2d(torch.tensor([[0.0, 1, 2], [3, 4, 5], [6, 7, 8]]), torch.tensor([[0.0, 1], [2, 3]])))
+    print(
+        corr2d(torch.tensor([[0.0, 1, 2], [3, 4, 5], [6, 7, 8]]), torch.tensor([[0.0, 1], [2, 3]]))
+    )
 
     X = edge_image()
     K = torch.tensor([[-1.0, 1.0]])
     Y = corr2d(X, K)
     print("\nimage X (6x8):")
     print(X)
-    print("\nedge map Y = corr2d(X, [[-1, 1]]) (6x7): -1 where light turns dark, +1 where dark turns light")
+    print(
+        "\nedge map Y = corr2d(X, [[-1, 1]]) (6x7): -1 where light turns dark, +1 where dark turns light"
+    )
     print(Y)
 
-    how = "nn.Conv2d + optim.SGD" if args.module else "hand-written Conv2D + gradient descent on .data"
+    how = (
+        "nn.Conv2d + optim.SGD"
+        if args.module
+        else "hand-written Conv2D + gradient descent on .data"
+    )
     steps = f"{args.steps} step{'' if args.steps == 1 else 's'}"
     print(f"\nlearning K back ({how}, {steps}, lr {args.lr}):")
     train = train_with_modules if args.module else train_by_hand
     with torch.kernels.conv_algorithm(args.algorithm):  # forward and backward of every nn.Conv2d
-        weight, bias, losses = train(X, Y, args.steps, args.lr, args.log_every,
-                                     show={"graph": args.graph, "trace_it": args.trace})
+        weight, bias, losses = train(
+            X,
+            Y,
+            args.steps,
+            args.lr,
+            args.log_every,
+            show={"graph": args.graph, "trace_it": args.trace},
+        )
     print(f"learned weight: {weight}")
     print(f"learned bias:   {bias}")
     if args.plot:
@@ -229,7 +282,12 @@ def main(argv=None):
         print('\nfor pictures: pip install ".[plot]" (matplotlib), then add --plot edge.png')
     if not (args.graph or args.trace):
         print("to see the graph and the backward pass: --module --steps 1 --graph --trace")
-    return {"weight": weight.numpy().copy(), "bias": float(bias), "losses": losses, "Y": Y.numpy().copy()}
+    return {
+        "weight": weight.numpy().copy(),
+        "bias": float(bias),
+        "losses": losses,
+        "Y": Y.numpy().copy(),
+    }
 
 
 if __name__ == "__main__":

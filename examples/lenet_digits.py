@@ -20,6 +20,7 @@ otherwise.
 
 Needs scikit-learn for the data: pip install ".[examples]"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,21 +71,28 @@ def load_digits_split():
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
     except ImportError:
-        sys.exit('lenet_digits: this example needs scikit-learn for its data set; install it with\n'
-                 '    pip install ".[examples]"\n'
-                 '(run in the tinyconv checkout; or: pip install scikit-learn)')
+        sys.exit(
+            "lenet_digits: this example needs scikit-learn for its data set; install it with\n"
+            '    pip install ".[examples]"\n'
+            "(run in the tinyconv checkout; or: pip install scikit-learn)"
+        )
     digits = load_digits()
     # pixels 0..16 -> 0..1, and a channel axis: (1797, 8, 8) -> (1797, 1, 8, 8)
     images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
     labels = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED)
+        images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
+    )
     # Standardise with the training set's mean and spread (as transforms.Normalize does); the
     # test images get the same shift and scale, so nothing about them leaks into training.
     mean, std = x_train.mean(), x_train.std()
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    return (torch.from_numpy(x_train), torch.from_numpy(y_train),
-            torch.from_numpy(x_test), torch.from_numpy(y_test))
+    return (
+        torch.from_numpy(x_train),
+        torch.from_numpy(y_train),
+        torch.from_numpy(x_test),
+        torch.from_numpy(y_test),
+    )
 
 
 def train_one_epoch(model, loader, criterion, optimizer, bar):
@@ -100,7 +108,9 @@ def train_one_epoch(model, loader, criterion, optimizer, bar):
         total_loss += loss.item() * targets.shape[0]
         correct += (outputs.argmax(dim=1) == targets).sum().item()
         seen += targets.shape[0]
-        bar.set_postfix_str(f"loss {total_loss / seen:.4f}  acc {correct / seen:6.2%}", refresh=False)
+        bar.set_postfix_str(
+            f"loss {total_loss / seen:.4f}  acc {correct / seen:6.2%}", refresh=False
+        )
         bar.update(1)
     bar.close()
     return total_loss / seen, correct / seen
@@ -126,11 +136,14 @@ def save_plot(path, model, history=None):
     try:
         import matplotlib
         import matplotlib.ticker
+
         matplotlib.use("Agg")  # draw to a file, no window needed
         import matplotlib.pyplot as plt
     except ImportError:
-        print(f"--plot {path}: skipped, matplotlib is not installed; "
-              'get it with: pip install ".[plot]"')
+        print(
+            f"--plot {path}: skipped, matplotlib is not installed; "
+            'get it with: pip install ".[plot]"'
+        )
         return False
     filters = model.conv1.weight.detach().numpy()[:, 0]  # (16, 3, 3): a 3x3 kernel per channel
     with_curves = bool(history and history["train_loss"])
@@ -166,30 +179,55 @@ def save_plot(path, model, history=None):
 def build_parser():
     p = argparse.ArgumentParser(
         description="Train a LeNet-style CNN on scikit-learn's 8x8 handwritten digits "
-                    "with tinyconv.",
+        "with tinyconv.",
         epilog='Needs scikit-learn (pip install ".[examples]"); --plot also needs matplotlib '
-               '(pip install ".[plot]").')
-    p.add_argument("--epochs", type=int, default=15,
-                   help="passes over the training set (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=32,
-                   help="images per mini-batch (default: %(default)s)")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
-                   help="SGD with momentum 0.9, or Adam (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default: 0.02 for sgd, 0.002 for adam)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed for the initial weights and the shuffling (default: %(default)s)")
-    p.add_argument("--save", metavar="PATH", default="lenet_digits.npz",
-                   help="where to save the trained weights, a tinyconv.save checkpoint "
-                        "(default: %(default)s)")
+        '(pip install ".[plot]").',
+    )
+    p.add_argument(
+        "--epochs", type=int, default=15, help="passes over the training set (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=32, help="images per mini-batch (default: %(default)s)"
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default="sgd",
+        help="SGD with momentum 0.9, or Adam (default: %(default)s)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 0.02 for sgd, 0.002 for adam)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the initial weights and the shuffling (default: %(default)s)",
+    )
+    p.add_argument(
+        "--save",
+        metavar="PATH",
+        default="lenet_digits.npz",
+        help="where to save the trained weights, a tinyconv.save checkpoint (default: %(default)s)",
+    )
     p.add_argument("--no-save", action="store_true", help="don't save the weights")
-    p.add_argument("--load", metavar="PATH", default=None,
-                   help="start from the weights in this checkpoint")
-    p.add_argument("--eval-only", action="store_true",
-                   help="with --load: only evaluate the loaded weights on the test set")
-    p.add_argument("--plot", metavar="PATH", default=None,
-                   help="save a figure of the first-layer filters and the training curves "
-                        "(needs matplotlib)")
+    p.add_argument(
+        "--load", metavar="PATH", default=None, help="start from the weights in this checkpoint"
+    )
+    p.add_argument(
+        "--eval-only",
+        action="store_true",
+        help="with --load: only evaluate the loaded weights on the test set",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        default=None,
+        help="save a figure of the first-layer filters and the training curves (needs matplotlib)",
+    )
     return p
 
 
@@ -228,46 +266,74 @@ def main(argv=None) -> dict:
     else:
         optimizer = optim.Adam(model.parameters(), lr=lr)
 
-    print(f"digits: {len(y_train)} training and {len(y_test)} test images of 8x8 pixels, "
-          "10 classes")
-    print(f"model: LeNet, {n_params:,} parameters; optimizer: {args.optimizer} (lr {lr:g}), "
-          f"batch size {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+    print(
+        f"digits: {len(y_train)} training and {len(y_test)} test images of 8x8 pixels, 10 classes"
+    )
+    print(
+        f"model: LeNet, {n_params:,} parameters; optimizer: {args.optimizer} (lr {lr:g}), "
+        f"batch size {args.batch_size}, {args.epochs} epochs, seed {args.seed}"
+    )
     print()
     header = f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'time':>6}"
     print(header)
     print("-" * len(header))
 
-    history = {"train_loss": [], "train_acc": [], "test_loss_per_epoch": [],
-               "test_acc_per_epoch": [], "epoch_seconds": []}
+    history = {
+        "train_loss": [],
+        "train_acc": [],
+        "test_loss_per_epoch": [],
+        "test_acc_per_epoch": [],
+        "epoch_seconds": [],
+    }
     start = time.perf_counter()
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         # A bar on a terminal only (tqdm's if installed, else plain lines); in a log or a pipe
         # the table row below is the one line per epoch.
-        bar = progress(total=len(loader), desc=f"{epoch:>5}", unit="batch", file=sys.stdout,
-                       disable=None, leave=False)
+        bar = progress(
+            total=len(loader),
+            desc=f"{epoch:>5}",
+            unit="batch",
+            file=sys.stdout,
+            disable=None,
+            leave=False,
+        )
         train_loss, train_acc = train_one_epoch(model, loader, criterion, optimizer, bar)
         test_loss, test_acc = evaluate(model, x_test, y_test, criterion)
         seconds = time.perf_counter() - t0
-        for key, value in zip(history, (train_loss, train_acc, test_loss, test_acc, seconds)):
+        for key, value in zip(
+            history, (train_loss, train_acc, test_loss, test_acc, seconds), strict=False
+        ):
             history[key].append(value)
-        print(f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  "
-              f"{seconds:>5.2f}s", flush=True)
+        print(
+            f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  "
+            f"{seconds:>5.2f}s",
+            flush=True,
+        )
     total = time.perf_counter() - start
 
     test_loss, test_acc = evaluate(model, x_test, y_test, criterion)
     print()
-    print(f"Test accuracy: {accuracy_text(test_acc, len(y_test))}, test loss {test_loss:.4f}; "
-          f"trained in {total:.1f}s")
+    print(
+        f"Test accuracy: {accuracy_text(test_acc, len(y_test))}, test loss {test_loss:.4f}; "
+        f"trained in {total:.1f}s"
+    )
     if not args.no_save:
         torch.save(model.state_dict(), args.save)
         print(f"Saved weights to {args.save} (reload with: --load {args.save} --eval-only)")
     if args.plot:
         save_plot(args.plot, model, history)
-    return {"test_acc": test_acc, "test_loss": test_loss, "n_test": len(y_test),
-            "n_train": len(y_train), "seconds": total,
-            "save_path": None if args.no_save else args.save, "model": model, **history}
+    return {
+        "test_acc": test_acc,
+        "test_loss": test_loss,
+        "n_test": len(y_test),
+        "n_train": len(y_train),
+        "seconds": total,
+        "save_path": None if args.no_save else args.save,
+        "model": model,
+        **history,
+    }
 
 
 if __name__ == "__main__":

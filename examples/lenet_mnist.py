@@ -11,6 +11,7 @@ PyTorch tutorial does with torchvision; only the imports say tinyconv.
 With the defaults it should reach about 99% test accuracy (README says how long that
 takes). Without the files, and without --download, it stops and says where to put them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,11 +71,13 @@ def load_mnist(data_dir: str, download: bool):
         if "dataset not found" not in str(e):
             raise
         raw = os.path.join(data_dir, "MNIST", "raw")
-        sys.exit(f"lenet_mnist: MNIST is not in {raw}.\n"
-                 f"Run again with --download to fetch it (about 11 MB), or copy the four files\n"
-                 f"    {', '.join(name for name, _ in MNIST.resources)}\n"
-                 f"(gzipped, or uncompressed as torchvision leaves them) into {raw}.\n"
-                 f"No network? The offline example is: python examples/lenet_digits.py")
+        sys.exit(
+            f"lenet_mnist: MNIST is not in {raw}.\n"
+            f"Run again with --download to fetch it (about 11 MB), or copy the four files\n"
+            f"    {', '.join(name for name, _ in MNIST.resources)}\n"
+            f"(gzipped, or uncompressed as torchvision leaves them) into {raw}.\n"
+            f"No network? The offline example is: python examples/lenet_digits.py"
+        )
     return train, test
 
 
@@ -91,7 +94,9 @@ def train_one_epoch(model, loader, criterion, optimizer, bar, max_steps=None):
         total_loss += loss.item() * targets.shape[0]
         correct += (outputs.argmax(dim=1) == targets).sum().item()
         seen += targets.shape[0]
-        bar.set_postfix_str(f"loss {total_loss / seen:.4f}  acc {correct / seen:6.2%}", refresh=False)
+        bar.set_postfix_str(
+            f"loss {total_loss / seen:.4f}  acc {correct / seen:6.2%}", refresh=False
+        )
         bar.update(1)
         if max_steps is not None and step >= max_steps:
             break
@@ -115,26 +120,52 @@ def build_parser():
     p = argparse.ArgumentParser(
         description="Train LeNet-5 on MNIST with tinyconv (reads MNIST's original IDX files).",
         epilog="Without the files, run with --download once (needs a network), or copy them into "
-               "DATA_DIR/MNIST/raw. With tqdm installed (pip install \".[progress]\") a terminal "
-               "shows a progress bar per epoch.")
-    p.add_argument("--data-dir", default="data",
-                   help="folder holding MNIST/raw/ (default: %(default)s)")
-    p.add_argument("--download", action="store_true",
-                   help="fetch the MNIST files first if they are missing (verified by MD5)")
-    p.add_argument("--epochs", type=int, default=10,
-                   help="passes over the 60,000 training images (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=64,
-                   help="images per mini-batch (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=0.02,
-                   help="initial learning rate of SGD with momentum 0.9, annealed to 0 along a cosine "
-                        "(default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed for the initial weights and the shuffling (default: %(default)s)")
-    p.add_argument("--max-steps", type=int, default=None,
-                   help="stop each epoch after this many mini-batches (for a quick try)")
-    p.add_argument("--save", metavar="PATH", default=None,
-                   help="save the trained weights: a .safetensors path gives a file PyTorch loads with "
-                        "safetensors.torch.load_file; any other name, tinyconv's .npz checkpoint")
+        'DATA_DIR/MNIST/raw. With tqdm installed (pip install ".[progress]") a terminal '
+        "shows a progress bar per epoch.",
+    )
+    p.add_argument(
+        "--data-dir", default="data", help="folder holding MNIST/raw/ (default: %(default)s)"
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the MNIST files first if they are missing (verified by MD5)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=10,
+        help="passes over the 60,000 training images (default: %(default)s)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=64, help="images per mini-batch (default: %(default)s)"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=0.02,
+        help="initial learning rate of SGD with momentum 0.9, annealed to 0 along a cosine "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the initial weights and the shuffling (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop each epoch after this many mini-batches (for a quick try)",
+    )
+    p.add_argument(
+        "--save",
+        metavar="PATH",
+        default=None,
+        help="save the trained weights: a .safetensors path gives a file PyTorch loads with "
+        "safetensors.torch.load_file; any other name, tinyconv's .npz checkpoint",
+    )
     return p
 
 
@@ -142,14 +173,20 @@ def main(argv=None) -> dict:
     """Run the example; returns the final metrics, the per-epoch history and the trained model."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or (args.max_steps is not None and args.max_steps < 1):
+    if (
+        args.epochs < 1
+        or args.batch_size < 1
+        or (args.max_steps is not None and args.max_steps < 1)
+    ):
         parser.error("--epochs, --batch-size and --max-steps must be >= 1")
     if args.save and args.save.lower().endswith(".safetensors"):
         try:
             import safetensors.numpy  # noqa: F401  (checked now, not after the training)
         except ImportError:
-            parser.error('--save to a .safetensors file needs the safetensors package: '
-                         'pip install ".[safetensors]"')
+            parser.error(
+                "--save to a .safetensors file needs the safetensors package: "
+                'pip install ".[safetensors]"'
+            )
 
     train_set, test_set = load_mnist(args.data_dir, args.download)
     torch.manual_seed(args.seed)
@@ -161,10 +198,14 @@ def main(argv=None) -> dict:
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     n_params = sum(p.numel() for p in model.parameters())
 
-    print(f"MNIST: {len(train_set)} training and {len(test_set)} test images of 28x28 pixels, "
-          f"from {os.path.join(args.data_dir, 'MNIST', 'raw')}")
-    print(f"model: LeNet-5, {n_params:,} parameters; SGD momentum 0.9, lr {args.lr:g} (cosine), "
-          f"batch size {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
+    print(
+        f"MNIST: {len(train_set)} training and {len(test_set)} test images of 28x28 pixels, "
+        f"from {os.path.join(args.data_dir, 'MNIST', 'raw')}"
+    )
+    print(
+        f"model: LeNet-5, {n_params:,} parameters; SGD momentum 0.9, lr {args.lr:g} (cosine), "
+        f"batch size {args.batch_size}, {args.epochs} epochs, seed {args.seed}"
+    )
     print()
     header = f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'time':>7}"
     print(header)
@@ -174,28 +215,47 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        steps = len(train_loader) if args.max_steps is None else min(args.max_steps, len(train_loader))
-        bar = progress(total=steps, desc=f"{epoch:>5}", unit="batch", file=sys.stdout, disable=None,
-                       leave=False)
-        train_loss, train_acc = train_one_epoch(model, train_loader, criterion, optimizer, bar,
-                                                args.max_steps)
+        steps = (
+            len(train_loader) if args.max_steps is None else min(args.max_steps, len(train_loader))
+        )
+        bar = progress(
+            total=steps,
+            desc=f"{epoch:>5}",
+            unit="batch",
+            file=sys.stdout,
+            disable=None,
+            leave=False,
+        )
+        train_loss, train_acc = train_one_epoch(
+            model, train_loader, criterion, optimizer, bar, args.max_steps
+        )
         scheduler.step()
         _, test_acc = evaluate(model, test_loader, criterion)
         seconds = time.perf_counter() - t0
-        for key, value in zip(history, (train_loss, train_acc, test_acc, seconds)):
+        for key, value in zip(history, (train_loss, train_acc, test_acc, seconds), strict=False):
             history[key].append(value)
-        print(f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  {seconds:>6.1f}s",
-              flush=True)
+        print(
+            f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  {seconds:>6.1f}s",
+            flush=True,
+        )
     total = time.perf_counter() - start
 
     test_loss, test_acc = evaluate(model, test_loader, criterion)
     print()
-    print(f"Test accuracy: {test_acc:.2%} ({round(test_acc * len(test_set))}/{len(test_set)} test images), "
-          f"test loss {test_loss:.4f}; trained in {total:.1f}s")
+    print(
+        f"Test accuracy: {test_acc:.2%} ({round(test_acc * len(test_set))}/{len(test_set)} test images), "
+        f"test loss {test_loss:.4f}; trained in {total:.1f}s"
+    )
     if args.save:
         torch.save(model.state_dict(), args.save)
         print(f"Saved weights to {args.save}")
-    return {"test_acc": test_acc, "test_loss": test_loss, "seconds": total, "model": model, **history}
+    return {
+        "test_acc": test_acc,
+        "test_loss": test_loss,
+        "seconds": total,
+        "model": model,
+        **history,
+    }
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ with the numbers filled in, beside the shape nn.Conv2d actually returns.
 
     python examples/padding_stride.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,10 @@ def main(argv=None):
     for desc, k, p, s in CASES:
         conv = nn.Conv2d(1, 1, kernel_size=k, padding=p, stride=s)
         shape = tuple(conv(X).shape[2:])
-        (oh, fh), (ow, fw) = formula(args.size, k[0], p[0], s[0]), formula(args.size, k[1], p[1], s[1])
+        (oh, fh), (ow, fw) = (
+            formula(args.size, k[0], p[0], s[0]),
+            formula(args.size, k[1], p[1], s[1]),
+        )
         assert shape == (oh, ow), (shape, oh, ow)
         print(f"{desc:44s} -> {shape[0]}x{shape[1]}")
         print(f"    height: {fh}")

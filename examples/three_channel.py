@@ -13,6 +13,7 @@ term, and traces which kernel function computed each gradient.
     python examples/three_channel.py --backward                 # dL/dy, dL/dx, dL/dw, dL/db
     python examples/three_channel.py --backward --dx 0 2 2 --dw 1 2 0 1 --db 1 --algorithm loops
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,16 @@ X = [  # (3, 5, 5): three channels of a 5x5 image
     [[2, 2, 1, 0, 0], [2, 1, 0, 0, 1], [2, 2, 1, 2, 2], [1, 2, 0, 1, 2], [1, 2, 0, 2, 1]],
     [[0, 0, 1, 0, 2], [1, 1, 1, 1, 1], [2, 0, 2, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 1, 0]],
 ]
-W0 = [[[-1, 0, 1], [-1, 0, 1], [0, 1, 0]], [[1, -1, 1], [1, 1, 0], [-1, 0, -1]], [[0, 1, 0], [-1, 0, 1], [-1, 0, 0]]]
-W1 = [[[-1, 1, 0], [1, 0, -1], [-1, 0, 1]], [[0, 0, 1], [0, 1, 1], [1, 1, -1]], [[0, 1, 0], [-1, -1, 1], [1, -1, -1]]]
+W0 = [
+    [[-1, 0, 1], [-1, 0, 1], [0, 1, 0]],
+    [[1, -1, 1], [1, 1, 0], [-1, 0, -1]],
+    [[0, 1, 0], [-1, 0, 1], [-1, 0, 0]],
+]
+W1 = [
+    [[-1, 1, 0], [1, 0, -1], [-1, 0, 1]],
+    [[0, 0, 1], [0, 1, 1], [1, 1, -1]],
+    [[0, 1, 0], [-1, -1, 1], [1, -1, -1]],
+]
 BIAS = [1, 0]
 # The gradient from above, dL/dy, of docs/conv_backprop.md: as if L = sum(G * y). The numbers
 # 1..18 in a shuffled order, so you can follow each one into the gradients.
@@ -52,10 +61,12 @@ def walk_one_element(x, w, b, out_channel=0, i=0, j=0, stride=2, padding=1):
     xp = F.pad(x, (padding, padding, padding, padding))  # zero border, as the convolution sees it
     r, c = i * stride, j * stride
     total = 0
-    print(f"y[{out_channel}, {i}, {j}]: the 3x3 window at rows {r - padding}..{r - padding + 2}, "
-          f"cols {c - padding}..{c - padding + 2} of each channel (zero outside the image):")
+    print(
+        f"y[{out_channel}, {i}, {j}]: the 3x3 window at rows {r - padding}..{r - padding + 2}, "
+        f"cols {c - padding}..{c - padding + 2} of each channel (zero outside the image):"
+    )
     for ch in range(x.shape[1]):
-        window = xp[0, ch, r:r + 3, c:c + 3]
+        window = xp[0, ch, r : r + 3, c : c + 3]
         kernel = w[out_channel, ch]
         part = int((window * kernel).sum().item())
         total += part
@@ -76,7 +87,7 @@ def grids(label, a):
     lead = a.reshape(-1, *a.shape[-2:])
     index = list(np.ndindex(a.shape[:-2]))
     width = max(len(fmt(v)) for v in a.ravel())
-    for k, plane in zip(index, lead):
+    for k, plane in zip(index, lead, strict=False):
         name = f"{label}[{', '.join(map(str, k))}]"
         for r, row in enumerate(plane):
             head = f"{name} = " if r == 0 else " " * (len(name) + 3)
@@ -100,11 +111,16 @@ def x_pad(c, r, t):
 
 def walk_weight_grad(o, c, p, q):
     """dL/dw[o, c, p, q] = sum_{i, j} G[o][i][j] * x_pad[c, i*s + p, j*s + q], term by term."""
-    terms = [(G[o][i][j], x_pad(c, i * STRIDE + p, j * STRIDE + q))
-             for i in range(len(G[o])) for j in range(len(G[o][0]))]
+    terms = [
+        (G[o][i][j], x_pad(c, i * STRIDE + p, j * STRIDE + q))
+        for i in range(len(G[o]))
+        for j in range(len(G[o][0]))
+    ]
     total = sum(g * x for g, x in terms)
-    print(f"dL/dw[{o}, {c}, {p}, {q}] = sum over windows (i, j) of g[{o}, i, j] * x_pad[{c}, {STRIDE}i + {p}, "
-          f"{STRIDE}j + {q}]\n  = {' + '.join(times(g, x) for g, x in terms)} = {fmt(total)}")
+    print(
+        f"dL/dw[{o}, {c}, {p}, {q}] = sum over windows (i, j) of g[{o}, i, j] * x_pad[{c}, {STRIDE}i + {p}, "
+        f"{STRIDE}j + {q}]\n  = {' + '.join(times(g, x) for g, x in terms)} = {fmt(total)}"
+    )
     return total
 
 
@@ -119,18 +135,24 @@ def walk_input_grad(c, u, v):
                 if 0 <= p < 3 and 0 <= q < 3:
                     terms.append((o, i, j, p, q, G[o][i][j], W[o][c][p][q]))
     total = sum(g * w for *_, g, w in terms)
-    print(f"dL/dx[{c}, {u}, {v}] = sum over o, windows (i, j) and taps (p, q) with {STRIDE}i + p = {u + PADDING}, "
-          f"{STRIDE}j + q = {v + PADDING} of g[o, i, j] * w[o, {c}, p, q]")
+    print(
+        f"dL/dx[{c}, {u}, {v}] = sum over o, windows (i, j) and taps (p, q) with {STRIDE}i + p = {u + PADDING}, "
+        f"{STRIDE}j + q = {v + PADDING} of g[o, i, j] * w[o, {c}, p, q]"
+    )
     for o, i, j, p, q, g, w in terms:
         print(f"  o = {o}, window ({i}, {j}), tap ({p}, {q}): g = {fmt(g)}, w = {fmt(w)}")
-    print(f"  = {' + '.join(times(g, w) for *_, g, w in terms) or '0 (no window reads it)'} = {fmt(total)}")
+    print(
+        f"  = {' + '.join(times(g, w) for *_, g, w in terms) or '0 (no window reads it)'} = {fmt(total)}"
+    )
     return total
 
 
 def walk_bias_grad(o):
     """dL/db[o] = the sum of G[o]: b[o] is in every y[o, i, j] once."""
     total = sum(sum(row) for row in G[o])
-    print(f"dL/db[{o}] = sum of g[{o}] = {' + '.join(fmt(v) for row in G[o] for v in row)} = {fmt(total)}")
+    print(
+        f"dL/db[{o}] = sum of g[{o}] = {' + '.join(fmt(v) for row in G[o] for v in row)} = {fmt(total)}"
+    )
     return total
 
 
@@ -142,7 +164,9 @@ def backward(args):
         y = conv(x)
         g = torch.tensor([G], dtype=torch.float32)
         loss = (g * y).sum()
-        print(f"\nthe loss of docs/conv_backprop.md: L = sum(g * y) = {fmt(loss.item())}, so dL/dy = g:")
+        print(
+            f"\nthe loss of docs/conv_backprop.md: L = sum(g * y) = {fmt(loss.item())}, so dL/dy = g:"
+        )
         grids("dL/dy", g)
         with trace(names={"x": x, **dict(conv.named_parameters())}) as t:
             loss.backward()
@@ -153,36 +177,81 @@ def backward(args):
     print("\none element of each, by hand:")
     (o, c, p, q), (cx, u, v), ob = args.dw, args.dx, args.db
     dw = walk_weight_grad(o, c, p, q)
-    print(f"  tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = {fmt(conv.weight.grad[o, c, p, q].item())}")
+    print(
+        f"  tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = {fmt(conv.weight.grad[o, c, p, q].item())}"
+    )
     dx = walk_input_grad(cx, u, v)
     print(f"  tinyconv: x.grad[0, {cx}, {u}, {v}] = {fmt(x.grad[0, cx, u, v].item())}")
     db = walk_bias_grad(ob)
     print(f"  tinyconv: conv.bias.grad[{ob}] = {fmt(conv.bias.grad[ob].item())}")
     print("\nwhat backward did, node by node:")
     t.print()
-    return {"dx": x.grad.numpy().copy(), "dw": conv.weight.grad.numpy().copy(), "db": conv.bias.grad.numpy().copy(),
-            "dw_by_hand": dw, "dx_by_hand": dx, "db_by_hand": db, "trace": t}
+    return {
+        "dx": x.grad.numpy().copy(),
+        "dw": conv.weight.grad.numpy().copy(),
+        "db": conv.bias.grad.numpy().copy(),
+        "dw_by_hand": dw,
+        "dx_by_hand": dx,
+        "db_by_hand": db,
+        "trace": t,
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--element", nargs=3, type=int, default=[0, 0, 0], metavar=("O", "I", "J"),
-                        help="which output element to walk by hand (default 0 0 0)")
-    parser.add_argument("--backward", action="store_true",
-                        help="then run the backward of L = sum(g * y) and print its gradients")
-    parser.add_argument("--dw", nargs=4, type=int, default=[0, 0, 0, 0], metavar=("O", "C", "P", "Q"),
-                        help="with --backward: the weight-gradient element to walk (default 0 0 0 0)")
-    parser.add_argument("--dx", nargs=3, type=int, default=[0, 1, 2], metavar=("C", "U", "V"),
-                        help="with --backward: the input-gradient element to walk (default 0 1 2)")
-    parser.add_argument("--db", type=int, default=0, metavar="O",
-                        help="with --backward: the bias-gradient element to walk (default 0)")
-    parser.add_argument("--algorithm", default="fast", choices=torch.kernels.conv_algorithms(),
-                        help="the convolution kernels to run (default fast; see docs/conv_backprop.md)")
+    parser.add_argument(
+        "--element",
+        nargs=3,
+        type=int,
+        default=[0, 0, 0],
+        metavar=("O", "I", "J"),
+        help="which output element to walk by hand (default 0 0 0)",
+    )
+    parser.add_argument(
+        "--backward",
+        action="store_true",
+        help="then run the backward of L = sum(g * y) and print its gradients",
+    )
+    parser.add_argument(
+        "--dw",
+        nargs=4,
+        type=int,
+        default=[0, 0, 0, 0],
+        metavar=("O", "C", "P", "Q"),
+        help="with --backward: the weight-gradient element to walk (default 0 0 0 0)",
+    )
+    parser.add_argument(
+        "--dx",
+        nargs=3,
+        type=int,
+        default=[0, 1, 2],
+        metavar=("C", "U", "V"),
+        help="with --backward: the input-gradient element to walk (default 0 1 2)",
+    )
+    parser.add_argument(
+        "--db",
+        type=int,
+        default=0,
+        metavar="O",
+        help="with --backward: the bias-gradient element to walk (default 0)",
+    )
+    parser.add_argument(
+        "--algorithm",
+        default="fast",
+        choices=torch.kernels.conv_algorithms(),
+        help="the convolution kernels to run (default fast; see docs/conv_backprop.md)",
+    )
     args = parser.parse_args(argv)
-    for name, at, shape in (("--element", args.element, (2, 3, 3)), ("--dw", args.dw, (2, 3, 3, 3)),
-                            ("--dx", args.dx, (3, 5, 5)), ("--db", [args.db], (2,))):
-        if not all(0 <= a < n for a, n in zip(at, shape)):
-            parser.error(f"{name}: indices must lie in a shape {shape}, got {' '.join(map(str, at))}")
+    for name, at, shape in (
+        ("--element", args.element, (2, 3, 3)),
+        ("--dw", args.dw, (2, 3, 3, 3)),
+        ("--dx", args.dx, (3, 5, 5)),
+        ("--db", [args.db], (2,)),
+    ):
+        if not all(0 <= a < n for a, n in zip(at, shape, strict=False)):
+            parser.error(
+                f"{name}: indices must lie in a shape {shape}, got {' '.join(map(str, at))}"
+            )
 
     x = torch.tensor([X], dtype=torch.float32)  # (1, 3, 5, 5)
     conv = conv_layer()
@@ -191,13 +260,17 @@ def main(argv=None):
     print(y)
 
     with torch.no_grad():  # integers: no gradients, exact arithmetic, an int64 result
-        y_int = F.conv2d(torch.tensor([X]), torch.tensor([W0, W1]), torch.tensor(BIAS), stride=2, padding=1)
+        y_int = F.conv2d(
+            torch.tensor([X]), torch.tensor([W0, W1]), torch.tensor(BIAS), stride=2, padding=1
+        )
     print("\nthe same in int64 under no_grad:")
     print(y_int, y_int.dtype)
 
     print()
     o, i, j = args.element
-    by_hand = walk_one_element(torch.tensor([X]), torch.tensor([W0, W1]), torch.tensor(BIAS), o, i, j)
+    by_hand = walk_one_element(
+        torch.tensor([X]), torch.tensor([W0, W1]), torch.tensor(BIAS), o, i, j
+    )
     print(f"conv2d gives y[{o}, {i}, {j}] = {int(y_int[0, o, i, j].item())}; by hand: {by_hand}")
     result = {"y": y.detach().numpy().copy(), "y_int": y_int.numpy().copy(), "by_hand": by_hand}
     if args.backward:

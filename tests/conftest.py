@@ -12,6 +12,7 @@ in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator) and import torch 
   mentions torch/PyTorch (this catches comparison tests added without the marker);
 - the run fails if no `torch`-marked test passed (a selection that ran nothing).
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -43,13 +44,19 @@ _ran_torch_tests: list[str] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--require-torch", action="store_true", default=False,
-                     help="fail (instead of skip) PyTorch comparison tests that cannot run; "
-                          "same as TINYCONV_REQUIRE_TORCH=1")
+    parser.addoption(
+        "--require-torch",
+        action="store_true",
+        default=False,
+        help="fail (instead of skip) PyTorch comparison tests that cannot run; "
+        "same as TINYCONV_REQUIRE_TORCH=1",
+    )
 
 
 def _require_torch(config: pytest.Config) -> bool:
-    return bool(config.getoption("--require-torch")) or os.environ.get("TINYCONV_REQUIRE_TORCH", "0") not in ("", "0")
+    return bool(config.getoption("--require-torch")) or os.environ.get(
+        "TINYCONV_REQUIRE_TORCH", "0"
+    ) not in ("", "0")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,11 +64,15 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     # Checked from the package metadata so that torch is not imported before the tests do.
     if importlib.util.find_spec("torch") is None:
-        raise pytest.UsageError(f"TINYCONV_REQUIRE_TORCH is set but torch is not installed "
-                                f"(pip install torch=={TORCH_VERSION})")
+        raise pytest.UsageError(
+            f"TINYCONV_REQUIRE_TORCH is set but torch is not installed "
+            f"(pip install torch=={TORCH_VERSION})"
+        )
     version = importlib.metadata.version("torch").split("+")[0]
     if version != TORCH_VERSION:
-        raise pytest.UsageError(f"TINYCONV_REQUIRE_TORCH is set: expected torch {TORCH_VERSION}, found {version}")
+        raise pytest.UsageError(
+            f"TINYCONV_REQUIRE_TORCH is set: expected torch {TORCH_VERSION}, found {version}"
+        )
 
 
 def _skip_reason(longrepr: object) -> str:
@@ -81,11 +92,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     marked = item.get_closest_marker("torch") is not None
     if report.when == "call" and report.passed and marked:
         _ran_torch_tests.append(item.nodeid)
-    if (report.skipped and not hasattr(report, "wasxfail") and _require_torch(item.config)
-            and _is_torch_skip(_skip_reason(report.longrepr), marked)):
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and _require_torch(item.config)
+        and _is_torch_skip(_skip_reason(report.longrepr), marked)
+    ):
         report.outcome = "failed"
-        report.longrepr = (f"TINYCONV_REQUIRE_TORCH is set, so this PyTorch comparison must run, "
-                           f"but it was skipped: {_skip_reason(report.longrepr)}")
+        report.longrepr = (
+            f"TINYCONV_REQUIRE_TORCH is set, so this PyTorch comparison must run, "
+            f"but it was skipped: {_skip_reason(report.longrepr)}"
+        )
     return report
 
 
@@ -93,11 +110,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def pytest_make_collect_report(collector: pytest.Collector):
     # A module-level importorskip("torch") skips the whole module at collection time.
     report = yield
-    if (report.outcome == "skipped" and _require_torch(collector.config)
-            and _is_torch_skip(_skip_reason(report.longrepr), False)):
+    if (
+        report.outcome == "skipped"
+        and _require_torch(collector.config)
+        and _is_torch_skip(_skip_reason(report.longrepr), False)
+    ):
         report.outcome = "failed"
-        report.longrepr = (f"TINYCONV_REQUIRE_TORCH is set, so this module's PyTorch comparisons must run, "
-                           f"but it was skipped: {_skip_reason(report.longrepr)}")
+        report.longrepr = (
+            f"TINYCONV_REQUIRE_TORCH is set, so this module's PyTorch comparisons must run, "
+            f"but it was skipped: {_skip_reason(report.longrepr)}"
+        )
     return report
 
 
@@ -110,8 +132,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not _require_torch(config):
         return
     if _ran_torch_tests:
-        terminalreporter.write_line(f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed "
-                                    f"(TINYCONV_REQUIRE_TORCH: a skipped comparison is a failure)")
+        terminalreporter.write_line(
+            f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed "
+            f"(TINYCONV_REQUIRE_TORCH: a skipped comparison is a failure)"
+        )
     else:
-        terminalreporter.write_line("TINYCONV_REQUIRE_TORCH is set but no torch-marked test passed: failing",
-                                    red=True)
+        terminalreporter.write_line(
+            "TINYCONV_REQUIRE_TORCH is set but no torch-marked test passed: failing", red=True
+        )

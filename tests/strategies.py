@@ -1,4 +1,5 @@
 """Shared hypothesis strategies: configurations that are valid by construction."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -10,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 # ---------------------------------------------------------------------------
 # Pooling and padding configurations (tests/test_pool_pad_kernels.py)
 # ---------------------------------------------------------------------------
+
 
 class PoolConfig(NamedTuple):
     """A pooling problem that is valid by construction (PyTorch's rules)."""
@@ -26,8 +28,9 @@ class PoolConfig(NamedTuple):
 
 
 @st.composite
-def pool2d_configs(draw, dilation: bool = True, max_batch: int = 3, max_channels: int = 3,
-                   max_extra: int = 5) -> PoolConfig:
+def pool2d_configs(
+    draw, dilation: bool = True, max_batch: int = 3, max_channels: int = 3, max_extra: int = 5
+) -> PoolConfig:
     """Kernel 1-4 (non-square), stride 1-3, padding <= kernel // 2, dilation 1-2
     (1 when ``dilation=False``, as for avg pooling), both ceil modes. H and W are
     at least the dilated kernel extent, so every window holds a real element."""
@@ -39,8 +42,13 @@ def pool2d_configs(draw, dilation: bool = True, max_batch: int = 3, max_channels
     W = dil[1] * (kernel[1] - 1) + 1 + draw(st.integers(0, max_extra))
     shape = (draw(st.integers(1, max_batch)), draw(st.integers(1, max_channels)), H, W)
     return PoolConfig(
-        shape=shape, kernel_size=kernel, stride=stride, padding=padding, dilation=dil,
-        ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()),
+        shape=shape,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dil,
+        ceil_mode=draw(st.booleans()),
+        count_include_pad=draw(st.booleans()),
         divisor_override=draw(st.one_of(st.none(), st.integers(1, 9))),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
@@ -76,9 +84,12 @@ def pad_configs(draw, mode: str | None = None) -> tuple[tuple[int, ...], tuple[i
 # Core tensors and autograd (tests/test_ops_grad.py, tests/test_tensor.py)
 # ---------------------------------------------------------------------------
 
+
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
     """Small tensor shapes, 0-d included by default."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 def broadcastable_pairs(min_dims: int = 0, max_dims: int = 3, max_side: int = 3):
@@ -88,19 +99,19 @@ def broadcastable_pairs(min_dims: int = 0, max_dims: int = 3, max_side: int = 3)
     ).map(lambda b: b.input_shapes)
 
 
-
 @st.composite
 def broadcastable_to(draw, shape: tuple, allow_bigger: bool = True) -> tuple:
     """A shape that broadcasts with ``shape``: some leading dims dropped, some dims set to 1.
     With ``allow_bigger`` it may also add a leading dim or grow a size-1 dim (so the result
     of broadcasting can be bigger than ``shape``); without, it broadcasts *to* ``shape``."""
     keep = draw(st.integers(0, len(shape)))
-    out = [1 if draw(st.integers(0, 3)) == 0 else s for s in shape[len(shape) - keep:]]
+    out = [1 if draw(st.integers(0, 3)) == 0 else s for s in shape[len(shape) - keep :]]
     if allow_bigger:
         out = [draw(st.integers(1, 3)) if s == 1 and draw(st.booleans()) else s for s in out]
         if keep == len(shape) and draw(st.integers(0, 4)) == 0:
             out.insert(0, draw(st.integers(1, 3)))
     return tuple(out)
+
 
 # Value ranges that keep finite differences honest: "positive" for log, sqrt,
 # pow bases and denominators; "nonzero" (|x| >= 0.1) for the kinks of abs and
@@ -170,6 +181,7 @@ def non_contiguous(draw, arr: np.ndarray, layouts=LAYOUTS) -> np.ndarray:
 # Convolution configurations (tests/test_conv_kernels.py)
 # ---------------------------------------------------------------------------
 
+
 class ConvConfig(NamedTuple):
     """A conv2d problem that is valid by construction, in the kernels' normalised form."""
 
@@ -194,9 +206,15 @@ class ConvConfig(NamedTuple):
 
 
 @st.composite
-def conv2d_configs(draw, max_batch: int = 3, max_channels: int = 4, max_kernel: int = 5,
-                   max_extra: int = 4, symmetric_padding: bool = False,
-                   pointwise: bool = False) -> ConvConfig:
+def conv2d_configs(
+    draw,
+    max_batch: int = 3,
+    max_channels: int = 4,
+    max_kernel: int = 5,
+    max_extra: int = 4,
+    symmetric_padding: bool = False,
+    pointwise: bool = False,
+) -> ConvConfig:
     """Batch 1-3, channels 1-4 with groups dividing both in and out channels,
     kernel 1-5 (non-square), stride 1-3, padding 0-2 per side (asymmetric unless
     ``symmetric_padding``), dilation 1-2. H and W are chosen so the padded input
@@ -214,15 +232,22 @@ def conv2d_configs(draw, max_batch: int = 3, max_channels: int = 4, max_kernel: 
             ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
             padding = ((ph, ph), (pw, pw))
         else:
-            padding = ((draw(st.integers(0, 2)), draw(st.integers(0, 2))),
-                       (draw(st.integers(0, 2)), draw(st.integers(0, 2))))
+            padding = (
+                (draw(st.integers(0, 2)), draw(st.integers(0, 2))),
+                (draw(st.integers(0, 2)), draw(st.integers(0, 2))),
+            )
     dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     span = (dil[0] * (kernel[0] - 1) + 1, dil[1] * (kernel[1] - 1) + 1)
     H = max(1, span[0] - sum(padding[0])) + draw(st.integers(0, max_extra))
     W = max(1, span[1] - sum(padding[1])) + draw(st.integers(0, max_extra))
     return ConvConfig(
-        shape=(draw(st.integers(1, max_batch)), C, H, W), out_channels=O, kernel_size=kernel,
-        stride=stride, padding=padding, dilation=dil, groups=groups,
+        shape=(draw(st.integers(1, max_batch)), C, H, W),
+        out_channels=O,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dil,
+        groups=groups,
         seed=draw(st.integers(0, 2**32 - 1)),
     )
 
@@ -231,12 +256,19 @@ def conv2d_configs(draw, max_batch: int = 3, max_channels: int = 4, max_kernel: 
 # Adaptive pooling (tests/test_adaptive_pool.py)
 # ---------------------------------------------------------------------------
 
+
 @st.composite
-def adaptive_pool_configs(draw, max_size: int = 9) -> tuple[tuple[int, int, int, int], tuple[int, int], int]:
+def adaptive_pool_configs(
+    draw, max_size: int = 9
+) -> tuple[tuple[int, int, int, int], tuple[int, int], int]:
     """``(input shape, output size, seed)``: any sizes 1..max_size, so windows divide the
     input, do not divide it (uneven, overlapping windows) or outnumber its rows (repeats)."""
-    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
-             draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, max_size)),
+        draw(st.integers(1, max_size)),
+    )
     out = (draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
     return shape, out, draw(st.integers(0, 2**32 - 1))
 
@@ -244,6 +276,7 @@ def adaptive_pool_configs(draw, max_size: int = 9) -> tuple[tuple[int, int, int,
 # ---------------------------------------------------------------------------
 # PyTorch indices (tests/test_indexing.py)
 # ---------------------------------------------------------------------------
+
 
 class IndexTensor(NamedTuple):
     """An index item that each library turns into its own tensor (`build_index`)."""
@@ -272,7 +305,9 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     kinds: list = []
     used = 0
     for _ in range(draw(st.integers(0, max_items))):
-        options = ["none", "bool"] + (["ellipsis"] if "ellipsis" not in (k for k, _ in kinds) else [])
+        options = ["none", "bool"] + (
+            ["ellipsis"] if "ellipsis" not in (k for k, _ in kinds) else []
+        )
         if used < ndim:
             options += ["int", "slice", "slice", "array", "array", "mask"]
         kind = draw(st.sampled_from(options))
@@ -296,8 +331,10 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
         dims.append(tuple(range(d, d + k)))
         d += k
     # ints and index arrays need a dim with elements; fall back to a slice there
-    kinds = [("slice", 1) if kind in ("int", "array") and shape[ds[0]] == 0 else (kind, k)
-             for (kind, k), ds in zip(kinds, dims)]
+    kinds = [
+        ("slice", 1) if kind in ("int", "array") and shape[ds[0]] == 0 else (kind, k)
+        for (kind, k), ds in zip(kinds, dims, strict=False)
+    ]
     masks = [i for i, (kind, _) in enumerate(kinds) if kind == "mask"]
     if masks:  # a mask's nonzero() count is its index length: all masks and arrays agree on it
         m = draw(st.integers(0, min(int(np.prod([shape[j] for j in dims[i]])) for i in masks)))
@@ -305,7 +342,7 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     else:
         bshape = tuple(draw(st.lists(st.integers(0, 3), max_size=2)))
     items = []
-    for (kind, _), ds in zip(kinds, dims):
+    for (kind, _), ds in zip(kinds, dims, strict=False):
         n = shape[ds[0]] if ds else 0
         if kind == "none":
             items.append(None)
@@ -324,10 +361,16 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
         elif kind == "array":
             # a shape that broadcasts to bshape: trailing dims 1 or equal, fewer dims allowed
             keep = draw(st.integers(min(1, len(bshape)), len(bshape)))
-            ashape = tuple(s if draw(st.booleans()) else 1 for s in bshape[len(bshape) - keep:]) or (1,)
+            ashape = tuple(
+                s if draw(st.booleans()) else 1 for s in bshape[len(bshape) - keep :]
+            ) or (1,)
             arr = np.asarray(draw(hnp.arrays(np.int64, ashape, elements=st.integers(-n, n - 1))))
             # (as a list, an empty array of 2+ dims would lose its shape: [[]] is (1, 0), [] is (0,))
-            form = draw(st.sampled_from(["ndarray", "int64", "int32"] + (["list"] if arr.size or arr.ndim == 1 else [])))
+            form = draw(
+                st.sampled_from(
+                    ["ndarray", "int64", "int32"] + (["list"] if arr.size or arr.ndim == 1 else [])
+                )
+            )
             if form == "list":
                 items.append(arr.tolist())
             elif form == "ndarray":
@@ -338,12 +381,21 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
             mshape = tuple(shape[j] for j in ds)
             size = int(np.prod(mshape))
             flat = np.zeros(size, dtype=bool)
-            flat[list(draw(st.permutations(range(size))))[:bshape[0]]] = True
+            flat[list(draw(st.permutations(range(size))))[: bshape[0]]] = True
             mask = flat.reshape(mshape)
             # (a list or ndarray mask of 2+ dims with `...` is refused: see tinyconv/_indexing.py)
-            form = draw(st.sampled_from(["tensor", "ndarray"] + (["list"] if mask.ndim == 1 else []))
-                        if mask.ndim == 1 or "ellipsis" not in names else st.just("tensor"))
-            items.append(IndexTensor(mask) if form == "tensor" else mask if form == "ndarray" else mask.tolist())
+            form = draw(
+                st.sampled_from(["tensor", "ndarray"] + (["list"] if mask.ndim == 1 else []))
+                if mask.ndim == 1 or "ellipsis" not in names
+                else st.just("tensor")
+            )
+            items.append(
+                IndexTensor(mask)
+                if form == "tensor"
+                else mask
+                if form == "ndarray"
+                else mask.tolist()
+            )
     if len(items) == 1 and not isinstance(items[0], list) and draw(st.booleans()):
         return items[0]  # a bare item, x[i] rather than x[(i,)]
     return tuple(items)

@@ -217,8 +217,19 @@ def test_max_pool2d_padding_windows_with_real_taps_match_pytorch():
         np.testing.assert_array_equal(i.numpy(), ti.numpy())
 
 
-@pytest.mark.parametrize("shape", [(3, 0, 3, 4), (0, 2, 3, 4), (0, 0, 3, 4), (2, 3, 0, 4), (2, 3, 4, 0),
-                                   (0, 3, 4), (3, 0, 4), (3, 4, 0)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (3, 0, 3, 4),
+        (0, 2, 3, 4),
+        (0, 0, 3, 4),
+        (2, 3, 0, 4),
+        (2, 3, 4, 0),
+        (0, 3, 4),
+        (3, 0, 4),
+        (3, 4, 0),
+    ],
+)
 @pytest.mark.parametrize("size", [(2, 2), (0, 2)])
 @pytest.mark.parametrize("name", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
 def test_empty_inputs_and_outputs_as_pytorch(shape, size, name):
@@ -235,4 +246,4 @@ def test_empty_inputs_and_outputs_as_pytorch(shape, size, name):
             got.append(tuple(x.grad.shape))
         except RuntimeError:
             got.append("RuntimeError")
-    assert got[len(got) // 2:] == got[:len(got) // 2]
+    assert got[len(got) // 2 :] == got[: len(got) // 2]

@@ -3,6 +3,7 @@
 Same inputs through both libraries in float64; forward values, max-pool indices and
 every gradient must agree to 1e-10.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,10 @@ TOL = {"rtol": 1e-10, "atol": 1e-10}
 
 def both(arr: np.ndarray):
     """The same float64 values as a tinyconv and a torch leaf that require grad."""
-    return (tinyconv.tensor(arr, dtype=tinyconv.float64, requires_grad=True),
-            torch.tensor(arr, dtype=torch.float64, requires_grad=True))
+    return (
+        tinyconv.tensor(arr, dtype=tinyconv.float64, requires_grad=True),
+        torch.tensor(arr, dtype=torch.float64, requires_grad=True),
+    )
 
 
 def same(tc_tensor, torch_tensor) -> None:
@@ -54,7 +57,10 @@ def test_conv2d_same_padding_matches_torch(kh, kw, d, seed):
     rng = np.random.default_rng(seed)
     x, xt = both(rng.standard_normal((2, 3, 7, 6)))
     w, wt = both(rng.standard_normal((4, 3, kh, kw)))
-    y, yt = F.conv2d(x, w, padding="same", dilation=d), TF.conv2d(xt, wt, padding="same", dilation=d)
+    y, yt = (
+        F.conv2d(x, w, padding="same", dilation=d),
+        TF.conv2d(xt, wt, padding="same", dilation=d),
+    )
     same(y, yt)
     y.sum().backward()
     yt.sum().backward()
@@ -68,9 +74,15 @@ def test_conv_transpose2d_matches_torch(cfg, extra):
     _, C, H, W = cfg.shape
     O = cfg.out_channels
     pad = (cfg.padding[0][0], cfg.padding[1][0])
-    out_pad = tuple(min(extra, max(s, d) - 1) for s, d in zip(cfg.stride, cfg.dilation))
-    out_size = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
-                for n, s, p, d, k, op in zip((H, W), cfg.stride, pad, cfg.dilation, cfg.kernel_size, out_pad)]
+    out_pad = tuple(
+        min(extra, max(s, d) - 1) for s, d in zip(cfg.stride, cfg.dilation, strict=False)
+    )
+    out_size = [
+        (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for n, s, p, d, k, op in zip(
+            (H, W), cfg.stride, pad, cfg.dilation, cfg.kernel_size, out_pad, strict=False
+        )
+    ]
     if min(out_size) < 1:
         return
     x, xt = both(rng.standard_normal(cfg.shape))
@@ -107,8 +119,14 @@ def test_max_pool2d_matches_torch(cfg):
 def test_avg_pool2d_matches_torch(cfg):
     rng = np.random.default_rng(cfg.seed)
     x, xt = both(rng.standard_normal(cfg.shape))
-    args = (cfg.kernel_size, cfg.stride, cfg.padding, cfg.ceil_mode, cfg.count_include_pad,
-            cfg.divisor_override)
+    args = (
+        cfg.kernel_size,
+        cfg.stride,
+        cfg.padding,
+        cfg.ceil_mode,
+        cfg.count_include_pad,
+        cfg.divisor_override,
+    )
     y, yt = F.avg_pool2d(x, *args), TF.avg_pool2d(xt, *args)
     same(y, yt)
     g = rng.standard_normal(tuple(yt.shape))
@@ -125,8 +143,10 @@ def test_pad_matches_torch(cfg, seed):
     # PyTorch's non-constant modes want exactly (N, C, *padded dims); padding only
     # touches the trailing dims, so fold the leading ones into (1, prod) for torch.
     k = len(pad) // 2
-    lead, spatial = tuple(shape[:len(shape) - k]), tuple(shape[len(shape) - k:])
-    torch_in = xt.reshape((1, int(np.prod(lead, dtype=int))) + spatial) if mode != "constant" else xt
+    lead, spatial = tuple(shape[: len(shape) - k]), tuple(shape[len(shape) - k :])
+    torch_in = (
+        xt.reshape((1, int(np.prod(lead, dtype=int))) + spatial) if mode != "constant" else xt
+    )
     y, yt = F.pad(x, pad, mode), TF.pad(torch_in, pad, mode)
     yt = yt.reshape(tuple(y.shape))
     same(y, yt)
@@ -153,10 +173,20 @@ def test_cross_entropy_matches_torch(label_smoothing, reduction):
     loss_t.sum().backward()
     same(x.grad, xt.grad)
     x2, xt2 = both(logits)
-    loss = F.cross_entropy(x2, tinyconv.tensor(target), weight=tinyconv.tensor(weight, dtype=tinyconv.float64),
-                           reduction=reduction, label_smoothing=label_smoothing)
-    loss_t = TF.cross_entropy(xt2, torch.tensor(target), weight=torch.tensor(weight), reduction=reduction,
-                              label_smoothing=label_smoothing)
+    loss = F.cross_entropy(
+        x2,
+        tinyconv.tensor(target),
+        weight=tinyconv.tensor(weight, dtype=tinyconv.float64),
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
+    loss_t = TF.cross_entropy(
+        xt2,
+        torch.tensor(target),
+        weight=torch.tensor(weight),
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
     same(loss, loss_t)
 
 

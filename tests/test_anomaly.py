@@ -1,4 +1,5 @@
 """Anomaly detection: a NaN/inf gradient is traced to the op that made it and the user's line."""
+
 from __future__ import annotations
 
 import inspect
@@ -65,7 +66,9 @@ def test_division_by_zero_names_div():
     with detect_anomaly():
         line = here()
         q = a / b
-        with pytest.raises(RuntimeError, match=r"DivBackward0 returned (inf|nan).*input 0 \(shape \(2,\)\)") as e:
+        with pytest.raises(
+            RuntimeError, match=r"DivBackward0 returned (inf|nan).*input 0 \(shape \(2,\)\)"
+        ) as e:
             q.sum().backward()
     assert f":{line + 1}," in str(e.value)
 
@@ -95,7 +98,7 @@ def test_finite_backward_passes_unchanged():
     model.zero_grad()
     with detect_anomaly():
         F.cross_entropy(model(x), target).backward()
-    for p, g in zip(model.parameters(), expected):
+    for p, g in zip(model.parameters(), expected, strict=False):
         np.testing.assert_array_equal(p.grad.numpy(), g)
 
 
@@ -116,7 +119,10 @@ def test_nodes_made_outside_anomaly_mode_carry_nothing():
 def test_node_made_before_the_mode_is_still_checked_but_its_line_is_unknown():
     x = torch.tensor([0.0], requires_grad=True)
     y = x.sqrt()
-    with detect_anomaly(), pytest.raises(RuntimeError, match=r"SqrtBackward0.*\n.*unknown.*before anomaly"):
+    with (
+        detect_anomaly(),
+        pytest.raises(RuntimeError, match=r"SqrtBackward0.*\n.*unknown.*before anomaly"),
+    ):
         y.sum().backward()
 
 
@@ -124,7 +130,9 @@ def test_non_finite_seed_gradient_is_reported_as_arriving():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     with detect_anomaly():
         y = x * 2.0
-        with pytest.raises(RuntimeError, match=r"(?s)MulBackward0.*arriving at its output was already nan"):
+        with pytest.raises(
+            RuntimeError, match=r"(?s)MulBackward0.*arriving at its output was already nan"
+        ):
             y.backward(torch.tensor([float("nan"), 1.0]))
 
 
@@ -227,7 +235,9 @@ def test_creation_record_holds_only_strings_and_ints():
     with detect_anomaly():
         y = torch.tensor([1.0], requires_grad=True).exp()
     stack = y.grad_fn._creation
-    assert stack and all(isinstance(f, str) and isinstance(n, int) and isinstance(c, str) for f, n, c in stack)
+    assert stack and all(
+        isinstance(f, str) and isinstance(n, int) and isinstance(c, str) for f, n, c in stack
+    )
 
 
 def test_user_function_subclass_is_checked():

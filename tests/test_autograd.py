@@ -1,5 +1,6 @@
 """The autograd engine: accumulation, grad mode, graph walking, __setitem__, in-place rules,
 user-defined Functions, and gradcheck itself."""
+
 from __future__ import annotations
 
 import gc
@@ -43,7 +44,9 @@ def test_grad_is_a_plain_tensor_of_the_leafs_shape_and_dtype():
 def test_first_gradient_is_copied_not_aliased():
     x = torch.ones(3, requires_grad=True)
     seed = torch.tensor([1.0, 2.0, 3.0])
-    x.backward(seed)  # a leaf's gradient is the seed itself; later accumulation must not write into it
+    x.backward(
+        seed
+    )  # a leaf's gradient is the seed itself; later accumulation must not write into it
     x.backward(seed)
     assert x.grad.tolist() == [2.0, 4.0, 6.0]
     assert seed.tolist() == [1.0, 2.0, 3.0]
@@ -66,8 +69,12 @@ def test_only_leaves_that_require_grad_get_grad():
     (y * 3).sum().backward()
     assert x.grad.tolist() == [6.0]
     assert c.grad is None
-    with pytest.warns(UserWarning, match=r"Reading \.grad of a tensor that is not a leaf.*retain_grad"):
-        assert y.grad is None  # non-leaves keep no .grad unless retain_grad(), and say so (as PyTorch)
+    with pytest.warns(
+        UserWarning, match=r"Reading \.grad of a tensor that is not a leaf.*retain_grad"
+    ):
+        assert (
+            y.grad is None
+        )  # non-leaves keep no .grad unless retain_grad(), and say so (as PyTorch)
     y2 = x * c
     y2.retain_grad()
     (y2 * 3).sum().backward()
@@ -247,7 +254,7 @@ def test_chain_of_100000_nodes():
     for _ in range(100_000):
         y = y * c
     y.backward()  # an iterative topological sort: no RecursionError
-    assert x.grad.item() == pytest.approx(c ** 100_000, rel=1e-10)
+    assert x.grad.item() == pytest.approx(c**100_000, rel=1e-10)
     assert repr(y).endswith("grad_fn=<MulBackward0>)")
     del y
     gc.collect()  # freeing the chain must not overflow the stack either
@@ -275,7 +282,9 @@ def test_diamond_gradients_are_summed_before_propagating():
     z = y * 2 + y * y + y.exp()  # three paths from z back to y
     z.sum().backward()
     assert Counted.calls == 1  # y's node ran once, with the sum of its three gradients
-    np.testing.assert_allclose(x.grad.numpy(), 2 + 2 * x.detach().numpy() + np.exp(x.detach().numpy()), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.grad.numpy(), 2 + 2 * x.detach().numpy() + np.exp(x.detach().numpy()), rtol=1e-6
+    )
 
 
 def test_deep_diamond_ladder():
@@ -308,7 +317,7 @@ def corr2d(X, K):
     Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
     return Y
 
 
@@ -353,7 +362,7 @@ def test_setitem_loop_gradcheck_with_old_value():
         Y = Y0 * 1.0  # an old value that requires grad, partly overwritten
         for i in range(3):
             for j in range(2):
-                Y[i, j] = (X[i:i + 2, j:j + 3] * K).sum()
+                Y[i, j] = (X[i : i + 2, j : j + 3] * K).sum()
         return Y
 
     assert gradcheck(fn, (X, K, Y0), atol=1e-6, rtol=1e-6)
@@ -387,7 +396,7 @@ def corr2d_chained(X, K):
     Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1), dtype=X.dtype)
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
-            Y[i][j] = (X[i:i + h, j:j + w] * K).sum()
+            Y[i][j] = (X[i : i + h, j : j + w] * K).sum()
     return Y
 
 
@@ -409,7 +418,9 @@ def test_chained_index_loop_matches_the_tuple_index_loop():
     K = torch.tensor(rng.standard_normal((2, 3)), requires_grad=True)
     Y = corr2d_chained(X, K)
     assert Y.requires_grad
-    np.testing.assert_allclose(Y.detach().numpy(), corr2d(X.detach(), K.detach().double()).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        Y.detach().numpy(), corr2d(X.detach(), K.detach().double()).numpy(), rtol=1e-6
+    )
     assert gradcheck(corr2d_chained, (X, K), atol=1e-6, rtol=1e-6)
 
 
@@ -429,12 +440,12 @@ def test_inplace_ops_through_views_gradcheck():
 
     def fn(x, v):
         y = x * 1
-        y[1] += v           # y.__getitem__(1).__iadd__(v), then y.__setitem__(1, ...)
-        y[1].mul_(v)        # in place on the view itself
+        y[1] += v  # y.__getitem__(1).__iadd__(v), then y.__setitem__(1, ...)
+        y[1].mul_(v)  # in place on the view itself
         r = y[0]
-        y[0, 0] = v * 3     # the base changes after the view r was taken...
-        r[1] = r[0] * 2     # ...and r sees the new value
-        y[:, 1].zero_()     # a zeroed column: zero gradient through it
+        y[0, 0] = v * 3  # the base changes after the view r was taken...
+        r[1] = r[0] * 2  # ...and r sees the new value
+        y[:, 1].zero_()  # a zeroed column: zero gradient through it
         y[1][0].clamp_(max=4.0)
         return y
 
@@ -478,9 +489,18 @@ INPLACE = {
     "setitem": lambda t: t.__setitem__(0, 9.0),
 }
 EXPECTED = {  # starting from [1, 2]
-    "+=": [2.0, 3.0], "-=": [0.0, 1.0], "*=": [2.0, 4.0], "/=": [0.5, 1.0], "fill_": [7.0, 7.0],
-    "zero_": [0.0, 0.0], "copy_": [5.0, 6.0], "add_": [3.0, 4.0], "sub_": [0.0, 1.0], "mul_": [3.0, 6.0],
-    "div_": [0.5, 1.0], "setitem": [9.0, 2.0],
+    "+=": [2.0, 3.0],
+    "-=": [0.0, 1.0],
+    "*=": [2.0, 4.0],
+    "/=": [0.5, 1.0],
+    "fill_": [7.0, 7.0],
+    "zero_": [0.0, 0.0],
+    "copy_": [5.0, 6.0],
+    "add_": [3.0, 4.0],
+    "sub_": [0.0, 1.0],
+    "mul_": [3.0, 6.0],
+    "div_": [0.5, 1.0],
+    "setitem": [9.0, 2.0],
 }
 
 
@@ -537,8 +557,8 @@ def test_inplace_mul_div_on_non_leaf_use_the_values_from_before_the_write():
 
     def fn(a):
         h = a * 2
-        h *= a          # MulBackward0 needs the old h for a's gradient
-        h /= a + 1      # DivBackward0 needs the old h too
+        h *= a  # MulBackward0 needs the old h for a's gradient
+        h /= a + 1  # DivBackward0 needs the old h too
         h.add_(a, alpha=3)
         return h
 
@@ -601,12 +621,12 @@ class LegendrePolynomial3(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input):
         ctx.save_for_backward(input)
-        return 0.5 * (5 * input ** 3 - 3 * input)
+        return 0.5 * (5 * input**3 - 3 * input)
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        return grad_output * 1.5 * (5 * input ** 2 - 1)
+        (input,) = ctx.saved_tensors
+        return grad_output * 1.5 * (5 * input**2 - 1)
 
 
 def test_user_function_forward_backward_and_gradcheck():
@@ -614,9 +634,9 @@ def test_user_function_forward_backward_and_gradcheck():
     y = LegendrePolynomial3.apply(x)
     assert y.grad_fn is not None and y.grad_fn.name() == "LegendrePolynomial3Backward"
     xs = x.detach().numpy()
-    np.testing.assert_allclose(y.detach().numpy(), 0.5 * (5 * xs ** 3 - 3 * xs))
+    np.testing.assert_allclose(y.detach().numpy(), 0.5 * (5 * xs**3 - 3 * xs))
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 1.5 * (5 * xs ** 2 - 1))
+    np.testing.assert_allclose(x.grad.numpy(), 1.5 * (5 * xs**2 - 1))
     assert gradcheck(LegendrePolynomial3.apply, (x,), atol=1e-6, rtol=1e-6)
 
 
@@ -627,10 +647,15 @@ def _tutorial_reference(steps: int, lr: float) -> tuple:
     a, b, c, d = 0.0, -1.0, 0.0, 0.3
     for _ in range(steps):
         z = c + d * x
-        p3 = 0.5 * (5 * z ** 3 - 3 * z)
+        p3 = 0.5 * (5 * z**3 - 3 * z)
         g = 2 * (a + b * p3 - y)
-        gz = g * b * 1.5 * (5 * z ** 2 - 1)
-        a, b, c, d = a - lr * g.sum(), b - lr * (g * p3).sum(), c - lr * gz.sum(), d - lr * (gz * x).sum()
+        gz = g * b * 1.5 * (5 * z**2 - 1)
+        a, b, c, d = (
+            a - lr * g.sum(),
+            b - lr * (g * p3).sum(),
+            c - lr * gz.sum(),
+            d - lr * (gz * x).sum(),
+        )
     return a, b, c, d
 
 
@@ -681,7 +706,9 @@ def test_user_function_with_several_inputs():
     a = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     b = torch.tensor([3.0, -1.0], dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda x, y: ScaledMul.apply(x, y, 2.5), (a, b), atol=1e-6, rtol=1e-6)
-    c = torch.tensor([3.0, -1.0], dtype=torch.float64)  # no grad: backward gets needs_input_grad[1] False
+    c = torch.tensor(
+        [3.0, -1.0], dtype=torch.float64
+    )  # no grad: backward gets needs_input_grad[1] False
     ScaledMul.apply(a, c, 2.0).sum().backward()
     assert c.grad is None
     assert a.grad.tolist() == [6.0, -2.0]
@@ -764,7 +791,9 @@ def test_gradcheck_passes_on_correct_ops():
 
 def test_gradcheck_catches_a_wrong_backward_and_names_input_and_values():
     x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
-    with pytest.raises(GradcheckError, match=r"input 0.*element \(2,\).*numerical 6\.0\d*.*analytical 3\.0") as info:
+    with pytest.raises(
+        GradcheckError, match=r"input 0.*element \(2,\).*numerical 6\.0\d*.*analytical 3\.0"
+    ) as info:
         gradcheck(WrongSquare.apply, (x,))
     assert isinstance(info.value, RuntimeError)
     assert "np." not in str(info.value)  # plain numbers, not NumPy reprs
@@ -795,7 +824,7 @@ def test_gradcheck_rejects_float32_and_inputs_without_grad():
 def test_gradcheck_accepts_a_single_tensor_and_non_tensor_arguments():
     x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda t: t.sin(), x)
-    assert gradcheck(lambda t, k: t ** k, (x, 3))
+    assert gradcheck(lambda t, k: t**k, (x, 3))
 
 
 def test_gradcheck_restores_inputs():
@@ -814,7 +843,9 @@ def test_non_leaf_grad_warning_matches_pytorch():
         "constant": lambda m: m.ones(2) * 2,
         "non-leaf": lambda m: m.ones(2, requires_grad=True) * 2,
         "retained": lambda m: _retained(m.ones(2, requires_grad=True) * 2),
-        "conv": lambda m: m.nn.functional.conv2d(m.ones(1, 1, 3, 3, requires_grad=True), m.ones(1, 1, 2, 2)),
+        "conv": lambda m: m.nn.functional.conv2d(
+            m.ones(1, 1, 3, 3, requires_grad=True), m.ones(1, 1, 2, 2)
+        ),
     }
     for name, make in cases.items():
         warned = []
@@ -841,5 +872,11 @@ def test_conv_next_functions_are_input_weight_bias_as_pytorch():
         w = m.ones(1, 1, 2, 2, requires_grad=True)
         y = m.nn.functional.conv2d(x, w, None, stride=2)
         z = m.nn.functional.conv_transpose2d(x, w, m.ones(1, requires_grad=True), stride=2)
-        kinds = [[type(f).__name__ if f is not None else None for f, _ in t.grad_fn.next_functions] for t in (y, z)]
-        assert kinds == [["AccumulateGrad", "AccumulateGrad", None], ["AccumulateGrad"] * 3], (m.__name__, kinds)
+        kinds = [
+            [type(f).__name__ if f is not None else None for f, _ in t.grad_fn.next_functions]
+            for t in (y, z)
+        ]
+        assert kinds == [["AccumulateGrad", "AccumulateGrad", None], ["AccumulateGrad"] * 3], (
+            m.__name__,
+            kinds,
+        )

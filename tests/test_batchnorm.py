@@ -1,6 +1,7 @@
 """Batch normalization: F.batch_norm's backward against finite differences (every
 Jacobian element, float64), the modules' running statistics and modes as PyTorch
 defines them, clear errors, and (when PyTorch is installed) the same numbers as torch."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,9 @@ def test_batch_norm_training_gradcheck(inputs, affine):
     c = x.shape[1]
     rm, rv = torch.zeros(c, dtype=torch.float64), torch.ones(c, dtype=torch.float64)
     if affine:
-        assert gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=True), (x, w, b), **TOL)
+        assert gradcheck(
+            lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=True), (x, w, b), **TOL
+        )
     else:
         assert gradcheck(lambda x: F.batch_norm(x, None, None, training=True), (x,), **TOL)
 
@@ -49,17 +52,24 @@ def test_batch_norm_eval_gradcheck(inputs):
     c = x.shape[1]
     rm = torch.linspace(-1, 1, c, dtype=torch.float64)
     rv = torch.linspace(0.5, 2, c, dtype=torch.float64)
-    assert gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-3), (x, w, b), **TOL)
+    assert gradcheck(
+        lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-3), (x, w, b), **TOL
+    )
 
 
 def test_batch_norm_forward_is_the_formula():
     x = torch.randn(5, 3, 4, 2, dtype=torch.float64)
-    w, b = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64), torch.tensor([0.0, 0.5, 3.0], dtype=torch.float64)
+    w, b = (
+        torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64),
+        torch.tensor([0.0, 0.5, 3.0], dtype=torch.float64),
+    )
     y = F.batch_norm(x, None, None, w, b, training=True, eps=1e-5)
     a = x.numpy()
     mean = a.mean(axis=(0, 2, 3), keepdims=True)
     var = a.var(axis=(0, 2, 3), keepdims=True)  # biased
-    want = (a - mean) / np.sqrt(var + 1e-5) * w.numpy().reshape(1, 3, 1, 1) + b.numpy().reshape(1, 3, 1, 1)
+    want = (a - mean) / np.sqrt(var + 1e-5) * w.numpy().reshape(1, 3, 1, 1) + b.numpy().reshape(
+        1, 3, 1, 1
+    )
     np.testing.assert_allclose(y.numpy(), want, rtol=1e-12, atol=1e-12)
 
 
@@ -83,10 +93,12 @@ def test_momentum_none_is_a_cumulative_average():
     xs = [torch.randn(6, 3, dtype=torch.float64) + i for i in range(4)]
     for x in xs:
         bn(x)
-    np.testing.assert_allclose(bn.running_mean.numpy(), np.mean([x.numpy().mean(0) for x in xs], axis=0),
-                               rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.numpy(), np.mean([x.numpy().var(0, ddof=1) for x in xs], axis=0),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        bn.running_mean.numpy(), np.mean([x.numpy().mean(0) for x in xs], axis=0), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        bn.running_var.numpy(), np.mean([x.numpy().var(0, ddof=1) for x in xs], axis=0), rtol=1e-12
+    )
 
 
 def test_eval_mode_uses_running_stats_and_leaves_them_alone():
@@ -96,8 +108,11 @@ def test_eval_mode_uses_running_stats_and_leaves_them_alone():
     bn.eval()
     x = torch.tensor([[3.0, 0.0], [5.0, -1.5]])
     y = bn(x)
-    np.testing.assert_allclose(y.detach().numpy(), (x.numpy() - [1.0, -1.0]) / np.sqrt([4.0, 0.25] + np.float32(1e-5)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        y.detach().numpy(),
+        (x.numpy() - [1.0, -1.0]) / np.sqrt([4.0, 0.25] + np.float32(1e-5)),
+        rtol=1e-6,
+    )
     assert bn.running_mean.tolist() == [1.0, -1.0] and bn.num_batches_tracked.item() == 0
     bn(torch.randn(1, 2))  # one sample is fine in eval mode
 
@@ -115,21 +130,37 @@ def test_batchnorm1d_three_d_and_without_running_stats():
 
 def test_state_dict_holds_buffers_and_round_trips(tmp_path):
     bn = nn.BatchNorm2d(3)
-    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert list(bn.state_dict()) == [
+        "weight",
+        "bias",
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+    ]
     assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
     bn(torch.randn(2, 3, 4, 4) * 5 + 2)
     torch.save(bn.state_dict(), tmp_path / "bn.pth")
     other = nn.BatchNorm2d(3)
     other.load_state_dict(torch.load(tmp_path / "bn.pth", weights_only=True))
-    assert torch.equal(other.running_mean, bn.running_mean) and torch.equal(other.running_var, bn.running_var)
+    assert torch.equal(other.running_mean, bn.running_mean) and torch.equal(
+        other.running_var, bn.running_var
+    )
     assert other.num_batches_tracked.item() == 1
-    assert repr(bn) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert (
+        repr(bn) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    )
 
 
 def test_a_convnet_with_batchnorm_trains():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                        nn.Linear(4 * 6 * 6, 1), nn.BatchNorm1d(1))
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 6 * 6, 1),
+        nn.BatchNorm1d(1),
+    )
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     x, t = torch.randn(8, 1, 6, 6), torch.randn(8, 1)
     losses = []
@@ -142,12 +173,15 @@ def test_a_convnet_with_batchnorm_trains():
     assert losses[-1] < 0.5 * losses[0]
 
 
-@pytest.mark.parametrize("make, x, match", [
-    (lambda: nn.BatchNorm2d(3), (2, 4, 5, 5), "input has 4 channels .* num_features=3"),
-    (lambda: nn.BatchNorm2d(3), (2, 3, 5), "expected a 4-D"),
-    (lambda: nn.BatchNorm1d(3), (2, 3, 4, 4), "expected a 2-D .* or 3-D"),
-    (lambda: nn.BatchNorm1d(3), (1, 3), "more than 1 value per channel"),
-])
+@pytest.mark.parametrize(
+    "make, x, match",
+    [
+        (lambda: nn.BatchNorm2d(3), (2, 4, 5, 5), "input has 4 channels .* num_features=3"),
+        (lambda: nn.BatchNorm2d(3), (2, 3, 5), "expected a 4-D"),
+        (lambda: nn.BatchNorm1d(3), (2, 3, 4, 4), "expected a 2-D .* or 3-D"),
+        (lambda: nn.BatchNorm1d(3), (1, 3), "more than 1 value per channel"),
+    ],
+)
 def test_module_errors(make, x, match):
     with pytest.raises(ValueError, match=match):
         make()(torch.randn(*x))
@@ -174,7 +208,10 @@ def test_matches_pytorch():
     real = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     w, b = rng.standard_normal(3), rng.standard_normal(3)
-    ours, theirs = nn.BatchNorm2d(3, momentum=0.3).double(), real.nn.BatchNorm2d(3, momentum=0.3).double()
+    ours, theirs = (
+        nn.BatchNorm2d(3, momentum=0.3).double(),
+        real.nn.BatchNorm2d(3, momentum=0.3).double(),
+    )
     ours.weight.data, ours.bias.data = torch.tensor(w), torch.tensor(b)
     with real.no_grad():
         theirs.weight.copy_(real.tensor(w))
@@ -190,10 +227,16 @@ def test_matches_pytorch():
         yt.backward(real.tensor(g))
         np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-10, atol=1e-12
+        )
         for name in ("running_mean", "running_var"):
-            np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-12)
+            np.testing.assert_allclose(
+                getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-12
+            )
         assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item()
 
 
@@ -212,7 +255,12 @@ def _bn_empty(T, shape, stats, affine):
     w = T.ones(c, dtype=T.float64, requires_grad=True) if affine else None
     out = F_of(T).batch_norm(x, rm, rv, w, w, training=True)
     out.sum().backward()
-    return [list(out.shape), list(x.grad.shape), rm.tolist() if stats else None, w.grad.tolist() if affine else None]
+    return [
+        list(out.shape),
+        list(x.grad.shape),
+        rm.tolist() if stats else None,
+        w.grad.tolist() if affine else None,
+    ]
 
 
 def _bn_modified(T, training, which):

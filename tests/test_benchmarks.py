@@ -4,6 +4,7 @@ Speed is never asserted here: the benchmarks print, they do not fail a build. Th
 test passes with and without PyTorch installed (and runs the no-PyTorch path
 explicitly with --no-torch when it is installed).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,10 +23,22 @@ CASES = ("micro", "small_conv_fwd")
 
 def run_quick(tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     path = tmp_path / "results.json"
-    cmd = [sys.executable, RUN, "--quick", "--case", "micro", "--case", "small_conv_fwd", "--json", str(path),
-           *extra]
+    cmd = [
+        sys.executable,
+        RUN,
+        "--quick",
+        "--case",
+        "micro",
+        "--case",
+        "small_conv_fwd",
+        "--json",
+        str(path),
+        *extra,
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
     with open(path, encoding="utf-8") as f:
         return proc, json.load(f)
 
@@ -52,10 +65,19 @@ def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
 
     # The table: header and one row per case, with times and the ratio column.
     header = table_row(out, "case")
-    assert header == ["case", "tinyconv", "PyTorch", "ratio", "GFLOP/s tc", "GFLOP/s pt", "% GEMM", "target",
-                      "met"]
+    assert header == [
+        "case",
+        "tinyconv",
+        "PyTorch",
+        "ratio",
+        "GFLOP/s tc",
+        "GFLOP/s pt",
+        "% GEMM",
+        "target",
+        "met",
+    ]
     for name in CASES:
-        cells = dict(zip(header, table_row(out, name)))
+        cells = dict(zip(header, table_row(out, name), strict=False))
         assert cells["tinyconv"].endswith(("us", "ms", " s")), cells
         assert cells["target"] == "ratio <= 0.5"
         if compared:
@@ -69,7 +91,11 @@ def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
     assert set(result) >= {"environment", "gemm_reference", "cases", "order", "memory"}
     env = result["environment"]
     assert env["threads"] == 1
-    assert env["thread_env"] == {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    assert env["thread_env"] == {
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     assert env["numpy"] and env["cpu"] and env["date"]
     assert result["gemm_reference"]["gflops"] > 0
     assert result["order"] == list(CASES)
@@ -94,7 +120,13 @@ def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
 
 
 def test_unknown_case_is_a_usage_error():
-    proc = subprocess.run([sys.executable, RUN, "--case", "no_such_case"], check=False, capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, RUN, "--case", "no_such_case"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2
     assert "no_such_case" in proc.stderr and "invalid choice" in proc.stderr

@@ -6,6 +6,7 @@ Differentiable ones: backward against float64 central finite differences (gradch
 element) on hypothesis-drawn shapes and layouts. All: values, dtypes, shapes, requires_grad,
 grad_fn names and gradients against PyTorch 2.13 on the same program (skipped without it).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -193,12 +194,25 @@ def test_matches_torch(name):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("expr", [
-    "T.zeros(3, 4)", "T.zeros(3, 4).t()", "T.zeros(3, 4)[:, 1:]", "T.zeros(3, 4)[1:, 1:].t()",
-    "T.zeros(2, 1, 3)", "T.zeros(2, 3).unsqueeze(1)", "T.zeros(2, 3).expand(4, 2, 3)", "T.zeros(())",
-    "T.zeros(4, 5)[1::2, 2]", "T.zeros(2, 3, 4).permute(2, 0, 1)", "T.zeros(6)[2:].view(2, 2)",
-    "T.zeros(3, 4)[1]", "T.zeros(3, 4)[:, 2]", "T.zeros(0, 3)",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.zeros(3, 4)",
+        "T.zeros(3, 4).t()",
+        "T.zeros(3, 4)[:, 1:]",
+        "T.zeros(3, 4)[1:, 1:].t()",
+        "T.zeros(2, 1, 3)",
+        "T.zeros(2, 3).unsqueeze(1)",
+        "T.zeros(2, 3).expand(4, 2, 3)",
+        "T.zeros(())",
+        "T.zeros(4, 5)[1::2, 2]",
+        "T.zeros(2, 3, 4).permute(2, 0, 1)",
+        "T.zeros(6)[2:].view(2, 2)",
+        "T.zeros(3, 4)[1]",
+        "T.zeros(3, 4)[:, 2]",
+        "T.zeros(0, 3)",
+    ],
+)
 def test_layout_queries_match_torch(expr):
     torch = pytest.importorskip("torch")
     got, want = eval(expr, {"T": tinyconv}), eval(expr, {"T": torch})
@@ -260,6 +274,7 @@ def matrices(draw):
 
     def arr(*s):
         return draw(float64_arrays(s).flatmap(non_contiguous))
+
     return {"a": arr(n, m), "v": arr(m), "b3": arr(b, n, m), "c3": arr(b, m, p), "sq": arr(m, m)}
 
 
@@ -272,8 +287,14 @@ def test_products_backward(ms):
 
 
 GRAD2 = {
-    "tan": (lambda x: tinyconv.tan(x), lambda: shapes().flatmap(lambda s: lattice_arrays(s, 0.05, 0.1, 12))),
-    "tan_": (lambda x: (x * 1).tan_(), lambda: shapes().flatmap(lambda s: lattice_arrays(s, 0.05, 0.1, 12))),
+    "tan": (
+        lambda x: tinyconv.tan(x),
+        lambda: shapes().flatmap(lambda s: lattice_arrays(s, 0.05, 0.1, 12)),
+    ),
+    "tan_": (
+        lambda x: (x * 1).tan_(),
+        lambda: shapes().flatmap(lambda s: lattice_arrays(s, 0.05, 0.1, 12)),
+    ),
     "nansum": (lambda x: x.nansum(), real),
     "nansum dim": (lambda x: tinyconv.nansum(x, -1, keepdim=True) if x.dim() else x.nansum(), real),
     "nanmean": (lambda x: tinyconv.nanmean(x, 0) if x.dim() else x.nanmean(), real),
@@ -356,8 +377,13 @@ CASES2 = {
 
 def _run2(T, name):
     rng = np.random.default_rng(3)
-    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal((2, 3, 4)),
-              rng.standard_normal((2, 4, 5)), np.array([1.0, np.nan, -2.0, np.nan, 0.5, 3.0])]
+    arrays = [
+        rng.standard_normal((3, 4)),
+        rng.standard_normal(4),
+        rng.standard_normal((2, 3, 4)),
+        rng.standard_normal((2, 4, 5)),
+        np.array([1.0, np.nan, -2.0, np.nan, 0.5, 3.0]),
+    ]
     ts = [T.tensor(a, requires_grad=True) for a in arrays]
     return CASES2[name](T, *ts), ts
 
@@ -376,7 +402,7 @@ def test_matches_torch_more(name):
         w = np.random.default_rng(0).standard_normal(tuple(want.shape))
         (got.nan_to_num() * tinyconv.tensor(w)).sum().backward()
         (want.nan_to_num() * torch.tensor(w)).sum().backward()
-        for g, t in zip(gin, win):
+        for g, t in zip(gin, win, strict=False):
             if t.grad is None:
                 assert g.grad is None
             else:

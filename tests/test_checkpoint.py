@@ -1,5 +1,6 @@
 """tinyconv.utils.checkpoint: the same values and gradients as running the function directly,
 without keeping its activations alive between forward and backward."""
+
 from __future__ import annotations
 
 import gc
@@ -15,12 +16,15 @@ from tinyconv.utils.checkpoint import checkpoint, checkpoint_sequential
 
 def block(seed: int = 0) -> nn.Module:
     tinyconv.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3, padding=1),
-                         nn.Tanh()).double()
+    return nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3, padding=1), nn.Tanh()
+    ).double()
 
 
 def grads(module: nn.Module, x: tinyconv.Tensor) -> list[np.ndarray]:
-    return [p.grad.numpy().copy() for p in module.parameters()] + ([x.grad.numpy().copy()] if x.requires_grad else [])
+    return [p.grad.numpy().copy() for p in module.parameters()] + (
+        [x.grad.numpy().copy()] if x.requires_grad else []
+    )
 
 
 @pytest.mark.parametrize("use_reentrant", [True, False])
@@ -40,7 +44,7 @@ def test_values_and_gradients_equal_the_unchecked_run(use_reentrant):
     assert out.item() == plain.item()
     out.backward()
     got = grads(m, x2) + [head.weight.grad.numpy()]
-    for a, b in zip(got, expect):
+    for a, b in zip(got, expect, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
 
 
@@ -111,7 +115,7 @@ def test_reentrant_needs_an_input_that_requires_grad_non_reentrant_does_not():
 
 def test_keyword_arguments_and_non_tensor_arguments():
     def f(x, k, scale=1.0):
-        return (x ** k) * scale
+        return (x**k) * scale
 
     x = tinyconv.tensor([1.0, 2.0, 3.0], dtype=tinyconv.float64, requires_grad=True)
     y = checkpoint(f, x, 3, use_reentrant=False, scale=2.0)
@@ -165,7 +169,7 @@ def test_checkpoint_sequential_equals_the_plain_run(segments):
     out = checkpoint_sequential(m, segments, x2, use_reentrant=False)
     np.testing.assert_array_equal(out.detach().numpy(), plain.detach().numpy())
     out.sum().backward()
-    for a, b in zip(grads(m, x2), expect):
+    for a, b in zip(grads(m, x2), expect, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential(m, 9, x2, use_reentrant=False)

@@ -1,6 +1,7 @@
 """Tests for tinyconv.kernels.conv: the fast paths against the loop references,
 the backward against finite differences and against the textbook identities,
 and the transposed convolution as the adjoint of conv2d."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,15 +30,33 @@ KNOBS = {
     "general": {"_TINY": 0},
     # one image per chunk, columns rebuilt in the backward, the big-problem
     # layout (phase split, flat rows), every temporary a reused scratch buffer
-    "forced": {"_CHUNK_BYTES": 1, "_KEEP_COLS_BYTES": 0, "_BIG_COLS": 0,
-               "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
+    "forced": {
+        "_CHUNK_BYTES": 1,
+        "_KEEP_COLS_BYTES": 0,
+        "_BIG_COLS": 0,
+        "_FLAT_MAX_RUN": 1 << 30,
+        "_SCRATCH_MIN_BYTES": 0,
+        "_TINY": 0,
+    },
     # a few images per chunk (batch last with n > 1), phase split without flat
     # rows, columns kept whenever the forward built them in one chunk
-    "mixed": {"_CHUNK_BYTES": 3000, "_KEEP_COLS_BYTES": 1 << 40, "_BIG_COLS": 0,
-              "_FLAT_MAX_RUN": 0, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
+    "mixed": {
+        "_CHUNK_BYTES": 3000,
+        "_KEEP_COLS_BYTES": 1 << 40,
+        "_BIG_COLS": 0,
+        "_FLAT_MAX_RUN": 0,
+        "_SCRATCH_MIN_BYTES": 0,
+        "_TINY": 0,
+    },
     # a few images per chunk with flat rows
-    "mixed_flat": {"_CHUNK_BYTES": 3000, "_KEEP_COLS_BYTES": 0, "_BIG_COLS": 0,
-                   "_FLAT_MAX_RUN": 1 << 30, "_SCRATCH_MIN_BYTES": 0, "_TINY": 0},
+    "mixed_flat": {
+        "_CHUNK_BYTES": 3000,
+        "_KEEP_COLS_BYTES": 0,
+        "_BIG_COLS": 0,
+        "_FLAT_MAX_RUN": 1 << 30,
+        "_SCRATCH_MIN_BYTES": 0,
+        "_TINY": 0,
+    },
 }
 
 
@@ -76,8 +95,9 @@ def make_arrays(cfg: ConvConfig, dtype=np.float64, bias: bool = True):
 
 
 def output_shape(cfg: ConvConfig) -> tuple[int, int, int, int]:
-    OH, OW = K.conv2d_output_size(cfg.shape[2], cfg.shape[3], cfg.kernel_size, cfg.stride,
-                                  cfg.padding, cfg.dilation)
+    OH, OW = K.conv2d_output_size(
+        cfg.shape[2], cfg.shape[3], cfg.kernel_size, cfg.stride, cfg.padding, cfg.dilation
+    )
     return (cfg.shape[0], cfg.out_channels, OH, OW)
 
 
@@ -108,8 +128,10 @@ def transpose_case(cfg: ConvConfig, output_padding=None, dtype=np.float64):
     (ph, _), (pw, _) = cfg.padding
     (kh, kw), (sh, sw), (dh, dw) = cfg.kernel_size, cfg.stride, cfg.dilation
     if output_padding is None:  # the one that gives back exactly (H, W)
-        output_padding = ((H + 2 * ph - dh * (kh - 1) - 1) % sh,
-                          (W + 2 * pw - dw * (kw - 1) - 1) % sw)
+        output_padding = (
+            (H + 2 * ph - dh * (kh - 1) - 1) % sh,
+            (W + 2 * pw - dw * (kw - 1) - 1) % sw,
+        )
     rng = np.random.default_rng(cfg.seed + 1)
     if np.issubdtype(dtype, np.integer):
         x_t = rng.integers(-5, 6, (N, O, OH, OW)).astype(dtype)
@@ -124,6 +146,7 @@ def transpose_case(cfg: ConvConfig, output_padding=None, dtype=np.float64):
 # --------------------------------------------------------------------------
 # Textbook examples
 # --------------------------------------------------------------------------
+
 
 def test_corr2d_textbook_example():
     Y = K.corr2d(np.array([[0, 1, 2], [3, 4, 5], [6, 7, 8]]), np.array([[0, 1], [2, 3]]))
@@ -144,10 +167,16 @@ THREE_CHANNEL_X = [
     [[0, 0, 1, 0, 2], [1, 1, 1, 1, 1], [2, 0, 2, 1, 1], [1, 1, 1, 0, 0], [0, 0, 0, 1, 0]],
 ]
 THREE_CHANNEL_W = [
-    [[[-1, 0, 1], [-1, 0, 1], [0, 1, 0]], [[1, -1, 1], [1, 1, 0], [-1, 0, -1]],
-     [[0, 1, 0], [-1, 0, 1], [-1, 0, 0]]],
-    [[[-1, 1, 0], [1, 0, -1], [-1, 0, 1]], [[0, 0, 1], [0, 1, 1], [1, 1, -1]],
-     [[0, 1, 0], [-1, -1, 1], [1, -1, -1]]],
+    [
+        [[-1, 0, 1], [-1, 0, 1], [0, 1, 0]],
+        [[1, -1, 1], [1, 1, 0], [-1, 0, -1]],
+        [[0, 1, 0], [-1, 0, 1], [-1, 0, 0]],
+    ],
+    [
+        [[-1, 1, 0], [1, 0, -1], [-1, 0, 1]],
+        [[0, 0, 1], [0, 1, 1], [1, 1, -1]],
+        [[0, 1, 0], [-1, -1, 1], [1, -1, -1]],
+    ],
 ]
 THREE_CHANNEL_Y = [[[3, 3, 1], [6, 3, 3], [5, 9, 0]], [[4, 0, -2], [-1, 6, 4], [6, 7, 2]]]
 
@@ -198,6 +227,7 @@ def test_tiny_convolutions_against_reference():
 # --------------------------------------------------------------------------
 # conv2d forward
 # --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", PATHS)
 @given(cfg=conv2d_configs(), bias=st.booleans())
@@ -257,6 +287,7 @@ def test_conv2d_accepts_non_contiguous_arrays(path, cfg):
 # conv2d backward
 # --------------------------------------------------------------------------
 
+
 def analytic_grads(g, x, w, cfg: ConvConfig):
     """dL/dx and dL/dw for L = sum(y * g), from the textbook identities, via the references.
 
@@ -275,15 +306,17 @@ def analytic_grads(g, x, w, cfg: ConvConfig):
     x_pad = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     grad_w = np.empty(w.shape)
     for grp in range(G):
-        xs = x_pad[:, grp * C_g:(grp + 1) * C_g].transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp)
-        gs = g[:, grp * (O // G):(grp + 1) * (O // G)].transpose(1, 0, 2, 3)  # (O_g, N, OH, OW)
+        xs = x_pad[:, grp * C_g : (grp + 1) * C_g].transpose(1, 0, 2, 3)  # (C_g, N, Hp, Wp)
+        gs = g[:, grp * (O // G) : (grp + 1) * (O // G)].transpose(1, 0, 2, 3)  # (O_g, N, OH, OW)
         corr = K.conv2d_reference(xs, gs, None, (dh, dw), ((0, 0), (0, 0)), (sh, sw), 1)
-        grad_w[grp * (O // G):(grp + 1) * (O // G)] = corr[:, :, :kh, :kw].transpose(1, 0, 2, 3)
+        grad_w[grp * (O // G) : (grp + 1) * (O // G)] = corr[:, :, :kh, :kw].transpose(1, 0, 2, 3)
     full = K.conv_transpose2d_reference(g, w, None, cfg.stride, (0, 0), (0, 0), cfg.dilation, G)
     # rows/cols past the last window get no gradient: pad the scatter with zeros, then crop
-    full = np.pad(full, ((0, 0), (0, 0), (0, max(0, pt + H - full.shape[2])),
-                         (0, max(0, pl + W - full.shape[3]))))
-    grad_x = full[:, :, pt:pt + H, pl:pl + W]
+    full = np.pad(
+        full,
+        ((0, 0), (0, 0), (0, max(0, pt + H - full.shape[2])), (0, max(0, pl + W - full.shape[3]))),
+    )
+    grad_x = full[:, :, pt : pt + H, pl : pl + W]
     return grad_x, grad_w
 
 
@@ -358,9 +391,10 @@ def test_conv2d_backward_need_flags_and_dtypes(path, cfg, need):
         assert y.dtype == np.float32
         g = np.random.default_rng(cfg.seed).standard_normal(y.shape).astype(np.float32)
         full = A.conv2d_backward(g, x, w, cols, *cfg.args)
-        part = A.conv2d_backward(g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1],
-                                 need_bias=need[2])
-    for wanted, got, ref, like in zip(need, part, full, (x, w, b)):
+        part = A.conv2d_backward(
+            g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1], need_bias=need[2]
+        )
+    for wanted, got, ref, like in zip(need, part, full, (x, w, b), strict=False):
         if wanted:
             assert got.shape == like.shape and got.dtype == np.float32
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
@@ -380,7 +414,7 @@ def test_results_never_alias_scratch_buffers():
         saved = [a.copy() for a in (y1, *grads1)]
         y2, c2 = FAST.conv2d_forward(x2, w, None, *args)  # reuses every scratch buffer
         FAST.conv2d_backward(rng.standard_normal(y2.shape), x2, w, c2, *args)
-    for before, after in zip(saved, (y1, *grads1)):
+    for before, after in zip(saved, (y1, *grads1), strict=False):
         np.testing.assert_array_equal(before, after)
 
 
@@ -421,18 +455,22 @@ def test_scratch_buffers_are_per_thread():
 # conv_transpose2d
 # --------------------------------------------------------------------------
 
+
 @st.composite
 def transpose_configs(draw, **kwargs):
     """A conv2d config plus any output_padding PyTorch allows (< stride or < dilation)."""
     cfg = draw(conv2d_configs(symmetric_padding=True, **kwargs))
-    op = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(cfg.stride, cfg.dilation))
+    op = tuple(
+        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(cfg.stride, cfg.dilation, strict=False)
+    )
     return cfg, op
 
 
 def transpose_inputs(cfg, op, dtype=np.float64):
     x_t, w, b, args = transpose_case(cfg, op, dtype)
-    OH, OW = K.conv_transpose2d_output_size(x_t.shape[2], x_t.shape[3], cfg.kernel_size,
-                                            *args[:3], cfg.dilation)
+    OH, OW = K.conv_transpose2d_output_size(
+        x_t.shape[2], x_t.shape[3], cfg.kernel_size, *args[:3], cfg.dilation
+    )
     assume(OH >= 1 and OW >= 1)
     return x_t, w, b, args, (OH, OW)
 
@@ -514,6 +552,7 @@ def test_conv_transpose2d_backward_matches_finite_differences(algo, case):
 # conv_fast == conv.py's plain im2col path, on every layout the fast path chooses
 # --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", list(KNOBS))
 @given(cfg=conv2d_configs(), data=st.data())
 def test_fast_layouts_equal_the_plain_path(path, cfg, data):
@@ -526,7 +565,7 @@ def test_fast_layouts_equal_the_plain_path(path, cfg, data):
         y, cols = A.conv2d_forward(x, w, b, *cfg.args)
         fast = A.conv2d_backward(g, x, w, cols, *cfg.args, *need)
     np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
-    for got, want in zip(fast, plain):
+    for got, want in zip(fast, plain, strict=False):
         assert (got is None) == (want is None)
         if want is not None:
             assert got.shape == want.shape and got.dtype == want.dtype
@@ -544,5 +583,5 @@ def test_fast_transpose_layouts_equal_the_plain_path(path, case):
         y = A.conv_transpose2d_forward(x_t, w, b, *args)
         fast = A.conv_transpose2d_backward(g, x_t, w, *args)
     np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
-    for got, want in zip(fast, plain):
+    for got, want in zip(fast, plain, strict=False):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

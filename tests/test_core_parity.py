@@ -4,6 +4,7 @@ at zero, what ops save, empty reductions, %, //, integer **, dtype promotion, re
 Expected values are written out (they are PyTorch 2.13's, checked by hand); the same programs
 are run against PyTorch itself in test_core_parity_torch.py.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -31,34 +32,79 @@ def _results_of_many_ops():
     out = []
     for grad in (False, True):
         for shape in ((), (3,), (2, 3)):
-            x = torch.tensor(np.linspace(0.5, 2.0, int(np.prod(shape))).reshape(shape), requires_grad=grad)
+            x = torch.tensor(
+                np.linspace(0.5, 2.0, int(np.prod(shape))).reshape(shape), requires_grad=grad
+            )
             i = torch.tensor(np.arange(1, 1 + int(np.prod(shape))).reshape(shape))
             cases = {
-                "exp": lambda x, i: x.exp(), "log": lambda x, i: x.log(), "sqrt": lambda x, i: x.sqrt(), "tanh": lambda x, i: x.tanh(),
-                "sigmoid": lambda x, i: x.sigmoid(), "sin": lambda x, i: x.sin(), "cos": lambda x, i: x.cos(),
-                "abs": lambda x, i: x.abs(), "relu": lambda x, i: x.relu(), "neg": lambda x, i: -x, "sign": lambda x, i: x.sign(),
-                "add": lambda x, i: x + 1, "radd": lambda x, i: 1 + x, "sub": lambda x, i: x - 0.5, "rsub": lambda x, i: 2 - x,
-                "mul": lambda x, i: x * 2, "div": lambda x, i: x / 4, "rdiv": lambda x, i: 3 / x, "pow": lambda x, i: x ** 2,
-                "rpow": lambda x, i: 2 ** x, "mod": lambda x, i: x % 0.3, "rmod": lambda x, i: 2 % x, "floordiv": lambda x, i: x // 0.3,
-                "rfloordiv": lambda x, i: 2 // x, "clamp": lambda x, i: x.clamp(0.7, 1.5), "maximum": lambda x, i: torch.maximum(x, x),
-                "sum": lambda x, i: x.sum(), "mean": lambda x, i: x.mean(), "prod": lambda x, i: x.prod(), "max": lambda x, i: x.max(),
-                "min": lambda x, i: x.min(), "amax": lambda x, i: x.amax(), "norm": lambda x, i: x.norm(), "norm1": lambda x, i: x.norm(1),
-                "norm3": lambda x, i: x.norm(3), "std": lambda x, i: x.std() if x.numel() > 1 else x.sum(),
-                "var": lambda x, i: x.var() if x.numel() > 1 else x.sum(), "float": lambda x, i: x.double(),
-                "where": lambda x, i: torch.where(x > 1, x, 0.0), "int abs": lambda x, i: i.abs(), "int neg": lambda x, i: -i,
-                "int mul": lambda x, i: i * 2, "int add float": lambda x, i: i + 0.5, "int div": lambda x, i: i / 2,
-                "int floordiv": lambda x, i: i // 2, "int mod": lambda x, i: i % 2, "int pow": lambda x, i: i ** 2,
-                "int sum": lambda x, i: i.sum(), "int max": lambda x, i: i.max(), "bitwise": lambda x, i: i | 1, "cmp": lambda x, i: x > 1,
-                "argmax": lambda x, i: x.argmax(), "long": lambda x, i: x.long(), "clone": lambda x, i: x.clone(),
+                "exp": lambda x, i: x.exp(),
+                "log": lambda x, i: x.log(),
+                "sqrt": lambda x, i: x.sqrt(),
+                "tanh": lambda x, i: x.tanh(),
+                "sigmoid": lambda x, i: x.sigmoid(),
+                "sin": lambda x, i: x.sin(),
+                "cos": lambda x, i: x.cos(),
+                "abs": lambda x, i: x.abs(),
+                "relu": lambda x, i: x.relu(),
+                "neg": lambda x, i: -x,
+                "sign": lambda x, i: x.sign(),
+                "add": lambda x, i: x + 1,
+                "radd": lambda x, i: 1 + x,
+                "sub": lambda x, i: x - 0.5,
+                "rsub": lambda x, i: 2 - x,
+                "mul": lambda x, i: x * 2,
+                "div": lambda x, i: x / 4,
+                "rdiv": lambda x, i: 3 / x,
+                "pow": lambda x, i: x**2,
+                "rpow": lambda x, i: 2**x,
+                "mod": lambda x, i: x % 0.3,
+                "rmod": lambda x, i: 2 % x,
+                "floordiv": lambda x, i: x // 0.3,
+                "rfloordiv": lambda x, i: 2 // x,
+                "clamp": lambda x, i: x.clamp(0.7, 1.5),
+                "maximum": lambda x, i: torch.maximum(x, x),
+                "sum": lambda x, i: x.sum(),
+                "mean": lambda x, i: x.mean(),
+                "prod": lambda x, i: x.prod(),
+                "max": lambda x, i: x.max(),
+                "min": lambda x, i: x.min(),
+                "amax": lambda x, i: x.amax(),
+                "norm": lambda x, i: x.norm(),
+                "norm1": lambda x, i: x.norm(1),
+                "norm3": lambda x, i: x.norm(3),
+                "std": lambda x, i: x.std() if x.numel() > 1 else x.sum(),
+                "var": lambda x, i: x.var() if x.numel() > 1 else x.sum(),
+                "float": lambda x, i: x.double(),
+                "where": lambda x, i: torch.where(x > 1, x, 0.0),
+                "int abs": lambda x, i: i.abs(),
+                "int neg": lambda x, i: -i,
+                "int mul": lambda x, i: i * 2,
+                "int add float": lambda x, i: i + 0.5,
+                "int div": lambda x, i: i / 2,
+                "int floordiv": lambda x, i: i // 2,
+                "int mod": lambda x, i: i % 2,
+                "int pow": lambda x, i: i**2,
+                "int sum": lambda x, i: i.sum(),
+                "int max": lambda x, i: i.max(),
+                "bitwise": lambda x, i: i | 1,
+                "cmp": lambda x, i: x > 1,
+                "argmax": lambda x, i: x.argmax(),
+                "long": lambda x, i: x.long(),
+                "clone": lambda x, i: x.clone(),
             }
             if shape:
-                cases.update({
-                    "dot": lambda x, i: torch.dot(x.reshape(-1), x.reshape(-1)),
-                    "matvec": lambda x, i: x.reshape(-1) @ x.reshape(-1), "index": lambda x, i: x.reshape(-1)[0],
-                    "max dim": lambda x, i: x.max(0).values, "std dim": lambda x, i: x.reshape(-1, 1).std(0, correction=0),
-                    "loss": lambda x, i: F.mse_loss(x, x.detach() * 2) / 4, "flip": lambda x, i: x.flip(0),
-                    "cat": lambda x, i: torch.cat([x.reshape(-1), x.reshape(-1)]),
-                })
+                cases.update(
+                    {
+                        "dot": lambda x, i: torch.dot(x.reshape(-1), x.reshape(-1)),
+                        "matvec": lambda x, i: x.reshape(-1) @ x.reshape(-1),
+                        "index": lambda x, i: x.reshape(-1)[0],
+                        "max dim": lambda x, i: x.max(0).values,
+                        "std dim": lambda x, i: x.reshape(-1, 1).std(0, correction=0),
+                        "loss": lambda x, i: F.mse_loss(x, x.detach() * 2) / 4,
+                        "flip": lambda x, i: x.flip(0),
+                        "cat": lambda x, i: torch.cat([x.reshape(-1), x.reshape(-1)]),
+                    }
+                )
             out += [(f"{name} {shape} grad={grad}", fn(x, i)) for name, fn in cases.items()]
     return out
 
@@ -112,21 +158,35 @@ def test_clamp_tensor_bounds_values_and_gradients():
     assert torch.clip(x, lo, hi).tolist() == y.tolist()
 
 
-@pytest.mark.parametrize(("xv", "hv", "grads"), [
-    # (x, hi) with lo = 2: PyTorch's convention at every tie, including lo == hi and lo > hi
-    (1.0, 1.0, (0, 0, 1)), (1.0, 2.0, (0, 0, 0)), (1.0, 3.0, (0, 1, 0)),
-    (2.0, 1.0, (0, 0, 1)), (2.0, 2.0, (1, 0, 0)), (2.0, 3.0, (1, 0, 0)),
-    (3.0, 1.0, (0, 0, 1)), (3.0, 2.0, (0, 0, 1)), (3.0, 3.0, (1, 0, 0)),
-])
+@pytest.mark.parametrize(
+    ("xv", "hv", "grads"),
+    [
+        # (x, hi) with lo = 2: PyTorch's convention at every tie, including lo == hi and lo > hi
+        (1.0, 1.0, (0, 0, 1)),
+        (1.0, 2.0, (0, 0, 0)),
+        (1.0, 3.0, (0, 1, 0)),
+        (2.0, 1.0, (0, 0, 1)),
+        (2.0, 2.0, (1, 0, 0)),
+        (2.0, 3.0, (1, 0, 0)),
+        (3.0, 1.0, (0, 0, 1)),
+        (3.0, 2.0, (0, 0, 1)),
+        (3.0, 3.0, (1, 0, 0)),
+    ],
+)
 def test_clamp_gradient_convention_at_ties(xv, hv, grads):
     x, lo, hi = f64(xv), f64(2.0), f64(hv)
     x.clamp(lo, hi).backward()
     assert (x.grad.item(), lo.grad.item(), hi.grad.item()) == grads
 
 
-@pytest.mark.parametrize(("xv", "min_grads", "max_grads"), [
-    (1.0, (0, 1), (1, 0)), (2.0, (1, 0), (1, 0)), (3.0, (1, 0), (0, 1)),
-])
+@pytest.mark.parametrize(
+    ("xv", "min_grads", "max_grads"),
+    [
+        (1.0, (0, 1), (1, 0)),
+        (2.0, (1, 0), (1, 0)),
+        (3.0, (1, 0), (0, 1)),
+    ],
+)
 def test_clamp_one_tensor_bound_at_ties(xv, min_grads, max_grads):
     x, b = f64(xv), f64(2.0)
     x.clamp(min=b).backward()
@@ -182,8 +242,12 @@ def test_clamp_bad_and_in_place_uses():
 
 def _clamp_inputs(rng, sx, sb):
     """x and bounds with values 0.25 apart at least, so no finite difference crosses a kink."""
+
     def grid(shape):
-        return rng.permutation(np.arange(-40, 40))[: int(np.prod(shape))].reshape(shape) * 0.25 + 0.1
+        return (
+            rng.permutation(np.arange(-40, 40))[: int(np.prod(shape))].reshape(shape) * 0.25 + 0.1
+        )
+
     return f64(grid(sx)), f64(grid(sb) - 0.05), f64(grid(sb) + 1.02)
 
 
@@ -218,12 +282,21 @@ def test_std_and_var_gradcheck(n, m, correction, seed):
     assert gradcheck(lambda x: x.std(), (x,), atol=1e-6, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("p", "grad_at_mixed"), [
-    # x = [0, 1, -2]: the gradient of x.norm(p) (PyTorch's values to 4 places)
-    (0.5, [0.0, 2.4142, -1.7071]), (1, [0.0, 1.0, -1.0]), (1.5, [0.0, 0.6392, -0.9040]),
-    (2, [0.0, 0.4472, -0.8944]), (3, [0.0, 0.2311, -0.9245]), (float("inf"), [0.0, 0.0, -1.0]),
-    (-float("inf"), [0.0, 0.0, 0.0]), (-1, [0.0, 0.0, 0.0]), (-0.5, [0.0, 0.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    ("p", "grad_at_mixed"),
+    [
+        # x = [0, 1, -2]: the gradient of x.norm(p) (PyTorch's values to 4 places)
+        (0.5, [0.0, 2.4142, -1.7071]),
+        (1, [0.0, 1.0, -1.0]),
+        (1.5, [0.0, 0.6392, -0.9040]),
+        (2, [0.0, 0.4472, -0.8944]),
+        (3, [0.0, 0.2311, -0.9245]),
+        (float("inf"), [0.0, 0.0, -1.0]),
+        (-float("inf"), [0.0, 0.0, 0.0]),
+        (-1, [0.0, 0.0, 0.0]),
+        (-0.5, [0.0, 0.0, 0.0]),
+    ],
+)
 def test_norm_gradient_with_zeros(p, grad_at_mixed):
     x = torch.zeros(3, requires_grad=True)
     x.norm(p).backward()
@@ -241,8 +314,12 @@ def test_norm_p0_counts_and_gives_no_gradient():
     assert x.grad is None  # as PyTorch: no gradient is defined for the count
 
 
-@given(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.5, -1.0, float("inf")]), st.integers(1, 3),
-       st.booleans(), st.integers(0, 2**31 - 1))
+@given(
+    st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.5, -1.0, float("inf")]),
+    st.integers(1, 3),
+    st.booleans(),
+    st.integers(0, 2**31 - 1),
+)
 def test_norm_gradcheck(p, m, keepdim, seed):
     rng = np.random.default_rng(seed)
     # away from 0 and from ties in |x| (inf-norm): finite differences must not cross a kink
@@ -252,20 +329,33 @@ def test_norm_gradcheck(p, m, keepdim, seed):
     assert gradcheck(lambda x: x.norm(p, dim=1, keepdim=keepdim), (x,), atol=1e-6, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("name", "fn", "xv", "expected"), [
-    # d/dx sum(f(x) ** 0.5): an inf arrives where f(x) = 0; masking ops give 0 elsewhere
-    ("relu", lambda x: x.relu(), [-1.0, 0.0, 1.0], [0.0, 0.0, 0.5]),
-    ("clamp", lambda x: x.clamp(min=0), [-1.0, 0.0, 1.0], [0.0, np.inf, 0.5]),
-    ("clamp2", lambda x: x.clamp(0, 2), [-1.0, 0.0, 3.0], [0.0, np.inf, 0.0]),
-    ("maximum", lambda x: torch.maximum(x, torch.zeros(3)), [-1.0, 0.0, 1.0], [0.0, np.inf, 0.5]),
-    ("max", lambda x: x.max(), [0.0, -1.0, 0.0], [np.inf, 0.0, np.inf]),
-    ("max dim", lambda x: x.max(0).values, [0.0, -1.0, 0.0], [np.inf, 0.0, 0.0]),
-    ("min", lambda x: x.min() + 1, [-1.0, 0.0, -1.0], [np.inf, 0.0, np.inf]),
-    ("amax (multiplies, as PyTorch)", lambda x: x.amax(0), [0.0, -1.0, 0.0], [np.inf, np.nan, np.inf]),
-    ("abs (multiplies, as PyTorch)", lambda x: x.abs(), [-1.0, 0.0, 1.0], [-0.5, np.nan, 0.5]),
-    ("where", lambda x: torch.where(x > 0, x, 0.0), [-1.0, 0.0, 1.0], [0.0, 0.0, 0.5]),
-    ("sqrt", lambda x: x, [0.0, 1.0, 4.0], [np.inf, 0.5, 0.25]),
-])
+@pytest.mark.parametrize(
+    ("name", "fn", "xv", "expected"),
+    [
+        # d/dx sum(f(x) ** 0.5): an inf arrives where f(x) = 0; masking ops give 0 elsewhere
+        ("relu", lambda x: x.relu(), [-1.0, 0.0, 1.0], [0.0, 0.0, 0.5]),
+        ("clamp", lambda x: x.clamp(min=0), [-1.0, 0.0, 1.0], [0.0, np.inf, 0.5]),
+        ("clamp2", lambda x: x.clamp(0, 2), [-1.0, 0.0, 3.0], [0.0, np.inf, 0.0]),
+        (
+            "maximum",
+            lambda x: torch.maximum(x, torch.zeros(3)),
+            [-1.0, 0.0, 1.0],
+            [0.0, np.inf, 0.5],
+        ),
+        ("max", lambda x: x.max(), [0.0, -1.0, 0.0], [np.inf, 0.0, np.inf]),
+        ("max dim", lambda x: x.max(0).values, [0.0, -1.0, 0.0], [np.inf, 0.0, 0.0]),
+        ("min", lambda x: x.min() + 1, [-1.0, 0.0, -1.0], [np.inf, 0.0, np.inf]),
+        (
+            "amax (multiplies, as PyTorch)",
+            lambda x: x.amax(0),
+            [0.0, -1.0, 0.0],
+            [np.inf, np.nan, np.inf],
+        ),
+        ("abs (multiplies, as PyTorch)", lambda x: x.abs(), [-1.0, 0.0, 1.0], [-0.5, np.nan, 0.5]),
+        ("where", lambda x: torch.where(x > 0, x, 0.0), [-1.0, 0.0, 1.0], [0.0, 0.0, 0.5]),
+        ("sqrt", lambda x: x, [0.0, 1.0, 4.0], [np.inf, 0.5, 0.25]),
+    ],
+)
 def test_gradients_where_an_inf_arrives(name, fn, xv, expected):
     x = torch.tensor(xv, requires_grad=True)
     with warnings.catch_warnings():
@@ -320,7 +410,7 @@ def test_var_with_no_degrees_of_freedom_is_nan_with_a_warning():
 
 def test_in_place_after_ops_that_save_only_what_backward_needs():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x ** 2
+    y = x**2
     y.add_(1)  # pow with a number exponent saves x, not its result
     y.sum().backward()
     assert x.grad.tolist() == [2.0, 4.0]
@@ -348,37 +438,40 @@ def test_in_place_after_ops_that_save_only_what_backward_needs():
     assert x.grad.tolist() == [[3.0, 4.0]]
 
 
-@pytest.mark.parametrize(("name", "make", "modify", "raises"), [
-    # (the op, which tensor is changed in place before backward, whether PyTorch then raises)
-    ("exp result", lambda w: w.exp(), "out", True),
-    ("exp input", lambda w: w.exp(), "in", False),
-    ("pow scalar result", lambda w: w ** 2, "out", False),
-    ("pow scalar input", lambda w: w ** 2, "in", True),
-    ("pow tensor exponent result", lambda w: w ** torch.tensor([2.0, 3.0]), "out", True),
-    ("sqrt result", lambda w: w.sqrt(), "out", True),
-    ("log input", lambda w: w.log(), "in", True),
-    ("log result", lambda w: w.log(), "out", False),
-    ("tanh result", lambda w: w.tanh(), "out", True),
-    ("relu input", lambda w: w.relu(), "in", False),
-    ("abs input", lambda w: w.abs(), "in", True),
-    ("clamp input", lambda w: w.clamp(0, 1.7), "in", True),
-    ("clamp result", lambda w: w.clamp(0, 1.7), "out", False),
-    ("prod result", lambda w: w.prod(), "out", True),
-    ("max result", lambda w: w.max(), "out", True),
-    ("amax input", lambda w: w.amax(), "in", True),
-    ("var input", lambda w: w.var(), "in", True),
-    ("var result", lambda w: w.var(), "out", False),
-    ("std result", lambda w: w.std(), "out", True),
-    ("norm result", lambda w: w.norm(), "out", True),
-    ("sum input", lambda w: w.sum(), "in", False),
-    ("mul scalar input", lambda w: w * 2, "in", False),
-    ("div scalar input", lambda w: w / 2, "in", False),
-    ("rdiv input", lambda w: 2 / w, "in", False),
-    ("rdiv result", lambda w: 2 / w, "out", False),
-    ("flip result", lambda w: w.flip(0), "out", False),
-    ("sign input", lambda w: w.sign(), "in", False),
-    ("remainder scalar input", lambda w: w % 2, "in", False),
-])
+@pytest.mark.parametrize(
+    ("name", "make", "modify", "raises"),
+    [
+        # (the op, which tensor is changed in place before backward, whether PyTorch then raises)
+        ("exp result", lambda w: w.exp(), "out", True),
+        ("exp input", lambda w: w.exp(), "in", False),
+        ("pow scalar result", lambda w: w**2, "out", False),
+        ("pow scalar input", lambda w: w**2, "in", True),
+        ("pow tensor exponent result", lambda w: w ** torch.tensor([2.0, 3.0]), "out", True),
+        ("sqrt result", lambda w: w.sqrt(), "out", True),
+        ("log input", lambda w: w.log(), "in", True),
+        ("log result", lambda w: w.log(), "out", False),
+        ("tanh result", lambda w: w.tanh(), "out", True),
+        ("relu input", lambda w: w.relu(), "in", False),
+        ("abs input", lambda w: w.abs(), "in", True),
+        ("clamp input", lambda w: w.clamp(0, 1.7), "in", True),
+        ("clamp result", lambda w: w.clamp(0, 1.7), "out", False),
+        ("prod result", lambda w: w.prod(), "out", True),
+        ("max result", lambda w: w.max(), "out", True),
+        ("amax input", lambda w: w.amax(), "in", True),
+        ("var input", lambda w: w.var(), "in", True),
+        ("var result", lambda w: w.var(), "out", False),
+        ("std result", lambda w: w.std(), "out", True),
+        ("norm result", lambda w: w.norm(), "out", True),
+        ("sum input", lambda w: w.sum(), "in", False),
+        ("mul scalar input", lambda w: w * 2, "in", False),
+        ("div scalar input", lambda w: w / 2, "in", False),
+        ("rdiv input", lambda w: 2 / w, "in", False),
+        ("rdiv result", lambda w: 2 / w, "out", False),
+        ("flip result", lambda w: w.flip(0), "out", False),
+        ("sign input", lambda w: w.sign(), "in", False),
+        ("remainder scalar input", lambda w: w % 2, "in", False),
+    ],
+)
 def test_what_each_op_saves(name, make, modify, raises):
     x = torch.tensor([1.5, 2.0], requires_grad=True)
     w = x * 1
@@ -412,8 +505,14 @@ def test_reductions_of_empty_tensors():
     assert e.min(1, keepdim=True).values.shape == (0, 1)
     assert e.argmax(1).shape == (0,) and e.argmin(1, keepdim=True).shape == (0, 1)
     assert e.amax(1).shape == (0,) and e.amin(1).shape == (0,)
-    for f in (lambda: e.max(0), lambda: e.min(0), lambda: e.amax(0), lambda: e.argmax(0), lambda: e.argmin(0),
-              lambda: e.argmax()):
+    for f in (
+        lambda: e.max(0),
+        lambda: e.min(0),
+        lambda: e.amax(0),
+        lambda: e.argmax(0),
+        lambda: e.argmin(0),
+        lambda: e.argmax(),
+    ):
         with pytest.raises(IndexError, match="size 0|empty"):
             f()
     for f in (lambda: e.max(), lambda: e.min(), lambda: e.amax(), lambda: e.amin()):
@@ -434,9 +533,13 @@ def test_chunk_and_split_of_empty_and_odd_dims():
     assert [c.shape for c in torch.zeros(0, 2).split(0)] == [(0, 2)]
     assert [c.shape for c in torch.zeros(3).split(5)] == [(3,)]
     assert [c.shape for c in torch.zeros(0).split([0, 0])] == [(0,), (0,)]
-    for f in (lambda: torch.zeros(4, 3).split(0), lambda: torch.zeros(3).split(-1),
-              lambda: torch.zeros(3).split([1, 1]), lambda: torch.zeros(3).chunk(0),
-              lambda: torch.zeros(3).chunk(-1)):
+    for f in (
+        lambda: torch.zeros(4, 3).split(0),
+        lambda: torch.zeros(3).split(-1),
+        lambda: torch.zeros(3).split([1, 1]),
+        lambda: torch.zeros(3).chunk(0),
+        lambda: torch.zeros(3).chunk(-1),
+    ):
         with pytest.raises(RuntimeError, match="split|chunk"):
             f()
 
@@ -444,18 +547,32 @@ def test_chunk_and_split_of_empty_and_odd_dims():
 # -- 5. %, //, reflected, integer ** ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("a", "b", "mod", "floordiv"), [
-    # Python's rule (the sign of the divisor), as PyTorch, for ints and floats
-    (7, 3, 1, 2), (7, -3, -2, -3), (-7, 3, 2, -3), (-7, -3, -1, 2),
-    (7.5, 3, 1.5, 2.0), (7.5, -3, -1.5, -3.0), (-7.5, 3, 1.5, -3.0), (-7.5, -3, -1.5, 2.0),
-    (7, 2.5, 2.0, 2.0), (7, -2.5, -0.5, -3.0), (-7, 2.5, 0.5, -3.0), (-7, -2.5, -2.0, 2.0),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "mod", "floordiv"),
+    [
+        # Python's rule (the sign of the divisor), as PyTorch, for ints and floats
+        (7, 3, 1, 2),
+        (7, -3, -2, -3),
+        (-7, 3, 2, -3),
+        (-7, -3, -1, 2),
+        (7.5, 3, 1.5, 2.0),
+        (7.5, -3, -1.5, -3.0),
+        (-7.5, 3, 1.5, -3.0),
+        (-7.5, -3, -1.5, 2.0),
+        (7, 2.5, 2.0, 2.0),
+        (7, -2.5, -0.5, -3.0),
+        (-7, 2.5, 0.5, -3.0),
+        (-7, -2.5, -2.0, 2.0),
+    ],
+)
 def test_mod_and_floordiv_follow_the_divisor_sign(a, b, mod, floordiv):
     ta, tb = torch.tensor([a]), torch.tensor([b])
     for left, right in ((ta, b), (a, tb), (ta, tb)):
         assert (left % right).tolist() == [mod]
         assert (left // right).tolist() == [floordiv]
-    assert (ta % b).dtype == (torch.float32 if isinstance(a, float) or isinstance(b, float) else torch.int64)
+    assert (ta % b).dtype == (
+        torch.float32 if isinstance(a, float) or isinstance(b, float) else torch.int64
+    )
 
 
 def test_mod_and_floordiv_by_zero():
@@ -500,8 +617,20 @@ def test_integer_powers():
     with pytest.raises(RuntimeError, match="negative integer powers"):
         torch.tensor([True]) ** -1
     assert (torch.tensor([1, 2]) ** -1.0).tolist() == [1.0, 0.5]
-    assert (torch.tensor([0, 1, -1, 2, -2]) ** torch.tensor([-1, -1, -1, -1, -2])).tolist() == [0, 1, -1, 0, 0]
-    assert (torch.tensor([0, 1, -1, 2, -2]) ** torch.tensor([-2, -2, -2, -2, -3])).tolist() == [0, 1, 1, 0, 0]
+    assert (torch.tensor([0, 1, -1, 2, -2]) ** torch.tensor([-1, -1, -1, -1, -2])).tolist() == [
+        0,
+        1,
+        -1,
+        0,
+        0,
+    ]
+    assert (torch.tensor([0, 1, -1, 2, -2]) ** torch.tensor([-2, -2, -2, -2, -3])).tolist() == [
+        0,
+        1,
+        1,
+        0,
+        0,
+    ]
     assert (torch.tensor([1, 2]) ** torch.tensor(-1)).tolist() == [1, 0]
     assert (2 ** torch.tensor([-1, 2])).tolist() == [0, 4]
     assert ((-1) ** torch.tensor([-1, -2, 3])).tolist() == [-1, 1, -1]
@@ -515,19 +644,37 @@ def test_integer_powers():
 
 
 def test_promotion_table():
-    t, i32, i64, f16, f64_, u8, i8 = (torch.tensor, torch.int32, torch.int64, torch.float16, torch.float64,
-                                     torch.uint8, torch.int8)
+    t, i32, i64, f16, f64_, u8, i8 = (
+        torch.tensor,
+        torch.int32,
+        torch.int64,
+        torch.float16,
+        torch.float64,
+        torch.uint8,
+        torch.int8,
+    )
     cases = [
-        (t([3], dtype=i32) + t(2), i32), (t([3], dtype=i32) + t(2.0, dtype=f64_), f64_),
-        (t([3], dtype=u8) + t(2, dtype=i8), u8), (t([3], dtype=u8) + t([2], dtype=i8), torch.int16),
-        (t([3.0], dtype=f16) + t(2.0, dtype=f64_), f16), (t(3, dtype=i32) + t(2.0, dtype=f64_), f64_),
-        (t(3.0, dtype=f16) + 1.5, f16), (t([True]) * 1.5, torch.float32), (t([2], dtype=i8) * True, i8),
-        (t([3.0]) // t(2.0, dtype=f64_), torch.float32), (t([5.0]) % t(3.0, dtype=f64_), torch.float32),
-        (t([3], dtype=i32) | t(2), i32), (t([3], dtype=i32) & t([2]), i64),
-        (t([3], dtype=u8) ^ t([2], dtype=i8), torch.int16), (t([True]) | 5, i64), (5 | t([3], dtype=i32), i32),
-        (torch.cat([t([1]), t([1.5])]), torch.float32), (torch.stack([t([1]), t([1.5])]), torch.float32),
+        (t([3], dtype=i32) + t(2), i32),
+        (t([3], dtype=i32) + t(2.0, dtype=f64_), f64_),
+        (t([3], dtype=u8) + t(2, dtype=i8), u8),
+        (t([3], dtype=u8) + t([2], dtype=i8), torch.int16),
+        (t([3.0], dtype=f16) + t(2.0, dtype=f64_), f16),
+        (t(3, dtype=i32) + t(2.0, dtype=f64_), f64_),
+        (t(3.0, dtype=f16) + 1.5, f16),
+        (t([True]) * 1.5, torch.float32),
+        (t([2], dtype=i8) * True, i8),
+        (t([3.0]) // t(2.0, dtype=f64_), torch.float32),
+        (t([5.0]) % t(3.0, dtype=f64_), torch.float32),
+        (t([3], dtype=i32) | t(2), i32),
+        (t([3], dtype=i32) & t([2]), i64),
+        (t([3], dtype=u8) ^ t([2], dtype=i8), torch.int16),
+        (t([True]) | 5, i64),
+        (5 | t([3], dtype=i32), i32),
+        (torch.cat([t([1]), t([1.5])]), torch.float32),
+        (torch.stack([t([1]), t([1.5])]), torch.float32),
         (torch.cat([t([1]), t([1.5]), t([1.0], dtype=f64_)]), f64_),
-        (torch.cat([t([True]), t([1], dtype=i32)]), i32), (torch.cat([t([1], dtype=u8), t([1], dtype=i8)]), torch.int16),
+        (torch.cat([t([True]), t([1], dtype=i32)]), i32),
+        (torch.cat([t([1], dtype=u8), t([1], dtype=i8)]), torch.int16),
         (torch.stack([t(1.0), t(1.0, dtype=f64_)]), f64_),
         (torch.where(t([True]), t([1]), t([1.5])), torch.float32),
         (torch.maximum(t([1.0]), t(1.5, dtype=f64_)), torch.float32),
@@ -563,11 +710,25 @@ def test_bce_with_logits_takes_the_target_dtype():
     assert bce(torch.tensor([0.5], dtype=torch.float64), torch.tensor([1.0])).dtype == torch.float32
     assert bce(torch.tensor([0.5]), torch.tensor([1.0], dtype=torch.float16)).dtype == torch.float16
     assert bce(torch.tensor([0.5]), t64.detach(), reduction="none").dtype == torch.float64
-    assert bce(torch.tensor([0.5]), torch.tensor([1.0]), pos_weight=torch.tensor([2.0], dtype=torch.float64)
-               ).dtype == torch.float32
-    assert bce(torch.tensor([0.5]), torch.tensor([1.0]), weight=torch.tensor([2.0], dtype=torch.float64)
-               ).dtype == torch.float32
-    with pytest.raises(RuntimeError, match="binary_cross_entropy_with_logits: target must be a floating"):
+    assert (
+        bce(
+            torch.tensor([0.5]),
+            torch.tensor([1.0]),
+            pos_weight=torch.tensor([2.0], dtype=torch.float64),
+        ).dtype
+        == torch.float32
+    )
+    assert (
+        bce(
+            torch.tensor([0.5]),
+            torch.tensor([1.0]),
+            weight=torch.tensor([2.0], dtype=torch.float64),
+        ).dtype
+        == torch.float32
+    )
+    with pytest.raises(
+        RuntimeError, match="binary_cross_entropy_with_logits: target must be a floating"
+    ):
         bce(torch.tensor([0.5]), torch.tensor([1]))
     with pytest.raises(RuntimeError, match="binary_cross_entropy: target dtype"):
         F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.0], dtype=torch.float64))
@@ -578,19 +739,33 @@ def test_bce_with_logits_takes_the_target_dtype():
 
 def test_integer_and_bool_casts_leave_the_graph():
     x = torch.tensor([1.5, -2.0], requires_grad=True)
-    assert [t.requires_grad for t in (x.long(), x.int(), x.bool(), x.to(torch.int64), x.to(torch.uint8),
-                                      x.type(torch.int64))] == [False] * 6
+    assert [
+        t.requires_grad
+        for t in (
+            x.long(),
+            x.int(),
+            x.bool(),
+            x.to(torch.int64),
+            x.to(torch.uint8),
+            x.type(torch.int64),
+        )
+    ] == [False] * 6
     assert x.half().requires_grad and x.double().requires_grad
     assert x.long().tolist() == [1, -2]
 
 
-@pytest.mark.parametrize(("method", "name"), [
-    (lambda y: y.zero_(), "ZeroBackward0"), (lambda y: y.fill_(3), "FillBackward2"),
-    (lambda y: y.fill_(torch.tensor(3.0)), "FillBackward3"),
-    (lambda y: y.copy_(torch.tensor([5.0, 6.0])), "CopyBackwards"),
-    (lambda y: y.copy_(torch.tensor([1, 2])), "CopyBackwards"), (lambda y: y.uniform_(), "UniformBackward0"),
-    (lambda y: y.normal_(), "NormalBackward0"),
-])
+@pytest.mark.parametrize(
+    ("method", "name"),
+    [
+        (lambda y: y.zero_(), "ZeroBackward0"),
+        (lambda y: y.fill_(3), "FillBackward2"),
+        (lambda y: y.fill_(torch.tensor(3.0)), "FillBackward3"),
+        (lambda y: y.copy_(torch.tensor([5.0, 6.0])), "CopyBackwards"),
+        (lambda y: y.copy_(torch.tensor([1, 2])), "CopyBackwards"),
+        (lambda y: y.uniform_(), "UniformBackward0"),
+        (lambda y: y.normal_(), "NormalBackward0"),
+    ],
+)
 def test_overwriting_a_graph_tensor_keeps_it_in_the_graph(method, name):
     x = torch.tensor([1.5, -2.0], requires_grad=True)
     y = x * 2
@@ -666,5 +841,5 @@ def test_power_minus_half_keeps_the_sign_of_zero():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert (x.detach() ** -0.5).tolist() == [-np.inf, np.inf, 0.5]
-        (x ** 0.5).sum().backward()
+        (x**0.5).sum().backward()
     assert x.grad.tolist() == [-np.inf, np.inf, 0.25]

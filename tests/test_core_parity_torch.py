@@ -4,6 +4,7 @@ Each program is a function of the library (`T`); both runs must agree on raises-
 every result's shape, dtype, requires_grad, values and (where there is a backward) gradients.
 Skips without PyTorch (CI installs it and allows no skips).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -44,7 +45,9 @@ def _run(program, T):
         except Exception as e:  # noqa: BLE001  (compared with PyTorch's verdict)
             return ("raise", type(e))
     # any warning a user would see (NumPy's RuntimeWarnings included), not deprecations
-    warned = any(not issubclass(x.category, (DeprecationWarning, PendingDeprecationWarning)) for x in w)
+    warned = any(
+        not issubclass(x.category, (DeprecationWarning, PendingDeprecationWarning)) for x in w
+    )
     return ("ok", out if isinstance(out, (tuple, list)) else (out,), warned)
 
 
@@ -63,14 +66,20 @@ def same(program, check_warnings: bool = False):
     if check_warnings:
         assert a[2] == b[2], f"warning: torch {a[2]}, tinyconv {b[2]}"
     assert len(a[1]) == len(b[1])
-    for k, (x, y) in enumerate(zip(a[1], b[1])):
+    for k, (x, y) in enumerate(zip(a[1], b[1], strict=False)):
         if isinstance(x, torch.Tensor):
             assert isinstance(y, tinyconv.Tensor), (k, x, y)
             assert tuple(x.shape) == tuple(y.shape), (k, x.shape, y.shape)
             assert _dtype_name(x) == _dtype_name(y), (k, x.dtype, y.dtype)
             assert x.requires_grad == y.requires_grad, (k, x, y)
-            np.testing.assert_allclose(_np(y).astype(np.float64), _np(x).astype(np.float64),
-                                       rtol=1e-6, atol=1e-7, equal_nan=True, err_msg=f"result {k}")
+            np.testing.assert_allclose(
+                _np(y).astype(np.float64),
+                _np(x).astype(np.float64),
+                rtol=1e-6,
+                atol=1e-7,
+                equal_nan=True,
+                err_msg=f"result {k}",
+            )
             assert type(y._data) is np.ndarray
         elif x is None:
             assert y is None, (k, y)
@@ -81,12 +90,17 @@ def same(program, check_warnings: bool = False):
 def grads_of(program, *values, dtype="float64"):
     """A program: leaves from `values`, `program(T, *leaves)` (a tensor), backward of its weighted
     sum; returns (output, grads of every leaf)."""
+
     def run(T):
         leaves = [T.tensor(v, dtype=getattr(T, dtype), requires_grad=True) for v in values]
         out = program(T, *leaves)
-        w = T.tensor(np.linspace(1.0, 2.0, int(np.prod(out.shape))).reshape(tuple(out.shape)), dtype=out.dtype)
+        w = T.tensor(
+            np.linspace(1.0, 2.0, int(np.prod(out.shape))).reshape(tuple(out.shape)),
+            dtype=out.dtype,
+        )
         (out * w).sum().backward()
         return (out, *[leaf.grad for leaf in leaves])
+
     return run
 
 
@@ -96,7 +110,9 @@ def grads_of(program, *values, dtype="float64"):
 @pytest.mark.parametrize("name", ["where-dot", "loss+=", "abs+0.1", "exp*2", "dot-int", "neg-0d"])
 def test_zero_d_results(name):
     programs = {
-        "where-dot": grads_of(lambda T, x: T.where(T.dot(x, x) > 0, T.dot(x, x), T.dot(x, x)), [1.0, 2.0]),
+        "where-dot": grads_of(
+            lambda T, x: T.where(T.dot(x, x) > 0, T.dot(x, x), T.dot(x, x)), [1.0, 2.0]
+        ),
         "loss+=": lambda T: _loss_plus(T),
         "abs+0.1": lambda T: T.tensor(2).abs() + 0.1,
         "exp*2": lambda T: T.tensor(2.0).exp() * 2,
@@ -117,15 +133,20 @@ def _loss_plus(T):
 # -- 2. clamp -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("xv", "lv", "hv"), list(itertools.product([1.0, 2.0, 3.0], [2.0], [1.0, 2.0, 3.0])))
+@pytest.mark.parametrize(
+    ("xv", "lv", "hv"), list(itertools.product([1.0, 2.0, 3.0], [2.0], [1.0, 2.0, 3.0]))
+)
 def test_clamp_ties(xv, lv, hv):
     same(grads_of(lambda T, x, lo, hi: T.clamp(x, lo, hi), xv, lv, hv))
     same(grads_of(lambda T, x, lo: T.clamp(x, min=lo), xv, lv))
     same(grads_of(lambda T, x, hi: T.clamp(x, max=hi), xv, hv))
 
 
-@given(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0]), min_size=6, max_size=6),
-       st.sampled_from(["both", "min", "max", "scalars"]), st.sampled_from(["same", "row", "0d"]))
+@given(
+    st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0]), min_size=6, max_size=6),
+    st.sampled_from(["both", "min", "max", "scalars"]),
+    st.sampled_from(["same", "row", "0d"]),
+)
 def test_clamp_with_tensor_bounds_matches_torch(vals, which, bshape):
     x = np.array(vals).reshape(2, 3)
     lo, hi = x[::-1].copy(), (x * 0.5 + 0.5)
@@ -143,9 +164,23 @@ def test_clamp_with_tensor_bounds_matches_torch(vals, which, bshape):
         same(grads_of(lambda T, x: x.clamp(float(np.min(lo)), float(np.max(hi))), x))
 
 
-@pytest.mark.parametrize("name", ["int-float", "int-0d-float", "int-int-tensor", "f32-f64", "f32-0d-f64",
-                                  "bool", "mixed", "bcast", "bound-only-grad", "inplace-int", "inplace-bcast",
-                                  "none"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "int-float",
+        "int-0d-float",
+        "int-int-tensor",
+        "f32-f64",
+        "f32-0d-f64",
+        "bool",
+        "mixed",
+        "bcast",
+        "bound-only-grad",
+        "inplace-int",
+        "inplace-bcast",
+        "none",
+    ],
+)
 def test_clamp_programs(name):
     programs = {
         "int-float": lambda T: T.tensor([1, 2, 3]).clamp(min=1.5),
@@ -156,7 +191,9 @@ def test_clamp_programs(name):
         "bool": lambda T: T.tensor([True, False]).clamp(0, 1),
         "mixed": lambda T: T.clamp(T.tensor([1.0, 5.0]), T.tensor([2.0, 2.0]), 3.0),
         "bcast": lambda T: T.tensor([1.0, 2.0, 3.0]).clamp(min=T.tensor([[0.0], [2.5]])),
-        "bound-only-grad": lambda T: T.tensor([1.0, 2.0, 3.0]).clamp(min=T.tensor([[0.0], [2.5]], requires_grad=True)),
+        "bound-only-grad": lambda T: T.tensor([1.0, 2.0, 3.0]).clamp(
+            min=T.tensor([[0.0], [2.5]], requires_grad=True)
+        ),
         "inplace-int": lambda T: T.tensor([1, 5]).clamp_(min=2.5),
         "inplace-bcast": lambda T: T.tensor([1.0, 5.0]).clamp_(min=T.tensor([[2.0], [3.0]])),
         "none": lambda T: T.tensor([1.0]).clamp(),
@@ -176,8 +213,27 @@ def test_norm_at_zero(p, xv):
         same(grads_of(lambda T, x: x.norm(p, dim=0, keepdim=True), xv))
 
 
-@pytest.mark.parametrize("name", ["relu", "clamp", "clamp2", "maximum", "minimum", "max", "max dim", "amax",
-                                  "amin", "min", "abs", "where", "sqrt", "std", "std dim", "var"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "relu",
+        "clamp",
+        "clamp2",
+        "maximum",
+        "minimum",
+        "max",
+        "max dim",
+        "amax",
+        "amin",
+        "min",
+        "abs",
+        "where",
+        "sqrt",
+        "std",
+        "std dim",
+        "var",
+    ],
+)
 def test_an_inf_arriving_at_a_masking_op(name):
     fns = {
         "relu": (lambda T, x: x.relu(), [-1.0, 0.0, 1.0]),
@@ -205,9 +261,17 @@ def test_an_inf_arriving_at_a_masking_op(name):
 # -- 4. var/std with too few elements, saved tensors, flip, empties ------------------------------
 
 
-@pytest.mark.parametrize(("shape", "dim", "correction"), [
-    ((1, 3), 0, 1), ((1, 3), 0, 0), ((2, 3), 0, 3), ((2, 3), 1, 1), ((0,), None, 1), ((3,), None, 3),
-])
+@pytest.mark.parametrize(
+    ("shape", "dim", "correction"),
+    [
+        ((1, 3), 0, 1),
+        ((1, 3), 0, 0),
+        ((2, 3), 0, 3),
+        ((2, 3), 1, 1),
+        ((0,), None, 1),
+        ((3,), None, 3),
+    ],
+)
 @pytest.mark.parametrize("op", ["var", "std"])
 def test_var_std_degrees_of_freedom(shape, dim, correction, op):
     def program(T):
@@ -216,35 +280,103 @@ def test_var_std_degrees_of_freedom(shape, dim, correction, op):
         if y.numel():
             y.sum().backward()
         return y, x.grad
+
     same(program, check_warnings=True)
 
 
 @pytest.mark.parametrize("modify", ["in", "out"])
-@pytest.mark.parametrize("name", [
-    "exp", "pow2", "pow_t", "rpow", "sqrt", "log", "tanh", "sigmoid", "relu", "abs", "sin", "clamp", "clamp_t",
-    "prod", "prod_dim", "max", "max_dim", "amax", "var", "std", "norm", "norm3", "sum", "mean", "mul_s", "mul_c",
-    "c_mul", "div_s", "div_c", "c_div", "rdiv", "matmul_c", "c_matmul", "maximum_c", "flip", "sign", "mod_s",
-    "mod_c", "where", "cat", "neg", "double",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "exp",
+        "pow2",
+        "pow_t",
+        "rpow",
+        "sqrt",
+        "log",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "abs",
+        "sin",
+        "clamp",
+        "clamp_t",
+        "prod",
+        "prod_dim",
+        "max",
+        "max_dim",
+        "amax",
+        "var",
+        "std",
+        "norm",
+        "norm3",
+        "sum",
+        "mean",
+        "mul_s",
+        "mul_c",
+        "c_mul",
+        "div_s",
+        "div_c",
+        "c_div",
+        "rdiv",
+        "matmul_c",
+        "c_matmul",
+        "maximum_c",
+        "flip",
+        "sign",
+        "mod_s",
+        "mod_c",
+        "where",
+        "cat",
+        "neg",
+        "double",
+    ],
+)
 def test_saved_tensors_match_torch(name, modify):
     """In-place on the op's input or on its result before backward: raises exactly when PyTorch does."""
     ops = {
-        "exp": lambda T, w, c: w.exp(), "pow2": lambda T, w, c: w ** 2, "pow_t": lambda T, w, c: w ** c,
-        "rpow": lambda T, w, c: 2 ** w, "sqrt": lambda T, w, c: w.sqrt(), "log": lambda T, w, c: w.log(),
-        "tanh": lambda T, w, c: w.tanh(), "sigmoid": lambda T, w, c: w.sigmoid(), "relu": lambda T, w, c: w.relu(),
-        "abs": lambda T, w, c: w.abs(), "sin": lambda T, w, c: w.sin(), "clamp": lambda T, w, c: w.clamp(0, 1.7),
-        "clamp_t": lambda T, w, c: w.clamp(c, c + 1), "prod": lambda T, w, c: w.prod(),
-        "prod_dim": lambda T, w, c: w.prod(0), "max": lambda T, w, c: w.max(),
-        "max_dim": lambda T, w, c: w.max(0).values, "amax": lambda T, w, c: w.amax(0),
-        "var": lambda T, w, c: w.var(), "std": lambda T, w, c: w.std(), "norm": lambda T, w, c: w.norm(),
-        "norm3": lambda T, w, c: w.norm(3), "sum": lambda T, w, c: w.sum(), "mean": lambda T, w, c: w.mean(),
-        "mul_s": lambda T, w, c: w * 2, "mul_c": lambda T, w, c: w * c, "c_mul": lambda T, w, c: c * w,
-        "div_s": lambda T, w, c: w / 2, "div_c": lambda T, w, c: w / c, "c_div": lambda T, w, c: c / w,
-        "rdiv": lambda T, w, c: 3 / w, "matmul_c": lambda T, w, c: w @ c, "c_matmul": lambda T, w, c: c @ w,
-        "maximum_c": lambda T, w, c: T.maximum(w, c), "flip": lambda T, w, c: w.flip(0),
-        "sign": lambda T, w, c: w.sign(), "mod_s": lambda T, w, c: w % 2, "mod_c": lambda T, w, c: w % c,
-        "where": lambda T, w, c: T.where(c > 2, w, c), "cat": lambda T, w, c: T.cat([w, c]),
-        "neg": lambda T, w, c: -w, "double": lambda T, w, c: w.double(),
+        "exp": lambda T, w, c: w.exp(),
+        "pow2": lambda T, w, c: w**2,
+        "pow_t": lambda T, w, c: w**c,
+        "rpow": lambda T, w, c: 2**w,
+        "sqrt": lambda T, w, c: w.sqrt(),
+        "log": lambda T, w, c: w.log(),
+        "tanh": lambda T, w, c: w.tanh(),
+        "sigmoid": lambda T, w, c: w.sigmoid(),
+        "relu": lambda T, w, c: w.relu(),
+        "abs": lambda T, w, c: w.abs(),
+        "sin": lambda T, w, c: w.sin(),
+        "clamp": lambda T, w, c: w.clamp(0, 1.7),
+        "clamp_t": lambda T, w, c: w.clamp(c, c + 1),
+        "prod": lambda T, w, c: w.prod(),
+        "prod_dim": lambda T, w, c: w.prod(0),
+        "max": lambda T, w, c: w.max(),
+        "max_dim": lambda T, w, c: w.max(0).values,
+        "amax": lambda T, w, c: w.amax(0),
+        "var": lambda T, w, c: w.var(),
+        "std": lambda T, w, c: w.std(),
+        "norm": lambda T, w, c: w.norm(),
+        "norm3": lambda T, w, c: w.norm(3),
+        "sum": lambda T, w, c: w.sum(),
+        "mean": lambda T, w, c: w.mean(),
+        "mul_s": lambda T, w, c: w * 2,
+        "mul_c": lambda T, w, c: w * c,
+        "c_mul": lambda T, w, c: c * w,
+        "div_s": lambda T, w, c: w / 2,
+        "div_c": lambda T, w, c: w / c,
+        "c_div": lambda T, w, c: c / w,
+        "rdiv": lambda T, w, c: 3 / w,
+        "matmul_c": lambda T, w, c: w @ c,
+        "c_matmul": lambda T, w, c: c @ w,
+        "maximum_c": lambda T, w, c: T.maximum(w, c),
+        "flip": lambda T, w, c: w.flip(0),
+        "sign": lambda T, w, c: w.sign(),
+        "mod_s": lambda T, w, c: w % 2,
+        "mod_c": lambda T, w, c: w % c,
+        "where": lambda T, w, c: T.where(c > 2, w, c),
+        "cat": lambda T, w, c: T.cat([w, c]),
+        "neg": lambda T, w, c: -w,
+        "double": lambda T, w, c: w.double(),
     }
 
     def program(T):
@@ -278,27 +410,61 @@ def test_flip_is_a_copy(name):
         g.sum().backward()
         return g, x.grad
 
-    programs = {"values": values, "inplace": inplace, "view": lambda T: T.arange(6.0).reshape(2, 3).flip(0).view(6),
-                "grad-inplace": grad_inplace}
+    programs = {
+        "values": values,
+        "inplace": inplace,
+        "view": lambda T: T.arange(6.0).reshape(2, 3).flip(0).view(6),
+        "grad-inplace": grad_inplace,
+    }
     same(programs[name])
 
 
-@pytest.mark.parametrize("expr", [
-    "e.max(1)[0]", "e.max(1)[1]", "e.max(1, keepdim=True)[0]", "e.min(1)[0]", "e.argmax(1)", "e.argmin(1, keepdim=True)",
-    "e.amax(1)", "e.amin(1)", "e.max(0)", "e.min(0)", "e.amax(0)", "e.argmax(0)", "e.argmax()", "e.max()", "e.min()",
-    "e.amax()", "e.amin((0, 1))", "e.sum(0)", "e.prod(0)",
-    "[c.shape[0] for c in e.chunk(2)]", "[c.shape[1] for c in e.chunk(2, 1)]", "[c.shape[0] for c in e.split(2)]",
-    "[c.shape[0] for c in e.split(0)]", "T.zeros(4, 3).split(0)", "T.zeros(3).split(-1)", "T.zeros(3).split([1, 1])",
-    "[c.shape[0] for c in T.zeros(0).split([0, 0])]", "[c.shape[0] for c in T.zeros(0).chunk(3)]",
-    "[c.shape[0] for c in T.zeros(5).chunk(2)]", "[c.shape[0] for c in T.zeros(6).chunk(4)]",
-    "[c.shape[0] for c in T.zeros(7).chunk(3)]", "T.zeros(3).chunk(0)", "[c.shape[0] for c in T.zeros(3).split(5)]",
-    "T.tensor(3.0).max(0)[0]", "T.tensor(3.0).argmax(0)",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "e.max(1)[0]",
+        "e.max(1)[1]",
+        "e.max(1, keepdim=True)[0]",
+        "e.min(1)[0]",
+        "e.argmax(1)",
+        "e.argmin(1, keepdim=True)",
+        "e.amax(1)",
+        "e.amin(1)",
+        "e.max(0)",
+        "e.min(0)",
+        "e.amax(0)",
+        "e.argmax(0)",
+        "e.argmax()",
+        "e.max()",
+        "e.min()",
+        "e.amax()",
+        "e.amin((0, 1))",
+        "e.sum(0)",
+        "e.prod(0)",
+        "[c.shape[0] for c in e.chunk(2)]",
+        "[c.shape[1] for c in e.chunk(2, 1)]",
+        "[c.shape[0] for c in e.split(2)]",
+        "[c.shape[0] for c in e.split(0)]",
+        "T.zeros(4, 3).split(0)",
+        "T.zeros(3).split(-1)",
+        "T.zeros(3).split([1, 1])",
+        "[c.shape[0] for c in T.zeros(0).split([0, 0])]",
+        "[c.shape[0] for c in T.zeros(0).chunk(3)]",
+        "[c.shape[0] for c in T.zeros(5).chunk(2)]",
+        "[c.shape[0] for c in T.zeros(6).chunk(4)]",
+        "[c.shape[0] for c in T.zeros(7).chunk(3)]",
+        "T.zeros(3).chunk(0)",
+        "[c.shape[0] for c in T.zeros(3).split(5)]",
+        "T.tensor(3.0).max(0)[0]",
+        "T.tensor(3.0).argmax(0)",
+    ],
+)
 def test_empty_reductions_and_splits(expr):
     def program(T):
         e = T.zeros(0, 3)  # noqa: F841  (used by expr)
         r = eval(expr)  # (a fixed expression from the list above)
         return tuple(r) if isinstance(r, list) else r
+
     same(program)
 
 
@@ -307,6 +473,7 @@ def test_max_of_an_empty_dim_backward():
         x = T.zeros(0, 3, requires_grad=True)
         x.max(1).values.sum().backward()
         return x.grad
+
     same(program)
 
 
@@ -318,18 +485,29 @@ VALUES = [7, -7, 7.5, -7.5, 0, 0.0, 3, 2.5, -2.5, -3]
 
 @pytest.mark.parametrize(("a", "b"), list(itertools.product(VALUES, VALUES)))
 def test_mod_floordiv_table(a, b):
-    for prog in (lambda T: T.tensor([a]) % b, lambda T: T.tensor([a]) // b, lambda T: a % T.tensor([b]),
-                 lambda T: a // T.tensor([b]), lambda T: T.tensor([a]) % T.tensor([b]),
-                 lambda T: T.tensor([a]) // T.tensor([b]), lambda T: T.tensor([a]).remainder(b)):
+    for prog in (
+        lambda T: T.tensor([a]) % b,
+        lambda T: T.tensor([a]) // b,
+        lambda T: a % T.tensor([b]),
+        lambda T: a // T.tensor([b]),
+        lambda T: T.tensor([a]) % T.tensor([b]),
+        lambda T: T.tensor([a]) // T.tensor([b]),
+        lambda T: T.tensor([a]).remainder(b),
+    ):
         same(prog)
 
 
 @pytest.mark.parametrize("name", ["x%2", "2%x", "x//2", "2//x", "x%x", "c%x", "sign", "x//c"])
 def test_mod_floordiv_sign_requires_grad_and_backward(name):
     exprs = {
-        "x%2": lambda T, x: x % 2, "2%x": lambda T, x: 2 % x, "x//2": lambda T, x: x // 2,
-        "2//x": lambda T, x: 2 // x, "x%x": lambda T, x: x % (x * 0.7), "c%x": lambda T, x: T.tensor([5.0, -7.0]) % x,
-        "sign": lambda T, x: x.sign(), "x//c": lambda T, x: x // T.tensor([0.7, 0.3]),
+        "x%2": lambda T, x: x % 2,
+        "2%x": lambda T, x: 2 % x,
+        "x//2": lambda T, x: x // 2,
+        "2//x": lambda T, x: 2 // x,
+        "x%x": lambda T, x: x % (x * 0.7),
+        "c%x": lambda T, x: T.tensor([5.0, -7.0]) % x,
+        "sign": lambda T, x: x.sign(),
+        "x//c": lambda T, x: x // T.tensor([0.7, 0.3]),
     }
 
     def forward(T):
@@ -345,15 +523,31 @@ def test_mod_floordiv_sign_requires_grad_and_backward(name):
     same(backward)
 
 
-@pytest.mark.parametrize("expr", [
-    "T.tensor([1, 2]) ** -1", "T.tensor([1, 2]) ** -1.0", "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-1, -1, -1, -1, -2])",
-    "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-2, -2, -2, -2, -3])", "T.tensor([1, 2]) ** T.tensor(-1)",
-    "2 ** T.tensor([-1, 2])", "0 ** T.tensor([-1, 2])", "(-1) ** T.tensor([-1, -2, 3])", "1 ** T.tensor([-1, 2])",
-    "T.tensor([1, 2]) ** 0", "T.tensor([1, 2]).pow(-1)", "T.tensor([1, 2]) ** True", "T.tensor([True]) ** -1",
-    "T.tensor([1, 2]) ** 2.0", "2.5 ** T.tensor([-1, 2])", "T.tensor([1, 2], dtype=T.int32) ** T.tensor(2)",
-    "T.tensor([3], dtype=T.int8) ** 5", "T.tensor([3], dtype=T.uint8) ** T.tensor([2])", "T.tensor([2.0]) ** -1",
-    "T.tensor([0.0, 4.0]) ** -0.5",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.tensor([1, 2]) ** -1",
+        "T.tensor([1, 2]) ** -1.0",
+        "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-1, -1, -1, -1, -2])",
+        "T.tensor([0, 1, -1, 2, -2]) ** T.tensor([-2, -2, -2, -2, -3])",
+        "T.tensor([1, 2]) ** T.tensor(-1)",
+        "2 ** T.tensor([-1, 2])",
+        "0 ** T.tensor([-1, 2])",
+        "(-1) ** T.tensor([-1, -2, 3])",
+        "1 ** T.tensor([-1, 2])",
+        "T.tensor([1, 2]) ** 0",
+        "T.tensor([1, 2]).pow(-1)",
+        "T.tensor([1, 2]) ** True",
+        "T.tensor([True]) ** -1",
+        "T.tensor([1, 2]) ** 2.0",
+        "2.5 ** T.tensor([-1, 2])",
+        "T.tensor([1, 2], dtype=T.int32) ** T.tensor(2)",
+        "T.tensor([3], dtype=T.int8) ** 5",
+        "T.tensor([3], dtype=T.uint8) ** T.tensor([2])",
+        "T.tensor([2.0]) ** -1",
+        "T.tensor([0.0, 4.0]) ** -0.5",
+    ],
+)
 def test_integer_powers(expr):
     same(lambda T: eval(expr))  # (a fixed expression from the list above)
 
@@ -361,9 +555,20 @@ def test_integer_powers(expr):
 # -- 6. dtype promotion ------------------------------------------------------------------------------
 
 
-BINARY = {"+": operator.add, "*": operator.mul, "-": operator.sub, "/": operator.truediv, "//": operator.floordiv,
-          "%": operator.mod, "**": operator.pow, "|": operator.or_, "&": operator.and_, "^": operator.xor,
-          "==": operator.eq, "<": operator.lt}
+BINARY = {
+    "+": operator.add,
+    "*": operator.mul,
+    "-": operator.sub,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+    "|": operator.or_,
+    "&": operator.and_,
+    "^": operator.xor,
+    "==": operator.eq,
+    "<": operator.lt,
+}
 
 
 def _operand(T, kind: str, dtype: str):
@@ -375,10 +580,33 @@ def _operand(T, kind: str, dtype: str):
     return t[0] if kind == "0d" else t
 
 
-@given(st.sampled_from(DTYPES), st.sampled_from(DTYPES), st.sampled_from(["tensor", "0d"]),
-       st.sampled_from(["tensor", "0d", "scalar"]),
-       st.sampled_from(["+", "*", "-", "/", "//", "%", "**", "|", "&", "^", "==", "<", "maximum", "where", "clamp",
-                        "cat"]), st.booleans())
+@given(
+    st.sampled_from(DTYPES),
+    st.sampled_from(DTYPES),
+    st.sampled_from(["tensor", "0d"]),
+    st.sampled_from(["tensor", "0d", "scalar"]),
+    st.sampled_from(
+        [
+            "+",
+            "*",
+            "-",
+            "/",
+            "//",
+            "%",
+            "**",
+            "|",
+            "&",
+            "^",
+            "==",
+            "<",
+            "maximum",
+            "where",
+            "clamp",
+            "cat",
+        ]
+    ),
+    st.booleans(),
+)
 def test_binary_promotion_matches_torch(da, db, ka, kb, op, swap):
     if op == "cat" and (ka != "tensor" or kb != "tensor"):
         ka = kb = "tensor"
@@ -398,18 +626,41 @@ def test_binary_promotion_matches_torch(da, db, ka, kb, op, swap):
     same(program)
 
 
-@pytest.mark.parametrize("case", ["f32/f64", "f64/f32", "f32/f16", "f32/i64", "none", "pw", "w", "f64/f32/pw16",
-                                  "grads", "grads2", "bce-mixed", "bce-int"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "f32/f64",
+        "f64/f32",
+        "f32/f16",
+        "f32/i64",
+        "none",
+        "pw",
+        "w",
+        "f64/f32/pw16",
+        "grads",
+        "grads2",
+        "bce-mixed",
+        "bce-int",
+    ],
+)
 def test_bce_dtypes(case):
     def program(T):
         F = T.nn.functional
         bce = F.binary_cross_entropy_with_logits
-        x32, x64 = T.tensor([0.5, -1.0], requires_grad=True), T.tensor([0.5, -1.0], dtype=T.float64, requires_grad=True)
-        t32, t64 = T.tensor([1.0, 0.0], requires_grad=True), T.tensor([1.0, 0.0], dtype=T.float64, requires_grad=True)
+        x32, x64 = (
+            T.tensor([0.5, -1.0], requires_grad=True),
+            T.tensor([0.5, -1.0], dtype=T.float64, requires_grad=True),
+        )
+        t32, t64 = (
+            T.tensor([1.0, 0.0], requires_grad=True),
+            T.tensor([1.0, 0.0], dtype=T.float64, requires_grad=True),
+        )
         progs = {
-            "f32/f64": lambda: bce(x32, t64), "f64/f32": lambda: bce(x64, t32),
+            "f32/f64": lambda: bce(x32, t64),
+            "f64/f32": lambda: bce(x64, t32),
             "f32/f16": lambda: bce(x32, T.tensor([1.0, 0.0], dtype=T.float16)),
-            "f32/i64": lambda: bce(x32, T.tensor([1, 0])), "none": lambda: bce(x32, t64, reduction="none"),
+            "f32/i64": lambda: bce(x32, T.tensor([1, 0])),
+            "none": lambda: bce(x32, t64, reduction="none"),
             "pw": lambda: bce(x32, t32, pos_weight=T.tensor([2.0, 1.0], dtype=T.float64)),
             "w": lambda: bce(x32, t32, weight=T.tensor([2.0, 1.0], dtype=T.float64)),
             "f64/f32/pw16": lambda: bce(x64, t32, pos_weight=T.tensor([2.0, 1.0], dtype=T.float16)),
@@ -425,25 +676,61 @@ def test_bce_dtypes(case):
             loss.backward()
             return loss, x64.grad, t32.grad
         return progs[case]()
+
     same(program)
 
 
 # -- 7. requires_grad -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["long", "int", "bool", "half", "double", "float", "to_i64",
-                                    "type_i64", "to_u8", "sign", "abs", "neg"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "long",
+        "int",
+        "bool",
+        "half",
+        "double",
+        "float",
+        "to_i64",
+        "type_i64",
+        "to_u8",
+        "sign",
+        "abs",
+        "neg",
+    ],
+)
 def test_requires_grad_of_casts_and_piecewise_ops(method):
     def program(T):
         x = T.tensor([1.5, -2.0], requires_grad=True)
-        calls = {"to_i64": lambda: x.to(T.int64), "type_i64": lambda: x.type(T.int64), "to_u8": lambda: x.to(T.uint8),
-                 "neg": lambda: -x}
+        calls = {
+            "to_i64": lambda: x.to(T.int64),
+            "type_i64": lambda: x.type(T.int64),
+            "to_u8": lambda: x.to(T.uint8),
+            "neg": lambda: -x,
+        }
         return calls[method]() if method in calls else getattr(x, method)()
+
     same(program)
 
 
-@pytest.mark.parametrize("name", ["zero_", "fill_", "fill_t", "fill_grad", "fill_const_grad", "copy_", "copy_int",
-                                  "copy_bcast", "copy_grad_src", "zero_const", "zero_part", "fill_part"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "zero_",
+        "fill_",
+        "fill_t",
+        "fill_grad",
+        "fill_const_grad",
+        "copy_",
+        "copy_int",
+        "copy_bcast",
+        "copy_grad_src",
+        "zero_const",
+        "zero_part",
+        "fill_part",
+    ],
+)
 def test_overwrites_stay_in_the_graph(name):
     def program(T):
         x = T.tensor([1.5, -2.0], requires_grad=True)
@@ -483,31 +770,54 @@ def test_overwrites_stay_in_the_graph(name):
             leaves.append(v)
         (y * T.tensor([3.0, 4.0])).sum().backward()
         return (y, *[leaf.grad for leaf in leaves])
+
     same(program)
 
 
-@pytest.mark.parametrize("expr", [
-    "T.tensor([0.0, 1.0, -1.0]) / 0.0", "T.tensor([0.0]) ** -1", "T.zeros(0).mean()", "T.zeros(0, 3).mean(0)",
-    "T.tensor([1.0, 2.0], dtype=T.float16).mean()", "T.tensor([3], dtype=T.uint8) + -1",
-    "T.tensor([3], dtype=T.uint8) + 300", "T.tensor([3], dtype=T.int8) * 1000", "T.tensor([3], dtype=T.int8) * -1000",
-    "T.tensor([3], dtype=T.uint8).clamp(min=-1)", "T.tensor([3], dtype=T.uint8) < -1",
-    "T.ones(2, 2) @ T.ones(2, 2, dtype=T.float64)", "T.dot(T.tensor([1, 2]), T.tensor([1.5, 1.0]))",
-    "T.tensor([1.0]) @ T.tensor([2.0])",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.tensor([0.0, 1.0, -1.0]) / 0.0",
+        "T.tensor([0.0]) ** -1",
+        "T.zeros(0).mean()",
+        "T.zeros(0, 3).mean(0)",
+        "T.tensor([1.0, 2.0], dtype=T.float16).mean()",
+        "T.tensor([3], dtype=T.uint8) + -1",
+        "T.tensor([3], dtype=T.uint8) + 300",
+        "T.tensor([3], dtype=T.int8) * 1000",
+        "T.tensor([3], dtype=T.int8) * -1000",
+        "T.tensor([3], dtype=T.uint8).clamp(min=-1)",
+        "T.tensor([3], dtype=T.uint8) < -1",
+        "T.ones(2, 2) @ T.ones(2, 2, dtype=T.float64)",
+        "T.dot(T.tensor([1, 2]), T.tensor([1.5, 1.0]))",
+        "T.tensor([1.0]) @ T.tensor([2.0])",
+    ],
+)
 def test_numpy_habits(expr):
     same(lambda T: eval(expr), check_warnings=True)  # (a fixed expression from the list above)
 
 
 TIE_OPS = {
-    "maximum": lambda T, a, b: T.maximum(a, b), "minimum": lambda T, a, b: T.minimum(a, b),
-    "clamp": lambda T, a, b: a.clamp(b, b + 0.5), "clamp_crossed": lambda T, a, b: a.clamp(b, b - 0.5),
-    "mod": lambda T, a, b: a % (b + 3), "pow": lambda T, a, b: (a + 2) ** b, "pow_abs": lambda T, a, b: a.abs() ** (b + 1),
-    "norm": lambda T, a, b: (a * b).norm(1.5, dim=0), "std": lambda T, a, b: (a * b).std(0),
-    "max": lambda T, a, b: (a * b).max(), "amax": lambda T, a, b: (a * b).amax(1),
-    "max_dim": lambda T, a, b: (a * b).max(1).values, "relu_sqrt": lambda T, a, b: (a * b).relu() ** 0.5,
-    "abs": lambda T, a, b: (a * b).abs(), "sign": lambda T, a, b: (a * b).sign(), "div": lambda T, a, b: a / (b + 3),
-    "rdiv": lambda T, a, b: 3 / (a + b + 5), "where": lambda T, a, b: T.where(a > b, a, b),
-    "prod": lambda T, a, b: (a * b).prod(1), "var": lambda T, a, b: (a * b).var(1, correction=0),
+    "maximum": lambda T, a, b: T.maximum(a, b),
+    "minimum": lambda T, a, b: T.minimum(a, b),
+    "clamp": lambda T, a, b: a.clamp(b, b + 0.5),
+    "clamp_crossed": lambda T, a, b: a.clamp(b, b - 0.5),
+    "mod": lambda T, a, b: a % (b + 3),
+    "pow": lambda T, a, b: (a + 2) ** b,
+    "pow_abs": lambda T, a, b: a.abs() ** (b + 1),
+    "norm": lambda T, a, b: (a * b).norm(1.5, dim=0),
+    "std": lambda T, a, b: (a * b).std(0),
+    "max": lambda T, a, b: (a * b).max(),
+    "amax": lambda T, a, b: (a * b).amax(1),
+    "max_dim": lambda T, a, b: (a * b).max(1).values,
+    "relu_sqrt": lambda T, a, b: (a * b).relu() ** 0.5,
+    "abs": lambda T, a, b: (a * b).abs(),
+    "sign": lambda T, a, b: (a * b).sign(),
+    "div": lambda T, a, b: a / (b + 3),
+    "rdiv": lambda T, a, b: 3 / (a + b + 5),
+    "where": lambda T, a, b: T.where(a > b, a, b),
+    "prod": lambda T, a, b: (a * b).prod(1),
+    "var": lambda T, a, b: (a * b).var(1, correction=0),
 }
 
 
@@ -522,4 +832,4 @@ def test_gradients_with_ties_and_zeros_match_torch(name, vals, row):
 
 @pytest.mark.parametrize("p", [0.5, -0.5, -1, -2, 2, 3, 1.5])
 def test_powers_at_signed_zeros(p):
-    same(grads_of(lambda T, x: x ** p, [-0.0, 0.0, 4.0]))
+    same(grads_of(lambda T, x: x**p, [-0.0, 0.0, 4.0]))

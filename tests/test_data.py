@@ -1,4 +1,5 @@
 """tinyconv.utils.data: datasets, default collation, DataLoader batching and shuffling, random_split."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -72,7 +73,11 @@ def test_default_collate():
     floats = default_collate([1.0, 2.5])
     assert floats.dtype == torch.float64 and floats.tolist() == [1.0, 2.5]  # as PyTorch: float64
     batch = default_collate([{"a": np.ones(2), "b": ("s", 1)}, {"a": np.zeros(2), "b": ("t", 2)}])
-    assert batch["a"].shape == (2, 2) and batch["b"][0] == ["s", "t"] and batch["b"][1].tolist() == [1, 2]
+    assert (
+        batch["a"].shape == (2, 2)
+        and batch["b"][0] == ["s", "t"]
+        and batch["b"][1].tolist() == [1, 2]
+    )
     p = default_collate([Point(1, 2.0), Point(3, 4.0)])
     assert isinstance(p, Point) and p.x.tolist() == [1, 3]
     with pytest.raises(RuntimeError, match="different shapes"):
@@ -91,7 +96,9 @@ def test_custom_dataset_collate_fn_and_batch_size_none():
     assert list(loader) == [[0, 1], [4, 9], [16]]
     single = list(DataLoader(Squares(), batch_size=None))
     assert len(single) == 5 and single[2][1] == 4
-    loader = DataLoader(Squares(), batch_size=5, num_workers=2, pin_memory=True)  # accepted, runs in-process
+    loader = DataLoader(
+        Squares(), batch_size=5, num_workers=2, pin_memory=True
+    )  # accepted, runs in-process
     x, y = next(iter(loader))
     assert x.shape == (5, 1) and y.tolist() == [0, 1, 4, 9, 16]
 
@@ -121,7 +128,10 @@ def test_random_split_counts_and_fractions():
     assert [len(p) for p in parts] == [5, 3, 2]
     again = random_split(_dataset(), [0.5, 0.3, 0.2], generator=torch.Generator().manual_seed(1))
     assert [p.indices for p in parts] == [p.indices for p in again]
-    assert [len(p) for p in random_split(range(11), [0.5, 0.5])] == [6, 5]  # remainder to the first split
+    assert [len(p) for p in random_split(range(11), [0.5, 0.5])] == [
+        6,
+        5,
+    ]  # remainder to the first split
     with pytest.raises(ValueError, match="sum to 9, but the dataset has 10"):
         random_split(range(10), [4, 5])
     loader = DataLoader(parts[1], batch_size=8)

@@ -2,6 +2,7 @@
 download=True against a local HTTP server on 127.0.0.1 (good, corrupt, wrong-MD5, dropped and
 unreachable mirrors). Nothing here touches the network beyond the loopback address.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -31,7 +32,11 @@ from tinyconv.utils.data import DataLoader
 def idx_bytes(arr: np.ndarray) -> bytes:
     """An IDX file: 0, 0, type 0x08 (ubyte), ndim, big-endian uint32 dims, then the bytes."""
     assert arr.dtype == np.uint8
-    return bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape) + arr.tobytes()
+    return (
+        bytes([0, 0, 0x08, arr.ndim])
+        + b"".join(struct.pack(">I", d) for d in arr.shape)
+        + arr.tobytes()
+    )
 
 
 def gz(data: bytes) -> bytes:
@@ -50,8 +55,12 @@ def mnist_split(seed: int, n: int):
 def mnist_files(n_train: int = 12, n_test: int = 5) -> tuple[dict, dict]:
     """name -> .gz bytes of the four MNIST files, and the arrays they hold."""
     (xtr, ytr), (xte, yte) = mnist_split(0, n_train), mnist_split(1, n_test)
-    files = {"train-images-idx3-ubyte.gz": gz(idx_bytes(xtr)), "train-labels-idx1-ubyte.gz": gz(idx_bytes(ytr)),
-             "t10k-images-idx3-ubyte.gz": gz(idx_bytes(xte)), "t10k-labels-idx1-ubyte.gz": gz(idx_bytes(yte))}
+    files = {
+        "train-images-idx3-ubyte.gz": gz(idx_bytes(xtr)),
+        "train-labels-idx1-ubyte.gz": gz(idx_bytes(ytr)),
+        "t10k-images-idx3-ubyte.gz": gz(idx_bytes(xte)),
+        "t10k-labels-idx1-ubyte.gz": gz(idx_bytes(yte)),
+    }
     return files, {"train": (xtr, ytr), "test": (xte, yte)}
 
 
@@ -59,7 +68,9 @@ def cifar_batch(seed: int, n: int):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
     labels = rng.integers(0, 10, n, dtype=np.uint8)
-    records = np.concatenate([labels[:, None], images.reshape(n, -1)], axis=1)  # label byte, R, G, B
+    records = np.concatenate(
+        [labels[:, None], images.reshape(n, -1)], axis=1
+    )  # label byte, R, G, B
     return records.tobytes(), images, labels
 
 
@@ -100,16 +111,26 @@ def test_mnist_reads_idx_gz_files(tmp_path, cls):
         x, y = arrays[split]
         assert len(ds) == len(y)
         img, label = ds[3]
-        assert isinstance(img, tinyconv.Tensor) and img.dtype == tinyconv.float32 and img.shape == (1, 28, 28)
-        np.testing.assert_array_equal(img.numpy()[0], x[3].astype(np.float32) / 255)  # ToTensor's scaling
+        assert (
+            isinstance(img, tinyconv.Tensor)
+            and img.dtype == tinyconv.float32
+            and img.shape == (1, 28, 28)
+        )
+        np.testing.assert_array_equal(
+            img.numpy()[0], x[3].astype(np.float32) / 255
+        )  # ToTensor's scaling
         assert type(label) is int and label == y[3]
         assert 0 <= img.numpy().min() and img.numpy().max() <= 1
         assert ds.data.dtype == tinyconv.uint8 and ds.data.shape == x.shape
         assert ds.targets.dtype == tinyconv.int64 and ds.targets.tolist() == y.tolist()
         np.testing.assert_array_equal(ds[-1][0].numpy()[0] * 255, x[-1])
     assert ds.class_to_idx[ds.classes[9]] == 9
-    assert repr(ds).splitlines() == [f"Dataset {cls.__name__}", "    Number of datapoints: 5",
-                                     f"    Root location: {tmp_path}", "    Split: Test"]
+    assert repr(ds).splitlines() == [
+        f"Dataset {cls.__name__}",
+        "    Number of datapoints: 5",
+        f"    Root location: {tmp_path}",
+        "    Split: Test",
+    ]
 
 
 def test_mnist_reads_torchvisions_uncompressed_files_too(tmp_path):
@@ -129,7 +150,10 @@ def test_transforms_and_dataloader(tmp_path):
     assert label == arrays["train"][1][0] + 100
     batches = list(DataLoader(MNIST(tmp_path), batch_size=5))
     assert [tuple(x.shape) for x, _ in batches] == [(5, 1, 28, 28), (5, 1, 28, 28), (2, 1, 28, 28)]
-    assert batches[0][1].dtype == tinyconv.int64 and batches[0][1].tolist() == arrays["train"][1][:5].tolist()
+    assert (
+        batches[0][1].dtype == tinyconv.int64
+        and batches[0][1].tolist() == arrays["train"][1][:5].tolist()
+    )
 
 
 def test_bad_indices_and_roots(tmp_path):
@@ -153,11 +177,14 @@ def test_missing_data_says_what_to_do(tmp_path):
         CIFAR10(tmp_path, train=False)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda b: b[:-7], "truncated or damaged: its header promises shape"),
-    (lambda b: b"\x01\x02" + b[2:], "is not an IDX file"),
-    (lambda b: b[:6], "header is cut off"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b[:-7], "truncated or damaged: its header promises shape"),
+        (lambda b: b"\x01\x02" + b[2:], "is not an IDX file"),
+        (lambda b: b[:6], "header is cut off"),
+    ],
+)
 def test_damaged_idx_files_raise_naming_the_file(tmp_path, damage, message):
     files, _ = mnist_files()
     raw = gzip.decompress(files["train-images-idx3-ubyte.gz"])
@@ -172,23 +199,36 @@ def test_a_gzip_file_that_is_not_gzip_raises_naming_it(tmp_path):
     files, _ = mnist_files()
     files["train-labels-idx1-ubyte.gz"] = b"not gzip at all"
     write(tmp_path / "MNIST" / "raw", files)
-    with pytest.raises(RuntimeError, match=r"can't read .*train-labels-idx1-ubyte\.gz.*download=True"):
+    with pytest.raises(
+        RuntimeError, match=r"can't read .*train-labels-idx1-ubyte\.gz.*download=True"
+    ):
         MNIST(tmp_path)
 
 
 @settings(max_examples=15)
-@given(shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
-       code_dtype=st.sampled_from([(0x08, "u1"), (0x09, "i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"),
-                                   (0x0E, ">f8")]),
-       compressed=st.booleans())
+@given(
+    shape=st.lists(st.integers(0, 5), min_size=1, max_size=3),
+    code_dtype=st.sampled_from(
+        [(0x08, "u1"), (0x09, "i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")]
+    ),
+    compressed=st.booleans(),
+)
 def test_read_idx_round_trips_every_type(tmp_path_factory, shape, code_dtype, compressed):
     code, dtype = code_dtype
     arr = (np.arange(int(np.prod(shape))) - 3).astype(dtype).reshape(shape)
-    data = bytes([0, 0, code, len(shape)]) + b"".join(struct.pack(">I", d) for d in shape) + arr.tobytes()
+    data = (
+        bytes([0, 0, code, len(shape)])
+        + b"".join(struct.pack(">I", d) for d in shape)
+        + arr.tobytes()
+    )
     path = tmp_path_factory.mktemp("idx") / ("x.idx.gz" if compressed else "x.idx")
     path.write_bytes(gz(data) if compressed else data)
     got = read_idx(str(path))
-    assert got.shape == tuple(shape) and got.dtype == np.dtype(dtype).newbyteorder("=") and got.dtype.isnative
+    assert (
+        got.shape == tuple(shape)
+        and got.dtype == np.dtype(dtype).newbyteorder("=")
+        and got.dtype.isnative
+    )
     np.testing.assert_array_equal(got, arr)
 
 
@@ -206,14 +246,19 @@ def test_cifar10_reads_binary_batches(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         for m in tar:
             if m.name.startswith("cifar-10-batches-bin/"):
-                write(tmp_path / "cifar-10-batches-bin", {os.path.basename(m.name): tar.extractfile(m).read()})
+                write(
+                    tmp_path / "cifar-10-batches-bin",
+                    {os.path.basename(m.name): tar.extractfile(m).read()},
+                )
     train, test = CIFAR10(tmp_path), CIFAR10(tmp_path, train=False)
     assert len(train) == 15 and len(test) == 4
     images, labels = arrays["data_batch_2.bin"]
     img, label = train[3 + 1]  # batch 2's second record
     assert img.dtype == tinyconv.float32 and img.shape == (3, 32, 32)
     np.testing.assert_array_equal(img.numpy(), images[1].astype(np.float32) / 255)
-    assert img.numpy()[0, 5, 7] == images[1][0, 5, 7] / np.float32(255)  # red channel, row 5, column 7
+    assert img.numpy()[0, 5, 7] == images[1][0, 5, 7] / np.float32(
+        255
+    )  # red channel, row 5, column 7
     assert type(label) is int and label == labels[1]
     assert train.data.shape == (15, 32, 32, 3)  # torchvision's (N, H, W, C) uint8 array
     np.testing.assert_array_equal(train.data[4], images[1].transpose(1, 2, 0))
@@ -268,8 +313,9 @@ class Server:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def serve(self, folder: str, files: dict, mode: str = "ok") -> str:
@@ -328,7 +374,9 @@ def test_download_from_the_first_mirror_that_works_and_cache(tmp_path, server, m
     np.testing.assert_array_equal(test.targets.numpy(), arrays["test"][1])
 
 
-def test_a_corrupt_file_is_never_kept_and_the_next_mirror_is_used(tmp_path, server, monkeypatch, capsys):
+def test_a_corrupt_file_is_never_kept_and_the_next_mirror_is_used(
+    tmp_path, server, monkeypatch, capsys
+):
     files, arrays = mnist_files()
     corrupt = {k: v[:-3] + b"xyz" for k, v in files.items()}  # same length, wrong bytes
     use(monkeypatch, MNIST, [server.serve("bad", corrupt), server.serve("good", files)], files)
@@ -359,7 +407,12 @@ def test_wrong_md5_everywhere_fails_and_leaves_nothing(tmp_path, server, monkeyp
 
 def test_a_dropped_connection_is_retried_on_the_next_mirror(tmp_path, server, monkeypatch, capsys):
     files, _ = mnist_files(n_train=200)
-    use(monkeypatch, MNIST, [server.serve("flaky", files, mode="drop"), server.serve("good", files)], files)
+    use(
+        monkeypatch,
+        MNIST,
+        [server.serve("flaky", files, mode="drop"), server.serve("good", files)],
+        files,
+    )
     ds = MNIST(tmp_path, download=True)
     assert len(ds) == 200
     out = capsys.readouterr().out
@@ -367,7 +420,9 @@ def test_a_dropped_connection_is_retried_on_the_next_mirror(tmp_path, server, mo
     assert leftovers(tmp_path / "MNIST" / "raw") == []
 
 
-def test_a_dropped_connection_on_the_only_mirror_leaves_no_partial_file(tmp_path, server, monkeypatch):
+def test_a_dropped_connection_on_the_only_mirror_leaves_no_partial_file(
+    tmp_path, server, monkeypatch
+):
     files, _ = mnist_files(n_train=200)
     use(monkeypatch, MNIST, [server.serve("flaky", files, mode="drop")], files)
     with pytest.raises(DownloadError, match="could not download train-images-idx3-ubyte.gz"):
@@ -378,7 +433,12 @@ def test_a_dropped_connection_on_the_only_mirror_leaves_no_partial_file(tmp_path
 
 def test_a_stalled_mirror_times_out_and_the_next_one_is_used(tmp_path, server, monkeypatch, capsys):
     files, arrays = mnist_files()
-    use(monkeypatch, MNIST, [server.serve("slow", files, mode="stall"), server.serve("good", files)], files)
+    use(
+        monkeypatch,
+        MNIST,
+        [server.serve("slow", files, mode="stall"), server.serve("good", files)],
+        files,
+    )
     monkeypatch.setattr(MNIST, "timeout", 0.3)
     started = time.monotonic()
     ds = MNIST(tmp_path, train=False, download=True)
@@ -422,13 +482,25 @@ def test_fashion_mnist_downloads_into_its_own_folder(tmp_path, server, monkeypat
 def test_cifar10_download_verifies_and_unpacks_only_its_files(tmp_path, server, monkeypatch):
     archive, arrays = cifar_archive()
     files = {"cifar-10-binary.tar.gz": archive}
-    use(monkeypatch, CIFAR10, [server.serve("bad", {"cifar-10-binary.tar.gz": archive[:-5] + b"00000"}),
-                               server.serve("cifar", files)], files)
+    use(
+        monkeypatch,
+        CIFAR10,
+        [
+            server.serve("bad", {"cifar-10-binary.tar.gz": archive[:-5] + b"00000"}),
+            server.serve("cifar", files),
+        ],
+        files,
+    )
     ds = CIFAR10(tmp_path, train=False, download=True)
-    np.testing.assert_array_equal(ds[2][0].numpy(), arrays["test_batch.bin"][0][2] / np.float32(255))
+    np.testing.assert_array_equal(
+        ds[2][0].numpy(), arrays["test_batch.bin"][0][2] / np.float32(255)
+    )
     assert sorted(os.listdir(tmp_path / "cifar-10-batches-bin")) == sorted(
-        [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin", "batches.meta.txt"])
-    assert not (tmp_path.parent / "escaped.bin").exists() and not (tmp_path / "escaped.bin").exists()
+        [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin", "batches.meta.txt"]
+    )
+    assert (
+        not (tmp_path.parent / "escaped.bin").exists() and not (tmp_path / "escaped.bin").exists()
+    )
     hits = len(server.hits)
     assert len(CIFAR10(tmp_path, download=True)) == 15 and len(server.hits) == hits  # cached
 

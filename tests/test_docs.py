@@ -1,4 +1,5 @@
 """docs/conv_backprop.md cannot drift: its numbers come from a script, its code names exist."""
+
 from __future__ import annotations
 
 import importlib
@@ -18,8 +19,9 @@ DOC = os.path.join(DOCS, "conv_backprop.md")
 
 @pytest.fixture(scope="module")
 def numbers():
-    spec = importlib.util.spec_from_file_location("conv_backprop_numbers",
-                                                  os.path.join(DOCS, "conv_backprop_numbers.py"))
+    spec = importlib.util.spec_from_file_location(
+        "conv_backprop_numbers", os.path.join(DOCS, "conv_backprop_numbers.py")
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["conv_backprop_numbers"] = module  # its dataclass looks its module up there
     spec.loader.exec_module(module)
@@ -43,16 +45,27 @@ def doc_text():
 def test_committed_doc_holds_exactly_what_the_script_prints_now(numbers, doc_text):
     generated = numbers.sections()
     in_doc = numbers.doc_sections(doc_text)
-    assert set(in_doc) == set(generated) == {"setup", "output", "weight-grad", "input-grad", "trace"}
+    assert (
+        set(in_doc) == set(generated) == {"setup", "output", "weight-grad", "input-grad", "trace"}
+    )
     for name, text in generated.items():
         assert in_doc[name] == text, (
             f"docs/conv_backprop.md section {name!r} is out of date; "
-            "run python docs/conv_backprop_numbers.py --write")
+            "run python docs/conv_backprop_numbers.py --write"
+        )
 
 
-def test_script_check_mode_passes_and_catches_a_stale_doc(numbers, doc_text, tmp_path, monkeypatch, capsys):
-    res = subprocess.run([sys.executable, os.path.join(DOCS, "conv_backprop_numbers.py"), "--check"],
-                         capture_output=True, text=True, timeout=120, check=False, env=with_repo_path())
+def test_script_check_mode_passes_and_catches_a_stale_doc(
+    numbers, doc_text, tmp_path, monkeypatch, capsys
+):
+    res = subprocess.run(
+        [sys.executable, os.path.join(DOCS, "conv_backprop_numbers.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=with_repo_path(),
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "up to date" in res.stdout
 
@@ -81,7 +94,7 @@ def test_worked_elements_match_an_independent_computation(numbers):
     dxp = np.zeros_like(xp)
     for i in range(3):
         for j in range(3):
-            dxp[:, 2 * i:2 * i + 3, 2 * j:2 * j + 3] += np.einsum("o,ocpq->cpq", g[:, i, j], w)
+            dxp[:, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3] += np.einsum("o,ocpq->cpq", g[:, i, j], w)
     dx = dxp[:, 1:-1, 1:-1]
 
     assert y[numbers.Y_AT] == numbers.hand_output(*numbers.Y_AT)[0] == 4
@@ -112,15 +125,28 @@ def test_every_code_name_the_doc_links_to_exists(doc_text):
     links = re.findall(r"\[`([\w.]+)`\]\((\.\./tinyconv/[\w/]+)\.py\)", doc_text)
     assert len(links) >= 20
     names = {n for n, _ in links}
-    for expected in ("corr2d", "im2col", "col2im", "conv2d_forward", "conv2d_backward", "input_grad",
-                     "conv2d_reference", "conv2d_backward_reference", "conv_algorithm",
-                     "conv_transpose2d_forward", "Conv2d.backward", "_conv_padding"):
+    for expected in (
+        "corr2d",
+        "im2col",
+        "col2im",
+        "conv2d_forward",
+        "conv2d_backward",
+        "input_grad",
+        "conv2d_reference",
+        "conv2d_backward_reference",
+        "conv_algorithm",
+        "conv_transpose2d_forward",
+        "Conv2d.backward",
+        "_conv_padding",
+    ):
         assert expected in names
     for name, path in links:
         module = importlib.import_module(path.replace("../", "").replace("/", "."))
         obj = module
         for part in name.split("."):
-            assert hasattr(obj, part), f"docs/conv_backprop.md names {name} in {path}.py, which has no {part}"
+            assert hasattr(obj, part), (
+                f"docs/conv_backprop.md names {name} in {path}.py, which has no {part}"
+            )
             obj = getattr(obj, part)
 
 
@@ -154,8 +180,11 @@ def test_the_small_examples_take_the_tiny_path_by_default(doc_text, monkeypatch,
     seen = []
     real = conv_fast._is_tiny
     monkeypatch.setattr(conv_fast, "_is_tiny", lambda *a: seen.append(real(*a)) or seen[-1])
-    for name, argv in [("edge_kernel", ["--module", "--steps", "2"]), ("three_channel", []),
-                       ("padding_stride", [])]:
+    for name, argv in [
+        ("edge_kernel", ["--module", "--steps", "2"]),
+        ("three_channel", []),
+        ("padding_stride", []),
+    ]:
         seen.clear()
         load_example(name).main(argv)
         assert seen and all(seen), name
@@ -182,7 +211,9 @@ def readme():
 
 
 def load_example(name: str):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(ROOT, "examples", f"{name}.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -197,7 +228,9 @@ def test_tour_command_prints_what_the_readme_shows(readme, capsys):
     printed = capsys.readouterr().out
     assert "digraph tinyconv {" in printed and "ConvolutionBackward0" in printed
     # numbers compared to 3 significant digits: a BLAS may sum in another order
-    assert coarse(shown) in coarse(printed), "README's trace excerpt differs from what the command prints now"
+    assert coarse(shown) in coarse(printed), (
+        "README's trace excerpt differs from what the command prints now"
+    )
 
 
 def coarse(text: str) -> str:
@@ -212,16 +245,21 @@ def test_tour_claim_that_every_algorithm_gives_the_same_numbers(readme, capsys):
     printed, results = {}, {}
     for name in ("loops", "im2col", "fast"):
         results[name] = load_example("edge_kernel").main(
-            ["--module", "--steps", "20", "--trace", "--algorithm", name])
+            ["--module", "--steps", "20", "--trace", "--algorithm", name]
+        )
         printed[name] = capsys.readouterr().out
         assert f"algorithm = {name}\n" in printed[name]
         assert "     kernels: " in printed[name]
         # the algorithm and the functions it called differ; every number printed is the same
-        printed[name] = re.sub(r"\n +kernels: .*", "", printed[name].replace(f"algorithm = {name}\n", ""))
+        printed[name] = re.sub(
+            r"\n +kernels: .*", "", printed[name].replace(f"algorithm = {name}\n", "")
+        )
     for name in ("loops", "im2col"):
         assert printed[name] == printed["fast"]
         np.testing.assert_allclose(results[name]["weight"], results["fast"]["weight"], rtol=1e-5)
-        np.testing.assert_allclose(results[name]["bias"], results["fast"]["bias"], rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(
+            results[name]["bias"], results["fast"]["bias"], rtol=1e-4, atol=1e-7
+        )
         np.testing.assert_allclose(results[name]["losses"], results["fast"]["losses"], rtol=1e-5)
 
 
@@ -237,9 +275,15 @@ def test_tour_claim_about_the_hand_written_loop(readme, capsys):
 
 def test_tour_reads_engine_then_kernel_then_functional_then_nn(readme):
     _, tour = readme
-    order = [tour.index(f"({path})") for path in (
-        "tinyconv/autograd/function.py", "tinyconv/kernels/conv.py",
-        "tinyconv/nn/functional/conv.py", "tinyconv/nn/layers.py")]
+    order = [
+        tour.index(f"({path})")
+        for path in (
+            "tinyconv/autograd/function.py",
+            "tinyconv/kernels/conv.py",
+            "tinyconv/nn/functional/conv.py",
+            "tinyconv/nn/layers.py",
+        )
+    ]
     assert order == sorted(order)
     assert "(docs/conv_backprop.md)" in tour
 
@@ -249,7 +293,9 @@ def test_tour_python_snippet_runs(readme, capsys):
     code = re.search(r"```python\n(.*?)```", tour, re.DOTALL).group(1)
     exec(compile(code, "README tour", "exec"), {})  # noqa: S102  (the README runs as written)
     printed = capsys.readouterr().out
-    assert "backward trace: 3 node(s)" in printed  # SumBackward0, ReluBackward0, ConvolutionBackward0
+    assert (
+        "backward trace: 3 node(s)" in printed
+    )  # SumBackward0, ReluBackward0, ConvolutionBackward0
     assert "x.grad (input)" in printed and "weight.grad (parameter)" in printed
     assert "digraph tinyconv {" in printed
 
@@ -264,8 +310,13 @@ def test_readme_relative_links_exist(readme):
 
 # -- the generator's prose, against a brute-force enumeration -------------------------------
 
-CONFIGS = [(s, pad, d) for s in (1, 2, 3) for pad in (0, 1, 2) for d in (1, 2)
-           if (5 + 2 * pad - d * 2 - 1) // s + 1 >= 1]
+CONFIGS = [
+    (s, pad, d)
+    for s in (1, 2, 3)
+    for pad in (0, 1, 2)
+    for d in (1, 2)
+    if (5 + 2 * pad - d * 2 - 1) // s + 1 >= 1
+]
 
 
 def brute_force_reads(s: int, pad: int, d: int) -> dict:
@@ -276,8 +327,10 @@ def brute_force_reads(s: int, pad: int, d: int) -> dict:
     span = d * 2 + 1
     win_r = np.lib.stride_tricks.sliding_window_view(rows, (span, span))[::s, ::s, ::d, ::d]
     win_c = np.lib.stride_tricks.sliding_window_view(cols, (span, span))[::s, ::s, ::d, ::d]
-    return {(i, j, p, q): (int(win_r[i, j, p, q]), int(win_c[i, j, p, q]))
-            for i, j, p, q in np.ndindex(win_r.shape)}
+    return {
+        (i, j, p, q): (int(win_r[i, j, p, q]), int(win_c[i, j, p, q]))
+        for i, j, p, q in np.ndindex(win_r.shape)
+    }
 
 
 def pairs_in(text: str, window: str, tap: str) -> list[tuple[int, int]]:
@@ -296,8 +349,11 @@ def test_input_grad_prose_matches_a_brute_force_enumeration(numbers, s, pad, d):
         hits = sorted(k for k, at in reads.items() if at == (u + pad, v + pad))
         want_rows = sorted({(i, p) for (i, _, p, _), at in reads.items() if at[0] == u + pad})
         want_cols = sorted({(j, q) for (_, j, _, q), at in reads.items() if at[1] == v + pad})
-        m = re.search(r"Rows: (.*?); columns: (.*?)\. Over the 2 output channels, that is "
-                      r"2 × (\d+) × (\d+) = (\d+) terms?\.", text)
+        m = re.search(
+            r"Rows: (.*?); columns: (.*?)\. Over the 2 output channels, that is "
+            r"2 × (\d+) × (\d+) = (\d+) terms?\.",
+            text,
+        )
         assert m, text
         rows_text, cols_text = m.group(1), m.group(2)
         assert pairs_in(rows_text, "i", "p") == want_rows, (s, pad, d, u, rows_text)
@@ -308,21 +364,35 @@ def test_input_grad_prose_matches_a_brute_force_enumeration(numbers, s, pad, d):
             if words.get(len(want), "many"):
                 assert f"({words.get(len(want), len(want))} windows overlap there)" in said
         assert (int(m.group(3)), int(m.group(4)), int(m.group(5))) == (
-            len(want_rows), len(want_cols), 2 * len(hits))
+            len(want_rows),
+            len(want_cols),
+            2 * len(hits),
+        )
         assert f"w[o, {c}, p, q]" in text  # the table's header names the channel worked
         table = re.findall(r"^(\d)  \((\d), (\d)\)  \((\d), (\d)\)", text, re.MULTILINE)
-        assert sorted((int(i), int(j), int(p), int(q)) for o, i, j, p, q in table if o == "0") == hits
+        assert (
+            sorted((int(i), int(j), int(p), int(q)) for o, i, j, p, q in table if o == "0") == hits
+        )
         assert f"tinyconv: x.grad[0, {c}, {u}, {v}] = " in text
         # the summary of the whole channel: how many windows read each row
-        summary = text[text.index("the whole of"):]
+        summary = text[text.index("the whole of") :]
         for r in range(5):
             n_read = len({(i, p) for i, _, p, _ in reads if reads[(i, 0, p, 0)][0] == r + pad})
-            said = re.search(rf"(?:rows? |, )(?:[\d, ]*and )?[\d, ]*\b{r}\b[\d, and]*? (?:is |are )?read by "
-                             rf"(none|\w+) windows?|(?:rows? )[\d, and]*\b{r}\b[\d, and]*? (?:is |are )?"
-                             rf"(?:read )?by (none|\w+)", summary.split(";")[0])
+            said = re.search(
+                rf"(?:rows? |, )(?:[\d, ]*and )?[\d, ]*\b{r}\b[\d, and]*? (?:is |are )?read by "
+                rf"(none|\w+) windows?|(?:rows? )[\d, and]*\b{r}\b[\d, and]*? (?:is |are )?"
+                rf"(?:read )?by (none|\w+)",
+                summary.split(";")[0],
+            )
             assert said, (summary, r)
             got = said.group(1) or said.group(2)
-            assert got == ("none" if n_read == 0 else numbers.WORDS[n_read]), (s, pad, d, r, summary)
+            assert got == ("none" if n_read == 0 else numbers.WORDS[n_read]), (
+                s,
+                pad,
+                d,
+                r,
+                summary,
+            )
 
 
 @pytest.mark.parametrize("s, pad, d", CONFIGS)
@@ -336,7 +406,9 @@ def test_output_and_weight_grad_prose_match_a_brute_force_enumeration(numbers, s
         text = numbers.section_output(tc, case)
         rows = [reads[(i, j, p, 0)][0] - pad for p in range(3)]
         cols = [reads[(i, j, 0, q)][1] - pad for q in range(3)]
-        rows_said = re.search(r": rows ([\d., and-]+?) and columns ([\d., and-]+?) of the image", text)
+        rows_said = re.search(
+            r": rows ([\d., and-]+?) and columns ([\d., and-]+?) of the image", text
+        )
         assert rows_said, text
 
         def expand(said: str) -> list[int]:
@@ -344,13 +416,22 @@ def test_output_and_weight_grad_prose_match_a_brute_force_enumeration(numbers, s
                 a, b = said.split("..")
                 return list(range(int(a), int(b) + 1))
             return [int(v) for v in re.findall(r"-?\d+", said)]
+
         assert expand(rows_said.group(1)) == rows and expand(rows_said.group(2)) == cols, text
-        outside = [f"row {r}" for r in rows if not 0 <= r < 5] + [f"column {c}" for c in cols if not 0 <= c < 5]
-        assert all(o in text for o in outside) and (("padding" in text.split("\n")[0]) == bool(outside))
+        outside = [f"row {r}" for r in rows if not 0 <= r < 5] + [
+            f"column {c}" for c in cols if not 0 <= c < 5
+        ]
+        assert all(o in text for o in outside) and (
+            ("padding" in text.split("\n")[0]) == bool(outside)
+        )
     for p, q in [(0, 0), (1, 2), (2, 1)]:
         case.dw_at = (1, 2, p, q)
         text = numbers.section_weight_grad(tc, case)
-        table = re.findall(r"^\((\d), (\d)\) +\d+ +(\d+)  \((padding|x\[2, (-?\d+), (-?\d+)\])\)", text, re.MULTILINE)
+        table = re.findall(
+            r"^\((\d), (\d)\) +\d+ +(\d+)  \((padding|x\[2, (-?\d+), (-?\d+)\])\)",
+            text,
+            re.MULTILINE,
+        )
         assert len(table) == oh * oh
         for i, j, value, where, u, v in table:
             r, t = reads[(int(i), int(j), p, q)]
@@ -362,7 +443,9 @@ def test_output_and_weight_grad_prose_match_a_brute_force_enumeration(numbers, s
 
 
 def test_other_elements_are_worked_from_the_command_line(numbers, capsys):
-    assert numbers.main(["--dx", "0", "2", "2", "--y", "0", "0", "0", "--dw", "1", "2", "0", "1"]) == 0
+    assert (
+        numbers.main(["--dx", "0", "2", "2", "--y", "0", "0", "0", "--dw", "1", "2", "0", "1"]) == 0
+    )
     out = capsys.readouterr().out
     assert "tinyconv: x.grad[0, 0, 2, 2] = " in out and "`dL/dw[1, 2, 0, 1]`" in out
     assert "Rows: only i = 1 with p = 1; columns: only j = 1 with q = 1." in out
@@ -375,8 +458,11 @@ def test_other_elements_are_worked_from_the_command_line(numbers, capsys):
 
 def test_section4_unread_pixels_claim(doc_text):
     """Pixels between windows (k < s) are never read: the page's example, by enumeration."""
-    m = re.search(r"H = (\d+), k = (\d+), s = (\d+) the windows cover pixels ([\d\-, and\n]+?), and pixels "
-                  r"([\d, and\n]+?) get zero", doc_text)
+    m = re.search(
+        r"H = (\d+), k = (\d+), s = (\d+) the windows cover pixels ([\d\-, and\n]+?), and pixels "
+        r"([\d, and\n]+?) get zero",
+        doc_text,
+    )
     assert m, "section 4's example sentence changed"
     n, k, s = (int(v) for v in m.group(1, 2, 3))
     x = np.zeros((1, 1, 1, n))
@@ -412,11 +498,15 @@ def test_section9_output_padding_claim(doc_text):
 
 
 def test_notation_table_gives_each_symbol_one_meaning(doc_text):
-    table = doc_text[doc_text.index("## Notation"):doc_text.index("## The one rule")]
-    symbols = re.findall(r"`([^`]+)`", "\n".join(line.split("|")[1] for line in table.splitlines()
-                                                if line.startswith("| `")))
+    table = doc_text[doc_text.index("## Notation") : doc_text.index("## The one rule")]
+    symbols = re.findall(
+        r"`([^`]+)`",
+        "\n".join(line.split("|")[1] for line in table.splitlines() if line.startswith("| `")),
+    )
     assert len(symbols) == len(set(symbols)), symbols
-    assert "W_mat" not in doc_text and "dW = G @" not in doc_text and "x_pad[c, r, s]" not in doc_text
+    assert (
+        "W_mat" not in doc_text and "dW = G @" not in doc_text and "x_pad[c, r, s]" not in doc_text
+    )
 
 
 # -- the README's learning path --------------------------------------------------------------
@@ -427,7 +517,7 @@ def test_learning_path_commands_run_and_say_what_the_readme_says(readme, capsys)
 
     text, _ = readme
     start = text.index("## Learning path")
-    section = text[start:text.index("\n## ", start + 1)]
+    section = text[start : text.index("\n## ", start + 1)]
     commands = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1).strip().splitlines()
     assert len(commands) == 4
     steps = re.findall(r"^\d\. \*\*(\w+)\*\*", section, re.MULTILINE)
@@ -441,7 +531,9 @@ def test_learning_path_commands_run_and_say_what_the_readme_says(readme, capsys)
         elif argv[1].startswith("examples/"):
             load_example(os.path.basename(argv[1])[:-3]).main(argv[2:])
         else:
-            spec = importlib.util.spec_from_file_location("numbers_cli", os.path.join(ROOT, argv[1]))
+            spec = importlib.util.spec_from_file_location(
+                "numbers_cli", os.path.join(ROOT, argv[1])
+            )
             module = importlib.util.module_from_spec(spec)
             sys.modules["numbers_cli"] = module
             spec.loader.exec_module(module)
@@ -455,6 +547,8 @@ def test_learning_path_commands_run_and_say_what_the_readme_says(readme, capsys)
 
 def test_readme_three_channel_backward_excerpt_is_what_it_prints(readme, capsys):
     text, _ = readme
-    excerpt = re.search(r"the elements worked by hand:\n\n```text\n(.*?)```", text, re.DOTALL).group(1)
+    excerpt = re.search(
+        r"the elements worked by hand:\n\n```text\n(.*?)```", text, re.DOTALL
+    ).group(1)
     load_example("three_channel").main(["--backward"])
     assert excerpt in capsys.readouterr().out

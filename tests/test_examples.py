@@ -8,6 +8,7 @@ lenet_mnist: generated files in MNIST's real format (the real data can't be down
 a few steps train and print the table, missing data says what to do, --download goes through
 the mirrors (a local server here), --save writes loadable weights.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,9 @@ def edge():
 def test_edge_corr2d_textbook_values(edge):
     import tinyconv as torch
 
-    Y = edge.corr2d(torch.tensor([[0.0, 1, 2], [3, 4, 5], [6, 7, 8]]), torch.tensor([[0.0, 1], [2, 3]]))
+    Y = edge.corr2d(
+        torch.tensor([[0.0, 1, 2], [3, 4, 5], [6, 7, 8]]), torch.tensor([[0.0, 1], [2, 3]])
+    )
     np.testing.assert_array_equal(Y.numpy(), [[19, 25], [37, 43]])
 
 
@@ -111,9 +114,18 @@ def test_padding_stride_shapes(capsys):
 @pytest.mark.parametrize("name", ["edge_kernel", "three_channel", "padding_stride"])
 def test_examples_have_help(name):
     # the examples import the installed tinyconv; here, the repository's (set on the test's side)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
-    res = subprocess.run([sys.executable, os.path.join(EXAMPLES, f"{name}.py"), "--help"],
-                         capture_output=True, text=True, timeout=60, check=False, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+    }
+    res = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, f"{name}.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     assert "usage:" in res.stdout
 
@@ -134,7 +146,13 @@ def test_three_channel_backward_prints_the_docs_numbers(capsys):
         for index in np.ndindex(a.shape[:-2]):
             rows = [", ".join(str(int(v)).rjust(3) for v in row) for row in a[index]]
             name = f"{label}[{', '.join(map(str, index))}] = "
-            block = name + "[" + rows[0] + "]\n" + "".join(" " * len(name) + "[" + r + "]\n" for r in rows[1:])
+            block = (
+                name
+                + "["
+                + rows[0]
+                + "]\n"
+                + "".join(" " * len(name) + "[" + r + "]\n" for r in rows[1:])
+            )
             assert block in printed, block
     g = np.array(three.G, dtype=np.float64)
     np.testing.assert_array_equal(out["db"], g.sum(axis=(1, 2)))
@@ -144,9 +162,24 @@ def test_three_channel_backward_prints_the_docs_numbers(capsys):
 @pytest.mark.parametrize("algorithm", ["loops", "im2col", "fast"])
 def test_three_channel_backward_walks_any_element_in_every_algorithm(algorithm, capsys):
     three = load("three_channel")
-    for dw, dx, db in [((1, 2, 0, 1), (2, 3, 3), 1), ((0, 1, 2, 2), (1, 0, 0), 0), ((1, 0, 1, 1), (0, 4, 4), 1)]:
-        out = three.main(["--backward", "--algorithm", algorithm, "--dw", *map(str, dw), "--dx", *map(str, dx),
-                          "--db", str(db)])
+    for dw, dx, db in [
+        ((1, 2, 0, 1), (2, 3, 3), 1),
+        ((0, 1, 2, 2), (1, 0, 0), 0),
+        ((1, 0, 1, 1), (0, 4, 4), 1),
+    ]:
+        out = three.main(
+            [
+                "--backward",
+                "--algorithm",
+                algorithm,
+                "--dw",
+                *map(str, dw),
+                "--dx",
+                *map(str, dx),
+                "--db",
+                str(db),
+            ]
+        )
         assert out["dw_by_hand"] == out["dw"][dw]
         assert out["dx_by_hand"] == out["dx"][(0, *dx)]
         assert out["db_by_hand"] == out["db"][db]
@@ -165,13 +198,16 @@ LENET_SCRIPT = Path(EXAMPLES) / "lenet_digits.py"
 
 # The module loads without scikit-learn (it imports it in main); its tests need it to train.
 lenet = load("lenet_digits")
-needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
-                                   reason="lenet_digits needs scikit-learn (pip install .[examples])")
+needs_sklearn = pytest.mark.skipif(
+    importlib.util.find_spec("sklearn") is None,
+    reason="lenet_digits needs scikit-learn (pip install .[examples])",
+)
 
 HEADER = "epoch  train loss  train acc  test acc    time"
 # a table row: epoch, train loss, train acc, test acc, seconds
-LENET_ROW = re.compile(r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\d\ds$",
-                 re.MULTILINE)
+LENET_ROW = re.compile(
+    r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\d\ds$", re.MULTILINE
+)
 ACC_LINE = re.compile(r"^Test accuracy: (\d+\.\d\d)% \((\d+)/(\d+) test images\)", re.MULTILINE)
 
 
@@ -242,8 +278,17 @@ def test_saved_weights_reload_to_the_same_accuracy_and_tensors(default_run, caps
 @needs_sklearn
 def test_short_adam_run_is_reproducible_and_saves_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    args = ["--epochs", "3", "--optimizer", "adam", "--seed", "3", "--batch-size", "64",
-            "--no-save"]
+    args = [
+        "--epochs",
+        "3",
+        "--optimizer",
+        "adam",
+        "--seed",
+        "3",
+        "--batch-size",
+        "64",
+        "--no-save",
+    ]
     first = lenet.main(args)
     out = capsys.readouterr().out
     second = lenet.main(args)
@@ -285,15 +330,20 @@ def test_progress_without_tqdm_is_plain_lines_on_a_terminal(monkeypatch, capsys)
     out = capsys.readouterr().out
     assert "\r" not in out
     steps = -(-1347 // 128)
-    lines = re.findall(rf"^    1: +(\d+)% (\d+)/{steps} batch  loss \d+\.\d{{4}}  acc +\d+\.\d\d%$", out, re.MULTILINE)
+    lines = re.findall(
+        rf"^    1: +(\d+)% (\d+)/{steps} batch  loss \d+\.\d{{4}}  acc +\d+\.\d\d%$",
+        out,
+        re.MULTILINE,
+    )
     assert len(lines) == 10 and lines[-1] == ("100", str(steps))  # one line per tenth of the epoch
     table = out.split(HEADER)[1]
     assert [int(r[0]) for r in LENET_ROW.findall(table)] == [1]
 
 
 @needs_sklearn
-def test_plot_writes_a_png_or_says_how_to_get_matplotlib(default_run, tmp_path, monkeypatch,
-                                                         capsys):
+def test_plot_writes_a_png_or_says_how_to_get_matplotlib(
+    default_run, tmp_path, monkeypatch, capsys
+):
     _, _, path = default_run
     figure = tmp_path / "filters.png"
     if importlib.util.find_spec("matplotlib") is not None:
@@ -333,11 +383,27 @@ def test_bad_command_lines_are_rejected(tmp_path, capsys):
 def test_lenet_help_runs_as_a_script():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, str(LENET_SCRIPT), "--help"], check=False, capture_output=True,
-                          text=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(LENET_SCRIPT), "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
-    for flag in ("--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--no-save",
-                 "--load", "--eval-only", "--plot"):
+    for flag in (
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--optimizer",
+        "--seed",
+        "--save",
+        "--no-save",
+        "--load",
+        "--eval-only",
+        "--plot",
+    ):
         assert flag in proc.stdout
     assert "digits" in proc.stdout
 
@@ -350,7 +416,9 @@ MNIST_SCRIPT = Path(EXAMPLES) / "lenet_mnist.py"
 
 mnist_example = load("lenet_mnist")
 
-MNIST_ROW = re.compile(r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\ds$", re.MULTILINE)
+MNIST_ROW = re.compile(
+    r"^\s*(\d+)\s+(\d+\.\d{4})\s+(\d+\.\d\d)%\s+(\d+\.\d\d)%\s+\d+\.\ds$", re.MULTILINE
+)
 
 
 def learnable_files(n_train=320, n_test=100) -> dict:
@@ -361,7 +429,7 @@ def learnable_files(n_train=320, n_test=100) -> dict:
         y = rng.integers(0, 10, n, dtype=np.uint8)
         x = rng.integers(0, 60, (n, 28, 28), dtype=np.uint8)
         for c in range(10):
-            x[y == c, 2 + 2 * c: 4 + 2 * c, 4:24] = 255
+            x[y == c, 2 + 2 * c : 4 + 2 * c, 4:24] = 255
         files[f"{prefix}-images-idx3-ubyte.gz"] = gz(idx_bytes(x))
         files[f"{prefix}-labels-idx1-ubyte.gz"] = gz(idx_bytes(y))
     return files
@@ -378,16 +446,32 @@ def data_dir(tmp_path_factory):
 
 
 def test_a_few_steps_train_and_print_the_table(data_dir, capsys):
-    result = mnist_example.main(["--data-dir", str(data_dir), "--epochs", "2", "--max-steps", "5",
-                           "--batch-size", "32", "--lr", "0.05"])
+    result = mnist_example.main(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--epochs",
+            "2",
+            "--max-steps",
+            "5",
+            "--batch-size",
+            "32",
+            "--lr",
+            "0.05",
+        ]
+    )
     out = capsys.readouterr().out
     assert "MNIST: 320 training and 100 test images of 28x28 pixels" in out
     assert "model: LeNet-5, 61,706 parameters" in out
     rows = MNIST_ROW.findall(out)
     assert [int(r[0]) for r in rows] == [1, 2]
     assert [float(r[1]) for r in rows] == pytest.approx(result["train_loss"], abs=5e-5)
-    assert [float(r[3]) / 100 for r in rows] == pytest.approx(result["test_acc_per_epoch"], abs=5e-5)
-    assert result["train_loss"][1] < result["train_loss"][0] < 2.4  # ten steps already learn something
+    assert [float(r[3]) / 100 for r in rows] == pytest.approx(
+        result["test_acc_per_epoch"], abs=5e-5
+    )
+    assert (
+        result["train_loss"][1] < result["train_loss"][0] < 2.4
+    )  # ten steps already learn something
     m = re.search(r"^Test accuracy: (\d+\.\d\d)% \((\d+)/100 test images\)", out, re.MULTILINE)
     assert m and float(m.group(1)) / 100 == pytest.approx(result["test_acc"], abs=5e-5)
     assert "\r" not in out  # not a terminal: no progress bar
@@ -396,7 +480,12 @@ def test_a_few_steps_train_and_print_the_table(data_dir, capsys):
 def test_the_model_is_lenet5_and_matches_the_documented_shapes():
     model = mnist_example.LeNet5()
     x = tinyconv.zeros(2, 1, 28, 28)
-    assert model.conv2(tinyconv.nn.functional.max_pool2d(model.conv1(x), 2)).shape == (2, 16, 10, 10)
+    assert model.conv2(tinyconv.nn.functional.max_pool2d(model.conv1(x), 2)).shape == (
+        2,
+        16,
+        10,
+        10,
+    )
     assert model(x).shape == (2, 10)
     assert sum(p.numel() for p in model.parameters()) == 61706  # LeNet-5's classic count
 
@@ -415,7 +504,10 @@ def test_download_without_network_says_what_to_do(tmp_path, monkeypatch, capsys)
     with pytest.raises(SystemExit) as exc:
         mnist_example.main(["--data-dir", str(tmp_path), "--download"])
     msg = str(exc.value.code)
-    assert "could not download train-images-idx3-ubyte.gz" in msg and "Check the network connection" in msg
+    assert (
+        "could not download train-images-idx3-ubyte.gz" in msg
+        and "Check the network connection" in msg
+    )
 
 
 def test_download_then_train_and_save_safetensors(tmp_path, monkeypatch, capsys):
@@ -426,8 +518,19 @@ def test_download_then_train_and_save_safetensors(tmp_path, monkeypatch, capsys)
         monkeypatch.setattr(MNIST, "mirrors", [server.serve("mnist", files)])
         monkeypatch.setattr(MNIST, "resources", [(name, md5(data)) for name, data in files.items()])
         weights = tmp_path / "lenet5.safetensors"
-        result = mnist_example.main(["--data-dir", str(tmp_path), "--download", "--epochs", "1", "--max-steps", "1",
-                               "--save", str(weights)])
+        result = mnist_example.main(
+            [
+                "--data-dir",
+                str(tmp_path),
+                "--download",
+                "--epochs",
+                "1",
+                "--max-steps",
+                "1",
+                "--save",
+                str(weights),
+            ]
+        )
     finally:
         server.close()
     out = capsys.readouterr().out
@@ -439,8 +542,22 @@ def test_download_then_train_and_save_safetensors(tmp_path, monkeypatch, capsys)
 
 
 def test_mnist_help_runs_as_a_script():
-    proc = subprocess.run([sys.executable, str(MNIST_SCRIPT), "--help"], check=False, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, str(MNIST_SCRIPT), "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr
-    for flag in ("--data-dir", "--download", "--epochs", "--batch-size", "--lr", "--max-steps", "--save"):
+    for flag in (
+        "--data-dir",
+        "--download",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--max-steps",
+        "--save",
+    ):
         assert flag in proc.stdout

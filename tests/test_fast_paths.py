@@ -6,6 +6,7 @@
   under no_grad), call the op's ufunc directly;
 - reductions write small gradients out and keep big ones as broadcast views.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -87,14 +88,23 @@ def conv_args():
     return x, w, torch.zeros(3)
 
 
-@pytest.mark.parametrize("bad", [
-    {"stride": True}, {"stride": 1.0}, {"stride": (1.0, 1.0)}, {"padding": True}, {"padding": 1.0},
-    {"dilation": True}, {"groups": True}, {"groups": 1.0},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"stride": True},
+        {"stride": 1.0},
+        {"stride": (1.0, 1.0)},
+        {"padding": True},
+        {"padding": 1.0},
+        {"dilation": True},
+        {"groups": True},
+        {"groups": 1.0},
+    ],
+)
 def test_a_remembered_signature_does_not_let_equal_comparing_bad_options_in(bad):
     # True == 1 and 1.0 == 1 in Python (and hash alike), but they are errors as options
     x, w, b = conv_args()
-    (name, value), = bad.items()
+    ((name, value),) = bad.items()
     good = {"stride": 1, "padding": 1, "dilation": 1, "groups": 1}[name]
     good = (good, good) if isinstance(value, tuple) else good
     F.conv2d(x, w, b, **{name: good})  # checked and remembered
@@ -133,9 +143,15 @@ def test_remembered_signatures_give_the_same_results_as_fresh_checks():
 
 
 BINARY = {
-    "a + b": lambda a, b: a + b, "a - b": lambda a, b: a - b, "a * b": lambda a, b: a * b,
-    "a / b": lambda a, b: a / b, "2 - a": lambda a, b: 2 - a, "2 / a": lambda a, b: 2 / a,
-    "a * 0.5": lambda a, b: a * 0.5, "1.5 + a": lambda a, b: 1.5 + a, "b - a": lambda a, b: b - a,
+    "a + b": lambda a, b: a + b,
+    "a - b": lambda a, b: a - b,
+    "a * b": lambda a, b: a * b,
+    "a / b": lambda a, b: a / b,
+    "2 - a": lambda a, b: 2 - a,
+    "2 / a": lambda a, b: 2 / a,
+    "a * 0.5": lambda a, b: a * 0.5,
+    "1.5 + a": lambda a, b: 1.5 + a,
+    "b - a": lambda a, b: b - a,
     "a / 3": lambda a, b: a / 3,
 }
 
@@ -176,9 +192,12 @@ def test_unrecorded_binary_ops_keep_pytorch_promotion():
 def test_untracked_inplace_matches_the_out_of_place_result(op, other):
     rng = np.random.default_rng(1)
     w = torch.tensor(rng.standard_normal(5).astype(np.float32), requires_grad=True)
-    o = {"tensor": torch.tensor(rng.uniform(1, 2, 5).astype(np.float32)), "float": 0.3, "int": 3}[other]
+    o = {"tensor": torch.tensor(rng.uniform(1, 2, 5).astype(np.float32)), "float": 0.3, "int": 3}[
+        other
+    ]
     expected = {"+=": np.add, "-=": np.subtract, "*=": np.multiply, "/=": np.true_divide}[op](
-        w.detach().numpy().copy(), o.numpy() if isinstance(o, torch.Tensor) else o)
+        w.detach().numpy().copy(), o.numpy() if isinstance(o, torch.Tensor) else o
+    )
     version = w._vc[0]
     with torch.no_grad():
         if op == "+=":
@@ -229,8 +248,9 @@ def test_reduction_gradients_on_both_sides_of_the_small_size(n, reduce):
     y = getattr(x, reduce)()
     (y * 2).backward()
     assert x.grad.shape == (n, 1) and x.grad.dtype == torch.float32
-    np.testing.assert_allclose(x.grad.numpy(), np.full((n, 1), 2.0 if reduce == "sum" else 2.0 / n),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        x.grad.numpy(), np.full((n, 1), 2.0 if reduce == "sum" else 2.0 / n), rtol=1e-6
+    )
     z = torch.tensor(np.ones((n, 2)), requires_grad=True)
     z.sum(dim=1, keepdim=True).sum().backward()
     np.testing.assert_array_equal(z.grad.numpy(), np.ones((n, 2)))

@@ -12,6 +12,7 @@ from tinyconv's code) says whether the arguments are valid and, if so, the outpu
 
 The number of examples per test comes from the hypothesis profile (`ci` by default).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,13 +28,17 @@ import tinyconv as torch
 import tinyconv.nn.functional as F
 from tinyconv.tensor import IndexOutOfRange
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # loss broadcasting warns, as in PyTorch
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::UserWarning"
+)  # loss broadcasting warns, as in PyTorch
 
 TINYCONV_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
 # Each example takes about a millisecond, so the fuzz tests run 8x the profile's max_examples
 # (ci: 25 -> 200 per test); the profile's other settings (derandomize in ci) still apply.
-FUZZ = settings(max_examples=settings.default.max_examples * 8,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=settings.default.max_examples * 8,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 INVALID, EITHER = "invalid", "either"
 
@@ -46,13 +51,17 @@ def check_error(err: BaseException) -> None:
     """An error is allowed only if it is one of the three types, tinyconv's own, with a message."""
     assert isinstance(err, (TypeError, ValueError, RuntimeError)), f"{type(err).__name__}: {err}"
     assert not isinstance(err, np.exceptions.AxisError), f"AxisError escaped: {err}"
-    assert not isinstance(err, IndexError) or isinstance(err, IndexOutOfRange), f"bare IndexError: {err}"
+    assert not isinstance(err, IndexError) or isinstance(err, IndexOutOfRange), (
+        f"bare IndexError: {err}"
+    )
     assert str(err).strip(), f"{type(err).__name__} with an empty message"
     tb = err.__traceback__
     while tb.tb_next is not None:
         tb = tb.tb_next
     where = tb.tb_frame.f_code.co_filename
-    assert where.startswith(TINYCONV_DIR), f"{type(err).__name__} raised from {where}, not tinyconv: {err}"
+    assert where.startswith(TINYCONV_DIR), (
+        f"{type(err).__name__} raised from {where}, not tinyconv: {err}"
+    )
 
 
 def run(call, expected, names):
@@ -65,13 +74,18 @@ def run(call, expected, names):
         out = call()
     except Exception as err:  # noqa: BLE001  (any exception is inspected here)
         check_error(err)
-        assert re.search(names, str(err)), f"message doesn't name {names!r}: {type(err).__name__}: {err}"
+        assert re.search(names, str(err)), (
+            f"message doesn't name {names!r}: {type(err).__name__}: {err}"
+        )
         assert expected == INVALID or (isinstance(expected, tuple) and expected[:1] == (EITHER,)), (
-            f"valid arguments (expected shape {expected}) raised {type(err).__name__}: {err}")
+            f"valid arguments (expected shape {expected}) raised {type(err).__name__}: {err}"
+        )
         return None
     assert expected != INVALID, f"invalid arguments gave a result of shape {tuple(out.shape)}"
     want = expected[1] if isinstance(expected, tuple) and expected[:1] == (EITHER,) else expected
-    assert tuple(out.shape) == tuple(want), f"shape {tuple(out.shape)}, PyTorch's formula gives {want}"
+    assert tuple(out.shape) == tuple(want), (
+        f"shape {tuple(out.shape)}, PyTorch's formula gives {want}"
+    )
     return out
 
 
@@ -79,8 +93,13 @@ def run(call, expected, names):
 
 small_int = st.integers(-2, 5)
 junk = st.one_of(st.none(), st.floats(-2, 4), st.text(max_size=3), st.booleans(), st.just([]))
-int_or_pair = st.one_of(small_int, small_int, st.tuples(small_int, small_int),
-                        st.lists(small_int, min_size=0, max_size=3).map(tuple), junk)
+int_or_pair = st.one_of(
+    small_int,
+    small_int,
+    st.tuples(small_int, small_int),
+    st.lists(small_int, min_size=0, max_size=3).map(tuple),
+    junk,
+)
 positive = st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3)))
 non_negative = st.one_of(st.integers(0, 2), st.tuples(st.integers(0, 2), st.integers(0, 2)))
 # mostly plausible values (so that many calls are valid), often anything at all
@@ -153,7 +172,10 @@ def conv2d_oracle(xs, ws, bs, xdt, wdt, stride, padding, dilation, groups):
             elif padding == "same":
                 if s != (1, 1):
                     raise Invalid
-                pads = tuple((dd * (k - 1) // 2, dd * (k - 1) - dd * (k - 1) // 2) for k, dd in zip((kh, kw), d))
+                pads = tuple(
+                    (dd * (k - 1) // 2, dd * (k - 1) - dd * (k - 1) // 2)
+                    for k, dd in zip((kh, kw), d, strict=False)
+                )
             else:
                 raise Invalid
         else:
@@ -187,16 +209,20 @@ def pool_oracle(xs, dtype, kernel_size, stride, padding, dilation, ceil_mode, av
         s = k if stride is None or stride == () or stride == [] else pair(stride, 1)
         p = pair(padding, 0)
         d = pair(dilation, 1)
-        if any(pi > ki // 2 for pi, ki in zip(p, k)):
+        if any(pi > ki // 2 for pi, ki in zip(p, k, strict=False)):
             raise Invalid
         if avg and np.dtype(dtype).kind != "f":
             raise Invalid  # tinyconv: avg_pool2d needs a float input (PyTorch also pools integers)
         C, H, W = xs[-3:]
         if H == 0 or W == 0:
             raise Invalid
-        shape = xs[:-2] + (pool_out(H, k[0], s[0], p[0], d[0], ceil_mode),
-                           pool_out(W, k[1], s[1], p[1], d[1], ceil_mode))
-        return (EITHER, shape) if C == 0 else shape  # PyTorch rejects C = 0; an empty result is fine
+        shape = xs[:-2] + (
+            pool_out(H, k[0], s[0], p[0], d[0], ceil_mode),
+            pool_out(W, k[1], s[1], p[1], d[1], ceil_mode),
+        )
+        return (
+            (EITHER, shape) if C == 0 else shape
+        )  # PyTorch rejects C = 0; an empty result is fine
     except Invalid:
         return INVALID
 
@@ -243,17 +269,28 @@ def conv_call(draw):
     cg, out = draw(st.integers(1, 3)), groups * draw(st.integers(1, 2))
     xdt = draw(dtypes)
     good = {
-        "xs": draw(batch_shape(groups * cg)), "ws": (out, cg, draw(st.integers(1, 4)), draw(st.integers(1, 4))),
-        "groups": groups, "bias": draw(st.sampled_from([None, (out,)])), "xdt": xdt, "wdt": xdt,
-        "stride": draw(positive), "dilation": draw(st.one_of(st.just(1), positive)),
+        "xs": draw(batch_shape(groups * cg)),
+        "ws": (out, cg, draw(st.integers(1, 4)), draw(st.integers(1, 4))),
+        "groups": groups,
+        "bias": draw(st.sampled_from([None, (out,)])),
+        "xdt": xdt,
+        "wdt": xdt,
+        "stride": draw(positive),
+        "dilation": draw(st.one_of(st.just(1), positive)),
         "padding": draw(st.one_of(non_negative, st.sampled_from(["same", "valid"]))),
     }
     chaos = {
-        "xs": st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 4), spatial, spatial),
-                     st.tuples(st.integers(0, 4), spatial, spatial), dims),
+        "xs": st.one_of(
+            st.tuples(st.integers(0, 2), st.integers(0, 4), spatial, spatial),
+            st.tuples(st.integers(0, 4), spatial, spatial),
+            dims,
+        ),
         "ws": st.one_of(st.tuples(*[st.integers(0, 4)] * 4), dims),
-        "groups": st.one_of(st.integers(-1, 4), junk), "bias": st.one_of(st.none(), dims), "wdt": dtypes,
-        "stride": int_or_pair, "dilation": int_or_pair,
+        "groups": st.one_of(st.integers(-1, 4), junk),
+        "bias": st.one_of(st.none(), dims),
+        "wdt": dtypes,
+        "stride": int_or_pair,
+        "dilation": int_or_pair,
         "padding": st.one_of(int_or_pair, st.sampled_from(["same", "valid", "full"])),
     }
     return mix(draw, good, chaos)
@@ -267,12 +304,21 @@ def test_fuzz_conv2d(args, grad):
     x = tensor_of(xs, args["xdt"], grad)
     w = tensor_of(ws, args["wdt"], grad)
     b = None if bs is None else tensor_of(bs, args["wdt"])
-    stride, padding, dilation, groups = args["stride"], args["padding"], args["dilation"], args["groups"]
-    expected = conv2d_oracle(xs, ws, bs, np.dtype(args["xdt"]), np.dtype(args["wdt"]), stride, padding,
-                             dilation, groups)
+    stride, padding, dilation, groups = (
+        args["stride"],
+        args["padding"],
+        args["dilation"],
+        args["groups"],
+    )
+    expected = conv2d_oracle(
+        xs, ws, bs, np.dtype(args["xdt"]), np.dtype(args["wdt"]), stride, padding, dilation, groups
+    )
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups),
-              expected, r"^conv2d: ")
+    out = run(
+        lambda: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups),
+        expected,
+        r"^conv2d: ",
+    )
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape and w.grad.shape == w.shape
@@ -286,14 +332,23 @@ def pool_call(draw, avg):
     k = draw(positive)
     kmin = min(k) if isinstance(k, tuple) else k
     good = {
-        "xs": draw(batch_shape(draw(st.integers(1, 3)))), "dtype": draw(dtypes) if not avg else np.float32,
-        "kernel_size": k, "stride": draw(st.one_of(st.none(), positive)), "padding": draw(st.integers(0, kmin // 2)),
-        "dilation": draw(st.one_of(st.just(1), positive)), "ceil_mode": draw(st.booleans()),
+        "xs": draw(batch_shape(draw(st.integers(1, 3)))),
+        "dtype": draw(dtypes) if not avg else np.float32,
+        "kernel_size": k,
+        "stride": draw(st.one_of(st.none(), positive)),
+        "padding": draw(st.integers(0, kmin // 2)),
+        "dilation": draw(st.one_of(st.just(1), positive)),
+        "ceil_mode": draw(st.booleans()),
     }
     chaos = {
-        "xs": st.one_of(st.tuples(st.integers(0, 2), st.integers(0, 3), spatial, spatial),
-                     st.tuples(st.integers(0, 3), spatial, spatial), dims),
-        "dtype": dtypes, "kernel_size": int_or_pair, "stride": st.one_of(st.just(()), int_or_pair),
+        "xs": st.one_of(
+            st.tuples(st.integers(0, 2), st.integers(0, 3), spatial, spatial),
+            st.tuples(st.integers(0, 3), spatial, spatial),
+            dims,
+        ),
+        "dtype": dtypes,
+        "kernel_size": int_or_pair,
+        "stride": st.one_of(st.just(()), int_or_pair),
         "padding": int_or_pair,
         "dilation": int_or_pair,
     }
@@ -306,7 +361,9 @@ def test_fuzz_max_pool2d(args, return_indices, grad):
     xs = args["xs"]
     assume(int(np.prod(xs)) <= 2000)
     x = tensor_of(xs, args["dtype"], grad)
-    k, s, p, d, ceil_mode = (args[n] for n in ("kernel_size", "stride", "padding", "dilation", "ceil_mode"))
+    k, s, p, d, ceil_mode = (
+        args[n] for n in ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+    )
     expected = pool_oracle(xs, args["dtype"], k, s, p, d, ceil_mode, avg=False)
     event("valid" if expected != INVALID else "invalid")
 
@@ -325,8 +382,12 @@ def test_fuzz_max_pool2d(args, return_indices, grad):
 
 
 @FUZZ
-@given(args=pool_call(avg=True), count_include_pad=st.booleans(),
-       divisor_override=st.one_of(st.none(), st.none(), st.integers(-1, 3)), grad=st.booleans())
+@given(
+    args=pool_call(avg=True),
+    count_include_pad=st.booleans(),
+    divisor_override=st.one_of(st.none(), st.none(), st.integers(-1, 3)),
+    grad=st.booleans(),
+)
 def test_fuzz_avg_pool2d(args, count_include_pad, divisor_override, grad):
     xs = args["xs"]
     assume(int(np.prod(xs)) <= 2000)
@@ -336,8 +397,11 @@ def test_fuzz_avg_pool2d(args, count_include_pad, divisor_override, grad):
     if divisor_override is not None and divisor_override <= 0:
         expected = INVALID
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override), expected,
-              r"^avg_pool2d: ")
+    out = run(
+        lambda: F.avg_pool2d(x, k, s, p, ceil_mode, count_include_pad, divisor_override),
+        expected,
+        r"^avg_pool2d: ",
+    )
     if out is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no 0/0 from windows that lie wholly in the padding
@@ -350,8 +414,9 @@ def test_fuzz_avg_pool2d(args, count_include_pad, divisor_override, grad):
 # -- view / reshape --------------------------------------------------------------------------------------
 
 
-random_shape = st.lists(st.one_of(st.integers(-2, 7), st.integers(-1, 7), st.just(-1), junk), min_size=0,
-                        max_size=4)
+random_shape = st.lists(
+    st.one_of(st.integers(-2, 7), st.integers(-1, 7), st.just(-1), junk), min_size=0, max_size=4
+)
 
 
 @st.composite
@@ -360,7 +425,7 @@ def same_size_shape(draw, shape):
     new = list(draw(st.permutations(list(shape))))
     if len(new) >= 2 and draw(st.booleans()):
         i = draw(st.integers(0, len(new) - 2))
-        new[i:i + 2] = [new[i] * new[i + 1]]
+        new[i : i + 2] = [new[i] * new[i + 1]]
     if draw(st.booleans()):
         new.insert(draw(st.integers(0, len(new))), 1)
     if new and draw(st.booleans()):
@@ -369,8 +434,14 @@ def same_size_shape(draw, shape):
 
 
 @FUZZ
-@given(data=st.data(), shape=dims, as_tuple=st.booleans(), method=st.sampled_from(["view", "reshape"]),
-       transpose=st.booleans(), grad=st.booleans())
+@given(
+    data=st.data(),
+    shape=dims,
+    as_tuple=st.booleans(),
+    method=st.sampled_from(["view", "reshape"]),
+    transpose=st.booleans(),
+    grad=st.booleans(),
+)
 def test_fuzz_view_reshape(data, shape, as_tuple, method, transpose, grad):
     assume(int(np.prod(shape)) <= 2000)
     new = data.draw(st.one_of(same_size_shape(shape), random_shape))
@@ -378,7 +449,9 @@ def test_fuzz_view_reshape(data, shape, as_tuple, method, transpose, grad):
     if transpose and x.ndim >= 2:
         x = x.transpose(0, -1)
     args = (tuple(new),) if as_tuple else tuple(new)
-    sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args  # f((2, 3)) == f(2, 3)
+    sizes = (
+        args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+    )  # f((2, 3)) == f(2, 3)
     expected = reshape_oracle(tuple(x.shape), sizes)
     event("valid" if expected != INVALID else "invalid")
     if method == "view" and expected != INVALID and not x.detach().numpy().flags.c_contiguous:
@@ -396,11 +469,18 @@ def test_fuzz_view_reshape(data, shape, as_tuple, method, transpose, grad):
 def index_items(draw, ndim):
     item = st.one_of(
         st.integers(-7, 7),
-        st.builds(slice, st.one_of(st.none(), st.integers(-7, 7)), st.one_of(st.none(), st.integers(-7, 7)),
-                  st.one_of(st.none(), st.integers(-2, 3))),
-        st.none(), st.just(Ellipsis),
+        st.builds(
+            slice,
+            st.one_of(st.none(), st.integers(-7, 7)),
+            st.one_of(st.none(), st.integers(-7, 7)),
+            st.one_of(st.none(), st.integers(-2, 3)),
+        ),
+        st.none(),
+        st.just(Ellipsis),
         st.lists(st.integers(-6, 6), min_size=0, max_size=3),
-        st.floats(-2, 2), st.text(max_size=1), st.booleans(),
+        st.floats(-2, 2),
+        st.text(max_size=1),
+        st.booleans(),
     )
     return tuple(draw(st.lists(item, min_size=0, max_size=ndim + 2)))
 
@@ -417,9 +497,16 @@ def indexed(draw):
         index = torch.tensor(draw(st.lists(st.integers(-7, 7), max_size=4)), dtype=torch.int64)
     else:
         mshape = draw(st.sampled_from([shape, shape[:1], (7,), ()]))
-        index = torch.tensor(np.asarray(draw(st.lists(st.booleans(), min_size=int(np.prod(mshape)),
-                                                      max_size=int(np.prod(mshape))))).reshape(mshape),
-                             dtype=torch.bool)
+        index = torch.tensor(
+            np.asarray(
+                draw(
+                    st.lists(
+                        st.booleans(), min_size=int(np.prod(mshape)), max_size=int(np.prod(mshape))
+                    )
+                )
+            ).reshape(mshape),
+            dtype=torch.bool,
+        )
     return shape, index
 
 
@@ -449,7 +536,8 @@ def index_oracle(shape, index):
 
     def is_select(it):
         return (isinstance(it, (int, np.integer)) and not isinstance(it, bool)) or (
-            isinstance(it, np.ndarray) and it.ndim == 0 and it.dtype.kind in "iu")
+            isinstance(it, np.ndarray) and it.ndim == 0 and it.dtype.kind in "iu"
+        )
 
     def width(it):  # how many of the tensor's dims an item uses
         if it is None or it is Ellipsis or isinstance(it, bool):
@@ -457,6 +545,7 @@ def index_oracle(shape, index):
         if isinstance(it, np.ndarray) and it.dtype == bool:
             return it.ndim
         return 1
+
     used = sum(width(it) for it in items)
     if used > len(shape):
         return INVALID
@@ -475,7 +564,10 @@ def index_oracle(shape, index):
             rest.append(np.asarray(it) if isinstance(it, list) else it)
             dim += width(it)
     # the shape, with index-array entries made harmless
-    safe = [np.zeros(it.shape, int) if isinstance(it, np.ndarray) and it.dtype != bool else it for it in rest]
+    safe = [
+        np.zeros(it.shape, int) if isinstance(it, np.ndarray) and it.dtype != bool else it
+        for it in rest
+    ]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -510,18 +602,26 @@ reductions = st.sampled_from(["mean", "sum", "none", "none", "avg", None])
 def class_loss_call(draw):
     """(N, C, ...) logits (or unbatched (C,)) with matching targets, then perhaps something broken."""
     C = draw(st.integers(1, 4))
-    xs = (C,) if draw(st.integers(0, 3)) == 0 else (
-        draw(st.integers(0, 4)), C, *draw(st.lists(st.integers(1, 3), max_size=2)))
+    xs = (
+        (C,)
+        if draw(st.integers(0, 3)) == 0
+        else (draw(st.integers(0, 4)), C, *draw(st.lists(st.integers(1, 3), max_size=2)))
+    )
     per = (xs[0], *xs[2:]) if len(xs) > 1 else ()
     rng = np.random.default_rng(len(xs) + sum(xs))
     if draw(st.integers(0, 3)) == 0:  # class probabilities
         target = rng.random(xs).astype(np.float32)
     else:
         target = rng.integers(0, C, per)
-    good = {"xs": xs, "xdt": draw(st.sampled_from([np.float32, np.float64])), "target": target,
-            "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
-            "weight": draw(st.sampled_from([None, (C,)])), "ignore_index": draw(st.sampled_from([-100, 0])),
-            "label_smoothing": draw(st.sampled_from([0.0, 0.1]))}
+    good = {
+        "xs": xs,
+        "xdt": draw(st.sampled_from([np.float32, np.float64])),
+        "target": target,
+        "reduction": draw(st.sampled_from(["mean", "sum", "none"])),
+        "weight": draw(st.sampled_from([None, (C,)])),
+        "ignore_index": draw(st.sampled_from([-100, 0])),
+        "label_smoothing": draw(st.sampled_from([0.0, 0.1])),
+    }
 
     @st.composite
     def bad_target(draw):
@@ -530,10 +630,15 @@ def class_loss_call(draw):
         values = rng.integers(lo, hi + 1, shape)
         return values.astype(draw(st.sampled_from([np.int64, np.int32, np.float32, np.bool_])))
 
-    chaos = {"xs": st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), dims),
-                 "xdt": st.sampled_from([np.float32, np.int64]), "target": bad_target(), "reduction": reductions,
-                 "weight": st.one_of(st.none(), dims), "ignore_index": st.sampled_from([-100, 0, 1, 7]),
-                 "label_smoothing": st.sampled_from([0.0, 0.5, 1.0, 1.5, -0.1])}
+    chaos = {
+        "xs": st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), dims),
+        "xdt": st.sampled_from([np.float32, np.int64]),
+        "target": bad_target(),
+        "reduction": reductions,
+        "weight": st.one_of(st.none(), dims),
+        "ignore_index": st.sampled_from([-100, 0, 1, 7]),
+        "label_smoothing": st.sampled_from([0.0, 0.5, 1.0, 1.5, -0.1]),
+    }
     return mix(draw, good, chaos)
 
 
@@ -551,7 +656,9 @@ def class_loss_oracle(xs, xdt, target, reduction, weight_shape, ignore_index):
         if target.dtype.kind not in "iu":
             return INVALID
         per = (xs[0],) + xs[2:] if len(xs) > 1 else ()
-        if target.shape != per and not (len(xs) == 1 and target.shape == (1,)):  # PyTorch takes (C,) with (1,)
+        if target.shape != per and not (
+            len(xs) == 1 and target.shape == (1,)
+        ):  # PyTorch takes (C,) with (1,)
             return INVALID
         ok = (target == ignore_index) | ((target >= 0) & (target < C))
         if not ok.all():
@@ -562,10 +669,14 @@ def class_loss_oracle(xs, xdt, target, reduction, weight_shape, ignore_index):
 
 
 @FUZZ
-@given(args=class_loss_call(), which=st.sampled_from(["cross_entropy", "nll_loss"]), grad=st.booleans())
+@given(
+    args=class_loss_call(), which=st.sampled_from(["cross_entropy", "nll_loss"]), grad=st.booleans()
+)
 def test_fuzz_class_losses(args, which, grad):
-    xs, xdt, target, reduction, ws, ignore_index, label_smoothing = (args[k] for k in (
-        "xs", "xdt", "target", "reduction", "weight", "ignore_index", "label_smoothing"))
+    xs, xdt, target, reduction, ws, ignore_index, label_smoothing = (
+        args[k]
+        for k in ("xs", "xdt", "target", "reduction", "weight", "ignore_index", "label_smoothing")
+    )
     assume(int(np.prod(xs)) <= 1000)
     x = tensor_of(xs, xdt, grad)
     w = None if ws is None else torch.ones(ws)
@@ -578,7 +689,9 @@ def test_fuzz_class_losses(args, which, grad):
         expected = INVALID
     event("valid" if expected != INVALID else "invalid")
     if which == "cross_entropy":
-        call = lambda: F.cross_entropy(x, torch.tensor(target), w, ignore_index, reduction, label_smoothing)
+        call = lambda: F.cross_entropy(
+            x, torch.tensor(target), w, ignore_index, reduction, label_smoothing
+        )
     else:
         call = lambda: F.nll_loss(x, torch.tensor(target), w, ignore_index, reduction)
     out = run(call, expected, rf"^{which}: ")
@@ -588,10 +701,17 @@ def test_fuzz_class_losses(args, which, grad):
 
 
 @FUZZ
-@given(xs=dims, ts=st.one_of(dims, st.just("same")), reduction=reductions,
-       which=st.sampled_from(["mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]),
-       weight=st.one_of(st.none(), st.none(), st.just("same"), dims), tdt=st.sampled_from([np.float32, np.int64]),
-       grad=st.booleans())
+@given(
+    xs=dims,
+    ts=st.one_of(dims, st.just("same")),
+    reduction=reductions,
+    which=st.sampled_from(
+        ["mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+    ),
+    weight=st.one_of(st.none(), st.none(), st.just("same"), dims),
+    tdt=st.sampled_from([np.float32, np.int64]),
+    grad=st.booleans(),
+)
 def test_fuzz_pointwise_losses(xs, ts, reduction, which, weight, tdt, grad):
     ts = xs if ts == "same" else ts
     assume(int(np.prod(xs)) <= 1000 and int(np.prod(ts)) <= 1000)
@@ -613,10 +733,14 @@ def test_fuzz_pointwise_losses(xs, ts, reduction, which, weight, tdt, grad):
     if which.startswith("binary") and weight is not None:
         wshape = xs if weight == "same" else weight
         kwargs["weight"] = torch.ones(wshape)
-        if full is not None and (not _broadcasts(wshape, full) or np.broadcast_shapes(wshape, full) != full):
+        if full is not None and (
+            not _broadcasts(wshape, full) or np.broadcast_shapes(wshape, full) != full
+        ):
             expected = INVALID  # the weight must broadcast to the loss's shape
     event("valid" if expected != INVALID else "invalid")
-    out = run(lambda: getattr(F, which)(x, t, reduction=reduction, **kwargs), expected, rf"^{which}: ")
+    out = run(
+        lambda: getattr(F, which)(x, t, reduction=reduction, **kwargs), expected, rf"^{which}: "
+    )
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
         assert x.grad.shape == x.shape
@@ -634,34 +758,68 @@ def _broadcasts(a, b) -> bool:
 
 
 def test_oracles_agree_with_known_pytorch_results():
-    assert conv2d_oracle((1, 3, 5, 5), (2, 3, 3, 3), None, *[np.dtype(np.float32)] * 2, 2, 1, 1, 1) == (1, 2, 3, 3)
-    assert conv2d_oracle((3, 8, 8), (4, 3, 3, 5), (4,), *[np.dtype(np.float32)] * 2, 1, "same", 1, 1) == (4, 8, 8)
-    assert conv2d_oracle((1, 4, 5, 5), (2, 3, 3, 3), None, *[np.dtype(np.float32)] * 2, 1, 0, 1, 1) == INVALID
+    assert conv2d_oracle(
+        (1, 3, 5, 5), (2, 3, 3, 3), None, *[np.dtype(np.float32)] * 2, 2, 1, 1, 1
+    ) == (1, 2, 3, 3)
+    assert conv2d_oracle(
+        (3, 8, 8), (4, 3, 3, 5), (4,), *[np.dtype(np.float32)] * 2, 1, "same", 1, 1
+    ) == (4, 8, 8)
+    assert (
+        conv2d_oracle((1, 4, 5, 5), (2, 3, 3, 3), None, *[np.dtype(np.float32)] * 2, 1, 0, 1, 1)
+        == INVALID
+    )
     assert pool_oracle((1, 3, 5, 5), np.float32, 2, None, 0, 1, True, False) == (1, 3, 3, 3)
     assert pool_oracle((1, 3, 5, 5), np.float32, 3, 2, 1, 1, True, True) == (1, 3, 3, 3)
     assert pool_oracle((1, 1, 2, 2), np.float32, 3, None, 0, 1, False, False) == INVALID
     assert reshape_oracle((2, 3), (-1, 2)) == (3, 2) and reshape_oracle((0, 3), (-1, 0)) == INVALID
-    assert index_oracle((3, 4), (slice(None, None, -1),)) == INVALID and index_oracle((3, 4), (1,)) == (4,)
+    assert index_oracle((3, 4), (slice(None, None, -1),)) == INVALID and index_oracle(
+        (3, 4), (1,)
+    ) == (4,)
 
 
 # -- what the fuzzer found, pinned down (each was a hole before the fix) -----------------------------------
 
 
-@pytest.mark.parametrize("call, expected, names", [
-    (lambda: torch.ones(1).view(None), INVALID, r"^view\(\): "),                # used to return the tensor unchanged
-    (lambda: torch.ones(2).view("a"), INVALID, r"^view\(\): "),                 # used to blame to()/device
-    (lambda: torch.ones(3, 2)[[]], (0, 2), r""),                                # empty list index: 0 rows
-    (lambda: torch.ones(3)[::0], INVALID, r"slice step"),                       # NumPy's bare ValueError
-    (lambda: F.conv2d(torch.ones(1, 3, 0, 5), torch.ones(2, 3, 1, 1), padding=1), INVALID, r"^conv2d: "),
-    (lambda: F.avg_pool2d(torch.ones(0, 0, 0, 0), 2, padding=1), INVALID, r"^avg_pool2d: "),
-    (lambda: F.conv2d(torch.ones(1, 3, 5, 5), torch.ones(0, 3, 3, 3)), INVALID, r"^conv2d: "),
-    (lambda: F.cross_entropy(torch.ones(0), torch.tensor(0), ignore_index=0), INVALID, r"^cross_entropy: "),
-    (lambda: F.cross_entropy(torch.ones(2, 0), torch.ones(2, 0), label_smoothing=0.1), INVALID,
-     r"^cross_entropy: "),                                                       # ZeroDivisionError before
-    (lambda: F.cross_entropy(torch.ones(1, 1), torch.ones(1, 1), weight=torch.tensor(1.0)), INVALID,
-     r"^cross_entropy: "),
-    (lambda: F.nll_loss(torch.ones(2, 3, dtype=torch.int64), torch.tensor([0, 1])), INVALID, r"^nll_loss: "),
-    (lambda: F.softmax(torch.ones(2, 0), 1), (2, 0), r""),                      # NumPy's max of nothing before
-])
+@pytest.mark.parametrize(
+    "call, expected, names",
+    [
+        (
+            lambda: torch.ones(1).view(None),
+            INVALID,
+            r"^view\(\): ",
+        ),  # used to return the tensor unchanged
+        (lambda: torch.ones(2).view("a"), INVALID, r"^view\(\): "),  # used to blame to()/device
+        (lambda: torch.ones(3, 2)[[]], (0, 2), r""),  # empty list index: 0 rows
+        (lambda: torch.ones(3)[::0], INVALID, r"slice step"),  # NumPy's bare ValueError
+        (
+            lambda: F.conv2d(torch.ones(1, 3, 0, 5), torch.ones(2, 3, 1, 1), padding=1),
+            INVALID,
+            r"^conv2d: ",
+        ),
+        (lambda: F.avg_pool2d(torch.ones(0, 0, 0, 0), 2, padding=1), INVALID, r"^avg_pool2d: "),
+        (lambda: F.conv2d(torch.ones(1, 3, 5, 5), torch.ones(0, 3, 3, 3)), INVALID, r"^conv2d: "),
+        (
+            lambda: F.cross_entropy(torch.ones(0), torch.tensor(0), ignore_index=0),
+            INVALID,
+            r"^cross_entropy: ",
+        ),
+        (
+            lambda: F.cross_entropy(torch.ones(2, 0), torch.ones(2, 0), label_smoothing=0.1),
+            INVALID,
+            r"^cross_entropy: ",
+        ),  # ZeroDivisionError before
+        (
+            lambda: F.cross_entropy(torch.ones(1, 1), torch.ones(1, 1), weight=torch.tensor(1.0)),
+            INVALID,
+            r"^cross_entropy: ",
+        ),
+        (
+            lambda: F.nll_loss(torch.ones(2, 3, dtype=torch.int64), torch.tensor([0, 1])),
+            INVALID,
+            r"^nll_loss: ",
+        ),
+        (lambda: F.softmax(torch.ones(2, 0), 1), (2, 0), r""),  # NumPy's max of nothing before
+    ],
+)
 def test_fuzz_findings_stay_fixed(call, expected, names):
     run(call, expected, names)

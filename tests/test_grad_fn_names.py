@@ -1,5 +1,6 @@
 """grad_fn names print as PyTorch's do (`<MulBackward0>`): learners compare tutorial output
 line by line. Each case runs in PyTorch 2.13 and in tinyconv; the node names must agree."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +18,9 @@ CASES = {
     "mse_loss": lambda T, F, x, y, v, m, img, w: F.mse_loss(x, y),
     "mul": lambda T, F, x, y, v, m, img, w: x * y,
     "div": lambda T, F, x, y, v, m, img, w: x / y,
-    "pow scalar": lambda T, F, x, y, v, m, img, w: x ** 2,
+    "pow scalar": lambda T, F, x, y, v, m, img, w: x**2,
     "pow tensor": lambda T, F, x, y, v, m, img, w: x.abs() ** y,
-    "rpow": lambda T, F, x, y, v, m, img, w: 2 ** x,
+    "rpow": lambda T, F, x, y, v, m, img, w: 2**x,
     "mm": lambda T, F, x, y, v, m, img, w: x @ m,
     "dot": lambda T, F, x, y, v, m, img, w: v @ v,
     "mv": lambda T, F, x, y, v, m, img, w: x @ v,
@@ -94,8 +95,12 @@ CASES = {
     "pad replicate": lambda T, F, x, y, v, m, img, w: F.pad(img, (1, 1, 1, 1), mode="replicate"),
     "cross_entropy": lambda T, F, x, y, v, m, img, w: F.cross_entropy(x, T.tensor([0, 2])),
     "nll_loss": lambda T, F, x, y, v, m, img, w: F.nll_loss(x, T.tensor([0, 2])),
-    "bce": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy(x.sigmoid(), T.ones(2, 3, dtype=T.float64) / 2),
-    "bce logits": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy_with_logits(x, T.ones(2, 3, dtype=T.float64)),
+    "bce": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy(
+        x.sigmoid(), T.ones(2, 3, dtype=T.float64) / 2
+    ),
+    "bce logits": lambda T, F, x, y, v, m, img, w: F.binary_cross_entropy_with_logits(
+        x, T.ones(2, 3, dtype=T.float64)
+    ),
     "leaky_relu": lambda T, F, x, y, v, m, img, w: F.leaky_relu(x),
     "batch_norm": lambda T, F, x, y, v, m, img, w: F.batch_norm(img, None, None, training=True),
     # breadth (tests/test_breadth.py)
@@ -127,8 +132,14 @@ CASES = {
 
 def _run(T, F, case):
     rng = np.random.default_rng(0)
-    arrays = [rng.random((2, 3)) + 0.5, rng.random((2, 3)), rng.random(3), rng.random((3, 4)),
-              rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))]
+    arrays = [
+        rng.random((2, 3)) + 0.5,
+        rng.random((2, 3)),
+        rng.random(3),
+        rng.random((3, 4)),
+        rng.standard_normal((1, 2, 6, 6)),
+        rng.standard_normal((3, 2, 3, 3)),
+    ]
     ts = [T.tensor(a, requires_grad=True) for a in arrays]
     return CASES[case](T, F, *ts)
 
@@ -152,7 +163,7 @@ def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
         @staticmethod
         def forward(ctx, a):
             ctx.save_for_backward(a)
-            return a ** 3
+            return a**3
 
         @staticmethod
         def backward(ctx, g):
@@ -163,8 +174,18 @@ def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
     assert y.grad_fn.name() == "CubeBackward"  # PyTorch names a custom Function's node the same way
 
 
-@pytest.mark.parametrize("case", ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-                                  "adaptive_max_pool2d", "pad", "conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "max_pool2d",
+        "avg_pool2d",
+        "adaptive_avg_pool2d",
+        "adaptive_max_pool2d",
+        "pad",
+        "conv2d",
+        "conv_transpose2d",
+    ],
+)
 def test_kernel_backed_nodes_have_torchs_edges(case):
     # The options travel as one tuple argument; next_functions shows only the tensor edges,
     # as many as PyTorch's node has (the input; conv: input, weight, bias).
@@ -176,13 +197,15 @@ def test_kernel_backed_nodes_have_torchs_edges(case):
         x = T.tensor(img, requires_grad=True)
         w = T.tensor(wts, requires_grad=True)
         b = T.tensor(np.ones(2), requires_grad=True)
-        out = {"max_pool2d": lambda: F.max_pool2d(x, 2, 1, 1),
-               "avg_pool2d": lambda: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
-               "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(x, 4),
-               "adaptive_max_pool2d": lambda: F.adaptive_max_pool2d(x, 4),
-               "pad": lambda: F.pad(x, (1, 2, 0, 1), mode="reflect"),
-               "conv2d": lambda: F.conv2d(x, w, b, 2, 1),
-               "conv_transpose2d": lambda: F.conv_transpose2d(x, w, b, 2, 1, 1)}[case]()
+        out = {
+            "max_pool2d": lambda: F.max_pool2d(x, 2, 1, 1),
+            "avg_pool2d": lambda: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+            "adaptive_avg_pool2d": lambda: F.adaptive_avg_pool2d(x, 4),
+            "adaptive_max_pool2d": lambda: F.adaptive_max_pool2d(x, 4),
+            "pad": lambda: F.pad(x, (1, 2, 0, 1), mode="reflect"),
+            "conv2d": lambda: F.conv2d(x, w, b, 2, 1),
+            "conv_transpose2d": lambda: F.conv_transpose2d(x, w, b, 2, 1, 1),
+        }[case]()
         out.sum().backward()
         edges = [None if f is None else type(f).__name__ for f, _ in out.grad_fn.next_functions]
         return edges, x.grad.numpy()
@@ -193,9 +216,14 @@ def test_kernel_backed_nodes_have_torchs_edges(case):
 
 
 GRAD_FN_CASES = {
-    "squeeze()": lambda T, x, v: x[None].squeeze(), "squeeze(dims)": lambda T, x, v: x[None].squeeze((0,)),
-    "square": lambda T, x, v: x.square(), "t()": lambda T, x, v: x.t(), "x.T": lambda T, x, v: x.T,
-    "number / x": lambda T, x, v: 2 / x, "number % x": lambda T, x, v: 2 % x, "x // 2": lambda T, x, v: x // 2,
+    "squeeze()": lambda T, x, v: x[None].squeeze(),
+    "squeeze(dims)": lambda T, x, v: x[None].squeeze((0,)),
+    "square": lambda T, x, v: x.square(),
+    "t()": lambda T, x, v: x.t(),
+    "x.T": lambda T, x, v: x.T,
+    "number / x": lambda T, x, v: 2 / x,
+    "number % x": lambda T, x, v: 2 % x,
+    "x // 2": lambda T, x, v: x // 2,
     "copy_": lambda T, x, v: T.zeros(2, 3, dtype=T.float64).copy_(x),
 }
 
@@ -206,8 +234,14 @@ def _written(T, x, index):
     return a
 
 
-SETITEM_CASES = {"[[0]]": [0], "mask": "mask", "(0, [1])": (0, [1]), "(:, [1])": (slice(None), [1]),
-                 "True": True, "(1:, [1])": (slice(1, None), [1])}
+SETITEM_CASES = {
+    "[[0]]": [0],
+    "mask": "mask",
+    "(0, [1])": (0, [1]),
+    "(:, [1])": (slice(None), [1]),
+    "True": True,
+    "(1:, [1])": (slice(1, None), [1]),
+}
 
 
 @pytest.mark.torch

@@ -6,6 +6,7 @@ with the integer first (a basic index), NumPy counts it as one more index array,
 moves the result's dims. The torch-free tests below pin those cases with values worked
 out by hand; the hypothesis tests compare random indices with PyTorch 2.13 itself.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -23,7 +24,9 @@ from tinyconv.autograd import gradcheck
 
 def arange(*shape, requires_grad=False):
     n = int(np.prod(shape))
-    return tinyconv.tensor(np.arange(n, dtype=np.float64).reshape(shape), requires_grad=requires_grad)
+    return tinyconv.tensor(
+        np.arange(n, dtype=np.float64).reshape(shape), requires_grad=requires_grad
+    )
 
 
 # -- integers are selects, not index arrays -------------------------------------------------------------
@@ -37,17 +40,22 @@ def test_int_then_slice_then_list_keeps_the_list_dim_in_place():
 
 def test_int_then_slice_then_list_changes_the_shape_as_in_pytorch():
     x = arange(2, 3, 4)
-    assert x[0, :, [0, 1]].shape == (3, 2)        # NumPy: (2, 3)
+    assert x[0, :, [0, 1]].shape == (3, 2)  # NumPy: (2, 3)
     assert x[:, 0, :, None][[1, 0]].shape == (2, 4, 1)
     assert x[1, [2, 0], 1:].tolist() == [[21.0, 22.0, 23.0], [13.0, 14.0, 15.0]]
     assert x[[1, 0], :, 3].tolist() == [[15.0, 19.0, 23.0], [3.0, 7.0, 11.0]]  # (2, 3) either way
-    assert x[..., 0, [1, 2]].shape == (2, 2)      # select dim 1 first: arrays on dim 2 of (2, 4)
-    assert x[0, ..., [1, 2]].shape == (3, 2)      # NumPy: (2, 3)
+    assert x[..., 0, [1, 2]].shape == (2, 2)  # select dim 1 first: arrays on dim 2 of (2, 4)
+    assert x[0, ..., [1, 2]].shape == (3, 2)  # NumPy: (2, 3)
 
 
 def test_a_0d_integer_tensor_is_a_select_like_an_int():
     x = arange(2, 3, 4)
-    for i in (tinyconv.tensor(1), tinyconv.tensor(1, dtype=tinyconv.int32), np.int64(1), np.array(1)):
+    for i in (
+        tinyconv.tensor(1),
+        tinyconv.tensor(1, dtype=tinyconv.int32),
+        np.int64(1),
+        np.array(1),
+    ):
         y = x[i, :, [0, 3]]
         assert y.shape == (3, 2)
         assert y.tolist() == [[12.0, 15.0], [16.0, 19.0], [20.0, 23.0]]
@@ -108,7 +116,11 @@ def test_slices_with_steps_and_bounds_past_the_end():
     assert x[1:100:3].tolist() == [1.0, 4.0]
     assert x[-100:2].tolist() == [0.0, 1.0]
     assert x[5:1].shape == (0,)
-    assert x[tinyconv.tensor(1):tinyconv.tensor(6):tinyconv.tensor(2)].tolist() == [1.0, 3.0, 5.0]
+    assert x[tinyconv.tensor(1) : tinyconv.tensor(6) : tinyconv.tensor(2)].tolist() == [
+        1.0,
+        3.0,
+        5.0,
+    ]
 
 
 def test_a_list_holding_sequences_reads_as_a_tuple_like_pytorch():
@@ -143,12 +155,21 @@ def test_uint8_indices_are_masks_like_pytorch():
         ((2, 3), [True, False, True], IndexError, r"mask of shape \(3,\) does not match.*\(2,\)"),
         ((2, 3), ([0, 1], [0, 1, 1]), IndexError, r"could not be broadcast"),
         ((2, 3), (Ellipsis, 0, Ellipsis), IndexError, r"single ellipsis"),
-        ((2, 3, 4), (np.ones((2, 3), bool), Ellipsis, slice(0, 1)), IndexError,
-         r"mask of 2 dims given as a ndarray together with '\.\.\.'.*as a tensor"),
+        (
+            (2, 3, 4),
+            (np.ones((2, 3), bool), Ellipsis, slice(0, 1)),
+            IndexError,
+            r"mask of 2 dims given as a ndarray together with '\.\.\.'.*as a tensor",
+        ),
         ((2, 3, 4), (Ellipsis, [[True] * 4] * 3), IndexError, r"mask of 2 dims given as a list"),
         ((), 0, IndexError, r"too many indices for a tensor of dimension 0"),
         ((2, 3), [1.0], TypeError, r"integer or bool arrays, got float64"),
-        ((2, 3), tinyconv.tensor([1], dtype=tinyconv.int16), TypeError, r"long, int or bool.*int16"),
+        (
+            (2, 3),
+            tinyconv.tensor([1], dtype=tinyconv.int16),
+            TypeError,
+            r"long, int or bool.*int16",
+        ),
         ((2, 3), np.bool_(True), TypeError, r"invalid index of type bool"),
     ],
 )
@@ -197,7 +218,10 @@ def test_getitem_gradient_follows_pytorch_placement():
 
 def test_getitem_gradient_sums_repeated_entries():
     x = arange(3, requires_grad=True)
-    (x[np.array([[0, 0], [2, 0]])] * tinyconv.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tinyconv.float64)).sum().backward()
+    (
+        x[np.array([[0, 0], [2, 0]])]
+        * tinyconv.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tinyconv.float64)
+    ).sum().backward()
     assert x.grad.tolist() == [7.0, 0.0, 3.0]
 
 
@@ -243,7 +267,7 @@ def test_setitem_repeated_indices_last_write_wins_and_every_entry_gets_its_gradi
 def test_setitem_dtypes():
     y = tinyconv.zeros(2, 3, dtype=tinyconv.int64)
     y[0] = tinyconv.tensor([2.7, -2.7, 1.0])  # a basic index copies with a cast (truncating)
-    y[1, [0, 2]] = -3.9                        # a Python number takes the tensor's dtype
+    y[1, [0, 2]] = -3.9  # a Python number takes the tensor's dtype
     assert y.tolist() == [[2, -2, 1], [-3, 0, -3]]
     z = tinyconv.zeros(2, 3, dtype=tinyconv.float64)
     with pytest.raises(RuntimeError, match=r"dtype must be the tensor's.*float32.*float64"):
@@ -279,12 +303,15 @@ def test_gradcheck_getitem_and_setitem(index):
     assert gradcheck(lambda t: t[index], (x,))
     shape = x.detach()[index].shape
     v = tinyconv.tensor(np.random.default_rng(1).standard_normal(shape), requires_grad=True)
-    repeats = np.unique(np.arange(24.0).reshape(2, 3, 4)[_numpy_like(index)]).size != int(np.prod(shape))
+    repeats = np.unique(np.arange(24.0).reshape(2, 3, 4)[_numpy_like(index)]).size != int(
+        np.prod(shape)
+    )
 
     def put(t, val):
         y = t * 1
         y[index] = val * 2
         return y
+
     if repeats:  # which repeated write survives has no derivative in v; check x alone
         assert gradcheck(lambda t: put(t, v.detach()), (x,))
     else:
@@ -313,8 +340,10 @@ def same_grad(g, gt) -> None:
 
 
 def _both(index, torch):
-    return (build_index(index, lambda a: tinyconv.tensor(a)),
-            build_index(index, lambda a: torch.tensor(a)))
+    return (
+        build_index(index, lambda a: tinyconv.tensor(a)),
+        build_index(index, lambda a: torch.tensor(a)),
+    )
 
 
 @given(case=index_cases(), seed=st.integers(0, 2**32 - 1))
@@ -349,7 +378,7 @@ def test_setitem_matches_torch(case, seed, data):
         target = tuple(torch.zeros(shape)[tt].shape)
     # a value that broadcasts to the target: dims dropped or set to 1, or extra leading ones
     vshape = tuple(n if data.draw(st.booleans()) else 1 for n in target)
-    vshape = vshape[data.draw(st.integers(0, len(vshape))):]
+    vshape = vshape[data.draw(st.integers(0, len(vshape))) :]
     vshape = (1,) * data.draw(st.integers(0, 2)) + vshape
     vd = data.draw(float64_arrays(vshape))
     x, xt = tinyconv.tensor(xd, requires_grad=True), torch.tensor(xd, requires_grad=True)
@@ -375,20 +404,31 @@ def test_setitem_matches_torch(case, seed, data):
 
 # (target, index, value) of `target[index] = value`, from the library T and the tensor v
 OVERLAP_WRITES = {
-    "v[[0, 0]] = v": lambda T, v: (v, [0, 0], v), "v[[1, 0]] = v": lambda T, v: (v, [1, 0], v),
-    "v[:] = v": lambda T, v: (v, slice(None), v), "v[1:] = v[:-1]": lambda T, v: (v, slice(1, None), v[:-1]),
-    "v[[0, 1]] = v[[1, 0]]": lambda T, v: (v, [0, 1], v[[1, 0]]), "v[0] = v[1]": lambda T, v: (v, 0, v[1]),
-    "v[mask] = v[1]": lambda T, v: (v, T.tensor([True, False]), v[1]), "v[[0]] = v[1:]": lambda T, v: (v, [0], v[1:]),
+    "v[[0, 0]] = v": lambda T, v: (v, [0, 0], v),
+    "v[[1, 0]] = v": lambda T, v: (v, [1, 0], v),
+    "v[:] = v": lambda T, v: (v, slice(None), v),
+    "v[1:] = v[:-1]": lambda T, v: (v, slice(1, None), v[:-1]),
+    "v[[0, 1]] = v[[1, 0]]": lambda T, v: (v, [0, 1], v[[1, 0]]),
+    "v[0] = v[1]": lambda T, v: (v, 0, v[1]),
+    "v[mask] = v[1]": lambda T, v: (v, T.tensor([True, False]), v[1]),
+    "v[[0]] = v[1:]": lambda T, v: (v, [0], v[1:]),
     "v[...] = v.flip(0)": lambda T, v: (v, Ellipsis, v.flip(0)),
     "v[:, 0] = v[:, 1]": lambda T, v: (v, (slice(None), 0), v[:, 1]),
     "v[:, [0, 1]] = v.t()": lambda T, v: (v, (slice(None), [0, 1]), v.t()),
-    "v[[0, 1]] = v.t()": lambda T, v: (v, [0, 1], v.t()), "v.t()[[0, 1]] = v": lambda T, v: (v.t(), [0, 1], v),
-    "v[:] = v.t()": lambda T, v: (v, slice(None), v.t()), "v[[0, 1], [0, 1]] = v[0]": lambda T, v: (v, ([0, 1], [0, 1]), v[0]),
-    "v[0, [0, 1]] = v[:, 0]": lambda T, v: (v, (0, [0, 1]), v[:, 0]), "v[0] = v[:, 0]": lambda T, v: (v, 0, v[:, 0]),
-    "v[v > 2] = v[0, 0]": lambda T, v: (v, v > 2, v[0, 0]), "v[v > 2] = v[0]": lambda T, v: (v, v > 2, v[0]),
-    "v[True] = v": lambda T, v: (v, True, v), "v[None] = v": lambda T, v: (v, None, v),
-    "v[0, 0] = v[0, 0]": lambda T, v: (v, (0, 0), v[0, 0]), "v[[0]] = v[0, 0]": lambda T, v: (v, [0], v[0, 0]),
-    "v[0][[1, 0]] = v[0]": lambda T, v: (v[0], [1, 0], v[0]), "v[:1] = v[0:1]": lambda T, v: (v, slice(None, 1), v[0:1]),
+    "v[[0, 1]] = v.t()": lambda T, v: (v, [0, 1], v.t()),
+    "v.t()[[0, 1]] = v": lambda T, v: (v.t(), [0, 1], v),
+    "v[:] = v.t()": lambda T, v: (v, slice(None), v.t()),
+    "v[[0, 1], [0, 1]] = v[0]": lambda T, v: (v, ([0, 1], [0, 1]), v[0]),
+    "v[0, [0, 1]] = v[:, 0]": lambda T, v: (v, (0, [0, 1]), v[:, 0]),
+    "v[0] = v[:, 0]": lambda T, v: (v, 0, v[:, 0]),
+    "v[v > 2] = v[0, 0]": lambda T, v: (v, v > 2, v[0, 0]),
+    "v[v > 2] = v[0]": lambda T, v: (v, v > 2, v[0]),
+    "v[True] = v": lambda T, v: (v, True, v),
+    "v[None] = v": lambda T, v: (v, None, v),
+    "v[0, 0] = v[0, 0]": lambda T, v: (v, (0, 0), v[0, 0]),
+    "v[[0]] = v[0, 0]": lambda T, v: (v, [0], v[0, 0]),
+    "v[0][[1, 0]] = v[0]": lambda T, v: (v[0], [1, 0], v[0]),
+    "v[:1] = v[0:1]": lambda T, v: (v, slice(None, 1), v[0:1]),
 }
 
 

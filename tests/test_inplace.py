@@ -6,6 +6,7 @@ version is unchanged, and otherwise raises a RuntimeError naming the op and the 
 Updates through `.data` are invisible (as in PyTorch); updates under `no_grad` bump the
 version, so they are fine between steps but caught between a forward and its backward.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,8 @@ def message(excinfo) -> str:
 @pytest.mark.parametrize("name,modify", INPLACE_OPS, ids=[n for n, _ in INPLACE_OPS])
 def test_mul_input_modified(name, modify):
     x, w = leaf(2, 3), leaf(2, 3, seed=1)
-    h = x * 1.0           # a non-leaf, so it may be modified in place under grad mode
-    y = h * w             # Mul saves h (for w's gradient) and w (for h's)
+    h = x * 1.0  # a non-leaf, so it may be modified in place under grad mode
+    y = h * w  # Mul saves h (for w's gradient) and w (for h's)
     modify(h)
     with pytest.raises(RuntimeError, match=r"MulBackward0") as e:
         y.sum().backward()
@@ -67,8 +68,15 @@ def test_mul_leaf_modified_under_no_grad_between_forward_and_backward():
         y.sum().backward()
 
 
-@pytest.mark.parametrize("op,name", [("exp", "ExpBackward0"), ("sigmoid", "SigmoidBackward0"),
-                                     ("tanh", "TanhBackward0"), ("sqrt", "SqrtBackward0")])
+@pytest.mark.parametrize(
+    "op,name",
+    [
+        ("exp", "ExpBackward0"),
+        ("sigmoid", "SigmoidBackward0"),
+        ("tanh", "TanhBackward0"),
+        ("sqrt", "SqrtBackward0"),
+    ],
+)
 def test_output_of_op_that_saves_its_output_modified(op, name):
     x = torch.tensor([[0.5, 1.0, 2.0]], requires_grad=True)
     y = getattr(x, op)()  # these ops save their output for backward
@@ -153,17 +161,31 @@ def test_message_reports_versions():
 # -- views share the version counter ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_view", [
-    lambda t: t.view(-1),
-    lambda t: t.reshape(6),
-    lambda t: t[0],
-    lambda t: t[:, 1:],
-    lambda t: t.transpose(0, 1),
-    lambda t: t.T,
-    lambda t: t.unsqueeze(0),
-    lambda t: t.permute(1, 0),
-    lambda t: t.detach(),
-], ids=["view", "reshape", "int-index", "slice", "transpose", "T", "unsqueeze", "permute", "detach"])
+@pytest.mark.parametrize(
+    "make_view",
+    [
+        lambda t: t.view(-1),
+        lambda t: t.reshape(6),
+        lambda t: t[0],
+        lambda t: t[:, 1:],
+        lambda t: t.transpose(0, 1),
+        lambda t: t.T,
+        lambda t: t.unsqueeze(0),
+        lambda t: t.permute(1, 0),
+        lambda t: t.detach(),
+    ],
+    ids=[
+        "view",
+        "reshape",
+        "int-index",
+        "slice",
+        "transpose",
+        "T",
+        "unsqueeze",
+        "permute",
+        "detach",
+    ],
+)
 def test_views_share_the_version_counter(make_view):
     x = leaf(2, 3)
     y = x.exp()  # Exp saves y
@@ -226,7 +248,7 @@ def test_weight_update_through_data_between_steps():
         loss.backward()
         residual = (w * x).sum().item() - 1.0  # w not updated yet
         np.testing.assert_allclose(w.grad.numpy(), 2 * residual * x.numpy(), rtol=1e-5)
-        w.data -= 0.01 * w.grad.data   # the textbook update
+        w.data -= 0.01 * w.grad.data  # the textbook update
         w.grad.data.zero_()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
@@ -258,15 +280,21 @@ def test_weight_update_under_no_grad_between_steps():
     assert w.grad.tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("make_opt", [
-    lambda p: optim.SGD(p, lr=0.1),
-    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-    lambda p: optim.Adam(p, lr=0.01),
-    lambda p: optim.AdamW(p, lr=0.01),
-], ids=["sgd", "sgd-nesterov", "adam", "adamw"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda p: optim.SGD(p, lr=0.1),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: optim.Adam(p, lr=0.01),
+        lambda p: optim.AdamW(p, lr=0.01),
+    ],
+    ids=["sgd", "sgd-nesterov", "adam", "adamw"],
+)
 def test_optimizer_steps_between_steps_do_not_raise(make_opt):
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Sigmoid(), nn.Flatten(), nn.Linear(32, 2))
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.Sigmoid(), nn.Flatten(), nn.Linear(32, 2)
+    )
     opt = make_opt(model.parameters())
     x = torch.randn(2, 1, 4, 4)
     target = torch.tensor([0, 1])

@@ -1,5 +1,6 @@
 """tinyconv.jit: marking decorators return what they decorate, is_scripting/is_tracing are
 False, script/trace return their argument with a warning that tinyconv runs eagerly."""
+
 from __future__ import annotations
 
 import typing
@@ -29,8 +30,17 @@ def test_marking_decorators_return_the_same_object():
     class Iface:
         pass
 
-    for deco in (jit.unused, jit.export, jit.interface, jit._overload, jit._overload_method,
-                 jit.ignore, jit.ignore(drop=True), jit.ignore(), jit.script_if_tracing):
+    for deco in (
+        jit.unused,
+        jit.export,
+        jit.interface,
+        jit._overload,
+        jit._overload_method,
+        jit.ignore,
+        jit.ignore(drop=True),
+        jit.ignore(),
+        jit.script_if_tracing,
+    ):
         assert deco(f) is f
     assert jit.interface(Iface) is Iface
     assert jit.annotate(list[int], [1]) == [1]

@@ -15,6 +15,7 @@ Every `import` and `from` statement at any depth (inside functions too) is check
 `__init__.py` files that only gather the public API of the layers below are checked like any
 other module, so they too may only point down (a gatherer sits in the layer of its package).
 """
+
 from __future__ import annotations
 
 import ast
@@ -78,17 +79,20 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "tinyconv" or alias.name.startswith("tinyconv."):
-                    found.append((node.lineno, alias.name[len("tinyconv."):]
-                                  if alias.name != "tinyconv" else ""))
+                    found.append(
+                        (
+                            node.lineno,
+                            alias.name[len("tinyconv.") :] if alias.name != "tinyconv" else "",
+                        )
+                    )
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".") if package else []
                 if node.level > 1:
                     parts = parts[: len(parts) - (node.level - 1)]
                 base = ".".join(parts + ([node.module] if node.module else []))
-            elif node.module and (node.module == "tinyconv"
-                                  or node.module.startswith("tinyconv.")):
-                base = node.module[len("tinyconv."):] if node.module != "tinyconv" else ""
+            elif node.module and (node.module == "tinyconv" or node.module.startswith("tinyconv.")):
+                base = node.module[len("tinyconv.") :] if node.module != "tinyconv" else ""
             else:
                 continue
             for alias in node.names:
@@ -98,12 +102,16 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.Call):
             # importlib.import_module("tinyconv.x") / (".x", ...) counts as an import too
             func = node.func
-            if (isinstance(func, ast.Attribute) and func.attr == "import_module"
-                    and node.args and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "import_module"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 target = node.args[0].value
                 if target.startswith("tinyconv"):
-                    found.append((node.lineno, target[len("tinyconv."):]))
+                    found.append((node.lineno, target[len("tinyconv.") :]))
                 elif target.startswith("."):
                     found.append((node.lineno, f"{package}{target}"))
     return found
@@ -118,8 +126,11 @@ def upward_imports() -> list[str]:
             there = layer_of(target)
             if LAYERS.index(there) > LAYERS.index(here):
                 rel = path.relative_to(PACKAGE.parent)
-                problems.append(f"{rel}:{line}: {here} layer imports tinyconv.{target} "
-                                f"({there} layer)".replace("tinyconv. ", "tinyconv "))
+                problems.append(
+                    f"{rel}:{line}: {here} layer imports tinyconv.{target} ({there} layer)".replace(
+                        "tinyconv. ", "tinyconv "
+                    )
+                )
     return problems
 
 
@@ -149,12 +160,14 @@ def test_checker_sees_an_upward_import(tmp_path: Path) -> None:
     (fake / "nn" / "module.py").write_text("")
     (fake / "autograd" / "__init__.py").write_text("")
     (fake / "autograd" / "trace.py").write_text(
-        "def f():\n    from ..nn.module import Parameter\n    return Parameter\n")
+        "def f():\n    from ..nn.module import Parameter\n    return Parameter\n"
+    )
     globals()["PACKAGE"], saved = fake, PACKAGE
     try:
         problems = upward_imports()
     finally:
         globals()["PACKAGE"] = saved
-    expected = ("tinyconv/autograd/trace.py:2: engine layer imports "
-                "tinyconv.nn.module (nn/optim layer)")
+    expected = (
+        "tinyconv/autograd/trace.py:2: engine layer imports tinyconv.nn.module (nn/optim layer)"
+    )
     assert problems == [expected]

@@ -1,5 +1,6 @@
 """Lazy modules: the input size comes from the first call, then they are Conv2d / Linear /
 BatchNorm exactly (same class, same initialisation, same parameter objects)."""
+
 from __future__ import annotations
 
 import copy
@@ -19,7 +20,11 @@ def test_lazy_conv2d_becomes_conv2d_with_the_same_init():
     torch.manual_seed(5)
     y = conv(x)
     assert type(conv) is nn.Conv2d and conv.in_channels == 3
-    assert type(conv.weight) is nn.Parameter and conv.weight.shape == (4, 3, 3, 3) and conv.bias.shape == (4,)
+    assert (
+        type(conv.weight) is nn.Parameter
+        and conv.weight.shape == (4, 3, 3, 3)
+        and conv.bias.shape == (4,)
+    )
     assert y.shape == (2, 4, 4, 4)
     torch.manual_seed(5)
     ref = nn.Conv2d(3, 4, kernel_size=3, padding=1, stride=2)  # the same random draws

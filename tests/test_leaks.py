@@ -4,6 +4,7 @@ The graph must be freed by reference counting alone (no reference cycles): the c
 below run with the cyclic garbage collector disabled and then assert that it would have
 found nothing to collect.
 """
+
 from __future__ import annotations
 
 import gc
@@ -101,16 +102,23 @@ class LeNet(nn.Module):
         return self.fc2(F.relu(self.fc1(x)))
 
 
-@pytest.mark.parametrize("make_opt, steps", [(lambda p: optim.Adam(p, lr=1e-3), 200),
-                                             (lambda p: optim.SGD(p, lr=0.05, momentum=0.9), 60)],
-                         ids=["adam-200", "sgd-60"])
+@pytest.mark.parametrize(
+    "make_opt, steps",
+    [(lambda p: optim.Adam(p, lr=1e-3), 200), (lambda p: optim.SGD(p, lr=0.05, momentum=0.9), 60)],
+    ids=["adam-200", "sgd-60"],
+)
 def test_lenet_steps_flat_memory(make_opt, steps):
     torch.manual_seed(0)
     model = LeNet()
     opt = make_opt(model.parameters())
     rng = np.random.default_rng(0)
-    batches = [(torch.tensor(rng.random((64, 1, 8, 8), dtype=np.float32)), torch.tensor(rng.integers(0, 10, 64)))
-               for _ in range(4)]
+    batches = [
+        (
+            torch.tensor(rng.random((64, 1, 8, 8), dtype=np.float32)),
+            torch.tensor(rng.integers(0, 10, 64)),
+        )
+        for _ in range(4)
+    ]
     losses = []
 
     def step(i):
@@ -184,8 +192,13 @@ def build_chain():
 
 def build_conv_net():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Linear(4 * 3 * 4, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 3 * 4, 3),
+    )
     x = torch.randn(2, 1, 6, 8, requires_grad=True)
     return F.cross_entropy(model(x), torch.tensor([0, 2])), (model, x)
 
@@ -196,16 +209,20 @@ def build_views_and_inplace():
     v = h[1:3].transpose(0, 1)
     v = v.reshape(-1).unsqueeze(0)
     h2 = h.clone()
-    h2[0] = v[0, :4]        # CopySlices node
-    h2 += 1.0               # in-place: rebased history
+    h2[0] = v[0, :4]  # CopySlices node
+    h2 += 1.0  # in-place: rebased history
     return (h2.sigmoid() * h.tanh()).mean(), (a,)
 
 
 def build_losses():
     x = torch.randn(3, 4, requires_grad=True)
     t = torch.rand(3, 4)
-    loss = (F.binary_cross_entropy_with_logits(x, t) + F.binary_cross_entropy(x.sigmoid(), t)
-            + F.mse_loss(x, t) + F.nll_loss(F.log_softmax(x, 1), torch.tensor([0, 1, 3])))
+    loss = (
+        F.binary_cross_entropy_with_logits(x, t)
+        + F.binary_cross_entropy(x.sigmoid(), t)
+        + F.mse_loss(x, t)
+        + F.nll_loss(F.log_softmax(x, 1), torch.tensor([0, 1, 3]))
+    )
     y, idx = F.max_pool2d(x.reshape(1, 1, 3, 4), 2, return_indices=True)
     return loss + y.sum() + F.avg_pool2d(x.reshape(1, 3, 4), 2).sum(), (x, idx)
 
@@ -249,7 +266,9 @@ def test_graph_is_freed_with_its_output(build, how):
         assert alive(refs) > 2
         del out
         assert alive(refs) == 0, f"{alive(refs)} graph objects outlived their output"
-    assert gcheck.found == 0, f"freeing the graph needed the cycle collector ({gcheck.found} objects)"
+    assert gcheck.found == 0, (
+        f"freeing the graph needed the cycle collector ({gcheck.found} objects)"
+    )
     leaves = [t for t in keep if isinstance(t, torch.Tensor) and t.requires_grad]
     if how != "no-backward":
         assert all(t.grad is not None for t in leaves)  # the results stay, the graph goes
@@ -265,15 +284,15 @@ def test_graph_kept_alive_only_by_its_output():
         out.backward()
         assert ref() is not None  # backward doesn't free nodes the output still reaches...
         del out
-        assert ref() is None      # ...the output going does
+        assert ref() is None  # ...the output going does
     assert gcheck.found == 0
 
 
 def test_retain_grad_and_saved_output_do_not_make_cycles():
     with NoCycles() as gcheck:
         x = torch.randn(3, requires_grad=True)
-        h = x.exp()              # Exp saves its own output
-        h.retain_grad()          # the node points back at h (weakly)
+        h = x.exp()  # Exp saves its own output
+        h.retain_grad()  # the node points back at h (weakly)
         out = (h * h).sum()
         out.backward()
         refs = refs_to_graph(out) + [weakref.ref(h)]
@@ -314,4 +333,6 @@ def test_checkpoint_round_trip_does_not_leak(tmp_path):
         opt.load_state_dict(ckpt["optim"])
 
     traced, _ = memory_growth(step, warmup=3, steps=40)
-    assert traced < 512 * 1024, f"tracemalloc grew by {traced / 1024:.0f} KiB over 40 save/load rounds"
+    assert traced < 512 * 1024, (
+        f"tracemalloc grew by {traced / 1024:.0f} KiB over 40 save/load rounds"
+    )

@@ -2,6 +2,7 @@
 
 The comparisons with PyTorch skip without it; the closed-form tests need nothing but tinyconv.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,15 +25,17 @@ def make_opt(lib, kind: str = "SGD", groups=({},), **kw):
     else:
         params = [lib.nn.Parameter(lib.zeros(1, dtype=lib.float64)) for _ in groups]
         cls = getattr(lib.optim, kind)
-    return cls([dict(params=[p], **g) for p, g in zip(params, groups)], **kw)
+    return cls([dict(params=[p], **g) for p, g in zip(params, groups, strict=False)], **kw)
 
 
 def trajectory(opt, sched, steps: int, metrics=None) -> list:
     """Per step: every group's lr, momentum and beta1, and get_last_lr()."""
     rows = []
     for i in range(steps):
-        rows.append([(g["lr"], g.get("momentum"), g.get("betas", (None,))[0]) for g in opt.param_groups]
-                    + [tuple(sched.get_last_lr())])
+        rows.append(
+            [(g["lr"], g.get("momentum"), g.get("betas", (None,))[0]) for g in opt.param_groups]
+            + [tuple(sched.get_last_lr())]
+        )
         opt.step()
         if metrics is None:
             sched.step()
@@ -43,9 +46,9 @@ def trajectory(opt, sched, steps: int, metrics=None) -> list:
 
 def assert_same_rows(mine: list, theirs: list) -> None:
     assert len(mine) == len(theirs)
-    for step, (a, b) in enumerate(zip(mine, theirs)):
-        for x, y in zip(a, b):
-            for u, v in zip(x, y):
+    for step, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+        for x, y in zip(a, b, strict=False):
+            for u, v in zip(x, y, strict=False):
                 if u is None or v is None:
                     assert u is v, (step, a, b)
                 else:
@@ -64,8 +67,22 @@ CONFIGS = [
     ("ConstantLR", {}, "SGD", {"lr": 0.1}, ({},), 30),
     ("ConstantLR", {"factor": 0.25, "total_iters": 4}, "SGD", {"lr": 0.1}, TWO_GROUPS, 30),
     ("LinearLR", {}, "SGD", {"lr": 0.1}, ({},), 30),
-    ("LinearLR", {"start_factor": 0.1, "end_factor": 0.9, "total_iters": 7}, "SGD", {"lr": 0.1}, TWO_GROUPS, 30),
-    ("LinearLR", {"start_factor": 1.0, "end_factor": 0.0, "total_iters": 20}, "Adam", {"lr": 0.01}, ({},), 30),
+    (
+        "LinearLR",
+        {"start_factor": 0.1, "end_factor": 0.9, "total_iters": 7},
+        "SGD",
+        {"lr": 0.1},
+        TWO_GROUPS,
+        30,
+    ),
+    (
+        "LinearLR",
+        {"start_factor": 1.0, "end_factor": 0.0, "total_iters": 20},
+        "Adam",
+        {"lr": 0.01},
+        ({},),
+        30,
+    ),
     ("ExponentialLR", {"gamma": 0.93}, "SGD", {"lr": 0.1}, TWO_GROUPS, 60),
     ("ExponentialLR", {"gamma": 1.01}, "AdamW", {"lr": 0.1}, ({},), 30),
     ("PolynomialLR", {}, "SGD", {"lr": 0.1}, ({},), 30),
@@ -75,43 +92,161 @@ CONFIGS = [
     ("CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}, "SGD", {"lr": 0.1}, TWO_GROUPS, 100),
     ("CosineAnnealingLR", {"T_max": 3, "eta_min": 0.05}, "Adam", {"lr": 0.2}, ({},), 50),
     ("CosineAnnealingWarmRestarts", {"T_0": 5}, "SGD", {"lr": 0.1}, ({},), 60),
-    ("CosineAnnealingWarmRestarts", {"T_0": 4, "T_mult": 2, "eta_min": 0.01}, "SGD", {"lr": 0.1}, TWO_GROUPS, 80),
+    (
+        "CosineAnnealingWarmRestarts",
+        {"T_0": 4, "T_mult": 2, "eta_min": 0.01},
+        "SGD",
+        {"lr": 0.1},
+        TWO_GROUPS,
+        80,
+    ),
     ("CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 3}, "SGD", {"lr": 0.1}, ({},), 60),
-    ("LambdaLR", {"lr_lambda": lambda e: 0.95 ** e}, "SGD", {"lr": 0.1}, TWO_GROUPS, 40),
-    ("LambdaLR", {"lr_lambda": [lambda e: 1 / (e + 1), lambda e: min(1.0, (e + 1) / 10)]},
-     "SGD", {"lr": 0.1}, TWO_GROUPS, 40),
+    ("LambdaLR", {"lr_lambda": lambda e: 0.95**e}, "SGD", {"lr": 0.1}, TWO_GROUPS, 40),
+    (
+        "LambdaLR",
+        {"lr_lambda": [lambda e: 1 / (e + 1), lambda e: min(1.0, (e + 1) / 10)]},
+        "SGD",
+        {"lr": 0.1},
+        TWO_GROUPS,
+        40,
+    ),
     ("MultiplicativeLR", {"lr_lambda": lambda e: 0.9}, "SGD", {"lr": 0.1}, ({},), 40),
-    ("MultiplicativeLR", {"lr_lambda": [lambda e: 0.9, lambda e: 1 + 1 / (e + 5)]},
-     "SGD", {"lr": 0.1}, TWO_GROUPS, 40),
-    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 50}, "SGD", {"lr": 0.1, "momentum": 0.9}, ({},), 50),
-    ("OneCycleLR", {"max_lr": [1.0, 0.5], "epochs": 5, "steps_per_epoch": 12, "pct_start": 0.25},
-     "SGD", {"lr": 0.1, "momentum": 0.9}, TWO_GROUPS, 60),
-    ("OneCycleLR", {"max_lr": 0.3, "total_steps": 61, "three_phase": True, "anneal_strategy": "linear"},
-     "SGD", {"lr": 0.1, "momentum": 0.9}, ({},), 61),
-    ("OneCycleLR", {"max_lr": 0.3, "total_steps": 40, "three_phase": True, "base_momentum": 0.8, "max_momentum": 0.99},
-     "Adam", {"lr": 0.1}, ({},), 40),
-    ("OneCycleLR", {"max_lr": 0.01, "total_steps": 30, "cycle_momentum": False, "div_factor": 10, "final_div_factor": 100},
-     "Adam", {"lr": 0.1}, TWO_GROUPS, 30),
-    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}, "SGD", {"lr": 0.1, "momentum": 0.9}, ({},), 50),
-    ("CyclicLR", {"base_lr": [0.01, 0.02], "max_lr": 0.1, "step_size_up": 3, "mode": "triangular2"},
-     "SGD", {"lr": 0.1, "momentum": 0.9}, TWO_GROUPS, 60),
-    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4, "step_size_down": 7, "mode": "exp_range", "gamma": 0.97},
-     "SGD", {"lr": 0.1, "momentum": 0.9}, ({},), 60),
-    ("CyclicLR", {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 5, "base_momentum": 0.85, "max_momentum": 0.95},
-     "Adam", {"lr": 0.1}, ({},), 40),
-    ("CyclicLR", {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 3, "scale_fn": lambda x: 0.5 ** x,
-                      "scale_mode": "iterations", "cycle_momentum": False}, "SGD", {"lr": 0.1}, ({},), 40),
+    (
+        "MultiplicativeLR",
+        {"lr_lambda": [lambda e: 0.9, lambda e: 1 + 1 / (e + 5)]},
+        "SGD",
+        {"lr": 0.1},
+        TWO_GROUPS,
+        40,
+    ),
+    (
+        "OneCycleLR",
+        {"max_lr": 1.0, "total_steps": 50},
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        ({},),
+        50,
+    ),
+    (
+        "OneCycleLR",
+        {"max_lr": [1.0, 0.5], "epochs": 5, "steps_per_epoch": 12, "pct_start": 0.25},
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        TWO_GROUPS,
+        60,
+    ),
+    (
+        "OneCycleLR",
+        {"max_lr": 0.3, "total_steps": 61, "three_phase": True, "anneal_strategy": "linear"},
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        ({},),
+        61,
+    ),
+    (
+        "OneCycleLR",
+        {
+            "max_lr": 0.3,
+            "total_steps": 40,
+            "three_phase": True,
+            "base_momentum": 0.8,
+            "max_momentum": 0.99,
+        },
+        "Adam",
+        {"lr": 0.1},
+        ({},),
+        40,
+    ),
+    (
+        "OneCycleLR",
+        {
+            "max_lr": 0.01,
+            "total_steps": 30,
+            "cycle_momentum": False,
+            "div_factor": 10,
+            "final_div_factor": 100,
+        },
+        "Adam",
+        {"lr": 0.1},
+        TWO_GROUPS,
+        30,
+    ),
+    (
+        "CyclicLR",
+        {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4},
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        ({},),
+        50,
+    ),
+    (
+        "CyclicLR",
+        {"base_lr": [0.01, 0.02], "max_lr": 0.1, "step_size_up": 3, "mode": "triangular2"},
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        TWO_GROUPS,
+        60,
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.01,
+            "max_lr": 0.1,
+            "step_size_up": 4,
+            "step_size_down": 7,
+            "mode": "exp_range",
+            "gamma": 0.97,
+        },
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9},
+        ({},),
+        60,
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.001,
+            "max_lr": 0.01,
+            "step_size_up": 5,
+            "base_momentum": 0.85,
+            "max_momentum": 0.95,
+        },
+        "Adam",
+        {"lr": 0.1},
+        ({},),
+        40,
+    ),
+    (
+        "CyclicLR",
+        {
+            "base_lr": 0.001,
+            "max_lr": 0.01,
+            "step_size_up": 3,
+            "scale_fn": lambda x: 0.5**x,
+            "scale_mode": "iterations",
+            "cycle_momentum": False,
+        },
+        "SGD",
+        {"lr": 0.1},
+        ({},),
+        40,
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, kind, okw, groups, steps", CONFIGS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)])
+@pytest.mark.parametrize(
+    "name, kwargs, kind, okw, groups, steps",
+    CONFIGS,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)],
+)
 def test_matches_torch_step_for_step(name, kwargs, kind, okw, groups, steps):
     torch = pytest.importorskip("torch")
     mine_opt = make_opt(None, kind, groups, **okw)
     theirs_opt = make_opt(torch, kind, groups, **okw)
     mine = trajectory(mine_opt, getattr(L, name)(mine_opt, **kwargs), steps)
-    theirs = trajectory(theirs_opt, getattr(torch.optim.lr_scheduler, name)(theirs_opt, **kwargs), steps)
+    theirs = trajectory(
+        theirs_opt, getattr(torch.optim.lr_scheduler, name)(theirs_opt, **kwargs), steps
+    )
     assert_same_rows(mine, theirs)
     assert mine_opt.param_groups[0]["initial_lr"] == theirs_opt.param_groups[0]["initial_lr"]
 
@@ -120,16 +255,32 @@ def build_combo(lib, which: str):
     Lib = L if lib is None else lib.optim.lr_scheduler
     opt = make_opt(lib, "SGD", TWO_GROUPS, lr=0.1, momentum=0.9)
     if which == "sequential":
-        s = Lib.SequentialLR(opt, [Lib.LinearLR(opt, start_factor=0.1, total_iters=5),
-                                   Lib.CosineAnnealingLR(opt, T_max=20, eta_min=1e-4)], milestones=[5])
+        s = Lib.SequentialLR(
+            opt,
+            [
+                Lib.LinearLR(opt, start_factor=0.1, total_iters=5),
+                Lib.CosineAnnealingLR(opt, T_max=20, eta_min=1e-4),
+            ],
+            milestones=[5],
+        )
     elif which == "sequential3":
-        s = Lib.SequentialLR(opt, [Lib.ConstantLR(opt, factor=0.5, total_iters=3), Lib.ExponentialLR(opt, 0.9),
-                                   Lib.StepLR(opt, 4, 0.5)], milestones=[4, 15])
+        s = Lib.SequentialLR(
+            opt,
+            [
+                Lib.ConstantLR(opt, factor=0.5, total_iters=3),
+                Lib.ExponentialLR(opt, 0.9),
+                Lib.StepLR(opt, 4, 0.5),
+            ],
+            milestones=[4, 15],
+        )
     elif which == "chained":
-        s = Lib.ChainedScheduler([Lib.ConstantLR(opt, factor=0.1, total_iters=4), Lib.ExponentialLR(opt, 0.9)])
+        s = Lib.ChainedScheduler(
+            [Lib.ConstantLR(opt, factor=0.1, total_iters=4), Lib.ExponentialLR(opt, 0.9)]
+        )
     else:  # chained with optimizer given and a cosine inside
-        s = Lib.ChainedScheduler([Lib.CosineAnnealingLR(opt, T_max=8), Lib.MultiStepLR(opt, [3, 9], 0.5)],
-                                 optimizer=opt)
+        s = Lib.ChainedScheduler(
+            [Lib.CosineAnnealingLR(opt, T_max=8), Lib.MultiStepLR(opt, [3, 9], 0.5)], optimizer=opt
+        )
     return opt, s
 
 
@@ -141,37 +292,83 @@ def test_sequential_and_chained_match_torch(which):
     assert_same_rows(mine, theirs)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"mode": "max", "factor": 0.5, "patience": 2, "threshold": 0.01, "threshold_mode": "abs", "cooldown": 2},
-    {"patience": 1, "cooldown": 1, "min_lr": [0.02, 0.001], "factor": 0.3},
-    {"patience": 0, "min_lr": 0.0099, "eps": 1e-3},
-    {"mode": "max", "patience": 3, "threshold": 0.1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {
+            "mode": "max",
+            "factor": 0.5,
+            "patience": 2,
+            "threshold": 0.01,
+            "threshold_mode": "abs",
+            "cooldown": 2,
+        },
+        {"patience": 1, "cooldown": 1, "min_lr": [0.02, 0.001], "factor": 0.3},
+        {"patience": 0, "min_lr": 0.0099, "eps": 1e-3},
+        {"mode": "max", "patience": 3, "threshold": 0.1},
+    ],
+)
 def test_reduce_on_plateau_matches_torch(kwargs):
     torch = pytest.importorskip("torch")
     # a metric that improves, stalls, wobbles, improves again
-    metrics = [1.0, 0.9, 0.85, 0.85, 0.86, 0.849, 0.85, 0.8, 0.8, 0.8, 0.8, 0.9, 0.7, 0.7, 0.69, 0.69]
+    metrics = [
+        1.0,
+        0.9,
+        0.85,
+        0.85,
+        0.86,
+        0.849,
+        0.85,
+        0.8,
+        0.8,
+        0.8,
+        0.8,
+        0.9,
+        0.7,
+        0.7,
+        0.69,
+        0.69,
+    ]
     metrics = metrics + [0.69 + 0.001 * (i % 3) for i in range(40)] + [0.5, 0.4, 0.4, 0.4, 0.4]
-    mine_opt, theirs_opt = make_opt(None, "SGD", TWO_GROUPS, lr=0.1), make_opt(torch, "SGD", TWO_GROUPS, lr=0.1)
+    mine_opt, theirs_opt = (
+        make_opt(None, "SGD", TWO_GROUPS, lr=0.1),
+        make_opt(torch, "SGD", TWO_GROUPS, lr=0.1),
+    )
     mine_s = L.ReduceLROnPlateau(mine_opt, **kwargs)
     theirs_s = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, **kwargs)
     n = len(metrics)
-    assert_same_rows(trajectory(mine_opt, mine_s, n, metrics), trajectory(theirs_opt, theirs_s, n, metrics))
+    assert_same_rows(
+        trajectory(mine_opt, mine_s, n, metrics), trajectory(theirs_opt, theirs_s, n, metrics)
+    )
     assert (mine_s.best, mine_s.num_bad_epochs, mine_s.cooldown_counter, mine_s.last_epoch) == (
-        theirs_s.best, theirs_s.num_bad_epochs, theirs_s.cooldown_counter, theirs_s.last_epoch)
+        theirs_s.best,
+        theirs_s.num_bad_epochs,
+        theirs_s.cooldown_counter,
+        theirs_s.last_epoch,
+    )
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("StepLR", {"step_size": 3, "gamma": 0.5}), ("MultiStepLR", {"milestones": [2, 4, 4]}),
-    ("ConstantLR", {"factor": 0.5, "total_iters": 3}), ("LinearLR", {"start_factor": 0.2, "total_iters": 6}),
-    ("ExponentialLR", {"gamma": 0.8}), ("PolynomialLR", {"total_iters": 6, "power": 1.5}),
-    ("CosineAnnealingLR", {"T_max": 6, "eta_min": 0.01}),
-    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2}),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("StepLR", {"step_size": 3, "gamma": 0.5}),
+        ("MultiStepLR", {"milestones": [2, 4, 4]}),
+        ("ConstantLR", {"factor": 0.5, "total_iters": 3}),
+        ("LinearLR", {"start_factor": 0.2, "total_iters": 6}),
+        ("ExponentialLR", {"gamma": 0.8}),
+        ("PolynomialLR", {"total_iters": 6, "power": 1.5}),
+        ("CosineAnnealingLR", {"T_max": 6, "eta_min": 0.01}),
+        ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2}),
+    ],
+)
 def test_explicit_epoch_uses_closed_form_like_torch(name, kwargs):
     torch = pytest.importorskip("torch")
-    epochs = [3, 4, 7, 1, 0, 10, 5, 2.5] if name == "CosineAnnealingWarmRestarts" else [3, 4, 7, 1, 0, 10, 5]
+    epochs = (
+        [3, 4, 7, 1, 0, 10, 5, 2.5]
+        if name == "CosineAnnealingWarmRestarts"
+        else [3, 4, 7, 1, 0, 10, 5]
+    )
     results = []
     for lib, Lib in ((None, L), (torch, torch.optim.lr_scheduler)):
         opt = make_opt(lib, "SGD", ({},), lr=0.1)
@@ -184,21 +381,30 @@ def test_explicit_epoch_uses_closed_form_like_torch(name, kwargs):
                 s.step(e)
                 lrs.append((opt.param_groups[0]["lr"], s.last_epoch))
         results.append(lrs)
-    for (a, ea), (b, eb) in zip(*results):
+    for (a, ea), (b, eb) in zip(*results, strict=False):
         assert ea == eb and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
 
 
 RESUMABLE = [
-    ("StepLR", {"step_size": 2}), ("ExponentialLR", {"gamma": 0.5}), ("LinearLR", {"total_iters": 8}),
-    ("ConstantLR", {"total_iters": 6}), ("PolynomialLR", {"total_iters": 8}),
-    ("CosineAnnealingLR", {"T_max": 5}), ("MultiStepLR", {"milestones": [3, 6]}),
-    ("MultiplicativeLR", {"lr_lambda": lambda e: 0.5}), ("LambdaLR", {"lr_lambda": lambda e: 0.9 ** e}),
-    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2}), ("CosineAnnealingWarmRestarts", {"T_0": 4}),
-    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 30}), ("CyclicLR", {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 3}),
+    ("StepLR", {"step_size": 2}),
+    ("ExponentialLR", {"gamma": 0.5}),
+    ("LinearLR", {"total_iters": 8}),
+    ("ConstantLR", {"total_iters": 6}),
+    ("PolynomialLR", {"total_iters": 8}),
+    ("CosineAnnealingLR", {"T_max": 5}),
+    ("MultiStepLR", {"milestones": [3, 6]}),
+    ("MultiplicativeLR", {"lr_lambda": lambda e: 0.5}),
+    ("LambdaLR", {"lr_lambda": lambda e: 0.9**e}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 4}),
+    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 30}),
+    ("CyclicLR", {"base_lr": 0.1, "max_lr": 1.0, "step_size_up": 3}),
 ]
 
 
-@pytest.mark.parametrize("name, kwargs", RESUMABLE, ids=[f"{c[0]}-{i}" for i, c in enumerate(RESUMABLE)])
+@pytest.mark.parametrize(
+    "name, kwargs", RESUMABLE, ids=[f"{c[0]}-{i}" for i, c in enumerate(RESUMABLE)]
+)
 def test_resuming_with_last_epoch_matches_torch(name, kwargs):
     """A scheduler made with last_epoch=k (on groups that already hold initial_lr, and an lr
     the scheduler did not set) continues exactly like PyTorch's, for every k in 0..13."""
@@ -207,8 +413,14 @@ def test_resuming_with_last_epoch_matches_torch(name, kwargs):
         rows = []
         for lib, Lib in ((None, L), (torch, torch.optim.lr_scheduler)):
             opt = make_opt(lib, "SGD", ({},), lr=0.1, momentum=0.9)
-            opt.param_groups[0].update(initial_lr=0.1, lr=0.5, max_lr=1.0, min_lr=1e-5,
-                                       max_momentum=0.95, base_momentum=0.85)
+            opt.param_groups[0].update(
+                initial_lr=0.1,
+                lr=0.5,
+                max_lr=1.0,
+                min_lr=1e-5,
+                max_momentum=0.95,
+                base_momentum=0.85,
+            )
             s = getattr(Lib, name)(opt, last_epoch=k, **kwargs)
             rows.append(trajectory(opt, s, 12) + [[(s.last_epoch,)]])
         assert_same_rows(*rows)
@@ -216,11 +428,17 @@ def test_resuming_with_last_epoch_matches_torch(name, kwargs):
 
 def test_state_dict_keys_match_torch():
     torch = pytest.importorskip("torch")
-    for name, kwargs in [("StepLR", {"step_size": 3}), ("CosineAnnealingLR", {"T_max": 4}),
-                         ("OneCycleLR", {"max_lr": 1.0, "total_steps": 10})]:
-        mine = getattr(L, name)(make_opt(None, "SGD", ({},), lr=0.1, momentum=0.9), **kwargs).state_dict()
+    for name, kwargs in [
+        ("StepLR", {"step_size": 3}),
+        ("CosineAnnealingLR", {"T_max": 4}),
+        ("OneCycleLR", {"max_lr": 1.0, "total_steps": 10}),
+    ]:
+        mine = getattr(L, name)(
+            make_opt(None, "SGD", ({},), lr=0.1, momentum=0.9), **kwargs
+        ).state_dict()
         theirs = getattr(torch.optim.lr_scheduler, name)(
-            make_opt(torch, "SGD", ({},), lr=0.1, momentum=0.9), **kwargs).state_dict()
+            make_opt(torch, "SGD", ({},), lr=0.1, momentum=0.9), **kwargs
+        ).state_dict()
         assert set(mine) == set(theirs), name
         for k in ("last_epoch", "_step_count", "base_lrs", "_last_lr"):
             assert mine[k] == theirs[k], (name, k)
@@ -273,7 +491,9 @@ def test_cosine_endpoints_and_closed_form():
     assert math.isclose(got[T], lo, rel_tol=1e-12)
     assert math.isclose(got[2 * T], base, rel_tol=1e-12)  # back up after T_max, as PyTorch does
     for e, v in enumerate(got):
-        assert math.isclose(v, lo + (base - lo) * (1 + math.cos(math.pi * e / T)) / 2, rel_tol=1e-12, abs_tol=1e-15)
+        assert math.isclose(
+            v, lo + (base - lo) * (1 + math.cos(math.pi * e / T)) / 2, rel_tol=1e-12, abs_tol=1e-15
+        )
 
 
 def test_warm_restarts_restart_at_T0_times_powers_of_T_mult():
@@ -284,7 +504,9 @@ def test_warm_restarts_restart_at_T0_times_powers_of_T_mult():
 
 
 def test_linear_constant_exponential_polynomial_closed_forms():
-    got = lrs_over(lambda o: L.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=3), 6, lr=1.0)
+    got = lrs_over(
+        lambda o: L.LinearLR(o, start_factor=0.25, end_factor=1.0, total_iters=3), 6, lr=1.0
+    )
     assert [round(v, 12) for v in got] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
     got = lrs_over(lambda o: L.ConstantLR(o, factor=0.5, total_iters=2), 4, lr=1.0)
     assert got == [0.5, 0.5, 1.0, 1.0]
@@ -305,7 +527,9 @@ def test_one_cycle_shape_and_momentum():
         moms.append(opt.param_groups[0]["momentum"])
         opt.step()
         s.step()  # the 100th step computes an lr past the last one used (allowed, as in PyTorch)
-    assert math.isclose(lrs[0], 1.0 / 25, rel_tol=1e-12) and math.isclose(moms[0], 0.95, rel_tol=1e-12)
+    assert math.isclose(lrs[0], 1.0 / 25, rel_tol=1e-12) and math.isclose(
+        moms[0], 0.95, rel_tol=1e-12
+    )
     peak = max(range(100), key=lrs.__getitem__)  # phase 1 ends at step 0.3 * 100 - 1
     assert peak == 29 and math.isclose(lrs[peak], 1.0) and math.isclose(moms[peak], 0.85)
     assert math.isclose(lrs[-1], 1.0 / 25 / 1e4, rel_tol=1e-9) and math.isclose(moms[-1], 0.95)
@@ -320,10 +544,16 @@ def test_one_cycle_cycles_adam_beta1():
 
 
 def test_cyclic_triangular_closed_form():
-    got = lrs_over(lambda o: L.CyclicLR(o, base_lr=0.0, max_lr=1.0, step_size_up=2, cycle_momentum=False), 9)
+    got = lrs_over(
+        lambda o: L.CyclicLR(o, base_lr=0.0, max_lr=1.0, step_size_up=2, cycle_momentum=False), 9
+    )
     assert got == [0.0, 0.5, 1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0]
-    got = lrs_over(lambda o: L.CyclicLR(o, base_lr=0.0, max_lr=1.0, step_size_up=2, mode="triangular2",
-                                        cycle_momentum=False), 7)
+    got = lrs_over(
+        lambda o: L.CyclicLR(
+            o, base_lr=0.0, max_lr=1.0, step_size_up=2, mode="triangular2", cycle_momentum=False
+        ),
+        7,
+    )
     assert got == [0.0, 0.5, 1.0, 0.5, 0.0, 0.25, 0.5]
 
 
@@ -365,7 +595,7 @@ def test_state_dict_round_trip_sequential_and_plateau_and_lambda():
             self.rate = 0.5
 
         def __call__(self, epoch):
-            return self.rate ** epoch
+            return self.rate**epoch
 
     opt = make_opt(None, "SGD", ({},), lr=1.0)
     f = Halve()
@@ -413,8 +643,8 @@ def test_two_schedulers_on_one_optimizer_multiply():
         opt.step()
         a.step()
         b.step()
-    expect = [0.1 ** (e // 2) * 0.5 ** e for e in range(6)]
-    assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(seen, expect))
+    expect = [0.1 ** (e // 2) * 0.5**e for e in range(6)]
+    assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(seen, expect, strict=False))
 
 
 def test_training_uses_the_scheduled_lr():
@@ -444,38 +674,59 @@ def test_lr_scheduler_alias_and_last_epoch_attributes():
 # -- bad arguments ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make, exc, words", [
-    (lambda o: L.StepLR("sgd", 3), TypeError, "optimizer"),
-    (lambda o: L.StepLR(o, 0), ValueError, "step_size"),
-    (lambda o: L.ConstantLR(o, factor=1.5), ValueError, "factor"),
-    (lambda o: L.LinearLR(o, start_factor=0), ValueError, "start_factor"),
-    (lambda o: L.LinearLR(o, end_factor=2), ValueError, "end_factor"),
-    (lambda o: L.CosineAnnealingLR(o, T_max=0), ValueError, "T_max"),
-    (lambda o: L.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0"),
-    (lambda o: L.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult"),
-    (lambda o: L.LambdaLR(o, [lambda e: 1.0] * 3), ValueError, "lr_lambda"),
-    (lambda o: L.LambdaLR(o, 0.5), TypeError, "lr_lambda"),
-    (lambda o: L.OneCycleLR(o, max_lr=1.0), ValueError, "total_steps"),
-    (lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=-3), ValueError, "total_steps"),
-    (lambda o: L.OneCycleLR(o, max_lr=1.0, epochs=0, steps_per_epoch=3), ValueError, "epochs"),
-    (lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=1.5), ValueError, "pct_start"),
-    (lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=10, anneal_strategy="cosine"), ValueError,
-     "anneal_strategy"),
-    (lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0, 3.0], total_steps=10), ValueError, "max_lr"),
-    (lambda o: L.CyclicLR(o, 0.1, 1.0, mode="sawtooth"), ValueError, "mode"),
-    (lambda o: L.CyclicLR(o, 0.1, 1.0, step_size_up=0), ValueError, "step_size_up"),
-    (lambda o: L.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
-    (lambda o: L.ReduceLROnPlateau(o, mode="lowest"), ValueError, "mode"),
-    (lambda o: L.ReduceLROnPlateau(o, threshold_mode="relative"), ValueError, "threshold_mode"),
-    (lambda o: L.ReduceLROnPlateau(o, min_lr=[0.1, 0.2, 0.3]), ValueError, "min_lr"),
-    (lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(o, 3)], milestones=[]), ValueError, "milestones"),
-    (lambda o: L.SequentialLR(o, [], milestones=[]), ValueError, "schedulers"),
-    (lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)], [3]), ValueError, "ReduceLROnPlateau"),
-    (lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(make_opt(None), 2)], [3]), ValueError,
-     "different optimizer"),
-    (lambda o: L.ChainedScheduler([L.StepLR(o, 2), object()]), TypeError, "schedulers"),
-    (lambda o: L.StepLR(make_opt(None), 2, last_epoch=4), KeyError, "initial_lr"),
-])
+@pytest.mark.parametrize(
+    "make, exc, words",
+    [
+        (lambda o: L.StepLR("sgd", 3), TypeError, "optimizer"),
+        (lambda o: L.StepLR(o, 0), ValueError, "step_size"),
+        (lambda o: L.ConstantLR(o, factor=1.5), ValueError, "factor"),
+        (lambda o: L.LinearLR(o, start_factor=0), ValueError, "start_factor"),
+        (lambda o: L.LinearLR(o, end_factor=2), ValueError, "end_factor"),
+        (lambda o: L.CosineAnnealingLR(o, T_max=0), ValueError, "T_max"),
+        (lambda o: L.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0"),
+        (lambda o: L.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=0), ValueError, "T_mult"),
+        (lambda o: L.LambdaLR(o, [lambda e: 1.0] * 3), ValueError, "lr_lambda"),
+        (lambda o: L.LambdaLR(o, 0.5), TypeError, "lr_lambda"),
+        (lambda o: L.OneCycleLR(o, max_lr=1.0), ValueError, "total_steps"),
+        (lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=-3), ValueError, "total_steps"),
+        (lambda o: L.OneCycleLR(o, max_lr=1.0, epochs=0, steps_per_epoch=3), ValueError, "epochs"),
+        (
+            lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=10, pct_start=1.5),
+            ValueError,
+            "pct_start",
+        ),
+        (
+            lambda o: L.OneCycleLR(o, max_lr=1.0, total_steps=10, anneal_strategy="cosine"),
+            ValueError,
+            "anneal_strategy",
+        ),
+        (lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0, 3.0], total_steps=10), ValueError, "max_lr"),
+        (lambda o: L.CyclicLR(o, 0.1, 1.0, mode="sawtooth"), ValueError, "mode"),
+        (lambda o: L.CyclicLR(o, 0.1, 1.0, step_size_up=0), ValueError, "step_size_up"),
+        (lambda o: L.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
+        (lambda o: L.ReduceLROnPlateau(o, mode="lowest"), ValueError, "mode"),
+        (lambda o: L.ReduceLROnPlateau(o, threshold_mode="relative"), ValueError, "threshold_mode"),
+        (lambda o: L.ReduceLROnPlateau(o, min_lr=[0.1, 0.2, 0.3]), ValueError, "min_lr"),
+        (
+            lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(o, 3)], milestones=[]),
+            ValueError,
+            "milestones",
+        ),
+        (lambda o: L.SequentialLR(o, [], milestones=[]), ValueError, "schedulers"),
+        (
+            lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)], [3]),
+            ValueError,
+            "ReduceLROnPlateau",
+        ),
+        (
+            lambda o: L.SequentialLR(o, [L.StepLR(o, 2), L.StepLR(make_opt(None), 2)], [3]),
+            ValueError,
+            "different optimizer",
+        ),
+        (lambda o: L.ChainedScheduler([L.StepLR(o, 2), object()]), TypeError, "schedulers"),
+        (lambda o: L.StepLR(make_opt(None), 2, last_epoch=4), KeyError, "initial_lr"),
+    ],
+)
 def test_bad_arguments_name_the_argument(make, exc, words):
     opt = make_opt(None, "SGD", TWO_GROUPS, lr=0.1, momentum=0.9)
     with pytest.raises(exc, match=words):

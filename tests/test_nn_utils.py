@@ -1,4 +1,5 @@
 """torch.nn.utils: gradient clipping (by norm, by value) and parameters <-> one vector."""
+
 from __future__ import annotations
 
 import math
@@ -53,14 +54,17 @@ def test_clip_grad_value_and_vectors():
 def test_matches_pytorch_clip_grad_norm():
     real = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    grads = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)]
+    grads = [
+        rng.standard_normal((3, 4)).astype(np.float32),
+        rng.standard_normal(5).astype(np.float32),
+    ]
     for norm_type in (2.0, 1, 3, "inf"):
         ours = _with_grads(*[g.ravel().tolist() for g in grads])
         theirs = [real.zeros(g.size, requires_grad=True) for g in grads]
-        for p, g in zip(theirs, grads):
+        for p, g in zip(theirs, grads, strict=False):
             p.grad = real.tensor(g.ravel())
         a = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
         b = real.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
         assert math.isclose(a.item(), b.item(), rel_tol=1e-5)
-        for p, q in zip(ours, theirs):
+        for p, q in zip(ours, theirs, strict=False):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5)

@@ -5,6 +5,7 @@ Each op: backward against float64 central finite differences (gradcheck, every e
 tolerances 1e-6) on hypothesis-drawn shapes; values, dtypes and gradients against PyTorch
 2.13 (skipped without it), including the points where PyTorch picks a one-sided derivative.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +42,9 @@ def check(fn, *arrays: np.ndarray) -> None:
 def lattice(shape=None, offset=0.5, step=1.0, k=8):
     """Values offset + step * {-k..k}: with offset 0.5 and step 1 no value is within 0.5 of an
     integer, so the kinks of relu6, hardtanh, hardswish, hardsigmoid, floor, ... stay far."""
-    return lattice_arrays(shape if shape is not None else shapes(), offset, step, k).flatmap(non_contiguous)
+    return lattice_arrays(shape if shape is not None else shapes(), offset, step, k).flatmap(
+        non_contiguous
+    )
 
 
 def real(shape=None, domain="real"):
@@ -51,18 +54,27 @@ def real(shape=None, domain="real"):
 # name -> (tinyconv function, torch function name path, domain strategy factory)
 UNARY = {
     "gelu": (F.gelu, "nn.functional.gelu", real),
-    "gelu tanh": (lambda x: F.gelu(x, approximate="tanh"),
-                  lambda t, x: t.nn.functional.gelu(x, approximate="tanh"), real),
+    "gelu tanh": (
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda t, x: t.nn.functional.gelu(x, approximate="tanh"),
+        real,
+    ),
     "silu": (F.silu, "nn.functional.silu", real),
     "elu": (F.elu, "nn.functional.elu", lattice),
     "elu alpha": (lambda x: F.elu(x, 0.5), lambda t, x: t.nn.functional.elu(x, 0.5), lattice),
     "softplus": (F.softplus, "nn.functional.softplus", real),
-    "softplus beta threshold": (lambda x: F.softplus(x, 2.0, 1.5),
-                                lambda t, x: t.nn.functional.softplus(x, 2.0, 1.5), lattice),
+    "softplus beta threshold": (
+        lambda x: F.softplus(x, 2.0, 1.5),
+        lambda t, x: t.nn.functional.softplus(x, 2.0, 1.5),
+        lattice,
+    ),
     "relu6": (F.relu6, "nn.functional.relu6", lattice),
     "hardtanh": (F.hardtanh, "nn.functional.hardtanh", lattice),
-    "hardtanh range": (lambda x: F.hardtanh(x, -2.0, 3.0), lambda t, x: t.nn.functional.hardtanh(x, -2.0, 3.0),
-                       lattice),
+    "hardtanh range": (
+        lambda x: F.hardtanh(x, -2.0, 3.0),
+        lambda t, x: t.nn.functional.hardtanh(x, -2.0, 3.0),
+        lattice,
+    ),
     "hardswish": (F.hardswish, "nn.functional.hardswish", lattice),
     "hardsigmoid": (F.hardsigmoid, "nn.functional.hardsigmoid", lattice),
     "mish": (F.mish, "nn.functional.mish", real),
@@ -71,8 +83,11 @@ UNARY = {
     "ceil": (tinyconv.ceil, "ceil", lattice),
     "trunc": (tinyconv.trunc, "trunc", lattice),
     "round": (tinyconv.round, "round", lambda s=None: lattice(s, 0.25, 0.5)),
-    "round decimals": (lambda x: tinyconv.round(x, decimals=1), lambda t, x: t.round(x, decimals=1),
-                       lambda s=None: lattice(s, 0.025, 0.05)),
+    "round decimals": (
+        lambda x: tinyconv.round(x, decimals=1),
+        lambda t, x: t.round(x, decimals=1),
+        lambda s=None: lattice(s, 0.025, 0.05),
+    ),
     "frac": (tinyconv.frac, "frac", lattice),
     "reciprocal": (tinyconv.reciprocal, "reciprocal", lambda s=None: real(s, "nonzero")),
     "rsqrt": (tinyconv.rsqrt, "rsqrt", lambda s=None: real(s, "positive")),
@@ -88,11 +103,21 @@ UNARY = {
     "atan": (tinyconv.atan, "atan", real),
     "neg": (tinyconv.neg, "neg", real),
     "method neg_": (lambda x: (x * 1).neg_(), lambda t, x: (x * 1).neg_(), real),
-    "method log1p_": (lambda x: (x * 1).log1p_(), lambda t, x: (x * 1).log1p_(), lambda s=None: real(s, "positive")),
-    "silu inplace": (lambda x: F.silu(x * 1, inplace=True), lambda t, x: t.nn.functional.silu(x * 1, inplace=True),
-                     real),
-    "relu6 inplace": (lambda x: F.relu6(x * 1, inplace=True),
-                      lambda t, x: t.nn.functional.relu6(x * 1, inplace=True), lattice),
+    "method log1p_": (
+        lambda x: (x * 1).log1p_(),
+        lambda t, x: (x * 1).log1p_(),
+        lambda s=None: real(s, "positive"),
+    ),
+    "silu inplace": (
+        lambda x: F.silu(x * 1, inplace=True),
+        lambda t, x: t.nn.functional.silu(x * 1, inplace=True),
+        real,
+    ),
+    "relu6 inplace": (
+        lambda x: F.relu6(x * 1, inplace=True),
+        lambda t, x: t.nn.functional.relu6(x * 1, inplace=True),
+        lattice,
+    ),
 }
 
 
@@ -105,6 +130,7 @@ def _torch_fn(spec):
         for part in spec.split("."):
             obj = getattr(obj, part)
         return obj(x)
+
     return fn
 
 
@@ -119,7 +145,7 @@ def _compare(tc_out, th_out, tc_inputs, th_inputs, seed=0):
     """Values and dtypes equal to PyTorch's; then the gradient of a random-weighted sum."""
     tc_outs = tc_out if isinstance(tc_out, tuple) else (tc_out,)
     th_outs = th_out if isinstance(th_out, tuple) else (th_out,)
-    for a, b in zip(tc_outs, th_outs):
+    for a, b in zip(tc_outs, th_outs, strict=False):
         assert tuple(a.shape) == tuple(b.shape)
         assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
@@ -128,9 +154,10 @@ def _compare(tc_out, th_out, tc_inputs, th_inputs, seed=0):
         return
     w = np.random.default_rng(seed).standard_normal(b.shape)
     import torch
+
     (a * tinyconv.tensor(w)).sum().backward()
     (b * torch.tensor(w)).sum().backward()
-    for x, y in zip(tc_inputs, th_inputs):
+    for x, y in zip(tc_inputs, th_inputs, strict=False):
         if y.grad is None:
             assert x.grad is None or not np.any(x.grad.numpy())
         else:
@@ -138,7 +165,9 @@ def _compare(tc_out, th_out, tc_inputs, th_inputs, seed=0):
 
 
 # Points where PyTorch picks one side of a kink, plus ordinary ones.
-KINKS = np.array([-7.0, -6.0, -3.0, -2.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.5, 3.0, 6.0, 7.0, 20.0, 25.0])
+KINKS = np.array(
+    [-7.0, -6.0, -3.0, -2.5, -1.0, -0.5, 0.0, 0.5, 1.0, 2.5, 3.0, 6.0, 7.0, 20.0, 25.0]
+)
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -164,8 +193,29 @@ def test_unary_values_and_gradients_match_torch(name):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-6, atol=2e-6)
 
 
-@pytest.mark.parametrize("op", ["reciprocal", "rsqrt", "exp2", "expm1", "log1p", "log2", "log10", "sinh",
-                                "cosh", "asin", "acos", "atan", "erf", "floor", "ceil", "round", "trunc", "neg"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "reciprocal",
+        "rsqrt",
+        "exp2",
+        "expm1",
+        "log1p",
+        "log2",
+        "log10",
+        "sinh",
+        "cosh",
+        "asin",
+        "acos",
+        "atan",
+        "erf",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "neg",
+    ],
+)
 def test_integer_inputs_follow_torch_dtype_rules(op):
     torch = pytest.importorskip("torch")
     x = [1, 2, 3]
@@ -189,8 +239,17 @@ def test_activations_refuse_integer_tensors_like_torch():
 
 @st.composite
 def broadcast3(draw, domain="real"):
-    shapes3 = draw(st.sampled_from([((2, 3), (2, 3), (2, 3)), ((2, 3), (3,), ()), ((1, 3), (2, 1), (3,)),
-                                    ((), (2,), (2, 2)), ((4,), (4,), (1,))]))
+    shapes3 = draw(
+        st.sampled_from(
+            [
+                ((2, 3), (2, 3), (2, 3)),
+                ((2, 3), (3,), ()),
+                ((1, 3), (2, 1), (3,)),
+                ((), (2,), (2, 2)),
+                ((4,), (4,), (1,)),
+            ]
+        )
+    )
     return [draw(float64_arrays(s, domain).flatmap(non_contiguous)) for s in shapes3]
 
 
@@ -212,17 +271,28 @@ def test_binary_and_ternary_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal(3), rng.random((2, 1)) + 0.5
-    for f in [lambda T, x, y, z: T.atan2(x, y), lambda T, x, y, z: x.atan2(z),
-              lambda T, x, y, z: T.lerp(x, y.expand(2, 3), z), lambda T, x, y, z: T.lerp(x, z.expand(2, 3), 0.25),
-              lambda T, x, y, z: T.addcmul(x, y, z, value=3), lambda T, x, y, z: T.addcdiv(x, y, z, value=0.5),
-              lambda T, x, y, z: x.addcmul(y, z), lambda T, x, y, z: (x * 1).addcdiv_(y, z)]:
+    for f in [
+        lambda T, x, y, z: T.atan2(x, y),
+        lambda T, x, y, z: x.atan2(z),
+        lambda T, x, y, z: T.lerp(x, y.expand(2, 3), z),
+        lambda T, x, y, z: T.lerp(x, z.expand(2, 3), 0.25),
+        lambda T, x, y, z: T.addcmul(x, y, z, value=3),
+        lambda T, x, y, z: T.addcdiv(x, y, z, value=0.5),
+        lambda T, x, y, z: x.addcmul(y, z),
+        lambda T, x, y, z: (x * 1).addcdiv_(y, z),
+    ]:
         ta, tb, tc = leaf(a), leaf(b), leaf(c)
         pa, pb, pc = (torch.tensor(v, requires_grad=True) for v in (a, b, c))
         _compare(f(tinyconv, ta, tb, tc), f(torch, pa, pb, pc), [ta, tb, tc], [pa, pb, pc])
         assert f(tinyconv, ta, tb, tc).grad_fn.name() == f(torch, pa, pb, pc).grad_fn.name()
     # dtype rules
-    assert tinyconv.atan2(tinyconv.tensor([1, 2]), tinyconv.tensor([1, 1])).dtype == tinyconv.float32
-    assert tinyconv.addcmul(tinyconv.tensor([1]), tinyconv.tensor([2]), tinyconv.tensor([3])).dtype == tinyconv.int64
+    assert (
+        tinyconv.atan2(tinyconv.tensor([1, 2]), tinyconv.tensor([1, 1])).dtype == tinyconv.float32
+    )
+    assert (
+        tinyconv.addcmul(tinyconv.tensor([1]), tinyconv.tensor([2]), tinyconv.tensor([3])).dtype
+        == tinyconv.int64
+    )
     with pytest.raises(RuntimeError, match="end"):
         tinyconv.lerp(tinyconv.ones(2), tinyconv.ones(2, dtype=tinyconv.float64), 0.5)
     with pytest.raises(RuntimeError, match="integer division"):
@@ -265,18 +335,34 @@ def test_reductions_and_scans_match_torch():
     z[1, 0] = z[1, 2] = 0.0  # two zeros in a row
     z[2, 3] = 0.0  # a zero at the end
     cases = [
-        (x, lambda T, t: T.logsumexp(t, 1)), (x, lambda T, t: T.logsumexp(t, (0, 1), keepdim=True)),
-        (x, lambda T, t: t.logsumexp(-1, True)), (x, lambda T, t: T.cumsum(t, 0)), (x, lambda T, t: t.cumsum(1)),
-        (z, lambda T, t: T.cumprod(t, 1)), (z, lambda T, t: t.cumprod(0)), (x, lambda T, t: T.cumprod(t, 1)),
-        (x, lambda T, t: T.diff(t)), (x, lambda T, t: T.diff(t, n=2, dim=0)),
-        (x, lambda T, t: T.diff(t, dim=1, prepend=T.zeros(3, 1, dtype=T.float64), append=T.ones(3, 2, dtype=T.float64))),
+        (x, lambda T, t: T.logsumexp(t, 1)),
+        (x, lambda T, t: T.logsumexp(t, (0, 1), keepdim=True)),
+        (x, lambda T, t: t.logsumexp(-1, True)),
+        (x, lambda T, t: T.cumsum(t, 0)),
+        (x, lambda T, t: t.cumsum(1)),
+        (z, lambda T, t: T.cumprod(t, 1)),
+        (z, lambda T, t: t.cumprod(0)),
+        (x, lambda T, t: T.cumprod(t, 1)),
+        (x, lambda T, t: T.diff(t)),
+        (x, lambda T, t: T.diff(t, n=2, dim=0)),
+        (
+            x,
+            lambda T, t: T.diff(
+                t,
+                dim=1,
+                prepend=T.zeros(3, 1, dtype=T.float64),
+                append=T.ones(3, 2, dtype=T.float64),
+            ),
+        ),
         (x, lambda T, t: (t * 1).cumsum_(0)),
     ]
     for arr, f in cases:
         a, b = leaf(arr), torch.tensor(arr, requires_grad=True)
         _compare(f(tinyconv, a), f(torch, b), [a], [b])
     big = np.array([1000.0, 1000.0, -np.inf])
-    assert tinyconv.logsumexp(tinyconv.tensor(big), 0).item() == pytest.approx(torch.logsumexp(torch.tensor(big), 0).item())
+    assert tinyconv.logsumexp(tinyconv.tensor(big), 0).item() == pytest.approx(
+        torch.logsumexp(torch.tensor(big), 0).item()
+    )
     ints = [1, 2, 3]
     assert tinyconv.tensor(ints).cumsum(0).dtype == tinyconv.int64
     assert tinyconv.tensor(ints, dtype=tinyconv.int32).cumsum(0).dtype == tinyconv.int64
@@ -300,9 +386,13 @@ def test_nonfinite_gradients_and_nan_inputs_match_torch():
                 x.cumprod(d).backward(T.tensor(g, dtype=T.float64))
                 out.append(np.array(x.grad.tolist()))
             np.testing.assert_array_equal(out[1], out[0])
-    for f in (lambda T, t: T.nn.functional.elu(t).sum(), lambda T, t: t.abs().sum(),
-              lambda T, t: T.nn.functional.relu6(t).sum(), lambda T, t: T.nn.functional.hardtanh(t, -0.5, 0.5).sum(),
-              lambda T, t: T.nn.functional.l1_loss(t, T.zeros(3, dtype=T.float64))):
+    for f in (
+        lambda T, t: T.nn.functional.elu(t).sum(),
+        lambda T, t: t.abs().sum(),
+        lambda T, t: T.nn.functional.relu6(t).sum(),
+        lambda T, t: T.nn.functional.hardtanh(t, -0.5, 0.5).sum(),
+        lambda T, t: T.nn.functional.l1_loss(t, T.zeros(3, dtype=T.float64)),
+    ):
         out = []
         for T in (torch, tinyconv):
             x = T.tensor([nan, 1.0, -1.0], dtype=T.float64, requires_grad=True)
@@ -318,9 +408,20 @@ def test_nonfinite_gradients_and_nan_inputs_match_torch():
 def gather_case(draw):
     shape = draw(shapes(min_dims=1, max_dims=3))
     d = draw(st.integers(0, len(shape) - 1))
-    ishape = tuple(draw(st.integers(1, s)) if i != d else draw(st.integers(1, 4)) for i, s in enumerate(shape))
-    index = draw(st.lists(st.integers(0, shape[d] - 1), min_size=int(np.prod(ishape)),
-                          max_size=int(np.prod(ishape)))) if ishape else []
+    ishape = tuple(
+        draw(st.integers(1, s)) if i != d else draw(st.integers(1, 4)) for i, s in enumerate(shape)
+    )
+    index = (
+        draw(
+            st.lists(
+                st.integers(0, shape[d] - 1),
+                min_size=int(np.prod(ishape)),
+                max_size=int(np.prod(ishape)),
+            )
+        )
+        if ishape
+        else []
+    )
     return draw(real(shape)), d, np.array(index, dtype=np.int64).reshape(ishape)
 
 
@@ -334,7 +435,11 @@ def test_gather_scatter_backward(case):
     # scatter with repeated indices is order-dependent in PyTorch too: check it with unique ones
     uniq = np.argsort(np.random.default_rng(0).random(arr.shape), axis=d)
     uniq = np.take(uniq, np.arange(min(idx.shape[d], arr.shape[d])), axis=d)
-    sl = tuple(slice(0, s) for s in idx.shape[:d]) + (slice(None),) + tuple(slice(0, s) for s in idx.shape[d + 1:])
+    sl = (
+        tuple(slice(0, s) for s in idx.shape[:d])
+        + (slice(None),)
+        + tuple(slice(0, s) for s in idx.shape[d + 1 :])
+    )
     u = tinyconv.tensor(np.ascontiguousarray(uniq[sl]))
     check(lambda x, s: x.scatter(d, u, s), arr, np.ones(u.shape) * 0.5)
     check(lambda x: x.scatter(d, u, 2.0), arr)
@@ -343,7 +448,9 @@ def test_gather_scatter_backward(case):
 
 @given(real(shapes(min_dims=1)), st.data())
 def test_masked_fill_backward(arr, data):
-    mask = np.array(data.draw(st.lists(st.booleans(), min_size=arr.size, max_size=arr.size))).reshape(arr.shape)
+    mask = np.array(
+        data.draw(st.lists(st.booleans(), min_size=arr.size, max_size=arr.size))
+    ).reshape(arr.shape)
     m = tinyconv.tensor(mask)
     check(lambda x: x.masked_fill(m, -1.5), arr)
     check(lambda x, v: x.masked_fill(m, v), arr, np.array(0.25))
@@ -366,7 +473,9 @@ def test_indexing_ops_match_torch():
         lambda T, t: T.index_select(t, 1, T.tensor([3, 0, 3])),
         lambda T, t: t.index_select(0, T.tensor([1])),
         lambda T, t: t.masked_fill(t > 0, 0.5),
-        lambda T, t: t.masked_fill(T.tensor([True, False, True, False]), T.tensor(2.0, dtype=T.float64)),
+        lambda T, t: t.masked_fill(
+            T.tensor([True, False, True, False]), T.tensor(2.0, dtype=T.float64)
+        ),
         lambda T, t: (t * 1).masked_fill_(t < 0, 0.0),
     ]
     for f in cases:
@@ -410,11 +519,19 @@ def test_shape_ops_match_torch():
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(4).standard_normal((3, 4))
     cases = [
-        lambda T, t: t.narrow(1, 1, 2), lambda T, t: T.narrow(t, 0, -2, 2),
-        lambda T, t: T.roll(t, 1), lambda T, t: t.roll((1, -2), (0, 1)), lambda T, t: t.roll(5, 1),
-        lambda T, t: T.tile(t, (2,)), lambda T, t: t.tile(2, 1, 1), lambda T, t: t.repeat(2, 3),
-        lambda T, t: T.outer(t[0], t[1]), lambda T, t: T.tril(t), lambda T, t: t.triu(1),
-        lambda T, t: t.tril(-1), lambda T, t: (t * 1).triu_(),
+        lambda T, t: t.narrow(1, 1, 2),
+        lambda T, t: T.narrow(t, 0, -2, 2),
+        lambda T, t: T.roll(t, 1),
+        lambda T, t: t.roll((1, -2), (0, 1)),
+        lambda T, t: t.roll(5, 1),
+        lambda T, t: T.tile(t, (2,)),
+        lambda T, t: t.tile(2, 1, 1),
+        lambda T, t: t.repeat(2, 3),
+        lambda T, t: T.outer(t[0], t[1]),
+        lambda T, t: T.tril(t),
+        lambda T, t: t.triu(1),
+        lambda T, t: t.tril(-1),
+        lambda T, t: (t * 1).triu_(),
     ]
     for f in cases:
         a, b = leaf(x), torch.tensor(x, requires_grad=True)
@@ -442,19 +559,28 @@ def test_sort_topk_match_torch_including_ties():
     x = np.array([[3.0, 1.0, 2.0, 1.0], [1.0, 1.0, 0.0, 5.0], [2.0, -1.0, 2.0, 2.0]])
     distinct = np.array([[3.0, 1.0, 2.0, 0.5], [1.5, 1.0, 0.0, 5.0], [2.0, -1.0, 2.5, 2.25]])
     # (PyTorch does not define which of two equal elements topk returns first: no ties there)
-    for arr, f in [(x, lambda T, t: t.sort()), (x, lambda T, t: T.sort(t, 0)),
-                   (x, lambda T, t: t.sort(descending=True, stable=True)),
-                   (x, lambda T, t: T.sort(t, dim=1, descending=True, stable=True)),
-                   (distinct, lambda T, t: t.topk(2)), (distinct, lambda T, t: T.topk(t, 1, 0)),
-                   (distinct, lambda T, t: t.topk(3, largest=False))]:
+    for arr, f in [
+        (x, lambda T, t: t.sort()),
+        (x, lambda T, t: T.sort(t, 0)),
+        (x, lambda T, t: t.sort(descending=True, stable=True)),
+        (x, lambda T, t: T.sort(t, dim=1, descending=True, stable=True)),
+        (distinct, lambda T, t: t.topk(2)),
+        (distinct, lambda T, t: T.topk(t, 1, 0)),
+        (distinct, lambda T, t: t.topk(3, largest=False)),
+    ]:
         a, b = leaf(arr), torch.tensor(arr, requires_grad=True)
         ra, rb = f(tinyconv, a), f(torch, b)
         _compare(tuple(ra), tuple(rb), [a], [b])
         assert ra.values.grad_fn.name() == rb.values.grad_fn.name()
     y = np.array([[3.0, 1.0, 2.0, 1.0], [1.0, 1.0, 0.0, 5.0]])
-    assert tinyconv.argsort(tinyconv.tensor(y), stable=True).tolist() == torch.argsort(torch.tensor(y), stable=True).tolist()
-    assert tinyconv.tensor(y).argsort(descending=True, stable=True).tolist() == \
-        torch.tensor(y).argsort(descending=True, stable=True).tolist()
+    assert (
+        tinyconv.argsort(tinyconv.tensor(y), stable=True).tolist()
+        == torch.argsort(torch.tensor(y), stable=True).tolist()
+    )
+    assert (
+        tinyconv.tensor(y).argsort(descending=True, stable=True).tolist()
+        == torch.tensor(y).argsort(descending=True, stable=True).tolist()
+    )
     with pytest.raises(RuntimeError, match="out of range"):
         tinyconv.zeros(3).topk(4)
 
@@ -463,11 +589,22 @@ def test_sort_topk_match_torch_including_ties():
 
 
 EINSUMS = [
-    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,j->ij", [(3,), (2,)]),
-    ("ij->ji", [(2, 3)]), ("ii->", [(3, 3)]), ("ii->i", [(3, 3)]), ("ij->", [(2, 3)]), ("ij->i", [(2, 3)]),
-    ("i,i->", [(3,), (3,)]), ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]), ("bhqd,bhkd->bhqk", [(1, 2, 3, 2), (1, 2, 4, 2)]),
-    ("ij,jk", [(2, 3), (3, 2)]), ("ij,kj->ik", [(1, 3), (2, 3)]), ("i,i,i->i", [(3,), (3,), (3,)]),
-    ("ij,j->i", [(2, 3), (3,)]), ("...i->...", [(2, 3)]),
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("i,j->ij", [(3,), (2,)]),
+    ("ij->ji", [(2, 3)]),
+    ("ii->", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("ij->", [(2, 3)]),
+    ("ij->i", [(2, 3)]),
+    ("i,i->", [(3,), (3,)]),
+    ("...ij,...jk->...ik", [(2, 2, 3), (3, 2)]),
+    ("bhqd,bhkd->bhqk", [(1, 2, 3, 2), (1, 2, 4, 2)]),
+    ("ij,jk", [(2, 3), (3, 2)]),
+    ("ij,kj->ik", [(1, 3), (2, 3)]),
+    ("i,i,i->i", [(3,), (3,), (3,)]),
+    ("ij,j->i", [(2, 3), (3,)]),
+    ("...i->...", [(2, 3)]),
 ]
 
 
@@ -507,7 +644,7 @@ def test_normalize_backward(ad, p):
 def layer_norm_case(draw):
     shape = draw(shapes(min_dims=1, max_dims=3, min_side=2))
     k = draw(st.integers(1, len(shape)))
-    return draw(real(shape)), shape[len(shape) - k:], draw(st.booleans()), draw(st.booleans())
+    return draw(real(shape)), shape[len(shape) - k :], draw(st.booleans()), draw(st.booleans())
 
 
 @given(layer_norm_case())
@@ -529,10 +666,13 @@ def test_normalize_and_layer_norm_match_torch():
     rng = np.random.default_rng(6)
     x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal(4), rng.standard_normal(4)
     x[0, 0] = 0.0  # a zero row: normalize divides by eps
-    for f in [lambda T, F_, t, w_, b_: F_.normalize(t), lambda T, F_, t, w_, b_: F_.normalize(t, p=1.0, dim=-1),
-              lambda T, F_, t, w_, b_: F_.layer_norm(t, (4,), w_, b_),
-              lambda T, F_, t, w_, b_: F_.layer_norm(t, (3, 4)),
-              lambda T, F_, t, w_, b_: F_.layer_norm(t, [4], w_, None, 1e-3)]:
+    for f in [
+        lambda T, F_, t, w_, b_: F_.normalize(t),
+        lambda T, F_, t, w_, b_: F_.normalize(t, p=1.0, dim=-1),
+        lambda T, F_, t, w_, b_: F_.layer_norm(t, (4,), w_, b_),
+        lambda T, F_, t, w_, b_: F_.layer_norm(t, (3, 4)),
+        lambda T, F_, t, w_, b_: F_.layer_norm(t, [4], w_, None, 1e-3),
+    ]:
         a = [leaf(v) for v in (x, w, b)]
         p = [torch.tensor(v, requires_grad=True) for v in (x, w, b)]
         ra, rb = f(tinyconv, F, *a), f(torch, torch.nn.functional, *p)
@@ -563,16 +703,24 @@ def test_saved_outputs_of_rsqrt_and_layer_norm_as_pytorch():
 
 def test_layer_norm_module_matches_torch_init_state_dict_and_repr():
     torch = pytest.importorskip("torch")
-    for args, kw in [((4,), {}), ((4,), {"bias": False}), (((3, 4),), {"elementwise_affine": False}),
-                     ((4,), {"eps": 1e-3})]:
+    for args, kw in [
+        ((4,), {}),
+        ((4,), {"bias": False}),
+        (((3, 4),), {"elementwise_affine": False}),
+        ((4,), {"eps": 1e-3}),
+    ]:
         m, t = nn.LayerNorm(*args, **kw), torch.nn.LayerNorm(*args, **kw)
         assert repr(m) == repr(t)
         assert list(m.state_dict()) == list(t.state_dict())
         for k, v in t.state_dict().items():
             np.testing.assert_array_equal(m.state_dict()[k].numpy(), v.numpy())
         x = np.random.default_rng(7).standard_normal((2, 3, 4)).astype(np.float32)
-        np.testing.assert_allclose(m(tinyconv.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            m(tinyconv.tensor(x)).detach().numpy(),
+            t(torch.tensor(x)).detach().numpy(),
+            rtol=1e-5,
+            atol=1e-5,
+        )
     with pytest.raises(RuntimeError, match="normalized_shape"):
         F.layer_norm(tinyconv.ones(2, 3), (4,))
 
@@ -580,16 +728,32 @@ def test_layer_norm_module_matches_torch_init_state_dict_and_repr():
 def test_activation_modules_repr_and_values_match_torch():
     torch = pytest.importorskip("torch")
     x = np.linspace(-7, 7, 15).astype(np.float32)
-    for name, args in [("GELU", ()), ("GELU", ("tanh",)), ("SiLU", ()), ("SiLU", (True,)), ("ELU", ()),
-                       ("ELU", (0.5, True)), ("Softplus", ()), ("Softplus", (2, 10)), ("ReLU6", ()),
-                       ("ReLU6", (True,)), ("Hardtanh", ()), ("Hardtanh", (-2, 2, True)), ("Hardswish", ()),
-                       ("Hardswish", (True,)), ("Hardsigmoid", ()), ("Mish", ())]:
+    for name, args in [
+        ("GELU", ()),
+        ("GELU", ("tanh",)),
+        ("SiLU", ()),
+        ("SiLU", (True,)),
+        ("ELU", ()),
+        ("ELU", (0.5, True)),
+        ("Softplus", ()),
+        ("Softplus", (2, 10)),
+        ("ReLU6", ()),
+        ("ReLU6", (True,)),
+        ("Hardtanh", ()),
+        ("Hardtanh", (-2, 2, True)),
+        ("Hardswish", ()),
+        ("Hardswish", (True,)),
+        ("Hardsigmoid", ()),
+        ("Mish", ()),
+    ]:
         m, t = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
         assert repr(m) == repr(t)
         a, b = tinyconv.tensor(x), torch.tensor(x)
         out_a, out_b = m(a), t(b)
         np.testing.assert_allclose(out_a.numpy(), out_b.numpy(), rtol=2e-6, atol=2e-6)
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-6, atol=2e-6)  # inplace wrote, or not, alike
+        np.testing.assert_allclose(
+            a.numpy(), b.numpy(), rtol=2e-6, atol=2e-6
+        )  # inplace wrote, or not, alike
 
 
 # -- allclose, assert_close ------------------------------------------------------------------------
@@ -597,7 +761,12 @@ def test_activation_modules_repr_and_values_match_torch():
 
 def test_allclose_matches_torch():
     torch = pytest.importorskip("torch")
-    pairs = [([1.0, 2.0], [1.0, 2.00001]), ([1.0, float("nan")], [1.0, float("nan")]), ([1e-9], [0.0]), ([1.0], [1.1])]
+    pairs = [
+        ([1.0, 2.0], [1.0, 2.00001]),
+        ([1.0, float("nan")], [1.0, float("nan")]),
+        ([1e-9], [0.0]),
+        ([1.0], [1.1]),
+    ]
     for a, b in pairs:
         for kw in [{}, {"equal_nan": True}, {"rtol": 0.2}, {"atol": 0.5, "rtol": 0}]:
             want = torch.allclose(torch.tensor(a), torch.tensor(b), **kw)
@@ -614,17 +783,33 @@ ASSERT_CLOSE_CASES = [
     lambda T: (T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0, 3.0]), {}),
     lambda T: (T.tensor([1, 2]), T.tensor([1, 3]), {}),
     lambda T: (T.tensor([[1.0, float("nan")]]), T.tensor([[1.0, float("nan")]]), {}),
-    lambda T: (T.tensor([[1.0, float("nan")]]), T.tensor([[1.0, float("nan")]]), {"equal_nan": True}),
-    lambda T: (T.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=T.float64), T.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=T.float64), {}),
+    lambda T: (
+        T.tensor([[1.0, float("nan")]]),
+        T.tensor([[1.0, float("nan")]]),
+        {"equal_nan": True},
+    ),
+    lambda T: (
+        T.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=T.float64),
+        T.tensor([[1.0, 2.0], [3.0, 5.0]], dtype=T.float64),
+        {},
+    ),
     lambda T: (1.0, 1.1, {}),
     lambda T: (1.0, 1.0 + 1e-9, {}),
     lambda T: (T.tensor(1.0, dtype=T.float64), T.tensor(1.5, dtype=T.float64), {}),
     lambda T: ([T.tensor([1.0]), T.tensor([2.0])], [T.tensor([1.0]), T.tensor([2.5])], {}),
     lambda T: (T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0], dtype=T.float64), {"check_dtype": False}),
     lambda T: (T.tensor([1.0, 2.0], requires_grad=True), T.tensor([1.0, 2.0]), {}),
-    lambda T: (T.tensor([0.0, 2.0], dtype=T.float64), T.tensor([1e-3, 2.0], dtype=T.float64), {"rtol": 0, "atol": 1e-4}),
+    lambda T: (
+        T.tensor([0.0, 2.0], dtype=T.float64),
+        T.tensor([1e-3, 2.0], dtype=T.float64),
+        {"rtol": 0, "atol": 1e-4},
+    ),
     lambda T: (T.tensor([1.0]), T.tensor([1.0]), {"rtol": 1e-3}),
-    lambda T: ({"a": T.tensor([1.0], dtype=T.float64)}, {"a": T.tensor([2.0], dtype=T.float64)}, {}),
+    lambda T: (
+        {"a": T.tensor([1.0], dtype=T.float64)},
+        {"a": T.tensor([2.0], dtype=T.float64)},
+        {},
+    ),
     lambda T: (T.tensor([1.0, 2.0]), T.tensor([1.0, 2.0 + 1e-6]), {}),
     lambda T: (T.tensor([1.0, 2.0]), [1.0, 2.0], {}),
 ]
@@ -654,4 +839,7 @@ def test_assert_close_passes_fails_and_words_it_like_torch(i):
         norm = [s.replace("torch.", "").replace("tinyconv.", "") for s in (str(err.value), want[1])]
         first = [s.split("Greatest relative")[0].split("Relative difference")[0] for s in norm]
         assert first[0] == first[1]
-        assert norm[0].split("\n")[-1] == norm[1].split("\n")[-1] or "relative" in norm[1].split("\n")[-1].lower()
+        assert (
+            norm[0].split("\n")[-1] == norm[1].split("\n")[-1]
+            or "relative" in norm[1].split("\n")[-1].lower()
+        )

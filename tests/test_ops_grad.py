@@ -7,6 +7,7 @@ from backward with central differences (eps = 1e-6) at tolerances near 1e-6.
 Values are drawn from safe domains: positive for log/sqrt/pow/division, away
 from the kinks of abs/relu/clamp/maximum/minimum, distinct for max/min.
 """
+
 from __future__ import annotations
 
 import operator
@@ -62,15 +63,20 @@ def pair(draw, domain_a: str = "real", domain_b: str = "real"):
 
 
 @st.composite
-def array_and_dims(draw, min_dims: int = 0, min_side: int = 1, array=arrays, allow_tuple: bool = True):
+def array_and_dims(
+    draw, min_dims: int = 0, min_side: int = 1, array=arrays, allow_tuple: bool = True
+):
     """(array, dim, keepdim): dim is None, one (possibly negative) dim, or a tuple of dims."""
     shape = draw(shapes(min_dims=min_dims, max_dims=3, min_side=min_side))
     nd = len(shape)
     n = max(nd, 1)
     choices = [st.none(), st.integers(-n, n - 1)]
     if allow_tuple and nd:
-        choices.append(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True)
-                       .map(lambda ds: tuple(d - nd if i % 2 else d for i, d in enumerate(ds))))
+        choices.append(
+            st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(
+                lambda ds: tuple(d - nd if i % 2 else d for i, d in enumerate(ds))
+            )
+        )
     dim = draw(st.one_of(*choices))
     return draw(array(shape)), dim, draw(st.booleans())
 
@@ -119,13 +125,13 @@ def test_pow_at_zero_base_like_pytorch():
     # d(a^b)/da is taken as 0 where b == 0 (not 0 * inf), and d(a^b)/db as 0 where a == 0, b >= 0
     for exponent in (2, 0, torch.tensor([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 2.0])):
         x = torch.tensor([0.0, 1.0, 2.0], requires_grad=True)
-        (x ** exponent).sum().backward()
+        (x**exponent).sum().backward()
         e = np.broadcast_to(np.asarray(exponent, dtype=np.float64), (3,))
         with np.errstate(divide="ignore", invalid="ignore"):
             expect = np.where(e == 0, 0.0, e * np.array([0.0, 1.0, 2.0]) ** (e - 1))
         np.testing.assert_array_equal(x.grad.numpy(), expect.astype(np.float32))
     x = torch.tensor([0.0, 2.0], requires_grad=True)
-    (x ** x).sum().backward()
+    (x**x).sum().backward()
     assert x.grad[0].item() == 0.0 and x.grad[1].item() == pytest.approx(4 * (1 + np.log(2)))
 
 
@@ -138,7 +144,7 @@ SCALAR_FORMS = {
     "c * x": lambda x, c: c * x,
     "x / c": lambda x, c: x / c,
     "c / x": lambda x, c: c / x,
-    "x ** c": lambda x, c: x ** c,
+    "x ** c": lambda x, c: x**c,
     "c ** x": lambda x, c: abs(c) ** x,
     "-x": lambda x, c: -x,
     "+x": lambda x, c: +x * 1,
@@ -146,8 +152,10 @@ SCALAR_FORMS = {
 
 
 @pytest.mark.parametrize("form", list(SCALAR_FORMS))
-@given(x=arrays(shapes(), "positive"), c=st.one_of(st.floats(-2, 2).filter(lambda v: abs(v) > 0.1),
-                                                   st.integers(-3, 3).filter(bool)))
+@given(
+    x=arrays(shapes(), "positive"),
+    c=st.one_of(st.floats(-2, 2).filter(lambda v: abs(v) > 0.1), st.integers(-3, 3).filter(bool)),
+)
 def test_python_scalar_forms(form, x, c):
     fn = SCALAR_FORMS[form]
     check(lambda t: fn(t, c), x)
@@ -162,8 +170,8 @@ NUMPY_FORMS = {
     "arr * x": lambda x, a: a * x,
     "arr / x": lambda x, a: a / x,
     "x / arr": lambda x, a: x / a,
-    "arr ** x": lambda x, a: a ** x,
-    "x ** arr": lambda x, a: x ** a,
+    "arr ** x": lambda x, a: a**x,
+    "x ** arr": lambda x, a: x**a,
 }
 
 
@@ -225,8 +233,11 @@ def test_unary(name, data):
     check(fn, x)
 
 
-@given(x=lattice_arrays(shapes(), offset=0.25).flatmap(non_contiguous),
-       bounds=st.tuples(st.integers(-4, 4), st.integers(-4, 4)), which=st.sampled_from(["min", "max", "both"]))
+@given(
+    x=lattice_arrays(shapes(), offset=0.25).flatmap(non_contiguous),
+    bounds=st.tuples(st.integers(-4, 4), st.integers(-4, 4)),
+    which=st.sampled_from(["min", "max", "both"]),
+)
 def test_clamp(x, bounds, which):
     # x on 0.5 k + 0.25, the bounds on 0.5 k: no element within eps of a bound
     lo, hi = sorted(b * 0.5 for b in bounds)
@@ -245,6 +256,7 @@ def test_kink_gradients_match_pytorch():
 # ---------------------------------------------------------------------------
 # reductions
 # ---------------------------------------------------------------------------
+
 
 @given(adk=array_and_dims())
 def test_sum(adk):
@@ -312,8 +324,11 @@ def test_var_std(name, adk, unbiased):
     x, dim, keepdim = adk
     check(lambda t: getattr(t, name)(dim=dim, unbiased=unbiased, keepdim=keepdim), x)
     ref = (np.var if name == "var" else np.std)(x, axis=dim, ddof=int(unbiased), keepdims=keepdim)
-    np.testing.assert_allclose(getattr(leaf(x), name)(dim=dim, unbiased=unbiased, keepdim=keepdim).detach().numpy(),
-                               ref, rtol=1e-12)
+    np.testing.assert_allclose(
+        getattr(leaf(x), name)(dim=dim, unbiased=unbiased, keepdim=keepdim).detach().numpy(),
+        ref,
+        rtol=1e-12,
+    )
 
 
 @given(x=distinct(shapes(min_dims=1, min_side=2)), correction=st.sampled_from([0, 1]))
@@ -326,11 +341,14 @@ def test_var_correction_keyword(x, correction):
 # matmul
 # ---------------------------------------------------------------------------
 
+
 @st.composite
 def matmul_shapes(draw):
     """Operand shapes for every matmul case: 1-D and 2-D operands, and broadcast batches."""
     n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
-    kind = draw(st.sampled_from(["1d@1d", "1d@2d", "2d@1d", "2d@2d", "batched", "batched@1d", "1d@batched"]))
+    kind = draw(
+        st.sampled_from(["1d@1d", "1d@2d", "2d@1d", "2d@2d", "batched", "batched@1d", "1d@batched"])
+    )
     if kind == "1d@1d":
         return (k,), (k,)
     if kind == "1d@2d":
@@ -352,7 +370,9 @@ def test_matmul(sh, data):
     a, b = data.draw(arrays(sh[0])), data.draw(arrays(sh[1]))
     check(operator.matmul, a, b)
     check(torch.matmul, a, b)
-    np.testing.assert_allclose(torch.matmul(leaf(a), leaf(b)).detach().numpy(), np.matmul(a, b), rtol=1e-12)
+    np.testing.assert_allclose(
+        torch.matmul(leaf(a), leaf(b)).detach().numpy(), np.matmul(a, b), rtol=1e-12
+    )
 
 
 @given(data=st.data())
@@ -374,6 +394,7 @@ def test_mm_and_dot(data):
 # ---------------------------------------------------------------------------
 # shape ops
 # ---------------------------------------------------------------------------
+
 
 @st.composite
 def reshape_targets(draw):
@@ -497,6 +518,7 @@ def test_split_chunk_unbind(x, data):
 # joining and selecting
 # ---------------------------------------------------------------------------
 
+
 @given(base=shapes(min_dims=1), data=st.data())
 def test_cat(base, data):
     d = data.draw(st.integers(-len(base), len(base) - 1))
@@ -515,11 +537,17 @@ def test_stack(shape, data):
     d = data.draw(st.integers(-n, n - 1))
     parts = [data.draw(arrays(shape)) for _ in range(data.draw(st.integers(1, 3)))]
     check(lambda *ts: torch.stack(ts, dim=d), *parts)
-    np.testing.assert_array_equal(torch.stack([leaf(p) for p in parts], d).detach().numpy(), np.stack(parts, d))
+    np.testing.assert_array_equal(
+        torch.stack([leaf(p) for p in parts], d).detach().numpy(), np.stack(parts, d)
+    )
 
 
-@given(shapes3=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3).map(lambda b: b.input_shapes),
-       data=st.data())
+@given(
+    shapes3=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3).map(
+        lambda b: b.input_shapes
+    ),
+    data=st.data(),
+)
 def test_where(shapes3, data):
     cond = data.draw(hnp.arrays(np.bool_, shapes3[0]))
     a, b = data.draw(arrays(shapes3[1])), data.draw(arrays(shapes3[2]))
@@ -527,12 +555,15 @@ def test_where(shapes3, data):
     check(lambda x, y: torch.where(c, x, y), a, b)
     check(lambda x: torch.where(c, x, 0.5), a)
     check(lambda y: torch.where(c, 2.0, y), b)
-    np.testing.assert_array_equal(torch.where(c, leaf(a), leaf(b)).detach().numpy(), np.where(cond, a, b))
+    np.testing.assert_array_equal(
+        torch.where(c, leaf(a), leaf(b)).detach().numpy(), np.where(cond, a, b)
+    )
 
 
 # ---------------------------------------------------------------------------
 # indexing: __getitem__ and __setitem__
 # ---------------------------------------------------------------------------
+
 
 def _positive_steps(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
@@ -564,15 +595,27 @@ def advanced_index_cases(draw, unique: bool = False):
     if kind == "int_one_dim":
         d = draw(st.integers(0, nd - 1))
         n = shape[d]
-        ids = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5,
-                            unique_by=(lambda i: i % n) if unique else None))
+        ids = draw(
+            st.lists(
+                st.integers(-n, n - 1),
+                min_size=1,
+                max_size=5,
+                unique_by=(lambda i: i % n) if unique else None,
+            )
+        )
         wrap = draw(st.sampled_from(["tensor", "ndarray", "list"]))
         idx = torch.tensor(ids) if wrap == "tensor" else np.array(ids) if wrap == "ndarray" else ids
         index = (slice(None),) * d + (idx,)
     elif kind == "int_all_dims":
-        index = draw(hnp.integer_array_indices(shape, result_shape=shapes(min_dims=1, max_dims=2, max_side=3)))
+        index = draw(
+            hnp.integer_array_indices(
+                shape, result_shape=shapes(min_dims=1, max_dims=2, max_side=3)
+            )
+        )
         if unique:
-            flat = np.ravel_multi_index(tuple(np.mod(i, s) for i, s in zip(index, shape)), shape)
+            flat = np.ravel_multi_index(
+                tuple(np.mod(i, s) for i, s in zip(index, shape, strict=False)), shape
+            )
             if len(set(flat.ravel().tolist())) != flat.size:
                 index = tuple(i.ravel()[:1] for i in index)
         index = tuple(torch.tensor(i) for i in index)
@@ -613,7 +656,7 @@ def setitem_cases(draw):
     target = x[_np_index(index)].shape
     vshape = target
     if target and draw(st.booleans()):
-        vshape = target[draw(st.integers(0, len(target))):]  # drop leading dims: broadcasts
+        vshape = target[draw(st.integers(0, len(target))) :]  # drop leading dims: broadcasts
     return x, index, draw(arrays(vshape))
 
 
@@ -687,6 +730,7 @@ def test_setitem_through_a_view(case):
 # dtype casts, clone, and composites
 # ---------------------------------------------------------------------------
 
+
 @given(x=arrays(shapes()))
 def test_clone_and_casts(x):
     check(lambda t: t.clone(), x)
@@ -697,7 +741,9 @@ def test_clone_and_casts(x):
 
 @given(x=arrays(shapes(min_dims=1)))
 def test_iteration_and_zip(x):
-    check(lambda t: torch.stack([row * k for row, k in zip(t, range(1, len(t) + 1))]), x)
+    check(
+        lambda t: torch.stack([row * k for row, k in zip(t, range(1, len(t) + 1), strict=False)]), x
+    )
 
 
 @given(data=st.data())
@@ -712,7 +758,7 @@ def test_textbook_corr2d(data):
         Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1), dtype=torch.float64)
         for i in range(Y.shape[0]):
             for j in range(Y.shape[1]):
-                Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+                Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
         return Y
 
     check(corr2d, X, K)

@@ -1,6 +1,7 @@
 """RMSprop and Adagrad (and the options SGD/Adam/AdamW share with PyTorch): the same
 parameters as PyTorch after every one of 20 steps on a small model (float64, 1e-12), closed
 forms for the first step, state_dict round trips and bad-argument errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,10 @@ def tiny_model(lib, seed: int = 0):
     rng = np.random.default_rng(seed)
     shapes = [(3, 2, 3, 3), (3,), (2, 12), (2,)]
     values = [rng.standard_normal(s) * 0.5 for s in shapes]
-    m = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3), lib.nn.Tanh(), lib.nn.Flatten(), lib.nn.Linear(12, 2)).double()
-    for p, v in zip(m.parameters(), values):
+    m = lib.nn.Sequential(
+        lib.nn.Conv2d(2, 3, 3), lib.nn.Tanh(), lib.nn.Flatten(), lib.nn.Linear(12, 2)
+    ).double()
+    for p, v in zip(m.parameters(), values, strict=False):
         p.data = lib.tensor(v, dtype=lib.float64)
     return m
 
@@ -58,7 +61,10 @@ CASES = [
     ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6}),
     ("RMSprop", {"lr": 0.005, "centered": True}),
     ("RMSprop", {"lr": 0.005, "momentum": 0.9}),
-    ("RMSprop", {"lr": 0.003, "momentum": 0.5, "centered": True, "weight_decay": 0.1, "maximize": True}),
+    (
+        "RMSprop",
+        {"lr": 0.003, "momentum": 0.5, "centered": True, "weight_decay": 0.1, "maximize": True},
+    ),
     ("RMSprop", {"lr": 0.01, "alpha": 0.3, "centered": True}),  # alpha < 0.5: the other lerp branch
     ("Adagrad", {}),
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.05}),
@@ -80,17 +86,24 @@ def test_matches_torch_step_for_step(name, kwargs):
         return getattr(optim_of(lib), name)(params, **kwargs)
 
     mine, theirs = train(tinyconv, make), train(torch, make)
-    for step, (a, b) in enumerate(zip(mine, theirs)):
-        for pa, pb in zip(a, b):
+    for step, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+        for pa, pb in zip(a, b, strict=False):
             np.testing.assert_allclose(pa, pb, **TOL, err_msg=f"{name} {kwargs} step {step + 1}")
     assert not np.allclose(mine[0][0], mine[-1][0])  # the parameters did move
 
 
-@pytest.mark.parametrize("name, kwargs, sched", [
-    ("RMSprop", {"lr": 0.01, "momentum": 0.9}, lambda o, L: L.OneCycleLR(o, max_lr=0.02, total_steps=20)),
-    ("Adam", {"lr": 0.01}, lambda o, L: L.CyclicLR(o, 0.001, 0.02, step_size_up=3)),
-    ("Adagrad", {"lr": 0.1}, lambda o, L: L.CosineAnnealingLR(o, T_max=7)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, sched",
+    [
+        (
+            "RMSprop",
+            {"lr": 0.01, "momentum": 0.9},
+            lambda o, L: L.OneCycleLR(o, max_lr=0.02, total_steps=20),
+        ),
+        ("Adam", {"lr": 0.01}, lambda o, L: L.CyclicLR(o, 0.001, 0.02, step_size_up=3)),
+        ("Adagrad", {"lr": 0.1}, lambda o, L: L.CosineAnnealingLR(o, T_max=7)),
+    ],
+)
 def test_with_a_scheduler_matches_torch(name, kwargs, sched):
     """The scheduler writes lr (and momentum / beta1) into the groups; the optimizer reads them."""
     torch = pytest.importorskip("torch")
@@ -102,8 +115,8 @@ def test_with_a_scheduler_matches_torch(name, kwargs, sched):
         return sched(opt, lr_scheduler if lib is tinyconv else lib.optim.lr_scheduler)
 
     mine, theirs = train(tinyconv, make, sched=make_sched), train(torch, make, sched=make_sched)
-    for a, b in zip(mine, theirs):
-        for pa, pb in zip(a, b):
+    for a, b in zip(mine, theirs, strict=False):
+        for pa, pb in zip(a, b, strict=False):
             np.testing.assert_allclose(pa, pb, **TOL)
 
 
@@ -140,9 +153,13 @@ def test_adagrad_steps_closed_form():
     np.testing.assert_allclose(opt.state[p]["sum"], 3 * g * g)
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("RMSprop", {"momentum": 0.9, "centered": True}), ("Adagrad", {"initial_accumulator_value": 0.1}),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("RMSprop", {"momentum": 0.9, "centered": True}),
+        ("Adagrad", {"initial_accumulator_value": 0.1}),
+    ],
+)
 def test_state_dict_round_trip_continues_identically(name, kwargs):
     def make(params, lib):
         return getattr(optim, name)(params, lr=0.01, **kwargs)
@@ -165,7 +182,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
         opt2.zero_grad()
         ((m2(x) - y) ** 2).mean().backward()
         opt2.step()
-    for a, b in zip(full[-1], [p.detach().numpy() for p in m2.parameters()]):
+    for a, b in zip(full[-1], [p.detach().numpy() for p in m2.parameters()], strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -176,27 +193,34 @@ def test_adagrad_state_exists_from_construction_like_torch():
     mine = optim.Adagrad([p], initial_accumulator_value=0.3).state_dict()
     theirs = torch.optim.Adagrad([pt], initial_accumulator_value=0.3).state_dict()
     assert set(mine["state"][0]) == set(theirs["state"][0]) == {"step", "sum"}
-    np.testing.assert_array_equal(mine["state"][0]["sum"].numpy(), theirs["state"][0]["sum"].numpy())
+    np.testing.assert_array_equal(
+        mine["state"][0]["sum"].numpy(), theirs["state"][0]["sum"].numpy()
+    )
     for name, kwargs in (("RMSprop", {"momentum": 0.9, "centered": True}), ("Adagrad", {})):
         mine = getattr(optim, name)([p], **kwargs).param_groups[0]
         theirs = getattr(torch.optim, name)([pt], **kwargs).param_groups[0]
         assert set(mine) <= set(theirs)
-        assert {k: mine[k] for k in mine if k != "params"} == {k: theirs[k] for k in mine if k != "params"}
+        assert {k: mine[k] for k in mine if k != "params"} == {
+            k: theirs[k] for k in mine if k != "params"
+        }
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: optim.RMSprop(p, lr=-1), "lr"),
-    (lambda p: optim.RMSprop(p, alpha=-0.1), "alpha"),
-    (lambda p: optim.RMSprop(p, eps=-1e-8), "eps"),
-    (lambda p: optim.RMSprop(p, momentum=-0.9), "momentum"),
-    (lambda p: optim.RMSprop(p, weight_decay=-1), "weight_decay"),
-    (lambda p: optim.RMSprop(p, differentiable=True), "differentiable"),
-    (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
-    (lambda p: optim.Adagrad(p, initial_accumulator_value=-1), "initial_accumulator_value"),
-    (lambda p: optim.Adagrad(p, eps="small"), "eps"),
-    (lambda p: optim.Adagrad(p, weight_decay=-0.1), "weight_decay"),
-    (lambda p: optim.Adagrad(p, fused=True), "fused"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: optim.RMSprop(p, lr=-1), "lr"),
+        (lambda p: optim.RMSprop(p, alpha=-0.1), "alpha"),
+        (lambda p: optim.RMSprop(p, eps=-1e-8), "eps"),
+        (lambda p: optim.RMSprop(p, momentum=-0.9), "momentum"),
+        (lambda p: optim.RMSprop(p, weight_decay=-1), "weight_decay"),
+        (lambda p: optim.RMSprop(p, differentiable=True), "differentiable"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
+        (lambda p: optim.Adagrad(p, initial_accumulator_value=-1), "initial_accumulator_value"),
+        (lambda p: optim.Adagrad(p, eps="small"), "eps"),
+        (lambda p: optim.Adagrad(p, weight_decay=-0.1), "weight_decay"),
+        (lambda p: optim.Adagrad(p, fused=True), "fused"),
+    ],
+)
 def test_bad_arguments_name_the_argument(make, words):
     with pytest.raises(ValueError, match=words):
         make([nn.Parameter(tinyconv.zeros(2))])

@@ -4,6 +4,7 @@ Ground truth: the plain-loop references in tinyconv.kernels.pool, hand-worked
 examples (several from PyTorch's documentation), and central differences in
 float64 on every input element.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,8 +37,14 @@ TOL = {"rtol": 1e-6, "atol": 1e-6}
 # helpers
 # ---------------------------------------------------------------------------
 
-def numerical_grad(f_batched: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                   g: np.ndarray, eps: float = EPS, chunk: int = 128) -> np.ndarray:
+
+def numerical_grad(
+    f_batched: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    g: np.ndarray,
+    eps: float = EPS,
+    chunk: int = 128,
+) -> np.ndarray:
     """Central differences of L(x) = sum(f(x) * g) for EVERY element of x.
 
     ``f_batched`` maps a stack ``(B, *x.shape)`` to ``(B, *y.shape)``; the
@@ -60,10 +67,12 @@ def numerical_grad(f_batched: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
 
 def batched_pool(forward: Callable[[np.ndarray], np.ndarray]):
     """Run a (N, C, H, W) pooling on a stack (B, N, C, H, W) by folding B into N."""
+
     def run(xs: np.ndarray) -> np.ndarray:
         B, N = xs.shape[:2]
         y = forward(xs.reshape(B * N, *xs.shape[2:]))
         return y.reshape(B, N, *y.shape[1:])
+
     return run
 
 
@@ -72,8 +81,14 @@ def max_args(cfg: PoolConfig) -> tuple:
 
 
 def avg_args(cfg: PoolConfig) -> tuple:
-    return (cfg.kernel_size, cfg.stride, cfg.padding, cfg.ceil_mode,
-            cfg.count_include_pad, cfg.divisor_override)
+    return (
+        cfg.kernel_size,
+        cfg.stride,
+        cfg.padding,
+        cfg.ceil_mode,
+        cfg.count_include_pad,
+        cfg.divisor_override,
+    )
 
 
 def distinct_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -86,13 +101,14 @@ def distinct_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
 # output size
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "H, k, s, p, d, ceil_mode, expected",
     [
         (5, 2, 2, 0, 1, False, 2),
-        (5, 2, 2, 0, 1, True, 3),   # ceil keeps the half window at the end
+        (5, 2, 2, 0, 1, True, 3),  # ceil keeps the half window at the end
         (5, 2, 2, 1, 1, False, 3),
-        (5, 2, 2, 1, 1, True, 3),   # ceil would give 4, but it would start in the right padding
+        (5, 2, 2, 1, 1, True, 3),  # ceil would give 4, but it would start in the right padding
         (6, 3, 2, 1, 1, True, 4),
         (7, 3, 1, 0, 2, False, 3),  # dilated extent 5
         (4, 3, 2, 0, 1, True, 2),
@@ -112,12 +128,14 @@ def test_output_size_counts_windows(cfg):
     span = d * (k - 1) + 1
     starts = range(H + 2 * p + s)  # window start in padded coordinates
     if cfg.ceil_mode:
-        expected = sum(1 for o in starts
-                       if o % s == 0 and o < H + p and o + span <= H + 2 * p + s - 1)
+        expected = sum(
+            1 for o in starts if o % s == 0 and o < H + p and o + span <= H + 2 * p + s - 1
+        )
     else:
         expected = sum(1 for o in starts if o % s == 0 and o + span <= H + 2 * p)
-    OH, _ = pool2d_output_size(H, H, cfg.kernel_size, cfg.stride, cfg.padding, cfg.dilation,
-                               cfg.ceil_mode)
+    OH, _ = pool2d_output_size(
+        H, H, cfg.kernel_size, cfg.stride, cfg.padding, cfg.dilation, cfg.ceil_mode
+    )
     assert OH == expected
 
 
@@ -125,10 +143,9 @@ def test_output_size_counts_windows(cfg):
 # max pooling
 # ---------------------------------------------------------------------------
 
-X_HAND = np.array([[1, 5, 2, 0],
-                   [3, 4, 8, 8],
-                   [7, 0, 1, 6],
-                   [2, 9, 9, 3]], dtype=np.float64)[None, None]
+X_HAND = np.array([[1, 5, 2, 0], [3, 4, 8, 8], [7, 0, 1, 6], [2, 9, 9, 3]], dtype=np.float64)[
+    None, None
+]
 
 
 def test_max_pool_hand_example():
@@ -158,8 +175,7 @@ def test_max_pool_hand_example_dilation():
 
 
 def test_max_pool_padding_never_wins_and_nan_propagates():
-    x = np.array([[-np.inf, -np.inf, np.nan],
-                  [-np.inf, -np.inf, np.nan]])[None, None]
+    x = np.array([[-np.inf, -np.inf, np.nan], [-np.inf, -np.inf, np.nan]])[None, None]
     y, idx = max_pool2d_forward(x, (2, 2), (2, 2), (1, 1))
     # Windows (0,0) and (1,0) hold only -inf besides padding, which ties with the
     # -inf padding value: PyTorch reports the first real element (positions 0, 3).
@@ -176,15 +192,18 @@ def test_max_pool_forward_matches_reference(cfg):
     x = np.random.default_rng(cfg.seed).standard_normal(cfg.shape)
     y, idx = max_pool2d_forward(x, *max_args(cfg))
     y_ref, idx_ref = max_pool2d_reference(x, *max_args(cfg))
-    assert y.shape == y_ref.shape == cfg.shape[:2] + pool2d_output_size(
-        *cfg.shape[2:], *max_args(cfg))
+    assert (
+        y.shape == y_ref.shape == cfg.shape[:2] + pool2d_output_size(*cfg.shape[2:], *max_args(cfg))
+    )
     assert y.dtype == x.dtype
     assert_array_equal(y, y_ref)
     assert_array_equal(idx, idx_ref)
     # An index points at the value it claims.
     planes = x.reshape(*cfg.shape[:2], -1)
-    assert_array_equal(np.take_along_axis(planes, idx.reshape(*cfg.shape[:2], -1), -1),
-                       y.reshape(*cfg.shape[:2], -1))
+    assert_array_equal(
+        np.take_along_axis(planes, idx.reshape(*cfg.shape[:2], -1), -1),
+        y.reshape(*cfg.shape[:2], -1),
+    )
 
 
 @given(pool2d_configs(), st.sampled_from(["ties", "inf_nan", "int8"]))
@@ -212,8 +231,7 @@ def test_max_pool_backward_finite_differences(cfg):
     y, idx = max_pool2d_forward(x, *max_args(cfg))
     g = rng.standard_normal(y.shape)
     analytic = max_pool2d_backward(g, idx, x.shape)
-    numeric = numerical_grad(batched_pool(lambda a: max_pool2d_forward(a, *max_args(cfg))[0]),
-                             x, g)
+    numeric = numerical_grad(batched_pool(lambda a: max_pool2d_forward(a, *max_args(cfg))[0]), x, g)
     assert analytic.shape == x.shape and analytic.dtype == g.dtype
     assert_allclose(analytic, numeric, **TOL)
 
@@ -223,8 +241,9 @@ def test_max_pool_float32_and_noncontiguous_input():
     base = rng.standard_normal((2, 3, 14, 10)).astype(np.float32)
     x = base[:, :, ::2, :]  # non-contiguous view, (2, 3, 7, 10)
     y, idx = max_pool2d_forward(x, (3, 2), (2, 1), (1, 1), (1, 2), True)
-    y_ref, idx_ref = max_pool2d_reference(np.ascontiguousarray(x), (3, 2), (2, 1), (1, 1),
-                                          (1, 2), True)
+    y_ref, idx_ref = max_pool2d_reference(
+        np.ascontiguousarray(x), (3, 2), (2, 1), (1, 1), (1, 2), True
+    )
     assert y.dtype == np.float32
     assert_array_equal(y, y_ref)
     assert_array_equal(idx, idx_ref)
@@ -250,7 +269,7 @@ ROW_SUMS = np.array([1 + 2, 2 + 3 + 4, 4 + 5 + 6, 6])
 @pytest.mark.parametrize(
     "count_include_pad, divisor_override, divisors",
     [
-        (True, None, [3, 3, 3, 2]),   # padded zeros count, the overhang past the padding does not
+        (True, None, [3, 3, 3, 2]),  # padded zeros count, the overhang past the padding does not
         (False, None, [2, 3, 3, 1]),  # only real elements count
         (True, 4, [4, 4, 4, 4]),
         (False, 4, [4, 4, 4, 4]),
@@ -260,10 +279,11 @@ def test_avg_pool_divisor_hand_example(count_include_pad, divisor_override, divi
     y = avg_pool2d_forward(ROW, *ROW_ARGS, count_include_pad, divisor_override)
     assert_allclose(y.ravel(), ROW_SUMS / divisors, rtol=1e-15)
     # Backward of ones: every element collects 1/divisor from each window holding it.
-    grad = avg_pool2d_backward(np.ones_like(y), ROW.shape, *ROW_ARGS, count_include_pad,
-                               divisor_override)
+    grad = avg_pool2d_backward(
+        np.ones_like(y), ROW.shape, *ROW_ARGS, count_include_pad, divisor_override
+    )
     expected = np.zeros(6)
-    for window, divisor in zip(ROW_WINDOWS, divisors):
+    for window, divisor in zip(ROW_WINDOWS, divisors, strict=False):
         expected[window] += 1 / divisor
     assert_allclose(grad.ravel(), expected, rtol=1e-15)
 
@@ -312,11 +332,12 @@ def test_avg_pool_float32_and_noncontiguous_input():
 # padding
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "mode, expected",
     [
         ("constant", [9, 9, 1, 2, 3, 4, 9]),
-        ("reflect", [3, 2, 1, 2, 3, 4, 3]),     # mirror, edge not repeated
+        ("reflect", [3, 2, 1, 2, 3, 4, 3]),  # mirror, edge not repeated
         ("replicate", [1, 1, 1, 2, 3, 4, 4]),
         ("circular", [3, 4, 1, 2, 3, 4, 1]),
     ],
@@ -328,27 +349,33 @@ def test_pad_hand_examples_1d(mode, expected):
 
 # PyTorch's documentation examples: arange(9).reshape(1, 1, 3, 3) padded by 2 on all sides.
 DOC_EXAMPLES = {
-    "reflect": [[8, 7, 6, 7, 8, 7, 6],
-                [5, 4, 3, 4, 5, 4, 3],
-                [2, 1, 0, 1, 2, 1, 0],
-                [5, 4, 3, 4, 5, 4, 3],
-                [8, 7, 6, 7, 8, 7, 6],
-                [5, 4, 3, 4, 5, 4, 3],
-                [2, 1, 0, 1, 2, 1, 0]],
-    "replicate": [[0, 0, 0, 1, 2, 2, 2],
-                  [0, 0, 0, 1, 2, 2, 2],
-                  [0, 0, 0, 1, 2, 2, 2],
-                  [3, 3, 3, 4, 5, 5, 5],
-                  [6, 6, 6, 7, 8, 8, 8],
-                  [6, 6, 6, 7, 8, 8, 8],
-                  [6, 6, 6, 7, 8, 8, 8]],
-    "circular": [[4, 5, 3, 4, 5, 3, 4],
-                 [7, 8, 6, 7, 8, 6, 7],
-                 [1, 2, 0, 1, 2, 0, 1],
-                 [4, 5, 3, 4, 5, 3, 4],
-                 [7, 8, 6, 7, 8, 6, 7],
-                 [1, 2, 0, 1, 2, 0, 1],
-                 [4, 5, 3, 4, 5, 3, 4]],
+    "reflect": [
+        [8, 7, 6, 7, 8, 7, 6],
+        [5, 4, 3, 4, 5, 4, 3],
+        [2, 1, 0, 1, 2, 1, 0],
+        [5, 4, 3, 4, 5, 4, 3],
+        [8, 7, 6, 7, 8, 7, 6],
+        [5, 4, 3, 4, 5, 4, 3],
+        [2, 1, 0, 1, 2, 1, 0],
+    ],
+    "replicate": [
+        [0, 0, 0, 1, 2, 2, 2],
+        [0, 0, 0, 1, 2, 2, 2],
+        [0, 0, 0, 1, 2, 2, 2],
+        [3, 3, 3, 4, 5, 5, 5],
+        [6, 6, 6, 7, 8, 8, 8],
+        [6, 6, 6, 7, 8, 8, 8],
+        [6, 6, 6, 7, 8, 8, 8],
+    ],
+    "circular": [
+        [4, 5, 3, 4, 5, 3, 4],
+        [7, 8, 6, 7, 8, 6, 7],
+        [1, 2, 0, 1, 2, 0, 1],
+        [4, 5, 3, 4, 5, 3, 4],
+        [7, 8, 6, 7, 8, 6, 7],
+        [1, 2, 0, 1, 2, 0, 1],
+        [4, 5, 3, 4, 5, 3, 4],
+    ],
 }
 
 
@@ -363,12 +390,15 @@ def test_pad_2d_documentation_examples(mode):
 def test_pad_constant_asymmetric_and_negative():
     x = np.array([[1, 2], [3, 4]])
     # (left, right, top, bottom): the last dim is listed first.
-    assert_array_equal(pad_forward(x, (1, 0, 0, 2), "constant", -1),
-                       [[-1, 1, 2], [-1, 3, 4], [-1, -1, -1], [-1, -1, -1]])
+    assert_array_equal(
+        pad_forward(x, (1, 0, 0, 2), "constant", -1),
+        [[-1, 1, 2], [-1, 3, 4], [-1, -1, -1], [-1, -1, -1]],
+    )
     x = np.arange(12).reshape(3, 4)
     # Negative widths crop: drop column 0 and the last row, then add two columns of zeros.
-    assert_array_equal(pad_forward(x, (-1, 2, 0, -1), "constant"),
-                       [[1, 2, 3, 0, 0], [5, 6, 7, 0, 0]])
+    assert_array_equal(
+        pad_forward(x, (-1, 2, 0, -1), "constant"), [[1, 2, 3, 0, 0], [5, 6, 7, 0, 0]]
+    )
     assert_array_equal(pad_forward(x, (-1, -2), "constant"), x[:, 1:2])
 
 
@@ -382,8 +412,9 @@ def test_pad_backward_hand_examples():
     # Cropped elements get no gradient.
     assert_array_equal(pad_backward(np.ones(3), (4,), (-1, 0), "constant"), [0, 1, 1, 1])
     # (1, -1): y = [value, x0, x1, x2], so x0..x2 get g1..g3 and x3 nothing.
-    assert_array_equal(pad_backward(np.array([1.0, 2, 3, 4]), (4,), (1, -1), "constant"),
-                       [2, 3, 4, 0])
+    assert_array_equal(
+        pad_backward(np.array([1.0, 2, 3, 4]), (4,), (1, -1), "constant"), [2, 3, 4, 0]
+    )
 
 
 @given(pad_configs(), st.integers(0, 2**32 - 1))
@@ -396,15 +427,23 @@ def test_pad_matches_numpy(config, seed):
     y = pad_forward(x, pad, mode, value=2.5)
     if mode == "constant" and min(pad) < 0:
         # numpy cannot crop: check the shape and the surviving block instead.
-        expected_shape = tuple(n + lo + hi for n, (lo, hi) in zip(shape, widths))
+        expected_shape = tuple(n + lo + hi for n, (lo, hi) in zip(shape, widths, strict=False))
         assert y.shape == expected_shape
-        inner = tuple(slice(max(lo, 0), n + lo + hi - max(hi, 0))
-                      for n, (lo, hi) in zip(shape, widths))
-        src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(shape, widths))
+        inner = tuple(
+            slice(max(lo, 0), n + lo + hi - max(hi, 0))
+            for n, (lo, hi) in zip(shape, widths, strict=False)
+        )
+        src = tuple(
+            slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(shape, widths, strict=False)
+        )
         assert_array_equal(y[inner], x[src])
         return
-    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-               "circular": "wrap"}[mode]
+    np_mode = {
+        "constant": "constant",
+        "reflect": "reflect",
+        "replicate": "edge",
+        "circular": "wrap",
+    }[mode]
     kwargs = {"constant_values": 2.5} if mode == "constant" else {}
     assert_array_equal(y, np.pad(x, widths, mode=np_mode, **kwargs))
 
@@ -493,9 +532,15 @@ def _tiling_inputs(kind: str, shape, rng):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-TILING_CASES = [((2, 2), (2, 3, 4, 6)), ((2, 2), (1, 2, 2, 2)), ((3, 3), (2, 2, 6, 9)),
-                ((2, 3), (2, 2, 4, 9)), ((1, 1), (1, 2, 3, 3)), ((4, 4), (1, 1, 4, 8)),
-                ((1, 3), (2, 1, 2, 6))]
+TILING_CASES = [
+    ((2, 2), (2, 3, 4, 6)),
+    ((2, 2), (1, 2, 2, 2)),
+    ((3, 3), (2, 2, 6, 9)),
+    ((2, 3), (2, 2, 4, 9)),
+    ((1, 1), (1, 2, 3, 3)),
+    ((4, 4), (1, 1, 4, 8)),
+    ((1, 3), (2, 1, 2, 6)),
+]
 TILING_KINDS = ["random", "ties", "nan", "allneginf", "int", "float32"]
 
 
@@ -514,7 +559,11 @@ def test_max_pool_tiling_fast_path_matches_general_and_reference(k, shape, kind,
     assert_array_equal(y, y_ref)
     assert_array_equal(idx, idx_ref)
 
-    g = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype if kind == "float32" else np.float64)
+    g = (
+        np.random.default_rng(1)
+        .standard_normal(y.shape)
+        .astype(x.dtype if kind == "float32" else np.float64)
+    )
     fast = max_pool2d_backward(g, idx, x.shape, disjoint=True)
     general = max_pool2d_backward(g, idx_gen, x.shape)
     assert fast.dtype == general.dtype
@@ -522,10 +571,18 @@ def test_max_pool_tiling_fast_path_matches_general_and_reference(k, shape, kind,
 
 
 def test_max_pool_tiling_fast_path_hand_example_ties_and_nans():
-    x = np.array([[[[1.0, 1.0, 2.0, np.nan],
+    x = np.array(
+        [
+            [
+                [
+                    [1.0, 1.0, 2.0, np.nan],
                     [0.0, 1.0, np.nan, np.nan],
                     [5.0, 3.0, -np.inf, -np.inf],
-                    [3.0, 5.0, -np.inf, -np.inf]]]])
+                    [3.0, 5.0, -np.inf, -np.inf],
+                ]
+            ]
+        ]
+    )
     y, idx = max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
     assert_array_equal(y, [[[[1.0, np.nan], [5.0, -np.inf]]]])
     # first max of a tie (row-major), last NaN, first tap when all are -inf
@@ -556,11 +613,13 @@ def test_max_pool_tiling_fast_path_is_taken_and_only_when_it_applies(monkeypatch
     pool_module.max_pool2d_forward(x, (3, 3), (3, 3), (0, 0), (1, 1), True)
     assert calls == [(2, 2), (3, 3)]
     # Everything else stays on the general path.
-    for args in [((2, 2), (1, 1), (0, 0), (1, 1)),   # overlapping
-                 ((2, 2), (2, 2), (1, 1), (1, 1)),   # padding
-                 ((2, 2), (2, 2), (0, 0), (2, 2)),   # dilation
-                 ((4, 4), (4, 4), (0, 0), (1, 1)),   # 6 not divisible by 4
-                 ((2, 2), (3, 3), (0, 0), (1, 1))]:  # stride != kernel
+    for args in [
+        ((2, 2), (1, 1), (0, 0), (1, 1)),  # overlapping
+        ((2, 2), (2, 2), (1, 1), (1, 1)),  # padding
+        ((2, 2), (2, 2), (0, 0), (2, 2)),  # dilation
+        ((4, 4), (4, 4), (0, 0), (1, 1)),  # 6 not divisible by 4
+        ((2, 2), (3, 3), (0, 0), (1, 1)),
+    ]:  # stride != kernel
         pool_module.max_pool2d_forward(x, *args)
         pool_module.max_pool2d_forward(x, *args, True)
     assert calls == [(2, 2), (3, 3)]
@@ -571,6 +630,7 @@ def test_max_pool_tiling_fast_path_is_taken_and_only_when_it_applies(monkeypatch
 
 def test_max_pool_backward_disjoint_flag_and_layer_uses_it(monkeypatch):
     from tinyconv.kernels.pool import max_pool2d_windows_disjoint
+
     assert max_pool2d_windows_disjoint((2, 2), (2, 2))
     assert max_pool2d_windows_disjoint((2, 3), (3, 3))
     assert max_pool2d_windows_disjoint((2, 2), (3, 2), (1, 1))
@@ -585,12 +645,14 @@ def test_max_pool_backward_disjoint_flag_and_layer_uses_it(monkeypatch):
     x = rng.integers(0, 3, size=(2, 3, 7, 8)).astype(np.float64)
     y, idx = max_pool2d_forward(x, (2, 2), (3, 3), (1, 1), (1, 1), True)
     g = rng.standard_normal(y.shape)
-    assert_array_equal(max_pool2d_backward(g, idx, x.shape, disjoint=True),
-                       max_pool2d_backward(g, idx, x.shape))
+    assert_array_equal(
+        max_pool2d_backward(g, idx, x.shape, disjoint=True), max_pool2d_backward(g, idx, x.shape)
+    )
 
     # The functional layer passes the flag exactly when windows are disjoint.
     import tinyconv
     import tinyconv.nn.functional as F
+
     seen = []
     real = pool_module.max_pool2d_backward
 

@@ -1,4 +1,5 @@
 """tinyconv.utils.progress: tqdm where installed, plain lines otherwise."""
+
 from __future__ import annotations
 
 import io
@@ -68,6 +69,7 @@ def test_progress_uses_tqdm_when_installed_else_plain(monkeypatch):
 def test_the_progress_extra_exists_and_ci_installs_it():
     import configparser
     import os
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cfg = configparser.ConfigParser()
     cfg.read(os.path.join(root, "setup.cfg"))

@@ -1,4 +1,5 @@
 """The README's two opening commands are the ones CI runs and the ones that work."""
+
 from __future__ import annotations
 
 import os

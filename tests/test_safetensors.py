@@ -4,6 +4,7 @@ The round trips need the `safetensors` package (the optional extra); the exchang
 also need torch and carry the `torch` marker, so CI's second phase (which installs both) fails
 rather than skips them if either is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,19 +46,27 @@ def test_state_dict_round_trip_keeps_dtypes_shapes_and_bits(safetensors_numpy, t
         assert got.numpy().tobytes() == np.ascontiguousarray(v.numpy()).tobytes(), k
     # what was written is plain safetensors, readable without tinyconv
     raw = safetensors_numpy.load_file(str(path))
-    assert raw["bn.num_batches_tracked"].shape == () and raw["bn.num_batches_tracked"].dtype == np.int64
+    assert (
+        raw["bn.num_batches_tracked"].shape == ()
+        and raw["bn.num_batches_tracked"].dtype == np.int64
+    )
     np.testing.assert_array_equal(raw["transposed"], base.T)
     loaded["conv.weight"].add_(1)  # the loaded tensors are the caller's own, writable arrays
 
 
 def test_a_module_state_dict_round_trips_into_a_fresh_model(safetensors_numpy, tmp_path):
     from tinyconv import nn
+
     tinyconv.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)
+    )
     model(tinyconv.randn(2, 1, 8, 8))  # updates the running stats
     tinyconv.save(model.state_dict(), str(tmp_path / "m.safetensors"))
     tinyconv.manual_seed(1)
-    fresh = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    fresh = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)
+    )
     fresh.load_state_dict(tinyconv.load(str(tmp_path / "m.safetensors")))
     model.eval()
     fresh.eval()
@@ -74,14 +83,19 @@ def test_load_recognises_safetensors_by_content_and_from_file_objects(safetensor
         assert tinyconv.load(f)["w"].dtype == tinyconv.float32
 
 
-@pytest.mark.parametrize("obj, what", [
-    ({"w": tinyconv.ones(2), "lr": 0.1}, "obj['lr'], a float"),
-    ({"w": tinyconv.ones(2), "nested": {"a": tinyconv.ones(1)}}, "obj['nested'], a dict"),
-    ({"w": np.ones(2)}, "obj['w'], a ndarray"),
-    ({0: tinyconv.ones(2)}, "key 0 (int)"),
-    ([tinyconv.ones(2)], "list"),
-])
-def test_anything_but_a_dict_of_tensors_is_refused_and_points_to_npz(safetensors_numpy, tmp_path, obj, what):
+@pytest.mark.parametrize(
+    "obj, what",
+    [
+        ({"w": tinyconv.ones(2), "lr": 0.1}, "obj['lr'], a float"),
+        ({"w": tinyconv.ones(2), "nested": {"a": tinyconv.ones(1)}}, "obj['nested'], a dict"),
+        ({"w": np.ones(2)}, "obj['w'], a ndarray"),
+        ({0: tinyconv.ones(2)}, "key 0 (int)"),
+        ([tinyconv.ones(2)], "list"),
+    ],
+)
+def test_anything_but_a_dict_of_tensors_is_refused_and_points_to_npz(
+    safetensors_numpy, tmp_path, obj, what
+):
     path = tmp_path / "x.safetensors"
     with pytest.raises(TypeError) as exc:
         tinyconv.save(obj, path)
@@ -92,6 +106,7 @@ def test_anything_but_a_dict_of_tensors_is_refused_and_points_to_npz(safetensors
 
 def test_optimizer_state_still_goes_to_npz(tmp_path):
     from tinyconv import nn, optim
+
     model = nn.Linear(2, 1)
     opt = optim.Adam(model.parameters())
     model(tinyconv.ones(1, 2)).sum().backward()
@@ -108,7 +123,9 @@ def test_missing_package_names_the_extra(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
     path = tmp_path / "w.safetensors"
     path.write_bytes(b"\x0e\x00\x00\x00\x00\x00\x00\x00{}            ")
-    with pytest.raises(ImportError, match=r"load: can't read .*w\.safetensors.*tinyconv\[safetensors\]"):
+    with pytest.raises(
+        ImportError, match=r"load: can't read .*w\.safetensors.*tinyconv\[safetensors\]"
+    ):
         tinyconv.load(path)
 
 
@@ -117,7 +134,9 @@ def test_corrupt_or_truncated_files_raise_naming_the_path(safetensors_numpy, tmp
     tinyconv.save({"w": tinyconv.ones(100)}, path)
     data = path.read_bytes()
     path.write_bytes(data[:-10])  # truncated
-    with pytest.raises(CheckpointError, match=r"w\.safetensors is not a readable \.safetensors file"):
+    with pytest.raises(
+        CheckpointError, match=r"w\.safetensors is not a readable \.safetensors file"
+    ):
         tinyconv.load(path)
     path.write_bytes(b"")  # empty
     with pytest.raises(CheckpointError, match=r"w\.safetensors"):
@@ -144,6 +163,7 @@ def test_a_failed_write_keeps_the_previous_file(safetensors_numpy, tmp_path, mon
 
     def crash(*a, **k):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(CheckpointError, match="previous file there is unchanged"):
         tinyconv.save({"w": tinyconv.zeros(3)}, path)
@@ -182,8 +202,9 @@ def model_classes(torch_mod):
             self.bn2 = nn.BatchNorm2d(cout)
             self.shortcut = nn.Sequential()
             if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
-                                              nn.BatchNorm2d(cout))
+                self.shortcut = nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+                )
 
         def forward(self, x):
             out = F.relu(self.bn1(self.conv1(x)))
@@ -193,7 +214,9 @@ def model_classes(torch_mod):
     class SmallResNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+            self.stem = nn.Sequential(
+                nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+            )
             self.layer1 = Block(8, 8, 1)
             self.layer2 = Block(8, 16, 2)
             self.pool = nn.AdaptiveAvgPool2d(1)
@@ -217,7 +240,9 @@ def one_training_step(torch_mod, model, x, y):
 
 
 def compare_outputs(tc_model, pt_model, x, torch, dtype):
-    tol = {"float32": {"rtol": 1e-5, "atol": 1e-5}, "float64": {"rtol": 1e-10, "atol": 1e-10}}[dtype]
+    tol = {"float32": {"rtol": 1e-5, "atol": 1e-5}, "float64": {"rtol": 1e-10, "atol": 1e-10}}[
+        dtype
+    ]
     for mode in ("eval", "train"):  # eval uses the loaded running stats, train the batch's
         getattr(tc_model, mode)()
         getattr(pt_model, mode)()
@@ -254,8 +279,9 @@ def test_pytorch_trained_weights_load_into_tinyconv(tmp_path, name, dtype):
     tc_model.load_state_dict(state)  # strict: every name and shape matches
     if name == "resnet":
         assert tc_model.stem[1].num_batches_tracked.item() == 1
-        np.testing.assert_array_equal(tc_model.layer2.bn1.running_var.numpy(),
-                                      pt_model.layer2.bn1.running_var.numpy())
+        np.testing.assert_array_equal(
+            tc_model.layer2.bn1.running_var.numpy(), pt_model.layer2.bn1.running_var.numpy()
+        )
     compare_outputs(tc_model, pt_model, batch(shape, dtype, 1)[0], torch, dtype)
 
 
@@ -281,13 +307,15 @@ def test_tinyconv_trained_weights_load_into_pytorch(tmp_path, name, dtype):
     pt_model = pt_cls().to(getattr(torch, dtype))
     pt_model.load_state_dict(state)  # strict
     for k, v in pt_model.state_dict().items():
-        assert str(v.dtype).removeprefix("torch.") == str(tc_model.state_dict()[k].dtype).removeprefix(
-            "tinyconv."), k
+        assert str(v.dtype).removeprefix("torch.") == str(
+            tc_model.state_dict()[k].dtype
+        ).removeprefix("tinyconv."), k
     compare_outputs(tc_model, pt_model, batch(shape, dtype, 1)[0], torch, dtype)
 
 
 def test_the_extra_named_in_the_error_exists_and_ci_installs_it():
     import configparser
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cfg = configparser.ConfigParser()
     cfg.read(os.path.join(root, "setup.cfg"))

@@ -1,4 +1,5 @@
 """Checkpoints: bit-exact round trips, atomic writes, clear errors, and never a pickle."""
+
 from __future__ import annotations
 
 import io
@@ -37,7 +38,7 @@ def assert_same(a, b, where="obj"):
             assert_same(a[k], b[k], f"{where}[{k!r}]")
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
             assert_same(x, y, f"{where}[{i}]")
     elif isinstance(a, float):
         assert np.float64(a).tobytes() == np.float64(b).tobytes(), where
@@ -52,9 +53,25 @@ def roundtrip(obj, path):
 
 def special_floats(dtype):
     info = np.finfo(dtype)
-    vals = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, info.max, -info.max, info.tiny,
-                     info.tiny / 4, 1 / 3, 0.1], dtype=dtype)
-    bits = vals.view(np.uint16 if dtype == np.float16 else np.uint32 if dtype == np.float32 else np.uint64)
+    vals = np.array(
+        [
+            0.0,
+            -0.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            info.max,
+            -info.max,
+            info.tiny,
+            info.tiny / 4,
+            1 / 3,
+            0.1,
+        ],
+        dtype=dtype,
+    )
+    bits = vals.view(
+        np.uint16 if dtype == np.float16 else np.uint32 if dtype == np.float32 else np.uint64
+    )
     bits[4] |= 1  # a NaN with a payload
     return vals
 
@@ -68,7 +85,7 @@ def test_roundtrip_every_dtype_bit_exact(tmp_path):
         "f64": torch.tensor(special_floats(np.float64)),
         "f16": torch.tensor(special_floats(np.float16)),
         "i64": torch.tensor([np.iinfo(np.int64).min, -1, 0, np.iinfo(np.int64).max]),
-        "i32": torch.tensor([-(2 ** 31), 2 ** 31 - 1], dtype=torch.int32),
+        "i32": torch.tensor([-(2**31), 2**31 - 1], dtype=torch.int32),
         "i16": torch.tensor([-3, 7], dtype=torch.int16),
         "i8": torch.tensor([-128, 127], dtype=torch.int8),
         "u8": torch.tensor([0, 255], dtype=torch.uint8),
@@ -85,16 +102,31 @@ def test_roundtrip_every_dtype_bit_exact(tmp_path):
 
 
 def test_roundtrip_nested_containers_numbers_and_strings(tmp_path):
-    obj = OrderedDict([
-        ("state", {0: {"step": 7, "exp_avg": torch.ones(2)}, 1: {"momentum_buffer": None}}),
-        ("param_groups", [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1], "nesterov": False}]),
-        ("epoch", 12), ("big", 2 ** 80), ("neg", -5), ("pi", 3.141592653589793), ("third", 1 / 3),
-        ("nan", float("nan")), ("inf", float("-inf")), ("negzero", -0.0),
-        ("text", "héllo \"quoted\" \n ✓"), ("empty", ""), ("none", None), ("yes", True),
-        ("keys", {1: "int", "1": "str", (2, "a"): "tuple", 2.5: "float", None: "none"}),
-        ("bool_keys", {True: 1, False: 0}),
-        ("nested", [[1, [2, (3, {4: [5]})]]]), ("empty_containers", ([], (), {})),
-    ])
+    obj = OrderedDict(
+        [
+            ("state", {0: {"step": 7, "exp_avg": torch.ones(2)}, 1: {"momentum_buffer": None}}),
+            (
+                "param_groups",
+                [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1], "nesterov": False}],
+            ),
+            ("epoch", 12),
+            ("big", 2**80),
+            ("neg", -5),
+            ("pi", 3.141592653589793),
+            ("third", 1 / 3),
+            ("nan", float("nan")),
+            ("inf", float("-inf")),
+            ("negzero", -0.0),
+            ("text", 'héllo "quoted" \n ✓'),
+            ("empty", ""),
+            ("none", None),
+            ("yes", True),
+            ("keys", {1: "int", "1": "str", (2, "a"): "tuple", 2.5: "float", None: "none"}),
+            ("bool_keys", {True: 1, False: 0}),
+            ("nested", [[1, [2, (3, {4: [5]})]]]),
+            ("empty_containers", ([], (), {})),
+        ]
+    )
     back = roundtrip(obj, tmp_path / "nested.ckpt")
     assert type(back) is OrderedDict
     assert_same(obj, back)
@@ -102,8 +134,10 @@ def test_roundtrip_nested_containers_numbers_and_strings(tmp_path):
 
 
 def test_numpy_scalars_become_python_numbers(tmp_path):
-    back = roundtrip({"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True), "d": np.float64(0.1)},
-                     tmp_path / "np.ckpt")
+    back = roundtrip(
+        {"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True), "d": np.float64(0.1)},
+        tmp_path / "np.ckpt",
+    )
     assert back == {"a": 0.5, "b": 3, "c": True, "d": 0.1}
     assert type(back["b"]) is int and type(back["c"]) is bool
 
@@ -128,12 +162,16 @@ def test_file_objects(tmp_path):
         assert torch.load(f) == [1, 2.5]
 
 
-DTYPES = st.sampled_from([np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-                          np.uint8, np.bool_])
+DTYPES = st.sampled_from(
+    [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_]
+)
 
 
-@given(hnp.arrays(DTYPES, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
-                  elements=None))
+@given(
+    hnp.arrays(
+        DTYPES, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4), elements=None
+    )
+)
 def test_roundtrip_random_arrays(arr):
     buf = io.BytesIO()
     torch.save({"t": torch.from_numpy(arr), "a": arr}, buf)
@@ -156,24 +194,38 @@ def test_model_and_optimizer_state_dicts(tmp_path):
     assert back["optim"]["state"][0]["step"] == 1
     model2 = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 3))
     model2.load_state_dict(back["model"])
-    for p, q in zip(model.parameters(), model2.parameters()):
+    for p, q in zip(model.parameters(), model2.parameters(), strict=False):
         assert p.detach().numpy().tobytes() == q.detach().numpy().tobytes()
 
 
-@pytest.mark.parametrize("make_opt", [
-    lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
-    lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
-    lambda p: optim.AdamW(p, lr=0.01),
-], ids=["sgd-nesterov", "adam-amsgrad", "adamw"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+        lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
+        lambda p: optim.AdamW(p, lr=0.01),
+    ],
+    ids=["sgd-nesterov", "adam-amsgrad", "adamw"],
+)
 def test_resume_training_matches_uninterrupted_training(tmp_path, make_opt):
     rng = np.random.default_rng(0)
-    batches = [(torch.tensor(rng.standard_normal((8, 1, 6, 6)).astype(np.float32)),
-                torch.tensor(rng.integers(0, 3, 8))) for _ in range(6)]
+    batches = [
+        (
+            torch.tensor(rng.standard_normal((8, 1, 6, 6)).astype(np.float32)),
+            torch.tensor(rng.integers(0, 3, 8)),
+        )
+        for _ in range(6)
+    ]
 
     def make(seed):
         torch.manual_seed(seed)
-        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                              nn.Linear(36, 3))
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(36, 3),
+        )
         return model, make_opt(model.parameters())
 
     def train(model, opt, steps):
@@ -188,14 +240,16 @@ def test_resume_training_matches_uninterrupted_training(tmp_path, make_opt):
 
     model, opt = make(0)
     train(model, opt, batches[:3])
-    torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": 3}, tmp_path / "mid.ckpt")
+    torch.save(
+        {"model": model.state_dict(), "optim": opt.state_dict(), "step": 3}, tmp_path / "mid.ckpt"
+    )
     del model, opt
     model, opt = make(123)  # a different initialisation: everything must come from the file
     ckpt = torch.load(tmp_path / "mid.ckpt")
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optim"])
-    train(model, opt, batches[ckpt["step"]:])
-    for a, p in zip(straight, model.parameters()):
+    train(model, opt, batches[ckpt["step"] :])
+    for a, p in zip(straight, model.parameters(), strict=False):
         assert a.tobytes() == p.detach().numpy().tobytes()
 
 
@@ -208,7 +262,9 @@ def test_loaded_optimizer_state_is_independent_of_the_checkpoint(tmp_path):
     opt2 = optim.SGD([w], lr=0.1, momentum=0.9)
     opt2.load_state_dict(ckpt)
     opt2.step()
-    np.testing.assert_array_equal(ckpt["state"][0]["momentum_buffer"].numpy(), np.ones(3, np.float32))
+    np.testing.assert_array_equal(
+        ckpt["state"][0]["momentum_buffer"].numpy(), np.ones(3, np.float32)
+    )
 
 
 # -- atomic writes ----------------------------------------------------------------------------------
@@ -247,7 +303,9 @@ def test_os_errors_mid_save_keep_the_previous_checkpoint(tmp_path, monkeypatch, 
 
     target = {"savez": (np, "savez"), "fsync": (os, "fsync"), "replace": (os, "replace")}[where]
     monkeypatch.setattr(*target, disk_full)
-    with pytest.raises(CheckpointError, match=r"can't write checkpoint .*model\.ckpt.*No space left") as e:
+    with pytest.raises(
+        CheckpointError, match=r"can't write checkpoint .*model\.ckpt.*No space left"
+    ) as e:
         torch.save({"epoch": 2}, path)
     monkeypatch.undo()
     assert isinstance(e.value.__cause__, OSError)
@@ -315,7 +373,13 @@ def expect_checkpoint_error(path, match=None):
 @pytest.mark.parametrize("keep", [0, 1, 4, 30, 100, 0.5, 0.9, -1])
 def test_truncated_files(tmp_path, good, keep):
     data = good.read_bytes()
-    n = keep if isinstance(keep, int) and keep >= 0 else int(len(data) * keep) if keep > 0 else len(data) - 1
+    n = (
+        keep
+        if isinstance(keep, int) and keep >= 0
+        else int(len(data) * keep)
+        if keep > 0
+        else len(data) - 1
+    )
     bad = tmp_path / "truncated.ckpt"
     bad.write_bytes(data[:n])
     expect_checkpoint_error(bad)
@@ -328,7 +392,7 @@ def test_every_truncation_and_byte_flip_is_caught_or_harmless(tmp_path, good):
     bad = tmp_path / "corrupt.ckpt"
     loaded = 0
     for i in range(0, len(data), 3):
-        for corrupt in (data[:i], data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]):
+        for corrupt in (data[:i], data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]):
             bad.write_bytes(corrupt)
             try:
                 back = torch.load(bad)
@@ -340,9 +404,24 @@ def test_every_truncation_and_byte_flip_is_caught_or_harmless(tmp_path, good):
     assert loaded < len(data) // 6  # most corruptions are detected (the CRC covers the data)
 
 
-@pytest.mark.parametrize("kind", ["empty", "text", "pickle", "npy", "json", "zip-not-npz", "npz-no-manifest",
-                                  "other-format", "newer-version", "manifest-not-dict",
-                                  "manifest-bad-entry", "missing-array", "bad-version"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "text",
+        "pickle",
+        "npy",
+        "json",
+        "zip-not-npz",
+        "npz-no-manifest",
+        "other-format",
+        "newer-version",
+        "manifest-not-dict",
+        "manifest-bad-entry",
+        "missing-array",
+        "bad-version",
+    ],
+)
 def test_wrong_format_files(tmp_path, kind):
     path = tmp_path / f"{kind}.ckpt"
     manifest = {"format": "tinyconv-checkpoint", "version": 1, "object": {"__tensor__": "a0"}}
@@ -375,8 +454,14 @@ def test_wrong_format_files(tmp_path, kind):
         elif kind == "missing-array":
             manifest["object"] = {"__tensor__": "a7"}
         np.savez(path.open("wb"), __manifest__=np.array(json.dumps(manifest)), a0=np.ones(2))
-    expect_checkpoint_error(path, match={"newer-version": "newer tinyconv", "npz-no-manifest": "no manifest",
-                                         "manifest-bad-entry": "corrupt manifest"}.get(kind))
+    expect_checkpoint_error(
+        path,
+        match={
+            "newer-version": "newer tinyconv",
+            "npz-no-manifest": "no manifest",
+            "manifest-bad-entry": "corrupt manifest",
+        }.get(kind),
+    )
 
 
 def test_missing_file_and_directory(tmp_path):
@@ -394,7 +479,9 @@ def test_pickled_object_array_is_refused_and_never_unpickled(tmp_path):
     path = tmp_path / "hostile.ckpt"
     manifest = {"format": "tinyconv-checkpoint", "version": 1, "object": {"__ndarray__": "a0"}}
     with path.open("wb") as f:  # np.savez pickles object arrays by default
-        np.savez(f, __manifest__=np.array(json.dumps(manifest)), a0=np.array([Exploit()], dtype=object))
+        np.savez(
+            f, __manifest__=np.array(json.dumps(manifest)), a0=np.array([Exploit()], dtype=object)
+        )
     msg = expect_checkpoint_error(path, match="pickle")
     assert "refuses" in msg
     assert not marker.exists()

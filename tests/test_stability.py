@@ -3,6 +3,7 @@
 Every test runs with warnings turned into errors, so a NumPy overflow or
 invalid-value warning fails it just as a NaN or inf in the result does.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -15,11 +16,28 @@ import tinyconv.nn.functional as F
 from tinyconv import nn
 
 F32 = np.finfo(np.float32)
-BIG = float(F32.max)     # 3.4e38
-TINY = float(F32.tiny)   # 1.2e-38
+BIG = float(F32.max)  # 3.4e38
+TINY = float(F32.tiny)  # 1.2e-38
 # Magnitudes where naive formulas overflow: exp(89) > float32 max, exp(710) > float64 max.
-EXTREMES = [0.0, 1.0, -1.0, 20.0, -20.0, 88.8, -88.8, 104.0, -104.0, 1e4, -1e4, 1e30, -1e30, BIG, -BIG,
-            TINY, -TINY]
+EXTREMES = [
+    0.0,
+    1.0,
+    -1.0,
+    20.0,
+    -20.0,
+    88.8,
+    -88.8,
+    104.0,
+    -104.0,
+    1e4,
+    -1e4,
+    1e30,
+    -1e30,
+    BIG,
+    -BIG,
+    TINY,
+    -TINY,
+]
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +89,7 @@ def test_tanh_at_extremes(dtype):
     assert finite(y) and finite(x.grad)
     ref = np.tanh(np.asarray(EXTREMES, dtype=np.float64))
     np.testing.assert_allclose(y.detach().numpy(), ref.astype(dtype), rtol=1e-6)
-    np.testing.assert_allclose(x.grad.numpy(), (1 - ref ** 2).astype(dtype), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(x.grad.numpy(), (1 - ref**2).astype(dtype), rtol=1e-5, atol=1e-7)
 
 
 def test_sigmoid_float64_beyond_float32():
@@ -160,8 +178,9 @@ def test_cross_entropy_float32_max_logits():
 def test_cross_entropy_options_at_1e4():
     x = leaf([[1e4, -1e4, 0.0, 5.0], [-1e4, 1e4, 3.0, 0.0], [0.0, 0.0, 1e4, -1e4]])
     target = torch.tensor([1, 1, -100])
-    loss = F.cross_entropy(x, target, weight=torch.tensor([1.0, 2.0, 0.5, 1.0]), ignore_index=-100,
-                           label_smoothing=0.1)
+    loss = F.cross_entropy(
+        x, target, weight=torch.tensor([1.0, 2.0, 0.5, 1.0]), ignore_index=-100, label_smoothing=0.1
+    )
     loss.backward()
     assert finite(loss) and finite(x.grad)
     np.testing.assert_array_equal(x.grad.numpy()[2], 0.0)  # the ignored sample
@@ -266,19 +285,23 @@ def test_bce_with_logits_gradient_at_zero_logit():
     F.binary_cross_entropy_with_logits(x, torch.tensor([0.0, 1.0, 0.5]), reduction="sum").backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.5, -0.5, 0.0])
     x = leaf([0.0, 0.0])
-    F.binary_cross_entropy_with_logits(x, torch.tensor([0.0, 1.0]), pos_weight=torch.tensor([3.0, 3.0]),
-                                       reduction="sum").backward()
+    F.binary_cross_entropy_with_logits(
+        x, torch.tensor([0.0, 1.0]), pos_weight=torch.tensor([3.0, 3.0]), reduction="sum"
+    ).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.5 * 3 - 3])  # lw sigmoid(x) - pw t
 
 
 def test_small_bce_with_logits_losses_keep_their_digits():
     # log(1 + e^-30) is 9.36e-14; computed as log(1 + tiny) it would round to 0 in float32.
-    loss = F.binary_cross_entropy_with_logits(torch.tensor([30.0, -30.0, 20.0]), torch.tensor([1.0, 0.0, 1.0]),
-                                              reduction="none")
+    loss = F.binary_cross_entropy_with_logits(
+        torch.tensor([30.0, -30.0, 20.0]), torch.tensor([1.0, 0.0, 1.0]), reduction="none"
+    )
     np.testing.assert_allclose(loss.numpy(), np.log1p(np.exp([-30.0, -30.0, -20.0])), rtol=1e-6)
 
 
-@pytest.mark.parametrize("case", ["bce", "bce-weight", "logits", "logits-pos-weight", "logits-broadcast-pw"])
+@pytest.mark.parametrize(
+    "case", ["bce", "bce-weight", "logits", "logits-pos-weight", "logits-broadcast-pw"]
+)
 def test_stable_losses_gradcheck(case):
     from tinyconv.autograd import gradcheck
 
@@ -291,9 +314,12 @@ def test_stable_losses_gradcheck(case):
         "bce": lambda x, t: F.binary_cross_entropy(x.sigmoid(), t, reduction="none"),
         "bce-weight": lambda x, t: F.binary_cross_entropy(x.sigmoid(), t, weight=w),
         "logits": lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none"),
-        "logits-pos-weight": lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, w, "sum", pw),
-        "logits-broadcast-pw": lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw,
-                                                                                  reduction="none"),
+        "logits-pos-weight": lambda x, t, pw: F.binary_cross_entropy_with_logits(
+            x, t, w, "sum", pw
+        ),
+        "logits-broadcast-pw": lambda x, t, pw: F.binary_cross_entropy_with_logits(
+            x, t, pos_weight=pw, reduction="none"
+        ),
     }
     args = (x, t, pw) if "pw" in case or "pos" in case else (x, t)
     assert gradcheck(fns[case], args, eps=1e-6, atol=1e-6, rtol=1e-5)

@@ -4,6 +4,7 @@ the norm/prod/softmax methods, out=, grad modes, Generator and the new_* methods
 The expected values are PyTorch's (as documented, and as PyTorch prints them),
 since tutorial code must run unchanged with `import tinyconv as torch`.
 """
+
 from __future__ import annotations
 
 import math
@@ -142,7 +143,7 @@ def test_manual_seed_reproducible():
     first = (torch.rand(4), torch.randn(2, 2), torch.normal(0.0, 1.0, (3,)))
     torch.manual_seed(123)
     second = (torch.rand(4), torch.randn(2, 2), torch.normal(0.0, 1.0, (3,)))
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=False):
         assert np.array_equal(a.numpy(), b.numpy())
     torch.manual_seed(124)
     assert not np.array_equal(torch.rand(4).numpy(), first[0].numpy())
@@ -170,9 +171,14 @@ def test_arange():
 
 
 def test_requires_grad_keyword_everywhere():
-    for t in (torch.arange(3.0, requires_grad=True), torch.normal(0.0, 1.0, (2,), requires_grad=True),
-              torch.zeros_like(torch.ones(2), requires_grad=True), torch.rand(2, requires_grad=True),
-              torch.full((2,), 1.0, requires_grad=True), torch.eye(2, requires_grad=True)):
+    for t in (
+        torch.arange(3.0, requires_grad=True),
+        torch.normal(0.0, 1.0, (2,), requires_grad=True),
+        torch.zeros_like(torch.ones(2), requires_grad=True),
+        torch.rand(2, requires_grad=True),
+        torch.full((2,), 1.0, requires_grad=True),
+        torch.eye(2, requires_grad=True),
+    ):
         assert t.requires_grad and t.is_leaf and t.dtype == torch.float32
 
 
@@ -196,7 +202,9 @@ def test_dtype_objects():
     for d in (torch.float32, torch.float64, torch.int64, torch.int32, torch.bool):
         assert torch.tensor([1], dtype=d).dtype == d
         assert torch.zeros(2, dtype=d).dtype == d
-    assert torch.tensor([1], dtype=float).dtype == torch.float64  # Python's float means float64, as PyTorch
+    assert (
+        torch.tensor([1], dtype=float).dtype == torch.float64
+    )  # Python's float means float64, as PyTorch
     assert torch.tensor([1.5], dtype=int).dtype == torch.int64
 
 
@@ -224,19 +232,39 @@ def test_cast_keeps_the_graph():
 
 PROMOTION = [
     # (a, b, result dtype): PyTorch's rules
-    (torch.tensor([1, 2]), torch.tensor([1.0, 2.0]), torch.float32),           # int * float tensor -> float
-    (torch.tensor([1, 2]), 1.5, torch.float32),                                # int tensor, Python float
-    (torch.tensor([1, 2], dtype=torch.int32), 2, torch.int32),                 # Python int keeps int32
-    (torch.tensor([1, 2], dtype=torch.int32), torch.tensor([2]), torch.int64),  # dimensioned int64 wins
-    (torch.tensor([1, 2], dtype=torch.int32), torch.tensor(2), torch.int32),   # 0-d of the same category loses
-    (torch.tensor([1.0, 2.0]), torch.tensor(2.0, dtype=torch.float64), torch.float32),  # 0-d float64 loses
+    (torch.tensor([1, 2]), torch.tensor([1.0, 2.0]), torch.float32),  # int * float tensor -> float
+    (torch.tensor([1, 2]), 1.5, torch.float32),  # int tensor, Python float
+    (torch.tensor([1, 2], dtype=torch.int32), 2, torch.int32),  # Python int keeps int32
+    (
+        torch.tensor([1, 2], dtype=torch.int32),
+        torch.tensor([2]),
+        torch.int64,
+    ),  # dimensioned int64 wins
+    (
+        torch.tensor([1, 2], dtype=torch.int32),
+        torch.tensor(2),
+        torch.int32,
+    ),  # 0-d of the same category loses
+    (
+        torch.tensor([1.0, 2.0]),
+        torch.tensor(2.0, dtype=torch.float64),
+        torch.float32,
+    ),  # 0-d float64 loses
     (torch.tensor([1.0]), torch.tensor([2.0], dtype=torch.float64), torch.float64),
-    (torch.tensor([1, 2]), torch.tensor(2.0, dtype=torch.float64), torch.float64),  # higher category wins
+    (
+        torch.tensor([1, 2]),
+        torch.tensor(2.0, dtype=torch.float64),
+        torch.float64,
+    ),  # higher category wins
     (torch.tensor([1.0]), 2, torch.float32),
     (torch.tensor([True]), 2, torch.int64),
     (torch.tensor([True]), 2.5, torch.float32),
     (torch.tensor([1.0], dtype=torch.float64), 2.5, torch.float64),
-    (torch.tensor([1, 2]), np.float64(1.5), torch.float32),  # a NumPy scalar acts as a Python scalar
+    (
+        torch.tensor([1, 2]),
+        np.float64(1.5),
+        torch.float32,
+    ),  # a NumPy scalar acts as a Python scalar
 ]
 
 
@@ -264,8 +292,8 @@ def test_integer_true_division_gives_float32():
 def test_integer_math_stays_integer():
     a = torch.tensor([1, 2, 3])
     assert (a * 2).dtype == torch.int64 and (a + a).dtype == torch.int64
-    assert (a ** 2).dtype == torch.int64 and (a ** 2).tolist() == [1, 4, 9]
-    assert (a ** 0.5).dtype == torch.float32
+    assert (a**2).dtype == torch.int64 and (a**2).tolist() == [1, 4, 9]
+    assert (a**0.5).dtype == torch.float32
     assert (-a).tolist() == [-1, -2, -3]
     assert a.sum().dtype == torch.int64 and a.sum().item() == 6
     assert a.float().mean().item() == 2.0
@@ -395,7 +423,7 @@ def test_len_and_iteration():
     assert len(X) == 3
     rows = list(X)
     assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
-    assert [(x * k).sum().item() for x, k in zip(X, K)] == [30.0, 140.0, 330.0]
+    assert [(x * k).sum().item() for x, k in zip(X, K, strict=False)] == [30.0, 140.0, 330.0]
     with pytest.raises(TypeError, match="0-d"):
         len(torch.tensor(1.0))
     with pytest.raises(TypeError, match="0-d"):
@@ -422,9 +450,18 @@ def test_python_number_conversions():
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda: torch.tensor([[1.0, 2.0]], requires_grad=True) * 1, "tensor([[1., 2.]], grad_fn=<MulBackward0>)"),
-        (lambda: torch.tensor([1.0, 2.0], requires_grad=True), "tensor([1., 2.], requires_grad=True)"),
-        (lambda: torch.tensor([1.0, 2.0], dtype=torch.float64), "tensor([1., 2.], dtype=tinyconv.float64)"),
+        (
+            lambda: torch.tensor([[1.0, 2.0]], requires_grad=True) * 1,
+            "tensor([[1., 2.]], grad_fn=<MulBackward0>)",
+        ),
+        (
+            lambda: torch.tensor([1.0, 2.0], requires_grad=True),
+            "tensor([1., 2.], requires_grad=True)",
+        ),
+        (
+            lambda: torch.tensor([1.0, 2.0], dtype=torch.float64),
+            "tensor([1., 2.], dtype=tinyconv.float64)",
+        ),
         (lambda: torch.tensor([1, 2]), "tensor([1, 2])"),
         (lambda: torch.tensor([1, 2], dtype=torch.int32), "tensor([1, 2], dtype=tinyconv.int32)"),
         (lambda: torch.tensor([True, False]), "tensor([ True, False])"),
@@ -433,10 +470,15 @@ def test_python_number_conversions():
         (lambda: torch.tensor([1.5, 2.25]), "tensor([1.5000, 2.2500])"),
         (lambda: torch.tensor([1e-5, 1.0]), "tensor([1.0000e-05, 1.0000e+00])"),
         (lambda: torch.tensor([[1.0, 2.0], [3.0, 4.0]]), "tensor([[1., 2.],\n        [3., 4.]])"),
-        (lambda: torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True) + 1,
-         "tensor([2., 3.], dtype=tinyconv.float64, grad_fn=<AddBackward0>)"),
+        (
+            lambda: torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True) + 1,
+            "tensor([2., 3.], dtype=tinyconv.float64, grad_fn=<AddBackward0>)",
+        ),
         (lambda: torch.zeros(0), "tensor([])"),
-        (lambda: torch.tensor([1.0, -1.0]), "tensor([ 1., -1.])"),  # padded to one width, as PyTorch
+        (
+            lambda: torch.tensor([1.0, -1.0]),
+            "tensor([ 1., -1.])",
+        ),  # padded to one width, as PyTorch
         (lambda: torch.tensor([1.5, -10.25]), "tensor([  1.5000, -10.2500])"),
         (lambda: torch.tensor([1, -10]), "tensor([  1, -10])"),
     ],
@@ -489,9 +531,15 @@ def test_where_dtypes_like_pytorch():
     assert torch.where(c, 1, 0).dtype == torch.int64
     assert torch.where(c, torch.tensor([1, 2]), 0.5).dtype == torch.float32
     assert torch.where(c, torch.tensor([1.0, 2.0], dtype=torch.float64), 0).dtype == torch.float64
-    assert torch.where(c, torch.tensor([1.0, 2.0]), torch.tensor(0.0, dtype=torch.float64)).dtype == torch.float32
+    assert (
+        torch.where(c, torch.tensor([1.0, 2.0]), torch.tensor(0.0, dtype=torch.float64)).dtype
+        == torch.float32
+    )
     assert torch.where(torch.tensor([[True], [False]]), torch.ones(3), 0.0).shape == (2, 3)
-    assert [t.tolist() for t in torch.where(torch.tensor([[True, False], [False, True]]))] == [[0, 1], [0, 1]]
+    assert [t.tolist() for t in torch.where(torch.tensor([[True, False], [False, True]]))] == [
+        [0, 1],
+        [0, 1],
+    ]
 
 
 def test_argmax_argmin():
@@ -513,8 +561,15 @@ def test_max_min_return_values_and_indices():
 
 def test_zero_dim_reductions_accept_dim_0_like_pytorch():
     x = torch.tensor(2.0, requires_grad=True)
-    for out in (x.sum(0), x.sum((0,)), x.mean(-1), x.amax(0), x.max(0).values, x.max(0, keepdim=True).values,
-                x.sum(0, keepdim=True)):
+    for out in (
+        x.sum(0),
+        x.sum((0,)),
+        x.mean(-1),
+        x.amax(0),
+        x.max(0).values,
+        x.max(0, keepdim=True).values,
+        x.sum(0, keepdim=True),
+    ):
         assert out.shape == () and out.item() == 2.0
     x.sum(0).backward()
     assert x.grad.item() == 1.0
@@ -534,9 +589,21 @@ def grid():
 @pytest.mark.parametrize(
     "index",
     [
-        0, -1, (1, 2), (1, 2, 3), slice(None), slice(0, 1), (slice(None), 1), (Ellipsis, 0), (0, Ellipsis, 1),
-        None, (None, 0), (slice(None), None, slice(1, 3)), (slice(None, None, 2), slice(1, None, 2)),
-        (0, slice(None), None, -1), Ellipsis,
+        0,
+        -1,
+        (1, 2),
+        (1, 2, 3),
+        slice(None),
+        slice(0, 1),
+        (slice(None), 1),
+        (Ellipsis, 0),
+        (0, Ellipsis, 1),
+        None,
+        (None, 0),
+        (slice(None), None, slice(1, 3)),
+        (slice(None, None, 2), slice(1, None, 2)),
+        (0, slice(None), None, -1),
+        Ellipsis,
     ],
     ids=repr,
 )
@@ -566,8 +633,11 @@ def test_basic_indexing(grid, index):
 def test_advanced_indexing(grid, make_index):
     arr, t = grid
     index = make_index()
-    np_index = tuple(i.numpy() if isinstance(i, torch.Tensor) else i for i in index) if isinstance(index, tuple) \
+    np_index = (
+        tuple(i.numpy() if isinstance(i, torch.Tensor) else i for i in index)
+        if isinstance(index, tuple)
         else (index.numpy() if isinstance(index, torch.Tensor) else index)
+    )
     out = t[index]
     np.testing.assert_array_equal(out.numpy(), arr[np_index])
     assert out.dtype == t.dtype
@@ -636,8 +706,12 @@ def leaf(a):
 # -- norm ---------------------------------------------------------------------------------------
 
 
-@given(float64_arrays(shapes(min_dims=1, max_dims=3)).flatmap(non_contiguous),
-       st.sampled_from([2, 1, 3, "fro", 1.5]), st.booleans(), st.data())
+@given(
+    float64_arrays(shapes(min_dims=1, max_dims=3)).flatmap(non_contiguous),
+    st.sampled_from([2, 1, 3, "fro", 1.5]),
+    st.booleans(),
+    st.data(),
+)
 def test_norm_gradcheck(arr, p, keepdim, data):
     dim = data.draw(st.sampled_from([None, 0, -1, tuple(range(arr.ndim))]))
     if not np.all(np.abs(arr) > 1e-3):  # |x| has a kink at 0
@@ -670,7 +744,9 @@ def test_norm_values_and_zero_gradient():
 # -- prod -----------------------------------------------------------------------------------------
 
 
-@given(float64_arrays(shapes(min_dims=1, max_dims=3)).flatmap(non_contiguous), st.booleans(), st.data())
+@given(
+    float64_arrays(shapes(min_dims=1, max_dims=3)).flatmap(non_contiguous), st.booleans(), st.data()
+)
 def test_prod_gradcheck_with_zeros(arr, keepdim, data):
     dim = data.draw(st.sampled_from([None] + list(range(-arr.ndim, arr.ndim))))
     mask = data.draw(st.lists(st.booleans(), min_size=arr.size, max_size=arr.size))
@@ -754,8 +830,13 @@ def test_inference_mode():
 
 
 def test_accelerator_and_backends():
-    assert torch.accelerator.is_available() is False and torch.accelerator.current_accelerator() is None
-    device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    assert (
+        torch.accelerator.is_available() is False
+        and torch.accelerator.current_accelerator() is None
+    )
+    device = (
+        torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+    )
     assert torch.ones(2).to(device).device == "cpu"
     assert not torch.backends.mps.is_available()
     # Other devices can be named (the Tensors tutorial tests `torch.device('cuda').index`) but not used.
@@ -781,7 +862,10 @@ def test_generator_and_size_keyword():
 
 
 def test_parameter_prints_like_pytorch():
-    assert str(nn.Parameter(torch.ones(2))) == "Parameter containing:\ntensor([1., 1.], requires_grad=True)"
+    assert (
+        str(nn.Parameter(torch.ones(2)))
+        == "Parameter containing:\ntensor([1., 1.], requires_grad=True)"
+    )
 
 
 def test_zero_element_init_is_a_noop():
@@ -794,7 +878,12 @@ def test_new_tensor_methods():
     x = torch.tensor([5.5, 3.0])
     ones = x.new_ones(5, 3, dtype=torch.double)  # the 60-minute blitz's first cell
     assert ones.shape == (5, 3) and ones.dtype == torch.float64 and ones.sum().item() == 15
-    assert x.new_zeros((2,)).dtype == torch.float32 and torch.tensor([1]).new_ones(2).dtype == torch.int64
-    assert x.new_full((2, 2), 7.0).tolist() == [[7.0, 7.0], [7.0, 7.0]] and x.new_empty(3).shape == (3,)
+    assert (
+        x.new_zeros((2,)).dtype == torch.float32
+        and torch.tensor([1]).new_ones(2).dtype == torch.int64
+    )
+    assert x.new_full((2, 2), 7.0).tolist() == [[7.0, 7.0], [7.0, 7.0]] and x.new_empty(
+        3
+    ).shape == (3,)
     t = x.new_tensor([1, 2], requires_grad=True)
     assert t.dtype == torch.float32 and t.requires_grad and t.tolist() == [1.0, 2.0]

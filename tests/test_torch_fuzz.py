@@ -13,6 +13,7 @@ the current variables (it may first add fresh inputs). Adding an op is one line 
 Families whose known bugs are being fixed elsewhere are listed in `PENDING`, with the bug;
 the fuzzer does not draw them until they are removed from it.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,8 @@ torch = pytest.importorskip("torch")
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
 PENDING: dict[str, str] = {
     "grad_fn_names": "grad_fn names: fixed for squeeze/square/t/rdiv/rmod/copy_/index_put; the full suite's "
-                     "fixed seeds still found a name mismatch not yet investigated (the fuzzer alone passes) "
-                     "(the check is in Program.same; differences by design are in NAME_DIFFS)",
+    "fixed seeds still found a name mismatch not yet investigated (the fuzzer alone passes) "
+    "(the check is in Program.same; differences by design are in NAME_DIFFS)",
 }
 # PyTorch grad_fn names that come from how PyTorch implements an op, which tinyconv does not
 # copy (README, differences from PyTorch): the outputs of split/chunk/unbind are each a slice or
@@ -43,11 +44,19 @@ PENDING: dict[str, str] = {
 # copy in PyTorch (UnsafeViewBackward0); a view re-derived after an in-place change of its base
 # is PyTorch's generic as_strided (AsStridedBackward0), tinyconv replays the view's own ops.
 # PyTorch's name() also prefixes its C++ nodes (CopySlices, NotImplemented) with a namespace.
-NAME_DIFFS = {"SplitBackward0", "SplitWithSizesBackward0", "UnbindBackward0", "UnsafeViewBackward0",
-              "AsStridedBackward0"}
+NAME_DIFFS = {
+    "SplitBackward0",
+    "SplitWithSizesBackward0",
+    "UnbindBackward0",
+    "UnsafeViewBackward0",
+    "AsStridedBackward0",
+}
 # Ops whose outputs the fuzzer does not write to in place while the PENDING entry is there.
-NO_INPLACE_ON = {"saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},
-                 "batch_norm_inplace": {"batch_norm"}, "new_ops_saved": {"rsqrt", "layer_norm"}}
+NO_INPLACE_ON = {
+    "saved_outputs": {"max", "min", "amax", "amin", "prod", "pow_scalar"},
+    "batch_norm_inplace": {"batch_norm"},
+    "new_ops_saved": {"rsqrt", "layer_norm"},
+}
 
 TOL = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5), "float16": (1e-2, 1e-3)}
 NICE = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])  # ties, zeros, exact halves
@@ -69,6 +78,7 @@ class Op:
 # ---------------------------------------------------------------------------
 # The program: source lines, run side by side
 # ---------------------------------------------------------------------------
+
 
 def _dtype_name(dt) -> str:
     return str(dt).replace("torch.", "")
@@ -106,8 +116,11 @@ class Program:
 
     def tensors(self, pred: Callable = lambda t: True) -> list[str]:
         """Names of the variables holding tensors (PyTorch side) that satisfy pred."""
-        return [k for k, v in self.ns_t.items()
-                if k[0] in "xv" and isinstance(v, torch.Tensor) and pred(v)]
+        return [
+            k
+            for k, v in self.ns_t.items()
+            if k[0] in "xv" and isinstance(v, torch.Tensor) and pred(v)
+        ]
 
     def pick(self, pred: Callable = lambda t: True) -> str | None:
         names = self.tensors(pred)
@@ -127,13 +140,25 @@ class Program:
 
     def writable(self, pred: Callable = lambda t: True) -> str | None:
         """An existing tensor that may be written to (not tied to a multi-output view)."""
-        names = [n for n in self.tensors(pred) if not any(self.root(n) is f for f in self.frozen)
-                 and not any(key in PENDING and self.origin.get(id(self.root(n)), ("",))[0] in ops
-                             for key, ops in NO_INPLACE_ON.items())
-                 and not ("zero_d_storage" in PENDING and self.t(n).dim() == 0)
-                 and not ("views_inplace" in PENDING and self.has_views(n))
-                 and not ("empty_view_write" in PENDING and self.t(n)._base is not None and self.t(n).numel() == 0)
-                 and not ("bn_input_inplace" in PENDING and any(self.root(n) is r for r in self.bn_inputs))]
+        names = [
+            n
+            for n in self.tensors(pred)
+            if not any(self.root(n) is f for f in self.frozen)
+            and not any(
+                key in PENDING and self.origin.get(id(self.root(n)), ("",))[0] in ops
+                for key, ops in NO_INPLACE_ON.items()
+            )
+            and not ("zero_d_storage" in PENDING and self.t(n).dim() == 0)
+            and not ("views_inplace" in PENDING and self.has_views(n))
+            and not (
+                "empty_view_write" in PENDING
+                and self.t(n)._base is not None
+                and self.t(n).numel() == 0
+            )
+            and not (
+                "bn_input_inplace" in PENDING and any(self.root(n) is r for r in self.bn_inputs)
+            )
+        ]
         return self.choice(names) if names else None
 
     def new_name(self, prefix: str = "v") -> str:
@@ -153,8 +178,9 @@ class Program:
             vals = np.round(self.rng.standard_normal(n), 3)
         return vals.reshape(shape)
 
-    def literal(self, shape: tuple, dtype: str, requires_grad: bool = False,
-                arr: np.ndarray | None = None) -> str:
+    def literal(
+        self, shape: tuple, dtype: str, requires_grad: bool = False, arr: np.ndarray | None = None
+    ) -> str:
         """Source of a fresh tensor (an expression)."""
         arr = self.values(shape, dtype) if arr is None else arr
         rg = ", requires_grad=True" if requires_grad else ""
@@ -162,8 +188,13 @@ class Program:
             return f"T.zeros({tuple(shape)}, dtype=T.{dtype}{rg})"
         return f"T.tensor({arr.tolist()!r}, dtype=T.{dtype}{rg})"
 
-    def fresh(self, shape: tuple, dtype: str | None = None, requires_grad: bool | None = None,
-              arr: np.ndarray | None = None) -> str:
+    def fresh(
+        self,
+        shape: tuple,
+        dtype: str | None = None,
+        requires_grad: bool | None = None,
+        arr: np.ndarray | None = None,
+    ) -> str:
         """Add a line making a fresh input; returns its name."""
         dtype = dtype or self.dtype
         if requires_grad is None:
@@ -189,7 +220,8 @@ class Program:
         raise Mismatch(
             f"tinyconv and PyTorch disagree after line {len(self.lines)}: {what}\n\n"
             "Repro (runs as is with `import torch as T` and with `import tinyconv as T`):\n"
-            "----\n" + self.source() + "\n----")
+            "----\n" + self.source() + "\n----"
+        )
 
     def run(self, line: str) -> bool:
         """Run one line in both libraries and compare everything; True if it did not raise."""
@@ -227,13 +259,23 @@ class Program:
             if da != db:
                 self.fail(f"{name}.dtype: PyTorch {da}, tinyconv {db}")
             if a.requires_grad != b.requires_grad:
-                self.fail(f"{name}.requires_grad: PyTorch {a.requires_grad}, tinyconv {b.requires_grad}")
+                self.fail(
+                    f"{name}.requires_grad: PyTorch {a.requires_grad}, tinyconv {b.requires_grad}"
+                )
             if a.is_leaf != b.is_leaf:
                 self.fail(f"{name}.is_leaf: PyTorch {a.is_leaf}, tinyconv {b.is_leaf}")
-            tname = a.grad_fn.name().replace("torch::autograd::", "") if a.grad_fn is not None else None
+            tname = (
+                a.grad_fn.name().replace("torch::autograd::", "") if a.grad_fn is not None else None
+            )
             # (an empty matmul takes other paths in PyTorch, e.g. TransposeBackward0: not compared)
-            if "grad_fn_names" not in PENDING and tname is not None and b.grad_fn is not None and tname not in NAME_DIFFS and a.numel() and (
-                    tname != b.grad_fn.name()):
+            if (
+                "grad_fn_names" not in PENDING
+                and tname is not None
+                and b.grad_fn is not None
+                and tname not in NAME_DIFFS
+                and a.numel()
+                and (tname != b.grad_fn.name())
+            ):
                 self.fail(f"{name}.grad_fn: PyTorch <{tname}>, tinyconv <{b.grad_fn.name()}>")
             if "zero_d_storage" not in PENDING and not isinstance(b._data, np.ndarray):
                 self.fail(f"{name}: tinyconv stores a {type(b._data).__name__}, not an ndarray")
@@ -242,22 +284,28 @@ class Program:
                 # float32 rounding shows in anything computed from float32 values, .double() included
                 self.loose = self.loose or da != "float64"
                 rtol, atol = TOL["float32" if self.loose else da]
-                ok = np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True) and np.array_equal(
-                    np.isnan(x), np.isnan(y)) and np.array_equal(np.isinf(x), np.isinf(y))
+                ok = (
+                    np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True)
+                    and np.array_equal(np.isnan(x), np.isnan(y))
+                    and np.array_equal(np.isinf(x), np.isinf(y))
+                )
             else:
                 ok = np.array_equal(x, y)
             if not ok:
                 self.fail(f"{name} values differ:\nPyTorch  {x.tolist()}\ntinyconv {y.tolist()}")
         elif isinstance(a, (tuple, list)):
             if not isinstance(b, (tuple, list)) or len(a) != len(b):
-                self.fail(f"{name}: PyTorch gives {type(a).__name__} of {len(a)}, tinyconv {b!r:.80}")
-            for i, (ai, bi) in enumerate(zip(a, b)):
+                self.fail(
+                    f"{name}: PyTorch gives {type(a).__name__} of {len(a)}, tinyconv {b!r:.80}"
+                )
+            for i, (ai, bi) in enumerate(zip(a, b, strict=False)):
                 self.same(f"{name}[{i}]", ai, bi)
         elif a is None:
             if b is not None:
                 self.fail(f"{name}: PyTorch None, tinyconv {b!r:.200}")
         elif isinstance(a, (bool, int, float)) and (
-                type(a) is not type(b) or not (a == b or (math.isnan(a) and math.isnan(b)))):
+            type(a) is not type(b) or not (a == b or (math.isnan(a) and math.isnan(b)))
+        ):
             self.fail(f"{name}: PyTorch {a!r}, tinyconv {b!r}")
 
     # -- backward ----------------------------------------------------------------
@@ -282,6 +330,7 @@ class Program:
 # Helpers the op writers share
 # ---------------------------------------------------------------------------
 
+
 def is_float(t) -> bool:
     return t.is_floating_point()
 
@@ -302,8 +351,16 @@ def operand(p: Program, shape: tuple, dtype: str | None = None, like: str | None
     if guard:
         dtype = _dtype_name(p.t(like).dtype) if p.t(like).is_floating_point() else dtype
     if kind == "var":
-        ok = [n for n in p.tensors(is_float) if _broadcasts(tuple(p.t(n).shape), shape)
-              and not (guard and (p.t(n).dim() == 0 or p.t(like).dim() == 0) and p.t(n).dtype != p.t(like).dtype)]
+        ok = [
+            n
+            for n in p.tensors(is_float)
+            if _broadcasts(tuple(p.t(n).shape), shape)
+            and not (
+                guard
+                and (p.t(n).dim() == 0 or p.t(like).dim() == 0)
+                and p.t(n).dtype != p.t(like).dtype
+            )
+        ]
         if ok:
             return p.choice(ok)
     if kind == "scalar":
@@ -314,7 +371,7 @@ def operand(p: Program, shape: tuple, dtype: str | None = None, like: str | None
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
-    return all(x == y or x == 1 or y == 1 for x, y in zip(a[::-1], b[::-1]))
+    return all(x == y or x == 1 or y == 1 for x, y in zip(a[::-1], b[::-1], strict=False))
 
 
 def dim_arg(p: Program, ndim: int) -> int:
@@ -335,12 +392,14 @@ def assign(p: Program, expr: str) -> str:
 # Op writers
 # ---------------------------------------------------------------------------
 
+
 def unary(template: str, allow_int: bool = False) -> Callable:
     def write(p: Program) -> str:
         x = None
         if allow_int and "int_dtype" not in PENDING and p.flag(0.2):
             x = p.pick(lambda t: t.dtype == torch.int64) or p.fresh(p.shape(), "int64")
         return assign(p, template.format(x=x or float_var(p)))
+
     return write
 
 
@@ -358,6 +417,7 @@ def binary(op: str, allow_int: bool = True) -> Callable:
         if op[0].isalpha():
             return assign(p, f"T.{op}({a}, {b})")
         return assign(p, f"{a} {op} {b}")
+
     return write
 
 
@@ -366,16 +426,20 @@ def minmax_binary(name: str) -> Callable:
         a = float_var(p)
         b = p.fresh(p.draw(broadcastable_to(tuple(p.t(a).shape))))
         return assign(p, f"T.{name}({a}, {b})")
+
     return write
 
 
-def reduction(name: str, dims: str = "one", keep: bool = True, full: bool = True,
-              index: int | None = None) -> Callable:
+def reduction(
+    name: str, dims: str = "one", keep: bool = True, full: bool = True, index: int | None = None
+) -> Callable:
     def write(p: Program) -> str:
         x = float_var(p)
         ndim = p.t(x).dim()
         args = []
-        full_ok = not (name in ("max", "min") and "nan_max" in PENDING and bool(p.t(x).isnan().any()))
+        full_ok = not (
+            name in ("max", "min") and "nan_max" in PENDING and bool(p.t(x).isnan().any())
+        )
         if not (full and full_ok and p.flag(0.3)) and ndim > 0:
             if dims == "tuple" and ndim > 1 and p.flag(0.4):
                 k = p.draw(st.integers(1, ndim))
@@ -387,6 +451,7 @@ def reduction(name: str, dims: str = "one", keep: bool = True, full: bool = True
                 args.append("keepdim=True")
         suffix = f"[{index}]" if index is not None and args else ""
         return assign(p, f"{x}.{name}({', '.join(args)}){suffix}")
+
     return write
 
 
@@ -402,6 +467,7 @@ def var_std(name: str) -> Callable:
         if p.flag(0.3):
             args.append(f"correction={p.choice([0, 1])}")
         return assign(p, f"{x}.{name}({', '.join(args)})")
+
     return write
 
 
@@ -416,6 +482,7 @@ def softmax(name: str) -> Callable:
     def write(p: Program) -> str:
         x = float_var(p, 1)
         return assign(p, f"{x}.{name}({dim_arg(p, p.t(x).dim())})")
+
     return write
 
 
@@ -443,6 +510,7 @@ def view_like(method: str) -> Callable:
         new = factor_shape(p, tuple(p.t(x).shape))
         arg = repr(new) if p.flag() or not new else ", ".join(map(str, new))
         return assign(p, f"{x}.{method}({arg})")
+
     return write
 
 
@@ -474,8 +542,9 @@ def expand(p: Program) -> str:
     x = float_var(p, 0, 3)
     shape = tuple(p.t(x).shape)
     lead = tuple(p.draw(st.lists(st.integers(1, 3), min_size=0 if shape else 1, max_size=1)))
-    new = lead + tuple((p.draw(st.integers(1, 3)) if s == 1 else s) if not p.flag(0.2) else -1
-                       for s in shape)
+    new = lead + tuple(
+        (p.draw(st.integers(1, 3)) if s == 1 else s) if not p.flag(0.2) else -1 for s in shape
+    )
     return assign(p, f"{x}.expand({', '.join(map(str, new))})")
 
 
@@ -524,14 +593,25 @@ def basic_index_source(p: Program, shape: tuple) -> str:
             lo = p.draw(st.one_of(st.none(), st.integers(-n - 1, n + 1)))
             hi = p.draw(st.one_of(st.none(), st.integers(-n - 1, n + 1)))
             step = p.draw(st.sampled_from([None, None, 1, 2, 3]))
-            items.append(":".join("" if v is None else str(v) for v in (lo, hi, step)).rstrip(":") or ":")
+            items.append(
+                ":".join("" if v is None else str(v) for v in (lo, hi, step)).rstrip(":") or ":"
+            )
         dim += 1
     return ", ".join(items) if items else "..."
 
 
-ADV_PATTERNS = [("int", "slice", "list"), ("list", "slice", "list"), ("int", "slice", "tensor"),
-                ("slice", "int", "slice", "list"), ("list", "int"), ("int", "list"), ("mask", "slice", "int"),
-                ("int", "slice", "mask"), ("list", "slice", "int"), ("slice", "list", "slice", "list")]
+ADV_PATTERNS = [
+    ("int", "slice", "list"),
+    ("list", "slice", "list"),
+    ("int", "slice", "tensor"),
+    ("slice", "int", "slice", "list"),
+    ("list", "int"),
+    ("int", "list"),
+    ("mask", "slice", "int"),
+    ("int", "slice", "mask"),
+    ("list", "slice", "int"),
+    ("slice", "list", "slice", "list"),
+]
 
 
 def adv_index_source(p: Program, shape: tuple) -> str:
@@ -539,8 +619,14 @@ def adv_index_source(p: Program, shape: tuple) -> str:
     ints, slices and None (PyTorch's placement rules, not NumPy's, where they differ)."""
     items = []
     n_adv = 0
-    kinds = [p.draw(st.sampled_from(["list", "list", "tensor", "int", "int", "slice", "slice", "mask", "none"]))
-             for _ in shape]
+    kinds = [
+        p.draw(
+            st.sampled_from(
+                ["list", "list", "tensor", "int", "int", "slice", "slice", "mask", "none"]
+            )
+        )
+        for _ in shape
+    ]
     patterns = [t for t in ADV_PATTERNS if len(t) <= len(shape)]
     fixed, k_all = 0, p.draw(st.integers(1, 3))
     if patterns and p.flag(0.5):  # the combinations where PyTorch's rules differ from NumPy's
@@ -553,7 +639,9 @@ def adv_index_source(p: Program, shape: tuple) -> str:
         if n == 0:
             kind = "slice"
         if kind in ("list", "tensor"):
-            k = k_all if fixed or p.flag() else p.draw(st.integers(1, 3))  # lists broadcast together
+            k = (
+                k_all if fixed or p.flag() else p.draw(st.integers(1, 3))
+            )  # lists broadcast together
             idx = [p.draw(st.integers(-n, n - 1)) for _ in range(k)]
             items.append(repr(idx) if kind == "list" else f"T.tensor({idx!r})")
             n_adv += 1
@@ -580,6 +668,7 @@ def getitem(kind: str) -> Callable:
         shape = tuple(p.t(x).shape)
         src = basic_index_source(p, shape) if kind == "basic" else adv_index_source(p, shape)
         return assign(p, f"{x}[{src}]")
+
     return write
 
 
@@ -606,10 +695,13 @@ def setitem(kind: str) -> Callable:
             if "setitem_lead1" not in PENDING and p.flag(0.2):
                 vshape = (1,) + vshape
             value = operand(p, sel) if p.flag(0.3) else p.fresh(vshape)
-            if value[0] in "xv" and (not _broadcasts(tuple(p.t(value).shape), sel) or (
-                    "setitem_alias" in PENDING and p.root(value) is p.root(x))):
+            if value[0] in "xv" and (
+                not _broadcasts(tuple(p.t(value).shape), sel)
+                or ("setitem_alias" in PENDING and p.root(value) is p.root(x))
+            ):
                 value = p.fresh(vshape)
         return f"{x}[{src}] = {value}"
+
     return write
 
 
@@ -622,7 +714,7 @@ def inplace(method: str, arg: bool = True) -> Callable:
         if not arg:
             return f"{x}.{method}()"
         if method in ("clamp_",):
-            lo, hi = p.choice(['-0.5', 'None']), p.choice(['0.5', '1.0', 'None'])
+            lo, hi = p.choice(["-0.5", "None"]), p.choice(["0.5", "1.0", "None"])
             if lo == hi == "None" and "clamp_none" in PENDING:
                 hi = "1.0"
             return f"{x}.clamp_({lo}, {hi})"
@@ -634,6 +726,7 @@ def inplace(method: str, arg: bool = True) -> Callable:
         if method in ("+=", "-=", "*=", "/="):
             return f"{x} {method} {other}"
         return f"{x}.{method}({other})"
+
     return write
 
 
@@ -651,6 +744,7 @@ def cat_stack(kind: str) -> Callable:
             same = [m for m in p.tensors(both(is_float, lambda t, s=s: tuple(t.shape) == tuple(s)))]
             others.append(p.choice(same) if same and p.flag() else p.fresh(tuple(s)))
         return assign(p, f"T.{kind}([{', '.join([x] + others)}], {d})")
+
     return write
 
 
@@ -674,10 +768,18 @@ def clamp(bounds: str) -> Callable:
                 hi = "1"
         else:
             # bounds broadcast *to* x: PyTorch's backward fails when they would enlarge the result
-            lo = p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False))) if p.flag(0.7) else "None"
-            hi = (p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False))) if p.flag(0.7) or lo == "None"
-                  else "None")
+            lo = (
+                p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False)))
+                if p.flag(0.7)
+                else "None"
+            )
+            hi = (
+                p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False)))
+                if p.flag(0.7) or lo == "None"
+                else "None"
+            )
         return assign(p, f"{x}.clamp({lo}, {hi})")
+
     return write
 
 
@@ -686,8 +788,12 @@ def matmul(p: Program) -> str:
     sa = tuple(p.t(a).shape)
     k = sa[-1]
     nd_b = p.draw(st.integers(1, 3))
-    sb = (k,) if nd_b == 1 else tuple(p.draw(st.lists(st.integers(1, 3), min_size=nd_b - 2, max_size=nd_b - 2))) + (
-        k, p.draw(st.integers(1, 3)))
+    sb = (
+        (k,)
+        if nd_b == 1
+        else tuple(p.draw(st.lists(st.integers(1, 3), min_size=nd_b - 2, max_size=nd_b - 2)))
+        + (k, p.draw(st.integers(1, 3)))
+    )
     b = p.fresh(sb, _dtype_name(p.t(a).dtype) if p.flag(0.9) else None)  # matmul does not promote
     form = p.choice(["{a} @ {b}", "T.matmul({a}, {b})"])
     if len(sa) == 1 and nd_b == 1 and p.flag(0.3):
@@ -696,8 +802,11 @@ def matmul(p: Program) -> str:
 
 
 def conv2d(p: Program) -> str:
-    cfg = p.draw(conv2d_configs(max_batch=2, max_channels=3, max_kernel=3, max_extra=2,
-                                symmetric_padding=True))
+    cfg = p.draw(
+        conv2d_configs(
+            max_batch=2, max_channels=3, max_kernel=3, max_extra=2, symmetric_padding=True
+        )
+    )
     x = p.pick(both(is_float, lambda t: tuple(t.shape) == cfg.shape)) or p.fresh(cfg.shape)
     w = p.fresh(cfg.weight_shape)
     b = p.fresh((cfg.out_channels,)) if p.flag() else "None"
@@ -707,21 +816,36 @@ def conv2d(p: Program) -> str:
 
 def pool(kind: str) -> Callable:
     def write(p: Program) -> str:
-        cfg = p.draw(pool2d_configs(dilation=kind == "max", max_batch=2, max_channels=2, max_extra=3))
+        cfg = p.draw(
+            pool2d_configs(dilation=kind == "max", max_batch=2, max_channels=2, max_extra=3)
+        )
         x = p.pick(both(is_float, lambda t: tuple(t.shape) == cfg.shape)) or p.fresh(cfg.shape)
-        extra = f"dilation={cfg.dilation}" if kind == "max" else f"count_include_pad={cfg.count_include_pad}"
-        return assign(p, f"F.{kind}_pool2d({x}, {cfg.kernel_size}, {cfg.stride}, {cfg.padding}, "
-                         f"ceil_mode={cfg.ceil_mode}, {extra})")
+        extra = (
+            f"dilation={cfg.dilation}"
+            if kind == "max"
+            else f"count_include_pad={cfg.count_include_pad}"
+        )
+        return assign(
+            p,
+            f"F.{kind}_pool2d({x}, {cfg.kernel_size}, {cfg.stride}, {cfg.padding}, "
+            f"ceil_mode={cfg.ceil_mode}, {extra})",
+        )
+
     return write
 
 
 def adaptive(kind: str) -> Callable:
     def write(p: Program) -> str:
-        x = float_var(p, 4, 4) if p.flag() else p.fresh((1, 2, p.draw(st.integers(1, 6)), p.draw(st.integers(1, 6))))
+        x = (
+            float_var(p, 4, 4)
+            if p.flag()
+            else p.fresh((1, 2, p.draw(st.integers(1, 6)), p.draw(st.integers(1, 6))))
+        )
         out = (p.draw(st.integers(1, 4)), p.draw(st.integers(1, 4)))
         if "adaptive_empty" in PENDING and p.t(x).numel() == 0:
             return None
         return assign(p, f"F.adaptive_{kind}_pool2d({x}, {out})")
+
     return write
 
 
@@ -741,6 +865,7 @@ def pointwise_loss(name: str) -> Callable:
         target = p.fresh(tuple(p.t(x).shape), requires_grad=p.flag(0.3))
         red = p.choice(["mean", "sum", "none"])
         return assign(p, f"F.{name}({x}, {target}, reduction={red!r})")
+
     return write
 
 
@@ -754,12 +879,17 @@ def bce(logits: bool) -> Callable:
         inp = x if logits else f"{x}.sigmoid()"
         name = "binary_cross_entropy_with_logits" if logits else "binary_cross_entropy"
         return assign(p, f"F.{name}({inp}, {target}, reduction={red!r})")
+
     return write
 
 
 def class_loss(name: str) -> Callable:
     def write(p: Program) -> str:
-        x = float_var(p, 2, 2) if p.flag() else p.fresh((p.draw(st.integers(1, 4)), p.draw(st.integers(1, 4))))
+        x = (
+            float_var(p, 2, 2)
+            if p.flag()
+            else p.fresh((p.draw(st.integers(1, 4)), p.draw(st.integers(1, 4))))
+        )
         n, c = p.t(x).shape
         if c == 0:  # no class a target could name
             return None
@@ -767,6 +897,7 @@ def class_loss(name: str) -> Callable:
         inp = x if name == "cross_entropy" else f"{x}.log_softmax(1)"
         red = p.choice(["mean", "sum", "none"])
         return assign(p, f"F.{name}({inp}, {target}, reduction={red!r})")
+
     return write
 
 
@@ -784,24 +915,29 @@ def batch_norm(p: Program) -> str:
 
 def dim_method(template: str, min_dims: int = 1) -> Callable:
     """`template` with {x} and {d}: an op along one dim (cumsum, logsumexp, softmax-like)."""
+
     def write(p: Program) -> str:
         x = float_var(p, min_dims)
         return assign(p, template.format(x=x, d=dim_arg(p, p.t(x).dim())))
+
     return write
 
 
 def ternary(template: str) -> Callable:
     """`template` with {x}, {y}, {z}: y and z broadcast with x (lerp, addcmul, addcdiv)."""
+
     def write(p: Program) -> str:
         x = float_var(p)
         shape = tuple(p.t(x).shape)
         y, z = (p.fresh(p.draw(broadcastable_to(shape, allow_bigger=False))) for _ in range(2))
         return assign(p, template.format(x=x, y=y, z=z))
+
     return write
 
 
 def select_along(kind: str) -> Callable:
     """index_select / gather / narrow / roll / topk / sort along a dim, indices valid by construction."""
+
     def write(p: Program) -> str | None:
         x = float_var(p, 1)
         shape = tuple(p.t(x).shape)
@@ -829,20 +965,27 @@ def select_along(kind: str) -> Callable:
             if (np.diff(arr, axis=d) == 0).any() or np.isnan(arr).sum(axis=d).max(initial=0) > 1:
                 return None
         if kind == "topk":
-            return assign(p, f"{x}.topk({p.draw(st.integers(1, n))}, {d}, largest={p.flag()})[{p.choice([0, 1])}]")
+            return assign(
+                p,
+                f"{x}.topk({p.draw(st.integers(1, n))}, {d}, largest={p.flag()})[{p.choice([0, 1])}]",
+            )
         return assign(p, f"{x}.sort({d}, descending={p.flag()})[{p.choice([0, 1])}]")
+
     return write
 
 
 def tri(name: str) -> Callable:
     def write(p: Program) -> str:
         return assign(p, f"{float_var(p, 2, 3)}.{name}({p.draw(st.integers(-2, 2))})")
+
     return write
 
 
 def masked_fill(p: Program) -> str:
     x = float_var(p)
-    m = p.fresh(p.draw(broadcastable_to(tuple(p.t(x).shape), allow_bigger=False)), requires_grad=False)
+    m = p.fresh(
+        p.draw(broadcastable_to(tuple(p.t(x).shape), allow_bigger=False)), requires_grad=False
+    )
     return assign(p, f"{x}.masked_fill({m} > 0, {p.choice(['0.0', '-1.5', '2'])})")
 
 
@@ -857,8 +1000,10 @@ def dtype_cast(method: str) -> Callable:
 # name, family, writer: one line per op
 OPS: list[Op] = [
     # elementwise, unary
-    *[Op(n, "unary", unary("{x}." + n + "()", allow_int=n in ("abs", "exp", "sqrt", "sigmoid")))
-      for n in ("exp", "log", "sqrt", "tanh", "sigmoid", "abs", "sin", "cos", "square")],
+    *[
+        Op(n, "unary", unary("{x}." + n + "()", allow_int=n in ("abs", "exp", "sqrt", "sigmoid")))
+        for n in ("exp", "log", "sqrt", "tanh", "sigmoid", "abs", "sin", "cos", "square")
+    ],
     Op("relu", "relu_at_zero", unary("{x}.relu()")),
     Op("sign", "sign", unary("{x}.sign()", allow_int=True)),
     Op("neg", "unary", unary("-{x}", allow_int=True)),
@@ -867,11 +1012,44 @@ OPS: list[Op] = [
     Op("pow_scalar", "unary", unary("{x} ** 2")),
     Op("rpow", "unary", unary("2 ** {x}")),
     Op("relu_sqrt", "relu_at_zero", unary("{x}.relu() ** 0.5")),
-    *[Op(n, "unary_more", unary("{x}." + n + "()"))
-      for n in ("erf", "floor", "ceil", "round", "trunc", "frac", "reciprocal", "rsqrt", "exp2", "expm1", "log1p",
-                "log2", "log10", "sinh", "cosh", "asin", "acos", "atan", "neg")],
-    *[Op(n, "activation", unary("F." + n + "({x})"))
-      for n in ("gelu", "silu", "elu", "softplus", "relu6", "hardtanh", "hardswish", "hardsigmoid", "mish")],
+    *[
+        Op(n, "unary_more", unary("{x}." + n + "()"))
+        for n in (
+            "erf",
+            "floor",
+            "ceil",
+            "round",
+            "trunc",
+            "frac",
+            "reciprocal",
+            "rsqrt",
+            "exp2",
+            "expm1",
+            "log1p",
+            "log2",
+            "log10",
+            "sinh",
+            "cosh",
+            "asin",
+            "acos",
+            "atan",
+            "neg",
+        )
+    ],
+    *[
+        Op(n, "activation", unary("F." + n + "({x})"))
+        for n in (
+            "gelu",
+            "silu",
+            "elu",
+            "softplus",
+            "relu6",
+            "hardtanh",
+            "hardswish",
+            "hardsigmoid",
+            "mish",
+        )
+    ],
     Op("gelu_tanh", "activation", unary("F.gelu({x}, approximate='tanh')")),
     Op("normalize", "activation", dim_method("F.normalize({x}, dim={d})")),
     Op("layer_norm", "activation", unary("F.layer_norm({x}, {x}.shape[-1:])")),
@@ -968,7 +1146,10 @@ OPS: list[Op] = [
     Op("isfinite_where", "where", unary("{x}.where({x}.isfinite(), 0.5)")),
     Op("logical_and", "compare", binary("logical_and")),
     Op("ge_fn", "compare", binary("ge")),
-    *[Op(m, "inplace", inplace(m, arg=False)) for m in ("abs_", "exp_", "sigmoid_", "tanh_", "relu_")],
+    *[
+        Op(m, "inplace", inplace(m, arg=False))
+        for m in ("abs_", "exp_", "sigmoid_", "tanh_", "relu_")
+    ],
     Op("tan", "unary_more", unary("{x}.tan()")),
     Op("hypot", "binary_more", minmax_binary("hypot")),
     Op("nansum", "reduce_more", dim_method("{x}.nansum({d})")),
@@ -983,12 +1164,20 @@ FAMILIES = sorted({op.family for op in OPS})
 
 
 def active(families: set[str] | None = None) -> list[Op]:
-    return [op for op in OPS if op.family not in PENDING and op.name not in PENDING
-            and (families is None or op.family in families)]
+    return [
+        op
+        for op in OPS
+        if op.family not in PENDING
+        and op.name not in PENDING
+        and (families is None or op.family in families)
+    ]
 
 
 def run_program(data, families: set[str] | None, max_lines: int = 6) -> Program:
-    dtype = data.draw(st.sampled_from(["float64"] * 4 + ([] if "float32" in PENDING else ["float32"])), label="dtype")
+    dtype = data.draw(
+        st.sampled_from(["float64"] * 4 + ([] if "float32" in PENDING else ["float32"])),
+        label="dtype",
+    )
     p = Program(data, dtype)
     for _ in range(p.draw(st.integers(1, 2))):
         p.fresh(p.shape())
@@ -1004,9 +1193,40 @@ def run_program(data, families: set[str] | None, max_lines: int = 6) -> Program:
     return p
 
 
-CORE = {"unary", "unary_more", "activation", "reduce_more", "ternary", "binary_more", "select", "sign", "binary", "compare", "floordiv_mod", "cast", "reduce", "var_std", "norm", "matmul",
-        "where", "clamp", "clamp_tensor", "relu_at_zero", "cat"}
-VIEWS = {"view", "overwrite", "index_basic", "index_adv", "setitem", "setitem_adv", "inplace", "unary", "binary"}
+CORE = {
+    "unary",
+    "unary_more",
+    "activation",
+    "reduce_more",
+    "ternary",
+    "binary_more",
+    "select",
+    "sign",
+    "binary",
+    "compare",
+    "floordiv_mod",
+    "cast",
+    "reduce",
+    "var_std",
+    "norm",
+    "matmul",
+    "where",
+    "clamp",
+    "clamp_tensor",
+    "relu_at_zero",
+    "cat",
+}
+VIEWS = {
+    "view",
+    "overwrite",
+    "index_basic",
+    "index_adv",
+    "setitem",
+    "setitem_adv",
+    "inplace",
+    "unary",
+    "binary",
+}
 NN = {"nn", "adaptive_pool", "loss", "batch_norm", "inplace", "view", "unary", "binary"}
 
 
@@ -1036,14 +1256,36 @@ def test_fuzz_mixed_programs(data):
 
 def test_every_family_is_drawn_or_pending():
     """PENDING names only real families/ops, and each family is in some fuzz test."""
-    names = {op.name for op in OPS} | set(FAMILIES) | {"ties", "empty", "zero_d", "int_dtype", "float32",
-                                                        "norm_p_lt_1", "index_none_adv", "setitem_lead1",
-                                                        "zero_d_storage", "saved_outputs", "clamp_none",
-                                                        "split_empty", "nan_max",
-                                                        "views_inplace", "setitem_alias", "where_dtype",
-                                                        "batch_norm_inplace", "bn_input_inplace",
-                                                        "grad_fn_names", "bn_empty", "new_ops_saved",
-                                                        "empty_view_write", "l1_loss", "adaptive_empty"}
+    names = (
+        {op.name for op in OPS}
+        | set(FAMILIES)
+        | {
+            "ties",
+            "empty",
+            "zero_d",
+            "int_dtype",
+            "float32",
+            "norm_p_lt_1",
+            "index_none_adv",
+            "setitem_lead1",
+            "zero_d_storage",
+            "saved_outputs",
+            "clamp_none",
+            "split_empty",
+            "nan_max",
+            "views_inplace",
+            "setitem_alias",
+            "where_dtype",
+            "batch_norm_inplace",
+            "bn_input_inplace",
+            "grad_fn_names",
+            "bn_empty",
+            "new_ops_saved",
+            "empty_view_write",
+            "l1_loss",
+            "adaptive_empty",
+        }
+    )
     assert set(PENDING) <= names, set(PENDING) - names
     assert set(FAMILIES) <= CORE | VIEWS | NN
 
@@ -1064,7 +1306,7 @@ def test_a_mismatch_prints_a_runnable_repro():
     source = msg.split("----\n")[1].rsplit("\n----", 1)[0]
     ns: dict = {}
     exec(source, ns)  # noqa: S102 - the repro is runnable as printed
-    assert ns["v1"].tolist() == pytest.approx([math.e, math.e ** 2])
+    assert ns["v1"].tolist() == pytest.approx([math.e, math.e**2])
 
 
 class _Wrong:

@@ -1,4 +1,5 @@
 """tinyconv.autograd.trace: what backward visits, what arrives at each node, what leaves it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def three_channel():
     spec = importlib.util.spec_from_file_location(
-        "three_channel", os.path.join(ROOT, "examples", "three_channel.py"))
+        "three_channel", os.path.join(ROOT, "examples", "three_channel.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,7 +53,10 @@ def test_grad_output_arrives_at_the_conv_then_three_gradients_leave(traced_three
     np.testing.assert_array_equal(conv_rec.grad_output, total.grads[0].grad)
     # then grad_input, grad_weight and grad_bias leave it, to x, weight and bias
     assert [(s.input, s.to_name) for s in conv_rec.grads] == [
-        ("x", "x.grad (input)"), ("w", "weight.grad (parameter)"), ("b", "bias.grad (parameter)")]
+        ("x", "x.grad (input)"),
+        ("w", "weight.grad (parameter)"),
+        ("b", "bias.grad (parameter)"),
+    ]
     assert conv_rec.grads[0].to is x and conv_rec.grads[1].to is conv.weight
     np.testing.assert_array_equal(conv_rec.grad_to("x"), x.grad.numpy())
     np.testing.assert_array_equal(conv_rec.grad_to("w"), conv.weight.grad.numpy())
@@ -71,7 +76,7 @@ def test_weight_gradient_matches_the_correlation_of_input_with_grad_output(trace
         for c in range(3):
             for p in range(3):
                 for q in range(3):
-                    dw[o, c, p, q] = (g[o] * x_pad[c, p:p + 5:2, q:q + 5:2]).sum()
+                    dw[o, c, p, q] = (g[o] * x_pad[c, p : p + 5 : 2, q : q + 5 : 2]).sum()
     np.testing.assert_array_equal(rec.grad_to("w"), dw)
 
 
@@ -80,17 +85,28 @@ def test_table_reads_in_backward_order(traced_three_channel):
     text = str(t)
     lines = text.splitlines()
     assert lines[0] == "backward trace: 2 node(s), in the order backward visited them"
-    assert lines[1].split() == ["#", "op", "grad_output", "(arrives)", "input", "gradient", "(leaves)", "to"]
+    assert lines[1].split() == [
+        "#",
+        "op",
+        "grad_output",
+        "(arrives)",
+        "input",
+        "gradient",
+        "(leaves)",
+        "to",
+    ]
     sum_row = next(i for i, ln in enumerate(lines) if ln.startswith("1  SumBackward0"))
     conv_row = next(i for i, ln in enumerate(lines) if ln.startswith("2  ConvolutionBackward0"))
     assert sum_row < conv_row
     assert "(1, 2, 3, 3) float32" in lines[conv_row]
-    assert "#2 ConvolutionBackward0" in lines[sum_row]      # where the sum's gradient goes
+    assert "#2 ConvolutionBackward0" in lines[sum_row]  # where the sum's gradient goes
     conv_block = "\n".join(lines[conv_row:])
-    for needle in ("x      (1, 3, 5, 5) float32  x.grad (input)",
-                   "w      (2, 3, 3, 3) float32  weight.grad (parameter)",
-                   "b      (2,) float32          bias.grad (parameter)",
-                   "to b        = dL/db -> bias.grad = [9., 9.]"):
+    for needle in (
+        "x      (1, 3, 5, 5) float32  x.grad (input)",
+        "w      (2, 3, 3, 3) float32  weight.grad (parameter)",
+        "b      (2,) float32          bias.grad (parameter)",
+        "to b        = dL/db -> bias.grad = [9., 9.]",
+    ):
         assert needle in conv_block, (needle, text)
     assert "grad_output = dL/d(output) = 1." in text
     out = io.StringIO()
@@ -131,8 +147,10 @@ def test_small_values_inline_and_large_ones_not():
     text = str(t)
     assert "grad_output = dL/d(output) = 1." in text
     # 17 values: a grid, cut to its first 8, and where the whole array is
-    assert "to a        = dL/da -> input.grad, (17,):\n       [2., 2., 2., 2., 2., 2., 2., 2., ...]\n" \
-           '       (the first 8 of 17 values; all of it: t.records[1].grad_to("a"))' in text, text
+    assert (
+        "to a        = dL/da -> input.grad, (17,):\n       [2., 2., 2., 2., 2., 2., 2., 2., ...]\n"
+        '       (the first 8 of 17 values; all of it: t.records[1].grad_to("a"))' in text
+    ), text
     with trace(max_values=20) as t2:
         (x * 2).sum().backward()
     assert re.search(r"\n +to a +\= dL/da -> input.grad = \[2\., 2\.,", str(t2)), str(t2)
@@ -154,10 +172,18 @@ def test_input_names_come_from_forward_signatures():
 
 
 def test_trace_works_after_importing_the_module_first():
-    code = ("import tinyconv.autograd.trace as m; import tinyconv as torch; "
-            "t = torch.autograd.trace(); print(type(t).__name__, callable(m))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60, check=False)
+    code = (
+        "import tinyconv.autograd.trace as m; import tinyconv as torch; "
+        "t = torch.autograd.trace(); print(type(t).__name__, callable(m))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["Trace", "True"]
 
@@ -165,11 +191,13 @@ def test_trace_works_after_importing_the_module_first():
 def test_big_gradients_print_as_labelled_grids_per_channel(traced_three_channel):
     _, conv, x, t = traced_three_channel
     text = str(t)
-    conv_block = text[text.index("2  ConvolutionBackward0"):]
+    conv_block = text[text.index("2  ConvolutionBackward0") :]
     dx = x.grad.numpy()[0, 0]
     width = max(len(f"{int(v)}.") for v in dx.ravel())  # one width per plane, columns aligned
     first = "[" + ", ".join(f"{int(v)}.".rjust(width) for v in dx[0]) + "]"
-    assert f"to x        = dL/dx -> x.grad, (1, 3, 5, 5):\n       [0, 0] {first}\n" in conv_block, conv_block
+    assert f"to x        = dL/dx -> x.grad, (1, 3, 5, 5):\n       [0, 0] {first}\n" in conv_block, (
+        conv_block
+    )
     assert "       [0, 2] " in conv_block  # every channel of x: 3 planes, all shown
     # w has 6 planes: 3 shown, and the way to the whole array
     assert "       [0, 2] " in conv_block.split("to w")[1]
@@ -194,12 +222,20 @@ def test_format_grid_cuts_rows_columns_and_planes():
     assert lines == ["[  0.5, -1.25]", "[   3., 1e-07]"] and more == ""
 
 
-@pytest.mark.parametrize("algorithm, expected", [
-    ("loops", "algorithms._loops_backward(conv.conv2d_backward_reference("),
-    ("im2col", "conv.conv2d_backward(conv._weight_grad, conv.input_grad(conv.col2im))"),
-    ("fast", ("conv_fast.conv2d_backward(conv_fast._is_pointwise, conv_fast._is_tiny, "
-              "conv_fast._tiny_conv2d_backward")),
-])
+@pytest.mark.parametrize(
+    "algorithm, expected",
+    [
+        ("loops", "algorithms._loops_backward(conv.conv2d_backward_reference("),
+        ("im2col", "conv.conv2d_backward(conv._weight_grad, conv.input_grad(conv.col2im))"),
+        (
+            "fast",
+            (
+                "conv_fast.conv2d_backward(conv_fast._is_pointwise, conv_fast._is_tiny, "
+                "conv_fast._tiny_conv2d_backward"
+            ),
+        ),
+    ],
+)
 def test_each_node_names_the_kernel_functions_its_backward_ran(algorithm, expected):
     ex = three_channel()
     with torch.kernels.conv_algorithm(algorithm):
@@ -232,7 +268,9 @@ def test_kernels_listed_are_the_ones_that_ran():
     x.requires_grad_(True)
     with trace() as t:
         conv(x).sum().backward()
-    assert "conv_fast._input_grad" in " ".join(name for _, name in t.find("ConvolutionBackward0")[0].kernels)
+    assert "conv_fast._input_grad" in " ".join(
+        name for _, name in t.find("ConvolutionBackward0")[0].kernels
+    )
 
 
 def test_the_profiler_is_restored_and_never_displaced():
@@ -262,7 +300,14 @@ def test_the_profiler_is_restored_and_never_displaced():
 def test_call_tree_nests_and_counts():
     from tinyconv.autograd.trace import call_tree
 
-    calls = [(0, "conv.f"), (1, "conv.g"), (1, "conv.g"), (1, "conv.h"), (2, "conv.k"), (0, "conv.z")]
+    calls = [
+        (0, "conv.f"),
+        (1, "conv.g"),
+        (1, "conv.g"),
+        (1, "conv.h"),
+        (2, "conv.k"),
+        (0, "conv.z"),
+    ]
     assert call_tree(calls) == "conv.f(conv.g ×2, conv.h(conv.k)), conv.z"
     assert call_tree([]) == ""
     assert call_tree([(1, "conv.a"), (0, "conv.b")]) == "conv.a, conv.b"  # a caller not listed
@@ -273,7 +318,9 @@ def test_small_matrices_are_grids_not_one_line():
     with trace(names={"w": w}, max_values=1000) as t:
         (w * w).sum().backward()
     text = str(t)
-    assert "to a        = dL/da -> w.grad, (2, 2):\n       [1., 2.]\n       [3., 4.]\n" in text, text  # d(w*w)/d(a) = b = w
+    assert "to a        = dL/da -> w.grad, (2, 2):\n       [1., 2.]\n       [3., 4.]\n" in text, (
+        text
+    )  # d(w*w)/d(a) = b = w
     big = torch.ones(3, 12, 12, requires_grad=True)
     with trace(grid=(20, 20, 5)) as t:
         (big * 2).sum().backward()

@@ -17,6 +17,7 @@ shows, and executed in one namespace. What differs from the originals, and why:
 The tests then check real values: known numbers from the tutorials, shapes, shared memory,
 gradients against their closed forms, and losses going down.
 """
+
 from __future__ import annotations
 
 import copy
@@ -168,7 +169,9 @@ def test_tensors_tutorial(capsys):
     assert ns["x_np"][0, 0].item() == 100
     run(TENSORS[1], ns, "tensors")
     out = capsys.readouterr().out
-    assert "Shape of tensor: tinyconv.Size([3, 4])" in out and "Device tensor is stored on: cpu" in out
+    assert (
+        "Shape of tensor: tinyconv.Size([3, 4])" in out and "Device tensor is stored on: cpu" in out
+    )
     run(TENSORS[2], ns, "tensors")
     tensor = ns["tensor"]
     expected = np.ones((4, 4), np.float32)
@@ -185,7 +188,10 @@ def test_tensors_tutorial(capsys):
     assert ns["n"].tolist() == [2.0] * 5  # t.add_(1) shows in the NumPy array
     run(TENSORS[4], ns, "tensors")
     assert ns["t"].tolist() == [2.0] * 5 and ns["t"].dtype == torch.float64  # and back
-    assert capsys.readouterr().out.splitlines()[-2] == "t: tensor([2., 2., 2., 2., 2.], dtype=tinyconv.float64)"
+    assert (
+        capsys.readouterr().out.splitlines()[-2]
+        == "t: tensor([2., 2., 2., 2., 2.], dtype=tinyconv.float64)"
+    )
 
 
 # -- pytorch/tutorials: Autograd (beginner_source/basics/autogradqs_tutorial.py) ------------------
@@ -365,18 +371,26 @@ def test_neural_networks_tutorial(capsys):
     assert all(p.grad is not None and p.grad.shape == p.shape for p in ns["params"])
     run(NEURAL_NETWORKS[1], ns, "neural networks")
     loss, output, target = ns["loss"], ns["output"], ns["target"]
-    assert math.isclose(loss.item(), float(np.mean((output.detach().numpy() - target.numpy()) ** 2)), rel_tol=1e-5)
+    assert math.isclose(
+        loss.item(), float(np.mean((output.detach().numpy() - target.numpy()) ** 2)), rel_tol=1e-5
+    )
     out = capsys.readouterr().out
     assert "conv1.bias.grad before backward\nNone\nconv1.bias.grad after backward\ntensor([" in out
     assert ns["net"].conv1.bias.grad.shape == (6,)
     before = [(p.detach().numpy().copy(), p.grad.numpy().copy()) for p in ns["net"].parameters()]
     run(NEURAL_NETWORKS[2], ns, "neural networks")
-    for (old, grad), p in zip(before, ns["net"].parameters()):
-        np.testing.assert_allclose(p.detach().numpy(), old - grad * np.float32(0.01), rtol=1e-6, atol=1e-7)
+    for (old, grad), p in zip(before, ns["net"].parameters(), strict=False):
+        np.testing.assert_allclose(
+            p.detach().numpy(), old - grad * np.float32(0.01), rtol=1e-6, atol=1e-7
+        )
     loss_before = ns["criterion"](ns["net"](ns["input"]), ns["target"]).item()
     run(NEURAL_NETWORKS[3], ns, "neural networks")
-    assert math.isclose(ns["loss"].item(), loss_before, rel_tol=1e-5)  # the loss of the same weights
-    assert ns["criterion"](ns["net"](ns["input"]), ns["target"]).item() < loss_before  # the step helped
+    assert math.isclose(
+        ns["loss"].item(), loss_before, rel_tol=1e-5
+    )  # the loss of the same weights
+    assert (
+        ns["criterion"](ns["net"](ns["input"]), ns["target"]).item() < loss_before
+    )  # the step helped
 
 
 # -- pytorch/tutorials: Quickstart (beginner_source/basics/quickstart_tutorial.py) ----------------
@@ -518,6 +532,7 @@ QUICKSTART = [
 @pytest.fixture
 def fake_torchvision(monkeypatch):
     """Put a `fake_torchvision` package (datasets, transforms) where the tutorials import torchvision."""
+
     def install(datasets):
         pkg = types.ModuleType("fake_torchvision")
         transforms = types.ModuleType("fake_torchvision.transforms")
@@ -527,6 +542,7 @@ def fake_torchvision(monkeypatch):
         pkg.datasets, pkg.transforms = datasets, transforms
         monkeypatch.setitem(sys.modules, "fake_torchvision", pkg)
         monkeypatch.setitem(sys.modules, "fake_torchvision.transforms", transforms)
+
     return install
 
 
@@ -536,16 +552,28 @@ def test_quickstart_tutorial(capsys, tmp_path, monkeypatch, fake_torchvision):
     fake_torchvision(fake_datasets(512, 128, (1, 28, 28), 0.0, 1.0, seed=1))
     ns = run(QUICKSTART[0], {}, "quickstart")
     out = capsys.readouterr().out
-    assert "Shape of X [N, C, H, W]: tinyconv.Size([64, 1, 28, 28])\nShape of y: tinyconv.Size([64]) int64" in out
-    assert "Using cpu device" in out and "(0): Linear(in_features=784, out_features=512, bias=True)" in out
-    assert "loss: " in out and "[   64/  512]" in out and out.rstrip().endswith("Saved PyTorch Model State to model.pth")
+    assert (
+        "Shape of X [N, C, H, W]: tinyconv.Size([64, 1, 28, 28])\nShape of y: tinyconv.Size([64]) int64"
+        in out
+    )
+    assert (
+        "Using cpu device" in out
+        and "(0): Linear(in_features=784, out_features=512, bias=True)" in out
+    )
+    assert (
+        "loss: " in out
+        and "[   64/  512]" in out
+        and out.rstrip().endswith("Saved PyTorch Model State to model.pth")
+    )
     accuracy = [float(a) for a in re.findall(r"Accuracy: ([\d.]+)%", out)]
     avg_loss = [float(v) for v in re.findall(r"Avg loss: ([\d.]+)", out)]
     assert len(avg_loss) == 5 and all(b < a for a, b in itertools.pairwise(avg_loss)), avg_loss
     assert accuracy[-1] > accuracy[0] and accuracy[-1] > 20, accuracy
     trained = ns["model"]
     run(QUICKSTART[1], ns, "quickstart")
-    for (k, v), (k2, v2) in zip(trained.state_dict().items(), ns["model"].state_dict().items()):
+    for (k, v), (k2, v2) in zip(
+        trained.state_dict().items(), ns["model"].state_dict().items(), strict=False
+    ):
         assert k == k2 and torch.equal(v, v2)
     assert not ns["model"].training
     assert re.search(r'Predicted: "[^"]+", Actual: "[^"]+"', capsys.readouterr().out)
@@ -720,17 +748,24 @@ def test_cifar10_tutorial(capsys, tmp_path, monkeypatch, fake_torchvision):
 
     def test_loss(net):
         with torch.no_grad():
-            return sum(ns["criterion"](net(x), y).item() for x, y in ns["testloader"]) / len(ns["testloader"])
+            return sum(ns["criterion"](net(x), y).item() for x, y in ns["testloader"]) / len(
+                ns["testloader"]
+            )
 
     before = test_loss(start)
     run(CIFAR[1], ns, "cifar10")
     assert test_loss(ns["net"]) < before  # two epochs of SGD with momentum lowered the loss
     assert 0 < ns["running_loss"] / len(ns["trainloader"]) < math.log(10) + 0.2
     assert ns["total"] == 20 and 0 <= ns["correct"] <= 20
-    assert sum(ns["total_pred"].values()) == 20 and sum(ns["correct_pred"].values()) == ns["correct"]
+    assert (
+        sum(ns["total_pred"].values()) == 20 and sum(ns["correct_pred"].values()) == ns["correct"]
+    )
     assert all(ns["total_pred"][c] >= 1 for c in ns["classes"])
     out = capsys.readouterr().out
-    assert "Finished Training\nGroundTruth: " in out and f"test images: {100 * ns['correct'] // 20} %" in out
+    assert (
+        "Finished Training\nGroundTruth: " in out
+        and f"test images: {100 * ns['correct'] // 20} %" in out
+    )
     assert out.count("Accuracy for class:") == 10 and out.rstrip().endswith("cpu")
 
 
@@ -741,8 +776,19 @@ def d2l_standin() -> types.ModuleType:
     """`from d2l import torch as d2l`: the aliases d2l/torch.py defines over torch, over tinyconv
     here, plus the d2l.Module / d2l.Classifier plumbing the LeNet chapter uses."""
     d2l = types.ModuleType("d2l_torch")
-    for name in ("zeros", "ones", "tensor", "arange", "normal", "randn", "rand", "matmul", "stack", "abs",
-                 "float32"):
+    for name in (
+        "zeros",
+        "ones",
+        "tensor",
+        "arange",
+        "normal",
+        "randn",
+        "rand",
+        "matmul",
+        "stack",
+        "abs",
+        "float32",
+    ):
         setattr(d2l, name, getattr(torch, name))
     d2l.concat = torch.cat
     d2l.reshape = lambda x, *args, **kwargs: x.reshape(*args, **kwargs)
@@ -752,14 +798,18 @@ def d2l_standin() -> types.ModuleType:
     def add_to_class(Class):
         def wrapper(obj):
             setattr(Class, obj.__name__, obj)
+
         return wrapper
 
     class Module(nn.Module):
         def save_hyperparameters(self, ignore=()):
             frame = inspect.currentframe().f_back
             _, _, _, local_vars = inspect.getargvalues(frame)
-            self.hparams = {k: v for k, v in local_vars.items()
-                            if k not in set(ignore) | {"self"} and not k.startswith("_")}
+            self.hparams = {
+                k: v
+                for k, v in local_vars.items()
+                if k not in set(ignore) | {"self"} and not k.startswith("_")
+            }
             for k, v in self.hparams.items():
                 setattr(self, k, v)
 
@@ -1016,7 +1066,9 @@ def test_d2l_convolutions_for_images(capsys):
     assert len(losses) == 5 and all(b < a for a, b in itertools.pairwise(losses)), losses
     assert losses[-1] < losses[0] / 20, losses
     assert type(ns["conv2d"]) is nn.Conv2d and ns["conv2d"].weight.shape == (1, 1, 1, 2)
-    np.testing.assert_allclose(ns["learned"].numpy(), [[1.0, -1.0]], atol=0.15)  # the kernel K was learned
+    np.testing.assert_allclose(
+        ns["learned"].numpy(), [[1.0, -1.0]], atol=0.15
+    )  # the kernel K was learned
 
 
 def test_d2l_padding_and_stride():
@@ -1032,8 +1084,11 @@ def test_d2l_multiple_channels():
     ns = run(D2L_CHANNELS, {"d2l": d2l}, "d2l channels")
     assert ns["multi_in"].tolist() == [[56.0, 72.0], [104.0, 120.0]]
     assert ns["K_shape"] == (3, 2, 2, 2)
-    assert ns["multi_in_out"].tolist() == [[[56.0, 72.0], [104.0, 120.0]], [[76.0, 100.0], [148.0, 172.0]],
-                                           [[96.0, 128.0], [192.0, 224.0]]]
+    assert ns["multi_in_out"].tolist() == [
+        [[56.0, 72.0], [104.0, 120.0]],
+        [[76.0, 100.0], [148.0, 172.0]],
+        [[96.0, 128.0], [192.0, 224.0]],
+    ]
     assert ns["Y1"].shape == ns["Y2"].shape == (2, 3, 3)
 
 

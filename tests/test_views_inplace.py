@@ -5,6 +5,7 @@ its base's history (CopySlices); where PyTorch refuses, tinyconv raises PyTorch'
 Expected values are written out (each checked once against torch 2.13), then finite
 differences, then a hypothesis test of random chains against torch itself.
 """
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -22,15 +23,19 @@ def leaf(values, dtype=tinyconv.float64):
 # -- in-place on the base after views were taken: the views see the new history ----------------
 
 
-@pytest.mark.parametrize("make_view", [
-    lambda a: a.view(3),
-    lambda a: a.reshape(3),
-    lambda a: a.view(1, 3).permute(1, 0),
-    lambda a: a.unsqueeze(0).squeeze(0),
-    lambda a: a[:],
-    lambda a: a[0:3],
-    lambda a: a.view(3, 1).transpose(0, 1),
-], ids=["view", "reshape", "permute", "unsqueeze-squeeze", "slice", "slice2", "transpose"])
+@pytest.mark.parametrize(
+    "make_view",
+    [
+        lambda a: a.view(3),
+        lambda a: a.reshape(3),
+        lambda a: a.view(1, 3).permute(1, 0),
+        lambda a: a.unsqueeze(0).squeeze(0),
+        lambda a: a[:],
+        lambda a: a[0:3],
+        lambda a: a.view(3, 1).transpose(0, 1),
+    ],
+    ids=["view", "reshape", "permute", "unsqueeze-squeeze", "slice", "slice2", "transpose"],
+)
 def test_view_history_is_rebased_after_an_inplace_op_on_the_base(make_view):
     x = leaf([1.0, 2.0, 3.0])
     a = x * 1
@@ -161,7 +166,7 @@ def test_writes_through_views_gradcheck():
     def f(x, w):
         a = x * 1.5
         v = a.view(3, 2).t()  # (2, 3), not contiguous
-        v[1].mul_(w)          # the base's odd elements times w
+        v[1].mul_(w)  # the base's odd elements times w
         a.view(2, 3)[:, 0].add_(w.sum())
         return (a.exp() * v.sum()).sum()
 
@@ -217,7 +222,9 @@ def test_view_made_under_no_grad_then_base_modified_raises_on_use():
     with tinyconv.no_grad():
         v = a[:2]
     a.mul_(2)
-    with pytest.raises(RuntimeError, match="its base or another view of its base has been modified"):
+    with pytest.raises(
+        RuntimeError, match="its base or another view of its base has been modified"
+    ):
         v.sum()
 
 
@@ -227,7 +234,9 @@ def test_expanded_view_inplace_raises():
         a[0].expand(2, 3).mul_(2)
 
 
-@pytest.mark.parametrize("split", [lambda a: a.split(2), lambda a: a.chunk(2), lambda a: a.unbind(0)])
+@pytest.mark.parametrize(
+    "split", [lambda a: a.split(2), lambda a: a.chunk(2), lambda a: a.unbind(0)]
+)
 def test_multi_output_views_inplace_raises_with_grad(split):
     a = tinyconv.arange(4.0).requires_grad_() * 1
     with pytest.raises(RuntimeError, match="returns several views"):
@@ -254,12 +263,15 @@ def test_saved_tensor_modified_through_a_view_raises():
 # -- batch_norm output modified in place --------------------------------------------------------
 
 
-@pytest.mark.parametrize("inplace", [
-    lambda y: y.clamp_(-0.5, 0.5),
-    lambda y: y.sub_(1.0),
-    lambda y: y.__iadd__(2.0),
-    lambda y: y.mul_(2.0),
-])
+@pytest.mark.parametrize(
+    "inplace",
+    [
+        lambda y: y.clamp_(-0.5, 0.5),
+        lambda y: y.sub_(1.0),
+        lambda y: y.__iadd__(2.0),
+        lambda y: y.mul_(2.0),
+    ],
+)
 def test_batch_norm_output_inplace_gradcheck(inplace):
     rng = np.random.default_rng(2)
     g = tinyconv.tensor(rng.normal(size=(3, 2, 2)), dtype=tinyconv.float64)
@@ -289,7 +301,7 @@ def _apply(lib, t, op, k, w):
     if op == "t":
         return t.transpose(0, -1) if t.dim() >= 2 else t.unsqueeze(1).t()
     if op == "slice":
-        return t[k % 2:]
+        return t[k % 2 :]
     if op == "row":
         return t[k % t.shape[0]]
     if op == "unsqueeze":
@@ -336,18 +348,26 @@ def _run(lib, x0, w0, program):
     if not loss.requires_grad:  # every input's history was overwritten (e.g. zero_())
         return [o.detach().numpy().copy() for o in outs], np.zeros_like(x0), np.zeros_like(w0)
     loss.backward()
-    return [o.detach().numpy().copy() for o in outs], \
-        (x.grad.numpy().copy() if x.grad is not None else np.zeros_like(x0)), \
-        (w.grad.numpy().copy() if w.grad is not None else np.zeros_like(w0))
+    return (
+        [o.detach().numpy().copy() for o in outs],
+        (x.grad.numpy().copy() if x.grad is not None else np.zeros_like(x0)),
+        (w.grad.numpy().copy() if w.grad is not None else np.zeros_like(w0)),
+    )
 
 
 @pytest.mark.torch
 @settings(max_examples=100, deadline=None)
 @given(
     shape=st.sampled_from([(2, 3), (3, 2), (4,), (2, 2)]),
-    program=st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 5)),
-                               st.sampled_from(_VIEW_OPS + _INPLACE_OPS), st.integers(0, 3)),
-                     min_size=1, max_size=7),
+    program=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(0, 5)),
+            st.sampled_from(_VIEW_OPS + _INPLACE_OPS),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=7,
+    ),
     seed=st.integers(0, 2**16),
 )
 def test_random_view_inplace_chains_match_torch(shape, program, seed):
@@ -370,7 +390,7 @@ def test_random_view_inplace_chains_match_torch(shape, program, seed):
     outs_t, gx_t, gw_t = want
     outs, gx, gw = got
     assert len(outs) == len(outs_t)
-    for o, ot in zip(outs, outs_t):
+    for o, ot in zip(outs, outs_t, strict=False):
         np.testing.assert_allclose(o, ot, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx, gx_t, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gw, gw_t, rtol=1e-10, atol=1e-12)
@@ -389,9 +409,12 @@ def test_view_grad_fn_is_current_after_base_inplace():
 
 
 EMPTY_VIEW_WRITES = {
-    "x[0:0].add_(1)": lambda x: x[0:0].add_(1), "x[0:0].zero_()": lambda x: x[0:0].zero_(),
-    "x.view(-1)[0:0].mul_(2)": lambda x: x.view(-1)[0:0].mul_(2), "x[[]].add_(1)": lambda x: x[[]].add_(1),
-    "x[0:0][...] = 1": lambda x: x[0:0].__setitem__(Ellipsis, 1), "x.reshape(3, 0)": lambda x: x.reshape(3, 0).add_(1),
+    "x[0:0].add_(1)": lambda x: x[0:0].add_(1),
+    "x[0:0].zero_()": lambda x: x[0:0].zero_(),
+    "x.view(-1)[0:0].mul_(2)": lambda x: x.view(-1)[0:0].mul_(2),
+    "x[[]].add_(1)": lambda x: x[[]].add_(1),
+    "x[0:0][...] = 1": lambda x: x[0:0].__setitem__(Ellipsis, 1),
+    "x.reshape(3, 0)": lambda x: x.reshape(3, 0).add_(1),
 }
 
 
@@ -403,7 +426,11 @@ def test_inplace_on_an_empty_view_of_a_leaf_raises_as_pytorch(case):
     torch = pytest.importorskip("torch")
     got = []
     for T in (torch, tinyconv):
-        x = T.zeros(3, 0, requires_grad=True) if "reshape" in case else T.zeros(3, requires_grad=True)
+        x = (
+            T.zeros(3, 0, requires_grad=True)
+            if "reshape" in case
+            else T.zeros(3, requires_grad=True)
+        )
         try:
             EMPTY_VIEW_WRITES[case](x)
             got.append("ok")

@@ -1,4 +1,5 @@
 """tinyconv.viz.graph: the DOT text of a small conv net's graph, node by node and edge by edge."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ def parse_dot(dot: str) -> tuple[dict, list]:
 
 def small_net():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3))
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+    )
     x = torch.randn(1, 1, 6, 6)
     loss = F.cross_entropy(net(x), torch.tensor([1]))
     return net, x, loss
@@ -39,33 +42,37 @@ def test_conv_net_dot_has_exactly_the_nodes_and_edges():
     nodes, edges = parse_dot(dot)
     # every node line names the op (or the leaf) and then its shape and dtype
     labels = {nid: (lines[0], lines[1]) for nid, (lines, _) in nodes.items()}
-    assert sorted(labels.values()) == sorted([
-        ("0.weight (parameter)", "(2, 1, 3, 3) float32"),
-        ("0.bias (parameter)", "(2,) float32"),
-        ("ConvolutionBackward0", "(1, 2, 4, 4) float32"),
-        ("ReluBackward0", "(1, 2, 4, 4) float32"),
-        ("MaxPool2DWithIndicesBackward0", "(1, 2, 2, 2) float32"),
-        ("ViewBackward0", "(1, 8) float32"),
-        ("4.weight (parameter)", "(3, 8) float32"),
-        ("4.bias (parameter)", "(3,) float32"),
-        ("AddmmBackward0", "(1, 3) float32"),
-        ("LogSoftmaxBackward0", "(1, 3) float32"),
-        ("NllLossBackward0", "() float32"),
-    ])
+    assert sorted(labels.values()) == sorted(
+        [
+            ("0.weight (parameter)", "(2, 1, 3, 3) float32"),
+            ("0.bias (parameter)", "(2,) float32"),
+            ("ConvolutionBackward0", "(1, 2, 4, 4) float32"),
+            ("ReluBackward0", "(1, 2, 4, 4) float32"),
+            ("MaxPool2DWithIndicesBackward0", "(1, 2, 2, 2) float32"),
+            ("ViewBackward0", "(1, 8) float32"),
+            ("4.weight (parameter)", "(3, 8) float32"),
+            ("4.bias (parameter)", "(3,) float32"),
+            ("AddmmBackward0", "(1, 3) float32"),
+            ("LogSoftmaxBackward0", "(1, 3) float32"),
+            ("NllLossBackward0", "() float32"),
+        ]
+    )
     named = [(labels[a][0], labels[b][0]) for a, b in edges]
     # data-flow direction: from what an op reads to the op
-    assert sorted(named) == sorted([
-        ("0.weight (parameter)", "ConvolutionBackward0"),
-        ("0.bias (parameter)", "ConvolutionBackward0"),
-        ("ConvolutionBackward0", "ReluBackward0"),
-        ("ReluBackward0", "MaxPool2DWithIndicesBackward0"),
-        ("MaxPool2DWithIndicesBackward0", "ViewBackward0"),
-        ("ViewBackward0", "AddmmBackward0"),
-        ("4.weight (parameter)", "AddmmBackward0"),
-        ("4.bias (parameter)", "AddmmBackward0"),
-        ("AddmmBackward0", "LogSoftmaxBackward0"),
-        ("LogSoftmaxBackward0", "NllLossBackward0"),
-    ])
+    assert sorted(named) == sorted(
+        [
+            ("0.weight (parameter)", "ConvolutionBackward0"),
+            ("0.bias (parameter)", "ConvolutionBackward0"),
+            ("ConvolutionBackward0", "ReluBackward0"),
+            ("ReluBackward0", "MaxPool2DWithIndicesBackward0"),
+            ("MaxPool2DWithIndicesBackward0", "ViewBackward0"),
+            ("ViewBackward0", "AddmmBackward0"),
+            ("4.weight (parameter)", "AddmmBackward0"),
+            ("4.bias (parameter)", "AddmmBackward0"),
+            ("AddmmBackward0", "LogSoftmaxBackward0"),
+            ("LogSoftmaxBackward0", "NllLossBackward0"),
+        ]
+    )
     # nodes are listed in data-flow order: every edge goes from an earlier node to a later one
     order = list(nodes)
     assert all(order.index(a) < order.index(b) for a, b in edges)
@@ -76,7 +83,10 @@ def test_leaves_are_marked_parameter_or_input_and_styled_apart():
     x = torch.randn(1, 1, 6, 6, requires_grad=True)  # an input that asks for a gradient appears
     g = viz.graph(net(x).sum(), names={"x": x})
     kinds = {n.name: n.kind for n in g.nodes if n.kind != "op"}
-    assert kinds == {"x": "input", "parameter": "parameter"}  # four unnamed parameters share the name
+    assert kinds == {
+        "x": "input",
+        "parameter": "parameter",
+    }  # four unnamed parameters share the name
     assert sum(n.kind == "parameter" for n in g.nodes) == 4
     nodes, _ = parse_dot(g.source)
     fill = {lines[0]: attrs for lines, attrs in nodes.values()}
@@ -120,7 +130,7 @@ def test_retained_intermediate_shows_its_value_and_grad():
     x = torch.tensor([1.5, -2.0], requires_grad=True)
     mid = x * 2
     mid.retain_grad()
-    out = (mid ** 2).sum()
+    out = (mid**2).sum()
     out.backward()
     g = viz.graph(out, values=True, grads=True)
     mul = next(n for n in g.nodes if n.name == "MulBackward0")
@@ -140,8 +150,8 @@ def test_grads_from_a_trace_reach_every_op():
     g = viz.graph(loss, grads=t)
     pow_node = next(n for n in g.nodes if n.name == "PowBackward0")
     mul_node = next(n for n in g.nodes if n.name == "MulBackward0")
-    assert "grad (dL/d(output)) = [1., 1., 1.]" in pow_node.label      # d loss / d (2x)^2
-    assert "grad (dL/d(output)) = [ 4.,  8., 12.]" in mul_node.label   # 2 * (2x)
+    assert "grad (dL/d(output)) = [1., 1., 1.]" in pow_node.label  # d loss / d (2x)^2
+    assert "grad (dL/d(output)) = [ 4.,  8., 12.]" in mul_node.label  # 2 * (2x)
     with pytest.raises(TypeError, match="grads must be"):
         viz.graph(loss, grads="yes")
 
@@ -153,11 +163,13 @@ def test_setitem_nodes_get_their_shape_from_their_users():
     x = torch.tensor([[0.0, 1.0, 3.0]])
     y = torch.zeros((1, 2))
     for j in range(2):
-        y[0, j] = (x[0, j:j + 2] * w).sum()
+        y[0, j] = (x[0, j : j + 2] * w).sum()
     g = viz.graph(((y - 1.0) ** 2).sum())
     copies = [n for n in g.nodes if n.name == "CopySlices"]
     assert len(copies) == 2
-    assert all(n.shape == (1, 2) and n.dtype == "float32" for n in copies), [n.label for n in copies]
+    assert all(n.shape == (1, 2) and n.dtype == "float32" for n in copies), [
+        n.label for n in copies
+    ]
     assert "shape ?" not in g.source
 
 
@@ -176,7 +188,7 @@ def test_graph_of_a_leaf_and_errors():
 def test_labels_with_quotes_are_escaped():
     p = nn.Parameter(torch.ones(2))
     dot = viz.graph(p.sum(), names={'my "p"': p}).source
-    assert r'my \"p\" (parameter)' in dot
+    assert r"my \"p\" (parameter)" in dot
     nodes, _ = parse_dot(dot)
     assert len(nodes) == 2
 
@@ -220,8 +232,9 @@ def load_edge():
     import importlib.util
     import os
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples",
-                        "edge_kernel.py")
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "edge_kernel.py"
+    )
     spec = importlib.util.spec_from_file_location("edge_kernel", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -237,7 +250,9 @@ def test_edge_plot_saves_a_png(tmp_path, capsys):
     assert f"saved figure to {out}" in capsys.readouterr().out
 
 
-def test_edge_without_matplotlib_prints_text_and_says_how_to_get_pictures(tmp_path, monkeypatch, capsys):
+def test_edge_without_matplotlib_prints_text_and_says_how_to_get_pictures(
+    tmp_path, monkeypatch, capsys
+):
     import sys
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
@@ -256,11 +271,19 @@ def test_edge_graph_flag_prints_dot_or_saves_it(tmp_path, capsys):
     edge = load_edge()
     edge.main(["--module", "--steps", "1", "--graph"])
     printed = capsys.readouterr().out
-    nodes, edges = parse_dot(printed[printed.index("digraph"):printed.index("}\n") + 2])
+    nodes, edges = parse_dot(printed[printed.index("digraph") : printed.index("}\n") + 2])
     names = {nid: lines[0] for nid, (lines, _) in nodes.items()}
-    assert sorted(names.values()) == ["ConvolutionBackward0", "PowBackward0", "SubBackward0", "SumBackward0",
-                                      "bias (parameter)", "weight (parameter)"]
-    assert ("weight (parameter)", "ConvolutionBackward0") in [(names[a], names[b]) for a, b in edges]
+    assert sorted(names.values()) == [
+        "ConvolutionBackward0",
+        "PowBackward0",
+        "SubBackward0",
+        "SumBackward0",
+        "bias (parameter)",
+        "weight (parameter)",
+    ]
+    assert ("weight (parameter)", "ConvolutionBackward0") in [
+        (names[a], names[b]) for a, b in edges
+    ]
     assert "backward trace" not in printed  # only with --trace
     edge.main(["--module", "--steps", "1", "--graph", str(tmp_path / "g.dot")])
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph tinyconv {")

@@ -6,6 +6,7 @@ The API follows PyTorch's names and semantics, so tutorial code runs with
 Reading order: autograd/ (the engine), kernels/conv.py (the convolution math; conv_fast.py is its tuned twin),
 nn/functional/ (ops wired into autograd; conv.py for the convolution), nn/ and optim/ (training).
 """
+
 import builtins
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
@@ -536,10 +537,13 @@ class backends:
 
 def _lazy(name: str):
     import importlib
+
     return importlib.import_module(f".{name}", __name__)
 
 
-def __getattr__(name: str):  # nn, optim, kernels, viz, utils, datasets, jit, testing, save/load load on first use
+def __getattr__(
+    name: str,
+):  # nn, optim, kernels, viz, utils, datasets, jit, testing, save/load load on first use
     if name in ("nn", "optim", "kernels", "viz", "utils", "datasets", "jit", "testing"):
         mod = _lazy(name)
         globals()[name] = mod

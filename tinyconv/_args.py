@@ -1,6 +1,7 @@
 """Argument helpers of the engine, shared by tensor.py and the layers above: dims, devices,
 shapes and the errors they raise, each naming the argument and what came in. Pure NumPy/Python:
 no Tensor here."""
+
 from __future__ import annotations
 
 import builtins
@@ -11,6 +12,7 @@ import numpy as np
 
 class IndexOutOfRange(IndexError, ValueError):
     """An index outside a tensor: an IndexError as in Python, and a ValueError."""
+
 
 def _dim(d: Any, ndim: int, what: str) -> int:
     """Normalise a (possibly negative) dim, with a clear error when out of range."""
@@ -23,6 +25,7 @@ def _dim(d: Any, ndim: int, what: str) -> int:
             f"(expected a dim in [{-n}, {n - 1}])"
         )
     return builtins.int(d) % n
+
 
 def _dims(dim: Any, ndim: int, what: str) -> Any:
     """None (all dims), one dim, or a tuple of dims, normalised."""
@@ -74,6 +77,7 @@ def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
         )
     return shape
 
+
 def _check_reduce_empty(data: np.ndarray, axis: Any, what: str) -> None:
     """max/min/amax/argmax... of nothing have no value. As PyTorch: reducing an empty tensor
     over all dims is a RuntimeError, over a dim of size 0 an IndexError; reducing a non-empty
@@ -81,9 +85,13 @@ def _check_reduce_empty(data: np.ndarray, axis: Any, what: str) -> None:
     if data.size:
         return
     if axis is None:
-        raise RuntimeError(f"{what}: the tensor is empty (shape {tuple(data.shape)}), so it has no "
-                           "value to return; give a dim of non-zero size to reduce over")
+        raise RuntimeError(
+            f"{what}: the tensor is empty (shape {tuple(data.shape)}), so it has no "
+            "value to return; give a dim of non-zero size to reduce over"
+        )
     for d in axis if isinstance(axis, tuple) else (axis,):
         if data.shape[d] == 0:
-            raise IndexOutOfRange(f"{what}: the dim {d} to reduce over has size 0 (tensor shape "
-                                  f"{tuple(data.shape)}); it must have at least one element")
+            raise IndexOutOfRange(
+                f"{what}: the dim {d} to reduce over has size 0 (tensor shape "
+                f"{tuple(data.shape)}); it must have at least one element"
+            )

@@ -1,4 +1,5 @@
 """dtypes: NumPy's own dtype objects under PyTorch's names, and PyTorch's promotion rules."""
+
 from __future__ import annotations
 
 import builtins
@@ -17,8 +18,15 @@ int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)
 
 _NAMES = {
-    float16: "float16", float32: "float32", float64: "float64", uint8: "uint8",
-    int8: "int8", int16: "int16", int32: "int32", int64: "int64", bool: "bool",
+    float16: "float16",
+    float32: "float32",
+    float64: "float64",
+    uint8: "uint8",
+    int8: "int8",
+    int16: "int16",
+    int32: "int32",
+    int64: "int64",
+    bool: "bool",
 }
 _default_float = float32
 
@@ -51,9 +59,13 @@ def as_dtype(dtype: Any) -> np.dtype:
         try:
             d = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"dtype: expected a tinyconv dtype such as tinyconv.float32, got {dtype!r}") from None
+            raise TypeError(
+                f"dtype: expected a tinyconv dtype such as tinyconv.float32, got {dtype!r}"
+            ) from None
     if d not in _NAMES:
-        raise TypeError(f"dtype: {d} is not supported by tinyconv (use one of {sorted(_NAMES.values())})")
+        raise TypeError(
+            f"dtype: {d} is not supported by tinyconv (use one of {sorted(_NAMES.values())})"
+        )
     return d
 
 
@@ -85,7 +97,9 @@ def _rank(x: Any) -> tuple:
     elif isinstance(x, (builtins.float, np.floating)):
         d = _default_float
     else:
-        raise TypeError(f"result_type: expected an array or a Python number, got {type(x).__name__}")
+        raise TypeError(
+            f"result_type: expected an array or a Python number, got {type(x).__name__}"
+        )
     return _CATEGORY[d.kind], 0, d
 
 

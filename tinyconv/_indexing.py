@@ -26,6 +26,7 @@ Bounds are checked as PyTorch checks them: an integer always; an index array's e
 only when the result has elements (PyTorch checks them element by element as it fills
 the result), except that a non-empty index array on a dim of size 0 is always an error.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -45,10 +46,18 @@ class IndexPlan:
 
     __slots__ = ("adv", "basic", "checks", "fill_mask", "items", "shape", "unique", "where")
 
-    def __init__(self, basic: tuple, adv: tuple | None, shape: tuple, unique: bool,
-                 where: Any = None, checks: tuple = (), items: tuple = ()) -> None:
-        self.basic = basic    # ints, slices, None, ending with Ellipsis (so a[basic] is a view)
-        self.adv = adv        # None, or index arrays and full slices over a[basic]'s dims
+    def __init__(
+        self,
+        basic: tuple,
+        adv: tuple | None,
+        shape: tuple,
+        unique: bool,
+        where: Any = None,
+        checks: tuple = (),
+        items: tuple = (),
+    ) -> None:
+        self.basic = basic  # ints, slices, None, ending with Ellipsis (so a[basic] is a view)
+        self.adv = adv  # None, or index arrays and full slices over a[basic]'s dims
         self.shape = shape
         self.unique = unique  # no element is picked twice (no index arrays, or masks only)
         # NumPy checks the index arrays' entries as it reads them (when the result has
@@ -140,16 +149,18 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
         )
 
     basic: list = []
-    slots: list = []      # per dim of a[basic]: None (kept whole) or an index array
+    slots: list = []  # per dim of a[basic]: None (kept whole) or an index array
     view_shape: list = []  # a[basic].shape
-    source: list = []     # per dim of a[basic]: the tensor dim it came from (None for new dims)
+    source: list = []  # per dim of a[basic]: the tensor dim it came from (None for new dims)
     unique = True
     d = 0  # the next dim of the tensor that the index has not used yet
     for kind, v in kinds:
         if kind == "int":
             n = shape[d]
             if not -n <= v < n:
-                raise IndexOutOfRange(f"{where}: index {v} is out of bounds for dimension {d} with size {n}")
+                raise IndexOutOfRange(
+                    f"{where}: index {v} is out of bounds for dimension {d} with size {n}"
+                )
             basic.append(v)
             d += 1
         elif kind == "slice":
@@ -177,20 +188,20 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
             d += 1
         elif kind == "mask":
             k = v.ndim
-            if v.shape != tuple(shape[d:d + k]):
+            if v.shape != tuple(shape[d : d + k]):
                 raise IndexOutOfRange(
                     f"{where}: the boolean mask of shape {v.shape} does not match the shape "
-                    f"{tuple(shape[d:d + k])} of the dimension(s) {d}..{d + k - 1} it indexes"
+                    f"{tuple(shape[d : d + k])} of the dimension(s) {d}..{d + k - 1} it indexes"
                 )
             basic.extend([slice(None)] * k)
-            view_shape.extend(shape[d:d + k])
+            view_shape.extend(shape[d : d + k])
             slots.extend(np.nonzero(v))  # a k-d mask is k adjacent index arrays, as in PyTorch
             source.extend(range(d, d + k))
             d += k
         else:  # ellipsis: full slices over the dims no other item uses
             fill = ndim - used
             basic.extend([slice(None)] * fill)
-            view_shape.extend(shape[d:d + fill])
+            view_shape.extend(shape[d : d + fill])
             slots.extend([None] * fill)
             source.extend(range(d, d + fill))
             d += fill
@@ -206,14 +217,16 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
 
     arrays = [slots[i] for i in positions]
     try:
-        bshape = arrays[0].shape if len(arrays) == 1 else np.broadcast_shapes(*(a.shape for a in arrays))
+        bshape = (
+            arrays[0].shape if len(arrays) == 1 else np.broadcast_shapes(*(a.shape for a in arrays))
+        )
     except ValueError:
         raise IndexOutOfRange(
             f"{where}: the index arrays could not be broadcast together "
             f"(shapes {', '.join(str(a.shape) for a in arrays)})"
         ) from None
     if positions[-1] - positions[0] == len(positions) - 1:  # adjacent: in place
-        out_shape = (*view_shape[:positions[0]], *bshape, *view_shape[positions[-1] + 1:])
+        out_shape = (*view_shape[: positions[0]], *bshape, *view_shape[positions[-1] + 1 :])
     else:  # separated by a slice or None: the broadcast dims go first
         out_shape = (*bshape, *(n for i, n in enumerate(view_shape) if slots[i] is None))
     empty = 0 in out_shape
@@ -228,20 +241,25 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
             # PyTorch reads no entry when the result is empty, so it checks none; NumPy
             # would check them all. Any in-range entry gives the same (empty) answer.
             slots[i] = np.zeros(a.shape, dtype=np.intp)
-    adv = tuple(slice(None) if s is None else s for s in slots[:positions[-1] + 1])
+    adv = tuple(slice(None) if s is None else s for s in slots[: positions[-1] + 1])
     checks = tuple((i, view_shape[i], source[i]) for i in positions)
     p = IndexPlan(tuple(basic), adv, tuple(out_shape), unique, where, checks)
     arrays_given = [i for i, (k, _) in enumerate(kinds) if k in ("array", "bool", "mask")]
     if len(arrays_given) == 1 and kinds[arrays_given[0]][0] == "mask":
-        p.fill_mask = "uint8" if getattr(items[arrays_given[0]], "dtype", None) == np.uint8 else "bool"
+        p.fill_mask = (
+            "uint8" if getattr(items[arrays_given[0]], "dtype", None) == np.uint8 else "bool"
+        )
     return p
 
 
 def _plain(s: slice) -> bool:
     """A slice of ints (or None) with no step or a positive one."""
     step = s.step
-    return ((step is None or (type(step) is int and step > 0))
-            and (s.start is None or type(s.start) is int) and (s.stop is None or type(s.stop) is int))
+    return (
+        (step is None or (type(step) is int and step > 0))
+        and (s.start is None or type(s.start) is int)
+        and (s.stop is None or type(s.stop) is int)
+    )
 
 
 def _basic_plan(index: Any, items: tuple, shape: tuple) -> IndexPlan:
@@ -271,7 +289,7 @@ def _basic_plan(index: Any, items: tuple, shape: tuple) -> IndexPlan:
 def _dense_layout(a: np.ndarray) -> tuple | None:
     """(shape, strides) over the dims of size > 1 if `a` covers its memory span exactly once
     (PyTorch's "non-overlapping and dense", up to a permutation of dims), else None."""
-    dims = [(st, n) for n, st in zip(a.shape, a.strides) if n != 1]
+    dims = [(st, n) for n, st in zip(a.shape, a.strides, strict=False) if n != 1]
     expected = a.itemsize
     for st, n in sorted(dims):
         if st != expected:
@@ -301,7 +319,9 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
     `index`): in t's dtype, shaped to broadcast to `p.shape`. Leading size-1 dims beyond
     the target's are dropped, as PyTorch does."""
     one = type(value) in (builtins.float, builtins.int, builtins.bool)
-    if p.fill_mask == "uint8" and (one or np.size(value._data if isinstance(value, Tensor) else value) == 1):
+    if p.fill_mask == "uint8" and (
+        one or np.size(value._data if isinstance(value, Tensor) else value) == 1
+    ):
         raise RuntimeError(
             f"{_Where(index, shape, '__setitem__: ')}: a uint8 mask with a one-element value is "
             "refused, as in PyTorch (masked_fill_ only supports boolean masks); use a bool mask"
@@ -311,7 +331,12 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
     where = _Where(index, shape, "__setitem__: ")
     if isinstance(value, Tensor):
         arr = value._data
-        if arr.dtype != dtype and not p.is_view and not (p.fill_mask and arr.size == 1) and index is not True:
+        if (
+            arr.dtype != dtype
+            and not p.is_view
+            and not (p.fill_mask and arr.size == 1)
+            and index is not True
+        ):
             # PyTorch's index_put_ refuses this (a basic index copies with a cast, as does a
             # bare `x[True] = v`; a single bool mask with a one-element value goes to
             # masked_fill_, which casts too)
@@ -320,7 +345,9 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
                 f"as in PyTorch (got a {arr.dtype} value for a {dtype} tensor); "
                 f"convert it first, e.g. value.to({dtype})"
             )
-    elif isinstance(value, (builtins.bool, builtins.int, builtins.float, np.number, np.bool_, np.ndarray, list)):
+    elif isinstance(
+        value, (builtins.bool, builtins.int, builtins.float, np.number, np.bool_, np.ndarray, list)
+    ):
         arr = np.asarray(value)
         if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"{where}: cannot assign a value of type {type(value).__name__}")
@@ -333,7 +360,9 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
     extra = arr.ndim - len(target)
     if extra > 0 and all(n == 1 for n in arr.shape[:extra]):
         arr = arr.reshape(arr.shape[extra:])
-    if arr.ndim > len(target) or any(a not in (1, t) for a, t in zip(arr.shape[::-1], target[::-1])):
+    if arr.ndim > len(target) or any(
+        a not in (1, t) for a, t in zip(arr.shape[::-1], target[::-1], strict=False)
+    ):
         raise ValueError(
             f"__setitem__: cannot assign a value of shape {tuple(np.shape(value))} to the part of "
             f"shape {target} that index {_show(index)} selects in a tensor of shape {tuple(shape)} "
@@ -350,9 +379,12 @@ def _check_mask_with_ellipsis(items: tuple, kinds: list, where: _Where) -> None:
     ignores the 0:1). tinyconv refuses the combination (README lists it), except when
     nothing follows the `...`, where PyTorch's result is right."""
     ell = next(i for i, (k, _) in enumerate(kinds) if k == "ellipsis")
-    for i, (it, (kind, v)) in enumerate(zip(items, kinds)):
-        if kind == "mask" and v.ndim > 1 and not isinstance(it, Tensor) and not (
-            i < ell and ell == len(items) - 1
+    for i, (it, (kind, v)) in enumerate(zip(items, kinds, strict=False)):
+        if (
+            kind == "mask"
+            and v.ndim > 1
+            and not isinstance(it, Tensor)
+            and not (i < ell and ell == len(items) - 1)
         ):
             raise IndexOutOfRange(
                 f"{where}: a bool mask of {v.ndim} dims given as a {type(it).__name__} together "
@@ -373,14 +405,19 @@ def _items(index: Any) -> tuple:
     None or `...` is read as a tuple, as PyTorch 2.13 does (and deprecates)."""
     if isinstance(index, tuple):
         return index
-    if isinstance(index, list) and len(index) < 32 and any(
-        isinstance(it, (list, tuple, np.ndarray, Tensor, slice)) or it is None or it is Ellipsis
-        for it in index
+    if (
+        isinstance(index, list)
+        and len(index) < 32
+        and any(
+            isinstance(it, (list, tuple, np.ndarray, Tensor, slice)) or it is None or it is Ellipsis
+            for it in index
+        )
     ):
         warnings.warn(
             "indexing with a list that holds sequences, tensors, slices, None or ... reads the "
             "list as a tuple of indices, as PyTorch does (it deprecates this); write x[tuple(seq)]",
-            UserWarning, stacklevel=4,
+            UserWarning,
+            stacklevel=4,
         )
         return tuple(index)
     return (index,)
@@ -440,7 +477,9 @@ def _array_kind(arr: np.ndarray) -> tuple:
     if arr.dtype == np.uint8:
         warnings.warn(
             "indexing with a uint8 tensor or array reads it as a bool mask, as PyTorch does "
-            "(it deprecates this); use a bool one instead", UserWarning, stacklevel=5,
+            "(it deprecates this); use a bool one instead",
+            UserWarning,
+            stacklevel=5,
         )
         arr = arr.astype(bool)
     if arr.dtype == np.bool_:
@@ -453,9 +492,7 @@ def _slice(s: slice, where: _Where) -> slice:
     try:
         parts = [None if p is None else _as_int(p) for p in (s.start, s.stop, s.step)]
     except TypeError:
-        raise TypeError(
-            f"{where}: slice parts must be integers or None, got {s!r}"
-        ) from None
+        raise TypeError(f"{where}: slice parts must be integers or None, got {s!r}") from None
     if parts[2] == 0:
         raise ValueError(f"{where}: slice step cannot be zero")
     if parts[2] is not None and parts[2] < 0:

@@ -3,6 +3,7 @@ PyTorch surface): every view remembers its root and the view ops that re-derive 
 in-place write bumps the shared version counter, rewrites the root's history (CopySlices)
 and makes older views re-derive theirs on next use; the saved-tensor check refuses writes
 to what a backward still needs."""
+
 from __future__ import annotations
 
 import builtins
@@ -125,7 +126,11 @@ class ViewInplace:
                 for cls, extra in steps:
                     pos = cls.forward(cls.__new__(cls), pos, *extra)
                 index = _t._indexing.IndexPlan(
-                    (Ellipsis,), np.unravel_index(np.asarray(pos), root._data.shape), pos.shape, True)
+                    (Ellipsis,),
+                    np.unravel_index(np.asarray(pos), root._data.shape),
+                    pos.shape,
+                    True,
+                )
             self._gv = self._vc[0]  # self's history is current (it just made it)
             _t._record_set_index(root, index, self)
             if not self._requires_grad:  # e.g. zero_() on the view: it is still in root's graph
@@ -158,8 +163,11 @@ class ViewInplace:
             self._check_inplace(what)
             # Mul, Div and Pow save their first operand for backward; the write below would
             # overwrite it, so they get a copy from before the write (PyTorch's original self).
-            before = self if op is _t.ops.Add or op is _t.ops.Sub else \
-                _t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            before = (
+                self
+                if op is _t.ops.Add or op is _t.ops.Sub
+                else _t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            )
             out = _t._binary(op, before, other)
         else:
             with grad_mode.no_grad():
@@ -169,7 +177,9 @@ class ViewInplace:
                 f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
                 f"into a tensor of shape {tuple(self.shape)}"
             )
-        if out._data.dtype != self._data.dtype and not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
+        if out._data.dtype != self._data.dtype and not np.can_cast(
+            out._data.dtype, self._data.dtype, "same_kind"
+        ):
             raise RuntimeError(
                 f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
                 f"in-place output's dtype {dtype_name(self._data.dtype)}"
@@ -191,7 +201,8 @@ class ViewInplace:
         data = self._data
         od = other._data if isinstance(other, _t.Tensor) else other
         if data.dtype.kind != "f" or not (
-            type(od) is builtins.float or type(od) is builtins.int
+            type(od) is builtins.float
+            or type(od) is builtins.int
             or (isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype)
         ):
             return False
@@ -243,8 +254,10 @@ class ViewInplace:
             if node is _t.ops.Fill and isinstance(value, _t.Tensor):
                 n.torch_name = "FillBackward3"  # PyTorch's fill_ with a tensor value
             n.needs_input_grad = (self._requires_grad, v_req)
-            n.edges = ((self._grad_fn or self) if self._requires_grad else None,
-                       (value._grad_fn or value) if v_req else None)
+            n.edges = (
+                (self._grad_fn or self) if self._requires_grad else None,
+                (value._grad_fn or value) if v_req else None,
+            )
             n.value_meta = (value._data.shape, value._data.dtype) if v_req else None
             n._out_meta = (self._data.shape, self._data.dtype)
             self.grad_fn = n

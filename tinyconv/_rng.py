@@ -1,5 +1,6 @@
 """tinyconv's global random-number stream (engine level: Tensor.uniform_/normal_ draw from it;
 tinyconv.creation re-exports manual_seed and seed)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ gather/scatter, sort/topk, ...), with PyTorch's names, defaults and dtype rules.
 (autograd/ops_extra.py) rather than in the long tensor.py. Engine level: imports only
 the engine.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -30,7 +31,9 @@ def _float(x: Any) -> Any:
 def _index_tensor(index: Any, what: str, name: str = "index") -> np.ndarray:
     arr = index._data if isinstance(index, _t.Tensor) else np.asarray(index)
     if arr.dtype.kind not in "iu":
-        raise RuntimeError(f"{what}: {name} must be an int64 tensor, got dtype {dtype_name(arr.dtype)}")
+        raise RuntimeError(
+            f"{what}: {name} must be an int64 tensor, got dtype {dtype_name(arr.dtype)}"
+        )
     return arr.astype(np.int64, copy=False)
 
 
@@ -39,20 +42,28 @@ def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: 
     (and than src) in every dim but `axis`; values in range along `axis`."""
     nd = max(x._data.ndim, 1)
     if index.ndim != x._data.ndim and not (index.ndim <= 1 and x._data.ndim <= 1):
-        raise RuntimeError(f"{what}: index has {index.ndim} dimension(s) but the input has "
-                           f"{x._data.ndim}; they must have the same number")
+        raise RuntimeError(
+            f"{what}: index has {index.ndim} dimension(s) but the input has "
+            f"{x._data.ndim}; they must have the same number"
+        )
     shape = x._data.shape or (1,)
     ishape = index.shape or (1,)
     for d in range(nd):
         if d != axis and ishape[d] > shape[d]:
-            raise RuntimeError(f"{what}: index shape {tuple(index.shape)} is larger than the input "
-                               f"shape {tuple(x._data.shape)} in dimension {d} (only dim {axis} may differ)")
+            raise RuntimeError(
+                f"{what}: index shape {tuple(index.shape)} is larger than the input "
+                f"shape {tuple(x._data.shape)} in dimension {d} (only dim {axis} may differ)"
+            )
         if other is not None and ishape[d] > (other.shape or (1,))[d]:
-            raise RuntimeError(f"{what}: index shape {tuple(index.shape)} is larger than src's shape "
-                               f"{tuple(other.shape)} in dimension {d}")
+            raise RuntimeError(
+                f"{what}: index shape {tuple(index.shape)} is larger than src's shape "
+                f"{tuple(other.shape)} in dimension {d}"
+            )
     if index.size and (index.min() < -shape[axis] or index.max() >= shape[axis]):
-        raise IndexError(f"{what}: index {int(index.max()) if index.max() >= shape[axis] else int(index.min())} "
-                         f"is out of bounds for dimension {axis} with size {shape[axis]}")
+        raise IndexError(
+            f"{what}: index {int(index.max()) if index.max() >= shape[axis] else int(index.min())} "
+            f"is out of bounds for dimension {axis} with size {shape[axis]}"
+        )
 
 
 class TensorMath:
@@ -61,27 +72,37 @@ class TensorMath:
     __slots__ = ()
 
     # -- in-place: one path for every `xxx_` here ------------------------------------------
-    def _inplace_result(self, compute: Callable[[Any], Any], what: str, others: Sequence = ()) -> Any:
+    def _inplace_result(
+        self, compute: Callable[[Any], Any], what: str, others: Sequence = ()
+    ) -> Any:
         """Write compute(self) into self, as PyTorch's in-place variants do: the node of the
         out-of-place op becomes self's grad_fn; computed from a copy, because the op may
         have saved its input for backward and the write would overwrite it."""
         view = grad_mode.enabled and getattr(self, "_base", None) is not None
         if view:
             self._view_before_write(what)
-        track = grad_mode.enabled and (self._requires_grad or builtins.any(
-            isinstance(o, _t.Tensor) and o._requires_grad for o in others))
+        track = grad_mode.enabled and (
+            self._requires_grad
+            or builtins.any(isinstance(o, _t.Tensor) and o._requires_grad for o in others)
+        )
         if track:
             self._check_inplace(what)
             out = compute(_t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad))
         else:
             with grad_mode.no_grad():
                 out = compute(self)
-        if out._data.dtype != self._data.dtype and not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
-                               f"desired output type {dtype_name(self._data.dtype)}")
+        if out._data.dtype != self._data.dtype and not np.can_cast(
+            out._data.dtype, self._data.dtype, "same_kind"
+        ):
+            raise RuntimeError(
+                f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
+                f"desired output type {dtype_name(self._data.dtype)}"
+            )
         if out._data.shape != self._data.shape:
-            raise RuntimeError(f"{what}: the result has shape {tuple(out.shape)}, which can't be written "
-                               f"back into a tensor of shape {tuple(self.shape)}")
+            raise RuntimeError(
+                f"{what}: the result has shape {tuple(out.shape)}, which can't be written "
+                f"back into a tensor of shape {tuple(self.shape)}"
+            )
         if isinstance(self._data, np.ndarray):
             self._data[...] = out._data
         else:  # a 0-d result stored as a NumPy scalar has no memory to write into
@@ -115,14 +136,18 @@ class TensorMath:
 
     def round(self, decimals: int = 0) -> Any:
         """Round half to even (as PyTorch and NumPy), to `decimals` places."""
-        if not isinstance(decimals, (builtins.int, np.integer)) or isinstance(decimals, builtins.bool):
+        if not isinstance(decimals, (builtins.int, np.integer)) or isinstance(
+            decimals, builtins.bool
+        ):
             raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
         return self._rounding(np.round, builtins.int(decimals))
 
     def frac(self) -> Any:
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f"frac(): not implemented for {dtype_name(self._data.dtype)} tensors "
-                               "(only floating point, as in PyTorch)")
+            raise RuntimeError(
+                f"frac(): not implemented for {dtype_name(self._data.dtype)} tensors "
+                "(only floating point, as in PyTorch)"
+            )
         return _t.ops_extra.Frac.apply(self)
 
     def floor_(self) -> Any:
@@ -246,14 +271,20 @@ class TensorMath:
         """self + weight * (end - self); `end` must have self's dtype (as PyTorch), weight a number or tensor."""
         end = _t._as_tensor(end)
         if end._data.dtype != self._data.dtype:
-            raise RuntimeError(f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `end` but got "
-                               f"dtype {dtype_name(end._data.dtype)}")
+            raise RuntimeError(
+                f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `end` but got "
+                f"dtype {dtype_name(end._data.dtype)}"
+            )
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors")
+            raise RuntimeError(
+                f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors"
+            )
         w = weight if isinstance(weight, _t.Tensor) else _t._operand(weight)
         if isinstance(w, _t.Tensor) and w._data.dtype != self._data.dtype:
-            raise RuntimeError(f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `weight` but got "
-                               f"dtype {dtype_name(w._data.dtype)}")
+            raise RuntimeError(
+                f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `weight` but got "
+                f"dtype {dtype_name(w._data.dtype)}"
+            )
         _broadcast("lerp()", self, end, w)
         return _t.ops_extra.Lerp.apply(self, end, w, self._data.dtype)
 
@@ -261,12 +292,16 @@ class TensorMath:
         t1, t2 = _t._as_tensor(t1), _t._as_tensor(t2)
         dt = _result_type(self._data, t1._data, t2._data)
         if op is _t.ops_extra.Addcdiv and dt.kind in "iub":
-            raise RuntimeError(f"{what}: integer division with addcdiv is not supported (as in PyTorch); "
-                               "use (input + value * tensor1 / tensor2) or float tensors")
+            raise RuntimeError(
+                f"{what}: integer division with addcdiv is not supported (as in PyTorch); "
+                "use (input + value * tensor1 / tensor2) or float tensors"
+            )
         if isinstance(value, _t.Tensor):
             value = value.item()
         if isinstance(value, builtins.float) and dt.kind != "f":
-            raise RuntimeError(f"{what}: value {value!r} is a float but the tensors are {dtype_name(dt)}")
+            raise RuntimeError(
+                f"{what}: value {value!r} is a float but the tensors are {dtype_name(dt)}"
+            )
         _broadcast(what, self, t1, t2)
         return op.apply(self, t1, t2, value, dt)
 
@@ -282,12 +317,14 @@ class TensorMath:
         return self._inplace_result(lambda x: x.lerp(end, weight), "lerp_()", (end, weight))
 
     def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
-        return self._inplace_result(lambda x: x.addcmul(tensor1, tensor2, value=value), "addcmul_()",
-                                    (tensor1, tensor2))
+        return self._inplace_result(
+            lambda x: x.addcmul(tensor1, tensor2, value=value), "addcmul_()", (tensor1, tensor2)
+        )
 
     def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
-        return self._inplace_result(lambda x: x.addcdiv(tensor1, tensor2, value=value), "addcdiv_()",
-                                    (tensor1, tensor2))
+        return self._inplace_result(
+            lambda x: x.addcdiv(tensor1, tensor2, value=value), "addcdiv_()", (tensor1, tensor2)
+        )
 
     # -- reductions and scans --------------------------------------------------------------------
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
@@ -301,8 +338,11 @@ class TensorMath:
     def _scan(self, op: Any, dim: Any, dtype: Any, what: str) -> Any:
         d = _dim(dim, self._data.ndim, what)
         x = self if self._data.ndim else self.reshape(1)
-        dt = _dtype.as_dtype(dtype) if dtype is not None else \
-            (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
+        dt = (
+            _dtype.as_dtype(dtype)
+            if dtype is not None
+            else (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
+        )
         if dt != x._data.dtype:
             x = x.to(dt)
         out = op.apply(x, d, dt)
@@ -325,15 +365,23 @@ class TensorMath:
     def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Any:
         """The n-th forward difference along `dim` (after joining prepend/append along it)."""
         if self._data.ndim == 0:
-            raise RuntimeError("diff(): expected a tensor with at least 1 dimension, got a 0-d tensor")
+            raise RuntimeError(
+                "diff(): expected a tensor with at least 1 dimension, got a 0-d tensor"
+            )
         if not isinstance(n, (builtins.int, np.integer)) or n < 0:
             raise RuntimeError(f"diff(): order n must be a non-negative int, got {n!r}")
         d = _dim(dim, self._data.ndim, "diff()")
         x = self
         if prepend is not None or append is not None:
-            parts = [p if isinstance(p, _t.Tensor) else _t._as_tensor(p) for p in (prepend, self, append)
-                     if p is not None]
-            parts = [p.expand(self.shape[:d] + (1,) + self.shape[d + 1:]) if p.ndim == 0 else p for p in parts]
+            parts = [
+                p if isinstance(p, _t.Tensor) else _t._as_tensor(p)
+                for p in (prepend, self, append)
+                if p is not None
+            ]
+            parts = [
+                p.expand(self.shape[:d] + (1,) + self.shape[d + 1 :]) if p.ndim == 0 else p
+                for p in parts
+            ]
             x = _t.ops.Cat.apply(d, *parts)
         for _ in range(n):
             length = x.shape[d]
@@ -354,10 +402,14 @@ class TensorMath:
             return _t.ops_extra.Gather.apply(self.reshape(1), 0, idx.reshape(1)).reshape(idx.shape)
         return _t.ops_extra.Gather.apply(self, d, idx)
 
-    def _scatter(self, dim: Any, index: Any, src: Any, value: Any, reduce: Any, add: bool, what: str) -> Any:
+    def _scatter(
+        self, dim: Any, index: Any, src: Any, value: Any, reduce: Any, add: bool, what: str
+    ) -> Any:
         if reduce is not None:
-            raise NotImplementedError(f"{what}: reduce={reduce!r} is not implemented in tinyconv "
-                                      "(use scatter_add, or scatter without reduce)")
+            raise NotImplementedError(
+                f"{what}: reduce={reduce!r} is not implemented in tinyconv "
+                "(use scatter_add, or scatter without reduce)"
+            )
         d = _dim(dim, self._data.ndim, what)
         idx = _index_tensor(index, what)
         if src is None and value is None:
@@ -366,8 +418,10 @@ class TensorMath:
             value, src = src, None
         if src is not None:
             if src._data.dtype != self._data.dtype:
-                raise RuntimeError(f"{what}: expected self.dtype to be equal to src.dtype, got "
-                                   f"{dtype_name(self._data.dtype)} and {dtype_name(src._data.dtype)}")
+                raise RuntimeError(
+                    f"{what}: expected self.dtype to be equal to src.dtype, got "
+                    f"{dtype_name(self._data.dtype)} and {dtype_name(src._data.dtype)}"
+                )
             _check_gather_index(self, d, idx, what, src._data)
             s = src
         else:
@@ -375,7 +429,9 @@ class TensorMath:
             s = value.item() if isinstance(value, _t.Tensor) else value
         return _t.ops_extra.Scatter.apply(self, d, idx, s, add)
 
-    def scatter(self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None) -> Any:
+    def scatter(
+        self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None
+    ) -> Any:
         """A copy of self with self[index[i][j]][j] = src[i][j] (dim 0), etc. (src a tensor or a number)."""
         return self._scatter(dim, index, src, value, reduce, False, "scatter()")
 
@@ -385,19 +441,26 @@ class TensorMath:
             raise TypeError(f"scatter_add(): src must be a tensor, got {type(src).__name__}")
         return self._scatter(dim, index, src, None, None, True, "scatter_add()")
 
-    def scatter_(self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None) -> Any:
-        return self._inplace_result(lambda x: x.scatter(dim, index, src, value, reduce=reduce), "scatter_()",
-                                    (src,))
+    def scatter_(
+        self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None
+    ) -> Any:
+        return self._inplace_result(
+            lambda x: x.scatter(dim, index, src, value, reduce=reduce), "scatter_()", (src,)
+        )
 
     def scatter_add_(self, dim: int, index: Any, src: Any) -> Any:
-        return self._inplace_result(lambda x: x.scatter_add(dim, index, src), "scatter_add_()", (src,))
+        return self._inplace_result(
+            lambda x: x.scatter_add(dim, index, src), "scatter_add_()", (src,)
+        )
 
     def index_select(self, dim: int, index: Any) -> Any:
         """The slices at `index` (1-D) along `dim`, in that order (repeats allowed)."""
         d = _dim(dim, self._data.ndim, "index_select()")
         idx = _index_tensor(index, "index_select()")
         if idx.ndim > 1:
-            raise IndexError(f"index_select(): index must be 0-d or 1-D, got shape {tuple(idx.shape)}")
+            raise IndexError(
+                f"index_select(): index must be 0-d or 1-D, got shape {tuple(idx.shape)}"
+            )
         n = self._data.shape[d] if self._data.ndim else 1
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"index_select(): index out of range for dimension {d} with size {n}")
@@ -409,26 +472,44 @@ class TensorMath:
         """self with `value` where `mask` (a bool tensor broadcastable to self) is True."""
         m = mask._data if isinstance(mask, _t.Tensor) else np.asarray(mask)
         if m.dtype != np.bool_:
-            raise RuntimeError(f"masked_fill(): mask must be a bool tensor, got dtype {dtype_name(m.dtype)}")
+            raise RuntimeError(
+                f"masked_fill(): mask must be a bool tensor, got dtype {dtype_name(m.dtype)}"
+            )
         try:
             if np.broadcast_shapes(m.shape, self._data.shape) != self._data.shape:
                 raise ValueError
         except ValueError:
-            raise RuntimeError(f"masked_fill(): mask of shape {tuple(m.shape)} does not broadcast to the "
-                               f"tensor's shape {tuple(self._data.shape)}") from None
+            raise RuntimeError(
+                f"masked_fill(): mask of shape {tuple(m.shape)} does not broadcast to the "
+                f"tensor's shape {tuple(self._data.shape)}"
+            ) from None
         if isinstance(value, _t.Tensor):
             if value._data.ndim:
-                raise RuntimeError("masked_fill(): only supports a 0-dimensional value tensor, but got "
-                                   f"one with {value._data.ndim} dimension(s)")
-        elif not isinstance(value, (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)):
-            raise TypeError(f"masked_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}")
-        if self._data.dtype.kind in "iub" and isinstance(value, builtins.float) and value != builtins.int(value):
-            raise RuntimeError(f"masked_fill(): value {value} cannot be converted to type "
-                               f"{dtype_name(self._data.dtype)} without overflow")
+                raise RuntimeError(
+                    "masked_fill(): only supports a 0-dimensional value tensor, but got "
+                    f"one with {value._data.ndim} dimension(s)"
+                )
+        elif not isinstance(
+            value, (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
+        ):
+            raise TypeError(
+                f"masked_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}"
+            )
+        if (
+            self._data.dtype.kind in "iub"
+            and isinstance(value, builtins.float)
+            and value != builtins.int(value)
+        ):
+            raise RuntimeError(
+                f"masked_fill(): value {value} cannot be converted to type "
+                f"{dtype_name(self._data.dtype)} without overflow"
+            )
         return _t.ops_extra.MaskedFill.apply(self, m, value)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:
-        return self._inplace_result(lambda x: x.masked_fill(mask, value), "masked_fill_()", (value,))
+        return self._inplace_result(
+            lambda x: x.masked_fill(mask, value), "masked_fill_()", (value,)
+        )
 
     # -- shape ops -----------------------------------------------------------------------------------
     def narrow(self, dim: int, start: int, length: int) -> Any:
@@ -438,10 +519,14 @@ class TensorMath:
         if isinstance(start, _t.Tensor):
             start = start.item()
         if not -n <= start <= n:
-            raise IndexError(f"narrow(): start ({start}) out of range for dimension {d} of size {n}")
+            raise IndexError(
+                f"narrow(): start ({start}) out of range for dimension {d} of size {n}"
+            )
         start = start % n if start < 0 else start
         if length < 0 or start + length > n:
-            raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n})")
+            raise RuntimeError(
+                f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n})"
+            )
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def roll(self, shifts: Any, dims: Any = None) -> Any:
@@ -449,13 +534,17 @@ class TensorMath:
         if dims is None:
             if isinstance(shifts, (tuple, list)):
                 if len(shifts) != 1:
-                    raise RuntimeError(f"roll(): without dims, shifts must be one number, got {shifts!r}")
+                    raise RuntimeError(
+                        f"roll(): without dims, shifts must be one number, got {shifts!r}"
+                    )
                 shifts = shifts[0]
             return _t.ops_extra.Roll.apply(self, builtins.int(shifts), None)
         sh = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
         ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
         if len(sh) != len(ds):
-            raise RuntimeError(f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length")
+            raise RuntimeError(
+                f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length"
+            )
         ds = tuple(_dim(d, self._data.ndim, "roll()") for d in ds)
         if self._data.ndim == 0:
             return self.clone()
@@ -473,8 +562,10 @@ class TensorMath:
         """The outer product of two 1-D tensors: out[i, j] = self[i] * vec2[j]."""
         v = _t._as_tensor(vec2)
         if self._data.ndim != 1 or v._data.ndim != 1:
-            raise RuntimeError(f"outer(): expected two 1-D tensors, got shapes {tuple(self.shape)} and "
-                               f"{tuple(v.shape)}")
+            raise RuntimeError(
+                f"outer(): expected two 1-D tensors, got shapes {tuple(self.shape)} and "
+                f"{tuple(v.shape)}"
+            )
         return self.unsqueeze(1) * v
 
     ger = outer
@@ -482,8 +573,10 @@ class TensorMath:
     def _tri(self, diagonal: int, upper: bool) -> Any:
         what = "triu()" if upper else "tril()"
         if self._data.ndim < 2:
-            raise RuntimeError(f"{what}: input tensor must have at least 2 dimensions, got shape "
-                               f"{tuple(self.shape)}")
+            raise RuntimeError(
+                f"{what}: input tensor must have at least 2 dimensions, got shape "
+                f"{tuple(self.shape)}"
+            )
         return _t.ops_extra.Tri.apply(self, builtins.int(diagonal), upper)
 
     def tril(self, diagonal: int = 0) -> Any:
@@ -512,7 +605,9 @@ class TensorMath:
             idx = np.flip(np.argsort(rev, axis=d, kind="stable"), d)
             idx = (n - 1) - idx
             if x.dtype.kind == "f":  # NaN counts as the largest, so it comes first when descending
-                nan_first = np.argsort(~np.isnan(np.take_along_axis(x, idx, d)), axis=d, kind="stable")
+                nan_first = np.argsort(
+                    ~np.isnan(np.take_along_axis(x, idx, d)), axis=d, kind="stable"
+                )
                 idx = np.take_along_axis(idx, nan_first, d)
         else:
             idx = np.argsort(x, axis=d, kind="stable")
@@ -529,7 +624,9 @@ class TensorMath:
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         _, idx = self._order(dim, descending, "argsort()")
-        return _t.Tensor._make(idx.reshape(self._data.shape).astype(np.int64, copy=False), None, False)
+        return _t.Tensor._make(
+            idx.reshape(self._data.shape).astype(np.int64, copy=False), None, False
+        )
 
     def msort(self) -> Any:
         return self.sort(0).values
@@ -548,17 +645,23 @@ class TensorMath:
         return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
 
     # -- comparison ------------------------------------------------------------------------------------
-    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    def allclose(
+        self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+    ) -> bool:
         """True when |self - other| <= atol + rtol * |other| everywhere (broadcasting); dtypes must match."""
         o = _t._as_tensor(other)
         if o._data.dtype != self._data.dtype:
-            raise RuntimeError(f"allclose(): dtypes must match, got {dtype_name(self._data.dtype)} and "
-                               f"{dtype_name(o._data.dtype)}")
+            raise RuntimeError(
+                f"allclose(): dtypes must match, got {dtype_name(self._data.dtype)} and "
+                f"{dtype_name(o._data.dtype)}"
+            )
         try:
             np.broadcast_shapes(self._data.shape, o._data.shape)
         except ValueError:
-            raise RuntimeError(f"allclose(): shapes {tuple(self.shape)} and {tuple(o.shape)} can't be "
-                               "broadcast together") from None
+            raise RuntimeError(
+                f"allclose(): shapes {tuple(self.shape)} and {tuple(o.shape)} can't be "
+                "broadcast together"
+            ) from None
         return builtins.bool(np.all(np.isclose(self._data, o._data, rtol, atol, equal_nan)))
 
     # -- breadth: more of PyTorch's Tensor methods (tests/test_breadth.py) ----------------------
@@ -573,35 +676,57 @@ class TensorMath:
         return _t.Tensor._make(np.isfinite(self._data), None, False)
 
     def isposinf(self) -> Any:
-        return _t.Tensor._make(np.isposinf(self._data) if self._data.dtype.kind == "f"
-                               else np.zeros(self._data.shape, np.bool_), None, False)
+        return _t.Tensor._make(
+            np.isposinf(self._data)
+            if self._data.dtype.kind == "f"
+            else np.zeros(self._data.shape, np.bool_),
+            None,
+            False,
+        )
 
     def isneginf(self) -> Any:
-        return _t.Tensor._make(np.isneginf(self._data) if self._data.dtype.kind == "f"
-                               else np.zeros(self._data.shape, np.bool_), None, False)
+        return _t.Tensor._make(
+            np.isneginf(self._data)
+            if self._data.dtype.kind == "f"
+            else np.zeros(self._data.shape, np.bool_),
+            None,
+            False,
+        )
 
-    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
+    def nan_to_num(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Any:
         """NaN -> nan, +inf -> posinf, -inf -> neginf (default: the dtype's largest/smallest);
         integer and bool tensors come back as a copy."""
         for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
             if v is not None and not isinstance(v, (builtins.int, builtins.float, np.number)):
-                raise TypeError(f"nan_to_num(): {name} must be a number or None, got {type(v).__name__}")
+                raise TypeError(
+                    f"nan_to_num(): {name} must be a number or None, got {type(v).__name__}"
+                )
         if self._data.dtype.kind != "f":
             return self.clone()
         return _t.ops_extra.NanToNum.apply(self, nan, posinf, neginf)
 
-    def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Any:
+    def nan_to_num_(
+        self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+    ) -> Any:
         return self._inplace_result(lambda x: x.nan_to_num(nan, posinf, neginf), "nan_to_num_()")
 
     # logical ops: any dtype, nonzero is True; bool result
     def _logical_op(self, fn: Any, other: Any, what: str) -> Any:
         if not isinstance(other, _t.Tensor):
-            raise TypeError(f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}")
+            raise TypeError(
+                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
         try:
-            return _t.Tensor._make(fn(self._data.astype(np.bool_), other._data.astype(np.bool_)), None, False)
+            return _t.Tensor._make(
+                fn(self._data.astype(np.bool_), other._data.astype(np.bool_)), None, False
+            )
         except ValueError:
-            raise RuntimeError(f"{what}: shapes {tuple(self.shape)} and {tuple(other.shape)} can't be "
-                               "broadcast together") from None
+            raise RuntimeError(
+                f"{what}: shapes {tuple(self.shape)} and {tuple(other.shape)} can't be "
+                "broadcast together"
+            ) from None
 
     def logical_and(self, other: Any) -> Any:
         return self._logical_op(np.logical_and, other, "logical_and()")
@@ -635,7 +760,9 @@ class TensorMath:
     # layout: tinyconv's memory is a NumPy array, so its strides are PyTorch's (in elements)
     def is_contiguous(self, memory_format: Any = None) -> bool:
         if memory_format is not None and str(memory_format) != "torch.contiguous_format":
-            raise ValueError(f"is_contiguous(): only the default memory_format is supported, got {memory_format!r}")
+            raise ValueError(
+                f"is_contiguous(): only the default memory_format is supported, got {memory_format!r}"
+            )
         return builtins.bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None) -> Any:
@@ -666,7 +793,9 @@ class TensorMath:
     # casts
     def type_as(self, other: Any) -> Any:
         if not isinstance(other, _t.Tensor):
-            raise TypeError(f"type_as(): argument 'other' must be a Tensor, got {type(other).__name__}")
+            raise TypeError(
+                f"type_as(): argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
         return self.to(other._data.dtype)
 
     def byte(self) -> Any:
@@ -681,10 +810,14 @@ class TensorMath:
     # one-sided clamps: PyTorch names their nodes ClampMin/ClampMax (clamp(min=...) is ClampBackward1)
     def _clamp_side(self, bound: Any, side: str) -> Any:
         if bound is None:
-            raise TypeError(f"clamp_{side}(): argument '{side}' must be a number or a tensor, got None")
+            raise TypeError(
+                f"clamp_{side}(): argument '{side}' must be a number or a tensor, got None"
+            )
         out = self.clamp(**{side: bound})
         if out.grad_fn is not None:  # the node's name, as Clamp.forward sets it per variant
-            out.grad_fn.torch_name = f"Clamp{side.capitalize()}Backward{1 if isinstance(bound, _t.Tensor) else 0}"
+            out.grad_fn.torch_name = (
+                f"Clamp{side.capitalize()}Backward{1 if isinstance(bound, _t.Tensor) else 0}"
+            )
         return out
 
     def clamp_min(self, min: Any) -> Any:
@@ -734,10 +867,14 @@ class TensorMath:
     def hypot(self, other: Any) -> Any:
         """sqrt(self**2 + other**2) elementwise, broadcasting; floating point tensors only (as PyTorch)."""
         if not isinstance(other, _t.Tensor):
-            raise TypeError(f"hypot(): argument 'other' must be a Tensor, got {type(other).__name__}")
+            raise TypeError(
+                f"hypot(): argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
         if self._data.dtype.kind != "f" or other._data.dtype.kind != "f":
-            raise RuntimeError(f"hypot(): only floating point tensors are supported, got "
-                               f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}")
+            raise RuntimeError(
+                f"hypot(): only floating point tensors are supported, got "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}"
+            )
         return _t._binary(_t.ops_extra.Hypot, self, other)
 
     def hypot_(self, other: Any) -> Any:
@@ -754,7 +891,9 @@ class TensorMath:
 
     def count_nonzero(self, dim: Any = None) -> Any:
         axis = None if dim is None else _dims(dim, self._data.ndim, "count_nonzero()")
-        return _t.Tensor._make(np.asarray(np.count_nonzero(self._data, axis=axis), dtype=np.int64), None, False)
+        return _t.Tensor._make(
+            np.asarray(np.count_nonzero(self._data, axis=axis), dtype=np.int64), None, False
+        )
 
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
         """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as sum()."""
@@ -768,7 +907,9 @@ class TensorMath:
         """The mean of the non-NaN elements (nan where there are none); floating point only."""
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
-            raise RuntimeError(f"nanmean(): expected a floating point input, got {dtype_name(x._data.dtype)}")
+            raise RuntimeError(
+                f"nanmean(): expected a floating point input, got {dtype_name(x._data.dtype)}"
+            )
         count = x.isnan().logical_not().sum(dim, keepdim)
         return x.nansum(dim, keepdim) / count
 
@@ -778,8 +919,10 @@ class TensorMath:
         if not isinstance(vec, _t.Tensor):
             raise TypeError(f"mv(): argument 'vec' must be a Tensor, got {type(vec).__name__}")
         if self._data.ndim != 2 or vec._data.ndim != 1:
-            raise RuntimeError(f"mv(): expected a 2-D input and a 1-D vec, got shapes {tuple(self.shape)} "
-                               f"and {tuple(vec.shape)}")
+            raise RuntimeError(
+                f"mv(): expected a 2-D input and a 1-D vec, got shapes {tuple(self.shape)} "
+                f"and {tuple(vec.shape)}"
+            )
         return _t.matmul(self, vec)
 
     def bmm(self, mat2: Any) -> Any:
@@ -792,7 +935,9 @@ class TensorMath:
         if sa[0] != sb[0]:
             raise RuntimeError(f"bmm(): batch sizes differ: input {sa} and mat2 {sb}")
         out = _t.matmul(self, mat2)
-        if out.grad_fn is not None:  # PyTorch's node for bmm (matmul of 3-D tensors leaves UnsafeView)
+        if (
+            out.grad_fn is not None
+        ):  # PyTorch's node for bmm (matmul of 3-D tensors leaves UnsafeView)
             out.grad_fn.torch_name = "BmmBackward0"
         return out
 
@@ -803,8 +948,9 @@ class TensorMath:
         src = list(source) if isinstance(source, (tuple, list)) else [source]
         dst = list(destination) if isinstance(destination, (tuple, list)) else [destination]
         if len(src) != len(dst):
-            raise RuntimeError(f"movedim(): source {source} and destination {destination} must name as "
-                               "many dims")
+            raise RuntimeError(
+                f"movedim(): source {source} and destination {destination} must name as many dims"
+            )
         src = [_dim(d, builtins.max(n, 1), "movedim()") for d in src]
         dst = [_dim(d, builtins.max(n, 1), "movedim()") for d in dst]
         for name, ds in (("source", src), ("destination", dst)):
@@ -813,7 +959,7 @@ class TensorMath:
         if not n:
             return self.permute(())
         order = [d for d in range(n) if d not in src]
-        for s, d in sorted(zip(src, dst), key=lambda p: p[1]):
+        for s, d in sorted(zip(src, dst, strict=False), key=lambda p: p[1]):
             order.insert(d, s)
         return self.permute(*order)
 
@@ -827,12 +973,16 @@ class TensorMath:
 
     def flipud(self) -> Any:
         if self._data.ndim < 1:
-            raise RuntimeError("flipud(): the input must have at least 1 dimension, got a 0-d tensor")
+            raise RuntimeError(
+                "flipud(): the input must have at least 1 dimension, got a 0-d tensor"
+            )
         return self.flip(0)
 
     def fliplr(self) -> Any:
         if self._data.ndim < 2:
-            raise RuntimeError(f"fliplr(): the input must have at least 2 dimensions, got shape {tuple(self.shape)}")
+            raise RuntimeError(
+                f"fliplr(): the input must have at least 2 dimensions, got shape {tuple(self.shape)}"
+            )
         return self.flip(1)
 
     def select(self, dim: int, index: int) -> Any:
@@ -842,10 +992,14 @@ class TensorMath:
             raise IndexError("select(): cannot be applied to a 0-d tensor")
         d = _dim(dim, n, "select()")
         if not isinstance(index, (builtins.int, np.integer)) or isinstance(index, builtins.bool):
-            raise TypeError(f"select(): argument 'index' must be an int, got {type(index).__name__}")
+            raise TypeError(
+                f"select(): argument 'index' must be an int, got {type(index).__name__}"
+            )
         size = self._data.shape[d]
         if not -size <= index < size:
-            raise IndexError(f"select(): index {index} out of range for dimension {d} of size {size}")
+            raise IndexError(
+                f"select(): index {index} out of range for dimension {d} of size {size}"
+            )
         return self[(slice(None),) * d + (builtins.int(index),)]
 
 
@@ -863,8 +1017,9 @@ def _broadcast(what: str, *xs: Any) -> None:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise RuntimeError(f"{what}: shapes {', '.join(str(tuple(s)) for s in shapes)} can't be "
-                           "broadcast together") from None
+        raise RuntimeError(
+            f"{what}: shapes {', '.join(str(tuple(s)) for s in shapes)} can't be broadcast together"
+        ) from None
 
 
 def _where(condition: Any, input: Any, other: Any) -> Any:

@@ -1,4 +1,5 @@
 """Making tensors: from data, filled, random, ranges. Sizes as varargs or one tuple."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -93,49 +94,74 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, None, False)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+def zeros(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
+) -> Tensor:
     size = _size_kw(size, kw, "zeros()")
     return _finish(np.zeros(_shape(size, "zeros()"), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+def ones(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
+) -> Tensor:
     size = _size_kw(size, kw, "ones()")
     return _finish(np.ones(_shape(size, "ones()"), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any) -> Tensor:
+def empty(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
+) -> Tensor:
     size = _size_kw(size, kw, "empty()")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     if dtype is None:
-        dtype = (_dtype.bool if isinstance(fill_value, bool) else
-                 _dtype.int64 if isinstance(fill_value, int) else _dtype.get_default_dtype())
-    return _finish(np.full(_shape((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad)
+        dtype = (
+            _dtype.bool
+            if isinstance(fill_value, bool)
+            else _dtype.int64
+            if isinstance(fill_value, int)
+            else _dtype.get_default_dtype()
+        )
+    return _finish(
+        np.full(_shape((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad
+    )
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(
+        np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
+    )
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(
+        np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
+    )
 
 
 def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else as_dtype(dtype)),
-                   requires_grad)
+    return _finish(
+        np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else as_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
+def rand(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
+) -> Tensor:
     """Uniform on [0, 1)."""
     size = _size_kw(size, kw, "rand()")
     g = generator or _rng()
     return _finish(g.random(_shape(size, "rand()")).astype(_float(dtype)), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any) -> Tensor:
+def randn(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
+) -> Tensor:
     """Standard normal."""
     size = _size_kw(size, kw, "randn()")
     g = generator or _rng()
@@ -150,8 +176,9 @@ def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Ten
     return randn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
-            requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int, high: Any = None, size: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Integers in [low, high); `randint(high, size)` as in PyTorch."""
     if size is None:
         low, high, size = 0, low, high
@@ -161,27 +188,45 @@ def randint(low: int, high: Any = None, size: Any = None, dtype: Any = None,
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
-def randperm(n: int, dtype: Any = None, generator: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def randperm(
+    n: int,
+    dtype: Any = None,
+    generator: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A random permutation of 0 .. n-1 (int64)."""
     g = generator or _rng()
-    return _finish(g.permutation(int(n)).astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(
+        g.permutation(int(n)).astype(_dtype.int64 if dtype is None else as_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Normal samples; `size` as a tuple, or the broadcast shape of tensor mean/std."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if np.any(np.asarray(s) < 0):
         raise ValueError(f"normal(): std must be >= 0, got {std}")
-    shape = _shape((size,), "normal()") if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
+    shape = (
+        _shape((size,), "normal()")
+        if size is not None
+        else np.broadcast_shapes(np.shape(m), np.shape(s))
+    )
     arr = _rng().normal(m, s, shape).astype(_float(dtype))
     return _finish(arr, requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Values from start to end (exclusive) by step; ints give int64, floats float32."""
     if end is None:
         start, end = 0, start
@@ -193,7 +238,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     return _finish(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
@@ -201,11 +248,22 @@ def eye(n: int, m: Any = None, dtype: Any = None, requires_grad: bool = False) -
     return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-               memory_format: Any = None) -> Tensor:
+def empty_like(
+    input: Tensor,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
     """A new tensor of input's shape (and dtype unless given); its values are unspecified (zeros here)."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"empty_like(): argument 'input' must be a Tensor, got {type(input).__name__}")
+        raise TypeError(
+            f"empty_like(): argument 'input' must be a Tensor, got {type(input).__name__}"
+        )
     if device is not None:
         _check_device(device, "empty_like()")
-    return _finish(np.zeros(input.shape, dtype=input.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(
+        np.zeros(input.shape, dtype=input.dtype if dtype is None else as_dtype(dtype)),
+        requires_grad,
+    )

@@ -13,6 +13,7 @@ difference it says which element is wrong, what it should be, and, when the
 wrong numbers are those of a typical mistake (a kernel not flipped, a stride
 ignored in the backward, a missing sum over the batch, ...), which one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ class Wrong(Exception):
 
 class Exercise(NamedTuple):
     number: int
-    file: str        # under docs/exercises/
+    file: str  # under docs/exercises/
     title: str
     functions: tuple[str, ...]
     check: Callable[[Any], list[str]]  # module -> the lines of a passing report; raises Wrong
@@ -46,13 +47,20 @@ class Exercise(NamedTuple):
 
 # -- comparing one result --------------------------------------------------------------
 
+
 def _fmt(v: float) -> str:
     v = float(v)
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
 
 
-def compare(what: str, got: Any, want: np.ndarray, setting: str,
-            mistakes: dict[str, np.ndarray] | None = None, shape_hints: dict[tuple, str] | None = None) -> None:
+def compare(
+    what: str,
+    got: Any,
+    want: np.ndarray,
+    setting: str,
+    mistakes: dict[str, np.ndarray] | None = None,
+    shape_hints: dict[tuple, str] | None = None,
+) -> None:
     """Raise Wrong naming the first element of `got` that differs from `want`.
 
     mistakes: {"what the learner probably did": the result that mistake gives}; if `got`
@@ -66,15 +74,19 @@ def compare(what: str, got: Any, want: np.ndarray, setting: str,
         raise Wrong(f"{what} is not an array of numbers ({type(got).__name__}: {e})") from None
     if got.shape != want.shape:
         hint = (shape_hints or {}).get(got.shape)
-        raise Wrong(f"{what} has shape {got.shape} but should have shape {want.shape} ({setting})"
-                    + (f"\n  hint: {hint}" if hint else ""))
+        raise Wrong(
+            f"{what} has shape {got.shape} but should have shape {want.shape} ({setting})"
+            + (f"\n  hint: {hint}" if hint else "")
+        )
     bad = ~np.isclose(got, want, rtol=1e-9, atol=1e-9)
     if not bad.any():
         return
     at = tuple(int(i) for i in np.argwhere(bad)[0])
     index = ", ".join(map(str, at))
-    msg = (f"{what}[{index}] is {_fmt(got[at])} but should be {_fmt(want[at])} "
-           f"({int(bad.sum())} of {bad.size} elements are wrong; {setting})")
+    msg = (
+        f"{what}[{index}] is {_fmt(got[at])} but should be {_fmt(want[at])} "
+        f"({int(bad.sum())} of {bad.size} elements are wrong; {setting})"
+    )
     for hint, result in (mistakes or {}).items():
         if result.shape == got.shape and np.allclose(got, result, rtol=1e-9, atol=1e-9):
             msg += f"\n  hint: {hint}"
@@ -92,8 +104,9 @@ def _call(module: Any, name: str, *args: Any) -> Any:
         raise Wrong(f"{name}() is not written yet (it raises NotImplementedError)") from None
 
 
-def _gradcheck(forward: Callable, backward: Callable, arrays: list[np.ndarray], names: list[str],
-               setting: str) -> None:
+def _gradcheck(
+    forward: Callable, backward: Callable, arrays: list[np.ndarray], names: list[str], setting: str
+) -> None:
     """tinyconv.autograd.gradcheck on the learner's forward/backward pair, at float64 inputs of
     the shapes of `arrays` (finite differences of the learner's forward against its backward)."""
 
@@ -117,9 +130,11 @@ def _gradcheck(forward: Callable, backward: Callable, arrays: list[np.ndarray], 
     try:
         gradcheck(lambda *t: Learner.apply(*t), tuple(inputs), atol=1e-6, rtol=1e-6)
     except GradcheckError as e:
-        raise Wrong(f"gradcheck at random non-integer inputs: your backward is not the derivative of "
-                    f"your forward ({setting}; input {', '.join(f'{i} is {n}' for i, n in enumerate(names))})"
-                    f":\n  {e}") from None
+        raise Wrong(
+            f"gradcheck at random non-integer inputs: your backward is not the derivative of "
+            f"your forward ({setting}; input {', '.join(f'{i} is {n}' for i, n in enumerate(names))})"
+            f":\n  {e}"
+        ) from None
 
 
 def _ints(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -131,48 +146,71 @@ def _pairs(v: int) -> tuple[int, int]:
     return (v, v)
 
 
-def _ref_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int = 1, padding: int = 0):
-    return K.conv2d_reference(x, w, b, _pairs(stride), (_pairs(padding), _pairs(padding)), (1, 1), 1)
+def _ref_forward(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: int = 1, padding: int = 0
+):
+    return K.conv2d_reference(
+        x, w, b, _pairs(stride), (_pairs(padding), _pairs(padding)), (1, 1), 1
+    )
 
 
 def _ref_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0):
-    return K.conv2d_backward_reference(g, x, w, _pairs(stride), (_pairs(padding), _pairs(padding)), (1, 1), 1)
+    return K.conv2d_backward_reference(
+        g, x, w, _pairs(stride), (_pairs(padding), _pairs(padding)), (1, 1), 1
+    )
 
 
 # -- the typical mistakes, each computed from the reference -----------------------------
 
-def _mistakes_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> dict:
+
+def _mistakes_backward(
+    g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0
+) -> dict:
     """{"hint": (dx, dw, db) the mistake gives}: what a learner's backward typically gets wrong."""
     N, O = g.shape[:2]
     _, dw, db = _ref_backward(g, x, w, stride, padding)
     flipped = _ref_backward(g, x, w[:, :, ::-1, ::-1].copy(), stride, padding)[0]
     first = _ref_backward(g[:1], x[:1], w, stride, padding)
     out: dict[str, dict[str, np.ndarray]] = {"dx": {}, "dw": {}, "db": {}}
-    out["dx"]["the kernel is not flipped: dL/dx[u] = sum_p g[u - p] * w[p] (a full correlation with the "
-              "kernel rotated 180 degrees), not sum_p g[u + p] * w[p]"] = flipped
+    out["dx"][
+        "the kernel is not flipped: dL/dx[u] = sum_p g[u - p] * w[p] (a full correlation with the "
+        "kernel rotated 180 degrees), not sum_p g[u + p] * w[p]"
+    ] = flipped
     only_o0 = _ref_backward(g[:, :1], x, w[:1], stride, padding)[0]
-    out["dx"]["dL/dx sums over every output channel o: x[n, c] fed all of them (you used only o = 0)"] = only_o0
-    out["dw"]["dL/dw is missing the sum over the batch: every image used the same w, so add the "
-              "contributions of all N images (you used only image 0)"] = first[1]
+    out["dx"][
+        "dL/dx sums over every output channel o: x[n, c] fed all of them (you used only o = 0)"
+    ] = only_o0
+    out["dw"][
+        "dL/dw is missing the sum over the batch: every image used the same w, so add the "
+        "contributions of all N images (you used only image 0)"
+    ] = first[1]
     out["dw"]["dL/dw sums over the batch; it does not average (you divided by N)"] = dw / N
-    out["dw"]["dL/dw adds image 0's contribution N times: inside the loop over n, read x[n] and "
-              "g[n], not x[0] and g[0]"] = first[1] * N
-    out["db"]["dL/db is missing the sum over the batch: add g[n, o, i, j] over n too (you used only "
-              "image 0)"] = first[2]
-    out["db"]["dL/db sums over the batch and the positions; it does not average"] = db / (g.size / O)
+    out["dw"][
+        "dL/dw adds image 0's contribution N times: inside the loop over n, read x[n] and "
+        "g[n], not x[0] and g[0]"
+    ] = first[1] * N
+    out["db"][
+        "dL/db is missing the sum over the batch: add g[n, o, i, j] over n too (you used only "
+        "image 0)"
+    ] = first[2]
+    out["db"]["dL/db sums over the batch and the positions; it does not average"] = db / (
+        g.size / O
+    )
     if stride != 1:
         # the loops written without the stride: window (i, j) read at (i + p, j + q)
         OH, OW = g.shape[2:]
         kh, kw = w.shape[2:]
         x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-        crop = x_pad[:, :, :OH + kh - 1, :OW + kw - 1]
+        crop = x_pad[:, :, : OH + kh - 1, : OW + kw - 1]
         dcrop, dw1, _ = _ref_backward(g, crop, w)
         dx_pad = np.zeros_like(x_pad)
-        dx_pad[:, :, :OH + kh - 1, :OW + kw - 1] = dcrop
+        dx_pad[:, :, : OH + kh - 1, : OW + kw - 1] = dcrop
         H, W = x.shape[2:]
-        hint = ("the stride is ignored in the backward: window (i, j) starts at (i*stride, j*stride), so it "
-                "read x_pad[i*stride + p, j*stride + q], not x_pad[i + p, j + q]")
-        out["dx"][hint] = dx_pad[:, :, padding:padding + H, padding:padding + W]
+        hint = (
+            "the stride is ignored in the backward: window (i, j) starts at (i*stride, j*stride), so it "
+            "read x_pad[i*stride + p, j*stride + q], not x_pad[i + p, j + q]"
+        )
+        out["dx"][hint] = dx_pad[:, :, padding : padding + H, padding : padding + W]
         out["dw"][hint] = dw1
     return out
 
@@ -181,12 +219,19 @@ def _shape_hints_dx(x: np.ndarray, padding: int) -> dict:
     if not padding:
         return {}
     N, C, H, W = x.shape
-    return {(N, C, H + 2 * padding, W + 2 * padding):
-            "that is the shape of x_pad: crop the padding off (its pixels are constants, their gradient "
-            "belongs to nothing)"}
+    return {
+        (
+            N,
+            C,
+            H + 2 * padding,
+            W + 2 * padding,
+        ): "that is the shape of x_pad: crop the padding off (its pixels are constants, their gradient "
+        "belongs to nothing)"
+    }
 
 
 # -- the exercises ------------------------------------------------------------------------
+
 
 def _check_ex1(m: Any) -> list[str]:
     rng = np.random.default_rng(1)
@@ -195,26 +240,48 @@ def _check_ex1(m: Any) -> list[str]:
         x, w, g = _ints(rng, H), _ints(rng, k), _ints(rng, H - k + 1)
         setting = f"x of length {H}, w of length {k}"
         want_y = K.corr2d(x[None], w[None])[0]
-        compare("corr1d(x, w)", _call(m, "corr1d", x, w), want_y, setting,
-                {"the taps run backwards: y[i] = sum_p x[i + p] * w[p], not w[k - 1 - p] (that is a "
-                 "true convolution)": K.corr2d(x[None], w[None, ::-1])[0]})
+        compare(
+            "corr1d(x, w)",
+            _call(m, "corr1d", x, w),
+            want_y,
+            setting,
+            {
+                "the taps run backwards: y[i] = sum_p x[i + p] * w[p], not w[k - 1 - p] (that is a "
+                "true convolution)": K.corr2d(x[None], w[None, ::-1])[0]
+            },
+        )
         dx, dw, _ = _ref_backward(g[None, None, None], x[None, None, None], w[None, None, None])
         got = _call(m, "corr1d_backward", g, x, w)
         if not isinstance(got, tuple) or len(got) != 2:
             raise Wrong("corr1d_backward() must return a pair (dx, dw)")
         flipped = np.convolve(g, w[::-1], mode="full")  # the full correlation with w not flipped
-        compare("dx", got[0], dx[0, 0, 0], setting,
-                {"the kernel is not flipped: dL/dx[u] = sum_p g[u - p] * w[p], a full correlation "
-                 "with w reversed (a full convolution)": flipped})
-        compare("dw", got[1], dw[0, 0, 0], setting,
-                {"dw is reversed: dL/dw[p] = sum_i g[i] * x[i + p]": dw[0, 0, 0, ::-1]})
+        compare(
+            "dx",
+            got[0],
+            dx[0, 0, 0],
+            setting,
+            {
+                "the kernel is not flipped: dL/dx[u] = sum_p g[u - p] * w[p], a full correlation "
+                "with w reversed (a full convolution)": flipped
+            },
+        )
+        compare(
+            "dw",
+            got[1],
+            dw[0, 0, 0],
+            setting,
+            {"dw is reversed: dL/dw[p] = sum_i g[i] * x[i + p]": dw[0, 0, 0, ::-1]},
+        )
         _gradcheck(m.corr1d, m.corr1d_backward, [x, w], ["x", "w"], setting)
         lines.append(f"ok: {setting}")
     return lines
 
 
 _CONV_CASES = [  # (N, C, H, W, O, kh, kw)
-    (1, 1, 4, 4, 1, 2, 2), (2, 3, 5, 4, 2, 3, 2), (3, 2, 4, 5, 3, 2, 3)]
+    (1, 1, 4, 4, 1, 2, 2),
+    (2, 3, 5, 4, 2, 3, 2),
+    (3, 2, 4, 5, 3, 2, 3),
+]
 
 
 def _check_ex2(m: Any) -> list[str]:
@@ -224,11 +291,22 @@ def _check_ex2(m: Any) -> list[str]:
         x, w, b = _ints(rng, N, C, H, W), _ints(rng, O, C, kh, kw), _ints(rng, O)
         setting = f"x {x.shape}, w {w.shape}"
         want = _ref_forward(x, w, b)
-        compare("y", _call(m, "conv2d", x, w, b), want, setting, {
-            "the bias is missing: add b[o] to every y[n, o, i, j]": want - b[None, :, None, None],
-            "the kernel is flipped: the forward is a correlation, x[i + p] * w[p] (not w[kh - 1 - p])":
-                _ref_forward(x, w[:, :, ::-1, ::-1].copy(), b),
-            "y sums over every input channel c (you used only c = 0)": _ref_forward(x[:, :1], w[:, :1], b)})
+        compare(
+            "y",
+            _call(m, "conv2d", x, w, b),
+            want,
+            setting,
+            {
+                "the bias is missing: add b[o] to every y[n, o, i, j]": want
+                - b[None, :, None, None],
+                "the kernel is flipped: the forward is a correlation, x[i + p] * w[p] (not w[kh - 1 - p])": _ref_forward(
+                    x, w[:, :, ::-1, ::-1].copy(), b
+                ),
+                "y sums over every input channel c (you used only c = 0)": _ref_forward(
+                    x[:, :1], w[:, :1], b
+                ),
+            },
+        )
         lines.append(f"ok: {setting}")
     return lines
 
@@ -239,7 +317,9 @@ def _check_backward(m: Any, cases: list, with_options: bool) -> list[str]:
     for N, C, H, W, O, kh, kw, s, pad in cases:
         x, w, b = _ints(rng, N, C, H, W), _ints(rng, O, C, kh, kw), _ints(rng, O)
         opts = (s, pad) if with_options else ()
-        setting = f"x {x.shape}, w {w.shape}" + (f", stride {s}, padding {pad}" if with_options else "")
+        setting = f"x {x.shape}, w {w.shape}" + (
+            f", stride {s}, padding {pad}" if with_options else ""
+        )
         y = _ref_forward(x, w, b, s, pad)
         compare("y", _call(m, "conv2d", x, w, b, *opts), y, setting)
         g = _ints(rng, *y.shape)
@@ -250,14 +330,23 @@ def _check_backward(m: Any, cases: list, with_options: bool) -> list[str]:
         mistakes = _mistakes_backward(g, x, w, s, pad)
         compare("dx", got[0], want[0], setting, mistakes["dx"], _shape_hints_dx(x, pad))
         compare("dw", got[1], want[1], setting, mistakes["dw"])
-        compare("db", got[2], want[2], setting, mistakes["db"],
-                {(N, O): "dL/db[o] sums over the batch too: every image used the same bias"})
+        compare(
+            "db",
+            got[2],
+            want[2],
+            setting,
+            mistakes["db"],
+            {(N, O): "dL/db[o] sums over the batch too: every image used the same bias"},
+        )
 
-        def forward(x_: np.ndarray, w_: np.ndarray, b_: np.ndarray, opts: tuple = opts) -> np.ndarray:
+        def forward(
+            x_: np.ndarray, w_: np.ndarray, b_: np.ndarray, opts: tuple = opts
+        ) -> np.ndarray:
             return m.conv2d(x_, w_, b_, *opts)
 
-        def backward(g_: np.ndarray, x_: np.ndarray, w_: np.ndarray, b_: np.ndarray,
-                     opts: tuple = opts) -> tuple:
+        def backward(
+            g_: np.ndarray, x_: np.ndarray, w_: np.ndarray, b_: np.ndarray, opts: tuple = opts
+        ) -> tuple:
             return m.conv2d_backward(g_, x_, w_, *opts)
 
         if x.size <= 64:  # gradcheck builds the whole Jacobian: keep it to the small cases
@@ -271,8 +360,11 @@ def _check_ex3(m: Any) -> list[str]:
 
 
 _STRIDED_CASES = [  # (N, C, H, W, O, kh, kw, stride, padding)
-    (1, 1, 5, 5, 1, 3, 3, 2, 1), (2, 2, 6, 5, 3, 3, 2, 2, 0), (2, 3, 7, 7, 2, 2, 2, 3, 1),
-    (1, 2, 4, 4, 2, 3, 3, 1, 2)]
+    (1, 1, 5, 5, 1, 3, 3, 2, 1),
+    (2, 2, 6, 5, 3, 3, 2, 2, 0),
+    (2, 3, 7, 7, 2, 2, 2, 3, 1),
+    (1, 2, 4, 4, 2, 3, 3, 1, 2),
+]
 
 
 def _check_ex4(m: Any) -> list[str]:
@@ -290,48 +382,103 @@ def _check_ex5(m: Any) -> list[str]:
         args = ((kh, kw), (OH, OW), (s, s), (1, 1))
         want = K.im2col(x_pad, *args)
         win = K.im2col(x_pad, *args).reshape(N, C, kh, kw, OH * OW)
-        compare("cols", _call(m, "im2col", x_pad, kh, kw, s), want, setting, {
-            "the rows are in (p, q, c) order; im2col's rows run over (c, p, q), c slowest":
-                win.transpose(0, 2, 3, 1, 4).reshape(N, C * kh * kw, OH * OW),
-            "the stride is ignored: window (i, j) starts at (i*stride, j*stride)":
-                K.im2col(x_pad[:, :, :OH + kh - 1, :OW + kw - 1], (kh, kw), (OH, OW), (1, 1), (1, 1))},
-            {(N, C * kh * kw, (H + 2 * pad - kh + 1) * (W + 2 * pad - kw + 1)):
-             "that many columns is every stride-1 window: keep every stride-th one"})
+        compare(
+            "cols",
+            _call(m, "im2col", x_pad, kh, kw, s),
+            want,
+            setting,
+            {
+                "the rows are in (p, q, c) order; im2col's rows run over (c, p, q), c slowest": win.transpose(
+                    0, 2, 3, 1, 4
+                ).reshape(N, C * kh * kw, OH * OW),
+                "the stride is ignored: window (i, j) starts at (i*stride, j*stride)": K.im2col(
+                    x_pad[:, :, : OH + kh - 1, : OW + kw - 1], (kh, kw), (OH, OW), (1, 1), (1, 1)
+                ),
+            },
+            {
+                (
+                    N,
+                    C * kh * kw,
+                    (H + 2 * pad - kh + 1) * (W + 2 * pad - kw + 1),
+                ): "that many columns is every stride-1 window: keep every stride-th one"
+            },
+        )
         dcols = _ints(rng, N, C * kh * kw, OH * OW)
         want = K.col2im(dcols, x_pad.shape, *args)
         assigned = np.zeros(x_pad.shape)  # a col2im that assigns: overlapping windows overwrite
         d6 = dcols.reshape(N, C, kh, kw, OH, OW)
         for p in range(kh):
             for q in range(kw):
-                assigned[:, :, p:p + s * (OH - 1) + 1:s, q:q + s * (OW - 1) + 1:s] = d6[:, :, p, q]
+                assigned[:, :, p : p + s * (OH - 1) + 1 : s, q : q + s * (OW - 1) + 1 : s] = d6[
+                    :, :, p, q
+                ]
         mistakes = {}
         if not np.array_equal(assigned, want):
-            mistakes["where windows overlap, their entries must add up (+=); an assignment keeps only "
-                     "the last one"] = assigned
-        compare("col2im(dcols)", _call(m, "col2im", dcols, x_pad.shape, kh, kw, s), want, setting, mistakes)
+            mistakes[
+                "where windows overlap, their entries must add up (+=); an assignment keeps only "
+                "the last one"
+            ] = assigned
+        compare(
+            "col2im(dcols)",
+            _call(m, "col2im", dcols, x_pad.shape, kh, kw, s),
+            want,
+            setting,
+            mistakes,
+        )
         y = _ref_forward(x, w, b, s, pad)
-        compare("y", _call(m, "conv2d", x, w, b, s, pad), y, f"x {x.shape}, w {w.shape}, stride {s}, "
-                f"padding {pad}", {"the bias is missing": y - b[None, :, None, None]})
+        compare(
+            "y",
+            _call(m, "conv2d", x, w, b, s, pad),
+            y,
+            f"x {x.shape}, w {w.shape}, stride {s}, padding {pad}",
+            {"the bias is missing": y - b[None, :, None, None]},
+        )
         lines.append(f"ok: {setting}")
     return lines
 
 
-EXERCISES: dict[int, Exercise] = {e.number: e for e in (
-    Exercise(1, "ex1_corr1d.py", "1-D correlation and its backward", ("corr1d", "corr1d_backward"), _check_ex1),
-    Exercise(2, "ex2_conv2d_loops.py", "conv2d forward as loops", ("conv2d",), _check_ex2),
-    Exercise(3, "ex3_conv2d_backward.py", "conv2d backward: input, weight and bias",
-             ("conv2d", "conv2d_backward"), _check_ex3),
-    Exercise(4, "ex4_stride_padding.py", "stride and padding, forward and backward",
-             ("conv2d", "conv2d_backward"), _check_ex4),
-    Exercise(5, "ex5_im2col.py", "im2col, col2im and the convolution as one matrix product",
-             ("im2col", "col2im", "conv2d"), _check_ex5),
-)}
+EXERCISES: dict[int, Exercise] = {
+    e.number: e
+    for e in (
+        Exercise(
+            1,
+            "ex1_corr1d.py",
+            "1-D correlation and its backward",
+            ("corr1d", "corr1d_backward"),
+            _check_ex1,
+        ),
+        Exercise(2, "ex2_conv2d_loops.py", "conv2d forward as loops", ("conv2d",), _check_ex2),
+        Exercise(
+            3,
+            "ex3_conv2d_backward.py",
+            "conv2d backward: input, weight and bias",
+            ("conv2d", "conv2d_backward"),
+            _check_ex3,
+        ),
+        Exercise(
+            4,
+            "ex4_stride_padding.py",
+            "stride and padding, forward and backward",
+            ("conv2d", "conv2d_backward"),
+            _check_ex4,
+        ),
+        Exercise(
+            5,
+            "ex5_im2col.py",
+            "im2col, col2im and the convolution as one matrix product",
+            ("im2col", "col2im", "conv2d"),
+            _check_ex5,
+        ),
+    )
+}
 
 
 def load(path: str) -> Any:
     """Import the learner's file as a module."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"exercises: no file {path!r} (run from the repository root, or pass the path)")
+        raise FileNotFoundError(
+            f"exercises: no file {path!r} (run from the repository root, or pass the path)"
+        )
     spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -353,9 +500,13 @@ def check(number: int, path: str | None = None) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinyconv.exercises", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tinyconv.exercises", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("number", type=int, nargs="?", help="which exercise (omit for the list)")
-    parser.add_argument("path", nargs="?", help="the file to check (default docs/exercises/exN_*.py)")
+    parser.add_argument(
+        "path", nargs="?", help="the file to check (default docs/exercises/exN_*.py)"
+    )
     args = parser.parse_args(argv)
     if args.number is None:
         for ex in EXERCISES.values():

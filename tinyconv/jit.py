@@ -13,6 +13,7 @@ is a compatibility layer and says so:
   ScriptModule (no `.graph`, no `.code`, no `jit.save`).
 - `Final` is `typing.Final`, as in PyTorch; `annotate(T, x)` returns x.
 """
+
 from __future__ import annotations
 
 import typing
@@ -20,8 +21,19 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["Final", "annotate", "export", "ignore", "interface", "is_scripting", "is_tracing", "script",
-           "script_if_tracing", "trace", "unused"]
+__all__ = [
+    "Final",
+    "annotate",
+    "export",
+    "ignore",
+    "interface",
+    "is_scripting",
+    "is_tracing",
+    "script",
+    "script_if_tracing",
+    "trace",
+    "unused",
+]
 
 T = TypeVar("T")
 
@@ -29,13 +41,18 @@ Final = typing.Final
 
 
 def _eager_warning(what: str) -> None:
-    warnings.warn(f"tinyconv.jit.{what}: tinyconv runs eagerly and has no TorchScript compiler; "
-                  f"{what}() returns its argument unchanged (same numbers, but no graph, code or "
-                  "jit.save)", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"tinyconv.jit.{what}: tinyconv runs eagerly and has no TorchScript compiler; "
+        f"{what}() returns its argument unchanged (same numbers, but no graph, code or "
+        "jit.save)",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
-def script(obj: T, optimize: Any = None, _frames_up: int = 0, _rcb: Any = None,
-           example_inputs: Any = None) -> T:
+def script(
+    obj: T, optimize: Any = None, _frames_up: int = 0, _rcb: Any = None, example_inputs: Any = None
+) -> T:
     """Return `obj` (a Module, function or class) unchanged, with a UserWarning: nothing is compiled."""
     _eager_warning("script")
     return obj

@@ -14,6 +14,7 @@ exactly what `safetensors.torch.save_file` / `load_file` exchange with PyTorch: 
 of names to tensors, i.e. a model's state_dict; loading returns a dict of plain tensors.
 Everything else (optimiser state, nested structures, numbers) stays in the .npz format.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,14 +44,19 @@ def _encode(obj: Any, arrays: dict, where: str) -> Any:
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
         arrays[key] = obj._data
-        return {"__tensor__": key, "requires_grad": obj.requires_grad,
-                "parameter": type(obj).__name__ == "Parameter"}
+        return {
+            "__tensor__": key,
+            "requires_grad": obj.requires_grad,
+            "parameter": type(obj).__name__ == "Parameter",
+        }
     if isinstance(obj, np.ndarray):
         try:
             as_dtype(obj.dtype)  # only dtypes tinyconv knows (no object or string arrays)
         except TypeError:
-            raise TypeError(f"save: can't store {where}, an array of dtype {obj.dtype}; checkpoints hold "
-                            "arrays of numeric or bool dtypes only") from None
+            raise TypeError(
+                f"save: can't store {where}, an array of dtype {obj.dtype}; checkpoints hold "
+                "arrays of numeric or bool dtypes only"
+            ) from None
         key = f"a{len(arrays)}"
         arrays[key] = obj
         return {"__ndarray__": key}
@@ -63,15 +69,21 @@ def _encode(obj: Any, arrays: dict, where: str) -> Any:
     if isinstance(obj, (float, np.floating)):
         return {"__float__": repr(float(obj))}  # exact, and nan/inf survive
     if isinstance(obj, dict):
-        return {"__dict__": [[_encode(k, arrays, where), _encode(v, arrays, f"{where}[{k!r}]")]
-                             for k, v in obj.items()],
-                "ordered": type(obj).__name__ == "OrderedDict"}
+        return {
+            "__dict__": [
+                [_encode(k, arrays, where), _encode(v, arrays, f"{where}[{k!r}]")]
+                for k, v in obj.items()
+            ],
+            "ordered": type(obj).__name__ == "OrderedDict",
+        }
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
     if isinstance(obj, list):
         return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
-    raise TypeError(f"save: can't store {where} of type {type(obj).__name__}; checkpoints hold tensors, "
-                    "arrays, numbers, strings, bools, None and dicts/lists/tuples of them")
+    raise TypeError(
+        f"save: can't store {where} of type {type(obj).__name__}; checkpoints hold tensors, "
+        "arrays, numbers, strings, bools, None and dicts/lists/tuples of them"
+    )
 
 
 def _decode(obj: Any, arrays: Any) -> Any:
@@ -85,6 +97,7 @@ def _decode(obj: Any, arrays: Any) -> Any:
         t = Tensor._make(arrays[obj["__tensor__"]], None, False)
         if obj.get("parameter"):
             from .nn.module import Parameter
+
             return Parameter(t, requires_grad=bool(obj.get("requires_grad")))
         if obj.get("requires_grad"):
             t.requires_grad = True
@@ -124,9 +137,13 @@ def _write_atomically(path: str, write: Any) -> None:
     """Call `write(file)` on a temporary file beside `path`, fsync it, then rename it over `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise CheckpointError(f"save: can't write checkpoint {path}: folder {folder} does not exist")
+        raise CheckpointError(
+            f"save: can't write checkpoint {path}: folder {folder} does not exist"
+        )
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1] or ".npz", dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=".tmp-", suffix=os.path.splitext(path)[1] or ".npz", dir=folder
+        )
     except OSError as e:
         raise CheckpointError(f"save: can't write checkpoint {path}: {e.strerror}") from e
     try:
@@ -140,8 +157,10 @@ def _write_atomically(path: str, write: Any) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         if isinstance(e, OSError):  # e.g. disk full: the previous checkpoint is untouched
-            raise CheckpointError(f"save: can't write checkpoint {path} ({type(e).__name__}: {e}); "
-                                  "any previous file there is unchanged") from e
+            raise CheckpointError(
+                f"save: can't write checkpoint {path} ({type(e).__name__}: {e}); "
+                "any previous file there is unchanged"
+            ) from e
         raise
     try:  # make the rename itself durable
         dfd = os.open(folder, os.O_RDONLY)
@@ -187,40 +206,63 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         return _load_safetensors(data, name)
     try:
         if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
-            raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (not a .npz/zip file; "
-                                  "truncated, corrupt or another format)")
+            raise CheckpointError(
+                f"load: {name} is not a tinyconv checkpoint (not a .npz/zip file; "
+                "truncated, corrupt or another format)"
+            )
         loaded = np.load(io.BytesIO(data), allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"load: {name} holds a single NumPy array (a .npy file), not a tinyconv "
-                                  "checkpoint")
+            raise CheckpointError(
+                f"load: {name} holds a single NumPy array (a .npy file), not a tinyconv checkpoint"
+            )
         with loaded as npz:
             if _MANIFEST not in npz.files:
-                raise CheckpointError(f"load: {name} is a .npz file but not a tinyconv checkpoint (no manifest)")
+                raise CheckpointError(
+                    f"load: {name} is a .npz file but not a tinyconv checkpoint (no manifest)"
+                )
             manifest = json.loads(str(npz[_MANIFEST]))
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
                 fmt = manifest.get("format") if isinstance(manifest, dict) else None
                 raise CheckpointError(f"load: {name} is not a tinyconv checkpoint (format {fmt!r})")
             version = manifest.get("version", 0)
             if not isinstance(version, int):
-                raise CheckpointError(f"load: {name} has a corrupt manifest (format version {version!r})")
+                raise CheckpointError(
+                    f"load: {name} has a corrupt manifest (format version {version!r})"
+                )
             if version > VERSION:
-                raise CheckpointError(f"load: {name} was written by a newer tinyconv (format version "
-                                      f"{version!r}; this one reads up to {VERSION})")
+                raise CheckpointError(
+                    f"load: {name} was written by a newer tinyconv (format version "
+                    f"{version!r}; this one reads up to {VERSION})"
+                )
             arrays = {k: npz[k] for k in npz.files if k != _MANIFEST}
             try:
                 return _decode(manifest["object"], arrays)
             except (TypeError, AttributeError, IndexError, KeyError, ValueError, RuntimeError) as e:
-                raise CheckpointError(f"load: {name} has a corrupt manifest ({type(e).__name__}: {e})") from None
+                raise CheckpointError(
+                    f"load: {name} has a corrupt manifest ({type(e).__name__}: {e})"
+                ) from None
     except CheckpointError:
         raise
     except ValueError as e:
         if "allow_pickle" not in str(e):
-            raise CheckpointError(f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or "
-                                  f"another format): {type(e).__name__}: {e}") from None
-        raise CheckpointError(f"load: {name} holds a pickled object array; tinyconv never unpickles (a "
-                              "hostile file could run code), so it refuses to load it") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, NotImplementedError, OverflowError,
-            struct.error, zlib.error) as e:  # NotImplementedError: a corrupt zip header's "method"/"version"
+            raise CheckpointError(
+                f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or "
+                f"another format): {type(e).__name__}: {e}"
+            ) from None
+        raise CheckpointError(
+            f"load: {name} holds a pickled object array; tinyconv never unpickles (a "
+            "hostile file could run code), so it refuses to load it"
+        ) from None
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        KeyError,
+        NotImplementedError,
+        OverflowError,
+        struct.error,
+        zlib.error,
+    ) as e:  # NotImplementedError: a corrupt zip header's "method"/"version"
         raise CheckpointError(
             f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another format): "
             f"{type(e).__name__}: {e}"
@@ -233,8 +275,10 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
 # dtype, shape and byte range, then the raw bytes. No code is ever run to read one. We go through
 # the `safetensors` package's NumPy API so the bytes are exactly what `safetensors.torch` expects.
 
-_SAFETENSORS_EXTRA = ('this needs the safetensors package: pip install "tinyconv[safetensors]" '
-                      "(or: pip install safetensors)")
+_SAFETENSORS_EXTRA = (
+    'this needs the safetensors package: pip install "tinyconv[safetensors]" '
+    "(or: pip install safetensors)"
+)
 
 
 def _is_safetensors_path(f: Any) -> bool:
@@ -259,18 +303,24 @@ def _safetensors(action: str, name: str) -> Any:
 
 def _save_safetensors(obj: Any, path: str) -> None:
     """Write a state dict (str -> Tensor) as a .safetensors file, atomically."""
-    npz_hint = ("a .safetensors file holds a flat dict of name -> tensor (a state_dict); save other "
-                "objects (optimiser state, nested dicts, numbers) in tinyconv's own format with a "
-                "path ending in .npz, e.g. tinyconv.save(obj, 'checkpoint.npz')")
+    npz_hint = (
+        "a .safetensors file holds a flat dict of name -> tensor (a state_dict); save other "
+        "objects (optimiser state, nested dicts, numbers) in tinyconv's own format with a "
+        "path ending in .npz, e.g. tinyconv.save(obj, 'checkpoint.npz')"
+    )
     if not isinstance(obj, dict):
         raise TypeError(f"save: can't write {type(obj).__name__} to {path}: {npz_hint}")
     arrays = {}
     for k, v in obj.items():
         if not isinstance(k, str):
-            raise TypeError(f"save: can't write key {k!r} ({type(k).__name__}) to {path}: names must be "
-                            f"strings; {npz_hint}")
+            raise TypeError(
+                f"save: can't write key {k!r} ({type(k).__name__}) to {path}: names must be "
+                f"strings; {npz_hint}"
+            )
         if not isinstance(v, Tensor):
-            raise TypeError(f"save: can't write obj[{k!r}], a {type(v).__name__}, to {path}: {npz_hint}")
+            raise TypeError(
+                f"save: can't write obj[{k!r}], a {type(v).__name__}, to {path}: {npz_hint}"
+            )
         # safetensors stores C-ordered bytes; a transposed or sliced view is laid out afresh
         # (not np.ascontiguousarray: it turns a 0-d array, e.g. num_batches_tracked, into 1-d)
         arrays[k] = v._data if v._data.flags.c_contiguous else v._data.copy(order="C")
@@ -284,17 +334,23 @@ def _load_safetensors(data: bytes, name: str) -> dict:
     try:
         arrays = st.numpy.load(data)
     except KeyError as e:  # the NumPy API's lookup of a dtype name it has no NumPy dtype for
-        raise CheckpointError(f"load: {name} holds tensors of dtype {e}, which NumPy (and so tinyconv) "
-                              "lacks; convert them in PyTorch first, e.g. to float32") from None
+        raise CheckpointError(
+            f"load: {name} holds tensors of dtype {e}, which NumPy (and so tinyconv) "
+            "lacks; convert them in PyTorch first, e.g. to float32"
+        ) from None
     except st.SafetensorError as e:
-        raise CheckpointError(f"load: {name} is not a readable .safetensors file (truncated, corrupt or "
-                              f"another format): {e}") from None
+        raise CheckpointError(
+            f"load: {name} is not a readable .safetensors file (truncated, corrupt or "
+            f"another format): {e}"
+        ) from None
     out = {}
     for k in sorted(arrays):  # the order safetensors.torch.load_file gives
         try:
             as_dtype(arrays[k].dtype)
         except TypeError:
-            raise CheckpointError(f"load: {name} holds {k!r} of dtype {arrays[k].dtype}, which tinyconv "
-                                  "has no tensors of") from None
+            raise CheckpointError(
+                f"load: {name} holds {k!r} of dtype {arrays[k].dtype}, which tinyconv "
+                "has no tensors of"
+            ) from None
         out[k] = Tensor._make(np.array(arrays[k]), None, False)  # a private, writable copy
     return out

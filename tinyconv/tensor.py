@@ -11,6 +11,7 @@ A Tensor holds
 The math itself lives in autograd/ops.py; this class gives it PyTorch's
 names and semantics (broadcasting, dtype promotion, in-place rules).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -79,7 +80,16 @@ class Tensor(ViewInplace, TensorMath):
     # and _VIEW_* flags about how it was made. `_gv` (views only): the version of the
     # shared counter when the view's history was last made current; when it differs,
     # the root changed in place and the view's history is re-derived (rebased) from it.
-    __slots__ = ("__weakref__", "_base", "_data", "_grad", "_grad_fn", "_gv", "_requires_grad", "_vc")
+    __slots__ = (
+        "__weakref__",
+        "_base",
+        "_data",
+        "_grad",
+        "_grad_fn",
+        "_gv",
+        "_requires_grad",
+        "_vc",
+    )
     # nn.Parameter sets this: the engine (trace, viz) tells parameters apart without importing nn
     _is_parameter = False
     __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
@@ -88,11 +98,16 @@ class Tensor(ViewInplace, TensorMath):
     def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         """Tensor(data) copies data into a float32 tensor; Tensor(2, 3) makes zeros of that size."""
         if len(args) == 1 and not isinstance(args[0], (builtins.int, np.integer)):
-            arr = _to_array(args[0], as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype(),
-                            "Tensor()")
+            arr = _to_array(
+                args[0],
+                as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype(),
+                "Tensor()",
+            )
         else:
-            arr = np.zeros(_sizes(args, "Tensor()"),
-                           dtype=as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype())
+            arr = np.zeros(
+                _sizes(args, "Tensor()"),
+                dtype=as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype(),
+            )
         self._data = arr
         self._requires_grad = False
         self.grad_fn = None
@@ -181,7 +196,10 @@ class Tensor(ViewInplace, TensorMath):
                 "Reading .grad of a tensor that is not a leaf: backward does not fill it in, so it "
                 "stays None. To keep this tensor's gradient, call .retain_grad() on it before "
                 "backward; if you meant a leaf tensor (a parameter or an input you created), read "
-                "that tensor's .grad instead.", UserWarning, stacklevel=2)
+                "that tensor's .grad instead.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self._grad
 
     @grad.setter
@@ -328,8 +346,10 @@ class Tensor(ViewInplace, TensorMath):
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
             return {
-                "float32": "tinyconv.FloatTensor", "float64": "tinyconv.DoubleTensor",
-                "int64": "tinyconv.LongTensor", "int32": "tinyconv.IntTensor",
+                "float32": "tinyconv.FloatTensor",
+                "float64": "tinyconv.DoubleTensor",
+                "int64": "tinyconv.LongTensor",
+                "int32": "tinyconv.IntTensor",
                 "bool": "tinyconv.BoolTensor",
             }.get(self._data.dtype.name, dtype_name(self._data.dtype))
         return self.to(dtype)
@@ -444,7 +464,7 @@ class Tensor(ViewInplace, TensorMath):
         return _binary(ops.Div, self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Tensor:
-        if (type(other) is builtins.int and other < 0 and self._data.dtype.kind in "biu"):
+        if type(other) is builtins.int and other < 0 and self._data.dtype.kind in "biu":
             # PyTorch refuses this one case (a negative *tensor* exponent gives 0s instead)
             raise RuntimeError(
                 f"pow: integers to negative integer powers are not allowed (a tensor of dtype "
@@ -547,7 +567,7 @@ class Tensor(ViewInplace, TensorMath):
         return self / other
 
     def pow(self, exponent: Any) -> Tensor:
-        return self ** exponent
+        return self**exponent
 
     multiply = mul
     divide = div
@@ -558,8 +578,10 @@ class Tensor(ViewInplace, TensorMath):
 
     def mm(self, other: Any) -> Tensor:
         if self._data.ndim != 2 or _as_tensor(other).ndim != 2:
-            raise ValueError(f"mm(): both operands must be 2-D, got shapes {tuple(self.shape)} and "
-                             f"{tuple(_as_tensor(other).shape)}")
+            raise ValueError(
+                f"mm(): both operands must be 2-D, got shapes {tuple(self.shape)} and "
+                f"{tuple(_as_tensor(other).shape)}"
+            )
         return matmul(self, other)
 
     def dot(self, other: Any) -> Tensor:
@@ -567,7 +589,9 @@ class Tensor(ViewInplace, TensorMath):
 
     def t(self) -> Tensor:
         if self._data.ndim > 2:
-            raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(self.shape)}")
+            raise ValueError(
+                f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(self.shape)}"
+            )
         out = self.T
         if out._grad_fn is not None:  # PyTorch's node for t() (x.T shows PermuteBackward0)
             out._grad_fn.torch_name = "TBackward0"
@@ -606,7 +630,7 @@ class Tensor(ViewInplace, TensorMath):
         return ops.Relu.apply(self)
 
     def square(self) -> Tensor:
-        return self ** 2  # PyTorch's square is pow(x, 2) (PowBackward0)
+        return self**2  # PyTorch's square is pow(x, 2) (PowBackward0)
 
     def sign(self) -> Tensor:
         return ops.Sign.apply(self)
@@ -616,7 +640,9 @@ class Tensor(ViewInplace, TensorMath):
         (the output takes the broadcast shape, and tensor bounds get gradients)."""
         if min is None and max is None:
             raise ValueError("clamp(): at least one of min and max must be given")
-        lo, hi = (_wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max))
+        lo, hi = (
+            _wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max)
+        )
         if lo is not None and hi is not None and isinstance(lo, Tensor) != isinstance(hi, Tensor):
             raise TypeError(  # PyTorch's overloads take two numbers or two tensors, not one of each
                 f"clamp(): min and max must both be tensors or both be numbers, got "
@@ -628,10 +654,14 @@ class Tensor(ViewInplace, TensorMath):
             try:
                 np.broadcast_shapes(self._data.shape, *shapes)
             except ValueError:
-                raise ValueError(f"clamp(): min/max of shape(s) {shapes} can't be broadcast with the "
-                                 f"input's shape {tuple(self.shape)}") from None
+                raise ValueError(
+                    f"clamp(): min/max of shape(s) {shapes} can't be broadcast with the "
+                    f"input's shape {tuple(self.shape)}"
+                ) from None
         dtype = result_type(self._data, *raw)
-        if dtype.kind == "b" and not builtins.all(isinstance(r, np.ndarray) for r in raw if r is not None):
+        if dtype.kind == "b" and not builtins.all(
+            isinstance(r, np.ndarray) for r in raw if r is not None
+        ):
             _refuse_bool(ops.Clamp, self, None, dtype)
         return ops.Clamp.apply(self, lo, hi, dtype)
 
@@ -657,8 +687,15 @@ class Tensor(ViewInplace, TensorMath):
             )
         return ops.Mean.apply(x, _dims(dim, self._data.ndim, "mean()"), keepdim)
 
-    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None, _op: Any = None) -> Tensor:
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+        _op: Any = None,
+    ) -> Tensor:
         corr = 1 if correction is None else correction
         if unbiased is not None:
             if isinstance(unbiased, builtins.bool):
@@ -669,13 +706,21 @@ class Tensor(ViewInplace, TensorMath):
         x = self._float_input(what)
         return (_op or ops.Var).apply(x, _dims(dim, self._data.ndim, what), corr, keepdim)
 
-    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+    ) -> Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction, _op=ops.Std)
 
     def _float_input(self, what: str) -> Tensor:
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f"{what}: input dtype must be floating point, got {dtype_name(self._data.dtype)}")
+            raise RuntimeError(
+                f"{what}: input dtype must be floating point, got {dtype_name(self._data.dtype)}"
+            )
         return self
 
     def _max_min(self, dim: Any, keepdim: bool, use_min: bool, what: str) -> Any:
@@ -690,7 +735,8 @@ class Tensor(ViewInplace, TensorMath):
         idx = (np.argmin if use_min else np.argmax)(data, axis=axis, keepdims=True)
         squeeze = not keepdim or not self._data.ndim  # a 0-d input gives 0-d results, as in PyTorch
         values = (ops.MinDim if use_min else ops.MaxDim).apply(
-            self if self._data.ndim else self.reshape(1), idx, axis, not squeeze)
+            self if self._data.ndim else self.reshape(1), idx, axis, not squeeze
+        )
         if squeeze:
             idx = np.squeeze(idx, axis)
         return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
@@ -722,20 +768,26 @@ class Tensor(ViewInplace, TensorMath):
         axis = None if dim is None else _dim(dim, self._data.ndim, "prod()")
         return ops.Prod.apply(self, axis, keepdim and dim is not None, dt)
 
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    def norm(
+        self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+    ) -> Tensor:
         """The vector p-norm of the elements over `dim` (all by default), as torch.norm ('fro' is p=2).
 
         One op (ops.Norm) whose backward gives zeros PyTorch's gradients (0, not nan).
         """
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
-            raise RuntimeError(f"norm(): input dtype must be floating point, got {dtype_name(x._data.dtype)}; "
-                               "convert with .float() or pass dtype=")
+            raise RuntimeError(
+                f"norm(): input dtype must be floating point, got {dtype_name(x._data.dtype)}; "
+                "convert with .float() or pass dtype="
+            )
         if p is None or p == "fro":
             p = 2
         if isinstance(p, str):  # a bad value of p, not a bad type:
-            raise ValueError(f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
-                             + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else ""))
+            raise ValueError(
+                f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
+                + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else "")
+            )
         return ops.Norm.apply(x, builtins.float(p), _dims(dim, x._data.ndim, "norm()"), keepdim)
 
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
@@ -746,20 +798,34 @@ class Tensor(ViewInplace, TensorMath):
             t.requires_grad = True
         return t
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_zeros(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         return self._new(0, size, dtype, requires_grad, "new_zeros()")
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_ones(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         return self._new(1, size, dtype, requires_grad, "new_ones()")
 
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_empty(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         return self._new(0, size, dtype, requires_grad, "new_empty()")
 
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Tensor:
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         return self._new(fill_value, (size,), dtype, requires_grad, "new_full()")
 
-    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new_tensor(
+        self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+    ) -> Tensor:
         dt = self._data.dtype if dtype is None else as_dtype(dtype)
         t = Tensor._make(_to_array(data, dt, "new_tensor()"), None, False)
         if requires_grad:
@@ -779,14 +845,20 @@ class Tensor(ViewInplace, TensorMath):
         return _arg(np.argmin, self, dim, keepdim, "argmin()")
 
     def all(self, dim: Any = None) -> Tensor:
-        return Tensor._make(np.asarray(np.all(self._data, axis=_dims(dim, self.ndim, "all()"))), None, False)
+        return Tensor._make(
+            np.asarray(np.all(self._data, axis=_dims(dim, self.ndim, "all()"))), None, False
+        )
 
     def any(self, dim: Any = None) -> Tensor:
-        return Tensor._make(np.asarray(np.any(self._data, axis=_dims(dim, self.ndim, "any()"))), None, False)
+        return Tensor._make(
+            np.asarray(np.any(self._data, axis=_dims(dim, self.ndim, "any()"))), None, False
+        )
 
     # -- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
-        return ops.Reshape.apply(self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()"))
+        return ops.Reshape.apply(
+            self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()")
+        )
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
@@ -815,19 +887,23 @@ class Tensor(ViewInplace, TensorMath):
         s = _dim(start_dim, len(shape), "flatten()")
         e = _dim(end_dim, len(shape), "flatten()")
         if s > e:
-            raise ValueError(f"flatten(): start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+            raise ValueError(
+                f"flatten(): start_dim ({start_dim}) must not come after end_dim ({end_dim})"
+            )
         if s == e:
-            return self  # PyTorch returns the tensor itself here (not a view): same is_leaf, same node
+            return (
+                self  # PyTorch returns the tensor itself here (not a view): same is_leaf, same node
+            )
         n = 1
-        for d in shape[s:e + 1]:
+        for d in shape[s : e + 1]:
             n *= d
-        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+        return self.reshape(shape[:s] + (n,) + shape[e + 1 :])
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         d = _dim(dim, self._data.ndim, "unflatten()")
         shape = self._data.shape
         inner = _infer_shape(tuple(sizes), np.empty(shape[d]), "unflatten()")
-        return self.reshape(shape[:d] + inner + shape[d + 1:])
+        return self.reshape(shape[:d] + inner + shape[d + 1 :])
 
     def squeeze(self, dim: Any = None) -> Tensor:
         shape = self._data.shape
@@ -838,7 +914,9 @@ class Tensor(ViewInplace, TensorMath):
             dims = dims if isinstance(dims, tuple) else (dims,)
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         out = ops.Squeeze.apply(self, new)  # a view even when nothing is squeezed, as in PyTorch
-        if out._grad_fn is not None and not isinstance(dim, int):  # PyTorch's overloads: (), dim, dims
+        if out._grad_fn is not None and not isinstance(
+            dim, int
+        ):  # PyTorch's overloads: (), dim, dims
             out._grad_fn.torch_name = "SqueezeBackward0" if dim is None else "SqueezeBackward2"
         return out
 
@@ -872,8 +950,10 @@ class Tensor(ViewInplace, TensorMath):
         sizes = _sizes(sizes, "expand()")
         shape = self._data.shape
         if len(sizes) < len(shape):
-            raise ValueError(f"expand(): the number of sizes {sizes} must be at least the tensor's "
-                             f"number of dimensions ({len(shape)}, shape {tuple(shape)})")
+            raise ValueError(
+                f"expand(): the number of sizes {sizes} must be at least the tensor's "
+                f"number of dimensions ({len(shape)}, shape {tuple(shape)})"
+            )
         lead = len(sizes) - len(shape)
         target = []
         for i, s in enumerate(sizes):
@@ -908,10 +988,14 @@ class Tensor(ViewInplace, TensorMath):
         """Pieces of `split_size` along dim (the last may be smaller), or of the sizes in a list."""
         d = _dim(dim, self._data.ndim, "split()")
         n = self._data.shape[d]
-        if isinstance(split_size, (builtins.int, np.integer)) and not isinstance(split_size, builtins.bool):
+        if isinstance(split_size, (builtins.int, np.integer)) and not isinstance(
+            split_size, builtins.bool
+        ):
             if split_size < 0 or (split_size == 0 and n):
-                raise RuntimeError(f"split(): split_size must be positive (0 only for a dim of size 0), "
-                                   f"got {split_size} for dim {d} of size {n}")
+                raise RuntimeError(
+                    f"split(): split_size must be positive (0 only for a dim of size 0), "
+                    f"got {split_size} for dim {d} of size {n}"
+                )
             # a dim of size 0 still gives one (empty) piece, as in PyTorch
             sizes = [split_size] * (n // split_size) + [n % split_size] if split_size else [0]
             if len(sizes) > 1 and sizes[-1] == 0:
@@ -919,8 +1003,10 @@ class Tensor(ViewInplace, TensorMath):
         else:
             sizes = list(split_size)
             if sum(sizes) != n or builtins.any(s < 0 for s in sizes):
-                raise RuntimeError(f"split(): split sizes {sizes} must be non-negative and sum to the "
-                                   f"size of dim {d}, {n}")
+                raise RuntimeError(
+                    f"split(): split sizes {sizes} must be non-negative and sum to the "
+                    f"size of dim {d}, {n}"
+                )
         out, start = [], 0
         for s in sizes:
             idx = (slice(None),) * d + (slice(start, start + s),)
@@ -939,7 +1025,9 @@ class Tensor(ViewInplace, TensorMath):
 
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self._data.ndim, "unbind()")
-        return _multi_output_views([self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d])])
+        return _multi_output_views(
+            [self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d])]
+        )
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
@@ -976,8 +1064,11 @@ class Tensor(ViewInplace, TensorMath):
         self._vc[0] += 1
         if track:
             _record_set_index(self, idx, value)
-            if (not view and idx.adv is not None
-                    and all(b is Ellipsis or b == slice(None) for b in idx.basic)):
+            if (
+                not view
+                and idx.adv is not None
+                and all(b is Ellipsis or b == slice(None) for b in idx.basic)
+            ):
                 # PyTorch writes index arrays into a tensor that is not a view with index_put_,
                 # its own node; with a basic index before them it writes into that view (CopySlices)
                 self._grad_fn.torch_name = "IndexPutBackward0"
@@ -996,13 +1087,16 @@ class Tensor(ViewInplace, TensorMath):
             raise RuntimeError(
                 f"__setitem__: the value shares memory with the part of the tensor that index "
                 f"{_indexing._show(index)} writes (some elements of both refer to a single memory "
-                "location), as PyTorch refuses; write value.clone() instead")
+                "location), as PyTorch refuses; write value.clone() instead"
+            )
 
     def fill_(self, value: Any) -> Tensor:
         if isinstance(value, Tensor):
             if value._data.ndim:
-                raise RuntimeError(f"fill_(): the value must be a number or a 0-d tensor, got a tensor "
-                                   f"of shape {tuple(value.shape)}")
+                raise RuntimeError(
+                    f"fill_(): the value must be a number or a 0-d tensor, got a tensor "
+                    f"of shape {tuple(value.shape)}"
+                )
             return self._overwrite(value._data, "fill_()", ops.Fill, value)
         return self._overwrite(value, "fill_()", ops.Fill)
 
@@ -1014,8 +1108,10 @@ class Tensor(ViewInplace, TensorMath):
         try:
             np.broadcast_shapes(src_t._data.shape, self._data.shape)
         except ValueError:
-            raise RuntimeError(f"copy_(): source of shape {tuple(src_t.shape)} does not broadcast "
-                               f"to the destination's shape {tuple(self.shape)}") from None
+            raise RuntimeError(
+                f"copy_(): source of shape {tuple(src_t.shape)} does not broadcast "
+                f"to the destination's shape {tuple(self.shape)}"
+            ) from None
         if grad_mode.enabled:
             _current(src_t)
         if grad_mode.enabled and src_t._requires_grad:
@@ -1030,7 +1126,8 @@ class Tensor(ViewInplace, TensorMath):
         if view:
             self._view_before_write("clamp_()")
         track = grad_mode.enabled and builtins.any(
-            isinstance(t, Tensor) and t._requires_grad for t in (self, min, max))
+            isinstance(t, Tensor) and t._requires_grad for t in (self, min, max)
+        )
         if track:
             self._check_inplace("clamp_()")
             # Clamp saves its input for backward, and the write below overwrites it: give it a
@@ -1043,11 +1140,15 @@ class Tensor(ViewInplace, TensorMath):
         # As PyTorch: the result must fit self (no broadcasting to a bigger shape, and a
         # float result can't go into an integer tensor).
         if out._data.shape != self._data.shape:
-            raise RuntimeError(f"clamp_(): the result has shape {tuple(out.shape)} (broadcast with the "
-                               f"bounds), which can't be written into a tensor of shape {tuple(self.shape)}")
+            raise RuntimeError(
+                f"clamp_(): the result has shape {tuple(out.shape)} (broadcast with the "
+                f"bounds), which can't be written into a tensor of shape {tuple(self.shape)}"
+            )
         if not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(f"clamp_(): result type {dtype_name(out._data.dtype)} can't be cast to the "
-                               f"in-place output's dtype {dtype_name(self._data.dtype)}")
+            raise RuntimeError(
+                f"clamp_(): result type {dtype_name(out._data.dtype)} can't be cast to the "
+                f"in-place output's dtype {dtype_name(self._data.dtype)}"
+            )
         self._data[...] = out._data
         self._vc[0] += 1
         if track:
@@ -1059,18 +1160,23 @@ class Tensor(ViewInplace, TensorMath):
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from ._rng import _rng
+
         return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()", ops.Uniform)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from ._rng import _rng
+
         return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()", ops.Normal)
 
     # -- autograd ------------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Compute gradients of this tensor w.r.t. the leaves and add them into their `.grad`."""
         if create_graph:
-            raise NotImplementedError("backward(create_graph=True): tinyconv has no higher-order gradients")
+            raise NotImplementedError(
+                "backward(create_graph=True): tinyconv has no higher-order gradients"
+            )
         engine.backward(self, gradient, builtins.bool(retain_graph))
 
 
@@ -1086,7 +1192,9 @@ class Device(str):
         kind = str(kind)
         name, _, idx = kind.partition(":")
         if name not in _DEVICE_TYPES:
-            raise RuntimeError(f"device(): expected a device type such as 'cpu' or 'cuda', got {kind!r}")
+            raise RuntimeError(
+                f"device(): expected a device type such as 'cpu' or 'cuda', got {kind!r}"
+            )
         if idx:
             if index is not None or not idx.isdigit():
                 raise RuntimeError(f"device(): invalid device string {kind!r}")
@@ -1120,7 +1228,9 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
                 f"{what}: data must be a rectangular nested list, but it is ragged: {_ragged(data)}"
             ) from None
         if arr.dtype == object or arr.dtype.kind in "USV":
-            raise TypeError(f"{what}: can't make a tensor from {type(data).__name__} data of dtype {arr.dtype}")
+            raise TypeError(
+                f"{what}: can't make a tensor from {type(data).__name__} data of dtype {arr.dtype}"
+            )
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             # Python floats become the default float dtype; ints int64; bools bool.
             # (With dtype= given, the Python numbers go straight to it: no float32 rounding.)
@@ -1183,7 +1293,9 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
     node = ops.SetIndex.__new__(ops.SetIndex)
     node.index = idx
     node._out_meta = (t._data.shape, t._data.dtype)
-    node.value_meta = (value._data.shape, value._data.dtype) if isinstance(value, Tensor) else ((), None)
+    node.value_meta = (
+        (value._data.shape, value._data.dtype) if isinstance(value, Tensor) else ((), None)
+    )
     v_req = isinstance(value, Tensor) and value._requires_grad
     node.needs_input_grad = (t._requires_grad, v_req)
     node.edges = (
@@ -1254,9 +1366,20 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
             dtype = _dtype.get_default_dtype()
     elif op in _NO_BOOL:
         _refuse_bool(op, a, b, dtype, reflected)
-    if dtype is None and op.ufunc is not None and not (reflected and op is ops.Div) and not (
-            grad_mode.enabled and (a._requires_grad or (isinstance(b, Tensor) and b._requires_grad)
-                                   or _joins_graph(a) or _joins_graph(b))):
+    if (
+        dtype is None
+        and op.ufunc is not None
+        and not (reflected and op is ops.Div)
+        and not (
+            grad_mode.enabled
+            and (
+                a._requires_grad
+                or (isinstance(b, Tensor) and b._requires_grad)
+                or _joins_graph(a)
+                or _joins_graph(b)
+            )
+        )
+    ):
         # Nothing to record (no_grad, or no input needs a gradient) and no dtype to force:
         # the op's forward would only call its ufunc, so call it here and skip making a
         # graph node (~1 us; an optimiser's update under no_grad is all such ops).
@@ -1275,14 +1398,22 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
     compute them in int8), except bool tensor ** a Python bool; clamp of a bool tensor by
     Python bools."""
     if op is ops.Sub:
-        if a._data.dtype.kind == "b" or type(b) is builtins.bool or (isinstance(b, Tensor) and b.dtype.kind == "b"):
-            raise TypeError("subtraction (-) with a bool tensor or bool is not supported (as in PyTorch); "
-                            "to invert a mask use ~ or logical_not()")
+        if (
+            a._data.dtype.kind == "b"
+            or type(b) is builtins.bool
+            or (isinstance(b, Tensor) and b.dtype.kind == "b")
+        ):
+            raise TypeError(
+                "subtraction (-) with a bool tensor or bool is not supported (as in PyTorch); "
+                "to invert a mask use ~ or logical_not()"
+            )
         return
     res = dtype if dtype is not None else a._data.dtype
     if res.kind == "b" and not (op is ops.Pow and type(b) is builtins.bool and not reflected):
-        raise TypeError(f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
-                        "them with .long() or .float() first")
+        raise TypeError(
+            f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
+            "them with .long() or .float() first"
+        )
 
 
 def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
@@ -1315,8 +1446,10 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
 
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
     if dim is None and x._data.size == 0:
-        raise IndexOutOfRange(f"{what}: the tensor is empty (shape {tuple(x.shape)}); give a dim "
-                              "of non-zero size to reduce over")
+        raise IndexOutOfRange(
+            f"{what}: the tensor is empty (shape {tuple(x.shape)}); give a dim "
+            "of non-zero size to reduce over"
+        )
     if dim is not None:
         _check_reduce_empty(x._data, _dim(dim, x._data.ndim, what) if x._data.ndim else (), what)
     if dim is None:
@@ -1347,7 +1480,9 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a), _as_tensor(b)
     sa, sb = a._data.shape, b._data.shape
     if not sa or not sb:
-        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
+        raise ValueError(
+            f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}"
+        )
     k_a = sa[-1]
     k_b = sb[-2] if len(sb) > 1 else sb[0]
     if k_a != k_b:
@@ -1356,8 +1491,10 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"({k_a} vs {k_b})"
         )
     if a._data.dtype != b._data.dtype:  # PyTorch does not promote here: it refuses
-        raise RuntimeError(f"matmul: both operands must have the same dtype, got {dtype_name(a._data.dtype)} "
-                           f"and {dtype_name(b._data.dtype)}; convert one with .to(other.dtype)")
+        raise RuntimeError(
+            f"matmul: both operands must have the same dtype, got {dtype_name(a._data.dtype)} "
+            f"and {dtype_name(b._data.dtype)}; convert one with .to(other.dtype)"
+        )
     try:
         return ops.MatMul.apply(a, b)
     except ValueError:
@@ -1370,5 +1507,10 @@ def matmul(a: Any, b: Any) -> Tensor:
 from . import _indexing
 from .autograd import engine, ops, ops_extra
 
-_NO_BOOL = {ops.Sub: "-", ops.Remainder: "remainder (%)", ops.FloorDivide: "floor_divide (//)", ops.Pow: "pow (**)",
-            ops.Clamp: "clamp"}
+_NO_BOOL = {
+    ops.Sub: "-",
+    ops.Remainder: "remainder (%)",
+    ops.FloorDivide: "floor_divide (//)",
+    ops.Pow: "pow (**)",
+    ops.Clamp: "clamp",
+}

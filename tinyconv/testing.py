@@ -1,5 +1,6 @@
 """`tinyconv.testing.assert_close`: PyTorch's `torch.testing.assert_close`, its default
 tolerances per dtype and the shape of its error messages."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -26,29 +27,56 @@ def _tolerances(dtypes: Sequence[np.dtype]) -> tuple:
     return max(t[0] for t in tols), max(t[1] for t in tols)
 
 
-def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True, rtol: float | None = None,
-                 atol: float | None = None, equal_nan: bool = False, check_device: bool = True,
-                 check_dtype: bool = True, check_layout: bool = True, check_stride: bool = False,
-                 msg: str | None = None) -> None:
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    allow_subclasses: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    equal_nan: bool = False,
+    check_device: bool = True,
+    check_dtype: bool = True,
+    check_layout: bool = True,
+    check_stride: bool = False,
+    msg: str | None = None,
+) -> None:
     """Raise AssertionError unless `actual` and `expected` are close: |a - e| <= atol + rtol * |e|
     elementwise, with the same shape and (check_dtype) dtype. Tensors, Python numbers, and
     sequences or mappings of them (compared item by item) are accepted."""
     if (rtol is None) != (atol is None):
-        raise ValueError("Both 'rtol' and 'atol' must be either specified or omitted, but got no "
-                         f"{'atol' if atol is None else 'rtol'}.")
+        raise ValueError(
+            "Both 'rtol' and 'atol' must be either specified or omitted, but got no "
+            f"{'atol' if atol is None else 'rtol'}."
+        )
     _compare(actual, expected, rtol, atol, equal_nan, check_dtype, msg, [])
 
 
-def _compare(actual: Any, expected: Any, rtol: Any, atol: Any, equal_nan: bool, check_dtype: bool,
-             msg: Any, path: list) -> None:
+def _compare(
+    actual: Any,
+    expected: Any,
+    rtol: Any,
+    atol: Any,
+    equal_nan: bool,
+    check_dtype: bool,
+    msg: Any,
+    path: list,
+) -> None:
     numbers = (int, float, bool, np.number, np.bool_)
     if isinstance(actual, Tensor) and isinstance(expected, Tensor):
         _compare_tensors(actual, expected, rtol, atol, equal_nan, check_dtype, msg, path)
-    elif isinstance(actual, numbers) and isinstance(expected, numbers) and not (
-            isinstance(actual, Tensor) or isinstance(expected, Tensor)):
+    elif (
+        isinstance(actual, numbers)
+        and isinstance(expected, numbers)
+        and not (isinstance(actual, Tensor) or isinstance(expected, Tensor))
+    ):
         if check_dtype and type(actual) is not type(expected):
-            _fail(f"The values for attribute 'dtype' do not match: {type(actual).__name__} != "
-                  f"{type(expected).__name__}.", msg, path)
+            _fail(
+                f"The values for attribute 'dtype' do not match: {type(actual).__name__} != "
+                f"{type(expected).__name__}.",
+                msg,
+                path,
+            )
         a = np.asarray(actual, dtype=np.float64 if isinstance(actual, float) else None)
         e = np.asarray(expected, dtype=a.dtype if isinstance(actual, float) else None)
         dt = np.dtype(np.float64) if isinstance(actual, (float, np.floating)) else a.dtype
@@ -56,41 +84,81 @@ def _compare(actual: Any, expected: Any, rtol: Any, atol: Any, equal_nan: bool, 
         _check_values(a, e, r, t, equal_nan, msg, path, scalar=True)
     elif isinstance(actual, Mapping) and isinstance(expected, Mapping):
         if set(actual) != set(expected):
-            _fail(f"The keys of the mappings do not match:\nactual: {sorted(map(repr, actual))}\n"
-                  f"expected: {sorted(map(repr, expected))}", msg, path)
+            _fail(
+                f"The keys of the mappings do not match:\nactual: {sorted(map(repr, actual))}\n"
+                f"expected: {sorted(map(repr, expected))}",
+                msg,
+                path,
+            )
         for k in expected:
-            _compare(actual[k], expected[k], rtol, atol, equal_nan, check_dtype, msg, [*path, repr(k)])
-    elif (isinstance(actual, Sequence) and isinstance(expected, Sequence)
-          and not isinstance(actual, str) and not isinstance(expected, str)):
+            _compare(
+                actual[k], expected[k], rtol, atol, equal_nan, check_dtype, msg, [*path, repr(k)]
+            )
+    elif (
+        isinstance(actual, Sequence)
+        and isinstance(expected, Sequence)
+        and not isinstance(actual, str)
+        and not isinstance(expected, str)
+    ):
         if len(actual) != len(expected):
-            _fail(f"The length of the sequences mismatch: {len(actual)} != {len(expected)}", msg, path)
-        for i, (a, e) in enumerate(zip(actual, expected)):
+            _fail(
+                f"The length of the sequences mismatch: {len(actual)} != {len(expected)}", msg, path
+            )
+        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
             _compare(a, e, rtol, atol, equal_nan, check_dtype, msg, [*path, str(i)])
     else:
-        raise TypeError(f"No comparison pair was able to handle inputs of type {type(actual)} and "
-                        f"{type(expected)}.")
+        raise TypeError(
+            f"No comparison pair was able to handle inputs of type {type(actual)} and "
+            f"{type(expected)}."
+        )
 
 
-def _compare_tensors(actual: Tensor, expected: Tensor, rtol: Any, atol: Any, equal_nan: bool,
-                     check_dtype: bool, msg: Any, path: list) -> None:
+def _compare_tensors(
+    actual: Tensor,
+    expected: Tensor,
+    rtol: Any,
+    atol: Any,
+    equal_nan: bool,
+    check_dtype: bool,
+    msg: Any,
+    path: list,
+) -> None:
     a, e = actual._data, expected._data
     if a.shape != e.shape:
-        _fail(f"The values for attribute 'shape' do not match: {actual.shape} != {expected.shape}.", msg, path)
+        _fail(
+            f"The values for attribute 'shape' do not match: {actual.shape} != {expected.shape}.",
+            msg,
+            path,
+        )
     if check_dtype and a.dtype != e.dtype:
-        _fail(f"The values for attribute 'dtype' do not match: {dtype_name(a.dtype)} != "
-              f"{dtype_name(e.dtype)}.", msg, path)
+        _fail(
+            f"The values for attribute 'dtype' do not match: {dtype_name(a.dtype)} != "
+            f"{dtype_name(e.dtype)}.",
+            msg,
+            path,
+        )
     r, t = (rtol, atol) if rtol is not None else _tolerances([a.dtype, e.dtype])
     _check_values(a, e, r, t, equal_nan, msg, path, scalar=a.ndim == 0 and a.size == 1)
 
 
-def _check_values(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bool, msg: Any,
-                  path: list, scalar: bool) -> None:
+def _check_values(
+    a: np.ndarray,
+    e: np.ndarray,
+    rtol: float,
+    atol: float,
+    equal_nan: bool,
+    msg: Any,
+    path: list,
+    scalar: bool,
+) -> None:
     exact = a.dtype.kind in "iub" and e.dtype.kind in "iub" and rtol == 0 and atol == 0
     # compare in float64 (integers exactly), as PyTorch upcasts before taking differences
     af = a.astype(np.int64) if exact else a.astype(np.float64)
     ef = e.astype(np.int64) if exact else e.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        close = np.isclose(af, ef, rtol=rtol, atol=atol, equal_nan=equal_nan) if not exact else af == ef
+        close = (
+            np.isclose(af, ef, rtol=rtol, atol=atol, equal_nan=equal_nan) if not exact else af == ef
+        )
         if np.all(close):
             return
         abs_diff = np.abs(af - ef)
@@ -99,19 +167,31 @@ def _check_values(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_
     rel_diff = np.where(close, 0, rel_diff)
     equal = "equal" if exact else "close"
     if scalar:
-        text = (f"Scalars are not {equal}!\n\nExpected {ef.item()} but got {af.item()}.\n"
-                f"Absolute difference: {abs_diff.item()}" + ("" if exact else f" (up to {atol} allowed)") + "\n"
-                f"Relative difference: {rel_diff.item()}" + ("" if exact else f" (up to {rtol} allowed)"))
+        text = (
+            f"Scalars are not {equal}!\n\nExpected {ef.item()} but got {af.item()}.\n"
+            f"Absolute difference: {abs_diff.item()}"
+            + ("" if exact else f" (up to {atol} allowed)")
+            + "\n"
+            f"Relative difference: {rel_diff.item()}"
+            + ("" if exact else f" (up to {rtol} allowed)")
+        )
     else:
         n_bad = int(np.sum(~close))
-        ia = np.unravel_index(int(np.argmax(np.where(np.isnan(abs_diff), np.inf, abs_diff))), a.shape)
-        ir = np.unravel_index(int(np.argmax(np.where(np.isnan(rel_diff), np.inf, rel_diff))), a.shape)
-        text = (f"Tensor-likes are not {equal}!\n\nMismatched elements: {n_bad} / {a.size} "
-                f"({100 * n_bad / a.size:.1f}%)\n"
-                f"Greatest absolute difference: {abs_diff[ia].item()} at index {tuple(int(i) for i in ia)}"
-                + ("" if exact else f" (up to {atol} allowed)") + "\n"
-                f"Greatest relative difference: {rel_diff[ir].item()} at index {tuple(int(i) for i in ir)}"
-                + ("" if exact else f" (up to {rtol} allowed)"))
+        ia = np.unravel_index(
+            int(np.argmax(np.where(np.isnan(abs_diff), np.inf, abs_diff))), a.shape
+        )
+        ir = np.unravel_index(
+            int(np.argmax(np.where(np.isnan(rel_diff), np.inf, rel_diff))), a.shape
+        )
+        text = (
+            f"Tensor-likes are not {equal}!\n\nMismatched elements: {n_bad} / {a.size} "
+            f"({100 * n_bad / a.size:.1f}%)\n"
+            f"Greatest absolute difference: {abs_diff[ia].item()} at index {tuple(int(i) for i in ia)}"
+            + ("" if exact else f" (up to {atol} allowed)")
+            + "\n"
+            f"Greatest relative difference: {rel_diff[ir].item()} at index {tuple(int(i) for i in ir)}"
+            + ("" if exact else f" (up to {rtol} allowed)")
+        )
     _fail(text, msg, path)
 
 

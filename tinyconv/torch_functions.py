@@ -1,6 +1,7 @@
 """Module-level tensor functions, as `torch.cat`, `torch.where`, `torch.sum`, ...: what
 `import tinyconv as torch` offers as `torch.X(t, ...)`, each an explicit def (tinyconv/__init__
 re-exports them). Functional layer: built on the engine's ops and Tensor methods."""
+
 from __future__ import annotations
 
 import builtins
@@ -20,7 +21,9 @@ from .tensor import matmul as _matmul
 
 def _tensors(tensors: Sequence, what: str) -> list:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"{what}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+        raise TypeError(
+            f"{what}: expected a list or tuple of tensors, got {type(tensors).__name__}"
+        )
     if not tensors:
         raise ValueError(f"{what}: expected a non-empty list of tensors")
     return [_as_tensor(t) for t in tensors]
@@ -32,7 +35,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     nd = ts[0].ndim
     d = _dim(dim, nd, "cat()")
     for i, t in enumerate(ts):
-        if t.ndim != nd or t.shape[:d] + t.shape[d + 1:] != ts[0].shape[:d] + ts[0].shape[d + 1:]:
+        if t.ndim != nd or t.shape[:d] + t.shape[d + 1 :] != ts[0].shape[:d] + ts[0].shape[d + 1 :]:
             raise ValueError(
                 f"cat(): sizes of tensors must match except in dimension {d}; tensor 0 has shape "
                 f"{tuple(ts[0].shape)} but tensor {i} has shape {tuple(t.shape)}"
@@ -77,14 +80,26 @@ def mean(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     return _as_tensor(input).mean(dim, keepdim, dtype)
 
 
-def var(input: Any, dim: Any = None, unbiased: Any = None,
-        keepdim: bool = False, *, correction: Any = None) -> Tensor:
+def var(
+    input: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
     """`tinyconv.var(t, ...)` is `t.var(...)`."""
     return _as_tensor(input).var(dim, unbiased, keepdim, correction=correction)
 
 
-def std(input: Any, dim: Any = None, unbiased: Any = None,
-        keepdim: bool = False, *, correction: Any = None) -> Tensor:
+def std(
+    input: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> Tensor:
     """`tinyconv.std(t, ...)` is `t.std(...)`."""
     return _as_tensor(input).std(dim, unbiased, keepdim, correction=correction)
 
@@ -259,8 +274,9 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) 
     return _as_tensor(input).prod(dim, keepdim, dtype)
 
 
-def norm(input: Any, p: Any = 'fro', dim: Any = None,
-         keepdim: bool = False, dtype: Any = None) -> Tensor:
+def norm(
+    input: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
     """`tinyconv.norm(t, ...)` is `t.norm(...)`."""
     return _as_tensor(input).norm(p, dim, keepdim, dtype)
 
@@ -286,9 +302,11 @@ def minimum(input: Any, other: Any) -> Tensor:
 def _no_grad_out(what: str, *args: Any) -> None:
     """PyTorch's rule: an op with out=... records no graph, so no argument may require grad."""
     if grad_mode.enabled and builtins.any(isinstance(a, Tensor) and a.requires_grad for a in args):
-        raise RuntimeError(f"{what}: functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad; drop out= "
-                           "(y = f(...)) or run it under tinyconv.no_grad()")
+        raise RuntimeError(
+            f"{what}: functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad; drop out= "
+            "(y = f(...)) or run it under tinyconv.no_grad()"
+        )
 
 
 def _into(out: Any, result: Tensor, what: str) -> Tensor:
@@ -301,13 +319,19 @@ def _into(out: Any, result: Tensor, what: str) -> Tensor:
         raise TypeError(f"{what}: out must be a Tensor, got {type(out).__name__}")
     res = result._data
     if not np.can_cast(res.dtype, out._data.dtype, "same_kind"):
-        raise RuntimeError(f"{what}: result type {dtype_name(res.dtype)} can't be cast to the desired "
-                           f"output type {dtype_name(out._data.dtype)} (out=)")
+        raise RuntimeError(
+            f"{what}: result type {dtype_name(res.dtype)} can't be cast to the desired "
+            f"output type {dtype_name(out._data.dtype)} (out=)"
+        )
     if res.shape != out._data.shape:
         if out._data.size:
-            warnings.warn(f"{what}: an output with one or more elements was resized since it had shape "
-                          f"{tuple(out.shape)}, which does not match the required output shape "
-                          f"{tuple(res.shape)}", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{what}: an output with one or more elements was resized since it had shape "
+                f"{tuple(out.shape)}, which does not match the required output shape "
+                f"{tuple(res.shape)}",
+                UserWarning,
+                stacklevel=3,
+            )
         out._data = np.empty(res.shape, dtype=out._data.dtype)
     out._data[...] = res
     out._vc[0] += 1
@@ -352,7 +376,7 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
 
 def pow(input: Any, exponent: Any) -> Tensor:
     if isinstance(input, Tensor):
-        return input ** exponent
+        return input**exponent
     return _as_tensor(exponent).__rpow__(input)
 
 
@@ -372,10 +396,14 @@ def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
 
 
-def isclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
-            equal_nan: bool = False) -> Tensor:
-    return Tensor._make(np.isclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan),
-                        None, False)
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
+    return Tensor._make(
+        np.isclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan),
+        None,
+        False,
+    )
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -501,7 +529,9 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return _as_tensor(input).cumprod(dim, dtype)
 
 
-def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+def diff(
+    input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
+) -> Tensor:
     return _as_tensor(input).diff(n, dim, prepend, append)
 
 
@@ -509,8 +539,15 @@ def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return _as_tensor(input).gather(dim, index)
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, *,
-            reduce: Any = None) -> Tensor:
+def scatter(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Any = None,
+    value: Any = None,
+    *,
+    reduce: Any = None,
+) -> Tensor:
     return _as_tensor(input).scatter(dim, index, src, value, reduce=reduce)
 
 
@@ -579,52 +616,66 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     lhs, arrow, rhs = eq.partition("->")
     subs = lhs.split(",")
     if len(subs) != len(ts):
-        raise ValueError(f"einsum(): equation {equation!r} names {len(subs)} operand(s) but "
-                         f"{len(ts)} were given")
+        raise ValueError(
+            f"einsum(): equation {equation!r} names {len(subs)} operand(s) but {len(ts)} were given"
+        )
     # expand '...' into letters the equation does not use, right-aligned (broadcast) per operand
     used = set(eq)
     spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used]
     n_ell = 0
-    for s, t in zip(subs, ts):
+    for s, t in zip(subs, ts, strict=False):
         if "..." in s:
             n_ell = builtins.max(n_ell, t.ndim - (len(s) - 3))
     ell = "".join(spare[:n_ell])
     full = []
-    for i, (s, t) in enumerate(zip(subs, ts)):
+    for i, (s, t) in enumerate(zip(subs, ts, strict=False)):
         if "..." in s:
             k = t.ndim - (len(s) - 3)
-            s = s.replace("...", ell[n_ell - k:] if k else "")
+            s = s.replace("...", ell[n_ell - k :] if k else "")
         if not s.isalpha() and s:
             raise ValueError(f"einsum(): invalid subscripts {subs[i]!r} in {equation!r}")
         if len(s) != t.ndim:
-            raise ValueError(f"einsum(): operand {i} has {t.ndim} dimension(s) but subscripts "
-                             f"{subs[i]!r} name {len(s)}")
+            raise ValueError(
+                f"einsum(): operand {i} has {t.ndim} dimension(s) but subscripts "
+                f"{subs[i]!r} name {len(s)}"
+            )
         full.append(s)
     if arrow:
         out = rhs.replace("...", ell)
     else:  # implicit output: '...' first, then the letters used once, alphabetically
         letters = "".join(full)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+        out = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
     sizes: dict = {}
-    for i, (s, t) in enumerate(zip(full, ts)):
-        for c, n in zip(s, t.shape):
+    for i, (s, t) in enumerate(zip(full, ts, strict=False)):
+        for c, n in zip(s, t.shape, strict=False):
             if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
-                raise ValueError(f"einsum(): subscript {c!r} has size {n} in operand {i} but "
-                                 f"{sizes[c]} elsewhere ({equation!r})")
+                raise ValueError(
+                    f"einsum(): subscript {c!r} has size {n} in operand {i} but "
+                    f"{sizes[c]} elsewhere ({equation!r})"
+                )
             sizes[c] = builtins.max(sizes[c], n)
     for c in out:
         if c not in sizes:
-            raise ValueError(f"einsum(): output subscript {c!r} does not appear in the inputs ({equation!r})")
+            raise ValueError(
+                f"einsum(): output subscript {c!r} does not appear in the inputs ({equation!r})"
+            )
     dt = _result_type(*(t._data for t in ts))
     ts = [t if t._data.dtype == dt else t.to(dt) for t in ts]
     # broadcast size-1 dims explicitly (np.einsum does not), so backward sums them back
-    ts = [t.expand(tuple(sizes[c] for c in s)) if builtins.any(n != sizes[c] for c, n in zip(s, t.shape)) else t
-          for s, t in zip(full, ts)]
+    ts = [
+        t.expand(tuple(sizes[c] for c in s))
+        if builtins.any(n != sizes[c] for c, n in zip(s, t.shape, strict=False))
+        else t
+        for s, t in zip(full, ts, strict=False)
+    ]
     return ops_extra.Einsum.apply(full, out, *ts)
 
 
-def allclose(input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8,
-             equal_nan: bool = False) -> bool:
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
     """|input - other| <= atol + rtol * |other| everywhere; the dtypes must match (as PyTorch)."""
     return _as_tensor(input).allclose(other, rtol, atol, equal_nan)
 
@@ -650,12 +701,15 @@ def isneginf(input: Tensor) -> Tensor:
     return _tensor_arg(input, "isneginf()").isneginf()
 
 
-def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     return _tensor_arg(input, "nan_to_num()").nan_to_num(nan, posinf, neginf)
 
 
-def nan_to_num_(input: Tensor, nan: float = 0.0, posinf: float | None = None,
-                neginf: float | None = None) -> Tensor:
+def nan_to_num_(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     return _tensor_arg(input, "nan_to_num_()").nan_to_num_(nan, posinf, neginf)
 
 
@@ -848,8 +902,11 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
     try:
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in ts))
     except ValueError:
-        raise RuntimeError("broadcast_tensors(): shapes " + ", ".join(str(tuple(t.shape)) for t in ts)
-                           + " can't be broadcast together") from None
+        raise RuntimeError(
+            "broadcast_tensors(): shapes "
+            + ", ".join(str(tuple(t.shape)) for t in ts)
+            + " can't be broadcast together"
+        ) from None
     # a tensor already of that shape comes back as itself (PyTorch's choice: no new node)
     return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in ts)
 
@@ -876,7 +933,9 @@ def atleast_1d(*tensors: Any) -> Any:
 def atleast_2d(*tensors: Any) -> Any:
     """0-d -> (1, 1), (n,) -> (1, n); others unchanged."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
-    out = tuple(t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t for t in ts)
+    out = tuple(
+        t.reshape(1, 1) if t.dim() == 0 else t.unsqueeze(0) if t.dim() == 1 else t for t in ts
+    )
     return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
 
 
@@ -890,6 +949,7 @@ def atleast_3d(*tensors: Any) -> Any:
         if t.dim() == 1:
             return t.unsqueeze(0).unsqueeze(-1)
         return t.unsqueeze(-1) if t.dim() == 2 else t
+
     out = tuple(one(t) for t in ts)
     return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out
 

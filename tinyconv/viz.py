@@ -34,6 +34,7 @@ the loss with respect to that op's output) and the kernel functions its
 backward ran. A gradient too big to print is summarised by its largest
 magnitude and where it is; the trace has the whole array.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,21 +66,23 @@ _STYLE = {
 class GraphNode:
     """One box of the picture: an op node or a leaf tensor."""
 
-    id: str            # the DOT node id: "n0", "n1", ... in data-flow order
-    kind: str          # "op", "parameter" or "input"
-    name: str          # the grad_fn name (e.g. "ConvolutionBackward0") or the leaf's name
+    id: str  # the DOT node id: "n0", "n1", ... in data-flow order
+    kind: str  # "op", "parameter" or "input"
+    name: str  # the grad_fn name (e.g. "ConvolutionBackward0") or the leaf's name
     shape: tuple | None  # the op's output shape or the leaf's shape (None: unknown)
     dtype: str | None  # e.g. "float32"
-    label: str         # the text in the box, lines separated by "\n"
-    obj: Any           # the Function (op) or the Tensor (leaf) itself
+    label: str  # the text in the box, lines separated by "\n"
+    obj: Any  # the Function (op) or the Tensor (leaf) itself
 
 
 class Graph:
     """The graph behind a tensor: `nodes` and `edges` as data, `source` as DOT text."""
 
-    def __init__(self, nodes: list[GraphNode], edges: list[tuple[str, str]], output_id: str) -> None:
-        self.nodes = nodes        # data-flow order: each node after the nodes that feed it
-        self.edges = edges        # (from id, to id), from an input to the op that uses it
+    def __init__(
+        self, nodes: list[GraphNode], edges: list[tuple[str, str]], output_id: str
+    ) -> None:
+        self.nodes = nodes  # data-flow order: each node after the nodes that feed it
+        self.edges = edges  # (from id, to id), from an input to the op that uses it
         self.output_id = output_id  # the node that made the tensor graph() was called on
 
     def __getitem__(self, node_id: str) -> GraphNode:
@@ -95,7 +98,7 @@ class Graph:
             "digraph tinyconv {",
             "  rankdir=LR;",
             '  node [fontname="Helvetica", fontsize=11];',
-            '  edge [arrowsize=0.7];',
+            "  edge [arrowsize=0.7];",
         ]
         for n in self.nodes:
             style = _STYLE["output"] if n.id == self.output_id else _STYLE[n.kind]
@@ -136,11 +139,17 @@ class Graph:
                 "brew install graphviz; conda: conda install graphviz), or use the DOT text, which "
                 "needs nothing: print(graph) or graph.save('graph.dot')."
             )
-        res = subprocess.run([dot, f"-T{fmt}", "-o", path], input=self.source, text=True,
-                             capture_output=True, check=False)
+        res = subprocess.run(
+            [dot, f"-T{fmt}", "-o", path],
+            input=self.source,
+            text=True,
+            capture_output=True,
+            check=False,
+        )
         if res.returncode != 0:
-            raise RuntimeError(f"Graph.render: `dot -T{fmt}` failed (exit {res.returncode}): "
-                               f"{res.stderr.strip()}")
+            raise RuntimeError(
+                f"Graph.render: `dot -T{fmt}` failed (exit {res.returncode}): {res.stderr.strip()}"
+            )
         return path
 
 
@@ -185,9 +194,9 @@ def graph(
         out = add_leaf(tensor)
         return Graph(nodes, edges, out)
 
-    order = topological_order(root)      # consumers first
+    order = topological_order(root)  # consumers first
     meta = _output_meta(order, tensor)
-    for node in reversed(order):         # producers first: data-flow order
+    for node in reversed(order):  # producers first: data-flow order
         inputs = []
         for edge in node.edges:
             if isinstance(edge, Tensor):
@@ -196,7 +205,9 @@ def graph(
                 inputs.append(ids[id(edge)])
         ids[id(node)] = node_id = f"n{len(nodes)}"
         shape, dtype = meta.get(node, (None, None))
-        kept = tensor if node is root else (node._retained() if node._retained is not None else None)
+        kept = (
+            tensor if node is root else (node._retained() if node._retained is not None else None)
+        )
         lines = [node.name(), _shape_text(shape, dtype)]
         if getattr(node, "algorithm", None) is not None:  # a convolution: which kernels ran
             lines.append(f"algorithm: {node.algorithm}")
@@ -210,8 +221,17 @@ def graph(
                 g = kept._grad._data
             if g is not None:
                 lines += _value_lines("grad", g, "dL/d(output)")
-        nodes.append(GraphNode(node_id, "op", node.name(), shape,
-                               None if dtype is None else str(dtype), "\n".join(lines), node))
+        nodes.append(
+            GraphNode(
+                node_id,
+                "op",
+                node.name(),
+                shape,
+                None if dtype is None else str(dtype),
+                "\n".join(lines),
+                node,
+            )
+        )
         edges.extend((i, node_id) for i in inputs)
     return Graph(nodes, edges, ids[id(root)])
 
@@ -227,8 +247,9 @@ def _leaf_node(node_id: str, t: Tensor, name: str | None, values: bool, grads: b
         lines += _value_lines("value", t._data)
     if grads and t.grad is not None:
         lines += _value_lines("grad", t.grad._data, f"{name or kind}.grad")
-    return GraphNode(node_id, kind, name or kind, tuple(t._data.shape), str(t._data.dtype),
-                     "\n".join(lines), t)
+    return GraphNode(
+        node_id, kind, name or kind, tuple(t._data.shape), str(t._data.dtype), "\n".join(lines), t
+    )
 
 
 def _grads_from_trace(grads: Any) -> dict:
@@ -237,8 +258,9 @@ def _grads_from_trace(grads: Any) -> dict:
         return {}
     records = getattr(grads, "records", None)
     if records is None:
-        raise TypeError(f"viz.graph: grads must be True, False or a trace() record, "
-                        f"got {type(grads).__name__}")
+        raise TypeError(
+            f"viz.graph: grads must be True, False or a trace() record, got {type(grads).__name__}"
+        )
     return {r.node: r.grad_output for r in records}
 
 
@@ -261,9 +283,12 @@ def _output_meta(order: list[Function], tensor: Tensor) -> dict:
         if m is None:
             continue
         meta[node] = m
-        operands = (m, None) if node.name() == "CopySlices" else (
-            getattr(node, "a_meta", None), getattr(node, "b_meta", None))
-        for edge, om in zip(node.edges, operands):
+        operands = (
+            (m, None)
+            if node.name() == "CopySlices"
+            else (getattr(node, "a_meta", None), getattr(node, "b_meta", None))
+        )
+        for edge, om in zip(node.edges, operands, strict=False):
             if isinstance(edge, Function) and edge._out_meta is None and om and om[1] is not None:
                 meta.setdefault(edge, om)
     return meta

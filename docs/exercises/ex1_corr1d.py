@@ -9,6 +9,7 @@ Read docs/conv_backprop.md, section 1, then fill in the two functions below
 Plain NumPy arrays in, plain NumPy arrays out; loops are fine (clear beats fast).
 A worked solution is in ex1_solution.py: try first, then compare.
 """
+
 import numpy as np
 
 

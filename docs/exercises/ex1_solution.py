@@ -3,6 +3,7 @@
 Each function is the formula of docs/conv_backprop.md, section 1, written as a loop.
 Check it the way you check your own: python -m tinyconv.exercises 1 docs/exercises/ex1_solution.py
 """
+
 import numpy as np
 
 
@@ -10,8 +11,8 @@ def corr1d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """y[i] = sum_p x[i + p] * w[p]; x: (H,), w: (k,) -> y: (H - k + 1,)."""
     H, k = len(x), len(w)
     y = np.zeros(H - k + 1)
-    for i in range(H - k + 1):        # one output per window position
-        for p in range(k):            # one term per tap
+    for i in range(H - k + 1):  # one output per window position
+        for p in range(k):  # one term per tap
             y[i] += x[i + p] * w[p]
     return y
 

@@ -2,6 +2,7 @@
 
 Read docs/conv_backprop.md, sections 2 and 3. Check with: python -m tinyconv.exercises 2
 """
+
 import numpy as np
 
 

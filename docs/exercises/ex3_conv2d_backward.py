@@ -5,6 +5,7 @@ from exercise 2 into this file: the checker also runs gradcheck on the pair (you
 backward against finite differences of your forward).
 Check with: python -m tinyconv.exercises 3
 """
+
 import numpy as np
 
 
@@ -13,7 +14,9 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     raise NotImplementedError
 
 
-def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward(
+    g: np.ndarray, x: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dL/dx, dL/dw, dL/db) for L = sum(g * conv2d(x, w, b)).
 
     g: (N, O, OH, OW) -> dx: (N, C, H, W), dw: (O, C, kh, kw), db: (O,)

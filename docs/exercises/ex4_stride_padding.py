@@ -3,6 +3,7 @@
 Read docs/conv_backprop.md, sections 4 and 5. Start from your exercise-3 code.
 Check with: python -m tinyconv.exercises 4
 """
+
 import numpy as np
 
 
@@ -16,8 +17,9 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int, padding: in
     raise NotImplementedError
 
 
-def conv2d_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int,
-                    padding: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward(
+    g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: int, padding: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dL/dx, dL/dw, dL/db) for L = sum(g * conv2d(x, w, b, stride, padding)).
 
     g: (N, O, OH, OW) -> dx: (N, C, H, W) (the padding cropped off), dw: (O, C, kh, kw), db: (O,)

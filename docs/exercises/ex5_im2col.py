@@ -3,6 +3,7 @@
 Read docs/conv_backprop.md, section 3's "As matrix products". Check with:
 python -m tinyconv.exercises 5
 """
+
 import numpy as np
 
 

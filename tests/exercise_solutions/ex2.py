@@ -1,4 +1,5 @@
 """Reference solution of exercise 2 (conv2d forward as loops); the test suite checks it passes."""
+
 import numpy as np
 
 
@@ -10,5 +11,5 @@ def conv2d(x, w, b):
         for o in range(O):
             for i in range(H - kh + 1):
                 for j in range(W - kw + 1):
-                    y[n, o, i, j] = b[o] + np.sum(x[n, :, i:i + kh, j:j + kw] * w[o])
+                    y[n, o, i, j] = b[o] + np.sum(x[n, :, i : i + kh, j : j + kw] * w[o])
     return y

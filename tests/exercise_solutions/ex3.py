@@ -1,4 +1,5 @@
 """Reference solution of exercise 3 (conv2d backward, stride 1, no padding)."""
+
 import numpy as np
 from ex2 import conv2d  # noqa: F401  (the exercise asks for the forward in the same file)
 
@@ -12,6 +13,6 @@ def conv2d_backward(g, x, w):
         for o in range(O):
             for i in range(g.shape[2]):
                 for j in range(g.shape[3]):
-                    dw[o] += g[n, o, i, j] * x[n, :, i:i + kh, j:j + kw]
-                    dx[n, :, i:i + kh, j:j + kw] += g[n, o, i, j] * w[o]
+                    dw[o] += g[n, o, i, j] * x[n, :, i : i + kh, j : j + kw]
+                    dx[n, :, i : i + kh, j : j + kw] += g[n, o, i, j] * w[o]
     return dx, dw, db

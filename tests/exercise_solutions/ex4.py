@@ -1,4 +1,5 @@
 """Reference solution of exercise 4 (stride and padding, forward and backward)."""
+
 import numpy as np
 
 
@@ -13,7 +14,7 @@ def conv2d(x, w, b, stride, padding):
             for i in range(OH):
                 for j in range(OW):
                     r, c = i * stride, j * stride
-                    y[n, o, i, j] = b[o] + np.sum(x_pad[n, :, r:r + kh, c:c + kw] * w[o])
+                    y[n, o, i, j] = b[o] + np.sum(x_pad[n, :, r : r + kh, c : c + kw] * w[o])
     return y
 
 
@@ -27,6 +28,6 @@ def conv2d_backward(g, x, w, stride, padding):
             for i in range(g.shape[2]):
                 for j in range(g.shape[3]):
                     r, c = i * stride, j * stride
-                    dw[o] += g[n, o, i, j] * x_pad[n, :, r:r + kh, c:c + kw]
-                    dx_pad[n, :, r:r + kh, c:c + kw] += g[n, o, i, j] * w[o]
-    return dx_pad[:, :, padding:padding + H, padding:padding + W], dw, g.sum(axis=(0, 2, 3))
+                    dw[o] += g[n, o, i, j] * x_pad[n, :, r : r + kh, c : c + kw]
+                    dx_pad[n, :, r : r + kh, c : c + kw] += g[n, o, i, j] * w[o]
+    return dx_pad[:, :, padding : padding + H, padding : padding + W], dw, g.sum(axis=(0, 2, 3))

@@ -1,4 +1,5 @@
 """Reference solution of exercise 5 (im2col, col2im, conv2d as one matrix product)."""
+
 import numpy as np
 
 
@@ -8,7 +9,9 @@ def im2col(x_pad, kh, kw, stride):
     cols = np.zeros((N, C, kh, kw, OH, OW))
     for p in range(kh):
         for q in range(kw):
-            cols[:, :, p, q] = x_pad[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride]
+            cols[:, :, p, q] = x_pad[
+                :, :, p : p + stride * (OH - 1) + 1 : stride, q : q + stride * (OW - 1) + 1 : stride
+            ]
     return cols.reshape(N, C * kh * kw, OH * OW)
 
 
@@ -19,7 +22,9 @@ def col2im(dcols, x_pad_shape, kh, kw, stride):
     out = np.zeros(x_pad_shape)
     for p in range(kh):
         for q in range(kw):
-            out[:, :, p:p + stride * (OH - 1) + 1:stride, q:q + stride * (OW - 1) + 1:stride] += d[:, :, p, q]
+            out[
+                :, :, p : p + stride * (OH - 1) + 1 : stride, q : q + stride * (OW - 1) + 1 : stride
+            ] += d[:, :, p, q]
     return out
 
 

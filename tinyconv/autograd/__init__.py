@@ -6,6 +6,7 @@ walks the graph they leave behind.
 Only grad mode is imported eagerly: Tensor needs it before Tensor exists,
 and the rest needs Tensor, so the rest is loaded on first use.
 """
+
 from typing import Any
 
 from .grad_mode import (
@@ -53,6 +54,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
+
         value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

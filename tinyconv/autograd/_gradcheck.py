@@ -6,6 +6,7 @@ and analytically, row by row, by running backward with grad_output = e_i.
 Every element of every Jacobian is compared (fast_mode compares a random
 projection v^T J u instead, for large ops).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -29,11 +30,23 @@ def _outputs(fn: Callable, inputs: Sequence) -> list:
 def _flat_outputs(fn: Callable, inputs: Sequence) -> np.ndarray:
     with grad_mode.no_grad():
         outs = _outputs(fn, inputs)
-    return np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in outs]) if outs else np.zeros(0)
+    return (
+        np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in outs])
+        if outs
+        else np.zeros(0)
+    )
 
 
-def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, fast_mode: bool = False, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable,
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> bool:
     """Check fn's backward against finite differences for every input that requires grad.
 
     `inputs` is a Tensor or a tuple of them (and other arguments passed through).
@@ -44,7 +57,9 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
-        raise ValueError("gradcheck: no input requires grad; pass tensors made with requires_grad=True")
+        raise ValueError(
+            "gradcheck: no input requires grad; pass tensors made with requires_grad=True"
+        )
     for i in diff:
         if inputs[i].dtype != np.float64:
             raise TypeError(
@@ -66,9 +81,13 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
             outs_ = _outputs(fn, inputs)
             loss = None
             start = 0
-            for o, n in zip(outs_, sizes):
+            for o, n in zip(outs_, sizes, strict=False):
                 if o.requires_grad:
-                    piece = Tensor._make(v[start:start + n].reshape(o._data.shape).astype(o._data.dtype), None, False)
+                    piece = Tensor._make(
+                        v[start : start + n].reshape(o._data.shape).astype(o._data.dtype),
+                        None,
+                        False,
+                    )
                     term = (o * piece).sum()
                     loss = term if loss is None else loss + term
                 start += n
@@ -77,7 +96,11 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5, 
             loss.backward()
         for k, i in enumerate(diff):
             g = inputs[i].grad
-            res.append(np.zeros(inputs[i]._data.shape) if g is None else np.asarray(g._data, dtype=np.float64))
+            res.append(
+                np.zeros(inputs[i]._data.shape)
+                if g is None
+                else np.asarray(g._data, dtype=np.float64)
+            )
             if g is not None and g._data.shape != inputs[i]._data.shape:
                 raise GradcheckError(
                     f"gradcheck: the gradient of input {i} has shape {g._data.shape}, "

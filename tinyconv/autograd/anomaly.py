@@ -17,6 +17,7 @@ While anomaly mode is on, two things happen, and neither costs anything when it 
 When anomaly mode is off, `Function.apply` sees `record_hook is None` and the engine's
 observer list holds no anomaly observer.
 """
+
 from __future__ import annotations
 
 import functools
@@ -137,8 +138,10 @@ def _describe(node: Any) -> str:
     where = creation_site(node)
     if where:
         return f"The op was created at {where}"
-    return ("Where the op was created is unknown: it was created before anomaly detection was "
-            "turned on (or by x[...] = ...); create it inside detect_anomaly() to see the line")
+    return (
+        "Where the op was created is unknown: it was created before anomaly detection was "
+        "turned on (or by x[...] = ...); create it inside detect_anomaly() to see the line"
+    )
 
 
 # -- backward: check every gradient a node returns ------------------------------------------
@@ -163,9 +166,11 @@ def _check_finite(node: Any, grad_output: Any, grads: tuple) -> None:
         shape = tuple(np.shape(g))
         received = _bad(grad_output)
         if received:
-            cause = (f"The gradient arriving at its output was already {received} (shape "
-                     f"{tuple(np.shape(grad_output))}): the seed passed to backward() was not finite, "
-                     "or the gradients from the op's consumers overflowed when summed.")
+            cause = (
+                f"The gradient arriving at its output was already {received} (shape "
+                f"{tuple(np.shape(grad_output))}): the seed passed to backward() was not finite, "
+                "or the gradients from the op's consumers overflowed when summed."
+            )
         else:
             cause = "The gradient arriving at its output was finite, so this op's backward made it."
         raise RuntimeError(

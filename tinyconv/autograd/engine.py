@@ -15,6 +15,7 @@ can run at once: the sort starts where two nodes first wait at the same time.)
 
 Observers (anomaly detection, the backward trace) can watch each step.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -55,8 +56,9 @@ def accumulate_grad(leaf: Any, grad: np.ndarray) -> None:
         leaf.grad._data += grad
 
 
-def _backward_node(node: Function, grad_out: np.ndarray, retain_graph: bool,
-                   grads: dict[Function, np.ndarray]) -> None:
+def _backward_node(
+    node: Function, grad_out: np.ndarray, retain_graph: bool, grads: dict[Function, np.ndarray]
+) -> None:
     """Run one node's backward: add what it sends to producing nodes into `grads`,
     and what it sends to leaves into their `.grad`."""
     if node._retained is not None:
@@ -68,7 +70,7 @@ def _backward_node(node: Function, grad_out: np.ndarray, retain_graph: bool,
         node._release()
     for obs in observers:
         obs(node, grad_out, grads_in)
-    for edge, g in zip(node.edges, grads_in):
+    for edge, g in zip(node.edges, grads_in, strict=False):
         if edge is None or g is None:
             continue
         if isinstance(edge, Function):

@@ -23,6 +23,7 @@ tinyconv's built-in ops set `array_mode = True`: forward and backward see plain
 NumPy arrays, so the math reads as NumPy. A user's subclass (the PyTorch way)
 leaves it False and sees Tensors in both, as in PyTorch tutorials.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -59,7 +60,7 @@ class Function:
     """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
 
     array_mode = False  # built-in ops: True (forward/backward on np.ndarray)
-    is_view = False     # True when the output may share memory with input 0
+    is_view = False  # True when the output may share memory with input 0
 
     # Set by apply() on recorded nodes; class defaults keep unrecorded ones cheap.
     edges: tuple = ()  # per input: its producing node, the leaf Tensor, or None
@@ -97,7 +98,11 @@ class Function:
     @property
     def next_functions(self) -> tuple:
         """The edges as PyTorch shows them: `((node, 0), (AccumulateGrad, 0), (None, 0), ...)`."""
-        edges = self.edges if self.next_functions_count is None else self.edges[:self.next_functions_count]
+        edges = (
+            self.edges
+            if self.next_functions_count is None
+            else self.edges[: self.next_functions_count]
+        )
         return tuple(
             (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in edges
         )
@@ -163,22 +168,33 @@ class Function:
             with grad_mode.no_grad():
                 result = cls.forward(ctx, *raw)
             if not isinstance(result, Tensor):
-                raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(result).__name__}")
+                raise TypeError(
+                    f"{cls.__name__}.forward must return a Tensor, got {type(result).__name__}"
+                )
             result = result._data
             if record:  # what backward's gradients must look like (checked in _run_backward)
-                ctx._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
-                                     for a in args)
+                ctx._in_meta = tuple(
+                    (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
+                )
         if not record:
             out = Tensor._make(result, None, False)
             # (an empty result shares no memory, but is a view in PyTorch all the same)
-            if cls.is_view and isinstance(args[0], Tensor) and (
-                    np.may_share_memory(result, raw[0]) or (result.size == 0 and cls.empty_is_view(args))):
+            if (
+                cls.is_view
+                and isinstance(args[0], Tensor)
+                and (
+                    np.may_share_memory(result, raw[0])
+                    or (result.size == 0 and cls.empty_is_view(args))
+                )
+            ):
                 out._mark_view(args[0], (cls, args[1:]))
             return out
         out = Tensor._make(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
-        if cls.is_view and (np.may_share_memory(result, args[0]._data)
-                            or (result.size == 0 and cls.empty_is_view(args))):
+        if cls.is_view and (
+            np.may_share_memory(result, args[0]._data)
+            or (result.size == 0 and cls.empty_is_view(args))
+        ):
             out._mark_view(args[0], (cls, args[1:]))  # shares the counter, remembers its base
         ctx.edges = tuple(edges)
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
@@ -201,7 +217,9 @@ class Function:
                 )
         if self._released:
             _ = self.saved_tensors  # raises the "second time" error
-        if type(grad) is not np.ndarray:  # NumPy ops on 0-d arrays return scalars; backwards index grads
+        if (
+            type(grad) is not np.ndarray
+        ):  # NumPy ops on 0-d arrays return scalars; backwards index grads
             grad = np.asarray(grad)
         if self.array_mode:
             grads = self.backward(self, grad)
@@ -210,7 +228,9 @@ class Function:
             grads = self.backward(self, Tensor._make(grad, None, False))
         if type(grads) is not tuple:
             grads = (grads,)
-        return _check_user_grads(self, tuple(g._data if isinstance(g, Tensor) else g for g in grads))
+        return _check_user_grads(
+            self, tuple(g._data if isinstance(g, Tensor) else g for g in grads)
+        )
 
     def _release(self) -> None:
         """Free what forward saved, once backward no longer needs it."""
@@ -252,7 +272,7 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
             f"{len(metas)} input(s); return one per input (None for inputs that need none)"
         )
     out = []
-    for i, (g, meta) in enumerate(zip(grads, metas)):
+    for i, (g, meta) in enumerate(zip(grads, metas, strict=False)):
         if g is not None and meta is not None:
             g = np.asarray(g)
             shape, dtype = meta
@@ -276,6 +296,7 @@ def _created_at(node: Function) -> str:
     if not node._creation:
         return ""
     from .anomaly import creation_site
+
     return " The op was created at " + creation_site(node)
 
 
@@ -285,7 +306,7 @@ def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) ->
     for s in saved:
         if s is None:
             continue
-        for a, r in zip(args, raw):
+        for a, r in zip(args, raw, strict=False):
             if r is s and isinstance(a, Tensor):
                 versions.append((a._vc, a._vc[0], a._data.shape))
                 break

@@ -3,6 +3,7 @@
 `no_grad()` and `enable_grad()` work as context managers and as decorators,
 like PyTorch's. The flag is a module global, read by every op on its hot path.
 """
+
 from __future__ import annotations
 
 import functools

@@ -13,6 +13,7 @@ Where an op lives (one rule for the whole package):
   (losses, normalisation, dropout, linear, the activations PyTorch keeps only in F) live in
   tinyconv/nn/functional/, one module per topic, with their argument checks.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -140,7 +141,9 @@ class Div(Binary):
         # Save what backward uses and nothing more (as PyTorch): b for both gradients,
         # a only for b's gradient; a saved input blocks in-place changes of it.
         ctx.save_for_backward(a if nb else None, b if na or nb else None)
-        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 is inf or nan, quietly, as PyTorch
+        with np.errstate(
+            divide="ignore", invalid="ignore"
+        ):  # x / 0 is inf or nan, quietly, as PyTorch
             return np.true_divide(a, b)
 
     @staticmethod
@@ -159,9 +162,14 @@ class Pow(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         # PyTorch's three pow nodes: tensor ** number, tensor ** tensor, number ** tensor
-        ctx.torch_name = ("PowBackward1" if isinstance(b, np.ndarray) else "PowBackward0") \
-            if isinstance(a, np.ndarray) else "PowBackward2"
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf, quietly
+        ctx.torch_name = (
+            ("PowBackward1" if isinstance(b, np.ndarray) else "PowBackward0")
+            if isinstance(a, np.ndarray)
+            else "PowBackward2"
+        )
+        with np.errstate(
+            divide="ignore", invalid="ignore", over="ignore"
+        ):  # 0 ** -1 = inf, quietly
             out = _power(a, b)
         # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
         # is fine); a tensor exponent also needs the result, for its own gradient a^b log(a).
@@ -210,7 +218,9 @@ def _power(a: Any, b: Any) -> Any:
 def _division_by_zero(b: Any, dt: np.dtype, what: str) -> None:
     """Integer % and // by zero raise, as in PyTorch (NumPy would give 0 and warn)."""
     if dt.kind in "iub" and np.any(np.equal(b, 0)):
-        raise RuntimeError(f"{what}: integer division by zero (ZeroDivisionError); the divisor holds a 0")
+        raise RuntimeError(
+            f"{what}: integer division by zero (ZeroDivisionError); the divisor holds a 0"
+        )
 
 
 class Remainder(Binary):
@@ -226,8 +236,13 @@ class Remainder(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(b, np.result_type(a, b), "remainder (%)")
-        ctx.torch_name = ("NotImplemented" if not isinstance(a, np.ndarray)  # number % tensor (see above)
-                          else "RemainderBackward1" if isinstance(b, np.ndarray) else "RemainderBackward0")
+        ctx.torch_name = (
+            "NotImplemented"
+            if not isinstance(a, np.ndarray)  # number % tensor (see above)
+            else "RemainderBackward1"
+            if isinstance(b, np.ndarray)
+            else "RemainderBackward0"
+        )
         nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
         ctx.save_for_backward(a if nb else None, b if nb else None)
         ctx.scalar_a = not isinstance(a, np.ndarray)
@@ -237,8 +252,10 @@ class Remainder(Binary):
     @staticmethod
     def backward(ctx, grad):
         if ctx.scalar_a:
-            raise RuntimeError("the derivative of remainder (number % tensor) is not implemented "
-                               "(as in PyTorch); write it as number - tensor * (number // tensor).detach()")
+            raise RuntimeError(
+                "the derivative of remainder (number % tensor) is not implemented "
+                "(as in PyTorch); write it as number - tensor * (number // tensor).detach()"
+            )
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         gb = None
@@ -264,8 +281,10 @@ class FloorDivide(Binary):
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError("the derivative of floor_divide (//) is not implemented (as in PyTorch); "
-                           "use tensor.detach() // ... if no gradient should flow through it")
+        raise RuntimeError(
+            "the derivative of floor_divide (//) is not implemented (as in PyTorch); "
+            "use tensor.detach() // ... if no gradient should flow through it"
+        )
 
 
 def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -> tuple:
@@ -315,7 +334,9 @@ class Minimum(Binary):
 def _matmul_name(na: int, nb: int) -> str:
     """The node PyTorch's matmul leaves, which depends on how it lowered the product."""
     if na == 1:
-        return "DotBackward0" if nb == 1 else "SqueezeBackward4" if nb == 2 else "UnsafeViewBackward0"
+        return (
+            "DotBackward0" if nb == 1 else "SqueezeBackward4" if nb == 2 else "UnsafeViewBackward0"
+        )
     if na == 2:
         return "MvBackward0" if nb == 1 else "MmBackward0" if nb == 2 else "UnsafeViewBackward0"
     return "UnsafeViewBackward0"
@@ -531,8 +552,11 @@ class Clamp(Op):
         if ctx.needs_input_grad:
             ctx.metas = (_meta(a), _meta(lo), _meta(hi))
         # PyTorch: ClampBackward1 for number bounds, ClampBackward0 for tensor bounds
-        ctx.torch_name = "ClampBackward0" if isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray) \
+        ctx.torch_name = (
+            "ClampBackward0"
+            if isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray)
             else "ClampBackward1"
+        )
         a, lo, hi = _cast(a, dtype), _cast(lo, dtype), _cast(hi, dtype)
         ctx.save_for_backward(a, lo, hi)  # what PyTorch saves: self, min and max
         if lo is None or hi is None or (isinstance(lo, np.ndarray) or isinstance(hi, np.ndarray)):
@@ -570,6 +594,7 @@ class Cast(Op):
     """Change dtype; the gradient goes back in the input's dtype."""
 
     torch_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.in_dtype = a.dtype
@@ -645,8 +670,11 @@ class Mean(Op):
         ctx.torch_name = "MeanBackward0" if axis is None else "MeanBackward1"
         # float16 sums in float32 (as np.mean does); the mean of nothing is nan, quietly, as in
         # PyTorch (np.mean would warn "Mean of empty slice")
-        total = np.asarray(np.add.reduce(a, axis=axis, keepdims=keepdims,
-                                         dtype=np.float32 if a.dtype == np.float16 else None))
+        total = np.asarray(
+            np.add.reduce(
+                a, axis=axis, keepdims=keepdims, dtype=np.float32 if a.dtype == np.float16 else None
+            )
+        )
         ctx.count = a.size // max(total.size, 1) if a.size else 0
         with np.errstate(invalid="ignore"):
             out = total / ctx.count if ctx.count else total * np.nan
@@ -676,8 +704,12 @@ def _var(a: np.ndarray, axis: Any, correction: Any, keepdims: bool, what: str) -
     centered, n = _centered(a, axis)
     dof = n - correction
     if dof <= 0:
-        warnings.warn(f"{what}: degrees of freedom is <= 0 (correction {correction} with {n} "
-                      "element(s) per reduction); the result is nan or inf", UserWarning, stacklevel=5)
+        warnings.warn(
+            f"{what}: degrees of freedom is <= 0 (correction {correction} with {n} "
+            "element(s) per reduction); the result is nan or inf",
+            UserWarning,
+            stacklevel=5,
+        )
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 gives nan, as PyTorch
         out = np.add.reduce(centered * centered, axis=axis, keepdims=keepdims) / max(dof, 0)
     return np.asarray(out).astype(a.dtype, copy=False), centered, dof
@@ -714,6 +746,7 @@ class Std(Op):
     inf * 0 = nan through sqrt, as in PyTorch."""
 
     torch_name = "StdBackward0"
+
     @staticmethod
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         var, _, dof = _var(a, axis, correction, keepdims, "std()")
@@ -747,8 +780,11 @@ class Amax(Op):
         ctx.save_for_backward(a, out)  # as PyTorch: self and result
         ctx.axis, ctx.keepdims, ctx.masked = axis, keepdims, masked
         # x.max() of everything is MaxBackward1 in PyTorch; amax(dim) is AmaxBackward0
-        ctx.torch_name = ("MinBackward1" if use_min else "MaxBackward1") if masked else \
-            ("AminBackward0" if use_min else "AmaxBackward0")
+        ctx.torch_name = (
+            ("MinBackward1" if use_min else "MaxBackward1")
+            if masked
+            else ("AminBackward0" if use_min else "AmaxBackward0")
+        )
         return out
 
     @staticmethod
@@ -857,7 +893,9 @@ class Expand(Op):
     def forward(ctx, a, shape):
         ctx.shape = a.shape
         out = np.broadcast_to(a, shape)  # read-only: written elements could share memory
-        if a.flags.writeable and not any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+        if a.flags.writeable and not any(
+            st == 0 and n > 1 for st, n in zip(out.strides, out.shape, strict=False)
+        ):
             # no element repeated (only size-1 dims added or kept): writable, as in PyTorch
             out = np.lib.stride_tricks.as_strided(a, out.shape, out.strides, writeable=True)
         return out
@@ -964,7 +1002,7 @@ class Cat(Op):
     @staticmethod
     def backward(ctx, grad):
         pieces = np.split(grad, ctx.bounds, axis=ctx.axis)
-        return (None, *(p.astype(d, copy=False) for p, d in zip(pieces, ctx.dtypes)))
+        return (None, *(p.astype(d, copy=False) for p, d in zip(pieces, ctx.dtypes, strict=False)))
 
 
 class Stack(Op):
@@ -980,8 +1018,13 @@ class Stack(Op):
     @staticmethod
     def backward(ctx, grad):
         n = grad.shape[ctx.axis]
-        return (None, *(np.take(grad, i, axis=ctx.axis).astype(d, copy=False)
-                        for i, d in zip(range(n), ctx.dtypes)))
+        return (
+            None,
+            *(
+                np.take(grad, i, axis=ctx.axis).astype(d, copy=False)
+                for i, d in zip(range(n), ctx.dtypes, strict=False)
+            ),
+        )
 
 
 class Where(Op):
@@ -1030,7 +1073,9 @@ class Prod(Op):
         ax = 0 if ctx.axis is None else ctx.axis
         one = np.ones_like(np.take(x, [0], axis=ax))
         n = x.shape[ax]
-        before = np.concatenate([one, np.cumprod(np.take(x, range(n - 1), axis=ax), axis=ax)], axis=ax)
+        before = np.concatenate(
+            [one, np.cumprod(np.take(x, range(n - 1), axis=ax), axis=ax)], axis=ax
+        )
         rev = np.flip(np.take(x, range(1, n), axis=ax), axis=ax)
         after = np.concatenate([np.flip(np.cumprod(rev, axis=ax), axis=ax), one], axis=ax)
         others = (before * after).reshape(a.shape)
@@ -1049,6 +1094,7 @@ class Norm(Op):
     """
 
     torch_name = "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx, a, p, axis=None, keepdims=False):
         x = np.abs(a)
@@ -1105,6 +1151,7 @@ class Sign(Op):
     PyTorch), and its gradient is zero."""
 
     torch_name = "SignBackward0"
+
     @staticmethod
     def forward(ctx, a):
         return a.copy() if a.dtype.kind == "b" else np.sign(a)

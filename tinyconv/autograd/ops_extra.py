@@ -4,6 +4,7 @@ Same contract as ops.py: forward and backward on NumPy arrays side by side, each
 saving only what its backward reads, each gradient in its input's shape and dtype.
 `torch_name` is the name PyTorch gives the node (what `grad_fn` prints).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,9 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def erf_array(x: np.ndarray) -> np.ndarray:
     """The error function elementwise, to double precision (NumPy has none; math.erf does)."""
-    return np.asarray(_erf_scalar(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(x.dtype)
+    return np.asarray(_erf_scalar(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(
+        x.dtype
+    )
 
 
 # -- unary elementwise, derivative from the input or the output --------------------------
@@ -290,8 +293,10 @@ class Ternary(Op):
 
     @staticmethod
     def reduce(ctx, grads):
-        return tuple(sum_to_shape(np.asarray(g), *m) if g is not None and need else None
-                     for g, m, need in zip(grads, ctx.metas, ctx.needs_input_grad))
+        return tuple(
+            sum_to_shape(np.asarray(g), *m) if g is not None and need else None
+            for g, m, need in zip(grads, ctx.metas, ctx.needs_input_grad, strict=False)
+        )
 
 
 class Lerp(Ternary):
@@ -302,19 +307,23 @@ class Lerp(Ternary):
         start, end, weight = Ternary.prepare(ctx, (start, end, weight), dtype)
         ctx.torch_name = "LerpBackward1" if isinstance(weight, np.ndarray) else "LerpBackward0"
         n = ctx.needs_input_grad or (False,) * 3
-        ctx.save_for_backward(weight if n[0] or n[1] else None,
-                              start if n[2] else None, end if n[2] else None)
+        ctx.save_for_backward(
+            weight if n[0] or n[1] else None, start if n[2] else None, end if n[2] else None
+        )
         return np.asarray(start + weight * (end - start)).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         weight, start, end = ctx.saved_tensors
         n = ctx.needs_input_grad
-        return Ternary.reduce(ctx, (
-            grad * (1 - weight) if n[0] else None,
-            grad * weight if n[1] else None,
-            grad * (end - start) if n[2] else None,
-        )) + (None,)
+        return Ternary.reduce(
+            ctx,
+            (
+                grad * (1 - weight) if n[0] else None,
+                grad * weight if n[1] else None,
+                grad * (end - start) if n[2] else None,
+            ),
+        ) + (None,)
 
 
 class Addcmul(Ternary):
@@ -334,8 +343,9 @@ class Addcmul(Ternary):
     def backward(ctx, grad):
         t2, t1 = ctx.saved_tensors
         n, v = ctx.needs_input_grad, ctx.value
-        return Ternary.reduce(ctx, (grad, grad * v * t2 if n[1] else None,
-                                    grad * v * t1 if n[2] else None)) + (None, None)
+        return Ternary.reduce(
+            ctx, (grad, grad * v * t2 if n[1] else None, grad * v * t1 if n[2] else None)
+        ) + (None, None)
 
 
 class Addcdiv(Ternary):
@@ -355,8 +365,10 @@ class Addcdiv(Ternary):
     def backward(ctx, grad):
         t1, t2 = ctx.saved_tensors
         n, v = ctx.needs_input_grad, ctx.value
-        return Ternary.reduce(ctx, (grad, grad * v / t2 if n[1] else None,
-                                    -grad * v * t1 / (t2 * t2) if n[2] else None)) + (None, None)
+        return Ternary.reduce(
+            ctx,
+            (grad, grad * v / t2 if n[1] else None, -grad * v * t1 / (t2 * t2) if n[2] else None),
+        ) + (None, None)
 
 
 # -- reductions and scans ----------------------------------------------------------------
@@ -488,8 +500,13 @@ class Scatter(Op):
     def forward(ctx, a, axis, index, src, reduce_add):
         ctx.axis, ctx.index, ctx.add = axis, index, reduce_add
         ctx.src_meta = (np.shape(src), getattr(src, "dtype", None))
-        ctx.torch_name = ("ScatterAddBackward0" if reduce_add else
-                          "ScatterBackward0" if isinstance(src, np.ndarray) else "ScatterBackward1")
+        ctx.torch_name = (
+            "ScatterAddBackward0"
+            if reduce_add
+            else "ScatterBackward0"
+            if isinstance(src, np.ndarray)
+            else "ScatterBackward1"
+        )
         out = a.copy()
         where = _full_index(index, axis)
         vals = src[tuple(slice(0, s) for s in index.shape)] if isinstance(src, np.ndarray) else src
@@ -536,7 +553,9 @@ class MaskedFill(Op):
     @staticmethod
     def forward(ctx, a, mask, value):
         ctx.mask = mask
-        ctx.torch_name = "MaskedFillBackward1" if isinstance(value, np.ndarray) else "MaskedFillBackward0"
+        ctx.torch_name = (
+            "MaskedFillBackward1" if isinstance(value, np.ndarray) else "MaskedFillBackward0"
+        )
         ctx.v_meta = (np.shape(value), getattr(value, "dtype", None))
         return np.where(mask, np.asarray(value, dtype=a.dtype), a)
 
@@ -586,7 +605,7 @@ class Repeat(Op):
     def backward(ctx, grad):
         # Split each dim into (reps, size) and sum over the copies.
         full = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
-        split = tuple(v for r, s in zip(ctx.reps, full) for v in (r, s))
+        split = tuple(v for r, s in zip(ctx.reps, full, strict=False) for v in (r, s))
         g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return g.reshape(ctx.shape), None
 
@@ -622,8 +641,9 @@ class Topk(TakeAlongAxis):
 # -- einsum ---------------------------------------------------------------------------------
 
 
-def _einsum_input_grad(grad: np.ndarray, out_sub: str, subs: list, operands: tuple, k: int,
-                       sizes: dict) -> np.ndarray:
+def _einsum_input_grad(
+    grad: np.ndarray, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict
+) -> np.ndarray:
     """d(einsum)/d(operand k): the einsum of the output gradient with the other operands,
     written to operand k's subscripts. Letters only operand k has were summed over, so
     their gradient is a broadcast; letters repeated in it (a diagonal) get the gradient
@@ -650,7 +670,6 @@ def _einsum_input_grad(grad: np.ndarray, out_sub: str, subs: list, operands: tup
 class Einsum(Op):
     """np.einsum with explicit subscripts (the caller expands '...' and the implicit output)."""
 
-
     @staticmethod
     def forward(ctx, subs, out_sub, *operands):
         ctx.subs, ctx.out_sub = subs, out_sub
@@ -659,11 +678,18 @@ class Einsum(Op):
             perm = sorted(out_sub) == sorted(set(subs[0]))
             ctx.torch_name = "PermuteBackward0" if perm else "SumBackward1"
         else:
-            ctx.torch_name = "MulBackward0" if set(out_sub) == set("".join(subs)) else "ViewBackward0"
+            ctx.torch_name = (
+                "MulBackward0" if set(out_sub) == set("".join(subs)) else "ViewBackward0"
+            )
         ctx.save_for_backward(*operands)
-        ctx.sizes = {c: n for s, o in zip(subs, operands) for c, n in zip(s, o.shape) if n != 1}
-        for s, o in zip(subs, operands):
-            for c, n in zip(s, o.shape):
+        ctx.sizes = {
+            c: n
+            for s, o in zip(subs, operands, strict=False)
+            for c, n in zip(s, o.shape, strict=False)
+            if n != 1
+        }
+        for s, o in zip(subs, operands, strict=False):
+            for c, n in zip(s, o.shape, strict=False):
                 ctx.sizes.setdefault(c, n)
         return np.asarray(np.einsum(",".join(subs) + "->" + out_sub, *operands))
 
@@ -673,7 +699,9 @@ class Einsum(Op):
         grads = [None, None]
         for k in range(len(operands)):
             if ctx.needs_input_grad[2 + k]:
-                grads.append(_einsum_input_grad(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes))
+                grads.append(
+                    _einsum_input_grad(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes)
+                )
             else:
                 grads.append(None)
         return tuple(grads)

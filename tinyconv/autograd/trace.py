@@ -22,6 +22,7 @@ as they called each other: the code that computed its gradients. They are
 seen with `sys.setprofile` while the block runs (unless another profiler is
 active), which slows the traced backward down.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -51,23 +52,25 @@ _KERNELS = "tinyconv.kernels."  # the modules whose functions a trace lists unde
 class SentGrad:
     """One gradient leaving a node: d(loss)/d(one of its inputs)."""
 
-    index: int         # the input's position among the op's arguments
-    input: str         # the forward argument's name, e.g. "w" for Conv2d's weight
-    to: Any            # where it goes: the node that made the input, or the leaf Tensor
-    to_name: str       # "#3 ReluBackward0" or "weight.grad (parameter)"
-    grad: np.ndarray   # the gradient itself, in the input's shape
+    index: int  # the input's position among the op's arguments
+    input: str  # the forward argument's name, e.g. "w" for Conv2d's weight
+    to: Any  # where it goes: the node that made the input, or the leaf Tensor
+    to_name: str  # "#3 ReluBackward0" or "weight.grad (parameter)"
+    grad: np.ndarray  # the gradient itself, in the input's shape
 
 
 @dataclass
 class TraceRecord:
     """One node visited by backward."""
 
-    step: int                  # 1 for the first node visited
-    op: str                    # the node's name, e.g. "ConvolutionBackward0"
-    node: Function             # the node itself
-    grad_output: np.ndarray    # d(loss)/d(node's output): what arrived, summed over its users
+    step: int  # 1 for the first node visited
+    op: str  # the node's name, e.g. "ConvolutionBackward0"
+    node: Function  # the node itself
+    grad_output: np.ndarray  # d(loss)/d(node's output): what arrived, summed over its users
     grads: list[SentGrad] = field(default_factory=list)  # what it sent to each input
-    algorithm: str | None = None  # convolutions: the kernel algorithm that ran ("fast", "loops", ...)
+    algorithm: str | None = (
+        None  # convolutions: the kernel algorithm that ran ("fast", "loops", ...)
+    )
     kernels: list[tuple[int, str]] = field(default_factory=list)  # (depth, "conv.input_grad") calls
 
     def grad_to(self, input: str) -> np.ndarray:
@@ -75,15 +78,22 @@ class TraceRecord:
         for s in self.grads:
             if s.input == input:
                 return s.grad
-        raise KeyError(f"{self.op} sent no gradient to an input named {input!r}; "
-                       f"it sent to {[s.input for s in self.grads]}")
+        raise KeyError(
+            f"{self.op} sent no gradient to an input named {input!r}; "
+            f"it sent to {[s.input for s in self.grads]}"
+        )
 
 
 class Trace:
     """What `trace()` returns: a context manager that fills `records` during backward."""
 
-    def __init__(self, names: Any = None, max_values: int = MAX_VALUES, grid: tuple[int, int, int] = GRID,
-                 kernels: bool = True) -> None:
+    def __init__(
+        self,
+        names: Any = None,
+        max_values: int = MAX_VALUES,
+        grid: tuple[int, int, int] = GRID,
+        kernels: bool = True,
+    ) -> None:
         self.records: list[TraceRecord] = []
         self.max_values = max_values
         self.grid = grid
@@ -122,7 +132,7 @@ class Trace:
         if event == "call":
             name = frame.f_code.co_name
             if not name.startswith("<"):  # not a generator expression or a lambda inside one
-                self._calls.append((self._depth, f"{module[len(_KERNELS):]}.{name}"))
+                self._calls.append((self._depth, f"{module[len(_KERNELS) :]}.{name}"))
             self._depth += 1
         else:
             self._depth = max(0, self._depth - 1)
@@ -130,13 +140,21 @@ class Trace:
     def _observe(self, node: Function, grad_output: np.ndarray, grads: tuple) -> None:
         step = len(self.records) + 1
         self._steps[id(node)] = step
-        rec = TraceRecord(step, node.name(), node, np.array(grad_output, copy=True),
-                          algorithm=getattr(node, "algorithm", None), kernels=self._calls)
+        rec = TraceRecord(
+            step,
+            node.name(),
+            node,
+            np.array(grad_output, copy=True),
+            algorithm=getattr(node, "algorithm", None),
+            kernels=self._calls,
+        )
         self._calls = []  # what runs from here on belongs to the next node
-        for i, (edge, g) in enumerate(zip(node.edges, grads)):
+        for i, (edge, g) in enumerate(zip(node.edges, grads, strict=False)):
             if edge is None or g is None:  # not a tensor, or one that needs no gradient
                 continue
-            rec.grads.append(SentGrad(i, _input_name(type(node), i), edge, "", np.array(g, copy=True)))
+            rec.grads.append(
+                SentGrad(i, _input_name(type(node), i), edge, "", np.array(g, copy=True))
+            )
         self.records.append(rec)
 
     def _name_targets(self) -> None:
@@ -177,10 +195,14 @@ class Trace:
         widths = [max(len(row[c]) for row in [header, *rows]) for c in range(len(header))]
 
         def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() + "\n"
+            return (
+                "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip() + "\n"
+            )
 
         out = io.StringIO()
-        out.write(f"backward trace: {len(self.records)} node(s), in the order backward visited them\n")
+        out.write(
+            f"backward trace: {len(self.records)} node(s), in the order backward visited them\n"
+        )
         out.write(line(header))
         out.write(line(tuple("-" * w for w in widths)))
         indent = " " * (widths[0] + 4)
@@ -201,21 +223,37 @@ class Trace:
         k = r.step - 1
         items = [("grad_output", "dL/d(output)", r.grad_output, f"t.records[{k}].grad_output")]
         for s in r.grads:
-            target = s.to_name.replace(".grad (parameter)", ".grad").replace(".grad (input)", ".grad")
+            target = s.to_name.replace(".grad (parameter)", ".grad").replace(
+                ".grad (input)", ".grad"
+            )
             step = self._steps.get(id(s.to)) if isinstance(s.to, Function) else None
-            if step is not None and len(self.records) >= step and _only_sender(self.records, r, s, step):
+            if (
+                step is not None
+                and len(self.records) >= step
+                and _only_sender(self.records, r, s, step)
+            ):
                 # the next node's grad_output is this very array: say so rather than print it twice
-                items.append((f"to {s.input}", f"dL/d{s.input} -> {target}", None, f"#{step}'s grad_output"))
+                items.append(
+                    (f"to {s.input}", f"dL/d{s.input} -> {target}", None, f"#{step}'s grad_output")
+                )
                 continue
-            items.append((f"to {s.input}", f"dL/d{s.input} -> {target}", s.grad,
-                          f't.records[{k}].grad_to("{s.input}")'))
+            items.append(
+                (
+                    f"to {s.input}",
+                    f"dL/d{s.input} -> {target}",
+                    s.grad,
+                    f't.records[{k}].grad_to("{s.input}")',
+                )
+            )
         pad = max(len(what) for what, *_ in items)
         lines = []
         for what, meaning, a, full in items:
             head = f"{what.ljust(pad)} = {meaning}"
             if a is None:
                 lines.append(f"{head}: printed as {full}")
-            elif a.size <= self.max_values and sum(d > 1 for d in a.shape) <= 1:  # a vector: one line
+            elif (
+                a.size <= self.max_values and sum(d > 1 for d in a.shape) <= 1
+            ):  # a vector: one line
                 lines.append(f"{head} = {format_values(a, one_line=True)}")
             else:
                 rows, more = format_grid(a, *self.grid)
@@ -241,8 +279,12 @@ def _only_sender(records: list[TraceRecord], r: TraceRecord, s: SentGrad, step: 
     """True when gradient `s` of node `r` is all that reached node #step (so it is that grad_output)."""
     target = records[step - 1]
     senders = [g for rec in records for g in rec.grads if g.to is target.node]
-    return (len(senders) == 1 and senders[0] is s and s.grad.shape == target.grad_output.shape
-            and np.array_equal(s.grad, target.grad_output))
+    return (
+        len(senders) == 1
+        and senders[0] is s
+        and s.grad.shape == target.grad_output.shape
+        and np.array_equal(s.grad, target.grad_output)
+    )
 
 
 def call_tree(calls: list[tuple[int, str]]) -> str:
@@ -250,6 +292,7 @@ def call_tree(calls: list[tuple[int, str]]) -> str:
 
     Repeated calls at one place (a loop calling a helper) are counted, not listed.
     """
+
     def build(i: int, depth: int) -> tuple[list[str], int]:
         parts: list[tuple[str, str, int]] = []  # (name, children text, count)
         # a call deeper than `depth` whose caller was not listed (a genexpr) counts as a sibling
@@ -266,8 +309,9 @@ def call_tree(calls: list[tuple[int, str]]) -> str:
     return ", ".join(build(0, min(d for d, _ in calls))[0]) if calls else ""
 
 
-def format_grid(a: np.ndarray, max_rows: int = GRID[0], max_cols: int = GRID[1],
-                max_planes: int = GRID[2]) -> tuple[list[str], str]:
+def format_grid(
+    a: np.ndarray, max_rows: int = GRID[0], max_cols: int = GRID[1], max_planes: int = GRID[2]
+) -> tuple[list[str], str]:
     """A gradient as 2-D grids, one per leading index: (lines, what was left out or "").
 
     `(N, C, H, W)` prints `[n, c]` planes of H rows; 1-D arrays print as one row. Numbers
@@ -283,19 +327,23 @@ def format_grid(a: np.ndarray, max_rows: int = GRID[0], max_cols: int = GRID[1],
     planes = a.reshape(-1, *a.shape[-2:])
     index = list(np.ndindex(lead_shape)) or [()]
     lines: list[str] = []
-    for idx, plane in list(zip(index, planes))[:max_planes]:
+    for idx, plane in list(zip(index, planes, strict=False))[:max_planes]:
         shown = plane[:max_rows, :max_cols]
         text = [[_number(v) for v in row] for row in shown]
         width = max(len(s) for row in text for s in row)
         head = f"[{', '.join(map(str, idx))}] " if idx else ""
         for r, row in enumerate(text):
-            cells = ", ".join(s.rjust(width) for s in row) + (", ..." if plane.shape[1] > max_cols else "")
+            cells = ", ".join(s.rjust(width) for s in row) + (
+                ", ..." if plane.shape[1] > max_cols else ""
+            )
             lines.append((head if r == 0 else " " * len(head)) + f"[{cells}]")
         if plane.shape[0] > max_rows:
             lines.append(" " * len(head) + "...")
     left = []
     if planes.shape[0] > max_planes:
-        left.append(f"{planes.shape[0] - max_planes} more plane{'s' if planes.shape[0] - max_planes > 1 else ''}")
+        left.append(
+            f"{planes.shape[0] - max_planes} more plane{'s' if planes.shape[0] - max_planes > 1 else ''}"
+        )
     if flat and a.size > max_cols:
         left.append(f"the first {max_cols} of {a.size} values")
     elif a.shape[-2] > max_rows or a.shape[-1] > max_cols:
@@ -313,14 +361,19 @@ def _number(v: float) -> str:
 
 def format_values(a: np.ndarray, one_line: bool = False) -> str:
     """Values to 4 significant decimals, as NumPy prints them (shared with tinyconv.viz)."""
-    text = np.array2string(np.asarray(a), precision=4, separator=", ", suppress_small=True,
-                           floatmode="maxprec")
+    text = np.array2string(
+        np.asarray(a), precision=4, separator=", ", suppress_small=True, floatmode="maxprec"
+    )
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
     return " ".join(ln.strip() for ln in lines) if one_line else "\n".join(lines)
 
 
-def trace(names: Any = None, max_values: int = MAX_VALUES, grid: tuple[int, int, int] = GRID,
-          kernels: bool = True) -> Trace:
+def trace(
+    names: Any = None,
+    max_values: int = MAX_VALUES,
+    grid: tuple[int, int, int] = GRID,
+    kernels: bool = True,
+) -> Trace:
     """Record every node backward visits inside the `with` block.
 
     names:      a Module (its `named_parameters()`) or a mapping name -> Tensor,
@@ -347,7 +400,9 @@ def _input_name(cls: type, i: int) -> str:
                 params = list(inspect.signature(cls.forward).parameters.values())[1:]  # drop ctx
             except (TypeError, ValueError):
                 params = []
-            fixed = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+            fixed = tuple(
+                p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            )
             var = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
         _name_cache[cls] = (fixed, var)
     fixed, var = _name_cache[cls]
@@ -365,8 +420,10 @@ def _leaf_names(names: Any, what: str = "trace") -> dict[int, str]:
     if hasattr(names, "named_parameters"):
         names = dict(names.named_parameters())
     if not isinstance(names, Mapping):
-        raise TypeError(f"{what}: names must be a Module or a mapping name -> Tensor, "
-                        f"got {type(names).__name__}")
+        raise TypeError(
+            f"{what}: names must be a Module or a mapping name -> Tensor, "
+            f"got {type(names).__name__}"
+        )
     return {id(t): str(k) for k, t in names.items()}
 
 

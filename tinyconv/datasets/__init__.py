@@ -8,6 +8,7 @@ in [0, 1] (what torchvision gives after `transforms.ToTensor()`) and `label` an 
     train = tinyconv.datasets.MNIST("data", train=True, download=True)
     loader = tinyconv.utils.data.DataLoader(train, batch_size=64, shuffle=True)
 """
+
 from ._download import DownloadError
 from .cifar import CIFAR10
 from .mnist import MNIST, FashionMNIST, read_idx

@@ -6,6 +6,7 @@ corrupt download never sits where a later run would read it: a file under its re
 always one that was verified. A mirror that fails (no connection, an HTTP error, a connection
 dropped early, the wrong bytes) is reported and the next one is tried.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,13 +51,21 @@ def _fetch(url: str, dest: str, md5: str | None, timeout: float) -> None:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
             expected = int(length) if length and length.isdigit() else None
-            bar = progress(total=expected, desc=os.path.basename(dest), unit="B", unit_scale=True,
-                           file=sys.stderr, leave=False)
+            bar = progress(
+                total=expected,
+                desc=os.path.basename(dest),
+                unit="B",
+                unit_scale=True,
+                file=sys.stderr,
+                leave=False,
+            )
             try:
                 while True:
                     try:
                         chunk = resp.read(CHUNK)
-                    except http.client.IncompleteRead as e:  # the server closed the connection early
+                    except (
+                        http.client.IncompleteRead
+                    ) as e:  # the server closed the connection early
                         received += len(e.partial)
                         chunk = b""
                     if not chunk:
@@ -81,8 +90,15 @@ def _fetch(url: str, dest: str, md5: str | None, timeout: float) -> None:
         raise
 
 
-def download(filename: str, md5: str | None, mirrors: list[str], folder: str, *, timeout: float = 30.0,
-             stream=None) -> str:
+def download(
+    filename: str,
+    md5: str | None,
+    mirrors: list[str],
+    folder: str,
+    *,
+    timeout: float = 30.0,
+    stream=None,
+) -> str:
     """Put a verified copy of `filename` in `folder`, from the first mirror that delivers it.
 
     A file already there with the right MD5 is kept (no network). Returns its path; raises
@@ -94,7 +110,10 @@ def download(filename: str, md5: str | None, mirrors: list[str], folder: str, *,
     if check_md5(dest, md5):
         return dest
     if os.path.exists(dest):
-        print(f"{dest} is damaged or out of date (MD5 is not {md5}); downloading it again", file=stream)
+        print(
+            f"{dest} is damaged or out of date (MD5 is not {md5}); downloading it again",
+            file=stream,
+        )
     failures = []
     for mirror in mirrors:
         url = mirror if mirror.endswith(filename) else mirror.rstrip("/") + "/" + filename
@@ -102,15 +121,26 @@ def download(filename: str, md5: str | None, mirrors: list[str], folder: str, *,
         try:
             _fetch(url, dest, md5, timeout)
         except (OSError, ValueError, http.client.HTTPException) as e:
-            reason = e.reason if isinstance(e, urllib.error.URLError) and not isinstance(
-                e, urllib.error.HTTPError) else e
+            reason = (
+                e.reason
+                if isinstance(e, urllib.error.URLError)
+                and not isinstance(e, urllib.error.HTTPError)
+                else e
+            )
             failures.append(f"  {url}: {reason}")
-            print(f"Failed ({reason}); trying the next mirror" if mirror != mirrors[-1] else f"Failed ({reason})",
-                  file=stream, flush=True)
+            print(
+                f"Failed ({reason}); trying the next mirror"
+                if mirror != mirrors[-1]
+                else f"Failed ({reason})",
+                file=stream,
+                flush=True,
+            )
             continue
         print(f"Saved {dest} (MD5 verified)", file=stream, flush=True)
         return dest
     raise DownloadError(
-        f"could not download {filename} from any mirror:\n" + "\n".join(failures or ["  (no mirrors listed)"])
+        f"could not download {filename} from any mirror:\n"
+        + "\n".join(failures or ["  (no mirrors listed)"])
         + f"\nCheck the network connection and try again, or fetch {filename} by hand from one of the "
-        f"URLs above (its MD5 is {md5}) and put it in {folder}")
+        f"URLs above (its MD5 is {md5}) and put it in {folder}"
+    )

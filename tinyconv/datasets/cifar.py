@@ -6,6 +6,7 @@ with the same images: in `cifar-10-batches-bin/`, data_batch_1.bin .. data_batch
 (training) and test_batch.bin, each a run of 3,073-byte records: one label byte, then the
 32x32 red channel, the green and the blue, each row by row. That is already (C, H, W).
 """
+
 from __future__ import annotations
 
 import os
@@ -28,13 +29,17 @@ def read_cifar_bin(path: str) -> tuple[np.ndarray, np.ndarray]:
     """One binary batch file -> images (N, 3, 32, 32) uint8 and labels (N,) uint8."""
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % RECORD:
-        raise RuntimeError(f"{path} is truncated or not a CIFAR-10 binary batch: {raw.size} bytes is not a "
-                           f"whole number of {RECORD}-byte records; delete it and download again "
-                           "(download=True)")
+        raise RuntimeError(
+            f"{path} is truncated or not a CIFAR-10 binary batch: {raw.size} bytes is not a "
+            f"whole number of {RECORD}-byte records; delete it and download again "
+            "(download=True)"
+        )
     records = raw.reshape(-1, RECORD)
     labels = records[:, 0].copy()
     if labels.max() > 9:
-        raise RuntimeError(f"{path} is not a CIFAR-10 batch: it has label {labels.max()} (labels are 0..9)")
+        raise RuntimeError(
+            f"{path} is not a CIFAR-10 batch: it has label {labels.max()} (labels are 0..9)"
+        )
     return records[:, 1:].reshape(-1, 3, 32, 32).copy(), labels
 
 
@@ -48,15 +53,34 @@ class CIFAR10(VisionDataset):
     """
 
     mirrors: ClassVar[list[str]] = ["https://www.cs.toronto.edu/~kriz/"]
-    resources: ClassVar[list[tuple[str, str]]] = [("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")]
+    resources: ClassVar[list[tuple[str, str]]] = [
+        ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")
+    ]
     base_folder = "cifar-10-batches-bin"
     train_list: ClassVar[list[str]] = [f"data_batch_{i}.bin" for i in range(1, 6)]
     test_list: ClassVar[list[str]] = ["test_batch.bin"]
-    classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    classes: ClassVar[list[str]] = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     timeout = 30.0
 
-    def __init__(self, root: str | os.PathLike, train: bool = True, transform: Callable | None = None,
-                 target_transform: Callable | None = None, download: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        train: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+        download: bool = False,
+    ) -> None:
         super().__init__(root, transform, target_transform)
         self.train = bool(train)
         if download:
@@ -68,7 +92,8 @@ class CIFAR10(VisionDataset):
                 f"CIFAR10: dataset not found: {', '.join(missing)} missing from {self.folder}. Use "
                 f"CIFAR10(root={self.root!r}, download=True) to download it (needs a network), or put "
                 f"{self.resources[0][0]} (from {self.mirrors[0] if self.mirrors else 'a mirror'}) in "
-                f"{self.root} and pass download=True to unpack it")
+                f"{self.root} and pass download=True to unpack it"
+            )
         parts = [read_cifar_bin(os.path.join(self.folder, n)) for n in names]
         self._images = np.concatenate([p[0] for p in parts])
         self._labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
@@ -84,7 +109,9 @@ class CIFAR10(VisionDataset):
         return os.path.join(self.root, self.base_folder)
 
     def _check_exists(self) -> bool:
-        return all(os.path.isfile(os.path.join(self.folder, n)) for n in self.train_list + self.test_list)
+        return all(
+            os.path.isfile(os.path.join(self.folder, n)) for n in self.train_list + self.test_list
+        )
 
     def download(self) -> None:
         """Fetch and verify the archive (unless the batches are already unpacked), then unpack them."""
@@ -98,7 +125,10 @@ class CIFAR10(VisionDataset):
 
     def _extract(self, archive: str) -> None:
         """Unpack only the expected regular files, by name, each via a temporary file and a rename."""
-        wanted = {f"{self.base_folder}/{n}" for n in self.train_list + self.test_list + ["batches.meta.txt"]}
+        wanted = {
+            f"{self.base_folder}/{n}"
+            for n in self.train_list + self.test_list + ["batches.meta.txt"]
+        }
         os.makedirs(self.folder, exist_ok=True)
         try:
             with tarfile.open(archive, "r:gz") as tar:
@@ -113,8 +143,10 @@ class CIFAR10(VisionDataset):
                             out.write(chunk)
                     os.replace(tmp, dest)
         except (tarfile.TarError, OSError, EOFError) as e:
-            raise RuntimeError(f"CIFAR10: can't unpack {archive} ({type(e).__name__}: {e}); delete it and "
-                               "download it again") from None
+            raise RuntimeError(
+                f"CIFAR10: can't unpack {archive} ({type(e).__name__}: {e}); delete it and "
+                "download it again"
+            ) from None
 
     @property
     def data(self) -> np.ndarray:

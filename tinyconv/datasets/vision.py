@@ -5,6 +5,7 @@ A subclass fills `self._images` (uint8, (N, C, H, W) or (N, H, W)) and `self._la
 in [0, 1] (the byte / 255, what torchvision's `transforms.ToTensor()` gives), passed through
 `transform`, and the label as an int, passed through `target_transform`.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,11 +25,17 @@ class VisionDataset(Dataset):
     _images: np.ndarray
     _labels: np.ndarray
 
-    def __init__(self, root: str | os.PathLike, transform: Callable | None = None,
-                 target_transform: Callable | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
+    ) -> None:
         if not isinstance(root, (str, os.PathLike)):
-            raise TypeError(f"{type(self).__name__}: root must be a folder path (str or Path), got "
-                            f"{type(root).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: root must be a folder path (str or Path), got "
+                f"{type(root).__name__}"
+            )
         self.root = os.path.expanduser(os.fspath(root))
         self.transform, self.target_transform = transform, target_transform
 
@@ -41,10 +48,14 @@ class VisionDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{type(self).__name__}: index must be an int, got {type(index).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: index must be an int, got {type(index).__name__}"
+            )
         n = len(self)
         if not -n <= index < n:
-            raise IndexError(f"{type(self).__name__}: index {index} is out of range for {n} samples")
+            raise IndexError(
+                f"{type(self).__name__}: index {index} is out of range for {n} samples"
+            )
         pixels = self._images[index]
         if pixels.ndim == 2:  # a grey (H, W) image gets its channel axis: (1, H, W)
             pixels = pixels[None]
@@ -60,7 +71,11 @@ class VisionDataset(Dataset):
         return f"Split: {'Train' if getattr(self, 'train', True) else 'Test'}"
 
     def __repr__(self) -> str:
-        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}", *self.extra_repr().splitlines()]
+        lines = [
+            f"Number of datapoints: {len(self)}",
+            f"Root location: {self.root}",
+            *self.extra_repr().splitlines(),
+        ]
         if self.transform is not None:
             lines.append(f"Transform: {self.transform!r}")
         if self.target_transform is not None:

@@ -4,6 +4,7 @@ conv.py is the teaching convolution (the derivation, the loop references forward
 backward, the plain im2col path, the transposed convolution); conv_fast.py computes the
 same sums with tuned layouts. ``conv_algorithm(name)`` picks which one runs.
 """
+
 from .algorithms import conv_algorithm, conv_algorithms
 
 __all__ = ["conv_algorithm", "conv_algorithms"]

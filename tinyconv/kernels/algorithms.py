@@ -56,7 +56,8 @@ def _loops_backward(
 ):
     grads = conv.conv2d_backward_reference(grad_out, x, w, stride, padding, dilation, groups)
     return tuple(
-        g if need else None for g, need in zip(grads, (need_input, need_weight, need_bias))
+        g if need else None
+        for g, need in zip(grads, (need_input, need_weight, need_bias), strict=False)
     )
 
 
@@ -77,7 +78,8 @@ def _loops_transpose_backward(
         grad_out, x, w, stride, padding, output_padding, dilation, groups
     )
     return tuple(
-        g if need else None for g, need in zip(grads, (need_input, need_weight, need_bias))
+        g if need else None
+        for g, need in zip(grads, (need_input, need_weight, need_bias), strict=False)
     )
 
 

@@ -64,6 +64,7 @@ What the options change:
 - groups G: the channels split into G independent convolutions, Wm is block
   diagonal, and every matrix product above becomes a batch of G products.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,12 +87,22 @@ def conv2d_output_size(
 
 
 def conv_transpose2d_output_size(
-    H: int, W: int, kernel_size: IntPair, stride: IntPair, padding: IntPair,
-    output_padding: IntPair, dilation: IntPair,
+    H: int,
+    W: int,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
 ) -> IntPair:
     """``(OH, OW)`` of a conv_transpose2d: ``(H-1)*s - 2p + d*(k-1) + output_padding + 1``."""
     (kh, kw), (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (
-        kernel_size, stride, padding, output_padding, dilation)
+        kernel_size,
+        stride,
+        padding,
+        output_padding,
+        dilation,
+    )
     return (
         (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1,
         (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1,
@@ -108,6 +119,7 @@ def pad_input(x: np.ndarray, padding: Padding2) -> np.ndarray:
 # Loop references: the definitions, one sum per gradient (algorithm "loops")
 # --------------------------------------------------------------------------
 
+
 def corr2d(X: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Textbook 2-D cross-correlation of one image ``(H, W)`` with one kernel ``(h, w)``.
 
@@ -118,19 +130,29 @@ def corr2d(X: np.ndarray, K: np.ndarray) -> np.ndarray:
     Y = np.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1), dtype=np.result_type(X, K))
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
     return Y
 
 
-def _window(a: np.ndarray, i: int, j: int, kernel_size: IntPair, stride: IntPair,
-            dilation: IntPair) -> np.ndarray:
+def _window(
+    a: np.ndarray, i: int, j: int, kernel_size: IntPair, stride: IntPair, dilation: IntPair
+) -> np.ndarray:
     """The taps window (i, j) reads from ``a (..., H, W)``: ``(..., kh, kw)``, a view."""
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    return a[..., i * sh:i * sh + dh * (kh - 1) + 1:dh, j * sw:j * sw + dw * (kw - 1) + 1:dw]
+    return a[
+        ..., i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw
+    ]
 
 
-def conv2d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: IntPair,
-                     padding: Padding2, dilation: IntPair, groups: int) -> np.ndarray:
+def conv2d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
     """Loop reference: ``x (N, C, H, W)``, ``w (O, C//groups, kh, kw)`` -> ``y (N, O, OH, OW)``.
 
     ``y[n, o, i, j] = b[o] + sum_{c, p, q} window(i, j)[c, p, q] * w[o, c, p, q]``.
@@ -146,16 +168,22 @@ def conv2d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride:
             c0 = (o // O_g) * C_g  # the first input channel o sees
             for i in range(OH):
                 for j in range(OW):
-                    window = _window(x_pad[n, c0:c0 + C_g], i, j, (kh, kw), stride, dilation)
+                    window = _window(x_pad[n, c0 : c0 + C_g], i, j, (kh, kw), stride, dilation)
                     y[n, o, i, j] = (window * w[o]).sum()
             if b is not None:
                 y[n, o] += b[o]
     return y
 
 
-def conv2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray,
-                              stride: IntPair, padding: Padding2, dilation: IntPair,
-                              groups: int) -> Grads:
+def conv2d_backward_reference(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> Grads:
     """Loop reference of the gradients: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
 
     Each window (n, o, i, j) contributed ``window * w[o]`` to y, so with
@@ -179,18 +207,28 @@ def conv2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray
                 for j in range(OW):
                     g = grad_out[n, o, i, j]
                     grad_b[o] += g
-                    window = _window(x_pad[n, c0:c0 + C_g], i, j, (kh, kw), stride, dilation)
+                    window = _window(x_pad[n, c0 : c0 + C_g], i, j, (kh, kw), stride, dilation)
                     grad_w[o] += g * window
                     # the same pixels, in the gradient of x_pad: a view, added to in place
-                    _window(grad_x_pad[n, c0:c0 + C_g], i, j, (kh, kw), stride, dilation)[...] += (
-                        g * w[o])
-    grad_x = grad_x_pad[:, :, pt:pt + H, pl:pl + W]  # the padding was a constant: crop its gradient
+                    _window(grad_x_pad[n, c0 : c0 + C_g], i, j, (kh, kw), stride, dilation)[
+                        ...
+                    ] += g * w[o]
+    grad_x = grad_x_pad[
+        :, :, pt : pt + H, pl : pl + W
+    ]  # the padding was a constant: crop its gradient
     return grad_x.astype(x.dtype), grad_w.astype(w.dtype), grad_b
 
 
-def conv_transpose2d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: IntPair,
-                               padding: IntPair, output_padding: IntPair, dilation: IntPair,
-                               groups: int) -> np.ndarray:
+def conv_transpose2d_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
     """Loop reference for conv_transpose2d: ``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)``.
 
     Returns ``(N, O, OH, OW)``. PyTorch's definition, as a scatter: every input
@@ -208,17 +246,24 @@ def conv_transpose2d_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | Non
             o0 = (c // C_g) * O_g  # the first output channel c feeds
             for i in range(H):
                 for j in range(W):
-                    window = _window(y_pad[n, o0:o0 + O_g], i, j, (kh, kw), stride, dilation)
+                    window = _window(y_pad[n, o0 : o0 + O_g], i, j, (kh, kw), stride, dilation)
                     window += x[n, c, i, j] * w[c]  # a view: this adds into y_pad
-    y = y_pad[:, :, ph:ph + OH, pw:pw + OW]
+    y = y_pad[:, :, ph : ph + OH, pw : pw + OW]
     if b is not None:
         y = y + b.reshape(-1, 1, 1)
     return np.ascontiguousarray(y)
 
 
-def conv_transpose2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray,
-                                        stride: IntPair, padding: IntPair, output_padding: IntPair,
-                                        dilation: IntPair, groups: int) -> Grads:
+def conv_transpose2d_backward_reference(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> Grads:
     """Loop reference of conv_transpose2d's gradients: ``(grad_x, grad_w, grad_b)``.
 
     x[n, c, i, j] added ``x[n, c, i, j] * w[c]`` onto window (i, j) of the padded
@@ -237,7 +282,7 @@ def conv_transpose2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, w: 
             o0 = (c // C_g) * O_g
             for i in range(H):
                 for j in range(W):
-                    window = _window(g_pad[n, o0:o0 + O_g], i, j, (kh, kw), stride, dilation)
+                    window = _window(g_pad[n, o0 : o0 + O_g], i, j, (kh, kw), stride, dilation)
                     grad_x[n, c, i, j] = (window * w[c]).sum()
                     grad_w[c] += x[n, c, i, j] * window
     grad_b = grad_out.sum(axis=(0, 2, 3))
@@ -248,8 +293,10 @@ def conv_transpose2d_backward_reference(grad_out: np.ndarray, x: np.ndarray, w: 
 # The plain vectorised path: im2col, one batched GEMM, col2im (algorithm "im2col")
 # --------------------------------------------------------------------------
 
-def im2col(x_pad: np.ndarray, kernel_size: IntPair, out_size: IntPair, stride: IntPair,
-           dilation: IntPair) -> np.ndarray:
+
+def im2col(
+    x_pad: np.ndarray, kernel_size: IntPair, out_size: IntPair, stride: IntPair, dilation: IntPair
+) -> np.ndarray:
     """Columns ``(N, C*kh*kw, OH*OW)`` of a padded input ``(N, C, Hp, Wp)``.
 
     ``cols[n, (c, p, q), (i, j)] = x_pad[n, c, i*sh + p*dh, j*sw + q*dw]``.
@@ -261,12 +308,18 @@ def im2col(x_pad: np.ndarray, kernel_size: IntPair, out_size: IntPair, stride: I
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)  # what one dilated window covers
     win = sliding_window_view(x_pad, span, axis=(2, 3))  # (N, C, Hp-span+1, Wp-span+1, *span)
     # every sh-th window, every dh-th tap: (N, C, OH, OW, kh, kw)
-    win = win[:, :, :sh * (OH - 1) + 1:sh, :sw * (OW - 1) + 1:sw, ::dh, ::dw]
+    win = win[:, :, : sh * (OH - 1) + 1 : sh, : sw * (OW - 1) + 1 : sw, ::dh, ::dw]
     return win.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * kh * kw, OH * OW)
 
 
-def col2im(dcols: np.ndarray, x_pad_shape: tuple[int, ...], kernel_size: IntPair, out_size: IntPair,
-           stride: IntPair, dilation: IntPair) -> np.ndarray:
+def col2im(
+    dcols: np.ndarray,
+    x_pad_shape: tuple[int, ...],
+    kernel_size: IntPair,
+    out_size: IntPair,
+    stride: IntPair,
+    dilation: IntPair,
+) -> np.ndarray:
     """Adjoint of ``im2col``: add ``dcols (N, C*kh*kw, OH*OW)`` back into ``(N, C, Hp, Wp)``.
 
     Kernel offset (p, q) read the pixels ``x_pad[:, :, p*dh + i*sh, q*dw + j*sw]``
@@ -297,8 +350,9 @@ def _gemm(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
     return np.matmul(W_mat, cols.reshape(N, groups, -1, L)).reshape(N, O, L)
 
 
-def _weight_grad(g: np.ndarray, cols: np.ndarray, w_shape: tuple[int, ...],
-                 groups: int) -> np.ndarray:
+def _weight_grad(
+    g: np.ndarray, cols: np.ndarray, w_shape: tuple[int, ...], groups: int
+) -> np.ndarray:
     """``dWm = sum over images of gm @ cols.T``: ``g (N, O, L)``, ``cols (N, C*kh*kw, L)``."""
     N, O, L = g.shape
     g = g.reshape(N, groups, O // groups, L)
@@ -306,8 +360,15 @@ def _weight_grad(g: np.ndarray, cols: np.ndarray, w_shape: tuple[int, ...],
     return np.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w_shape)
 
 
-def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: IntPair,
-               padding: Padding2, dilation: IntPair, groups: int) -> np.ndarray:
+def input_grad(
+    g: np.ndarray,
+    w: np.ndarray,
+    x_shape: tuple[int, ...],
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
     """dL/dx ``(N, C, H, W)`` of a conv2d from ``g = dL/dy (N, O, OH, OW)``: GEMM, col2im, crop.
 
     ``dcols = Wm.T @ gm`` is what each pixel of each window receives; col2im
@@ -322,12 +383,18 @@ def input_grad(g: np.ndarray, w: np.ndarray, x_shape: tuple[int, ...], stride: I
     dcols = np.matmul(W_mat.transpose(0, 2, 1), g.reshape(N, groups, O // groups, OH * OW))
     x_pad_shape = (N, C, H + pt + pb, W + pl + pr)
     grad_pad = col2im(dcols, x_pad_shape, (kh, kw), (OH, OW), stride, dilation)
-    return grad_pad[:, :, pt:pt + H, pl:pl + W]
+    return grad_pad[:, :, pt : pt + H, pl : pl + W]
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: IntPair,
-                   padding: Padding2, dilation: IntPair,
-                   groups: int) -> tuple[np.ndarray, np.ndarray]:
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """conv2d by im2col + GEMM: ``(y (N, O, OH, OW), cols)``; ``cols`` feed the weight gradient."""
     N, _, H, W = x.shape
     O, _, kh, kw = w.shape
@@ -339,10 +406,19 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: I
     return y, cols
 
 
-def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray, cols: np.ndarray | None,
-                    stride: IntPair, padding: Padding2, dilation: IntPair, groups: int,
-                    need_input: bool = True, need_weight: bool = True,
-                    need_bias: bool = True) -> Grads:
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    cols: np.ndarray | None,
+    stride: IntPair,
+    padding: Padding2,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> Grads:
     """Gradients of conv2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
 
     Shapes are those of x, w and ``(O,)``; None for a gradient not needed.
@@ -372,17 +448,26 @@ def conv2d_backward(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray, cols: np
 # output's size. Its own backward is then conv2d's forward (for dL/dx) and
 # conv2d's weight gradient with the roles swapped (for dL/dw).
 
-def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: IntPair,
-                             padding: IntPair, output_padding: IntPair, dilation: IntPair,
-                             groups: int) -> np.ndarray:
+
+def conv_transpose2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> np.ndarray:
     """``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``: transposed conv.
 
     w is the weight of a conv2d from O channels to C_in, and this is its input gradient.
     """
     N, _, H, W = x.shape
     O = w.shape[1] * groups
-    OH, OW = conv_transpose2d_output_size(H, W, w.shape[2:], stride, padding, output_padding,
-                                          dilation)
+    OH, OW = conv_transpose2d_output_size(
+        H, W, w.shape[2:], stride, padding, output_padding, dilation
+    )
     pad = ((padding[0], padding[0]), (padding[1], padding[1]))
     y = input_grad(x, w, (N, O, OH, OW), stride, pad, dilation, groups)
     y = np.ascontiguousarray(y, dtype=np.result_type(x, w))
@@ -391,11 +476,19 @@ def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return y
 
 
-def conv_transpose2d_backward(grad_out: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntPair,
-                              padding: IntPair, output_padding: IntPair, dilation: IntPair,
-                              groups: int,
-                              need_input: bool = True, need_weight: bool = True,
-                              need_bias: bool = True) -> Grads:
+def conv_transpose2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntPair,
+    padding: IntPair,
+    output_padding: IntPair,
+    dilation: IntPair,
+    groups: int,
+    need_input: bool = True,
+    need_weight: bool = True,
+    need_bias: bool = True,
+) -> Grads:
     """Gradients of conv_transpose2d: ``grad_out (N, O, OH, OW)`` -> ``(grad_x, grad_w, grad_b)``.
 
     grad_x is conv2d(grad_out, w) and grad_w the conv2d weight gradient with

@@ -48,6 +48,7 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   columns get zero gradient.
 
 """
+
 from __future__ import annotations
 
 import functools
@@ -102,6 +103,7 @@ _TINY = 1 << 14  # images and columns of at most this many numbers (all images) 
 # ~12% off the 7x7/2 ResNet stem; flat rows cut col2im 3x for a 56x56 3x3
 # layer (whose junk columns cost 3.6% more GEMM). Small problems use none of
 # this: one strided view and one copy (im2col) have the least Python overhead.
+
 
 class _Plan(NamedTuple):
     """How one chunk of n images is laid out (see above)."""
@@ -181,12 +183,12 @@ def _to_phases(x: np.ndarray, padding: Padding2, plan: _Plan) -> np.ndarray:
     if fh == fw == 1:
         if padded:
             phases.fill(0)  # the padding (and the spare row) read as zero
-        phases[0, 0, :, pt:pt + H, pl:pl + W] = xt
+        phases[0, 0, :, pt : pt + H, pl : pl + W] = xt
         return phases
     phases.fill(0)
     for a, r, u, nr in _phase_rows(H, pt, fh):
         for b, c, v, nc in _phase_rows(W, pl, fw):
-            phases[a, b, :, u:u + nr, v:v + nc] = xt[:, r::fh, c::fw]
+            phases[a, b, :, u : u + nr, v : v + nc] = xt[:, r::fh, c::fw]
     return phases
 
 
@@ -196,11 +198,11 @@ def _from_phases(phases: np.ndarray, padding: Padding2, out: np.ndarray) -> None
     (pt, _), (pl, _) = padding
     fh, fw = phases.shape[:2]
     if fh == fw == 1:
-        out[...] = phases[0, 0, :, pt:pt + H, pl:pl + W].transpose(3, 0, 1, 2)
+        out[...] = phases[0, 0, :, pt : pt + H, pl : pl + W].transpose(3, 0, 1, 2)
         return
     for a, r, u, nr in _phase_rows(H, pt, fh):
         for b, c, v, nc in _phase_rows(W, pl, fw):
-            out[:, :, r::fh, c::fw] = phases[a, b, :, u:u + nr, v:v + nc].transpose(3, 0, 1, 2)
+            out[:, :, r::fh, c::fw] = phases[a, b, :, u : u + nr, v : v + nc].transpose(3, 0, 1, 2)
 
 
 def _taps(phases: np.ndarray, kernel_size, out_size, stride, dilation, flat: bool):
@@ -221,9 +223,13 @@ def _taps(phases: np.ndarray, kernel_size, out_size, stride, dilation, flat: boo
                 # One run from pixel (u, v) on: past a row's end it wraps into the
                 # next row, which is what makes the junk grid columns.
                 start = (u * Wq + v) * n
-                yield p, q, phases[a, b].reshape(C, Hq * Wq * n)[:, start:start + OH * Wq * n]
+                yield p, q, phases[a, b].reshape(C, Hq * Wq * n)[:, start : start + OH * Wq * n]
             else:
-                yield p, q, phases[a, b, :, u:u + sh * (OH - 1) + 1:sh, v:v + sw * (OW - 1) + 1:sw]
+                yield (
+                    p,
+                    q,
+                    phases[a, b, :, u : u + sh * (OH - 1) + 1 : sh, v : v + sw * (OW - 1) + 1 : sw],
+                )
 
 
 def _strided_view(a: np.ndarray, shape, strides) -> np.ndarray:
@@ -257,8 +263,12 @@ def im2col(
         (sh, sw), (dh, dw) = stride, dilation
         src = phases[0, 0]
         sC, sH, sW, sN = src.strides
-        np.copyto(cols, _strided_view(src, (C, kh, kw, OH, OW, n),
-                                      (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN)))
+        np.copyto(
+            cols,
+            _strided_view(
+                src, (C, kh, kw, OH, OW, n), (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN)
+            ),
+        )
     else:
         for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
             cols[:, p, q] = taps
@@ -301,8 +311,9 @@ def _grad_columns(t: np.ndarray, grid_w: int) -> np.ndarray:
     return g.reshape(O, -1)
 
 
-def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray,
-                    grid_w: int) -> None:
+def _matmul_to_nchw(
+    a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: np.ndarray, grid_w: int
+) -> None:
     """``out (n, O, OH, OW) = a (G, O/G, K) @ b (G, K, OH*OWg*n) + bias``, stored NCHW.
 
     The bias goes in while this chunk of y is still in cache, not in a later
@@ -325,8 +336,12 @@ def _matmul_to_nchw(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None, out: 
 
 def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
     """1x1 kernel, stride 1, no padding: x itself is the column matrix."""
-    return (w.shape[2] == w.shape[3] == 1 and stride == (1, 1) and in_size == out_size
-            and padding == ((0, 0), (0, 0)))
+    return (
+        w.shape[2] == w.shape[3] == 1
+        and stride == (1, 1)
+        and in_size == out_size
+        and padding == ((0, 0), (0, 0))
+    )
 
 
 # --------------------------------------------------------------------------
@@ -352,6 +367,7 @@ def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, ou
 # Columns are (N, C*kh*kw, OH*OW) here, image first, unlike the batch-last
 # layout above; forward and backward decide the path by the same test.
 
+
 def _is_tiny(x_shape, w_shape, out_size) -> bool:
     """Whether the images and their columns are small enough for the gathers."""
     N, C, H, W = x_shape
@@ -364,17 +380,25 @@ def _tiny_indices(in_shape, kernel_size, out_size, stride, padding, dilation):
     """``(src, readers, padded)`` for one image of shape ``in_shape = (C, H, W)`` (see above)."""
     C, H, W = in_shape
     (kh, kw), (OH, OW), (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = (
-        kernel_size, out_size, stride, padding, dilation)
+        kernel_size,
+        out_size,
+        stride,
+        padding,
+        dilation,
+    )
     pixels = C * H * W
     # Number the pixels of the padded image; padding is "pixel" `pixels`, the extra 0.
     ids = np.full((C, H + pt + pb, W + pl + pr), pixels, dtype=np.intp)
-    ids[:, pt:pt + H, pl:pl + W] = np.arange(pixels).reshape(C, H, W)
+    ids[:, pt : pt + H, pl : pl + W] = np.arange(pixels).reshape(C, H, W)
     # im2col of the numbers (the way the loop reference reads windows)
     src = np.empty((C, kh, kw, OH, OW), dtype=np.intp)
     for p in range(kh):
         for q in range(kw):
-            src[:, p, q] = ids[:, p * dh:p * dh + sh * (OH - 1) + 1:sh,
-                               q * dw:q * dw + sw * (OW - 1) + 1:sw]
+            src[:, p, q] = ids[
+                :,
+                p * dh : p * dh + sh * (OH - 1) + 1 : sh,
+                q * dw : q * dw + sw * (OW - 1) + 1 : sw,
+            ]
     src = src.reshape(-1)
     # Invert it: for each pixel, the column entries that read it.
     lists: list[list[int]] = [[] for _ in range(pixels + 1)]
@@ -385,7 +409,7 @@ def _tiny_indices(in_shape, kernel_size, out_size, stride, padding, dilation):
     width = max([len(r) for r in lists[:pixels]] + [1])
     readers = np.full((width, pixels), src.size, dtype=np.intp)  # src.size: the extra 0 entry
     for u in range(pixels):
-        readers[:len(lists[u]), u] = lists[u]
+        readers[: len(lists[u]), u] = lists[u]
     padded = bool(lists[pixels])  # whether any entry reads padding
     return src, readers, padded
 
@@ -419,8 +443,9 @@ def _tiny_conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
     return y, cols
 
 
-def _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation, groups,
-                          need_input, need_weight):
+def _tiny_conv2d_backward(
+    grad_out, x, w, cols, stride, padding, dilation, groups, need_input, need_weight
+):
     """``(grad_x, grad_w)`` of the tiny forward: the GEMMs, and col2im as a gather and a sum."""
     N, C, H, W = x.shape
     O, C_g, kh, kw = w.shape
@@ -446,6 +471,7 @@ def _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation, group
 # --------------------------------------------------------------------------
 # conv2d: fast forward
 # --------------------------------------------------------------------------
+
 
 def conv2d_forward(
     x: np.ndarray,
@@ -491,8 +517,15 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
             plan = _plan(xb.shape, C * kh * kw, out_size, stride, padding)
             shape = (C * kh * kw, OH * plan.grid_w * len(xb))
             out = None if keep else _scratch("cols", shape, x.dtype)
-            cols = im2col(_to_phases(xb, padding, plan), (kh, kw), out_size, stride, dilation,
-                          plan.flat, out=out)
+            cols = im2col(
+                _to_phases(xb, padding, plan),
+                (kh, kw),
+                out_size,
+                stride,
+                dilation,
+                plan.flat,
+                out=out,
+            )
             _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), b, y[batch], plan.grid_w)
         if not keep:
             cols = None
@@ -502,6 +535,7 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size):
 # --------------------------------------------------------------------------
 # conv2d: backward
 # --------------------------------------------------------------------------
+
 
 def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, plan) -> None:
     """``out (n, C, H, W) = dL/dx`` from batch-last ``g (G, O/G, OH*OWg*n)``: GEMM, col2im, crop.
@@ -513,8 +547,16 @@ def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation,
     dtype = np.result_type(W_mat, g)
     # W.T @ G: for every window, what each of its pixels receives
     dcols = np.matmul(W_mat.transpose(0, 2, 1), g, out=_scratch("cols", (G, K, g.shape[2]), dtype))
-    phases = col2im(dcols, plan.phases_shape, kernel_size, out_size, stride, dilation, plan.flat,
-                    out=_scratch("phases", plan.phases_shape, dtype))
+    phases = col2im(
+        dcols,
+        plan.phases_shape,
+        kernel_size,
+        out_size,
+        stride,
+        dilation,
+        plan.flat,
+        out=_scratch("phases", plan.phases_shape, dtype),
+    )
     _from_phases(phases, padding, out)  # crop the padding off, back to (n, C, H, W)
 
 
@@ -542,11 +584,14 @@ def conv2d_backward(
     G, K = groups, C_g * kh * kw
     W_mat = w.reshape(G, O // G, K)
 
-    grad_b = np.add.reduce(grad_out, axis=(0, 2, 3)) if need_bias else None  # (np.sum, minus its wrapper)
+    grad_b = (
+        np.add.reduce(grad_out, axis=(0, 2, 3)) if need_bias else None
+    )  # (np.sum, minus its wrapper)
     pointwise = _is_pointwise(w, stride, padding, (H, W), (OH, OW))
     if not pointwise and _is_tiny(x.shape, w.shape, (OH, OW)):
-        grad_x, grad_w = _tiny_conv2d_backward(grad_out, x, w, cols, stride, padding, dilation,
-                                               groups, need_input, need_weight)
+        grad_x, grad_w = _tiny_conv2d_backward(
+            grad_out, x, w, cols, stride, padding, dilation, groups, need_input, need_weight
+        )
         return grad_x, grad_w, grad_b
     grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
     grad_w = np.zeros((G, O // G, K), dtype=w.dtype) if need_weight else None
@@ -556,8 +601,9 @@ def conv2d_backward(
             x_mat = x.reshape(N, G, C_g, H * W)
             grad_w[...] = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
         if need_input:  # dX[n] = W.T @ G[n], written straight into grad_x
-            np.matmul(W_mat.transpose(0, 2, 1), g, out=grad_x.reshape(N, G, C_g, H * W),
-                      casting="unsafe")
+            np.matmul(
+                W_mat.transpose(0, 2, 1), g, out=grad_x.reshape(N, G, C_g, H * W), casting="unsafe"
+            )
     elif need_weight or need_input:
         chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
         for batch in chunks:
@@ -568,13 +614,21 @@ def conv2d_backward(
                 chunk_cols = cols
                 if cols is None:  # not kept by the forward: rebuild this chunk's columns
                     out = _scratch("cols", (C * kh * kw, g.shape[2]), x.dtype)
-                    chunk_cols = im2col(_to_phases(xb, padding, plan), (kh, kw), (OH, OW), stride,
-                                        dilation, plan.flat, out=out)
+                    chunk_cols = im2col(
+                        _to_phases(xb, padding, plan),
+                        (kh, kw),
+                        (OH, OW),
+                        stride,
+                        dilation,
+                        plan.flat,
+                        out=out,
+                    )
                 # dW = G @ cols.T: the correlation of the input with grad_out
                 grad_w += np.matmul(g, chunk_cols.reshape(G, K, -1).transpose(0, 2, 1))
             if need_input:
-                _input_grad(g, W_mat, grad_x[batch], (kh, kw), (OH, OW), stride, padding, dilation,
-                            plan)
+                _input_grad(
+                    g, W_mat, grad_x[batch], (kh, kw), (OH, OW), stride, padding, dilation, plan
+                )
     if need_weight:
         grad_w = grad_w.reshape(w.shape)
     return grad_x, grad_w, grad_b
@@ -583,6 +637,7 @@ def conv2d_backward(
 # --------------------------------------------------------------------------
 # conv_transpose2d: conv2d's input gradient, run forward
 # --------------------------------------------------------------------------
+
 
 def conv_transpose2d_forward(
     x: np.ndarray,
@@ -647,6 +702,17 @@ def conv_transpose2d_backward(
         grad_x = grad_x.astype(x.dtype, copy=False)
     grad_w = None
     if need_weight:
-        _, grad_w, _ = conv2d_backward(x, grad_out, w, cols, stride, pad, dilation, groups,
-                                       need_input=False, need_weight=True, need_bias=False)
+        _, grad_w, _ = conv2d_backward(
+            x,
+            grad_out,
+            w,
+            cols,
+            stride,
+            pad,
+            dilation,
+            groups,
+            need_input=False,
+            need_weight=True,
+            need_bias=False,
+        )
     return grad_x, grad_w, grad_b

@@ -26,6 +26,7 @@ straight through, and each border's gradient is added back onto the input
 elements it was copied from (a sum when one element was copied several times,
 as with replicate).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -40,8 +41,9 @@ def _per_axis(pad: Sequence[int], ndim: int) -> list[tuple[int, int, int]]:
     return [(ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(len(pad) // 2)]
 
 
-def pad_forward(x: np.ndarray, pad: Sequence[int], mode: str = "constant",
-                value: float = 0) -> np.ndarray:
+def pad_forward(
+    x: np.ndarray, pad: Sequence[int], mode: str = "constant", value: float = 0
+) -> np.ndarray:
     """Pad the trailing axes of ``x`` (any rank) as ``torch.nn.functional.pad``.
 
     Returns a new array with ``shape[axis] + left + right`` along each padded axis.
@@ -66,23 +68,23 @@ def _fold_axis(g: np.ndarray, n: int, left: int, right: int, mode: str) -> np.nd
     """Transpose of padding the LAST axis of length ``n`` by (left, right)."""
     if mode == "constant":
         if left >= 0 and right >= 0:
-            return g[..., left:left + n]  # padding got constants: no gradient to x
+            return g[..., left : left + n]  # padding got constants: no gradient to x
         # Negative widths cropped x: those elements get zero gradient.
         out = np.zeros(g.shape[:-1] + (n,), dtype=g.dtype)
         lo, hi = max(-left, 0), n - max(-right, 0)
         start = max(left, 0)
-        out[..., lo:hi] = g[..., start:start + (hi - lo)]
+        out[..., lo:hi] = g[..., start : start + (hi - lo)]
         return out
 
-    core = g[..., left:left + n].copy()
-    head, tail = g[..., :left], g[..., left + n:]
+    core = g[..., left : left + n].copy()
+    head, tail = g[..., :left], g[..., left + n :]
     if mode == "reflect":
         # left position j copied x[left - j]: x[1..left] gets head reversed.
         if left:
-            core[..., 1:left + 1] += head[..., ::-1]
+            core[..., 1 : left + 1] += head[..., ::-1]
         # right position t copied x[n - 2 - t]: x[n-1-right..n-2] gets tail reversed.
         if right:
-            core[..., n - 1 - right:n - 1] += tail[..., ::-1]
+            core[..., n - 1 - right : n - 1] += tail[..., ::-1]
     elif mode == "replicate":
         # Every left pad copied x[0], every right pad x[n-1].
         core[..., 0] += head.sum(axis=-1)
@@ -90,14 +92,15 @@ def _fold_axis(g: np.ndarray, n: int, left: int, right: int, mode: str) -> np.nd
     else:  # circular (F.pad checked the mode)
         # left position j copied x[n - left + j]; right position t copied x[t].
         if left:
-            core[..., n - left:] += head
+            core[..., n - left :] += head
         if right:
             core[..., :right] += tail
     return core
 
 
-def pad_backward(grad_out: np.ndarray, input_shape: tuple[int, ...], pad: Sequence[int],
-                 mode: str = "constant") -> np.ndarray:
+def pad_backward(
+    grad_out: np.ndarray, input_shape: tuple[int, ...], pad: Sequence[int], mode: str = "constant"
+) -> np.ndarray:
     """Gradient of :func:`pad_forward`: ``grad_out`` (padded shape) -> ``input_shape``."""
     g = grad_out
     # Undo the axes in any order: the per-axis maps commute.

@@ -23,6 +23,7 @@ Backward, briefly:
 Each op comes twice: a fast vectorised path and a plain-loop reference
 (``*_reference``) that reads like the textbook and that the tests trust.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,6 +35,7 @@ IntPair = tuple[int, int]
 # --------------------------------------------------------------------------
 # Geometry
 # --------------------------------------------------------------------------
+
 
 def _out_len(length: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     span = d * (k - 1) + 1  # effective (dilated) kernel extent
@@ -83,7 +85,12 @@ def _first_tap(length: int, out: int, k: int, s: int, p: int, d: int) -> np.ndar
 
 
 def max_pool2d_empty_windows(
-    H: int, W: int, out_size: IntPair, kernel_size: IntPair, stride: IntPair, padding: IntPair,
+    H: int,
+    W: int,
+    out_size: IntPair,
+    kernel_size: IntPair,
+    stride: IntPair,
+    padding: IntPair,
     dilation: IntPair = (1, 1),
 ) -> np.ndarray | None:
     """``(OH, OW)`` bool: the windows with no tap inside the input; None when there are none.
@@ -101,6 +108,7 @@ def max_pool2d_empty_windows(
 # --------------------------------------------------------------------------
 # Max pooling
 # --------------------------------------------------------------------------
+
 
 def _lowest(dtype: np.dtype) -> float | int:
     """Padding value that never wins a max: -inf, or the integer dtype's min."""
@@ -139,7 +147,7 @@ def max_pool2d_forward(
     left, right = _padded_extent(W, OW, kw, sw, pw, dw)
     if top or bottom or left or right:
         xp = np.full((N, C, top + H + bottom, left + W + right), _lowest(x.dtype), dtype=x.dtype)
-        xp[:, :, top:top + H, left:left + W] = x
+        xp[:, :, top : top + H, left : left + W] = x
     else:
         xp = x
 
@@ -253,16 +261,25 @@ def max_pool2d_backward(
 TILING_FAST_PATH = True  # module knob: False forces the general path (tests, benchmarks)
 
 
-def _is_tiling(H: int, W: int, kernel_size: IntPair, stride: IntPair,
-               padding: IntPair, dilation: IntPair) -> bool:
+def _is_tiling(
+    H: int, W: int, kernel_size: IntPair, stride: IntPair, padding: IntPair, dilation: IntPair
+) -> bool:
     """True when the windows tile the ``H x W`` plane exactly (fast-path condition)."""
     kh, kw = kernel_size
-    return (tuple(stride) == (kh, kw) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1)
-            and H > 0 and W > 0 and H % kh == 0 and W % kw == 0)
+    return (
+        tuple(stride) == (kh, kw)
+        and tuple(padding) == (0, 0)
+        and tuple(dilation) == (1, 1)
+        and H > 0
+        and W > 0
+        and H % kh == 0
+        and W % kw == 0
+    )
 
 
-def max_pool2d_windows_disjoint(kernel_size: IntPair, stride: IntPair,
-                                dilation: IntPair = (1, 1)) -> bool:
+def max_pool2d_windows_disjoint(
+    kernel_size: IntPair, stride: IntPair, dilation: IntPair = (1, 1)
+) -> bool:
     """True when no two pooling windows share an input element.
 
     Along one axis consecutive windows are disjoint iff the stride is at least
@@ -271,10 +288,12 @@ def max_pool2d_windows_disjoint(kernel_size: IntPair, stride: IntPair,
     Padding and ceil_mode do not matter: they only drop or add whole taps.
     Used to pick the assignment scatter in :func:`max_pool2d_backward`.
     """
-    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation))
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel_size, stride, dilation, strict=False))
 
 
-def _max_pool2d_tiling_forward(x: np.ndarray, kernel_size: IntPair) -> tuple[np.ndarray, np.ndarray]:
+def _max_pool2d_tiling_forward(
+    x: np.ndarray, kernel_size: IntPair
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`max_pool2d_forward` for tiling windows (caller checked :func:`_is_tiling`)."""
     N, C, H, W = x.shape
     kh, kw = kernel_size
@@ -306,7 +325,9 @@ def _max_pool2d_tiling_forward(x: np.ndarray, kernel_size: IntPair) -> tuple[np.
     # so no tap is ever outside the input and no index is ever -1).
     ki, kj = np.divmod(np.arange(K, dtype=np.int64), kw)
     offsets = ki * W + kj
-    origin = (np.arange(OH, dtype=np.int64) * (kh * W))[:, None] + np.arange(OW, dtype=np.int64) * kw
+    origin = (np.arange(OH, dtype=np.int64) * (kh * W))[:, None] + np.arange(
+        OW, dtype=np.int64
+    ) * kw
     indices = offsets.take(tap)
     indices += origin
     return y, indices
@@ -346,13 +367,16 @@ def max_pool2d_reference(
                             if best_index == -1 or v > best or np.isnan(v):
                                 best, best_index = v, h * W + w
                     y[n, c, oh, ow] = best
-                    indices[n, c, oh, ow] = first_h * W + first_w if best_index == -1 else best_index
+                    indices[n, c, oh, ow] = (
+                        first_h * W + first_w if best_index == -1 else best_index
+                    )
     return y, indices
 
 
 # --------------------------------------------------------------------------
 # Average pooling
 # --------------------------------------------------------------------------
+
 
 def avg_pool2d_divisor(
     H: int,
@@ -412,15 +436,16 @@ def avg_pool2d_forward(
     N, C, H, W = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     OH, OW = pool2d_output_size(H, W, kernel_size, stride, padding, (1, 1), ceil_mode)
-    div = avg_pool2d_divisor(H, W, kernel_size, stride, padding, ceil_mode,
-                             count_include_pad, divisor_override)
+    div = avg_pool2d_divisor(
+        H, W, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
     # Zero padding: zeros add nothing to a sum; the divisor decides what counts.
     top, bottom = _padded_extent(H, OH, kh, sh, ph, 1)
     left, right = _padded_extent(W, OW, kw, sw, pw, 1)
     acc = _accumulation_dtype(x.dtype)
     xp = np.zeros((N, C, top + H + bottom, left + W + right), dtype=acc)
-    xp[:, :, top:top + H, left:left + W] = x
+    xp[:, :, top : top + H, left : left + W] = x
 
     # A box sum is separable: add the kh rows of each window, then the kw columns.
     rows = np.zeros((N, C, OH, xp.shape[3]), dtype=acc)
@@ -456,8 +481,9 @@ def avg_pool2d_backward(
     N, C, H, W = input_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     OH, OW = grad_out.shape[2:]
-    div = avg_pool2d_divisor(H, W, kernel_size, stride, padding, ceil_mode,
-                             count_include_pad, divisor_override)
+    div = avg_pool2d_divisor(
+        H, W, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
     g = grad_out / div.astype(grad_out.dtype)
 
     top, bottom = _padded_extent(H, OH, kh, sh, ph, 1)
@@ -470,7 +496,7 @@ def avg_pool2d_backward(
     for i in range(kh):
         grad_p[:, :, i : i + (OH - 1) * sh + 1 : sh, :] += cols
     # Gradient that landed on padding (or the ceil_mode overhang) is dropped.
-    return np.ascontiguousarray(grad_p[:, :, top:top + H, left:left + W])
+    return np.ascontiguousarray(grad_p[:, :, top : top + H, left : left + W])
 
 
 def avg_pool2d_reference(
@@ -522,6 +548,7 @@ def avg_pool2d_reference(
 # [3,5)), and with out > L rows repeat (1 -> 7: every window is [0, 1)).
 # Adaptive pooling has no padding, so no window is ever empty.
 
+
 def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     """``(starts, ends)`` of the ``out`` windows of an axis of ``length``: int64 ``(out,)``."""
     i = np.arange(out, dtype=np.int64)
@@ -541,10 +568,10 @@ def adaptive_avg_pool2d_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
     acc = _accumulation_dtype(x.dtype)
     rows = np.empty((N, C, out_size[0], W), dtype=acc)
     for i in range(out_size[0]):
-        np.sum(x[:, :, hs[i]:he[i], :], axis=2, out=rows[:, :, i], dtype=acc)
+        np.sum(x[:, :, hs[i] : he[i], :], axis=2, out=rows[:, :, i], dtype=acc)
     y = np.empty((N, C, *out_size), dtype=acc)
     for j in range(out_size[1]):
-        np.sum(rows[:, :, :, ws[j]:we[j]], axis=3, out=y[:, :, :, j])
+        np.sum(rows[:, :, :, ws[j] : we[j]], axis=3, out=y[:, :, :, j])
     y /= ((he - hs)[:, None] * (we - ws)[None, :]).astype(acc)
     return y.astype(x.dtype, copy=False)
 
@@ -561,10 +588,10 @@ def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, .
     g = grad_out / ((he - hs)[:, None] * (we - ws)[None, :]).astype(grad_out.dtype)
     cols = np.zeros((N, C, OH, W), dtype=g.dtype)
     for j in range(OW):
-        cols[:, :, :, ws[j]:we[j]] += g[:, :, :, j:j + 1]
+        cols[:, :, :, ws[j] : we[j]] += g[:, :, :, j : j + 1]
     grad = np.zeros((N, C, H, W), dtype=g.dtype)
     for i in range(OH):
-        grad[:, :, hs[i]:he[i], :] += cols[:, :, i:i + 1, :]
+        grad[:, :, hs[i] : he[i], :] += cols[:, :, i : i + 1, :]
     return grad
 
 
@@ -615,11 +642,13 @@ def adaptive_avg_pool2d_reference(x: np.ndarray, out_size: IntPair) -> np.ndarra
     y = np.empty((N, C, *out_size), dtype=x.dtype)
     for i in range(out_size[0]):
         for j in range(out_size[1]):
-            y[:, :, i, j] = x[:, :, hs[i]:he[i], ws[j]:we[j]].mean(axis=(2, 3))
+            y[:, :, i, j] = x[:, :, hs[i] : he[i], ws[j] : we[j]].mean(axis=(2, 3))
     return y
 
 
-def adaptive_max_pool2d_reference(x: np.ndarray, out_size: IntPair) -> tuple[np.ndarray, np.ndarray]:
+def adaptive_max_pool2d_reference(
+    x: np.ndarray, out_size: IntPair
+) -> tuple[np.ndarray, np.ndarray]:
     """Loop version of :func:`adaptive_max_pool2d_forward` (same values and indices)."""
     N, C, H, W = x.shape
     (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])

@@ -1,4 +1,5 @@
 """Neural-network building blocks, as torch.nn: Module, Parameter, layers, losses."""
+
 from . import functional, init, utils
 from .layers import (
     ELU,

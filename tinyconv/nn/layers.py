@@ -1,4 +1,5 @@
 """Layers: thin Modules that hold parameters and call tinyconv.nn.functional."""
+
 from __future__ import annotations
 
 import math
@@ -39,13 +40,21 @@ class _ConvNd(Module):
 
     def _check_channels(self, in_channels: int, out_channels: int, groups: int) -> None:
         name = type(self).__name__
-        for n, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        for n, v in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("groups", groups),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
+            )
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ValueError(
+                f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})"
+            )
 
     def _check_sizes(self, **sizes: Any) -> None:
         """kernel_size, stride, dilation >= 1; padding (unless a string) and output_padding >= 0."""
@@ -73,17 +82,34 @@ class _ConvNd(Module):
 class Conv2d(_ConvNd):
     """2-D convolution layer: weight `(out, in/groups, kH, kW)`, input `(N, C, H, W)`."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         self._check_channels(in_channels, out_channels, groups)
-        self._check_sizes(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+        self._check_sizes(
+            kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+        )
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or "
-                             f"'circular', got {padding_mode!r}")
+            raise ValueError(
+                f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                f"'circular', got {padding_mode!r}"
+            )
         if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+            raise ValueError(
+                f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            )
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
         self.padding = padding if isinstance(padding, str) else _pair(padding)
@@ -94,11 +120,14 @@ class Conv2d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         if self.padding_mode == "zeros":
-            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return F.conv2d(
+                input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
         # Other modes pad explicitly first (left, right, top, bottom), then convolve unpadded;
         # the pads ('same' included) come from the one place conv2d computes them.
-        (top, bottom), (left, right) = _conv_padding(self.padding, self.kernel_size, self.dilation,
-                                                     self.stride, "Conv2d")
+        (top, bottom), (left, right) = _conv_padding(
+            self.padding, self.kernel_size, self.dilation, self.stride, "Conv2d"
+        )
         x = F.pad(input, (left, right, top, bottom), mode=self.padding_mode)
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
@@ -106,18 +135,45 @@ class Conv2d(_ConvNd):
 class ConvTranspose2d(_ConvNd):
     """Transposed convolution layer: weight `(in, out/groups, kH, kW)`."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         self._check_channels(in_channels, out_channels, groups)
-        self._check_sizes(kernel_size=kernel_size, stride=stride, padding=padding, output_padding=output_padding,
-                          dilation=dilation)
+        self._check_sizes(
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            dilation=dilation,
+        )
         if padding_mode != "zeros":
-            raise ValueError("ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch)")
+            raise ValueError(
+                "ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch)"
+            )
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size), _pair(stride), _pair(padding)
-        self.output_padding, self.dilation, self.groups = _pair(output_padding), _pair(dilation), groups
+        self.kernel_size, self.stride, self.padding = (
+            _pair(kernel_size),
+            _pair(stride),
+            _pair(padding),
+        )
+        self.output_padding, self.dilation, self.groups = (
+            _pair(output_padding),
+            _pair(dilation),
+            groups,
+        )
         self.padding_mode = padding_mode
         self._init_params((in_channels, out_channels // groups) + self.kernel_size, bias, dtype)
 
@@ -129,24 +185,44 @@ class ConvTranspose2d(_ConvNd):
         out_pad = self.output_padding
         if output_size is not None:
             target = tuple(output_size)[-2:]
-            base = [(input.shape[-2 + i] - 1) * self.stride[i] - 2 * self.padding[i]
-                    + self.dilation[i] * (self.kernel_size[i] - 1) + 1 for i in range(2)]
-            out_pad = tuple(t - b for t, b in zip(target, base))
-            for t, b, s, d in zip(target, base, self.stride, self.dilation):
+            base = [
+                (input.shape[-2 + i] - 1) * self.stride[i]
+                - 2 * self.padding[i]
+                + self.dilation[i] * (self.kernel_size[i] - 1)
+                + 1
+                for i in range(2)
+            ]
+            out_pad = tuple(t - b for t, b in zip(target, base, strict=False))
+            for t, b, s, d in zip(target, base, self.stride, self.dilation, strict=False):
                 if not b <= t < b + max(s, d):
                     raise ValueError(
                         f"ConvTranspose2d: output_size {tuple(output_size)} can't be reached from input shape "
                         f"{tuple(input.shape)}: each output side must be in [{b}, {b + max(s, d) - 1}] "
-                        f"(stride {self.stride}, padding {self.padding}, kernel_size {self.kernel_size})")
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, out_pad,
-                                  self.groups, self.dilation)
+                        f"(stride {self.stride}, padding {self.padding}, kernel_size {self.kernel_size})"
+                    )
+        return F.conv_transpose2d(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            out_pad,
+            self.groups,
+            self.dilation,
+        )
 
 
 class Linear(Module):
     """y = x W^T + b: weight `(out_features, in_features)`, input `(*, in_features)`."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         for n, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -237,8 +313,15 @@ class _Pool(Module):
 class MaxPool2d(_Pool):
     _repr_keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -246,15 +329,29 @@ class MaxPool2d(_Pool):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return F.max_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class AvgPool2d(_Pool):
     _repr_keys = ("kernel_size", "stride", "padding")
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: Any = None) -> None:
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: Any = None,
+    ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
@@ -262,8 +359,15 @@ class AvgPool2d(_Pool):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return F.avg_pool2d(
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class AdaptiveAvgPool2d(Module):
@@ -327,7 +431,9 @@ class Sequential(Module):
         else:
             for i, m in enumerate(args):
                 if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+                    raise TypeError(
+                        f"Sequential: argument {i} is a {type(m).__name__}, not a Module"
+                    )
                 self.add_module(str(i), m)
 
     def forward(self, input: Any) -> Any:
@@ -342,7 +448,9 @@ class Sequential(Module):
         try:
             return items[idx][1]
         except IndexError:
-            raise IndexOutOfRange(f"Sequential: index {idx} is out of range for {len(items)} modules") from None
+            raise IndexOutOfRange(
+                f"Sequential: index {idx} is out of range for {len(items)} modules"
+            ) from None
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -389,8 +497,10 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
-                             f"got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
+                f"got {reduction!r}"
+            )
         self.reduction = reduction
 
 
@@ -405,18 +515,26 @@ class L1Loss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
         super().__init__(reduction)
         self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)
+        return F.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
 
 
 class NLLLoss(_Loss):
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(
+        self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+    ) -> None:
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
 
@@ -434,13 +552,19 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean",
-                 pos_weight: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
 
 
 # -- normalization ---------------------------------------------------------------------------
@@ -452,13 +576,23 @@ class _BatchNorm(Module):
     _ranks: tuple = ()
     _shape_names = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"{name}: num_features must be a positive integer (the number of channels), "
-                             f"got {num_features!r}")
+            raise ValueError(
+                f"{name}: num_features must be a positive integer (the number of channels), "
+                f"got {num_features!r}"
+            )
         if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
         if eps <= 0:
@@ -498,11 +632,15 @@ class _BatchNorm(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in self._ranks:
-            raise ValueError(f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
-                             f"shape {tuple(input.shape)}")
+            raise ValueError(
+                f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
+                f"shape {tuple(input.shape)}"
+            )
         if input.shape[1] != self.num_features:
-            raise ValueError(f"{name}: input has {input.shape[1]} channels (dim 1 of shape {tuple(input.shape)}) "
-                             f"but the layer was built for num_features={self.num_features}")
+            raise ValueError(
+                f"{name}: input has {input.shape[1]} channels (dim 1 of shape {tuple(input.shape)}) "
+                f"but the layer was built for num_features={self.num_features}"
+            )
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
@@ -515,12 +653,22 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+        return F.batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_batch_stats,
+            factor,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -564,8 +712,10 @@ class UninitializedParameter(Parameter):
         self.__class__ = Parameter
 
     def _uninitialized(self, what: str) -> RuntimeError:
-        return RuntimeError(f"{what}: this parameter of a lazy module (LazyConv2d, LazyLinear, ...) has no "
-                            "shape yet; it gets one at the module's first forward call")
+        return RuntimeError(
+            f"{what}: this parameter of a lazy module (LazyConv2d, LazyLinear, ...) has no "
+            "shape yet; it gets one at the module's first forward call"
+        )
 
     @property
     def shape(self) -> Any:
@@ -599,8 +749,10 @@ class _LazyMixin:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.has_uninitialized_params():
             if not args or not isinstance(args[0], Tensor):
-                raise TypeError(f"{type(self).__name__}: the first call must get the input Tensor, "
-                                f"to read its size from")
+                raise TypeError(
+                    f"{type(self).__name__}: the first call must get the input Tensor, "
+                    f"to read its size from"
+                )
             with grad_mode.no_grad():
                 self._materialize(args[0])
         self.__class__ = self.cls_to_become
@@ -618,12 +770,33 @@ class LazyConv2d(_LazyMixin, Conv2d):
 
     cls_to_become = Conv2d
 
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         # Conv2d's checks and attributes, with in_channels = groups as a placeholder until the first call
-        super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, device, dtype)
+        super().__init__(
+            groups,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.in_channels = 0
 
     def _init_params(self, weight_shape: tuple, bias: bool, dtype: Any) -> None:
@@ -637,8 +810,10 @@ class LazyConv2d(_LazyMixin, Conv2d):
     def _materialize(self, input: Tensor) -> None:
         c = _lazy_size(input, -3, (3, 4), "LazyConv2d", "a 3-D (C, H, W) or 4-D (N, C, H, W)")
         if c % self.groups:
-            raise ValueError(f"LazyConv2d: the input has {c} channels (shape {tuple(input.shape)}), which is "
-                             f"not divisible by groups={self.groups}")
+            raise ValueError(
+                f"LazyConv2d: the input has {c} channels (shape {tuple(input.shape)}), which is "
+                f"not divisible by groups={self.groups}"
+            )
         self.in_channels = c
         self.weight.materialize((self.out_channels, c // self.groups) + self.kernel_size)
         if self.bias is not None:
@@ -651,10 +826,14 @@ class LazyLinear(_LazyMixin, Linear):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         Module.__init__(self)
         if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 0:
-            raise ValueError(f"LazyLinear: out_features must be a non-negative integer, got {out_features!r}")
+            raise ValueError(
+                f"LazyLinear: out_features must be a non-negative integer, got {out_features!r}"
+            )
         self.in_features, self.out_features = 0, out_features
         self.weight = UninitializedParameter(dtype=dtype)
         self.bias = UninitializedParameter(dtype=dtype) if bias else None
@@ -665,7 +844,9 @@ class LazyLinear(_LazyMixin, Linear):
 
     def _materialize(self, input: Tensor) -> None:
         if input.ndim == 0:
-            raise ValueError("LazyLinear: expected an input of shape (*, in_features), got a 0-d tensor")
+            raise ValueError(
+                "LazyLinear: expected an input of shape (*, in_features), got a 0-d tensor"
+            )
         self.in_features = input.shape[-1]
         self.weight.materialize((self.out_features, self.in_features))
         if self.bias is not None:
@@ -674,8 +855,15 @@ class LazyLinear(_LazyMixin, Linear):
 
 
 class _LazyBatchNorm(_LazyMixin, _BatchNorm):
-    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__(1, eps, momentum, affine, track_running_stats, device, dtype)
         self.num_features = 0
         dt = self._parameters["weight"].dtype if affine else None
@@ -797,23 +985,36 @@ class Hardtanh(Module):
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+            raise ValueError(
+                f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+            )
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 class LayerNorm(Module):
     """Normalise over the last dims `normalized_shape`; weight ones and bias zeros at init."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
@@ -837,5 +1038,7 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )

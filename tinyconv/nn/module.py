@@ -4,6 +4,7 @@ Assigning a Parameter or a Module to an attribute inside `__init__` registers
 it (through `__setattr__`), so `parameters()`, `state_dict()` and `zero_grad()`
 can walk the tree of submodules without the user listing anything.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -114,13 +115,17 @@ class Module:
             d["_parameters"][name] = None
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
-                                "(a Module or None is expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module '{name}' "
+                    "(a Module or None is expected)"
+                )
             d["_modules"][name] = None
         elif "_buffers" in d and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' "
-                                "(a Tensor or None is expected)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as buffer '{name}' "
+                    "(a Tensor or None is expected)"
+                )
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -133,8 +138,10 @@ class Module:
             if reg is not None and name in reg:
                 return reg[name]
         if name in _REGISTRIES:  # a subclass whose __init__ never called super().__init__()
-            raise ModuleInitError(f"{type(self).__name__} was not initialised: its __init__ must call "
-                                  "super().__init__() before using the module")
+            raise ModuleInitError(
+                f"{type(self).__name__} was not initialised: its __init__ must call "
+                "super().__init__() before using the module"
+            )
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -146,19 +153,27 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self) -> list:
-        extra = [k for kind in ("_parameters", "_buffers", "_modules") for k in self.__dict__.get(kind, {})]
+        extra = [
+            k
+            for kind in ("_parameters", "_buffers", "_modules")
+            for k in self.__dict__.get(kind, {})
+        ]
         return sorted(set(super().__dir__()) | set(extra))
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, "
-                            f"got {type(param).__name__}")
+            raise TypeError(
+                f"register_parameter: '{name}' must be a Parameter or None, "
+                f"got {type(param).__name__}"
+            )
         self._registry("_parameters", name)[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is state but not learned (e.g. running statistics)."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
+            raise TypeError(
+                f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
+            )
         self._registry("_buffers", name)[name] = tensor
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
@@ -172,13 +187,17 @@ class Module:
 
     # -- running -------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} has no forward(); define forward(self, ...)")
+        raise NotImplementedError(
+            f"{type(self).__name__} has no forward(); define forward(self, ...)"
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # -- walking the tree ----------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = ""
+    ) -> Iterator[tuple[str, Module]]:
         memo = set() if memo is None else memo
         if id(self) in memo:
             return
@@ -203,7 +222,9 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mprefix, m in mods:
@@ -274,7 +295,9 @@ class Module:
         if dtype is not None:
             dt = _dtype.as_dtype(dtype)
             if dt.kind != "f":
-                raise TypeError(f"Module.to(): only floating dtypes are allowed, got {_dtype.dtype_name(dt)}")
+                raise TypeError(
+                    f"Module.to(): only floating dtypes are allowed, got {_dtype.dtype_name(dt)}"
+                )
             for m in self.modules():
                 for t in list(m._parameters.values()) + list(m._buffers.values()):
                     if t is not None and t._data.dtype.kind == "f":
@@ -293,7 +316,9 @@ class Module:
         return self
 
     # -- state -----------------------------------------------------------------------------
-    def state_dict(self, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+    def state_dict(
+        self, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
         """Every parameter and persistent buffer by dotted name (`conv1.weight`), detached."""
         out = OrderedDict() if destination is None else destination
         for mprefix, m in self.named_modules(prefix=prefix.rstrip(".")):
@@ -310,8 +335,10 @@ class Module:
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
         """Copy values in by name; with strict, missing/unexpected keys and shape mismatches all raise."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
-            raise TypeError(f"load_state_dict: state_dict must be a dict of name -> tensor, got "
-                            f"{type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict: state_dict must be a dict of name -> tensor, got "
+                f"{type(state_dict).__name__}"
+            )
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -321,7 +348,9 @@ class Module:
                 v = state_dict[k]
                 shape = tuple(v.shape) if hasattr(v, "shape") else np.shape(v)
                 if shape != tuple(t.shape):
-                    mismatched.append(f"{k}: checkpoint shape {shape}, model shape {tuple(t.shape)}")
+                    mismatched.append(
+                        f"{k}: checkpoint shape {shape}, model shape {tuple(t.shape)}"
+                    )
         problems = []
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
@@ -330,7 +359,9 @@ class Module:
         if mismatched:
             problems.append("size mismatch for " + "; ".join(mismatched))
         if problems:
-            raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + " | ".join(problems))
+            raise RuntimeError(
+                f"load_state_dict for {type(self).__name__}: " + " | ".join(problems)
+            )
         with grad_mode.no_grad():
             for k, t in own.items():
                 if k in state_dict:

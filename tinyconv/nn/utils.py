@@ -3,6 +3,7 @@
 Clipping runs after `loss.backward()` and before `optimizer.step()`; it rescales
 (or clamps) the `.grad` of each parameter in place and records no graph.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,13 @@ import numpy as np
 from ..tensor import Tensor
 from ..torch_functions import cat
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = [
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "get_total_norm",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
 
 
 def _params(parameters: Any, what: str) -> list:
@@ -24,8 +30,10 @@ def _params(parameters: Any, what: str) -> list:
     try:
         params = list(parameters)
     except TypeError:
-        raise TypeError(f"{what}: parameters must be a Tensor or an iterable of Tensors, "
-                        f"got {type(parameters).__name__}") from None
+        raise TypeError(
+            f"{what}: parameters must be a Tensor or an iterable of Tensors, "
+            f"got {type(parameters).__name__}"
+        ) from None
     for p in params:
         if not isinstance(p, Tensor):
             raise TypeError(f"{what}: parameters must be Tensors, got a {type(p).__name__}")
@@ -54,8 +62,9 @@ def _vector_norm(arrays: list, p: float) -> np.floating:
     return np.float64(total) ** (1.0 / p)
 
 
-def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: Any = None) -> Tensor:
+def get_total_norm(
+    tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: Any = None
+) -> Tensor:
     """The norm of all the tensors' elements, as if they were concatenated into one vector."""
     what = "get_total_norm"
     ts = _params(tensors, what)
@@ -63,14 +72,21 @@ def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: boo
     arrays = [t._data for t in ts]
     total = _vector_norm(arrays, p)
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"{what}: the total norm of order {norm_type} is non-finite ({float(total)}), "
-                           "so it can't be clipped; pass error_if_nonfinite=False to skip this check")
+        raise RuntimeError(
+            f"{what}: the total norm of order {norm_type} is non-finite ({float(total)}), "
+            "so it can't be clipped; pass error_if_nonfinite=False to skip this check"
+        )
     dtype = arrays[0].dtype if arrays else np.float32
     return Tensor._make(np.asarray(total, dtype=dtype), None, False)
 
 
-def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach: Any = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: Any,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: Any = None,
+) -> Tensor:
     """Scale all gradients together so that their joint `norm_type`-norm is at most `max_norm`.
 
     The norm is taken over every gradient element as if they were one vector; when it is above
@@ -83,9 +99,11 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
         return Tensor._make(np.asarray(0.0, dtype=np.float32), None, False)
     total = get_total_norm(grads, norm_type, False)
     if error_if_nonfinite and not np.isfinite(total._data):
-        raise RuntimeError(f"{what}: the total norm of order {norm_type} of the gradients is non-finite "
-                           f"({total.item()}), so they can't be clipped; pass error_if_nonfinite=False to "
-                           "clip anyway (the gradients then become nan)")
+        raise RuntimeError(
+            f"{what}: the total norm of order {norm_type} of the gradients is non-finite "
+            f"({total.item()}), so they can't be clipped; pass error_if_nonfinite=False to "
+            "clip anyway (the gradients then become nan)"
+        )
     coef = float(max_norm) / (float(total._data) + 1e-6)
     if not coef >= 1.0:  # (a nan norm gives a nan coef: PyTorch multiplies by it too)
         for g in grads:
@@ -115,7 +133,9 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of the 1-D `vec` into the parameters' values (untracked)."""
     what = "vector_to_parameters"
     if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise TypeError(f"{what}: vec must be a 1-D Tensor, got {getattr(vec, 'shape', type(vec).__name__)}")
+        raise TypeError(
+            f"{what}: vec must be a 1-D Tensor, got {getattr(vec, 'shape', type(vec).__name__)}"
+        )
     params = _params(parameters, what)
     n = sum(p.numel() for p in params)
     if vec.numel() != n:
@@ -123,6 +143,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in params:
         k = p.numel()
-        p._data[...] = vec._data[start:start + k].reshape(p._data.shape)
+        p._data[...] = vec._data[start : start + k].reshape(p._data.shape)
         p._vc[0] += 1
         start += k

@@ -1,6 +1,7 @@
 """Optimisers, as torch.optim: they update parameters' values in place from their .grad.
 
 `tinyconv.optim.lr_scheduler` holds the learning-rate schedulers."""
+
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW

@@ -1,4 +1,5 @@
 """Adagrad, exactly PyTorch's update."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -12,27 +13,57 @@ from .optimizer import Optimizer, check_nonnegative
 class Adagrad(Optimizer):
     """Scale each coordinate's step by the root of the sum of all its squared gradients:
 
-        s += g^2                                   (sum, starts at initial_accumulator_value)
-        p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
+    s += g^2                                   (sum, starts at initial_accumulator_value)
+    p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
-                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
-        for name, value in (("lr_decay", lr_decay), ("weight_decay", weight_decay),
-                            ("initial_accumulator_value", initial_accumulator_value), ("eps", eps)):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        for name, value in (
+            ("lr_decay", lr_decay),
+            ("weight_decay", weight_decay),
+            ("initial_accumulator_value", initial_accumulator_value),
+            ("eps", eps),
+        ):
             check_nonnegative("Adagrad", name, value)
         if differentiable or fused:
-            raise ValueError("Adagrad: differentiable=True and fused=True are not supported "
-                             "(tinyconv never differentiates through a step and has no fused kernels)")
-        super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
-                                  "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
-                                  "maximize": maximize, "differentiable": False, "fused": fused})
+            raise ValueError(
+                "Adagrad: differentiable=True and fused=True are not supported "
+                "(tinyconv never differentiates through a step and has no fused kernels)"
+            )
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "initial_accumulator_value": initial_accumulator_value,
+                "foreach": foreach,
+                "maximize": maximize,
+                "differentiable": False,
+                "fused": fused,
+            },
+        )
         # PyTorch fills the state at construction, so a fresh optimizer's state_dict has it
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = {"step": 0,
-                                 "sum": np.full_like(p._data, group["initial_accumulator_value"])}
+                self.state[p] = {
+                    "step": 0,
+                    "sum": np.full_like(p._data, group["initial_accumulator_value"]),
+                }
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad

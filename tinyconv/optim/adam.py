@@ -1,4 +1,5 @@
 """Adam (and AdamW), exactly PyTorch's update."""
+
 from __future__ import annotations
 
 import math
@@ -21,17 +22,40 @@ class Adam(Optimizer):
 
     decoupled = False  # AdamW: weight decay shrinks p directly instead of adding to g
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, maximize: bool = False, *,
-                 foreach: bool | None = None) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+    ) -> None:
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))")
+            raise ValueError(
+                f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))"
+            )
         if eps < 0:
             raise ValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
         if weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)")
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                                  "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach})
+            raise ValueError(
+                f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)"
+            )
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "amsgrad": amsgrad,
+                "maximize": maximize,
+                "foreach": foreach,
+            },
+        )
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad
@@ -54,8 +78,8 @@ class Adam(Optimizer):
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * g * g
-        bias1 = 1 - b1 ** t
-        bias2 = 1 - b2 ** t
+        bias1 = 1 - b1**t
+        bias2 = 1 - b2**t
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
@@ -66,7 +90,16 @@ class Adam(Optimizer):
 class AdamW(Adam):
     decoupled = True
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False, *,
-                 foreach: bool | None = None) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+    ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, foreach=foreach)

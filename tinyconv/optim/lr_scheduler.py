@@ -18,6 +18,7 @@ schedulers stepping the same optimizer multiply their effects, and so the floati
 values match PyTorch's to the last bit. `step(epoch)` with an explicit epoch uses the
 closed form where one exists (PyTorch deprecates that call and warns the same way).
 """
+
 from __future__ import annotations
 
 import math
@@ -59,7 +60,9 @@ _EPOCH_WARNING = (
 
 def _check_optimizer(optimizer: Any, who: str) -> None:
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{who}: optimizer must be a tinyconv.optim Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"{who}: optimizer must be a tinyconv.optim Optimizer, got {type(optimizer).__name__}"
+        )
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
@@ -67,8 +70,10 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name} must have one value per parameter group: {name} has {len(value)} "
-                             f"values, the optimizer has {n} param_groups")
+            raise ValueError(
+                f"{name} must have one value per parameter group: {name} has {len(value)} "
+                f"values, the optimizer has {n} param_groups"
+            )
         return list(value)
     return [value] * n
 
@@ -113,9 +118,11 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
-                                   f"an optimizer (last_epoch={last_epoch}); a scheduler that resumes needs "
-                                   "the groups of the optimizer it scheduled before")
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                        f"an optimizer (last_epoch={last_epoch}); a scheduler that resumes needs "
+                        "the groups of the optimizer it scheduled before"
+                    )
         self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         _mark_optimizer_steps(optimizer)
@@ -137,8 +144,10 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict) -> None:
         if not isinstance(state_dict, dict):
-            raise TypeError(f"{type(self).__name__}.load_state_dict: state_dict must be a dict, "
-                            f"got {type(state_dict).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: state_dict must be a dict, "
+                f"got {type(state_dict).__name__}"
+            )
         self.__dict__.update(state_dict)
 
     def get_last_lr(self) -> list:
@@ -151,20 +160,31 @@ class LRScheduler:
 
     def _warn_if_outside_step(self) -> None:
         if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, please use "
-                          "`get_last_lr()`.", UserWarning, stacklevel=3)
+            warnings.warn(
+                "To get the last learning rate computed by the scheduler, please use "
+                "`get_last_lr()`.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to `epoch`, deprecated) and set every group's lr."""
         if self._step_count == 1 and not self._is_initial:
             if not getattr(self.optimizer.step, "_counted_for_lr_scheduler", False):
-                warnings.warn("Seems like `optimizer.step()` has been overridden after the learning rate "
-                              "scheduler was created; the call order can no longer be checked.",
-                              UserWarning, stacklevel=2)
+                warnings.warn(
+                    "Seems like `optimizer.step()` has been overridden after the learning rate "
+                    "scheduler was created; the call order can no longer be checked.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             elif not getattr(self.optimizer, "_opt_called", False):
-                warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call "
-                              "`optimizer.step()` first, then `lr_scheduler.step()`; otherwise the first "
-                              "value of the learning-rate schedule is skipped.", UserWarning, stacklevel=2)
+                warnings.warn(
+                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call "
+                    "`optimizer.step()` first, then `lr_scheduler.step()`; otherwise the first "
+                    "value of the learning-rate schedule is skipped.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         self._step_count += 1
         self._get_lr_called_within_step = True
         try:
@@ -182,7 +202,7 @@ class LRScheduler:
         self._update_lr(values)
 
     def _update_lr(self, values: Iterable[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, values):
+        for group, lr in zip(self.optimizer.param_groups, values, strict=False):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -198,7 +218,9 @@ def _lrs(scheduler: LRScheduler) -> list:
 class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (last_epoch // step_size): decay by gamma every step_size epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
         self.step_size = step_size
@@ -218,12 +240,19 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr = base_lr * gamma ** (number of milestones <= last_epoch); a repeated milestone counts twice."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ) -> None:
         try:
             self.milestones = Counter(milestones)
         except TypeError:
-            raise TypeError(f"MultiStepLR: milestones must be an iterable of ints, got {milestones!r}") from None
+            raise TypeError(
+                f"MultiStepLR: milestones must be an iterable of ints, got {milestones!r}"
+            ) from None
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -241,8 +270,13 @@ class MultiStepLR(LRScheduler):
 class ConstantLR(LRScheduler):
     """lr = base_lr * factor for the first total_iters epochs, then base_lr."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be between 0 and 1, got {factor!r}")
         self.factor = factor
@@ -265,8 +299,14 @@ class ConstantLR(LRScheduler):
 class LinearLR(LRScheduler):
     """lr goes linearly from base_lr * start_factor to base_lr * end_factor over total_iters epochs."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be > 0 and <= 1, got {start_factor!r}")
         if not 0 <= end_factor <= 1:
@@ -289,8 +329,10 @@ class LinearLR(LRScheduler):
 
     def _get_closed_form_lr(self) -> list:
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
-        return [base * (self.start_factor + (self.end_factor - self.start_factor) * frac)
-                for base in self.base_lrs]
+        return [
+            base * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+            for base in self.base_lrs
+        ]
 
 
 class ExponentialLR(LRScheduler):
@@ -307,14 +349,15 @@ class ExponentialLR(LRScheduler):
         return [lr * self.gamma for lr in _lrs(self)]
 
     def _get_closed_form_lr(self) -> list:
-        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
     """lr = base_lr * (1 - min(last_epoch, total_iters) / total_iters) ** power."""
 
-    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
+    ) -> None:
         self.total_iters = total_iters
         self.power = power
         super().__init__(optimizer, last_epoch)
@@ -323,13 +366,15 @@ class PolynomialLR(LRScheduler):
         self._warn_if_outside_step()
         if self.last_epoch == 0 or self._is_initial or self.last_epoch > self.total_iters:
             return _lrs(self)
-        ratio = ((1.0 - self.last_epoch / self.total_iters)
-                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        ratio = (
+            (1.0 - self.last_epoch / self.total_iters)
+            / (1.0 - (self.last_epoch - 1) / self.total_iters)
+        ) ** self.power
         return [lr * ratio for lr in _lrs(self)]
 
     def _get_closed_form_lr(self) -> list:
         left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
-        return [base * left ** self.power for base in self.base_lrs]
+        return [base * left**self.power for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -340,9 +385,13 @@ class CosineAnnealingLR(LRScheduler):
     the current lr), so the values match PyTorch's exactly, rounding included.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
         if isinstance(T_max, bool) or not isinstance(T_max, (int, float)) or T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive number of epochs, got {T_max!r}")
+            raise ValueError(
+                f"CosineAnnealingLR: T_max must be a positive number of epochs, got {T_max!r}"
+            )
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
@@ -353,8 +402,10 @@ class CosineAnnealingLR(LRScheduler):
         if e == 0 or self._is_initial:  # resuming: keep the lr the optimizer has
             return _lrs(self)
         if (e - 1 - t) % (2 * t) == 0:  # at the bottom the ratio below is 0/0: step up from eta_min
-            return [lr + (base - lo) * (1 - math.cos(math.pi / t)) / 2
-                    for base, lr in zip(self.base_lrs, _lrs(self))]
+            return [
+                lr + (base - lo) * (1 - math.cos(math.pi / t)) / 2
+                for base, lr in zip(self.base_lrs, _lrs(self), strict=False)
+            ]
         ratio = (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t))
         return [ratio * (lr - lo) + lo for lr in _lrs(self)]
 
@@ -367,14 +418,26 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine from base_lr towards eta_min over T_i epochs, then restart; T_i starts at T_0 and
     is multiplied by T_mult at each restart. `step(epoch)` accepts fractional epochs."""
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(T_0, int) or isinstance(T_0, bool) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}"
+            )
         if not isinstance(T_mult, int) or isinstance(T_mult, bool) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}"
+            )
         if not isinstance(eta_min, (int, float)):
-            raise TypeError(f"CosineAnnealingWarmRestarts: eta_min must be a float or int, got {eta_min!r}")
+            raise TypeError(
+                f"CosineAnnealingWarmRestarts: eta_min must be a float or int, got {eta_min!r}"
+            )
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -385,7 +448,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def get_lr(self) -> list:
         self._warn_if_outside_step()
         lo = self.eta_min
-        return [lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
+        return [
+            lo + (base - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for base in self.base_lrs
+        ]
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or go to `epoch` (may be fractional: e.g. epoch + i / iters)."""
@@ -399,15 +465,17 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}")
+                raise ValueError(
+                    f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}"
+                )
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
                 else:
                     # restarts so far: n with T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
-                    self.T_i = self.T_0 * self.T_mult ** n
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
@@ -426,35 +494,42 @@ class _LambdaScheduler(LRScheduler):
     which plain functions and lambdas are not saved (None) but callable objects are (their
     __dict__), as in PyTorch."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | list, last_epoch: int = -1
+    ) -> None:
         who = type(self).__name__
         _check_optimizer(optimizer, who)
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"{who}: lr_lambda has {len(lr_lambda)} functions, but the optimizer has "
-                                 f"{n} param_groups (give one function, or one per group)")
+                raise ValueError(
+                    f"{who}: lr_lambda has {len(lr_lambda)} functions, but the optimizer has "
+                    f"{n} param_groups (give one function, or one per group)"
+                )
             fns = list(lr_lambda)
         else:
             fns = [lr_lambda] * n
         for f in fns:
             if not callable(f):
-                raise TypeError(f"{who}: lr_lambda must be callable (epoch -> factor), got {type(f).__name__}")
+                raise TypeError(
+                    f"{who}: lr_lambda must be callable (epoch -> factor), got {type(f).__name__}"
+                )
         self.lr_lambdas = fns
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else f.__dict__.copy()
-                               for f in self.lr_lambdas]
+        state["lr_lambdas"] = [
+            None if isinstance(f, types.FunctionType) else f.__dict__.copy()
+            for f in self.lr_lambdas
+        ]
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
         state = dict(state_dict)
         lambdas = state.pop("lr_lambdas", None) or []
         self.__dict__.update(state)
-        for f, saved in zip(self.lr_lambdas, lambdas):
+        for f, saved in zip(self.lr_lambdas, lambdas, strict=False):
             if saved is not None:
                 f.__dict__.update(saved)
 
@@ -464,7 +539,10 @@ class LambdaLR(_LambdaScheduler):
 
     def get_lr(self) -> list:
         self._warn_if_outside_step()
-        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base * f(self.last_epoch)
+            for f, base in zip(self.lr_lambdas, self.base_lrs, strict=False)
+        ]
 
 
 class MultiplicativeLR(_LambdaScheduler):
@@ -473,7 +551,9 @@ class MultiplicativeLR(_LambdaScheduler):
     def get_lr(self) -> list:
         self._warn_if_outside_step()
         if self.last_epoch > 0 and not self._is_initial:
-            return [lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, _lrs(self))]
+            return [
+                lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, _lrs(self), strict=False)
+            ]
         return _lrs(self)
 
 
@@ -487,9 +567,11 @@ def _set_momentum(group: dict, value: float, use_beta1: bool) -> None:
 
 def _momentum_kind(who: str, optimizer: Optimizer) -> bool:
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-        raise ValueError(f"{who}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas' "
-                         f"(SGD, RMSprop, Adam, ...), got {type(optimizer).__name__}; "
-                         "pass cycle_momentum=False")
+        raise ValueError(
+            f"{who}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas' "
+            f"(SGD, RMSprop, Adam, ...), got {type(optimizer).__name__}; "
+            "pass cycle_momentum=False"
+        )
     return "betas" in optimizer.defaults
 
 
@@ -499,52 +581,107 @@ class OneCycleLR(LRScheduler):
     then down). Momentum (or Adam's beta1) moves the opposite way between max_momentum and
     base_momentum. Step it after every batch; total_steps = epochs * steps_per_epoch."""
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | list, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", cycle_momentum: bool = True, base_momentum: float | list = 0.85,
-                 max_momentum: float | list = 0.95, div_factor: float = 25.0, final_div_factor: float = 1e4,
-                 three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | list,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | list = 0.85,
+        max_momentum: float | list = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer, "OneCycleLR")
         self.optimizer = optimizer
         if total_steps is not None:
-            if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps <= 0:
-                raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}")
+            if (
+                not isinstance(total_steps, int)
+                or isinstance(total_steps, bool)
+                or total_steps <= 0
+            ):
+                raise ValueError(
+                    f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}"
+                )
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= 0:
                 raise ValueError(f"OneCycleLR: epochs must be a positive int, got {epochs!r}")
-            if not isinstance(steps_per_epoch, int) or isinstance(steps_per_epoch, bool) or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: steps_per_epoch must be a positive int, got {steps_per_epoch!r}")
+            if (
+                not isinstance(steps_per_epoch, int)
+                or isinstance(steps_per_epoch, bool)
+                or steps_per_epoch <= 0
+            ):
+                raise ValueError(
+                    f"OneCycleLR: steps_per_epoch must be a positive int, got {steps_per_epoch!r}"
+                )
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("OneCycleLR: give either total_steps or both epochs and steps_per_epoch "
-                             f"(got total_steps={total_steps!r}, epochs={epochs!r}, "
-                             f"steps_per_epoch={steps_per_epoch!r})")
+            raise ValueError(
+                "OneCycleLR: give either total_steps or both epochs and steps_per_epoch "
+                f"(got total_steps={total_steps!r}, epochs={epochs!r}, "
+                f"steps_per_epoch={steps_per_epoch!r})"
+            )
         if not isinstance(pct_start, (int, float)) or not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: pct_start must be a number between 0 and 1, got {pct_start!r}")
+            raise ValueError(
+                f"OneCycleLR: pct_start must be a number between 0 and 1, got {pct_start!r}"
+            )
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
         n = self.total_steps
         up = float(pct_start * n) - 1
         if three_phase:
             self._schedule_phases = [
-                {"end_step": up, "start_lr": "initial_lr", "end_lr": "max_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
-                {"end_step": float(2 * pct_start * n) - 2, "start_lr": "max_lr", "end_lr": "initial_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
-                {"end_step": n - 1, "start_lr": "initial_lr", "end_lr": "min_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "max_momentum"},
+                {
+                    "end_step": up,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": float(2 * pct_start * n) - 2,
+                    "start_lr": "max_lr",
+                    "end_lr": "initial_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
+                {
+                    "end_step": n - 1,
+                    "start_lr": "initial_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
         else:
             self._schedule_phases = [
-                {"end_step": up, "start_lr": "initial_lr", "end_lr": "max_lr",
-                 "start_momentum": "max_momentum", "end_momentum": "base_momentum"},
-                {"end_step": n - 1, "start_lr": "max_lr", "end_lr": "min_lr",
-                 "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
+                {
+                    "end_step": up,
+                    "start_lr": "initial_lr",
+                    "end_lr": "max_lr",
+                    "start_momentum": "max_momentum",
+                    "end_momentum": "base_momentum",
+                },
+                {
+                    "end_step": n - 1,
+                    "start_lr": "max_lr",
+                    "end_lr": "min_lr",
+                    "start_momentum": "base_momentum",
+                    "end_momentum": "max_momentum",
+                },
             ]
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
-            for lr, group in zip(max_lrs, optimizer.param_groups):
+            for lr, group in zip(max_lrs, optimizer.param_groups, strict=False):
                 group["initial_lr"] = lr / div_factor
                 group["max_lr"] = lr
                 group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -555,7 +692,9 @@ class OneCycleLR(LRScheduler):
             max_ms = _per_group("max_momentum", optimizer, max_momentum)
             base_ms = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
+                for m_max, m_base, group in zip(
+                    max_ms, base_ms, optimizer.param_groups, strict=False
+                ):
                     _set_momentum(group, m_max, self.use_beta1)
                     group["max_momentum"] = m_max
                     group["base_momentum"] = m_base
@@ -579,8 +718,10 @@ class OneCycleLR(LRScheduler):
         self._warn_if_outside_step()
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps} "
-                             "(the schedule is over; make total_steps cover every batch of every epoch)")
+            raise ValueError(
+                f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps} "
+                "(the schedule is over; make total_steps cover every batch of every epoch)"
+            )
         lrs = []
         last = len(self._schedule_phases) - 1
         for group in self.optimizer.param_groups:
@@ -591,7 +732,9 @@ class OneCycleLR(LRScheduler):
                     pct = (step - start) / (end - start)
                     lr = self._anneal_func(group[phase["start_lr"]], group[phase["end_lr"]], pct)
                     if self.cycle_momentum:
-                        m = self._anneal_func(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                        m = self._anneal_func(
+                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct
+                        )
                     break
                 start = end
             lrs.append(lr)
@@ -605,15 +748,26 @@ class CyclicLR(LRScheduler):
     per cycle ('triangular': 1, 'triangular2': halved each cycle) or per step ('exp_range':
     gamma ** step), or by a user's scale_fn. Momentum cycles the opposite way. Step per batch."""
 
-    def __init__(self, optimizer: Optimizer, base_lr: float | list, max_lr: float | list,
-                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
-                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
-                 cycle_momentum: bool = True, base_momentum: float | list = 0.8, max_momentum: float | list = 0.9,
-                 last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        base_lr: float | list,
+        max_lr: float | list,
+        step_size_up: int = 2000,
+        step_size_down: int | None = None,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        scale_fn: Callable[[float], float] | None = None,
+        scale_mode: str = "cycle",
+        cycle_momentum: bool = True,
+        base_momentum: float | list = 0.8,
+        max_momentum: float | list = 0.9,
+        last_epoch: int = -1,
+    ) -> None:
         _check_optimizer(optimizer, "CyclicLR")
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
-            for lr, group in zip(base_lrs, optimizer.param_groups):
+            for lr, group in zip(base_lrs, optimizer.param_groups, strict=False):
                 group["lr"] = lr
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         if step_size_up <= 0:
@@ -625,10 +779,14 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
-                             f"(or pass scale_fn), got mode={mode!r}")
+            raise ValueError(
+                f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
+                f"(or pass scale_fn), got mode={mode!r}"
+            )
         if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
-            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+            raise ValueError(
+                f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}"
+            )
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
@@ -640,7 +798,9 @@ class CyclicLR(LRScheduler):
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for m_max, m_base, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                for m_max, m_base, group in zip(
+                    self.max_momentums, self.base_momentums, optimizer.param_groups, strict=False
+                ):
                     _set_momentum(group, m_max, self.use_beta1)
                     group["max_momentum"] = m_max
                     group["base_momentum"] = m_base
@@ -660,7 +820,7 @@ class CyclicLR(LRScheduler):
             return 1.0
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
-        return self.gamma ** x
+        return self.gamma**x
 
     def get_lr(self) -> list:
         self._warn_if_outside_step()
@@ -671,9 +831,14 @@ class CyclicLR(LRScheduler):
         else:
             scale = (x - 1) / (self.step_ratio - 1)
         amp = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * scale * amp for base, top in zip(self.base_lrs, self.max_lrs)]
+        lrs = [
+            base + (top - base) * scale * amp
+            for base, top in zip(self.base_lrs, self.max_lrs, strict=False)
+        ]
         if self.cycle_momentum:
-            for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+            for group, m_base, m_max in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums, strict=False
+            ):
                 _set_momentum(group, m_max - (m_max - m_base) * scale * amp, self.use_beta1)
         return lrs
 
@@ -688,22 +853,35 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
 
 
-def _check_schedulers(who: str, schedulers: Any, optimizer: Optimizer | None) -> tuple[list, Optimizer]:
-    if isinstance(schedulers, LRScheduler) or not isinstance(schedulers, Sequence) or len(schedulers) < 1:
-        raise ValueError(f"{who}: schedulers must be a non-empty list of schedulers, got {schedulers!r}")
+def _check_schedulers(
+    who: str, schedulers: Any, optimizer: Optimizer | None
+) -> tuple[list, Optimizer]:
+    if (
+        isinstance(schedulers, LRScheduler)
+        or not isinstance(schedulers, Sequence)
+        or len(schedulers) < 1
+    ):
+        raise ValueError(
+            f"{who}: schedulers must be a non-empty list of schedulers, got {schedulers!r}"
+        )
     schedulers = list(schedulers)
     optimizer = optimizer if optimizer is not None else getattr(schedulers[0], "optimizer", None)
     for i, s in enumerate(schedulers):
         if not hasattr(s, "optimizer"):
-            raise TypeError(f"{who}: schedulers[{i}] must have an `optimizer` attribute (a scheduler), "
-                            f"got {type(s).__name__}")
+            raise TypeError(
+                f"{who}: schedulers[{i}] must have an `optimizer` attribute (a scheduler), "
+                f"got {type(s).__name__}"
+            )
         if isinstance(s, ReduceLROnPlateau):
             raise ValueError(  # noqa: TRY004  (ValueError, as PyTorch)
                 f"{who}: schedulers[{i}] is a ReduceLROnPlateau, which needs the metric in "
-                "step(metric) and cannot be stepped from here; step it yourself")
+                "step(metric) and cannot be stepped from here; step it yourself"
+            )
         if s.optimizer is not optimizer:
-            raise ValueError(f"{who}: schedulers[{i}] steps a different optimizer than the others "
-                             f"({type(s.optimizer).__name__} at {id(s.optimizer):#x})")
+            raise ValueError(
+                f"{who}: schedulers[{i}] steps a different optimizer than the others "
+                f"({type(s.optimizer).__name__} at {id(s.optimizer):#x})"
+            )
     return schedulers, optimizer
 
 
@@ -721,7 +899,7 @@ class _Composite(LRScheduler):
         state = dict(state_dict)
         saved = state.pop("_schedulers")
         self.__dict__.update(state)
-        for s, sd in zip(self._schedulers, saved):
+        for s, sd in zip(self._schedulers, saved, strict=False):
             s.load_state_dict(sd)
 
 
@@ -729,13 +907,17 @@ class SequentialLR(_Composite):
     """Run schedulers one after another: schedulers[i] from milestones[i - 1] on. At each
     milestone the next scheduler starts from its own epoch 0."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, schedulers: list, milestones: list, last_epoch: int = -1
+    ) -> None:
         _check_optimizer(optimizer, "SequentialLR")
         schedulers, _ = _check_schedulers("SequentialLR", schedulers, optimizer)
         milestones = list(milestones)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: milestones must have one entry fewer than schedulers: got "
-                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+            raise ValueError(
+                f"SequentialLR: milestones must have one entry fewer than schedulers: got "
+                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+            )
         self._schedulers = schedulers
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
@@ -777,7 +959,9 @@ class SequentialLR(_Composite):
 class ChainedScheduler(_Composite):
     """Step several schedulers of one optimizer together; their chainable rules multiply."""
 
-    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
+    def __init__(
+        self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None
+    ) -> None:
         schedulers, optimizer = _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
@@ -795,9 +979,18 @@ class ReduceLROnPlateau(LRScheduler):
     improvement beats the best so far by `threshold` (relative or absolute); lr never goes
     below min_lr, and changes smaller than eps are skipped."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | list = 0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list = 0,
+        eps: float = 1e-8,
+    ) -> None:
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
@@ -805,8 +998,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"ReduceLROnPlateau: min_lr has {len(min_lr)} values, but the optimizer "
-                                 f"has {len(optimizer.param_groups)} param_groups")
+                raise ValueError(
+                    f"ReduceLROnPlateau: min_lr has {len(min_lr)} values, but the optimizer "
+                    f"has {len(optimizer.param_groups)} param_groups"
+                )
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -831,8 +1026,10 @@ class ReduceLROnPlateau(LRScheduler):
         try:
             current = float(metrics)
         except (TypeError, ValueError):
-            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (or a one-element "
-                            f"tensor), got {metrics!r}") from None
+            raise TypeError(
+                f"ReduceLROnPlateau.step: metrics must be a number (or a one-element "
+                f"tensor), got {metrics!r}"
+            ) from None
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -855,8 +1052,10 @@ class ReduceLROnPlateau(LRScheduler):
     def _reduce_lr(self, epoch: int) -> None:
         if len(self.optimizer.param_groups) != len(self.min_lrs):
             if self.default_min_lr is None:
-                raise RuntimeError(f"ReduceLROnPlateau: the optimizer now has {len(self.optimizer.param_groups)} "
-                                   f"param_groups but min_lr was given for {len(self.min_lrs)}")
+                raise RuntimeError(
+                    f"ReduceLROnPlateau: the optimizer now has {len(self.optimizer.param_groups)} "
+                    f"param_groups but min_lr was given for {len(self.min_lrs)}"
+                )
             self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
         for i, group in enumerate(self.optimizer.param_groups):
             old = float(group["lr"])
@@ -881,7 +1080,9 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode = mode
         self.threshold = threshold
@@ -889,4 +1090,6 @@ class ReduceLROnPlateau(LRScheduler):
 
     def load_state_dict(self, state_dict: dict) -> None:
         super().load_state_dict(state_dict)
-        self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
+        self._init_is_better(
+            mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode
+        )

@@ -1,4 +1,5 @@
 """Optimizer base: parameter groups, per-parameter state, zero_grad, state_dict."""
+
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,11 @@ from ..tensor import Tensor
 
 def check_nonnegative(who: str, name: str, value: Any) -> None:
     """Hyperparameters such as eps, weight_decay and momentum must be numbers >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not value >= 0
+    ):
         raise ValueError(f"{who}: invalid {name}={value!r} (must be a number >= 0)")
 
 
@@ -25,12 +30,16 @@ class Optimizer:
         self.state: dict = {}
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or dicts, "
-                            "got a single Tensor; wrap it in a list")
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Tensors or dicts, "
+                "got a single Tensor; wrap it in a list"
+            )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list (did the model "
-                             "register any parameters? check super().__init__() and attribute names)")
+            raise ValueError(
+                f"{type(self).__name__}: got an empty parameter list (did the model "
+                "register any parameters? check super().__init__() and attribute names)"
+            )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -42,7 +51,9 @@ class Optimizer:
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}"
+                )
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         for k, v in self.defaults.items():
@@ -51,17 +62,23 @@ class Optimizer:
         ids = [id(p) for p in group["params"]]
         if len(set(ids)) != len(ids):
             first = next(i for i, x in enumerate(ids) if ids.index(x) != i)
-            raise ValueError(f"{type(self).__name__}: params lists the same parameter twice (again at index "
-                             f"{first}); it would be updated twice per step")
+            raise ValueError(
+                f"{type(self).__name__}: params lists the same parameter twice (again at index "
+                f"{first}); it would be updated twice per step"
+            )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
-            raise ValueError(f"{type(self).__name__}: some parameters appear in more than one parameter group")
+            raise ValueError(
+                f"{type(self).__name__}: some parameters appear in more than one parameter group"
+            )
         self.param_groups.append(group)
 
     def _check_group(self, group: dict) -> None:
         lr = group.get("lr")
         if lr is None or not isinstance(lr, (int, float)) or lr < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0)")
+            raise ValueError(
+                f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0)"
+            )
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (None by default, as in PyTorch)."""
@@ -114,18 +131,28 @@ class Optimizer:
         """Restore what state_dict() returned; everything is checked before anything changes."""
         what = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            got = sorted(map(str, state_dict)) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise ValueError(f"{what}: state_dict must be a dict with keys 'state' and 'param_groups' "
-                             f"(what optimizer.state_dict() returns), got {got}")
+            got = (
+                sorted(map(str, state_dict))
+                if isinstance(state_dict, dict)
+                else type(state_dict).__name__
+            )
+            raise ValueError(
+                f"{what}: state_dict must be a dict with keys 'state' and 'param_groups' "
+                f"(what optimizer.state_dict() returns), got {got}"
+            )
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"{what}: the checkpoint has {len(groups)} parameter groups, "
-                             f"this optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{what}: the checkpoint has {len(groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
+            )
         params = [p for g in self.param_groups for p in g["params"]]
-        for n, (mine, theirs) in enumerate(zip(self.param_groups, groups)):
+        for n, (mine, theirs) in enumerate(zip(self.param_groups, groups, strict=False)):
             if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError(f"{what}: parameter group {n} has {len(theirs['params'])} parameters in the "
-                                 f"checkpoint but {len(mine['params'])} here")
+                raise ValueError(
+                    f"{what}: parameter group {n} has {len(theirs['params'])} parameters in the "
+                    f"checkpoint but {len(mine['params'])} here"
+                )
         state = {}
         for i, st in state_dict["state"].items():
             try:
@@ -133,19 +160,23 @@ class Optimizer:
             except (TypeError, ValueError, IndexError):
                 p = None
             if p is None:
-                raise ValueError(f"{what}: the checkpoint has state for parameter index {i!r}, but this "
-                                 f"optimizer has {len(params)} parameters (indices 0..{len(params) - 1})")
+                raise ValueError(
+                    f"{what}: the checkpoint has state for parameter index {i!r}, but this "
+                    f"optimizer has {len(params)} parameters (indices 0..{len(params) - 1})"
+                )
             entry = {}
             for k, v in st.items():
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v._data if isinstance(v, Tensor) else v
                     if arr.ndim and arr.shape != p._data.shape:
-                        raise ValueError(f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
-                                         f"but the parameter has shape {tuple(p.shape)}")
+                        raise ValueError(
+                            f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
+                            f"but the parameter has shape {tuple(p.shape)}"
+                        )
                     v = np.array(arr, dtype=p.dtype)
                 entry[k] = v
             state[p] = entry
-        for mine, theirs in zip(self.param_groups, groups):
+        for mine, theirs in zip(self.param_groups, groups, strict=False):
             for k, v in theirs.items():
                 if k != "params":
                     mine[k] = copy.deepcopy(v)

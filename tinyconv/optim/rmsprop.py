@@ -1,4 +1,5 @@
 """RMSprop, exactly PyTorch's update (including its centered and momentum variants)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,24 +22,53 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
 class RMSprop(Optimizer):
     """Divide the gradient by a running root-mean-square of recent gradients:
 
-        v = alpha v + (1 - alpha) g^2                 (square_avg)
-        centered: a = lerp(a, g, 1 - alpha); v_hat = v - a^2   else v_hat = v
-        d = g / (sqrt(v_hat) + eps)
-        momentum: buf = momentum buf + d; p -= lr buf     else p -= lr d
+    v = alpha v + (1 - alpha) g^2                 (square_avg)
+    centered: a = lerp(a, g, 1 - alpha); v_hat = v - a^2   else v_hat = v
+    d = g / (sqrt(v_hat) + eps)
+    momentum: buf = momentum buf + d; p -= lr buf     else p -= lr d
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
-                 differentiable: bool = False) -> None:
-        for name, value in (("alpha", alpha), ("eps", eps), ("weight_decay", weight_decay), ("momentum", momentum)):
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        for name, value in (
+            ("alpha", alpha),
+            ("eps", eps),
+            ("weight_decay", weight_decay),
+            ("momentum", momentum),
+        ):
             check_nonnegative("RMSprop", name, value)
         if capturable or differentiable:
-            raise ValueError("RMSprop: capturable=True and differentiable=True are not supported "
-                             "(tinyconv has no CUDA graphs and never differentiates through a step)")
-        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                                  "momentum": momentum, "centered": centered, "capturable": False,
-                                  "foreach": foreach, "maximize": maximize, "differentiable": False})
+            raise ValueError(
+                "RMSprop: capturable=True and differentiable=True are not supported "
+                "(tinyconv has no CUDA graphs and never differentiates through a step)"
+            )
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "alpha": alpha,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "momentum": momentum,
+                "centered": centered,
+                "capturable": False,
+                "foreach": foreach,
+                "maximize": maximize,
+                "differentiable": False,
+            },
+        )
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad

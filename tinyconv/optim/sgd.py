@@ -1,4 +1,5 @@
 """SGD with momentum, dampening, weight decay and Nesterov, exactly PyTorch's update."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,18 +20,36 @@ class SGD(Optimizer):
         d = d + momentum * buf if nesterov else buf
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, maximize: bool = False, *,
-                 foreach: bool | None = None) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        *,
+        foreach: bool | None = None,
+    ) -> None:
         if momentum < 0:
             raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
         if weight_decay < 0:
             raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
-                                  "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
-                                  "foreach": foreach})
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+                "foreach": foreach,
+            },
+        )
 
     def _update(self, p, grad, group, state) -> None:
         d = -grad if group["maximize"] else grad

@@ -1,6 +1,7 @@
 """Utilities, as torch.utils: `tinyconv.utils.data` holds Dataset, DataLoader and random_split;
 `tinyconv.utils.progress` shows progress with tqdm where installed, plain lines otherwise;
 `tinyconv.utils.checkpoint` recomputes activations in backward instead of keeping them."""
+
 from . import checkpoint, data, progress
 
 __all__ = ["checkpoint", "data", "progress"]

@@ -22,6 +22,7 @@ Two variants, as in PyTorch:
   (parameters) f reads, then drops that graph before returning, so the output requires grad
   exactly when it would without checkpointing and keyword arguments are allowed.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -75,7 +76,7 @@ class _Recompute(Function):
         saved = iter(ctx.saved_tensors)
         tensor_needs = iter(run.arg_requires_grad)
         args = []
-        for is_tensor, plain in zip(ctx.arg_is_tensor, ctx.plain_args):
+        for is_tensor, plain in zip(ctx.arg_is_tensor, ctx.plain_args, strict=False):
             if is_tensor:
                 args.append(next(saved).detach().requires_grad_(next(tensor_needs)))
             else:
@@ -93,7 +94,7 @@ class _Recompute(Function):
                 out.backward(grad)
             leaf_grads = [None if leaf.grad is None else leaf.grad for leaf in run.leaves]
         finally:
-            for leaf, g in zip(run.leaves, held):
+            for leaf, g in zip(run.leaves, held, strict=False):
                 leaf.grad = g
         arg_grads = [a.grad if isinstance(a, Tensor) else None for a in args]
         return (None, *arg_grads, *leaf_grads)
@@ -102,7 +103,9 @@ class _Recompute(Function):
 class _Segment:
     """One checkpointed call: the function, its keyword arguments and the random state."""
 
-    def __init__(self, function: Callable[..., Any], kwargs: dict, preserve_rng_state: bool, n_args: int) -> None:
+    def __init__(
+        self, function: Callable[..., Any], kwargs: dict, preserve_rng_state: bool, n_args: int
+    ) -> None:
         self.function = function
         self.kwargs = kwargs
         self.n_args = n_args
@@ -132,14 +135,21 @@ class _Segment:
 
 def _check_output(out: Any) -> Tensor:
     if not isinstance(out, Tensor):
-        raise TypeError(f"checkpoint: the checkpointed function must return one Tensor, got "
-                        f"{type(out).__name__} (tinyconv checkpoints single-output segments; "
-                        "checkpoint each output's computation separately)")
+        raise TypeError(
+            f"checkpoint: the checkpointed function must return one Tensor, got "
+            f"{type(out).__name__} (tinyconv checkpoints single-output segments; "
+            "checkpoint each output's computation separately)"
+        )
     return out
 
 
-def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | None = None,
-               preserve_rng_state: bool = True, **kwargs: Any) -> Tensor:
+def checkpoint(
+    function: Callable[..., Any],
+    *args: Any,
+    use_reentrant: bool | None = None,
+    preserve_rng_state: bool = True,
+    **kwargs: Any,
+) -> Tensor:
     """function(*args, **kwargs) without keeping its activations: they are recomputed in backward.
 
     The result and every gradient equal those of calling `function(*args, **kwargs)` directly.
@@ -149,29 +159,42 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
         raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
     unsupported = sorted(set(kwargs) & {"context_fn", "determinism_check", "debug", "early_stop"})
     if unsupported:
-        raise TypeError(f"checkpoint: {unsupported} are PyTorch checkpoint options tinyconv does not "
-                        "support (it has no saved-tensor hooks); remove them")
+        raise TypeError(
+            f"checkpoint: {unsupported} are PyTorch checkpoint options tinyconv does not "
+            "support (it has no saved-tensor hooks); remove them"
+        )
     if use_reentrant is None:
-        warnings.warn("checkpoint: pass use_reentrant explicitly (True or False); like PyTorch, "
-                      "tinyconv uses use_reentrant=True when it is not given", UserWarning, stacklevel=2)
+        warnings.warn(
+            "checkpoint: pass use_reentrant explicitly (True or False); like PyTorch, "
+            "tinyconv uses use_reentrant=True when it is not given",
+            UserWarning,
+            stacklevel=2,
+        )
         use_reentrant = True
     if use_reentrant and kwargs:
-        raise ValueError(f"checkpoint: keyword arguments {sorted(kwargs)} are only supported with "
-                         "use_reentrant=False (as in PyTorch)")
+        raise ValueError(
+            f"checkpoint: keyword arguments {sorted(kwargs)} are only supported with "
+            "use_reentrant=False (as in PyTorch)"
+        )
     seg = _Segment(function, kwargs, preserve_rng_state, len(args))
     seg.arg_requires_grad = [a.requires_grad for a in args if isinstance(a, Tensor)]
     if not grad_mode.is_grad_enabled():  # nothing will be recorded: just run it
         return _check_output(function(*args, **kwargs))
     if use_reentrant:
         if not any(seg.arg_requires_grad):
-            warnings.warn("checkpoint: none of the inputs has requires_grad=True; with "
-                          "use_reentrant=True the output will not require grad and parameters "
-                          "inside the function get no gradient (use use_reentrant=False)",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                "checkpoint: none of the inputs has requires_grad=True; with "
+                "use_reentrant=True the output will not require grad and parameters "
+                "inside the function get no gradient (use use_reentrant=False)",
+                UserWarning,
+                stacklevel=2,
+            )
         return _Recompute.apply(seg, *args)
     # Non-reentrant: one forward with the graph on, on detached arguments, to find the leaves
     # the output depends on; the graph (and so every activation) is dropped before returning.
-    detached = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in args]
+    detached = [
+        a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in args
+    ]
     out = _check_output(function(*detached, **kwargs))
     seg.leaves = _leaves_reached(out, {id(a) for a in detached if isinstance(a, Tensor)})
     seg.output = out.detach()
@@ -179,30 +202,44 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     return _Recompute.apply(seg, *args, *seg.leaves)
 
 
-def checkpoint_sequential(functions: Any, segments: int, input: Tensor, use_reentrant: bool | None = None,
-                          **kwargs: Any) -> Tensor:
+def checkpoint_sequential(
+    functions: Any, segments: int, input: Tensor, use_reentrant: bool | None = None, **kwargs: Any
+) -> Tensor:
     """Run a Sequential (or a list of modules/functions) in `segments` chunks, checkpointing
     every chunk but the last (its activations are needed at once by backward anyway)."""
     if use_reentrant is None:
-        warnings.warn("checkpoint_sequential: pass use_reentrant explicitly (True or False); like "
-                      "PyTorch, tinyconv uses use_reentrant=True when it is not given", UserWarning, stacklevel=2)
+        warnings.warn(
+            "checkpoint_sequential: pass use_reentrant explicitly (True or False); like "
+            "PyTorch, tinyconv uses use_reentrant=True when it is not given",
+            UserWarning,
+            stacklevel=2,
+        )
         use_reentrant = True
     if hasattr(functions, "children") and callable(functions.children):
         functions = list(functions.children())
     elif isinstance(functions, Iterable):
         functions = list(functions)
     else:
-        raise TypeError(f"checkpoint_sequential: functions must be a Sequential or a list of callables, "
-                        f"got {type(functions).__name__}")
-    if not isinstance(segments, int) or isinstance(segments, bool) or not 1 <= segments <= max(1, len(functions)):
-        raise ValueError(f"checkpoint_sequential: segments must be an int between 1 and the number of "
-                         f"functions ({len(functions)}), got {segments!r}")
+        raise TypeError(
+            f"checkpoint_sequential: functions must be a Sequential or a list of callables, "
+            f"got {type(functions).__name__}"
+        )
+    if (
+        not isinstance(segments, int)
+        or isinstance(segments, bool)
+        or not 1 <= segments <= max(1, len(functions))
+    ):
+        raise ValueError(
+            f"checkpoint_sequential: segments must be an int between 1 and the number of "
+            f"functions ({len(functions)}), got {segments!r}"
+        )
 
     def run_range(start: int, end: int) -> Callable[[Tensor], Tensor]:
         def forward(x: Tensor) -> Tensor:
-            for f in functions[start:end + 1]:
+            for f in functions[start : end + 1]:
                 x = f(x)
             return x
+
         return forward
 
     size = len(functions) // segments

@@ -13,6 +13,7 @@ batch's samples, by default stacking tensors along a new first dimension:
 Everything runs in the main process: `num_workers` is accepted for
 compatibility and ignored.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -30,9 +31,20 @@ from ..tensor import Tensor
 from ..torch_functions import stack
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",
-    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "default_collate",
-    "default_convert", "random_split",
+    "BatchSampler",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "default_collate",
+    "default_convert",
+    "random_split",
 ]
 
 
@@ -72,16 +84,22 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset: give at least one tensor")
         for i, t in enumerate(tensors):
             if not isinstance(t, Tensor):
-                raise TypeError(f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}")
+                raise TypeError(
+                    f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}"
+                )
             if t.ndim == 0:
-                raise ValueError(f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a first "
-                                 "dimension to index samples along")
+                raise ValueError(
+                    f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a first "
+                    "dimension to index samples along"
+                )
         n = tensors[0].shape[0]
         for i, t in enumerate(tensors):
             if t.shape[0] != n:
-                raise ValueError(f"TensorDataset: size mismatch between tensors: tensor 0 has {n} samples "
-                                 f"(shape {tuple(tensors[0].shape)}) but tensor {i} has {t.shape[0]} "
-                                 f"(shape {tuple(t.shape)})")
+                raise ValueError(
+                    f"TensorDataset: size mismatch between tensors: tensor 0 has {n} samples "
+                    f"(shape {tuple(tensors[0].shape)}) but tensor {i} has {t.shape[0]} "
+                    f"(shape {tuple(t.shape)})"
+                )
         self.tensors = tensors
 
     def __getitem__(self, index: Any) -> tuple:
@@ -147,26 +165,36 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
         counts = []
         for i, frac in enumerate(lengths):
             if not 0 <= frac <= 1:
-                raise ValueError(f"random_split: fraction at index {i} is {frac}, not between 0 and 1")
+                raise ValueError(
+                    f"random_split: fraction at index {i} is {frac}, not between 0 and 1"
+                )
             counts.append(math.floor(n * frac))
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         for i, c in enumerate(counts):
             if c == 0:
-                warnings.warn(f"random_split: length of split at index {i} is 0; this might result in an "
-                              "empty dataset", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"random_split: length of split at index {i} is 0; this might result in an "
+                    "empty dataset",
+                    UserWarning,
+                    stacklevel=2,
+                )
         lengths = counts
     for i, c in enumerate(lengths):
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
-            raise ValueError(f"random_split: lengths must be non-negative counts or fractions summing to 1, "
-                             f"got {c!r} at index {i}")
+            raise ValueError(
+                f"random_split: lengths must be non-negative counts or fractions summing to 1, "
+                f"got {c!r} at index {i}"
+            )
     if sum(lengths) != n:
-        raise ValueError(f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
-                         f"{n} samples")
+        raise ValueError(
+            f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
+            f"{n} samples"
+        )
     perm = _rng(generator).permutation(n).tolist()
     out, start = [], 0
     for c in lengths:
-        out.append(Subset(dataset, perm[start:start + c]))
+        out.append(Subset(dataset, perm[start : start + c]))
         start += c
     return out
 
@@ -198,13 +226,21 @@ class SequentialSampler(Sampler):
 class RandomSampler(Sampler):
     """A new random order at every pass (every epoch), from `generator` or tinyconv's seeded one."""
 
-    def __init__(self, data_source: Any, replacement: bool = False, num_samples: int | None = None,
-                 generator: Any = None) -> None:
+    def __init__(
+        self,
+        data_source: Any,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: Any = None,
+    ) -> None:
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
-        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int)
-                                        or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive integer, got {num_samples!r}")
+        if num_samples is not None and (
+            isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
+        ):
+            raise ValueError(
+                f"RandomSampler: num_samples must be a positive integer, got {num_samples!r}"
+            )
 
     @property
     def num_samples(self) -> int:
@@ -217,7 +253,7 @@ class RandomSampler(Sampler):
             return iter(g.integers(0, n, self.num_samples).tolist())
         reps = -(-self.num_samples // n) if n else 0
         order = [i for _ in range(reps) for i in g.permutation(n).tolist()]
-        return iter(order[:self.num_samples])
+        return iter(order[: self.num_samples])
 
     def __len__(self) -> int:
         return self.num_samples
@@ -242,7 +278,9 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(
+                f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}"
+            )
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -272,8 +310,10 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, Tensor):
         shapes = {tuple(t.shape) for t in batch}
         if len(shapes) > 1:
-            raise RuntimeError(f"default_collate: can't stack samples of different shapes {sorted(shapes)} "
-                               "into a batch; pad them to one shape or pass a collate_fn")
+            raise RuntimeError(
+                f"default_collate: can't stack samples of different shapes {sorted(shapes)} "
+                "into a batch; pad them to one shape or pass a collate_fn"
+            )
         return stack(list(batch), 0)
     if isinstance(elem, np.ndarray) and elem.dtype.kind in "biuf":
         return default_collate([Tensor._make(np.asarray(b), None, False) for b in batch])
@@ -293,20 +333,24 @@ def default_collate(batch: list) -> Any:
         except TypeError:
             return {k: default_collate([d[k] for d in batch]) for k in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(list(s)) for s in zip(*batch, strict=False)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(s) != size for s in batch):
-            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
-        fields = [default_collate(list(s)) for s in zip(*batch)]
+            raise RuntimeError(
+                "default_collate: each element in list of batch should be of equal size"
+            )
+        fields = [default_collate(list(s)) for s in zip(*batch, strict=False)]
         if isinstance(elem, tuple):
             return fields  # a list, as PyTorch's (for X, y in loader unpacks it the same way)
         try:
             return type(elem)(fields)
         except TypeError:
             return fields
-    raise TypeError(f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; "
-                    f"found {type(elem).__name__}")
+    raise TypeError(
+        f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; "
+        f"found {type(elem).__name__}"
+    )
 
 
 def default_convert(data: Any) -> Any:
@@ -336,45 +380,83 @@ class DataLoader:
     and ignored: loading runs in the main process.
     """
 
-    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool | None = None,
-                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
-                 collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
-                 multiprocessing_context: Any = None, generator: Any = None, *, prefetch_factor: Any = None,
-                 persistent_workers: bool = False, pin_memory_device: str = "", in_order: bool = True) -> None:
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                       or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Any = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Any = None,
+        multiprocessing_context: Any = None,
+        generator: Any = None,
+        *,
+        prefetch_factor: Any = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ) -> None:
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
+        ):
+            raise ValueError(
+                f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}"
+            )
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}")
+            raise ValueError(
+                f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}"
+            )
         self.dataset = dataset
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle:
-                raise ValueError("DataLoader: shuffle=True is not allowed with an IterableDataset "
-                                 "(it has no indices to shuffle)")
+                raise ValueError(
+                    "DataLoader: shuffle=True is not allowed with an IterableDataset "
+                    "(it has no indices to shuffle)"
+                )
             if sampler is not None or batch_sampler is not None:
-                raise ValueError("DataLoader: sampler and batch_sampler are not allowed with an IterableDataset")
+                raise ValueError(
+                    "DataLoader: sampler and batch_sampler are not allowed with an IterableDataset"
+                )
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
-                             "(the sampler decides the order)")
+            raise ValueError(
+                "DataLoader: sampler and shuffle=True are mutually exclusive "
+                "(the sampler decides the order)"
+            )
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, "
-                                 "sampler and drop_last")
+                raise ValueError(
+                    "DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, "
+                    "sampler and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last")
+            raise ValueError(
+                "DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last"
+            )
         if sampler is None and not self._iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
         if batch_size is not None and batch_sampler is None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_size, self.drop_last = batch_size, drop_last
         self.sampler, self.batch_sampler = sampler, batch_sampler
         if collate_fn is None:
-            collate_fn = default_collate if batch_size is not None or batch_sampler is not None else default_convert
+            collate_fn = (
+                default_collate
+                if batch_size is not None or batch_sampler is not None
+                else default_convert
+            )
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator[Any]:

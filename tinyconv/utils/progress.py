@@ -13,6 +13,7 @@ Without tqdm the same calls print a line each time another tenth of the work is 
 log file or a pipe gets about ten short lines, never a carriage return. `disable=None`
 means what it means to tqdm: show nothing unless `file` is a terminal.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,9 +33,18 @@ def have_tqdm() -> bool:
     return True
 
 
-def progress(iterable: Iterable | None = None, *, total: float | None = None, desc: str = "",
-             unit: str = "it", unit_scale: bool = False, file: TextIO | None = None,
-             disable: bool | None = False, leave: bool = True, mininterval: float = 0.1) -> Any:
+def progress(
+    iterable: Iterable | None = None,
+    *,
+    total: float | None = None,
+    desc: str = "",
+    unit: str = "it",
+    unit_scale: bool = False,
+    file: TextIO | None = None,
+    disable: bool | None = False,
+    leave: bool = True,
+    mininterval: float = 0.1,
+) -> Any:
     """A progress bar over `iterable` (or updated by hand up to `total`): tqdm's, else a PlainProgress.
 
     The arguments are tqdm's. `unit="B"` with `unit_scale=True` counts bytes (shown as kB, MB);
@@ -42,10 +52,28 @@ def progress(iterable: Iterable | None = None, *, total: float | None = None, de
     """
     if have_tqdm():
         from tqdm import tqdm
-        return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale,
-                    file=file, disable=disable, leave=leave, mininterval=mininterval, dynamic_ncols=True)
-    return PlainProgress(iterable, total=total, desc=desc, unit=unit, unit_scale=unit_scale, file=file,
-                         disable=disable)
+
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc,
+            unit=unit,
+            unit_scale=unit_scale,
+            file=file,
+            disable=disable,
+            leave=leave,
+            mininterval=mininterval,
+            dynamic_ncols=True,
+        )
+    return PlainProgress(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=unit_scale,
+        file=file,
+        disable=disable,
+    )
 
 
 def _size(n: float) -> str:
@@ -63,9 +91,18 @@ class PlainProgress:
     without a total, at most every `interval` seconds.
     """
 
-    def __init__(self, iterable: Iterable | None = None, *, total: float | None = None, desc: str = "",
-                 unit: str = "it", unit_scale: bool = False, file: TextIO | None = None,
-                 disable: bool | None = False, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        iterable: Iterable | None = None,
+        *,
+        total: float | None = None,
+        desc: str = "",
+        unit: str = "it",
+        unit_scale: bool = False,
+        file: TextIO | None = None,
+        disable: bool | None = False,
+        interval: float = 5.0,
+    ) -> None:
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
@@ -84,7 +121,9 @@ class PlainProgress:
 
     def __iter__(self) -> Iterator:
         if self.iterable is None:
-            raise TypeError("PlainProgress: there is nothing to iterate over (no iterable was given)")
+            raise TypeError(
+                "PlainProgress: there is nothing to iterate over (no iterable was given)"
+            )
         for item in self.iterable:
             yield item
             self.update(1)

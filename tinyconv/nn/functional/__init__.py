@@ -17,6 +17,7 @@ the kernels below trust what they are given.
 Shapes follow PyTorch: input `(N, C, H, W)` (or unbatched `(C, H, W)`),
 conv weight `(out_channels, in_channels / groups, kH, kW)`.
 """
+
 from __future__ import annotations
 
 from .activations import (

@@ -1,6 +1,7 @@
 """Argument checks shared by the functional ops: each names the argument, what was
 expected and what came in. Checks happen here, once; the kernels trust their input.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,8 +53,10 @@ def _batched(x: Tensor, what: str) -> tuple[Tensor, bool]:
 def _check_spatial(x: Tensor, what: str) -> None:
     """Height and width must be non-empty (the batch may be 0), as in PyTorch."""
     if 0 in x.shape[-2:]:
-        raise ValueError(f"{what}: input shape {tuple(x.shape)} has an empty height or width; only the batch "
-                         "dimension may be 0")
+        raise ValueError(
+            f"{what}: input shape {tuple(x.shape)} has an empty height or width; only the batch "
+            "dimension may be 0"
+        )
 
 
 def _same_dtype(x: Tensor, w: Tensor, b: Tensor | None, what: str) -> None:
@@ -81,8 +84,10 @@ def _float_act(input: Any, what: str) -> Tensor:
     """Activations below are defined for floating point tensors only, as in PyTorch."""
     x = _check_tensor(input, "input", what)
     if x.dtype.kind != "f":
-        raise RuntimeError(f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} tensors "
-                           "(only floating point, as in PyTorch); convert with .float()")
+        raise RuntimeError(
+            f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} tensors "
+            "(only floating point, as in PyTorch); convert with .float()"
+        )
     return x
 
 

@@ -2,6 +2,7 @@
 softmax/log_softmax (engine ops, checked here), gelu, silu, elu, softplus, hardtanh, relu6,
 hardswish, hardsigmoid, mish. Elementwise: the output has the input's shape.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,9 @@ def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
 
 
 def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
-    return _softmax(ops.LogSoftmax, _check_tensor(input, "input", "log_softmax"), dim, dtype,
-                    "log_softmax")
+    return _softmax(
+        ops.LogSoftmax, _check_tensor(input, "input", "log_softmax"), dim, dtype, "log_softmax"
+    )
 
 
 class Gelu(Op):
@@ -69,17 +71,21 @@ class Gelu(Op):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
         if ctx.tanh:
-            return (0.5 * x * (1 + np.tanh(Gelu._K * (x + 0.044715 * x ** 3)))).astype(x.dtype, copy=False)
+            return (0.5 * x * (1 + np.tanh(Gelu._K * (x + 0.044715 * x**3)))).astype(
+                x.dtype, copy=False
+            )
         return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if ctx.tanh:
-            t = np.tanh(Gelu._K * (x + 0.044715 * x ** 3))
+            t = np.tanh(Gelu._K * (x + 0.044715 * x**3))
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Gelu._K * (1 + 3 * 0.044715 * x * x)
         else:  # Phi(x) + x phi(x)
-            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(
+                2 * math.pi
+            )
         return (grad * d).astype(grad.dtype, copy=False), None
 
 
@@ -124,13 +130,17 @@ class Elu(Op):
         ctx.save_for_backward(x)
         ctx.alpha = alpha
         with np.errstate(over="ignore"):
-            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(
+                x.dtype, copy=False
+            )
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
-        return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(grad.dtype, copy=False), None
+        return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(
+            grad.dtype, copy=False
+        ), None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -155,7 +165,13 @@ class Softplus(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         bx = x * ctx.beta
-        return np.where(bx > ctx.threshold, grad, grad * _sigmoid_np(bx)).astype(grad.dtype, copy=False), None, None
+        return (
+            np.where(bx > ctx.threshold, grad, grad * _sigmoid_np(bx)).astype(
+                grad.dtype, copy=False
+            ),
+            None,
+            None,
+        )
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -178,11 +194,15 @@ class Hardtanh(Op):
         return grad * inside, None, None
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
     """x clipped to [min_val, max_val]."""
     x = _check_tensor(input, "input", "hardtanh")
     if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+        raise ValueError(
+            f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
+        )
     return _maybe_inplace(x, lambda t: Hardtanh.apply(t, min_val, max_val), inplace, "hardtanh")
 
 
@@ -226,7 +246,9 @@ class Hardsigmoid(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its numbers
-        return (grad * ((x > -3) & (x < 3)) * float(np.float32(1 / 6))).astype(grad.dtype, copy=False)
+        return (grad * ((x > -3) & (x < 3)) * float(np.float32(1 / 6))).astype(
+            grad.dtype, copy=False
+        )
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:

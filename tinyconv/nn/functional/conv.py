@@ -4,6 +4,7 @@ wrapped as Functions, with their argument checks.
 Shapes: input (N, C, H, W) or unbatched (C, H, W); weight (out, in/groups, kH, kW) for
 conv2d, (in, out/groups, kH, kW) for conv_transpose2d.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,8 +53,16 @@ class Conv2d(Op):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         algo = conv_algorithms.ALGORITHMS[ctx.algorithm]
-        gx, gw, gb = algo.conv2d_backward(grad, x, w, ctx.cols, *ctx.config,
-                                          need_input=need_x, need_weight=need_w, need_bias=need_b)
+        gx, gw, gb = algo.conv2d_backward(
+            grad,
+            x,
+            w,
+            ctx.cols,
+            *ctx.config,
+            need_input=need_x,
+            need_weight=need_w,
+            need_bias=need_b,
+        )
         ctx.cols = None
         return gx, gw, gb, None
 
@@ -78,18 +87,23 @@ class ConvTranspose2d(Op):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         algo = conv_algorithms.ALGORITHMS[ctx.algorithm]
-        gx, gw, gb = algo.conv_transpose2d_backward(grad, x, w, *ctx.config, need_input=need_x,
-                                                    need_weight=need_w, need_bias=need_b)
+        gx, gw, gb = algo.conv_transpose2d_backward(
+            grad, x, w, *ctx.config, need_input=need_x, need_weight=need_w, need_bias=need_b
+        )
         return gx, gw, gb, None
 
 
-def _conv_operands(input: Any, weight: Any, groups: Any, what: str, layout: str) -> tuple[Tensor, bool]:
+def _conv_operands(
+    input: Any, weight: Any, groups: Any, what: str, layout: str
+) -> tuple[Tensor, bool]:
     """The checks conv2d and conv_transpose2d share: tensors, a 4-D weight, positive groups."""
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
     x, unbatched = _batched(input, what)
     if weight.ndim != 4:
-        raise ValueError(f"{what}: weight must be 4-D ({layout}, kH, kW), got shape {tuple(weight.shape)}")
+        raise ValueError(
+            f"{what}: weight must be 4-D ({layout}, kH, kW), got shape {tuple(weight.shape)}"
+        )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
     return x, unbatched
@@ -104,17 +118,26 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, w
             if stride != (1, 1):
                 raise ValueError(f"{what}: padding='same' needs stride 1, got stride={stride}")
             out = []
-            for k, d in zip(kernel, dilation):
+            for k, d in zip(kernel, dilation, strict=False):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return tuple(out)
-        raise ValueError(f"{what}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        raise ValueError(
+            f"{what}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+        )
     ph, pw = _pair(padding, "padding", what, 0)
     return (ph, ph), (pw, pw)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation, as PyTorch's conv2d.
 
     input `(N, C, H, W)` or `(C, H, W)`; weight `(O, C // groups, kH, kW)`; bias `(O,)`.
@@ -139,18 +162,38 @@ _CHECKED_MAX = 256  # signatures kept (more only in programs that keep changing 
 def _plain(v: Any) -> bool:
     """An int, a str or a pair of ints: an option for which == means the same option."""
     t = type(v)
-    return t is int or t is str or (t is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int)
+    return (
+        t is int
+        or t is str
+        or (t is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int)
+    )
 
 
-def _conv2d_options(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
-                    dilation: Any, groups: Any) -> tuple:
+def _conv2d_options(
+    input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any
+) -> tuple:
     """conv2d's checked options `((stride, pads, dilation, groups), unbatched)`; raises on bad arguments."""
     key = None
-    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and (bias is None or isinstance(bias, Tensor))
-            and _plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int):
-        key = (input._data.shape, input._data.dtype, weight._data.shape, weight._data.dtype,
-               None if bias is None else (bias._data.shape, bias._data.dtype),
-               stride, padding, dilation, groups)
+    if (
+        isinstance(input, Tensor)
+        and isinstance(weight, Tensor)
+        and (bias is None or isinstance(bias, Tensor))
+        and _plain(stride)
+        and _plain(padding)
+        and _plain(dilation)
+        and type(groups) is int
+    ):
+        key = (
+            input._data.shape,
+            input._data.dtype,
+            weight._data.shape,
+            weight._data.dtype,
+            None if bias is None else (bias._data.shape, bias._data.dtype),
+            stride,
+            padding,
+            dilation,
+            groups,
+        )
         options = _conv2d_checked.get(key)
         if options is not None:
             return options
@@ -160,19 +203,24 @@ def _conv2d_options(input: Any, weight: Any, bias: Any, stride: Any, padding: An
     return options
 
 
-def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
-                  dilation: Any, groups: Any) -> tuple:
+def _check_conv2d(
+    input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any
+) -> tuple:
     """Check conv2d's arguments, with messages naming them; return the normalised options."""
     what = "conv2d"
     x, unbatched = _conv_operands(input, weight, groups, what, "out_channels, in_channels/groups")
     O, Cg, kh, kw = weight.shape
     C, H, W = x.shape[1:]
     if kh < 1 or kw < 1 or Cg < 1 or O < 1:
-        raise ValueError(f"{what}: weight shape {tuple(weight.shape)} has a zero size; out_channels, "
-                         "in_channels/groups and the kernel size must all be at least 1")
+        raise ValueError(
+            f"{what}: weight shape {tuple(weight.shape)} has a zero size; out_channels, "
+            "in_channels/groups and the kernel size must all be at least 1"
+        )
     if O % groups:
-        raise ValueError(f"{what}: out_channels ({O}, weight shape {tuple(weight.shape)}) must be "
-                         f"divisible by groups={groups}")
+        raise ValueError(
+            f"{what}: out_channels ({O}, weight shape {tuple(weight.shape)}) must be "
+            f"divisible by groups={groups}"
+        )
     if C != Cg * groups:
         raise ValueError(
             f"{what}: input has {C} channels but weight expects {Cg * groups} "
@@ -184,8 +232,10 @@ def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     stride = _pair(stride, "stride", what, 1)
     dilation = _pair(dilation, "dilation", what, 1)
     pads = _conv_padding(padding, (kh, kw), dilation, stride, what)
-    for size, (p0, p1), k, d, axis in ((H, pads[0], kh, dilation[0], "height"),
-                                        (W, pads[1], kw, dilation[1], "width")):
+    for size, (p0, p1), k, d, axis in (
+        (H, pads[0], kh, dilation[0], "height"),
+        (W, pads[1], kw, dilation[1], "width"),
+    ):
         if size + p0 + p1 < d * (k - 1) + 1:
             raise ValueError(
                 f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
@@ -194,9 +244,16 @@ def _check_conv2d(input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     return (stride, pads, dilation, int(groups)), unbatched
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
-                     dilation: Any = 1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
     """The gradient of conv2d w.r.t. its input, as an op (a.k.a. "deconvolution").
 
     input `(N, C_in, H, W)`; weight `(C_in, O // groups, kH, kW)`; output
@@ -207,11 +264,15 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     Cin, Og, kh, kw = weight.shape
     C = x.shape[1]
     if kh < 1 or kw < 1 or Cin < 1 or Og < 1:
-        raise ValueError(f"{what}: weight shape {tuple(weight.shape)} has a zero size; in_channels, "
-                         "out_channels/groups and the kernel size must all be at least 1")
+        raise ValueError(
+            f"{what}: weight shape {tuple(weight.shape)} has a zero size; in_channels, "
+            "out_channels/groups and the kernel size must all be at least 1"
+        )
     if C != Cin:
-        raise ValueError(f"{what}: input has {C} channels but weight expects {Cin} "
-                         f"(weight shape {tuple(weight.shape)}, groups={groups})")
+        raise ValueError(
+            f"{what}: input has {C} channels but weight expects {Cin} "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
     if Cin % groups:
         raise ValueError(f"{what}: in_channels ({Cin}) must be divisible by groups={groups}")
     b = _check_bias(bias, Og * groups, what)
@@ -221,14 +282,19 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     dilation = _pair(dilation, "dilation", what, 1)
     pad = _pair(padding, "padding", what, 0)
     out_pad = _pair(output_padding, "output_padding", what, 0)
-    for op_, s, d in zip(out_pad, stride, dilation):
+    for op_, s, d in zip(out_pad, stride, dilation, strict=False):
         if op_ >= s and op_ >= d:
-            raise ValueError(f"{what}: output_padding {out_pad} must be smaller than either stride "
-                             f"{stride} or dilation {dilation}")
-    oh, ow = conv_k.conv_transpose2d_output_size(x.shape[2], x.shape[3], (kh, kw), stride, pad,
-                                                 out_pad, dilation)
+            raise ValueError(
+                f"{what}: output_padding {out_pad} must be smaller than either stride "
+                f"{stride} or dilation {dilation}"
+            )
+    oh, ow = conv_k.conv_transpose2d_output_size(
+        x.shape[2], x.shape[3], (kh, kw), stride, pad, out_pad, dilation
+    )
     if oh < 1 or ow < 1:
-        raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
-                         f"{tuple(input.shape)} and padding {pad}")
+        raise ValueError(
+            f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+            f"{tuple(input.shape)} and padding {pad}"
+        )
     y = ConvTranspose2d.apply(x, weight, b, (stride, pad, out_pad, dilation, int(groups)))
     return y.squeeze(0) if unbatched else y

@@ -1,5 +1,5 @@
-"""dropout: zero elements with probability p, scale the rest by 1/(1-p), in training only.
-"""
+"""dropout: zero elements with probability p, scale the rest by 1/(1-p), in training only."""
+
 from __future__ import annotations
 
 from ..._rng import _rng

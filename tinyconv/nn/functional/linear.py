@@ -1,5 +1,5 @@
-"""linear (x @ W.T + b, one Addmm-like node), flatten and one_hot.
-"""
+"""linear (x @ W.T + b, one Addmm-like node), flatten and one_hot."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +20,13 @@ class Linear(Op):
         if x.ndim == 2:
             ctx.torch_name = "AddmmBackward0" if b is not None else "MmBackward0"
         else:
-            ctx.torch_name = "ViewBackward0" if b is not None else \
-                "SqueezeBackward4" if x.ndim == 1 else "UnsafeViewBackward0"
+            ctx.torch_name = (
+                "ViewBackward0"
+                if b is not None
+                else "SqueezeBackward4"
+                if x.ndim == 1
+                else "UnsafeViewBackward0"
+            )
         y = x @ w.T
         if b is not None:
             y += b
@@ -45,7 +50,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
     if weight.ndim != 2:
-        raise ValueError(f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}")
+        raise ValueError(
+            f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}"
+        )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input shape "
@@ -66,6 +73,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise TypeError("one_hot: tensor must hold integer class indices")
     n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
     if t.numel() and (t._data.min() < 0 or t._data.max() >= n):
-        raise ValueError(f"one_hot: class values must be in [0, {n}), got min {t._data.min()}, "
-                         f"max {t._data.max()}")
+        raise ValueError(
+            f"one_hot: class values must be in [0, {n}), got min {t._data.min()}, "
+            f"max {t._data.max()}"
+        )
     return Tensor._make(np.eye(n, dtype=np.int64)[t._data], None, False)

@@ -1,6 +1,7 @@
 """Losses: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits); reduction
 "mean" | "sum" | "none" as in PyTorch. Inputs (N, C) or (N, C, d1, ...) with class targets (N, ...).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -20,8 +21,11 @@ from .activations import log_softmax
 
 # PyTorch runs these losses as one fused node; tinyconv builds them from smaller ops, and
 # names the last one as PyTorch names its node, so that `print(loss)` reads the same.
-_LOSS_NAMES = {"mse_loss": "MseLossBackward0", "binary_cross_entropy": "BinaryCrossEntropyBackward0",
-               "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0"}
+_LOSS_NAMES = {
+    "mse_loss": "MseLossBackward0",
+    "binary_cross_entropy": "BinaryCrossEntropyBackward0",
+    "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
+}
 
 
 def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
@@ -40,8 +44,10 @@ def _weighted(loss: Tensor, weight: Any, what: str) -> Tensor:
         if np.broadcast_shapes(tuple(w.shape), tuple(loss.shape)) != tuple(loss.shape):
             raise ValueError
     except ValueError:
-        raise ValueError(f"{what}: weight shape {tuple(w.shape)} doesn't broadcast to the loss's shape "
-                         f"{tuple(loss.shape)} (one weight per element, or a shape that broadcasts to it)") from None
+        raise ValueError(
+            f"{what}: weight shape {tuple(w.shape)} doesn't broadcast to the loss's shape "
+            f"{tuple(loss.shape)} (one weight per element, or a shape that broadcasts to it)"
+        ) from None
     return loss * w
 
 
@@ -66,12 +72,15 @@ def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
         try:
             np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
         except ValueError:
-            raise ValueError(f"{what}: input shape {tuple(input.shape)} and target shape "
-                             f"{tuple(target.shape)} don't broadcast") from None
+            raise ValueError(
+                f"{what}: input shape {tuple(input.shape)} and target shape "
+                f"{tuple(target.shape)} don't broadcast"
+            ) from None
         warnings.warn(
             f"{what}: target size {tuple(target.shape)} differs from input size {tuple(input.shape)}; "
             "they will be broadcast, which is likely not what you want",
-            UserWarning, stacklevel=3,
+            UserWarning,
+            stacklevel=3,
         )
     return input, target
 
@@ -94,6 +103,7 @@ class NllLoss(Op):
     """loss_n = -weight[t_n] * logp[n, t_n] over the class axis 1 (ignore_index skipped)."""
 
     torch_name = "NllLossBackward0"
+
     @staticmethod
     def forward(ctx, logp, target, weight, ignore_index, reduction):
         C = logp.shape[1]
@@ -130,31 +140,46 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
     if input.ndim == 0:
         raise ValueError(f"{what}: input must have a class dimension, got a 0-d tensor")
     if input.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}")
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}"
+        )
     if input.shape[0 if input.ndim == 1 else 1] == 0:
-        raise ValueError(f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)")
+        raise ValueError(
+            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)"
+        )
     unbatched = input.ndim == 1
     x = input.unsqueeze(0) if unbatched else input
     td = t._data.reshape(1) if unbatched and t.ndim == 0 else t._data
     if td.dtype.kind not in "iu":
-        raise TypeError(f"{what}: class-index target must be an integer tensor (int64), got "
-                        f"{_dtype.dtype_name(td.dtype)}")
+        raise TypeError(
+            f"{what}: class-index target must be an integer tensor (int64), got "
+            f"{_dtype.dtype_name(td.dtype)}"
+        )
     expected = (x.shape[0],) + tuple(x.shape[2:])
     if td.shape != expected:
-        raise ValueError(f"{what}: target shape {tuple(t.shape)} doesn't match input shape "
-                         f"{tuple(input.shape)} (expected target shape {expected if not unbatched else ()})")
+        raise ValueError(
+            f"{what}: target shape {tuple(t.shape)} doesn't match input shape "
+            f"{tuple(input.shape)} (expected target shape {expected if not unbatched else ()})"
+        )
     return x, td, unbatched
 
 
 def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str) -> None:
     bad = (td != ignore_index) & ((td < 0) | (td >= C))
     if bad.any():
-        raise ValueError(f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
-                         f"(targets must be in [0, {C - 1}])")
+        raise ValueError(
+            f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
+            f"(targets must be in [0, {C - 1}])"
+        )
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C, ...)`."""
     what = "nll_loss"
     _check_reduction(reduction, what)
@@ -170,9 +195,14 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class probabilities.
 
     Computed as nll_loss(log_softmax(input)), with the log-softmax shifted by
@@ -184,22 +214,32 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
-        raise ValueError(f"{what}: input must have a class dimension ((C,) or (N, C, ...)), got a 0-d tensor")
+        raise ValueError(
+            f"{what}: input must have a class dimension ((C,) or (N, C, ...)), got a 0-d tensor"
+        )
     if input.dtype.kind != "f":
-        raise TypeError(f"{what}: input (the logits) must be a floating point tensor, got "
-                        f"{_dtype.dtype_name(input.dtype)}")
+        raise TypeError(
+            f"{what}: input (the logits) must be a floating point tensor, got "
+            f"{_dtype.dtype_name(input.dtype)}"
+        )
     t = _as_target(target, what)
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape[class_dim] == 0:
-        raise ValueError(f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)")
+        raise ValueError(
+            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)"
+        )
     if weight is not None and tuple(_as_tensor(weight).shape) != (input.shape[class_dim],):
-        raise ValueError(f"{what}: weight must have shape ({input.shape[class_dim]},), one per class, got "
-                         f"{tuple(_as_tensor(weight).shape)}")
+        raise ValueError(
+            f"{what}: weight must have shape ({input.shape[class_dim]},), one per class, got "
+            f"{tuple(_as_tensor(weight).shape)}"
+        )
     logp = log_softmax(input, dim=class_dim)
     if t.dtype.kind == "f":  # class probabilities, same shape as input
         if t.shape != input.shape:
-            raise ValueError(f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
-                             f"got {tuple(t.shape)}")
+            raise ValueError(
+                f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
+                f"got {tuple(t.shape)}"
+            )
         C = input.shape[class_dim]
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / C
@@ -218,11 +258,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if weight is not None:
             wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
             smooth = -(logp * _as_tensor(weight).reshape(wshape)).sum(class_dim) / C
-        valid = Tensor._make((td != ignore_index).astype(logp.dtype).reshape(smooth.shape), None, False)
+        valid = Tensor._make(
+            (td != ignore_index).astype(logp.dtype).reshape(smooth.shape), None, False
+        )
         smooth = smooth * valid
         if reduction == "mean":
             if weight is not None:
-                wt = _as_tensor(weight)._data[np.where(td != ignore_index, td, 0)] * (td != ignore_index)
+                wt = _as_tensor(weight)._data[np.where(td != ignore_index, td, 0)] * (
+                    td != ignore_index
+                )
                 smooth = smooth.sum() / float(wt.sum())
             else:
                 smooth = smooth.sum() / float(valid._data.sum())
@@ -240,6 +284,7 @@ class BinaryCrossEntropy(Op):
     """
 
     torch_name = "BinaryCrossEntropyBackward0"
+
     @staticmethod
     def forward(ctx, p, t):
         with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 just below
@@ -262,18 +307,25 @@ class BinaryCrossEntropy(Op):
         return gp, gt
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
     """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as PyTorch."""
     what = "binary_cross_entropy"
     _check_reduction(reduction, what)
     x, t = _loss_pair(input, target, what)
-    if x._data.size and not ((x._data >= 0) & (x._data <= 1)).all():  # NaN is refused too, as in PyTorch
-        raise ValueError(f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
-                         "binary_cross_entropy_with_logits")
+    if (
+        x._data.size and not ((x._data >= 0) & (x._data <= 1)).all()
+    ):  # NaN is refused too, as in PyTorch
+        raise ValueError(
+            f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
+            "binary_cross_entropy_with_logits"
+        )
     if t.dtype != x.dtype:  # PyTorch refuses a mixed pair here (unlike the with_logits version)
-        raise RuntimeError(f"{what}: target dtype {t.dtype} must equal the input dtype {x.dtype}; "
-                           f"convert the target with .to(input.dtype)")
+        raise RuntimeError(
+            f"{what}: target dtype {t.dtype} must equal the input dtype {x.dtype}; "
+            f"convert the target with .to(input.dtype)"
+        )
     loss = BinaryCrossEntropy.apply(x, t)
     if weight is not None:
         loss = _weighted(loss, weight, what)
@@ -290,6 +342,7 @@ class BinaryCrossEntropyWithLogits(Op):
     """
 
     torch_name = "BinaryCrossEntropyWithLogitsBackward0"
+
     @staticmethod
     def forward(ctx, x, t, pw):
         log1p_term = np.log1p(np.exp(-np.abs(x)))
@@ -325,8 +378,13 @@ class BinaryCrossEntropyWithLogits(Op):
         return gx, gt, gpw
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """BCE on logits, computed stably as (1 - t) x + max(-x, 0) + log1p(e^-|x|)."""
     what = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, what)
@@ -335,8 +393,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     # dtype (float32 logits with a float64 target give float64, and the reverse float32);
     # an integer target is refused. Each gradient comes back in its own input's dtype.
     if t.dtype.kind != "f":
-        raise RuntimeError(f"{what}: target must be a floating point tensor (the loss takes its dtype), "
-                           f"got dtype {t.dtype}; convert it with .float()")
+        raise RuntimeError(
+            f"{what}: target must be a floating point tensor (the loss takes its dtype), "
+            f"got dtype {t.dtype}; convert it with .float()"
+        )
     out_dtype = t.dtype
     if t.dtype != x.dtype:
         work = _dtype.promote_types(x.dtype, t.dtype)
@@ -347,8 +407,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         try:
             np.broadcast_shapes(tuple(pw.shape), tuple(x.shape))
         except ValueError:
-            raise ValueError(f"{what}: pos_weight shape {tuple(pw.shape)} doesn't broadcast with input "
-                             f"shape {tuple(x.shape)} (give one weight per class, shape (C,))") from None
+            raise ValueError(
+                f"{what}: pos_weight shape {tuple(pw.shape)} doesn't broadcast with input "
+                f"shape {tuple(x.shape)} (give one weight per class, shape (C,))"
+            ) from None
         pw = pw.to(x.dtype) if pw.dtype != x.dtype else pw
     loss = BinaryCrossEntropyWithLogits.apply(x, t, pw)
     if weight is not None:

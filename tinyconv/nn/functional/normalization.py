@@ -1,6 +1,7 @@
 """batch_norm (N, C, ...), layer_norm (over the trailing normalized_shape) and
 normalize (x / max(||x||_p, eps) along dim).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,11 +35,14 @@ class BatchNorm(Op):
     """
 
     torch_name = "NativeBatchNormBackward0"
+
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcast against x
-        if training and x.size == 0:  # an empty batch (or no channels): an empty output, stats untouched
+        if (
+            training and x.size == 0
+        ):  # an empty batch (or no channels): an empty output, stats untouched
             mean, var = np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype)
             centered = x
         elif training:
@@ -52,7 +56,10 @@ class BatchNorm(Op):
                 running_var *= 1 - momentum
                 running_var += momentum * var * (m / (m - 1))  # unbiased: divides by M - 1
         else:
-            mean, var = running_mean.astype(x.dtype, copy=False), running_var.astype(x.dtype, copy=False)
+            mean, var = (
+                running_mean.astype(x.dtype, copy=False),
+                running_var.astype(x.dtype, copy=False),
+            )
             centered = x - mean.reshape(shape)
         r = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = centered * r.reshape(shape)
@@ -91,50 +98,76 @@ class BatchNorm(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise each channel (dim 1) of `(N, C, ...)` input to zero mean and unit variance, then scale
     by weight and shift by bias. Training uses the batch's statistics and updates the running ones in
     place; eval uses the running ones."""
     what = "batch_norm"
     _check_tensor(input, "input", what)
     if input.ndim < 2:
-        raise ValueError(f"{what}: input must have a batch and a channel dimension (N, C, ...), "
-                         f"got shape {tuple(input.shape)}")
+        raise ValueError(
+            f"{what}: input must have a batch and a channel dimension (N, C, ...), "
+            f"got shape {tuple(input.shape)}"
+        )
     if input.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}")
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}"
+        )
     C = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is None:
             continue
         _check_tensor(t, name, what)
         if tuple(t.shape) != (C,):
-            raise ValueError(f"{what}: {name} must have shape ({C},), one value per channel of the input "
-                             f"(shape {tuple(input.shape)}, channels on dim 1), got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{what}: {name} must have shape ({C},), one value per channel of the input "
+                f"(shape {tuple(input.shape)}, channels on dim 1), got shape {tuple(t.shape)}"
+            )
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{what}: give both running_mean and running_var, or neither")
     _same_dtype(input, weight, bias, what)
     if not training and running_mean is None:
-        raise RuntimeError(f"{what}: running_mean and running_var must be given in evaluation mode "
-                           "(training=False); pass training=True to normalise with the batch's statistics")
+        raise RuntimeError(
+            f"{what}: running_mean and running_var must be given in evaluation mode "
+            "(training=False); pass training=True to normalise with the batch's statistics"
+        )
     if C == 0 and (weight is not None or bias is not None):  # PyTorch raises IndexError here too
-        raise IndexError(f"{what}: input of shape {tuple(input.shape)} has no channels, so weight and bias "
-                         "(one value per channel) must be None")
+        raise IndexError(
+            f"{what}: input of shape {tuple(input.shape)} has no channels, so weight and bias "
+            "(one value per channel) must be None"
+        )
     if training and input.numel() > 0 and input.numel() // C <= 1:
-        raise ValueError(f"{what}: expected more than 1 value per channel when training, got input of "
-                         f"shape {tuple(input.shape)}")
+        raise ValueError(
+            f"{what}: expected more than 1 value per channel when training, got input of "
+            f"shape {tuple(input.shape)}"
+        )
     if training and running_mean is not None and input.numel() > 0:
         # forward updates them in place; bumped first, so the version backward expects is the new one
         running_mean._vc[0] += 1
         running_var._vc[0] += 1
     # the running stats go in as Tensors (no gradient flows to them) so their versions are checked
-    return BatchNorm.apply(input, weight, bias, running_mean, running_var, bool(training), float(momentum),
-                           float(eps))
+    return BatchNorm.apply(
+        input, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps)
+    )
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None) -> Tensor:
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
     """input / max(||input||_p over dim, eps): unit-norm slices along `dim`."""
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported by tinyconv")
@@ -177,8 +210,11 @@ class LayerNorm(Op):
         if nx:
             gxhat = grad * weight if weight is not None else grad
             # d xhat: project out the mean and the xhat direction, then scale by 1/std
-            gx = rstd * (gxhat - gxhat.mean(axis=axes, keepdims=True)
-                         - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True))
+            gx = rstd * (
+                gxhat
+                - gxhat.mean(axis=axes, keepdims=True)
+                - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
+            )
             gx = gx.astype(xhat.dtype, copy=False)
         if nw:
             gw = (grad * xhat).sum(axis=batch)
@@ -187,20 +223,30 @@ class LayerNorm(Op):
         return gx, gw, gb, None, None
 
 
-def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the last dims `normalized_shape` of input (N, *, normalized_shape)."""
     what = "layer_norm"
     x = _float_act(input, what)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise RuntimeError(f"{what}: input of shape {tuple(x.shape)} does not end in normalized_shape "
-                           f"{shape}")
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k :]) != shape:
+        raise RuntimeError(
+            f"{what}: input of shape {tuple(x.shape)} does not end in normalized_shape {shape}"
+        )
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != shape:
-            raise RuntimeError(f"{what}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}")
+            raise RuntimeError(
+                f"{what}: {name} has shape {tuple(p.shape)}, expected normalized_shape {shape}"
+            )
         if p is not None and p.dtype != x.dtype:
-            raise RuntimeError(f"{what}: {name} has dtype {_dtype.dtype_name(p.dtype)} but input has "
-                               f"{_dtype.dtype_name(x.dtype)}")
+            raise RuntimeError(
+                f"{what}: {name} has dtype {_dtype.dtype_name(p.dtype)} but input has "
+                f"{_dtype.dtype_name(x.dtype)}"
+            )
     return LayerNorm.apply(x, weight, bias, k, float(eps))

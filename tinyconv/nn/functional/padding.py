@@ -1,5 +1,5 @@
-"""F.pad: constant, reflect, replicate and circular padding (kernels/pad.py) as a Function.
-"""
+"""F.pad: constant, reflect, replicate and circular padding (kernels/pad.py) as a Function."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,10 +15,17 @@ from ._checks import _check_tensor
 
 
 # PyTorch's node per (mode, number of padded dims); circular padding is a CopySlices there
-_PAD_NAMES = {("reflect", 1): "ReflectionPad1DBackward0", ("reflect", 2): "ReflectionPad2DBackward0",
-              ("reflect", 3): "ReflectionPad3DBackward0", ("replicate", 1): "ReplicationPad1DBackward0",
-              ("replicate", 2): "ReplicationPad2DBackward0", ("replicate", 3): "ReplicationPad3DBackward0",
-              ("circular", 1): "CopySlices", ("circular", 2): "CopySlices", ("circular", 3): "CopySlices"}
+_PAD_NAMES = {
+    ("reflect", 1): "ReflectionPad1DBackward0",
+    ("reflect", 2): "ReflectionPad2DBackward0",
+    ("reflect", 3): "ReflectionPad3DBackward0",
+    ("replicate", 1): "ReplicationPad1DBackward0",
+    ("replicate", 2): "ReplicationPad2DBackward0",
+    ("replicate", 3): "ReplicationPad3DBackward0",
+    ("circular", 1): "CopySlices",
+    ("circular", 2): "CopySlices",
+    ("circular", 3): "CopySlices",
+}
 
 
 class Pad(Op):
@@ -44,26 +51,38 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     what = "pad"
     _check_tensor(input, "input", what)
     if not isinstance(pad, (tuple, list)) or len(pad) % 2 or not pad:
-        raise ValueError(f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got {pad!r}")
+        raise ValueError(
+            f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got {pad!r}"
+        )
     if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pad):
         raise TypeError(f"{what}: pad entries must be integers, got {pad!r}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"{what}: pad {tuple(pad)} covers {len(pad) // 2} dims but the input has "
-                         f"shape {tuple(input.shape)}")
+        raise ValueError(
+            f"{what}: pad {tuple(pad)} covers {len(pad) // 2} dims but the input has "
+            f"shape {tuple(input.shape)}"
+        )
     if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise ValueError(f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+        raise ValueError(
+            f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
     shape = input.shape
     for i in range(len(pad) // 2):
         n = shape[-1 - i]
         lo, hi = pad[2 * i], pad[2 * i + 1]
         if mode != "constant" and (lo < 0 or hi < 0):
-            raise ValueError(f"{what}: negative padding {tuple(pad)} is only allowed with mode='constant'")
+            raise ValueError(
+                f"{what}: negative padding {tuple(pad)} is only allowed with mode='constant'"
+            )
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(f"{what}: reflect padding {(lo, hi)} must be smaller than the input size {n} "
-                             f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})")
+            raise ValueError(
+                f"{what}: reflect padding {(lo, hi)} must be smaller than the input size {n} "
+                f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
+            )
         if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(f"{what}: circular padding {(lo, hi)} must be at most the input size {n} "
-                             f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})")
+            raise ValueError(
+                f"{what}: circular padding {(lo, hi)} must be at most the input size {n} "
+                f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
+            )
         if mode == "replicate" and n == 0 and (lo or hi):
             raise ValueError(f"{what}: can't replicate-pad an empty dimension")
         if n + lo + hi < 0:

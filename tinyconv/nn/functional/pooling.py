@@ -1,5 +1,5 @@
-"""Max, average and adaptive pooling over (N, C, H, W) or (C, H, W) inputs (kernels/pool.py).
-"""
+"""Max, average and adaptive pooling over (N, C, H, W) or (C, H, W) inputs (kernels/pool.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,8 +27,9 @@ class MaxPool2d(Op):
         y, indices = pool_k.max_pool2d_forward(x, *config)
         ctx.indices, ctx.shape = indices, x.shape
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
-        ctx.empty = pool_k.max_pool2d_empty_windows(x.shape[2], x.shape[3], y.shape[2:], kernel_size,
-                                                    stride, padding, dilation)
+        ctx.empty = pool_k.max_pool2d_empty_windows(
+            x.shape[2], x.shape[3], y.shape[2:], kernel_size, stride, padding, dilation
+        )
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y
@@ -43,10 +44,12 @@ class MaxPool2d(Op):
                 f"max_pool2d: output window ({i}, {j}) lies entirely in the padding (its value is "
                 "the padding's -inf, a constant) and received a non-zero gradient; PyTorch would "
                 "send it to a pixel outside the window. Use less padding or dilation, or "
-                "ceil_mode=False")
+                "ceil_mode=False"
+            )
         # Each window's gradient goes to the element that won the max.
-        gx = pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint,
-                                        empty=ctx.empty)
+        gx = pool_k.max_pool2d_backward(
+            grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint, empty=ctx.empty
+        )
         return gx, None, None
 
 
@@ -67,29 +70,51 @@ class AvgPool2d(Op):
         return pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config), None
 
 
-def _pool_args(input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-               ceil_mode: bool, what: str) -> tuple:
+def _pool_args(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    what: str,
+) -> tuple:
     _check_tensor(input, "input", what)
     x, unbatched = _batched(input, what)
     _check_spatial(input, what)
     k = _pair(kernel_size, "kernel_size", what, 1)
-    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _pair(stride, "stride", what, 1)
+    s = (
+        k
+        if stride is None or (isinstance(stride, (list, tuple)) and not stride)
+        else _pair(stride, "stride", what, 1)
+    )
     p = _pair(padding, "padding", what, 0)
     d = _pair(dilation, "dilation", what, 1)
-    for pi, ki in zip(p, k):
+    for pi, ki in zip(p, k, strict=False):
         if pi > ki // 2:
             raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
     oh, ow = pool_k.pool2d_output_size(x.shape[2], x.shape[3], k, s, p, d, bool(ceil_mode))
     if oh < 1 or ow < 1:
-        raise ValueError(f"{what}: the output would be empty ({oh} x {ow}) for input shape "
-                         f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}")
+        raise ValueError(
+            f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+            f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}"
+        )
     return x, unbatched, k, s, p, d
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
     """Max over each window; `(N, C, H, W) -> (N, C, OH, OW)`. Indices index the H*W plane."""
-    x, unbatched, k, s, p, d = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    x, unbatched, k, s, p, d = _pool_args(
+        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
+    )
     sink: list | None = [] if return_indices else None
     y = MaxPool2d.apply(x, (k, s, p, d, bool(ceil_mode)), sink)
     if return_indices:
@@ -98,14 +123,22 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return y.squeeze(0) if unbatched else y
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True,
-               divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over each window; `(N, C, H, W) -> (N, C, OH, OW)`."""
     what = "avg_pool2d"
     x, unbatched, k, s, p, _ = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, what)
     if x.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+        )
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool2d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
@@ -119,9 +152,11 @@ def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
     # PyTorch's rule: height and width must be non-empty; max pooling also needs channels
     # when batched (an unbatched input's leading dim counts as a batch)
     if 0 in x.shape[2:] or (what == "adaptive_max_pool2d" and not unbatched and x.shape[1] == 0):
-        raise RuntimeError(f"{what}: input shape {tuple(input.shape)} has an empty "
-                           f"{'height or width' if 0 in x.shape[2:] else 'channel dimension'}; only the "
-                           f"batch{'' if what == 'adaptive_max_pool2d' else ' and channel'} dimensions may be 0")
+        raise RuntimeError(
+            f"{what}: input shape {tuple(input.shape)} has an empty "
+            f"{'height or width' if 0 in x.shape[2:] else 'channel dimension'}; only the "
+            f"batch{'' if what == 'adaptive_max_pool2d' else ' and channel'} dimensions may be 0"
+        )
     H, W = x.shape[2:]
     if output_size is None:
         return x, unbatched, (H, W)
@@ -130,7 +165,7 @@ def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
         sizes = sizes * 2
     if len(sizes) != 2:
         raise ValueError(f"{what}: output_size must be an int or a pair, got {output_size!r}")
-    sizes = [n if s is None else s for s, n in zip(sizes, (H, W))]
+    sizes = [n if s is None else s for s, n in zip(sizes, (H, W), strict=False)]
     return x, unbatched, _pair(tuple(sizes), "output_size", what, 0)
 
 
@@ -139,8 +174,10 @@ def _check_adaptive_grad(grad: np.ndarray, unbatched: bool, what: str) -> None:
     leading dim counts as a batch); so does tinyconv's, to raise where PyTorch does."""
     if 0 in grad.shape[2:] or (not unbatched and grad.shape[1] == 0):
         shape = grad.shape[1:] if unbatched else grad.shape
-        raise RuntimeError(f"{what}: backward of an output of shape {tuple(shape)}, empty in a non-batch "
-                           "dimension (channels, height or width), is not supported (as in PyTorch)")
+        raise RuntimeError(
+            f"{what}: backward of an output of shape {tuple(shape)}, empty in a non-batch "
+            "dimension (channels, height or width), is not supported (as in PyTorch)"
+        )
 
 
 class AdaptiveAvgPool2d(Op):
@@ -186,7 +223,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     what = "adaptive_avg_pool2d"
     x, unbatched, size = _adaptive_args(input, output_size, what)
     if x.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+        )
     y = AdaptiveAvgPool2d.apply(x, size, unbatched)
     return y.squeeze(0) if unbatched else y
 
@@ -198,7 +237,9 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     what = "adaptive_max_pool2d"
     x, unbatched, size = _adaptive_args(input, output_size, what)
     if x.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}")
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+        )
     sink: list | None = [] if return_indices else None
     y = AdaptiveMaxPool2d.apply(x, size, sink, unbatched)
     if return_indices:
