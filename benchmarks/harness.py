@@ -211,11 +211,13 @@ def print_header(env: dict, pools: list[dict]) -> None:
     other = " ".join(f"{k}={v}" for k, v in env["other_env"].items())
     print(f"other environment (kept): {other or '(none)'}")
     print(
-        f"CPU: {env['cpu']} ({env['cpus']} logical CPUs, {env['cpus_usable']} usable); {env['platform']}"
+        f"CPU: {env['cpu']} ({env['cpus']} logical CPUs, {env['cpus_usable']} usable); "
+        f"{env['platform']}"
     )
     blas = env["blas"]
     print(
-        f"Python {env['python']}, NumPy {env['numpy']}, BLAS {blas.get('name')} {blas.get('version', '')}"
+        f"Python {env['python']}, NumPy {env['numpy']}, BLAS {blas.get('name')} "
+        f"{blas.get('version', '')}"
         + (
             f" ({blas['openblas configuration'].strip()})"
             if blas.get("openblas configuration")
@@ -323,7 +325,10 @@ def load_note(start: dict, end: dict, cpus: int) -> str:
             f"; other processes (or the hypervisor) used {share:.0%} of all CPU time during the run"
         )
         if share > QUIET_SHARE:
-            note += " -- WARNING: a busy neighbour; these timings are unreliable, rerun on a quiet machine"
+            note += (
+                " -- WARNING: a busy neighbour; these timings are unreliable, rerun on a quiet"
+                " machine"
+            )
     return note
 
 
@@ -731,17 +736,17 @@ def table(records: list[dict], ref: dict | None) -> str:
     out = markdown(head, rows)
     if noisy:
         out.append(
-            f"\n* other processes used more than {QUIET_SHARE:.0%} of the CPU time while this case ran "
-            f"({', '.join(noisy)}): its times are unreliable (rerun, or use --wait-quiet 60)."
+            f"\n* other processes used more than {QUIET_SHARE:.0%} of the CPU time while this case "
+            f"ran ({', '.join(noisy)}): its times are unreliable (rerun, or use --wait-quiet 60)."
         )
     if ref:
         rates = " and ".join(f"{m['gflops']:.1f}" for m in ref.get("measurements", [ref]))
+        rate = f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate"
         out.append(
-            f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
-            f"{ref['gflops']:.1f} GFLOP/s, the faster of {rates} measured at the start and end."
+            f"{rate} in this run: {ref['gflops']:.1f} GFLOP/s, the faster of {rates} measured at "
+            "the start and end."
             if len(ref.get("measurements", [])) > 1
-            else f"\n% GEMM = tinyconv GFLOP/s / NumPy's float32 {ref['shape'][0]}^3 matmul rate in this run: "
-            f"{ref['gflops']:.1f} GFLOP/s ({fmt_time(ref['median_s'])})."
+            else f"{rate} in this run: {ref['gflops']:.1f} GFLOP/s ({fmt_time(ref['median_s'])})."
         )
     return "\n".join(out)
 
@@ -791,8 +796,8 @@ def memory_table(rows: list[dict]) -> str:
         out.append(
             f"\nPeak = one fresh process per library, fwd+bwd run twice; RSS peak = {how} "
             f"(baseline: after imports and input creation; MALLOC_MMAP_THRESHOLD_={thr}, so freed "
-            "buffers leave RSS). tracemalloc sees NumPy's buffers only, so it is given for tinyconv "
-            "alone; retained = RSS still held after the calls (gradients, cached buffers)."
+            "buffers leave RSS). tracemalloc sees NumPy's buffers only, so it is given for "
+            "tinyconv alone; retained = RSS still held after the calls (gradients, cached buffers)."
         )
     return "\n".join(out)
 
@@ -899,7 +904,8 @@ def main(args, previous: dict) -> int:
     print(table(ordered, ref))
     if torch is None:
         print(
-            f'\nPyTorch {torch_version}: ratios are n/a (pip install ".[bench]" for the comparison).'
+            f'\nPyTorch {torch_version}: ratios are n/a (pip install ".[bench]" for the '
+            "comparison)."
         )
     disagree = [
         f"{r['name']} ({r['max_rel_diff']:.1e})"

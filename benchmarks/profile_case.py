@@ -9,7 +9,8 @@ Runs exactly the function benchmarks/run.py times (same inputs, same code), afte
 a warm-up call, `--calls` times under cProfile, and prints pstats. For a view
 that includes NumPy's C code, run py-spy on the same script instead:
 
-    py-spy record --native -o /tmp/c3.svg -- python benchmarks/profile_case.py c3 --no-profile --calls 20
+    py-spy record --native -o /tmp/c3.svg -- python benchmarks/profile_case.py c3 --no-profile
+    --calls 20
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         fn()
     prof.disable()
     print(
-        f"{case.name}: {case.description}; {calls} calls profiled (one unprofiled call: {one * 1e3:.3f} ms)"
+        f"{case.name}: {case.description}; {calls} calls profiled (one unprofiled call: "
+        f"{one * 1e3:.3f} ms)"
     )
     stats = pstats.Stats(prof).strip_dirs().sort_stats(args.sort)
     stats.print_stats(args.top)

@@ -68,7 +68,8 @@ WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 @dataclass
 class Case:
-    """The configuration (one stride, padding and dilation for both axes) and the worked elements."""
+    """The configuration (one stride, padding and dilation for both axes) and the worked
+    elements."""
 
     stride: int = 2
     padding: int = 1
@@ -153,7 +154,8 @@ def linear(coef: int, var: str, const: int | None = None) -> str:
 
 
 def readers(pos: int, n_out: int, stride: int, dilation: int) -> list[tuple[int, int]]:
-    """The (window, tap) pairs (i, p) that read padded position `pos`: i*stride + p*dilation = pos."""
+    """The (window, tap) pairs (i, p) that read padded position `pos`: i*stride + p*dilation =
+    pos."""
     return [(i, p) for i in range(n_out) for p in range(K) if i * stride + p * dilation == pos]
 
 
@@ -197,7 +199,8 @@ def hand_weight_grad(o: int, c: int, p: int, q: int, case: Case | None = None) -
 
 
 def hand_input_grad(c: int, u: int, v: int, case: Case | None = None) -> tuple[int, list]:
-    """dL/dx[c,u,v] = sum over (o, i, j, p, q) with i*s + p*d = u + P, j*s + q*d = v + P of g * w."""
+    """dL/dx[c,u,v] = sum over (o, i, j, p, q) with i*s + p*d = u + P, j*s + q*d = v + P of g *
+    w."""
     k = case or Case()
     rows = readers(u + k.padding, k.oh, k.stride, k.dilation)
     cols = readers(v + k.padding, k.ow, k.stride, k.dilation)
@@ -219,7 +222,8 @@ DOC_ALGORITHM = "im2col"
 
 def run_tinyconv(algorithm: str = DOC_ALGORITHM, case: Case | None = None) -> dict:
     """The same numbers from tinyconv: nn.Conv2d with the example's weights, forward, then backward
-    with dL/dy = g, with the convolution kernels of `algorithm` (see tinyconv.kernels.conv_algorithms()).
+    with dL/dy = g, with the convolution kernels of `algorithm` (see
+    tinyconv.kernels.conv_algorithms()).
 
     float32, as in the example: every number here is a small integer, so float32 is exact.
     """
@@ -298,9 +302,9 @@ def section_output(tc: dict, case: Case | None = None) -> str:
 
     out = io.StringIO()
     out.write(
-        f"`y[{o}, {i}, {j}]` reads, in every channel, the window `x_pad[c, {i * s}:{i * s + d * (K - 1) + 1}"
-        f"{step}, {j * s}:{j * s + d * (K - 1) + 1}{step}]`: rows {span(rows)} and columns {span(cols)} of "
-        f"the image{where}.\n\n```text\n"
+        f"`y[{o}, {i}, {j}]` reads, in every channel, the window `x_pad[c, "
+        f"{i * s}:{i * s + d * (K - 1) + 1}{step}, {j * s}:{j * s + d * (K - 1) + 1}{step}]`: rows "
+        f"{span(rows)} and columns {span(cols)} of the image{where}.\n\n```text\n"
     )
     for c, window, terms, t in per_channel:
         left, right = grid_rows(window), grid_rows(W[o][c])
@@ -339,7 +343,8 @@ def section_weight_grad(tc: dict, case: Case | None = None) -> str:
             + f"{num(g * x).rjust(7)}\n"
         )
     out.write(
-        f"\ndL/dw[{o}, {c}, {p}, {q}] = {' + '.join(times(g, x) for *_, g, x in terms)} = {num(total)}\n"
+        f"\ndL/dw[{o}, {c}, {p}, {q}] = {' + '.join(times(g, x) for *_, g, x in terms)} = "
+        f"{num(total)}\n"
     )
     got = tc["dw"][o, c, p, q]
     out.write(f"tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = {num(got)}\n```\n")
@@ -356,7 +361,8 @@ def read_counts(n: int, n_out: int, k: Case) -> dict[int, list[int]]:
 
 
 def counts_prose(counts: dict[int, list[int]], what: str) -> str:
-    """{2: [1, 3], 1: [0, 2, 4]} -> "rows 1 and 3 are read by two windows, rows 0, 2 and 4 by one"."""
+    """{2: [1, 3], 1: [0, 2, 4]} -> "rows 1 and 3 are read by two windows, rows 0, 2 and 4 by
+    one"."""
     parts = []
     for n in sorted(counts, reverse=True):
         many = len(counts[n]) > 1
@@ -376,8 +382,8 @@ def section_input_grad(tc: dict, case: Case | None = None) -> str:
     total, terms = hand_input_grad(c, u, v, k)
     if d == 1:
         how = (
-            f"tap (p, q) = ({U} - {linear(s, 'i')}, {V} - {linear(s, 'j')}) when that tap lies inside the "
-            f"{K}x{K} kernel"
+            f"tap (p, q) = ({U} - {linear(s, 'i')}, {V} - {linear(s, 'j')}) when that tap lies "
+            f"inside the {K}x{K} kernel"
         )
     else:
         how = (
@@ -418,9 +424,9 @@ def section_input_grad(tc: dict, case: Case | None = None) -> str:
         ((p, q),) = taps
         weights = [W[o][c][p][q] for o in range(O)]
         out.write(
-            f";\na pixel in rows {listing(once_r)} and columns {listing(once_c)} is read only through "
-            f"tap ({p}, {q}), and {', '.join(f'w[{o}, {c}, {p}, {q}]' for o in range(O))} = "
-            f"{', '.join(num(w) for w in weights)}"
+            f";\na pixel in rows {listing(once_r)} and columns {listing(once_c)} is read only "
+            f"through tap ({p}, {q}), and {', '.join(f'w[{o}, {c}, {p}, {q}]' for o in range(O))} "
+            f"= {', '.join(num(w) for w in weights)}"
         )
     out.write("\n" + grid(tc["dx"][c].tolist(), "") + "\n```\n")
     assert got == total, (got, total)

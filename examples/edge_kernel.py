@@ -10,9 +10,10 @@
     python examples/edge_kernel.py --module --steps 1 --graph --trace
                                               # the graph of one step's loss, and its backward pass
     python examples/edge_kernel.py --module --algorithm loops
-                                              # nn.Conv2d on the loop kernels of tinyconv/kernels/conv.py
+                                              # nn.Conv2d on the loop kernels of kernels/conv.py
                                               # (set a breakpoint in conv2d_reference; same numbers)
-    python examples/edge_kernel.py --plot edge.png   # a figure (needs matplotlib: pip install ".[plot]")
+    python examples/edge_kernel.py --plot edge.png
+                                              # a figure (needs matplotlib: pip install ".[plot]")
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from tinyconv.autograd import trace
 
 
 def corr2d(X, K):
-    """2-D cross-correlation of one image X (h_x, w_x) with one kernel K (h, w), stride 1, no padding."""
+    """2-D cross-correlation of one image X (h_x, w_x) with one kernel K (h, w), stride 1, no
+    padding."""
     h, w = K.shape
     Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
     for i in range(Y.shape[0]):
@@ -250,7 +252,8 @@ def main(argv=None):
     print("\nimage X (6x8):")
     print(X)
     print(
-        "\nedge map Y = corr2d(X, [[-1, 1]]) (6x7): -1 where light turns dark, +1 where dark turns light"
+        "\nedge map Y = corr2d(X, [[-1, 1]]) (6x7): -1 where light turns dark, +1 where dark turns "
+        "light"
     )
     print(Y)
 

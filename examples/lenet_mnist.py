@@ -4,9 +4,10 @@ The data is MNIST's original files (60,000 training and 10,000 test images), rea
 tinyconv.datasets.MNIST from DATA_DIR/MNIST/raw/ and batched by DataLoader, exactly as a
 PyTorch tutorial does with torchvision; only the imports say tinyconv.
 
-    python examples/lenet_mnist.py --download       # fetch MNIST (about 11 MB) into ./data, then train
+    python examples/lenet_mnist.py --download       # fetch MNIST (11 MB) into ./data, then train
     python examples/lenet_mnist.py --data-dir ~/datasets --epochs 5
-    python examples/lenet_mnist.py --save lenet5.safetensors   # weights PyTorch can load (needs safetensors)
+    python examples/lenet_mnist.py --save lenet5.safetensors
+                                                    # weights PyTorch can load (needs safetensors)
 
 With the defaults it should reach about 99% test accuracy (README says how long that
 takes). Without the files, and without --download, it stops and says where to put them.
@@ -235,7 +236,8 @@ def main(argv=None) -> dict:
         for key, value in zip(history, (train_loss, train_acc, test_acc, seconds), strict=False):
             history[key].append(value)
         print(
-            f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  {seconds:>6.1f}s",
+            f"{epoch:>5}  {train_loss:>10.4f}  {train_acc:>9.2%}  {test_acc:>8.2%}  "
+            f"{seconds:>6.1f}s",
             flush=True,
         )
     total = time.perf_counter() - start
@@ -243,8 +245,8 @@ def main(argv=None) -> dict:
     test_loss, test_acc = evaluate(model, test_loader, criterion)
     print()
     print(
-        f"Test accuracy: {test_acc:.2%} ({round(test_acc * len(test_set))}/{len(test_set)} test images), "
-        f"test loss {test_loss:.4f}; trained in {total:.1f}s"
+        f"Test accuracy: {test_acc:.2%} ({round(test_acc * len(test_set))}/{len(test_set)} test "
+        f"images), test loss {test_loss:.4f}; trained in {total:.1f}s"
     )
     if args.save:
         torch.save(model.state_dict(), args.save)

@@ -9,7 +9,7 @@ prints every gradient as labelled 2-D grids, walks one element of each term by
 term, and traces which kernel function computed each gradient.
 
     python examples/three_channel.py
-    python examples/three_channel.py --element 1 1 2            # walk y[1, 1, 2] instead of y[0, 0, 0]
+    python examples/three_channel.py --element 1 1 2            # walk y[1, 1, 2], not y[0, 0, 0]
     python examples/three_channel.py --backward                 # dL/dy, dL/dx, dL/dw, dL/db
     python examples/three_channel.py --backward --dx 0 2 2 --dw 1 2 0 1 --db 1 --algorithm loops
 """
@@ -118,8 +118,9 @@ def walk_weight_grad(o, c, p, q):
     ]
     total = sum(g * x for g, x in terms)
     print(
-        f"dL/dw[{o}, {c}, {p}, {q}] = sum over windows (i, j) of g[{o}, i, j] * x_pad[{c}, {STRIDE}i + {p}, "
-        f"{STRIDE}j + {q}]\n  = {' + '.join(times(g, x) for g, x in terms)} = {fmt(total)}"
+        f"dL/dw[{o}, {c}, {p}, {q}] = sum over windows (i, j) of g[{o}, i, j] * x_pad[{c}, "
+        f"{STRIDE}i + {p}, {STRIDE}j + {q}]\n  = {' + '.join(times(g, x) for g, x in terms)} = "
+        f"{fmt(total)}"
     )
     return total
 
@@ -136,13 +137,14 @@ def walk_input_grad(c, u, v):
                     terms.append((o, i, j, p, q, G[o][i][j], W[o][c][p][q]))
     total = sum(g * w for *_, g, w in terms)
     print(
-        f"dL/dx[{c}, {u}, {v}] = sum over o, windows (i, j) and taps (p, q) with {STRIDE}i + p = {u + PADDING}, "
-        f"{STRIDE}j + q = {v + PADDING} of g[o, i, j] * w[o, {c}, p, q]"
+        f"dL/dx[{c}, {u}, {v}] = sum over o, windows (i, j) and taps (p, q) with {STRIDE}i + p = "
+        f"{u + PADDING}, {STRIDE}j + q = {v + PADDING} of g[o, i, j] * w[o, {c}, p, q]"
     )
     for o, i, j, p, q, g, w in terms:
         print(f"  o = {o}, window ({i}, {j}), tap ({p}, {q}): g = {fmt(g)}, w = {fmt(w)}")
     print(
-        f"  = {' + '.join(times(g, w) for *_, g, w in terms) or '0 (no window reads it)'} = {fmt(total)}"
+        f"  = {' + '.join(times(g, w) for *_, g, w in terms) or '0 (no window reads it)'} = "
+        f"{fmt(total)}"
     )
     return total
 
@@ -151,7 +153,8 @@ def walk_bias_grad(o):
     """dL/db[o] = the sum of G[o]: b[o] is in every y[o, i, j] once."""
     total = sum(sum(row) for row in G[o])
     print(
-        f"dL/db[{o}] = sum of g[{o}] = {' + '.join(fmt(v) for row in G[o] for v in row)} = {fmt(total)}"
+        f"dL/db[{o}] = sum of g[{o}] = {' + '.join(fmt(v) for row in G[o] for v in row)} = "
+        f"{fmt(total)}"
     )
     return total
 
@@ -165,7 +168,8 @@ def backward(args):
         g = torch.tensor([G], dtype=torch.float32)
         loss = (g * y).sum()
         print(
-            f"\nthe loss of docs/conv_backprop.md: L = sum(g * y) = {fmt(loss.item())}, so dL/dy = g:"
+            f"\nthe loss of docs/conv_backprop.md: L = sum(g * y) = {fmt(loss.item())}, so dL/dy = "
+            "g:"
         )
         grids("dL/dy", g)
         with trace(names={"x": x, **dict(conv.named_parameters())}) as t:
@@ -178,7 +182,8 @@ def backward(args):
     (o, c, p, q), (cx, u, v), ob = args.dw, args.dx, args.db
     dw = walk_weight_grad(o, c, p, q)
     print(
-        f"  tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = {fmt(conv.weight.grad[o, c, p, q].item())}"
+        f"  tinyconv: conv.weight.grad[{o}, {c}, {p}, {q}] = "
+        f"{fmt(conv.weight.grad[o, c, p, q].item())}"
     )
     dx = walk_input_grad(cx, u, v)
     print(f"  tinyconv: x.grad[0, {cx}, {u}, {v}] = {fmt(x.grad[0, cx, u, v].item())}")

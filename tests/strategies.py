@@ -323,11 +323,11 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     names = [k for k, _ in kinds]
     split = names.index("ellipsis") if "ellipsis" in names else len(kinds)
     d = 0
-    for kind, k in kinds[:split]:
+    for _, k in kinds[:split]:
         dims.append(tuple(range(d, d + k)))
         d += k
     d = ndim - sum(k for _, k in kinds[split:])
-    for kind, k in kinds[split:]:
+    for _, k in kinds[split:]:
         dims.append(tuple(range(d, d + k)))
         d += k
     # ints and index arrays need a dim with elements; fall back to a slice there
@@ -365,7 +365,8 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
                 s if draw(st.booleans()) else 1 for s in bshape[len(bshape) - keep :]
             ) or (1,)
             arr = np.asarray(draw(hnp.arrays(np.int64, ashape, elements=st.integers(-n, n - 1))))
-            # (as a list, an empty array of 2+ dims would lose its shape: [[]] is (1, 0), [] is (0,))
+            # (as a list, an empty array of 2+ dims would lose its shape: [[]] is (1, 0), [] is
+            # (0,))
             form = draw(
                 st.sampled_from(
                     ["ndarray", "int64", "int32"] + (["list"] if arr.size or arr.ndim == 1 else [])

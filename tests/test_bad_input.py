@@ -562,7 +562,8 @@ def npy_bytes() -> bytes:
 ints = torch.int64
 
 CASES: list[Case] = [
-    # ---- issue 2 (core), met through the nn / functional / optim API ---------------------------------
+    # ---- issue 2 (core), met through the nn / functional / optim API
+    # ---------------------------------
     Case(
         "issue2: shapes that don't broadcast",
         lambda: F.mse_loss(torch.randn(2, 3), torch.randn(4)),
@@ -629,12 +630,14 @@ CASES: list[Case] = [
         ValueError,
         r"mse_loss: target.*ragged",
     ),
-    # ---- issue 3: convolution and pooling -----------------------------------------------------------
+    # ---- issue 3: convolution and pooling
+    # -----------------------------------------------------------
     Case(
         "issue3: channel mismatch",
         lambda: F.conv2d(x4(c=4), w4()),
         ValueError,
-        r"conv2d: input has 4 channels but weight expects 3 \(weight shape \(2, 3, 3, 3\), groups=1\)",
+        r"conv2d: input has 4 channels but weight expects 3 \(weight shape \(2, 3, 3, 3\), "
+        r"groups=1\)",
     ),
     Case(
         "issue3: channel mismatch",
@@ -886,7 +889,8 @@ CASES: list[Case] = [
         "issue3: weight of the wrong rank",
         lambda: F.conv2d(x4(), torch.randn(3, 3, 3)),
         ValueError,
-        r"conv2d: weight must be 4-D \(out_channels, in_channels/groups, kH, kW\), got shape \(3, 3, 3\)",
+        r"conv2d: weight must be 4-D \(out_channels, in_channels/groups, kH, kW\), got shape \(3, "
+        r"3, 3\)",
     ),
     Case(
         "issue3: weight of the wrong rank",
@@ -966,12 +970,14 @@ CASES: list[Case] = [
         TypeError,
         r"input dtype tinyconv\.float64 and weight dtype tinyconv\.float32",
     ),
-    # ---- issue 4: training ----------------------------------------------------------------------------
+    # ---- issue 4: training
+    # ----------------------------------------------------------------------------
     Case(
         "issue4: Module without super().__init__()",
         NoSuperParam,
         RuntimeError,
-        r"cannot assign parameter 'weight' before Module.__init__\(\).*super\(\).__init__\(\).*NoSuperParam",
+        r"cannot assign parameter 'weight' before "
+        r"Module.__init__\(\).*super\(\).__init__\(\).*NoSuperParam",
     ),
     Case(
         "issue4: Module without super().__init__()",
@@ -995,8 +1001,8 @@ CASES: list[Case] = [
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
         bad_state_dict,
         RuntimeError,
-        r"missing keys: 0\.bias.*unexpected keys: 2\.weight.*size mismatch for 1\.weight: checkpoint shape "
-        r"\(2, 2\), model shape \(1, 3\)",
+        r"missing keys: 0\.bias.*unexpected keys: 2\.weight.*size mismatch for 1\.weight: "
+        r"checkpoint shape \(2, 2\), model shape \(1, 3\)",
     ),
     Case(
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
@@ -1092,7 +1098,8 @@ CASES: list[Case] = [
         ValueError,
         r"target 3 is out of range for 3 classes",
     ),
-    # ---- more: found beyond the issues' lists ------------------------------------------------------------
+    # ---- more: found beyond the issues' lists
+    # ------------------------------------------------------------
     Case(
         "more: pool kernel larger than input",
         lambda: F.max_pool2d(torch.randn(1, 1, 2, 2), 3),
@@ -1424,7 +1431,8 @@ CASES: list[Case] = [
         "more: cross-entropy target of wrong shape",
         lambda: F.cross_entropy(torch.randn(2, 3, 4), torch.zeros(2, 3, dtype=ints)),
         ValueError,
-        r"target shape \(2, 3\) doesn't match input shape \(2, 3, 4\) \(expected target shape \(2, 4\)\)",
+        r"target shape \(2, 3\) doesn't match input shape \(2, 3, 4\) \(expected target shape \(2, "
+        r"4\)\)",
     ),
     Case(
         "more: cross-entropy input without a class dim",
@@ -1653,7 +1661,8 @@ CASES: list[Case] = [
             0.9,
         ),
         ValueError,
-        r"state 'momentum_buffer' of parameter 0 has shape \(5,\) but the parameter has shape \(2, 2\)",
+        r"state 'momentum_buffer' of parameter 0 has shape \(5,\) but the parameter has shape \(2, "
+        r"2\)",
     ),
     Case(
         "more: load_state_dict of a non-dict",
@@ -1715,7 +1724,8 @@ CASES: list[Case] = [
         ValueError,
         r"train\(\): mode must be a bool",
     ),
-    # ---- checkpoints ------------------------------------------------------------------------------------
+    # ---- checkpoints
+    # ------------------------------------------------------------------------------------
     Case(
         "more: checkpoint of an unsupported object",
         save_to({"act": print}),

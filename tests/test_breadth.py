@@ -321,7 +321,8 @@ def test_hypot_backward(ab):
     check(lambda x, y: tinyconv.hypot(x, y), ab[0], ab[1] + 3)  # away from the origin (a kink)
 
 
-# name -> f(T, a, v, b3, c3, z): a (3, 4), v (4,), b3 (2, 3, 4), c3 (2, 4, 5) float64 leaves; z has NaNs
+# name -> f(T, a, v, b3, c3, z): a (3, 4), v (4,), b3 (2, 3, 4), c3 (2, 4, 5) float64 leaves; z has
+# NaNs
 CASES2 = {
     "mv": lambda T, a, v, b3, c3, z: T.mv(a, v),
     "mv method": lambda T, a, v, b3, c3, z: a.mv(v),

@@ -333,7 +333,8 @@ def test_var_std_degrees_of_freedom(shape, dim, correction, op):
     ],
 )
 def test_saved_tensors_match_torch(name, modify):
-    """In-place on the op's input or on its result before backward: raises exactly when PyTorch does."""
+    """In-place on the op's input or on its result before backward: raises exactly when PyTorch
+    does."""
     ops = {
         "exp": lambda T, w, c: w.exp(),
         "pow2": lambda T, w, c: w**2,
@@ -477,7 +478,8 @@ def test_max_of_an_empty_dim_backward():
     same(program)
 
 
-# -- 5. %, //, ** ---------------------------------------------------------------------------------------
+# -- 5. %, //, **
+# ---------------------------------------------------------------------------------------
 
 
 VALUES = [7, -7, 7.5, -7.5, 0, 0.0, 3, 2.5, -2.5, -3]
@@ -552,7 +554,8 @@ def test_integer_powers(expr):
     same(lambda T: eval(expr))  # (a fixed expression from the list above)
 
 
-# -- 6. dtype promotion ------------------------------------------------------------------------------
+# -- 6. dtype promotion
+# ------------------------------------------------------------------------------
 
 
 BINARY = {
@@ -680,7 +683,8 @@ def test_bce_dtypes(case):
     same(program)
 
 
-# -- 7. requires_grad -------------------------------------------------------------------------------
+# -- 7. requires_grad
+# -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

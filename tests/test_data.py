@@ -1,4 +1,5 @@
-"""tinyconv.utils.data: datasets, default collation, DataLoader batching and shuffling, random_split."""
+"""tinyconv.utils.data: datasets, default collation, DataLoader batching and shuffling,
+random_split."""
 
 from __future__ import annotations
 

@@ -277,7 +277,8 @@ def test_cifar10_truncated_batch(tmp_path):
 
 
 class Server:
-    """A threaded HTTP server on 127.0.0.1 serving `routes[path] = (mode, bytes)`; it counts requests.
+    """A threaded HTTP server on 127.0.0.1 serving `routes[path] = (mode, bytes)`; it counts
+    requests.
 
     mode "ok" serves the bytes; "drop" announces their full length, sends half and closes the
     connection; "stall" sends half and then goes silent for 2 s; "404" answers Not Found.

@@ -478,7 +478,8 @@ def test_section4_unread_pixels_claim(doc_text):
 
 
 def test_section9_output_padding_claim(doc_text):
-    """<conv2d(x, w), g> = <x, conv_transpose2d(g, w)> holds once output_padding makes the shapes match."""
+    """<conv2d(x, w), g> = <x, conv_transpose2d(g, w)> holds once output_padding makes the shapes
+    match."""
     import tinyconv as torch
     import tinyconv.nn.functional as F
 

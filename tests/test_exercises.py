@@ -104,7 +104,9 @@ def test_ex3_missing_sum_over_the_batch(tmp_path):
         3,
         os.path.join(SOLUTIONS, "ex3.py"),
         {
-            "dw[o] += g[n, o, i, j] * x[n, :, i:i + kh, j:j + kw]": "dw[o] += g[n, o, i, j] * x[n, :, i:i + kh, j:j + kw] if n == 0 else 0"
+            "dw[o] += g[n, o, i, j] * x[n, :, i : i + kh, j : j + kw]": (
+                "dw[o] += g[n, o, i, j] * x[n, :, i : i + kh, j : j + kw] if n == 0 else 0"
+            )
         },
     )
     assert "dw[" in report and "should be" in report
@@ -118,7 +120,9 @@ def test_ex3_first_image_counted_n_times(tmp_path):
         3,
         os.path.join(SOLUTIONS, "ex3.py"),
         {
-            "dw[o] += g[n, o, i, j] * x[n, :, i:i + kh, j:j + kw]": "dw[o] += g[0, o, i, j] * x[0, :, i:i + kh, j:j + kw]"
+            "dw[o] += g[n, o, i, j] * x[n, :, i : i + kh, j : j + kw]": (
+                "dw[o] += g[0, o, i, j] * x[0, :, i : i + kh, j : j + kw]"
+            )
         },
     )
     assert "hint: dL/dw adds image 0's contribution N times" in report
@@ -141,7 +145,9 @@ def test_ex3_kernel_not_flipped(tmp_path):
         3,
         os.path.join(SOLUTIONS, "ex3.py"),
         {
-            "dx[n, :, i:i + kh, j:j + kw] += g[n, o, i, j] * w[o]": "dx[n, :, i:i + kh, j:j + kw] += g[n, o, i, j] * w[o, :, ::-1, ::-1]"
+            "dx[n, :, i : i + kh, j : j + kw] += g[n, o, i, j] * w[o]": (
+                "dx[n, :, i : i + kh, j : j + kw] += g[n, o, i, j] * w[o, :, ::-1, ::-1]"
+            )
         },
     )
     assert "hint: the kernel is not flipped" in report
@@ -168,7 +174,11 @@ def test_ex4_padding_not_cropped(tmp_path):
         tmp_path,
         4,
         os.path.join(SOLUTIONS, "ex4.py"),
-        {"return dx_pad[:, :, padding:padding + H, padding:padding + W], dw": "return dx_pad, dw"},
+        {
+            "return dx_pad[:, :, padding : padding + H, padding : padding + W], dw": (
+                "return dx_pad, dw"
+            )
+        },
     )
     assert "dx has shape (1, 1, 7, 7) but should have shape (1, 1, 5, 5)" in report
     assert "hint: that is the shape of x_pad: crop the padding off" in report
@@ -188,7 +198,9 @@ def test_ex5_rows_in_the_wrong_order(tmp_path):
         5,
         os.path.join(SOLUTIONS, "ex5.py"),
         {
-            "return cols.reshape(N, C * kh * kw, OH * OW)": "return cols.transpose(0, 2, 3, 1, 4, 5).reshape(N, C * kh * kw, OH * OW)"
+            "return cols.reshape(N, C * kh * kw, OH * OW)": (
+                "return cols.transpose(0, 2, 3, 1, 4, 5).reshape(N, C * kh * kw, OH * OW)"
+            )
         },
     )
     assert "hint: the rows are in (p, q, c) order" in report

@@ -65,7 +65,8 @@ def check_error(err: BaseException) -> None:
 
 
 def run(call, expected, names):
-    """Run `call` and hold it to the oracle's verdict `expected` (a shape, INVALID or (EITHER, shape)).
+    """Run `call` and hold it to the oracle's verdict `expected` (a shape, INVALID or (EITHER,
+    shape)).
 
     An error's message must also match `names` (the function or what was indexed): a NumPy
     error raised from C code has no Python frame of its own, so this catches those too.
@@ -89,7 +90,8 @@ def run(call, expected, names):
     return out
 
 
-# -- argument strategies: mostly plausible, often wrong ---------------------------------------------
+# -- argument strategies: mostly plausible, often wrong
+# ---------------------------------------------
 
 small_int = st.integers(-2, 5)
 junk = st.one_of(st.none(), st.floats(-2, 4), st.text(max_size=3), st.booleans(), st.just([]))
@@ -119,7 +121,8 @@ def tensor_of(shape, dtype=np.float32, requires_grad=False):
     return t
 
 
-# -- the oracles (PyTorch's rules, written out independently) ------------------------------------------
+# -- the oracles (PyTorch's rules, written out independently)
+# ------------------------------------------
 
 
 def is_int(v) -> bool:
@@ -239,7 +242,8 @@ def reshape_oracle(shape, new):
     return tuple(new) if known == numel else INVALID
 
 
-# -- conv2d --------------------------------------------------------------------------------------------
+# -- conv2d
+# --------------------------------------------------------------------------------------------
 
 
 def mix(draw, good: dict, chaos: dict) -> dict:
@@ -324,7 +328,8 @@ def test_fuzz_conv2d(args, grad):
         assert x.grad.shape == x.shape and w.grad.shape == w.shape
 
 
-# -- pooling -------------------------------------------------------------------------------------------
+# -- pooling
+# -------------------------------------------------------------------------------------------
 
 
 @st.composite
@@ -411,7 +416,8 @@ def test_fuzz_avg_pool2d(args, count_include_pad, divisor_override, grad):
             assert x.grad.shape == x.shape
 
 
-# -- view / reshape --------------------------------------------------------------------------------------
+# -- view / reshape
+# --------------------------------------------------------------------------------------
 
 
 random_shape = st.lists(
@@ -463,7 +469,8 @@ def test_fuzz_view_reshape(data, shape, as_tuple, method, transpose, grad):
         assert x.grad is None or x.grad.shape == x.shape
 
 
-# -- indexing ----------------------------------------------------------------------------------------------
+# -- indexing
+# ----------------------------------------------------------------------------------------------
 
 
 def index_items(draw, ndim):
@@ -528,7 +535,8 @@ def index_oracle(shape, index):
     items = items if isinstance(items, tuple) else (items,)
     for it in items:
         if isinstance(it, (float, str)):
-            return INVALID  # PyTorch: only integers, slices, None, ..., bools and tensors are valid indices
+            # PyTorch: only integers, slices, None, ..., bools and tensors are valid indices
+            return INVALID
         if isinstance(it, slice) and it.step is not None and it.step <= 0:
             return INVALID  # PyTorch: negative steps are not supported; step 0 is an error
     if sum(it is Ellipsis for it in items) > 1:
@@ -592,7 +600,7 @@ def test_fuzz_indexing(case, grad):
         assert x.grad.shape == x.shape
 
 
-# -- losses ----------------------------------------------------------------------------------------------------
+# -- losses ----------------------------------------------------------------------------------------
 
 
 reductions = st.sampled_from(["mean", "sum", "none", "none", "avg", None])
@@ -600,7 +608,8 @@ reductions = st.sampled_from(["mean", "sum", "none", "none", "avg", None])
 
 @st.composite
 def class_loss_call(draw):
-    """(N, C, ...) logits (or unbatched (C,)) with matching targets, then perhaps something broken."""
+    """(N, C, ...) logits (or unbatched (C,)) with matching targets, then perhaps something
+    broken."""
     C = draw(st.integers(1, 4))
     xs = (
         (C,)
@@ -688,12 +697,14 @@ def test_fuzz_class_losses(args, which, grad):
     if not 0 <= label_smoothing <= 1 and which == "cross_entropy":
         expected = INVALID
     event("valid" if expected != INVALID else "invalid")
-    if which == "cross_entropy":
-        call = lambda: F.cross_entropy(
-            x, torch.tensor(target), w, ignore_index, reduction, label_smoothing
-        )
-    else:
-        call = lambda: F.nll_loss(x, torch.tensor(target), w, ignore_index, reduction)
+
+    def call():
+        if which == "cross_entropy":
+            return F.cross_entropy(
+                x, torch.tensor(target), w, ignore_index, reduction, label_smoothing
+            )
+        return F.nll_loss(x, torch.tensor(target), w, ignore_index, reduction)
+
     out = run(call, expected, rf"^{which}: ")
     if out is not None and out.requires_grad and out.numel():
         out.sum().backward()
@@ -754,7 +765,8 @@ def _broadcasts(a, b) -> bool:
         return False
 
 
-# -- a plain (non-fuzz) check that the oracles themselves reject and accept what they should ----------------
+# -- a plain (non-fuzz) check that the oracles themselves reject and accept what they should
+# ----------------
 
 
 def test_oracles_agree_with_known_pytorch_results():
@@ -777,7 +789,8 @@ def test_oracles_agree_with_known_pytorch_results():
     ) == (4,)
 
 
-# -- what the fuzzer found, pinned down (each was a hole before the fix) -----------------------------------
+# -- what the fuzzer found, pinned down (each was a hole before the fix)
+# -----------------------------------
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,8 @@ def arange(*shape, requires_grad=False):
     )
 
 
-# -- integers are selects, not index arrays -------------------------------------------------------------
+# -- integers are selects, not index arrays
+# -------------------------------------------------------------
 
 
 def test_int_then_slice_then_list_keeps_the_list_dim_in_place():
@@ -138,7 +139,8 @@ def test_uint8_indices_are_masks_like_pytorch():
         assert x[tinyconv.tensor([1, 0, 1], dtype=tinyconv.uint8)].tolist() == [0.0, 2.0]
 
 
-# -- errors -------------------------------------------------------------------------------------------------
+# -- errors
+# -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -205,7 +207,8 @@ def test_empty_selections_check_bounds_as_pytorch_does(shape, index, result):
     assert not z.numpy().any()
 
 
-# -- gradients ---------------------------------------------------------------------------------------------
+# -- gradients
+# ---------------------------------------------------------------------------------------------
 
 
 def test_getitem_gradient_follows_pytorch_placement():
@@ -323,7 +326,8 @@ def _numpy_like(index):
     return tuple(np.asarray(i._data) if isinstance(i, tinyconv.Tensor) else i for i in index)
 
 
-# -- against PyTorch ---------------------------------------------------------------------------------------
+# -- against PyTorch
+# ---------------------------------------------------------------------------------------
 
 
 @st.composite

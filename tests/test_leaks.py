@@ -52,11 +52,13 @@ def memory_growth(step, warmup: int, steps: int) -> tuple[int, int | None]:
 MB = 1 << 20
 
 
-# -- long loops -------------------------------------------------------------------------------------
+# -- long loops
+# -------------------------------------------------------------------------------------
 
 
 def test_edge_example_5000_steps_flat_memory():
-    # The edge-kernel exercise: learn K = [[-1, 1]] from the 6x8 image, plain gradient descent on .data.
+    # The edge-kernel exercise: learn K = [[-1, 1]] from the 6x8 image, plain gradient descent on
+    # .data.
     X = torch.ones(1, 1, 6, 8)
     X[:, :, :, 2:6] = 0
     Y = F.conv2d(X, torch.tensor([[[[-1.0, 1.0]]]]))
@@ -151,7 +153,8 @@ def test_no_growth_when_forward_only_or_under_no_grad():
     assert traced < 512 * 1024, f"tracemalloc grew by {traced / 1024:.0f} KiB"
 
 
-# -- graphs are freed with their output, by reference counting alone ------------------------------------
+# -- graphs are freed with their output, by reference counting alone
+# ------------------------------------
 
 
 class NoCycles:

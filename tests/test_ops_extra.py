@@ -585,7 +585,8 @@ def test_sort_topk_match_torch_including_ties():
         tinyconv.zeros(3).topk(4)
 
 
-# -- einsum -------------------------------------------------------------------------------------------
+# -- einsum
+# -------------------------------------------------------------------------------------------
 
 
 EINSUMS = [
@@ -630,7 +631,8 @@ def test_einsum_errors_name_the_problem():
         tinyconv.einsum("i->i", tinyconv.ones(2, 2))
 
 
-# -- normalize, layer_norm --------------------------------------------------------------------------
+# -- normalize, layer_norm
+# --------------------------------------------------------------------------
 
 
 @given(array_and_dim(min_dims=1), st.sampled_from([1.0, 2.0, 3.0]))
@@ -835,7 +837,8 @@ def test_assert_close_passes_fails_and_words_it_like_torch(i):
     with pytest.raises(want[0]) as err:
         assert_close(a, b, **kw)
     if want[0] is AssertionError:
-        # the same message, up to the library name in dtypes and the float32 rounding of relative differences
+        # the same message, up to the library name in dtypes and the float32 rounding of relative
+        # differences
         norm = [s.replace("torch.", "").replace("tinyconv.", "") for s in (str(err.value), want[1])]
         first = [s.split("Greatest relative")[0].split("Relative difference")[0] for s in norm]
         assert first[0] == first[1]

@@ -648,7 +648,8 @@ def test_getitem_repeated_indices_accumulate():
 
 @st.composite
 def setitem_cases(draw):
-    """(array, index, value array) with value of the indexed part's shape, or broadcastable to it."""
+    """(array, index, value array) with value of the indexed part's shape, or broadcastable to
+    it."""
     if draw(st.booleans()):
         x, index = draw(basic_index_cases())
     else:
@@ -748,7 +749,8 @@ def test_iteration_and_zip(x):
 
 @given(data=st.data())
 def test_textbook_corr2d(data):
-    """The textbook cross-correlation built with __setitem__ in a loop, both inputs differentiable."""
+    """The textbook cross-correlation built with __setitem__ in a loop, both inputs
+    differentiable."""
     h, w = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     X = data.draw(arrays((h + data.draw(st.integers(0, 2)), w + data.draw(st.integers(0, 2)))))
     K = data.draw(arrays((h, w)))

@@ -35,7 +35,8 @@ def batch(lib, step: int):
 
 
 def train(lib, make_opt, steps: int = 20, sched=None) -> list[list[np.ndarray]]:
-    """Parameters after each step of MSE training with the optimizer make_opt(params, lib) builds."""
+    """Parameters after each step of MSE training with the optimizer make_opt(params, lib)
+    builds."""
     m = tiny_model(lib)
     opt = make_opt(m.parameters(), lib)
     s = sched(opt, lib) if sched else None

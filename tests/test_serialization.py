@@ -76,7 +76,8 @@ def special_floats(dtype):
     return vals
 
 
-# -- round trips ---------------------------------------------------------------------------------------
+# -- round trips
+# ---------------------------------------------------------------------------------------
 
 
 def test_roundtrip_every_dtype_bit_exact(tmp_path):
@@ -267,7 +268,8 @@ def test_loaded_optimizer_state_is_independent_of_the_checkpoint(tmp_path):
     )
 
 
-# -- atomic writes ----------------------------------------------------------------------------------
+# -- atomic writes
+# ----------------------------------------------------------------------------------
 
 
 def leftovers(folder):
@@ -350,7 +352,8 @@ def test_unsupported_objects_are_refused_naming_where(tmp_path):
     assert not (tmp_path / "a.ckpt").exists()
 
 
-# -- unreadable files --------------------------------------------------------------------------------
+# -- unreadable files
+# --------------------------------------------------------------------------------
 
 
 @pytest.fixture

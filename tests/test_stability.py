@@ -108,7 +108,8 @@ def test_exp_and_log_overflow_quietly_as_pytorch():
     assert z.log().detach().numpy()[0] == -np.inf
 
 
-# -- softmax and log-softmax ------------------------------------------------------------------------
+# -- softmax and log-softmax
+# ------------------------------------------------------------------------
 
 
 LOGIT_ROWS = {
@@ -151,7 +152,8 @@ def test_log_softmax_float64_huge():
     assert lp.detach().numpy()[0, 0] == 0.0 and finite(x.grad)
 
 
-# -- cross-entropy and nll -----------------------------------------------------------------------------
+# -- cross-entropy and nll
+# -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -213,7 +215,8 @@ def test_nll_of_log_softmax_at_1e4():
     np.testing.assert_allclose(x.grad.numpy(), [[0.5, -0.5], [0.0, 0.0]], atol=1e-6)
 
 
-# -- binary cross-entropy ---------------------------------------------------------------------------
+# -- binary cross-entropy
+# ---------------------------------------------------------------------------
 
 
 def test_bce_with_logits_at_extremes():

@@ -839,7 +839,8 @@ def test_accelerator_and_backends():
     )
     assert torch.ones(2).to(device).device == "cpu"
     assert not torch.backends.mps.is_available()
-    # Other devices can be named (the Tensors tutorial tests `torch.device('cuda').index`) but not used.
+    # Other devices can be named (the Tensors tutorial tests `torch.device('cuda').index`) but not
+    # used.
     assert torch.device("cuda").index is None and torch.device("cuda:1").index == 1
     assert torch.device("cuda:1").type == "cuda" and torch.ones(1).device.type == "cpu"
     with pytest.raises(RuntimeError, match="CPU only"):

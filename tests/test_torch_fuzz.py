@@ -34,9 +34,9 @@ torch = pytest.importorskip("torch")
 
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
 PENDING: dict[str, str] = {
-    "grad_fn_names": "grad_fn names: fixed for squeeze/square/t/rdiv/rmod/copy_/index_put; the full suite's "
-    "fixed seeds still found a name mismatch not yet investigated (the fuzzer alone passes) "
-    "(the check is in Program.same; differences by design are in NAME_DIFFS)",
+    "grad_fn_names": "grad_fn names: fixed for squeeze/square/t/rdiv/rmod/copy_/index_put; the "
+    "full suite's fixed seeds still found a name mismatch not yet investigated (the fuzzer alone "
+    "passes) (the check is in Program.same; differences by design are in NAME_DIFFS)",
 }
 # PyTorch grad_fn names that come from how PyTorch implements an op, which tinyconv does not
 # copy (README, differences from PyTorch): the outputs of split/chunk/unbind are each a slice or
@@ -281,7 +281,8 @@ class Program:
                 self.fail(f"{name}: tinyconv stores a {type(b._data).__name__}, not an ndarray")
             x, y = a.detach().numpy(), np.asarray(b.detach().numpy())
             if da in TOL:
-                # float32 rounding shows in anything computed from float32 values, .double() included
+                # float32 rounding shows in anything computed from float32 values, .double()
+                # included
                 self.loose = self.loose or da != "float64"
                 rtol, atol = TOL["float32" if self.loose else da]
                 ok = (
@@ -413,7 +414,8 @@ def binary(op: str, allow_int: bool = True) -> Callable:
             b = operand(p, tuple(p.t(a).shape), like=a)
         a, b = (b, a) if p.flag(0.3) else (a, b)  # reflected operands too (2 - x, 0-d first)
         if op == "**" and a[0] in "xv":
-            a = f"{a}.abs()"  # a negative base with a computed exponent is ill-conditioned (NaN or not)
+            # a negative base with a computed exponent is ill-conditioned (NaN or not)
+            a = f"{a}.abs()"
         if op[0].isalpha():
             return assign(p, f"T.{op}({a}, {b})")
         return assign(p, f"{a} {op} {b}")
@@ -936,7 +938,8 @@ def ternary(template: str) -> Callable:
 
 
 def select_along(kind: str) -> Callable:
-    """index_select / gather / narrow / roll / topk / sort along a dim, indices valid by construction."""
+    """index_select / gather / narrow / roll / topk / sort along a dim, indices valid by
+    construction."""
 
     def write(p: Program) -> str | None:
         x = float_var(p, 1)
@@ -967,7 +970,8 @@ def select_along(kind: str) -> Callable:
         if kind == "topk":
             return assign(
                 p,
-                f"{x}.topk({p.draw(st.integers(1, n))}, {d}, largest={p.flag()})[{p.choice([0, 1])}]",
+                f"{x}.topk({p.draw(st.integers(1, n))}, {d}, "
+                f"largest={p.flag()})[{p.choice([0, 1])}]",
             )
         return assign(p, f"{x}.sort({d}, descending={p.flag()})[{p.choice([0, 1])}]")
 

@@ -256,7 +256,8 @@ def test_each_node_names_the_kernel_functions_its_backward_ran(algorithm, expect
 
 
 def test_kernels_listed_are_the_ones_that_ran():
-    """A big input takes conv_fast's general path; without x needing a gradient, no input gradient runs."""
+    """A big input takes conv_fast's general path; without x needing a gradient, no input
+    gradient runs."""
     conv = torch.nn.Conv2d(3, 4, 3, padding=1)
     x = torch.randn(2, 3, 32, 32)
     with trace() as t:

@@ -3,8 +3,9 @@
 The API follows PyTorch's names and semantics, so tutorial code runs with
 `import tinyconv as torch` and `from tinyconv import nn`.
 
-Reading order: autograd/ (the engine), kernels/conv.py (the convolution math; conv_fast.py is its tuned twin),
-nn/functional/ (ops wired into autograd; conv.py for the convolution), nn/ and optim/ (training).
+Reading order: autograd/ (the engine), kernels/conv.py (the convolution math; conv_fast.py is its
+tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolution), nn/ and optim/
+(training).
 """
 
 import builtins

@@ -46,7 +46,8 @@ def set_default_dtype(dtype: Any) -> None:
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """Turn a dtype spec (tinyconv.float32, np.float64, Python float/int/bool, 'float32') into an np.dtype."""
+    """Turn a dtype spec (tinyconv.float32, np.float64, Python float/int/bool, 'float32') into an
+    np.dtype."""
     if isinstance(dtype, np.dtype):
         d = dtype
     elif dtype is builtins.float:  # PyTorch: dtype=float means float64

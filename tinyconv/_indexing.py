@@ -528,5 +528,5 @@ def _show(index: Any) -> str:
     return r if len(r) <= 80 else r[:77] + "..."
 
 
-# tensor.py imports this module at its end, once Tensor exists
-from .tensor import Tensor
+# tensor.py imports this module at its end, once Tensor exists (the Tensor <-> op cycle)
+from .tensor import Tensor  # noqa: E402

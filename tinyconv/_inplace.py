@@ -97,19 +97,20 @@ class ViewInplace:
                 f"{what}: A view was created in no_grad mode and is being modified inplace with "
                 "grad mode enabled. Given that this use case is ambiguous and error-prone, it is "
                 "forbidden. You can clarify your code by moving both the view and the inplace "
-                "either both inside the no_grad block (if you don't want the inplace to be tracked) "
-                "or both outside (if you want the inplace to be tracked)."
+                "either both inside the no_grad block (if you don't want the inplace to be "
+                "tracked) or both outside (if you want the inplace to be tracked)."
             )
         if flags & _VIEW_MULTI:
             raise RuntimeError(
                 f"{what}: this tensor is a view made by a function that returns several views "
                 "(split/chunk/unbind) and is being modified inplace; such views may not be "
-                "modified inplace, as in PyTorch. Replace the inplace operation by an out-of-place one."
+                "modified inplace, as in PyTorch. Replace the inplace operation by an out-of-place "
+                "one."
             )
         if root._requires_grad and root.grad_fn is None:
             raise RuntimeError(
-                f"{what}: a view of a leaf Variable that requires grad is being used in an in-place "
-                f"operation (leaf shape {tuple(root.shape)}); wrap the update in "
+                f"{what}: a view of a leaf Variable that requires grad is being used in an "
+                f"in-place operation (leaf shape {tuple(root.shape)}); wrap the update in "
                 "`with tinyconv.no_grad():` or update `.data` instead"
             )
 
@@ -267,4 +268,5 @@ class ViewInplace:
         return self
 
 
-from . import tensor as _t
+# tensor.py imports this module first (Tensor mixes it in), so tensor is bound at the end
+from . import tensor as _t  # noqa: E402

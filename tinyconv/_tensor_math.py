@@ -24,7 +24,8 @@ SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_typ
 
 
 def _float(x: Any) -> Any:
-    """Integer and bool tensors go to the default float dtype first (PyTorch's rule for exp, log, ...)."""
+    """Integer and bool tensors go to the default float dtype first (PyTorch's rule for exp, log,
+    ...)."""
     return x if x._data.dtype.kind == "f" else x.to(_dtype.get_default_dtype())
 
 
@@ -215,7 +216,8 @@ class TensorMath:
     negative = neg
 
     def atan2(self, other: Any) -> Any:
-        """Elementwise angle of the point (other, self), broadcasting; ints give the default float."""
+        """Elementwise angle of the point (other, self), broadcasting; ints give the default
+        float."""
         out = _t._binary(_t.ops_extra.Atan2, _float(self), other)
         return out
 
@@ -268,7 +270,8 @@ class TensorMath:
 
     # -- three operands ------------------------------------------------------------------------
     def lerp(self, end: Any, weight: Any) -> Any:
-        """self + weight * (end - self); `end` must have self's dtype (as PyTorch), weight a number or tensor."""
+        """self + weight * (end - self); `end` must have self's dtype (as PyTorch), weight a
+        number or tensor."""
         end = _t._as_tensor(end)
         if end._data.dtype != self._data.dtype:
             raise RuntimeError(
@@ -349,7 +352,8 @@ class TensorMath:
         return out if self._data.ndim else out.reshape(())
 
     def cumsum(self, dim: int, dtype: Any = None) -> Any:
-        """out[i] = sum of x[..:i+1] along `dim`; integer and bool inputs give int64 (as PyTorch)."""
+        """out[i] = sum of x[..:i+1] along `dim`; integer and bool inputs give int64 (as
+        PyTorch)."""
         return self._scan(_t.ops_extra.Cumsum, dim, dtype, "cumsum()")
 
     def cumprod(self, dim: int, dtype: Any = None) -> Any:
@@ -394,7 +398,8 @@ class TensorMath:
 
     # -- gather / scatter -------------------------------------------------------------------------
     def gather(self, dim: int, index: Any) -> Any:
-        """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has index's shape."""
+        """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has
+        index's shape."""
         d = _dim(dim, self._data.ndim, "gather()")
         idx = _index_tensor(index, "gather()")
         _check_gather_index(self, d, idx, "gather()")
@@ -432,11 +437,13 @@ class TensorMath:
     def scatter(
         self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None
     ) -> Any:
-        """A copy of self with self[index[i][j]][j] = src[i][j] (dim 0), etc. (src a tensor or a number)."""
+        """A copy of self with self[index[i][j]][j] = src[i][j] (dim 0), etc. (src a tensor or a
+        number)."""
         return self._scatter(dim, index, src, value, reduce, False, "scatter()")
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Any:
-        """A copy of self with src[i][j] added at self[index[i][j]][j] (dim 0); repeats accumulate."""
+        """A copy of self with src[i][j] added at self[index[i][j]][j] (dim 0); repeats
+        accumulate."""
         if not isinstance(src, _t.Tensor):
             raise TypeError(f"scatter_add(): src must be a tensor, got {type(src).__name__}")
         return self._scatter(dim, index, src, None, None, True, "scatter_add()")
@@ -511,7 +518,8 @@ class TensorMath:
             lambda x: x.masked_fill(mask, value), "masked_fill_()", (value,)
         )
 
-    # -- shape ops -----------------------------------------------------------------------------------
+    # -- shape ops
+    # -----------------------------------------------------------------------------------
     def narrow(self, dim: int, start: int, length: int) -> Any:
         """The slice start:start+length along `dim` (a view)."""
         d = _dim(dim, self._data.ndim, "narrow()")
@@ -530,7 +538,8 @@ class TensorMath:
         return self[(slice(None),) * d + (slice(start, start + length),)]
 
     def roll(self, shifts: Any, dims: Any = None) -> Any:
-        """Shift elements along `dims` by `shifts`, wrapping around (the flattened tensor if dims is None)."""
+        """Shift elements along `dims` by `shifts`, wrapping around (the flattened tensor if dims
+        is None)."""
         if dims is None:
             if isinstance(shifts, (tuple, list)):
                 if len(shifts) != 1:
@@ -551,7 +560,8 @@ class TensorMath:
         return _t.ops_extra.Roll.apply(self, tuple(builtins.int(s) for s in sh), ds)
 
     def tile(self, *dims: Any) -> Any:
-        """Repeat the tensor `dims[i]` times along dim i; missing leading counts are 1 (unlike repeat)."""
+        """Repeat the tensor `dims[i]` times along dim i; missing leading counts are 1 (unlike
+        repeat)."""
         reps = _t._sizes(dims, "tile()")
         if builtins.any(r < 0 for r in reps):
             raise RuntimeError(f"tile(): repeat counts must be non-negative, got {reps}")
@@ -593,7 +603,8 @@ class TensorMath:
     def triu_(self, diagonal: int = 0) -> Any:
         return self._inplace_result(lambda x: x.triu(diagonal), "triu_()")
 
-    # -- sorting ----------------------------------------------------------------------------------------
+    # -- sorting
+    # ----------------------------------------------------------------------------------------
     def _order(self, dim: int, descending: bool, what: str) -> tuple:
         """(axis, stable sorting indices) along dim; descending keeps equal elements in order."""
         x = self._data if self._data.ndim else self._data.reshape(1)
@@ -614,7 +625,8 @@ class TensorMath:
         return d, idx
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
-        """(values, indices) sorted along `dim`; equal elements keep their order (always stable here)."""
+        """(values, indices) sorted along `dim`; equal elements keep their order (always stable
+        here)."""
         d, idx = self._order(dim, descending, "sort()")
         x = self if self._data.ndim else self.reshape(1)
         values = (_t.ops_extra.SortStable if stable else _t.ops_extra.Sort).apply(x, idx, d)
@@ -644,11 +656,13 @@ class TensorMath:
             values, idx = values.reshape(()), idx.reshape(())
         return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
 
-    # -- comparison ------------------------------------------------------------------------------------
+    # -- comparison
+    # ------------------------------------------------------------------------------------
     def allclose(
         self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
     ) -> bool:
-        """True when |self - other| <= atol + rtol * |other| everywhere (broadcasting); dtypes must match."""
+        """True when |self - other| <= atol + rtol * |other| everywhere (broadcasting); dtypes
+        must match."""
         o = _t._as_tensor(other)
         if o._data.dtype != self._data.dtype:
             raise RuntimeError(
@@ -754,19 +768,22 @@ class TensorMath:
         return ~self
 
     def where(self, condition: Any, other: Any) -> Any:
-        """`self if condition else other`, elementwise with broadcasting (torch.where(condition, self, other))."""
+        """`self if condition else other`, elementwise with broadcasting (torch.where(condition,
+        self, other))."""
         return _where(condition, self, other)
 
     # layout: tinyconv's memory is a NumPy array, so its strides are PyTorch's (in elements)
     def is_contiguous(self, memory_format: Any = None) -> bool:
         if memory_format is not None and str(memory_format) != "torch.contiguous_format":
             raise ValueError(
-                f"is_contiguous(): only the default memory_format is supported, got {memory_format!r}"
+                "is_contiguous(): only the default memory_format is supported, got "
+                f"{memory_format!r}"
             )
         return builtins.bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None) -> Any:
-        """The step in elements between neighbours along each dim (a tuple, or one int for `dim`)."""
+        """The step in elements between neighbours along each dim (a tuple, or one int for
+        `dim`)."""
         a = self._data
         if a.flags.c_contiguous:
             # the canonical strides: NumPy may give size-1 dims any stride, PyTorch does not
@@ -782,7 +799,8 @@ class TensorMath:
         return strides[_dim(dim, builtins.max(a.ndim, 1), "stride()")] if a.ndim else 1
 
     def storage_offset(self) -> int:
-        """Where self's first element sits in the memory of the tensor it is a view of (0 for a non-view)."""
+        """Where self's first element sits in the memory of the tensor it is a view of (0 for a
+        non-view)."""
         base = getattr(self, "_base", None)
         if base is None or not self._data.size:
             return 0
@@ -807,7 +825,8 @@ class TensorMath:
     def short(self) -> Any:
         return self.to(np.dtype(np.int16))
 
-    # one-sided clamps: PyTorch names their nodes ClampMin/ClampMax (clamp(min=...) is ClampBackward1)
+    # one-sided clamps: PyTorch names their nodes ClampMin/ClampMax (clamp(min=...) is
+    # ClampBackward1)
     def _clamp_side(self, bound: Any, side: str) -> Any:
         if bound is None:
             raise TypeError(
@@ -865,7 +884,8 @@ class TensorMath:
         return self._inplace_result(lambda x: x.tan(), "tan_()")
 
     def hypot(self, other: Any) -> Any:
-        """sqrt(self**2 + other**2) elementwise, broadcasting; floating point tensors only (as PyTorch)."""
+        """sqrt(self**2 + other**2) elementwise, broadcasting; floating point tensors only (as
+        PyTorch)."""
         if not isinstance(other, _t.Tensor):
             raise TypeError(
                 f"hypot(): argument 'other' must be a Tensor, got {type(other).__name__}"
@@ -896,7 +916,8 @@ class TensorMath:
         )
 
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
-        """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as sum()."""
+        """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as
+        sum()."""
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
             return x.sum(dim, keepdim)
@@ -981,7 +1002,8 @@ class TensorMath:
     def fliplr(self) -> Any:
         if self._data.ndim < 2:
             raise RuntimeError(
-                f"fliplr(): the input must have at least 2 dimensions, got shape {tuple(self.shape)}"
+                "fliplr(): the input must have at least 2 dimensions, got shape "
+                f"{tuple(self.shape)}"
             )
         return self.flip(1)
 
@@ -1023,7 +1045,8 @@ def _broadcast(what: str, *xs: Any) -> None:
 
 
 def _where(condition: Any, input: Any, other: Any) -> Any:
-    """Elementwise `input if condition else other`, broadcasting all three (torch.where and Tensor.where)."""
+    """Elementwise `input if condition else other`, broadcasting all three (torch.where and
+    Tensor.where)."""
     cond = _t._as_tensor(condition)._data
     if cond.dtype != np.bool_:
         raise TypeError(f"where(): condition must be a bool tensor, got dtype {cond.dtype}")
@@ -1044,4 +1067,5 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
     return _t.ops.Where.apply(cond, a, b, dtype)
 
 
-from . import tensor as _t  # (tensor.py imports this module first; used at call time)
+# tensor.py imports this module first (Tensor mixes it in); used at call time
+from . import tensor as _t  # noqa: E402

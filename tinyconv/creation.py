@@ -256,7 +256,8 @@ def empty_like(
     requires_grad: bool = False,
     memory_format: Any = None,
 ) -> Tensor:
-    """A new tensor of input's shape (and dtype unless given); its values are unspecified (zeros here)."""
+    """A new tensor of input's shape (and dtype unless given); its values are unspecified (zeros
+    here)."""
     if not isinstance(input, Tensor):
         raise TypeError(
             f"empty_like(): argument 'input' must be a Tensor, got {type(input).__name__}"

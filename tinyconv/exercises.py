@@ -132,8 +132,8 @@ def _gradcheck(
     except GradcheckError as e:
         raise Wrong(
             f"gradcheck at random non-integer inputs: your backward is not the derivative of "
-            f"your forward ({setting}; input {', '.join(f'{i} is {n}' for i, n in enumerate(names))})"
-            f":\n  {e}"
+            f"your forward ({setting}; input "
+            f"{', '.join(f'{i} is {n}' for i, n in enumerate(names))}):\n  {e}"
         ) from None
 
 
@@ -207,8 +207,8 @@ def _mistakes_backward(
         dx_pad[:, :, : OH + kh - 1, : OW + kw - 1] = dcrop
         H, W = x.shape[2:]
         hint = (
-            "the stride is ignored in the backward: window (i, j) starts at (i*stride, j*stride), so it "
-            "read x_pad[i*stride + p, j*stride + q], not x_pad[i + p, j + q]"
+            "the stride is ignored in the backward: window (i, j) starts at (i*stride, j*stride), "
+            "so it read x_pad[i*stride + p, j*stride + q], not x_pad[i + p, j + q]"
         )
         out["dx"][hint] = dx_pad[:, :, padding : padding + H, padding : padding + W]
         out["dw"][hint] = dw1
@@ -219,14 +219,10 @@ def _shape_hints_dx(x: np.ndarray, padding: int) -> dict:
     if not padding:
         return {}
     N, C, H, W = x.shape
+    padded = (N, C, H + 2 * padding, W + 2 * padding)
     return {
-        (
-            N,
-            C,
-            H + 2 * padding,
-            W + 2 * padding,
-        ): "that is the shape of x_pad: crop the padding off (its pixels are constants, their gradient "
-        "belongs to nothing)"
+        padded: "that is the shape of x_pad: crop the padding off (its pixels are constants, their "
+        "gradient belongs to nothing)"
     }
 
 
@@ -299,9 +295,10 @@ def _check_ex2(m: Any) -> list[str]:
             {
                 "the bias is missing: add b[o] to every y[n, o, i, j]": want
                 - b[None, :, None, None],
-                "the kernel is flipped: the forward is a correlation, x[i + p] * w[p] (not w[kh - 1 - p])": _ref_forward(
-                    x, w[:, :, ::-1, ::-1].copy(), b
-                ),
+                (
+                    "the kernel is flipped: the forward is a correlation, x[i + p] * w[p] "
+                    "(not w[kh - 1 - p])"
+                ): _ref_forward(x, w[:, :, ::-1, ::-1].copy(), b),
                 "y sums over every input channel c (you used only c = 0)": _ref_forward(
                     x[:, :1], w[:, :1], b
                 ),
@@ -388,9 +385,9 @@ def _check_ex5(m: Any) -> list[str]:
             want,
             setting,
             {
-                "the rows are in (p, q, c) order; im2col's rows run over (c, p, q), c slowest": win.transpose(
-                    0, 2, 3, 1, 4
-                ).reshape(N, C * kh * kw, OH * OW),
+                (
+                    "the rows are in (p, q, c) order; im2col's rows run over (c, p, q), c slowest"
+                ): win.transpose(0, 2, 3, 1, 4).reshape(N, C * kh * kw, OH * OW),
                 "the stride is ignored: window (i, j) starts at (i*stride, j*stride)": K.im2col(
                     x_pad[:, :, : OH + kh - 1, : OW + kw - 1], (kh, kw), (OH, OW), (1, 1), (1, 1)
                 ),

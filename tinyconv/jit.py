@@ -53,7 +53,8 @@ def _eager_warning(what: str) -> None:
 def script(
     obj: T, optimize: Any = None, _frames_up: int = 0, _rcb: Any = None, example_inputs: Any = None
 ) -> T:
-    """Return `obj` (a Module, function or class) unchanged, with a UserWarning: nothing is compiled."""
+    """Return `obj` (a Module, function or class) unchanged, with a UserWarning: nothing is
+    compiled."""
     _eager_warning("script")
     return obj
 
@@ -81,7 +82,8 @@ def unused(fn: T) -> T:
 
 
 def ignore(drop: Any = False, **kwargs: Any) -> Any:
-    """`@ignore` or `@ignore(drop=True)`: marks a function to leave as Python; returns it unchanged."""
+    """`@ignore` or `@ignore(drop=True)`: marks a function to leave as Python; returns it
+    unchanged."""
     if callable(drop):  # used bare: @jit.ignore
         return drop
 

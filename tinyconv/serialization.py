@@ -134,7 +134,8 @@ def save(obj: Any, f: Any) -> None:
 
 
 def _write_atomically(path: str, write: Any) -> None:
-    """Call `write(file)` on a temporary file beside `path`, fsync it, then rename it over `path`."""
+    """Call `write(file)` on a temporary file beside `path`, fsync it, then rename it over
+    `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CheckpointError(
@@ -183,7 +184,8 @@ def _file_mode(path: str) -> int:
 
 
 def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is unreadable.
+    """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is
+    unreadable.
 
     A .safetensors file (recognised by its header, whatever its name) loads as a dict of name ->
     Tensor, keys sorted as `safetensors.torch.load_file` returns them. `map_location` is ignored
@@ -264,8 +266,8 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         zlib.error,
     ) as e:  # NotImplementedError: a corrupt zip header's "method"/"version"
         raise CheckpointError(
-            f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another format): "
-            f"{type(e).__name__}: {e}"
+            f"load: {name} is not a readable tinyconv checkpoint (truncated, corrupt or another "
+            f"format): {type(e).__name__}: {e}"
         ) from None
 
 

@@ -223,7 +223,8 @@ class Tensor(ViewInplace, TensorMath):
         if value and self._data.dtype.kind != "f":
             raise RuntimeError(
                 f"requires_grad: only tensors of floating point dtype can require gradients, "
-                f"but this tensor has dtype {dtype_name(self._data.dtype)}; convert it with .float() first"
+                f"but this tensor has dtype {dtype_name(self._data.dtype)}; convert it with "
+                ".float() first"
             )
         if not value and self.grad_fn is not None:
             raise RuntimeError(
@@ -468,7 +469,8 @@ class Tensor(ViewInplace, TensorMath):
             # PyTorch refuses this one case (a negative *tensor* exponent gives 0s instead)
             raise RuntimeError(
                 f"pow: integers to negative integer powers are not allowed (a tensor of dtype "
-                f"{dtype_name(self._data.dtype)} ** {other}); use a float exponent ({other}.0) or .float()"
+                f"{dtype_name(self._data.dtype)} ** {other}); use a float exponent ({other}.0) or "
+                ".float()"
             )
         return _binary(ops.Pow, self, other)
 
@@ -771,7 +773,8 @@ class Tensor(ViewInplace, TensorMath):
     def norm(
         self, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
     ) -> Tensor:
-        """The vector p-norm of the elements over `dim` (all by default), as torch.norm ('fro' is p=2).
+        """The vector p-norm of the elements over `dim` (all by default), as torch.norm ('fro' is
+        p=2).
 
         One op (ops.Norm) whose backward gives zeros PyTorch's gradients (0, not nan).
         """
@@ -1245,7 +1248,8 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
 
 
 def _ragged(data: Any, path: str = "data") -> str:
-    """Where a nested list stops being rectangular, e.g. 'data[1] is of length 1 but data[0] is of length 2'."""
+    """Where a nested list stops being rectangular, e.g. 'data[1] is of length 1 but data[0] is
+    of length 2'."""
     if not isinstance(data, (list, tuple)):
         return "its elements have inconsistent shapes"
     shapes = []
@@ -1315,7 +1319,8 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 def _operand(x: Any) -> Any:
-    """The other operand of a binary op: a Tensor, a Python scalar, or a Tensor made from an array/list."""
+    """The other operand of a binary op: a Tensor, a Python scalar, or a Tensor made from an
+    array/list."""
     if isinstance(x, Tensor) or type(x) in (builtins.float, builtins.int, builtins.bool):
         return x
     if isinstance(x, _Number):
@@ -1355,7 +1360,8 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
                     "can't be broadcast together"
                 ) from None
     else:
-        # A Python scalar keeps a's dtype unless its category is higher (1.5 * int tensor -> float32).
+        # A Python scalar keeps a's dtype unless its category is higher (1.5 * int tensor ->
+        # float32).
         kind = ad.dtype.kind
         dtype = None
         if (type(b) is builtins.float and kind != "f") or (type(b) is builtins.int and kind == "b"):
@@ -1499,13 +1505,14 @@ def matmul(a: Any, b: Any) -> Tensor:
         return ops.MatMul.apply(a, b)
     except ValueError:
         raise ValueError(
-            f"matmul: shapes {tuple(sa)} and {tuple(sb)}: the batch dimensions {tuple(sa[:-2])} and "
-            f"{tuple(sb[:-2])} can't be broadcast together"
+            f"matmul: shapes {tuple(sa)} and {tuple(sb)}: the batch dimensions {tuple(sa[:-2])} "
+            f"and {tuple(sb[:-2])} can't be broadcast together"
         ) from None
 
 
-from . import _indexing
-from .autograd import engine, ops, ops_extra
+# these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
+from . import _indexing  # noqa: E402
+from .autograd import engine, ops, ops_extra  # noqa: E402
 
 _NO_BOOL = {
     ops.Sub: "-",

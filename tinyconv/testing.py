@@ -186,11 +186,10 @@ def _check_values(
         text = (
             f"Tensor-likes are not {equal}!\n\nMismatched elements: {n_bad} / {a.size} "
             f"({100 * n_bad / a.size:.1f}%)\n"
-            f"Greatest absolute difference: {abs_diff[ia].item()} at index {tuple(int(i) for i in ia)}"
-            + ("" if exact else f" (up to {atol} allowed)")
-            + "\n"
-            f"Greatest relative difference: {rel_diff[ir].item()} at index {tuple(int(i) for i in ir)}"
-            + ("" if exact else f" (up to {rtol} allowed)")
+            f"Greatest absolute difference: {abs_diff[ia].item()} at index "
+            f"{tuple(int(i) for i in ia)}" + ("" if exact else f" (up to {atol} allowed)") + "\n"
+            f"Greatest relative difference: {rel_diff[ir].item()} at index "
+            f"{tuple(int(i) for i in ir)}" + ("" if exact else f" (up to {rtol} allowed)")
         )
     _fail(text, msg, path)
 

@@ -367,7 +367,8 @@ def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
 
 
 def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
-    """Matrix product with broadcasting, `(..., n, k) @ (..., k, m)`; with out=, written into out."""
+    """Matrix product with broadcasting, `(..., n, k) @ (..., k, m)`; with out=, written into
+    out."""
     if out is None:
         return _matmul(input, other)
     _no_grad_out("matmul()", input, other, out)
@@ -924,7 +925,8 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 
 def atleast_1d(*tensors: Any) -> Any:
-    """A 0-d tensor as shape (1,); others unchanged (one tensor in, one out; several in, a tuple)."""
+    """A 0-d tensor as shape (1,); others unchanged (one tensor in, one out; several in, a
+    tuple)."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
     out = tuple(t.reshape(1) if t.dim() == 0 else t for t in ts)
     return out[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else out

@@ -8,7 +8,8 @@ import numpy as np
 
 
 def im2col(x_pad: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
-    """Every window as a column: cols[n, (c, p, q), (i, j)] = x_pad[n, c, i*stride + p, j*stride + q].
+    """Every window as a column: cols[n, (c, p, q), (i, j)] = x_pad[n, c, i*stride + p, j*stride +
+    q].
 
     x_pad: (N, C, Hp, Wp) -> cols: (N, C*kh*kw, OH*OW), rows in (c, p, q) order and
     columns in (i, j) order (row-major), OH = (Hp - kh) // stride + 1 (OW likewise).

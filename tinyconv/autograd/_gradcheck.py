@@ -171,4 +171,6 @@ def gradcheck(
     return True
 
 
-from ..tensor import Tensor
+# the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
+# is bound here at the end, once it exists (used at call time)
+from ..tensor import Tensor  # noqa: E402

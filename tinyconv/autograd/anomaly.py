@@ -174,6 +174,6 @@ def _check_finite(node: Any, grad_output: Any, grads: tuple) -> None:
         else:
             cause = "The gradient arriving at its output was finite, so this op's backward made it."
         raise RuntimeError(
-            f"detect_anomaly: {node.name()} returned {kind} values in the gradient for its input {i} "
-            f"(shape {shape}).\n{_describe(node)}\n{cause}"
+            f"detect_anomaly: {node.name()} returned {kind} values in the gradient for its input "
+            f"{i} (shape {shape}).\n{_describe(node)}\n{cause}"
         )

@@ -134,4 +134,6 @@ def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> N
     run_backward(tensor.grad_fn, grad, retain_graph)
 
 
-from ..tensor import Tensor
+# the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
+# is bound here at the end, once it exists (used at call time)
+from ..tensor import Tensor  # noqa: E402

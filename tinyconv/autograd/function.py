@@ -316,4 +316,6 @@ def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) ->
     return tuple(versions)
 
 
-from ..tensor import Tensor
+# the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
+# is bound here at the end, once it exists (used at call time)
+from ..tensor import Tensor  # noqa: E402

@@ -404,7 +404,8 @@ class Abs(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         with np.errstate(invalid="ignore"):  # an inf gradient at 0 gives nan, quietly, as PyTorch
-            # sign(0) = 0 and, as PyTorch, sign(NaN) = 0 (np.sign gives NaN); multiplied, as PyTorch does
+            # sign(0) = 0 and, as PyTorch, sign(NaN) = 0 (np.sign gives NaN); multiplied, as PyTorch
+            # does
             return grad * np.subtract(a > 0, a < 0, dtype=grad.dtype)
 
 

@@ -417,8 +417,9 @@ class Cumprod(Op):
     Without zeros that is out_j / a_i, so the gradient is a reversed cumulative sum of
     grad * out, divided by a. In a row whose first zero is at z: for i < z only the j < z
     terms count (the others hold the zero), for i > z the gradient is 0, and for i = z it is
-    prod_{k<z} a_k * sum_{z<=j<z2} grad_j prod_{z<k<=j} a_k (z2 the next zero). Like PyTorch, the terms known to be
-    zero are left out, not multiplied, so an inf gradient there does not turn the row NaN.
+    prod_{k<z} a_k * sum_{z<=j<z2} grad_j prod_{z<k<=j} a_k (z2 the next zero). Like PyTorch, the
+    terms known to be zero are left out, not multiplied, so an inf gradient there does not turn the
+    row NaN.
     """
 
     torch_name = "CumprodBackward0"
@@ -711,7 +712,8 @@ class Einsum(Op):
 
 
 class NanToNum(Op):
-    """NaN, +inf and -inf replaced by numbers; the gradient flows only where the input was finite."""
+    """NaN, +inf and -inf replaced by numbers; the gradient flows only where the input was
+    finite."""
 
     torch_name = "NanToNumBackward0"
 

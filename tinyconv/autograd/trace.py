@@ -276,7 +276,8 @@ def _shape(a: np.ndarray) -> str:
 
 
 def _only_sender(records: list[TraceRecord], r: TraceRecord, s: SentGrad, step: int) -> bool:
-    """True when gradient `s` of node `r` is all that reached node #step (so it is that grad_output)."""
+    """True when gradient `s` of node `r` is all that reached node #step (so it is that
+    grad_output)."""
     target = records[step - 1]
     senders = [g for rec in records for g in rec.grads if g.to is target.node]
     return (
@@ -342,7 +343,8 @@ def format_grid(
     left = []
     if planes.shape[0] > max_planes:
         left.append(
-            f"{planes.shape[0] - max_planes} more plane{'s' if planes.shape[0] - max_planes > 1 else ''}"
+            f"{planes.shape[0] - max_planes} more "
+            f"plane{'s' if planes.shape[0] - max_planes > 1 else ''}"
         )
     if flat and a.size > max_cols:
         left.append(f"the first {max_cols} of {a.size} values")

@@ -141,6 +141,6 @@ def download(
     raise DownloadError(
         f"could not download {filename} from any mirror:\n"
         + "\n".join(failures or ["  (no mirrors listed)"])
-        + f"\nCheck the network connection and try again, or fetch {filename} by hand from one of the "
-        f"URLs above (its MD5 is {md5}) and put it in {folder}"
+        + f"\nCheck the network connection and try again, or fetch {filename} by hand from one of "
+        f"the URLs above (its MD5 is {md5}) and put it in {folder}"
     )

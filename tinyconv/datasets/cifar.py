@@ -90,9 +90,10 @@ class CIFAR10(VisionDataset):
         if missing:
             raise RuntimeError(
                 f"CIFAR10: dataset not found: {', '.join(missing)} missing from {self.folder}. Use "
-                f"CIFAR10(root={self.root!r}, download=True) to download it (needs a network), or put "
-                f"{self.resources[0][0]} (from {self.mirrors[0] if self.mirrors else 'a mirror'}) in "
-                f"{self.root} and pass download=True to unpack it"
+                f"CIFAR10(root={self.root!r}, download=True) to download it (needs a network), or "
+                f"put {self.resources[0][0]} (from "
+                f"{self.mirrors[0] if self.mirrors else 'a mirror'}) in {self.root} and pass "
+                "download=True to unpack it"
             )
         parts = [read_cifar_bin(os.path.join(self.folder, n)) for n in names]
         self._images = np.concatenate([p[0] for p in parts])
@@ -114,7 +115,8 @@ class CIFAR10(VisionDataset):
         )
 
     def download(self) -> None:
-        """Fetch and verify the archive (unless the batches are already unpacked), then unpack them."""
+        """Fetch and verify the archive (unless the batches are already unpacked), then unpack
+        them."""
         if self._check_exists():
             return
         filename, md5 = self.resources[0]
@@ -124,7 +126,8 @@ class CIFAR10(VisionDataset):
         self._extract(archive)
 
     def _extract(self, archive: str) -> None:
-        """Unpack only the expected regular files, by name, each via a temporary file and a rename."""
+        """Unpack only the expected regular files, by name, each via a temporary file and a
+        rename."""
         wanted = {
             f"{self.base_folder}/{n}"
             for n in self.train_list + self.test_list + ["batches.meta.txt"]

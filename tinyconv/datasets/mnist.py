@@ -157,8 +157,9 @@ class MNIST(VisionDataset):
             name = type(self).__name__
             raise RuntimeError(
                 f"{name}: dataset not found: {', '.join(missing)} missing from {self.raw_folder}. "
-                f"Use {name}(root={self.root!r}, download=True) to download it (needs a network), or put the "
-                f"files there yourself (from {self.mirrors[0] if self.mirrors else 'a mirror'})"
+                f"Use {name}(root={self.root!r}, download=True) to download it (needs a network), "
+                "or put the files there yourself (from "
+                f"{self.mirrors[0] if self.mirrors else 'a mirror'})"
             )
         return read_idx(paths[0]), read_idx(paths[1])
 
@@ -183,7 +184,8 @@ class MNIST(VisionDataset):
 
 
 class FashionMNIST(MNIST):
-    """Zalando's Fashion-MNIST: MNIST's format and sizes, ten kinds of clothing instead of digits."""
+    """Zalando's Fashion-MNIST: MNIST's format and sizes, ten kinds of clothing instead of
+    digits."""
 
     mirrors: ClassVar[list[str]] = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
     resources: ClassVar[list[tuple[str, str]]] = [

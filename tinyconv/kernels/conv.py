@@ -38,8 +38,8 @@ Differentiate, with ``g = dL/dy`` (the shape of y):
 - weight: w[o,c,p,q] multiplies the pixel at offset (p, q) of every window, so
   ``dL/dw[o,c,p,q] = sum_{n,i,j} g[n,o,i,j] * x_pad[n,c, i*sh + p*dh, j*sw + q*dw]``:
   the correlation of the input with g, g's taps ``stride`` apart and the
-  result sampled ``dilation`` apart. In columns ``dWm = gm @ cols.T`` (``gm``: g as a matrix), with the
-  very columns the forward built.
+  result sampled ``dilation`` apart. In columns ``dWm = gm @ cols.T`` (``gm``: g as a matrix), with
+  the very columns the forward built.
 - input: x_pad[n,c,u,v] is read by every (o, p, q, i, j) with
   ``u = i*sh + p*dh`` and ``v = j*sw + q*dw``, so
 
@@ -459,7 +459,8 @@ def conv_transpose2d_forward(
     dilation: IntPair,
     groups: int,
 ) -> np.ndarray:
-    """``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``: transposed conv.
+    """``x (N, C_in, H, W)``, ``w (C_in, O//groups, kh, kw)`` -> ``(N, O, OH, OW)``: transposed
+    conv.
 
     w is the weight of a conv2d from O channels to C_in, and this is its input gradient.
     """

@@ -30,7 +30,8 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """fan_in = in_features * receptive field; fan_out = out_features * receptive field."""
     if tensor.ndim < 2:
         raise ValueError(
-            f"fan in and fan out need a tensor with at least 2 dims, got shape {tuple(tensor.shape)}"
+            "fan in and fan out need a tensor with at least 2 dims, got shape "
+            f"{tuple(tensor.shape)}"
         )
     receptive = 1
     for s in tensor.shape[2:]:
@@ -69,7 +70,8 @@ def ones_(tensor: Tensor) -> Tensor:
 
 
 def _empty_noop(tensor: Tensor) -> bool:
-    """A tensor with a zero-size dim has no fan to scale by: initializing it does nothing, as in PyTorch."""
+    """A tensor with a zero-size dim has no fan to scale by: initializing it does nothing, as in
+    PyTorch."""
     if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
         return True
@@ -79,7 +81,8 @@ def _empty_noop(tensor: Tensor) -> bool:
 def kaiming_uniform_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """U(-bound, bound) with bound = gain * sqrt(3 / fan). nn.Conv2d uses a = sqrt(5): bound = 1/sqrt(fan_in)."""
+    """U(-bound, bound) with bound = gain * sqrt(3 / fan). nn.Conv2d uses a = sqrt(5): bound =
+    1/sqrt(fan_in)."""
     if _empty_noop(tensor):
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))

@@ -63,7 +63,8 @@ class _ConvNd(Module):
                 _check_pair(v, n, type(self).__name__, 0 if n.endswith("padding") else 1)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
         if self.padding not in ((0, 0), "valid"):
             s += f", padding={self.padding}"
         if getattr(self, "output_padding", (0, 0)) != (0, 0):
@@ -196,9 +197,10 @@ class ConvTranspose2d(_ConvNd):
             for t, b, s, d in zip(target, base, self.stride, self.dilation, strict=False):
                 if not b <= t < b + max(s, d):
                     raise ValueError(
-                        f"ConvTranspose2d: output_size {tuple(output_size)} can't be reached from input shape "
-                        f"{tuple(input.shape)}: each output side must be in [{b}, {b + max(s, d) - 1}] "
-                        f"(stride {self.stride}, padding {self.padding}, kernel_size {self.kernel_size})"
+                        f"ConvTranspose2d: output_size {tuple(output_size)} can't be reached from "
+                        f"input shape {tuple(input.shape)}: each output side must be in [{b}, "
+                        f"{b + max(s, d) - 1}] (stride {self.stride}, padding {self.padding}, "
+                        f"kernel_size {self.kernel_size})"
                     )
         return F.conv_transpose2d(
             input,
@@ -243,7 +245,10 @@ class Linear(Module):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Identity(Module):
@@ -571,7 +576,8 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class _BatchNorm(Module):
-    """Shared by BatchNorm1d/2d: learnable per-channel weight and bias, running statistics as buffers."""
+    """Shared by BatchNorm1d/2d: learnable per-channel weight and bias, running statistics as
+    buffers."""
 
     _ranks: tuple = ()
     _shape_names = ""
@@ -638,8 +644,9 @@ class _BatchNorm(Module):
             )
         if input.shape[1] != self.num_features:
             raise ValueError(
-                f"{name}: input has {input.shape[1]} channels (dim 1 of shape {tuple(input.shape)}) "
-                f"but the layer was built for num_features={self.num_features}"
+                f"{name}: input has {input.shape[1]} channels (dim 1 of shape "
+                f"{tuple(input.shape)}) but the layer was built for "
+                f"num_features={self.num_features}"
             )
 
     def forward(self, input: Tensor) -> Tensor:
@@ -690,7 +697,8 @@ class BatchNorm2d(_BatchNorm):
 
 class UninitializedParameter(Parameter):
     """A Parameter whose shape is not known yet. A lazy module materializes it at its first call:
-    the same object then becomes an ordinary Parameter, so an optimizer made earlier still holds it."""
+    the same object then becomes an ordinary Parameter, so an optimizer made earlier still holds
+    it."""
 
     __slots__ = ()
 
@@ -707,7 +715,8 @@ class UninitializedParameter(Parameter):
         return p
 
     def materialize(self, shape: tuple) -> None:
-        """Give the parameter its shape (values uninitialized: the module's reset_parameters fills them)."""
+        """Give the parameter its shape (values uninitialized: the module's reset_parameters
+        fills them)."""
         self._data = empty(shape, dtype=self._data.dtype)._data
         self.__class__ = Parameter
 
@@ -783,7 +792,8 @@ class LazyConv2d(_LazyMixin, Conv2d):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        # Conv2d's checks and attributes, with in_channels = groups as a placeholder until the first call
+        # Conv2d's checks and attributes, with in_channels = groups as a placeholder until the first
+        # call
         super().__init__(
             groups,
             out_channels,
@@ -1039,6 +1049,6 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-            f"bias={self.bias is not None}"
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         )

@@ -65,14 +65,16 @@ def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
 
 
 class ModuleInitError(AttributeError, RuntimeError):
-    """A Module used before Module.__init__() ran: an AttributeError as in PyTorch, and a RuntimeError."""
+    """A Module used before Module.__init__() ran: an AttributeError as in PyTorch, and a
+    RuntimeError."""
 
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
 class Module:
-    """Base class of layers and networks: subclass it, set attributes in __init__, define forward."""
+    """Base class of layers and networks: subclass it, set attributes in __init__, define
+    forward."""
 
     training: bool
 
@@ -333,7 +335,8 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        """Copy values in by name; with strict, missing/unexpected keys and shape mismatches all raise."""
+        """Copy values in by name; with strict, missing/unexpected keys and shape mismatches all
+        raise."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(
                 f"load_state_dict: state_dict must be a dict of name -> tensor, got "

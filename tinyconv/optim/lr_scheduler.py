@@ -53,8 +53,9 @@ __all__ = [
 
 _EPOCH_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
-    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch "
-    "is different from None, the closed form is used instead of the new chainable form, where available."
+    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+    "epoch is different from None, the closed form is used instead of the new chainable form, "
+    "where available."
 )
 
 
@@ -139,7 +140,8 @@ class LRScheduler:
             self._is_initial = False
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer: `last_epoch`, `base_lrs`, `_last_lr`, the rule's settings."""
+        """Everything but the optimizer: `last_epoch`, `base_lrs`, `_last_lr`, the rule's
+        settings."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -238,7 +240,8 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base_lr * gamma ** (number of milestones <= last_epoch); a repeated milestone counts twice."""
+    """lr = base_lr * gamma ** (number of milestones <= last_epoch); a repeated milestone counts
+    twice."""
 
     def __init__(
         self,
@@ -297,7 +300,8 @@ class ConstantLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """lr goes linearly from base_lr * start_factor to base_lr * end_factor over total_iters epochs."""
+    """lr goes linearly from base_lr * start_factor to base_lr * end_factor over total_iters
+    epochs."""
 
     def __init__(
         self,
@@ -945,7 +949,8 @@ class SequentialLR(_Composite):
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            # the next scheduler starts at its epoch 0 (closed form), without the deprecation warning
+            # the next scheduler starts at its epoch 0 (closed form), without the deprecation
+            # warning
             scheduler._is_initial = True
             try:
                 scheduler.step(0)

@@ -107,7 +107,8 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict:
-        """{'state': {index: {...arrays as Tensors...}}, 'param_groups': [...]} with parameters as indices."""
+        """{'state': {index: {...arrays as Tensors...}}, 'param_groups': [...]} with parameters
+        as indices."""
         index = {}
         groups = []
         for g in self.param_groups:

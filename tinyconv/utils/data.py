@@ -274,7 +274,8 @@ class SubsetRandomSampler(Sampler):
 
 
 class BatchSampler(Sampler):
-    """Group another sampler's indices into lists of `batch_size` (the last one shorter unless drop_last)."""
+    """Group another sampler's indices into lists of `batch_size` (the last one shorter unless
+    drop_last)."""
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
@@ -354,7 +355,8 @@ def default_collate(batch: list) -> Any:
 
 
 def default_convert(data: Any) -> Any:
-    """With batch_size=None: NumPy arrays become tensors, containers are converted field by field."""
+    """With batch_size=None: NumPy arrays become tensors, containers are converted field by
+    field."""
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         return Tensor._make(data, None, False)
     if isinstance(data, collections.abc.Mapping):

@@ -45,7 +45,8 @@ def progress(
     leave: bool = True,
     mininterval: float = 0.1,
 ) -> Any:
-    """A progress bar over `iterable` (or updated by hand up to `total`): tqdm's, else a PlainProgress.
+    """A progress bar over `iterable` (or updated by hand up to `total`): tqdm's, else a
+    PlainProgress.
 
     The arguments are tqdm's. `unit="B"` with `unit_scale=True` counts bytes (shown as kB, MB);
     `mininterval` is the least time between two redraws of a tqdm bar.

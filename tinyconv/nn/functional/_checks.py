@@ -92,7 +92,8 @@ def _float_act(input: Any, what: str) -> Tensor:
 
 
 def _maybe_inplace(input: Tensor, out_fn: Any, inplace: bool, what: str) -> Tensor:
-    """`inplace=True` writes the result into input (the Tensor's in-place path), else a new tensor."""
+    """`inplace=True` writes the result into input (the Tensor's in-place path), else a new
+    tensor."""
     if inplace:
         return input._inplace_result(out_fn, what + "(inplace=True)")
     return out_fn(input)

@@ -245,7 +245,8 @@ class Hardsigmoid(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its numbers
+        # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its
+        # numbers
         return (grad * ((x > -3) & (x < 3)) * float(np.float32(1 / 6))).astype(
             grad.dtype, copy=False
         )

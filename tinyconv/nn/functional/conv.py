@@ -172,7 +172,8 @@ def _plain(v: Any) -> bool:
 def _conv2d_options(
     input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any
 ) -> tuple:
-    """conv2d's checked options `((stride, pads, dilation, groups), unbatched)`; raises on bad arguments."""
+    """conv2d's checked options `((stride, pads, dilation, groups), unbatched)`; raises on bad
+    arguments."""
     key = None
     if (
         isinstance(input, Tensor)
@@ -238,8 +239,9 @@ def _check_conv2d(
     ):
         if size + p0 + p1 < d * (k - 1) + 1:
             raise ValueError(
-                f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
-                f"input {axis} {size + p0 + p1} (input shape {tuple(input.shape)}, padding={padding})"
+                f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the "
+                f"padded input {axis} {size + p0 + p1} (input shape {tuple(input.shape)}, "
+                f"padding={padding})"
             )
     return (stride, pads, dilation, int(groups)), unbatched
 

@@ -55,8 +55,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input shape "
-            f"{tuple(input.shape)} (weight shape {tuple(weight.shape)}); did you forget to flatten?"
+            f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input "
+            f"shape {tuple(input.shape)} (weight shape {tuple(weight.shape)}); did you forget to "
+            "flatten?"
         )
     b = _check_bias(bias, weight.shape[0], what)
     _same_dtype(input, weight, b, what)

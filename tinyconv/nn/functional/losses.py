@@ -77,8 +77,8 @@ def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
                 f"{tuple(target.shape)} don't broadcast"
             ) from None
         warnings.warn(
-            f"{what}: target size {tuple(target.shape)} differs from input size {tuple(input.shape)}; "
-            "they will be broadcast, which is likely not what you want",
+            f"{what}: target size {tuple(target.shape)} differs from input size "
+            f"{tuple(input.shape)}; they will be broadcast, which is likely not what you want",
             UserWarning,
             stacklevel=3,
         )
@@ -145,7 +145,8 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
         )
     if input.shape[0 if input.ndim == 1 else 1] == 0:
         raise ValueError(
-            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)"
+            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is "
+            "empty)"
         )
     unbatched = input.ndim == 1
     x = input.unsqueeze(0) if unbatched else input
@@ -180,7 +181,8 @@ def nll_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C, ...)`."""
+    """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C,
+    ...)`."""
     what = "nll_loss"
     _check_reduction(reduction, what)
     x, td, unbatched = _class_targets(input, target, what)
@@ -203,7 +205,8 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class probabilities.
+    """Cross-entropy of logits `(N, C, ...)` against class indices `(N, ...)` or class
+    probabilities.
 
     Computed as nll_loss(log_softmax(input)), with the log-softmax shifted by
     the max so logits of 1e4 give finite losses and gradients.
@@ -226,7 +229,8 @@ def cross_entropy(
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape[class_dim] == 0:
         raise ValueError(
-            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is empty)"
+            f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is "
+            "empty)"
         )
     if weight is not None and tuple(_as_tensor(weight).shape) != (input.shape[class_dim],):
         raise ValueError(
@@ -310,7 +314,8 @@ class BinaryCrossEntropy(Op):
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
-    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as PyTorch."""
+    """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as
+    PyTorch."""
     what = "binary_cross_entropy"
     _check_reduction(reduction, what)
     x, t = _loss_pair(input, target, what)

@@ -29,7 +29,8 @@ class BatchNorm(Op):
     Backward, with g = dL/dy and gh = dL/dxhat = g * w:
         dL/db = sum(g),   dL/dw = sum(g * xhat)        (sums over the channel's M values)
         eval:     dL/dx = gh * r                       (mu and r are constants)
-        training: mu and r depend on x too. Chaining dxhat_j/dx_i = r (delta_ij - 1/M - xhat_i xhat_j / M)
+        training: mu and r depend on x too. Chaining dxhat_j/dx_i = r (delta_ij - 1/M - xhat_i
+        xhat_j / M)
                   (from dmu/dx_i = 1/M and dr/dx_i = -r^3 (x_i - mu) / M) gives
                   dL/dx = r / M * (M gh - sum(gh) - xhat * sum(gh * xhat)).
     """
@@ -108,9 +109,9 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each channel (dim 1) of `(N, C, ...)` input to zero mean and unit variance, then scale
-    by weight and shift by bias. Training uses the batch's statistics and updates the running ones in
-    place; eval uses the running ones."""
+    """Normalise each channel (dim 1) of `(N, C, ...)` input to zero mean and unit variance, then
+    scale by weight and shift by bias. Training uses the batch's statistics and updates the running
+    ones in place; eval uses the running ones."""
     what = "batch_norm"
     _check_tensor(input, "input", what)
     if input.ndim < 2:
@@ -156,7 +157,8 @@ def batch_norm(
             f"shape {tuple(input.shape)}"
         )
     if training and running_mean is not None and input.numel() > 0:
-        # forward updates them in place; bumped first, so the version backward expects is the new one
+        # forward updates them in place; bumped first, so the version backward expects is the new
+        # one
         running_mean._vc[0] += 1
         running_var._vc[0] += 1
     # the running stats go in as Tensors (no gradient flows to them) so their versions are checked

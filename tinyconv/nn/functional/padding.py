@@ -52,7 +52,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     _check_tensor(input, "input", what)
     if not isinstance(pad, (tuple, list)) or len(pad) % 2 or not pad:
         raise ValueError(
-            f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got {pad!r}"
+            f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got "
+            f"{pad!r}"
         )
     if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pad):
         raise TypeError(f"{what}: pad entries must be integers, got {pad!r}")
