@@ -122,6 +122,8 @@ class ViewInplace:
             cls, extra = steps[0]
             if len(steps) == 1 and cls is _t.ops.Index:
                 index = extra[0]  # one basic index: the region is that index
+            elif root._data.ndim == 0:  # a view of a 0-d root covers all of it
+                index = _t._indexing.IndexPlan((Ellipsis,), None, (), True)
             else:  # the flat positions of the view's elements in the root, as an index
                 pos = np.arange(root._data.size).reshape(root._data.shape)
                 for cls, extra in steps:
