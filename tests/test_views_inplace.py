@@ -460,10 +460,13 @@ def test_inplace_on_an_expand_that_repeats_nothing_works_as_pytorch():
         assert got[1] == got[0], sizes
 
 
-@pytest.mark.parametrize("write, expected_grad", [
-    (lambda v: v.zero_(), 0.0),
-    (lambda v: v.mul_(3), 7.5),  # 5 * 3 * d log(x)/dx at x = 2
-])
+@pytest.mark.parametrize(
+    "write, expected_grad",
+    [
+        (lambda v: v.zero_(), 0.0),
+        (lambda v: v.mul_(3), 7.5),  # 5 * 3 * d log(x)/dx at x = 2
+    ],
+)
 def test_inplace_on_a_view_of_a_0d_tensor(write, expected_grad):
     # unsqueeze of a 0-d tensor is a view whose root has no dims to index by position
     x = tinyconv.tensor(2.0, dtype=tinyconv.float64, requires_grad=True)
