@@ -438,3 +438,203 @@ def test_more_bad_input_names_the_argument():
         v.fliplr()
     with pytest.raises(RuntimeError, match="broadcast"):
         tinyconv.broadcast_tensors(a, tinyconv.ones(3))
+
+
+# -- fused products, fmod, selections, rot90, std_mean (third batch) -------------------------------
+
+
+@given(matrices(), st.sampled_from([(1, 1), (0.5, -2), (0, 3)]), st.booleans())
+def test_add_matmul_backward(ms, ba, row):
+    beta, alpha = ba
+    n = ms["a"].shape[0]
+    p = ms["c3"].shape[-1]
+    rng = np.random.default_rng(0)
+    inp = rng.standard_normal((1, p) if row else (n, p))
+    check(
+        lambda i, x, y: tinyconv.addmm(i, x, y, beta=beta, alpha=alpha), inp, ms["a"], ms["c3"][0]
+    )
+    check(
+        lambda i, x, y: i.addmv(x, y, beta=beta, alpha=alpha),
+        rng.standard_normal(n),
+        ms["a"],
+        ms["v"],
+    )
+    b = ms["b3"].shape[0]
+    check(
+        lambda i, x, y: tinyconv.baddbmm(i, x, y, beta=beta, alpha=alpha),
+        rng.standard_normal((b, 1, p)),
+        ms["b3"],
+        ms["c3"],
+    )
+
+
+@given(broadcastable_pairs().flatmap(lambda ss: st.tuples(*(float64_arrays(s) for s in ss))))
+def test_fmod_backward(ab):
+    a, b = ab
+    b = np.where(b < 0, -1, 1) * (np.abs(b) + 0.5)
+    # keep a / b away from integers, where fmod jumps
+    a = b * (np.round(a, 1) + 0.05 * np.sign(a * b + 0.01))
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        return
+    check(lambda x, y: tinyconv.fmod(x, y), a, b)
+    check(lambda x: x.fmod(0.3), np.round(a, 1) + 0.05)
+
+
+GRAD3 = {
+    "masked_select": (
+        lambda x: x.masked_select(tinyconv.arange(x.numel()).reshape(x.shape) % 2 == 0),
+        real,
+    ),
+    "masked_select broadcast": (
+        lambda x: x.masked_select(tinyconv.tensor([True, False]).reshape((2,) + (1,) * x.dim())),
+        real,
+    ),
+    "take": (lambda x: x.take(tinyconv.tensor([0, -1, 0])), real),
+    "rot90": (lambda x: x.rot90() if x.dim() >= 2 else x * 1, real),
+    "rot90 k=-1 dims": (lambda x: x.rot90(-1, (-1, 0)) if x.dim() >= 2 else x * 1, real),
+    "rot90 k=2": (lambda x: tinyconv.rot90(x, 2) if x.dim() >= 2 else x * 1, real),
+    # (the values made not all equal: std has a kink there)
+    "std_mean": (
+        lambda x: sum(tinyconv.std_mean(tinyconv.cat([x.reshape(-1), x.reshape(-1).exp() + 100]))),
+        real,
+    ),
+    "var_mean dim": (
+        lambda x: sum(tinyconv.var_mean(x, 0, keepdim=True)) if x.dim() else x * 1,
+        real,
+    ),
+    "addmm_": (
+        lambda x: (x.reshape(-1, 1) * 1).addmm_(x.reshape(-1, 1), x.reshape(-1)[:1].reshape(1, 1)),
+        real,
+    ),
+    "fmod_": (lambda x: (x * 1).fmod_(7.0), real),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD3))
+@given(data=st.data())
+def test_backward_matches_finite_differences_third(name, data):
+    fn, strat = GRAD3[name]
+    check(fn, data.draw(strat()))
+
+
+CASES3 = {
+    "addmm": lambda T, a, v, b3, c3, z: T.addmm(c3[0, 0], a, c3[1]),
+    "addmm beta alpha": lambda T, a, v, b3, c3, z: a.addmm(b3[0], c3[0][:, :4], beta=0.5, alpha=-2),
+    "addmm beta 0 ignores nan": lambda T, a, v, b3, c3, z: T.addmm(
+        z[:1].reshape(1, 1), a, v[:, None], beta=0
+    ),
+    "addmm int": lambda T, a, v, b3, c3, z: T.addmm(
+        T.ones(3, 5, dtype=T.int64),
+        T.ones(3, 4, dtype=T.int64),
+        T.ones(4, 5, dtype=T.int64),
+        beta=2,
+    ),
+    "addmv": lambda T, a, v, b3, c3, z: T.addmv(z[:3], a, v, alpha=3),
+    "baddbmm": lambda T, a, v, b3, c3, z: T.baddbmm(c3[:, :1], b3, c3, beta=0.25),
+    "addmm_": lambda T, a, v, b3, c3, z: (a[:, :1] * 1).addmm_(a, v[:, None]),
+    "fmod scalar": lambda T, a, v, b3, c3, z: T.fmod(a * 3, 0.7),
+    "fmod tensor": lambda T, a, v, b3, c3, z: a.fmod(v + 3),
+    "fmod int": lambda T, a, v, b3, c3, z: T.fmod(T.tensor([-7, 7, 5]), 3),
+    "fmod int float": lambda T, a, v, b3, c3, z: T.fmod(T.tensor([-7, 7]), T.tensor([2.5, -2.5])),
+    "fmod_": lambda T, a, v, b3, c3, z: (a * 1).fmod_(0.3),
+    "nonzero": lambda T, a, v, b3, c3, z: T.nonzero(b3 > 0),
+    "nonzero 0-d": lambda T, a, v, b3, c3, z: T.tensor(1.5).nonzero(),
+    "nonzero as_tuple": lambda T, a, v, b3, c3, z: T.nonzero(a > 0, as_tuple=True)[1],
+    "nonzero as_tuple 0-d": lambda T, a, v, b3, c3, z: T.tensor(1.5).nonzero(as_tuple=True)[0],
+    "argwhere": lambda T, a, v, b3, c3, z: T.argwhere(z),
+    "masked_select": lambda T, a, v, b3, c3, z: T.masked_select(a, v > 0),
+    "masked_select 0-d": lambda T, a, v, b3, c3, z: T.masked_select(a[0, 0], v > 0),
+    "masked_select 0-d both": lambda T, a, v, b3, c3, z: a[0, 0].masked_select(T.tensor(True)),
+    "masked_select method": lambda T, a, v, b3, c3, z: v.masked_select(a > 0),
+    "take": lambda T, a, v, b3, c3, z: T.take(a, T.tensor([[0, 11], [-1, 5]])),
+    "take method": lambda T, a, v, b3, c3, z: a.t().take(T.tensor([1, 2, 3])),
+    "rot90": lambda T, a, v, b3, c3, z: a.rot90(),
+    "rot90 k=3": lambda T, a, v, b3, c3, z: T.rot90(b3, 3, (2, 0)),
+    "rot90 k=-2": lambda T, a, v, b3, c3, z: b3.rot90(-2, [1, 2]),
+    "rot90 k=0": lambda T, a, v, b3, c3, z: T.rot90(a, 4),
+    "std_mean": lambda T, a, v, b3, c3, z: T.std_mean(a)[0],
+    "std_mean mean": lambda T, a, v, b3, c3, z: T.std_mean(b3, (0, 2), keepdim=True)[1],
+    "var_mean": lambda T, a, v, b3, c3, z: T.var_mean(a, 1, correction=0)[0],
+    "var_mean unbiased": lambda T, a, v, b3, c3, z: T.var_mean(a, 0, False)[1],
+    "randint_like": lambda T, a, v, b3, c3, z: T.randint_like(a, 3, 4),
+    "randint_like dtype": lambda T, a, v, b3, c3, z: T.randint_like(a, 1, dtype=T.int32),
+}
+
+
+def _run3(T, name):
+    rng = np.random.default_rng(3)
+    arrays = [
+        rng.standard_normal((3, 4)),
+        rng.standard_normal(4),
+        rng.standard_normal((2, 3, 4)),
+        rng.standard_normal((2, 4, 5)),
+        np.array([1.0, np.nan, -2.0, 0.0, 0.5, 3.0]),
+    ]
+    ts = [T.tensor(a, requires_grad=True) for a in arrays]
+    return CASES3[name](T, *ts), ts
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(CASES3))
+def test_matches_torch_third(name):
+    torch = pytest.importorskip("torch")
+    got, gin = _run3(tinyconv, name)
+    want, win = _run3(torch, name)
+    _same(got, want)
+    if want.requires_grad:
+        assert got.grad_fn.name() == type(want.grad_fn).__name__
+        w = np.random.default_rng(0).standard_normal(tuple(want.shape))
+        (got * tinyconv.tensor(w)).sum().backward()
+        (want * torch.tensor(w)).sum().backward()
+        for g, t in zip(gin, win, strict=True):
+            if t.grad is None:
+                assert g.grad is None or not np.any(g.grad.numpy())
+            else:
+                np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_third_bad_input_names_the_argument():
+    a, v = tinyconv.ones(3, 4), tinyconv.ones(4)
+    with pytest.raises(RuntimeError, match="can't be multiplied"):
+        tinyconv.addmm(tinyconv.ones(3, 5), a, tinyconv.ones(3, 5))
+    with pytest.raises(RuntimeError, match="broadcast to the product"):
+        tinyconv.addmm(tinyconv.ones(2, 5), a, tinyconv.ones(4, 5))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        tinyconv.addmm(tinyconv.ones(3, 5), a, tinyconv.ones(4, 5, dtype=tinyconv.float64))
+    with pytest.raises(TypeError, match="vec"):
+        tinyconv.addmv(tinyconv.ones(3), a, [1, 2, 3, 4])
+    with pytest.raises(RuntimeError, match="can't be multiplied"):
+        tinyconv.baddbmm(tinyconv.ones(1), tinyconv.ones(2, 3, 4), tinyconv.ones(3, 4, 5))
+    with pytest.raises(TypeError, match="beta"):
+        a.addmm(a, tinyconv.ones(4, 4), beta=None)
+    with pytest.raises(RuntimeError, match="division by zero"):
+        tinyconv.fmod(tinyconv.tensor([1, 2]), 0)
+    with pytest.raises(RuntimeError, match="mask"):
+        a.masked_select(a)
+    with pytest.raises(IndexError, match="out of range"):
+        a.take(tinyconv.tensor([12]))
+    with pytest.raises(RuntimeError, match="int64"):
+        a.take(tinyconv.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="dims must differ"):
+        a.rot90(1, (0, 0))
+    with pytest.raises(RuntimeError, match="at least 2"):
+        v.rot90()
+    with pytest.raises(RuntimeError, match="low < high"):
+        tinyconv.randint_like(a, 3, 3)
+
+
+@pytest.mark.parametrize("method", ["exp_", "sigmoid_", "tanh_", "sqrt_", "reciprocal_", "rsqrt_"])
+def test_inplace_of_an_output_saving_op_guards_its_result(method):
+    # these ops save their result for backward: changing it in place afterwards must make
+    # backward fail, as in PyTorch (found by the differential fuzzer)
+    x = tinyconv.tensor([0.5, 2.0], dtype=tinyconv.float64, requires_grad=True)
+    y = x * 1
+    getattr(y, method)()
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place"):
+        y.sum().backward()
+    z = x * 1
+    getattr(z, method)()
+    z.sum().backward()  # untouched: fine

@@ -127,6 +127,16 @@ CASES = {
     "fliplr": lambda T, F, x, y, v, m, img, w: x.fliplr(),
     "select method": lambda T, F, x, y, v, m, img, w: x.select(1, 2),
     "vstack": lambda T, F, x, y, v, m, img, w: T.vstack([x, v]),
+    "addmm": lambda T, F, x, y, v, m, img, w: T.addmm(v[:1], x, m[:, :3], beta=0.5),
+    "addmv": lambda T, F, x, y, v, m, img, w: T.addmv(v[:2], x, v),
+    "baddbmm": lambda T, F, x, y, v, m, img, w: T.baddbmm(x[None, :, :1], x[None], m[None, :, :2]),
+    "fmod": lambda T, F, x, y, v, m, img, w: x.fmod(0.3),
+    "fmod tensor": lambda T, F, x, y, v, m, img, w: T.fmod(x, y + 1),
+    "masked_select": lambda T, F, x, y, v, m, img, w: x.masked_select(y > 0.5),
+    "take": lambda T, F, x, y, v, m, img, w: x.take(T.tensor([0, 4])),
+    "rot90": lambda T, F, x, y, v, m, img, w: x.rot90(),
+    "std_mean": lambda T, F, x, y, v, m, img, w: T.std_mean(x, 0)[1],
+    "var_mean": lambda T, F, x, y, v, m, img, w: T.var_mean(x)[0],
 }
 
 

@@ -1162,6 +1162,13 @@ OPS: list[Op] = [
     Op("select", "view", dim_method("({x}.select({d}, 0) if {x}.shape[{d}] else {x})")),
     Op("flipud", "select", dim_method("{x}.flipud()")),
     Op("vstack", "cat", unary("T.vstack([{x}, {x} * 2])")),
+    Op("fmod", "floordiv_mod", unary("{x}.fmod(0.7)")),
+    Op("masked_select", "select", unary("{x}.masked_select({x} > 0)")),
+    Op(
+        "rot90",
+        "view",
+        dim_method("{x}.rot90(1, ({d}, {d} + 1)) if {x}.dim() > 1 and {d} != -1 else {x}"),
+    ),
 ]
 
 FAMILIES = sorted({op.family for op in OPS})

@@ -112,6 +112,14 @@ class TensorMath:
         if track:
             self.grad_fn = out.grad_fn
             self._requires_grad = True
+            node = out.grad_fn
+            if node is not None and node._saved_versions:
+                # an op that saved its output (exp, sigmoid, tanh, reciprocal, ...) saved what is
+                # now self: a later in-place change of self must fail its backward, as in PyTorch
+                node._saved_versions = tuple(
+                    (self._vc, self._vc[0], sh) if vc is out._vc else (vc, v, sh)
+                    for vc, v, sh in node._saved_versions
+                )
             if view:
                 self._view_after_write()
         return self
@@ -1023,6 +1031,158 @@ class TensorMath:
                 f"select(): index {index} out of range for dimension {d} of size {size}"
             )
         return self[(slice(None),) * d + (builtins.int(index),)]
+
+    # beta * self + alpha * (a @ b)
+    def _add_matmul(
+        self, m1: Any, m2: Any, beta: Any, alpha: Any, what: str, ranks: tuple, name: str
+    ) -> Any:
+        for arg, t in (
+            ("mat1" if ranks[1] != 1 else "mat", m1),
+            ("mat2" if ranks[1] != 1 else "vec", m2),
+        ):
+            if not isinstance(t, _t.Tensor):
+                raise TypeError(
+                    f"{what}: argument '{arg}' must be a Tensor, got {type(t).__name__}"
+                )
+        if (m1._data.ndim, m2._data.ndim) != ranks:
+            raise RuntimeError(
+                f"{what}: expected operands of {ranks[0]} and {ranks[1]} dimensions, got shapes "
+                f"{tuple(m1.shape)} and {tuple(m2.shape)}"
+            )
+        s1, s2 = m1._data.shape, m2._data.shape
+        inner2 = s2[-2] if len(s2) > 1 else s2[0]
+        if s1[-1] != inner2 or (len(s1) == 3 and s1[0] != s2[0]):
+            raise RuntimeError(f"{what}: shapes {tuple(s1)} and {tuple(s2)} can't be multiplied")
+        out_shape = s1[:-1] + (s2[-1],) if len(s2) > 1 else s1[:-1]
+        try:
+            if np.broadcast_shapes(self._data.shape, out_shape) != out_shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: input of shape {tuple(self.shape)} can't be broadcast to the "
+                f"product's shape {out_shape}"
+            ) from None
+        dts = {self._data.dtype, m1._data.dtype, m2._data.dtype}
+        if len(dts) != 1:
+            raise RuntimeError(
+                f"{what}: input, and both operands must have the same dtype, got "
+                + ", ".join(dtype_name(t._data.dtype) for t in (self, m1, m2))
+            )
+        for arg, v in (("beta", beta), ("alpha", alpha)):
+            if not isinstance(v, (builtins.int, builtins.float, np.number)) or isinstance(
+                v, builtins.bool
+            ):
+                raise TypeError(f"{what}: {arg} must be a number, got {v!r}")
+        return _t.ops_extra.AddMatmul.apply(self, m1, m2, beta, alpha, name)
+
+    def addmm(self, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        """beta * self + alpha * (mat1 @ mat2): (n, m) @ (m, p), self broadcast to (n, p)."""
+        return self._add_matmul(mat1, mat2, beta, alpha, "addmm()", (2, 2), "AddmmBackward0")
+
+    def addmv(self, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        """beta * self + alpha * (mat @ vec): (n, m) @ (m,), self broadcast to (n,)."""
+        return self._add_matmul(mat, vec, beta, alpha, "addmv()", (2, 1), "AddmvBackward0")
+
+    def baddbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        """beta * self + alpha * (batch1 @ batch2): (b, n, m) @ (b, m, p), self broadcast to
+        (b, n, p)."""
+        return self._add_matmul(
+            batch1, batch2, beta, alpha, "baddbmm()", (3, 3), "BaddbmmBackward0"
+        )
+
+    def addmm_(self, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        return self._inplace_result(
+            lambda x: x.addmm(mat1, mat2, beta=beta, alpha=alpha), "addmm_()", (mat1, mat2)
+        )
+
+    def fmod(self, other: Any) -> Any:
+        """a - trunc(a / b) * b (the sign of self), broadcasting; integer division by 0 raises."""
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("fmod(): not implemented for bool tensors")
+        od = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
+        if self._data.dtype.kind in "iu" and od.dtype.kind in "iub" and not np.all(od):
+            raise RuntimeError("fmod(): integer division by zero (argument 'other' has a zero)")
+        return _t._binary(_t.ops_extra.Fmod, self, other)
+
+    def fmod_(self, other: Any) -> Any:
+        return self._inplace_result(lambda x: x.fmod(other), "fmod_()", (other,))
+
+    # selections returning new tensors
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """Indices of the nonzero elements: (n, ndim) int64, or with as_tuple one 1-D tensor per
+        dim."""
+        if as_tuple:
+            data = self._data if self._data.ndim else self._data.reshape(1)
+            return tuple(_t.Tensor._make(i.astype(np.int64), None, False) for i in np.nonzero(data))
+        idx = (
+            np.argwhere(self._data)
+            if self._data.ndim
+            else np.zeros((builtins.int(self._data != 0), 0), np.int64)
+        )
+        return _t.Tensor._make(idx.astype(np.int64), None, False)
+
+    def argwhere(self) -> Any:
+        return self.nonzero()
+
+    def _renamed(self, out: Any, name: str) -> Any:
+        if out.grad_fn is not None:  # the node PyTorch leaves for this op
+            out.grad_fn.torch_name = name
+        return out
+
+    def masked_select(self, mask: Any) -> Any:
+        """The elements where the bool `mask` (broadcast with self) is True, as a 1-D tensor."""
+        if not isinstance(mask, _t.Tensor) or mask._data.dtype != np.bool_:
+            raise RuntimeError(
+                "masked_select(): argument 'mask' must be a bool tensor, got "
+                + (
+                    dtype_name(mask._data.dtype)
+                    if isinstance(mask, _t.Tensor)
+                    else type(mask).__name__
+                )
+            )
+        try:
+            shape = np.broadcast_shapes(self._data.shape, mask._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"masked_select(): mask of shape {tuple(mask.shape)} can't be broadcast with "
+                f"the input's shape {tuple(self.shape)}"
+            ) from None
+        x = self if self._data.shape == shape else self.expand(*shape)
+        m = mask if mask._data.shape == shape else mask.expand(*shape)
+        return self._renamed(x[m] if shape else x.reshape(1)[m.reshape(1)], "MaskedSelectBackward0")
+
+    def take(self, index: Any) -> Any:
+        """self.flatten()[index]: the result has index's shape."""
+        idx = _index_tensor(index, "take()")
+        n = self._data.size
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())
+            raise IndexError(f"take(): index {bad} is out of range for a tensor of {n} elements")
+        flat = self.reshape(-1)
+        return self._renamed(flat[_t.Tensor._make(idx, None, False)], "TakeBackward0")
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Any:
+        """Rotate by k * 90 degrees in the plane of `dims`, from dims[0] towards dims[1]."""
+        if len(dims) != 2:
+            raise RuntimeError(f"rot90(): expected 2 dims, got {tuple(dims)}")
+        n = self._data.ndim
+        if n < 2:
+            raise RuntimeError(
+                f"rot90(): expected at least 2 dimensions, got shape {tuple(self.shape)}"
+            )
+        d0, d1 = _dim(dims[0], n, "rot90()"), _dim(dims[1], n, "rot90()")
+        if d0 == d1:
+            raise RuntimeError(f"rot90(): dims must differ, got {tuple(dims)}")
+        k = builtins.int(k) % 4
+        if k == 0:
+            out = self.clone()
+        elif k == 1:
+            out = self.flip(d1).transpose(d0, d1)
+        elif k == 2:
+            out = self.flip(d0, d1)
+        else:
+            out = self.flip(d0).transpose(d0, d1)
+        return self._renamed(out, "Rot90Backward0")
 
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:

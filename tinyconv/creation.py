@@ -268,3 +268,28 @@ def empty_like(
         np.zeros(input.shape, dtype=input.dtype if dtype is None else as_dtype(dtype)),
         requires_grad,
     )
+
+
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers in [low, high) in input's shape (and dtype unless given); randint_like(t, high)
+    as in PyTorch."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"randint_like(): argument 'input' must be a Tensor, got {type(input).__name__}"
+        )
+    if device is not None:
+        _check_device(device, "randint_like()")
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise RuntimeError(f"randint_like(): expected low < high, got low={low} and high={high}")
+    arr = _rng().integers(low, high, tuple(input.shape))
+    return _finish(arr.astype(input.dtype if dtype is None else as_dtype(dtype)), requires_grad)

@@ -979,3 +979,83 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     """0-d and 1-D tensors become columns (n, 1); then cat along dim 1."""
     ts = _tensors(tensors, "column_stack()")
     return cat([t.reshape(t.numel(), 1) if t.dim() <= 1 else t for t in ts], 1)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return _tensor_arg(input, "addmm()").addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return _tensor_arg(input, "addmv()").addmv(mat, vec, beta=beta, alpha=alpha)
+
+
+def baddbmm(
+    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> Tensor:
+    return _tensor_arg(input, "baddbmm()").baddbmm(batch1, batch2, beta=beta, alpha=alpha)
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:
+    return _tensor_arg(input, "fmod()").fmod(other)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    return _tensor_arg(input, "nonzero()").nonzero(as_tuple=as_tuple)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "argwhere()").argwhere()
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    return _tensor_arg(input, "masked_select()").masked_select(mask)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    return _tensor_arg(input, "take()").take(index)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    return _tensor_arg(input, "rot90()").rot90(k, dims)
+
+
+def _stat_mean(
+    input: Any, dim: Any, unbiased: Any, keepdim: bool, correction: Any, std: bool
+) -> tuple:
+    what = "std_mean()" if std else "var_mean()"
+    x = _tensor_arg(input, what)
+    if (
+        unbiased is not None and not isinstance(unbiased, bool) and dim is None
+    ):  # (input, dim) positionally
+        dim, unbiased = unbiased, None
+    spread = (x.std if std else x.var)(dim, unbiased, keepdim, correction=correction)
+    mean = x.mean(dim, keepdim)
+    name = "StdMeanBackward0" if std else "VarMeanBackward0"  # PyTorch computes both in one node
+    for t in (spread, mean):
+        if t.grad_fn is not None:
+            t.grad_fn.torch_name = name
+    return spread, mean
+
+
+def std_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple:
+    """(std, mean) over dim (all dims by default), with std's correction rules."""
+    return _stat_mean(input, dim, unbiased, keepdim, correction, True)
+
+
+def var_mean(
+    input: Tensor,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple:
+    """(var, mean) over dim (all dims by default), with var's correction rules."""
+    return _stat_mean(input, dim, unbiased, keepdim, correction, False)

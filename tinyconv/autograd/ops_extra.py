@@ -796,3 +796,58 @@ class Nansum(Op):
         (a,) = ctx.saved_tensors
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return np.where(np.isnan(a), np.zeros((), grad.dtype), g), None, None
+
+
+class AddMatmul(Op):
+    """beta * input + alpha * (mat1 @ mat2): addmm (2-D @ 2-D), addmv (2-D @ 1-D) and baddbmm
+    (3-D @ 3-D, equal batches); input broadcasts to the product's shape. With beta == 0 the
+    input is ignored (its NaNs do not leak in), as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, inp, m1, m2, beta, alpha, name):
+        ctx.torch_name = name
+        n1, n2 = ctx.needs_input_grad[1:3] if ctx.needs_input_grad else (False, False)
+        ctx.save_for_backward(m1 if n2 else None, m2 if n1 else None)  # what PyTorch saves
+        ctx.inp_meta, ctx.beta, ctx.alpha = (inp.shape, inp.dtype), beta, alpha
+        prod = np.matmul(m1, m2)
+        out = prod if alpha == 1 else prod * np.asarray(alpha).astype(prod.dtype)
+        if beta != 0:
+            out = out + (inp if beta == 1 else inp * np.asarray(beta).astype(inp.dtype))
+        return np.broadcast_to(out, prod.shape).copy() if out.shape != prod.shape else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        m1, m2 = ctx.saved_tensors
+        ni, n1, n2 = ctx.needs_input_grad[:3]
+        gi = g1 = g2 = None
+        if ni:
+            gi = sum_to_shape(grad * ctx.beta if ctx.beta != 1 else grad, *ctx.inp_meta)
+        ga = grad * ctx.alpha if ctx.alpha != 1 else grad
+        if n1:
+            g1 = np.multiply.outer(ga, m2) if m2.ndim == 1 else ga @ np.swapaxes(m2, -1, -2)
+        if n2:
+            g2 = np.swapaxes(m1, -1, -2) @ ga
+        return gi, g1, g2, None, None, None
+
+
+class Fmod(Binary):
+    """C's remainder: a - trunc(a / b) * b, the sign of a."""
+
+    ufunc = np.fmod
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        ctx.torch_name = "FmodBackward1" if isinstance(b, np.ndarray) else "FmodBackward0"
+        if ctx.needs_input_grad and ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)  # only the divisor's gradient reads them
+        return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ga = grad
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            gb = -grad * np.trunc(a / b)
+        return (*Binary.reduce(ctx, ga, gb), None)
