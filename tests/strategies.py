@@ -333,7 +333,7 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     # ints and index arrays need a dim with elements; fall back to a slice there
     kinds = [
         ("slice", 1) if kind in ("int", "array") and shape[ds[0]] == 0 else (kind, k)
-        for (kind, k), ds in zip(kinds, dims, strict=False)
+        for (kind, k), ds in zip(kinds, dims, strict=True)
     ]
     masks = [i for i, (kind, _) in enumerate(kinds) if kind == "mask"]
     if masks:  # a mask's nonzero() count is its index length: all masks and arrays agree on it
@@ -342,7 +342,7 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     else:
         bshape = tuple(draw(st.lists(st.integers(0, 3), max_size=2)))
     items = []
-    for (kind, _), ds in zip(kinds, dims, strict=False):
+    for (kind, _), ds in zip(kinds, dims, strict=True):
         n = shape[ds[0]] if ds else 0
         if kind == "none":
             items.append(None)

@@ -75,12 +75,12 @@ def test_conv_transpose2d_matches_torch(cfg, extra):
     O = cfg.out_channels
     pad = (cfg.padding[0][0], cfg.padding[1][0])
     out_pad = tuple(
-        min(extra, max(s, d) - 1) for s, d in zip(cfg.stride, cfg.dilation, strict=False)
+        min(extra, max(s, d) - 1) for s, d in zip(cfg.stride, cfg.dilation, strict=True)
     )
     out_size = [
         (n - 1) * s - 2 * p + d * (k - 1) + op + 1
         for n, s, p, d, k, op in zip(
-            (H, W), cfg.stride, pad, cfg.dilation, cfg.kernel_size, out_pad, strict=False
+            (H, W), cfg.stride, pad, cfg.dilation, cfg.kernel_size, out_pad, strict=True
         )
     ]
     if min(out_size) < 1:

@@ -98,7 +98,7 @@ def test_finite_backward_passes_unchanged():
     model.zero_grad()
     with detect_anomaly():
         F.cross_entropy(model(x), target).backward()
-    for p, g in zip(model.parameters(), expected, strict=False):
+    for p, g in zip(model.parameters(), expected, strict=True):
         np.testing.assert_array_equal(p.grad.numpy(), g)
 
 

@@ -507,7 +507,7 @@ def bad_state_dict():
 
 def mismatch_non_strict():
     model = nn.Linear(2, 3)
-    model.load_state_dict({"weight": torch.ones(3, 3)}, strict=False)
+    model.load_state_dict({"weight": torch.ones(3, 3)}, strict=True)
 
 
 def two_groups_sharing(model):

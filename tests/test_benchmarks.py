@@ -77,7 +77,7 @@ def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
         "met",
     ]
     for name in CASES:
-        cells = dict(zip(header, table_row(out, name), strict=False))
+        cells = dict(zip(header, table_row(out, name), strict=True))
         assert cells["tinyconv"].endswith(("us", "ms", " s")), cells
         assert cells["target"] == "ratio <= 0.5"
         if compared:

@@ -403,7 +403,7 @@ def test_matches_torch_more(name):
         w = np.random.default_rng(0).standard_normal(tuple(want.shape))
         (got.nan_to_num() * tinyconv.tensor(w)).sum().backward()
         (want.nan_to_num() * torch.tensor(w)).sum().backward()
-        for g, t in zip(gin, win, strict=False):
+        for g, t in zip(gin, win, strict=True):
             if t.grad is None:
                 assert g.grad is None
             else:

@@ -44,7 +44,7 @@ def test_values_and_gradients_equal_the_unchecked_run(use_reentrant):
     assert out.item() == plain.item()
     out.backward()
     got = grads(m, x2) + [head.weight.grad.numpy()]
-    for a, b in zip(got, expect, strict=False):
+    for a, b in zip(got, expect, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
 
 
@@ -169,7 +169,7 @@ def test_checkpoint_sequential_equals_the_plain_run(segments):
     out = checkpoint_sequential(m, segments, x2, use_reentrant=False)
     np.testing.assert_array_equal(out.detach().numpy(), plain.detach().numpy())
     out.sum().backward()
-    for a, b in zip(grads(m, x2), expect, strict=False):
+    for a, b in zip(grads(m, x2), expect, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential(m, 9, x2, use_reentrant=False)

@@ -83,7 +83,7 @@ def test_conv2d_algorithms_agree(cfg):
     results = {name: run_conv(name, x, w, b, **kwargs) for name in NAMES}
     for name in ("loops", "im2col"):
         for what, got, want in zip(
-            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=False
+            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=True
         ):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10, err_msg=f"{name}: {what}")
 
@@ -112,7 +112,7 @@ def test_conv_transpose2d_algorithms_agree(cfg, data):
     results = {name: run_transpose(name, x, w, b, **kwargs) for name in NAMES}
     for name in ("loops", "im2col"):
         for what, got, want in zip(
-            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=False
+            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=True
         ):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10, err_msg=f"{name}: {what}")
 
@@ -130,7 +130,7 @@ def test_conv2d_each_algorithm_matches_torch(name, cfg):
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     yt = torch.nn.functional.conv2d(xt, wt, bt, **kwargs)
     yt.backward(torch.tensor(np.random.default_rng(1).standard_normal(yt.shape)))
-    for got, want in zip((y, gx, gw, gb), (yt.detach(), xt.grad, wt.grad, bt.grad), strict=False):
+    for got, want in zip((y, gx, gw, gb), (yt.detach(), xt.grad, wt.grad, bt.grad), strict=True):
         np.testing.assert_allclose(got, want.numpy(), rtol=0, atol=1e-10)
 
 

@@ -394,7 +394,7 @@ def test_conv2d_backward_need_flags_and_dtypes(path, cfg, need):
         part = A.conv2d_backward(
             g, x, w, cols, *cfg.args, need_input=need[0], need_weight=need[1], need_bias=need[2]
         )
-    for wanted, got, ref, like in zip(need, part, full, (x, w, b), strict=False):
+    for wanted, got, ref, like in zip(need, part, full, (x, w, b), strict=True):
         if wanted:
             assert got.shape == like.shape and got.dtype == np.float32
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
@@ -414,7 +414,7 @@ def test_results_never_alias_scratch_buffers():
         saved = [a.copy() for a in (y1, *grads1)]
         y2, c2 = FAST.conv2d_forward(x2, w, None, *args)  # reuses every scratch buffer
         FAST.conv2d_backward(rng.standard_normal(y2.shape), x2, w, c2, *args)
-    for before, after in zip(saved, (y1, *grads1), strict=False):
+    for before, after in zip(saved, (y1, *grads1), strict=True):
         np.testing.assert_array_equal(before, after)
 
 
@@ -461,7 +461,7 @@ def transpose_configs(draw, **kwargs):
     """A conv2d config plus any output_padding PyTorch allows (< stride or < dilation)."""
     cfg = draw(conv2d_configs(symmetric_padding=True, **kwargs))
     op = tuple(
-        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(cfg.stride, cfg.dilation, strict=False)
+        draw(st.integers(0, max(s, d) - 1)) for s, d in zip(cfg.stride, cfg.dilation, strict=True)
     )
     return cfg, op
 
@@ -565,7 +565,7 @@ def test_fast_layouts_equal_the_plain_path(path, cfg, data):
         y, cols = A.conv2d_forward(x, w, b, *cfg.args)
         fast = A.conv2d_backward(g, x, w, cols, *cfg.args, *need)
     np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
-    for got, want in zip(fast, plain, strict=False):
+    for got, want in zip(fast, plain, strict=True):
         assert (got is None) == (want is None)
         if want is not None:
             assert got.shape == want.shape and got.dtype == want.dtype
@@ -583,5 +583,5 @@ def test_fast_transpose_layouts_equal_the_plain_path(path, case):
         y = A.conv_transpose2d_forward(x_t, w, b, *args)
         fast = A.conv_transpose2d_backward(g, x_t, w, *args)
     np.testing.assert_allclose(y, y_plain, rtol=0, atol=1e-10)
-    for got, want in zip(fast, plain, strict=False):
+    for got, want in zip(fast, plain, strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

@@ -66,7 +66,7 @@ def same(program, check_warnings: bool = False):
     if check_warnings:
         assert a[2] == b[2], f"warning: torch {a[2]}, tinyconv {b[2]}"
     assert len(a[1]) == len(b[1])
-    for k, (x, y) in enumerate(zip(a[1], b[1], strict=False)):
+    for k, (x, y) in enumerate(zip(a[1], b[1], strict=True)):
         if isinstance(x, torch.Tensor):
             assert isinstance(y, tinyconv.Tensor), (k, x, y)
             assert tuple(x.shape) == tuple(y.shape), (k, x.shape, y.shape)

@@ -177,7 +177,7 @@ def conv2d_oracle(xs, ws, bs, xdt, wdt, stride, padding, dilation, groups):
                     raise Invalid
                 pads = tuple(
                     (dd * (k - 1) // 2, dd * (k - 1) - dd * (k - 1) // 2)
-                    for k, dd in zip((kh, kw), d, strict=False)
+                    for k, dd in zip((kh, kw), d, strict=True)
                 )
             else:
                 raise Invalid
@@ -212,7 +212,7 @@ def pool_oracle(xs, dtype, kernel_size, stride, padding, dilation, ceil_mode, av
         s = k if stride is None or stride == () or stride == [] else pair(stride, 1)
         p = pair(padding, 0)
         d = pair(dilation, 1)
-        if any(pi > ki // 2 for pi, ki in zip(p, k, strict=False)):
+        if any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
             raise Invalid
         if avg and np.dtype(dtype).kind != "f":
             raise Invalid  # tinyconv: avg_pool2d needs a float input (PyTorch also pools integers)

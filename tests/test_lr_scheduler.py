@@ -25,7 +25,7 @@ def make_opt(lib, kind: str = "SGD", groups=({},), **kw):
     else:
         params = [lib.nn.Parameter(lib.zeros(1, dtype=lib.float64)) for _ in groups]
         cls = getattr(lib.optim, kind)
-    return cls([dict(params=[p], **g) for p, g in zip(params, groups, strict=False)], **kw)
+    return cls([dict(params=[p], **g) for p, g in zip(params, groups, strict=True)], **kw)
 
 
 def trajectory(opt, sched, steps: int, metrics=None) -> list:
@@ -46,9 +46,9 @@ def trajectory(opt, sched, steps: int, metrics=None) -> list:
 
 def assert_same_rows(mine: list, theirs: list) -> None:
     assert len(mine) == len(theirs)
-    for step, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        for x, y in zip(a, b, strict=False):
-            for u, v in zip(x, y, strict=False):
+    for step, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+        for x, y in zip(a, b, strict=True):
+            for u, v in zip(x, y, strict=True):
                 if u is None or v is None:
                     assert u is v, (step, a, b)
                 else:
@@ -381,7 +381,7 @@ def test_explicit_epoch_uses_closed_form_like_torch(name, kwargs):
                 s.step(e)
                 lrs.append((opt.param_groups[0]["lr"], s.last_epoch))
         results.append(lrs)
-    for (a, ea), (b, eb) in zip(*results, strict=False):
+    for (a, ea), (b, eb) in zip(*results, strict=True):
         assert ea == eb and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
 
 
@@ -644,7 +644,7 @@ def test_two_schedulers_on_one_optimizer_multiply():
         a.step()
         b.step()
     expect = [0.1 ** (e // 2) * 0.5**e for e in range(6)]
-    assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(seen, expect, strict=False))
+    assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(seen, expect, strict=True))
 
 
 def test_training_uses_the_scheduled_lr():

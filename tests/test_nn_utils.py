@@ -61,10 +61,10 @@ def test_matches_pytorch_clip_grad_norm():
     for norm_type in (2.0, 1, 3, "inf"):
         ours = _with_grads(*[g.ravel().tolist() for g in grads])
         theirs = [real.zeros(g.size, requires_grad=True) for g in grads]
-        for p, g in zip(theirs, grads, strict=False):
+        for p, g in zip(theirs, grads, strict=True):
             p.grad = real.tensor(g.ravel())
         a = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
         b = real.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
         assert math.isclose(a.item(), b.item(), rel_tol=1e-5)
-        for p, q in zip(ours, theirs, strict=False):
+        for p, q in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5)

@@ -145,7 +145,7 @@ def _compare(tc_out, th_out, tc_inputs, th_inputs, seed=0):
     """Values and dtypes equal to PyTorch's; then the gradient of a random-weighted sum."""
     tc_outs = tc_out if isinstance(tc_out, tuple) else (tc_out,)
     th_outs = th_out if isinstance(th_out, tuple) else (th_out,)
-    for a, b in zip(tc_outs, th_outs, strict=False):
+    for a, b in zip(tc_outs, th_outs, strict=True):
         assert tuple(a.shape) == tuple(b.shape)
         assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
@@ -157,7 +157,7 @@ def _compare(tc_out, th_out, tc_inputs, th_inputs, seed=0):
 
     (a * tinyconv.tensor(w)).sum().backward()
     (b * torch.tensor(w)).sum().backward()
-    for x, y in zip(tc_inputs, th_inputs, strict=False):
+    for x, y in zip(tc_inputs, th_inputs, strict=True):
         if y.grad is None:
             assert x.grad is None or not np.any(x.grad.numpy())
         else:

@@ -614,7 +614,7 @@ def advanced_index_cases(draw, unique: bool = False):
         )
         if unique:
             flat = np.ravel_multi_index(
-                tuple(np.mod(i, s) for i, s in zip(index, shape, strict=False)), shape
+                tuple(np.mod(i, s) for i, s in zip(index, shape, strict=True)), shape
             )
             if len(set(flat.ravel().tolist())) != flat.size:
                 index = tuple(i.ravel()[:1] for i in index)
@@ -743,7 +743,7 @@ def test_clone_and_casts(x):
 @given(x=arrays(shapes(min_dims=1)))
 def test_iteration_and_zip(x):
     check(
-        lambda t: torch.stack([row * k for row, k in zip(t, range(1, len(t) + 1), strict=False)]), x
+        lambda t: torch.stack([row * k for row, k in zip(t, range(1, len(t) + 1), strict=True)]), x
     )
 
 

@@ -22,7 +22,7 @@ def tiny_model(lib, seed: int = 0):
     m = lib.nn.Sequential(
         lib.nn.Conv2d(2, 3, 3), lib.nn.Tanh(), lib.nn.Flatten(), lib.nn.Linear(12, 2)
     ).double()
-    for p, v in zip(m.parameters(), values, strict=False):
+    for p, v in zip(m.parameters(), values, strict=True):
         p.data = lib.tensor(v, dtype=lib.float64)
     return m
 
@@ -87,8 +87,8 @@ def test_matches_torch_step_for_step(name, kwargs):
         return getattr(optim_of(lib), name)(params, **kwargs)
 
     mine, theirs = train(tinyconv, make), train(torch, make)
-    for step, (a, b) in enumerate(zip(mine, theirs, strict=False)):
-        for pa, pb in zip(a, b, strict=False):
+    for step, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+        for pa, pb in zip(a, b, strict=True):
             np.testing.assert_allclose(pa, pb, **TOL, err_msg=f"{name} {kwargs} step {step + 1}")
     assert not np.allclose(mine[0][0], mine[-1][0])  # the parameters did move
 
@@ -116,8 +116,8 @@ def test_with_a_scheduler_matches_torch(name, kwargs, sched):
         return sched(opt, lr_scheduler if lib is tinyconv else lib.optim.lr_scheduler)
 
     mine, theirs = train(tinyconv, make, sched=make_sched), train(torch, make, sched=make_sched)
-    for a, b in zip(mine, theirs, strict=False):
-        for pa, pb in zip(a, b, strict=False):
+    for a, b in zip(mine, theirs, strict=True):
+        for pa, pb in zip(a, b, strict=True):
             np.testing.assert_allclose(pa, pb, **TOL)
 
 
@@ -183,7 +183,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
         opt2.zero_grad()
         ((m2(x) - y) ** 2).mean().backward()
         opt2.step()
-    for a, b in zip(full[-1], [p.detach().numpy() for p in m2.parameters()], strict=False):
+    for a, b in zip(full[-1], [p.detach().numpy() for p in m2.parameters()], strict=True):
         np.testing.assert_array_equal(a, b)
 
 

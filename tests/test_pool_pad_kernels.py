@@ -283,7 +283,7 @@ def test_avg_pool_divisor_hand_example(count_include_pad, divisor_override, divi
         np.ones_like(y), ROW.shape, *ROW_ARGS, count_include_pad, divisor_override
     )
     expected = np.zeros(6)
-    for window, divisor in zip(ROW_WINDOWS, divisors, strict=False):
+    for window, divisor in zip(ROW_WINDOWS, divisors, strict=True):
         expected[window] += 1 / divisor
     assert_allclose(grad.ravel(), expected, rtol=1e-15)
 
@@ -427,14 +427,14 @@ def test_pad_matches_numpy(config, seed):
     y = pad_forward(x, pad, mode, value=2.5)
     if mode == "constant" and min(pad) < 0:
         # numpy cannot crop: check the shape and the surviving block instead.
-        expected_shape = tuple(n + lo + hi for n, (lo, hi) in zip(shape, widths, strict=False))
+        expected_shape = tuple(n + lo + hi for n, (lo, hi) in zip(shape, widths, strict=True))
         assert y.shape == expected_shape
         inner = tuple(
             slice(max(lo, 0), n + lo + hi - max(hi, 0))
-            for n, (lo, hi) in zip(shape, widths, strict=False)
+            for n, (lo, hi) in zip(shape, widths, strict=True)
         )
         src = tuple(
-            slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(shape, widths, strict=False)
+            slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(shape, widths, strict=True)
         )
         assert_array_equal(y[inner], x[src])
         return

@@ -38,7 +38,7 @@ def assert_same(a, b, where="obj"):
             assert_same(a[k], b[k], f"{where}[{k!r}]")
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f"{where}[{i}]")
     elif isinstance(a, float):
         assert np.float64(a).tobytes() == np.float64(b).tobytes(), where
@@ -195,7 +195,7 @@ def test_model_and_optimizer_state_dicts(tmp_path):
     assert back["optim"]["state"][0]["step"] == 1
     model2 = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4, 3))
     model2.load_state_dict(back["model"])
-    for p, q in zip(model.parameters(), model2.parameters(), strict=False):
+    for p, q in zip(model.parameters(), model2.parameters(), strict=True):
         assert p.detach().numpy().tobytes() == q.detach().numpy().tobytes()
 
 
@@ -250,7 +250,7 @@ def test_resume_training_matches_uninterrupted_training(tmp_path, make_opt):
     model.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optim"])
     train(model, opt, batches[ckpt["step"] :])
-    for a, p in zip(straight, model.parameters(), strict=False):
+    for a, p in zip(straight, model.parameters(), strict=True):
         assert a.tobytes() == p.detach().numpy().tobytes()
 
 

@@ -143,7 +143,7 @@ def test_manual_seed_reproducible():
     first = (torch.rand(4), torch.randn(2, 2), torch.normal(0.0, 1.0, (3,)))
     torch.manual_seed(123)
     second = (torch.rand(4), torch.randn(2, 2), torch.normal(0.0, 1.0, (3,)))
-    for a, b in zip(first, second, strict=False):
+    for a, b in zip(first, second, strict=True):
         assert np.array_equal(a.numpy(), b.numpy())
     torch.manual_seed(124)
     assert not np.array_equal(torch.rand(4).numpy(), first[0].numpy())
@@ -423,7 +423,7 @@ def test_len_and_iteration():
     assert len(X) == 3
     rows = list(X)
     assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
-    assert [(x * k).sum().item() for x, k in zip(X, K, strict=False)] == [30.0, 140.0, 330.0]
+    assert [(x * k).sum().item() for x, k in zip(X, K, strict=True)] == [30.0, 140.0, 330.0]
     with pytest.raises(TypeError, match="0-d"):
         len(torch.tensor(1.0))
     with pytest.raises(TypeError, match="0-d"):

@@ -299,7 +299,7 @@ class Program:
                 self.fail(
                     f"{name}: PyTorch gives {type(a).__name__} of {len(a)}, tinyconv {b!r:.80}"
                 )
-            for i, (ai, bi) in enumerate(zip(a, b, strict=False)):
+            for i, (ai, bi) in enumerate(zip(a, b, strict=True)):
                 self.same(f"{name}[{i}]", ai, bi)
         elif a is None:
             if b is not None:
@@ -372,6 +372,7 @@ def operand(p: Program, shape: tuple, dtype: str | None = None, like: str | None
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
+    # ranks may differ: only the trailing dims pair up (zip stops at the shorter shape)
     return all(x == y or x == 1 or y == 1 for x, y in zip(a[::-1], b[::-1], strict=False))
 
 

@@ -379,7 +379,7 @@ def test_neural_networks_tutorial(capsys):
     assert ns["net"].conv1.bias.grad.shape == (6,)
     before = [(p.detach().numpy().copy(), p.grad.numpy().copy()) for p in ns["net"].parameters()]
     run(NEURAL_NETWORKS[2], ns, "neural networks")
-    for (old, grad), p in zip(before, ns["net"].parameters(), strict=False):
+    for (old, grad), p in zip(before, ns["net"].parameters(), strict=True):
         np.testing.assert_allclose(
             p.detach().numpy(), old - grad * np.float32(0.01), rtol=1e-6, atol=1e-7
         )
@@ -573,7 +573,7 @@ def test_quickstart_tutorial(capsys, tmp_path, monkeypatch, fake_torchvision):
     trained = ns["model"]
     run(QUICKSTART[1], ns, "quickstart")
     for (k, v), (k2, v2) in zip(
-        trained.state_dict().items(), ns["model"].state_dict().items(), strict=False
+        trained.state_dict().items(), ns["model"].state_dict().items(), strict=True
     ):
         assert k == k2 and torch.equal(v, v2)
     assert not ns["model"].training

@@ -390,7 +390,7 @@ def test_random_view_inplace_chains_match_torch(shape, program, seed):
     outs_t, gx_t, gw_t = want
     outs, gx, gw = got
     assert len(outs) == len(outs_t)
-    for o, ot in zip(outs, outs_t, strict=False):
+    for o, ot in zip(outs, outs_t, strict=True):
         np.testing.assert_allclose(o, ot, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx, gx_t, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gw, gw_t, rtol=1e-10, atol=1e-12)
