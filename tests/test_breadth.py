@@ -638,3 +638,47 @@ def test_inplace_of_an_output_saving_op_guards_its_result(method):
     z = x * 1
     getattr(z, method)()
     z.sum().backward()  # untouched: fine
+
+
+CASES4 = {
+    "unique": "T.unique(T.tensor([3, 1, 2, 3, 1, 5]))",
+    "unique inverse counts": (
+        "T.tensor([[1.5, 2.0], [2.0, 1.5]]).unique(return_inverse=True, return_counts=True)"
+    ),
+    "unique counts": "T.unique(T.tensor([True, False, True]), return_counts=True)",
+    "unique unsorted": "T.tensor([3, 1, 2]).unique(sorted=False)",
+    "unique empty": "T.unique(T.tensor([]))",
+    "searchsorted": "T.searchsorted(T.tensor([1, 3, 5, 7]), T.tensor([3, 6, 9, 0]))",
+    "searchsorted right": "T.searchsorted(T.tensor([1, 3, 5, 7]), T.tensor([[3, 6]]), right=True)",
+    "searchsorted side": "T.searchsorted(T.tensor([1.0, 3.0]), T.tensor([3.0]), side='right')",
+    "searchsorted scalar": "T.searchsorted(T.tensor([1, 3, 5, 7]), 4)",
+    "searchsorted int32": "T.searchsorted(T.tensor([1, 3]), T.tensor([3]), out_int32=True)",
+    "searchsorted 2-d": "T.searchsorted(T.tensor([[1, 3], [2, 4]]), T.tensor([[2, 3], [3, 5]]))",
+    "bucketize": "T.bucketize(T.tensor([3, 6, 9, 1]), T.tensor([1, 3, 5, 7]))",
+    "bucketize right": "T.bucketize(T.tensor([[3.0, 1.0]]), T.tensor([1, 3, 5, 7]), right=True)",
+    "bucketize scalar": "T.bucketize(3, T.tensor([1, 3, 5, 7]))",
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(CASES4))
+def test_unique_searchsorted_match_torch(name):
+    torch = pytest.importorskip("torch")
+    got, want = eval(CASES4[name], {"T": tinyconv}), eval(CASES4[name], {"T": torch})
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        _same(g, w)
+
+
+def test_searchsorted_bad_input_names_the_argument():
+    with pytest.raises(TypeError, match="sorted_sequence"):
+        tinyconv.searchsorted([1, 2], tinyconv.tensor([1]))
+    with pytest.raises(RuntimeError, match="contradict"):
+        tinyconv.searchsorted(
+            tinyconv.tensor([1, 2]), tinyconv.tensor([1]), right=True, side="left"
+        )
+    with pytest.raises(RuntimeError, match="leading dims"):
+        tinyconv.searchsorted(tinyconv.tensor([[1, 2]]), tinyconv.tensor([1]))
+    with pytest.raises(RuntimeError, match="1-D"):
+        tinyconv.bucketize(tinyconv.tensor([1]), tinyconv.tensor([[1, 2]]))

@@ -1184,6 +1184,23 @@ class TensorMath:
             out = self.flip(d0).transpose(d0, d1)
         return self._renamed(out, "Rot90Backward0")
 
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+    ) -> Any:
+        """The distinct elements, ascending (PyTorch's CPU result is sorted either way); with
+        return_inverse the index of each element in them (input's shape), with return_counts how
+        often each occurs."""
+        vals, inv, counts = np.unique(self._data, return_inverse=True, return_counts=True)
+        out = [_t.Tensor._make(vals, None, False)]
+        if return_inverse:
+            out.append(_t.Tensor._make(inv.reshape(self._data.shape).astype(np.int64), None, False))
+        if return_counts:
+            out.append(_t.Tensor._make(counts.astype(np.int64), None, False))
+        return out[0] if len(out) == 1 else tuple(out)
+
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:
     """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""

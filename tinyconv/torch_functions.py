@@ -1059,3 +1059,63 @@ def var_mean(
 ) -> tuple:
     """(var, mean) over dim (all dims by default), with var's correction rules."""
     return _stat_mean(input, dim, unbiased, keepdim, correction, False)
+
+
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+) -> Any:
+    return _tensor_arg(input, "unique()").unique(sorted, return_inverse, return_counts)
+
+
+def _side(right: bool, side: Any, what: str) -> str:
+    if side is None:
+        return "right" if right else "left"
+    if side not in ("left", "right"):
+        raise ValueError(f"{what}: side must be 'left' or 'right', got {side!r}")
+    if right and side == "left":
+        raise RuntimeError(f"{what}: side='left' and right=True contradict each other")
+    return side
+
+
+def searchsorted(
+    sorted_sequence: Tensor,
+    input: Any,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: Any = None,
+) -> Tensor:
+    """For each value of input, the index where it would go in the (last dim of) sorted_sequence
+    to keep it sorted; an N-D sequence searches row by row (input's leading dims match)."""
+    seq = _tensor_arg(sorted_sequence, "searchsorted()", "sorted_sequence")._data
+    how = _side(right, side, "searchsorted()")
+    scalar = not isinstance(input, Tensor)
+    vals = np.asarray(input) if scalar else input._data
+    if seq.ndim == 0:
+        raise RuntimeError("searchsorted(): sorted_sequence must have at least 1 dimension")
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, vals, side=how)
+    else:
+        if scalar or vals.shape[:-1] != seq.shape[:-1]:
+            raise RuntimeError(
+                f"searchsorted(): sorted_sequence of shape {tuple(seq.shape)} needs an input "
+                f"with the same leading dims, got shape {tuple(np.shape(vals))}"
+            )
+        s2, v2 = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        out = np.stack([np.searchsorted(a, b, side=how) for a, b in zip(s2, v2, strict=True)])
+        out = out.reshape(vals.shape)
+    return Tensor._make(np.asarray(out, dtype=np.int32 if out_int32 else np.int64), None, False)
+
+
+def bucketize(
+    input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False
+) -> Tensor:
+    """The bucket of each value: i with boundaries[i-1] < x <= boundaries[i] (right=False) or
+    boundaries[i-1] <= x < boundaries[i] (right=True); boundaries 1-D and ascending."""
+    b = _tensor_arg(boundaries, "bucketize()", "boundaries")
+    if b.dim() != 1:
+        raise RuntimeError(f"bucketize(): boundaries must be 1-D, got shape {tuple(b.shape)}")
+    return searchsorted(b, input, out_int32=out_int32, right=right)
