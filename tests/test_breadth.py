@@ -682,3 +682,29 @@ def test_searchsorted_bad_input_names_the_argument():
         tinyconv.searchsorted(tinyconv.tensor([[1, 2]]), tinyconv.tensor([1]))
     with pytest.raises(RuntimeError, match="1-D"):
         tinyconv.bucketize(tinyconv.tensor([1]), tinyconv.tensor([[1, 2]]))
+
+
+@given(
+    shapes(min_dims=1, max_dims=2).flatmap(float64_arrays).flatmap(non_contiguous),
+    st.integers(-3, 3),
+)
+def test_diag_backward(arr, k):
+    check(lambda x: x.diag(k), arr)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", [(3,), (1,), (3, 4), (4, 2), (2, 2)])
+@pytest.mark.parametrize("k", [-2, 0, 1, 3])
+def test_diag_matches_torch(shape, k):
+    torch = pytest.importorskip("torch")
+    arr = np.random.default_rng(1).standard_normal(shape)
+    a, b = leaf(arr), torch.tensor(arr, requires_grad=True)
+    got, want = tinyconv.diag(a, k), torch.diag(b, k)
+    _same(got, want)
+    assert got.grad_fn.name() == type(want.grad_fn).__name__
+    w = np.random.default_rng(0).standard_normal(tuple(want.shape))
+    (got * tinyconv.tensor(w)).sum().backward()
+    (want * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError, match="1-D or 2-D"):
+        tinyconv.diag(tinyconv.ones(2, 2, 2))

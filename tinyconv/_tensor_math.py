@@ -1201,6 +1201,19 @@ class TensorMath:
             out.append(_t.Tensor._make(counts.astype(np.int64), None, False))
         return out[0] if len(out) == 1 else tuple(out)
 
+    def diag(self, diagonal: int = 0) -> Any:
+        """1-D (n,) -> the square matrix with it on diagonal `diagonal`; 2-D -> that diagonal
+        (1-D)."""
+        if self._data.ndim not in (1, 2):
+            raise RuntimeError(
+                f"diag(): expected a 1-D or 2-D tensor, got shape {tuple(self.shape)}"
+            )
+        if not isinstance(diagonal, (builtins.int, np.integer)) or isinstance(
+            diagonal, builtins.bool
+        ):
+            raise TypeError(f"diag(): argument 'diagonal' must be an int, got {diagonal!r}")
+        return _t.ops_extra.Diag.apply(self, builtins.int(diagonal))
+
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:
     """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""

@@ -1119,3 +1119,7 @@ def bucketize(
     if b.dim() != 1:
         raise RuntimeError(f"bucketize(): boundaries must be 1-D, got shape {tuple(b.shape)}")
     return searchsorted(b, input, out_int32=out_int32, right=right)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    return _tensor_arg(input, "diag()").diag(diagonal)

@@ -851,3 +851,23 @@ class Fmod(Binary):
             a, b = ctx.saved_tensors
             gb = -grad * np.trunc(a / b)
         return (*Binary.reduce(ctx, ga, gb), None)
+
+
+class Diag(Op):
+    """diag: a 1-D tensor onto diagonal k of a square matrix, or diagonal k of a matrix out."""
+
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.k, ctx.shape = k, a.shape
+        ctx.torch_name = "DiagEmbedBackward0" if a.ndim == 1 else "DiagonalBackward0_copy"
+        return np.diag(a, k) if a.ndim == 1 else np.diagonal(a, k).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        k = ctx.k
+        if len(ctx.shape) == 1:  # the input's values sit on diagonal k of the output
+            return np.diagonal(grad, k).copy(), None
+        g = np.zeros(ctx.shape, grad.dtype)
+        i = np.arange(grad.shape[0])
+        g[i + max(-k, 0), i + max(k, 0)] = grad
+        return g, None
