@@ -657,6 +657,9 @@ CASES4 = {
     "bucketize": "T.bucketize(T.tensor([3, 6, 9, 1]), T.tensor([1, 3, 5, 7]))",
     "bucketize right": "T.bucketize(T.tensor([[3.0, 1.0]]), T.tensor([1, 3, 5, 7]), right=True)",
     "bucketize scalar": "T.bucketize(3, T.tensor([1, 3, 5, 7]))",
+    "unique dim 0": "T.unique(T.tensor([[1, 2], [0, 5], [1, 2]]), dim=0, return_inverse=True, "
+    "return_counts=True)",
+    "unique dim -1": "T.tensor([[1, 0, 1], [2, 5, 2]]).unique(dim=-1, return_inverse=True)",
 }
 
 

@@ -1189,14 +1189,20 @@ class TensorMath:
         sorted: bool = True,
         return_inverse: bool = False,
         return_counts: bool = False,
+        dim: int | None = None,
     ) -> Any:
         """The distinct elements, ascending (PyTorch's CPU result is sorted either way); with
         return_inverse the index of each element in them (input's shape), with return_counts how
-        often each occurs."""
-        vals, inv, counts = np.unique(self._data, return_inverse=True, return_counts=True)
+        often each occurs. With `dim`, the distinct slices along that dim (lexicographic order),
+        and the inverse has shape (size(dim),)."""
+        axis = None if dim is None else _dim(dim, self._data.ndim, "unique()")
+        vals, inv, counts = np.unique(
+            self._data, return_inverse=True, return_counts=True, axis=axis
+        )
         out = [_t.Tensor._make(vals, None, False)]
         if return_inverse:
-            out.append(_t.Tensor._make(inv.reshape(self._data.shape).astype(np.int64), None, False))
+            inv_shape = self._data.shape if axis is None else (self._data.shape[axis],)
+            out.append(_t.Tensor._make(inv.reshape(inv_shape).astype(np.int64), None, False))
         if return_counts:
             out.append(_t.Tensor._make(counts.astype(np.int64), None, False))
         return out[0] if len(out) == 1 else tuple(out)

@@ -1066,8 +1066,9 @@ def unique(
     sorted: bool = True,
     return_inverse: bool = False,
     return_counts: bool = False,
+    dim: int | None = None,
 ) -> Any:
-    return _tensor_arg(input, "unique()").unique(sorted, return_inverse, return_counts)
+    return _tensor_arg(input, "unique()").unique(sorted, return_inverse, return_counts, dim)
 
 
 def _side(right: bool, side: Any, what: str) -> str:
