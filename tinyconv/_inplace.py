@@ -175,6 +175,12 @@ class ViewInplace:
         else:
             with grad_mode.no_grad():
                 out = _t._binary(op, self, other)
+        return self._write_back(out, what, track, view)
+
+    def _write_back(self, out: Any, what: str, track: bool, view: bool) -> _t.Tensor:
+        """The tail every in-place op shares: `out` (the out-of-place result) must fit self as
+        PyTorch requires (same shape, a same-kind cast); it is written into self, the version
+        counter moves, and when tracked, out's node becomes self's grad_fn."""
         if out._data.shape != self._data.shape:
             raise RuntimeError(
                 f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
@@ -190,8 +196,15 @@ class ViewInplace:
         self._data[...] = out._data
         self._vc[0] += 1
         if track:
-            self.grad_fn = out.grad_fn
+            self.grad_fn = node = out.grad_fn
             self._requires_grad = True
+            if node is not None and node._saved_versions:
+                # an op that saved its output (exp, sigmoid, tanh, reciprocal, ...) saved what is
+                # now self: a later in-place change of self must fail its backward, as in PyTorch
+                node._saved_versions = tuple(
+                    (self._vc, self._vc[0], sh) if vc is out._vc else (vc, v, sh)
+                    for vc, v, sh in node._saved_versions
+                )
         if view:
             self._view_after_write()
         return self

@@ -92,37 +92,7 @@ class TensorMath:
         else:
             with grad_mode.no_grad():
                 out = compute(self)
-        if out._data.dtype != self._data.dtype and not np.can_cast(
-            out._data.dtype, self._data.dtype, "same_kind"
-        ):
-            raise RuntimeError(
-                f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
-                f"desired output type {dtype_name(self._data.dtype)}"
-            )
-        if out._data.shape != self._data.shape:
-            raise RuntimeError(
-                f"{what}: the result has shape {tuple(out.shape)}, which can't be written "
-                f"back into a tensor of shape {tuple(self.shape)}"
-            )
-        if isinstance(self._data, np.ndarray):
-            self._data[...] = out._data
-        else:  # a 0-d result stored as a NumPy scalar has no memory to write into
-            self._data = np.asarray(out._data, dtype=self._data.dtype)
-        self._vc[0] += 1
-        if track:
-            self.grad_fn = out.grad_fn
-            self._requires_grad = True
-            node = out.grad_fn
-            if node is not None and node._saved_versions:
-                # an op that saved its output (exp, sigmoid, tanh, reciprocal, ...) saved what is
-                # now self: a later in-place change of self must fail its backward, as in PyTorch
-                node._saved_versions = tuple(
-                    (self._vc, self._vc[0], sh) if vc is out._vc else (vc, v, sh)
-                    for vc, v, sh in node._saved_versions
-                )
-            if view:
-                self._view_after_write()
-        return self
+        return self._write_back(out, what, track, view)
 
     # -- rounding: integer tensors come back as they are (as in PyTorch) ---------------------
     def _rounding(self, fn: Any, decimals: int = 0) -> Any:

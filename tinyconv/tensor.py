@@ -1140,26 +1140,9 @@ class Tensor(ViewInplace, TensorMath):
         else:
             with grad_mode.no_grad():
                 out = self.clamp(min, max)
-        # As PyTorch: the result must fit self (no broadcasting to a bigger shape, and a
-        # float result can't go into an integer tensor).
-        if out._data.shape != self._data.shape:
-            raise RuntimeError(
-                f"clamp_(): the result has shape {tuple(out.shape)} (broadcast with the "
-                f"bounds), which can't be written into a tensor of shape {tuple(self.shape)}"
-            )
-        if not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(
-                f"clamp_(): result type {dtype_name(out._data.dtype)} can't be cast to the "
-                f"in-place output's dtype {dtype_name(self._data.dtype)}"
-            )
-        self._data[...] = out._data
-        self._vc[0] += 1
-        if track:
-            self.grad_fn = out.grad_fn
-            self._requires_grad = True
-        if view:
-            self._view_after_write()
-        return self
+        # As PyTorch, the result must fit self: no broadcasting to the bounds' bigger shape,
+        # and a float result can't go into an integer tensor.
+        return self._write_back(out, "clamp_()", track, view)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from ._rng import _rng
