@@ -292,6 +292,12 @@ class Tensor(ViewInplace, TensorMath):
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if grad_mode.graph_backward_depth and self._requires_grad:
+            raise RuntimeError(
+                "a NumPy function was given a Tensor inside a create_graph backward: the result "
+                "would be a plain array, silently cut from the graph of the gradient. Use "
+                "tinyconv ops there (or `.detach()` for a value that is truly constant)."
+            )
         if dtype is not None:
             return self._data.astype(dtype, copy=False)
         return self._data
@@ -1156,14 +1162,24 @@ class Tensor(ViewInplace, TensorMath):
 
     # -- autograd ------------------------------------------------------------------------
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
     ) -> None:
-        """Compute gradients of this tensor w.r.t. the leaves and add them into their `.grad`."""
-        if create_graph:
-            raise NotImplementedError(
-                "backward(create_graph=True): tinyconv has no higher-order gradients"
-            )
-        engine.backward(self, gradient, builtins.bool(retain_graph))
+        """Compute gradients of this tensor w.r.t. the leaves and add them into their `.grad`.
+
+        create_graph=True: the gradients get graphs of their own, so they can be
+        differentiated again (retain_graph then defaults to True). inputs: only these
+        tensors get their `.grad` filled in.
+        """
+        engine.backward(self, gradient, retain_graph, builtins.bool(create_graph), inputs)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call `hook(grad)` each time the gradient of this tensor is computed; if it
+        returns a Tensor, that replaces the gradient. Returns a handle with `.remove()`."""
+        return engine.register_hook(self, hook)
 
 
 # -- helpers behind the operators ------------------------------------------------------

@@ -171,6 +171,69 @@ def gradcheck(
     return True
 
 
+def gradgradcheck(
+    fn: Callable,
+    inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> bool:
+    """Check the second derivatives: gradcheck of the function
+    (inputs, v) -> d<v, fn(inputs)>/d(inputs), whose backward is the create_graph backward.
+
+    grad_outputs: the v for each output of fn (default: random, float64, requiring grad,
+    so the check also covers the gradient's dependence on v).
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError(
+            "gradgradcheck: no input requires grad; pass tensors made with requires_grad=True"
+        )
+    with grad_mode.enable_grad():
+        outs = _outputs(fn, inputs)
+    rng = np.random.default_rng(seed)
+    if grad_outputs is None:
+        vs = tuple(
+            Tensor._make(rng.standard_normal(o._data.shape), None, True)
+            for o in outs
+            if o.requires_grad
+        )
+    else:
+        vs = tuple(grad_outputs) if isinstance(grad_outputs, (tuple, list)) else (grad_outputs,)
+    n_in = len(inputs)
+
+    def first_derivative(*args: Any) -> tuple:
+        xs, v = args[:n_in], args[n_in:]
+        with grad_mode.enable_grad():
+            ys = [o for o in _outputs(fn, xs) if o.requires_grad]
+            gs = engine.grad(
+                ys,
+                [xs[i] for i in diff],
+                grad_outputs=list(v),
+                create_graph=True,
+                allow_unused=True,
+                materialize_grads=True,
+            )
+        return gs
+
+    return gradcheck(
+        first_derivative,
+        inputs + vs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        fast_mode=fast_mode,
+        seed=seed,
+    )
+
+
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
 from ..tensor import Tensor  # noqa: E402
+from . import engine  # noqa: E402

@@ -13,76 +13,210 @@ of 100,000 ops needs no recursion), then visits them once each:
 (While only one node is waiting for its gradient, as along a chain of ops, it
 can run at once: the sort starts where two nodes first wait at the same time.)
 
+Gradients are NumPy arrays, and each node runs its NumPy `backward`. With
+`create_graph=True` they are Tensors instead, and each node runs its
+`graph_backward`, the same math written in tinyconv's own differentiable ops,
+so the gradient has a graph of its own and can be differentiated again.
+
+`grad(outputs, inputs)` runs the same walk but hands back the gradients that
+reach `inputs` instead of adding them into `.grad`, and skips every node that
+cannot reach an input.
+
 Observers (anomaly detection, the backward trace) can watch each step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import grad_mode
 from .function import Function
 
 # Callables `observer(node, grad_output, grads_to_inputs)`, run after each node.
 observers: list[Callable[[Function, np.ndarray, tuple], None]] = []
 
+# Hooks registered on leaf tensors (Tensor.register_hook), by id(tensor): (weakref, {key: fn}).
+# Kept beside the engine rather than on every Tensor, since few tensors ever get one.
+# Hooks on non-leaf tensors live on the node that made them (`node._tensor_hooks`).
+leaf_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
 
-def topological_order(root: Function) -> list[Function]:
-    """All nodes reachable from `root`, each before the nodes that feed it."""
+
+class RemovableHandle:
+    """What `register_hook` returns: `handle.remove()` takes the hook out again
+    (also usable as `with handle:` to remove it at the end of the block)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks_ref = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks_ref.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def register_hook(tensor: Any, hook: Callable) -> RemovableHandle:
+    """Run `hook(grad)` whenever a gradient for `tensor` is computed; a returned
+    Tensor replaces the gradient. See Tensor.register_hook."""
+    if not tensor._requires_grad:
+        raise RuntimeError(
+            "register_hook: cannot register a hook on a tensor that does not require gradient"
+        )
+    node = tensor.grad_fn
+    if node is None:
+        key = id(tensor)
+        entry = leaf_hooks.get(key)
+        if entry is None or entry[0]() is not tensor:
+            ref = weakref.ref(tensor, lambda _r, key=key: leaf_hooks.pop(key, None))
+            entry = leaf_hooks[key] = (ref, {})
+        hooks = entry[1]
+    else:
+        if node._tensor_hooks is None:
+            node._tensor_hooks = {}
+        hooks = node._tensor_hooks
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def _run_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
+    """Call each tensor hook on the gradient in order; a returned Tensor replaces it."""
+    for fn in list(hooks.values()):
+        seen = grad if create_graph else Tensor._make(grad, None, False)
+        new = fn(seen)
+        if new is not None:
+            if not isinstance(new, Tensor):
+                raise TypeError(
+                    f"a tensor hook must return a Tensor or None, got {type(new).__name__}"
+                )
+            if new.shape != seen.shape:
+                raise RuntimeError(
+                    f"a tensor hook returned a gradient of shape {tuple(new.shape)}, but the "
+                    f"tensor has shape {tuple(seen.shape)}"
+                )
+            grad = new if create_graph else new._data
+    return grad
+
+
+def topological_order(root: Any) -> list[Function]:
+    """All nodes reachable from `root` (a node, or a list of nodes), each before the
+    nodes that feed it."""
+    roots = root if isinstance(root, list) else [root]
     order: list[Function] = []
-    seen = {root}
-    stack = [(root, iter(root.edges))]
-    while stack:
-        node, edges = stack[-1]
-        for nxt in edges:
-            if isinstance(nxt, Function) and nxt not in seen:
-                seen.add(nxt)
-                stack.append((nxt, iter(nxt.edges)))
-                break
-        else:  # all inputs done: node is finished (post-order)
-            stack.pop()
-            order.append(node)
+    seen = set(roots)
+    for r in roots:
+        if not isinstance(r, Function):
+            continue
+        stack = [(r, iter(r.edges))]
+        while stack:
+            node, edges = stack[-1]
+            for nxt in edges:
+                if isinstance(nxt, Function) and nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, iter(nxt.edges)))
+                    break
+            else:  # all inputs done: node is finished (post-order)
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
 
-def accumulate_grad(leaf: Any, grad: np.ndarray) -> None:
-    """leaf.grad += grad, as PyTorch does: the first gradient is copied in."""
-    if leaf.grad is None:
+def accumulate_grad(leaf: Any, grad: Any, create_graph: bool = False) -> None:
+    """leaf.grad += grad, as PyTorch does: the first gradient is copied in; with
+    create_graph the sum is out of place, so the gradient keeps its graph."""
+    if leaf_hooks:
+        entry = leaf_hooks.get(id(leaf))
+        if entry is not None and entry[0]() is leaf and entry[1]:
+            grad = _run_hooks(entry[1], grad, create_graph)
+    if create_graph:
+        if grad.dtype != leaf.dtype:
+            grad = grad.to(leaf.dtype)
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
         leaf.grad = Tensor._make(np.array(grad, dtype=leaf._data.dtype, copy=True), None, False)
+    elif leaf.grad._requires_grad:  # a grad kept from a create_graph backward: add out of place
+        leaf.grad = Tensor._make(leaf.grad._data + grad, None, False)
     else:
         leaf.grad._data += grad
 
 
-def _backward_node(
-    node: Function, grad_out: np.ndarray, retain_graph: bool, grads: dict[Function, np.ndarray]
-) -> None:
-    """Run one node's backward: add what it sends to producing nodes into `grads`,
-    and what it sends to leaves into their `.grad`."""
+def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:
+    """The finished gradient of a node's output: tensor hooks, then retain_grad()."""
+    if node._tensor_hooks:
+        grad_out = _run_hooks(node._tensor_hooks, grad_out, create_graph)
     if node._retained is not None:
         kept = node._retained()
         if kept is not None:
-            accumulate_grad(kept, grad_out)
-    grads_in = node._run_backward(grad_out)
+            if create_graph:
+                kept._grad = grad_out if kept._grad is None else kept._grad + grad_out
+            elif kept._grad is None:
+                kept._grad = Tensor._make(np.array(grad_out, copy=True), None, False)
+            else:
+                kept._grad._data += grad_out
+    return grad_out
+
+
+def _backward_node(
+    node: Function,
+    grad_out: Any,
+    retain_graph: bool,
+    grads: dict[Function, Any],
+    create_graph: bool = False,
+    capture: dict | None = None,
+    deferred: dict | None = None,
+) -> None:
+    """Run one node's backward: add what it sends to producing nodes into `grads`,
+    and what it sends to leaves into their `.grad` (or into `capture`, for grad()).
+    Gradients for leaves with hooks wait in `deferred` (see flush_deferred)."""
+    grad_out = _grad_for_node(node, grad_out, create_graph)
+    if create_graph:
+        grads_in = node._run_graph_backward(grad_out)
+    else:
+        grads_in = node._run_backward(grad_out)
     if not retain_graph:
         node._release()
-    for obs in observers:
-        obs(node, grad_out, grads_in)
+    if observers:
+        shown_out = grad_out._data if create_graph else grad_out
+        shown_in = (
+            tuple(None if g is None else g._data for g in grads_in) if create_graph else grads_in
+        )
+        for obs in observers:
+            obs(node, shown_out, shown_in)
     for edge, g in zip(node.edges, grads_in, strict=False):
         if edge is None or g is None:
             continue
         if isinstance(edge, Function):
             prev = grads.get(edge)
             grads[edge] = g if prev is None else prev + g
-        else:
-            accumulate_grad(edge, g)
+        elif capture is None:
+            if leaf_hooks and id(edge) in leaf_hooks and deferred is not None:
+                # a leaf with hooks: they see its total gradient once, as in PyTorch, so
+                # sum what arrives and accumulate at the end of the walk
+                prev = deferred.get(id(edge))
+                deferred[id(edge)] = (edge, g if prev is None else prev[1] + g)
+            else:
+                accumulate_grad(edge, g, create_graph)
+        elif id(edge) in capture:
+            prev = capture[id(edge)]
+            capture[id(edge)] = g if prev is None else prev + g
 
 
 def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Propagate `grad` (d loss / d root's output) through the graph to the leaves."""
     grads: dict[Function, np.ndarray] = {root: grad}
+    deferred: dict = {}
     # Fast path: while only one node is waiting, its gradient is complete (any other
     # node that could add to it has run, or never received a gradient itself), so
     # run it without sorting anything. The top of a graph is often such a chain:
@@ -91,18 +225,141 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
     last = root
     while len(grads) == 1:
         (last,) = grads
-        _backward_node(last, grads.pop(last), retain_graph, grads)
-    if not grads:
-        return
-    for node in topological_order(last)[1:]:  # [0] is `last` itself, already run
-        grad_out = grads.pop(node, None)
-        if grad_out is None:  # no gradient reached this node (e.g. unused branch)
-            continue
-        _backward_node(node, grad_out, retain_graph, grads)
+        _backward_node(last, grads.pop(last), retain_graph, grads, deferred=deferred)
+    if grads:
+        for node in topological_order(last)[1:]:  # [0] is `last` itself, already run
+            grad_out = grads.pop(node, None)
+            if grad_out is None:  # no gradient reached this node (e.g. unused branch)
+                continue
+            _backward_node(node, grad_out, retain_graph, grads, deferred=deferred)
+    flush_deferred(deferred, False)
 
 
-def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> None:
-    """Compute d(tensor)/d(leaf) for every leaf that requires grad; add into `.grad`."""
+def flush_deferred(deferred: dict, create_graph: bool) -> None:
+    """Accumulate the summed gradients of leaves that have hooks (hooks run once each)."""
+    for leaf, g in deferred.values():
+        accumulate_grad(leaf, g, create_graph)
+
+
+def run_backward_general(
+    roots: list[Any],
+    seeds: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: list[Any] | None,
+) -> dict | None:
+    """The general walk behind create_graph and grad(): several roots, gradients that
+    may be Tensors, and optionally `targets` (tensors) whose gradients are captured
+    and returned by id instead of being added into leaves' `.grad`."""
+    capture: dict | None = None
+    node_targets: dict[Function, int] = {}
+    if targets is not None:
+        capture = {}
+        for t in targets:
+            capture[id(t)] = None
+            if t.grad_fn is not None:
+                node_targets[t.grad_fn] = id(t)
+    grads: dict[Any, Any] = {}
+    with grad_mode.set_grad_enabled(create_graph):
+        for r, s in zip(roots, seeds, strict=True):
+            if isinstance(r, Function):
+                grads[r] = s if r not in grads else grads[r] + s
+            elif capture is None:  # a leaf root: its gradient is the seed itself
+                accumulate_grad(r, s, create_graph)
+            elif id(r) in capture:
+                prev = capture[id(r)]
+                capture[id(r)] = s if prev is None else prev + s
+        order = topological_order([r for r in roots if isinstance(r, Function)])
+        needed = _nodes_reaching(order, capture, node_targets) if capture is not None else None
+        deferred: dict = {}
+        for node in order:
+            grad_out = grads.pop(node, None)
+            if grad_out is None:
+                continue
+            if node in node_targets:  # a non-leaf input of grad(): its gradient is complete
+                grad_out = _grad_for_node(node, grad_out, create_graph)
+                key = node_targets[node]
+                capture[key] = grad_out if capture[key] is None else capture[key] + grad_out
+                if node not in needed:
+                    continue
+                # run the node itself without applying its hooks a second time
+                hooks, node._tensor_hooks = node._tensor_hooks, None
+                retained, node._retained = node._retained, None
+                try:
+                    _backward_node(
+                        node, grad_out, retain_graph, grads, create_graph, capture, deferred
+                    )
+                finally:
+                    node._tensor_hooks, node._retained = hooks, retained
+                continue
+            if needed is not None and node not in needed:
+                continue
+            _backward_node(node, grad_out, retain_graph, grads, create_graph, capture, deferred)
+        flush_deferred(deferred, create_graph)
+    return capture
+
+
+def _nodes_reaching(order: list[Function], capture: dict, node_targets: dict) -> set:
+    """The nodes from which some target can be reached (the only ones grad() must run)."""
+    needed: set = set()
+    for node in reversed(order):  # inputs before the nodes that use them
+        for e in node.edges:
+            if e is None:
+                continue
+            if isinstance(e, Function):
+                if e in needed or e in node_targets:
+                    needed.add(node)
+                    break
+            elif id(e) in capture:
+                needed.add(node)
+                break
+    return needed
+
+
+def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
+    """The gradient to start from at `tensor`: ones for a one-element output, else `gradient`."""
+    data = tensor._data
+    if gradient is None:
+        if data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be implicitly created only for scalar outputs, "
+                f"but this tensor has shape {tuple(data.shape)}; reduce it (e.g. .sum()) "
+                "or pass a gradient of the same shape"
+            )
+        grad = np.empty_like(data)  # np.ones_like, without its Python overhead
+        grad.fill(1)
+        return Tensor._make(grad, None, False) if create_graph else grad
+    if isinstance(gradient, Tensor):
+        if gradient.shape != tensor.shape:
+            raise RuntimeError(
+                f"{who}: gradient has shape {tuple(gradient.shape)} but the tensor has "
+                f"shape {tuple(data.shape)}; they must match"
+            )
+        if create_graph:
+            return gradient if gradient.dtype == tensor.dtype else gradient.to(tensor.dtype)
+        return gradient._data.astype(data.dtype, copy=False)
+    grad = np.asarray(gradient)
+    if grad.shape != data.shape:
+        raise RuntimeError(
+            f"{who}: gradient has shape {tuple(grad.shape)} but the tensor has "
+            f"shape {tuple(data.shape)}; they must match"
+        )
+    grad = grad.astype(data.dtype, copy=False)
+    return Tensor._make(grad, None, False) if create_graph else grad
+
+
+def backward(
+    tensor: Any,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Compute d(tensor)/d(leaf) for every leaf that requires grad; add into `.grad`.
+
+    create_graph=True: the gradients get graphs of their own (double backward).
+    inputs: only these tensors (leaves or not) get their `.grad` filled in.
+    """
     if tensor._base is not None and tensor._gv != tensor._vc[0]:
         tensor._refresh_view()  # a view whose base changed in place: rebase its history first
     if not tensor._requires_grad:
@@ -110,28 +367,136 @@ def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False) -> N
             "backward(): this tensor does not require grad and has no grad_fn; "
             "make an input require grad first (e.g. tensor(..., requires_grad=True))"
         )
-    data = tensor._data
-    if gradient is None:
-        if data.size != 1:
-            raise RuntimeError(
-                f"backward(): grad can be implicitly created only for scalar outputs, "
-                f"but this tensor has shape {tuple(data.shape)}; reduce it (e.g. .sum()) "
-                "or pass gradient= of the same shape"
-            )
-        grad = np.empty_like(data)  # np.ones_like, without its Python overhead
-        grad.fill(1)
-    else:
-        grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if grad.shape != data.shape:
-            raise RuntimeError(
-                f"backward(): gradient has shape {tuple(grad.shape)} but the tensor has "
-                f"shape {tuple(data.shape)}; they must match"
-            )
-        grad = grad.astype(data.dtype, copy=False)
-    if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
-        accumulate_grad(tensor, grad)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grad = _seed(tensor, gradient, create_graph, "backward()")
+    if inputs is None and not create_graph:
+        if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
+            accumulate_grad(tensor, grad)
+            return
+        run_backward(tensor.grad_fn, grad, bool(retain_graph))
         return
-    run_backward(tensor.grad_fn, grad, retain_graph)
+    targets = None
+    if inputs is not None:
+        targets = _as_tensor_list(inputs, "backward(inputs=...)")
+        if not targets:
+            raise RuntimeError("backward(): inputs= was given but is empty")
+        _check_differentiable(targets, "backward(inputs=...)")
+    root = tensor.grad_fn if tensor.grad_fn is not None else tensor
+    captured = run_backward_general([root], [grad], bool(retain_graph), create_graph, targets)
+    if captured is None:
+        return
+    for t in targets:
+        g = captured.pop(id(t), None)
+        if g is None:
+            continue
+        if t.grad_fn is None:
+            accumulate_grad(t, g, create_graph)
+        elif create_graph:
+            t._grad = g if t._grad is None else t._grad + g
+        elif t._grad is None:
+            t._grad = Tensor._make(np.array(g, copy=True), None, False)
+        else:
+            t._grad._data += g
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
+    """The gradients of `outputs` with respect to `inputs`, returned as a tuple (one per
+    input, each of its input's shape), without touching any `.grad`.
+
+    grad_outputs: d(loss)/d(output) for each output (None: ones, for one-element outputs).
+    create_graph=True: the returned gradients have graphs, so they can be differentiated.
+    allow_unused: return None for an input the outputs do not depend on (else raise);
+    materialize_grads: zeros instead of None there.
+    """
+    if is_grads_batched:
+        raise NotImplementedError(
+            "autograd.grad(is_grads_batched=True) is not supported by tinyconv (it needs vmap)"
+        )
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("autograd.grad: materialize_grads=True needs allow_unused=True (or None)")
+    outs = _as_tensor_list(outputs, "autograd.grad(outputs=...)")
+    ins = _as_tensor_list(inputs, "autograd.grad(inputs=...)")
+    if not ins:
+        raise RuntimeError("autograd.grad: inputs is empty; pass at least one tensor")
+    if grad_outputs is None:
+        gouts = [None] * len(outs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        gouts = [grad_outputs]
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise RuntimeError(
+            f"autograd.grad: grad_outputs has {len(gouts)} entries but there are "
+            f"{len(outs)} outputs; give one per output"
+        )
+    for i, o in enumerate(outs):
+        if o._base is not None and o._gv != o._vc[0]:
+            o._refresh_view()
+        if not o._requires_grad:
+            raise RuntimeError(
+                f"autograd.grad: element {i} of outputs does not require grad and does not "
+                "have a grad_fn"
+            )
+    _check_differentiable(ins, "autograd.grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = [o.grad_fn if o.grad_fn is not None else o for o in outs]
+    seeds = [
+        _seed(o, g, create_graph, f"autograd.grad (output {i})")
+        for i, (o, g) in enumerate(zip(outs, gouts, strict=True))
+    ]
+    captured = run_backward_general(roots, seeds, bool(retain_graph), create_graph, ins)
+    result = []
+    for i, t in enumerate(ins):
+        g = captured.get(id(t))
+        if g is not None and t.grad_fn is None and leaf_hooks:  # a leaf's own hooks see it too
+            entry = leaf_hooks.get(id(t))
+            if entry is not None and entry[0]() is t and entry[1]:
+                g = _run_hooks(entry[1], g, create_graph)
+        if g is None:
+            if materialize_grads:
+                result.append(Tensor._make(np.zeros_like(t._data), None, False))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used in the "
+                    "graph of the outputs, so it has no gradient. Set allow_unused=True to "
+                    "get None for it."
+                )
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(Tensor._make(g, None, False))
+    return tuple(result)
+
+
+def _as_tensor_list(x: Any, who: str) -> list:
+    items = [x] if isinstance(x, Tensor) else list(x) if isinstance(x, Sequence) else None
+    if items is None or not all(isinstance(t, Tensor) for t in items):
+        raise TypeError(f"{who}: expected a Tensor or a sequence of Tensors, got {x!r:.80}")
+    return items
+
+
+def _check_differentiable(tensors: list, who: str) -> None:
+    for i, t in enumerate(tensors):
+        if t._base is not None and t._gv != t._vc[0]:
+            t._refresh_view()
+        if not t._requires_grad:
+            raise RuntimeError(f"{who}: input {i} does not require grad")
 
 
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor

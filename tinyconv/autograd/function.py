@@ -36,22 +36,32 @@ from . import grad_mode
 record_hook: Any = None
 
 
-def sum_to_shape(grad: np.ndarray, shape: tuple, dtype: np.dtype | None = None) -> np.ndarray:
+def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
     """Undo broadcasting: sum `grad` down to `shape`, and cast it to `dtype`.
 
     If x of shape (3, 1) was broadcast to (2, 3, 4) in the forward, each x[i, 0]
     was used 2 * 4 times, so its gradient is the sum over those copies.
+    `grad` is an array, or a Tensor in a create_graph backward (the sum is then an op).
     """
     if grad.shape != shape:
         extra = grad.ndim - len(shape)
         axes = tuple(range(extra)) + tuple(
             extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
         )
-        if axes:
-            grad = grad.sum(axis=axes, keepdims=True)
-        if extra:
-            grad = grad.reshape(shape)
-    if dtype is not None and grad.dtype != dtype:
+        if isinstance(grad, Tensor):
+            if axes:
+                grad = grad.sum(dim=axes, keepdim=True)
+            if extra:
+                grad = grad.reshape(shape)
+        else:
+            if axes:
+                grad = grad.sum(axis=axes, keepdims=True)
+            if extra:
+                grad = grad.reshape(shape)
+    if isinstance(grad, Tensor):
+        if dtype is not None and grad._data.dtype != dtype:
+            grad = grad.to(dtype)
+    elif dtype is not None and grad.dtype != dtype:
         grad = grad.astype(dtype)
     return grad
 
@@ -72,6 +82,14 @@ class Function:
     _out_meta: tuple | None = None  # (shape, dtype) of the output, for tinyconv.viz
     _released = False
     _in_meta: tuple = ()  # user Functions: (shape, dtype) of each forward input
+    _tensor_hooks: dict | None = None  # hooks registered on the output tensor (register_hook)
+    # Per saved item: the forward input it is (its index), -1 for the output, None for
+    # anything else. Lets a create_graph backward see saved arrays as graph Tensors.
+    _saved_roles: tuple = ()
+    _graph_mode = False  # True while graph_backward runs: saved_tensors gives Tensors
+    # {input index: the array forward converted it to (a dtype cast)}, set by an op that
+    # saves a converted copy of an input, so graph_backward can see it as input.to(dtype)
+    _cast_sources: dict | None = None
 
     # -- what an op calls in forward ------------------------------------------------
     def save_for_backward(self, *tensors: Any) -> None:
@@ -86,7 +104,39 @@ class Function:
                 "(its saved tensors were freed after the first backward). "
                 "Pass retain_graph=True to the first backward() to keep them."
             )
+        if self._graph_mode:
+            return self._saved_as_graph_tensors()
         return self._saved or ()
+
+    def _saved_as_graph_tensors(self) -> tuple:
+        """The saved items as Tensors wired into the graph, for graph_backward: a saved
+        input is that input (its gradient flows back to where it came from), the saved
+        output is this node's output; anything else (an index, a mask) stays as saved,
+        a constant."""
+        out = []
+        for item, role in zip(self._saved or (), self._saved_roles, strict=True):
+            if item is None or role is None:
+                out.append(item)
+                continue
+            arr = item._data if isinstance(item, Tensor) else item
+            if type(role) is tuple:  # ("cast", i): input i converted to the op's dtype
+                src = self._input_as_graph_tensor(role[1], self._cast_sources[role[1]])
+                out.append(src.to(arr.dtype))
+                continue
+            if role == -1:
+                out.append(Tensor._make(arr, self, True))
+                continue
+            out.append(self._input_as_graph_tensor(role, arr))
+        return tuple(out)
+
+    def _input_as_graph_tensor(self, i: int, arr: np.ndarray) -> Tensor:
+        """Forward input i (whose array is `arr`) as a Tensor wired to where it came from."""
+        edge = self.edges[i]
+        if edge is None:
+            return Tensor._make(arr, None, False)
+        if isinstance(edge, Function):
+            return Tensor._make(arr, edge, True)
+        return edge  # a leaf: the tensor itself
 
     def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
         return None
@@ -133,6 +183,13 @@ class Function:
     @staticmethod
     def backward(ctx: Function, grad: Any) -> Any:
         raise NotImplementedError
+
+    # The backward again, written in tinyconv's differentiable Tensor ops, for
+    # backward(create_graph=True): `grad` is a Tensor, `ctx.saved_tensors` gives Tensors
+    # wired into the graph, and the gradients it returns have graphs of their own.
+    # None: the op has no double backward (a user's Function runs its own `backward`
+    # with Tensors instead, as in PyTorch).
+    graph_backward: Any = None
 
     # -- running an op ---------------------------------------------------------------
     @classmethod
@@ -200,21 +257,16 @@ class Function:
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
             record_hook(ctx)
         if ctx._saved:
-            ctx._saved_versions = _versions_of(ctx._saved, args, raw, result, out)
+            ctx._saved_versions, ctx._saved_roles = _versions_of(
+                ctx._saved, args, raw, result, out, ctx._cast_sources
+            )
         return out
 
     # -- what the engine calls -----------------------------------------------------
     def _run_backward(self, grad: np.ndarray) -> tuple:
         """Check saved tensors are unmodified, run backward, return a tuple of grads."""
-        for vc, version, shape in self._saved_versions:
-            if vc[0] != version:
-                raise RuntimeError(
-                    f"{self.name()}: one of the tensors saved for its backward "
-                    f"(shape {tuple(shape)}) was modified by an in-place operation after "
-                    f"the forward (its version is {vc[0]}, expected {version}). "
-                    "Clone it before modifying it, or do the in-place update before the op."
-                    + _created_at(self)
-                )
+        if self._saved_versions:
+            self._check_saved_versions()
         if self._released:
             _ = self.saved_tensors  # raises the "second time" error
         if (
@@ -231,6 +283,57 @@ class Function:
         return _check_user_grads(
             self, tuple(g._data if isinstance(g, Tensor) else g for g in grads)
         )
+
+    def _run_graph_backward(self, grad: Any) -> tuple:
+        """create_graph=True: run the backward as differentiable Tensor ops (grad mode on),
+        so the gradients it returns have graphs. Returns a tuple of Tensors (or None)."""
+        self._check_saved_versions()
+        if self._released:
+            _ = self.saved_tensors  # raises the "second time" error
+        if self.array_mode:
+            fn = type(self).graph_backward
+            if fn is None:
+                raise RuntimeError(
+                    f"{self.name()}: this op has no double backward in tinyconv, so "
+                    "backward(create_graph=True) / autograd.grad(create_graph=True) cannot go "
+                    "through it"
+                )
+        else:
+            fn = type(self).backward  # a user's Function: its backward sees Tensors anyway
+        self._graph_mode = True
+        grad_mode.graph_backward_depth += 1
+        try:
+            with grad_mode.enable_grad():
+                grads = fn(self, grad)
+        finally:
+            self._graph_mode = False
+            grad_mode.graph_backward_depth -= 1
+        if type(grads) is not tuple:
+            grads = (grads,)
+        out = []
+        for g in grads:
+            if g is not None and not isinstance(g, Tensor):
+                # an array here means the gradient was computed outside the graph: its own
+                # gradient would silently be zero, so refuse rather than guess
+                raise TypeError(
+                    f"{self.name()}: its create_graph backward returned a "
+                    f"{type(g).__name__}, not a Tensor (a gradient cut from the graph)"
+                )
+            out.append(g)
+        if not self.array_mode:
+            return _check_user_grads(self, tuple(out))
+        return tuple(out)
+
+    def _check_saved_versions(self) -> None:
+        for vc, version, shape in self._saved_versions:
+            if vc[0] != version:
+                raise RuntimeError(
+                    f"{self.name()}: one of the tensors saved for its backward "
+                    f"(shape {tuple(shape)}) was modified by an in-place operation after "
+                    f"the forward (its version is {vc[0]}, expected {version}). "
+                    "Clone it before modifying it, or do the in-place update before the op."
+                    + _created_at(self)
+                )
 
     def _release(self) -> None:
         """Free what forward saved, once backward no longer needs it."""
@@ -274,7 +377,8 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
     out = []
     for i, (g, meta) in enumerate(zip(grads, metas, strict=False)):
         if g is not None and meta is not None:
-            g = np.asarray(g)
+            if not isinstance(g, Tensor):  # (a create_graph backward returns Tensors)
+                g = np.asarray(g)
             shape, dtype = meta
             if g.shape != shape:
                 try:
@@ -300,20 +404,31 @@ def _created_at(node: Function) -> str:
     return " The op was created at " + creation_site(node)
 
 
-def _versions_of(saved: tuple, args: tuple, raw: list, result: Any, out: Any) -> tuple:
-    """For each saved input or output, remember its version counter and value now."""
+def _versions_of(
+    saved: tuple, args: tuple, raw: list, result: Any, out: Any, cast_sources: dict | None = None
+) -> tuple:
+    """For each saved input or output, remember its version counter and value now;
+    and, per saved item, which input it is (index), -1 for the output, else None."""
     versions = []
+    roles: list = []
     for s in saved:
-        if s is None:
-            continue
-        for a, r in zip(args, raw, strict=False):
-            if r is s and isinstance(a, Tensor):
-                versions.append((a._vc, a._vc[0], a._data.shape))
-                break
-        else:
-            if s is result or (isinstance(s, Tensor) and s._data is result):
-                versions.append((out._vc, out._vc[0], result.shape))
-    return tuple(versions)
+        role = None
+        if s is not None:
+            for i, (a, r) in enumerate(zip(args, raw, strict=False)):
+                if r is s and isinstance(a, Tensor):
+                    versions.append((a._vc, a._vc[0], a._data.shape))
+                    role = i
+                    break
+            else:
+                if s is result or (isinstance(s, Tensor) and s._data is result):
+                    versions.append((out._vc, out._vc[0], result.shape))
+                    role = -1
+                elif cast_sources:
+                    for i, c in cast_sources.items():
+                        if c is s:
+                            role = ("cast", i)
+        roles.append(role)
+    return tuple(versions), tuple(roles)
 
 
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor

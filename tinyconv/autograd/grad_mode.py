@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 enabled: bool = True
+# > 0 while a graph_backward (create_graph=True) runs: turning a Tensor that requires grad
+# into a NumPy array there would silently cut the graph of the gradient, so it raises.
+graph_backward_depth: int = 0
 
 
 def is_grad_enabled() -> bool:

@@ -56,7 +56,10 @@ class Binary(Op):
         if ctx.needs_input_grad:  # a recorded node: backward sums gradients back to these
             ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
         if dtype is not None:  # PyTorch promotion that NumPy would do differently
-            a, b = _cast(a, dtype), _cast(b, dtype)
+            a2, b2 = _cast(a, dtype), _cast(b, dtype)
+            if ctx.needs_input_grad and (a2 is not a or b2 is not b):
+                ctx._cast_sources = {0: a2, 1: b2}  # create_graph: saved a2 is a.to(dtype)
+            a, b = a2, b2
         return a, b
 
     @staticmethod
@@ -84,6 +87,8 @@ class Add(Binary):
         # d(a + b)/da = d(a + b)/db = 1
         return Binary.reduce(ctx, grad, grad)
 
+    graph_backward = backward  # (only + and sum_to_shape: the same code works on Tensors)
+
 
 class Sub(Binary):
     ufunc = np.subtract
@@ -98,6 +103,8 @@ class Sub(Binary):
     @staticmethod
     def backward(ctx, grad):
         return Binary.reduce(ctx, grad, -grad if ctx.needs_input_grad[1] else None)
+
+    graph_backward = backward
 
 
 class Mul(Binary):
@@ -118,6 +125,8 @@ class Mul(Binary):
         b, a = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         return Binary.reduce(ctx, grad * b if na else None, grad * a if nb else None)
+
+    graph_backward = backward  # in create_graph mode a and b are the input Tensors
 
 
 class Div(Binary):
@@ -630,6 +639,16 @@ def _expand_back(grad: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> n
     return grad
 
 
+def _expand_back_graph(grad: Any, shape: tuple, axis: Any) -> Any:
+    """_expand_back then broadcast to `shape`, in Tensor ops (for graph_backward)."""
+    if axis is None:
+        axes = set(range(len(shape)))
+    else:
+        axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return grad.reshape(kept).expand(shape)
+
+
 # Up to this many elements, a reduction's gradient is written out as a new array;
 # np.broadcast_to's Python-level checks alone take ~2 us, longer than the copy.
 _SMALL_GRAD = 4096
@@ -662,6 +681,10 @@ class Sum(Op):
         # Every input element contributed once: its gradient is the output's.
         g = _expand_back(grad, ctx.shape, ctx.axis, ctx.keepdims)
         return _spread(g, ctx.shape, ctx.size, ctx.in_dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _expand_back_graph(grad, ctx.shape, ctx.axis).to(ctx.in_dtype)
 
 
 class Mean(Op):
