@@ -179,3 +179,25 @@ def test_op_without_double_backward_says_so():
     np.testing.assert_allclose(g.numpy(), [2.0, 4.0])
     with pytest.raises(RuntimeError, match="no double backward"):
         tc.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+
+
+@pytest.mark.torch
+def test_hooks_and_grad_match_torch():
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tc, torch):
+        log = []
+        x = m.tensor([1.0, -2.0, 3.0], dtype=m.float64, requires_grad=True)
+        y = m.tensor([0.5, 2.0, -1.0], dtype=m.float64, requires_grad=True)
+        x.register_hook(lambda g, log=log: log.append(("x1", g.tolist())) or g * 2)
+        x.register_hook(lambda g, log=log: log.append(("x2", g.tolist())))
+        z = x * y
+        z.retain_grad()
+        z.register_hook(lambda g, log=log: log.append(("z", g.tolist())) or g + 1)
+        loss = (z * z + x).sum()
+        (gx, gz) = m.autograd.grad(loss, (x, z), retain_graph=True)
+        loss.backward(inputs=[x, y], retain_graph=True)
+        (gy,) = m.autograd.grad(loss, y, create_graph=True)
+        (gyy,) = m.autograd.grad((gy * gy).sum(), x)
+        out.append((log, gx.tolist(), gz.tolist(), x.grad.tolist(), y.grad.tolist(), gyy.tolist()))
+    assert out[0] == out[1]

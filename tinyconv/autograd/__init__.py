@@ -56,6 +56,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "functional":  # the submodule, loaded on first use like the rest
+        import importlib
+
+        return importlib.import_module(".functional", __name__)
     if name in _LAZY:
         import importlib
 

@@ -277,20 +277,18 @@ def run_backward_general(
             if grad_out is None:
                 continue
             if node in node_targets:  # a non-leaf input of grad(): its gradient is complete
-                grad_out = _grad_for_node(node, grad_out, create_graph)
                 key = node_targets[node]
-                capture[key] = grad_out if capture[key] is None else capture[key] + grad_out
+                if node in needed:
+                    # The walk goes on below it: PyTorch captures the gradient as it arrives
+                    # (its tensor hooks then change only what flows on); when the walk stops
+                    # here, the hooks run first and the captured gradient is theirs.
+                    captured = grad_out
+                else:
+                    captured = _grad_for_node(node, grad_out, create_graph)
+                capture[key] = captured if capture[key] is None else capture[key] + captured
                 if node not in needed:
                     continue
-                # run the node itself without applying its hooks a second time
-                hooks, node._tensor_hooks = node._tensor_hooks, None
-                retained, node._retained = node._retained, None
-                try:
-                    _backward_node(
-                        node, grad_out, retain_graph, grads, create_graph, capture, deferred
-                    )
-                finally:
-                    node._tensor_hooks, node._retained = hooks, retained
+                _backward_node(node, grad_out, retain_graph, grads, create_graph, capture, deferred)
                 continue
             if needed is not None and node not in needed:
                 continue
