@@ -400,3 +400,22 @@ def torch_indices(draw, shape: tuple, max_items: int = 5):
     if len(items) == 1 and not isinstance(items[0], list) and draw(st.booleans()):
         return items[0]  # a bare item, x[i] rather than x[(i,)]
     return tuple(items)
+
+
+# ---------------------------------------------------------------------------
+# Normalization layers (tests/test_norm_layers.py)
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def norm_configs(draw, min_spatial: int = 0, max_batch: int = 3) -> tuple[tuple[int, ...], int]:
+    """``(shape (N, C, *spatial), num_groups)`` with C a multiple of num_groups; the spatial
+    dims (0 to 2 of them) hold at least ``min_spatial`` elements (instance norm needs 2)."""
+    groups = draw(st.integers(1, 3))
+    C = groups * draw(st.integers(1, 2))
+    N = draw(st.integers(1, max_batch))
+    n_spatial = draw(st.integers(1 if min_spatial else 0, 2))
+    spatial = tuple(draw(st.lists(st.integers(1, 4), min_size=n_spatial, max_size=n_spatial)))
+    if int(np.prod(spatial, dtype=np.int64)) < min_spatial:
+        spatial = spatial[:-1] + (min_spatial,)
+    return (N, C) + spatial, groups

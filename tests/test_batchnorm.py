@@ -147,7 +147,8 @@ def test_state_dict_holds_buffers_and_round_trips(tmp_path):
     )
     assert other.num_batches_tracked.item() == 1
     assert (
-        repr(bn) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        repr(bn) == "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+        "track_running_stats=True)"
     )
 
 

@@ -575,12 +575,9 @@ class BCEWithLogitsLoss(_Loss):
 # -- normalization ---------------------------------------------------------------------------
 
 
-class _BatchNorm(Module):
-    """Shared by BatchNorm1d/2d: learnable per-channel weight and bias, running statistics as
-    buffers."""
-
-    _ranks: tuple = ()
-    _shape_names = ""
+class _NormBase(Module):
+    """Shared by the batch and instance norms: learnable per-channel weight and bias, running
+    statistics as buffers (PyTorch's arguments, state-dict keys and repr)."""
 
     def __init__(
         self,
@@ -591,6 +588,8 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
         device: Any = None,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -608,7 +607,10 @@ class _BatchNorm(Module):
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         if affine:
             self.weight = Parameter(ones(num_features, dtype=dt))
-            self.bias = Parameter(zeros(num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(zeros(num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -631,7 +633,21 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """Shared by BatchNorm1d/2d/3d: normalise with the batch's statistics per channel."""
+
+    _ranks: tuple = ()
+    _shape_names = ""
 
     def _check_input(self, input: Any) -> None:
         name = type(self).__name__
@@ -671,12 +687,6 @@ class _BatchNorm(Module):
             self.eps,
         )
 
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
-        )
-
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalization of `(N, C)` or `(N, C, L)` input, per channel C."""
@@ -690,6 +700,13 @@ class BatchNorm2d(_BatchNorm):
 
     _ranks = (4,)
     _shape_names = "a 4-D (N, C, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization of `(N, C, D, H, W)` input, per channel C."""
+
+    _ranks = (5,)
+    _shape_names = "a 5-D (N, C, D, H, W)"
 
 
 # -- lazy modules: the input size is read from the first input ----------------------------------
@@ -873,13 +890,16 @@ class _LazyBatchNorm(_LazyMixin, _BatchNorm):
         track_running_stats: bool = True,
         device: Any = None,
         dtype: Any = None,
+        *,
+        bias: bool = True,
     ) -> None:
-        super().__init__(1, eps, momentum, affine, track_running_stats, device, dtype)
+        super().__init__(1, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.num_features = 0
         dt = self._parameters["weight"].dtype if affine else None
         if affine:
             self.weight = UninitializedParameter(dtype=dt)
-            self.bias = UninitializedParameter(dtype=dt)
+            if bias:
+                self.bias = UninitializedParameter(dtype=dt)
 
     def has_uninitialized_params(self) -> bool:
         return self.num_features == 0
@@ -890,7 +910,8 @@ class _LazyBatchNorm(_LazyMixin, _BatchNorm):
         self.num_features = c
         if self.affine:
             self.weight.materialize((c,))
-            self.bias.materialize((c,))
+            if self.bias is not None:
+                self.bias.materialize((c,))
         if self.track_running_stats:
             dt = self.running_mean.dtype
             self.running_mean = zeros(c, dtype=dt)
@@ -908,6 +929,12 @@ class LazyBatchNorm2d(_LazyBatchNorm):
     """BatchNorm2d whose num_features is read from dim 1 of the first input."""
 
     cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyBatchNorm):
+    """BatchNorm3d whose num_features is read from dim 1 of the first input."""
+
+    cls_to_become = BatchNorm3d
 
 
 # -- more activations (PyTorch's constructor arguments and reprs) ---------------------------

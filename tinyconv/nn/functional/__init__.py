@@ -3,7 +3,7 @@
 - conv.py: conv2d, conv_transpose2d      - pooling.py: max/avg/adaptive pooling
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout
-- normalization.py: batch_norm, layer_norm, normalize
+- normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
 - _checks.py: the argument checks they share
 
@@ -48,7 +48,14 @@ from .losses import (
     mse_loss,
     nll_loss,
 )
-from .normalization import batch_norm, layer_norm, normalize
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+)
 from .padding import pad
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 
@@ -66,13 +73,16 @@ __all__ = [
     "elu",
     "flatten",
     "gelu",
+    "group_norm",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "instance_norm",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
+    "local_response_norm",
     "log_softmax",
     "max_pool2d",
     "mish",

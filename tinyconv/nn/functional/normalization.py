@@ -1,5 +1,6 @@
-"""batch_norm (N, C, ...), layer_norm (over the trailing normalized_shape) and
-normalize (x / max(||x||_p, eps) along dim).
+"""batch_norm (N, C, ...), layer_norm (over the trailing normalized_shape),
+normalize (x / max(||x||_p, eps) along dim), and group_norm, instance_norm and
+local_response_norm, built from them.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ...autograd import grad_mode
 from ...autograd.ops import Op
 from ...tensor import Tensor
 from ._checks import _check_tensor, _float_act, _same_dtype
+from .padding import pad
+from .pooling import avg_pool2d
 
 # -- normalization ---------------------------------------------------------------------------
 
@@ -252,3 +256,156 @@ def layer_norm(
                 f"{_dtype.dtype_name(x.dtype)}"
             )
     return LayerNorm.apply(x, weight, bias, k, float(eps))
+
+
+# -- group, instance and local response normalization: compositions of the ops above ----------
+#
+# Each is the op above on a reshaped view of the input, so the backward (and, with
+# create_graph, the backward of the backward) is theirs: one home for the normalising maths.
+
+
+def _check_channel_vector(t: Any, name: str, C: int, x: Tensor, what: str) -> None:
+    """weight / bias / running stats: a Tensor of shape (C,), one value per channel (dim 1)."""
+    if t is None:
+        return
+    _check_tensor(t, name, what)
+    if tuple(t.shape) != (C,):
+        raise RuntimeError(
+            f"{what}: {name} must have shape ({C},), one value per channel of the input "
+            f"(shape {tuple(x.shape)}, channels on dim 1), got shape {tuple(t.shape)}"
+        )
+
+
+def _per_channel(t: Tensor, ndim: int) -> Tensor:
+    """A (C,) vector shaped (C, 1, ..., 1) to broadcast against an (N, C, *) input of rank ndim."""
+    return t.reshape((t.shape[0],) + (1,) * (ndim - 2))
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise `(N, C, *)` input over each group of C / num_groups channels (and all of `*`),
+    per sample; then scale and shift per channel by weight and bias `(C,)`.
+
+    It is layer_norm over the last dim of the input seen as `(N, num_groups, rest)`.
+    """
+    what = "group_norm"
+    x = _float_act(input, what)
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"{what}: input must have a batch and a channel dimension (N, C, *), "
+            f"got shape {tuple(x.shape)}"
+        )
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)):
+        raise TypeError(f"{what}: num_groups must be an int, got {num_groups!r}")
+    N, C = x.shape[:2]
+    if num_groups < 1 or C % num_groups:
+        raise RuntimeError(
+            f"{what}: the number of channels ({C}, dim 1 of input shape {tuple(x.shape)}) must "
+            f"be divisible by num_groups, a positive integer; got num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        _check_channel_vector(t, name, C, x, what)
+    _same_dtype(x, weight, bias, what)
+    rest = x.numel() // (N * C) * (C // num_groups) if N * C else 0
+    if rest == 0:  # an empty group: nothing to normalise (layer_norm of nothing is nothing)
+        y = x * 1.0
+    else:
+        y = layer_norm(x.reshape(N, int(num_groups), rest), (rest,), None, None, eps)
+        y = y.reshape(x.shape)
+    if weight is not None:
+        y = y * _per_channel(weight, x.ndim)
+    if bias is not None:
+        y = y + _per_channel(bias, x.ndim)
+    return y
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each sample of `(N, C, *)` input over `*`.
+
+    It is batch_norm of the input seen as `(1, N * C, *)`: every (sample, channel) pair a channel
+    of its own. Running stats `(C,)`, when given, move towards the batch's mean of the
+    per-sample statistics (in place); `use_input_stats=False` normalises with them instead.
+    """
+    what = "instance_norm"
+    x = _float_act(input, what)
+    if x.ndim < 3:
+        raise ValueError(
+            f"{what}: input must be (N, C, *) with at least one spatial dimension, "
+            f"got shape {tuple(x.shape)}"
+        )
+    N, C = x.shape[:2]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        _check_channel_vector(t, name, C, x, what)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{what}: give both running_mean and running_var, or neither")
+    if not use_input_stats and running_mean is None:
+        raise ValueError(
+            f"{what}: use_input_stats=False normalises with running_mean and running_var, "
+            "which must then be given"
+        )
+    _same_dtype(x, weight, bias, what)
+    if use_input_stats and x.numel() // max(N * C, 1) <= 1 and x.numel() > 0:
+        raise ValueError(
+            f"{what}: expected more than 1 spatial element when training, got input of shape "
+            f"{tuple(x.shape)}"
+        )
+    if N * C == 0:
+        return x * 1.0
+    x2 = x.reshape((1, N * C) + tuple(x.shape[2:]))
+    w = None if weight is None else weight.repeat(N)
+    b = None if bias is None else bias.repeat(N)
+    if running_mean is None:
+        return batch_norm(x2, None, None, w, b, True, momentum, eps).reshape(x.shape)
+    with grad_mode.no_grad():  # the stats of every sample; batch_norm moves these in place
+        mean_n, var_n = running_mean.repeat(N), running_var.repeat(N)
+    y = batch_norm(x2, mean_n, var_n, w, b, bool(use_input_stats), momentum, eps)
+    if use_input_stats:
+        with grad_mode.no_grad():  # the running stats: the mean over the samples of theirs
+            running_mean.copy_(mean_n.reshape(N, C).mean(0))
+            running_var.copy_(var_n.reshape(N, C).mean(0))
+    return y.reshape(x.shape)
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Divide each element of `(N, C, *)` input by `(k + alpha / size * s) ** beta`, where s sums
+    the squares over `size` neighbouring channels (c - size // 2 .. c + (size - 1) // 2; zeros
+    beyond the ends). AlexNet's normalization."""
+    what = "local_response_norm"
+    x = _float_act(input, what)
+    if x.ndim < 3:
+        raise ValueError(
+            f"{what}: expected an input of 3 or more dimensions (N, C, *), got shape "
+            f"{tuple(x.shape)}"
+        )
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"{what}: size must be a positive integer, got {size!r}")
+    N, C = x.shape[:2]
+    if x.numel() == 0:
+        return x * 1.0
+    # the squares, channels as the height of a one-channel image (N, 1, C, rest), zero-padded
+    # along it, then averaged over windows of `size` channels: an avg_pool2d of kernel (size, 1)
+    sq = (x * x).reshape(N, 1, C, -1)
+    sq = pad(sq, (0, 0, size // 2, (size - 1) // 2))
+    div = avg_pool2d(sq, (size, 1), stride=1).reshape(x.shape)
+    return x / (div * alpha + k) ** beta

@@ -1,0 +1,171 @@
+"""Normalization layers beyond batch and layer norm: GroupNorm, InstanceNorm1d/2d/3d and
+LocalResponseNorm (PyTorch's arguments, state-dict keys and reprs). Each calls its
+tinyconv.nn.functional op; the batch norms and LayerNorm live in layers.py."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from .. import _dtype
+from ..creation import ones, zeros
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .layers import _NormBase
+from .module import Module, Parameter
+
+
+class GroupNorm(Module):
+    """Normalise `(N, C, *)` input over groups of `num_channels / num_groups` channels, per
+    sample; learnable per-channel weight (ones) and bias (zeros) when `affine`."""
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        for n, v in (("num_groups", num_groups), ("num_channels", num_channels)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"GroupNorm: {n} must be a positive integer, got {v!r}")
+        if num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups,
+            num_channels,
+            eps,
+            affine,
+        )
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        if affine:
+            self.weight = Parameter(ones(num_channels, dtype=dt))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class _InstanceNorm(_NormBase):
+    """Shared by InstanceNorm1d/2d/3d. PyTorch's defaults differ from batch norm's: no affine
+    parameters and no running stats unless asked for."""
+
+    _spatial = 0  # spatial dims: the input is (N, C, *spatial) or unbatched (C, *spatial)
+    _shape_names = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (self._spatial + 1, self._spatial + 2):
+            raise ValueError(
+                f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
+                f"shape {tuple(input.shape)}"
+            )
+        unbatched = input.ndim == self._spatial + 1
+        dim = 0 if unbatched else 1
+        if input.shape[dim] != self.num_features:
+            if self.affine:
+                raise ValueError(
+                    f"{name}: expected input's size at dim={dim} to match num_features "
+                    f"({self.num_features}), but got: {input.shape[dim]} (input shape "
+                    f"{tuple(input.shape)})"
+                )
+            warnings.warn(  # as PyTorch: num_features is unused without affine parameters
+                f"{name}: input's size at dim={dim} does not match num_features. You can "
+                "silence this warning by not passing in num_features, which is not used "
+                "because affine=False",
+                stacklevel=2,
+            )
+        x = input.unsqueeze(0) if unbatched else input
+        y = F.instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of `(N, C, L)` or `(C, L)` input: each sample's channel over L."""
+
+    _spatial = 1
+    _shape_names = "a 2-D (C, L) or 3-D (N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of `(N, C, H, W)` or `(C, H, W)` input, each sample's channel
+    over (H, W)."""
+
+    _spatial = 2
+    _shape_names = "a 3-D (C, H, W) or 4-D (N, C, H, W)"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of `(N, C, D, H, W)` or `(C, D, H, W)` input."""
+
+    _spatial = 3
+    _shape_names = "a 4-D (C, D, H, W) or 5-D (N, C, D, H, W)"
+
+
+class LocalResponseNorm(Module):
+    """Divide by `(k + alpha / size * sum of squares over `size` neighbouring channels) ** beta`
+    (AlexNet's normalization); no parameters."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
