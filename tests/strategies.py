@@ -419,3 +419,47 @@ def norm_configs(draw, min_spatial: int = 0, max_batch: int = 3) -> tuple[tuple[
     if int(np.prod(spatial, dtype=np.int64)) < min_spatial:
         spatial = spatial[:-1] + (min_spatial,)
     return (N, C) + spatial, groups
+
+
+# ---------------------------------------------------------------------------
+# interpolate (tests/test_interpolate.py)
+# ---------------------------------------------------------------------------
+
+
+class InterpConfig(NamedTuple):
+    """An interpolate call valid by construction: the input shape and the keyword arguments."""
+
+    shape: tuple[int, ...]
+    kwargs: dict
+
+
+_INTERP_MODES = {
+    3: ("nearest", "nearest-exact", "linear", "area"),
+    4: ("nearest", "nearest-exact", "bilinear", "area"),
+    5: ("nearest", "nearest-exact", "trilinear"),
+}
+
+
+@st.composite
+def interpolate_configs(draw, max_side: int = 5) -> InterpConfig:
+    """Rank 3-5 input, a mode valid for it, and a size or a scale factor (possibly per axis,
+    possibly recomputed) whose output is non-empty; align_corners drawn for the linear modes."""
+    rank = draw(st.integers(3, 5))
+    mode = draw(st.sampled_from(_INTERP_MODES[rank]))
+    spatial = tuple(draw(st.integers(1, max_side if rank < 5 else 3)) for _ in range(rank - 2))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + spatial
+    kwargs: dict = {"mode": mode}
+    if mode in ("linear", "bilinear", "trilinear"):
+        kwargs["align_corners"] = draw(st.booleans())
+    if draw(st.booleans()):
+        sizes = tuple(draw(st.integers(1, 2 * max_side if rank < 5 else 4)) for _ in spatial)
+        kwargs["size"] = sizes if draw(st.booleans()) or len(set(sizes)) > 1 else sizes[0]
+    else:
+        factors = st.sampled_from([0.5, 0.75, 1.0, 1.3, 1.5, 2.0, 2.5, 3.0])
+        scales = []
+        for n in spatial:
+            s = draw(factors.filter(lambda f, n=n: int(n * f) >= 1))
+            scales.append(s)
+        kwargs["scale_factor"] = tuple(scales) if len(set(scales)) > 1 else scales[0]
+        kwargs["recompute_scale_factor"] = draw(st.sampled_from([None, True, False]))
+    return InterpConfig(shape, kwargs)

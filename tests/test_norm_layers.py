@@ -219,6 +219,7 @@ def test_lazy_batchnorm3d_matches_torch():
         (lambda: F.group_norm(tinyconv.ones(2, 4), 2, tinyconv.ones(3)), RuntimeError, "weight"),
         (lambda: F.group_norm(tinyconv.ones(2, 4), 2.0), TypeError, "num_groups"),
         (lambda: F.group_norm(tinyconv.ones(2, 4, dtype=tinyconv.int64), 2), RuntimeError, "int64"),
+        (lambda: F.group_norm(tinyconv.ones(1, 2), 2), ValueError, "more than 1 value"),
         (lambda: nn.GroupNorm(3, 4), ValueError, "num_channels (4)"),
         (lambda: nn.GroupNorm(0, 4), ValueError, "num_groups"),
         (lambda: F.instance_norm(tinyconv.ones(2, 3)), ValueError, "shape (2, 3)"),

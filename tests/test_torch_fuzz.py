@@ -916,6 +916,26 @@ def batch_norm(p: Program) -> str:
     return assign(p, f"F.batch_norm({x}, None, None, {w}, {b}, training=True)")
 
 
+def group_norm(p: Program) -> str:
+    x = float_var(p, 2, 4)
+    c = p.t(x).shape[1]
+    groups = p.choice([g for g in range(1, c + 1) if c % g == 0] or [1])
+    affine = f", {p.fresh((c,))}, {p.fresh((c,))}" if p.flag() else ""
+    return assign(p, f"F.group_norm({x}, {groups}{affine})")
+
+
+def interpolate(p: Program) -> str:
+    x = float_var(p, 3, 4)
+    rank = p.t(x).dim()
+    mode = p.choice(["nearest", "nearest-exact", "linear" if rank == 3 else "bilinear"])
+    corners = f", align_corners={p.flag()}" if "linear" in mode else ""
+    if p.flag():
+        size = tuple(p.draw(st.integers(1, 6)) for _ in range(rank - 2))
+        return assign(p, f"F.interpolate({x}, size={size}, mode={mode!r}{corners})")
+    scale = p.choice([0.5, 1.5, 2, 2.5])
+    return assign(p, f"F.interpolate({x}, scale_factor={scale}, mode={mode!r}{corners})")
+
+
 def dim_method(template: str, min_dims: int = 1) -> Callable:
     """`template` with {x} and {d}: an op along one dim (cumsum, logsumexp, softmax-like)."""
 
@@ -1143,6 +1163,15 @@ OPS: list[Op] = [
     Op("cross_entropy", "loss", class_loss("cross_entropy")),
     Op("nll_loss", "loss", class_loss("nll_loss")),
     Op("batch_norm", "batch_norm", batch_norm),
+    # layers of issue 12 (tests/test_norm_layers.py, test_interpolate.py, ...)
+    Op("group_norm", "nn", group_norm),
+    Op("instance_norm", "nn", unary("F.instance_norm({x}) if {x}.dim() >= 3 else {x}")),
+    Op(
+        "local_response_norm",
+        "nn",
+        unary("F.local_response_norm({x}, 2) if {x}.dim() >= 3 else {x}"),
+    ),
+    Op("interpolate", "nn", interpolate),
     # breadth (tests/test_breadth.py)
     Op("nan_to_num", "unary_more", unary("{x}.nan_to_num(posinf=1.5)")),
     Op("clamp_min", "unary_more", unary("{x}.clamp_min(0.25)", allow_int=True)),

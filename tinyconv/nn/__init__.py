@@ -53,6 +53,7 @@ from .layers_norm import (
     InstanceNorm3d,
     LocalResponseNorm,
 )
+from .layers_spatial import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import Module, Parameter
 
 __all__ = [
@@ -106,6 +107,9 @@ __all__ = [
     "Softplus",
     "Tanh",
     "UninitializedParameter",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "functional",
     "init",
     "utils",

@@ -3,6 +3,7 @@
 - conv.py: conv2d, conv_transpose2d      - pooling.py: max/avg/adaptive pooling
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout
+- upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area)
 - normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
 - _checks.py: the argument checks they share
@@ -58,6 +59,7 @@ from .normalization import (
 )
 from .padding import pad
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "adaptive_avg_pool2d",
@@ -78,6 +80,7 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "instance_norm",
+    "interpolate",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
@@ -98,4 +101,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

@@ -311,6 +311,12 @@ def group_norm(
     for name, t in (("weight", weight), ("bias", bias)):
         _check_channel_vector(t, name, C, x, what)
     _same_dtype(x, weight, bias, what)
+    if N * C // num_groups * int(np.prod(x.shape[2:], dtype=np.int64)) == 1:
+        # PyTorch's rule (its batch-size check on the input seen as (N*C/G, G, *spatial))
+        raise ValueError(
+            f"{what}: expected more than 1 value per channel when training, got input of shape "
+            f"{tuple(x.shape)} with num_groups={num_groups}"
+        )
     rest = x.numel() // (N * C) * (C // num_groups) if N * C else 0
     if rest == 0:  # an empty group: nothing to normalise (layer_norm of nothing is nothing)
         y = x * 1.0

@@ -1,0 +1,130 @@
+"""F.interpolate, nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d (issue 12):
+backward against float64 finite differences on hypothesis-drawn configurations; PyTorch's
+source-index rule (nearest in float32, linear with and without align_corners, scale factors
+recomputed or not) checked exhaustively on small sizes; values, gradients, grad_fn names,
+reprs against PyTorch 2.13; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import float64_arrays, interpolate_configs
+from torch_compare import compare
+
+import tinyconv
+import tinyconv.nn.functional as F
+from tinyconv import nn
+from tinyconv.autograd import gradcheck
+
+TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
+
+
+@given(interpolate_configs(), st.data())
+def test_interpolate_gradcheck(cfg, data):
+    x = tinyconv.from_numpy(data.draw(float64_arrays(cfg.shape))).requires_grad_()
+    assert gradcheck(lambda x: F.interpolate(x, **cfg.kwargs), (x,), **TOL)
+
+
+@pytest.mark.torch
+@given(interpolate_configs(), st.sampled_from(["float64", "float32"]))
+def test_interpolate_matches_torch(cfg, dtype):
+    arr = np.random.default_rng(0).standard_normal(cfg.shape)
+    compare(lambda T, F, x: F.interpolate(x, **cfg.kwargs), [arr], dtype, name=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "linear", "linear corners"])
+def test_source_index_rule_matches_torch(mode):
+    """Every output size 1..24 from every input size 1..11, and scale factors that are not
+    exact in binary: the positions chosen agree with PyTorch's (float32 for nearest)."""
+    torch = pytest.importorskip("torch")
+    corners = True if mode == "linear corners" else None if mode.startswith("nearest") else False
+    mode = mode.split()[0]
+    for n_in in range(1, 12):
+        arr = np.random.default_rng(n_in).standard_normal((1, 1, n_in))
+        for dt in ("float32", "float64"):
+            xt = torch.tensor(arr, dtype=getattr(torch, dt))
+            xc = tinyconv.tensor(arr, dtype=getattr(tinyconv, dt))
+            calls = [{"size": n} for n in range(1, 25)] + [
+                {"scale_factor": s, "recompute_scale_factor": r}
+                for s in (0.3, 0.7, 1.1, 1.7, 2.1, 3.3, 1 / 3, 2 / 3)
+                for r in (None, True)
+                if int(n_in * s) >= 1
+            ]
+            for kw in calls:
+                want = torch.nn.functional.interpolate(xt, mode=mode, align_corners=corners, **kw)
+                got = F.interpolate(xc, mode=mode, align_corners=corners, **kw)
+                np.testing.assert_allclose(
+                    got.numpy(), want.numpy(), 2e-6, 2e-6, err_msg=f"{n_in} {dt} {kw}"
+                )
+
+
+MODULES = [
+    ("Upsample", {"scale_factor": 2}, (1, 2, 3, 3)),
+    ("Upsample", {"scale_factor": (2, 1.5), "mode": "bilinear"}, (1, 2, 3, 4)),
+    ("Upsample", {"size": (5, 2), "mode": "bilinear", "align_corners": True}, (2, 1, 3, 4)),
+    ("Upsample", {"size": 7, "mode": "linear"}, (2, 1, 3)),
+    ("Upsample", {"scale_factor": 1.5, "mode": "trilinear"}, (1, 1, 2, 3, 2)),
+    ("Upsample", {"scale_factor": 0.5, "mode": "area"}, (1, 2, 4, 6)),
+    ("Upsample", {"scale_factor": 1.7, "recompute_scale_factor": True}, (1, 1, 3, 3)),
+    ("UpsamplingNearest2d", {"scale_factor": 2}, (1, 2, 3, 3)),
+    ("UpsamplingNearest2d", {"size": (4, 5)}, (1, 2, 3, 3)),
+    ("UpsamplingBilinear2d", {"scale_factor": 2}, (1, 2, 3, 3)),
+    ("UpsamplingBilinear2d", {"size": 5}, (1, 2, 3, 2)),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name,kwargs,shape", MODULES)
+def test_upsample_modules_match_torch(name, kwargs, shape):
+    torch = pytest.importorskip("torch")
+    c, t = getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
+    assert repr(c) == repr(t)
+    assert list(c.state_dict()) == list(t.state_dict()) == []
+    arr = np.random.default_rng(0).standard_normal(shape)
+    compare(lambda T, F, x: (c if T is tinyconv else t)(x), [arr], "float32", name=True)
+
+
+@pytest.mark.parametrize(
+    "call,exc,words",
+    [
+        (lambda x: F.interpolate(x), ValueError, "exactly one of size and scale_factor"),
+        (lambda x: F.interpolate(x, 3, 2.0), ValueError, "exactly one"),
+        (lambda x: F.interpolate(x, scale_factor=2, mode="cubic"), ValueError, "mode"),
+        (
+            lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"),
+            NotImplementedError,
+            "bicubic",
+        ),  # noqa: E501
+        (
+            lambda x: F.interpolate(x, scale_factor=2, align_corners=True),
+            ValueError,
+            "align_corners",
+        ),  # noqa: E501
+        (lambda x: F.interpolate(x, scale_factor=2, mode="linear"), ValueError, "3-D input"),
+        (lambda x: F.interpolate(x[0, 0], scale_factor=2), ValueError, "shape (4, 4)"),
+        (lambda x: F.interpolate(x, size=(3,)), ValueError, "2 spatial dims"),
+        (lambda x: F.interpolate(x, scale_factor=(2, 2, 2)), ValueError, "scale_factor"),
+        (lambda x: F.interpolate(x, size=2.5), TypeError, "size"),
+        (lambda x: F.interpolate(x, scale_factor=0.1), RuntimeError, "greater than 0"),
+        (lambda x: F.interpolate(x, size=3, recompute_scale_factor=True), ValueError, "recompute"),
+        (lambda x: F.interpolate(x.long(), scale_factor=2), TypeError, "int64"),
+        (
+            lambda x: F.interpolate(x, scale_factor=2, antialias=True),
+            NotImplementedError,
+            "antialias",
+        ),  # noqa: E501
+        (
+            lambda x: F.interpolate(x[None], scale_factor=2, mode="area"),
+            NotImplementedError,
+            "area",
+        ),  # noqa: E501
+        (lambda x: F.interpolate([1.0], scale_factor=2), TypeError, "input must be a Tensor"),
+    ],
+)
+def test_bad_input(call, exc, words):
+    with pytest.raises(exc) as err:
+        call(tinyconv.ones(1, 2, 4, 4))
+    assert words in str(err.value)

@@ -1,0 +1,248 @@
+"""interpolate (upsample / downsample `(N, C, *spatial)` input): modes 'nearest',
+'nearest-exact', 'linear' (3-D), 'bilinear' (4-D), 'trilinear' (5-D) and 'area'.
+
+Every mode but 'area' is separable: along each spatial axis, output position `o` reads one
+input position (nearest) or mixes two, `(1 - lam) * x[i0] + lam * x[i1]` (linear), with the
+positions and weights from PyTorch's source-coordinate rule:
+
+- nearest:        i = min(floor(o * scale), in - 1)
+- nearest-exact:  i = min(floor((o + 0.5) * scale), in - 1)
+- linear, align_corners=False: src = max((o + 0.5) * scale - 0.5, 0)
+- linear, align_corners=True:  src = o * (in - 1) / (out - 1)
+  then i0 = floor(src), i1 = min(i0 + 1, in - 1), lam = src - i0
+  (and an axis whose size does not change is copied, whatever the scale factor, as in PyTorch)
+
+where scale = 1 / scale_factor when a scale factor was given (and not recomputed), else
+in / out. The op is a linear map of the input, applied axis after axis, so its backward is
+the transposed map: each output gradient goes back to the input positions it read, times
+the weight it read them with (a product with the transposed interpolation matrix per axis).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import _dtype
+from ...autograd.ops import Op
+from ...tensor import Tensor
+from ._checks import _check_tensor
+from .pooling import adaptive_avg_pool2d
+
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area", "bicubic")
+_LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
+# PyTorch's node names, per mode and number of spatial dims
+_NAMES = {
+    "nearest": "UpsampleNearest{}DBackward0",
+    "nearest-exact": "UpsampleNearestExact{}DBackward0",
+    "linear": "UpsampleLinear1DBackward0",
+    "bilinear": "UpsampleBilinear2DBackward0",
+    "trilinear": "UpsampleTrilinear3DBackward0",
+}
+
+
+def _axis_plan(
+    n_in: int, n_out: int, scale_factor: float | None, mode: str, align_corners: bool, dtype: Any
+) -> tuple:
+    """Along one axis: `(i0, i1, lam)` (i1 and lam None for the nearest modes), PyTorch's
+    source positions. The scale and the source coordinates are computed in the precision
+    PyTorch uses (float32 for the nearest modes; the input's float type for linear), so the
+    chosen positions agree at the boundaries too."""
+    o = np.arange(n_out)
+    if mode in ("nearest", "nearest-exact"):
+        f32 = np.float32
+        scale = f32(1.0 / scale_factor) if scale_factor else f32(n_in) / f32(n_out)
+        pos = o.astype(f32) + f32(0.5) if mode == "nearest-exact" else o.astype(f32)
+        i0 = np.minimum(np.floor(pos * scale).astype(np.int64), n_in - 1)
+        return i0, None, None
+    t = np.dtype(dtype).type
+    if n_in == n_out:  # PyTorch's linear modes copy an axis whose size does not change
+        return o, o, np.zeros(n_out, dtype=t)
+    if align_corners:
+        scale = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
+        src = o.astype(t) * scale
+    else:
+        scale = t(1.0 / scale_factor) if scale_factor else t(n_in) / t(n_out)
+        src = np.maximum((o.astype(t) + t(0.5)) * scale - t(0.5), t(0))
+    i0 = src.astype(np.int64)  # src >= 0: truncation is floor
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = np.clip(src - i0.astype(t), t(0), t(1)).astype(t)
+    return i0, i1, lam
+
+
+def _along(a: np.ndarray, axis: int) -> tuple:
+    """Shape that puts a vector along `axis` of an array of rank a.ndim, for broadcasting."""
+    return tuple(-1 if k == axis else 1 for k in range(a.ndim))
+
+
+def _matrix(plan: tuple, n_in: int, dtype: Any) -> np.ndarray:
+    """The axis' interpolation as a matrix `(out, in)`: row o holds the weights output o reads
+    the input with (for the backward, which applies its transpose)."""
+    i0, i1, lam = plan
+    A = np.zeros((len(i0), n_in), dtype=dtype)
+    rows = np.arange(len(i0))
+    if i1 is None:
+        A[rows, i0] = 1
+    else:  # (each row once per line; where i0 == i1, at the last input, the weights add)
+        A[rows, i0] = 1 - lam
+        A[rows, i1] += lam
+    return A
+
+
+class Interpolate(Op):
+    next_functions_count = 1  # PyTorch's node has an edge for the input only
+
+    @staticmethod
+    def forward(ctx, x, plans, name):
+        # plans: one (i0, i1, lam) per spatial axis, from _axis_plan
+        ctx.torch_name = name
+        ctx.shape, ctx.plans = x.shape, plans
+        y = x
+        # the last axis first, as PyTorch sums the weighted taps (innermost axis innermost)
+        for k in reversed(range(len(plans))):
+            axis = 2 + k
+            i0, i1, lam = plans[k]
+            if i1 is None:
+                y = np.take(y, i0, axis=axis)
+            else:
+                lam = lam.astype(y.dtype, copy=False).reshape(_along(y, axis))
+                y = np.take(y, i0, axis=axis) * (1 - lam) + np.take(y, i1, axis=axis) * lam
+        return np.ascontiguousarray(y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad
+        for k, plan in enumerate(ctx.plans):
+            axis = 2 + k
+            A = _matrix(plan, ctx.shape[axis], g.dtype)
+            # contract the axis' output positions with A: (..., out) @ (out, in)
+            g = np.moveaxis(np.moveaxis(g, axis, -1) @ A, -1, axis)
+        return np.ascontiguousarray(g), None, None
+
+
+def _output_size(
+    x: Tensor, size: Any, scale_factor: Any, recompute: Any, what: str
+) -> tuple[tuple, tuple]:
+    """`(output sizes, scale factors for the kernel or Nones)`, PyTorch's rules."""
+    dim = x.ndim - 2
+    spatial = tuple(x.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError(
+            f"{what}: give exactly one of size and scale_factor, got size={size!r}, "
+            f"scale_factor={scale_factor!r}"
+        )
+    if size is not None:
+        if recompute:
+            raise ValueError(
+                f"{what}: recompute_scale_factor is not meaningful with an explicit size"
+            )
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * dim
+        if len(sizes) != dim:
+            raise ValueError(
+                f"{what}: size {size!r} must have one entry per spatial dimension of the input "
+                f"(shape {tuple(x.shape)}: {dim} spatial dims, the input is (N, C, d1, ...))"
+            )
+        for s in sizes:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+                raise TypeError(f"{what}: size must be an int or a tuple of ints, got {size!r}")
+        return tuple(int(s) for s in sizes), (None,) * dim
+    scales = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * dim
+    if len(scales) != dim:
+        raise ValueError(
+            f"{what}: scale_factor {scale_factor!r} must have one entry per spatial dimension "
+            f"of the input (shape {tuple(x.shape)}: {dim} spatial dims)"
+        )
+    for s in scales:
+        if isinstance(s, bool) or not isinstance(s, (int, float, np.integer, np.floating)):
+            raise TypeError(
+                f"{what}: scale_factor must be a number or a tuple of numbers, got {scale_factor!r}"
+            )
+    # PyTorch: floor(in * scale) in double precision
+    out = tuple(math.floor(float(n) * float(s)) for n, s in zip(spatial, scales, strict=True))
+    kernel_scales = (None,) * dim if recompute else tuple(float(s) for s in scales)
+    return out, kernel_scales
+
+
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of `(N, C, *spatial)` input (1 to 3 spatial dims) to `size`, or
+    by `scale_factor` (output `floor(in * scale_factor)`); see the module docstring for where
+    each output sample reads the input."""
+    what = "interpolate"
+    x = _check_tensor(input, "input", what)
+    if mode not in _MODES:
+        raise ValueError(
+            f"{what}: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', "
+            f"'trilinear', 'area', got {mode!r}"
+        )
+    if mode == "bicubic":
+        raise NotImplementedError(
+            f"{what}: mode='bicubic' is not implemented in tinyconv (nearest, nearest-exact, "
+            "linear, bilinear, trilinear and area are)"
+        )
+    if align_corners is not None and mode not in _LINEAR_RANK:
+        raise ValueError(
+            f"{what}: align_corners can only be set with the interpolating modes linear, "
+            f"bilinear and trilinear, got mode={mode!r}"
+        )
+    if antialias:
+        raise NotImplementedError(f"{what}: antialias=True is not implemented in tinyconv")
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"{what}: input must be 3-D, 4-D or 5-D (N, C, d1, ...), got shape {tuple(x.shape)}"
+        )
+    if mode in _LINEAR_RANK and x.ndim != _LINEAR_RANK[mode]:
+        raise ValueError(
+            f"{what}: mode={mode!r} needs a {_LINEAR_RANK[mode]}-D input, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+        )
+    out, scales = _output_size(x, size, scale_factor, recompute_scale_factor, what)
+    spatial = tuple(x.shape[2:])
+    if min(spatial) < 1 or min(out) < 1:
+        raise RuntimeError(
+            f"{what}: input and output sizes must be greater than 0, got input {spatial} and "
+            f"output {out}"
+        )
+    if mode == "area":  # the mean over each output's window: adaptive average pooling
+        if x.ndim == 5:
+            raise NotImplementedError(f"{what}: mode='area' takes 3-D or 4-D input in tinyconv")
+        if x.ndim == 3:
+            return adaptive_avg_pool2d(x.unsqueeze(2), (1, out[0])).squeeze(2)
+        return adaptive_avg_pool2d(x, out)
+    plans = tuple(
+        _axis_plan(n, m, s, mode, bool(align_corners), x.dtype)
+        for n, m, s in zip(spatial, out, scales, strict=True)
+    )
+    return Interpolate.apply(x, plans, _NAMES[mode].format(len(out)))
+
+
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """The older name of interpolate (PyTorch keeps it, deprecated)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
