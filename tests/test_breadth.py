@@ -711,3 +711,20 @@ def test_diag_matches_torch(shape, k):
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
     with pytest.raises(RuntimeError, match="1-D or 2-D"):
         tinyconv.diag(tinyconv.ones(2, 2, 2))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("first", [True, False])
+def test_hypot_saves_only_the_operands_its_gradients_need(first):
+    """Writing in place to an operand that needs no gradient leaves backward intact (PyTorch
+    saves it only for its own gradient); found by the fuzzer."""
+    torch = pytest.importorskip("torch")
+    grads = []
+    for T in (tinyconv, torch):
+        x = T.tensor(-0.132, dtype=T.float64, requires_grad=True)
+        c = T.tensor(-2.0, dtype=T.float64)
+        y = T.hypot(x, c) if first else T.hypot(c, x)
+        c.abs_()
+        y.backward()
+        grads.append(float(x.grad))
+    assert grads[0] == pytest.approx(grads[1], rel=1e-12)

@@ -750,7 +750,10 @@ class Hypot(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         out = np.hypot(a, b)
-        ctx.save_for_backward(a, b, out)
+        # as PyTorch, an operand is saved only when its own gradient needs it (so writing in
+        # place to an operand that needs no gradient does not break backward)
+        na, nb = ctx.needs_input_grad[:2] if ctx.needs_input_grad else (False, False)
+        ctx.save_for_backward(a if na else None, b if nb else None, out)
         return out
 
     @staticmethod
@@ -759,7 +762,9 @@ class Hypot(Binary):
         # d hypot/da = a / hypot (0/0 = nan at the origin, as PyTorch)
         with np.errstate(invalid="ignore", divide="ignore"):
             g = grad / out
-        return (*Binary.reduce(ctx, g * a, g * b), None)
+        ga = g * a if a is not None else None
+        gb = g * b if b is not None else None
+        return (*Binary.reduce(ctx, ga, gb), None)
 
 
 class Trace(Op):
