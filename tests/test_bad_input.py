@@ -1001,14 +1001,16 @@ CASES: list[Case] = [
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
         bad_state_dict,
         RuntimeError,
-        r"missing keys: 0\.bias.*unexpected keys: 2\.weight.*size mismatch for 1\.weight: "
-        r"checkpoint shape \(2, 2\), model shape \(1, 3\)",
+        r'(?s)Missing key\(s\) in state_dict: "0\.bias".*Unexpected key\(s\) in state_dict: '
+        r'"2\.weight".*size mismatch for 1\.weight: copying a param with shape '
+        r"tinyconv\.Size\(\[2, 2\]\) from checkpoint, the shape in current model is "
+        r"tinyconv\.Size\(\[1, 3\]\)",
     ),
     Case(
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
         lambda: nn.Linear(2, 3).load_state_dict({}),
         RuntimeError,
-        r"missing keys: weight, bias",
+        r'Missing key\(s\) in state_dict: "weight", "bias"',
     ),
     Case(
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
@@ -1016,13 +1018,14 @@ CASES: list[Case] = [
             {**nn.Linear(2, 3).state_dict(), "scale": torch.ones(1), "shift": torch.ones(1)}
         ),
         RuntimeError,
-        r"unexpected keys: scale, shift",
+        r'Unexpected key\(s\) in state_dict: "scale", "shift"',
     ),
     Case(
         "issue4: load_state_dict missing/unexpected/mismatched keys, all named",
         mismatch_non_strict,
         RuntimeError,
-        r"size mismatch for weight: checkpoint shape \(3, 3\), model shape \(3, 2\)",
+        r"size mismatch for weight: copying a param with shape tinyconv\.Size\(\[3, 3\]\) "
+        r"from checkpoint, the shape in current model is tinyconv\.Size\(\[3, 2\]\)",
     ),
     Case(
         "issue4: optimiser with no parameters",
@@ -1704,7 +1707,7 @@ CASES: list[Case] = [
         "more: Sequential index out of range",
         lambda: nn.Sequential(nn.ReLU())[3],
         ValueError,
-        r"Sequential: index 3 is out of range for 1 modules",
+        r"Sequential: index 3 is out of range for 1 entries",
     ),
     Case(
         "more: Module.to a GPU",

@@ -1,6 +1,7 @@
 """Neural-network building blocks, as torch.nn: Module, Parameter, layers, losses."""
 
-from . import functional, init, utils
+from . import functional, hooks, init, utils
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import (
     ELU,
     GELU,
@@ -33,12 +34,10 @@ from .layers import (
     LogSoftmax,
     MaxPool2d,
     Mish,
-    ModuleList,
     MSELoss,
     NLLLoss,
     ReLU,
     ReLU6,
-    Sequential,
     Sigmoid,
     SiLU,
     Softmax,
@@ -95,9 +94,12 @@ __all__ = [
     "MaxPool2d",
     "Mish",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "ReLU",
     "ReLU6",
     "Sequential",
@@ -111,6 +113,7 @@ __all__ = [
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
     "functional",
+    "hooks",
     "init",
     "utils",
 ]

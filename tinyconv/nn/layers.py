@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import _dtype
-from .._args import IndexOutOfRange
 from ..autograd import grad_mode
 from ..creation import empty, ones, tensor, zeros
 from ..tensor import Tensor
@@ -423,79 +420,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace=False"
-
-
-class Sequential(Module):
-    """Modules run one after another; indexable, iterable, with len()."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for name, m in args[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(args):
-                if not isinstance(m, Module):
-                    raise TypeError(
-                        f"Sequential: argument {i} is a {type(m).__name__}, not a Module"
-                    )
-                self.add_module(str(i), m)
-
-    def forward(self, input: Any) -> Any:
-        for m in self._modules.values():
-            input = m(input)
-        return input
-
-    def __getitem__(self, idx: Any) -> Any:
-        items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(items[idx]))
-        try:
-            return items[idx][1]
-        except IndexError:
-            raise IndexOutOfRange(
-                f"Sequential: index {idx} is out of range for {len(items)} modules"
-            ) from None
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered."""
-
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        for m in modules or []:
-            self.append(m)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, idx: int) -> Any:
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(items[idx])
-        return items[idx]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
 
 class _Loss(Module):

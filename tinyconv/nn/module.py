@@ -7,16 +7,18 @@ can walk the tree of submodules without the user listing anything.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import _dtype
 from .._args import _check_device
 from ..autograd import grad_mode
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
+from .hooks import RemovableHandle, _HookState, setup_input_hook, setup_output_hook
 
 
 class Parameter(Tensor):
@@ -69,7 +71,76 @@ class ModuleInitError(AttributeError, RuntimeError):
     RuntimeError."""
 
 
-_REGISTRIES = ("_parameters", "_buffers", "_modules")
+# What Module.__init__ creates; reading one of them on a module whose __init__ never called
+# super().__init__() gets the "not initialised" error instead of a bare AttributeError.
+_INIT_ATTRS = (
+    "training",
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_modules",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_backward_pre_hooks",
+    "_backward_hooks",
+)
+
+# Hooks on every module (register_module_forward_hook & co.), run before each module's own.
+_global_forward_pre_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks: OrderedDict = OrderedDict()
+_global_forward_hooks_always_called: OrderedDict = OrderedDict()
+_global_backward_pre_hooks: OrderedDict = OrderedDict()
+_global_backward_hooks: OrderedDict = OrderedDict()
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, args) before every module's forward (may return new args)."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(
+    hook: Callable, *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """hook(module, args, output) after every module's forward (may return a new output)."""
+    if with_kwargs:
+        raise NotImplementedError(
+            "register_module_forward_hook: with_kwargs=True is not supported for global hooks "
+            "in tinyconv; register it on the module"
+        )
+    handle = RemovableHandle(_global_forward_hooks, extra_dict=_global_forward_hooks_always_called)
+    _global_forward_hooks[handle.id] = hook
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, grad_output) for every module, when its output gradients are known."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """hook(module, grad_input, grad_output) for every module, after its input gradients."""
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def _check_name(kind: str, name: Any) -> None:
+    """PyTorch's rules for a registered name: a non-empty str without a dot."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
 
 
 class Module:
@@ -78,11 +149,17 @@ class Module:
 
     training: bool
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments for Module.__init__ "
+                f"(args={args}, kwargs={kwargs}); Module.__init__ takes none"
+            )
+        # object.__setattr__: our own __setattr__ reads these registries
         object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
+        for name in _INIT_ATTRS[1:]:
+            empty: Any = set() if name == "_non_persistent_buffers_set" else OrderedDict()
+            object.__setattr__(self, name, empty)
 
     # -- registration --------------------------------------------------------------------
     def _registry(self, kind: str, name: str) -> OrderedDict:
@@ -97,17 +174,12 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         if isinstance(value, Parameter):
-            reg = self._registry("_parameters", name)
-            for other in ("_buffers", "_modules"):
-                d[other].pop(name, None)
+            self._registry("_parameters", name)
             d.pop(name, None)
-            reg[name] = value
-        elif isinstance(value, Module):
-            reg = self._registry("_modules", name)
-            d["_parameters"].pop(name, None)
             d["_buffers"].pop(name, None)
-            d.pop(name, None)
-            reg[name] = value
+            d["_modules"].pop(name, None)
+            d["_non_persistent_buffers_set"].discard(name)
+            self.register_parameter(name, value)
         elif "_parameters" in d and name in d["_parameters"]:
             if value is not None:
                 raise TypeError(
@@ -115,6 +187,13 @@ class Module:
                     "(a Parameter or None is expected); set .data to change its values"
                 )
             d["_parameters"][name] = None
+        elif isinstance(value, Module):
+            reg = self._registry("_modules", name)
+            d.pop(name, None)
+            d["_parameters"].pop(name, None)
+            d["_buffers"].pop(name, None)
+            d["_non_persistent_buffers_set"].discard(name)
+            reg[name] = value
         elif "_modules" in d and name in d["_modules"]:
             if value is not None:
                 raise TypeError(
@@ -139,7 +218,7 @@ class Module:
             reg = d.get(kind)
             if reg is not None and name in reg:
                 return reg[name]
-        if name in _REGISTRIES:  # a subclass whose __init__ never called super().__init__()
+        if name in _INIT_ATTRS:  # a subclass whose __init__ never called super().__init__()
             raise ModuleInitError(
                 f"{type(self).__name__} was not initialised: its __init__ must call "
                 "super().__init__() before using the module"
@@ -151,63 +230,272 @@ class Module:
             reg = self.__dict__.get(kind)
             if reg is not None and name in reg:
                 del reg[name]
+                if kind == "_buffers":
+                    self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
 
+    def __setstate__(self, state: dict) -> None:
+        # a module pickled before a registry existed still gets every one
+        self.__dict__.update(state)
+        for name in _INIT_ATTRS[1:]:
+            if name not in self.__dict__:
+                empty: Any = set() if name == "_non_persistent_buffers_set" else OrderedDict()
+                self.__dict__[name] = empty
+
     def __dir__(self) -> list:
-        extra = [
-            k
-            for kind in ("_parameters", "_buffers", "_modules")
-            for k in self.__dict__.get(kind, {})
-        ]
-        return sorted(set(super().__dir__()) | set(extra))
+        keys = (
+            list(dir(type(self)))
+            + list(self.__dict__)
+            + list(self._parameters)
+            + list(self._modules)
+            + list(self._buffers)
+        )
+        # ModuleList/Sequential entries ('0', '1', ...) are not attribute names
+        return sorted({k for k in keys if not k[0].isdigit()})
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register `param` under `name` (None: a slot with no parameter, e.g. bias=False)."""
+        reg = self._registry("_parameters", name)
+        _check_name("parameter", name)
+        if hasattr(self, name) and name not in reg:
+            raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: '{name}' must be a Parameter or None, "
                 f"got {type(param).__name__}"
             )
-        self._registry("_parameters", name)[name] = param
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}': a parameter must be a "
+                "leaf; compute it in forward() instead"
+            )
+        reg[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        """A tensor that is state but not learned (e.g. running statistics)."""
+        """A tensor that is state but not learned (e.g. running statistics); a non-persistent
+        one stays out of state_dict()."""
+        reg = self._registry("_buffers", name)
+        _check_name("buffer", name)
+        if hasattr(self, name) and name not in reg:
+            raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}"
             )
-        self._registry("_buffers", name)[name] = tensor
-        if not persistent:
-            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        reg[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register `module` as the child `name` (what assigning an attribute does)."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
-        self._registry("_modules", name)[name] = module
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        reg = self._registry("_modules", name)
+        _check_name("module", name)
+        if hasattr(self, name) and name not in reg:
+            raise KeyError(f"attribute '{name}' already exists")
+        reg[name] = module
 
     register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path `target` ('' is the module itself)."""
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path `target` (e.g. 'layer1.0.conv1.weight')."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path `target` (e.g. 'bn1.running_mean')."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
+
+    # -- hooks ---------------------------------------------------------------------------
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, args) -> None or new args (a non-tuple is wrapped), before forward;
+        with_kwargs: hook(module, args, kwargs) -> None or (new_args, new_kwargs)."""
+        handle = RemovableHandle(
+            self._forward_pre_hooks, extra_dict=self._forward_pre_hooks_with_kwargs
+        )
+        self._forward_pre_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """hook(module, args, output) -> None or a replacement output, after forward;
+        with_kwargs: hook(module, args, kwargs, output); always_call: also when forward
+        raised (with output None)."""
+        handle = RemovableHandle(
+            self._forward_hooks,
+            extra_dict=[self._forward_hooks_with_kwargs, self._forward_hooks_always_called],
+        )
+        self._forward_hooks[handle.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(module, grad_output) -> None or replacement grad_output, when backward reaches
+        the module's outputs (one entry per output; None where no gradient came)."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) -> None or replacement grad_input, once the
+        gradients w.r.t. the module's positional inputs are computed (one entry per positional
+        argument: None for non-Tensors)."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # -- running -------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
-            f"{type(self).__name__} has no forward(); define forward(self, ...)"
+            f'Module [{self._get_name()}] is missing the required "forward" function'
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+            or _global_forward_pre_hooks
+            or _global_forward_hooks
+            or _global_backward_hooks
+            or _global_backward_pre_hooks
+        ):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """PyTorch's order: forward pre-hooks (global first), the input side of the backward
+        hooks, forward, forward hooks (global first), the output side of the backward hooks."""
+        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+            if hid in self._forward_pre_hooks_with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {res}."
+                        )
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        full = [*_global_backward_hooks.values(), *self._backward_hooks.values()]
+        pre = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+        state = _HookState(self, full, pre, len(args)) if full or pre else None
+        if state is not None and full:
+            args = setup_input_hook(state, args)
+        hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
+        called: set = set()
+        try:
+            result = self.forward(*args, **kwargs)
+            for hid, hook in hooks:
+                called.add(hid)
+                if hid in self._forward_hooks_with_kwargs:
+                    res = hook(self, args, kwargs, result)
+                else:
+                    res = hook(self, args, result)
+                if res is not None:
+                    result = res
+        except Exception:
+            # the always_call hooks not yet run still run (their errors only warn), then the
+            # error goes on
+            always = {**_global_forward_hooks_always_called, **self._forward_hooks_always_called}
+            for hid, hook in hooks:
+                if hid in always and hid not in called:
+                    try:
+                        if hid in self._forward_hooks_with_kwargs:
+                            hook(self, args, kwargs, None)
+                        else:
+                            hook(self, args, None)
+                    except Exception as e:  # noqa: BLE001  (PyTorch warns and re-raises the first)
+                        warnings.warn(
+                            f"forward hook with always_call=True raised an exception that was "
+                            f"ignored: {e!r}",
+                            stacklevel=3,
+                        )
+            raise
+        if state is not None:
+            if not full or not state.has_input_node:
+                if full and grad_mode.is_grad_enabled() and _needs_grad(result):
+                    warnings.warn(
+                        "Full backward hook is firing when gradients are computed with respect "
+                        "to module outputs since no inputs require gradients.",
+                        stacklevel=3,
+                    )
+            result = setup_output_hook(state, result, lambda msg: warnings.warn(msg, stacklevel=4))
+        return result
 
     # -- walking the tree ----------------------------------------------------------------
     def named_modules(
-        self, memo: set | None = None, prefix: str = ""
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every submodule, depth first; a module
+        reachable twice comes once unless remove_duplicate=False."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
+        if self in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+                yield from m.named_modules(
+                    memo, prefix + ("." if prefix else "") + name, remove_duplicate
+                )
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -216,41 +504,53 @@ class Module:
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
-            if m is not None and id(m) not in seen:
-                seen.add(id(m))
+            if m is not None and m not in seen:
+                seen.add(m)
                 yield name, m
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(
-        self, prefix: str = "", recurse: bool = True
-    ) -> Iterator[tuple[str, Parameter]]:
-        seen = set()
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+    def _named_members(
+        self, kind: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Any]]:
+        seen: set = set()  # ids: a Tensor's == is elementwise
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mprefix, m in mods:
-            for name, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield mprefix + ("." if mprefix else "") + name, p
+            for name, v in getattr(m, kind).items():
+                if v is None or id(v) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield mprefix + ("." if mprefix else "") + name, v
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter); a parameter shared by two modules comes once (under its
+        first name) unless remove_duplicate=False."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
-        for mprefix, m in mods:
-            for name, b in m._buffers.items():
-                if b is not None:
-                    yield mprefix + ("." if mprefix else "") + name, b
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
+        """fn(m) for every submodule (children first) and then self; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -258,10 +558,15 @@ class Module:
 
     # -- training state ------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode here and in every child (through their own train()); self."""
         if not isinstance(mode, bool):
-            raise ValueError("train(): mode must be a bool")  # noqa: TRY004  (PyTorch raises ValueError)
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            raise ValueError(
+                "train(): mode must be a bool (training mode is expected to be boolean), "
+                f"got {type(mode).__name__}"
+            )
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -274,6 +579,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
+                    p.grad.detach_()
                     p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
@@ -281,8 +587,22 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    def _cast(self, dt: np.dtype, floating_only: bool) -> Module:
+        """Convert parameters and buffers (and their grads) in place: the same Parameter
+        objects, so an optimiser holding them keeps working."""
+        for m in self.modules():
+            for t in list(m._parameters.values()) + list(m._buffers.values()):
+                if t is None or (floating_only and t._data.dtype.kind != "f"):
+                    continue
+                if t._data.dtype != dt:
+                    t._data = t._data.astype(dt)
+                    if t.grad is not None:
+                        t.grad._data = t.grad._data.astype(dt)
+        return self
+
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Move to a device (only 'cpu' exists) or convert floating parameters to a dtype."""
+        """Move to a device (only 'cpu' exists) or convert floating parameters and buffers to a
+        floating dtype: to(dtype), to(device), to(device, dtype), to(tensor)."""
         dtype = kwargs.get("dtype")
         device = kwargs.get("device")
         for a in args:
@@ -300,115 +620,186 @@ class Module:
                 raise TypeError(
                     f"Module.to(): only floating dtypes are allowed, got {_dtype.dtype_name(dt)}"
                 )
-            for m in self.modules():
-                for t in list(m._parameters.values()) + list(m._buffers.values()):
-                    if t is not None and t._data.dtype.kind == "f":
-                        t._data = t._data.astype(dt)
-                        if t.grad is not None:
-                            t.grad._data = t.grad._data.astype(dt)
+            self._cast(dt, floating_only=True)
         return self
 
+    def type(self, dst_type: Any) -> Module:
+        """Convert every parameter and buffer (integer ones too, as PyTorch) to dst_type."""
+        return self._cast(_dtype.as_dtype(dst_type), floating_only=False)
+
     def float(self) -> Module:
-        return self.to(_dtype.float32)
+        return self._cast(_dtype.float32, floating_only=True)
 
     def double(self) -> Module:
-        return self.to(_dtype.float64)
+        return self._cast(_dtype.float64, floating_only=True)
+
+    def half(self) -> Module:
+        return self._cast(_dtype.float16, floating_only=True)
 
     def cpu(self) -> Module:
         return self
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(
-        self, destination: Any = None, prefix: str = "", keep_vars: bool = False
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
     ) -> OrderedDict:
-        """Every parameter and persistent buffer by dotted name (`conv1.weight`), detached."""
+        """Every parameter and persistent buffer by dotted name (`conv1.weight`), detached
+        unless keep_vars; a module reachable twice is listed under both names, as PyTorch."""
+        if args:  # PyTorch's deprecated positional form (destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (*args, destination, prefix, keep_vars)[:3]
         out = OrderedDict() if destination is None else destination
-        for mprefix, m in self.named_modules(prefix=prefix.rstrip(".")):
-            lead = mprefix + ("." if mprefix else "")
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[lead + name] = p if keep_vars else p.detach()
-            skip = m.__dict__.get("_non_persistent", set())
-            for name, b in m._buffers.items():
-                if b is not None and name not in skip:
-                    out[lead + name] = b if keep_vars else b.detach()
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                out[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination=out, prefix=prefix + name + ".", keep_vars=keep_vars)
         return out
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> Any:
-        """Copy values in by name; with strict, missing/unexpected keys and shape mismatches all
-        raise."""
+    def _load_from_state_dict(
+        self,
+        state_dict: Mapping,
+        prefix: str,
+        missing: list,
+        unexpected: list,
+        errors: list,
+        assign: bool,
+    ) -> None:
+        """Load this module's own entries (`prefix` + name) from state_dict."""
+        local = {k: v for k, v in self._parameters.items() if v is not None}
+        local.update(
+            (k, v)
+            for k, v in self._buffers.items()
+            if v is not None and k not in self._non_persistent_buffers_set
+        )
+        for name, t in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                missing.append(key)
+                continue
+            v = state_dict[key]
+            if isinstance(v, Tensor):
+                arr = v._data
+            elif isinstance(v, np.ndarray):
+                arr = v
+            else:
+                errors.append(
+                    f'While copying the parameter named "{key}", expected a Tensor from the '
+                    f"checkpoint but received {type(v)}"
+                )
+                continue
+            if arr.ndim == 1 and t._data.ndim == 0 and arr.shape == (1,):
+                arr = arr.reshape(())  # (old checkpoints stored 0-d values as shape (1,))
+            if arr.shape != t._data.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{Size(arr.shape)!r} from checkpoint, the shape in current model is "
+                    f"{Size(t._data.shape)!r}."
+                )
+                continue
+            if assign:
+                new = Tensor._make(arr.astype(t._data.dtype, copy=False), None, False)
+                if name in self._parameters:
+                    setattr(self, name, Parameter(new, requires_grad=t.requires_grad))
+                else:
+                    self._buffers[name] = new
+            else:
+                with grad_mode.no_grad():
+                    t._data[...] = arr.astype(t._data.dtype, copy=False)
+                    t._vc[0] += 1  # an in-place write: saved-for-backward checks see it
+        for key in state_dict:
+            if key.startswith(prefix):
+                first = key[len(prefix) :].split(".", 1)[0]
+                if first not in self._modules and first not in local:
+                    unexpected.append(key)
+
+    def load_state_dict(
+        self, state_dict: Mapping, strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
+        """Copy values in by name. A shape mismatch always raises; with strict, so do missing
+        and unexpected keys. Returns (missing_keys, unexpected_keys). assign=True puts the
+        loaded tensors in place of the parameters instead of copying into them."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(
                 f"load_state_dict: state_dict must be a dict of name -> tensor, got "
                 f"{type(state_dict).__name__}"
             )
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
-        for k, t in own.items():
-            if k in state_dict:
-                v = state_dict[k]
-                shape = tuple(v.shape) if hasattr(v, "shape") else np.shape(v)
-                if shape != tuple(t.shape):
-                    mismatched.append(
-                        f"{k}: checkpoint shape {shape}, model shape {tuple(t.shape)}"
+        state_dict = OrderedDict(state_dict)
+        missing: list = []
+        unexpected: list = []
+        errors: list = []
+
+        def load(module: Module, sd: OrderedDict, prefix: str) -> None:
+            module._load_from_state_dict(sd, prefix, missing, unexpected, errors, assign)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(
+                        child,
+                        OrderedDict((k, v) for k, v in sd.items() if k.startswith(child_prefix)),
+                        child_prefix,
                     )
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(unexpected))
-        if mismatched:
-            problems.append("size mismatch for " + "; ".join(mismatched))
-        if problems:
+
+        load(self, state_dict, "")
+        if strict:
+            if unexpected:
+                keys = ", ".join(f'"{k}"' for k in unexpected)
+                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
+            if missing:
+                keys = ", ".join(f'"{k}"' for k in missing)
+                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
+        if errors:
             raise RuntimeError(
-                f"load_state_dict for {type(self).__name__}: " + " | ".join(problems)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(errors)
             )
-        with grad_mode.no_grad():
-            for k, t in own.items():
-                if k in state_dict:
-                    v = state_dict[k]
-                    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
-                    t._data[...] = arr.astype(t._data.dtype, copy=False)
-                    t._vc[0] += 1
-        return _IncompatibleKeys(missing, unexpected)
+        return IncompatibleKeys(missing, unexpected)
 
     # -- printing ----------------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """This module's own settings for its repr (a layer returns e.g. 'in_features=2, ...')."""
         return ""
 
     def _get_name(self) -> str:
         return type(self).__name__
 
     def __repr__(self) -> str:
-        lines = []
+        # PyTorch's layout: Name(extra) on one line when there is one extra line and no
+        # child; else one line per extra line and per child '(name): repr', indented by 2
         extra = self.extra_repr()
-        if extra:
-            lines = extra.split("\n")
-        for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()
+        ]
+        lines = extra_lines + child_lines
         if not lines:
             return f"{self._get_name()}()"
-        if len(lines) == 1 and not self._modules:
-            return f"{self._get_name()}({lines[0]})"
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class _IncompatibleKeys(tuple):
-    def __new__(cls, missing: list, unexpected: list) -> _IncompatibleKeys:  # noqa: PYI034
-        return super().__new__(cls, (missing, unexpected))
+def _needs_grad(result: Any) -> bool:
+    items = result if isinstance(result, tuple) else (result,)
+    return any(isinstance(r, Tensor) and r.requires_grad for r in items)
 
-    @property
-    def missing_keys(self) -> list:
-        return self[0]
 
-    @property
-    def unexpected_keys(self) -> list:
-        return self[1]
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns: the keys it did not find and those it did not use."""
+
+    missing_keys: list
+    unexpected_keys: list
 
     def __repr__(self) -> str:
-        if not self[0] and not self[1]:
+        if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
-        return f"_IncompatibleKeys(missing_keys={self[0]}, unexpected_keys={self[1]})"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+            f"unexpected_keys={self.unexpected_keys})"
+        )
+
+
+_IncompatibleKeys = IncompatibleKeys  # PyTorch's private name, which some code imports
