@@ -50,6 +50,9 @@ class Conv2D(nn.Module):
         return corr2d(x, self.weight) + self.bias
 
 
+EDGE_KERNEL = [[-1.0, 1.0]]  # light -> dark gives -1, dark -> light +1
+
+
 def edge_image():
     """6x8 ones with columns 2..5 set to 0: a dark vertical band with two edges."""
     X = torch.ones((6, 8))
@@ -247,7 +250,7 @@ def main(argv=None):
     )
 
     X = edge_image()
-    K = torch.tensor([[-1.0, 1.0]])
+    K = torch.tensor(EDGE_KERNEL)
     Y = corr2d(X, K)
     print("\nimage X (6x8):")
     print(X)

@@ -48,9 +48,10 @@ import numpy as np
 from .autograd.engine import topological_order
 from .autograd.function import Function
 from .autograd.trace import _leaf_names, call_tree, format_values
+from .explain import explain
 from .tensor import Tensor
 
-__all__ = ["Graph", "GraphNode", "graph"]
+__all__ = ["Graph", "GraphNode", "explain", "graph"]
 
 MAX_VALUES = 16  # tensors with at most this many elements show their values
 
