@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._dtype import promote_types
+from .._indexing import IndexPlan
 from .function import Function, sum_to_shape
 
 
@@ -42,6 +43,37 @@ def _cast(x: Any, dtype: np.dtype | None) -> Any:
     if dtype is None or not isinstance(x, np.ndarray) or x.dtype == dtype:
         return x
     return x.astype(dtype)
+
+
+# -- create_graph: what each op's graph_backward builds its gradient from --------------------
+# (graph_backward is the op's backward again in differentiable Tensor ops, so the gradient it
+# returns has a graph of its own; masks, indices and other piecewise-constant factors enter as
+# constants, everything that depends smoothly on an input through the graph)
+
+
+def _data(x: Any) -> Any:
+    """The array behind a saved item (a graph Tensor in graph_backward), else x itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _const(arr: Any) -> Any:
+    """A Tensor outside the graph: a mask, a piecewise-constant factor, zeros."""
+    return Tensor._make(np.asarray(arr), None, False)
+
+
+def _zero(grad: Any) -> np.ndarray:
+    return np.zeros((), grad._data.dtype)
+
+
+def _select(cond: Any, a: Any, b: Any) -> Any:
+    """where(cond, a, b) as a graph op: cond a constant mask, a and b Tensors or 0-d arrays.
+    Selected, not multiplied by the mask, so an inf on the unselected side gives no nan."""
+    return Where.apply(cond, a, b)
+
+
+def _output(ctx: Function, arr: np.ndarray) -> Any:
+    """The node's own output as a graph Tensor (for an op that saved it in another shape)."""
+    return Tensor._make(arr, ctx, True)
 
 
 class Binary(Op):
@@ -165,6 +197,19 @@ class Div(Binary):
         with np.errstate(divide="ignore", invalid="ignore"):
             return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad[:2]
+        if hasattr(ctx, "numerator"):
+            # saved here is r = 1/b, an intermediate: as a constant it would lose r's own
+            # dependence on b, so r is rebuilt from b (the graph tensor) first
+            with np.errstate(divide="ignore"):
+                r = ctx._input_as_graph_tensor(1, np.reciprocal(b)).reciprocal()
+            return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (r * r))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+
 
 class Pow(Binary):
     @staticmethod
@@ -201,6 +246,26 @@ class Pow(Binary):
                     ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
             if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
                 gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+        return Binary.reduce(ctx, ga, gb)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad[:2]
+        ad, bd = _data(a), _data(b)
+        zero = _zero(grad)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:  # b a^(b-1), 0 where b == 0
+                if isinstance(bd, np.ndarray):
+                    ga = grad * _select(bd == 0, zero, b * a ** (b - 1))
+                elif b == 2:
+                    ga = grad * (b * a)
+                else:
+                    ga = grad * (b * a ** (b - 1)) if b != 0 else _const(np.zeros_like(grad._data))
+            if nb:  # a^b log(a), 0 where a == 0 and b >= 0
+                log_a = a.log() if isinstance(ad, np.ndarray) else np.log(a)
+                gb = grad * _select((ad == 0) & (bd >= 0), zero, out * log_a)
         return Binary.reduce(ctx, ga, gb)
 
 
@@ -273,6 +338,18 @@ class Remainder(Binary):
                 gb = -grad * np.floor_divide(a, b)
         return Binary.reduce(ctx, grad if na else None, gb)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        if ctx.scalar_a:
+            return Remainder.backward(ctx, grad)  # (raises)
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad[:2]
+        gb = None
+        if nb:  # floor(a / b) is piecewise constant: a constant factor
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = -grad * _const(np.floor_divide(_data(a), _data(b)))
+        return Binary.reduce(ctx, grad if na else None, gb)
+
 
 class FloorDivide(Binary):
     """a // b, rounded towards -inf. Its result requires grad when an input does (as in
@@ -295,6 +372,8 @@ class FloorDivide(Binary):
             "use tensor.detach() // ... if no gradient should flow through it"
         )
 
+    graph_backward = backward  # (raises: no derivative)
+
 
 def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -> tuple:
     """maximum/minimum backward: the winner gets the gradient, a tie half each. Selected with
@@ -306,6 +385,16 @@ def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -
     na, nb = ctx.needs_input_grad[:2]
     ga = np.where(b_wins, zero, np.where(tie, half, grad)) if na else None
     gb = np.where(a_wins, zero, np.where(tie, half, grad)) if nb else None
+    return Binary.reduce(ctx, ga, gb)
+
+
+def _pick_graph(ctx: Function, grad: Any, a_wins: Any, b_wins: Any, tie: Any) -> tuple:
+    """_pick in graph ops: who won is piecewise constant, so the masks are constants."""
+    zero = _zero(grad)
+    half = grad * 0.5
+    na, nb = ctx.needs_input_grad[:2]
+    ga = _select(b_wins, zero, _select(tie, half, grad)) if na else None
+    gb = _select(a_wins, zero, _select(tie, half, grad)) if nb else None
     return Binary.reduce(ctx, ga, gb)
 
 
@@ -324,6 +413,11 @@ class Maximum(Binary):
         # The larger operand gets the gradient; a tie splits it evenly (as PyTorch).
         return _pick(ctx, grad, a > b, a < b, a == b)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = (_data(x) for x in ctx.saved_tensors)
+        return _pick_graph(ctx, grad, a > b, a < b, a == b)
+
 
 class Minimum(Binary):
     torch_name = "MinimumBackward0"
@@ -338,6 +432,11 @@ class Minimum(Binary):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         return _pick(ctx, grad, a < b, a > b, a == b)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = (_data(x) for x in ctx.saved_tensors)
+        return _pick_graph(ctx, grad, a < b, a > b, a == b)
 
 
 def _matmul_name(na: int, nb: int) -> str:
@@ -385,6 +484,26 @@ class MatMul(Op):
             gb = sum_to_shape(np.swapaxes(a2, -1, -2) @ g, sb2).reshape(sb)
         return ga, gb
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.a_shape, ctx.b_shape
+        sa2 = (1,) + sa if len(sa) == 1 else sa
+        sb2 = sb + (1,) if len(sb) == 1 else sb
+        g = grad
+        if len(sa) == 1:
+            g = g.unsqueeze(-2 if len(sb) > 1 else 0)
+        if len(sb) == 1:
+            g = g.unsqueeze(-1)
+        # da = grad b^T,  db = a^T grad: two more matmuls, whose own backward is this one
+        ga = gb = None
+        if na:
+            ga = sum_to_shape(g @ b.reshape(sb2).transpose(-1, -2), sa2).reshape(sa)
+        if nb:
+            gb = sum_to_shape(a.reshape(sa2).transpose(-1, -2) @ g, sb2).reshape(sb)
+        return ga, gb
+
 
 # -- unary elementwise --------------------------------------------------------------
 
@@ -399,6 +518,8 @@ class Neg(Op):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+    graph_backward = backward
 
 
 class Abs(Op):
@@ -417,6 +538,11 @@ class Abs(Op):
             # does
             return grad * np.subtract(a > 0, a < 0, dtype=grad.dtype)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a = _data(ctx.saved_tensors[0])
+        return grad * _const(np.subtract(a > 0, a < 0, dtype=grad._data.dtype))  # sign: constant
+
 
 class Exp(Op):
     torch_name = "ExpBackward0"
@@ -433,6 +559,8 @@ class Exp(Op):
         (out,) = ctx.saved_tensors
         return grad * out  # d(e^a)/da = e^a
 
+    graph_backward = backward  # out is the output Tensor: its graph carries d(e^a)
+
 
 class Log(Op):
     torch_name = "LogBackward0"
@@ -448,6 +576,8 @@ class Log(Op):
         (a,) = ctx.saved_tensors
         with np.errstate(divide="ignore"):
             return grad / a
+
+    graph_backward = backward
 
 
 class Sqrt(Op):
@@ -466,6 +596,8 @@ class Sqrt(Op):
         with np.errstate(divide="ignore"):
             return grad / (2 * out)
 
+    graph_backward = backward
+
 
 class Sin(Op):
     torch_name = "SinBackward0"
@@ -480,6 +612,11 @@ class Sin(Op):
         (a,) = ctx.saved_tensors
         return grad * np.cos(a)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.cos()
+
 
 class Cos(Op):
     torch_name = "CosBackward0"
@@ -493,6 +630,11 @@ class Cos(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return -grad * np.sin(a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -grad * a.sin()
 
 
 class Relu(Op):
@@ -513,6 +655,11 @@ class Relu(Op):
         # arriving at a zero output ((x.relu() ** 0.5) at 0) must give 0, not nan.
         return np.where(out <= 0, np.zeros((), grad.dtype), grad)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return _select(_data(out) <= 0, _zero(grad), grad)  # the mask is piecewise constant
+
 
 class Sigmoid(Op):
     torch_name = "SigmoidBackward0"
@@ -530,6 +677,8 @@ class Sigmoid(Op):
         (out,) = ctx.saved_tensors
         return grad * out * (1 - out)  # s' = s (1 - s)
 
+    graph_backward = backward
+
 
 class Tanh(Op):
     torch_name = "TanhBackward0"
@@ -544,6 +693,8 @@ class Tanh(Op):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (1 - out * out)  # tanh' = 1 - tanh^2
+
+    graph_backward = backward
 
 
 class Clamp(Op):
@@ -599,6 +750,27 @@ class Clamp(Op):
             ghi = sum_to_shape(np.where(pick, grad, zero), *ctx.metas[2])
         return ga, glo, ghi, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, lo, hi = (_data(x) for x in ctx.saved_tensors)  # only masks are made from them
+        need_a, need_lo, need_hi = ctx.needs_input_grad[:3]
+        zero = _zero(grad)
+        ga = glo = ghi = None
+        if need_a:
+            keep = True
+            if lo is not None:
+                keep = np.logical_and(keep, a >= lo)
+            if hi is not None:
+                keep = np.logical_and(keep, a <= hi)
+            ga = sum_to_shape(_select(keep, grad, zero), *ctx.metas[0])
+        if need_lo:
+            pick = lo > a if hi is None else np.logical_and(lo > a, lo < hi)
+            glo = sum_to_shape(_select(pick, grad, zero), *ctx.metas[1])
+        if need_hi:
+            pick = hi < a if lo is None else np.logical_or(hi < a, hi < lo)
+            ghi = sum_to_shape(_select(pick, grad, zero), *ctx.metas[2])
+        return ga, glo, ghi, None
+
 
 class Cast(Op):
     """Change dtype; the gradient goes back in the input's dtype."""
@@ -614,6 +786,10 @@ class Cast(Op):
     def backward(ctx, grad):
         return grad.astype(ctx.in_dtype), None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad.to(ctx.in_dtype), None
+
 
 class Clone(Op):
     torch_name = "CloneBackward0"
@@ -625,6 +801,8 @@ class Clone(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    graph_backward = backward
 
 
 # -- reductions ---------------------------------------------------------------------
@@ -639,14 +817,18 @@ def _expand_back(grad: np.ndarray, shape: tuple, axis: Any, keepdims: bool) -> n
     return grad
 
 
-def _expand_back_graph(grad: Any, shape: tuple, axis: Any) -> Any:
-    """_expand_back then broadcast to `shape`, in Tensor ops (for graph_backward)."""
+def _kept_graph(grad: Any, shape: tuple, axis: Any) -> Any:
+    """_expand_back in Tensor ops: `grad` with the reduced axes of `shape` as size-1 dims."""
     if axis is None:
         axes = set(range(len(shape)))
     else:
         axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
-    kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return grad.reshape(kept).expand(shape)
+    return grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _expand_back_graph(grad: Any, shape: tuple, axis: Any) -> Any:
+    """_expand_back then broadcast to `shape`, in Tensor ops (for graph_backward)."""
+    return _kept_graph(grad, shape, axis).expand(shape)
 
 
 # Up to this many elements, a reduction's gradient is written out as a new array;
@@ -709,6 +891,10 @@ class Mean(Op):
         g = _expand_back(grad, ctx.shape, ctx.axis, ctx.keepdims) / max(ctx.count, 1)
         return _spread(g, ctx.shape, ctx.count * grad.size, grad.dtype)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _expand_back_graph(grad, ctx.shape, ctx.axis) / max(ctx.count, 1)
+
 
 def _centered(a: np.ndarray, axis: Any) -> tuple:
     """(a - its mean over `axis`, how many elements each mean averages)."""
@@ -739,6 +925,18 @@ def _var(a: np.ndarray, axis: Any, correction: Any, keepdims: bool, what: str) -
     return np.asarray(out).astype(a.dtype, copy=False), centered, dof
 
 
+def _centered_graph(a: Any, axis: Any) -> Any:
+    """_centered in Tensor ops: a - its mean over `axis` (the mean in the graph too)."""
+    if axis is None:
+        n = a._data.size
+    else:
+        n = 1
+        for i in axis if isinstance(axis, tuple) else (axis,):
+            n *= a._data.shape[i]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a - a.sum(dim=axis, keepdim=True) / n
+
+
 def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any) -> np.ndarray:
     # var = sum (a - mean)^2 / dof  =>  dvar/da = 2 (a - mean) / dof
     # (the mean's own dependence on a cancels, because sum(a - mean) = 0). dof is not
@@ -764,6 +962,20 @@ class Var(Op):
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return _var_backward(g, centered, ctx.dof), None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the centred values are recomputed from a in the graph: the mean's dependence on a
+        # cancels in the first derivative, but not in the second
+        (a,) = ctx.saved_tensors
+        g = _kept_graph(grad, a._data.shape, ctx.axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (
+                g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
+                None,
+                None,
+                None,
+            )
+
 
 class Std(Op):
     """sqrt(var), one op so that a zero std (a constant input) gets gradient 0, not
@@ -788,6 +1000,19 @@ class Std(Op):
             g = np.where(out == 0, np.zeros((), grad.dtype), grad / (2 * out))  # d sqrt(v)/dv
         g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
         return _var_backward(g, centered, ctx.dof), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = _select(out._data == 0, _zero(grad), grad / (2 * out))
+            g = _kept_graph(g, a._data.shape, ctx.axis)
+            return (
+                g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
+                None,
+                None,
+                None,
+            )
 
 
 class Amax(Op):
@@ -829,6 +1054,28 @@ class Amax(Op):
                 gin = g * hit / count
         return gin.astype(grad.dtype, copy=False), None, None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = (_data(x) for x in ctx.saved_tensors)
+        # which elements tie for the max is piecewise constant: the mask and count are constants
+        hit = a == _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
+        if ctx.masked and a.dtype.kind == "f":
+            hit = np.where(
+                np.isnan(_expand_back(out, a.shape, ctx.axis, ctx.keepdims)), np.isnan(a), hit
+            )
+        count = np.sum(hit, axis=ctx.axis, keepdims=True)
+        g = _kept_graph(grad, a.shape, ctx.axis)
+        if ctx.masked:
+            return (
+                _select(hit, g / _const(count.astype(a.dtype)), _zero(grad)),
+                None,
+                None,
+                None,
+                None,
+            )
+        with np.errstate(invalid="ignore"):
+            return g * _const((hit / count).astype(a.dtype)), None, None, None, None
+
 
 class TakeAlongAxis(Op):
     """out = a[..., index, ...] along `axis` (gather); used by max/min with dim."""
@@ -847,6 +1094,13 @@ class TakeAlongAxis(Op):
         g = grad if ctx.keepdims else np.expand_dims(grad, ctx.axis)
         np.put_along_axis(out, ctx.index, g, axis=ctx.axis)
         return out, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the scatter of the gradient back to where each value came from, as an op
+        g = grad if ctx.keepdims else grad.unsqueeze(ctx.axis)
+        where = IndexPlan((Ellipsis,), _full_index(ctx.index, ctx.axis), ctx.index.shape, False)
+        return IndexAccumulate.apply(g, where, ctx.shape), None, None, None
 
 
 class MaxDim(TakeAlongAxis):
@@ -876,6 +1130,10 @@ class Reshape(Op):
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
 
 class Squeeze(Reshape):
     """squeeze(): a reshape that drops size-1 dims (its own node in PyTorch)."""
@@ -900,6 +1158,10 @@ class Permute(Op):
     @staticmethod
     def backward(ctx, grad):
         return np.transpose(grad, np.argsort(ctx.axes)), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return type(ctx).apply(grad, tuple(int(i) for i in np.argsort(ctx.axes))), None
 
 
 class Transpose(Permute):
@@ -928,6 +1190,8 @@ class Expand(Op):
     def backward(ctx, grad):
         return sum_to_shape(grad, ctx.shape), None
 
+    graph_backward = backward  # (sum_to_shape sums Tensors with the Sum op)
+
 
 class Flip(Op):
     """A copy with the order of `axes` reversed. A copy, not a view, as in PyTorch: an
@@ -943,6 +1207,10 @@ class Flip(Op):
     @staticmethod
     def backward(ctx, grad):
         return np.flip(grad, ctx.axes), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Flip.apply(grad, ctx.axes), None
 
 
 def _index_name(index: Any) -> str:
@@ -983,6 +1251,40 @@ class Index(Op):
         ctx.index.accumulate(out, grad)
         return out, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return IndexAccumulate.apply(grad, ctx.index, ctx.shape), None
+
+
+class IndexAccumulate(Op):
+    """zeros(shape) with out[index] += g: the gradient of an index (a scatter-add), as an op
+    of its own, so that a create_graph backward through an index (or a gather, a diagonal,
+    ...) can be differentiated again. Its gradient is the index itself: the two close."""
+
+    torch_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        out = np.zeros(shape, g.dtype)
+        index.accumulate(out, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.array(ctx.index.get(grad)), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Index.apply(grad, ctx.index), None, None
+
+
+def _full_index(index: np.ndarray, axis: int) -> tuple:
+    """The index tuple that picks a[..., index[p], ...] at every position p of `index`."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[axis] = index
+    return tuple(grids)
+
 
 class SetIndex(Op):
     """The node that `a[index] = value` leaves on `a` (PyTorch's CopySlices).
@@ -1011,6 +1313,22 @@ class SetIndex(Op):
             g_value = sum_to_shape(g, shape, dtype)
         return g_old, g_value
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        g_old = None
+        if ctx.needs_input_grad[0]:
+            kept = np.ones(grad._data.shape, dtype=bool)
+            ctx.index.put(kept, False)
+            g_old = _select(kept, grad, _zero(grad))
+        g_value = None
+        if ctx.needs_input_grad[1]:
+            g = Index.apply(grad, ctx.index)
+            shape, dtype = ctx.value_meta
+            if len(shape) > g.ndim:
+                g = g.reshape((1,) * (len(shape) - g.ndim) + tuple(g.shape))
+            g_value = sum_to_shape(g, shape, dtype)
+        return g_old, g_value
+
 
 class Cat(Op):
     torch_name = "CatBackward0"
@@ -1027,6 +1345,19 @@ class Cat(Op):
     def backward(ctx, grad):
         pieces = np.split(grad, ctx.bounds, axis=ctx.axis)
         return (None, *(p.astype(d, copy=False) for p, d in zip(pieces, ctx.dtypes, strict=False)))
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        ax = ctx.axis % grad.ndim
+        ends = [0, *(int(b) for b in ctx.bounds), grad._data.shape[ax]]
+        lead = (slice(None),) * ax
+        return (
+            None,
+            *(
+                grad[lead + (slice(lo, hi),)].to(d)
+                for lo, hi, d in zip(ends[:-1], ends[1:], ctx.dtypes, strict=True)
+            ),
+        )
 
 
 class Stack(Op):
@@ -1050,6 +1381,11 @@ class Stack(Op):
             ),
         )
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        lead = (slice(None),) * (ctx.axis % grad.ndim)
+        return (None, *(grad[lead + (i,)].to(d) for i, d in enumerate(ctx.dtypes)))
+
 
 class Where(Op):
     torch_name = "WhereBackward0"
@@ -1067,6 +1403,14 @@ class Where(Op):
         na, nb = ctx.needs_input_grad[1:3]
         ga = sum_to_shape(np.where(ctx.cond, grad, zero), *ctx.a_meta) if na else None
         gb = sum_to_shape(np.where(ctx.cond, zero, grad), *ctx.b_meta) if nb else None
+        return None, ga, gb, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        zero = _zero(grad)
+        na, nb = ctx.needs_input_grad[1:3]
+        ga = sum_to_shape(_select(ctx.cond, grad, zero), *ctx.a_meta) if na else None
+        gb = sum_to_shape(_select(ctx.cond, zero, grad), *ctx.b_meta) if nb else None
         return None, ga, gb, None
 
 
@@ -1105,6 +1449,25 @@ class Prod(Op):
         others = (before * after).reshape(a.shape)
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return (g * others).astype(a.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        ad = a._data
+        if ad.size == 0:
+            return _const(np.zeros_like(ad)), None, None, None
+        g = _kept_graph(grad, ad.shape, ctx.axis)
+        if ad.size == _data(out).size:  # one element per product: the identity
+            return g.expand(ad.shape).to(ad.dtype), None, None, None
+        if np.all(ad != 0):  # the product of the others is the product over a_i
+            others = _kept_graph(out, ad.shape, ctx.axis) / a
+        else:  # a zero: one row per element, a with that element replaced by 1, multiplied out
+            x = a.reshape(-1) if ctx.axis is None else a.movedim(ctx.axis, -1)
+            n = x._data.shape[-1]
+            rows = _select(np.eye(n, dtype=bool), np.ones((), ad.dtype), x.unsqueeze(-2))
+            others = rows.prod(-1)
+            others = others.reshape(ad.shape) if ctx.axis is None else others.movedim(-1, ctx.axis)
+        return (g * others).to(ad.dtype), None, None, None
 
 
 class Norm(Op):
@@ -1169,6 +1532,38 @@ class Norm(Op):
                 gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
         return gin.astype(a.dtype, copy=False), None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        p = ctx.p
+        if p == 0:
+            return None, None, None, None
+        ad, od = a._data, out._data
+        zero = _zero(grad)
+        sign = _const(np.sign(ad))  # piecewise constant
+        g = _kept_graph(grad, ad.shape, ctx.axis)
+        n = _kept_graph(out, ad.shape, ctx.axis)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                gin = sign * g
+            elif p in (np.inf, -np.inf):
+                hit = np.abs(ad) == _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)
+                count = np.sum(hit, axis=ctx.axis, keepdims=True)
+                gin = _const(np.sign(ad) * hit) * (g / _const(count.astype(ad.dtype)))
+            elif p < 1:
+                scaled = _select(ad == 0, zero, sign * a.abs() ** (p - 1))
+                gin = scaled * g * n ** (1 - p)
+            else:
+                if p < 2:
+                    scaled = sign * a.abs() ** (p - 1)
+                elif p == 2:
+                    scaled = a
+                else:
+                    scaled = a * a.abs() ** (p - 2)
+                nd = _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)
+                gin = scaled * _select(nd == 0, zero, g / n ** (p - 1))
+        return gin.to(ad.dtype), None, None, None
+
 
 class Sign(Op):
     """-1, 0 or 1. Piecewise constant: its result requires grad when the input does (as in
@@ -1184,6 +1579,10 @@ class Sign(Op):
     def backward(ctx, grad):
         return np.zeros_like(grad)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _const(np.zeros_like(grad._data))
+
 
 class Overwrite(Op):
     """The node an in-place overwrite (zero_, fill_, copy_ of a constant, uniform_, normal_)
@@ -1197,6 +1596,12 @@ class Overwrite(Op):
         g_value = None
         if ctx.needs_input_grad[1]:
             g_value = sum_to_shape(grad, *ctx.value_meta)
+        return g_old, g_value
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        g_old = _const(np.zeros_like(grad._data)) if ctx.needs_input_grad[0] else None
+        g_value = sum_to_shape(grad, *ctx.value_meta) if ctx.needs_input_grad[1] else None
         return g_old, g_value
 
 
@@ -1245,6 +1650,13 @@ class LogSoftmax(Op):
         # d log_softmax_i / d x_j = delta_ij - softmax_j
         return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        if grad._data.size == 0:
+            return grad, None
+        return grad - out.exp() * grad.sum(dim=ctx.axis, keepdim=True), None
+
 
 class Softmax(Op):
     torch_name = "SoftmaxBackward0"
@@ -1267,3 +1679,15 @@ class Softmax(Op):
         (out,) = ctx.saved_tensors
         # d s_i / d x_j = s_i (delta_ij - s_j)
         return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True)), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        if grad._data.size == 0:
+            return grad, None
+        return out * (grad - (grad * out).sum(dim=ctx.axis, keepdim=True)), None
+
+
+# the Tensor <-> op cycle: tensor.py imports this module, so Tensor is bound here at the end,
+# once it exists (graph_backward uses it at call time)
+from ..tensor import Tensor  # noqa: E402

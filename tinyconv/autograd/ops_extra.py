@@ -8,11 +8,28 @@ saving only what its backward reads, each gradient in its input's shape and dtyp
 from __future__ import annotations
 
 import math
+import string
+from typing import Any
 
 import numpy as np
 
+from .._indexing import IndexPlan
 from .function import sum_to_shape
-from .ops import Binary, Op, TakeAlongAxis, _expand_back
+from .ops import (
+    Binary,
+    Index,
+    IndexAccumulate,
+    Op,
+    TakeAlongAxis,
+    _const,
+    _data,
+    _expand_back,
+    _full_index,
+    _kept_graph,
+    _output,
+    _select,
+    _zero,
+)
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
@@ -42,6 +59,8 @@ class Reciprocal(Op):
         (out,) = ctx.saved_tensors
         return grad * -(out * out)  # d(1/a) = -1/a^2 = -out^2
 
+    graph_backward = backward
+
 
 class Rsqrt(Op):
     torch_name = "RsqrtBackward0"
@@ -49,14 +68,16 @@ class Rsqrt(Op):
     @staticmethod
     def forward(ctx, a):
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = 1 / np.sqrt(a)
-        ctx.save_for_backward(out)
-        return out.astype(a.dtype, copy=False)
+            out = np.asarray(1 / np.sqrt(a)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)  # the output itself (create_graph sees it as the output)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (-0.5 * out * out * out)  # d a^(-1/2) = -1/2 a^(-3/2)
+
+    graph_backward = backward
 
 
 class Exp2(Op):
@@ -74,6 +95,11 @@ class Exp2(Op):
         (out,) = ctx.saved_tensors
         return grad * (out * np.log(2.0)).astype(out.dtype)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out * math.log(2.0))
+
 
 class Expm1(Op):
     torch_name = "Expm1Backward0"
@@ -89,6 +115,8 @@ class Expm1(Op):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (out + 1)  # d(e^a - 1) = e^a
+
+    graph_backward = backward
 
 
 class Log1p(Op):
@@ -106,6 +134,8 @@ class Log1p(Op):
         with np.errstate(divide="ignore"):
             return grad / (a + 1)
 
+    graph_backward = backward
+
 
 class Log2(Op):
     torch_name = "Log2Backward0"
@@ -121,6 +151,12 @@ class Log2(Op):
         (a,) = ctx.saved_tensors
         with np.errstate(divide="ignore"):
             return grad / (a * np.log(2.0)).astype(a.dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return grad / (a * math.log(2.0))
 
 
 class Log10(Op):
@@ -138,6 +174,12 @@ class Log10(Op):
         with np.errstate(divide="ignore"):
             return grad / (a * np.log(10.0)).astype(a.dtype)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore"):
+            return grad / (a * math.log(10.0))
+
 
 class Sinh(Op):
     torch_name = "SinhBackward0"
@@ -153,6 +195,11 @@ class Sinh(Op):
         (a,) = ctx.saved_tensors
         with np.errstate(over="ignore"):
             return grad * np.cosh(a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.cosh()
 
 
 class Cosh(Op):
@@ -170,6 +217,11 @@ class Cosh(Op):
         with np.errstate(over="ignore"):
             return grad * np.sinh(a)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.sinh()
+
 
 class Asin(Op):
     torch_name = "AsinBackward0"
@@ -185,6 +237,12 @@ class Asin(Op):
         (a,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad / np.sqrt(1 - a * a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (1 - a * a).sqrt()
 
 
 class Acos(Op):
@@ -202,6 +260,12 @@ class Acos(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             return -grad / np.sqrt(1 - a * a)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -grad / (1 - a * a).sqrt()
+
 
 class Atan(Op):
     torch_name = "AtanBackward0"
@@ -216,6 +280,8 @@ class Atan(Op):
         (a,) = ctx.saved_tensors
         return grad / (1 + a * a)
 
+    graph_backward = backward
+
 
 class Erf(Op):
     torch_name = "ErfBackward0"
@@ -229,6 +295,11 @@ class Erf(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad * ((2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(a.dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * ((-a * a).exp() * (2 / math.sqrt(math.pi)))
 
 
 class Rounding(Op):
@@ -247,6 +318,10 @@ class Rounding(Op):
     def backward(ctx, grad):
         return np.zeros(*ctx.in_meta), None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _const(np.zeros(*ctx.in_meta)), None, None
+
 
 class Frac(Op):
     torch_name = "FracBackward0"
@@ -258,6 +333,8 @@ class Frac(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    graph_backward = backward
 
 
 class Atan2(Binary):
@@ -279,6 +356,14 @@ class Atan2(Binary):
         # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
         return Binary.reduce(ctx, r * b, -r * a)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        den = a * a + b * b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = _select(_data(den) == 0, _zero(grad), grad / den)
+        return Binary.reduce(ctx, r * b, -r * a)
+
 
 # -- ops of three operands -------------------------------------------------------------
 
@@ -289,12 +374,23 @@ class Ternary(Op):
     @staticmethod
     def prepare(ctx, xs, dtype):
         ctx.metas = [(np.shape(x), getattr(x, "dtype", None)) for x in xs]
-        return [x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else x for x in xs]
+        out = [x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else x for x in xs]
+        if ctx.needs_input_grad and any(o is not x for o, x in zip(out, xs, strict=True)):
+            ctx._cast_sources = dict(enumerate(out))  # create_graph: a saved copy is x.to(dtype)
+        return out
 
     @staticmethod
     def reduce(ctx, grads):
         return tuple(
             sum_to_shape(np.asarray(g), *m) if g is not None and need else None
+            for g, m, need in zip(grads, ctx.metas, ctx.needs_input_grad, strict=False)
+        )
+
+    @staticmethod
+    def reduce_graph(ctx, grads):
+        """reduce, for the Tensor gradients of graph_backward."""
+        return tuple(
+            sum_to_shape(g, *m) if g is not None and need else None
             for g, m, need in zip(grads, ctx.metas, ctx.needs_input_grad, strict=False)
         )
 
@@ -325,6 +421,19 @@ class Lerp(Ternary):
             ),
         ) + (None,)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        weight, start, end = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        return Ternary.reduce_graph(
+            ctx,
+            (
+                grad * (1 - weight) if n[0] else None,
+                grad * weight if n[1] else None,
+                grad * (end - start) if n[2] else None,
+            ),
+        ) + (None,)
+
 
 class Addcmul(Ternary):
     """input + value * t1 * t2."""
@@ -347,6 +456,14 @@ class Addcmul(Ternary):
             ctx, (grad, grad * v * t2 if n[1] else None, grad * v * t1 if n[2] else None)
         ) + (None, None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        t2, t1 = ctx.saved_tensors
+        n, v = ctx.needs_input_grad, ctx.value
+        return Ternary.reduce_graph(
+            ctx, (grad, grad * v * t2 if n[1] else None, grad * v * t1 if n[2] else None)
+        ) + (None, None)
+
 
 class Addcdiv(Ternary):
     """input + value * t1 / t2."""
@@ -366,6 +483,15 @@ class Addcdiv(Ternary):
         t1, t2 = ctx.saved_tensors
         n, v = ctx.needs_input_grad, ctx.value
         return Ternary.reduce(
+            ctx,
+            (grad, grad * v / t2 if n[1] else None, -grad * v * t1 / (t2 * t2) if n[2] else None),
+        ) + (None, None)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        t1, t2 = ctx.saved_tensors
+        n, v = ctx.needs_input_grad, ctx.value
+        return Ternary.reduce_graph(
             ctx,
             (grad, grad * v / t2 if n[1] else None, -grad * v * t1 / (t2 * t2) if n[2] else None),
         ) + (None, None)
@@ -394,6 +520,14 @@ class Logsumexp(Op):
         g = grad.reshape(out.shape)
         return g * np.exp(a - out), None, None  # d lse / d a_i = softmax_i
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        if isinstance(out, np.ndarray):  # keepdim=False: saved is the output before its squeeze
+            out = _output(ctx, np.squeeze(out, axis=ctx.axis)).reshape(out.shape)
+        g = grad.reshape(tuple(out.shape))
+        return g * (a - out).exp(), None, None
+
 
 class Cumsum(Op):
     torch_name = "CumsumBackward0"
@@ -409,6 +543,11 @@ class Cumsum(Op):
         ax = ctx.axis
         g = np.flip(np.cumsum(np.flip(grad, ax), axis=ax), ax)
         return g.astype(ctx.in_dtype, copy=False), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        ax = ctx.axis
+        return grad.flip(ax).cumsum(ax).flip(ax).to(ctx.in_dtype), None, None
 
 
 class Cumprod(Op):
@@ -463,15 +602,32 @@ class Cumprod(Op):
             gi = np.where(k == z, lead * s, gi)
         return np.moveaxis(gi, -1, ax).astype(a.dtype, copy=False), None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        ax = ctx.axis
+        ad = a._data
+        if ad.size == 0:
+            return _const(np.zeros_like(ad)), None, None
+        if ad.shape[ax] == 1:  # a scan over one element is the identity (and out / a would
+            return grad.to(ad.dtype), None, None  # lose its second derivative to rounding)
+        if np.all(ad != 0):
+            rc = (grad * out).flip(ax).cumsum(ax).flip(ax)
+            return (rc / a).to(ad.dtype), None, None
+        # With zeros, straight from the definition: d out_j / d a_i = prod_{k <= j, k != i} a_k.
+        # Row i of `rows` is a with a_i replaced by 1; its cumulative product at j >= i is that
+        # derivative (an (n, n) matrix per row of a: fine for the small n that have zeros).
+        x = a.movedim(ax, -1)
+        n = x._data.shape[-1]
+        rows = _select(np.eye(n, dtype=bool), np.ones((), ad.dtype), x.unsqueeze(-2))
+        d_out = rows.cumprod(-1)
+        g = grad.movedim(ax, -1).unsqueeze(-2)
+        upper = np.arange(n)[None, :] >= np.arange(n)[:, None]  # j >= i
+        gi = _select(upper, g * d_out, _zero(grad)).sum(-1)
+        return gi.movedim(-1, ax).to(ad.dtype), None, None
+
 
 # -- gather / scatter / index_select / masked_fill -----------------------------------------
-
-
-def _full_index(index: np.ndarray, axis: int) -> tuple:
-    """The index tuple that picks a[..., index[p], ...] at every position p of `index`."""
-    grids = list(np.indices(index.shape, sparse=True))
-    grids[axis] = index
-    return tuple(grids)
 
 
 class Gather(Op):
@@ -489,6 +645,11 @@ class Gather(Op):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
         np.add.at(out, _full_index(ctx.index, ctx.axis), grad)  # picked twice: both gradients
         return out, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        where = IndexPlan((Ellipsis,), _full_index(ctx.index, ctx.axis), ctx.index.shape, False)
+        return IndexAccumulate.apply(grad, where, ctx.shape), None, None
 
 
 class Scatter(Op):
@@ -531,6 +692,30 @@ class Scatter(Op):
             gs[tuple(slice(0, s) for s in ctx.index.shape)] = grad[where]
         return ga, None, None, gs, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        where = _full_index(ctx.index, ctx.axis)
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = grad
+            if not ctx.add:
+                kept = np.ones(grad._data.shape, dtype=bool)
+                kept[where] = False
+                ga = _select(kept, grad, _zero(grad))
+        if ctx.needs_input_grad[3]:
+            shape, dtype = ctx.src_meta
+            gs = Index.apply(grad, IndexPlan((Ellipsis,), where, ctx.index.shape, False))
+            if tuple(shape) != ctx.index.shape:  # src larger than index: zeros past it
+                corner = IndexPlan(
+                    tuple(slice(0, s) for s in ctx.index.shape) + (Ellipsis,),
+                    None,
+                    ctx.index.shape,
+                    True,
+                )
+                gs = IndexAccumulate.apply(gs, corner, shape)
+            gs = gs.to(dtype)
+        return ga, None, None, gs, None
+
 
 class IndexSelect(Op):
     torch_name = "IndexSelectBackward0"
@@ -546,6 +731,13 @@ class IndexSelect(Op):
         idx = (slice(None),) * ctx.axis + (ctx.index,)
         np.add.at(out, idx, grad)
         return out, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        where = IndexPlan(
+            (Ellipsis,), (slice(None),) * ctx.axis + (ctx.index,), tuple(grad.shape), False
+        )
+        return IndexAccumulate.apply(grad, where, ctx.shape), None, None
 
 
 class MaskedFill(Op):
@@ -570,6 +762,16 @@ class MaskedFill(Op):
             gv = gv.astype(ctx.v_meta[1], copy=False)
         return ga, None, gv
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        ga = gv = None
+        zero = _zero(grad)
+        if ctx.needs_input_grad[0]:
+            ga = _select(ctx.mask, zero, grad)
+        if ctx.needs_input_grad[2]:
+            gv = _select(ctx.mask, grad, zero).sum().reshape(ctx.v_meta[0]).to(ctx.v_meta[1])
+        return ga, None, gv
+
 
 # -- shape-changing ops with copies -------------------------------------------------------
 
@@ -591,6 +793,11 @@ class Roll(Op):
             return np.roll(grad.reshape(-1), neg).reshape(grad.shape), None, None
         return np.roll(grad, neg, ctx.axes), None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return Roll.apply(grad, neg, ctx.axes), None, None
+
 
 class Repeat(Op):
     """np.tile: the input repeated `reps` times along each dim (Tensor.repeat, torch.tile)."""
@@ -610,6 +817,13 @@ class Repeat(Op):
         g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return g.reshape(ctx.shape), None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        full = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        split = tuple(v for r, s in zip(ctx.reps, full, strict=False) for v in (r, s))
+        g = grad.reshape(split).sum(dim=tuple(range(0, len(split), 2)))
+        return g.reshape(ctx.shape), None
+
 
 class Tri(Op):
     """tril / triu of the last two dims."""
@@ -623,6 +837,10 @@ class Tri(Op):
     @staticmethod
     def backward(ctx, grad):
         return (np.triu if ctx.upper else np.tril)(grad, ctx.diagonal), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Tri.apply(grad, ctx.diagonal, ctx.upper), None, None
 
 
 class Sort(TakeAlongAxis):
@@ -668,6 +886,35 @@ def _einsum_input_grad(
     return out
 
 
+def _einsum_input_grad_graph(
+    grad: Any, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict
+) -> Any:
+    """_einsum_input_grad in graph ops: an einsum of the gradient with the other operands;
+    a letter repeated in operand k (a diagonal) is spread onto it by an einsum with an
+    identity matrix per repeat (each repeat gets a fresh letter)."""
+    sub = subs[k]
+    uniq = "".join(dict.fromkeys(sub))
+    others = [s for i, s in enumerate(subs) if i != k]
+    avail = set(out_sub).union(*others) if others else set(out_sub)
+    kept = "".join(c for c in uniq if c in avail)
+    g = Einsum.apply([out_sub, *others], kept, grad, *(o for i, o in enumerate(operands) if i != k))
+    g = g.reshape(tuple(sizes[c] if c in kept else 1 for c in uniq))
+    g = g.expand(tuple(sizes[c] for c in uniq))
+    op = operands[k]
+    if len(uniq) == len(sub):
+        return sum_to_shape(g, op._data.shape, op._data.dtype)
+    free = iter(c for c in string.ascii_letters if c not in set("".join(subs)) | set(out_sub))
+    target, eyes, eye_subs = "", [], []
+    for c in sub:
+        if c in target:  # a repeat: a fresh letter, tied to c by the identity
+            f = next(free)
+            eye_subs.append(c + f)
+            eyes.append(np.eye(sizes[c], dtype=op._data.dtype))
+            c = f
+        target += c
+    return Einsum.apply([uniq, *eye_subs], target, g, *eyes)
+
+
 class Einsum(Op):
     """np.einsum with explicit subscripts (the caller expands '...' and the implicit output)."""
 
@@ -707,6 +954,19 @@ class Einsum(Op):
                 grads.append(None)
         return tuple(grads)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        operands = ctx.saved_tensors
+        grads = [None, None]
+        for k in range(len(operands)):
+            if ctx.needs_input_grad[2 + k]:
+                grads.append(
+                    _einsum_input_grad_graph(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes)
+                )
+            else:
+                grads.append(None)
+        return tuple(grads)
+
 
 # -- breadth: more of PyTorch's tensor functions ---------------------------------------------
 
@@ -727,6 +987,11 @@ class NanToNum(Op):
         (a,) = ctx.saved_tensors
         return np.where(np.isfinite(a), grad, np.zeros((), grad.dtype)), None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return _select(np.isfinite(a._data), grad, _zero(grad)), None, None, None
+
 
 class Tan(Op):
     torch_name = "TanBackward0"
@@ -741,6 +1006,8 @@ class Tan(Op):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (1 + out * out)
+
+    graph_backward = backward
 
 
 class Hypot(Binary):
@@ -766,6 +1033,8 @@ class Hypot(Binary):
         gb = g * b if b is not None else None
         return (*Binary.reduce(ctx, ga, gb), None)
 
+    graph_backward = backward
+
 
 class Trace(Op):
     """The sum of a matrix's main diagonal; its gradient is grad on that diagonal, 0 elsewhere."""
@@ -784,6 +1053,12 @@ class Trace(Op):
         g[np.arange(k), np.arange(k)] = grad
         return g
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        k = min(ctx.shape)
+        diag = IndexPlan((Ellipsis,), (np.arange(k), np.arange(k)), (k,), True)
+        return IndexAccumulate.apply(grad.expand(k), diag, ctx.shape)
+
 
 class Nansum(Op):
     """The sum that skips NaNs; a NaN element gets no gradient."""
@@ -801,6 +1076,12 @@ class Nansum(Op):
         (a,) = ctx.saved_tensors
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return np.where(np.isnan(a), np.zeros((), grad.dtype), g), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        g = _kept_graph(grad, a._data.shape, ctx.axis)
+        return _select(np.isnan(a._data), _zero(grad), g), None, None
 
 
 class AddMatmul(Op):
@@ -834,6 +1115,20 @@ class AddMatmul(Op):
             g2 = np.swapaxes(m1, -1, -2) @ ga
         return gi, g1, g2, None, None, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        m1, m2 = ctx.saved_tensors
+        ni, n1, n2 = ctx.needs_input_grad[:3]
+        gi = g1 = g2 = None
+        if ni:
+            gi = sum_to_shape(grad * ctx.beta if ctx.beta != 1 else grad, *ctx.inp_meta)
+        ga = grad * ctx.alpha if ctx.alpha != 1 else grad
+        if n1:
+            g1 = ga.unsqueeze(-1) * m2 if m2.ndim == 1 else ga @ m2.transpose(-1, -2)
+        if n2:
+            g2 = m1.transpose(-1, -2) @ ga
+        return gi, g1, g2, None, None, None
+
 
 class Fmod(Binary):
     """C's remainder: a - trunc(a / b) * b, the sign of a."""
@@ -857,6 +1152,15 @@ class Fmod(Binary):
             gb = -grad * np.trunc(a / b)
         return (*Binary.reduce(ctx, ga, gb), None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = (_data(x) for x in ctx.saved_tensors)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = -grad * _const(np.trunc(a / b))  # piecewise constant
+        return (*Binary.reduce(ctx, grad, gb), None)
+
 
 class Diag(Op):
     """diag: a 1-D tensor onto diagonal k of a square matrix, or diagonal k of a matrix out."""
@@ -876,3 +1180,12 @@ class Diag(Op):
         i = np.arange(grad.shape[0])
         g[i + max(-k, 0), i + max(k, 0)] = grad
         return g, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        k = ctx.k
+        if len(ctx.shape) == 1:
+            return Diag.apply(grad, k), None
+        i = np.arange(grad._data.shape[0])
+        diag = IndexPlan((Ellipsis,), (i + max(-k, 0), i + max(k, 0)), grad._data.shape, True)
+        return IndexAccumulate.apply(grad, diag, ctx.shape), None
