@@ -327,13 +327,15 @@ def browser():
     d.quit()
 
 
-def _keys(d, section: str, cls: str) -> set[str]:
+def _keys(d, section: str, cls: str, kind: str | None = None) -> set[str]:
+    """The keys ("x:c,u,v", ...) of the cells of a section that carry the class cls."""
     from selenium.webdriver.common.by import By
 
-    return {
+    found = {
         e.get_attribute("data-key")
         for e in d.find_elements(By.CSS_SELECTOR, f"#{section} td.{cls}")
     }
+    return {k for k in found if kind is None or k.startswith(kind + ":")}
 
 
 def _click(d, section: str, key: str) -> str:
@@ -378,10 +380,16 @@ def test_in_a_browser_the_clicks_show_the_docs_numbers(browser, tmp_path):
     assert _keys(d, "weight-grad", "gcell") == {f"g:0,{i},{j}" for i in range(3) for j in range(3)}
     assert _click(d, "input-grad", "dx:0,1,2") == "21"
     # read by windows (0, 1) and (1, 1) of both kernels, through taps (2, 1) and (0, 1)
-    assert _keys(d, "input-grad", "gcell") == {"g:0,0,1", "g:0,1,1", "g:1,0,1", "g:1,1,1"}
+    assert _keys(d, "input-grad", "gcell", "g") == {"g:0,0,1", "g:0,1,1", "g:1,0,1", "g:1,1,1"}
+    # ... and in dL/dy spread out (g[o, i, j] at row 2i + 1, column 2j + 1), the rotated
+    # kernel's 3x3 window at rows 1..3, columns 2..4 covers exactly those cells
+    assert _keys(d, "input-grad", "gcell", "s") == {"s:0,1,3", "s:0,3,3", "s:1,1,3", "s:1,3,3"}
+    assert _keys(d, "input-grad", "hl", "s") == {
+        f"s:{o},{r},{k}" for o in (0, 1) for r in (1, 2, 3) for k in (2, 3, 4)
+    }
     assert _keys(d, "input-grad", "tap") == {"w:0,0,2,1", "w:0,0,0,1", "w:1,0,2,1", "w:1,0,0,1"}
     text = d.find_element(By.ID, "input-grad-explain").text
-    assert "11·1 + 1·0 + 15·0 + 10·1 = 21" in text
+    assert "11·1 + 1·0 + 15·0 + 10·1 = 21" in text  # the doc's sum, term by term
     assert _click(d, "weight-grad", "db:0,0") == "68"
     # Back to sum of squares: the same clicks now give 2y's numbers
     menu.select_by_value("0")
@@ -410,7 +418,9 @@ def test_in_a_browser_stride_dilation_and_groups_change_the_highlight(browser, t
     _click(d, "input-grad", "dx:0,1,3")
     terms = data["losses"][0]["dx_terms"][0][1][3]["terms"]
     assert len(terms) > 1
-    assert _keys(d, "input-grad", "gcell") == {f"g:{t[0]},{t[1]},{t[2]}" for t in terms}
+    assert _keys(d, "input-grad", "gcell", "g") == {f"g:{t[0]},{t[1]},{t[2]}" for t in terms}
+    # the window over dL/dy spread out: output channel 0 only (channel 0 is in group 0)
+    assert {k.split(",")[0] for k in _keys(d, "input-grad", "hl", "s")} == {"s:0"}
     # x_pad row 2 + 1 = 3 is odd: stride 2 and dilation 2 only reach even rows
     assert _click(d, "input-grad", "dx:0,2,2") == "0"
     assert _keys(d, "input-grad", "gcell") == set()
