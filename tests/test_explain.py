@@ -318,7 +318,9 @@ def browser():
             pytest.fail(f"TINYCONV_REQUIRE_BROWSER is set but {missing} is not installed")
         pytest.skip(f"browser test: needs {missing}")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1600"):
+    # --no-sandbox: CI runs as root; a container's /dev/shm is small
+    args = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu")
+    for arg in args + ("--window-size=1400,1600",):
         options.add_argument(arg)
     options.binary_location = binary
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -414,6 +416,18 @@ def test_in_a_browser_stride_dilation_and_groups_change_the_highlight(browser, t
     assert _keys(d, "forward", "hl") == {
         f"x:{c},{1 + 2 * p},{-1 + 2 * q}" for c in (2, 3) for p in range(3) for q in range(3)
     }
+    # hovering shows another output for as long as the pointer stays; leaving restores the click
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    def total() -> float:
+        return float(d.find_element(By.CSS_SELECTOR, "#forward-explain .total").text)
+
+    other = d.find_element(By.CSS_SELECTOR, '#forward td[data-key="y:0,0,1"]')
+    ActionChains(d).move_to_element(other).perform()
+    assert total() == pytest.approx(data["forward"][0][0][1]["sum"], rel=1e-3)
+    assert {k.split(",")[0] for k in _keys(d, "forward", "hl")} == {"x:0", "x:1"}  # group 0
+    ActionChains(d).move_to_element(d.find_element(By.ID, "title")).perform()
+    assert total() == pytest.approx(data["forward"][1][1][0]["sum"], rel=1e-3)
     # dL/dx[0, 1, 3]: the windows that read it (taps 2 apart, windows 2 apart), nothing else
     _click(d, "input-grad", "dx:0,1,3")
     terms = data["losses"][0]["dx_terms"][0][1][3]["terms"]
