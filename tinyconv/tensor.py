@@ -36,6 +36,7 @@ from ._args import (
 from ._dtype import as_dtype, dtype_name, result_type
 from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
+from ._tensor_extra import TensorExtra
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
 
@@ -71,7 +72,7 @@ def _sizes(args: tuple, what: str) -> tuple:
     return tuple(out)
 
 
-class Tensor(ViewInplace, TensorMath):
+class Tensor(ViewInplace, TensorMath, TensorExtra):
     """An n-dimensional array that records the ops applied to it for backward."""
 
     # _base: None, or on a view (shares memory and `_vc` with another tensor):

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _tensor_extra
 from ._args import _dim
 from ._dtype import dtype_name
 from ._tensor_math import _result_type, _where
@@ -1124,3 +1125,190 @@ def bucketize(
 
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     return _tensor_arg(input, "diag()").diag(diagonal)
+
+
+# -- compositions (tinyconv/_tensor_extra.py): the function forms --------------------------
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    return _tensor_arg(a, "tensordot()", "a").tensordot(b, dims)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "kron()").kron(_as_tensor(other))
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "inner()").inner(other)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "vdot()").vdot(other)
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    return _tensor_arg(input, "cross()").cross(other, dim)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return _tensor_arg(input, "diag_embed()").diag_embed(offset, dim1, dim2)
+
+
+def repeat_interleave(
+    input: Tensor, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Each element (or slice along dim) repeated; `repeat_interleave(counts)` alone gives
+    each index i repeated counts[i] times."""
+    x = _tensor_arg(input, "repeat_interleave()")
+    if repeats is None:  # torch.repeat_interleave(repeats): the indices, repeated
+        if x.dim() != 1:
+            raise RuntimeError("repeat_interleave(repeats): repeats must be a 1-D tensor")
+        counts = Tensor._make(np.arange(x.shape[0]), None, False)
+        return counts.repeat_interleave(x, output_size=output_size)
+    return x.repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def cummax(input: Tensor, dim: int) -> Any:
+    return _tensor_arg(input, "cummax()").cummax(dim)
+
+
+def cummin(input: Tensor, dim: int) -> Any:
+    return _tensor_arg(input, "cummin()").cummin(dim)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    return _tensor_arg(input, "logcumsumexp()").logcumsumexp(dim)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    return _tensor_arg(input, "median()").median(dim, keepdim)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    return _tensor_arg(input, "nanmedian()").nanmedian(dim, keepdim)
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    return _tensor_arg(input, "mode()").mode(dim, keepdim)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    return _tensor_arg(input, "kthvalue()").kthvalue(k, dim, keepdim)
+
+
+def quantile(
+    input: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    return _tensor_arg(input, "quantile()").quantile(q, dim, keepdim, interpolation=interpolation)
+
+
+def nanquantile(
+    input: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    x = _tensor_arg(input, "nanquantile()")
+    return x.nanquantile(q, dim, keepdim, interpolation=interpolation)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    return _tensor_arg(input, "aminmax()").aminmax(dim=dim, keepdim=keepdim)
+
+
+def msort(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "msort()").msort()
+
+
+def sgn(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "sgn()").sgn()
+
+
+def signbit(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "signbit()").signbit()
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    return _as_tensor(input).copysign(other)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    return _tensor_arg(input, "logit()").logit(eps)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    return _as_tensor(input).xlogy(other)
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    return _tensor_arg(input, "tensor_split()").tensor_split(indices_or_sections, dim)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    return _tensor_arg(input, "dist()").dist(other, p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> Tensor:
+    """Pairwise p-norm distances between the rows of x1 (B?, P, M) and x2 (B?, R, M):
+    (B?, P, R)."""
+    a, b = _tensor_arg(x1, "cdist()", "x1"), _tensor_arg(x2, "cdist()", "x2")
+    if a.dim() < 2 or b.dim() < 2:
+        raise RuntimeError(
+            f"cdist(): x1 and x2 must have at least 2 dims, got {a.dim()} and {b.dim()}"
+        )
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(
+            f"cdist(): x1 and x2 must have the same number of columns, got {a.shape[-1]} "
+            f"and {b.shape[-1]}"
+        )
+    if p < 0:
+        raise RuntimeError(f"cdist(): p must be >= 0, got {p}")
+    return (a.unsqueeze(-2) - b.unsqueeze(-3)).norm(p, -1)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    return _tensor_extra.meshgrid([_tensor_arg(t, "meshgrid()") for t in ts], indexing)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    return _tensor_extra.cartesian_prod([_tensor_arg(t, "cartesian_prod()") for t in tensors])
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    return _tensor_extra.combinations(_tensor_arg(input, "combinations()"), r, with_replacement)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    return _tensor_extra.block_diag([_tensor_arg(t, "block_diag()") for t in tensors])
+
+
+def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    return _tensor_extra.trapezoid(_tensor_arg(y, "trapezoid()", "y"), x, dx=dx, dim=dim)
+
+
+trapz = trapezoid
+
+
+def cov(
+    input: Tensor, *, correction: int = 1, fweights: Any = None, aweights: Any = None
+) -> Tensor:
+    x = _tensor_arg(input, "cov()")
+    return x.cov(correction=correction, fweights=fweights, aweights=aweights)
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "corrcoef()").corrcoef()
+
+
+def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
+    return _tensor_arg(input, "bincount()").bincount(weights, minlength)
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    return _tensor_arg(input, "histc()").histc(bins, min, max)

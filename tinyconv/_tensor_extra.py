@@ -1,0 +1,625 @@
+"""More of PyTorch's tensor surface, each written as a composition of tinyconv's own
+differentiable ops (no new backward to trust: the gradient is the chain rule through
+ops that are already checked, and double backward comes with them).
+
+Selections (median, kthvalue, mode, cummax/cummin, quantile) find their indices in
+NumPy, then `gather` the values, so the gradient reaches exactly the chosen elements.
+Where several elements tie, PyTorch documents its indices as not necessarily the
+first occurrence; tinyconv picks as described on each method.
+
+`Tensor` inherits these through the `TensorExtra` mixin. Engine level: imports only
+the engine.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._args import _dim
+from ._dtype import dtype_name
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
+MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
+
+
+def _long(arr: np.ndarray) -> Any:
+    return _t.Tensor._make(np.asarray(arr, dtype=np.int64), None, False)
+
+
+def _const(x: Any, like: Any) -> Any:
+    """A number or array as a constant tensor in `like`'s dtype."""
+    return _t.Tensor._make(np.asarray(x, dtype=like._data.dtype), None, False)
+
+
+def _as(x: Any) -> Any:
+    return _t._as_tensor(x)
+
+
+def _stack(ts: list, dim: int = 0) -> Any:
+    return ops.Stack.apply(dim, *ts)
+
+
+def _cat(ts: list, dim: int) -> Any:
+    return ops.Cat.apply(dim, *ts)
+
+
+def _check_float(x: Any, what: str) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"{what}: expected a floating point tensor, got dtype {dtype_name(x._data.dtype)}"
+        )
+
+
+class TensorExtra:
+    """Mixin: compositions of existing ops (see the module docstring)."""
+
+    # -- selections --------------------------------------------------------------
+    def _select_along(self, dim: Any, keepdim: bool, pick: Any, what: str) -> Any:
+        """Values and indices of the element `pick(sorted_order, values)` chooses per slice."""
+        x = self
+        if dim is None:
+            x, d = self.reshape(-1), 0
+        else:
+            d = _dim(dim, max(self._data.ndim, 1), what)
+            if self._data.ndim == 0:
+                x = self.reshape(1)
+        if x._data.shape[d] == 0:
+            raise IndexError(f"{what}: cannot select from an empty dimension {d}")
+        idx = np.expand_dims(pick(x._data, d), d)
+        values = x.gather(d, _long(idx))
+        if not keepdim or dim is None:
+            values, idx = values.squeeze(d), np.squeeze(idx, d)
+        if self._data.ndim == 0:
+            values, idx = values.reshape(()), idx.reshape(())
+        return values, _long(idx)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """The k-th smallest element (k from 1) along `dim`, and its index (a stable sort
+        decides between equal values)."""
+        n = (
+            self._data.shape[_dim(dim, max(self._data.ndim, 1), "kthvalue()")]
+            if self._data.ndim
+            else 1
+        )
+        if not 1 <= k <= n:
+            raise IndexError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
+        v, i = self._select_along(
+            dim,
+            keepdim,
+            lambda a, d: np.take(np.argsort(a, axis=d, kind="stable"), k - 1, axis=d),
+            "kthvalue()",
+        )
+        return ValuesIndices(v, i)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The lower median. Without dim: a 0-d tensor whose gradient is shared equally by
+        every element equal to it (as PyTorch); with dim: (values, indices)."""
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat._data.size == 0:
+                return _const(np.nan, self).reshape(())
+            order = np.argsort(flat._data, kind="stable")
+            nan = np.isnan(flat._data)
+            if nan.any():  # PyTorch: NaN propagates (it sorts last and is taken as the median)
+                return flat[int(np.flatnonzero(nan)[0])]
+            m = flat._data[order[(flat._data.size - 1) // 2]]
+            ties = flat._data == m
+            return (flat * _const(ties / ties.sum(), flat)).sum()
+        v, i = self._select_along(
+            dim,
+            keepdim,
+            lambda a, d: np.take(
+                np.argsort(a, axis=d, kind="stable"), (a.shape[d] - 1) // 2, axis=d
+            ),
+            "median()",
+        )
+        return ValuesIndices(v, i)
+
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """median() ignoring NaNs (NaN only where a slice is all NaN)."""
+        if dim is None:
+            keep = ~np.isnan(self._data.reshape(-1))
+            if not keep.any():
+                return self.reshape(-1).sum() * np.nan if self._data.size else self.median()
+            return self.reshape(-1)[_long(np.flatnonzero(keep))].median()
+
+        def pick(a: np.ndarray, d: int) -> np.ndarray:
+            order = np.argsort(a, axis=d, kind="stable")  # NaNs sort last
+            count = np.sum(~np.isnan(a), axis=d, keepdims=True)
+            k = np.maximum((count - 1) // 2, 0)
+            return np.squeeze(np.take_along_axis(order, k, axis=d), d)
+
+        return ValuesIndices(*self._select_along(dim, keepdim, pick, "nanmedian()"))
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """The most frequent value along `dim` (the smallest one on a tie) and the index of
+        its last occurrence, as PyTorch."""
+
+        def pick(a: np.ndarray, d: int) -> np.ndarray:
+            moved = np.moveaxis(a, d, -1)
+            flat = moved.reshape(-1, moved.shape[-1])
+            out = np.empty(flat.shape[0], dtype=np.int64)
+            for r, row in enumerate(flat):
+                values, counts = np.unique(row, return_counts=True)
+                best = values[np.argmax(counts)]  # first max count = smallest value
+                out[r] = np.flatnonzero(row == best)[-1]
+            return out.reshape(moved.shape[:-1])
+
+        return ValuesIndices(*self._select_along(dim, keepdim, pick, "mode()"))
+
+    def _cumulative(self, dim: int, better: Any, what: str) -> Any:
+        d = _dim(dim, max(self._data.ndim, 1), what)
+        x = self if self._data.ndim else self.reshape(1)
+        a = np.moveaxis(x._data, d, -1)
+        idx = np.zeros(a.shape, dtype=np.int64)
+        if a.shape[-1]:
+            best = a[..., 0].copy()
+            for j in range(1, a.shape[-1]):
+                # ties move to the later index, and a NaN wins and stays (as PyTorch)
+                take = better(a[..., j], best) | (a[..., j] == best) | np.isnan(a[..., j])
+                take &= ~np.isnan(best) | np.isnan(a[..., j])
+                best = np.where(take, a[..., j], best)
+                idx[..., j] = np.where(take, j, idx[..., j - 1])
+        idx = np.moveaxis(idx, -1, d)
+        values = x.gather(d, _long(idx))
+        if not self._data.ndim:
+            values, idx = values.reshape(()), idx.reshape(())
+        return ValuesIndices(values, _long(idx))
+
+    def cummax(self, dim: int) -> Any:
+        """Running maximum along `dim` and where it was found (the last index on ties)."""
+        return self._cumulative(dim, np.greater, "cummax()")
+
+    def cummin(self, dim: int) -> Any:
+        """Running minimum along `dim` and where it was found (the last index on ties)."""
+        return self._cumulative(dim, np.less, "cummin()")
+
+    def logcumsumexp(self, dim: int) -> Any:
+        """log(cumsum(exp(x))) along `dim`, shifted by the max so exp cannot overflow."""
+        _check_float(self, "logcumsumexp()")
+        d = _dim(dim, max(self._data.ndim, 1), "logcumsumexp()")
+        if self._data.size == 0:
+            return self.clone()
+        shift = np.max(self._data, axis=d if self._data.ndim else None, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)
+        s = _const(shift, self)
+        return (self - s).exp().cumsum(d).log() + s
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
+        """(amin, amax) over `dim` (all elements if None)."""
+        if dim is None:
+            return (
+                MinMax(self.amin(), self.amax())
+                if not keepdim
+                else MinMax(
+                    self.amin(tuple(range(self._data.ndim)), True),
+                    self.amax(tuple(range(self._data.ndim)), True),
+                )
+            )
+        return MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def msort(self) -> Any:
+        """sort along dim 0, values only."""
+        return self.sort(0).values
+
+    def quantile(
+        self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Any:
+        """The q-th quantiles (q in [0, 1], a number or a 1-D tensor, whose entries then
+        lead the output's shape) along `dim` (of the flattened tensor if None)."""
+        return self._quantile(q, dim, keepdim, interpolation, False, "quantile()")
+
+    def nanquantile(
+        self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Any:
+        """quantile() ignoring NaNs."""
+        return self._quantile(q, dim, keepdim, interpolation, True, "nanquantile()")
+
+    def _quantile(
+        self, q: Any, dim: Any, keepdim: bool, interpolation: str, skip_nan: bool, what: str
+    ) -> Any:
+        _check_float(self, what)
+        modes = ("linear", "lower", "higher", "midpoint", "nearest")
+        if interpolation not in modes:
+            raise ValueError(f"{what}: interpolation must be one of {modes}, got {interpolation!r}")
+        qs = q._data if isinstance(q, _t.Tensor) else np.asarray(q, dtype=np.float64)
+        if qs.ndim > 1:
+            raise RuntimeError(f"{what}: q must be a number or a 1-D tensor, got {qs.ndim}-D")
+        if np.any((qs < 0) | (qs > 1)):
+            raise RuntimeError(f"{what}: q values must be in the range [0, 1]")
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim(dim, max(self._data.ndim, 1), what)
+        if x._data.ndim == 0:
+            x = x.reshape(1)
+        if x._data.shape[d] == 0:
+            raise IndexError(f"{what}: cannot compute a quantile over an empty dimension")
+        s = x.sort(d).values  # NaNs last
+        a = s._data
+        kept = list(a.shape)
+        kept[d] = 1
+        if skip_nan:
+            count = np.sum(~np.isnan(a), axis=d, keepdims=True)
+        else:
+            count = np.full(kept, a.shape[d])
+        outs = []
+        for qv in np.atleast_1d(qs):
+            pos = qv * (np.maximum(count, 1) - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.ceil(pos).astype(np.int64)
+            frac = pos - lo
+            if interpolation == "lower":
+                hi, frac = lo, frac * 0
+            elif interpolation == "higher":
+                lo, frac = hi, frac * 0
+            elif interpolation == "nearest":  # round half to even, as PyTorch
+                near = np.round(pos).astype(np.int64)
+                lo = hi = near
+                frac = frac * 0
+            elif interpolation == "midpoint":
+                frac = np.where(hi > lo, 0.5, 0.0)
+            v_lo, v_hi = s.gather(d, _long(lo)), s.gather(d, _long(hi))
+            val = v_lo + (v_hi - v_lo) * _const(frac, s)
+            if not skip_nan and np.isnan(a).any():  # a NaN anywhere in a slice gives NaN
+                has_nan = np.isnan(a).any(axis=d, keepdims=True)
+                val = val.masked_fill(_t.Tensor._make(has_nan, None, False), float("nan"))
+            if skip_nan:
+                val = val.masked_fill(_t.Tensor._make(count == 0, None, False), float("nan"))
+            if dim is None:
+                val = val.reshape((1,) * self._data.ndim if keepdim else ())
+            elif not keepdim:
+                val = val.squeeze(d)
+            outs.append(val)
+        if np.ndim(qs) == 0:
+            return outs[0]
+        return _stack(outs)
+
+    # -- products ----------------------------------------------------------------------
+    def tensordot(self, other: Any, dims: Any = 2) -> Any:
+        """Sum over the last `dims` dims of self and the first of other (or over the dims
+        listed as ([self dims], [other dims]))."""
+        return _tensordot(self, other, dims)
+
+    def kron(self, other: Any) -> Any:
+        """The Kronecker product: every element of self times a whole copy of other."""
+        a, b = self, other
+        n = max(a._data.ndim, b._data.ndim)
+        a = a.reshape((1,) * (n - a._data.ndim) + tuple(a.shape))
+        b = b.reshape((1,) * (n - b._data.ndim) + tuple(b.shape))
+        a2 = a.reshape(tuple(itertools.chain.from_iterable((s, 1) for s in a.shape)))
+        b2 = b.reshape(tuple(itertools.chain.from_iterable((1, s) for s in b.shape)))
+        return (a2 * b2).reshape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))
+
+    def inner(self, other: Any) -> Any:
+        """Sum over the last dim of both (a product with a number, for 0-d inputs)."""
+        if self._data.ndim == 0 or _as(other)._data.ndim == 0:
+            return self * other
+        return _tensordot(self, other, ([-1], [-1]))
+
+    def vdot(self, other: Any) -> Any:
+        """The dot product of two 1-D tensors (real: same as dot)."""
+        if self._data.ndim != 1 or _as(other)._data.ndim != 1:
+            raise RuntimeError("vdot(): expected two 1-D tensors")
+        return self.dot(other)
+
+    def cross(self, other: Any, dim: Any = None) -> Any:
+        """The 3-vector cross product along `dim` (default: the first dim of size 3, as
+        torch.cross)."""
+        a, b = self, _as(other)
+        shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+        if dim is None:
+            sizes = [i for i, s in enumerate(shape) if s == 3]
+            if not sizes:
+                raise RuntimeError(f"cross(): no dimension of size 3 in shape {tuple(shape)}")
+            d = sizes[0]
+        else:
+            d = _dim(dim, len(shape), "cross()")
+        if shape[d] != 3:
+            raise RuntimeError(
+                f"cross(): dimension {d} must have size 3, got {shape[d]} (shape {tuple(shape)})"
+            )
+        a, b = a.expand(*shape), b.expand(*shape)
+        i0, i1, i2 = (a.narrow(d, k, 1) for k in range(3))
+        j0, j1, j2 = (b.narrow(d, k, 1) for k in range(3))
+        return _cat([i1 * j2 - i2 * j1, i2 * j0 - i0 * j2, i0 * j1 - i1 * j0], d)
+
+    # -- elementwise ---------------------------------------------------------------------
+    def sgn(self) -> Any:
+        """sign(x) for real tensors."""
+        return self.sign()
+
+    def signbit(self) -> Any:
+        """True where the sign bit is set (negative numbers and -0.0)."""
+        return _t.Tensor._make(np.signbit(self._data), None, False)
+
+    def copysign(self, other: Any) -> Any:
+        """|self| with the sign of other (-0.0 counts as negative)."""
+        x = self if self._data.dtype.kind == "f" else self.float()
+        o = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
+        sign = np.where(np.signbit(o), -1, 1).astype(x._data.dtype)
+        # (the sign of `other` is piecewise constant: its gradient is 0, as in PyTorch)
+        out = x.abs() * _const(sign, x)
+        if isinstance(other, _t.Tensor) and other.requires_grad:
+            out = out + other * 0
+        return out
+
+    def logit(self, eps: Any = None) -> Any:
+        """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]."""
+        x = self if eps is None else self.clamp(eps, 1 - eps)
+        return x.log() - (-x).log1p()
+
+    def xlogy(self, other: Any) -> Any:
+        """x * log(y), and 0 where x == 0 (unless y is NaN)."""
+        y = _as(other) if not isinstance(other, _t.Tensor) else other
+        x = self if self._data.dtype.kind == "f" else self.float()
+        log_y = y.log()
+        # x == 0 gives 0 even where log(y) is infinite; the gradients stay PyTorch's
+        # (d/dx = log y, d/dy = x / y), so only the infinite logs there are replaced
+        bad = (x._data == 0) & np.isinf(log_y._data)
+        if bad.any():
+            shape = np.broadcast_shapes(x._data.shape, log_y._data.shape)
+            log_y = log_y.expand(*shape).masked_fill(
+                _t.Tensor._make(np.broadcast_to(bad, shape), None, False), 0
+            )
+        return x * log_y
+
+    # -- shapes --------------------------------------------------------------------------
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+        """Views along `dim`: n nearly equal parts (the first ones one longer), or the pieces
+        between the given indices."""
+        d = _dim(dim, self._data.ndim, "tensor_split()")
+        n = self._data.shape[d]
+        ios = indices_or_sections
+        if isinstance(ios, _t.Tensor):
+            ios = ios._data.tolist()
+        if isinstance(ios, (int, np.integer)):
+            if ios <= 0:
+                raise RuntimeError(f"tensor_split(): number of sections must be > 0, got {ios}")
+            q, r = divmod(n, int(ios))
+            sizes = [q + 1] * r + [q] * (int(ios) - r)
+            bounds = list(itertools.accumulate([0] + sizes))
+        else:
+            points = [
+                builtins.min(builtins.max(int(i) if i >= 0 else n + int(i), 0), n) for i in ios
+            ]
+            bounds = [0] + points + [n]
+        out = []
+        for lo, hi in itertools.pairwise(bounds):
+            hi = builtins.max(lo, hi)
+            out.append(self[(slice(None),) * d + (slice(lo, hi),)])
+        return tuple(out)
+
+    def repeat_interleave(
+        self, repeats: Any = None, dim: Any = None, *, output_size: Any = None
+    ) -> Any:
+        """Each element (or slice along `dim`) repeated `repeats` times in place."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _dim(dim, max(self._data.ndim, 1), "repeat_interleave()")
+        n = x._data.shape[d] if x._data.ndim else 1
+        reps = repeats._data if isinstance(repeats, _t.Tensor) else np.asarray(repeats)
+        if reps.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave(): repeats must be integers")
+        if reps.ndim == 0 or reps.size == 1:
+            reps = np.full(n, int(reps.reshape(-1)[0]))
+        if reps.shape != (n,):
+            raise RuntimeError(
+                f"repeat_interleave(): repeats must have {n} entries (one per slice), got "
+                f"{reps.size}"
+            )
+        if (reps < 0).any():
+            raise RuntimeError("repeat_interleave(): repeats can not be negative")
+        index = np.repeat(np.arange(n), reps)
+        if output_size is not None and index.size != output_size:
+            raise RuntimeError(
+                f"repeat_interleave(): output_size is {output_size} but the repeats give "
+                f"{index.size}"
+            )
+        return x.index_select(d, _long(index))
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
+        """Put the last dim of self on a diagonal of new 2-D slices (at dims dim1, dim2)."""
+        n = self._data.shape[-1] + builtins.abs(offset)
+        out_nd = self._data.ndim + 1
+        d1, d2 = _dim(dim1, out_nd, "diag_embed()"), _dim(dim2, out_nd, "diag_embed()")
+        if d1 == d2:
+            raise RuntimeError("diag_embed(): dim1 and dim2 must be different")
+        eye = np.zeros((self._data.shape[-1], n, n), dtype=self._data.dtype)
+        k = np.arange(self._data.shape[-1])
+        eye[k, k + builtins.max(-offset, 0), k + builtins.max(offset, 0)] = 1
+        # out[..., i, j] = sum_k x[..., k] * eye[k, i, j]: a product with a constant 0/1 tensor
+        out = _tensordot(self, _const(eye, self), ([-1], [0]))  # (..., n, n)
+        rest = list(range(out_nd - 2))
+        order = [0] * out_nd
+        others = [i for i in range(out_nd) if i not in (d1, d2)]
+        for src, dst in zip(rest, others, strict=True):
+            order[dst] = src
+        order[d1], order[d2] = out_nd - 2, out_nd - 1
+        return out.permute(*order)
+
+    # -- distances and statistics ---------------------------------------------------------
+    def dist(self, other: Any, p: float = 2) -> Any:
+        """The p-norm of self - other."""
+        return (self - other).norm(p)
+
+    def isclose(
+        self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+    ) -> Any:
+        """|self - other| <= atol + rtol * |other|, elementwise (bool tensor)."""
+        o = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
+        return _t.Tensor._make(np.isclose(self._data, o, rtol, atol, equal_nan), None, False)
+
+    def equal(self, other: Any) -> bool:
+        """True if both have the same shape and the same elements."""
+        o = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
+        return self._data.shape == o.shape and bool(np.array_equal(self._data, o))
+
+    def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Any:
+        """The covariance matrix of the rows (variables) over the columns (observations)."""
+        if fweights is not None or aweights is not None:
+            raise NotImplementedError("cov(): fweights/aweights are not supported by tinyconv")
+        x = self if self._data.ndim == 2 else self.reshape(1, -1)
+        n = x._data.shape[1]
+        centered = x - x.mean(1, keepdim=True)
+        out = centered.matmul(centered.transpose(0, 1)) / builtins.max(n - correction, 0)
+        return out if self._data.ndim == 2 else out.reshape(())
+
+    def corrcoef(self) -> Any:
+        """Pearson correlation coefficients of the rows, clipped to [-1, 1]."""
+        c = self.cov()
+        if c._data.ndim == 0:
+            return c / c
+        d = _stack([c[i, i] for i in range(c._data.shape[0])]).sqrt()
+        return (c / d.reshape(-1, 1) / d.reshape(1, -1)).clamp(-1, 1)
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Any:
+        """How often each non-negative integer occurs (summing `weights` instead, if given)."""
+        if self._data.ndim != 1 or self._data.dtype.kind not in "iu":
+            raise RuntimeError("bincount(): input must be a 1-D tensor of non-negative integers")
+        if (self._data < 0).any():
+            raise RuntimeError("bincount(): input must contain only non-negative integers")
+        w = None if weights is None else _as(weights)._data
+        out = np.bincount(self._data, w, minlength)
+        if w is not None and w.dtype == np.float32:
+            out = out.astype(np.float32)
+        return _t.Tensor._make(out, None, False)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Any:  # noqa: A002
+        """A histogram of the elements in `bins` equal bins over [min, max] (the data's range
+        when both are 0); elements outside are ignored."""
+        a = self._data
+        lo, hi = builtins.float(min), builtins.float(max)
+        if lo == hi and a.size:
+            lo, hi = builtins.float(a.min()), builtins.float(a.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
+        return _t.Tensor._make(counts.astype(a.dtype), None, False)
+
+
+def _tensordot(a: Any, b: Any, dims: Any) -> Any:
+    """tensordot by permute + reshape + one matmul."""
+    b = _as(b)
+    if isinstance(dims, _t.Tensor):
+        dims = dims._data.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot(): dims must be >= 0, got {dims}")
+        da = list(range(a._data.ndim - int(dims), a._data.ndim))
+        db = list(range(int(dims)))
+    else:
+        if len(dims) != 2:
+            raise RuntimeError("tensordot(): dims must be an int or a pair of lists of dims")
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        da = [_dim(d, a._data.ndim, "tensordot()") for d in da]
+        db = [_dim(d, b._data.ndim, "tensordot()") for d in db]
+    if len(da) != len(db):
+        raise RuntimeError("tensordot(): both dims lists must have the same length")
+    for i, j in zip(da, db, strict=True):
+        if a._data.shape[i] != b._data.shape[j]:
+            raise RuntimeError(
+                f"tensordot(): contracted dimensions need to match, but first has size "
+                f"{a._data.shape[i]} in dim {i} and second has size {b._data.shape[j]} in dim {j}"
+            )
+    free_a = [i for i in range(a._data.ndim) if i not in da]
+    free_b = [i for i in range(b._data.ndim) if i not in db]
+    k = int(np.prod([a._data.shape[i] for i in da]))
+    a2 = a.permute(*(free_a + da)).reshape(-1, k)
+    b2 = b.permute(*(db + free_b)).reshape(k, -1)
+    shape = [a._data.shape[i] for i in free_a] + [b._data.shape[i] for i in free_b]
+    return a2.matmul(b2).reshape(*shape) if shape else a2.matmul(b2).reshape(())
+
+
+def meshgrid(tensors: Sequence[Any], indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-D tensors (expanded views), 'ij' (matrix) or 'xy' (Cartesian)."""
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid(): indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [t.reshape(-1) if t._data.ndim == 0 else t for t in tensors]
+    for i, t in enumerate(ts):
+        if t._data.ndim != 1:
+            raise RuntimeError(
+                f"meshgrid(): expected 0-D or 1-D tensors, tensor {i} is {t._data.ndim}-D"
+            )
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = [t._data.shape[0] for t in ts]
+    out = []
+    for i, t in enumerate(ts):
+        view = [1] * len(ts)
+        view[i] = -1
+        out.append(t.reshape(*view).expand(*shape))
+    if swap:  # 'xy': the grid of (b, a, ...) in ij order, handed back as (a, b, ...)
+        out[0], out[1] = out[1], out[0]
+    return tuple(out)
+
+
+def cartesian_prod(tensors: Sequence[Any]) -> Any:
+    """All combinations of one element from each 1-D tensor, as rows."""
+    if len(tensors) == 1:
+        return tensors[0].clone()
+    grids = meshgrid(tensors, "ij")
+    return _stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(x: Any, r: int = 2, with_replacement: bool = False) -> Any:
+    """The r-element combinations of a 1-D tensor's elements, as rows (itertools' order)."""
+    if x._data.ndim != 1:
+        raise RuntimeError(f"combinations(): expected a 1-D tensor, got {x._data.ndim}-D")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(x._data.shape[0]), r))
+    if not rows:
+        return (
+            x[_long(np.zeros(0, np.int64))].reshape(0, r) if r else x[_long(np.zeros(0, np.int64))]
+        )
+    return x[_long(np.array(rows, dtype=np.int64))]
+
+
+def block_diag(tensors: Sequence[Any]) -> Any:
+    """The tensors (0-, 1- or 2-D) placed along the diagonal of one 2-D tensor."""
+    mats = []
+    for i, t in enumerate(tensors):
+        if t._data.ndim > 2:
+            raise RuntimeError(f"block_diag(): tensor {i} has {t._data.ndim} dims, expected <= 2")
+        mats.append(t.reshape(1, -1) if t._data.ndim < 2 else t)
+    if not mats:
+        return _t.Tensor._make(np.zeros((1, 0), np.float32), None, False)
+    dtype = np.result_type(*[m._data.dtype for m in mats])
+    mats = [m if m._data.dtype == dtype else m.to(dtype) for m in mats]
+    width = sum(m._data.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        h, w = m._data.shape
+        parts = []
+        if left:
+            parts.append(_t.Tensor._make(np.zeros((h, left), dtype), None, False))
+        parts.append(m)
+        if width - left - w:
+            parts.append(_t.Tensor._make(np.zeros((h, width - left - w), dtype), None, False))
+        rows.append(_cat(parts, 1) if len(parts) > 1 else m)
+        left += w
+    return _cat(rows, 0)
+
+
+def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Any:
+    """The trapezoidal rule along `dim`: spacing dx (default 1) or sample points x."""
+    d = _dim(dim, y._data.ndim, "trapezoid()")
+    n = y._data.shape[d]
+    if n == 0:
+        return y.sum(d) * 0
+    left, right = y.narrow(d, 0, n - 1), y.narrow(d, 1, n - 1)
+    if x is None:
+        return (left + right).sum(d) * ((1 if dx is None else dx) / 2)
+    x = _as(x)
+    xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
+    spacing = x.narrow(xd, 1, n - 1) - x.narrow(xd, 0, n - 1)
+    return ((left + right) * spacing).sum(d) / 2
+
+
+# the Tensor <-> mixin cycle, bound at call time
+from . import tensor as _t  # noqa: E402
+from .autograd import ops  # noqa: E402
