@@ -4,7 +4,8 @@ Layers, lowest first (a module may import its own layer and the ones below it):
 
 0 kernels     tinyconv/kernels/                    pure NumPy maths: no Tensor, no graph
 1 engine      tinyconv/autograd/, tensor.py and the private core modules (_dtype, _indexing,
-              _tensor_math, _args, _printing, _inplace, _rng): Tensor, Function, backprop
+              _tensor_math, _tensor_extra, _args, _printing, _inplace, _rng): Tensor, Function,
+              backprop
 2 functional  tinyconv/nn/functional/, torch_functions.py (torch.cat, torch.where, ...),
               creation.py, testing.py: functions of Tensors
 3 nn/optim    tinyconv/nn/ (but functional), tinyconv/optim/
@@ -33,6 +34,7 @@ LAYER_OF_PREFIX = {
     "_dtype": "engine",
     "_indexing": "engine",
     "_tensor_math": "engine",
+    "_tensor_extra": "engine",
     "_args": "engine",
     "_printing": "engine",
     "_inplace": "engine",
