@@ -408,7 +408,7 @@ def local_response_norm(
         raise ValueError(f"{what}: size must be a positive integer, got {size!r}")
     N, C = x.shape[:2]
     if x.numel() == 0:
-        return x * 1.0
+        return input  # nothing to normalise: PyTorch hands back the input itself
     # the squares, channels as the height of a one-channel image (N, 1, C, rest), zero-padded
     # along it, then averaged over windows of `size` channels: an avg_pool2d of kernel (size, 1)
     sq = (x * x).reshape(N, 1, C, -1)
