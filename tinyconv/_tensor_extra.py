@@ -42,11 +42,11 @@ def _as(x: Any) -> Any:
 
 
 def _stack(ts: list, dim: int = 0) -> Any:
-    return ops.Stack.apply(dim, *ts)
+    return _t.ops.Stack.apply(dim, *ts)
 
 
 def _cat(ts: list, dim: int) -> Any:
-    return ops.Cat.apply(dim, *ts)
+    return _t.ops.Cat.apply(dim, *ts)
 
 
 def _check_float(x: Any, what: str) -> None:
@@ -622,4 +622,3 @@ def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Any:
 
 # the Tensor <-> mixin cycle, bound at call time
 from . import tensor as _t  # noqa: E402
-from .autograd import ops  # noqa: E402
