@@ -214,15 +214,21 @@ def conv2d_configs(
     max_extra: int = 4,
     symmetric_padding: bool = False,
     pointwise: bool = False,
+    depthwise: bool = False,
 ) -> ConvConfig:
     """Batch 1-3, channels 1-4 with groups dividing both in and out channels,
     kernel 1-5 (non-square), stride 1-3, padding 0-2 per side (asymmetric unless
     ``symmetric_padding``), dilation 1-2. H and W are chosen so the padded input
     holds at least one dilated kernel, plus 0..max_extra. ``pointwise`` gives
-    1x1 kernels, stride 1, no padding."""
-    groups = draw(st.integers(1, max_channels))
-    C = groups * draw(st.integers(1, max_channels // groups))
-    O = groups * draw(st.integers(1, max_channels // groups))
+    1x1 kernels, stride 1, no padding. ``depthwise`` gives groups == in_channels
+    (1..max_channels) and a channel multiplier of 1-3."""
+    if depthwise:
+        groups = C = draw(st.integers(1, max_channels))
+        O = C * draw(st.integers(1, 3))
+    else:
+        groups = draw(st.integers(1, max_channels))
+        C = groups * draw(st.integers(1, max_channels // groups))
+        O = groups * draw(st.integers(1, max_channels // groups))
     if pointwise:
         kernel, stride, padding = (1, 1), (1, 1), ((0, 0), (0, 0))
     else:

@@ -28,6 +28,8 @@ KNOBS = {
     # the general path with its default tuning (for small problems: one strided
     # view and one copy), which the tiny path would otherwise take over
     "general": {"_TINY": 0},
+    # depthwise.py's direct path, one image per chunk of columns
+    "depthwise_chunked": {"_TINY": 0, "_DW_CHUNK_BYTES": 1},
     # one image per chunk, columns rebuilt in the backward, the big-problem
     # layout (phase split, flat rows), every temporary a reused scratch buffer
     "forced": {
@@ -37,6 +39,7 @@ KNOBS = {
         "_FLAT_MAX_RUN": 1 << 30,
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
+        "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
     },
     # a few images per chunk (batch last with n > 1), phase split without flat
     # rows, columns kept whenever the forward built them in one chunk
@@ -47,6 +50,7 @@ KNOBS = {
         "_FLAT_MAX_RUN": 0,
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
+        "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
     },
     # a few images per chunk with flat rows
     "mixed_flat": {
@@ -56,6 +60,7 @@ KNOBS = {
         "_FLAT_MAX_RUN": 1 << 30,
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
+        "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
     },
 }
 
