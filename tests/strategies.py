@@ -29,14 +29,21 @@ class PoolConfig(NamedTuple):
 
 @st.composite
 def pool2d_configs(
-    draw, dilation: bool = True, max_batch: int = 3, max_channels: int = 3, max_extra: int = 5
+    draw,
+    dilation: bool = True,
+    max_batch: int = 3,
+    max_channels: int = 3,
+    max_extra: int = 5,
 ) -> PoolConfig:
     """Kernel 1-4 (non-square), stride 1-3, padding <= kernel // 2, dilation 1-2
     (1 when ``dilation=False``, as for avg pooling), both ceil modes. H and W are
     at least the dilated kernel extent, so every window holds a real element."""
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    padding = (
+        draw(st.integers(0, kernel[0] // 2)),
+        draw(st.integers(0, kernel[1] // 2)),
+    )
     dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
     H = dil[0] * (kernel[0] - 1) + 1 + draw(st.integers(0, max_extra))
     W = dil[1] * (kernel[1] - 1) + 1 + draw(st.integers(0, max_extra))
@@ -254,6 +261,25 @@ def conv2d_configs(
         padding=padding,
         dilation=dil,
         groups=groups,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+@st.composite
+def winograd_configs(draw, max_channels: int = 5, max_extra: int = 9) -> ConvConfig:
+    """3x3 kernel, stride 1, no dilation, one group (what Winograd takes); padding 0-2 per
+    side, asymmetric; sizes from the smallest valid to max_extra more (tiles cut off)."""
+    padding = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
+    H = max(1, 3 - sum(padding[0])) + draw(st.integers(0, max_extra))
+    W = max(1, 3 - sum(padding[1])) + draw(st.integers(0, max_extra))
+    return ConvConfig(
+        shape=(draw(st.integers(1, 3)), draw(st.integers(1, max_channels)), H, W),
+        out_channels=draw(st.integers(1, max_channels)),
+        kernel_size=(3, 3),
+        stride=(1, 1),
+        padding=padding,
+        dilation=(1, 1),
+        groups=1,
         seed=draw(st.integers(0, 2**32 - 1)),
     )
 

@@ -1,6 +1,7 @@
-"""tinyconv.kernels.conv_algorithm: "loops", "im2col" and "fast" give the same convolution,
-forward and every gradient, through the public API; the choice is recorded on the graph node,
-its backward runs the same algorithm, and the trace and the graph view show it."""
+"""tinyconv.kernels.conv_algorithm: "loops", "im2col", "fast" and "winograd" give the same
+convolution, forward and every gradient, through the public API; the choice is recorded on
+the graph node, its backward runs the same algorithm, and the trace and the graph view show
+it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tinyconv import kernels, nn, viz
 from tinyconv.autograd import trace
 from tinyconv.kernels import algorithms
 
-NAMES = ("loops", "im2col", "fast")
+NAMES = ("loops", "im2col", "fast", "winograd")
 
 
 def test_names_and_default():
@@ -42,10 +43,10 @@ def test_context_manager_and_plain_call():
 def test_unknown_name_is_refused():
     with pytest.raises(
         ValueError,
-        match=r"conv_algorithm: name must be one of \('loops', 'im2col', 'fast'\), "
-        r"got 'winograd'",
+        match=r"conv_algorithm: name must be one of \('loops', 'im2col', 'fast', 'winograd'\), "
+        r"got 'fft'",
     ):
-        kernels.conv_algorithm("winograd")
+        kernels.conv_algorithm("fft")
     assert algorithms.current.name == "fast"
 
 
@@ -81,9 +82,12 @@ def test_conv2d_algorithms_agree(cfg):
         "groups": cfg.groups,
     }
     results = {name: run_conv(name, x, w, b, **kwargs) for name in NAMES}
-    for name in ("loops", "im2col"):
+    for name in ("loops", "im2col", "winograd"):
         for what, got, want in zip(
-            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=True
+            ("y", "x.grad", "w.grad", "b.grad"),
+            results[name],
+            results["fast"],
+            strict=True,
         ):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10, err_msg=f"{name}: {what}")
 
@@ -92,7 +96,10 @@ def test_conv2d_algorithms_agree(cfg):
 def test_conv_transpose2d_algorithms_agree(cfg, data):
     rng = np.random.default_rng(cfg.seed)
     (sh, sw), (dh, dw) = cfg.stride, cfg.dilation
-    op = (data.draw(st.integers(0, max(sh, dh) - 1)), data.draw(st.integers(0, max(sw, dw) - 1)))
+    op = (
+        data.draw(st.integers(0, max(sh, dh) - 1)),
+        data.draw(st.integers(0, max(sw, dw) - 1)),
+    )
     pad = (cfg.padding[0][0], cfg.padding[1][0])
     H, W = cfg.shape[2:]
     kh, kw = cfg.kernel_size
@@ -112,7 +119,10 @@ def test_conv_transpose2d_algorithms_agree(cfg, data):
     results = {name: run_transpose(name, x, w, b, **kwargs) for name in NAMES}
     for name in ("loops", "im2col"):
         for what, got, want in zip(
-            ("y", "x.grad", "w.grad", "b.grad"), results[name], results["fast"], strict=True
+            ("y", "x.grad", "w.grad", "b.grad"),
+            results[name],
+            results["fast"],
+            strict=True,
         ):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10, err_msg=f"{name}: {what}")
 
@@ -125,7 +135,12 @@ def test_conv2d_each_algorithm_matches_torch(name, cfg):
     x, w = rng.standard_normal(cfg.shape), rng.standard_normal(cfg.weight_shape)
     b = rng.standard_normal(cfg.out_channels)
     pad = (cfg.padding[0][0], cfg.padding[1][0])
-    kwargs = {"stride": cfg.stride, "padding": pad, "dilation": cfg.dilation, "groups": cfg.groups}
+    kwargs = {
+        "stride": cfg.stride,
+        "padding": pad,
+        "dilation": cfg.dilation,
+        "groups": cfg.groups,
+    }
     y, gx, gw, gb = run_conv(name, x, w, b, **kwargs)
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     yt = torch.nn.functional.conv2d(xt, wt, bt, **kwargs)

@@ -1,6 +1,7 @@
 """The fast module's own kernels equal the plain path (conv.py's im2col): depthwise.py's
-direct depthwise convolution, forward and both gradients, on random configurations
-(float64 to 1e-10; float32 to the tolerance stated in each test)."""
+direct depthwise convolution and winograd.py's F(2x2, 3x3) and F(4x4, 3x3), forward and
+both gradients, on random configurations (float64 to 1e-10; float32 to the tolerance
+stated in each test)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,31 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import conv2d_configs
+from strategies import conv2d_configs, winograd_configs
 from test_conv_kernels import knobs, make_arrays, output_shape
 
+from tinyconv.kernels import algorithms, depthwise, winograd
 from tinyconv.kernels import conv as K
 from tinyconv.kernels import conv_fast as FAST
-from tinyconv.kernels import depthwise
 
 
 def plain_and_fast(cfg, path, dtype=np.float64, need=(True, True, True)):
+    """The plain path's and ``path``'s (y, grad_x, grad_w, grad_b); ``path`` is a knob set of
+    test_conv_kernels or ``winograd2`` / ``winograd4`` (conv_fast with Winograd forced)."""
     x, w, b = make_arrays(cfg, dtype)
     g = np.random.default_rng(cfg.seed + 5).standard_normal(output_shape(cfg)).astype(dtype)
     y0, cols0 = K.conv2d_forward(x, w, b, *cfg.args)
     plain = (y0, *K.conv2d_backward(g, x, w, cols0, *cfg.args, *need))
+    if path.startswith("winograd"):
+        m = int(path[-1])
+        assert FAST._winograd_m(x, w, *cfg.args[:3], 1, y0.shape[2:], m) == m
+        with knobs("general"):  # no tiny gathers, which come before Winograd
+            y, cols = FAST.conv2d_forward(x, w, b, *cfg.args, winograd=m)
+            fast = (
+                y,
+                *FAST.conv2d_backward(g, x, w, cols, *cfg.args, *need, winograd=m),
+            )
+        return plain, fast
     with knobs(path) as A:
         y, cols = A.conv2d_forward(x, w, b, *cfg.args)
         fast = (y, *A.conv2d_backward(g, x, w, cols, *cfg.args, *need))
@@ -91,3 +104,67 @@ def test_depthwise_non_finite_values_stay_in_their_windows():
     np.testing.assert_array_equal(y, K.conv2d_reference(x, w, None, *args))
     assert np.isfinite(y).sum() == y.size - 2 * 4  # channels 2 and 3 read the inf pixel
     assert np.isinf(gx[0, 1, 7:, 7:]).all() and np.isfinite(gx).sum() == gx.size - 4
+
+
+# --------------------------------------------------------------------------
+# Winograd (winograd.py)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["winograd2", "winograd4"])
+@given(cfg=winograd_configs(), need=st.tuples(st.booleans(), st.booleans(), st.booleans()))
+def test_winograd_equals_the_plain_path(path, cfg, need):
+    plain, fast = plain_and_fast(cfg, path, need=need)
+    assert_same(plain, fast, 1e-10)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@given(cfg=winograd_configs())
+def test_winograd_chunks_give_the_same_numbers(m, cfg):
+    x, w, _ = make_arrays(cfg)
+    g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg))
+    whole = (
+        winograd.conv3x3(x, w, cfg.padding, m, 1 << 30),
+        winograd.weight_grad3x3(g, x, cfg.padding, m, 1 << 30),
+    )
+    one_by_one = (  # one image per chunk, through reused scratch buffers
+        winograd.conv3x3(x, w, cfg.padding, m, 1, FAST._scratch),
+        winograd.weight_grad3x3(g, x, cfg.padding, m, 1, FAST._scratch),
+    )
+    for a, b in zip(whole, one_by_one, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("path, tol", [("winograd2", 1e-4), ("winograd4", 3e-4)])
+@given(cfg=winograd_configs())
+def test_winograd_float32_within_stated_tolerance(path, tol, cfg):
+    # values ~N(0, 1), sums of at most 5*9 terms: im2col's own float32 error is ~1e-5 here;
+    # F(4x4)'s transforms (coefficients up to 8 and 1/2) round ~4x worse (docs/winograd.md)
+    plain, fast = plain_and_fast(cfg, path, np.float32)
+    assert_same(plain, fast, tol)
+
+
+def test_winograd_eligibility_and_the_fast_default():
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 16, 12, 12)), rng.standard_normal((16, 16, 3, 3))
+    same = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
+    assert FAST._winograd_m(x, w, *same, None) == FAST._WINOGRAD_M == 4  # the "fast" default
+    small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1, (5, 5))
+    assert FAST._winograd_m(x[..., :7, :7], w, *small, None) == 2  # 4x4 tiles: mostly padding
+    assert FAST._winograd_m(x, w, *same, 4) == 4
+    assert FAST._winograd_m(x[:, :8], w[:8, :8], *same, None) == 0  # too few channels
+    assert FAST._winograd_m(x[:, :8], w[:8, :8], *same, 4) == 4  # forced: any size
+    not_winograd = [
+        (x, w, (2, 1), same[1], (1, 1), 1, (6, 12)),  # strided
+        (x, w, (1, 1), same[1], (2, 2), 1, (10, 10)),  # dilated
+        (x, w[:, :8], (1, 1), same[1], (1, 1), 2, (12, 12)),  # grouped
+        (x, w, (1, 1), ((3, 3), (0, 0)), (1, 1), 1, (16, 10)),  # padding 3
+        (x.astype(np.int64), w.astype(np.int64), *same),  # integers: not exact
+        (x.astype(np.float32), w, *same),  # mixed dtypes
+        (x, w[:, :, :2], (1, 1), same[1], (1, 1), 1, (13, 12)),  # 2x3 kernel
+    ]
+    for args in not_winograd:
+        assert FAST._winograd_m(*args, 4) == 0, args[2:]
+    # conv_algorithm("winograd") is conv_fast with F(4x4, 3x3) forced
+    algo = algorithms.ALGORITHMS["winograd"]
+    assert algo.conv2d_forward.keywords == algo.conv2d_backward.keywords == {"winograd": 4}

@@ -159,7 +159,7 @@ def test_the_doc_says_which_code_runs_and_the_numbers_do_not_depend_on_it(number
     assert numbers.DOC_ALGORITHM == "im2col"
     assert "algorithm = im2col" in numbers.sections()["trace"]
     runs = {name: numbers.run_tinyconv(name) for name in kernels.conv_algorithms()}
-    assert set(runs) == {"loops", "im2col", "fast"}
+    assert set(runs) == {"loops", "im2col", "fast", "winograd"}
     for name, run in runs.items():
         assert run["trace"].records[0].algorithm == name
         for key in ("y", "dw", "dx", "db"):
@@ -553,3 +553,100 @@ def test_readme_three_channel_backward_excerpt_is_what_it_prints(readme, capsys)
     ).group(1)
     load_example("three_channel").main(["--backward"])
     assert excerpt in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------
+# docs/winograd.md: the third way to compute the sum
+# --------------------------------------------------------------------------
+
+WINOGRAD_DOC = os.path.join(DOCS, "winograd.md")
+
+
+def winograd_table(name: str) -> list[list[str]]:
+    with open(WINOGRAD_DOC, encoding="utf-8") as f:
+        text = f.read()
+    block = text.split(f"<!-- {name} -->")[1].split(f"<!-- /{name} -->")[0]
+    rows = [line.strip("|").split("|") for line in block.strip().splitlines()[2:]]
+    return [[cell.strip() for cell in row] for row in rows]
+
+
+def test_winograd_doc_four_products_give_the_two_outputs():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d0, d1, d2, d3 = rng.standard_normal(4)
+        g0, g1, g2 = rng.standard_normal(3)
+        m1 = (d0 - d2) * g0
+        m2 = (d1 + d2) * (g0 + g1 + g2) / 2
+        m3 = (d2 - d1) * (g0 - g1 + g2) / 2
+        m4 = (d1 - d3) * g2
+        assert np.isclose(m1 + m2 + m3, d0 * g0 + d1 * g1 + d2 * g2, rtol=1e-12, atol=1e-12)
+        assert np.isclose(m2 - m3 - m4, d1 * g0 + d2 * g1 + d3 * g2, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_doc_matrices_and_the_codes_compute_the_correlation():
+    from tinyconv.kernels import winograd
+
+    doc_f23 = (
+        np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]),
+        np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]),
+        np.array([[1, 1, 1, 0], [0, 1, -1, -1]]),
+    )
+    with open(WINOGRAD_DOC, encoding="utf-8") as f:
+        text = f.read()
+    assert "A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]" in text
+    rng = np.random.default_rng(1)
+    for BT, G, AT in [
+        doc_f23,
+        *(winograd.transforms(p) for p in winograd.POINTS.values()),
+    ]:
+        m = AT.shape[0]
+        for _ in range(5):
+            d, g = rng.standard_normal(m + 2), rng.standard_normal(3)
+            want = [d[i : i + 3] @ g for i in range(m)]
+            np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), want, rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_doc_multiplication_counts():
+    rows = winograd_table("multiplication-counts")
+    assert [r[0] for r in rows] == ["F(2, 3), one row", "F(2x2, 3x3)", "F(4x4, 3x3)"]
+    for (name, outputs, direct, fast, ratio), (m, dims) in zip(
+        rows, [(2, 1), (2, 2), (4, 2)], strict=True
+    ):
+        assert int(outputs) == m**dims, name
+        assert int(direct) == (3 * m) ** dims, name  # 3 taps per output, per axis
+        assert int(fast) == (m + 2) ** dims, name  # one product per transformed point
+        assert ratio == f"{int(direct) / int(fast):g}x", name
+
+
+def test_winograd_doc_float32_errors_hold():
+    from tinyconv.kernels import conv as K
+    from tinyconv.kernels import conv_fast
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 64, 32, 32))
+    w = rng.standard_normal((64, 64, 3, 3)) / 24
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    ref_y, cols = K.conv2d_forward(x, w, None, *args)
+    g = rng.standard_normal(ref_y.shape)
+    ref = (ref_y, *K.conv2d_backward(g, x, w, cols, *args)[:2])
+    x32, w32, g32 = (a.astype(np.float32) for a in (x, w, g))
+    rows = {r[0]: [float(v) for v in r[1:]] for r in winograd_table("float32-errors")}
+    assert list(rows) == ["im2col", "F(2x2, 3x3)", "F(4x4, 3x3)"]
+    for name, m in zip(rows, (None, 2, 4), strict=True):
+        if m is None:
+            y, c = K.conv2d_forward(x32, w32, None, *args)
+            got = (y, *K.conv2d_backward(g32, x32, w32, c, *args)[:2])
+        else:
+            y, c = conv_fast.conv2d_forward(x32, w32, None, *args, winograd=m)
+            got = (
+                y,
+                *conv_fast.conv2d_backward(g32, x32, w32, c, *args, winograd=m)[:2],
+            )
+        for stated, a, b in zip(rows[name], got, ref, strict=True):
+            err = np.linalg.norm(a - b) / np.linalg.norm(b)
+            # the doc rounds to 2 digits; another BLAS kernel may round a little differently
+            assert stated / 1.5 < err < stated * 1.5, (name, stated, err)
+
+
+def test_conv_backprop_doc_links_the_winograd_page(doc_text):
+    assert "](winograd.md)" in doc_text
