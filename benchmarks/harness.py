@@ -634,9 +634,11 @@ def measure_memory(selected: list[C.Case], threads: int, have_torch: bool) -> li
         a = tc.get("peak_mib")
         b = pt.get("peak_mib") if pt else None
         row["ratio"] = a / b if (a is not None and b) else None
-        row["target_ratio"] = 1.5 if case.name == "c3" else None
+        row["target_ratio"] = case.target_memory_ratio
         row["met"] = (
-            None if row["target_ratio"] is None or row["ratio"] is None else row["ratio"] <= 1.5
+            None
+            if row["target_ratio"] is None or row["ratio"] is None
+            else row["ratio"] <= row["target_ratio"]
         )
         rows.append(row)
     return rows

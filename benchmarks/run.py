@@ -7,7 +7,7 @@ Times each case (warm-up, then the median of many samples; tinyconv and PyTorch
 interleaved sample by sample when PyTorch is installed, so machine noise hits
 both), prints a table (median times, ratio tinyconv/PyTorch, GFLOP/s, share of
 NumPy's float32 GEMM rate, the issue's target and whether it is met), the peak
-memory of the c3 and c4 convolutions measured in fresh processes, and writes
+memory of the big cases (c3, c4, the whole models) measured in fresh processes, and writes
 everything as JSON. PyTorch is optional (`pip install ".[bench]"`); without it
 the table shows tinyconv alone. Missed targets never make it fail: it exits 0
 (1 only when a case could not run at all).
@@ -35,9 +35,12 @@ GROUP_NAMES = (
     "small_conv_fwdbwd",
     "c1",
     "c2",
+    "depthwise",
     "c3",
     "c4",
     "lenet",
+    "resblock",
+    "models",
     "gemm",
 )  # checked against cases.py once it is imported
 
@@ -46,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="benchmarks/run.py",
         description="Time tinyconv against PyTorch (same process, same thread count) on the cases "
-        "of issue 5; print a table and write JSON.",
+        "of issues 5 and 14; print a table and write JSON.",
         epilog="cases: "
         + ", ".join(GROUP_NAMES)
         + " (default: all; 'gemm' is NumPy's matmul rate)",
@@ -85,7 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-torch", action="store_true", help="time tinyconv alone even if PyTorch is installed"
     )
     p.add_argument(
-        "--no-memory", action="store_true", help="skip the peak-memory measurements of c3 and c4"
+        "--no-memory",
+        action="store_true",
+        help="skip the peak-memory measurements (c3, c4, models)",
     )
     p.add_argument(
         "--no-interleave",

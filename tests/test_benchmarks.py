@@ -130,3 +130,55 @@ def test_unknown_case_is_a_usage_error():
     )
     assert proc.returncode == 2
     assert "no_such_case" in proc.stderr and "invalid choice" in proc.stderr
+
+
+def test_quick_run_of_the_round_two_cases(tmp_path):
+    """The depthwise convolution and the residual-block training step run in both libraries
+    and agree (the whole models are checked at a small size below: at benchmark size they
+    take seconds)."""
+    path = tmp_path / "r.json"
+    cmd = [sys.executable, RUN, "--quick", "--no-memory", "--json", str(path)]
+    cmd += ["--case", "depthwise", "--case", "resblock"]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(path.read_text(encoding="utf-8"))
+    assert result["order"] == ["depthwise", "resblock"]
+    dw = result["cases"]["depthwise"]
+    assert dw["flops"] == 3 * 2 * 16 * 64 * 32 * 32 * 1 * 3 * 3  # groups=64: one input channel
+    for name in ("depthwise", "resblock"):
+        cells = table_row(proc.stdout, name)
+        assert cells[-2] == "ratio <= 1"
+        if HAVE_TORCH:
+            assert result["cases"][name]["max_rel_diff"] < 1e-4
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "shufflenet_v2"])
+def test_benchmark_models_agree_with_torch(name):
+    """benchmarks/models.py runs the same code in both libraries: one training step on a small
+    input gives the same loss and classifier gradients, and the parameter count is the
+    torchvision model's (ResNet-18 11.69M, MobileNetV2 3.50M, ShuffleNetV2 x1.0 2.28M)."""
+    sys.path[:0] = [os.path.join(ROOT, "benchmarks")]
+    try:
+        import cases as C
+        import models as M
+    finally:
+        del sys.path[0]
+    import numpy as np
+
+    import tinyconv
+
+    counts = {"resnet18": 11_689_512, "mobilenet_v2": 3_504_872, "shufflenet_v2": 2_278_604}
+    assert sum(p.numel() for p in M.MODELS[name](tinyconv).parameters()) == counts[name]
+    data = C.model_data((2, 3, 32, 32), 1000)(np.random.default_rng(0))
+    ours32 = C.to_numpy_list(C.model_setup(M.MODELS[name])(tinyconv, data)())
+    assert all(a.dtype == np.float32 for a in ours32)
+    torch = pytest.importorskip("torch")
+    # float64: float32 through 20 layers of small-batch BatchNorm amplifies rounding
+    # differences to ~1e-2 in a few elements. At 32x32 the last stages are 1x1 maps, so
+    # BatchNorm normalises over 2 values per channel and channels whose two values nearly
+    # coincide amplify float64 rounding too (to 2e-7 in MobileNetV2): rtol 1e-6 is that
+    # conditioning, a wrong layer shows at 1e-2 (64x64 inputs agree to 1e-9 but take 30 s).
+    setup = C.model_setup(M.MODELS[name], double=True)
+    ours, theirs = (C.to_numpy_list(setup(lib, data)()) for lib in (tinyconv, torch))
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
