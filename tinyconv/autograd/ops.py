@@ -39,6 +39,26 @@ def _meta(x: Any) -> tuple:
     return (), None
 
 
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def _zero_where(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A new array: x, with +0 where `mask` is True (mask has x's shape).
+
+    The same numbers as np.where(mask, 0, x), but np.where branches per element, which costs
+    10x more than a ufunc pass on a random mask (relu's: 2.6 ms vs 0.27 ms on 0.5M float32).
+    Branch-free: an all-ones/all-zeros integer (mask - 1) ANDed with x's bits keeps x where
+    the mask is False (NaN and inf included) and gives the bits of +0.0 where it is True."""
+    if x.dtype.kind != "f" or x.shape != mask.shape or x.dtype.itemsize not in _SAME_SIZE_INT:
+        return np.where(mask, np.zeros((), x.dtype), x)
+    out = np.empty(x.shape, x.dtype)
+    bits = out.view(_SAME_SIZE_INT[x.dtype.itemsize])
+    np.subtract(mask, 1, dtype=bits.dtype, out=bits)  # True -> 0, False -> -1 (all ones)
+    x = x if x.flags.c_contiguous else x.copy()  # (.view of another itemsize needs it)
+    np.bitwise_and(bits, x.view(bits.dtype), out=bits)
+    return out
+
+
 def _cast(x: Any, dtype: np.dtype | None) -> Any:
     if dtype is None or not isinstance(x, np.ndarray) or x.dtype == dtype:
         return x
@@ -642,8 +662,13 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, a):
-        # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0.
-        out = np.where(a < 0, np.zeros((), a.dtype), a)
+        # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0. np.maximum
+        # with the zeros *first* does exactly that (it returns its second argument only when
+        # that is strictly larger, or NaN). A full-size zeros array (calloc'd), not a 0-d
+        # zero: NumPy's SIMD loop runs only for equal shapes, and np.where branches per
+        # element; 0.05 ms vs 0.2 ms (0-d zero) vs 2 ms (np.where) on 0.3M float32.
+        out = np.zeros(a.shape, a.dtype)
+        np.maximum(out, a, out=out)
         ctx.save_for_backward(out)
         return out
 
@@ -653,7 +678,7 @@ class Relu(Op):
         # The gradient is stopped where the output is <= 0 and passes elsewhere, NaN included
         # (as PyTorch's threshold_backward). Selected, not multiplied by the mask: an inf
         # arriving at a zero output ((x.relu() ** 0.5) at 0) must give 0, not nan.
-        return np.where(out <= 0, np.zeros((), grad.dtype), grad)
+        return _zero_where(out <= 0, grad)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -741,7 +766,7 @@ class Clamp(Op):
                 keep = np.logical_and(keep, a >= lo)
             if hi is not None:
                 keep = np.logical_and(keep, a <= hi)
-            ga = sum_to_shape(np.where(keep, grad, zero), *ctx.metas[0])
+            ga = sum_to_shape(_zero_where(np.logical_not(keep), grad), *ctx.metas[0])
         if need_lo:
             pick = lo > a if hi is None else np.logical_and(lo > a, lo < hi)
             glo = sum_to_shape(np.where(pick, grad, zero), *ctx.metas[1])

@@ -20,6 +20,16 @@ from .pooling import avg_pool2d
 # -- normalization ---------------------------------------------------------------------------
 
 
+def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b) over every axis but axis 1, for arrays of one shape (N, C, ...): one batched
+    dot product per (sample, channel) row (BLAS), without the full-size product a * b."""
+    n, c = a.shape[:2]
+    if a.size == 0 or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return np.sum(a * b, axis=(0,) + tuple(range(2, a.ndim)))
+    rows_a, rows_b = a.reshape(n, c, 1, -1), b.reshape(n, c, -1, 1)
+    return np.matmul(rows_a, rows_b).reshape(n, c).sum(axis=0)
+
+
 class BatchNorm(Op):
     """Batch normalization over every axis but the channel axis 1, per channel c:
 
@@ -53,7 +63,7 @@ class BatchNorm(Op):
         elif training:
             mean = x.mean(axis=axes)
             centered = x - mean.reshape(shape)
-            var = np.mean(centered * centered, axis=axes)  # biased: divides by M
+            var = _channel_dot(centered, centered) / (x.size // x.shape[1])  # biased: / M
             if running_mean is not None:  # buffers, updated in place (not part of the graph)
                 m = x.size // x.shape[1]
                 running_mean *= 1 - momentum
@@ -67,12 +77,15 @@ class BatchNorm(Op):
             )
             centered = x - mean.reshape(shape)
         r = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat = centered * r.reshape(shape)
-        y = xhat if weight is None else xhat * weight.reshape(shape)
-        if bias is not None:
-            y = y + bias.reshape(shape)
-        elif y is xhat:  # no affine: the output must not be xhat itself, which backward needs
+        # Two full-size arrays (xhat, y) and no other temporaries: centered is ours (made
+        # above), so it becomes xhat in place, and y is scaled and shifted in place.
+        xhat = np.multiply(centered, r.reshape(shape), out=centered if centered is not x else None)
+        if weight is None and bias is None:  # y must not be xhat itself, which backward needs
             y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
+        else:
+            y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+            if bias is not None:
+                y += bias.reshape(shape)
         # PyTorch saves the input and the running stats too, so an in-place op on them after the
         # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
         ctx.save_for_backward(x, weight, running_mean, running_var)
@@ -85,21 +98,30 @@ class BatchNorm(Op):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         xhat, r, axes, shape = ctx.xhat, ctx.r, ctx.axes, ctx.shape
         gx = gw = gb = None
+        # The two channel sums sum(g) and sum(g * xhat) give dL/db and dL/dw, and (times w)
+        # the sum(gh) and sum(gh * xhat) of the training dL/dx:
+        #   dL/dx = r w / M * (M g - sum(g) - xhat sum(g xhat))
+        #         = (r w) * (g - sum(g) / M - xhat * (sum(g xhat) / M))
+        # computed in one output array: two per-channel coefficients, no full-size temporary.
+        train_x = need_x and ctx.training and xhat.size > 0
+        sum_g = np.sum(grad, axis=axes) if (need_b or train_x) else None
+        sum_gx = _channel_dot(grad, xhat) if (need_w or train_x) else None
         if need_w:
-            gw = np.sum(grad * xhat, axis=axes)
+            gw = sum_gx
         if need_b:
-            gb = np.sum(grad, axis=axes)
+            gb = sum_g
         if need_x and xhat.size == 0:
             gx = np.zeros_like(xhat)
         elif need_x:
-            gh = grad if weight is None else grad * weight.reshape(shape)
+            rw = r if weight is None else r * weight
             if ctx.training:
                 m = xhat.size // xhat.shape[1]
-                sum_gh = np.sum(gh, axis=axes).reshape(shape)
-                sum_gh_xhat = np.sum(gh * xhat, axis=axes).reshape(shape)
-                gx = (r.reshape(shape) / m) * (m * gh - sum_gh - xhat * sum_gh_xhat)
+                gx = np.multiply(xhat, (sum_gx / -m).reshape(shape))
+                gx += grad
+                gx -= (sum_g / m).reshape(shape)
+                gx *= rw.reshape(shape)
             else:
-                gx = gh * r.reshape(shape)
+                gx = grad * rw.reshape(shape)
         return gx, gw, gb, None, None, None, None, None
 
 
