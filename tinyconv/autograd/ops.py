@@ -662,13 +662,11 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, a):
-        # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0. np.maximum
-        # with the zeros *first* does exactly that (it returns its second argument only when
-        # that is strictly larger, or NaN). A full-size zeros array (calloc'd), not a 0-d
-        # zero: NumPy's SIMD loop runs only for equal shapes, and np.where branches per
-        # element; 0.05 ms vs 0.2 ms (0-d zero) vs 2 ms (np.where) on 0.3M float32.
-        out = np.zeros(a.shape, a.dtype)
-        np.maximum(out, a, out=out)
+        # PyTorch's relu is clamp_min(x, 0): NaN stays NaN and -0.0 stays -0.0, which is
+        # exactly "+0 where x < 0, else x". Branch-free (_zero_where), not np.where: 0.11 ms
+        # vs 2 ms on 0.3M float32. (np.maximum's treatment of -0.0 differs between its
+        # SIMD and scalar loops and between dtypes, so it is not used.)
+        out = _zero_where(a < 0, a)
         ctx.save_for_backward(out)
         return out
 

@@ -31,14 +31,56 @@ from .ops import (
     _zero,
 )
 
-_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+# -- erf, vectorised ------------------------------------------------------------------------
+# NumPy has no erf. math.erf per element costs ~0.2 us, so erf/gelu on a 1M tensor took 0.2 s.
+# Instead, a Taylor expansion around the nearest node x0 = k/8 (|h| = |x - x0| <= 1/16):
+#     erf(x0 + h) = erf(x0) + 2/sqrt(pi) e^(-x0^2) sum_{n>=0} (-1)^n H_n(x0) h^(n+1) / (n+1)!
+# (the derivatives of e^(-t^2) are (-1)^n H_n(t) e^(-t^2), H_n the Hermite polynomials:
+# H_0 = 1, H_1 = 2t, H_(n+1) = 2t H_n - 2n H_(n-1)). Each node's coefficients come from
+# math.erf and math.exp once; with |h| <= 1/16, 12 terms leave the truncation below 1e-17,
+# and the result is within 4e-16 relative of math.erf from 1e-300 to 7 (tests check it).
+# Beyond 6, erf rounds to 1 in float64 (erfc(6) = 2e-17), so |x| is clipped there.
+_ERF_STEP, _ERF_TOP, _ERF_TERMS = 8, 6.0, 12
+_erf_table: np.ndarray | None = None
+
+
+def _erf_coefficients() -> np.ndarray:
+    """(terms + 1, nodes) float64: row 0 erf(x0), row n+1 the coefficient of h^(n+1)."""
+    nodes = np.arange(int(_ERF_TOP * _ERF_STEP) + 1) / _ERF_STEP
+    table = np.empty((_ERF_TERMS + 1, nodes.size))
+    for i, x0 in enumerate(nodes.tolist()):
+        scale = 2 / math.sqrt(math.pi) * math.exp(-x0 * x0)
+        h_prev, h, fact = 0.0, 1.0, 1.0  # H_(n-1), H_n, (n+1)!
+        table[0, i] = math.erf(x0)
+        for n in range(_ERF_TERMS):
+            fact *= n + 1
+            table[n + 1, i] = scale * (-1) ** n * h / fact
+            h_prev, h = h, 2 * x0 * h - 2 * n * h_prev
+    return table
 
 
 def erf_array(x: np.ndarray) -> np.ndarray:
-    """The error function elementwise, to double precision (NumPy has none; math.erf does)."""
-    return np.asarray(_erf_scalar(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(
-        x.dtype
-    )
+    """The error function elementwise, in x's dtype (evaluated in float64 and rounded once,
+    so float32 results are correctly rounded but for rare ties)."""
+    global _erf_table
+    if _erf_table is None:
+        _erf_table = _erf_coefficients()
+    x = np.asarray(x)
+    a = np.minimum(np.abs(x.reshape(-1), dtype=np.float64), _ERF_TOP)  # 1-D: take gives arrays
+    nan = np.isnan(a)
+    has_nan = bool(nan.any())
+    if has_nan:
+        a[nan] = 0.0
+    node = np.rint(a * _ERF_STEP).astype(np.intp)
+    h = a - node / _ERF_STEP  # exact: node / 8 is a short binary fraction
+    p = _erf_table[_ERF_TERMS].take(node)
+    for k in range(_ERF_TERMS - 1, -1, -1):  # Horner in h
+        p *= h
+        p += _erf_table[k].take(node)
+    np.copysign(p, x.reshape(-1), out=p)  # erf is odd (erf(-0.0) = -0.0)
+    if has_nan:
+        p[nan] = np.nan
+    return p.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 # -- unary elementwise, derivative from the input or the output --------------------------

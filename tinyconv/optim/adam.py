@@ -74,17 +74,26 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        # One scratch array for the whole update (in place, as PyTorch's foreach kernels):
+        # it holds (1 - b1) g, then (1 - b2) g g, then the denominator, then the step.
+        tmp = np.multiply(g, 1 - b1, dtype=p._data.dtype)
         m *= b1
-        m += (1 - b1) * g
+        m += tmp
+        np.multiply(g, 1 - b2, out=tmp)  # ((1 - b2) g) g, the order of the old expression
+        tmp *= g
         v *= b2
-        v += (1 - b2) * g * g
+        v += tmp
         bias1 = 1 - b1**t
         bias2 = 1 - b2**t
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denom = np.sqrt(v) / math.sqrt(bias2) + eps
-        p._data -= (lr / bias1) * m / denom
+        np.sqrt(v, out=tmp)  # denom = sqrt(v) / sqrt(bias2) + eps
+        tmp /= math.sqrt(bias2)
+        tmp += eps
+        np.divide(m, tmp, out=tmp)  # PyTorch's addcdiv: p - (lr / bias1) * (m / denom)
+        tmp *= lr / bias1
+        p._data -= tmp
 
 
 class AdamW(Adam):

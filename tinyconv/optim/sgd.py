@@ -62,6 +62,9 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(d, dtype=p.dtype, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * d
+                if group["dampening"]:
+                    buf += (1 - group["dampening"]) * d
+                else:  # 1 * d is d: skip the temporary
+                    buf += d
             d = d + momentum * buf if group["nesterov"] else buf
         p._data -= group["lr"] * d
