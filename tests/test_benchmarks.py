@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,30 +156,45 @@ def test_quick_run_of_the_round_two_cases(tmp_path):
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "shufflenet_v2"])
 def test_benchmark_models_agree_with_torch(name):
     """benchmarks/models.py runs the same code in both libraries: one training step on a small
-    input gives the same loss and classifier gradients, and the parameter count is the
-    torchvision model's (ResNet-18 11.69M, MobileNetV2 3.50M, ShuffleNetV2 x1.0 2.28M)."""
-    sys.path[:0] = [os.path.join(ROOT, "benchmarks")]
-    try:
-        import cases as C
-        import models as M
-    finally:
-        del sys.path[0]
-    import numpy as np
+    input gives the same loss and classifier gradients, float32 stays float32, and the
+    parameter count is the torchvision model's (ResNet-18 11.69M, MobileNetV2 3.50M,
+    ShuffleNetV2 x1.0 2.28M).
 
-    import tinyconv
-
-    counts = {"resnet18": 11_689_512, "mobilenet_v2": 3_504_872, "shufflenet_v2": 2_278_604}
-    assert sum(p.numel() for p in M.MODELS[name](tinyconv).parameters()) == counts[name]
-    data = C.model_data((2, 3, 32, 32), 1000)(np.random.default_rng(0))
-    ours32 = C.to_numpy_list(C.model_setup(M.MODELS[name])(tinyconv, data)())
-    assert all(a.dtype == np.float32 for a in ours32)
-    torch = pytest.importorskip("torch")
-    # float64: float32 through 20 layers of small-batch BatchNorm amplifies rounding
-    # differences to ~1e-2 in a few elements. At 32x32 the last stages are 1x1 maps, so
-    # BatchNorm normalises over 2 values per channel and channels whose two values nearly
-    # coincide amplify float64 rounding too (to 2e-7 in MobileNetV2): rtol 1e-6 is that
-    # conditioning, a wrong layer shows at 1e-2 (64x64 inputs agree to 1e-9 but take 30 s).
-    setup = C.model_setup(M.MODELS[name], double=True)
+    float64 for the comparison: float32 through 20 layers of small-batch BatchNorm amplifies
+    rounding differences to ~1e-2 in a few elements. At 32x32 the last stages are 1x1 maps,
+    so BatchNorm normalises over 2 values per channel and channels whose two values nearly
+    coincide amplify float64 rounding too (to 2e-7 in MobileNetV2): rtol 1e-6 is that
+    conditioning, a wrong layer shows at 1e-2 (64x64 inputs agree to 1e-9 but take 30 s).
+    In a child process, so that neither library's global state (RNG, PyTorch's thread pool)
+    changes for the tests that run after this one in the same process."""
+    have_torch = HAVE_TORCH
+    script = f"""
+import json, sys
+import numpy as np
+sys.path[:0] = [{os.path.join(ROOT, "benchmarks")!r}, {ROOT!r}]
+import cases as C, models as M, tinyconv
+data = C.model_data((2, 3, 32, 32), 1000)(np.random.default_rng(0))
+count = sum(p.numel() for p in M.MODELS[{name!r}](tinyconv).parameters())
+step = C.model_setup(M.MODELS[{name!r}])(tinyconv, data)
+dtypes = [str(a.dtype) for a in C.to_numpy_list(step())]
+pairs = []
+if {have_torch!r}:
+    import torch
+    setup = C.model_setup(M.MODELS[{name!r}], double=True)
     ours, theirs = (C.to_numpy_list(setup(lib, data)()) for lib in (tinyconv, torch))
-    for a, b in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    pairs = [[a.tolist(), b.tolist()] for a, b in zip(ours, theirs, strict=True)]
+print(json.dumps({{"count": count, "dtypes": dtypes, "pairs": pairs}}))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    counts = {"resnet18": 11_689_512, "mobilenet_v2": 3_504_872, "shufflenet_v2": 2_278_604}
+    assert out["count"] == counts[name]
+    assert out["dtypes"] == ["float32"] * 3
+    if not HAVE_TORCH:
+        pytest.skip("PyTorch is not installed: the comparison needs it")
+    assert len(out["pairs"]) == 3
+    for a, b in out["pairs"]:
+        np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6, atol=1e-12)
