@@ -630,3 +630,29 @@ def test_nested_repr_is_pytorchs(pt):
         return Net()
 
     same_repr(make(nn), make(pt.nn))
+
+
+# -- save / load with PyTorch's call signature ------------------------------------------------
+
+
+def test_state_dict_round_trip_through_save_and_load(tmp_path):
+    import io
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.LazyLinear(3))
+    model(tinyconv.randn(2, 1, 5, 5))  # materialise the lazy layer
+    sd = model.state_dict()
+    buf = io.BytesIO()
+    tinyconv.save(sd, buf)  # a file object, as torch.save(obj, f)
+    tinyconv.save(sd, tmp_path / "model.pt")  # a path
+    for source in (io.BytesIO(buf.getvalue()), tmp_path / "model.pt", str(tmp_path / "model.pt")):
+        back = tinyconv.load(source, map_location="cpu", weights_only=True)
+        assert type(back) is OrderedDict and list(back) == list(sd)
+        for k, v in sd.items():
+            assert type(back[k]) is tinyconv.Tensor and back[k].dtype == v.dtype
+            np.testing.assert_array_equal(back[k].numpy(), v.numpy())
+        fresh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(18, 3))
+        assert repr(fresh.load_state_dict(back)) == "<All keys matched successfully>"
+        x = tinyconv.randn(2, 1, 5, 5)
+        np.testing.assert_array_equal(
+            fresh.eval()(x).detach().numpy(), model.eval()(x).detach().numpy()
+        )
