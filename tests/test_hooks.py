@@ -355,3 +355,32 @@ def test_no_hooks_means_no_extra_nodes():
     assert lin(x).grad_fn.name() == "BackwardHookFunctionBackward"
     h.remove()
     assert lin(x).grad_fn.name() != "BackwardHookFunctionBackward"
+
+
+def hooked_twice(lib) -> list:
+    """A hooked module under create_graph and under retain_graph: the hooks run once per
+    backward that passes the module's outputs (not in the second pass of a double backward)."""
+
+    class Cube(lib.nn.Module):
+        def forward(self, x):
+            return x * x * x
+
+    m, log = Cube(), []
+    m.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", record(go))))
+    m.register_full_backward_hook(
+        lambda mod, gi, go: log.append(("full", gi[0].requires_grad, record(gi))) or (gi[0] * 2,)
+    )
+    x = lib.tensor([1.0, -2.0, 0.5], dtype=lib.float64, requires_grad=True)
+    (g,) = lib.autograd.grad(m(x).sum(), x, create_graph=True)
+    log.append(("g", arr(g), g.requires_grad))
+    g.sum().backward()
+    log.append(("x.grad", arr(x.grad)))
+    y = m(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    log.append(("x.grad", arr(x.grad)))
+    return log
+
+
+def test_backward_hooks_under_create_graph_and_retain_graph(pt):
+    same_records(hooked_twice(tinyconv), hooked_twice(pt))

@@ -23,6 +23,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import functional as F
 
 
 class RemovableHandle:
@@ -70,10 +71,15 @@ class _HookState:
 
 
 def _as_tensor(g: Any) -> Any:
-    return None if g is None else Tensor._make(np.asarray(g), None, False)
+    """What a hook receives: a Tensor (under create_graph, the gradient's own graph Tensor)."""
+    if g is None or isinstance(g, Tensor):
+        return g
+    return Tensor._make(np.asarray(g), None, False)
 
 
-def _as_array(g: Any, shape: tuple, dtype: Any, what: str) -> np.ndarray | None:
+def _as_grad(g: Any, shape: tuple, dtype: Any, what: str, graph: bool) -> Any:
+    """A hook's replacement gradient as the node returns it: an array, or under create_graph a
+    Tensor (keeping the graph a hook computed it with)."""
     if g is None:
         return None
     arr = g._data if isinstance(g, Tensor) else np.asarray(g)
@@ -82,7 +88,16 @@ def _as_array(g: Any, shape: tuple, dtype: Any, what: str) -> np.ndarray | None:
             f"{what}: a returned gradient has shape {tuple(arr.shape)} but the tensor it "
             f"replaces has shape {tuple(shape)}"
         )
-    return arr.astype(dtype, copy=False)
+    if not graph:
+        return arr.astype(dtype, copy=False)
+    if not isinstance(g, Tensor):
+        return Tensor._make(arr.astype(dtype), None, False)
+    return g if arr.dtype == dtype else g.to(dtype)
+
+
+def _zeros(shape: tuple, dtype: Any, graph: bool) -> Any:
+    z = np.zeros(shape, dtype)
+    return Tensor._make(z, None, False) if graph else z
 
 
 def _check_replacement(result: Any, n: int, what: str) -> tuple | None:
@@ -118,22 +133,32 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple:
-        metas, state = ctx.metas, ctx.state
-        if len(metas) == 1:
-            grads: list = [grad]
-        else:
-            grads, start = [], 0
-            for shape, dtype in metas:
-                n = int(np.prod(shape))
-                grads.append(grad[start : start + n].reshape(shape).astype(dtype, copy=False))
-                start += n
-        if ctx.side == "output":
-            if len(metas) > 1:  # outputs nothing used have no gradient: None, as PyTorch
-                grads = [g if i in state.received else None for i, g in enumerate(grads)]
-            grads = _run_output_hooks(state, grads, metas)
-        else:
-            grads = _run_input_hooks(state, grads, metas)
-        return (*grads, None, None)
+        return _hook_backward(ctx, grad, graph=False)
+
+    @staticmethod
+    def graph_backward(ctx: Any, grad: Tensor) -> tuple:
+        # create_graph: the same, in Tensor ops (the hooks get and may return graph Tensors)
+        return _hook_backward(ctx, grad, graph=True)
+
+
+def _hook_backward(ctx: Any, grad: Any, graph: bool) -> tuple:
+    metas, state = ctx.metas, ctx.state
+    if len(metas) == 1:
+        grads: list = [grad]
+    else:  # unpack the flat gradient, each piece in its input's shape and dtype
+        grads, start = [], 0
+        for shape, dtype in metas:
+            n = int(np.prod(shape))
+            piece = grad[start : start + n].reshape(shape)
+            grads.append(piece.to(dtype) if graph else piece.astype(dtype, copy=False))
+            start += n
+    if ctx.side == "output":
+        if len(metas) > 1:  # outputs nothing used have no gradient: None, as PyTorch
+            grads = [g if i in state.received else None for i, g in enumerate(grads)]
+        grads = _run_output_hooks(state, grads, metas, graph)
+    else:
+        grads = _run_input_hooks(state, grads, metas, graph)
+    return (*grads, None, None)
 
 
 class _Unpack(Function):
@@ -158,8 +183,16 @@ class _Unpack(Function):
         full[ctx.start : ctx.start + grad.size] = grad.reshape(-1)
         return full, None, None, None, None
 
+    @staticmethod
+    def graph_backward(ctx: Any, grad: Tensor) -> tuple:
+        state, i = ctx.slot
+        state.received.add(i)
+        flat = grad.reshape(-1).to(ctx.flat_meta)
+        full = F.pad(flat, (ctx.start, ctx.size - ctx.start - flat.shape[0]))
+        return full, None, None, None, None
 
-def _run_output_hooks(state: _HookState, grads: list, metas: list) -> list:
+
+def _run_output_hooks(state: _HookState, grads: list, metas: list, graph: bool) -> list:
     full: list = [None] * state.n_outputs  # None for non-Tensors and outputs needing no grad
     for pos, g in zip(state.output_slots, grads, strict=True):
         full[pos] = g
@@ -184,14 +217,16 @@ def _run_output_hooks(state: _HookState, grads: list, metas: list) -> list:
                 )
     out = []
     for pos, (shape, dtype) in zip(state.output_slots, metas, strict=True):
-        g = _as_array(grad_output[pos], shape, dtype, "Backward pre hook")
+        g = _as_grad(grad_output[pos], shape, dtype, "Backward pre hook", graph)
         # (a None gradient flows on as zeros: the node needs one per input)
-        out.append(np.zeros(shape, dtype) if g is None else g)
+        out.append(_zeros(shape, dtype, graph) if g is None else g)
     return out
 
 
-def _run_input_hooks(state: _HookState, grads: list, metas: list) -> list:
-    if not state.full_hooks:
+def _run_input_hooks(state: _HookState, grads: list, metas: list, graph: bool) -> list:
+    if not state.full_hooks or state.grad_outputs is None:
+        # no gradient came through the module's outputs in this backward (e.g. the second
+        # backward of create_graph passing through here again): the hooks do not run, as PyTorch
         return grads
     # grad_input: one entry per positional argument; Tensors that need no gradient get
     # zeros of their shape, other arguments None (what PyTorch passes)
@@ -201,7 +236,7 @@ def _run_input_hooks(state: _HookState, grads: list, metas: list) -> list:
     for pos, g in zip(state.input_slots, grads, strict=True):
         full[pos] = g
     grad_input = tuple(_as_tensor(g) for g in full)
-    grad_output = state.grad_outputs if state.grad_outputs is not None else ()
+    grad_output, state.grad_outputs = state.grad_outputs, None  # used once per backward
     for hook in state.full_hooks:
         res = _check_replacement(
             hook(state.module, grad_input, grad_output), state.n_args, "Backward hook"
@@ -210,7 +245,7 @@ def _run_input_hooks(state: _HookState, grads: list, metas: list) -> list:
             grad_input = tuple(res)
     out = []
     for pos, (shape, dtype) in zip(state.input_slots, metas, strict=True):
-        g = _as_array(grad_input[pos], shape, dtype, "Backward hook")
+        g = _as_grad(grad_input[pos], shape, dtype, "Backward hook", graph)
         out.append(g)
     return out
 
