@@ -384,3 +384,24 @@ def hooked_twice(lib) -> list:
 
 def test_backward_hooks_under_create_graph_and_retain_graph(pt):
     same_records(hooked_twice(tinyconv), hooked_twice(pt))
+
+
+def packed_double_backward(lib) -> list:
+    """Two inputs of different dtypes and two outputs (the packed path) under create_graph."""
+
+    class Two(lib.nn.Module):
+        def forward(self, a, b):
+            return a * a * b, (b * 3).sum()
+
+    m, log = Two(), []
+    m.register_full_backward_hook(lambda mod, gi, go: log.append(record(gi)) or (gi[0] * 2, gi[1]))
+    a = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    b = lib.tensor([3.0, -1.0], dtype=lib.float32, requires_grad=True)
+    p, q = m(a, b)
+    ga, gb = lib.autograd.grad(p.sum() + q, (a, b), create_graph=True)
+    (ga.sum() + gb.sum()).backward()
+    return [*log, arr(ga), arr(gb), arr(a.grad), arr(b.grad)]
+
+
+def test_packed_backward_hooks_under_create_graph(pt):
+    same_records(packed_double_backward(tinyconv), packed_double_backward(pt))
