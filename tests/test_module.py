@@ -83,6 +83,8 @@ def test_module_dict_mapping_surface(pt):
     same_repr(a, b)
     assert list(a.state_dict()) == list(b.state_dict())
     assert [n for n, _ in a.named_parameters()] == [n for n, _ in b.named_parameters()]
+    copy_a, copy_b = nn.ModuleDict(a), pt.nn.ModuleDict(b)  # from another ModuleDict
+    assert list(copy_a) == list(copy_b) and copy_a["conv"] is a["conv"]
     a.clear(), b.clear()
     assert len(a) == len(b) == 0
 
@@ -527,6 +529,8 @@ def test_state_dict_keys_prefix_keep_vars(pt):
     assert sd["fc.weight"].requires_grad is False and sd["fc.weight"] is not a.fc.weight
     dest = OrderedDict()
     assert a.state_dict(destination=dest) is dest
+    # PyTorch's deprecated positional form: (destination, prefix, keep_vars)
+    assert list(a.state_dict(OrderedDict(), "p.")) == list(b.state_dict(OrderedDict(), "p."))
 
 
 def test_load_state_dict_results_and_errors(pt):

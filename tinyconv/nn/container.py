@@ -257,7 +257,7 @@ class ModuleList(Module):
 
 def _pairs(values: Any, what: str) -> Iterator[tuple]:
     """(key, value) pairs from a mapping or an iterable of pairs, with PyTorch's errors."""
-    if isinstance(values, Mapping):
+    if isinstance(values, (Mapping, ModuleDict, ParameterDict)):
         yield from values.items()
         return
     if not isinstance(values, Iterable):

@@ -646,7 +646,9 @@ class Module:
         """Every parameter and persistent buffer by dotted name (`conv1.weight`), detached
         unless keep_vars; a module reachable twice is listed under both names, as PyTorch."""
         if args:  # PyTorch's deprecated positional form (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (*args, destination, prefix, keep_vars)[:3]
+            given = [destination, prefix, keep_vars]
+            given[: len(args)] = args[:3]
+            destination, prefix, keep_vars = given
         out = OrderedDict() if destination is None else destination
         for name, p in self._parameters.items():
             if p is not None:

@@ -191,7 +191,9 @@ class Hardtanh(Op):
     @staticmethod
     def backward(ctx, grad):
         (inside,) = ctx.saved_tensors
-        return grad * inside, None, None
+        # where, not grad * inside: an infinite gradient arriving at a clipped element (e.g.
+        # from log(relu6(x)) at x < 0) must give 0 there, not inf * 0 = nan, as in PyTorch
+        return np.where(inside, grad, np.zeros((), grad.dtype)), None, None
 
 
 def hardtanh(
