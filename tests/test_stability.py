@@ -341,3 +341,18 @@ def test_clipped_activation_blocks_an_infinite_gradient(act):
     loss.backward()
     assert x.grad.numpy()[0] == 0.0
     np.testing.assert_allclose(x.grad.numpy()[1], 0.041 / 0.5 - 1.265, rtol=1e-6)
+
+
+def test_relu6_input_written_in_place_before_backward_raises():
+    # relu6/hardtanh save their input (as PyTorch): writing into it afterwards must make
+    # backward raise instead of using the new values (found by the fuzzer)
+    x = leaf([0.5, 2.0])
+    y = x * 1
+    out = F.relu6(y)
+    y.zero_()
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        out.sum().backward()
+    z = leaf([-1.0, 3.0, 7.0])
+    w = z * 1
+    F.relu6(w, inplace=True).sum().backward()  # the in-place form still works
+    np.testing.assert_array_equal(z.grad.numpy(), [0.0, 1.0, 0.0])

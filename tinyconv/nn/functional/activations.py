@@ -184,13 +184,17 @@ class Hardtanh(Op):
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        # the gradient passes strictly inside (lo, hi), and at NaN, as PyTorch's hardtanh
-        ctx.save_for_backward(~((x <= lo) | (x >= hi)))
+        # saves its input, as PyTorch does (so writing into the input in place before backward
+        # raises there too), and the mask is made in backward
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
         return np.clip(x, lo, hi).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        (inside,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
+        # the gradient passes strictly inside (lo, hi), and at NaN, as PyTorch's hardtanh
+        inside = ~((x <= ctx.lo) | (x >= ctx.hi))
         # where, not grad * inside: an infinite gradient arriving at a clipped element (e.g.
         # from log(relu6(x)) at x < 0) must give 0 there, not inf * 0 = nan, as in PyTorch
         return np.where(inside, grad, np.zeros((), grad.dtype)), None, None
