@@ -49,10 +49,13 @@ def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
             extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
         )
         if isinstance(grad, Tensor):
-            if axes:
-                grad = grad.sum(dim=axes, keepdim=True)
-            if extra:
-                grad = grad.reshape(shape)
+            if not shape:  # to a scalar: one sum of everything (PyTorch's node, SumBackward0)
+                grad = grad.sum()
+            else:
+                if axes:
+                    grad = grad.sum(dim=axes, keepdim=True)
+                if extra:
+                    grad = grad.reshape(shape)
         else:
             if axes:
                 grad = grad.sum(axis=axes, keepdims=True)

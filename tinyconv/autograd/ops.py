@@ -91,6 +91,14 @@ def _select(cond: Any, a: Any, b: Any) -> Any:
     return Where.apply(cond, a, b)
 
 
+def _linked(arr: Any, t: Any) -> Any:
+    """The constant `arr` (broadcast with t), kept in t's graph with a zero gradient. PyTorch
+    computes piecewise-constant factors (sign, floor) with ops whose derivative is 0, so
+    a gradient made with them requires grad; this gives the same, with exact values."""
+    arr = np.asarray(arr)
+    return Where.apply(np.ones(arr.shape, dtype=bool), arr, t)
+
+
 def _output(ctx: Function, arr: np.ndarray) -> Any:
     """The node's own output as a graph Tensor (for an op that saved it in another shape)."""
     return Tensor._make(arr, ctx, True)
@@ -367,7 +375,7 @@ class Remainder(Binary):
         gb = None
         if nb:  # floor(a / b) is piecewise constant: a constant factor
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = -grad * _const(np.floor_divide(_data(a), _data(b)))
+                gb = -grad * _linked(np.floor_divide(_data(a), _data(b)), b)
         return Binary.reduce(ctx, grad if na else None, gb)
 
 
@@ -560,8 +568,9 @@ class Abs(Op):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        a = _data(ctx.saved_tensors[0])
-        return grad * _const(np.subtract(a > 0, a < 0, dtype=grad._data.dtype))  # sign: constant
+        (a,) = ctx.saved_tensors
+        ad = a._data
+        return grad * _linked(np.subtract(ad > 0, ad < 0, dtype=grad._data.dtype), a)  # sign
 
 
 class Exp(Op):
@@ -681,7 +690,8 @@ class Relu(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return _select(_data(out) <= 0, _zero(grad), grad)  # the mask is piecewise constant
+        # the mask is piecewise constant; the zeros stay linked to out, as PyTorch's are
+        return _select(out._data <= 0, _linked(_zero(grad), out), grad)
 
 
 class Sigmoid(Op):
@@ -1123,7 +1133,7 @@ class TakeAlongAxis(Op):
         # the scatter of the gradient back to where each value came from, as an op
         g = grad if ctx.keepdims else grad.unsqueeze(ctx.axis)
         where = IndexPlan((Ellipsis,), _full_index(ctx.index, ctx.axis), ctx.index.shape, False)
-        return IndexAccumulate.apply(g, where, ctx.shape), None, None, None
+        return IndexAccumulate.apply(g, where, ctx.shape, "ScatterBackward0"), None, None, None
 
 
 class MaxDim(TakeAlongAxis):
@@ -1287,19 +1297,21 @@ class IndexAccumulate(Op):
     torch_name = "IndexPutBackward0"
 
     @staticmethod
-    def forward(ctx, g, index, shape):
+    def forward(ctx, g, index, shape, torch_name=None):
         ctx.index = index
+        if torch_name is not None:  # the node PyTorch's gradient ends in, where it differs
+            ctx.torch_name = torch_name
         out = np.zeros(shape, g.dtype)
         index.accumulate(out, g)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return np.array(ctx.index.get(grad)), None, None
+        return np.array(ctx.index.get(grad)), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
-        return Index.apply(grad, ctx.index), None, None
+        return Index.apply(grad, ctx.index), None, None, None
 
 
 def _full_index(index: np.ndarray, axis: int) -> tuple:
@@ -1480,8 +1492,8 @@ class Prod(Op):
         if ad.size == 0:
             return _const(np.zeros_like(ad)), None, None, None
         g = _kept_graph(grad, ad.shape, ctx.axis)
-        if ad.size == _data(out).size:  # one element per product: the identity
-            return g.expand(ad.shape).to(ad.dtype), None, None, None
+        if ad.ndim == 0:  # the product of one number is the number (PyTorch: grad itself)
+            return g.to(ad.dtype), None, None, None
         if np.all(ad != 0):  # the product of the others is the product over a_i
             others = _kept_graph(out, ad.shape, ctx.axis) / a
         else:  # a zero: one row per element, a with that element replaced by 1, multiplied out
@@ -1563,7 +1575,7 @@ class Norm(Op):
             return None, None, None, None
         ad, od = a._data, out._data
         zero = _zero(grad)
-        sign = _const(np.sign(ad))  # piecewise constant
+        sign = _linked(np.sign(ad), a)  # piecewise constant
         g = _kept_graph(grad, ad.shape, ctx.axis)
         n = _kept_graph(out, ad.shape, ctx.axis)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1572,7 +1584,7 @@ class Norm(Op):
             elif p in (np.inf, -np.inf):
                 hit = np.abs(ad) == _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)
                 count = np.sum(hit, axis=ctx.axis, keepdims=True)
-                gin = _const(np.sign(ad) * hit) * (g / _const(count.astype(ad.dtype)))
+                gin = _linked(np.sign(ad) * hit, a) * (g / _const(count.astype(ad.dtype)))
             elif p < 1:
                 scaled = _select(ad == 0, zero, sign * a.abs() ** (p - 1))
                 gin = scaled * g * n ** (1 - p)

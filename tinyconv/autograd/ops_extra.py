@@ -26,6 +26,7 @@ from .ops import (
     _expand_back,
     _full_index,
     _kept_graph,
+    _linked,
     _output,
     _select,
     _zero,
@@ -651,8 +652,8 @@ class Cumprod(Op):
         ad = a._data
         if ad.size == 0:
             return _const(np.zeros_like(ad)), None, None
-        if ad.shape[ax] == 1:  # a scan over one element is the identity (and out / a would
-            return grad.to(ad.dtype), None, None  # lose its second derivative to rounding)
+        if ad.size == 1:  # a scan over one element is the identity (and out / a would lose
+            return grad.to(ad.dtype), None, None  # its second derivative to rounding)
         if np.all(ad != 0):
             rc = (grad * out).flip(ax).cumsum(ax).flip(ax)
             return (rc / a).to(ad.dtype), None, None
@@ -1198,9 +1199,9 @@ class Fmod(Binary):
     def graph_backward(ctx, grad):
         gb = None
         if ctx.needs_input_grad[1]:
-            a, b = (_data(x) for x in ctx.saved_tensors)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = -grad * _const(np.trunc(a / b))  # piecewise constant
+            a, b = ctx.saved_tensors
+            with np.errstate(divide="ignore", invalid="ignore"):  # trunc: piecewise constant
+                gb = -grad * _linked(np.trunc(_data(a) / b._data), b)
         return (*Binary.reduce(ctx, grad, gb), None)
 
 
