@@ -867,3 +867,16 @@ def test_matches_torch(case, data):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
     for a, b in zip(h_t, h_c, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.torch
+def test_var_without_degrees_of_freedom_matches_torch():
+    """var with correction >= n: PyTorch's gradient is a constant inf/nan, with no graph."""
+    torch = pytest.importorskip("torch")
+    for lib in (tc, torch):
+        x = lib.tensor([-0.25, 0.5], dtype=lib.float64, requires_grad=True)
+        with pytest.warns(UserWarning):
+            y = x.var(correction=2)
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        assert not g.requires_grad
+        assert np.isinf(g.detach().numpy()).all()
