@@ -871,12 +871,18 @@ def test_matches_torch(case, data):
 
 @pytest.mark.torch
 def test_var_without_degrees_of_freedom_matches_torch():
-    """var with correction >= n: PyTorch's gradient is a constant inf/nan, with no graph."""
+    """var with correction >= n: over all elements (or of a 0-d tensor) PyTorch's gradient is
+    a constant inf/nan with no graph; over a dim it keeps its graph."""
     torch = pytest.importorskip("torch")
-    for lib in (tc, torch):
-        x = lib.tensor([-0.25, 0.5], dtype=lib.float64, requires_grad=True)
-        with pytest.warns(UserWarning):
-            y = x.var(correction=2)
-        (g,) = lib.autograd.grad(y, x, create_graph=True)
-        assert not g.requires_grad
-        assert np.isinf(g.detach().numpy()).all()
+    cases = (((), [0.5, 1.5], False), ((0,), [0.5, 1.5], True), ((0,), 0.5, False))
+    for dims, value, graph in cases:
+        out = []
+        for lib in (tc, torch):
+            x = lib.tensor(value, dtype=lib.float64, requires_grad=True)
+            with pytest.warns(UserWarning):
+                y = x.var(*dims, correction=2 if x.dim() else 1)
+            (g,) = lib.autograd.grad(y, x, create_graph=True)
+            assert g.requires_grad == graph
+            out.append(g.detach().numpy())
+        # (the signs of the infs differ in the full reduction: a first-order difference)
+        np.testing.assert_array_equal(np.isfinite(out[0]), np.isfinite(out[1]))

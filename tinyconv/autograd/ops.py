@@ -1000,7 +1000,8 @@ class Var(Op):
         # the centred values are recomputed from a in the graph: the mean's dependence on a
         # cancels in the first derivative, but not in the second
         (a,) = ctx.saved_tensors
-        if ctx.dof <= 0:  # no degrees of freedom: a constant inf/nan gradient, as in PyTorch
+        if ctx.dof <= 0 and (ctx.axis is None or a._data.ndim == 0):
+            # no degrees of freedom in a full reduction: PyTorch's gradient is a constant
             g = _expand_back(grad._data, a._data.shape, ctx.axis, ctx.keepdims)
             return (
                 _const(_var_backward(g, _centered(a._data, ctx.axis)[0], ctx.dof)),
