@@ -650,3 +650,12 @@ def test_winograd_doc_float32_errors_hold():
 
 def test_conv_backprop_doc_links_the_winograd_page(doc_text):
     assert "](winograd.md)" in doc_text
+
+
+def test_the_unfold_snippet_runs_and_prints_what_the_doc_says(doc_text, capsys):
+    """The 'Try it yourself' block: conv2d is unfold + one matrix product."""
+    part = doc_text.split("**Try it yourself.**", 1)[1]
+    code = part.split("```python\n", 1)[1].split("```", 1)[0]
+    claimed = re.search(r"prints `([^`]+)`", part).group(1)
+    exec(compile(code, "conv_backprop.md", "exec"), {})  # noqa: S102 - the doc's own snippet
+    assert capsys.readouterr().out.strip() == claimed

@@ -128,3 +128,33 @@ def test_bad_input(call, exc, words):
     with pytest.raises(exc) as err:
         call(tinyconv.ones(1, 2, 4, 4))
     assert words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "shape,kwargs",
+    [
+        ((1, 2, 3, 2), {"scale_factor": 1.5, "mode": "bilinear"}),
+        ((1, 1, 4), {"size": 3, "mode": "linear", "align_corners": True}),
+        ((1, 1, 2, 3), {"size": (3, 5), "mode": "nearest"}),
+    ],
+)
+def test_interpolate_double_backward(shape, kwargs):
+    """interpolate is linear: its backward is the transposed map, an op whose own backward is
+    interpolate again; gradgradcheck differentiates through both."""
+    from tinyconv.autograd import gradgradcheck
+
+    x = tinyconv.from_numpy(np.random.default_rng(0).standard_normal(shape)).requires_grad_()
+    assert gradgradcheck(lambda x: F.interpolate(x, **kwargs) * F.interpolate(x, **kwargs), (x,))
+
+
+@pytest.mark.torch
+def test_double_backward_node_name_matches_torch():
+    torch = pytest.importorskip("torch")
+    names = []
+    for T in (tinyconv, torch):
+        x = T.ones(1, 1, 2, 2, dtype=T.float64, requires_grad=True)
+        y = T.nn.functional.interpolate(x, scale_factor=2, mode="bilinear")
+        g = T.ones(1, 1, 4, 4, dtype=T.float64, requires_grad=True)
+        (dx,) = T.autograd.grad(y, x, g, create_graph=True)
+        names.append(dx.grad_fn.name())
+    assert names[0] == names[1] == "UpsampleBilinear2DBackwardBackward0"

@@ -972,6 +972,20 @@ def interpolate(p: Program) -> str:
     return assign(p, f"F.interpolate({x}, scale_factor={scale}, mode={mode!r}{corners})")
 
 
+def unfold_fold(p: Program) -> str:
+    cfg = p.draw(
+        conv2d_configs(
+            max_batch=2, max_channels=3, max_kernel=3, max_extra=2, symmetric_padding=True
+        )
+    )
+    x = p.pick(both(is_float, lambda t: tuple(t.shape) == cfg.shape)) or p.fresh(cfg.shape)
+    pad = (cfg.padding[0][0], cfg.padding[1][0])
+    opts = f"{cfg.kernel_size}, {cfg.dilation}, {pad}, {cfg.stride}"
+    if p.flag():
+        return assign(p, f"F.fold(F.unfold({x}, {opts}), {cfg.shape[2:]}, {opts})")
+    return assign(p, f"F.unfold({x}, {opts})")
+
+
 def dim_method(template: str, min_dims: int = 1) -> Callable:
     """`template` with {x} and {d}: an op along one dim (cumsum, logsumexp, softmax-like)."""
 
@@ -1208,6 +1222,7 @@ OPS: list[Op] = [
         unary("F.local_response_norm({x}, 2) if {x}.dim() >= 3 else {x}"),
     ),
     Op("interpolate", "nn", interpolate),
+    Op("unfold_fold", "nn", unfold_fold),
     # breadth (tests/test_breadth.py)
     Op("nan_to_num", "unary_more", unary("{x}.nan_to_num(posinf=1.5)")),
     Op("clamp_min", "unary_more", unary("{x}.clamp_min(0.25)", allow_int=True)),

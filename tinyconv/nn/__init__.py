@@ -52,7 +52,7 @@ from .layers_norm import (
     InstanceNorm3d,
     LocalResponseNorm,
 )
-from .layers_spatial import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .layers_spatial import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .module import Module, Parameter
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "Fold",
     "GroupNorm",
     "Hardsigmoid",
     "Hardswish",
@@ -109,6 +110,7 @@ __all__ = [
     "Softplus",
     "Tanh",
     "UninitializedParameter",
+    "Unfold",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",

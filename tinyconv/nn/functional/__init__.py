@@ -3,6 +3,7 @@
 - conv.py: conv2d, conv_transpose2d      - pooling.py: max/avg/adaptive pooling
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout
+- fold.py: unfold, fold (im2col, col2im)
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area)
 - normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
@@ -40,6 +41,7 @@ from .activations import (
 )
 from .conv import conv2d, conv_transpose2d
 from .dropout import dropout
+from .fold import fold, unfold
 from .linear import flatten, linear, one_hot
 from .losses import (
     binary_cross_entropy,
@@ -74,6 +76,7 @@ __all__ = [
     "dropout",
     "elu",
     "flatten",
+    "fold",
     "gelu",
     "group_norm",
     "hardsigmoid",
@@ -101,6 +104,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",

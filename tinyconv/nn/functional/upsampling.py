@@ -91,6 +91,32 @@ def _matrix(plan: tuple, n_in: int, dtype: Any) -> np.ndarray:
     return A
 
 
+def _resample(x: np.ndarray, plans: tuple) -> np.ndarray:
+    """The interpolation itself: each spatial axis read at the plan's positions."""
+    y = x
+    # the last axis first, as PyTorch sums the weighted taps (innermost axis innermost)
+    for k in reversed(range(len(plans))):
+        axis = 2 + k
+        i0, i1, lam = plans[k]
+        if i1 is None:
+            y = np.take(y, i0, axis=axis)
+        else:
+            lam = lam.astype(y.dtype, copy=False).reshape(_along(y, axis))
+            y = np.take(y, i0, axis=axis) * (1 - lam) + np.take(y, i1, axis=axis) * lam
+    return np.ascontiguousarray(y)
+
+
+def _resample_adjoint(g: np.ndarray, plans: tuple, shape: tuple) -> np.ndarray:
+    """The transposed map (the backward): every output's value goes back to the input
+    positions it read, times the weights it read them with."""
+    for k, plan in enumerate(plans):
+        axis = 2 + k
+        A = _matrix(plan, shape[axis], g.dtype)
+        # contract the axis' output positions with A: (..., out) @ (out, in)
+        g = np.moveaxis(np.moveaxis(g, axis, -1) @ A, -1, axis)
+    return np.ascontiguousarray(g)
+
+
 class Interpolate(Op):
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
@@ -99,27 +125,36 @@ class Interpolate(Op):
         # plans: one (i0, i1, lam) per spatial axis, from _axis_plan
         ctx.torch_name = name
         ctx.shape, ctx.plans = x.shape, plans
-        y = x
-        # the last axis first, as PyTorch sums the weighted taps (innermost axis innermost)
-        for k in reversed(range(len(plans))):
-            axis = 2 + k
-            i0, i1, lam = plans[k]
-            if i1 is None:
-                y = np.take(y, i0, axis=axis)
-            else:
-                lam = lam.astype(y.dtype, copy=False).reshape(_along(y, axis))
-                y = np.take(y, i0, axis=axis) * (1 - lam) + np.take(y, i1, axis=axis) * lam
-        return np.ascontiguousarray(y)
+        return _resample(x, plans)
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad
-        for k, plan in enumerate(ctx.plans):
-            axis = 2 + k
-            A = _matrix(plan, ctx.shape[axis], g.dtype)
-            # contract the axis' output positions with A: (..., out) @ (out, in)
-            g = np.moveaxis(np.moveaxis(g, axis, -1) @ A, -1, axis)
-        return np.ascontiguousarray(g), None, None
+        return _resample_adjoint(grad, ctx.plans, ctx.shape), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # a linear map: its backward is the transposed map, itself an op (see below)
+        return InterpolateAdjoint.apply(grad, ctx.plans, ctx.shape, ctx.torch_name), None, None
+
+
+class InterpolateAdjoint(Op):
+    """Interpolate's backward as an op (for create_graph=True); its backward is Interpolate."""
+
+    next_functions_count = 1
+
+    @staticmethod
+    def forward(ctx, g, plans, shape, name):
+        ctx.torch_name = name.replace("Backward0", "BackwardBackward0")  # PyTorch's name
+        ctx.plans, ctx.forward_name = plans, name
+        return _resample_adjoint(g, plans, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _resample(grad, ctx.plans), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Interpolate.apply(grad, ctx.plans, ctx.forward_name), None, None, None
 
 
 def _output_size(
