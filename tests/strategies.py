@@ -495,3 +495,54 @@ def interpolate_configs(draw, max_side: int = 5) -> InterpConfig:
         kwargs["scale_factor"] = tuple(scales) if len(set(scales)) > 1 else scales[0]
         kwargs["recompute_scale_factor"] = draw(st.sampled_from([None, True, False]))
     return InterpConfig(shape, kwargs)
+
+
+# ---------------------------------------------------------------------------
+# 1-D convolution and pooling (tests/test_layers_1d.py)
+# ---------------------------------------------------------------------------
+
+
+class Conv1dConfig(NamedTuple):
+    shape: tuple[int, int, int]  # (N, C, L)
+    out_channels: int
+    kernel_size: int
+    stride: int
+    padding: int | str
+    dilation: int
+    groups: int
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int]:
+        return (self.out_channels, self.shape[1] // self.groups, self.kernel_size)
+
+
+@st.composite
+def conv1d_configs(draw, max_channels: int = 4, allow_same: bool = True) -> Conv1dConfig:
+    """A conv1d valid by construction: groups dividing both channel counts, kernel 1-4, stride
+    1-3, padding 0-2 (or 'same' with stride 1, or 'valid'), dilation 1-2, L long enough."""
+    groups = draw(st.integers(1, max_channels))
+    C = groups * draw(st.integers(1, max_channels // groups))
+    O = groups * draw(st.integers(1, max_channels // groups))
+    k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    padding: int | str = draw(st.integers(0, 2))
+    if allow_same and draw(st.integers(0, 3)) == 0:
+        padding = draw(st.sampled_from(["same", "valid"]))
+        if padding == "same":
+            s = 1
+    pad = 0 if isinstance(padding, str) else padding
+    L = max(1, d * (k - 1) + 1 - 2 * pad) + draw(st.integers(0, 4))
+    return Conv1dConfig((draw(st.integers(1, 2)), C, L), O, k, s, padding, d, groups)
+
+
+@st.composite
+def pool1d_configs(draw, dilation: bool = True) -> tuple:
+    """``(shape (N, C, L), kernel_size, stride, padding, dilation, ceil_mode)`` valid for
+    max_pool1d / avg_pool1d (PyTorch's rules: padding <= kernel_size // 2, a non-empty output;
+    with ceil_mode, the last window starts inside the input or the left padding)."""
+    k = draw(st.integers(1, 4))
+    s = draw(st.integers(1, 3))
+    p = draw(st.integers(0, k // 2))
+    d = draw(st.integers(1, 2)) if dilation else 1
+    L = max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 5))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), L)
+    return shape, k, s, p, d, draw(st.booleans())

@@ -846,3 +846,17 @@ def test_assert_close_passes_fails_and_words_it_like_torch(i):
             norm[0].split("\n")[-1] == norm[1].split("\n")[-1]
             or "relative" in norm[1].split("\n")[-1].lower()
         )
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["relu6", "hardtanh", "hardsigmoid"])
+def test_infinite_gradient_outside_the_linear_part_gives_zero_as_torch(name):
+    """Outside their linear part these send 0, even when the incoming gradient is infinite
+    (PyTorch selects; a product gave nan). Found by the fuzzer: relu6(x).log() at x < 0."""
+    torch = pytest.importorskip("torch")
+    grads = []
+    for T in (tinyconv, torch):
+        x = T.tensor([-4.0, -0.5, 0.5, 7.0], dtype=T.float64, requires_grad=True)
+        getattr(T.nn.functional, name)(x).backward(T.tensor([float("inf")] * 4, dtype=T.float64))
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]

@@ -1223,6 +1223,28 @@ OPS: list[Op] = [
     ),
     Op("interpolate", "nn", interpolate),
     Op("unfold_fold", "nn", unfold_fold),
+    Op(
+        "conv1d",
+        "nn",
+        unary(
+            "F.conv1d({x}, T.ones(2, {x}.shape[-2], 2, dtype={x}.dtype) / 3, padding=1) "
+            "if {x}.dim() in (2, 3) and {x}.shape[-2] else {x}"
+        ),
+    ),
+    Op("max_pool1d", "nn", unary("F.max_pool1d({x}, 2, 1, 1) if {x}.dim() in (2, 3) else {x}")),
+    Op(
+        "avg_pool1d",
+        "nn",
+        unary(
+            "F.avg_pool1d({x}, 2, ceil_mode=True) "
+            "if {x}.dim() in (2, 3) and {x}.shape[-1] > 1 else {x}"
+        ),
+    ),
+    Op(
+        "adaptive_avg_pool1d",
+        "adaptive_pool",
+        unary("F.adaptive_avg_pool1d({x}, 3) if {x}.dim() in (2, 3) else {x}"),
+    ),
     # breadth (tests/test_breadth.py)
     Op("nan_to_num", "unary_more", unary("{x}.nan_to_num(posinf=1.5)")),
     Op("clamp_min", "unary_more", unary("{x}.clamp_min(0.25)", allow_int=True)),

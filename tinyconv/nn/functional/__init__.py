@@ -1,6 +1,6 @@
 """Differentiable functions of Tensors (`import tinyconv.nn.functional as F`), by topic:
 
-- conv.py: conv2d, conv_transpose2d      - pooling.py: max/avg/adaptive pooling
+- conv.py: conv1d/2d, conv_transpose1d/2d - pooling.py: max/avg/adaptive pooling (1-D, 2-D)
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout
 - fold.py: unfold, fold (im2col, col2im)
@@ -39,7 +39,7 @@ from .activations import (
     softplus,
     tanh,
 )
-from .conv import conv2d, conv_transpose2d
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout
 from .fold import fold, unfold
 from .linear import flatten, linear, one_hot
@@ -60,17 +60,31 @@ from .normalization import (
     normalize,
 )
 from .padding import pad
-from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
+from .pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
     "conv2d",
+    "conv_transpose1d",
     "conv_transpose2d",
     "cross_entropy",
     "dropout",
@@ -90,6 +104,7 @@ __all__ = [
     "linear",
     "local_response_norm",
     "log_softmax",
+    "max_pool1d",
     "max_pool2d",
     "mish",
     "mse_loss",

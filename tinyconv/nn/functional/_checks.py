@@ -39,6 +39,17 @@ def _pair(v: Any, name: str, what: str, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _single(v: Any, name: str, what: str, minimum: int) -> int:
+    """An int, or a tuple/list of one int (the 1-D ops' options), >= minimum."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(
+                f"{what}: {name} must be an int or a tuple of one int (one spatial dim), got {v!r}"
+            )
+        v = v[0]
+    return _pair(v, name, what, minimum)[0]
+
+
 def _batched(x: Tensor, what: str) -> tuple[Tensor, bool]:
     """Accept (N, C, H, W) or unbatched (C, H, W); return 4-D and whether to squeeze back."""
     if x.ndim == 4:

@@ -22,6 +22,7 @@ from ._checks import (
     _check_tensor,
     _pair,
     _same_dtype,
+    _single,
 )
 
 # -- convolution ------------------------------------------------------------------------
@@ -300,3 +301,79 @@ def conv_transpose2d(
         )
     y = ConvTranspose2d.apply(x, weight, b, (stride, pad, out_pad, dilation, int(groups)))
     return y.squeeze(0) if unbatched else y
+
+
+# -- 1-D convolutions: the 2-D ones on a height-1 image ------------------------------------
+#
+# A 1-D convolution of (N, C, L) input is the 2-D one of (N, C, 1, L) with a (kh=1, kw) kernel:
+# one convolution in the code (its kernels, checks, backward and double backward), reached
+# through an unsqueeze and a squeeze.
+
+
+def _conv1d_operands(input: Any, weight: Any, what: str, layout: str) -> None:
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    if input.ndim not in (2, 3):
+        raise ValueError(
+            f"{what}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {tuple(input.shape)}"
+        )
+    if weight.ndim != 3:
+        raise ValueError(f"{what}: weight must be 3-D ({layout}, kW), got {tuple(weight.shape)}")
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation: input `(N, C, L)` or `(C, L)`, weight `(O, C // groups, k)`,
+    output `(N, O, floor((L + 2p - d(k - 1) - 1) / s) + 1)`; padding may be 'same' or 'valid'."""
+    what = "conv1d"
+    _conv1d_operands(input, weight, what, "out_channels, in_channels/groups")
+    s = _single(stride, "stride", what, 1)
+    d = _single(dilation, "dilation", what, 1)
+    p = padding if isinstance(padding, str) else (0, _single(padding, "padding", what, 0))
+    C, L = input.shape[-2], input.shape[-1]
+    if C != weight.shape[1] * groups:
+        raise ValueError(
+            f"{what}: input has {C} channels but weight expects {weight.shape[1] * groups} "
+            f"(weight shape {tuple(weight.shape)}, groups={groups})"
+        )
+    pad = 0 if isinstance(padding, str) else p[1]
+    k = weight.shape[2]
+    if padding != "same" and L + 2 * pad < d * (k - 1) + 1:
+        raise ValueError(
+            f"{what}: kernel size {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
+            f"input length {L + 2 * pad} (input shape {tuple(input.shape)}, padding={padding})"
+        )
+    y = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups)
+    return y.squeeze(-2)
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """The gradient of conv1d w.r.t. its input, as an op: input `(N, C_in, L)` or `(C_in, L)`,
+    weight `(C_in, O // groups, k)`, output length `(L - 1) s - 2p + d (k - 1) + output_padding
+    + 1`."""
+    what = "conv_transpose1d"
+    _conv1d_operands(input, weight, what, "in_channels, out_channels/groups")
+    s = _single(stride, "stride", what, 1)
+    d = _single(dilation, "dilation", what, 1)
+    p = _single(padding, "padding", what, 0)
+    op = _single(output_padding, "output_padding", what, 0)
+    y = conv_transpose2d(
+        input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)
+    )
+    return y.squeeze(-2)

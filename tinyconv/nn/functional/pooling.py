@@ -10,7 +10,7 @@ from ... import _dtype
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...tensor import Tensor
-from ._checks import _batched, _check_spatial, _check_tensor, _pair
+from ._checks import _batched, _check_spatial, _check_tensor, _pair, _single
 
 # -- pooling ----------------------------------------------------------------------------
 
@@ -246,3 +246,92 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
         ind = Tensor._make(sink[0], None, False)
         return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
     return y.squeeze(0) if unbatched else y
+
+
+# -- 1-D pooling: the 2-D pools on a height-1 image (as PyTorch, whose 1-D pools end in a
+# squeeze too) ---------------------------------------------------------------------------------
+
+
+def _pool1d_input(input: Any, what: str) -> None:
+    _check_tensor(input, "input", what)
+    if input.ndim not in (2, 3):
+        raise ValueError(
+            f"{what}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {tuple(input.shape)}"
+        )
+
+
+def _pool1d_options(
+    input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil: bool, what: str
+) -> tuple:
+    """`((1, k), (1, s), (0, p), (1, d))`: the 1-D options as a height-1 window, checked."""
+    _pool1d_input(input, what)
+    k = _single(kernel_size, "kernel_size", what, 1)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    s = k if no_stride else _single(stride, "stride", what, 1)
+    p = _single(padding, "padding", what, 0)
+    d = _single(dilation, "dilation", what, 1)
+    if p > k // 2:
+        raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
+    out = pool_k.pool2d_output_size(1, input.shape[-1], (1, k), (1, s), (0, p), (1, d), ceil)[1]
+    if out < 1:
+        raise ValueError(
+            f"{what}: the output would be empty (length {out}) for input shape "
+            f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}, dilation {d}"
+        )
+    return (1, k), (1, s), (0, p), (1, d)
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over each window of `(N, C, L)` (or `(C, L)`) input; indices index L."""
+    opts = _pool1d_options(
+        input, kernel_size, stride, padding, dilation, bool(ceil_mode), "max_pool1d"
+    )
+    out = max_pool2d(input.unsqueeze(-2), *opts, bool(ceil_mode), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """Mean over each window of `(N, C, L)` (or `(C, L)`) input."""
+    k, s, p, _ = _pool1d_options(
+        input, kernel_size, stride, padding, 1, bool(ceil_mode), "avg_pool1d"
+    )
+    return avg_pool2d(input.unsqueeze(-2), k, s, p, ceil_mode, count_include_pad).squeeze(-2)
+
+
+def _adaptive1d_size(input: Any, output_size: Any, what: str) -> int:
+    _pool1d_input(input, what)
+    return _single(output_size, "output_size", what, 0)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average-pool `(N, C, L)` (or `(C, L)`) input to length `output_size` (PyTorch's uneven
+    windows)."""
+    n = _adaptive1d_size(input, output_size, "adaptive_avg_pool1d")
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, n)).squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max-pool `(N, C, L)` (or `(C, L)`) input to length `output_size` (and the indices into L
+    with return_indices=True)."""
+    n = _adaptive1d_size(input, output_size, "adaptive_max_pool1d")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, n), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
