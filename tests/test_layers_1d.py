@@ -83,14 +83,14 @@ def pool_calls(cfg):
 
 
 def _has_empty_window(cfg) -> bool:
-    """A ceil_mode window that lies in the right padding only (PyTorch drops those; a window
-    entirely in padding is a documented difference for max pooling, not drawn here)."""
+    """A window none of whose taps is in the input (all in the padding: possible with
+    ceil_mode or dilation). Max pooling refuses a gradient there (a documented difference:
+    PyTorch sends it to a pixel the window never read), so such configurations are not drawn."""
     shape, k, s, p, d, ceil = cfg
     out = tinyconv.kernels.pool.pool2d_output_size(
         1, shape[2], (1, k), (1, s), (0, p), (1, d), ceil
     )
-    last = (out[1] - 1) * s - p
-    return last + d * (k - 1) < 0 or last >= shape[2]
+    return any(not any(0 <= i * s - p + j * d < shape[2] for j in range(k)) for i in range(out[1]))
 
 
 @given(pool1d_configs(), st.data())
