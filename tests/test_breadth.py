@@ -728,3 +728,13 @@ def test_hypot_saves_only_the_operands_its_gradients_need(first):
         y.backward()
         grads.append(float(x.grad))
     assert grads[0] == pytest.approx(grads[1], rel=1e-12)
+
+
+@pytest.mark.torch
+def test_sign_of_nan_is_zero_as_torch():
+    torch = pytest.importorskip("torch")
+    vals = [float("nan"), -2.0, 0.0, 3.0]
+    for dt in ("float32", "float64"):
+        got = tinyconv.tensor(vals, dtype=getattr(tinyconv, dt)).sign()
+        want = torch.tensor(vals, dtype=getattr(torch, dt)).sign()
+        assert got.tolist() == want.tolist() and got.dtype == getattr(tinyconv, dt)

@@ -1478,6 +1478,9 @@ def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:
         raise TypeError(f"{what}: input must be a floating point tensor, got {dtype_name(x.dtype)}")
     if dim is None:  # PyTorch's legacy choice when dim is omitted
         dim = 0 if x.ndim in (0, 1, 3) else 1
+    if x.ndim == 0:  # a 0-d tensor is one slice of one element: as a 1-element vector
+        _dim(dim, 0, what)
+        return op.apply(x.reshape(1), 0).reshape(())
     return op.apply(x, _dim(dim, x.ndim, what))
 
 

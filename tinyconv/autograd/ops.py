@@ -1617,6 +1617,8 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, a):
+        if a.dtype.kind == "f":  # PyTorch's sign of NaN is 0 (NumPy's is NaN)
+            return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)
         return a.copy() if a.dtype.kind == "b" else np.sign(a)
 
     @staticmethod

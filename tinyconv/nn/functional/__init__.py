@@ -2,8 +2,8 @@
 
 - conv.py: conv1d/2d, conv_transpose1d/2d - pooling.py: max/avg/adaptive pooling (1-D, 2-D)
 - padding.py: pad                         - activations.py: relu ... mish, softmax
-- linear.py: linear, flatten, one_hot     - dropout.py: dropout
-- fold.py: unfold, fold (im2col, col2im)
+- linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d
+- fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area)
 - normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
@@ -23,33 +23,48 @@ conv weight `(out_channels, in_channels / groups, kH, kW)`.
 from __future__ import annotations
 
 from .activations import (
+    celu,
     elu,
     gelu,
+    glu,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
     mish,
+    prelu,
     relu,
     relu6,
+    selu,
     sigmoid,
     silu,
     softmax,
+    softmin,
     softplus,
+    softshrink,
+    softsign,
     tanh,
+    tanhshrink,
+    threshold,
 )
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from .dropout import dropout
+from .dropout import dropout, dropout1d, dropout2d, dropout3d
+from .embedding import embedding
 from .fold import fold, unfold
 from .linear import flatten, linear, one_hot
 from .losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
+    kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from .normalization import (
     batch_norm,
@@ -70,7 +85,14 @@ from .pooling import (
     max_pool1d,
     max_pool2d,
 )
-from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
+from .upsampling import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -82,28 +104,38 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "celu",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
     "conv_transpose2d",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "elu",
+    "embedding",
     "flatten",
     "fold",
     "gelu",
+    "glu",
     "group_norm",
+    "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "huber_loss",
     "instance_norm",
     "interpolate",
+    "kl_div",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "local_response_norm",
     "log_softmax",
+    "logsigmoid",
     "max_pool1d",
     "max_pool2d",
     "mish",
@@ -112,13 +144,23 @@ __all__ = [
     "normalize",
     "one_hot",
     "pad",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "prelu",
     "relu",
     "relu6",
+    "selu",
     "sigmoid",
     "silu",
+    "smooth_l1_loss",
     "softmax",
+    "softmin",
     "softplus",
+    "softshrink",
+    "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
     "unfold",
     "upsample",
     "upsample_bilinear",

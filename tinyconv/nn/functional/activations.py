@@ -284,3 +284,111 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
     x = _float_act(input, "mish")
     return _maybe_inplace(x, Mish.apply, inplace, "mish")
+
+
+# -- activations built from the ops above (their backward, and double backward, come with them)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with PyTorch's constants (self-normalising networks)."""
+    _float_act(input, "selu")
+    return _maybe_inplace(input, lambda x: elu(x, _SELU_ALPHA) * _SELU_SCALE, inplace, "selu")
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    _float_act(input, "celu")
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+
+    def fn(x: Tensor) -> Tensor:
+        # expm1 of the clamped input: the exponential never sees a large positive x
+        return relu(x) + (x.clamp(max=0) / alpha).expm1() * alpha
+
+    return _maybe_inplace(input, fn, inplace, "celu")
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: split `dim` in halves a, b; a * sigmoid(b)."""
+    x = _float_act(input, "glu")
+    if x.ndim == 0:
+        raise RuntimeError("glu: input must have at least one dimension (0-d given)")
+    n = x.shape[dim]
+    if n % 2:
+        raise RuntimeError(
+            f"glu: the halved dimension {dim} must have an even size, got {n} (input shape "
+            f"{tuple(x.shape)})"
+        )
+    a, b = x.narrow(dim, 0, n // 2), x.narrow(dim, n // 2, n // 2)
+    return a * b.sigmoid()
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    x = _float_act(input, "softsign")
+    return x / (x.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    x = _float_act(input, "tanhshrink")
+    return x - x.tanh()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    _check_tensor(input, "input", "threshold")
+
+    def fn(x: Tensor) -> Tensor:
+        return x.masked_fill(~(x > threshold), value)
+
+    return _maybe_inplace(input, fn, inplace, "threshold")
+
+
+def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    """softmax(-x) along dim."""
+    _check_tensor(input, "input", "softmin")
+    return softmax(-input, dim, dtype)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow."""
+    x = _float_act(input, "logsigmoid")
+    return -softplus(-x)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    x = _float_act(input, "softshrink")
+    if lambd < 0:
+        raise RuntimeError(f"softshrink: lambd must be non-negative, got {lambd}")
+    # selects (not clamps), so the gradient at x = +-lambd is 0, as PyTorch's
+    return (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, 0.0))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    x = _float_act(input, "hardshrink")
+    return x.masked_fill((x >= -lambd) & (x <= lambd), 0.0)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
+    what = "prelu"
+    x = _float_act(input, what)
+    _check_tensor(weight, "weight", what)
+    if weight.ndim > 1:
+        raise RuntimeError(f"{what}: weight must be 0-D or 1-D, got shape {tuple(weight.shape)}")
+    k = weight.numel()
+    C = x.shape[1] if x.ndim >= 2 else 1  # PyTorch's channel count
+    if k != 1 and k != C:
+        raise RuntimeError(
+            f"{what}: weight has {k} values but the input has {C} channels (dim 1 of shape "
+            f"{tuple(x.shape)}); give one weight, or one per channel"
+        )
+    w = weight.reshape(()) if k == 1 else weight.reshape((-1,) + (1,) * (x.ndim - 2))
+    return x.where(x > 0, w * x)

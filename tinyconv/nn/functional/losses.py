@@ -1,4 +1,5 @@
-"""Losses: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits); reduction
+"""Losses: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), smooth_l1,
+huber, kl_div; reduction
 "mean" | "sum" | "none" as in PyTorch. Inputs (N, C) or (N, C, d1, ...) with class targets (N, ...).
 """
 
@@ -23,6 +24,8 @@ from .activations import log_softmax
 # names the last one as PyTorch names its node, so that `print(loss)` reads the same.
 _LOSS_NAMES = {
     "mse_loss": "MseLossBackward0",
+    "smooth_l1_loss": "SmoothL1LossBackward0",
+    "huber_loss": "HuberLossBackward0",
     "binary_cross_entropy": "BinaryCrossEntropyBackward0",
     "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
 }
@@ -423,3 +426,98 @@ def binary_cross_entropy_with_logits(
     if loss.dtype != out_dtype:
         loss = loss.to(out_dtype)
     return _reduce(loss, reduction, what)
+
+
+# -- smooth L1, Huber and KL divergence: compositions of elementwise ops ------------------------
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta=0 is
+    the L1 loss."""
+    what = "smooth_l1_loss"
+    _legacy_reduction(size_average, reduce, what)
+    _check_reduction(reduction, what)
+    if beta < 0:
+        raise RuntimeError(f"{what}: beta must be non-negative, got {beta}")
+    x, t = _loss_pair(input, target, what)
+    if beta == 0:
+        return l1_loss(x, t, reduction)
+    d = x - t
+    ad = d.abs()
+    # a select: each branch's gradient only where it is taken
+    loss = (d * d * (0.5 / beta)).where(ad < beta, ad - 0.5 * beta)
+    return _reduce(loss, reduction, what)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); delta * smooth_l1 (beta=delta)."""
+    what = "huber_loss"
+    _check_reduction(reduction, what)
+    if delta <= 0:
+        raise RuntimeError(f"{what}: delta must be positive, got {delta}")
+    x, t = _loss_pair(input, target, what)
+    d = x - t
+    ad = d.abs()
+    loss = (d * d * 0.5).where(ad < delta, (ad - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = _weighted(loss, weight, what)
+    return _reduce(loss, reduction, what)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL divergence with input as log-probabilities: target * (log target - input) (0 where
+    target is 0), or exp(target) * (target - input) with log_target. 'batchmean' divides the
+    sum by the batch size (the mathematical KL); 'mean' divides by every element."""
+    what = "kl_div"
+    _legacy_reduction(size_average, reduce, what)
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(
+            f"{what}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
+        )
+    if reduction == "mean":
+        warnings.warn(
+            "kl_div: reduction='mean' divides the total loss by both the batch size and the "
+            "support size; 'batchmean' divides only by the batch size, which is the KL "
+            "divergence. 'mean' will behave as 'batchmean' in a future PyTorch release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    x, t = _loss_pair(input, target, what)
+    if log_target:
+        loss = t.exp() * (t - x)
+    else:
+        # xlogy(t, t): 0 where t == 0; there its gradient (log 0 + 1) is nan, as PyTorch's
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * log 0, replaced just below
+            loss = (t * t.log()).where(t != 0, 0.0) - t * x
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(loss, reduction, what)
+
+
+def _legacy_reduction(size_average: Any, reduce: Any, what: str) -> None:
+    if size_average is not None or reduce is not None:
+        raise TypeError(
+            f"{what}: size_average and reduce are PyTorch's deprecated spellings; use "
+            "reduction='mean' | 'sum' | 'none'"
+        )

@@ -281,3 +281,49 @@ def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) 
 
 def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _shuffle_factor(v: Any, name: str, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{what}: {name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """`(*, C * r^2, H, W) -> (*, C, H * r, W * r)`: each group of r^2 channels becomes an
+    r x r block of pixels (sub-pixel convolution's upsampling). A reshape, a permute and a
+    reshape."""
+    what = "pixel_shuffle"
+    x = _check_tensor(input, "input", what)
+    r = _shuffle_factor(upscale_factor, "upscale_factor", what)
+    if x.ndim < 3:
+        raise RuntimeError(f"{what}: input must be at least 3-D (*, C, H, W), got {tuple(x.shape)}")
+    *lead, C, H, W = x.shape
+    if C % (r * r):
+        raise RuntimeError(
+            f"{what}: the channel dim (size {C}, shape {tuple(x.shape)}) must be divisible by "
+            f"upscale_factor ** 2 = {r * r}"
+        )
+    k = len(lead)
+    y = x.reshape(*lead, C // (r * r), r, r, H, W)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)  # (*, C', H, r, W, r)
+    return y.reshape(*lead, C // (r * r), H * r, W * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """`(*, C, H * r, W * r) -> (*, C * r^2, H, W)`: the inverse of pixel_shuffle."""
+    what = "pixel_unshuffle"
+    x = _check_tensor(input, "input", what)
+    r = _shuffle_factor(downscale_factor, "downscale_factor", what)
+    if x.ndim < 3:
+        raise RuntimeError(f"{what}: input must be at least 3-D (*, C, H, W), got {tuple(x.shape)}")
+    *lead, C, H, W = x.shape
+    if H % r or W % r:
+        raise RuntimeError(
+            f"{what}: height and width ({H}, {W}; shape {tuple(x.shape)}) must be divisible by "
+            f"downscale_factor={r}"
+        )
+    k = len(lead)
+    y = x.reshape(*lead, C, H // r, r, W // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H', W')
+    return y.reshape(*lead, C * r * r, H // r, W // r)

@@ -1,0 +1,448 @@
+"""More layers of PyTorch's nn (its constructor arguments, reprs and state-dict keys):
+Embedding, channel dropout (Dropout1d/2d/3d), Unflatten, PixelShuffle/PixelUnshuffle, the
+padding layers, more activations (PReLU, SELU, CELU, GLU, ...) and losses (SmoothL1Loss,
+HuberLoss, KLDivLoss). Each calls tinyconv.nn.functional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _dtype
+from ..autograd import grad_mode
+from ..creation import empty
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .layers import _Loss
+from .module import Module, Parameter
+
+
+class Embedding(Module):
+    """A lookup table: `weight (num_embeddings, embedding_dim)`, initialised N(0, 1) with the
+    `padding_idx` row zero; input `(*)` integer indices, output `(*, embedding_dim)`."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"Embedding: {n} must be a non-negative integer, got {v!r}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), "
+                    f"got {padding_idx}"
+                )
+            padding_idx = padding_idx % num_embeddings
+        if sparse:
+            raise NotImplementedError(
+                "Embedding: sparse=True (sparse gradients) is not supported by tinyconv"
+            )
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt), not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}), "
+                    f"got {tuple(_weight.shape)}"
+                )
+            self.weight = Parameter(_weight.detach(), not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with grad_mode.no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(
+            input,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse:
+            s += ", sparse=True"
+        return s
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is (a copy of) `embeddings (num, dim)`; frozen (no
+        gradient) unless freeze=False. The padding_idx row is kept as given."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, "
+                f"embedding_dim), got {getattr(embeddings, 'shape', type(embeddings).__name__)}"
+            )
+        rows, cols = embeddings.shape
+        return cls(
+            rows,
+            cols,
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=embeddings,
+            _freeze=freeze,
+        )
+
+
+class _DropoutNd(Module):
+    _fn: Any = None
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(
+                f"{type(self).__name__}: p (the dropout probability) must be between 0 and 1, "
+                f"got {p}"
+            )
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of `(N, C, L)` / `(C, L)` input with probability p (training)."""
+
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of `(N, C, H, W)` input with probability p (training)."""
+
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of `(N, C, D, H, W)` / `(C, D, H, W)` input with probability p."""
+
+    _fn = staticmethod(F.dropout3d)
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size` (Tensor.unflatten)."""
+
+    def __init__(self, dim: int | str, unflattened_size: Any) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class PixelShuffle(Module):
+    """`(*, C * r^2, H, W) -> (*, C, H * r, W * r)` (F.pixel_shuffle)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """`(*, C, H * r, W * r) -> (*, C * r^2, H, W)` (F.pixel_unshuffle)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+# -- padding layers: F.pad with a fixed padding and mode ----------------------------------
+
+
+class _PadNd(Module):
+    _dims = 0  # how many trailing dims are padded
+    _mode = "constant"
+
+    def __init__(self, padding: Any, value: float = 0.0) -> None:
+        super().__init__()
+        if isinstance(padding, (tuple, list)):
+            if len(padding) != 2 * self._dims:
+                raise ValueError(
+                    f"{type(self).__name__}: padding must be an int or a tuple of "
+                    f"{2 * self._dims} ints, got {padding!r}"
+                )
+            self.padding = tuple(padding)
+        else:
+            self.padding = (padding,) * (2 * self._dims)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self._mode == "constant":
+            return F.pad(input, self.padding, "constant", self.value)
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(padding, value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class _ZeroPadNd(_PadNd):
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+
+def _pad_layer(name: str, base: type, dims: int, mode: str, doc: str) -> type:
+    return type(name, (base,), {"_dims": dims, "_mode": mode, "__doc__": doc})
+
+
+ZeroPad1d = _pad_layer("ZeroPad1d", _ZeroPadNd, 1, "constant", "Pad the last dim with zeros.")
+ZeroPad2d = _pad_layer("ZeroPad2d", _ZeroPadNd, 2, "constant", "Pad the last 2 dims with zeros.")
+ZeroPad3d = _pad_layer("ZeroPad3d", _ZeroPadNd, 3, "constant", "Pad the last 3 dims with zeros.")
+ConstantPad1d = _pad_layer("ConstantPad1d", _ConstantPadNd, 1, "constant", "Pad with value.")
+ConstantPad2d = _pad_layer("ConstantPad2d", _ConstantPadNd, 2, "constant", "Pad with value.")
+ConstantPad3d = _pad_layer("ConstantPad3d", _ConstantPadNd, 3, "constant", "Pad with value.")
+ReflectionPad1d = _pad_layer("ReflectionPad1d", _PadNd, 1, "reflect", "Mirror-pad (no edge).")
+ReflectionPad2d = _pad_layer("ReflectionPad2d", _PadNd, 2, "reflect", "Mirror-pad (no edge).")
+ReflectionPad3d = _pad_layer("ReflectionPad3d", _PadNd, 3, "reflect", "Mirror-pad (no edge).")
+ReplicationPad1d = _pad_layer("ReplicationPad1d", _PadNd, 1, "replicate", "Repeat the edge.")
+ReplicationPad2d = _pad_layer("ReplicationPad2d", _PadNd, 2, "replicate", "Repeat the edge.")
+ReplicationPad3d = _pad_layer("ReplicationPad3d", _PadNd, 3, "replicate", "Repeat the edge.")
+CircularPad1d = _pad_layer("CircularPad1d", _PadNd, 1, "circular", "Wrap around.")
+CircularPad2d = _pad_layer("CircularPad2d", _PadNd, 2, "circular", "Wrap around.")
+CircularPad3d = _pad_layer("CircularPad3d", _PadNd, 3, "circular", "Wrap around.")
+
+
+# -- activations ----------------------------------------------------------------------------
+
+
+class Softmin(Module):
+    def __init__(self, dim: Any = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class _Plain(Module):
+    """An activation without arguments (repr `Name()`)."""
+
+    _fn: Any = None
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input)
+
+
+class Softsign(_Plain):
+    _fn = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Plain):
+    _fn = staticmethod(F.tanhshrink)
+
+
+class LogSigmoid(_Plain):
+    _fn = staticmethod(F.logsigmoid)
+
+
+class SELU(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class CELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (
+            ", inplace=True" if self.inplace else ""
+        )
+
+
+class Softshrink(Module):
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+
+class PReLU(Module):
+    """x where x > 0, else a * x, with a learnable slope a: one (num_parameters=1) or one per
+    channel; initialised to `init`."""
+
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
+            raise TypeError(f"PReLU: num_parameters must be an int, got {num_parameters!r}")
+        if num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
+        self.num_parameters, self.init = num_parameters, init
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        self.weight = Parameter(empty(num_parameters, dtype=dt))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with grad_mode.no_grad():
+            self.weight.fill_(self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+# -- losses ---------------------------------------------------------------------------------
+
+
+class SmoothL1Loss(_Loss):
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(Module):
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        super().__init__()
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(
+                "KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
+                f"got {reduction!r}"
+            )
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
