@@ -85,6 +85,16 @@ CASES = {
     "linear no bias": lambda T, F, x, y, v, m, img, w: F.linear(x, m.T),
     "linear 3-d": lambda T, F, x, y, v, m, img, w: F.linear(x[None], m.T, m[0]),
     "conv2d": lambda T, F, x, y, v, m, img, w: F.conv2d(img, w),
+    "interpolate nearest": lambda T, F, x, y, v, m, img, w: F.interpolate(img, scale_factor=2),
+    "interpolate bilinear": lambda T, F, x, y, v, m, img, w: F.interpolate(
+        img, size=(3, 5), mode="bilinear"
+    ),
+    "interpolate linear": lambda T, F, x, y, v, m, img, w: F.interpolate(x[None], 5, mode="linear"),
+    "unfold": lambda T, F, x, y, v, m, img, w: F.unfold(img, 2),
+    "fold": lambda T, F, x, y, v, m, img, w: F.fold(T.cat([x, y]).reshape(1, 4, 3), (2, 4), 2),
+    "embedding": lambda T, F, x, y, v, m, img, w: F.embedding(T.tensor([[1, 0]]), x),
+    "max_pool1d": lambda T, F, x, y, v, m, img, w: F.max_pool1d(x[None], 2),
+    "instance_norm": lambda T, F, x, y, v, m, img, w: F.instance_norm(img),
     "conv_transpose2d": lambda T, F, x, y, v, m, img, w: F.conv_transpose2d(img, w.transpose(0, 1)),
     "max_pool2d": lambda T, F, x, y, v, m, img, w: F.max_pool2d(img, 2),
     "adaptive_avg_pool2d": lambda T, F, x, y, v, m, img, w: F.adaptive_avg_pool2d(img, 4),
@@ -194,6 +204,8 @@ def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
         "pad",
         "conv2d",
         "conv_transpose2d",
+        "interpolate",
+        "unfold",
     ],
 )
 def test_kernel_backed_nodes_have_torchs_edges(case):
@@ -215,6 +227,8 @@ def test_kernel_backed_nodes_have_torchs_edges(case):
             "pad": lambda: F.pad(x, (1, 2, 0, 1), mode="reflect"),
             "conv2d": lambda: F.conv2d(x, w, b, 2, 1),
             "conv_transpose2d": lambda: F.conv_transpose2d(x, w, b, 2, 1, 1),
+            "interpolate": lambda: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
+            "unfold": lambda: F.unfold(x, 2, padding=1),
         }[case]()
         out.sum().backward()
         edges = [None if f is None else type(f).__name__ for f, _ in out.grad_fn.next_functions]
