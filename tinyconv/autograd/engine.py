@@ -159,13 +159,18 @@ def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:
     if node._retained is not None:
         kept = node._retained()
         if kept is not None:
-            if create_graph:
-                kept._grad = grad_out if kept._grad is None else kept._grad + grad_out
-            elif kept._grad is None:
-                kept._grad = Tensor._make(np.array(grad_out, copy=True), None, False)
-            else:
-                kept._grad._data += grad_out
+            _add_to_grad(kept, grad_out, create_graph)
     return grad_out
+
+
+def _add_to_grad(t: Any, g: Any, create_graph: bool) -> None:
+    """t.grad += g on a non-leaf (retain_grad, backward(inputs=...)): no hooks here."""
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+    elif t._grad is None:
+        t._grad = Tensor._make(np.array(g, copy=True), None, False)
+    else:
+        t._grad._data += g
 
 
 def _backward_node(
@@ -390,12 +395,8 @@ def backward(
             continue
         if t.grad_fn is None:
             accumulate_grad(t, g, create_graph)
-        elif create_graph:
-            t._grad = g if t._grad is None else t._grad + g
-        elif t._grad is None:
-            t._grad = Tensor._make(np.array(g, copy=True), None, False)
         else:
-            t._grad._data += g
+            _add_to_grad(t, g, create_graph)
 
 
 def grad(
