@@ -28,6 +28,7 @@ Observers (anomaly detection, the backward trace) can watch each step.
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,18 +47,25 @@ leaf_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
 
 
 class RemovableHandle:
-    """What `register_hook` returns: `handle.remove()` takes the hook out again
-    (also usable as `with handle:` to remove it at the end of the block)."""
+    """What `register_hook` (tensors) and `register_*_hook` (modules) return: `handle.remove()`
+    takes the hook out again; as a context manager, the hook lives for the `with` block.
+    It holds its hook dicts weakly, so a handle kept around does not keep them alive."""
 
-    _next_id = 0
+    next_id = 0
 
-    def __init__(self, hooks: dict) -> None:
-        self._hooks_ref = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
+    def __init__(self, hooks_dict: dict, *, extra_dict: Any = None) -> None:
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        extras = extra_dict if isinstance(extra_dict, (list, tuple)) else [extra_dict]
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras if d is not None)
 
     def remove(self) -> None:
-        self._hooks_ref.pop(self.id, None)
+        """Remove the hook (again is harmless)."""
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            d = ref()
+            if d is not None:
+                d.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -79,11 +87,11 @@ def register_hook(tensor: Any, hook: Callable) -> RemovableHandle:
         entry = leaf_hooks.get(key)
         if entry is None or entry[0]() is not tensor:
             ref = weakref.ref(tensor, lambda _r, key=key: leaf_hooks.pop(key, None))
-            entry = leaf_hooks[key] = (ref, {})
+            entry = leaf_hooks[key] = (ref, OrderedDict())  # (weakly referable, for handles)
         hooks = entry[1]
     else:
         if node._tensor_hooks is None:
-            node._tensor_hooks = {}
+            node._tensor_hooks = OrderedDict()
         hooks = node._tensor_hooks
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook

@@ -14,7 +14,6 @@ from it by `_Unpack`, whose backward also notes which outputs received a gradien
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -24,33 +23,6 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import functional as F
-
-
-class RemovableHandle:
-    """What `register_*_hook` returns: `handle.remove()` takes the hook out again; as a
-    context manager, the hook lives for the `with` block."""
-
-    next_id = 0
-
-    def __init__(self, hooks_dict: dict, *, extra_dict: Any = None) -> None:
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        extras = extra_dict if isinstance(extra_dict, (list, tuple)) else [extra_dict]
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras if d is not None)
-
-    def remove(self) -> None:
-        """Remove the hook (again is harmless)."""
-        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
-            d = ref()
-            if d is not None:
-                d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 class _HookState:

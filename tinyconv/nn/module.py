@@ -17,8 +17,9 @@ import numpy as np
 from .. import _dtype
 from .._args import _check_device
 from ..autograd import grad_mode
+from ..autograd.engine import RemovableHandle
 from ..tensor import Size, Tensor
-from .hooks import RemovableHandle, _HookState, setup_input_hook, setup_output_hook
+from .hooks import _HookState, setup_input_hook, setup_output_hook
 
 
 class Parameter(Tensor):
