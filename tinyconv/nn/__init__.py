@@ -1,6 +1,6 @@
 """Neural-network building blocks, as torch.nn: Module, Parameter, layers, losses."""
 
-from . import functional, hooks, init, utils
+from . import functional, grad, hooks, init, utils
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import (
     ELU,
@@ -203,6 +203,7 @@ __all__ = [
     "ZeroPad2d",
     "ZeroPad3d",
     "functional",
+    "grad",
     "hooks",
     "init",
     "utils",

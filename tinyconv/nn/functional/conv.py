@@ -24,6 +24,7 @@ from ._checks import (
     _same_dtype,
     _single,
 )
+from .padding import pad
 
 # -- convolution ------------------------------------------------------------------------
 
@@ -67,6 +68,17 @@ class Conv2d(Op):
         ctx.cols = None
         return gx, gw, gb, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # create_graph: the same two convolutions, as differentiable ops (see conv2d_input)
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        stride, pads, dilation, groups = ctx.config
+        gx = conv2d_input(x.shape, w, grad, stride, pads, dilation, groups) if need_x else None
+        gw = conv2d_weight(x, w.shape, grad, stride, pads, dilation, groups) if need_w else None
+        gb = grad.sum((0, 2, 3)) if need_b else None
+        return gx, gw, gb, None
+
 
 class ConvTranspose2d(Op):
     """The transposed convolution: conv2d's grad_input as a forward op (algorithm as in Conv2d)."""
@@ -91,6 +103,24 @@ class ConvTranspose2d(Op):
         gx, gw, gb = algo.conv_transpose2d_backward(
             grad, x, w, *ctx.config, need_input=need_x, need_weight=need_w, need_bias=need_b
         )
+        return gx, gw, gb, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # y = conv2d_input(w, x): its input gradient is conv2d of grad with the same weight, and
+        # its weight gradient the weight gradient of that conv2d, with x as its output gradient
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        stride, padding, _, dilation, groups = ctx.config
+        gx = gw = gb = None
+        if need_x:
+            gx = conv2d(grad, w, None, stride, padding, dilation, groups)
+            if gx.shape[2:] != x.shape[2:]:  # output_padding >= stride (allowed by dilation)
+                gx = gx[:, :, : x.shape[2], : x.shape[3]]
+        if need_w:
+            gw = conv2d_weight(grad, w.shape, x, stride, padding, dilation, groups)
+        if need_b:
+            gb = grad.sum((0, 2, 3))
         return gx, gw, gb, None
 
 
@@ -301,6 +331,182 @@ def conv_transpose2d(
         )
     y = ConvTranspose2d.apply(x, weight, b, (stride, pad, out_pad, dilation, int(groups)))
     return y.squeeze(0) if unbatched else y
+
+
+# -- the convolution's two gradients, as differentiable functions ----------------------------
+#
+# conv2d's backward is two convolutions: the input gradient is the transposed convolution of
+# the output gradient with the same weight, and the weight gradient is the correlation of the
+# input with the output gradient. Written here with conv_transpose2d and conv2d themselves
+# (Tensor ops with graphs), they are what conv2d's create_graph backward runs, so the gradient
+# of a gradient is one more convolution. tinyconv.nn.grad exposes them as torch.nn.grad does.
+
+
+def _grad_pads(padding: Any, what: str) -> tuple:
+    """padding as ((top, bottom), (left, right)): an int, a pair, or already that form (what
+    conv2d's asymmetric padding='same' normalises to)."""
+    if (
+        isinstance(padding, (tuple, list))
+        and len(padding) == 2
+        and all(isinstance(p, (tuple, list)) for p in padding)
+    ):
+        pads = tuple(tuple(int(v) for v in p) for p in padding)
+        if any(len(p) != 2 or min(p) < 0 for p in pads):
+            raise ValueError(
+                f"{what}: padding must be an int, a pair, or ((top, bottom), (left, right)) of "
+                f"non-negative ints, got {padding!r}"
+            )
+        return pads
+    ph, pw = _pair(padding, "padding", what, 0)
+    return (ph, ph), (pw, pw)
+
+
+def _grad_checks(
+    t: Any, name: str, weight_shape: tuple, grad_output: Any, groups: Any, what: str
+) -> None:
+    _check_tensor(t, name, what)
+    _check_tensor(grad_output, "grad_output", what)
+    if t.ndim != 4 or grad_output.ndim != 4 or len(weight_shape) != 4:
+        raise ValueError(
+            f"{what}: {name}, grad_output and the weight must be 4-D, got shapes "
+            f"{tuple(t.shape)}, {tuple(grad_output.shape)} and {tuple(weight_shape)}"
+        )
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+    if grad_output.shape[1] != weight_shape[0]:
+        raise ValueError(
+            f"{what}: grad_output has {grad_output.shape[1]} channels but the weight "
+            f"{tuple(weight_shape)} has {weight_shape[0]} output channels"
+        )
+
+
+def _expected_out(size: int, pads: tuple, k: int, s: int, d: int) -> int:
+    return (size + pads[0] + pads[1] - d * (k - 1) - 1) // s + 1
+
+
+def conv2d_input(
+    input_size: Any,
+    weight: Tensor,
+    grad_output: Tensor,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The gradient of conv2d with respect to its input, as torch.nn.grad.conv2d_input:
+    `conv_transpose2d(grad_output, weight)` with the output_padding that gives `input_size`.
+
+    input_size `(N, C, H, W)`; weight `(O, C // groups, kH, kW)`; grad_output `(N, O, OH, OW)`.
+    Differentiable in weight and grad_output.
+    """
+    what = "conv2d_input"
+    size = tuple(int(n) for n in input_size)
+    if len(size) != 4:
+        raise ValueError(f"{what}: input_size must be (N, C, H, W), got {input_size!r}")
+    _check_tensor(weight, "weight", what)
+    _grad_checks(weight, "weight", tuple(weight.shape), grad_output, groups, what)
+    stride = _pair(stride, "stride", what, 1)
+    dilation = _pair(dilation, "dilation", what, 1)
+    pads = _grad_pads(padding, what)
+    kh, kw = weight.shape[2:]
+    for n, p, k, s, d, o, axis in zip(
+        size[2:],
+        pads,
+        (kh, kw),
+        stride,
+        dilation,
+        grad_output.shape[2:],
+        ("height", "width"),
+        strict=True,
+    ):
+        if _expected_out(n, p, k, s, d) != o:
+            raise ValueError(
+                f"{what}: an input {axis} of {n} gives a conv2d output {axis} of "
+                f"{_expected_out(n, p, k, s, d)}, but grad_output has {o} "
+                f"(grad_output shape {tuple(grad_output.shape)})"
+            )
+    if size[1] != weight.shape[1] * groups or size[0] != grad_output.shape[0]:
+        raise ValueError(
+            f"{what}: input_size {size} does not fit weight {tuple(weight.shape)} with "
+            f"groups={groups} and grad_output {tuple(grad_output.shape)}"
+        )
+    # the transposed convolution's full output spans (OH - 1) s + d (kH - 1) + 1 rows of the
+    # padded input; conv2d read rows top .. top + H of it, so those are the input gradient
+    full = [
+        (o - 1) * s + d * (k - 1) + 1
+        for o, s, d, k in zip(grad_output.shape[2:], stride, dilation, (kh, kw), strict=True)
+    ]
+    if pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]:
+        # symmetric: conv_transpose2d crops the padding; output_padding adds the rows past the
+        # last window that conv2d's floor division left unread (their gradient is zero)
+        p = (pads[0][0], pads[1][0])
+        out_pad = tuple(n + 2 * pi - f for n, pi, f in zip(size[2:], p, full, strict=True))
+        return conv_transpose2d(grad_output, weight, None, stride, p, out_pad, groups, dilation)
+    # asymmetric ('same' with an even kernel): the whole transposed output, then its window
+    out_pad = tuple(max(0, p[0] + n - f) for p, n, f in zip(pads, size[2:], full, strict=True))
+    g = conv_transpose2d(grad_output, weight, None, stride, 0, out_pad, groups, dilation)
+    (top, _), (left, _) = pads
+    return g[:, :, top : top + size[2], left : left + size[3]]
+
+
+def conv2d_weight(
+    input: Tensor,
+    weight_size: Any,
+    grad_output: Tensor,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The gradient of conv2d with respect to its weight, as torch.nn.grad.conv2d_weight:
+    the correlation of the (padded) input with grad_output, itself a conv2d.
+
+    input `(N, C, H, W)`; weight_size `(O, C // groups, kH, kW)`; grad_output `(N, O, OH, OW)`.
+    Differentiable in input and grad_output.
+
+    grad_w[o, c, i, j] = sum over n, p, q of x_pad[n, c, s p + d i, s q + d j] g[n, o, p, q]:
+    a convolution over (p, q) of the input, with grad_output as the kernel, the roles of
+    stride and dilation swapped, and the batch as the channels summed over.
+    """
+    what = "conv2d_weight"
+    wsize = tuple(int(n) for n in weight_size)
+    _grad_checks(input, "input", wsize, grad_output, groups, what)
+    stride = _pair(stride, "stride", what, 1)
+    dilation = _pair(dilation, "dilation", what, 1)
+    pads = _grad_pads(padding, what)
+    N, C, H, W = input.shape
+    O, Cg, kh, kw = wsize
+    G = int(groups)
+    if C != Cg * G or O % G or grad_output.shape[0] != N:
+        raise ValueError(
+            f"{what}: input {tuple(input.shape)}, weight_size {wsize} (groups={G}) and "
+            f"grad_output {tuple(grad_output.shape)} do not fit together"
+        )
+    for n, p, k, s, d, o, axis in zip(
+        (H, W),
+        pads,
+        (kh, kw),
+        stride,
+        dilation,
+        grad_output.shape[2:],
+        ("height", "width"),
+        strict=True,
+    ):
+        if _expected_out(n, p, k, s, d) < o or o < 1:
+            raise ValueError(
+                f"{what}: grad_output {axis} {o} does not fit a conv2d of input {axis} {n} "
+                f"(kernel {k}, stride {s}, padding {p}, dilation {d})"
+            )
+    (t, b), (le, r) = pads
+    x = pad(input, (le, r, t, b)) if t or b or le or r else input
+    Hp, Wp = x.shape[2:]
+    # channels of group k and sample n become channel k N + n of a (Cg, G N, Hp, Wp) input ...
+    x = x.reshape(N, G, Cg, Hp, Wp).permute(2, 1, 0, 3, 4).reshape(Cg, G * N, Hp, Wp)
+    # ... and grad_output (N, O, OH, OW) the weight (O, N, OH, OW) of a G-group convolution
+    g = grad_output.transpose(0, 1)
+    gw = conv2d(x, g, None, stride=dilation, padding=0, dilation=stride, groups=G)
+    # (Cg, O, kH', kW'): kH' >= kH when the last window left rows unread; those are not taps
+    return gw.transpose(0, 1)[:, :, :kh, :kw]
 
 
 # -- 1-D convolutions: the 2-D ones on a height-1 image ------------------------------------

@@ -10,6 +10,7 @@ from ...autograd.ops import Op
 from ...kernels import pad as pad_k
 from ...tensor import Tensor
 from ._checks import _check_tensor
+from ._linear import linear_graph_backward
 
 # -- padding ----------------------------------------------------------------------------
 
@@ -44,6 +45,13 @@ class Pad(Op):
         # Constant padding: crop. Reflect/replicate/circular: each copied border
         # element sends its gradient back to the element it was copied from.
         return pad_k.pad_backward(grad, ctx.shape, ctx.pads, ctx.mode), None
+
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        # the padding with value 0: a constant fill is the affine part, not the linear one
+        return Pad.apply(t, (ctx.pads, ctx.mode, 0.0))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:

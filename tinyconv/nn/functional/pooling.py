@@ -11,6 +11,7 @@ from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...tensor import Tensor
 from ._checks import _batched, _check_spatial, _check_tensor, _pair, _single
+from ._linear import linear_graph_backward
 
 # -- pooling ----------------------------------------------------------------------------
 
@@ -52,6 +53,13 @@ class MaxPool2d(Op):
         )
         return gx, None, None
 
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        # with the argmax fixed, max pooling picks one element per window: a gather
+        return _gather_argmax(t, ctx.indices, ctx.shape, ctx.empty)
+
 
 class AvgPool2d(Op):
     torch_name = "AvgPool2DBackward0"
@@ -68,6 +76,12 @@ class AvgPool2d(Op):
     def backward(ctx, grad):
         # Each window's gradient is spread evenly over the elements it averaged.
         return pool_k.avg_pool2d_backward(grad, ctx.shape, *ctx.config), None
+
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        return AvgPool2d.apply(t, ctx.config)
 
 
 def _pool_args(
@@ -186,7 +200,7 @@ class AdaptiveAvgPool2d(Op):
 
     @staticmethod
     def forward(ctx, x, output_size, unbatched):
-        ctx.shape, ctx.unbatched = x.shape, unbatched
+        ctx.shape, ctx.unbatched, ctx.output_size = x.shape, unbatched, output_size
         return pool_k.adaptive_avg_pool2d_forward(x, output_size)
 
     @staticmethod
@@ -194,6 +208,12 @@ class AdaptiveAvgPool2d(Op):
         _check_adaptive_grad(grad, ctx.unbatched, "adaptive_avg_pool2d")
         # Each window's gradient is spread evenly over the pixels it averaged.
         return pool_k.adaptive_avg_pool2d_backward(grad, ctx.shape), None, None
+
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        return AdaptiveAvgPool2d.apply(t, ctx.output_size, ctx.unbatched)
 
 
 class AdaptiveMaxPool2d(Op):
@@ -213,6 +233,26 @@ class AdaptiveMaxPool2d(Op):
         _check_adaptive_grad(grad, ctx.unbatched, "adaptive_max_pool2d")
         # Each window's gradient goes to the element that won the max (windows may overlap).
         return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None, None
+
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        return _gather_argmax(t, ctx.indices, ctx.shape, None)
+
+
+def _gather_argmax(t: Tensor, indices: np.ndarray, shape: tuple, empty: Any) -> Tensor:
+    """t `(N, C, H, W)` read at the argmax positions `indices` `(N, C, OH, OW)` (into the
+    H*W plane), as a differentiable gather; windows in `empty` (no input tap) read 0."""
+    N, C, H, W = shape
+    idx = indices.reshape(N, C, -1)
+    if empty is not None:  # their index names a pixel they never read: read a zero instead
+        idx = np.where(empty.reshape(1, 1, -1), 0, idx)
+    out = t.reshape(N, C, H * W).gather(2, Tensor._make(idx, None, False))
+    if empty is not None:
+        keep = np.broadcast_to(~empty.reshape(1, 1, -1), idx.shape).astype(t.dtype)
+        out = out * Tensor._make(keep, None, False)
+    return out.reshape(indices.shape)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
