@@ -236,3 +236,249 @@ def test_adaptive_pools_gradgradcheck(size):
 def test_interpolate_gradgradcheck(kw):
     x = _t(np.random.default_rng(9).standard_normal((1, 2, 4, 5)))
     _ggc(lambda x: _sq(F.interpolate(x, **kw)), x)
+
+
+# -- activations, dropout, linear ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.leaky_relu(x, 0.2),
+        F.gelu,
+        lambda x: F.gelu(x, approximate="tanh"),
+        F.silu,
+        lambda x: F.elu(x, 0.7),
+        F.softplus,
+        lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+        lambda x: F.hardtanh(x, -0.5, 0.8),
+        F.relu6,
+        F.hardswish,
+        F.hardsigmoid,
+        F.mish,
+    ],
+)
+def test_activation_gradgradcheck(fn):
+    # values away from the kinks (+-3, 0, the clip bounds), where finite differences would
+    # straddle a jump of the first derivative
+    x = _t([[-4.1, -2.2, -0.9, -0.3], [0.35, 0.6, 1.3, 2.4], [3.7, 5.0, -6.0, 0.2]])
+    _ggc(lambda x: _sq(fn(x)), x)
+
+
+def test_dropout_gradgradcheck():
+    x = _t(np.random.default_rng(10).standard_normal((3, 4)))
+    tc.manual_seed(0)
+    mask = F.dropout(tc.ones(3, 4, dtype=tc.float64), 0.4).numpy()
+
+    def fn(x):
+        tc.manual_seed(0)  # the same mask at every evaluation
+        return _sq(F.dropout(x, 0.4))
+
+    _ggc(fn, x)
+    (g,) = tc.autograd.grad(fn(x).sum(), x, create_graph=True)
+    (gg,) = tc.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), 2 * mask * mask)
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_gradgradcheck(shape, bias):
+    rng = np.random.default_rng(11)
+    x, w = _t(rng.standard_normal(shape)), _t(rng.standard_normal((2, 4)))
+    b = _t(rng.standard_normal(2)) if bias else None
+    if bias:
+        _ggc(lambda x, w, b: _sq(F.linear(x, w, b)), x, w, b)
+    else:
+        _ggc(lambda x, w: _sq(F.linear(x, w)), x, w)
+
+
+# -- normalisation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3), (3, 2, 2, 3)])
+def test_batch_norm_train_gradgradcheck(affine, shape):
+    # the classic hard case: mean and variance depend on x, so the saved xhat and 1/std must
+    # not be treated as constants in the double backward
+    rng = np.random.default_rng(12)
+    x = _t(rng.standard_normal(shape))
+    C = shape[1]
+    if affine:
+        w, b = _t(rng.standard_normal(C)), _t(rng.standard_normal(C))
+        _ggc(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b)
+    else:
+        _ggc(lambda x: F.batch_norm(x, None, None, training=True), x)
+
+
+def test_batch_norm_train_with_running_stats_gradgradcheck():
+    rng = np.random.default_rng(13)
+    x, w, b = _t(rng.standard_normal((4, 2, 3))), _t(rng.random(2) + 0.5), _t(rng.random(2))
+
+    def fn(x, w, b):
+        rm, rv = tc.zeros(2, dtype=tc.float64), tc.ones(2, dtype=tc.float64)
+        return F.batch_norm(x, rm, rv, w, b, training=True, momentum=0.3, eps=1e-3)
+
+    _ggc(fn, x, w, b)
+
+
+def test_batch_norm_eval_gradgradcheck():
+    rng = np.random.default_rng(14)
+    x, w, b = _t(rng.standard_normal((3, 2, 2, 2))), _t(rng.random(2)), _t(rng.random(2))
+    rm, rv = tc.tensor(rng.standard_normal(2)), tc.tensor(rng.random(2) + 0.5)
+    _ggc(lambda x, w, b: _sq(F.batch_norm(x, rm, rv, w, b, training=False)), x, w, b)
+
+
+def test_batch_norm_double_backward_equals_the_composed_formula():
+    # batch norm written out in engine ops (mean, var, rsqrt: each with its own double
+    # backward) gives the same second derivative; a double backward that took the saved
+    # xhat and 1/std as constants would not (and the curvature here is far from zero)
+    rng = np.random.default_rng(15)
+    x = _t(rng.standard_normal((5, 2)))
+    v = tc.tensor(rng.standard_normal((5, 2)))
+
+    def composed(x):
+        c = x - x.mean(0, keepdim=True)
+        return c * ((c * c).mean(0, keepdim=True) + 1e-5).rsqrt()
+
+    got, want = [
+        tc.autograd.grad(
+            (lambda g: (g * g).sum())(tc.autograd.grad(f(x), x, v, create_graph=True)[0]), x
+        )[0].numpy()
+        for f in (lambda x: F.batch_norm(x, None, None, training=True), composed)
+    ]
+    assert np.abs(want).max() > 1e-2
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_gradgradcheck(affine):
+    rng = np.random.default_rng(16)
+    x = _t(rng.standard_normal((2, 3, 4)))
+    if affine:
+        w, b = _t(rng.standard_normal((3, 4))), _t(rng.standard_normal((3, 4)))
+        _ggc(lambda x, w, b: F.layer_norm(x, (3, 4), w, b), x, w, b)
+        w1, b1 = _t(rng.standard_normal(4)), _t(rng.standard_normal(4))
+        _ggc(lambda x, w, b: F.layer_norm(x, (4,), w, b), x, w1, b1)
+    else:
+        _ggc(lambda x: F.layer_norm(x, (4,)), x)
+
+
+def test_normalization_compositions_gradgradcheck():
+    rng = np.random.default_rng(17)
+    x = _t(rng.standard_normal((2, 4, 3)))
+    w, b = _t(rng.standard_normal(4)), _t(rng.standard_normal(4))
+    _ggc(lambda x, w, b: F.group_norm(x, 2, w, b), x, w, b)
+    _ggc(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), x, w, b)
+    _ggc(lambda x: F.local_response_norm(x, 3, alpha=0.5), x)
+    _ggc(lambda x: F.normalize(x, dim=1), x)
+
+
+# -- losses ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_gradgradcheck(reduction):
+    rng = np.random.default_rng(18)
+    x = _t(rng.standard_normal((4, 3)))
+    t = tc.tensor([0, 2, 1, 2])
+    w = tc.tensor([0.5, 2.0, 1.5], dtype=tc.float64)
+    _ggc(lambda x: F.cross_entropy(x, t, reduction=reduction), x)
+    _ggc(lambda x: F.cross_entropy(x, t, weight=w, ignore_index=1, reduction=reduction), x)
+    _ggc(lambda x: F.cross_entropy(x, t, weight=w, label_smoothing=0.2, reduction=reduction), x)
+    _ggc(lambda x: F.nll_loss(F.log_softmax(x, 1), t, weight=w, reduction=reduction), x)
+
+
+def test_cross_entropy_spatial_and_probability_targets_gradgradcheck():
+    rng = np.random.default_rng(19)
+    x = _t(rng.standard_normal((2, 3, 2, 2)))
+    t = tc.tensor(rng.integers(0, 3, (2, 2, 2)))
+    _ggc(lambda x: F.cross_entropy(x, t, label_smoothing=0.1), x)
+    p = tc.tensor(rng.dirichlet(np.ones(3), (2, 2, 2)).transpose(0, 3, 1, 2).copy())
+    _ggc(lambda x: F.cross_entropy(x, p), x)
+
+
+def test_nll_loss_gradgradcheck_in_its_input():
+    # nll_loss is linear in its input: the double backward flows to the incoming gradient
+    rng = np.random.default_rng(20)
+    x = _t(rng.standard_normal((3, 4)))
+    t = tc.tensor([3, 0, 1])
+    _ggc(lambda x: _sq(F.nll_loss(x, t, reduction="none")), x)
+    _ggc(lambda x: _sq(F.nll_loss(x, t)), x)
+
+
+def test_regression_and_binary_losses_gradgradcheck():
+    rng = np.random.default_rng(21)
+    x, y = _t(rng.standard_normal((3, 2))), _t(rng.standard_normal((3, 2)))
+    p, q = _t(rng.uniform(0.1, 0.9, (3, 2))), _t(rng.uniform(0.1, 0.9, (3, 2)))
+    pw = _t(rng.uniform(0.5, 2.0, 2))
+    w = tc.tensor(rng.uniform(0.5, 2.0, (3, 2)))
+    _ggc(lambda x, y: F.mse_loss(x, y), x, y)
+    _ggc(lambda p, q: F.binary_cross_entropy(p, q), p, q)
+    _ggc(lambda p, q: F.binary_cross_entropy(p, q, weight=w, reduction="sum"), p, q)
+    _ggc(lambda x, q: F.binary_cross_entropy_with_logits(x, q), x, q)
+    _ggc(lambda x, q, pw: F.binary_cross_entropy_with_logits(x, q, pos_weight=pw), x, q, pw)
+    _ggc(lambda x: _sq(F.l1_loss(x, y.detach(), reduction="none")), x)
+
+
+# -- every Function in nn.functional has a double backward -----------------------------------
+
+
+def test_every_functional_op_has_graph_backward():
+    import importlib
+    import inspect
+    import pkgutil
+
+    from tinyconv.autograd.function import Function
+
+    found = []
+    for info in pkgutil.iter_modules(F.__path__):
+        module = importlib.import_module(f"{F.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Function) and cls.__module__ == module.__name__:
+                found.append(cls)
+                assert cls.graph_backward is not None, f"{cls.__qualname__} has no graph_backward"
+    assert len(found) >= 20  # the walk found the ops (conv, pooling, losses, norms, ...)
+
+
+# -- a gradient penalty through a small CNN, against PyTorch -----------------------------------
+
+
+def _cnn_penalty(lib, F_, x, params, target, lam):
+    """loss + lam * ||d loss / d x||^2 through conv + max-pool + batch norm (train) + relu +
+    linear + cross-entropy; backward of the whole, through the create_graph gradient."""
+    w1, b1, gamma, beta, w2, b2 = params
+    h = F_.conv2d(x, w1, b1, stride=1, padding=1)
+    h = F_.max_pool2d(h, 2)
+    h = F_.batch_norm(h, None, None, gamma, beta, training=True)
+    h = F_.relu(h)
+    logits = F_.linear(h.flatten(1), w2, b2)
+    loss = F_.cross_entropy(logits, target)
+    (gx,) = lib.autograd.grad(loss, x, create_graph=True)
+    total = loss + lam * (gx * gx).sum()
+    total.backward()
+    return total
+
+
+@pytest.mark.torch
+def test_gradient_penalty_cnn_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(22)
+    arrays = [
+        rng.standard_normal((4, 2, 3, 3)) * 0.5,
+        rng.standard_normal(4) * 0.1,
+        rng.uniform(0.5, 1.5, 4),
+        rng.standard_normal(4) * 0.1,
+        rng.standard_normal((3, 4 * 3 * 3)) * 0.3,
+        rng.standard_normal(3) * 0.1,
+    ]
+    xa = rng.standard_normal((5, 2, 6, 6))
+    ta = np.array([0, 2, 1, 1, 0])
+    ours = [tc.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    x, xt = tc.tensor(xa, requires_grad=True), torch.tensor(xa, requires_grad=True)
+    got = _cnn_penalty(tc, F, x, ours, tc.tensor(ta), 0.7)
+    want = _cnn_penalty(torch, torch.nn.functional, xt, theirs, torch.tensor(ta), 0.7)
+    np.testing.assert_allclose(got.item(), want.item(), rtol=1e-12)
+    assert abs(want.item() - got.item()) < 1e-9
+    for a, b in zip([x, *ours], [xt, *theirs], strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-9)

@@ -19,6 +19,12 @@ from ._checks import _check_tensor, _float_act, _maybe_inplace
 # -- activations ------------------------------------------------------------------------
 
 
+def _const(a: np.ndarray) -> Tensor:
+    """An array as a Tensor outside the graph: a piecewise-constant factor (a mask, a slope)
+    in a create_graph backward, whose derivative is zero almost everywhere."""
+    return Tensor._make(np.asarray(a), None, False)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _check_tensor(input, "input", "relu").relu()
 
@@ -44,6 +50,12 @@ class LeakyRelu(Op):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # the slope is piecewise constant: a constant factor
+        return grad * _const(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype)), None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -88,6 +100,18 @@ class Gelu(Op):
             )
         return (grad * d).astype(grad.dtype, copy=False), None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.tanh:
+            t = ((x + x * x * x * 0.044715) * Gelu._K).tanh()
+            d = (t + 1) * 0.5 + x * 0.5 * (1 - t * t) * Gelu._K * (x * x * (3 * 0.044715) + 1)
+        else:
+            d = ((x * (1 / math.sqrt(2))).erf() + 1) * 0.5 + x * (x * x * -0.5).exp() * (
+                1 / math.sqrt(2 * math.pi)
+            )
+        return grad * d, None
+
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit; approximate='tanh' uses PyTorch's tanh formula."""
@@ -115,6 +139,12 @@ class Silu(Op):
         s = _sigmoid_np(x)
         return grad * (s * (1 + x * (1 - s)))  # (x s)' = s + x s (1 - s)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad * (s * (x * (1 - s) + 1))
+
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
@@ -141,6 +171,12 @@ class Elu(Op):
         return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(
             grad.dtype, copy=False
         ), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        neg = _const(x._data <= 0)
+        return grad * (x.clamp(max=0).exp() * ctx.alpha).where(neg, 1.0), None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -173,6 +209,12 @@ class Softplus(Op):
             None,
         )
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        below = _const(~(x._data * ctx.beta > ctx.threshold))
+        return grad * (x * ctx.beta).sigmoid().where(below, 1.0), None, None
+
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
@@ -198,6 +240,11 @@ class Hardtanh(Op):
         # where, not grad * inside: an infinite gradient arriving at a clipped element (e.g.
         # from log(relu6(x)) at x < 0) must give 0 there, not inf * 0 = nan, as in PyTorch
         return np.where(inside, grad, np.zeros((), grad.dtype)), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (inside,) = ctx.saved_tensors  # a mask: piecewise constant
+        return grad * _const(inside.astype(grad.dtype)), None, None
 
 
 def hardtanh(
@@ -233,6 +280,13 @@ class Hardswish(Op):
         d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
         return (grad * d).astype(grad.dtype, copy=False)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, mid = x._data <= -3, (x._data > -3) & (x._data < 3)
+        outer = _const((~lo & ~mid).astype(grad.dtype))  # 1 from 3 on (and at NaN), else 0
+        return grad * (x / 3 + 0.5).where(_const(mid), outer)
+
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6."""
@@ -256,6 +310,12 @@ class Hardsigmoid(Op):
         inside = (x > -3) & (x < 3)
         return np.where(inside, grad * float(np.float32(1 / 6)), 0).astype(grad.dtype, copy=False)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        d = ((x._data > -3) & (x._data < 3)) * float(np.float32(1 / 6))
+        return grad * _const(d.astype(grad.dtype))
+
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
@@ -277,6 +337,12 @@ class Mish(Op):
         t = np.tanh(np.logaddexp(0, x))
         # (x tanh(sp(x)))' = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
         return (grad * (t + x * (1 - t * t) * _sigmoid_np(x))).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        t = Softplus.apply(x, 1.0, math.inf).tanh()  # (no threshold: logaddexp, as forward)
+        return grad * (t + x * (1 - t * t) * x.sigmoid())
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:

@@ -26,6 +26,10 @@ class Dropout(Op):
     def backward(ctx, grad):
         return grad * ctx.mask, None
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad * Tensor._make(ctx.mask, None, False), None  # the mask is a constant
+
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""

@@ -43,6 +43,16 @@ class Linear(Op):
         gb = g2.sum(axis=0) if need_b else None
         return gx, gw, gb
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = grad.matmul(w) if need_x else None
+        gw = g2.transpose(0, 1).matmul(x.reshape(-1, x.shape[-1])) if need_w else None
+        gb = g2.sum(0) if need_b else None
+        return gx, gw, gb
+
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b; input `(*, in_features)`, weight `(out_features, in_features)`."""

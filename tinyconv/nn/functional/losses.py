@@ -5,6 +5,7 @@ huber, kl_div; reduction
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -15,7 +16,7 @@ from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...tensor import Tensor, _as_tensor, _to_array
 from ._checks import _check_tensor
-from .activations import log_softmax
+from .activations import Softplus, log_softmax
 
 # -- losses ----------------------------------------------------------------------------------
 
@@ -134,6 +135,17 @@ class NllLoss(Op):
         g = np.zeros(shape, dtype=grad.dtype)
         np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(-w_n * scale, 1), axis=1)
         return g, None, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # linear in grad: a constant (N, C, ...) array holding -w_n / (sum of w_n for 'mean')
+        # at each sample's target class, times grad
+        shape, _, safe_t, w_n, reduction = ctx.config
+        coef = np.zeros(shape, dtype=grad.dtype)
+        w = -w_n / w_n.sum() if reduction == "mean" else -w_n
+        np.put_along_axis(coef, np.expand_dims(safe_t, 1), np.expand_dims(w, 1), axis=1)
+        g = grad.unsqueeze(1) if reduction == "none" else grad
+        return Tensor._make(coef, None, False) * g, None, None, None, None
 
 
 def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
@@ -313,6 +325,21 @@ class BinaryCrossEntropy(Op):
             gt = sum_to_shape(grad * (log_1mp - log_p), t.shape, t.dtype)
         return gp, gt
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        p, t = ctx.saved_tensors
+        need_p, need_t = ctx.needs_input_grad
+        gp = gt = None
+        if need_p:
+            gp = sum_to_shape(
+                grad * (p - t) / (p * (1 - p)).clamp(min=1e-12), tuple(p.shape), p.dtype
+            )
+        if need_t:
+            with np.errstate(divide="ignore"):  # log(0) = -inf, clamped as in forward
+                log_p, log_1mp = p.log().clamp(min=-100), (-p).log1p().clamp(min=-100)
+            gt = sum_to_shape(grad * (log_1mp - log_p), tuple(t.shape), t.dtype)
+        return gp, gt
+
 
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
@@ -383,6 +410,32 @@ class BinaryCrossEntropyWithLogits(Op):
             gx = sum_to_shape(gx, x.shape, x.dtype)
         if gt is not None:
             gt = sum_to_shape(gt, t.shape, t.dtype)
+        return gx, gt, gpw
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x, t, pw = ctx.saved_tensors
+        need_x, need_t, need_pw = ctx.needs_input_grad
+        sig = x.sigmoid()
+        gx = gt = gpw = None
+        if pw is None:
+            if need_x:
+                gx = grad * (sig - t)
+            if need_t:
+                gt = grad * -x
+        else:
+            # softplus(-x) without a threshold: log(1 + e^-x), derivative -sigmoid(-x)
+            softplus_neg = Softplus.apply(-x, 1.0, math.inf)
+            if need_x:
+                gx = grad * (((pw - 1) * t + 1) * sig - pw * t)
+            if need_t:
+                gt = grad * ((pw - 1) * softplus_neg - x)
+            if need_pw:
+                gpw = sum_to_shape(grad * t * softplus_neg, tuple(pw.shape), pw.dtype)
+        if gx is not None:
+            gx = sum_to_shape(gx, tuple(x.shape), x.dtype)
+        if gt is not None:
+            gt = sum_to_shape(gt, tuple(t.shape), t.dtype)
         return gx, gt, gpw
 
 

@@ -90,6 +90,7 @@ class BatchNorm(Op):
         # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
         ctx.save_for_backward(x, weight, running_mean, running_var)
         ctx.xhat, ctx.r, ctx.axes, ctx.shape, ctx.training = xhat, r, axes, shape, training
+        ctx.eps = eps
         return y
 
     @staticmethod
@@ -122,6 +123,41 @@ class BatchNorm(Op):
                 gx *= rw.reshape(shape)
             else:
                 gx = grad * rw.reshape(shape)
+        return gx, gw, gb, None, None, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # The same formulas, but xhat and r recomputed from the input Tensor: in training
+        # they depend on x, and taking the saved arrays as constants would drop their share
+        # of the second derivative (silently). In eval they come from the running stats.
+        x, weight, running_mean, _ = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        axes, shape = ctx.axes, ctx.shape
+        if x.numel() == 0:  # nothing normalised: zero gradients, constants
+            z = Tensor._make(np.zeros(x.shape[1], grad.dtype), None, False)
+            gx = Tensor._make(np.zeros(x.shape, grad.dtype), None, False) if need_x else None
+            return gx, z if need_w else None, z if need_b else None, *(None,) * 5
+        if ctx.training:
+            centered = x - x.mean(axes, keepdim=True)
+            r = ((centered * centered).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+        else:
+            mean = running_mean._data.astype(x.dtype, copy=False).reshape(shape)
+            centered = x - Tensor._make(mean, None, False)
+            r = Tensor._make(ctx.r.reshape(shape), None, False)  # from running_var: constant
+        xhat = centered * r
+        gx = gw = gb = None
+        if need_w:
+            gw = (grad * xhat).sum(axes)
+        if need_b:
+            gb = grad.sum(axes)
+        if need_x:
+            gh = grad if weight is None else grad * weight.reshape(shape)
+            if ctx.training:  # r (gh - mean(gh) - xhat mean(gh xhat)), the means per channel
+                gx = r * (
+                    gh - gh.mean(axes, keepdim=True) - xhat * (gh * xhat).mean(axes, keepdim=True)
+                )
+            else:
+                gx = gh * r
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -216,7 +252,7 @@ class LayerNorm(Op):
         var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased, as PyTorch
         rstd = 1 / np.sqrt(var + eps)
         xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
-        ctx.axes = axes
+        ctx.axes, ctx.eps = axes, eps
         # the input, mean and rstd, as PyTorch (xhat can be the output itself, which an
         # in-place op on the output may change, and PyTorch allows that)
         ctx.save_for_backward(x, mean, rstd, weight)
@@ -248,6 +284,31 @@ class LayerNorm(Op):
             gw = (grad * xhat).sum(axis=batch)
         if nb:
             gb = grad.sum(axis=batch)
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # mean and rstd recomputed from the input Tensor (saved, they would be constants and
+        # the second derivative through them would be lost)
+        x, _, _, weight = ctx.saved_tensors
+        axes = ctx.axes
+        batch = tuple(range(x.ndim - len(axes)))
+        centered = x - x.mean(axes, keepdim=True)
+        rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+        xhat = centered * rstd
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        gx = gw = gb = None
+        if nx:
+            gxhat = grad * weight if weight is not None else grad
+            gx = rstd * (
+                gxhat
+                - gxhat.mean(axes, keepdim=True)
+                - xhat * (gxhat * xhat).mean(axes, keepdim=True)
+            )
+        if nw:
+            gw = (grad * xhat).sum(batch) if batch else grad * xhat
+        if nb:
+            gb = grad.sum(batch) if batch else grad * 1.0
         return gx, gw, gb, None, None
 
 
