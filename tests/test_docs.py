@@ -659,3 +659,37 @@ def test_the_unfold_snippet_runs_and_prints_what_the_doc_says(doc_text, capsys):
     claimed = re.search(r"prints `([^`]+)`", part).group(1)
     exec(compile(code, "conv_backprop.md", "exec"), {})  # noqa: S102 - the doc's own snippet
     assert capsys.readouterr().out.strip() == claimed
+
+
+def test_gradients_of_gradients_section_numbers(numbers, doc_text):
+    """Section 12's numbers: nn.grad's two convolutions on the three-channel example give the
+    hand-worked 24 and 21, and conv2d's create_graph backward runs them."""
+    import tinyconv
+    from tinyconv.nn.grad import conv2d_input, conv2d_weight
+
+    f32 = tinyconv.float32
+    x = tinyconv.tensor([numbers.X], dtype=f32)
+    w = tinyconv.tensor(numbers.W, dtype=f32)
+    g = tinyconv.tensor([numbers.G], dtype=f32)
+    dw = conv2d_weight(x, tuple(w.shape), g, stride=2, padding=1)
+    dx = conv2d_input(tuple(x.shape), w, g, stride=2, padding=1)
+    got_w = dw[numbers.DW_AT].item()
+    got_x = dx[(0, *numbers.DX_AT)].item()
+    assert (
+        f"conv2d_weight(x, (2, 3, 3, 3), g, stride=2, padding=1)[0, 0, 0, 0] = {got_w:g}   # dL/dw"
+        in (doc_text)
+    )
+    assert (
+        f"conv2d_input((1, 3, 5, 5), w, g, stride=2, padding=1)[0, 0, 1, 2] = {got_x:g}   # dL/dx"
+        in (doc_text)
+    )
+    assert (got_w, got_x) == (24, 21)
+    assert numbers.DW_AT == (0, 0, 0, 0) and numbers.DX_AT == (0, 1, 2)
+    # the shapes the section names
+    assert "`(1, 3, 7, 7)` to `(3, 1, 7, 7)`" in doc_text and "`(3, 2, 3, 3)`" in doc_text
+    xr = x.requires_grad_()
+    wr = tinyconv.tensor(numbers.W, dtype=f32, requires_grad=True)
+    y = tinyconv.nn.functional.conv2d(xr, wr, stride=2, padding=1)
+    gx, gw = tinyconv.autograd.grad(y, (xr, wr), g, create_graph=True)
+    assert type(gx.grad_fn).__name__ == "ConvTranspose2d"
+    np.testing.assert_array_equal(gw.detach().numpy(), dw.numpy())

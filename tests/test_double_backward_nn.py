@@ -482,3 +482,45 @@ def test_gradient_penalty_cnn_matches_torch():
     assert abs(want.item() - got.item()) < 1e-9
     for a, b in zip([x, *ours], [xt, *theirs], strict=True):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+# -- checkpoint ----------------------------------------------------------------------------
+
+
+def _penalty_grads(x, modules, segment, checkpointed):
+    from tinyconv.utils.checkpoint import checkpoint
+
+    params = [p for m in modules for p in m.parameters()]
+    for p in [x, *params]:
+        p.grad = None
+    h = modules[0](x)
+    y = checkpoint(segment, h, use_reentrant=False) if checkpointed else segment(h)
+    loss = (y * y).sum()
+    (gx,) = tc.autograd.grad(loss, x, create_graph=True)
+    (loss + (gx * gx).sum()).backward()
+    return [t.grad.numpy().copy() for t in [x, *params]]
+
+
+def test_checkpoint_double_backward_equals_the_plain_one():
+    # the segment reads `pre`'s weight too, which is also used before the segment: its
+    # gradient must count both uses exactly once
+    tc.manual_seed(0)
+    pre = tc.nn.Conv2d(2, 2, 1).double()
+    body = tc.nn.Sequential(tc.nn.Conv2d(2, 3, 3, padding=1), tc.nn.Tanh()).double()
+
+    def segment(h):
+        return F.conv2d(body(h)[:, :2], pre.weight)
+
+    x = _t(np.random.default_rng(23).standard_normal((2, 2, 5, 5)))
+    want = _penalty_grads(x, [pre, body], segment, False)
+    got = _penalty_grads(x, [pre, body], segment, True)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    _ggc(lambda x: tc.utils.checkpoint.checkpoint(segment, x, use_reentrant=False), x)
+
+
+def test_checkpoint_reentrant_refuses_a_double_backward():
+    x = _t(np.ones((2, 3)))
+    y = tc.utils.checkpoint.checkpoint(lambda t: (t * t).sum(), x, use_reentrant=True)
+    with pytest.raises(RuntimeError, match="use_reentrant=False"):
+        tc.autograd.grad(y, x, create_graph=True)

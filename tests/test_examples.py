@@ -635,3 +635,44 @@ def test_resnet_augmentation_shifts_and_flips():
     flipped = resnet.augment(x, pad=0, flip_prob=1.0).numpy()
     np.testing.assert_array_equal(flipped, x.numpy()[..., ::-1])
     np.testing.assert_array_equal(resnet.augment(x, pad=0, flip_prob=0.0).numpy(), x.numpy())
+
+
+# ===========================================================================================
+# examples/double_backward.py
+# ===========================================================================================
+
+
+@needs_sklearn
+def test_double_backward_example_checks_what_it_prints(capsys):
+    """(a) conv2d's gradient is nn.grad.conv2d_input / conv_transpose2d / conv2d_weight, (b) a
+    gradient penalty trains the digits LeNet with both hooks firing, (c) H v matches finite
+    differences."""
+    result = load("double_backward").main(["--steps", "3"])
+    out = capsys.readouterr().out
+    diffs = [float(v) for v in re.findall(r"\|  max = (\S+)", out)]
+    assert len(diffs) == 3 and max(diffs) < 1e-12, out
+    assert max(result["conv"][k] for k in ("input", "transposed", "weight")) < 1e-12
+    assert "made by a ConvTranspose2d node" in out
+    # the tensor hook printed the gradient arriving at conv1 once; the forward hook captured
+    assert out.count("tensor hook: gradient arriving at conv1's output, shape (64, 16, 8, 8)") == 1
+    assert "captured conv1's feature maps of shape (64, 16, 8, 8)" in out
+    steps = re.findall(r"step +(\d+): loss (\S+)  penalty (\S+)", out)
+    assert [int(s) for s, _, _ in steps] == [1, 2, 3]
+    assert all(float(p) > 0 for _, _, p in steps)
+    assert result["penalty"]["saliency"].shape == (8, 8)
+    rel = float(re.search(r"/ max \|H v\| = (\S+)", out).group(1))
+    assert rel < 1e-6 and result["hvp"]["relative_difference"] < 1e-6
+    np.testing.assert_allclose(result["hvp"]["hv"], result["hvp"]["fd"], rtol=1e-5, atol=1e-7)
+
+
+def test_double_backward_example_has_help():
+    res = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, "double_backward.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert res.returncode == 0, res.stderr
+    assert "--steps" in res.stdout and "--penalty" in res.stdout

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .._rng import _rng
-from ..autograd import grad_mode
+from ..autograd import engine, grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -72,6 +72,8 @@ class _Recompute(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple:
+        if ctx._graph_mode:  # backward(create_graph=True): gradients with graphs of their own
+            return _graph_backward(ctx, grad)
         run = ctx.run
         saved = iter(ctx.saved_tensors)
         tensor_needs = iter(run.arg_requires_grad)
@@ -100,6 +102,68 @@ class _Recompute(Function):
         return (None, *arg_grads, *leaf_grads)
 
 
+def _graph_backward(ctx: Any, grad: Tensor) -> tuple:
+    """The create_graph backward of a checkpointed segment: recompute it, then take its
+    gradient with create_graph=True, so the gradient can be differentiated again.
+
+    The recomputation runs on stand-ins for the arguments (detached, so the walk of
+    autograd.grad stays inside the segment and never reaches, through an argument's history,
+    a parameter the segment also reads); afterwards every edge of the new graph that points
+    at a stand-in is pointed at the argument itself, so the gradient's graph continues into
+    the graph outside the segment, as if the segment had never been checkpointed."""
+    run = ctx.run
+    if run.reentrant:
+        raise RuntimeError(
+            "checkpoint: a create_graph backward (a gradient of a gradient) cannot go through a "
+            "use_reentrant=True segment (PyTorch's reentrant checkpoint does not support it "
+            "either); use use_reentrant=False"
+        )
+    wired = iter(ctx.saved_tensors)  # in a create_graph backward: the arguments themselves
+    args: list = []
+    stand_ins: dict[int, Tensor] = {}
+    for is_tensor, plain in zip(ctx.arg_is_tensor, ctx.plain_args, strict=True):
+        if not is_tensor:
+            args.append(plain)
+            continue
+        a = next(wired)
+        d = a.detach().requires_grad_(a.requires_grad)
+        if a.requires_grad:
+            stand_ins[id(d)] = a
+        args.append(d)
+    with grad_mode.enable_grad():
+        out = run.recompute(args)
+    targets = [a for a in args if isinstance(a, Tensor) and id(a) in stand_ins] + run.leaves
+    found: list = [None] * len(targets)
+    if out.requires_grad and targets:
+        found = list(engine.grad(out, targets, grad, create_graph=True, allow_unused=True))
+        _graft(found, stand_ins, grad.grad_fn)
+    it = iter(found)
+    arg_grads = [next(it) if isinstance(a, Tensor) and id(a) in stand_ins else None for a in args]
+    return (None, *arg_grads, *it)
+
+
+def _graft(tensors: list, stand_ins: dict, stop: Any) -> None:
+    """Point every graph edge below `tensors` that leads to a stand-in at the tensor it
+    stands in for (its node, or itself if a leaf). The walk does not go below `stop` (the
+    incoming gradient's graph, made before the segment's recomputation)."""
+    seen: set[int] = set()
+    stack = [t.grad_fn for t in tensors if t is not None and t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is stop or id(node) in seen:
+            continue
+        seen.add(id(node))
+        edges = node.edges
+        if any(isinstance(e, Tensor) and id(e) in stand_ins for e in edges):
+            node.edges = tuple(
+                (stand_ins[id(e)].grad_fn or stand_ins[id(e)])
+                if isinstance(e, Tensor) and id(e) in stand_ins
+                else e
+                for e in edges
+            )
+        stack.extend(e for e in node.edges if isinstance(e, Function))
+
+
 class _Segment:
     """One checkpointed call: the function, its keyword arguments and the random state."""
 
@@ -113,6 +177,7 @@ class _Segment:
         self.leaves: list[Tensor] = []
         self.output: Tensor | None = None
         self.arg_requires_grad: list[bool] = []
+        self.reentrant = True
 
     def first_output(self, args: Sequence[Any]) -> Tensor:
         if self.output is not None:  # non-reentrant: computed already, with the graph on
@@ -177,6 +242,7 @@ def checkpoint(
             "use_reentrant=False (as in PyTorch)"
         )
     seg = _Segment(function, kwargs, preserve_rng_state, len(args))
+    seg.reentrant = bool(use_reentrant)
     seg.arg_requires_grad = [a.requires_grad for a in args if isinstance(a, Tensor)]
     if not grad_mode.is_grad_enabled():  # nothing will be recorded: just run it
         return _check_output(function(*args, **kwargs))

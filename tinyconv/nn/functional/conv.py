@@ -505,8 +505,9 @@ def conv2d_weight(
     # ... and grad_output (N, O, OH, OW) the weight (O, N, OH, OW) of a G-group convolution
     g = grad_output.transpose(0, 1)
     gw = conv2d(x, g, None, stride=dilation, padding=0, dilation=stride, groups=G)
-    # (Cg, O, kH', kW'): kH' >= kH when the last window left rows unread; those are not taps
-    return gw.transpose(0, 1)[:, :, :kh, :kw]
+    # (Cg, O, kH', kW'): kH' > kH when the last window left rows unread; those are not taps
+    gw = gw.transpose(0, 1)
+    return gw if gw.shape[2:] == (kh, kw) else gw[:, :, :kh, :kw]
 
 
 # -- 1-D convolutions: the 2-D ones on a height-1 image ------------------------------------
