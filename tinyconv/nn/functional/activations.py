@@ -244,7 +244,7 @@ class Hardtanh(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (inside,) = ctx.saved_tensors  # a mask: piecewise constant
-        return grad * _const(inside.astype(grad.dtype)), None, None
+        return grad.where(_const(inside), 0.0), None, None  # a select: inf * 0 is not nan
 
 
 def hardtanh(
@@ -313,8 +313,8 @@ class Hardsigmoid(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        d = ((x._data > -3) & (x._data < 3)) * float(np.float32(1 / 6))
-        return grad * _const(d.astype(grad.dtype))
+        inside = _const((x._data > -3) & (x._data < 3))
+        return (grad * float(np.float32(1 / 6))).where(inside, 0.0)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
