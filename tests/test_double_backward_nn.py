@@ -525,3 +525,27 @@ def test_checkpoint_reentrant_refuses_a_double_backward():
     y = tc.utils.checkpoint.checkpoint(lambda t: (t * t).sum(), x, use_reentrant=True)
     with pytest.raises(RuntimeError, match="use_reentrant=False"):
         tc.autograd.grad(y, x, create_graph=True)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: F.pad(x, (1, 2, 0, 1), "reflect"),
+        lambda x: F.max_pool2d(x, 2, 1),
+        lambda x: F.avg_pool2d(x, 2, 1, ceil_mode=True),
+        lambda x: F.adaptive_max_pool2d(x, (2, 3)),
+        lambda x: F.interpolate(x, size=(5, 6), mode="bilinear"),
+        lambda x: F.conv2d(x, x[:, :1, :2, :2].transpose(0, 1), stride=2, padding=1),
+    ],
+)
+def test_third_derivatives_through_linear_ops(op):
+    # the gradient's own create_graph backward: the backward-of-backward nodes (LinearBackward,
+    # conv2d_input/conv2d_weight) must themselves have a correct double backward
+    x = _t(_distinct((2, 2, 4, 4), 24).detach().numpy() * 0.3)  # (distinct: a stable argmax)
+
+    def first(x):
+        y = op(x)
+        (g,) = tc.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        return g
+
+    _ggc(first, x)
