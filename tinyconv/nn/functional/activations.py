@@ -243,8 +243,10 @@ class Hardtanh(Op):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        (inside,) = ctx.saved_tensors  # a mask: piecewise constant
-        return grad.where(_const(inside), 0.0), None, None  # a select: inf * 0 is not nan
+        (x,) = ctx.saved_tensors
+        # the mask is piecewise constant; a select, as backward (inf * 0 would be nan)
+        inside = _const(~((x._data <= ctx.lo) | (x._data >= ctx.hi)))
+        return grad.where(inside, 0.0), None, None
 
 
 def hardtanh(
@@ -307,6 +309,9 @@ class Hardsigmoid(Op):
         (x,) = ctx.saved_tensors
         # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its
         # numbers. Outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
+
+        # numbers
+        # numbers; outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
         inside = (x > -3) & (x < 3)
         return np.where(inside, grad * float(np.float32(1 / 6)), 0).astype(grad.dtype, copy=False)
 
