@@ -309,9 +309,6 @@ class Hardsigmoid(Op):
         (x,) = ctx.saved_tensors
         # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its
         # numbers. Outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
-
-        # numbers
-        # numbers; outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
         inside = (x > -3) & (x < 3)
         return np.where(inside, grad * float(np.float32(1 / 6)), 0).astype(grad.dtype, copy=False)
 
