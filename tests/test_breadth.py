@@ -560,6 +560,8 @@ CASES3 = {
     "var_mean unbiased": lambda T, a, v, b3, c3, z: T.var_mean(a, 0, False)[1],
     "randint_like": lambda T, a, v, b3, c3, z: T.randint_like(a, 3, 4),
     "randint_like dtype": lambda T, a, v, b3, c3, z: T.randint_like(a, 1, dtype=T.int32),
+    "divide": lambda T, a, v, b3, c3, z: T.divide(a, v.exp()),
+    "divide scalar": lambda T, a, v, b3, c3, z: T.divide(a, 4),
 }
 
 

@@ -367,6 +367,9 @@ def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _into(out, _as_tensor(input) / other, "div()")
 
 
+divide = div  # PyTorch's alias of div
+
+
 def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """Matrix product with broadcasting, `(..., n, k) @ (..., k, m)`; with out=, written into
     out."""

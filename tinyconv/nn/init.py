@@ -6,6 +6,9 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
+
+from .._rng import _rng
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -54,6 +57,49 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     with grad_mode.no_grad():
         return tensor.normal_(mean, std)
+
+
+def trunc_normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Tensor:
+    """Fill with N(mean, std^2) values conditioned on a <= x <= b (`a`, `b` are absolute bounds,
+    not multiples of std), any shape.
+
+    PyTorch samples through the inverse CDF; this draws normal values and redraws those that
+    fall outside [a, b]: the same distribution, different draws. Rejection needs [a, b] to hold
+    a fair share of the normal's mass, so an interval with less than 1e-4 of it raises (PyTorch
+    only warns when the mean is more than 2 std outside [a, b], then piles values up at a bound).
+    """
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be positive, got {std!r}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a!r}, b={b!r}")
+
+    def cdf(x: float) -> float:
+        return 0.5 * (1.0 + math.erf((x - mean) / (std * math.sqrt(2.0))))
+
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            UserWarning,
+            stacklevel=2,
+        )
+    mass = cdf(b) - cdf(a)
+    if mass < 1e-4:
+        raise ValueError(
+            f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.3g} of N({mean}, {std}^2)'s "
+            "mass; tinyconv samples by rejection and needs at least 1e-4"
+        )
+    n = tensor.numel()
+    rng = _rng()
+    values = np.empty(0)
+    while values.size < n:
+        # enough draws on average to fill the rest in one round, plus slack
+        draw = rng.normal(mean, std, int((n - values.size) / mass * 1.1) + 16)
+        values = np.concatenate([values, draw[(draw >= a) & (draw <= b)]])
+    with grad_mode.no_grad():
+        return tensor.copy_(Tensor(values[:n].reshape(tuple(tensor.shape))))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
