@@ -582,6 +582,45 @@ def test_load_state_dict_copies_values_and_assign(pt):
     assert a.fc.weight.requires_grad and float(a.fc.weight.sum()) == 16
 
 
+def _versioned(lib_nn):
+    """A module that bumped its state layout to version 2 and checks it on load, the way
+    torchvision's MNASNet does: PyTorch's _load_from_state_dict signature, called through."""
+
+    class Versioned(lib_nn.Module):
+        _version = 2
+
+        def __init__(self):
+            super().__init__()
+            self.fc = lib_nn.Linear(2, 3)
+            self.seen = []
+
+        def _load_from_state_dict(
+            self, state_dict, prefix, local_metadata, strict, missing, unexpected, errors
+        ):
+            self.seen.append((prefix, local_metadata.get("version"), strict))
+            super()._load_from_state_dict(
+                state_dict, prefix, local_metadata, strict, missing, unexpected, errors
+            )
+
+    return lib_nn.Sequential(Versioned())
+
+
+def test_state_dict_metadata_and_load_from_state_dict_protocol(pt):
+    a, b = _versioned(nn), _versioned(pt.nn)
+    sd_a, sd_b = a.state_dict(), b.state_dict()
+    want = {"": {"version": 1}, "0": {"version": 2}, "0.fc": {"version": 1}}
+    assert sd_a._metadata == sd_b._metadata == want
+    for model, sd in ((a, sd_a), (b, sd_b)):
+        model.load_state_dict(sd)  # with its metadata: the subclass sees its version
+        model.load_state_dict(dict(sd))  # a plain dict has none: version None, as PyTorch
+        model.load_state_dict(sd, assign=True)
+    assert a[0].seen == b[0].seen == [("0.", 2, True), ("0.", None, True), ("0.", 2, True)]
+    # assign reaches _load_from_state_dict through local_metadata, as in PyTorch
+    w = a[0].fc.weight
+    a.load_state_dict(a.state_dict(), assign=True)
+    assert a[0].fc.weight is not w
+
+
 class Shared(nn.Module):
     """make_shared's model at module level, so pickle can find its class."""
 

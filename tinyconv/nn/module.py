@@ -149,6 +149,10 @@ class Module:
     forward."""
 
     training: bool
+    # The layout version of this module's state, stored in state_dict()._metadata; a subclass
+    # that changes its layout bumps it and reads it back in _load_from_state_dict (PyTorch's
+    # protocol; torchvision's MNASNet, for one, relies on it).
+    _version: int = 1
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
@@ -651,6 +655,10 @@ class Module:
             given[: len(args)] = args[:3]
             destination, prefix, keep_vars = given
         out = OrderedDict() if destination is None else destination
+        if not hasattr(out, "_metadata"):
+            out._metadata = OrderedDict()
+        # per module, under its prefix without the trailing dot ('' for the root)
+        out._metadata[prefix[:-1]] = {"version": self._version}
         for name, p in self._parameters.items():
             if p is not None:
                 out[prefix + name] = p if keep_vars else p.detach()
@@ -666,12 +674,18 @@ class Module:
         self,
         state_dict: Mapping,
         prefix: str,
-        missing: list,
-        unexpected: list,
-        errors: list,
-        assign: bool,
+        local_metadata: dict,
+        strict: bool,
+        missing_keys: list,
+        unexpected_keys: list,
+        error_msgs: list,
     ) -> None:
-        """Load this module's own entries (`prefix` + name) from state_dict."""
+        """Load this module's own entries (`prefix` + name) from state_dict; PyTorch's
+        signature, which subclasses override (and call) with these seven arguments.
+        local_metadata is what state_dict() stored for this module ({'version': ...}), plus
+        'assign_to_params_buffers' when load_state_dict(assign=True)."""
+        missing, unexpected, errors = missing_keys, unexpected_keys, error_msgs
+        assign = bool(local_metadata.get("assign_to_params_buffers", False))
         local = {k: v for k, v in self._parameters.items() if v is not None}
         local.update(
             (k, v)
@@ -713,7 +727,7 @@ class Module:
                 with grad_mode.no_grad():
                     t._data[...] = arr.astype(t._data.dtype, copy=False)
                     t._vc[0] += 1  # an in-place write: saved-for-backward checks see it
-        for key in state_dict:
+        for key in state_dict if strict else ():
             if key.startswith(prefix):
                 first = key[len(prefix) :].split(".", 1)[0]
                 if first not in self._modules and first not in local:
@@ -730,13 +744,21 @@ class Module:
                 f"load_state_dict: state_dict must be a dict of name -> tensor, got "
                 f"{type(state_dict).__name__}"
             )
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
         missing: list = []
         unexpected: list = []
         errors: list = []
 
         def load(module: Module, sd: OrderedDict, prefix: str) -> None:
-            module._load_from_state_dict(sd, prefix, missing, unexpected, errors, assign)
+            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = True
+            # strict=True here as in PyTorch: unexpected keys are always collected (and
+            # returned); load_state_dict's own strict decides whether they raise
+            module._load_from_state_dict(
+                sd, prefix, local_metadata, True, missing, unexpected, errors
+            )
             for name, child in module._modules.items():
                 if child is not None:
                     child_prefix = prefix + name + "."
