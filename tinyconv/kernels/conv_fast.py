@@ -35,10 +35,10 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   on 2 cores): (16, 64, 32, 32) 3x3 pad 1 forward+backward 44 ms -> 9.2 ms
   (PyTorch 44 ms in the same run); stride 2: 7.1 ms (PyTorch 2.6 ms, whose
   strided depthwise backward is far faster than its stride-1 one).
-- Winograd (3x3, stride 1, no dilation, one group, float, at least 16 in
-  and out channels): winograd.py, F(4x4, 3x3) (F(2x2, 3x3) below 8x8
-  outputs), forward and both gradients; 2.25-4x fewer multiplications
-  (docs/winograd.md). Measured on c3 (32, 64, 56, 56) -> 64 forward+backward,
+- Winograd (3x3, stride 1, no dilation, one group, float; only with
+  conv_algorithm("winograd") for now, see _WINOGRAD_M): winograd.py,
+  F(4x4, 3x3) (F(2x2, 3x3) below 8x8 outputs), forward and both
+  gradients; 2.25-4x fewer multiplications (docs/winograd.md). Measured on c3 (32, 64, 56, 56) -> 64 forward+backward,
   1 thread, best of 5 interleaved with PyTorch (load ~6.5 on 2 cores):
   im2col layouts 750 ms, F(2x2) 716 ms, F(4x4) 429 ms, PyTorch 538 ms. Its
   float32 error is ~4x im2col's (1.2e-6 relative, docs/winograd.md).
@@ -86,7 +86,11 @@ _SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap thresh
 _TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
 _DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of columns at a time
-_WINOGRAD_M = 4  # "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)...
+# "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... Off by
+# default: F(4x4)'s float32 rounding (~4x im2col's per layer) compounded through a deep net
+# to 1e-3 relative error in densenet121's float32 gradients (PyTorch: 5e-7). Opt in with
+# conv_algorithm("winograd") where the speed matters more than the last digits.
+_WINOGRAD_M = 0
 _WINOGRAD_MIN_CHANNELS = 16  # ...when in and out channels both reach this (fewer: im2col wins)
 _WINOGRAD_MIN_SIZE = 8  # ...with F(2x2, 3x3) instead when the output is smaller than 8x8
 _WG_CHUNK_BYTES = 1 << 20  # winograd.py transforms about this many bytes of patches at a time
