@@ -38,7 +38,8 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
 - Winograd (3x3, stride 1, no dilation, one group, float; only with
   conv_algorithm("winograd") for now, see _WINOGRAD_M): winograd.py,
   F(4x4, 3x3) (F(2x2, 3x3) below 8x8 outputs), forward and both
-  gradients; 2.25-4x fewer multiplications (docs/winograd.md). Measured on c3 (32, 64, 56, 56) -> 64 forward+backward,
+  gradients; 2.25-4x fewer multiplications (docs/winograd.md).
+  Measured on c3 (32, 64, 56, 56) -> 64 forward+backward,
   1 thread, best of 5 interleaved with PyTorch (load ~6.5 on 2 cores):
   im2col layouts 750 ms, F(2x2) 716 ms, F(4x4) 429 ms, PyTorch 538 ms. Its
   float32 error is ~4x im2col's (1.2e-6 relative, docs/winograd.md).
