@@ -1,0 +1,95 @@
+"""One training step of each torchvision classification model, tinyconv against PyTorch.
+
+The models come from torchvision's own source, loaded by tests/zoo_loader.py as in
+tests/test_torchvision_zoo.py (same builders, inputs and weights). A step is forward,
+cross-entropy loss, backward and an SGD (momentum) step in float32, in train mode. Both
+libraries run with the same thread count (1 unless --threads says otherwise; NumPy's BLAS
+threads are pinned through the environment before NumPy is imported). Prints one row per
+model: median step time of each library and the ratio tinyconv / PyTorch.
+
+    python benchmarks/zoo_step.py [--threads N] [--repeats R] [--model resnet18 ...]
+
+Needs PyTorch and the torchvision wheel (TINYCONV_TORCHVISION_WHEEL, see zoo_loader).
+Benchmarks print; they never fail a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", action="append", help="builder names (default: all)")
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:0] = [root, os.path.join(root, "tests")]
+
+    import numpy as np
+    import torch
+    from zoo_loader import ZooPackage, find_wheel
+
+    import tinyconv
+
+    torch.set_num_threads(args.threads)
+    if hasattr(tinyconv, "set_num_threads"):
+        tinyconv.set_num_threads(args.threads)
+    wheel = find_wheel()
+    if wheel is None:
+        print("zoo_step: no torchvision wheel found (set TINYCONV_TORCHVISION_WHEEL)")
+        return
+    from test_torchvision_zoo import SPECS, _build, _load, _perturbed_state, _set_dropout
+
+    packages = {"torch": ZooPackage(wheel, "torch"), "tinyconv": ZooPackage(wheel, "tinyconv")}
+    print(f"threads={args.threads}  float32, train mode, forward + loss + backward + SGD step")
+    print(f"{'model':40s} {'input':>12s} {'torch ms':>10s} {'tinyconv ms':>12s} {'ratio':>7s}")
+    for spec in SPECS:
+        if args.model and spec.builder not in args.model:
+            continue
+        models = {lib: _build(packages[lib], spec) for lib in packages}
+        state = _perturbed_state(models["torch"], 0)
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((spec.batch, spec.channels, spec.size, spec.size))
+        x = x.astype(np.float32)
+        y = rng.integers(0, 10, spec.batch)
+        times = {}
+        for lib, model in models.items():
+            L = torch if lib == "torch" else tinyconv
+            _load(model, state, lib, "float32")
+            model.train()
+            _set_dropout(model, 0.0, {})
+            opt = L.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+            xt, yt = L.tensor(x), L.tensor(y)
+
+            def step(model=model, L=L, opt=opt, xt=xt, yt=yt) -> None:
+                out = model(xt)
+                outs = [o for o in out if o is not None] if isinstance(out, tuple) else [out]
+                loss = sum(L.nn.functional.cross_entropy(o, yt) for o in outs)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+            step()  # warm-up
+            samples = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                step()
+                samples.append(time.perf_counter() - t0)
+            times[lib] = sorted(samples)[len(samples) // 2]
+        shape = f"{spec.batch}x{spec.channels}x{spec.size}x{spec.size}"
+        print(
+            f"{spec.id:40s} {shape:>12s} {times['torch'] * 1e3:10.1f} "
+            f"{times['tinyconv'] * 1e3:12.1f} {times['tinyconv'] / times['torch']:7.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
