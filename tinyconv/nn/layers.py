@@ -503,6 +503,20 @@ class BCEWithLogitsLoss(_Loss):
 # -- normalization ---------------------------------------------------------------------------
 
 
+def _affine_parameters(module: Module, affine: bool, bias: bool, shape: Any, dt: Any) -> None:
+    """A norm layer's learnable scale (ones) and shift (zeros) of `shape`, or None for each,
+    registered as PyTorch does (so state dicts and reprs agree)."""
+    if affine:
+        module.weight = Parameter(ones(shape, dtype=dt))
+        if bias:
+            module.bias = Parameter(zeros(shape, dtype=dt))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _NormBase(Module):
     """Shared by the batch and instance norms: learnable per-channel weight and bias, running
     statistics as buffers (PyTorch's arguments, state-dict keys and repr)."""
@@ -533,15 +547,7 @@ class _NormBase(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dt))
-            if bias:
-                self.bias = Parameter(zeros(num_features, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, num_features, dt)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dt))
             self.register_buffer("running_var", ones(num_features, dtype=dt))
@@ -983,15 +989,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(ones(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(zeros(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, dt)
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:

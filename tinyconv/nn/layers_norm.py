@@ -8,12 +8,11 @@ import warnings
 from typing import Any
 
 from .. import _dtype
-from ..creation import ones, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .layers import _NormBase
-from .module import Module, Parameter
+from .layers import _affine_parameters, _NormBase
+from .module import Module
 
 
 class GroupNorm(Module):
@@ -47,15 +46,7 @@ class GroupNorm(Module):
             affine,
         )
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dt))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, num_channels, dt)
 
     def reset_parameters(self) -> None:
         if self.affine:
