@@ -27,11 +27,15 @@ def _dim(d: Any, ndim: int, what: str) -> int:
     return builtins.int(d) % n
 
 
-def _dims(dim: Any, ndim: int, what: str) -> Any:
-    """None (all dims), one dim, or a tuple of dims, normalised."""
+def _dims(dim: Any, ndim: int, what: str, empty_all: bool = False) -> Any:
+    """None (all dims), one dim, or a tuple of dims, normalised. `empty_all`: an empty
+    tuple or list means every dim (PyTorch's rule for sum, mean, var, amax, norm, ...),
+    not none of them."""
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
+        if empty_all and not dim:
+            return tuple(range(ndim))
         dims = tuple(_dim(d, ndim, what) for d in dim)
         if len(set(dims)) != len(dims):
             raise ValueError(f"{what}: dim {tuple(dim)} names a dimension twice")

@@ -29,13 +29,28 @@ def _float(x: Any) -> Any:
     return x if x._data.dtype.kind == "f" else x.to(_dtype.get_default_dtype())
 
 
-def _index_tensor(index: Any, what: str, name: str = "index") -> np.ndarray:
+def _index_tensor(
+    index: Any, what: str, name: str = "index", int32: bool = True, empty_any: bool = False
+) -> np.ndarray:
+    """The index as int64. PyTorch's dtype rules: int64, or int32 where `int32` (gather,
+    scatter, index_select, index_add, ...; not take); an empty index of any dtype where
+    `empty_any` (gather and scatter)."""
     arr = index._data if isinstance(index, _t.Tensor) else np.asarray(index)
-    if arr.dtype.kind not in "iu":
+    ok = arr.dtype == np.int64 or (int32 and arr.dtype == np.int32)
+    if not ok and not (empty_any and arr.size == 0):
         raise RuntimeError(
-            f"{what}: {name} must be an int64 tensor, got dtype {dtype_name(arr.dtype)}"
+            f"{what}: {name} must be an int64{' or int32' if int32 else ''} tensor, got "
+            f"dtype {dtype_name(arr.dtype)}"
         )
     return arr.astype(np.int64, copy=False)
+
+
+def _empty_index_like(idx: np.ndarray, ndim: int) -> np.ndarray:
+    """An empty gather/scatter index with `ndim` dims (PyTorch skips the shape checks for an
+    empty index; padding it to the input's dims lets the op run on it unchanged)."""
+    if idx.ndim == ndim:
+        return idx
+    return np.zeros((0,) + (1,) * (ndim - 1), np.int64) if ndim else idx
 
 
 def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: Any = None) -> None:
@@ -311,6 +326,9 @@ class TensorMath:
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
         """log(sum(exp(x))) over `dim` (an int or a tuple), computed without overflow."""
         x = _float(self)
+        if isinstance(dim, (tuple, list)) and not dim and x._data.ndim:
+            # PyTorch reduces nothing and then fails to write the result (a RuntimeError)
+            raise RuntimeError("logsumexp(): dim must name at least one dimension, got []")
         axis = _dims(dim, x._data.ndim, "logsumexp()")
         if axis == ():  # a 0-d tensor: logsumexp of one value is the value
             return x.clone()
@@ -379,10 +397,16 @@ class TensorMath:
         """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has
         index's shape."""
         d = _dim(dim, self._data.ndim, "gather()")
-        idx = _index_tensor(index, "gather()")
-        _check_gather_index(self, d, idx, "gather()")
+        idx = _index_tensor(index, "gather()", empty_any=True)
+        if idx.size == 0 and idx.ndim != self._data.ndim and self._data.ndim:
+            # any empty index is accepted, and the result has its shape
+            out = _t.ops_extra.Gather.apply(self, d, _empty_index_like(idx, self._data.ndim))
+            return out.reshape(idx.shape)
+        if idx.size:
+            _check_gather_index(self, d, idx, "gather()")
         if self._data.ndim == 0:
-            return _t.ops_extra.Gather.apply(self.reshape(1), 0, idx.reshape(1)).reshape(idx.shape)
+            flat = idx.reshape(-1)  # (an empty index included)
+            return _t.ops_extra.Gather.apply(self.reshape(1), 0, flat).reshape(idx.shape)
         return _t.ops_extra.Gather.apply(self, d, idx)
 
     def _scatter(
@@ -394,7 +418,9 @@ class TensorMath:
                 "(use scatter_add, or scatter without reduce)"
             )
         d = _dim(dim, self._data.ndim, what)
-        idx = _index_tensor(index, what)
+        idx = _index_tensor(index, what, empty_any=True)
+        if idx.size == 0:  # PyTorch checks nothing more (src's shape and dtype included)
+            idx = _empty_index_like(idx, self._data.ndim)
         if src is None and value is None:
             raise TypeError(f"{what}: expected src (a tensor) or value (a number)")
         if src is not None and not isinstance(src, _t.Tensor):
@@ -405,10 +431,12 @@ class TensorMath:
                     f"{what}: expected self.dtype to be equal to src.dtype, got "
                     f"{dtype_name(self._data.dtype)} and {dtype_name(src._data.dtype)}"
                 )
-            _check_gather_index(self, d, idx, what, src._data)
+            if idx.size:
+                _check_gather_index(self, d, idx, what, src._data)
             s = src
         else:
-            _check_gather_index(self, d, idx, what)
+            if idx.size:
+                _check_gather_index(self, d, idx, what)
             s = value.item() if isinstance(value, _t.Tensor) else value
         return _t.ops_extra.Scatter.apply(self, d, idx, s, add)
 
@@ -888,7 +916,9 @@ class TensorMath:
         return _t.ops_extra.Trace.apply(self)
 
     def count_nonzero(self, dim: Any = None) -> Any:
-        axis = None if dim is None else _dims(dim, self._data.ndim, "count_nonzero()")
+        axis = (
+            None if dim is None else _dims(dim, self._data.ndim, "count_nonzero()", empty_all=True)
+        )
         return _t.Tensor._make(
             np.asarray(np.count_nonzero(self._data, axis=axis), dtype=np.int64), None, False
         )
@@ -899,7 +929,7 @@ class TensorMath:
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
             return x.sum(dim, keepdim)
-        axis = None if dim is None else _dims(dim, x._data.ndim, "nansum()")
+        axis = None if dim is None else _dims(dim, x._data.ndim, "nansum()", empty_all=True)
         return _t.ops_extra.Nansum.apply(x, axis, keepdim)
 
     def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
@@ -1123,7 +1153,7 @@ class TensorMath:
 
     def take(self, index: Any) -> Any:
         """self.flatten()[index]: the result has index's shape."""
-        idx = _index_tensor(index, "take()")
+        idx = _index_tensor(index, "take()", int32=False)
         n = self._data.size
         if idx.size and (idx.min() < -n or idx.max() >= n):
             bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())

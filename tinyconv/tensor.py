@@ -383,6 +383,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
+    def is_complex(self) -> bool:
+        return False  # tinyconv has no complex dtypes
+
+    def is_signed(self) -> bool:
+        """True for signed integer and floating dtypes (not uint8 or bool)."""
+        return self._data.dtype.kind in "if"
+
     def element_size(self) -> int:
         return self._data.itemsize
 
@@ -684,7 +691,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
 
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        axis = None if dim is None else _dims(dim, self._data.ndim, "sum()")
+        axis = None if dim is None else _dims(dim, self._data.ndim, "sum()", empty_all=True)
         return ops.Sum.apply(self, axis, keepdim, None if dtype is None else as_dtype(dtype))
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -694,7 +701,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
                 f"mean(): input dtype must be floating point, got {dtype_name(x._data.dtype)}; "
                 "convert with .float() or pass dtype="
             )
-        return ops.Mean.apply(x, _dims(dim, self._data.ndim, "mean()"), keepdim)
+        return ops.Mean.apply(x, _dims(dim, self._data.ndim, "mean()", empty_all=True), keepdim)
 
     def var(
         self,
@@ -713,7 +720,23 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
                 dim = unbiased
         what = "std()" if _op is ops.Std else "var()"
         x = self._float_input(what)
-        return (_op or ops.Var).apply(x, _dims(dim, self._data.ndim, what), corr, keepdim)
+        if (
+            isinstance(dim, (tuple, list))
+            and not dim
+            and x._data.ndim
+            and grad_mode.enabled
+            and x._requires_grad
+        ):
+            # PyTorch reduces every dim (tinyconv too), but its backward then divides by
+            # 1 - correction instead of n - correction: a wrong gradient tinyconv will not copy
+            raise RuntimeError(
+                f"{what}: dim=[] (every dim) on a tensor that requires grad is refused: "
+                "PyTorch 2.13's gradient for it uses the wrong degrees of freedom; "
+                "pass dim=None"
+            )
+        return (_op or ops.Var).apply(
+            x, _dims(dim, self._data.ndim, what, empty_all=True), corr, keepdim
+        )
 
     def std(
         self,
@@ -758,12 +781,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         return self._max_min(dim, keepdim, True, "min()")
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        axis = _dims(dim, self._data.ndim, "amax()")
+        axis = _dims(dim, self._data.ndim, "amax()", empty_all=True)
         _check_reduce_empty(self._data, axis, "amax()")
         return ops.Amax.apply(self, axis, keepdim, False)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        axis = _dims(dim, self._data.ndim, "amin()")
+        axis = _dims(dim, self._data.ndim, "amin()", empty_all=True)
         _check_reduce_empty(self._data, axis, "amin()")
         return ops.Amax.apply(self, axis, keepdim, True)
 
@@ -798,7 +821,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
                 f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
                 + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else "")
             )
-        return ops.Norm.apply(x, builtins.float(p), _dims(dim, x._data.ndim, "norm()"), keepdim)
+        return ops.Norm.apply(
+            x, builtins.float(p), _dims(dim, x._data.ndim, "norm()", empty_all=True), keepdim
+        )
 
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:

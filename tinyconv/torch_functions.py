@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _tensor_extra
+from . import _dtype, _tensor_extra
 from ._args import _dim
 from ._dtype import dtype_name
 from ._tensor_math import _result_type, _where
@@ -399,6 +399,59 @@ def is_tensor(obj: Any) -> bool:
 
 def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
+
+
+def is_complex(t: Tensor) -> bool:
+    """False: tinyconv has no complex dtypes."""
+    return t.is_complex()
+
+
+class finfo:
+    """Machine limits of a floating dtype (default: the default dtype), as torch.finfo:
+    bits, eps, max, min, tiny (= smallest_normal), resolution (Python numbers) and dtype
+    (its name). tinyconv's dtypes are NumPy's, so the values are np.finfo's."""
+
+    def __init__(self, type: Any = None) -> None:  # noqa: A002 (PyTorch's argument name)
+        d = _dtype.get_default_dtype() if type is None else _dtype.as_dtype(type)
+        if d.kind != "f":
+            raise TypeError(
+                f"finfo(): expected a floating point dtype, got {dtype_name(d)} (use iinfo)"
+            )
+        info = np.finfo(d)
+        self.bits = builtins.int(info.bits)
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = 10.0 ** -builtins.int(info.precision)  # (np.finfo rounds it to the dtype)
+        self.dtype = dtype_name(d).split(".")[1]
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+            f"dtype={self.dtype})"
+        )
+
+
+class iinfo:
+    """Limits of an integer dtype, as torch.iinfo: bits, min, max (Python ints), dtype."""
+
+    def __init__(self, type: Any) -> None:  # noqa: A002 (PyTorch's argument name)
+        d = _dtype.as_dtype(type)
+        if d.kind not in "iu":
+            raise TypeError(
+                f"iinfo(): expected an integer dtype, got {dtype_name(d)}"
+                + (" (use finfo)" if d.kind == "f" else "")
+            )
+        info = np.iinfo(d)
+        self.bits = builtins.int(info.bits)
+        self.min = builtins.int(info.min)
+        self.max = builtins.int(info.max)
+        self.dtype = dtype_name(d).split(".")[1]
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 def isclose(

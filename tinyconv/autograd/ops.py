@@ -970,11 +970,16 @@ def _centered_graph(a: Any, axis: Any) -> Any:
         return a - a.sum(dim=axis, keepdim=True) / n
 
 
-def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any) -> np.ndarray:
+def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any, full: bool = False) -> np.ndarray:
     # var = sum (a - mean)^2 / dof  =>  dvar/da = 2 (a - mean) / dof
     # (the mean's own dependence on a cancels, because sum(a - mean) = 0). dof is not
     # clamped here, as in PyTorch: n = 1 gives 2 * 0 / 0 = nan, dof < 0 a finite -0.
+    # Except in a full reduction (dim=None) without degrees of freedom, where PyTorch's
+    # gradient is grad * inf wherever a differs from its mean (its sign is grad's, not
+    # a - mean's) and nan where it equals the mean (checked against torch 2.13).
     with np.errstate(divide="ignore", invalid="ignore"):
+        if full and dof <= 0:
+            return (g * np.inf * np.abs(centered)).astype(centered.dtype, copy=False)
         return (g * (2 / dof if dof else np.inf) * centered).astype(centered.dtype, copy=False)
 
 
@@ -993,7 +998,7 @@ class Var(Op):
         (a,) = ctx.saved_tensors
         centered, _ = _centered(a, ctx.axis)
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
-        return _var_backward(g, centered, ctx.dof), None, None, None
+        return _var_backward(g, centered, ctx.dof, ctx.axis is None), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -1004,7 +1009,7 @@ class Var(Op):
             # no degrees of freedom in a full reduction: PyTorch's gradient is a constant
             g = _expand_back(grad._data, a._data.shape, ctx.axis, ctx.keepdims)
             return (
-                _const(_var_backward(g, _centered(a._data, ctx.axis)[0], ctx.dof)),
+                _const(_var_backward(g, _centered(a._data, ctx.axis)[0], ctx.dof, True)),
                 None,
                 None,
                 None,
@@ -1041,7 +1046,7 @@ class Std(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(out == 0, np.zeros((), grad.dtype), grad / (2 * out))  # d sqrt(v)/dv
         g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
-        return _var_backward(g, centered, ctx.dof), None, None, None
+        return _var_backward(g, centered, ctx.dof, ctx.axis is None), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -1049,6 +1054,8 @@ class Std(Op):
         with np.errstate(divide="ignore", invalid="ignore"):
             g = _select(out._data == 0, _zero(grad), grad / (2 * out))
             g = _kept_graph(g, a._data.shape, ctx.axis)
+            if ctx.dof <= 0 and ctx.axis is None:  # as _var_backward's full reduction
+                return g * np.inf * _centered_graph(a, None).abs(), None, None, None
             return (
                 g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
                 None,

@@ -27,7 +27,6 @@ from .ops import (
     _full_index,
     _kept_graph,
     _linked,
-    _output,
     _select,
     _zero,
 )
@@ -553,23 +552,25 @@ class Logsumexp(Op):
         with np.errstate(divide="ignore"):
             out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
         out = out.astype(a.dtype, copy=False)
+        ctx.kept_shape = out.shape
+        if not keepdims:
+            out = np.squeeze(out, axis=axis)
+        # the returned array itself is saved, so an in-place write to the output is caught
+        # by its version counter (a squeezed copy saved instead would slip through)
         ctx.save_for_backward(a, out)
-        ctx.axis = axis
-        return out if keepdims else np.squeeze(out, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        g = grad.reshape(out.shape)
-        return g * np.exp(a - out), None, None  # d lse / d a_i = softmax_i
+        shape = ctx.kept_shape
+        return grad.reshape(shape) * np.exp(a - out.reshape(shape)), None, None  # softmax_i
 
     @staticmethod
     def graph_backward(ctx, grad):
         a, out = ctx.saved_tensors
-        if isinstance(out, np.ndarray):  # keepdim=False: saved is the output before its squeeze
-            out = _output(ctx, np.squeeze(out, axis=ctx.axis)).reshape(out.shape)
-        g = grad.reshape(tuple(out.shape))
-        return g * (a - out).exp(), None, None
+        shape = ctx.kept_shape
+        return grad.reshape(shape) * (a - out.reshape(shape)).exp(), None, None
 
 
 class Cumsum(Op):
@@ -713,6 +714,8 @@ class Scatter(Op):
             else "ScatterBackward1"
         )
         out = a.copy()
+        if index.size == 0:  # nothing written (src may then have any shape)
+            return out
         where = _full_index(index, axis)
         vals = src[tuple(slice(0, s) for s in index.shape)] if isinstance(src, np.ndarray) else src
         if reduce_add:
@@ -732,7 +735,8 @@ class Scatter(Op):
         if ctx.needs_input_grad[3]:
             shape, dtype = ctx.src_meta
             gs = np.zeros(shape, dtype=dtype)
-            gs[tuple(slice(0, s) for s in ctx.index.shape)] = grad[where]
+            if ctx.index.size:
+                gs[tuple(slice(0, s) for s in ctx.index.shape)] = grad[where]
         return ga, None, None, gs, None
 
     @staticmethod
@@ -745,7 +749,9 @@ class Scatter(Op):
                 kept = np.ones(grad._data.shape, dtype=bool)
                 kept[where] = False
                 ga = _select(kept, grad, _zero(grad))
-        if ctx.needs_input_grad[3]:
+        if ctx.needs_input_grad[3] and ctx.index.size == 0:
+            gs = _const(np.zeros(*ctx.src_meta))  # src was not read
+        elif ctx.needs_input_grad[3]:
             shape, dtype = ctx.src_meta
             gs = Index.apply(grad, IndexPlan((Ellipsis,), where, ctx.index.shape, False))
             if tuple(shape) != ctx.index.shape:  # src larger than index: zeros past it

@@ -497,6 +497,9 @@ def conv2d_weight(
                 f"{what}: grad_output {axis} {o} does not fit a conv2d of input {axis} {n} "
                 f"(kernel {k}, stride {s}, padding {p}, dilation {d})"
             )
+    if N == 0:  # an empty batch: the sum over no samples is zero (still in the graph)
+        total = input.sum() + grad_output.sum()
+        return total.reshape(1, 1, 1, 1).expand(*wsize) * 0
     (t, b), (le, r) = pads
     x = pad(input, (le, r, t, b)) if t or b or le or r else input
     Hp, Wp = x.shape[2:]
