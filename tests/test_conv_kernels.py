@@ -40,9 +40,12 @@ KNOBS = {
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
+        "_THIN_GEMM": 1 << 30,  # every GEMM over column blocks, of 2 columns
+        "_GEMM_COLS": 2,
     },
     # a few images per chunk (batch last with n > 1), phase split without flat
-    # rows, columns kept whenever the forward built them in one chunk
+    # rows, columns kept whenever the forward built them in one chunk, GEMMs over
+    # blocks of 3 columns (a tail when 3 does not divide them)
     "mixed": {
         "_CHUNK_BYTES": 3000,
         "_KEEP_COLS_BYTES": 1 << 40,
@@ -51,6 +54,8 @@ KNOBS = {
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
+        "_THIN_GEMM": 1 << 30,
+        "_GEMM_COLS": 3,
     },
     # a few images per chunk with flat rows
     "mixed_flat": {
@@ -387,7 +392,7 @@ def test_conv2d_backward_zero_for_pixels_the_stride_skips(algo):
     np.testing.assert_array_equal(gx[0, 0], expected)
 
 
-@pytest.mark.parametrize("path", ["default", "tiny", "general", "im2col", "loops"])
+@pytest.mark.parametrize("path", ["default", "tiny", "general", "mixed", "im2col", "loops"])
 @given(cfg=conv2d_configs(max_batch=2), need=st.tuples(st.booleans(), st.booleans(), st.booleans()))
 def test_conv2d_backward_need_flags_and_dtypes(path, cfg, need):
     x, w, b = make_arrays(cfg, np.float32)
