@@ -93,6 +93,40 @@ def test_depthwise_path_is_taken(monkeypatch):
     assert calls == []
 
 
+@given(
+    shape=st.tuples(*[st.integers(1, 2)] * 3, st.integers(1, 7), st.integers(1, 7)),
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    out_size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    pad=st.tuples(st.integers(-3, 3), st.integers(-3, 3)),
+)
+def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, stride, dilation, pad):
+    # window (p, q) of output (i, k) is src moved down/right by pad (negative: cropped, zeros
+    # outside src) at row i*sh + p*dh, column k*sw + q*dw; scratch buffers start dirty
+    src = np.random.default_rng(0).standard_normal(shape)
+    kw, (OH, OW), (sh, sw), (dh, dw) = kernel[1], out_size, stride, dilation
+    big = np.zeros((*shape[:3], 40, 40))
+    big[..., 10 : 10 + shape[3], 10 : 10 + shape[4]] = src
+    r0, c0 = 10 - pad[0], 10 - pad[1]
+
+    def dirty(name, shape, dtype):
+        return np.full(shape, np.nan, dtype)
+
+    X, rows = depthwise._shifted_copies(
+        src, pad, kernel, out_size, stride, dilation, np.float64, dirty
+    )
+    for p, row in enumerate(rows):
+        got = depthwise._windows(X, row, out_size).reshape(*shape[:3], kw, OH, OW)
+        for q in range(kw):
+            want = big[
+                ...,
+                r0 + p * dh : r0 + p * dh + sh * (OH - 1) + 1 : sh,
+                c0 + q * dw : c0 + q * dw + sw * (OW - 1) + 1 : sw,
+            ]
+            np.testing.assert_array_equal(got[:, :, :, q], want)
+
+
 def test_depthwise_non_finite_values_stay_in_their_windows():
     x = np.ones((1, 2, 9, 9))
     x[0, 1, 0, 0] = np.inf

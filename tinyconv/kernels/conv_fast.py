@@ -29,12 +29,14 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
 (2.0-2.1 ms against 2.9-3.1): a gap left for a quieter machine to confirm.
 
 - Depthwise (groups == in_channels, any channel multiplier): depthwise.py,
-  per-channel columns of kh*kw rows and one batched matmul, no outer-product
-  GEMM and no col2im in the input gradient (a stride-1 "full" correlation
-  instead). Measured (float32, 1 thread, kernels alone, best of 10, load ~9
-  on 2 cores): (16, 64, 32, 32) 3x3 pad 1 forward+backward 44 ms -> 9.2 ms
-  (PyTorch 44 ms in the same run); stride 2: 7.1 ms (PyTorch 2.6 ms, whose
-  strided depthwise backward is far faster than its stride-1 one).
+  kw column-shifted copies of each image and one batched matmul per kernel
+  row (per-channel columns of kh*kw rows before; its docstring has the
+  numbers), no outer-product GEMM and no col2im in the stride-1 input
+  gradient (a "full" correlation instead). First version measured (float32,
+  1 thread, kernels alone, best of 10, load ~9 on 2 cores): (16, 64, 32, 32)
+  3x3 pad 1 forward+backward 44 ms -> 9.2 ms (PyTorch 44 ms in the same run);
+  stride 2: 7.1 ms (PyTorch 2.6 ms, whose strided depthwise backward is far
+  faster than its stride-1 one).
 - Winograd (3x3, stride 1, no dilation, one group, float; only with
   conv_algorithm("winograd") for now, see _WINOGRAD_M): winograd.py,
   F(4x4, 3x3) (F(2x2, 3x3) below 8x8 outputs), forward and both
