@@ -50,7 +50,7 @@ def assert_same(plain, fast, atol):
             np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
 
-@pytest.mark.parametrize("path", ["general", "depthwise_chunked"])
+@pytest.mark.parametrize("path", ["general", "depthwise_chunked", "depthwise_inside"])
 @given(
     cfg=conv2d_configs(depthwise=True, max_channels=6, max_extra=6),
     need=st.tuples(st.booleans(), st.booleans(), st.booleans()),
@@ -100,8 +100,11 @@ def test_depthwise_path_is_taken(monkeypatch):
     stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
     pad=st.tuples(st.integers(-3, 3), st.integers(-3, 3)),
+    inside=st.booleans(),
 )
-def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, stride, dilation, pad):
+def test_depthwise_shifted_copies_hold_every_window(
+    shape, kernel, out_size, stride, dilation, pad, inside
+):
     # window (p, q) of output (i, k) is src moved down/right by pad (negative: cropped, zeros
     # outside src) at row i*sh + p*dh, column k*sw + q*dw; scratch buffers start dirty
     src = np.random.default_rng(0).standard_normal(shape)
@@ -114,17 +117,26 @@ def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, str
         return np.full(shape, np.nan, dtype)
 
     X, rows = depthwise._shifted_copies(
-        src, pad, kernel, out_size, stride, dilation, np.float64, dirty
+        depthwise._layout(src, inside),
+        pad,
+        kernel,
+        out_size,
+        stride,
+        dilation,
+        np.float64,
+        dirty,
     )
     for p, row in enumerate(rows):
-        got = depthwise._windows(X, row, out_size).reshape(*shape[:3], kw, OH, OW)
+        got = depthwise._windows(X, row, out_size)
         for q in range(kw):
             want = big[
                 ...,
                 r0 + p * dh : r0 + p * dh + sh * (OH - 1) + 1 : sh,
                 c0 + q * dw : c0 + q * dw + sw * (OW - 1) + 1 : sw,
             ]
-            np.testing.assert_array_equal(got[:, :, :, q], want)
+            want = depthwise._layout(want, inside)  # (..., M, OH, B, OW)
+            got_q = got.reshape(*want.shape[:-4], shape[2], kw, -1)[..., q, :]
+            np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
 
 
 def test_depthwise_non_finite_values_stay_in_their_windows():

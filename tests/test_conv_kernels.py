@@ -28,8 +28,10 @@ KNOBS = {
     # the general path with its default tuning (for small problems: one strided
     # view and one copy), which the tiny path would otherwise take over
     "general": {"_TINY": 0},
-    # depthwise.py's direct path, one image per chunk of columns
-    "depthwise_chunked": {"_TINY": 0, "_DW_CHUNK_BYTES": 1},
+    # depthwise.py's direct path, one image per chunk of copies, images as a leading axis
+    "depthwise_chunked": {"_TINY": 0, "_DW_CHUNK_BYTES": 1, "_DW_BATCH_INSIDE": 0},
+    # depthwise.py with the images side by side (_layout), in chunks of a few images
+    "depthwise_inside": {"_TINY": 0, "_DW_CHUNK_BYTES": 2000, "_DW_BATCH_INSIDE": 1 << 30},
     # one image per chunk, columns rebuilt in the backward, the big-problem
     # layout (phase split, flat rows), every temporary a reused scratch buffer
     "forced": {

@@ -101,7 +101,8 @@ _FLAT_MAX_RUN = 256  # ...with flat rows when a row of outputs (OW*n numbers) is
 _SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap threshold) are reused
 _TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
-_DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of columns at a time
+_DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of copies at a time,
+_DW_BATCH_INSIDE = 64  # with the images side by side up to this many output pixels per image
 # "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... Off by
 # default: F(4x4)'s float32 rounding (~4x im2col's per layer) compounded through a deep net
 # to 1e-3 relative error in densenet121's float32 gradients (PyTorch: 5e-7). Opt in with
@@ -653,7 +654,16 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size, winogr
             y += b.reshape(O, 1, 1)
     elif _is_depthwise(x.shape, w.shape, groups):
         y = depthwise.depthwise_forward(
-            x, w, b, stride, padding, dilation, out_size, _DW_CHUNK_BYTES, _scratch
+            x,
+            w,
+            b,
+            stride,
+            padding,
+            dilation,
+            out_size,
+            _DW_CHUNK_BYTES,
+            _DW_BATCH_INSIDE,
+            _scratch,
         )
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
@@ -766,6 +776,7 @@ def conv2d_backward(
             need_input,
             need_weight,
             _DW_CHUNK_BYTES,
+            _DW_BATCH_INSIDE,
             _scratch,
         )
         return grad_x, grad_w, grad_b
