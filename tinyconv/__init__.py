@@ -66,6 +66,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .kernels.threads import get_num_threads, set_num_threads
 from .tensor import Device as device
 from .tensor import Size, Tensor
 from .torch_functions import (
@@ -441,6 +442,7 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "ge",
     "ger",
     "get_default_dtype",
+    "get_num_threads",
     "gt",
     "half",
     "hstack",
@@ -539,6 +541,7 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "seed",
     "select",
     "set_default_dtype",
+    "set_num_threads",
     "set_grad_enabled",
     "short",
     "sigmoid",

@@ -89,7 +89,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import depthwise, winograd
+from . import depthwise, threads, winograd
 from .conv import IntPair, Padding2, conv2d_output_size, conv_transpose2d_output_size
 
 # Tuning knobs, set by timing LeNet- and ResNet-size convolutions (see the
@@ -232,6 +232,22 @@ def _chunks(N: int, bytes_per_image: int) -> list[slice]:
     if step >= N:
         return [slice(0, N)]
     return [slice(i, min(i + step, N)) for i in range(0, N, step)]
+
+
+def _over_threads(run, chunks: list[slice]) -> list:
+    """``run`` over the chunks, their contiguous runs spread over the pool's threads.
+
+    Each thread gets whole chunks, so the chunks (and the order dW's chunk
+    shares are added in) are those of one thread: the same numbers at any
+    thread count. The threads' GEMMs run with a single-threaded BLAS (two
+    2-thread BLAS calls at once would ask 4 threads of 2 cores); when the BLAS
+    cannot be limited (no threadpoolctl), everything stays on this thread and
+    the BLAS's own threads share the GEMMs instead.
+    """
+    if len(chunks) < 2 or threads.get_num_threads() < 2 or not threads.can_limit_blas():
+        return [run(chunks)]
+    with threads.blas_single():
+        return threads.parallel_map(run, threads.split_parts(chunks))
 
 
 def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:
@@ -669,21 +685,28 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size, winogr
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
         chunks = _chunks(N, C * kh * kw * OH * OW * x.itemsize)
         keep = len(chunks) == 1 and N * C * kh * kw * OH * OW * x.itemsize <= _KEEP_COLS_BYTES
-        for batch in chunks:
-            xb = x[batch]
-            plan = _plan(xb.shape, C * kh * kw, out_size, stride, padding)
-            shape = (C * kh * kw, OH * plan.grid_w * len(xb))
-            out = None if keep else _scratch("cols", shape, x.dtype)
-            cols = im2col(
-                _to_phases(xb, padding, plan),
-                (kh, kw),
-                out_size,
-                stride,
-                dilation,
-                plan.flat,
-                out=out,
-            )
-            _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), b, y[batch], plan.grid_w)
+
+        def run(batches: list[slice]) -> np.ndarray | None:
+            """One thread's chunks: im2col, GEMM, into y (each image's output is its own)."""
+            cols = None
+            for batch in batches:
+                xb = x[batch]
+                plan = _plan(xb.shape, C * kh * kw, out_size, stride, padding)
+                shape = (C * kh * kw, OH * plan.grid_w * len(xb))
+                out = None if keep else _scratch("cols", shape, x.dtype)
+                cols = im2col(
+                    _to_phases(xb, padding, plan),
+                    (kh, kw),
+                    out_size,
+                    stride,
+                    dilation,
+                    plan.flat,
+                    out=out,
+                )
+                _matmul_to_nchw(W_mat, cols.reshape(G, K, -1), b, y[batch], plan.grid_w)
+            return cols
+
+        cols = _over_threads(run, chunks)[-1]
         if not keep:
             cols = None
     return y, cols
@@ -799,41 +822,50 @@ def conv2d_backward(
             )
     elif need_weight or need_input:
         chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
-        for batch in chunks:
-            xb = x[batch]
-            plan = _plan(xb.shape, C * kh * kw, (OH, OW), stride, padding)
-            g = _grad_columns(grad_out[batch], plan.grid_w).reshape(G, O // G, -1)
-            if need_weight:
-                chunk_cols = cols
-                if cols is None:  # not kept by the forward: rebuild this chunk's columns
-                    out = _scratch("cols", (C * kh * kw, g.shape[2]), x.dtype)
-                    chunk_cols = im2col(
-                        _to_phases(xb, padding, plan),
+
+        def run(batches: list[slice]) -> list[np.ndarray]:
+            """One thread's chunks: grad_x into its images, and each chunk's share of dW."""
+            parts = []
+            for batch in batches:
+                xb = x[batch]
+                plan = _plan(xb.shape, C * kh * kw, (OH, OW), stride, padding)
+                g = _grad_columns(grad_out[batch], plan.grid_w).reshape(G, O // G, -1)
+                if need_weight:
+                    chunk_cols = cols
+                    if cols is None:  # not kept by the forward: rebuild this chunk's columns
+                        out = _scratch("cols", (C * kh * kw, g.shape[2]), x.dtype)
+                        chunk_cols = im2col(
+                            _to_phases(xb, padding, plan),
+                            (kh, kw),
+                            (OH, OW),
+                            stride,
+                            dilation,
+                            plan.flat,
+                            out=out,
+                        )
+                    # dW = G @ cols.T: the correlation of the input with grad_out, computed
+                    # as (cols @ G.T).T: OpenBLAS runs the long contraction (over all the
+                    # windows) 1.2-1.9x faster with the K rows of cols as the output's rows
+                    # (1 thread, c2 (16, 150) x 6400: 0.76 -> 0.43 ms; c3 chunk (64, 576) x
+                    # 3640: 5.6 -> 3.7 ms; c4 (64, 147) x 12544: 3.5 -> 3.2 ms)
+                    parts.append(np.matmul(chunk_cols.reshape(G, K, -1), g.transpose(0, 2, 1)))
+                if need_input:
+                    _input_grad(
+                        g,
+                        W_mat,
+                        grad_x[batch],
                         (kh, kw),
                         (OH, OW),
                         stride,
+                        padding,
                         dilation,
-                        plan.flat,
-                        out=out,
+                        plan,
                     )
-                # dW = G @ cols.T: the correlation of the input with grad_out, computed
-                # as (cols @ G.T).T: OpenBLAS runs the long contraction (over all the
-                # windows) 1.2-1.9x faster with the K rows of cols as the output's rows
-                # (1 thread, c2 (16, 150) x 6400: 0.76 -> 0.43 ms; c3 chunk (64, 576) x
-                # 3640: 5.6 -> 3.7 ms; c4 (64, 147) x 12544: 3.5 -> 3.2 ms)
-                grad_w += np.matmul(chunk_cols.reshape(G, K, -1), g.transpose(0, 2, 1))
-            if need_input:
-                _input_grad(
-                    g,
-                    W_mat,
-                    grad_x[batch],
-                    (kh, kw),
-                    (OH, OW),
-                    stride,
-                    padding,
-                    dilation,
-                    plan,
-                )
+            return parts
+
+        for part in _over_threads(run, chunks):
+            for chunk_dw in part:  # in chunk order, whatever the thread count: the same sum
+                grad_w += chunk_dw
     if need_weight:
         grad_w = (grad_w if pointwise else grad_w.transpose(0, 2, 1)).reshape(w.shape)
     return grad_x, grad_w, grad_b
@@ -866,11 +898,15 @@ def conv_transpose2d_forward(
     pad = ((padding[0], padding[0]), (padding[1], padding[1]))
     y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
     W_mat = w.reshape(groups, C_in // groups, O_g * kh * kw)
-    for batch in _chunks(N, O * kh * kw * H * W * y.itemsize):
-        yb = y[batch]  # the input of the conv2d whose input gradient this is
-        plan = _plan(yb.shape, O * kh * kw, (H, W), stride, pad)
-        g = _grad_columns(x[batch], plan.grid_w).reshape(groups, C_in // groups, -1)
-        _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan)
+
+    def run(batches: list[slice]) -> None:
+        for batch in batches:
+            yb = y[batch]  # the input of the conv2d whose input gradient this is
+            plan = _plan(yb.shape, O * kh * kw, (H, W), stride, pad)
+            g = _grad_columns(x[batch], plan.grid_w).reshape(groups, C_in // groups, -1)
+            _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan)
+
+    _over_threads(run, _chunks(N, O * kh * kw * H * W * y.itemsize))
     if b is not None:
         y += b.reshape(O, 1, 1)
     return y

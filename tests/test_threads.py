@@ -1,0 +1,260 @@
+"""The thread pool of the fast kernels (tinyconv/kernels/threads.py) and set_num_threads.
+
+The pool must not change the numbers: the fast convolution splits its chunks of
+images over the threads and adds the chunks' weight-gradient shares in chunk
+order, so 1, 2 and 3 threads give bit-identical results, forward and backward.
+Small test problems are forced into many chunks (``_CHUNK_BYTES = 1``) so the
+pool really runs, and the BLAS limit is taken as available even without
+threadpoolctl (``blas_single`` is then a no-op), so the split always happens.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import conv2d_configs
+
+import tinyconv
+from tinyconv.kernels import conv as PLAIN
+from tinyconv.kernels import conv_fast as FAST
+from tinyconv.kernels import threads as TH
+
+
+@pytest.fixture
+def restore_threads():
+    before = tinyconv.get_num_threads()
+    yield
+    tinyconv.set_num_threads(before)
+
+
+@pytest.fixture
+def many_chunks(monkeypatch, restore_threads):
+    """One image per chunk, every temporary a scratch buffer, and the split always on."""
+    monkeypatch.setattr(FAST, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(FAST, "_KEEP_COLS_BYTES", 0)
+    monkeypatch.setattr(FAST, "_SCRATCH_MIN_BYTES", 0)
+    monkeypatch.setattr(FAST, "_TINY", 0)
+    monkeypatch.setattr(FAST, "_DEPTHWISE", False)
+    monkeypatch.setattr(TH, "can_limit_blas", lambda: True)
+    splits = []  # the thread count of every split (so the tests know the pool ran)
+    real = TH.parallel_map
+
+    def spy(fn, parts):
+        splits.append(TH.get_num_threads())
+        return real(fn, parts)
+
+    monkeypatch.setattr(TH, "parallel_map", spy)
+    return splits
+
+
+# -- set_num_threads / get_num_threads ----------------------------------------------------------
+
+
+def test_set_and_get_num_threads(restore_threads):
+    tinyconv.set_num_threads(3)
+    assert tinyconv.get_num_threads() == 3
+    tinyconv.set_num_threads(np.int64(1))  # numpy integers are ints, as for PyTorch
+    assert tinyconv.get_num_threads() == 1 and type(tinyconv.get_num_threads()) is int
+    tinyconv.set_num_threads(2)
+    assert tinyconv.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, np.float64(2.0), "2", True, None])
+def test_set_num_threads_rejects_what_torch_rejects(bad, restore_threads):
+    before = tinyconv.get_num_threads()
+    with pytest.raises(RuntimeError, match="set_num_threads expects") as info:
+        tinyconv.set_num_threads(bad)
+    assert tinyconv.get_num_threads() == before
+    assert ("positive" in str(info.value)) == (isinstance(bad, int) and not isinstance(bad, bool))
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(RuntimeError, match="set_num_threads expects"):
+            torch.set_num_threads(bad)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_set_num_threads_takes_one_positional_argument():
+    with pytest.raises(TypeError):
+        tinyconv.set_num_threads()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        tinyconv.set_num_threads(n=2)  # type: ignore[call-arg]
+
+
+def test_default_is_the_blas_thread_count_else_the_usable_cpus(monkeypatch):
+    for var in TH._ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert TH._default_num_threads() == len(TH.os.sched_getaffinity(0))
+    monkeypatch.setenv("MKL_NUM_THREADS", "5")
+    assert TH._default_num_threads() == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # nested OpenMP: the outer count
+    assert TH._default_num_threads() == 4
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # OpenBLAS's own variable first
+    assert TH._default_num_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "0")  # not a count: the next variable
+    assert TH._default_num_threads() == 4
+
+
+def test_set_num_threads_sets_the_blas_threads_when_it_can(restore_threads):
+    libs = TH._blas_controllers()  # [] without threadpoolctl: then only the pool changes
+    tinyconv.set_num_threads(1)
+    assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    tinyconv.set_num_threads(2)
+    assert [lib.get_num_threads() for lib in libs] == [2] * len(libs)
+    with TH.blas_single():
+        with TH.blas_single():  # nested: the outer one restores
+            assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+        assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    assert [lib.get_num_threads() for lib in libs] == [2] * len(libs)
+
+
+# -- the pool -----------------------------------------------------------------------------------
+
+
+def test_parallel_map_order_threads_and_errors(restore_threads):
+    tinyconv.set_num_threads(2)
+    barrier = threading.Barrier(2, timeout=10)
+
+    def part(i):
+        barrier.wait()  # both parts run at once, or this times out
+        return i, threading.get_ident()
+
+    (a, ta), (b, tb) = TH.parallel_map(part, [0, 1])
+    assert (a, b) == (0, 1) and ta == threading.get_ident() and tb != ta
+
+    def fail(i):
+        if i == 2:
+            raise ValueError("part 2 failed")
+        return i
+
+    with pytest.raises(ValueError, match="part 2 failed"):
+        TH.parallel_map(fail, [0, 1, 2, 3])
+    # inside a part, a nested split runs on that part's thread
+    nested = TH.parallel_map(
+        lambda i: TH.parallel_map(lambda j: threading.get_ident(), [0, 1]), [0, 1]
+    )
+    assert all(len(set(ids)) == 1 for ids in nested)
+    tinyconv.set_num_threads(1)
+    assert {t for _, t in TH.parallel_map(lambda i: (i, threading.get_ident()), [0, 1, 2])} == {
+        threading.get_ident()
+    }
+
+
+@given(st.integers(0, 12), st.integers(1, 5))
+def test_split_parts_keeps_order_and_balances(n, k):
+    runs = TH.split_parts(list(range(n)), k)
+    assert [i for r in runs for i in r] == list(range(n))
+    assert len(runs) == max(1, min(n, k))
+    sizes = [len(r) for r in runs]
+    assert max(sizes) - min(sizes) <= 1
+
+
+# -- the convolution: the same numbers at any thread count ---------------------------------------
+
+
+def _conv_all(cfg, dtype):
+    """Forward, backward (grad_x, grad_w, grad_b), conv_transpose2d forward and backward."""
+    rng = np.random.default_rng(cfg.seed)
+    N = cfg.shape[0] + 2  # at least 3 images: 3 threads get one chunk each
+    x = rng.standard_normal((N, *cfg.shape[1:])).astype(dtype)
+    w = rng.standard_normal(cfg.weight_shape).astype(dtype)
+    b = rng.standard_normal(cfg.out_channels).astype(dtype)
+    args = (cfg.stride, cfg.padding, cfg.dilation, cfg.groups)
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    grads = FAST.conv2d_backward(g, x, w, cols, *args)
+    out = [y, *grads]
+    if cfg.padding[0][0] == cfg.padding[0][1] and cfg.padding[1][0] == cfg.padding[1][1]:
+        pad = (cfg.padding[0][0], cfg.padding[1][0])
+        # conv_transpose2d: x plays grad_out (O channels in), w maps O -> C/groups
+        tw = rng.standard_normal((cfg.out_channels, cfg.shape[1] // cfg.groups, *cfg.kernel_size))
+        tw = tw.astype(dtype)
+        targs = (cfg.stride, pad, (0, 0), cfg.dilation, cfg.groups)
+        yt = FAST.conv_transpose2d_forward(g, tw, None, *targs)
+        out += [yt, *FAST.conv_transpose2d_backward(np.ones_like(yt), g, tw, *targs)]
+    return out, (x, w, b, g, args)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conv2d_configs(max_batch=3, max_channels=4), st.sampled_from([np.float32, np.float64]))
+def test_conv_is_bit_identical_at_1_2_3_threads(many_chunks, cfg, dtype):
+    results = {}
+    for n in (1, 2, 3):
+        tinyconv.set_num_threads(n)
+        results[n], (x, w, b, g, args) = _conv_all(cfg, dtype)
+    assert set(many_chunks) == {2, 3}
+    many_chunks.clear()
+    for n in (2, 3):
+        for got, ref in zip(results[n], results[1], strict=True):
+            assert (got is None) == (ref is None)
+            if ref is not None:
+                assert got.dtype == ref.dtype and np.array_equal(got, ref), n
+    # and the plain path's numbers (conv.py: one im2col, one GEMM)
+    y, gx, gw, gb = results[2][:4]
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(y, PLAIN.conv2d_forward(x, w, b, *args)[0], rtol=rtol, atol=rtol)
+    ref_x, ref_w, ref_b = PLAIN.conv2d_backward(g, x, w, None, *args)
+    np.testing.assert_allclose(gx, ref_x, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(gw, ref_w, rtol=rtol, atol=rtol * 10)
+    np.testing.assert_allclose(gb, ref_b, rtol=rtol, atol=rtol)
+
+
+def test_autograd_conv_same_at_1_and_2_threads(many_chunks):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((5, 3, 9, 8)).astype(np.float32)
+    w0 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    got = []
+    for n in (1, 2):
+        tinyconv.set_num_threads(n)
+        x = tinyconv.tensor(x0, requires_grad=True)
+        w = tinyconv.tensor(w0, requires_grad=True)
+        y = tinyconv.nn.functional.conv2d(x, w, padding=1, stride=(1, 2))
+        (y * y).sum().backward()
+        got.append((y.detach().numpy(), x.grad.numpy(), w.grad.numpy()))
+    assert many_chunks == [2, 2]  # forward and backward split
+    for a, b in zip(*got, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_concurrent_callers_with_the_pool_on(many_chunks):
+    """Several user threads run split convolutions at once: each thread's scratch
+    buffers are its own, so every result equals the one computed alone."""
+    tinyconv.set_num_threads(2)
+    rng = np.random.default_rng(1)
+    problems = [
+        (
+            rng.standard_normal((4, 3, 10, 9 + i)),
+            rng.standard_normal((5, 3, 3, 2)),
+        )
+        for i in range(4)
+    ]
+    args = ((1, 1), ((1, 1), (0, 2)), (1, 1), 1)
+
+    def solve(x, w):
+        y, cols = FAST.conv2d_forward(x, w, None, *args)
+        return [y, *FAST.conv2d_backward(y, x, w, cols, *args)[:2]]
+
+    alone = [solve(x, w) for x, w in problems]
+    results = [None] * len(problems)
+    barrier = threading.Barrier(len(problems), timeout=30)
+
+    def work(i):
+        barrier.wait()
+        for _ in range(5):
+            results[i] = solve(*problems[i])
+            for a, b in zip(results[i], alone[i], strict=True):
+                assert np.array_equal(a, b)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    for i in range(len(problems)):
+        for a, b in zip(results[i], alone[i], strict=True):
+            assert np.array_equal(a, b)

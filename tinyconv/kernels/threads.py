@@ -1,0 +1,199 @@
+"""The second core: a small thread pool for the fast kernels (pure NumPy and the stdlib).
+
+NumPy releases the GIL inside its copies, ufunc loops and BLAS calls, so Python
+threads that each run such calls on their own part of an array run at the same
+time. The fast convolution uses this to spread the chunks of its im2col ->
+GEMM -> col2im loop over ``get_num_threads()`` threads (conv_fast.py says what
+it buys).
+
+What ``set_num_threads(n)`` controls, like ``torch.set_num_threads`` (which also
+sets the threads of PyTorch's own BLAS and OpenMP):
+
+- the number of threads the fast kernels split their work over (this pool: the
+  calling thread plus ``n - 1`` workers);
+- the thread count of NumPy's BLAS, when the optional ``threadpoolctl`` package
+  is installed (tinyconv never requires it: without it, NumPy's BLAS keeps the
+  count it read from ``OPENBLAS_NUM_THREADS`` etc. when it loaded).
+
+The default is the BLAS thread count the environment asks for
+(``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, first set
+one wins), else the CPUs this process may run on (``os.sched_getaffinity``).
+
+Two threads each calling a 2-thread OpenBLAS would ask for 4 threads on 2
+cores. So a split region that runs GEMMs limits the BLAS to one thread while it
+runs (``blas_single``), when threadpoolctl can; without it, the kernels keep
+their GEMMs on the calling thread and leave them to the BLAS's own threads.
+
+Splits are over independent outputs (images, channels) and partial sums are
+added in a fixed order, so the numbers do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _default_num_threads() -> int:
+    """The BLAS thread count the environment asks for, else the usable CPU count."""
+    for var in _ENV_VARS:
+        value = os.environ.get(var, "")
+        # OpenBLAS reads the leading integer ("4,2" for nested OpenMP is allowed too)
+        head = value.split(",")[0].strip()
+        if head.isdigit() and int(head) > 0:
+            return int(head)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_num_threads = _default_num_threads()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_worker = threading.local()  # set inside pool tasks: a nested split runs serially
+
+
+def get_num_threads() -> int:
+    """The number of threads the fast kernels split their work over (``torch.get_num_threads``)."""
+    return _num_threads
+
+
+def set_num_threads(n: int, /) -> None:
+    """Use ``n`` threads in the fast kernels and, with threadpoolctl installed, in NumPy's BLAS.
+
+    As ``torch.set_num_threads``: ``n`` must be a positive int (a bool is not one),
+    else RuntimeError.
+    """
+    global _num_threads, _pool
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise RuntimeError(
+            f"set_num_threads expects an int for its argument n, but got {type(n).__name__} {n!r}"
+        )
+    n = int(n.__index__())
+    if n < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer for n, but got {n}")
+    with _pool_lock:
+        _num_threads = n
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=False)  # idle workers exit; a new pool of the new size starts on demand
+    libs = _blas_controllers()
+    with _blas_lock:
+        if _blas_depth[0]:  # inside a blas_single region: the count it restores on leaving
+            _blas_saved[:] = [n] * len(libs)
+        else:
+            for lib in libs:
+                lib.set_num_threads(n)
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(1, _num_threads - 1), thread_name_prefix="tinyconv")
+        return _pool
+
+
+def _run_part(fn: Callable[[Any], T], part: Any) -> T:
+    _in_worker.active = True
+    try:
+        return fn(part)
+    finally:
+        _in_worker.active = False
+
+
+def parallel_map(fn: Callable[[Any], T], parts: Sequence[Any]) -> list[T]:
+    """``[fn(p) for p in parts]``, the parts run on the pool's threads at once.
+
+    The calling thread runs the first part itself, so with ``k`` parts there are
+    ``k - 1`` hand-offs (each ~10-50 us: split only work much bigger than that).
+    Results come back in the order of ``parts``; an exception in any part is
+    raised here. Inside a part (or with one thread, or one part) it is a plain loop.
+    """
+    if len(parts) <= 1 or _num_threads <= 1 or getattr(_in_worker, "active", False):
+        return [fn(p) for p in parts]
+    pool = _workers()
+    futures = [pool.submit(_run_part, fn, p) for p in parts[1:]]
+    try:
+        first = _run_part(fn, parts[0])
+    finally:
+        rest = [f.result() for f in futures]  # wait for all before anything is reused
+    return [first, *rest]
+
+
+def split_parts(items: Sequence[T], k: int | None = None) -> list[list[T]]:
+    """``items`` cut into ``k`` (default: the thread count) contiguous runs of near-equal length."""
+    k = max(1, min(len(items), _num_threads if k is None else k))
+    size, extra = divmod(len(items), k)
+    runs, start = [], 0
+    for i in range(k):
+        stop = start + size + (i < extra)
+        runs.append(list(items[start:stop]))
+        start = stop
+    return runs
+
+
+# --------------------------------------------------------------------------
+# NumPy's BLAS threads (through threadpoolctl, when it is installed)
+# --------------------------------------------------------------------------
+
+_blas: list | None = None  # threadpoolctl's controllers of the loaded BLAS libraries
+_blas_lock = threading.Lock()
+_blas_depth = [0]  # blas_single regions open now
+_blas_saved: list[int] = []  # the counts to restore when the last one closes
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl's controllers for the loaded BLAS libraries ([] without threadpoolctl)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas = []
+        else:
+            ctl = ThreadpoolController().select(user_api="blas")
+            _blas = list(ctl.lib_controllers)
+    return _blas
+
+
+def can_limit_blas() -> bool:
+    """Whether ``blas_single`` can limit NumPy's BLAS (threadpoolctl is installed)."""
+    return bool(_blas_controllers())
+
+
+@contextmanager
+def blas_single():
+    """NumPy's BLAS runs single-threaded inside (when threadpoolctl can make it so).
+
+    For regions where the pool's threads each run their own GEMMs: a 2-thread
+    OpenBLAS in each of two threads would oversubscribe the cores. Setting the
+    count is one ctypes call into the library (~1 us).
+    """
+    libs = _blas_controllers()
+    if not libs:
+        yield
+        return
+    with _blas_lock:  # nested or concurrent regions: the first in saves, the last out restores
+        if _blas_depth[0] == 0:
+            _blas_saved[:] = [lib.get_num_threads() for lib in libs]
+            for lib in libs:
+                lib.set_num_threads(1)
+        _blas_depth[0] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth[0] -= 1
+            if _blas_depth[0] == 0:
+                for lib, count in zip(libs, _blas_saved, strict=True):
+                    lib.set_num_threads(count)
