@@ -23,6 +23,7 @@ import tinyconv
 import tinyconv.nn.functional as F
 from tinyconv.autograd.ops import _zero_where
 from tinyconv.autograd.ops_extra import erf_array
+from tinyconv.nn.functional.normalization import _channel_dot, _channel_sum
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0]
 
@@ -145,7 +146,7 @@ def _batch_norm_reference(x, w, b, g, eps):
     return y, gx, (g * xhat).sum(axis=axes), g.sum(axis=axes)
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (2, 5, 7), (8, 4), (3, 2, 2, 3, 2)])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (2, 5, 7), (8, 4), (3, 2, 2, 3, 2), (2, 3, 9, 10)])
 @pytest.mark.parametrize("layout", ["contiguous", "strided"])
 def test_batch_norm_fused_math_equals_textbook(shape, layout):
     rng = np.random.default_rng(sum(shape))
@@ -160,6 +161,27 @@ def test_batch_norm_fused_math_equals_textbook(shape, layout):
     ry, rgx, rgw, rgb = _batch_norm_reference(x, w, b, g, 1e-5)
     for got, ref in ((y, ry), (xt.grad, rgx), (wt.grad, rgw), (bt.grad, rgb)):
         np.testing.assert_allclose(got.detach().numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "shape", [(5, 3), (4, 3, 2, 2), (2, 3, 8, 8), (2, 3, 9, 10), (3, 2, 4, 5, 6), (1, 2, 70)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
+def test_channel_sums_equal_np_sum(shape, dtype):
+    """batch_norm's per-channel sums (batch first for short rows, one GEMV or batched dot
+    product per row for long ones) give np.sum's numbers on every path."""
+    rng = np.random.default_rng(len(shape))
+    a = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape).astype(dtype)
+    axes = (0,) + tuple(range(2, a.ndim))
+    tol = 1e-5 if dtype == np.float32 else 1e-13
+    for x, y in ((a, b), (a[:, ::-1], b), (a, b[::-1])):  # contiguous, and the np.sum fallback
+        got_sum, got_dot = _channel_sum(x), _channel_dot(x, y)
+        assert got_sum.dtype == got_dot.dtype == dtype and got_sum.shape == (shape[1],)
+        ref_sum = np.sum(x.astype(np.float64), axis=axes)
+        ref_dot = np.sum(x.astype(np.float64) * y, axis=axes)
+        np.testing.assert_allclose(got_sum, ref_sum, rtol=tol, atol=tol * x.shape[0])
+        np.testing.assert_allclose(got_dot, ref_dot, rtol=tol, atol=tol * x.shape[0])
 
 
 # -- optimisers -------------------------------------------------------------------------------
