@@ -184,6 +184,28 @@ def test_channel_sums_equal_np_sum(shape, dtype):
         np.testing.assert_allclose(got_dot, ref_dot, rtol=tol, atol=tol * x.shape[0])
 
 
+def test_leaf_grad_has_the_leafs_layout():
+    """.grad is laid out like its leaf (PyTorch's layout contract), whatever layout the op's
+    backward made: conv's weight gradient comes out transposed, and an optimiser mixing
+    layouts runs ~4x slower. Values and dtype as the op's gradient."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    t = rng.standard_normal((5, 3))  # a transposed leaf: its grad keeps the transposed strides
+    grads = []
+    for lib in (tinyconv, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        tt = lib.tensor(t).t().detach().requires_grad_()
+        lib.nn.functional.conv2d(xt, wt, padding=1).square().sum().backward()
+        (tt * 2).sum().backward()
+        grads.append([(g.grad.stride(), g.grad.dtype, g.grad.detach().numpy()) for g in (wt, tt)])
+    for (stride, dtype, got), (t_stride, t_dtype, ref) in zip(*grads, strict=True):
+        assert stride == t_stride and str(dtype).split(".")[-1] == str(t_dtype).split(".")[-1]
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    assert grads[0][0][2].flags.c_contiguous
+
+
 # -- optimisers -------------------------------------------------------------------------------
 
 
