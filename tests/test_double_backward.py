@@ -33,7 +33,7 @@ from strategies import (
 )
 
 import tinyconv as tc
-from tinyconv.autograd import Function, gradgradcheck, ops, ops_extra
+from tinyconv.autograd import Function, gradgradcheck, ops, ops_extra, ops_linalg, ops_special
 
 TOL = {"atol": 1e-6, "rtol": 1e-4}
 
@@ -333,6 +333,34 @@ def masked_fill_draw(d):
     mshape = d(broadcastable_to(shape, allow_bigger=False))
     mask = np.random.default_rng(d(st.integers(0, 99))).random(mshape) < 0.5
     return mask, [_arr(d, shape), _arr(d, ())]
+
+
+def positive_draw(d):
+    """Values in [0.5, 3]: away from the poles of the gamma functions."""
+    shape = d(shapes(0, 3, max_side=3))
+    return None, [0.5 + 2.5 * np.random.default_rng(d(st.integers(0, 999))).random(shape)]
+
+
+def unit_draw(d):
+    """Values in (-0.9, 0.9): x * x stays inside erfinv's domain, away from +-1."""
+    shape = d(shapes(0, 3, max_side=3))
+    return None, [0.9 * (2 * np.random.default_rng(d(st.integers(0, 999))).random(shape) - 1)]
+
+
+def square_draw(d):
+    """Batches of well-conditioned square matrices (random + 3 I), det of either sign."""
+    n = d(st.integers(1, 3))
+    batch = tuple(d(st.lists(st.integers(1, 2), max_size=1)))
+    rng = np.random.default_rng(d(st.integers(0, 999)))
+    a = rng.standard_normal(batch + (n, n)) + 3 * np.eye(n) * d(st.sampled_from([1, -1]))
+    return None, [a]
+
+
+def solve_draw(d):
+    n, k = d(st.integers(1, 3)), d(st.integers(1, 2))
+    rng = np.random.default_rng(d(st.integers(0, 999)))
+    a = rng.standard_normal((n, n)) * 0.3 + 1.5 * np.eye(n)  # (a * a stays well conditioned)
+    return None, [a, rng.standard_normal((n, k))]
 
 
 def roll_draw(d):
@@ -679,6 +707,31 @@ CASES: list[Case] = [
     ),
     Case("einsum", ("Einsum",), einsum_draw, lambda T, p, *xs: T.einsum(p, *(x * x for x in xs))),
     Case(
+        "lgamma_digamma_polygamma",
+        ("Lgamma", "Polygamma", "Mul"),
+        positive_draw,
+        lambda T, p, x: T.lgamma(x * x) + T.digamma(x) * x + T.polygamma(2, x),
+        # PyTorch's trigamma is accurate to ~1e-9 relative, not this table's 1e-10: compared
+        # with it at 1e-8 in tests/test_index_special.py
+        torch=False,
+    ),
+    Case("erfinv", ("Erfinv", "Mul"), unit_draw, lambda T, p, x: (x * x).erfinv() * x),
+    Case(
+        "inv_det_slogdet",
+        ("Inv", "Det", "Slogdet", "SlogdetSign", "Mul"),
+        square_draw,
+        lambda T, p, a: (
+            T.linalg.inv(a).sum(-1) * T.linalg.det(a).unsqueeze(-1)
+            + T.linalg.slogdet(a)[1].unsqueeze(-1) * T.linalg.slogdet(a)[0].unsqueeze(-1)
+        ),
+    ),
+    Case(
+        "solve",
+        ("Solve",),
+        solve_draw,
+        lambda T, p, a, b: T.linalg.solve(a * a, b * b),
+    ),
+    Case(
         "addmatmul",
         ("AddMatmul",),
         addmatmul_draw,
@@ -696,7 +749,7 @@ def _tensors(lib, arrays, requires_grad=True):
 def _engine_classes() -> dict[str, type]:
     """Every concrete Function subclass defined in the engine modules (by class name)."""
     out = {}
-    for mod in (ops, ops_extra):
+    for mod in (ops, ops_extra, ops_special, ops_linalg):
         for name, cls in inspect.getmembers(mod, inspect.isclass):
             if (
                 issubclass(cls, Function)

@@ -73,6 +73,18 @@ class ViewInplace:
                 t = cls.apply(t, *extra)
         finally:
             grad_mode.enabled = prev
+        if (
+            t._data.shape != self._data.shape
+            or t._data.strides != self._data.strides
+            or (t._data.size and t._data.ctypes.data != self._data.ctypes.data)
+        ):
+            # the root's layout changed in place (t_, squeeze_, ...) after this view was
+            # taken: replaying its view ops would describe other elements
+            raise RuntimeError(
+                f"a view of shape {tuple(self.shape)} was taken before its base changed its "
+                "shape in place (t_, transpose_, squeeze_, unsqueeze_); its history can't be "
+                "re-derived from the base. Take the view again after the in-place view op"
+            )
         self._grad_fn = t._grad_fn
         self._requires_grad = True
 

@@ -23,6 +23,8 @@ import numpy as np
 
 from ._args import _dim
 from ._dtype import dtype_name
+from ._tensor_math import _index_tensor, _where
+from .autograd import grad_mode
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
 MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
@@ -499,6 +501,232 @@ class TensorExtra:
             lo, hi = lo - 1, hi + 1
         counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
         return _t.Tensor._make(counts.astype(a.dtype), None, False)
+
+    # -- index_add / index_copy / index_fill / masked_scatter ---------------------------------
+    # Each is a scatter or a select along one dim, written as one: the gradient is that op's
+    # (already checked, with its double backward); the node carries PyTorch's name.
+    def _index_along(self, dim: Any, index: Any, what: str, int32: bool) -> tuple:
+        """(dim, index as int64 1-D, self viewed as at least 1-D) after PyTorch's checks:
+        index a 0-d or 1-D integer tensor."""
+        d = _dim(dim, max(self._data.ndim, 1), what)
+        idx = _index_tensor(index, what, int32=int32)
+        if idx.ndim > 1:
+            raise IndexError(
+                f"{what}: index must be 0-d or 1-D (a vector), got shape {tuple(idx.shape)}"
+            )
+        return d, idx.reshape(-1), self if self._data.ndim else self.reshape(1)
+
+    def _along_source(
+        self, x: Any, d: int, idx: np.ndarray, source: Any, what: str, bad: type = RuntimeError
+    ) -> Any:
+        """source checked against x (same dtype; x's shape with len(index) at dim d; `bad` is
+        the exception PyTorch raises for a wrong shape)."""
+        if not isinstance(source, _t.Tensor):
+            raise TypeError(f"{what}: source must be a Tensor, got {type(source).__name__}")
+        if source._data.dtype != x._data.dtype:
+            raise RuntimeError(
+                f"{what}: self ({dtype_name(x._data.dtype)}) and source "
+                f"({dtype_name(source._data.dtype)}) must have the same dtype"
+            )
+        src = source if source._data.ndim else source.reshape(1)
+        want = x._data.shape[:d] + (idx.size,) + x._data.shape[d + 1 :]
+        if src._data.shape != want:
+            raise bad(
+                f"{what}: source has shape {tuple(source.shape)}, expected {want} (self's shape "
+                f"{tuple(self.shape)} with the number of indices, {idx.size}, at dim {d})"
+            )
+        return src
+
+    @staticmethod
+    def _spread(idx: np.ndarray, d: int, shape: tuple) -> Any:
+        """The 1-D index along dim d, repeated over source's other dims: a scatter index."""
+        view = [1] * len(shape)
+        view[d] = -1
+        return _long(np.broadcast_to(idx.reshape(view), shape).copy())
+
+    def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Any:
+        """self with alpha * source[..., i, ...] added at self[..., index[i], ...] along `dim`
+        (repeated indices accumulate)."""
+        what = "index_add()"
+        d, idx, x = self._index_along(dim, index, what, True)
+        n = x._data.shape[d]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())
+            raise RuntimeError(
+                f"{what}: index {bad} is out of bounds for dimension {d} with size {n}"
+            )
+        src = self._along_source(x, d, idx, source, what)
+        if builtins.isinstance(alpha, _t.Tensor):
+            alpha = alpha.item()
+        if x._data.dtype.kind in "iu":
+            alpha = builtins.int(alpha)  # (PyTorch truncates a float alpha for integer tensors)
+        if alpha != 1:
+            src = src * _const(alpha, src)
+        out = x.scatter_add(d, self._spread(idx, d, src._data.shape), src)
+        out = out if self._data.ndim else out.reshape(())
+        return self._renamed(out, "IndexAddBackward0")
+
+    def index_add_(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Any:
+        return self._inplace_result(
+            lambda x: x.index_add(dim, index, source, alpha=alpha), "index_add_()", (source,)
+        )
+
+    def index_copy(self, dim: int, index: Any, source: Any) -> Any:
+        """self with self[..., index[i], ...] = source[..., i, ...] along `dim` (index int64;
+        with repeated indices, which write wins is unspecified in PyTorch: here the last)."""
+        what = "index_copy()"
+        d, idx, x = self._index_along(dim, index, what, False)
+        n = x._data.shape[d]
+        src = self._along_source(x, d, idx, source, what, IndexError)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())
+            raise IndexError(
+                f"{what}: index {bad} is out of bounds for dimension {d} with size {n}"
+            )
+        out = x.scatter(d, self._spread(idx, d, src._data.shape), src)
+        out = out if self._data.ndim else out.reshape(())
+        return self._renamed(out, "IndexCopyBackward0")
+
+    def index_copy_(self, dim: int, index: Any, source: Any) -> Any:
+        return self._inplace_result(
+            lambda x: x.index_copy(dim, index, source), "index_copy_()", (source,)
+        )
+
+    def index_fill(self, dim: int, index: Any, value: Any) -> Any:
+        """self with `value` (a number or a 0-d tensor) at every index[i] along `dim`
+        (negative indices count from the end)."""
+        what = "index_fill()"
+        arr = index._data if isinstance(index, _t.Tensor) else np.asarray(index)
+        if arr.dtype != np.int64:  # PyTorch: int64 only, and an IndexError
+            raise IndexError(f"{what}: index must be an int64 tensor, got {dtype_name(arr.dtype)}")
+        if arr.ndim > 1:
+            raise RuntimeError(f"{what}: index must be 0-d or 1-D, got shape {tuple(arr.shape)}")
+        d, idx, x = self._index_along(dim, arr, what, False)
+        n = x._data.shape[d]
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())
+            raise IndexError(
+                f"{what}: index {bad} is out of bounds for dimension {d} with size {n}"
+            )
+        if isinstance(value, _t.Tensor) and value._data.ndim:
+            raise RuntimeError(
+                f"{what}: only supports a 0-dimensional value tensor, but got one with "
+                f"{value._data.ndim} dimension(s)"
+            )
+        if (
+            x._data.dtype.kind in "iu"
+            and isinstance(value, builtins.float)
+            and not isinstance(value, builtins.bool)
+        ):
+            value = builtins.int(value)  # (PyTorch casts the value to the tensor's dtype)
+        hit = np.zeros(n, dtype=bool)
+        hit[idx] = True
+        view = [1] * x._data.ndim
+        view[d] = n
+        out = x.masked_fill(_t.Tensor._make(hit.reshape(view), None, False), value)
+        out = out if self._data.ndim else out.reshape(())
+        tensor_value = isinstance(value, _t.Tensor)
+        return self._renamed(out, "IndexFillBackward1" if tensor_value else "IndexFillBackward0")
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Any:
+        return self._inplace_result(
+            lambda x: x.index_fill(dim, index, value), "index_fill_()", (value,)
+        )
+
+    def masked_scatter(self, mask: Any, source: Any) -> Any:
+        """self (broadcast with the bool `mask`) with the positions where mask is True filled,
+        in row-major order, from the first elements of `source`."""
+        what = "masked_scatter()"
+        if not isinstance(mask, _t.Tensor) or mask._data.dtype != np.bool_:
+            got = (
+                dtype_name(mask._data.dtype) if isinstance(mask, _t.Tensor) else type(mask).__name__
+            )
+            raise RuntimeError(f"{what}: only supports boolean masks, but got {got}")
+        if not isinstance(source, _t.Tensor):
+            raise TypeError(f"{what}: source must be a Tensor, got {type(source).__name__}")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"{what}: expected self and source to have the same dtype, got "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(source._data.dtype)}"
+            )
+        try:
+            shape = np.broadcast_shapes(self._data.shape, mask._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: mask of shape {tuple(mask.shape)} and self of shape "
+                f"{tuple(self.shape)} can't be broadcast together"
+            ) from None
+        m = np.broadcast_to(mask._data, shape)
+        count = builtins.int(m.sum())
+        if source._data.size < count:
+            raise RuntimeError(
+                f"{what}: source has {source._data.size} elements, fewer than the {count} "
+                "True elements of the mask"
+            )
+        flat = source.reshape(-1)
+        if flat._data.size:
+            # position p takes source element (number of True before p): a gather
+            picks = np.maximum(np.cumsum(m.reshape(-1)) - 1, 0).reshape(shape)
+            vals = flat[_long(picks)]
+        else:  # nothing to take (and no True in the mask)
+            vals = flat.sum().expand(*shape) if shape else flat.sum()
+        out = _where(_t.Tensor._make(np.array(m), None, False), vals, self)
+        return self._renamed(out, "MaskedScatterBackward0")
+
+    def masked_scatter_(self, mask: Any, source: Any) -> Any:
+        return self._inplace_result(
+            lambda x: x.masked_scatter(mask, source), "masked_scatter_()", (source,)
+        )
+
+    # -- in-place view ops: self becomes the view (same memory, new shape) -------------------
+    def _view_inplace(self, view: Any, what: str, name: str) -> Any:
+        """Replace self's shape by view(self)'s (a view op), as PyTorch's squeeze_, t_, ...:
+        the memory is shared, the version counter moves, and when tracked the view op's node
+        (PyTorch's in-place name) becomes self's grad_fn."""
+        track = grad_mode.enabled and self._requires_grad
+        if track:
+            self._check_inplace(what)
+        base = self._base
+        if base is not None and grad_mode.enabled and self._gv != self._vc[0]:
+            self._refresh_view()
+        if track:
+            out = view(self)
+        else:
+            with grad_mode.no_grad():
+                out = view(self)
+        self._data = out._data
+        if track:
+            self._grad_fn = out._grad_fn
+            self._grad_fn.torch_name = name
+        if base is not None and out._base is not None:
+            # still a view of the same root, one view op further
+            root, steps, flags = base
+            self._base = (root, out._base[1], flags)
+        self._vc[0] += 1
+        if base is not None:
+            self._gv = self._vc[0]
+        return self
+
+    def squeeze_(self, dim: Any = None) -> Any:
+        name = (
+            "SqueezeBackward3"
+            if dim is None
+            else ("SqueezeBackward5" if isinstance(dim, (tuple, list)) else "SqueezeBackward4")
+        )
+        return self._view_inplace(lambda x: x.squeeze(dim), "squeeze_()", name)
+
+    def unsqueeze_(self, dim: int) -> Any:
+        return self._view_inplace(lambda x: x.unsqueeze(dim), "unsqueeze_()", "UnsqueezeBackward1")
+
+    def t_(self) -> Any:
+        return self._view_inplace(lambda x: x.t(), "t_()", "TBackward1")
+
+    def transpose_(self, dim0: int, dim1: int) -> Any:
+        return self._view_inplace(
+            lambda x: x.transpose(dim0, dim1), "transpose_()", "TransposeBackward1"
+        )
+
+    swapdims_ = swapaxes_ = transpose_
 
 
 def _tensordot(a: Any, b: Any, dims: Any) -> Any:

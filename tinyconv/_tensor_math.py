@@ -203,6 +203,24 @@ class TensorMath:
     def erf(self) -> Any:
         return _t.ops_extra.Erf.apply(_float(self))
 
+    def erfinv(self) -> Any:
+        """The inverse of erf on [-1, 1] (+-inf at +-1, nan outside)."""
+        return _t.ops_special.Erfinv.apply(_float(self))
+
+    def lgamma(self) -> Any:
+        """log|Gamma(x)| (inf at 0, -1, -2, ...)."""
+        return _t.ops_special.Lgamma.apply(_float(self))
+
+    def digamma(self) -> Any:
+        """psi(x) = d/dx lgamma(x)."""
+        return _t.ops_special.Polygamma.apply(_float(self), 0)
+
+    def polygamma(self, n: int) -> Any:
+        """The n-th derivative of digamma (n = 0: digamma itself)."""
+        if not isinstance(n, (builtins.int, np.integer)) or isinstance(n, builtins.bool) or n < 0:
+            raise RuntimeError(f"polygamma(): n must be a non-negative integer, got {n!r}")
+        return _t.ops_special.Polygamma.apply(_float(self), builtins.int(n))
+
     def neg(self) -> Any:
         return -self
 
@@ -254,6 +272,18 @@ class TensorMath:
 
     def erf_(self) -> Any:
         return self._inplace_result(lambda x: x.erf(), "erf_()")
+
+    def erfinv_(self) -> Any:
+        return self._inplace_result(lambda x: x.erfinv(), "erfinv_()")
+
+    def lgamma_(self) -> Any:
+        return self._inplace_result(lambda x: x.lgamma(), "lgamma_()")
+
+    def digamma_(self) -> Any:
+        return self._inplace_result(lambda x: x.digamma(), "digamma_()")
+
+    def polygamma_(self, n: int) -> Any:
+        return self._inplace_result(lambda x: x.polygamma(n), "polygamma_()")
 
     def neg_(self) -> Any:
         return self._inplace_result(lambda x: -x, "neg_()")

@@ -208,6 +208,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         self._grad = value
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared with its views),
+        as PyTorch's `_version`: what saved-for-backward checks compare."""
+        return self._vc[0]
+
+    @property
     def is_leaf(self) -> bool:
         if self._base is not None and self._gv != self._vc[0]:
             self._refresh_view()
@@ -1540,7 +1546,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 # these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
 from . import _indexing  # noqa: E402
-from .autograd import engine, ops, ops_extra  # noqa: E402
+from .autograd import engine, ops, ops_extra, ops_special  # noqa: E402, F401 (ops_special: _t.ops_special)
 
 _NO_BOOL = {
     ops.Sub: "-",

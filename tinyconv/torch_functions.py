@@ -556,6 +556,38 @@ def erf(input: Tensor) -> Tensor:
     return _as_tensor(input).erf()
 
 
+def erfinv(input: Tensor) -> Tensor:
+    return _as_tensor(input).erfinv()
+
+
+def lgamma(input: Tensor) -> Tensor:
+    return _as_tensor(input).lgamma()
+
+
+def digamma(input: Tensor) -> Tensor:
+    return _as_tensor(input).digamma()
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    return _as_tensor(input).polygamma(n)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    return _as_tensor(input).index_add(dim, index, source, alpha=alpha)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    return _as_tensor(input).index_copy(dim, index, source)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    return _as_tensor(input).index_fill(dim, index, value)
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    return _as_tensor(input).masked_scatter(mask, source)
+
+
 def neg(input: Tensor) -> Tensor:
     return -_as_tensor(input)
 

@@ -1,0 +1,188 @@
+"""tinyconv.linalg: vector_norm, matrix_norm, norm, inv, det, slogdet, solve. Values, dtypes,
+grad_fn names and gradients against PyTorch 2.13 (skipped without it), gradcheck and
+gradgradcheck in float64 on hypothesis-drawn (batched) matrices, and the errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinyconv
+from tinyconv.autograd import gradcheck, gradgradcheck
+
+TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
+
+
+def _leaf(lib, arr):
+    return lib.from_numpy(np.array(arr, dtype=np.float64)).requires_grad_()
+
+
+@st.composite
+def matrices(draw, batch: bool = True):
+    """Well-conditioned square matrices: a random matrix plus a multiple of the identity."""
+    n = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 2), max_size=2))) if batch else ()
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    a = rng.standard_normal(shape + (n, n)) + 3 * np.eye(n) * draw(st.sampled_from([1, -1]))
+    return a, rng
+
+
+def _compare(program, arrays, rtol=1e-10):
+    torch = pytest.importorskip("torch")
+    res = []
+    for lib in (tinyconv, torch):
+        xs = [_leaf(lib, a) for a in arrays]
+        out = program(lib, *xs)
+        outs = out if isinstance(out, tuple) else (out,)
+        w = np.random.default_rng(1)
+        loss = sum(
+            (o * lib.from_numpy(w.standard_normal(tuple(o.shape)))).sum()
+            for o in outs
+            if o.requires_grad
+        )
+        grads = lib.autograd.grad(loss, xs)
+        res.append(
+            (
+                [
+                    (tuple(o.shape), o.requires_grad, o.grad_fn.name() if o.grad_fn else None)
+                    for o in outs
+                ],
+                [o.detach().numpy() for o in outs],
+                [g.numpy() for g in grads],
+            )
+        )
+    assert res[0][0] == res[1][0]
+    for a, b in zip(res[0][1] + res[0][2], res[1][1] + res[1][2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-10)
+
+
+PROGRAMS = {
+    "inv": lambda T, a: T.linalg.inv(a),
+    "det": lambda T, a: T.linalg.det(a),
+    "slogdet": lambda T, a: tuple(T.linalg.slogdet(a)),
+    "fro": lambda T, a: T.linalg.matrix_norm(a),
+    "norm1": lambda T, a: T.linalg.matrix_norm(a, 1),
+    "norm-1 keepdim": lambda T, a: T.linalg.matrix_norm(a, -1, keepdim=True),
+    "norm inf": lambda T, a: T.linalg.matrix_norm(a, math.inf),
+    "norm -inf dims": lambda T, a: T.linalg.matrix_norm(a, -math.inf, dim=(-1, -2)),
+    "vector 3": lambda T, a: T.linalg.vector_norm(a, 3, dim=-1),
+    "vector inf": lambda T, a: T.linalg.vector_norm(a, math.inf),
+    "norm": lambda T, a: T.linalg.norm(a),
+    "norm dim": lambda T, a: T.linalg.norm(a, dim=-1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+@settings(max_examples=8)
+@given(m=matrices())
+def test_linalg_matches_torch_and_gradcheck(name, m):
+    a, _ = m
+    fn = PROGRAMS[name]
+    _compare(fn, [a])
+    x = _leaf(tinyconv, a)
+
+    def f(t):
+        out = fn(tinyconv, t)
+        return out[1] if isinstance(out, tuple) else out
+
+    assert gradcheck(f, (x,), **TOL)
+    if "inf" not in name and "1" not in name:  # (max/min: piecewise linear)
+        assert gradgradcheck(f, (x,), atol=1e-6, rtol=1e-4)
+
+
+@settings(max_examples=10)
+@given(m=matrices(), k=st.integers(0, 3), left=st.booleans())
+def test_solve_matches_torch_and_gradcheck(m, k, left):
+    a, rng = m
+    n = a.shape[-1]
+    if k == 0:  # a batch of vectors
+        b = rng.standard_normal(a.shape[:-1])
+        left = True
+    else:
+        b = rng.standard_normal(a.shape[:-2] + ((n, k) if left else (k, n)))
+
+    def fn(T, x, y):
+        return T.linalg.solve(x, y, left=left)
+
+    _compare(fn, [a, b])
+    xs = (_leaf(tinyconv, a), _leaf(tinyconv, b))
+    assert gradcheck(lambda x, y: fn(tinyconv, x, y), xs, **TOL)
+    assert gradgradcheck(lambda x, y: fn(tinyconv, x, y), xs, atol=1e-6, rtol=1e-4)
+
+
+def test_solve_broadcasts_batches():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 1, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((4, 3, 2))
+    _compare(lambda T, x, y: T.linalg.solve(x, y), [a, b])
+    _compare(lambda T, x, y: T.linalg.solve(x, y), [a[0, 0], rng.standard_normal(3)])
+    assert torch is not None
+
+
+def test_det_of_singular_matrices():
+    """det of a singular matrix is 0 and slogdet gives sign 0 and -inf, as PyTorch. PyTorch's
+    gradient there is zero (the true one is the adjugate): tinyconv's backward raises (a
+    README difference)."""
+    torch = pytest.importorskip("torch")
+    for a in ([[1.0, 2.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]):
+        d = [lib.linalg.det(lib.tensor(a, dtype=lib.float64)).item() for lib in (tinyconv, torch)]
+        assert d[0] == d[1] == 0
+        s = [lib.linalg.slogdet(lib.tensor(a, dtype=lib.float64)) for lib in (tinyconv, torch)]
+        assert s[0].sign.item() == s[1].sign.item() == 0
+        assert s[0].logabsdet.item() == s[1].logabsdet.item() == -math.inf
+        x = tinyconv.tensor(a, dtype=tinyconv.float64, requires_grad=True)
+        with pytest.raises(RuntimeError, match="singular"):
+            tinyconv.linalg.det(x).backward()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda T: T.linalg.inv(T.zeros(2, 2)),
+        lambda T: T.linalg.inv(T.tensor([[1.0, 2.0], [2.0, 4.0]])),
+        lambda T: T.linalg.inv(T.zeros(2, 3)),
+        lambda T: T.linalg.inv(T.ones(2, 2, dtype=T.long)),
+        lambda T: T.linalg.inv(T.ones(3)),
+        lambda T: T.linalg.det(T.zeros(2, 3)),
+        lambda T: T.linalg.solve(T.zeros(2, 2), T.ones(2)),
+        lambda T: T.linalg.solve(T.eye(2), T.ones(3)),
+        lambda T: T.linalg.solve(T.eye(2), T.ones(2, dtype=T.float64)),
+        lambda T: T.linalg.norm(T.ones(2, 2, 2), 1),
+        lambda T: T.linalg.matrix_norm(T.ones(2), 1),
+        lambda T: T.linalg.matrix_norm(T.ones(2, 2), 3),
+    ],
+)
+def test_linalg_errors_match_torch(bad):
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        with pytest.raises(RuntimeError):
+            bad(lib)
+
+
+def test_singular_raises_linalg_error():
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        with pytest.raises(lib.linalg.LinAlgError):
+            lib.linalg.inv(lib.zeros(2, 2))
+        with pytest.raises(lib.linalg.LinAlgError):
+            lib.linalg.solve(lib.zeros(2, 2), lib.ones(2))
+    assert issubclass(tinyconv.linalg.LinAlgError, RuntimeError)
+
+
+def test_float32_and_empty():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((3, 3)) + 3 * np.eye(3)).astype(np.float32)
+    for fn in (lambda T, x: T.linalg.inv(x), lambda T, x: T.linalg.det(x)):
+        got = fn(tinyconv, tinyconv.from_numpy(a))
+        want = fn(torch, torch.from_numpy(a))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1] == "float32"
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=2e-5, atol=1e-6)
+    for lib in (tinyconv, torch):
+        assert tuple(lib.linalg.inv(lib.zeros(0, 2, 2)).shape) == (0, 2, 2)
+        assert tuple(lib.linalg.det(lib.zeros(0, 2, 2)).shape) == (0,)

@@ -1,0 +1,186 @@
+"""Linear-algebra engine ops on batches of square matrices (..., n, n): inverse, determinant,
+log-determinant, solve. Forward is NumPy's LAPACK; the backwards are the standard matrix
+calculus identities (for A = X^-1 the differential dX = -X dA X, and so on), each written
+once with NumPy arrays and once with the same ops for double backward.
+
+Singular input raises LinAlgError (a RuntimeError), as PyTorch's linalg functions do; det of
+a singular matrix is 0, and a gradient through it raises (see Det).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ops import Op, _const
+
+
+class LinAlgError(RuntimeError):
+    """A singular (or otherwise unsuitable) matrix, as torch.linalg.LinAlgError."""
+
+
+def _mT(a: np.ndarray) -> np.ndarray:
+    return np.swapaxes(a, -1, -2)
+
+
+def _mT_graph(a):
+    return a.transpose(-2, -1)
+
+
+def _check_invertible(a: np.ndarray, what: str) -> None:
+    """LAPACK may return huge values instead of failing for an exactly singular matrix;
+    PyTorch reports it (LU finds a zero pivot), so tinyconv checks the same way: the matrix
+    rank through its singular values."""
+    if a.size == 0:
+        return
+    s = np.linalg.svd(a, compute_uv=False)
+    if np.any(s[..., -1] == 0) or not np.all(np.isfinite(s)):
+        raise LinAlgError(
+            f"{what}: the input matrix is singular (or not finite), so it has no inverse"
+        )
+
+
+class Inv(Op):
+    """X = A^-1. dX = -X dA X, so grad_A = -X^T grad X^T."""
+
+    torch_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("linalg.inv: the input matrix is singular") from None
+        _check_invertible(a, "linalg.inv")
+        out = out.astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xt = _mT(x)
+        return -(xt @ grad @ xt)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xt = _mT_graph(x)
+        return -(xt.matmul(grad).matmul(xt))
+
+
+class Det(Op):
+    """det(A). d det = det(A) tr(A^-1 dA), so grad_A = grad * det(A) A^-T.
+
+    At an exactly singular A (det = 0) the gradient is the transposed adjugate, but PyTorch
+    2.13 returns zeros there; rather than give a different number, backward raises."""
+
+    torch_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.asarray(np.linalg.det(a)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def _check(out: np.ndarray) -> None:
+        if np.any(out == 0):
+            raise RuntimeError(
+                "linalg.det: backward through an exactly singular matrix (det = 0) is refused: "
+                "PyTorch returns a zero gradient there, the true one is the adjugate"
+            )
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        Det._check(out)
+        g = (grad * out)[..., None, None]
+        return (g * _mT(np.linalg.inv(a))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        Det._check(out._data)
+        g = (grad * out).unsqueeze(-1).unsqueeze(-1)
+        return g * _mT_graph(Inv.apply(a))
+
+
+class Slogdet(Op):
+    """(sign, log|det A|). d log|det A| = tr(A^-1 dA): grad_A = grad * A^-T. The sign is
+    piecewise constant: no gradient (PyTorch's too)."""
+
+    torch_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = np.linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        ctx.sign = np.asarray(sign).astype(a.dtype, copy=False)
+        return np.asarray(logabs).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(all="ignore"):
+            try:
+                inv_t = _mT(np.linalg.inv(a))
+            except np.linalg.LinAlgError:  # singular: log|det| = -inf, gradient inf/nan
+                inv_t = np.full_like(a, np.nan)
+        return (grad[..., None, None] * inv_t).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad.unsqueeze(-1).unsqueeze(-1) * _mT_graph(Inv.apply(a))
+
+
+class SlogdetSign(Op):
+    """The sign of det A (0 for a singular A): piecewise constant, so its gradient is zero,
+    but (as PyTorch's) it is an output of the graph that requires grad."""
+
+    torch_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return np.sign(np.asarray(np.linalg.det(a))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros(ctx.shape, grad.dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _const(np.zeros(ctx.shape, grad._data.dtype))
+
+
+class Solve(Op):
+    """X = A^-1 B (A: (..., n, n), B: (..., n, k), equal batch dims).
+    grad_B = A^-T grad_X, grad_A = -grad_B X^T."""
+
+    torch_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            out = np.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            raise LinAlgError("linalg.solve: the input matrix A is singular") from None
+        _check_invertible(a, "linalg.solve")
+        out = out.astype(np.result_type(a, b), copy=False)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        gb = np.linalg.solve(_mT(a), grad)
+        ga = -(gb @ _mT(x)) if ctx.needs_input_grad[0] else None
+        return ga, gb if ctx.needs_input_grad[1] else None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        gb = Solve.apply(_mT_graph(a), grad)
+        ga = -(gb.matmul(_mT_graph(x))) if ctx.needs_input_grad[0] else None
+        return ga, gb if ctx.needs_input_grad[1] else None

@@ -1,0 +1,228 @@
+"""Special functions as engine ops: lgamma, digamma, polygamma, erfinv.
+
+The values are computed in float64 (and rounded once to the input's dtype):
+- lgamma: the C library's lgamma (math.lgamma) elementwise, the function PyTorch's CPU
+  kernel calls too, with lgamma = inf at the poles 0, -1, -2, ... as PyTorch.
+- digamma and polygamma(n >= 1): the recurrence psi^(n)(x) = psi^(n)(x + 1) - (-n)! ... moves x
+  up to >= 10, where the asymptotic series (Bernoulli numbers) is accurate to ~1e-16;
+  x < 0.5 goes through the reflection formula first for digamma and trigamma (as PyTorch).
+- erfinv: a closed-form first guess refined by Halley steps on erf (erfc in the tails, so
+  1 - |x| small keeps its relative accuracy).
+
+The derivatives chain: lgamma' = digamma, digamma' = polygamma(1), polygamma(n)' =
+polygamma(n + 1), erfinv'(x) = sqrt(pi) / 2 * exp(erfinv(x)^2); double backward comes from
+writing each backward with these same ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops import Op
+from .ops_extra import erf_array
+
+# B_2k / (2k) for the digamma series, B_2k for the polygamma series (k = 1..8)
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+_SHIFT = 10.0  # the asymptotic series is used from here up: its 8 terms reach ~1e-17
+
+_lgamma_scalar = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def lgamma_array(x: np.ndarray) -> np.ndarray:
+    """log|Gamma(x)| elementwise, in x's dtype (inf at 0, -1, -2, ...)."""
+    x = np.asarray(x)
+    a = x.astype(np.float64).reshape(-1)
+    pole = (a <= 0) & (a == np.floor(a))  # math.lgamma raises there; PyTorch gives inf
+    a = np.where(pole, 1.0, a)
+    with np.errstate(over="ignore"):
+        out = np.asarray(_lgamma_scalar(a), dtype=np.float64) if a.size else a.copy()
+    out[pole] = np.inf
+    return out.reshape(x.shape).astype(x.dtype, copy=False)
+
+
+def digamma_array(x: np.ndarray) -> np.ndarray:
+    """psi(x) = d/dx lgamma(x) elementwise, in x's dtype: -inf at +0, inf at -0, nan at the
+    negative integers (PyTorch's values)."""
+    x = np.asarray(x)
+    a = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        out = np.zeros_like(a)
+        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x), for x < 0.5
+        low = a < 0.5
+        if low.any():
+            out = np.where(low, -np.pi / np.tan(np.pi * a), 0.0)
+            a = np.where(low, 1 - a, a)
+        # recurrence psi(x) = psi(x + 1) - 1 / x, up to x >= _SHIFT
+        while True:
+            small = a < _SHIFT
+            if not small.any():
+                break
+            out = out - np.where(small, 1 / np.where(small, a, 1.0), 0.0)
+            a = np.where(small, a + 1, a)
+        inv2 = 1 / (a * a)
+        series = np.zeros_like(a)
+        for k in range(len(_BERNOULLI) - 1, -1, -1):  # sum B_2k / (2k) x^(-2k), Horner in 1/x^2
+            series = (series + _BERNOULLI[k] / (2 * (k + 1))) * inv2
+        out = out + np.log(a) - 0.5 / a - series
+        orig = np.asarray(x, dtype=np.float64)
+        out = np.where(orig == 0, np.where(np.signbit(orig), np.inf, -np.inf), out)
+        out = np.where((orig < 0) & (orig == np.floor(orig)), np.nan, out)
+        out = np.where(orig == np.inf, np.inf, out)
+        out = np.where(orig == -np.inf, np.nan, out)
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+def _zeta_shifted(n: int, a: np.ndarray) -> np.ndarray:
+    """n! * sum_k 1 / (a + k)^(n+1) (n! times the Hurwitz zeta(n + 1, a)), n >= 1: the
+    recurrence moves a up to _SHIFT, then the Euler-Maclaurin tail."""
+    acc = np.zeros_like(a)
+    while True:
+        small = a < _SHIFT
+        if not small.any():
+            break
+        acc = acc + np.where(small, 1 / np.where(small, a, 1.0) ** (n + 1), 0.0)
+        a = np.where(small, a + 1, a)
+    # zeta(n+1, a) ~ a^-n / n + a^-(n+1) / 2 + sum_k B_2k (n+2k-1)! / ((2k)! n!) a^-(n+2k)
+    tail = a ** (-n) / n + a ** (-n - 1) / 2
+    for k in range(1, len(_BERNOULLI) + 1):
+        coef = _BERNOULLI[k - 1] * math.factorial(n + 2 * k - 1)
+        coef /= math.factorial(2 * k) * math.factorial(n)
+        tail = tail + coef * a ** (-n - 2 * k)
+    return math.factorial(n) * (acc + tail)
+
+
+def polygamma_array(n: int, x: np.ndarray) -> np.ndarray:
+    """psi^(n)(x) = (-1)^(n+1) n! sum_k 1 / (x + k)^(n+1), the n-th derivative of digamma,
+    elementwise in x's dtype. Trigamma (n = 1) takes the reflection formula
+    psi1(x) = pi^2 / sin^2(pi x) - psi1(1 - x) below 0.5, as PyTorch; for n >= 2 PyTorch sums
+    the series for negative x too, so the poles 0, -1, ... give (-1)^(n+1) inf. The infinities
+    follow PyTorch's values."""
+    if n == 0:
+        return digamma_array(x)
+    x = np.asarray(x)
+    a = x.astype(np.float64)
+    sign = 1.0 if n % 2 else -1.0  # (-1)^(n+1)
+    with np.errstate(all="ignore"):
+        if n == 1:
+            low = a < 0.5
+            y = np.where(low, 1 - a, a)
+            v = _zeta_shifted(1, np.where(np.isfinite(y), y, 1.0))
+            # sin(pi x) in the input's dtype: at the poles (negative integers) it is a rounding
+            # residue, and PyTorch's huge value there is pi^2 over its square in that dtype
+            s = np.sin(np.asarray(np.pi, x.dtype) * x).astype(np.float64)
+            out = np.where(low, np.pi**2 / (s * s) - v, v)
+            out = np.where(a == np.inf, 0.0, np.where(a == -np.inf, np.nan, out))
+        else:
+            pole = (a <= 0) & (a == np.floor(a))
+            v = _zeta_shifted(n, np.where(np.isfinite(a) & ~pole, a, 1.0))
+            out = np.where(pole, np.inf, sign * v)
+            out = np.where(pole, sign * np.inf, out)
+            out = np.where(a == np.inf, np.nan, out)
+        out = np.where(np.isnan(a), np.nan, out)
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+_erfc_scalar = np.frompyfunc(math.erfc, 1, 1)
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+
+def erfinv_array(x: np.ndarray) -> np.ndarray:
+    """The inverse of erf elementwise, in x's dtype: +-inf at +-1, nan outside [-1, 1].
+
+    First guess: y0 = sgn(x) sqrt(sqrt(b^2 - ln(1 - x^2) / a) - b), b = 2 / (pi a) +
+    ln(1 - x^2) / 2, a = 0.147 (Winitzki's closed form, relative error < 2e-3); then Halley
+    steps on f(y) = erf(y) - x (cubic convergence: 3 steps reach float64 rounding). Where
+    |x| > 0.9 the steps solve erfc(y) = 1 - |x| instead: 1 - |x| is exact there, and erfc
+    keeps the relative accuracy that erf(y) - x would lose near +-1.
+    """
+    x = np.asarray(x)
+    v = x.astype(np.float64).reshape(-1)
+    ax = np.abs(v)
+    inside = ax < 1
+    w = np.where(inside, ax, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln = np.log1p(-w * w)
+        a = 0.147
+        b = 2 / (np.pi * a) + ln / 2
+        y = np.sqrt(np.sqrt(b * b - ln / a) - b)
+        tail = w > 0.9  # (below, erf(y) - w costs at most ~1e-15 relative in y)
+        rest = 1 - w  # exact for w >= 0.5 (Sterbenz)
+        for _ in range(3):
+            d = _TWO_OVER_SQRT_PI * np.exp(-y * y)  # erf'(y)
+            f = erf_array(y) - w
+            if tail.any():
+                g = np.asarray(_erfc_scalar(y[tail]), dtype=np.float64) - rest[tail]
+                f[tail] = -g  # erf(y) - w = (1 - erfc(y)) - (1 - rest) = rest - erfc(y)
+            y = y - f / (d + y * f)  # Halley: f'' = -2 y f'
+    out = np.where(inside, np.copysign(y, v), np.where(ax == 1, np.copysign(np.inf, v), np.nan))
+    out = np.where(v == 0, v, out)  # erfinv(-0.0) = -0.0
+    return out.reshape(x.shape).astype(x.dtype, copy=False)
+
+
+# -- the ops ----------------------------------------------------------------------------------
+
+
+class Lgamma(Op):
+    torch_name = "LgammaBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return lgamma_array(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * digamma_array(a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * Polygamma.apply(a, 0)
+
+
+class Polygamma(Op):
+    """psi^(n)(a); n = 0 is digamma (PyTorch's node: DigammaBackward0)."""
+
+    @staticmethod
+    def forward(ctx, a, n):
+        ctx.save_for_backward(a)
+        ctx.n = n
+        ctx.torch_name = "DigammaBackward0" if n == 0 else "PolygammaBackward0"
+        return polygamma_array(n, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * polygamma_array(ctx.n + 1, a), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * Polygamma.apply(a, ctx.n + 1), None
+
+
+class Erfinv(Op):
+    torch_name = "ErfinvBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = erfinv_array(a)
+        ctx.save_for_backward(a)  # as PyTorch (the backward recomputes erfinv(a))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # y = erfinv(a), a = erf(y): dy/da = 1 / erf'(y) = sqrt(pi) / 2 * exp(y^2)
+        (a,) = ctx.saved_tensors
+        y = erfinv_array(a)
+        with np.errstate(over="ignore"):
+            return grad * (math.sqrt(math.pi) / 2 * np.exp(y * y)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        y = Erfinv.apply(a)
+        return grad * ((y * y).exp() * (math.sqrt(math.pi) / 2))

@@ -1,0 +1,186 @@
+"""`tinyconv.linalg`, as torch.linalg: norms, inverse, determinants and solve on (batches of)
+matrices `(..., n, n)`. Functional layer: argument checks here, the maths in the engine's
+ops (autograd/ops_linalg.py) and Tensor methods.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ._args import _dim
+from ._dtype import dtype_name
+from .autograd.ops_linalg import Det, Inv, LinAlgError, Slogdet, SlogdetSign, Solve
+from .tensor import Tensor, _as_tensor
+
+__all__ = [
+    "LinAlgError",
+    "det",
+    "inv",
+    "matrix_norm",
+    "norm",
+    "slogdet",
+    "solve",
+    "vector_norm",
+]
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])  # torch.return_types
+
+
+def _square(a: Any, what: str) -> Tensor:
+    """A floating tensor of (batches of) square matrices."""
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{what}: A must be a Tensor, got {type(a).__name__}")
+    if a.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(a.shape)}")
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(
+            f"{what}: A must be batches of square matrices, but they are "
+            f"{a.shape[-2]} by {a.shape[-1]} matrices"
+        )
+    if a.dtype.kind != "f":
+        raise RuntimeError(
+            f"{what}: expected a floating point tensor as input, got {dtype_name(a.dtype)}"
+        )
+    return a
+
+
+def vector_norm(
+    x: Any, ord: Any = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """The ord-norm of x's elements over `dim` (all, flattened, by default): sum |x|^ord
+    ^ (1/ord); ord inf / -inf the max / min |x|, ord 0 the number of non-zeros."""
+    x = _as_tensor(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"linalg.vector_norm: expected a floating point input, got {dtype_name(x.dtype)}"
+        )
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    return x.norm(builtins.float(ord), dim, keepdim)
+
+
+def matrix_norm(
+    A: Any, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """A matrix norm over the two dims `dim`: 'fro' (Frobenius), 1 / -1 (max / min column
+    abs sum), inf / -inf (max / min row abs sum). 'nuc' and 2 / -2 (singular values) raise
+    NotImplementedError."""
+    what = "linalg.matrix_norm"
+    A = _as_tensor(A)
+    if dtype is not None:
+        A = A.to(dtype)
+    if A.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(A.shape)}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"{what}: expected a floating point input, got {dtype_name(A.dtype)}")
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise RuntimeError(f"{what}: dim must be a 2-tuple of ints, got {dim!r}")
+    d0, d1 = (_dim(d, A.ndim, what) for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"{what}: dims must be different, got {tuple(dim)}")
+    if ord == "fro":
+        return A.norm(2.0, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(
+            f"{what}: ord={ord!r} needs singular values, which tinyconv does not compute yet"
+        )
+    if ord in (1, -1, math.inf, -math.inf):
+        # 1: sum over rows (dim d0) then max over columns; inf: the other way round
+        first, second = (d0, d1) if ord in (1, -1) else (d1, d0)
+        sums = A.abs().sum(first, keepdim=keepdim)
+        if not keepdim and second > first:
+            second -= 1  # (dim `first` is gone)
+        return sums.amax(second, keepdim) if ord > 0 else sums.amin(second, keepdim)
+    raise RuntimeError(f"{what}: order {ord!r} is not supported (use 'fro', 1, -1, inf, -inf)")
+
+
+def norm(
+    A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """torch.linalg.norm: a vector norm when `dim` is an int (or ord and dim are None: the
+    2-norm of everything); a matrix norm when `dim` is a 2-tuple or A is 2-D with ord given."""
+    A = _as_tensor(A)
+    if isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None and len(dim) == 1:
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    if dim is not None and len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+    if dim is not None:
+        raise RuntimeError(f"linalg.norm: dim must be an int or a 2-tuple, got {dim!r}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    raise RuntimeError(
+        f"linalg.norm: input must be 1-D or 2-D when ord is given and dim is None, got "
+        f"{A.ndim}-D (pass dim)"
+    )
+
+
+def inv(A: Any) -> Tensor:
+    """A^-1 for (batches of) invertible square matrices; a singular one raises LinAlgError."""
+    return Inv.apply(_square(A, "linalg.inv"))
+
+
+def det(A: Any) -> Tensor:
+    """det(A) per matrix (shape A.shape[:-2]); its gradient is the transposed adjugate, also
+    where A is singular."""
+    return Det.apply(_square(A, "linalg.det"))
+
+
+def slogdet(A: Any) -> tuple:
+    """(sign, log|det A|) per matrix: sign 0 and logabsdet -inf for a singular matrix."""
+    A = _square(A, "linalg.slogdet")
+    return SlogdetResult(SlogdetSign.apply(A), Slogdet.apply(A))
+
+
+def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
+    """X with A X = B (left=True) or X A = B (left=False). B is a batch of vectors when it is
+    1-D or has A's batch shape plus n; otherwise of matrices (..., n, k). Batch dims
+    broadcast."""
+    what = "linalg.solve"
+    A = _square(A, what)
+    B = _as_tensor(B)
+    if B.dtype != A.dtype:
+        raise RuntimeError(
+            f"{what}: A and B must have the same dtype, got {dtype_name(A.dtype)} and "
+            f"{dtype_name(B.dtype)}"
+        )
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        X = solve(A.transpose(-2, -1), B.transpose(-2, -1)).transpose(-2, -1)
+        return _named(X, Solve.torch_name)
+    n = A.shape[-1]
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2 or Bm.shape[-2] != n:
+        raise RuntimeError(
+            f"{what}: incompatible shapes of A {tuple(A.shape)} and B {tuple(B.shape)} "
+            f"(B needs {n} rows)"
+        )
+    try:
+        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(
+            f"{what}: the batch dims of A {tuple(A.shape)} and B {tuple(B.shape)} do not broadcast"
+        ) from None
+    a = A if tuple(A.shape[:-2]) == batch else A.expand(*batch, n, n)
+    b = Bm if tuple(Bm.shape[:-2]) == batch else Bm.expand(*batch, *Bm.shape[-2:])
+    X = Solve.apply(a, b)
+    return _named(X.squeeze(-1), Solve.torch_name) if vector else X
+
+
+def _named(t: Tensor, name: str) -> Tensor:
+    """Show PyTorch's node name on a result whose last op is a reshaping of it."""
+    if t.grad_fn is not None:
+        t.grad_fn.torch_name = name
+    return t

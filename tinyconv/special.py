@@ -1,0 +1,91 @@
+"""`tinyconv.special`, as torch.special: the special functions under their SciPy-style names.
+Functional layer: each is the Tensor method of the same maths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tensor import Tensor, _as_tensor
+
+__all__ = [
+    "digamma",
+    "erf",
+    "erfinv",
+    "exp2",
+    "expit",
+    "expm1",
+    "gammaln",
+    "log1p",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "polygamma",
+    "psi",
+    "softmax",
+    "xlogy",
+]
+
+
+def gammaln(input: Any) -> Tensor:
+    """log|Gamma(x)| (torch.lgamma)."""
+    return _as_tensor(input).lgamma()
+
+
+def digamma(input: Any) -> Tensor:
+    """psi(x), the derivative of gammaln."""
+    return _as_tensor(input).digamma()
+
+
+psi = digamma
+
+
+def polygamma(n: int, input: Any) -> Tensor:
+    """The n-th derivative of digamma."""
+    return _as_tensor(input).polygamma(n)
+
+
+def erf(input: Any) -> Tensor:
+    return _as_tensor(input).erf()
+
+
+def erfinv(input: Any) -> Tensor:
+    return _as_tensor(input).erfinv()
+
+
+def expit(input: Any) -> Tensor:
+    """The logistic sigmoid 1 / (1 + exp(-x))."""
+    return _as_tensor(input).sigmoid()
+
+
+def logit(input: Any, eps: Any = None) -> Tensor:
+    return _as_tensor(input).logit(eps)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    return _as_tensor(input).xlogy(other)
+
+
+def log1p(input: Any) -> Tensor:
+    return _as_tensor(input).log1p()
+
+
+def expm1(input: Any) -> Tensor:
+    return _as_tensor(input).expm1()
+
+
+def exp2(input: Any) -> Tensor:
+    return _as_tensor(input).exp2()
+
+
+def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
+    return _as_tensor(input).logsumexp(dim, keepdim)
+
+
+def softmax(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    x = _as_tensor(input)
+    return (x if dtype is None else x.to(dtype)).softmax(dim)
+
+
+def log_softmax(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+    x = _as_tensor(input)
+    return (x if dtype is None else x.to(dtype)).log_softmax(dim)
