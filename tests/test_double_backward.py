@@ -335,6 +335,16 @@ def masked_fill_draw(d):
     return mask, [_arr(d, shape), _arr(d, ())]
 
 
+def scatter_reduce_draw(d):
+    """scatter_draw's configurations, with distinct values away from 0 (no ties for amax,
+    no zeros for prod)."""
+    (dim, index), (x, s) = scatter_draw(d)
+    rng = np.random.default_rng(d(st.integers(0, 999)))
+    n = x.size + s.size
+    vals = (rng.permutation(n) + 1.0) / n + 0.5
+    return (dim, index), [vals[: x.size].reshape(x.shape), vals[x.size :].reshape(s.shape)]
+
+
 def positive_draw(d):
     """Values in [0.5, 3]: away from the poles of the gamma functions."""
     shape = d(shapes(0, 3, max_side=3))
@@ -716,6 +726,16 @@ CASES: list[Case] = [
         torch=False,
     ),
     Case("erfinv", ("Erfinv", "Mul"), unit_draw, lambda T, p, x: (x * x).erfinv() * x),
+    Case(
+        "scatter_reduce",
+        ("ScatterReduce", "Index", "IndexAccumulate", "Mul"),
+        scatter_reduce_draw,
+        lambda T, p, x, s: sum(
+            (x * x).scatter_reduce(p[0], T.tensor(p[1]), s * s, r, include_self=inc) * x
+            for r, inc in (("sum", True), ("mean", False), ("prod", True), ("amax", True))
+        ),
+        torch_ok=_src_fits,
+    ),
     Case(
         "inv_det_slogdet",
         ("Inv", "Det", "Slogdet", "SlogdetSign", "Mul"),

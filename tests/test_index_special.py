@@ -497,3 +497,129 @@ def test_older_view_after_an_in_place_view_op_raises():
         res.append((b.detach().numpy(), w.grad.numpy()))
     for x, y in zip(*res, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+# -- scatter_reduce ---------------------------------------------------------------------------
+
+
+@st.composite
+def scatter_reduce_configs(draw):
+    """(self shape, dim, index, src shape): index no larger than self (and src) off `dim`,
+    values in range; repeats allowed (they are what the reductions fold)."""
+    shape = draw(shapes(1, 3, max_side=3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    ishape = [draw(st.integers(0 if i == 0 else 1, n)) for i, n in enumerate(shape)]
+    ishape[dim] = draw(st.integers(0, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 999)))
+    index = rng.integers(0, shape[dim], ishape)
+    src = tuple(n + draw(st.integers(0, 1)) for n in ishape)
+    return tuple(shape), dim, index, src
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@settings(max_examples=12)
+@given(cfg=scatter_reduce_configs(), seed=st.integers(0, 999))
+def test_scatter_reduce_matches_torch_and_gradcheck(reduce, include_self, cfg, seed):
+    shape, dim, index, src_shape = cfg
+    rng = np.random.default_rng(seed)
+    # distinct values (no ties for amax/amin; no zeros for prod), away from 0
+    n = int(np.prod(shape)) + int(np.prod(src_shape))
+    vals = (rng.permutation(n) + 1.0) * rng.choice([-1, 1], n) / n
+    x, s = (
+        vals[: int(np.prod(shape))].reshape(shape),
+        vals[int(np.prod(shape)) :].reshape(src_shape),
+    )
+
+    def prog(lib, a, b):
+        i = lib.from_numpy(index.astype(np.int64))
+        return a.scatter_reduce(dim, i, b, reduce, include_self=include_self)
+
+    # (PyTorch's backward returns src's gradient in index's shape: compared where they agree)
+    if src_shape == tuple(index.shape):
+        _compare(prog, [x, s], "ScatterReduceBackward0")
+    else:
+        torch = _torch()
+        a = prog(tinyconv, tinyconv.from_numpy(x), tinyconv.from_numpy(s)).numpy()
+        b = prog(torch, torch.from_numpy(x), torch.from_numpy(s)).numpy()
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    xs = (_leaf(tinyconv, x), _leaf(tinyconv, s))
+    f = lambda a, b: prog(tinyconv, a, b) ** 2  # noqa: E731
+    assert gradcheck(f, xs, **TOL)
+    assert gradgradcheck(f, xs, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_prod_with_zeros_and_ties_match_torch(include_self):
+    """The exact gradient of a product with zeros (one zero: the product of the others; two:
+    zero), and ties of amax/amin sharing the gradient evenly, against PyTorch."""
+    x = np.array([[1.0, 0.0, 3.0], [4.0, 5.0, 0.0]])
+    s = np.array([[2.0, 2.0, 0.0], [3.0, 0.0, 1.0], [0.0, 0.0, 2.0]])
+    idx = np.array([[0, 1, 0], [0, 1, 1], [1, 1, 0]])
+    for reduce in ("prod", "sum", "mean") + (("amax", "amin") if include_self else ()):
+        _compare(
+            lambda lib, a, b, r=reduce: a.scatter_reduce(
+                0, lib.from_numpy(idx), b, r, include_self=include_self
+            ),
+            [x, s],
+            "ScatterReduceBackward0",
+        )
+    ties = np.array([[1.0, 2.0], [2.0, 2.0]])
+    for reduce in ("amax", "amin"):
+        _compare(
+            lambda lib, a, b, r=reduce: a.scatter_reduce(
+                1, lib.from_numpy(np.array([[0, 0], [1, 1]])), b, r
+            ),
+            [np.array([[2.0, 0.0], [5.0, 2.0]]), ties],
+        )
+
+
+def test_scatter_reduce_integers_empty_and_errors():
+    torch = _torch()
+    for expr in (
+        lambda T: T.tensor([1, 2, 3]).scatter_reduce(
+            0, T.tensor([0, 0, 1]), T.tensor([4, 5, 6]), "mean"
+        ),
+        lambda T: T.tensor([1, -2, 3]).scatter_reduce(
+            0, T.tensor([1, 1, 1]), T.tensor([-4, -5, -7]), "mean", include_self=False
+        ),
+        lambda T: T.tensor([1, 2, 3]).scatter_reduce(0, T.tensor([2, 2]), T.tensor([4, 5]), "amax"),
+        lambda T: T.tensor([1, 2, 3]).scatter_reduce(
+            0, T.tensor([2, 2]), T.tensor([4, 5]), "amin", include_self=False
+        ),
+        lambda T: T.zeros(3).scatter_reduce(0, T.zeros(0, dtype=T.float32), T.ones(2), "sum"),
+        lambda T: T.tensor(2.0).scatter_reduce(0, T.tensor([0, 0]), T.tensor([3.0, 4.0]), "prod"),
+    ):
+        a, b = expr(tinyconv), expr(torch)
+        assert tuple(a.shape) == tuple(b.shape)
+        assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for bad in (
+        lambda T: T.zeros(3).scatter_reduce(0, T.tensor([0]), T.ones(1), "foo"),
+        lambda T: T.zeros(3).scatter_reduce(0, T.tensor([0]), T.ones(1, dtype=T.float64), "sum"),
+        lambda T: T.zeros(3).scatter_reduce(0, T.tensor([0], dtype=T.int16), T.ones(1), "sum"),
+        lambda T: T.zeros(3).scatter_reduce(0, T.tensor([3]), T.ones(1), "sum"),
+    ):
+        _raises_like_torch(bad)
+    # in place
+    res = []
+    for lib in (tinyconv, torch):
+        w = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = w * 1
+        y.scatter_reduce_(0, lib.tensor([0, 0]), lib.tensor([4.0, 5.0]), "amax")
+        y.sum().backward()
+        res.append((y.detach().numpy(), w.grad.numpy()))
+    for a, b in zip(*res, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_scatter_reduce_left_out_tie_raises():
+    """include_self=False with a left-out self value equal to the result: PyTorch 2.13 shares
+    the gradient with that self value (a README difference); tinyconv's backward raises."""
+    x = tinyconv.tensor([5.0, 1.0], requires_grad=True)
+    y = x.scatter_reduce(
+        0, tinyconv.tensor([0, 0]), tinyconv.tensor([5.0, 2.0]), "amax", include_self=False
+    )
+    assert y.tolist() == [5.0, 1.0]
+    with pytest.raises(RuntimeError, match="left-out self value"):
+        y.sum().backward()

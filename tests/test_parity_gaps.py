@@ -279,3 +279,19 @@ def test_dtype_itemsize_is_signed_is_complex(name):
     assert x.is_complex() == y.is_complex() is False
     assert tinyconv.is_complex(x) is False
     assert x.element_size() == y.element_size()
+
+
+@pytest.mark.parametrize("bad_index", [-1, 3])
+def test_gather_scatter_index_out_of_range_raise_runtime_error(bad_index):
+    """Negative indices do not wrap in gather/scatter/scatter_add/scatter_reduce (PyTorch
+    raises RuntimeError for them as for too-large ones; tinyconv's error is also an
+    IndexError)."""
+    for lib in _both():
+        for f in (
+            lambda T: T.arange(3.0).gather(0, T.tensor([bad_index])),
+            lambda T: T.zeros(3).scatter(0, T.tensor([bad_index]), 1.0),
+            lambda T: T.zeros(3).scatter_add(0, T.tensor([bad_index]), T.ones(1)),
+            lambda T: T.zeros(3).scatter_reduce(0, T.tensor([bad_index]), T.ones(1), "sum"),
+        ):
+            with pytest.raises(RuntimeError, match="out of bounds"):
+                f(lib)

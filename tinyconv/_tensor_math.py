@@ -53,6 +53,11 @@ def _empty_index_like(idx: np.ndarray, ndim: int) -> np.ndarray:
     return np.zeros((0,) + (1,) * (ndim - 1), np.int64) if ndim else idx
 
 
+class _IndexOutOfBounds(IndexError, RuntimeError):
+    """An index out of range in gather/scatter: PyTorch raises RuntimeError; an IndexError
+    too, as Python's own indexing would."""
+
+
 def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: Any = None) -> None:
     """PyTorch's gather/scatter rules: same number of dims; index no larger than the input
     (and than src) in every dim but `axis`; values in range along `axis`."""
@@ -75,8 +80,8 @@ def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: 
                 f"{what}: index shape {tuple(index.shape)} is larger than src's shape "
                 f"{tuple(other.shape)} in dimension {d}"
             )
-    if index.size and (index.min() < -shape[axis] or index.max() >= shape[axis]):
-        raise IndexError(
+    if index.size and (index.min() < 0 or index.max() >= shape[axis]):  # no wrapping, as PyTorch
+        raise _IndexOutOfBounds(
             f"{what}: index {int(index.max()) if index.max() >= shape[axis] else int(index.min())} "
             f"is out of bounds for dimension {axis} with size {shape[axis]}"
         )
@@ -483,6 +488,44 @@ class TensorMath:
         if not isinstance(src, _t.Tensor):
             raise TypeError(f"scatter_add(): src must be a tensor, got {type(src).__name__}")
         return self._scatter(dim, index, src, None, None, True, "scatter_add()")
+
+    def scatter_reduce(
+        self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+    ) -> Any:
+        """A copy of self with each src[i][j] folded into self[index[i][j]][j] (dim 0) by
+        `reduce`: 'sum', 'prod', 'mean', 'amax' or 'amin' (include_self=False: the written
+        places start from src alone). Integer 'mean' rounds down, as PyTorch."""
+        what = "scatter_reduce()"
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise RuntimeError(
+                f"{what}: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got {reduce!r}"
+            )
+        if not isinstance(src, _t.Tensor):
+            raise TypeError(f"{what}: src must be a Tensor, got {type(src).__name__}")
+        d = _dim(dim, self._data.ndim, what)
+        idx = _index_tensor(index, what, empty_any=True)
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"{what}: expected self.dtype to be equal to src.dtype, got "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(src._data.dtype)}"
+            )
+        if idx.size:
+            _check_gather_index(self, d, idx, what, src._data)
+        x, s = self, src
+        if self._data.ndim == 0:  # one element: as a 1-element vector
+            x, s, idx = self.reshape(1), src.reshape(-1), idx.reshape(-1)
+        idx = _empty_index_like(idx, x._data.ndim) if idx.size == 0 else idx
+        out = _t.ops_extra.ScatterReduce.apply(x, d, idx, s, reduce, builtins.bool(include_self))
+        return out if self._data.ndim else out.reshape(())
+
+    def scatter_reduce_(
+        self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+    ) -> Any:
+        return self._inplace_result(
+            lambda x: x.scatter_reduce(dim, index, src, reduce, include_self=include_self),
+            "scatter_reduce_()",
+            (src,),
+        )
 
     def scatter_(
         self, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None

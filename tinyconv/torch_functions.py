@@ -576,6 +576,18 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     return _as_tensor(input).index_add(dim, index, source, alpha=alpha)
 
 
+def scatter_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    return _as_tensor(input).scatter_reduce(dim, index, src, reduce, include_self=include_self)
+
+
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     return _as_tensor(input).index_copy(dim, index, source)
 

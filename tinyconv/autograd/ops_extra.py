@@ -766,6 +766,163 @@ class Scatter(Op):
         return ga, None, None, gs, None
 
 
+class ScatterReduce(Op):
+    """out = self with src[p] folded into out[index[p] along axis] by `reduce` ('sum', 'prod',
+    'mean', 'amax', 'amin'); with include_self=False the written positions start from src
+    alone (self's values there take no part).
+
+    Gradients: sum passes grad through; mean divides it by the count at each destination;
+    amax/amin share it evenly among the contributors equal to the result (as PyTorch);
+    prod gives each contributor the product of the others (exact where there are zeros).
+    """
+
+    torch_name = "ScatterReduceBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, index, src, reduce, include_self):
+        where = _full_index(index, axis)
+        vals = src[tuple(slice(0, s) for s in index.shape)]
+        hit = np.zeros(a.shape, dtype=bool)
+        hit[where] = True
+        mine = np.ones(a.shape, dtype=bool) if include_self else ~hit  # self contributes
+        out = a.copy()
+        ctx.axis, ctx.index, ctx.reduce = axis, index, reduce
+        ctx.src_shape = src.shape
+        if reduce in ("sum", "mean"):
+            out[~mine] = 0
+            np.add.at(out, where, vals)
+            if reduce == "mean":
+                count = mine.astype(a.dtype)
+                np.add.at(count, where, 1)
+                out = (out // count if a.dtype.kind in "iu" else out / count).astype(a.dtype)
+                ctx.count = count
+        elif reduce == "prod":
+            out[~mine] = 1
+            np.multiply.at(out, where, vals)
+        else:  # amax / amin
+            big = np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).max
+            out[~mine] = -big if reduce == "amax" else big
+            (np.maximum if reduce == "amax" else np.minimum).at(out, where, vals)
+        ctx.mine = mine
+        if reduce in ("prod", "amax", "amin"):
+            ctx.save_for_backward(a, src, out)
+        return out
+
+    # -- the per-contributor coefficients (d out[dest] / d contributor) --------------------
+    @staticmethod
+    def _coefficients(ctx, a, vals, out):
+        """(coefficient for self, coefficient for each src element in index's shape): the
+        derivative of out at its destination with respect to that contributor (arrays)."""
+        where = _full_index(ctx.index, ctx.axis)
+        mine = ctx.mine
+        if ctx.reduce == "sum":
+            return mine.astype(out.dtype), np.ones(vals.shape, out.dtype)
+        if ctx.reduce == "mean":
+            inv = 1 / ctx.count
+            return np.where(mine, inv, 0), inv[where]
+        if ctx.reduce in ("amax", "amin"):
+            self_tie = mine & (a == out)
+            src_tie = vals == out[where]
+            if np.any(~mine & (a == out) & ~np.isnan(out)):
+                # PyTorch counts such a self value among the ties (though it was left out), so
+                # its gradients there do not sum to grad: refused rather than copied or changed
+                raise RuntimeError(
+                    f"scatter_reduce(reduce={ctx.reduce!r}, include_self=False): backward where "
+                    "a left-out self value equals the result is refused (PyTorch 2.13 shares "
+                    "the gradient with it, so the src gradients do not sum to the output's)"
+                )
+            ties = self_tie.astype(out.dtype)
+            np.add.at(ties, where, src_tie)
+            return self_tie / ties, np.where(src_tie, 1 / ties[where], 0)
+        # prod: the product of the other contributors. Count the zeros and multiply the
+        # non-zero contributors per destination: a non-zero contributor's coefficient is
+        # (that product) / itself when there is no zero, a zero's is the product of the
+        # others when it is the only zero, and everything else is 0.
+        zeros = (mine & (a == 0)).astype(np.int64)
+        np.add.at(zeros, where, vals == 0)
+        nonzero = np.where(mine & (a != 0), a, 1).astype(out.dtype)
+        np.multiply.at(nonzero, where, np.where(vals != 0, vals, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ca = np.where(
+                a != 0,
+                np.where(zeros == 0, nonzero / np.where(a != 0, a, 1), 0),
+                np.where(zeros == 1, nonzero, 0),
+            )
+            z, p = zeros[where], nonzero[where]
+            cs = np.where(
+                vals != 0,
+                np.where(z == 0, p / np.where(vals != 0, vals, 1), 0),
+                np.where(z == 1, p, 0),
+            )
+        return np.where(mine, ca, 0), cs
+
+    @staticmethod
+    def backward(ctx, grad):
+        where = _full_index(ctx.index, ctx.axis)
+        if ctx.reduce in ("prod", "amax", "amin"):
+            a, src, out = ctx.saved_tensors
+            vals = src[tuple(slice(0, s) for s in ctx.index.shape)]
+        else:
+            a = out = grad
+            vals = np.zeros(ctx.index.shape, grad.dtype)
+        ca, cs = ScatterReduce._coefficients(ctx, a, vals, out)
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = (grad * ca).astype(grad.dtype, copy=False)
+        if ctx.needs_input_grad[3]:
+            gs = np.zeros(ctx.src_shape, grad.dtype)
+            if ctx.index.size:
+                gs[tuple(slice(0, s) for s in ctx.index.shape)] = grad[where] * cs
+        return ga, None, None, gs, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        where = _full_index(ctx.index, ctx.axis)
+        plan = IndexPlan((Ellipsis,), where, ctx.index.shape, False)
+        gd = grad._data
+        if ctx.reduce == "prod":
+            a, src, out = ctx.saved_tensors
+            ad, sd = a._data, src._data
+            vals_d = sd[tuple(slice(0, s) for s in ctx.index.shape)]
+            if np.any(ctx.mine & (ad == 0)) or np.any(vals_d == 0):
+                raise RuntimeError(
+                    "scatter_reduce(reduce='prod'): double backward through a zero is not "
+                    "implemented in tinyconv"
+                )
+            # d out / d x = out / x for every contributor x (no zeros): in the graph
+            g_out = grad * out
+            ga = _select(ctx.mine, g_out / a, _zero(grad)) if ctx.needs_input_grad[0] else None
+            gs = None
+            if ctx.needs_input_grad[3]:
+                vals = src[tuple(slice(0, s) for s in ctx.index.shape)]
+                gs = Index.apply(g_out, plan) / vals
+                gs = _pad_to(gs, ctx.index.shape, ctx.src_shape)
+            return ga, None, None, gs, None, None
+        if ctx.reduce in ("amax", "amin"):
+            a, src, out = ctx.saved_tensors
+            vals = src._data[tuple(slice(0, s) for s in ctx.index.shape)]
+            ca, cs = ScatterReduce._coefficients(ctx, a._data, vals, out._data)
+        else:
+            ca, cs = ScatterReduce._coefficients(ctx, gd, np.zeros(ctx.index.shape), gd)
+        ga = gs = None
+        if ctx.needs_input_grad[0]:
+            ga = grad * _const(ca.astype(gd.dtype))
+        if ctx.needs_input_grad[3]:
+            gs = Index.apply(grad, plan) * _const(np.asarray(cs, gd.dtype))
+            gs = _pad_to(gs, ctx.index.shape, ctx.src_shape)
+        return ga, None, None, gs, None, None
+
+
+def _pad_to(g, index_shape: tuple, shape: tuple):
+    """A gradient in index's shape placed in the corner of src's (larger) shape."""
+    if tuple(shape) == tuple(index_shape):
+        return g
+    corner = IndexPlan(
+        tuple(slice(0, s) for s in index_shape) + (Ellipsis,), None, index_shape, True
+    )
+    return IndexAccumulate.apply(g, corner, shape)
+
+
 class IndexSelect(Op):
     torch_name = "IndexSelectBackward0"
 
