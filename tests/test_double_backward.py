@@ -746,6 +746,12 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "cholesky",
+        ("Cholesky", "Inv", "Mul"),
+        square_draw,
+        lambda T, p, a: T.linalg.cholesky(a.matmul(a.transpose(-2, -1))) * 2,
+    ),
+    Case(
         "solve",
         ("Solve",),
         solve_draw,

@@ -186,3 +186,47 @@ def test_float32_and_empty():
     for lib in (tinyconv, torch):
         assert tuple(lib.linalg.inv(lib.zeros(0, 2, 2)).shape) == (0, 2, 2)
         assert tuple(lib.linalg.det(lib.zeros(0, 2, 2)).shape) == (0,)
+
+
+@settings(max_examples=10)
+@given(m=matrices(), upper=st.booleans())
+def test_cholesky_matches_torch_and_gradcheck(m, upper):
+    """A = M M^T + I, its other triangle perturbed (never read); values, gradients (torch
+    assumes a symmetric input: its gradient is symmetric) and double backward."""
+    a, rng = m
+    n = a.shape[-1]
+    spd = a @ np.swapaxes(a, -1, -2) + np.eye(n)
+    noise = np.triu(rng.standard_normal(spd.shape), 1)
+    spd = spd + (np.swapaxes(noise, -1, -2) if upper else noise)
+
+    def fn(T, x):
+        return T.linalg.cholesky(x, upper=upper)
+
+    _compare(fn, [spd])
+    x = _leaf(tinyconv, spd)
+    sym = lambda t: fn(tinyconv, (t + t.transpose(-2, -1)) / 2)  # noqa: E731 (symmetric input)
+    assert gradcheck(sym, (x,), **TOL)
+    assert gradgradcheck(sym, (x,), atol=1e-6, rtol=1e-4)
+
+
+def test_cholesky_not_positive_definite():
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        with pytest.raises(lib.linalg.LinAlgError):
+            lib.linalg.cholesky(-lib.eye(2))
+
+
+@pytest.mark.parametrize("name", ["det", "inverse", "slogdet", "logdet"])
+def test_torch_level_det_inverse_slogdet_logdet(name):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 3))
+
+    def fn(T, x):
+        out = getattr(T, name)(x)
+        method = getattr(x, name)()
+        if name == "slogdet":
+            assert type(out).__name__ in ("SignLogAbsDet", "slogdet")
+            return (out.sign, out.logabsdet, method[1])
+        return (out, method)
+
+    _compare(fn, [a])

@@ -28,6 +28,7 @@ from .autograd import grad_mode
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
 MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
+SignLogAbsDet = namedtuple("SignLogAbsDet", ["sign", "logabsdet"])  # torch.return_types.slogdet
 
 
 def _long(arr: np.ndarray) -> Any:
@@ -677,6 +678,25 @@ class TensorExtra:
         return self._inplace_result(
             lambda x: x.masked_scatter(mask, source), "masked_scatter_()", (source,)
         )
+
+    # -- determinants and inverses (torch.det, Tensor.inverse, ...; tinyconv.linalg has more) --
+    def det(self) -> Any:
+        """det of each (..., n, n) matrix (torch.linalg.det)."""
+        return _t.ops_linalg.Det.apply(_t.ops_linalg.check_square(self, "det()"))
+
+    def inverse(self) -> Any:
+        """The inverse of each (..., n, n) matrix (torch.linalg.inv)."""
+        return _t.ops_linalg.Inv.apply(_t.ops_linalg.check_square(self, "inverse()"))
+
+    def slogdet(self) -> Any:
+        """(sign, log|det|) of each (..., n, n) matrix (torch.linalg.slogdet)."""
+        a = _t.ops_linalg.check_square(self, "slogdet()")
+        return SignLogAbsDet(_t.ops_linalg.SlogdetSign.apply(a), _t.ops_linalg.Slogdet.apply(a))
+
+    def logdet(self) -> Any:
+        """log det of each (..., n, n) matrix: nan where det < 0, -inf where it is 0."""
+        sign, logabs = self.slogdet()
+        return _where(sign < 0, _const(np.nan, logabs), logabs)
 
     # -- in-place view ops: self becomes the view (same memory, new shape) -------------------
     def _view_inplace(self, view: Any, what: str, name: str) -> Any:

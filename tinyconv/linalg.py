@@ -7,18 +7,25 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from ._args import _dim
 from ._dtype import dtype_name
-from .autograd.ops_linalg import Det, Inv, LinAlgError, Slogdet, SlogdetSign, Solve
+from .autograd.ops_linalg import (
+    Cholesky,
+    Det,
+    Inv,
+    LinAlgError,
+    Solve,
+)
+from .autograd.ops_linalg import check_square as _square
 from .tensor import Tensor, _as_tensor
 
 __all__ = [
     "LinAlgError",
+    "cholesky",
     "det",
     "inv",
     "matrix_norm",
@@ -27,26 +34,6 @@ __all__ = [
     "solve",
     "vector_norm",
 ]
-
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])  # torch.return_types
-
-
-def _square(a: Any, what: str) -> Tensor:
-    """A floating tensor of (batches of) square matrices."""
-    if not isinstance(a, Tensor):
-        raise TypeError(f"{what}: A must be a Tensor, got {type(a).__name__}")
-    if a.ndim < 2:
-        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(a.shape)}")
-    if a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(
-            f"{what}: A must be batches of square matrices, but they are "
-            f"{a.shape[-2]} by {a.shape[-1]} matrices"
-        )
-    if a.dtype.kind != "f":
-        raise RuntimeError(
-            f"{what}: expected a floating point tensor as input, got {dtype_name(a.dtype)}"
-        )
-    return a
 
 
 def vector_norm(
@@ -140,8 +127,7 @@ def det(A: Any) -> Tensor:
 
 def slogdet(A: Any) -> tuple:
     """(sign, log|det A|) per matrix: sign 0 and logabsdet -inf for a singular matrix."""
-    A = _square(A, "linalg.slogdet")
-    return SlogdetResult(SlogdetSign.apply(A), Slogdet.apply(A))
+    return _square(A, "linalg.slogdet").slogdet()
 
 
 def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
@@ -184,3 +170,13 @@ def _named(t: Tensor, name: str) -> Tensor:
     if t.grad_fn is not None:
         t.grad_fn.torch_name = name
     return t
+
+
+def cholesky(A: Any, *, upper: bool = False) -> Tensor:
+    """L (lower triangular) with A = L L^T for (batches of) symmetric positive-definite A,
+    from A's lower triangle; upper=True: U with A = U^T U, from A's upper triangle (as
+    PyTorch). Not positive-definite: LinAlgError."""
+    A = _square(A, "linalg.cholesky")
+    if upper:  # the lower factor of A^T (whose lower triangle is A's upper one), transposed
+        return _named(Cholesky.apply(A.transpose(-2, -1)).transpose(-2, -1), Cholesky.torch_name)
+    return Cholesky.apply(A)

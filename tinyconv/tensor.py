@@ -1546,7 +1546,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 # these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
 from . import _indexing  # noqa: E402
-from .autograd import engine, ops, ops_extra, ops_special  # noqa: E402, F401 (ops_special: _t.ops_special)
+from .autograd import engine, ops, ops_extra, ops_linalg, ops_special  # noqa: E402, F401
 
 _NO_BOOL = {
     ops.Sub: "-",

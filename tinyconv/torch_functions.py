@@ -588,6 +588,22 @@ def scatter_reduce(
     return _as_tensor(input).scatter_reduce(dim, index, src, reduce, include_self=include_self)
 
 
+def det(input: Tensor) -> Tensor:
+    return _as_tensor(input).det()
+
+
+def inverse(input: Tensor) -> Tensor:
+    return _as_tensor(input).inverse()
+
+
+def slogdet(input: Tensor) -> tuple:
+    return _as_tensor(input).slogdet()
+
+
+def logdet(input: Tensor) -> Tensor:
+    return _as_tensor(input).logdet()
+
+
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     return _as_tensor(input).index_copy(dim, index, source)
 

@@ -9,8 +9,11 @@ a singular matrix is 0, and a gradient through it raises (see Det).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from .._dtype import dtype_name
 from .ops import Op, _const
 
 
@@ -37,6 +40,24 @@ def _check_invertible(a: np.ndarray, what: str) -> None:
         raise LinAlgError(
             f"{what}: the input matrix is singular (or not finite), so it has no inverse"
         )
+
+
+def check_square(a: Any, what: str) -> Any:
+    """A floating tensor of (batches of) square matrices."""
+    if not hasattr(a, "_data"):  # (a Tensor)
+        raise TypeError(f"{what}: A must be a Tensor, got {type(a).__name__}")
+    if a.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(a.shape)}")
+    if a.shape[-1] != a.shape[-2]:
+        raise RuntimeError(
+            f"{what}: A must be batches of square matrices, but they are "
+            f"{a.shape[-2]} by {a.shape[-1]} matrices"
+        )
+    if a.dtype.kind != "f":
+        raise RuntimeError(
+            f"{what}: expected a floating point tensor as input, got {dtype_name(a.dtype)}"
+        )
+    return a
 
 
 class Inv(Op):
@@ -184,3 +205,49 @@ class Solve(Op):
         gb = Solve.apply(_mT_graph(a), grad)
         ga = -(gb.matmul(_mT_graph(x))) if ctx.needs_input_grad[0] else None
         return ga, gb if ctx.needs_input_grad[1] else None
+
+
+def _phi(x):
+    """The lower triangle with its diagonal halved (arrays or Tensors)."""
+    if isinstance(x, np.ndarray):
+        return np.tril(x) - 0.5 * np.eye(x.shape[-1], dtype=x.dtype) * x
+    return x.tril() - x * _const(0.5 * np.eye(x.shape[-1], dtype=x._data.dtype))
+
+
+class Cholesky(Op):
+    """L with A = L L^T, L lower triangular (A symmetric positive definite; only its lower
+    triangle is read, as LAPACK and PyTorch do).
+
+    From dA = dL L^T + L dL^T, L^-1 dA L^-T = (L^-1 dL) + (L^-1 dL)^T with L^-1 dL lower
+    triangular; the standard result (Murray 2016): S = L^-T Phi(L^T grad_L) L^-1 and
+    grad_A = (S + S^T) / 2, Phi the lower triangle with the diagonal halved.
+    """
+
+    torch_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = np.linalg.cholesky(np.tril(a) + _mT(np.tril(a, -1)))
+        except np.linalg.LinAlgError:
+            raise LinAlgError(
+                "linalg.cholesky: the input is not positive-definite, so the factorization "
+                "could not be completed"
+            ) from None
+        out = out.astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (lo,) = ctx.saved_tensors
+        inv = np.linalg.inv(lo)
+        s = _mT(inv) @ _phi(_mT(lo) @ grad) @ inv
+        return (0.5 * (s + _mT(s))).astype(lo.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (lo,) = ctx.saved_tensors
+        inv = Inv.apply(lo)
+        s = _mT_graph(inv).matmul(_phi(_mT_graph(lo).matmul(grad))).matmul(inv)
+        return (s + _mT_graph(s)) * 0.5
