@@ -752,6 +752,16 @@ CASES: list[Case] = [
         lambda T, p, a: T.linalg.cholesky(a.matmul(a.transpose(-2, -1))) * 2,
     ),
     Case(
+        "eigh",
+        ("EighValues", "EighVectors", "Mul"),
+        square_draw,
+        lambda T, p, a: (
+            T.linalg.eigh(a + a.transpose(-2, -1))[1] ** 2
+            * T.linalg.eigvalsh(a + a.transpose(-2, -1)).unsqueeze(-2)
+        ),
+        torch=False,  # (random symmetric matrices: eigenvalue gaps can be tiny for torch's 1e-10)
+    ),
+    Case(
         "solve",
         ("Solve",),
         solve_draw,

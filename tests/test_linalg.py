@@ -230,3 +230,39 @@ def test_torch_level_det_inverse_slogdet_logdet(name):
         return (out, method)
 
     _compare(fn, [a])
+
+
+@settings(max_examples=10)
+@given(m=matrices(), uplo=st.sampled_from(["L", "U"]))
+def test_eigh_matches_torch_and_gradcheck(m, uplo):
+    """Symmetric A (its other triangle perturbed, never read): eigenvalues, eigenvectors up to
+    sign (LAPACK's choice) and the gradients of sign-invariant losses (w and V * V), with
+    double backward."""
+    a, rng = m
+    sym = a + np.swapaxes(a, -1, -2)
+    noise = rng.standard_normal(sym.shape)
+    sym = sym + (np.tril(noise, -1) if uplo == "U" else np.triu(noise, 1))
+
+    def fn(T, x):
+        w, v = T.linalg.eigh(x, UPLO=uplo)
+        return (w, v * v, T.linalg.eigvalsh(x, UPLO=uplo))
+
+    _compare(fn, [sym], rtol=1e-8)
+    x = _leaf(tinyconv, sym)
+
+    def f(t):
+        t = (t + t.transpose(-2, -1)) / 2  # (a symmetric input for the finite differences)
+        w, v = tinyconv.linalg.eigh(t, UPLO=uplo)
+        return w.sum(-1, keepdim=True) * 0.1 + (v * v) * w.unsqueeze(-2)
+
+    assert gradcheck(f, (x,), **TOL)
+    assert gradgradcheck(f, (x,), atol=1e-5, rtol=1e-4)
+
+
+def test_eigh_errors():
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        with pytest.raises(RuntimeError):
+            lib.linalg.eigh(lib.ones(2, 3))
+        with pytest.raises(RuntimeError):
+            lib.linalg.eigh(lib.eye(2), UPLO="X")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from ._dtype import dtype_name
 from .autograd.ops_linalg import (
     Cholesky,
     Det,
+    EighValues,
+    EighVectors,
     Inv,
     LinAlgError,
     Solve,
@@ -26,6 +29,8 @@ from .tensor import Tensor, _as_tensor
 __all__ = [
     "LinAlgError",
     "cholesky",
+    "eigh",
+    "eigvalsh",
     "det",
     "inv",
     "matrix_norm",
@@ -180,3 +185,26 @@ def cholesky(A: Any, *, upper: bool = False) -> Tensor:
     if upper:  # the lower factor of A^T (whose lower triangle is A's upper one), transposed
         return _named(Cholesky.apply(A.transpose(-2, -1)).transpose(-2, -1), Cholesky.torch_name)
     return Cholesky.apply(A)
+
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])  # torch.return_types
+
+
+def _uplo(UPLO: str, what: str) -> str:
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"{what}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO
+
+
+def eigh(A: Any, UPLO: str = "L") -> tuple:
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric A, read from its lower
+    (UPLO='L') or upper triangle. Each eigenvector's sign is LAPACK's choice (as in PyTorch):
+    a loss should not depend on it."""
+    A = _square(A, "linalg.eigh")
+    u = _uplo(UPLO, "linalg.eigh")
+    return EighResult(EighValues.apply(A, u), EighVectors.apply(A, u))
+
+
+def eigvalsh(A: Any, UPLO: str = "L") -> Tensor:
+    """The eigenvalues (ascending) of symmetric A, read from one triangle."""
+    return EighValues.apply(_square(A, "linalg.eigvalsh"), _uplo(UPLO, "linalg.eigvalsh"))

@@ -251,3 +251,75 @@ class Cholesky(Op):
         inv = Inv.apply(lo)
         s = _mT_graph(inv).matmul(_phi(_mT_graph(lo).matmul(grad))).matmul(inv)
         return (s + _mT_graph(s)) * 0.5
+
+
+# -- eigh: the symmetric eigendecomposition, as two ops (values, vectors) --------------------
+# A = V diag(w) V^T. With dA symmetric: dw = diag(V^T dA V) and
+# dV = V (F o (V^T dA V)), F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it. So the gradient
+# from the values is V diag(grad_w) V^T and the one from the vectors V (F o (V^T grad_V)) V^T,
+# made symmetric (the input is taken as symmetric). The two outputs are two ops (each runs
+# LAPACK's eigh); their gradients add up to the gradient of the pair. Repeated eigenvalues
+# make F infinite, as in PyTorch: the vectors are not differentiable there.
+
+
+def _eigh(a: np.ndarray, uplo: str) -> tuple:
+    w, v = np.linalg.eigh(a, UPLO=uplo)
+    return w.astype(a.dtype, copy=False), v.astype(a.dtype, copy=False)
+
+
+def _sym(g):
+    return (g + (_mT(g) if isinstance(g, np.ndarray) else _mT_graph(g))) * 0.5
+
+
+class EighValues(Op):
+    torch_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = _eigh(a, uplo)
+        ctx.save_for_backward(a)
+        ctx.v, ctx.uplo = v, uplo
+        return w
+
+    @staticmethod
+    def backward(ctx, grad):
+        v = ctx.v
+        return (v * grad[..., None, :]) @ _mT(v), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        v = EighVectors.apply(a, ctx.uplo)
+        return (v * grad.unsqueeze(-2)).matmul(_mT_graph(v)), None
+
+
+class EighVectors(Op):
+    torch_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = _eigh(a, uplo)
+        ctx.save_for_backward(a)
+        ctx.w, ctx.v, ctx.uplo = w, v, uplo
+        return v
+
+    @staticmethod
+    def backward(ctx, grad):
+        w, v = ctx.w, ctx.v
+        n = w.shape[-1]
+        off = ~np.eye(n, dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(off, 1 / (w[..., None, :] - w[..., :, None]), 0)
+        return _sym(v @ (f * (_mT(v) @ grad)) @ _mT(v)).astype(v.dtype, copy=False), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        w = EighValues.apply(a, ctx.uplo)
+        v = EighVectors.apply(a, ctx.uplo)
+        n = ctx.w.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        gap = w.unsqueeze(-2) - w.unsqueeze(-1) + _const(np.eye(n, dtype=ctx.w.dtype))
+        f = gap.reciprocal() * _const((~eye).astype(ctx.w.dtype))  # (1 on the diagonal: finite)
+        vt = _mT_graph(v)
+        return _sym(v.matmul(f * vt.matmul(grad)).matmul(vt)), None
