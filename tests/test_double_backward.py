@@ -762,6 +762,13 @@ CASES: list[Case] = [
         torch=False,  # (random symmetric matrices: eigenvalue gaps can be tiny for torch's 1e-10)
     ),
     Case(
+        "svdvals",
+        ("Svdvals", "EighVectors", "Mul"),
+        square_draw,
+        lambda T, p, a: T.linalg.svdvals(a) ** 2 + T.linalg.svdvals(a[..., :1, :]),
+        torch=False,  # (compared with PyTorch, first and second order, in tests/test_linalg.py)
+    ),
+    Case(
         "solve",
         ("Solve",),
         solve_draw,

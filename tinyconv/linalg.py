@@ -22,6 +22,7 @@ from .autograd.ops_linalg import (
     Inv,
     LinAlgError,
     Solve,
+    Svdvals,
 )
 from .autograd.ops_linalg import check_square as _square
 from .tensor import Tensor, _as_tensor
@@ -37,6 +38,7 @@ __all__ = [
     "norm",
     "slogdet",
     "solve",
+    "svdvals",
     "vector_norm",
 ]
 
@@ -61,9 +63,9 @@ def vector_norm(
 def matrix_norm(
     A: Any, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
-    """A matrix norm over the two dims `dim`: 'fro' (Frobenius), 1 / -1 (max / min column
-    abs sum), inf / -inf (max / min row abs sum). 'nuc' and 2 / -2 (singular values) raise
-    NotImplementedError."""
+    """A matrix norm over the two dims `dim`: 'fro' (Frobenius), 'nuc' (sum of the singular
+    values), 2 / -2 (largest / smallest singular value), 1 / -1 (max / min column abs sum),
+    inf / -inf (max / min row abs sum)."""
     what = "linalg.matrix_norm"
     A = _as_tensor(A)
     if dtype is not None:
@@ -80,9 +82,12 @@ def matrix_norm(
     if ord == "fro":
         return A.norm(2.0, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(
-            f"{what}: ord={ord!r} needs singular values, which tinyconv does not compute yet"
-        )
+        # functions of the singular values of the (d0, d1) matrices
+        s = svdvals(A.movedim((d0, d1), (-2, -1)))
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:  # (two size-1 dims moved back to d0, d1: PyTorch's PermuteBackward0)
+            out = out.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
+        return out
     if ord in (1, -1, math.inf, -math.inf):
         # 1: sum over rows (dim d0) then max over columns; inf: the other way round
         first, second = (d0, d1) if ord in (1, -1) else (d1, d0)
@@ -208,3 +213,14 @@ def eigh(A: Any, UPLO: str = "L") -> tuple:
 def eigvalsh(A: Any, UPLO: str = "L") -> Tensor:
     """The eigenvalues (ascending) of symmetric A, read from one triangle."""
     return EighValues.apply(_square(A, "linalg.eigvalsh"), _uplo(UPLO, "linalg.eigvalsh"))
+
+
+def svdvals(A: Any) -> Tensor:
+    """The singular values of each (..., m, n) matrix, descending (shape (..., min(m, n)))."""
+    what = "linalg.svdvals"
+    A = _as_tensor(A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(A.shape)}")
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"{what}: expected a floating point input, got {dtype_name(A.dtype)}")
+    return Svdvals.apply(A)

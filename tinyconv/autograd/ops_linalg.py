@@ -323,3 +323,38 @@ class EighVectors(Op):
         f = gap.reciprocal() * _const((~eye).astype(ctx.w.dtype))  # (1 on the diagonal: finite)
         vt = _mT_graph(v)
         return _sym(v.matmul(f * vt.matmul(grad)).matmul(vt)), None
+
+
+class Svdvals(Op):
+    """The singular values of A (..., m, n), descending: S with A = U diag(S) V^T.
+
+    dS = diag(U^T dA V), so grad_A = U diag(grad) V^T. For double backward the same gradient
+    is written through the smaller Gram matrix G (A^T A when m >= n, else A A^T), whose
+    eigenvalues are S^2: grad_A = A (V diag(grad / S) V^T) (or its mirror), which equals
+    U diag(grad) V^T wherever S > 0 and whose V is sign-free (V diag V^T)."""
+
+    torch_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        ctx.save_for_backward(a, s)
+        ctx.u, ctx.vt = u.astype(a.dtype, copy=False), vt.astype(a.dtype, copy=False)
+        return s.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (ctx.u * grad[..., None, :]) @ ctx.vt
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, s = ctx.saved_tensors
+        m, n = a._data.shape[-2:]
+        tall = m >= n
+        gram = _mT_graph(a).matmul(a) if tall else a.matmul(_mT_graph(a))
+        v = EighVectors.apply(gram, "L")  # ascending eigenvalues: S^2 reversed
+        k = min(m, n)
+        rev = np.arange(k - 1, -1, -1)
+        scaled = (grad / s).index_select(-1, _const(rev)) if k else grad  # in v's column order
+        inner = (v * scaled.unsqueeze(-2)).matmul(_mT_graph(v))
+        return a.matmul(inner) if tall else inner.matmul(a)
