@@ -273,3 +273,30 @@ def test_eigh_errors():
             lib.linalg.eigh(lib.ones(2, 3))
         with pytest.raises(RuntimeError):
             lib.linalg.eigh(lib.eye(2), UPLO="X")
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 5), (6, 2), (2, 3, 4), (4, 1, 2, 2)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_init_orthogonal(shape, gain):
+    """nn.init.orthogonal_: the tensor as (rows, rest) has orthonormal rows (or columns)
+    times gain, as PyTorch's; in place, no graph, reproducible under manual_seed. (Random
+    draws differ from PyTorch's generator, as for every init.)"""
+    w = tinyconv.ones(*shape, requires_grad=True)
+    tinyconv.manual_seed(0)
+    out = tinyconv.nn.init.orthogonal_(w, gain=gain)
+    assert out is w and w.requires_grad and w.grad_fn is None and w.dtype == tinyconv.float32
+    m = w.detach().numpy().reshape(shape[0], -1).astype(np.float64)
+    small = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+    np.testing.assert_allclose(small, gain**2 * np.eye(small.shape[0]), atol=1e-5)
+    again = tinyconv.empty(*shape)
+    tinyconv.manual_seed(0)
+    tinyconv.nn.init.orthogonal_(again, gain=gain)
+    np.testing.assert_array_equal(again.numpy(), w.detach().numpy())
+
+
+def test_init_orthogonal_errors_and_empty():
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        with pytest.raises(ValueError):
+            lib.nn.init.orthogonal_(lib.empty(3))
+        assert tuple(lib.nn.init.orthogonal_(lib.empty(0, 3)).shape) == (0, 3)

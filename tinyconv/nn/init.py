@@ -153,3 +153,30 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """A (semi-)orthogonal matrix times `gain`, as PyTorch: the tensor seen as (rows, rest),
+    filled from the QR factorisation of a standard normal matrix (Q's columns signed by R's
+    diagonal, so the result is uniform over the orthogonal matrices). rows <= rest: the rows
+    are orthonormal; otherwise the columns."""
+    if generator is not None:
+        raise TypeError("orthogonal_: generator= is not supported by tinyconv (use manual_seed)")
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+            f"{tuple(tensor.shape)}"
+        )
+    if tensor.numel() == 0:  # nothing to fill (PyTorch returns it as it is)
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _rng().normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))  # (a column whose R entry is 0 keeps sign 0: measure zero)
+    if rows < cols:
+        q = q.T
+    with grad_mode.no_grad():
+        return tensor.copy_(Tensor(q.reshape(tuple(tensor.shape)) * gain))
