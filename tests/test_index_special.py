@@ -441,8 +441,10 @@ def test_special_gradients(name, call, domain, data):
         (g,) = lib.autograd.grad(y.sum(), t, create_graph=True)
         (gg,) = lib.autograd.grad(g.sum(), t)
         outs.append((_np(y), _np(g), _np(gg)))
+    # (and ~5e-10 absolute: near a zero of a second derivative the relative error grows)
+    atol = 1e-12 if name == "erfinv" else 2e-9
     for a, b in zip(*outs, strict=True):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
 def test_special_names_dtypes_and_in_place():
