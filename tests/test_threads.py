@@ -10,6 +10,8 @@ threadpoolctl (``blas_single`` is then a no-op), so the split always happens.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -258,3 +260,22 @@ def test_concurrent_callers_with_the_pool_on(many_chunks):
     for i in range(len(problems)):
         for a, b in zip(results[i], alone[i], strict=True):
             assert np.array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_pool_works_in_a_forked_child(restore_threads):
+    """A forked child has none of the parent's worker threads: it must start its own pool
+    instead of queueing work for threads that do not exist (which would hang)."""
+    tinyconv.set_num_threads(2)
+    assert TH.parallel_map(lambda i: i, [0, 1]) == [0, 1]  # the parent's pool is running
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code, never return into pytest
+        code = 3
+        try:
+            signal.alarm(30)  # a hang ends the child instead of the test run
+            ids = TH.parallel_map(lambda i: threading.get_ident(), [0, 1])
+            code = 0 if len(set(ids)) == 2 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -95,6 +95,17 @@ def set_num_threads(n: int, /) -> None:
                 lib.set_num_threads(n)
 
 
+def _forget_pool_in_child() -> None:
+    """A forked child has none of its parent's worker threads: it starts its own pool."""
+    global _pool, _pool_lock, _blas_lock
+    _pool, _pool_lock, _blas_lock = None, threading.Lock(), threading.Lock()
+    _blas_depth[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def _workers() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
