@@ -77,6 +77,20 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
 Together: c2 forward+backward, kernels alone, 1 thread, min of 100 on a busy
 machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
 
+- Threads (threads.py, ``tinyconv.set_num_threads``): the chunk loops of
+  conv2d forward, backward and conv_transpose2d spread whole chunks of images
+  over the pool, each thread with its own scratch buffers and a one-thread
+  BLAS (blas_single); dW's chunk shares are added in chunk order, so the
+  numbers are the same at any thread count. Only problems with 2+ chunks
+  (c3, c4, the residual block's 3x3 layers) split; one-chunk problems (c2,
+  LeNet) leave their GEMMs to the BLAS's own threads. Measured on the shared
+  2-core machine under load 4-8 (kernels alone, fwd+bwd, median of 7-9
+  interleaved): OpenBLAS's own 2 threads collapse when the cores are
+  oversubscribed (c3 1.36 s at 1 thread -> 9.1 s; (16, 32, 32, 32) 3x3
+  50 -> 282 ms; c4 294 ms -> 2.35 s) while the pool stays near the 1-thread
+  time (1.41 s, 67 ms, 335 ms). A quiet machine, where both cores are free,
+  was not available to measure the gain over OpenBLAS's threads.
+
 """
 
 from __future__ import annotations
