@@ -139,6 +139,32 @@ def test_depthwise_shifted_copies_hold_every_window(
             np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
 
 
+@given(cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=5), inside=st.booleans())
+def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside):
+    # what conv_fast's thread pool does with ``over``: contiguous runs of chunks, run apart;
+    # the outputs and grad_w (chunk shares added in chunk order) must not change by a bit
+    x, w, b = make_arrays(cfg, np.float32)
+    g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg)).astype(np.float32)
+    stride, padding, dilation, _ = cfg.args
+    out_size = output_shape(cfg)[2:]
+    limit = 1 << 30 if inside else 0
+
+    def in_parts(run, chunks):
+        return [run(chunks[i : i + 2]) for i in range(0, len(chunks), 2)]
+
+    results = []
+    for over in (depthwise._serial, in_parts):
+        y = depthwise.depthwise_forward(
+            x, w, b, stride, padding, dilation, out_size, 1, limit, over=over
+        )
+        grads = depthwise.depthwise_backward(
+            g, x, w, stride, padding, dilation, True, True, 1, limit, over=over
+        )
+        results.append((y, *grads))
+    for serial, split in zip(*results, strict=True):
+        np.testing.assert_array_equal(split, serial)
+
+
 def test_depthwise_non_finite_values_stay_in_their_windows():
     x = np.ones((1, 2, 9, 9))
     x[0, 1, 0, 0] = np.inf
@@ -152,6 +178,13 @@ def test_depthwise_non_finite_values_stay_in_their_windows():
     np.testing.assert_array_equal(y, K.conv2d_reference(x, w, None, *args))
     assert np.isfinite(y).sum() == y.size - 2 * 4  # channels 2 and 3 read the inf pixel
     assert np.isinf(gx[0, 1, 7:, 7:]).all() and np.isfinite(gx).sum() == gx.size - 4
+    # strided: the gradient spread out with zeros between still reaches only those windows
+    args = ((2, 2), ((1, 1), (1, 1)), (1, 1), 2)
+    g = np.zeros((1, 4, 5, 5))
+    g[0, 3, 2, 2] = np.inf  # reads x rows and columns 3..5
+    with knobs("general") as A:
+        gx, _, _ = A.conv2d_backward(g, x, w, None, *args, need_weight=False)
+    assert np.isinf(gx[0, 1, 3:6, 3:6]).all() and np.isfinite(gx).sum() == gx.size - 9
 
 
 # --------------------------------------------------------------------------
