@@ -9,7 +9,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import conv2d_configs, winograd_configs
 from test_conv_kernels import knobs, make_arrays, output_shape
@@ -100,13 +100,27 @@ def test_depthwise_path_is_taken(monkeypatch):
     stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
     pad=st.tuples(st.integers(-3, 3), st.integers(-3, 3)),
-    inside=st.booleans(),
 )
-def test_depthwise_shifted_copies_hold_every_window(
-    shape, kernel, out_size, stride, dilation, pad, inside
-):
+@example(  # MobileNet's 3x3, padding 1, stride 1 and 2
+    shape=(2, 2, 1, 6, 6),
+    kernel=(3, 3),
+    out_size=(6, 6),
+    stride=(1, 1),
+    dilation=(1, 1),
+    pad=(1, 1),
+)
+@example(
+    shape=(2, 2, 1, 6, 6),
+    kernel=(3, 3),
+    out_size=(3, 3),
+    stride=(2, 2),
+    dilation=(1, 1),
+    pad=(1, 1),
+)
+def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, stride, dilation, pad):
     # window (p, q) of output (i, k) is src moved down/right by pad (negative: cropped, zeros
-    # outside src) at row i*sh + p*dh, column k*sw + q*dw; scratch buffers start dirty
+    # outside src) at row i*sh + p*dh, column k*sw + q*dw; scratch buffers start dirty; both
+    # layouts
     src = np.random.default_rng(0).standard_normal(shape)
     kw, (OH, OW), (sh, sw), (dh, dw) = kernel[1], out_size, stride, dilation
     big = np.zeros((*shape[:3], 40, 40))
@@ -116,27 +130,28 @@ def test_depthwise_shifted_copies_hold_every_window(
     def dirty(name, shape, dtype):
         return np.full(shape, np.nan, dtype)
 
-    X, rows = depthwise._shifted_copies(
-        depthwise._layout(src, inside),
-        pad,
-        kernel,
-        out_size,
-        stride,
-        dilation,
-        np.float64,
-        dirty,
-    )
-    for p, row in enumerate(rows):
-        got = depthwise._windows(X, row, out_size)
-        for q in range(kw):
-            want = big[
-                ...,
-                r0 + p * dh : r0 + p * dh + sh * (OH - 1) + 1 : sh,
-                c0 + q * dw : c0 + q * dw + sw * (OW - 1) + 1 : sw,
-            ]
-            want = depthwise._layout(want, inside)  # (..., M, OH, B, OW)
-            got_q = got.reshape(*want.shape[:-4], shape[2], kw, -1)[..., q, :]
-            np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
+    for inside in (False, True):
+        X, rows = depthwise._shifted_copies(
+            depthwise._layout(src, inside),
+            pad,
+            kernel,
+            out_size,
+            stride,
+            dilation,
+            np.float64,
+            dirty,
+        )
+        for p, row in enumerate(rows):
+            got = depthwise._windows(X, row, out_size)
+            for q in range(kw):
+                want = big[
+                    ...,
+                    r0 + p * dh : r0 + p * dh + sh * (OH - 1) + 1 : sh,
+                    c0 + q * dw : c0 + q * dw + sw * (OW - 1) + 1 : sw,
+                ]
+                want = depthwise._layout(want, inside)  # (..., M, OH, B, OW)
+                got_q = got.reshape(*want.shape[:-4], shape[2], kw, -1)[..., q, :]
+                np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
 
 
 @given(cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=5), inside=st.booleans())
