@@ -23,7 +23,7 @@ import tinyconv
 import tinyconv.nn.functional as F
 from tinyconv.autograd.ops import _zero_where
 from tinyconv.autograd.ops_extra import erf_array
-from tinyconv.nn.functional.normalization import _channel_dot, _channel_sum
+from tinyconv.nn.functional.normalization import _channel_dot, _channel_sum, _channel_vector
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0]
 
@@ -182,6 +182,21 @@ def test_channel_sums_equal_np_sum(shape, dtype):
         ref_dot = np.sum(x.astype(np.float64) * y, axis=axes)
         np.testing.assert_allclose(got_sum, ref_sum, rtol=tol, atol=tol * x.shape[0])
         np.testing.assert_allclose(got_dot, ref_dot, rtol=tol, atol=tol * x.shape[0])
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (4, 3, 2, 2), (2, 3, 9, 10), (3, 2, 4, 5, 6)])
+def test_channel_vector_broadcasts_as_the_reshaped_vector(shape):
+    """batch_norm's per-channel vectors, repeated out for short rows, give the very products
+    of the plain (1, C, 1, ...) broadcast."""
+    rng = np.random.default_rng(len(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    v = rng.standard_normal(shape[1]).astype(np.float32)
+    plain = v.reshape((1, -1) + (1,) * (len(shape) - 2))
+    for xs in (x, x[:, ::-1]):  # contiguous, and the plain fallback
+        got = _channel_vector(v, xs)
+        assert got.ndim == xs.ndim and got.dtype == v.dtype
+        for op in (np.multiply, np.add, np.subtract):
+            assert np.array_equal(op(xs, got), op(xs, plain))
 
 
 def test_leaf_grad_has_the_leafs_layout():

@@ -50,6 +50,20 @@ def _channel_sum(a: np.ndarray) -> np.ndarray:
     return (a.reshape(n * c, m) @ ones).reshape(n, c).sum(axis=0)  # one GEMV over all rows
 
 
+def _channel_vector(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A per-channel vector ``v (C,)`` shaped to broadcast against ``x (N, C, ...)``.
+
+    For short rows it is repeated out to ``(1, C, ...)``: broadcasting a (1, C, 1, 1) array
+    makes NumPy run one inner loop per (sample, channel), a few values each, while against a
+    (1, C, H, W) array the loop runs over a whole sample at once. x * w on (8, 960, 2, 2)
+    float32: 35 us -> 9 us, plus ~3 us to repeat w. The same products, value for value.
+    """
+    rows = _rows(x)
+    if rows is None or not 1 < rows[2] <= _SHORT_ROWS:
+        return v.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
+    return np.repeat(v, rows[2]).reshape((1,) + x.shape[1:])
+
+
 def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum(a * b) over every axis but axis 1, for arrays of one shape (N, C, ...)."""
     rows = _rows(a) if b.flags.c_contiguous and b.dtype == a.dtype else None
@@ -94,7 +108,7 @@ class BatchNorm(Op):
             centered = x
         elif training:
             mean = _channel_sum(x) / (x.size // x.shape[1])
-            centered = x - mean.reshape(shape)
+            centered = x - _channel_vector(mean, x)
             var = _channel_dot(centered, centered) / (x.size // x.shape[1])  # biased: / M
             if running_mean is not None:  # buffers, updated in place (not part of the graph)
                 m = x.size // x.shape[1]
@@ -107,17 +121,19 @@ class BatchNorm(Op):
                 running_mean.astype(x.dtype, copy=False),
                 running_var.astype(x.dtype, copy=False),
             )
-            centered = x - mean.reshape(shape)
+            centered = x - _channel_vector(mean, x)
         r = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         # Two full-size arrays (xhat, y) and no other temporaries: centered is ours (made
         # above), so it becomes xhat in place, and y is scaled and shifted in place.
-        xhat = np.multiply(centered, r.reshape(shape), out=centered if centered is not x else None)
+        xhat = np.multiply(
+            centered, _channel_vector(r, x), out=centered if centered is not x else None
+        )
         if weight is None and bias is None:  # y must not be xhat itself, which backward needs
             y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
         else:
-            y = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+            y = xhat * _channel_vector(weight, x) if weight is not None else xhat.copy()
             if bias is not None:
-                y += bias.reshape(shape)
+                y += _channel_vector(bias, x)
         # PyTorch saves the input and the running stats too, so an in-place op on them after the
         # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
         ctx.save_for_backward(x, weight, running_mean, running_var)
@@ -129,7 +145,7 @@ class BatchNorm(Op):
     def backward(ctx, grad):
         _, weight, _, _ = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        xhat, r, shape = ctx.xhat, ctx.r, ctx.shape
+        xhat, r = ctx.xhat, ctx.r
         gx = gw = gb = None
         # The two channel sums sum(g) and sum(g * xhat) give dL/db and dL/dw, and (times w)
         # the sum(gh) and sum(gh * xhat) of the training dL/dx:
@@ -149,12 +165,12 @@ class BatchNorm(Op):
             rw = r if weight is None else r * weight
             if ctx.training:
                 m = xhat.size // xhat.shape[1]
-                gx = np.multiply(xhat, (sum_gx / -m).reshape(shape))
+                gx = np.multiply(xhat, _channel_vector(sum_gx / -m, xhat))
                 gx += grad
-                gx -= (sum_g / m).reshape(shape)
-                gx *= rw.reshape(shape)
+                gx -= _channel_vector(sum_g / m, xhat)
+                gx *= _channel_vector(rw, xhat)
             else:
-                gx = grad * rw.reshape(shape)
+                gx = grad * _channel_vector(rw, xhat)
         return gx, gw, gb, None, None, None, None, None
 
     @staticmethod
