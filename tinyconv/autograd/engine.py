@@ -101,7 +101,7 @@ def register_hook(tensor: Any, hook: Callable) -> RemovableHandle:
 def _run_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
     """Call each tensor hook on the gradient in order; a returned Tensor replaces it."""
     for fn in list(hooks.values()):
-        seen = grad if create_graph else Tensor._make(grad, None, False)
+        seen = grad if create_graph else make_tensor(grad, None, False)
         new = fn(seen)
         if new is not None:
             if not isinstance(new, Tensor):
@@ -160,16 +160,18 @@ def accumulate_grad(leaf: Any, grad: Any, create_graph: bool = False) -> None:
         entry = leaf_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf and entry[1]:
             grad = _run_hooks(entry[1], grad, create_graph)
+    # (`_grad`, not the `grad` property: a leaf's property only adds a check for non-leaves)
+    old = leaf._grad
     if create_graph:
         if grad.dtype != leaf.dtype:
             grad = grad.to(leaf.dtype)
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-    elif leaf.grad is None:
-        leaf.grad = Tensor._make(_grad_like(grad, leaf._data), None, False)
-    elif leaf.grad._requires_grad:  # a grad kept from a create_graph backward: add out of place
-        leaf.grad = Tensor._make(leaf.grad._data + grad, None, False)
+        leaf._grad = grad if old is None else old + grad
+    elif old is None:
+        leaf._grad = make_tensor(_grad_like(grad, leaf._data), None, False)
+    elif old._requires_grad:  # a grad kept from a create_graph backward: add out of place
+        leaf._grad = make_tensor(old._data + grad, None, False)
     else:
-        leaf.grad._data += grad
+        old._data += grad
 
 
 def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:
@@ -188,7 +190,7 @@ def _add_to_grad(t: Any, g: Any, create_graph: bool) -> None:
     if create_graph:
         t._grad = g if t._grad is None else t._grad + g
     elif t._grad is None:
-        t._grad = Tensor._make(np.array(g, copy=True), None, False)
+        t._grad = make_tensor(np.array(g, copy=True), None, False)
     else:
         t._grad._data += g
 
@@ -205,12 +207,13 @@ def _backward_node(
     """Run one node's backward: add what it sends to producing nodes into `grads`,
     and what it sends to leaves into their `.grad` (or into `capture`, for grad()).
     Gradients for leaves with hooks wait in `deferred` (see flush_deferred)."""
-    grad_out = _grad_for_node(node, grad_out, create_graph)
+    if node._tensor_hooks or node._retained is not None:
+        grad_out = _grad_for_node(node, grad_out, create_graph)
     if create_graph:
         grads_in = node._run_graph_backward(grad_out)
     else:
         grads_in = node._run_backward(grad_out)
-    if not retain_graph:
+    if not retain_graph and node._saved is not None:
         node._release()
     if observers:
         shown_out = grad_out._data if create_graph else grad_out
@@ -219,7 +222,8 @@ def _backward_node(
         )
         for obs in observers:
             obs(node, shown_out, shown_in)
-    for edge, g in zip(node.edges, grads_in, strict=False):
+    # (zip's strict= keyword alone costs more than a short loop: ~1.5k instructions per node)
+    for edge, g in zip(node.edges, grads_in):  # noqa: B905
         if edge is None or g is None:
             continue
         if isinstance(edge, Function):
@@ -250,14 +254,15 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
     last = root
     while len(grads) == 1:
         (last,) = grads
-        _backward_node(last, grads.pop(last), retain_graph, grads, deferred=deferred)
+        _backward_node(last, grads.pop(last), retain_graph, grads, False, None, deferred)
     if grads:
         for node in topological_order(last)[1:]:  # [0] is `last` itself, already run
             grad_out = grads.pop(node, None)
             if grad_out is None:  # no gradient reached this node (e.g. unused branch)
                 continue
-            _backward_node(node, grad_out, retain_graph, grads, deferred=deferred)
-    flush_deferred(deferred, False)
+            _backward_node(node, grad_out, retain_graph, grads, False, None, deferred)
+    if deferred:
+        flush_deferred(deferred, False)
 
 
 def flush_deferred(deferred: dict, create_graph: bool) -> None:
@@ -351,7 +356,7 @@ def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
             )
         grad = np.empty_like(data)  # np.ones_like, without its Python overhead
         grad.fill(1)
-        return Tensor._make(grad, None, False) if create_graph else grad
+        return make_tensor(grad, None, False) if create_graph else grad
     if isinstance(gradient, Tensor):
         if gradient.shape != tensor.shape:
             raise RuntimeError(
@@ -368,7 +373,7 @@ def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
             f"shape {tuple(data.shape)}; they must match"
         )
     grad = grad.astype(data.dtype, copy=False)
-    return Tensor._make(grad, None, False) if create_graph else grad
+    return make_tensor(grad, None, False) if create_graph else grad
 
 
 def backward(
@@ -487,7 +492,7 @@ def grad(
                 g = _run_hooks(entry[1], g, create_graph)
         if g is None:
             if materialize_grads:
-                result.append(Tensor._make(np.zeros_like(t._data), None, False))
+                result.append(make_tensor(np.zeros_like(t._data), None, False))
                 continue
             if not allow_unused:
                 raise RuntimeError(
@@ -499,7 +504,7 @@ def grad(
         elif create_graph:
             result.append(g)
         else:
-            result.append(Tensor._make(g, None, False))
+            result.append(make_tensor(g, None, False))
     return tuple(result)
 
 
@@ -520,4 +525,4 @@ def _check_differentiable(tensors: list, who: str) -> None:
 
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
-from ..tensor import Tensor  # noqa: E402
+from ..tensor import Tensor, make_tensor  # noqa: E402

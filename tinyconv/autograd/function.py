@@ -127,7 +127,7 @@ class Function:
                 out.append(src.to(arr.dtype))
                 continue
             if role == -1:
-                out.append(Tensor._make(arr, self, True))
+                out.append(make_tensor(arr, self, True))
                 continue
             out.append(self._input_as_graph_tensor(role, arr))
         return tuple(out)
@@ -136,9 +136,9 @@ class Function:
         """Forward input i (whose array is `arr`) as a Tensor wired to where it came from."""
         edge = self.edges[i]
         if edge is None:
-            return Tensor._make(arr, None, False)
+            return make_tensor(arr, None, False)
         if isinstance(edge, Function):
-            return Tensor._make(arr, edge, True)
+            return make_tensor(arr, edge, True)
         return edge  # a leaf: the tensor itself
 
     def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
@@ -202,25 +202,29 @@ class Function:
         # One pass over the inputs (a plain loop: this runs for every op, and it is
         # cheaper than three comprehensions): each input's array, whether it needs a
         # gradient, and the edge backward will follow to it.
-        track = grad_mode.enabled
         record = False
-        raw, needs, edges = [], [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                raw.append(a._data)
-                if track and a._base is not None and a._gv != a._vc[0]:
-                    a._refresh_view()  # a view whose base changed in place: rebase its history
-                if track and a._requires_grad:
-                    record = True
-                    needs.append(True)
-                    edges.append(a._grad_fn or a)  # (made current just above)
-                    continue
-            else:
-                raw.append(a)
-            needs.append(False)
-            edges.append(None)
-        if record:
-            ctx.needs_input_grad = tuple(needs)
+        raw = []
+        if grad_mode.enabled:
+            needs, edges = [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    if a._base is not None and a._gv != a._vc[0]:
+                        a._refresh_view()  # a view whose base changed in place: rebase its history
+                    raw.append(a._data)
+                    if a._requires_grad:
+                        record = True
+                        needs.append(True)
+                        edges.append(a._grad_fn or a)  # (made current just above)
+                        continue
+                else:
+                    raw.append(a)
+                needs.append(False)
+                edges.append(None)
+            if record:
+                ctx.needs_input_grad = tuple(needs)
+        else:  # no_grad: nothing to record, only the arrays
+            for a in args:
+                raw.append(a._data if isinstance(a, Tensor) else a)
         if cls.array_mode:
             result = cls.forward(ctx, *raw)
         else:  # a user's Function sees Tensors, cut from the graph
@@ -237,7 +241,7 @@ class Function:
                     (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
                 )
         if not record:
-            out = Tensor._make(result, None, False)
+            out = make_tensor(result, None, False)
             # (an empty result shares no memory, but is a view in PyTorch all the same)
             if (
                 cls.is_view
@@ -249,7 +253,7 @@ class Function:
             ):
                 out._mark_view(args[0], (cls, args[1:]))
             return out
-        out = Tensor._make(result, ctx, True)
+        out = make_tensor(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and (
             np.may_share_memory(result, args[0]._data)
@@ -259,28 +263,50 @@ class Function:
         ctx.edges = tuple(edges)
         if record_hook is not None:  # anomaly mode: remember the user line that made this node
             record_hook(ctx)
-        if ctx._saved:
-            ctx._saved_versions, ctx._saved_roles = _versions_of(
-                ctx._saved, args, raw, result, out, ctx._cast_sources
-            )
+        saved = ctx._saved
+        if saved:
+            # For each saved input or output: its version counter and version now, so
+            # backward can tell it was modified in place; and per saved item its role
+            # (the input's index, -1 for the output, None for anything else), so a
+            # create_graph backward can see it as a graph Tensor. Most saved items are
+            # inputs: they are found by identity among the arrays forward received.
+            versions = []
+            roles = []
+            for s in saved:
+                role = None
+                if s is not None:
+                    i = 0
+                    for r in raw:
+                        if r is s:
+                            a = args[i]
+                            if isinstance(a, Tensor):
+                                vc = a._vc
+                                versions.append((vc, vc[0], r.shape))
+                                role = i
+                                break
+                        i += 1
+                    else:
+                        role = _other_role(ctx, s, result, out, versions)
+                roles.append(role)
+            ctx._saved_versions = tuple(versions)
+            ctx._saved_roles = tuple(roles)
         return out
 
     # -- what the engine calls -----------------------------------------------------
     def _run_backward(self, grad: np.ndarray) -> tuple:
         """Check saved tensors are unmodified, run backward, return a tuple of grads."""
-        if self._saved_versions:
-            self._check_saved_versions()
+        for vc, version, _ in self._saved_versions:
+            if vc[0] != version:
+                self._check_saved_versions()  # raises, naming the tensor
         if self._released:
             _ = self.saved_tensors  # raises the "second time" error
-        if (
-            type(grad) is not np.ndarray
-        ):  # NumPy ops on 0-d arrays return scalars; backwards index grads
+        if type(grad) is not np.ndarray:  # NumPy ops on 0-d arrays return scalars
             grad = np.asarray(grad)
         if self.array_mode:
             grads = self.backward(self, grad)
             return grads if type(grads) is tuple else (grads,)
         with grad_mode.no_grad():
-            grads = self.backward(self, Tensor._make(grad, None, False))
+            grads = self.backward(self, make_tensor(grad, None, False))
         if type(grads) is not tuple:
             grads = (grads,)
         return _check_user_grads(
@@ -407,33 +433,23 @@ def _created_at(node: Function) -> str:
     return " The op was created at " + creation_site(node)
 
 
-def _versions_of(
-    saved: tuple, args: tuple, raw: list, result: Any, out: Any, cast_sources: dict | None = None
-) -> tuple:
-    """For each saved input or output, remember its version counter and value now;
-    and, per saved item, which input it is (index), -1 for the output, else None."""
-    versions = []
-    roles: list = []
-    for s in saved:
-        role = None
-        if s is not None:
-            for i, (a, r) in enumerate(zip(args, raw, strict=False)):
-                if r is s and isinstance(a, Tensor):
-                    versions.append((a._vc, a._vc[0], a._data.shape))
-                    role = i
-                    break
-            else:
-                if s is result or (isinstance(s, Tensor) and s._data is result):
-                    versions.append((out._vc, out._vc[0], result.shape))
-                    role = -1
-                elif cast_sources:
-                    for i, c in cast_sources.items():
-                        if c is s:
-                            role = ("cast", i)
-        roles.append(role)
-    return tuple(versions), tuple(roles)
+def _other_role(ctx: Function, s: Any, result: np.ndarray, out: Any, versions: list) -> Any:
+    """The role of a saved item that is not one of forward's input arrays: -1 for the
+    output (whose version is then remembered too), ("cast", i) for input i converted
+    to the op's dtype (see _cast_sources), else None (a constant: an index, a mask)."""
+    if s is result or (isinstance(s, Tensor) and s._data is result):
+        vc = out._vc
+        versions.append((vc, vc[0], result.shape))
+        return -1
+    cast_sources = ctx._cast_sources
+    role = None
+    if cast_sources:
+        for i, c in cast_sources.items():
+            if c is s:
+                role = ("cast", i)
+    return role
 
 
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
-from ..tensor import Tensor  # noqa: E402
+from ..tensor import Tensor, make_tensor  # noqa: E402
