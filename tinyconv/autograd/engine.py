@@ -399,10 +399,11 @@ def backward(
         retain_graph = create_graph
     grad = _seed(tensor, gradient, create_graph, "backward()")
     if inputs is None and not create_graph:
-        if tensor.grad_fn is None:  # a leaf: its gradient is the seed itself
+        node = tensor._grad_fn  # (the view's history was made current above)
+        if node is None:  # a leaf: its gradient is the seed itself
             accumulate_grad(tensor, grad)
             return
-        run_backward(tensor.grad_fn, grad, bool(retain_graph))
+        run_backward(node, grad, bool(retain_graph))
         return
     targets = None
     if inputs is not None:

@@ -125,11 +125,21 @@ class Binary(Op):
     @staticmethod
     def reduce(ctx: Function, ga: Any, gb: Any) -> tuple:
         """Sum each gradient back to its operand's shape, in its dtype."""
-        na, nb = ctx.needs_input_grad[:2]
-        return (
-            sum_to_shape(ga, *ctx.a_meta) if na else None,
-            sum_to_shape(gb, *ctx.b_meta) if nb else None,
-        )
+        needs = ctx.needs_input_grad
+        if needs[0]:
+            shape, dtype = ctx.a_meta
+            # (sum_to_shape would return ga as it is: skip the call, as for most gradients)
+            if ga.shape != shape or ga.dtype != dtype:
+                ga = sum_to_shape(ga, shape, dtype)
+        else:
+            ga = None
+        if needs[1]:
+            shape, dtype = ctx.b_meta
+            if gb.shape != shape or gb.dtype != dtype:
+                gb = sum_to_shape(gb, shape, dtype)
+        else:
+            gb = None
+        return ga, gb
 
 
 class Add(Binary):

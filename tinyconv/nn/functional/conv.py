@@ -210,9 +210,9 @@ def _conv2d_options(
         isinstance(input, Tensor)
         and isinstance(weight, Tensor)
         and (bias is None or isinstance(bias, Tensor))
-        and _plain(stride)
-        and _plain(padding)
-        and _plain(dilation)
+        and (type(stride) is int or _plain(stride))  # (ints first: no call for the usual case)
+        and (type(padding) is int or _plain(padding))
+        and (type(dilation) is int or _plain(dilation))
         and type(groups) is int
     ):
         key = (
