@@ -221,6 +221,31 @@ def test_leaf_grad_has_the_leafs_layout():
     assert grads[0][0][2].flags.c_contiguous
 
 
+def test_leaf_grad_copy_fast_path_equals_general():
+    """_grad_like's plain copy (gradient and leaf both C-ordered, same dtype and shape) gives
+    what the general path (empty_like the leaf, copyto) gives: values, dtype, strides; the
+    other cases (a cast, a transposed gradient or leaf, a scalar) take the general path."""
+    from tinyconv.autograd.engine import _grad_like
+
+    rng = np.random.default_rng(2)
+    g = rng.standard_normal((4, 3, 2)).astype(np.float32)
+    leaf = np.zeros((4, 3, 2), np.float32)
+    cases = [
+        (g, leaf),  # fast path
+        (g.astype(np.float64), leaf),  # a cast
+        (np.asfortranarray(g), leaf),  # a gradient in another layout
+        (g, np.asfortranarray(leaf)),  # a leaf in another layout
+        (np.float32(1.5), np.zeros((), np.float32)),  # a NumPy scalar
+    ]
+    for grad, data in cases:
+        got = _grad_like(grad, data)
+        ref = np.empty_like(data)
+        np.copyto(ref, grad, casting="unsafe")
+        assert got.dtype == ref.dtype and got.strides == ref.strides
+        np.testing.assert_array_equal(got, ref)
+        assert not np.shares_memory(got, grad)
+
+
 # -- optimisers -------------------------------------------------------------------------------
 
 
