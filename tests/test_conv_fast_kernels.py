@@ -242,18 +242,25 @@ def test_winograd_float32_within_stated_tolerance(path, tol, cfg):
 
 def test_winograd_eligibility_and_the_fast_default():
     rng = np.random.default_rng(0)
-    x, w = rng.standard_normal((2, 16, 12, 12)), rng.standard_normal((16, 16, 3, 3))
+    x, w = rng.standard_normal((2, 32, 12, 12)), rng.standard_normal((32, 32, 3, 3))
     same = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
-    # "fast" leaves Winograd off by default (float32 error compounds through deep nets)
-    assert FAST._WINOGRAD_M == 0
-    assert FAST._winograd_m(x, w, *same, None) == 0
-    small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1, (5, 5))
-    with _patched(FAST, "_WINOGRAD_M", 4):  # the size rules, when it is switched on
-        assert FAST._winograd_m(x, w, *same, None) == 4
-        assert FAST._winograd_m(x[..., :7, :7], w, *small, None) == 2  # 4x4 tiles: padding
+    # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md)
+    assert FAST._WINOGRAD_M == 2
+    assert FAST._winograd_m(x, w, *same, None) == 2
+    # the size rules: 32 channels from 8x8 outputs, 64 from 4x4, never 16 channels or 2x2
+    small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    assert FAST._winograd_m(x[..., :9, :9], w, *small, (7, 7), None) == 0
+    assert FAST._winograd_m(x[..., :10, :10], w, *small, (8, 8), None) == 2
+    x64, w64 = np.concatenate([x, x], 1), np.concatenate([w, w], 1)
+    x64, w64 = x64[..., :6, :6], np.concatenate([w64, w64])
+    assert FAST._winograd_m(x64, w64, *small, (4, 4), None) == 2
+    assert FAST._winograd_m(x64[..., :5, :5], w64, *small, (3, 3), None) == 0
+    assert FAST._winograd_m(x64[:, :32], w64[:, :32], *small, (4, 4), None) == 0
+    assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, None) == 0  # too few channels
+    assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, 4) == 4  # forced: any size
+    with _patched(FAST, "_WINOGRAD_M", 0):  # the knob switches it off
+        assert FAST._winograd_m(x, w, *same, None) == 0
     assert FAST._winograd_m(x, w, *same, 4) == 4
-    assert FAST._winograd_m(x[:, :8], w[:8, :8], *same, None) == 0  # too few channels
-    assert FAST._winograd_m(x[:, :8], w[:8, :8], *same, 4) == 4  # forced: any size
     not_winograd = [
         (x, w, (2, 1), same[1], (1, 1), 1, (6, 12)),  # strided
         (x, w, (1, 1), same[1], (2, 2), 1, (10, 10)),  # dilated

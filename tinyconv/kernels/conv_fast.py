@@ -117,13 +117,19 @@ _TINY = 1 << 14  # images and columns of at most this many numbers (all images) 
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
 _DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of copies at a time,
 _DW_BATCH_INSIDE = 64  # with the images side by side up to this many output pixels per image
-# "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... Off by
-# default: F(4x4)'s float32 rounding (~4x im2col's per layer) compounded through a deep net
-# to 1e-3 relative error in densenet121's float32 gradients (PyTorch: 5e-7). Opt in with
-# conv_algorithm("winograd") where the speed matters more than the last digits.
-_WINOGRAD_M = 0
-_WINOGRAD_MIN_CHANNELS = 16  # ...when in and out channels both reach this (fewer: im2col wins)
-_WINOGRAD_MIN_SIZE = 8  # ...with F(2x2, 3x3) instead when the output is smaller than 8x8
+# "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... F(2x2): its
+# float32 error is within 2x of im2col's on every piece (docs/winograd.md). F(4x4) saves more
+# multiplications but rounds 3-7x worse than im2col, which compounded through densenet121's
+# 120 layers (a few ReLUs flipped by the forward's rounding) to 1e-3 relative error in its
+# float32 gradients (PyTorch: 5e-7); it stays behind conv_algorithm("winograd").
+_WINOGRAD_M = 2
+# ...when in and out channels and the output's height and width both reach these and
+# channels * size reaches _WINOGRAD_MIN_WORK (fewer: the transforms cost more than they save;
+# measured fwd+bwd, 1 thread: 16 channels 0.96-4.2x im2col's time, 32 channels at 8x8 and
+# up 0.82-0.95x, below 1.05-1.7x; 64 channels at 4x4 and up 0.71-0.87x, 2x2 1.15x)
+_WINOGRAD_MIN_CHANNELS = 32
+_WINOGRAD_MIN_SIZE = 4
+_WINOGRAD_MIN_WORK = 256
 _WG_CHUNK_BYTES = 1 << 20  # winograd.py transforms about this many bytes of patches at a time
 _THIN_GEMM = 16  # GEMMs with at most this many output channels (per group)...
 _GEMM_COLS = 400  # ...run over blocks of this many columns (see _matmul_blocks)
@@ -497,10 +503,14 @@ def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int |
         return 0
     if forced is not None:
         return forced
-    if min(C, w.shape[0]) < _WINOGRAD_MIN_CHANNELS or not _WINOGRAD_M:
+    channels, size = min(C, w.shape[0]), min(out_size)
+    if (
+        channels < _WINOGRAD_MIN_CHANNELS
+        or size < _WINOGRAD_MIN_SIZE
+        or channels * size < _WINOGRAD_MIN_WORK
+    ):
         return 0
-    # 4x4 tiles on a small image are mostly padding (7x7 outputs: 8x8 of tiles)
-    return _WINOGRAD_M if min(out_size) >= _WINOGRAD_MIN_SIZE else 2
+    return _WINOGRAD_M
 
 
 def _winograd_backward(grad_out, x, w, padding, m, need_input, need_weight):
