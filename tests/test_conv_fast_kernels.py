@@ -242,21 +242,17 @@ def test_winograd_float32_within_stated_tolerance(path, tol, cfg):
 
 def test_winograd_eligibility_and_the_fast_default():
     rng = np.random.default_rng(0)
-    x, w = rng.standard_normal((2, 32, 12, 12)), rng.standard_normal((32, 32, 3, 3))
+    x, w = rng.standard_normal((2, 64, 12, 12)), rng.standard_normal((64, 64, 3, 3))
     same = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
     # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md)
     assert FAST._WINOGRAD_M == 2
     assert FAST._winograd_m(x, w, *same, None) == 2
-    # the size rules: 32 channels from 8x8 outputs, 64 from 4x4, never 16 channels or 2x2
+    # the size rules: 64 channels in and out, outputs from 4x4
     small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
-    assert FAST._winograd_m(x[..., :9, :9], w, *small, (7, 7), None) == 0
-    assert FAST._winograd_m(x[..., :10, :10], w, *small, (8, 8), None) == 2
-    x64, w64 = np.concatenate([x, x], 1), np.concatenate([w, w], 1)
-    x64, w64 = x64[..., :6, :6], np.concatenate([w64, w64])
-    assert FAST._winograd_m(x64, w64, *small, (4, 4), None) == 2
-    assert FAST._winograd_m(x64[..., :5, :5], w64, *small, (3, 3), None) == 0
-    assert FAST._winograd_m(x64[:, :32], w64[:, :32], *small, (4, 4), None) == 0
-    assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, None) == 0  # too few channels
+    assert FAST._winograd_m(x[..., :6, :6], w, *small, (4, 4), None) == 2
+    assert FAST._winograd_m(x[..., :5, :6], w, *small, (3, 4), None) == 0
+    assert FAST._winograd_m(x[:, :32], w[:, :32], *same, None) == 0  # 32 in
+    assert FAST._winograd_m(x, w[:32], *same, None) == 0  # 32 out
     assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, 4) == 4  # forced: any size
     with _patched(FAST, "_WINOGRAD_M", 0):  # the knob switches it off
         assert FAST._winograd_m(x, w, *same, None) == 0
@@ -275,6 +271,37 @@ def test_winograd_eligibility_and_the_fast_default():
     # conv_algorithm("winograd") is conv_fast with F(4x4, 3x3) forced
     algo = algorithms.ALGORITHMS["winograd"]
     assert algo.conv2d_forward.keywords == algo.conv2d_backward.keywords == {"winograd": 4}
+
+
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-10), (np.float32, 1e-3)])
+def test_fast_default_runs_winograd_forward_and_input_grad_and_im2col_weight_grad(
+    monkeypatch, dtype, atol
+):
+    """ "fast" on an eligible layer: F(2x2) for y and dL/dx, the im2col layouts for dL/dw
+    (winograd.py's float64 weight gradient is slower); "winograd" runs winograd.py's."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 64, 7, 9)).astype(dtype)
+    w = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(dtype)
+    b = rng.standard_normal(64).astype(dtype)
+    args = ((1, 1), ((1, 0), (2, 1)), (1, 1), 1)
+    y0, cols0 = K.conv2d_forward(x, w, b, *args)
+    g = rng.standard_normal(y0.shape).astype(dtype)
+    plain = (y0, *K.conv2d_backward(g, x, w, cols0, *args))
+    calls = []
+    for name in ("conv3x3", "weight_grad3x3"):
+        real = getattr(winograd, name)
+        monkeypatch.setattr(
+            winograd, name, lambda *a, real=real, name=name: calls.append(name) or real(*a)
+        )
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    fast = (y, *FAST.conv2d_backward(g, x, w, cols, *args))
+    assert calls == ["conv3x3", "conv3x3"]  # forward, input gradient
+    assert_same(plain, fast, atol)
+    calls.clear()
+    y, cols = FAST.conv2d_forward(x, w, b, *args, winograd=2)
+    forced = (y, *FAST.conv2d_backward(g, x, w, cols, *args, winograd=2))
+    assert calls == ["conv3x3", "conv3x3", "weight_grad3x3"]
+    assert_same(plain, forced, atol)
 
 
 @contextlib.contextmanager

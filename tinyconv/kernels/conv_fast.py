@@ -37,14 +37,19 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   3x3 pad 1 forward+backward 44 ms -> 9.2 ms (PyTorch 44 ms in the same run);
   stride 2: 7.1 ms (PyTorch 2.6 ms, whose strided depthwise backward is far
   faster than its stride-1 one).
-- Winograd (3x3, stride 1, no dilation, one group, float; only with
-  conv_algorithm("winograd") for now, see _WINOGRAD_M): winograd.py,
-  F(4x4, 3x3) (F(2x2, 3x3) below 8x8 outputs), forward and both
-  gradients; 2.25-4x fewer multiplications (docs/winograd.md).
-  Measured on c3 (32, 64, 56, 56) -> 64 forward+backward,
-  1 thread, best of 5 interleaved with PyTorch (load ~6.5 on 2 cores):
-  im2col layouts 750 ms, F(2x2) 716 ms, F(4x4) 429 ms, PyTorch 538 ms. Its
-  float32 error is ~4x im2col's (1.2e-6 relative, docs/winograd.md).
+- Winograd (3x3, stride 1, no dilation, one group, float; >= 64 in and out
+  channels, outputs >= 4x4, see _WINOGRAD_M): winograd.py's F(2x2, 3x3) for
+  the forward and the input gradient, 2.25x fewer multiplications
+  (docs/winograd.md), with transforms as NumPy additions over channels-last
+  blocks; the weight gradient stays with im2col (Winograd's, in float64 to
+  round like im2col, was 1.2-1.3x slower). Its float32 error is within 2x of
+  im2col's on every piece (docs/winograd.md's table, checked by test_docs).
+  Measured fwd+bwd against these im2col layouts, 1 thread, best of 7 (load ~6
+  on 2 cores): 64 channels 0.88-0.99x, 128 0.71-0.93x, 256 0.72-0.84x (4x4 to
+  56x56 outputs); c3 (32, 64, 56, 56) -> 64 about 0.97x, (16, 128, 28, 28) ->
+  128 0.78x. conv_algorithm("winograd") runs F(4x4, 3x3) for all three pieces
+  on every such convolution: fewer multiplications still, but 3-7x im2col's float32 error
+  (it made densenet121's float32 gradients 1e-3 off in the zoo test).
 - Tiny problems (the seed exercises, e.g. (1, 3, 5, 5) with a 3x3 kernel):
   im2col and col2im become one cached integer gather each, so a call is a
   handful of NumPy calls instead of kh*kw slice-adds of a few numbers each
@@ -123,13 +128,14 @@ _DW_BATCH_INSIDE = 64  # with the images side by side up to this many output pix
 # 120 layers (a few ReLUs flipped by the forward's rounding) to 1e-3 relative error in its
 # float32 gradients (PyTorch: 5e-7); it stays behind conv_algorithm("winograd").
 _WINOGRAD_M = 2
-# ...when in and out channels and the output's height and width both reach these and
-# channels * size reaches _WINOGRAD_MIN_WORK (fewer: the transforms cost more than they save;
-# measured fwd+bwd, 1 thread: 16 channels 0.96-4.2x im2col's time, 32 channels at 8x8 and
-# up 0.82-0.95x, below 1.05-1.7x; 64 channels at 4x4 and up 0.71-0.87x, 2x2 1.15x)
-_WINOGRAD_MIN_CHANNELS = 32
+# ...on the forward and the input gradient (the weight gradient stays with im2col, see
+# _winograd_backward), when in and out channels reach _WINOGRAD_MIN_CHANNELS and the
+# output's height and width _WINOGRAD_MIN_SIZE. Below, the transforms cost more than the
+# multiplications they save: measured fwd+bwd against im2col's, 1 thread, N*C*H*W ~2M:
+# 32 channels 1.03-1.27x (4x4 to 56x56), 64 channels 0.88-0.99x, 128 0.71-0.93x, 256
+# 0.72-0.84x; 2x2 outputs 1.06-1.15x.
+_WINOGRAD_MIN_CHANNELS = 64
 _WINOGRAD_MIN_SIZE = 4
-_WINOGRAD_MIN_WORK = 256
 _WG_CHUNK_BYTES = 1 << 20  # winograd.py transforms about this many bytes of patches at a time
 _THIN_GEMM = 16  # GEMMs with at most this many output channels (per group)...
 _GEMM_COLS = 400  # ...run over blocks of this many columns (see _matmul_blocks)
@@ -503,18 +509,17 @@ def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int |
         return 0
     if forced is not None:
         return forced
-    channels, size = min(C, w.shape[0]), min(out_size)
-    if (
-        channels < _WINOGRAD_MIN_CHANNELS
-        or size < _WINOGRAD_MIN_SIZE
-        or channels * size < _WINOGRAD_MIN_WORK
-    ):
+    if min(C, w.shape[0]) < _WINOGRAD_MIN_CHANNELS or min(out_size) < _WINOGRAD_MIN_SIZE:
         return 0
     return _WINOGRAD_M
 
 
-def _winograd_backward(grad_out, x, w, padding, m, need_input, need_weight):
-    """``(grad_x, grad_w)`` of a Winograd-eligible convolution, both by winograd.py."""
+def _winograd_backward(grad_out, x, w, padding, m, need_input, need_weight, forced):
+    """``(grad_x, grad_w)`` of a Winograd-eligible convolution: grad_x by winograd.py; grad_w
+    by winograd.py when Winograd is ``forced`` (algorithm "winograd"), else by the im2col
+    layouts. winograd.py's weight gradient runs in float64 to round like im2col (in float32
+    it rounded up to 2.6x worse, docs/winograd.md), and so measured 1.2-1.3x slower than
+    im2col's (c3 and (16, 128, 28, 28) -> 128, 1 thread): im2col is both exact and faster."""
     g = np.ascontiguousarray(grad_out, dtype=x.dtype)
     grad_x = grad_w = None
     if need_input:
@@ -523,8 +528,11 @@ def _winograd_backward(grad_out, x, w, padding, m, need_input, need_weight):
         (pt, pb), (pl, pr) = padding
         pad_t = ((2 - pt, 2 - pb), (2 - pl, 2 - pr))
         grad_x = winograd.conv3x3(g, w_t, pad_t, m, _WG_CHUNK_BYTES, _scratch)
-    if need_weight:
+    if need_weight and forced:
         grad_w = winograd.weight_grad3x3(g, x, padding, m, _WG_CHUNK_BYTES, _scratch)
+    elif need_weight:  # winograd=0: no Winograd, the im2col layouts
+        one = (1, 1)
+        grad_w = conv2d_backward(g, x, w, None, one, padding, one, 1, False, True, False, 0)[1]
     return grad_x, grad_w
 
 
@@ -817,7 +825,9 @@ def conv2d_backward(
     if not pointwise and (
         m := _winograd_m(x, w, stride, padding, dilation, groups, (OH, OW), winograd)
     ):
-        grad_x, grad_w = _winograd_backward(grad_out, x, w, padding, m, need_input, need_weight)
+        grad_x, grad_w = _winograd_backward(
+            grad_out, x, w, padding, m, need_input, need_weight, winograd is not None
+        )
         return grad_x, grad_w, grad_b
     if not pointwise and _is_depthwise(x.shape, w.shape, groups):
         grad_x, grad_w = depthwise.depthwise_backward(
