@@ -47,9 +47,10 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   Measured fwd+bwd against these im2col layouts, 1 thread, best of 7 (load ~6
   on 2 cores): 64 channels 0.88-0.99x, 128 0.71-0.93x, 256 0.72-0.84x (4x4 to
   56x56 outputs); c3 (32, 64, 56, 56) -> 64 about 0.97x, (16, 128, 28, 28) ->
-  128 0.78x. conv_algorithm("winograd") runs F(4x4, 3x3) for all three pieces
-  on every such convolution: fewer multiplications still, but 3-7x im2col's float32 error
-  (it made densenet121's float32 gradients 1e-3 off in the zoo test).
+  128 0.78x. conv_algorithm("winograd") runs F(4x4, 3x3) for all three
+  pieces on every such convolution: fewer multiplications still, but 3-7x
+  im2col's float32 error (it made densenet121's float32 gradients 1e-3 off in
+  the zoo test).
 - Tiny problems (the seed exercises, e.g. (1, 3, 5, 5) with a 3x3 kernel):
   im2col and col2im become one cached integer gather each, so a call is a
   handful of NumPy calls instead of kh*kw slice-adds of a few numbers each
@@ -136,7 +137,10 @@ _WINOGRAD_M = 2
 # 0.72-0.84x; 2x2 outputs 1.06-1.15x.
 _WINOGRAD_MIN_CHANNELS = 64
 _WINOGRAD_MIN_SIZE = 4
-_WG_CHUNK_BYTES = 1 << 20  # winograd.py transforms about this many bytes of patches at a time
+# winograd.py transforms about this many bytes of patches at a time. 0.25 to 16 MB measured
+# alike at 1 thread (F(2x2) on c3); the larger, the fewer BLAS calls, each of which pays a
+# hand-off between threads at 2.
+_WG_CHUNK_BYTES = 4 << 20
 _THIN_GEMM = 16  # GEMMs with at most this many output channels (per group)...
 _GEMM_COLS = 400  # ...run over blocks of this many columns (see _matmul_blocks)
 

@@ -155,9 +155,7 @@ _MIN_TILES = 256
 def _blocks(N: int, th: int, tw: int, C: int, a: int, itemsize: int, chunk_bytes: int):
     """``(images, first tile row, end tile row)`` blocks whose transformed patches
     ``(a*a, tiles, C)`` take about ``chunk_bytes`` (but hold at least ``_MIN_TILES`` tiles):
-    whole images when they are small, else bands of tile rows of one image, so that a
-    block's transforms run in cache (measured on c3, F(2x2): bands of ~1 MB instead of
-    whole 56x56 images (3.2 MB) took ?% off the forward)."""
+    whole images when they fit, else bands of tile rows of one image."""
     tiles = max(_MIN_TILES, chunk_bytes // (a * a * C * itemsize))
     if tiles >= th * tw:
         n = tiles // (th * tw)
