@@ -106,6 +106,8 @@ def test_zero_where_0d_and_fallbacks():
     assert ints.tolist() == [0, 4]
     broadcast = _zero_where(np.array([[True], [False]]), np.array([1.0, 2.0]))
     assert broadcast.tolist() == [[0.0, 0.0], [1.0, 2.0]]
+    not_bool = _zero_where(np.array([2, 0]), np.array([3.0, -4.0]))  # any non-zero selects
+    assert not_bool.tolist() == [0.0, -4.0]
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])

@@ -540,6 +540,7 @@ TILING_CASES = [
     ((1, 1), (1, 2, 3, 3)),
     ((4, 4), (1, 1, 4, 8)),
     ((1, 3), (2, 1, 2, 6)),
+    ((16, 17), (1, 2, 16, 34)),  # 272 taps: the tap number no longer fits a byte
 ]
 TILING_KINDS = ["random", "ties", "nan", "allneginf", "int", "float32"]
 

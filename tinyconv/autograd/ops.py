@@ -49,11 +49,19 @@ def _zero_where(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
     10x more than a ufunc pass on a random mask (relu's: 2.6 ms vs 0.27 ms on 0.5M float32).
     Branch-free: an all-ones/all-zeros integer (mask - 1) ANDed with x's bits keeps x where
     the mask is False (NaN and inf included) and gives the bits of +0.0 where it is True."""
-    if x.dtype.kind != "f" or x.shape != mask.shape or x.dtype.itemsize not in _SAME_SIZE_INT:
+    if (
+        x.dtype.kind != "f"
+        or x.shape != mask.shape
+        or mask.dtype != np.bool_
+        or x.dtype.itemsize not in _SAME_SIZE_INT
+    ):
         return np.where(mask, np.zeros((), x.dtype), x)
     out = np.empty(x.shape, x.dtype)
     bits = out.view(_SAME_SIZE_INT[x.dtype.itemsize])
-    np.subtract(mask, 1, dtype=bits.dtype, out=bits)  # True -> 0, False -> -1 (all ones)
+    # True -> 0, False -> -1 (all ones): computed in int8, then widened by a sign-extending
+    # copy. np.subtract(mask, 1, dtype=int32) casts inside the ufunc loop and took twice
+    # as long (0.064 vs 0.033 ms on 0.3M float32; relu's forward and backward both run this).
+    np.copyto(bits, np.subtract(mask.view(np.int8), np.int8(1)), casting="unsafe")
     x = x if x.flags.c_contiguous else x.copy()  # (.view of another itemsize needs it)
     np.bitwise_and(bits, x.view(bits.dtype), out=bits)
     return out
