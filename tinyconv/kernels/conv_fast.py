@@ -472,6 +472,23 @@ def _matmul_to_nchw(
             np.add(prod, bias.reshape(O, 1, 1), out=out)
 
 
+def _channel_sum(g: np.ndarray) -> np.ndarray:
+    """The bias gradient: ``g (N, O, OH, OW)`` summed over all axes but 1, ``(O,)``.
+
+    As two GEMVs with vectors of ones (the images added elementwise, then each
+    channel's row summed), not np.add.reduce over axes (0, 2, 3), which NumPy runs
+    one short inner loop at a time (1 thread, float32): (64, 16, 10, 10) 0.037 ->
+    0.008 ms, (64, 6, 28, 28) 0.056 -> 0.020 ms, (32, 64, 56, 56) 1.04 -> 0.27 ms.
+    Non-float or non-contiguous gradients (a broadcast one from ``y.sum()``) keep
+    np.add.reduce: reshaping them would copy.
+    """
+    if g.dtype.kind != "f" or not g.flags.c_contiguous or g.size == 0:
+        return np.add.reduce(g, axis=(0, 2, 3))
+    N, O = g.shape[:2]
+    per_image = np.ones(N, g.dtype) @ g.reshape(N, -1)  # (O*OH*OW,)
+    return per_image.reshape(O, -1) @ np.ones(per_image.size // O, g.dtype)
+
+
 def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
     """1x1 kernel, stride 1, no padding: x itself is the column matrix."""
     return (
@@ -808,9 +825,7 @@ def conv2d_backward(
     G, K = groups, C_g * kh * kw
     W_mat = w.reshape(G, O // G, K)
 
-    grad_b = (
-        np.add.reduce(grad_out, axis=(0, 2, 3)) if need_bias else None
-    )  # (np.sum, minus its wrapper)
+    grad_b = _channel_sum(grad_out) if need_bias else None
     pointwise = _is_pointwise(w, stride, padding, (H, W), (OH, OW))
     if not pointwise and _is_tiny(x.shape, w.shape, (OH, OW)):
         grad_x, grad_w = _tiny_conv2d_backward(
@@ -980,7 +995,7 @@ def conv_transpose2d_backward(
     """
     H, W = x.shape[2:]
     pad = ((padding[0], padding[0]), (padding[1], padding[1]))
-    grad_b = grad_out.sum(axis=(0, 2, 3)) if need_bias else None
+    grad_b = _channel_sum(grad_out) if need_bias else None
     grad_x, cols = None, None
     if need_input:
         # Output size (H, W), not the formula: output_padding rows fed no window.
