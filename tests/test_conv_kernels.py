@@ -47,7 +47,8 @@ KNOBS = {
     },
     # a few images per chunk (batch last with n > 1), phase split without flat
     # rows, columns kept whenever the forward built them in one chunk, GEMMs over
-    # blocks of 3 columns (a tail when 3 does not divide them)
+    # blocks of 3 columns (a tail when 3 does not divide them), col2im's slice-adds
+    # for every input gradient ("general": thin stride-1 ones by kernel rows)
     "mixed": {
         "_CHUNK_BYTES": 3000,
         "_KEEP_COLS_BYTES": 1 << 40,
@@ -58,6 +59,7 @@ KNOBS = {
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
         "_THIN_GEMM": 1 << 30,
         "_GEMM_COLS": 3,
+        "_ROWS_COL2IM": 0,
     },
     # a few images per chunk with flat rows
     "mixed_flat": {

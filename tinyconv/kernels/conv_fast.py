@@ -109,6 +109,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from typing import NamedTuple
 
@@ -147,9 +148,24 @@ _WINOGRAD_MIN_SIZE = 4
 # alike at 1 thread (F(2x2) on c3); the larger, the fewer BLAS calls, each of which pays a
 # hand-off between threads at 2.
 _WG_CHUNK_BYTES = 4 << 20
-_THIN_GEMM = 16  # GEMMs with at most this many output channels (per group)...
-_GEMM_COLS = 400  # ...run over blocks of this many columns (see _matmul_blocks)
-_ROWS_COL2IM = True  # stride-1 input gradients of thin weights fold kw into the GEMM
+
+
+def _blas_threads_from_env() -> int:
+    """The thread count NumPy's BLAS was started with (OPENBLAS_NUM_THREADS etc.), else CPUs."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        head = os.environ.get(var, "").split(",")[0].strip()
+        if head.isdigit() and int(head) > 0:
+            return int(head)
+    return os.cpu_count() or 1
+
+
+# GEMMs with at most this many output channels (per group) run over blocks of _GEMM_COLS
+# columns (see _matmul_blocks), with a one-thread BLAS only: the blocks are too small for
+# OpenBLAS to split, so at 2 threads they ran at the 1-thread speed, slower than the one
+# wide 2-thread GEMM (c2 forward 0.28 vs 0.24 ms, input-gradient 0.31 vs 0.25 ms).
+_THIN_GEMM = 16 if _blas_threads_from_env() == 1 else 0
+_GEMM_COLS = 400
+_ROWS_COL2IM = 16  # stride-1 input gradients with at most this many O/G: _input_grad_rows
 
 
 # --------------------------------------------------------------------------
@@ -793,7 +809,7 @@ def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation,
     """
     G, _, K = W_mat.shape
     dtype = np.result_type(W_mat, g)
-    if _ROWS_COL2IM and stride == (1, 1) and not plan.flat and W_mat.shape[1] <= _THIN_GEMM:
+    if stride == (1, 1) and not plan.flat and W_mat.shape[1] <= _ROWS_COL2IM:
         phases = _scratch("phases", plan.phases_shape, dtype)
         _input_grad_rows(g, W_mat, phases[0, 0], kernel_size, out_size, dilation)
         _from_phases(phases, padding, out)
@@ -853,7 +869,7 @@ def _input_grad_rows(g, W_mat, dst, kernel_size, out_size, dilation) -> None:
         W_rows.astype(dtype, copy=False),
         g_q.reshape(G, Og * kw, OH * Wq * n),
         _scratch("cols", (G, Cg * kh, OH * Wq * n), dtype),
-        thin=True,
+        thin=_THIN_GEMM > 0,  # (its inner dimension O/G*kw is past the threshold)
     ).reshape(C, kh, OH, Wq, n)  # (G, Cg) is C
     dst.fill(0)
     dh = dilation[0]
