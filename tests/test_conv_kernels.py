@@ -42,7 +42,8 @@ KNOBS = {
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
-        "_THIN_GEMM": 1 << 30,  # every GEMM over column blocks, of 2 columns
+        "_THIN_GEMM": 1 << 30,
+        "_BLOCKS_MAX_THREADS": 1 << 30,  # every GEMM over column blocks, of 2 columns
         "_GEMM_COLS": 2,
     },
     # a few images per chunk (batch last with n > 1), phase split without flat
@@ -58,6 +59,7 @@ KNOBS = {
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
         "_THIN_GEMM": 1 << 30,
+        "_BLOCKS_MAX_THREADS": 1 << 30,
         "_GEMM_COLS": 3,
         "_ROWS_COL2IM": 0,
     },

@@ -109,7 +109,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 from typing import NamedTuple
 
@@ -150,20 +149,13 @@ _WINOGRAD_MIN_SIZE = 4
 _WG_CHUNK_BYTES = 4 << 20
 
 
-def _blas_threads_from_env() -> int:
-    """The thread count NumPy's BLAS was started with (OPENBLAS_NUM_THREADS etc.), else CPUs."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        head = os.environ.get(var, "").split(",")[0].strip()
-        if head.isdigit() and int(head) > 0:
-            return int(head)
-    return os.cpu_count() or 1
-
-
 # GEMMs with at most this many output channels (per group) run over blocks of _GEMM_COLS
-# columns (see _matmul_blocks), with a one-thread BLAS only: the blocks are too small for
-# OpenBLAS to split, so at 2 threads they ran at the 1-thread speed, slower than the one
-# wide 2-thread GEMM (c2 forward 0.28 vs 0.24 ms, input-gradient 0.31 vs 0.25 ms).
-_THIN_GEMM = 16 if _blas_threads_from_env() == 1 else 0
+# columns (see _matmul_blocks), while the fast kernels run on one thread only: the blocks
+# are too small for OpenBLAS to split, so at 2 threads they ran at the 1-thread speed,
+# slower than the one wide 2-thread GEMM (c2 forward 0.28 vs 0.24 ms, input-gradient
+# 0.31 vs 0.25 ms).
+_THIN_GEMM = 16
+_BLOCKS_MAX_THREADS = 1  # ...when threads.get_num_threads() is at most this
 _GEMM_COLS = 400
 _ROWS_COL2IM = 16  # stride-1 input gradients with at most this many O/G: _input_grad_rows
 
@@ -262,7 +254,11 @@ def _matmul_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray, thin: bool = F
     G, R, M = out.shape
     cb = _GEMM_COLS
     nb = M // cb
-    if (min(a.shape[1:]) > _THIN_GEMM and not thin) or nb < 2:
+    if (
+        (min(a.shape[1:]) > _THIN_GEMM and not thin)
+        or nb < 2
+        or threads.get_num_threads() > _BLOCKS_MAX_THREADS
+    ):
         return np.matmul(a, b, out=out)
     m = nb * cb
     K = b.shape[1]
