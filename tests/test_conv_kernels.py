@@ -17,6 +17,7 @@ from strategies import ConvConfig, conv2d_configs
 from tinyconv.kernels import conv as K
 from tinyconv.kernels import conv_fast as FAST
 from tinyconv.kernels.algorithms import ALGORITHMS
+from tinyconv.kernels.channels import channel_sum
 
 # The fast path picks chunking, phase splitting, column keeping and scratch
 # buffers by problem size. Small test problems would only ever see one choice,
@@ -606,13 +607,13 @@ def test_fast_transpose_layouts_equal_the_plain_path(path, case):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("shape", [(3, 4, 5, 6), (1, 1, 1, 1), (2, 3, 0, 4), (64, 6, 28, 28)])
 def test_bias_gradient_channel_sum(dtype, shape):
-    """conv_fast's GEMV bias gradient equals the float64 sum over (N, OH, OW), every layout."""
+    """The bias gradient (kernels.channels) equals the float64 sum over (N, OH, OW), any layout."""
     g = (np.random.default_rng(7).standard_normal(shape) * 10).astype(dtype)
     want = g.astype(np.float64).sum(axis=(0, 2, 3))
     for arr in (g, g.transpose(0, 1, 3, 2), np.broadcast_to(g[:1], g.shape)):
-        got = FAST._channel_sum(arr)
+        got = channel_sum(arr)
         assert got.shape == (shape[1],) and got.dtype == g.dtype
         ref = arr.astype(np.float64).sum(axis=(0, 2, 3))
         rtol = 1e-6 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * np.abs(arr).sum())
-    assert np.allclose(FAST._channel_sum(g), want, rtol=1e-5)
+    assert np.allclose(channel_sum(g), want, rtol=1e-5)

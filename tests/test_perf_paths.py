@@ -23,7 +23,7 @@ import tinyconv
 import tinyconv.nn.functional as F
 from tinyconv.autograd.ops import _zero_where
 from tinyconv.autograd.ops_extra import erf_array
-from tinyconv.nn.functional.normalization import _channel_dot, _channel_sum, _channel_vector
+from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0]
 
@@ -178,7 +178,7 @@ def test_channel_sums_equal_np_sum(shape, dtype):
     axes = (0,) + tuple(range(2, a.ndim))
     tol = 1e-5 if dtype == np.float32 else 1e-13
     for x, y in ((a, b), (a[:, ::-1], b), (a, b[::-1])):  # contiguous, and the np.sum fallback
-        got_sum, got_dot = _channel_sum(x), _channel_dot(x, y)
+        got_sum, got_dot = channel_sum(x), channel_dot(x, y)
         assert got_sum.dtype == got_dot.dtype == dtype and got_sum.shape == (shape[1],)
         ref_sum = np.sum(x.astype(np.float64), axis=axes)
         ref_dot = np.sum(x.astype(np.float64) * y, axis=axes)
@@ -195,7 +195,7 @@ def test_channel_vector_broadcasts_as_the_reshaped_vector(shape):
     v = rng.standard_normal(shape[1]).astype(np.float32)
     plain = v.reshape((1, -1) + (1,) * (len(shape) - 2))
     for xs in (x, x[:, ::-1]):  # contiguous, and the plain fallback
-        got = _channel_vector(v, xs)
+        got = channel_vector(v, xs)
         assert got.ndim == xs.ndim and got.dtype == v.dtype
         for op in (np.multiply, np.add, np.subtract):
             assert np.array_equal(op(xs, got), op(xs, plain))

@@ -78,8 +78,8 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   g's kw shifted copies enter one GEMM, so the kw offsets of each kernel row are
   summed by BLAS and col2im shrinks from kh*kw slice-adds to kh. c2: GEMM +
   col2im 0.67 -> 0.55 ms.
-- Bias gradient as two GEMVs with ones (_channel_sum): 0.037 -> 0.008 ms on
-  c2's gradient, 1.04 -> 0.27 ms on c3's.
+- Bias gradient as GEMVs with ones (channels.channel_sum, shared with batch
+  norm): 0.037 -> 0.010 ms on c2's gradient, 1.04 -> 0.23-0.77 ms on c3's.
 - Weight gradient as (cols @ G.T).T: the same GEMM with the K rows of the
   columns as the output's rows runs 1.2-1.9x faster (c2: 0.76 -> 0.43 ms).
 - Columns up to 4 MB are kept from forward to backward (c2's 3.8 MB: the
@@ -115,7 +115,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import depthwise, threads, winograd
+from . import channels, depthwise, threads, winograd
 from .conv import IntPair, Padding2, conv2d_output_size, conv_transpose2d_output_size
 
 # Tuning knobs, set by timing LeNet- and ResNet-size convolutions (see the
@@ -490,23 +490,6 @@ def _matmul_to_nchw(
             out[...] = prod
         else:
             np.add(prod, bias.reshape(O, 1, 1), out=out)
-
-
-def _channel_sum(g: np.ndarray) -> np.ndarray:
-    """The bias gradient: ``g (N, O, OH, OW)`` summed over all axes but 1, ``(O,)``.
-
-    As two GEMVs with vectors of ones (the images added elementwise, then each
-    channel's row summed), not np.add.reduce over axes (0, 2, 3), which NumPy runs
-    one short inner loop at a time (1 thread, float32): (64, 16, 10, 10) 0.037 ->
-    0.008 ms, (64, 6, 28, 28) 0.056 -> 0.020 ms, (32, 64, 56, 56) 1.04 -> 0.27 ms.
-    Non-float or non-contiguous gradients (a broadcast one from ``y.sum()``) keep
-    np.add.reduce: reshaping them would copy.
-    """
-    if g.dtype.kind != "f" or not g.flags.c_contiguous or g.size == 0:
-        return np.add.reduce(g, axis=(0, 2, 3))
-    N, O = g.shape[:2]
-    per_image = np.ones(N, g.dtype) @ g.reshape(N, -1)  # (O*OH*OW,)
-    return per_image.reshape(O, -1) @ np.ones(per_image.size // O, g.dtype)
 
 
 def _is_pointwise(w: np.ndarray, stride: IntPair, padding: Padding2, in_size, out_size) -> bool:
@@ -898,7 +881,7 @@ def conv2d_backward(
     G, K = groups, C_g * kh * kw
     W_mat = w.reshape(G, O // G, K)
 
-    grad_b = _channel_sum(grad_out) if need_bias else None
+    grad_b = channels.channel_sum(grad_out) if need_bias else None
     pointwise = _is_pointwise(w, stride, padding, (H, W), (OH, OW))
     if not pointwise and _is_tiny(x.shape, w.shape, (OH, OW)):
         grad_x, grad_w = _tiny_conv2d_backward(
@@ -1068,7 +1051,7 @@ def conv_transpose2d_backward(
     """
     H, W = x.shape[2:]
     pad = ((padding[0], padding[0]), (padding[1], padding[1]))
-    grad_b = _channel_sum(grad_out) if need_bias else None
+    grad_b = channels.channel_sum(grad_out) if need_bias else None
     grad_x, cols = None, None
     if need_input:
         # Output size (H, W), not the formula: output_padding rows fed no window.

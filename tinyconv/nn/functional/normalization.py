@@ -12,68 +12,13 @@ import numpy as np
 from ... import _dtype
 from ...autograd import grad_mode
 from ...autograd.ops import Op
+from ...kernels.channels import channel_dot, channel_sum, channel_vector
 from ...tensor import Tensor
 from ._checks import _check_tensor, _float_act, _same_dtype
 from .padding import pad
 from .pooling import avg_pool2d
 
 # -- normalization ---------------------------------------------------------------------------
-
-
-# Per-channel sums over (N, C, ...) arrays, the reductions of batch norm's forward and backward.
-# NumPy reduces over several axes, or along a short last axis, one small inner loop at a time:
-# np.sum over (0, 2, 3) took 180 us on (8, 960, 2, 2) float32 and 140 us on (16, 32, 32, 32),
-# the two helpers below 5-65 us (1 thread), which made batch norm ~2x PyTorch's in
-# MobileNetV2 and ShuffleNetV2, whose late layers have 2x2 and 4x4 images.
-_SHORT_ROWS = 64  # up to this many values per (sample, channel): reduce over the batch first
-
-
-def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
-    """(N, C, values per (sample, channel)) of a contiguous float array, else None (np.sum)."""
-    if a.size == 0 or a.dtype.kind != "f" or not a.flags.c_contiguous:
-        return None
-    n, c = a.shape[:2]
-    return n, c, a.size // (n * c)
-
-
-def _channel_sum(a: np.ndarray) -> np.ndarray:
-    """sum(a) over every axis but axis 1 of (N, C, ...): one value per channel, in a's dtype."""
-    rows = _rows(a)
-    if rows is None:
-        return np.sum(a, axis=(0,) + tuple(range(2, a.ndim)))
-    n, c, m = rows
-    if m == 1:
-        return np.add.reduce(a.reshape(n, c), axis=0)
-    ones = np.ones(m, a.dtype)
-    if m <= _SHORT_ROWS:  # add the N images elementwise (long runs), then one GEMV
-        return np.add.reduce(a, axis=0).reshape(c, m) @ ones
-    return (a.reshape(n * c, m) @ ones).reshape(n, c).sum(axis=0)  # one GEMV over all rows
-
-
-def _channel_vector(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """A per-channel vector ``v (C,)`` shaped to broadcast against ``x (N, C, ...)``.
-
-    For short rows it is repeated out to ``(1, C, ...)``: broadcasting a (1, C, 1, 1) array
-    makes NumPy run one inner loop per (sample, channel), a few values each, while against a
-    (1, C, H, W) array the loop runs over a whole sample at once. x * w on (8, 960, 2, 2)
-    float32: 35 us -> 9 us, plus ~3 us to repeat w. The same products, value for value.
-    """
-    rows = _rows(x)
-    if rows is None or not 1 < rows[2] <= _SHORT_ROWS:
-        return v.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
-    return np.repeat(v, rows[2]).reshape((1,) + x.shape[1:])
-
-
-def _channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """sum(a * b) over every axis but axis 1, for arrays of one shape (N, C, ...)."""
-    rows = _rows(a) if b.flags.c_contiguous and b.dtype == a.dtype else None
-    if rows is None:
-        return np.sum(a * b, axis=(0,) + tuple(range(2, a.ndim)))
-    n, c, m = rows
-    if m <= _SHORT_ROWS:  # short rows: the product, then _channel_sum's batch-first sum
-        return _channel_sum(np.multiply(a, b))
-    # long rows: one batched dot product per (sample, channel) row (BLAS), no full-size product
-    return np.matmul(a.reshape(n, c, 1, m), b.reshape(n, c, m, 1)).reshape(n, c).sum(axis=0)
 
 
 class BatchNorm(Op):
@@ -107,9 +52,9 @@ class BatchNorm(Op):
             mean, var = np.zeros(x.shape[1], x.dtype), np.ones(x.shape[1], x.dtype)
             centered = x
         elif training:
-            mean = _channel_sum(x) / (x.size // x.shape[1])
-            centered = x - _channel_vector(mean, x)
-            var = _channel_dot(centered, centered) / (x.size // x.shape[1])  # biased: / M
+            mean = channel_sum(x) / (x.size // x.shape[1])
+            centered = x - channel_vector(mean, x)
+            var = channel_dot(centered, centered) / (x.size // x.shape[1])  # biased: / M
             if running_mean is not None:  # buffers, updated in place (not part of the graph)
                 m = x.size // x.shape[1]
                 running_mean *= 1 - momentum
@@ -121,19 +66,19 @@ class BatchNorm(Op):
                 running_mean.astype(x.dtype, copy=False),
                 running_var.astype(x.dtype, copy=False),
             )
-            centered = x - _channel_vector(mean, x)
+            centered = x - channel_vector(mean, x)
         r = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         # Two full-size arrays (xhat, y) and no other temporaries: centered is ours (made
         # above), so it becomes xhat in place, and y is scaled and shifted in place.
         xhat = np.multiply(
-            centered, _channel_vector(r, x), out=centered if centered is not x else None
+            centered, channel_vector(r, x), out=centered if centered is not x else None
         )
         if weight is None and bias is None:  # y must not be xhat itself, which backward needs
             y = xhat.copy()  # (an in-place op on the output would change it: a wrong gradient)
         else:
-            y = xhat * _channel_vector(weight, x) if weight is not None else xhat.copy()
+            y = xhat * channel_vector(weight, x) if weight is not None else xhat.copy()
             if bias is not None:
-                y += _channel_vector(bias, x)
+                y += channel_vector(bias, x)
         # PyTorch saves the input and the running stats too, so an in-place op on them after the
         # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
         ctx.save_for_backward(x, weight, running_mean, running_var)
@@ -153,8 +98,8 @@ class BatchNorm(Op):
         #         = (r w) * (g - sum(g) / M - xhat * (sum(g xhat) / M))
         # computed in one output array: two per-channel coefficients, no full-size temporary.
         train_x = need_x and ctx.training and xhat.size > 0
-        sum_g = _channel_sum(grad) if (need_b or train_x) else None
-        sum_gx = _channel_dot(grad, xhat) if (need_w or train_x) else None
+        sum_g = channel_sum(grad) if (need_b or train_x) else None
+        sum_gx = channel_dot(grad, xhat) if (need_w or train_x) else None
         if need_w:
             gw = sum_gx
         if need_b:
@@ -165,12 +110,12 @@ class BatchNorm(Op):
             rw = r if weight is None else r * weight
             if ctx.training:
                 m = xhat.size // xhat.shape[1]
-                gx = np.multiply(xhat, _channel_vector(sum_gx / -m, xhat))
+                gx = np.multiply(xhat, channel_vector(sum_gx / -m, xhat))
                 gx += grad
-                gx -= _channel_vector(sum_g / m, xhat)
-                gx *= _channel_vector(rw, xhat)
+                gx -= channel_vector(sum_g / m, xhat)
+                gx *= channel_vector(rw, xhat)
             else:
-                gx = grad * _channel_vector(rw, xhat)
+                gx = grad * channel_vector(rw, xhat)
         return gx, gw, gb, None, None, None, None, None
 
     @staticmethod
@@ -395,7 +340,7 @@ def layer_norm(
 # create_graph, the backward of the backward) is theirs: one home for the normalising maths.
 
 
-def _check_channel_vector(t: Any, name: str, C: int, x: Tensor, what: str) -> None:
+def _checkchannel_vector(t: Any, name: str, C: int, x: Tensor, what: str) -> None:
     """weight / bias / running stats: a Tensor of shape (C,), one value per channel (dim 1)."""
     if t is None:
         return
@@ -440,7 +385,7 @@ def group_norm(
             f"be divisible by num_groups, a positive integer; got num_groups={num_groups}"
         )
     for name, t in (("weight", weight), ("bias", bias)):
-        _check_channel_vector(t, name, C, x, what)
+        _checkchannel_vector(t, name, C, x, what)
     _same_dtype(x, weight, bias, what)
     if N * C // num_groups * int(np.prod(x.shape[2:], dtype=np.int64)) == 1:
         # PyTorch's rule (its batch-size check on the input seen as (N*C/G, G, *spatial))
@@ -491,7 +436,7 @@ def instance_norm(
         ("weight", weight),
         ("bias", bias),
     ):
-        _check_channel_vector(t, name, C, x, what)
+        _checkchannel_vector(t, name, C, x, what)
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{what}: give both running_mean and running_var, or neither")
     if not use_input_stats and running_mean is None:

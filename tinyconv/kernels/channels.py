@@ -1,0 +1,68 @@
+"""Per-channel reductions of ``(N, C, ...)`` arrays: the bias gradient of a convolution and
+batch norm's sums. Pure NumPy, one home for both.
+
+NumPy reduces over several axes, or along a short last axis, one small inner loop at a
+time: np.sum over (0, 2, 3) took 180 us on (8, 960, 2, 2) float32 and 140 us on
+(16, 32, 32, 32), 1.04 ms on c3's (32, 64, 56, 56) gradient. Written as GEMVs with vectors
+of ones (BLAS) and elementwise adds over whole images they take 5-65 us and 0.77 ms
+(1 thread), which made batch norm ~2x PyTorch's in MobileNetV2 and ShuffleNetV2, whose late
+layers have 2x2 and 4x4 images, and the bias gradient a visible part of a small conv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SHORT_ROWS = 64  # up to this many values per (sample, channel): reduce over the batch first
+
+
+def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
+    """(N, C, values per (sample, channel)) of a contiguous float array, else None (np.sum)."""
+    if a.size == 0 or a.dtype.kind != "f" or not a.flags.c_contiguous:
+        return None
+    n, c = a.shape[:2]
+    return n, c, a.size // (n * c)
+
+
+def channel_sum(a: np.ndarray) -> np.ndarray:
+    """sum(a) over every axis but axis 1 of ``(N, C, ...)``: ``(C,)``, in a's dtype.
+
+    Non-float or non-contiguous arrays (a broadcast gradient from ``y.sum()``) keep
+    np.sum: reshaping them would copy.
+    """
+    rows = _rows(a)
+    if rows is None:
+        return np.sum(a, axis=(0,) + tuple(range(2, a.ndim)))
+    n, c, m = rows
+    if m == 1:
+        return np.add.reduce(a.reshape(n, c), axis=0)
+    ones = np.ones(m, a.dtype)
+    if m <= SHORT_ROWS:  # add the N images elementwise (long runs), then one GEMV
+        return np.add.reduce(a, axis=0).reshape(c, m) @ ones
+    return (a.reshape(n * c, m) @ ones).reshape(n, c).sum(axis=0)  # one GEMV over all rows
+
+
+def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b) over every axis but axis 1, for arrays of one shape ``(N, C, ...)``: ``(C,)``."""
+    rows = _rows(a) if b.flags.c_contiguous and b.dtype == a.dtype else None
+    if rows is None:
+        return np.sum(a * b, axis=(0,) + tuple(range(2, a.ndim)))
+    n, c, m = rows
+    if m <= SHORT_ROWS:  # short rows: the product, then channel_sum's batch-first sum
+        return channel_sum(np.multiply(a, b))
+    # long rows: one batched dot product per (sample, channel) row (BLAS), no full-size product
+    return np.matmul(a.reshape(n, c, 1, m), b.reshape(n, c, m, 1)).reshape(n, c).sum(axis=0)
+
+
+def channel_vector(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A per-channel vector ``v (C,)`` shaped to broadcast against ``x (N, C, ...)``.
+
+    For short rows it is repeated out to ``(1, C, ...)``: broadcasting a (1, C, 1, 1) array
+    makes NumPy run one inner loop per (sample, channel), a few values each, while against a
+    (1, C, H, W) array the loop runs over a whole sample at once. x * w on (8, 960, 2, 2)
+    float32: 35 us -> 9 us, plus ~3 us to repeat w. The same products, value for value.
+    """
+    rows = _rows(x)
+    if rows is None or not 1 < rows[2] <= SHORT_ROWS:
+        return v.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
+    return np.repeat(v, rows[2]).reshape((1,) + x.shape[1:])
