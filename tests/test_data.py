@@ -145,3 +145,23 @@ def test_bad_arguments():
         DataLoader(_dataset(), batch_size=0)
     with pytest.raises(ValueError, match="mutually exclusive"):
         DataLoader(_dataset(), sampler=SequentialSampler(range(10)), shuffle=True)
+
+
+def test_weighted_random_sampler():
+    from tinyconv.utils.data import DataLoader, WeightedRandomSampler
+
+    g = torch.Generator().manual_seed(0)
+    s = WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], num_samples=400, generator=g)
+    draws = list(s)
+    assert len(s) == 400 and set(draws) == {1, 3}
+    assert 0.65 < draws.count(3) / 400 < 0.85  # probability 3/4
+    s2 = WeightedRandomSampler(torch.tensor([1.0, 1.0, 2.0]), 3, replacement=False)
+    assert sorted(s2) == [0, 1, 2]
+    batches = list(DataLoader(list(range(4)), batch_size=2, sampler=s))
+    assert len(batches) == 200 and all(b.tolist()[0] in (1, 3) for b in batches)
+    with pytest.raises(RuntimeError, match="without replacement"):
+        WeightedRandomSampler([1.0, 0.0], 2, replacement=False)
+    with pytest.raises(ValueError, match="num_samples"):
+        WeightedRandomSampler([1.0], 0)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        WeightedRandomSampler([1.0, -1.0], 2)

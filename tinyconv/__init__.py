@@ -31,6 +31,7 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._printing import get_printoptions, set_printoptions
 from ._rng import manual_seed, seed
 from .autograd import (
     enable_grad,
@@ -314,6 +315,8 @@ from .torch_functions import (
 )
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
+    "set_printoptions",
+    "get_printoptions",
     "tensordot",
     "kron",
     "inner",

@@ -33,7 +33,17 @@ class Adam(Optimizer):
         maximize: bool = False,
         *,
         foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
+        if capturable or differentiable or fused:
+            raise NotImplementedError(
+                f"{type(self).__name__}: capturable=True, differentiable=True and fused=True are "
+                "not supported (tinyconv never differentiates through a step, has no fused "
+                "kernels and no CUDA graphs)"
+            )
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
             raise ValueError(
                 f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))"
@@ -54,6 +64,10 @@ class Adam(Optimizer):
                 "amsgrad": amsgrad,
                 "maximize": maximize,
                 "foreach": foreach,
+                "capturable": False,
+                "differentiable": False,
+                "fused": fused,
+                "decoupled_weight_decay": bool(decoupled_weight_decay),
             },
         )
 
@@ -61,7 +75,9 @@ class Adam(Optimizer):
         g = -grad if group["maximize"] else grad
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if wd:
-            if self.decoupled:
+            # AdamW, or Adam(decoupled_weight_decay=True) (a group loaded from an older
+            # checkpoint may lack the key: the class decides then)
+            if group.get("decoupled_weight_decay", self.decoupled):
                 p._data *= 1 - lr * wd
             else:
                 g = g + wd * p._data
@@ -110,5 +126,21 @@ class AdamW(Adam):
         maximize: bool = False,
         *,
         foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, foreach=foreach)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )

@@ -31,7 +31,14 @@ class SGD(Optimizer):
         maximize: bool = False,
         *,
         foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        if differentiable or fused:
+            raise NotImplementedError(
+                "SGD: differentiable=True and fused=True are not supported "
+                "(tinyconv never differentiates through a step and has no fused kernels)"
+            )
         if momentum < 0:
             raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
         if weight_decay < 0:
@@ -48,6 +55,8 @@ class SGD(Optimizer):
                 "nesterov": nesterov,
                 "maximize": maximize,
                 "foreach": foreach,
+                "differentiable": False,
+                "fused": fused,
             },
         )
 
