@@ -555,7 +555,7 @@ def test_quickstart_tutorial(capsys, tmp_path, monkeypatch, fake_torchvision):
     out = capsys.readouterr().out
     assert (
         "Shape of X [N, C, H, W]: tinyconv.Size([64, 1, 28, 28])\nShape of y: tinyconv.Size([64]) "
-        "int64" in out
+        "tinyconv.int64" in out
     )
     assert (
         "Using cpu device" in out

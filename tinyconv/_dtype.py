@@ -7,33 +7,107 @@ from typing import Any
 
 import numpy as np
 
-float16 = half = np.dtype(np.float16)
-float32 = float = np.dtype(np.float32)
-float64 = double = np.dtype(np.float64)
-uint8 = np.dtype(np.uint8)
-int8 = np.dtype(np.int8)
-int16 = short = np.dtype(np.int16)
-int32 = int = np.dtype(np.int32)
-int64 = long = np.dtype(np.int64)
-bool = np.dtype(np.bool_)
 
-_NAMES = {
-    float16: "float16",
-    float32: "float32",
-    float64: "float64",
-    uint8: "uint8",
-    int8: "int8",
-    int16: "int16",
-    int32: "int32",
-    int64: "int64",
-    bool: "bool",
-}
-_default_float = float32
+class DType:
+    """A tinyconv dtype (`tinyconv.dtype`): NumPy's dtype under PyTorch's name.
+
+    It prints as PyTorch's do (`tinyconv.float32`), compares equal to the NumPy dtype it
+    stands for (and hashes the same, so either finds the other in a dict), and NumPy accepts
+    it wherever a dtype goes (`np.zeros(3, dtype=tinyconv.float32)`: NumPy reads `.dtype`).
+    NumPy's attributes (`kind`, `itemsize`, `type`, ...) pass through; PyTorch's
+    `is_floating_point`, `is_signed` and `is_complex` are there too. One object per dtype, so
+    `t.dtype is tinyconv.float32` holds as in PyTorch.
+    """
+
+    __slots__ = ("_np", "_name")
+
+    def __init__(self, np_dtype: np.dtype, name: str) -> None:
+        self._np = np_dtype
+        self._name = name
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype (NumPy's protocol for objects that stand for a dtype)."""
+        return self._np
+
+    @property
+    def is_floating_point(self) -> builtins.bool:
+        return self._np.kind == "f"
+
+    @property
+    def is_complex(self) -> builtins.bool:
+        return self._np.kind == "c"
+
+    @property
+    def is_signed(self) -> builtins.bool:
+        return self._np.kind in "fic"
+
+    @property
+    def itemsize(self) -> builtins.int:
+        return self._np.itemsize
+
+    def __getattr__(self, name: str) -> Any:
+        # (only for names not found above: kind, char, type, ... of the NumPy dtype)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._np, name)
+
+    def __repr__(self) -> str:
+        return "tinyconv." + self._name
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> builtins.bool:
+        if type(other) is DType:
+            return self is other
+        if isinstance(other, np.dtype) or (
+            isinstance(other, type) and issubclass(other, np.generic)
+        ):
+            return self._np == other
+        return NotImplemented
+
+    def __ne__(self, other: object) -> builtins.bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> builtins.int:
+        return hash(self._np)
+
+    def __reduce__(self) -> tuple:
+        return (_by_name, (self._name,))  # a copy or a pickle is the same object again
 
 
-def get_default_dtype() -> np.dtype:
+float16 = half = DType(np.dtype(np.float16), "float16")
+float32 = float = DType(np.dtype(np.float32), "float32")
+float64 = double = DType(np.dtype(np.float64), "float64")
+uint8 = DType(np.dtype(np.uint8), "uint8")
+int8 = DType(np.dtype(np.int8), "int8")
+int16 = short = DType(np.dtype(np.int16), "int16")
+int32 = int = DType(np.dtype(np.int32), "int32")
+int64 = long = DType(np.dtype(np.int64), "int64")
+bool = DType(np.dtype(np.bool_), "bool")
+
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+# NumPy dtype -> its name (a DType finds its entry too: same hash, equal)
+_NAMES = {d._np: d._name for d in _ALL}
+_WRAP = {d._np: d for d in _ALL}  # NumPy dtype -> the tinyconv dtype standing for it
+
+
+def _by_name(name: str) -> DType:
+    return globals()[name]
+
+
+def public(d: np.dtype) -> Any:
+    """The tinyconv dtype standing for NumPy dtype `d` (what `Tensor.dtype` returns)."""
+    return _WRAP.get(d, d)
+
+
+_default_float = float32._np  # (a NumPy dtype: what the kernels use)
+
+
+def get_default_dtype() -> DType:
     """The dtype of floats made from Python numbers (float32, as in PyTorch)."""
-    return _default_float
+    return _WRAP[_default_float]
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -48,6 +122,8 @@ def set_default_dtype(dtype: Any) -> None:
 def as_dtype(dtype: Any) -> np.dtype:
     """Turn a dtype spec (tinyconv.float32, np.float64, Python float/int/bool, 'float32') into an
     np.dtype."""
+    if type(dtype) is DType:
+        return dtype._np
     if isinstance(dtype, np.dtype):
         d = dtype
     elif dtype is builtins.float:  # PyTorch: dtype=float means float64
@@ -63,6 +139,8 @@ def as_dtype(dtype: Any) -> np.dtype:
             raise TypeError(
                 f"dtype: expected a tinyconv dtype such as tinyconv.float32, got {dtype!r}"
             ) from None
+    if type(d) is DType:
+        d = d._np
     if d not in _NAMES:
         raise TypeError(
             f"dtype: {d} is not supported by tinyconv (use one of {sorted(_NAMES.values())})"
