@@ -26,6 +26,7 @@ leaves it False and sees Tensors in both, as in PyTorch tutorials.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,13 @@ class Function:
     # {input index: the array forward converted it to (a dtype cast)}, set by an op that
     # saves a converted copy of an input, so graph_backward can see it as input.to(dtype)
     _cast_sources: dict | None = None
+    # A user's Function that returned several Tensors (see _apply_multi): per forward output,
+    # None (not a Tensor) or (shape, dtype, slot, start); slot None for an output that has no
+    # gradient (marked non-differentiable, or not floating point)
+    _multi: list | None = None
+    _non_diff: tuple = ()  # outputs passed to mark_non_differentiable
+    _materialize = True  # set_materialize_grads: missing output gradients arrive as zeros
+    _unpack_nodes: list | None = None  # the _UnpackOutput node of each differentiable output
 
     # -- what an op calls in forward ------------------------------------------------
     def save_for_backward(self, *tensors: Any) -> None:
@@ -122,6 +130,9 @@ class Function:
                 out.append(item)
                 continue
             arr = item._data if isinstance(item, Tensor) else item
+            if type(role) is tuple and role[0] == "out":  # output `slot` of a multi-output
+                out.append(make_tensor(arr, self._unpack_nodes[role[1]], True))
+                continue
             if type(role) is tuple:  # ("cast", i): input i converted to the op's dtype
                 src = self._input_as_graph_tensor(role[1], self._cast_sources[role[1]])
                 out.append(src.to(arr.dtype))
@@ -141,8 +152,14 @@ class Function:
             return make_tensor(arr, edge, True)
         return edge  # a leaf: the tensor itself
 
-    def mark_non_differentiable(self, *args: Any) -> None:  # PyTorch compatibility
-        return None
+    def mark_non_differentiable(self, *args: Any) -> None:
+        """Outputs of forward (a user's Function) that get no gradient: they do not require
+        grad, and backward receives zeros (or None) for them."""
+        self._non_diff = self._non_diff + args
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """False: backward receives None, not zeros, for outputs that got no gradient."""
+        self._materialize = bool(value)
 
     # How many of forward's arguments PyTorch's node has edges for, when an op passes its
     # options as more arguments (conv: (input, weight, bias), not the stride etc.); None: all.
@@ -229,11 +246,18 @@ class Function:
             result = cls.forward(ctx, *raw)
         else:  # a user's Function sees Tensors, cut from the graph
             raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
+            # (forward may read it, recorded or not; as PyTorch, it follows requires_grad
+            # even under no_grad)
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             with grad_mode.no_grad():
                 result = cls.forward(ctx, *raw)
+            if type(result) is tuple:
+                # (edges exist only when recording)
+                return _apply_multi(ctx, args, raw, result, record, edges if record else None)
             if not isinstance(result, Tensor):
                 raise TypeError(
-                    f"{cls.__name__}.forward must return a Tensor, got {type(result).__name__}"
+                    f"{cls.__name__}.forward must return a Tensor or a tuple, "
+                    f"got {type(result).__name__}"
                 )
             result = result._data
             if record:  # what backward's gradients must look like (checked in _run_backward)
@@ -305,8 +329,12 @@ class Function:
         if self.array_mode:
             grads = self.backward(self, grad)
             return grads if type(grads) is tuple else (grads,)
-        with grad_mode.no_grad():
-            grads = self.backward(self, make_tensor(grad, None, False))
+        if self._multi is not None:
+            with grad_mode.no_grad():
+                grads = self.backward(self, *self._output_grads(grad, graph=False))
+        else:
+            with grad_mode.no_grad():
+                grads = self.backward(self, make_tensor(grad, None, False))
         if type(grads) is not tuple:
             grads = (grads,)
         return _check_user_grads(
@@ -333,7 +361,10 @@ class Function:
         grad_mode.graph_backward_depth += 1
         try:
             with grad_mode.enable_grad():
-                grads = fn(self, grad)
+                if self._multi is not None:
+                    grads = fn(self, *self._output_grads(grad, graph=True))
+                else:
+                    grads = fn(self, grad)
         finally:
             self._graph_mode = False
             grad_mode.graph_backward_depth -= 1
@@ -369,6 +400,32 @@ class Function:
         if self._saved is not None:
             self._saved = None
             self._released = True
+            self._unpack_nodes = None
+
+    def _output_grads(self, grad: Any, graph: bool) -> list:
+        """A multi-output node's packed gradient, split into one per forward output (in its
+        shape and dtype): zeros for outputs nothing flowed into (None without
+        materialize_grads, and always None for outputs that are not Tensors)."""
+        received, self._received = self._received, set()
+        out = []
+        for meta in self._multi:
+            if meta is None:
+                out.append(None)
+                continue
+            shape, dtype, slot, start = meta
+            if slot is None or slot not in received:
+                if not self._materialize:
+                    out.append(None)
+                    continue
+                out.append(make_tensor(np.zeros(shape, dtype), None, False))
+                continue
+            n = int(np.prod(shape))
+            if graph:
+                out.append(grad[start : start + n].reshape(shape).to(dtype))
+            else:
+                piece = grad[start : start + n].reshape(shape).astype(dtype, copy=False)
+                out.append(make_tensor(piece, None, False))
+        return out
 
 
 class AccumulateGrad:
@@ -392,6 +449,143 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
+
+
+def _apply_multi(
+    ctx: Function, args: tuple, raw: list, outputs: tuple, record: bool, edges: list | None
+) -> tuple:
+    """A user's Function whose forward returned a tuple. The engine gives a node one output,
+    so the outputs that get gradients (floating Tensors not marked non-differentiable) are
+    packed into one flat array, the node's output, and each is unpacked from it by an
+    `_UnpackOutput` node; backward then receives all their gradients at once, split again."""
+    marked = {id(t) for t in ctx._non_diff}
+    diff = [
+        i
+        for i, o in enumerate(outputs)
+        if isinstance(o, Tensor) and o._data.dtype.kind == "f" and id(o) not in marked
+    ]
+    if not record or not diff:
+        return outputs  # (made under no_grad: Tensors that need no gradient)
+    dtype = np.result_type(*(outputs[i]._data.dtype for i in diff))
+    flat = np.concatenate([outputs[i]._data.reshape(-1).astype(dtype, copy=False) for i in diff])
+    packed = make_tensor(flat, ctx, True)
+    ctx._out_meta = (flat.shape, flat.dtype)
+    ctx._in_meta = tuple(
+        (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
+    )
+    ctx.edges = tuple(edges)
+    ctx._received = set()
+    meta: list = [
+        (o._data.shape, o._data.dtype, None, 0) if isinstance(o, Tensor) else None for o in outputs
+    ]
+    results = list(outputs)
+    nodes = []
+    start = 0
+    for slot, i in enumerate(diff):
+        o = outputs[i]._data
+        meta[i] = (o.shape, o.dtype, slot, start)
+        results[i] = _UnpackOutput.apply(packed, start, o.shape, o.dtype, ctx, slot)
+        nodes.append(results[i]._grad_fn)
+        start += o.size
+    ctx._multi = meta
+    ctx._unpack_nodes = nodes
+    if record_hook is not None:
+        record_hook(ctx)
+    if ctx._saved:
+        versions, roles = [], []
+        for s in ctx._saved:
+            role = None
+            for i, (a, r) in enumerate(zip(args, raw, strict=False)):
+                if r is s and isinstance(a, Tensor):
+                    versions.append((a._vc, a._vc[0], a._data.shape))
+                    role = i
+                    break
+            else:
+                for i, o in enumerate(outputs):
+                    if o is s and meta[i] is not None and meta[i][2] is not None:
+                        t = results[i]
+                        versions.append((t._vc, t._vc[0], t._data.shape))
+                        role = ("out", meta[i][2])
+                        break
+            roles.append(role)
+        ctx._saved_versions, ctx._saved_roles = tuple(versions), tuple(roles)
+    return tuple(results)
+
+
+class _UnpackOutput(Function):
+    """Output `slot` of a multi-output user Function, cut from the node's packed output."""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, flat, start, shape, dtype, owner, slot):
+        ctx.start, ctx.size, ctx.flat_dtype = start, flat.size, flat.dtype
+        ctx.owner, ctx.slot = owner, slot
+        n = int(np.prod(shape))
+        return flat[start : start + n].reshape(shape).astype(dtype)
+
+    def name(self) -> str:
+        return self.owner.name()  # PyTorch shows the Function's own node on every output
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.owner._received.add(ctx.slot)
+        full = np.zeros(ctx.size, ctx.flat_dtype)
+        full[ctx.start : ctx.start + grad.size] = grad.reshape(-1)
+        return full, None, None, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        ctx.owner._received.add(ctx.slot)
+        full = make_tensor(np.zeros(ctx.size, ctx.flat_dtype), None, False)
+        full[ctx.start : ctx.start + grad._data.size] = grad.reshape(-1).to(ctx.flat_dtype)
+        return full, None, None, None, None, None
+
+
+def once_differentiable(backward: Any) -> Any:
+    """Decorate a user Function's backward that cannot itself be differentiated: it runs
+    without recording, and under create_graph the gradients it returns carry a node that
+    raises if anything tries to differentiate through them (PyTorch's rule)."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        with grad_mode.no_grad():
+            out = backward(ctx, *grads)
+        if not grad_mode.is_grad_enabled():
+            return out
+        # create_graph: these gradients have no graph back to the inputs; mark them
+        needs = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+        if not needs:
+            return out
+        one = not isinstance(out, tuple)
+        res = tuple(
+            _DelayedError.apply(g, *needs) if isinstance(g, Tensor) else g
+            for g in ((out,) if one else out)
+        )
+        return res[0] if one else res
+
+    return wrapper
+
+
+class _DelayedError(Function):
+    """Identity on a gradient computed by a once_differentiable backward; differentiating
+    through it raises."""
+
+    array_mode = True
+    torch_name = "DelayedError"
+
+    @staticmethod
+    def forward(ctx, g, *others):
+        ctx.n = len(others)
+        return g.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )
+
+    graph_backward = backward
 
 
 def _check_user_grads(node: Function, grads: tuple) -> tuple:
