@@ -52,9 +52,9 @@ def _kind(v) -> str:
             return "tensor"
         if name == "Size":
             return "size"
-        if name == "device":
+        if name in ("device", "Device"):
             return "str"
-        if name == "dtype":
+        if name in ("dtype", "DType"):
             return "dtype"
         if hasattr(v, "state_dict") and hasattr(v, "parameters"):
             return "module"

@@ -53,6 +53,8 @@ from .creation import (
     full,
     full_like,
     linspace,
+    logspace,
+    multinomial,
     normal,
     ones,
     ones_like,
@@ -316,6 +318,8 @@ from .torch_functions import (
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
     "set_printoptions",
+    "logspace",
+    "multinomial",
     "get_printoptions",
     "tensordot",
     "kron",

@@ -3,6 +3,8 @@ tinyconv.creation re-exports manual_seed and seed)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -25,3 +27,34 @@ def seed() -> int:
     s = int(np.random.SeedSequence().entropy % (2**63))
     manual_seed(s)
     return s
+
+
+def multinomial_indices(
+    weights: np.ndarray, num_samples: int, replacement: bool, generator: Any, what: str
+) -> np.ndarray:
+    """Indices drawn by weight from each row of `weights` (1-D or 2-D, non-negative, a nonzero
+    sum per row), int64 of shape (num_samples,) or (rows, num_samples)."""
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"{what}: prob_dist must be 1 or 2 dim, got {weights.ndim} dims")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        raise RuntimeError(f"{what}: num_samples must be a positive integer, got {num_samples!r}")
+    w = np.atleast_2d(weights).astype(np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise RuntimeError(f"{what}: probability tensor contains either inf, nan or element < 0")
+    sums = w.sum(axis=1)
+    if np.any(sums <= 0):
+        raise RuntimeError(f"{what}: invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > w.shape[1]:
+        raise RuntimeError(
+            f"{what}: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+            f"({num_samples} > {w.shape[1]})"
+        )
+    if not replacement and np.any(np.count_nonzero(w, axis=1) < num_samples):
+        raise RuntimeError(
+            f"{what}: fewer nonzero weights than num_samples ({num_samples}) in some row, "
+            "so they cannot be drawn without replacement"
+        )
+    g = generator or _generator
+    rows = [g.choice(w.shape[1], num_samples, replace=replacement, p=row / row.sum()) for row in w]
+    out = np.stack(rows).astype(np.int64)
+    return out[0] if weights.ndim == 1 else out

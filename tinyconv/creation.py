@@ -72,15 +72,36 @@ def _float(dtype: Any) -> np.dtype:
     return _dtype.get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data` (nested lists, numbers, arrays)."""
+def _where_kw(kw: dict, what: str) -> None:
+    """PyTorch's placement keywords, which change nothing on tinyconv's one device:
+    device (must be the CPU), layout (dense only), pin_memory, memory_format; anything else
+    is an unexpected keyword, as PyTorch says."""
+    device = kw.pop("device", None)
     if device is not None:
-        _check_device(device, "tensor()")
+        _check_device(device, what)
+    layout = kw.pop("layout", None)
+    if layout is not None and str(layout).split(".")[-1] != "strided":
+        raise RuntimeError(
+            f"{what}: tinyconv has dense (strided) tensors only, got layout {layout}"
+        )
+    kw.pop("pin_memory", None)
+    kw.pop("memory_format", None)
+    if kw:
+        raise TypeError(f"{what}: unexpected keyword argument(s) {sorted(kw)}")
+
+
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, numbers, arrays)."""
+    kw["device"] = device
+    _where_kw(kw, "tensor()")
     arr = _to_array(data, None if dtype is None else as_dtype(dtype), "tensor()")
     return _finish(arr, requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, **kw: Any) -> Tensor:
+    _where_kw(kw, "as_tensor()")
     if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
         return data
     return tensor(data, dtype=dtype)
@@ -131,19 +152,24 @@ def full(
     )
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    _where_kw(kw, "zeros_like()")
     return _finish(
         np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
     )
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    _where_kw(kw, "ones_like()")
     return _finish(
         np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
     )
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
+    _where_kw(kw, "full_like()")
     return _finish(
         np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else as_dtype(dtype)),
         requires_grad,
@@ -168,23 +194,32 @@ def randn(
     return _finish(g.standard_normal(_shape(size, "randn()")).astype(_float(dtype)), requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    _where_kw(kw, "rand_like()")
     return rand(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    _where_kw(kw, "randn_like()")
     return randn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
 def randint(
-    low: int, high: Any = None, size: Any = None, dtype: Any = None, requires_grad: bool = False
+    low: int,
+    high: Any = None,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+    **kw: Any,
 ) -> Tensor:
     """Integers in [low, high); `randint(high, size)` as in PyTorch."""
     if size is None:
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint(): size is required")
-    arr = _rng().integers(low, high, _shape((size,), "randint()"))
+    _where_kw(kw, "randint()")
+    arr = (generator or _rng()).integers(low, high, _shape((size,), "randint()"))
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
@@ -209,8 +244,11 @@ def normal(
     size: Any = None,
     dtype: Any = None,
     requires_grad: bool = False,
+    generator: Any = None,
+    **kw: Any,
 ) -> Tensor:
     """Normal samples; `size` as a tuple, or the broadcast shape of tensor mean/std."""
+    _where_kw(kw, "normal()")
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if np.any(np.asarray(s) < 0):
@@ -220,14 +258,20 @@ def normal(
         if size is not None
         else np.broadcast_shapes(np.shape(m), np.shape(s))
     )
-    arr = _rng().normal(m, s, shape).astype(_float(dtype))
+    arr = (generator or _rng()).normal(m, s, shape).astype(_float(dtype))
     return _finish(arr, requires_grad)
 
 
 def arange(
-    start: Any, end: Any = None, step: Any = 1, dtype: Any = None, requires_grad: bool = False
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
 ) -> Tensor:
     """Values from start to end (exclusive) by step; ints give int64, floats float32."""
+    _where_kw(kw, "arange()")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -239,12 +283,39 @@ def arange(
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
+    _where_kw(kw, "linspace()")
     return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
-def eye(n: int, m: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """base ** linspace(start, end, steps)."""
+    _where_kw(kw, "logspace()")
+    vals = np.power(float(base), np.linspace(start, end, steps))
+    return _finish(vals.astype(_float(dtype)), requires_grad)
+
+
+def multinomial(
+    input: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    """Indices drawn with probability proportional to input's values (per row of a 2-D
+    input), int64; see Tensor.multinomial."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): input must be a Tensor, got {type(input).__name__}")
+    return input.multinomial(num_samples, replacement, generator=generator)
+
+
+def eye(n: int, m: Any = None, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    _where_kw(kw, "eye()")
     return _finish(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 

@@ -142,8 +142,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     nelement = numel
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> Any:
+        return _dtype.public(self._data.dtype)
 
     @property
     def device(self) -> Device:
@@ -378,6 +378,48 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
 
     def element_size(self) -> int:
         return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def multinomial(
+        self, num_samples: int, replacement: bool = False, *, generator: Any = None
+    ) -> Tensor:
+        """Indices drawn with probability proportional to this tensor's values (per row of a
+        2-D one), int64. Draws come from tinyconv's random stream (not PyTorch's)."""
+        from ._rng import multinomial_indices
+
+        idx = multinomial_indices(self._data, num_samples, replacement, generator, "multinomial")
+        return Tensor._make(idx, None, False)
+
+    def ravel(self) -> Tensor:
+        """The elements as 1-D (a view when the layout allows, as reshape(-1))."""
+        return self.reshape(-1)
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Windows of `size` every `step` along `dimension`: that dim counts the windows,
+        (n - size) // step + 1 of them, and a new last dim of `size` runs within each.
+        A read-only copy (PyTorch: an overlapping view; see ops_extra.Unfold)."""
+        axis = _dim(dimension, builtins.max(self._data.ndim, 1), "unfold()")
+        n = self._data.shape[axis] if self._data.ndim else 1
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > n:
+            raise RuntimeError(
+                f"unfold(): size must be an integer in [0, {n}] (the size of dim {dimension}), "
+                f"got {size!r}"
+            )
+        if isinstance(step, bool) or not isinstance(step, int) or step <= 0:
+            raise RuntimeError(f"unfold(): step must be a positive integer, got {step!r}")
+        if self._data.ndim == 0:
+            return self.reshape(1)
+        return ops_extra.Unfold.apply(self, axis, size, step)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -882,7 +924,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         )
 
     def view(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (np.dtype, type)):
+        if len(shape) == 1 and isinstance(shape[0], (np.dtype, _dtype.DType, type)):
             return self.to(shape[0])  # view(dtype) is not a reinterpretation here; PyTorch's is
         new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
         if not self._data.flags.c_contiguous and new != self._data.shape:

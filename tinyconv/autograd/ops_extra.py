@@ -1395,3 +1395,66 @@ class Diag(Op):
         i = np.arange(grad._data.shape[0])
         diag = IndexPlan((Ellipsis,), (i + max(-k, 0), i + max(k, 0)), grad._data.shape, True)
         return IndexAccumulate.apply(grad, diag, ctx.shape), None
+
+
+# -- Tensor.unfold: sliding windows along one dim ------------------------------------------
+
+
+def _windows(a: np.ndarray, axis: int, size: int, step: int) -> np.ndarray:
+    """a's windows of `size` every `step` along axis: that axis counts windows, a new last
+    axis runs within each (a copy, read-only: see Unfold)."""
+    w = np.lib.stride_tricks.sliding_window_view(a, size, axis=axis)
+    return w[(slice(None),) * axis + (slice(None, None, step),)]
+
+
+class Unfold(Op):
+    """out[..., i, ..., j] = a[..., i * step + j, ...]: the windows of `size` every `step`
+    along `axis`, as a new last dim. PyTorch returns a view whose windows overlap; tinyconv
+    returns a read-only copy (writing into it raises instead of changing the input)."""
+
+    torch_name = "UnfoldBackward0"
+
+    @staticmethod
+    def forward(ctx, a, axis, size, step):
+        ctx.shape, ctx.axis, ctx.size, ctx.step = a.shape, axis, size, step
+        out = _windows(a, axis, size, step).copy()
+        out.flags.writeable = False
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _fold_windows(grad, ctx.shape, ctx.axis, ctx.size, ctx.step), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return UnfoldBackward.apply(grad, ctx.shape, ctx.axis, ctx.size, ctx.step), None, None, None
+
+
+def _fold_windows(grad: np.ndarray, shape: tuple, axis: int, size: int, step: int) -> np.ndarray:
+    """Unfold's adjoint: each window's values added back where they were read from."""
+    out = np.zeros(shape, grad.dtype)
+    n = grad.shape[axis]
+    lead = (slice(None),) * axis
+    for j in range(size):  # window offset j read a[j], a[j + step], ..., a[j + (n-1) step]
+        out[lead + (slice(j, j + step * (n - 1) + 1, step),)] += grad[..., j]
+    return out
+
+
+class UnfoldBackward(Op):
+    """Unfold's gradient as an op (so a create_graph backward can differentiate it): its
+    own backward is Unfold again."""
+
+    torch_name = "UnfoldBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, shape, axis, size, step):
+        ctx.axis, ctx.size, ctx.step = axis, size, step
+        return _fold_windows(grad, shape, axis, size, step)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _windows(grad, ctx.axis, ctx.size, ctx.step).copy(), None, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Unfold.apply(grad, ctx.axis, ctx.size, ctx.step), None, None, None, None

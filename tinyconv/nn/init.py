@@ -180,3 +180,35 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
         q = q.T
     with grad_mode.no_grad():
         return tensor.copy_(Tensor(q.reshape(tuple(tensor.shape)) * gain))
+
+
+def _overwrite(tensor: Tensor, values: np.ndarray) -> Tensor:
+    """Write `values` into `tensor` in place (no graph), as the other initialisers do."""
+    with grad_mode.no_grad():
+        return tensor.copy_(Tensor._make(values.astype(tensor._data.dtype), None, False))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix, into a 2-D tensor (ones on the diagonal, zeros elsewhere)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got {tensor.ndim}")
+    return _overwrite(tensor, np.eye(*tensor._data.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity convolution kernel, into a 3-, 4- or 5-D weight (out, in, *k): output
+    channel i of each of `groups` groups passes input channel i through unchanged (a 1 at the
+    kernel's centre), as far as min(out // groups, in) reaches."""
+    d = tensor.ndim
+    if d not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4 or 5 dimensions are supported, got {d}")
+    shape = tensor._data.shape
+    if shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
+    out_per = shape[0] // groups
+    w = np.zeros(shape)
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(groups):
+        for i in range(min(out_per, shape[1])):
+            w[(g * out_per + i, i) + centre] = 1.0
+    return _overwrite(tensor, w)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -24,6 +25,8 @@ def check_nonnegative(who: str, name: str, value: Any) -> None:
 
 class Optimizer:
     """Holds `param_groups` (lists of parameters with their hyperparameters) and `state`."""
+
+    _step_dtype: Any = _dtype.float32  # (set at the first step: see step())
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = defaults
@@ -95,6 +98,8 @@ class Optimizer:
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
+        if not self.state:  # the first step: state dicts show step counts in this dtype
+            self._step_dtype = _dtype.get_default_dtype()
         with grad_mode.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
@@ -123,8 +128,7 @@ class Optimizer:
             for p in g["params"]:
                 if p in self.state:
                     state[index[id(p)]] = {
-                        k: (Tensor._make(v.copy(), None, False) if isinstance(v, np.ndarray) else v)
-                        for k, v in self.state[p].items()
+                        k: _exported(k, v, self._step_dtype) for k, v in self.state[p].items()
                     }
         return {"state": state, "param_groups": groups}
 
@@ -174,7 +178,8 @@ class Optimizer:
                             f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
                             f"but the parameter has shape {tuple(p.shape)}"
                         )
-                    v = np.array(arr, dtype=p.dtype)
+                    # (the step count: PyTorch's checkpoints hold a float32 Tensor)
+                    v = int(arr) if k == "step" else np.array(arr, dtype=p.dtype)
                 entry[k] = v
             state[p] = entry
         for mine, theirs in zip(self.param_groups, groups, strict=False):
@@ -192,3 +197,13 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _exported(key: str, value: Any, step_dtype: Any) -> Any:
+    """One state entry as state_dict() shows it: arrays as Tensors (copies), and the step count
+    as PyTorch keeps it, a 0-d Tensor of the default float dtype of the first step."""
+    if isinstance(value, np.ndarray):
+        return Tensor._make(value.copy(), None, False)
+    if key == "step" and isinstance(value, int):
+        return Tensor._make(np.array(value, _dtype.as_dtype(step_dtype)), None, False)
+    return value

@@ -57,12 +57,12 @@ class RMSprop(Optimizer):
         super().__init__(
             params,
             {
-                "lr": lr,
+                "lr": lr,  # (in PyTorch's order: state dicts print the same)
+                "momentum": momentum,
                 "alpha": alpha,
                 "eps": eps,
-                "weight_decay": weight_decay,
-                "momentum": momentum,
                 "centered": centered,
+                "weight_decay": weight_decay,
                 "capturable": False,
                 "foreach": foreach,
                 "maximize": maximize,

@@ -16,7 +16,7 @@ from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...tensor import Tensor, _as_tensor, _to_array
 from ._checks import _check_tensor
-from .activations import Softplus, log_softmax
+from .activations import Softplus, log_softmax, logsigmoid
 
 # -- losses ----------------------------------------------------------------------------------
 
@@ -574,3 +574,202 @@ def _legacy_reduction(size_average: Any, reduce: Any, what: str) -> None:
             f"{what}: size_average and reduce are PyTorch's deprecated spellings; use "
             "reduction='mean' | 'sum' | 'none'"
         )
+
+
+# -- ranking, embedding and likelihood losses: compositions of Tensor ops ----------------------
+
+
+def _signs(target: Any, what: str) -> Tensor:
+    """A target of +1 / -1 labels as a Tensor."""
+    return _as_target(target, what)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along `dim` (inputs broadcast);
+    each input is divided by its clamped norm first, as PyTorch does."""
+    what = "cosine_similarity"
+    _check_tensor(x1, "x1", what)
+    _check_tensor(x2, "x2", what)
+    try:
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise ValueError(
+            f"{what}: x1 shape {tuple(x1.shape)} and x2 shape {tuple(x2.shape)} don't broadcast"
+        ) from None
+    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    n1 = x1.norm(dim=dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(dim=dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """The p-norm of x1 - x2 + eps along the last dim."""
+    what = "pairwise_distance"
+    _check_tensor(x1, "x1", what)
+    _check_tensor(x2, "x2", what)
+    d = x1 - x2 + eps
+    return d.norm(p=p, dim=-1, keepdim=keepdim)
+
+
+def margin_ranking_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """max(0, -target * (input1 - input2) + margin): input1 should rank higher where
+    target = 1, lower where target = -1."""
+    what = "margin_ranking_loss"
+    _check_reduction(reduction, what)
+    _check_tensor(input1, "input1", what)
+    _check_tensor(input2, "input2", what)
+    y = _signs(target, what)
+    loss = (-y * (input1 - input2) + margin).clamp(min=0)
+    return _reduce(loss, reduction, what)
+
+
+def hinge_embedding_loss(
+    input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean"
+) -> Tensor:
+    """input where target = 1, max(0, margin - input) where target = -1."""
+    what = "hinge_embedding_loss"
+    _check_reduction(reduction, what)
+    x, y = _loss_pair(input, target, what)
+    hinge = (margin - x).clamp(min=0)
+    loss = hinge.where(y != 1, 0.0) + x.where(y != -1, 0.0)
+    return _reduce(loss, reduction, what)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)), targets +1 / -1."""
+    what = "soft_margin_loss"
+    _check_reduction(reduction, what)
+    x, y = _loss_pair(input, target, what)
+    return _reduce((-x * y).exp().log1p(), reduction, what)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Per sample, the mean over the C classes of -(t log sigmoid(x) + (1 - t) log sigmoid(-x))
+    (times `weight`, one per class), for input (N, C) and a 0/1 target of the same shape."""
+    what = "multilabel_soft_margin_loss"
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    loss = -(t * logsigmoid(x) + (1 - t) * logsigmoid(-x))
+    if weight is not None:
+        loss = _weighted(loss, weight, what)
+    loss = loss.sum(dim=x.ndim - 1) / x.shape[-1]
+    return _reduce(loss, reduction, what)
+
+
+def cosine_embedding_loss(
+    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+) -> Tensor:
+    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1; the
+    cosine along the last dim, with 1e-12 added to each squared norm (PyTorch's formula)."""
+    what = "cosine_embedding_loss"
+    _check_reduction(reduction, what)
+    _check_tensor(input1, "input1", what)
+    _check_tensor(input2, "input2", what)
+    if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(
+            f"{what}: input1 and input2 must be 1-D or 2-D of the same shape, got "
+            f"{tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    y = _signs(target, what)
+    d = input1.ndim - 1
+    prod = (input1 * input2).sum(d)
+    m1 = (input1 * input1).sum(d) + 1e-12
+    m2 = (input2 * input2).sum(d) + 1e-12
+    cos = prod / (m1 * m2).sqrt()
+    pos = 1 - cos
+    neg = (cos - margin).clamp(min=0)
+    loss = pos.where(y == 1, 0.0) + neg.where(y == -1, 0.0)
+    return _reduce(loss, reduction, what)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; `swap` uses
+    min(d(a, n), d(p, n)) as the negative distance."""
+    what = "triplet_margin_loss"
+    _check_reduction(reduction, what)
+    if margin <= 0:
+        raise ValueError(f"{what}: margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_tensor(t, name, what)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_swap = pairwise_distance(positive, negative, p, eps)
+        d_neg = d_neg.where(d_neg <= d_swap, d_swap)
+    loss = (margin + d_pos - d_neg).clamp(min=0)
+    return _reduce(loss, reduction, what)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: Any = None,
+    eps: float = 1e-8,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """exp(input) - target * input (log_input), else input - target * log(input + eps); `full`
+    adds Stirling's approximation of log(target!) where target > 1."""
+    what = "poisson_nll_loss"
+    _legacy_reduction(size_average, reduce, what)
+    _check_reduction(reduction, what)
+    x, t = _loss_pair(input, target, what)
+    loss = x.exp() - t * x if log_input else x - t * (x + eps).log()
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):  # (log of t <= 1: not used)
+            stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
+        loss = loss + stirling.where(t > 1, 0.0)
+    return _reduce(loss, reduction, what)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Any,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi with `full`). `var` has
+    input's shape, or one dim fewer / a last dim of 1 (one variance per sample), or is a
+    number. Variances below eps are raised to eps without changing their gradient."""
+    what = "gaussian_nll_loss"
+    _check_reduction(reduction, what)
+    _check_tensor(input, "input", what)
+    target = _as_target(target, what)
+    if not isinstance(var, Tensor):
+        var = Tensor._make(np.full(tuple(input.shape), float(var), input._data.dtype), None, False)
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError(
+                f"{what}: var of shape {tuple(var.shape)} does not fit input of shape "
+                f"{tuple(input.shape)}"
+            )
+    if bool((var._data < 0).any()):
+        raise ValueError(f"{what}: var has negative entries")
+    # clamp without a gradient of its own (PyTorch clamps a clone in place under no_grad)
+    lifted = np.maximum(var._data, eps) - var._data
+    var = var + Tensor._make(lifted.astype(var._data.dtype), None, False)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, what)
