@@ -86,7 +86,8 @@ def register_hook(tensor: Any, hook: Callable) -> RemovableHandle:
         key = id(tensor)
         entry = leaf_hooks.get(key)
         if entry is None or entry[0]() is not tensor:
-            ref = weakref.ref(tensor, lambda _r, key=key: leaf_hooks.pop(key, None))
+            # (the dict bound as a default: at interpreter exit the module global is None)
+            ref = weakref.ref(tensor, lambda _r, key=key, d=leaf_hooks: d.pop(key, None))
             entry = leaf_hooks[key] = (ref, OrderedDict())  # (weakly referable, for handles)
         hooks = entry[1]
     else:
