@@ -448,7 +448,7 @@ def test_user_function_forward_returning_a_non_tensor():
         def backward(ctx, grad):
             return grad * 2
 
-    with pytest.raises(TypeError, match="Bad.forward must return a Tensor, got ndarray"):
+    with pytest.raises(TypeError, match="Bad.forward must return a Tensor or a tuple, got ndarray"):
         Bad.apply(torch.ones(2, requires_grad=True))
 
 

@@ -627,6 +627,12 @@ CASES: list[Case] = [
         lambda T, p, x: (x * x).expand(2, *x.shape) * T.ones(2, *x.shape, dtype=T.float64) * x,
     ),
     Case("flip", ("Flip", "Mul"), unary(min_dims=1), lambda T, p, x: (x * x).flip(0) * x),
+    Case(
+        "unfold",
+        ("Unfold", "UnfoldBackward", "Mul"),
+        unary(min_dims=1),
+        lambda T, p, x: (x * x).unfold(0, min(2, x.shape[0]), 1) ** 2,
+    ),
     Case("roll", ("Roll", "Mul"), roll_draw, lambda T, p, x: (x * x).roll(p[0], p[1]) * x),
     Case("repeat", ("Repeat", "Mul"), repeat_draw, lambda T, p, x: (x * x).repeat(*p) ** 2),
     Case("tril", ("Tri", "Mul"), tri_draw, lambda T, p, x: (x * x).tril(p) * x),

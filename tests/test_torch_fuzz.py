@@ -81,7 +81,7 @@ class Op:
 
 
 def _dtype_name(dt) -> str:
-    return str(dt).replace("torch.", "")
+    return str(dt).replace("torch.", "").replace("tinyconv.", "")
 
 
 class Program:
