@@ -113,3 +113,177 @@ def test_init_eye_dirac_orthogonal():
         tinyconv.nn.init.eye_(tinyconv.empty(2, 2, 2))
     with pytest.raises(ValueError, match="3, 4 or 5"):
         tinyconv.nn.init.dirac_(tinyconv.empty(2, 2))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["plain", "scale", "bool_mask", "float_mask", "causal", "gqa"])
+def test_scaled_dot_product_attention_matches_pytorch(mode):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    q, k, v = (
+        rng.normal(size=(2, 4, 4, 5)),
+        rng.normal(size=(2, 4, 6, 5)),
+        rng.normal(size=(2, 4, 6, 7)),
+    )
+    bool_mask = rng.random((4, 6)) > 0.3
+    bool_mask[:, 0] = True  # (every query attends to something)
+    float_mask = rng.normal(size=(2, 1, 4, 6))
+    w = np.linspace(-1, 1, 2 * 4 * 4 * 7).reshape(2, 4, 4, 7)
+    res = []
+    for lib in (torch, tinyconv):
+        Q, K, V = (lib.tensor(a, requires_grad=True) for a in (q, k, v))
+        kw: dict = {}
+        k2, v2 = K, V
+        if mode == "scale":
+            kw["scale"] = 0.3
+        elif mode == "bool_mask":
+            kw["attn_mask"] = lib.tensor(bool_mask)
+        elif mode == "float_mask":
+            kw["attn_mask"] = lib.tensor(float_mask)
+        elif mode == "causal":
+            kw["is_causal"] = True
+        elif mode == "gqa":
+            kw["enable_gqa"] = True
+            k2, v2 = K[:, :2], V[:, :2]
+        o = lib.nn.functional.scaled_dot_product_attention(Q, k2, v2, **kw)
+        (o * lib.tensor(w)).sum().backward()
+        res.append([o.detach().numpy(), Q.grad.numpy(), K.grad.numpy(), V.grad.numpy()])
+    for a, b in zip(*res, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_scaled_dot_product_attention_gradcheck_and_errors():
+    F = tinyconv.nn.functional
+    rng = np.random.default_rng(1)
+    q, k, v = (
+        tinyconv.tensor(rng.normal(size=s), requires_grad=True) for s in ((3, 4), (5, 4), (5, 2))
+    )
+    assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), (q, k, v))
+    assert gradgradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v)
+    )
+    with pytest.raises(RuntimeError, match="not both"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=tinyconv.ones(3, 5), is_causal=True)
+    with pytest.raises(RuntimeError, match="last dim"):
+        F.scaled_dot_product_attention(q, v, v)
+    with pytest.raises(RuntimeError, match="same sequence length"):
+        F.scaled_dot_product_attention(q, k, v[:4])
+
+
+MHA_CASES = [
+    ({}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {}),
+    ({"batch_first": True}, [(3, 4, 8), (3, 5, 8), (3, 5, 8)], {"need_weights": False}),
+    ({}, [(4, 8), (5, 8), (5, 8)], {"average_attn_weights": False}),
+    ({"kdim": 6, "vdim": 5}, [(4, 3, 8), (5, 3, 6), (5, 3, 5)], {"key_padding_mask": "pad"}),
+    ({"bias": False}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"attn_mask": "causal"}),
+    ({}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"attn_mask": "float", "key_padding_mask": "padf"}),
+]
+
+
+def _mha_run(lib, cfg, shapes, fwd, seed):
+    rng = np.random.default_rng(seed)
+    inputs = [rng.normal(size=s) for s in shapes]
+    masks = {
+        "pad": np.array([[False] * 4 + [True], [False] * 5, [True] + [False] * 4]),
+        "padf": np.where(np.array([[0, 0, 0, 0, 1], [0] * 5, [1, 0, 0, 0, 0]]), -1e9, 0.0),
+        "causal": np.triu(np.ones((4, 5), bool), 1),
+        "float": rng.normal(size=(6, 4, 5)),
+    }
+    m = lib.nn.MultiheadAttention(8, 2, **cfg).double()
+    with lib.no_grad():
+        for _, p in m.named_parameters():
+            p.copy_(lib.tensor(rng.normal(size=tuple(p.shape)) * 0.4))
+    q, k, v = (lib.tensor(a, requires_grad=True) for a in inputs)
+    kw = {n: lib.tensor(masks[val]) if isinstance(val, str) else val for n, val in fwd.items()}
+    out, w = m(q, k, v, **kw)
+    loss = (out * lib.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))).sum()
+    if w is not None:
+        loss = loss + (w**2).sum()
+    loss.backward()
+    res = [out, w, q.grad, k.grad, v.grad] + [p.grad for _, p in m.named_parameters()]
+    return res, list(m.state_dict()), repr(m)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", range(len(MHA_CASES)))
+def test_multihead_attention_matches_pytorch(case):
+    torch = pytest.importorskip("torch")
+    cfg, shapes, fwd = MHA_CASES[case]
+    want, keys_t, repr_t = _mha_run(torch, cfg, shapes, fwd, case)
+    got, keys_c, repr_c = _mha_run(tinyconv, cfg, shapes, fwd, case)
+    assert keys_c == keys_t and repr_c == repr_t
+    for a, b in zip(got, want, strict=True):
+        assert (a is None) == (b is None)
+        if b is not None:
+            assert tuple(a.shape) == tuple(b.shape)
+            np.testing.assert_allclose(
+                a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-12
+            )
+
+
+def test_multihead_attention_errors():
+    m = tinyconv.nn.MultiheadAttention(8, 2)
+    x = tinyconv.ones(4, 3, 8)
+    with pytest.raises(ValueError, match="multiple of num_heads"):
+        tinyconv.nn.MultiheadAttention(8, 3)
+    with pytest.raises(NotImplementedError, match="add_bias_kv"):
+        tinyconv.nn.MultiheadAttention(8, 2, add_bias_kv=True)
+    with pytest.raises(RuntimeError, match="attn_mask of shape"):
+        m(x, x, x, attn_mask=tinyconv.ones(3, 3))
+    with pytest.raises(RuntimeError, match="key_padding_mask of shape"):
+        m(x, x, x, key_padding_mask=tinyconv.ones(4, 3, dtype=tinyconv.bool))
+    with pytest.raises(RuntimeError, match="is_causal"):
+        m(x, x, x, is_causal=True)
+
+
+def test_gpu_script_boilerplate_runs_on_the_cpu():
+    torch = tinyconv
+    torch.manual_seed(3)
+    assert torch.initial_seed() == 3
+    torch.cuda.manual_seed(3)
+    torch.cuda.manual_seed_all(3)
+    torch.cuda.empty_cache()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    assert torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    torch.set_float32_matmul_precision("high")
+    assert torch.get_float32_matmul_precision() == "high"
+    torch.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError, match="highest"):
+        torch.set_float32_matmul_precision("fast")
+    model = torch.nn.Linear(2, 2)
+    with pytest.warns(UserWarning, match="no compiler"):
+        assert torch.compile(model) is model
+    with pytest.warns(UserWarning, match="no compiler"):
+        assert torch.compile()(model) is model
+    with pytest.warns(UserWarning, match="disabled"):
+        scaler = torch.cuda.amp.GradScaler()
+    with pytest.warns(UserWarning, match="disabled"), torch.autocast("cuda", dtype=torch.float16):
+        loss = model(torch.ones(1, 2)).sum()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = model.weight.detach().clone()
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    assert scaler.get_scale() == 1.0 and not scaler.is_enabled() and scaler.state_dict() == {}
+    np.testing.assert_allclose(model.weight.detach().numpy(), before.numpy() - 0.1)
+    with torch.autocast("cpu", enabled=False), torch.amp.autocast("cpu", enabled=False):
+        pass
+    with pytest.raises(NotImplementedError, match="autocast"):
+        torch.autocast("cpu", dtype=torch.float16)
+    with pytest.raises(NotImplementedError, match="GradScaler"):
+        torch.amp.GradScaler("cpu")
+
+
+@pytest.mark.torch
+def test_legacy_tensor_types_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"):
+        a, b = getattr(torch, name)([1, 0, 2]), getattr(tinyconv, name)([1, 0, 2])
+        assert str(b.dtype).split(".")[-1] == str(a.dtype).split(".")[-1]
+        assert b.tolist() == a.tolist()
+        assert tuple(getattr(tinyconv, name)(2, 3).shape) == (2, 3)
+        assert isinstance(b, getattr(tinyconv, name)) == isinstance(a, getattr(torch, name))
+    assert not isinstance(tinyconv.ones(2), tinyconv.LongTensor)
+    assert not isinstance(torch.ones(2), torch.LongTensor)

@@ -980,6 +980,275 @@ cpu_copy = logits.detach().cpu().numpy()
 """
 )
 
+PROGRAMS["module_api"] = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.lin = nn.Linear(c, c)
+        self.norm = nn.LayerNorm(c)
+    def forward(self, x):
+        return x + self.norm(torch.relu(self.lin(x)))
+    def extra_repr(self):
+        return "residual=True"
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Linear(3, 4)
+        self.blocks = nn.Sequential(*[Block(4) for _ in range(2)])
+        self.head = nn.Linear(4, 2, bias=False)
+        self.register_parameter("extra", None)
+        self.add_module("act", nn.Tanh())
+    def forward(self, x):
+        return self.head(self.act(self.blocks(self.stem(x))))
+
+net = Net()
+rng = np.random.default_rng(0)
+with torch.no_grad():
+    for p in net.parameters():
+        p.copy_(torch.from_numpy(rng.normal(0, 0.5, tuple(p.shape))).float())
+print(net)
+print([n for n, _ in net.named_parameters(prefix="model")][:3])
+print([n for n, _ in net.named_parameters(recurse=False)], len(list(net.children())), len(list(net.modules())))
+print(net.get_submodule("blocks.1.norm"), type(net.blocks[0].lin).__name__)
+x = torch.linspace(-1, 1, 6).view(2, 3)
+out = net(x)
+out.sum().backward()
+net.zero_grad()
+print([p.grad for p in net.parameters()][:2])
+out = net(x)
+out.sum().backward()
+net.zero_grad(set_to_none=False)
+zero_grads = [p.grad for p in net.parameters()][:2]
+net.requires_grad_(False)
+print(all(not p.requires_grad for p in net.parameters()))
+net.requires_grad_(True)
+sd = net.state_dict(keep_vars=True)
+print(type(sd["stem.weight"]).__name__, sd["stem.weight"].requires_grad)
+net64 = Net().double()
+net64.load_state_dict(net.state_dict())
+print(net64.stem.weight.dtype, net64(x.double()).dtype)
+half = Net().half()
+print(half.stem.weight.dtype)
+net.train(False)
+print(net.training, net.blocks[0].training)
+vec = torch.nn.utils.parameters_to_vector(net.parameters())
+torch.nn.utils.vector_to_parameters(vec * 2, net.parameters())
+print(vec.shape, net.stem.bias)
+n = sum(p.numel() for p in net.parameters())
+del half
+"""
+
+PROGRAMS["tensor_misc"] = """
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+x = torch.tensor([[3.0, -1.0, 2.0], [0.5, 4.0, -2.0]], dtype=torch.float64, requires_grad=True)
+a = x.masked_select(x > 0)
+b = x.index_select(1, torch.tensor([2, 0]))
+c = torch.narrow(x, 1, 1, 2)
+d = x.mT
+e = torch.std_mean(x, dim=1)
+f = torch.var_mean(x, unbiased=False)
+g = torch.diff(x, dim=1)
+h = torch.clip(x, -1, 1)
+i = F.one_hot(torch.tensor([0, 2, 1]), num_classes=4)
+j = F.normalize(x, dim=1)
+k = torch.allclose(x, x + 1e-9)
+l = x.new_ones(2)
+m = x.new_tensor([1, 2])
+n = x.type(torch.float32)
+o = x.type()
+p = torch.searchsorted(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0.5, 2.5]))
+q = torch.bucketize(torch.tensor([0.5, 2.5]), torch.tensor([1.0, 2.0, 3.0]))
+r = torch.max(x, x.flip(0))
+s = torch.sum(x, 1, keepdim=True)
+t = x.detach().clone().numpy()
+u = torch.cdist(x, x)
+v = torch.histc(torch.tensor([1.0, 2.0, 1.5, 3.0]), bins=4, min=0, max=4)
+w = None
+y = x.softmax(-1).argmax(-1)
+z = torch.cat((x, x), 0).chunk(3)
+aa = x.unsqueeze(0).repeat(2, 1, 1).view(-1, 3)[::2]
+bb = torch.tensor(np.float32(2.5)) * 2
+cc = torch.tensor([[1, 2], [3, 4]]).float().mean()
+dd = x.sum().item()
+ee = torch.tensor(5).item()
+ff = torch.as_tensor(np.arange(3)).tolist()
+gg = x.norm(p=1, dim=0)
+hh = torch.flatten(x)
+ii = x.abs().sqrt().log1p().sum(dim=-1)
+jj = None
+kk = torch.tensor([1, 2, 3]).sum(dtype=torch.float64)
+ll = torch.stack([x, x]).amax(dim=(0, 1))
+mm = x.clamp_min(0) + x.clamp_max(0)
+nn_ = torch.count_nonzero(x > 0)
+total = (a.sum() + b.sum() + c.sum() + d.sum() + e[0].sum() + f[1] + g.sum() + h.sum() + j.sum() + u.sum() + ii.sum() + gg.sum() + mm.sum())
+total.backward()
+try:
+    x.numpy()
+    numpy_err = None
+except RuntimeError as err:
+    numpy_err = "requires grad" in str(err)
+try:
+    x.view(3, 2).T.view(6)
+    view_err = None
+except RuntimeError:
+    view_err = True
+print(numpy_err, view_err, o, y, w)
+"""
+
+PROGRAMS["no_grad_decorator_and_eval"] = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+@torch.no_grad()
+def evaluate(model, xs):
+    return model(xs).argmax(1)
+
+@torch.inference_mode()
+def predict(model, xs):
+    return model(xs).softmax(1)
+
+model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Dropout(0.3), nn.Linear(3, 2))
+rng = np.random.default_rng(4)
+with torch.no_grad():
+    for p in model.parameters():
+        p.copy_(torch.from_numpy(rng.normal(size=tuple(p.shape))))
+xs = torch.from_numpy(rng.normal(size=(5, 2)).astype(np.float32))
+model.eval()
+preds = evaluate(model, xs)
+probs = predict(model, xs)
+print(preds, probs.requires_grad, torch.is_grad_enabled())
+model.train()
+bn = model[1]
+_ = model[1](model[0](xs))
+print(bn.running_mean, bn.num_batches_tracked)
+model.eval()
+out1 = model(xs)
+"""
+PROGRAMS["mini_gpt"] = """
+import math
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+torch.set_default_dtype(torch.float64)
+try:
+    block_size, vocab, n_embd, n_head = 8, 11, 16, 2
+
+    class Head(nn.Module):
+        def __init__(self, head_size):
+            super().__init__()
+            self.key = nn.Linear(n_embd, head_size, bias=False)
+            self.query = nn.Linear(n_embd, head_size, bias=False)
+            self.value = nn.Linear(n_embd, head_size, bias=False)
+            self.register_buffer("tril", torch.tril(torch.ones(block_size, block_size)))
+        def forward(self, x):
+            B, T, C = x.shape
+            k, q = self.key(x), self.query(x)
+            wei = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
+            wei = wei.masked_fill(self.tril[:T, :T] == 0, float("-inf"))
+            wei = F.softmax(wei, dim=-1)
+            return wei @ self.value(x)
+
+    class MultiHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleList([Head(n_embd // n_head) for _ in range(n_head)])
+            self.proj = nn.Linear(n_embd, n_embd)
+        def forward(self, x):
+            return self.proj(torch.cat([h(x) for h in self.heads], dim=-1))
+
+    class FusedAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+            self.c_proj = nn.Linear(n_embd, n_embd)
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(n_embd, dim=2)
+            k = k.view(B, T, n_head, C // n_head).transpose(1, 2)
+            q = q.view(B, T, n_head, C // n_head).transpose(1, 2)
+            v = v.view(B, T, n_head, C // n_head).transpose(1, 2)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=True)
+            y = y.transpose(1, 2).contiguous().view(B, T, C)
+            return self.c_proj(y)
+
+    class Block(nn.Module):
+        def __init__(self, fused):
+            super().__init__()
+            self.sa = FusedAttention() if fused else MultiHead()
+            self.ffwd = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(approximate="tanh"), nn.Linear(4 * n_embd, n_embd), nn.Dropout(0.0))
+            self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+        def forward(self, x):
+            x = x + self.sa(self.ln1(x))
+            return x + self.ffwd(self.ln2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, n_embd)
+            self.pos = nn.Embedding(block_size, n_embd)
+            self.blocks = nn.Sequential(Block(False), Block(True))
+            self.ln_f = nn.LayerNorm(n_embd)
+            self.lm_head = nn.Linear(n_embd, vocab)
+            self.apply(self._init_weights)
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                torch.nn.init.zeros_(module.weight)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+        def forward(self, idx, targets=None):
+            B, T = idx.shape
+            x = self.tok(idx) + self.pos(torch.arange(T))
+            logits = self.lm_head(self.ln_f(self.blocks(x)))
+            if targets is None:
+                return logits, None
+            B, T, C = logits.shape
+            return logits, F.cross_entropy(logits.view(B * T, C), targets.view(B * T))
+
+    model = GPT()
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.from_numpy(rng.normal(0, 0.2, tuple(p.shape))))
+    data = torch.tensor(rng.integers(0, vocab, 200))
+    def get_batch(step):
+        ix = torch.tensor([(step * 7 + j * 13) % (len(data) - block_size) for j in range(4)])
+        x = torch.stack([data[i:i + block_size] for i in ix])
+        y = torch.stack([data[i + 1:i + block_size + 1] for i in ix])
+        return x, y
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for step in range(3):
+        xb, yb = get_batch(step)
+        logits, loss = model(xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    print([f"{l:.10f}" for l in losses])
+    model.eval()
+    with torch.no_grad():
+        idx = torch.zeros((1, 1), dtype=torch.long)
+        logits, _ = model(idx)
+        probs = F.softmax(logits[:, -1, :], dim=-1)
+        top = torch.topk(probs, 3)
+        nxt = torch.multinomial(probs, num_samples=1)
+        print(nxt.shape, nxt.dtype, top.indices)
+    del nxt
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
 # Programs not run yet, each with the difference that stops it (remove a line once fixed).
 PENDING: dict[str, str] = {}
 

@@ -19,7 +19,6 @@ from ._dtype import (
     float16,
     float32,
     float64,
-    get_default_dtype,
     half,
     int,
     int8,
@@ -31,8 +30,11 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._dtype import (
+    public_default_dtype as get_default_dtype,
+)
 from ._printing import get_printoptions, set_printoptions
-from ._rng import manual_seed, seed
+from ._rng import initial_seed, manual_seed, seed
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -318,6 +320,21 @@ from .torch_functions import (
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
     "set_printoptions",
+    "initial_seed",
+    "use_deterministic_algorithms",
+    "are_deterministic_algorithms_enabled",
+    "set_float32_matmul_precision",
+    "get_float32_matmul_precision",
+    "compile",
+    "FloatTensor",
+    "DoubleTensor",
+    "HalfTensor",
+    "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
+    "ByteTensor",
+    "BoolTensor",
     "logspace",
     "multinomial",
     "get_printoptions",
@@ -630,11 +647,38 @@ dtype = type(float32)
 
 
 class cuda:
-    """`tinyconv.cuda.is_available()` is False: there is only the CPU."""
+    """`tinyconv.cuda.is_available()` is False: there is only the CPU. The calls scripts make
+    in case there is a GPU do what PyTorch's do without one: manual_seed(_all) and
+    empty_cache do nothing, and cuda.amp's scaler and autocast disable themselves."""
 
     @staticmethod
     def is_available() -> "builtins.bool":
         return False
+
+    @staticmethod
+    def manual_seed(seed: "builtins.int") -> None:
+        return None
+
+    @staticmethod
+    def manual_seed_all(seed: "builtins.int") -> None:
+        return None
+
+    @staticmethod
+    def empty_cache() -> None:
+        return None
+
+    class amp:
+        @staticmethod
+        def GradScaler(*args, **kwargs):  # noqa: N802 (PyTorch's name)
+            from .amp import GradScaler
+
+            return GradScaler("cuda", *args, **kwargs)
+
+        @staticmethod
+        def autocast(enabled: "builtins.bool" = True, dtype=None, cache_enabled=None):
+            from .amp import autocast
+
+            return autocast("cuda", dtype, enabled, cache_enabled)
 
     @staticmethod
     def device_count() -> "builtins.int":
@@ -684,6 +728,87 @@ class backends:
             return False
 
 
+_deterministic = [False, False]  # use_deterministic_algorithms(mode, warn_only)
+_matmul_precision = ["highest"]
+
+
+def use_deterministic_algorithms(
+    mode: "builtins.bool", *, warn_only: "builtins.bool" = False
+) -> None:
+    """Recorded only: every tinyconv op is deterministic already."""
+    _deterministic[:] = [builtins.bool(mode), builtins.bool(warn_only)]
+
+
+def are_deterministic_algorithms_enabled() -> "builtins.bool":
+    return _deterministic[0]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Recorded only: tinyconv's float32 matmuls are NumPy's, always at full precision."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(
+            "set_float32_matmul_precision: expected 'highest', 'high' or 'medium', "
+            f"got {precision!r}"
+        )
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _matmul_precision[0]
+
+
+def compile(model=None, **kwargs):  # noqa: A001 (PyTorch's name)
+    """No compiler in tinyconv: returns `model` unchanged (or, as a decorator factory, the
+    function it decorates), with a UserWarning; the numbers are the eager ones."""
+    import warnings
+
+    def done(m):
+        warnings.warn(
+            "tinyconv.compile: tinyconv has no compiler; the model runs eagerly, unchanged",
+            UserWarning,
+            stacklevel=3,
+        )
+        return m
+
+    return done if model is None else done(model)
+
+
+class _LegacyTensorType(type):
+    def __instancecheck__(cls, obj) -> "builtins.bool":
+        return isinstance(obj, Tensor) and obj.dtype == cls._dtype
+
+
+def _legacy(name: str, dt):
+    def __new__(cls, *args):  # noqa: N807
+        # FloatTensor([1, 2]) holds the data; FloatTensor(2, 3) is a new (2, 3) tensor
+        if len(args) == 1 and not isinstance(args[0], builtins.int):
+            return tensor(args[0], dtype=dt)
+        return zeros(*args, dtype=dt)
+
+    return _LegacyTensorType(
+        name,
+        (),
+        {
+            "__new__": __new__,
+            "_dtype": dt,
+            "__doc__": (
+                f"Legacy constructor: {name}(data) or {name}(*sizes), a Tensor of dtype {dt}."
+            ),
+        },
+    )
+
+
+FloatTensor = _legacy("FloatTensor", float32)
+DoubleTensor = _legacy("DoubleTensor", float64)
+HalfTensor = _legacy("HalfTensor", float16)
+LongTensor = _legacy("LongTensor", int64)
+IntTensor = _legacy("IntTensor", int32)
+ShortTensor = _legacy("ShortTensor", int16)
+CharTensor = _legacy("CharTensor", int8)
+ByteTensor = _legacy("ByteTensor", uint8)
+BoolTensor = _legacy("BoolTensor", bool)
+
+
 def _lazy(name: str):
     import importlib
 
@@ -704,10 +829,13 @@ def __getattr__(
         "testing",
         "special",
         "linalg",
+        "amp",
     ):
         mod = _lazy(name)
         globals()[name] = mod
         return mod
+    if name == "autocast":
+        return _lazy("amp").autocast
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
     raise AttributeError(f"module 'tinyconv' has no attribute {name!r}")

@@ -17,6 +17,9 @@ class DType:
     NumPy's attributes (`kind`, `itemsize`, `type`, ...) pass through; PyTorch's
     `is_floating_point`, `is_signed` and `is_complex` are there too. One object per dtype, so
     `t.dtype is tinyconv.float32` holds as in PyTorch.
+
+    NumPy converts one of these about 1 us slower than its own dtype, so tinyconv's own code
+    hands NumPy `tensor._data.dtype` (or as_dtype(...)), not `tensor.dtype`.
     """
 
     __slots__ = ("_np", "_name")
@@ -105,8 +108,14 @@ def public(d: np.dtype) -> Any:
 _default_float = float32._np  # (a NumPy dtype: what the kernels use)
 
 
-def get_default_dtype() -> DType:
-    """The dtype of floats made from Python numbers (float32, as in PyTorch)."""
+def get_default_dtype() -> np.dtype:
+    """The dtype of floats made from Python numbers (float32, as in PyTorch), as the NumPy
+    dtype the kernels use (tinyconv.get_default_dtype() gives the tinyconv dtype)."""
+    return _default_float
+
+
+def public_default_dtype() -> DType:
+    """tinyconv.get_default_dtype(): the default float dtype as a tinyconv dtype."""
     return _WRAP[_default_float]
 
 

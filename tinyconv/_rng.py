@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-_generator = np.random.default_rng()
+_seed = int(np.random.SeedSequence().entropy % (2**63))  # (PyTorch also starts from a random one)
+_generator = np.random.default_rng(_seed)
 
 
 def _rng() -> np.random.Generator:
@@ -17,9 +18,15 @@ def _rng() -> np.random.Generator:
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed tinyconv's random numbers (rand, randn, init, dropout)."""
-    global _generator
-    _generator = np.random.default_rng(int(seed))
+    global _generator, _seed
+    _seed = int(seed)
+    _generator = np.random.default_rng(_seed)
     return _generator
+
+
+def initial_seed() -> int:
+    """The seed of the global stream (the last manual_seed, else the random one it began with)."""
+    return _seed
 
 
 def seed() -> int:

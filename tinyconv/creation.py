@@ -155,14 +155,14 @@ def full(
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     _where_kw(kw, "zeros_like()")
     return _finish(
-        np.zeros(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
+        np.zeros(t.shape, dtype=t._data.dtype if dtype is None else as_dtype(dtype)), requires_grad
     )
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
     _where_kw(kw, "ones_like()")
     return _finish(
-        np.ones(t.shape, dtype=t.dtype if dtype is None else as_dtype(dtype)), requires_grad
+        np.ones(t.shape, dtype=t._data.dtype if dtype is None else as_dtype(dtype)), requires_grad
     )
 
 
@@ -171,7 +171,7 @@ def full_like(
 ) -> Tensor:
     _where_kw(kw, "full_like()")
     return _finish(
-        np.full(t.shape, fill_value, dtype=t.dtype if dtype is None else as_dtype(dtype)),
+        np.full(t.shape, fill_value, dtype=t._data.dtype if dtype is None else as_dtype(dtype)),
         requires_grad,
     )
 
@@ -336,7 +336,7 @@ def empty_like(
     if device is not None:
         _check_device(device, "empty_like()")
     return _finish(
-        np.zeros(input.shape, dtype=input.dtype if dtype is None else as_dtype(dtype)),
+        np.zeros(input.shape, dtype=input._data.dtype if dtype is None else as_dtype(dtype)),
         requires_grad,
     )
 

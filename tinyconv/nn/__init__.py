@@ -53,6 +53,7 @@ from .layers_1d import (
     ConvTranspose1d,
     MaxPool1d,
 )
+from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
     CELU,
     GLU,
@@ -156,6 +157,8 @@ __all__ = [
     "InstanceNorm2d",
     "InstanceNorm3d",
     "KLDivLoss",
+    "MultiheadAttention",
+    "NonDynamicallyQuantizableLinear",
     "CosineSimilarity",
     "PairwiseDistance",
     "MarginRankingLoss",

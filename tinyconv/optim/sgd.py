@@ -68,7 +68,7 @@ class SGD(Optimizer):
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, dtype=p.dtype, copy=True)
+                buf = state["momentum_buffer"] = np.array(d, dtype=p._data.dtype, copy=True)
             else:
                 buf *= momentum
                 if group["dampening"]:

@@ -6,7 +6,9 @@
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area)
 - normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
-- losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits)
+- losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), distance,
+  ranking, embedding and likelihood losses (cosine_similarity ... gaussian_nll_loss)
+- attention.py: scaled_dot_product_attention
 - _checks.py: the argument checks they share
 
 This file only gathers the public names.
@@ -50,6 +52,7 @@ from .activations import (
     tanhshrink,
     threshold,
 )
+from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout, dropout1d, dropout2d, dropout3d
 from .embedding import embedding
@@ -136,6 +139,7 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "huber_loss",
+    "scaled_dot_product_attention",
     "cosine_embedding_loss",
     "cosine_similarity",
     "gaussian_nll_loss",

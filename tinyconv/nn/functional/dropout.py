@@ -40,7 +40,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     keep = _rng().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return Dropout.apply(input, (keep * scale).astype(input.dtype))
+    return Dropout.apply(input, (keep * scale).astype(input._data.dtype))
 
 
 def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
@@ -50,7 +50,7 @@ def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
     keep = _rng().random(shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return np.broadcast_to((keep * scale).astype(input.dtype), input.shape)
+    return np.broadcast_to((keep * scale).astype(input._data.dtype), input.shape)
 
 
 def _feature_dropout(
