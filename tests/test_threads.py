@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import conv2d_configs
 
@@ -279,3 +279,40 @@ def test_pool_works_in_a_forked_child(restore_threads):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    conv2d_configs(depthwise=True, max_batch=3, max_channels=4),
+    st.sampled_from([np.float32, np.float64]),
+    st.booleans(),
+)
+def test_depthwise_is_bit_identical_at_1_2_3_threads(many_chunks, monkeypatch, cfg, dtype, inside):
+    """depthwise.py's chunks (one image each here) spread over the pool through conv_fast's
+    ``_over_threads``: forward and both gradients the same to the bit at any thread count,
+    with the images outside or side by side (``_layout``)."""
+    monkeypatch.setattr(FAST, "_DEPTHWISE", True)
+    monkeypatch.setattr(FAST, "_DW_CHUNK_BYTES", 1)
+    monkeypatch.setattr(FAST, "_DW_BATCH_INSIDE", 1 << 30 if inside else 0)
+    many_chunks.clear()
+    results = {}
+    for n in (1, 2, 3):
+        tinyconv.set_num_threads(n)
+        rng = np.random.default_rng(cfg.seed)
+        x = rng.standard_normal((cfg.shape[0] + 2, *cfg.shape[1:])).astype(dtype)
+        w = rng.standard_normal(cfg.weight_shape).astype(dtype)
+        b = rng.standard_normal(cfg.out_channels).astype(dtype)
+        assert FAST._is_depthwise(x.shape, w.shape, cfg.groups)
+        # (1x1 stride-1 unpadded kernels are one GEMM, not depthwise.py's: no chunks to split)
+        out = PLAIN.conv2d_output_size(*x.shape[2:], w.shape[2:], *cfg.args[:3])
+        assume(not FAST._is_pointwise(w, cfg.stride, cfg.padding, x.shape[2:], out))
+        y, cols = FAST.conv2d_forward(x, w, b, *cfg.args)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        results[n] = (y, *FAST.conv2d_backward(g, x, w, cols, *cfg.args))
+    assert set(many_chunks) == {2, 3}  # the pool ran (forward and backward at 2 and 3 threads)
+    for n in (2, 3):
+        for got, ref in zip(results[n], results[1], strict=True):
+            assert got.dtype == ref.dtype and np.array_equal(got, ref), n
+    ref = PLAIN.conv2d_forward(x, w, b, *cfg.args)[0]
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(results[1][0], ref, rtol=rtol, atol=rtol)

@@ -90,7 +90,8 @@ Together: c2 forward+backward, kernels alone, 1 thread, min of 100 on a busy
 machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
 
 - Threads (threads.py, ``tinyconv.set_num_threads``): the chunk loops of
-  conv2d forward, backward and conv_transpose2d spread whole chunks of images
+  conv2d forward, backward (depthwise.py's too, through its ``over`` hook)
+  and conv_transpose2d spread whole chunks of images
   over the pool, each thread with its own scratch buffers and a one-thread
   BLAS (blas_single); dW's chunk shares are added in chunk order, so the
   numbers are the same at any thread count. Only problems with 2+ chunks
@@ -743,6 +744,7 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size, winogr
             _DW_CHUNK_BYTES,
             _DW_BATCH_INSIDE,
             _scratch,
+            _over_threads,
         )
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
@@ -917,6 +919,7 @@ def conv2d_backward(
             _DW_CHUNK_BYTES,
             _DW_BATCH_INSIDE,
             _scratch,
+            _over_threads,
         )
         return grad_x, grad_w, grad_b
     grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
