@@ -103,6 +103,29 @@ def _copies_bytes(C: int, M: int, kernel, out_size, stride, dilation, itemsize: 
     return C * M * kw * n_phases * (OH + (kh - 1) * dh // sh) * OW * itemsize
 
 
+def _rows_contiguous(a: np.ndarray) -> bool:
+    """Whether ``a``'s last three axes are one contiguous run (whatever the leading ones)."""
+    item = a.itemsize
+    *_, H, B, W = a.shape
+    return (
+        a.strides[-1] == item
+        and (B == 1 or a.strides[-2] == W * item)
+        and (H == 1 or a.strides[-3] == B * W * item)
+    )
+
+
+def _copy_to(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    out[...] = src
+    return out
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``a (..., H, B, W)`` as ``(..., H*B*W)``, a view (raises rather than copy)."""
+    v = a.view()
+    v.shape = (*a.shape[:-3], a.shape[-3] * a.shape[-2] * a.shape[-1])
+    return v
+
+
 def _shifted_copies(src, pad_hw, kernel, out_size, stride, dilation, dtype, scratch=_empty):
     """Column-shifted copies of ``src (..., M, Hs, B, Ws)``, and where each kernel row starts.
 
@@ -121,6 +144,14 @@ def _shifted_copies(src, pad_hw, kernel, out_size, stride, dilation, dtype, scra
     rows = [(phases.index(p * dh % sh), p * dh // sh) for p in range(kh)]
     Hq = OH + (kh - 1) * dh // sh
     X = scratch("dw_shift", (*lead, kw, len(phases), Hq, B, OW), dtype)
+    # Flat shifts (stride 1, copies as wide as the source, e.g. 3x3 padding 1): a copy's
+    # rows are the source's, moved by whole rows and c0 columns, so each copy is one
+    # contiguous run per channel (the columns that wrap around into the next row are
+    # zeroed after), not Hq*B rows of OW numbers. Small images side by side are first
+    # made contiguous in that layout (one copy of short rows instead of kw).
+    flat = (sh, sw) == (1, 1) and OW == Ws
+    if flat and not _rows_contiguous(src):
+        src = _copy_to(src, scratch("dw_src", src.shape, dtype))
     for q in range(kw):
         # output column k reads source column k*sw + q*dw - pl: the valid k are [k0, k1)
         c0 = q * dw - pl
@@ -137,11 +168,18 @@ def _shifted_copies(src, pad_hw, kernel, out_size, stride, dilation, dtype, scra
                 dst[..., :u0, :, :] = 0
             if u1 < Hq:
                 dst[..., u1:, :, :] = 0
+            if flat and u1 > u0 and k1 > k0:
+                # dst[u, b, k] = src[u + r0, b, k + c0]: flat offset (u + r0)*B*Ws + c0
+                d = _flat(dst[..., u0:u1, :, :])
+                s = _flat(src)
+                start, stop = (u0 + r0) * B * Ws + c0, (u1 + r0) * B * Ws + c0
+                lo, hi = max(0, -start), max(0, stop - s.shape[-1])  # in zeroed columns
+                d[..., lo : d.shape[-1] - hi] = s[..., start + lo : stop - hi]
             if k0 > 0:
                 dst[..., u0:u1, :, :k0] = 0
             if k1 < OW:
                 dst[..., u0:u1, :, k1:] = 0
-            if u1 > u0 and k1 > k0:
+            if not flat and u1 > u0 and k1 > k0:
                 dst[..., u0:u1, :, k0:k1] = src[
                     ...,
                     u0 * sh + r0 : (u1 - 1) * sh + r0 + 1 : sh,
