@@ -154,9 +154,15 @@ def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, str
                 np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
 
 
-@given(cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=5), inside=st.booleans())
-def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside):
-    # what conv_fast's thread pool does with ``over``: contiguous runs of chunks, run apart;
+@given(
+    cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=5),
+    inside=st.booleans(),
+    chunk_bytes=st.sampled_from([1, 1 << 30]),
+    parts=st.integers(2, 3),
+)
+def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside, chunk_bytes, parts):
+    # what conv_fast's thread pool does with ``over``: contiguous runs of work items (chunks
+    # of images, cut into ``parts`` runs of channels when fewer than ``parts``), run apart;
     # the outputs and grad_w (chunk shares added in chunk order) must not change by a bit
     x, w, b = make_arrays(cfg, np.float32)
     g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg)).astype(np.float32)
@@ -168,12 +174,12 @@ def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside):
         return [run(chunks[i : i + 2]) for i in range(0, len(chunks), 2)]
 
     results = []
-    for over in (depthwise._serial, in_parts):
+    for over, k in ((depthwise._serial, 1), (in_parts, parts)):
         y = depthwise.depthwise_forward(
-            x, w, b, stride, padding, dilation, out_size, 1, limit, over=over
+            x, w, b, stride, padding, dilation, out_size, chunk_bytes, limit, over=over, parts=k
         )
         grads = depthwise.depthwise_backward(
-            g, x, w, stride, padding, dilation, True, True, 1, limit, over=over
+            g, x, w, stride, padding, dilation, True, True, chunk_bytes, limit, over=over, parts=k
         )
         results.append((y, *grads))
     for serial, split in zip(*results, strict=True):

@@ -286,13 +286,20 @@ def test_pool_works_in_a_forked_child(restore_threads):
     conv2d_configs(depthwise=True, max_batch=3, max_channels=4),
     st.sampled_from([np.float32, np.float64]),
     st.booleans(),
+    st.booleans(),
 )
-def test_depthwise_is_bit_identical_at_1_2_3_threads(many_chunks, monkeypatch, cfg, dtype, inside):
-    """depthwise.py's chunks (one image each here) spread over the pool through conv_fast's
-    ``_over_threads``: forward and both gradients the same to the bit at any thread count,
-    with the images outside or side by side (``_layout``)."""
+def test_depthwise_is_bit_identical_at_1_2_3_threads(
+    many_chunks, monkeypatch, cfg, dtype, inside, one_chunk
+):
+    """depthwise.py's work spread over the pool through conv_fast's ``_over_threads``: chunks
+    of one image each, or one chunk of all images with its channels cut over the threads
+    (``_DW_SPLIT_BYTES``). Forward and both gradients the same to the bit at any thread
+    count, with the images outside or side by side (``_layout``)."""
+    if one_chunk:
+        assume(cfg.shape[1] >= 2)  # one channel cannot be cut
     monkeypatch.setattr(FAST, "_DEPTHWISE", True)
-    monkeypatch.setattr(FAST, "_DW_CHUNK_BYTES", 1)
+    monkeypatch.setattr(FAST, "_DW_CHUNK_BYTES", 1 << 30 if one_chunk else 1)
+    monkeypatch.setattr(FAST, "_DW_SPLIT_BYTES", 0)
     monkeypatch.setattr(FAST, "_DW_BATCH_INSIDE", 1 << 30 if inside else 0)
     many_chunks.clear()
     results = {}

@@ -130,6 +130,9 @@ _TINY = 1 << 14  # images and columns of at most this many numbers (all images) 
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
 _DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of copies at a time,
 _DW_BATCH_INSIDE = 64  # with the images side by side up to this many output pixels per image
+# At 2+ threads a depthwise batch that makes one chunk of copies (all of MobileNet's layers
+# at batch 8) has its channels cut over the threads (same numbers) from this input size
+_DW_SPLIT_BYTES = 1 << 16
 # "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... F(2x2): its
 # float32 error is within 2x of im2col's on every piece (docs/winograd.md). F(4x4) saves more
 # multiplications but rounds 3-7x worse than im2col, which compounded through densenet121's
@@ -508,6 +511,11 @@ def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
     return _DEPTHWISE and groups == x_shape[1] and w_shape[1] == 1
 
 
+def _dw_parts(x: np.ndarray) -> int:
+    """Into how many runs depthwise.py may cut a one-chunk batch's channels (threads)."""
+    return threads.get_num_threads() if x.nbytes >= _DW_SPLIT_BYTES else 1
+
+
 def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int | None) -> int:
     """The m of the Winograd F(m x m, 3x3) to run, or 0 for none.
 
@@ -745,6 +753,7 @@ def _conv2d_forward(x, w, b, stride, padding, dilation, groups, out_size, winogr
             _DW_BATCH_INSIDE,
             _scratch,
             _over_threads,
+            _dw_parts(x),
         )
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
@@ -920,6 +929,7 @@ def conv2d_backward(
             _DW_BATCH_INSIDE,
             _scratch,
             _over_threads,
+            _dw_parts(x),
         )
         return grad_x, grad_w, grad_b
     grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None

@@ -85,6 +85,27 @@ def _chunks(N: int, bytes_per_image: int, chunk_bytes: int) -> list[slice]:
     return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
+def _channel_slices(C: int, parts: int) -> list[slice]:
+    """``C`` channels cut into ``parts`` contiguous runs of near-equal length."""
+    parts = max(1, min(C, parts))
+    size, extra = divmod(C, parts)
+    bounds = [i * size + min(i, extra) for i in range(parts + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
+
+
+def _work(N: int, C: int, bytes_per_image: int, chunk_bytes: int, parts: int) -> list:
+    """The work items ``(images, channels)``: chunks of images (``_chunks``), each cut into
+    ``parts`` runs of channels when there are fewer chunks than ``parts``.
+
+    A depthwise channel's numbers are its own (its matmuls and sums never meet another
+    channel's), so cutting the channels changes no number: it only lets ``parts`` threads
+    share a batch that makes one chunk (MobileNet's layers at batch 8).
+    """
+    batches = _chunks(N, bytes_per_image, chunk_bytes)
+    cuts = _channel_slices(C, parts if len(batches) < parts else 1)
+    return [(batch, chans) for batch in batches for chans in cuts]
+
+
 def _serial(run, chunks: list[slice]) -> list:
     """The default ``over``: ``run`` on all the chunks, on this thread (conv_fast passes
     its ``_over_threads``, which spreads contiguous runs of chunks over its threads)."""
@@ -224,6 +245,7 @@ def _correlate(
     scratch,
     bias=None,
     over=_serial,
+    parts=1,
 ):
     """``out (N, C, m, OH, OW)``: correlation of ``src (N, C, M, Hs, Ws)`` with ``taps``.
 
@@ -237,11 +259,11 @@ def _correlate(
     N, C, M = src.shape[:3]
     bytes_per_image = _copies_bytes(C, M, kernel, out_size, stride, dilation, out.itemsize)
 
-    def run(batches: list[slice]) -> None:
-        """Some chunks of images (each chunk's outputs are its own)."""
-        for batch in batches:
+    def run(items: list[tuple[slice, slice]]) -> None:
+        """Some work items (each one's outputs are its own)."""
+        for batch, cs in items:
             X, rows = _shifted_copies(
-                _layout(src[batch], batch_inside),
+                _layout(src[batch, cs], batch_inside),
                 pad_hw,
                 kernel,
                 out_size,
@@ -250,14 +272,14 @@ def _correlate(
                 out.dtype,
                 scratch,
             )
-            o = _layout(out[batch], batch_inside)  # (..., m, OH, B, OW)
+            o = _layout(out[batch, cs], batch_inside)  # (..., m, OH, B, OW)
             acc = scratch("dw_acc", (*o.shape[:-3], math.prod(o.shape[-3:])), out.dtype)
-            np.matmul(taps[0], _windows(X, rows[0], out_size), out=acc)
+            np.matmul(taps[0, cs], _windows(X, rows[0], out_size), out=acc)
             if bias is not None:
-                acc += bias[..., None]
+                acc += bias[cs, :, None]
             for p in range(1, len(rows)):
                 res = scratch("dw_res", acc.shape, acc.dtype)
-                np.matmul(taps[p], _windows(X, rows[p], out_size), out=res)
+                np.matmul(taps[p, cs], _windows(X, rows[p], out_size), out=res)
                 if p < len(rows) - 1:
                     np.add(acc, res, out=acc)
                 else:
@@ -265,7 +287,7 @@ def _correlate(
             if len(rows) == 1:
                 o[...] = acc.reshape(o.shape)
 
-    over(run, _chunks(N, bytes_per_image, chunk_bytes))
+    over(run, _work(N, C, bytes_per_image, chunk_bytes, parts))
 
 
 def depthwise_forward(
@@ -280,13 +302,15 @@ def depthwise_forward(
     batch_inside_max: int = 0,
     scratch=_empty,
     over=_serial,
+    parts: int = 1,
 ) -> np.ndarray:
     """Depthwise conv2d (groups C): ``x (N, C, H, W)``, ``w (C*m, 1, kh, kw)`` -> ``y``.
 
     ``y`` is ``(N, C*m, OH, OW)``. ``scratch(name, shape, dtype)`` gives the temporaries
     (conv_fast's reused buffers); copies are built about ``chunk_bytes`` at a time, images
     side by side (``_layout``) when the output has at most ``batch_inside_max`` pixels;
-    ``over(run, chunks)`` runs ``run`` on lists of chunks (``_serial``: all here).
+    ``over(run, items)`` runs ``run`` on lists of work items (``_serial``: all here), chunks
+    of images cut into ``parts`` runs of channels when fewer than ``parts`` (``_work``).
     """
     N, C = x.shape[:2]
     C_out, _, kh, kw = w.shape
@@ -310,6 +334,7 @@ def depthwise_forward(
         scratch,
         None if b is None else b.reshape(C, m),
         over,
+        parts,
     )
     return y.reshape(N, C_out, OH, OW)
 
@@ -327,10 +352,11 @@ def depthwise_backward(
     batch_inside_max: int = 0,
     scratch=_empty,
     over=_serial,
+    parts: int = 1,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``(grad_x, grad_w)`` of ``depthwise_forward`` from ``grad_out (N, C*m, OH, OW)``.
 
-    ``chunk_bytes``, ``batch_inside_max`` and ``over`` as in ``depthwise_forward``.
+    ``chunk_bytes``, ``batch_inside_max``, ``over`` and ``parts`` as in ``depthwise_forward``.
     """
     N, C, H, W = x.shape
     C_out, _, kh, kw = w.shape
@@ -376,6 +402,7 @@ def depthwise_backward(
             H * W <= batch_inside_max,
             scratch,
             over=over,
+            parts=parts,
         )
         grad_x = gx.reshape(N, C, H, W).astype(x.dtype, copy=False)
     if need_weight:
@@ -386,12 +413,12 @@ def depthwise_backward(
         bytes_per_image = _copies_bytes(C, 1, (kh, kw), (OH, OW), stride, dilation, itemsize)
         inside = OH * OW <= batch_inside_max
 
-        def run(batches: list[slice]) -> list[np.ndarray]:
-            """Each chunk's share of grad_w (added up below in chunk order)."""
+        def run(items: list[tuple[slice, slice]]) -> list[np.ndarray]:
+            """Each item's share of grad_w (added up below in chunk order)."""
             shares = []
-            for batch in batches:
+            for batch, cs in items:
                 X, rows = _shifted_copies(
-                    _layout(x[batch, :, None], inside),
+                    _layout(x[batch, cs, None], inside),
                     (pt, pl),
                     (kh, kw),
                     (OH, OW),
@@ -400,24 +427,30 @@ def depthwise_backward(
                     dtype,
                     scratch,
                 )
-                gl = _layout(g[batch], inside)  # (..., m, OH, B, OW), as the windows
+                gl = _layout(g[batch, cs], inside)  # (..., m, OH, B, OW), as the windows
                 if inside:  # the one copy of g this layout takes
                     gb = scratch("dw_grad", gl.shape, dtype)
                     gb[...] = gl
                 else:
                     gb = np.ascontiguousarray(gl, dtype=dtype)
                 gb = gb.reshape(*gl.shape[:-3], -1)
-                share = np.empty((kh, C, m, kw), dtype=dtype)
+                n_c = cs.stop - cs.start
+                share = np.empty((kh, n_c, m, kw), dtype=dtype)
                 for p, row in enumerate(rows):
                     prod = np.matmul(gb, np.swapaxes(_windows(X, row, (OH, OW)), -1, -2))
-                    share[p] = prod.reshape(-1, C, m, kw).sum(axis=0)
+                    share[p] = prod.reshape(-1, n_c, m, kw).sum(axis=0)
                 shares.append(share)
             return shares
 
-        parts = over(run, _chunks(N, bytes_per_image, chunk_bytes))
-        shares = [share for part in parts for share in part]
-        gw = shares[0]
-        for share in shares[1:]:
-            gw += share
+        items = _work(N, C, bytes_per_image, chunk_bytes, parts)
+        shares = [share for part in over(run, items) for share in part]
+        gw = np.empty((kh, C, m, kw), dtype=dtype)
+        first = set()  # each channel run's first chunk is copied, the next ones added in order
+        for (_, cs), share in zip(items, shares, strict=True):
+            if cs.start in first:
+                gw[:, cs] += share
+            else:
+                gw[:, cs] = share
+                first.add(cs.start)
         grad_w = gw.transpose(1, 2, 0, 3).reshape(w.shape).astype(w.dtype, copy=False)
     return grad_x, grad_w
