@@ -50,7 +50,8 @@ KNOBS = {
     # a few images per chunk (batch last with n > 1), phase split without flat
     # rows, columns kept whenever the forward built them in one chunk, GEMMs over
     # blocks of 3 columns (a tail when 3 does not divide them), col2im's slice-adds
-    # for every input gradient ("general": thin stride-1 ones by kernel rows)
+    # for every input gradient ("general": thin stride-1 ones by kernel rows), 1x1
+    # convolutions as one GEMM over all the images
     "mixed": {
         "_CHUNK_BYTES": 3000,
         "_KEEP_COLS_BYTES": 1 << 40,
@@ -63,6 +64,8 @@ KNOBS = {
         "_BLOCKS_MAX_THREADS": 1 << 30,
         "_GEMM_COLS": 3,
         "_ROWS_COL2IM": 0,
+        "_PW_ONE_GEMM_RATIO": 0,  # 1x1 convs as one GEMM over all images
+        "_PW_ONE_GEMM_W_BYTES": 0,
     },
     # a few images per chunk with flat rows
     "mixed_flat": {
@@ -256,7 +259,7 @@ def test_conv2d_forward_matches_reference(path, cfg, bias):
     np.testing.assert_allclose(y, K.conv2d_reference(x, w, b, *cfg.args), rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("path", ["default", "tiny", "general", "im2col", "loops"])
+@pytest.mark.parametrize("path", ["default", "tiny", "general", "mixed", "im2col", "loops"])
 @given(cfg=conv2d_configs(pointwise=True))
 def test_conv2d_pointwise_matches_reference(path, cfg):
     x, w, b = make_arrays(cfg)
