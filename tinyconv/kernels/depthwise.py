@@ -136,7 +136,25 @@ def _rows_contiguous(a: np.ndarray) -> bool:
 
 
 def _copy_to(src: np.ndarray, out: np.ndarray) -> np.ndarray:
-    out[...] = src
+    """``out[...] = src``, each row of the last axis moved as one item when it can.
+
+    Putting the images side by side (``_layout``) copies rows of OW numbers (2-8 on small
+    images), and NumPy's copy loop pays per row: viewed as one raw item per row (a
+    ``void`` dtype of the row's bytes, same dtype and contiguous last axis on both
+    sides), the same bytes move in ~8x fewer loop iterations. (8, 960, 2, 2) float32 to
+    (C, H, N, W): 102 -> 13 us; (8, 384, 4, 4) 57 -> 12 us; (8, 192, 8, 8) 83 -> 47 us.
+    """
+    W = src.shape[-1]
+    if (
+        W > 1
+        and src.dtype == out.dtype
+        and src.strides[-1] == src.itemsize
+        and out.strides[-1] == out.itemsize
+    ):
+        row = np.dtype((np.void, W * src.itemsize))
+        np.copyto(out.view(row), src.view(row))
+    else:
+        out[...] = src
     return out
 
 
@@ -280,12 +298,12 @@ def _correlate(
             for p in range(1, len(rows)):
                 res = scratch("dw_res", acc.shape, acc.dtype)
                 np.matmul(taps[p, cs], _windows(X, rows[p], out_size), out=res)
-                if p < len(rows) - 1:
+                if p < len(rows) - 1 or batch_inside:
                     np.add(acc, res, out=acc)
                 else:
                     np.add(acc.reshape(o.shape), res.reshape(o.shape), out=o)
-            if len(rows) == 1:
-                o[...] = acc.reshape(o.shape)
+            if len(rows) == 1 or batch_inside:  # (back to the images' layout: row copies)
+                _copy_to(acc.reshape(o.shape), o)
 
     over(run, _work(N, C, bytes_per_image, chunk_bytes, parts))
 
@@ -429,8 +447,7 @@ def depthwise_backward(
                 )
                 gl = _layout(g[batch, cs], inside)  # (..., m, OH, B, OW), as the windows
                 if inside:  # the one copy of g this layout takes
-                    gb = scratch("dw_grad", gl.shape, dtype)
-                    gb[...] = gl
+                    gb = _copy_to(gl, scratch("dw_grad", gl.shape, dtype))
                 else:
                     gb = np.ascontiguousarray(gl, dtype=dtype)
                 gb = gb.reshape(*gl.shape[:-3], -1)
