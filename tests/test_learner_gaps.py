@@ -287,3 +287,230 @@ def test_legacy_tensor_types_match_pytorch():
         assert isinstance(b, getattr(tinyconv, name)) == isinstance(a, getattr(torch, name))
     assert not isinstance(tinyconv.ones(2), tinyconv.LongTensor)
     assert not isinstance(torch.ones(2), torch.LongTensor)
+
+
+def test_zero_dim_index_in_gather_and_scatter_matches_pytorch():
+    """PyTorch counts a 0-d index, self or src as 1-d in gather/scatter (the tutorials' one-hot
+    `zeros(10).scatter_(0, tensor(y), value=1)`); values, shapes and gradients agree."""
+    torch = pytest.importorskip("torch")
+    res = {}
+    for lib in (torch, tinyconv):
+        x = lib.tensor([0.5, -1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        s = lib.tensor(7.0, dtype=lib.float64, requires_grad=True)
+        i = lib.tensor(2)
+        outs = [
+            lib.zeros(5).scatter_(0, lib.tensor(3), value=1),
+            x.gather(0, i),
+            x.scatter(0, i, s),
+            x.scatter(0, i, 4.0),
+            x.scatter_add(0, i, s),
+            x.scatter_reduce(0, i, s, "amax"),
+            s.scatter(0, lib.tensor(0), 2.0),
+            s.gather(0, lib.tensor([0, 0])),
+        ]
+        sum(o.sum() for o in outs[1:]).backward()
+        res[lib.__name__] = ([(tuple(o.shape), o.detach().numpy()) for o in outs], x.grad, s.grad)
+    (t_outs, tx, ts), (c_outs, cx, cs) = res["torch"], res["tinyconv"]
+    for (ts_, tv), (cs_, cv) in zip(t_outs, c_outs, strict=True):
+        assert ts_ == cs_
+        np.testing.assert_array_equal(cv, tv)
+    np.testing.assert_array_equal(cx.numpy(), tx.numpy())
+    np.testing.assert_array_equal(cs.numpy(), ts.numpy())
+    x = tinyconv.tensor([0.5, -1.0, 2.0], dtype=tinyconv.float64, requires_grad=True)
+    s = tinyconv.tensor(1.5, dtype=tinyconv.float64, requires_grad=True)
+    i = tinyconv.tensor(1)
+    assert gradcheck(lambda a, b: a.scatter(0, i, b) * a, (x, s))
+    assert gradcheck(lambda a, b: a.scatter_add(0, i, b * b), (x, s))
+    assert gradcheck(lambda a: a.gather(0, i) * a, (x,))
+    assert gradgradcheck(lambda a, b: (a.scatter(0, i, b) ** 2).sum(), (x, s))
+    with pytest.raises(RuntimeError, match="same number"):
+        tinyconv.zeros(2, 3).gather(0, i)
+
+
+def test_range_as_an_index_matches_pytorch():
+    """`input[range(n), target]` (the "What is torch.nn really?" nll): a range indexes as the
+    list of its integers, an advanced (copying) index, in reads, writes and gradients."""
+    torch = pytest.importorskip("torch")
+    res = {}
+    for lib in (torch, tinyconv):
+        x = lib.arange(12.0, dtype=lib.float64).view(3, 4).requires_grad_()
+        t = lib.tensor([3, 0, 1])
+        outs = [x[range(3), t], x[range(2)], x[range(2, 0, -1), 1:], x[:, range(1, 4, 2)]]
+        outs.append(x[range(0)])
+        sum((o * o).sum() for o in outs).backward()
+        y = lib.zeros(3, 4)
+        y[range(2), 0] = 5.0
+        res[lib.__name__] = [o.detach().numpy() for o in outs] + [x.grad.numpy(), y.numpy()]
+        with pytest.raises(IndexError, match="out of bounds"):
+            x[range(5)]
+    for a, b in zip(res["tinyconv"], res["torch"], strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    x = tinyconv.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    assert gradcheck(lambda a: a[range(3), [3, 0, 1]] * a[range(1, 3), 0].sum(), (x,))
+
+
+def test_sgd_without_momentum_keeps_no_state():
+    """PyTorch's SGD stores nothing per parameter without momentum: optimizer.state and the
+    state_dict's 'state' are empty (a learner comparing checkpoints sees the same dict)."""
+    torch = pytest.importorskip("torch")
+    for lib in (torch, tinyconv):
+        p = lib.nn.Parameter(lib.ones(2))
+        q = lib.nn.Parameter(lib.ones(2))
+        plain = lib.optim.SGD([p], lr=0.1, weight_decay=0.1)
+        heavy = lib.optim.SGD([q], lr=0.1, momentum=0.9)
+        for _ in range(2):
+            p.grad = lib.ones(2)
+            q.grad = lib.ones(2)
+            plain.step()
+            heavy.step()
+        assert len(plain.state) == 0 and plain.state_dict()["state"] == {}
+        assert list(heavy.state_dict()["state"][0]) == ["momentum_buffer"]
+        np.testing.assert_allclose(p.detach().numpy(), [0.7811, 0.7811], rtol=1e-6)
+        np.testing.assert_allclose(q.detach().numpy(), [0.71, 0.71], rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_pytorch(batch_first, side):
+    """nn.utils.rnn.pad_sequence (a collate_fn's usual step): values, shape, dtype and the
+    gradient of every sequence, against PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(n, 2, 3)) for n in (3, 1, 4, 4)]
+    res = {}
+    for lib in (torch, tinyconv):
+        seqs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = lib.nn.utils.rnn.pad_sequence(
+            seqs, batch_first=batch_first, padding_value=-2.5, padding_side=side
+        )
+        w = lib.tensor(rng.normal(size=tuple(out.shape)))
+        (out * w).sum().backward()
+        ints = lib.nn.utils.rnn.pad_sequence(
+            [lib.tensor([1, 2]), lib.tensor([3])], batch_first, 0.5, side
+        )
+        res[lib.__name__] = [out.detach().numpy(), ints.numpy()] + [s.grad.numpy() for s in seqs]
+        rng = np.random.default_rng(0)
+        arrays = [rng.normal(size=(n, 2, 3)) for n in (3, 1, 4, 4)]
+    for a, b in zip(res["tinyconv"], res["torch"], strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    seqs = [tinyconv.tensor(a, requires_grad=True) for a in arrays[:3]]
+    pad = tinyconv.nn.utils.rnn.pad_sequence
+    assert gradcheck(lambda *s: pad(s, batch_first, 1.0, side) ** 2, seqs)
+    with pytest.raises(RuntimeError, match="empty"):
+        pad([])
+    with pytest.raises(RuntimeError, match="padding_side"):
+        pad(seqs, padding_side="middle")
+    with pytest.raises(RuntimeError, match="sequence 1 has shape"):
+        pad([tinyconv.ones(2, 3), tinyconv.ones(2, 4)])
+
+
+def test_numpy_argument_names_match_pytorch():
+    """axis= for dim= and keepdims= for keepdim=, as PyTorch's methods and functions take them
+    (d2l's `y_hat.argmax(axis=1)`); results equal the dim= spelling's, in both libraries."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4))
+    res = {}
+    for lib in (torch, tinyconv):
+        x = lib.tensor(a, requires_grad=True)
+        outs = [
+            x.sum(axis=1, keepdims=True),
+            lib.sum(x, axis=0),
+            x.mean(axis=(0, 1)),
+            x.argmax(axis=1),
+            lib.max(x, axis=1, keepdims=True).values,
+            x.softmax(axis=0),
+            x.std(axis=1),
+            lib.cat([x, x], axis=1),
+            lib.stack([x, x], axis=0),
+            x.unsqueeze(axis=0),
+            x.cumsum(axis=1),
+            x.topk(2, axis=1).indices,
+            (x > 0).any(axis=1, keepdims=True),
+            lib.all(x > -5, axis=0),
+            lib.tensor([[1, 0]], dtype=lib.uint8).any(keepdim=True),
+        ]
+        sum(o.double().sum() for o in outs if o.requires_grad).backward()
+        res[lib.__name__] = [o.detach().numpy() for o in outs] + [x.grad.numpy()]
+        with pytest.raises(TypeError):
+            x.sum(dim=0, axis=1)
+    for got, want in zip(res["tinyconv"], res["torch"], strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_more_inplace_methods_and_functions_match_pytorch():
+    """x.sin_(), x.clip_(...), torch.sin_(x), ... (the "Introduction to PyTorch" tensors
+    notebook): values, dtypes, version counters and gradients through them, as PyTorch."""
+    torch = pytest.importorskip("torch")
+    a = np.array([0.3, -1.2, 2.5, -0.7])
+    calls = [
+        ("sin_", ()),
+        ("cos_", ()),
+        ("square_", ()),
+        ("sign_", ()),
+        ("negative_", ()),
+        ("clip_", (-0.5, 0.5)),
+        ("remainder_", (0.4,)),
+        ("multiply_", (3.0,)),
+        ("subtract_", (1.0,)),
+        ("divide_", (2.0,)),
+        ("arctan_", ()),
+        ("fix_", ()),
+    ]
+    res = {}
+    for lib in (torch, tinyconv):
+        out = []
+        for name, args in calls:
+            leaf = lib.tensor(a, requires_grad=True)
+            y = leaf * 1.5
+            r = getattr(y, name)(*args)
+            assert r is y and y._version == 1
+            (y * lib.tensor(a)).sum().backward()
+            out += [y.detach().numpy(), leaf.grad.numpy()]
+        for name in ("sin_", "clamp_", "square_", "zero_"):
+            x = lib.tensor(a)
+            getattr(lib, name)(x, *((-0.5, 0.5) if name == "clamp_" else ()))
+            out.append(x.numpy())
+        b = lib.tensor([5, 3, 6])
+        b.bitwise_xor_(lib.tensor([1, 1, 1]))
+        out.append(b.numpy())
+        with pytest.raises(RuntimeError):
+            lib.tensor([1, 2]).sin_()
+        res[lib.__name__] = out
+    for got, want in zip(res["tinyconv"], res["torch"], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    x = tinyconv.tensor(a, requires_grad=True)
+    assert gradcheck(lambda t: (t * 1).sin_().square_(), (x,))
+    assert gradcheck(lambda t: (t * 1).clip_(-0.5, 0.5) * t, (x,))
+
+
+def test_creation_out_keyword_matches_pytorch():
+    """out= on the creation functions (`torch.rand(2, 2, out=c)` in PyTorch's tensors
+    notebook): out is filled in its own dtype and returned; a clashing dtype= or an out that
+    requires grad raises, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    res = {}
+    for lib in (torch, tinyconv):
+        c = lib.zeros(2, 2, dtype=lib.float64)
+        assert lib.rand(2, 2, out=c) is c
+        outs = [
+            lib.zeros(2, 2, out=lib.ones(2, 2, dtype=lib.int64)),
+            lib.ones(3, out=lib.empty(0)),
+            lib.arange(5.0, out=lib.zeros(5, dtype=lib.int64)),
+            lib.arange(1, 4, out=lib.zeros(3)),
+            lib.linspace(0, 1, 3, out=lib.zeros(3, dtype=lib.float64)),
+            lib.eye(2, out=lib.zeros(2, 2, dtype=lib.int64)),
+            lib.full((2,), 7, out=lib.zeros(2)),
+        ]
+        res[lib.__name__] = [o.numpy() for o in outs]
+        with pytest.raises(RuntimeError, match="dtype"):
+            lib.zeros(2, dtype=lib.float32, out=lib.zeros(2, dtype=lib.int64))
+        with pytest.raises(RuntimeError, match="differentiation"):
+            lib.rand(2, out=lib.zeros(2, requires_grad=True))
+    for got, want in zip(res["tinyconv"], res["torch"], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

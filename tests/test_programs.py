@@ -1253,6 +1253,1591 @@ finally:
 PENDING: dict[str, str] = {}
 
 
+# -- PyTorch's official tutorials and courses, as learners copy them (fake data in place of
+# downloads, NumPy-made initial weights, float64 where values must agree to ~1e-10) --------
+
+PROGRAMS["lpwe_nn_manual_update"] = """
+import math
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float64)
+x = torch.linspace(-math.pi, math.pi, 2000)
+y = torch.sin(x)
+p = torch.tensor([1, 2, 3])
+xx = x.unsqueeze(-1).pow(p)
+print(p.dtype, xx.shape, xx.dtype)
+model = torch.nn.Sequential(
+    torch.nn.Linear(3, 1),
+    torch.nn.Flatten(0, 1)
+)
+rng = np.random.default_rng(0)
+with torch.no_grad():
+    model[0].weight.copy_(torch.from_numpy(rng.normal(0, 0.1, (1, 3))))
+    model[0].bias.fill_(0.05)
+loss_fn = torch.nn.MSELoss(reduction='sum')
+learning_rate = 1e-6
+for t in range(400):
+    y_pred = model(xx)
+    loss = loss_fn(y_pred, y)
+    if t % 100 == 99:
+        print(t, f"{loss.item():.2f}")
+    model.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        for param in model.parameters():
+            param -= learning_rate * param.grad
+linear_layer = model[0]
+print(f'Result: y = {linear_layer.bias.item():.4f} + {linear_layer.weight[:, 0].item():.4f} x + {linear_layer.weight[:, 1].item():.4f} x^2 + {linear_layer.weight[:, 2].item():.4f} x^3')
+print(y_pred.grad_fn.name(), loss.dtype)
+torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["lpwe_custom_modules"] = """
+import math
+import random
+import torch
+
+class Polynomial3(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(0.1))
+        self.b = torch.nn.Parameter(torch.tensor(-0.2))
+        self.c = torch.nn.Parameter(torch.tensor(0.05))
+        self.d = torch.nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, x):
+        return self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+
+    def string(self):
+        return f'y = {self.a.item():.4f} + {self.b.item():.4f} x + {self.c.item():.4f} x^2 + {self.d.item():.4f} x^3'
+
+class DynamicNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(0.1))
+        self.b = torch.nn.Parameter(torch.tensor(0.2))
+        self.c = torch.nn.Parameter(torch.tensor(-0.1))
+        self.d = torch.nn.Parameter(torch.tensor(0.01))
+        self.e = torch.nn.Parameter(torch.tensor(0.0))
+
+    def forward(self, x):
+        y = self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+        for exp in range(4, random.randint(4, 6)):
+            y = y + self.e * x ** exp
+        return y
+
+    def string(self):
+        return f'y = {self.a.item():.10f} + {self.b.item():.10f} x + {self.c.item():.10f} x^2 + {self.d.item():.10f} x^3 + {self.e.item():.10f} x^4 ? + {self.e.item():.10f} x^5 ?'
+
+torch.set_default_dtype(torch.float64)
+try:
+    x = torch.linspace(-math.pi, math.pi, 500)
+    y = torch.sin(x)
+    model = Polynomial3()
+    print(list(n for n, _ in model.named_parameters()), model.a.shape, model.a.dtype)
+    criterion = torch.nn.MSELoss(reduction='sum')
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+    for t in range(300):
+        y_pred = model(x)
+        loss = criterion(y_pred, y)
+        if t % 100 == 99:
+            print(t, f"{loss.item():.6f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    print(f'Result: {model.string()}')
+    poly = model
+
+    random.seed(0)
+    model = DynamicNet()
+    criterion = torch.nn.MSELoss(reduction='sum')
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
+    for t in range(200):
+        y_pred = model(x)
+        loss = criterion(y_pred, y)
+        if t % 50 == 49:
+            print(t, f"{loss.item():.6f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    print(f'Result: {model.string()}')
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["lpwe_optim_adam_float32"] = """
+import math
+import numpy as np
+import torch
+
+x = torch.linspace(-math.pi, math.pi, 200)
+y = torch.sin(x)
+p = torch.tensor([1, 2, 3])
+xx = x.unsqueeze(-1).pow(p)
+model = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Flatten(0, 1))
+with torch.no_grad():
+    model[0].weight.copy_(torch.tensor([[0.1, -0.05, 0.02]]))
+    model[0].bias.zero_()
+loss_fn = torch.nn.MSELoss(reduction='sum')
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for t in range(50):
+    y_pred = model(xx)
+    loss = loss_fn(y_pred, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+final = round(loss.item(), 2)
+state = optimizer.state_dict()
+print(sorted(state["state"][0].keys()), state["param_groups"][0]["lr"], state["state"][0]["step"])
+"""
+
+PROGRAMS["nn_really_from_scratch"] = """
+import math
+import numpy as np
+import torch
+
+rng = np.random.default_rng(0)
+x_train = torch.tensor(rng.uniform(0, 1, (120, 784)).astype(np.float32))
+y_train = torch.tensor(rng.integers(0, 10, 120))
+x_valid = torch.tensor(rng.uniform(0, 1, (40, 784)).astype(np.float32))
+y_valid = torch.tensor(rng.integers(0, 10, 40))
+n, c = x_train.shape
+print(x_train, y_train)
+print(x_train.shape)
+print(y_train.min(), y_train.max())
+
+weights = torch.from_numpy(rng.normal(size=(784, 10)).astype(np.float32)) / math.sqrt(784)
+weights.requires_grad_()
+bias = torch.zeros(10, requires_grad=True)
+print(weights.is_leaf, weights.requires_grad, bias.dtype)
+
+def log_softmax(x):
+    return x - x.exp().sum(-1).log().unsqueeze(-1)
+
+def model(xb):
+    return log_softmax(xb @ weights + bias)
+
+bs = 64
+xb = x_train[0:bs]
+preds = model(xb)
+print(preds[0], preds.shape)
+
+def nll(input, target):
+    return -input[range(target.shape[0]), target].mean()
+
+loss_func = nll
+yb = y_train[0:bs]
+print(loss_func(preds, yb))
+
+def accuracy(out, yb):
+    preds = torch.argmax(out, dim=1)
+    return (preds == yb).float().mean()
+
+print(accuracy(preds, yb))
+
+lr = 0.5
+epochs = 2
+for epoch in range(epochs):
+    for i in range((n - 1) // bs + 1):
+        start_i = i * bs
+        end_i = start_i + bs
+        xb = x_train[start_i:end_i]
+        yb = y_train[start_i:end_i]
+        pred = model(xb)
+        loss = loss_func(pred, yb)
+
+        loss.backward()
+        with torch.no_grad():
+            weights -= weights.grad * lr
+            bias -= bias.grad * lr
+            weights.grad.zero_()
+            bias.grad.zero_()
+print(loss_func(model(xb), yb), accuracy(model(xb), yb))
+"""
+
+PROGRAMS["nn_really_refactor"] = """
+import math
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch import optim
+from torch.utils.data import TensorDataset, DataLoader
+
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(1)
+    x_train = torch.tensor(rng.uniform(0, 1, (96, 784)))
+    y_train = torch.tensor(rng.integers(0, 10, 96))
+    x_valid = torch.tensor(rng.uniform(0, 1, (32, 784)))
+    y_valid = torch.tensor(rng.integers(0, 10, 32))
+    n, c = x_train.shape
+    W0 = rng.normal(size=(784, 10)) / math.sqrt(784)
+    bs = 32
+    lr = 0.5
+    epochs = 2
+    loss_func = F.cross_entropy
+
+    def accuracy(out, yb):
+        preds = torch.argmax(out, dim=1)
+        return (preds == yb).float().mean()
+
+    class Mnist_Logistic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = nn.Parameter(torch.from_numpy(W0.copy()))
+            self.bias = nn.Parameter(torch.zeros(10))
+
+        def forward(self, xb):
+            return xb @ self.weights + self.bias
+
+    model = Mnist_Logistic()
+    print(loss_func(model(x_train[:bs]), y_train[:bs]))
+
+    def fit():
+        for epoch in range(epochs):
+            for i in range((n - 1) // bs + 1):
+                start_i = i * bs
+                end_i = start_i + bs
+                xb = x_train[start_i:end_i]
+                yb = y_train[start_i:end_i]
+                pred = model(xb)
+                loss = loss_func(pred, yb)
+
+                loss.backward()
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p -= p.grad * lr
+                    model.zero_grad()
+
+    fit()
+    print(loss_func(model(x_train[:bs]), y_train[:bs]))
+    logistic = model
+
+    class Mnist_Logistic2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(784, 10)
+
+        def forward(self, xb):
+            return self.lin(xb)
+
+    def get_model():
+        model = Mnist_Logistic2()
+        with torch.no_grad():
+            model.lin.weight.copy_(torch.from_numpy(W0.T.copy()))
+            model.lin.bias.zero_()
+        return model, optim.SGD(model.parameters(), lr=lr)
+
+    model, opt = get_model()
+    print(loss_func(model(x_train[:bs]), y_train[:bs]))
+    train_ds = TensorDataset(x_train, y_train)
+    train_dl = DataLoader(train_ds, batch_size=bs)
+    for epoch in range(epochs):
+        for xb, yb in train_dl:
+            pred = model(xb)
+            loss = loss_func(pred, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    print(loss_func(model(x_train[:bs]), y_train[:bs]))
+    linear = model
+
+    valid_ds = TensorDataset(x_valid, y_valid)
+    valid_dl = DataLoader(valid_ds, batch_size=bs * 2)
+    model, opt = get_model()
+    for epoch in range(epochs):
+        model.train()
+        for xb, yb in train_dl:
+            pred = model(xb)
+            loss = loss_func(pred, yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        model.eval()
+        with torch.no_grad():
+            valid_loss = sum(loss_func(model(xb), yb) for xb, yb in valid_dl)
+        print(epoch, valid_loss / len(valid_dl))
+    vl = valid_loss
+
+    def loss_batch(model, loss_func, xb, yb, opt=None):
+        loss = loss_func(model(xb), yb)
+        if opt is not None:
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        return loss.item(), len(xb)
+
+    def fit2(epochs, model, loss_func, opt, train_dl, valid_dl):
+        hist = []
+        for epoch in range(epochs):
+            model.train()
+            for xb, yb in train_dl:
+                loss_batch(model, loss_func, xb, yb, opt)
+            model.eval()
+            with torch.no_grad():
+                losses, nums = zip(
+                    *[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl]
+                )
+            val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+            print(epoch, f"{val_loss:.10f}")
+            hist.append(float(val_loss))
+        return hist
+
+    def get_data(train_ds, valid_ds, bs):
+        return (
+            DataLoader(train_ds, batch_size=bs, shuffle=False),
+            DataLoader(valid_ds, batch_size=bs * 2),
+        )
+
+    train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
+    model, opt = get_model()
+    hist = fit2(epochs, model, loss_func, opt, train_dl, valid_dl)
+    final = model
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["nn_really_cnn"] = (
+    COMMON
+    + """
+from torch import optim
+from torch.utils.data import TensorDataset, DataLoader
+
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(2)
+    x_train = torch.tensor(rng.uniform(0, 1, (24, 784)))
+    y_train = torch.tensor(rng.integers(0, 10, 24))
+    x_valid = torch.tensor(rng.uniform(0, 1, (16, 784)))
+    y_valid = torch.tensor(rng.integers(0, 10, 16))
+    train_ds = TensorDataset(x_train, y_train)
+    valid_ds = TensorDataset(x_valid, y_valid)
+    bs = 8
+    lr = 0.1
+    loss_func = F.cross_entropy
+
+    def loss_batch(model, loss_func, xb, yb, opt=None):
+        loss = loss_func(model(xb), yb)
+        if opt is not None:
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        return loss.item(), len(xb)
+
+    def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
+        out = []
+        for epoch in range(epochs):
+            model.train()
+            for xb, yb in train_dl:
+                loss_batch(model, loss_func, xb, yb, opt)
+            model.eval()
+            with torch.no_grad():
+                losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
+            val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
+            print(epoch, f"{val_loss:.10f}")
+            out.append(val_loss)
+        return out
+
+    class Mnist_CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1)
+            self.conv2 = nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1)
+            self.conv3 = nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1)
+
+        def forward(self, xb):
+            xb = xb.view(-1, 1, 28, 28)
+            xb = F.relu(self.conv1(xb))
+            xb = F.relu(self.conv2(xb))
+            xb = F.relu(self.conv3(xb))
+            xb = F.avg_pool2d(xb, 4)
+            return xb.view(-1, xb.size(1))
+
+    train_dl = DataLoader(train_ds, batch_size=bs)
+    valid_dl = DataLoader(valid_ds, batch_size=bs * 2)
+    model = det_init(Mnist_CNN(), seed=3, scale=0.2)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    h1 = fit(2, model, loss_func, opt, train_dl, valid_dl)
+    cnn = model
+
+    class Lambda(nn.Module):
+        def __init__(self, func):
+            super().__init__()
+            self.func = func
+
+        def forward(self, x):
+            return self.func(x)
+
+    def preprocess(x):
+        return x.view(-1, 1, 28, 28)
+
+    model = nn.Sequential(
+        Lambda(preprocess),
+        nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(4),
+        Lambda(lambda x: x.view(x.size(0), -1)),
+    )
+    det_init(model, seed=3, scale=0.2)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    h2 = fit(2, model, loss_func, opt, train_dl, valid_dl)
+    print(model)
+    seq = model
+
+    def preprocess2(x, y):
+        return x.view(-1, 1, 28, 28), y
+
+    class WrappedDataLoader:
+        def __init__(self, dl, func):
+            self.dl = dl
+            self.func = func
+
+        def __len__(self):
+            return len(self.dl)
+
+        def __iter__(self):
+            for b in self.dl:
+                yield (self.func(*b))
+
+    train_dl2 = WrappedDataLoader(DataLoader(train_ds, batch_size=bs), preprocess2)
+    valid_dl2 = WrappedDataLoader(DataLoader(valid_ds, batch_size=bs * 2), preprocess2)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 10, kernel_size=3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        Lambda(lambda x: x.view(x.size(0), -1)),
+    )
+    det_init(model, seed=4, scale=0.2)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    h3 = fit(2, model, loss_func, opt, train_dl2, valid_dl2)
+    adaptive = model
+    print(len(train_dl2), next(iter(valid_dl2))[0].shape)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["cifar_net"] = """
+import os
+import tempfile
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.utils.data import TensorDataset, DataLoader
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = torch.flatten(x, 1) # flatten all dimensions except batch
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = self.fc3(x)
+        return x
+
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(0)
+    images_all = torch.from_numpy(rng.uniform(-1, 1, (16, 3, 32, 32)))
+    labels_all = torch.from_numpy(rng.integers(0, 10, 16))
+    trainloader = DataLoader(TensorDataset(images_all, labels_all), batch_size=4, shuffle=False, num_workers=0)
+    testloader = DataLoader(TensorDataset(images_all[:8], labels_all[:8]), batch_size=4, shuffle=False)
+    classes = ('plane', 'car', 'bird', 'cat',
+               'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
+    dataiter = iter(trainloader)
+    images, labels = next(dataiter)
+    print(' '.join(f'{classes[labels[j]]:5s}' for j in range(4)))
+
+    net = Net()
+    with torch.no_grad():
+        for name, prm in net.named_parameters():
+            prm.copy_(torch.from_numpy(rng.normal(0, 0.1, tuple(prm.shape))))
+    print(net)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+    for epoch in range(2):  # loop over the dataset multiple times
+        running_loss = 0.0
+        for i, data in enumerate(trainloader, 0):
+            inputs, labels = data
+            optimizer.zero_grad()
+            outputs = net(inputs)
+            loss = criterion(outputs, labels)
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+            if i % 2 == 1:
+                print(f'[{epoch + 1}, {i + 1:5d}] loss: {running_loss / 2:.3f}')
+                running_loss = 0.0
+    print('Finished Training')
+    PATH = os.path.join(tempfile.mkdtemp(), 'cifar_net.pth')
+    torch.save(net.state_dict(), PATH)
+    dataiter = iter(testloader)
+    images, labels = next(dataiter)
+    print('GroundTruth: ', ' '.join(f'{classes[labels[j]]:5s}' for j in range(4)))
+    net2 = Net()
+    net2.load_state_dict(torch.load(PATH, weights_only=True))
+    outputs = net2(images)
+    _, predicted = torch.max(outputs, 1)
+    print('Predicted: ', ' '.join(f'{classes[predicted[j]]:5s}' for j in range(4)))
+    correct = 0
+    total = 0
+    with torch.no_grad():
+        for data in testloader:
+            images, labels = data
+            outputs = net2(images)
+            _, predicted = torch.max(outputs.data, 1)
+            total += labels.size(0)
+            correct += (predicted == labels).sum().item()
+    print(f'Accuracy of the network on the 8 test images: {100 * correct // total} %')
+    correct_pred = {classname: 0 for classname in classes}
+    total_pred = {classname: 0 for classname in classes}
+    with torch.no_grad():
+        for data in testloader:
+            images, labels = data
+            outputs = net2(images)
+            _, predictions = torch.max(outputs, 1)
+            for label, prediction in zip(labels, predictions):
+                if label == prediction:
+                    correct_pred[classes[label]] += 1
+                total_pred[classes[label]] += 1
+    for classname, correct_count in correct_pred.items():
+        if total_pred[classname]:
+            accuracy = 100 * float(correct_count) / total_pred[classname]
+            print(f'Accuracy for class: {classname:5s} is {accuracy:.1f} %')
+    del PATH
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["build_model"] = (
+    COMMON
+    + """
+device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
+print(f"Using {device} device")
+
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28*28, 512),
+            nn.ReLU(),
+            nn.Linear(512, 512),
+            nn.ReLU(),
+            nn.Linear(512, 10),
+        )
+
+    def forward(self, x):
+        x = self.flatten(x)
+        logits = self.linear_relu_stack(x)
+        return logits
+
+model = det_init(NeuralNetwork(), scale=0.05).to(device)
+print(model)
+rng = np.random.default_rng(7)
+X = torch.tensor(rng.uniform(size=(1, 28, 28)), dtype=torch.float32, device=device)
+logits = model(X)
+pred_probab = nn.Softmax(dim=1)(logits)
+y_pred = pred_probab.argmax(1)
+print(f"Predicted class: {y_pred}")
+input_image = torch.tensor(rng.uniform(size=(3, 28, 28)).astype(np.float32))
+print(input_image.size())
+flatten = nn.Flatten()
+flat_image = flatten(input_image)
+print(flat_image.size())
+layer1 = det_init(nn.Linear(in_features=28*28, out_features=20), seed=2, scale=0.05)
+hidden1 = layer1(flat_image)
+print(hidden1.size())
+print(f"Before ReLU: {hidden1}\\n\\n")
+hidden1 = nn.ReLU()(hidden1)
+print(f"After ReLU: {hidden1}")
+seq_modules = nn.Sequential(
+    flatten,
+    layer1,
+    nn.ReLU(),
+    det_init(nn.Linear(20, 10), seed=3)
+)
+input_image = torch.tensor(rng.uniform(size=(3, 28, 28)).astype(np.float32))
+logits = seq_modules(input_image)
+softmax = nn.Softmax(dim=1)
+pred_probab = softmax(logits)
+print(pred_probab)
+print(f"Model structure: {model}\\n\\n")
+for name, param in model.named_parameters():
+    print(f"Layer: {name} | Size: {param.size()} | Values : {param[:2]} \\n")
+"""
+)
+
+PROGRAMS["optimization_loops"] = (
+    COMMON
+    + """
+from torch.utils.data import DataLoader, TensorDataset
+
+rng = np.random.default_rng(11)
+train_data = TensorDataset(torch.tensor(rng.uniform(size=(40, 1, 8, 8)).astype(np.float32)), torch.tensor(rng.integers(0, 10, 40)))
+test_data = TensorDataset(torch.tensor(rng.uniform(size=(20, 1, 8, 8)).astype(np.float32)), torch.tensor(rng.integers(0, 10, 20)))
+learning_rate = 1e-1
+batch_size = 8
+epochs = 3
+train_dataloader = DataLoader(train_data, batch_size=batch_size)
+test_dataloader = DataLoader(test_data, batch_size=batch_size)
+
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(8*8, 32),
+            nn.ReLU(),
+            nn.Linear(32, 32),
+            nn.ReLU(),
+            nn.Linear(32, 10),
+        )
+
+    def forward(self, x):
+        x = self.flatten(x)
+        logits = self.linear_relu_stack(x)
+        return logits
+
+model = det_init(NeuralNetwork(), scale=0.2).double()
+loss_fn = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+
+def train_loop(dataloader, model, loss_fn, optimizer):
+    size = len(dataloader.dataset)
+    model.train()
+    for batch, (X, y) in enumerate(dataloader):
+        pred = model(X.double())
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if batch % 2 == 0:
+            loss, current = loss.item(), batch * batch_size + len(X)
+            print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+
+def test_loop(dataloader, model, loss_fn):
+    model.eval()
+    size = len(dataloader.dataset)
+    num_batches = len(dataloader)
+    test_loss, correct = 0, 0
+    with torch.no_grad():
+        for X, y in dataloader:
+            pred = model(X.double())
+            test_loss += loss_fn(pred, y).item()
+            correct += (pred.argmax(1) == y).type(torch.float).sum().item()
+    test_loss /= num_batches
+    correct /= size
+    print(f"Test Error: \\n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \\n")
+    return test_loss, correct
+
+for t in range(epochs):
+    print(f"Epoch {t+1}\\n-------------------------------")
+    train_loop(train_dataloader, model, loss_fn, optimizer)
+    result = test_loop(test_dataloader, model, loss_fn)
+print("Done!")
+"""
+)
+
+PROGRAMS["tensors_tutorial"] = """
+import numpy as np
+import torch
+
+data = [[1, 2],[3, 4]]
+x_data = torch.tensor(data)
+np_array = np.array(data)
+x_np = torch.from_numpy(np_array)
+x_ones = torch.ones_like(x_data) # retains the properties of x_data
+print(f"Ones Tensor: \\n {x_ones} \\n")
+x_rand = torch.rand_like(x_data, dtype=torch.float)
+print(x_rand.shape, x_rand.dtype)
+del x_rand
+shape = (2,3,)
+ones_tensor = torch.ones(shape)
+zeros_tensor = torch.zeros(shape)
+print(f"Ones Tensor: \\n {ones_tensor} \\n")
+print(f"Zeros Tensor: \\n {zeros_tensor}")
+tensor = torch.ones(3, 4)
+print(f"Shape of tensor: {tensor.shape}")
+print(f"Datatype of tensor: {tensor.dtype}")
+print(f"Device tensor is stored on: {tensor.device}")
+tensor = torch.ones(4, 4)
+print(f"First row: {tensor[0]}")
+print(f"First column: {tensor[:, 0]}")
+print(f"Last column: {tensor[..., -1]}")
+tensor[:,1] = 0
+print(tensor)
+t1 = torch.cat([tensor, tensor, tensor], dim=1)
+print(t1)
+y1 = tensor @ tensor.T
+y2 = tensor.matmul(tensor.T)
+y3 = torch.rand_like(y1)
+torch.matmul(tensor, tensor.T, out=y3)
+z1 = tensor * tensor
+z2 = tensor.mul(tensor)
+z3 = torch.rand_like(tensor)
+torch.mul(tensor, tensor, out=z3)
+agg = tensor.sum()
+agg_item = agg.item()
+print(agg_item, type(agg_item))
+print(f"{tensor} \\n")
+tensor.add_(5)
+print(tensor)
+t = torch.ones(5)
+print(f"t: {t}")
+n = t.numpy()
+print(f"n: {n}")
+t.add_(1)
+print(f"t: {t}")
+print(f"n: {n}")
+n = np.ones(5)
+t = torch.from_numpy(n)
+np.add(n, 1, out=n)
+print(f"t: {t}")
+print(f"n: {n}")
+"""
+
+PROGRAMS["autograd_tutorial"] = """
+import torch
+
+x = torch.ones(5)  # input tensor
+y = torch.zeros(3)  # expected output
+w = torch.linspace(-1, 1, 15).reshape(5, 3).requires_grad_(True)
+b = torch.tensor([0.1, -0.2, 0.3], requires_grad=True)
+z = torch.matmul(x, w)+b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+print(f"Gradient function for z = {z.grad_fn.name()}")
+print(f"Gradient function for loss = {loss.grad_fn.name()}")
+loss.backward()
+print(w.grad)
+print(b.grad)
+z = torch.matmul(x, w)+b
+print(z.requires_grad)
+with torch.no_grad():
+    z = torch.matmul(x, w)+b
+print(z.requires_grad)
+z = torch.matmul(x, w)+b
+z_det = z.detach()
+print(z_det.requires_grad)
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp+1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"First call\\n{inp.grad}")
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nSecond call\\n{inp.grad}")
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nCall after zeroing gradients\\n{inp.grad}")
+print(out)
+print(z)
+"""
+
+PROGRAMS["freeze_clip_sched"] = (
+    COMMON
+    + """
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(3)
+    X = torch.tensor(rng.normal(size=(32, 6)))
+    Y = torch.tensor(rng.normal(size=(32, 2)))
+    model = det_init(nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 12), nn.GELU(), nn.Linear(12, 2)))
+    for param in model[0].parameters():
+        param.requires_grad_(False)
+    model[2].bias.requires_grad = False
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    print(trainable, sum(p.numel() for p in model.parameters() if p.requires_grad))
+    optimizer = torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=0.05, weight_decay=0.1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.5, total_iters=3)
+    lrs = []
+    norms = []
+    for epoch in range(10):
+        for i in range(0, 32, 8):
+            optimizer.zero_grad(set_to_none=True)
+            out = model(X[i:i + 8])
+            loss = nn.functional.smooth_l1_loss(out, Y[i:i + 8], beta=0.5)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5, norm_type=2.0)
+            norms.append(norm.item())
+            optimizer.step()
+        scheduler.step()
+        warm.step()
+        lrs.append(scheduler.get_last_lr()[0])
+        print(epoch, f"{loss.item():.8f}", f"{lrs[-1]:.8f}")
+    print(model[0].weight.grad, model[2].bias.grad is None)
+    frozen_w = model[0].weight
+    vec = nn.utils.parameters_to_vector(model.parameters())
+    print(vec.shape, vec.requires_grad)
+    nn.utils.vector_to_parameters(vec * 0.5, model.parameters())
+    half = model[4].weight.clone()
+    g = torch.tensor([3.0, 4.0], requires_grad=True)
+    (g * g).sum().backward()
+    total = nn.utils.clip_grad_norm_([g], max_norm=1.0)
+    print(total, g.grad)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["custom_dataset_shuffle"] = """
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from torch.utils.data.dataset import Dataset
+from torch.utils.data.dataloader import default_collate
+
+class CustomImageDataset(Dataset):
+    def __init__(self, n, transform=None, target_transform=None):
+        rng = np.random.default_rng(0)
+        self.images = rng.integers(0, 256, (n, 1, 4, 4)).astype(np.uint8)
+        self.img_labels = rng.integers(0, 5, n)
+        self.transform = transform
+        self.target_transform = target_transform
+
+    def __len__(self):
+        return len(self.img_labels)
+
+    def __getitem__(self, idx):
+        image = torch.from_numpy(self.images[idx])
+        label = int(self.img_labels[idx])
+        if self.transform:
+            image = self.transform(image)
+        if self.target_transform:
+            label = self.target_transform(label)
+        return image, label
+
+to_float = lambda img: img.float() / 255.0
+one_hot = lambda y: torch.zeros(5, dtype=torch.float).scatter_(0, torch.tensor(y), value=1)
+ds = CustomImageDataset(10, transform=to_float, target_transform=one_hot)
+img0, lab0 = ds[0]
+print(img0.dtype, img0.shape, lab0)
+raw_ds = CustomImageDataset(10)
+print(raw_ds[1][0].dtype, type(raw_ds[1][1]).__name__)
+g = torch.Generator()
+g.manual_seed(0)
+loader = DataLoader(ds, batch_size=4, shuffle=True, generator=g)
+xs = []
+ys = []
+for xb, yb in loader:
+    print(xb.shape, yb.shape, xb.dtype, yb.dtype)
+    xs.append(xb)
+    ys.append(yb)
+total_x = sorted(round(float(v), 4) for v in torch.cat(xs).sum(dim=(1, 2, 3)))
+total_y = torch.cat(ys).sum(0)
+del xs, ys, xb, yb  # (the shuffled order comes from each library's own random stream)
+raw_loader = DataLoader(raw_ds, batch_size=3, collate_fn=default_collate)
+rb = next(iter(raw_loader))
+print(rb[0].dtype, rb[1], rb[1].dtype)
+
+def pad_collate(batch):
+    imgs, labels = zip(*batch)
+    lengths = torch.tensor([int(l) + 1 for l in labels])
+    seqs = [torch.arange(int(n), dtype=torch.float32) for n in lengths]
+    padded = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=-1.0)
+    return torch.stack(imgs), padded, lengths
+
+pb = list(DataLoader(raw_ds, batch_size=4, collate_fn=pad_collate))
+print([p[1].shape for p in pb])
+pad_last = pb[-1]
+"""
+
+PROGRAMS["blitz_neural_networks"] = (
+    COMMON
+    + """
+class Net(nn.Module):
+
+    def __init__(self):
+        super(Net, self).__init__()
+        # 1 input image channel, 6 output channels, 5x5 square convolution
+        # kernel
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        # an affine operation: y = Wx + b
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)  # 5*5 from image dimension
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, input):
+        c1 = F.relu(self.conv1(input))
+        s2 = F.max_pool2d(c1, (2, 2))
+        c3 = F.relu(self.conv2(s2))
+        s4 = F.max_pool2d(c3, 2)
+        s4 = torch.flatten(s4, 1)
+        f5 = F.relu(self.fc1(s4))
+        f6 = F.relu(self.fc2(f5))
+        output = self.fc3(f6)
+        return output
+
+torch.set_default_dtype(torch.float64)
+try:
+    net = det_init(Net(), scale=0.1)
+    print(net)
+    params = list(net.parameters())
+    print(len(params))
+    print(params[0].size())  # conv1's .weight
+    rng = np.random.default_rng(0)
+    input = torch.from_numpy(rng.normal(size=(1, 1, 32, 32)))
+    out = net(input)
+    print(out)
+    net.zero_grad()
+    out.backward(torch.from_numpy(rng.normal(size=(1, 10))))
+    g_conv1 = net.conv1.weight.grad.clone()
+    output = net(input)
+    target = torch.from_numpy(rng.normal(size=10))  # a dummy target, for example
+    target = target.view(1, -1)  # make it the same shape as output
+    criterion = nn.MSELoss()
+    loss = criterion(output, target)
+    print(loss)
+    print(loss.grad_fn.name())  # MSELoss
+    net.zero_grad()     # zeroes the gradient buffers of all parameters
+    print('conv1.bias.grad before backward')
+    print(net.conv1.bias.grad)
+    loss.backward()
+    print('conv1.bias.grad after backward')
+    print(net.conv1.bias.grad)
+    learning_rate = 0.01
+    for f in net.parameters():
+        f.data.sub_(f.grad.data * learning_rate)
+    import torch.optim as optim
+    optimizer = optim.SGD(net.parameters(), lr=0.01)
+    for _ in range(3):
+        optimizer.zero_grad()   # zero the gradient buffers
+        output = net(input)
+        loss = criterion(output, target)
+        loss.backward()
+        optimizer.step()    # Does the update
+    print(loss)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["gentle_autograd"] = """
+import torch
+from torch import nn, optim
+
+a = torch.tensor([2., 3.], requires_grad=True)
+b = torch.tensor([6., 4.], requires_grad=True)
+Q = 3*a**3 - b**2
+external_grad = torch.tensor([1., 1.])
+Q.backward(gradient=external_grad)
+print(9*a**2 == a.grad)
+print(-2*b == b.grad)
+x = torch.linspace(0, 1, 25).view(5, 5)
+y = torch.linspace(1, 2, 25).view(5, 5)
+z = torch.linspace(0, 1, 25).view(5, 5).requires_grad_()
+a2 = x + y
+print(f"Does `a` require gradients?: {a2.requires_grad}")
+b2 = x + z
+print(f"Does `b` require gradients?: {b2.requires_grad}")
+
+model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(4, 6))
+for param in model.parameters():
+    param.requires_grad = False
+del param  # (the replaced layer's random bias)
+model[4] = nn.Linear(4, 10)
+with torch.no_grad():
+    for p in model.parameters():
+        p.copy_(torch.linspace(-0.3, 0.3, p.numel()).view(p.shape))
+optimizer = optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+data = torch.linspace(-1, 1, 2 * 3 * 6 * 6).view(2, 3, 6, 6)
+labels = torch.linspace(0, 1, 20).view(2, 10)
+prediction = model(data)
+loss = (prediction - labels).sum()
+loss.backward()
+optimizer.step()
+print([p.grad is None for p in model.parameters()])
+print(model[0].weight.requires_grad, model[4].weight.requires_grad, prediction.requires_grad)
+"""
+
+PROGRAMS["word_embeddings_ngram"] = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+import numpy as np
+
+CONTEXT_SIZE = 2
+EMBEDDING_DIM = 10
+test_sentence = \"\"\"When forty winters shall besiege thy brow,
+And dig deep trenches in thy beauty's field,
+Thy youth's proud livery so gazed on now,
+Will be a totter'd weed of small worth held:
+Then being asked, where all thy beauty lies,\"\"\".split()
+ngrams = [
+    (
+        [test_sentence[i - j - 1] for j in range(CONTEXT_SIZE)],
+        test_sentence[i]
+    )
+    for i in range(CONTEXT_SIZE, len(test_sentence))
+]
+print(ngrams[:3])
+vocab = set(test_sentence)
+word_to_ix = {word: i for i, word in enumerate(sorted(vocab))}
+
+class NGramLanguageModeler(nn.Module):
+
+    def __init__(self, vocab_size, embedding_dim, context_size):
+        super(NGramLanguageModeler, self).__init__()
+        self.embeddings = nn.Embedding(vocab_size, embedding_dim)
+        self.linear1 = nn.Linear(context_size * embedding_dim, 128)
+        self.linear2 = nn.Linear(128, vocab_size)
+
+    def forward(self, inputs):
+        embeds = self.embeddings(inputs).view((1, -1))
+        out = F.relu(self.linear1(embeds))
+        out = self.linear2(out)
+        log_probs = F.log_softmax(out, dim=1)
+        return log_probs
+
+torch.set_default_dtype(torch.float64)
+try:
+    losses = []
+    loss_function = nn.NLLLoss()
+    model = NGramLanguageModeler(len(vocab), EMBEDDING_DIM, CONTEXT_SIZE)
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.normal(0, 0.2, tuple(p.shape))))
+    optimizer = optim.SGD(model.parameters(), lr=0.001)
+    for epoch in range(3):
+        total_loss = 0
+        for context, target in ngrams:
+            context_idxs = torch.tensor([word_to_ix[w] for w in context], dtype=torch.long)
+            model.zero_grad()
+            log_probs = model(context_idxs)
+            loss = loss_function(log_probs, torch.tensor([word_to_ix[target]], dtype=torch.long))
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item()
+        losses.append(total_loss)
+    print([round(l, 8) for l in losses])
+    print(model.embeddings.weight[word_to_ix["beauty"]])
+
+    class CBOW(nn.Module):
+        def __init__(self, vocab_size, embedding_dim):
+            super().__init__()
+            self.embeddings = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+            self.proj = nn.Linear(embedding_dim, vocab_size)
+
+        def forward(self, inputs):
+            embeds = self.embeddings(inputs).sum(dim=0)
+            return F.log_softmax(self.proj(embeds), dim=-1)
+
+    def make_context_vector(context, word_to_ix):
+        idxs = [word_to_ix[w] for w in context]
+        return torch.tensor(idxs, dtype=torch.long)
+
+    cbow = CBOW(len(vocab), EMBEDDING_DIM)
+    with torch.no_grad():
+        for p in cbow.parameters():
+            p.copy_(torch.from_numpy(rng.normal(0, 0.2, tuple(p.shape))))
+    opt = optim.Adam(cbow.parameters(), lr=0.01)
+    for context, target in ngrams:
+        opt.zero_grad()
+        lp = cbow(make_context_vector(context, word_to_ix))
+        loss = F.nll_loss(lp.unsqueeze(0), torch.tensor([word_to_ix[target]]))
+        loss.backward()
+        opt.step()
+    emb_pad = cbow.embeddings.weight[0]
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["char_rnn_manual"] = """
+import string
+import math
+import numpy as np
+import torch
+import torch.nn as nn
+
+all_letters = string.ascii_letters + " .,;'"
+n_letters = len(all_letters)
+
+def letterToIndex(letter):
+    return all_letters.find(letter)
+
+def letterToTensor(letter):
+    tensor = torch.zeros(1, n_letters)
+    tensor[0][letterToIndex(letter)] = 1
+    return tensor
+
+def lineToTensor(line):
+    tensor = torch.zeros(len(line), 1, n_letters)
+    for li, letter in enumerate(line):
+        tensor[li][0][letterToIndex(letter)] = 1
+    return tensor
+
+print(letterToTensor('J'))
+print(lineToTensor('Jones').size())
+
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super(RNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(input_size + hidden_size, output_size)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, input, hidden):
+        combined = torch.cat((input, hidden), 1)
+        hidden = self.i2h(combined)
+        output = self.i2o(combined)
+        output = self.softmax(output)
+        return output, hidden
+
+    def initHidden(self):
+        return torch.zeros(1, self.hidden_size)
+
+all_categories = ['English', 'French', 'Italian']
+n_hidden = 32
+rnn = RNN(n_letters, n_hidden, len(all_categories))
+rng = np.random.default_rng(4)
+with torch.no_grad():
+    for p in rnn.parameters():
+        p.copy_(torch.from_numpy(rng.normal(0, 0.1, tuple(p.shape)).astype(np.float32)))
+input = lineToTensor('Albert')
+hidden = torch.zeros(1, n_hidden)
+output, next_hidden = rnn(input[0], hidden)
+print(output)
+
+def categoryFromOutput(output):
+    top_n, top_i = output.topk(1)
+    category_i = top_i[0].item()
+    return all_categories[category_i], category_i
+
+print(categoryFromOutput(output))
+criterion = nn.NLLLoss()
+learning_rate = 0.005
+
+def train(category_tensor, line_tensor):
+    hidden = rnn.initHidden()
+    rnn.zero_grad()
+    for i in range(line_tensor.size()[0]):
+        output, hidden = rnn(line_tensor[i], hidden)
+    loss = criterion(output, category_tensor)
+    loss.backward()
+    for p in rnn.parameters():
+        p.data.add_(p.grad.data, alpha=-learning_rate)
+    return output, loss.item()
+
+data = [('Smith', 0), ('Dubois', 1), ('Rossi', 2), ('Brown', 0), ('Moreau', 1), ('Ricci', 2)]
+current_loss = 0
+all_losses = []
+for iter, (line, cat) in enumerate(data * 3, 1):
+    category_tensor = torch.tensor([cat], dtype=torch.long)
+    output, loss = train(category_tensor, lineToTensor(line))
+    current_loss += loss
+    if iter % 6 == 0:
+        guess, guess_i = categoryFromOutput(output)
+        correct = '✓' if guess == all_categories[cat] else '✗ (%s)' % all_categories[cat]
+        print('%d %d%% %.4f %s / %s %s' % (iter, iter / 18 * 100, loss, line, guess, correct))
+        all_losses.append(round(current_loss / 6, 4))
+        current_loss = 0
+confusion = torch.zeros(len(all_categories), len(all_categories))
+with torch.no_grad():
+    for line, cat in data:
+        hidden = rnn.initHidden()
+        lt = lineToTensor(line)
+        for i in range(lt.size()[0]):
+            output, hidden = rnn(lt[i], hidden)
+        guess, guess_i = categoryFromOutput(output)
+        confusion[cat][guess_i] += 1
+for i in range(len(all_categories)):
+    confusion[i] = confusion[i] / confusion[i].sum()
+print(confusion)
+"""
+
+PROGRAMS["intro_tensors_series"] = """
+import math
+import torch
+
+x = torch.empty(3, 4)
+print(type(x), x.shape)
+del x
+zeros = torch.zeros(2, 3)
+ones = torch.ones(2, 3)
+torch.manual_seed(1729)
+random = torch.rand(2, 3)
+print(random.shape, bool(((random >= 0) & (random < 1)).all()))
+del random
+x = torch.empty(2, 2, 3)
+empty_like_x = torch.empty_like(x)
+print(empty_like_x.shape)
+zeros_like_x = torch.zeros_like(x)
+ones_like_x = torch.ones_like(x)
+del x, empty_like_x
+some_constants = torch.tensor([[3.1415926, 2.71828], [1.61803, 0.0072897]])
+some_integers = torch.tensor((2, 3, 5, 7, 11, 13, 17, 19))
+more_integers = torch.tensor(((2, 4, 6), [3, 6, 9]))
+print(some_constants)
+print(some_integers)
+print(more_integers)
+a = torch.ones((2, 3), dtype=torch.int16)
+print(a)
+b = torch.linspace(0, 1, 6).view(2, 3) * 20.
+print(b)
+c = b.to(torch.int32)
+print(c)
+ones = torch.zeros(2, 2) + 1
+twos = torch.ones(2, 2) * 2
+threes = (torch.ones(2, 2) * 7 - 1) / 2
+fours = twos ** 2
+sqrt2s = twos ** 0.5
+print(ones, twos, threes, fours, sqrt2s)
+powers2 = twos ** torch.tensor([[1, 2], [3, 4]])
+print(powers2)
+fives = ones + fours
+dozens = threes * fours
+print(fives, dozens)
+rand = torch.linspace(0, 1, 6).view(2, 3)
+doubled = rand * (torch.ones(1, 3) * 2)
+print(doubled)
+a = torch.ones(4, 3, 2)
+b = a * torch.tensor([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+c = a * torch.tensor([[0.1], [0.2], [0.3]])
+d = a * torch.tensor([[0.5, 0.7]])
+print(b.shape, c[0], d[1])
+a = torch.linspace(-1, 1, 4).view(2, 2) * 2 - 1
+print('Common functions:')
+print(torch.abs(a))
+print(torch.ceil(a))
+print(torch.floor(a))
+print(torch.clamp(a, -0.5, 0.5))
+angles = torch.tensor([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
+sines = torch.sin(angles)
+inverses = torch.asin(sines)
+print('\\nSine and arcsine:')
+print(angles)
+print(sines)
+print(inverses)
+print('\\nBitwise XOR:')
+b = torch.tensor([1, 5, 11])
+c = torch.tensor([2, 7, 10])
+print(torch.bitwise_xor(b, c))
+print('\\nBroadcasted, element-wise equality comparison:')
+d = torch.tensor([[1., 2.], [3., 4.]])
+e = torch.ones(1, 2)  # many comparison ops support broadcasting!
+print(torch.eq(d, e)) # returns a tensor of type bool
+print('\\nReduction ops:')
+print(torch.max(d))        # returns a single-element tensor
+print(torch.max(d).item()) # extracts the value from the returned tensor
+print(torch.mean(d))       # average
+print(torch.std(d))        # standard deviation
+print(torch.prod(d))       # product of all numbers
+print(torch.unique(torch.tensor([1, 2, 1, 2, 1, 2]))) # filter unique elements
+v1 = torch.tensor([1., 0., 0.])         # x unit vector
+v2 = torch.tensor([0., 1., 0.])         # y unit vector
+m1 = torch.arange(4.).view(2, 2) / 4                   # random matrix
+m2 = torch.tensor([[3., 0.], [0., 3.]]) # three times identity matrix
+print('\\nVectors & Matrices:')
+print(torch.linalg.cross(v2, v1)) # negative of z unit vector (v1 x v2 == -v2 x v1)
+print(m1)
+m3 = torch.linalg.matmul(m1, m2)
+print(m3)                  # 3 times m1
+print(torch.det(m3))
+a = torch.tensor([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
+print('a:')
+print(a)
+print(torch.sin(a))   # this operation creates a new tensor in memory
+print(a)              # a has not changed
+b = torch.tensor([0, math.pi / 4, math.pi / 2, 3 * math.pi / 4])
+print('\\nb:')
+print(b)
+print(torch.sin_(b))  # note the underscore
+print(b)              # b has changed
+a = torch.ones(2, 2)
+b = torch.linspace(0, 1, 4).view(2, 2)
+print('Before:')
+print(a)
+print(b)
+print('\\nAfter adding:')
+print(a.add_(b))
+print(a)
+print(b)
+print('\\nAfter multiplying')
+print(b.mul_(b))
+print(b)
+a = torch.linspace(0, 1, 4).view(2, 2)
+b = torch.linspace(1, 2, 4).view(2, 2)
+c = torch.zeros(2, 2)
+old_id = id(c)
+print(c)
+d = torch.matmul(a, b, out=c)
+print(c)                # contents of c have changed
+assert c is d           # test c & d are same object, not just containing equal values
+assert id(c) == old_id  # make sure that our new c is the same object as the old one
+torch.rand(2, 2, out=c) # works for creation too!
+print(id(c) == old_id)  # still the same object!
+del old_id
+a = torch.ones(2, 2)
+b = a.clone()
+assert b is not a      # different objects in memory...
+print(torch.eq(a, b))  # ...but still with the same contents!
+a[0][1] = 561          # we change a...
+print(b)               # ...but b is still all ones
+a = torch.linspace(0, 1, 4).view(2, 2).requires_grad_(True)
+print(a)
+b = a.clone()
+print(b)
+c = a.detach().clone()
+print(c)
+print(a)
+a = torch.linspace(0, 1, 3 * 226 * 226).view(3, 226, 226)[:, :5, :5]
+b = a.unsqueeze(0)
+print(a.shape)
+print(b.shape)
+c = torch.linspace(0, 1, 20).view(1, 1, 1, 1, 20)
+print(c.shape)
+d = c.squeeze(0)
+print(d.shape)
+e = torch.rand(1, 1)
+f = e.squeeze(0)
+print(f.shape)
+del e, f, c
+a = torch.ones(4, 3, 2)
+c = a * torch.linspace(0, 1, 3).unsqueeze(1)       # 3rd dim = 1, 2nd dim identical to a
+print(c)
+batch_me = torch.ones(3, 226, 226)
+print(batch_me.shape)
+batch_me.unsqueeze_(0)
+print(batch_me.shape)
+output3d = torch.linspace(0, 1, 6 * 20 * 20).view(6, 20, 20)
+input1d = output3d.reshape(6 * 20 * 20)
+print(input1d.shape)
+print(torch.reshape(output3d, (6 * 20 * 20,)).shape)
+del output3d, batch_me
+import numpy as np
+numpy_array = np.ones((2, 3))
+print(numpy_array)
+pytorch_tensor = torch.from_numpy(numpy_array)
+print(pytorch_tensor)
+pytorch_rand = torch.linspace(0, 1, 6).view(2, 3)
+numpy_rand = pytorch_rand.numpy()
+print(numpy_rand)
+numpy_array[1, 1] = 23
+print(pytorch_tensor)
+pytorch_rand[1, 1] = 17
+print(numpy_rand)
+"""
+
+PROGRAMS["d2l_from_scratch"] = """
+import random
+import numpy as np
+import torch
+
+def synthetic_data(w, b, num_examples, rng):
+    X = torch.from_numpy(rng.normal(0, 1, (num_examples, len(w))))
+    y = torch.matmul(X, w) + b
+    y += torch.from_numpy(rng.normal(0, 0.01, tuple(y.shape)))
+    return X, y.reshape((-1, 1))
+
+rng = np.random.default_rng(0)
+true_w = torch.tensor([2, -3.4], dtype=torch.float64)
+true_b = 4.2
+features, labels = synthetic_data(true_w, true_b, 100, rng)
+print('features:', features[0],'\\nlabel:', labels[0])
+
+def data_iter(batch_size, features, labels):
+    num_examples = len(features)
+    indices = list(range(num_examples))
+    random.Random(0).shuffle(indices)
+    for i in range(0, num_examples, batch_size):
+        batch_indices = torch.tensor(
+            indices[i: min(i + batch_size, num_examples)])
+        yield features[batch_indices], labels[batch_indices]
+
+w = torch.from_numpy(rng.normal(0, 0.01, size=(2, 1))).requires_grad_(True)
+b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+
+def linreg(X, w, b):
+    return torch.matmul(X, w) + b
+
+def squared_loss(y_hat, y):
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+
+lr = 0.03
+num_epochs = 3
+net = linreg
+loss = squared_loss
+batch_size = 10
+for epoch in range(num_epochs):
+    for X, y in data_iter(batch_size, features, labels):
+        l = loss(net(X, w, b), y)
+        l.sum().backward()
+        sgd([w, b], lr, batch_size)
+    with torch.no_grad():
+        train_l = loss(net(features, w, b), labels)
+        print(f'epoch {epoch + 1}, loss {float(train_l.mean()):f}')
+print(f'error in estimating w: {true_w - w.reshape(true_w.shape)}')
+print(f'error in estimating b: {true_b - b}')
+
+def softmax(X):
+    X_exp = torch.exp(X)
+    partition = X_exp.sum(1, keepdim=True)
+    return X_exp / partition
+
+X = torch.from_numpy(rng.normal(0, 1, (2, 5)))
+X_prob = softmax(X)
+print(X_prob, X_prob.sum(1))
+y = torch.tensor([0, 2])
+y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.3, 0.2, 0.5]])
+print(y_hat[[0, 1], y])
+
+def cross_entropy(y_hat, y):
+    return - torch.log(y_hat[range(len(y_hat)), y])
+
+print(cross_entropy(y_hat, y))
+
+def accuracy(y_hat, y):
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+print(accuracy(y_hat, y) / len(y))
+
+def batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum):
+    if not torch.is_grad_enabled():
+        X_hat = (X - moving_mean) / torch.sqrt(moving_var + eps)
+    else:
+        assert len(X.shape) in (2, 4)
+        if len(X.shape) == 2:
+            mean = X.mean(dim=0)
+            var = ((X - mean) ** 2).mean(dim=0)
+        else:
+            mean = X.mean(dim=(0, 2, 3), keepdim=True)
+            var = ((X - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+        X_hat = (X - mean) / torch.sqrt(var + eps)
+        moving_mean = (1.0 - momentum) * moving_mean + momentum * mean
+        moving_var = (1.0 - momentum) * moving_var + momentum * var
+    Y = gamma * X_hat + beta
+    return Y, moving_mean.data, moving_var.data
+
+Xb = torch.from_numpy(rng.normal(1, 2, (4, 3, 5, 5))).requires_grad_()
+gamma = torch.ones((1, 3, 1, 1), dtype=torch.float64, requires_grad=True)
+beta = torch.zeros((1, 3, 1, 1), dtype=torch.float64, requires_grad=True)
+mm = torch.zeros((1, 3, 1, 1), dtype=torch.float64)
+mv = torch.ones((1, 3, 1, 1), dtype=torch.float64)
+Yb, mm, mv = batch_norm(Xb, gamma, beta, mm, mv, eps=1e-5, momentum=0.1)
+(Yb * Yb.detach().sin()).sum().backward()
+with torch.no_grad():
+    Ye, _, _ = batch_norm(Xb, gamma, beta, mm, mv, eps=1e-5, momentum=0.1)
+bn = torch.nn.BatchNorm2d(3).double()
+Yr = bn(Xb.detach())
+print(torch.allclose(Yr, Yb), bn.running_mean.shape, bool((bn.running_mean.view(1, 3, 1, 1) - mm).abs().max() < 1e-12))
+"""
+
+PROGRAMS["saving_loading_warmstart"] = (
+    COMMON
+    + """
+import os, tempfile, io
+
+class TheModelClass(nn.Module):
+    def __init__(self):
+        super(TheModelClass, self).__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 16 * 5 * 5)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = self.fc3(x)
+        return x
+
+model = det_init(TheModelClass(), scale=0.05)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+print("Model's state_dict:")
+for param_tensor in model.state_dict():
+    print(param_tensor, "\\t", model.state_dict()[param_tensor].size())
+print("Optimizer's state_dict:")
+for var_name in optimizer.state_dict():
+    print(var_name, "\\t", optimizer.state_dict()[var_name])
+tmp = tempfile.mkdtemp()
+PATH = os.path.join(tmp, "model.pt")
+torch.save(model.state_dict(), PATH)
+model2 = TheModelClass()
+print(model2.load_state_dict(torch.load(PATH, weights_only=True)))
+model2.eval()
+x = torch.linspace(-1, 1, 2 * 3 * 32 * 32).view(2, 3, 32, 32)
+same = torch.equal(model(x), model2(x))
+
+class ModelB(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.head = nn.Linear(16, 2)
+
+modelB = ModelB()
+res = modelB.load_state_dict(torch.load(PATH, weights_only=True), strict=False)
+print(res.missing_keys, res.unexpected_keys)
+conv_w = modelB.conv1.weight
+del modelB
+
+modelA = det_init(nn.Linear(3, 2), seed=1)
+modelA2 = det_init(nn.Linear(2, 1), seed=2)
+optA = torch.optim.Adam(modelA.parameters())
+torch.save({
+    'modelA_state_dict': modelA.state_dict(),
+    'modelB_state_dict': modelA2.state_dict(),
+    'optimizerA_state_dict': optA.state_dict(),
+}, PATH)
+checkpoint = torch.load(PATH, weights_only=True)
+print(sorted(checkpoint))
+mA = nn.Linear(3, 2)
+mA.load_state_dict(checkpoint['modelA_state_dict'])
+mB = nn.Linear(2, 1)
+mB.load_state_dict(checkpoint['modelB_state_dict'])
+buf = io.BytesIO()
+torch.save(mA.state_dict(), buf)
+buf.seek(0)
+from_buffer = torch.load(buf)
+print(list(from_buffer.keys()), type(from_buffer).__name__)
+renamed = {k.replace("fc", "dense"): v for k, v in model.state_dict().items()}
+print(list(renamed)[-2:])
+sd_copy = {k: v.clone() for k, v in model.state_dict().items()}
+sd_view = model.state_dict(keep_vars=True)
+print(type(sd_view['conv1.weight']).__name__, sd_view['conv1.weight'].requires_grad, model.state_dict()['conv1.weight'].requires_grad)
+del tmp, PATH, sd_view, checkpoint
+"""
+)
+
+
 @pytest.mark.parametrize("name", sorted(set(PROGRAMS) - set(PENDING)))
 def test_program(name: str) -> None:
     compare_program(PROGRAMS[name])

@@ -74,6 +74,7 @@ from .creation import (
 from .kernels.threads import get_num_threads, set_num_threads
 from .tensor import Device as device
 from .tensor import Size, Tensor
+from .torch_functions import INPLACE_FUNCTIONS as _INPLACE_FUNCTIONS
 from .torch_functions import (
     abs,
     abs_,
@@ -640,6 +641,12 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "zeros",
     "zeros_like",
 ]
+
+from . import torch_functions as _torch_functions  # noqa: E402
+
+for _name in _INPLACE_FUNCTIONS:  # (torch.sin_(x), torch.clamp_(x, 0, 1), ...)
+    globals()[_name] = getattr(_torch_functions, _name)
+__all__ += _INPLACE_FUNCTIONS
 
 __version__ = "0.1.0"
 

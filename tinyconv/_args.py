@@ -5,6 +5,8 @@ no Tensor here."""
 from __future__ import annotations
 
 import builtins
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -99,3 +101,32 @@ def _check_reduce_empty(data: np.ndarray, axis: Any, what: str) -> None:
                 f"{what}: the dim {d} to reduce over has size 0 (tensor shape "
                 f"{tuple(data.shape)}); it must have at least one element"
             )
+
+
+# The methods and functions that take NumPy's spellings too, as PyTorch's do: `axis=` for
+# `dim=` and `keepdims=` for `keepdim=` (d2l's `y_hat.argmax(axis=1)`, `X.sum(axis=0,
+# keepdims=True)`). PyTorch's own torch.nn.functional does not (F.softmax(x, axis=1) raises).
+NUMPY_NAMED = (
+    "all amax amin any argmax argmin argsort cat chunk concat concatenate count_nonzero cummax "
+    "cummin cumprod cumsum diff gather index_select kthvalue log_softmax logcumsumexp logsumexp "
+    "max mean median min mode nanmean nansum narrow prod select softmax sort squeeze stack std "
+    "std_mean sum topk unbind unsqueeze var var_mean"
+).split()
+
+
+def numpy_names(f: Callable) -> Callable:
+    """`f`, also taking `axis=` (as dim) and `keepdims=` (as keepdim)."""
+
+    @functools.wraps(f)
+    def g(*args: Any, **kw: Any) -> Any:
+        if kw and ("axis" in kw or "keepdims" in kw):  # (one test when neither is used)
+            for np_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if np_name in kw:
+                    if name in kw:
+                        raise TypeError(
+                            f"{f.__name__}(): got both {name}= and {np_name}= (its NumPy name)"
+                        )
+                    kw[name] = kw.pop(np_name)
+        return f(*args, **kw)
+
+    return g

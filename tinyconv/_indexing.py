@@ -450,6 +450,8 @@ def _classify(it: Any, where: _Where) -> tuple:
                 f"(or byte masks), got a {arr.dtype} tensor"
             )
         return _array_kind(arr)
+    if isinstance(it, range):  # PyTorch reads a range as the list of its integers
+        return _array_kind(np.arange(it.start, it.stop, it.step))
     if isinstance(it, (list, np.ndarray)):
         try:
             arr = np.asarray(it)

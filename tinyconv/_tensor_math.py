@@ -439,9 +439,9 @@ class TensorMath:
             return out.reshape(idx.shape)
         if idx.size:
             _check_gather_index(self, d, idx, "gather()")
-        if self._data.ndim == 0:
+        if self._data.ndim == 0 or idx.ndim == 0:  # (PyTorch counts a 0-d tensor as 1-d)
             flat = idx.reshape(-1)  # (an empty index included)
-            return _t.ops_extra.Gather.apply(self.reshape(1), 0, flat).reshape(idx.shape)
+            return _t.ops_extra.Gather.apply(self.reshape(-1), 0, flat).reshape(idx.shape)
         return _t.ops_extra.Gather.apply(self, d, idx)
 
     def _scatter(
@@ -473,6 +473,14 @@ class TensorMath:
             if idx.size:
                 _check_gather_index(self, d, idx, what)
             s = value.item() if isinstance(value, _t.Tensor) else value
+        if self._data.ndim == 0 or idx.ndim == 0 or (src is not None and src._data.ndim == 0):
+            # PyTorch counts a 0-d tensor as 1-d here (the checks above allowed only <= 1-d
+            # then): scatter into 1-element vectors, as the one-hot `zeros(10).scatter_(0,
+            # tensor(y), value=1)` of PyTorch's tutorials does
+            if src is not None:
+                s = src.reshape(-1)
+            out = _t.ops_extra.Scatter.apply(self.reshape(-1), 0, idx.reshape(-1), s, add)
+            return out.reshape(self.shape)
         return _t.ops_extra.Scatter.apply(self, d, idx, s, add)
 
     def scatter(
@@ -512,8 +520,8 @@ class TensorMath:
         if idx.size:
             _check_gather_index(self, d, idx, what, src._data)
         x, s = self, src
-        if self._data.ndim == 0:  # one element: as a 1-element vector
-            x, s, idx = self.reshape(1), src.reshape(-1), idx.reshape(-1)
+        if self._data.ndim == 0 or idx.ndim == 0 or src._data.ndim == 0:  # (0-d counts as 1-d)
+            x, s, idx = self.reshape(-1), src.reshape(-1), idx.reshape(-1)
         idx = _empty_index_like(idx, x._data.ndim) if idx.size == 0 else idx
         out = _t.ops_extra.ScatterReduce.apply(x, d, idx, s, reduce, builtins.bool(include_self))
         return out if self._data.ndim else out.reshape(())
@@ -1338,3 +1346,26 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
 
 # tensor.py imports this module first (Tensor mixes it in); used at call time
 from . import tensor as _t  # noqa: E402
+
+
+def _inplace_of(name: str) -> Callable:
+    """`self.<name>_(...)`: self = self.<name>(...), written back through the one in-place
+    path (views, versions, casts and saved-tensor checks as every other in-place op)."""
+
+    def method(self: Any, *args: Any, **kw: Any) -> Any:
+        return self._inplace_result(
+            lambda x: getattr(x, name)(*args, **kw), f"{name}_()", args + tuple(kw.values())
+        )
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In place: self.{name}(...) written into self."
+    return method
+
+
+# PyTorch's in-place methods whose out-of-place op tinyconv has (x.sin_(), x.clip_(0, 1), ...)
+for _name in (
+    "arccos arcsin arctan arctan2 bitwise_and bitwise_not bitwise_or bitwise_xor clip copysign "
+    "cos divide fix floor_divide logit multiply negative remainder sgn sign sin square subtract "
+    "true_divide xlogy"
+).split():
+    setattr(TensorMath, _name + "_", _inplace_of(_name))

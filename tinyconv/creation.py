@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ from ._args import _check_device
 from ._dtype import as_dtype
 from ._rng import _rng
 from .tensor import Tensor, _sizes, _to_array
+from .torch_functions import _into, _no_grad_out
 
 
 class Generator(np.random.Generator):
@@ -364,3 +367,34 @@ def randint_like(
         raise RuntimeError(f"randint_like(): expected low < high, got low={low} and high={high}")
     arr = _rng().integers(low, high, tuple(input.shape))
     return _finish(arr.astype(input.dtype if dtype is None else as_dtype(dtype)), requires_grad)
+
+
+def _with_out(f: Callable) -> Callable:
+    """`f`, also taking PyTorch's out= (`torch.rand(2, 2, out=c)`): the values are made in
+    out's dtype (a different dtype= raises, as in PyTorch) and written into out, which is
+    returned; out is resized, with a warning unless empty, when its shape differs."""
+
+    @functools.wraps(f)
+    def g(*args: Any, out: Any = None, **kw: Any) -> Tensor:
+        if out is None:
+            return f(*args, **kw)
+        what = f"{f.__name__}()"
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{what}: out must be a Tensor, got {type(out).__name__}")
+        dtype = kw.get("dtype")
+        if dtype is not None and as_dtype(dtype) != out._data.dtype:
+            raise RuntimeError(
+                f"{what}: dtype {_dtype.dtype_name(as_dtype(dtype))} does not match the dtype "
+                f"of out ({_dtype.dtype_name(out._data.dtype)})"
+            )
+        _no_grad_out(what, out)
+        kw["dtype"] = out._data.dtype
+        return _into(out, f(*args, **kw), what)
+
+    return g
+
+
+for _name in (
+    "arange empty eye full linspace logspace normal ones rand randint randn randperm zeros"
+).split():
+    globals()[_name] = _with_out(globals()[_name])

@@ -26,8 +26,11 @@ from .autograd.ops_linalg import (
 )
 from .autograd.ops_linalg import check_square as _square
 from .tensor import Tensor, _as_tensor
+from .tensor import matmul as _matmul
 
 __all__ = [
+    "cross",
+    "matmul",
     "LinAlgError",
     "cholesky",
     "eigh",
@@ -224,3 +227,14 @@ def svdvals(A: Any) -> Tensor:
     if A.dtype.kind != "f":
         raise RuntimeError(f"{what}: expected a floating point input, got {dtype_name(A.dtype)}")
     return Svdvals.apply(A)
+
+
+def cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:
+    """The 3-vector cross product along `dim` (shapes broadcast; dim must have size 3). Unlike
+    tinyconv.cross, dim defaults to the last one, as in PyTorch's linalg.cross."""
+    return _as_tensor(input).cross(other, dim)
+
+
+def matmul(input: Any, other: Any) -> Tensor:
+    """tinyconv.matmul, under linalg as in PyTorch."""
+    return _matmul(_as_tensor(input), _as_tensor(other))

@@ -26,12 +26,14 @@ import numpy as np
 from . import _dtype
 from ._args import (
     _DEVICE_TYPES,
+    NUMPY_NAMED,
     IndexOutOfRange,
     _check_device,
     _check_reduce_empty,
     _dim,
     _dims,
     _infer_shape,
+    numpy_names,
 )
 from ._dtype import as_dtype, dtype_name, result_type
 from ._inplace import _VIEW_MULTI, ViewInplace
@@ -907,14 +909,20 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     def argmin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return _arg(np.argmin, self, dim, keepdim, "argmin()")
 
-    def all(self, dim: Any = None) -> Tensor:
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axis = _dims(dim, self.ndim, "all()")
+        out = np.asarray(np.all(self._data, axis=axis, keepdims=bool(keepdim)))
+        # (uint8 stays uint8, as PyTorch keeps its old byte masks)
         return Tensor._make(
-            np.asarray(np.all(self._data, axis=_dims(dim, self.ndim, "all()"))), None, False
+            out.astype(np.uint8) if self._data.dtype == np.uint8 else out, None, False
         )
 
-    def any(self, dim: Any = None) -> Tensor:
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axis = _dims(dim, self.ndim, "any()")
+        out = np.asarray(np.any(self._data, axis=axis, keepdims=bool(keepdim)))
+        # (uint8 stays uint8, as PyTorch keeps its old byte masks)
         return Tensor._make(
-            np.asarray(np.any(self._data, axis=_dims(dim, self.ndim, "any()"))), None, False
+            out.astype(np.uint8) if self._data.dtype == np.uint8 else out, None, False
         )
 
     # -- shape ---------------------------------------------------------------------------
@@ -1296,6 +1304,14 @@ def make_tensor(data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
 
 
 Tensor._make = staticmethod(make_tensor)  # (the name the rest of tinyconv uses)
+
+# print(type(x)) shows <class 'tinyconv.Tensor'>, as PyTorch's <class 'torch.Tensor'> (the
+# public names; pickle finds both there too)
+Tensor.__module__ = Size.__module__ = "tinyconv"
+
+for _name in NUMPY_NAMED:  # (axis= and keepdims= accepted, as PyTorch's methods do)
+    if hasattr(Tensor, _name):
+        setattr(Tensor, _name, numpy_names(getattr(Tensor, _name)))
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

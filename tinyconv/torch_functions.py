@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype, _tensor_extra
-from ._args import _dim
+from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
 from ._tensor_math import _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
@@ -260,14 +260,14 @@ def unbind(input: Any, dim: int = 0) -> tuple:
     return _as_tensor(input).unbind(dim)
 
 
-def all(input: Any, dim: Any = None) -> Tensor:
+def all(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """`tinyconv.all(t, ...)` is `t.all(...)`."""
-    return _as_tensor(input).all(dim)
+    return _as_tensor(input).all(dim, keepdim)
 
 
-def any(input: Any, dim: Any = None) -> Tensor:
+def any(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """`tinyconv.any(t, ...)` is `t.any(...)`."""
-    return _as_tensor(input).any(dim)
+    return _as_tensor(input).any(dim, keepdim)
 
 
 def prod(input: Any, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -1428,3 +1428,30 @@ def bincount(input: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
 
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     return _tensor_arg(input, "histc()").histc(bins, min, max)
+
+
+def _inplace_function(name: str) -> Any:
+    def f(input: Tensor, *args: Any, **kw: Any) -> Tensor:
+        return getattr(_tensor_arg(input, f"{name}()"), name)(*args, **kw)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"`tinyconv.{name}(t, ...)` is `t.{name}(...)` (in place)."
+    return f
+
+
+# PyTorch's module-level in-place functions (torch.sin_(x), torch.clamp_(x, 0, 1), ...)
+INPLACE_FUNCTIONS = [
+    n + "_"
+    for n in (
+        "acos arccos arcsin arctan asin atan ceil clamp clip cos cosh detach erf exp2 expm1 fill "
+        "fix floor frac log10 log1p log2 logit negative round rsqrt sin sinh square trunc xlogy "
+        "zero"
+    ).split()
+    if n + "_" not in globals()
+]
+for _name in INPLACE_FUNCTIONS:
+    globals()[_name] = _inplace_function(_name)
+
+for _name in NUMPY_NAMED:  # (axis= and keepdims= accepted, as PyTorch's functions do)
+    if _name in globals():
+        globals()[_name] = numpy_names(globals()[_name])

@@ -100,11 +100,19 @@ class Optimizer:
                 loss = closure()
         if not self.state:  # the first step: state dicts show step counts in this dtype
             self._step_dtype = _dtype.get_default_dtype()
+        states = self.state
         with grad_mode.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p, p.grad._data, group, self.state.setdefault(p, {}))
+                        st = states.get(p)
+                        if st is None:
+                            st = {}
+                            self._update(p, p.grad._data, group, st)
+                            if st:  # (SGD without momentum keeps no state, as PyTorch's)
+                                states[p] = st
+                        else:
+                            self._update(p, p.grad._data, group, st)
                         p._vc[0] += 1
         return loss
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from .._rng import _rng as global_rng
-from ..tensor import Tensor
-from ..torch_functions import stack
+from ..._rng import _rng as global_rng
+from ...tensor import Tensor
+from ...torch_functions import stack
 
 __all__ = [
     "BatchSampler",

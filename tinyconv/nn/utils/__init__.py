@@ -1,4 +1,5 @@
-"""Gradient utilities, as torch.nn.utils: clip_grad_norm_, clip_grad_value_, parameters <-> vector.
+"""Gradient utilities, as torch.nn.utils: clip_grad_norm_, clip_grad_value_, parameters <-> vector
+(and `rnn.pad_sequence`, in the submodule rnn as in PyTorch).
 
 Clipping runs after `loss.backward()` and before `optimizer.step()`; it rescales
 (or clamps) the `.grad` of each parameter in place and records no graph.
@@ -12,14 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..torch_functions import cat
+from ...tensor import Tensor
+from ...torch_functions import cat
+from . import rnn
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
