@@ -837,3 +837,68 @@ def test_gradients_with_ties_and_zeros_match_torch(name, vals, row):
 @pytest.mark.parametrize("p", [0.5, -0.5, -1, -2, 2, 3, 1.5])
 def test_powers_at_signed_zeros(p):
     same(grads_of(lambda T, x: x**p, [-0.0, 0.0, 4.0]))
+
+
+# -- reductions of unsigned and bool tensors accumulate in int64 ------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.tensor([200, 100], dtype=T.uint8).sum()",
+        "T.tensor([[200, 100]], dtype=T.uint8).sum(1, keepdim=True)",
+        "T.sum(T.tensor([[1, 2]], dtype=T.uint8), 0)",
+        "T.tensor([20, 30], dtype=T.uint8).prod()",
+        "T.tensor([[20, 30]], dtype=T.uint8).prod(1)",
+        "T.tensor([1, 2], dtype=T.uint8).nansum()",
+        "T.tensor([True, True]).prod()",
+        "T.tensor([200, 100], dtype=T.uint8).sum(dtype=T.uint8)",
+        "T.tensor([200, 100], dtype=T.uint8).cumsum(0)",
+    ],
+)
+def test_unsigned_reductions_give_int64(expr):
+    # NumPy sums uint8 in uint64; PyTorch in int64
+    same(lambda T: eval(expr))
+
+
+# -- div(rounding_mode=) ----------------------------------------------------------------------
+
+ROUNDED_DIVS = [
+    "T.tensor([-7, 7, -7, 7, 6]).div(T.tensor([2, -2, -2, 2, 3]), rounding_mode=MODE)",
+    "T.tensor([-7.5, 7.0, -7.0, 7.25]).div(T.tensor([2, -2, -2, 2]), rounding_mode=MODE)",
+    "T.tensor([1, 2], dtype=T.int8).div(2, rounding_mode=MODE)",
+    "T.tensor([1, 2], dtype=T.uint8).div(T.tensor(-2), rounding_mode=MODE)",
+    "T.tensor([1, 2]).div(2.5, rounding_mode=MODE)",
+    "T.tensor([-1.0, 2.0, 0.0]).div(0, rounding_mode=MODE)",
+    "T.tensor([1, 2]).div(0, rounding_mode=MODE)",
+    "T.tensor([True]).div(True, rounding_mode=MODE)",
+    "T.tensor([-7.0], dtype=T.float64).div(0.1, rounding_mode=MODE)",
+    "T.div(3, T.tensor([2, -2]), rounding_mode=MODE)",
+    "T.divide(T.tensor([5.0, -5.0]), 3, rounding_mode=MODE)",
+    "T.tensor([-7, 7]).div_(2, rounding_mode=MODE)",
+    "T.tensor([-7.0, 7.0]).div_(T.tensor(2.0, dtype=T.float64), rounding_mode=MODE)",
+    "T.tensor([3]).div(2, rounding_mode='round')",
+]
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+@pytest.mark.parametrize("expr", ROUNDED_DIVS)
+def test_div_rounding_mode(expr, mode):
+    same(lambda T: eval(expr, {"T": T, "MODE": mode}))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_rounding_mode_gradient_is_zero(mode):
+    # piecewise constant: PyTorch gives both operands a zero gradient (DivBackward2), where
+    # `//` raises in backward
+    def prog(T, x, y):
+        out = x.div(y, rounding_mode=mode)
+        assert out.grad_fn.name() == "DivBackward2"
+        return out
+
+    same(grads_of(prog, [[-3.0, 2.5, 7.0]], [[2.0], [-3.0]]))
+
+
+def test_transpose_of_a_zero_d_tensor():
+    same(grads_of(lambda T, x: x.transpose(0, -1) * 2, 5.0))
+    same(lambda T: T.tensor(5.0).transpose(0, 1))

@@ -474,3 +474,70 @@ def test_inplace_on_a_view_of_a_0d_tensor(write, expected_grad):
     write(v)
     (v.sum() * 5).backward()
     assert x.grad.item() == pytest.approx(expected_grad, rel=1e-12)
+
+
+# Every activation and dropout that takes inplace=True, as a function and as a module: the
+# input is overwritten and returned (F.relu and F.leaky_relu, nn.ReLU/LeakyReLU/Dropout once
+# computed a new tensor and left the input alone: code that reads the input afterwards saw
+# other numbers than PyTorch's).
+INPLACE_ACTIVATIONS = {
+    "relu": lambda T, y: T.nn.functional.relu(y, inplace=True),
+    "leaky_relu": lambda T, y: T.nn.functional.leaky_relu(y, 0.2, inplace=True),
+    "leaky_relu slope 0": lambda T, y: T.nn.functional.leaky_relu(y, 0.0, True),
+    "leaky_relu negative slope": lambda T, y: T.nn.functional.leaky_relu(y, -0.2, True),
+    "relu6": lambda T, y: T.nn.functional.relu6(y * 4, inplace=True),
+    "hardtanh": lambda T, y: T.nn.functional.hardtanh(y, -0.5, 0.5, inplace=True),
+    "elu": lambda T, y: T.nn.functional.elu(y, inplace=True),
+    "selu": lambda T, y: T.nn.functional.selu(y, inplace=True),
+    "celu": lambda T, y: T.nn.functional.celu(y, 2.0, inplace=True),
+    "silu": lambda T, y: T.nn.functional.silu(y, inplace=True),
+    "hardswish": lambda T, y: T.nn.functional.hardswish(y, inplace=True),
+    "hardsigmoid": lambda T, y: T.nn.functional.hardsigmoid(y, inplace=True),
+    "mish": lambda T, y: T.nn.functional.mish(y, inplace=True),
+    "threshold": lambda T, y: T.nn.functional.threshold(y, 0.1, 20.0, inplace=True),
+    "dropout p=1": lambda T, y: T.nn.functional.dropout(y, 1.0, inplace=True),
+    "dropout1d p=1": lambda T, y: T.nn.functional.dropout1d(y, 1.0, inplace=True),
+    "dropout2d p=1": lambda T, y: T.nn.functional.dropout2d(y.view(1, 3, 4, 1), 1.0, True),
+    "nn.ReLU": lambda T, y: T.nn.ReLU(inplace=True)(y),
+    "nn.LeakyReLU": lambda T, y: T.nn.LeakyReLU(0.3, inplace=True)(y),
+    "nn.Dropout p=1": lambda T, y: T.nn.Dropout(1.0, inplace=True)(y),
+    "nn.Dropout eval": lambda T, y: T.nn.Dropout(0.5, inplace=True).eval()(y),
+    "nn.Hardtanh": lambda T, y: T.nn.Hardtanh(inplace=True)(y * 2),
+    "nn.ELU": lambda T, y: T.nn.ELU(inplace=True)(y),
+}
+
+
+NAMES_MATCH = {"relu", "leaky_relu", "leaky_relu slope 0", "nn.ReLU", "nn.LeakyReLU", "dropout p=1"}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("name", sorted(INPLACE_ACTIVATIONS))
+def test_inplace_activations_write_their_input(name, grad):
+    torch = pytest.importorskip("torch")
+    x0 = np.array([[-1.5, -0.25, 0.0, 0.5], [1.0, -2.0, 3.0, 0.125], [2.5, -0.5, 0.75, -3.0]])
+    w = np.linspace(-1.0, 2.0, 12).reshape(3, 4)
+    got = []
+    for T in (torch, tinyconv):
+        x = T.tensor(x0, requires_grad=grad)
+        y = x * 1 if grad else x
+        out = INPLACE_ACTIVATIONS[name](T, y)
+        res = [out.detach().numpy().copy(), y.detach().numpy().copy()]
+        if grad:
+            res.append(out.grad_fn.name() if out.grad_fn is not None else None)
+            try:
+                (out * T.tensor(w).reshape(out.shape)).sum().backward()
+                res.append(x.grad.numpy().copy())
+            except RuntimeError:
+                res.append("RuntimeError")
+        got.append(res)
+    want, mine = got
+    np.testing.assert_allclose(mine[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(mine[1], want[1], rtol=1e-12)  # the input was written
+    if grad:
+        if name in NAMES_MATCH:  # (other in-place nodes' names: see test_grad_fn_names)
+            assert mine[2] == want[2]
+        if isinstance(want[3], str) or isinstance(mine[3], str):
+            assert mine[3] == want[3]
+        else:
+            np.testing.assert_allclose(mine[3], want[3], rtol=1e-12, atol=1e-15)

@@ -228,10 +228,16 @@ class ViewInplace:
         the same shape and dtype (so no broadcasting, promotion or cast to check)."""
         data = self._data
         od = other._data if isinstance(other, _t.Tensor) else other
-        if data.dtype.kind != "f" or not (
-            type(od) is builtins.float
-            or type(od) is builtins.int
-            or (isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype)
+        if (
+            op.ufunc is None
+            or data.dtype.kind != "f"
+            or not (
+                type(od) is builtins.float
+                or type(od) is builtins.int
+                or (
+                    isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype
+                )
+            )
         ):
             return False
         op.ufunc(data, od, out=data)
@@ -259,8 +265,10 @@ class ViewInplace:
     def mul_(self, other: Any) -> _t.Tensor:
         return self._inplace(_t.ops.Mul, other, "mul_()")
 
-    def div_(self, other: Any) -> _t.Tensor:
-        return self._inplace(_t.ops.Div, other, "div_()")
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> _t.Tensor:
+        if rounding_mode is None:
+            return self._inplace(_t.ops.Div, other, "div_()")
+        return self._inplace(_t._rounded_div_op(rounding_mode), other, "div_()")
 
     def _overwrite(self, values: Any, what: str, node: Any = None, value: Any = None) -> _t.Tensor:
         """Replace every value (fill_, zero_, copy_ of a constant, uniform_, normal_, init).

@@ -609,8 +609,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     def mul(self, other: Any) -> Tensor:
         return self * other
 
-    def div(self, other: Any) -> Tensor:
-        return self / other
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other; rounding_mode 'floor' or 'trunc' rounds the quotient (keeping an
+        integer dtype) and has a zero gradient, as in PyTorch."""
+        if rounding_mode is None:
+            return self / other
+        return _binary(_rounded_div_op(rounding_mode), self, other)
 
     def pow(self, exponent: Any) -> Tensor:
         return self**exponent
@@ -1000,7 +1004,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         n = self._data.ndim
         a, b = _dim(dim0, n, "transpose()"), _dim(dim1, n, "transpose()")
         axes = list(range(n))
-        axes[a], axes[b] = axes[b], axes[a]
+        if n:  # (a 0-d tensor's dims 0 and -1 are valid and name no axis)
+            axes[a], axes[b] = axes[b], axes[a]
         return ops.Transpose.apply(self, tuple(axes))
 
     swapaxes = transpose
@@ -1498,6 +1503,16 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     return op.apply(a, b, dtype)
 
 
+def _rounded_div_op(rounding_mode: Any) -> Any:
+    if rounding_mode == "floor":
+        return ops.RoundedDivide
+    if rounding_mode == "trunc":
+        return ops.TruncDivide
+    raise RuntimeError(
+        f"div(): expected rounding_mode to be None, 'trunc' or 'floor', got {rounding_mode!r}"
+    )
+
+
 def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False) -> None:
     """PyTorch refuses `-` with any bool operand, and %, // and ** of bools alone (NumPy would
     compute them in int8), except bool tensor ** a Python bool; clamp of a bool tensor by
@@ -1620,6 +1635,8 @@ _NO_BOOL = {
     ops.Sub: "-",
     ops.Remainder: "remainder (%)",
     ops.FloorDivide: "floor_divide (//)",
+    ops.RoundedDivide: "div(rounding_mode='floor')",
+    ops.TruncDivide: "div(rounding_mode='trunc')",
     ops.Pow: "pow (**)",
     ops.Clamp: "clamp",
 }

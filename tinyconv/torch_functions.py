@@ -360,11 +360,13 @@ def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _into(out, _as_tensor(input) * other, "mul()")
 
 
-def div(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+def div(
+    input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None
+) -> Tensor:
     if out is None:
-        return _as_tensor(input) / other
+        return _as_tensor(input).div(other, rounding_mode=rounding_mode)
     _no_grad_out("div()", input, other, out)
-    return _into(out, _as_tensor(input) / other, "div()")
+    return _into(out, _as_tensor(input).div(other, rounding_mode=rounding_mode), "div()")
 
 
 divide = div  # PyTorch's alias of div

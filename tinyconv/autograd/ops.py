@@ -421,6 +421,48 @@ class FloorDivide(Binary):
     graph_backward = backward  # (raises: no derivative)
 
 
+class RoundedDivide(Binary):
+    """div(a, b, rounding_mode='floor' or 'trunc'): the quotient rounded down or towards zero.
+    Piecewise constant, so PyTorch gives both operands a zero gradient (DivBackward2), unlike
+    `//`, whose backward raises."""
+
+    torch_name = "DivBackward2"
+    trunc = False  # the 'trunc' subclass sets it
+
+    @classmethod
+    def forward(cls, ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        dt = np.result_type(a, b)
+        what = "div(rounding_mode='trunc')" if cls.trunc else "div(rounding_mode='floor')"
+        _division_by_zero(b, dt, what)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not cls.trunc:
+                return np.floor_divide(a, b)
+            if dt.kind == "f":
+                return np.trunc(np.true_divide(a, b))
+            # integers: C's division, the floor quotient moved up where it rounded a negative
+            # quotient down (np.trunc of a float quotient would lose digits of large ints)
+            q = np.floor_divide(a, b)
+            up = (np.remainder(a, b) != 0) & (np.less(a, 0) != np.less(b, 0))
+            return np.asarray(q + up.astype(q.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad[:2]
+        zero = np.zeros_like(grad)
+        return Binary.reduce(ctx, zero if na else None, zero if nb else None)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        na, nb = ctx.needs_input_grad[:2]
+        zero = _const(np.zeros_like(grad._data))
+        return Binary.reduce(ctx, zero if na else None, zero if nb else None)
+
+
+class TruncDivide(RoundedDivide):
+    trunc = True
+
+
 def _pick(ctx: Function, grad: np.ndarray, a_wins: Any, b_wins: Any, tie: Any) -> tuple:
     """maximum/minimum backward: the winner gets the gradient, a tie half each. Selected with
     where, not multiplied by a 0/1 mask, so an inf or nan gradient does not leak into the
@@ -900,6 +942,14 @@ def _spread(g: np.ndarray, shape: tuple, size: int, dtype: np.dtype) -> np.ndarr
     return np.broadcast_to(g, shape).astype(dtype, copy=False)
 
 
+def _reduce_dtype(a: np.ndarray, dtype: Any) -> Any:
+    """The accumulating dtype of sum/prod: PyTorch's int64 for every integer and bool input
+    (NumPy would give uint8 sums as uint64)."""
+    if dtype is None and a.dtype.kind in "bu":
+        return np.int64
+    return dtype
+
+
 class Sum(Op):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
@@ -907,7 +957,9 @@ class Sum(Op):
         ctx.size = a.size
         ctx.torch_name = "SumBackward0" if axis is None else "SumBackward1"
         # np.add.reduce is what np.sum runs, minus ~1 us of Python wrapper
-        return np.asarray(np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims))
+        return np.asarray(
+            np.add.reduce(a, axis=axis, dtype=_reduce_dtype(a, dtype), keepdims=keepdims)
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -1493,7 +1545,7 @@ class Prod(Op):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
-        out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims, dtype=dtype))
+        out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims, dtype=_reduce_dtype(a, dtype)))
         # PyTorch saves self and the result; the result is unused here, but saving it makes an
         # in-place change of the product before backward an error, as it is in PyTorch.
         ctx.save_for_backward(a, out)

@@ -26,7 +26,7 @@ def _const(a: np.ndarray) -> Tensor:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return _check_tensor(input, "input", "relu").relu()
+    return _maybe_inplace(_check_tensor(input, "input", "relu"), Tensor.relu, inplace, "relu")
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -41,25 +41,44 @@ class LeakyRelu(Op):
     torch_name = "LeakyReluBackward0"
 
     @staticmethod
-    def forward(ctx, x, slope):
+    def forward(ctx, x, slope, inplace=False):
         ctx.save_for_backward(x)
-        ctx.slope = slope
+        ctx.slope, ctx.inplace = slope, inplace
+        if inplace:  # PyTorch's in-place node saves the result (same signs when slope >= 0)
+            ctx.torch_name = "LeakyReluBackward1"
         return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
 
     @staticmethod
+    def _check(ctx) -> None:
+        if ctx.inplace and ctx.slope < 0:
+            raise RuntimeError(
+                "leaky_relu(inplace=True) with a negative slope "
+                f"({ctx.slope}) has no backward (as in PyTorch: the result no longer tells "
+                "which inputs were negative); use inplace=False"
+            )
+
+    @staticmethod
     def backward(ctx, grad):
+        LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None
+        return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
+        LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
         # the slope is piecewise constant: a constant factor
-        return grad * _const(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype)), None
+        return grad * _const(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype)), None, None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return LeakyRelu.apply(_check_tensor(input, "input", "leaky_relu"), float(negative_slope))
+    slope = float(negative_slope)
+    return _maybe_inplace(
+        _check_tensor(input, "input", "leaky_relu"),
+        lambda t: LeakyRelu.apply(t, slope, inplace),
+        inplace,
+        "leaky_relu",
+    )
 
 
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 from ..._rng import _rng
 from ...autograd.ops import Op
 from ...tensor import Tensor
-from ._checks import _check_tensor
+from ._checks import _check_tensor, _maybe_inplace
 
 
 class Dropout(Op):
@@ -40,7 +40,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     keep = _rng().random(input.shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return Dropout.apply(input, (keep * scale).astype(input._data.dtype))
+    mask = (keep * scale).astype(input._data.dtype)
+    return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, "dropout")
 
 
 def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
@@ -54,7 +55,13 @@ def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
 
 
 def _feature_dropout(
-    input: Tensor, p: float, training: bool, what: str, ranks: dict, expected: str
+    input: Tensor,
+    p: float,
+    training: bool,
+    inplace: bool,
+    what: str,
+    ranks: dict,
+    expected: str,
 ) -> Tensor:
     """Channel dropout: zero whole channels with probability p (the same draw for all of a
     channel's elements), scale the rest by 1 / (1 - p); training only. `ranks` maps each
@@ -72,7 +79,8 @@ def _feature_dropout(
         )
     if not training or p == 0:
         return input
-    return Dropout.apply(input, _feature_mask(input, p, ranks[input.ndim]))
+    mask = _feature_mask(input, p, ranks[input.ndim])
+    return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, what)
 
 
 def dropout1d(
@@ -80,7 +88,13 @@ def dropout1d(
 ) -> Tensor:
     """Zero whole channels of `(N, C, L)` (or unbatched `(C, L)`) input with probability p."""
     return _feature_dropout(
-        input, p, training, "dropout1d", {2: False, 3: True}, "a 2-D (C, L) or 3-D (N, C, L)"
+        input,
+        p,
+        training,
+        inplace,
+        "dropout1d",
+        {2: False, 3: True},
+        "a 2-D (C, L) or 3-D (N, C, L)",
     )
 
 
@@ -90,7 +104,7 @@ def dropout2d(
     """Zero whole channels of `(N, C, H, W)` input with probability p. A 3-D input is taken as
     `(N, C, L)`, with a warning, as PyTorch does."""
     return _feature_dropout(
-        input, p, training, "dropout2d", {3: True, 4: True}, "a 3-D or 4-D (N, C, H, W)"
+        input, p, training, inplace, "dropout2d", {3: True, 4: True}, "a 3-D or 4-D (N, C, H, W)"
     )
 
 
@@ -103,6 +117,7 @@ def dropout3d(
         input,
         p,
         training,
+        inplace,
         "dropout3d",
         {4: False, 5: True},
         "a 4-D (C, D, H, W) or 5-D (N, C, D, H, W)",
