@@ -902,3 +902,57 @@ def test_div_rounding_mode_gradient_is_zero(mode):
 def test_transpose_of_a_zero_d_tensor():
     same(grads_of(lambda T, x: x.transpose(0, -1) * 2, 5.0))
     same(lambda T: T.tensor(5.0).transpose(0, 1))
+
+
+# -- median of every element: infinities, integer ties ----------------------------------------
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, INF, -INF],
+        [1.0, INF, INF],
+        [-INF, -INF, INF],
+        [1.0, 1.0, 2.0, 0.0, 1.0],
+        [0.1, 0.1, 0.1, 5.0, 0.0],
+        [0.7] * 7 + [0.0],
+        [-0.0, 0.0, 1.0],
+        [2.0, -1.0, 3.0, 0.5],
+    ],
+)
+def test_median_of_all_elements(values):
+    # the median is one of the values exactly, its ties share the gradient; an inf elsewhere
+    # made it nan (inf * a zero weight)
+    same(grads_of(lambda T, x: x.median(), values))
+    same(grads_of(lambda T, x: x.nanmedian(), [float("nan"), *values]))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+@pytest.mark.parametrize("values", [[1, 1, 2], [3, 3, 2, 3], [5, 1, 4, 2]])
+def test_median_of_integers(values, dtype):
+    # ties of an integer tensor gave 0 (the tie weights 1/k were cast to the integer dtype)
+    same(lambda T: (T.tensor(values, dtype=getattr(T, dtype)).median(),))
+    same(lambda T: (T.tensor(values, dtype=getattr(T, dtype)).nanmedian(),))
+
+
+# -- activations that select: a NaN input stays NaN --------------------------------------------
+
+NAN_ACTS = {
+    "threshold": lambda T, x: T.nn.functional.threshold(x, 0.5, 2.0),
+    "threshold inplace": lambda T, x: T.nn.functional.threshold(x * 1, 0.5, 2.0, inplace=True),
+    "softshrink": lambda T, x: T.nn.functional.softshrink(x, 0.5),
+    "hardshrink": lambda T, x: T.nn.functional.hardshrink(x, 0.5),
+    "nn.Threshold": lambda T, x: T.nn.Threshold(-1.0, 7.0)(x),
+    "nn.Softshrink": lambda T, x: T.nn.Softshrink(1.0)(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAN_ACTS))
+def test_selecting_activations_at_nan_and_inf(name):
+    values = [INF, -INF, 0.0, 0.5, -0.5, 6.0, -1.0, 1.0, 0.25]
+    same(grads_of(NAN_ACTS[name], values))
+    # values only at NaN: PyTorch's own gradient there depends on whether the element fell in
+    # a SIMD block (0) or the scalar tail (1)
+    same(lambda T: NAN_ACTS[name](T, T.tensor([float("nan"), *values], dtype=T.float64)))

@@ -111,9 +111,19 @@ class TensorExtra:
             nan = np.isnan(flat._data)
             if nan.any():  # PyTorch: NaN propagates (it sorts last and is taken as the median)
                 return flat[int(np.flatnonzero(nan)[0])]
-            m = flat._data[order[(flat._data.size - 1) // 2]]
+            pick = int(order[(flat._data.size - 1) // 2])
+            m = flat._data[pick]
             ties = flat._data == m
-            return (flat * _const(ties / ties.sum(), flat)).sum()
+            if flat._data.dtype.kind != "f" or ties.sum() == 1:
+                return flat[pick]
+            # the ties share the gradient equally; selected (flat * a weight of 0 or 1/k made
+            # the median of a tensor holding an inf nan, and of an integer tensor 0), then
+            # shifted by a constant to m exactly (m / k summed k times can round off)
+            mask = _t.Tensor._make(ties, None, False)
+            out = (flat.where(mask, 0.0) * (1.0 / ties.sum())).sum()
+            with np.errstate(invalid="ignore"):  # (inf - inf: the sum is m already)
+                shift = np.where(out._data == m, 0, m - out._data).astype(out._data.dtype)
+            return out + _const(shift, out) if shift else out
         v, i = self._select_along(
             dim,
             keepdim,

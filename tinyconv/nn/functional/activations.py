@@ -429,11 +429,11 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x where x > threshold, else value."""
+    """x where x > threshold (or NaN), else value."""
     _check_tensor(input, "input", "threshold")
 
     def fn(x: Tensor) -> Tensor:
-        return x.masked_fill(~(x > threshold), value)
+        return x.masked_fill(x <= threshold, value)  # (NaN is not <= anything: it stays)
 
     return _maybe_inplace(input, fn, inplace, "threshold")
 
@@ -455,8 +455,10 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x = _float_act(input, "softshrink")
     if lambd < 0:
         raise RuntimeError(f"softshrink: lambd must be non-negative, got {lambd}")
-    # selects (not clamps), so the gradient at x = +-lambd is 0, as PyTorch's
-    return (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, 0.0))
+    # selects (not clamps), so the gradient at x = +-lambd is 0, as PyTorch's; a NaN stays
+    # NaN (with the gradient passing), as in PyTorch
+    middle = x.masked_fill(x == x, 0.0)
+    return (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, middle))
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
