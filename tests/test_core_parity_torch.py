@@ -956,3 +956,39 @@ def test_selecting_activations_at_nan_and_inf(name):
     # values only at NaN: PyTorch's own gradient there depends on whether the element fell in
     # a SIMD block (0) or the scalar tail (1)
     same(lambda T: NAN_ACTS[name](T, T.tensor([float("nan"), *values], dtype=T.float64)))
+
+
+# -- class-index losses: an ignored sample's gradient is exactly 0 ----------------------------
+
+LOGITS = [[0.5, -1.0, 2.0, 0.25, -0.5], [1.5, 0.0, -2.0, 0.75, 1.0], [-0.5, 0.5, 1.0, -1.5, 0.0]]
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("targets", [[3, 3, 3], [3, 1, 3], [0, 2, 4]])
+@pytest.mark.parametrize("scale", [1.0, float("inf")])
+def test_cross_entropy_ignored_samples(targets, reduction, smoothing, scale):
+    # every sample ignored (the mean divides by 0), or an inf upstream gradient: PyTorch's
+    # gradient is 0 at the ignored samples; the mask was multiplied in (0 * inf = nan)
+    def prog(T, x):
+        t = T.tensor(targets)
+        loss = T.nn.functional.cross_entropy(
+            x, t, ignore_index=3, reduction=reduction, label_smoothing=smoothing
+        )
+        nll = T.nn.functional.nll_loss(x, t, ignore_index=3, reduction=reduction)
+        return T.stack([loss, nll]) * scale
+
+    same(grads_of(prog, LOGITS))
+
+
+def test_nll_loss_ignored_samples_double_backward():
+    torch_ = pytest.importorskip("torch")
+    outs = []
+    for T in (torch_, tinyconv):
+        x = T.tensor(LOGITS, dtype=T.float64, requires_grad=True)
+        loss = T.nn.functional.nll_loss(x * x, T.tensor([3, 1, 3]), ignore_index=3)
+        (g,) = T.autograd.grad(loss * float("inf"), x, create_graph=True)
+        (gg,) = T.autograd.grad(g.sum(), x)
+        outs.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_array_equal(outs[1][0], outs[0][0])
+    np.testing.assert_array_equal(outs[1][1], outs[0][1])

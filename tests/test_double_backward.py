@@ -541,6 +541,14 @@ CASES: list[Case] = [
         lambda T, p, x: (x * 3.3).floor() * x + x.ceil() * x + x.round() * x + x.trunc() * x,
     ),
     Case("frac", ("Frac", "Mul"), quarter_lattice, lambda T, p, x: (x * 0.9).frac() * x),
+    Case(
+        "rounded_div",
+        ("RoundedDivide", "TruncDivide", "Mul"),
+        mod_draw,
+        lambda T, p, a, b: (
+            a.div(b, rounding_mode="floor") * a + a.div(b, rounding_mode="trunc") * b
+        ),
+    ),
     Case("nan_to_num", ("NanToNum",), unary(), lambda T, p, x: (x * x).nan_to_num()),
     Case(
         "clamp",

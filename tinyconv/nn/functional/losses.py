@@ -110,14 +110,13 @@ class NllLoss(Op):
 
     @staticmethod
     def forward(ctx, logp, target, weight, ignore_index, reduction):
-        C = logp.shape[1]
         valid = target != ignore_index
         safe_t = np.where(valid, target, 0)
         # w_n: the class weight of each sample's target (0 for ignored samples)
         w_n = (weight[safe_t] if weight is not None else np.ones(target.shape, logp.dtype)) * valid
         picked = np.take_along_axis(logp, np.expand_dims(safe_t, 1), axis=1).squeeze(1)
         losses = -w_n * picked
-        ctx.config = (logp.shape, C, safe_t, w_n, reduction)
+        ctx.config = (logp.shape, valid, safe_t, w_n, reduction)
         if reduction == "none":
             return losses.astype(logp.dtype, copy=False)
         total = losses.sum()
@@ -128,24 +127,34 @@ class NllLoss(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        shape, _, safe_t, w_n, reduction = ctx.config
+        shape, valid, safe_t, w_n, reduction = ctx.config
         scale = grad if reduction == "none" else np.broadcast_to(grad, w_n.shape)
         if reduction == "mean":
-            scale = scale / w_n.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale = scale / w_n.sum()
+        # an ignored sample's gradient is exactly 0, even when every sample is ignored (the
+        # mean divides by 0) or grad is inf/nan, as in PyTorch (0 * inf would be nan)
+        with np.errstate(invalid="ignore"):
+            picked = np.where(valid, -w_n * scale, 0)
         g = np.zeros(shape, dtype=grad.dtype)
-        np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(-w_n * scale, 1), axis=1)
+        np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(picked, 1), axis=1)
         return g, None, None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         # linear in grad: a constant (N, C, ...) array holding -w_n / (sum of w_n for 'mean')
         # at each sample's target class, times grad
-        shape, _, safe_t, w_n, reduction = ctx.config
+        shape, valid, safe_t, w_n, reduction = ctx.config
         coef = np.zeros(shape, dtype=grad.dtype)
-        w = -w_n / w_n.sum() if reduction == "mean" else -w_n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = -w_n / w_n.sum() if reduction == "mean" else -w_n
         np.put_along_axis(coef, np.expand_dims(safe_t, 1), np.expand_dims(w, 1), axis=1)
         g = grad.unsqueeze(1) if reduction == "none" else grad
-        return Tensor._make(coef, None, False) * g, None, None, None, None
+        # selected, not multiplied: an ignored sample's gradient stays 0 (see backward)
+        ignored = np.ones(shape, dtype=bool)
+        np.put_along_axis(ignored, np.expand_dims(safe_t, 1), np.expand_dims(~valid, 1), axis=1)
+        out = Tensor._make(coef, None, False) * g
+        return out.where(Tensor._make(~ignored, None, False), 0.0), None, None, None, None
 
 
 def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
@@ -277,10 +286,10 @@ def cross_entropy(
         if weight is not None:
             wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
             smooth = -(logp * _as_tensor(weight).reshape(wshape)).sum(class_dim) / C
-        valid = Tensor._make(
-            (td != ignore_index).astype(logp.dtype).reshape(smooth.shape), None, False
-        )
-        smooth = smooth * valid
+        valid = Tensor._make((td != ignore_index).reshape(smooth.shape), None, False)
+        # selected, not multiplied by a 0/1 mask: an ignored sample's gradient is exactly 0
+        # even when the mean over no samples divides by 0 (inf * 0 would be nan), as PyTorch
+        smooth = smooth.where(valid, 0.0)
         if reduction == "mean":
             if weight is not None:
                 wt = _as_tensor(weight)._data[np.where(td != ignore_index, td, 0)] * (
