@@ -992,3 +992,48 @@ def test_nll_loss_ignored_samples_double_backward():
         outs.append((g.detach().numpy(), gg.numpy()))
     np.testing.assert_array_equal(outs[1][0], outs[0][0])
     np.testing.assert_array_equal(outs[1][1], outs[0][1])
+
+
+# -- augmented assignments write in place ------------------------------------------------------
+
+AUGMENTED = [
+    "x //= 2",
+    "x //= 2.5",
+    "x %= 3",
+    "x %= -2.5",
+    "x **= 2",
+    "x **= 0.5",
+    "x &= 3",
+    "x |= 8",
+    "x ^= T.tensor([1, 1])",
+    "x.floor_divide_(2)",
+    "x.remainder_(-2)",
+    "x.bitwise_and_(T.tensor([1, 3]))",
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float32", "bool"])
+@pytest.mark.parametrize("stmt", AUGMENTED)
+def test_augmented_assignment_writes_in_place(stmt, dtype):
+    # `x //= y` without __ifloordiv__ is `x = x // y`: other names for x (here y, a view) kept
+    # the old values, and an int tensor became a float one where PyTorch raises
+    def prog(T):
+        x = T.tensor([5, -7], dtype=getattr(T, dtype))
+        alias, view = x, x[1:]
+        exec(stmt, {"T": T, "x": x})
+        return alias, view
+
+    same(prog)
+
+
+@pytest.mark.parametrize("stmt", ["z //= 2", "z %= 2", "z **= 2", "z **= w"])
+def test_augmented_assignment_gradients(stmt):
+    def prog(T, x, w):
+        z = x * 1
+        alias = z
+        env = {"z": z, "w": w}
+        exec(stmt, env)
+        assert env["z"] is alias
+        return alias
+
+    same(grads_of(prog, [5.0, 7.0], [2.0, 3.0]))

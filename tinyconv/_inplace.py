@@ -265,6 +265,36 @@ class ViewInplace:
     def mul_(self, other: Any) -> _t.Tensor:
         return self._inplace(_t.ops.Mul, other, "mul_()")
 
+    # Without these, Python runs `x //= y` as `x = x // y`: a new tensor, so other names for
+    # x (and its views and base) kept the old values, where PyTorch writes into x.
+    def floor_divide_(self, other: Any) -> _t.Tensor:
+        return self._inplace(_t.ops.FloorDivide, other, "floor_divide_()")
+
+    def remainder_(self, other: Any) -> _t.Tensor:
+        return self._inplace(_t.ops.Remainder, other, "remainder_()")
+
+    def __ifloordiv__(self, other: Any) -> _t.Tensor:
+        return self._inplace(_t.ops.FloorDivide, other, "//=")
+
+    def __imod__(self, other: Any) -> _t.Tensor:
+        return self._inplace(_t.ops.Remainder, other, "%=")
+
+    def __ipow__(self, other: Any) -> _t.Tensor:
+        return self.pow_(other)
+
+    def bitwise_and_(self, other: Any) -> _t.Tensor:
+        return self._inplace_result(lambda x: x & other, "bitwise_and_()", (other,))
+
+    def bitwise_or_(self, other: Any) -> _t.Tensor:
+        return self._inplace_result(lambda x: x | other, "bitwise_or_()", (other,))
+
+    def bitwise_xor_(self, other: Any) -> _t.Tensor:
+        return self._inplace_result(lambda x: x ^ other, "bitwise_xor_()", (other,))
+
+    __iand__ = bitwise_and_
+    __ior__ = bitwise_or_
+    __ixor__ = bitwise_xor_
+
     def div_(self, other: Any, *, rounding_mode: str | None = None) -> _t.Tensor:
         if rounding_mode is None:
             return self._inplace(_t.ops.Div, other, "div_()")
