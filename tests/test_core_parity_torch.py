@@ -1037,3 +1037,30 @@ def test_augmented_assignment_gradients(stmt):
         return alias
 
     same(grads_of(prog, [5.0, 7.0], [2.0, 3.0]))
+
+
+# -- cat: PyTorch's legacy 1-D empty tensor joins anything --------------------------------------
+
+LEGACY_CATS = [
+    "T.cat([T.tensor([]), x])",
+    "T.cat([x, T.tensor([]), x], dim=1)",
+    "T.cat([x, e, x], dim=-1)",
+    "T.cat([e, x, e])",
+    "T.cat([T.tensor([]), x.float()])",
+    "T.cat([T.tensor([]).long(), T.tensor([[1, 2]], dtype=T.int8)])",
+    "T.cat([T.tensor([]), T.tensor([[1, 2]])])",
+    "T.cat([T.zeros(0, 3), T.tensor([])])",
+    "T.cat([T.tensor([]), x], dim=2)",
+    "T.cat([T.tensor([]), T.tensor(1.0)])",
+    "T.cat([T.tensor([]), x, T.ones(3, 2)])",
+    "T.cat([T.tensor([]), x, T.ones(3)])",
+]
+
+
+@pytest.mark.parametrize("expr", LEGACY_CATS)
+def test_cat_with_a_legacy_empty_tensor(expr):
+    # `out = cat([out, batch])` from out = tensor([]), a common accumulation loop
+    def prog(T, x, e):
+        return eval(expr, {"T": T, "x": x, "e": e})
+
+    same(grads_of(prog, [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.zeros(0)))

@@ -33,13 +33,25 @@ def _tensors(tensors: Sequence, what: str) -> list:
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors along an existing dim; all other sizes must match."""
     ts = _tensors(tensors, "cat()")
-    nd = ts[0].ndim
+    # a 1-D empty tensor is skipped in the shape checks (PyTorch's legacy rule; ops.Cat)
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise RuntimeError(
+                f"cat(): tensor {i} is 0-d and cannot be concatenated (use stack, or "
+                "unsqueeze it to shape (1,))"
+            )
+    legacy = [t.ndim == 1 and t.shape[0] == 0 for t in ts]
+    first = legacy.index(False) if not builtins.all(legacy) else 0
+    ref = ts[first]
+    nd = ref.ndim
     d = _dim(dim, nd, "cat()")
     for i, t in enumerate(ts):
-        if t.ndim != nd or t.shape[:d] + t.shape[d + 1 :] != ts[0].shape[:d] + ts[0].shape[d + 1 :]:
+        if legacy[i] and i != first:
+            continue
+        if t.ndim != nd or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]:
             raise ValueError(
-                f"cat(): sizes of tensors must match except in dimension {d}; tensor 0 has shape "
-                f"{tuple(ts[0].shape)} but tensor {i} has shape {tuple(t.shape)}"
+                f"cat(): sizes of tensors must match except in dimension {d}; tensor {first} has "
+                f"shape {tuple(ref.shape)} but tensor {i} has shape {tuple(t.shape)}"
             )
     return ops.Cat.apply(d, *ts)
 

@@ -1457,28 +1457,55 @@ class Cat(Op):
     @staticmethod
     def forward(ctx, axis, *parts):
         ctx.axis = axis
-        ctx.bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
         ctx.dtypes = [p.dtype for p in parts]
         dtype = promote_types(*ctx.dtypes)  # PyTorch's rule: int64 with float32 gives float32
+        # PyTorch's legacy rule: a 1-D empty tensor joins anything (it is skipped, but its
+        # dtype counts), so `out = cat([tensor([]), x])` works in a loop
+        ctx.legacy = [p.ndim == 1 and p.size == 0 for p in parts]
+        if all(ctx.legacy) or not any(ctx.legacy):
+            ctx.legacy = None
+        else:
+            parts = tuple(p for p, skip in zip(parts, ctx.legacy, strict=True) if not skip)
+        ctx.bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
         return np.concatenate([p.astype(dtype, copy=False) for p in parts], axis=axis)
+
+    @staticmethod
+    def _kept(ctx) -> list:
+        """The dtypes of the inputs that were joined (not legacy empties)."""
+        if ctx.legacy is None:
+            return ctx.dtypes
+        return [d for d, skip in zip(ctx.dtypes, ctx.legacy, strict=True) if not skip]
+
+    @staticmethod
+    def _with_legacy(ctx, pieces: list, empty: Any) -> tuple:
+        """The gradient pieces in the order of the inputs: empty ones for legacy inputs."""
+        if ctx.legacy is None:
+            return (None, *pieces)
+        it = iter(pieces)
+        return (
+            None,
+            *(
+                empty(d) if skip else next(it)
+                for skip, d in zip(ctx.legacy, ctx.dtypes, strict=True)
+            ),
+        )
 
     @staticmethod
     def backward(ctx, grad):
         pieces = np.split(grad, ctx.bounds, axis=ctx.axis)
-        return (None, *(p.astype(d, copy=False) for p, d in zip(pieces, ctx.dtypes, strict=False)))
+        pieces = [p.astype(d, copy=False) for p, d in zip(pieces, Cat._kept(ctx), strict=True)]
+        return Cat._with_legacy(ctx, pieces, lambda d: np.zeros(0, d))
 
     @staticmethod
     def graph_backward(ctx, grad):
         ax = ctx.axis % grad.ndim
         ends = [0, *(int(b) for b in ctx.bounds), grad._data.shape[ax]]
         lead = (slice(None),) * ax
-        return (
-            None,
-            *(
-                grad[lead + (slice(lo, hi),)].to(d)
-                for lo, hi, d in zip(ends[:-1], ends[1:], ctx.dtypes, strict=True)
-            ),
-        )
+        pieces = [
+            grad[lead + (slice(lo, hi),)].to(d)
+            for lo, hi, d in zip(ends[:-1], ends[1:], Cat._kept(ctx), strict=True)
+        ]
+        return Cat._with_legacy(ctx, pieces, lambda d: Tensor._make(np.zeros(0, d), None, False))
 
 
 class Stack(Op):
