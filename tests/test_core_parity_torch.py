@@ -1064,3 +1064,50 @@ def test_cat_with_a_legacy_empty_tensor(expr):
         return eval(expr, {"T": T, "x": x, "e": e})
 
     same(grads_of(prog, [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.zeros(0)))
+
+
+# -- ops whose result is always floating: promote first, then int -> default float ---------------
+
+FLOAT_RESULT_OPS = {
+    "atan2": lambda T, a, b: T.atan2(a, b),
+    "copysign": lambda T, a, b: T.copysign(a, b),
+    "xlogy": lambda T, a, b: T.xlogy(a, b if b.dtype == T.bool else b.abs()),
+}
+
+
+@pytest.mark.parametrize("op", sorted(FLOAT_RESULT_OPS))
+@pytest.mark.parametrize(
+    ("sa", "sb"), [((3,), ()), ((), (3,)), ((2, 1), (3,)), ((2, 3), (2, 3))], ids=str
+)
+@pytest.mark.parametrize(
+    ("da", "db"),
+    [
+        ("int64", "float64"),
+        ("float64", "int64"),
+        ("float32", "float64"),
+        ("float64", "float32"),
+        ("int32", "int64"),
+        ("float32", "bool"),
+    ],
+)
+def test_float_result_ops_promote_like_pytorch(op, sa, sb, da, db):
+    # atan2(int (n,), 0-d float64) was float32 (the int went to float32 before promoting);
+    # copysign took self's dtype alone
+    va = np.arange(1, 1 + int(np.prod(sa))).reshape(sa) * 0.75 - 1.0
+    vb = np.arange(1, 1 + int(np.prod(sb))).reshape(sb) * -0.5 + 1.25
+
+    def prog(T):
+        def make(v, dt):
+            if dt == "bool":
+                return T.tensor(v > 0)
+            if dt.startswith("int"):
+                return T.tensor(np.round(v).astype(np.int64), dtype=getattr(T, dt))
+            return T.tensor(v, dtype=getattr(T, dt), requires_grad=True)
+
+        a, b = make(va, da), make(vb, db)
+        out = FLOAT_RESULT_OPS[op](T, a, b)
+        leaves = [x for x in (a, b) if x.requires_grad]
+        grads = T.autograd.grad(out.sum(), leaves, allow_unused=True) if leaves else ()
+        return (out, *grads)
+
+    same(prog)

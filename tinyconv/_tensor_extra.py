@@ -23,7 +23,7 @@ import numpy as np
 
 from ._args import _dim
 from ._dtype import dtype_name
-from ._tensor_math import _index_tensor, _where
+from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
@@ -352,7 +352,8 @@ class TensorExtra:
 
     def copysign(self, other: Any) -> Any:
         """|self| with the sign of other (-0.0 counts as negative)."""
-        x = self if self._data.dtype.kind == "f" else self.float()
+        dt = _float_result(self, other)
+        x = self if self._data.dtype == dt else self.to(dt)
         o = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
         sign = np.where(np.signbit(o), -1, 1).astype(x._data.dtype)
         # (the sign of `other` is piecewise constant: its gradient is 0, as in PyTorch)
@@ -368,8 +369,11 @@ class TensorExtra:
 
     def xlogy(self, other: Any) -> Any:
         """x * log(y), and 0 where x == 0 (unless y is NaN)."""
+        dt = _float_result(self, other)
         y = _as(other) if not isinstance(other, _t.Tensor) else other
-        x = self if self._data.dtype.kind == "f" else self.float()
+        x = self if self._data.dtype == dt else self.to(dt)
+        if isinstance(other, _t.Tensor) and y._data.dtype != dt:
+            y = y.to(dt)
         log_y = y.log()
         # x == 0 gives 0 even where log(y) is infinite; the gradients stay PyTorch's
         # (d/dx = log y, d/dy = x / y), so only the infinite logs there are replaced

@@ -29,6 +29,20 @@ def _float(x: Any) -> Any:
     return x if x._data.dtype.kind == "f" else x.to(_dtype.get_default_dtype())
 
 
+def _float_result(x: Any, other: Any) -> np.dtype:
+    """The dtype of a binary op that always gives floats (atan2, copysign, xlogy): PyTorch
+    promotes the operands first (0-d tensors and Python numbers by its rules) and only then
+    turns an integer or bool result into the default float; converting x alone first would
+    make int (n,) with a 0-d float64 float32, and 0-d float64 with float32 (n,) float64."""
+    od = other._data if isinstance(other, _t.Tensor) else other
+    if isinstance(od, (list, tuple)) or (
+        isinstance(od, np.ndarray) and not isinstance(other, _t.Tensor)
+    ):
+        od = _t._as_tensor(od)._data
+    dt = result_type(x._data, od)
+    return dt if dt.kind == "f" else _dtype.get_default_dtype()
+
+
 def _index_tensor(
     index: Any, what: str, name: str = "index", int32: bool = True, empty_any: bool = False
 ) -> np.ndarray:
@@ -234,8 +248,9 @@ class TensorMath:
     def atan2(self, other: Any) -> Any:
         """Elementwise angle of the point (other, self), broadcasting; ints give the default
         float."""
-        out = _t._binary(_t.ops_extra.Atan2, _float(self), other)
-        return out
+        dt = _float_result(self, other)
+        x = self if self._data.dtype == dt else self.to(dt)
+        return _t._binary(_t.ops_extra.Atan2, x, other)
 
     arctan2 = atan2
 
