@@ -166,12 +166,26 @@ def test_batch_norm_fused_math_equals_textbook(shape, layout):
 
 
 @pytest.mark.parametrize(
-    "shape", [(5, 3), (4, 3, 2, 2), (2, 3, 8, 8), (2, 3, 9, 10), (3, 2, 4, 5, 6), (1, 2, 70)]
+    "shape",
+    [
+        # up to channels.SMALL_ROWS rows and SMALL_SIZE values: one np.add.reduce
+        (5, 3),
+        (4, 3, 2, 2),
+        (2, 3, 8, 8),
+        (2, 3, 9, 10),
+        (3, 2, 4, 5, 6),
+        (1, 2, 70),
+        # past it: one value per row, short rows (batch first), long rows (one GEMV)
+        (70, 3),
+        (16, 8, 4, 4),
+        (2, 40, 9, 10),
+    ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
 def test_channel_sums_equal_np_sum(shape, dtype):
-    """batch_norm's per-channel sums (batch first for short rows, one GEMV or batched dot
-    product per row for long ones) give np.sum's numbers on every path."""
+    """batch_norm's per-channel sums (one reduce for small arrays, batch first for short rows,
+    one GEMV or batched dot product per row for long ones) give np.sum's numbers on every
+    path."""
     rng = np.random.default_rng(len(shape))
     a = rng.standard_normal(shape).astype(dtype)
     b = rng.standard_normal(shape).astype(dtype)

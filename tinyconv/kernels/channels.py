@@ -14,6 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 SHORT_ROWS = 64  # up to this many values per (sample, channel): reduce over the batch first
+# Up to this many (sample, channel) rows and values, one np.add.reduce is cheapest: it pays
+# ~0.02 us per row, the GEMV route ~3.5 us of set-up (np.ones, reshapes). Measured (1 thread):
+# (1, 2, 3, 3) 1.1 vs 3.4 us, (1, 6, 28, 28) 1.9 vs 4.2, (4, 16, 8, 8) 2.8 vs 4.1,
+# (2, 32, 4, 4) 2.9 vs 5.8; past it (8, 64, 4, 4) 10.8 vs 4.4, (4, 16, 16, 16) 5.7 vs 5.0.
+SMALL_ROWS, SMALL_SIZE = 64, 4096
+_AXES4 = (0, 2, 3)
 
 
 def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
@@ -30,6 +36,10 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
     Non-float or non-contiguous arrays (a broadcast gradient from ``y.sum()``) keep
     np.sum: reshaping them would copy.
     """
+    shape = a.shape
+    if a.size <= SMALL_SIZE and shape[0] * shape[1] <= SMALL_ROWS:
+        # np.sum without its Python wrapper; the small conv's bias gradient (issue #14)
+        return np.add.reduce(a, axis=_AXES4 if len(shape) == 4 else (0, *range(2, len(shape))))
     rows = _rows(a)
     if rows is None:
         return np.sum(a, axis=(0,) + tuple(range(2, a.ndim)))
