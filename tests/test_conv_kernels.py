@@ -244,6 +244,37 @@ def test_tiny_convolutions_against_reference():
         np.testing.assert_allclose(y, K.conv2d_reference(x, w, None, *args), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, groups",
+    [
+        ((1, 3, 5, 5), (2, 3, 3, 3), 1),  # one image, one group: the 2-D np.dot products
+        ((2, 3, 5, 5), (2, 3, 3, 3), 1),  # the batched np.matmul ones
+        ((1, 4, 5, 5), (2, 2, 3, 3), 2),
+    ],
+)
+def test_tiny_products_equal_the_plain_path(dtype, tol, x_shape, w_shape, groups):
+    """conv_fast's tiny path (its GEMMs as 2-D np.dot for one image and one group, batched
+    np.matmul otherwise) gives the plain im2col path's output and all three gradients,
+    padded and strided."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    args = ((2, 2), ((1, 1), (1, 1)), (1, 1), groups)
+    assert FAST._is_tiny(x_shape, w_shape, (3, 3))
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    y_ref, cols_ref = K.conv2d_forward(x, w, b, *args)
+    assert y.dtype == dtype and y.shape == y_ref.shape
+    np.testing.assert_allclose(y, y_ref, rtol=tol, atol=tol)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    for c in (cols, None):  # the forward's columns, or rebuilt
+        got = FAST.conv2d_backward(g, x, w, c, *args)
+        want = K.conv2d_backward(g, x, w, cols_ref, *args)
+        for gg, ww in zip(got, want, strict=True):
+            assert gg.dtype == dtype and gg.shape == ww.shape
+            np.testing.assert_allclose(gg, ww, rtol=tol, atol=tol)
+
+
 # --------------------------------------------------------------------------
 # conv2d forward
 # --------------------------------------------------------------------------

@@ -156,7 +156,13 @@ class ViewInplace:
 
     # -- in-place ------------------------------------------------------------------------
     def _check_inplace(self, what: str) -> None:
-        if self.grad_fn is None and self._requires_grad:
+        # (a non-view's grad_fn is its _grad_fn: the property's view refresh is skipped for the
+        # usual in-place target, zero_() on a .grad every training step)
+        if (
+            self._requires_grad and self._grad_fn is None
+            if self._base is None
+            else self.grad_fn is None and self._requires_grad
+        ):
             raise RuntimeError(
                 f"{what}: a leaf tensor that requires grad (shape {tuple(self.shape)}) is being "
                 "used in an in-place operation; wrap the update in `with tinyconv.no_grad():` "

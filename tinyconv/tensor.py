@@ -1521,7 +1521,7 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
         if (
             a._data.dtype.kind == "b"
             or type(b) is builtins.bool
-            or (isinstance(b, Tensor) and b.dtype.kind == "b")
+            or (isinstance(b, Tensor) and b._data.dtype.kind == "b")
         ):
             raise TypeError(
                 "subtraction (-) with a bool tensor or bool is not supported (as in PyTorch); "
