@@ -262,6 +262,33 @@ def test_leaf_grad_copy_fast_path_equals_general():
         assert not np.shares_memory(got, grad)
 
 
+@pytest.mark.parametrize(
+    "shape, kw",
+    [
+        ((2, 3, 4), {}),  # a 0-d gradient filled in (Sum.backward's fill)
+        ((2, 3, 4), {"dim": (0, 1, 2)}),  # every axis named: 0-d too
+        ((2, 3, 4), {"dim": (0, 1, 2), "keepdim": True}),  # (1, 1, 1): the general path
+        ((2, 3, 4), {"dim": 1}),  # the general path
+        ((2, 3, 4), {"dtype": tinyconv.float64}),  # a float64 gradient cast to float32
+        ((), {}),
+        ((0, 3), {}),
+        ((70, 70), {}),  # past _SMALL_GRAD: a broadcast view
+    ],
+)
+def test_sum_gradient_fill_equals_the_broadcast(shape, kw):
+    """Sum's backward (a 0-d gradient filled into a new array for small inputs, else spread
+    from its kept axes) gives the output gradient broadcast to the input, in its dtype."""
+    x = tinyconv.zeros(shape, requires_grad=True)
+    y = x.sum(**kw)
+    g = np.random.default_rng(5).standard_normal(y.shape).astype(y.detach().numpy().dtype)
+    y.backward(tinyconv.tensor(g))
+    axes = kw.get("dim", tuple(range(len(shape))))
+    want = g if kw.get("keepdim") else np.expand_dims(g, axes)
+    want = np.broadcast_to(want, shape).astype(np.float32)
+    assert x.grad.dtype == tinyconv.float32 and x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+
+
 # -- optimisers -------------------------------------------------------------------------------
 
 

@@ -964,6 +964,12 @@ class Sum(Op):
     @staticmethod
     def backward(ctx, grad):
         # Every input element contributed once: its gradient is the output's.
+        if grad.ndim == 0 and ctx.size <= _SMALL_GRAD:
+            # x.sum()'s 0-d gradient (every loss): fill takes ~0.4 us where reshaping it and
+            # assigning through out[...] takes ~0.75 us; the same values, cast alike
+            out = np.empty(ctx.shape, ctx.in_dtype)
+            out.fill(grad)
+            return out
         g = _expand_back(grad, ctx.shape, ctx.axis, ctx.keepdims)
         return _spread(g, ctx.shape, ctx.size, ctx.in_dtype)
 
