@@ -131,7 +131,7 @@ _SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap thresh
 _TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
 _DW_CHUNK_BYTES = 4 << 20  # depthwise.py builds about this many bytes of copies at a time,
-_DW_BATCH_INSIDE = 64  # with the images side by side up to this many output pixels per image
+_DW_BATCH_INSIDE = 256  # with the images side by side up to this many output pixels per image
 # At 2+ threads a depthwise batch that makes one chunk of copies (all of MobileNet's layers
 # at batch 8) has its channels cut over the threads (same numbers) from this input size
 _DW_SPLIT_BYTES = 1 << 16
