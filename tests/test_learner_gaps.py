@@ -514,3 +514,24 @@ def test_creation_out_keyword_matches_pytorch():
     for got, want in zip(res["tinyconv"], res["torch"], strict=True):
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_gradcheck_accepts_non_leaf_inputs():
+    """gradcheck(f, (x[0],)) checks f at a view of a leaf, as PyTorch's does (tinyconv's read
+    the view's .grad, which backward leaves None, and reported a mismatch); .grad is untouched."""
+    x = tinyconv.tensor([[0.5, -1.0], [2.0, 0.3]], dtype=tinyconv.float64, requires_grad=True)
+    assert gradcheck(lambda a: a.sin() * a, (x[0],))
+    assert gradgradcheck(lambda a: (a * a).exp(), (x[1] * 2,))
+    assert x.grad is None
+    with pytest.raises(Exception, match="mismatch"):
+        gradcheck(_WrongBackward.apply, (x[0],))
+
+
+class _WrongBackward(tinyconv.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a * 3
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2

@@ -1608,10 +1608,10 @@ from torch.utils.data import TensorDataset, DataLoader
 torch.set_default_dtype(torch.float64)
 try:
     rng = np.random.default_rng(2)
-    x_train = torch.tensor(rng.uniform(0, 1, (24, 784)))
-    y_train = torch.tensor(rng.integers(0, 10, 24))
-    x_valid = torch.tensor(rng.uniform(0, 1, (16, 784)))
-    y_valid = torch.tensor(rng.integers(0, 10, 16))
+    x_train = torch.tensor(rng.uniform(0, 1, (16, 784)))
+    y_train = torch.tensor(rng.integers(0, 10, 16))
+    x_valid = torch.tensor(rng.uniform(0, 1, (8, 784)))
+    y_valid = torch.tensor(rng.integers(0, 10, 8))
     train_ds = TensorDataset(x_train, y_train)
     valid_ds = TensorDataset(x_valid, y_valid)
     bs = 8
@@ -2834,6 +2834,775 @@ sd_copy = {k: v.clone() for k, v in model.state_dict().items()}
 sd_view = model.state_dict(keep_vars=True)
 print(type(sd_view['conv1.weight']).__name__, sd_view['conv1.weight'].requires_grad, model.state_dict()['conv1.weight'].requires_grad)
 del tmp, PATH, sd_view, checkpoint
+"""
+)
+
+
+PROGRAMS["fgsm_adversarial"] = (
+    COMMON
+    + """
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, 1)
+        self.conv2 = nn.Conv2d(4, 8, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(8 * 4 * 4, 16)
+        self.fc2 = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        output = F.log_softmax(x, dim=1)
+        return output
+
+torch.set_default_dtype(torch.float64)
+try:
+    device = torch.device("cpu")
+    model = det_init(Net(), scale=0.2).to(device)
+    model.eval()
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.uniform(0, 1, (6, 1, 12, 12)))
+    targets = torch.from_numpy(rng.integers(0, 10, 6))
+
+    def fgsm_attack(image, epsilon, data_grad):
+        sign_data_grad = data_grad.sign()
+        perturbed_image = image + epsilon*sign_data_grad
+        perturbed_image = torch.clamp(perturbed_image, 0, 1)
+        return perturbed_image
+
+    def denorm(batch, mean=[0.1307], std=[0.3081]):
+        if isinstance(mean, list):
+            mean = torch.tensor(mean).to(device)
+        if isinstance(std, list):
+            std = torch.tensor(std).to(device)
+        return batch * std.view(1, -1, 1, 1) + mean.view(1, -1, 1, 1)
+
+    def test(model, device, epsilon):
+        correct = 0
+        adv_examples = []
+        for i in range(len(images)):
+            data, target = images[i:i + 1].to(device), targets[i:i + 1].to(device)
+            data.requires_grad = True
+            output = model(data)
+            init_pred = output.max(1, keepdim=True)[1]
+            loss = F.nll_loss(output, target)
+            model.zero_grad()
+            loss.backward()
+            data_grad = data.grad.data
+            data_denorm = denorm(data)
+            perturbed_data = fgsm_attack(data_denorm, epsilon, data_grad)
+            perturbed_data_normalized = (perturbed_data - 0.1307) / 0.3081
+            output = model(perturbed_data_normalized)
+            final_pred = output.max(1, keepdim=True)[1]
+            if final_pred.item() == target.item():
+                correct += 1
+            if len(adv_examples) < 3:
+                adv_ex = perturbed_data.squeeze().detach().cpu().numpy()
+                adv_examples.append( (init_pred.item(), final_pred.item(), adv_ex) )
+        final_acc = correct/float(len(images))
+        print(f"Epsilon: {epsilon}\\tTest Accuracy = {correct} / {len(images)} = {final_acc}")
+        return final_acc, adv_examples
+
+    accuracies = []
+    examples = []
+    for eps in [0, .05, .1, .3]:
+        acc, ex = test(model, device, eps)
+        accuracies.append(acc)
+        examples.append(ex)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["dcgan_small"] = (
+    COMMON
+    + """
+nc, nz, ngf, ndf = 1, 8, 4, 4
+real_label, fake_label = 1., 0.
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        nn.init.constant_(m.weight.data, 0.02)
+        with torch.no_grad():
+            m.weight.add_(torch.linspace(-0.05, 0.05, m.weight.numel(), dtype=m.weight.dtype).view(m.weight.shape))
+    elif classname.find('BatchNorm') != -1:
+        nn.init.constant_(m.weight.data, 1.0)
+        nn.init.constant_(m.bias.data, 0)
+
+class Generator(nn.Module):
+    def __init__(self):
+        super(Generator, self).__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d( nz, ngf * 4, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d( ngf * 2, nc, 4, 2, 1, bias=False),
+            nn.Tanh()
+        )
+
+    def forward(self, input):
+        return self.main(input)
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super(Discriminator, self).__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),
+            nn.Sigmoid()
+        )
+
+    def forward(self, input):
+        return self.main(input)
+
+torch.set_default_dtype(torch.float64)
+try:
+    netG = Generator()
+    netG.apply(weights_init)
+    print(netG)
+    netD = Discriminator()
+    netD.apply(weights_init)
+    criterion = nn.BCELoss()
+    rng = np.random.default_rng(0)
+    fixed_noise = torch.from_numpy(rng.normal(size=(4, nz, 1, 1)))
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    G_losses = []
+    D_losses = []
+    data = torch.from_numpy(rng.uniform(-1, 1, (3, 4, nc, 16, 16)))
+    for i in range(3):
+        netD.zero_grad()
+        real_cpu = data[i]
+        b_size = real_cpu.size(0)
+        label = torch.full((b_size,), real_label, dtype=torch.double)
+        output = netD(real_cpu).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x = output.mean().item()
+        noise = torch.from_numpy(rng.normal(size=(b_size, nz, 1, 1)))
+        fake = netG(noise)
+        label.fill_(fake_label)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
+        optimizerD.step()
+        netG.zero_grad()
+        label.fill_(real_label)
+        output = netD(fake).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        D_G_z2 = output.mean().item()
+        optimizerG.step()
+        print('[%d/%d]\\tLoss_D: %.4f\\tLoss_G: %.4f\\tD(x): %.4f\\tD(G(z)): %.4f / %.4f'
+              % (i, 3, errD.item(), errG.item(), D_x, D_G_z1, D_G_z2))
+        G_losses.append(errG.item())
+        D_losses.append(errD.item())
+    with torch.no_grad():
+        fake = netG(fixed_noise).detach().cpu()
+    print(fake.shape, label.dtype)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["custom_function_double_backward"] = """
+import torch
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved_tensors
+        return grad_out * 2 * x
+
+class Exp(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        result = torch.exp(x)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        result, = ctx.saved_tensors
+        return result * grad_out
+
+def sinh(x):
+    return torch.exp(x) - torch.exp(-x)
+
+class Sinh(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        expx = torch.exp(x)
+        expnegx = torch.exp(-x)
+        ctx.save_for_backward(expx, expnegx)
+        return expx - expnegx
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        expx, expnegx = ctx.saved_tensors
+        grad_input = grad_out * (expx + expnegx)
+        ctx.save_for_backward  # (untouched)
+        return grad_input
+
+x = torch.rand(3, 3, requires_grad=True, dtype=torch.double)
+x = torch.linspace(-1, 1, 9, dtype=torch.double).view(3, 3).requires_grad_()
+ok1 = torch.autograd.gradcheck(Square.apply, x)
+ok2 = torch.autograd.gradgradcheck(Square.apply, x)
+ok3 = torch.autograd.gradcheck(Exp.apply, x)
+ok4 = torch.autograd.gradgradcheck(Exp.apply, x)
+ok5 = torch.autograd.gradcheck(Sinh.apply, x)
+try:  # Sinh saved intermediates (not inputs or outputs): its double backward is wrong, and says so
+    torch.autograd.gradgradcheck(Sinh.apply, x)
+    ok6 = True
+except RuntimeError as e:
+    ok6 = "mismatch" in str(e).lower()
+print(ok1, ok2, ok3, ok4, ok5, ok6)
+y = Square.apply(x).sum()
+g, = torch.autograd.grad(y, x, create_graph=True)
+gg, = torch.autograd.grad(g.sum(), x)
+print(g.requires_grad, g.grad_fn is not None, gg)
+out = Exp.apply(x)
+grad_x, = torch.autograd.grad(out.sum(), x, create_graph=True)
+hess_diag, = torch.autograd.grad(grad_x.sum(), x)
+print(torch.allclose(hess_diag, torch.exp(x)))
+z = Sinh.apply(x)
+print(torch.allclose(z, sinh(x)))
+z.sum().backward()
+"""
+
+PROGRAMS["vae_step"] = (
+    COMMON
+    + """
+class VAE(nn.Module):
+    def __init__(self):
+        super(VAE, self).__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc21 = nn.Linear(32, 4)
+        self.fc22 = nn.Linear(32, 4)
+        self.fc3 = nn.Linear(4, 32)
+        self.fc4 = nn.Linear(32, 64)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar, eps):
+        std = torch.exp(0.5*logvar)
+        return mu + eps*std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x, eps):
+        mu, logvar = self.encode(x.view(-1, 64))
+        z = self.reparameterize(mu, logvar, eps)
+        return self.decode(z), mu, logvar
+
+def loss_function(recon_x, x, mu, logvar):
+    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 64), reduction='sum')
+    KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return BCE + KLD
+
+torch.set_default_dtype(torch.float64)
+try:
+    model = det_init(VAE(), scale=0.2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    data = torch.from_numpy(rng.uniform(0, 1, (3, 8, 1, 8, 8)))
+    model.train()
+    train_loss = 0
+    for batch_idx in range(3):
+        x = data[batch_idx]
+        eps = torch.from_numpy(rng.normal(size=(8, 4)))
+        optimizer.zero_grad()
+        recon_batch, mu, logvar = model(x, eps)
+        loss = loss_function(recon_batch, x, mu, logvar)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+        print('Train batch {} Loss: {:.6f}'.format(batch_idx, loss.item() / len(x)))
+    print('====> Average loss: {:.4f}'.format(train_loss / 24))
+    model.eval()
+    with torch.no_grad():
+        sample = torch.from_numpy(rng.normal(size=(5, 4)))
+        sample = model.decode(sample).cpu()
+        comparison = torch.cat([x[:2], recon_batch.view(8, 1, 8, 8)[:2]])
+    print(sample.shape, comparison.shape)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["autograd_functional"] = """
+import torch
+from torch.autograd.functional import jacobian, hessian, vjp, jvp, hvp
+
+def exp_reducer(x):
+    return x.exp().sum(dim=1)
+
+inputs = torch.linspace(-1, 1, 8, dtype=torch.float64).view(4, 2)
+J = jacobian(exp_reducer, inputs)
+print(J.shape)
+Jc = jacobian(exp_reducer, inputs, create_graph=True)
+print(Jc.requires_grad)
+
+def exp_adder(x, y):
+    return 2 * x.exp() + 3 * y
+
+xy = (torch.linspace(0, 1, 2, dtype=torch.float64), torch.linspace(1, 2, 2, dtype=torch.float64))
+Jxy = jacobian(exp_adder, xy)
+
+def pow_reducer(x):
+    return x.pow(3).sum()
+
+H = hessian(pow_reducer, torch.linspace(-1, 1, 4, dtype=torch.float64).view(2, 2))
+print(H.shape)
+v = torch.ones(4, dtype=torch.float64)
+out_vjp, g_vjp = vjp(exp_reducer, inputs, v)
+out_jvp, g_jvp = jvp(exp_reducer, inputs, torch.ones(4, 2, dtype=torch.float64))
+out_hvp, g_hvp = hvp(pow_reducer, inputs, torch.ones(4, 2, dtype=torch.float64))
+"""
+
+PROGRAMS["lstm_tagger"] = """
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+lstm = nn.LSTM(3, 3).double()  # Input dim is 3, output dim is 3
+with torch.no_grad():
+    for i, p in enumerate(lstm.parameters()):
+        p.copy_(torch.from_numpy(np.random.default_rng(i).normal(0, 0.3, tuple(p.shape))))
+inputs = [torch.from_numpy(np.random.default_rng(10 + i).normal(size=(1, 3))) for i in range(5)]
+hidden = (torch.from_numpy(np.random.default_rng(20).normal(size=(1, 1, 3))),
+          torch.from_numpy(np.random.default_rng(21).normal(size=(1, 1, 3))))
+for i in inputs:
+    out, hidden = lstm(i.view(1, 1, -1), hidden)
+inputs = torch.cat(inputs).view(len(inputs), 1, -1)
+hidden = (torch.zeros(1, 1, 3, dtype=torch.float64), torch.zeros(1, 1, 3, dtype=torch.float64))
+out, hidden = lstm(inputs, hidden)
+print(out)
+print(hidden)
+
+def prepare_sequence(seq, to_ix):
+    idxs = [to_ix[w] for w in seq]
+    return torch.tensor(idxs, dtype=torch.long)
+
+training_data = [
+    ("The dog ate the apple".split(), ["DET", "NN", "V", "DET", "NN"]),
+    ("Everybody read that book".split(), ["NN", "V", "DET", "NN"])
+]
+word_to_ix = {}
+for sent, tags in training_data:
+    for word in sent:
+        if word not in word_to_ix:
+            word_to_ix[word] = len(word_to_ix)
+print(word_to_ix)
+tag_to_ix = {"DET": 0, "NN": 1, "V": 2}
+EMBEDDING_DIM = 6
+HIDDEN_DIM = 6
+
+class LSTMTagger(nn.Module):
+
+    def __init__(self, embedding_dim, hidden_dim, vocab_size, tagset_size):
+        super(LSTMTagger, self).__init__()
+        self.hidden_dim = hidden_dim
+        self.word_embeddings = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_dim)
+        self.hidden2tag = nn.Linear(hidden_dim, tagset_size)
+
+    def forward(self, sentence):
+        embeds = self.word_embeddings(sentence)
+        lstm_out, _ = self.lstm(embeds.view(len(sentence), 1, -1))
+        tag_space = self.hidden2tag(lstm_out.view(len(sentence), -1))
+        tag_scores = F.log_softmax(tag_space, dim=1)
+        return tag_scores
+
+torch.set_default_dtype(torch.float64)
+try:
+    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(word_to_ix), len(tag_to_ix))
+    rng = np.random.default_rng(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.normal(0, 0.3, tuple(p.shape))))
+    loss_function = nn.NLLLoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    with torch.no_grad():
+        inputs = prepare_sequence(training_data[0][0], word_to_ix)
+        tag_scores = model(inputs)
+        print(tag_scores)
+    for epoch in range(30):
+        for sentence, tags in training_data:
+            model.zero_grad()
+            sentence_in = prepare_sequence(sentence, word_to_ix)
+            targets = prepare_sequence(tags, tag_to_ix)
+            tag_scores = model(sentence_in)
+            loss = loss_function(tag_scores, targets)
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        inputs = prepare_sequence(training_data[0][0], word_to_ix)
+        tag_scores = model(inputs)
+        print(tag_scores)
+        print(tag_scores.argmax(dim=1))
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+
+PROGRAMS["char_rnn_nn_rnn"] = (
+    COMMON
+    + """
+import string
+allowed_characters = string.ascii_letters + " .,;'" + "_"
+n_letters = len(allowed_characters)
+
+def letterToIndex(letter):
+    if letter not in allowed_characters:
+        return allowed_characters.find("_")
+    else:
+        return allowed_characters.find(letter)
+
+def lineToTensor(line):
+    tensor = torch.zeros(len(line), 1, n_letters)
+    for li, letter in enumerate(line):
+        tensor[li][0][letterToIndex(letter)] = 1
+    return tensor
+
+class CharRNN(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super(CharRNN, self).__init__()
+        self.rnn = nn.RNN(input_size, hidden_size)
+        self.h2o = nn.Linear(hidden_size, output_size)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, line_tensor):
+        rnn_out, hidden = self.rnn(line_tensor)
+        output = self.h2o(hidden[0])
+        output = self.softmax(output)
+        return output
+
+class GRUNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(n_letters, 8, num_layers=2, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, h = self.gru(x)
+        return self.out(out[:, -1, :])
+
+torch.set_default_dtype(torch.float64)
+try:
+    rnn = det_init(CharRNN(n_letters, 16, 3), scale=0.2)
+    print(rnn)
+    output = rnn(lineToTensor('Albert'))
+    print(output)
+    criterion = nn.NLLLoss()
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=0.05)
+    names = [('Smith', 0), ('Dubois', 1), ('Rossi', 2), ('Brown', 0)]
+    losses = []
+    for epoch in range(3):
+        for name, label in names:
+            rnn.zero_grad()
+            output = rnn(lineToTensor(name))
+            loss = criterion(output, torch.tensor([label]))
+            loss.backward()
+            nn.utils.clip_grad_norm_(rnn.parameters(), 3)
+            optimizer.step()
+            losses.append(loss.item())
+    print([round(l, 8) for l in losses[-4:]])
+    gnet = det_init(GRUNet(), seed=5, scale=0.2)
+    batch = torch.cat([lineToTensor(n[:5]).transpose(0, 1) for n, _ in names])
+    print(batch.shape)
+    opt = torch.optim.Adam(gnet.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        l2 = F.cross_entropy(gnet(batch), torch.tensor([l for _, l in names]))
+        l2.backward()
+        opt.step()
+    print(gnet)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["neural_style_transfer"] = (
+    COMMON
+    + """
+import torch.optim as optim
+
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(0)
+    style_img = torch.from_numpy(rng.uniform(0, 1, (1, 3, 16, 16)))
+    content_img = torch.from_numpy(rng.uniform(0, 1, (1, 3, 16, 16)))
+    assert style_img.size() == content_img.size(), "we need to import style and content images of the same size"
+
+    class ContentLoss(nn.Module):
+        def __init__(self, target,):
+            super(ContentLoss, self).__init__()
+            self.target = target.detach()
+
+        def forward(self, input):
+            self.loss = F.mse_loss(input, self.target)
+            return input
+
+    def gram_matrix(input):
+        a, b, c, d = input.size()
+        features = input.view(a * b, c * d)
+        G = torch.mm(features, features.t())
+        return G.div(a * b * c * d)
+
+    class StyleLoss(nn.Module):
+        def __init__(self, target_feature):
+            super(StyleLoss, self).__init__()
+            self.target = gram_matrix(target_feature).detach()
+
+        def forward(self, input):
+            G = gram_matrix(input)
+            self.loss = F.mse_loss(G, self.target)
+            return input
+
+    cnn = det_init(nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2, 2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(16, 16, 3, padding=1),
+    ), scale=0.2).eval()
+    cnn_normalization_mean = torch.tensor([0.485, 0.456, 0.406])
+    cnn_normalization_std = torch.tensor([0.229, 0.224, 0.225])
+
+    class Normalization(nn.Module):
+        def __init__(self, mean, std):
+            super(Normalization, self).__init__()
+            self.mean = torch.tensor(mean).view(-1, 1, 1)
+            self.std = torch.tensor(std).view(-1, 1, 1)
+
+        def forward(self, img):
+            return (img - self.mean) / self.std
+
+    content_layers_default = ['conv_4']
+    style_layers_default = ['conv_1', 'conv_2', 'conv_3', 'conv_4']
+
+    def get_style_model_and_losses(cnn, normalization_mean, normalization_std,
+                                   style_img, content_img,
+                                   content_layers=content_layers_default,
+                                   style_layers=style_layers_default):
+        normalization = Normalization(normalization_mean, normalization_std)
+        content_losses = []
+        style_losses = []
+        model = nn.Sequential(normalization)
+        i = 0  # increment every time we see a conv
+        for layer in cnn.children():
+            if isinstance(layer, nn.Conv2d):
+                i += 1
+                name = 'conv_{}'.format(i)
+            elif isinstance(layer, nn.ReLU):
+                name = 'relu_{}'.format(i)
+                layer = nn.ReLU(inplace=False)
+            elif isinstance(layer, nn.MaxPool2d):
+                name = 'pool_{}'.format(i)
+            elif isinstance(layer, nn.BatchNorm2d):
+                name = 'bn_{}'.format(i)
+            else:
+                raise RuntimeError('Unrecognized layer: {}'.format(layer.__class__.__name__))
+            model.add_module(name, layer)
+            if name in content_layers:
+                target = model(content_img).detach()
+                content_loss = ContentLoss(target)
+                model.add_module("content_loss_{}".format(i), content_loss)
+                content_losses.append(content_loss)
+            if name in style_layers:
+                target_feature = model(style_img).detach()
+                style_loss = StyleLoss(target_feature)
+                model.add_module("style_loss_{}".format(i), style_loss)
+                style_losses.append(style_loss)
+        for i in range(len(model) - 1, -1, -1):
+            if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
+                break
+        model = model[:(i + 1)]
+        return model, style_losses, content_losses
+
+    input_img = content_img.clone()
+
+    def get_input_optimizer(input_img):
+        optimizer = optim.LBFGS([input_img])
+        return optimizer
+
+    def run_style_transfer(cnn, normalization_mean, normalization_std,
+                           content_img, style_img, input_img, num_steps=3,
+                           style_weight=1000, content_weight=1):
+        print('Building the style transfer model..')
+        model, style_losses, content_losses = get_style_model_and_losses(cnn,
+            normalization_mean, normalization_std, style_img, content_img)
+        input_img.requires_grad_(True)
+        model.eval()
+        model.requires_grad_(False)
+        optimizer = get_input_optimizer(input_img)
+        print('Optimizing..')
+        run = [0]
+        while run[0] <= num_steps:
+            def closure():
+                with torch.no_grad():
+                    input_img.clamp_(0, 1)
+                optimizer.zero_grad()
+                model(input_img)
+                style_score = 0
+                content_score = 0
+                for sl in style_losses:
+                    style_score += sl.loss
+                for cl in content_losses:
+                    content_score += cl.loss
+                style_score *= style_weight
+                content_score *= content_weight
+                loss = style_score + content_score
+                loss.backward()
+                run[0] += 1
+                if run[0] % 4 == 0:
+                    print("run {}:".format(run))
+                    print('Style Loss : {:4f} Content Loss: {:4f}'.format(
+                        style_score.item(), content_score.item()))
+                    print()
+                return style_score + content_score
+            optimizer.step(closure)
+        with torch.no_grad():
+            input_img.clamp_(0, 1)
+        print(model)
+        return input_img
+
+    output = run_style_transfer(cnn, cnn_normalization_mean, cnn_normalization_std,
+                                content_img, style_img, input_img)
+    print(output.shape, output.requires_grad)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["transformer_language_model"] = (
+    COMMON
+    + """
+import math
+from torch import Tensor
+from torch.nn import TransformerEncoder, TransformerEncoderLayer
+
+torch.set_default_dtype(torch.float64)
+try:
+    class PositionalEncoding(nn.Module):
+
+        def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+            super().__init__()
+            self.dropout = nn.Dropout(p=dropout)
+            position = torch.arange(max_len).unsqueeze(1)
+            div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+            pe = torch.zeros(max_len, 1, d_model)
+            pe[:, 0, 0::2] = torch.sin(position * div_term)
+            pe[:, 0, 1::2] = torch.cos(position * div_term)
+            self.register_buffer('pe', pe)
+
+        def forward(self, x: Tensor) -> Tensor:
+            x = x + self.pe[:x.size(0)]
+            return self.dropout(x)
+
+    class TransformerModel(nn.Module):
+
+        def __init__(self, ntoken: int, d_model: int, nhead: int, d_hid: int,
+                     nlayers: int, dropout: float = 0.5):
+            super().__init__()
+            self.model_type = 'Transformer'
+            self.pos_encoder = PositionalEncoding(d_model, dropout, max_len=64)
+            encoder_layers = TransformerEncoderLayer(d_model, nhead, d_hid, dropout)
+            self.transformer_encoder = TransformerEncoder(encoder_layers, nlayers)
+            self.embedding = nn.Embedding(ntoken, d_model)
+            self.d_model = d_model
+            self.linear = nn.Linear(d_model, ntoken)
+
+        def forward(self, src: Tensor, src_mask: Tensor = None) -> Tensor:
+            src = self.embedding(src) * math.sqrt(self.d_model)
+            src = self.pos_encoder(src)
+            if src_mask is None:
+                src_mask = nn.Transformer.generate_square_subsequent_mask(len(src)).to(src.device)
+            output = self.transformer_encoder(src, src_mask)
+            output = self.linear(output)
+            return output
+
+    rng = np.random.default_rng(0)
+    train_data = torch.tensor(rng.integers(0, 20, 130), dtype=torch.long)
+
+    def batchify(data: Tensor, bsz: int) -> Tensor:
+        seq_len = data.size(0) // bsz
+        data = data[:seq_len * bsz]
+        data = data.view(bsz, seq_len).t().contiguous()
+        return data
+
+    train_data = batchify(train_data, 4)
+    print(train_data.shape)
+    bptt = 8
+
+    def get_batch(source: Tensor, i: int):
+        seq_len = min(bptt, len(source) - 1 - i)
+        data = source[i:i+seq_len]
+        target = source[i+1:i+1+seq_len].reshape(-1)
+        return data, target
+
+    ntokens = 20
+    model = det_init(TransformerModel(ntokens, 8, 2, 16, 2, dropout=0.0), scale=0.2).double()
+    criterion = nn.CrossEntropyLoss()
+    lr = 0.5
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.95)
+    total_losses = []
+    for epoch in range(2):
+        model.train()
+        total_loss = 0.
+        num_batches = len(train_data) // bptt
+        for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
+            data, targets = get_batch(train_data, i)
+            output = model(data)
+            output_flat = output.view(-1, ntokens)
+            loss = criterion(output_flat, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            optimizer.step()
+            total_loss += loss.item()
+        cur_loss = total_loss / num_batches
+        ppl = math.exp(cur_loss)
+        print(f'| epoch {epoch:3d} | lr {scheduler.get_last_lr()[0]:02.2f} | loss {cur_loss:5.6f} | ppl {ppl:8.4f}')
+        total_losses.append(cur_loss)
+        scheduler.step()
+    model.eval()
+    with torch.no_grad():
+        data, targets = get_batch(train_data, 0)
+        eval_out = model(data)
+    print(list(model.state_dict())[:4], model.pos_encoder.pe.shape)
+finally:
+    torch.set_default_dtype(torch.float32)
 """
 )
 

@@ -73,10 +73,8 @@ def gradcheck(
     rng = np.random.default_rng(seed)
 
     def analytic_vjp(v: np.ndarray) -> list:
-        """Gradients of <v, outputs> w.r.t. each differentiable input."""
-        saved = [inputs[i].grad for i in diff]
-        for i in diff:
-            inputs[i].grad = None
+        """Gradients of <v, outputs> w.r.t. each differentiable input (through autograd.grad,
+        so an input that is not a leaf, such as x[0], is checked too, as in PyTorch)."""
         with grad_mode.enable_grad():
             outs_ = _outputs(fn, inputs)
             loss = None
@@ -91,11 +89,13 @@ def gradcheck(
                     term = (o * piece).sum()
                     loss = term if loss is None else loss + term
                 start += n
+        grads = (
+            engine.grad(loss, [inputs[i] for i in diff], allow_unused=True)
+            if loss is not None
+            else [None] * len(diff)
+        )
         res = []
-        if loss is not None:
-            loss.backward()
-        for k, i in enumerate(diff):
-            g = inputs[i].grad
+        for i, g in zip(diff, grads, strict=True):
             res.append(
                 np.zeros(inputs[i]._data.shape)
                 if g is None
@@ -106,7 +106,6 @@ def gradcheck(
                     f"gradcheck: the gradient of input {i} has shape {g._data.shape}, "
                     f"but the input has shape {inputs[i]._data.shape}"
                 )
-            inputs[i].grad = saved[k]
         return res
 
     def numeric_column(i: int, j: int, direction: np.ndarray | None = None) -> np.ndarray:

@@ -109,7 +109,15 @@ from .layers_norm import (
     InstanceNorm3d,
     LocalResponseNorm,
 )
+from .layers_rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .layers_spatial import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .layers_transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .module import Module, Parameter
 
 __all__ = [
@@ -158,6 +166,19 @@ __all__ = [
     "InstanceNorm3d",
     "KLDivLoss",
     "MultiheadAttention",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNBase",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNNCellBase",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "NonDynamicallyQuantizableLinear",
     "CosineSimilarity",
     "PairwiseDistance",

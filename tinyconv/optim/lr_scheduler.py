@@ -223,8 +223,9 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        if not isinstance(step_size, int) or isinstance(step_size, bool) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        # (a float is accepted, as PyTorch does: its tutorials pass StepLR(opt, 1.0, ...))
+        if not isinstance(step_size, int | float) or isinstance(step_size, bool) or step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)

@@ -1,0 +1,431 @@
+"""Recurrent layers, as torch.nn: RNN, LSTM, GRU and their one-step cells.
+
+Each is composed from differentiable Tensor ops (a matrix product per gate block, sigmoid,
+tanh), one time step after another, so backward (through time) and double backward come
+from those ops; there is no fused kernel. PyTorch's parameter names, shapes, gate order
+(LSTM: input, forget, cell, output; GRU: reset, update, new) and initialisation
+(U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and bias) are kept, so a
+state_dict moves between the two libraries and gives the same numbers.
+
+Shapes (L: sequence length, N: batch, D: 2 if bidirectional else 1):
+input (L, N, H_in) ((N, L, H_in) with batch_first, or (L, H_in) unbatched); h_0 and c_0
+(D * num_layers, N, H_out); output (L, N, D * H_out).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from .. import _dtype
+from ..creation import empty, zeros
+from ..tensor import Tensor
+from ..torch_functions import cat, stack
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any, relu: bool):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu. x (N, H_in), h (N, H)."""
+    pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def _lstm_step(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any):
+    """(h', c'): gates i, f, g, o from one product each of x and h; c' = f c + i g,
+    h' = o tanh(c')."""
+    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, 1)
+    c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c2.tanh(), c2
+
+
+def _gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any):
+    """h' = (1 - z) n + z h with r = s(x_r + h_r), z = s(x_z + h_z), n = tanh(x_n + r h_n)
+    (the reset gate multiplies h's part of n, bias included, as PyTorch)."""
+    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, 1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, 1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h
+
+
+def _check_dtype(x: Tensor, w: Tensor, what: str) -> None:
+    if x._data.dtype != w._data.dtype:
+        raise ValueError(
+            f"{what}: input dtype ({_dtype.dtype_name(x._data.dtype)}) does not match weight "
+            f"dtype ({_dtype.dtype_name(w._data.dtype)}); convert the input with .to(...) or "
+            f"the model with model.to(...)"
+        )
+
+
+class RNNBase(Module):
+    """What RNN, LSTM and GRU share: the parameters per layer and direction, the checks, and
+    the loop over layers, directions and time steps."""
+
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for n, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
+        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool):
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout}")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size is not supported by tinyconv")
+        if dropout and num_layers == 1:
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero "
+                f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
+                f"num_layers={num_layers}",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        gate_size = _GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else hidden_size * directions
+            for d in range(directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes = [
+                    ("weight_ih", (gate_size, layer_in)),
+                    ("weight_hh", (gate_size, hidden_size)),
+                ]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                for pname, shape in shapes:
+                    setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
+                    self._flat_weights_names.append(pname + sfx)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do (PyTorch packs cuDNN weights here); kept so model code runs."""
+
+    @property
+    def all_weights(self) -> list:
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+    # -- the forward pass ------------------------------------------------------------------
+    def _weights(self, layer: int, d: int) -> tuple:
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        w = (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx))
+        if self.bias:
+            return w + (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx))
+        return w + (None, None)
+
+    def _check_input(self, input: Any) -> bool:
+        """Check the input; True if it is batched (3-D)."""
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"{name}: input.size(-1) must be equal to input_size. Expected "
+                f"{self.input_size}, got {input.shape[-1]}"
+            )
+        _check_dtype(input, self.weight_ih_l0, name)
+        return input.ndim == 3
+
+    def _check_hidden(self, h: Any, want: tuple, which: str) -> None:
+        if not isinstance(h, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: {which} must be a Tensor, got {type(h).__name__}"
+            )
+        if tuple(h.shape) != want:
+            raise RuntimeError(
+                f"{type(self).__name__}: Expected {which} size {want}, got {list(h.shape)}"
+            )
+
+    def _run(self, input: Tensor, states: list) -> tuple:
+        """input (L, N, H_in); states: per hidden state (h, and c for LSTM) a tensor
+        (layers * D, N, H). Returns output (L, N, D * H) and the final states, same layout."""
+        directions = 2 if self.bidirectional else 1
+        finals: list = [[] for _ in states]
+        x = input
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                k = layer * directions + d
+                w = self._weights(layer, d)
+                s = [st[k] for st in states]
+                steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
+                ys = []
+                for t in steps:
+                    s = self._step(x[t], s, w)
+                    ys.append(s[0])
+                if d:
+                    ys.reverse()
+                outs.append(stack(ys, 0) if ys else x.new_zeros((0, x.shape[1], self.hidden_size)))
+                for i, v in enumerate(s):
+                    finals[i].append(v)
+            x = outs[0] if directions == 1 else cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, [stack(f, 0) for f in finals]
+
+    def _forward(self, input: Tensor, hx: Any, n_states: int) -> tuple:
+        batched = self._check_input(input)
+        directions = 2 if self.bidirectional else 1
+        x = input if batched else input.unsqueeze(1)
+        if self.batch_first and batched:
+            x = x.transpose(0, 1)
+        n = x.shape[1]
+        want = (self.num_layers * directions, n, self.hidden_size)
+        if hx is None:
+            states = [zeros(*want, dtype=x._data.dtype) for _ in range(n_states)]
+        else:
+            given = list(hx) if n_states > 1 else [hx]
+            if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
+                raise TypeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0)")
+            states = []
+            for i, h in enumerate(given):
+                which = "hidden" if n_states == 1 else f"hidden[{i}]"
+                if batched:
+                    self._check_hidden(h, want, which)
+                else:
+                    self._check_hidden(h, (want[0], want[2]), which)
+                    h = h.unsqueeze(1)
+                states.append(h)
+        out, finals = self._run(x, states)
+        if self.batch_first and batched:
+            out = out.transpose(0, 1)
+        if not batched:
+            out = out.squeeze(1)
+            finals = [f.squeeze(1) for f in finals]
+        return out, finals
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act 'tanh' or 'relu'.
+    Returns (output, h_n)."""
+
+    def __init__(self, *args: Any, nonlinearity: str = "tanh", **kwargs: Any) -> None:
+        if len(args) > 3:  # PyTorch's positional order: ..., num_layers, nonlinearity, bias, ...
+            nonlinearity, args = args[3], args[:3] + args[4:]
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
+            )
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", *args, **kwargs)
+
+    def _step(self, x: Tensor, s: list, w: tuple) -> list:
+        return [_rnn_step(x, s[0], *w, self.nonlinearity == "relu")]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
+        out, (h,) = self._forward(input, hx, 1)
+        return out, h
+
+
+class LSTM(RNNBase):
+    """Long short-term memory. Returns (output, (h_n, c_n))."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("LSTM", *args, **kwargs)
+
+    def _step(self, x: Tensor, s: list, w: tuple) -> list:
+        return list(_lstm_step(x, s[0], s[1], *w))
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple:
+        out, (h, c) = self._forward(input, hx, 2)
+        return out, (h, c)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit. Returns (output, h_n)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__("GRU", *args, **kwargs)
+
+    def _step(self, x: Tensor, s: list, w: tuple) -> list:
+        return [_gru_step(x, s[0], *w)]
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
+        out, (h,) = self._forward(input, hx, 1)
+        return out, h
+
+
+class RNNCellBase(Module):
+    """One time step: weight_ih (G * hidden, input), weight_hh (G * hidden, hidden), biases
+    (G * hidden,); input (N, H_in) or unbatched (H_in,)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        gates: int,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for n, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
+        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        self.weight_ih = Parameter(empty(gates * hidden_size, input_size, dtype=dt))
+        self.weight_hh = Parameter(empty(gates * hidden_size, hidden_size, dtype=dt))
+        if bias:
+            self.bias_ih = Parameter(empty(gates * hidden_size, dtype=dt))
+            self.bias_hh = Parameter(empty(gates * hidden_size, dtype=dt))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _prepare(self, input: Any, hx: Any, n_states: int) -> tuple:
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"{name}: input has inconsistent input_size: got {input.shape[-1]} expected "
+                f"{self.input_size}"
+            )
+        _check_dtype(input, self.weight_ih, name)
+        batched = input.ndim == 2
+        x = input if batched else input.unsqueeze(0)
+        want = (x.shape[0], self.hidden_size)
+        if hx is None:
+            states = [zeros(*want, dtype=x._data.dtype) for _ in range(n_states)]
+        else:
+            states = list(hx) if n_states > 1 else [hx]
+            for i, h in enumerate(states):
+                shape = tuple(h.shape) if isinstance(h, Tensor) else None
+                if shape != (want if batched else want[1:]):
+                    raise RuntimeError(
+                        f"{name}: hidden state {i} has shape {shape}, expected "
+                        f"{want if batched else want[1:]}"
+                    )
+            if not batched:
+                states = [h.unsqueeze(0) for h in states]
+        return x, states, batched
+
+    def _weights(self) -> tuple:
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+
+class RNNCell(RNNCellBase):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"RNNCell: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
+            )
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, (h,), batched = self._prepare(input, hx, 1)
+        h = _rnn_step(x, h, *self._weights(), self.nonlinearity == "relu")
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple:
+        x, (h, c), batched = self._prepare(input, hx, 2)
+        h, c = _lstm_step(x, h, c, *self._weights())
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        x, (h,), batched = self._prepare(input, hx, 1)
+        h = _gru_step(x, h, *self._weights())
+        return h if batched else h.squeeze(0)
