@@ -535,3 +535,32 @@ class _WrongBackward(tinyconv.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         return g * 2
+
+
+def test_inverse_hyperbolic_and_angle_functions_match_pytorch():
+    """asinh/acosh/atanh (and the arc* names), absolute, deg2rad/rad2deg, their in-place forms:
+    values (nan/inf outside the domain included), dtypes, grad_fn names and gradients."""
+    torch = pytest.importorskip("torch")
+    a = np.array([-1.0, -0.5, 0.0, 0.3, 1.0, 1.5, 3.0])
+    res = {}
+    for lib in (torch, tinyconv):
+        x = lib.tensor(a, requires_grad=True)
+        outs = [x.asinh(), lib.acosh(x), x.atanh(), lib.arcsinh(x), x.arctanh(), x.absolute()]
+        outs += [lib.deg2rad(x), x.rad2deg(), lib.deg2rad(lib.tensor([180, 90]))]
+        names = [o.grad_fn.name() for o in outs[:3]]
+        inner = lib.tensor(a[1:4], requires_grad=True)
+        (x.asinh() * 2 + inner.atanh().sum() + x.deg2rad()).sum().backward()
+        y = lib.tensor(a)
+        y.arcsinh_()
+        lib.atanh_(lib.tensor(a[1:4]))
+        res[lib.__name__] = [o.detach().numpy() for o in outs] + [x.grad.numpy(), y.numpy()]
+        res[lib.__name__ + "names"] = names
+    assert res["tinyconvnames"] == res["torchnames"]
+    for got, want in zip(res["tinyconv"], res["torch"], strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+    x = tinyconv.tensor([-0.6, 0.1, 0.8], dtype=tinyconv.float64, requires_grad=True)
+    z = tinyconv.tensor([1.2, 2.0, 5.0], dtype=tinyconv.float64, requires_grad=True)
+    for f, inp in ((lambda t: t.asinh(), x), (lambda t: t.atanh(), x), (lambda t: t.acosh(), z)):
+        assert gradcheck(f, (inp,))
+        assert gradgradcheck(f, (inp,))

@@ -3607,6 +3607,149 @@ finally:
 )
 
 
+PROGRAMS["knowledge_distillation"] = (
+    COMMON
+    + """
+import torch.optim as optim
+
+class DeepNN(nn.Module):
+    def __init__(self, num_classes=10):
+        super(DeepNN, self).__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(8, 4, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(4 * 4 * 4, 16),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(16, num_classes)
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x
+
+class LightNN(nn.Module):
+    def __init__(self, num_classes=10):
+        super(LightNN, self).__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 4, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(4 * 4 * 4, 8),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(8, num_classes)
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x
+
+torch.set_default_dtype(torch.float64)
+try:
+    rng = np.random.default_rng(0)
+    train_loader = [(torch.from_numpy(rng.uniform(-1, 1, (4, 3, 8, 8))), torch.from_numpy(rng.integers(0, 10, 4))) for _ in range(3)]
+    teacher = det_init(DeepNN(num_classes=10), seed=1, scale=0.2)
+    student = det_init(LightNN(num_classes=10), seed=2, scale=0.2)
+    total_params_deep = "{:,}".format(sum(p.numel() for p in teacher.parameters()))
+    print(f"DeepNN parameters: {total_params_deep}")
+    total_params_light = "{:,}".format(sum(p.numel() for p in student.parameters()))
+    print(f"LightNN parameters: {total_params_light}")
+
+    def train_knowledge_distillation(teacher, student, train_loader, epochs, learning_rate, T, soft_target_loss_weight, ce_loss_weight):
+        ce_loss = nn.CrossEntropyLoss()
+        optimizer = optim.Adam(student.parameters(), lr=learning_rate)
+        teacher.eval()
+        student.train()
+        student.classifier[2].p = 0.0  # (no dropout: both libraries' masks differ)
+        for epoch in range(epochs):
+            running_loss = 0.0
+            for inputs, labels in train_loader:
+                optimizer.zero_grad()
+                with torch.no_grad():
+                    teacher_logits = teacher(inputs)
+                student_logits = student(inputs)
+                soft_targets = nn.functional.softmax(teacher_logits / T, dim=-1)
+                soft_prob = nn.functional.log_softmax(student_logits / T, dim=-1)
+                soft_targets_loss = torch.sum(soft_targets * (soft_targets.log() - soft_prob)) / soft_prob.size()[0] * (T**2)
+                label_loss = ce_loss(student_logits, labels)
+                loss = soft_target_loss_weight * soft_targets_loss + ce_loss_weight * label_loss
+                loss.backward()
+                optimizer.step()
+                running_loss += loss.item()
+            print(f"Epoch {epoch+1}/{epochs}, Loss: {running_loss / len(train_loader):.10f}")
+
+    train_knowledge_distillation(teacher=teacher, student=student, train_loader=train_loader, epochs=2, learning_rate=0.001, T=2, soft_target_loss_weight=0.25, ce_loss_weight=0.75)
+    kl = F.kl_div(F.log_softmax(student(train_loader[0][0]) / 2, dim=1), F.softmax(teacher(train_loader[0][0]) / 2, dim=1), reduction="batchmean")
+    cos = nn.CosineEmbeddingLoss()(torch.flatten(student.features(train_loader[0][0]), 1), torch.flatten(teacher.features(train_loader[0][0]), 1)[:, :64], torch.ones(4))
+    ls = F.cross_entropy(student(train_loader[1][0]), train_loader[1][1], label_smoothing=0.1)
+    oh = F.one_hot(train_loader[1][1], num_classes=10)
+    print(oh.dtype, oh.shape, kl.grad_fn is not None)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+PROGRAMS["forward_backward_hooks"] = (
+    COMMON
+    + """
+torch.set_default_dtype(torch.float64)
+try:
+    model = det_init(nn.Sequential(OrderedDict([
+        ("conv", nn.Conv2d(1, 3, 3)), ("relu", nn.ReLU()), ("pool", nn.AdaptiveAvgPool2d((2, 2))),
+        ("flat", nn.Flatten()), ("fc", nn.Linear(12, 2))])), scale=0.3)
+    activation = {}
+    def get_activation(name):
+        def hook(model, input, output):
+            activation[name] = output.detach()
+        return hook
+    h1 = model.conv.register_forward_hook(get_activation('conv'))
+    h2 = model.fc.register_forward_hook(get_activation('fc'))
+    grads = {}
+    def save_grad(name):
+        def hook(module, grad_input, grad_output):
+            grads[name] = [g.detach().clone() if g is not None else None for g in grad_output]
+        return hook
+    h3 = model.fc.register_full_backward_hook(save_grad('fc'))
+    seen_inputs = []
+    h4 = model.register_forward_pre_hook(lambda m, inp: seen_inputs.append(inp[0].shape))
+    x = torch.linspace(-1, 1, 2 * 36).view(2, 1, 6, 6)
+    x.requires_grad_(True)
+    out = model(x)
+    out.sum().backward()
+    print(sorted(activation), activation['conv'].shape, grads['fc'][0].shape, seen_inputs)
+    def scale_hook(grad):
+        return grad * 2
+    hx = x.register_hook(scale_hook)
+    x.grad = None
+    model(x).sum().backward()
+    doubled = x.grad
+    for h in (h1, h2, h3, h4, hx):
+        h.remove()
+    x.grad = None
+    model(x).sum().backward()
+    plain = x.grad
+    y = model.fc.weight * 1
+    y.retain_grad()
+    (y ** 2).sum().backward()
+    print(y.grad.shape, y.is_leaf)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
+
 @pytest.mark.parametrize("name", sorted(set(PROGRAMS) - set(PENDING)))
 def test_program(name: str) -> None:
     compare_program(PROGRAMS[name])

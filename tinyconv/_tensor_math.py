@@ -9,6 +9,7 @@ the engine.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -208,6 +209,35 @@ class TensorMath:
 
     def asin(self) -> Any:
         return _t.ops_extra.Asin.apply(_float(self))
+
+    def asinh(self) -> Any:
+        return _t.ops_extra.Asinh.apply(_float(self))
+
+    def acosh(self) -> Any:
+        return _t.ops_extra.Acosh.apply(_float(self))
+
+    def atanh(self) -> Any:
+        return _t.ops_extra.Atanh.apply(_float(self))
+
+    def arcsinh(self) -> Any:
+        return self.asinh()
+
+    def arccosh(self) -> Any:
+        return self.acosh()
+
+    def arctanh(self) -> Any:
+        return self.atanh()
+
+    def absolute(self) -> Any:
+        return self.abs()
+
+    def deg2rad(self) -> Any:
+        """Degrees to radians: x * pi / 180 (integers become the default float dtype)."""
+        return _float(self) * (math.pi / 180.0)
+
+    def rad2deg(self) -> Any:
+        """Radians to degrees: x * 180 / pi (integers become the default float dtype)."""
+        return _float(self) * (180.0 / math.pi)
 
     def acos(self) -> Any:
         return _t.ops_extra.Acos.apply(_float(self))
@@ -1379,6 +1409,7 @@ def _inplace_of(name: str) -> Callable:
 
 # PyTorch's in-place methods whose out-of-place op tinyconv has (x.sin_(), x.clip_(0, 1), ...)
 for _name in (
+    "absolute acosh arccosh arcsinh arctanh asinh atanh deg2rad rad2deg "
     "arccos arcsin arctan arctan2 bitwise_and bitwise_not bitwise_or bitwise_xor clip copysign "
     "cos divide fix floor_divide logit multiply negative remainder sgn sign sin square subtract "
     "true_divide xlogy"

@@ -554,6 +554,42 @@ def asin(input: Tensor) -> Tensor:
     return _as_tensor(input).asin()
 
 
+def asinh(input: Tensor) -> Tensor:
+    return _as_tensor(input).asinh()
+
+
+def acosh(input: Tensor) -> Tensor:
+    return _as_tensor(input).acosh()
+
+
+def atanh(input: Tensor) -> Tensor:
+    return _as_tensor(input).atanh()
+
+
+def arcsinh(input: Tensor) -> Tensor:
+    return _as_tensor(input).arcsinh()
+
+
+def arccosh(input: Tensor) -> Tensor:
+    return _as_tensor(input).arccosh()
+
+
+def arctanh(input: Tensor) -> Tensor:
+    return _as_tensor(input).arctanh()
+
+
+def absolute(input: Tensor) -> Tensor:
+    return _as_tensor(input).absolute()
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    return _as_tensor(input).deg2rad()
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    return _as_tensor(input).rad2deg()
+
+
 def acos(input: Tensor) -> Tensor:
     return _as_tensor(input).acos()
 
@@ -1457,9 +1493,9 @@ def _inplace_function(name: str) -> Any:
 INPLACE_FUNCTIONS = [
     n + "_"
     for n in (
-        "acos arccos arcsin arctan asin atan ceil clamp clip cos cosh detach erf exp2 expm1 fill "
-        "fix floor frac log10 log1p log2 logit negative round rsqrt sin sinh square trunc xlogy "
-        "zero"
+        "absolute acos acosh arccos arccosh arcsin arcsinh arctan arctanh asin asinh atan atanh "
+        "ceil clamp clip cos cosh deg2rad detach erf exp2 expm1 fill fix floor frac log10 log1p "
+        "log2 logit negative rad2deg round rsqrt sin sinh square trunc xlogy zero"
     ).split()
     if n + "_" not in globals()
 ]

@@ -287,6 +287,70 @@ class Asin(Op):
             return grad / (1 - a * a).sqrt()
 
 
+class Asinh(Op):
+    torch_name = "AsinhBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.arcsinh(a)
+
+    @staticmethod
+    def backward(ctx, grad):  # d asinh(x) = 1 / sqrt(x^2 + 1)
+        (a,) = ctx.saved_tensors
+        with np.errstate(over="ignore"):
+            return grad / np.sqrt(a * a + 1)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (a * a + 1).sqrt()
+
+
+class Acosh(Op):
+    torch_name = "AcoshBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(invalid="ignore"):
+            return np.arccosh(a)
+
+    @staticmethod
+    def backward(ctx, grad):  # d acosh(x) = 1 / sqrt(x^2 - 1), x >= 1
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return grad / np.sqrt(a * a - 1)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (a * a - 1).sqrt()
+
+
+class Atanh(Op):
+    torch_name = "AtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.arctanh(a)
+
+    @staticmethod
+    def backward(ctx, grad):  # d atanh(x) = 1 / (1 - x^2)
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (1 - a * a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad / (1 - a * a)
+
+
 class Acos(Op):
     torch_name = "AcosBackward0"
 
