@@ -318,3 +318,36 @@ def _patched(obj, name, value):
         yield
     finally:
         setattr(obj, name, old)
+
+
+# --------------------------------------------------------------------------
+# Weight gradient layout
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding, path",
+    [
+        ((2, 3, 9, 9), (4, 3, 3, 3), 1, 1, "general"),  # many windows: (cols @ G.T).T
+        ((2, 16, 2, 2), (8, 16, 3, 3), 1, 1, "general"),  # few windows: G @ cols.T
+        ((3, 6, 4, 4), (5, 6, 3, 3), 2, 1, "forced"),  # one image per chunk, summed
+        ((2, 8, 5, 5), (6, 8, 1, 1), 1, 0, "general"),  # pointwise
+        ((2, 64, 4, 5), (64, 64, 3, 3), 1, 1, "winograd2"),  # Winograd's own dw
+    ],
+)
+def test_weight_gradient_comes_out_in_the_weights_layout(x_shape, w_shape, stride, padding, path):
+    """conv2d_backward's dL/dw is C-ordered (the layout of .grad: a transposed one costs the
+    engine a transposed copy, 7x the GEMM for ResNet-18's (512, 4608) layer4 weights), in
+    whichever order its GEMM ran, and equal to the plain path's."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    args = ((stride, stride), ((padding, padding), (padding, padding)), (1, 1), 1)
+    y0, cols0 = K.conv2d_forward(x, w, None, *args)
+    g = rng.standard_normal(y0.shape)
+    want = K.conv2d_backward(g, x, w, cols0, *args)[1]
+    m = int(path[-1]) if path.startswith("winograd") else None
+    with knobs("general" if m else path) as A:
+        _, cols = A.conv2d_forward(x, w, None, *args, winograd=m)
+        got = A.conv2d_backward(g, x, w, cols, *args, winograd=m)[1]
+    assert got.flags.c_contiguous and got.shape == w.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)

@@ -1004,15 +1004,12 @@ def conv2d_backward(
         return grad_x, grad_w, grad_b
     grad_x = np.empty(x.shape, dtype=x.dtype) if need_input else None
     grad_w = None
-    if need_weight:
-        # Transposed, (G, K, O/G): see "dW = (cols @ G.T).T" below.
-        grad_w = np.zeros((G, O // G, K) if pointwise else (G, K, O // G), dtype=w.dtype)
     if pointwise and _pointwise_one_gemm(N, O // G, C_g, H * W, w.itemsize, reads_w=False):
         # the images side by side: dW = G @ X.T one GEMM over all their pixels, and
         # dX = W.T @ G (through _images_inside, see _pointwise_one_gemm)
         g = _images_inside(grad_out, G)
         if need_weight:
-            grad_w[...] = np.matmul(g, _images_inside(x, G).transpose(0, 2, 1))
+            grad_w = np.matmul(g, _images_inside(x, G).transpose(0, 2, 1))
         if need_input:
             gx = np.matmul(W_mat.transpose(0, 2, 1), g)
             grad_x[...] = _images_back(gx, x.shape)
@@ -1020,7 +1017,7 @@ def conv2d_backward(
         g = np.ascontiguousarray(grad_out).reshape(N, G, O // G, H * W)
         if need_weight:  # dW = sum over images of G[n] @ X[n].T
             x_mat = x.reshape(N, G, C_g, H * W)
-            grad_w[...] = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
+            grad_w = np.matmul(g, x_mat.transpose(0, 1, 3, 2)).sum(axis=0)
         if need_input:  # dX[n] = W.T @ G[n], written straight into grad_x
             np.matmul(
                 W_mat.transpose(0, 2, 1),
@@ -1030,6 +1027,16 @@ def conv2d_backward(
             )
     elif need_weight or need_input:
         chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
+        # dW = G @ cols.T: the correlation of the input with grad_out. When a chunk has more
+        # windows than cols has rows (K), it runs as (cols @ G.T).T: OpenBLAS runs the long
+        # contraction 1.2-1.9x faster with the K rows of cols as the output's rows (1
+        # thread, c2 (16, 150) x 6400: 0.76 -> 0.43 ms; c3 chunk (64, 576) x 3640: 5.6 ->
+        # 3.7 ms; c4 (64, 147) x 12544: 3.5 -> 3.2 ms), and the (K, O) result is small
+        # enough to transpose. With few windows (ResNet's last stages: (512, 4608) x 32 at
+        # 2x2) both orders run alike, and the transposed copy of a big (K, O) result cost
+        # 7x the GEMM (1 thread: 1.9 ms GEMM, 14 ms copy), so G @ cols.T writes dW in w's
+        # own layout, which is also the layout .grad must have.
+        transposed = OH * OW * (chunks[0].stop - chunks[0].start) > K
 
         def run(batches: list[slice]) -> list[np.ndarray]:
             """One thread's chunks: grad_x into its images, and each chunk's share of dW."""
@@ -1051,12 +1058,11 @@ def conv2d_backward(
                             plan.flat,
                             out=out,
                         )
-                    # dW = G @ cols.T: the correlation of the input with grad_out, computed
-                    # as (cols @ G.T).T: OpenBLAS runs the long contraction (over all the
-                    # windows) 1.2-1.9x faster with the K rows of cols as the output's rows
-                    # (1 thread, c2 (16, 150) x 6400: 0.76 -> 0.43 ms; c3 chunk (64, 576) x
-                    # 3640: 5.6 -> 3.7 ms; c4 (64, 147) x 12544: 3.5 -> 3.2 ms)
-                    parts.append(np.matmul(chunk_cols.reshape(G, K, -1), g.transpose(0, 2, 1)))
+                    chunk_cols = chunk_cols.reshape(G, K, -1)
+                    if transposed:  # (G, K, O/G)
+                        parts.append(np.matmul(chunk_cols, g.transpose(0, 2, 1)))
+                    else:  # (G, O/G, K)
+                        parts.append(np.matmul(g, chunk_cols.transpose(0, 2, 1)))
                 if need_input:
                     _input_grad(
                         g,
@@ -1071,11 +1077,18 @@ def conv2d_backward(
                     )
             return parts
 
-        for part in _over_threads(run, chunks):
-            for chunk_dw in part:  # in chunk order, whatever the thread count: the same sum
+        # each chunk's share of dW in chunk order, whatever the thread count: the same sum
+        parts = [chunk_dw for part in _over_threads(run, chunks) for chunk_dw in part]
+        if need_weight:
+            grad_w = parts[0]  # a fresh array from np.matmul
+            for chunk_dw in parts[1:]:
                 grad_w += chunk_dw
+            if transposed:
+                grad_w = np.ascontiguousarray(grad_w.transpose(0, 2, 1))
     if need_weight:
-        grad_w = (grad_w if pointwise else grad_w.transpose(0, 2, 1)).reshape(w.shape)
+        # C-ordered, w's layout: the layout PyTorch gives .grad (the engine copies a leaf's
+        # first gradient into the leaf's layout; a C-ordered one is a plain copy)
+        grad_w = grad_w.astype(w.dtype, copy=False).reshape(w.shape)
     return grad_x, grad_w, grad_b
 
 

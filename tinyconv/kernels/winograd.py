@@ -298,5 +298,6 @@ def weight_grad3x3(
                 _combine(dM[i, j], [(c, Q[r, j]) for c, r in row], scratch)
         dM = dM.reshape(a * a, Co, n * tb * tw)
         dU += np.matmul(dM, V)  # (a*a, Co, P) @ (a*a, P, C)
-    dw = (_kron_g(m).T @ dU.reshape(a * a, Co * C)).T.reshape(Co, C, 3, 3)
+    # (vec(G^T dU G) = KG^T vec(dU)), as rows of dw: C-ordered, the layout of .grad
+    dw = (dU.reshape(a * a, Co * C).T @ _kron_g(m)).reshape(Co, C, 3, 3)
     return dw.astype(x.dtype, copy=False)
