@@ -248,15 +248,18 @@ def test_winograd_float32_within_stated_tolerance(path, tol, cfg):
 
 def test_winograd_eligibility_and_the_fast_default():
     rng = np.random.default_rng(0)
-    x, w = rng.standard_normal((2, 64, 12, 12)), rng.standard_normal((64, 64, 3, 3))
+    x, w = rng.standard_normal((4, 64, 12, 12)), rng.standard_normal((64, 64, 3, 3))
     same = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
     # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md)
     assert FAST._WINOGRAD_M == 2
-    assert FAST._winograd_m(x, w, *same, None) == 2
-    # the size rules: 64 channels in and out, outputs from 4x4
+    assert FAST._winograd_m(x, w, *same, None) == 2  # 4 images of 6x6 tiles: 144 tiles
+    # the size rules: 64 channels in and out, outputs from 4x4, 128 tiles in the batch
+    assert FAST._WINOGRAD_MIN_TILES == 128
+    assert FAST._winograd_m(x[:3], w, *same, None) == 0  # 108 tiles
     small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
-    assert FAST._winograd_m(x[..., :6, :6], w, *small, (4, 4), None) == 2
-    assert FAST._winograd_m(x[..., :5, :6], w, *small, (3, 4), None) == 0
+    with _patched(FAST, "_WINOGRAD_MIN_TILES", 1):
+        assert FAST._winograd_m(x[..., :6, :6], w, *small, (4, 4), None) == 2
+        assert FAST._winograd_m(x[..., :5, :6], w, *small, (3, 4), None) == 0
     assert FAST._winograd_m(x[:, :32], w[:, :32], *same, None) == 0  # 32 in
     assert FAST._winograd_m(x, w[:32], *same, None) == 0  # 32 out
     assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, 4) == 4  # forced: any size
@@ -293,6 +296,7 @@ def test_fast_default_runs_winograd_forward_and_input_grad_and_im2col_weight_gra
     y0, cols0 = K.conv2d_forward(x, w, b, *args)
     g = rng.standard_normal(y0.shape).astype(dtype)
     plain = (y0, *K.conv2d_backward(g, x, w, cols0, *args))
+    monkeypatch.setattr(FAST, "_WINOGRAD_MIN_TILES", 1)  # (2 images of 3x5 tiles)
     calls = []
     for name in ("conv3x3", "weight_grad3x3"):
         real = getattr(winograd, name)
