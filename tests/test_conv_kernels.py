@@ -40,6 +40,7 @@ KNOBS = {
         "_KEEP_COLS_BYTES": 0,
         "_BIG_COLS": 0,
         "_FLAT_MAX_RUN": 1 << 30,
+        "_FLAT_MAX_JUNK": 1 << 30,
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too
@@ -73,6 +74,7 @@ KNOBS = {
         "_KEEP_COLS_BYTES": 0,
         "_BIG_COLS": 0,
         "_FLAT_MAX_RUN": 1 << 30,
+        "_FLAT_MAX_JUNK": 1 << 30,
         "_SCRATCH_MIN_BYTES": 0,
         "_TINY": 0,
         "_DEPTHWISE": False,  # depthwise problems through the im2col layouts too

@@ -126,7 +126,14 @@ from .conv import IntPair, Padding2, conv2d_output_size, conv_transpose2d_output
 _CHUNK_BYTES = 8 << 20  # build about this many bytes of columns at a time
 _KEEP_COLS_BYTES = 4 << 20  # the forward hands columns up to this size to the backward
 _BIG_COLS = 1 << 15  # columns with this many entries get the big-problem layout...
-_FLAT_MAX_RUN = 256  # ...with flat rows when a row of outputs (OW*n numbers) is shorter
+_FLAT_MAX_RUN = 160  # ...with flat rows when a row of outputs (OW*n numbers) is shorter
+# ...and the junk grid columns add at most this fraction of OW to the GEMMs. Flat rows pay on
+# the residual block's (16, 32, 32, 32) 3x3 (4 images a chunk: runs of 128, 1/16 junk;
+# fwd+bwd 1 thread 20.8 -> 17.3 ms), not on small images, whose junk columns the GEMMs
+# pay for (ResNet-18 at 64x64, batch 8, fwd+bwd with / without flat rows: 512 channels 2x2
+# 12.3 / 7.6 ms, 256 4x4 8.6 / 5.9, 64 16x16 9.0 / 7.8 (1/8 junk)), nor with runs of 224
+# ((4, 64, 56, 56) 41.2 / 38.5 ms).
+_FLAT_MAX_JUNK = 1 / 16
 _SCRATCH_MIN_BYTES = 1 << 17  # temporaries from this size (malloc's mmap threshold) are reused
 _TINY = 1 << 14  # images and columns of at most this many numbers (all images) take the tiny path
 _DEPTHWISE = True  # groups == in_channels go to depthwise.py (off: the im2col layouts below)
@@ -224,9 +231,9 @@ def _plan(x_shape, rows: int, out_size: IntPair, stride: IntPair, padding: Paddi
     (pt, pb), (pl, pr) = padding
     big = rows * OH * OW * n >= _BIG_COLS
     fh, fw = stride if big else (1, 1)
-    flat = big and OW * n < _FLAT_MAX_RUN
-    Hq = -(-(H + pt + pb) // fh) + flat  # ceil division; + the spare zero row of flat runs
-    Wq = -(-(W + pl + pr) // fw)
+    Wq = -(-(W + pl + pr) // fw)  # ceil division
+    flat = big and OW * n < _FLAT_MAX_RUN and Wq - OW <= _FLAT_MAX_JUNK * OW
+    Hq = -(-(H + pt + pb) // fh) + flat  # + the spare zero row of flat runs
     return _Plan((fh, fw), flat, (fh, fw, C, Hq, Wq, n), Wq if flat else OW)
 
 
