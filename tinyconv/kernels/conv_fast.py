@@ -163,7 +163,7 @@ _WINOGRAD_MIN_SIZE = 4
 # over. Measured fwd + input gradient against im2col's, 1 thread, batch 8 (ResNet-18 at
 # 64x64): 32 tiles (256 channels 4x4) 1.36x, 512 channels 4x4 1.80x; 64 tiles 0.96-0.97x;
 # 128 tiles 0.67x (256 channels), 0.80x (128), 0.94x (64).
-_WINOGRAD_MIN_TILES = 128
+_WINOGRAD_MIN_TILES = 64
 # winograd.py transforms about this many bytes of patches at a time. 0.25 to 16 MB measured
 # alike at 1 thread (F(2x2) on c3); the larger, the fewer BLAS calls, each of which pays a
 # hand-off between threads at 2.
