@@ -83,10 +83,15 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
 - Bias gradient as GEMVs with ones (channels.channel_sum, shared with batch
   norm): 0.037 -> 0.010 ms on c2's gradient, 1.04 -> 0.23-0.77 ms on c3's.
 - Weight gradient as (cols @ G.T).T: the same GEMM with the K rows of the
-  columns as the output's rows runs 1.2-1.9x faster (c2: 0.76 -> 0.43 ms).
-- Columns up to 4 MB are kept from forward to backward (c2's 3.8 MB: the
-  backward's im2col, 0.1 ms, is skipped; a fresh 4 MB array costs no more
-  than a reused one here, as glibc serves it from the heap after the first).
+  columns as the output's rows runs 1.2-1.9x faster (c2: 0.76 -> 0.43 ms),
+  when a chunk has more windows than K; with fewer (ResNet's last stages) as
+  G @ cols.T, whose result is already in w's layout (a big transposed copy cost
+  7x the GEMM there).
+- Columns that fit one chunk (2 MB, at most _KEEP_COLS_BYTES) are kept from
+  forward to backward, so the backward's im2col is skipped (a fresh array of
+  a few MB costs no more than a reused one, as glibc serves it from the heap
+  after the first; keeping many chunks' columns did not pay: fresh memory for
+  the residual block's 20 MB made its step 20% slower).
 
 Together: c2 forward+backward, kernels alone, 1 thread, min of 100 on a busy
 machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
