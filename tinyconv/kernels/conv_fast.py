@@ -459,6 +459,17 @@ def im2col(
                 (sC, dh * sH, dw * sW, sh * sH, sw * sW, sN),
             ),
         )
+    elif fh == fw == 1:
+        # Flat rows, no phase split: tap (p, q) is the run of OH*Wq*n numbers from
+        # pixel (p*dh, q*dw) on, so all kh*kw runs are one strided view (one copy, not
+        # kh*kw: with one image a chunk, the residual block makes 64 of them a step)
+        (dh, dw), n_run = dilation, Wq * n
+        src = phases[0, 0].reshape(C, -1)
+        sC, s1 = src.strides
+        np.copyto(
+            cols,
+            _strided_view(src, cols.shape, (sC, dh * n_run * s1, dw * n * s1, s1)),
+        )
     else:
         for p, q, taps in _taps(phases, kernel_size, out_size, stride, dilation, flat):
             cols[:, p, q] = taps
