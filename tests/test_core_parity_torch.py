@@ -1111,3 +1111,94 @@ def test_float_result_ops_promote_like_pytorch(op, sa, sb, da, db):
         return (out, *grads)
 
     same(prog)
+
+
+# -- creation: NumPy scalars and tensors inside lists keep their dtype ---------------------------
+
+CREATIONS = [
+    "T.tensor([np.float64(1.5), 2.0])",
+    "T.tensor([2.0, np.float64(1.5)])",
+    "T.tensor([np.float32(1.5), np.float64(2.0)])",
+    "T.tensor([np.int32(1), 2])",
+    "T.tensor([np.int32(1), np.int8(2)])",
+    "T.tensor([np.int16(1), 2.5])",
+    "T.tensor([np.float16(1), 2.5])",
+    "T.tensor([np.float16(1), 2])",
+    "T.tensor([[np.float64(1)], [2.5]])",
+    "T.tensor([np.array([1.5], dtype=np.float32), np.array([2.5])])",
+    "T.tensor([np.uint8(1), 2])",
+    "T.tensor([np.float64(1.5), True])",
+    "T.tensor([T.tensor(1.5, dtype=T.float64), 2.0])",
+    "T.tensor([T.tensor(1, dtype=T.int32), 2])",
+    "T.as_tensor([np.float64(1.5)])",
+    "T.tensor([np.float64(1.5)], dtype=T.float32)",
+    "T.tensor([1.5, 2])",
+    "T.arange(T.tensor(3))",
+    "T.arange(T.tensor(3.0))",
+    "T.arange(0, T.tensor(3))",
+    "T.arange(np.int64(3))",
+    "T.full((2,), T.tensor(1))",
+    "T.full((2,), T.tensor(1.5, dtype=T.float64))",
+]
+
+
+@pytest.mark.parametrize("expr", CREATIONS)
+def test_creation_dtypes(expr):
+    # tensor([np.mean(a), np.std(a)]) is float64 in PyTorch (was float32); arange(t.sum()) of
+    # an int tensor is int64 (was float32)
+    same(lambda T: eval(expr, {"T": T, "np": np}))
+
+
+# -- what a product saves: an input that no gradient needs may change in place -------------------
+
+PRODUCTS = {
+    "linear x": lambda T, a, c: (T.nn.functional.linear(a, c), a),
+    "linear w": lambda T, a, c: (T.nn.functional.linear(c, a), a),
+    "linear x bias": lambda T, a, c: (T.nn.functional.linear(a, c, c[0]), a),
+    "einsum ij,kj": lambda T, a, c: (T.einsum("ij,kj->ik", a, c), a),
+    "einsum ij,kj second": lambda T, a, c: (T.einsum("ij,kj->ik", c, a), a),
+    "einsum ii": lambda T, a, c: (T.einsum("ij->j", a), a),
+    "einsum three": lambda T, a, c: (T.einsum("ij,kj,kl->il", a, c, c.t()), a),
+    "matmul": lambda T, a, c: (a @ c.t(), a),
+    "linear modify weight": lambda T, a, c: (T.nn.functional.linear(a, c), c),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_products_save_only_what_their_gradients_need(name):
+    # PyTorch's mm saves x only for dW and W only for dx: writing into an input whose partner
+    # needs no gradient is fine there (tinyconv's linear and einsum saved every operand and
+    # raised in backward)
+    def prog(T):
+        a0 = T.tensor(np.linspace(0.3, 1.5, 12).reshape(3, 4), requires_grad=True)
+        c = T.tensor(np.linspace(-1.0, 1.2, 12).reshape(3, 4))
+        out, target = PRODUCTS[name](T, a0 * 1, c)
+        target.add_(0.5)
+        out.sum().backward()
+        return out, a0.grad
+
+    same(prog)
+
+
+# -- == and != with objects that are not numbers or tensors --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "t == None",
+        "t != None",
+        "t == 'a'",
+        "t != 'a'",
+        "t in [None, 'a']",
+        "None == t",
+        "t == [1.0, 2.0]",
+        "t != (1.0, 0.0)",
+        "t == np.float64(2.0)",
+        "t.eq(None)",
+        "T.eq(t, None)",
+    ],
+)
+def test_equality_with_other_objects(expr):
+    # `if mask == None:` is common in model code; PyTorch compares by identity (False)
+    same(lambda T: eval(expr, {"T": T, "np": np, "t": T.tensor([1.0, 2.0])}))

@@ -142,6 +142,8 @@ def empty(
 def full(
     size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
+        fill_value = fill_value.item()  # (its dtype does not count, as in PyTorch)
     if dtype is None:
         dtype = (
             _dtype.bool
@@ -275,6 +277,10 @@ def arange(
 ) -> Tensor:
     """Values from start to end (exclusive) by step; ints give int64, floats float32."""
     _where_kw(kw, "arange()")
+    # 0-d tensors count as the Python numbers they hold (arange(t.sum()) is int64 for ints)
+    start, end, step = (
+        v.item() if isinstance(v, Tensor) and v.ndim == 0 else v for v in (start, end, step)
+    )
     if end is None:
         start, end = 0, start
     if step == 0:

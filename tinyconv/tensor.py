@@ -575,10 +575,22 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         return self % other
 
     # comparisons: bool tensors, no gradient
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        if not _comparable(other):
+            # `t == None`, `t == "a"`: Python's identity fallback (False), as PyTorch; so
+            # `if mask == None:` and `t in [None, ...]` work. t.eq(None) still raises.
+            return NotImplemented
         return _compare(np.equal, self, other)
 
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        if not _comparable(other):
+            return NotImplemented
+        return _compare(np.not_equal, self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return _compare(np.equal, self, other)
+
+    def ne(self, other: Any) -> Tensor:
         return _compare(np.not_equal, self, other)
 
     def __lt__(self, other: Any) -> Tensor:
@@ -593,8 +605,6 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     def __ge__(self, other: Any) -> Tensor:
         return _compare(np.greater_equal, self, other)
 
-    eq = __eq__
-    ne = __ne__
     lt = __lt__
     le = __le__
     gt = __gt__
@@ -1342,13 +1352,44 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
             # Python floats become the default float dtype; ints int64; bools bool.
             # (With dtype= given, the Python numbers go straight to it: no float32 rounding.)
             # (Arrays and NumPy scalars keep their dtype, as in PyTorch.)
-            if arr.dtype.kind == "f":
+            typed = _list_dtype(data) if isinstance(data, (list, tuple)) else None
+            if typed is not None:
+                arr = arr.astype(typed)
+            elif arr.dtype.kind == "f":
                 arr = arr.astype(_dtype.get_default_dtype())
             elif arr.dtype.kind in "iu":
                 arr = arr.astype(np.int64)
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
+
+
+def _list_dtype(data: Any) -> np.dtype | None:
+    """PyTorch's dtype for a nested list that holds NumPy scalars or arrays or tensors (None if
+    it holds only Python numbers): each of those keeps its dtype, Python numbers count as bool,
+    int64 or the default float, and all are promoted together by category
+    (tensor([np.float64(1.5), 2.0]) is float64, tensor([np.float16(1), 2.5]) float32)."""
+    typed: list = []
+    py: set = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, Tensor):
+            typed.append(x._data.dtype)
+        elif isinstance(x, (np.ndarray, np.generic)):
+            typed.append(x.dtype)
+        else:
+            py.add(type(x))
+    if not typed:
+        return None
+    py_dtypes = {
+        builtins.bool: np.dtype(np.bool_),
+        builtins.int: np.dtype(np.int64),
+        builtins.float: _dtype.get_default_dtype(),
+    }
+    return _dtype.promote_types(*typed, *(py_dtypes[t] for t in py if t in py_dtypes))
 
 
 def _ragged(data: Any, path: str = "data") -> str:
@@ -1534,6 +1575,12 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
             f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
             "them with .long() or .float() first"
         )
+
+
+def _comparable(x: Any) -> bool:
+    """Whether == and != compare elementwise with x (else Python's identity fallback, as
+    PyTorch's: `t == [1.0, 2.0]` is False there too)."""
+    return isinstance(x, (Tensor, _Number, np.ndarray))
 
 
 def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:

@@ -1131,7 +1131,7 @@ class Topk(TakeAlongAxis):
 
 
 def _einsum_input_grad(
-    grad: np.ndarray, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict
+    grad: np.ndarray, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict, meta: tuple
 ) -> np.ndarray:
     """d(einsum)/d(operand k): the einsum of the output gradient with the other operands,
     written to operand k's subscripts. Letters only operand k has were summed over, so
@@ -1147,17 +1147,17 @@ def _einsum_input_grad(
     # insert the letters only operand k has, then broadcast over them
     g = g.reshape(tuple(sizes[c] if c in kept else 1 for c in uniq))
     g = np.broadcast_to(g, tuple(sizes[c] for c in uniq))
-    op = operands[k]
+    shape, dtype = meta  # (operand k itself is not saved: its gradient does not need it)
     if len(uniq) == len(sub):
-        return sum_to_shape(np.ascontiguousarray(g), op.shape).astype(op.dtype, copy=False)
-    out = np.zeros(tuple(sizes[c] for c in sub), dtype=op.dtype)
+        return sum_to_shape(np.ascontiguousarray(g), shape).astype(dtype, copy=False)
+    out = np.zeros(tuple(sizes[c] for c in sub), dtype=dtype)
     diag = np.einsum(sub + "->" + uniq, out)  # a writable view of the diagonal
     diag[...] = g
     return out
 
 
 def _einsum_input_grad_graph(
-    grad: Any, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict
+    grad: Any, out_sub: str, subs: list, operands: tuple, k: int, sizes: dict, meta: tuple
 ) -> Any:
     """_einsum_input_grad in graph ops: an einsum of the gradient with the other operands;
     a letter repeated in operand k (a diagonal) is spread onto it by an einsum with an
@@ -1170,16 +1170,16 @@ def _einsum_input_grad_graph(
     g = Einsum.apply([out_sub, *others], kept, grad, *(o for i, o in enumerate(operands) if i != k))
     g = g.reshape(tuple(sizes[c] if c in kept else 1 for c in uniq))
     g = g.expand(tuple(sizes[c] for c in uniq))
-    op = operands[k]
+    shape, dtype = meta
     if len(uniq) == len(sub):
-        return sum_to_shape(g, op._data.shape, op._data.dtype)
+        return sum_to_shape(g, shape, dtype)
     free = iter(c for c in string.ascii_letters if c not in set("".join(subs)) | set(out_sub))
     target, eyes, eye_subs = "", [], []
     for c in sub:
         if c in target:  # a repeat: a fresh letter, tied to c by the identity
             f = next(free)
             eye_subs.append(c + f)
-            eyes.append(np.eye(sizes[c], dtype=op._data.dtype))
+            eyes.append(np.eye(sizes[c], dtype=dtype))
             c = f
         target += c
     return Einsum.apply([uniq, *eye_subs], target, g, *eyes)
@@ -1199,7 +1199,16 @@ class Einsum(Op):
             ctx.torch_name = (
                 "MulBackward0" if set(out_sub) == set("".join(subs)) else "ViewBackward0"
             )
-        ctx.save_for_backward(*operands)
+        # operand j is needed only for the gradients of the others (as PyTorch's lowering to
+        # products): an in-place change of it is allowed when no other operand needs one
+        needs = ctx.needs_input_grad[2:] if ctx.needs_input_grad else (False,) * len(operands)
+        ctx.save_for_backward(
+            *(
+                o if any(n for i, n in enumerate(needs) if i != j) else None
+                for j, o in enumerate(operands)
+            )
+        )
+        ctx.metas = [(o.shape, o.dtype) for o in operands]
         ctx.sizes = {
             c: n
             for s, o in zip(subs, operands, strict=False)
@@ -1218,7 +1227,9 @@ class Einsum(Op):
         for k in range(len(operands)):
             if ctx.needs_input_grad[2 + k]:
                 grads.append(
-                    _einsum_input_grad(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes)
+                    _einsum_input_grad(
+                        grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes, ctx.metas[k]
+                    )
                 )
             else:
                 grads.append(None)
@@ -1231,7 +1242,9 @@ class Einsum(Op):
         for k in range(len(operands)):
             if ctx.needs_input_grad[2 + k]:
                 grads.append(
-                    _einsum_input_grad_graph(grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes)
+                    _einsum_input_grad_graph(
+                        grad, ctx.out_sub, ctx.subs, operands, k, ctx.sizes, ctx.metas[k]
+                    )
                 )
             else:
                 grads.append(None)

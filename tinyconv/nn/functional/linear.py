@@ -14,7 +14,10 @@ from ._checks import _check_bias, _check_tensor, _same_dtype
 class Linear(Op):
     @staticmethod
     def forward(ctx, x, w, b):
-        ctx.save_for_backward(x, w)
+        # dx needs W and dW needs x: save only those (as PyTorch's mm), so an in-place change
+        # of an input that needs no gradient is allowed after the product
+        need_x, need_w, _ = ctx.needs_input_grad or (False, False, False)
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)
         ctx.has_bias = b is not None
         # PyTorch: addmm (2-D with bias), mm, or a view of either for other ranks
         if x.ndim == 2:
