@@ -313,7 +313,9 @@ def test_optimizer_step_between_forward_and_backward_raises():
     torch.manual_seed(0)
     model = nn.Linear(3, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
-    x = torch.randn(4, 3)
+    # x requires grad, so the product saves the weight for dL/dx (with a constant x it saves
+    # only x, and PyTorch's backward then runs without error)
+    x = torch.randn(4, 3, requires_grad=True)
     model(x).sum().backward()
     loss = (model(x) ** 2).sum()
     opt.step()  # changes the weight that the pending backward saved
