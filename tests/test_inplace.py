@@ -325,7 +325,8 @@ def test_optimizer_step_between_forward_and_backward_raises():
 
 def test_load_state_dict_between_forward_and_backward_raises():
     model = nn.Linear(3, 2)
-    loss = model(torch.ones(1, 3)).sum() * model.weight.sum()
+    # (the input requires grad, so the product saved the weight, as PyTorch's does)
+    loss = model(torch.ones(1, 3, requires_grad=True)).sum() * model.weight.sum()
     model.load_state_dict({k: v * 0 for k, v in model.state_dict().items()})
     with pytest.raises(RuntimeError, match=r"\(2, 3\)"):
         loss.backward()
