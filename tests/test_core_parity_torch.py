@@ -1202,3 +1202,36 @@ def test_products_save_only_what_their_gradients_need(name):
 def test_equality_with_other_objects(expr):
     # `if mask == None:` is common in model code; PyTorch compares by identity (False)
     same(lambda T: eval(expr, {"T": T, "np": np, "t": T.tensor([1.0, 2.0])}))
+
+
+# -- add/sub alpha and masked_fill values with integer tensors -----------------------------------
+
+INT_ARGUMENTS = [
+    "T.tensor([1, 2]).add(T.tensor([1, 2]), alpha=2.5)",
+    "T.tensor([1, 2]).add(2, alpha=2.5)",
+    "T.tensor([1.0, 2.0]).add(T.tensor([1, 2]), alpha=2.5)",
+    "T.tensor([1, 2]).add(T.tensor([1.0, 2.0]), alpha=2.5)",
+    "T.tensor([1, 2]).sub(1, alpha=True)",
+    "T.tensor([True]).add(T.tensor([True]), alpha=True)",
+    "T.tensor([1, 2]).sub(T.tensor([1, 2]), alpha=3)",
+    "T.add(T.tensor([1, 2]), T.tensor([1, 2]), alpha=0.5)",
+    "T.tensor([1, 2]).add_(T.tensor([1, 2]), alpha=2.5)",
+    "T.tensor([1.0, 2.0]).add_(T.tensor([1, 2]), alpha=2.5)",
+    "T.tensor([1, 2]).masked_fill(M, 2.5)",
+    "T.tensor([1, 2]).masked_fill(M, -2.5)",
+    "T.tensor([1, 2], dtype=T.int8).masked_fill(M, 2.5)",
+    "T.tensor([1, 2], dtype=T.uint8).masked_fill(M, -2.5)",
+    "T.tensor([1, 2], dtype=T.uint8).masked_fill(M, -0.5)",
+    "T.tensor([1, 2], dtype=T.uint8).masked_fill(M, 255.5)",
+    "T.tensor([1, 2]).masked_fill(M, 1e20)",
+    "T.tensor([1, 2]).masked_fill(M, float('nan'))",
+    "T.tensor([True, False]).masked_fill(M, 2.5)",
+    "T.tensor([1, 2]).masked_fill_(M, 2.7)",
+]
+
+
+@pytest.mark.parametrize("expr", INT_ARGUMENTS)
+def test_integer_tensors_with_float_arguments(expr):
+    # add(alpha=2.5) of int tensors quietly gave float32 (PyTorch raises); masked_fill of an int
+    # tensor with 2.5 raised (PyTorch truncates a value that fits)
+    same(lambda T: eval(expr, {"T": T, "M": T.tensor([True, False])}))

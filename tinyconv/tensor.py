@@ -611,9 +611,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     ge = __ge__
 
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        _check_alpha(self, other, alpha, "add()")
         return self + (other * alpha if alpha != 1 else other)
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        _check_alpha(self, other, alpha, "sub()")
         return self - (other * alpha if alpha != 1 else other)
 
     def mul(self, other: Any) -> Tensor:
@@ -1575,6 +1577,22 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
             f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
             "them with .long() or .float() first"
         )
+
+
+def _check_alpha(a: Tensor, other: Any, alpha: Any, what: str) -> None:
+    """PyTorch refuses a float alpha when the result is an integer tensor (other * 2.5 would
+    quietly make it a float one) and a bool alpha unless the result is bool."""
+    if alpha == 1 and type(alpha) is builtins.int:
+        return
+    od = other._data.dtype if isinstance(other, Tensor) else np.asarray(other).dtype
+    kinds = {a._data.dtype.kind, od.kind}
+    integral = "f" not in kinds and "c" not in kinds
+    if integral and isinstance(alpha, (builtins.float, np.floating)):
+        raise RuntimeError(
+            f"{what}: for integer tensors alpha must not be a floating point number, got {alpha}"
+        )
+    if isinstance(alpha, (builtins.bool, np.bool_)) and kinds != {"b"}:
+        raise RuntimeError(f"{what}: a bool alpha is only supported for bool results")
 
 
 def _comparable(x: Any) -> bool:
