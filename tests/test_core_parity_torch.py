@@ -1235,3 +1235,19 @@ def test_integer_tensors_with_float_arguments(expr):
     # add(alpha=2.5) of int tensors quietly gave float32 (PyTorch raises); masked_fill of an int
     # tensor with 2.5 raised (PyTorch truncates a value that fits)
     same(lambda T: eval(expr, {"T": T, "M": T.tensor([True, False])}))
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.std(x, False)",
+        "T.var(x, True)",
+        "x.std(False)",
+        "x.var(True)",
+        "x.var(0, False)",
+        "x.std(1, True, True)",
+    ],
+)
+def test_var_std_unbiased_positional(expr):
+    # PyTorch's var(unbiased) overload: a bool first argument is `unbiased`, not a dim
+    same(grads_of(lambda T, x: eval(expr, {"T": T, "x": x}), [[1.0, 2.0], [3.0, 5.0]]))

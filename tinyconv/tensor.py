@@ -759,6 +759,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
         _op: Any = None,
     ) -> Tensor:
         corr = 1 if correction is None else correction
+        if isinstance(dim, (builtins.bool, np.bool_)) and unbiased is None:
+            dim, unbiased = None, builtins.bool(dim)  # PyTorch's var(unbiased) overload
         if unbiased is not None:
             if isinstance(unbiased, builtins.bool):
                 corr = 1 if unbiased else 0
