@@ -1251,3 +1251,37 @@ def test_integer_tensors_with_float_arguments(expr):
 def test_var_std_unbiased_positional(expr):
     # PyTorch's var(unbiased) overload: a bool first argument is `unbiased`, not a dim
     same(grads_of(lambda T, x: eval(expr, {"T": T, "x": x}), [[1.0, 2.0], [3.0, 5.0]]))
+
+
+SHIFTS = [
+    "T.tensor([1, 2]) << 1",
+    "T.tensor([-8, 2]) >> 1",
+    "1 << T.tensor([1, 2])",
+    "64 >> T.tensor([1, 2])",
+    "T.tensor([1, 2], dtype=T.int8) << 7",
+    "T.tensor([1, 2]) << T.tensor([1, 2], dtype=T.int8)",
+    "T.tensor([True]) << 1",
+    "T.tensor([1.0]) << 1",
+    "T.tensor([1, 2, -8]) >> 70",
+    "T.tensor([1, 2]) << -1",
+    "T.tensor([1, 2], dtype=T.uint8) << 7",
+    "T.bitwise_left_shift(T.tensor([1, 2]), T.tensor([3]))",
+    "T.bitwise_right_shift(16, T.tensor([1, 2]))",
+    "T.tensor([1, 2]).bitwise_left_shift_(2)",
+]
+
+
+@pytest.mark.parametrize("expr", SHIFTS)
+def test_bit_shifts(expr):
+    same(lambda T: eval(expr, {"T": T}))
+
+
+@pytest.mark.parametrize("stmt", ["x <<= 2", "x >>= 1"])
+def test_shift_assignments_write_in_place(stmt):
+    def prog(T):
+        x = T.tensor([5, -7])
+        alias = x
+        exec(stmt, {"x": x})
+        return (alias,)
+
+    same(prog)

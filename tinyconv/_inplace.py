@@ -301,9 +301,17 @@ class ViewInplace:
     def bitwise_xor_(self, other: Any) -> _t.Tensor:
         return self._inplace_result(lambda x: x ^ other, "bitwise_xor_()", (other,))
 
+    def bitwise_left_shift_(self, other: Any) -> _t.Tensor:
+        return self._inplace_result(lambda x: x << other, "bitwise_left_shift_()", (other,))
+
+    def bitwise_right_shift_(self, other: Any) -> _t.Tensor:
+        return self._inplace_result(lambda x: x >> other, "bitwise_right_shift_()", (other,))
+
     __iand__ = bitwise_and_
     __ior__ = bitwise_or_
     __ixor__ = bitwise_xor_
+    __ilshift__ = bitwise_left_shift_
+    __irshift__ = bitwise_right_shift_
 
     def div_(self, other: Any, *, rounding_mode: str | None = None) -> _t.Tensor:
         if rounding_mode is None:

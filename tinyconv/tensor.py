@@ -556,6 +556,23 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     __ror__ = __or__
     __rxor__ = __xor__
 
+    # shifts of integer tensors (a shift by the bit width or more, or by a negative count,
+    # gives 0, or -1 for >> of a negative value: NumPy's rule is PyTorch's)
+    def __lshift__(self, other: Any) -> Tensor:
+        return _logical(np.left_shift, self, other, "<<")
+
+    def __rshift__(self, other: Any) -> Tensor:
+        return _logical(np.right_shift, self, other, ">>")
+
+    def __rlshift__(self, other: Any) -> Tensor:
+        return _logical(lambda a, b: np.left_shift(b, a), self, other, "<<")
+
+    def __rrshift__(self, other: Any) -> Tensor:
+        return _logical(lambda a, b: np.right_shift(b, a), self, other, ">>")
+
+    bitwise_left_shift = __lshift__
+    bitwise_right_shift = __rshift__
+
     def __floordiv__(self, other: Any) -> Tensor:
         return _binary(ops.FloorDivide, self, other)
 

@@ -940,6 +940,18 @@ def bitwise_xor(input: Any, other: Any) -> Tensor:
     return _bitwise(input, other, "bitwise_xor")
 
 
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
+    if isinstance(input, Tensor):
+        return input << other
+    return _tensor_arg(other, "bitwise_left_shift()", "other").__rlshift__(input)
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
+    if isinstance(input, Tensor):
+        return input >> other
+    return _tensor_arg(other, "bitwise_right_shift()", "other").__rrshift__(input)
+
+
 def bitwise_not(input: Tensor) -> Tensor:
     return _tensor_arg(input, "bitwise_not()").bitwise_not()
 
