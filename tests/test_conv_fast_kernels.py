@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from strategies import conv2d_configs, winograd_configs
 from test_conv_kernels import knobs, make_arrays, output_shape
 
-from tinyconv.kernels import algorithms, depthwise, winograd
+from tinyconv.kernels import algorithms, depthwise, threads, winograd
 from tinyconv.kernels import conv as K
 from tinyconv.kernels import conv_fast as FAST
 
@@ -246,22 +246,27 @@ def test_winograd_float32_within_stated_tolerance(path, tol, cfg):
     assert_same(plain, fast, tol)
 
 
-def test_winograd_eligibility_and_the_fast_default():
+def test_winograd_eligibility_and_the_fast_default(monkeypatch):
     rng = np.random.default_rng(0)
-    x, w = rng.standard_normal((2, 64, 12, 12)), rng.standard_normal((64, 64, 3, 3))
+    x, w = rng.standard_normal((2, 128, 12, 12)), rng.standard_normal((128, 128, 3, 3))
     same = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1, (12, 12))
-    # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md)
+    # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md),
+    # at one thread only (its transforms do not use the pool)
     assert FAST._WINOGRAD_M == 2
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    assert FAST._winograd_m(x, w, *same, None) == 0
+    assert FAST._winograd_m(x, w, *same, 2) == 2  # forced: any thread count
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
     assert FAST._winograd_m(x, w, *same, None) == 2  # 2 images of 6x6 tiles: 72 tiles
-    # the size rules: 64 channels in and out, outputs from 4x4, 64 tiles in the batch
+    # the size rules: 128 channels in and out, outputs from 4x4, 64 tiles in the batch
     assert FAST._WINOGRAD_MIN_TILES == 64
     assert FAST._winograd_m(x[:1], w, *same, None) == 0  # 36 tiles
     small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     with _patched(FAST, "_WINOGRAD_MIN_TILES", 1):
         assert FAST._winograd_m(x[..., :6, :6], w, *small, (4, 4), None) == 2
         assert FAST._winograd_m(x[..., :5, :6], w, *small, (3, 4), None) == 0
-    assert FAST._winograd_m(x[:, :32], w[:, :32], *same, None) == 0  # 32 in
-    assert FAST._winograd_m(x, w[:32], *same, None) == 0  # 32 out
+    assert FAST._winograd_m(x[:, :64], w[:, :64], *same, None) == 0  # 64 in
+    assert FAST._winograd_m(x, w[:64], *same, None) == 0  # 64 out
     assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, 4) == 4  # forced: any size
     with _patched(FAST, "_WINOGRAD_M", 0):  # the knob switches it off
         assert FAST._winograd_m(x, w, *same, None) == 0
@@ -297,6 +302,8 @@ def test_fast_default_runs_winograd_forward_and_input_grad_and_im2col_weight_gra
     g = rng.standard_normal(y0.shape).astype(dtype)
     plain = (y0, *K.conv2d_backward(g, x, w, cols0, *args))
     monkeypatch.setattr(FAST, "_WINOGRAD_MIN_TILES", 1)  # (2 images of 3x5 tiles)
+    monkeypatch.setattr(FAST, "_WINOGRAD_MIN_CHANNELS", 64)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
     calls = []
     for name in ("conv3x3", "weight_grad3x3"):
         real = getattr(winograd, name)

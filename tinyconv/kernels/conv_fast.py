@@ -37,8 +37,8 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   3x3 pad 1 forward+backward 44 ms -> 9.2 ms (PyTorch 44 ms in the same run);
   stride 2: 7.1 ms (PyTorch 2.6 ms, whose strided depthwise backward is far
   faster than its stride-1 one).
-- Winograd (3x3, stride 1, no dilation, one group, float; >= 64 in and out
-  channels, outputs >= 4x4, see _WINOGRAD_M): winograd.py's F(2x2, 3x3) for
+- Winograd (3x3, stride 1, no dilation, one group, float; >= 128 in and out
+  channels, outputs >= 4x4, one thread, see _WINOGRAD_M): winograd.py's F(2x2, 3x3) for
   the forward and the input gradient, 2.25x fewer multiplications
   (docs/winograd.md), with transforms as NumPy additions over channels-last
   blocks; the weight gradient stays with im2col (Winograd's, in float64 to
@@ -166,8 +166,15 @@ _WINOGRAD_M = 2
 # output's height and width _WINOGRAD_MIN_SIZE. Below, the transforms cost more than the
 # multiplications they save: measured fwd+bwd against im2col's, 1 thread, N*C*H*W ~2M:
 # 32 channels 1.03-1.27x (4x4 to 56x56), 64 channels 0.88-0.99x, 128 0.71-0.93x, 256
-# 0.72-0.84x; 2x2 outputs 1.06-1.15x.
-_WINOGRAD_MIN_CHANNELS = 64
+# 0.72-0.84x; 2x2 outputs 1.06-1.15x. Since im2col's 2 MB column chunks, 64 channels no
+# longer pay (quiet machine, 1 thread, fwd+bwd median of 7: c3 (32, 64, 56, 56) 299 vs
+# 294-314 ms, (8, 64, 16, 16) 8.2 vs 8.0 ms); 128 still does ((32, 128, 28, 28) 232 vs 288 ms).
+_WINOGRAD_MIN_CHANNELS = 128
+# ...and only at one thread: winograd.py's transforms run on the calling thread, while
+# im2col's chunk loop spreads over the pool (threads.py). At 2 threads (quiet machine, fwd+bwd
+# median of 7) im2col won everywhere: c3 170 vs 260 ms, (32, 128, 28, 28) 150 vs 193 ms,
+# (8, 128, 16, 16) 14 vs 24 ms, (8, 256, 8, 8) 14 vs 20 ms.
+_WINOGRAD_MAX_THREADS = 1
 _WINOGRAD_MIN_SIZE = 4
 # ...and the batch has at least this many output tiles (N * ceil(OH/m) * ceil(OW/m)): the
 # weight transform (float64, per call) and the a*a GEMMs' fixed costs need tiles to spread
@@ -622,6 +629,7 @@ def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int |
     m = _WINOGRAD_M
     if (
         min(C, w.shape[0]) < _WINOGRAD_MIN_CHANNELS
+        or threads.get_num_threads() > _WINOGRAD_MAX_THREADS
         or min(out_size) < _WINOGRAD_MIN_SIZE
         or not m
         or N * -(-out_size[0] // m) * -(-out_size[1] // m) < _WINOGRAD_MIN_TILES
