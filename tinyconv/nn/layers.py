@@ -424,12 +424,21 @@ class Dropout(Module):
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    """Base of the loss modules: PyTorch's (size_average, reduce, reduction) arguments.
+
+    size_average and reduce are PyTorch's deprecated spellings of reduction; tinyconv
+    refuses them (README's differences) rather than guess, in every loss, here once.
+    """
+
+    _reductions: tuple[str, ...] = ("mean", "sum", "none")
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
+        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
+        if reduction not in self._reductions:
+            names = ", ".join(repr(r) for r in self._reductions)
             raise ValueError(
-                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
-                f"got {reduction!r}"
+                f"{type(self).__name__}: reduction must be one of {names}, got {reduction!r}"
             )
         self.reduction = reduction
 
@@ -448,11 +457,13 @@ class CrossEntropyLoss(_Loss):
     def __init__(
         self,
         weight: Tensor | None = None,
+        size_average: Any = None,
         ignore_index: int = -100,
+        reduce: Any = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # a buffer, as PyTorch: in state_dict, moved by .to
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
@@ -464,9 +475,14 @@ class CrossEntropyLoss(_Loss):
 
 class NLLLoss(_Loss):
     def __init__(
-        self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean"
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        ignore_index: int = -100,
+        reduce: Any = None,
+        reduction: str = "mean",
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
@@ -475,8 +491,14 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -487,10 +509,12 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(
         self,
         weight: Tensor | None = None,
+        size_average: Any = None,
+        reduce: Any = None,
         reduction: str = "mean",
         pos_weight: Tensor | None = None,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 

@@ -412,7 +412,7 @@ class SmoothL1Loss(_Loss):
         reduction: str = "mean",
         beta: float = 1.0,
     ) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -421,14 +421,16 @@ class SmoothL1Loss(_Loss):
 
 class HuberLoss(_Loss):
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
-class KLDivLoss(Module):
+class KLDivLoss(_Loss):
+    _reductions = ("mean", "batchmean", "sum", "none")
+
     def __init__(
         self,
         size_average: Any = None,
@@ -436,13 +438,8 @@ class KLDivLoss(Module):
         reduction: str = "mean",
         log_target: bool = False,
     ) -> None:
-        super().__init__()
-        if reduction not in ("mean", "batchmean", "sum", "none"):
-            raise ValueError(
-                "KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', "
-                f"got {reduction!r}"
-            )
-        self.reduction, self.log_target = reduction, log_target
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
@@ -477,8 +474,7 @@ class MarginRankingLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
@@ -493,8 +489,7 @@ class HingeEmbeddingLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -505,8 +500,7 @@ class SoftMarginLoss(_Loss):
     def __init__(
         self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.soft_margin_loss(input, target, self.reduction)
@@ -520,8 +514,7 @@ class MultiLabelSoftMarginLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -536,8 +529,7 @@ class CosineEmbeddingLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin = margin
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
@@ -555,8 +547,7 @@ class TripletMarginLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
@@ -575,8 +566,7 @@ class PoissonNLLLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input: Tensor, target: Tensor) -> Tensor:
@@ -587,7 +577,7 @@ class PoissonNLLLoss(_Loss):
 
 class GaussianNLLLoss(_Loss):
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.full, self.eps = full, eps
 
     def forward(self, input: Tensor, target: Tensor, var: Any) -> Tensor:
