@@ -131,22 +131,3 @@ def test_loss_modules_refuse_the_deprecated_reduction_arguments(name):
         with pytest.raises(ValueError, match=f"{name}: reduction must be"):
             cls(reduction="avg")
         assert cls(reduction="sum").reduction == "sum"
-
-
-@pytest.mark.torch
-def test_loss_modules_take_pytorchs_arguments_in_its_order():
-    """Positional calls port unchanged: each loss module's __init__ parameters are PyTorch's,
-    in PyTorch's order (nn.CrossEntropyLoss(w, None, -1) sets ignore_index=-1 in both)."""
-    import inspect
-
-    torch = pytest.importorskip("torch")
-    names = _loss_modules()
-    assert len(names) >= 17
-    for name in names:
-        theirs = inspect.signature(getattr(torch.nn, name).__init__).parameters
-        ours = inspect.signature(getattr(tinyconv.nn, name).__init__).parameters
-        assert list(ours) == list(theirs), name
-    w = [1.0, 2.0, 3.0]
-    mine = tinyconv.nn.CrossEntropyLoss(tinyconv.tensor(w), None, -1)
-    ref = torch.nn.CrossEntropyLoss(torch.tensor(w), None, -1)
-    assert mine.ignore_index == ref.ignore_index == -1

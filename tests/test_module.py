@@ -8,6 +8,7 @@ Most tests build the same model twice, once from tinyconv.nn and once from torch
 from __future__ import annotations
 
 import copy
+import inspect
 from collections import OrderedDict
 
 import numpy as np
@@ -699,3 +700,68 @@ def test_state_dict_round_trip_through_save_and_load(tmp_path):
         np.testing.assert_array_equal(
             fresh.eval()(x).detach().numpy(), model.eval()(x).detach().numpy()
         )
+
+
+# Classes whose PyTorch __init__ takes *args/**kwargs (nothing to compare) or is internal.
+_SIGNATURE_SKIP = {"Parameter", "UninitializedParameter", "RNN", "RNNCellBase", "Sampler"}
+
+
+def _signature_pairs(torch):
+    import torch.utils.data as torch_data
+
+    import tinyconv.utils.data as our_data
+
+    for theirs, ours in (
+        (torch.nn, tinyconv.nn),
+        (torch.optim, tinyconv.optim),
+        (torch.optim.lr_scheduler, tinyconv.optim.lr_scheduler),
+        (torch_data, our_data),
+    ):
+        for name in sorted(dir(ours)):
+            mine, ref = getattr(ours, name), getattr(theirs, name, None)
+            if name[0] == "_" or name in _SIGNATURE_SKIP or not inspect.isclass(mine):
+                continue
+            if inspect.isclass(ref):
+                yield name, mine, ref
+
+
+@pytest.mark.torch
+def test_constructors_take_pytorchs_arguments_in_its_order():
+    """Ported code passes constructor arguments by position and by name: every nn, optim,
+    lr_scheduler and utils.data class tinyconv shares with PyTorch takes PyTorch's
+    parameters, the positional ones in PyTorch's order (nn.CrossEntropyLoss(w, None, -1)
+    sets ignore_index; nn.ReflectionPad2d(2, 0.5) is a TypeError in both)."""
+    torch = pytest.importorskip("torch")
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    checked = 0
+    for name, mine, ref in _signature_pairs(torch):
+        theirs = inspect.signature(ref.__init__).parameters
+        ours = inspect.signature(mine.__init__).parameters
+        if any(p.kind == p.VAR_POSITIONAL for p in theirs.values()):
+            continue
+        assert set(ours) == set(theirs), name
+        assert [n for n, p in ours.items() if p.kind in positional] == [
+            n for n, p in theirs.items() if p.kind in positional
+        ], name
+        checked += 1
+    assert checked > 130
+    w = [1.0, 2.0, 3.0]
+    assert tinyconv.nn.CrossEntropyLoss(tinyconv.tensor(w), None, -1).ignore_index == -1
+    with pytest.raises(TypeError):
+        tinyconv.nn.ReflectionPad2d(2, 0.5)
+
+
+@pytest.mark.torch
+def test_hardtanh_deprecated_min_value_max_value_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x = [-5.0, -0.5, 0.0, 2.5, 5.0]
+    with pytest.warns(FutureWarning, match="min_value"):
+        mine = tinyconv.nn.Hardtanh(min_value=-2.0, max_value=3.0)
+    with pytest.warns(FutureWarning):
+        ref = torch.nn.Hardtanh(min_value=-2.0, max_value=3.0)
+    assert repr(mine) == repr(ref)
+    assert (
+        mine(tinyconv.tensor(x)).tolist()
+        == ref(torch.tensor(x)).tolist()
+        == [-2.0, -0.5, 0.0, 2.5, 3.0]
+    )

@@ -244,7 +244,10 @@ class _ConstantPadNd(_PadNd):
         return f"padding={self.padding}, value={self.value}"
 
 
-class _ZeroPadNd(_PadNd):
+class _PaddingOnlyNd(_PadNd):
+    """Zero, reflection, replication and circular padding take the padding alone (PyTorch's
+    signature: ReflectionPad2d(2, 0.5) is a TypeError, not a silently unused value)."""
+
     def __init__(self, padding: Any) -> None:
         super().__init__(padding, 0.0)
 
@@ -253,21 +256,37 @@ def _pad_layer(name: str, base: type, dims: int, mode: str, doc: str) -> type:
     return type(name, (base,), {"_dims": dims, "_mode": mode, "__doc__": doc})
 
 
-ZeroPad1d = _pad_layer("ZeroPad1d", _ZeroPadNd, 1, "constant", "Pad the last dim with zeros.")
-ZeroPad2d = _pad_layer("ZeroPad2d", _ZeroPadNd, 2, "constant", "Pad the last 2 dims with zeros.")
-ZeroPad3d = _pad_layer("ZeroPad3d", _ZeroPadNd, 3, "constant", "Pad the last 3 dims with zeros.")
+ZeroPad1d = _pad_layer("ZeroPad1d", _PaddingOnlyNd, 1, "constant", "Pad the last dim with zeros.")
+ZeroPad2d = _pad_layer(
+    "ZeroPad2d", _PaddingOnlyNd, 2, "constant", "Pad the last 2 dims with zeros."
+)
+ZeroPad3d = _pad_layer(
+    "ZeroPad3d", _PaddingOnlyNd, 3, "constant", "Pad the last 3 dims with zeros."
+)
 ConstantPad1d = _pad_layer("ConstantPad1d", _ConstantPadNd, 1, "constant", "Pad with value.")
 ConstantPad2d = _pad_layer("ConstantPad2d", _ConstantPadNd, 2, "constant", "Pad with value.")
 ConstantPad3d = _pad_layer("ConstantPad3d", _ConstantPadNd, 3, "constant", "Pad with value.")
-ReflectionPad1d = _pad_layer("ReflectionPad1d", _PadNd, 1, "reflect", "Mirror-pad (no edge).")
-ReflectionPad2d = _pad_layer("ReflectionPad2d", _PadNd, 2, "reflect", "Mirror-pad (no edge).")
-ReflectionPad3d = _pad_layer("ReflectionPad3d", _PadNd, 3, "reflect", "Mirror-pad (no edge).")
-ReplicationPad1d = _pad_layer("ReplicationPad1d", _PadNd, 1, "replicate", "Repeat the edge.")
-ReplicationPad2d = _pad_layer("ReplicationPad2d", _PadNd, 2, "replicate", "Repeat the edge.")
-ReplicationPad3d = _pad_layer("ReplicationPad3d", _PadNd, 3, "replicate", "Repeat the edge.")
-CircularPad1d = _pad_layer("CircularPad1d", _PadNd, 1, "circular", "Wrap around.")
-CircularPad2d = _pad_layer("CircularPad2d", _PadNd, 2, "circular", "Wrap around.")
-CircularPad3d = _pad_layer("CircularPad3d", _PadNd, 3, "circular", "Wrap around.")
+ReflectionPad1d = _pad_layer(
+    "ReflectionPad1d", _PaddingOnlyNd, 1, "reflect", "Mirror-pad (no edge)."
+)
+ReflectionPad2d = _pad_layer(
+    "ReflectionPad2d", _PaddingOnlyNd, 2, "reflect", "Mirror-pad (no edge)."
+)
+ReflectionPad3d = _pad_layer(
+    "ReflectionPad3d", _PaddingOnlyNd, 3, "reflect", "Mirror-pad (no edge)."
+)
+ReplicationPad1d = _pad_layer(
+    "ReplicationPad1d", _PaddingOnlyNd, 1, "replicate", "Repeat the edge."
+)
+ReplicationPad2d = _pad_layer(
+    "ReplicationPad2d", _PaddingOnlyNd, 2, "replicate", "Repeat the edge."
+)
+ReplicationPad3d = _pad_layer(
+    "ReplicationPad3d", _PaddingOnlyNd, 3, "replicate", "Repeat the edge."
+)
+CircularPad1d = _pad_layer("CircularPad1d", _PaddingOnlyNd, 1, "circular", "Wrap around.")
+CircularPad2d = _pad_layer("CircularPad2d", _PaddingOnlyNd, 2, "circular", "Wrap around.")
+CircularPad3d = _pad_layer("CircularPad3d", _PaddingOnlyNd, 3, "circular", "Wrap around.")
 
 
 # -- activations ----------------------------------------------------------------------------
