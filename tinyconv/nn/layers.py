@@ -1004,6 +1004,14 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+def _renamed_argument(old: str, new: str) -> None:
+    warnings.warn(
+        f"Hardtanh: keyword argument `{old}` is deprecated, use `{new}`",
+        FutureWarning,
+        stacklevel=3,
+    )
+
+
 class Hardtanh(Module):
     def __init__(
         self,
@@ -1015,15 +1023,12 @@ class Hardtanh(Module):
     ) -> None:
         super().__init__()
         # PyTorch's old names of min_val/max_val: still honoured there, with a warning
-        for old, new in (("min_value", "min_val"), ("max_value", "max_val")):
-            if locals()[old] is not None:
-                warnings.warn(
-                    f"Hardtanh: keyword argument `{old}` is deprecated, use `{new}`",
-                    FutureWarning,
-                    stacklevel=2,
-                )
-        min_val = min_val if min_value is None else min_value
-        max_val = max_val if max_value is None else max_value
+        if min_value is not None:
+            _renamed_argument("min_value", "min_val")
+            min_val = min_value
+        if max_value is not None:
+            _renamed_argument("max_value", "max_val")
+            max_val = max_value
         if min_val > max_val:
             raise ValueError(
                 f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
