@@ -546,3 +546,16 @@ def pool1d_configs(draw, dilation: bool = True) -> tuple:
     L = max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 5))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), L)
     return shape, k, s, p, d, draw(st.booleans())
+
+
+@st.composite
+def diagonal_configs(draw) -> tuple:
+    """(shape, offset, dim1, dim2) for Tensor.diagonal: dims distinct (negative ones too),
+    offsets past either edge included (an empty diagonal)."""
+    shape = draw(shapes(min_dims=2, max_dims=4, max_side=4))
+    n = len(shape)
+    d1, d2 = draw(
+        st.lists(st.integers(-n, n - 1), min_size=2, max_size=2, unique_by=lambda d: d % n)
+    )
+    offset = draw(st.integers(-5, 5))
+    return shape, offset, d1, d2

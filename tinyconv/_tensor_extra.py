@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._args import _dim
+from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
@@ -457,6 +457,67 @@ class TensorExtra:
             order[dst] = src
         order[d1], order[d2] = out_nd - 2, out_nd - 1
         return out.permute(*order)
+
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Any:
+        """Write fill_value on the main diagonal, in place (all dims equal beyond 2-D). A tall
+        2-D tensor with wrap=True starts the diagonal again every cols + 1 rows."""
+        shape = self._data.shape
+        if len(shape) < 2:
+            raise RuntimeError(
+                f"fill_diagonal_(): expected a tensor of at least 2 dimensions, got shape {shape}"
+            )
+        if len(shape) > 2 and len(set(shape)) != 1:
+            raise RuntimeError(
+                f"fill_diagonal_(): all dimensions of a tensor of more than 2 dimensions must "
+                f"have the same length, got shape {shape}"
+            )
+        # the diagonal's elements are equally spaced in the flat (row-major) order: one step
+        # down every dim at once is 1 + n + n^2 + ... elements (cols + 1 in 2-D)
+        step = builtins.sum(int(np.prod(shape[k + 1 :])) for k in range(len(shape)))
+        count = builtins.min(shape)
+        end = self._data.size if wrap and len(shape) == 2 else count * step
+        mask = np.zeros(self._data.size, dtype=bool)
+        mask[0:end:step] = True
+        return self.masked_fill_(_t.Tensor._make(mask.reshape(shape), None, False), fill_value)
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Any:
+        """The elements `indices` picks along `dim` (gather, with the other dims of self and
+        indices broadcast together); dim=None: from the flattened tensor, a 1-D result."""
+        what = "take_along_dim()"
+        if not isinstance(indices, _t.Tensor):
+            raise TypeError(
+                f"{what}: argument 'indices' must be a Tensor, got {type(indices).__name__}"
+            )
+        if indices._data.dtype != np.int64:
+            raise RuntimeError(
+                f"{what}: indices must be an int64 tensor, got dtype "
+                f"{dtype_name(indices._data.dtype)}"
+            )
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self._data.ndim == 0:
+            raise IndexOutOfRange(f"{what}: dim {dim} given but the tensor is 0-d")
+        d = _dim(dim, self._data.ndim, what)
+        if indices._data.ndim != self._data.ndim:
+            raise RuntimeError(
+                f"{what}: input and indices must have the same number of dimensions, got "
+                f"{self._data.ndim} (shape {tuple(self.shape)}) and {indices._data.ndim} "
+                f"(shape {tuple(indices.shape)})"
+            )
+        xs, js = list(self._data.shape), list(indices._data.shape)
+        xs[d] = js[d] = 1
+        try:
+            common = list(np.broadcast_shapes(tuple(xs), tuple(js)))
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: the shapes of input {tuple(self.shape)} and indices "
+                f"{tuple(indices.shape)} do not broadcast outside dim {d}"
+            ) from None
+        x_shape, i_shape = list(common), list(common)
+        x_shape[d], i_shape[d] = self._data.shape[d], indices._data.shape[d]
+        x = self if list(self._data.shape) == x_shape else self.expand(*x_shape)
+        i = indices if list(indices._data.shape) == i_shape else indices.expand(*i_shape)
+        return x.gather(d, i)
 
     # -- distances and statistics ---------------------------------------------------------
     def dist(self, other: Any, p: float = 2) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
-from ._args import _dim, _dims
+from ._args import IndexOutOfRange, _dim, _dims
 from ._dtype import dtype_name, result_type
 from .autograd import grad_mode
 
@@ -1030,6 +1030,27 @@ class TensorMath:
             )
         return _t._binary(_t.ops_extra.Hypot, self, other)
 
+    def _logaddexp(self, other: Any, op: Any, what: str) -> Any:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        dt = result_type(self._data, other._data)
+        if dt.kind != "f":
+            raise RuntimeError(
+                f"{what}: not implemented for {dtype_name(self._data.dtype)} and "
+                f"{dtype_name(other._data.dtype)} (at least one floating point tensor is needed)"
+            )
+        return _t._binary(op, self, other)
+
+    def logaddexp(self, other: Any) -> Any:
+        """log(exp(self) + exp(other)) elementwise, broadcasting, without overflow."""
+        return self._logaddexp(other, _t.ops_extra.LogAddExp, "logaddexp()")
+
+    def logaddexp2(self, other: Any) -> Any:
+        """log2(2**self + 2**other) elementwise, broadcasting, without overflow."""
+        return self._logaddexp(other, _t.ops_extra.LogAddExp2, "logaddexp2()")
+
     def hypot_(self, other: Any) -> Any:
         return self._inplace_result(lambda x: x.hypot(other), "hypot_()", (other,))
 
@@ -1332,6 +1353,59 @@ class TensorMath:
             out.append(_t.Tensor._make(inv.reshape(inv_shape).astype(np.int64), None, False))
         if return_counts:
             out.append(_t.Tensor._make(counts.astype(np.int64), None, False))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
+        """The diagonal `offset` (> 0 above, < 0 below the main one) of every 2-D slice at
+        (dim1, dim2), as a new last dim: a view (writes through it reach self). Shape: self's
+        without dim1 and dim2, then the diagonal's length."""
+        for name, v in (("offset", offset), ("dim1", dim1), ("dim2", dim2)):
+            if not isinstance(v, (builtins.int, np.integer)) or isinstance(v, builtins.bool):
+                raise TypeError(
+                    f"diagonal(): argument '{name}' must be an int, got {type(v).__name__}"
+                )
+        n = self._data.ndim
+        d1, d2 = _dim(dim1, n, "diagonal()"), _dim(dim2, n, "diagonal()")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal(): dim1 and dim2 must differ, got {dim1} and {dim2}")
+        return _t.ops_extra.Diagonal.apply(self, builtins.int(offset), d1, d2)
+
+    def unique_consecutive(
+        self, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+    ) -> Any:
+        """Each run of equal consecutive elements (or slices along `dim`) kept once, in order;
+        with return_inverse the run each element belongs to (input's shape; (size(dim),) with
+        dim), with return_counts each run's length. nan never equals nan (a run of its own)."""
+        x = self._data
+        if dim is None:
+            rows = x.reshape(-1, 1)
+            axis = None
+        else:
+            if x.ndim == 0:
+                raise IndexOutOfRange(
+                    f"unique_consecutive(): dim {dim} given but the tensor is 0-d"
+                )
+            axis = _dim(dim, x.ndim, "unique_consecutive()")
+            if x.size == 0 and x.shape[axis] != 0:
+                raise RuntimeError(
+                    f"unique_consecutive(): the tensor of shape {tuple(x.shape)} has a size-0 "
+                    f"dimension other than dim {axis}; no slices along it to compare"
+                )
+            n = x.shape[axis]
+            rows = np.moveaxis(x, axis, 0).reshape(n, x.size // n if n else 0)
+        # a run starts at row 0 and wherever a row differs from the one before it
+        starts = np.ones(rows.shape[0], dtype=bool)
+        starts[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        first = np.flatnonzero(starts)
+        out = [_t.ops_extra.UniqueConsecutive.apply(self, first, axis)]
+        if return_inverse:
+            inverse = np.cumsum(starts, dtype=np.int64) - 1
+            out.append(
+                _t.Tensor._make(inverse.reshape(x.shape if axis is None else -1), None, False)
+            )
+        if return_counts:
+            counts = np.diff(np.append(first, rows.shape[0])).astype(np.int64)
+            out.append(_t.Tensor._make(counts, None, False))
         return out[0] if len(out) == 1 else tuple(out)
 
     def diag(self, diagonal: int = 0) -> Any:

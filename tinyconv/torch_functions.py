@@ -1326,6 +1326,33 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     return _tensor_arg(input, "cross()").cross(other, dim)
 
 
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    return _tensor_arg(input, "diagonal()").diagonal(offset, dim1, dim2)
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "logaddexp()").logaddexp(other)
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor_arg(input, "logaddexp2()").logaddexp2(other)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    return _tensor_arg(input, "take_along_dim()").take_along_dim(indices, dim)
+
+
+def unique_consecutive(
+    input: Tensor,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    return _tensor_arg(input, "unique_consecutive()").unique_consecutive(
+        return_inverse, return_counts, dim
+    )
+
+
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     return _tensor_arg(input, "diag_embed()").diag_embed(offset, dim1, dim2)
 

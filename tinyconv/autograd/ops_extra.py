@@ -1535,3 +1535,137 @@ class UnfoldBackward(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         return Unfold.apply(grad, ctx.axis, ctx.size, ctx.step), None, None, None, None
+
+
+# -- diagonal: a view of a diagonal of every 2-D slice at (dim1, dim2) ----------------------
+
+
+def _diagonal_view(a: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """The diagonal `offset` of a's (d1, d2) planes, as a last dim: a writable view."""
+    out = np.diagonal(a, offset, d1, d2)
+    # NumPy hands the diagonal out read-only (a historical caution); it is a plain strided view
+    # of `a`, and PyTorch's diagonal is writable, so writes must reach `a`
+    if a.flags.writeable:
+        out.flags.writeable = True
+    return out
+
+
+def _on_diagonal(g: np.ndarray, shape: tuple, offset: int, d1: int, d2: int) -> np.ndarray:
+    """zeros(shape) with `g` written on the diagonal `_diagonal_view` reads."""
+    out = np.zeros(shape, g.dtype)
+    _diagonal_view(out, offset, d1, d2)[...] = g
+    return out
+
+
+class Diagonal(Op):
+    """out[..., i] = a[..., i, ..., i + offset, ...] (offset < 0: row i - offset): a view.
+    Backward places the gradient on that diagonal of zeros."""
+
+    torch_name = "DiagonalBackward0"
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.shape, ctx.offset, ctx.d1, ctx.d2 = a.shape, offset, d1, d2
+        return _diagonal_view(a, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _on_diagonal(grad, ctx.shape, ctx.offset, ctx.d1, ctx.d2), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        g = DiagonalBackward.apply(grad, ctx.shape, ctx.offset, ctx.d1, ctx.d2)
+        return g, None, None, None
+
+
+class DiagonalBackward(Op):
+    """zeros(shape) with `g` on the diagonal Diagonal reads: Diagonal's gradient as an op (for
+    create_graph), whose own gradient is Diagonal again."""
+
+    torch_name = "DiagonalBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, d1, d2):
+        ctx.offset, ctx.d1, ctx.d2 = offset, d1, d2
+        return _on_diagonal(g, shape, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _diagonal_view(grad, ctx.offset, ctx.d1, ctx.d2).copy(), None, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Diagonal.apply(grad, ctx.offset, ctx.d1, ctx.d2), None, None, None, None
+
+
+# -- logaddexp / logaddexp2 -------------------------------------------------------------------
+
+
+class LogAddExp(Binary):
+    """log(e^a + e^b) (base 2: log2(2^a + 2^b)), NumPy's stable ufuncs. The gradient is a
+    softmax weight: d/da = 1 / (1 + base^(b - a)), d/db = 1 / (1 + base^(a - b)); as PyTorch,
+    a = b = +-inf gives nan (inf - inf)."""
+
+    torch_name = "LogaddexpBackward0"
+
+    base2 = False
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(a, b)
+        with np.errstate(invalid="ignore"):  # (nan in: nan out, quietly, as PyTorch)
+            return (np.logaddexp2 if ctx.base2 else np.logaddexp)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        power = np.exp2 if ctx.base2 else np.exp
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = b - a
+            ga = grad / (1 + power(d)) if ctx.needs_input_grad[0] else None
+            gb = grad / (1 + power(-d)) if ctx.needs_input_grad[1] else None
+        return (*Binary.reduce(ctx, ga, gb), None)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        d = b - a
+        ga = grad / (1 + (d.exp2() if ctx.base2 else d.exp())) if ctx.needs_input_grad[0] else None
+        gb = (
+            grad / (1 + ((-d).exp2() if ctx.base2 else (-d).exp()))
+            if ctx.needs_input_grad[1]
+            else None
+        )
+        return (*Binary.reduce(ctx, ga, gb), None)
+
+
+class LogAddExp2(LogAddExp):
+    torch_name = "Logaddexp2Backward0"
+
+    base2 = True
+
+
+class UniqueConsecutive(Op):
+    """The first element (or slice along `axis`) of each run of equal ones. Its result
+    requires grad when the input does, but PyTorch defines no derivative: backward raises."""
+
+    torch_name = "UniqueConsecutiveBackward0"
+
+    @staticmethod
+    def forward(ctx, a, first, axis):
+        if axis is None:
+            return a.reshape(-1)[first]
+        return np.take(a, first, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "the derivative for 'unique_consecutive' is not implemented (as in PyTorch); "
+            "detach() the input if no gradient should flow through it"
+        )
+
+    graph_backward = backward  # (raises: no derivative)
