@@ -433,6 +433,13 @@ def diag_draw(d):
     return k, [_arr(d, shape)]
 
 
+def diagonal_draw(d):
+    shape = d(shapes(2, 3, max_side=3))
+    n = len(shape)
+    d1, d2 = d(st.lists(st.integers(-n, n - 1), min_size=2, max_size=2, unique_by=lambda v: v % n))
+    return (d(st.integers(-2, 2)), d1, d2), [_arr(d, shape)]
+
+
 def ternary(domain_last="real"):
     def draw(d):
         shape = d(shapes(0, 3, max_side=3))
@@ -506,6 +513,8 @@ CASES: list[Case] = [
     Case("minimum", ("Minimum",), lattice_pair, lambda T, p, a, b: T.minimum(a, b) ** 2),
     Case("atan2", ("Atan2",), binary("nonzero", "nonzero"), lambda T, p, a, b: T.atan2(a, b)),
     Case("hypot", ("Hypot",), binary("nonzero", "nonzero"), lambda T, p, a, b: T.hypot(a, b)),
+    Case("logaddexp", ("LogAddExp",), binary(), lambda T, p, a, b: T.logaddexp(a, b)),
+    Case("logaddexp2", ("LogAddExp2",), binary(), lambda T, p, a, b: T.logaddexp2(a, b)),
     Case("matmul", ("MatMul",), matmul_draw, lambda T, p, a, b: a @ b),
     # -- elementwise, one operand --------------------------------------------------------
     Case("neg", ("Neg", "Mul"), unary(), lambda T, p, x: -(x * x)),
@@ -652,6 +661,12 @@ CASES: list[Case] = [
     Case("triu", ("Tri", "Mul"), tri_draw, lambda T, p, x: (x * x).triu(p) * x),
     Case(
         "diag", ("Diag", "IndexAccumulate", "Mul"), diag_draw, lambda T, p, x: T.diag(x * x, p) ** 2
+    ),
+    Case(
+        "diagonal",
+        ("Diagonal", "DiagonalBackward", "Mul"),
+        diagonal_draw,
+        lambda T, p, x: (x * x).diagonal(*p) ** 2,
     ),
     Case("cat", ("Cat", "Index", "Mul"), cat_draw, lambda T, p, a, b: T.cat([a * a, b], p) ** 2),
     Case(
@@ -831,8 +846,8 @@ def test_every_engine_op_has_a_graph_backward():
 
 def test_every_engine_op_is_in_the_table():
     covered = {c for case in CASES for c in case.classes}
-    # Cast and FloorDivide have tests of their own below
-    missing = set(_engine_classes()) - covered - {"Cast", "FloorDivide"}
+    # Cast, FloorDivide and UniqueConsecutive have tests of their own (below; test_ops_more)
+    missing = set(_engine_classes()) - covered - {"Cast", "FloorDivide", "UniqueConsecutive"}
     assert not missing, f"ops with no double-backward case: {sorted(missing)}"
     assert covered <= set(_engine_classes())
 
