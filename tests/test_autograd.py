@@ -52,6 +52,64 @@ def test_first_gradient_is_copied_not_aliased():
     assert seed.tolist() == [1.0, 2.0, 3.0]
 
 
+def _shares(a, b) -> bool:
+    return np.shares_memory(a.grad.numpy(), b if isinstance(b, np.ndarray) else b.grad.numpy())
+
+
+def test_one_gradient_sent_to_two_leaves_becomes_two_separate_grads():
+    # Add's backward sends the same array to both inputs: taking it as .grad without a copy
+    # (the engine does so for unshared gradients) must not make the two .grad share memory
+    a, c = torch.ones(2, 3, requires_grad=True), torch.ones(2, 3, requires_grad=True)
+    (a + c).sum().backward()
+    assert not _shares(a, c)
+    a.grad += 1
+    assert c.grad.tolist() == [[1.0] * 3] * 2
+    # views of one gradient (cat's backward slices it), and the same leaf twice
+    a, c = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    (torch.cat([a, c]) * 2).sum().backward()
+    assert not _shares(a, c)
+    a.grad.zero_()
+    assert c.grad.tolist() == [2.0] * 3
+    (a + a).sum().backward()
+    assert a.grad.tolist() == [2.0] * 3
+
+
+def test_a_gradient_someone_else_holds_is_copied_into_grad():
+    kept = []
+    a = torch.ones(3, requires_grad=True)
+    a.register_hook(lambda g: kept.append(g))
+    (a * 2).sum().backward()
+    assert not _shares(a, kept[0].numpy())
+    seed = torch.tensor([1.0, 2.0, 3.0])
+    b = torch.ones(3, requires_grad=True)
+    b.view(3).backward(seed)  # the view's backward passes the user's array on
+    b.grad.zero_()
+    assert seed.tolist() == [1.0, 2.0, 3.0]
+    w = torch.ones(2, 3, requires_grad=True)
+    y = w * torch.tensor([1.0, 2.0, 3.0])
+    y.backward(torch.ones(2, 3), retain_graph=True)
+    first = w.grad.clone()
+    y.backward(torch.ones(2, 3))  # a retained graph: its second pass adds into the first
+    assert w.grad.tolist() == (2 * first).tolist()
+
+
+def test_an_unshared_weight_gradient_becomes_grad_without_a_copy(monkeypatch):
+    # (PyTorch's AccumulateGrad does the same: ~4% of a ResNet-18 step was this copy)
+    from tinyconv.autograd import engine
+
+    copied = []
+    real = engine._grad_like
+    monkeypatch.setattr(engine, "_grad_like", lambda g, d: copied.append(g.shape) or real(g, d))
+    w = torch.randn(4, 3, 3, 3, requires_grad=True)
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    torch.nn.functional.conv2d(x, w).square().sum().backward()
+    assert (4, 3, 3, 3) not in copied
+    assert w.grad.numpy().flags.c_contiguous and w.grad.numpy().flags.writeable
+    expected = w.grad.clone()
+    torch.nn.functional.conv2d(x, w).square().sum().backward()  # accumulates in place
+    np.testing.assert_allclose(w.grad.numpy(), 2 * expected.numpy(), rtol=1e-6)
+
+
 def test_backward_with_explicit_gradient_is_a_vector_jacobian_product():
     x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * x

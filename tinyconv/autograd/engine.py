@@ -27,6 +27,7 @@ Observers (anomaly detection, the backward trace) can watch each step.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -164,13 +165,74 @@ def _grad_like(grad: Any, data: np.ndarray) -> np.ndarray:
     return out
 
 
-def accumulate_grad(leaf: Any, grad: Any, create_graph: bool = False) -> None:
-    """leaf.grad += grad, as PyTorch does: the first gradient is copied in; with
-    create_graph the sum is out of place, so the gradient keeps its graph."""
+def _unshared(grad: Any, data: np.ndarray) -> bool:
+    """Whether `grad`, which arrived from _backward_node, can become the leaf's `.grad` as it
+    is: an array in the leaf's dtype, shape and (C) layout that nothing else refers to.
+
+    PyTorch's AccumulateGrad likewise takes a gradient no one else holds instead of
+    copying it; the copy cost ~4% of a ResNet-18 training step (45 MB of weight
+    gradients, 140 -> 134 ms at 1 thread). Reference counts decide it: on the way from
+    _backward_node's loop to here a gradient nothing else holds has exactly
+    _UNSHARED_REFS references (measured below), so any other holder (another edge that
+    got the same array, a saved tensor, a cache, the user) shows as more. A view counts
+    only when it is the one view of an array of its own size that nothing else holds:
+    two views of one gradient must not both become a `.grad`.
+    """
+    if not (
+        grad.__class__ is np.ndarray
+        and grad.dtype == data.dtype
+        and grad.shape == data.shape
+        and grad.flags.c_contiguous
+        and grad.flags.writeable
+        and data.flags.c_contiguous
+        and sys.getrefcount(grad) == _UNSHARED_REFS
+    ):
+        return False
+    base = grad.base
+    # (base's references: grad's .base, the name `base`, getrefcount's argument)
+    return base is None or (
+        base.__class__ is np.ndarray
+        and base.base is None
+        and base.nbytes == grad.nbytes
+        and sys.getrefcount(base) == 3
+    )
+
+
+def _count_unshared_refs() -> int:
+    """The references a gradient nothing else holds has inside _unshared, measured on the
+    same path: a tuple of gradients from a node's backward, walked by a ``zip`` loop (which,
+    in CPython, keeps the last items in the tuple it reuses), then two calls deep. Measured
+    rather than written down, so that no interpreter's bookkeeping can make a shared
+    gradient look unshared."""
+
+    def inner(grad: Any) -> int:  # stands for _unshared
+        return sys.getrefcount(grad)
+
+    def outer(leaf: Any, grad: Any) -> int:  # stands for accumulate_grad
+        return inner(grad)
+
+    grads_in = (np.empty(1),)
+    refs = 0
+    for _edge, g in zip((None,), grads_in):  # noqa: B905 (as _backward_node's loop)
+        refs = outer(None, g)
+    return refs
+
+
+_UNSHARED_REFS = _count_unshared_refs()
+
+
+def accumulate_grad(
+    leaf: Any, grad: Any, create_graph: bool = False, from_node: bool = False
+) -> None:
+    """leaf.grad += grad, as PyTorch does: the first gradient is copied in (or taken as it
+    is, when `from_node` says it came straight from _backward_node and nothing else holds
+    it: _unshared); with create_graph the sum is out of place, so the gradient keeps its
+    graph."""
     if leaf_hooks:
         entry = leaf_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf and entry[1]:
             grad = _run_hooks(entry[1], grad, create_graph)
+            from_node = False  # (the hooks' result may be held anywhere)
     # (`_grad`, not the `grad` property: a leaf's property only adds a check for non-leaves)
     old = leaf._grad
     if create_graph:
@@ -178,7 +240,10 @@ def accumulate_grad(leaf: Any, grad: Any, create_graph: bool = False) -> None:
             grad = grad.to(leaf.dtype)
         leaf._grad = grad if old is None else old + grad
     elif old is None:
-        leaf._grad = make_tensor(_grad_like(grad, leaf._data), None, False)
+        if from_node and _unshared(grad, leaf._data):
+            leaf._grad = make_tensor(grad, None, False)
+        else:
+            leaf._grad = make_tensor(_grad_like(grad, leaf._data), None, False)
     elif old._requires_grad:  # a grad kept from a create_graph backward: add out of place
         leaf._grad = make_tensor(old._data + grad, None, False)
     else:
@@ -247,7 +312,7 @@ def _backward_node(
                 prev = deferred.get(id(edge))
                 deferred[id(edge)] = (edge, g if prev is None else prev[1] + g)
             else:
-                accumulate_grad(edge, g, create_graph)
+                accumulate_grad(edge, g, create_graph, True)
         elif id(edge) in capture:
             prev = capture[id(edge)]
             capture[id(edge)] = g if prev is None else prev + g
