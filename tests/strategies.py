@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -559,3 +560,27 @@ def diagonal_configs(draw) -> tuple:
     )
     offset = draw(st.integers(-5, 5))
     return shape, offset, d1, d2
+
+
+@st.composite
+def unpool2d_configs(draw) -> tuple:
+    """``(shape (N, C, h, w), kernel, stride, padding, output (H, W), indices)`` for
+    max_unpool2d: the output size anywhere in PyTorch's allowed range (strictly within one
+    stride of the default), indices distinct within each plane (so unpooling is a function
+    whose finite differences are its gradient)."""
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    h, w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    out = []
+    for i, ki, si, pi in zip((h, w), k, s, p, strict=True):
+        default = (i - 1) * si - 2 * pi + ki
+        size = draw(st.integers(max(default - si + 1, 1), max(default + si - 1, 1)))
+        assume(default - si < size < default + si)  # (a default of 0 at stride 1: no size)
+        out.append(size)
+    H, W = out
+    assume(H * W >= h * w)  # room for distinct indices
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    idx = np.stack([rng.permutation(H * W)[: h * w] for _ in range(n * c)])
+    return (n, c, h, w), k, s, p, (H, W), idx.reshape(n, c, h, w).astype(np.int64)

@@ -1,5 +1,5 @@
 """More of PyTorch's ops: diagonal (a view), fill_diagonal_, logaddexp(2), take_along_dim,
-unique_consecutive.
+unique_consecutive, rms_norm / nn.RMSNorm, channel_shuffle, max_unpool1d/2d.
 
 Each differentiable op: backward (and double backward) against float64 central finite
 differences on hypothesis-drawn shapes; values, dtypes, shapes, requires_grad, gradients and
@@ -12,9 +12,16 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import broadcastable_pairs, diagonal_configs, float64_arrays, shapes
+from strategies import (
+    broadcastable_pairs,
+    diagonal_configs,
+    float64_arrays,
+    shapes,
+    unpool2d_configs,
+)
 
 import tinyconv
+import tinyconv.nn.functional as F
 from tinyconv.autograd import gradcheck, gradgradcheck
 
 TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
@@ -376,3 +383,232 @@ def test_unique_consecutive_has_no_derivative():
     assert out.requires_grad  # as PyTorch: it requires grad, and backward refuses
     with pytest.raises(RuntimeError, match="unique_consecutive"):
         out.sum().backward()
+
+
+# -- rms_norm / nn.RMSNorm -------------------------------------------------------------------
+
+
+@st.composite
+def rms_configs(draw):
+    shape = draw(shapes(min_dims=1, max_dims=3, max_side=4))
+    k = draw(st.integers(1, len(shape)))
+    return shape, shape[len(shape) - k :], draw(st.booleans()), draw(st.sampled_from([None, 1e-3]))
+
+
+@given(rms_configs(), st.data())
+def test_rms_norm_backward(cfg, data):
+    shape, norm_shape, affine, eps = cfg
+    x = data.draw(float64_arrays(shape, "nonzero"))
+    if affine:
+        w = data.draw(float64_arrays(norm_shape))
+        check(lambda t, wt: F.rms_norm(t, list(norm_shape), wt, eps), x, w)
+    else:
+        check(lambda t: F.rms_norm(t, list(norm_shape), None, eps), x)
+
+
+@pytest.mark.torch
+@given(rms_configs(), st.data(), st.sampled_from(["float64", "float32"]))
+def test_rms_norm_matches_torch(cfg, data, dtype):
+    shape, norm_shape, affine, eps = cfg
+    x0 = data.draw(float64_arrays(shape))
+    w0 = data.draw(float64_arrays(norm_shape))
+
+    def program(lib):
+        x = leaf_of(lib, x0, dtype)
+        w = leaf_of(lib, w0, dtype) if affine else None
+        out = lib.nn.functional.rms_norm(x, list(norm_shape), w, eps)
+        return out, (x, w) if affine else (x,)
+
+    same_as_torch(program)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.rms_norm(
+            lib.ones(2, 3), (3,), lib.ones(3, dtype=lib.float64)
+        ),
+        lambda lib: lib.nn.functional.rms_norm(
+            lib.ones(2, 3, dtype=lib.float64), (3,), lib.full((3,), 2.0)
+        ),
+        lambda lib: lib.nn.functional.rms_norm(
+            lib.linspace(-1e-3, 1e-3, 6).reshape(2, 3).to(lib.float16), (3,)
+        ),
+        lambda lib: lib.nn.functional.rms_norm(lib.zeros(2, 3), (3,)),
+        lambda lib: lib.nn.functional.rms_norm(lib.zeros(2, 0), (0,)),
+        lambda lib: lib.nn.functional.rms_norm(lib.ones(2, 3), (2,)),
+        lambda lib: lib.nn.functional.rms_norm(lib.ones(2, 3), ()),
+        lambda lib: lib.nn.functional.rms_norm(lib.ones(2, 3), 3),
+        lambda lib: lib.nn.functional.rms_norm(lib.ones(2, 3), (3,), lib.ones(2)),
+        lambda lib: lib.nn.functional.rms_norm(lib.ones(2, 3, dtype=lib.int64), (3,)),
+        lambda lib: lib.nn.RMSNorm(3)(lib.linspace(-2, 2, 6, dtype=lib.float64).reshape(2, 3)),
+        lambda lib: lib.nn.RMSNorm([2, 3], eps=0.5, elementwise_affine=False)(lib.ones(2, 3)),
+    ],
+)
+def test_rms_norm_cases_match_torch(call):
+    same_as_torch(call, grads=False)
+
+
+@pytest.mark.torch
+def test_rms_norm_module_matches_torch():
+    torch = pytest.importorskip("torch")
+    for args, kw in [((4,), {}), (([2, 4],), {"eps": 1e-3}), ((4,), {"elementwise_affine": False})]:
+        mine, ref = tinyconv.nn.RMSNorm(*args, **kw), torch.nn.RMSNorm(*args, **kw)
+        assert repr(mine) == repr(ref)
+        assert list(mine.state_dict()) == list(ref.state_dict())
+        assert mine.normalized_shape == ref.normalized_shape and mine.eps == ref.eps
+    m = tinyconv.nn.RMSNorm(3, dtype=tinyconv.float64)
+    assert m.weight.dtype == tinyconv.float64 and m.weight.tolist() == [1.0, 1.0, 1.0]
+
+
+# -- channel_shuffle ---------------------------------------------------------------------------
+
+
+@st.composite
+def shuffle_configs(draw):
+    g = draw(st.integers(1, 3))
+    c = g * draw(st.integers(1, 3))
+    rest = draw(shapes(min_dims=1, max_dims=2, max_side=3))
+    return (draw(st.integers(1, 2)), c, *rest), g
+
+
+@given(shuffle_configs(), st.data())
+def test_channel_shuffle_backward(cfg, data):
+    shape, g = cfg
+    check(lambda t: F.channel_shuffle(t, g), data.draw(float64_arrays(shape)))
+
+
+@pytest.mark.torch
+@given(shuffle_configs(), st.data())
+def test_channel_shuffle_matches_torch(cfg, data):
+    shape, g = cfg
+    x0 = data.draw(float64_arrays(shape))
+
+    def program(lib):
+        x = leaf_of(lib, x0)
+        out = lib.nn.ChannelShuffle(g)(x)
+        assert out.grad_fn.name() == "ChannelShuffleBackward0"
+        return out, (x,)
+
+    same_as_torch(program)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.channel_shuffle(lib.arange(12).reshape(1, 6, 2), 3),
+        lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(0, 6, 2, 2), 3),
+        lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(1, 6, 2, 2), 4),
+        lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(1, 6, 2, 2), 0),
+        lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(1, 6, 2, 2), 2.0),
+        lambda lib: lib.nn.functional.channel_shuffle(lib.zeros(2, 6), 3),
+    ],
+)
+def test_channel_shuffle_cases_match_torch(call):
+    same_as_torch(call, grads=False)
+
+
+@pytest.mark.torch
+def test_channel_shuffle_module_repr_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert repr(tinyconv.nn.ChannelShuffle(3)) == repr(torch.nn.ChannelShuffle(3))
+
+
+# -- max_unpool1d / max_unpool2d ---------------------------------------------------------------
+
+
+@given(unpool2d_configs(), st.data())
+def test_max_unpool2d_backward(cfg, data):
+    shape, k, s, p, out_hw, idx = cfg
+    x = data.draw(float64_arrays(shape))
+    index = tinyconv.from_numpy(idx)
+    check(lambda t: F.max_unpool2d(t, index, k, s, p, out_hw), x)
+
+
+@pytest.mark.torch
+@given(unpool2d_configs(), st.data(), st.booleans())
+def test_max_unpool2d_matches_torch(cfg, data, unbatched):
+    shape, k, s, p, out_hw, idx = cfg
+    x0 = data.draw(float64_arrays(shape))
+    if unbatched:
+        x0, idx = x0[0], idx[0]
+
+    def program(lib):
+        x = leaf_of(lib, x0)
+        out = lib.nn.MaxUnpool2d(k, s, p)(x, lib.from_numpy(idx.copy()), output_size=out_hw)
+        return out, (x,)
+
+    same_as_torch(program)
+
+
+@pytest.mark.torch
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 4), st.data())
+def test_max_pool_then_unpool_round_trip_matches_torch(k, s, extra, data):
+    """max_pool(1d and 2d)'s own indices (overlapping windows too) and its input size."""
+    size = k + extra
+    x0 = data.draw(float64_arrays((2, 2, size, size)))
+
+    def program2d(lib):
+        x = leaf_of(lib, x0)
+        y, i = lib.nn.functional.max_pool2d(x, k, s, return_indices=True)
+        return lib.nn.functional.max_unpool2d(y * y, i, k, s, output_size=x.shape), (x,)
+
+    def program1d(lib):
+        x = leaf_of(lib, x0[0])
+        y, i = lib.nn.MaxPool1d(k, s, return_indices=True)(x)
+        return lib.nn.MaxUnpool1d(k, s)(y * y, i, output_size=[size]), (x,)
+
+    same_as_torch(program2d)
+    same_as_torch(program1d)
+
+
+def test_max_unpool2d_double_backward():
+    x = leaf(np.linspace(-1, 1, 8).reshape(1, 2, 2, 2))
+    index = tinyconv.tensor([[[[0, 5], [10, 15]], [[3, 4], [9, 14]]]])
+    assert gradgradcheck(lambda t: F.max_unpool2d(t * t, index, 2) ** 2, (x,), **TOL)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=(6, 6)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=(3, 3)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=(5,)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=(9, 5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=(1, 2, 5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, 2, output_size=lib.Size([5, 5])),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i.int(), 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i[..., :1], 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i + 100, 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, -i - 1, 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y.long(), i, 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y.half(), i, 2, output_size=(5, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y[0, 0], i[0, 0], 2),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y, i, (2, 3), padding=1),
+        lambda lib, y, i: lib.nn.functional.max_unpool2d(y[:0], i[:0], 2),
+        lambda lib, y, i: lib.nn.functional.max_unpool1d(y[0], i[0] % 4, 2, output_size=(5,)),
+        lambda lib, y, i: lib.nn.functional.max_unpool1d(y[0], i[0] % 4, 2, output_size=(3, 5)),
+        lambda lib, y, i: lib.nn.functional.max_unpool1d(y[0], i[0] % 4, 2, output_size=(9,)),
+        lambda lib, y, i: lib.nn.functional.max_unpool1d(y[0, 0], i[0, 0] % 4, 2),
+    ],
+)
+def test_max_unpool_cases_match_torch(call):
+    x0 = np.arange(50.0).reshape(1, 2, 5, 5) % 7
+
+    def program(lib):
+        y, i = lib.nn.functional.max_pool2d(lib.tensor(x0), 2, return_indices=True)
+        return call(lib, y, i)
+
+    same_as_torch(program, grads=False)
+
+
+@pytest.mark.torch
+def test_max_unpool_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    for args in [(2,), (3, 2, 1), ((2, 3), None, (1, 0))]:
+        assert repr(tinyconv.nn.MaxUnpool2d(*args)) == repr(torch.nn.MaxUnpool2d(*args))
+    for args in [(2,), (3, 2, 1)]:
+        assert repr(tinyconv.nn.MaxUnpool1d(*args)) == repr(torch.nn.MaxUnpool1d(*args))

@@ -33,6 +33,7 @@ from .layers import (
     Linear,
     LogSoftmax,
     MaxPool2d,
+    MaxUnpool2d,
     Mish,
     MSELoss,
     NLLLoss,
@@ -52,12 +53,14 @@ from .layers_1d import (
     Conv1d,
     ConvTranspose1d,
     MaxPool1d,
+    MaxUnpool1d,
 )
 from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
     CELU,
     GLU,
     SELU,
+    ChannelShuffle,
     CircularPad1d,
     CircularPad2d,
     CircularPad3d,
@@ -108,6 +111,7 @@ from .layers_norm import (
     InstanceNorm2d,
     InstanceNorm3d,
     LocalResponseNorm,
+    RMSNorm,
 )
 from .layers_rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .layers_spatial import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -205,6 +209,8 @@ __all__ = [
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
     "Mish",
     "Module",
     "ModuleDict",
@@ -215,6 +221,8 @@ __all__ = [
     "ParameterDict",
     "ParameterList",
     "PixelShuffle",
+    "ChannelShuffle",
+    "RMSNorm",
     "PixelUnshuffle",
     "ReLU",
     "ReLU6",

@@ -344,6 +344,24 @@ class MaxPool2d(_Pool):
         )
 
 
+class MaxUnpool2d(_Pool):
+    """max_pool2d's partial inverse (F.max_unpool2d): values back at their indices, zeros
+    elsewhere. The options are kept as pairs, as PyTorch keeps them."""
+
+    _repr_keys = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride if stride is not None else kernel_size)
+        self.padding = _pair(padding)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool2d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
+
+
 class AvgPool2d(_Pool):
     _repr_keys = ("kernel_size", "stride", "padding")
 

@@ -1,6 +1,6 @@
 """1-D layers (PyTorch's arguments, reprs and state-dict keys): Conv1d, ConvTranspose1d,
-MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d. Each calls its F.*1d op, which
-runs the 2-D one on a height-1 image."""
+MaxPool1d, MaxUnpool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveMaxPool1d. Each calls its F.*1d
+op, which runs the 2-D one on a height-1 image."""
 
 from __future__ import annotations
 
@@ -165,6 +165,23 @@ class MaxPool1d(_Pool):
             self.dilation,
             self.ceil_mode,
             self.return_indices,
+        )
+
+
+class MaxUnpool1d(_Pool):
+    """max_pool1d's partial inverse (F.max_unpool1d); options kept as 1-tuples, as PyTorch."""
+
+    _repr_keys = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool1d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
         )
 
 

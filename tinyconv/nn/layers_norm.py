@@ -1,5 +1,5 @@
-"""Normalization layers beyond batch and layer norm: GroupNorm, InstanceNorm1d/2d/3d and
-LocalResponseNorm (PyTorch's arguments, state-dict keys and reprs). Each calls its
+"""Normalization layers beyond batch and layer norm: GroupNorm, InstanceNorm1d/2d/3d,
+LocalResponseNorm and RMSNorm (PyTorch's arguments, state-dict keys and reprs). Each calls its
 tinyconv.nn.functional op; the batch norms and LayerNorm live in layers.py."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ import warnings
 from typing import Any
 
 from .. import _dtype
+from ..creation import ones
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .layers import _affine_parameters, _NormBase
-from .module import Module
+from .module import Module, Parameter
 
 
 class GroupNorm(Module):
@@ -160,3 +161,39 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the last dims `normalized_shape` (F.rms_norm),
+    times a learnable weight (ones) when `elementwise_affine`; no bias, no centring.
+    eps None: the machine epsilon of the input's (computing) dtype."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(int(s) for s in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+            self.weight = Parameter(ones(self.normalized_shape, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

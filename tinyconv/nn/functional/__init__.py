@@ -4,8 +4,8 @@
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding
-- upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area)
-- normalization.py: batch_norm, layer_norm, normalize, group/instance/local_response_norm
+- upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area), pixel/channel shuffles
+- normalization.py: batch_norm, layer_norm, rms_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), distance,
   ranking, embedding and likelihood losses (cosine_similarity ... gaussian_nll_loss)
 - attention.py: scaled_dot_product_attention
@@ -86,6 +86,7 @@ from .normalization import (
     layer_norm,
     local_response_norm,
     normalize,
+    rms_norm,
 )
 from .padding import pad
 from .pooling import (
@@ -97,8 +98,11 @@ from .pooling import (
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from .upsampling import (
+    channel_shuffle,
     interpolate,
     pixel_shuffle,
     pixel_unshuffle,
@@ -118,6 +122,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "celu",
+    "channel_shuffle",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
@@ -162,6 +167,8 @@ __all__ = [
     "logsigmoid",
     "max_pool1d",
     "max_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
     "mish",
     "mse_loss",
     "nll_loss",
@@ -173,6 +180,7 @@ __all__ = [
     "prelu",
     "relu",
     "relu6",
+    "rms_norm",
     "selu",
     "sigmoid",
     "silu",

@@ -1,4 +1,4 @@
-"""batch_norm (N, C, ...), layer_norm (over the trailing normalized_shape),
+"""batch_norm (N, C, ...), layer_norm and rms_norm (over the trailing normalized_shape),
 normalize (x / max(||x||_p, eps) along dim), and group_norm, instance_norm and
 local_response_norm, built from them.
 """
@@ -332,6 +332,50 @@ def layer_norm(
                 f"{_dtype.dtype_name(x.dtype)}"
             )
     return LayerNorm.apply(x, weight, bias, k, float(eps))
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the last dims `normalized_shape` of input
+    (*, normalized_shape); eps None means the machine epsilon of the computing dtype.
+
+    Built from differentiable ops, as PyTorch's CPU path (its grad_fn is the last Mul):
+    float16 input computes in float32, and the result comes back in input's dtype."""
+    what = "rms_norm"
+    x = _float_act(input, what)
+    if isinstance(normalized_shape, (int, np.integer)) or not isinstance(
+        normalized_shape, (tuple, list)
+    ):
+        raise TypeError(
+            f"{what}: normalized_shape must be a tuple or list of ints, got "
+            f"{type(normalized_shape).__name__} (the module nn.RMSNorm also takes an int)"
+        )
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0:
+        raise RuntimeError(f"{what}: normalized_shape must have at least one dim, got []")
+    if x.ndim < k or tuple(x.shape[x.ndim - k :]) != shape:
+        raise RuntimeError(
+            f"{what}: input of shape {tuple(x.shape)} does not end in normalized_shape {shape}"
+        )
+    if weight is not None:
+        _check_tensor(weight, "weight", what)
+        if tuple(weight.shape) != shape:
+            raise RuntimeError(
+                f"{what}: weight has shape {tuple(weight.shape)}, expected normalized_shape {shape}"
+            )
+    # PyTorch computes float16 in float32 (and takes float32's epsilon for eps=None)
+    up = x.to(_dtype.float32) if x.dtype == _dtype.float16 else x
+    e = float(np.finfo(up.dtype).eps) if eps is None else float(eps)
+    dims = tuple(range(x.ndim - k, x.ndim))
+    out = up * (up.pow(2).mean(dims, keepdim=True) + e).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
 # -- group, instance and local response normalization: compositions of the ops above ----------

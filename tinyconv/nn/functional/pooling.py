@@ -375,3 +375,152 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+# -- max unpooling: max pooling's indices used to put values back ----------------------------
+
+
+class MaxUnpool2d(Op):
+    """out (N, C, H, W) zeros with out[n, c].flat[idx[n, c, i, j]] = x[n, c, i, j]. Where two
+    entries name the same position, the later one (row-major) is kept (PyTorch leaves that
+    unspecified; max_pool2d's indices never name one position with different values).
+    Backward reads the gradient at each index: a gather."""
+
+    torch_name = "MaxUnpool2DBackward0"
+    next_functions_count = 1
+
+    @staticmethod
+    def forward(ctx, x, idx, out_hw):
+        N, C, h, w = x.shape
+        flat = idx.reshape(N, C, h * w)  # (explicit sizes: N may be 0)
+        ctx.flat, ctx.shape = flat, x.shape
+        out = np.zeros((N, C, out_hw[0] * out_hw[1]), x.dtype)
+        np.put_along_axis(out, flat, x.reshape(N, C, h * w), axis=2)
+        return out.reshape(N, C, *out_hw)
+
+    @staticmethod
+    def backward(ctx, grad):
+        N, C, H, W = grad.shape
+        g = np.take_along_axis(grad.reshape(N, C, H * W), ctx.flat, axis=2)
+        return g.reshape(ctx.shape), None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        N, C, H, W = grad.shape
+        index = Tensor._make(ctx.flat, None, False)
+        return grad.reshape(N, C, H * W).gather(2, index).reshape(ctx.shape), None, None
+
+
+def _unpool_size(
+    in_hw: tuple, k: tuple, s: tuple, p: tuple, output_size: Any, ndim: int, what: str
+) -> tuple:
+    """The spatial output size: (in - 1) * stride - 2 * padding + kernel_size, or
+    `output_size` (its last len(in_hw) entries), which must lie strictly within one stride
+    of that."""
+    default = tuple(
+        (i - 1) * si - 2 * pi + ki for i, ki, si, pi in zip(in_hw, k, s, p, strict=True)
+    )
+    if output_size is None:
+        return default
+    if isinstance(output_size, Tensor):
+        output_size = output_size.tolist()
+    if not isinstance(output_size, (tuple, list)):
+        raise TypeError(
+            f"{what}: output_size must be a tuple or list of ints, got {type(output_size).__name__}"
+        )
+    n = len(in_hw)
+    if len(output_size) not in (n, ndim):
+        raise ValueError(
+            f"{what}: output_size must have {n} or {ndim} entries (the spatial size, or the "
+            f"whole output shape), got {tuple(output_size)}"
+        )
+    size = tuple(int(v) for v in output_size[len(output_size) - n :])
+    for d, (v, dv, sv) in enumerate(zip(size, default, s, strict=True)):
+        if not dv - sv < v < dv + sv:
+            raise ValueError(
+                f"{what}: output_size {tuple(output_size)} is invalid: spatial dim {d} must lie "
+                f"strictly between {dv - sv} and {dv + sv} (the default {dv} +- stride {sv})"
+            )
+    return size
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool2d's partial inverse: `(N, C, h, w)` values and the flat `H * W` positions
+    max_pool2d(..., return_indices=True) gave (int64, same shape) -> `(N, C, H, W)` zeros
+    with each value at its position. (C, h, w) input gives (C, H, W)."""
+    what = "max_unpool2d"
+    x = _check_tensor(input, "input", what)
+    _check_tensor(indices, "indices", what)
+    if x.ndim not in (3, 4):
+        raise RuntimeError(
+            f"{what}: expected a 3-D (C, h, w) or 4-D (N, C, h, w) input, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} input (floating point "
+            "only, as in PyTorch)"
+        )
+    if indices.dtype != np.int64:
+        raise RuntimeError(
+            f"{what}: indices must be an int64 tensor, got {_dtype.dtype_name(indices.dtype)}"
+        )
+    if tuple(indices.shape) != tuple(x.shape):
+        raise RuntimeError(
+            f"{what}: indices of shape {tuple(indices.shape)} must have input's shape "
+            f"{tuple(x.shape)}"
+        )
+    if 0 in x.shape[-3:]:
+        raise RuntimeError(
+            f"{what}: input of shape {tuple(x.shape)} is empty in a dim other than the batch"
+        )
+    k = _pair(kernel_size, "kernel_size", what, 1)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    s = k if no_stride else _pair(stride, "stride", what, 1)
+    p = _pair(padding, "padding", what, 0)
+    H, W = _unpool_size(tuple(x.shape[-2:]), k, s, p, output_size, x.ndim, what)
+    idx = indices._data
+    if idx.size and (idx.min() < 0 or idx.max() >= H * W):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise RuntimeError(
+            f"{what}: index {bad} is out of range for the output's {H} x {W} = {H * W} positions"
+        )
+    x4, unbatched = _batched(x, what)
+    out = MaxUnpool2d.apply(x4, idx if not unbatched else idx[None], (H, W))
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool1d's partial inverse: `(N, C, l)` values and their positions in L (int64) ->
+    `(N, C, L)` zeros with each value at its position; (C, l) gives (C, L)."""
+    what = "max_unpool1d"
+    x = _check_tensor(input, "input", what)
+    _check_tensor(indices, "indices", what)
+    if x.ndim not in (2, 3):
+        raise RuntimeError(
+            f"{what}: expected a 2-D (C, l) or 3-D (N, C, l) input, got shape {tuple(x.shape)}"
+        )
+    k = _single(kernel_size, "kernel_size", what, 1)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    s = k if no_stride else _single(stride, "stride", what, 1)
+    p = _single(padding, "padding", what, 0)
+    (L,) = _unpool_size((x.shape[-1],), (k,), (s,), (p,), output_size, x.ndim, what)
+    # a height-1 unpooling: position l in L is position 0 * L + l of the 1 x L plane
+    out = max_unpool2d(
+        x.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s), (0, p), output_size=(1, L)
+    )
+    return out.squeeze(-2)

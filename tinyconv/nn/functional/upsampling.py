@@ -327,3 +327,30 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     y = x.reshape(*lead, C, H // r, r, W // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H', W')
     return y.reshape(*lead, C * r * r, H // r, W // r)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """`(N, C, *) -> (N, C, *)`: the C channels, read as a (groups, C / groups) grid, are
+    written out column by column (ShuffleNet's mixing of grouped convolutions' outputs). A
+    reshape, a transpose and a reshape."""
+    what = "channel_shuffle"
+    x = _check_tensor(input, "input", what)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{what}: groups must be an int, got {type(groups).__name__}")
+    if groups <= 0:
+        raise RuntimeError(f"{what}: groups must be positive, got {groups}")
+    if x.ndim < 3:
+        raise RuntimeError(
+            f"{what}: input must have more than 2 dims (N, C, *), got shape {tuple(x.shape)}"
+        )
+    N, C, *rest = x.shape
+    if C % groups:
+        raise RuntimeError(
+            f"{what}: the number of channels ({C}, shape {tuple(x.shape)}) must be divisible by "
+            f"groups ({groups})"
+        )
+    g = int(groups)
+    out = x.reshape(N, g, C // g, *rest).transpose(1, 2).reshape(N, C, *rest)
+    if out.grad_fn is not None:  # PyTorch's one node for it
+        out.grad_fn.torch_name = "ChannelShuffleBackward0"
+    return out
