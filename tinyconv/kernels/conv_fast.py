@@ -334,19 +334,19 @@ def _chunks(N: int, bytes_per_image: int) -> list[slice]:
 
 
 def _over_threads(run, chunks: list[slice]) -> list:
-    """``run`` over the chunks, their contiguous runs spread over the pool's threads.
+    """``[run([chunk]) for chunk in chunks]``, the chunks spread over the pool's threads.
 
-    Each thread gets whole chunks, so the chunks (and the order dW's chunk
-    shares are added in) are those of one thread: the same numbers at any
-    thread count. The threads' GEMMs run with a single-threaded BLAS (two
-    2-thread BLAS calls at once would ask 4 threads of 2 cores); when the BLAS
-    cannot be limited (no threadpoolctl), everything stays on this thread and
-    the BLAS's own threads share the GEMMs instead.
+    Each chunk's results are its own (its images' outputs, its share of dW,
+    added up by the caller in chunk order), and the chunks are those of one
+    thread: the same numbers at any thread count. The threads' GEMMs run with a
+    single-threaded BLAS (two 2-thread BLAS calls at once would ask 4 threads of
+    2 cores); when the BLAS cannot be limited (no threadpoolctl), everything
+    stays on this thread and the BLAS's own threads share the GEMMs instead.
     """
     if len(chunks) < 2 or threads.get_num_threads() < 2 or not threads.can_limit_blas():
         return [run(chunks)]
     with threads.blas_single():
-        return threads.parallel_map(run, threads.split_parts(chunks))
+        return threads.parallel_map(lambda chunk: run([chunk]), chunks)
 
 
 def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:

@@ -108,7 +108,7 @@ def _work(N: int, C: int, bytes_per_image: int, chunk_bytes: int, parts: int) ->
 
 def _serial(run, chunks: list[slice]) -> list:
     """The default ``over``: ``run`` on all the chunks, on this thread (conv_fast passes
-    its ``_over_threads``, which spreads contiguous runs of chunks over its threads)."""
+    its ``_over_threads``, which spreads the chunks over its threads)."""
     return [run(chunks)]
 
 
