@@ -1,5 +1,6 @@
 """More of PyTorch's ops: diagonal (a view), fill_diagonal_, logaddexp(2), take_along_dim,
-unique_consecutive, rms_norm / nn.RMSNorm, channel_shuffle, max_unpool1d/2d.
+unique_consecutive, rms_norm / nn.RMSNorm, channel_shuffle, max_unpool1d/2d,
+multi_margin_loss, multilabel_margin_loss.
 
 Each differentiable op: backward (and double backward) against float64 central finite
 differences on hypothesis-drawn shapes; values, dtypes, shapes, requires_grad, gradients and
@@ -16,6 +17,7 @@ from strategies import (
     broadcastable_pairs,
     diagonal_configs,
     float64_arrays,
+    lattice_arrays,
     shapes,
     unpool2d_configs,
 )
@@ -612,3 +614,167 @@ def test_max_unpool_modules_match_torch():
         assert repr(tinyconv.nn.MaxUnpool2d(*args)) == repr(torch.nn.MaxUnpool2d(*args))
     for args in [(2,), (3, 2, 1)]:
         assert repr(tinyconv.nn.MaxUnpool1d(*args)) == repr(torch.nn.MaxUnpool1d(*args))
+
+
+# -- multi_margin_loss, multilabel_margin_loss ---------------------------------------------------
+
+
+@st.composite
+def multi_margin_configs(draw):
+    """(input (N, C) or (C,), target, p, margin, weight or None, reduction). Scores on a 0.5
+    lattice and a margin of 0.9 or 0.4: the hinge's kink (margin - x[y] + x[i] = 0) stays
+    at least 0.1 away, so finite differences hold."""
+    c = draw(st.integers(1, 4))
+    batched = draw(st.booleans())
+    n = draw(st.integers(1, 3)) if batched else 1
+    x = draw(lattice_arrays((n, c) if batched else (c,), step=0.5, k=3))
+    t = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=np.int64)
+    if not batched and draw(st.booleans()):
+        t = t.reshape(())
+    w = draw(st.one_of(st.none(), float64_arrays((c,), "positive")))
+    p, margin = draw(st.sampled_from([1, 2])), draw(st.sampled_from([0.9, 0.4]))
+    return x, t, p, margin, w, draw(st.sampled_from(["mean", "sum", "none"]))
+
+
+@given(multi_margin_configs())
+def test_multi_margin_loss_backward(cfg):
+    x, t, p, margin, w, reduction = cfg
+    target = tinyconv.from_numpy(t)
+    weight = None if w is None else tinyconv.from_numpy(w)
+    check(lambda a: F.multi_margin_loss(a, target, p, margin, weight, reduction=reduction), x)
+
+
+@pytest.mark.torch
+@given(multi_margin_configs())
+def test_multi_margin_loss_matches_torch(cfg):
+    x0, t, p, margin, w, reduction = cfg
+
+    def program(lib):
+        x = leaf_of(lib, x0)
+        weight = None if w is None else lib.tensor(w)
+        loss = lib.nn.MultiMarginLoss(p, margin, weight, reduction=reduction)
+        out = loss(x, lib.from_numpy(t.copy()))
+        assert out.grad_fn.name() == "MultiMarginLossBackward0"
+        return out, (x,)
+
+    same_as_torch(program)
+
+
+@st.composite
+def multilabel_margin_configs(draw):
+    """(input (N, C) or (C,), int64 target of its shape: class indices up to a first -1 (later
+    entries ignored), reduction). Scores on a 0.5 lattice offset by 0.2 from each other's
+    differences' kink at 1, so finite differences hold."""
+    c = draw(st.integers(1, 4))
+    batched = draw(st.booleans())
+    n = draw(st.integers(1, 3)) if batched else 1
+    x = draw(lattice_arrays((n, c), step=0.5, k=3)) + 0.2 * np.arange(c)
+    rows = []
+    for _ in range(n):
+        k = draw(st.integers(0, c))
+        row = draw(st.lists(st.integers(0, c - 1), min_size=k, max_size=k))
+        rest = draw(st.lists(st.integers(-1, c - 1), min_size=c - k, max_size=c - k))
+        rows.append(row + ([-1] + rest[1:] if k < c else []))
+    t = np.array(rows, dtype=np.int64)
+    if not batched:
+        x, t = x[0], t[0]
+    return x, t, draw(st.sampled_from(["mean", "sum", "none"]))
+
+
+@given(multilabel_margin_configs())
+def test_multilabel_margin_loss_backward(cfg):
+    x, t, reduction = cfg
+    target = tinyconv.from_numpy(t)
+    check(lambda a: F.multilabel_margin_loss(a, target, reduction=reduction), x)
+
+
+@pytest.mark.torch
+@given(multilabel_margin_configs())
+def test_multilabel_margin_loss_matches_torch(cfg):
+    x0, t, reduction = cfg
+
+    def program(lib):
+        x = leaf_of(lib, x0)
+        out = lib.nn.MultiLabelMarginLoss(reduction=reduction)(x, lib.from_numpy(t.copy()))
+        assert out.grad_fn.name() == "MultilabelMarginLossBackward0"
+        return out, (x,)
+
+    same_as_torch(program)
+
+
+def _margin_x(lib, dtype="float32"):
+    return lib.linspace(-1, 1, 8, dtype=getattr(lib, dtype)).reshape(2, 4)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 3]), p=3),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 4])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([-1, 0])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0.0, 1.0])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 1], dtype=lib.int32)),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([[0], [1]])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib)[:1], lib.tensor(1)),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib)[0], lib.tensor([[1]])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 1]), weight=lib.ones(3)),
+        lambda lib, F: F.multi_margin_loss(
+            _margin_x(lib), lib.tensor([0, 1]), weight=lib.ones(4, dtype=lib.float64)
+        ),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 1]), reduction="x"),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib).long(), lib.tensor([0, 1])),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib).half(), lib.tensor([0, 1])),
+        lambda lib, F: F.multi_margin_loss(lib.zeros(2, 0), lib.tensor([0, 1])),
+        lambda lib, F: F.multi_margin_loss(lib.zeros(1, 2, 4), lib.tensor([0])),
+        lambda lib, F: F.multi_margin_loss(lib.tensor(1.0), lib.tensor(0)),
+        lambda lib, F: F.multi_margin_loss(_margin_x(lib), lib.tensor([0, 1]), margin=-1.0),
+        lambda lib, F: F.multi_margin_loss(
+            lib.zeros(0, 4), lib.zeros(0, dtype=lib.long), reduction="none"
+        ),
+        lambda lib, F: F.multilabel_margin_loss(_margin_x(lib), lib.tensor([1, -1, 0, 0])),
+        lambda lib, F: F.multilabel_margin_loss(_margin_x(lib), lib.tensor([[1, 4, -1, 0]] * 2)),
+        lambda lib, F: F.multilabel_margin_loss(_margin_x(lib), lib.tensor([[-1, 5, 7, 9]] * 2)),
+        lambda lib, F: F.multilabel_margin_loss(_margin_x(lib), lib.tensor([[-2, 0, 0, 0]] * 2)),
+        lambda lib, F: F.multilabel_margin_loss(
+            _margin_x(lib), lib.tensor([[1, -1, 0, 0]] * 2, dtype=lib.int32)
+        ),
+        lambda lib, F: F.multilabel_margin_loss(_margin_x(lib).half(), lib.tensor([[0] * 4] * 2)),
+        lambda lib, F: F.multilabel_margin_loss(lib.tensor(1.0), lib.tensor(0)),
+        lambda lib, F: F.multilabel_margin_loss(lib.tensor(1.0), lib.tensor(-1)),
+        lambda lib, F: F.multilabel_margin_loss(lib.zeros(2, 0), lib.zeros(2, 0, dtype=lib.long)),
+        lambda lib, F: F.multilabel_margin_loss(
+            lib.zeros(0, 4), lib.zeros(0, 4, dtype=lib.long), reduction="none"
+        ),
+        lambda lib, F: F.multilabel_margin_loss(
+            _margin_x(lib, "float64"), lib.tensor([[3, 3, 1, -1], [0, 1, 2, 3]]), reduction="sum"
+        ),
+    ],
+)
+def test_margin_losses_cases_match_torch(call):
+    same_as_torch(lambda lib: call(lib, lib.nn.functional), grads=False)
+
+
+@pytest.mark.parametrize("name", ["multi_margin_loss", "multilabel_margin_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_margin_losses_refuse_an_empty_batch_reduced(name, reduction):
+    """PyTorch 2.13 returns uninitialised memory for these (README's differences)."""
+    target = tinyconv.zeros(0, dtype=tinyconv.long)
+    if name == "multilabel_margin_loss":
+        target = tinyconv.zeros(0, 4, dtype=tinyconv.long)
+    with pytest.raises(RuntimeError, match="empty batch"):
+        getattr(F, name)(tinyconv.zeros(0, 4), target, reduction=reduction)
+
+
+@pytest.mark.torch
+def test_margin_loss_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    w = [1.0, 2.0]
+    mine = tinyconv.nn.MultiMarginLoss(2, 0.5, tinyconv.tensor(w))
+    ref = torch.nn.MultiMarginLoss(2, 0.5, torch.tensor(w))
+    assert repr(mine) == repr(ref) and list(mine.state_dict()) == list(ref.state_dict())
+    for bad in [{"p": 3}, {"weight": tinyconv.ones(2, 2)}]:
+        with pytest.raises(ValueError):
+            tinyconv.nn.MultiMarginLoss(**bad)
+    assert repr(tinyconv.nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())

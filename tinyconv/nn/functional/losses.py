@@ -1,5 +1,5 @@
 """Losses: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), smooth_l1,
-huber, kl_div; reduction
+huber, kl_div, the margin, embedding and likelihood losses; reduction
 "mean" | "sum" | "none" as in PyTorch. Inputs (N, C) or (N, C, d1, ...) with class targets (N, ...).
 """
 
@@ -29,6 +29,8 @@ _LOSS_NAMES = {
     "huber_loss": "HuberLossBackward0",
     "binary_cross_entropy": "BinaryCrossEntropyBackward0",
     "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
+    "multi_margin_loss": "MultiMarginLossBackward0",
+    "multilabel_margin_loss": "MultilabelMarginLossBackward0",
 }
 
 
@@ -782,3 +784,129 @@ def gaussian_nll_loss(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction, what)
+
+
+def _margin_input(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
+    """(input (C,) or (N, C), float32/float64, non-empty classes; int64 target) as PyTorch
+    checks them for the multi-class margin losses; a 0-d input counts as (1,)."""
+    _check_tensor(input, "input", what)
+    _check_tensor(target, "target", what)
+    if input.dtype not in (_dtype.float32, _dtype.float64):
+        raise RuntimeError(
+            f"{what}: not implemented for {_dtype.dtype_name(input.dtype)} input (float32 or "
+            "float64, as in PyTorch)"
+        )
+    if target.dtype != _dtype.int64:
+        raise RuntimeError(
+            f"{what}: target must be an int64 tensor, got {_dtype.dtype_name(target.dtype)}"
+        )
+    if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
+        raise RuntimeError(
+            f"{what}: expected a non-empty (C,) or (N, C) input (N may be 0), got shape "
+            f"{tuple(input.shape)}"
+        )
+    return input, target
+
+
+def _margin_reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
+    if reduction != "none" and loss.numel() == 0:
+        # PyTorch 2.13 returns uninitialised memory here (not nan or 0): refuse
+        raise RuntimeError(
+            f"{what}: an empty batch with reduction={reduction!r} has no defined value; use "
+            "reduction='none'"
+        )
+    return _reduce(loss, reduction, what)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: per sample, sum over classes i != y of
+    w[y] * max(0, margin - x[y] + x[i]) ** p, divided by C (p is 1 or 2). Input (N, C) with
+    target (N,) class indices, or (C,) with a 0-d or (1,) target."""
+    what = "multi_margin_loss"
+    _legacy_reduction(size_average, reduce, what)
+    _check_reduction(reduction, what)
+    if p not in (1, 2):
+        raise ValueError(f"{what}: p must be 1 or 2, got {p!r}")
+    x, t = _margin_input(input, target, what)
+    x2 = x.reshape(1, -1) if x.ndim < 2 else x
+    N, C = x2.shape
+    if t.numel() != N or t.ndim > 1:
+        raise RuntimeError(
+            f"{what}: target must be 1-D with one class per sample ({N}), got shape "
+            f"{tuple(t.shape)} for input of shape {tuple(x.shape)}"
+        )
+    td = t._data.reshape(N)
+    if td.size and (td.min() < 0 or td.max() >= C):
+        raise RuntimeError(f"{what}: target values must lie in [0, {C}), got {td.tolist()}")
+    if weight is not None:
+        _check_tensor(weight, "weight", what)
+        if weight.ndim != 1 or weight.shape[0] != C:
+            raise RuntimeError(
+                f"{what}: weight must be 1-D with one entry per class ({C}), got shape "
+                f"{tuple(weight.shape)}"
+            )
+        if weight.dtype != x.dtype:
+            raise RuntimeError(
+                f"{what}: weight has dtype {_dtype.dtype_name(weight.dtype)} but input has "
+                f"{_dtype.dtype_name(x.dtype)}"
+            )
+    idx = Tensor._make(td.reshape(N, 1), None, False)
+    # relu, not clamp: at exactly 0 the gradient is 0, as PyTorch's (z > 0) test
+    z = (margin - x2.gather(1, idx) + x2).relu()
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.gather(0, idx.reshape(N)).reshape(N, 1)
+    own = np.zeros((N, C), dtype=bool)
+    own[np.arange(N), td] = True  # the target class itself is left out of the sum
+    loss = z.masked_fill(Tensor._make(own, None, False), 0.0).sum(1) / C
+    if x.ndim < 2:
+        loss = loss.reshape(())
+    return _margin_reduce(loss, reduction, what)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-label hinge loss: per sample, the target classes are target's entries up to the
+    first -1; the loss sums max(0, 1 - (x[j] - x[i])) over target classes j and non-target
+    classes i, divided by C. Input (C,) or (N, C), target int64 of the same shape."""
+    what = "multilabel_margin_loss"
+    _legacy_reduction(size_average, reduce, what)
+    _check_reduction(reduction, what)
+    x, t = _margin_input(input, target, what)
+    if tuple(t.shape) != tuple(x.shape):
+        raise RuntimeError(
+            f"{what}: target of shape {tuple(t.shape)} must have input's shape {tuple(x.shape)}"
+        )
+    x2 = x.reshape(1, -1) if x.ndim < 2 else x
+    N, C = x2.shape
+    td = t._data.reshape(N, C)
+    if td.size and (td.min() < -1 or td.max() >= C):
+        raise RuntimeError(f"{what}: target values must lie in [-1, {C}), got {td.tolist()}")
+    # target slot k of sample n counts while no -1 came before it
+    valid = np.cumprod(td != -1, axis=1).astype(bool)
+    is_target = np.zeros((N, C), dtype=bool)
+    rows = np.nonzero(valid)[0]
+    is_target[rows, td[valid]] = True
+    idx = Tensor._make(np.where(valid, td, 0), None, False)
+    xt = x2.gather(1, idx)  # (N, C): the target classes' scores, slot by slot
+    z = (1 - xt.unsqueeze(2) + x2.unsqueeze(1)).relu()  # (N, slot, class)
+    pairs = valid[:, :, None] & ~is_target[:, None, :]
+    loss = z.masked_fill(Tensor._make(~pairs, None, False), 0.0).sum((1, 2)) / C
+    if x.ndim < 2:
+        loss = loss.reshape(())
+    return _margin_reduce(loss, reduction, what)
