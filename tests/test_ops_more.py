@@ -778,3 +778,85 @@ def test_margin_loss_modules_match_torch():
         with pytest.raises(ValueError):
             tinyconv.nn.MultiMarginLoss(**bad)
     assert repr(tinyconv.nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())
+
+
+# -- numbers that do not fit an integer dtype --------------------------------------------------
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.tensor([300], dtype=lib.uint8),
+        lambda lib: lib.tensor(300, dtype=lib.int8),
+        lambda lib: lib.tensor([[1, 2], [3, 256]], dtype=lib.uint8),
+        lambda lib: lib.tensor([True, 300], dtype=lib.uint8),
+        lambda lib: lib.tensor([-1, -255], dtype=lib.uint8),
+        lambda lib: lib.tensor([-256], dtype=lib.uint8),
+        lambda lib: lib.tensor([127, -128], dtype=lib.int8),
+        lambda lib: lib.tensor([128], dtype=lib.int8),
+        lambda lib: lib.tensor([-129], dtype=lib.int8),
+        lambda lib: lib.tensor([1e10], dtype=lib.int32),
+        lambda lib: lib.tensor([2**40], dtype=lib.int32),
+        lambda lib: lib.tensor([2**40], dtype=lib.int64),
+        lambda lib: lib.tensor([255.9], dtype=lib.uint8),
+        lambda lib: lib.tensor([-0.5], dtype=lib.uint8),
+        lambda lib: lib.tensor([1.5, 2.7], dtype=lib.int64),
+        lambda lib: lib.tensor([float("nan")], dtype=lib.int32),
+        lambda lib: lib.tensor([float("inf")], dtype=lib.int64),
+        lambda lib: lib.tensor([np.int64(300)], dtype=lib.uint8),
+        lambda lib: lib.tensor(np.float64(300), dtype=lib.uint8),
+        lambda lib: lib.tensor([300], dtype=lib.bool),
+        lambda lib: lib.tensor([2**63]),
+        lambda lib: lib.tensor([2**63 - 1, -(2**63)]),
+        lambda lib: lib.as_tensor([1, 300], dtype=lib.int8),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).new_tensor([300]),
+        # arrays and tensors converted as a whole wrap, as do results of arithmetic
+        lambda lib: lib.tensor(np.array([300]), dtype=lib.uint8),
+        lambda lib: lib.as_tensor(np.array([300, -1]), dtype=lib.uint8),
+        lambda lib: lib.zeros(2, dtype=lib.uint8) + 300,
+        lambda lib: lib.zeros(2, dtype=lib.int8).add_(300),
+        lambda lib: lib.tensor([200], dtype=lib.uint8) * 2,
+        lambda lib: lib.arange(0, 300, 100, dtype=lib.uint8),
+        # scalars stored into a tensor
+        lambda lib: lib.full((2,), 300, dtype=lib.uint8),
+        lambda lib: lib.full((2,), -1, dtype=lib.uint8),
+        lambda lib: lib.full((2,), -129, dtype=lib.int8),
+        lambda lib: lib.full((2,), float("nan"), dtype=lib.int32),
+        lambda lib: lib.full((2,), 255.0, dtype=lib.uint8),
+        lambda lib: lib.full((2,), -0.5, dtype=lib.uint8),
+        lambda lib: lib.full((2,), 1e39, dtype=lib.float32),
+        lambda lib: lib.full((2,), True, dtype=lib.uint8),
+        lambda lib: lib.full((2,), 2**63),
+        lambda lib: lib.full_like(lib.zeros(2, dtype=lib.uint8), 256),
+        lambda lib: lib.zeros(2, dtype=lib.int32).new_full((1,), 2**40),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).fill_(300),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).fill_(-1),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).fill_(255.5),
+        lambda lib: lib.zeros(2, dtype=lib.int8).fill_(np.int64(300)),
+        lambda lib: lib.zeros(2, dtype=lib.int8).fill_(lib.tensor(300)),
+        lambda lib: lib.zeros(2, dtype=lib.float16).fill_(1e6),
+        lambda lib: lib.zeros(2, dtype=lib.bool).fill_(300),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).masked_fill(lib.tensor([True, False]), 300),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).masked_fill(lib.tensor([True, False]), -1),
+        lambda lib: lib.zeros(3, dtype=lib.uint8).index_fill(0, lib.tensor([0]), 300),
+        lambda lib: lib.zeros(3, dtype=lib.uint8).index_fill(0, lib.tensor([0]), -1),
+        lambda lib: lib.zeros(3, dtype=lib.uint8).__setitem__(0, 300),
+        lambda lib: lib.zeros(3, dtype=lib.int8).__setitem__(slice(None), -129),
+    ],
+)
+def test_numbers_that_do_not_fit_match_torch(call):
+    def program(lib):
+        out = call(lib)
+        return lib.zeros(1) if out is None else out
+
+    same_as_torch(program, grads=False)
+
+
+def test_setitem_of_a_negative_int_wraps_into_uint8_as_torch():
+    x = tinyconv.zeros(3, dtype=tinyconv.uint8)
+    x[0] = -1
+    x[1:] = -255
+    assert x.tolist() == [255, 1, 1]
+    with pytest.raises(RuntimeError, match="cannot be converted to type uint8 without overflow"):
+        x[2] = 256

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -212,3 +213,65 @@ def promote_types(*dtypes: np.dtype) -> np.dtype:
     float32 gives float32 (NumPy would give float64), then NumPy's rule within the category."""
     cat = max(_CATEGORY[d.kind] for d in dtypes)
     return np.result_type(*[d for d in dtypes if _CATEGORY[d.kind] == cat])
+
+
+# -- PyTorch's overflow check when numbers are stored into a dtype ----------------------------
+# PyTorch refuses to store a Python number (or a NumPy scalar, or the numbers of a nested list)
+# that the dtype cannot hold: tensor([300], dtype=uint8), full(..., 300, dtype=uint8), fill_,
+# masked_fill, index_fill, x[i] = 300 raise "value cannot be converted to type uint8 without
+# overflow". Arrays and tensors converted as a whole wrap silently, as do results of arithmetic.
+# Its rule: an integer fits a signed dtype within [min, max], an unsigned one within
+# [-max, max] (-1 is 255 in uint8, two's complement); a float fits an integer dtype when it is
+# finite and within [min, max] (before truncation: 255.5 does not fit uint8); a finite float
+# fits a float dtype within its range (a scalar only: nested lists round to inf). Bools fit all.
+
+
+def _overflow(value: Any, dtype: np.dtype, what: str) -> RuntimeError:
+    return RuntimeError(
+        f"{what}: value {value!r} cannot be converted to type {dtype.name} without overflow"
+    )
+
+
+def fit_number(value: Any, dtype: np.dtype, what: str) -> Any:
+    """`value` (a Python or NumPy number) checked by PyTorch's rule above for storing into
+    `dtype`; returned ready for NumPy (a negative int for an unsigned dtype wrapped)."""
+    if isinstance(value, (builtins.bool, np.bool_)) or dtype.kind == "b":
+        return value
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, (builtins.int, np.integer)):
+            v = builtins.int(value)
+            low = -builtins.int(info.max) if dtype.kind == "u" else builtins.int(info.min)
+            if not low <= v <= info.max:
+                raise _overflow(value, dtype, what)
+            return v % (builtins.int(info.max) + 1) if v < 0 and dtype.kind == "u" else v
+        if isinstance(value, (builtins.float, np.floating)):
+            v = builtins.float(value)
+            if not (math.isfinite(v) and info.min <= v <= info.max):
+                raise _overflow(value, dtype, what)
+        return value
+    if dtype.kind == "f" and isinstance(value, (builtins.float, np.floating)):
+        v = builtins.float(value)
+        if math.isfinite(v) and builtins.abs(v) > builtins.float(np.finfo(dtype).max):
+            raise _overflow(value, dtype, what)
+    return value
+
+
+def check_numbers_fit(arr: np.ndarray, dtype: np.dtype, what: str) -> None:
+    """The numbers of a nested list (as the array NumPy made of them) checked by PyTorch's rule
+    for an integer `dtype` (the cast that follows wraps negative ints into unsigned ones)."""
+    if dtype.kind not in "iu" or arr.size == 0 or arr.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(dtype)
+    lo, hi = arr.min(), arr.max()
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            bad = arr[~np.isfinite(arr)][0]
+            raise _overflow(builtins.float(bad), dtype, what)
+        low = builtins.float(info.min)
+        bad = lo if lo < low else hi if hi > builtins.float(info.max) else None
+    else:
+        low = -builtins.int(info.max) if dtype.kind == "u" else builtins.int(info.min)
+        bad = lo if builtins.int(lo) < low else hi if builtins.int(hi) > info.max else None
+    if bad is not None:
+        raise _overflow(bad.item(), dtype, what)

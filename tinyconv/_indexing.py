@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _dtype
 from ._args import IndexOutOfRange
 
 
@@ -326,8 +327,8 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
             f"{_Where(index, shape, '__setitem__: ')}: a uint8 mask with a one-element value is "
             "refused, as in PyTorch (masked_fill_ only supports boolean masks); use a bool mask"
         )
-    if one:
-        return value  # NumPy's write casts a Python number to the tensor's dtype, as PyTorch does
+    if one:  # NumPy's write casts a Python number to the tensor's dtype, once PyTorch's check
+        return _dtype.fit_number(value, dtype, "__setitem__")  # says it fits
     where = _Where(index, shape, "__setitem__: ")
     if isinstance(value, Tensor):
         arr = value._data

@@ -634,16 +634,11 @@ class TensorMath:
             raise TypeError(
                 f"masked_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}"
             )
+        if not isinstance(value, _t.Tensor):
+            # PyTorch refuses a number that does not fit (nan, inf, out of range)
+            value = _dtype.fit_number(value, self._data.dtype, "masked_fill()")
         if self._data.dtype.kind in "iu" and isinstance(value, (builtins.float, np.floating)):
-            # PyTorch truncates a float towards zero for an integer tensor, and refuses one
-            # that does not fit (nan, inf, out of range)
-            info = np.iinfo(self._data.dtype)
-            if not (np.isfinite(value) and info.min <= value <= info.max):
-                raise RuntimeError(
-                    f"masked_fill(): value {value} cannot be converted to type "
-                    f"{dtype_name(self._data.dtype)} without overflow"
-                )
-            value = builtins.int(np.trunc(value))
+            value = builtins.int(np.trunc(value))  # PyTorch truncates towards zero
         return _t.ops_extra.MaskedFill.apply(self, m, value)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:

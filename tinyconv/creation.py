@@ -152,9 +152,9 @@ def full(
             if isinstance(fill_value, int)
             else _dtype.get_default_dtype()
         )
-    return _finish(
-        np.full(_shape((size,), "full()"), fill_value, dtype=as_dtype(dtype)), requires_grad
-    )
+    dt = as_dtype(dtype)
+    fill_value = _dtype.fit_number(fill_value, dt, "full()")
+    return _finish(np.full(_shape((size,), "full()"), fill_value, dtype=dt), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
@@ -175,10 +175,9 @@ def full_like(
     t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
     _where_kw(kw, "full_like()")
-    return _finish(
-        np.full(t.shape, fill_value, dtype=t._data.dtype if dtype is None else as_dtype(dtype)),
-        requires_grad,
-    )
+    dt = t._data.dtype if dtype is None else as_dtype(dtype)
+    fill_value = _dtype.fit_number(fill_value, dt, "full_like()")
+    return _finish(np.full(t.shape, fill_value, dtype=dt), requires_grad)
 
 
 def rand(

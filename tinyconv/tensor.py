@@ -893,6 +893,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
         dt = self._data.dtype if dtype is None else as_dtype(dtype)
+        fill = _dtype.fit_number(fill, dt, what)
         t = Tensor._make(np.full(_sizes(size, what), fill, dtype=dt), None, False)
         if requires_grad:
             t.requires_grad = True
@@ -1205,6 +1206,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra):
                     f"of shape {tuple(value.shape)}"
                 )
             return self._overwrite(value._data, "fill_()", ops.Fill, value)
+        value = _dtype.fit_number(value, self._data.dtype, "fill_()")
         return self._overwrite(value, "fill_()", ops.Fill)
 
     def zero_(self) -> Tensor:
@@ -1379,7 +1381,15 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
             elif arr.dtype.kind == "f":
                 arr = arr.astype(_dtype.get_default_dtype())
             elif arr.dtype.kind in "iu":
+                if arr.dtype == np.uint64 and arr.max() > np.iinfo(np.int64).max:
+                    # Python ints past int64 (NumPy made them uint64): PyTorch refuses them
+                    raise ValueError(
+                        f"{what}: the integer {arr.max()} does not fit int64 (overflow)"
+                    )
                 arr = arr.astype(np.int64)
+        if dtype is not None and not isinstance(data, np.ndarray):
+            # numbers from Python (or NumPy scalars): PyTorch checks they fit (arrays wrap)
+            _dtype.check_numbers_fit(arr, dtype, what)
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
