@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,58 @@ def check_nonnegative(who: str, name: str, value: Any) -> None:
         or not value >= 0
     ):
         raise ValueError(f"{who}: invalid {name}={value!r} (must be a number >= 0)")
+
+
+def check_hyperparameter(
+    who: str, name: str, value: Any, ok: Callable[[Any], bool], expected: str, says: str
+) -> None:
+    """Refuse a bad hyperparameter with PyTorch's words (`says`, e.g. 'Invalid learning rate',
+    then the value, so code matching PyTorch's message still matches) and tinyconv's: the
+    argument's name and what it must be. A value that is not a real number is a TypeError."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a real number, got {type(value).__name__}")
+    if not ok(value):
+        raise ValueError(f"{who}: {says}: {value} ({name} must be {expected})")
+
+
+def check_not_negative(who: str, name: str, value: Any, says: str) -> None:
+    """lr, eps, weight_decay and the like: a number >= 0 (`says`: PyTorch's words)."""
+    check_hyperparameter(who, name, value, lambda v: 0.0 <= v, "a number >= 0", says)
+
+
+def check_betas(who: str, betas: Any, name: str = "betas", says: str = "beta parameter") -> None:
+    """Each of the two coefficients in [0, 1), refused with PyTorch's words otherwise."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{who}: {name} must be a pair of numbers, got {betas!r}")
+    for i, b in enumerate(betas):
+        check_hyperparameter(
+            who,
+            f"{name}[{i}]",
+            b,
+            lambda v: 0.0 <= v < 1.0,
+            "in [0, 1)",
+            f"Invalid {says} at index {i}",
+        )
+
+
+def refuse_unsupported(who: str, **flags: Any) -> None:
+    """PyTorch's capturable / differentiable / fused options: False (or None) is what tinyconv
+    does anyway; True asks for machinery tinyconv lacks, so it raises (README, differences)."""
+    on = [f"{k}=True" for k, v in flags.items() if v]
+    if on:
+        raise NotImplementedError(
+            f"{who}: {', '.join(on)} is not supported (tinyconv has no fused kernels or CUDA "
+            "graphs and never differentiates through an optimiser step)"
+        )
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """start += weight * (end - start) in place, rounded the way PyTorch's lerp_ rounds
+    (from the nearer end: for weight >= 0.5 it computes end - (end - start) * (1 - weight))."""
+    if weight < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
 
 
 class Optimizer:

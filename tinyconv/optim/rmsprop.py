@@ -7,16 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
-
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """start += weight * (end - start) in place, rounded the way PyTorch's lerp_ rounds
-    (from the nearer end: for weight >= 0.5 it computes end - (end - start) * (1 - weight))."""
-    if weight < 0.5:
-        start += weight * (end - start)
-    else:
-        start[...] = end - (end - start) * (1 - weight)
+from .optimizer import Optimizer, check_nonnegative, lerp_
 
 
 class RMSprop(Optimizer):
