@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, refuse_unsupported
 
 
 class Adagrad(Optimizer):
@@ -38,11 +38,7 @@ class Adagrad(Optimizer):
             ("eps", eps),
         ):
             check_nonnegative("Adagrad", name, value)
-        if differentiable or fused:
-            raise ValueError(
-                "Adagrad: differentiable=True and fused=True are not supported "
-                "(tinyconv never differentiates through a step and has no fused kernels)"
-            )
+        refuse_unsupported("Adagrad", differentiable=differentiable, fused=fused)
         super().__init__(
             params,
             {

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, lerp_
+from .optimizer import Optimizer, check_nonnegative, lerp_, refuse_unsupported
 
 
 class RMSprop(Optimizer):
@@ -40,11 +40,7 @@ class RMSprop(Optimizer):
             ("momentum", momentum),
         ):
             check_nonnegative("RMSprop", name, value)
-        if capturable or differentiable:
-            raise ValueError(
-                "RMSprop: capturable=True and differentiable=True are not supported "
-                "(tinyconv has no CUDA graphs and never differentiates through a step)"
-            )
+        refuse_unsupported("RMSprop", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {
