@@ -5,6 +5,7 @@
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area), pixel/channel shuffles
+- sampling.py: affine_grid, grid_sample (spatial transformers)
 - normalization.py: batch_norm, layer_norm, rms_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), distance,
   ranking, embedding and likelihood losses (cosine_similarity ... gaussian_nll_loss)
@@ -103,6 +104,7 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .sampling import affine_grid, grid_sample
 from .upsampling import (
     channel_shuffle,
     interpolate,
@@ -118,6 +120,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "affine_grid",
     "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
@@ -140,6 +143,7 @@ __all__ = [
     "fold",
     "gelu",
     "glu",
+    "grid_sample",
     "group_norm",
     "hardshrink",
     "hardsigmoid",
