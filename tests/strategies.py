@@ -584,3 +584,61 @@ def unpool2d_configs(draw) -> tuple:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     idx = np.stack([rng.permutation(H * W)[: h * w] for _ in range(n * c)])
     return (n, c, h, w), k, s, p, (H, W), idx.reshape(n, c, h, w).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# grid_sample (tests/test_sampling.py)
+# ---------------------------------------------------------------------------
+
+
+class GridSampleConfig(NamedTuple):
+    """A grid_sample call valid by construction: input shape, grid (float64) and options."""
+
+    shape: tuple[int, ...]  # (N, C, *spatial)
+    grid: np.ndarray  # (N, *out, d)
+    mode: str
+    padding_mode: str
+    align_corners: bool
+
+
+def _normalize(c: np.ndarray, n: int, align_corners: bool) -> np.ndarray:
+    """Normalised coordinates of pixel coordinates c on an axis of n pixels."""
+    if align_corners:
+        return 2 * c / (n - 1) - 1 if n > 1 else c
+    return (2 * c + 1) / n - 1
+
+
+@st.composite
+def grid_sample_configs(draw, smooth: bool = True, max_side: int = 5) -> GridSampleConfig:
+    """4-D (every mode) or 5-D (bilinear, nearest) input and a grid reaching past the borders
+    (two reflections deep). smooth=True keeps every sample at least 0.05 pixel from the
+    places the output is not differentiable in the grid (pixel centres, half-way points,
+    borders and reflection planes: all on the half-pixel lattice), so finite differences
+    see one smooth piece; smooth=False puts samples exactly on that lattice (or on -1, 0, 1)
+    too, the cases where PyTorch's one-sided choices must be matched."""
+    rank = draw(st.sampled_from([4, 4, 5]))
+    d = rank - 2
+    mode = draw(
+        st.sampled_from(["bilinear", "nearest", "bicubic"] if d == 2 else ["bilinear", "nearest"])
+    )
+    padding_mode = draw(st.sampled_from(["zeros", "border", "reflection"]))
+    align_corners = draw(st.booleans())
+    side = max_side if d == 2 else 3
+    spatial = tuple(draw(st.integers(1, side)) for _ in range(d))
+    n = draw(st.integers(1, 2))
+    out = tuple(draw(st.integers(1, 4 if d == 2 else 2)) for _ in range(d))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    grid = np.empty((n, *out, d))
+    for a in range(d):  # grid[..., a] reads spatial axis d - 1 - a
+        size = spatial[d - 1 - a]
+        half = rng.integers(-2 * size - 2, 4 * size + 2, (n, *out)).astype(np.float64) / 2
+        offset = rng.uniform(0.05, 0.45, (n, *out))
+        if not smooth:
+            offset = np.where(rng.random((n, *out)) < 0.5, 0.0, offset)
+        grid[..., a] = _normalize(half + offset, size, align_corners)
+        if not smooth:
+            special = rng.random((n, *out)) < 0.2
+            grid[..., a] = np.where(special, rng.choice([-1.0, 0.0, 1.0], (n, *out)), grid[..., a])
+    return GridSampleConfig(
+        (n, draw(st.integers(1, 3)), *spatial), grid, mode, padding_mode, align_corners
+    )

@@ -115,7 +115,7 @@ def affine_grid(theta: np.ndarray, spatial: tuple, align_corners: bool) -> np.nd
 def affine_grid_backward(grad: np.ndarray, spatial: tuple, align_corners: bool) -> np.ndarray:
     """grad `(N, *spatial, d)` -> theta's gradient `(N, d, d + 1)`: `grad^T @ base`."""
     base = affine_base(spatial, align_corners, grad.dtype)
-    g = grad.reshape(grad.shape[0], -1, grad.shape[-1])
+    g = grad.reshape(grad.shape[0], base.shape[0], grad.shape[-1])
     return np.matmul(np.swapaxes(g, 1, 2), base)
 
 
@@ -314,21 +314,17 @@ def _weight(combo: tuple, skip: int = -1) -> np.ndarray:
     return w if w is not None else np.ones_like(combo[0][1])
 
 
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
-    # float16 is computed in float32 and rounded once at the end (NumPy's float16 maths
-    # rounds after every operation)
-    return np.dtype(np.float32) if dtype == np.float16 else dtype
-
-
 def grid_sample(
     x: np.ndarray, grid: np.ndarray, mode: str, padding_mode: str, align_corners: bool
 ) -> np.ndarray:
     """x `(N, C, *S)` read at grid `(N, *O, d)` -> `(N, C, *O)` (see the module docstring)."""
     N, C, *spatial = x.shape
     out_spatial = grid.shape[1:-1]
-    ct = _compute_dtype(x.dtype)
-    xf = x.reshape(N, C, -1).astype(ct, copy=False)
-    gf = grid.reshape(N, -1, grid.shape[-1]).astype(ct, copy=False)
+    ct = x.dtype  # (float16 too: rounding after each step, as PyTorch's half kernel)
+    # (explicit sizes, not -1: the arrays may be empty)
+    L, P = int(np.prod(spatial)), int(np.prod(out_spatial))
+    xf = x.reshape(N, C, L)
+    gf = grid.reshape(N, P, grid.shape[-1])
     taps = _taps(gf, tuple(spatial), mode, padding_mode, align_corners, with_grad=False)
     # a tap outside the input reads 0 even if the (clamped) index holds an inf or nan
     finite = bool(np.isfinite(xf).all())
@@ -357,11 +353,11 @@ def grid_sample_backward(
     N, C, *spatial = x.shape
     spatial = tuple(spatial)
     d = len(spatial)
-    ct = _compute_dtype(x.dtype)
-    xf = x.reshape(N, C, -1).astype(ct, copy=False)
-    gf = grid.reshape(N, -1, d).astype(ct, copy=False)
-    go = grad.reshape(N, C, -1).astype(ct, copy=False)
-    P, L = gf.shape[1], xf.shape[2]
+    ct = x.dtype  # (float16 too: rounding after each step, as PyTorch's half kernel)
+    L, P = int(np.prod(spatial)), int(np.prod(grid.shape[1:-1]))
+    xf = x.reshape(N, C, L)
+    gf = grid.reshape(N, P, d)
+    go = grad.reshape(N, C, P)
     grid_grad = need_grid and mode != "nearest"
     taps = _taps(gf, spatial, mode, padding_mode, align_corners, with_grad=grid_grad)
     finite = bool(np.isfinite(xf).all())
