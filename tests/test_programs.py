@@ -3750,6 +3750,72 @@ finally:
 )
 
 
+PROGRAMS["spatial_transformer"] = (
+    COMMON
+    + """
+# A spatial transformer network as in PyTorch's STN tutorial: a small convolutional
+# localisation net predicts an affine theta per image, affine_grid turns it into sampling
+# positions and grid_sample resamples the input before the classifier sees it.
+import warnings
+
+class STNClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.localization = nn.Sequential(
+            nn.Conv2d(1, 8, kernel_size=7),
+            nn.MaxPool2d(2, stride=2),
+            nn.ReLU(True),
+            nn.Conv2d(8, 10, kernel_size=5),
+            nn.MaxPool2d(2, stride=2),
+            nn.ReLU(True),
+        )
+        self.fc_loc = nn.Sequential(nn.Linear(10 * 3 * 3, 32), nn.ReLU(True), nn.Linear(32, 3 * 2))
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def stn(self, x):
+        xs = self.localization(x).view(-1, 10 * 3 * 3)
+        theta = self.fc_loc(xs).view(-1, 2, 3)
+        grid = F.affine_grid(theta, x.size())  # align_corners left out, as the tutorial does
+        return F.grid_sample(x, grid)
+
+    def forward(self, x):
+        x = self.stn(x)
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2(x), 2))
+        x = F.relu(self.fc1(x.view(-1, 320)))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+torch.set_default_dtype(torch.float64)
+try:
+    model = det_init(STNClassifier(), seed=4, scale=0.2)
+    # start from the identity transform: every sample lands exactly on a pixel centre
+    model.fc_loc[2].weight.data.zero_()
+    model.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
+    rng = np.random.default_rng(5)
+    data = torch.from_numpy(rng.uniform(0, 1, (4, 1, 28, 28)))
+    target = torch.from_numpy(rng.integers(0, 10, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the align_corners default warning, in both)
+        for step in range(2):
+            optimizer.zero_grad()
+            output = model(data)
+            loss = F.nll_loss(output, target)
+            loss.backward()
+            optimizer.step()
+            print(step, f"{loss.item():.10f}")
+        with torch.no_grad():
+            transformed = model.stn(data)
+            theta = model.fc_loc(model.localization(data).view(-1, 90)).view(-1, 2, 3)
+    print(transformed.shape, theta.shape)
+finally:
+    torch.set_default_dtype(torch.float32)
+"""
+)
+
 @pytest.mark.parametrize("name", sorted(set(PROGRAMS) - set(PENDING)))
 def test_program(name: str) -> None:
     compare_program(PROGRAMS[name])
