@@ -3816,6 +3816,7 @@ finally:
 """
 )
 
+
 @pytest.mark.parametrize("name", sorted(set(PROGRAMS) - set(PENDING)))
 def test_program(name: str) -> None:
     compare_program(PROGRAMS[name])
