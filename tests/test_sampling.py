@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import grid_sample_configs
 from torch_compare import compare
@@ -38,6 +38,53 @@ def test_grid_sample_gradcheck(cfg):
     x = tinyconv.tensor(_input(cfg), requires_grad=True)
     g = tinyconv.tensor(cfg.grid, requires_grad=True)
     assert gradcheck(lambda x, g: F.grid_sample(x, g, **_kwargs(cfg)), (x, g), **TOL)
+
+
+@settings(max_examples=8)  # (each check differentiates the backward per element: ~0.3 s)
+@given(grid_sample_configs(max_side=3))
+def test_grid_sample_gradgradcheck(cfg):
+    """Double backward (the backward's own gradients in input, grid and output gradient)."""
+    x = tinyconv.tensor(_input(cfg), requires_grad=True)
+    g = tinyconv.tensor(cfg.grid, requires_grad=True)
+    assert gradgradcheck(lambda x, g: F.grid_sample(x, g, **_kwargs(cfg)), (x, g), **TOL)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "mode,padding_mode,align_corners,rank",
+    [
+        (m, p, a, r)
+        for m, p, a, r in itertools.product(
+            ["bilinear", "nearest", "bicubic"],
+            ["zeros", "border", "reflection"],
+            [True, False],
+            [4, 5],
+        )
+        if not (m == "bicubic" and r == 5)
+    ],
+)
+def test_double_backward_matches_torch(mode, padding_mode, align_corners, rank):
+    """A gradient penalty on both first gradients, differentiated again: the same second
+    gradients as PyTorch's GridSampler2DBackwardBackward0 (None where PyTorch has None; zeros
+    for nearest, whose first gradients still require grad)."""
+    torch = pytest.importorskip("torch")
+    kw = {"mode": mode, "padding_mode": padding_mode, "align_corners": align_corners}
+    rng = np.random.default_rng(7)
+    xs, gs = ((2, 2, 4, 5), (2, 3, 2, 2)) if rank == 4 else ((1, 2, 3, 4, 2), (1, 2, 2, 1, 3))
+    x, g = rng.standard_normal(xs), _special_grid(gs[:-1], rank - 2, 1)
+    w = rng.standard_normal(xs[:2] + gs[1:-1])
+    results = []
+    for lib, fn in ((tinyconv, F), (torch, torch.nn.functional)):
+        X, G = lib.tensor(x, requires_grad=True), lib.tensor(g, requires_grad=True)
+        y = fn.grid_sample(X, G, **kw)
+        gx, gg = lib.autograd.grad((y * lib.tensor(w)).sum(), (X, G), create_graph=True)
+        assert gx.requires_grad and gg.requires_grad
+        penalty = (gx**2).sum() + (gg**3).sum() + (gx.sum(1, keepdim=True) * X).sum()
+        results.append(lib.autograd.grad(penalty, (X, G), allow_unused=True))
+    for got, want in zip(*results, strict=True):
+        assert (got is None) == (want is None)
+        if want is not None:
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-10)
 
 
 @given(
@@ -265,9 +312,6 @@ def test_grad_fn_and_double_backward():
     x5 = tinyconv.zeros(1, 1, 2, 2, 2)
     g5 = tinyconv.zeros(1, 1, 1, 1, 3, requires_grad=True)
     assert F.grid_sample(x5, g5, align_corners=True).grad_fn.name() == "GridSampler3DBackward0"
-    # a documented difference (README): no double backward through grid_sample
-    with pytest.raises(RuntimeError, match="GridSampler2DBackward0.*no double backward"):
-        tinyconv.autograd.grad(y.sum(), x, create_graph=True)
     # nearest: the grid gets a zero gradient, not None (as PyTorch)
     g = tinyconv.zeros(1, 2, 2, 2, requires_grad=True)
     F.grid_sample(x, g, mode="nearest", align_corners=True).sum().backward()

@@ -202,28 +202,71 @@ def _pad_coord(c: np.ndarray, n: int, padding_mode: str, align_corners: bool) ->
     return c, clip_slope if slope is None else slope * clip_slope
 
 
-def _cubic_weights(t: np.ndarray) -> tuple[list, list]:
-    """The four cubic-convolution weights of taps -1, 0, 1, 2 at fraction t, and their
-    derivatives in t. Near taps: f1(x) = (a+2)x^3 - (a+3)x^2 + 1 (|x| <= 1); far taps:
+def tap_weights(frac: Any, mode: str) -> list:
+    """The taps' weights along one axis as functions of the fraction `frac = c - base`
+    (bilinear: 1 - frac and frac; bicubic: the cubic-convolution weights of taps -1, 0, 1, 2).
+    Plain arithmetic, so `frac` may be an array or a graph Tensor (for double backward).
+    Bicubic: near taps f1(x) = (a+2)x^3 - (a+3)x^2 + 1 (|x| <= 1), far taps
     f2(x) = a x^3 - 5a x^2 + 8a x - 4a (1 < |x| < 2), x the distance to the tap."""
-    a = t.dtype.type(_CUBIC_A)
+    if mode == "bilinear":
+        return [1 - frac, frac]
+    a = _CUBIC_A
 
     def f1(x):
         return ((a + 2) * x - (a + 3)) * x * x + 1
 
-    def df1(x):
-        return (3 * (a + 2) * x - 2 * (a + 3)) * x
-
     def f2(x):
         return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [f2(frac + 1), f1(frac), f1(1 - frac), f2(2 - frac)]
+
+
+def tap_slopes(frac: Any, mode: str) -> list:
+    """d weight / d frac for each of tap_weights' weights (arrays, Tensors or numbers)."""
+    if mode == "bilinear":
+        return [-1.0, 1.0]
+    a = _CUBIC_A
+
+    def df1(x):
+        return (3 * (a + 2) * x - 2 * (a + 3)) * x
 
     def df2(x):
         return (3 * a * x - 10 * a) * x + 8 * a
 
-    one, two = t.dtype.type(1), t.dtype.type(2)
-    w = [f2(t + one), f1(t), f1(one - t), f2(two - t)]
-    dw = [df2(t + one), df1(t), -df1(one - t), -df2(two - t)]
-    return w, dw
+    return [df2(frac + 1), df1(frac), -df1(1 - frac), -df2(2 - frac)]
+
+
+def axis_plan(
+    g: np.ndarray, n: int, mode: str, padding_mode: str, align_corners: bool, fused: bool
+) -> tuple:
+    """Where samples fall along one axis: `(c, slope, base, taps)`. c is the pixel coordinate
+    (bicubic: before padding, which acts on its taps' indices instead) and slope its constant
+    dc/dg (clipping and mirroring are piecewise linear); the weights are functions of
+    `c - base` (None for nearest, whose one weight is 1); taps holds per tap `(index, valid)`:
+    valid is False for taps outside [0, n), whose index is set to 0 so that every gather is in
+    range (their weight must be taken as 0)."""
+    c, scale = _unnormalize(g, n, align_corners, fused)
+    t = g.dtype.type
+    if mode == "bicubic":
+        base = np.floor(c)
+        slope = scale
+        positions = [
+            _pad_coord(base + t(k - 1), n, padding_mode, align_corners)[0] for k in range(4)
+        ]
+    else:
+        c, pad_slope = _pad_coord(c, n, padding_mode, align_corners)
+        slope = scale if pad_slope is None else pad_slope * scale
+        if mode == "nearest":
+            base, positions = None, [np.rint(c)]  # (half-way rounds to even)
+        else:
+            base = np.floor(c)
+            positions = [base, base + t(1)]
+    taps = []
+    for pos in positions:
+        # (compared as floats: a huge coordinate is out of range, not an overflowed int)
+        valid = (pos >= 0) & (pos <= n - 1)
+        taps.append((np.where(valid, pos, 0).astype(np.intp), valid))
+    return c, slope, base, taps
 
 
 def _axis_taps(
@@ -235,36 +278,18 @@ def _axis_taps(
     with_grad: bool,
     fused: bool,
 ) -> list:
-    """One axis' taps: a list of `(index, weight, d weight / d g or None)`, arrays shaped as g.
-    Taps outside [0, n) get weight 0 (and slope 0) and index 0, so every gather is in range."""
-    c, scale = _unnormalize(g, n, align_corners, fused)
+    """One axis' taps: a list of `(index, weight, d weight / d g or None)`, arrays shaped as g;
+    taps outside the input have weight 0 and slope 0."""
+    c, slope, base, taps = axis_plan(g, n, mode, padding_mode, align_corners, fused)
     t = g.dtype.type
-    if mode == "bicubic":
-        i0 = np.floor(c)
-        frac = c - i0
-        w, dw = _cubic_weights(frac)
-        taps = []
-        for k in range(4):
-            idx, _ = _pad_coord(i0 + t(k - 1), n, padding_mode, align_corners)
-            taps.append((idx, w[k], dw[k] * scale if with_grad else None))
+    if mode == "nearest":
+        weights, slopes = [np.ones_like(c)], [None]
     else:
-        c, slope = _pad_coord(c, n, padding_mode, align_corners)
-        dc = scale if slope is None else slope * scale
-        if mode == "nearest":
-            taps = [(np.rint(c), np.ones_like(c), None)]
-        else:
-            i0 = np.floor(c)
-            w1 = c - i0
-            w0 = t(1) - w1
-            taps = [
-                (i0, w0, -dc if with_grad else None),
-                (i0 + t(1), w1, dc if with_grad else None),
-            ]
+        frac = c - base
+        weights = tap_weights(frac, mode)
+        slopes = [s * slope for s in tap_slopes(frac, mode)] if with_grad else [None] * len(taps)
     out = []
-    for idx, w, dw in taps:
-        # (compared as floats: a huge coordinate is out of range, not an overflowed int)
-        valid = (idx >= 0) & (idx <= n - 1)
-        idx = np.where(valid, idx, 0).astype(np.intp)
+    for (idx, valid), w, dw in zip(taps, weights, slopes, strict=True):
         w = np.where(valid, w, t(0))
         if dw is not None:
             dw = np.where(valid, np.broadcast_to(dw, w.shape), t(0))
@@ -290,7 +315,7 @@ def _taps(
     ]
 
 
-def _combinations(taps: list, spatial: tuple) -> Any:
+def tap_combinations(taps: list, spatial: tuple) -> Any:
     """Every choice of one tap per axis: (flat input index `(N, P)`, [tap per axis])."""
     strides = [int(np.prod(spatial[k + 1 :])) for k in range(len(spatial))]
     for combo in itertools.product(*taps):
@@ -329,7 +354,7 @@ def grid_sample(
     # a tap outside the input reads 0 even if the (clamped) index holds an inf or nan
     finite = bool(np.isfinite(xf).all())
     out = np.zeros((N, C, gf.shape[1]), ct)
-    for flat, combo in _combinations(taps, tuple(spatial)):
+    for flat, combo in tap_combinations(taps, tuple(spatial)):
         vals = _gather(xf, flat)
         w = _weight(combo)
         if not finite:
@@ -365,7 +390,7 @@ def grid_sample_backward(
     ggrid = np.zeros((N, P, d), ct) if need_grid else None
     # flat index of (n, c, 0) in the input, for the scatter
     base = (np.arange(N)[:, None] * C + np.arange(C)[None, :]) * L  # (N, C)
-    for flat, combo in _combinations(taps, spatial):
+    for flat, combo in tap_combinations(taps, spatial):
         w = _weight(combo)
         if need_input:
             idx = base[:, :, None] + flat[:, None, :]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ...autograd.ops import Op, _const
+from ...autograd.ops import Op, _const, _linked
 from ...kernels import sample as _sample
 from ...tensor import Tensor
 from ._checks import _check_tensor
@@ -135,8 +135,84 @@ class GridSample(Op):
         gx, gg = _sample.grid_sample_backward(grad, x, grid, *ctx.options, need_x, need_grid)
         return gx, gg, None, None, None
 
-    # graph_backward stays None: backward(create_graph=True) through grid_sample raises
-    # (PyTorch has a double backward here; tinyconv does not, see README's differences)
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x, grid = ctx.saved_tensors
+        need_x, need_grid = ctx.needs_input_grad[:2]
+        gx, gg = _grid_sample_graph_backward(grad, x, grid, *ctx.options, need_x, need_grid)
+        return gx, gg, None, None, None
+
+
+def _grid_sample_graph_backward(
+    grad, x, grid, mode, padding_mode, align_corners, need_x, need_grid
+):
+    """GridSample's backward again in differentiable Tensor ops (for double backward), from the
+    kernel's plan: the tap indices and validity are constants; each sample's coordinate is
+    rebuilt as `slope * g + constant` (exact where the padding is piecewise linear), so the
+    weights, and through them both gradients, carry the grid's graph. Input gradient: the
+    output gradient times the weights, scatter-added at the taps; grid gradient: the output
+    gradient times the input gathered at the taps, times d weight / d grid."""
+    xd, gd = x._data, grid._data
+    N, C, *spatial = xd.shape
+    spatial = tuple(spatial)
+    d = len(spatial)
+    L, P = int(np.prod(spatial)), int(np.prod(gd.shape[1:-1]))
+    dt = xd.dtype
+    go = grad.reshape(N, C, P)
+    gf = grid.reshape(N, P, d)
+    garr = gd.reshape(N, P, d)
+    axes = []
+    for k in range(d):
+        a = d - 1 - k  # grid component a reads spatial axis k
+        c, slope, base, taps = _sample.axis_plan(
+            garr[..., a], spatial[k], mode, padding_mode, align_corners, d == 2
+        )
+        masks = [_const(valid.astype(dt)) for _, valid in taps]
+        if mode == "nearest":  # weights 1 or 0: in the grid's graph with a zero gradient, as
+            # PyTorch's (its double backward's results require grad here too)
+            axes.append([(idx, _linked(valid.astype(dt), gf[..., a]), None) for idx, valid in taps])
+            continue
+        slope = np.broadcast_to(np.asarray(slope, dt), c.shape)
+        coord = gf[..., a] * _const(slope) + _const(c - slope * garr[..., a])
+        frac = coord - _const(base)
+        weights = _sample.tap_weights(frac, mode)
+        slopes = _sample.tap_slopes(frac, mode)
+        axes.append(
+            [
+                (idx, w * m, s * _const(slope) * m)
+                for (idx, _), w, s, m in zip(taps, weights, slopes, masks, strict=True)
+            ]
+        )
+    gin = _const(np.zeros((N, C, L), dt)) if need_x else None
+    parts = [None] * d
+    xf = x.reshape(N, C, L)
+    for flat, combo in _sample.tap_combinations(axes, spatial):
+        index = _const(np.broadcast_to(flat[:, None, :], (N, C, P)).astype(np.int64))
+        w = combo[0][1]
+        for tap in combo[1:]:
+            w = w * tap[1]
+        if need_x:
+            gin = gin.scatter_add(2, index, go * w.unsqueeze(1))
+        if need_grid and mode != "nearest":
+            s = (go * xf.gather(2, index)).sum(1)  # d out / d weight, summed over channels
+            for k in range(d):
+                term = s * combo[k][2]
+                for j, tap in enumerate(combo):
+                    if j != k:
+                        term = term * tap[1]
+                parts[k] = term if parts[k] is None else parts[k] + term
+    gx = gin.reshape(xd.shape) if need_x else None
+    gg = None
+    if need_grid:
+        if mode == "nearest":
+            gg = _linked(np.zeros(gd.shape, gd.dtype), grid)
+        else:
+            for k in range(d):  # put axis k's part in grid component d - 1 - k
+                onehot = _const(np.eye(d, dtype=gd.dtype)[d - 1 - k])
+                piece = parts[k].unsqueeze(-1) * onehot
+                gg = piece if gg is None else gg + piece
+            gg = gg.reshape(gd.shape)
+    return gx, gg
 
 
 def grid_sample(
