@@ -1,6 +1,7 @@
 """More of PyTorch's ops: diagonal (a view), fill_diagonal_, logaddexp(2), take_along_dim,
 unique_consecutive, rms_norm / nn.RMSNorm, channel_shuffle, max_unpool1d/2d,
-multi_margin_loss, multilabel_margin_loss.
+multi_margin_loss, multilabel_margin_loss, embedding_bag / nn.EmbeddingBag, and PyTorch's
+overflow check for numbers stored into an integer dtype.
 
 Each differentiable op: backward (and double backward) against float64 central finite
 differences on hypothesis-drawn shapes; values, dtypes, shapes, requires_grad, gradients and
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import (
     broadcastable_pairs,
     diagonal_configs,
+    distinct_arrays,
     float64_arrays,
     lattice_arrays,
     shapes,
@@ -860,3 +862,141 @@ def test_setitem_of_a_negative_int_wraps_into_uint8_as_torch():
     assert x.tolist() == [255, 1, 1]
     with pytest.raises(RuntimeError, match="cannot be converted to type uint8 without overflow"):
         x[2] = 256
+
+
+# -- embedding_bag / nn.EmbeddingBag -----------------------------------------------------------
+
+
+@st.composite
+def embedding_bag_configs(draw):
+    """(indices, offsets or None (2-D input), mode, per_sample_weights or None,
+    include_last_offset, padding_idx, num, dim): bags of any length, empty ones included."""
+    num, dim = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(["sum", "mean", "max"]))
+    padding_idx = draw(st.one_of(st.none(), st.integers(-num, num - 1)))
+    if draw(st.booleans()):  # 2-D input: B bags of L
+        b, length = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        idx = np.array(
+            draw(st.lists(st.integers(0, num - 1), min_size=b * length, max_size=b * length)),
+            dtype=np.int64,
+        ).reshape(b, length)
+        offsets, last = None, False
+    else:
+        m = draw(st.integers(0, 6))
+        idx = np.array(
+            draw(st.lists(st.integers(0, num - 1), min_size=m, max_size=m)), dtype=np.int64
+        )
+        cuts = sorted(draw(st.lists(st.integers(0, m), min_size=0, max_size=3)))
+        last = draw(st.booleans())
+        offsets = np.array([0, *cuts] + ([m] if last else []), dtype=np.int64)
+    psw = None
+    if mode == "sum" and draw(st.booleans()):
+        psw = draw(float64_arrays(idx.shape))
+    return idx, offsets, mode, psw, last, padding_idx, num, dim
+
+
+def _bag_call(lib, w, cfg, psw=None):
+    idx, offsets, mode, _, last, padding_idx, _, _ = cfg
+    off = None if offsets is None else lib.from_numpy(offsets.copy())
+    return lib.nn.functional.embedding_bag(
+        lib.from_numpy(idx.copy()),
+        w,
+        off,
+        mode=mode,
+        per_sample_weights=psw,
+        include_last_offset=last,
+        padding_idx=padding_idx,
+    )
+
+
+@given(embedding_bag_configs(), st.data())
+def test_embedding_bag_backward(cfg, data):
+    num, dim, psw = cfg[6], cfg[7], cfg[3]
+    # distinct weights: no ties for mode='max'
+    w = data.draw(distinct_arrays((num, dim)))
+    if psw is not None:
+        check(lambda wt, p: _bag_call(tinyconv, wt, cfg, p), w, psw)
+    else:
+        check(lambda wt: _bag_call(tinyconv, wt, cfg), w)
+
+
+@pytest.mark.torch
+@given(embedding_bag_configs(), st.data())
+def test_embedding_bag_matches_torch(cfg, data):
+    num, dim, psw0 = cfg[6], cfg[7], cfg[3]
+    assume(cfg[0].size > 0)  # (PyTorch 2.13 can crash without indices: tested alone below)
+    w0 = data.draw(distinct_arrays((num, dim)))
+
+    def program(lib):
+        w = leaf_of(lib, w0)
+        psw = None if psw0 is None else leaf_of(lib, psw0)
+        out = _bag_call(lib, w, cfg, psw)
+        return out, (w,) if psw is None else (w, psw)
+
+    same_as_torch(program)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w, lib.tensor([0, 1]), mode="x"),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w, lib.tensor([1, 2])),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w, lib.tensor([0, 3])),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([[1, 2]]), w, lib.tensor([0])),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w, lib.tensor([0, 1]).int()),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]).int(), w, lib.tensor([0, 1])),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1.0, 2.0]), w, lib.tensor([0, 1])),
+        lambda lib, F, w: F.embedding_bag(
+            lib.tensor([1, 2]), w, lib.tensor([0, 1]), mode="max", padding_idx=1
+        ),
+        lambda lib, F, w: F.embedding_bag(lib.tensor([1, 2]), w, lib.tensor([0, 1]), padding_idx=4),
+        lambda lib, F, w: F.embedding_bag(
+            lib.tensor([1, 2]), w, lib.tensor([0, 1]), mode="mean", per_sample_weights=lib.ones(2)
+        ),
+        lambda lib, F, w: F.embedding_bag(
+            lib.tensor([1, 2]), w, lib.tensor([0, 1]), mode="sum", per_sample_weights=lib.ones(3)
+        ),
+        lambda lib, F, w: F.embedding_bag(
+            lib.tensor([1, 2]), w.detach(), lib.tensor([0, 1]), max_norm=0.5
+        ),
+    ],
+)
+def test_embedding_bag_cases_match_torch(call):
+    w0 = np.linspace(-2, 2, 8).reshape(4, 2)
+    same_as_torch(lambda lib: call(lib, lib.nn.functional, lib.tensor(w0)), grads=False)
+
+
+def test_embedding_bag_without_entries():
+    """No offsets: no bags; no indices: every bag empty, zeros (PyTorch 2.13 can crash on
+    these, so they are checked here alone)."""
+    w = leaf(np.arange(6.0).reshape(3, 2))
+    none = tinyconv.tensor([], dtype=tinyconv.long)
+    assert F.embedding_bag(tinyconv.tensor([1, 2]), w, none).shape == (0, 2)
+    last = F.embedding_bag(
+        tinyconv.tensor([1, 2]), w, tinyconv.tensor([0]), include_last_offset=True
+    )
+    assert last.shape == (0, 2)
+    for mode in ("sum", "mean", "max"):
+        out = F.embedding_bag(none, w, tinyconv.tensor([0, 0]), mode=mode)
+        assert out.tolist() == [[0.0, 0.0], [0.0, 0.0]] and out.requires_grad
+
+
+@pytest.mark.torch
+def test_embedding_bag_module_matches_torch():
+    torch = pytest.importorskip("torch")
+    for kw in [{}, {"mode": "max", "padding_idx": -1, "max_norm": 2.0, "norm_type": 1.0}]:
+        mine, ref = tinyconv.nn.EmbeddingBag(5, 3, **kw), torch.nn.EmbeddingBag(5, 3, **kw)
+        assert repr(mine) == repr(ref) and list(mine.state_dict()) == list(ref.state_dict())
+        assert mine.padding_idx == ref.padding_idx
+        if mine.padding_idx is not None:
+            assert mine.weight[mine.padding_idx].tolist() == [0.0, 0.0, 0.0]
+    w = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    mine = tinyconv.nn.EmbeddingBag.from_pretrained(tinyconv.tensor(w), mode="sum")
+    ref = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), mode="sum")
+    assert repr(mine) == repr(ref) and not mine.weight.requires_grad
+    got = mine(tinyconv.tensor([[0, 2], [1, 1]]))
+    assert got.tolist() == ref(torch.tensor([[0, 2], [1, 1]])).tolist()
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
+        tinyconv.nn.EmbeddingBag(5, 3, scale_grad_by_freq=True)

@@ -1,7 +1,8 @@
 """More layers of PyTorch's nn (its constructor arguments, reprs and state-dict keys):
-Embedding, channel dropout (Dropout1d/2d/3d), Unflatten, PixelShuffle/PixelUnshuffle, the
-padding layers, more activations (PReLU, SELU, CELU, GLU, ...) and losses (SmoothL1Loss,
-HuberLoss, KLDivLoss). Each calls tinyconv.nn.functional."""
+Embedding, EmbeddingBag, channel dropout (Dropout1d/2d/3d), Unflatten, PixelShuffle /
+PixelUnshuffle / ChannelShuffle, the padding layers, more activations (PReLU, SELU, CELU, GLU,
+...) and losses (SmoothL1Loss, HuberLoss, KLDivLoss, the margin losses). Each calls
+tinyconv.nn.functional."""
 
 from __future__ import annotations
 
@@ -191,6 +192,135 @@ class PixelShuffle(Module):
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
+
+
+class EmbeddingBag(Module):
+    """Bags of indices reduced to one row each (F.embedding_bag): `weight (num_embeddings,
+    embedding_dim)` initialised N(0, 1) with the padding_idx row zero; mode 'sum', 'mean'
+    (default) or 'max'."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        what = "EmbeddingBag"
+        for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{what}: {n} must be a non-negative integer, got {v!r}")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"{what}: padding_idx must be within num_embeddings ({num_embeddings}), "
+                    f"got {padding_idx}"
+                )
+            padding_idx = padding_idx % num_embeddings
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        if sparse:
+            raise NotImplementedError(f"{what}: sparse=True is not supported by tinyconv")
+        if scale_grad_by_freq:
+            raise NotImplementedError(
+                f"{what}: scale_grad_by_freq=True is not supported by tinyconv"
+            )
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
+        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
+        if _weight is None:
+            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+            self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"{what}: _weight must have shape ({num_embeddings}, {embedding_dim}), "
+                    f"got {tuple(_weight.shape)}"
+                )
+            self.weight = Parameter(_weight.detach())
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with grad_mode.no_grad():
+                self.weight[self.padding_idx].fill_(0)
+
+    def forward(
+        self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
+    ) -> Tensor:
+        return F.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.mode,
+            self.sparse,
+            per_sample_weights,
+            self.include_last_offset,
+            self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+    ) -> EmbeddingBag:
+        """An EmbeddingBag whose weight is `embeddings (num, dim)` (sharing its memory); frozen
+        (no gradient) unless freeze=False."""
+        if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
+            raise ValueError(
+                "EmbeddingBag.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, "
+                f"embedding_dim), got {getattr(embeddings, 'shape', type(embeddings).__name__)}"
+            )
+        rows, cols = embeddings.shape
+        bag = cls(
+            rows,
+            cols,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            mode,
+            sparse,
+            embeddings,
+            include_last_offset,
+            padding_idx,
+        )
+        bag.weight.requires_grad = not freeze
+        return bag
 
 
 class ChannelShuffle(Module):

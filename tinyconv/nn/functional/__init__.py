@@ -3,7 +3,7 @@
 - conv.py: conv1d/2d, conv_transpose1d/2d - pooling.py: max/avg/adaptive pooling (1-D, 2-D)
 - padding.py: pad                         - activations.py: relu ... mish, softmax
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d
-- fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding
+- fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding, embedding_bag
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area), pixel/channel shuffles
 - sampling.py: affine_grid, grid_sample (spatial transformers)
 - normalization.py: batch_norm, layer_norm, rms_norm, normalize, group/instance/local_response_norm
@@ -56,7 +56,7 @@ from .activations import (
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout, dropout1d, dropout2d, dropout3d
-from .embedding import embedding
+from .embedding import embedding, embedding_bag
 from .fold import fold, unfold
 from .linear import flatten, linear, one_hot
 from .losses import (
@@ -139,6 +139,7 @@ __all__ = [
     "dropout3d",
     "elu",
     "embedding",
+    "embedding_bag",
     "flatten",
     "fold",
     "gelu",

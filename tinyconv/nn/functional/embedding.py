@@ -1,4 +1,5 @@
-"""embedding: rows of a weight matrix picked by integer indices (a lookup table).
+"""embedding: rows of a weight matrix picked by integer indices (a lookup table); embedding_bag:
+those rows summed, averaged or maxed per bag of indices.
 
 `embedding(idx, weight)[..., :] = weight[idx[...], :]`. The backward adds each output row's
 gradient onto the weight row it came from (rows picked twice get both), except the
@@ -173,3 +174,143 @@ def embedding(
         idx.ravel(), num, padding_idx, bool(scale_grad_by_freq), weight._data.dtype
     )
     return Embedding.apply(weight, idx, factor)
+
+
+def _bags(input: Tensor, offsets: Any, include_last_offset: bool, what: str) -> tuple:
+    """(flat indices (M,), bag of each (M,), number of bags): input 2-D (B, L) is B bags of L;
+    1-D input is cut at `offsets` (bag b runs offsets[b]:offsets[b + 1], the last to the end,
+    or with include_last_offset offsets' last entry is the end)."""
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                f"{what}: with 2-D input (bags of equal length) offsets must be None, got "
+                f"{type(offsets).__name__}"
+            )
+        B, L = input.shape
+        return input._data.reshape(-1), np.repeat(np.arange(B), L), B
+    if input.ndim != 1:
+        raise ValueError(
+            f"{what}: input must be 1-D (with offsets) or 2-D (B, L), got shape "
+            f"{tuple(input.shape)}"
+        )
+    if offsets is None:
+        raise ValueError(f"{what}: 1-D input needs offsets (a 1-D tensor of bag starts)")
+    _check_tensor(offsets, "offsets", what)
+    if offsets.ndim != 1:
+        raise ValueError(f"{what}: offsets must be 1-D, got shape {tuple(offsets.shape)}")
+    if offsets.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"{what}: offsets must be int64 or int32, got {_dtype.dtype_name(offsets.dtype)}"
+        )
+    off = offsets._data.astype(np.int64)
+    M = input.shape[0]
+    if off.size and off[0] != 0:
+        raise RuntimeError(
+            f"{what}: offsets[0] must be 0 (the first bag starts the input), got {off[0]}"
+        )
+    if off.size and off[-1] > M:
+        raise RuntimeError(f"{what}: offsets[-1] ({off[-1]}) must not exceed input's length ({M})")
+    if np.any(np.diff(off) < 0):
+        raise RuntimeError(f"{what}: offsets must be non-decreasing, got {off.tolist()}")
+    ends = off if include_last_offset else np.append(off, M)
+    B = max(ends.size - 1, 0)
+    bag = np.full(M, -1, dtype=np.int64)  # entries past include_last_offset's end: no bag
+    for b in range(B):
+        bag[ends[b] : ends[b + 1]] = b
+    return input._data, bag, B
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """The rows of `weight (num, D)` named by each bag of indices, reduced by `mode` ('sum',
+    'mean', 'max'): output (B, D). Entries equal to padding_idx are left out (an empty bag
+    gives zeros); per_sample_weights (mode 'sum' only) scales each entry's row."""
+    what = "embedding_bag"
+    _check_tensor(input, "input", what)
+    _check_tensor(weight, "weight", what)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if input.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"{what}: input must hold integer indices (int64 or int32), got "
+            f"{_dtype.dtype_name(input.dtype)}"
+        )
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"{what}: per_sample_weights is only supported for mode='sum' (as in PyTorch), "
+                f"got mode={mode!r}"
+            )
+        _check_tensor(per_sample_weights, "per_sample_weights", what)
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(
+                f"{what}: per_sample_weights of shape {tuple(per_sample_weights.shape)} must "
+                f"have input's shape {tuple(input.shape)}"
+            )
+        if per_sample_weights.dtype != weight.dtype:
+            raise RuntimeError(
+                f"{what}: per_sample_weights has dtype "
+                f"{_dtype.dtype_name(per_sample_weights.dtype)} but weight has "
+                f"{_dtype.dtype_name(weight.dtype)}"
+            )
+    if scale_grad_by_freq:
+        raise NotImplementedError(
+            f"{what}: scale_grad_by_freq=True is not supported by tinyconv (PyTorch 2.13's "
+            "counts for it do not follow the documented rule)"
+        )
+    idx, bag, B = _bags(input, offsets, include_last_offset, what)
+    num = weight.shape[0] if weight.ndim == 2 else 0
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise RuntimeError(
+                f"{what}: padding_idx must be within num_embeddings [-{num}, {num}), got "
+                f"{padding_idx}"
+            )
+        padding_idx %= num
+    keep = bag >= 0 if padding_idx is None else (bag >= 0) & (idx != padding_idx)
+    pos = np.flatnonzero(keep)
+    rows = embedding(
+        Tensor._make(idx[pos], None, False),
+        weight,
+        None,
+        max_norm,
+        norm_type,
+        False,
+        sparse,
+    )  # (K, D)
+    D = weight.shape[1]
+    kept_bag = bag[pos]
+    if per_sample_weights is not None:
+        kept = per_sample_weights.reshape(-1).index_select(0, Tensor._make(pos, None, False))
+        rows = rows * kept.unsqueeze(1)
+    zero = Tensor._make(np.zeros((B, D), dtype=weight._data.dtype), None, False)
+    if mode == "max" and pos.size:
+        # each bag's maximum per column: NumPy finds the first entry holding it (the bags are
+        # consecutive runs of entries), a gather takes it, so the gradient goes there
+        bounds = np.searchsorted(kept_bag, np.arange(B + 1))
+        first = np.zeros((B, D), dtype=np.int64)
+        r = rows._data
+        for b in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            first[b] = bounds[b] + np.argmax(r[bounds[b] : bounds[b + 1]], axis=0)
+        empty = (bounds[1:] == bounds[:-1])[:, None]
+        out = rows.gather(0, Tensor._make(first, None, False))
+        out = out.masked_fill(Tensor._make(empty, None, False), 0.0)  # an empty bag gives 0
+    else:  # (max with no entries at all: every bag is empty, zeros)
+        out = zero.index_add(0, Tensor._make(kept_bag, None, False), rows)
+        if mode == "mean":
+            counts = np.maximum(np.bincount(kept_bag, minlength=B), 1)
+            out = out / Tensor._make(counts[:, None].astype(weight._data.dtype), None, False)
+    if out.grad_fn is not None:
+        out.grad_fn.torch_name = "EmbeddingBagBackward0"
+    return out
