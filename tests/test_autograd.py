@@ -384,7 +384,7 @@ def test_setitem_loop_forward_and_gradient():
     K = torch.tensor([[0.0, 1.0], [2.0, 3.0]], requires_grad=True)
     Y = corr2d(X, K)
     assert Y.tolist() == [[19.0, 25.0], [37.0, 43.0]]
-    assert Y.requires_grad and repr(Y.grad_fn) == "<CopySlices>"
+    assert Y.requires_grad and Y.grad_fn.name() == "CopySlices"
     Y.sum().backward()
     # dY[i,j]/dK[a,b] = X[i+a, j+b], summed over (i, j)
     assert K.grad.tolist() == [[8.0, 12.0], [20.0, 24.0]]
@@ -464,7 +464,7 @@ def test_setitem_through_a_view_reaches_the_base():
     y = x * 1
     y[0][1] = v  # y[0] is a view of y: the write must show up in y's graph, as in PyTorch
     assert y.tolist() == [[1.0, 10.0], [3.0, 4.0]]
-    assert repr(y.grad_fn) == "<CopySlices>"
+    assert y.grad_fn.name() == "CopySlices"
     y.sum().backward()
     assert x.grad.tolist() == [[1.0, 0.0], [1.0, 1.0]]
     assert v.grad.item() == 1.0

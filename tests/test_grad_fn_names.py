@@ -177,7 +177,9 @@ def test_grad_fn_name_matches_torch(case):
 def test_setitem_is_copyslices_and_user_functions_keep_their_class_name():
     x = tinyconv.ones(3, requires_grad=True) * 1
     x[0] = 5.0
-    assert x.grad_fn.name() == "CopySlices" and repr(x.grad_fn) == "<CopySlices>"
+    assert x.grad_fn.name() == "CopySlices"
+    # as PyTorch prints a node: its name and its address
+    assert repr(x.grad_fn) == f"<CopySlices object at {id(x.grad_fn):#x}>"
 
     class Cube(tinyconv.autograd.Function):
         @staticmethod
@@ -282,3 +284,110 @@ def test_names_match_pytorch_for_ops_whose_node_depends_on_the_call():
         return {k: n.replace("torch::autograd::", "") for k, n in out.items()}
 
     assert names(tinyconv) == names(torch)
+
+
+# -- next_functions: the graph as PyTorch shows it ------------------------------------------------
+
+# (what each expression builds; x, y, w, b require grad, t and labels do not)
+GRAPH_CASES = [
+    "x + 2",
+    "2 * x",
+    "x + y",
+    "x - y",
+    "x * y",
+    "x / y",
+    "x ** 2",
+    "2 ** x",
+    "x.pow(y)",
+    "x.sum()",
+    "x.sum(0)",
+    "x.mean(1)",
+    "x.max()",
+    "x.max(1)[0]",
+    "x.var()",
+    "x.std()",
+    "x.norm()",
+    "x @ y.t()",
+    "x.t()",
+    "x.view(12)",
+    "x.reshape(3, 4)",
+    "x[0]",
+    "x[:, 1]",
+    "x.flatten()",
+    "x.unsqueeze(0)",
+    "x.squeeze()",
+    "x.permute(1, 0)",
+    "x.expand(2, 4, 3)",
+    "x.clamp(0, 1)",
+    "x.exp()",
+    "-x",
+    "L.cat([t, x])",
+    "L.stack([x, t])",
+    "L.where(x > 0, t, x)",
+    "F.linear(x, w, b)",
+    "F.linear(x, w)",
+    "F.linear(t, w, b)",
+    "F.mse_loss(F.linear(x, w, b), u)",
+    "F.mse_loss(u, F.linear(x, w, b))",
+    "F.cross_entropy(F.linear(x, w, b), labels)",
+    "F.smooth_l1_loss(x, t)",
+    "F.huber_loss(x, t)",
+    "F.binary_cross_entropy_with_logits(x, t.sigmoid())",
+    "F.binary_cross_entropy(x.sigmoid(), t.sigmoid())",
+    "F.softmax(x, 1)",
+    "F.gelu(x)",
+    "F.layer_norm(x, (3,), y[0], y[1])",
+    "F.batch_norm(img, None, None, training=True)",
+    "F.adaptive_avg_pool2d(img, 1)",
+    "F.adaptive_avg_pool2d(img, (2, 1))",
+    "F.conv2d(img, cw)",
+    "F.max_pool2d(img, 2)",
+    "F.embedding(labels, w)",
+]
+
+
+def _graph(node, depth: int = 2):
+    """A node's name and, `depth` levels down, its next_functions' (None: no edge)."""
+    if node is None:
+        return None
+    if depth == 0:
+        return node.name()
+    return node.name(), tuple(_graph(f, depth - 1) for f, _ in node.next_functions)
+
+
+def _build(L, expr: str):
+    F = L.nn.functional
+    rng = np.random.default_rng(0)
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x, y = L.tensor(arr(4, 3), requires_grad=True), L.tensor(arr(4, 3), requires_grad=True)
+    w, b = L.tensor(arr(5, 3), requires_grad=True), L.tensor(arr(5), requires_grad=True)
+    t, u, labels = L.tensor(arr(4, 3)), L.tensor(arr(4, 5)), L.tensor([0, 1, 2, 1])
+    img = L.tensor(arr(2, 3, 6, 6), requires_grad=True)
+    cw = L.tensor(arr(4, 3, 3, 3), requires_grad=True)
+    names = dict(L=L, F=F, x=x, y=y, w=w, b=b, t=t, u=u, labels=labels, img=img, cw=cw)
+    return eval(expr, names)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expr", GRAPH_CASES)
+def test_next_functions_show_pytorchs_graph(expr):
+    # The 60-minute blitz prints loss.grad_fn, then .next_functions[0][0] twice
+    # (MseLossBackward0 -> AddmmBackward0 -> AccumulateGrad): the nodes, their edges (one per
+    # tensor input, None where no gradient flows) and names two levels down are PyTorch's
+    torch = pytest.importorskip("torch")
+    assert _graph(_build(tinyconv, expr).grad_fn) == _graph(_build(torch, expr).grad_fn)
+
+
+def test_next_functions_reach_the_leaf_and_print_as_pytorch():
+    w = tinyconv.ones(2, 3, requires_grad=True)
+    loss = tF.mse_loss(tF.linear(tinyconv.ones(4, 3), w, tinyconv.zeros(2)), tinyconv.zeros(4, 2))
+    addmm = loss.grad_fn.next_functions[0][0]
+    transposed = addmm.next_functions[2][0]
+    leaf = transposed.next_functions[0][0]
+    assert (addmm.name(), transposed.name()) == ("AddmmBackward0", "TBackward0")
+    assert leaf.variable is w and leaf.next_functions == ()
+    assert repr(leaf) == f"<AccumulateGrad object at {id(leaf):#x}>"
+    assert repr(addmm) == f"<AddmmBackward0 object at {id(addmm):#x}>"

@@ -11,8 +11,7 @@ shows, and executed in one namespace. What differs from the originals, and why:
   synthetic TensorDatasets of the same shapes and dtypes, made by `fake_datasets` below
   and imported where the tutorial imports torchvision; d2l's `from d2l import torch as d2l`
   imports a stand-in holding the same aliases d2l's torch.py defines (d2l.zeros = torch.zeros, ...);
-- the lines that print `loss.grad_fn.next_functions[0][0]` (PyTorch's node format is
-  being changed separately) and the CIFAR tutorial's matplotlib `imshow` calls are left out.
+- the CIFAR tutorial's matplotlib `imshow` calls are left out.
 
 The tests then check real values: known numbers from the tutorials, shapes, shared memory,
 gradients against their closed forms, and losses going down.
@@ -321,6 +320,8 @@ NEURAL_NETWORKS = [
     print(loss)
 
     print(loss.grad_fn)  # MSELoss
+    print(loss.grad_fn.next_functions[0][0])  # Linear
+    print(loss.grad_fn.next_functions[0][0].next_functions[0][0])  # ReLU
 
     net.zero_grad()     # zeroes the gradient buffers of all parameters
 
@@ -375,6 +376,12 @@ def test_neural_networks_tutorial(capsys):
         loss.item(), float(np.mean((output.detach().numpy() - target.numpy()) ** 2)), rel_tol=1e-5
     )
     out = capsys.readouterr().out
+    # the graph as PyTorch prints it: the fused loss, the last Linear's addmm, its bias's leaf
+    assert re.search(
+        r"<MseLossBackward0 object at 0x[0-9a-f]+>\n<AddmmBackward0 object at 0x[0-9a-f]+>\n"
+        r"<AccumulateGrad object at 0x[0-9a-f]+>\n",
+        out,
+    )
     assert "conv1.bias.grad before backward\nNone\nconv1.bias.grad after backward\ntensor([" in out
     assert ns["net"].conv1.bias.grad.shape == (6,)
     before = [(p.detach().numpy().copy(), p.grad.numpy().copy()) for p in ns["net"].parameters()]

@@ -162,19 +162,35 @@ class Function:
         self._materialize = bool(value)
 
     # How many of forward's arguments PyTorch's node has edges for, when an op passes its
-    # options as more arguments (conv: (input, weight, bias), not the stride etc.); None: all.
+    # options as more arguments (conv: (input, weight, bias), not the stride etc.); None: the
+    # arguments up to the last one that carries a gradient, and at least
+    # next_functions_min (PyTorch lists `x + 2`'s number as an input without a gradient,
+    # but not `x.sum(1)`'s dimension).
     next_functions_count: int | None = None
+    next_functions_min: int = 1
+    # A composite op's last node, which carries PyTorch's name for its one fused node
+    # (F.mse_loss: MseLossBackward0), shows that node's edges: those of the composite's
+    # inputs, set by the composite (None: this node's own).
+    shown_edges: tuple | None = None
+
+    def _shown(self) -> tuple:
+        """The edges next_functions shows (see next_functions_count)."""
+        if self.shown_edges is not None:
+            return self.shown_edges
+        edges = self.edges
+        if self.next_functions_count is not None:
+            return edges[: self.next_functions_count]
+        last = len(edges)
+        while last > self.next_functions_min and edges[last - 1] is None:
+            last -= 1
+        return edges[:last]
 
     @property
     def next_functions(self) -> tuple:
         """The edges as PyTorch shows them: `((node, 0), (AccumulateGrad, 0), (None, 0), ...)`."""
-        edges = (
-            self.edges
-            if self.next_functions_count is None
-            else self.edges[: self.next_functions_count]
-        )
         return tuple(
-            (e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0) for e in edges
+            (e if e is None or isinstance(e, (Function, ShownNode)) else AccumulateGrad(e), 0)
+            for e in self._shown()
         )
 
     # PyTorch's name for this node (`MulBackward0`); an op sets it on the class, or on
@@ -193,7 +209,7 @@ class Function:
         return n if n is not None else type(self).__name__ + "Backward"
 
     def __repr__(self) -> str:
-        return f"<{self.name()}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     # -- the two methods an op defines ---------------------------------------------
     @staticmethod
@@ -439,7 +455,7 @@ class AccumulateGrad:
 
     @staticmethod
     def name() -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # (PyTorch's name, C++ namespace included)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AccumulateGrad) and other.variable is self.variable
@@ -448,7 +464,37 @@ class AccumulateGrad:
         return id(self.variable)
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class ShownNode:
+    """A node that next_functions shows where PyTorch's graph has one and tinyconv's does
+    not: F.linear's `TBackward0` (PyTorch multiplies by weight.t(), a node of its own;
+    tinyconv's Linear takes the weight as it is). For display: the engine never runs it."""
+
+    __slots__ = ("_name", "_edge")
+
+    def __init__(self, name: str, edge: Any) -> None:
+        self._name, self._edge = name, edge
+
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def next_functions(self) -> tuple:
+        e = self._edge
+        return ((e if e is None or isinstance(e, Function) else AccumulateGrad(e), 0),)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ShownNode) and other._name == self._name and other._edge is self._edge
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._name, id(self._edge)))
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {id(self):#x}>"
 
 
 def _apply_multi(

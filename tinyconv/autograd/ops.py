@@ -115,6 +115,8 @@ def _output(ctx: Function, arr: np.ndarray) -> Any:
 class Binary(Op):
     """Shared set-up for elementwise ops of two operands that may broadcast."""
 
+    next_functions_min = 2  # (PyTorch lists a number operand too: `x * 2` has two edges)
+
     # The NumPy ufunc that is the whole forward when nothing is recorded and no dtype is
     # forced (tinyconv.tensor runs it directly then); None for ops that do more.
     ufunc: Any = None
@@ -258,6 +260,13 @@ class Div(Binary):
 
 
 class Pow(Binary):
+    def _shown(self) -> tuple:
+        # PyTorch's pow with a number has one edge: the tensor's (base or exponent)
+        name = self.torch_name
+        if name == "PowBackward0":
+            return self.edges[:1]
+        return self.edges[1:2] if name == "PowBackward2" else self.edges[:2]
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -1460,6 +1469,9 @@ class SetIndex(Op):
 class Cat(Op):
     torch_name = "CatBackward0"
 
+    def _shown(self) -> tuple:
+        return self.edges[1:]  # the tensors, not the dimension
+
     @staticmethod
     def forward(ctx, axis, *parts):
         ctx.axis = axis
@@ -1517,6 +1529,9 @@ class Cat(Op):
 class Stack(Op):
     torch_name = "StackBackward0"
 
+    def _shown(self) -> tuple:
+        return self.edges[1:]  # the tensors, not the dimension
+
     @staticmethod
     def forward(ctx, axis, *parts):
         ctx.axis = axis
@@ -1543,6 +1558,9 @@ class Stack(Op):
 
 class Where(Op):
     torch_name = "WhereBackward0"
+
+    def _shown(self) -> tuple:
+        return self.edges[1:3]  # the two branches, not the condition (it has no gradient)
 
     @staticmethod
     def forward(ctx, cond, a, b, dtype=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...autograd.function import ShownNode
 from ...autograd.ops import Op
 from ...tensor import Tensor
 from ._checks import _check_bias, _check_tensor, _same_dtype
@@ -12,6 +13,13 @@ from ._checks import _check_bias, _check_tensor, _same_dtype
 
 
 class Linear(Op):
+    def _shown(self) -> tuple:
+        # PyTorch computes addmm(bias, x, weight.t()) (mm without a bias): its node's edges
+        # are those, the weight's through a TBackward0 node of its own
+        x, w, b = self.edges
+        shown_w = None if w is None else ShownNode("TBackward0", w)
+        return (b, x, shown_w) if self.has_bias else (x, shown_w)
+
     @staticmethod
     def forward(ctx, x, w, b):
         # dx needs W and dW needs x: save only those (as PyTorch's mm), so an in-place change

@@ -34,11 +34,18 @@ _LOSS_NAMES = {
 }
 
 
-def _reduce(loss: Tensor, reduction: str, what: str) -> Tensor:
+def _reduce(loss: Tensor, reduction: str, what: str, inputs: tuple = ()) -> Tensor:
+    """``loss`` reduced; a fused loss's last node named as PyTorch names its node, and showing
+    that node's edges: those of ``inputs`` (input, target), not the composite's last op's."""
     if reduction in ("mean", "sum", "none"):
         out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-        if what in _LOSS_NAMES and out.grad_fn is not None:
-            out.grad_fn.torch_name = _LOSS_NAMES[what]
+        node = out.grad_fn
+        if what in _LOSS_NAMES and node is not None:
+            node.torch_name = _LOSS_NAMES[what]
+            if inputs:
+                node.shown_edges = tuple(
+                    (t.grad_fn or t) if t.requires_grad else None for t in inputs
+                )
         return out
     raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
@@ -96,7 +103,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "mse_loss")
     x, t = _loss_pair(input, target, "mse_loss")
     diff = x - t
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return _reduce(diff * diff, reduction, "mse_loss", (x, t))
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -109,6 +116,7 @@ class NllLoss(Op):
     """loss_n = -weight[t_n] * logp[n, t_n] over the class axis 1 (ignore_index skipped)."""
 
     torch_name = "NllLossBackward0"
+    next_functions_count = 1  # PyTorch's node shows the input's edge only
 
     @staticmethod
     def forward(ctx, logp, target, weight, ignore_index, reduction):
@@ -375,7 +383,7 @@ def binary_cross_entropy(
     loss = BinaryCrossEntropy.apply(x, t)
     if weight is not None:
         loss = _weighted(loss, weight, what)
-    return _reduce(loss, reduction, what)
+    return _reduce(loss, reduction, what, (x, t))
 
 
 class BinaryCrossEntropyWithLogits(Op):
@@ -489,7 +497,7 @@ def binary_cross_entropy_with_logits(
         loss = _weighted(loss, weight, what)
     if loss.dtype != out_dtype:
         loss = loss.to(out_dtype)
-    return _reduce(loss, reduction, what)
+    return _reduce(loss, reduction, what, (x, t))
 
 
 # -- smooth L1, Huber and KL divergence: compositions of elementwise ops ------------------------
@@ -517,7 +525,7 @@ def smooth_l1_loss(
     ad = d.abs()
     # a select: each branch's gradient only where it is taken
     loss = (d * d * (0.5 / beta)).where(ad < beta, ad - 0.5 * beta)
-    return _reduce(loss, reduction, what)
+    return _reduce(loss, reduction, what, (x, t))
 
 
 def huber_loss(
@@ -538,7 +546,7 @@ def huber_loss(
     loss = (d * d * 0.5).where(ad < delta, (ad - 0.5 * delta) * delta)
     if weight is not None:
         loss = _weighted(loss, weight, what)
-    return _reduce(loss, reduction, what)
+    return _reduce(loss, reduction, what, (x, t))
 
 
 def kl_div(

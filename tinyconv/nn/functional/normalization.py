@@ -41,6 +41,7 @@ class BatchNorm(Op):
     """
 
     torch_name = "NativeBatchNormBackward0"
+    next_functions_count = 3  # (input, weight, bias), as PyTorch's node
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
@@ -237,6 +238,7 @@ class LayerNorm(Op):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
 
     torch_name = "NativeLayerNormBackward0"
+    next_functions_count = 3  # (input, weight, bias), as PyTorch's node
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_dims, eps):

@@ -201,7 +201,10 @@ class AdaptiveAvgPool2d(Op):
     @staticmethod
     def forward(ctx, x, output_size, unbatched):
         ctx.shape, ctx.unbatched, ctx.output_size = x.shape, unbatched, output_size
-        return pool_k.adaptive_avg_pool2d_forward(x, output_size)
+        y = pool_k.adaptive_avg_pool2d_forward(x, output_size)
+        if y.shape[-2:] == (1, 1):  # PyTorch takes a mean over H and W then: its node's name
+            ctx.torch_name = "MeanBackward1"
+        return y
 
     @staticmethod
     def backward(ctx, grad):
