@@ -205,8 +205,16 @@ def test_model_and_optimizer_state_dicts(tmp_path):
         lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
         lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
         lambda p: optim.AdamW(p, lr=0.01),
+        lambda p: optim.Adamax(p, lr=0.01, weight_decay=0.1),
+        # (float32 parameters: the float32 0-d mu_product / eta / mu load back unchanged)
+        lambda p: optim.NAdam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+        lambda p: optim.RAdam(p, lr=0.01, betas=(0.9, 0.9)),
+        lambda p: optim.Adadelta(p, rho=0.5),
+        lambda p: optim.Rprop(p, lr=0.01),
+        lambda p: optim.ASGD(p, lr=0.05, t0=2),
     ],
-    ids=["sgd-nesterov", "adam-amsgrad", "adamw"],
+    ids=["sgd-nesterov", "adam-amsgrad", "adamw", "adamax", "nadam", "radam", "adadelta"]
+    + ["rprop", "asgd"],
 )
 def test_resume_training_matches_uninterrupted_training(tmp_path, make_opt):
     rng = np.random.default_rng(0)
