@@ -366,6 +366,20 @@ def square_draw(d):
     return None, [a]
 
 
+def factor_draw(d):
+    """Batches of (m, n) matrices of full rank with well-separated singular values (1 + 1.5 i
+    plus noise), built as U diag(s) V^T from random orthonormal factors: QR's R^-1 and SVD's
+    1 / (s_j^2 - s_i^2) stay far from singular."""
+    m, n = d(st.integers(1, 3)), d(st.integers(1, 3))
+    batch = tuple(d(st.lists(st.integers(1, 2), max_size=1)))
+    rng = np.random.default_rng(d(st.integers(0, 999)))
+    k = min(m, n)
+    u = np.linalg.qr(rng.standard_normal(batch + (m, k)))[0]
+    v = np.linalg.qr(rng.standard_normal(batch + (n, k)))[0]
+    s = 1 + 1.5 * np.arange(k)[::-1] + rng.uniform(0, 0.3, batch + (k,))
+    return None, [(u * s[..., None, :]) @ np.swapaxes(v, -1, -2)]
+
+
 def solve_draw(d):
     n, k = d(st.integers(1, 3)), d(st.integers(1, 2))
     rng = np.random.default_rng(d(st.integers(0, 999)))
@@ -803,6 +817,21 @@ CASES: list[Case] = [
         torch=False,  # (compared with PyTorch, first and second order, in tests/test_linalg.py)
     ),
     Case(
+        "qr",
+        ("QrQ", "QrR", "Solve", "Mul"),
+        factor_draw,
+        # (squares: a loss that does not depend on LAPACK's signs, so PyTorch can be compared)
+        lambda T, p, a: (T.linalg.qr(a).Q ** 2).matmul(T.linalg.qr(a).R ** 2),
+    ),
+    Case(
+        "svd",
+        ("SvdU", "SvdVh", "Svdvals", "Mul"),
+        factor_draw,
+        lambda T, p, a: (
+            T.linalg.svd(a, full_matrices=False).U ** 2 * T.linalg.svdvals(a).unsqueeze(-2)
+        ).matmul(T.linalg.svd(a).Vh[..., : min(a.shape[-2:]), :] ** 2),
+    ),
+    Case(
         "solve",
         ("Solve",),
         solve_draw,
@@ -955,6 +984,8 @@ NAME_DIFFS = {
     "prod",
     "setitem",
     "addmatmul",
+    "qr",  # (PyTorch's gradient ends in its LinalgQrBackward's backward, tinyconv's in a product)
+    "svd",
 }
 
 

@@ -1,6 +1,7 @@
-"""`tinyconv.linalg`, as torch.linalg: norms, inverse, determinants and solve on (batches of)
-matrices `(..., n, n)`. Functional layer: argument checks here, the maths in the engine's
-ops (autograd/ops_linalg.py) and Tensor methods.
+"""`tinyconv.linalg`, as torch.linalg: norms, inverse, determinants, solve and the
+factorizations (cholesky, eigh, qr, svd) on (batches of) matrices. Functional layer:
+argument checks here, the maths in the engine's ops (autograd/ops_linalg.py) and Tensor
+methods.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from .autograd.ops_linalg import (
     EighVectors,
     Inv,
     LinAlgError,
+    QrQ,
+    QrR,
     Solve,
+    SvdU,
     Svdvals,
+    SvdVh,
 )
 from .autograd.ops_linalg import check_square as _square
 from .tensor import Tensor, _as_tensor
@@ -40,7 +45,9 @@ __all__ = [
     "matrix_norm",
     "norm",
     "slogdet",
+    "qr",
     "solve",
+    "svd",
     "svdvals",
     "vector_norm",
 ]
@@ -227,6 +234,56 @@ def svdvals(A: Any) -> Tensor:
     if A.dtype.kind != "f":
         raise RuntimeError(f"{what}: expected a floating point input, got {dtype_name(A.dtype)}")
     return Svdvals.apply(A)
+
+
+QRResult = namedtuple("QRResult", ["Q", "R"])  # torch.return_types.linalg_qr
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])  # torch.return_types.linalg_svd
+
+
+def _matrices(A: Any, what: str) -> Tensor:
+    """A floating tensor of (batches of) matrices (..., m, n)."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{what}: A must be a Tensor, got {type(A).__name__}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(A.shape)}")
+    if A.dtype.kind != "f" or A.dtype == np.float16:
+        raise RuntimeError(
+            f"{what}: expected a float32 or float64 input, got {dtype_name(A.dtype)}"
+        )
+    return A
+
+
+def qr(A: Any, mode: str = "reduced") -> tuple:
+    """(Q, R) with A = Q R for each (..., m, n) matrix, k = min(m, n): mode 'reduced' gives Q
+    (..., m, k) with orthonormal columns and R (..., k, n) upper triangular; 'complete' Q
+    (..., m, m) and R (..., m, n); 'r' only R (Q is empty). Signs are LAPACK's Householder
+    ones (R's diagonal may be negative), as in PyTorch. Backward needs full rank; it is
+    refused for mode 'r' and for 'complete' with m > n (Q's extra columns are arbitrary)."""
+    what = "linalg.qr"
+    A = _matrices(A, what)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"{what}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    return QRResult(QrQ.apply(A, mode), QrR.apply(A, mode))
+
+
+def svd(A: Any, full_matrices: bool = True, *, driver: Any = None) -> tuple:
+    """(U, S, Vh) with A = U diag(S) Vh for each (..., m, n) matrix: S (..., k) descending,
+    k = min(m, n); U (..., m, m) and Vh (..., n, n) with full_matrices=True, else (..., m, k)
+    and (..., k, n). Each pair of singular vectors has LAPACK's sign (PyTorch documents them
+    as unique only up to sign), so a loss should depend on them only through sign-free
+    quantities. Gradients need distinct, non-zero singular values (else inf/nan, as in
+    PyTorch); with full_matrices=True the extra columns of U / rows of Vh get no gradient
+    (any basis would do), as PyTorch documents."""
+    what = "linalg.svd"
+    A = _matrices(A, what)
+    if driver is not None:
+        raise RuntimeError(
+            f"{what}: driver= is for CUDA inputs only (as in PyTorch), got {driver!r}"
+        )
+    if not isinstance(full_matrices, (bool, np.bool_)):
+        raise TypeError(f"{what}: full_matrices must be a bool, got {type(full_matrices).__name__}")
+    full = bool(full_matrices)
+    return SVDResult(SvdU.apply(A, full), Svdvals.apply(A), SvdVh.apply(A, full))
 
 
 def cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:

@@ -358,3 +358,244 @@ class Svdvals(Op):
         scaled = (grad / s).index_select(-1, _const(rev)) if k else grad  # in v's column order
         inner = (v * scaled.unsqueeze(-2)).matmul(_mT_graph(v))
         return a.matmul(inner) if tall else inner.matmul(a)
+
+
+# -- QR and SVD backward maths, written once for arrays (backward) and graph Tensors
+# (graph_backward, for double backward): `_ArrayMath` / `_GraphMath` supply the few operations
+# that are spelled differently; everything else (@, *, /, slicing) is common to both.
+
+
+class _ArrayMath:
+    T = staticmethod(_mT)
+    solve = staticmethod(np.linalg.solve)
+
+    @staticmethod
+    def const(a):
+        return a
+
+    @staticmethod
+    def tril(x, k=0):
+        return np.tril(x, k)
+
+    @staticmethod
+    def row(s):  # (..., k) -> (..., 1, k): multiplies columns
+        return s[..., None, :]
+
+    @staticmethod
+    def col(s):  # (..., k) -> (..., k, 1): multiplies rows
+        return s[..., :, None]
+
+
+class _GraphMath:
+    T = staticmethod(_mT_graph)
+    const = staticmethod(_const)
+
+    @staticmethod
+    def solve(a, b):
+        return Solve.apply(a, b)
+
+    @staticmethod
+    def tril(x, k=0):
+        return x.tril(k)
+
+    @staticmethod
+    def row(s):
+        return s.unsqueeze(-2)
+
+    @staticmethod
+    def col(s):
+        return s.unsqueeze(-1)
+
+
+def _math(x: Any) -> Any:
+    return _ArrayMath if isinstance(x, np.ndarray) else _GraphMath
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    return x.dtype if isinstance(x, np.ndarray) else x._data.dtype
+
+
+# -- qr: A = Q R, Q with orthonormal columns, R upper triangular (LAPACK's Householder signs,
+# the same in NumPy and PyTorch). m >= n (Q m x n, R n x n): from dA = dQ R + Q dR with Q^T dQ
+# antisymmetric and dR R^-1 upper triangular, the standard result (Walter & Lehmann 2018;
+# Liao et al. 2019) is
+#     M = R grad_R^T - grad_Q^T Q,   grad_A = (grad_Q + Q copyltu(M)) R^-T,
+# copyltu(M) the symmetric matrix whose lower triangle is M's. m < n (Q m x m, R = [U | V]):
+# A = [X | Y] with X = Q U a square QR and V = Q^T Y, so grad_Y = Q grad_V and X's gradient is
+# the square one with grad_Q + Y grad_V^T for grad_Q. R^-1 needs A of full rank (as in
+# PyTorch), and mode='complete' with m > n is not differentiable (Q's extra columns are any
+# basis of the complement), which backward refuses as PyTorch does.
+
+
+def _copyltu(M: Any, xm: Any) -> Any:
+    low = xm.tril(M, -1)
+    return low + xm.T(low) + M * xm.const(np.eye(M.shape[-1], dtype=_dtype_of(M)))
+
+
+def _qr_backward(q: Any, r: Any, gq: Any, gr: Any) -> Any:
+    """grad_A from grad_Q and grad_R (either may be None), for reduced Q and R."""
+    xm = _math(q)
+    m, n = q.shape[-2], r.shape[-1]
+    if m >= n:
+        mm = 0
+        if gr is not None:
+            mm = r @ xm.T(gr)
+        if gq is not None:
+            mm = mm - xm.T(gq) @ q
+        b = q @ _copyltu(mm, xm)
+        if gq is not None:
+            b = b + gq
+        return xm.T(xm.solve(r, xm.T(b)))  # b R^-T
+    # m < n: X's and Y's gradients placed side by side by constant [I 0] and [0 I] (n columns)
+    dt = _dtype_of(q)
+    gq_x, gx_r, out = gq, None, 0
+    if gr is not None:
+        gx_r, gy_r = gr[..., :, :m], gr[..., :, m:]
+        extra = (q @ r[..., :, m:]) @ xm.T(gy_r)  # Y grad_V^T
+        gq_x = extra if gq is None else gq + extra
+        out = (q @ gy_r) @ xm.const(np.eye(n - m, n, k=m, dtype=dt))
+    gx = _qr_backward(q, r[..., :, :m], gq_x, gx_r)
+    return gx @ xm.const(np.eye(m, n, dtype=dt)) + out
+
+
+def _qr(a: np.ndarray, mode: str) -> tuple:
+    q, r = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
+    return q.astype(a.dtype, copy=False), r.astype(a.dtype, copy=False)
+
+
+def _check_qr_grad(mode: str, shape: tuple) -> None:
+    if mode == "r":
+        raise RuntimeError(
+            "linalg.qr: backward needs Q, which mode='r' does not compute; use "
+            "mode='reduced' to differentiate through linalg.qr"
+        )
+    if mode == "complete" and shape[-2] > shape[-1]:
+        raise RuntimeError(
+            f"linalg.qr: mode='complete' with more rows than columns (A is {shape[-2]} x "
+            f"{shape[-1]}) is not differentiable: Q's last {shape[-2] - shape[-1]} columns are "
+            "any orthonormal basis of the complement"
+        )
+
+
+class _QrPart:
+    """One output of linalg.qr (Q: QrQ, R: QrR); each runs LAPACK's QR, and their gradients
+    add up to the gradient of the pair (the formula is linear in grad_Q and grad_R). A mixin:
+    the ops are the two subclasses below."""
+
+    torch_name = "LinalgQrBackward0"
+    next_functions_count = 1
+    which = 0
+
+    @classmethod
+    def forward(cls, ctx, a, mode):
+        if mode == "r":
+            r = np.linalg.qr(a, mode="r").astype(a.dtype, copy=False)
+            out = np.empty((0,), a.dtype) if cls.which == 0 else r
+        else:
+            q, r = _qr(a, mode)
+            ctx.q, ctx.r = q, r
+            out = (q, r)[cls.which]
+        ctx.save_for_backward(a)
+        ctx.mode = mode
+        return out
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (a,) = ctx.saved_tensors
+        _check_qr_grad(ctx.mode, a.shape)
+        q, r = ctx.q, ctx.r
+        gq, gr = (grad, None) if cls.which == 0 else (None, grad)
+        return _qr_backward(q, r, gq, gr).astype(a.dtype, copy=False), None
+
+    @classmethod
+    def graph_backward(cls, ctx, grad):
+        (a,) = ctx.saved_tensors
+        _check_qr_grad(ctx.mode, a._data.shape)
+        q, r = QrQ.apply(a, ctx.mode), QrR.apply(a, ctx.mode)
+        gq, gr = (grad, None) if cls.which == 0 else (None, grad)
+        return _qr_backward(q, r, gq, gr), None
+
+
+class QrQ(_QrPart, Op):
+    which = 0
+
+
+class QrR(_QrPart, Op):
+    which = 1
+
+
+# -- svd: A = U diag(S) V^T (..., m, n), k = min(m, n), S descending. With dA = dU S V^T +
+# U dS V^T + U S dV^T, U^T dU and V^T dV antisymmetric, the standard result (Townsend 2016) is
+#     grad_A = U [ (F o (U^T gU - gU^T U)) S + diag(gS) + S (F o (V^T gV - gV^T V)) ] V^T
+#              + (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T),
+# F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it. Repeated singular values make F
+# infinite and a zero one makes S^-1 so: the vectors are not differentiable there, and the
+# gradient is inf or nan, as in PyTorch (whose docs say the same). With full_matrices=True the
+# extra columns of U (rows of Vh) are any basis of the complement: their gradients are ignored,
+# as PyTorch documents. Each output is its own op (each runs LAPACK's SVD, deterministic, so
+# the three agree on signs); the formula is linear in (gU, gS, gV), so their gradients add up.
+
+
+def _svd_backward(u: Any, s: Any, vh: Any, gu: Any, gvh: Any) -> Any:
+    """grad_A from grad_U (m x k) or grad_Vh (k x n), for the reduced factors."""
+    xm = _math(u)
+    k = s.shape[-1]
+    eye = xm.const(np.eye(k, dtype=_dtype_of(s)))
+    s2 = s * s
+    f = (1 / (xm.row(s2) - xm.col(s2) + eye)) * (1 - eye)  # (eye: finite on the diagonal)
+    if gu is not None:
+        ut_gu = xm.T(u) @ gu
+        inner = (f * (ut_gu - xm.T(ut_gu))) * xm.row(s)
+        rest = ((gu - u @ ut_gu) / xm.row(s)) @ vh
+    else:
+        vt_gv = vh @ xm.T(gvh)
+        inner = xm.col(s) * (f * (vt_gv - xm.T(vt_gv)))
+        rest = (u / xm.row(s)) @ (gvh - (gvh @ xm.T(vh)) @ vh)
+    return u @ inner @ vh + rest
+
+
+def _svd(a: np.ndarray, full: bool) -> tuple:
+    u, s, vh = np.linalg.svd(a, full_matrices=full)
+    return tuple(x.astype(a.dtype, copy=False) for x in (u, s, vh))
+
+
+class _SvdVectors:
+    """U (SvdU) or Vh (SvdVh) of linalg.svd (a mixin: the ops are the two subclasses)."""
+
+    torch_name = "LinalgSvdBackward0"
+    next_functions_count = 1
+    which = 0
+
+    @classmethod
+    def forward(cls, ctx, a, full):
+        u, s, vh = _svd(a, full)
+        k = s.shape[-1]
+        ctx.save_for_backward(a)
+        ctx.u, ctx.s, ctx.vh, ctx.k = u[..., :, :k], s, vh[..., :k, :], k
+        return (u, vh)[cls.which]
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        k = ctx.k
+        if cls.which == 0:
+            g = _svd_backward(ctx.u, ctx.s, ctx.vh, grad[..., :, :k], None)
+        else:
+            g = _svd_backward(ctx.u, ctx.s, ctx.vh, None, grad[..., :k, :])
+        return g.astype(ctx.s.dtype, copy=False), None
+
+    @classmethod
+    def graph_backward(cls, ctx, grad):
+        (a,) = ctx.saved_tensors
+        k = ctx.k
+        u, s, vh = SvdU.apply(a, False), Svdvals.apply(a), SvdVh.apply(a, False)
+        if cls.which == 0:
+            return _svd_backward(u, s, vh, grad[..., :, :k], None), None
+        return _svd_backward(u, s, vh, None, grad[..., :k, :]), None
+
+
+class SvdU(_SvdVectors, Op):
+    which = 0
+
+
+class SvdVh(_SvdVectors, Op):
+    which = 1
