@@ -39,6 +39,7 @@ from ._dtype import as_dtype, dtype_name, result_type
 from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
+from ._tensor_gaps import TensorGaps
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
 
@@ -74,7 +75,7 @@ def _sizes(args: tuple, what: str) -> tuple:
     return tuple(out)
 
 
-class Tensor(ViewInplace, TensorMath, TensorExtra):
+class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     """An n-dimensional array that records the ops applied to it for backward."""
 
     # _base: None, or on a view (shares memory and `_vc` with another tensor):
@@ -1723,7 +1724,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 # these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
 from . import _indexing  # noqa: E402
-from .autograd import engine, ops, ops_extra, ops_linalg, ops_special  # noqa: E402, F401
+from .autograd import engine, ops, ops_extra, ops_gaps, ops_linalg, ops_special  # noqa: E402, F401
 
 _NO_BOOL = {
     ops.Sub: "-",

@@ -45,6 +45,8 @@ observers: list[Callable[[Function, np.ndarray, tuple], None]] = []
 # Kept beside the engine rather than on every Tensor, since few tensors ever get one.
 # Hooks on non-leaf tensors live on the node that made them (`node._tensor_hooks`).
 leaf_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
+# Tensor.register_post_accumulate_grad_hook: id(leaf) -> (weakref to it, {handle id: hook(leaf)})
+post_accumulate_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
 
 
 class RemovableHandle:
@@ -97,6 +99,28 @@ def register_hook(tensor: Any, hook: Callable) -> RemovableHandle:
         hooks = node._tensor_hooks
     handle = RemovableHandle(hooks)
     hooks[handle.id] = hook
+    return handle
+
+
+def register_post_accumulate_grad_hook(tensor: Any, hook: Callable) -> RemovableHandle:
+    """Run `hook(tensor)` after each backward has accumulated into the leaf's .grad."""
+    if tensor.grad_fn is not None:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+            "registered on non-leaf tensors"
+        )
+    if not tensor._requires_grad:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+            "does not require gradient"
+        )
+    key = id(tensor)
+    entry = post_accumulate_hooks.get(key)
+    if entry is None or entry[0]() is not tensor:
+        ref = weakref.ref(tensor, lambda _r, key=key, d=post_accumulate_hooks: d.pop(key, None))
+        entry = post_accumulate_hooks[key] = (ref, OrderedDict())
+    handle = RemovableHandle(entry[1])
+    entry[1][handle.id] = hook
     return handle
 
 
@@ -248,6 +272,11 @@ def accumulate_grad(
         leaf._grad = make_tensor(old._data + grad, None, False)
     else:
         old._data += grad
+    if post_accumulate_hooks:
+        entry = post_accumulate_hooks.get(id(leaf))
+        if entry is not None and entry[0]() is leaf:
+            for fn in list(entry[1].values()):
+                fn(leaf)
 
 
 def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:
@@ -306,7 +335,10 @@ def _backward_node(
             prev = grads.get(edge)
             grads[edge] = g if prev is None else prev + g
         elif capture is None:
-            if leaf_hooks and id(edge) in leaf_hooks and deferred is not None:
+            if (
+                (leaf_hooks and id(edge) in leaf_hooks)
+                or (post_accumulate_hooks and id(edge) in post_accumulate_hooks)
+            ) and deferred is not None:
                 # a leaf with hooks: they see its total gradient once, as in PyTorch, so
                 # sum what arrives and accumulate at the end of the walk
                 prev = deferred.get(id(edge))

@@ -463,23 +463,11 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
-    x = _float_act(input, "hardshrink")
-    return x.masked_fill((x >= -lambd) & (x <= lambd), 0.0)
+    return _float_act(input, "hardshrink").hardshrink(lambd)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
-    what = "prelu"
-    x = _float_act(input, what)
-    _check_tensor(weight, "weight", what)
-    if weight.ndim > 1:
-        raise RuntimeError(f"{what}: weight must be 0-D or 1-D, got shape {tuple(weight.shape)}")
-    k = weight.numel()
-    C = x.shape[1] if x.ndim >= 2 else 1  # PyTorch's channel count
-    if k != 1 and k != C:
-        raise RuntimeError(
-            f"{what}: weight has {k} values but the input has {C} channels (dim 1 of shape "
-            f"{tuple(x.shape)}); give one weight, or one per channel"
-        )
-    w = weight.reshape(()) if k == 1 else weight.reshape((-1,) + (1,) * (x.ndim - 2))
-    return x.where(x > 0, w * x)
+    x = _float_act(input, "prelu")
+    _check_tensor(weight, "weight", "prelu")
+    return x.prelu(weight)

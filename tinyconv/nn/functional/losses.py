@@ -632,6 +632,25 @@ def pairwise_distance(
     return d.norm(p=p, dim=-1, keepdim=keepdim)
 
 
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """(N, M) -> (N(N-1)/2,): the p-norm distance of each pair of rows i < j, in row order
+    (the upper triangle of cdist(input, input))."""
+    what = "pdist"
+    _check_tensor(input, "input", what)
+    if input.ndim != 2:
+        raise RuntimeError(
+            f"{what}: input must be a 2-D tensor (N, M), got shape {tuple(input.shape)}"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(f"{what}: input must be a floating point tensor, got {input.dtype}")
+    if p < 0:
+        raise RuntimeError(f"{what}: p must be non-negative, got {p}")
+    i, j = np.triu_indices(input.shape[0], 1)
+    rows_i = input.index_select(0, _as_tensor(i.astype(np.int64)))
+    rows_j = input.index_select(0, _as_tensor(j.astype(np.int64)))
+    return (rows_i - rows_j).norm(p=p, dim=1)
+
+
 def margin_ranking_loss(
     input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
 ) -> Tensor:

@@ -1,0 +1,703 @@
+"""Small pieces of PyTorch's Tensor surface that programs reach for: comparison aliases and
+their in-place forms, erfc/sinc/fmax/gcd/..., put/index_put, renorm, matrix_power, addr,
+addbmm, resize_, apply_/map_, the post-accumulate-grad hook. Each is a composition of
+tinyconv's own differentiable ops (so its gradient is the chain rule through checked ops)
+unless it says otherwise.
+
+`Tensor` inherits these through the `TensorGaps` mixin. Engine level: imports only the engine.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._args import _dim
+from ._dtype import dtype_name, result_type
+from ._tensor_math import _inplace_of
+from .autograd import grad_mode
+
+Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
+
+
+def _const(arr: Any) -> Any:
+    return _t.Tensor._make(np.asarray(arr), None, False)
+
+
+def _check_number(v: Any, arg: str, what: str) -> None:
+    if not isinstance(v, (builtins.int, builtins.float, np.number)) or isinstance(v, builtins.bool):
+        raise TypeError(f"{what}: {arg} must be a number, got {v!r}")
+
+
+def _size_args(size: tuple, what: str) -> tuple:
+    """*size or a single sequence (x.resize_(2, 3) and x.resize_((2, 3)))."""
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (builtins.int, np.integer)) or isinstance(s, builtins.bool) or s < 0:
+            raise RuntimeError(f"{what}: sizes must be non-negative integers, got {size}")
+    return tuple(builtins.int(s) for s in size)
+
+
+class TensorGaps:
+    """Mixed into Tensor (no state of its own)."""
+
+    __slots__ = ()
+
+    # -- comparison aliases (torch.greater is gt, ...) ---------------------------------------
+    def greater(self, other: Any) -> Any:
+        return self.gt(other)
+
+    def greater_equal(self, other: Any) -> Any:
+        return self.ge(other)
+
+    def less(self, other: Any) -> Any:
+        return self.lt(other)
+
+    def less_equal(self, other: Any) -> Any:
+        return self.le(other)
+
+    def not_equal(self, other: Any) -> Any:
+        return self.ne(other)
+
+    def _bool_inplace(self, result: Callable[[Any], Any], what: str, others: tuple) -> Any:
+        """self = result(self) (a bool tensor) written back as 0/1 in self's dtype. PyTorch's
+        node passes a zero gradient to self; two masked_fills of self do exactly that (x * 0
+        would make inf and nan inputs give nan)."""
+
+        def compute(x: Any) -> Any:
+            mask = result(x)
+            return x.masked_fill(mask, 1).masked_fill(mask.logical_not(), 0)
+
+        return self._inplace_result(compute, what, others)
+
+    def logical_and_(self, other: Any) -> Any:
+        return self._bool_inplace(lambda x: x.logical_and(other), "logical_and_()", (other,))
+
+    def logical_or_(self, other: Any) -> Any:
+        return self._bool_inplace(lambda x: x.logical_or(other), "logical_or_()", (other,))
+
+    def logical_xor_(self, other: Any) -> Any:
+        return self._bool_inplace(lambda x: x.logical_xor(other), "logical_xor_()", (other,))
+
+    def logical_not_(self) -> Any:
+        return self._bool_inplace(lambda x: x.logical_not(), "logical_not_()", ())
+
+    # -- device and storage queries (CPU only) -----------------------------------------------
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    def get_device(self) -> int:
+        """-1: the CPU (PyTorch's answer for a CPU tensor)."""
+        return -1
+
+    def data_ptr(self) -> int:
+        """The address of the first element."""
+        return builtins.int(self._data.__array_interface__["data"][0])
+
+    def is_same_size(self, other: Any) -> bool:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"is_same_size(): argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        return self._data.shape == other._data.shape
+
+    def share_memory_(self) -> Any:
+        """Returns self: one process, nothing to share (PyTorch moves the storage to shared
+        memory for torch.multiprocessing)."""
+        return self
+
+    def positive(self) -> Any:
+        """self (unary +); bool tensors raise, as in PyTorch."""
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("positive(): the `+` operator on a bool tensor is not supported")
+        return self
+
+    def is_nonzero(self) -> bool:
+        """bool(self) for a one-element tensor."""
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError(
+                f"is_nonzero(): a Tensor with {'no values' if n == 0 else 'more than one value'}"
+                f" is ambiguous (shape {tuple(self.shape)})"
+            )
+        return builtins.bool(self._data.reshape(-1)[0] != 0)
+
+    # -- shapes ------------------------------------------------------------------------------
+    def sum_to_size(self, *size: Any) -> Any:
+        """The sum of self down to `size`, which must expand to self's shape."""
+        size = _size_args(size, "sum_to_size()")
+        shape = self._data.shape
+        ok = len(size) <= len(shape) and builtins.all(
+            s == n or s == 1 for s, n in zip(size[::-1], shape[::-1], strict=False)
+        )
+        if not ok:
+            raise RuntimeError(
+                f"sum_to_size(): size {list(size)} is not expandable to the tensor's size "
+                f"{list(shape)}"
+            )
+        lead = len(shape) - len(size)
+        dims = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(size) if s == 1 and shape[lead + i] != 1
+        )
+        out = self.sum(dims, keepdim=True) if dims else self
+        return out.reshape(size) if lead else out
+
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+        """Pieces of the given sizes along dim (they must sum to its size)."""
+        if isinstance(split_sizes, (builtins.int, np.integer)):
+            raise TypeError(
+                f"split_with_sizes(): split_sizes must be a list of ints, got {split_sizes!r}"
+            )
+        return self.split(list(split_sizes), dim)
+
+    def _split_at(self, ios: Any, d: int, what: str) -> tuple:
+        if isinstance(ios, (builtins.int, np.integer)) and not isinstance(ios, builtins.bool):
+            n = self._data.shape[d]
+            if ios == 0 or n % ios:
+                raise RuntimeError(
+                    f"{what}: dim {d} of size {n} can't be split into {ios} equal sections "
+                    "(use tensor_split for unequal ones)"
+                )
+        return self.tensor_split(ios, d)
+
+    def hsplit(self, indices_or_sections: Any) -> tuple:
+        """tensor_split along dim 1 (dim 0 of a 1-D tensor); an int must divide the size."""
+        if self._data.ndim < 1:
+            raise RuntimeError("hsplit(): expected a tensor with at least 1 dimension, got 0")
+        return self._split_at(indices_or_sections, 1 if self._data.ndim > 1 else 0, "hsplit()")
+
+    def vsplit(self, indices_or_sections: Any) -> tuple:
+        """tensor_split along dim 0 of a tensor of at least 2 dims."""
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                f"vsplit(): expected a tensor with at least 2 dimensions, got {self._data.ndim}"
+            )
+        return self._split_at(indices_or_sections, 0, "vsplit()")
+
+    def dsplit(self, indices_or_sections: Any) -> tuple:
+        """tensor_split along dim 2 of a tensor of at least 3 dims."""
+        if self._data.ndim < 3:
+            raise RuntimeError(
+                f"dsplit(): expected a tensor with at least 3 dimensions, got {self._data.ndim}"
+            )
+        return self._split_at(indices_or_sections, 2, "dsplit()")
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Any:
+        """narrow(dim, start, length) as a new tensor (not a view)."""
+        return self.narrow(dim, start, length).clone()
+
+    def diagflat(self, offset: int = 0) -> Any:
+        """The flattened input on diagonal `offset` of a square matrix."""
+        return self.reshape(-1).diag(offset)
+
+    def select_scatter(self, src: Any, dim: int, index: int) -> Any:
+        """A copy of self with self.select(dim, index) replaced by src."""
+        out = self.clone()
+        view = out.select(dim, index)
+        if not isinstance(src, _t.Tensor) or src._data.shape != view._data.shape:
+            raise RuntimeError(
+                f"select_scatter(): src must have the selected slice's shape "
+                f"{tuple(view.shape)}, got "
+                + (str(tuple(src.shape)) if isinstance(src, _t.Tensor) else type(src).__name__)
+            )
+        view.copy_(src)
+        return out
+
+    def slice_scatter(
+        self, src: Any, dim: int = 0, start: Any = None, end: Any = None, step: int = 1
+    ) -> Any:
+        """A copy of self with self[..., start:end:step, ...] (along dim) replaced by src."""
+        d = _dim(dim, builtins.max(self._data.ndim, 1), "slice_scatter()")
+        if step < 1:
+            raise RuntimeError(f"slice_scatter(): step must be positive, got {step}")
+        out = self.clone()
+        idx = (slice(None),) * d + (slice(start, end, step),)
+        view = out[idx]
+        if not isinstance(src, _t.Tensor) or src._data.shape != view._data.shape:
+            raise RuntimeError(
+                f"slice_scatter(): src must have the slice's shape {tuple(view.shape)}, got "
+                + (str(tuple(src.shape)) if isinstance(src, _t.Tensor) else type(src).__name__)
+            )
+        view.copy_(src)
+        return out
+
+    # -- elementwise -------------------------------------------------------------------------
+    def _to_float(self) -> Any:
+        return self if self._data.dtype.kind == "f" else self.to(_dtype.get_default_dtype())
+
+    def erfc(self) -> Any:
+        """1 - erf(x), accurate where erf(x) rounds to 1."""
+        return _t.ops_gaps.Erfc.apply(self._to_float())
+
+    def sinc(self) -> Any:
+        """sin(pi x) / (pi x), 1 at 0 (gradient 0 there)."""
+        x = self._to_float()
+        zero = x == 0
+        # divide by a safe copy, so the masked-off branch does not send 0 * inf = nan back
+        safe = x.masked_fill(zero, 1)
+        y = (safe * math.pi).sin() / (safe * math.pi)
+        return y.masked_fill(zero, 1)
+
+    def _fmax_fmin(self, other: Any, take_self: Callable, what: str) -> Any:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        if self._data.dtype == np.bool_ or other._data.dtype == np.bool_:
+            raise RuntimeError(f"{what}: not implemented for bool tensors")
+        a, b = self._data, other._data
+        try:
+            with np.errstate(invalid="ignore"):
+                # PyTorch's gradient: all to self where it is taken (ties included) or other
+                # is NaN, else to other; `where` routes it so
+                mask = take_self(a, b) | np.isnan(b)
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: shapes {tuple(self.shape)} and {tuple(other.shape)} can't be broadcast"
+            ) from None
+        return self.where(_const(mask), other)
+
+    def fmax(self, other: Any) -> Any:
+        """The elementwise maximum, a NaN in one operand giving the other."""
+        return self._fmax_fmin(other, np.greater_equal, "fmax()")
+
+    def fmin(self, other: Any) -> Any:
+        """The elementwise minimum, a NaN in one operand giving the other."""
+        return self._fmax_fmin(other, np.less_equal, "fmin()")
+
+    def _integer_op(self, fn: Any, other: Any, what: str) -> Any:
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        for t in (self, other):
+            if t._data.dtype.kind not in "iu":
+                # (NotImplementedError is a RuntimeError, and what PyTorch raises here)
+                raise NotImplementedError(
+                    f"{what}: only integer tensors are supported, got dtype "
+                    f"{dtype_name(t._data.dtype)}"
+                )
+        dt = result_type(self._data, other._data)
+        return _t.Tensor._make(
+            fn(self._data.astype(dt, copy=False), other._data.astype(dt, copy=False)), None, False
+        )
+
+    def gcd(self, other: Any) -> Any:
+        """The greatest common divisor elementwise (non-negative), integers only."""
+        return self._integer_op(np.gcd, other, "gcd()")
+
+    def lcm(self, other: Any) -> Any:
+        """The least common multiple elementwise (non-negative), integers only."""
+        return self._integer_op(np.lcm, other, "lcm()")
+
+    def heaviside(self, values: Any) -> Any:
+        """0 where x < 0, `values` where x == 0, 1 where x > 0 (same dtypes required)."""
+        if not isinstance(values, _t.Tensor):
+            raise TypeError(
+                f"heaviside(): argument 'values' must be a Tensor, got {type(values).__name__}"
+            )
+        if values._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"heaviside(): input and values must have the same dtype, got "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(values._data.dtype)}"
+            )
+        if self._requires_grad or values._requires_grad:
+            raise RuntimeError("heaviside(): the derivative of heaviside is not implemented")
+        x, v = self._data, values._data
+        try:
+            out = np.where(x == 0, v, (x > 0).astype(x.dtype))
+        except ValueError:
+            raise RuntimeError(
+                f"heaviside(): shapes {tuple(self.shape)} and {tuple(values.shape)} can't be "
+                "broadcast"
+            ) from None
+        return _t.Tensor._make(out.astype(x.dtype, copy=False), None, False)
+
+    def float_power(self, exponent: Any) -> Any:
+        """self ** exponent computed in float64 (the result is float64)."""
+        x = self.to(np.float64)
+        if isinstance(exponent, _t.Tensor):
+            exponent = exponent.to(np.float64)
+        elif isinstance(exponent, (builtins.int, builtins.float, np.number)) and not isinstance(
+            exponent, builtins.bool
+        ):
+            exponent = builtins.float(exponent)
+        else:
+            raise TypeError(
+                f"float_power(): exponent must be a Tensor or a number, got {exponent!r}"
+            )
+        return x.pow(exponent)
+
+    def float_power_(self, exponent: Any) -> Any:
+        if self._data.dtype != np.float64:
+            raise RuntimeError(
+                "float_power_(): the base has dtype "
+                f"{dtype_name(self._data.dtype)} but the result is float64; float_power_ needs "
+                "a float64 tensor"
+            )
+        return self._inplace_result(
+            lambda x: x.float_power(exponent), "float_power_()", (exponent,)
+        )
+
+    def ldexp(self, other: Any) -> Any:
+        """self * 2 ** other (a float result)."""
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"ldexp(): argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        return self * (2.0**other)
+
+    def nextafter(self, other: Any) -> Any:
+        """The next representable float after self towards other (not differentiable)."""
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"nextafter(): argument 'other' must be a Tensor, got {type(other).__name__}"
+            )
+        dt = result_type(self._data, other._data)
+        if dt.kind != "f":
+            raise RuntimeError(
+                f"nextafter(): expected floating point tensors, got {dtype_name(dt)}"
+            )
+        if self._requires_grad or other._requires_grad:
+            raise RuntimeError("nextafter(): the derivative of nextafter is not implemented")
+        try:
+            out = np.nextafter(self._data.astype(dt), other._data.astype(dt))
+        except ValueError:
+            raise RuntimeError(
+                f"nextafter(): shapes {tuple(self.shape)} and {tuple(other.shape)} can't be "
+                "broadcast"
+            ) from None
+        return _t.Tensor._make(out, None, False)
+
+    def frexp(self) -> Frexp:
+        """(mantissa, exponent) with self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1);
+        exponent int32. The mantissa's gradient is grad / 2 ** exponent, as PyTorch's."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"frexp(): only floating point tensors are supported, got "
+                f"{dtype_name(self._data.dtype)}"
+            )
+        _, e = np.frexp(self._data)
+        scale = np.ldexp(np.ones((), self._data.dtype), -e).astype(self._data.dtype)
+        return Frexp(self * _const(scale), _const(e.astype(np.int32)))
+
+    # -- activations that are also Tensor methods ----------------------------------------------
+    def _float_only(self, what: str) -> None:
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"{what}: expected a floating point tensor, got dtype "
+                f"{dtype_name(self._data.dtype)}"
+            )
+
+    def hardshrink(self, lambd: float = 0.5) -> Any:
+        """x where |x| > lambd, else 0."""
+        self._float_only("hardshrink()")
+        return self.masked_fill((self >= -lambd) & (self <= lambd), 0.0)
+
+    def prelu(self, weight: Any) -> Any:
+        """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
+        what = "prelu"
+        self._float_only(what)
+        if not isinstance(weight, _t.Tensor):
+            raise TypeError(f"{what}: weight must be a Tensor, got {type(weight).__name__}")
+        if weight.ndim > 1:
+            raise RuntimeError(
+                f"{what}: weight must be 0-D or 1-D, got shape {tuple(weight.shape)}"
+            )
+        k = weight.numel()
+        C = self.shape[1] if self.ndim >= 2 else 1  # PyTorch's channel count
+        if k != 1 and k != C:
+            raise RuntimeError(
+                f"{what}: weight has {k} values but the input has {C} channels (dim 1 of shape "
+                f"{tuple(self.shape)}); give one weight, or one per channel"
+            )
+        w = weight.reshape(()) if k == 1 else weight.reshape((-1,) + (1,) * (self.ndim - 2))
+        return self.where(self > 0, w * self)
+
+    # -- norms and products --------------------------------------------------------------------
+    def renorm(self, p: Any, dim: int, maxnorm: Any) -> Any:
+        """Each slice along `dim` whose p-norm exceeds maxnorm scaled down to norm maxnorm
+        (by maxnorm / (norm + 1e-7), PyTorch's factor)."""
+        what = "renorm()"
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"{what}: expected a floating point tensor, got {dtype_name(self._data.dtype)}"
+            )
+        _check_number(p, "p", what)
+        _check_number(maxnorm, "maxnorm", what)
+        if p <= 0:
+            raise RuntimeError(f"{what}: p must be positive, got {p}")
+        if maxnorm < 0:
+            raise RuntimeError(f"{what}: maxnorm must be non-negative, got {maxnorm}")
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                f"{what}: input needs at least 2 dimensions, got shape {tuple(self.shape)}"
+            )
+        d = _dim(dim, self._data.ndim, what)
+        others = tuple(i for i in range(self._data.ndim) if i != d)
+        norm = self.norm(p, others, keepdim=True)
+        factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, _const(np.ones((), norm.dtype)))
+        return self * factor
+
+    def matrix_power(self, n: int) -> Any:
+        """self @ self @ ... (n times) for square matrices (..., m, m); n = 0 gives the
+        identity, n < 0 the power of the inverse."""
+        what = "matrix_power()"
+        if not isinstance(n, (builtins.int, np.integer)) or isinstance(n, builtins.bool):
+            raise TypeError(f"{what}: n must be an integer, got {n!r}")
+        if self._data.ndim < 2 or self._data.shape[-1] != self._data.shape[-2]:
+            raise RuntimeError(
+                f"{what}: expected a batch of square matrices (..., m, m), got shape "
+                f"{tuple(self.shape)}"
+            )
+        if n == 0:
+            eye = np.broadcast_to(
+                np.eye(self._data.shape[-1], dtype=self._data.dtype), self._data.shape
+            )
+            return _const(eye.copy())
+        x = self
+        if n < 0:
+            if self._data.dtype.kind != "f":
+                raise RuntimeError(f"{what}: a negative power needs a floating point tensor")
+            x, n = self.inverse(), -n
+        # binary powering: log2(n) squarings, as PyTorch does (the same rounding order)
+        result = None
+        while n:
+            if n & 1:
+                result = x if result is None else result @ x
+            n >>= 1
+            if n:
+                x = x @ x
+        return result
+
+    def addr(self, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        """beta * self + alpha * outer(vec1, vec2); self broadcast to (n, m); beta = 0
+        ignores self (NaN included)."""
+        what = "addr()"
+        _check_number(beta, "beta", what)
+        _check_number(alpha, "alpha", what)
+        for arg, v in (("vec1", vec1), ("vec2", vec2)):
+            if not isinstance(v, _t.Tensor) or v._data.ndim != 1:
+                raise RuntimeError(
+                    f"{what}: {arg} must be a 1-D tensor, got "
+                    + (str(tuple(v.shape)) if isinstance(v, _t.Tensor) else type(v).__name__)
+                )
+        if self._data.dtype.kind in "iub" and (
+            isinstance(beta, builtins.float) or isinstance(alpha, builtins.float)
+        ):
+            raise RuntimeError(f"{what}: beta and alpha must be integers for integer inputs")
+        out_shape = (vec1._data.shape[0], vec2._data.shape[0])
+        try:
+            if np.broadcast_shapes(self._data.shape, out_shape) != out_shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: input of shape {tuple(self.shape)} can't be broadcast to the outer "
+                f"product's shape {out_shape}"
+            ) from None
+        prod = vec1.outer(vec2)
+        if alpha != 1:
+            prod = prod * alpha
+        if beta == 0:
+            return prod.to(result_type(self._data, prod._data))
+        return prod + (self if beta == 1 else self * beta)
+
+    def addbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
+        """beta * self + alpha * sum_b(batch1[b] @ batch2[b]): (b, n, m) @ (b, m, p) summed
+        over b, self broadcast to (n, p). One addmm of (n, b*m) @ (b*m, p)."""
+        what = "addbmm()"
+        for arg, v in (("batch1", batch1), ("batch2", batch2)):
+            if not isinstance(v, _t.Tensor) or v._data.ndim != 3:
+                raise RuntimeError(
+                    f"{what}: {arg} must be a 3-D tensor, got "
+                    + (str(tuple(v.shape)) if isinstance(v, _t.Tensor) else type(v).__name__)
+                )
+        b, n, m = batch1._data.shape
+        b2, m2, p = batch2._data.shape
+        if b != b2 or m != m2:
+            raise RuntimeError(
+                f"{what}: batch1 {tuple(batch1.shape)} and batch2 {tuple(batch2.shape)} must "
+                "have the same batch size and matching inner sizes"
+            )
+        lhs = batch1.transpose(0, 1).reshape(n, b * m)
+        rhs = batch2.reshape(b * m, p)
+        return self.addmm(lhs, rhs, beta=beta, alpha=alpha)
+
+    # -- writes by flat or advanced index ------------------------------------------------------
+    def put(self, index: Any, source: Any, accumulate: bool = False) -> Any:
+        """A copy of self with the elements at flat positions `index` (row-major, negative
+        counting from the end) set to (or, accumulate=True, increased by) `source`."""
+        what = "put()"
+        if not isinstance(index, _t.Tensor) or index._data.dtype != np.int64:
+            raise RuntimeError(f"{what}: index must be an int64 tensor")
+        if not isinstance(source, _t.Tensor):
+            raise TypeError(f"{what}: source must be a Tensor, got {type(source).__name__}")
+        if source._data.size != index._data.size:
+            raise RuntimeError(
+                f"{what}: source has {source._data.size} elements but index has {index._data.size}"
+            )
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"{what}: source dtype {dtype_name(source._data.dtype)} must match self's "
+                f"dtype {dtype_name(self._data.dtype)}"
+            )
+        n = self._data.size
+        idx = index._data.reshape(-1)
+        bad = (idx < -n) | (idx >= n)
+        if bad.any():
+            raise IndexError(
+                f"{what}: index {builtins.int(idx[bad][0])} is out of bounds for a tensor with "
+                f"{n} elements"
+            )
+        flat_idx = _const(np.where(idx < 0, idx + n, idx))
+        flat, src = self.reshape(-1), source.reshape(-1)
+        out = flat.index_add(0, flat_idx, src) if accumulate else flat.index_copy(0, flat_idx, src)
+        return out.reshape(self._data.shape)
+
+    def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
+        """A copy of self with self[indices] set to (or, accumulate=True, increased by)
+        values; with accumulate, repeated positions add up."""
+        what = "index_put()"
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(
+                f"{what}: indices must be a tuple of tensors, got {type(indices).__name__}"
+            )
+        if not isinstance(values, _t.Tensor):
+            raise TypeError(f"{what}: values must be a Tensor, got {type(values).__name__}")
+        out = self.clone()
+        if not accumulate:
+            out[tuple(indices)] = values
+            return out
+        # The positions self[indices] reaches, as one flat index over the indexed leading
+        # dims, so index_add adds every repeat (x[i] += v would keep only one of them).
+        shape = self._data.shape
+        arrays = []
+        for ix in indices:
+            a = ix._data if isinstance(ix, _t.Tensor) else np.asarray(ix)
+            if a.dtype == np.bool_:
+                arrays.extend(np.nonzero(a))
+            elif a.dtype.kind in "iu":
+                arrays.append(a.astype(np.int64))
+            else:
+                raise IndexError(f"{what}: indices must be int64 or bool tensors, got {a.dtype}")
+        k = len(arrays)
+        if k > len(shape):
+            raise IndexError(f"{what}: too many indices ({k}) for a tensor of shape {tuple(shape)}")
+        for d, a in enumerate(arrays):
+            if a.size and (a.min() < -shape[d] or a.max() >= shape[d]):
+                raise IndexError(f"{what}: index out of range for dim {d} of size {shape[d]}")
+            arrays[d] = np.where(a < 0, a + shape[d], a)
+        try:
+            arrays = np.broadcast_arrays(*arrays)
+        except ValueError:
+            raise IndexError(f"{what}: the index tensors can't be broadcast together") from None
+        lead = np.ravel_multi_index(tuple(arrays), shape[:k]) if k else np.zeros((), np.int64)
+        rest = shape[k:]
+        target = lead.shape + rest
+        v = values if values._data.dtype == self._data.dtype else values.to(self._data.dtype)
+        v = v.broadcast_to(target).reshape((-1,) + rest)
+        flat = self.reshape((-1,) + rest)
+        return flat.index_add(0, _const(lead.reshape(-1).astype(np.int64)), v).reshape(shape)
+
+    def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
+        return self._inplace_result(
+            lambda x: x.index_put(indices, values, accumulate), "index_put_()", (values,)
+        )
+
+    # -- storage-level -------------------------------------------------------------------------
+    def resize_(self, *sizes: Any) -> Any:
+        """Give self the shape `sizes`, in place, keeping the first elements in row-major
+        order. Shrinking (or keeping the count) shares the memory as PyTorch does; growing
+        works only from an empty tensor (new elements are 0; PyTorch's are uninitialised)."""
+        what = "resize_()"
+        size = _size_args(sizes, what)
+        if self._requires_grad:
+            raise RuntimeError(f"{what}: cannot resize a tensor that requires grad")
+        if self._base is not None or not self._data.flags.c_contiguous:
+            raise RuntimeError(
+                f"{what}: tinyconv resizes only a contiguous tensor that is not a view "
+                f"(got shape {tuple(self.shape)}); resize a clone()"
+            )
+        n_new, n_old = math.prod(size), self._data.size
+        if n_new <= n_old:
+            self._data = self._data.reshape(-1)[:n_new].reshape(size)
+        elif n_old == 0:
+            self._data = np.zeros(size, self._data.dtype)
+        else:
+            # a NumPy array cannot grow in place; a new one would silently stop sharing
+            # memory with self's views, which PyTorch keeps
+            raise RuntimeError(
+                f"{what}: growing a non-empty tensor ({n_old} -> {n_new} elements) is not "
+                "supported in tinyconv; make a new tensor (e.g. new_zeros) instead"
+            )
+        self._vc[0] += 1
+        return self
+
+    def resize_as_(self, the_template: Any) -> Any:
+        if not isinstance(the_template, _t.Tensor):
+            raise TypeError(
+                f"resize_as_(): the_template must be a Tensor, got {type(the_template).__name__}"
+            )
+        return self.resize_(tuple(the_template.shape))
+
+    def apply_(self, callable: Callable) -> Any:  # noqa: A002 (PyTorch's argument name)
+        """self[i] = callable(self[i]) for every element, in place (a Python call each)."""
+        return self._python_map(np.frompyfunc(callable, 1, 1), (), "apply_()")
+
+    def map_(self, tensor: Any, callable: Callable) -> Any:  # noqa: A002
+        """self[i] = callable(self[i], tensor[i]) for every element (tensor broadcast to
+        self's shape), in place."""
+        if not isinstance(tensor, _t.Tensor):
+            raise TypeError(f"map_(): tensor must be a Tensor, got {type(tensor).__name__}")
+        try:
+            other = np.broadcast_to(tensor._data, self._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"map_(): tensor of shape {tuple(tensor.shape)} can't be broadcast to self's "
+                f"shape {tuple(self.shape)}"
+            ) from None
+        return self._python_map(np.frompyfunc(callable, 2, 1), (other,), "map_()")
+
+    def _python_map(self, fn: Any, others: tuple, what: str) -> Any:
+        if grad_mode.enabled and self._requires_grad:
+            raise RuntimeError(
+                f"{what}: can't call a Python function in place on a tensor that requires grad"
+            )
+        self._check_inplace(what)
+        out = np.asarray(fn(self._data, *others)) if self._data.size else self._data
+        self._data[...] = out.astype(self._data.dtype)
+        self._vc[0] += 1
+        return self
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> Any:
+        """Call `hook(self)` after each backward has added into self.grad (leaves only).
+        Returns a handle with `.remove()`."""
+        return _t.engine.register_post_accumulate_grad_hook(self, hook)
+
+
+# In-place forms of the methods above (x.eq_(y), x.gcd_(y), ...), through the one in-place
+# path (views, versions, saved-tensor checks). Comparisons write 0/1 in self's dtype.
+for _name in ("eq ne lt le gt ge greater greater_equal less less_equal not_equal").split():
+
+    def _cmp_(self: Any, other: Any, _name: str = _name) -> Any:
+        return self._bool_inplace(lambda x: getattr(x, _name)(other), f"{_name}_()", (other,))
+
+    _cmp_.__name__ = _cmp_.__qualname__ = _name + "_"
+    setattr(TensorGaps, _name + "_", _cmp_)
+
+for _name in (
+    "erfc gcd lcm heaviside sinc ldexp nextafter renorm put addr addbmm addmv baddbmm"
+).split():
+    setattr(TensorGaps, _name + "_", _inplace_of(_name))
+
+
+# tensor.py imports this module first (Tensor mixes it in); used at call time
+from . import tensor as _t  # noqa: E402

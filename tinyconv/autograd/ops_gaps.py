@@ -1,0 +1,42 @@
+"""Elementwise ops with a backward of their own that the API-gap methods in _tensor_gaps.py
+need (the rest of those methods are compositions of existing ops)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops import Op
+
+# math.erfc applied elementwise: NumPy has no erfc, and 1 - erf(x) loses every digit once
+# erf(x) rounds to 1 (x > ~4 in float32, ~6 in float64), where erfc is 1.5e-8 .. 2e-17.
+# A Python call per element (~0.1 us): fine for an op that is rarely on a hot path.
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def erfc_array(x: np.ndarray) -> np.ndarray:
+    """1 - erf(x) elementwise, in x's dtype (evaluated in float64, rounded once)."""
+    x = np.asarray(x)
+    return np.asarray(_erfc(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
+
+
+class Erfc(Op):
+    """erfc(x); d/dx = -2/sqrt(pi) exp(-x^2) (saves x, as PyTorch)."""
+
+    torch_name = "ErfcBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erfc_array(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * ((-2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(a.dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * ((-a * a).exp() * (-2 / math.sqrt(math.pi)))

@@ -1,0 +1,378 @@
+"""More module-level functions of PyTorch (`torch.clone`, `torch.isin`, `torch.result_type`,
+`torch.tril_indices`, ...): aliases of Tensor methods, dtype queries and index builders.
+tinyconv/__init__ re-exports them. Functional layer: built on the engine's Tensor methods and
+on nn.functional (cosine_similarity, pairwise_distance, pdist, dropout live there)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtype
+from ._args import _dim
+from ._dtype import as_dtype, dtype_name
+from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
+from .nn.functional import dropout as _f_dropout
+from .tensor import Size, Tensor, _as_tensor
+from .torch_functions import cat, mul, sub
+
+
+def _arg(input: Any, what: str, name: str = "input") -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{what}: argument '{name}' must be a Tensor, got {type(input).__name__}")
+    return input
+
+
+# -- aliases of Tensor methods ----------------------------------------------------------------
+
+
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy of input (differentiable)."""
+    return _arg(input, "clone()").clone()
+
+
+def multiply(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """torch.mul's alias."""
+    return mul(input, other, out=out)
+
+
+def subtract(input: Tensor, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """torch.sub's alias."""
+    return sub(input, other, alpha, out=out)
+
+
+def not_equal(input: Tensor, other: Any) -> Tensor:
+    return _arg(input, "not_equal()").ne(other)
+
+
+def greater(input: Tensor, other: Any) -> Tensor:
+    return _arg(input, "greater()").gt(other)
+
+
+def greater_equal(input: Tensor, other: Any) -> Tensor:
+    return _arg(input, "greater_equal()").ge(other)
+
+
+def less(input: Tensor, other: Any) -> Tensor:
+    return _arg(input, "less()").lt(other)
+
+
+def less_equal(input: Tensor, other: Any) -> Tensor:
+    return _arg(input, "less_equal()").le(other)
+
+
+def positive(input: Tensor) -> Tensor:
+    return _arg(input, "positive()").positive()
+
+
+def ravel(input: Tensor) -> Tensor:
+    return _arg(input, "ravel()").ravel()
+
+
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    return _arg(input, "unflatten()").unflatten(dim, sizes)
+
+
+def erfc(input: Tensor) -> Tensor:
+    return _arg(input, "erfc()").erfc()
+
+
+def erfc_(input: Tensor) -> Tensor:
+    return _arg(input, "erfc_()").erfc_()
+
+
+def sinc(input: Tensor) -> Tensor:
+    return _arg(input, "sinc()").sinc()
+
+
+def sinc_(input: Tensor) -> Tensor:
+    return _arg(input, "sinc_()").sinc_()
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "fmax()").fmax(other)
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "fmin()").fmin(other)
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "gcd()").gcd(other)
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "lcm()").lcm(other)
+
+
+def gcd_(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "gcd_()").gcd_(other)
+
+
+def lcm_(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "lcm_()").lcm_(other)
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    return _arg(input, "heaviside()").heaviside(values)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent in float64; either may be a number (not both)."""
+    if not isinstance(input, Tensor):
+        if not isinstance(exponent, Tensor):
+            raise TypeError("float_power(): input or exponent must be a Tensor")
+        return _as_tensor(np.asarray(input, dtype=np.float64)).float_power(exponent)
+    return input.float_power(exponent)
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "ldexp()").ldexp(other)
+
+
+def frexp(input: Tensor) -> Any:
+    return _arg(input, "frexp()").frexp()
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "nextafter()").nextafter(other)
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    return _arg(input, "matrix_power()").matrix_power(n)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return _arg(input, "addr()").addr(vec1, vec2, beta=beta, alpha=alpha)
+
+
+def addbmm(
+    input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1
+) -> Tensor:
+    return _arg(input, "addbmm()").addbmm(batch1, batch2, beta=beta, alpha=alpha)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    return _arg(input, "diagflat()").diagflat(offset)
+
+
+def renorm(input: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    return _arg(input, "renorm()").renorm(p, dim, maxnorm)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _arg(input, "hsplit()").hsplit(indices_or_sections)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _arg(input, "vsplit()").vsplit(indices_or_sections)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _arg(input, "dsplit()").dsplit(indices_or_sections)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    return _arg(input, "select_scatter()").select_scatter(src, dim, index)
+
+
+def slice_scatter(
+    input: Tensor, src: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1
+) -> Tensor:
+    return _arg(input, "slice_scatter()").slice_scatter(src, dim, start, end, step)
+
+
+def is_nonzero(input: Tensor) -> bool:
+    return _arg(input, "is_nonzero()").is_nonzero()
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    return _arg(input, "narrow_copy()").narrow_copy(dim, start, length)
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.dropout: F.dropout(input, p, train) (the same random stream)."""
+    return _f_dropout(input, p, train)
+
+
+# -- dtype queries -----------------------------------------------------------------------------
+
+
+def _dtype_arg(d: Any, what: str, name: str) -> np.dtype:
+    if not isinstance(d, _dtype.DType):
+        raise TypeError(f"{what}: argument '{name}' must be a tinyconv dtype, got {d!r}")
+    return as_dtype(d)
+
+
+def result_type(tensor1: Any, tensor2: Any) -> Any:
+    """The dtype an arithmetic op on the two operands (tensors or numbers) gives."""
+    ops = []
+    for name, x in (("tensor1", tensor1), ("tensor2", tensor2)):
+        if isinstance(x, Tensor):
+            ops.append(x._data)
+        elif isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+            ops.append(x)
+        else:
+            raise TypeError(
+                f"result_type(): argument '{name}' must be a Tensor or a number, got "
+                f"{type(x).__name__}"
+            )
+    return _dtype.public(_dtype.result_type(*ops))
+
+
+def promote_types(type1: Any, type2: Any) -> Any:
+    """The smallest dtype both dtypes can be converted to (by category: float32 with int64
+    gives float32)."""
+    a = _dtype_arg(type1, "promote_types()", "type1")
+    b = _dtype_arg(type2, "promote_types()", "type2")
+    return _dtype.public(_dtype.promote_types(a, b))
+
+
+def can_cast(from_: Any, to: Any) -> bool:
+    """Whether PyTorch's casting rules allow from_ -> to: never down a category (float to
+    integer, integer or float to bool); within a category, narrowing is allowed."""
+    a = _dtype_arg(from_, "can_cast()", "from_")
+    b = _dtype_arg(to, "can_cast()", "to")
+    order = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return order[a.kind] <= order[b.kind]
+
+
+def broadcast_shapes(*shapes: Any) -> Size:
+    """The shape tensors of these shapes broadcast to (ints count as 1-D shapes)."""
+    norm = []
+    for s in shapes:
+        if isinstance(s, (builtins.int, np.integer)) and not isinstance(s, builtins.bool):
+            s = (s,)
+        if not isinstance(s, (tuple, list)) or not builtins.all(
+            isinstance(n, (builtins.int, np.integer)) and not isinstance(n, builtins.bool)
+            for n in s
+        ):
+            raise TypeError(f"broadcast_shapes(): expected shapes of ints, got {s!r}")
+        if builtins.any(n < 0 for n in s):
+            raise RuntimeError(
+                f"broadcast_shapes(): trying to create a tensor with negative dimension: {s}"
+            )
+        norm.append(tuple(builtins.int(n) for n in s))
+    try:
+        return Size(np.broadcast_shapes(*norm))
+    except ValueError:
+        raise RuntimeError(
+            f"broadcast_shapes(): shapes {', '.join(str(s) for s in norm)} can't be broadcast "
+            "together"
+        ) from None
+
+
+# -- index builders ------------------------------------------------------------------------------
+
+
+def _tri_indices(row: int, col: int, offset: int, dtype: Any, upper: bool, what: str) -> Tensor:
+    for name, v in (("row", row), ("col", col), ("offset", offset)):
+        if not isinstance(v, (builtins.int, np.integer)) or isinstance(v, builtins.bool):
+            raise TypeError(f"{what}: {name} must be an integer, got {v!r}")
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{what}: row and col must be non-negative, got {row} and {col}")
+    dt = np.int64 if dtype is None else as_dtype(dtype)
+    if dt not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise RuntimeError(f"{what}: dtype must be int32 or int64, got {dtype_name(dt)}")
+    fn = np.triu_indices if upper else np.tril_indices
+    r, c = fn(row, offset, col)
+    return Tensor._make(np.stack([r, c]).astype(dt), None, False)
+
+
+def tril_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """(2, N): the row and column indices of the lower triangle of a row x col matrix (on and
+    below diagonal `offset`), row by row."""
+    return _tri_indices(row, col, offset, dtype, False, "tril_indices()")
+
+
+def triu_indices(
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
+) -> Tensor:
+    """(2, N): the row and column indices of the upper triangle (on and above `offset`)."""
+    return _tri_indices(row, col, offset, dtype, True, "triu_indices()")
+
+
+def unravel_index(indices: Any, shape: Any) -> tuple:
+    """The coordinates (one int64 tensor per dim of `shape`) of flat row-major indices."""
+    what = "unravel_index()"
+    t = _as_tensor(indices) if not isinstance(indices, Tensor) else indices
+    if t._data.dtype.kind not in "iu":
+        raise TypeError(f"{what}: expected 'indices' to be an integer tensor, got {t.dtype}")
+    if isinstance(shape, (builtins.int, np.integer)):
+        shape = (shape,)
+    shape = tuple(builtins.int(s) for s in shape)
+    if builtins.any(s < 0 for s in shape):
+        raise RuntimeError(f"{what}: 'shape' cannot have negative values, got {shape}")
+    n = int(np.prod(shape))
+    idx = t._data.astype(np.int64)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise RuntimeError(f"{what}: 'indices' must be in range [{-n}, {n - 1}] for shape {shape}")
+    idx = np.where(idx < 0, idx + n, idx)
+    coords = np.unravel_index(idx, shape) if shape else ()
+    return tuple(Tensor._make(np.asarray(c, dtype=np.int64), None, False) for c in coords)
+
+
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Tensor:
+    """A bool tensor of elements' shape: whether each element is among test_elements
+    (either may be a number)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin(): elements or test_elements must be a Tensor")
+    e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    te = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    dt = _dtype.result_type(e, te)  # compared in the promoted dtype, as PyTorch
+    out = np.isin(e.astype(dt), te.astype(dt), invert=builtins.bool(invert))
+    return Tensor._make(np.asarray(out), None, False)
+
+
+def vander(x: Tensor, N: Any = None, increasing: bool = False) -> Tensor:  # noqa: N803
+    """(n, N): the columns x**(N-1), ..., x, 1 (reversed with increasing); differentiable."""
+    x = _arg(x, "vander()", "x")
+    if x._data.ndim != 1:
+        raise RuntimeError(f"vander(): x must be a 1-D tensor, got shape {tuple(x.shape)}")
+    n = x._data.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError(f"vander(): N must be non-negative, got {n}")
+    # bool and small ints compute in int64, as PyTorch (its cumprod promotes)
+    base = x.to(np.int64) if x._data.dtype.kind in "biu" else x
+    if n == 0:
+        return Tensor._make(np.zeros((x._data.shape[0], 0), base._data.dtype), None, False)
+    cols = base.unsqueeze(1).expand(x._data.shape[0], n - 1)
+    ones = Tensor._make(np.ones((x._data.shape[0], 1), base._data.dtype), None, False)
+    out = cat([ones, cols.cumprod(1)], 1) if n > 1 else ones
+    return out if increasing else out.flip(1)
+
+
+def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The running trapezoidal rule along dim (one value fewer than y): spacing dx (default
+    1) or sample points x."""
+    y = _arg(y, "cumulative_trapezoid()", "y")
+    d = _dim(dim, y._data.ndim, "cumulative_trapezoid()")
+    n = y._data.shape[d]
+    if n == 0:
+        return y.narrow(d, 0, 0) * 1
+    left, right = y.narrow(d, 0, n - 1), y.narrow(d, 1, n - 1)
+    if x is None:
+        return ((left + right) * ((1 if dx is None else dx) / 2)).cumsum(d)
+    x = _as_tensor(x)
+    xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
+    spacing = x.narrow(xd, 1, n - 1) - x.narrow(xd, 0, n - 1)
+    return ((left + right) * spacing / 2).cumsum(d)
