@@ -30,6 +30,18 @@ def _const(arr: Any) -> Any:
     return _t.Tensor._make(np.asarray(arr), None, False)
 
 
+def _need_tensor(x: Any, name: str, what: str) -> None:
+    if not isinstance(x, _t.Tensor):
+        raise TypeError(f"{what}: argument '{name}' must be a Tensor, got {type(x).__name__}")
+
+
+def _shaped(x: Any, ndim: int, name: str, what: str) -> None:
+    """x must be a tensor of `ndim` dims."""
+    if not isinstance(x, _t.Tensor) or x._data.ndim != ndim:
+        got = str(tuple(x.shape)) if isinstance(x, _t.Tensor) else type(x).__name__
+        raise RuntimeError(f"{what}: {name} must be a {ndim}-D tensor, got {got}")
+
+
 def _check_number(v: Any, arg: str, what: str) -> None:
     if not isinstance(v, (builtins.int, builtins.float, np.number)) or isinstance(v, builtins.bool):
         raise TypeError(f"{what}: {arg} must be a number, got {v!r}")
@@ -103,10 +115,7 @@ class TensorGaps:
         return builtins.int(self._data.__array_interface__["data"][0])
 
     def is_same_size(self, other: Any) -> bool:
-        if not isinstance(other, _t.Tensor):
-            raise TypeError(
-                f"is_same_size(): argument 'other' must be a Tensor, got {type(other).__name__}"
-            )
+        _need_tensor(other, "other", "is_same_size()")
         return self._data.shape == other._data.shape
 
     def share_memory_(self) -> Any:
@@ -247,10 +256,7 @@ class TensorGaps:
         return y.masked_fill(zero, 1)
 
     def _fmax_fmin(self, other: Any, take_self: Callable, what: str) -> Any:
-        if not isinstance(other, _t.Tensor):
-            raise TypeError(
-                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
-            )
+        _need_tensor(other, "other", what)
         if self._data.dtype == np.bool_ or other._data.dtype == np.bool_:
             raise RuntimeError(f"{what}: not implemented for bool tensors")
         a, b = self._data, other._data
@@ -274,10 +280,7 @@ class TensorGaps:
         return self._fmax_fmin(other, np.less_equal, "fmin()")
 
     def _integer_op(self, fn: Any, other: Any, what: str) -> Any:
-        if not isinstance(other, _t.Tensor):
-            raise TypeError(
-                f"{what}: argument 'other' must be a Tensor, got {type(other).__name__}"
-            )
+        _need_tensor(other, "other", what)
         for t in (self, other):
             if t._data.dtype.kind not in "iu":
                 # (NotImplementedError is a RuntimeError, and what PyTorch raises here)
@@ -300,10 +303,7 @@ class TensorGaps:
 
     def heaviside(self, values: Any) -> Any:
         """0 where x < 0, `values` where x == 0, 1 where x > 0 (same dtypes required)."""
-        if not isinstance(values, _t.Tensor):
-            raise TypeError(
-                f"heaviside(): argument 'values' must be a Tensor, got {type(values).__name__}"
-            )
+        _need_tensor(values, "values", "heaviside()")
         if values._data.dtype != self._data.dtype:
             raise RuntimeError(
                 f"heaviside(): input and values must have the same dtype, got "
@@ -349,18 +349,12 @@ class TensorGaps:
 
     def ldexp(self, other: Any) -> Any:
         """self * 2 ** other (a float result)."""
-        if not isinstance(other, _t.Tensor):
-            raise TypeError(
-                f"ldexp(): argument 'other' must be a Tensor, got {type(other).__name__}"
-            )
+        _need_tensor(other, "other", "ldexp()")
         return self * (2.0**other)
 
     def nextafter(self, other: Any) -> Any:
         """The next representable float after self towards other (not differentiable)."""
-        if not isinstance(other, _t.Tensor):
-            raise TypeError(
-                f"nextafter(): argument 'other' must be a Tensor, got {type(other).__name__}"
-            )
+        _need_tensor(other, "other", "nextafter()")
         dt = result_type(self._data, other._data)
         if dt.kind != "f":
             raise RuntimeError(
@@ -406,8 +400,7 @@ class TensorGaps:
         """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
         what = "prelu"
         self._float_only(what)
-        if not isinstance(weight, _t.Tensor):
-            raise TypeError(f"{what}: weight must be a Tensor, got {type(weight).__name__}")
+        _need_tensor(weight, "weight", what)
         if weight.ndim > 1:
             raise RuntimeError(
                 f"{what}: weight must be 0-D or 1-D, got shape {tuple(weight.shape)}"
@@ -484,12 +477,8 @@ class TensorGaps:
         what = "addr()"
         _check_number(beta, "beta", what)
         _check_number(alpha, "alpha", what)
-        for arg, v in (("vec1", vec1), ("vec2", vec2)):
-            if not isinstance(v, _t.Tensor) or v._data.ndim != 1:
-                raise RuntimeError(
-                    f"{what}: {arg} must be a 1-D tensor, got "
-                    + (str(tuple(v.shape)) if isinstance(v, _t.Tensor) else type(v).__name__)
-                )
+        _shaped(vec1, 1, "vec1", what)
+        _shaped(vec2, 1, "vec2", what)
         if self._data.dtype.kind in "iub" and (
             isinstance(beta, builtins.float) or isinstance(alpha, builtins.float)
         ):
@@ -514,12 +503,8 @@ class TensorGaps:
         """beta * self + alpha * sum_b(batch1[b] @ batch2[b]): (b, n, m) @ (b, m, p) summed
         over b, self broadcast to (n, p). One addmm of (n, b*m) @ (b*m, p)."""
         what = "addbmm()"
-        for arg, v in (("batch1", batch1), ("batch2", batch2)):
-            if not isinstance(v, _t.Tensor) or v._data.ndim != 3:
-                raise RuntimeError(
-                    f"{what}: {arg} must be a 3-D tensor, got "
-                    + (str(tuple(v.shape)) if isinstance(v, _t.Tensor) else type(v).__name__)
-                )
+        _shaped(batch1, 3, "batch1", what)
+        _shaped(batch2, 3, "batch2", what)
         b, n, m = batch1._data.shape
         b2, m2, p = batch2._data.shape
         if b != b2 or m != m2:
@@ -538,8 +523,7 @@ class TensorGaps:
         what = "put()"
         if not isinstance(index, _t.Tensor) or index._data.dtype != np.int64:
             raise RuntimeError(f"{what}: index must be an int64 tensor")
-        if not isinstance(source, _t.Tensor):
-            raise TypeError(f"{what}: source must be a Tensor, got {type(source).__name__}")
+        _need_tensor(source, "source", what)
         if source._data.size != index._data.size:
             raise RuntimeError(
                 f"{what}: source has {source._data.size} elements but index has {index._data.size}"
@@ -570,8 +554,7 @@ class TensorGaps:
             raise TypeError(
                 f"{what}: indices must be a tuple of tensors, got {type(indices).__name__}"
             )
-        if not isinstance(values, _t.Tensor):
-            raise TypeError(f"{what}: values must be a Tensor, got {type(values).__name__}")
+        _need_tensor(values, "values", what)
         out = self.clone()
         if not accumulate:
             out[tuple(indices)] = values
@@ -642,10 +625,7 @@ class TensorGaps:
         return self
 
     def resize_as_(self, the_template: Any) -> Any:
-        if not isinstance(the_template, _t.Tensor):
-            raise TypeError(
-                f"resize_as_(): the_template must be a Tensor, got {type(the_template).__name__}"
-            )
+        _need_tensor(the_template, "the_template", "resize_as_()")
         return self.resize_(tuple(the_template.shape))
 
     def apply_(self, callable: Callable) -> Any:  # noqa: A002 (PyTorch's argument name)
@@ -655,8 +635,7 @@ class TensorGaps:
     def map_(self, tensor: Any, callable: Callable) -> Any:  # noqa: A002
         """self[i] = callable(self[i], tensor[i]) for every element (tensor broadcast to
         self's shape), in place."""
-        if not isinstance(tensor, _t.Tensor):
-            raise TypeError(f"map_(): tensor must be a Tensor, got {type(tensor).__name__}")
+        _need_tensor(tensor, "tensor", "map_()")
         try:
             other = np.broadcast_to(tensor._data, self._data.shape)
         except ValueError:
