@@ -845,6 +845,21 @@ def test_margin_loss_modules_match_torch():
         lambda lib: lib.zeros(3, dtype=lib.uint8).index_fill(0, lib.tensor([0]), -1),
         lambda lib: lib.zeros(3, dtype=lib.uint8).__setitem__(0, 300),
         lambda lib: lib.zeros(3, dtype=lib.int8).__setitem__(slice(None), -129),
+        # bounds of clamp and where's numbers: checked against the result's dtype
+        lambda lib: lib.zeros(2).clamp(max=1e300),
+        lambda lib: lib.zeros(2).clamp(min=-1e39),
+        lambda lib: lib.zeros(2).clamp(max=float("inf")),
+        lambda lib: lib.zeros(2, dtype=lib.int32).clamp(max=2**40),
+        lambda lib: lib.zeros(2, dtype=lib.int8).clamp(-200, 0),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).clamp(max=255.5),
+        lambda lib: lib.zeros(2, dtype=lib.uint8).clamp(max=-1),
+        lambda lib: lib.zeros(2, dtype=lib.float16).clamp(max=70000),
+        lambda lib: lib.where(lib.tensor([True]), lib.zeros(1), 1e300),
+        lambda lib: lib.where(lib.tensor([True]), lib.zeros(1, dtype=lib.int8), 200),
+        lambda lib: lib.where(lib.tensor([True]), lib.zeros(1, dtype=lib.int8), 2.5),
+        lambda lib: lib.where(lib.tensor([True]), 300, lib.zeros(1, dtype=lib.uint8)),
+        lambda lib: lib.where(lib.tensor([True]), lib.zeros(1, dtype=lib.uint8), -1),
+        lambda lib: lib.where(lib.tensor([True, False]), True, 5),
     ],
 )
 def test_numbers_that_do_not_fit_match_torch(call):

@@ -232,9 +232,11 @@ def _overflow(value: Any, dtype: np.dtype, what: str) -> RuntimeError:
     )
 
 
-def fit_number(value: Any, dtype: np.dtype, what: str) -> Any:
+def fit_number(value: Any, dtype: np.dtype, what: str, int_to_float: bool = False) -> Any:
     """`value` (a Python or NumPy number) checked by PyTorch's rule above for storing into
-    `dtype`; returned ready for NumPy (a negative int for an unsigned dtype wrapped)."""
+    `dtype`; returned ready for NumPy (a negative int for an unsigned dtype wrapped).
+    `int_to_float`: an int must fit a float dtype too (clamp and where check it; full and
+    fill_ round 70000 to float16's inf)."""
     if isinstance(value, (builtins.bool, np.bool_)) or dtype.kind == "b":
         return value
     if dtype.kind in "iu":
@@ -250,7 +252,15 @@ def fit_number(value: Any, dtype: np.dtype, what: str) -> Any:
             if not (math.isfinite(v) and info.min <= v <= info.max):
                 raise _overflow(value, dtype, what)
         return value
-    if dtype.kind == "f" and isinstance(value, (builtins.float, np.floating)):
+    number = (
+        (builtins.float, np.floating, builtins.int, np.integer)
+        if int_to_float
+        else (
+            builtins.float,
+            np.floating,
+        )
+    )
+    if dtype.kind == "f" and isinstance(value, number):
         v = builtins.float(value)
         if math.isfinite(v) and builtins.abs(v) > builtins.float(np.finfo(dtype).max):
             raise _overflow(value, dtype, what)

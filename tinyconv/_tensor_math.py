@@ -1456,6 +1456,9 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
         # two Python scalars: PyTorch's dtype (where(c, 1.0, 0.0) is float32), not NumPy's float64
         a = ad = np.asarray(ad, dtype=result_type(ad, bd))
     dtype = result_type(ad, bd)
+    for v in (input, other):  # a number must fit the result's dtype, as PyTorch checks
+        if isinstance(v, (builtins.int, builtins.float, np.number)):
+            _dtype.fit_number(v, dtype, "where()", int_to_float=True)
     return _t.ops.Where.apply(cond, a, b, dtype)
 
 

@@ -739,6 +739,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                     f"input's shape {tuple(self.shape)}"
                 ) from None
         dtype = result_type(self._data, *raw)
+        for v in (min, max):  # a number bound must fit the result's dtype, as PyTorch checks
+            if v is not None and not isinstance(v, (Tensor, np.ndarray, list, tuple)):
+                _dtype.fit_number(v, dtype, "clamp()", int_to_float=True)
         if dtype.kind == "b" and not builtins.all(
             isinstance(r, np.ndarray) for r in raw if r is not None
         ):
