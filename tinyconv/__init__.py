@@ -34,7 +34,15 @@ from ._dtype import (
     public_default_dtype as get_default_dtype,
 )
 from ._printing import get_printoptions, set_printoptions
-from ._rng import initial_seed, manual_seed, seed
+from ._rng import (
+    Generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from ._rng import _default as default_generator
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -45,7 +53,6 @@ from .autograd import (
 )
 from .autograd.function import Function
 from .creation import (
-    Generator,
     arange,
     as_tensor,
     empty,
@@ -445,6 +452,9 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "vsplit",
     "set_printoptions",
     "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "default_generator",
     "use_deterministic_algorithms",
     "are_deterministic_algorithms_enabled",
     "set_float32_matmul_precision",

@@ -1,46 +1,382 @@
-"""tinyconv's global random-number stream (engine level: Tensor.uniform_/normal_ draw from it;
-tinyconv.creation re-exports manual_seed and seed)."""
+"""tinyconv's random numbers: PyTorch's CPU stream, reproduced (engine level: Tensor.uniform_ and
+normal_ draw from it; tinyconv.creation re-exports manual_seed, seed, get_rng_state, ...).
+
+PyTorch's CPU generator is a 32-bit Mersenne Twister (mt19937) started with init_genrand on the
+low 32 bits of the seed; NumPy's MT19937 with its legacy seeding is the same machine, so its raw
+32-bit words (`random_raw`, drawn in bulk) are PyTorch's words. What PyTorch 2.13 makes of the
+words was found by experiment against it (tests/test_rng_torch.py checks each rule):
+
+- a "64-bit draw" is two words, the first one the high half;
+- float32 uniform on [a, b): the low 24 bits of a word times 2**-24, then fma(x, b - a, a)
+  rounded once to float32 (b - a in float32); float64: the low 53 bits of a 64-bit draw times
+  2**-53, then fma(x, b - a, a) in float64;
+- normal with fewer than 16 elements: per element, Box-Muller on two float64 uniforms u1, u2
+  (r = sqrt(-2 log1p(-u2)), theta = 2 pi u1): r cos(theta), and r sin(theta) is kept for the
+  next element (even one of a later call; a new seed forgets it);
+- normal with 16 or more: first fill with uniforms of the dtype, then Box-Muller on blocks of
+  16 (u1 = 1 - x[j], u2 = x[j + 8], the cosine into j, the sine into j + 8); when 16 does not
+  divide the size, the last 16 are redrawn and transformed again. float32 follows PyTorch's
+  AVX2 kernel (theta = float32(2 pi) * u2 in float32) with correctly rounded log, sin, cos,
+  where PyTorch uses SLEEF's (within 1 ulp): results agree within a few float32 ulp;
+- integers in [low, high): one word (two when high - low >= 2**32) modulo the range;
+  random_() without bounds: a word modulo (dtype max + 1), two words for int64 and float64
+  (whose "max" is 2**53, float32's 2**24);
+- randperm(n): Fisher-Yates from the front, swapping i with i + word % (n - i).
+"""
 
 from __future__ import annotations
 
+import math
+import secrets
 from typing import Any
 
 import numpy as np
 
-_seed = int(np.random.SeedSequence().entropy % (2**63))  # (PyTorch also starts from a random one)
-_generator = np.random.default_rng(_seed)
+from ._args import _check_device
+
+DEFAULT_SEED = 67280421310721  # a new torch.Generator()'s seed, and so a new tinyconv.Generator's
+_STATE_BYTES = 5056  # torch.get_rng_state()'s size: its CPU generator state as a C struct
+_M24, _M53 = np.uint64(0xFFFFFF), np.uint64((1 << 53) - 1)
 
 
-def _rng() -> np.random.Generator:
-    """The current global generator (replaced, not reseeded, by manual_seed)."""
-    return _generator
+class Generator:
+    """A random-number stream to pass as `generator=` (rand, randn, randint, randperm,
+    DataLoader, random_split), as torch.Generator: `tinyconv.Generator().manual_seed(42)`
+    gives PyTorch's numbers for the same seed."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        _check_device(device, "Generator()")
+        self.device = "cpu"
+        self._mt = np.random.MT19937()
+        self.manual_seed(DEFAULT_SEED)
+
+    def manual_seed(self, seed: Any) -> Generator:
+        """Restart the stream from `seed` (an int in [-2**63, 2**64)); returns the generator."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}")
+        seed = int(seed)
+        if not -(2**63) <= seed < 2**64:
+            raise RuntimeError(f"manual_seed(): seed must be in [-2**63, 2**64), got {seed}")
+        self._initial_seed = seed % 2**64  # a negative seed counts as its two's complement
+        self._mt._legacy_seeding(seed & 0xFFFFFFFF)  # PyTorch seeds mt19937 with 32 bits
+        self._fresh = True  # seeded and not drawn from: PyTorch's state says next = 0
+        self._next_normal: float | None = None  # the cached second Box-Muller sample
+        return self
+
+    def seed(self) -> int:
+        """Seed from fresh entropy; returns the (64-bit) seed used."""
+        s = secrets.randbits(64)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        """The seed of the last manual_seed/seed (as an unsigned 64-bit int)."""
+        return self._initial_seed
+
+    # -- state ----------------------------------------------------------------------------
+    def _state_array(self) -> np.ndarray:
+        """The state as PyTorch's 5056 bytes (uint8): the same bytes torch.get_rng_state()
+        holds for the same stream (little-endian x86-64 layout)."""
+        s = self._mt.state["state"]
+        pos = int(s["pos"])
+        out = np.zeros(_STATE_BYTES, np.uint8)
+        out[0:8] = np.frombuffer(np.uint64(self._initial_seed).tobytes(), np.uint8)
+        # mt19937 bookkeeping: PyTorch counts down `left` to its next twist; NumPy counts up pos
+        left, nxt = 625 - pos, (0 if self._fresh else pos)
+        out[8:16] = np.frombuffer(np.array([left, 1], np.int32).tobytes(), np.uint8)
+        out[16:24] = np.frombuffer(np.uint64(nxt).tobytes(), np.uint8)
+        out[24:5016] = np.frombuffer(s["key"].astype(np.uint64).tobytes(), np.uint8)
+        if self._next_normal is not None:
+            out[5024:5032] = np.frombuffer(np.float64(self._next_normal).tobytes(), np.uint8)
+            out[5040] = 1
+        return out
+
+    def _set_state_array(self, data: np.ndarray) -> None:
+        if data.dtype != np.uint8 or data.shape != (_STATE_BYTES,):
+            raise RuntimeError(
+                f"set_state(): expected a uint8 tensor of {_STATE_BYTES} bytes (get_state()'s), "
+                f"got dtype {data.dtype} and shape {tuple(data.shape)}"
+            )
+        raw = np.ascontiguousarray(data).tobytes()
+        left = int(np.frombuffer(raw[8:12], np.int32)[0])
+        if not 1 <= left <= 624:
+            raise RuntimeError(f"set_state(): the state is invalid (left = {left})")
+        key = np.frombuffer(raw[24:5016], np.uint64).astype(np.uint32)
+        self._mt.state = {
+            "bit_generator": "MT19937",
+            "state": {"key": key, "pos": 625 - left},
+        }
+        self._initial_seed = int(np.frombuffer(raw[0:8], np.uint64)[0])
+        self._fresh = int(np.frombuffer(raw[16:24], np.uint64)[0]) == 0 and left == 1
+        valid = int(np.frombuffer(raw[5040:5044], np.int32)[0])
+        self._next_normal = float(np.frombuffer(raw[5024:5032], np.float64)[0]) if valid else None
+
+    def get_state(self) -> Any:
+        """The state as a uint8 Tensor of 5056 bytes, byte for byte PyTorch's for the same
+        stream (torch.set_rng_state accepts it, and the other way round)."""
+        from .tensor import Tensor
+
+        return Tensor._make(self._state_array(), None, False)
+
+    def set_state(self, new_state: Any) -> Generator:
+        """Restore a state from get_state() (tinyconv's or PyTorch's bytes); returns self."""
+        data = getattr(new_state, "_data", None)
+        if data is None:
+            data = np.asarray(new_state)
+        self._set_state_array(data)
+        return self
+
+    # -- raw draws ------------------------------------------------------------------------
+    def _words(self, n: int) -> np.ndarray:
+        """The next n 32-bit words, as uint64."""
+        self._fresh = False
+        return self._mt.random_raw(n)
+
+    def _words64(self, n: int) -> np.ndarray:
+        """The next n 64-bit draws (two words each, the first the high half), as uint64."""
+        w = self._words(2 * n)
+        return (w[0::2] << np.uint64(32)) | w[1::2]
+
+    def _numpy(self) -> np.random.Generator:
+        """A NumPy generator seeded from two words of this stream, for the draws whose
+        algorithm tinyconv does not share with PyTorch (multinomial, dropout masks)."""
+        return np.random.default_rng(int(self._words64(1)[0]))
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed tinyconv's random numbers (rand, randn, init, dropout)."""
-    global _generator, _seed
-    _seed = int(seed)
-    _generator = np.random.default_rng(_seed)
-    return _generator
+_default = Generator()
+_default.manual_seed(secrets.randbits(64))  # (PyTorch's global stream also starts at random)
+
+
+def _gen(generator: Any = None) -> Generator:
+    """`generator` if given (it must be a tinyconv.Generator), else the global one."""
+    if generator is None:
+        return _default
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a tinyconv.Generator, got {type(generator).__name__}")
+    return generator
+
+
+def _rng() -> Generator:
+    """The global generator (reseeded in place by manual_seed)."""
+    return _default
+
+
+def manual_seed(seed: Any) -> Generator:
+    """Seed the global stream (rand, randn, init, dropout, shuffling), as torch.manual_seed:
+    the same seed gives PyTorch's numbers."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, float, str)):
+        raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}")
+    return _default.manual_seed(int(seed))  # (torch.manual_seed takes int(seed) too)
 
 
 def initial_seed() -> int:
     """The seed of the global stream (the last manual_seed, else the random one it began with)."""
-    return _seed
+    return _default.initial_seed()
 
 
 def seed() -> int:
     """Seed the global stream from fresh entropy; returns the seed used."""
-    s = int(np.random.SeedSequence().entropy % (2**63))
-    manual_seed(s)
-    return s
+    return _default.seed()
+
+
+def get_rng_state() -> Any:
+    """The global stream's state: a uint8 Tensor, byte for byte torch.get_rng_state()'s."""
+    return _default.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Restore the global stream from get_rng_state() (tinyconv's or PyTorch's bytes)."""
+    _default.set_state(new_state)
+
+
+# -- exact arithmetic for PyTorch's fused multiply-adds --------------------------------------
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """s = fl(a + b) and the exact error e, a + b = s + e (Knuth)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """Round-to-odd from (s, err), s = fl(exact), err = exact - s: a value that rounds (to
+    nearest) into any narrower format exactly as the exact sum would, so a later rounding
+    cannot land on a false tie (Boldo and Melquiond's round-to-odd)."""
+    even = (s.view(np.uint64) & np.uint64(1)) == 0
+    nudge = (err != 0) & even
+    return np.where(nudge, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+
+
+def _fma32(x: np.ndarray, r: np.float32, c: np.float32) -> np.ndarray:
+    """float32 fma(x, r, c) rounded once, as PyTorch's compiled `x * r + c`: the product of
+    two float32 is exact in float64, the sum is rounded to odd, then to float32."""
+    p = x.astype(np.float64) * np.float64(r)
+    if c == 0:  # (rand, normal with mean 0) the exact product needs one rounding only
+        return p.astype(np.float32)
+    s, e = _two_sum(p, np.full_like(p, np.float64(c)))
+    return _to_odd(s, e).astype(np.float32)
+
+
+def _fma64(x: np.ndarray, r: float, c: float) -> np.ndarray:
+    """float64 fma(x, r, c) rounded once: Dekker's exact product (ph + pl), then the sum of
+    ph, pl and c with its low part rounded to odd before the last rounding."""
+    x = np.asarray(x, np.float64)
+    split = 134217729.0  # 2**27 + 1, Veltkamp's splitter for 53-bit mantissas
+    ph = x * r
+    xa = split * x
+    xh = xa - (xa - x)
+    xl = x - xh
+    ra = split * r
+    rh = ra - (ra - r)
+    rl = r - rh
+    pl = ((xh * rh - ph) + xh * rl + xl * rh) + xl * rl
+    s1, e1 = _two_sum(ph, np.full_like(ph, c))
+    s2, e2 = _two_sum(e1, pl)
+    h, low = _two_sum(s1, s2)
+    t, et = _two_sum(low, e2)
+    return h + _to_odd(t, et)
+
+
+# -- distributions ------------------------------------------------------------------------------
+def _float_kind(dtype: np.dtype) -> np.dtype:
+    """The float dtype to draw in: the tensor's, float64 for non-float tensors."""
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def uniform(gen: Generator, shape: tuple, dtype: Any, a: float = 0.0, b: float = 1.0) -> np.ndarray:
+    """Uniform on [a, b) in `dtype` (float16/32/64), shape `shape`, PyTorch's numbers."""
+    dtype = _float_kind(np.dtype(dtype))
+    n = int(np.prod(shape, dtype=np.int64))
+    if dtype == np.float64:
+        x = (gen._words64(n) & _M53).astype(np.float64) * 2.0**-53
+        return _fma64(x, float(b) - float(a), float(a)).reshape(shape)
+    # float32, and float16 made as float32 then rounded (PyTorch draws Half so)
+    x = (gen._words(n) & _M24).astype(np.float32) * np.float32(2.0**-24)
+    lo, hi = np.float32(a), np.float32(b)
+    return _fma32(x, np.float32(hi - lo), lo).astype(dtype).reshape(shape)
+
+
+def _normal_scalar(gen: Generator, n: int, mean: float, std: float) -> np.ndarray:
+    """n normals one at a time, PyTorch's path for fewer than 16: float64 Box-Muller, the
+    second sample of each pair kept for the next element (in the generator)."""
+    out = np.empty(n)
+    for i in range(n):
+        if gen._next_normal is not None:
+            z, gen._next_normal = gen._next_normal, None
+        else:
+            u1, u2 = ((gen._words64(2) & _M53).astype(np.float64) * 2.0**-53).tolist()
+            # math's functions are the C library's, as PyTorch's (NumPy's may differ by an ulp)
+            r = math.sqrt(-2.0 * math.log1p(-u2))
+            theta = 2.0 * math.pi * u1
+            gen._next_normal = r * math.sin(theta)
+            z = r * math.cos(theta)
+        out[i] = z
+    return _fma64(out, float(std), float(mean))
+
+
+def _box_muller16(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Box-Muller on rows of 16 uniforms: u1 = 1 - x[:8], u2 = x[8:]; cosines then sines."""
+    u1, u2 = 1 - blocks[:, :8], blocks[:, 8:]
+    if blocks.dtype == np.float32:
+        # PyTorch's AVX2 kernel: float32 throughout, theta a float32 product, an fma last
+        f64 = np.float64
+        lg = np.log(u1.astype(f64)).astype(np.float32)
+        radius = np.sqrt(np.float32(-2.0) * lg)
+        theta = np.float32(2.0 * np.pi) * u2
+        cos = np.cos(theta.astype(f64)).astype(np.float32)
+        sin = np.sin(theta.astype(f64)).astype(np.float32)
+        both = np.concatenate([radius * cos, radius * sin], axis=1)
+        return _fma32(both, np.float32(std), np.float32(mean)).reshape(blocks.shape)
+    radius = np.sqrt(-2.0 * np.log(u1))
+    theta = 2.0 * np.pi * u2
+    both = np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
+    return _fma64(both, float(std), float(mean)).reshape(blocks.shape)
+
+
+def normal(
+    gen: Generator,
+    shape: tuple,
+    dtype: Any,
+    mean: float = 0.0,
+    std: float = 1.0,
+    contiguous: bool = True,
+) -> np.ndarray:
+    """Normal(mean, std) samples in `dtype`, shape `shape`, PyTorch's numbers (see the top);
+    PyTorch fills a non-contiguous tensor one element at a time, as a small one."""
+    dtype = _float_kind(np.dtype(dtype))
+    n = int(np.prod(shape, dtype=np.int64))
+    if n < 16 or not contiguous:
+        values = _normal_scalar(gen, n, mean, std)
+        if dtype == np.float16:  # PyTorch makes a Half from a float, not from the double
+            values = values.astype(np.float32)
+        return values.astype(dtype).reshape(shape)
+    work = np.float64 if dtype == np.float64 else np.float32  # float16 is made in float32
+    data = uniform(gen, (n,), work)
+    full = n // 16 * 16
+    data[:full] = _box_muller16(data[:full].reshape(-1, 16), mean, std).ravel()
+    if n % 16:
+        # PyTorch redraws the last 16 and transforms them again
+        data[n - 16 :] = _box_muller16(uniform(gen, (1, 16), work), mean, std).ravel()
+    return data.astype(dtype).reshape(shape)
+
+
+def fill_in_memory_order(target: np.ndarray, make: Any) -> np.ndarray:
+    """Values for `target` (an array, maybe a transposed or strided view) in its shape, drawn
+    along its memory as PyTorch fills a tensor: `make(shape, contiguous)` draws in C order for
+    `shape`, the target's dims sorted by decreasing stride."""
+    if target.flags.c_contiguous or target.ndim < 2:
+        return make(target.shape, bool(target.flags.c_contiguous))
+    perm = sorted(range(target.ndim), key=lambda d: -abs(target.strides[d]))
+    values = make(tuple(target.shape[d] for d in perm), False)
+    return values.transpose(np.argsort(perm))
+
+
+def integers(gen: Generator, shape: tuple, low: int, high: int) -> np.ndarray:
+    """Integers in [low, high) as int64 (PyTorch's randint/random_(from, to))."""
+    n = int(np.prod(shape, dtype=np.int64))
+    span = int(high) - int(low)
+    w = gen._words64(n) if span >= 2**32 else gen._words(n)
+    # the offset is added in uint64, wrapping as PyTorch's int64 does past 2**63
+    v = (w % np.uint64(span)) + np.uint64(int(low) % 2**64)
+    return v.view(np.int64).reshape(shape)
+
+
+def random_full(gen: Generator, shape: tuple, dtype: Any) -> np.ndarray:
+    """random_() without bounds: integers in [0, max] where max is the dtype's largest integer
+    (2**mantissa bits for floats, True for bool)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64))
+    if dtype == np.bool_:
+        modulus = 2
+    elif dtype.kind == "f":
+        modulus = 2 ** (np.finfo(dtype).nmant + 1) + 1
+    else:
+        modulus = int(np.iinfo(dtype).max) + 1
+    wide = dtype in (np.dtype(np.int64), np.dtype(np.float64))
+    w = gen._words64(n) if wide else gen._words(n)
+    return (w % np.uint64(modulus)).astype(dtype).reshape(shape)
+
+
+def permutation(gen: Generator, n: int) -> np.ndarray:
+    """A random permutation of 0..n-1 (int64), PyTorch's randperm: Fisher-Yates from the front,
+    one word per step."""
+    if n <= 1:
+        return np.arange(n, dtype=np.int64)
+    # the offsets need the words only, so they are computed in one vectorised pass; the swaps
+    # depend on each other and run in a plain loop over a list (fast for lists)
+    z = (gen._words(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+    r = list(range(n))
+    for i, off in enumerate(z):
+        j = i + off
+        r[i], r[j] = r[j], r[i]
+    return np.array(r, dtype=np.int64)
 
 
 def multinomial_indices(
     weights: np.ndarray, num_samples: int, replacement: bool, generator: Any, what: str
 ) -> np.ndarray:
     """Indices drawn by weight from each row of `weights` (1-D or 2-D, non-negative, a nonzero
-    sum per row), int64 of shape (num_samples,) or (rows, num_samples)."""
+    sum per row), int64 of shape (num_samples,) or (rows, num_samples). The draws come from the
+    generator's stream but not by PyTorch's algorithm (README)."""
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"{what}: prob_dist must be 1 or 2 dim, got {weights.ndim} dims")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -61,7 +397,7 @@ def multinomial_indices(
             f"{what}: fewer nonzero weights than num_samples ({num_samples}) in some row, "
             "so they cannot be drawn without replacement"
         )
-    g = generator or _generator
+    g = _gen(generator)._numpy()
     rows = [g.choice(w.shape[1], num_samples, replace=replacement, p=row / row.sum()) for row in w]
     out = np.stack(rows).astype(np.int64)
     return out[0] if weights.ndim == 1 else out

@@ -9,36 +9,12 @@ from typing import Any
 import numpy as np
 
 from . import _dtype
+from . import _rng as _random
 from ._args import _check_device
 from ._dtype import as_dtype
-from ._rng import _rng
+from ._rng import _gen
 from .tensor import Tensor, _sizes, _to_array
 from .torch_functions import _into, _no_grad_out
-
-
-class Generator(np.random.Generator):
-    """A random-number generator to pass as `generator=` (rand, randn, randperm, DataLoader,
-    random_split), as torch.Generator: `tinyconv.Generator().manual_seed(42)`. It is a NumPy
-    Generator, so it works wherever one is accepted."""
-
-    def __init__(self, device: Any = "cpu") -> None:
-        _check_device(device, "Generator()")
-        self._initial_seed = int(np.random.SeedSequence().entropy % (2**63))
-        super().__init__(np.random.PCG64(self._initial_seed))
-
-    def manual_seed(self, seed: int) -> Generator:
-        """Restart the generator's stream from `seed`; returns the generator itself."""
-        self._initial_seed = int(seed)
-        self.bit_generator.state = np.random.PCG64(self._initial_seed).state
-        return self
-
-    def seed(self) -> int:
-        s = int(np.random.SeedSequence().entropy % (2**63))
-        self.manual_seed(s)
-        return s
-
-    def initial_seed(self) -> int:
-        return self._initial_seed
 
 
 def _size_kw(size: tuple, kwargs: dict, what: str) -> tuple:
@@ -183,29 +159,44 @@ def full_like(
 def rand(
     *size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
-    """Uniform on [0, 1)."""
+    """Uniform on [0, 1): PyTorch's numbers for the same seed."""
     size = _size_kw(size, kw, "rand()")
-    g = generator or _rng()
-    return _finish(g.random(_shape(size, "rand()")).astype(_float(dtype)), requires_grad)
+    shape, dt = _shape(size, "rand()"), _random_float(dtype, "rand()")
+    return _finish(_random.uniform(_gen(generator), shape, dt), requires_grad)
 
 
 def randn(
     *size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
-    """Standard normal."""
+    """Standard normal: PyTorch's numbers for the same seed (float32 within a few ulp)."""
     size = _size_kw(size, kw, "randn()")
-    g = generator or _rng()
-    return _finish(g.standard_normal(_shape(size, "randn()")).astype(_float(dtype)), requires_grad)
+    shape, dt = _shape(size, "randn()"), _random_float(dtype, "randn()")
+    return _finish(_random.normal(_gen(generator), shape, dt), requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def _random_float(dtype: Any, what: str) -> np.dtype:
+    """The float dtype to draw in (the default one unless given); integer dtypes raise, as
+    PyTorch's rand/randn do."""
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{what}: expected a floating point dtype, got {as_dtype(dt)}")
+    return dt
+
+
+def rand_like(
+    t: Tensor, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
+) -> Tensor:
     _where_kw(kw, "rand_like()")
-    return rand(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    dt = t.dtype if dtype is None else dtype
+    return rand(t.shape, dtype=dt, requires_grad=requires_grad, generator=generator)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+def randn_like(
+    t: Tensor, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
+) -> Tensor:
     _where_kw(kw, "randn_like()")
-    return randn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+    dt = t.dtype if dtype is None else dtype
+    return randn(t.shape, dtype=dt, requires_grad=requires_grad, generator=generator)
 
 
 def randint(
@@ -223,7 +214,9 @@ def randint(
     if size is None:
         raise TypeError("randint(): size is required")
     _where_kw(kw, "randint()")
-    arr = (generator or _rng()).integers(low, high, _shape((size,), "randint()"))
+    if high <= low:
+        raise RuntimeError(f"randint(): expected low < high, got low={low} and high={high}")
+    arr = _random.integers(_gen(generator), _shape((size,), "randint()"), low, high)
     return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
@@ -234,12 +227,11 @@ def randperm(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64)."""
-    g = generator or _rng()
-    return _finish(
-        g.permutation(int(n)).astype(_dtype.int64 if dtype is None else as_dtype(dtype)),
-        requires_grad,
-    )
+    """A random permutation of 0 .. n-1 (int64): PyTorch's for the same seed."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise RuntimeError(f"randperm(): n must be a non-negative int, got {n!r}")
+    perm = _random.permutation(_gen(generator), int(n))
+    return _finish(perm.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
 
 
 def normal(
@@ -262,8 +254,21 @@ def normal(
         if size is not None
         else np.broadcast_shapes(np.shape(m), np.shape(s))
     )
-    arr = (generator or _rng()).normal(m, s, shape).astype(_float(dtype))
-    return _finish(arr, requires_grad)
+    gen = _gen(generator)
+    tensors = [t._data.dtype for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        arr = _random.normal(gen, shape, _random_float(dtype, "normal()"), m, s)
+        return _finish(arr, requires_grad)
+    # PyTorch's tensor forms: standard normals (times a float std), then times a tensor std,
+    # then plus the mean, each step rounded in the result's dtype
+    dt = _float(dtype) if dtype is not None else np.result_type(*tensors)
+    if dt.kind != "f":
+        raise RuntimeError(f"normal(): expected floating point mean/std, got {as_dtype(dt)}")
+    if isinstance(std, Tensor):
+        arr = np.multiply(_random.normal(gen, shape, dt), np.asarray(s, dt), dtype=dt)
+    else:
+        arr = _random.normal(gen, shape, dt, 0.0, s)
+    return _finish(np.add(arr, np.asarray(m, dt), dtype=dt), requires_grad)
 
 
 def arange(
@@ -357,6 +362,7 @@ def randint_like(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
+    generator: Any = None,
 ) -> Tensor:
     """Integers in [low, high) in input's shape (and dtype unless given); randint_like(t, high)
     as in PyTorch."""
@@ -370,7 +376,7 @@ def randint_like(
         low, high = 0, low
     if high <= low:
         raise RuntimeError(f"randint_like(): expected low < high, got low={low} and high={high}")
-    arr = _rng().integers(low, high, tuple(input.shape))
+    arr = _random.integers(_gen(generator), tuple(input.shape), low, high)
     return _finish(arr.astype(input.dtype if dtype is None else as_dtype(dtype)), requires_grad)
 
 

@@ -1254,15 +1254,47 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         # and a float result can't go into an integer tensor.
         return self._write_back(out, "clamp_()", track, view)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from ._rng import _rng
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with uniform numbers on [a, b): PyTorch's for the same seed."""
+        from . import _rng
 
-        return self._overwrite(_rng().uniform(a, b, self._data.shape), "uniform_()", ops.Uniform)
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.uniform(gen, shape, dt, a, b)
+        )
+        return self._overwrite(values, "uniform_()", ops.Uniform)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from ._rng import _rng
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with normal numbers: PyTorch's for the same seed (float32 within a few ulp)."""
+        from . import _rng
 
-        return self._overwrite(_rng().normal(mean, std, self._data.shape), "normal_()", ops.Normal)
+        if std < 0:
+            raise RuntimeError(f"normal_(): expected std >= 0.0, got std={std}")
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, contiguous: _rng.normal(gen, shape, dt, mean, std, contiguous)
+        )
+        return self._overwrite(values, "normal_()", ops.Normal)
+
+    def random_(self, from_: Any = None, to: Any = None, *, generator: Any = None) -> Tensor:
+        """Fill with random integers: random_() in [0, the dtype's largest integer] (2**24 for
+        float32, 2**53 for float64), random_(to) in [0, to), random_(from_, to) in
+        [from_, to); PyTorch's numbers for the same seed."""
+        from . import _rng
+
+        gen, dt = _rng._gen(generator), self._data.dtype
+        if from_ is None and to is None:
+            values = _rng.fill_in_memory_order(
+                self._data, lambda shape, _: _rng.random_full(gen, shape, dt)
+            )
+        else:
+            low, high = (0, from_) if to is None else (from_, to)
+            if high <= low:
+                raise RuntimeError(f"random_(): expected from < to, got from={low} and to={high}")
+            values = _rng.fill_in_memory_order(
+                self._data, lambda shape, _: _rng.integers(gen, shape, low, high)
+            )
+        return self._overwrite(values.astype(self._data.dtype), "random_()")
 
     # -- autograd ------------------------------------------------------------------------
     def backward(

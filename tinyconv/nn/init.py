@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._rng import _rng
+from .. import _rng as _random
+from .._rng import _gen
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -49,34 +50,37 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     with grad_mode.no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     with grad_mode.no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(
-    tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: Any = None,
 ) -> Tensor:
     """Fill with N(mean, std^2) values conditioned on a <= x <= b (`a`, `b` are absolute bounds,
-    not multiples of std), any shape.
-
-    PyTorch samples through the inverse CDF; this draws normal values and redraws those that
-    fall outside [a, b]: the same distribution, different draws. Rejection needs [a, b] to hold
-    a fair share of the normal's mass, so an interval with less than 1e-4 of it raises (PyTorch
-    only warns when the mean is more than 2 std outside [a, b], then piles values up at a bound).
-    """
+    not multiples of std), any shape, by PyTorch 2.13's two rejection samplers (so the same seed
+    gives its values): when [a, b] holds more than 0.3 of the mass, normal draws of the whole
+    tensor, those outside redrawn from a fresh whole-tensor draw until none is; otherwise
+    uniform candidates on [a, b] accepted where log(uniform) <= their log density relative
+    to its peak on [a, b]."""
     if not std > 0:
         raise ValueError(f"trunc_normal_: std must be positive, got {std!r}")
     if not a < b:
         raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a!r}, b={b!r}")
 
     def cdf(x: float) -> float:
-        return 0.5 * (1.0 + math.erf((x - mean) / (std * math.sqrt(2.0))))
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn(
@@ -85,21 +89,34 @@ def trunc_normal_(
             UserWarning,
             stacklevel=2,
         )
-    mass = cdf(b) - cdf(a)
-    if mass < 1e-4:
-        raise ValueError(
-            f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.3g} of N({mean}, {std}^2)'s "
-            "mass; tinyconv samples by rejection and needs at least 1e-4"
-        )
-    n = tensor.numel()
-    rng = _rng()
-    values = np.empty(0)
-    while values.size < n:
-        # enough draws on average to fill the rest in one round, plus slack
-        draw = rng.normal(mean, std, int((n - values.size) / mass * 1.1) + 16)
-        values = np.concatenate([values, draw[(draw >= a) & (draw <= b)]])
-    with grad_mode.no_grad():
-        return tensor.copy_(Tensor(values[:n].reshape(tuple(tensor.shape))))
+    gen, shape, dt = _gen(generator), tuple(tensor._data.shape), tensor._data.dtype
+    if dt.kind != "f":
+        raise TypeError(f"trunc_normal_: expected a floating point tensor, got {tensor.dtype}")
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        lo, hi = dt.type(a), dt.type(b)  # the bounds as the tensor's dtype holds them
+        values = _random.normal(gen, shape, dt, mean, std)
+        while True:
+            outside = (values < lo) | (values > hi)
+            if not outside.any():
+                break
+            values = np.where(outside, _random.normal(gen, shape, dt, mean, std), values)
+    else:
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+
+        def log_density(x: np.ndarray) -> np.ndarray:  # in the tensor's dtype, as PyTorch
+            return ((x - dt.type(mean)) / dt.type(std)) ** 2 * dt.type(-0.5) - dt.type(log_peak)
+
+        def rejected(x: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore"):
+                return np.log(_random.uniform(gen, shape, dt)) > log_density(x)
+
+        values = _random.uniform(gen, shape, dt, a, b)
+        pending = rejected(values)
+        while pending.any():
+            candidates = _random.uniform(gen, shape, dt, a, b)
+            values = np.where(pending, candidates, values)
+            pending = np.where(pending, rejected(candidates), pending)
+    return _overwrite(tensor, values)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -125,7 +142,11 @@ def _empty_noop(tensor: Tensor) -> bool:
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
 ) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan). nn.Conv2d uses a = sqrt(5): bound =
     1/sqrt(fan_in)."""
@@ -133,26 +154,31 @@ def kaiming_uniform_(
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Any = None,
 ) -> Tensor:
     if _empty_noop(tensor):
         return tensor
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std, generator)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
@@ -160,8 +186,6 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     filled from the QR factorisation of a standard normal matrix (Q's columns signed by R's
     diagonal, so the result is uniform over the orthogonal matrices). rows <= rest: the rows
     are orthonormal; otherwise the columns."""
-    if generator is not None:
-        raise TypeError("orthogonal_: generator= is not supported by tinyconv (use manual_seed)")
     if tensor.ndim < 2:
         raise ValueError(
             f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
@@ -171,7 +195,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng().normal(0.0, 1.0, (rows, cols))
+    # PyTorch's draw: standard normals of the tensor's dtype in (rows, cols) order
+    flat = _random.normal(_gen(generator), (rows, cols), tensor._data.dtype).astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -173,7 +173,7 @@ class _Segment:
         self.function = function
         self.kwargs = kwargs
         self.n_args = n_args
-        self.rng_state = _rng().bit_generator.state if preserve_rng_state else None
+        self.rng_state = _rng()._state_array() if preserve_rng_state else None
         self.leaves: list[Tensor] = []
         self.output: Tensor | None = None
         self.arg_requires_grad: list[bool] = []
@@ -189,13 +189,13 @@ class _Segment:
     def recompute(self, args: list) -> Tensor:
         if self.rng_state is None:
             return _check_output(self.function(*args, **self.kwargs))
-        gen = _rng().bit_generator
-        now = gen.state
-        gen.state = self.rng_state  # the same random numbers as the first forward
+        gen = _rng()
+        now = gen._state_array()
+        gen._set_state_array(self.rng_state)  # the same random numbers as the first forward
         try:
             return _check_output(self.function(*args, **self.kwargs))
         finally:
-            gen.state = now  # and the caller's random stream goes on undisturbed
+            gen._set_state_array(now)  # and the caller's random stream goes on undisturbed
 
 
 def _check_output(out: Any) -> Tensor:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._rng import _rng
+from ... import _rng
 from ...autograd.ops import Op
 from ...tensor import Tensor
 from ._checks import _check_tensor, _maybe_inplace
@@ -31,6 +31,12 @@ class Dropout(Op):
         return grad * Tensor._make(ctx.mask, None, False), None  # the mask is a constant
 
 
+def _keep(shape: tuple, p: float) -> np.ndarray:
+    """Which elements survive: float32 uniforms from tinyconv's stream >= p (PyTorch's CPU
+    build draws its masks through MKL's own generator, which tinyconv does not reproduce)."""
+    return _rng.uniform(_rng._rng(), shape, np.float32) >= p
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
     if not 0 <= p <= 1:
@@ -38,7 +44,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
-    keep = _rng().random(input.shape) >= p
+    keep = _keep(tuple(input.shape), p)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     mask = (keep * scale).astype(input._data.dtype)
     return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, "dropout")
@@ -49,7 +55,7 @@ def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
     shaped to broadcast over the channel's elements."""
     lead = 2 if batched else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    keep = _rng().random(shape) >= p
+    keep = _keep(shape, p)
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     return np.broadcast_to((keep * scale).astype(input._data.dtype), input.shape)
 

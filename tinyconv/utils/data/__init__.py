@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._rng import _rng as global_rng
+from ... import _rng as _random
+from ..._rng import Generator, _gen
 from ...tensor import Tensor
 from ...torch_functions import stack
 
@@ -47,14 +48,6 @@ __all__ = [
     "default_convert",
     "random_split",
 ]
-
-
-def _rng(generator: Any) -> np.random.Generator:
-    """The generator to shuffle with: the one given, else tinyconv's global one (read now,
-    so that a later `tinyconv.manual_seed` takes effect)."""
-    if generator is not None:
-        return generator
-    return global_rng()
 
 
 # -- datasets ---------------------------------------------------------------------------------
@@ -192,7 +185,7 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
             f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
             f"{n} samples"
         )
-    perm = _rng(generator).permutation(n).tolist()
+    perm = _random.permutation(_gen(generator), n).tolist()
     out, start = [], 0
     for c in lengths:
         out.append(Subset(dataset, perm[start : start + c]))
@@ -249,12 +242,20 @@ class RandomSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
-        g = _rng(self.generator)
+        g = self.generator
+        if g is None:
+            # as PyTorch: a fresh generator seeded by one 64-bit draw from the global stream
+            g = Generator().manual_seed(int(_random.random_full(_gen(None), (), np.int64)))
         if self.replacement:
-            return iter(g.integers(0, n, self.num_samples).tolist())
-        reps = -(-self.num_samples // n) if n else 0
-        order = [i for _ in range(reps) for i in g.permutation(n).tolist()]
-        return iter(order[: self.num_samples])
+            return iter(_random.integers(g, (self.num_samples,), 0, n).tolist())
+        if n == 0:
+            return iter([])
+        order = [
+            i for _ in range(self.num_samples // n) for i in _random.permutation(g, n).tolist()
+        ]
+        # PyTorch draws one more permutation for the remainder, even an empty one
+        order += _random.permutation(g, n)[: self.num_samples % n].tolist()
+        return iter(order)
 
     def __len__(self) -> int:
         return self.num_samples
@@ -267,7 +268,7 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self) -> Iterator[int]:
-        for i in _rng(self.generator).permutation(len(self.indices)).tolist():
+        for i in _random.permutation(_gen(self.generator), len(self.indices)).tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:
@@ -314,7 +315,7 @@ class WeightedRandomSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         p = self.weights / self.weights.sum()
-        g = _rng(self.generator)
+        g = _gen(self.generator)._numpy()  # (the stream is PyTorch's; multinomial is not)
         return iter(g.choice(p.size, self.num_samples, replace=self.replacement, p=p).tolist())
 
     def __len__(self) -> int:
@@ -510,6 +511,13 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator[Any]:
+        # PyTorch draws a base seed for its workers (one 64-bit number, from the loader's
+        # generator or the global one) at every pass, even with no workers; drawing it too keeps
+        # the random stream, and the shuffled order after it, the same as PyTorch's.
+        self._base_seed = int(_random.random_full(_gen(self.generator), (), np.int64))
+        return self._batches()
+
+    def _batches(self) -> Iterator[Any]:
         if self._iterable:
             it = iter(self.dataset)
             if self.batch_size is None:

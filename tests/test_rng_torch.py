@@ -1,0 +1,372 @@
+"""tinyconv's random stream is PyTorch's: the same seed gives the same rand/uniform_/randint/
+randperm/random_ numbers bit for bit, normal ones within a few float32 ulp, the same initial
+weights of Linear/Conv2d/LeNet, the same shuffled batches, and get_rng_state's bytes. The first
+part needs no torch (determinism, state round trips, the exact fma helpers, known values);
+the rest compares with PyTorch 2.13."""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinyconv
+from tinyconv import _rng
+from tinyconv.utils.data import DataLoader, RandomSampler, SubsetRandomSampler, random_split
+
+# -- without torch ----------------------------------------------------------------------------
+
+
+def test_known_first_values_of_the_mt19937_stream():
+    # mt19937 seeded with 0 (init_genrand) starts 2357136044, 2546248239: PyTorch's rand takes
+    # the low 24 bits of a word, a float64 the low 53 bits of (first << 32 | second)
+    tinyconv.manual_seed(0)
+    assert tinyconv.rand(1).item() == (2357136044 & 0xFFFFFF) / 2**24
+    tinyconv.manual_seed(0)
+    want = ((2357136044 << 32 | 2546248239) & (2**53 - 1)) / 2**53
+    assert tinyconv.rand(1, dtype=tinyconv.float64).item() == want
+    tinyconv.manual_seed(0)
+    assert tinyconv.randint(0, 1000, (1,)).item() == 2357136044 % 1000
+
+
+def test_same_seed_same_numbers_and_seeds_mod_2_32_share_a_stream():
+    def draw() -> list:
+        return [
+            tinyconv.rand(5).tolist(),
+            tinyconv.randn(20).tolist(),
+            tinyconv.randn(3, dtype=tinyconv.float64).tolist(),
+            tinyconv.randint(0, 7, (6,)).tolist(),
+            tinyconv.randperm(9).tolist(),
+        ]
+
+    tinyconv.manual_seed(123)
+    a = draw()
+    tinyconv.manual_seed(123)
+    assert draw() == a
+    tinyconv.manual_seed(123 + 2**32)  # as PyTorch: the twister is seeded with 32 bits
+    assert draw() == a
+    assert tinyconv.initial_seed() == 123 + 2**32
+    tinyconv.manual_seed(-1)
+    assert tinyconv.initial_seed() == 2**64 - 1
+
+
+def test_rng_state_round_trip_restores_the_stream_and_the_cached_normal():
+    tinyconv.manual_seed(5)
+    tinyconv.randn(1, dtype=tinyconv.float64)  # leaves the pair's second sample cached
+    state = tinyconv.get_rng_state()
+    assert state.dtype == tinyconv.uint8 and tuple(state.shape) == (5056,)
+    a = [tinyconv.randn(3).tolist(), tinyconv.rand(700).tolist(), tinyconv.randperm(5).tolist()]
+    tinyconv.set_rng_state(state)
+    b = [tinyconv.randn(3).tolist(), tinyconv.rand(700).tolist(), tinyconv.randperm(5).tolist()]
+    assert a == b
+    assert tinyconv.get_rng_state().tolist() != state.tolist()
+
+
+def test_generator_is_its_own_stream():
+    g = tinyconv.Generator()
+    assert g.initial_seed() == 67280421310721  # PyTorch's default for a new Generator
+    assert g.manual_seed(3) is g
+    tinyconv.manual_seed(0)
+    a = tinyconv.rand(4, generator=g).tolist()
+    b = tinyconv.rand(4).tolist()
+    tinyconv.manual_seed(0)
+    assert tinyconv.rand(4).tolist() == b  # drawing from g left the global stream alone
+    g2 = tinyconv.Generator().manual_seed(3)
+    assert tinyconv.rand(4, generator=g2).tolist() == a
+    g2.set_state(g.get_state())
+    assert tinyconv.randn(17, generator=g2).tolist() == tinyconv.randn(17, generator=g).tolist()
+
+
+def test_bad_seeds_states_and_generators_raise():
+    with pytest.raises(RuntimeError, match="seed must be in"):
+        tinyconv.manual_seed(2**64)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        tinyconv.Generator().manual_seed(1.5)
+    with pytest.raises(RuntimeError, match="5056 bytes"):
+        tinyconv.set_rng_state(tinyconv.zeros(10, dtype=tinyconv.uint8))
+    with pytest.raises(RuntimeError, match="state is invalid"):
+        tinyconv.set_rng_state(tinyconv.zeros(5056, dtype=tinyconv.uint8))
+    with pytest.raises(TypeError, match="tinyconv.Generator"):
+        tinyconv.rand(2, generator=np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="expected low < high"):
+        tinyconv.randint(3, 3, (2,))
+    with pytest.raises(RuntimeError, match="floating point"):
+        tinyconv.rand(2, dtype=tinyconv.int64)
+
+
+def test_randint_randperm_random_ranges():
+    tinyconv.manual_seed(1)
+    big = tinyconv.randint(-(2**40), 2**40, (500,)).numpy()
+    assert big.min() >= -(2**40) and big.max() < 2**40 and np.ptp(big) > 2**39
+    assert sorted(tinyconv.randperm(1000).tolist()) == list(range(1000))
+    assert tinyconv.randperm(0).tolist() == [] and tinyconv.randperm(1).tolist() == [0]
+    x = tinyconv.empty(300, dtype=tinyconv.uint8).random_()
+    assert x.numpy().max() > 200
+    y = tinyconv.empty(300).random_(-3, 4).numpy()
+    assert set(y.tolist()) == {-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0}
+
+
+def _exact_fma(x: float, r: float, c: float) -> Fraction:
+    return Fraction(x) * Fraction(r) + Fraction(c)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+
+
+@given(st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=20), finite, finite)
+def test_fma64_rounds_once(xs, r, c):
+    got = _rng._fma64(np.array(xs), r, c)
+    want = [float(_exact_fma(x, r, c)) for x in xs]  # Fraction -> float rounds to nearest
+    assert got.tolist() == want
+
+
+@given(
+    st.lists(st.floats(0, 1, exclude_max=True, width=32), min_size=1, max_size=20),
+    st.floats(-1e4, 1e4, width=32, allow_subnormal=False),
+    st.floats(-1e4, 1e4, width=32, allow_subnormal=False),
+)
+def test_fma32_rounds_once(xs, r, c):
+    got = _rng._fma32(np.array(xs, np.float32), np.float32(r), np.float32(c))
+    exact = [_exact_fma(x, r, c) for x in xs]
+    # the float32 nearest to the exact value: the nearer of the two float32 neighbours of the
+    # float64 nearest (ties to the even one)
+    for g, e in zip(got.tolist(), exact, strict=True):
+        f = np.float32(float(e))
+        lo, hi = (
+            (np.nextafter(f, np.float32(-np.inf)), f)
+            if Fraction(float(f)) > e
+            else (
+                f,
+                np.nextafter(f, np.float32(np.inf)),
+            )
+        )
+        dlo, dhi = e - Fraction(float(lo)), Fraction(float(hi)) - e
+        even = lo if int(np.array(lo).view(np.int32)) % 2 == 0 else hi
+        want = lo if dlo < dhi else hi if dhi < dlo else even
+        assert g == float(want)
+
+
+# -- against PyTorch 2.13 ------------------------------------------------------------------------
+
+SEEDS = [0, 1, 42, 2**40 + 3, -7]
+
+
+def _both(seed):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(seed)
+    tinyconv.manual_seed(seed)
+    return torch
+
+
+def _ulps(a, b) -> int:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    it = np.int32 if a.dtype == np.float32 else np.int64
+    return int(np.abs(a.view(it).astype(np.int64) - b.view(it).astype(np.int64)).max(initial=0))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", SEEDS)
+def test_uniform_is_bitwise_pytorchs(seed):
+    torch = _both(seed)
+    for dt in ("float32", "float64"):
+        td, cd = getattr(torch, dt), getattr(tinyconv, dt)
+        assert np.array_equal(torch.rand(3, 5, dtype=td).numpy(), tinyconv.rand(3, 5, dtype=cd))
+        for a, b in [(-0.3, 0.3), (2.0, 7.5), (-1e-3, 5.0), (-0.4472135954999579, 0.44721359)]:
+            want = torch.empty(257, dtype=td).uniform_(a, b).numpy()
+            assert np.array_equal(tinyconv.empty(257, dtype=cd).uniform_(a, b).numpy(), want)
+        x = torch.zeros(4, 4, dtype=td)
+        assert np.array_equal(
+            torch.rand_like(x).numpy(), tinyconv.rand_like(tinyconv.zeros(4, 4, dtype=cd))
+        )
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", SEEDS)
+def test_small_normals_are_bitwise_and_share_the_cached_sample(seed):
+    # fewer than 16: PyTorch's scalar float64 Box-Muller, the second sample kept for later
+    torch = _both(seed)
+    for dt in ("float32", "float64"):
+        td, cd = getattr(torch, dt), getattr(tinyconv, dt)
+        for n, mean, std in [(1, 0.0, 1.0), (3, 0.5, 3.0), (15, -2.0, 0.01), (1, 0.0, 1.0)]:
+            want = torch.empty(n, dtype=td).normal_(mean, std).numpy()
+            assert np.array_equal(tinyconv.empty(n, dtype=cd).normal_(mean, std).numpy(), want)
+        assert np.array_equal(torch.randn(2, 2, dtype=td).numpy(), tinyconv.randn(2, 2, dtype=cd))
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", SEEDS)
+def test_large_normals_match_within_a_few_ulp(seed):
+    # 16 or more: uniforms then Box-Muller on blocks of 16 (the tail block redrawn). PyTorch's
+    # SLEEF log/sin/cos (float32) and libm (float64) differ from NumPy's by up to an ulp, which
+    # becomes up to 3 float32 ulp (2 float64 ulp) in a unit normal; the stream stays aligned
+    torch = _both(seed)
+    for n in (16, 17, 100, 1000, 4099):
+        assert _ulps(torch.randn(n).numpy(), tinyconv.randn(n).numpy()) <= 3
+        want = torch.randn(n, dtype=torch.float64).numpy()
+        assert _ulps(want, tinyconv.randn(n, dtype=tinyconv.float64).numpy()) <= 2
+        want = torch.empty(n).normal_(0.5, 3.0).numpy()  # (near 0, an ulp of 3 z is many of x)
+        np.testing.assert_allclose(tinyconv.empty(n).normal_(0.5, 3.0), want, rtol=0, atol=2e-6)
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    m, s = torch.rand(40), torch.rand(40)
+    cm, cs = tinyconv.rand(40), tinyconv.rand(40)
+    np.testing.assert_allclose(tinyconv.normal(cm, cs), torch.normal(m, s), rtol=0, atol=2e-6)
+    np.testing.assert_allclose(tinyconv.normal(1.5, cs), torch.normal(1.5, s), rtol=0, atol=2e-6)
+    np.testing.assert_allclose(tinyconv.normal(cm, 2.0), torch.normal(m, 2.0), rtol=0, atol=2e-6)
+    assert np.array_equal(torch.rand(5).numpy(), tinyconv.rand(5).numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", SEEDS)
+def test_integers_and_permutations_are_pytorchs(seed):
+    torch = _both(seed)
+    for low, high in [(0, 10), (-5, 9), (-3, 2**33), (0, 2**62)]:
+        assert np.array_equal(
+            torch.randint(low, high, (33,)).numpy(), tinyconv.randint(low, high, (33,))
+        )
+    x = torch.zeros(3, 4, dtype=torch.int32)
+    got = tinyconv.randint_like(tinyconv.zeros(3, 4, dtype=tinyconv.int32), 100)
+    assert np.array_equal(torch.randint_like(x, 100).numpy(), got.numpy())
+    for dt in ("int64", "int32", "int16", "int8", "uint8", "float32", "float64", "bool"):
+        want = torch.empty(9, dtype=getattr(torch, dt)).random_().numpy()
+        assert np.array_equal(tinyconv.empty(9, dtype=getattr(tinyconv, dt)).random_(), want)
+    assert np.array_equal(torch.empty(9).random_(7).numpy(), tinyconv.empty(9).random_(7))
+    assert np.array_equal(torch.empty(9).random_(-4, 4).numpy(), tinyconv.empty(9).random_(-4, 4))
+    for n in (1, 2, 10, 1000, 70000):
+        assert np.array_equal(torch.randperm(n).numpy(), tinyconv.randperm(n).numpy())
+    tg, cg = torch.Generator().manual_seed(seed), tinyconv.Generator().manual_seed(seed)
+    assert np.array_equal(torch.randperm(50, generator=tg), tinyconv.randperm(50, generator=cg))
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+def test_state_bytes_cross_between_the_libraries():
+    torch = _both(9)
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    torch.randn(1, dtype=torch.float64)
+    tinyconv.randn(1, dtype=tinyconv.float64)
+    torch.rand(1000)
+    tinyconv.rand(1000)
+    state = tinyconv.get_rng_state()
+    assert np.array_equal(torch.get_rng_state().numpy(), state.numpy())
+    want = torch.randn(5, dtype=torch.float64).numpy()
+    tinyconv.manual_seed(0)
+    tinyconv.set_rng_state(tinyconv.tensor(torch.get_rng_state().numpy()))  # not yet advanced
+    torch.set_rng_state(torch.from_numpy(state.numpy().copy()))
+    assert np.array_equal(torch.randn(5, dtype=torch.float64).numpy(), want)
+    tinyconv.set_rng_state(state)
+    assert np.array_equal(tinyconv.randn(5, dtype=tinyconv.float64).numpy(), want)
+    tg = torch.Generator()
+    assert tinyconv.Generator().initial_seed() == tg.initial_seed()
+    assert np.array_equal(tg.get_state().numpy(), tinyconv.Generator().get_state().numpy())
+
+
+class _LeNet:
+    @staticmethod
+    def build(nn):
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, 10),
+        )
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 7])
+def test_default_init_is_bitwise_pytorchs(seed):
+    torch = _both(seed)
+    assert np.array_equal(
+        torch.nn.Linear(5, 3).weight.detach().numpy(),
+        tinyconv.nn.Linear(5, 3).weight.detach().numpy(),
+    )
+    a, b = torch.nn.Conv2d(3, 8, 3).state_dict(), tinyconv.nn.Conv2d(3, 8, 3).state_dict()
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k].numpy()) for k in a)
+    a, b = _LeNet.build(torch.nn).state_dict(), _LeNet.build(tinyconv.nn).state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].numpy().dtype == b[k].numpy().dtype == np.float32
+        assert np.array_equal(a[k].numpy(), b[k].numpy()), k
+
+
+@pytest.mark.torch
+def test_init_functions_follow_pytorchs_stream():
+    torch = _both(3)
+    ti, ci = torch.nn.init, tinyconv.nn.init
+    for fn, args in [
+        ("uniform_", (-0.2, 0.7)),
+        ("xavier_uniform_", ()),
+        ("kaiming_uniform_", ()),
+        ("normal_", (0.1, 0.5)),
+        ("xavier_normal_", ()),
+        ("kaiming_normal_", ()),
+    ]:
+        want = getattr(ti, fn)(torch.empty(20, 30), *args).numpy()
+        got = getattr(ci, fn)(tinyconv.empty(20, 30), *args).numpy()
+        np.testing.assert_allclose(got, want, rtol=4e-7, atol=1e-7, err_msg=fn)
+        if "uniform" in fn:
+            assert np.array_equal(got, want)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (mean far outside [a, b] warns in both)
+        for kw in [{"std": 0.02}, {}, {"mean": 0.3, "a": 0.0, "b": 0.5}, {"mean": 3, "b": 0.2}]:
+            want = ti.trunc_normal_(torch.empty(64, 33), **kw).numpy()
+            got = ci.trunc_normal_(tinyconv.empty(64, 33), **kw).numpy()
+            np.testing.assert_allclose(got, want, rtol=4e-7, atol=1e-7, err_msg=str(kw))
+    want = ti.orthogonal_(torch.empty(6, 10)).numpy()  # the QR's rounding differs
+    np.testing.assert_allclose(ci.orthogonal_(tinyconv.empty(6, 10)).numpy(), want, atol=1e-6)
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 3])
+def test_shuffled_batches_and_splits_are_pytorchs(seed):
+    torch = _both(seed)
+    from torch.utils import data as td
+
+    data = list(range(23))
+    for _ in range(2):  # every pass draws a new order (and a worker base seed) in both
+        want = [b.tolist() for b in td.DataLoader(data, batch_size=4, shuffle=True)]
+        assert [b.tolist() for b in DataLoader(data, batch_size=4, shuffle=True)] == want
+    tg, cg = torch.Generator().manual_seed(5), tinyconv.Generator().manual_seed(5)
+    want = [b.tolist() for b in td.DataLoader(data, batch_size=5, shuffle=True, generator=tg)]
+    assert [b.tolist() for b in DataLoader(data, batch_size=5, shuffle=True, generator=cg)] == want
+    want = [list(s) for s in td.random_split(range(10), [0.7, 0.3])]
+    assert [list(s) for s in random_split(range(10), [0.7, 0.3])] == want
+    assert list(SubsetRandomSampler([3, 5, 8, 13])) == list(td.SubsetRandomSampler([3, 5, 8, 13]))
+    want = list(td.RandomSampler(range(6), replacement=True, num_samples=40))
+    assert list(RandomSampler(range(6), replacement=True, num_samples=40)) == want
+    want = list(td.RandomSampler(range(6), num_samples=15))
+    assert list(RandomSampler(range(6), num_samples=15)) == want
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+def test_views_are_filled_along_memory_as_pytorch_does():
+    # PyTorch fills a transposed or strided view in memory order, and draws normals for a
+    # non-contiguous one element by element (its small-tensor path)
+    torch = _both(11)
+    views = [
+        lambda lib: lib.zeros(4, 5).t(),
+        lambda lib: lib.zeros(4, 10)[:, ::2],
+        lambda lib: lib.zeros(2, 3, 4).permute(2, 0, 1),
+        lambda lib: lib.zeros(40)[::2],
+    ]
+    fills = [lambda x: x.uniform_(-1, 2), lambda x: x.normal_(0.5, 2.0), lambda x: x.random_(100)]
+    for view in views:
+        for fill in fills:
+            assert np.array_equal(fill(view(torch)).numpy(), fill(view(tinyconv)).numpy())
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
