@@ -370,3 +370,63 @@ def test_views_are_filled_along_memory_as_pytorch_does():
         for fill in fills:
             assert np.array_equal(fill(view(torch)).numpy(), fill(view(tinyconv)).numpy())
     assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+def _pytorch_uses_its_default_bernoulli() -> bool:
+    """PyTorch's CPU bernoulli_(p) draws through MKL's own generator on Intel processors (when
+    built with MKL) and through its stream elsewhere; tinyconv follows the latter."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "GenuineIntel" not in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 5])
+def test_dropout_masks(seed):
+    torch = _both(seed)
+    F, tF = tinyconv.nn.functional, torch.nn.functional
+    x = np.arange(1.0, 61.0, dtype=np.float32).reshape(3, 4, 5)
+    got = [
+        F.dropout(tinyconv.tensor(x), 0.4).numpy(),
+        F.dropout2d(tinyconv.tensor(x[None]), 0.5).numpy(),
+        F.dropout(tinyconv.tensor(x), 1.0).numpy(),  # p = 1 draws nothing, as PyTorch
+        F.dropout(tinyconv.tensor(x, dtype=tinyconv.float64), 0.3).numpy(),
+    ]
+    if _pytorch_uses_its_default_bernoulli():
+        tx = torch.tensor(x)
+        want = [
+            tF.dropout(tx, 0.4).numpy(),
+            tF.dropout2d(tx[None], 0.5).numpy(),
+            tF.dropout(tx, 1.0).numpy(),
+            tF.dropout(tx.double(), 0.3).numpy(),
+        ]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w)
+        assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    # the rule itself: a float64 uniform < 1 - p keeps, kept values divided by 1 - p
+    tinyconv.manual_seed(seed)
+    u = tinyconv.rand(3, 4, 5, dtype=tinyconv.float64).numpy()
+    assert np.array_equal(got[0], x * ((u < 0.6).astype(np.float32) / np.float32(0.6)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_multinomial_and_weighted_sampler_are_pytorchs(seed):
+    torch = _both(seed)
+    for dt in ("float32", "float64"):
+        for shape in [(5,), (3, 7), (1000,)]:
+            p = torch.rand(shape, dtype=getattr(torch, dt))
+            cp = tinyconv.rand(shape, dtype=getattr(tinyconv, dt))
+            for replacement, n in [(True, 1), (True, 20), (False, 1), (False, 3)]:
+                want = torch.multinomial(p, n, replacement).numpy()
+                assert np.array_equal(cp.multinomial(n, replacement).numpy(), want)
+    from torch.utils.data import WeightedRandomSampler as TorchWeighted
+
+    from tinyconv.utils.data import WeightedRandomSampler
+
+    w = [0.1, 0.5, 2.0, 0.0, 1.2]
+    assert list(WeightedRandomSampler(w, 30)) == list(TorchWeighted(w, 30))
+    assert list(WeightedRandomSampler(w, 3, False)) == list(TorchWeighted(w, 3, False))
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())

@@ -137,11 +137,6 @@ class Generator:
         w = self._words(2 * n)
         return (w[0::2] << np.uint64(32)) | w[1::2]
 
-    def _numpy(self) -> np.random.Generator:
-        """A NumPy generator seeded from two words of this stream, for the draws whose
-        algorithm tinyconv does not share with PyTorch (multinomial, dropout masks)."""
-        return np.random.default_rng(int(self._words64(1)[0]))
-
 
 _default = Generator()
 _default.manual_seed(secrets.randbits(64))  # (PyTorch's global stream also starts at random)
@@ -375,8 +370,8 @@ def multinomial_indices(
     weights: np.ndarray, num_samples: int, replacement: bool, generator: Any, what: str
 ) -> np.ndarray:
     """Indices drawn by weight from each row of `weights` (1-D or 2-D, non-negative, a nonzero
-    sum per row), int64 of shape (num_samples,) or (rows, num_samples). The draws come from the
-    generator's stream but not by PyTorch's algorithm (README)."""
+    sum per row), int64 of shape (num_samples,) or (rows, num_samples): PyTorch's draws
+    (float32/float64 weights)."""
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"{what}: prob_dist must be 1 or 2 dim, got {weights.ndim} dims")
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -397,7 +392,22 @@ def multinomial_indices(
             f"{what}: fewer nonzero weights than num_samples ({num_samples}) in some row, "
             "so they cannot be drawn without replacement"
         )
-    g = _gen(generator)._numpy()
-    rows = [g.choice(w.shape[1], num_samples, replace=replacement, p=row / row.sum()) for row in w]
-    out = np.stack(rows).astype(np.int64)
+    gen = _gen(generator)
+    x = np.atleast_2d(weights)
+    dt = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    x = x.astype(dt)
+    if replacement and num_samples > 1:
+        # PyTorch: per row, the cumulative sums in the dtype divided by the total, then per
+        # sample a float64 uniform and the first category whose cumulative value reaches it
+        out = np.empty((x.shape[0], num_samples), np.int64)
+        for i, row in enumerate(x):
+            cum = np.cumsum(row)  # (sequential, as PyTorch's loop)
+            cum = cum / cum[-1]
+            u = uniform(gen, (num_samples,), np.float64)
+            out[i] = np.searchsorted(cum.astype(np.float64), u, side="left")
+    else:
+        # PyTorch: weight / Exp(1) noise (-log1p(-u), u a float64 uniform, rounded to the
+        # dtype), the largest num_samples of each row in decreasing order
+        q = (-np.log1p(-uniform(gen, x.shape, np.float64))).astype(dt)
+        out = np.argsort(-(x / q), axis=1, kind="stable")[:, :num_samples].astype(np.int64)
     return out[0] if weights.ndim == 1 else out

@@ -31,10 +31,14 @@ class Dropout(Op):
         return grad * Tensor._make(ctx.mask, None, False), None  # the mask is a constant
 
 
-def _keep(shape: tuple, p: float) -> np.ndarray:
-    """Which elements survive: float32 uniforms from tinyconv's stream >= p (PyTorch's CPU
-    build draws its masks through MKL's own generator, which tinyconv does not reproduce)."""
-    return _rng.uniform(_rng._rng(), shape, np.float32) >= p
+def _noise(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's dropout noise: bernoulli(1 - p) from the shared stream (a float64 uniform
+    < 1 - p per element, PyTorch's default CPU kernel), divided by 1 - p in the input's dtype;
+    p = 1 draws nothing and drops everything, as PyTorch."""
+    if p == 1:
+        return np.zeros(shape, dtype)
+    keep = _rng.uniform(_rng._rng(), shape, np.float64) < 1.0 - p
+    return keep.astype(dtype) / dtype.type(1.0 - p)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -44,9 +48,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
-    keep = _keep(tuple(input.shape), p)
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = (keep * scale).astype(input._data.dtype)
+    mask = _noise(tuple(input.shape), p, input._data.dtype)
     return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, "dropout")
 
 
@@ -55,9 +57,7 @@ def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
     shaped to broadcast over the channel's elements."""
     lead = 2 if batched else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    keep = _keep(shape, p)
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    return np.broadcast_to((keep * scale).astype(input._data.dtype), input.shape)
+    return np.broadcast_to(_noise(shape, p, input._data.dtype), input.shape)
 
 
 def _feature_dropout(

@@ -314,9 +314,15 @@ class WeightedRandomSampler(Sampler):
         self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
 
     def __iter__(self) -> Iterator[int]:
-        p = self.weights / self.weights.sum()
-        g = _gen(self.generator)._numpy()  # (the stream is PyTorch's; multinomial is not)
-        return iter(g.choice(p.size, self.num_samples, replace=self.replacement, p=p).tolist())
+        # PyTorch's torch.multinomial(weights as float64, num_samples, replacement)
+        idx = _random.multinomial_indices(
+            self.weights,
+            self.num_samples,
+            self.replacement,
+            self.generator,
+            "WeightedRandomSampler",
+        )
+        return iter(idx.tolist())
 
     def __len__(self) -> int:
         return self.num_samples
