@@ -430,3 +430,34 @@ def test_multinomial_and_weighted_sampler_are_pytorchs(seed):
     assert list(WeightedRandomSampler(w, 30)) == list(TorchWeighted(w, 30))
     assert list(WeightedRandomSampler(w, 3, False)) == list(TorchWeighted(w, 3, False))
     assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 4])
+def test_bernoulli_and_exponential_are_pytorchs(seed):
+    torch = _both(seed)
+    p, cp = torch.rand(4, 6), tinyconv.rand(4, 6)
+    pairs = [
+        (torch.bernoulli(p), tinyconv.bernoulli(cp)),  # a float32 uniform < p per element
+        (torch.bernoulli(p, 0.3), tinyconv.bernoulli(cp, 0.3)),  # a float64 uniform < p
+        (torch.empty(3, 5).t().bernoulli_(0.7), tinyconv.empty(3, 5).t().bernoulli_(0.7)),
+        (
+            torch.zeros(4, 6, dtype=torch.float64).bernoulli_(p[0]),
+            tinyconv.zeros(4, 6, dtype=tinyconv.float64).bernoulli_(cp[0]),
+        ),
+        (torch.empty(100).exponential_(2.5), tinyconv.empty(100).exponential_(2.5)),
+        (
+            torch.empty(100, dtype=torch.float64).exponential_(),
+            tinyconv.empty(100, dtype=tinyconv.float64).exponential_(),
+        ),
+    ]
+    for want, got in pairs:
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        assert np.array_equal(got.numpy(), want.numpy())
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    with pytest.raises(RuntimeError, match="lambda > 0"):
+        tinyconv.empty(2).exponential_(0.0)
+    with pytest.raises(RuntimeError, match=r"in \[0, 1\]"):
+        tinyconv.empty(2).bernoulli_(1.5)
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        tinyconv.bernoulli([0.5])

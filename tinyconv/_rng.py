@@ -314,6 +314,28 @@ def normal(
     return data.astype(dtype).reshape(shape)
 
 
+def exponential(gen: Generator, shape: tuple, dtype: Any, lambd: float = 1.0) -> np.ndarray:
+    """Exponential(lambd) samples in `dtype`: -1/lambd * log1p(-u), u a float64 uniform, as
+    PyTorch (float64 through the C library's log1p, whose last bit NumPy's may not share)."""
+    dtype = _float_kind(np.dtype(dtype))
+    u = uniform(gen, shape, np.float64)
+    if dtype == np.float64:
+        log = np.frompyfunc(math.log1p, 1, 1)(-u).astype(np.float64)
+    else:
+        log = np.log1p(-u)  # (an ulp of float64 vanishes in the rounding to float32)
+    return (-1.0 / lambd * log).astype(dtype)
+
+
+def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:
+    """0/1 (bool) draws: with a number p, a float64 uniform < p per element (PyTorch's
+    bernoulli_(p) and dropout, its default CPU kernel); with an array of probabilities
+    (broadcast to `shape`), a float32 uniform < p, as PyTorch's bernoulli_(tensor)."""
+    if isinstance(p, np.ndarray):
+        u = uniform(gen, shape, np.float32)
+        return u < np.broadcast_to(p, shape).astype(np.float32)
+    return uniform(gen, shape, np.float64) < p
+
+
 def fill_in_memory_order(target: np.ndarray, make: Any) -> np.ndarray:
     """Values for `target` (an array, maybe a transposed or strided view) in its shape, drawn
     along its memory as PyTorch fills a tensor: `make(shape, contiguous)` draws in C order for

@@ -397,7 +397,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self, num_samples: int, replacement: bool = False, *, generator: Any = None
     ) -> Tensor:
         """Indices drawn with probability proportional to this tensor's values (per row of a
-        2-D one), int64. Draws come from tinyconv's random stream (not PyTorch's)."""
+        2-D one), int64: PyTorch's draws for the same seed."""
         from ._rng import multinomial_indices
 
         idx = multinomial_indices(self._data, num_samples, replacement, generator, "multinomial")
@@ -1275,6 +1275,43 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             self._data, lambda shape, contiguous: _rng.normal(gen, shape, dt, mean, std, contiguous)
         )
         return self._overwrite(values, "normal_()", ops.Normal)
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with Exponential(lambd) numbers: PyTorch's for the same seed."""
+        from . import _rng
+
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.exponential(gen, shape, dt, lambd)
+        )
+        return self._overwrite(values, "exponential_()")
+
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+        """Fill with 1 (probability p) or 0; p a number or a tensor of probabilities that
+        broadcasts to this shape. PyTorch's draws for the same seed."""
+        from . import _rng
+
+        if isinstance(p, Tensor):
+            probs = p._data
+            if np.any((probs < 0) | (probs > 1)):
+                raise RuntimeError("bernoulli_: the probabilities p must be in [0, 1]")
+            values = _rng.bernoulli(_rng._gen(generator), self._data.shape, probs)
+        else:
+            if not 0 <= p <= 1:
+                raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+            gen = _rng._gen(generator)
+            values = _rng.fill_in_memory_order(
+                self._data, lambda shape, _: _rng.bernoulli(gen, shape, p)
+            )
+        return self._overwrite(values.astype(self._data.dtype), "bernoulli_()")
+
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
+        """0/1 draws in this tensor's shape and dtype, with this tensor's values as the
+        probabilities (or the number p)."""
+        out = Tensor._make(np.empty_like(self._data), None, False)
+        return out.bernoulli_(self if p is None else p, generator=generator)
 
     def random_(self, from_: Any = None, to: Any = None, *, generator: Any = None) -> Tensor:
         """Fill with random integers: random_() in [0, the dtype's largest integer] (2**24 for

@@ -611,6 +611,16 @@ def erfinv(input: Tensor) -> Tensor:
     return _as_tensor(input).erfinv()
 
 
+def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """1 with probability `input` (elementwise; or the number p), else 0, in input's shape and
+    dtype: PyTorch's draws for the same seed."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"bernoulli(): argument 'input' must be a Tensor, got {type(input).__name__}"
+        )
+    return input.bernoulli(p, generator=generator)
+
+
 def lgamma(input: Tensor) -> Tensor:
     return _as_tensor(input).lgamma()
 
