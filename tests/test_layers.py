@@ -7,7 +7,7 @@ Layers, lowest first (a module may import its own layer and the ones below it):
               _tensor_math, _tensor_extra, _args, _printing, _inplace, _rng): Tensor, Function,
               backprop
 2 functional  tinyconv/nn/functional/, torch_functions.py (torch.cat, torch.where, ...),
-              creation.py, testing.py, special.py, linalg.py: functions of Tensors
+              creation.py, testing.py, special.py, linalg.py, random.py: functions of Tensors
 3 nn/optim    tinyconv/nn/ (but functional), tinyconv/optim/
 4 rest        everything else (viz, explain, serialization, utils, datasets, jit, exercises, the
               top-level tinyconv/__init__.py)
@@ -46,6 +46,7 @@ LAYER_OF_PREFIX = {
     "special": "functional",
     "linalg": "functional",
     "creation": "functional",
+    "random": "functional",
     "testing": "functional",
     "nn": "nn/optim",
     "optim": "nn/optim",

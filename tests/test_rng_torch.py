@@ -461,3 +461,29 @@ def test_bernoulli_and_exponential_are_pytorchs(seed):
         tinyconv.empty(2).bernoulli_(1.5)
     with pytest.raises(TypeError, match="must be a Tensor"):
         tinyconv.bernoulli([0.5])
+
+
+def test_random_module_and_fork_rng():
+    tinyconv.random.manual_seed(8)
+    assert tinyconv.random.initial_seed() == 8
+    with tinyconv.random.fork_rng():
+        inside = tinyconv.rand(3).tolist()
+    assert tinyconv.rand(3).tolist() == inside  # the block's draws did not move the stream
+    with tinyconv.random.fork_rng(enabled=False):
+        tinyconv.rand(1)
+    tinyconv.manual_seed(8)
+    tinyconv.rand(4)
+    assert tinyconv.random.get_rng_state().tolist() == tinyconv.get_rng_state().tolist()
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        with tinyconv.random.fork_rng(device="cpu"):
+            pass
+
+
+@pytest.mark.torch
+def test_fork_rng_as_pytorch():
+    torch = _both(2)
+    with torch.random.fork_rng():
+        torch.randn(20)
+    with tinyconv.random.fork_rng():
+        tinyconv.randn(20)
+    assert np.array_equal(torch.rand(6).numpy(), tinyconv.rand(6).numpy())

@@ -989,6 +989,7 @@ def __getattr__(
         "special",
         "linalg",
         "amp",
+        "random",
     ):
         mod = _lazy(name)
         globals()[name] = mod
