@@ -124,13 +124,8 @@ def test_fma64_rounds_once(xs, r, c):
     assert got.tolist() == want
 
 
-@given(
-    st.lists(st.floats(0, 1, exclude_max=True, width=32), min_size=1, max_size=20),
-    st.floats(-1e4, 1e4, width=32, allow_subnormal=False),
-    st.floats(-1e4, 1e4, width=32, allow_subnormal=False),
-)
-def test_fma32_rounds_once(xs, r, c):
-    got = _rng._fma32(np.array(xs, np.float32), np.float32(r), np.float32(c))
+def _check_fma32(xs: list, r: float, c: float, bits24: bool) -> None:
+    got = _rng._fma32(np.array(xs, np.float32), np.float32(r), np.float32(c), bits24)
     exact = [_exact_fma(x, r, c) for x in xs]
     # the float32 nearest to the exact value: the nearer of the two float32 neighbours of the
     # float64 nearest (ties to the even one)
@@ -148,6 +143,22 @@ def test_fma32_rounds_once(xs, r, c):
         even = lo if int(np.array(lo).view(np.int32)) % 2 == 0 else hi
         want = lo if dlo < dhi else hi if dhi < dlo else even
         assert g == float(want)
+
+
+floats32 = st.floats(-1e4, 1e4, width=32, allow_subnormal=False)
+
+
+@given(st.lists(st.integers(0, 2**24 - 1), min_size=1, max_size=20), floats32, floats32)
+def test_fma32_rounds_once_for_uniform_draws(ks, r, c):
+    # x: uniform draws (multiples of 2**-24), through the 24-bit shortcut and the general path
+    xs = [k * 2.0**-24 for k in ks]
+    _check_fma32(xs, r, c, True)
+    _check_fma32(xs, r, c, False)
+
+
+@given(st.lists(st.floats(-8, 8, width=32), min_size=1, max_size=20), floats32, floats32)
+def test_fma32_rounds_once(xs, r, c):
+    _check_fma32(xs, r, c, False)
 
 
 # -- against PyTorch 2.13 ------------------------------------------------------------------------
