@@ -23,7 +23,7 @@ import numpy as np
 
 from .._dtype import promote_types
 from .._indexing import IndexPlan
-from .function import Function, sum_to_shape
+from .function import Function, ShownNode, sum_to_shape
 
 
 class Op(Function):
@@ -173,6 +173,10 @@ class Add(Binary):
 class Sub(Binary):
     ufunc = np.subtract
 
+    def _shown(self) -> tuple:
+        # rsub (`1 - x`) is PyTorch's node of the tensor and a number: one edge
+        return self.edges[1:2] if self.torch_name == "RsubBackward1" else self.edges[:2]
+
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
@@ -213,6 +217,12 @@ class Div(Binary):
     torch_name = "DivBackward0"
 
     ufunc = np.true_divide
+
+    def _shown(self) -> tuple:
+        if self.torch_name == "MulBackward0":  # number / x: PyTorch's reciprocal(x) * number
+            x = self.edges[1]
+            return (None if x is None else ShownNode("ReciprocalBackward0", x), None)
+        return self.edges[:2]
 
     @staticmethod
     def forward(ctx, a, b, dtype=None):
@@ -355,9 +365,14 @@ def _division_by_zero(b: Any, dt: np.dtype, what: str) -> None:
 class Remainder(Binary):
     """a % b with the sign of b (Python's and PyTorch's rule, not C's fmod).
 
+    (PyTorch's node lists a tensor divisor, not a number one: `x % 2` has one edge.)
+
     d(a % b)/da = 1 and d(a % b)/db = -floor(a / b), as PyTorch defines them (the jumps
     are ignored). `number % tensor` has no derivative in PyTorch: its backward raises.
     """
+
+    def _shown(self) -> tuple:
+        return self.edges[:2] if self.torch_name == "RemainderBackward1" else self.edges[:1]
 
     ufunc = None  # not np.remainder alone: integer division by zero must raise
 
@@ -409,6 +424,8 @@ class Remainder(Binary):
 class FloorDivide(Binary):
     """a // b, rounded towards -inf. Its result requires grad when an input does (as in
     PyTorch), but PyTorch defines no derivative for it: backward raises."""
+
+    next_functions_min = 1
 
     ufunc = None  # not np.floor_divide alone: integer division by zero must raise
     torch_name = "NotImplemented"  # what PyTorch's node for it prints

@@ -447,7 +447,11 @@ def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), computed without overflow."""
     x = _float_act(input, "logsigmoid")
-    return -softplus(-x)
+    out = -softplus(-x)
+    if out.grad_fn is not None:  # PyTorch's one node, as it names and links it
+        out.grad_fn.torch_name = "LogSigmoidBackward0"
+        out.grad_fn.shown_edges = (x.grad_fn or x,)
+    return out
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
