@@ -549,3 +549,248 @@ def test_post_accumulate_grad_hook_can_step_the_parameter():
 def test_post_accumulate_grad_hook_errors_match_torch():
     same(lambda T: (t(T, V3, grad=True) * 2).register_post_accumulate_grad_hook(print))
     same(lambda T: t(T, V3).register_post_accumulate_grad_hook(print))
+
+
+# -- 3. nn.functional and nn ------------------------------------------------------------------
+
+X4 = RNG.normal(size=(2, 3, 5, 6))
+X3 = RNG.normal(size=(2, 3, 7))
+POS4 = np.abs(X4) + 0.1
+
+
+def _f_inplace(name, data, *args):
+    def program(T):
+        x = t(T, data)
+        r = getattr(T.nn.functional, name)(x, *args)
+        return [r is x, x]
+
+    return program
+
+
+def _f_inplace_grad(name, data, *args):
+    def program(T):
+        x = t(T, data, grad=True, dtype="float64")
+        y = x * 1
+        getattr(T.nn.functional, name)(y, *args)
+        (y * T.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)))).sum().backward()
+        return [y.detach(), x.grad]
+
+    return program
+
+
+FUNCTIONAL = {
+    "relu_": _f_inplace("relu_", A34),
+    "elu_": _f_inplace("elu_", A34, 0.7),
+    "leaky_relu_": _f_inplace("leaky_relu_", A34, 0.2),
+    "hardtanh_": _f_inplace("hardtanh_", A34, -0.5, 0.25),
+    "threshold_": _f_inplace("threshold_", A34, 0.1, -3.0),
+    "selu_": _f_inplace("selu_", A34),
+    "celu_": _f_inplace("celu_", A34, 0.5),
+    "elu__grad": _f_inplace_grad("elu_", A34, 0.7),
+    "celu__grad": _f_inplace_grad("celu_", A34, 1.5),
+    "threshold__grad": _f_inplace_grad("threshold_", A34, 0.1, -3.0),
+    "max_pool2d_with_indices": lambda T: list(
+        T.nn.functional.max_pool2d_with_indices(t(T, X4), 2, 1, 1, ceil_mode=True)
+    ),
+    "max_pool1d_with_indices": lambda T: list(
+        T.nn.functional.max_pool1d_with_indices(t(T, X3), 3, 2)
+    ),
+    "adaptive_max_pool2d_with_indices": lambda T: list(
+        T.nn.functional.adaptive_max_pool2d_with_indices(t(T, X4), (2, 4))
+    ),
+    "adaptive_max_pool1d_with_indices": lambda T: list(
+        T.nn.functional.adaptive_max_pool1d_with_indices(t(T, X3), 3)
+    ),
+    "lp_pool2d": lambda T: [
+        T.nn.functional.lp_pool2d(t(T, X4), 2, 2),
+        T.nn.functional.lp_pool2d(t(T, POS4), 1.5, (2, 3), 1, ceil_mode=True),
+        T.nn.functional.lp_pool2d(t(T, X4), 3, 2),
+    ],
+    "lp_pool1d": lambda T: [
+        T.nn.functional.lp_pool1d(t(T, X3), 2, 3),
+        T.nn.functional.lp_pool1d(t(T, np.abs(X3)), 1, 2, 1),
+    ],
+    "lp_pool_modules": lambda T: [
+        T.nn.LPPool2d(2, 2)(t(T, X4)),
+        T.nn.LPPool1d(1.5, 2, 1, True)(t(T, np.abs(X3))),
+        repr(T.nn.LPPool2d(2, 3)).replace("tinyconv", "torch"),
+        repr(T.nn.LPPool1d(1.5, 2, 1)),
+    ],
+    "bilinear": lambda T: [
+        T.nn.functional.bilinear(t(T, A34), t(T, B34[:, :3]), t(T, RNG_W), t(T, V5)),
+        T.nn.functional.bilinear(t(T, B234), t(T, B234[..., :3]), t(T, RNG_W)),
+    ],
+    "bilinear_bad": lambda T: T.nn.functional.bilinear(t(T, A34), t(T, A34), t(T, RNG_W)),
+    "softmax2d": lambda T: [
+        T.nn.Softmax2d()(t(T, X4)),
+        T.nn.Softmax2d()(t(T, X4[0])),
+        repr(T.nn.Softmax2d()),
+    ],
+    "softmax2d_bad": lambda T: T.nn.Softmax2d()(t(T, A34)),
+    "triplet_with_distance": lambda T: [
+        T.nn.functional.triplet_margin_with_distance_loss(
+            t(T, A34), t(T, B34), t(T, A34[::-1].copy())
+        ),
+        T.nn.functional.triplet_margin_with_distance_loss(
+            t(T, A34),
+            t(T, B34),
+            t(T, A34[::-1].copy()),
+            distance_function=lambda a, b: 1 - T.nn.functional.cosine_similarity(a, b),
+            margin=0.5,
+            swap=True,
+            reduction="none",
+        ),
+        T.nn.TripletMarginWithDistanceLoss(margin=2.0, reduction="sum")(
+            t(T, A34), t(T, B34), t(T, A34[::-1].copy())
+        ),
+    ],
+    "triplet_with_distance_bad_margin": lambda T: T.nn.functional.triplet_margin_with_distance_loss(
+        t(T, A34), t(T, B34), t(T, B34), margin=0.0
+    ),
+}
+RNG_W = RNG.normal(size=(5, 4, 3))
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_functional_and_modules_match_torch(name):
+    same(FUNCTIONAL[name])
+
+
+NN_GRADS = {
+    "lp_pool2d": (lambda T, x: T.nn.functional.lp_pool2d(x, 2, 2), [POS4]),
+    "lp_pool2d_p15": (lambda T, x: T.nn.functional.lp_pool2d(x, 1.5, (2, 3), 1), [POS4]),
+    "lp_pool1d": (lambda T, x: T.nn.functional.lp_pool1d(x, 3, 2), [np.abs(X3) + 0.1]),
+    "bilinear": (
+        lambda T, a, b, w, c: T.nn.functional.bilinear(a, b, w, c),
+        [A34, B34[:, :3], RNG_W, V5],
+    ),
+    "triplet_with_distance": (
+        lambda T, a, p, n: T.nn.functional.triplet_margin_with_distance_loss(
+            a, p, n, swap=True, reduction="none"
+        ).reshape(-1),
+        [A34, B34, A34[::-1].copy() * 0.5],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NN_GRADS))
+def test_nn_gradients_match_torch_and_finite_differences(name):
+    fn, arrays = NN_GRADS[name]
+    same(lambda T: grads(T, fn, *arrays))
+    xs = tuple(tinyconv.tensor(a, dtype=tinyconv.float64, requires_grad=True) for a in arrays)
+    assert gradcheck(lambda *xs: fn(tinyconv, *xs), xs)
+
+
+def _copy_weights(src, dst):
+    for name, p in src.state_dict().items():
+        dst.state_dict()[name].copy_(tinyconv.tensor(p.detach().numpy()))
+
+
+def test_bilinear_module_matches_torch():
+    theirs = torch.nn.Bilinear(4, 3, 5).double()
+    mine = tinyconv.nn.Bilinear(4, 3, 5, dtype=tinyconv.float64)
+    assert repr(mine) == repr(theirs)
+    assert [tuple(p.shape) for p in mine.parameters()] == [
+        tuple(p.shape) for p in theirs.parameters()
+    ]
+    _copy_weights(theirs, mine)
+    want = theirs(torch.tensor(A34), torch.tensor(B34[:, :3]))
+    got = mine(tinyconv.tensor(A34), tinyconv.tensor(B34[:, :3]))
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), 1e-12)
+    bound = 1 / math.sqrt(4)
+    assert float(mine.weight.abs().max()) <= bound
+    assert tinyconv.nn.Bilinear(2, 3, 4, bias=False).bias is None
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda nn: nn.LazyConv1d(4, 3, stride=2, groups=2), (2, 6, 9)),
+        (lambda nn: nn.LazyConv1d(4, 3), (6, 9)),
+        (lambda nn: nn.LazyConvTranspose2d(4, 2, stride=2, groups=2), (1, 6, 3, 3)),
+        (lambda nn: nn.LazyConvTranspose1d(3, 3, padding=1), (2, 5, 4)),
+        (lambda nn: nn.LazyInstanceNorm2d(), (2, 3, 4, 4)),
+        (lambda nn: nn.LazyInstanceNorm2d(affine=False, track_running_stats=False), (3, 4, 4)),
+        (lambda nn: nn.LazyInstanceNorm1d(), (2, 3, 5)),
+    ],
+)
+def test_lazy_modules_become_their_class_as_torch(make, shape):
+    theirs, mine = make(torch.nn), make(tinyconv.nn)
+    assert repr(mine) == repr(theirs)
+    x = RNG.normal(size=shape)
+    want = theirs(torch.tensor(x, dtype=torch.float32))
+    mine(tinyconv.tensor(x, dtype=tinyconv.float32))
+    assert type(mine).__name__ == type(theirs).__name__
+    assert repr(mine) == repr(theirs)
+    assert {k: tuple(v.shape) for k, v in mine.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    _copy_weights(theirs, mine)
+    got = mine(tinyconv.tensor(x, dtype=tinyconv.float32))
+    want = theirs(torch.tensor(x, dtype=torch.float32))
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), 1e-5, 1e-6)
+
+
+def test_lazy_conv_refuses_channels_groups_cannot_split():
+    with pytest.raises(ValueError, match="not divisible by groups=2"):
+        tinyconv.nn.LazyConvTranspose2d(4, 2, groups=2)(tinyconv.zeros(1, 3, 2, 2))
+    with pytest.raises(ValueError, match="2-D .* or 3-D"):
+        tinyconv.nn.LazyConv1d(4, 2)(tinyconv.zeros(3))
+
+
+def test_lazy_instance_norm_needs_a_batched_first_input_as_torch():
+    same(lambda T: T.nn.LazyInstanceNorm2d()(t(T, X4[0], dtype="float32")))
+    same(lambda T: T.nn.LazyInstanceNorm1d()(t(T, X3[0], dtype="float32")))
+
+
+def test_buffer_registers_as_torch():
+    def program(T):
+        class M(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = T.nn.Buffer(T.ones(2))
+                self.b = T.nn.Buffer(T.zeros(1), persistent=False)
+                self.c = T.nn.Buffer()
+
+        m = M()
+        w = T.nn.Buffer(T.ones(2, requires_grad=True))
+        m.a = T.full((3,), 2.0)  # a plain tensor into a buffer slot stays a buffer
+        return [
+            list(m.state_dict()),
+            [n for n, _ in m.named_buffers()],
+            m.a,
+            m.c,
+            w.requires_grad,
+            isinstance(w, T.nn.Buffer),
+            isinstance(T.ones(1), T.nn.Buffer),
+            isinstance(m.a, T.nn.Buffer),
+        ]
+
+    same(program)
+    same(lambda T: T.nn.Buffer(3))
+
+
+def test_buffer_follows_the_module_as_register_buffer_does():
+    class M(tinyconv.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = tinyconv.nn.Buffer(tinyconv.ones(2, dtype=tinyconv.float32))
+
+    m = M().double()
+    assert m.s.dtype == tinyconv.float64
+    with pytest.raises(KeyError, match="already exists"):
+        m.register_buffer("double", None)
+
+
+def test_top_level_dropout_calls_functional():
+    same(lambda T: [T.dropout(t(T, A34), 0.5, False), T.dropout(t(T, A34), 0.0, True)])
+    same(lambda T: T.dropout(t(T, A34), 1.5, True))
+    tinyconv.manual_seed(3)
+    a = tinyconv.dropout(tinyconv.ones(50), 0.5, True)
+    tinyconv.manual_seed(3)
+    b = tinyconv.nn.functional.dropout(tinyconv.ones(50), 0.5, True)
+    assert a.tolist() == b.tolist()
+
+
+def test_special_erfc_and_sinc_match_torch():
+    same(lambda T: [T.special.erfc(t(T, A34)), T.special.sinc(t(T, A34))])

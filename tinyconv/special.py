@@ -8,6 +8,8 @@ from typing import Any
 from .tensor import Tensor, _as_tensor
 
 __all__ = [
+    "erfc",
+    "sinc",
     "digamma",
     "erf",
     "erfinv",
@@ -50,6 +52,16 @@ def erf(input: Any) -> Tensor:
 
 def erfinv(input: Any) -> Tensor:
     return _as_tensor(input).erfinv()
+
+
+def erfc(input: Any) -> Tensor:
+    """1 - erf(x), accurate where erf(x) rounds to 1."""
+    return _as_tensor(input).erfc()
+
+
+def sinc(input: Any) -> Tensor:
+    """sin(pi x) / (pi x), 1 at 0."""
+    return _as_tensor(input).sinc()
 
 
 def expit(input: Any) -> Tensor:

@@ -108,6 +108,19 @@ from .layers_extra import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .layers_gaps import (
+    Bilinear,
+    LazyConv1d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LPPool1d,
+    LPPool2d,
+    Softmax2d,
+    TripletMarginWithDistanceLoss,
+)
 from .layers_norm import (
     GroupNorm,
     InstanceNorm1d,
@@ -125,7 +138,7 @@ from .layers_transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -224,6 +237,18 @@ __all__ = [
     "NLLLoss",
     "PReLU",
     "Parameter",
+    "Buffer",
+    "Bilinear",
+    "LPPool1d",
+    "LPPool2d",
+    "LazyConv1d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "Softmax2d",
+    "TripletMarginWithDistanceLoss",
     "ParameterDict",
     "ParameterList",
     "PixelShuffle",

@@ -795,10 +795,42 @@ def _lazy_size(input: Tensor, dim: int, ranks: tuple, name: str, shapes: str) ->
     return input.shape[dim]
 
 
-class LazyConv2d(_LazyMixin, Conv2d):
-    """Conv2d whose in_channels is read from the first input (`(N, C, H, W)` or `(C, H, W)`)."""
+class _LazyConvBase(_LazyMixin):
+    """A lazy convolution (plain or transposed, any spatial rank): in_channels is read from
+    dim -(rank + 1) of the first input."""
 
-    cls_to_become = Conv2d
+    transposed = False
+
+    def _init_params(self, weight_shape: tuple, bias: bool, dtype: Any) -> None:
+        self.weight = UninitializedParameter(dtype=dtype)
+        self.bias = UninitializedParameter(dtype=dtype) if bias else None
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def _materialize(self, input: Tensor) -> None:
+        name, n = type(self).__name__, len(self.kernel_size)
+        shapes = f"a {n + 1}-D (C, {'H, W' if n == 2 else 'L'}) or {n + 2}-D (N, C, ...)"
+        c = _lazy_size(input, -(n + 1), (n + 1, n + 2), name, shapes)
+        if c % self.groups:
+            raise ValueError(
+                f"{name}: the input has {c} channels (shape {tuple(input.shape)}), which is "
+                f"not divisible by groups={self.groups}"
+            )
+        self.in_channels = c
+        if self.transposed:
+            shape = (c, self.out_channels // self.groups)
+        else:
+            shape = (self.out_channels, c // self.groups)
+        self.weight.materialize(shape + self.kernel_size)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+
+class _LazyConv(_LazyConvBase):
+    """A lazy Conv1d/Conv2d: the real module's arguments but in_channels."""
 
     def __init__(
         self,
@@ -813,7 +845,7 @@ class LazyConv2d(_LazyMixin, Conv2d):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        # Conv2d's checks and attributes, with in_channels = groups as a placeholder until the first
+        # the module's checks and attributes, in_channels = groups standing in until the first
         # call
         super().__init__(
             groups,
@@ -830,26 +862,11 @@ class LazyConv2d(_LazyMixin, Conv2d):
         )
         self.in_channels = 0
 
-    def _init_params(self, weight_shape: tuple, bias: bool, dtype: Any) -> None:
-        self.weight = UninitializedParameter(dtype=dtype)
-        self.bias = UninitializedParameter(dtype=dtype) if bias else None
 
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params():
-            super().reset_parameters()
+class LazyConv2d(_LazyConv, Conv2d):
+    """Conv2d whose in_channels is read from the first input (`(N, C, H, W)` or `(C, H, W)`)."""
 
-    def _materialize(self, input: Tensor) -> None:
-        c = _lazy_size(input, -3, (3, 4), "LazyConv2d", "a 3-D (C, H, W) or 4-D (N, C, H, W)")
-        if c % self.groups:
-            raise ValueError(
-                f"LazyConv2d: the input has {c} channels (shape {tuple(input.shape)}), which is "
-                f"not divisible by groups={self.groups}"
-            )
-        self.in_channels = c
-        self.weight.materialize((self.out_channels, c // self.groups) + self.kernel_size)
-        if self.bias is not None:
-            self.bias.materialize((self.out_channels,))
-        self.reset_parameters()
+    cls_to_become = Conv2d
 
 
 class LazyLinear(_LazyMixin, Linear):
@@ -885,7 +902,10 @@ class LazyLinear(_LazyMixin, Linear):
         self.reset_parameters()
 
 
-class _LazyBatchNorm(_LazyMixin, _BatchNorm):
+class _LazyNorm(_LazyMixin):
+    """A lazy batch or instance norm: num_features is read from the channels of the first
+    input."""
+
     def __init__(
         self,
         eps: float = 1e-5,
@@ -906,11 +926,18 @@ class _LazyBatchNorm(_LazyMixin, _BatchNorm):
                 self.bias = UninitializedParameter(dtype=dt)
 
     def has_uninitialized_params(self) -> bool:
-        return self.num_features == 0
+        # without affine parameters or running stats there is nothing to shape: PyTorch then
+        # keeps num_features 0 (the norm does not use it)
+        return self.num_features == 0 and (self.affine or self.track_running_stats)
+
+    def _channels(self, input: Tensor) -> int:
+        name = type(self).__name__
+        return _lazy_size(
+            input, 1, self.cls_to_become._ranks, name, self.cls_to_become._shape_names
+        )
 
     def _materialize(self, input: Tensor) -> None:
-        name = type(self).__name__
-        c = _lazy_size(input, 1, self.cls_to_become._ranks, name, self.cls_to_become._shape_names)
+        c = self._channels(input)
         self.num_features = c
         if self.affine:
             self.weight.materialize((c,))
@@ -921,6 +948,10 @@ class _LazyBatchNorm(_LazyMixin, _BatchNorm):
             self.running_mean = zeros(c, dtype=dt)
             self.running_var = ones(c, dtype=dt)
         self.reset_parameters()
+
+
+class _LazyBatchNorm(_LazyNorm, _BatchNorm):
+    pass
 
 
 class LazyBatchNorm1d(_LazyBatchNorm):

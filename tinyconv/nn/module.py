@@ -8,6 +8,7 @@ can walk the tree of submodules without the user listing anything.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -61,6 +62,42 @@ class Parameter(Tensor):
 
     def __reduce__(self) -> Any:
         return (_rebuild_parameter, (self._data.copy(), self._requires_grad))
+
+
+# nn.Buffer(t) marks a tensor so that assigning it to a Module attribute registers a buffer
+# (PyTorch 2.5+). As in PyTorch, the mark is all there is: Buffer(t) returns a plain Tensor
+# (t detached, keeping requires_grad) and isinstance(x, nn.Buffer) asks for the mark.
+# id(tensor) -> (weak reference to it, persistent)
+_buffer_marks: dict[int, tuple[Any, bool]] = {}
+
+
+def _buffer_persistent(value: Any) -> bool | None:
+    """The persistent flag of a tensor made by nn.Buffer, or None for any other value."""
+    entry = _buffer_marks.get(id(value)) if _buffer_marks else None
+    if entry is None or entry[0]() is not value:
+        return None
+    return entry[1]
+
+
+class _BufferMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return _buffer_persistent(obj) is not None
+
+
+class Buffer(metaclass=_BufferMeta):
+    """`self.x = nn.Buffer(t, persistent=True)` in a Module registers `t` as a buffer (a
+    non-persistent one stays out of state_dict()), as register_buffer does."""
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Any:
+        if data is None:
+            data = Tensor._make(np.zeros(0, dtype=_dtype.get_default_dtype()), None, False)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer: data must be a Tensor, got {type(data).__name__}")
+        t = data.detach().requires_grad_(data.requires_grad)
+        key = id(t)
+        ref = weakref.ref(t, lambda _r, key=key, d=_buffer_marks: d.pop(key, None))
+        _buffer_marks[key] = (ref, bool(persistent))
+        return t
 
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
@@ -206,6 +243,8 @@ class Module:
                     "(a Module or None is expected)"
                 )
             d["_modules"][name] = None
+        elif _buffer_marks and (persistent := _buffer_persistent(value)) is not None:
+            self.register_buffer(name, value, persistent)
         elif "_buffers" in d and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(

@@ -100,3 +100,37 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             f"max {t._data.max()}"
         )
     return Tensor._make(np.eye(n, dtype=np.int64)[t._data], None, False)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]; inputs
+    `(*, in1)` and `(*, in2)` with the same leading dims, weight `(out, in1, in2)`."""
+    what = "bilinear"
+    for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
+        _check_tensor(t, name, what)
+    if weight.ndim != 3:
+        raise RuntimeError(
+            f"{what}: weight must be 3-D (out, in1, in2), got shape {tuple(weight.shape)}"
+        )
+    out, in1, in2 = weight.shape
+    if input1.ndim == 0 or input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"{what}: input1 {tuple(input1.shape)} and input2 {tuple(input2.shape)} must have "
+            "the same leading dims"
+        )
+    if input1.shape[-1] != in1 or input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"{what}: input1's last dim must be {in1} and input2's {in2} (weight shape "
+            f"{tuple(weight.shape)}), got {tuple(input1.shape)} and {tuple(input2.shape)}"
+        )
+    b = _check_bias(bias, out, what)
+    _same_dtype(input1, weight, b, what)
+    _same_dtype(input2, weight, None, what)
+    lead = tuple(input1.shape[:-1])
+    x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
+    # x1 @ W as one matmul: (n, in1) @ (in1, out * in2), then the dot with x2 per output
+    t = (x1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)).reshape(-1, out, in2)
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if b is not None:
+        y = y + b
+    return y.reshape(lead + (out,))

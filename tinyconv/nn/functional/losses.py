@@ -937,3 +937,34 @@ def multilabel_margin_loss(
     if x.ndim < 2:
         loss = loss.reshape(())
     return _margin_reduce(loss, reduction, what)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, margin + d(a, p) - d(a, n)) with d any distance function of two tensors
+    (pairwise_distance by default); `swap` uses min(d(a, n), d(p, n)) as the negative one."""
+    what = "triplet_margin_with_distance_loss"
+    _check_reduction(reduction, what)
+    if margin <= 0:
+        raise ValueError(f"{what}: margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_tensor(t, name, what)
+    if not (anchor.ndim == positive.ndim == negative.ndim):
+        raise RuntimeError(
+            f"{what}: anchor, positive and negative must have the same number of dims, got "
+            f"{anchor.ndim}, {positive.ndim} and {negative.ndim}"
+        )
+    d = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(d(positive, negative))
+    loss = (margin + d_pos - d_neg).clamp_min(0)
+    return _reduce(loss, reduction, what)

@@ -527,3 +527,81 @@ def max_unpool1d(
         x.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s), (0, p), output_size=(1, L)
     )
     return out.squeeze(-2)
+
+
+def max_pool1d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple:
+    """max_pool1d's (values, indices), whatever return_indices says (as PyTorch)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> tuple:
+    """max_pool2d's (values, indices), whatever return_indices says (as PyTorch)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple:
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(
+    input: Tensor, output_size: Any, return_indices: bool = False
+) -> tuple:
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def _lp_pool(input: Tensor, norm_type: Any, kernel_size: Any, pooled: Any, what: str) -> Tensor:
+    """(window sum of x^p)^(1/p): the window mean of x^p times the window size, PyTorch's
+    composition (the sign * relu(abs) keeps a negative mean, from odd p, at 0 after the root)."""
+    _check_tensor(input, "input", what)
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
+        raise TypeError(f"{what}: norm_type must be a number, got {norm_type!r}")
+    ks = kernel_size if isinstance(kernel_size, (tuple, list)) else None
+    size = 1
+    for k in ks if ks is not None else (kernel_size,) * (2 if what == "lp_pool2d" else 1):
+        size *= k
+    out = pooled(input.pow(norm_type))
+    return (out.sign() * out.abs().relu()).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor, norm_type: Any, kernel_size: int, stride: Any = None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling of `(N, C, L)` or `(C, L)` input: (sum of x^p)^(1/p) per window."""
+    return _lp_pool(
+        input,
+        norm_type,
+        kernel_size,
+        lambda x: avg_pool1d(x, kernel_size, stride, 0, ceil_mode),
+        "lp_pool1d",
+    )
+
+
+def lp_pool2d(
+    input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling of `(N, C, H, W)` or `(C, H, W)` input."""
+    return _lp_pool(
+        input,
+        norm_type,
+        kernel_size,
+        lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
+        "lp_pool2d",
+    )
