@@ -498,3 +498,21 @@ def test_fork_rng_as_pytorch():
     with tinyconv.random.fork_rng():
         tinyconv.randn(20)
     assert np.array_equal(torch.rand(6).numpy(), tinyconv.rand(6).numpy())
+
+
+@pytest.mark.torch
+def test_float16_draws():
+    # float16 is drawn as float32 and rounded; randn of 16 or more tops its last block up from
+    # the leftover uniforms (PyTorch's Half path), within 1 float16 ulp, the stream aligned
+    torch = _both(6)
+    assert np.array_equal(
+        torch.rand(50, dtype=torch.float16).numpy(), tinyconv.rand(50, dtype=tinyconv.float16)
+    )
+    assert np.array_equal(
+        torch.randn(7, dtype=torch.float16).numpy(), tinyconv.randn(7, dtype=tinyconv.float16)
+    )
+    for n in (16, 20, 33, 1001):
+        want = torch.randn(n, dtype=torch.float16).numpy().view(np.int16).astype(np.int64)
+        got = tinyconv.randn(n, dtype=tinyconv.float16).numpy().view(np.int16).astype(np.int64)
+        assert np.abs(want - got).max() <= 1  # (float16 bit patterns: 1 apart = 1 ulp)
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())

@@ -313,10 +313,16 @@ def normal(
     work = np.float64 if dtype == np.float64 else np.float32  # float16 is made in float32
     data = uniform(gen, (n,), work)
     full = n // 16 * 16
+    rest = data[full:].copy()
     data[:full] = _box_muller16(data[:full].reshape(-1, 16), mean, std).ravel()
     if n % 16:
-        # PyTorch redraws the last 16 and transforms them again
-        data[n - 16 :] = _box_muller16(uniform(gen, (1, 16), work), mean, std).ravel()
+        if dtype == np.float16:
+            # PyTorch's Half: the leftover uniforms, topped up to 16 with fresh ones
+            last = np.concatenate([rest, uniform(gen, (16 - n % 16,), work)])
+        else:
+            last = uniform(gen, (16,), work)  # float32/64: 16 fresh ones
+        # transformed, they overwrite the last 16 values
+        data[n - 16 :] = _box_muller16(last.reshape(1, 16), mean, std).ravel()
     return data.astype(dtype).reshape(shape)
 
 
