@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyperparameter, check_not_negative, refuse_unsupported
+from .optimizer import (
+    Optimizer,
+    check_hyperparameter,
+    check_not_negative,
+    coupled_gradient,
+    refuse_unsupported,
+)
 
 
 class Adadelta(Optimizer):
@@ -57,9 +63,7 @@ class Adadelta(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p._data
+        g = coupled_gradient(p, grad, group)
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p._data)

@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     check_betas,
     check_not_negative,
+    coupled_gradient,
     lerp_,
     refuse_unsupported,
 )
@@ -60,9 +61,7 @@ class Adamax(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p._data
+        g = coupled_gradient(p, grad, group)
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p._data)

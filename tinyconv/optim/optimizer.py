@@ -67,6 +67,15 @@ def refuse_unsupported(who: str, **flags: Any) -> None:
         )
 
 
+def coupled_gradient(p: Tensor, grad: np.ndarray, group: dict) -> np.ndarray:
+    """The gradient an update follows: negated for ``maximize``, plus ``weight_decay * p``
+    (L2 decay coupled into the gradient, as PyTorch's SGD, RMSprop, Adadelta, Adamax)."""
+    g = -grad if group["maximize"] else grad
+    if group["weight_decay"]:
+        g = g + group["weight_decay"] * p._data
+    return g
+
+
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
     """start += weight * (end - start) in place, rounded the way PyTorch's lerp_ rounds
     (from the nearer end: for weight >= 0.5 it computes end - (end - start) * (1 - weight))."""

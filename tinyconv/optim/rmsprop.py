@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, lerp_, refuse_unsupported
+from .optimizer import Optimizer, check_nonnegative, coupled_gradient, lerp_, refuse_unsupported
 
 
 class RMSprop(Optimizer):
@@ -58,9 +58,7 @@ class RMSprop(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p._data
+        g = coupled_gradient(p, grad, group)
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p._data)

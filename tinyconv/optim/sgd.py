@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, coupled_gradient
 
 
 class SGD(Optimizer):
@@ -61,9 +61,7 @@ class SGD(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        d = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            d = d + group["weight_decay"] * p._data
+        d = coupled_gradient(p, grad, group)
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
