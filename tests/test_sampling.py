@@ -298,6 +298,16 @@ def test_taps_outside_read_zero_even_next_to_inf():
     )
 
 
+def test_non_finite_grid_raises():
+    """A documented difference (README): nan/inf samples raise, whatever the mode."""
+    x = tinyconv.zeros(1, 1, 3, 3)
+    for bad in (np.nan, np.inf, -np.inf):
+        g = tinyconv.tensor([[[[0.1, bad]]]])
+        for mode in ("bilinear", "nearest", "bicubic"):
+            with pytest.raises(RuntimeError, match="grid has nan or inf"):
+                F.grid_sample(x, g, mode=mode, align_corners=False)
+
+
 def test_grad_fn_and_double_backward():
     x = tinyconv.zeros(1, 1, 3, 3, requires_grad=True)
     t = tinyconv.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], requires_grad=True)

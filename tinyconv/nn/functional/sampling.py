@@ -270,6 +270,13 @@ def grid_sample(
             f"{what}: input and grid must have the same dtype, got input "
             f"{_dtype.dtype_name(x.dtype)} and grid {_dtype.dtype_name(grid.dtype)}"
         )
+    if not np.isfinite(grid._data).all():
+        # (PyTorch's results at nan/inf samples depend on its kernels' vectorised internals,
+        # e.g. nan with zeros padding but a border pixel with border padding: not matched)
+        raise RuntimeError(
+            f"{what}: grid has nan or inf values (shape {tuple(grid.shape)}); tinyconv refuses "
+            "them rather than guess what PyTorch's kernels make of them"
+        )
     if min(x.shape[2:]) == 0:
         raise RuntimeError(
             f"{what}: the input's spatial dims must be non-empty, got shape {tuple(x.shape)}"
