@@ -794,3 +794,31 @@ def test_top_level_dropout_calls_functional():
 
 def test_special_erfc_and_sinc_match_torch():
     same(lambda T: [T.special.erfc(t(T, A34)), T.special.sinc(t(T, A34))])
+
+
+def test_method_functions_match_torch():
+    same(
+        lambda T: [
+            T.index_put(t(T, A34), (t(T, [0, 0]),), t(T, V4), True),
+            T.put(t(T, A34), t(T, [1, -1]), t(T, [5.0, 6.0])),
+            T.is_same_size(t(T, A34), t(T, B34)),
+            T.split_with_sizes(t(T, A34), [2, 2], 1),
+            T.get_device(t(T, A34)),
+            T.hardshrink(t(T, A34), 0.6),
+            T.prelu(t(T, B234), t(T, [0.1, 0.2, 0.3])),
+            T.rsub(t(T, A34), t(T, B34), alpha=2),
+            T.rsub(t(T, INTS), 3),
+        ]
+    )
+    same(_inplace_fn("index_put_", A34, lambda T: (t(T, [1]),), lambda T: t(T, 2.0)))
+    same(_inplace_fn("addmv_", V3, lambda T: t(T, A34), lambda T: t(T, V4)))
+    same(_inplace_fn("ldexp_", A34, lambda T: t(T, [[1], [2], [3]])))
+
+
+def _inplace_fn(name, data, *args):
+    def program(T):
+        x = t(T, data)
+        r = getattr(T, name)(x, *(a(T) for a in args))
+        return [r is x, x]
+
+    return program

@@ -376,3 +376,51 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
     spacing = x.narrow(xd, 1, n - 1) - x.narrow(xd, 0, n - 1)
     return ((left + right) * spacing / 2).cumsum(d)
+
+
+# -- Tensor methods PyTorch also offers as torch.X(t, ...) -------------------------------------
+
+
+def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    return _arg(input, "index_put()").index_put(indices, values, accumulate)
+
+
+def index_put_(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    return _arg(input, "index_put_()").index_put_(indices, values, accumulate)
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    return _arg(input, "put()").put(index, source, accumulate)
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    return _arg(input, "is_same_size()").is_same_size(other)
+
+
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    return _arg(input, "split_with_sizes()").split_with_sizes(split_sizes, dim)
+
+
+def get_device(input: Tensor) -> int:
+    return _arg(input, "get_device()").get_device()
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return _arg(input, "hardshrink()").hardshrink(lambd)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    return _arg(input, "prelu()").prelu(weight)
+
+
+def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return _arg(input, "addmv_()").addmv_(mat, vec, beta=beta, alpha=alpha)
+
+
+def ldexp_(input: Tensor, other: Tensor) -> Tensor:
+    return _arg(input, "ldexp_()").ldexp_(other)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """other - alpha * input."""
+    return sub(other if isinstance(other, Tensor) else _as_tensor(other), input, alpha)
