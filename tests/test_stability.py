@@ -356,3 +356,37 @@ def test_relu6_input_written_in_place_before_backward_raises():
     w = z * 1
     F.relu6(w, inplace=True).sum().backward()  # the in-place form still works
     np.testing.assert_array_equal(z.grad.numpy(), [0.0, 1.0, 0.0])
+
+
+QUIET_PROGRAM = """
+import numpy as np
+import tinyconv as torch
+
+x = torch.tensor([1e30, -2.0], requires_grad=True)
+square = x * x + x**2  # inf (overflow)
+y = square - (x * 3e38) * (x * 3e38)  # inf - inf = nan (invalid)
+y.sum().backward()
+assert np.isinf(square[0].item()) and np.isnan(y[0].item())
+print("ops done", flush=True)
+np.float32(1e30) * np.float32(1e30)  # the user's own NumPy code
+"""
+
+
+def test_overflow_and_nan_are_as_quiet_as_in_pytorch():
+    # NumPy warns ("overflow encountered in multiply") where PyTorch quietly gives inf or nan:
+    # a program's tinyconv ops stay quiet, while its own NumPy code still warns. (Run as a
+    # program: pytest restores the warning filters it had before collection imported tinyconv.)
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-W", "default", "-c", QUIET_PROGRAM],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]),
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "ops done\n"
+    warned = [line for line in run.stderr.splitlines() if "RuntimeWarning" in line]
+    assert len(warned) == 1 and "<string>" in warned[0] and "overflow" in warned[0], run.stderr

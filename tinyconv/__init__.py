@@ -9,6 +9,7 @@ tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolutio
 """
 
 import builtins
+import warnings as _warnings
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import autograd
@@ -1021,3 +1022,15 @@ def __getattr__(
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
     raise AttributeError(f"module 'tinyconv' has no attribute {name!r}")
+
+
+# NumPy warns where PyTorch quietly gives inf or nan ("overflow encountered in multiply" for
+# tensor([1e30]) * 1e30). Ops that expect such values run under np.errstate; this filter keeps
+# the rest as quiet as PyTorch, for warnings raised from tinyconv's own code only (NumPy code
+# of the user's still warns). Added once, when tinyconv is imported.
+_warnings.filterwarnings(
+    "ignore",
+    message=r"(overflow|invalid value|divide by zero|underflow) encountered",
+    category=RuntimeWarning,
+    module=r"tinyconv(\.|$)",
+)
