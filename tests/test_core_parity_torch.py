@@ -1285,3 +1285,53 @@ def test_shift_assignments_write_in_place(stmt):
         return (alias,)
 
     same(prog)
+
+
+POOL_EMPTY_CASES = [
+    ("max_pool1d", (0, 1), (2, 1, 1)),
+    ("max_pool1d", (0, 3, 4), (2,)),
+    ("max_pool1d", (2, 0, 4), (2,)),
+    ("avg_pool1d", (0, 1), (2, 1, 1)),
+    ("avg_pool1d", (2, 0, 4), (2,)),
+    ("max_pool2d", (0, 3, 4), (2,)),
+    ("max_pool2d", (0, 3, 4, 4), (2,)),
+    ("max_pool2d", (2, 0, 4, 4), (2,)),
+    ("avg_pool2d", (2, 0, 4, 4), (2,)),
+    ("avg_pool2d", (0, 4, 4), (2,)),
+    ("lp_pool1d", (0, 4), (2.0, 2)),
+    ("adaptive_avg_pool1d", (0, 4), (2,)),
+    ("adaptive_avg_pool2d", (2, 0, 4, 4), (2,)),
+    ("adaptive_max_pool1d", (2, 0, 4), (2,)),
+]
+
+
+@pytest.mark.parametrize(("name", "shape", "args"), POOL_EMPTY_CASES)
+def test_pooling_an_input_empty_outside_the_batch_raises_where_pytorch_does(name, shape, args):
+    # (found by the differential fuzzer: max_pool1d of a (0, 1) input returned an empty result)
+    torch = pytest.importorskip("torch")
+
+    def outcome(T):
+        try:
+            return tuple(getattr(T.nn.functional, name)(T.zeros(shape), *args).shape)
+        except RuntimeError:
+            return "raises"
+
+    assert outcome(tinyconv) == outcome(torch)
+
+
+def test_adaptive_avg_pool_refuses_backward_after_its_input_changed_in_place():
+    # PyTorch's node saves its input (not for a 1x1 output, a mean): an in-place change
+    # before backward raises there, and here
+    torch = pytest.importorskip("torch")
+    for T in (tinyconv, torch):
+        x = T.ones(1, 2, 4, 4, requires_grad=True)
+        h = x * 1
+        y = T.nn.functional.adaptive_avg_pool2d(h, 2)
+        h.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            y.sum().backward()
+        ones = x * 1
+        z = T.nn.functional.adaptive_avg_pool2d(ones, 1)
+        ones.add_(1)
+        z.sum().backward()  # (a mean saves no input)
+        assert x.grad is not None

@@ -96,6 +96,7 @@ def _pool_args(
     _check_tensor(input, "input", what)
     x, unbatched = _batched(input, what)
     _check_spatial(input, what)
+    _only_batch_empty(input, 3, what)
     k = _pair(kernel_size, "kernel_size", what, 1)
     s = (
         k
@@ -204,6 +205,10 @@ class AdaptiveAvgPool2d(Op):
         y = pool_k.adaptive_avg_pool2d_forward(x, output_size)
         if y.shape[-2:] == (1, 1):  # PyTorch takes a mean over H and W then: its node's name
             ctx.torch_name = "MeanBackward1"
+        else:
+            # PyTorch's node saves its input (its backward reads the shape from it), so an
+            # in-place change of the input before backward raises there: here too
+            ctx.save_for_backward(x)
         return y
 
     @staticmethod
@@ -295,6 +300,16 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 # squeeze too) ---------------------------------------------------------------------------------
 
 
+def _only_batch_empty(input: Any, unbatched_ndim: int, what: str) -> None:
+    """As PyTorch's pooling: only a batch dim may be 0 (an unbatched input has none)."""
+    shape = tuple(input.shape)
+    if 0 in shape[input.ndim > unbatched_ndim :]:
+        raise RuntimeError(
+            f"{what}: input of shape {shape} is empty in a dim other than the batch (only the "
+            f"batch dim of a {unbatched_ndim + 1}-D input may be 0)"
+        )
+
+
 def _pool1d_input(input: Any, what: str) -> None:
     _check_tensor(input, "input", what)
     if input.ndim not in (2, 3):
@@ -308,6 +323,7 @@ def _pool1d_options(
 ) -> tuple:
     """`((1, k), (1, s), (0, p), (1, d))`: the 1-D options as a height-1 window, checked."""
     _pool1d_input(input, what)
+    _only_batch_empty(input, 2, what)
     k = _single(kernel_size, "kernel_size", what, 1)
     no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
     s = k if no_stride else _single(stride, "stride", what, 1)
