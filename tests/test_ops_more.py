@@ -1015,3 +1015,20 @@ def test_embedding_bag_module_matches_torch():
     assert got.tolist() == ref(torch.tensor([[0, 2], [1, 1]])).tolist()
     with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
         tinyconv.nn.EmbeddingBag(5, 3, scale_grad_by_freq=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("target", [[0], 0])
+def test_multi_margin_loss_of_an_unbatched_input_has_the_targets_shape(target):
+    # (PyTorch: a (C,) input with a (1,) target gives a (1,) loss with reduction='none',
+    # a 0-d target a 0-d loss; found when CI's Hypothesis drew the case)
+    torch = pytest.importorskip("torch")
+    shapes = [
+        tuple(
+            L.nn.functional.multi_margin_loss(
+                L.tensor([0.0, 1.0]), L.tensor(target), reduction="none"
+            ).shape
+        )
+        for L in (tinyconv, torch)
+    ]
+    assert shapes[0] == shapes[1] == ((1,) if isinstance(target, list) else ())

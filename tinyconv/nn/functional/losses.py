@@ -896,8 +896,8 @@ def multi_margin_loss(
     own = np.zeros((N, C), dtype=bool)
     own[np.arange(N), td] = True  # the target class itself is left out of the sum
     loss = z.masked_fill(Tensor._make(own, None, False), 0.0).sum(1) / C
-    if x.ndim < 2:
-        loss = loss.reshape(())
+    if x.ndim < 2:  # an unbatched input's loss has the target's shape: () or (1,), as PyTorch
+        loss = loss.reshape(tuple(t.shape))
     return _margin_reduce(loss, reduction, what)
 
 
