@@ -12,21 +12,20 @@ from .optimizer import (
     Optimizer,
     check_betas,
     check_not_negative,
+    coupled_gradient,
     lerp_,
     refuse_unsupported,
 )
 
 
-def _decay_or_add(p: np.ndarray, g: np.ndarray, group: dict) -> np.ndarray:
-    """Weight decay as AdamW does it (shrink p by lr * wd) if decoupled_weight_decay, else as
-    L2 regularisation (add wd * p to the gradient); returns the gradient to use."""
-    wd = group["weight_decay"]
-    if not wd:
-        return g
-    if group["decoupled_weight_decay"]:
-        p *= 1 - group["lr"] * wd
-        return g
-    return g + wd * p
+def _decay_or_add(p: Any, grad: np.ndarray, group: dict) -> np.ndarray:
+    """The gradient to use: weight decay as AdamW does it (shrink p by lr * wd) if
+    decoupled_weight_decay, else as L2 regularisation added to the gradient (coupled_gradient,
+    which also negates it for maximize)."""
+    if not (group["weight_decay"] and group["decoupled_weight_decay"]):
+        return coupled_gradient(p, grad, group)
+    p._data *= 1 - group["lr"] * group["weight_decay"]
+    return -grad if group["maximize"] else grad
 
 
 def _check_common(who: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
@@ -86,8 +85,7 @@ class NAdam(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        g = -grad if group["maximize"] else grad
-        g = _decay_or_add(p._data, g, group)
+        g = _decay_or_add(p, grad, group)
         if not state:
             state["step"] = 0
             state["mu_product"] = np.ones((), dtype=self._step_dtype)
@@ -154,8 +152,7 @@ class RAdam(Optimizer):
         )
 
     def _update(self, p, grad, group, state) -> None:
-        g = -grad if group["maximize"] else grad
-        g = _decay_or_add(p._data, g, group)
+        g = _decay_or_add(p, grad, group)
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p._data)
