@@ -68,6 +68,15 @@ KNOBS = {
         "_PW_ONE_GEMM_RATIO": 0,  # 1x1 convs as one GEMM over all images
         "_PW_ONE_GEMM_W_BYTES": 0,
     },
+    # every stride-1 input gradient that can run as a forward convolution does (whatever
+    # its channels and size), with the forward's layouts in chunks of a few images
+    "as_forward": {
+        "_TINY": 0,
+        "_AS_FORWARD_MIN_CHANNELS": 1,
+        "_AS_FORWARD_MAX_PIXELS": 1 << 30,
+        "_AS_FORWARD_MIN_WINDOWS": 0,
+        "_CHUNK_BYTES": 3000,
+    },
     # a few images per chunk with flat rows
     "mixed_flat": {
         "_CHUNK_BYTES": 3000,
