@@ -1,6 +1,6 @@
 """Neural-network building blocks, as torch.nn: Module, Parameter, layers, losses."""
 
-from . import functional, grad, hooks, init, utils
+from . import functional, grad, hooks, init, parallel, utils
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import (
     ELU,
@@ -139,6 +139,7 @@ from .layers_transformer import (
     TransformerEncoderLayer,
 )
 from .module import Buffer, Module, Parameter
+from .parallel import DataParallel
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -164,6 +165,7 @@ __all__ = [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
+    "DataParallel",
     "Dropout",
     "Dropout1d",
     "Dropout2d",
@@ -289,5 +291,6 @@ __all__ = [
     "grad",
     "hooks",
     "init",
+    "parallel",
     "utils",
 ]

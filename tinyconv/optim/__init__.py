@@ -1,8 +1,9 @@
 """Optimisers, as torch.optim: they update parameters' values in place from their .grad.
 
-`tinyconv.optim.lr_scheduler` holds the learning-rate schedulers."""
+`tinyconv.optim.lr_scheduler` holds the learning-rate schedulers, `tinyconv.optim.swa_utils`
+weight averaging (SWA, EMA)."""
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -30,4 +31,5 @@ __all__ = [
     "RMSprop",
     "Rprop",
     "lr_scheduler",
+    "swa_utils",
 ]
