@@ -15,11 +15,22 @@ import numpy as np
 
 from ...tensor import Tensor
 from ...torch_functions import cat
-from . import rnn
+from . import fusion, rnn
+from .fusion import (
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
+    "fuse_conv_bn_eval",
+    "fuse_conv_bn_weights",
+    "fuse_linear_bn_eval",
+    "fuse_linear_bn_weights",
+    "fusion",
     "get_total_norm",
     "parameters_to_vector",
     "rnn",
