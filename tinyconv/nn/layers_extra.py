@@ -1,8 +1,8 @@
 """More layers of PyTorch's nn (its constructor arguments, reprs and state-dict keys):
-Embedding, EmbeddingBag, channel dropout (Dropout1d/2d/3d), Unflatten, PixelShuffle /
-PixelUnshuffle / ChannelShuffle, the padding layers, more activations (PReLU, SELU, CELU, GLU,
-...) and losses (SmoothL1Loss, HuberLoss, KLDivLoss, the margin losses). Each calls
-tinyconv.nn.functional."""
+Embedding, EmbeddingBag, channel and alpha dropout (Dropout1d/2d/3d, AlphaDropout, ...),
+Unflatten, PixelShuffle / PixelUnshuffle / ChannelShuffle, the padding layers, more activations
+(PReLU, RReLU, SELU, CELU, GLU, ...) and losses (SmoothL1Loss, HuberLoss, KLDivLoss, the margin
+losses). Each calls tinyconv.nn.functional."""
 
 from __future__ import annotations
 
@@ -164,6 +164,22 @@ class Dropout3d(_DropoutNd):
     """Zero whole channels of `(N, C, D, H, W)` / `(C, D, H, W)` input with probability p."""
 
     _fn = staticmethod(F.dropout3d)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout of each element (for SELU networks; training only); input of any shape.
+    As PyTorch's, the module ignores `inplace` (its forward never writes into the input)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels of `(N, C, *)` input (training only); ignores
+    `inplace`, as PyTorch's."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.feature_alpha_dropout(input, self.p, self.training)
 
 
 class Unflatten(Module):
@@ -562,6 +578,23 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: x where x > 0, else a * x, a drawn from U(lower, upper) per
+    element in training, (lower + upper) / 2 in evaluation."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (
+            ", inplace=True" if self.inplace else ""
+        )
 
 
 # -- losses ---------------------------------------------------------------------------------

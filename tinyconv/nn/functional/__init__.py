@@ -1,8 +1,8 @@
 """Differentiable functions of Tensors (`import tinyconv.nn.functional as F`), by topic:
 
 - conv.py: conv1d/2d, conv_transpose1d/2d - pooling.py: max/avg/adaptive pooling (1-D, 2-D)
-- padding.py: pad                         - activations.py: relu ... mish, softmax
-- linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d
+- padding.py: pad                         - activations.py: relu ... mish, softmax, rrelu
+- linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d, alpha_dropout
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding, embedding_bag
 - upsampling.py: interpolate (nearest, linear, bilinear, trilinear, area), pixel/channel shuffles
 - sampling.py: affine_grid, grid_sample (spatial transformers)
@@ -32,6 +32,7 @@ from .activations import (
     elu_,
     gelu,
     glu,
+    gumbel_softmax,
     hardshrink,
     hardsigmoid,
     hardswish,
@@ -46,6 +47,8 @@ from .activations import (
     relu,
     relu6,
     relu_,
+    rrelu,
+    rrelu_,
     selu,
     selu_,
     sigmoid,
@@ -62,7 +65,14 @@ from .activations import (
 )
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from .dropout import dropout, dropout1d, dropout2d, dropout3d
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from .embedding import embedding, embedding_bag
 from .fold import fold, unfold
 from .linear import bilinear, flatten, linear, one_hot
@@ -138,6 +148,11 @@ __all__ = [
     "threshold_",
     "selu_",
     "celu_",
+    "rrelu",
+    "rrelu_",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "gumbel_softmax",
     "max_pool1d_with_indices",
     "max_pool2d_with_indices",
     "adaptive_max_pool1d_with_indices",

@@ -1,20 +1,24 @@
 """Activations PyTorch keeps in F: relu/sigmoid/tanh (engine ops), leaky_relu,
 softmax/log_softmax (engine ops, checked here), gelu, silu, elu, softplus, hardtanh, relu6,
-hardswish, hardsigmoid, mish. Elementwise: the output has the input's shape.
+hardswish, hardsigmoid, mish; the random ones, rrelu and gumbel_softmax (PyTorch's draws after
+`manual_seed`). Elementwise: the output has the input's shape.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
+from ... import _rng
 from ...autograd import ops
 from ...autograd.ops import Op, _zero_where
 from ...autograd.ops_extra import erf_array
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
+from .dropout import Noise
 
 # -- activations ------------------------------------------------------------------------
 
@@ -477,6 +481,60 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return x.prelu(weight)
 
 
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomized leaky ReLU: x where x > 0, else a * x; in training a is drawn per element
+    from U(lower, upper) (PyTorch's draws), in evaluation a = (lower + upper) / 2."""
+    x = _float_act(input, "rrelu")
+    if lower > upper:
+        raise RuntimeError(
+            "rrelu: lower bound should be less than or equal to the upper bound, got "
+            f"lower={lower}, upper={upper}"
+        )
+    name = "RreluWithNoiseBackward1" if inplace else "RreluWithNoiseBackward0"
+    if not training:
+        before = x.grad_fn
+        out = leaky_relu(x, (lower + upper) / 2, inplace)
+        if out.grad_fn is not None and out.grad_fn is not before:
+            out.grad_fn.torch_name = name  # (PyTorch's node for rrelu, even in evaluation)
+        return out
+    dt = x._data.dtype
+    if dt == np.float16:
+        raise NotImplementedError("rrelu: training is not implemented for float16 (as in PyTorch)")
+    neg = x._data <= 0  # (NaN is not, and draws nothing)
+    # PyTorch: per element <= 0, in C order, a float64 uniform u (bounds rounded to the
+    # input's dtype first) and the slope u * (upper - lower) + lower, unfused
+    lo, hi = float(dt.type(lower)), float(dt.type(upper))
+    u = _rng.uniform(_rng._rng(), (int(np.count_nonzero(neg)),), np.float64)
+    slopes = np.ones(x.shape, dt)
+    slopes[neg] = u * (hi - lo) + lo
+    return _maybe_inplace(x, lambda t: Noise.apply(t, slopes, None, name), inplace, "rrelu")
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """A sample of the Gumbel-softmax distribution: softmax((logits + g) / tau) along `dim`,
+    g Gumbel(0, 1) noise (-log of PyTorch's Exponential(1) draws); logits `(*, C)` for the
+    default dim. hard=True: the one-hot of the sample's argmax, with the soft sample's
+    gradient (straight through)."""
+    x = _float_act(logits, "gumbel_softmax")
+    if eps != 1e-10:
+        warnings.warn("gumbel_softmax: `eps` is deprecated and has no effect", stacklevel=2)
+    exp = Tensor._make(_rng.exponential(_rng._rng(), tuple(x.shape), x._data.dtype), None, False)
+    y_soft = softmax((x - exp.log()) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = Tensor._make(np.zeros_like(y_soft._data), None, False).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft  # the values of y_hard, the gradient of y_soft
+
+
 # PyTorch's in-place spellings: F.relu_(x) is F.relu(x, inplace=True), ...
 
 
@@ -509,3 +567,9 @@ def selu_(input: Tensor) -> Tensor:
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     return celu(input, alpha, inplace=True)
+
+
+def rrelu_(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)

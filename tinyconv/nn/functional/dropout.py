@@ -1,8 +1,12 @@
 """dropout: zero elements with probability p, scale the rest by 1/(1-p), in training only;
-dropout1d/2d/3d: the same for whole channels (one draw per channel)."""
+dropout1d/2d/3d: the same for whole channels (one draw per channel); alpha_dropout and
+feature_alpha_dropout: SELU's version, which sets dropped elements to SELU's negative
+saturation and rescales so that mean and variance are kept. Their masks are PyTorch's
+(`manual_seed` gives its numbers)."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -14,31 +18,39 @@ from ...tensor import Tensor
 from ._checks import _check_tensor, _maybe_inplace
 
 
-class Dropout(Op):
+class Noise(Op):
+    """x * noise (+ shift): the forward of the dropouts (noise: the kept elements' scale) and
+    of rrelu (noise: the drawn slopes). The drawn arrays are constants, so the gradient is
+    grad * noise; the node carries the name of PyTorch's node for the calling op."""
+
     torch_name = "MulBackward0"
 
     @staticmethod
-    def forward(ctx, x, mask):
-        ctx.mask = mask
-        return x * mask
+    def forward(ctx, x, noise, shift=None, name="MulBackward0"):
+        ctx.noise, ctx.torch_name = noise, name
+        return x * noise if shift is None else x * noise + shift
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.mask, None
+        return grad * ctx.noise, None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
-        return grad * Tensor._make(ctx.mask, None, False), None  # the mask is a constant
+        return grad * Tensor._make(ctx.noise, None, False), None, None, None  # a constant
+
+
+def _keep(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's dropout draw, bernoulli(1 - p) from the shared stream (a float64 uniform
+    < 1 - p per element, its default CPU kernel), as 0/1 of `dtype`."""
+    return _rng.bernoulli(_rng._rng(), shape, 1.0 - p).astype(dtype)
 
 
 def _noise(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
-    """PyTorch's dropout noise: bernoulli(1 - p) from the shared stream (a float64 uniform
-    < 1 - p per element, PyTorch's default CPU kernel), divided by 1 - p in the input's dtype;
+    """PyTorch's dropout noise: the kept elements divided by 1 - p in the input's dtype;
     p = 1 draws nothing and drops everything, as PyTorch."""
     if p == 1:
         return np.zeros(shape, dtype)
-    keep = _rng.uniform(_rng._rng(), shape, np.float64) < 1.0 - p
-    return keep.astype(dtype) / dtype.type(1.0 - p)
+    return _keep(shape, p, dtype) / dtype.type(1.0 - p)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -49,7 +61,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not training or p == 0:
         return input
     mask = _noise(tuple(input.shape), p, input._data.dtype)
-    return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, "dropout")
+    return _maybe_inplace(input, lambda t: Noise.apply(t, mask), inplace, "dropout")
 
 
 def _feature_mask(input: Tensor, p: float, batched: bool) -> Any:
@@ -86,7 +98,7 @@ def _feature_dropout(
     if not training or p == 0:
         return input
     mask = _feature_mask(input, p, ranks[input.ndim])
-    return _maybe_inplace(input, lambda t: Dropout.apply(t, mask), inplace, what)
+    return _maybe_inplace(input, lambda t: Noise.apply(t, mask), inplace, what)
 
 
 def dropout1d(
@@ -128,3 +140,57 @@ def dropout3d(
         {4: False, 5: True},
         "a 4-D (C, D, H, W) or 5-D (N, C, D, H, W)",
     )
+
+
+# SELU's negative saturation, -scale * alpha: where alpha dropout sends a dropped element
+_SELU_SATURATION = 1.7580993408473766
+
+
+def _alpha_dropout(
+    input: Tensor, p: float, training: bool, inplace: bool, feature: bool, what: str
+) -> Tensor:
+    """Alpha dropout of elements (or, `feature`, of whole channels: dims 0 and 1 of the input).
+    A dropped x becomes -saturation, then every element a * x + b, with a and b chosen so that
+    zero mean and unit variance stay so; rounded step by step in the input's dtype as PyTorch:
+    out = x * (keep * a) + ((keep - 1) * (sat * a) + sat * a * p)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"{what}: dropout probability has to be between 0 and 1, but got {p}")
+    _check_tensor(input, "input", what)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    dt = input._data.dtype
+    if p == 1:  # (PyTorch: everything zero, no draw)
+        return _maybe_inplace(input, lambda t: Noise.apply(t, np.zeros((), dt)), inplace, what)
+    if feature and input.ndim < 2:
+        raise RuntimeError(
+            f"{what}: feature dropout requires at least 2 dimensions (N, C, ...) in the input, "
+            f"got shape {tuple(input.shape)}"
+        )
+    if dt.kind != "f":
+        raise RuntimeError(f"{what}: the result is a float and cannot be stored in a {dt} input")
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
+    keep = _keep(shape, p, dt)
+    a = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
+    shift = (keep - 1) * dt.type(_SELU_SATURATION * a) + dt.type(_SELU_SATURATION * a * p)
+    noise = np.broadcast_to(keep * dt.type(a), input.shape)
+
+    def apply(t: Tensor) -> Tensor:  # (PyTorch's node: the add_ of the shift after the multiply)
+        return Noise.apply(t, noise, shift, "AddBackward0")
+
+    return _maybe_inplace(input, apply, inplace, what)
+
+
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Alpha dropout (for SELU networks): each element dropped with probability p to SELU's
+    negative saturation, then all rescaled to keep mean and variance; input of any shape.
+    Note PyTorch's default here, training=False."""
+    return _alpha_dropout(input, p, training, inplace, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Alpha dropout of whole channels: one draw per (n, c) of an `(N, C, *)` input."""
+    return _alpha_dropout(input, p, training, inplace, True, "feature_alpha_dropout")
