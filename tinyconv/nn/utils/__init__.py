@@ -15,7 +15,7 @@ import numpy as np
 
 from ...tensor import Tensor
 from ...torch_functions import cat
-from . import fusion, parametrizations, parametrize, rnn
+from . import fusion, parametrizations, parametrize, prune, rnn
 from .fusion import (
     fuse_conv_bn_eval,
     fuse_conv_bn_weights,
@@ -37,6 +37,7 @@ __all__ = [
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "prune",
     "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",
