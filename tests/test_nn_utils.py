@@ -68,3 +68,39 @@ def test_matches_pytorch_clip_grad_norm():
         assert math.isclose(a.item(), b.item(), rel_tol=1e-5)
         for p, q in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5)
+
+
+@pytest.mark.torch
+def test_clip_grads_with_norm_and_the_deprecated_clip_grad_norm_match_torch():
+    real = pytest.importorskip("torch")
+    grads = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)
+    out = []
+    for lib in (torch, real):
+        ps = [lib.nn.Parameter(lib.zeros(5)) for _ in range(3)]
+        for p, g in zip(ps, grads, strict=True):
+            p.grad = lib.tensor(g)
+        total = lib.nn.utils.get_total_norm([p.grad for p in ps])
+        assert lib.nn.utils.clip_grads_with_norm_(ps[:2], 1.5, total) is None
+        with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+            lib.nn.utils.clip_grad_norm(ps[2:], 0.5)
+        out.append([p.grad.numpy().copy() for p in ps])
+        lib.nn.utils.clip_grads_with_norm_(ps, 1e6, total)  # a coefficient above 1: no change
+        np.testing.assert_array_equal(ps[0].grad.numpy(), out[-1][0])
+    for mine, theirs in zip(*out, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
+@pytest.mark.torch
+def test_skip_init_leaves_the_generator_alone_as_torch():
+    real = pytest.importorskip("torch")
+    draws = []
+    for lib in (torch, real):
+        lib.manual_seed(0)
+        m = lib.nn.utils.skip_init(lib.nn.Linear, 3, 4, bias=False)
+        assert type(m) is lib.nn.Linear and m.weight.shape == (4, 3) and m.bias is None
+        draws.append(lib.randn(3).numpy())
+        with pytest.raises(RuntimeError, match="'device' arg"):
+            lib.nn.utils.skip_init(lib.nn.ReLU)
+        with pytest.raises(RuntimeError, match="Expected a Module"):
+            lib.nn.utils.skip_init(int)
+    np.testing.assert_array_equal(*draws)

@@ -340,3 +340,22 @@ def test_hook_spectral_norm_before_the_first_forward_is_the_raw_weight():
         lib.nn.utils.spectral_norm(m)
         assert not isinstance(m.weight, lib.nn.Parameter) and not m.weight.requires_grad
         np.testing.assert_array_equal(m.weight.numpy(), raw)
+
+
+def test_transfer_parametrizations_and_params_shares_them_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (tinyconv, torch):
+        a = _chained(lib)
+        b = lib.nn.Linear(3, 3)
+        lib.nn.utils.parametrize.transfer_parametrizations_and_params(a, b)
+        assert b.parametrizations.weight.original is a.parametrizations.weight.original
+        assert list(b.parametrizations.weight) == list(a.parametrizations.weight)
+        np.testing.assert_array_equal(b.weight.detach().numpy(), a.weight.detach().numpy())
+        bare = lib.nn.Module()
+        g = lib.nn.utils.parametrizations.weight_norm(lib.nn.Linear(2, 2))
+        lib.nn.utils.parametrize.transfer_parametrizations_and_params(g, bare, "weight")
+        assert list(bare.state_dict()) == [
+            "parametrizations.weight.original0",
+            "parametrizations.weight.original1",
+        ]
+        assert bare.parametrizations.weight.original1 is g.parametrizations.weight.original1

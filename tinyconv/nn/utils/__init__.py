@@ -7,14 +7,18 @@ Clipping runs after `loss.backward()` and before `optimizer.step()`; it rescales
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from ...random import fork_rng
 from ...tensor import Tensor
 from ...torch_functions import cat
+from ..module import Module
 from . import fusion, parametrizations, parametrize, prune, rnn
 from .fusion import (
     fuse_conv_bn_eval,
@@ -26,8 +30,10 @@ from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
+    "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
     "fuse_conv_bn_eval",
     "fuse_conv_bn_weights",
     "fuse_linear_bn_eval",
@@ -41,6 +47,7 @@ __all__ = [
     "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",
+    "skip_init",
     "spectral_norm",
     "vector_to_parameters",
     "weight_norm",
@@ -127,12 +134,55 @@ def clip_grad_norm_(
             f"({total.item()}), so they can't be clipped; pass error_if_nonfinite=False to "
             "clip anyway (the gradients then become nan)"
         )
-    coef = float(max_norm) / (float(total._data) + 1e-6)
-    if not coef >= 1.0:  # (a nan norm gives a nan coef: PyTorch multiplies by it too)
-        for g in grads:
-            g._data *= np.asarray(coef, dtype=g._data.dtype)
-            g._vc[0] += 1
+    _scale_by_norm(grads, max_norm, total)
     return total
+
+
+def clip_grad_norm(*args: Any, **kwargs: Any) -> Tensor:
+    """Deprecated spelling of clip_grad_norm_, same arguments (warns, as PyTorch does)."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+        "`torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(*args, **kwargs)
+
+
+def clip_grads_with_norm_(
+    parameters: Any, max_norm: float, total_norm: Tensor, foreach: Any = None
+) -> None:
+    """Scale every `.grad` in place by min(1, max_norm / (total_norm + 1e-6)), total_norm
+    being a 0-d tensor computed beforehand (e.g. by get_total_norm)."""
+    what = "clip_grads_with_norm_"
+    grads = [p.grad for p in _params(parameters, what) if p.grad is not None]
+    if not isinstance(total_norm, Tensor):
+        raise TypeError(f"{what}: total_norm must be a Tensor, got {type(total_norm).__name__}")
+    _scale_by_norm(grads, max_norm, total_norm)
+
+
+def _scale_by_norm(grads: list, max_norm: float, total_norm: Tensor) -> None:
+    """grads *= min(1, max_norm / (total_norm + 1e-6)), in place (a nan norm gives nan
+    gradients, as in PyTorch)."""
+    norm = total_norm._data
+    # PyTorch's float arithmetic: max_norm / t is reciprocal(t) * max_norm in t's dtype
+    coef = np.reciprocal(norm + np.asarray(1e-6, norm.dtype)) * np.asarray(max_norm, norm.dtype)
+    coef = np.minimum(coef, np.asarray(1.0, norm.dtype))
+    for g in grads:
+        g._data *= coef.astype(g._data.dtype)
+        g._vc[0] += 1
+
+
+def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
+    """module_cls(*args, **kwargs) without spending random numbers on its initialisation: the
+    global generator is left as it was, as PyTorch leaves it (it builds the module on the meta
+    device). The values are meant to be overwritten (PyTorch's are uninitialised memory)."""
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    with fork_rng():
+        return module_cls(*args, **kwargs)
 
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "is_parametrized",
     "register_parametrization",
     "remove_parametrizations",
+    "transfer_parametrizations_and_params",
     "type_before_parametrizations",
 ]
 
@@ -314,3 +315,27 @@ def remove_parametrizations(
 def type_before_parametrizations(module: Module) -> type:
     """The module's class as it was before register_parametrization swapped it."""
     return type(module).__bases__[0] if is_parametrized(module) else type(module)
+
+
+def transfer_parametrizations_and_params(
+    from_module: Module, to_module: Module, tensor_name: str | None = None
+) -> Module:
+    """Give to_module the parametrizations of from_module (all, or those on tensor_name): the
+    same parametrization modules and the same `original` tensors, shared. A tensor to_module
+    lacks is first created as a Parameter holding from_module's current value."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name).detach()))
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        originals = (
+            ["original"] if source.is_tensor else [f"original{i}" for i in range(source.ntensors)]
+        )
+        for attr in originals:
+            setattr(target, attr, getattr(source, attr))
+    return to_module
