@@ -1,5 +1,6 @@
-"""save / load: checkpoints as one .npz file with a JSON manifest, never pickle;
-state dicts also as .safetensors files that PyTorch reads and writes.
+"""save / load: checkpoints as one .npz file with a JSON manifest, never pickle; in
+PyTorch's own format for .pt/.pth/.tar paths (_torch_format.py, read without running code
+from the file); state dicts also as .safetensors files that PyTorch reads and writes.
 
 A checkpoint holds nested dicts, lists and tuples of tensors, arrays, numbers,
 strings, bools and None (state dicts, optimiser state, training metadata).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import struct
 import tempfile
 import zipfile
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _torch_format
 from ._dtype import as_dtype
 from .tensor import Tensor
 
@@ -123,6 +126,11 @@ def save(obj: Any, f: Any) -> None:
     if _is_safetensors_path(f):
         _save_safetensors(obj, os.fspath(f))
         return
+    if _is_torch_path(f):
+        path = os.fspath(f)
+        stem = os.path.basename(path).split(".")[0] or "archive"
+        _write_atomically(path, lambda out: _torch_format.write(obj, out, stem))
+        return
     arrays: dict = {}
     manifest = {"format": FORMAT, "version": VERSION, "object": _encode(obj, arrays, "obj")}
     payload = dict(arrays)
@@ -206,6 +214,15 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
             source.close()
     if _looks_like_safetensors(data) or (not data and _is_safetensors_path(f)):
         return _load_safetensors(data, name)
+    if _torch_format.is_torch_archive(data):
+        try:
+            return _torch_format.read(data)
+        except _torch_format.TorchFormatError as e:
+            raise CheckpointError(f"load: {name} is a PyTorch checkpoint, but {e}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError) as e:
+            raise CheckpointError(
+                f"load: {name} is a corrupt PyTorch checkpoint ({type(e).__name__}: {e})"
+            ) from None
     try:
         if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
             raise CheckpointError(
@@ -252,7 +269,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
                 f"another format): {type(e).__name__}: {e}"
             ) from None
         raise CheckpointError(
-            f"load: {name} holds a pickled object array; tinyconv never unpickles (a "
+            f"load: {name} holds a pickled object array; tinyconv never unpickles NumPy's (a "
             "hostile file could run code), so it refuses to load it"
         ) from None
     except (
@@ -281,6 +298,14 @@ _SAFETENSORS_EXTRA = (
     'this needs the safetensors package: pip install "tinyconv[safetensors]" '
     "(or: pip install safetensors)"
 )
+
+
+_TORCH_SUFFIXES = (".pt", ".pth", ".tar")
+
+
+def _is_torch_path(f: Any) -> bool:
+    """Paths ending in .pt, .pth or .tar (PyTorch's conventions) get PyTorch's format."""
+    return isinstance(f, (str, os.PathLike)) and os.fspath(f).lower().endswith(_TORCH_SUFFIXES)
 
 
 def _is_safetensors_path(f: Any) -> bool:

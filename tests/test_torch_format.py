@@ -1,0 +1,289 @@
+"""tinyconv.save / load in PyTorch's own checkpoint format (.pt, .pth, .tar paths): files that
+torch.save wrote load in tinyconv, files tinyconv wrote load in torch.load(weights_only=True),
+and reading never runs code from the file.
+
+Without torch, the round trips through tinyconv's own writer and the refusals still run; the
+exchanges with PyTorch carry the `torch` marker.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import tinyconv
+from tinyconv.serialization import CheckpointError
+
+
+def mixed_state() -> dict:
+    base = np.arange(12, dtype=np.float64).reshape(3, 4)
+    return {
+        "model": OrderedDict(
+            [
+                ("conv.weight", tinyconv.randn(2, 3, 3, 3)),
+                ("conv.bias", tinyconv.tensor([np.nan, -0.0], dtype=tinyconv.float32)),
+                ("bn.num_batches_tracked", tinyconv.tensor(7)),
+            ]
+        ),
+        "mask": tinyconv.tensor([True, False]),
+        "half": tinyconv.tensor([1.5, -2.0], dtype=tinyconv.float16),
+        "bytes": tinyconv.tensor([0, 255], dtype=tinyconv.uint8),
+        "small": tinyconv.tensor([-3, 4], dtype=tinyconv.int8),
+        "shorts": tinyconv.tensor([-3, 4], dtype=tinyconv.int16),
+        "ints": tinyconv.tensor([-3, 4], dtype=tinyconv.int32),
+        "transposed": tinyconv.from_numpy(base).t(),
+        "strided": tinyconv.from_numpy(base)[:, ::2],
+        "empty": tinyconv.zeros(0, 3),
+        "scalar": tinyconv.tensor(2.5, dtype=tinyconv.float64),
+        "param": tinyconv.nn.Parameter(tinyconv.ones(2)),
+        "frozen": tinyconv.nn.Parameter(tinyconv.ones(2), requires_grad=False),
+        "leaf": tinyconv.ones(3, requires_grad=True),
+        "epoch": 3,
+        "loss": 0.125,
+        "note": "hello",
+        "flags": [True, None, (1, 2.5)],
+        "ids": {1, 2},
+        "z": 1 + 2j,
+    }
+
+
+def assert_same(want, got):
+    assert type(got) is type(want) or (
+        isinstance(want, tinyconv.Tensor) and isinstance(got, tinyconv.Tensor)
+    )
+    if isinstance(want, tinyconv.Tensor):
+        assert type(got).__name__ == type(want).__name__  # Parameter stays Parameter
+        assert got.dtype == want.dtype and tuple(got.shape) == tuple(want.shape)
+        assert got.requires_grad == want.requires_grad
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    elif isinstance(want, dict):
+        assert list(got) == list(want)
+        for k in want:
+            assert_same(want[k], got[k])
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want)
+        for a, b in zip(want, got, strict=True):
+            assert_same(a, b)
+    else:
+        assert got == want
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".tar", ".PTH"])
+def test_round_trip_keeps_every_kind_of_value(tmp_path, suffix):
+    state = mixed_state()
+    path = tmp_path / f"ckpt{suffix}"
+    tinyconv.save(state, path)
+    with zipfile.ZipFile(path) as z:  # PyTorch's layout, not the .npz one
+        assert "ckpt/data.pkl" in z.namelist() and "ckpt/byteorder" in z.namelist()
+    assert_same(state, tinyconv.load(path))
+
+
+def test_storages_are_64_byte_aligned_as_torch_writes_them(tmp_path):
+    path = tmp_path / "w.pt"
+    tinyconv.save({"a": tinyconv.ones(3), "b": tinyconv.zeros(5, dtype=tinyconv.int64)}, path)
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as z:
+        infos = [i for i in z.infolist() if "/data/" in i.filename]
+        assert len(infos) == 2
+        for info in infos:
+            name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26 :][:4])
+            assert (info.header_offset + 30 + name_len + extra_len) % 64 == 0
+
+
+def test_other_paths_and_file_objects_keep_the_npz_format(tmp_path):
+    tinyconv.save({"a": tinyconv.ones(2)}, tmp_path / "w.ckpt")
+    with zipfile.ZipFile(tmp_path / "w.ckpt") as z:
+        assert "__manifest__.npy" in z.namelist()
+    buf = io.BytesIO()
+    tinyconv.save({"a": tinyconv.ones(2)}, buf)
+    assert "__manifest__.npy" in zipfile.ZipFile(io.BytesIO(buf.getvalue())).namelist()
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (np.ones(2), "NumPy array"),
+        (np.float32(1.5), "NumPy scalar"),
+        (lambda x: x, "function"),
+        (b"raw", "bytes"),
+    ],
+)
+def test_values_pytorch_cannot_read_back_are_refused_before_writing(tmp_path, value, match):
+    path = tmp_path / "bad.pt"
+    with pytest.raises(TypeError, match=match):
+        tinyconv.save({"model": {"x": value}}, path)
+    assert not path.exists()
+
+
+def hostile_archive(path, payload: bytes) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("ckpt/data.pkl", payload)
+        z.writestr("ckpt/byteorder", b"little")
+
+
+def test_a_pickle_naming_other_code_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.makedirs, (str(marker),))
+
+    path = tmp_path / "hostile.pt"
+    hostile_archive(path, pickle.dumps({"state": Exploit()}, protocol=2))
+    with pytest.raises(CheckpointError, match=r"hostile\.pt.*posix\.makedirs|os\.makedirs"):
+        tinyconv.load(path)
+    assert not marker.exists()
+
+
+def test_a_tensor_reaching_past_its_storage_is_refused(tmp_path):
+    path = tmp_path / "w.pt"
+    tinyconv.save({"w": tinyconv.ones(4)}, path)
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    # the same pickle, but the tensor's size claims 40 elements of a 4-element storage
+    entries["w/data.pkl"] = entries["w/data.pkl"].replace(b"K\x04\x85", b"K(\x85")
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in entries.items():
+            z.writestr(n, data)
+    with pytest.raises(CheckpointError, match="reaches element 39 of a storage of 4"):
+        tinyconv.load(path)
+
+
+def test_a_missing_or_short_storage_is_a_clear_error(tmp_path):
+    path = tmp_path / "w.pt"
+    tinyconv.save({"w": tinyconv.ones(4)}, path)
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    for change, match in (("drop", "storage 0 is missing"), ("cut", "has 8 bytes")):
+        damaged = dict(entries)
+        if change == "drop":
+            del damaged["w/data/0"]
+        else:
+            damaged["w/data/0"] = damaged["w/data/0"][:8]
+        with zipfile.ZipFile(path, "w") as z:
+            for n, data in damaged.items():
+                z.writestr(n, data)
+        with pytest.raises(CheckpointError, match=match):
+            tinyconv.load(path)
+
+
+# -- exchanges with PyTorch ---------------------------------------------------------------------
+
+
+@pytest.mark.torch
+def test_torch_reads_what_tinyconv_writes(tmp_path):
+    torch = pytest.importorskip("torch")
+    state = mixed_state()
+    path = tmp_path / "from_tinyconv.pth"
+    tinyconv.save(state, path)
+    back = torch.load(path, weights_only=True)
+    for key, want in state.items():
+        got = back[key]
+        if isinstance(want, tinyconv.Tensor):
+            assert isinstance(got, torch.Tensor)
+            assert isinstance(got, torch.nn.Parameter) == isinstance(want, tinyconv.nn.Parameter)
+            assert str(got.dtype) == str(want.dtype).replace("tinyconv", "torch")
+            assert got.requires_grad == want.requires_grad
+            np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        elif isinstance(want, dict):
+            assert list(got) == list(want)
+            for k in want:
+                np.testing.assert_array_equal(got[k].numpy(), want[k].numpy())
+        else:
+            assert got == want
+
+
+@pytest.mark.torch
+def test_tinyconv_reads_what_torch_writes(tmp_path):
+    torch = pytest.importorskip("torch")
+    base = torch.arange(12, dtype=torch.float64).reshape(3, 4)
+    saved = {
+        "view": base[1:, ::2],  # shares base's storage, at an offset, strided
+        "base": base,
+        "t": torch.randn(3, 5).t(),
+        "param": torch.nn.Parameter(torch.ones(2)),
+        "dtypes": [torch.ones(2, dtype=d) for d in (torch.float16, torch.int8, torch.bool)],
+        "size": torch.Size([2, 3]),
+        "ids": {1, 2},
+        "empty": torch.zeros(0, 4),
+    }
+    path = tmp_path / "from_torch.pt"
+    torch.save(saved, path)
+    got = tinyconv.load(path)
+    np.testing.assert_array_equal(got["view"].numpy(), saved["view"].numpy())
+    np.testing.assert_array_equal(got["base"].numpy(), saved["base"].numpy())
+    np.testing.assert_array_equal(got["t"].numpy(), saved["t"].numpy())
+    assert isinstance(got["param"], tinyconv.nn.Parameter) and got["param"].requires_grad
+    assert [str(t.dtype) for t in got["dtypes"]] == [
+        "tinyconv.float16",
+        "tinyconv.int8",
+        "tinyconv.bool",
+    ]
+    assert got["size"] == (2, 3) and got["ids"] == {1, 2}
+    assert tuple(got["empty"].shape) == (0, 4)
+
+
+@pytest.mark.torch
+def test_a_torch_training_checkpoint_resumes_in_tinyconv_with_torchs_numbers(tmp_path):
+    """Train in PyTorch, torch.save model + optimizer, resume in tinyconv: the next steps give
+    PyTorch's parameters (float64, so any difference is a real one; no bias right before the
+    batch norm, whose gradient is rounding noise that Adam would scale up)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    for name, kwargs in (("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01})):
+        t_model = torch.nn.Sequential(
+            torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2)
+        ).double()
+        t_opt = getattr(torch.optim, name)(t_model.parameters(), **kwargs)
+        x = torch.randn(8, 3, dtype=torch.float64)
+        target = torch.randn(8, 2, dtype=torch.float64)
+
+        def step(model, opt, x, target):
+            opt.zero_grad()
+            (model(x) - target).pow(2).mean().backward()
+            opt.step()
+
+        for _ in range(3):
+            step(t_model, t_opt, x, target)
+        path = tmp_path / f"{name}.pth"
+        torch.save({"model": t_model.state_dict(), "optim": t_opt.state_dict(), "epoch": 3}, path)
+
+        ckpt = tinyconv.load(path)
+        nn = tinyconv.nn
+        c_model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.BatchNorm1d(4), nn.Linear(4, 2))
+        c_model.double().load_state_dict(ckpt["model"])
+        c_opt = getattr(tinyconv.optim, name)(c_model.parameters(), **kwargs)
+        c_opt.load_state_dict(ckpt["optim"])
+        cx, ct = tinyconv.tensor(x.numpy()), tinyconv.tensor(target.numpy())
+        for _ in range(2):
+            step(t_model, t_opt, x, target)
+            step(c_model, c_opt, cx, ct)
+        want = t_model.state_dict()
+        for key, value in c_model.state_dict().items():
+            np.testing.assert_allclose(value.numpy(), want[key].numpy(), rtol=1e-12, atol=1e-14)
+        assert ckpt["epoch"] == 3
+
+
+@pytest.mark.torch
+def test_a_pickled_module_names_what_to_save_instead(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "whole.pt"
+    torch.save(torch.nn.Linear(2, 2), path)
+    with pytest.raises(CheckpointError, match=r"torch\.nn\..*state_dict\(\) instead"):
+        tinyconv.load(path)
+
+
+@pytest.mark.torch
+def test_a_dtype_tinyconv_lacks_is_named(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "bf16.pt"
+    torch.save({"w": torch.ones(2, dtype=torch.bfloat16)}, path)
+    with pytest.raises(CheckpointError, match="BFloat16Storage"):
+        tinyconv.load(path)

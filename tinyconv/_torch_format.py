@@ -1,0 +1,317 @@
+"""PyTorch's checkpoint format (what ``torch.save`` writes since 1.6), read and written
+without PyTorch, so checkpoints travel both ways.
+
+The file is a zip archive whose entries all sit in one top folder ``<name>/``:
+
+    data.pkl             the saved object, pickled (protocol 2). A tensor is the call
+                         torch._utils._rebuild_tensor_v2(storage, offset, size, stride,
+                         requires_grad, backward_hooks), a Parameter
+                         torch._utils._rebuild_parameter(tensor, requires_grad, hooks),
+                         and a storage the persistent id
+                         ('storage', torch.FloatStorage, key, 'cpu', numel)
+    data/<key>           that storage's raw bytes, in the byte order of ``byteorder``
+    byteorder, version, .format_version, .storage_alignment, .data/serialization_id
+
+Reading never runs code from the file. Unpickling can call any function a file names, so
+the unpickler here resolves only the names in ``_READ_GLOBALS`` (the idea behind
+``torch.load(weights_only=True)``) and refuses everything else, naming it. Every tensor's
+strides are checked to stay inside its storage before a view of it is taken.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import zipfile
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from .nn.module import Parameter
+from .tensor import Tensor
+
+# torch's storage class names <-> NumPy dtypes
+_STORAGE_DTYPES = {
+    "FloatStorage": np.dtype(np.float32),
+    "DoubleStorage": np.dtype(np.float64),
+    "HalfStorage": np.dtype(np.float16),
+    "LongStorage": np.dtype(np.int64),
+    "IntStorage": np.dtype(np.int32),
+    "ShortStorage": np.dtype(np.int16),
+    "CharStorage": np.dtype(np.int8),
+    "ByteStorage": np.dtype(np.uint8),
+    "BoolStorage": np.dtype(np.bool_),
+}
+_STORAGE_NAMES = {dtype: name for name, dtype in _STORAGE_DTYPES.items()}
+_ALIGNMENT = 64  # torch aligns each storage's bytes to 64 in the archive (for mmap)
+
+
+class TorchFormatError(ValueError):
+    """A file in PyTorch's format that tinyconv can't (or won't) read; serialization wraps it."""
+
+
+def is_torch_archive(data: bytes) -> bool:
+    """Whether ``data`` is a zip archive with one ``<name>/data.pkl``: torch.save's format."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return any(n.count("/") == 1 and n.endswith("/data.pkl") for n in z.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, NotImplementedError):
+        return False
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+class _StorageType:
+    """What ``torch.FloatStorage`` & co. unpickle to: a dtype."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None):
+    """A tensor of ``size`` and element ``stride`` from ``offset`` on in ``storage`` (a 1-D
+    array), copied out; checked to stay inside the storage."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if (
+        len(size) != len(stride)
+        or offset < 0
+        or any(s < 0 for s in size)
+        or any(s < 0 for s in stride)
+    ):
+        raise TorchFormatError(
+            f"a tensor with size {size}, stride {stride} and offset {offset} is corrupt"
+        )
+    if 0 in size:
+        return Tensor._make(np.zeros(size, storage.dtype), None, False)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+    if last >= storage.size:
+        raise TorchFormatError(
+            f"a tensor with size {size}, stride {stride} and offset {offset} reaches element "
+            f"{last} of a storage of {storage.size}: the file is corrupt"
+        )
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        storage[offset:], size, tuple(s * item for s in stride), writeable=False
+    )
+    t = Tensor._make(np.array(view, copy=True), None, False)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _rebuild_parameter(data, requires_grad, hooks, state=None):
+    return Parameter(data, requires_grad=bool(requires_grad))
+
+
+_READ_GLOBALS: dict[tuple[str, str], Any] = {
+    ("collections", "OrderedDict"): OrderedDict,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    **{(module, "set"): set for module in ("builtins", "__builtin__")},  # (protocol 2 writes
+    **{(module, "frozenset"): frozenset for module in ("builtins", "__builtin__")},  # Python
+    **{(module, "complex"): complex for module in ("builtins", "__builtin__")},  # 2's name)
+    ("torch", "Size"): tuple,
+    **{("torch", name): _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()},
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves only ``_READ_GLOBALS``; storages come from the archive's ``data/`` entries."""
+
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str) -> None:
+        super().__init__(file)
+        self.archive, self.prefix, self.byteorder = archive, prefix, byteorder
+        self.storages: dict[str, np.ndarray] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _READ_GLOBALS.get((module, name))
+        if found is not None:
+            return found
+        if module == "torch" and name.endswith("Storage"):
+            raise TorchFormatError(
+                f"it holds a torch.{name} tensor, a dtype tinyconv does not have; convert it "
+                "in PyTorch (e.g. .float()) before saving"
+            )
+        hint = (
+            " (a whole pickled object such as an nn.Module: save its state_dict() instead)"
+            if not module.startswith(("torch._utils", "collections"))
+            else ""
+        )
+        raise TorchFormatError(
+            f"it needs {module}.{name} to be read, which is not one of the names a tensor "
+            f"checkpoint uses; tinyconv never runs code from a file{hint}"
+        )
+
+    def persistent_load(self, pid: Any) -> np.ndarray:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise TorchFormatError(f"it has an unknown persistent id {pid!r}")
+        _, storage_type, key, _location, numel = pid
+        if not isinstance(storage_type, _StorageType):
+            raise TorchFormatError(f"it has an unknown storage type {storage_type!r}")
+        key = str(key)
+        if key not in self.storages:
+            try:
+                raw = self.archive.read(f"{self.prefix}data/{key}")
+            except KeyError:
+                raise TorchFormatError(f"its storage {key} is missing") from None
+            dtype = storage_type.dtype.newbyteorder("<" if self.byteorder == "little" else ">")
+            if len(raw) != int(numel) * dtype.itemsize:
+                raise TorchFormatError(
+                    f"its storage {key} has {len(raw)} bytes, not the {numel} x "
+                    f"{dtype.itemsize} it should"
+                )
+            self.storages[key] = np.frombuffer(raw, dtype).astype(storage_type.dtype)
+        return self.storages[key]
+
+
+def read(data: bytes) -> Any:
+    """The object in a torch.save archive (``data``: the file's bytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        pkl = next(n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl"))
+        prefix = pkl[: -len("data.pkl")]
+        names = set(archive.namelist())
+        byteorder = "little"
+        if f"{prefix}byteorder" in names:
+            byteorder = archive.read(f"{prefix}byteorder").decode("ascii", "replace").strip()
+            if byteorder not in ("little", "big"):
+                raise TorchFormatError(f"it names an unknown byte order {byteorder!r}")
+        unpickler = _Unpickler(io.BytesIO(archive.read(pkl)), archive, prefix, byteorder)
+        return unpickler.load()
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+class _TorchName:
+    """A global the pickle names (``module.name``) that need not exist here: written as a
+    GLOBAL opcode, resolved by whoever reads the file (PyTorch, or ``read`` above)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def __call__(self, *args: Any) -> Any:  # (pickle's save_reduce wants a callable)
+        raise TypeError(f"{self.module}.{self.name} is only a name in a pickle here")
+
+
+_REBUILD_TENSOR = _TorchName("torch._utils", "_rebuild_tensor_v2")
+_REBUILD_PARAMETER = _TorchName("torch._utils", "_rebuild_parameter")
+_STORAGE_TYPES = {dtype: _TorchName("torch", name) for dtype, name in _STORAGE_NAMES.items()}
+
+
+class _Storage:
+    """One tensor's data, written as the archive entry ``data/<key>``."""
+
+    def __init__(self, key: str, array: np.ndarray) -> None:
+        self.key, self.array = key, array
+
+
+class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can be extended
+    def __init__(self, file) -> None:
+        super().__init__(file, protocol=2)
+        self.storages: list[_Storage] = []
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def _save_torch_name(self, obj: _TorchName) -> None:
+        # what save_global writes for protocol 2, for a name that need not be importable here
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
+        self.memoize(obj)
+
+    dispatch[_TorchName] = _save_torch_name
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, _Storage):
+            return ("storage", _STORAGE_TYPES[obj.array.dtype], obj.key, "cpu", obj.array.size)
+        return None
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, Tensor):
+            array = obj._data
+            if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d 1-d)
+                array = array.copy(order="C")
+            if array.dtype not in _STORAGE_TYPES:
+                raise TypeError(f"save: a tensor of dtype {array.dtype} has no PyTorch storage")
+            array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+            storage = _Storage(str(len(self.storages)), array)
+            self.storages.append(storage)
+            strides = tuple(s // array.itemsize for s in array.strides)
+            tensor = (
+                _REBUILD_TENSOR,
+                (storage, 0, tuple(array.shape), strides, False, OrderedDict()),
+            )
+            if getattr(obj, "_is_parameter", False):
+                return _REBUILD_PARAMETER, (_Rebuilt(tensor), obj.requires_grad, OrderedDict())
+            if obj.requires_grad:  # (the flag is the 5th argument of _rebuild_tensor_v2)
+                args = tensor[1]
+                tensor = (tensor[0], (*args[:4], True, args[5]))
+            return tensor
+        if isinstance(obj, _Rebuilt):
+            return obj.reduce
+        if isinstance(obj, np.ndarray):
+            raise TypeError(
+                "save: PyTorch's format holds tensors, not NumPy arrays (torch.load refuses "
+                "them); wrap it in tinyconv.tensor(...) or save to a .npz path"
+            )
+        return NotImplemented
+
+
+class _Rebuilt:
+    """A (callable, args) pair pickled as the call itself (a Parameter's inner tensor)."""
+
+    def __init__(self, reduce: tuple) -> None:
+        self.reduce = reduce
+
+
+def _check_savable(obj: Any, where: str) -> None:
+    """Refuse what tinyconv's reader (and torch.load(weights_only=True)) would refuse."""
+    if isinstance(obj, (Tensor, str, bool, int, float, complex, type(None))):
+        return
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        raise TypeError(
+            f"save: {where} is a NumPy scalar ({type(obj).__name__}); PyTorch's format "
+            "would need NumPy's pickle for it: convert it with float(...) or int(...)"
+        )
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_savable(k, f"{where} key {k!r}")
+            _check_savable(v, f"{where}[{k!r}]")
+        return
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        for i, v in enumerate(obj):
+            _check_savable(v, f"{where}[{i}]")
+        return
+    if isinstance(obj, np.ndarray):
+        raise TypeError(
+            f"save: {where} is a NumPy array; PyTorch's format holds tensors (torch.load "
+            "refuses arrays): wrap it in tinyconv.tensor(...) or save to a .npz path"
+        )
+    raise TypeError(
+        f"save: can't store {where}, a {type(obj).__name__}, in PyTorch's format: it holds "
+        "tensors, numbers, strings, None and dicts, lists, tuples and sets of them"
+    )
+
+
+def write(obj: Any, out: Any, name: str) -> None:
+    """Write ``obj`` to the binary file ``out`` as torch.save does, in folder ``name``."""
+    _check_savable(obj, "obj")
+    buf = io.BytesIO()
+    pickler = _Pickler(buf)
+    pickler.dump(obj)
+    records = [("data.pkl", buf.getvalue())]
+    records += [(".format_version", b"1"), (".storage_alignment", str(_ALIGNMENT).encode())]
+    records += [("byteorder", b"little")]
+    records += [(f"data/{s.key}", s.array.tobytes()) for s in pickler.storages]
+    records += [("version", b"3\n"), (".data/serialization_id", os.urandom(16).hex().encode())]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for record, payload in records:
+            info = zipfile.ZipInfo(f"{name}/{record}", date_time=(1980, 1, 1, 0, 0, 0))
+            # pad the local header's extra field so that the bytes start 64-aligned, as torch's
+            start = archive.fp.tell() + 30 + len(info.filename.encode())
+            pad = (-(start + 4)) % _ALIGNMENT
+            info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
+            archive.writestr(info, payload)
