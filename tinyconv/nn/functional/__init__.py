@@ -9,6 +9,7 @@
 - normalization.py: batch_norm, layer_norm, rms_norm, normalize, group/instance/local_response_norm
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), distance,
   ranking, embedding and likelihood losses (cosine_similarity ... gaussian_nll_loss)
+- ctc.py: ctc_loss (its alpha/beta recursions in kernels/ctc.py)
 - attention.py: scaled_dot_product_attention
 - _checks.py: the argument checks they share
 
@@ -65,6 +66,7 @@ from .activations import (
 )
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .ctc import ctc_loss
 from .dropout import (
     alpha_dropout,
     dropout,
@@ -178,6 +180,7 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "cross_entropy",
+    "ctc_loss",
     "dropout",
     "dropout1d",
     "dropout2d",
