@@ -642,3 +642,56 @@ def grid_sample_configs(draw, smooth: bool = True, max_side: int = 5) -> GridSam
     return GridSampleConfig(
         (n, draw(st.integers(1, 3)), *spatial), grid, mode, padding_mode, align_corners
     )
+
+
+# ---------------------------------------------------------------------------
+# CTC loss problems (tests/test_ctc_loss.py)
+# ---------------------------------------------------------------------------
+
+
+class CtcProblem(NamedTuple):
+    """A CTC problem: logits (T, N, C) float64 (take log_softmax for log-probabilities),
+    padded targets (N, S) int64 (class indices other than the blank, -1 past each target's
+    length), and the lengths (N,)."""
+
+    logits: np.ndarray
+    targets: np.ndarray
+    input_lengths: np.ndarray
+    target_lengths: np.ndarray
+    blank: int
+
+
+def ctc_min_frames(target: np.ndarray) -> int:
+    """The fewest frames an alignment of `target` needs: one per label, plus a blank
+    between each pair of equal neighbours."""
+    return len(target) + int(np.sum(target[1:] == target[:-1]))
+
+
+@st.composite
+def ctc_problems(
+    draw, max_t: int = 6, max_n: int = 3, max_c: int = 4, max_s: int = 3, feasible: bool = False
+) -> CtcProblem:
+    """Small CTC problems. With feasible=True every sample has an alignment (finite loss):
+    its input length is at least its target's ctc_min_frames. Otherwise input lengths are
+    anything in [0, T], so some targets are impossible (loss inf)."""
+    T = draw(st.integers(1, max_t))
+    N = draw(st.integers(1, max_n))
+    C = draw(st.integers(2, max_c))
+    blank = draw(st.integers(0, C - 1))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    S = draw(st.integers(0, max_s))
+    # labels drawn from the C - 1 non-blank classes; a small C makes repeats common
+    labels = rng.integers(0, C - 1, (N, S))
+    labels = labels + (labels >= blank)
+    target_lengths = rng.integers(0, S + 1, N)
+    input_lengths = rng.integers(0, T + 1, N)
+    if feasible:
+        for n in range(N):
+            # shorten the target until it fits in T frames, then give it enough frames
+            while ctc_min_frames(labels[n, : target_lengths[n]]) > T:
+                target_lengths[n] -= 1
+            need = ctc_min_frames(labels[n, : target_lengths[n]])
+            input_lengths[n] = rng.integers(max(need, 1), T + 1)
+    targets = np.where(np.arange(S) < target_lengths[:, None], labels, -1)
+    logits = rng.normal(size=(T, N, C)) * draw(st.sampled_from([0.5, 1.0, 3.0]))
+    return CtcProblem(logits, targets.astype(np.int64), input_lengths, target_lengths, blank)
