@@ -49,23 +49,24 @@ from __future__ import annotations
 import numpy as np
 
 
-def _lse(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Elementwise log(exp(a) + exp(b) + exp(c)), stable; -inf where all three are -inf."""
-    m = np.maximum(np.maximum(a, b), c)
-    # shift by the max, but by 0 where the max is -inf (-inf - -inf would be nan)
-    m = np.where(np.isneginf(m), 0, m)
-    with np.errstate(divide="ignore"):  # log(0) = -inf: no path reaches this position
-        return m + np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m))
-
-
-def _shift(x: np.ndarray, k: int) -> np.ndarray:
-    """x moved k places along the last axis (right for k > 0, left for k < 0), -inf filled."""
-    out = np.full_like(x, -np.inf)
-    if k > 0:
-        out[..., k:] = x[..., :-k]
-    else:
-        out[..., :k] = x[..., -k:]
-    return out
+def _lse3(a, b, c, out, m, x) -> None:
+    """out = log(exp(a) + exp(b) + exp(c)) elementwise, stable, -inf where all three are
+    -inf; m and x are scratch arrays of out's shape (the recursions call this once per frame
+    on small arrays, where the number of NumPy calls, not their size, sets the time)."""
+    np.maximum(a, b, out=m)
+    np.maximum(m, c, out=m)
+    # shift by the max, but by a finite number where the max is -inf (-inf - -inf is nan)
+    np.maximum(m, np.finfo(m.dtype).min, out=m)
+    np.subtract(a, m, out=x)
+    np.exp(x, out=out)
+    np.subtract(b, m, out=x)
+    np.exp(x, out=x)
+    out += x
+    np.subtract(c, m, out=x)
+    np.exp(x, out=x)
+    out += x
+    np.log(out, out=out)  # log(0) = -inf where no path reaches (callers ignore the warning)
+    out += m
 
 
 def extended_labels(
@@ -87,6 +88,19 @@ def extended_labels(
     return lab, valid, skip
 
 
+def _emissions(log_probs: np.ndarray, lab: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """lp_ext[t, n, s] = lp[t, n, l'_s] (T, N, 2S+1), -inf past the target (no path goes
+    there)."""
+    T = log_probs.shape[0]
+    lp_ext = np.take_along_axis(log_probs, np.broadcast_to(lab, (T,) + lab.shape), axis=2)
+    return np.where(valid, lp_ext, -np.inf).astype(log_probs.dtype, copy=False)
+
+
+def _additive(mask: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """0 where mask is True, -inf where False: added to a log-probability, it forbids."""
+    return np.where(mask, 0, -np.inf).astype(dtype)
+
+
 def ctc_alpha(
     log_probs: np.ndarray,
     targets: np.ndarray,
@@ -100,21 +114,28 @@ def ctc_alpha(
     alpha_t and log_alpha[0] = alpha_{-1}, the empty prefix.
     """
     T, N, _ = log_probs.shape
+    dt = log_probs.dtype
     lab, valid, skip = extended_labels(targets, target_lengths, blank)
-    # lp_ext[t, n, s] = lp[t, n, l'_s], -inf past the target (so no path goes there)
-    lp_ext = np.take_along_axis(log_probs, np.broadcast_to(lab, (T,) + lab.shape), axis=2)
-    lp_ext = np.where(valid, lp_ext, -np.inf)
-    alpha = np.full((T + 1,) + lab.shape, -np.inf, dtype=log_probs.dtype)
-    alpha[0, :, 0] = 0.0
-    for t in range(T):
-        prev = alpha[t]
-        from_skip = np.where(skip, _shift(prev, 2), -np.inf)
-        alpha[t + 1] = lp_ext[t] + _lse(prev, _shift(prev, 1), from_skip)
-    last = alpha[input_lengths, np.arange(N)]  # alpha_{T_n - 1} of each sample, (N, 2S+1)
+    W = lab.shape[1]
+    lp_ext = _emissions(log_probs, lab, valid)
+    skip_add = _additive(skip, dt)
+    # two -inf columns in front of position 0, so that alpha_{t-1}(s-1) and alpha_{t-1}(s-2)
+    # are slices of the same buffer
+    buf = np.full((T + 1, N, W + 2), -np.inf, dtype=dt)
+    buf[0, :, 2] = 0.0
+    from_skip, m, x = (np.empty((N, W), dt) for _ in range(3))
+    with np.errstate(divide="ignore"):
+        for t in range(T):
+            prev, out = buf[t], buf[t + 1, :, 2:]
+            np.add(prev[:, :-2], skip_add, out=from_skip)
+            _lse3(prev[:, 2:], prev[:, 1:-1], from_skip, out, m, x)
+            out += lp_ext[t]
+    alpha = buf[:, :, 2:]
+    n_idx = np.arange(N)
+    last = alpha[input_lengths, n_idx]  # alpha_{T_n - 1} of each sample, (N, 2S+1)
     end = 2 * target_lengths
-    at_end = last[np.arange(N), end]
-    before_end = np.where(end > 0, last[np.arange(N), np.maximum(end - 1, 0)], -np.inf)
-    loss = -_lse(at_end, before_end, np.full_like(at_end, -np.inf))
+    before_end = np.where(end > 0, last[n_idx, np.maximum(end - 1, 0)], -np.inf)
+    loss = -np.logaddexp(last[n_idx, end], before_end)
     return loss, alpha
 
 
@@ -131,37 +152,44 @@ def ctc_grad(
     module docstring), (T, N, C); zero on frames t >= input_lengths[n]. Runs the backward
     recursion (beta) from each sample's last frame."""
     T, N, C = log_probs.shape
+    dt = log_probs.dtype
     lab, valid, skip = extended_labels(targets, target_lengths, blank)
-    lp_ext = np.take_along_axis(log_probs, np.broadcast_to(lab, (T,) + lab.shape), axis=2)
-    lp_ext = np.where(valid, lp_ext, -np.inf)
+    W = lab.shape[1]
+    lp_ext = _emissions(log_probs, lab, valid)
     n_idx = np.arange(N)
     end = 2 * target_lengths
-    beta_last = np.full(lab.shape, -np.inf, dtype=log_probs.dtype)
+    beta_last = np.full((N, W), -np.inf, dtype=dt)
     beta_last[n_idx, end] = 0.0
     beta_last[n_idx[end > 0], end[end > 0] - 1] = 0.0
     skip_next = np.zeros_like(skip)  # may s go on to s + 2?
     skip_next[:, :-2] = skip[:, 2:]
-    beta = np.full((T,) + lab.shape, -np.inf, dtype=log_probs.dtype)
-    for t in range(T - 1, -1, -1):
-        if t + 1 < T:
-            nxt = lp_ext[t + 1] + beta[t + 1]  # (emission at t+1, then the rest)
-            cur = _lse(nxt, _shift(nxt, -1), np.where(skip_next, _shift(nxt, -2), -np.inf))
-        else:
-            cur = beta_last
-        # a sample's recursion starts at its own last frame; frames after it stay -inf
-        cur = np.where((t == input_lengths - 1)[:, None], beta_last, cur)
-        beta[t] = np.where((t < input_lengths)[:, None], cur, -np.inf)
+    skip_next_add = _additive(skip_next, dt)
+    ends_at = [np.nonzero(input_lengths == t + 1)[0] for t in range(T)]
+    beta = np.full((T, N, W), -np.inf, dtype=dt)
+    # emitted[t] = lp_ext[t] + beta_t, with two -inf columns after position 2S so that
+    # positions s+1 and s+2 are slices; emitted[T] (after every sample's end) stays -inf
+    emitted = np.full((T + 1, N, W + 2), -np.inf, dtype=dt)
+    to_skip, m, x = (np.empty((N, W), dt) for _ in range(3))
+    with np.errstate(divide="ignore"):
+        for t in range(T - 1, -1, -1):
+            nxt = emitted[t + 1]
+            np.add(nxt[:, 2:], skip_next_add, out=to_skip)
+            _lse3(nxt[:, :-2], nxt[:, 1:-1], to_skip, beta[t], m, x)
+            # a sample's recursion starts at its own last frame (before it, beta[t + 1] and
+            # so beta[t] are -inf)
+            if ends_at[t].size:
+                beta[t, ends_at[t]] = beta_last[ends_at[t]]
+            np.add(beta[t], lp_ext[t], out=emitted[t, :, :-2])
     frames = np.arange(T)[:, None] < input_lengths  # (T, N): the frames each sample has
     possible = np.isfinite(loss)
-    with np.errstate(invalid="ignore"):  # -inf + inf of an impossible sample: masked below
-        log_post = log_alpha[1:] + beta + np.where(possible, loss, 0)[:, None]
+    log_post = log_alpha[1:] + beta + np.where(possible, loss, 0)[:, None]
     post = np.where(valid & frames[:, :, None] & possible[:, None], np.exp(log_post), 0)
     # gamma[t, n, c] = sum of post[t, n, s] over s with l'_s = c: a product with the one-hot
     # (N, 2S+1, C) matrix of the extended labels, batched over n
-    onehot = (lab[:, :, None] == np.arange(C)).astype(log_probs.dtype)
+    onehot = (lab[:, :, None] == np.arange(C)).astype(dt)
     gamma = np.matmul(post.transpose(1, 0, 2), onehot).transpose(1, 0, 2)
     grad = np.where(frames[:, :, None], np.exp(log_probs) - gamma, 0)
     # PyTorch's nan: its exp(log(gamma * p) + loss - lp) meets inf - inf where the target is
     # impossible or lp = -inf (on the sample's frames)
     nan_at = frames[:, :, None] & (~possible[None, :, None] | np.isneginf(log_probs))
-    return np.where(nan_at, np.nan, grad).astype(log_probs.dtype, copy=False)
+    return np.where(nan_at, np.nan, grad).astype(dt, copy=False)
