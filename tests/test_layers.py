@@ -43,6 +43,7 @@ LAYER_OF_PREFIX = {
     "nn.functional": "functional",
     "torch_functions": "functional",
     "torch_functions_more": "functional",
+    "torch_functions_nn": "functional",
     "special": "functional",
     "linalg": "functional",
     "creation": "functional",

@@ -56,12 +56,18 @@ from .autograd.function import Function
 from .creation import (
     arange,
     as_tensor,
+    asarray,
+    bartlett_window,
+    blackman_window,
     empty,
     empty_like,
     eye,
     from_numpy,
     full,
     full_like,
+    hamming_window,
+    hann_window,
+    kaiser_window,
     linspace,
     logspace,
     multinomial,
@@ -75,11 +81,17 @@ from .creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     tensor,
     zeros,
     zeros_like,
 )
-from .kernels.threads import get_num_threads, set_num_threads
+from .kernels.threads import (
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
 from .tensor import Device as device
 from .tensor import Size, Tensor
 from .torch_functions import INPLACE_FUNCTIONS as _INPLACE_FUNCTIONS
@@ -350,6 +362,7 @@ from .torch_functions_more import (
     addr,
     broadcast_shapes,
     can_cast,
+    chain_matmul,
     clone,
     cosine_similarity,
     cumulative_trapezoid,
@@ -374,6 +387,7 @@ from .torch_functions_more import (
     index_put_,
     is_nonzero,
     is_same_size,
+    is_signed,
     isin,
     lcm,
     lcm_,
@@ -397,6 +411,7 @@ from .torch_functions_more import (
     result_type,
     rsub,
     select_scatter,
+    set_flush_denormal,
     sinc,
     sinc_,
     slice_scatter,
@@ -411,6 +426,18 @@ from .torch_functions_more import (
 )
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
+    "asarray",
+    "scalar_tensor",
+    "hann_window",
+    "hamming_window",
+    "blackman_window",
+    "bartlett_window",
+    "kaiser_window",
+    "get_num_interop_threads",
+    "set_num_interop_threads",
+    "chain_matmul",
+    "is_signed",
+    "set_flush_denormal",
     "index_put",
     "index_put_",
     "put",
@@ -822,6 +849,12 @@ from . import torch_functions as _torch_functions  # noqa: E402
 for _name in _INPLACE_FUNCTIONS:  # (torch.sin_(x), torch.clamp_(x, 0, 1), ...)
     globals()[_name] = getattr(_torch_functions, _name)
 __all__ += _INPLACE_FUNCTIONS
+
+from . import torch_functions_nn as _torch_functions_nn  # noqa: E402
+
+for _name in _torch_functions_nn.__all__:  # (torch.conv2d, torch.batch_norm, torch.kl_div, ...)
+    globals()[_name] = getattr(_torch_functions_nn, _name)
+__all__ += _torch_functions_nn.__all__
 
 __version__ = "0.1.0"
 

@@ -380,6 +380,167 @@ def randint_like(
     return _finish(arr.astype(input.dtype if dtype is None else as_dtype(dtype)), requires_grad)
 
 
+def scalar_tensor(s: Any, *, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+    """A 0-d tensor holding the number s, of the default float dtype unless `dtype` is given
+    (also for an int or bool s, as torch.scalar_tensor)."""
+    _where_kw(kw, "scalar_tensor()")
+    if isinstance(s, Tensor) and s.numel() != 1:
+        raise TypeError(f"scalar_tensor(): s must be a number, got a tensor of shape {s.shape}")
+    return full((), s, dtype=_float(dtype), requires_grad=requires_grad)
+
+
+def asarray(
+    obj: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    copy: bool | None = None,
+    requires_grad: bool | None = None,
+) -> Tensor:
+    """obj as a tensor, sharing memory with it where it can (a Tensor, or a NumPy array, of
+    the wanted dtype) unless copy=True; copy=False raises where a copy is needed. A Tensor
+    copy stays in the graph; requires_grad=None keeps obj's flag, as PyTorch 2.13."""
+    if device is not None:
+        _check_device(device, "asarray()")
+    want = None if dtype is None else as_dtype(dtype)
+    if isinstance(obj, (Tensor, np.ndarray)):
+        have = obj._data.dtype if isinstance(obj, Tensor) else obj.dtype
+        convert = want is not None and want != have
+        if copy is False and convert:
+            raise ValueError(f"asarray(): can't alias {have} data into dtype {want} (copy=False)")
+        if isinstance(obj, Tensor):
+            out = obj.to(want) if convert else obj.clone() if copy else obj
+        else:
+            out = tensor(obj, dtype=want) if convert or copy else from_numpy(obj)
+    else:
+        if copy is False:
+            raise ValueError(f"asarray(): can't alias a {type(obj).__name__} into a tensor")
+        out = tensor(obj, dtype=want)
+    if requires_grad is not None and out.requires_grad != requires_grad:
+        # (PyTorch sets the flag on a leaf it returns, and detaches anything else)
+        out = out.requires_grad_(requires_grad) if out.is_leaf else out.detach()
+    return out
+
+
+# -- window functions (the periodic ones: a symmetric window one longer, its last point cut) --
+
+
+def _window(
+    what: str, length: Any, periodic: bool, dtype: Any, requires_grad: bool, kw: dict, shape: Any
+) -> Tensor:
+    """`shape(x)` at the points x = n / (M - 1) of [0, 1], n < M = length (+1 if periodic)."""
+    _where_kw(kw, what)
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
+        raise TypeError(f"{what}: window_length must be an int, got {length!r}")
+    if length < 0:
+        raise RuntimeError(f"{what}: requires non-negative window_length, got {length}")
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{what}: expects a floating point dtype, got {_dtype.dtype_name(dt)}")
+    if length <= 1:
+        return _finish(np.ones(length, dt), requires_grad)
+    m = length + 1 if periodic else length
+    return _finish(shape(np.arange(m) / (m - 1))[:length].astype(dt), requires_grad)
+
+
+def hann_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """0.5 - 0.5 cos(2 pi x): (window_length,)."""
+    return hamming_window(
+        window_length, periodic, 0.5, 0.5, dtype=dtype, requires_grad=requires_grad, **kw
+    )
+
+
+def hamming_window(
+    window_length: int,
+    periodic: bool = True,
+    alpha: float = 0.54,
+    beta: float = 0.46,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """alpha - beta cos(2 pi x): (window_length,)."""
+    what = "hann_window()" if (alpha, beta) == (0.5, 0.5) else "hamming_window()"
+    return _window(
+        what,
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        kw,
+        lambda x: alpha - beta * np.cos(2 * np.pi * x),
+    )
+
+
+def blackman_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """0.42 - 0.5 cos(2 pi x) + 0.08 cos(4 pi x): (window_length,)."""
+    return _window(
+        "blackman_window()",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        kw,
+        lambda x: 0.42 - 0.5 * np.cos(2 * np.pi * x) + 0.08 * np.cos(4 * np.pi * x),
+    )
+
+
+def bartlett_window(
+    window_length: int,
+    periodic: bool = True,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """The triangle 1 - |2x - 1|: (window_length,)."""
+    return _window(
+        "bartlett_window()",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        kw,
+        lambda x: 1 - np.abs(2 * x - 1),
+    )
+
+
+def kaiser_window(
+    window_length: int,
+    periodic: bool = True,
+    beta: float = 12.0,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    **kw: Any,
+) -> Tensor:
+    """I0(beta sqrt(1 - (2x - 1)^2)) / I0(beta) (I0: modified Bessel): (window_length,)."""
+    return _window(
+        "kaiser_window()",
+        window_length,
+        periodic,
+        dtype,
+        requires_grad,
+        kw,
+        lambda x: np.i0(beta * np.sqrt(1 - (2 * x - 1) ** 2)) / np.i0(beta),
+    )
+
+
 def _with_out(f: Callable) -> Callable:
     """`f`, also taking PyTorch's out= (`torch.rand(2, 2, out=c)`): the values are made in
     out's dtype (a different dtype= raises, as in PyTorch) and written into out, which is

@@ -6,6 +6,8 @@ on nn.functional (cosine_similarity, pairwise_distance, pdist, dropout live ther
 from __future__ import annotations
 
 import builtins
+import functools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +19,7 @@ from ._dtype import as_dtype, dtype_name
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .nn.functional import dropout as _f_dropout
 from .tensor import Size, Tensor, _as_tensor
-from .torch_functions import cat, mul, sub
+from .torch_functions import cat, matmul, mul, sub
 
 
 def _arg(input: Any, what: str, name: str = "input") -> Tensor:
@@ -198,6 +200,28 @@ def dropout(input: Tensor, p: float, train: bool) -> Tensor:
     return _f_dropout(input, p, train)
 
 
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """The product of 2-D matrices, left to right (deprecated in PyTorch: write a @ b @ c)."""
+    warnings.warn(
+        "chain_matmul is deprecated (as in PyTorch); multiply with a @ b @ c instead",
+        UserWarning,
+        stacklevel=2,
+    )
+    if not matrices:
+        raise RuntimeError("chain_matmul(): expected one or more matrices")
+    for i, m in enumerate(matrices):
+        if _arg(m, "chain_matmul()", f"matrices[{i}]").ndim != 2:
+            raise RuntimeError(f"chain_matmul(): matrix {i} has {m.ndim} dims, expected 2")
+    return matrices[0].clone() if len(matrices) == 1 else functools.reduce(matmul, matrices)
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """PyTorch's switch to flush subnormal floats to zero (x86 CPUs). NumPy has none, so
+    tinyconv always keeps subnormals and returns False (not supported), as PyTorch does on
+    processors without the feature."""
+    return False
+
+
 # -- dtype queries -----------------------------------------------------------------------------
 
 
@@ -205,6 +229,11 @@ def _dtype_arg(d: Any, what: str, name: str) -> np.dtype:
     if not isinstance(d, _dtype.DType):
         raise TypeError(f"{what}: argument '{name}' must be a tinyconv dtype, got {d!r}")
     return as_dtype(d)
+
+
+def is_signed(input: Tensor) -> bool:
+    """Whether input's dtype holds negative numbers (False for uint8 and bool)."""
+    return _arg(input, "is_signed()").is_signed()
 
 
 def result_type(tensor1: Any, tensor2: Any) -> Any:

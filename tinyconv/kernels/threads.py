@@ -74,13 +74,7 @@ def set_num_threads(n: int, /) -> None:
     else RuntimeError.
     """
     global _num_threads, _pool
-    if isinstance(n, bool) or not hasattr(n, "__index__"):
-        raise RuntimeError(
-            f"set_num_threads expects an int for its argument n, but got {type(n).__name__} {n!r}"
-        )
-    n = int(n.__index__())
-    if n < 1:
-        raise RuntimeError(f"set_num_threads expects a positive integer for n, but got {n}")
+    n = _thread_count(n, "set_num_threads")
     with _pool_lock:
         _num_threads = n
         old, _pool = _pool, None
@@ -93,6 +87,34 @@ def set_num_threads(n: int, /) -> None:
         else:
             for lib in libs:
                 lib.set_num_threads(n)
+
+
+def _thread_count(n: Any, what: str) -> int:
+    """n as a positive int (a bool is not one), else RuntimeError, as PyTorch's setters."""
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise RuntimeError(
+            f"{what} expects an int for its argument n, but got {type(n).__name__} {n!r}"
+        )
+    n = int(n.__index__())
+    if n < 1:
+        raise RuntimeError(f"{what} expects a positive integer for n, but got {n}")
+    return n
+
+
+_num_interop_threads = _default_num_threads()
+
+
+def get_num_interop_threads() -> int:
+    """The number set by set_num_interop_threads (torch.get_num_interop_threads)."""
+    return _num_interop_threads
+
+
+def set_num_interop_threads(n: int, /) -> None:
+    """Record n, a positive int: PyTorch's pool for running independent ops at once, which
+    tinyconv does not have (its ops run one after another), so nothing else changes; unlike
+    PyTorch's, it may be called again."""
+    global _num_interop_threads
+    _num_interop_threads = _thread_count(n, "set_num_interop_threads")
 
 
 def _forget_pool_in_child() -> None:

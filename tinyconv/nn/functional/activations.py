@@ -490,6 +490,13 @@ def rrelu(
 ) -> Tensor:
     """Randomized leaky ReLU: x where x > 0, else a * x; in training a is drawn per element
     from U(lower, upper) (PyTorch's draws), in evaluation a = (lower + upper) / 2."""
+    return _rrelu(input, lower, upper, training, inplace, None)
+
+
+def _rrelu(
+    input: Tensor, lower: float, upper: float, training: bool, inplace: bool, generator: Any
+) -> Tensor:
+    """rrelu drawing from `generator` (None: the global stream), as torch.rrelu can."""
     x = _float_act(input, "rrelu")
     if lower > upper:
         raise RuntimeError(
@@ -510,7 +517,7 @@ def rrelu(
     # PyTorch: per element <= 0, in C order, a float64 uniform u (bounds rounded to the
     # input's dtype first) and the slope u * (upper - lower) + lower, unfused
     lo, hi = float(dt.type(lower)), float(dt.type(upper))
-    u = _rng.uniform(_rng._rng(), (int(np.count_nonzero(neg)),), np.float64)
+    u = _rng.uniform(_rng._gen(generator), (int(np.count_nonzero(neg)),), np.float64)
     slopes = np.ones(x.shape, dt)
     slopes[neg] = u * (hi - lo) + lo
     return _maybe_inplace(x, lambda t: Noise.apply(t, slopes, None, name), inplace, "rrelu")

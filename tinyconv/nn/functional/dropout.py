@@ -142,6 +142,26 @@ def dropout3d(
     )
 
 
+def feature_dropout(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Dropout of whole channels of an `(N, C, *)` input of any rank >= 2 (torch.feature_dropout;
+    as ATen, the rank is checked in training only)."""
+    _check_tensor(input, "input", "feature_dropout")
+    if training and p != 0:
+        _check_feature_rank(input, "feature_dropout")
+    batched = {input.ndim: True}  # (any rank: dims 0 and 1 are N and C)
+    return _feature_dropout(input, p, training, inplace, "feature_dropout", batched, "")
+
+
+def _check_feature_rank(input: Tensor, what: str) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"{what}: feature dropout requires at least 2 dimensions (N, C, ...) in the input, "
+            f"got shape {tuple(input.shape)}"
+        )
+
+
 # SELU's negative saturation, -scale * alpha: where alpha dropout sends a dropped element
 _SELU_SATURATION = 1.7580993408473766
 
@@ -161,11 +181,8 @@ def _alpha_dropout(
     dt = input._data.dtype
     if p == 1:  # (PyTorch: everything zero, no draw)
         return _maybe_inplace(input, lambda t: Noise.apply(t, np.zeros((), dt)), inplace, what)
-    if feature and input.ndim < 2:
-        raise RuntimeError(
-            f"{what}: feature dropout requires at least 2 dimensions (N, C, ...) in the input, "
-            f"got shape {tuple(input.shape)}"
-        )
+    if feature:
+        _check_feature_rank(input, what)
     if dt.kind != "f":
         raise RuntimeError(f"{what}: the result is a float and cannot be stored in a {dt} input")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
