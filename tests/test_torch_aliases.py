@@ -316,6 +316,21 @@ def test_native_channel_shuffle_has_no_derivative():
         y.sum().backward()
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", [(3, 4), (4, 3), (2, 3, 3)])
+def test_pinverse_matches_torch(shape):
+    torch = pytest.importorskip("torch")
+    for dtype in ("float32", "float64"):
+        compare(lambda T, F, x: T.pinverse(x), [RNG.standard_normal(shape)], dtype)
+    # singular values below rcond * max count as zero; empty matrices give the transposed shape
+    a = np.diag([3.0, 1e-20, 2.0])
+    want = torch.pinverse(torch.tensor(a), 1e-10).numpy()
+    assert np.array_equal(tinyconv.pinverse(tinyconv.tensor(a), 1e-10).numpy(), want)
+    assert tinyconv.pinverse(tinyconv.zeros(0, 3, 4)).shape == (0, 4, 3)
+    with pytest.raises(RuntimeError, match="2 or more dims"):
+        tinyconv.pinverse(tinyconv.ones(3))
+
+
 def test_bad_input():
     x = tinyconv.randn(2, 3)
     with pytest.raises(TypeError, match="reduction must be an int"):

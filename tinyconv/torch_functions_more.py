@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, linalg
 from ._args import _dim
 from ._dtype import as_dtype, dtype_name
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
@@ -213,6 +213,24 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
         if _arg(m, "chain_matmul()", f"matrices[{i}]").ndim != 2:
             raise RuntimeError(f"chain_matmul(): matrix {i} has {m.ndim} dims, expected 2")
     return matrices[0].clone() if len(matrices) == 1 else functools.reduce(matmul, matrices)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of each `(..., m, n)` matrix, `(..., n, m)`:
+    V diag(1/s) U^T over the singular values s above rcond * max(s), the others taken as zero,
+    through linalg.svd (whose gradients need distinct non-zero singular values)."""
+    x = _arg(input, "pinverse()")
+    if x.ndim < 2 or x.dtype.kind != "f":
+        raise RuntimeError(
+            "pinverse(): expected a floating point tensor of 2 or more dims, got "
+            f"{dtype_name(x.dtype)} of shape {tuple(x.shape)}"
+        )
+    if x.numel() == 0:
+        return x.mT.clone()  # (no values: the transposed shape, kept in the graph)
+    u, s, vh = linalg.svd(x, full_matrices=False)
+    keep = s > rcond * s.amax(-1, keepdim=True)
+    s_inv = (1 / s).where(keep, 0.0)
+    return (vh.mT * s_inv.unsqueeze(-2)) @ u.mT
 
 
 def set_flush_denormal(mode: bool) -> bool:
