@@ -794,6 +794,12 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "matrix_exp",
+        ("MatrixExp", "Mul"),
+        square_draw,
+        lambda T, p, a: T.linalg.matrix_exp(a * 0.5) * a,
+    ),
+    Case(
         "cholesky",
         ("Cholesky", "Inv", "Mul"),
         square_draw,

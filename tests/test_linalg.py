@@ -1,5 +1,5 @@
-"""tinyconv.linalg: vector_norm, matrix_norm, norm, inv, det, slogdet, solve. Values, dtypes,
-grad_fn names and gradients against PyTorch 2.13 (skipped without it), gradcheck and
+"""tinyconv.linalg: vector_norm, matrix_norm, norm, inv, det, slogdet, solve, matrix_exp. Values,
+dtypes, grad_fn names and gradients against PyTorch 2.13 (skipped without it), gradcheck and
 gradgradcheck in float64 on hypothesis-drawn (batched) matrices, and the errors."""
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ PROGRAMS = {
     "vector inf": lambda T, a: T.linalg.vector_norm(a, math.inf),
     "norm": lambda T, a: T.linalg.norm(a),
     "norm dim": lambda T, a: T.linalg.norm(a, dim=-1),
+    "matrix_exp": lambda T, a: T.linalg.matrix_exp(a),
+    # a rotation: bounded values, and a norm that often asks for scaling and squaring
+    "matrix_exp skew": lambda T, a: T.matrix_exp(2 * (a - a.transpose(-1, -2))),
+    "matrix_exp method": lambda T, a: (a / 4).matrix_exp(),
 }
 
 

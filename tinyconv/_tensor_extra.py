@@ -763,6 +763,10 @@ class TensorExtra:
         """The inverse of each (..., n, n) matrix (torch.linalg.inv)."""
         return _t.ops_linalg.Inv.apply(_t.ops_linalg.check_square(self, "inverse()"))
 
+    def matrix_exp(self) -> Any:
+        """e^A of each (..., n, n) matrix (torch.linalg.matrix_exp)."""
+        return _t.ops_linalg.MatrixExp.apply(_t.ops_linalg.check_square(self, "matrix_exp()"))
+
     def slogdet(self) -> Any:
         """(sign, log|det|) of each (..., n, n) matrix (torch.linalg.slogdet)."""
         a = _t.ops_linalg.check_square(self, "slogdet()")

@@ -22,6 +22,7 @@ from .autograd.ops_linalg import (
     EighVectors,
     Inv,
     LinAlgError,
+    MatrixExp,
     QrQ,
     QrR,
     Solve,
@@ -42,6 +43,7 @@ __all__ = [
     "eigvalsh",
     "det",
     "inv",
+    "matrix_exp",
     "matrix_norm",
     "norm",
     "slogdet",
@@ -137,6 +139,11 @@ def norm(
 def inv(A: Any) -> Tensor:
     """A^-1 for (batches of) invertible square matrices; a singular one raises LinAlgError."""
     return Inv.apply(_square(A, "linalg.inv"))
+
+
+def matrix_exp(A: Any) -> Tensor:
+    """e^A = sum_k A^k / k! for (batches of) square matrices."""
+    return MatrixExp.apply(_square(A, "linalg.matrix_exp"))
 
 
 def det(A: Any) -> Tensor:

@@ -657,6 +657,10 @@ def inverse(input: Tensor) -> Tensor:
     return _as_tensor(input).inverse()
 
 
+def matrix_exp(A: Tensor) -> Tensor:
+    return _as_tensor(A).matrix_exp()
+
+
 def slogdet(input: Tensor) -> tuple:
     return _as_tensor(input).slogdet()
 

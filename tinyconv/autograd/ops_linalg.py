@@ -1,7 +1,8 @@
 """Linear-algebra engine ops on batches of square matrices (..., n, n): inverse, determinant,
-log-determinant, solve. Forward is NumPy's LAPACK; the backwards are the standard matrix
-calculus identities (for A = X^-1 the differential dX = -X dA X, and so on), each written
-once with NumPy arrays and once with the same ops for double backward.
+log-determinant, solve, matrix exponential. Forward is NumPy's LAPACK (the exponential: a Pade
+approximant); the backwards are the standard matrix calculus identities (for A = X^-1 the
+differential dX = -X dA X, and so on), each written once with NumPy arrays and once with the
+same ops for double backward.
 
 Singular input raises LinAlgError (a RuntimeError), as PyTorch's linalg functions do; det of
 a singular matrix is 0, and a gradient through it raises (see Det).
@@ -9,12 +10,13 @@ a singular matrix is 0, and a gradient through it raises (see Det).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .._dtype import dtype_name
-from .ops import Op, _const
+from .ops import Cat, Op, _const
 
 
 class LinAlgError(RuntimeError):
@@ -87,6 +89,82 @@ class Inv(Op):
         (x,) = ctx.saved_tensors
         xt = _mT_graph(x)
         return -(xt.matmul(grad).matmul(xt))
+
+
+# Higham's (2005) scaling and squaring with the [13/13] Pade approximant: scale A by 2^-s until
+# ||A||_1 <= theta_13, where the approximant is accurate to double precision, then square s times
+_PADE13 = (
+    64764752532480000.0,
+    32382376266240000.0,
+    7771770303897600.0,
+    1187353796428800.0,
+    129060195264000.0,
+    10559470521600.0,
+    670442572800.0,
+    33522128640.0,
+    1323241920.0,
+    40840800.0,
+    960960.0,
+    16380.0,
+    182.0,
+    1.0,
+)
+_THETA13 = 5.371920351148152
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """e^A for each (..., n, n) matrix, computed in float64 and returned in a's dtype."""
+    x = a.astype(np.float64)
+    if x.size == 0:
+        return x.astype(a.dtype)
+    norm = float(np.abs(x).sum(axis=-2).max())  # the largest 1-norm in the batch
+    if not np.isfinite(norm):
+        return np.full(a.shape, np.nan, a.dtype)
+    s = max(0, math.ceil(math.log2(norm / _THETA13))) if norm > 0 else 0
+    x = x / 2.0**s
+    b = _PADE13
+    eye = np.broadcast_to(np.eye(x.shape[-1]), x.shape)
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (
+        x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2 + b[1] * eye
+    )
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(s):
+        r = r @ r
+    return r.astype(a.dtype)
+
+
+class MatrixExp(Op):
+    """e^A. Its derivative in direction E is the top-right block of exp([[A, E], [0, A]])
+    (Mathias 1996), so grad_A, the adjoint, is that block of exp([[A^T, grad], [0, A^T]])."""
+
+    torch_name = "LinalgMatrixExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _expm(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        n = a.shape[-1]
+        at = _mT(a)
+        top = np.concatenate([at, grad.astype(a.dtype)], axis=-1)
+        bottom = np.concatenate([np.zeros_like(at), at], axis=-1)
+        return _expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        n = a.shape[-1]
+        at = _mT_graph(a)
+        top = Cat.apply(-1, at, grad)
+        bottom = Cat.apply(-1, at.new_zeros(tuple(at.shape)), at)
+        return MatrixExp.apply(Cat.apply(-2, top, bottom))[..., :n, n:]
 
 
 class Det(Op):
