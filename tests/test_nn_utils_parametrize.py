@@ -359,3 +359,58 @@ def test_transfer_parametrizations_and_params_shares_them_as_torch():
             "parametrizations.weight.original1",
         ]
         assert bare.parametrizations.weight.original1 is g.parametrizations.weight.original1
+
+
+# -- orthogonal -----------------------------------------------------------------------------
+
+ORTHOGONAL = [
+    ((3, 3), {}),  # matrix_exp
+    ((5, 3), {}),  # householder, a wide weight (transposed inside)
+    ((3, 5), {}),  # householder, tall: base completed with random columns
+    ((3, 3), {"orthogonal_map": "cayley"}),
+    ((5, 3), {"orthogonal_map": "matrix_exp"}),
+    ((3, 5), {"orthogonal_map": "cayley"}),
+    ((5, 3), {"use_trivialization": False}),
+    ((3, 3), {"orthogonal_map": "householder"}),
+]
+
+
+@pytest.mark.parametrize(("shape", "kwargs"), ORTHOGONAL)
+def test_orthogonal_matches_torch(shape, kwargs):
+    def build(lib):
+        m = lib.nn.Linear(*shape)
+        return lib.nn.utils.parametrizations.orthogonal(m, **kwargs)
+
+    mine, _ = _compare(build, inputs=np.tile(X, 2)[:, : shape[0]], rtol=2e-5)
+    w = mine.weight.detach().numpy().astype(np.float64)
+    small = min(w.shape)
+    gram = w @ w.T if w.shape[0] == small else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-5)
+
+
+def test_orthogonal_assignment_and_errors_as_torch():
+    torch = pytest.importorskip("torch")
+    q = np.linalg.qr(np.random.default_rng(3).standard_normal((4, 4)))[0].astype(np.float32)
+    for lib in (tinyconv, torch):
+        orth = lib.nn.utils.parametrizations.orthogonal
+        m = orth(lib.nn.Linear(4, 4))
+        m.weight = lib.tensor(q)  # already orthogonal: becomes the new base
+        np.testing.assert_allclose(m.weight.detach().numpy(), q, atol=1e-6)
+        with pytest.raises(ValueError, match="Expected a matrix or batch of matrices of shape"):
+            m.weight = lib.ones(3, 4)
+        fixed = orth(lib.nn.Linear(4, 4), use_trivialization=False)
+        with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+            fixed.weight = lib.tensor(q)
+        with pytest.raises(ValueError, match="Expected a matrix or batch"):
+            orth(lib.nn.Linear(4, 4), "bias")
+        with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
+            orth(lib.nn.Linear(4, 4), orthogonal_map="qr")
+
+
+def test_householder_product_gradcheck():
+    from tinyconv.nn.utils.parametrizations import _householder_product
+
+    rng = np.random.default_rng(6)
+    v = tinyconv.tensor(rng.standard_normal((2, 4, 3)), requires_grad=True)
+    tau = tinyconv.tensor(rng.uniform(0.5, 2, (2, 3)), requires_grad=True)
+    assert gradcheck(_householder_product, (v, tau), eps=1e-6, atol=1e-6)

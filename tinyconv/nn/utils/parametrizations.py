@@ -1,4 +1,5 @@
-"""weight_norm and spectral_norm as parametrizations, as torch.nn.utils.parametrizations.
+"""weight_norm, spectral_norm and orthogonal as parametrizations, as
+torch.nn.utils.parametrizations.
 
 weight_norm(module) stores the weight as a magnitude g = ||v|| (over every dim but `dim`) and
 a direction v (`parametrizations.weight.original0` and `original1`); the weight is
@@ -8,13 +9,18 @@ value, refined by power iteration on vectors u, v kept as buffers of the paramet
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...autograd import grad_mode
+from ...creation import eye, randn
+from ...linalg import matrix_exp, solve
 from ...tensor import Tensor
+from ...torch_functions import cat
 from ..functional import normalize
 from ..module import Module
 from .parametrize import register_parametrization
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
@@ -148,4 +154,151 @@ def spectral_norm(
     if dim is None:
         dim = _default_dim(module)
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# -- orthogonal ------------------------------------------------------------------------------
+
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _householder_product(v: Tensor, tau: Tensor) -> Tensor:
+    """The first k columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i being column i of the
+    (..., n, k) v below its diagonal with a 1 on it (LAPACK's layout; differentiable)."""
+    n, k = v.shape[-2], v.shape[-1]
+    v = v.tril(-1) + eye(n, k, dtype=v.dtype)
+    q = eye(n, dtype=v.dtype).expand(*v.shape[:-2], n, n)
+    for i in range(k):
+        vi = v[..., i : i + 1]  # (..., n, 1)
+        q = q - (tau[..., i : i + 1].unsqueeze(-1) * q.matmul(vi)).matmul(vi.transpose(-2, -1))
+    return q[..., :k]
+
+
+def _qr_raw(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LAPACK's geqrf of each (..., n, k) matrix: R above the diagonal and the Householder
+    vectors below it, and their factors tau (torch.geqrf)."""
+    h, tau = np.linalg.qr(a, mode="raw")
+    return np.swapaxes(h, -1, -2), tau
+
+
+def _make_orthogonal(a: Tensor) -> Tensor:
+    """The Q of a = QR (a tall), its columns' signs chosen so that R's diagonal is >= 0."""
+    h, tau = _qr_raw(a._data)
+    q = _householder_product(Tensor._make(h, None, False), Tensor._make(tau, None, False))
+    signs = np.sign(np.diagonal(h, axis1=-2, axis2=-1))[..., None, :]
+    return q * Tensor._make(signs.astype(h.dtype), None, False)
+
+
+def _is_orthogonal(q: Tensor) -> bool:
+    n, k = q.shape[-2], q.shape[-1]
+    eps = 10.0 * n * np.finfo(q._data.dtype).eps
+    return bool(q.transpose(-2, -1).matmul(q).allclose(eye(k, dtype=q.dtype), atol=eps))
+
+
+class _Orthogonal(Module):
+    """A (..., n, k) matrix with orthonormal columns (or rows, when wide) as a function of an
+    unconstrained one: exp or Cayley map of a skew-symmetric matrix built from its lower
+    triangle, or a product of Householder reflections. With use_trivialization, the result is
+    multiplied by the buffer `base` (the weight made orthogonal when it was registered)."""
+
+    def __init__(
+        self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True
+    ) -> None:
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X: Tensor) -> Tensor:
+        n, k = X.shape[-2], X.shape[-1]
+        transposed = n < k
+        if transposed:
+            X = X.transpose(-2, -1)
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            X = X.tril()
+            if n != k:  # embed the tall matrix in a square one
+                X = cat([X, X.new_zeros((n, n - k)).expand(*X.shape[:-2], n, n - k)], dim=-1)
+            A = X - X.transpose(-2, -1)  # skew-symmetric, so its exp or Cayley map is orthogonal
+            if self.orthogonal_map == "matrix_exp":
+                Q = matrix_exp(A)
+            else:
+                Id = eye(n, dtype=A.dtype)
+                Q = solve(Id - 0.5 * A, Id + 0.5 * A)
+            Q = Q[..., :k]
+        else:
+            A = X.tril(-1)
+            tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
+            Q = _householder_product(A, tau)
+            # the signs on X's diagonal (+-1) flip Q's columns; no gradient goes there
+            Q = Q * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        if "base" in self._buffers:
+            Q = self.base.matmul(Q)
+        return Q.transpose(-2, -1) if transposed else Q
+
+    def right_inverse(self, Q: Tensor) -> Tensor:
+        """An X with forward(X) = Q (Q made orthogonal first when it is not)."""
+        if tuple(Q.shape) != tuple(self.shape):
+            raise ValueError(
+                f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. "
+                f"Got a tensor of shape {tuple(Q.shape)}."
+            )
+        with grad_mode.no_grad():
+            Q_init = Q
+            n, k = Q.shape[-2], Q.shape[-1]
+            transpose = n < k
+            if transpose:
+                Q = Q.transpose(-2, -1)
+                n, k = k, n
+            if "base" not in self._buffers:
+                if self.orthogonal_map != "householder":
+                    raise NotImplementedError(
+                        "It is not possible to assign to the matrix exponential or the Cayley "
+                        "parametrizations when use_trivialization=False."
+                    )
+                # Householder vectors of Q's QR, the diagonal holding the signs of R's
+                h, tau = _qr_raw(Q._data)
+                d = np.sign(np.diagonal(h, axis1=-2, axis2=-1)) * np.where(tau == 0, -1, 1)
+                idx = np.arange(k)
+                h[..., idx, idx] = d
+                A = Tensor._make(h.astype(Q._data.dtype), None, False)
+                return A.transpose(-2, -1) if transpose else A
+            if n == k:
+                Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
+            else:  # complete Q to a square orthogonal matrix with random columns
+                N = randn(*Q.shape[:-2], n, n - k, dtype=Q.dtype)
+                Q = _make_orthogonal(cat([Q, N], dim=-1))
+            self.base = Q
+            # X = -I gives Q = I in every map: forward(-I) = base
+            neg_id = np.zeros(Q_init.shape, Q_init._data.dtype)
+            idx = np.arange(min(Q_init.shape[-2:]))
+            neg_id[..., idx, idx] = -1.0
+            return Tensor._make(neg_id, None, False)
+
+
+def orthogonal(
+    module: Module,
+    name: str = "weight",
+    orthogonal_map: str | None = None,
+    *,
+    use_trivialization: bool = True,
+) -> Module:
+    """Parametrize module.<name> (a matrix or a batch of them) to have orthonormal columns (or
+    rows). orthogonal_map: 'matrix_exp' (default for square), 'cayley' or 'householder'
+    (default otherwise). The current weight becomes the starting point."""
+    weight = _tensor_attr(module, name)
+    if weight.ndim < 2:
+        raise ValueError(
+            f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions."
+        )
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError(
+            'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+            f"Got: {orthogonal_map}"
+        )
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    register_parametrization(module, name, orth, unsafe=True)
     return module
