@@ -15,6 +15,10 @@ executed as modules of a private package. Every module of that package gets a cu
 - replaces the few torchvision-internal helpers that have nothing to do with the models'
   numbers and would drag in PIL or the network (usage logging, the transform presets that
   the weight enums name, the weight downloader) by the small shims below.
+- gives `import PIL` a stand-in package with just what torchvision.transforms touches while
+  it loads (the `Image` class for its type tests, Pillow's filter constants), so that
+  tests/test_transforms_torchvision.py can run torchvision's transforms on tensors without
+  Pillow; any PIL operation raises.
 
 The one torch name the tinyconv backend cannot map is `torch.fx`: FX is PyTorch's graph
 capture, which tinyconv (eager only) does not have. torchvision calls
@@ -108,6 +112,32 @@ def _load_state_dict_from_url(url: str, *args: Any, **kwargs: Any) -> Any:
     raise RuntimeError(f"zoo_loader: the zoo tests use no downloaded weights (asked for {url})")
 
 
+def _no_pil(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("zoo_loader: PIL is not available (tinyconv's tests use no PIL images)")
+
+
+class _NoPILImage:
+    """Stands in for `PIL.Image.Image`: never instantiated, so `isinstance(x, Image.Image)`
+    (torchvision's test for a PIL image) is False for every input the tests pass."""
+
+
+def _pil_shim() -> types.ModuleType:
+    """A `PIL` package with what torchvision.transforms touches while it loads: the Image
+    class (for type tests and annotations), Pillow's integer filter and transpose constants
+    (defaults of the PIL-path functions) and the submodule names it imports."""
+    pil = types.ModuleType("PIL")
+    pil.__version__ = "0.0 (zoo_loader shim)"
+    image = types.ModuleType("PIL.Image")
+    image.Image = _NoPILImage
+    constants = {"NEAREST": 0, "LANCZOS": 1, "BILINEAR": 2, "BICUBIC": 3, "BOX": 4, "HAMMING": 5}
+    constants |= {"FLIP_LEFT_RIGHT": 0, "FLIP_TOP_BOTTOM": 1, "AFFINE": 0, "PERSPECTIVE": 2}
+    image.__dict__.update(constants, fromarray=_no_pil, frombuffer=_no_pil, merge=_no_pil)
+    pil.Image = image
+    for sub in ("ImageEnhance", "ImageOps", "ImageColor", "ImageDraw", "ImageFont"):
+        setattr(pil, sub, types.ModuleType(f"PIL.{sub}"))
+    return pil
+
+
 def _fx_wrap(fn_or_name: Any) -> Any:
     # FX's `wrap` marks a function as a leaf for FX tracing; tinyconv has no FX tracer.
     return fn_or_name
@@ -117,6 +147,7 @@ _SHIMS: dict[str, dict[str, Any]] = {
     "torchvision.utils": {
         "_log_api_usage_once": _log_api_usage_once,
         "_make_ntuple": _make_ntuple,
+        "_Image_fromarray": _no_pil,
     },
     "torchvision.transforms._presets": {
         "ImageClassification": _Preset,
@@ -161,6 +192,7 @@ class ZooPackage:
         self._names = set(self._zip.namelist())
         self._modules: dict[str, types.ModuleType] = {}
         self._builtins = dict(builtins.__dict__, __import__=self._import)
+        self._pil = _pil_shim()
         if backend == "tinyconv":
             tinyconv = importlib.import_module("tinyconv")
             fx = types.ModuleType("torch.fx")
@@ -254,6 +286,8 @@ class ZooPackage:
             return self._import_private(name, fromlist, True)
         if name == "torch" or name.startswith("torch."):
             return self._import_torch(name, globals, locals, fromlist)
+        if name == "PIL" or name.startswith("PIL."):  # torchvision.transforms imports Pillow
+            return self._pil.Image if name == "PIL.Image" and fromlist else self._pil
         return builtins.__import__(name, globals, locals, fromlist, level)
 
     def _import_private(self, full: str, fromlist: Any, absolute: bool) -> types.ModuleType:
