@@ -39,17 +39,11 @@ pytestmark = pytest.mark.torch
 
 torch = pytest.importorskip("torch")
 
-from zoo_loader import WHEEL_ENV, ZooPackage, find_wheel  # noqa: E402
+from zoo_loader import ZooPackage, wheel_or_skip  # noqa: E402
 
 import tinyconv  # noqa: E402
 
-WHEEL = find_wheel()
-if WHEEL is None:
-    pytest.skip(
-        f"torchvision wheel not found (set {WHEEL_ENV}, or `pip download torchvision==0.28.0 "
-        "--no-deps -d .wheels`): the torchvision model-zoo comparison needs its source",
-        allow_module_level=True,
-    )
+WHEEL = wheel_or_skip("the torchvision model-zoo comparison needs its source")
 
 F64_TOL = 1e-7
 # tinyconv's float32 error may be this many times PyTorch's own float32 error (both measured

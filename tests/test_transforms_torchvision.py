@@ -21,20 +21,14 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 from test_datasets import mnist_files, write  # noqa: E402
-from zoo_loader import WHEEL_ENV, ZooPackage, find_wheel  # noqa: E402
+from zoo_loader import ZooPackage, wheel_or_skip  # noqa: E402
 
 import tinyconv  # noqa: E402
 from tinyconv import datasets, transforms  # noqa: E402
 from tinyconv.transforms import functional as TF  # noqa: E402
 from tinyconv.utils.data import DataLoader  # noqa: E402
 
-WHEEL = find_wheel()
-if WHEEL is None:
-    pytest.skip(
-        f"torchvision wheel not found (set {WHEEL_ENV}, or `pip download torchvision==0.28.0 "
-        "--no-deps -d .wheels`): the transforms comparison needs torchvision's source",
-        allow_module_level=True,
-    )
+WHEEL = wheel_or_skip("the transforms comparison needs torchvision's source")
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,21 @@ def find_wheel() -> Path | None:
     return None
 
 
+def wheel_or_skip(purpose: str) -> Path:
+    """The wheel, or a module-level pytest skip that says how to get it (a skip whose reason
+    names torch, so CI, with TINYCONV_REQUIRE_TORCH=1, counts it as a failure)."""
+    import pytest
+
+    wheel = find_wheel()
+    if wheel is None:
+        pytest.skip(
+            f"torchvision wheel not found (set {WHEEL_ENV}, or `pip download "
+            f"torchvision=={TORCHVISION_VERSION} --no-deps -d .wheels`): {purpose}",
+            allow_module_level=True,
+        )
+    return wheel
+
+
 # --- shims for torchvision internals that are not model code -------------------------------
 
 

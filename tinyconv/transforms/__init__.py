@@ -49,13 +49,6 @@ __all__ = [
     "functional",
 ]
 
-_PIL_ONLY = ("ToPILImage", "PILToTensor")
-
 
 def __getattr__(name: str) -> Any:
-    if name in _PIL_ONLY:
-        raise AttributeError(
-            f"tinyconv.transforms has no {name}: tinyconv does not depend on Pillow, so there are "
-            "no PIL images (datasets hand transforms a float32 Tensor (C, H, W) in [0, 1])"
-        )
-    raise AttributeError(f"module 'tinyconv.transforms' has no attribute {name!r}")
+    raise functional.missing_attribute(__name__, name, ("ToPILImage", "PILToTensor"))

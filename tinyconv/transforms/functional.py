@@ -495,10 +495,17 @@ def rgb_to_grayscale(img: Tensor, num_output_channels: int = 1) -> Tensor:
     return luma.expand(*img.shape) if num_output_channels == 3 else luma
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PIL_ONLY:
-        raise AttributeError(
-            f"tinyconv.transforms.functional has no {name}: tinyconv does not depend on Pillow, "
-            "so there are no PIL images (rgb_to_grayscale works on Tensors)"
+def missing_attribute(module: str, name: str, pil_only: tuple[str, ...]) -> AttributeError:
+    """The error for `module.name`, saying why where `name` is one of torchvision's PIL-only
+    names (tinyconv does not depend on Pillow)."""
+    if name in pil_only:
+        return AttributeError(
+            f"{module} has no {name}: tinyconv does not depend on Pillow, so there are no PIL "
+            "images (datasets hand transforms a float32 Tensor (C, H, W) in [0, 1]; "
+            "rgb_to_grayscale works on Tensors)"
         )
-    raise AttributeError(f"module 'tinyconv.transforms.functional' has no attribute {name!r}")
+    return AttributeError(f"module {module!r} has no attribute {name!r}")
+
+
+def __getattr__(name: str) -> Any:
+    raise missing_attribute(__name__, name, _PIL_ONLY)

@@ -22,22 +22,6 @@ from ..tensor import Tensor
 from . import functional as TF
 from .functional import InterpolationMode
 
-__all__ = [
-    "CenterCrop",
-    "Compose",
-    "ConvertImageDtype",
-    "Grayscale",
-    "Lambda",
-    "Normalize",
-    "Pad",
-    "RandomCrop",
-    "RandomHorizontalFlip",
-    "RandomResizedCrop",
-    "RandomVerticalFlip",
-    "Resize",
-    "ToTensor",
-]
-
 
 class Compose:
     """Applies `transforms` one after another: `Compose([ToTensor(), Normalize(m, s)])(img)`."""
@@ -239,32 +223,32 @@ class RandomCrop(Module):
         return f"{type(self).__name__}(size={self.size}, padding={self.padding})"
 
 
-class RandomHorizontalFlip(Module):
-    """Mirrors the image left to right with probability `p` (draws `rand(1)` every call)."""
+class _RandomFlip(Module):
+    """Applies `_flip` with probability `p`, drawing `rand(1)` every call (as torchvision)."""
+
+    _flip: Callable[[Tensor], Tensor]
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = p
 
     def forward(self, img: Tensor) -> Tensor:
-        return TF.hflip(img) if bool(rand(1) < self.p) else img
+        return type(self)._flip(img) if bool(rand(1) < self.p) else img
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(p={self.p})"
 
 
-class RandomVerticalFlip(Module):
-    """Mirrors the image top to bottom with probability `p` (draws `rand(1)` every call)."""
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirrors the image `(..., H, W)` left to right with probability `p`."""
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        self.p = p
+    _flip = staticmethod(TF.hflip)
 
-    def forward(self, img: Tensor) -> Tensor:
-        return TF.vflip(img) if bool(rand(1) < self.p) else img
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(p={self.p})"
+class RandomVerticalFlip(_RandomFlip):
+    """Mirrors the image `(..., H, W)` top to bottom with probability `p`."""
+
+    _flip = staticmethod(TF.vflip)
 
 
 class RandomResizedCrop(Module):
