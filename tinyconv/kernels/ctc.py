@@ -29,14 +29,15 @@ sample's input length) and target l = (l_1, ..., l_L):
   gamma_t(s) = exp(alpha_t(s) + beta_t(s) + loss) the posterior of being at s at time t
   (it sums to 1 over s for each t). The posterior of class c at time t is
   gamma_t(c) = sum of gamma_t(s) over the positions s with l'_s = c.
-- The gradient: each alignment's probability is a product with one factor exp(lp[t, c]) per
-  frame, so d loss / d lp[t, c] = -gamma_t(c) exactly, for log_probs as free inputs.
-  PyTorch's CTC backward returns exp(lp[t, c]) - gamma_t(c) instead: the gradient with
-  respect to the *logits* when lp = log_softmax(logits) (the chain rule through
-  log_softmax adds exp(lp) times the sum over classes of the upstream gradient, which is
-  -sum_c gamma_t(c) = -1). Through a log_softmax the two give the same logits gradient
-  (log_softmax's backward subtracts exp(lp) * sum_c g[t, c], and sum_c exp(lp) = 1), which is
-  how CTC is used; tinyconv returns PyTorch's numbers. Frames t >= T get a zero gradient.
+- The gradient: each alignment's probability has one factor exp(lp[t, c]) per frame, so
+  for log_probs as free inputs d loss / d lp[t, c] = -gamma_t(c). PyTorch's CTC backward
+  returns exp(lp[t, c]) - gamma_t(c) instead, and so does tinyconv (PyTorch's numbers).
+  The extra exp(lp) vanishes once the gradient flows on through log_softmax, which is how
+  CTC is used: log_softmax's backward maps g to g - exp(lp) * sum_c g[t, c]; for
+  g = -gamma (sum -1) and for g = exp(lp) - gamma (sum 0) both give the logits gradient
+  exp(lp) - gamma. So PyTorch's log_probs gradient already is the logits gradient, and a
+  finite-difference check of ctc_loss in raw log_probs differs from it by exp(lp)
+  (tests/test_ctc_loss.py checks both). Frames t >= T get a zero gradient.
 
 Non-finite cases, as PyTorch's: an impossible target (no alignment fits in T frames, e.g.
 more labels than frames) has loss inf and a nan gradient on its frames t < T (PyTorch's
