@@ -695,3 +695,85 @@ def ctc_problems(
     targets = np.where(np.arange(S) < target_lengths[:, None], labels, -1)
     logits = rng.normal(size=(T, N, C)) * draw(st.sampled_from([0.5, 1.0, 3.0]))
     return CtcProblem(logits, targets.astype(np.int64), input_lengths, target_lengths, blank)
+
+
+# ---------------------------------------------------------------------------
+# 3-D convolution configurations (tests/test_conv3d.py)
+# ---------------------------------------------------------------------------
+
+
+class Conv3dConfig(NamedTuple):
+    """A conv3d problem that is valid by construction (PyTorch's rules)."""
+
+    shape: tuple[int, int, int, int, int]  # (N, C, D, H, W)
+    out_channels: int
+    kernel_size: tuple[int, int, int]
+    stride: tuple[int, int, int]
+    padding: tuple[tuple[int, int], tuple[int, int], tuple[int, int]]  # (before, after) per axis
+    dilation: tuple[int, int, int]
+    groups: int
+    seed: int
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """conv3d weight ``(O, C // groups, kd, kh, kw)``."""
+        return (self.out_channels, self.shape[1] // self.groups, *self.kernel_size)
+
+    @property
+    def args(self) -> tuple:
+        """``(stride, padding, dilation, groups)``, as the conv3d kernels take them."""
+        return (self.stride, self.padding, self.dilation, self.groups)
+
+    @property
+    def sym_padding(self) -> tuple[int, int, int]:
+        """The before-padding of each axis (F.conv3d's int triple; symmetric configs only)."""
+        return tuple(p[0] for p in self.padding)
+
+    @property
+    def out_size(self) -> tuple[int, int, int]:
+        return tuple(
+            (n + p[0] + p[1] - d * (k - 1) - 1) // s + 1
+            for n, p, k, s, d in zip(
+                self.shape[2:], self.padding, self.kernel_size, self.stride, self.dilation,
+                strict=True,
+            )
+        )  # fmt: skip
+
+
+@st.composite
+def conv3d_configs(
+    draw,
+    max_batch: int = 2,
+    max_channels: int = 4,
+    max_kernel: int = 3,
+    max_extra: int = 2,
+    symmetric_padding: bool = False,
+) -> Conv3dConfig:
+    """Small conv3d problems: batch 1-max_batch, channels up to max_channels with groups
+    dividing both, kernel 1-max_kernel per axis, stride 1-2, padding 0-1 per side
+    (asymmetric unless ``symmetric_padding``), dilation 1-2; each input side holds at least
+    one dilated kernel of the padded input, plus 0..max_extra."""
+    groups = draw(st.integers(1, max_channels))
+    C = groups * draw(st.integers(1, max_channels // groups))
+    O = groups * draw(st.integers(1, max_channels // groups))
+    kernel = tuple(draw(st.integers(1, max_kernel)) for _ in range(3))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    if symmetric_padding:
+        padding = tuple((p, p) for p in (draw(st.integers(0, 1)) for _ in range(3)))
+    else:
+        padding = tuple((draw(st.integers(0, 1)), draw(st.integers(0, 1))) for _ in range(3))
+    dil = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    sizes = tuple(
+        max(1, d * (k - 1) + 1 - sum(p)) + draw(st.integers(0, max_extra))
+        for k, d, p in zip(kernel, dil, padding, strict=True)
+    )
+    return Conv3dConfig(
+        shape=(draw(st.integers(1, max_batch)), C, *sizes),
+        out_channels=O,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dil,
+        groups=groups,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )

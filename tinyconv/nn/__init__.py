@@ -55,6 +55,7 @@ from .layers_1d import (
     MaxPool1d,
     MaxUnpool1d,
 )
+from .layers_3d import Conv3d, ConvTranspose3d, LazyConv3d, LazyConvTranspose3d
 from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
     CELU,
@@ -166,8 +167,10 @@ __all__ = [
     "ConstantPad3d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "CrossEntropyLoss",
     "DataParallel",
     "Dropout",
@@ -229,6 +232,7 @@ __all__ = [
     "LazyBatchNorm2d",
     "LazyBatchNorm3d",
     "LazyConv2d",
+    "LazyConv3d",
     "LazyLinear",
     "LeakyReLU",
     "Linear",
@@ -254,6 +258,7 @@ __all__ = [
     "LazyConv1d",
     "LazyConvTranspose1d",
     "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
     "LazyInstanceNorm1d",
     "LazyInstanceNorm2d",
     "LazyInstanceNorm3d",

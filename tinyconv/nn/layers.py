@@ -12,7 +12,7 @@ from ..creation import empty, ones, tensor, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional._checks import _pair as _check_pair
+from .functional._checks import _ntuple as _check_ntuple
 from .functional.conv import _conv_padding
 from .module import Module, Parameter
 
@@ -22,6 +22,8 @@ def _pair(v: Any) -> tuple:
 
 
 class _ConvNd(Module):
+    _dims = 2  # the spatial rank _check_sizes reads the options with (Conv3d: 3)
+
     def _init_params(self, weight_shape: tuple, bias: bool, dtype: Any) -> None:
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight = Parameter(empty(weight_shape, dtype=dt))
@@ -58,10 +60,36 @@ class _ConvNd(Module):
         """kernel_size, stride, dilation >= 1; padding (unless a string) and output_padding >= 0."""
         for n, v in sizes.items():
             if not (n == "padding" and isinstance(v, str)):
-                _check_pair(v, n, type(self).__name__, 0 if n.endswith("padding") else 1)
+                _check_ntuple(
+                    v, self._dims, n, type(self).__name__, 0 if n.endswith("padding") else 1
+                )
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> tuple:
+        """A transposed convolution's output_padding: the module's, or the one that gives
+        `output_size` (its last spatial sizes), checked to be reachable."""
+        if output_size is None:
+            return self.output_padding
+        n = len(self.kernel_size)
+        target = tuple(output_size)[-n:]
+        base = [
+            (input.shape[-n + i] - 1) * self.stride[i]
+            - 2 * self.padding[i]
+            + self.dilation[i] * (self.kernel_size[i] - 1)
+            + 1
+            for i in range(n)
+        ]
+        for t, b, s, d in zip(target, base, self.stride, self.dilation, strict=False):
+            if not b <= t < b + max(s, d):
+                raise ValueError(
+                    f"{type(self).__name__}: output_size {tuple(output_size)} can't be reached "
+                    f"from input shape {tuple(input.shape)}: each output side must be in [{b}, "
+                    f"{b + max(s, d) - 1}] (stride {self.stride}, padding {self.padding}, "
+                    f"kernel_size {self.kernel_size})"
+                )
+        return tuple(t - b for t, b in zip(target, base, strict=False))
 
     def extra_repr(self) -> str:
-        zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)  # 1-D or 2-D
+        zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)  # any rank
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         s += f", stride={self.stride}"
         if self.padding not in (zeros, "valid"):
@@ -79,8 +107,13 @@ class _ConvNd(Module):
         return s
 
 
-class Conv2d(_ConvNd):
-    """2-D convolution layer: weight `(out, in/groups, kH, kW)`, input `(N, C, H, W)`."""
+def _ntuple(v: Any, n: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+class _Conv(_ConvNd):
+    """Conv2d and Conv3d: the same arguments, checks and padding modes, in 2 or 3 spatial
+    dims (`_dims`), calling F.conv2d or F.conv3d."""
 
     def __init__(
         self,
@@ -97,43 +130,52 @@ class Conv2d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        name, n = f"Conv{self._dims}d", self._dims
         self._check_channels(in_channels, out_channels, groups)
         self._check_sizes(
             kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
         )
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
             raise ValueError(
-                f"Conv2d: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                 f"'circular', got {padding_mode!r}"
             )
         if isinstance(padding, str) and padding not in ("valid", "same"):
+            kind = "a pair" if n == 2 else "a triple"
             raise ValueError(
-                f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+                f"{name}: padding must be an int, {kind}, 'valid' or 'same', got {padding!r}"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation, self.groups, self.padding_mode = _pair(dilation), groups, padding_mode
-        if padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
+        self.kernel_size, self.stride = _ntuple(kernel_size, n), _ntuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        self.dilation, self.groups, self.padding_mode = _ntuple(dilation, n), groups, padding_mode
+        if padding == "same" and self.stride != (1,) * n:
+            raise ValueError(f"{name}: padding='same' needs stride 1, got stride={self.stride}")
         self._init_params((out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        conv = getattr(F, f"conv{self._dims}d")
         if self.padding_mode == "zeros":
-            return F.conv2d(
+            return conv(
                 input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
             )
-        # Other modes pad explicitly first (left, right, top, bottom), then convolve unpadded;
-        # the pads ('same' included) come from the one place conv2d computes them.
-        (top, bottom), (left, right) = _conv_padding(
-            self.padding, self.kernel_size, self.dilation, self.stride, "Conv2d"
+        # Other modes pad explicitly first (F.pad takes the last axis's pair first), then
+        # convolve unpadded; the pads ('same' included) come from the one place conv2d computes
+        # them.
+        pads = _conv_padding(
+            self.padding, self.kernel_size, self.dilation, self.stride, f"Conv{self._dims}d"
         )
-        x = F.pad(input, (left, right, top, bottom), mode=self.padding_mode)
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        x = F.pad(input, tuple(v for p in reversed(pads) for v in p), mode=self.padding_mode)
+        return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    """Transposed convolution layer: weight `(in, out/groups, kH, kW)`."""
+class Conv2d(_Conv):
+    """2-D convolution layer: weight `(out, in/groups, kH, kW)`, input `(N, C, H, W)`."""
+
+
+class _ConvTranspose(_ConvNd):
+    """ConvTranspose2d and ConvTranspose3d: the same arguments and checks in 2 or 3 spatial
+    dims (`_dims`), calling F.conv_transpose2d or F.conv_transpose3d."""
 
     def __init__(
         self,
@@ -151,6 +193,7 @@ class ConvTranspose2d(_ConvNd):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        n = self._dims
         self._check_channels(in_channels, out_channels, groups)
         self._check_sizes(
             kernel_size=kernel_size,
@@ -161,56 +204,30 @@ class ConvTranspose2d(_ConvNd):
         )
         if padding_mode != "zeros":
             raise ValueError(
-                "ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch)"
+                f"ConvTranspose{n}d: only padding_mode='zeros' is supported (as in PyTorch)"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = (
-            _pair(kernel_size),
-            _pair(stride),
-            _pair(padding),
-        )
-        self.output_padding, self.dilation, self.groups = (
-            _pair(output_padding),
-            _pair(dilation),
-            groups,
-        )
-        self.padding_mode = padding_mode
+        self.kernel_size, self.stride = _ntuple(kernel_size, n), _ntuple(stride, n)
+        self.padding, self.output_padding = _ntuple(padding, n), _ntuple(output_padding, n)
+        self.dilation, self.groups, self.padding_mode = _ntuple(dilation, n), groups, padding_mode
+        # PyTorch computes fan_in from weight.shape[1] * prod(kernel_size) here too
         self._init_params((in_channels, out_channels // groups) + self.kernel_size, bias, dtype)
 
-    def reset_parameters(self) -> None:
-        # PyTorch computes fan_in from weight.shape[1] * kH * kW here too.
-        super().reset_parameters()
-
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        out_pad = self.output_padding
-        if output_size is not None:
-            target = tuple(output_size)[-2:]
-            base = [
-                (input.shape[-2 + i] - 1) * self.stride[i]
-                - 2 * self.padding[i]
-                + self.dilation[i] * (self.kernel_size[i] - 1)
-                + 1
-                for i in range(2)
-            ]
-            out_pad = tuple(t - b for t, b in zip(target, base, strict=False))
-            for t, b, s, d in zip(target, base, self.stride, self.dilation, strict=False):
-                if not b <= t < b + max(s, d):
-                    raise ValueError(
-                        f"ConvTranspose2d: output_size {tuple(output_size)} can't be reached from "
-                        f"input shape {tuple(input.shape)}: each output side must be in [{b}, "
-                        f"{b + max(s, d) - 1}] (stride {self.stride}, padding {self.padding}, "
-                        f"kernel_size {self.kernel_size})"
-                    )
-        return F.conv_transpose2d(
+        return getattr(F, f"conv_transpose{self._dims}d")(
             input,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            out_pad,
+            self._output_padding(input, output_size),
             self.groups,
             self.dilation,
         )
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """Transposed convolution layer: weight `(in, out/groups, kH, kW)`."""
 
 
 class Linear(Module):
@@ -811,7 +828,8 @@ class _LazyConvBase(_LazyMixin):
 
     def _materialize(self, input: Tensor) -> None:
         name, n = type(self).__name__, len(self.kernel_size)
-        shapes = f"a {n + 1}-D (C, {'H, W' if n == 2 else 'L'}) or {n + 2}-D (N, C, ...)"
+        dims = {1: "L", 2: "H, W", 3: "D, H, W"}[n]
+        shapes = f"a {n + 1}-D (C, {dims}) or {n + 2}-D (N, C, ...)"
         c = _lazy_size(input, -(n + 1), (n + 1, n + 2), name, shapes)
         if c % self.groups:
             raise ValueError(

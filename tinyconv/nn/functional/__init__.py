@@ -1,6 +1,7 @@
 """Differentiable functions of Tensors (`import tinyconv.nn.functional as F`), by topic:
 
-- conv.py: conv1d/2d, conv_transpose1d/2d - pooling.py: max/avg/adaptive pooling (1-D, 2-D)
+- conv.py: conv1d/2d, conv_transpose1d/2d; conv3d.py: conv3d, conv_transpose3d
+- pooling.py: max/avg/adaptive pooling (1-D, 2-D)
 - padding.py: pad                         - activations.py: relu ... mish, softmax, rrelu
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d, alpha_dropout
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding, embedding_bag
@@ -66,6 +67,7 @@ from .activations import (
 )
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from .conv3d import conv3d, conv_transpose3d
 from .ctc import ctc_loss
 from .dropout import (
     alpha_dropout,
@@ -177,8 +179,10 @@ __all__ = [
     "channel_shuffle",
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cross_entropy",
     "ctc_loss",
     "dropout",

@@ -20,23 +20,29 @@ def _check_tensor(x: Any, name: str, what: str) -> Tensor:
     return x
 
 
-def _pair(v: Any, name: str, what: str, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints, each >= minimum, as a pair."""
+def _ntuple(v: Any, n: int, name: str, what: str, minimum: int) -> tuple[int, ...]:
+    """An int or n ints (a 1-sequence repeats), each >= minimum, as an n-tuple."""
+    kind = {2: "a pair of ints", 3: "a triple of ints"}[n]
     if isinstance(v, (tuple, list)):
         if len(v) == 1:
-            v = (v[0], v[0])
-        if len(v) != 2:
-            raise ValueError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
-        pair = tuple(v)
+            v = (v[0],) * n
+        if len(v) != n:
+            raise ValueError(f"{what}: {name} must be an int or {kind}, got {v!r}")
+        out = tuple(v)
     else:
-        pair = (v, v)
-    for p in pair:
+        out = (v,) * n
+    for p in out:
         if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
-            raise TypeError(f"{what}: {name} must be an int or a pair of ints, got {v!r}")
+            raise TypeError(f"{what}: {name} must be an int or {kind}, got {v!r}")
         if p < minimum:
             rule = "positive" if minimum == 1 else "non-negative"
             raise ValueError(f"{what}: {name} must be {rule}, got {v!r}")
-    return int(pair[0]), int(pair[1])
+    return tuple(int(p) for p in out)
+
+
+def _pair(v: Any, name: str, what: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= minimum, as a pair."""
+    return _ntuple(v, 2, name, what, minimum)
 
 
 def _single(v: Any, name: str, what: str, minimum: int) -> int:
@@ -50,22 +56,28 @@ def _single(v: Any, name: str, what: str, minimum: int) -> int:
     return _pair(v, name, what, minimum)[0]
 
 
-def _batched(x: Tensor, what: str) -> tuple[Tensor, bool]:
-    """Accept (N, C, H, W) or unbatched (C, H, W); return 4-D and whether to squeeze back."""
-    if x.ndim == 4:
+_DIMS = {2: "H, W", 3: "D, H, W"}
+_SIDES = {2: "height or width", 3: "depth, height or width"}
+
+
+def _batched(x: Tensor, what: str, n: int = 2) -> tuple[Tensor, bool]:
+    """Accept (N, C, H, W) or unbatched (C, H, W) (n = 3: a depth D before H); return the
+    batched tensor and whether to squeeze back."""
+    if x.ndim == n + 2:
         return x, False
-    if x.ndim == 3:
+    if x.ndim == n + 1:
         return x.unsqueeze(0), True
     raise ValueError(
-        f"{what}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}"
+        f"{what}: expected a {n + 1}-D (C, {_DIMS[n]}) or {n + 2}-D (N, C, {_DIMS[n]}) input, "
+        f"got shape {tuple(x.shape)}"
     )
 
 
-def _check_spatial(x: Tensor, what: str) -> None:
-    """Height and width must be non-empty (the batch may be 0), as in PyTorch."""
-    if 0 in x.shape[-2:]:
+def _check_spatial(x: Tensor, what: str, n: int = 2) -> None:
+    """The n spatial sizes must be non-empty (the batch may be 0), as in PyTorch."""
+    if 0 in x.shape[-n:]:
         raise ValueError(
-            f"{what}: input shape {tuple(x.shape)} has an empty height or width; only the batch "
+            f"{what}: input shape {tuple(x.shape)} has an empty {_SIDES[n]}; only the batch "
             "dimension may be 0"
         )
 

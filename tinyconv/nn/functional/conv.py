@@ -13,14 +13,13 @@ import numpy as np
 
 from ...autograd.ops import Op
 from ...kernels import algorithms as conv_algorithms
-from ...kernels import conv as conv_k
 from ...tensor import Tensor
 from ._checks import (
     _batched,
     _check_bias,
     _check_spatial,
     _check_tensor,
-    _pair,
+    _ntuple,
     _same_dtype,
     _single,
 )
@@ -125,15 +124,17 @@ class ConvTranspose2d(Op):
 
 
 def _conv_operands(
-    input: Any, weight: Any, groups: Any, what: str, layout: str
+    input: Any, weight: Any, groups: Any, what: str, layout: str, n: int = 2
 ) -> tuple[Tensor, bool]:
-    """The checks conv2d and conv_transpose2d share: tensors, a 4-D weight, positive groups."""
+    """The checks the convolutions share: tensors, an (n + 2)-D weight, positive groups."""
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
-    x, unbatched = _batched(input, what)
-    if weight.ndim != 4:
+    x, unbatched = _batched(input, what, n)
+    if weight.ndim != n + 2:
+        kernel = ", ".join("k" + a for a in "DHW"[3 - n :])
         raise ValueError(
-            f"{what}: weight must be 4-D ({layout}, kH, kW), got shape {tuple(weight.shape)}"
+            f"{what}: weight must be {n + 2}-D ({layout}, {kernel}), got shape "
+            f"{tuple(weight.shape)}"
         )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
@@ -141,23 +142,25 @@ def _conv_operands(
 
 
 def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, what: str) -> tuple:
-    """Padding as ((top, bottom), (left, right)); 'same' may be asymmetric, as in PyTorch."""
+    """Padding as ((top, bottom), (left, right)) (a pair more in front for 3-D kernels);
+    'same' may be asymmetric, as in PyTorch."""
+    n = len(kernel)
     if isinstance(padding, str):
         if padding == "valid":
-            return (0, 0), (0, 0)
+            return ((0, 0),) * n
         if padding == "same":
-            if stride != (1, 1):
+            if stride != (1,) * n:
                 raise ValueError(f"{what}: padding='same' needs stride 1, got stride={stride}")
             out = []
             for k, d in zip(kernel, dilation, strict=False):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return tuple(out)
+        kind = "a pair" if n == 2 else "a triple"
         raise ValueError(
-            f"{what}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            f"{what}: padding must be an int, {kind}, 'valid' or 'same', got {padding!r}"
         )
-    ph, pw = _pair(padding, "padding", what, 0)
-    return (ph, ph), (pw, pw)
+    return tuple((p, p) for p in _ntuple(padding, n, "padding", what, 0))
 
 
 def conv2d(
@@ -239,11 +242,29 @@ def _check_conv2d(
     input: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, groups: Any
 ) -> tuple:
     """Check conv2d's arguments, with messages naming them; return the normalised options."""
-    what = "conv2d"
-    x, unbatched = _conv_operands(input, weight, groups, what, "out_channels, in_channels/groups")
-    O, Cg, kh, kw = weight.shape
-    C, H, W = x.shape[1:]
-    if kh < 1 or kw < 1 or Cg < 1 or O < 1:
+    return _check_conv(input, weight, bias, stride, padding, dilation, groups, "conv2d", 2)
+
+
+def _check_conv(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    what: str,
+    n: int,
+) -> tuple:
+    """conv2d's (n = 2) or conv3d's (n = 3) checks: `((stride, pads, dilation, groups),
+    unbatched)`, pads as (before, after) per spatial axis."""
+    x, unbatched = _conv_operands(
+        input, weight, groups, what, "out_channels, in_channels/groups", n
+    )
+    O, Cg = weight.shape[:2]
+    kernel = tuple(weight.shape[2:])
+    C = x.shape[1]
+    if min(kernel) < 1 or Cg < 1 or O < 1:
         raise ValueError(
             f"{what}: weight shape {tuple(weight.shape)} has a zero size; out_channels, "
             "in_channels/groups and the kernel size must all be at least 1"
@@ -260,13 +281,12 @@ def _check_conv2d(
         )
     b = _check_bias(bias, O, what)
     _same_dtype(x, weight, b, what)
-    _check_spatial(input, what)
-    stride = _pair(stride, "stride", what, 1)
-    dilation = _pair(dilation, "dilation", what, 1)
-    pads = _conv_padding(padding, (kh, kw), dilation, stride, what)
-    for size, (p0, p1), k, d, axis in (
-        (H, pads[0], kh, dilation[0], "height"),
-        (W, pads[1], kw, dilation[1], "width"),
+    _check_spatial(input, what, n)
+    stride = _ntuple(stride, n, "stride", what, 1)
+    dilation = _ntuple(dilation, n, "dilation", what, 1)
+    pads = _conv_padding(padding, kernel, dilation, stride, what)
+    for size, (p0, p1), k, d, axis in zip(
+        x.shape[2:], pads, kernel, dilation, _AXES[n], strict=True
     ):
         if size + p0 + p1 < d * (k - 1) + 1:
             raise ValueError(
@@ -292,11 +312,35 @@ def conv_transpose2d(
     input `(N, C_in, H, W)`; weight `(C_in, O // groups, kH, kW)`; output
     `(N, O, (H - 1) s - 2p + d (kH - 1) + output_padding + 1, ...)`.
     """
-    what = "conv_transpose2d"
-    x, unbatched = _conv_operands(input, weight, groups, what, "in_channels, out_channels/groups")
-    Cin, Og, kh, kw = weight.shape
+    x, b, config, unbatched = _check_conv_transpose(
+        input, weight, bias, stride, padding, output_padding, groups, dilation,
+        "conv_transpose2d", 2,
+    )  # fmt: skip
+    y = ConvTranspose2d.apply(x, weight, b, config)
+    return y.squeeze(0) if unbatched else y
+
+
+def _check_conv_transpose(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: Any,
+    dilation: Any,
+    what: str,
+    n: int,
+) -> tuple:
+    """conv_transpose2d's (n = 2) or conv_transpose3d's (n = 3) checks: `(x batched, bias,
+    (stride, padding, output_padding, dilation, groups), unbatched)`."""
+    x, unbatched = _conv_operands(
+        input, weight, groups, what, "in_channels, out_channels/groups", n
+    )
+    Cin, Og = weight.shape[:2]
+    kernel = tuple(weight.shape[2:])
     C = x.shape[1]
-    if kh < 1 or kw < 1 or Cin < 1 or Og < 1:
+    if min(kernel) < 1 or Cin < 1 or Og < 1:
         raise ValueError(
             f"{what}: weight shape {tuple(weight.shape)} has a zero size; in_channels, "
             "out_channels/groups and the kernel size must all be at least 1"
@@ -310,27 +354,29 @@ def conv_transpose2d(
         raise ValueError(f"{what}: in_channels ({Cin}) must be divisible by groups={groups}")
     b = _check_bias(bias, Og * groups, what)
     _same_dtype(x, weight, b, what)
-    _check_spatial(input, what)
-    stride = _pair(stride, "stride", what, 1)
-    dilation = _pair(dilation, "dilation", what, 1)
-    pad = _pair(padding, "padding", what, 0)
-    out_pad = _pair(output_padding, "output_padding", what, 0)
-    for op_, s, d in zip(out_pad, stride, dilation, strict=False):
+    _check_spatial(input, what, n)
+    stride = _ntuple(stride, n, "stride", what, 1)
+    dilation = _ntuple(dilation, n, "dilation", what, 1)
+    pad = _ntuple(padding, n, "padding", what, 0)
+    out_pad = _ntuple(output_padding, n, "output_padding", what, 0)
+    for op_, s, d in zip(out_pad, stride, dilation, strict=True):
         if op_ >= s and op_ >= d:
             raise ValueError(
                 f"{what}: output_padding {out_pad} must be smaller than either stride "
                 f"{stride} or dilation {dilation}"
             )
-    oh, ow = conv_k.conv_transpose2d_output_size(
-        x.shape[2], x.shape[3], (kh, kw), stride, pad, out_pad, dilation
-    )
-    if oh < 1 or ow < 1:
+    out = [
+        (m - 1) * s - 2 * p + d * (k - 1) + op_ + 1
+        for m, k, s, p, op_, d in zip(
+            x.shape[2:], kernel, stride, pad, out_pad, dilation, strict=True
+        )
+    ]
+    if min(out) < 1:
         raise ValueError(
-            f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+            f"{what}: the output would be empty ({' x '.join(map(str, out))}) for input shape "
             f"{tuple(input.shape)} and padding {pad}"
         )
-    y = ConvTranspose2d.apply(x, weight, b, (stride, pad, out_pad, dilation, int(groups)))
-    return y.squeeze(0) if unbatched else y
+    return x, b, (stride, pad, out_pad, dilation, int(groups)), unbatched
 
 
 # -- the convolution's two gradients, as differentiable functions ----------------------------
@@ -342,33 +388,32 @@ def conv_transpose2d(
 # of a gradient is one more convolution. tinyconv.nn.grad exposes them as torch.nn.grad does.
 
 
-def _grad_pads(padding: Any, what: str) -> tuple:
-    """padding as ((top, bottom), (left, right)): an int, a pair, or already that form (what
-    conv2d's asymmetric padding='same' normalises to)."""
+def _grad_pads(padding: Any, what: str, n: int = 2) -> tuple:
+    """padding as ((top, bottom), (left, right)) (n pairs): an int, n ints, or already that
+    form (what conv2d's asymmetric padding='same' normalises to)."""
     if (
         isinstance(padding, (tuple, list))
-        and len(padding) == 2
+        and len(padding) == n
         and all(isinstance(p, (tuple, list)) for p in padding)
     ):
         pads = tuple(tuple(int(v) for v in p) for p in padding)
         if any(len(p) != 2 or min(p) < 0 for p in pads):
             raise ValueError(
-                f"{what}: padding must be an int, a pair, or ((top, bottom), (left, right)) of "
+                f"{what}: padding must be an int, {n} ints, or {n} (before, after) pairs of "
                 f"non-negative ints, got {padding!r}"
             )
         return pads
-    ph, pw = _pair(padding, "padding", what, 0)
-    return (ph, ph), (pw, pw)
+    return tuple((p, p) for p in _ntuple(padding, n, "padding", what, 0))
 
 
 def _grad_checks(
-    t: Any, name: str, weight_shape: tuple, grad_output: Any, groups: Any, what: str
+    t: Any, name: str, weight_shape: tuple, grad_output: Any, groups: Any, what: str, n: int = 2
 ) -> None:
     _check_tensor(t, name, what)
     _check_tensor(grad_output, "grad_output", what)
-    if t.ndim != 4 or grad_output.ndim != 4 or len(weight_shape) != 4:
+    if t.ndim != n + 2 or grad_output.ndim != n + 2 or len(weight_shape) != n + 2:
         raise ValueError(
-            f"{what}: {name}, grad_output and the weight must be 4-D, got shapes "
+            f"{what}: {name}, grad_output and the weight must be {n + 2}-D, got shapes "
             f"{tuple(t.shape)}, {tuple(grad_output.shape)} and {tuple(weight_shape)}"
         )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -382,6 +427,9 @@ def _grad_checks(
 
 def _expected_out(size: int, pads: tuple, k: int, s: int, d: int) -> int:
     return (size + pads[0] + pads[1] - d * (k - 1) - 1) // s + 1
+
+
+_AXES = {2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 def conv2d_input(
@@ -399,30 +447,43 @@ def conv2d_input(
     input_size `(N, C, H, W)`; weight `(O, C // groups, kH, kW)`; grad_output `(N, O, OH, OW)`.
     Differentiable in weight and grad_output.
     """
-    what = "conv2d_input"
-    size = tuple(int(n) for n in input_size)
-    if len(size) != 4:
-        raise ValueError(f"{what}: input_size must be (N, C, H, W), got {input_size!r}")
+    return _conv_input_grad(
+        "conv2d_input", input_size, weight, grad_output, stride, padding, dilation, groups,
+        conv_transpose2d, 2,
+    )  # fmt: skip
+
+
+def _conv_input_grad(
+    what: str,
+    input_size: Any,
+    weight: Any,
+    grad_output: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    conv_transpose: Any,
+    n: int,
+) -> Tensor:
+    """conv{n}d_input: the transposed convolution (``conv_transpose``, conv_transpose2d or
+    conv_transpose3d) of grad_output, cut or extended to ``input_size``."""
+    size = tuple(int(v) for v in input_size)
+    if len(size) != n + 2:
+        dims = ", ".join("DHW"[3 - n :])
+        raise ValueError(f"{what}: input_size must be (N, C, {dims}), got {input_size!r}")
     _check_tensor(weight, "weight", what)
-    _grad_checks(weight, "weight", tuple(weight.shape), grad_output, groups, what)
-    stride = _pair(stride, "stride", what, 1)
-    dilation = _pair(dilation, "dilation", what, 1)
-    pads = _grad_pads(padding, what)
-    kh, kw = weight.shape[2:]
-    for n, p, k, s, d, o, axis in zip(
-        size[2:],
-        pads,
-        (kh, kw),
-        stride,
-        dilation,
-        grad_output.shape[2:],
-        ("height", "width"),
-        strict=True,
+    _grad_checks(weight, "weight", tuple(weight.shape), grad_output, groups, what, n)
+    stride = _ntuple(stride, n, "stride", what, 1)
+    dilation = _ntuple(dilation, n, "dilation", what, 1)
+    pads = _grad_pads(padding, what, n)
+    kernel = tuple(weight.shape[2:])
+    for m, p, k, s, d, o, axis in zip(
+        size[2:], pads, kernel, stride, dilation, grad_output.shape[2:], _AXES[n], strict=True
     ):
-        if _expected_out(n, p, k, s, d) != o:
+        if _expected_out(m, p, k, s, d) != o:
             raise ValueError(
-                f"{what}: an input {axis} of {n} gives a conv2d output {axis} of "
-                f"{_expected_out(n, p, k, s, d)}, but grad_output has {o} "
+                f"{what}: an input {axis} of {m} gives a conv{n}d output {axis} of "
+                f"{_expected_out(m, p, k, s, d)}, but grad_output has {o} "
                 f"(grad_output shape {tuple(grad_output.shape)})"
             )
     if size[1] != weight.shape[1] * groups or size[0] != grad_output.shape[0]:
@@ -431,22 +492,22 @@ def conv2d_input(
             f"groups={groups} and grad_output {tuple(grad_output.shape)}"
         )
     # the transposed convolution's full output spans (OH - 1) s + d (kH - 1) + 1 rows of the
-    # padded input; conv2d read rows top .. top + H of it, so those are the input gradient
+    # padded input; the convolution read rows top .. top + H of it, so those are the gradient
     full = [
         (o - 1) * s + d * (k - 1) + 1
-        for o, s, d, k in zip(grad_output.shape[2:], stride, dilation, (kh, kw), strict=True)
+        for o, s, d, k in zip(grad_output.shape[2:], stride, dilation, kernel, strict=True)
     ]
-    if pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]:
-        # symmetric: conv_transpose2d crops the padding; output_padding adds the rows past the
-        # last window that conv2d's floor division left unread (their gradient is zero)
-        p = (pads[0][0], pads[1][0])
-        out_pad = tuple(n + 2 * pi - f for n, pi, f in zip(size[2:], p, full, strict=True))
-        return conv_transpose2d(grad_output, weight, None, stride, p, out_pad, groups, dilation)
+    if all(p[0] == p[1] for p in pads):
+        # symmetric: the transposed convolution crops the padding; output_padding adds the rows
+        # past the last window that the floor division left unread (their gradient is zero)
+        p = tuple(q[0] for q in pads)
+        out_pad = tuple(m + 2 * pi - f for m, pi, f in zip(size[2:], p, full, strict=True))
+        return conv_transpose(grad_output, weight, None, stride, p, out_pad, groups, dilation)
     # asymmetric ('same' with an even kernel): the whole transposed output, then its window
-    out_pad = tuple(max(0, p[0] + n - f) for p, n, f in zip(pads, size[2:], full, strict=True))
-    g = conv_transpose2d(grad_output, weight, None, stride, 0, out_pad, groups, dilation)
-    (top, _), (left, _) = pads
-    return g[:, :, top : top + size[2], left : left + size[3]]
+    out_pad = tuple(max(0, p[0] + m - f) for p, m, f in zip(pads, size[2:], full, strict=True))
+    g = conv_transpose(grad_output, weight, None, stride, 0, out_pad, groups, dilation)
+    window = tuple(slice(p[0], p[0] + m) for p, m in zip(pads, size[2:], strict=True))
+    return g[(slice(None), slice(None), *window)]
 
 
 def conv2d_weight(
@@ -468,49 +529,67 @@ def conv2d_weight(
     a convolution over (p, q) of the input, with grad_output as the kernel, the roles of
     stride and dilation swapped, and the batch as the channels summed over.
     """
-    what = "conv2d_weight"
-    wsize = tuple(int(n) for n in weight_size)
-    _grad_checks(input, "input", wsize, grad_output, groups, what)
-    stride = _pair(stride, "stride", what, 1)
-    dilation = _pair(dilation, "dilation", what, 1)
-    pads = _grad_pads(padding, what)
-    N, C, H, W = input.shape
-    O, Cg, kh, kw = wsize
+    return _conv_weight_grad(
+        "conv2d_weight", input, weight_size, grad_output, stride, padding, dilation, groups,
+        conv2d, 2,
+    )  # fmt: skip
+
+
+def _conv_weight_grad(
+    what: str,
+    input: Any,
+    weight_size: Any,
+    grad_output: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: Any,
+    conv: Any,
+    n: int,
+) -> Tensor:
+    """conv{n}d_weight: a convolution (``conv``, conv2d or conv3d) of the input with
+    grad_output as its kernel (see conv2d_weight)."""
+    wsize = tuple(int(v) for v in weight_size)
+    _grad_checks(input, "input", wsize, grad_output, groups, what, n)
+    stride = _ntuple(stride, n, "stride", what, 1)
+    dilation = _ntuple(dilation, n, "dilation", what, 1)
+    pads = _grad_pads(padding, what, n)
+    N, C = input.shape[:2]
+    O, Cg = wsize[:2]
+    kernel = wsize[2:]
     G = int(groups)
     if C != Cg * G or O % G or grad_output.shape[0] != N:
         raise ValueError(
             f"{what}: input {tuple(input.shape)}, weight_size {wsize} (groups={G}) and "
             f"grad_output {tuple(grad_output.shape)} do not fit together"
         )
-    for n, p, k, s, d, o, axis in zip(
-        (H, W),
-        pads,
-        (kh, kw),
-        stride,
-        dilation,
-        grad_output.shape[2:],
-        ("height", "width"),
+    for m, p, k, s, d, o, axis in zip(
+        input.shape[2:], pads, kernel, stride, dilation, grad_output.shape[2:], _AXES[n],
         strict=True,
-    ):
-        if _expected_out(n, p, k, s, d) < o or o < 1:
+    ):  # fmt: skip
+        if _expected_out(m, p, k, s, d) < o or o < 1:
             raise ValueError(
-                f"{what}: grad_output {axis} {o} does not fit a conv2d of input {axis} {n} "
+                f"{what}: grad_output {axis} {o} does not fit a conv{n}d of input {axis} {m} "
                 f"(kernel {k}, stride {s}, padding {p}, dilation {d})"
             )
     if N == 0:  # an empty batch: the sum over no samples is zero (still in the graph)
         total = input.sum() + grad_output.sum()
-        return total.reshape(1, 1, 1, 1).expand(*wsize) * 0
-    (t, b), (le, r) = pads
-    x = pad(input, (le, r, t, b)) if t or b or le or r else input
-    Hp, Wp = x.shape[2:]
-    # channels of group k and sample n become channel k N + n of a (Cg, G N, Hp, Wp) input ...
-    x = x.reshape(N, G, Cg, Hp, Wp).permute(2, 1, 0, 3, 4).reshape(Cg, G * N, Hp, Wp)
-    # ... and grad_output (N, O, OH, OW) the weight (O, N, OH, OW) of a G-group convolution
+        return total.reshape((1,) * (n + 2)).expand(*wsize) * 0
+    # F.pad takes the last axis's pair first
+    flat = tuple(v for p in reversed(pads) for v in p)
+    x = pad(input, flat) if any(flat) else input
+    padded = tuple(x.shape[2:])
+    # channels of group k and sample n become channel k N + n of a (Cg, G N, ...) input ...
+    x = x.reshape(N, G, Cg, *padded).permute(2, 1, 0, *range(3, n + 3))
+    x = x.reshape(Cg, G * N, *padded)
+    # ... and grad_output (N, O, ...) the weight (O, N, ...) of a G-group convolution
     g = grad_output.transpose(0, 1)
-    gw = conv2d(x, g, None, stride=dilation, padding=0, dilation=stride, groups=G)
+    gw = conv(x, g, None, stride=dilation, padding=0, dilation=stride, groups=G)
     # (Cg, O, kH', kW'): kH' > kH when the last window left rows unread; those are not taps
     gw = gw.transpose(0, 1)
-    return gw if gw.shape[2:] == (kh, kw) else gw[:, :, :kh, :kw]
+    if tuple(gw.shape[2:]) == kernel:
+        return gw
+    return gw[(slice(None), slice(None), *(slice(0, k) for k in kernel))]
 
 
 # -- 1-D convolutions: the 2-D ones on a height-1 image ------------------------------------
