@@ -777,3 +777,43 @@ def conv3d_configs(
         groups=groups,
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+
+
+class Pool3dConfig(NamedTuple):
+    """A 3-D pooling problem that is valid by construction (PyTorch's rules)."""
+
+    shape: tuple[int, int, int, int, int]  # (N, C, D, H, W)
+    kernel_size: tuple[int, int, int]
+    stride: tuple[int, int, int]
+    padding: tuple[int, int, int]
+    dilation: tuple[int, int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    divisor_override: int | None
+    seed: int
+
+
+@st.composite
+def pool3d_configs(draw, dilation: bool = True, max_batch: int = 2) -> Pool3dConfig:
+    """Kernel 1-3, stride 1-3, padding up to half the kernel, dilation 1-2 (1 unless
+    ``dilation``) per axis; each input side holds one dilated window of the padded input,
+    plus 0..2."""
+    k = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    s = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    p = tuple(draw(st.integers(0, ki // 2)) for ki in k)
+    d = tuple(draw(st.integers(1, 2)) if dilation else 1 for _ in range(3))
+    sizes = tuple(
+        max(1, di * (ki - 1) + 1 - 2 * pi) + draw(st.integers(0, 2))
+        for ki, pi, di in zip(k, p, d, strict=True)
+    )
+    return Pool3dConfig(
+        shape=(draw(st.integers(1, max_batch)), draw(st.integers(1, 2)), *sizes),
+        kernel_size=k,
+        stride=s,
+        padding=p,
+        dilation=d,
+        ceil_mode=draw(st.booleans()),
+        count_include_pad=draw(st.booleans()),
+        divisor_override=draw(st.one_of(st.none(), st.integers(1, 5))),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )

@@ -55,7 +55,16 @@ from .layers_1d import (
     MaxPool1d,
     MaxUnpool1d,
 )
-from .layers_3d import Conv3d, ConvTranspose3d, LazyConv3d, LazyConvTranspose3d
+from .layers_3d import (
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool3d,
+    AvgPool3d,
+    Conv3d,
+    ConvTranspose3d,
+    LazyConv3d,
+    LazyConvTranspose3d,
+    MaxPool3d,
+)
 from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
     CELU,
@@ -149,10 +158,13 @@ from .parallel import DataParallel
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -242,6 +254,7 @@ __all__ = [
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
     "Mish",

@@ -331,7 +331,10 @@ class _Pool(Module):
         return ", ".join(f"{k}={getattr(self, k)}" for k in self._repr_keys)
 
 
-class MaxPool2d(_Pool):
+class _MaxPool(_Pool):
+    """MaxPool2d and MaxPool3d (`_dims`), calling F.max_pool2d or F.max_pool3d."""
+
+    _dims = 2
     _repr_keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
     def __init__(
@@ -350,7 +353,7 @@ class MaxPool2d(_Pool):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(
+        return getattr(F, f"max_pool{self._dims}d")(
             input,
             self.kernel_size,
             self.stride,
@@ -359,6 +362,10 @@ class MaxPool2d(_Pool):
             self.ceil_mode,
             self.return_indices,
         )
+
+
+class MaxPool2d(_MaxPool):
+    """Max pooling over `(N, C, H, W)` or `(C, H, W)` (F.max_pool2d)."""
 
 
 class MaxUnpool2d(_Pool):
@@ -379,7 +386,10 @@ class MaxUnpool2d(_Pool):
         )
 
 
-class AvgPool2d(_Pool):
+class _AvgPool(_Pool):
+    """AvgPool2d and AvgPool3d (`_dims`), calling F.avg_pool2d or F.avg_pool3d."""
+
+    _dims = 2
     _repr_keys = ("kernel_size", "stride", "padding")
 
     def __init__(
@@ -398,7 +408,7 @@ class AvgPool2d(_Pool):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(
+        return getattr(F, f"avg_pool{self._dims}d")(
             input,
             self.kernel_size,
             self.stride,
@@ -409,28 +419,49 @@ class AvgPool2d(_Pool):
         )
 
 
-class AdaptiveAvgPool2d(Module):
+class AvgPool2d(_AvgPool):
+    """Average pooling over `(N, C, H, W)` or `(C, H, W)` (F.avg_pool2d)."""
+
+
+class _AdaptiveAvgPool(Module):
+    """AdaptiveAvgPool2d and AdaptiveAvgPool3d (`_dims`)."""
+
+    _dims = 2
+
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return getattr(F, f"adaptive_avg_pool{self._dims}d")(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(Module):
+class _AdaptiveMaxPool(Module):
+    """AdaptiveMaxPool2d and AdaptiveMaxPool3d (`_dims`)."""
+
+    _dims = 2
+
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, input: Tensor) -> Any:
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        pool = getattr(F, f"adaptive_max_pool{self._dims}d")
+        return pool(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
+    """Average-pool `(N, C, H, W)` to a fixed output size (F.adaptive_avg_pool2d)."""
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Max-pool `(N, C, H, W)` to a fixed output size (F.adaptive_max_pool2d)."""
 
 
 class Flatten(Module):

@@ -1,10 +1,19 @@
 """3-D layers (PyTorch's arguments, reprs, default init and state-dict keys) for volumes and
-video: Conv3d, ConvTranspose3d and their lazy forms; the 2-D layers' code (layers.py) in three
-spatial dims, calling F.conv3d and F.conv_transpose3d."""
+video: Conv3d, ConvTranspose3d and their lazy forms, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d,
+AdaptiveMaxPool3d; the 2-D layers' code (layers.py) in three spatial dims, calling the F.*3d
+ops."""
 
 from __future__ import annotations
 
-from .layers import _Conv, _ConvTranspose, _LazyConv
+from .layers import (
+    _AdaptiveAvgPool,
+    _AdaptiveMaxPool,
+    _AvgPool,
+    _Conv,
+    _ConvTranspose,
+    _LazyConv,
+    _MaxPool,
+)
 from .layers_gaps import _LazyConvTranspose
 
 
@@ -35,4 +44,37 @@ class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
 
 
-__all__ = ["Conv3d", "ConvTranspose3d", "LazyConv3d", "LazyConvTranspose3d"]
+class MaxPool3d(_MaxPool):
+    """Max pooling over `(N, C, D, H, W)` or `(C, D, H, W)` (F.max_pool3d)."""
+
+    _dims = 3
+
+
+class AvgPool3d(_AvgPool):
+    """Average pooling over `(N, C, D, H, W)` or `(C, D, H, W)` (F.avg_pool3d)."""
+
+    _dims = 3
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+    """Average-pool `(N, C, D, H, W)` to a fixed output size (F.adaptive_avg_pool3d)."""
+
+    _dims = 3
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max-pool `(N, C, D, H, W)` to a fixed output size (F.adaptive_max_pool3d)."""
+
+    _dims = 3
+
+
+__all__ = [
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d",
+    "AvgPool3d",
+    "Conv3d",
+    "ConvTranspose3d",
+    "LazyConv3d",
+    "LazyConvTranspose3d",
+    "MaxPool3d",
+]

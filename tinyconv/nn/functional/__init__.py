@@ -1,7 +1,7 @@
 """Differentiable functions of Tensors (`import tinyconv.nn.functional as F`), by topic:
 
 - conv.py: conv1d/2d, conv_transpose1d/2d; conv3d.py: conv3d, conv_transpose3d
-- pooling.py: max/avg/adaptive pooling (1-D, 2-D)
+- pooling.py: max/avg/adaptive pooling (1-D, 2-D); pooling3d.py: the 3-D pools
 - padding.py: pad                         - activations.py: relu ... mish, softmax, rrelu
 - linear.py: linear, flatten, one_hot     - dropout.py: dropout, dropout1d/2d/3d, alpha_dropout
 - fold.py: unfold, fold (im2col, col2im)  - embedding.py: embedding, embedding_bag
@@ -133,6 +133,14 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .pooling3d import (
+    adaptive_avg_pool3d,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
+    avg_pool3d,
+    max_pool3d,
+    max_pool3d_with_indices,
+)
 from .sampling import affine_grid, grid_sample
 from .upsampling import (
     channel_shuffle,
@@ -159,19 +167,24 @@ __all__ = [
     "gumbel_softmax",
     "max_pool1d_with_indices",
     "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
     "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
     "lp_pool1d",
     "lp_pool2d",
     "triplet_margin_with_distance_loss",
     "bilinear",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "affine_grid",
     "avg_pool1d",
     "avg_pool2d",
+    "avg_pool3d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -229,6 +242,7 @@ __all__ = [
     "logsigmoid",
     "max_pool1d",
     "max_pool2d",
+    "max_pool3d",
     "max_unpool1d",
     "max_unpool2d",
     "mish",

@@ -10,10 +10,24 @@ from ... import _dtype
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...tensor import Tensor
-from ._checks import _batched, _check_spatial, _check_tensor, _pair, _single
+from ._checks import _batched, _check_spatial, _check_tensor, _ntuple, _pair, _single
 from ._linear import linear_graph_backward
 
 # -- pooling ----------------------------------------------------------------------------
+
+
+def _refuse_empty_window_grad(grad: np.ndarray, empty: np.ndarray | None, what: str) -> None:
+    """A max pool window with no input tap (``empty``) outputs the padding's -inf, a constant.
+    PyTorch sends a gradient given to it to the pixel its index names, which the window never
+    read (or past the input's end): refuse, do not guess."""
+    if empty is not None and np.any(grad[..., empty] != 0):
+        where = tuple(int(v[0]) for v in np.nonzero(empty))
+        raise RuntimeError(
+            f"{what}: output window {where} lies entirely in the padding (its value is "
+            "the padding's -inf, a constant) and received a non-zero gradient; PyTorch would "
+            "send it to a pixel outside the window. Use less padding or dilation, or "
+            "ceil_mode=False"
+        )
 
 
 class MaxPool2d(Op):
@@ -37,16 +51,7 @@ class MaxPool2d(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.empty is not None and np.any(grad[..., ctx.empty] != 0):
-            # PyTorch sends such a gradient to the pixel its index names, which the
-            # window never read (or past the input's end): refuse, do not guess.
-            i, j = (int(v[0]) for v in np.nonzero(ctx.empty))
-            raise RuntimeError(
-                f"max_pool2d: output window ({i}, {j}) lies entirely in the padding (its value is "
-                "the padding's -inf, a constant) and received a non-zero gradient; PyTorch would "
-                "send it to a pixel outside the window. Use less padding or dilation, or "
-                "ceil_mode=False"
-            )
+        _refuse_empty_window_grad(grad, ctx.empty, "max_pool2d")
         # Each window's gradient goes to the element that won the max.
         gx = pool_k.max_pool2d_backward(
             grad, ctx.indices, ctx.shape, disjoint=ctx.disjoint, empty=ctx.empty
@@ -84,6 +89,22 @@ class AvgPool2d(Op):
         return AvgPool2d.apply(t, ctx.config)
 
 
+def _float_input(x: Tensor, what: str) -> None:
+    """Average pools (and adaptive max pools) take floating point input only."""
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+        )
+
+
+def _with_indices(y: Tensor, sink: list | None, unbatched: bool) -> Any:
+    """The pooled values (and, when `sink` holds them, the int64 indices), unbatched back."""
+    if sink is None:
+        return y.squeeze(0) if unbatched else y
+    ind = Tensor._make(sink[0], None, False)
+    return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+
+
 def _pool_args(
     input: Tensor,
     kernel_size: Any,
@@ -92,26 +113,31 @@ def _pool_args(
     dilation: Any,
     ceil_mode: bool,
     what: str,
+    n: int = 2,
 ) -> tuple:
+    """The n-D pools' (n = 2, 3) checked options: `(x batched, unbatched, k, s, p, d)`."""
     _check_tensor(input, "input", what)
-    x, unbatched = _batched(input, what)
-    _check_spatial(input, what)
-    _only_batch_empty(input, 3, what)
-    k = _pair(kernel_size, "kernel_size", what, 1)
+    x, unbatched = _batched(input, what, n)
+    _check_spatial(input, what, n)
+    _only_batch_empty(input, n + 1, what)
+    k = _ntuple(kernel_size, n, "kernel_size", what, 1)
     s = (
         k
         if stride is None or (isinstance(stride, (list, tuple)) and not stride)
-        else _pair(stride, "stride", what, 1)
+        else _ntuple(stride, n, "stride", what, 1)
     )
-    p = _pair(padding, "padding", what, 0)
-    d = _pair(dilation, "dilation", what, 1)
+    p = _ntuple(padding, n, "padding", what, 0)
+    d = _ntuple(dilation, n, "dilation", what, 1)
     for pi, ki in zip(p, k, strict=False):
         if pi > ki // 2:
             raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
-    oh, ow = pool_k.pool2d_output_size(x.shape[2], x.shape[3], k, s, p, d, bool(ceil_mode))
-    if oh < 1 or ow < 1:
+    out = [
+        pool_k._out_len(m, *a, bool(ceil_mode))
+        for m, *a in zip(x.shape[2:], k, s, p, d, strict=True)
+    ]
+    if min(out) < 1:
         raise ValueError(
-            f"{what}: the output would be empty ({oh} x {ow}) for input shape "
+            f"{what}: the output would be empty ({' x '.join(map(str, out))}) for input shape "
             f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}"
         )
     return x, unbatched, k, s, p, d
@@ -132,10 +158,7 @@ def max_pool2d(
     )
     sink: list | None = [] if return_indices else None
     y = MaxPool2d.apply(x, (k, s, p, d, bool(ceil_mode)), sink)
-    if return_indices:
-        ind = Tensor._make(sink[0], None, False)
-        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
-    return y.squeeze(0) if unbatched else y
+    return _with_indices(y, sink, unbatched)
 
 
 def avg_pool2d(
@@ -150,38 +173,39 @@ def avg_pool2d(
     """Mean over each window; `(N, C, H, W) -> (N, C, OH, OW)`."""
     what = "avg_pool2d"
     x, unbatched, k, s, p, _ = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, what)
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
-        )
+    _float_input(x, what)
     if divisor_override is not None and divisor_override <= 0:
         raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool2d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
     return y.squeeze(0) if unbatched else y
 
 
-def _adaptive_args(input: Any, output_size: Any, what: str) -> tuple:
-    """``(x (N, C, H, W), unbatched, (OH, OW))``; a None in output_size keeps that input size."""
+def _adaptive_args(input: Any, output_size: Any, what: str, n: int = 2) -> tuple:
+    """``(x (N, C, H, W), unbatched, (OH, OW))`` (n = 3: a depth before H); a None in
+    output_size keeps that input size."""
     _check_tensor(input, "input", what)
-    x, unbatched = _batched(input, what)
-    # PyTorch's rule: height and width must be non-empty; max pooling also needs channels
+    x, unbatched = _batched(input, what, n)
+    # PyTorch's rule: the spatial sizes must be non-empty; max pooling also needs channels
     # when batched (an unbatched input's leading dim counts as a batch)
-    if 0 in x.shape[2:] or (what == "adaptive_max_pool2d" and not unbatched and x.shape[1] == 0):
+    is_max = what.startswith("adaptive_max")
+    if 0 in x.shape[2:] or (is_max and not unbatched and x.shape[1] == 0):
+        sides = "height or width" if n == 2 else "depth, height or width"
         raise RuntimeError(
             f"{what}: input shape {tuple(input.shape)} has an empty "
-            f"{'height or width' if 0 in x.shape[2:] else 'channel dimension'}; only the "
-            f"batch{'' if what == 'adaptive_max_pool2d' else ' and channel'} dimensions may be 0"
+            f"{sides if 0 in x.shape[2:] else 'channel dimension'}; only the "
+            f"batch{'' if is_max else ' and channel'} dimensions may be 0"
         )
-    H, W = x.shape[2:]
+    spatial = tuple(x.shape[2:])
     if output_size is None:
-        return x, unbatched, (H, W)
-    sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * 2
+        return x, unbatched, spatial
+    sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * n
     if len(sizes) == 1:
-        sizes = sizes * 2
-    if len(sizes) != 2:
-        raise ValueError(f"{what}: output_size must be an int or a pair, got {output_size!r}")
-    sizes = [n if s is None else s for s, n in zip(sizes, (H, W), strict=False)]
-    return x, unbatched, _pair(tuple(sizes), "output_size", what, 0)
+        sizes = sizes * n
+    if len(sizes) != n:
+        kind = "a pair" if n == 2 else "a triple"
+        raise ValueError(f"{what}: output_size must be an int or {kind}, got {output_size!r}")
+    sizes = [m if v is None else v for v, m in zip(sizes, spatial, strict=False)]
+    return x, unbatched, _ntuple(tuple(sizes), n, "output_size", what, 0)
 
 
 def _check_adaptive_grad(grad: np.ndarray, unbatched: bool, what: str) -> None:
@@ -270,10 +294,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """
     what = "adaptive_avg_pool2d"
     x, unbatched, size = _adaptive_args(input, output_size, what)
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
-        )
+    _float_input(x, what)
     y = AdaptiveAvgPool2d.apply(x, size, unbatched)
     return y.squeeze(0) if unbatched else y
 
@@ -284,16 +305,10 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     `adaptive_avg_pool2d`."""
     what = "adaptive_max_pool2d"
     x, unbatched, size = _adaptive_args(input, output_size, what)
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
-        )
+    _float_input(x, what)
     sink: list | None = [] if return_indices else None
     y = AdaptiveMaxPool2d.apply(x, size, sink, unbatched)
-    if return_indices:
-        ind = Tensor._make(sink[0], None, False)
-        return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
-    return y.squeeze(0) if unbatched else y
+    return _with_indices(y, sink, unbatched)
 
 
 # -- 1-D pooling: the 2-D pools on a height-1 image (as PyTorch, whose 1-D pools end in a
