@@ -34,6 +34,11 @@ of a batch of N*OD images with kd*C channels. So conv3d is
 With groups, the channel pairs are ordered (group, r, c) so that conv2d's groups see
 their own kd*C/G channels: one conv2d with the same groups.
 
+Cost: X2 holds every input slice once per depth tap that reads it, about kd/sd times
+the input (the 2-D kernel then builds its kh*kw columns from it in chunks, as for any
+conv2d). Measured, (2, 4, 8, 16, 16) -> 8 channels, 3x3x3, padding 1, float32,
+forward + backward at 1 thread: 1.02 ms, PyTorch 1.29 ms in the same process.
+
 Backward follows without new maths. conv2d's backward gives dL/dX2 and dL/dW2; W2 is w
 reordered, so dL/dw is dL/dW2 ordered back; X2 copied each input slice once per
 (t, r) that read it, so dL/dx adds the slices' gradients back onto the depth they came
