@@ -21,6 +21,7 @@ X3, X4 = RNG.standard_normal((2, 3, 5)), RNG.standard_normal((2, 4, 3, 3))
 A, B, C = (RNG.standard_normal((3, 4)) for _ in range(3))
 W1, W2 = RNG.standard_normal((4, 3, 2)), RNG.standard_normal((5, 4, 2, 2))
 V3, V4 = RNG.standard_normal(3), RNG.standard_normal(4)
+X5, W3 = RNG.standard_normal((2, 4, 3, 4, 3)), RNG.standard_normal((3, 4, 2, 2, 2))
 
 
 def const(T, values, like):
@@ -44,6 +45,13 @@ CASES = {
         [X4, W2],
         False,
     ),
+    "conv3d": (lambda T, x, w, b: T.conv3d(x, w, b[:3], (1, 2, 1), 1), [X5, W3, V4], False),
+    "conv_transpose3d": (
+        lambda T, x, w: T.conv_transpose3d(x, w.transpose(0, 1), None, 2, 0, 1),
+        [X5, W3],
+        False,
+    ),
+    "max_pool3d": (lambda T, x: T.max_pool3d(x, 2, (), 1, 1, True), [X5], False),
     "max_pool1d": (lambda T, x: T.max_pool1d(x, 2, 1, 1), [X3], False),
     "max_pool1d default stride": (lambda T, x: T.max_pool1d(x, 2), [X3], False),
     "max_pool2d": (lambda T, x: T.max_pool2d(x, 2, (), 1, 1, True), [X4], False),

@@ -21,8 +21,10 @@ from .nn.functional import (  # the same signature at the top level: the same fu
     channel_shuffle,
     conv1d,
     conv2d,
+    conv3d,
     conv_transpose1d,
     conv_transpose2d,
+    conv_transpose3d,
     pixel_shuffle,
     pixel_unshuffle,
     rms_norm,
@@ -48,8 +50,10 @@ __all__ = [
     "constant_pad_nd",
     "conv1d",
     "conv2d",
+    "conv3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "cosine_embedding_loss",
     "dropout_",
     "embedding",
@@ -66,6 +70,7 @@ __all__ = [
     "max_pool1d",
     "max_pool1d_with_indices",
     "max_pool2d",
+    "max_pool3d",
     "native_channel_shuffle",
     "pixel_shuffle",
     "pixel_unshuffle",
@@ -126,6 +131,18 @@ def max_pool2d(
 ) -> Tensor:
     """(N, C, H, W) or (C, H, W) -> max over windows."""
     return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """(N, C, D, H, W) or (C, D, H, W) -> max over windows."""
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 def max_pool1d_with_indices(
