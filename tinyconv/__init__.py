@@ -1050,6 +1050,7 @@ def __getattr__(
         "linalg",
         "amp",
         "random",
+        "func",
     ):
         mod = _lazy(name)
         globals()[name] = mod

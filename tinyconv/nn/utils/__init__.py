@@ -1,5 +1,5 @@
 """Gradient utilities, as torch.nn.utils: clip_grad_norm_, clip_grad_value_, parameters <-> vector
-(and `rnn.pad_sequence`, in the submodule rnn as in PyTorch).
+(and `rnn.pad_sequence`, in the submodule rnn as in PyTorch; `stateless.functional_call`).
 
 Clipping runs after `loss.backward()` and before `optimizer.step()`; it rescales
 (or clamps) the `.grad` of each parameter in place and records no graph.
@@ -19,7 +19,7 @@ from ...random import fork_rng
 from ...tensor import Tensor
 from ...torch_functions import cat
 from ..module import Module
-from . import fusion, parametrizations, parametrize, prune, rnn
+from . import fusion, parametrizations, parametrize, prune, rnn, stateless
 from .fusion import (
     fuse_conv_bn_eval,
     fuse_conv_bn_weights,
@@ -49,6 +49,7 @@ __all__ = [
     "rnn",
     "skip_init",
     "spectral_norm",
+    "stateless",
     "vector_to_parameters",
     "weight_norm",
 ]

@@ -1,0 +1,499 @@
+"""Function transforms, as torch.func: grad, grad_and_value, vjp, jacrev, jacfwd, hessian,
+vmap and functional_call.
+
+tinyconv has no batching or forward-mode machinery, so these are built plainly on the
+reverse-mode engine (`tinyconv.autograd.grad`):
+
+- grad / vjp / jacrev run `func` on copies of the differentiated arguments and ask the
+  engine for gradients (jacrev: one vector-Jacobian product per output element);
+- jacfwd computes the same Jacobian the same way (by rows, in reverse mode), so it gives
+  PyTorch's values and shapes but not forward mode's cost; hessian is jacfwd(jacrev(f));
+- vmap is a Python loop over the mapped dimension whose per-sample results are stacked.
+
+Transforms nest (vmap(grad(f)), jacrev(jacrev(f))) and compose with ordinary autograd as
+PyTorch's do: a result keeps a graph only when it depends on tensors from outside the
+transform that require grad (an argument that requires grad, a closed-over parameter);
+otherwise it comes back detached. Arguments may be pytrees: tuples, lists and dicts of
+Tensors (e.g. a dict of parameters from functional_call).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from . import _rng
+from .autograd import enable_grad, is_grad_enabled
+from .autograd.engine import grad as _engine_grad
+from .autograd.engine import topological_order
+from .creation import zeros_like
+from .nn.utils.stateless import _call as _functional_call
+from .tensor import Tensor
+from .torch_functions import stack
+
+__all__ = [
+    "functional_call",
+    "grad",
+    "grad_and_value",
+    "hessian",
+    "jacfwd",
+    "jacrev",
+    "vjp",
+    "vmap",
+]
+
+
+def functional_call(
+    module: Any,
+    parameter_and_buffer_dicts: Any,
+    args: Any = None,
+    kwargs: dict | None = None,
+    *,
+    tie_weights: bool = True,
+    strict: bool = False,
+) -> Any:
+    """module(*args, **kwargs) with the tensors of `parameter_and_buffer_dicts` (a dict, or a
+    tuple of dicts, dotted name -> Tensor of that parameter's or buffer's shape) in place of
+    the module's own. tie_weights: a tensor the module shares under several names follows
+    the one value given; strict: every parameter and buffer must be given, nothing else."""
+    return _functional_call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights, strict)
+
+
+# -- pytrees: tuples, lists and dicts of leaves -------------------------------------------------
+
+
+def _flatten(tree: Any) -> tuple[list, Any]:
+    """(the leaves in order, a spec that _unflatten turns back into the structure)."""
+    if isinstance(tree, (tuple, list)):
+        keys: Any = None
+        items = list(tree)
+    elif isinstance(tree, dict):
+        keys, items = list(tree), list(tree.values())
+    else:
+        return [tree], None
+    leaves, specs = [], []
+    for item in items:
+        sub, spec = _flatten(item)
+        leaves += sub
+        specs.append((len(sub), spec))
+    return leaves, (type(tree), keys, specs)
+
+
+def _unflatten(leaves: list, spec: Any) -> Any:
+    if spec is None:
+        return leaves[0]
+    kind, keys, specs = spec
+    items, start = [], 0
+    for n, sub in specs:
+        items.append(_unflatten(leaves[start : start + n], sub))
+        start += n
+    if keys is not None:
+        return kind(zip(keys, items, strict=True))
+    return kind(*items) if hasattr(kind, "_fields") else kind(items)  # namedtuples too
+
+
+def _broadcast_dims(dims: Any, spec: Any, what: str) -> list:
+    """One entry of `dims` per leaf of the structure `spec`: an int or None applies to the
+    whole subtree, a tuple/list/dict must follow the structure."""
+    if spec is None or not isinstance(dims, (tuple, list, dict)):
+        return [dims] * _count(spec)
+    kind, keys, specs = spec
+    entries = [dims[k] for k in keys] if keys is not None and isinstance(dims, dict) else dims
+    if isinstance(dims, dict) != (keys is not None) or len(entries) != len(specs):
+        raise ValueError(f"vmap: {what} {dims!r} does not match the structure of its argument")
+    out = []
+    for d, (_, sub) in zip(entries, specs, strict=True):
+        out += _broadcast_dims(d, sub, what)
+    return out
+
+
+def _count(spec: Any) -> int:
+    return 1 if spec is None else sum(n for n, _ in spec[2])
+
+
+# -- the differentiated arguments ---------------------------------------------------------------
+
+
+def _argnums(argnums: Any, nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    if not isinstance(nums, tuple) or not all(isinstance(n, int) for n in nums):
+        raise RuntimeError(
+            f"argnums must be int or Tuple[int, ...], got: {type(argnums)} ({argnums!r})"
+        )
+    if not nums:
+        raise RuntimeError("argnums must be non-empty")
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise RuntimeError(f"Got argnum={n}, but only {nargs} positional inputs")
+    return tuple(n % nargs for n in nums)
+
+
+def _track(t: Any) -> Tensor:
+    """A copy of `t` to differentiate against: still connected to t's graph when t requires
+    grad (so the result can be differentiated again from outside), else a fresh leaf."""
+    if not isinstance(t, Tensor):
+        raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
+    if t.requires_grad:
+        return t.view_as(t)
+    return t.detach().requires_grad_()
+
+
+def _prepare(args: tuple, nums: tuple[int, ...]) -> tuple[list, list, list]:
+    """(args with the differentiated ones replaced by copies, per argnum (copies, spec),
+    all copies flat)."""
+    new_args = list(args)
+    trees, flat = [], []
+    for n in nums:
+        leaves, spec = _flatten(args[n])
+        copies = [_track(t) for t in leaves]
+        new_args[n] = _unflatten(copies, spec)
+        trees.append((copies, spec))
+        flat += copies
+    return new_args, trees, flat
+
+
+def _depends_on_outside(t: Tensor, own: set) -> bool:
+    """Does t's graph reach a tensor requiring grad that is not one of our copies?"""
+    if not t.requires_grad:
+        return False
+    if t.grad_fn is None:
+        return id(t) not in own
+    for node in topological_order(t.grad_fn):
+        for e in node.edges:
+            if isinstance(e, Tensor) and id(e) not in own:
+                return True
+    return False
+
+
+def _release(tree: Any, own: set) -> Any:
+    """Every Tensor of `tree` detached unless it depends on tensors outside the transform."""
+    leaves, spec = _flatten(tree)
+    out = [
+        t.detach() if isinstance(t, Tensor) and not _depends_on_outside(t, own) else t
+        for t in leaves
+    ]
+    return _unflatten(out, spec)
+
+
+def _vjps(outputs: list, inputs: list, cotangents: list, create_graph: bool) -> list:
+    """sum_k <cotangents[k], d outputs[k] / d inputs>, zeros for inputs not reached."""
+    pairs = [(o, c) for o, c in zip(outputs, cotangents, strict=True) if o.requires_grad]
+    if not pairs:
+        return [zeros_like(t).detach() for t in inputs]
+    outs, cts = zip(*pairs, strict=True)
+    return list(
+        _engine_grad(
+            list(outs),
+            inputs,
+            list(cts),
+            retain_graph=True,
+            create_graph=create_graph,
+            allow_unused=True,
+            materialize_grads=True,
+        )
+    )
+
+
+def _per_argnum(argnums: Any, trees: list, values: list) -> Any:
+    """Split flat per-copy values into the argnums' structures (one, or a tuple of them)."""
+    out, start = [], 0
+    for copies, spec in trees:
+        out.append(_unflatten(values[start : start + len(copies)], spec))
+        start += len(copies)
+    return out[0] if isinstance(argnums, int) else tuple(out)
+
+
+def _split_aux(out: Any, has_aux: bool, who: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise RuntimeError(
+            f"{who}: output of function f should be a tuple: (output, aux) if has_aux is True"
+        )
+    for leaf in _flatten(out[1])[0]:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+    return out
+
+
+# -- grad, vjp, jacobians ---------------------------------------------------------------------
+
+
+def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
+    """A function returning (gradient, value) of `func`, whose output is a 0-d Tensor, with
+    respect to the argument(s) `argnums` (an int, or a tuple: then a tuple of gradients, each of
+    its argument's shape and structure). With has_aux, func returns (output, aux) and the
+    result is (gradient, (value, aux))."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        who = "grad_and_value(f)(*args)"
+        new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
+        with enable_grad():
+            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+        if not isinstance(out, Tensor):
+            raise RuntimeError(f"{who}: Expected f(*args) to return a Tensor, got {type(out)}")
+        if out.ndim != 0:
+            raise RuntimeError(
+                f"{who}: Expected f(*args) to return a scalar Tensor, got tensor with "
+                f"{out.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?"
+            )
+        own = {id(t) for t in flat}
+        outside = _depends_on_outside(out, own) and is_grad_enabled()
+        grads = _vjps([out], flat, [None], create_graph=outside)
+        grads = _release(grads, own)
+        value = _release(out, own)
+        result = _per_argnum(argnums, trees, grads)
+        if has_aux:
+            return result, (value, _release(aux, own))
+        return result, value
+
+    return wrapper
+
+
+def grad(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
+    """A function returning the gradient of `func` (0-d Tensor output) with respect to the
+    argument(s) `argnums`, each of its argument's shape; with has_aux, (gradient, aux)."""
+    gv = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g, value = gv(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """(func(*primals), vjp_fn[, aux]): vjp_fn(cotangents), with cotangents shaped like the
+    output, returns a tuple with one gradient per primal (of its shape and structure).
+    vjp_fn may be called several times."""
+    new_args, trees, flat = _prepare(primals, tuple(range(len(primals))))
+    with enable_grad():
+        out, aux = _split_aux(func(*new_args), has_aux, "vjp(f, *primals)")
+    out_leaves, out_spec = _flatten(out)
+    for leaf in out_leaves:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+    own = {id(t) for t in flat}
+
+    def vjp_fn(cotangents: Any) -> tuple:
+        cts, ct_spec = _flatten(cotangents)
+        if ct_spec != out_spec:
+            raise RuntimeError(
+                "Expected pytree structure of cotangents to be the same as pytree structure of "
+                f"outputs to the function, got {len(cts)} cotangent(s) for {len(out_leaves)} "
+                "output(s)"
+            )
+        for i, (c, o) in enumerate(zip(cts, out_leaves, strict=True)):
+            if tuple(c.shape) != tuple(o.shape):
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {c.shape} and "
+                    f"output[{i}] has a shape of {o.shape}."
+                )
+        outside = is_grad_enabled() and any(
+            _depends_on_outside(t, own) for t in out_leaves + cts if isinstance(t, Tensor)
+        )
+        grads = _release(_vjps(out_leaves, flat, cts, create_graph=outside), own)
+        return tuple(_per_argnum(tuple(primals), trees, grads))
+
+    result = (_release(out, own), vjp_fn)
+    return (*result, _release(aux, own)) if has_aux else result
+
+
+def _jacobian(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
+    """The Jacobian of every output leaf with respect to every argnums leaf, by rows: for an
+    output of shape So and an input of shape Si, a Tensor of shape So + Si."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
+        with enable_grad():
+            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+        out_leaves, out_spec = _flatten(out)
+        own = {id(t) for t in flat}
+        outside = is_grad_enabled() and any(
+            isinstance(o, Tensor) and _depends_on_outside(o, own) for o in out_leaves
+        )
+        per_output = []
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"{who}: Expected f to return tensors, got {type(o)}")
+            rows = []  # one vjp per element of o, with the one-hot cotangent e_k
+            for k in range(o.numel()):
+                e = zeros_like(o).detach()
+                e.view(-1)[k] = 1
+                rows.append(_vjps([o], flat, [e], create_graph=outside))
+            blocks = []
+            for i, t in enumerate(flat):
+                col = [r[i] for r in rows]
+                block = stack(col) if col else zeros_like(t).detach().reshape(0, *t.shape)
+                blocks.append(block.reshape(*o.shape, *t.shape))
+            per_output.append(_per_argnum(argnums, trees, _release(blocks, own)))
+        jac = _unflatten(per_output, out_spec)
+        return (jac, _release(aux, own)) if has_aux else jac
+
+    return wrapper
+
+
+def jacrev(
+    func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_size: int | None = None
+) -> Callable:
+    """The Jacobian of `func` with respect to argument(s) `argnums`, computed by reverse mode
+    (one vjp per output element): output shape So and input shape Si give shape So + Si.
+    chunk_size is accepted and has no effect (rows are always computed one at a time)."""
+    _check_chunk_size(chunk_size)
+    return _jacobian(func, argnums, has_aux, "jacrev")
+
+
+def jacfwd(
+    func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomness: str = "error"
+) -> Callable:
+    """The Jacobian of `func`, as torch.func.jacfwd (shape So + Si). tinyconv has no forward
+    mode: it is computed by reverse mode like jacrev (same values, not forward mode's cost).
+    randomness is accepted for compatibility (no vmap runs here)."""
+    _check_randomness(randomness)
+    return _jacobian(func, argnums, has_aux, "jacfwd")
+
+
+def hessian(func: Callable, argnums: Any = 0) -> Callable:
+    """The Hessian of `func` (0-d output) with respect to `argnums`: jacfwd(jacrev(func)),
+    shape Si + Si for an input of shape Si."""
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+# -- vmap -----------------------------------------------------------------------------------------
+
+
+def _check_chunk_size(chunk_size: Any) -> None:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+
+def _check_randomness(randomness: Any) -> None:
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. "
+            f"Got {randomness}"
+        )
+
+
+def _batch_size(leaves: list, dims: list, name: str) -> int:
+    sizes = []
+    for t, d in zip(leaves, dims, strict=True):
+        if d is None:
+            continue
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise ValueError(
+                f"vmap({name}, ...): in_dims entries must be int or None, got {d!r} ({type(d)})"
+            )
+        if not isinstance(t, Tensor):
+            raise ValueError(
+                f"vmap({name}, ...): Got in_dim={d} for an input but the input is of type "
+                f"{type(t)}. We cannot vmap over non-Tensor arguments, please use None as the "
+                "respective in_dim"
+            )
+        if not -t.ndim <= d < t.ndim:
+            raise ValueError(
+                f"vmap({name}, ...): Got in_dim={d} for some input, but that input is a Tensor "
+                f"of dimensionality {t.ndim} so expected in_dim to satisfy "
+                f"{-t.ndim} <= in_dim < {t.ndim}."
+            )
+        sizes.append(t.shape[d])
+    if not sizes:
+        raise ValueError(
+            f"vmap({name}, ...): at least one input must be a Tensor mapped over (an in_dim "
+            "that is not None)"
+        )
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            "vmap: Expected all tensors to have the same size in the mapped dimension, got "
+            f"sizes {sizes} for the mapped dimension"
+        )
+    if sizes[0] == 0:
+        raise ValueError(
+            f"vmap({name}, ...): the mapped dimension has size 0; tinyconv's vmap is a loop over "
+            "the samples and cannot tell the output's shape without running one"
+        )
+    return sizes[0]
+
+
+def vmap(
+    func: Callable,
+    in_dims: Any = 0,
+    out_dims: Any = 0,
+    randomness: str = "error",
+    *,
+    chunk_size: int | None = None,
+) -> Callable:
+    """func mapped over a dimension of its inputs, implemented plainly as a Python loop: for
+    each index i along the mapped dims, call func on the i-th slices (inputs with in_dim None
+    are passed whole, keyword arguments too), then stack the results along `out_dims`.
+
+    Shapes: an input (B, *S) with in_dim 0 reaches func as (*S); an output (*T) per sample
+    comes back as (B, *T) with out_dim 0. in_dims / out_dims are an int, or a tuple (per
+    argument / per output) of ints or None (in_dims), matching pytree structures. randomness:
+    'error' raises if func draws random numbers, 'same' gives every sample the same draws,
+    'different' lets them differ. chunk_size is checked and has no effect (the loop already
+    runs one sample at a time). Unlike PyTorch's vmap, the loop does not stop func from
+    calling .item() or branching on values; out_dims=None raises (see README)."""
+    _check_randomness(randomness)
+    _check_chunk_size(chunk_size)
+    name = getattr(func, "__name__", type(func).__name__)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not (isinstance(in_dims, int) and not isinstance(in_dims, bool)) and not isinstance(
+            in_dims, tuple
+        ):
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int "
+                "or a (potentially nested) tuple matching the structure of inputs, got: "
+                f"{type(in_dims)}."
+            )
+        if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+            raise ValueError(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible "
+                f"with the structure of `inputs`: in_dims has {len(in_dims)} entries but "
+                f"there are {len(args)} inputs"
+            )
+        leaves, spec = _flatten(tuple(args))
+        dims = _broadcast_dims(in_dims, spec, "in_dims")
+        size = _batch_size(leaves, dims, name)
+        state = _rng.get_rng_state()
+        results = []
+        for i in range(size):
+            if randomness == "same":
+                _rng.set_rng_state(state)
+            sliced = [t if d is None else t.select(d, i) for t, d in zip(leaves, dims, strict=True)]
+            before = _rng.get_rng_state() if randomness == "error" else None
+            results.append(func(*_unflatten(sliced, spec), **kwargs))
+            if before is not None and not bool((_rng.get_rng_state() == before).all()):
+                raise RuntimeError(
+                    "vmap: called random operation while in randomness error mode. Please "
+                    "either use the 'same' or 'different' randomness flags on vmap or perform "
+                    "the randomness operation out of vmap"
+                )
+        return _stack_results(results, out_dims, name)
+
+    return wrapper
+
+
+def _stack_results(results: list, out_dims: Any, name: str) -> Any:
+    first, spec = _flatten(results[0])
+    odims = _broadcast_dims(out_dims, spec, "out_dims")
+    per_sample = [_flatten(r)[0] for r in results]
+    stacked = []
+    for j, (leaf, d) in enumerate(zip(first, odims, strict=True)):
+        if not isinstance(leaf, Tensor):
+            raise ValueError(
+                f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}"
+            )
+        if d is None:
+            raise ValueError(
+                f"vmap({name}, ..., out_dims=None): tinyconv's vmap is a loop and cannot tell "
+                "an output that does not depend on the mapped inputs; use an int out_dim"
+            )
+        stacked.append(stack([r[j] for r in per_sample], dim=d))
+    return _unflatten(stacked, spec)
