@@ -5,6 +5,9 @@ test_transforms_torchvision.py."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from test_datasets import mnist_files, write
@@ -168,3 +171,11 @@ def test_tutorial_pipeline_on_mnist(tmp_path):
     expected = (pixels - np.float32(0.1307)) / np.float32(0.3081)
     np.testing.assert_array_equal(x.numpy(), expected)
     assert y.tolist() == arrays["train"][1][:5].tolist()
+
+
+def test_tinyconv_transforms_loads_on_first_use():
+    # as tinyconv.datasets: `import tinyconv` then `tinyconv.transforms` (a fresh interpreter,
+    # where nothing has imported the package yet)
+    code = "import tinyconv; print(tinyconv.transforms.Compose([]).transforms)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

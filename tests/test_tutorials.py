@@ -9,7 +9,9 @@ shows, and executed in one namespace. What differs from the originals, and why:
   `import tinyconv.nn as nn`, and so on;
 - datasets: torchvision's FashionMNIST / CIFAR10 (a download) are replaced by small
   synthetic TensorDatasets of the same shapes and dtypes, made by `fake_datasets` below
-  and imported where the tutorial imports torchvision; d2l's `from d2l import torch as d2l`
+  and imported where the tutorial imports torchvision.datasets (torchvision.transforms becomes
+  tinyconv.transforms; the stand-in datasets hold already-normalised images and leave the
+  transform unused); d2l's `from d2l import torch as d2l`
   imports a stand-in holding the same aliases d2l's torch.py defines (d2l.zeros = torch.zeros, ...);
 - the CIFAR tutorial's matplotlib `imshow` calls are left out.
 
@@ -408,7 +410,7 @@ QUICKSTART = [
     from tinyconv import nn
     from tinyconv.utils.data import DataLoader
     from fake_torchvision import datasets
-    from fake_torchvision.transforms import ToTensor
+    from tinyconv.transforms import ToTensor
 
     # Download training data from open datasets.
     training_data = datasets.FashionMNIST(
@@ -538,18 +540,13 @@ QUICKSTART = [
 
 @pytest.fixture
 def fake_torchvision(monkeypatch):
-    """Put a `fake_torchvision` package (datasets, transforms) where the tutorials import
-    torchvision."""
+    """Put a `fake_torchvision` package (its datasets) where the tutorials import
+    torchvision's datasets."""
 
     def install(datasets):
         pkg = types.ModuleType("fake_torchvision")
-        transforms = types.ModuleType("fake_torchvision.transforms")
-        transforms.ToTensor = lambda: None
-        transforms.Normalize = lambda mean, std: None
-        transforms.Compose = lambda ts: None
-        pkg.datasets, pkg.transforms = datasets, transforms
+        pkg.datasets = datasets
         monkeypatch.setitem(sys.modules, "fake_torchvision", pkg)
-        monkeypatch.setitem(sys.modules, "fake_torchvision.transforms", transforms)
 
     return install
 
@@ -596,7 +593,7 @@ CIFAR = [
     """
     import tinyconv as torch
     import fake_torchvision as torchvision
-    import fake_torchvision.transforms as transforms
+    from tinyconv import transforms
 
     transform = transforms.Compose(
         [transforms.ToTensor(),

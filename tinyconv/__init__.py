@@ -1036,7 +1036,7 @@ def _lazy(name: str):
 
 def __getattr__(
     name: str,
-):  # nn, optim, kernels, viz, utils, datasets, jit, testing, save/load load on first use
+):  # nn, optim, kernels, viz, utils, datasets, transforms, jit, testing, save/load: on first use
     if name in (
         "nn",
         "optim",
@@ -1044,6 +1044,7 @@ def __getattr__(
         "viz",
         "utils",
         "datasets",
+        "transforms",
         "jit",
         "testing",
         "special",
