@@ -178,7 +178,6 @@ def environment(args, previous: dict, torch_version: str, tinyconv: Any) -> dict
         "git": git_state(),
         "quick": args.quick,
         "interleaved": None,
-        "settle_s": args.settle,
     }
 
 
@@ -242,11 +241,6 @@ def print_header(env: dict, pools: list[dict]) -> None:
     print(f"PyTorch {env['torch']}; tinyconv {env['tinyconv']} from {env['tinyconv_path']}{src}")
     if env["quick"]:
         print("--quick: few repetitions, short warm-up: a smoke test, not a measurement")
-    if env.get("settle_s"):
-        print(
-            f"each sample starts after a {env['settle_s']:g} s pause (--settle), once the other "
-            "library's idle worker threads have stopped spinning"
-        )
 
 
 # A case is "noisy" when other processes took more than QUIET_SHARE of the machine's CPU time
@@ -365,29 +359,15 @@ def warm_and_calibrate(fn: Callable, warmup_s: float, min_sample_s: float) -> in
 
 
 def measure(
-    fns: dict[str, Callable],
-    repeat: int,
-    warmup_s: float,
-    min_sample_s: float,
-    interleave: bool,
-    settle_s: float = 0.0,
+    fns: dict[str, Callable], repeat: int, warmup_s: float, min_sample_s: float, interleave: bool
 ) -> dict:
     """Median seconds per call for each function: every sample times `inner` calls in a row;
-    with `interleave` the libraries alternate sample by sample (A B A B ...).
-
-    `settle_s`: sleep this long before each sample. A library's idle worker threads keep
-    spinning on a core for a while after its last call (PyTorch's OpenMP workers about
-    20 ms, OpenBLAS's up to ~0.1 s), so without a pause the other library's next sample
-    runs with a core taken: c2 at 2 threads took 2.3 ms right after a PyTorch sample and
-    1.5-1.6 ms alone. No program that uses one of the libraries pays this; the pause keeps
-    it out of both libraries' samples."""
+    with `interleave` the libraries alternate sample by sample (A B A B ...)."""
     inner = {lib: warm_and_calibrate(fn, warmup_s, min_sample_s) for lib, fn in fns.items()}
     samples: dict[str, list[float]] = {lib: [] for lib in fns}
 
     def sample(lib):
         fn, n = fns[lib], inner[lib]
-        if settle_s:
-            time.sleep(settle_s)
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
@@ -496,14 +476,13 @@ def run_case(case: C.Case, tinyconv: Any, torch: Any, args, ref_rate: float | No
     warmup_s, min_sample_s = (0.01, 0.001) if args.quick else (0.3, 0.02)
     gc.collect()
     m, share = measure_quietly(
-        lambda: measure(fns, repeat, warmup_s, min_sample_s, not args.no_interleave, args.settle),
+        lambda: measure(fns, repeat, warmup_s, min_sample_s, not args.no_interleave),
         args.wait_quiet,
     )
     rec["other_cpu_share"], rec["attempts"] = share, m["attempts"]
     t_a, t_b = m["median"]["tinyconv"], m["median"].get("torch")
     rec.update(
         repeat=repeat,
-        settle_s=args.settle,
         inner=m["inner"],
         samples_s=m["samples"],
         tinyconv_median_s=t_a,

@@ -98,14 +98,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="time all of tinyconv's samples, then all of PyTorch's (default: alternate)",
     )
     p.add_argument(
-        "--settle",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="pause before each timed sample, so that the other library's idle worker threads "
-        "(which spin for a while after a call) have gone to sleep (default 0.1, with --quick 0)",
-    )
-    p.add_argument(
         "--wait-quiet",
         type=float,
         default=0,
@@ -120,10 +112,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
-    if args.settle is None:
-        args.settle = 0.0 if args.quick else 0.1
-    if args.settle < 0:
-        p.error(f"--settle must be >= 0, got {args.settle}")
     if args.repeat is not None and args.repeat < 1:
         p.error(f"--repeat must be >= 1, got {args.repeat}")
     return args
