@@ -179,3 +179,15 @@ def test_tinyconv_transforms_loads_on_first_use():
     code = "import tinyconv; print(tinyconv.transforms.Compose([]).transforms)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_convert_image_dtype_defaults_to_float32_whatever_the_default_dtype():
+    image = tinyconv.tensor([[[0, 255]]], dtype=tinyconv.uint8)
+    previous = tinyconv.get_default_dtype()
+    tinyconv.set_default_dtype(tinyconv.float64)
+    try:
+        out = TF.convert_image_dtype(image)
+    finally:
+        tinyconv.set_default_dtype(previous)
+    assert out.dtype == tinyconv.float32
+    assert out.tolist() == [[[0.0, 1.0]]]

@@ -154,7 +154,8 @@ def convert_image_dtype(image: Tensor, dtype: Any = None) -> Tensor:
     """`image` in `dtype`, rescaled between the ranges: [0, 1] for floats, [0, max] for
     integers (float -> int multiplies by max + 1 - 1e-3 and truncates, as torchvision)."""
     image = _image(image, "convert_image_dtype", min_dim=0)
-    target = _dtype.as_dtype(_dtype.get_default_dtype() if dtype is None else dtype)
+    # torchvision's default is torch.float, float32 whatever the default dtype is
+    target = _dtype.as_dtype(np.float32 if dtype is None else dtype)
     source = _dtype.as_dtype(image.dtype)
     if source == target:
         return image
