@@ -353,3 +353,28 @@ def test_bad_input():
         tinyconv.feature_dropout(tinyconv.randn(3), 0.5, True)
     v = tinyconv.randn(3)
     assert tinyconv.feature_dropout(v, 0.5, False) is v  # (the rank is checked in training)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dropout",
+        "dropout_",
+        "alpha_dropout",
+        "alpha_dropout_",
+        "feature_alpha_dropout",
+        "feature_alpha_dropout_",
+        "feature_dropout",
+        "feature_dropout_",
+    ],
+)
+@pytest.mark.parametrize("p", [1.5, -0.25])
+def test_top_level_dropouts_refuse_p_as_torch_does(name, p):
+    """The ATen forms raise RuntimeError (nn.functional's raise ValueError), same message."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as want:
+        getattr(torch, name)(torch.ones(2, 3), p, True)
+    with pytest.raises(RuntimeError) as got:
+        getattr(tinyconv, name)(tinyconv.ones(2, 3), p, True)
+    assert str(got.value) == str(want.value)

@@ -368,7 +368,6 @@ from .torch_functions_more import (
     cosine_similarity,
     cumulative_trapezoid,
     diagflat,
-    dropout,
     dsplit,
     erfc,
     erfc_,

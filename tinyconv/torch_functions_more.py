@@ -1,7 +1,7 @@
 """More module-level functions of PyTorch (`torch.clone`, `torch.isin`, `torch.result_type`,
 `torch.tril_indices`, ...): aliases of Tensor methods, dtype queries and index builders.
 tinyconv/__init__ re-exports them. Functional layer: built on the engine's Tensor methods and
-on nn.functional (cosine_similarity, pairwise_distance, pdist, dropout live there)."""
+on nn.functional (cosine_similarity, pairwise_distance, pdist live there)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from . import _dtype, linalg
 from ._args import _dim
 from ._dtype import as_dtype, dtype_name
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
-from .nn.functional import dropout as _f_dropout
 from .tensor import Size, Tensor, _as_tensor
 from .torch_functions import cat, matmul, mul, sub
 
@@ -193,11 +192,6 @@ def is_nonzero(input: Tensor) -> bool:
 
 def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     return _arg(input, "narrow_copy()").narrow_copy(dim, start, length)
-
-
-def dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    """torch.dropout: F.dropout(input, p, train) (the same random stream)."""
-    return _f_dropout(input, p, train)
 
 
 def chain_matmul(*matrices: Tensor) -> Tensor:

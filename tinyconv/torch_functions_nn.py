@@ -55,6 +55,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "cosine_embedding_loss",
+    "dropout",
     "dropout_",
     "embedding",
     "feature_alpha_dropout",
@@ -312,33 +313,46 @@ def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
 # -- dropout: a required `train`; the names ending in _ write in place -----------------------
 
 
+def _p(p: Any) -> Any:
+    """The top-level dropouts' check of p: PyTorch's ATen forms raise RuntimeError where
+    nn.functional's raise ValueError (a p that is not a number goes on to F's TypeError)."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and not 0 <= p <= 1:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return p
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """torch.dropout: F.dropout(input, p, train) (the same random stream)."""
+    return F.dropout(input, _p(p), train)
+
+
 def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return F.dropout(input, p, train, inplace=True)
+    return F.dropout(input, _p(p), train, inplace=True)
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return F.alpha_dropout(input, p, train)
+    return F.alpha_dropout(input, _p(p), train)
 
 
 def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return F.alpha_dropout(input, p, train, inplace=True)
+    return F.alpha_dropout(input, _p(p), train, inplace=True)
 
 
 def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
-    return F.feature_alpha_dropout(input, p, train)
+    return F.feature_alpha_dropout(input, _p(p), train)
 
 
 def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return F.feature_alpha_dropout(input, p, train, inplace=True)
+    return F.feature_alpha_dropout(input, _p(p), train, inplace=True)
 
 
 def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
     """Dropout of whole channels of an (N, C, *) input (dims 0 and 1), any rank >= 2."""
-    return _feature_dropout(input, p, train)
+    return _feature_dropout(input, _p(p), train)
 
 
 def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
-    return _feature_dropout(input, p, train, inplace=True)
+    return _feature_dropout(input, _p(p), train, inplace=True)
 
 
 def constant_pad_nd(input: Tensor, pad: Any, value: float = 0) -> Tensor:
