@@ -29,6 +29,8 @@ from .autograd import grad_mode
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
 MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
 SignLogAbsDet = namedtuple("SignLogAbsDet", ["sign", "logabsdet"])  # torch.return_types.slogdet
+SVD = namedtuple("SVD", ["U", "S", "V"])  # torch.return_types.svd
+QR = namedtuple("QR", ["Q", "R"])  # torch.return_types.qr
 
 
 def _long(arr: np.ndarray) -> Any:
@@ -766,6 +768,42 @@ class TensorExtra:
     def matrix_exp(self) -> Any:
         """e^A of each (..., n, n) matrix (torch.linalg.matrix_exp)."""
         return _t.ops_linalg.MatrixExp.apply(_t.ops_linalg.check_square(self, "matrix_exp()"))
+
+    # -- the older factorizations (torch.svd, torch.qr, torch.cholesky and their methods) --
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """(U, S, V) with A = U diag(S) V^T for each (..., m, n) matrix (V, not linalg.svd's
+        Vh). some=True: the reduced factors, else the full ones. compute_uv=False: S, and
+        U (..., m, m) and V (..., n, n) filled with zeros, as PyTorch."""
+        L = _t.ops_linalg
+        a = L.check_matrices(self, "svd()")
+        if not compute_uv:
+            m, n = a.shape[-2:]
+            batch = tuple(a.shape[:-2])
+            zeros = lambda *shape: _t.Tensor._make(np.zeros(batch + shape, a.dtype), None, False)  # noqa: E731
+            return SVD(zeros(m, m), L.Svdvals.apply(a), zeros(n, n))
+        full = not some
+        return SVD(
+            L.SvdU.apply(a, full), L.Svdvals.apply(a), L.SvdVh.apply(a, full).transpose(-2, -1)
+        )
+
+    def qr(self, some: bool = True) -> Any:
+        """(Q, R) with A = Q R for each (..., m, n) matrix: linalg.qr's 'reduced' mode with
+        some=True, its 'complete' one with some=False."""
+        L = _t.ops_linalg
+        a = L.check_matrices(self, "qr()")
+        mode = "reduced" if some else "complete"
+        return QR(L.QrQ.apply(a, mode), L.QrR.apply(a, mode))
+
+    def cholesky(self, upper: bool = False) -> Any:
+        """The Cholesky factor of each symmetric positive-definite (..., n, n) matrix: L with
+        A = L L^T, or with upper=True U = L^T (A = U^T U), as linalg.cholesky."""
+        L = _t.ops_linalg
+        a = L.check_square(self, "cholesky()")
+        if upper:  # the lower factor of A^T (whose lower triangle is A's upper one), transposed
+            return self._renamed(
+                L.Cholesky.apply(a.transpose(-2, -1)).transpose(-2, -1), "CholeskyBackward0"
+            )
+        return self._renamed(L.Cholesky.apply(a), "CholeskyBackward0")  # (the older op's node)
 
     def slogdet(self) -> Any:
         """(sign, log|det|) of each (..., n, n) matrix (torch.linalg.slogdet)."""

@@ -30,6 +30,7 @@ from .autograd.ops_linalg import (
     Svdvals,
     SvdVh,
 )
+from .autograd.ops_linalg import check_matrices as _matrices
 from .autograd.ops_linalg import check_square as _square
 from .tensor import Tensor, _as_tensor
 from .tensor import matmul as _matmul
@@ -245,19 +246,6 @@ def svdvals(A: Any) -> Tensor:
 
 QRResult = namedtuple("QRResult", ["Q", "R"])  # torch.return_types.linalg_qr
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])  # torch.return_types.linalg_svd
-
-
-def _matrices(A: Any, what: str) -> Tensor:
-    """A floating tensor of (batches of) matrices (..., m, n)."""
-    if not isinstance(A, Tensor):
-        raise TypeError(f"{what}: A must be a Tensor, got {type(A).__name__}")
-    if A.ndim < 2:
-        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(A.shape)}")
-    if A.dtype.kind != "f" or A.dtype == np.float16:
-        raise RuntimeError(
-            f"{what}: expected a float32 or float64 input, got {dtype_name(A.dtype)}"
-        )
-    return A
 
 
 def qr(A: Any, mode: str = "reduced") -> tuple:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import _dtype, _tensor_extra, linalg
+from . import _dtype, _tensor_extra
 from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
 from ._tensor_math import _result_type, _where
@@ -738,23 +737,19 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _as_tensor(input).scatter_add(dim, index, src)
 
 
-SVD = namedtuple("SVD", ["U", "S", "V"])  # torch.return_types.svd
-
-
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> tuple:
-    """The older SVD: (U, S, V) with input = U diag(S) V^T (V, not Vh). some=True gives the
-    reduced factors, False the full ones (linalg.svd's full_matrices). compute_uv=False gives
-    S and zero-filled U (..., m, m) and V (..., n, n), as PyTorch."""
-    x = _as_tensor(input)
-    if not compute_uv:
-        S = linalg.svdvals(x)
-        m, n = x.shape[-2:]
-        batch = tuple(x.shape[:-2])
-        zeros = Tensor._make
-        U = zeros(np.zeros(batch + (m, m), x.dtype), None, False)
-        return SVD(U, S, zeros(np.zeros(batch + (n, n), x.dtype), None, False))
-    U, S, Vh = linalg.svd(x, full_matrices=not some)
-    return SVD(U, S, Vh.transpose(-2, -1))
+    """The older SVD, (U, S, V): Tensor.svd."""
+    return _as_tensor(input).svd(some, compute_uv)
+
+
+def qr(input: Tensor, some: bool = True) -> tuple:
+    """The older QR, (Q, R): Tensor.qr (linalg.qr with mode 'reduced' or 'complete')."""
+    return _as_tensor(input).qr(some)
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """The older Cholesky: Tensor.cholesky (linalg.cholesky, upper=True its transpose)."""
+    return _as_tensor(input).cholesky(upper)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:

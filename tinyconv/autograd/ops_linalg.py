@@ -62,6 +62,19 @@ def check_square(a: Any, what: str) -> Any:
     return a
 
 
+def check_matrices(a: Any, what: str) -> Any:
+    """A float32 or float64 tensor of (batches of) matrices (..., m, n)."""
+    if not hasattr(a, "_data"):  # (a Tensor)
+        raise TypeError(f"{what}: A must be a Tensor, got {type(a).__name__}")
+    if a.ndim < 2:
+        raise RuntimeError(f"{what}: A must have at least 2 dimensions, got shape {tuple(a.shape)}")
+    if a.dtype.kind != "f" or a.dtype == np.float16:
+        raise RuntimeError(
+            f"{what}: expected a float32 or float64 input, got {dtype_name(a.dtype)}"
+        )
+    return a
+
+
 class Inv(Op):
     """X = A^-1. dX = -X dA X, so grad_A = -X^T grad X^T."""
 
