@@ -20,6 +20,35 @@ from . import _dtype
 from ._args import IndexOutOfRange, _dim, _dims
 from ._dtype import dtype_name, result_type
 from .autograd import grad_mode
+from .kernels import select
+
+
+def _torch_tie_order(x: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool):
+    """topk's first k indices along axis d: the stable ``order``'s, except in rows where equal
+    values meet in the top k (or straddle its edge), whose indices come from
+    kernels/select.py, which breaks ties as PyTorch's CPU kernel does (the gradient reaches the
+    elements it picks). Rows without such ties, e.g. any float logits, cost one comparison."""
+    idx = np.take(order, np.arange(k), axis=d)
+    n = x.shape[d]
+    if k == 0 or n < 2:
+        return idx
+    top = np.take_along_axis(x, np.take(order, np.arange(min(k + 1, n)), axis=d), d)
+    a, b = (
+        np.take(top, np.arange(top.shape[d] - 1), axis=d),
+        np.take(top, np.arange(1, top.shape[d]), axis=d),
+    )
+    tied = a == b
+    if x.dtype.kind == "f":
+        tied |= np.isnan(a) & np.isnan(b)
+    rows = np.moveaxis(tied, d, -1).any(-1)
+    if not rows.any():
+        return idx
+    xs, out = np.moveaxis(x, d, -1), np.moveaxis(idx, d, -1).copy()
+    for r in np.ndindex(rows.shape):  # (r is () for a 1-D x)
+        if rows[r]:
+            out[r] = select.torch_topk_indices(xs[r], k, largest)
+    return np.moveaxis(out, -1, d)
+
 
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort / topk
 
@@ -777,7 +806,8 @@ class TensorMath:
         if not isinstance(k, (builtins.int, np.integer)) or not 0 <= k <= n:
             raise RuntimeError(f"topk(): k ({k!r}) is out of range for a dimension of size {n}")
         d, idx = self._order(dim, largest, "topk()")
-        idx = np.take(idx, np.arange(k), axis=d)
+        x = self if self._data.ndim else self.reshape(1)
+        idx = _torch_tie_order(x._data, idx, d, k, largest)
         x = self if self._data.ndim else self.reshape(1)
         values = _t.ops_extra.Topk.apply(x, idx, d)
         if not self._data.ndim:
