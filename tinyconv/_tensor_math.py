@@ -808,7 +808,6 @@ class TensorMath:
         d, idx = self._order(dim, largest, "topk()")
         x = self if self._data.ndim else self.reshape(1)
         idx = _torch_tie_order(x._data, idx, d, k, largest)
-        x = self if self._data.ndim else self.reshape(1)
         values = _t.ops_extra.Topk.apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())

@@ -240,31 +240,22 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
             storage = _Storage(str(len(self.storages)), array)
             self.storages.append(storage)
             strides = tuple(s // array.itemsize for s in array.strides)
-            tensor = (
-                _REBUILD_TENSOR,
-                (storage, 0, tuple(array.shape), strides, False, OrderedDict()),
-            )
+            shape = tuple(array.shape)
             if getattr(obj, "_is_parameter", False):
-                return _REBUILD_PARAMETER, (_Rebuilt(tensor), obj.requires_grad, OrderedDict())
-            if obj.requires_grad:  # (the flag is the 5th argument of _rebuild_tensor_v2)
-                args = tensor[1]
-                tensor = (tensor[0], (*args[:4], True, args[5]))
-            return tensor
-        if isinstance(obj, _Rebuilt):
-            return obj.reduce
-        if isinstance(obj, np.ndarray):
-            raise TypeError(
-                "save: PyTorch's format holds tensors, not NumPy arrays (torch.load refuses "
-                "them); wrap it in tinyconv.tensor(...) or save to a .npz path"
-            )
-        return NotImplemented
+                # _rebuild_parameter(tensor, requires_grad, hooks), its tensor a plain one
+                inner = _Call(_REBUILD_TENSOR, (storage, 0, shape, strides, False, OrderedDict()))
+                return _REBUILD_PARAMETER, (inner, obj.requires_grad, OrderedDict())
+            return _REBUILD_TENSOR, (storage, 0, shape, strides, obj.requires_grad, OrderedDict())
+        if isinstance(obj, _Call):  # pickled as the call itself
+            return obj.func, obj.args
+        return NotImplemented  # (_check_savable refused everything else PyTorch can't read)
 
 
-class _Rebuilt:
-    """A (callable, args) pair pickled as the call itself (a Parameter's inner tensor)."""
+class _Call:
+    """``func(*args)`` inside a pickle (a Parameter's inner tensor)."""
 
-    def __init__(self, reduce: tuple) -> None:
-        self.reduce = reduce
+    def __init__(self, func: _TorchName, args: tuple) -> None:
+        self.func, self.args = func, args
 
 
 def _check_savable(obj: Any, where: str) -> None:
