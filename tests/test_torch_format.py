@@ -97,13 +97,137 @@ def test_storages_are_64_byte_aligned_as_torch_writes_them(tmp_path):
             assert (info.header_offset + 30 + name_len + extra_len) % 64 == 0
 
 
-def test_other_paths_and_file_objects_keep_the_npz_format(tmp_path):
+def test_other_paths_keep_the_npz_format_and_file_objects_get_torchs(tmp_path):
     tinyconv.save({"a": tinyconv.ones(2)}, tmp_path / "w.ckpt")
     with zipfile.ZipFile(tmp_path / "w.ckpt") as z:
         assert "__manifest__.npy" in z.namelist()
     buf = io.BytesIO()
-    tinyconv.save({"a": tinyconv.ones(2)}, buf)
+    tinyconv.save({"a": tinyconv.ones(2)}, buf)  # as torch.save(obj, buffer): "archive/"
+    names = zipfile.ZipFile(io.BytesIO(buf.getvalue())).namelist()
+    assert "archive/data.pkl" in names and "archive/data/0" in names
+    assert_same({"a": tinyconv.ones(2)}, tinyconv.load(io.BytesIO(buf.getvalue())))
+    # NumPy values, which PyTorch's format holds only through NumPy's pickle, keep the .npz
+    state = {"a": tinyconv.ones(2), "arr": np.arange(3), "n": np.float32(1.5)}
+    buf = io.BytesIO()
+    tinyconv.save(state, buf)
     assert "__manifest__.npy" in zipfile.ZipFile(io.BytesIO(buf.getvalue())).namelist()
+    back = tinyconv.load(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(back["arr"], np.arange(3))
+    assert back["n"] == 1.5
+
+
+def test_a_pickle_or_torchs_legacy_format_is_refused_by_name(tmp_path):
+    legacy = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03."
+    with pytest.raises(CheckpointError, match="legacy format"):
+        tinyconv.load(io.BytesIO(legacy))
+    (tmp_path / "p.pt").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(CheckpointError, match="pickle file"):
+        tinyconv.load(tmp_path / "p.pt")
+
+
+@pytest.mark.torch
+def test_file_objects_travel_both_ways_and_legacy_files_are_refused():
+    torch = pytest.importorskip("torch")
+    buf = io.BytesIO()
+    tinyconv.save({"w": tinyconv.arange(4.0), "n": 3}, buf)
+    buf.seek(0)
+    got = torch.load(buf, weights_only=True)
+    assert got["n"] == 3 and got["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    buf = io.BytesIO()
+    torch.save({"w": torch.arange(4.0)}, buf)
+    buf.seek(0)
+    assert tinyconv.load(buf)["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    buf = io.BytesIO()
+    torch.save({"w": torch.arange(4.0)}, buf, _use_new_zipfile_serialization=False)
+    buf.seek(0)
+    with pytest.raises(CheckpointError, match="legacy format"):
+        tinyconv.load(buf)
+
+
+def shared_state(lib):
+    """x, two views of it and a tied weight's two state_dict entries (each a separate tensor
+    object over one memory, as Module.state_dict gives them)."""
+    x = lib.arange(12, dtype=lib.float64)
+    w = lib.arange(6, dtype=lib.float32).reshape(2, 3)
+    return {
+        "x": x,
+        "tail": x[1:],
+        "cols": x.reshape(3, 4)[:, 1::2].t(),
+        "again": x,
+        "enc.weight": w.detach(),
+        "dec.weight": w.detach(),
+        "other": lib.ones(2),
+    }
+
+
+def storage_count(path_or_bytes) -> int:
+    src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    with zipfile.ZipFile(src) as z:
+        return sum("/data/" in n for n in z.namelist())
+
+
+@pytest.mark.torch
+def test_tensors_sharing_memory_keep_sharing_it_both_ways(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save(shared_state(torch), tmp_path / "t.pt")
+    tinyconv.save(shared_state(tinyconv), tmp_path / "c.pt")
+    # one storage per memory, as torch.save writes
+    assert storage_count(tmp_path / "c.pt") == storage_count(tmp_path / "t.pt") == 3
+    for path in (tmp_path / "t.pt", tmp_path / "c.pt"):
+        want = torch.load(path, weights_only=True)
+        got = tinyconv.load(path)
+        assert (got["again"] is got["x"]) and (want["again"] is want["x"])
+        assert got["enc.weight"] is not got["dec.weight"]  # (two objects, as in torch)
+        # a write through one shows through the others, in both
+        for d in (want, got):
+            d["x"][5] = -1.0
+            d["enc.weight"][1, 2] = 7.0
+            d["other"][0] = 5.0
+        for k in want:
+            assert got[k].tolist() == want[k].tolist(), k
+            assert tuple(got[k].stride()) == tuple(want[k].stride()), k
+        assert got["tail"][4].item() == -1.0 and got["dec.weight"][1, 2].item() == 7.0
+
+
+@pytest.mark.torch
+def test_tied_weights_stay_tied_through_a_checkpoint_as_in_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    def tied(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Sequential(lib.nn.Linear(3, 3, bias=False), lib.nn.Linear(3, 3, bias=False))
+        m[1].weight = m[0].weight
+        return m
+
+    pt, tc = tied(torch), tied(tinyconv)
+    with torch.no_grad():
+        pt[0].weight.mul_(2.0)
+    torch.save(pt.state_dict(), tmp_path / "tied.pt")
+    sd = tinyconv.load(tmp_path / "tied.pt")
+    assert np.shares_memory(sd["0.weight"].numpy(), sd["1.weight"].numpy())
+    tc.load_state_dict(sd)
+    pt2 = tied(torch)
+    pt2.load_state_dict(torch.load(tmp_path / "tied.pt"))
+    assert tc[0].weight is tc[1].weight and pt2[0].weight is pt2[1].weight
+    np.testing.assert_array_equal(tc[0].weight.detach().numpy(), pt2[0].weight.detach().numpy())
+    # and a tinyconv model's tied weights travel to torch as one storage
+    tinyconv.save(tc.state_dict(), tmp_path / "back.pt")
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    assert back["0.weight"].data_ptr() == back["1.weight"].data_ptr()
+    assert storage_count(tmp_path / "back.pt") == 1
+
+
+@pytest.mark.torch
+def test_an_expanded_tensor_loads_as_a_writable_copy(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"e": torch.arange(3.0).expand(2, 3)}, tmp_path / "e.pt")
+    got = tinyconv.load(tmp_path / "e.pt")["e"]
+    assert got.tolist() == [[0.0, 1.0, 2.0]] * 2
+    got[0, 0] = 9.0  # (PyTorch refuses this write; tinyconv's tensor owns its elements)
+    assert got.tolist() == [[9.0, 1.0, 2.0], [0.0, 1.0, 2.0]]
+    tinyconv.save({"e": tinyconv.arange(3.0).expand(2, 3)}, tmp_path / "c.pt")
+    back = torch.load(tmp_path / "c.pt", weights_only=True)["e"]
+    assert back.stride() == (0, 1) and back.tolist() == [[0.0, 1.0, 2.0]] * 2
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,9 @@ class _StorageType:
 
 def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None):
     """A tensor of ``size`` and element ``stride`` from ``offset`` on in ``storage`` (a 1-D
-    array), copied out; checked to stay inside the storage."""
+    array), checked to stay inside the storage. It is a view of the storage, so tensors that
+    shared memory when saved share it again (as torch.load gives them), e.g. ``x`` and
+    ``x[1:]``, or two state_dict entries of one tied weight."""
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if (
         len(size) != len(stride)
@@ -95,12 +97,29 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, meta
         )
     item = storage.itemsize
     view = np.lib.stride_tricks.as_strided(
-        storage[offset:], size, tuple(s * item for s in stride), writeable=False
+        storage[offset:], size, tuple(s * item for s in stride), writeable=True
     )
-    t = Tensor._make(np.array(view, copy=True), None, False)
+    if _overlaps(size, stride):
+        # an expanded tensor (stride 0): tinyconv writes in place only into tensors whose
+        # elements are distinct, so this one becomes a private copy
+        view = view.copy()
+    t = Tensor._make(view, None, False)
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _overlaps(size: tuple, stride: tuple) -> bool:
+    """Whether two indices of this layout can reach one element (dims of size 1 never step):
+    taken by increasing stride, each stride must pass the whole span of the smaller ones."""
+    span = 0
+    for n, s in sorted(
+        ((n, s) for n, s in zip(size, stride, strict=True) if n > 1), key=lambda p: p[1]
+    ):
+        if s <= span:
+            return True
+        span += (n - 1) * s
+    return False
 
 
 def _rebuild_parameter(data, requires_grad, hooks, state=None):
@@ -210,10 +229,93 @@ class _Storage:
         self.key, self.array = key, array
 
 
+class _Layout:
+    """Where one tensor sits in the file: its storage, element offset, shape and strides."""
+
+    def __init__(self, storage: _Storage, offset: int, shape: tuple, strides: tuple) -> None:
+        self.storage, self.offset, self.shape, self.strides = storage, offset, shape, strides
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (NumPy's ``base`` chain up to its end)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _plan_storages(tensors: list[Tensor]) -> tuple[dict[int, _Layout], list[_Storage]]:
+    """One storage per group of tensors that share memory (as torch.save writes one storage
+    for ``x`` and ``x[1:]``, or for a tied weight's two state_dict entries), so that loading
+    gives them shared memory again; each other tensor gets its own C-ordered storage.
+
+    A group shares one storage when its tensors have one dtype, element-aligned offsets and
+    non-negative strides (PyTorch has no negative ones) inside one contiguous owner; the
+    storage then spans from the group's first byte to its last."""
+    layouts: dict[int, _Layout] = {}
+    storages: list[_Storage] = []
+
+    def own(t: Tensor) -> None:
+        array = t._data
+        if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d 1-d)
+            array = array.copy(order="C")
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        storage = _Storage(str(len(storages)), array.reshape(-1))
+        storages.append(storage)
+        strides = tuple(s // array.itemsize for s in array.strides)
+        layouts[id(t)] = _Layout(storage, 0, tuple(array.shape), strides)
+
+    groups: dict[int, list[Tensor]] = {}
+    shared: dict[int, bool] = {}
+    for t in tensors:
+        a = t._data
+        if a.dtype not in _STORAGE_TYPES:
+            raise TypeError(f"save: a tensor of dtype {a.dtype} has no PyTorch storage")
+        root = _root(a)
+        shareable = (
+            a.size > 0
+            and a.dtype.isnative
+            and (root.flags.c_contiguous or root.flags.f_contiguous)
+            and all(s >= 0 and s % a.itemsize == 0 for s in a.strides)
+        )
+        shared[id(t)] = shareable
+        groups.setdefault(id(root) if shareable else -len(groups) - 1, []).append(t)
+    for members in groups.values():
+        arrays = [t._data for t in members]
+        base = arrays[0]
+        item = base.itemsize
+        starts = [a.__array_interface__["data"][0] for a in arrays]
+        if (
+            not shared[id(members[0])]
+            or any(a.dtype != base.dtype for a in arrays)
+            or any((p - starts[0]) % item for p in starts)
+        ):
+            for t in members:
+                own(t)
+            continue
+        lo = min(starts)
+        hi = max(
+            p + sum((n - 1) * s for n, s in zip(a.shape, a.strides, strict=True)) + item
+            for p, a in zip(starts, arrays, strict=True)
+        )
+        # the span [lo, hi) lies inside the contiguous owner that all of them view
+        span = np.lib.stride_tricks.as_strided(
+            arrays[starts.index(lo)], ((hi - lo) // item,), (item,), writeable=False
+        )
+        storage = _Storage(
+            str(len(storages)), span.astype(base.dtype.newbyteorder("<"), copy=False)
+        )
+        storages.append(storage)
+        for t, p, a in zip(members, starts, arrays, strict=True):
+            layouts[id(t)] = _Layout(
+                storage, (p - lo) // item, tuple(a.shape), tuple(s // item for s in a.strides)
+            )
+    return layouts, storages
+
+
 class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can be extended
-    def __init__(self, file) -> None:
+    def __init__(self, file, layouts: dict[int, _Layout]) -> None:
         super().__init__(file, protocol=2)
-        self.storages: list[_Storage] = []
+        self.layouts = layouts
 
     dispatch = dict(pickle._Pickler.dispatch)
 
@@ -226,26 +328,24 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
 
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, _Storage):
-            return ("storage", _STORAGE_TYPES[obj.array.dtype], obj.key, "cpu", obj.array.size)
+            return (
+                "storage",
+                _STORAGE_TYPES[obj.array.dtype.newbyteorder("=")],
+                obj.key,
+                "cpu",
+                obj.array.size,
+            )
         return None
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, Tensor):
-            array = obj._data
-            if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d 1-d)
-                array = array.copy(order="C")
-            if array.dtype not in _STORAGE_TYPES:
-                raise TypeError(f"save: a tensor of dtype {array.dtype} has no PyTorch storage")
-            array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-            storage = _Storage(str(len(self.storages)), array)
-            self.storages.append(storage)
-            strides = tuple(s // array.itemsize for s in array.strides)
-            shape = tuple(array.shape)
+            at = self.layouts[id(obj)]
+            where = (at.storage, at.offset, at.shape, at.strides)
             if getattr(obj, "_is_parameter", False):
                 # _rebuild_parameter(tensor, requires_grad, hooks), its tensor a plain one
-                inner = _Call(_REBUILD_TENSOR, (storage, 0, shape, strides, False, OrderedDict()))
+                inner = _Call(_REBUILD_TENSOR, (*where, False, OrderedDict()))
                 return _REBUILD_PARAMETER, (inner, obj.requires_grad, OrderedDict())
-            return _REBUILD_TENSOR, (storage, 0, shape, strides, obj.requires_grad, OrderedDict())
+            return _REBUILD_TENSOR, (*where, obj.requires_grad, OrderedDict())
         if isinstance(obj, _Call):  # pickled as the call itself
             return obj.func, obj.args
         return NotImplemented  # (_check_savable refused everything else PyTorch can't read)
@@ -258,9 +358,13 @@ class _Call:
         self.func, self.args = func, args
 
 
-def _check_savable(obj: Any, where: str) -> None:
-    """Refuse what tinyconv's reader (and torch.load(weights_only=True)) would refuse."""
-    if isinstance(obj, (Tensor, str, bool, int, float, complex, type(None))):
+def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
+    """Refuse what tinyconv's reader (and torch.load(weights_only=True)) would refuse;
+    collect the tensors met in ``tensors``."""
+    if isinstance(obj, Tensor):
+        tensors.append(obj)
+        return
+    if isinstance(obj, (str, bool, int, float, complex, type(None))):
         return
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         raise TypeError(
@@ -269,12 +373,12 @@ def _check_savable(obj: Any, where: str) -> None:
         )
     if isinstance(obj, dict):
         for k, v in obj.items():
-            _check_savable(k, f"{where} key {k!r}")
-            _check_savable(v, f"{where}[{k!r}]")
+            _check_savable(k, f"{where} key {k!r}", tensors)
+            _check_savable(v, f"{where}[{k!r}]", tensors)
         return
     if isinstance(obj, (list, tuple, set, frozenset)):
         for i, v in enumerate(obj):
-            _check_savable(v, f"{where}[{i}]")
+            _check_savable(v, f"{where}[{i}]", tensors)
         return
     if isinstance(obj, np.ndarray):
         raise TypeError(
@@ -289,14 +393,16 @@ def _check_savable(obj: Any, where: str) -> None:
 
 def write(obj: Any, out: Any, name: str) -> None:
     """Write ``obj`` to the binary file ``out`` as torch.save does, in folder ``name``."""
-    _check_savable(obj, "obj")
+    tensors: list[Tensor] = []
+    _check_savable(obj, "obj", tensors)
+    unique = list({id(t): t for t in tensors}.values())
+    layouts, storages = _plan_storages(unique)
     buf = io.BytesIO()
-    pickler = _Pickler(buf)
-    pickler.dump(obj)
+    _Pickler(buf, layouts).dump(obj)
     records = [("data.pkl", buf.getvalue())]
     records += [(".format_version", b"1"), (".storage_alignment", str(_ALIGNMENT).encode())]
     records += [("byteorder", b"little")]
-    records += [(f"data/{s.key}", s.array.tobytes()) for s in pickler.storages]
+    records += [(f"data/{s.key}", s.array.tobytes()) for s in storages]
     records += [("version", b"3\n"), (".data/serialization_id", os.urandom(16).hex().encode())]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         for record, payload in records:

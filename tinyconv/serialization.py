@@ -1,6 +1,7 @@
 """save / load: checkpoints as one .npz file with a JSON manifest, never pickle; in
-PyTorch's own format for .pt/.pth/.tar paths (_torch_format.py, read without running code
-from the file); state dicts also as .safetensors files that PyTorch reads and writes.
+PyTorch's own format for .pt/.pth/.tar paths and file objects (_torch_format.py, read
+without running code from the file); state dicts also as .safetensors files that PyTorch
+reads and writes.
 
 A checkpoint holds nested dicts, lists and tuples of tensors, arrays, numbers,
 strings, bools and None (state dicts, optimiser state, training metadata).
@@ -121,7 +122,10 @@ def save(obj: Any, f: Any) -> None:
     """Write `obj` (e.g. a state_dict) to path `f` atomically, or to a writable binary file object.
 
     A path ending in `.safetensors` writes the safetensors format (a flat dict of str -> Tensor
-    only); any other path or file object gets tinyconv's .npz checkpoint format.
+    only); a path ending in .pt, .pth or .tar PyTorch's zip format; any other path tinyconv's
+    .npz checkpoint format. A file object gets PyTorch's format, as torch.save writes to one,
+    unless `obj` holds NumPy arrays or scalars, which that format can't hold without NumPy's
+    pickle: then tinyconv's .npz (tinyconv.load reads both).
     """
     if _is_safetensors_path(f):
         _save_safetensors(obj, os.fspath(f))
@@ -131,6 +135,9 @@ def save(obj: Any, f: Any) -> None:
         stem = os.path.basename(path).split(".")[0] or "archive"
         _write_atomically(path, lambda out: _torch_format.write(obj, out, stem))
         return
+    if hasattr(f, "write") and not _holds_numpy(obj):
+        _torch_format.write(obj, f, "archive")  # (the folder name torch.save gives a buffer)
+        return
     arrays: dict = {}
     manifest = {"format": FORMAT, "version": VERSION, "object": _encode(obj, arrays, "obj")}
     payload = dict(arrays)
@@ -139,6 +146,17 @@ def save(obj: Any, f: Any) -> None:
         np.savez(f, **payload)
         return
     _write_atomically(os.fspath(f), lambda out: np.savez(out, **payload))
+
+
+def _holds_numpy(obj: Any) -> bool:
+    """Whether a NumPy array or scalar sits anywhere in `obj`'s dicts, lists and tuples."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return True
+    if isinstance(obj, dict):
+        return any(_holds_numpy(k) or _holds_numpy(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return any(_holds_numpy(v) for v in obj)
+    return False
 
 
 def _write_atomically(path: str, write: Any) -> None:
@@ -223,6 +241,17 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
             raise CheckpointError(
                 f"load: {name} is a corrupt PyTorch checkpoint ({type(e).__name__}: {e})"
             ) from None
+    if data.startswith(_TORCH_LEGACY_MAGIC):
+        raise CheckpointError(
+            f"load: {name} is in PyTorch's legacy format (torch.save with "
+            "_use_new_zipfile_serialization=False, or PyTorch before 1.6), which tinyconv does "
+            "not read; load it in PyTorch and torch.save it again with the default format"
+        )
+    if data[:1] == pickle.PROTO and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise CheckpointError(
+            f"load: {name} is a pickle file, which tinyconv never unpickles (a hostile file "
+            "could run code); save tensors with torch.save or tinyconv.save instead"
+        )
     try:
         if not zipfile.is_zipfile(io.BytesIO(data)):  # np.load would guess at pickles and text
             raise CheckpointError(
@@ -299,6 +328,10 @@ _SAFETENSORS_EXTRA = (
     "(or: pip install safetensors)"
 )
 
+
+# what torch's legacy (pre-zip) format begins with: pickle protocol 2, then the pickled
+# int 0x1950A86A20F9469CFC6C that marks its files
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 
 _TORCH_SUFFIXES = (".pt", ".pth", ".tar")
 
