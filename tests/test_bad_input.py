@@ -1769,7 +1769,7 @@ CASES: list[Case] = [
         "more: load of a pickle",
         load_bytes(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94."),
         CheckpointError,
-        r"load: .*bad\.ckpt is not a tinyconv checkpoint",
+        r"load: .*bad\.ckpt is a pickle file, which tinyconv never unpickles",
     ),
 ]
 
