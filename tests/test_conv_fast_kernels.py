@@ -208,6 +208,33 @@ def test_depthwise_non_finite_values_stay_in_their_windows():
     assert np.isinf(gx[0, 1, 3:6, 3:6]).all() and np.isfinite(gx).sum() == gx.size - 9
 
 
+@pytest.mark.parametrize("path", ["depthwise_chunked", "depthwise_inside"])
+@given(
+    cfg=conv2d_configs(depthwise=True, max_channels=4, max_extra=4),
+    where=st.sampled_from(["x", "grad"]),
+    value=st.sampled_from([np.inf, -np.inf, np.nan]),
+    at=st.integers(0, 10**6),
+)
+def test_depthwise_weight_grad_keeps_non_finite_values_as_the_plain_path(
+    path, cfg, where, value, at
+):
+    # grad_w is taken from the input gradient's copies when both are needed; that sum also
+    # multiplies x by zeros and leaves out grad_out times padding, so a non-finite value must
+    # send it to the exact windows: the same infs and NaNs, in the same places, as plain
+    x, w, _ = make_arrays(cfg)
+    g = np.random.default_rng(cfg.seed + 5).standard_normal(output_shape(cfg))
+    a = x if where == "x" else g
+    a.reshape(-1)[at % a.size] = value
+    args = cfg.args
+    y0, cols0 = K.conv2d_forward(x, w, None, *args)
+    want = K.conv2d_backward(g, x, w, cols0, *args, True, True, False)
+    with knobs(path) as A:
+        _, cols = A.conv2d_forward(x, w, None, *args)
+        got = A.conv2d_backward(g, x, w, cols, *args, True, True, False)
+    for a, b in zip(got[:2], want[:2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10, equal_nan=True)
+
+
 # --------------------------------------------------------------------------
 # Winograd (winograd.py)
 # --------------------------------------------------------------------------
