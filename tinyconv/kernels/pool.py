@@ -557,6 +557,9 @@ def adaptive_windows(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * length) // out, -((-(i + 1) * length) // out)  # floor and ceil divisions
 
 
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # (float16 keeps its float32 sums)
+
+
 def adaptive_avg_pool2d_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
     """``x (N, C, H, W)`` (float) -> ``(N, C, OH, OW)``: the mean of each window.
 
@@ -566,6 +569,14 @@ def adaptive_avg_pool2d_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
     would leak into windows that do not hold it.)
     """
     N, C, H, W = x.shape
+    if tuple(out_size) == (1, 1) and x.dtype in _BLAS_FLOATS and x.flags.c_contiguous and x.size:
+        # The global pool (ResNet's head): one GEMV with a vector of ones (BLAS) over the
+        # N*C rows of H*W values. 0.35 ms -> 0.034 ms on the residual block's (16, 32, 32,
+        # 32) float32 (the slice-sums below reduce over a non-contiguous axis). A sum of
+        # ones times values: no 0 * NaN, so a NaN or inf stays in its own row.
+        y = x.reshape(N * C, H * W) @ np.ones(H * W, x.dtype)
+        y /= H * W
+        return y.reshape(N, C, 1, 1)
     (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])
     acc = _accumulation_dtype(x.dtype)
     rows = np.empty((N, C, out_size[0], W), dtype=acc)
@@ -588,6 +599,12 @@ def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, .
     OH, OW = grad_out.shape[2:]
     (hs, he), (ws, we) = adaptive_windows(H, OH), adaptive_windows(W, OW)
     g = grad_out / ((he - hs)[:, None] * (we - ws)[None, :]).astype(grad_out.dtype)
+    if (OH, OW) == (1, 1):
+        # The global pool: one broadcast copy of grad / (H*W), no zeros to add onto
+        # (0.21 -> 0.044 ms on the residual block's (16, 32, 32, 32) float32)
+        grad = np.empty((N, C, H, W), dtype=g.dtype)
+        np.copyto(grad, g)
+        return grad
     cols = np.zeros((N, C, OH, W), dtype=g.dtype)
     for j in range(OW):
         cols[:, :, :, ws[j] : we[j]] += g[:, :, :, j : j + 1]
