@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.updates import sgd_update_
 from .optimizer import Optimizer, coupled_gradient
 
 
@@ -63,8 +64,12 @@ class SGD(Optimizer):
     def _update(self, p, grad, group, state) -> None:
         d = coupled_gradient(p, grad, group)
         momentum = group["momentum"]
+        buf = state.get("momentum_buffer") if momentum else None
+        if (buf is not None or not momentum) and sgd_update_(
+            p._data, d, buf, group["lr"], momentum, group["dampening"], group["nesterov"]
+        ):
+            return  # the same update, chunk by chunk in cache (kernels/updates.py)
         if momentum:
-            buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(d, dtype=p._data.dtype, copy=True)
             else:
