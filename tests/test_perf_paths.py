@@ -3,8 +3,9 @@
 Covers the speed work of issue 14 around the convolution: the vectorised erf (against
 math.erf), the branch-free zeroing behind relu/clamp backward (against np.where, bit for
 bit, NaN, inf and -0.0 included), relu's forward (PyTorch's clamp_min semantics), batch_norm's
-fused forward/backward (against the textbook formulas in float64), the in-place optimiser
-updates (against the textbook updates), and a float32 training step that never makes a
+fused forward/backward (against the textbook formulas in float64), the global average pool,
+the in-place optimiser updates (against the textbook updates, and chunked against whole-array
+expressions), and a float32 training step that never makes a
 float64 array in tinyconv's NumPy calls.
 """
 
@@ -23,6 +24,8 @@ import tinyconv
 import tinyconv.nn.functional as F
 from tinyconv.autograd.ops import _zero_where
 from tinyconv.autograd.ops_extra import erf_array
+from tinyconv.kernels import channels, updates
+from tinyconv.kernels import pool as pool_k
 from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0]
@@ -200,19 +203,46 @@ def test_channel_sums_equal_np_sum(shape, dtype):
         np.testing.assert_allclose(got_dot, ref_dot, rtol=tol, atol=tol * x.shape[0])
 
 
-@pytest.mark.parametrize("shape", [(2, 3), (4, 3, 2, 2), (2, 3, 9, 10), (3, 2, 4, 5, 6)])
-def test_channel_vector_broadcasts_as_the_reshaped_vector(shape):
-    """batch_norm's per-channel vectors, repeated out for short rows, give the very products
-    of the plain (1, C, 1, ...) broadcast."""
+@pytest.mark.parametrize(
+    "shape", [(2, 3), (4, 3, 2, 2), (2, 3, 9, 10), (1, 3, 9, 10), (3, 2, 4, 5, 6), (2, 2, 1030)]
+)
+@pytest.mark.parametrize("repeat_max", [None, 1])
+def test_channel_vector_broadcasts_as_the_reshaped_vector(shape, repeat_max, monkeypatch):
+    """batch_norm's per-channel vectors, repeated out to a whole sample, give the very
+    products of the plain (1, C, 1, ...) broadcast."""
     rng = np.random.default_rng(len(shape))
     x = rng.standard_normal(shape).astype(np.float32)
     v = rng.standard_normal(shape[1]).astype(np.float32)
     plain = v.reshape((1, -1) + (1,) * (len(shape) - 2))
+    if repeat_max is not None:  # samples past channels.REPEAT_MAX keep the plain broadcast
+        monkeypatch.setattr(channels, "REPEAT_MAX", repeat_max)
     for xs in (x, x[:, ::-1]):  # contiguous, and the plain fallback
         got = channel_vector(v, xs)
         assert got.ndim == xs.ndim and got.dtype == v.dtype
         for op in (np.multiply, np.add, np.subtract):
             assert np.array_equal(op(xs, got), op(xs, plain))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (16, 4, 32, 32), (1, 1, 1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16], ids=str)
+def test_global_average_pool_fast_path_equals_the_mean(shape, dtype):
+    """adaptive_avg_pool2d to (1, 1) (one GEMV with ones; float16 and non-contiguous inputs
+    keep the slice-sums): the mean over H and W, NaN and inf only in their own rows; its
+    backward is grad / (H*W) on every pixel, bit for bit."""
+    rng = np.random.default_rng(shape[2])
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[0], x.reshape(-1)[-1] = np.nan, np.inf
+    ref = np.mean(x.astype(np.float64), axis=(2, 3), keepdims=True)
+    tol = {np.float16: 2e-3, np.float32: 1e-6, np.float64: 1e-14}[dtype]
+    for xs in (x, np.asfortranarray(x)):
+        got = pool_k.adaptive_avg_pool2d_forward(xs, (1, 1))
+        assert got.dtype == dtype and got.shape == shape[:2] + (1, 1)
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    g = rng.standard_normal(shape[:2] + (1, 1)).astype(dtype)
+    grad = pool_k.adaptive_avg_pool2d_backward(g, shape)
+    assert grad.dtype == dtype and grad.flags.c_contiguous
+    h_w = np.array(shape[2] * shape[3], dtype)
+    assert np.array_equal(grad, np.broadcast_to(g / h_w, shape))
 
 
 def test_leaf_grad_has_the_leafs_layout():
@@ -324,6 +354,91 @@ def test_in_place_optimiser_updates_equal_the_textbook_updates():
             np.testing.assert_allclose(
                 p.detach().numpy(), ref, rtol=1e-12, atol=1e-14, err_msg=f"{name} {kw}"
             )
+
+
+@pytest.mark.parametrize("chunk", [5, updates.CHUNK])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"momentum": 0.9, "dampening": 0, "nesterov": False},
+        {"momentum": 0.9, "dampening": 0.3, "nesterov": False},
+        {"momentum": 0.8, "dampening": 0, "nesterov": True},
+        {"momentum": 0, "dampening": 0, "nesterov": False},
+    ],
+    ids=["momentum", "dampening", "nesterov", "plain"],
+)
+def test_chunked_sgd_update_equals_the_whole_array_expressions(chunk, dtype, kw, monkeypatch):
+    """kernels/updates.sgd_update_ runs SGD's update chunk by chunk: the same numbers, bit
+    for bit, as the whole-array expressions, over sizes that end mid-chunk."""
+    monkeypatch.setattr(updates, "CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    for shape in ((3, 4, 5), (13,), (1,)):
+        p = rng.standard_normal(shape).astype(dtype)
+        d = rng.standard_normal(shape).astype(dtype)
+        buf = rng.standard_normal(shape).astype(dtype) if kw["momentum"] else None
+        ref_p, ref_buf, lr, m = p.copy(), None if buf is None else buf.copy(), 0.1, kw["momentum"]
+        step = d
+        if m:
+            ref_buf *= m
+            ref_buf += (1 - kw["dampening"]) * d if kw["dampening"] else d
+            step = d + m * ref_buf if kw["nesterov"] else ref_buf
+        ref_p -= lr * step
+        assert updates.sgd_update_(p, d, buf, lr, **kw)
+        assert np.array_equal(p, ref_p) and (buf is None or np.array_equal(buf, ref_buf))
+
+
+def test_chunked_sgd_update_declines_what_it_cannot_do():
+    """Mixed dtypes, non-contiguous arrays, overlapping arrays and a tensor lr are left to the
+    plain expressions (the kernel returns False and changes nothing)."""
+    p = np.ones(6, np.float32)
+    d = np.full(6, 2.0, np.float32)
+    buf = np.full(6, 3.0, np.float32)
+    for args in (
+        (p, d.astype(np.float64), buf, 0.1),
+        (p, np.full(12, 2.0, np.float32)[::2], buf, 0.1),
+        (p, d, p, 0.1),
+        (p, d, buf, np.float32(0.1)),
+        (p.astype(np.int64), d.astype(np.int64), None, 1),
+    ):
+        before = [None if a is None else a.copy() for a in args[:3]]
+        assert not updates.sgd_update_(*args, 0.9, 0, False)
+        for a, b in zip(args[:3], before, strict=True):
+            assert a is None or np.array_equal(a, b)
+    assert np.array_equal(p, np.ones(6, np.float32)) and np.array_equal(buf, np.full(6, 3.0))
+
+
+@pytest.mark.parametrize("how", ["method", "functional", "module"])
+def test_in_place_relu_without_a_copy_keeps_pytorchs_graph(how):
+    """relu_ reads its input's array directly (relu saves only its output): values, the
+    gradient, the node, the version and the in-place error after it are PyTorch's."""
+    torch = pytest.importorskip("torch")
+    x0 = np.array([[-1.5, -0.0, 0.0, 2.0], [np.nan, -np.inf, np.inf, 0.5]], np.float32)
+    got = []
+    for lib in (tinyconv, torch):
+        fns = {
+            "method": lambda t: t.relu_(),
+            "functional": lambda t, lib=lib: lib.nn.functional.relu(t, inplace=True),
+            "module": lambda t, lib=lib: lib.nn.ReLU(inplace=True)(t),
+        }
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 2
+        v0 = y._version
+        z = fns[how](y)
+        assert z is y and y._version == v0 + 1
+        name = type(y.grad_fn).__name__ if lib is torch else y.grad_fn.name()
+        (z * lib.tensor(np.arange(8, dtype=np.float32).reshape(2, 4))).sum().backward(
+            retain_graph=True
+        )
+        z.add_(1)  # the node saved its output, now changed: backward must refuse
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|in-place"):
+            z.sum().backward()
+        got.append((name, y, x.grad))
+    (name, y, g), (t_name, t_y, t_g) = got
+    assert name == t_name
+    np.testing.assert_array_equal(y.detach().numpy(), t_y.detach().numpy())
+    np.testing.assert_array_equal(g.numpy(), t_g.numpy())
+    assert np.array_equal(np.signbit(y.detach().numpy()), np.signbit(t_y.detach().numpy()))
 
 
 # -- float32 throughout -----------------------------------------------------------------------

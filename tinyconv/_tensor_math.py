@@ -138,11 +138,18 @@ class TensorMath:
 
     # -- in-place: one path for every `xxx_` here ------------------------------------------
     def _inplace_result(
-        self, compute: Callable[[Any], Any], what: str, others: Sequence = ()
+        self,
+        compute: Callable[[Any], Any],
+        what: str,
+        others: Sequence = (),
+        keeps_input: bool = True,
     ) -> Any:
         """Write compute(self) into self, as PyTorch's in-place variants do: the node of the
         out-of-place op becomes self's grad_fn; computed from a copy, because the op may
-        have saved its input for backward and the write would overwrite it."""
+        have saved its input for backward and the write would overwrite it. An op that
+        neither keeps nor writes its input (`keeps_input=False`: relu, which saves its
+        output) reads self's array itself: one pass and one array fewer (relu_ on
+        ResNet-18's activations: the copy was ~3 ms of a ~140 ms training step)."""
         view = grad_mode.enabled and getattr(self, "_base", None) is not None
         if view:
             self._view_before_write(what)
@@ -152,7 +159,8 @@ class TensorMath:
         )
         if track:
             self._check_inplace(what)
-            out = compute(_t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad))
+            data = self._data.copy() if keeps_input else self._data
+            out = compute(_t.Tensor._make(data, self.grad_fn, self._requires_grad))
         else:
             with grad_mode.no_grad():
                 out = compute(self)
@@ -1031,7 +1039,7 @@ class TensorMath:
         return self._inplace_result(lambda x: x.tanh(), "tanh_()")
 
     def relu_(self) -> Any:
-        return self._inplace_result(lambda x: x.relu(), "relu_()")
+        return self._inplace_result(lambda x: x.relu(), "relu_()", keeps_input=False)
 
     # more maths
     def tan(self) -> Any:

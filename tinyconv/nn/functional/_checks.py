@@ -114,9 +114,12 @@ def _float_act(input: Any, what: str) -> Tensor:
     return x
 
 
-def _maybe_inplace(input: Tensor, out_fn: Any, inplace: bool, what: str) -> Tensor:
+def _maybe_inplace(
+    input: Tensor, out_fn: Any, inplace: bool, what: str, keeps_input: bool = True
+) -> Tensor:
     """`inplace=True` writes the result into input (the Tensor's in-place path), else a new
-    tensor."""
+    tensor. `keeps_input=False`: out_fn neither saves nor writes its input (see
+    Tensor._inplace_result)."""
     if inplace:
-        return input._inplace_result(out_fn, what + "(inplace=True)")
+        return input._inplace_result(out_fn, what + "(inplace=True)", keeps_input=keeps_input)
     return out_fn(input)
