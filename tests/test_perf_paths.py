@@ -322,7 +322,10 @@ def test_sum_gradient_fill_equals_the_broadcast(shape, kw):
 # -- optimisers -------------------------------------------------------------------------------
 
 
-def test_in_place_optimiser_updates_equal_the_textbook_updates():
+@pytest.mark.parametrize("chunk", [None, 5], ids=["whole", "chunked"])
+def test_in_place_optimiser_updates_equal_the_textbook_updates(chunk, monkeypatch):
+    if chunk is not None:  # SGD's (3, 4) parameter goes through kernels/updates.py in chunks
+        monkeypatch.setattr(updates, "CHUNK", chunk)
     rng = np.random.default_rng(0)
     p0 = rng.standard_normal((3, 4))
     grads = [rng.standard_normal((3, 4)) for _ in range(3)]
@@ -356,7 +359,7 @@ def test_in_place_optimiser_updates_equal_the_textbook_updates():
             )
 
 
-@pytest.mark.parametrize("chunk", [5, updates.CHUNK])
+@pytest.mark.parametrize("chunk", [4, 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
 @pytest.mark.parametrize(
     "kw",
@@ -373,7 +376,7 @@ def test_chunked_sgd_update_equals_the_whole_array_expressions(chunk, dtype, kw,
     for bit, as the whole-array expressions, over sizes that end mid-chunk."""
     monkeypatch.setattr(updates, "CHUNK", chunk)
     rng = np.random.default_rng(chunk)
-    for shape in ((3, 4, 5), (13,), (1,)):
+    for shape in ((3, 4, 5), (13,), (2, 2), (1,)):
         p = rng.standard_normal(shape).astype(dtype)
         d = rng.standard_normal(shape).astype(dtype)
         buf = rng.standard_normal(shape).astype(dtype) if kw["momentum"] else None
@@ -384,16 +387,20 @@ def test_chunked_sgd_update_equals_the_whole_array_expressions(chunk, dtype, kw,
             ref_buf += (1 - kw["dampening"]) * d if kw["dampening"] else d
             step = d + m * ref_buf if kw["nesterov"] else ref_buf
         ref_p -= lr * step
-        assert updates.sgd_update_(p, d, buf, lr, **kw)
+        # (one chunk or less is left to the plain expressions)
+        assert updates.sgd_update_(p, d, buf, lr, **kw) == (p.size > chunk)
+        if p.size <= chunk:
+            continue
         assert np.array_equal(p, ref_p) and (buf is None or np.array_equal(buf, ref_buf))
 
 
-def test_chunked_sgd_update_declines_what_it_cannot_do():
+def test_chunked_sgd_update_declines_what_it_cannot_do(monkeypatch):
     """Mixed dtypes, non-contiguous arrays, overlapping arrays and a tensor lr are left to the
     plain expressions (the kernel returns False and changes nothing)."""
     p = np.ones(6, np.float32)
     d = np.full(6, 2.0, np.float32)
     buf = np.full(6, 3.0, np.float32)
+    monkeypatch.setattr(updates, "CHUNK", 2)  # (arrays of one chunk are always declined)
     for args in (
         (p, d.astype(np.float64), buf, 0.1),
         (p, np.full(12, 2.0, np.float32)[::2], buf, 0.1),
@@ -406,6 +413,7 @@ def test_chunked_sgd_update_declines_what_it_cannot_do():
         for a, b in zip(args[:3], before, strict=True):
             assert a is None or np.array_equal(a, b)
     assert np.array_equal(p, np.ones(6, np.float32)) and np.array_equal(buf, np.full(6, 3.0))
+    assert updates.sgd_update_(p, d, buf, 0.1, 0.9, 0, False)  # (and does what it can)
 
 
 @pytest.mark.parametrize("how", ["method", "functional", "module"])
