@@ -394,6 +394,43 @@ def test_chunked_sgd_update_equals_the_whole_array_expressions(chunk, dtype, kw,
         assert np.array_equal(p, ref_p) and (buf is None or np.array_equal(buf, ref_buf))
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
+def test_chunked_adam_update_equals_the_whole_array_expressions(amsgrad, dtype, monkeypatch):
+    """kernels/updates.adam_update_: optim/adam.py's whole-array expressions (one scratch
+    array), chunk by chunk: the same numbers bit for bit, over three steps."""
+    monkeypatch.setattr(updates, "CHUNK", 7)
+    rng = np.random.default_rng(3)
+    shape, lr, b1, b2, eps = (5, 6), 0.01, 0.8, 0.95, 1e-6
+    p = rng.standard_normal(shape).astype(dtype)
+    m, v = np.zeros(shape, dtype), np.zeros(shape, dtype)
+    vmax = np.zeros(shape, dtype) if amsgrad else None
+    rp, rm, rv = p.copy(), m.copy(), v.copy()
+    rvmax = None if vmax is None else vmax.copy()
+    for t in (1, 2, 3):
+        g = rng.standard_normal(shape).astype(dtype)
+        tmp = np.multiply(g, 1 - b1, dtype=dtype)
+        rm *= b1
+        rm += tmp
+        np.multiply(g, 1 - b2, out=tmp)
+        tmp *= g
+        rv *= b2
+        rv += tmp
+        denom_v = rv
+        if amsgrad:
+            np.maximum(rvmax, rv, out=rvmax)
+            denom_v = rvmax
+        np.sqrt(denom_v, out=tmp)
+        tmp /= math.sqrt(1 - b2**t)
+        tmp += eps
+        np.divide(rm, tmp, out=tmp)
+        tmp *= lr / (1 - b1**t)
+        rp -= tmp
+        assert updates.adam_update_(p, g, m, v, vmax, lr, b1, b2, eps, t)
+        for got, ref in ((p, rp), (m, rm), (v, rv), (vmax, rvmax)):
+            assert got is None or np.array_equal(got, ref)
+
+
 def test_chunked_sgd_update_declines_what_it_cannot_do(monkeypatch):
     """Mixed dtypes, non-contiguous arrays, overlapping arrays and a tensor lr are left to the
     plain expressions (the kernel returns False and changes nothing)."""

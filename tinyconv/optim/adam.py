@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.updates import adam_update_
 from .optimizer import Optimizer
 
 
@@ -90,6 +91,9 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        vmax = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        if adam_update_(p._data, g, m, v, vmax, lr, b1, b2, eps, t):
+            return  # the same update, chunk by chunk in cache (kernels/updates.py)
         # One scratch array for the whole update (in place, as PyTorch's foreach kernels):
         # it holds (1 - b1) g, then (1 - b2) g g, then the denominator, then the step.
         tmp = np.multiply(g, 1 - b1, dtype=p._data.dtype)
