@@ -128,3 +128,39 @@ def test_once_differentiable():
     with pytest.raises(RuntimeError, match="once_differentiable"):
         g.sum().backward()
     assert gradcheck(Sq.apply, (x,), eps=1e-6, atol=1e-6)
+
+
+def test_surplus_none_gradients_are_dropped_and_others_refused():
+    # PyTorch drops trailing Nones beyond the forward's inputs (the conv-bn tutorial returns
+    # one per optional argument, given or not) and refuses a surplus gradient or a missing one
+    class Double(tinyconv.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale=2.0):
+            return x * scale
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0, None, None, None
+
+    x = tinyconv.ones(3, requires_grad=True)
+    Double.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+    class Surplus(Double):
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0, g
+
+    class Missing(Double):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    with pytest.raises(RuntimeError, match=r"returned 2 gradient\(s\), but forward took 1"):
+        Surplus.apply(x).sum().backward()
+    with pytest.raises(RuntimeError, match=r"returned 1 gradient\(s\), but forward took 2"):
+        Missing.apply(x, x).sum().backward()

@@ -1061,6 +1061,8 @@ def __getattr__(
         return mod
     if name == "autocast":
         return _lazy("amp").autocast
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        return _lazy("func").vmap
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
     raise AttributeError(f"module 'tinyconv' has no attribute {name!r}")

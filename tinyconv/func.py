@@ -6,8 +6,11 @@ reverse-mode engine (`tinyconv.autograd.grad`):
 
 - grad / vjp / jacrev run `func` on copies of the differentiated arguments and ask the
   engine for gradients (jacrev: one vector-Jacobian product per output element);
-- jacfwd computes the same Jacobian the same way (by rows, in reverse mode), so it gives
-  PyTorch's values and shapes but not forward mode's cost; hessian is jacfwd(jacrev(f));
+- jvp (a Jacobian-vector product, forward mode's primitive) is two reverse passes: with a
+  placeholder cotangent u, the first pass builds g(u) = J^T u as a graph (linear in u); the
+  second differentiates <g(u), v> with respect to u, which is J v. jacfwd builds g once and
+  runs the second pass once per input element (by columns, as forward mode does), so its cost
+  grows with the input's size as PyTorch's does; hessian is jacfwd(jacrev(f));
 - vmap is a Python loop over the mapped dimension whose per-sample results are stacked.
 
 Transforms nest (vmap(grad(f)), jacrev(jacrev(f))) and compose with ordinary autograd as
@@ -39,6 +42,8 @@ __all__ = [
     "hessian",
     "jacfwd",
     "jacrev",
+    "jvp",
+    "stack_module_state",
     "vjp",
     "vmap",
 ]
@@ -58,6 +63,40 @@ def functional_call(
     the module's own. tie_weights: a tensor the module shares under several names follows
     the one value given; strict: every parameter and buffer must be given, nothing else."""
     return _functional_call(module, parameter_and_buffer_dicts, args, kwargs, tie_weights, strict)
+
+
+def stack_module_state(models: Any) -> tuple[dict, dict]:
+    """(params, buffers) of several models of one class and mode, each a dict name -> the
+    models' tensors stacked along a new dim 0 (shape (len(models), *shape)): params as new
+    leaves requiring grad where the models' do, buffers detached. For vmap over
+    functional_call (model ensembling)."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if any(type(m) is not type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    if any(m.training != models[0].training for m in models):
+        raise RuntimeError(
+            "stack_module_state: Expected all models to have the same training/eval mode."
+        )
+
+    def stacked(per_model: list[dict], are_params: bool) -> dict:
+        out = {}
+        for name in per_model[0]:
+            ts = [d[name] for d in per_model]
+            if are_params and any(t.requires_grad != ts[0].requires_grad for t in ts):
+                raise RuntimeError(
+                    f"Expected {name} from each model to have the same .requires_grad"
+                )
+            out[name] = stack([t.detach() for t in ts])
+            if are_params:
+                out[name].requires_grad_(ts[0].requires_grad)
+        return out
+
+    return (
+        stacked([dict(m.named_parameters()) for m in models], True),
+        stacked([dict(m.named_buffers()) for m in models], False),
+    )
 
 
 # -- pytrees: tuples, lists and dicts of leaves -------------------------------------------------
@@ -337,6 +376,113 @@ def _jacobian(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable
     return wrapper
 
 
+def _linearize(outputs: list, inputs: list) -> Callable:
+    """A function of tangents (one per input, of its shape) returning the Jacobian-vector
+    products J v, one per output (zeros where an output does not depend on the inputs).
+
+    Why two reverse passes give a forward-mode product: g(u) = J^T u is linear in the
+    placeholder u, so its vector-Jacobian product with v, d<g(u), v>/du, is J v."""
+    live = [o for o in outputs if o.requires_grad]
+    us = [zeros_like(o).detach().requires_grad_() for o in live]
+    g = _vjps(live, inputs, us, create_graph=True) if live else []
+
+    def apply(tangents: list, create_graph: bool) -> list:
+        products = iter(_vjps(g, us, tangents, create_graph) if live else [])
+        return [next(products) if o.requires_grad else zeros_like(o).detach() for o in outputs]
+
+    return apply
+
+
+def jvp(
+    func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False
+) -> tuple:
+    """(func(*primals), the Jacobian-vector product J @ tangents), each in the structure of
+    func's output; with has_aux, func returns (output, aux) and aux comes third. primals and
+    tangents are tuples of Tensors (or pytrees) of the same structure and shapes. strict is
+    accepted and has no effect."""
+    who = "jvp(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(
+            f"{who}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals)."
+        )
+    p_leaves, p_spec = _flatten(primals)
+    t_leaves, t_spec = _flatten(tangents)
+    if t_spec != p_spec:
+        raise RuntimeError(
+            f"{who}: Expected primals and tangents to have the same python structure, got "
+            f"{len(p_leaves)} primal(s) and {len(t_leaves)} tangent(s) in "
+            f"{type(primals).__name__} / {type(tangents).__name__}"
+        )
+    for p, t in zip(p_leaves, t_leaves, strict=True):
+        if not isinstance(t, Tensor) or tuple(t.shape) != tuple(p.shape):
+            shape = list(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise RuntimeError(
+                "Trying to set a forward gradient that has a different size than that of the "
+                f"original Tensor, this is not supported. Tensor is of size {list(p.shape)} "
+                f"while the given forward gradient is of size {shape}."
+            )
+        if t.dtype != p.dtype:  # PyTorch's tangents promote op by op; ours follow the primal
+            raise RuntimeError(
+                f"{who}: a tangent of dtype {t.dtype} for a primal of dtype {p.dtype}; tinyconv "
+                "needs each tangent in its primal's dtype (see README)"
+            )
+    new_args, _, flat = _prepare(primals, tuple(range(len(primals))))
+    with enable_grad():
+        out, aux = _split_aux(func(*new_args), has_aux, who)
+        out_leaves, out_spec = _flatten(out)
+        for leaf in out_leaves:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(
+                    f"{who}: expected f(*primals) to return only tensors, got unsupported type "
+                    f"{type(leaf)}"
+                )
+        own = {id(t) for t in flat}
+        outside = is_grad_enabled() and any(
+            isinstance(t, Tensor) and _depends_on_outside(t, own) for t in out_leaves + t_leaves
+        )
+        products = _linearize(out_leaves, flat)(t_leaves, outside)
+    result = (_release(out, own), _release(_unflatten(products, out_spec), own))
+    return (*result, _release(aux, own)) if has_aux else result
+
+
+def _jacobian_by_columns(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
+    """The Jacobian of every output leaf with respect to every argnums leaf, by columns (one
+    Jacobian-vector product per input element, as forward mode): shape So + Si."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
+        with enable_grad():
+            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+            out_leaves, out_spec = _flatten(out)
+            for o in out_leaves:
+                if not isinstance(o, Tensor):
+                    raise RuntimeError(f"{who}: Expected f to return tensors, got {type(o)}")
+            own = {id(t) for t in flat}
+            outside = is_grad_enabled() and any(_depends_on_outside(o, own) for o in out_leaves)
+            jvp_of = _linearize(out_leaves, flat)
+            blocks: list[list] = [[] for _ in out_leaves]  # [output][input] -> block
+            for i, t in enumerate(flat):
+                cols: list[list] = [[] for _ in out_leaves]
+                for k in range(t.numel()):  # the tangent e_k of input i, zeros elsewhere
+                    tangents = [zeros_like(x).detach() for x in flat]
+                    tangents[i].view(-1)[k] = 1
+                    for j, col in enumerate(jvp_of(tangents, outside)):
+                        cols[j].append(col)
+                for j, o in enumerate(out_leaves):
+                    block = (
+                        stack(cols[j], dim=-1)
+                        if cols[j]
+                        else zeros_like(o).detach().reshape(*o.shape, 0)
+                    )
+                    blocks[j].append(block.reshape(*o.shape, *t.shape))
+        per_output = [_per_argnum(argnums, trees, _release(b, own)) for b in blocks]
+        jac = _unflatten(per_output, out_spec)
+        return (jac, _release(aux, own)) if has_aux else jac
+
+    return wrapper
+
+
 def jacrev(
     func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_size: int | None = None
 ) -> Callable:
@@ -350,11 +496,11 @@ def jacrev(
 def jacfwd(
     func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomness: str = "error"
 ) -> Callable:
-    """The Jacobian of `func`, as torch.func.jacfwd (shape So + Si). tinyconv has no forward
-    mode: it is computed by reverse mode like jacrev (same values, not forward mode's cost).
-    randomness is accepted for compatibility (no vmap runs here)."""
+    """The Jacobian of `func`, as torch.func.jacfwd (shape So + Si), by columns: one
+    Jacobian-vector product (see jvp) per input element. randomness is accepted for
+    compatibility (no vmap runs here)."""
     _check_randomness(randomness)
-    return _jacobian(func, argnums, has_aux, "jacfwd")
+    return _jacobian_by_columns(func, argnums, has_aux, "jacfwd")
 
 
 def hessian(func: Callable, argnums: Any = 0) -> Callable:

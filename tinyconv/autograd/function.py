@@ -638,6 +638,10 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
     """A user-defined backward must return one gradient per forward input, each of its
     input's shape (a broadcast one is summed back, as PyTorch does) and dtype."""
     metas = node._in_meta
+    if len(grads) > len(metas) and all(g is None for g in grads[len(metas) :]):
+        # PyTorch drops surplus trailing Nones (the conv-bn tutorial returns a None for each
+        # optional forward argument, given or not)
+        grads = grads[: len(metas)]
     if len(grads) != len(metas):
         raise RuntimeError(
             f"{type(node).__name__}.backward returned {len(grads)} gradient(s), but forward took "
