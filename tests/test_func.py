@@ -146,6 +146,75 @@ def test_vmap_dims_match_torch() -> None:
     both(run)
 
 
+def test_jvp_matches_torch() -> None:
+    """jvp: outputs and J @ v for pytrees, has_aux, an output not depending on the input,
+    jvp of grad (the Hessian-vector product) and jvp inside vmap (NTK-vector products)."""
+
+    def run(lib, fn, X):
+        v = X[3] * 0.5 - 1.0
+        f = lambda a, b: ((a * b).sin() * a).sum()  # noqa: E731
+        return (
+            fn.jvp(lambda a: a.sin() * a, (X[0],), (v,)),
+            fn.jvp(lambda a, b: {"p": a * b, "q": (a @ b) * a}, (X[0], X[1]), (v, X[2])),
+            fn.jvp(lambda a: (a.exp(), {"aux": a * 2}), (X[0],), (v,), has_aux=True),
+            fn.jvp(lambda a: lib.zeros(2, dtype=lib.float64) + a.sum().detach(), (X[0],), (v,)),
+            fn.jvp(fn.grad(f), (X[0], X[1]), (v, X[2])),
+            fn.vmap(lambda t: fn.jvp(lambda a: a.tanh() * X[1], (X[0],), (t,))[1])(X[1:]),
+        )
+
+    both(run)
+
+
+def test_jvp_keeps_outside_graphs_and_refuses_a_mixed_dtype_tangent() -> None:
+    grads = []
+    for lib in (tinyconv, torch):
+        w = lib.tensor([0.5, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor([0.1, 0.2, 0.3], dtype=lib.float64)
+        out, tangent = fn_of(lib).jvp(lambda a, w=w: (a * w).sin(), (x,), (x * 2,))
+        assert out.requires_grad and tangent.requires_grad
+        tangent.sum().backward()
+        grads.append(arr(w.grad))
+    np.testing.assert_allclose(*grads, **TOL)
+    x = tinyconv.ones(2)
+    with pytest.raises(
+        RuntimeError, match="tangent of dtype tinyconv.float64 for a primal of dtype"
+    ):
+        func.jvp(lambda a: a * 2, (x,), (tinyconv.ones(2, dtype=tinyconv.float64),))
+
+
+def test_stack_module_state_matches_torch() -> None:
+    out = []
+    for lib in (tinyconv, torch):
+        lib.manual_seed(0)
+        models = [
+            lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.BatchNorm1d(2)).double() for _ in range(3)
+        ]
+        params, buffers = fn_of(lib).stack_module_state(models)
+        for p in params.values():
+            assert p.is_leaf and p.requires_grad and p.grad_fn is None
+        x = lib.tensor(np.random.default_rng(4).standard_normal((3, 5, 3)))
+
+        def fmodel(p, b, xb, model=models[0], lib=lib):
+            return fn_of(lib).functional_call(model, (p, b), (xb,))
+
+        ys = fn_of(lib).vmap(fmodel)(params, buffers, x)
+        for i, m in enumerate(models):  # each model's own forward on its own batch
+            np.testing.assert_allclose(arr(ys[i]), arr(m(x[i])), **TOL)
+        out.append((params, buffers, ys))
+    assert_tree_close(out[0][:2], out[1][:2])
+    for bad, msg in (
+        ([], "Expected at least one model, got 0"),
+        ([tinyconv.nn.Linear(2, 2), tinyconv.nn.Conv1d(2, 2, 1)], "same class"),
+        ([tinyconv.nn.Linear(2, 2), tinyconv.nn.Linear(2, 2).eval()], "training/eval mode"),
+    ):
+        with pytest.raises(RuntimeError, match=msg):
+            func.stack_module_state(bad)
+    frozen = [tinyconv.nn.Linear(2, 2), tinyconv.nn.Linear(2, 2)]
+    frozen[1].weight.requires_grad_(False)
+    with pytest.raises(RuntimeError, match="Expected weight from each model to have the same"):
+        func.stack_module_state(frozen)
+
+
 def test_composition_with_autograd_matches_torch() -> None:
     """Results keep a graph only when they depend on tensors outside the transform."""
     for_grads = []

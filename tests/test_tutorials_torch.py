@@ -70,7 +70,7 @@ def fake_torchvision(lib: str, n_train: int, n_test: int, seed: int = 0) -> type
 
 def compare_lines(got: str, want: str, rtol: float, atol: float, volatile: str | None) -> None:
     """The printed text, line by line: the words equal, every number within rtol/atol.
-    Lines matching `volatile` (times, addresses) are compared by their words only."""
+    Lines where PyTorch's matches `volatile` (times, addresses) are not compared."""
     lc, lt = _norm(got).splitlines(), _norm(want).splitlines()
     if len(lc) != len(lt):
         raise ProgramMismatch(f"printed {len(lc)} lines, PyTorch {len(lt)}:\n{got}\n---\n{want}")
@@ -432,3 +432,232 @@ def test_custom_function_conv_bn_tutorial(monkeypatch):
     x = tinyconv.rand(3, 2, 5, 5, dtype=tinyconv.float64, requires_grad=True)
     w = tinyconv.rand(4, 2, 3, 3, dtype=tinyconv.float64, requires_grad=True)
     assert tinyconv.autograd.gradcheck(torch_like.apply, (x, w))
+
+
+# -- pytorch/tutorials: Jacobians, Hessians, hvp, vhp, and more: composing function transforms
+#    (intermediate_source/jacobians_hessians.py) -------------------------------------------------
+# Run in float64 (a line before the tutorial): tinyconv's vmap is a loop, so its per-sample
+# float32 matmuls round unlike the one batched matmul PyTorch's vmap runs, and the tutorial's
+# `assert torch.allclose(batch_jacobian0, batch_jacobian1)` compares exactly those through
+# tanh's saturation (1 - tanh^2 magnifies a last-bit difference ~300 times past allclose's
+# 1e-5). Shrunk, where only times are printed: timeit(500) -> timeit(1), Dout/Din 2048 -> 256;
+# and Din 512 -> 24 for the Hessians, batch_size 64 -> 8 (values checked against PyTorch).
+
+JACOBIANS = [
+    """
+    import torch
+    import torch.nn.functional as F
+    from functools import partial
+    _ = torch.manual_seed(0)
+    """,
+    """
+    def predict(weight, bias, x):
+        return F.linear(x, weight, bias).tanh()
+    """,
+    """
+    D = 16
+    weight = torch.randn(D, D)
+    bias = torch.randn(D)
+    x = torch.randn(D)  # feature vector
+    """,
+    """
+    def compute_jac(xp):
+        jacobian_rows = [torch.autograd.grad(predict(weight, bias, xp), xp, vec)[0]
+                         for vec in unit_vectors]
+        return torch.stack(jacobian_rows)
+
+    xp = x.clone().requires_grad_()
+    unit_vectors = torch.eye(D)
+
+    jacobian = compute_jac(xp)
+
+    print(jacobian.shape)
+    print(jacobian[0])  # show first row
+    """,
+    """
+    from torch.func import vmap, vjp
+
+    _, vjp_fn = vjp(partial(predict, weight, bias), x)
+
+    ft_jacobian, = vmap(vjp_fn)(unit_vectors)
+
+    # let's confirm both methods compute the same result
+    assert torch.allclose(ft_jacobian, jacobian)
+    """,
+    """
+    from torch.func import jacrev
+
+    ft_jacobian = jacrev(predict, argnums=2)(weight, bias, x)
+
+    # confirm
+    assert torch.allclose(ft_jacobian, jacobian)
+    """,
+    """
+    def get_perf(first, first_descriptor, second, second_descriptor):
+        \"\"\"takes torch.benchmark objects and compares delta of second vs first.\"\"\"
+        faster = second.times[0]
+        slower = first.times[0]
+        gain = (slower-faster)/slower
+        if gain < 0: gain *=-1
+        final_gain = gain*100
+        print(f" Performance delta: {final_gain:.4f} percent improvement with {second_descriptor} ")
+    """,
+    """
+    from torch.utils.benchmark import Timer
+
+    without_vmap = Timer(stmt="compute_jac(xp)", globals=globals())
+    with_vmap = Timer(stmt="jacrev(predict, argnums=2)(weight, bias, x)", globals=globals())
+
+    no_vmap_timer = without_vmap.timeit(1)
+    with_vmap_timer = with_vmap.timeit(1)
+
+    print(no_vmap_timer)
+    print(with_vmap_timer)
+    """,
+    """
+    get_perf(no_vmap_timer, "without vmap",  with_vmap_timer, "vmap")
+    """,
+    """
+    # note the change in input via argnums params of 0,1 to map to weight and bias
+    ft_jac_weight, ft_jac_bias = jacrev(predict, argnums=(0, 1))(weight, bias, x)
+    """,
+    """
+    from torch.func import jacrev, jacfwd
+    """,
+    """
+    Din = 32
+    Dout = 256
+    weight = torch.randn(Dout, Din)
+
+    bias = torch.randn(Dout)
+    x = torch.randn(Din)
+
+    # remember the general rule about taller vs wider... here we have a taller matrix:
+    print(weight.shape)
+
+    using_fwd = Timer(stmt="jacfwd(predict, argnums=2)(weight, bias, x)", globals=globals())
+    using_bwd = Timer(stmt="jacrev(predict, argnums=2)(weight, bias, x)", globals=globals())
+
+    jacfwd_timing = using_fwd.timeit(1)
+    jacrev_timing = using_bwd.timeit(1)
+
+    print(f'jacfwd time: {jacfwd_timing}')
+    print(f'jacrev time: {jacrev_timing}')
+    """,
+    """
+    get_perf(jacfwd_timing, "jacfwd", jacrev_timing, "jacrev", );
+    """,
+    """
+    Din = 256
+    Dout = 32
+    weight = torch.randn(Dout, Din)
+    bias = torch.randn(Dout)
+    x = torch.randn(Din)
+
+    using_fwd = Timer(stmt="jacfwd(predict, argnums=2)(weight, bias, x)", globals=globals())
+    using_bwd = Timer(stmt="jacrev(predict, argnums=2)(weight, bias, x)", globals=globals())
+
+    jacfwd_timing = using_fwd.timeit(1)
+    jacrev_timing = using_bwd.timeit(1)
+
+    print(f'jacfwd time: {jacfwd_timing}')
+    print(f'jacrev time: {jacrev_timing}')
+    """,
+    """
+    get_perf(jacrev_timing, "jacrev", jacfwd_timing, "jacfwd")
+    """,
+    """
+    from torch.func import hessian
+
+    # lets reduce the size in order not to blow out colab. Hessians require
+    # significant memory:
+    Din = 24
+    Dout = 32
+    weight = torch.randn(Dout, Din)
+    bias = torch.randn(Dout)
+    x = torch.randn(Din)
+
+    hess_api = hessian(predict, argnums=2)(weight, bias, x)
+    hess_fwdfwd = jacfwd(jacfwd(predict, argnums=2), argnums=2)(weight, bias, x)
+    hess_revrev = jacrev(jacrev(predict, argnums=2), argnums=2)(weight, bias, x)
+    """,
+    """
+    torch.allclose(hess_api, hess_fwdfwd)
+    """,
+    """
+    batch_size = 8
+    Din = 31
+    Dout = 33
+
+    weight = torch.randn(Dout, Din)
+    print(f"weight shape = {weight.shape}")
+
+    bias = torch.randn(Dout)
+
+    x = torch.randn(batch_size, Din)
+
+    compute_batch_jacobian = vmap(jacrev(predict, argnums=2), in_dims=(None, None, 0))
+    batch_jacobian0 = compute_batch_jacobian(weight, bias, x)
+    """,
+    """
+    def predict_with_output_summed(weight, bias, x):
+        return predict(weight, bias, x).sum(0)
+
+    batch_jacobian1 = jacrev(predict_with_output_summed, argnums=2)(weight, bias, x).movedim(1, 0)
+    assert torch.allclose(batch_jacobian0, batch_jacobian1)
+    """,
+    """
+    compute_batch_hessian = vmap(hessian(predict, argnums=2), in_dims=(None, None, 0))
+
+    batch_hess = compute_batch_hessian(weight, bias, x)
+    batch_hess.shape
+    """,
+    """
+    from torch.func import jvp, grad, vjp
+
+    def hvp(f, primals, tangents):
+      return jvp(grad(f), primals, tangents)[1]
+    """,
+    """
+    def f(x):
+      return x.sin().sum()
+
+    x = torch.randn(2048)
+    tangent = torch.randn(2048)
+
+    result = hvp(f, (x,), (tangent,))
+    """,
+    """
+    def hvp_revrev(f, primals, tangents):
+      _, vjp_fn = vjp(grad(f), *primals)
+      return vjp_fn(*tangents)
+
+    result_hvp_revrev = hvp_revrev(f, (x,), (tangent,))
+    assert torch.allclose(result, result_hvp_revrev[0])
+    """,
+]
+
+
+def test_jacobians_hessians_tutorial(monkeypatch):
+    cells = ["import torch\ntorch.set_default_dtype(torch.float64)", *JACOBIANS]
+    try:
+        ns, out = compare_runs(
+            cells,
+            monkeypatch,
+            rtol=1e-10,
+            atol=1e-12,
+            volatile=r"Measurement|\d [mun]?s$|Perf|time:",
+        )
+    finally:
+        import torch
+
+        torch.set_default_dtype(torch.float32)
+    import tinyconv
+
+    tinyconv.set_default_dtype(tinyconv.float32)
+    assert out.startswith("tinyconv.Size([16, 16])\ntensor([")
+    # the Hessian of tanh(W x + b) by three routes, and the hvp of sum(sin x): -sin(x) * v
+    assert tinyconv.allclose(ns["hess_api"], ns["hess_revrev"], rtol=1e-12, atol=1e-14)
+    assert tuple(ns["batch_hess"].shape) == (8, 33, 31, 31)
+    x, v = ns["x"], ns["tangent"]
+    assert tinyconv.allclose(ns["result"], -x.sin() * v, rtol=1e-12, atol=1e-14)

@@ -84,7 +84,8 @@ class Measurement:
 
     @property
     def has_warnings(self) -> bool:
-        return False
+        """Whether the spread between runs is large: an IQR above 10% of the median."""
+        return len(self.times) > 1 and self.iqr > 0.1 * self.median
 
     def __repr__(self) -> str:
         spec = self.task_spec
@@ -98,8 +99,9 @@ class Measurement:
         if n == 1:
             lines.append(f"  {self.median / scale:.2f} {unit}")
         else:
-            lo, hi = self._quartiles()
             lines.append(f"  Median: {self.median / scale:.2f} {unit}")
+        if n >= 4:  # (fewer measurements give no quartiles worth printing)
+            lo, hi = self._quartiles()
             lines.append(
                 f"  IQR:    {self.iqr / scale:.2f} {unit} ({lo / scale:.2f} to {hi / scale:.2f})"
             )
@@ -109,6 +111,12 @@ class Measurement:
             f"  {n} measurement{'s' if n > 1 else ''}, {self.number_per_run} runs{per}, "
             f"{threads} thread{'s' if threads > 1 else ''}"
         )
+        if self.has_warnings:
+            lines.append(
+                f"  WARNING: Interquartile range is {100 * self.iqr / self.median:.1f}% of the "
+                "median measurement."
+            )
+            lines.append("           This suggests significant environmental influence.")
         return "\n".join(lines)
 
     __str__ = __repr__
