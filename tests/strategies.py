@@ -165,6 +165,26 @@ def lattice_arrays(draw, shape, offset: float = 0.0, step: float = 0.5, k: int =
     return offset + step * ints.astype(np.float64)
 
 
+@st.composite
+def tie_heavy_arrays(
+    draw, max_dims: int = 3, max_side: int = 9, long_side: int = 60, nan: bool = True
+) -> tuple[np.ndarray, int]:
+    """(array, dim): a float64 array of few distinct small integers (so many ties), with
+    some NaN, -0.0 and inf mixed in (when `nan`), and sometimes one side up to `long_side`
+    (PyTorch's sort and selections change algorithm past 16 elements); and a dim of it."""
+    shape = list(draw(st.lists(st.integers(1, max_side), min_size=1, max_size=max_dims)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    if draw(st.booleans()):
+        shape[dim] = draw(st.integers(17, long_side))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.integers(0, draw(st.integers(1, 4)), shape).astype(np.float64)
+    if nan:
+        for value in (np.nan, -0.0, 0.0, np.inf):
+            if draw(st.booleans()):
+                x[rng.random(shape) < 0.2] = value
+    return x, dim
+
+
 LAYOUTS = ("contiguous", "transposed", "strided", "reversed")
 
 

@@ -25,6 +25,7 @@ from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
+from .kernels import select
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
 MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
@@ -52,6 +53,17 @@ def _stack(ts: list, dim: int = 0) -> Any:
 
 def _cat(ts: list, dim: int) -> Any:
     return _t.ops.Cat.apply(dim, *ts)
+
+
+def _rowwise(pick: Any) -> Any:
+    """A `_select_along` picker from one that takes 2-D (rows, n) arrays and returns (rows,)
+    indices."""
+
+    def along(a: np.ndarray, d: int) -> np.ndarray:
+        moved = np.moveaxis(a, d, -1)
+        return pick(moved.reshape(-1, moved.shape[-1])).reshape(moved.shape[:-1])
+
+    return along
 
 
 def _check_float(x: Any, what: str) -> None:
@@ -85,8 +97,8 @@ class TensorExtra:
         return values, _long(idx)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
-        """The k-th smallest element (k from 1) along `dim`, and its index (a stable sort
-        decides between equal values)."""
+        """The k-th smallest element (k from 1) along `dim`, and its index: among equal values
+        the one PyTorch's CPU quickselect picks (kernels/select.py)."""
         n = (
             self._data.shape[_dim(dim, max(self._data.ndim, 1), "kthvalue()")]
             if self._data.ndim
@@ -95,78 +107,83 @@ class TensorExtra:
         if not 1 <= k <= n:
             raise IndexError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
         v, i = self._select_along(
-            dim,
-            keepdim,
-            lambda a, d: np.take(np.argsort(a, axis=d, kind="stable"), k - 1, axis=d),
-            "kthvalue()",
+            dim, keepdim, _rowwise(lambda a: select.torch_kthvalue_index(a, k)), "kthvalue()"
         )
         return ValuesIndices(v, i)
 
     def median(self, dim: Any = None, keepdim: bool = False) -> Any:
         """The lower median. Without dim: a 0-d tensor whose gradient is shared equally by
-        every element equal to it (as PyTorch); with dim: (values, indices)."""
+        every element equal to it (every NaN if it is NaN), as PyTorch's; with dim: (values,
+        indices), the index PyTorch's CPU kernel picks among equal values (NaN propagates: the
+        first NaN)."""
         if dim is None:
-            flat = self.reshape(-1)
-            if flat._data.size == 0:
-                return _const(np.nan, self).reshape(())
-            order = np.argsort(flat._data, kind="stable")
-            nan = np.isnan(flat._data)
-            if nan.any():  # PyTorch: NaN propagates (it sorts last and is taken as the median)
-                return flat[int(np.flatnonzero(nan)[0])]
-            pick = int(order[(flat._data.size - 1) // 2])
-            m = flat._data[pick]
-            ties = flat._data == m
-            if flat._data.dtype.kind != "f" or ties.sum() == 1:
-                return flat[pick]
-            # the ties share the gradient equally; selected (flat * a weight of 0 or 1/k made
-            # the median of a tensor holding an inf nan, and of an integer tensor 0), then
-            # shifted by a constant to m exactly (m / k summed k times can round off)
-            mask = _t.Tensor._make(ties, None, False)
-            out = (flat.where(mask, 0.0) * (1.0 / ties.sum())).sum()
-            with np.errstate(invalid="ignore"):  # (inf - inf: the sum is m already)
-                shift = np.where(out._data == m, 0, m - out._data).astype(out._data.dtype)
-            return out + _const(shift, out) if shift else out
-        v, i = self._select_along(
-            dim,
-            keepdim,
-            lambda a, d: np.take(
-                np.argsort(a, axis=d, kind="stable"), (a.shape[d] - 1) // 2, axis=d
-            ),
-            "median()",
-        )
-        return ValuesIndices(v, i)
+            return self._median_all(False)
+
+        def pick(a: np.ndarray, d: int) -> np.ndarray:
+            # PyTorch orders (value, index) pairs: the stable order's (n - 1) // 2-th
+            order = np.argsort(a, axis=d, kind="stable")
+            idx = np.take(order, (a.shape[d] - 1) // 2, axis=d)
+            if a.dtype.kind == "f":
+                nan = np.isnan(a)
+                idx = np.where(nan.any(d), np.argmax(nan, axis=d), idx)
+            return idx
+
+        return ValuesIndices(*self._select_along(dim, keepdim, pick, "median()"))
+
+    def _median_all(self, ignore_nan: bool) -> Any:
+        """median() / nanmedian() of every element: the value std::nth_element leaves in the
+        middle (so also the sign of a zero median), its gradient shared by all the elements
+        equal to it."""
+        flat = self.reshape(-1)
+        a = flat._data
+        if a.size == 0:
+            return _const(np.nan, self).reshape(()) * flat.sum()
+        nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+        valid = a.size - int(nan.sum()) if ignore_nan else a.size
+        if (nan.any() and not ignore_nan) or valid == 0:
+            ties, m = nan, np.nan
+        else:
+            m = np.sort(a[~nan])[(valid - 1) // 2]
+            if m == 0 and a.dtype.kind == "f":  # which zero: the one nth_element leaves there
+                m = select.nth_element_value(a, (valid - 1) // 2, ignore_nan)
+            ties = a == m
+        if a.dtype.kind != "f" or ties.sum() == 1:
+            return flat[int(np.argmax(ties))]
+        # the ties share the gradient equally, grad / k as PyTorch's (grad * (1 / k) can differ
+        # in the last bit); selected (flat * a weight of 0 or 1/k made the median of a tensor
+        # holding an inf nan), then shifted by a constant to m exactly (m / k summed k times
+        # can round off)
+        mask = _t.Tensor._make(ties, None, False)
+        out = (flat.where(mask, 0.0) / float(ties.sum())).sum()
+        if np.isnan(m):
+            return out
+        if m == 0:  # a sum of zeros is +0 unless all are -0: take m's sign (gradient kept)
+            return -((-out) + 0.0) if np.signbit(m) else out + 0.0
+        with np.errstate(invalid="ignore"):  # (inf - inf: the sum is m already)
+            shift = np.where(out._data == m, 0, m - out._data).astype(out._data.dtype)
+        return out + _const(shift, out) if shift else out
 
     def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
         """median() ignoring NaNs (NaN only where a slice is all NaN)."""
         if dim is None:
-            keep = ~np.isnan(self._data.reshape(-1))
-            if not keep.any():
-                return self.reshape(-1).sum() * np.nan if self._data.size else self.median()
-            return self.reshape(-1)[_long(np.flatnonzero(keep))].median()
+            return self._median_all(True)
 
         def pick(a: np.ndarray, d: int) -> np.ndarray:
             order = np.argsort(a, axis=d, kind="stable")  # NaNs sort last
             count = np.sum(~np.isnan(a), axis=d, keepdims=True)
             k = np.maximum((count - 1) // 2, 0)
-            return np.squeeze(np.take_along_axis(order, k, axis=d), d)
+            idx = np.squeeze(np.take_along_axis(order, k, axis=d), d)
+            # a row of NaNs: all equivalent to std::nth_element, which leaves some NaN first
+            return np.where(count.squeeze(d) == 0, select.nth_of_equal(a.shape[d], 0), idx)
 
         return ValuesIndices(*self._select_along(dim, keepdim, pick, "nanmedian()"))
 
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
-        """The most frequent value along `dim` (the smallest one on a tie) and the index of
-        its last occurrence, as PyTorch."""
-
-        def pick(a: np.ndarray, d: int) -> np.ndarray:
-            moved = np.moveaxis(a, d, -1)
-            flat = moved.reshape(-1, moved.shape[-1])
-            out = np.empty(flat.shape[0], dtype=np.int64)
-            for r, row in enumerate(flat):
-                values, counts = np.unique(row, return_counts=True)
-                best = values[np.argmax(counts)]  # first max count = smallest value
-                out[r] = np.flatnonzero(row == best)[-1]
-            return out.reshape(moved.shape[:-1])
-
-        return ValuesIndices(*self._select_along(dim, keepdim, pick, "mode()"))
+        """The most frequent value along `dim` (the smallest one on a tie) and the index
+        PyTorch's CPU kernel returns for it (kernels/select.py)."""
+        return ValuesIndices(
+            *self._select_along(dim, keepdim, _rowwise(select.torch_mode_index), "mode()")
+        )
 
     def _cumulative(self, dim: int, better: Any, what: str) -> Any:
         d = _dim(dim, max(self._data.ndim, 1), what)

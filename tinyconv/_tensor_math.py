@@ -50,6 +50,31 @@ def _torch_tie_order(x: np.ndarray, order: np.ndarray, d: int, k: int, largest: 
     return np.moveaxis(out, -1, d)
 
 
+def _tied_rows(x: np.ndarray, order: np.ndarray, d: int) -> np.ndarray:
+    """Which rows along axis d hold equal values (NaN equal to NaN), read off a sorting order:
+    one comparison of neighbours."""
+    s = np.moveaxis(np.take_along_axis(x, order, d), d, -1)
+    tied = s[..., 1:] == s[..., :-1]
+    if x.dtype.kind == "f":
+        tied |= np.isnan(s[..., 1:]) & np.isnan(s[..., :-1])
+    return tied.any(-1)
+
+
+def _torch_sort_order(x: np.ndarray, order: np.ndarray, d: int, descending: bool) -> np.ndarray:
+    """torch.sort's indices (stable=False) along axis d, from the stable `order`: PyTorch's CPU
+    sort is std::sort, whose ties come out in the stable order only in rows of at most 16
+    elements; longer rows holding equal values go through kernels/select.py, which runs
+    std::sort's steps (so the gradient reaches the elements PyTorch's does)."""
+    if x.shape[d] <= 16 or x.size == 0:
+        return order
+    rows = _tied_rows(x, order, d)
+    if not rows.any():
+        return order
+    xs, out = np.moveaxis(x, d, -1), np.moveaxis(order, d, -1).copy()
+    out[rows] = select.torch_sort_indices(xs[rows], descending)
+    return np.moveaxis(out, -1, d)
+
+
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort / topk
 
 
@@ -790,17 +815,22 @@ class TensorMath:
         return d, idx
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
-        """(values, indices) sorted along `dim`; equal elements keep their order (always stable
-        here)."""
+        """(values, indices) sorted along `dim`; equal elements keep their order when stable,
+        and otherwise come in the order PyTorch's CPU sort leaves them."""
         d, idx = self._order(dim, descending, "sort()")
         x = self if self._data.ndim else self.reshape(1)
+        if not stable:
+            idx = _torch_sort_order(x._data, idx, d, descending)
         values = (_t.ops_extra.SortStable if stable else _t.ops_extra.Sort).apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
         return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
-        _, idx = self._order(dim, descending, "argsort()")
+        d, idx = self._order(dim, descending, "argsort()")
+        if not stable:
+            x = self._data if self._data.ndim else self._data.reshape(1)
+            idx = _torch_sort_order(x, idx, d, descending)
         return _t.Tensor._make(
             idx.reshape(self._data.shape).astype(np.int64, copy=False), None, False
         )
@@ -1376,9 +1406,26 @@ class TensorMath:
         often each occurs. With `dim`, the distinct slices along that dim (lexicographic order),
         and the inverse has shape (size(dim),)."""
         axis = None if dim is None else _dim(dim, self._data.ndim, "unique()")
+        # every NaN is distinct to PyTorch (NaN != NaN), each its own entry, last
         vals, inv, counts = np.unique(
-            self._data, return_inverse=True, return_counts=True, axis=axis
+            self._data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
         )
+        a = self._data
+        if a.dtype.kind == "f" and (np.signbit(a) & (a == 0)).any() and a.size > 1:
+            # 0.0 and -0.0 are one entry: PyTorch's is the first of the run its (unstable)
+            # sort leaves, std::sort's (along dim, with NaN in a slice the order is not
+            # defined, so not followed)
+            if axis is None:
+                order = select.torch_sort_indices(a.reshape(1, -1))[0]
+                vals = a.reshape(-1)[order[np.unique(inv.reshape(-1)[order], return_index=True)[1]]]
+            elif not np.isnan(a).any():
+                keys = inv.reshape(1, -1).astype(np.int64)
+                order = (
+                    select.sort_order(keys)[0]
+                    if keys.size > 16
+                    else np.argsort(keys[0], kind="stable")
+                )
+                vals = np.take(a, order[np.unique(keys[0][order], return_index=True)[1]], axis)
         out = [_t.Tensor._make(vals, None, False)]
         if return_inverse:
             inv_shape = self._data.shape if axis is None else (self._data.shape[axis],)

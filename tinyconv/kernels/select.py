@@ -8,12 +8,30 @@ They are written out below as libstdc++ runs them (introselect/introsort: median
 pivot, unguarded partition, insertion sort for short ranges, heap select), so that code whose
 result depends on the tie-break (e.g. which of several equal weights pruning removes) gets
 PyTorch's answer. Pure Python: use it only when ties matter.
+
+The other selections follow the same idea, each with the algorithm PyTorch's CPU kernel runs
+(checked against torch 2.13 on tie-heavy inputs):
+
+- sort (stable=False) is std::sort with a NaN-last comparator: introsort's partitions until
+  every range is at most 16 long, then one insertion sort over the whole row. An insertion
+  sort is stable, so the result is the stable sort of the arrangement the partitions leave;
+  `sort_order` runs those partitions on every range of every row at once in NumPy (integer
+  keys in place of the values), so a tied row costs a few dozen array passes, not a Python
+  loop per element. Rows of at most 16 elements, and rows without equal values, are just the
+  stable order.
+- kthvalue is the quickselect of Sedgewick's 1978 paper (`torch_kthvalue_index`).
+- median with dim orders (value, index) pairs, so its answer is the stable order's; nanmedian
+  of a row that is all NaN is where std::nth_element leaves index 0 of n equivalent elements
+  (`nth_of_equal`).
+- mode std::sorts (value, index) pairs by value with a plain `<` (NaN compares false) and
+  takes the last pair of the first longest run (`torch_mode_index`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -173,3 +191,242 @@ def torch_topk_indices(values: np.ndarray, k: int, largest: bool = True) -> np.n
         _nth_element(q, k - 1, less)
         _sort(q, 0, k - 1, less)
     return np.fromiter((i for _, i in q[:k]), dtype=np.int64, count=k)
+
+
+# -- batched std::sort: every range of every row partitioned at once -------------------------
+
+
+def sort_keys(x: np.ndarray, descending: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, tied) for a 2-D array (rows, n): integer keys ordered as PyTorch's sort comparator
+    orders the values along axis 1 (NaN after everything when ascending, before when
+    descending; -0.0 equal to 0.0, NaN equal to NaN), and which rows hold equal values."""
+    order = np.argsort(x, axis=1, kind="stable")
+    s = np.take_along_axis(x, order, 1)
+    new = s[:, 1:] != s[:, :-1]
+    if x.dtype.kind == "f":
+        new &= ~(np.isnan(s[:, 1:]) & np.isnan(s[:, :-1]))
+    cls = np.zeros(x.shape, dtype=np.int64)
+    np.cumsum(new, axis=1, out=cls[:, 1:])
+    keys = np.empty_like(cls)
+    np.put_along_axis(keys, order, -cls if descending else cls, 1)
+    return keys, ~new.all(axis=1)
+
+
+def _swap(key: np.ndarray, perm: np.ndarray, i: np.ndarray, j: np.ndarray) -> None:
+    """Swap positions i[t] and j[t] for every t (all i and j distinct, or i[t] == j[t])."""
+    ki, pi = key[i], perm[i]
+    key[i], perm[i] = key[j], perm[j]
+    key[j], perm[j] = ki, pi
+
+
+def _partition_ranges(key: np.ndarray, perm: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """libstdc++'s unguarded partition with a median-of-three pivot (`_partition_pivot` above),
+    run on every range [start[s], end[s]) of the flat arrays at once (each longer than 3); returns
+    the cuts. Hoare's two scans meet in a way that can be read off the original range: the
+    t-th swap exchanges the t-th position from the left holding a key >= pivot (A[t]) with the
+    t-th from the right holding one <= pivot (B[t]), while A[t] < B[t]; at the first t where
+    not, the left scan stops at A[t], or at B[t-1] (which then holds a swapped key >= pivot)
+    if it comes first."""
+    nseg = start.size
+    a, b, c = start + 1, start + (end - start) // 2, end - 1
+    ka, kb, kc = key[a], key[b], key[c]
+    pick = np.where(
+        ka < kb,
+        np.where(kb < kc, b, np.where(ka < kc, c, a)),
+        np.where(ka < kc, a, np.where(kb < kc, c, b)),
+    )
+    _swap(key, perm, start, pick)
+    pivot = key[start]
+    sizes = end - start
+    seg = np.repeat(np.arange(nseg), sizes)
+    pos = np.arange(sizes.sum()) + np.repeat(start - (np.cumsum(sizes) - sizes), sizes)
+    kp, pv = key[pos], pivot[seg]
+    fa = (kp >= pv) & (pos > start[seg])
+    fb = kp <= pv
+    A, B = pos[fa], pos[fb]
+    nA, nB = np.bincount(seg[fa], minlength=nseg), np.bincount(seg[fb], minlength=nseg)
+    startA, endB = np.cumsum(nA) - nA, np.cumsum(nB) - 1  # B is read from its end
+    npair = np.minimum(nA, nB)
+    pseg = np.repeat(np.arange(nseg), npair)
+    t = np.arange(npair.sum()) - np.repeat(np.cumsum(npair) - npair, npair)
+    At, Bt = A[startA[pseg] + t], B[endB[pseg] - t]
+    cross = At >= Bt
+    m = npair.copy()  # the first t without a swap (every range has one: B ends at start < A)
+    segs, first = np.unique(pseg[cross], return_index=True)
+    m[segs] = t[cross][first]
+    do = t < m[pseg]
+    _swap(key, perm, At[do], Bt[do])
+    a_m = np.where(m < nA, A[startA + np.minimum(m, nA - 1)], np.iinfo(np.int64).max)
+    b_prev = B[endB - np.maximum(m - 1, 0)]
+    return np.where((m == 0) | (a_m < b_prev), a_m, b_prev)
+
+
+def _heap_sort_range(key: np.ndarray, perm: np.ndarray, first: int, last: int) -> None:
+    """std::partial_sort(first, last, last): introsort's fallback when a range recursed too
+    deep (the pure-Python heap above, on this range only)."""
+    q = list(zip(key[first:last].tolist(), perm[first:last].tolist(), strict=True))
+    _partial_sort(q, 0, len(q), len(q), lambda u, v: u < v)
+    key[first:last] = [k for k, _ in q]
+    perm[first:last] = [i for _, i in q]
+
+
+def sort_order(keys: np.ndarray) -> np.ndarray:
+    """The permutation std::sort leaves on each row of `keys` (rows, n), i.e. the indices
+    torch.sort returns (stable=False) for the values the keys stand for (see `sort_keys`)."""
+    rows, n = keys.shape
+    key = keys.reshape(-1).copy()
+    perm = np.tile(np.arange(n, dtype=np.int64), rows)
+    if n > 16:
+        start = np.arange(rows, dtype=np.int64) * n
+        end, depth = start + n, np.full(rows, 2 * (n.bit_length() - 1))
+        while start.size:
+            long = end - start > 16
+            start, end, depth = start[long], end[long], depth[long]
+            for s in np.flatnonzero(depth == 0):  # (not reached by ties: they split evenly)
+                _heap_sort_range(key, perm, int(start[s]), int(end[s]))
+            start, end, depth = start[depth > 0], end[depth > 0], depth[depth > 0]
+            if start.size:
+                cut = _partition_ranges(key, perm, start, end)
+                start, end, depth = np.r_[start, cut], np.r_[cut, end], np.r_[depth - 1, depth - 1]
+    # the closing insertion sort: stable, so the stable sort of the arrangement left
+    key, perm = key.reshape(rows, n), perm.reshape(rows, n)
+    return np.take_along_axis(perm, np.argsort(key, axis=1, kind="stable"), 1)
+
+
+def torch_sort_indices(x: np.ndarray, descending: bool = False) -> np.ndarray:
+    """The indices torch.sort(x, dim=1, descending=descending) returns for a 2-D array
+    (stable=False), ties broken as PyTorch's CPU kernel breaks them."""
+    keys, tied = sort_keys(x, descending)
+    order = np.argsort(keys, axis=1, kind="stable")
+    if x.shape[1] > 16 and tied.any():
+        order[tied] = sort_order(keys[tied])
+    return order
+
+
+# -- kthvalue, median, mode -------------------------------------------------------------------
+
+
+def _quickselect(v: list, k: int) -> int:
+    """The original index that Sedgewick's quickselect (median-of-three pivot, as PyTorch's CPU
+    kthvalue runs it) leaves at place k of v (larger-is-later keys)."""
+    ix = list(range(len(v)))
+
+    def swap(i: int, j: int) -> None:
+        v[i], v[j] = v[j], v[i]
+        ix[i], ix[j] = ix[j], ix[i]
+
+    lo, hi = 0, len(v) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if v[lo] > v[hi]:
+                swap(lo, hi)
+            break
+        swap((lo + hi) >> 1, lo + 1)
+        if v[lo + 1] > v[hi]:
+            swap(lo + 1, hi)
+        if v[lo] > v[hi]:
+            swap(lo, hi)
+        if v[lo + 1] > v[lo]:
+            swap(lo + 1, lo)
+        i, j, piv = lo + 1, hi, v[lo]
+        while True:
+            i += 1
+            while piv > v[i]:
+                i += 1
+            j -= 1
+            while v[j] > piv:
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return ix[k]
+
+
+@lru_cache(maxsize=256)
+def _quickselect_equal(n: int, k: int) -> int:
+    return _quickselect([0] * n, k)
+
+
+def torch_kthvalue_index(x: np.ndarray, k: int) -> np.ndarray:
+    """The indices torch.kthvalue(x, k, dim=1) returns for a 2-D array (rows, n), k from 1.
+    Where the k-th value occurs once the stable order already names it; only rows where it
+    ties go through the quickselect (one cached run for rows that are all one value)."""
+    keys, _ = sort_keys(x)
+    order = np.argsort(keys, axis=1, kind="stable")
+    out = order[:, k - 1].copy()
+    kth = keys[np.arange(x.shape[0]), out]
+    tied = (keys == kth[:, None]).sum(1) > 1
+    for r in np.flatnonzero(tied):
+        if keys[r].min() == keys[r].max():
+            out[r] = _quickselect_equal(x.shape[1], k - 1)
+        else:
+            out[r] = _quickselect(keys[r].tolist(), k - 1)
+    return out
+
+
+@lru_cache(maxsize=256)
+def nth_of_equal(n: int, nth: int) -> int:
+    """The original index std::nth_element leaves at place nth of n equivalent elements."""
+    q: list[Pair] = [(0.0, i) for i in range(n)]
+    _nth_element(q, nth, lambda a, b: False)
+    return q[nth][1]
+
+
+def nth_element_value(values: np.ndarray, nth: int, ignore_nan: bool) -> float:
+    """The value std::nth_element leaves at place nth of a 1-D array (torch.median and
+    nanmedian without dim): equal to the sorted array's, but which of 0.0 and -0.0 it is
+    depends on the algorithm's steps."""
+    if ignore_nan:
+
+        def less(a: float, b: float) -> bool:
+            return a < b or (math.isnan(b) and not math.isnan(a))
+    else:
+
+        def less(a: float, b: float) -> bool:
+            return a < b
+
+    q: list[Pair] = list(zip(values.tolist(), range(values.size), strict=True))
+    _nth_element(q, nth, less)
+    return q[nth][0]
+
+
+def torch_mode_index(x: np.ndarray) -> np.ndarray:
+    """The indices torch.mode(x, dim=1) returns for a 2-D array (rows, n): after std::sort of
+    (value, index) pairs by value alone, the last pair of the first run (equal neighbours,
+    compared with !=, so each NaN is a run of its own) longer than every earlier one."""
+    rows, n = x.shape
+    out = np.zeros(rows, dtype=np.int64)
+    nan = np.isnan(x).any(1) if x.dtype.kind == "f" else np.zeros(rows, bool)
+    keys, _ = sort_keys(x)
+    ok = ~nan
+    if ok.any():
+        k = keys[ok]
+        order = sort_order(k) if n > 16 else np.argsort(k, axis=1, kind="stable")
+        s = np.take_along_axis(k, order, 1)
+        # run lengths: the position of each element within its run, read at the run's end
+        ends = np.ones(s.shape, bool)
+        ends[:, :-1] = s[:, 1:] != s[:, :-1]
+        brk = np.ones(s.shape, bool)
+        brk[:, 1:] = ends[:, :-1]
+        start = np.maximum.accumulate(np.where(brk, np.arange(n), 0), axis=1)
+        length = np.where(ends, np.arange(n) - start + 1, 0)
+        last = np.argmax(length, axis=1)  # the first longest run's end
+        out[ok] = order[np.arange(order.shape[0]), last]
+    for r in np.flatnonzero(nan):
+        less: Less = lambda a, b: a < b  # noqa: E731 (NaN compares false, as in C++)
+        q: list[Pair] = list(zip(x[r].tolist(), range(n), strict=True))
+        _sort(q, 0, n, less)
+        best, run, pick = 0, 0, 0
+        for i in range(n):
+            run += 1
+            if i == n - 1 or q[i][0] != q[i + 1][0]:
+                if run > best:
+                    best, pick = run, q[i][1]
+                run = 0
+        out[r] = pick
+    return out
