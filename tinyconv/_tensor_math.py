@@ -23,30 +23,28 @@ from .autograd import grad_mode
 from .kernels import select
 
 
-def _torch_tie_order(x: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool):
+def _torch_tie_order(
+    x: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool, sorted: bool = True
+) -> np.ndarray:
     """topk's first k indices along axis d: the stable ``order``'s, except in rows where equal
     values meet in the top k (or straddle its edge), whose indices come from
-    kernels/select.py, which breaks ties as PyTorch's CPU kernel does (the gradient reaches the
-    elements it picks). Rows without such ties, e.g. any float logits, cost one comparison."""
+    kernels/select.py, which runs PyTorch's CPU selection (the gradient reaches the elements it
+    picks). Rows without such ties, e.g. any float logits, cost one comparison. Unsorted
+    (sorted=False), PyTorch returns the k in the order std::nth_element leaves them when
+    k * 64 > n: every row goes through select.py then."""
     idx = np.take(order, np.arange(k), axis=d)
     n = x.shape[d]
     if k == 0 or n < 2:
         return idx
-    top = np.take_along_axis(x, np.take(order, np.arange(min(k + 1, n)), axis=d), d)
-    a, b = (
-        np.take(top, np.arange(top.shape[d] - 1), axis=d),
-        np.take(top, np.arange(1, top.shape[d]), axis=d),
-    )
-    tied = a == b
-    if x.dtype.kind == "f":
-        tied |= np.isnan(a) & np.isnan(b)
-    rows = np.moveaxis(tied, d, -1).any(-1)
+    if not sorted and 1 < k and k * 64 > n:
+        rows = np.ones(np.delete(x.shape, d), dtype=bool)
+    else:
+        rows = _tied_rows(x, np.take(order, np.arange(min(k + 1, n)), axis=d), d)
     if not rows.any():
         return idx
     xs, out = np.moveaxis(x, d, -1), np.moveaxis(idx, d, -1).copy()
-    for r in np.ndindex(rows.shape):  # (r is () for a 1-D x)
-        if rows[r]:
-            out[r] = select.torch_topk_indices(xs[r], k, largest)
+    keys, _ = select.sort_keys(xs[rows], descending=largest)
+    out[rows] = select.torch_topk_order(keys, k, sorted)
     return np.moveaxis(out, -1, d)
 
 
@@ -845,7 +843,7 @@ class TensorMath:
             raise RuntimeError(f"topk(): k ({k!r}) is out of range for a dimension of size {n}")
         d, idx = self._order(dim, largest, "topk()")
         x = self if self._data.ndim else self.reshape(1)
-        idx = _torch_tie_order(x._data, idx, d, k, largest)
+        idx = _torch_tie_order(x._data, idx, d, k, largest, sorted)
         values = _t.ops_extra.Topk.apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())

@@ -430,3 +430,88 @@ def torch_mode_index(x: np.ndarray) -> np.ndarray:
                 run = 0
         out[r] = pick
     return out
+
+
+def _sort_short_ranges(key: np.ndarray, perm: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """A stable sort of each range [start[s], end[s]) of at most 3 elements (the insertion
+    sort introselect ends with), all ranges at once."""
+    pos = start[:, None] + np.arange(3)
+    inside = pos < end[:, None]
+    pos = np.where(inside, pos, start[:, None])
+    k = np.where(inside, key[pos], np.iinfo(np.int64).max)  # padding sorts after
+    o = np.argsort(k, axis=1, kind="stable")
+    src = np.take_along_axis(pos, o, 1)[inside]
+    dst = pos[inside]  # (the padding stays last, so the kept places are the first ones)
+    key[dst], perm[dst] = key[src], perm[src]
+
+
+def nth_element_order(keys: np.ndarray, nth: int) -> np.ndarray:
+    """The arrangement std::nth_element(first, first + nth, last) leaves on each row of `keys`
+    (rows, n) (introselect: the partitions above until the range holding nth is at most 3
+    long, then an insertion sort of it), all rows at once."""
+    rows, n = keys.shape
+    key = keys.reshape(-1).copy()
+    perm = np.tile(np.arange(n, dtype=np.int64), rows)
+    start = np.arange(rows, dtype=np.int64) * n
+    end, target = start + n, start + nth
+    depth = 2 * (n.bit_length() - 1)
+    while start.size:
+        short = end - start <= 3
+        if short.any():
+            _sort_short_ranges(key, perm, start[short], end[short])
+            start, end, target = start[~short], end[~short], target[~short]
+        if not start.size:
+            break
+        if depth == 0:  # too deep: libstdc++'s heap select (pure Python, per range)
+            for s, e, t in zip(start.tolist(), end.tolist(), target.tolist(), strict=True):
+                q = list(zip(key[s:e].tolist(), perm[s:e].tolist(), strict=True))
+                _heap_select(q, 0, t - s + 1, e - s, lambda u, v: u < v)
+                q[0], q[t - s] = q[t - s], q[0]
+                key[s:e], perm[s:e] = [a for a, _ in q], [b for _, b in q]
+            break
+        depth -= 1
+        cut = _partition_ranges(key, perm, start, end)
+        right = cut <= target
+        start, end = np.where(right, cut, start), np.where(right, end, cut)
+    return perm.reshape(rows, n)
+
+
+def _partial_sort_keys(keys: list, k: int) -> list:
+    q = list(zip(keys, range(len(keys)), strict=True))
+    _partial_sort(q, 0, k, len(q), lambda u, v: u < v)
+    return [i for _, i in q[:k]]
+
+
+def _topk_rows(keys: np.ndarray, k: int, sorted: bool) -> np.ndarray:
+    rows, n = keys.shape
+    if k * 64 <= n:
+        return np.array([_partial_sort_keys(r, k) for r in keys.tolist()], np.int64)
+    perm = nth_element_order(keys, k - 1)[:, :k]
+    if sorted and k > 2:
+        head = np.take_along_axis(keys, perm[:, : k - 1], 1)
+        perm[:, : k - 1] = np.take_along_axis(perm[:, : k - 1], sort_order(head), 1)
+    return perm
+
+
+@lru_cache(maxsize=256)
+def _topk_equal(n: int, k: int, sorted: bool) -> tuple:
+    """topk's indices for a row of n equal values: computed once, shared by every such row
+    (e.g. the rows of zeros in a pruning mask)."""
+    return tuple(_topk_rows(np.zeros((1, n), np.int64), k, sorted)[0].tolist())
+
+
+def torch_topk_order(keys: np.ndarray, k: int, sorted: bool = True) -> np.ndarray:
+    """The k indices torch.topk returns on each row of `keys` (rows, n), keys ordered best
+    first (see `sort_keys`): std::partial_sort when k * 64 <= n (pure Python per row: its
+    heap walks differ row by row), otherwise std::nth_element on place k - 1 and, when
+    `sorted`, std::sort of the places before it (both batched over the rows)."""
+    rows, n = keys.shape
+    out = np.zeros((rows, k), dtype=np.int64)
+    if k == 0 or rows == 0:
+        return out
+    equal = keys.min(1) == keys.max(1)
+    if equal.any():
+        out[equal] = _topk_equal(n, k, sorted)
+    if not equal.all():
+        out[~equal] = _topk_rows(keys[~equal], k, sorted)
+    return out
