@@ -20,18 +20,19 @@ pytestmark = pytest.mark.torch
 DTYPES = ("float32", "float64")
 
 
-def _same(got, want) -> None:
+def _same(got, want, zero_sign: bool = True) -> None:
     g, w = np.asarray(got), np.asarray(want)
     assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, w.shape, g.dtype, w.dtype)
     np.testing.assert_array_equal(g, w)
-    if g.dtype.kind == "f":  # -0.0 and 0.0 are different answers here
+    if g.dtype.kind == "f" and zero_sign:  # -0.0 and 0.0 are different answers here
         keep = ~np.isnan(w)
         np.testing.assert_array_equal(np.signbit(g[keep]), np.signbit(w[keep]))
 
 
-def _compare(op, x: np.ndarray, dtype: str, grad: bool = True) -> None:
+def _compare(op, x: np.ndarray, dtype: str, grad: bool = True, grad_zero_sign: bool = True) -> None:
     """Run op(module, tensor) in both libraries; compare every output and, for floats, the
-    gradient of a fixed weighting of the first output (NaN outputs weighted 0)."""
+    gradient of a fixed weighting of the first output (NaN outputs weighted 0); the sign of
+    the gradient's zeros too unless `grad_zero_sign` is False."""
     torch = pytest.importorskip("torch")
     t = torch.tensor(x.astype(dtype), requires_grad=grad)
     c = tinyconv.tensor(x.astype(dtype), requires_grad=grad)
@@ -45,7 +46,7 @@ def _compare(op, x: np.ndarray, dtype: str, grad: bool = True) -> None:
         weights = np.arange(1, want[0].numel() + 1, dtype=dtype).reshape(tuple(want[0].shape))
         (want[0].nan_to_num(0.0, 1e3, -1e3) * torch.tensor(weights)).sum().backward()
         (got[0].nan_to_num(0.0, 1e3, -1e3) * tinyconv.tensor(weights)).sum().backward()
-        _same(c.grad.numpy(), t.grad.numpy())
+        _same(c.grad.numpy(), t.grad.numpy(), grad_zero_sign)
 
 
 @given(case=tie_heavy_arrays(), descending=st.booleans(), stable=st.booleans())
@@ -171,3 +172,37 @@ def test_unique_keeps_the_zero_torch_keeps():
             rows = np.stack([x, np.ones(n, np.float32)], 1)
             want = torch.unique(torch.tensor(rows), dim=0).numpy()
             _same(tinyconv.unique(tinyconv.tensor(rows), dim=0).numpy(), want)
+
+
+@given(case=tie_heavy_arrays(), keepdim=st.booleans(), data=st.data())
+def test_quantile_gradient_reaches_torchs_elements(case, keepdim, data):
+    """quantile sorts (PyTorch's unstable sort decides which tied element takes the
+    gradient); a NaN result is a sorted NaN that takes it (the last one, or for nanquantile of
+    an all-NaN slice the first). (Where PyTorch's gradient is a -0.0, tinyconv's may be 0.0:
+    not followed.)"""
+    x, dim = case
+    q = data.draw(st.sampled_from([0.0, 0.3, 0.5, 1.0]))
+    mode = data.draw(st.sampled_from(["linear", "lower", "higher", "nearest", "midpoint"]))
+    for fn in ("quantile", "nanquantile"):
+        _compare(
+            lambda m, a, fn=fn: getattr(m, fn)(a, q, dim, keepdim, interpolation=mode),
+            x,
+            "float64",
+            grad_zero_sign=False,
+        )
+        _compare(
+            lambda m, a, fn=fn: getattr(m, fn)(a, q, interpolation=mode),
+            x,
+            "float64",
+            grad_zero_sign=False,
+        )
+
+
+@given(case=tie_heavy_arrays(), p=st.sampled_from([1.0, float("inf"), float("-inf")]))
+def test_vector_norm_inf_and_one_gradients_match_torch(case, p):
+    """inf-norms share the gradient among the tied largest (smallest) magnitudes; with a NaN
+    the NaNs are those, and NaN's sign counts as 0 (so 1-norms give 0 there too)."""
+    x, dim = case
+    for dtype in DTYPES:
+        _compare(lambda m, a: m.linalg.vector_norm(a, p, dim=dim), x, dtype)
+        _compare(lambda m, a: m.linalg.vector_norm(a, p), x, dtype)

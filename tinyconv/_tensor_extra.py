@@ -295,13 +295,23 @@ class TensorExtra:
                 frac = frac * 0
             elif interpolation == "midpoint":
                 frac = np.where(hi > lo, 0.5, 0.0)
-            v_lo, v_hi = s.gather(d, _long(lo)), s.gather(d, _long(hi))
-            val = v_lo + (v_hi - v_lo) * _const(frac, s)
-            if not skip_nan and np.isnan(a).any():  # a NaN anywhere in a slice gives NaN
-                has_nan = np.isnan(a).any(axis=d, keepdims=True)
-                val = val.masked_fill(_t.Tensor._make(has_nan, None, False), float("nan"))
-            if skip_nan:
-                val = val.masked_fill(_t.Tensor._make(count == 0, None, False), float("nan"))
+            # PyTorch's NaN results are sorted NaNs, which take the gradient: a NaN anywhere in
+            # a slice gives the last sorted element (quantile), an all-NaN slice the first
+            # (nanquantile)
+            nan_at = None
+            if not skip_nan and np.isnan(a).any():
+                nan_at, place = np.isnan(a).any(axis=d, keepdims=True), a.shape[d] - 1
+            elif skip_nan:
+                nan_at, place = count == 0, 0
+            if nan_at is not None:
+                lo, hi = np.where(nan_at, place, lo), np.where(nan_at, place, hi)
+                frac = np.where(nan_at, 0.0, frac)
+            v_lo = s.gather(d, _long(lo))
+            if interpolation in ("lower", "higher", "nearest"):  # the element itself (a -0.0 too)
+                val = v_lo
+            else:
+                v_hi = s.gather(d, _long(hi))
+                val = v_lo + (v_hi - v_lo) * _const(frac, s)
             if dim is None:
                 val = val.reshape((1,) * self._data.ndim if keepdim else ())
             elif not keepdim:

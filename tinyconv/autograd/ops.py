@@ -1670,9 +1670,10 @@ class Norm(Op):
 
     Backward follows PyTorch's case split, which decides what a zero gets:
       p = 0: no gradient (None);  p = 1: sign(a);  p = +-inf: sign(a) at the elements
-      equal in size to the norm, shared evenly;  1 < p < 2: sign(a) |a|^(p-1) / norm^(p-1);
-      p >= 2: a |a|^(p-2) / norm^(p-1);  p < 1: sign(a) |a|^(p-1) norm^(1-p), with 0 where
-      a = 0 (else 0 * inf = nan). For p > 1 a zero norm gives gradient 0, not 0 / 0.
+      equal in size to the norm (the NaNs if it is NaN, with sign 0), shared evenly;
+      1 < p < 2: sign(a) |a|^(p-1) / norm^(p-1);  p >= 2: a |a|^(p-2) / norm^(p-1);
+      p < 1: sign(a) |a|^(p-1) norm^(1-p), with 0 where a = 0 (else 0 * inf = nan).
+      For p > 1 a zero norm gives gradient 0, not 0 / 0.
     """
 
     torch_name = "LinalgVectorNormBackward0"
@@ -1708,12 +1709,14 @@ class Norm(Op):
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         n = _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if p == 1:
-                gin = np.sign(a) * g
+            if p == 1:  # (PyTorch's sign of NaN is 0)
+                gin = np.where(np.isnan(a), 0, np.sign(a)) * g
             elif p in (np.inf, -np.inf):
-                hit = np.abs(a) == n
+                # as PyTorch: a NaN norm's "maxima" are the NaNs, whose sign counts as 0
+                nan = np.isnan(a)
+                hit = (np.abs(a) == n) | nan
                 count = np.sum(hit, axis=ctx.axis, keepdims=True)
-                gin = np.sign(a) * hit * (g / count)
+                gin = np.where(nan, 0, np.sign(a)) * hit * (g / count)
             elif p < 1:
                 scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
                 gin = scaled * g * np.power(n, 1 - p)
@@ -1735,16 +1738,18 @@ class Norm(Op):
             return None, None, None, None
         ad, od = a._data, out._data
         zero = _zero(grad)
-        sign = _linked(np.sign(ad), a)  # piecewise constant
+        sign = _linked(np.where(np.isnan(ad), 0, np.sign(ad)), a)  # piecewise constant
         g = _kept_graph(grad, ad.shape, ctx.axis)
         n = _kept_graph(out, ad.shape, ctx.axis)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if p == 1:
                 gin = sign * g
             elif p in (np.inf, -np.inf):
-                hit = np.abs(ad) == _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)
+                nan = np.isnan(ad)
+                hit = (np.abs(ad) == _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)) | nan
                 count = np.sum(hit, axis=ctx.axis, keepdims=True)
-                gin = _linked(np.sign(ad) * hit, a) * (g / _const(count.astype(ad.dtype)))
+                sign = np.where(nan, 0, np.sign(ad)) * hit
+                gin = _linked(sign, a) * (g / _const(count.astype(ad.dtype)))
             elif p < 1:
                 scaled = _select(ad == 0, zero, sign * a.abs() ** (p - 1))
                 gin = scaled * g * n ** (1 - p)
