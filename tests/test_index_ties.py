@@ -206,3 +206,30 @@ def test_vector_norm_inf_and_one_gradients_match_torch(case, p):
     for dtype in DTYPES:
         _compare(lambda m, a: m.linalg.vector_norm(a, p, dim=dim), x, dtype)
         _compare(lambda m, a: m.linalg.vector_norm(a, p), x, dtype)
+
+
+@given(
+    case=tie_heavy_arrays(max_dims=2, max_side=6, long_side=20),
+    seed=st.integers(0, 2**16),
+    padding=st.booleans(),
+)
+def test_embedding_bag_max_picks_torchs_row(case, seed, padding):
+    """mode='max' keeps each bag's first entry and takes a later one only if it is greater:
+    ties go to the first, and a NaN wins only as the first entry."""
+    torch = pytest.importorskip("torch")
+    w = case[0].reshape(case[0].shape[0], -1)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    idx = rng.integers(0, w.shape[0], n)
+    offsets = np.unique(np.r_[0, rng.integers(0, n, 3)])
+    pad = int(idx[0]) if padding else None
+    got, want = [], []
+    for m, out in ((torch, want), (tinyconv, got)):
+        weight = m.tensor(w, requires_grad=True)
+        r = m.nn.functional.embedding_bag(
+            m.tensor(idx), weight, m.tensor(offsets), mode="max", padding_idx=pad
+        )
+        r.nan_to_num(0.0, 1e3, -1e3).sum().backward()
+        out += [r.detach().numpy(), weight.grad.numpy()]
+    for g, wt in zip(got, want, strict=True):
+        _same(g, wt)

@@ -297,10 +297,15 @@ def embedding_bag(
     zero = Tensor._make(np.zeros((B, D), dtype=weight._data.dtype), None, False)
     if mode == "max" and pos.size:
         # each bag's maximum per column: NumPy finds the first entry holding it (the bags are
-        # consecutive runs of entries), a gather takes it, so the gradient goes there
+        # consecutive runs of entries), a gather takes it, so the gradient goes there.
+        # PyTorch's scan keeps the first entry and takes a later one only if greater, so a NaN
+        # wins only as the first entry: later NaNs count as -inf here
         bounds = np.searchsorted(kept_bag, np.arange(B + 1))
         first = np.zeros((B, D), dtype=np.int64)
-        r = rows._data
+        r = rows._data.copy()
+        later = np.ones(r.shape[0], dtype=bool)
+        later[bounds[:-1][bounds[:-1] < r.shape[0]]] = False
+        r[np.isnan(r) & later[:, None]] = -np.inf
         for b in np.flatnonzero(bounds[1:] > bounds[:-1]):
             first[b] = bounds[b] + np.argmax(r[bounds[b] : bounds[b + 1]], axis=0)
         empty = (bounds[1:] == bounds[:-1])[:, None]
