@@ -237,24 +237,30 @@ def _partition_ranges(key: np.ndarray, perm: np.ndarray, start: np.ndarray, end:
     )
     _swap(key, perm, start, pick)
     pivot = key[start]
-    sizes = end - start
-    seg = np.repeat(np.arange(nseg), sizes)
-    pos = np.arange(sizes.sum()) + np.repeat(start - (np.cumsum(sizes) - sizes), sizes)
-    kp, pv = key[pos], pivot[seg]
-    fa = (kp >= pv) & (pos > start[seg])
-    fb = kp <= pv
-    A, B = pos[fa], pos[fb]
+    # every position of the ranges, labelled with its range: the ranges are disjoint, so in
+    # order of their starts one running count over the span they cover labels it
+    o = np.argsort(start)
+    lo, hi = start[o[0]], end[o[-1]]
+    label = np.cumsum(np.bincount(start[o] - lo, minlength=hi - lo + 1)[: hi - lo]) - 1
+    seg = o[label]
+    pos = np.arange(lo, hi)
+    kp = key[lo:hi]
+    inside = pos < end[seg]  # (gaps between ranges belong to none)
+    pv = pivot[seg]
+    fb = inside & (kp <= pv)
+    fa = inside & (kp >= pv)
+    fa[start - lo] = False
+    A, B = np.flatnonzero(fa) + lo, np.flatnonzero(fb) + lo
     nA, nB = np.bincount(seg[fa], minlength=nseg), np.bincount(seg[fb], minlength=nseg)
-    startA, endB = np.cumsum(nA) - nA, np.cumsum(nB) - 1  # B is read from its end
+    # where each range's A and B begin (they come in order of the starts); B read from its end
+    startA, endB = np.empty_like(nA), np.empty_like(nB)
+    startA[o], endB[o] = np.cumsum(nA[o]) - nA[o], np.cumsum(nB[o]) - 1
     npair = np.minimum(nA, nB)
     pseg = np.repeat(np.arange(nseg), npair)
     t = np.arange(npair.sum()) - np.repeat(np.cumsum(npair) - npair, npair)
     At, Bt = A[startA[pseg] + t], B[endB[pseg] - t]
-    cross = At >= Bt
-    m = npair.copy()  # the first t without a swap (every range has one: B ends at start < A)
-    segs, first = np.unique(pseg[cross], return_index=True)
-    m[segs] = t[cross][first]
-    do = t < m[pseg]
+    do = At < Bt  # true for t below the first crossing, false from it on (A rises, B falls)
+    m = np.bincount(pseg[do], minlength=nseg)  # the swaps (each range crosses: B ends at start)
     _swap(key, perm, At[do], Bt[do])
     a_m = np.where(m < nA, A[startA + np.minimum(m, nA - 1)], np.iinfo(np.int64).max)
     b_prev = B[endB - np.maximum(m - 1, 0)]
@@ -299,8 +305,19 @@ def torch_sort_indices(x: np.ndarray, descending: bool = False) -> np.ndarray:
     keys, tied = sort_keys(x, descending)
     order = np.argsort(keys, axis=1, kind="stable")
     if x.shape[1] > 16 and tied.any():
-        order[tied] = sort_order(keys[tied])
+        equal = tied & (keys.min(1) == keys.max(1))
+        if equal.any():  # rows of one value: one shared run
+            order[equal] = _sort_equal(x.shape[1])
+        tied &= ~equal
+        if tied.any():
+            order[tied] = sort_order(keys[tied])
     return order
+
+
+@lru_cache(maxsize=256)
+def _sort_equal(n: int) -> tuple:
+    """std::sort's permutation of n equal values (the same for every such row)."""
+    return tuple(sort_order(np.zeros((1, n), np.int64))[0].tolist())
 
 
 # -- kthvalue, median, mode -------------------------------------------------------------------
