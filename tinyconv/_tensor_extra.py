@@ -5,10 +5,11 @@ ops that are already checked, and double backward comes with them).
 Selections (median, kthvalue, mode, cummax/cummin, quantile) find their indices in
 NumPy, then `gather` the values, so the gradient reaches exactly the chosen elements.
 Where several elements tie, PyTorch documents its indices as not necessarily the
-first occurrence; tinyconv picks as described on each method.
+first occurrence; tinyconv picks the one PyTorch's CPU kernel picks (kernels/select.py
+runs those selection algorithms' steps), so the gradient reaches the same element.
 
 `Tensor` inherits these through the `TensorExtra` mixin. Engine level: imports only
-the engine.
+the engine and the kernels.
 """
 
 from __future__ import annotations
