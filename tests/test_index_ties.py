@@ -233,3 +233,28 @@ def test_embedding_bag_max_picks_torchs_row(case, seed, padding):
         out += [r.detach().numpy(), weight.grad.numpy()]
     for g, wt in zip(got, want, strict=True):
         _same(g, wt)
+
+
+def test_bool_inputs_raise_where_torch_has_no_kernel():
+    """topk, kthvalue, median, nanmedian, argmax and argmin refuse bool tensors as PyTorch's
+    CPU kernels do (same exception types); max, sort and mode take them."""
+    torch = pytest.importorskip("torch")
+    ops = {
+        "topk": lambda m, t: m.topk(t, 1),
+        "kthvalue": lambda m, t: m.kthvalue(t, 1),
+        "median": lambda m, t: m.median(t),
+        "median_dim": lambda m, t: m.median(t, 0),
+        "nanmedian": lambda m, t: m.nanmedian(t, 0),
+        "argmax": lambda m, t: m.argmax(t),
+        "argmin": lambda m, t: m.argmin(t, 0),
+    }
+    x = np.array([True, False, True])
+    for name, op in ops.items():
+        with pytest.raises(RuntimeError) as want:
+            op(torch, torch.tensor(x))
+        with pytest.raises(RuntimeError) as got:
+            op(tinyconv, tinyconv.tensor(x))
+        assert got.type is want.type, name
+    for op in (lambda m, t: m.max(t, 0), lambda m, t: m.sort(t), lambda m, t: m.mode(t)):
+        for g, w in zip(op(tinyconv, tinyconv.tensor(x)), op(torch, torch.tensor(x)), strict=True):
+            _same(g.numpy(), w.numpy())

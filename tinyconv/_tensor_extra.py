@@ -56,6 +56,12 @@ def _cat(ts: list, dim: int) -> Any:
     return _t.ops.Cat.apply(dim, *ts)
 
 
+def _no_bool(x: Any, what: str) -> None:
+    """PyTorch's CPU selection kernels (kthvalue, median, nanmedian) have no bool version."""
+    if x._data.dtype == np.bool_:
+        raise NotImplementedError(f"{what}: not implemented for dtype bool (as PyTorch)")
+
+
 def _rowwise(pick: Any) -> Any:
     """A `_select_along` picker from one that takes 2-D (rows, n) arrays and returns (rows,)
     indices."""
@@ -107,6 +113,7 @@ class TensorExtra:
         )
         if not 1 <= k <= n:
             raise IndexError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
+        _no_bool(self, "kthvalue()")
         v, i = self._select_along(
             dim, keepdim, _rowwise(lambda a: select.torch_kthvalue_index(a, k)), "kthvalue()"
         )
@@ -117,6 +124,7 @@ class TensorExtra:
         every element equal to it (every NaN if it is NaN), as PyTorch's; with dim: (values,
         indices), the index PyTorch's CPU kernel picks among equal values (NaN propagates: the
         first NaN)."""
+        _no_bool(self, "median()")
         if dim is None:
             return self._median_all(False)
 
@@ -166,6 +174,7 @@ class TensorExtra:
 
     def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Any:
         """median() ignoring NaNs (NaN only where a slice is all NaN)."""
+        _no_bool(self, "nanmedian()")
         if dim is None:
             return self._median_all(True)
 

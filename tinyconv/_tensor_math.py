@@ -841,6 +841,8 @@ class TensorMath:
         n = self._data.shape[_dim(dim, self._data.ndim, "topk()")] if self._data.ndim else 1
         if not isinstance(k, (builtins.int, np.integer)) or not 0 <= k <= n:
             raise RuntimeError(f"topk(): k ({k!r}) is out of range for a dimension of size {n}")
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("topk(): does not support bool dtypes on CPU (as PyTorch)")
         d, idx = self._order(dim, largest, "topk()")
         x = self if self._data.ndim else self.reshape(1)
         idx = _torch_tie_order(x._data, idx, d, k, largest, sorted)

@@ -1732,6 +1732,8 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
 
 
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
+    if x._data.dtype == np.bool_:  # (PyTorch's kernel has no bool version)
+        raise RuntimeError(f"{what}: does not support bool input")
     if dim is None and x._data.size == 0:
         raise IndexOutOfRange(
             f"{what}: the tensor is empty (shape {tuple(x.shape)}); give a dim "
