@@ -49,13 +49,13 @@ KNOBS = {
         "_GEMM_COLS": 2,
     },
     # a few images per chunk (batch last with n > 1), phase split without flat
-    # rows, columns kept whenever the forward built them in one chunk, GEMMs over
+    # rows, columns kept when they take at most 2000 bytes (else rebuilt), GEMMs over
     # blocks of 3 columns (a tail when 3 does not divide them), col2im's slice-adds
     # for every input gradient ("general": thin stride-1 ones by kernel rows), 1x1
     # convolutions as one GEMM over all the images
     "mixed": {
         "_CHUNK_BYTES": 3000,
-        "_KEEP_COLS_BYTES": 1 << 40,
+        "_KEEP_COLS_BYTES": 2000,
         "_BIG_COLS": 0,
         "_FLAT_MAX_RUN": 0,
         "_SCRATCH_MIN_BYTES": 0,
