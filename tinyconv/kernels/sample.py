@@ -325,9 +325,22 @@ def tap_combinations(taps: list, spatial: tuple) -> Any:
         yield flat, combo
 
 
-def _gather(xf: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """xf `(N, C, L)` read at flat `(N, P)`, for every channel: `(N, C, P)`."""
-    return np.take_along_axis(xf, flat[:, None, :], axis=2)
+def _channels_last(a: np.ndarray) -> np.ndarray:
+    """``(N, C, L)`` -> ``(N*L, C)``: each pixel's channels one contiguous row.
+
+    A sample reads the same pixel in every channel, so with the channels last each tap is
+    one gather of whole rows (``np.take`` of N*P rows) instead of N*C*P single numbers
+    (``take_along_axis``). With the per-channel scatter of grid_sample_backward, forward +
+    backward on (8, 16, 32, 32), 1 thread, min of 15 (PyTorch 1.3-1.7 / 5.4-5.8 ms):
+    bilinear 8.8-9.3 -> 3.4-6.2 ms, bicubic 48-52 -> 14-16 ms. With one channel (the
+    Spatial Transformer tutorial's (64, 1, 28, 28)) it is the same gather as before."""
+    N, C, L = a.shape
+    return np.ascontiguousarray(a.transpose(0, 2, 1)).reshape(N * L, C)
+
+
+def _rows(flat: np.ndarray, L: int) -> np.ndarray:
+    """Flat input indices ``(N, P)`` per image -> rows of ``_channels_last``'s ``(N*L, C)``."""
+    return (flat + np.arange(flat.shape[0])[:, None] * L).reshape(-1)
 
 
 def _weight(combo: tuple, skip: int = -1) -> np.ndarray:
@@ -348,19 +361,20 @@ def grid_sample(
     ct = x.dtype  # (float16 too: rounding after each step, as PyTorch's half kernel)
     # (explicit sizes, not -1: the arrays may be empty)
     L, P = int(np.prod(spatial)), int(np.prod(out_spatial))
-    xf = x.reshape(N, C, L)
+    xl = _channels_last(x.reshape(N, C, L))
     gf = grid.reshape(N, P, grid.shape[-1])
     taps = _taps(gf, tuple(spatial), mode, padding_mode, align_corners, with_grad=False)
     # a tap outside the input reads 0 even if the (clamped) index holds an inf or nan
-    finite = bool(np.isfinite(xf).all())
-    out = np.zeros((N, C, gf.shape[1]), ct)
+    finite = bool(np.isfinite(xl).all())
+    out = np.zeros((N * P, C), ct)
     for flat, combo in tap_combinations(taps, tuple(spatial)):
-        vals = _gather(xf, flat)
-        w = _weight(combo)
+        vals = np.take(xl, _rows(flat, L), axis=0)  # (N*P, C)
+        w = _weight(combo).reshape(-1, 1)
         if not finite:
-            vals = np.where((w != 0)[:, None, :], vals, ct.type(0))
-        out += w[:, None, :] * vals
-    return out.astype(x.dtype, copy=False).reshape(N, C, *out_spatial)
+            vals = np.where(w != 0, vals, ct.type(0))
+        out += w * vals
+    out = out.reshape(N, P, C).transpose(0, 2, 1)
+    return np.ascontiguousarray(out, dtype=x.dtype).reshape(N, C, *out_spatial)
 
 
 def grid_sample_backward(
@@ -374,41 +388,50 @@ def grid_sample_backward(
     need_grid: bool,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Gradients `(d input (N, C, *S), d grid (N, *O, d))` from grad `(N, C, *O)`; each None
-    unless asked for."""
+    unless asked for.
+
+    The input's gradient adds every (output, tap) contribution onto the pixel it read: one
+    ``np.bincount`` per channel over all taps' contributions (it sums repeated indices, in
+    float64), whose result is one image-plane per channel, small enough to stay in cache
+    (one bincount per tap over all channels wrote the whole input gradient each time, 16
+    times for bicubic; see _channels_last for the times)."""
     N, C, *spatial = x.shape
     spatial = tuple(spatial)
     d = len(spatial)
     ct = x.dtype  # (float16 too: rounding after each step, as PyTorch's half kernel)
     L, P = int(np.prod(spatial)), int(np.prod(grid.shape[1:-1]))
-    xf = x.reshape(N, C, L)
     gf = grid.reshape(N, P, d)
-    go = grad.reshape(N, C, P)
+    gol = _channels_last(grad.reshape(N, C, P))  # (N*P, C)
+    # (channels first too, as (C, N*P): each channel's contributions one contiguous run)
+    gof = np.ascontiguousarray(grad.reshape(N, C, P).transpose(1, 0, 2)).reshape(C, N * P)
     grid_grad = need_grid and mode != "nearest"
     taps = _taps(gf, spatial, mode, padding_mode, align_corners, with_grad=grid_grad)
-    finite = bool(np.isfinite(xf).all())
-    gin = np.zeros(N * C * L, np.float64) if need_input else None
+    xl = _channels_last(x.reshape(N, C, L)) if grid_grad else None
+    finite = grid_grad and bool(np.isfinite(xl).all())
     ggrid = np.zeros((N, P, d), ct) if need_grid else None
-    # flat index of (n, c, 0) in the input, for the scatter
-    base = (np.arange(N)[:, None] * C + np.arange(C)[None, :]) * L  # (N, C)
+    rows, contributions = [], []
     for flat, combo in tap_combinations(taps, spatial):
-        w = _weight(combo)
+        w = _weight(combo).reshape(-1, 1)
+        r = _rows(flat, L)
         if need_input:
-            idx = base[:, :, None] + flat[:, None, :]
-            # np.bincount adds every contribution to its index, repeated indices included
-            gin += np.bincount(
-                idx.reshape(-1), weights=(go * w[:, None, :]).reshape(-1), minlength=N * C * L
-            )
+            rows.append(r)
+            contributions.append(gof * w.reshape(1, -1))  # (C, N*P)
         if grid_grad:
-            vals = _gather(xf, flat)
+            vals = np.take(xl, r, axis=0)
             if not finite:
-                vals = np.where((w != 0)[:, None, :], vals, ct.type(0))
-            s = np.einsum("ncp,ncp->np", go, vals)  # d out / d weight, summed over channels
+                vals = np.where(w != 0, vals, ct.type(0))
+            s = np.einsum("pc,pc->p", gol, vals).reshape(N, P)  # d out / d weight, all channels
             for k in range(d):
                 # grid component d-1-k moves axis k's weight only
                 ggrid[..., d - 1 - k] += s * combo[k][2] * _weight(combo, skip=k)
     gx = None
     if need_input:
-        gx = gin.astype(x.dtype).reshape(x.shape)
+        at = np.concatenate(rows) if rows else np.zeros(0, np.intp)
+        contrib = np.concatenate(contributions, axis=1) if contributions else np.zeros((C, 0), ct)
+        gin = np.empty((C, N * L), np.float64)
+        for c in range(C):
+            gin[c] = np.bincount(at, weights=contrib[c], minlength=N * L)
+        gx = gin.reshape(C, N, L).transpose(1, 0, 2).astype(x.dtype).reshape(x.shape)
     gg = None
     if need_grid:
         gg = ggrid.astype(grid.dtype, copy=False).reshape(grid.shape)
