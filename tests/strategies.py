@@ -488,7 +488,7 @@ class InterpConfig(NamedTuple):
 
 _INTERP_MODES = {
     3: ("nearest", "nearest-exact", "linear", "area"),
-    4: ("nearest", "nearest-exact", "bilinear", "area"),
+    4: ("nearest", "nearest-exact", "bilinear", "bicubic", "area"),
     5: ("nearest", "nearest-exact", "trilinear"),
 }
 
@@ -496,13 +496,14 @@ _INTERP_MODES = {
 @st.composite
 def interpolate_configs(draw, max_side: int = 5) -> InterpConfig:
     """Rank 3-5 input, a mode valid for it, and a size or a scale factor (possibly per axis,
-    possibly recomputed) whose output is non-empty; align_corners drawn for the linear modes."""
+    possibly recomputed) whose output is non-empty; align_corners drawn for the linear modes
+    and bicubic."""
     rank = draw(st.integers(3, 5))
     mode = draw(st.sampled_from(_INTERP_MODES[rank]))
     spatial = tuple(draw(st.integers(1, max_side if rank < 5 else 3)) for _ in range(rank - 2))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + spatial
     kwargs: dict = {"mode": mode}
-    if mode in ("linear", "bilinear", "trilinear"):
+    if mode in ("linear", "bilinear", "bicubic", "trilinear"):
         kwargs["align_corners"] = draw(st.booleans())
     if draw(st.booleans()):
         sizes = tuple(draw(st.integers(1, 2 * max_side if rank < 5 else 4)) for _ in spatial)

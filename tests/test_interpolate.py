@@ -61,6 +61,34 @@ def test_source_index_rule_matches_torch(mode):
                 )
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("corners", [False, True])
+def test_bicubic_source_rule_matches_torch(corners):
+    """Bicubic: every output size 1..13 from every input size 1..7 along each axis, and scale
+    factors that are not exact in binary (taps left of pixel 0 and past the last, clamped)."""
+    torch = pytest.importorskip("torch")
+    for n_in in range(1, 8):
+        arr = np.random.default_rng(n_in).standard_normal((2, 3, n_in, n_in + 1))
+        for dt in ("float32", "float64"):
+            xt = torch.tensor(arr, dtype=getattr(torch, dt))
+            xc = tinyconv.tensor(arr, dtype=getattr(tinyconv, dt))
+            calls = [{"size": (n, 14 - n)} for n in range(1, 14)] + [
+                {"scale_factor": s, "recompute_scale_factor": r}
+                for s in (0.7, 1.1, 1.7, 2.1, 3.3, 1 / 3)
+                for r in (None, True)
+                if int(n_in * s) >= 1
+            ]
+            for kw in calls:
+                want = torch.nn.functional.interpolate(
+                    xt, mode="bicubic", align_corners=corners, **kw
+                )
+                got = F.interpolate(xc, mode="bicubic", align_corners=corners, **kw)
+                tol = 1e-5 if dt == "float32" else 1e-12
+                np.testing.assert_allclose(
+                    got.numpy(), want.numpy(), tol, tol, err_msg=f"{n_in} {dt} {kw}"
+                )
+
+
 MODULES = [
     ("Upsample", {"scale_factor": 2}, (1, 2, 3, 3)),
     ("Upsample", {"scale_factor": (2, 1.5), "mode": "bilinear"}, (1, 2, 3, 4)),
@@ -68,6 +96,8 @@ MODULES = [
     ("Upsample", {"size": 7, "mode": "linear"}, (2, 1, 3)),
     ("Upsample", {"scale_factor": 1.5, "mode": "trilinear"}, (1, 1, 2, 3, 2)),
     ("Upsample", {"scale_factor": 0.5, "mode": "area"}, (1, 2, 4, 6)),
+    ("Upsample", {"scale_factor": 2, "mode": "bicubic"}, (1, 2, 3, 4)),
+    ("Upsample", {"size": (5, 2), "mode": "bicubic", "align_corners": True}, (2, 1, 3, 4)),
     ("Upsample", {"scale_factor": 1.7, "recompute_scale_factor": True}, (1, 1, 3, 3)),
     ("UpsamplingNearest2d", {"scale_factor": 2}, (1, 2, 3, 3)),
     ("UpsamplingNearest2d", {"size": (4, 5)}, (1, 2, 3, 3)),
@@ -94,9 +124,9 @@ def test_upsample_modules_match_torch(name, kwargs, shape):
         (lambda x: F.interpolate(x, 3, 2.0), ValueError, "exactly one"),
         (lambda x: F.interpolate(x, scale_factor=2, mode="cubic"), ValueError, "mode"),
         (
-            lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"),
+            lambda x: F.interpolate(x[0], scale_factor=2, mode="bicubic"),
             NotImplementedError,
-            "bicubic",
+            "4-D",
         ),  # noqa: E501
         (
             lambda x: F.interpolate(x, scale_factor=2, align_corners=True),
@@ -136,6 +166,7 @@ def test_bad_input(call, exc, words):
         ((1, 2, 3, 2), {"scale_factor": 1.5, "mode": "bilinear"}),
         ((1, 1, 4), {"size": 3, "mode": "linear", "align_corners": True}),
         ((1, 1, 2, 3), {"size": (3, 5), "mode": "nearest"}),
+        ((1, 2, 3, 2), {"scale_factor": 1.5, "mode": "bicubic"}),
     ],
 )
 def test_interpolate_double_backward(shape, kwargs):

@@ -1,15 +1,19 @@
 """interpolate (upsample / downsample `(N, C, *spatial)` input): modes 'nearest',
-'nearest-exact', 'linear' (3-D), 'bilinear' (4-D), 'trilinear' (5-D) and 'area'.
+'nearest-exact', 'linear' (3-D), 'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D) and 'area'.
 
 Every mode but 'area' is separable: along each spatial axis, output position `o` reads one
-input position (nearest) or mixes two, `(1 - lam) * x[i0] + lam * x[i1]` (linear), with the
-positions and weights from PyTorch's source-coordinate rule:
+input position (nearest), mixes two, `(1 - lam) * x[i0] + lam * x[i1]` (linear), or four,
+`x[i0 - 1 .. i0 + 2]` with the cubic-convolution weights of `lam` (bicubic, Keys' a = -0.75,
+the same weights as grid_sample's, indices clamped to the input), with the positions and
+weights from PyTorch's source-coordinate rule:
 
 - nearest:        i = min(floor(o * scale), in - 1)
 - nearest-exact:  i = min(floor((o + 0.5) * scale), in - 1)
 - linear, align_corners=False: src = max((o + 0.5) * scale - 0.5, 0)
 - linear, align_corners=True:  src = o * (in - 1) / (out - 1)
   then i0 = floor(src), i1 = min(i0 + 1, in - 1), lam = src - i0
+- bicubic: as linear, but without the max(., 0) (a source left of pixel 0 keeps its
+  fraction), and every size is resampled (no copy of unchanged axes)
   (and an axis whose size does not change is copied, whatever the scale factor, as in PyTorch)
 
 where scale = 1 / scale_factor when a scale factor was given (and not recomputed), else
@@ -27,6 +31,7 @@ import numpy as np
 
 from ... import _dtype
 from ...autograd.ops import Op
+from ...kernels.sample import tap_weights
 from ...tensor import Tensor
 from ._checks import _check_tensor
 from .pooling import adaptive_avg_pool2d
@@ -40,26 +45,30 @@ _NAMES = {
     "linear": "UpsampleLinear1DBackward0",
     "bilinear": "UpsampleBilinear2DBackward0",
     "trilinear": "UpsampleTrilinear3DBackward0",
+    "bicubic": "UpsampleBicubic2DBackward0",
 }
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")  # the modes align_corners takes
 
 
 def _axis_plan(
     n_in: int, n_out: int, scale_factor: float | None, mode: str, align_corners: bool, dtype: Any
 ) -> tuple:
-    """Along one axis: `(i0, i1, lam)` (i1 and lam None for the nearest modes), PyTorch's
-    source positions. The scale and the source coordinates are computed in the precision
-    PyTorch uses (float32 for the nearest modes; the input's float type for linear), so the
-    chosen positions agree at the boundaries too."""
+    """Along one axis: `(indices, weights)`, one array per tap (weights None for the nearest
+    modes), PyTorch's source positions. The scale and the source coordinates are computed in
+    the precision PyTorch uses (float32 for the nearest modes; the input's float type for
+    linear and bicubic), so the chosen positions agree at the boundaries too."""
     o = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
         f32 = np.float32
         scale = f32(1.0 / scale_factor) if scale_factor else f32(n_in) / f32(n_out)
         pos = o.astype(f32) + f32(0.5) if mode == "nearest-exact" else o.astype(f32)
         i0 = np.minimum(np.floor(pos * scale).astype(np.int64), n_in - 1)
-        return i0, None, None
+        return [i0], None
     t = np.dtype(dtype).type
+    if mode == "bicubic":
+        return _cubic_plan(o, n_in, n_out, scale_factor, align_corners, t)
     if n_in == n_out:  # PyTorch's linear modes copy an axis whose size does not change
-        return o, o, np.zeros(n_out, dtype=t)
+        return [o, o], [np.ones(n_out, dtype=t), np.zeros(n_out, dtype=t)]
     if align_corners:
         scale = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
         src = o.astype(t) * scale
@@ -69,7 +78,22 @@ def _axis_plan(
     i0 = src.astype(np.int64)  # src >= 0: truncation is floor
     i1 = np.minimum(i0 + 1, n_in - 1)
     lam = np.clip(src - i0.astype(t), t(0), t(1)).astype(t)
-    return i0, i1, lam
+    return [i0, i1], [(t(1) - lam).astype(t), lam]
+
+
+def _cubic_plan(o, n_in: int, n_out: int, scale_factor, align_corners: bool, t) -> tuple:
+    """Bicubic along one axis: taps i0-1 .. i0+2 (clamped to the input) with the cubic
+    weights of lam = src - i0, PyTorch's upsample_bicubic2d rule."""
+    if align_corners:
+        scale = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
+        src = o.astype(t) * scale
+    else:
+        scale = t(1.0 / scale_factor) if scale_factor else t(n_in) / t(n_out)
+        src = (o.astype(t) + t(0.5)) * scale - t(0.5)  # (no clamp at 0: cubic)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam = np.clip(src - i0.astype(t), t(0), t(1)).astype(t)
+    indices = [np.clip(i0 + k, 0, n_in - 1) for k in (-1, 0, 1, 2)]
+    return indices, [w.astype(t) for w in tap_weights(lam, "bicubic")]
 
 
 def _along(a: np.ndarray, axis: int) -> tuple:
@@ -80,14 +104,14 @@ def _along(a: np.ndarray, axis: int) -> tuple:
 def _matrix(plan: tuple, n_in: int, dtype: Any) -> np.ndarray:
     """The axis' interpolation as a matrix `(out, in)`: row o holds the weights output o reads
     the input with (for the backward, which applies its transpose)."""
-    i0, i1, lam = plan
-    A = np.zeros((len(i0), n_in), dtype=dtype)
-    rows = np.arange(len(i0))
-    if i1 is None:
-        A[rows, i0] = 1
-    else:  # (each row once per line; where i0 == i1, at the last input, the weights add)
-        A[rows, i0] = 1 - lam
-        A[rows, i1] += lam
+    indices, weights = plan
+    A = np.zeros((len(indices[0]), n_in), dtype=dtype)
+    rows = np.arange(len(indices[0]))
+    if weights is None:
+        A[rows, indices[0]] = 1
+    else:  # (each tap once per row; where taps share an input (clamped), the weights add)
+        for idx, w in zip(indices, weights, strict=True):
+            A[rows, idx] += w
     return A
 
 
@@ -97,12 +121,17 @@ def _resample(x: np.ndarray, plans: tuple) -> np.ndarray:
     # the last axis first, as PyTorch sums the weighted taps (innermost axis innermost)
     for k in reversed(range(len(plans))):
         axis = 2 + k
-        i0, i1, lam = plans[k]
-        if i1 is None:
-            y = np.take(y, i0, axis=axis)
-        else:
-            lam = lam.astype(y.dtype, copy=False).reshape(_along(y, axis))
-            y = np.take(y, i0, axis=axis) * (1 - lam) + np.take(y, i1, axis=axis) * lam
+        indices, weights = plans[k]
+        if weights is None:
+            y = np.take(y, indices[0], axis=axis)
+        else:  # the taps' weighted sum, left to right as PyTorch's kernel adds them
+            acc = None
+            for idx, w in zip(indices, weights, strict=True):
+                term = np.take(y, idx, axis=axis) * w.astype(y.dtype, copy=False).reshape(
+                    _along(y, axis)
+                )
+                acc = term if acc is None else acc + term
+            y = acc
     return np.ascontiguousarray(y)
 
 
@@ -122,7 +151,7 @@ class Interpolate(Op):
 
     @staticmethod
     def forward(ctx, x, plans, name):
-        # plans: one (i0, i1, lam) per spatial axis, from _axis_plan
+        # plans: one (indices, weights) per spatial axis, from _axis_plan
         ctx.torch_name = name
         ctx.shape, ctx.plans = x.shape, plans
         return _resample(x, plans)
@@ -217,23 +246,22 @@ def interpolate(
     if mode not in _MODES:
         raise ValueError(
             f"{what}: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', "
-            f"'trilinear', 'area', got {mode!r}"
+            f"'bicubic', 'trilinear', 'area', got {mode!r}"
         )
-    if mode == "bicubic":
-        raise NotImplementedError(
-            f"{what}: mode='bicubic' is not implemented in tinyconv (nearest, nearest-exact, "
-            "linear, bilinear, trilinear and area are)"
-        )
-    if align_corners is not None and mode not in _LINEAR_RANK:
+    if align_corners is not None and mode not in _INTERPOLATING:
         raise ValueError(
             f"{what}: align_corners can only be set with the interpolating modes linear, "
-            f"bilinear and trilinear, got mode={mode!r}"
+            f"bilinear, bicubic and trilinear, got mode={mode!r}"
         )
     if antialias:
         raise NotImplementedError(f"{what}: antialias=True is not implemented in tinyconv")
     if x.ndim not in (3, 4, 5):
         raise ValueError(
             f"{what}: input must be 3-D, 4-D or 5-D (N, C, d1, ...), got shape {tuple(x.shape)}"
+        )
+    if mode == "bicubic" and x.ndim != 4:
+        raise NotImplementedError(
+            f"{what}: mode='bicubic' needs a 4-D input (N, C, H, W), got shape {tuple(x.shape)}"
         )
     if mode in _LINEAR_RANK and x.ndim != _LINEAR_RANK[mode]:
         raise ValueError(
