@@ -786,14 +786,34 @@ class Relu(Op):
         return _select(out._data <= 0, _linked(_zero(grad), out), grad)
 
 
+def sigmoid_array(a: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-a) elementwise, in a's dtype: PyTorch's formula. Where e^-a overflows
+    (float32: a < -87.7), e^a instead: the exact value to the last bit there (1 + e^a rounds
+    to 1), where PyTorch's overflow gives 0 below -88.7 (tests/test_stability.py). float16
+    is computed in float32 and rounded once, as PyTorch's half kernels compute in float.
+    Six passes over the data (the two-branch e^-|a| form took nine: SiLU forward + backward
+    on 0.5M float32, 1 thread, 6.2 -> 1.8-2.0 ms, PyTorch 0.85-1.0), and the same float32
+    numbers as PyTorch's for 83% of normal inputs instead of 72% (the rest 1 ulp apart)."""
+    x = a.astype(np.float32) if a.dtype == np.float16 else a
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+    s = np.asarray(1 / (1 + e))
+    low = x < _SIGMOID_EXP_LIMIT.get(x.dtype.type, -np.inf)
+    if low.any():
+        s[low] = np.exp(x[low])
+    return s.astype(a.dtype, copy=False)
+
+
+# below these, e^-a overflows (log of the largest finite number, minus 1)
+_SIGMOID_EXP_LIMIT = {t: 1 - float(np.log(np.finfo(t).max)) for t in (np.float32, np.float64)}
+
+
 class Sigmoid(Op):
     torch_name = "SigmoidBackward0"
 
     @staticmethod
     def forward(ctx, a):
-        # 1 / (1 + e^-a) overflows for a << 0; use e^-|a|, which never exceeds 1.
-        e = np.exp(-np.abs(a))
-        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        out = sigmoid_array(a)
         ctx.save_for_backward(out)
         return out
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import _rng
 from ...autograd import ops
-from ...autograd.ops import Op, _zero_where
+from ...autograd.ops import Op, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
@@ -145,23 +145,18 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(_float_act(input, "gelu"), approximate)
 
 
-def _sigmoid_np(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))  # never overflows
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
 class Silu(Op):
     torch_name = "SiluBackward0"
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * _sigmoid_np(x)
+        return x * sigmoid_array(x)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        s = _sigmoid_np(x)
+        s = sigmoid_array(x)
         return grad * (s * (1 + x * (1 - s)))  # (x s)' = s + x s (1 - s)
 
     @staticmethod
@@ -227,7 +222,7 @@ class Softplus(Op):
         (x,) = ctx.saved_tensors
         bx = x * ctx.beta
         return (
-            np.where(bx > ctx.threshold, grad, grad * _sigmoid_np(bx)).astype(
+            np.where(bx > ctx.threshold, grad, grad * sigmoid_array(bx)).astype(
                 grad.dtype, copy=False
             ),
             None,
@@ -366,7 +361,7 @@ class Mish(Op):
         (x,) = ctx.saved_tensors
         t = np.tanh(np.logaddexp(0, x))
         # (x tanh(sp(x)))' = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
-        return (grad * (t + x * (1 - t * t) * _sigmoid_np(x))).astype(grad.dtype, copy=False)
+        return (grad * (t + x * (1 - t * t) * sigmoid_array(x))).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
