@@ -243,13 +243,14 @@ def conv2d_configs(
     symmetric_padding: bool = False,
     pointwise: bool = False,
     depthwise: bool = False,
+    max_stride: int = 3,
 ) -> ConvConfig:
     """Batch 1-3, channels 1-4 with groups dividing both in and out channels,
     kernel 1-5 (non-square), stride 1-3, padding 0-2 per side (asymmetric unless
     ``symmetric_padding``), dilation 1-2. H and W are chosen so the padded input
     holds at least one dilated kernel, plus 0..max_extra. ``pointwise`` gives
     1x1 kernels, stride 1, no padding. ``depthwise`` gives groups == in_channels
-    (1..max_channels) and a channel multiplier of 1-3."""
+    (1..max_channels) and a channel multiplier of 1-3. ``max_stride=1``: stride 1 only."""
     if depthwise:
         groups = C = draw(st.integers(1, max_channels))
         O = C * draw(st.integers(1, 3))
@@ -261,7 +262,7 @@ def conv2d_configs(
         kernel, stride, padding = (1, 1), (1, 1), ((0, 0), (0, 0))
     else:
         kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
-        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        stride = (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride)))
         if symmetric_padding:
             ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
             padding = ((ph, ph), (pw, pw))

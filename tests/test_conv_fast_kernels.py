@@ -208,19 +208,56 @@ def test_depthwise_non_finite_values_stay_in_their_windows():
     assert np.isinf(gx[0, 1, 3:6, 3:6]).all() and np.isfinite(gx).sum() == gx.size - 9
 
 
-@pytest.mark.parametrize("path", ["depthwise_chunked", "depthwise_inside"])
+@pytest.mark.parametrize("path", ["depthwise_chunked", "depthwise_inside", "as_forward_fused"])
+@given(data=st.data())
+def test_weight_grad_beside_input_grad_equals_the_plain_path(path, data):
+    # stride 1, both gradients, no columns kept: grad_w comes from the input gradient's pass
+    depthwise_only = path.startswith("depthwise")
+    cfg = data.draw(conv2d_configs(depthwise=depthwise_only, max_stride=1, max_channels=4))
+    plain, fast = plain_and_fast(cfg, path, need=(True, True, False))
+    assert_same(plain, fast, 1e-10)
+
+
+@pytest.mark.parametrize(
+    "path, module, name",
+    [
+        ("depthwise_chunked", depthwise, "_weight_share_from_input_pass"),
+        ("depthwise_inside", depthwise, "_weight_share_from_input_pass"),
+        ("as_forward_fused", FAST, "_weight_grad_beside"),
+    ],
+)
+def test_weight_grad_beside_input_grad_runs(path, module, name, monkeypatch):
+    calls = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a: calls.append(1) or real(*a))
+    groups = 3 if module is depthwise else 1
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
+    w = np.random.default_rng(1).standard_normal((6, 3 // groups, 3, 2))
+    g = np.random.default_rng(2).standard_normal((2, 6, 7, 5))
+    args = ((1, 1), ((1, 1), (0, 0)), (1, 1), groups)
+    want = K.conv2d_backward(g, x, w, None, *args, True, True, False)
+    with knobs(path) as A:
+        got = A.conv2d_backward(g, x, w, None, *args, True, True, False)
+    assert calls
+    assert_same(want, got, 1e-10)
+
+
+@pytest.mark.parametrize("path", ["depthwise_chunked", "depthwise_inside", "as_forward_fused"])
 @given(
-    cfg=conv2d_configs(depthwise=True, max_channels=4, max_extra=4),
+    data=st.data(),
     where=st.sampled_from(["x", "grad"]),
     value=st.sampled_from([np.inf, -np.inf, np.nan]),
     at=st.integers(0, 10**6),
 )
-def test_depthwise_weight_grad_keeps_non_finite_values_as_the_plain_path(
-    path, cfg, where, value, at
+def test_weight_grad_beside_input_grad_keeps_non_finite_values_as_the_plain_path(
+    path, data, where, value, at
 ):
-    # grad_w is taken from the input gradient's copies when both are needed; that sum also
-    # multiplies x by zeros and leaves out grad_out times padding, so a non-finite value must
-    # send it to the exact windows: the same infs and NaNs, in the same places, as plain
+    # grad_w is taken from the input gradient's copies or columns when both are needed
+    # (depthwise.py's _weight_share_from_input_pass, conv_fast's _weight_grad_beside); that
+    # sum also multiplies x by zeros and leaves out grad_out times padding, so a non-finite
+    # value must send it back to the usual path: the same infs and NaNs, in the same places
+    depthwise_only = path.startswith("depthwise")
+    cfg = data.draw(conv2d_configs(depthwise=depthwise_only, max_channels=4, max_extra=4))
     x, w, _ = make_arrays(cfg)
     g = np.random.default_rng(cfg.seed + 5).standard_normal(output_shape(cfg))
     a = x if where == "x" else g

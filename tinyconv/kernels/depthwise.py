@@ -434,8 +434,8 @@ def depthwise_backward(
             and stride == (1, 1)  # (strided, its matmuls run over the spread-out gradient's
             # sh*sw times more pixels: (8, 96, 32, 32) stride 2 went 3.5 -> 3.8 ms)
             and x.dtype == dtype
-            and _windows_read_input(H, OH, sh, pt, dh, kh)
-            and _windows_read_input(W, OW, sw, pl, dw, kw)
+            and windows_read_input(H, OH, sh, pt, dh, kh)
+            and windows_read_input(W, OW, sw, pl, dw, kw)
         )
         also = None
         if fused:
@@ -530,7 +530,7 @@ def _add_shares(shares, shape: tuple[int, ...], dtype) -> np.ndarray:
     return gw
 
 
-def _windows_read_input(size: int, out: int, stride: int, pad: int, dil: int, k: int) -> bool:
+def windows_read_input(size: int, out: int, stride: int, pad: int, dil: int, k: int) -> bool:
     """Whether every output's window (along one axis) reads at least one input pixel."""
     first = np.arange(out)[:, None] * stride - pad + np.arange(k) * dil
     return bool(((first >= 0) & (first < size)).any(axis=1).all())
