@@ -1256,3 +1256,205 @@ def test_saving_and_loading_recipes(cells, monkeypatch, tmp_path):
             loaded.state_dict().items(), saved.state_dict().items(), strict=True
         ):
             assert k == k2 and np.array_equal(a.numpy(), b.numpy())
+
+
+# -- pytorch/tutorials: Build the Neural Network (beginner_source/basics/buildmodel_tutorial.py) ---
+# (prose comments left out; the code as published)
+
+BUILD_MODEL = [
+    """
+    import os
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    print('Using {} device'.format(device))
+
+    class NeuralNetwork(nn.Module):
+        def __init__(self):
+            super(NeuralNetwork, self).__init__()
+            self.flatten = nn.Flatten()
+            self.linear_relu_stack = nn.Sequential(
+                nn.Linear(28*28, 512),
+                nn.ReLU(),
+                nn.Linear(512, 512),
+                nn.ReLU(),
+                nn.Linear(512, 10),
+                nn.ReLU()
+            )
+
+        def forward(self, x):
+            x = self.flatten(x)
+            logits = self.linear_relu_stack(x)
+            return logits
+
+    model = NeuralNetwork().to(device)
+    print(model)
+
+    X = torch.rand(1, 28, 28, device=device)
+    logits = model(X)
+    pred_probab = nn.Softmax(dim=1)(logits)
+    y_pred = pred_probab.argmax(1)
+    print(f"Predicted class: {y_pred}")
+
+    input_image = torch.rand(3,28,28)
+    print(input_image.size())
+
+    flatten = nn.Flatten()
+    flat_image = flatten(input_image)
+    print(flat_image.size())
+
+    layer1 = nn.Linear(in_features=28*28, out_features=20)
+    hidden1 = layer1(flat_image)
+    print(hidden1.size())
+
+    print(f"Before ReLU: {hidden1}\\n\\n")
+    hidden1 = nn.ReLU()(hidden1)
+    print(f"After ReLU: {hidden1}")
+
+    seq_modules = nn.Sequential(
+        flatten,
+        layer1,
+        nn.ReLU(),
+        nn.Linear(20, 10)
+    )
+    input_image = torch.rand(3,28,28)
+    logits = seq_modules(input_image)
+
+    softmax = nn.Softmax(dim=1)
+    pred_probab = softmax(logits)
+
+    print("Model structure: ", model, "\\n\\n")
+
+    for name, param in model.named_parameters():
+        print(f"Layer: {name} | Size: {param.size()} | Values : {param[:2]} \\n")
+    """,
+]
+
+
+def test_build_model_tutorial(monkeypatch):
+    cells = ["import torch\ntorch.manual_seed(0)", *BUILD_MODEL]
+    ns, out = compare_runs(cells, monkeypatch, rtol=0, atol=0)  # every printed digit
+    assert "Before ReLU: tensor([[" in out and "grad_fn=<AddmmBackward0>)" in out
+    assert "After ReLU: tensor([[" in out and "grad_fn=<ReluBackward0>)" in out
+    assert "Layer: linear_relu_stack.0.weight | Size: tinyconv.Size([512, 784]) | Values : " in out
+    assert float(ns["hidden1"].min()) == 0.0 and ns["pred_probab"].sum().item() == pytest.approx(3)
+
+
+# -- pytorch/tutorials: Optimizing Model Parameters (beginner_source/basics/optimization_tutorial.py)
+# FashionMNIST is 64 training and 32 test images (prose comments left out).
+
+OPTIMIZATION = [
+    """
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader
+    from torchvision import datasets
+    from torchvision.transforms import ToTensor
+
+    training_data = datasets.FashionMNIST(
+        root="data",
+        train=True,
+        download=True,
+        transform=ToTensor()
+    )
+
+    test_data = datasets.FashionMNIST(
+        root="data",
+        train=False,
+        download=True,
+        transform=ToTensor()
+    )
+
+    train_dataloader = DataLoader(training_data, batch_size=64)
+    test_dataloader = DataLoader(test_data, batch_size=64)
+
+    class NeuralNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.linear_relu_stack = nn.Sequential(
+                nn.Linear(28*28, 512),
+                nn.ReLU(),
+                nn.Linear(512, 512),
+                nn.ReLU(),
+                nn.Linear(512, 10),
+            )
+
+        def forward(self, x):
+            x = self.flatten(x)
+            logits = self.linear_relu_stack(x)
+            return logits
+
+    model = NeuralNetwork()
+
+    learning_rate = 1e-3
+    batch_size = 64
+    epochs = 5
+
+    loss_fn = nn.CrossEntropyLoss()
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+
+    def train_loop(dataloader, model, loss_fn, optimizer):
+        size = len(dataloader.dataset)
+        # Set the model to training mode - important for batch normalization and dropout layers
+        # Unnecessary in this situation but added for best practices
+        model.train()
+        for batch, (X, y) in enumerate(dataloader):
+            # Compute prediction and loss
+            pred = model(X)
+            loss = loss_fn(pred, y)
+
+            # Backpropagation
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+            if batch % 100 == 0:
+                loss, current = loss.item(), batch * batch_size + len(X)
+                print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+
+
+    def test_loop(dataloader, model, loss_fn):
+        # Set the model to evaluation mode - important for batch normalization and dropout layers
+        # Unnecessary in this situation but added for best practices
+        model.eval()
+        size = len(dataloader.dataset)
+        num_batches = len(dataloader)
+        test_loss, correct = 0, 0
+
+        # Evaluating the model with torch.no_grad() ensures that no gradients are computed during test mode
+        # also serves to reduce unnecessary gradient computations and memory usage for tensors with requires_grad=True
+        with torch.no_grad():
+            for X, y in dataloader:
+                pred = model(X)
+                test_loss += loss_fn(pred, y).item()
+                correct += (pred.argmax(1) == y).type(torch.float).sum().item()
+
+        test_loss /= num_batches
+        correct /= size
+        print(f"Test Error: \\n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \\n")
+
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+
+    epochs = 10
+    for t in range(epochs):
+        print(f"Epoch {t+1}\\n-------------------------------")
+        train_loop(train_dataloader, model, loss_fn, optimizer)
+        test_loop(test_dataloader, model, loss_fn)
+    print("Done!")
+    """,
+]
+
+
+def test_optimization_tutorial(monkeypatch):
+    cells = ["import torch\ntorch.manual_seed(0)", *OPTIMIZATION]
+    ns, out = compare_runs(cells, monkeypatch, data=(64, 32), floats="float32")
+    accuracy = [float(a) for a in re.findall(r"Accuracy: ([\d.]+)%", out)]
+    avg_loss = [float(v) for v in re.findall(r"Avg loss: ([\d.]+)", out)]
+    assert len(accuracy) == 10 and out.rstrip().endswith("Done!")
+    assert avg_loss[-1] < avg_loss[0]  # SGD at lr 1e-3 learns the synthetic classes slowly
