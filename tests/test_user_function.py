@@ -164,3 +164,16 @@ def test_surplus_none_gradients_are_dropped_and_others_refused():
         Surplus.apply(x).sum().backward()
     with pytest.raises(RuntimeError, match=r"returned 1 gradient\(s\), but forward took 2"):
         Missing.apply(x, x).sum().backward()
+
+
+def test_gradgradcheck_draws_its_grad_outputs_as_pytorch():
+    # uniform on [-1, 1) in the output's dtype from the global stream: what a program draws
+    # after a gradgradcheck (the double-backward tutorial's next torch.rand) stays PyTorch's
+    torch = pytest.importorskip("torch")
+    draws = []
+    for lib in (tinyconv, torch):
+        lib.manual_seed(0)
+        x = lib.rand(3, 3, dtype=lib.float64, requires_grad=True)
+        assert lib.autograd.gradgradcheck(lambda a: (a**2, a.sin()), x)
+        draws.append(lib.rand(4, dtype=lib.float64).numpy())
+    np.testing.assert_array_equal(*draws)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _rng
 from . import grad_mode
 
 
@@ -184,8 +185,10 @@ def gradgradcheck(
     """Check the second derivatives: gradcheck of the function
     (inputs, v) -> d<v, fn(inputs)>/d(inputs), whose backward is the create_graph backward.
 
-    grad_outputs: the v for each output of fn (default: random, float64, requiring grad,
-    so the check also covers the gradient's dependence on v).
+    grad_outputs: the v for each output of fn (default: uniform on [-1, 1) in the output's
+    float dtype, requiring grad so the check also covers the gradient's dependence on v, drawn
+    from the global stream as PyTorch draws them, so the numbers a program draws afterwards
+    stay PyTorch's).
     """
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -195,10 +198,11 @@ def gradgradcheck(
         )
     with grad_mode.enable_grad():
         outs = _outputs(fn, inputs)
-    rng = np.random.default_rng(seed)
     if grad_outputs is None:
         vs = tuple(
-            Tensor._make(rng.standard_normal(o._data.shape), None, True)
+            Tensor._make(
+                _rng.uniform(_rng._rng(), o._data.shape, o._data.dtype, -1.0, 1.0), None, True
+            )
             for o in outs
             if o.requires_grad
         )
