@@ -199,7 +199,7 @@ def test_dropout2d_on_3d_input_warns_and_drops_channels_of_n_c_l():
     "call,exc,words",
     [
         (lambda: F.dropout1d(tinyconv.ones(4)), RuntimeError, "2-D (C, L) or 3-D"),
-        (lambda: F.dropout2d(tinyconv.ones(4, 5)), RuntimeError, "shape (4, 5)"),
+        (lambda: F.dropout2d(tinyconv.ones(4)), RuntimeError, "at least 2 dimensions"),
         (lambda: F.dropout3d(tinyconv.ones(2, 3, 4)), RuntimeError, "5-D"),
         (lambda: F.dropout2d(tinyconv.ones(2, 3, 4, 4), p=1.5), ValueError, "p (the dropout"),
         (lambda: nn.Dropout1d(-0.1), ValueError, "between 0 and 1"),
@@ -448,3 +448,22 @@ def test_loss_weights_are_buffers_as_torch():
         t = getattr(torch.nn, name)(**{k: torch.tensor(v) for k, v in kwargs.items()})
         assert list(c.state_dict()) == list(t.state_dict()), name
         assert [n for n, _ in c.named_buffers()] == [n for n, _ in t.named_buffers()], name
+
+
+def test_dropout2d_on_other_ranks_warns_and_drops_as_pytorch():
+    # the "Defining a Neural Network" recipe puts nn.Dropout2d after a Linear: PyTorch warns
+    # and drops features of (N, F) as channels of (N, C); same draws, same warning
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((6, 40)).astype(np.float32)
+    outs = []
+    for lib in (torch, tinyconv):
+        lib.manual_seed(3)
+        with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d, which is dep"):
+            a = lib.nn.functional.dropout2d(lib.from_numpy(x), 0.5)
+            b = lib.nn.Dropout2d(0.25)(lib.from_numpy(x))
+        with pytest.warns(UserWarning, match="Received a 5-D input to dropout2d"):
+            c = lib.nn.functional.dropout2d(lib.from_numpy(x.reshape(2, 3, 2, 2, 10)), 0.5)
+        outs.append([t.numpy() for t in (a, b, c)])
+    for ours, theirs in zip(outs[1], outs[0], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert (outs[1][0] == 0).any() and (outs[1][0] == 2 * x).any()

@@ -1633,3 +1633,150 @@ def test_custom_function_double_backward_tutorial(monkeypatch):
     # Cube at x = 2: d/dx x^3 = 12, kept differentiable (a graph through CubeBackward)
     assert ns["x"].item() == 2.0 and ns["grad_x"].item() == 12.0
     assert ns["grad_x"].grad_fn is not None
+
+
+# -- pytorch/tutorials recipes: Defining a Neural Network, What is a state_dict
+#    (recipes_source/recipes/defining_a_neural_network.py, what_is_state_dict.py) -------------
+# The first put nn.Dropout2d after a Linear (a 2-D input): PyTorch warns and drops single
+# features, and so does tinyconv now (it raised before).
+
+DEFINING_A_NEURAL_NETWORK = [
+    """
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    """,
+    """
+    class Net(nn.Module):
+        def __init__(self):
+          super(Net, self).__init__()
+
+          # First 2D convolutional layer, taking in 1 input channel (image),
+          # outputting 32 convolutional features, with a square kernel size of 3
+          self.conv1 = nn.Conv2d(1, 32, 3, 1)
+          # Second 2D convolutional layer, taking in the 32 input layers,
+          # outputting 64 convolutional features, with a square kernel size of 3
+          self.conv2 = nn.Conv2d(32, 64, 3, 1)
+
+          # Designed to ensure that adjacent pixels are either all 0s or all active
+          # with an input probability
+          self.dropout1 = nn.Dropout2d(0.25)
+          self.dropout2 = nn.Dropout2d(0.5)
+
+          # First fully connected layer
+          self.fc1 = nn.Linear(9216, 128)
+          # Second fully connected layer that outputs our 10 labels
+          self.fc2 = nn.Linear(128, 10)
+
+    my_nn = Net()
+    print(my_nn)
+    """,
+    """
+    class Net(nn.Module):
+        def __init__(self):
+          super(Net, self).__init__()
+          self.conv1 = nn.Conv2d(1, 32, 3, 1)
+          self.conv2 = nn.Conv2d(32, 64, 3, 1)
+          self.dropout1 = nn.Dropout2d(0.25)
+          self.dropout2 = nn.Dropout2d(0.5)
+          self.fc1 = nn.Linear(9216, 128)
+          self.fc2 = nn.Linear(128, 10)
+
+        # x represents our data
+        def forward(self, x):
+          # Pass data through conv1
+          x = self.conv1(x)
+          # Use the rectified-linear activation function over x
+          x = F.relu(x)
+
+          x = self.conv2(x)
+          x = F.relu(x)
+
+          # Run max pooling over x
+          x = F.max_pool2d(x, 2)
+          # Pass data through dropout1
+          x = self.dropout1(x)
+          # Flatten x with start_dim=1
+          x = x.flatten(start_dim=1)
+          # Pass data through fc1
+          x = self.fc1(x)
+          x = F.relu(x)
+          x = self.dropout2(x)
+          x = self.fc2(x)
+
+          # Apply softmax to x
+          output = F.log_softmax(x, dim=1)
+          return output
+    """,
+    """
+    # Equates to one random 28x28 image
+    random_data = torch.rand((1, 1, 28, 28))
+
+    my_nn = Net()
+    result = my_nn(random_data)
+    print (result)
+    """,
+]
+
+WHAT_IS_STATE_DICT = [
+    """
+    import torch
+    import torch.nn as nn
+    import torch.optim as optim
+    """,
+    """
+    class Net(nn.Module):
+        def __init__(self):
+            super(Net, self).__init__()
+            self.conv1 = nn.Conv2d(3, 6, 5)
+            self.pool = nn.MaxPool2d(2, 2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = self.pool(F.relu(self.conv1(x)))
+            x = self.pool(F.relu(self.conv2(x)))
+            x = x.flatten(start_dim=1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            x = self.fc3(x)
+            return x
+
+    net = Net()
+    print(net)
+    """,
+    """
+    optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+    """,
+    """
+    # Print model's state_dict
+    print("Model's state_dict:")
+    for param_tensor in net.state_dict():
+        print(param_tensor, "\\t", net.state_dict()[param_tensor].size())
+
+    print()
+
+    # Print optimizer's state_dict
+    print("Optimizer's state_dict:")
+    for var_name in optimizer.state_dict():
+        print(var_name, "\\t", optimizer.state_dict()[var_name])
+    """,
+]
+
+
+def test_defining_a_neural_network_recipe(monkeypatch):
+    cells = ["import torch\ntorch.manual_seed(0)", *DEFINING_A_NEURAL_NETWORK]
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        ns, out = compare_runs(cells, monkeypatch, rtol=0, atol=0)  # every printed digit
+    assert "(dropout1): Dropout2d(p=0.25, inplace=False)" in out
+    assert out.rstrip().endswith("grad_fn=<LogSoftmaxBackward0>)")
+    assert ns["result"].exp().sum().item() == pytest.approx(1, rel=1e-6)
+
+
+def test_what_is_state_dict_recipe(monkeypatch):
+    cells = ["import torch\ntorch.manual_seed(0)", *WHAT_IS_STATE_DICT]
+    _, out = compare_runs(cells, monkeypatch, rtol=0, atol=0)
+    assert "conv1.weight \t tinyconv.Size([6, 3, 5, 5])" in out
+    assert "param_groups \t [{'lr': 0.001, 'momentum': 0.9, 'dampening': 0" in out

@@ -120,7 +120,19 @@ def dropout2d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
     """Zero whole channels of `(N, C, H, W)` input with probability p. A 3-D input is taken as
-    `(N, C, L)`, with a warning, as PyTorch does."""
+    `(N, C, L)`, with a warning, as PyTorch does; so is any other rank (dims 0 and 1 as N and C:
+    an (N, F) input loses single elements), with PyTorch's deprecation warning, because
+    published code (the "Defining a Neural Network" recipe) puts Dropout2d after a Linear."""
+    if isinstance(input, Tensor) and input.ndim not in (3, 4) and 0 <= p <= 1:
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2,
+        )
+        return feature_dropout(input, p, training, inplace)
     return _feature_dropout(
         input, p, training, inplace, "dropout2d", {3: True, 4: True}, "a 3-D or 4-D (N, C, H, W)"
     )
