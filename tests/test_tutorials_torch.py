@@ -2165,3 +2165,190 @@ def test_building_models_tutorial(monkeypatch):
     assert "(softmax): Softmax(dim=None)" in out and "grad_fn=<NativeBatchNormBackward0>)" in out
     assert "Parameter containing:\ntensor([[" in out
     assert ns["F"].einsum is ns["tinyconv"].einsum  # (the run imported tinyconv as itself)
+
+
+# -- pytorch/pytorch docs: Extending PyTorch (docs/source/notes/extending.rst): a custom
+#    Function (LinearFunction, MulConstant with and without materialized grads), gradcheck,
+#    and a Linear Module on it; then the same LinearFunction in PyTorch 2's split style
+#    (forward without ctx, setup_context) that torch.func needs, written for this test ---------
+
+EXTENDING = [
+    """
+    import torch
+    import torch.nn as nn
+    from torch.autograd import Function
+    """,
+    """
+    # Inherit from Function
+    class LinearFunction(Function):
+
+        # Note that both forward and backward are @staticmethods
+        @staticmethod
+        # bias is an optional argument
+        def forward(ctx, input, weight, bias=None):
+            ctx.save_for_backward(input, weight, bias)
+            output = input.mm(weight.t())
+            if bias is not None:
+                output += bias.unsqueeze(0).expand_as(output)
+            return output
+
+        # This function has only a single output, so it gets only one gradient
+        @staticmethod
+        def backward(ctx, grad_output):
+            # This is a pattern that is very convenient - at the top of backward
+            # unpack saved_tensors and initialize all gradients w.r.t. inputs to
+            # None. Thanks to the fact that additional trailing Nones are
+            # ignored, the return statement is simple even when the function has
+            # optional inputs.
+            input, weight, bias = ctx.saved_tensors
+            grad_input = grad_weight = grad_bias = None
+
+            # These needs_input_grad checks are optional and there only to
+            # improve efficiency. If you want to make your code simpler, you can
+            # skip them. Returning gradients for inputs that don't require it is
+            # not an error.
+            if ctx.needs_input_grad[0]:
+                grad_input = grad_output.mm(weight)
+            if ctx.needs_input_grad[1]:
+                grad_weight = grad_output.t().mm(input)
+            if bias is not None and ctx.needs_input_grad[2]:
+                grad_bias = grad_output.sum(0)
+
+            return grad_input, grad_weight, grad_bias
+    """,
+    """
+    linear = LinearFunction.apply
+    """,
+    """
+    class MulConstant(Function):
+        @staticmethod
+        def forward(ctx, tensor, constant):
+            # ctx is a context object that can be used to stash information
+            # for backward computation
+            ctx.constant = constant
+            return tensor * constant
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            # We return as many input gradients as there were arguments.
+            # Gradients of non-Tensor arguments to forward must be None.
+            return grad_output * ctx.constant, None
+    """,
+    "mul_first = MulConstant  # (test: keep the first version)",
+    """
+    class MulConstant(Function):
+        @staticmethod
+        def forward(ctx, tensor, constant):
+            ctx.set_materialize_grads(False)
+            ctx.constant = constant
+            return tensor * constant
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            # Here we must handle None grad_output tensor. In this case we
+            # can skip unnecessary computations and just return None.
+            if grad_output is None:
+                return None, None
+
+            # We return as many input gradients as there were arguments.
+            # Gradients of non-Tensor arguments to forward must be None.
+            return grad_output * ctx.constant, None
+    """,
+    """
+    from torch.autograd import gradcheck
+
+    # gradcheck takes a tuple of tensors as input, check if your gradient
+    # evaluated with these tensors are close enough to numerical
+    # approximations and returns True if they all verify this condition.
+    input = (torch.randn(20,20,dtype=torch.double,requires_grad=True), torch.randn(30,20,dtype=torch.double,requires_grad=True))
+    test = gradcheck(linear, input, eps=1e-6, atol=1e-4)
+    print(test)
+    """,
+    """
+    class Linear(nn.Module):
+        def __init__(self, input_features, output_features, bias=True):
+            super(Linear, self).__init__()
+            self.input_features = input_features
+            self.output_features = output_features
+
+            # nn.Parameter is a special kind of Tensor, that will get
+            # automatically registered as Module's parameter once it's assigned
+            # as an attribute. Parameters and buffers need to be registered, or
+            # they won't appear in .parameters() (doesn't apply to buffers), and
+            # won't be converted when e.g. .cuda() is called. You can use
+            # .register_buffer() to register buffers.
+            # nn.Parameters require gradients by default.
+            self.weight = nn.Parameter(torch.empty(output_features, input_features))
+            if bias:
+                self.bias = nn.Parameter(torch.empty(output_features))
+            else:
+                # You should always register all possible parameters, but the
+                # optional ones can be None if you want.
+                self.register_parameter('bias', None)
+
+            # Not a very smart way to initialize weights
+            self.weight.data.uniform_(-0.1, 0.1)
+            if self.bias is not None:
+                self.bias.data.uniform_(-0.1, 0.1)
+
+        def forward(self, input):
+            # See the autograd section for explanation of what happens here.
+            return LinearFunction.apply(input, self.weight, self.bias)
+
+        def extra_repr(self):
+            # (Optional)Set the extra information about this module. You can test
+            # it by printing an object of this class.
+            return 'input_features={}, output_features={}, bias={}'.format(
+                self.input_features, self.output_features, self.bias is not None
+            )
+    """,
+    # (test: use them)
+    """
+    layer = Linear(20, 30)
+    print(layer)
+    x = torch.randn(4, 20, requires_grad=True)
+    out = MulConstant.apply(layer(x), 3.0)
+    first, second = out.split(15, dim=1)
+    first.sum().backward()  # second's gradient is None: set_materialize_grads(False)
+    y = mul_first.apply(x, -2.0)
+    y.pow(2).sum().backward()
+    no_bias = Linear(20, 5, bias=False)
+    print(no_bias)
+    z = no_bias(x)
+    """,
+    # (test: PyTorch 2's split style of the same LinearFunction)
+    """
+    class LinearFunction2(Function):
+        @staticmethod
+        def forward(input, weight, bias):
+            output = input.mm(weight.t())
+            if bias is not None:
+                output += bias.unsqueeze(0).expand_as(output)
+            return output
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            input, weight, bias = inputs
+            ctx.save_for_backward(input, weight, bias)
+
+        backward = staticmethod(LinearFunction.backward)
+
+    w2 = torch.randn(30, 20, dtype=torch.double, requires_grad=True)
+    b2 = torch.randn(30, dtype=torch.double, requires_grad=True)
+    print(gradcheck(LinearFunction2.apply, (input[0], w2, b2), eps=1e-6, atol=1e-4))
+    print(gradcheck(LinearFunction2.apply, (input[0], w2, None), eps=1e-6, atol=1e-4))
+    out2 = LinearFunction2.apply(input[0], w2, b2)
+    out2.sum().backward()
+    """,
+]
+
+
+def test_extending_pytorch_notes(monkeypatch):
+    ns, out = compare_runs(["import torch\ntorch.manual_seed(0)", *EXTENDING], monkeypatch)
+    assert out.startswith("True\nLinear(input_features=20, output_features=30, bias=True)\n")
+    assert out.rstrip().endswith("True\nTrue")
+    layer, x = ns["layer"], ns["x"]
+    # x.grad = 3 W summed over the first 15 outputs (set_materialize_grads(False): the other
+    # half's None gradient is skipped) + d/dx (-2x)^2 = 8x
+    want = 3 * layer.weight[:15].sum(0) + 8 * x
+    np.testing.assert_allclose(x.grad.numpy(), want.detach().numpy(), rtol=1e-5)

@@ -220,6 +220,13 @@ class Function:
     def backward(ctx: Function, grad: Any) -> Any:
         raise NotImplementedError
 
+    @staticmethod
+    def setup_context(ctx: Function, inputs: tuple, output: Any) -> None:
+        """PyTorch 2's split style for a user's Function: when a subclass defines it, forward
+        takes no ctx (forward(*args)) and setup_context(ctx, inputs, output) saves what
+        backward needs (inputs: forward's arguments; output: what forward returned)."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     # The backward again, written in tinyconv's differentiable Tensor ops, for
     # backward(create_graph=True): `grad` is a Tensor, `ctx.saved_tensors` gives Tensors
     # wired into the graph, and the gradients it returns have graphs of their own.
@@ -266,7 +273,11 @@ class Function:
             # even under no_grad)
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
             with grad_mode.no_grad():
-                result = cls.forward(ctx, *raw)
+                if cls.setup_context is Function.setup_context:
+                    result = cls.forward(ctx, *raw)
+                else:  # the split style: forward without ctx, then setup_context
+                    result = cls.forward(*raw)
+                    cls.setup_context(ctx, tuple(raw), result)
             if type(result) is tuple:
                 # (edges exist only when recording)
                 return _apply_multi(ctx, args, raw, result, record, edges if record else None)
