@@ -200,3 +200,14 @@ def format_tensor(t: Any) -> str:
             out += ", " + s
             last += n + 2
     return out + ")"
+
+
+def return_type_repr(name: str) -> Any:
+    """A __repr__ for a named result (a namedtuple) that prints as PyTorch prints its
+    torch.return_types.<name>: the type's name, then one `field=value` per line."""
+
+    def __repr__(self: Any) -> str:
+        fields = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self, strict=True))
+        return f"tinyconv.return_types.{name}(\n{fields})"
+
+    return __repr__

@@ -24,15 +24,20 @@ import numpy as np
 
 from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name
+from ._printing import return_type_repr
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
 from .kernels import select
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])  # torch.return_types.*
 MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
+MinMax.__repr__ = return_type_repr("aminmax")
 SignLogAbsDet = namedtuple("SignLogAbsDet", ["sign", "logabsdet"])  # torch.return_types.slogdet
+SignLogAbsDet.__repr__ = return_type_repr("slogdet")
 SVD = namedtuple("SVD", ["U", "S", "V"])  # torch.return_types.svd
+SVD.__repr__ = return_type_repr("svd")
 QR = namedtuple("QR", ["Q", "R"])  # torch.return_types.qr
+QR.__repr__ = return_type_repr("qr")
 
 
 def _long(arr: np.ndarray) -> Any:

@@ -20,10 +20,12 @@ import numpy as np
 from . import _dtype
 from ._args import _dim
 from ._dtype import dtype_name, result_type
+from ._printing import return_type_repr
 from ._tensor_math import _inplace_of
 from .autograd import grad_mode
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
+Frexp.__repr__ = return_type_repr("frexp")
 
 
 def _const(arr: Any) -> Any:

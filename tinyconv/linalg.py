@@ -15,6 +15,7 @@ import numpy as np
 
 from ._args import _dim
 from ._dtype import dtype_name
+from ._printing import return_type_repr
 from .autograd.ops_linalg import (
     Cholesky,
     Det,
@@ -211,6 +212,7 @@ def cholesky(A: Any, *, upper: bool = False) -> Tensor:
 
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])  # torch.return_types
+EighResult.__repr__ = return_type_repr("linalg_eigh")
 
 
 def _uplo(UPLO: str, what: str) -> str:
@@ -246,6 +248,8 @@ def svdvals(A: Any) -> Tensor:
 
 QRResult = namedtuple("QRResult", ["Q", "R"])  # torch.return_types.linalg_qr
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])  # torch.return_types.linalg_svd
+QRResult.__repr__ = return_type_repr("linalg_qr")
+SVDResult.__repr__ = return_type_repr("linalg_svd")
 
 
 def qr(A: Any, mode: str = "reduced") -> tuple:
