@@ -258,3 +258,22 @@ def test_bool_inputs_raise_where_torch_has_no_kernel():
     for op in (lambda m, t: m.max(t, 0), lambda m, t: m.sort(t), lambda m, t: m.mode(t)):
         for g, w in zip(op(tinyconv, tinyconv.tensor(x)), op(torch, torch.tensor(x)), strict=True):
             _same(g.numpy(), w.numpy())
+
+
+def test_selection_nodes_carry_torchs_names():
+    torch = pytest.importorskip("torch")
+    x = np.array([[1.0, 2.0, 2.0, 0.0], [3.0, 1.0, 1.0, 1.0]])
+    ops = [
+        lambda m, t: m.median(t),
+        lambda m, t: m.median(t[0, 0]),
+        lambda m, t: m.median(t, 1, True)[0],
+        lambda m, t: m.nanmedian(t),
+        lambda m, t: m.nanmedian(t, 0)[0],
+        lambda m, t: m.kthvalue(t, 2)[0],
+        lambda m, t: m.mode(t)[0],
+        lambda m, t: m.cummax(t, 1)[0],
+        lambda m, t: m.cummin(t, 0)[0],
+    ]
+    for op in ops:
+        want = type(op(torch, torch.tensor(x, requires_grad=True)).grad_fn).__name__
+        assert op(tinyconv, tinyconv.tensor(x, requires_grad=True)).grad_fn.name() == want

@@ -61,6 +61,26 @@ def _cat(ts: list, dim: int) -> Any:
     return _t.ops.Cat.apply(dim, *ts)
 
 
+# the backward node PyTorch's selection ops show (their values come from gather/squeeze here)
+_NODES = {
+    "kthvalue()": "KthvalueBackward0",
+    "median()": "MedianBackward1",
+    "nanmedian()": "NanmedianBackward1",
+    "mode()": "ModeBackward0",
+    "cummax()": "CummaxBackward0",
+    "cummin()": "CumminBackward0",
+    "median": "MedianBackward0",
+    "nanmedian": "NanmedianBackward0",
+}
+
+
+def _named(values: Any, what: str) -> Any:
+    """`values` with its grad_fn shown under PyTorch's node name for `what`."""
+    if values.grad_fn is not None:
+        values.grad_fn.torch_name = _NODES[what]
+    return values
+
+
 def _no_bool(x: Any, what: str) -> None:
     """PyTorch's CPU selection kernels (kthvalue, median, nanmedian) have no bool version."""
     if x._data.dtype == np.bool_:
@@ -106,7 +126,7 @@ class TensorExtra:
             values, idx = values.squeeze(d), np.squeeze(idx, d)
         if self._data.ndim == 0:
             values, idx = values.reshape(()), idx.reshape(())
-        return values, _long(idx)
+        return _named(values, what), _long(idx)
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         """The k-th smallest element (k from 1) along `dim`, and its index: among equal values
@@ -131,7 +151,7 @@ class TensorExtra:
         first NaN)."""
         _no_bool(self, "median()")
         if dim is None:
-            return self._median_all(False)
+            return _named(self._median_all(False), "median")
 
         def pick(a: np.ndarray, d: int) -> np.ndarray:
             # PyTorch orders (value, index) pairs: the stable order's (n - 1) // 2-th
@@ -181,7 +201,7 @@ class TensorExtra:
         """median() ignoring NaNs (NaN only where a slice is all NaN)."""
         _no_bool(self, "nanmedian()")
         if dim is None:
-            return self._median_all(True)
+            return _named(self._median_all(True), "nanmedian")
 
         def pick(a: np.ndarray, d: int) -> np.ndarray:
             order = np.argsort(a, axis=d, kind="stable")  # NaNs sort last
@@ -217,7 +237,7 @@ class TensorExtra:
         values = x.gather(d, _long(idx))
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
-        return ValuesIndices(values, _long(idx))
+        return ValuesIndices(_named(values, what), _long(idx))
 
     def cummax(self, dim: int) -> Any:
         """Running maximum along `dim` and where it was found (the last index on ties)."""
