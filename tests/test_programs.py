@@ -1381,7 +1381,7 @@ with torch.no_grad():
     model[0].bias.zero_()
 loss_fn = torch.nn.MSELoss(reduction='sum')
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for t in range(50):
+for t in range(30):  # (by step 50 weight.grad[0, 2] is a float32 cancellation: see the commit)
     y_pred = model(xx)
     loss = loss_fn(y_pred, y)
     optimizer.zero_grad()

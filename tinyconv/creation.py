@@ -271,6 +271,25 @@ def normal(
     return _finish(np.add(arr, np.asarray(m, dt), dtype=dt), requires_grad)
 
 
+def _arange_floats(start: float, step: float, n: int, dtype: np.dtype) -> np.ndarray:
+    """PyTorch 2.13's CPU arange values in float32/float64, bit for bit: its kernel fills
+    blocks of 2 * lanes elements (lanes: 8 float32 or 4 float64, a 256-bit vector) where each
+    half starts at fma(i, step, start) (in float64, rounded to the dtype) and adds j * step to
+    that start (an fma in float64); the elements after the last whole block are each
+    fma(i, step, start). (np.arange's start + i * step rounds twice, which shows when a value
+    lands near 0: arange(-1, 1, 0.1) prints 5.5511e-17 in PyTorch, not -2.2204e-16.)"""
+    i = np.arange(n, dtype=np.float64)
+    out = _random._fma64(i, float(step), float(start))
+    lanes = 32 // dtype.itemsize
+    n_vec = n // (2 * lanes) * (2 * lanes)
+    if n_vec:
+        head = out[:n_vec].astype(dtype).astype(np.float64)  # each element's own fma, rounded
+        base = np.repeat(head[::lanes], lanes)  # the start of its half-block
+        j = np.tile(np.arange(lanes, dtype=np.float64), n_vec // lanes)
+        out[:n_vec] = _random._fma64(j, float(step), base)
+    return out.astype(dtype)
+
+
 def arange(
     start: Any,
     end: Any = None,
@@ -288,18 +307,82 @@ def arange(
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange(): step must be nonzero")
+        raise RuntimeError("arange(): step must be nonzero")
+    if not (np.isfinite(start) and np.isfinite(end)):
+        raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError(
+            f"arange(): upper bound and lower bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
-    return _finish(np.arange(start, end, step).astype(as_dtype(dtype)), requires_grad)
+    dt = as_dtype(dtype)
+    if dt == np.bool_:
+        raise RuntimeError("arange(): not implemented for bool (as in PyTorch)")
+    n = max(0, int(np.ceil((float(end) - float(start)) / float(step))))
+    if dt in (np.float32, np.float64):
+        return _finish(_arange_floats(start, step, n, dt), requires_grad)
+    if dt.kind in "iu" and not all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
+        # PyTorch truncates float arguments to integers for an integer dtype: the values are
+        # int(start) + int(step) * i; int64 also counts them from the truncated ends
+        start, end, step = int(start), int(end), int(step)
+        if dt == np.int64:
+            if step == 0:
+                raise ValueError("arange(): step must be nonzero (after truncation to int64)")
+            n = max(0, -((start - end) // step))
+        return _finish((start + step * np.arange(n)).astype(dt), requires_grad)
+    return _finish(np.arange(start, end, step).astype(dt), requires_grad)
 
 
 def linspace(
     start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
+    """`steps` values evenly spaced from start to end (both included), as PyTorch 2.13's CPU
+    kernel computes them: step = (end - start) / (steps - 1) in the dtype (float64 for
+    integer dtypes, whose start and end are first truncated to integers), the first half
+    fma(i, step, start), the second half fma(-(steps - 1 - i), step, end), each rounded once
+    to the dtype. (linspace(-1, 1, 7)'s middle value is -2.9802e-08 in float32, not 0.)"""
     _where_kw(kw, "linspace()")
-    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+    start, end, steps = (
+        v.item() if isinstance(v, Tensor) and v.ndim == 0 else v for v in (start, end, steps)
+    )
+    if int(steps) < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
+    dt = _float(dtype)
+    if dt == np.bool_:
+        raise RuntimeError("linspace(): not implemented for bool (as in PyTorch)")
+    return _finish(_linspace_values(start, end, int(steps), dt), requires_grad)
+
+
+def _linspace_values(start: float, end: float, steps: int, dt: np.dtype) -> np.ndarray:
+    """linspace's values (see linspace); float16 rounds the step and each product to float16
+    (PyTorch's Half arithmetic), then adds in float32."""
+    if steps <= 1:
+        return np.full(steps, start).astype(dt)
+    i = np.arange(steps)
+    half = steps // 2
+    if dt == np.float16:
+        s, e = np.float16(start), np.float16(end)
+        st = np.float32(np.float16(np.float32(e) - np.float32(s))) / np.float32(steps - 1)
+        st = np.float32(np.float16(st))
+        lo = np.float32(s) + (st * i.astype(np.float32)).astype(np.float16).astype(np.float32)
+        up = (st * (steps - i - 1).astype(np.float32)).astype(np.float16).astype(np.float32)
+        return np.where(i < half, lo, np.float32(e) - up).astype(dt)
+    if dt.kind == "f":
+        s, e = dt.type(start), dt.type(end)
+        st = dt.type(dt.type(e - s) / dt.type(steps - 1))
+    else:  # integer dtypes: integer ends, a float64 step, results truncated
+        s, e = float(int(start)), float(int(end))
+        st = (e - s) / (steps - 1)
+    if dt == np.float32:
+        lo = _random._fma32(i.astype(np.float32), np.float32(st), np.float32(s))
+        up = _random._fma32((steps - i - 1).astype(np.float32), np.float32(-st), np.float32(e))
+    else:
+        lo = _random._fma64(i.astype(np.float64), float(st), float(s))
+        up = _random._fma64((steps - i - 1).astype(np.float64), float(-st), float(e))
+    return np.where(i < half, lo, up).astype(dt)
 
 
 def logspace(
