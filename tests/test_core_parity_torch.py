@@ -1435,3 +1435,19 @@ def test_scalar_powers_round_as_pytorch(vals, exponent, dtype):
         np.testing.assert_allclose(
             g_c.numpy(), g_t.numpy(), rtol=1e-6 if dtype == "float32" else 1e-14
         )
+
+
+def test_xlogy_is_zero_where_x_is_zero_and_y_negative():
+    # (found by the program fuzzer: xlogy(bool mask, -2.25) gave nan where the mask is False)
+    def run(T):
+        x = T.tensor([0.0, 0.0, 0.0, 1.0, 0.0, 2.0], dtype=T.float64, requires_grad=True)
+        y = T.tensor([2.0, -1.0, 0.0, -1.0, float("nan"), 0.0], dtype=T.float64)
+        y.requires_grad_()
+        z = T.xlogy(x, y)
+        z.sum().backward()
+        flags = T.tensor([False, True])
+        return [z, x.grad, y.grad, T.xlogy(flags, -2.25), T.special.xlogy(x.detach(), -1.0)]
+
+    for got, want in zip(run(tinyconv), run(torch), strict=True):
+        assert _dtype_name(got) == _dtype_name(want)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())

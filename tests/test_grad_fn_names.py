@@ -147,6 +147,10 @@ CASES = {
     "rot90": lambda T, F, x, y, v, m, img, w: x.rot90(),
     "std_mean": lambda T, F, x, y, v, m, img, w: T.std_mean(x, 0)[1],
     "var_mean": lambda T, F, x, y, v, m, img, w: T.var_mean(x)[0],
+    # (found by the program fuzzer: printing nn.Bilinear's output showed ViewBackward0)
+    "bilinear": lambda T, F, x, y, v, m, img, w: F.bilinear(x, y, w[0], v[:2]),
+    "bilinear no bias": lambda T, F, x, y, v, m, img, w: F.bilinear(x, y, w[0]),
+    "bilinear 1-D": lambda T, F, x, y, v, m, img, w: F.bilinear(v, v, w[0], v[:2]),
 }
 
 

@@ -439,9 +439,10 @@ class TensorExtra:
         if isinstance(other, _t.Tensor) and y._data.dtype != dt:
             y = y.to(dt)
         log_y = y.log()
-        # x == 0 gives 0 even where log(y) is infinite; the gradients stay PyTorch's
-        # (d/dx = log y, d/dy = x / y), so only the infinite logs there are replaced
-        bad = (x._data == 0) & np.isinf(log_y._data)
+        # x == 0 gives 0 even where log(y) is infinite or NaN (y < 0), but not where y is NaN;
+        # the gradients stay PyTorch's (d/dx = log y, d/dy = x / y), so only those logs there
+        # are replaced
+        bad = (x._data == 0) & ~np.isfinite(log_y._data) & ~np.isnan(y._data)
         if bad.any():
             shape = np.broadcast_shapes(x._data.shape, log_y._data.shape)
             log_y = log_y.expand(*shape).masked_fill(

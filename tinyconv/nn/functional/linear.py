@@ -130,7 +130,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     x1, x2 = input1.reshape(-1, in1), input2.reshape(-1, in2)
     # x1 @ W as one matmul: (n, in1) @ (in1, out * in2), then the dot with x2 per output
     t = (x1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)).reshape(-1, out, in2)
-    y = (t * x2.unsqueeze(1)).sum(-1)
-    if b is not None:
-        y = y + b
-    return y.reshape(lead + (out,))
+    # the bias is added last, after the reshape, so the result's grad_fn is PyTorch's
+    # (AddBackward0 with a bias, ViewBackward0 without)
+    y = (t * x2.unsqueeze(1)).sum(-1).reshape(lead + (out,))
+    return y if b is None else y + b
