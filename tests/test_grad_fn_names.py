@@ -151,6 +151,36 @@ CASES = {
     "bilinear": lambda T, F, x, y, v, m, img, w: F.bilinear(x, y, w[0], v[:2]),
     "bilinear no bias": lambda T, F, x, y, v, m, img, w: F.bilinear(x, y, w[0]),
     "bilinear 1-D": lambda T, F, x, y, v, m, img, w: F.bilinear(v, v, w[0], v[:2]),
+    # (found by the program fuzzer: segmentation-style losses printed NllLossBackward0, soft
+    # targets MeanBackward0, margin losses ClampBackward1)
+    "cross_entropy 4-D": lambda T, F, x, y, v, m, img, w: F.cross_entropy(
+        img, T.zeros(1, 6, 6, dtype=T.int64)
+    ),
+    "cross_entropy 4-D none": lambda T, F, x, y, v, m, img, w: F.cross_entropy(
+        img, T.zeros(1, 6, 6, dtype=T.int64), reduction="none"
+    ),
+    "nll_loss 3-D none": lambda T, F, x, y, v, m, img, w: F.nll_loss(
+        img[:, :, 0], T.ones(1, 6, dtype=T.int64), reduction="none"
+    ),
+    "nll_loss 3-D sum": lambda T, F, x, y, v, m, img, w: F.nll_loss(
+        img[:, :, 0], T.ones(1, 6, dtype=T.int64), reduction="sum"
+    ),
+    "cross_entropy probabilities": lambda T, F, x, y, v, m, img, w: F.cross_entropy(
+        x, y.detach().softmax(1)
+    ),
+    "cross_entropy probabilities sum": lambda T, F, x, y, v, m, img, w: F.cross_entropy(
+        x, y.detach().softmax(1), reduction="sum"
+    ),
+    "margin_ranking_loss none": lambda T, F, x, y, v, m, img, w: F.margin_ranking_loss(
+        x, y, T.ones(2, 3), reduction="none"
+    ),
+    "triplet_margin_loss none": lambda T, F, x, y, v, m, img, w: F.triplet_margin_loss(
+        x, y, x * 2, reduction="none"
+    ),
+    "soft_margin_loss": lambda T, F, x, y, v, m, img, w: F.soft_margin_loss(x, y.detach().sign()),
+    "soft_margin_loss none": lambda T, F, x, y, v, m, img, w: F.soft_margin_loss(
+        x, y.detach().sign(), reduction="none"
+    ),
 }
 
 

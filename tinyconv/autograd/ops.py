@@ -222,6 +222,8 @@ class Div(Binary):
         if self.torch_name == "MulBackward0":  # number / x: PyTorch's reciprocal(x) * number
             x = self.edges[1]
             return (None if x is None else ShownNode("ReciprocalBackward0", x), None)
+        if self.torch_name == "DivBackward1":  # PyTorch's division by a C++ number: one edge
+            return self.edges[:1]
         return self.edges[:2]
 
     @staticmethod

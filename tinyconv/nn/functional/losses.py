@@ -31,6 +31,7 @@ _LOSS_NAMES = {
     "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
     "multi_margin_loss": "MultiMarginLossBackward0",
     "multilabel_margin_loss": "MultilabelMarginLossBackward0",
+    "soft_margin_loss": "SoftMarginLossBackward0",
 }
 
 
@@ -228,6 +229,12 @@ def nll_loss(
         if w.shape != (C,):
             raise ValueError(f"{what}: weight must have shape ({C},), one per class, got {w.shape}")
     loss = NllLoss.apply(x, td, w, ignore_index, reduction)
+    if x.ndim >= 3 and loss.grad_fn is not None:
+        # PyTorch runs inputs of 3 or more dims through its 2-D kernel (NllLoss2DBackward0),
+        # reshaped to 4-D: unreduced losses of another rank come back through a view
+        loss.grad_fn.torch_name = "NllLoss2DBackward0"
+        if reduction == "none" and x.ndim != 4:
+            loss = loss.view(tuple(loss.shape))
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
@@ -285,8 +292,19 @@ def cross_entropy(
         if weight is not None:
             wshape = (C,) + (1,) * (input.ndim - class_dim - 1)
             terms = terms * _as_tensor(weight).reshape(wshape)
-        loss = -terms.sum(class_dim)
-        return _reduce(loss, reduction, what)
+        # reduced as PyTorch reduces it (print(loss) shows DivBackward1 / NegBackward0): the
+        # negated sum over everything, divided by the number of samples for 'mean'
+        if reduction == "none":
+            return -terms.sum(class_dim)
+        if reduction == "sum":
+            return -terms.sum()
+        if input.numel() == 0:  # (no samples: nan, through a NegBackward0 as in PyTorch)
+            return -(terms.sum() / 0.0)
+        total = -terms.sum()
+        loss = total / (input.numel() // C)
+        if loss.grad_fn is not None:  # PyTorch divides by a C++ number: DivBackward1
+            loss.grad_fn.torch_name = "DivBackward1"
+        return loss
     x, td, _ = _class_targets(input, t, what)
     _check_targets_in_range(td, x.shape[1], ignore_index, what)
     loss = nll_loss(logp, t, weight=weight, ignore_index=ignore_index, reduction=reduction)
@@ -661,7 +679,7 @@ def margin_ranking_loss(
     _check_tensor(input1, "input1", what)
     _check_tensor(input2, "input2", what)
     y = _signs(target, what)
-    loss = (-y * (input1 - input2) + margin).clamp(min=0)
+    loss = (-y * (input1 - input2) + margin).clamp_min(0)  # (PyTorch: ClampMinBackward0)
     return _reduce(loss, reduction, what)
 
 
@@ -682,7 +700,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     what = "soft_margin_loss"
     _check_reduction(reduction, what)
     x, y = _loss_pair(input, target, what)
-    return _reduce((-x * y).exp().log1p(), reduction, what)
+    return _reduce((-x * y).exp().log1p(), reduction, what, (input, target))
 
 
 def multilabel_soft_margin_loss(
@@ -749,7 +767,7 @@ def triplet_margin_loss(
     if swap:
         d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = d_neg.where(d_neg <= d_swap, d_swap)
-    loss = (margin + d_pos - d_neg).clamp(min=0)
+    loss = (margin + d_pos - d_neg).clamp_min(0)  # (PyTorch: ClampMinBackward0)
     return _reduce(loss, reduction, what)
 
 
