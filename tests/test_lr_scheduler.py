@@ -444,6 +444,34 @@ def test_state_dict_keys_match_torch():
             assert mine[k] == theirs[k], (name, k)
 
 
+@pytest.mark.parametrize(
+    "name, kwargs, kind, okw, groups, steps",
+    [c for c in CONFIGS if c[0] not in ("SequentialLR", "ChainedScheduler")]
+    + [("ReduceLROnPlateau", {"patience": 0}, "SGD", {"lr": 0.1}, ({},), 3)],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_state_dicts_after_steps_match_torch(name, kwargs, kind, okw, groups, steps):
+    # every key and every plain value after three steps (found by the program fuzzer:
+    # CosineAnnealingWarmRestarts counted _step_count, which PyTorch 2.13's leaves at 0, and
+    # ReduceLROnPlateau's state had a _step_count PyTorch's has not)
+    torch = pytest.importorskip("torch")
+    dicts = []
+    for lib in (None, torch):
+        opt = make_opt(lib, kind, groups, **okw)
+        sched = getattr(L if lib is None else lib.optim.lr_scheduler, name)(opt, **kwargs)
+        for _ in range(3):
+            opt.step()
+            sched.step(1.0) if name == "ReduceLROnPlateau" else sched.step()
+        dicts.append(sched.state_dict())
+    mine, theirs = dicts
+    assert set(mine) == set(theirs)
+    for k, v in theirs.items():
+        if isinstance(v, int | float | str | bool) or (
+            isinstance(v, list) and all(isinstance(e, int | float) for e in v)
+        ):
+            assert mine[k] == pytest.approx(v, rel=1e-12), k
+
+
 def test_torch_warnings_match(recwarn):
     """Stepping the scheduler before the optimizer and calling get_lr() outside step() warn
     as in PyTorch; the normal order warns about nothing."""

@@ -485,7 +485,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        self._step_count += 1
+        # (no _step_count += 1: PyTorch 2.13's CosineAnnealingWarmRestarts.step leaves it at 0,
+        # which its state_dict shows)
         self._get_lr_called_within_step = True
         try:
             values = self.get_lr()
@@ -848,13 +849,20 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self) -> dict:
-        """As the base's, but a user's scale_fn is a function: it is not saved (re-pass it)."""
+        """As the base's, but a user's scale_fn is not saved (re-pass it): its entry is None
+        for a function, the attributes (__dict__) of a callable object, as PyTorch saves it."""
         state = super().state_dict()
-        state.pop("_scale_fn_custom", None)
+        fn = state.pop("_scale_fn_custom", None)
+        keep = fn is not None and not isinstance(fn, types.FunctionType)
+        state["_scale_fn_custom"] = fn.__dict__.copy() if keep else None
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        super().load_state_dict(state_dict)
+        state = dict(state_dict)
+        saved = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
         self._init_scale_fn()
 
 
@@ -1013,7 +1021,6 @@ class ReduceLROnPlateau(LRScheduler):
         else:
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self._step_count = 0
         self.patience = patience
         self.cooldown = cooldown
         self.eps = eps
