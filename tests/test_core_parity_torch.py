@@ -1396,6 +1396,8 @@ def test_ranges_are_pytorchs_bit_for_bit(case, dtype, shift):
         "T.arange(0.5, 5, 1, dtype=T.int64)",
         "T.linspace(0, 1, -1)",
         "T.linspace(0, 10, 3, dtype=T.bool)",
+        "T.linspace(2.5, 1, 0, dtype=T.bool)",
+        "T.linspace(2.5, 1, 1, dtype=T.bool)",
         "T.linspace(-1.7, 5.9, 4, dtype=T.int64)",
         "T.linspace(0, 1, 4, dtype=T.uint8)",
     ],
@@ -1451,3 +1453,20 @@ def test_xlogy_is_zero_where_x_is_zero_and_y_negative():
     for got, want in zip(run(tinyconv), run(torch), strict=True):
         assert _dtype_name(got) == _dtype_name(want)
         np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.addcmul(T.tensor([1, 2]), T.tensor([3, 4]), T.tensor([5, 6]), value=1.7)",
+        "T.addcmul(T.tensor([1, 2]), T.tensor([3, 4]), T.tensor([5, 6]), value=-1.7)",
+        "T.tensor([[-4, 1, 6]], dtype=T.int32).addcmul_(T.tensor([2]), T.tensor([3]), value=0.5)",
+        "T.tensor([True, False]).logit()",
+        "T.tensor([1, 0, 2]).logit()",
+        "T.tensor([0, 1], dtype=T.uint8).logit(eps=0.1)",
+    ],
+)
+def test_integer_tensors_with_float_values_as_pytorch(expr):
+    # (found by the program fuzzer: addcmul_ of an int tensor with value=0.5 raised, PyTorch
+    # truncates the value; logit of a bool tensor raised, PyTorch gives floats)
+    same(lambda T: eval(expr, {"T": T}))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._args import IndexOutOfRange, _dim
-from ._dtype import dtype_name
+from ._dtype import dtype_name, get_default_dtype
 from ._printing import return_type_repr
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
@@ -427,8 +427,10 @@ class TensorExtra:
         return out
 
     def logit(self, eps: Any = None) -> Any:
-        """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]."""
-        x = self if eps is None else self.clamp(eps, 1 - eps)
+        """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]. Integer and bool
+        tensors give the default float dtype, as in PyTorch."""
+        x = self if self._data.dtype.kind == "f" else self.to(get_default_dtype())
+        x = x if eps is None else x.clamp(eps, 1 - eps)
         return x.log() - (-x).log1p()
 
     def xlogy(self, other: Any) -> Any:

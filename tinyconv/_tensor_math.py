@@ -435,9 +435,12 @@ class TensorMath:
         if isinstance(value, _t.Tensor):
             value = value.item()
         if isinstance(value, builtins.float) and dt.kind != "f":
-            raise RuntimeError(
-                f"{what}: value {value!r} is a float but the tensors are {dtype_name(dt)}"
-            )
+            if dt.kind == "b":
+                raise RuntimeError(
+                    f"{what}: value {value!r} is a float but the tensors are {dtype_name(dt)}"
+                )
+            # PyTorch converts the value to the integer dtype first, toward zero (1.7 -> 1)
+            value = builtins.int(value)
         _broadcast(what, self, t1, t2)
         return op.apply(self, t1, t2, value, dt)
 

@@ -351,7 +351,7 @@ def linspace(
     if int(steps) < 0:
         raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
     dt = _float(dtype)
-    if dt == np.bool_:
+    if dt == np.bool_ and int(steps) > 1:  # (0 or 1 values need no kernel in PyTorch either)
         raise RuntimeError("linspace(): not implemented for bool (as in PyTorch)")
     return _finish(_linspace_values(start, end, int(steps), dt), requires_grad)
 
