@@ -1470,3 +1470,25 @@ def test_integer_tensors_with_float_values_as_pytorch(expr):
     # (found by the program fuzzer: addcmul_ of an int tensor with value=0.5 raised, PyTorch
     # truncates the value; logit of a bool tensor raised, PyTorch gives floats)
     same(lambda T: eval(expr, {"T": T}))
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "T.tensor([[-2.0, 1.0, 0.5, 1.5]], dtype=T.float64) % T.tensor([-0.5], dtype=T.float64)",
+        "T.tensor([-2.0, 2.0, -0.0, 0.0]) % 1.0",
+        "T.tensor([-2, 6, 0]) % T.tensor(1.0, dtype=T.float16)",
+        "-0.0 % T.tensor([5, -3, -1])",
+        "T.remainder(T.tensor([-3.0, 3.0, 4.5]), T.tensor([-1.5, 1.5, -1.5]))",
+        "T.nansum(T.tensor([[2.0], [-0.5]]), dtype=T.int16)",
+        "T.nansum(T.tensor([[2.0], [-0.5]]), 0, dtype=T.int16)",
+    ],
+)
+def test_remainder_zero_signs_and_nansum_dtype(expr):
+    # (found by the program fuzzer: print(x % y) showed 0. where PyTorch shows -0.: a zero
+    # remainder has the dividend's sign there; nansum(dtype=int16) gave int64)
+    def run(T):
+        out = eval(expr, {"T": T})
+        return out, T.signbit(out) if out.is_floating_point() else out
+
+    same(run)

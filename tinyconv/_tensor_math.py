@@ -1140,8 +1140,8 @@ class TensorMath:
         """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as
         sum()."""
         x = self if dtype is None else self.to(dtype)
-        if x._data.dtype.kind != "f":
-            return x.sum(dim, keepdim)
+        if x._data.dtype.kind != "f":  # (an integer dtype= is the result's, as in sum)
+            return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
         axis = None if dim is None else _dims(dim, x._data.ndim, "nansum()", empty_all=True)
         return _t.ops_extra.Nansum.apply(x, axis, keepdim)
 

@@ -414,7 +414,14 @@ class Remainder(Binary):
         ctx.save_for_backward(a if nb else None, b if nb else None)
         ctx.scalar_a = not isinstance(a, np.ndarray)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            out = np.remainder(a, b)
+            if out.dtype.kind == "f":
+                # a zero result keeps fmod's sign (the dividend's), as PyTorch's: -2.0 % -0.5
+                # is -0.0 and 1.0 % -0.5 is 0.0 (NumPy gives both the divisor's sign)
+                zero = out == 0
+                if zero.any():
+                    out = np.where(zero, np.fmod(a, b).astype(out.dtype, copy=False), out)
+            return out
 
     @staticmethod
     def backward(ctx, grad):
