@@ -1492,3 +1492,45 @@ def test_remainder_zero_signs_and_nansum_dtype(expr):
         return out, T.signbit(out) if out.is_floating_point() else out
 
     same(run)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "x.max(1)",
+        "T.max(x, dim=0, keepdim=True)",
+        "x.min(-1)",
+        "T.sort(x, descending=True)",
+        "x.topk(1)",
+        "T.kthvalue(x, 1)",
+        "x.median(0)",
+        "T.nanmedian(x, 1)",
+        "x.mode(0)",
+        "T.cummax(x, 1)",
+        "x.cummin(0)",
+        "T.aminmax(x)",
+        "x.aminmax(dim=0)",
+        "x.max()",
+    ],
+)
+def test_named_results_print_as_pytorchs(expr):
+    # (found by the program fuzzer: print(torch.max(x, 1)) showed MaxMin(values=..., ...)
+    # where PyTorch prints torch.return_types.max(\nvalues=...,\nindices=...))
+    def run(T):
+        x = T.tensor([[1.0, 3.0, -2.0], [2.0, 0.0, 5.0]])
+        r = eval(expr, {"T": T, "x": x})
+        return r, type(r).__name__, repr(r).replace("tinyconv", "torch"), str(r)
+
+    (rc, nc, pc, sc), (rt, nt, pt, st_) = run(tinyconv), run(torch)
+    assert (nc, pc) == (nt, pt)
+    assert sc.replace("tinyconv", "torch") == st_
+    if isinstance(rt, tuple):
+        # (PyTorch's are structseqs: n_fields and attributes instead of _fields)
+        assert isinstance(rc, tuple) and len(rc) == rt.n_fields
+        assert [getattr(rc, f) is v for f, v in zip(rc._fields, rc, strict=True)]
+        for a, b in zip(rc, rt, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        import pickle
+
+        again = pickle.loads(pickle.dumps(rc))
+        assert type(again) is type(rc) and again._fields == rc._fields

@@ -4,7 +4,8 @@ Layers, lowest first (a module may import its own layer and the ones below it):
 
 0 kernels     tinyconv/kernels/                    pure NumPy maths: no Tensor, no graph
 1 engine      tinyconv/autograd/, tensor.py and the private core modules (_dtype, _indexing,
-              _tensor_math, _tensor_extra, _args, _printing, _inplace, _rng): Tensor, Function,
+              _tensor_math, _tensor_extra, _args, _printing, _inplace, _rng, _return_types):
+              Tensor, Function,
               backprop
 2 functional  tinyconv/nn/functional/, torch_functions.py (torch.cat, torch.where, ...),
               creation.py, testing.py, special.py, linalg.py, random.py: functions of Tensors
@@ -40,6 +41,7 @@ LAYER_OF_PREFIX = {
     "_inplace": "engine",
     "_tensor_gaps": "engine",
     "_rng": "engine",
+    "_return_types": "engine",
     "nn.functional": "functional",
     "torch_functions": "functional",
     "torch_functions_more": "functional",

@@ -15,6 +15,7 @@ names and semantics (broadcasting, dtype promotion, in-place rules).
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 import weakref
 from collections import namedtuple
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _return_types
 from ._args import (
     _DEVICE_TYPES,
     NUMPY_NAMED,
@@ -1795,6 +1796,35 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"and {tuple(sb[:-2])} can't be broadcast together"
         ) from None
 
+
+def _named_results(name: str) -> None:
+    """Tensor.<name> returning PyTorch's named result type (torch.return_types.<name>: its
+    repr and type name), see _return_types; results that are not named tuples (max() of all
+    elements: a Tensor) pass through."""
+    method = getattr(Tensor, name)
+
+    @functools.wraps(method)
+    def named(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        out = method(self, *args, **kwargs)
+        return _return_types.named(name, out) if hasattr(out, "_fields") else out
+
+    setattr(Tensor, name, named)
+
+
+for _name in (
+    "max",
+    "min",
+    "sort",
+    "topk",
+    "kthvalue",
+    "median",
+    "nanmedian",
+    "mode",
+    "cummax",
+    "cummin",
+    "aminmax",
+):
+    _named_results(_name)
 
 # these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
 from . import _indexing  # noqa: E402
