@@ -1352,6 +1352,8 @@ RANGES = [
     ("linspace", 2.5, -7.25, 3001),
     ("linspace", 0, 1, 1),
     ("linspace", 0, 1, 0),
+    ("linspace", 0, -3, 7),
+    ("arange", 0, -3, -0.5),
 ]
 
 
@@ -1380,6 +1382,8 @@ def test_ranges_are_pytorchs_bit_for_bit(case, dtype, shift):
         return
     assert _dtype_name(got) == _dtype_name(want)
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+    # (a -0. prints as "-0.": linspace(0, -3, 7) started with one)
+    np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(want.numpy()))
 
 
 @pytest.mark.parametrize(

@@ -207,7 +207,10 @@ def _fma32(x: np.ndarray, r: np.float32, c: np.float32, bits24: bool = False) ->
     x is a multiple of 2**-24 in [0, 1) (a uniform draw)."""
     p = x.astype(np.float64) * np.float64(r)
     if c == 0:  # (rand, normal with mean 0) the exact product needs one rounding only
-        return p.astype(np.float32)
+        out = p.astype(np.float32)
+        if not math.copysign(1.0, float(c)) < 0:
+            out += np.float32(0)  # fma(0, -r, +0) is +0, not the product's -0
+        return out
     if bits24 and r != 0 and -24 <= math.frexp(float(c))[1] - math.frexp(float(r))[1] <= 1:
         # x has 24 bits and x * r has 48 whose last is no coarser than c's: the exact sum
         # needs at most 50 bits, so float64 holds it and one rounding remains (uniform_(a, b)
