@@ -1538,3 +1538,29 @@ def test_named_results_print_as_pytorchs(expr):
 
         again = pickle.loads(pickle.dumps(rc))
         assert type(again) is type(rc) and again._fields == rc._fields
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "x.transpose(0, 2).roll(1, 0)",
+        "x.transpose(1, 2).roll(2)",
+        "x.transpose(0, 2).flip(0)",
+        "x.permute(1, 2, 0).flip(1, 2)",
+        "x[:, ::2].transpose(0, 1).flip(0)",
+        "x.flip(0)",
+        "x[:, :1].expand(2, 3, 4).flip(1)",
+        "x[:, 1:, 1:].flip(2)",
+    ],
+)
+def test_roll_and_flip_layouts_as_pytorch(expr):
+    # (found by the program fuzzer: roll of a transposed tensor kept its layout, so .view(-1)
+    # raised where PyTorch's contiguous result works; flip's copy keeps the input's stride
+    # order in PyTorch, where it was always contiguous)
+    def run(T):
+        out = eval(expr, {"x": T.arange(24.0).reshape(2, 3, 4)})
+        return out, out.is_contiguous(), out.stride()
+
+    (c, cc, sc), (t, ct, st_) = run(tinyconv), run(torch)
+    assert (cc, sc) == (ct, st_)
+    np.testing.assert_array_equal(c.numpy(), t.numpy())

@@ -1403,7 +1403,13 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
-        return np.flip(a, axes).copy()
+        if a.flags.c_contiguous or any(st == 0 for st in a.strides):  # (expanded: C order)
+            return np.flip(a, axes).copy()
+        # PyTorch's copy keeps the order of the input's strides (x.t().flip(0) is not
+        # contiguous, and .view(-1) of it raises there), as empty_like's order='K' does
+        out = np.empty_like(a)
+        np.copyto(out, np.flip(a, axes))
+        return out
 
     @staticmethod
     def backward(ctx, grad):

@@ -1054,7 +1054,9 @@ class Roll(Op):
         ctx.shifts, ctx.axes = shifts, axes
         if axes is None:  # roll the flattened tensor
             return np.roll(a.reshape(-1), shifts).reshape(a.shape)
-        return np.roll(a, shifts, axes)
+        # contiguous, as PyTorch's (np.roll keeps a transposed input's layout, and .view(-1)
+        # of the result then raised where PyTorch's works)
+        return np.ascontiguousarray(np.roll(a, shifts, axes))
 
     @staticmethod
     def backward(ctx, grad):
