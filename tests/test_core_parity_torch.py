@@ -1564,3 +1564,17 @@ def test_roll_and_flip_layouts_as_pytorch(expr):
     (c, cc, sc), (t, ct, st_) = run(tinyconv), run(torch)
     assert (cc, sc) == (ct, st_)
     np.testing.assert_array_equal(c.numpy(), t.numpy())
+
+
+@given(
+    vals=st.lists(st.floats(-100, 100, allow_nan=False, width=32), min_size=2, max_size=60),
+    op=st.sampled_from(["var", "std"]),
+    correction=st.sampled_from([0, 1]),
+)
+def test_float32_var_and_std_of_all_elements_are_pytorchs_bit_for_bit(vals, op, correction):
+    # (found by the program fuzzer: print(x.var().item()) of float32 [0.1, 0.2, 0.3] gave
+    # 0.010000001639127731, PyTorch 0.010000000707805157: it accumulates in double)
+    def run(T):
+        return getattr(T.tensor(vals, dtype=T.float32), op)(correction=correction).item()
+
+    assert run(tinyconv) == run(torch) or (np.isnan(run(tinyconv)) and np.isnan(run(torch)))
