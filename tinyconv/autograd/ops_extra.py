@@ -1329,7 +1329,11 @@ class Trace(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.shape, ctx.dtype = a.shape, a.dtype
-        return np.asarray(np.trace(a, dtype=np.int64 if a.dtype.kind in "biu" else a.dtype))
+        if a.dtype.kind in "biu":
+            return np.asarray(np.trace(a, dtype=np.int64))
+        # float32/float16 summed in float64 and rounded once, as PyTorch's trace (bit for bit;
+        # so x.trace() and x.diagonal().sum() can differ in the last bit there too)
+        return np.asarray(np.trace(a, dtype=np.float64)).astype(a.dtype)
 
     @staticmethod
     def backward(ctx, grad):
