@@ -3750,6 +3750,29 @@ finally:
 )
 
 
+PROGRAMS["generated_prints"] = """
+# what the generated-program fuzzer found printed differently (each line once differed)
+import torch
+import torch.nn.functional as F
+
+print(torch.arange(-1, 1, 0.1))
+print(torch.linspace(-1, 1, 7), torch.linspace(0, -3, 7))
+x = torch.tensor([[1.0, 3.0, -2.0], [2.0, 0.0, 5.0]], requires_grad=True)
+print(torch.max(x, 1))
+values, indices = x.detach().sort(dim=1, descending=True)
+print(x.detach().topk(2), values, indices)
+print(torch.tensor([[-2.0, 1.0, 0.5]]) % -0.5)
+print(torch.tensor([0.1, 0.2, 0.3]).var().item(), torch.tensor([0.1, 0.2, 0.3]).std().item())
+img = torch.linspace(-1, 1, 2 * 3 * 2 * 2).reshape(2, 3, 2, 2).requires_grad_()
+seg = F.cross_entropy(img, torch.tensor([[[0, 1], [2, 0]], [[1, 1], [0, 2]]]))
+soft = F.cross_entropy(x, torch.softmax(x.detach(), 1))
+print(seg, soft)
+(seg + soft).backward()
+print(F.soft_margin_loss(x, torch.ones(2, 3)), F.margin_ranking_loss(x[0], x[1], torch.ones(3), reduction="none"))
+print(torch.xlogy(torch.tensor([False, True]), -2.25), torch.tensor([True, False]).logit())
+grads = [x.grad, img.grad]
+"""
+
 PROGRAMS["spatial_transformer"] = (
     COMMON
     + """
