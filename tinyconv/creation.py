@@ -307,7 +307,7 @@ def arange(
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise RuntimeError("arange(): step must be nonzero")
+        raise ValueError("arange(): step must be nonzero")
     if not (np.isfinite(start) and np.isfinite(end)):
         raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
     if (step > 0 and end < start) or (step < 0 and end > start):
