@@ -10,6 +10,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     check_hyperparameter,
+    check_lr,
     check_not_negative,
     coupled_gradient,
     refuse_unsupported,
@@ -41,7 +42,7 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_not_negative("Adadelta", "lr", lr, "Invalid learning rate")
+        check_lr("Adadelta", lr)
         check_hyperparameter(
             "Adadelta", "rho", rho, lambda v: 0.0 <= v <= 1.0, "in [0, 1]", "Invalid rho value"
         )

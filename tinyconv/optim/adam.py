@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels.updates import adam_update_
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -44,6 +45,12 @@ class Adam(Optimizer):
                 f"{type(self).__name__}: capturable=True, differentiable=True and fused=True are "
                 "not supported (tinyconv never differentiates through a step, has no fused "
                 "kernels and no CUDA graphs)"
+            )
+        if isinstance(lr, Tensor) and foreach:
+            # (PyTorch's foreach kernels take a Python number; only capturable ones a Tensor)
+            raise ValueError(
+                f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False "
+                "and foreach=True; pass foreach=False (or None) or a float lr"
             )
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
             raise ValueError(

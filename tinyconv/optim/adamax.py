@@ -10,6 +10,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     check_betas,
+    check_lr,
     check_not_negative,
     coupled_gradient,
     lerp_,
@@ -41,7 +42,7 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_not_negative("Adamax", "lr", lr, "Invalid learning rate")
+        check_lr("Adamax", lr)
         check_not_negative("Adamax", "eps", eps, "Invalid epsilon value")
         check_betas("Adamax", betas)
         check_not_negative("Adamax", "weight_decay", weight_decay, "Invalid weight_decay value")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
-from .optimizer import Optimizer, check_not_negative, refuse_unsupported
+from .optimizer import Optimizer, check_lr, check_not_negative, refuse_unsupported
 
 
 class ASGD(Optimizer):
@@ -38,7 +38,7 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_not_negative("ASGD", "lr", lr, "Invalid learning rate")
+        check_lr("ASGD", lr)
         check_not_negative("ASGD", "weight_decay", weight_decay, "Invalid weight_decay value")
         refuse_unsupported("ASGD", differentiable=differentiable, capturable=capturable)
         super().__init__(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import grad_mode
-from .optimizer import Optimizer
+from .optimizer import Optimizer, scalar_lr
 
 
 class LBFGS(Optimizer):
@@ -85,7 +85,7 @@ class LBFGS(Optimizer):
                 "def closure(): optimizer.zero_grad(); loss = ...; loss.backward(); return loss)"
             )
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = scalar_lr(group["lr"]), group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         history_size = group["history_size"]
         state = self.state.setdefault(self._params[0], {})

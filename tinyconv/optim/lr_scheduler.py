@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = [
@@ -79,6 +80,20 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     return [value] * n
 
 
+def _set_group_value(group: dict, key: str, value: Any) -> None:
+    """group[key] = value, except that a Tensor there (a Tensor lr) is filled in place, as
+    PyTorch's schedulers do: whoever holds that Tensor sees the new value."""
+    if isinstance(group[key], Tensor):
+        group[key].fill_(value.reshape(()) if isinstance(value, Tensor) else value)
+    else:
+        group[key] = value
+
+
+def _copied(value: Any) -> Any:
+    """A Tensor lr's copy (a list of lrs must not change when the groups' Tensors do)."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
 def _mark_optimizer_steps(optimizer: Optimizer) -> None:
     """Wrap optimizer.step (once, on the instance) so a scheduler can tell whether the
     optimizer stepped before it: stepping the scheduler first skips the first lr."""
@@ -115,7 +130,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copied(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -124,7 +139,7 @@ class LRScheduler:
                         f"an optimizer (last_epoch={last_epoch}); a scheduler that resumes needs "
                         "the groups of the optimizer it scheduled before"
                     )
-        self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list = [_copied(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         _mark_optimizer_steps(optimizer)
         self.optimizer._opt_called = False
@@ -205,8 +220,8 @@ class LRScheduler:
 
     def _update_lr(self, values: Iterable[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, values, strict=False):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_group_value(group, "lr", lr)
+        self._last_lr = [_copied(group["lr"]) for group in self.optimizer.param_groups]
 
 
 class _LRScheduler(LRScheduler):
@@ -774,7 +789,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups, strict=False):
-                group["lr"] = lr
+                _set_group_value(group, "lr", lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         if step_size_up <= 0:
             raise ValueError(f"CyclicLR: step_size_up must be > 0, got {step_size_up!r}")
@@ -938,7 +953,7 @@ class SequentialLR(_Composite):
         # Each scheduler's constructor already stepped once; undo that: back to the initial
         # lrs, each scheduler one epoch back, then only the first makes its initial step.
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_value(group, "lr", group["initial_lr"])
         for s in schedulers:
             self.recursive_undo(s)
         schedulers[0]._initial_step()
@@ -979,12 +994,12 @@ class ChainedScheduler(_Composite):
         schedulers, optimizer = _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = _lrs(self._schedulers[-1])
+        self._last_lr = [_copied(lr) for lr in _lrs(self._schedulers[-1])]
 
     def step(self) -> None:  # type: ignore[override]
         for s in self._schedulers:
             s.step()
-        self._last_lr = _lrs(self._schedulers[-1])
+        self._last_lr = [_copied(lr) for lr in _lrs(self._schedulers[-1])]
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -1025,7 +1040,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = _lrs(self)
+        self._last_lr = [_copied(lr) for lr in _lrs(self)]
         self._init_is_better(mode=mode, threshold=threshold, threshold_mode=threshold_mode)
         self._reset()
 
@@ -1060,7 +1075,7 @@ class ReduceLROnPlateau(LRScheduler):
             self._reduce_lr(epoch)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = _lrs(self)
+        self._last_lr = [_copied(lr) for lr in _lrs(self)]
 
     def _reduce_lr(self, epoch: int) -> None:
         if len(self.optimizer.param_groups) != len(self.min_lrs):
@@ -1074,7 +1089,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, self.min_lrs[i])
             if old - new > self.eps:
-                group["lr"] = new
+                _set_group_value(group, "lr", new)
 
     @property
     def in_cooldown(self) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     check_betas,
+    check_lr,
     check_not_negative,
     coupled_gradient,
     lerp_,
@@ -29,7 +30,7 @@ def _decay_or_add(p: Any, grad: np.ndarray, group: dict) -> np.ndarray:
 
 
 def _check_common(who: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
-    check_not_negative(who, "lr", lr, "Invalid learning rate")
+    check_lr(who, lr)
     check_not_negative(who, "eps", eps, "Invalid epsilon value")
     check_betas(who, betas)
     check_not_negative(who, "weight_decay", weight_decay, "Invalid weight_decay value")

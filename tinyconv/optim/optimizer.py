@@ -41,6 +41,31 @@ def check_not_negative(who: str, name: str, value: Any, says: str) -> None:
     check_hyperparameter(who, name, value, lambda v: 0.0 <= v, "a number >= 0", says)
 
 
+def check_lr(who: str, lr: Any) -> None:
+    """A learning rate: a number >= 0, or a 1-element Tensor holding one (PyTorch accepts a
+    Tensor lr, which schedulers then change in place)."""
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
+            raise ValueError(
+                f"{who}: Tensor lr must be 1-element, got a tensor of shape {tuple(lr.shape)}"
+            )
+        lr = lr.item()
+    check_not_negative(who, "lr", lr, "Invalid learning rate")
+
+
+def scalar_lr(lr: Any) -> Any:
+    """The lr an update computes with. A Tensor lr becomes a NumPy scalar of its dtype, so
+    that the update's scalar arithmetic on it (lr / bias_correction, 1 - lr * weight_decay)
+    rounds as PyTorch's 0-d tensor arithmetic does: for a float32 lr, in float32. An integer
+    Tensor lr computes in the default float dtype, as PyTorch promotes it there."""
+    if not isinstance(lr, Tensor):
+        return lr
+    value = lr._data.reshape(())
+    if value.dtype.kind not in "fc":
+        value = value.astype(_dtype.as_dtype(_dtype.get_default_dtype()))
+    return value[()]
+
+
 def check_betas(who: str, betas: Any, name: str = "betas", says: str = "beta parameter") -> None:
     """Each of the two coefficients in [0, 1), refused with PyTorch's words otherwise."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -140,6 +165,9 @@ class Optimizer:
 
     def _check_group(self, group: dict) -> None:
         lr = group.get("lr")
+        if isinstance(lr, Tensor):
+            check_lr(type(self).__name__, lr)
+            return
         if lr is None or not isinstance(lr, (int, float)) or lr < 0:
             raise ValueError(
                 f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0)"
@@ -165,6 +193,8 @@ class Optimizer:
         states = self.state
         with grad_mode.no_grad():
             for group in self.param_groups:
+                if isinstance(group["lr"], Tensor):  # (a view with the lr as a NumPy scalar)
+                    group = {**group, "lr": scalar_lr(group["lr"])}  # noqa: PLW2901
                 for p in group["params"]:
                     if p.grad is not None:
                         st = states.get(p)

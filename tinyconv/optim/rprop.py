@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_not_negative, refuse_unsupported
+from .optimizer import Optimizer, check_lr, refuse_unsupported
 
 
 class Rprop(Optimizer):
@@ -34,7 +34,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_not_negative("Rprop", "lr", lr, "Invalid learning rate")
+        check_lr("Rprop", lr)
         for name, pair in (("etas", etas), ("step_sizes", step_sizes)):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"Rprop: {name} must be a pair of numbers, got {pair!r}")
