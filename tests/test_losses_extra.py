@@ -118,7 +118,7 @@ def _loss_modules() -> list[str]:
 def test_loss_modules_refuse_the_deprecated_reduction_arguments(name):
     """size_average/reduce mean reduction='sum'/'none' in PyTorch: every loss module that
     takes them refuses them by name (README's differences) instead of ignoring them, and
-    a wrong reduction names the module."""
+    a right reduction is kept."""
     import inspect
 
     cls = getattr(tinyconv.nn, name)
@@ -127,7 +127,5 @@ def test_loss_modules_refuse_the_deprecated_reduction_arguments(name):
         if legacy in params:
             with pytest.raises(TypeError, match=f"{name}: size_average and reduce"):
                 cls(**{legacy: False})
-    if "reduction" in params:
-        with pytest.raises(ValueError, match=f"{name}: reduction must be"):
-            cls(reduction="avg")
+    if "reduction" in params:  # (a wrong one raises in forward, as PyTorch's: test_parity_small)
         assert cls(reduction="sum").reduction == "sum"

@@ -588,8 +588,28 @@ class TensorExtra:
 
     # -- distances and statistics ---------------------------------------------------------
     def dist(self, other: Any, p: float = 2) -> Any:
-        """The p-norm of self - other."""
-        return (self - other).norm(p)
+        """The p-norm of self - other (broadcast), over all elements: a 0-d tensor."""
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"dist(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+            )
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"dist(): argument 'p' must be a number, not {type(p).__name__}")
+        a, b = self._data, other._data
+        dtype = _t.result_type(a, b)  # (tensor.py's, bound at call time)
+        if dtype.kind != "f":
+            raise RuntimeError(
+                f"dist(): input dtype must be floating point, got {dtype_name(dtype)}; "
+                "convert with .float()"
+            )
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"dist(): the shapes of input {tuple(a.shape)} and other {tuple(b.shape)} "
+                "can't be broadcast together"
+            ) from None
+        return _t.ops.Dist.apply(self, other, float(p), None if a.dtype == b.dtype else dtype)
 
     def isclose(
         self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False

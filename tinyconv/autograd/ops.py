@@ -1760,12 +1760,16 @@ class Norm(Op):
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        p = ctx.p
-        if p == 0:
+        if ctx.p == 0:
             return None, None, None, None
+        return Norm.gradient(a, out, grad, ctx.p, ctx.axis, ctx.keepdims), None, None, None
+
+    @staticmethod
+    def gradient(a, out, grad, p, axis, keepdims):
+        """The gradient (arrays) of the p-norm `out` of `a` over `axis`, for p != 0."""
         zero = np.zeros((), grad.dtype)
-        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
-        n = _expand_back(out, a.shape, ctx.axis, ctx.keepdims)
+        g = _expand_back(grad, a.shape, axis, keepdims)
+        n = _expand_back(out, a.shape, axis, keepdims)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if p == 1:  # (PyTorch's sign of NaN is 0)
                 gin = np.where(np.isnan(a), 0, np.sign(a)) * g
@@ -1773,7 +1777,7 @@ class Norm(Op):
                 # as PyTorch: a NaN norm's "maxima" are the NaNs, whose sign counts as 0
                 nan = np.isnan(a)
                 hit = (np.abs(a) == n) | nan
-                count = np.sum(hit, axis=ctx.axis, keepdims=True)
+                count = np.sum(hit, axis=axis, keepdims=True)
                 gin = np.where(nan, 0, np.sign(a)) * hit * (g / count)
             elif p < 1:
                 scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
@@ -1786,26 +1790,30 @@ class Norm(Op):
                 else:
                     scaled = a * np.power(np.abs(a), p - 2)
                 gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
-        return gin.astype(a.dtype, copy=False), None, None, None
+        return gin.astype(a.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
         a, out = ctx.saved_tensors
-        p = ctx.p
-        if p == 0:
+        if ctx.p == 0:
             return None, None, None, None
+        return Norm.graph_gradient(a, out, grad, ctx.p, ctx.axis, ctx.keepdims), None, None, None
+
+    @staticmethod
+    def graph_gradient(a, out, grad, p, axis, keepdims):
+        """Norm.gradient in differentiable ops (Tensors), for create_graph."""
         ad, od = a._data, out._data
         zero = _zero(grad)
         sign = _linked(np.where(np.isnan(ad), 0, np.sign(ad)), a)  # piecewise constant
-        g = _kept_graph(grad, ad.shape, ctx.axis)
-        n = _kept_graph(out, ad.shape, ctx.axis)
+        g = _kept_graph(grad, ad.shape, axis)
+        n = _kept_graph(out, ad.shape, axis)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if p == 1:
                 gin = sign * g
             elif p in (np.inf, -np.inf):
                 nan = np.isnan(ad)
-                hit = (np.abs(ad) == _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)) | nan
-                count = np.sum(hit, axis=ctx.axis, keepdims=True)
+                hit = (np.abs(ad) == _expand_back(od, ad.shape, axis, keepdims)) | nan
+                count = np.sum(hit, axis=axis, keepdims=True)
                 sign = np.where(nan, 0, np.sign(ad)) * hit
                 gin = _linked(sign, a) * (g / _const(count.astype(ad.dtype)))
             elif p < 1:
@@ -1818,9 +1826,53 @@ class Norm(Op):
                     scaled = a
                 else:
                     scaled = a * a.abs() ** (p - 2)
-                nd = _expand_back(od, ad.shape, ctx.axis, ctx.keepdims)
+                nd = _expand_back(od, ad.shape, axis, keepdims)
                 gin = scaled * _select(nd == 0, zero, g / n ** (p - 1))
-        return gin.to(ad.dtype), None, None, None
+        return gin.to(ad.dtype)
+
+
+class Dist(Binary):
+    """torch.dist: the p-norm of a - b over all elements, one node (PyTorch's DistBackward0)
+    that saves a, b and the result as PyTorch's does; its gradient is Norm's, at a - b, summed
+    back to each operand's shape (and negated for b)."""
+
+    torch_name = "DistBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, p, dtype=None):
+        a, b = Binary.prepare(ctx, a, b, dtype)
+        out = Norm.forward(ctx, np.subtract(a, b), p)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def _no_gradient(ctx) -> bool:
+        """p = 0 (a count of differing elements, piecewise constant): PyTorch 2.13 sends no
+        gradient to self, and its backward raises when other needs one."""
+        if ctx.p != 0:
+            return False
+        if ctx.needs_input_grad[1]:
+            raise RuntimeError(
+                "dist(p=0) has no backward for other in PyTorch 2.13 (its backward raises); "
+                "the count of differing elements is piecewise constant: detach other"
+            )
+        return True
+
+    @staticmethod
+    def backward(ctx, grad):
+        if Dist._no_gradient(ctx):
+            return None, None, None, None
+        a, b, out = ctx.saved_tensors
+        gd = Norm.gradient(np.subtract(a, b), out, grad, ctx.p, None, False)
+        return (*Binary.reduce(ctx, gd, -gd if ctx.needs_input_grad[1] else None), None, None)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        if Dist._no_gradient(ctx):
+            return None, None, None, None
+        a, b, out = ctx.saved_tensors
+        gd = Norm.graph_gradient(a - b, out, grad, ctx.p, None, False)
+        return (*Binary.reduce(ctx, gd, -gd if ctx.needs_input_grad[1] else None), None, None)
 
 
 class Sign(Op):

@@ -497,16 +497,11 @@ class _Loss(Module):
     refuses them (README's differences) rather than guess, in every loss, here once.
     """
 
-    _reductions: tuple[str, ...] = ("mean", "sum", "none")
-
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
         super().__init__()
         F.losses._legacy_reduction(size_average, reduce, type(self).__name__)
-        if reduction not in self._reductions:
-            names = ", ".join(repr(r) for r in self._reductions)
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be one of {names}, got {reduction!r}"
-            )
+        # (a bad reduction raises when the loss is computed, by the function, as in PyTorch,
+        # whose modules store it unchecked)
         self.reduction = reduction
 
 

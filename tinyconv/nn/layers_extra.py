@@ -625,8 +625,6 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    _reductions = ("mean", "batchmean", "sum", "none")
-
     def __init__(
         self,
         size_average: Any = None,

@@ -1,0 +1,146 @@
+"""Small parity fixes, each against torch 2.13: torch.dist's one DistBackward0 node, F.celu's
+float64 gradient (PyTorch's backward rounds alpha to float32), and loss modules that take a
+bad `reduction` and raise when computed, as PyTorch's do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import broadcastable_pairs, float64_arrays
+
+import tinyconv
+import tinyconv.nn.functional as F
+from tinyconv.autograd import gradcheck, gradgradcheck
+
+torch = pytest.importorskip("torch")
+
+TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
+PS = st.sampled_from([2.0, 1.0, 3.0, 1.5, 0.5, float("inf"), -float("inf")])
+
+
+@given(broadcastable_pairs(min_dims=0, max_dims=3), PS, st.data())
+def test_dist_gradcheck(shapes, p, data):
+    sa, sb = shapes
+    a = data.draw(float64_arrays(sa))
+    b = data.draw(float64_arrays(sb))
+    x = tinyconv.tensor(a, requires_grad=True)
+    y = tinyconv.tensor(b, requires_grad=True)
+    diff = np.abs(np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) - b)
+    # (the norm is smooth away from |a - b| = 0 and, for p = +-inf, away from ties)
+    if diff.size and (np.min(diff) < 1e-3 or (np.isinf(p) and len(np.unique(diff)) < diff.size)):
+        return
+    assert gradcheck(lambda u, v: tinyconv.dist(u, v, p), (x, y), **TOL)
+    if p == 2.0:
+        assert gradgradcheck(lambda u, v: tinyconv.dist(u, v, p), (x, y), **TOL)
+
+
+@pytest.mark.parametrize("p", [2, 1, 3, 1.5, 0.5, float("inf"), -float("inf")])
+@pytest.mark.parametrize("shapes", [((3, 1), (4,)), ((5,), (5,)), ((), (2, 2))])
+def test_dist_is_one_node_with_pytorchs_values_and_gradients(p, shapes):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1]).astype(np.float32)
+    b.flat[0] = a.flat[0]  # one zero difference: the gradient there is PyTorch's too
+    got = []
+    for lib in (torch, tinyconv):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        d = lib.dist(x, y, p)
+        d.backward()
+        nexts = [type(f).__name__ for f, _ in d.grad_fn.next_functions]
+        got.append((d, d.grad_fn.name(), nexts, x.grad, y.grad))
+    (dt, nt, ft, gxt, gyt), (dc, nc, fc, gxc, gyc) = got
+    assert nc == nt == "DistBackward0" and fc == ["AccumulateGrad"] * 2 == ft
+    assert str(dc.dtype).split(".")[1] == str(dt.dtype).split(".")[1]  # (0-d: no promotion)
+    np.testing.assert_allclose(
+        dc.item(), dt.item(), rtol=1e-14 if dc.dtype == tinyconv.float64 else 1e-6
+    )
+    for gc, gt in ((gxc, gxt), (gyc, gyt)):
+        assert str(gc.dtype).split(".")[1] == str(gt.dtype).split(".")[1]
+        np.testing.assert_allclose(
+            gc.numpy(), gt.numpy(), rtol=1e-6 if gc.dtype == tinyconv.float32 else 1e-13, atol=1e-15
+        )
+
+
+def test_dist_refuses_what_pytorch_refuses():
+    x = tinyconv.ones(3, requires_grad=True)
+    for lib, t in ((torch, torch.ones(3, requires_grad=True)), (tinyconv, x)):
+        with pytest.raises(TypeError, match="argument 'other'"):
+            lib.dist(t, 2.0)
+        with pytest.raises(RuntimeError):
+            lib.dist(lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64))
+        with pytest.raises(RuntimeError):
+            lib.dist(t, lib.ones(2))
+        # p = 0: no gradient for input; PyTorch 2.13's backward raises if other needs one
+        lib.dist(t, lib.zeros(3), 0).backward()
+        assert t.grad is None
+        with pytest.raises(RuntimeError):
+            lib.dist(t, lib.zeros(3, requires_grad=True), 0).backward()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3, 0.7, 3.0, 1.7, 0.1, -0.5])
+def test_celu_float64_gradient_rounds_alpha_as_pytorch(alpha):
+    rng = np.random.default_rng(1)
+    x, g = rng.standard_normal(400) * 3, rng.standard_normal(400)
+    out = []
+    for lib in (torch, tinyconv):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.celu(t, alpha)
+        y.backward(lib.tensor(g))
+        out.append((y.detach().numpy(), t.grad.numpy(), y.grad_fn.name()))
+    (yt, gt, nt), (yc, gc, nc) = out
+    assert nc == nt == "CeluBackward0"
+    # PyTorch's exp and expm1 (SLEEF) and NumPy's may differ in the last bit; the formula
+    # (float32-rounded 1/alpha in backward: ~1e-8 off the exact gradient) is the same
+    np.testing.assert_allclose(yc, yt, rtol=4e-16, atol=0)
+    np.testing.assert_allclose(gc, gt, rtol=6e-16, atol=0)
+
+
+@given(st.sampled_from([1.0, 0.3, 2.5, -0.7]), st.data())
+def test_celu_gradcheck(alpha, data):
+    a = data.draw(float64_arrays((5,)))
+    if np.min(np.abs(a)) < 1e-3:  # (the kink at 0)
+        return
+    x = tinyconv.tensor(a, requires_grad=True)
+    # the backward's alpha is float32-rounded (as PyTorch's): relative error ~3e-8
+    tol = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}
+    assert gradcheck(lambda t: F.celu(t, alpha), (x,), **tol)
+    assert gradgradcheck(lambda t: F.celu(t, alpha), (x,), **tol)
+
+
+def loss_cases(lib):
+    x = lib.tensor(np.linspace(-1, 1, 12).reshape(3, 4))
+    y = lib.tensor(np.linspace(0.1, 0.9, 12).reshape(3, 4))
+    t = lib.tensor([0, 1, 2])
+    lp = lib.tensor(np.random.default_rng(0).standard_normal((5, 2, 4))).log_softmax(2)
+    ctc = (lp, lib.tensor([[1, 2], [1, 1]]), lib.tensor([5, 5]), lib.tensor([2, 2]))
+    return {
+        "MSELoss": (x, y),
+        "L1Loss": (x, y),
+        "CrossEntropyLoss": (x, t),
+        "NLLLoss": (x, t),
+        "BCELoss": (y, y),
+        "BCEWithLogitsLoss": (x, y),
+        "KLDivLoss": (x, y),
+        "HuberLoss": (x, y),
+        "SmoothL1Loss": (x, y),
+        "SoftMarginLoss": (x, y.sign()),
+        "PoissonNLLLoss": (x, y),
+        "GaussianNLLLoss": (x, y, y),
+        "MarginRankingLoss": (x[0], y[0], y[0].sign()),
+        "HingeEmbeddingLoss": (x, y.sign()),
+        "MultiMarginLoss": (x, t),
+        "MultiLabelSoftMarginLoss": (x, y.round()),
+        "CosineEmbeddingLoss": (x, y, lib.ones(3)),
+        "TripletMarginLoss": (x, y, y),
+        "CTCLoss": ctc,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(loss_cases(tinyconv)))
+def test_a_bad_reduction_raises_when_the_loss_is_computed_as_in_pytorch(name):
+    for lib in (torch, tinyconv):
+        loss = getattr(lib.nn, name)(reduction="avg")  # constructed, as PyTorch's
+        assert loss.reduction == "avg"
+        with pytest.raises(ValueError, match="avg"):
+            loss(*loss_cases(lib)[name])
