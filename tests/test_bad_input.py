@@ -1481,9 +1481,9 @@ CASES: list[Case] = [
     ),
     Case(
         "more: loss reduction unknown",
-        lambda: nn.MSELoss(reduction="elementwise_mean"),
+        lambda: nn.MSELoss(reduction="elementwise_mean")(torch.randn(2), torch.randn(2)),
         ValueError,
-        r"MSELoss: reduction must be",
+        r"mse_loss: reduction must be 'mean', 'sum' or 'none', got 'elementwise_mean'",
     ),
     Case(
         "more: loss reduction unknown",
