@@ -4,6 +4,8 @@ bad `reduction` and raise when computed, as PyTorch's do."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -144,3 +146,78 @@ def test_a_bad_reduction_raises_when_the_loss_is_computed_as_in_pytorch(name):
         assert loss.reduction == "avg"
         with pytest.raises(ValueError, match="avg"):
             loss(*loss_cases(lib)[name])
+
+
+def test_constants_layouts_and_the_default_device():
+    for name in ("pi", "e", "inf"):
+        assert getattr(tinyconv, name) == getattr(torch, name)
+    assert np.isnan(tinyconv.nan) and tinyconv.newaxis is torch.newaxis is None
+    x = tinyconv.ones(2)
+    assert x.layout is tinyconv.strided and isinstance(tinyconv.strided, tinyconv.layout)
+    assert repr(tinyconv.strided) == "tinyconv.strided"
+    assert x[tinyconv.newaxis].shape == (1, 2)
+    assert tinyconv.get_default_device() == "cpu" == str(torch.get_default_device())
+    tinyconv.set_default_device("cpu")
+    tinyconv.set_default_device(None)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        tinyconv.set_default_device("cuda")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda T, x: T.conj(x),
+        lambda T, x: x.conj(),
+        lambda T, x: T.conj_physical(x),
+        lambda T, x: x.resolve_conj(),
+        lambda T, x: T.resolve_neg(x),
+        lambda T, x: T.real(x),
+        lambda T, x: x.real,
+    ],
+)
+def test_complex_functions_on_a_real_tensor_return_it(call):
+    for lib in (torch, tinyconv):
+        x = lib.ones(2, 3, requires_grad=True)
+        assert call(lib, x) is x
+        assert not x.is_conj() and not lib.is_neg(x)
+        assert lib.isreal(x).tolist() == [[True] * 3] * 2
+        with pytest.raises(RuntimeError, match="imag is not implemented"):
+            lib.imag(x)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4)])
+@pytest.mark.parametrize("name", ["adjoint", "mH", "H"])
+def test_conjugate_transposes_as_pytorch(name, shape):
+    a = np.arange(float(np.prod(shape))).reshape(shape)
+    out = []
+    for lib in (torch, tinyconv):
+        x = lib.tensor(a, requires_grad=True)
+        try:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                y = x.adjoint() if name == "adjoint" else getattr(x, name)
+        except RuntimeError as err:
+            out.append(str(err))
+            continue
+        if not shape:  # 0-d: the tensor itself, with a deprecation warning
+            assert y is x and "deprecated on 0-D" in str(seen[0].message)
+            out.append("self")
+            continue
+        (y * lib.tensor(np.arange(float(y.numel())).reshape(tuple(y.shape)))).sum().backward()
+        out.append((y.detach().numpy().tolist(), y.grad_fn.name(), x.grad.numpy().tolist()))
+    assert out[0] == out[1]
+
+
+def test_legacy_new_as_pytorch():
+    for lib in (torch, tinyconv):
+        x = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        assert tuple(x.new(2, 3).shape) == (2, 3) and x.new(2, 3).dtype == lib.float64
+        assert tuple(x.new(lib.Size([4])).shape) == (4,) and tuple(x.new().shape) == (0,)
+        assert x.new((2, 3)).tolist() == [2.0, 3.0]  # (a tuple is data, a Size is sizes)
+        assert x.new([1, 2]).dtype == lib.float64 and not x.new([1, 2]).requires_grad
+        y = lib.arange(3.0, dtype=lib.float64)
+        assert x.new(y).tolist() == [0.0, 1.0, 2.0]
+        with pytest.raises(TypeError):
+            x.new(lib.arange(3))
+    assert torch.detach(torch.ones(1, requires_grad=True)).requires_grad is False
+    assert tinyconv.detach(tinyconv.ones(1, requires_grad=True)).requires_grad is False

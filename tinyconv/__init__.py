@@ -9,6 +9,7 @@ tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolutio
 """
 
 import builtins
+import math as _math
 import warnings as _warnings
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
@@ -93,7 +94,7 @@ from .kernels.threads import (
     set_num_threads,
 )
 from .tensor import Device as device
-from .tensor import Size, Tensor
+from .tensor import Size, Tensor, layout, strided
 from .torch_functions import INPLACE_FUNCTIONS as _INPLACE_FUNCTIONS
 from .torch_functions import (
     abs,
@@ -363,12 +364,17 @@ from .torch_functions_more import (
     addbmm,
     addmv_,
     addr,
+    adjoint,
     broadcast_shapes,
     can_cast,
     chain_matmul,
     clone,
+    conj,
+    conj_physical,
+    conj_physical_,
     cosine_similarity,
     cumulative_trapezoid,
+    detach,
     diagflat,
     dsplit,
     erfc,
@@ -379,18 +385,23 @@ from .torch_functions_more import (
     frexp,
     gcd,
     gcd_,
+    get_default_device,
     get_device,
     greater,
     greater_equal,
     hardshrink,
     heaviside,
     hsplit,
+    imag,
     index_put,
     index_put_,
+    is_conj,
+    is_neg,
     is_nonzero,
     is_same_size,
     is_signed,
     isin,
+    isreal,
     lcm,
     lcm_,
     ldexp,
@@ -410,10 +421,14 @@ from .torch_functions_more import (
     promote_types,
     put,
     ravel,
+    real,
     renorm,
+    resolve_conj,
+    resolve_neg,
     result_type,
     rsub,
     select_scatter,
+    set_default_device,
     set_flush_denormal,
     sinc,
     sinc_,
@@ -862,6 +877,37 @@ from . import torch_functions_nn as _torch_functions_nn  # noqa: E402
 for _name in _torch_functions_nn.__all__:  # (torch.conv2d, torch.batch_norm, torch.kl_div, ...)
     globals()[_name] = getattr(_torch_functions_nn, _name)
 __all__ += _torch_functions_nn.__all__
+
+__all__ += [  # complex-number functions on real tensors, layouts, the default device
+    "adjoint",
+    "conj",
+    "conj_physical",
+    "conj_physical_",
+    "detach",
+    "get_default_device",
+    "imag",
+    "is_conj",
+    "is_neg",
+    "isreal",
+    "layout",
+    "real",
+    "resolve_conj",
+    "resolve_neg",
+    "set_default_device",
+    "strided",
+    "e",
+    "inf",
+    "nan",
+    "newaxis",
+    "pi",
+]
+
+# PyTorch's constants (torch.pi, torch.inf, ...): Python floats, and None for newaxis
+e = _math.e
+pi = _math.pi
+inf = _math.inf
+nan = _math.nan
+newaxis = None
 
 __version__ = "0.1.0"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,6 +27,30 @@ from .autograd import grad_mode
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
 Frexp.__repr__ = return_type_repr("frexp")
+
+
+class layout:  # noqa: N801  (PyTorch's name: torch.layout)
+    """A tensor's memory layout; tinyconv has one, torch.strided."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"tinyconv.{self._name}"
+
+    def __reduce__(self) -> str:  # (one instance, as PyTorch's: pickles and copies by name)
+        return self._name
+
+
+strided = layout("strided")
+
+
+def _deprecated_0d(t: Any, what: str) -> Any:
+    """A conjugate transpose of a 0-d tensor: the tensor itself, with PyTorch's warning."""
+    warnings.warn(
+        f"{what} is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, stacklevel=3
+    )
+    return t
 
 
 def _const(arr: Any) -> Any:
@@ -63,6 +88,106 @@ class TensorGaps:
     """Mixed into Tensor (no state of its own)."""
 
     __slots__ = ()
+
+    # -- complex-number methods on real tensors (tinyconv has no complex dtypes) -----------
+    # Generic code calls these on any tensor; on a real tensor PyTorch returns the tensor
+    # itself (no node), and imag raises.
+    def conj(self) -> Any:
+        return self
+
+    def conj_physical(self) -> Any:
+        return self
+
+    def conj_physical_(self) -> Any:
+        return self
+
+    def resolve_conj(self) -> Any:
+        return self
+
+    def resolve_neg(self) -> Any:
+        return self
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def isreal(self) -> Any:
+        """All True (bool tensor of this shape): no element has an imaginary part."""
+        return _const(np.ones(self._data.shape, dtype=bool))
+
+    @property
+    def real(self) -> Any:
+        return self
+
+    @property
+    def imag(self) -> Any:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    # -- conjugate transposes: plain transposes of real tensors ------------------------------
+    def adjoint(self) -> Any:
+        """The last two dims swapped (a view; (..., m, n) -> (..., n, m))."""
+        if self._data.ndim == 0:
+            return _deprecated_0d(self, "adjoint()")
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.adjoint() is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
+        return self.transpose(-2, -1)
+
+    @property
+    def mH(self) -> Any:  # noqa: N802  (PyTorch's name)
+        if self._data.ndim == 0:
+            return _deprecated_0d(self, "Tensor.mH")
+        if self._data.ndim < 2:
+            raise RuntimeError(
+                "tensor.mH is only supported on matrices or batches of matrices. "
+                f"Got {self._data.ndim}-D tensor."
+            )
+        return self.transpose(-2, -1)
+
+    @property
+    def H(self) -> Any:  # noqa: N802  (PyTorch's name)
+        if self._data.ndim == 0:
+            return _deprecated_0d(self, "Tensor.H")
+        if self._data.ndim != 2:
+            hint = (
+                " For batches of matrices, consider using tensor.mH" if self._data.ndim > 2 else ""
+            )
+            raise RuntimeError(
+                "tensor.H is only supported on matrices (2-D tensors). Got "
+                f"{self._data.ndim}-D tensor.{hint}"
+            )
+        return self.transpose(0, 1)
+
+    @property
+    def layout(self) -> Any:
+        """Always torch.strided (tinyconv has no sparse layouts)."""
+        return strided
+
+    def new(self, *args: Any) -> Any:
+        """PyTorch's legacy constructor: `x.new(2, 3)` or `x.new(torch.Size([2, 3]))` an
+        uninitialised tensor of those sizes (zeros here), `x.new([1, 2])` a tensor of that data,
+        `x.new()` an empty one; all in x's dtype, none requiring grad."""
+        if len(args) == 1 and isinstance(args[0], _t.Tensor):
+            other = args[0]
+            if other._data.dtype != self._data.dtype:
+                raise TypeError(
+                    f"new(): expected a tensor of dtype {dtype_name(self._data.dtype)}, got "
+                    f"{dtype_name(other._data.dtype)}"
+                )
+            return other.detach()  # (PyTorch: an alias of it)
+        if not args:
+            return self.new_empty(0)
+        if len(args) == 1 and isinstance(args[0], _t.Size):
+            return self.new_empty(*args[0])
+        if all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, bool) for a in args):
+            return self.new_empty(*args)
+        if len(args) == 1:
+            return self.new_tensor(args[0])
+        raise TypeError(f"new(): expected sizes or one sequence of data, got {args!r}")
 
     # -- comparison aliases (torch.greater is gt, ...) ---------------------------------------
     def greater(self, other: Any) -> Any:

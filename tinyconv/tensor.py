@@ -40,7 +40,7 @@ from ._dtype import as_dtype, dtype_name, result_type
 from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
-from ._tensor_gaps import TensorGaps
+from ._tensor_gaps import TensorGaps, layout, strided  # noqa: F401  (torch.layout, torch.strided)
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
 

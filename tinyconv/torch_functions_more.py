@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from . import _dtype, linalg
-from ._args import _dim
+from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
-from .tensor import Size, Tensor, _as_tensor
+from .tensor import Device, Size, Tensor, _as_tensor
 from .torch_functions import cat, matmul, mul, sub
 
 
@@ -465,3 +465,69 @@ def ldexp_(input: Tensor, other: Tensor) -> Tensor:
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """other - alpha * input."""
     return sub(other if isinstance(other, Tensor) else _as_tensor(other), input, alpha)
+
+
+# -- complex-number functions on real tensors (tinyconv has no complex dtypes) ---------------
+# Generic code calls them on any tensor; PyTorch returns a real tensor itself.
+
+
+def conj(input: Tensor) -> Tensor:
+    return _arg(input, "conj()").conj()
+
+
+def conj_physical(input: Tensor) -> Tensor:
+    return _arg(input, "conj_physical()").conj_physical()
+
+
+def conj_physical_(input: Tensor) -> Tensor:
+    return _arg(input, "conj_physical_()").conj_physical_()
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    return _arg(input, "resolve_conj()").resolve_conj()
+
+
+def resolve_neg(input: Tensor) -> Tensor:
+    return _arg(input, "resolve_neg()").resolve_neg()
+
+
+def is_conj(input: Tensor) -> bool:
+    return _arg(input, "is_conj()").is_conj()
+
+
+def is_neg(input: Tensor) -> bool:
+    return _arg(input, "is_neg()").is_neg()
+
+
+def isreal(input: Tensor) -> Tensor:
+    return _arg(input, "isreal()").isreal()
+
+
+def real(input: Tensor) -> Tensor:
+    return _arg(input, "real()").real
+
+
+def imag(input: Tensor) -> Tensor:
+    return _arg(input, "imag()").imag
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The last two dims swapped (a view)."""
+    return _arg(input, "adjoint()").adjoint()
+
+
+def detach(input: Tensor) -> Tensor:
+    """input.detach(): the same data, out of the graph."""
+    return _arg(input, "detach()").detach()
+
+
+def get_default_device() -> Any:
+    """tinyconv.device('cpu'): the only device tinyconv computes on."""
+    return Device("cpu")
+
+
+def set_default_device(device: Any) -> None:
+    """Accepts 'cpu' (or None, PyTorch's reset); any other device raises, as tinyconv runs on
+    the CPU only."""
+    if device is not None:
+        _check_device(device, "set_default_device()")
