@@ -221,3 +221,90 @@ def test_legacy_new_as_pytorch():
             x.new(lib.arange(3))
     assert torch.detach(torch.ones(1, requires_grad=True)).requires_grad is False
     assert tinyconv.detach(tinyconv.ones(1, requires_grad=True)).requires_grad is False
+
+
+def test_variable_is_a_new_leaf_sharing_the_data_as_pytorchs():
+    for lib in (torch, tinyconv):
+        Variable = lib.autograd.Variable
+        x = lib.zeros(2)
+        v = Variable(x)
+        assert v is not x and not v.requires_grad and isinstance(x, Variable)
+        v.add_(1.0)  # shares x's memory
+        assert x.tolist() == [1.0, 1.0]
+        w = Variable(x, requires_grad=True)
+        assert w.requires_grad and w.is_leaf and not x.requires_grad
+        y = lib.ones(2, requires_grad=True) * 2
+        assert Variable(y).grad_fn is None and Variable(y).is_leaf
+        assert tuple(Variable().shape) == (0,)
+        with pytest.raises(TypeError, match="Variable data has to be a tensor"):
+            Variable(3.0)
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            Variable(x, volatile=True)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("uniform", (-1.0, 2.0)),
+        ("normal", (0.5, 2.0)),
+        ("constant", (0.3,)),
+        ("eye", ()),
+        ("xavier_uniform", ()),
+        ("xavier_normal", ()),
+        ("kaiming_uniform", ()),
+        ("kaiming_normal", ()),
+        ("orthogonal", ()),
+    ],
+)
+def test_deprecated_init_names_warn_and_initialise_as_pytorchs(name, args):
+    out = []
+    for lib in (torch, tinyconv):
+        lib.manual_seed(3)
+        w = lib.empty(4, 5)
+        with pytest.warns(FutureWarning, match=f"`nn.init.{name}` is now deprecated"):
+            got = getattr(lib.nn.init, name)(w, *args)
+        assert got is w
+        out.append(w.numpy().copy())
+    np.testing.assert_allclose(out[1], out[0], rtol=1e-6, atol=1e-7)
+
+
+def test_stack_and_chain_datasets_and_worker_info_as_pytorchs():
+    results = []
+    for lib in (torch, tinyconv):
+        data = lib.utils.data
+
+        class Stream(data.IterableDataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __iter__(self):
+                return iter(range(self.n))
+
+            def __len__(self):
+                return self.n
+
+        assert data.get_worker_info() is None
+        chain = data.ChainDataset([Stream(2), Stream(3)])
+        stacked = data.StackDataset(data.TensorDataset(lib.arange(3)), lib.arange(3) * 2)
+        named = data.StackDataset(a=lib.arange(3), b=lib.arange(3) * 2)
+        batches = list(data.DataLoader(named, batch_size=2))
+        results.append(
+            (
+                list(chain),
+                len(chain),
+                len(stacked),
+                [[t.tolist() for t in s[0]] + [s[1].tolist()] for s in stacked],
+                {k: v.tolist() for k, v in named[1].items()},
+                [{k: v.tolist() for k, v in b.items()} for b in batches],
+            )
+        )
+        for args, kwargs in (
+            ((lib.arange(3), lib.arange(2)), {}),
+            ((lib.arange(3),), {"b": lib.arange(3)}),
+            ((), {}),
+        ):
+            with pytest.raises(ValueError):
+                data.StackDataset(*args, **kwargs)
+        with pytest.raises((TypeError, AssertionError)):  # (PyTorch asserts; tinyconv: TypeError)
+            list(data.ChainDataset([data.TensorDataset(lib.arange(2))]))
+    assert results[0] == results[1]

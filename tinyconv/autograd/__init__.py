@@ -31,10 +31,12 @@ _LAZY = {
     "is_anomaly_enabled": ".anomaly",
     "is_anomaly_check_nan_enabled": ".anomaly",
     "trace": ".trace",
+    "Variable": ".variable",
 }
 
 __all__ = [
     "Function",
+    "Variable",
     "GradcheckError",
     "backward",
     "detect_anomaly",

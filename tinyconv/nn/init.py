@@ -237,3 +237,32 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
         for i in range(min(out_per, shape[1])):
             w[(g * out_per + i, i) + centre] = 1.0
     return _overwrite(tensor, w)
+
+
+def _deprecated(new: Any) -> Any:
+    """PyTorch's pre-0.4 name of an initialiser (no trailing underscore): warns, then calls it."""
+    old = new.__name__[:-1]
+
+    def deprecated(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(
+            f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return new(*args, **kwargs)
+
+    deprecated.__name__ = deprecated.__qualname__ = old
+    deprecated.__doc__ = f"Deprecated: use nn.init.{new.__name__}."
+    return deprecated
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)

@@ -33,6 +33,7 @@ from ...torch_functions import stack
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
@@ -40,12 +41,14 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "StackDataset",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]
 
@@ -145,6 +148,76 @@ class ConcatDataset(Dataset):
         d = bisect.bisect_right(self.cumulative_sizes, idx)
         start = self.cumulative_sizes[d - 1] if d else 0
         return self.datasets[d][idx - start]
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another (the stream of each in turn)."""
+
+    def __init__(self, datasets: Iterable[Any]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator[Any]:
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                # (PyTorch asserts it, lazily too, as the chain reaches the dataset)
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset: dataset {i} is a "
+                    f"{type(d).__name__}"
+                )
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset: dataset {i} is a "
+                    f"{type(d).__name__}"
+                )
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Sample i gathers sample i of each dataset: a tuple (`StackDataset(a, b)`) or a dict
+    (`StackDataset(image=a, label=b)`); all must have the same length."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "StackDataset: give the datasets either positionally (tuple samples) or by "
+                "name (dict samples), not both"
+            )
+        datasets = args or kwargs
+        if not datasets:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        items = list(datasets.items()) if kwargs else list(enumerate(args))
+        n = len(items[0][1])
+        for name, d in items:
+            if len(d) != n:
+                raise ValueError(
+                    f"StackDataset: size mismatch between datasets: {items[0][0]!r} has {n} "
+                    f"samples but {name!r} has {len(d)}"
+                )
+        self.datasets = datasets
+        self._length = n
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        return [self[i] for i in indices]
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def get_worker_info() -> None:
+    """None: tinyconv's DataLoader loads every batch in the main process (as PyTorch's with
+    num_workers=0), so no code runs in a worker."""
+    return None
 
 
 def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) -> list[Subset]:
