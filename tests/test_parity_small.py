@@ -15,6 +15,7 @@ from strategies import broadcastable_pairs, float64_arrays
 import tinyconv
 import tinyconv.nn.functional as F
 from tinyconv.autograd import gradcheck, gradgradcheck
+from tinyconv.torch_functions_more import _linspace
 
 torch = pytest.importorskip("torch")
 
@@ -308,3 +309,75 @@ def test_stack_and_chain_datasets_and_worker_info_as_pytorchs():
         with pytest.raises((TypeError, AssertionError)):  # (PyTorch asserts; tinyconv: TypeError)
             list(data.ChainDataset([data.TensorDataset(lib.arange(2))]))
     assert results[0] == results[1]
+
+
+@given(
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.integers(0, 70),
+    st.sampled_from(["float32", "float64"]),
+)
+def test_histogram_edges_round_as_torch_linspace(start, end, steps, dtype):
+    # (histogram's bin edges: PyTorch's linspace kernel)
+    want = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+    got = _linspace(start, end, steps, np.dtype(dtype))
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if dtype == "float32":  # the fused multiply-add emulated in float64: exact
+        np.testing.assert_array_equal(got, want)
+    else:  # (emulated in long double: a double rounding about once in 3000 points)
+        np.testing.assert_array_max_ulp(got, want, maxulp=1)
+
+
+HIST_CASES = [
+    {"bins": 4},
+    {"bins": 4, "range": (0.0, 3.0)},
+    {"bins": "edges"},
+    {"bins": 3, "weight": True, "density": True},
+    {"bins": 7, "density": True},
+    {"bins": 5, "weight": True},
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", HIST_CASES)
+@pytest.mark.parametrize("kind", ["small", "normal", "empty", "constant", "uniform"])
+def test_histogram_as_pytorchs(case, dtype, kind):
+    rng = np.random.default_rng(0)
+    data = {
+        "small": np.array([1.0, 2, 1, 2.5, 4]),
+        "normal": rng.standard_normal(1000),
+        "empty": np.array([]),
+        "constant": np.array([2.0, 2.0]),
+        "uniform": rng.random(300),
+    }[kind]
+    out = []
+    for lib in (torch, tinyconv):
+        kw = dict(case)
+        dt = getattr(lib, dtype)
+        if kw["bins"] == "edges":
+            kw["bins"] = lib.tensor([0.0, 1.5, 3.0, 5.0], dtype=dt)
+        if kw.get("weight"):
+            kw["weight"] = lib.tensor(np.arange(data.size) * 0.5 + 1, dtype=dt)
+        h = lib.histogram(lib.tensor(data, dtype=dt), **kw)
+        out.append((h.hist.numpy(), h.bin_edges.numpy(), type(h).__name__))
+    (ht, et, nt), (hc, ec, nc) = out
+    assert nc == nt == "histogram" and hc.dtype == ht.dtype and ec.dtype == et.dtype
+    np.testing.assert_array_equal(hc, ht)
+    np.testing.assert_array_equal(ec, et)
+
+
+def test_histogram_refusals_and_no_derivative():
+    x = tinyconv.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = tinyconv.histogram(x, 2)
+    t = torch.histogram(torch.tensor([1.0, 2.0, 3.0], requires_grad=True), 2)
+    assert h.hist.requires_grad == t.hist.requires_grad
+    assert h.hist.grad_fn.name() == type(t.hist.grad_fn).__name__ == "NotImplemented"
+    with pytest.raises(RuntimeError, match="not implemented"):
+        h.hist.sum().backward()
+    for lib in (torch, tinyconv):
+        with pytest.raises(NotImplementedError):
+            lib.histogram(lib.tensor([1, 2]), 2)
+        with pytest.raises(RuntimeError):
+            lib.histogram(lib.tensor([1.0, 2.0]), 2, weight=lib.ones(2, dtype=lib.float64))
+        with pytest.raises(RuntimeError):
+            lib.histogram(lib.tensor([1.0, float("nan")]), 2)
