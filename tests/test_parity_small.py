@@ -381,3 +381,42 @@ def test_histogram_refusals_and_no_derivative():
             lib.histogram(lib.tensor([1.0, 2.0]), 2, weight=lib.ones(2, dtype=lib.float64))
         with pytest.raises(RuntimeError):
             lib.histogram(lib.tensor([1.0, float("nan")]), 2)
+
+
+@pytest.mark.parametrize(
+    "shape, src_shape, offset, dim1, dim2",
+    [
+        ((3, 3), (3,), 0, 0, 1),
+        ((3, 4), (3,), 1, 0, 1),
+        ((2, 3, 4), (2, 3), 0, 1, 2),
+        ((3, 3), (2,), -1, 0, 1),
+        ((2, 3, 4), (3, 2), 0, 0, 2),
+        ((3, 3), (3,), 0, 1, 0),
+        ((3, 3), (2,), 0, 0, 1),  # wrong src shape: both raise
+    ],
+)
+def test_diagonal_scatter_as_pytorchs(shape, src_shape, offset, dim1, dim2):
+    out = []
+    for lib in (torch, tinyconv):
+        x = lib.tensor(np.arange(float(np.prod(shape))).reshape(shape), requires_grad=True)
+        s = lib.tensor(np.arange(float(np.prod(src_shape))).reshape(src_shape) + 100)
+        s.requires_grad_(True)
+        try:
+            y = lib.diagonal_scatter(x, s, offset, dim1, dim2)
+        except RuntimeError:
+            out.append("raises")
+            continue
+        w = lib.tensor(np.arange(float(y.numel())).reshape(shape))
+        (y * w).sum().backward()
+        out.append((y.detach().numpy().tolist(), x.grad.tolist(), s.grad.tolist()))
+    assert out[0] == out[1]
+
+
+@given(st.integers(-1, 1), st.data())
+def test_diagonal_scatter_gradcheck(offset, data):
+    a = data.draw(float64_arrays((3, 3)))
+    n = 3 - abs(offset)
+    b = data.draw(float64_arrays((n,)))
+    x = tinyconv.tensor(a, requires_grad=True)
+    s = tinyconv.tensor(b, requires_grad=True)
+    assert gradcheck(lambda u, v: tinyconv.diagonal_scatter(u, v, offset), (x, s), **TOL)

@@ -347,6 +347,19 @@ class TensorGaps:
         view.copy_(src)
         return out
 
+    def diagonal_scatter(self, src: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
+        """A copy of self with self.diagonal(offset, dim1, dim2) replaced by src."""
+        out = self.clone()
+        view = out.diagonal(offset, dim1, dim2)
+        if not isinstance(src, _t.Tensor) or src._data.shape != view._data.shape:
+            raise RuntimeError(
+                f"diagonal_scatter(): src must have the diagonal's shape {tuple(view.shape)}, "
+                "got "
+                + (str(tuple(src.shape)) if isinstance(src, _t.Tensor) else type(src).__name__)
+            )
+        view.copy_(src)
+        return out
+
     def slice_scatter(
         self, src: Any, dim: int = 0, start: Any = None, end: Any = None, step: int = 1
     ) -> Any:

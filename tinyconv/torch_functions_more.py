@@ -183,6 +183,12 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     return _arg(input, "select_scatter()").select_scatter(src, dim, index)
 
 
+def diagonal_scatter(
+    input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
+    return _arg(input, "diagonal_scatter()").diagonal_scatter(src, offset, dim1, dim2)
+
+
 def slice_scatter(
     input: Tensor, src: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1
 ) -> Tensor:
