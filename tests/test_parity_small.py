@@ -187,7 +187,7 @@ def test_complex_functions_on_a_real_tensor_return_it(call):
 
 
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4)])
-@pytest.mark.parametrize("name", ["adjoint", "mH", "H"])
+@pytest.mark.parametrize("name", ["adjoint", "mH", "H", "mT"])
 def test_conjugate_transposes_as_pytorch(name, shape):
     a = np.arange(float(np.prod(shape))).reshape(shape)
     out = []
@@ -201,7 +201,7 @@ def test_conjugate_transposes_as_pytorch(name, shape):
             out.append(str(err))
             continue
         if not shape:  # 0-d: the tensor itself, with a deprecation warning
-            assert y is x and "deprecated on 0-D" in str(seen[0].message)
+            assert y is x and "is deprecated on 0-D tensors" in str(seen[0].message)
             out.append("self")
             continue
         (y * lib.tensor(np.arange(float(y.numel())).reshape(tuple(y.shape)))).sum().backward()

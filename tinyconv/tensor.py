@@ -244,6 +244,19 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @property
     def mT(self) -> Tensor:
+        """The last two dims swapped (a view); a 0-d tensor itself, with PyTorch's warning."""
+        if self._data.ndim == 0:
+            warnings.warn(
+                "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these "
+                "cases.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return self
+        if self._data.ndim == 1:
+            raise RuntimeError(
+                "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor."
+            )
         return self.transpose(-2, -1)
 
     def retain_grad(self) -> None:
