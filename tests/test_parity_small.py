@@ -420,3 +420,9 @@ def test_diagonal_scatter_gradcheck(offset, data):
     x = tinyconv.tensor(a, requires_grad=True)
     s = tinyconv.tensor(b, requires_grad=True)
     assert gradcheck(lambda u, v: tinyconv.diagonal_scatter(u, v, offset), (x, s), **TOL)
+
+
+def test_version_module_says_cpu_only():
+    assert tinyconv.version.__version__ == tinyconv.__version__
+    assert tinyconv.version.cuda is None and tinyconv.version.hip is None
+    assert torch.version.cuda is None  # (the CPU build these tests compare with)

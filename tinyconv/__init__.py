@@ -1105,6 +1105,7 @@ def __getattr__(
         "amp",
         "random",
         "func",
+        "version",
     ):
         mod = _lazy(name)
         globals()[name] = mod
