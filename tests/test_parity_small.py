@@ -426,3 +426,37 @@ def test_version_module_says_cpu_only():
     assert tinyconv.version.__version__ == tinyconv.__version__
     assert tinyconv.version.cuda is None and tinyconv.version.hip is None
     assert torch.version.cuda is None  # (the CPU build these tests compare with)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((1, 4), {}),
+        ((0, 1, 0.3), {}),
+        ((1, 4), {"dtype": "int64"}),
+        ((4, 1, -1), {}),
+        ((-2.5, 3.1, 0.7), {"dtype": "float64"}),
+        ((1, 4, 0), {}),
+        ((1, 4, -1), {}),
+    ],
+)
+def test_deprecated_range_as_pytorchs(args, kwargs):
+    out = []
+    for lib in (torch, tinyconv):
+        kw = {k: getattr(lib, v) for k, v in kwargs.items()}
+        with pytest.warns(UserWarning, match="torch.range is deprecated"):
+            try:
+                t = lib.range(*args, **kw)
+            except RuntimeError:
+                out.append("raises")
+                continue
+        out.append((t.tolist(), str(t.dtype).split(".")[1]))
+    assert out[0] == out[1]
+
+
+def test_vmap_at_the_top_level():
+    assert tinyconv.vmap is tinyconv.func.vmap
+    x = np.arange(6.0).reshape(2, 3)
+    got = tinyconv.vmap(lambda r: r.sum())(tinyconv.tensor(x))
+    want = torch.vmap(lambda r: r.sum())(torch.tensor(x))
+    assert got.tolist() == want.tolist()

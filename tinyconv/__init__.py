@@ -904,7 +904,10 @@ __all__ += [  # complex-number functions on real tensors, layouts, the default d
     "nan",
     "newaxis",
     "pi",
+    "range",
 ]
+
+from .torch_functions_more import deprecated_range as range  # noqa: E402, A004  (torch.range)
 
 # PyTorch's constants (torch.pi, torch.inf, ...): Python floats, and None for newaxis
 e = _math.e

@@ -642,3 +642,45 @@ def histogram(
         h = _NoDerivative.apply(x, h._data, "histogram")
         e = _NoDerivative.apply(x, e._data, "histogram")
     return Histogram(h, e)
+
+
+def deprecated_range(
+    start: float = 0,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
+    """torch.range (deprecated in PyTorch, which warns): start, start + step, ... up to and
+    including end, in the default float dtype unless `dtype` is given; each value
+    start + i * step computed in float64, then cast."""
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
+    if end is None:  # (range(end) as range(0, end))
+        start, end = 0, start
+    if device is not None:
+        _check_device(device, "range()")
+    s, e, st = (builtins.float(v) for v in (start, end, step))
+    if st == 0:
+        raise RuntimeError("range(): step must be nonzero")
+    if (st > 0 and e < s) or (st < 0 and e > s):
+        raise RuntimeError(
+            f"range(): upper bound {end} and lower bound {start} inconsistent with step sign {step}"
+        )
+    n = builtins.int(np.trunc((e - s) / st + 1))
+    dt = _dtype.get_default_dtype() if dtype is None else dtype
+    values = (s + np.arange(n, dtype=np.float64) * st).astype(as_dtype(dt))
+    t = Tensor._make(values, None, False)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+deprecated_range.__name__ = deprecated_range.__qualname__ = "range"
