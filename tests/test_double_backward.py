@@ -620,6 +620,16 @@ CASES: list[Case] = [
     ),
     Case("prod", ("Prod",), prod_draw, prod_fn),
     *[Case(f"norm_{p}", ("Norm",), norm_draw(p), norm_fn) for p in (1, 2, 3, 1.5, 0.5, np.inf)],
+    *[
+        # (a > 0 > -b: every difference is away from the kink at 0)
+        Case(
+            f"dist_{p}",
+            ("Dist",),
+            binary("positive", "positive"),
+            lambda T, p_, a, b, p=p: T.dist(a, -b, p),
+        )
+        for p in (2, 3)
+    ],
     Case("softmax", ("Softmax",), with_dim(), lambda T, p, x: x.softmax(p[0])),
     Case("log_softmax", ("LogSoftmax",), with_dim(), lambda T, p, x: x.log_softmax(p[0])),
     Case("logsumexp", ("Logsumexp",), logsumexp_draw, lambda T, p, x: x.logsumexp(p[0], p[1]) ** 2),
