@@ -218,13 +218,19 @@ def test_tied_weights_stay_tied_through_a_checkpoint_as_in_torch(tmp_path):
 
 
 @pytest.mark.torch
-def test_an_expanded_tensor_loads_as_a_writable_copy(tmp_path):
+def test_an_expanded_tensor_loads_expanded_as_in_torch(tmp_path):
     torch = pytest.importorskip("torch")
-    torch.save({"e": torch.arange(3.0).expand(2, 3)}, tmp_path / "e.pt")
-    got = tinyconv.load(tmp_path / "e.pt")["e"]
-    assert got.tolist() == [[0.0, 1.0, 2.0]] * 2
-    got[0, 0] = 9.0  # (PyTorch refuses this write; tinyconv's tensor owns its elements)
-    assert got.tolist() == [[9.0, 1.0, 2.0], [0.0, 1.0, 2.0]]
+    base = torch.arange(3.0)
+    torch.save({"e": base.expand(2, 3), "base": base}, tmp_path / "e.pt")
+    got = tinyconv.load(tmp_path / "e.pt")
+    want = torch.load(tmp_path / "e.pt")
+    assert got["e"].tolist() == want["e"].tolist() == [[0.0, 1.0, 2.0]] * 2
+    assert tuple(got["e"].stride()) == want["e"].stride() == (0, 1)
+    for d in (got, want):  # writing into it is refused; it shares memory with base
+        with pytest.raises(RuntimeError, match="more than one element"):
+            d["e"].add_(1.0)
+        d["base"][0] = 9.0
+    assert got["e"].tolist() == want["e"].tolist() == [[9.0, 1.0, 2.0]] * 2
     tinyconv.save({"e": tinyconv.arange(3.0).expand(2, 3)}, tmp_path / "c.pt")
     back = torch.load(tmp_path / "c.pt", weights_only=True)["e"]
     assert back.stride() == (0, 1) and back.tolist() == [[0.0, 1.0, 2.0]] * 2

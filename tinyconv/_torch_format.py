@@ -100,8 +100,12 @@ def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, meta
         storage[offset:], size, tuple(s * item for s in stride), writeable=True
     )
     if _overlaps(size, stride):
-        # an expanded tensor (stride 0): tinyconv writes in place only into tensors whose
-        # elements are distinct, so this one becomes a private copy
+        compact = tuple(1 if s == 0 else n for n, s in zip(size, stride, strict=True))
+        if not requires_grad and not _overlaps(compact, stride):
+            # an expanded tensor (stride 0 where it repeats): tinyconv's expand() of the
+            # storage, so that it shares memory and refuses in-place writes, as PyTorch's
+            return _rebuild_tensor_v2(storage, offset, compact, stride, False, hooks).expand(*size)
+        # (any other overlap, or a leaf requiring grad: a private copy)
         view = view.copy()
     t = Tensor._make(view, None, False)
     if requires_grad:
