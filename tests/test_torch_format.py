@@ -17,6 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinyconv
 from tinyconv.serialization import CheckpointError
@@ -417,3 +419,36 @@ def test_a_dtype_tinyconv_lacks_is_named(tmp_path):
     torch.save({"w": torch.ones(2, dtype=torch.bfloat16)}, path)
     with pytest.raises(CheckpointError, match="BFloat16Storage"):
         tinyconv.load(path)
+
+
+@pytest.mark.torch
+@given(
+    st.integers(1, 4),
+    st.integers(1, 5),
+    st.lists(st.sampled_from(["t", "row", "col", "step", "flat", "neg", "copy"]), max_size=5),
+    st.sampled_from([np.float32, np.float64, np.int16]),
+)
+def test_views_of_one_array_travel_to_torch_and_back(rows, cols, kinds, dtype):
+    torch = pytest.importorskip("torch")
+    base = tinyconv.from_numpy(np.arange(rows * cols, dtype=dtype).reshape(rows, cols))
+    views = {
+        "t": lambda b: b.t(),
+        "row": lambda b: b[rows // 2],
+        "col": lambda b: b[:, cols // 2],
+        "step": lambda b: b[:, ::2],
+        "flat": lambda b: b.reshape(-1)[1:],
+        "neg": lambda b: b.flip(0),  # (a copy in tinyconv too: flip is no view)
+        "copy": lambda b: b.clone(),
+    }
+    state = {"base": base, **{f"{k}{i}": views[k](base) for i, k in enumerate(kinds)}}
+    buf = io.BytesIO()
+    tinyconv.save(state, buf)
+    theirs = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    ours = tinyconv.load(io.BytesIO(buf.getvalue()))
+    for k, v in state.items():
+        assert theirs[k].tolist() == v.tolist() == ours[k].tolist(), k
+        shared = np.shares_memory(v.numpy(), base.numpy())
+        assert np.shares_memory(ours[k].numpy(), ours["base"].numpy()) == shared, k
+        t, tb = theirs[k], theirs["base"]
+        same_storage = t.untyped_storage().data_ptr() == tb.untyped_storage().data_ptr()
+        assert same_storage == shared, k
