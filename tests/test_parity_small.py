@@ -460,3 +460,21 @@ def test_vmap_at_the_top_level():
     got = tinyconv.vmap(lambda r: r.sum())(tinyconv.tensor(x))
     want = torch.vmap(lambda r: r.sum())(torch.tensor(x))
     assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3, 1.7])
+@pytest.mark.parametrize("name", ["elu", "celu"])
+def test_in_place_elu_and_celu_save_the_result_as_pytorchs(name, alpha):
+    rng = np.random.default_rng(2)
+    x, g = rng.standard_normal(300) * 3, rng.standard_normal(300)
+    out = []
+    for lib in (torch, tinyconv):
+        t = lib.tensor(x, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(t * 1, alpha, inplace=True)
+        y.backward(lib.tensor(g))
+        out.append((y.grad_fn.name(), t.grad.numpy()))
+    (nt, gt), (nc, gc) = out
+    assert nc == nt == f"{name.capitalize()}Backward1"
+    # r + alpha: PyTorch's rounding, up to the result's own last bit (expm1), which the
+    # cancellation in r + alpha near r = -alpha magnifies
+    np.testing.assert_allclose(gc, gt, rtol=1e-15, atol=1e-15)

@@ -172,37 +172,51 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(x, Silu.apply, inplace, "silu")
 
 
+def _from_result(ctx, grad, inv: float):
+    """The in-place node's gradient (PyTorch's ...Backward1 saves the result r, not x): for
+    r <= 0, grad (1 / alpha) (r + alpha), the same derivative written without an exp."""
+    r = ctx.result
+    return np.where(r <= 0, grad * inv * (r + ctx.alpha), grad).astype(grad.dtype, copy=False)
+
+
 class Elu(Op):
     torch_name = "EluBackward0"
 
     @staticmethod
-    def forward(ctx, x, alpha):
+    def forward(ctx, x, alpha, inplace=False):
         ctx.save_for_backward(x)
-        ctx.alpha = alpha
+        ctx.alpha, ctx.inplace = alpha, inplace
         with np.errstate(over="ignore"):
-            return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(
-                x.dtype, copy=False
-            )
+            out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        if inplace:  # (elu_: PyTorch's node saves the result)
+            ctx.torch_name, ctx.result = "EluBackward1", out.copy()
+        return out
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.inplace:
+            return _from_result(ctx, grad, 1.0), None, None
         (x,) = ctx.saved_tensors
         # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
-        return np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(
-            grad.dtype, copy=False
-        ), None
+        return (
+            np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(
+                grad.dtype, copy=False
+            ),
+            None,
+            None,
+        )
 
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
         neg = _const(x._data <= 0)
-        return grad * (x.clamp(max=0).exp() * ctx.alpha).where(neg, 1.0), None
+        return grad * (x.clamp(max=0).exp() * ctx.alpha).where(neg, 1.0), None, None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha * (e^x - 1) otherwise."""
     x = _float_act(input, "elu")
-    return _maybe_inplace(x, lambda t: Elu.apply(t, float(alpha)), inplace, "elu")
+    return _maybe_inplace(x, lambda t: Elu.apply(t, float(alpha), inplace), inplace, "elu")
 
 
 class Softplus(Op):
@@ -398,12 +412,15 @@ class Celu(Op):
     torch_name = "CeluBackward0"
 
     @staticmethod
-    def forward(ctx, x, alpha):
+    def forward(ctx, x, alpha, inplace=False):
         ctx.save_for_backward(x)
-        ctx.alpha = alpha
+        ctx.alpha, ctx.inplace = alpha, inplace
         with np.errstate(over="ignore"):  # (the clamp keeps expm1 off large positive x)
             neg = np.expm1(np.minimum(x, 0) * (1.0 / alpha)) * alpha
-        return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+        out = np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+        if inplace:  # (celu_: PyTorch's node saves the result)
+            ctx.torch_name, ctx.result = "CeluBackward1", out.copy()
+        return out
 
     @staticmethod
     def _coefficient(ctx) -> float:
@@ -411,18 +428,21 @@ class Celu(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
         inv = Celu._coefficient(ctx)
+        if ctx.inplace:
+            return _from_result(ctx, grad, inv), None, None
+        (x,) = ctx.saved_tensors
         # x <= 0 gets grad (1 / alpha) alpha e^(x / alpha), multiplied in PyTorch's order
         d = grad * inv * ctx.alpha * np.exp(np.minimum(x, 0) * inv)
-        return np.where(x <= 0, d, grad).astype(grad.dtype, copy=False), None
+        return np.where(x <= 0, d, grad).astype(grad.dtype, copy=False), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
         inv = Celu._coefficient(ctx)
         neg = _const(x._data <= 0)
-        return grad * ((x.clamp(max=0) * inv).exp() * (inv * ctx.alpha)).where(neg, 1.0), None
+        d = grad * ((x.clamp(max=0) * inv).exp() * (inv * ctx.alpha)).where(neg, 1.0)
+        return d, None, None
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -430,7 +450,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     _float_act(input, "celu")
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides the input)")
-    return _maybe_inplace(input, lambda t: Celu.apply(t, float(alpha)), inplace, "celu")
+    return _maybe_inplace(input, lambda t: Celu.apply(t, float(alpha), inplace), inplace, "celu")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
