@@ -478,3 +478,29 @@ def test_in_place_elu_and_celu_save_the_result_as_pytorchs(name, alpha):
     # r + alpha: PyTorch's rounding, up to the result's own last bit (expm1), which the
     # cancellation in r + alpha near r = -alpha magnifies
     np.testing.assert_allclose(gc, gt, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_selu_is_one_elu_node_as_pytorchs(inplace):
+    rng = np.random.default_rng(4)
+    x, g = rng.standard_normal(300) * 3, rng.standard_normal(300)
+    out = []
+    for lib in (torch, tinyconv):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.selu(t * 1, inplace=inplace)
+        y.backward(lib.tensor(g))
+        out.append((y.grad_fn.name(), y.detach().numpy(), t.grad.numpy()))
+    (nt, yt, gt), (nc, yc, gc) = out
+    assert nc == nt == ("EluBackward1" if inplace else "EluBackward0")
+    np.testing.assert_allclose(yc, yt, rtol=4e-16, atol=0)
+    np.testing.assert_allclose(gc, gt, rtol=1e-15, atol=1e-15)
+
+
+@given(st.data())
+def test_selu_gradcheck(data):
+    a = data.draw(float64_arrays((4,)))
+    if np.min(np.abs(a)) < 1e-3:  # (the kink at 0)
+        return
+    x = tinyconv.tensor(a, requires_grad=True)
+    assert gradcheck(F.selu, (x,), **TOL)
+    assert gradgradcheck(F.selu, (x,), **TOL)

@@ -172,45 +172,51 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(x, Silu.apply, inplace, "silu")
 
 
-def _from_result(ctx, grad, inv: float):
+def _from_result(ctx, grad, inv: float, scale: float = 1.0):
     """The in-place node's gradient (PyTorch's ...Backward1 saves the result r, not x): for
-    r <= 0, grad (1 / alpha) (r + alpha), the same derivative written without an exp."""
+    r <= 0, grad (1 / alpha) (r + alpha scale), the same derivative written without an exp;
+    grad scale elsewhere."""
     r = ctx.result
-    return np.where(r <= 0, grad * inv * (r + ctx.alpha), grad).astype(grad.dtype, copy=False)
+    neg = grad * inv * (r + ctx.alpha * scale)
+    return np.where(r <= 0, neg, grad * scale if scale != 1.0 else grad).astype(
+        grad.dtype, copy=False
+    )
 
 
 class Elu(Op):
+    """alpha (e^x - 1) for x <= 0, x elsewhere, all times `scale` (selu's), as PyTorch's
+    kernel rounds it: alpha * scale is one coefficient."""
+
     torch_name = "EluBackward0"
 
     @staticmethod
-    def forward(ctx, x, alpha, inplace=False):
+    def forward(ctx, x, alpha, inplace=False, scale=1.0):
         ctx.save_for_backward(x)
-        ctx.alpha, ctx.inplace = alpha, inplace
+        ctx.alpha, ctx.inplace, ctx.scale = alpha, inplace, scale
         with np.errstate(over="ignore"):
-            out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-        if inplace:  # (elu_: PyTorch's node saves the result)
+            neg = np.expm1(np.minimum(x, 0)) * (alpha * scale)
+        pos = x * scale if scale != 1.0 else x
+        out = np.where(x > 0, pos, neg).astype(x.dtype, copy=False)
+        if inplace:  # (elu_, selu_: PyTorch's node saves the result)
             ctx.torch_name, ctx.result = "EluBackward1", out.copy()
         return out
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.inplace:
-            return _from_result(ctx, grad, 1.0), None, None
+            return _from_result(ctx, grad, 1.0, ctx.scale), None, None, None
         (x,) = ctx.saved_tensors
         # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
-        return (
-            np.where(x <= 0, grad * ctx.alpha * np.exp(np.minimum(x, 0)), grad).astype(
-                grad.dtype, copy=False
-            ),
-            None,
-            None,
-        )
+        neg = grad * (ctx.alpha * ctx.scale) * np.exp(np.minimum(x, 0))
+        pos = grad * ctx.scale if ctx.scale != 1.0 else grad
+        return np.where(x <= 0, neg, pos).astype(grad.dtype, copy=False), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
         neg = _const(x._data <= 0)
-        return grad * (x.clamp(max=0).exp() * ctx.alpha).where(neg, 1.0), None, None
+        d = (x.clamp(max=0).exp() * (ctx.alpha * ctx.scale)).where(neg, ctx.scale)
+        return grad * d, None, None, None
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -400,7 +406,9 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with PyTorch's constants (self-normalising networks)."""
     _float_act(input, "selu")
-    return _maybe_inplace(input, lambda x: elu(x, _SELU_ALPHA) * _SELU_SCALE, inplace, "selu")
+    return _maybe_inplace(
+        input, lambda x: Elu.apply(x, _SELU_ALPHA, inplace, _SELU_SCALE), inplace, "selu"
+    )
 
 
 class Celu(Op):
