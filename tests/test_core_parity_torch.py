@@ -1582,3 +1582,17 @@ def test_float32_var_and_std_of_all_elements_are_pytorchs_bit_for_bit(vals, op, 
         return getattr(x, op)(correction=correction).item()
 
     assert run(tinyconv) == run(torch) or (np.isnan(run(tinyconv)) and np.isnan(run(torch)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("p", [2, 3, -1, -2])
+def test_multiplied_powers_bit_for_bit(dtype, p):
+    # tensor ** 2, 3, -1, -2: PyTorch multiplies (or takes the reciprocal), bit for bit,
+    # signed zeros, infs and NaNs included
+    x = np.random.default_rng(0).standard_normal(4000).astype(dtype) * 30
+    x[:5] = [0.0, -0.0, np.inf, -np.inf, np.nan]
+    want = (torch.tensor(x) ** p).numpy()
+    got = (tinyconv.tensor(x) ** p).numpy()
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got[:4]), np.signbit(want[:4]))

