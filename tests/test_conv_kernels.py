@@ -77,20 +77,6 @@ KNOBS = {
         "_AS_FORWARD_MIN_WINDOWS": 0,
         "_CHUNK_BYTES": 3000,
     },
-    # the same, with no columns kept by the forward, flat rows and scratch buffers: the
-    # weight gradient then comes from the input gradient's columns (_weight_grad_beside)
-    "as_forward_fused": {
-        "_TINY": 0,
-        "_AS_FORWARD_MIN_CHANNELS": 1,
-        "_AS_FORWARD_MAX_PIXELS": 1 << 30,
-        "_AS_FORWARD_MIN_WINDOWS": 0,
-        "_CHUNK_BYTES": 3000,
-        "_KEEP_COLS_BYTES": 0,
-        "_BIG_COLS": 0,
-        "_FLAT_MAX_RUN": 1 << 30,
-        "_FLAT_MAX_JUNK": 1 << 30,
-        "_SCRATCH_MIN_BYTES": 0,
-    },
     # a few images per chunk with flat rows
     "mixed_flat": {
         "_CHUNK_BYTES": 3000,
@@ -104,6 +90,17 @@ KNOBS = {
     },
 }
 
+
+# as_forward with no columns kept by the forward, flat rows and scratch buffers: the weight
+# gradient then comes from the input gradient's columns (_weight_grad_beside)
+KNOBS["as_forward_fused"] = {
+    **KNOBS["as_forward"],
+    "_KEEP_COLS_BYTES": 0,
+    "_BIG_COLS": 0,
+    "_FLAT_MAX_RUN": 1 << 30,
+    "_FLAT_MAX_JUNK": 1 << 30,
+    "_SCRATCH_MIN_BYTES": 0,
+}
 
 # Every test that takes a `path` also runs the other two algorithms: the plain
 # im2col path of conv.py and the loop references (forward and backward).
