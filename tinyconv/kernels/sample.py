@@ -401,10 +401,13 @@ def grid_sample_backward(
     ct = x.dtype  # (float16 too: rounding after each step, as PyTorch's half kernel)
     L, P = int(np.prod(spatial)), int(np.prod(grid.shape[1:-1]))
     gf = grid.reshape(N, P, d)
-    gol = _channels_last(grad.reshape(N, C, P))  # (N*P, C)
-    # (channels first too, as (C, N*P): each channel's contributions one contiguous run)
-    gof = np.ascontiguousarray(grad.reshape(N, C, P).transpose(1, 0, 2)).reshape(C, N * P)
     grid_grad = need_grid and mode != "nearest"
+    # grad channels last (N*P, C) for the grid's gradient, channels first (C, N*P) for the
+    # input's (each channel's contributions one contiguous run): each only when needed
+    gol = _channels_last(grad.reshape(N, C, P)) if grid_grad else None
+    gof = None
+    if need_input:
+        gof = np.ascontiguousarray(grad.reshape(N, C, P).transpose(1, 0, 2)).reshape(C, N * P)
     taps = _taps(gf, spatial, mode, padding_mode, align_corners, with_grad=grid_grad)
     xl = _channels_last(x.reshape(N, C, L)) if grid_grad else None
     finite = grid_grad and bool(np.isfinite(xl).all())
