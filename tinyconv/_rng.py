@@ -344,10 +344,12 @@ def exponential(gen: Generator, shape: tuple, dtype: Any, lambd: float = 1.0) ->
 def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:
     """0/1 (bool) draws: with a number p, a float64 uniform < p per element (PyTorch's
     bernoulli_(p) and dropout, its default CPU kernel); with an array of probabilities
-    (broadcast to `shape`), a float32 uniform < p, as PyTorch's bernoulli_(tensor)."""
+    (broadcast to `shape`), a uniform < p, as PyTorch's bernoulli_(tensor): float64 for
+    float64 probabilities, float32 for the others (whatever the filled tensor's dtype)."""
     if isinstance(p, np.ndarray):
-        u = uniform(gen, shape, np.float32)
-        return u < np.broadcast_to(p, shape).astype(np.float32)
+        work = np.float64 if p.dtype == np.float64 else np.float32
+        u = uniform(gen, shape, work)
+        return u < np.broadcast_to(p, shape).astype(work)
     return uniform(gen, shape, np.float64) < p
 
 

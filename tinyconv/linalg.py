@@ -27,6 +27,7 @@ from .autograd.ops_linalg import (
     QrQ,
     QrR,
     Solve,
+    SolveTriangular,
     SvdU,
     Svdvals,
     SvdVh,
@@ -51,6 +52,7 @@ __all__ = [
     "slogdet",
     "qr",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
     "vector_norm",
@@ -192,6 +194,46 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     b = Bm if tuple(Bm.shape[:-2]) == batch else Bm.expand(*batch, *Bm.shape[-2:])
     X = Solve.apply(a, b)
     return _named(X.squeeze(-1), Solve.torch_name) if vector else X
+
+
+def solve_triangular(
+    A: Any, B: Any, *, upper: bool, left: bool = True, unitriangular: bool = False
+) -> Tensor:
+    """X with A X = B (left=True) or X A = B (left=False) for triangular A (..., n, n): only
+    A's upper (upper=True) or lower triangle is read, its diagonal taken as ones when
+    unitriangular. B is (..., n, k) (at least 2-D); batch dims broadcast."""
+    what = "linalg.solve_triangular"
+    A = _square(A, what)
+    B = _as_tensor(B)
+    if B.ndim < 2:
+        raise RuntimeError(
+            f"{what}: the input tensor B must have at least 2 dimensions, got {B.ndim}"
+        )
+    if B.dtype != A.dtype:
+        raise RuntimeError(
+            f"{what}: A and B must have the same dtype, got {dtype_name(A.dtype)} and "
+            f"{dtype_name(B.dtype)}"
+        )
+    if not left:  # X A = B  <=>  A^T X^T = B^T, and A^T is triangular the other way up
+        X = solve_triangular(
+            A.transpose(-2, -1), B.transpose(-2, -1), upper=not upper, unitriangular=unitriangular
+        )
+        return _named(X.transpose(-2, -1), SolveTriangular.torch_name)
+    n = A.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(
+            f"{what}: incompatible shapes of A {tuple(A.shape)} and B {tuple(B.shape)} "
+            f"(B needs {n} rows)"
+        )
+    try:
+        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(
+            f"{what}: the batch dims of A {tuple(A.shape)} and B {tuple(B.shape)} do not broadcast"
+        ) from None
+    a = A if tuple(A.shape[:-2]) == batch else A.expand(*batch, n, n)
+    b = B if tuple(B.shape[:-2]) == batch else B.expand(*batch, *B.shape[-2:])
+    return SolveTriangular.apply(a, b, builtins.bool(upper), builtins.bool(unitriangular))
 
 
 def _named(t: Tensor, name: str) -> Tensor:

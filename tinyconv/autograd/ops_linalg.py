@@ -298,6 +298,59 @@ class Solve(Op):
         return ga, gb if ctx.needs_input_grad[1] else None
 
 
+def _substitute(a: np.ndarray, b: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
+    """X with A X = B for triangular A (..., n, n) and B (..., n, k) of the same batch shape:
+    forward substitution (lower) or back substitution (upper), one row at a time as LAPACK's
+    trsm does; only A's triangle is read, and with `unit` its diagonal is taken as ones."""
+    n = a.shape[-1]
+    x = np.zeros(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
+    for i in range(n - 1, -1, -1) if upper else range(n):
+        known = slice(i + 1, n) if upper else slice(0, i)
+        row = b[..., i, :] - np.einsum("...j,...jk->...k", a[..., i, known], x[..., known, :])
+        x[..., i, :] = row if unit else row / a[..., i, i, None]
+    return x
+
+
+class SolveTriangular(Op):
+    """X = A^-1 B for triangular A (..., n, n) and B (..., n, k), equal batch dims.
+    grad_B = A^-T grad_X (a triangular solve the other way up) and grad_A = -grad_B X^T,
+    kept to A's triangle (strictly so when unitriangular: the rest of A is not read)."""
+
+    torch_name = "LinalgSolveTriangularBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, upper, unitriangular):
+        out = _substitute(a, b, upper, unitriangular).astype(np.result_type(a, b), copy=False)
+        ctx.upper, ctx.unit = upper, unitriangular
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def _mask(g, upper, unit):
+        k = (1 if unit else 0) if upper else (-1 if unit else 0)
+        return g.triu(k) if upper else g.tril(k)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        gb = _substitute(_mT(a), grad, not ctx.upper, ctx.unit).astype(grad.dtype, copy=False)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            k = (1 if ctx.unit else 0) if ctx.upper else (-1 if ctx.unit else 0)
+            full = -(gb @ _mT(x))
+            ga = np.triu(full, k) if ctx.upper else np.tril(full, k)
+        return ga, gb if ctx.needs_input_grad[1] else None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        gb = SolveTriangular.apply(_mT_graph(a), grad, not ctx.upper, ctx.unit)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = SolveTriangular._mask(-(gb.matmul(_mT_graph(x))), ctx.upper, ctx.unit)
+        return ga, gb if ctx.needs_input_grad[1] else None, None, None
+
+
 def _phi(x):
     """The lower triangle with its diagonal halved (arrays or Tensors)."""
     if isinstance(x, np.ndarray):
