@@ -53,6 +53,7 @@ LAYER_OF_PREFIX = {
     "testing": "functional",
     "nn": "nn/optim",
     "optim": "nn/optim",
+    "distributions": "nn/optim",
     "": "rest",
 }
 

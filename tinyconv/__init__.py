@@ -1109,6 +1109,7 @@ def __getattr__(
         "random",
         "func",
         "version",
+        "distributions",
     ):
         mod = _lazy(name)
         globals()[name] = mod

@@ -1,0 +1,187 @@
+"""kl_divergence(p, q) = E_p[log p - log q], dispatched on the two distributions' types, and
+register_kl to add an implementation for a pair of types (as torch.distributions.kl)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import total_ordering
+from typing import Any
+
+from ..linalg import solve_triangular
+from ..nn.functional import softplus
+from ..tensor import Tensor
+from ..torch_functions_more import broadcast_shapes
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .independent import Independent
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
+from .utils import _sum_rightmost
+
+__all__ = ["kl_divergence", "register_kl"]
+
+_KL_REGISTRY: dict = {}  # (type_p, type_q) -> fn, as registered
+_KL_MEMOIZE: dict = {}  # (type_p, type_q) -> fn, the most specific match found for the pair
+
+
+def register_kl(type_p: type, type_q: type) -> Any:
+    """Decorator: `@register_kl(P, Q) def kl(p, q)` makes kl_divergence use it for instances of
+    P and Q (and their subclasses, unless a more specific pair is registered)."""
+    for t, name in ((type_p, "type_p"), (type_q, "type_q")):
+        if not (isinstance(t, type) and issubclass(t, Distribution)):
+            raise TypeError(
+                f"register_kl: expected {name} to be a Distribution subclass, got {t!r}"
+            )
+
+    def decorator(fun: Any) -> Any:
+        _KL_REGISTRY[type_p, type_q] = fun
+        _KL_MEMOIZE.clear()  # (a new registration can be a better match for a cached pair)
+        return fun
+
+    return decorator
+
+
+@total_ordering
+class _Match:
+    """A registered (type_p, type_q) pair, ordered by how specific it is: a pair is smaller
+    when each of its types is a subclass of the other pair's (the best match is the least)."""
+
+    def __init__(self, *types: type) -> None:
+        self.types = types
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Match) and self.types == other.types
+
+    def __le__(self, other: _Match) -> bool:
+        for x, y in zip(self.types, other.types, strict=True):
+            if not issubclass(x, y):
+                return False
+            if x is not y:
+                break
+        return True
+
+
+def _dispatch_kl(type_p: type, type_q: type) -> Any:
+    matches = [(p, q) for p, q in _KL_REGISTRY if issubclass(type_p, p) and issubclass(type_q, q)]
+    if not matches:
+        return NotImplemented
+    # the most specific in p first, then the most specific in q first: they should agree
+    left_p, left_q = min(_Match(*m) for m in matches).types
+    right_q, right_p = min(_Match(*reversed(m)) for m in matches).types
+    left_fun = _KL_REGISTRY[left_p, left_q]
+    right_fun = _KL_REGISTRY[right_p, right_q]
+    if left_fun is not right_fun:
+        warnings.warn(
+            f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). Please register_kl"
+            f"({left_p.__name__}, {right_q.__name__})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return left_fun
+
+
+def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
+    """KL(p || q), batched over the distributions' (broadcast) batch shapes. A pair of types
+    with no registered implementation raises NotImplementedError."""
+    key = (type(p), type(q))
+    fun = _KL_MEMOIZE.get(key)
+    if fun is None:
+        fun = _KL_MEMOIZE[key] = _dispatch_kl(type(p), type(q))
+    if fun is NotImplemented:
+        raise NotImplementedError(
+            f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
+            f"{type(q).__name__}"
+        )
+    return fun(p, q)
+
+
+def _infinite_where(t: Tensor, mask: Tensor, value: float) -> Tensor:
+    """t with `value` where mask (broadcast to t) is True, in place (as PyTorch's KLs do: the
+    gradient there is 0)."""
+    t[mask.expand_as(t)] = value
+    return t
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
+    var_ratio = (p.scale / q.scale).pow(2)
+    t1 = ((p.loc - q.loc) / q.scale).pow(2)
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
+    t1 = p.probs * (softplus(-q.logits) - softplus(-p.logits))
+    _infinite_where(t1, q.probs == 0, math.inf)
+    _infinite_where(t1, p.probs == 0, 0.0)
+    t2 = (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
+    _infinite_where(t2, q.probs == 1, math.inf)
+    _infinite_where(t2, p.probs == 1, 0.0)
+    return t1 + t2
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
+    t = p.probs * (p.logits - q.logits)
+    _infinite_where(t, q.probs == 0, math.inf)  # (p puts mass where q has none)
+    _infinite_where(t, p.probs == 0, 0.0)  # (0 log 0 = 0)
+    return t.sum(-1)
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehotcategorical_onehotcategorical(p: OneHotCategorical, q: OneHotCategorical) -> Tensor:
+    return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p: Uniform, q: Uniform) -> Tensor:
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    _infinite_where(result, (q.low > p.low) | (q.high < p.high), math.inf)
+    return result
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p: Uniform, q: Normal) -> Tensor:
+    common_term = p.high - p.low
+    t1 = (math.sqrt(math.pi * 2) * q.scale / common_term).log()
+    t2 = common_term.pow(2) / 12
+    t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
+    return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError(
+            "KL between Independent distributions with different reinterpreted_batch_ndims "
+            f"({p.reinterpreted_batch_ndims} and {q.reinterpreted_batch_ndims}) is not "
+            "implemented"
+        )
+    result = kl_divergence(p.base_dist, q.base_dist)
+    return _sum_rightmost(result, p.reinterpreted_batch_ndims)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariatenormal_multivariatenormal(
+    p: MultivariateNormal, q: MultivariateNormal
+) -> Tensor:
+    """log(det Lq / det Lp) + (|Lq^-1 Lp|_F^2 + |Lq^-1 (mq - mp)|^2 - k) / 2."""
+    if p.event_shape != q.event_shape:
+        raise ValueError(
+            "KL-divergence between two Multivariate Normals with different event shapes "
+            "cannot be computed"
+        )
+    Lp, Lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_term1 = Lq.diagonal(dim1=-2, dim2=-1).log().sum(-1) - Lp.diagonal(
+        dim1=-2, dim2=-1
+    ).log().sum(-1)
+    n = p.event_shape[0]
+    batch = broadcast_shapes(Lq.shape[:-2], Lp.shape[:-2])
+    m = solve_triangular(Lq.expand(*batch, n, n), Lp.expand(*batch, n, n), upper=False)
+    term2 = m.reshape(*batch, n * n).pow(2).sum(-1)
+    term3 = _batch_mahalanobis(Lq, q.loc - p.loc)
+    return half_term1 + 0.5 * (term2 + term3 - n)

@@ -1,0 +1,87 @@
+"""Helpers shared by the distributions (as torch.distributions.utils): broadcasting parameters
+to one shape, converting between probabilities and logits, cached properties, and the
+standard-normal draw that rsample builds on."""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any
+
+from .._dtype import public_default_dtype
+from ..creation import empty, tensor
+from ..tensor import Tensor
+from ..torch_functions import broadcast_tensors, finfo
+
+__all__ = [
+    "broadcast_all",
+    "clamp_probs",
+    "lazy_property",
+    "logits_to_probs",
+    "probs_to_logits",
+]
+
+
+def broadcast_all(*values: Any) -> tuple:
+    """The values broadcast to one shape, numbers made into tensors (of the first tensor's
+    dtype, else the default dtype)."""
+    if not all(isinstance(v, (Tensor, Number)) for v in values):
+        raise ValueError(
+            "Input arguments must all be instances of Number or Tensor, got "
+            + ", ".join(type(v).__name__ for v in values)
+        )
+    if not all(isinstance(v, Tensor) for v in values):
+        # (numbers take the first tensor's dtype, else the default one: never int64)
+        dtype = next((v.dtype for v in values if isinstance(v, Tensor)), public_default_dtype())
+        values = tuple(v if isinstance(v, Tensor) else tensor(v, dtype=dtype) for v in values)
+    return broadcast_tensors(*values)
+
+
+def _standard_normal(shape: tuple, dtype: Any) -> Tensor:
+    """N(0, 1) draws of `shape` from the global stream (a fresh tensor's normal_())."""
+    return empty(shape, dtype=dtype).normal_()
+
+
+def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
+    """`value` summed over its last `dim` dims (unchanged for dim 0)."""
+    if dim == 0:
+        return value
+    return value.reshape(*value.shape[: value.dim() - dim], -1).sum(-1)
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """Probabilities kept inside [eps, 1 - eps] (eps of their dtype), so logs stay finite."""
+    eps = finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """sigmoid(logits) for binary events, else softmax over the last dim."""
+    if is_binary:
+        return logits.sigmoid()
+    return logits.softmax(dim=-1)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """log(p) - log(1 - p) for binary events, else log(p) (probabilities clamped first)."""
+    p = clamp_probs(probs)
+    if is_binary:
+        return p.log() - (-p).log1p()
+    return p.log()
+
+
+class lazy_property:  # noqa: N801 (PyTorch's name)
+    """A property computed on first access and then stored on the instance, so that e.g.
+    Categorical(probs=...) makes its logits only when asked (and `probs`/`logits` given to
+    the constructor simply sit in the instance's __dict__)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self.wrapped = wrapped
+        self.__doc__ = wrapped.__doc__
+        self.__name__ = wrapped.__name__
+
+    def __get__(self, instance: Any, obj_type: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = self.wrapped(instance)
+        instance.__dict__[self.wrapped.__name__] = value
+        return value
