@@ -125,6 +125,38 @@ def test_solve_matches_torch_and_gradcheck(m, k, left):
     assert gradgradcheck(lambda x, y: fn(tinyconv, x, y), xs, atol=1e-6, rtol=1e-4)
 
 
+@settings(max_examples=10)
+@given(m=matrices(), k=st.integers(1, 3), left=st.booleans(), upper=st.booleans())
+def test_solve_triangular_matches_torch_and_gradcheck(m, k, left, upper):
+    a, rng = m
+    n = a.shape[-1]
+    b = rng.standard_normal(a.shape[:-2] + ((n, k) if left else (k, n)))
+    unit = bool(rng.integers(2))
+
+    def fn(T, x, y):
+        # (the other triangle of x is not read: its gradient there is zero)
+        return T.linalg.solve_triangular(x, y, upper=upper, left=left, unitriangular=unit)
+
+    _compare(fn, [a, b])
+    xs = (_leaf(tinyconv, a), _leaf(tinyconv, b))
+    assert gradcheck(lambda x, y: fn(tinyconv, x, y), xs, **TOL)
+    assert gradgradcheck(lambda x, y: fn(tinyconv, x, y), xs, atol=1e-6, rtol=1e-4)
+
+
+def test_solve_triangular_broadcasts_and_checks():
+    rng = np.random.default_rng(0)
+    a = np.tril(rng.standard_normal((2, 1, 3, 3))) + 3 * np.eye(3)
+    b = rng.standard_normal((4, 3, 2))
+    _compare(lambda T, x, y: T.linalg.solve_triangular(x, y, upper=False), [a, b])
+    A, B = tinyconv.tensor(a[0, 0]), tinyconv.tensor(b[0])
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        tinyconv.linalg.solve_triangular(A, B[:, 0], upper=False)
+    with pytest.raises(TypeError, match="upper"):
+        tinyconv.linalg.solve_triangular(A, B)
+    with pytest.raises(RuntimeError, match="needs 3 rows"):
+        tinyconv.linalg.solve_triangular(A, B[:2], upper=True)
+
+
 def test_solve_broadcasts_batches():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

@@ -456,6 +456,9 @@ def test_bernoulli_and_exponential_are_pytorchs(seed):
             torch.zeros(4, 6, dtype=torch.float64).bernoulli_(p[0]),
             tinyconv.zeros(4, 6, dtype=tinyconv.float64).bernoulli_(cp[0]),
         ),
+        # float64 probabilities: a float64 uniform < p, whatever the filled tensor's dtype
+        (torch.bernoulli(p.double()), tinyconv.bernoulli(cp.double())),
+        (torch.empty(4, 6).bernoulli_(p.double()), tinyconv.empty(4, 6).bernoulli_(cp.double())),
         (torch.empty(100).exponential_(2.5), tinyconv.empty(100).exponential_(2.5)),
         (
             torch.empty(100, dtype=torch.float64).exponential_(),

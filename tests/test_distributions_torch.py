@@ -1,0 +1,339 @@
+"""tinyconv.distributions against torch.distributions 2.13: log_prob, entropy, cdf/icdf, KL,
+means and matrices with their gradients (float32 and float64), the samples drawn from the
+same seed (and the stream left in the same state), reprs, the errors (type and message), and
+a REINFORCE training loop run in both libraries with only its imports changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinyconv
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+
+rng0 = np.random.default_rng(0)
+LOC, SCALE = rng0.standard_normal(3), rng0.random(3) + 0.5
+V = rng0.standard_normal((4, 3))
+P = rng0.random((2, 4))
+_A = rng0.standard_normal((3, 3))
+COV = _A @ _A.T + 3 * np.eye(3)
+MATRICES = {
+    "covariance_matrix": COV,
+    "scale_tril": np.linalg.cholesky(COV),
+    "precision_matrix": np.linalg.inv(COV),
+}
+
+
+def _np(x):
+    return x.detach().numpy()
+
+
+def _run(program, dtype, seed=0):
+    """program(T, D, mk) in both libraries from the same seed: (torch's, tinyconv's) outputs."""
+    outs = []
+    for T in (torch, tinyconv):
+
+        def mk(a, grad=False, T=T):
+            return T.tensor(np.asarray(a).astype(dtype), requires_grad=grad)
+
+        T.manual_seed(seed)
+        outs.append(program(T, T.distributions, mk))
+    # the stream was consumed alike
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    return outs
+
+
+def _same(want, got, rtol, exact=()):
+    assert len(want) == len(got)
+    for i, (w, g) in enumerate(zip(want, got, strict=True)):
+        if isinstance(w, str):
+            assert g.replace("tinyconv", "torch") == w, i
+            continue
+        assert tuple(g.shape) == tuple(w.shape), i
+        assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1], i
+        assert g.requires_grad == w.requires_grad, i
+        if i in exact:
+            assert np.array_equal(_np(g), _np(w)), i
+        else:
+            np.testing.assert_allclose(_np(g), _np(w), rtol=rtol, atol=rtol, err_msg=str(i))
+
+
+def _normal(T, D, mk):
+    loc, scale = mk(LOC, True), mk(SCALE, True)
+    d = D.Normal(loc, scale)
+    lp = d.log_prob(mk(V))
+    (
+        lp.sum() + d.entropy().sum() + d.cdf(mk(V)).sum() + d.icdf(mk([0.1, 0.5, 0.9])).sum()
+    ).backward()
+    x = d.rsample((6,))
+    return (
+        lp, d.entropy(), d.cdf(mk(V)), d.icdf(mk([0.1, 0.5, 0.9])), loc.grad, scale.grad,
+        d.mean, d.mode, d.stddev, d.variance, d.sample((5,)), d.sample(), x,
+        D.Normal(0.0, 1.0).sample((3,)), repr(d), repr(D.Normal(0.0, 2.0)),
+    )  # fmt: skip
+
+
+def _uniform(T, D, mk):
+    lo, hi = mk(LOC, True), mk(LOC + SCALE, True)
+    d = D.Uniform(lo, hi)
+    x = d.rsample((4,))
+    (x**2).sum().backward()
+    return (
+        x, lo.grad, hi.grad, d.log_prob(mk(LOC + 0.1)), d.log_prob(mk(LOC + SCALE)), d.entropy(),
+        d.cdf(mk(LOC + 0.2)), d.icdf(mk([0.2, 0.3, 0.4])), d.mean, d.variance, d.stddev, d.mode,
+        d.sample(), repr(d.support), repr(D.Uniform(0.0, 1.0).support),
+    )  # fmt: skip
+
+
+def _categorical(T, D, mk):
+    lg = mk(np.log(P), True)
+    d = D.Categorical(logits=lg)
+    lp = d.log_prob(T.tensor([[0, 3], [1, 2], [3, 3]]))
+    (lp.sum() + d.entropy().sum()).backward()
+    p = mk(P, True)
+    dp = D.Categorical(probs=p)
+    (dp.log_prob(T.tensor([1, 2])).sum() + dp.entropy().sum()).backward()
+    return (
+        lp, d.entropy(), lg.grad, p.grad, d.sample((5,)), d.sample(), dp.sample((3, 2)), d.probs,
+        d.logits, dp.logits, d.mode, d.mean, d.variance, d.enumerate_support(),
+        d.enumerate_support(False), d.expand((3, 2)).sample(), repr(d), repr(dp), repr(d.support),
+    )  # fmt: skip
+
+
+def _bernoulli(T, D, mk):
+    p = mk(P, True)
+    d = D.Bernoulli(probs=p)
+    lp = d.log_prob(mk(P > 0.5))
+    (lp.sum() + d.entropy().sum()).backward()
+    lg = mk(V, True)
+    dl = D.Bernoulli(logits=lg)
+    (dl.log_prob(mk(V > 0)).sum() + dl.entropy().sum()).backward()
+    return (
+        lp, d.entropy(), p.grad, lg.grad, d.sample((3,)), dl.sample(), d.logits, dl.probs,
+        D.Bernoulli(mk([0.5, 0.7])).mode, d.variance, d.enumerate_support(), repr(d),
+        repr(D.Bernoulli(0.3)), D.Bernoulli(0.3).sample((4,)),
+    )  # fmt: skip
+
+
+def _one_hot(T, D, mk):
+    lg = mk(V, True)
+    d = D.OneHotCategorical(logits=lg)
+    s = d.sample((2,))
+    lp = d.log_prob(s)
+    (lp.sum() + d.entropy().sum()).backward()
+    return (
+        s, lp, d.entropy(), lg.grad, d.mode, d.mean, d.variance, d.probs,
+        d.enumerate_support(), repr(d),
+    )  # fmt: skip
+
+
+def _independent(T, D, mk):
+    loc = mk(V, True)
+    d = D.Independent(D.Normal(loc, mk(SCALE)), 1)
+    x = d.rsample((2,))
+    lp = d.log_prob(x)
+    (lp.sum() + d.entropy().sum()).backward()
+    return (
+        x, lp, d.entropy(), loc.grad, d.mean, d.variance, d.sample(), repr(d), repr(d.support),
+        str(d.batch_shape), str(d.event_shape),
+    )  # fmt: skip
+
+
+def _mvn(kind):
+    def program(T, D, mk):
+        loc, m = mk(V, True), mk(MATRICES[kind], True)
+        d = D.MultivariateNormal(loc, **{kind: m})
+        x = d.rsample((2,))
+        lp = d.log_prob(x.detach())
+        (lp.sum() + d.entropy().sum() + x.sum()).backward()
+        return (
+            x, lp, d.entropy(), loc.grad, m.grad, d.scale_tril, d.covariance_matrix,
+            d.precision_matrix, d.variance, d.sample((3,)), repr(d), str(d.batch_shape),
+        )  # fmt: skip
+
+    return program
+
+
+def _kl(T, D, mk):
+    a, b = mk(V, True), mk(V[::-1].copy(), True)
+    s, s2 = mk(SCALE), mk(SCALE[::-1].copy())
+    out = [
+        D.kl_divergence(D.Normal(a, s), D.Normal(b, s2)),
+        D.kl_divergence(D.Categorical(logits=a), D.Categorical(logits=b)),
+        D.kl_divergence(D.OneHotCategorical(logits=a), D.OneHotCategorical(logits=b)),
+        D.kl_divergence(D.Bernoulli(logits=a), D.Bernoulli(logits=b)),
+        D.kl_divergence(D.Independent(D.Normal(a, 1.0), 1), D.Independent(D.Normal(b, 2.0), 1)),
+        D.kl_divergence(D.Uniform(a, a + 2), D.Uniform(a - 1, a + 3)),
+        D.kl_divergence(D.Uniform(a, a + 2), D.Uniform(a + 1, a + 3)),  # (infinite)
+        D.kl_divergence(D.Uniform(a, a + 2), D.Normal(b, 2.0)),
+        D.kl_divergence(
+            D.MultivariateNormal(a, mk(COV)), D.MultivariateNormal(b, scale_tril=mk(2 * np.eye(3)))
+        ),
+        D.kl_divergence(
+            D.Categorical(probs=mk([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])),
+            D.Categorical(probs=mk([[0.5, 0.25, 0.25], [0.0, 0.5, 0.5]])),
+        ),
+        D.kl_divergence(
+            D.Bernoulli(probs=mk([0.0, 1.0, 0.5])), D.Bernoulli(probs=mk([0.0, 0.3, 1.0]))
+        ),
+    ]  # fmt: skip
+    sum(o[~o.isinf()].sum() for o in out).backward()
+    return (*out, a.grad, b.grad)
+
+
+PROGRAMS = {
+    "normal": (_normal, (10, 11)),  # (Normal.sample: exact but for rare last-ulp differences)
+    "uniform": (_uniform, (0, 12)),
+    "categorical": (_categorical, (4, 5, 6, 13, 14, 15)),
+    "bernoulli": (_bernoulli, (4, 5, 13)),
+    "one_hot": (_one_hot, (0,)),
+    "independent": (_independent, ()),
+    "kl": (_kl, ()),
+    **{f"mvn {k}": (_mvn(k), ()) for k in MATRICES},
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_values_gradients_and_samples_match_torch(name, dtype):
+    program, exact = PROGRAMS[name]
+    want, got = _run(program, dtype)
+    rtol = 1e-5 if dtype == "float32" else 1e-10
+    if name.startswith("mvn"):
+        rtol = 1e-4 if dtype == "float32" else 1e-9  # (LAPACK's Cholesky vs NumPy's)
+    _same(want, got, rtol, exact=exact if name != "normal" or dtype == "float64" else ())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_samples_match_torch_over_shapes(seed):
+    # shapes of 16 and more take torch.normal's vectorised path, fewer its scalar one
+    for shape in [(3,), (20,), (4, 5), (2, 3, 4)]:
+        rng = np.random.default_rng(seed)
+        loc, scale, p = rng.standard_normal(shape), rng.random(shape) + 0.1, rng.random(shape)
+
+        def program(T, D, mk, loc=loc, scale=scale, p=p):
+            return (
+                D.Normal(mk(loc), mk(scale)).sample((2,)),
+                D.Normal(mk(loc), mk(scale)).rsample(),
+                D.Bernoulli(probs=mk(p)).sample((3,)),
+                D.Categorical(probs=mk(p)).sample((7,)),
+                D.Uniform(mk(loc), mk(loc + scale)).sample((2,)),
+            )
+
+        for dtype in ("float32", "float64"):
+            want, got = _run(program, dtype, seed)
+            _same(want, got, 1e-6, exact=(2, 3, 4))
+
+
+ERRORS = [
+    "D.Normal(0., -1.)",
+    "D.Normal(T.zeros(2), T.tensor([1., -1]))",
+    "D.Normal(T.zeros(1), T.tensor([-1.]))",
+    "D.Bernoulli(probs=T.tensor([0.3, 0.2])).log_prob(T.tensor([0.5, 1.]))",
+    "D.Categorical(T.tensor([0.3, 0.7])).log_prob(T.tensor(2))",
+    "D.Normal(T.zeros(2), 1.).log_prob(T.zeros(3))",
+    "D.Uniform(1., 0.)",
+    "D.Uniform(0., 1.).log_prob(T.tensor(2.))",
+    "D.Categorical(probs=T.tensor([0.5, .5]), logits=T.zeros(2))",
+    "D.Categorical(T.tensor(1.))",
+    "D.Categorical(T.tensor([-1., 2]))",
+    "D.Normal(T.zeros(2), 1.).log_prob([0., 0.])",
+    "D.MultivariateNormal(T.zeros(2))",
+    "D.MultivariateNormal(T.tensor(0.), T.eye(2))",
+    "D.MultivariateNormal(T.zeros(2), scale_tril=T.ones(2, 2))",
+    "D.MultivariateNormal(T.zeros(2), T.tensor([[1., 2], [2, 1]]))",
+    "D.MultivariateNormal(T.zeros(2), T.eye(2)).log_prob(T.zeros(3))",
+    "D.OneHotCategorical(T.ones(3)).log_prob(T.tensor([1., 1., 0.]))",
+    "D.Independent(D.Normal(0., 1.), 1)",
+    "D.Categorical(T.ones(3)).rsample()",
+    "D.Normal(0., 1.).enumerate_support()",
+    "D.Independent(D.Bernoulli(T.ones(2) / 2), 1).enumerate_support()",
+    "D.kl_divergence(D.Normal(0., 1.), D.Categorical(T.ones(2)))",
+    "D.Normal(T.tensor(float('nan')), 1.)",
+    "D.Bernoulli(T.tensor(1.5))",
+]
+
+
+@pytest.mark.parametrize("code", ERRORS)
+def test_errors_match_torch(code):
+    got = []
+    for T in (torch, tinyconv):
+        with pytest.raises(Exception) as err:
+            eval(code, {"T": T, "D": T.distributions})
+        got.append((type(err.value).__name__, str(err.value).replace("tinyconv", "torch")))
+    want, mine = got
+    assert mine[0] == want[0]
+    if want[0] == "ValueError":  # (NotImplementedError's messages are free text)
+        assert mine[1] == want[1]
+
+
+REINFORCE = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.distributions import Categorical, Normal, kl_divergence
+
+torch.manual_seed(0)
+policy = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 2))
+critic = nn.Linear(4, 1)
+mu_head = nn.Linear(4, 1)
+log_std = nn.Parameter(torch.zeros(1))
+params = [*policy.parameters(), *critic.parameters(), *mu_head.parameters(), log_std]
+optimizer = optim.Adam(params, lr=1e-2)
+states = torch.randn(6, 5, 4)  # 6 episodes of 5 steps
+actions = []
+for episode in range(6):
+    log_probs, values, rewards, entropies = [], [], [], []
+    for state in states[episode]:
+        dist = Categorical(logits=policy(state))
+        action = dist.sample()
+        actions.append(action.item())
+        cont = Normal(mu_head(state), log_std.exp())
+        a = cont.rsample()
+        log_probs.append(dist.log_prob(action) + cont.log_prob(a.detach()).sum())
+        entropies.append(dist.entropy() + cont.entropy().sum())
+        values.append(critic(state).squeeze())
+        rewards.append((1.0 if action.item() == int(state[0] > 0) else 0.0) - float(a.item()) ** 2)
+    returns, R = [], 0.0
+    for r in reversed(rewards):
+        R = r + 0.99 * R
+        returns.insert(0, R)
+    returns = torch.tensor(returns)
+    returns = (returns - returns.mean()) / (returns.std() + 1e-8)
+    values = torch.stack(values)
+    advantage = returns - values.detach()
+    old = Categorical(logits=policy(states[episode]).detach())
+    new = Categorical(logits=policy(states[episode]))
+    kl = kl_divergence(old, new).mean()
+    loss = (
+        -(torch.stack(log_probs) * advantage).sum()
+        + F.mse_loss(values, returns)
+        - 0.01 * torch.stack(entropies).sum()
+        + kl
+    )
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_reinforce_loop_runs_the_same_with_only_imports_changed():
+    ours = (
+        REINFORCE.replace("import torch.nn as", "import tinyconv.nn as")
+        .replace("import torch.nn.functional as", "import tinyconv.nn.functional as")
+        .replace("import torch.optim as", "import tinyconv.optim as")
+        .replace("from torch.distributions import", "from tinyconv.distributions import")
+        .replace("import torch\n", "import tinyconv as torch\n")
+    )
+    assert ours.count("tinyconv") == 5
+    want, got = {}, {}
+    exec(REINFORCE, want)
+    exec(ours, got)
+    assert got["actions"] == want["actions"]
+    assert len(got["params"]) == len(want["params"]) == 9
+    for g, w in zip(got["params"], want["params"], strict=True):
+        np.testing.assert_allclose(_np(g), _np(w), rtol=1e-4, atol=1e-5)
+    assert abs(got["loss"].item() - want["loss"].item()) < 1e-4
