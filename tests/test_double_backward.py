@@ -854,6 +854,15 @@ CASES: list[Case] = [
         lambda T, p, a, b: T.linalg.solve(a * a, b * b),
     ),
     Case(
+        "solve_triangular",
+        ("SolveTriangular", "Mul"),
+        solve_draw,
+        lambda T, p, a, b: (
+            T.linalg.solve_triangular(a * a, b * b, upper=True)
+            + T.linalg.solve_triangular(a, b * a[:, :1], upper=False, unitriangular=True)
+        ),
+    ),
+    Case(
         "addmatmul",
         ("AddMatmul",),
         addmatmul_draw,
