@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -100,6 +101,19 @@ def test_events_reach_the_disk_every_max_queue_events_and_on_flush(tmp_path):
     w.flush()
     assert steps() == [1, 2, 3, 4]
     w.close()
+
+
+def test_a_background_thread_flushes_every_flush_secs(tmp_path):
+    w = SummaryWriter(str(tmp_path), max_queue=1000, flush_secs=0.05)
+    (path,) = event_files(str(tmp_path))
+    w.add_scalar("a", 1.0, 1)
+    deadline = time.monotonic() + 30  # generous: the machine may be busy
+    while len(read_records(path)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [decode_event(r)["step"] for r in read_records(path)] == [0, 1]
+    file_writer = w.file_writer
+    w.close()
+    assert not file_writer._flusher.is_alive()  # close() stops the thread
 
 
 def test_close_then_add_opens_a_new_file_and_context_manager_closes(tmp_path):

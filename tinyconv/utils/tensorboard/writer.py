@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -60,9 +61,9 @@ class FileWriter:
     """One event file in `log_dir`, named as TensorBoard's writers name theirs:
     events.out.tfevents.{seconds}.{hostname}.{pid}.{counter}{filename_suffix}.
 
-    Records go through a buffered file and reach the disk every `max_queue` events, after
-    `flush_secs` seconds (checked when an event is added: there is no background thread),
-    on flush() and on close()."""
+    Records go through a buffered file and reach the disk every `max_queue` events, every
+    `flush_secs` seconds (a daemon thread, so a run that stalls still shows its last
+    points), on flush() and on close()."""
 
     def __init__(
         self, log_dir: str, max_queue: int = 10, flush_secs: float = 120, filename_suffix: str = ""
@@ -75,42 +76,56 @@ class FileWriter:
             f"{next(_file_counter)}{filename_suffix}"
         )
         self.path = os.path.join(log_dir, name)
-        self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close())
+        self._file: Any = open(self.path, "wb")  # noqa: SIM115 (closed by close())
         self._max_queue = max(int(max_queue), 1)
-        self._flush_secs = flush_secs
         self._pending = 0
-        self._last_flush = now
+        # the flusher thread and the writing thread share the file
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         # the first record says which format follows; TensorBoard skips files without it
         self.add_event(
             _event(now, file_version="brain.Event:2", writer_name="tinyconv.utils.tensorboard")
         )
         self.flush()
+        self._flusher = threading.Thread(
+            target=self._flush_every, args=(float(flush_secs),), daemon=True
+        )
+        self._flusher.start()
+
+    def _flush_every(self, seconds: float) -> None:
+        while not self._closed.wait(seconds):
+            self.flush()
 
     def get_logdir(self) -> str:
         return self.log_dir
 
     def add_event(self, event: bytes) -> None:
-        if self._file is None:
-            raise RuntimeError(f"the event file {self.path} is closed")
-        self._file.write(record(event))
-        self._pending += 1
-        if self._pending >= self._max_queue or time.time() - self._last_flush >= self._flush_secs:
-            self.flush()
+        with self._lock:
+            if self._file is None:
+                raise RuntimeError(f"the event file {self.path} is closed")
+            self._file.write(record(event))
+            self._pending += 1
+            if self._pending >= self._max_queue:
+                self._file.flush()
+                self._pending = 0
 
     def add_summary(self, value: bytes, step: int, walltime: float) -> None:
         # a Summary message holding one Value (Summary.value is field 1)
         self.add_event(_event(walltime, step, summary=field_bytes(1, value)))
 
     def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            self._pending = 0
-            self._last_flush = time.time()
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+                self._pending = 0
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._closed.set()
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+        self._flusher.join()
 
 
 def _step(global_step: Any) -> int:
