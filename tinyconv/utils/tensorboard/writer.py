@@ -20,6 +20,8 @@ import time
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from . import _summary
 from ._proto import field_bytes, field_double, field_string, field_varint, record
 
@@ -299,7 +301,6 @@ class SummaryWriter:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
         except ImportError as err:
             raise ImportError('add_figure needs matplotlib: pip install "tinyconv[plot]"') from err
-        import numpy as np
 
         def render(fig: Any) -> Any:
             canvas = FigureCanvasAgg(fig)
