@@ -106,6 +106,43 @@ GRAD_CASES = {
         ),
         [LOC, SCALE],
     ),
+    "gamma": (
+        lambda c, r: _sum_all(
+            D.Gamma(c, r).log_prob(_t(X**2 + 0.1)), D.Gamma(c, r).entropy(), D.Gamma(c, r).mode
+        ),
+        [SCALE * 2, SCALE[::-1].copy()],
+    ),
+    "gamma rsample (rate)": (
+        lambda r: _rsample_loss(D.Gamma(_t(SCALE * 2), r)),
+        [SCALE],
+    ),
+    "beta": (
+        lambda a, b: _sum_all(
+            D.Beta(a, b).log_prob(_t(PROBS[0, :3] * 0.9)), D.Beta(a, b).entropy(), D.Beta(a, b).mean
+        ),
+        [SCALE * 2, SCALE[::-1].copy()],
+    ),
+    "dirichlet": (
+        lambda c: _sum_all(
+            D.Dirichlet(c).log_prob(_t(PROBS / PROBS.sum(-1, keepdims=True))),
+            D.Dirichlet(c).entropy(),
+            D.Dirichlet(c).variance,
+            D.Dirichlet(c).mode,
+        ),
+        [PROBS * 3 + 1],
+    ),
+    "kl gamma": (
+        lambda a, b: D.kl_divergence(D.Gamma(a, b), D.Gamma(b, a)).sum(),
+        [SCALE, SCALE[::-1].copy()],
+    ),
+    "kl beta": (
+        lambda a, b: D.kl_divergence(D.Beta(a, b), D.Beta(b, a + 1)).sum(),
+        [SCALE, SCALE[::-1].copy()],
+    ),
+    "kl dirichlet": (
+        lambda a, b: D.kl_divergence(D.Dirichlet(a), D.Dirichlet(b)).sum(),
+        [PROBS, PROBS[::-1].copy()],
+    ),
     "kl normal": (
         lambda a, b: D.kl_divergence(D.Normal(a, b), D.Normal(b, a + 1)).sum(),
         [SCALE, SCALE[::-1].copy()],
@@ -194,13 +231,20 @@ def _make(name, batch, rng):
         return D.OneHotCategorical(probs=_t(rng.random(batch + (3,)) + 0.1))
     if name == "mvn":
         return D.MultivariateNormal(_t(rng.standard_normal(batch + (2,))), _t(_spd(rng, batch, 2)))
+    if name == "gamma":
+        return D.Gamma(_t(rng.random(batch) * 3), _t(rng.random(batch) + 0.5))
+    if name == "beta":
+        return D.Beta(_t(rng.random(batch) * 3 + 0.1), _t(rng.random(batch) * 3 + 0.1))
+    if name == "dirichlet":
+        return D.Dirichlet(_t(rng.random(batch + (3,)) * 3 + 0.1))
     if name == "independent":
         return D.Independent(D.Normal(_t(rng.standard_normal(batch + (2,))), 1.0), 1)
     raise AssertionError(name)
 
 
 FAMILIES = ["normal", "uniform", "bernoulli", "categorical", "one_hot", "mvn", "independent"]
-EVENT = {"one_hot": (3,), "mvn": (2,), "independent": (2,)}
+FAMILIES += ["gamma", "beta", "dirichlet"]
+EVENT = {"one_hot": (3,), "mvn": (2,), "independent": (2,), "dirichlet": (3,)}
 
 
 @settings(max_examples=15)
@@ -329,6 +373,31 @@ def test_sample_statistics():
     assert np.allclose(np.cov(m.sample((n,)).numpy().T), cov, atol=0.08)
 
 
+def test_gamma_beta_dirichlet_statistics():
+    tinyconv.manual_seed(2)
+    n = 20000
+    g = D.Gamma(_t([0.3, 4.0]), _t([2.0, 0.5])).sample((n,)).numpy()
+    assert np.allclose(g.mean(0), [0.15, 8.0], rtol=0.05) and g.min() > 0
+    assert np.allclose(g.var(0), [0.3 / 4, 16.0], rtol=0.1)
+    b = D.Beta(_t(2.0), _t(5.0)).sample((n,)).numpy()
+    assert abs(b.mean() - 2 / 7) < 0.01 and 0 < b.min() and b.max() < 1
+    d = D.Dirichlet(_t([1.0, 2.0, 7.0])).sample((n,)).numpy()
+    assert np.allclose(d.sum(-1), 1) and np.allclose(d.mean(0), [0.1, 0.2, 0.7], atol=0.01)
+
+
+def test_rsample_gradient_of_a_concentration_raises():
+    # (PyTorch's comes from approximations tinyconv does not reproduce: a listed difference)
+    c = _t([1.5, 2.0], True)
+    for d in (D.Gamma(c, 1.0), D.Beta(c, 2.0), D.Dirichlet(c)):
+        x = d.rsample()
+        assert x.requires_grad
+        with pytest.raises(RuntimeError, match="gradient with respect to the concentration"):
+            x.sum().backward()
+    rate = _t([1.5, 2.0], True)
+    D.Gamma(_t([1.5, 2.0]), rate).rsample().sum().backward()  # (the rate's flows)
+    assert rate.grad is not None and np.all(rate.grad.numpy() < 0)
+
+
 def test_same_seed_same_samples():
     d = D.Categorical(logits=_t(np.zeros((2, 5))))
     tinyconv.manual_seed(7)
@@ -381,6 +450,11 @@ BAD = [
         "covariance_matrix .* PositiveDefinite",
     ),
     (lambda: D.Independent(D.Normal(0.0, 1.0), 1), "reinterpreted_batch_ndims <="),
+    (lambda: D.Gamma(1.0, 0.0), "parameter rate .* GreaterThan"),
+    (lambda: D.Beta(-1.0, 1.0), "parameter concentration .* IndependentConstraint"),
+    (lambda: D.Dirichlet(_t(1.0)), "`concentration` parameter must be at least one-dimensional"),
+    (lambda: D.Gamma(1.0, 1.0).log_prob(_t(-1.0)), "support \\(GreaterThanEq"),
+    (lambda: D.Dirichlet(_t([1.0, 1.0])).log_prob(_t([0.5, 0.6])), "support \\(Simplex"),
     (lambda: D.Normal("a", 1.0), "Number or Tensor"),
     (lambda: D.Normal(_t([0.0, 0.0]), 1.0).log_prob(_t(np.zeros(3))), "not broadcastable"),
     (lambda: D.Normal(0.0, 1.0).log_prob(0.5), "must be a Tensor"),
@@ -443,6 +517,8 @@ def test_not_implemented_parts():
         _ = D.Distribution(validate_args=False).mode
     with pytest.raises(NotImplementedError, match="Enumeration over cartesian product"):
         D.Independent(D.Bernoulli(_t([0.5, 0.5])), 1).enumerate_support()
+    with pytest.raises(NotImplementedError, match="gammainc"):
+        D.Gamma(1.0, 1.0).cdf(_t(1.0))
     with pytest.raises(NotImplementedError, match="No KL"):
         D.kl_divergence(D.Normal(0.0, 1.0), D.Categorical(probs=_t([0.5, 0.5])))
     with pytest.warns(FutureWarning, match="sample_n"):

@@ -341,6 +341,99 @@ def exponential(gen: Generator, shape: tuple, dtype: Any, lambd: float = 1.0) ->
     return (-1.0 / lambd * log).astype(dtype)
 
 
+class _ScalarDraws:
+    """Float64 uniforms and normals one at a time, as PyTorch's scalar samplers take them, in
+    plain Python: words are read ahead in blocks (one NumPy call per block, not per draw), and
+    `close()` rewinds the generator to just past the words used (the stream then stands where
+    PyTorch's would)."""
+
+    _BLOCK = 4096
+
+    def __init__(self, gen: Generator) -> None:
+        self.gen, self.start = gen, gen._mt.state
+        self.words: list = []
+        self.pos = 0
+
+    def uniform(self) -> float:
+        """A float64 uniform on [0, 1): the low 53 bits of a 64-bit draw times 2**-53."""
+        if self.pos + 2 > len(self.words):
+            self.words += self.gen._mt.random_raw(self._BLOCK).tolist()
+        hi, lo = self.words[self.pos], self.words[self.pos + 1]
+        self.pos += 2
+        return (((hi << 32) | lo) & ((1 << 53) - 1)) * 2.0**-53
+
+    def normal(self) -> float:
+        """A standard normal, Box-Muller with the second value cached (_normal_scalar's rule)."""
+        gen = self.gen
+        if gen._next_normal is not None:
+            z, gen._next_normal = gen._next_normal, None
+            return z
+        u1, u2 = self.uniform(), self.uniform()
+        r = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        gen._next_normal = r * math.sin(theta)
+        return r * math.cos(theta)
+
+    def close(self) -> None:
+        used = self.pos
+        self.gen._mt.state = self.start
+        if used:
+            self.gen._words(used)  # (advances past exactly the words drawn)
+
+
+def _gamma_one(draws: _ScalarDraws, alpha: float, single: bool) -> float:
+    """One Gamma(alpha, 1) draw, PyTorch's CPU way (Marsaglia and Tsang's squeeze-and-reject,
+    boosted for alpha < 1 by u ** (1 / alpha)): its uniforms and normals one at a time, its
+    arithmetic in float64 except where PyTorch's runs in the tensor's float32 (`single`: the
+    boost's exponent, alpha + 1 and d = alpha - 1/3; 1/3 and 0.0331 are float32 constants)."""
+    rnd = (lambda v: float(np.float32(v))) if single else float
+    scale = 1.0
+    if alpha < 1.0:
+        if alpha == 0.0:
+            return 0.0
+        scale = math.pow(1.0 - draws.uniform(), rnd(1.0 / alpha))
+        alpha = rnd(alpha + 1.0)
+    d = rnd(alpha - _THIRD32)
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        y = 0.0
+        while y <= 0:
+            x = draws.normal()
+            y = 1.0 + c * x
+        v = y * y * y
+        u = 1.0 - draws.uniform()
+        xx = x * x
+        if u < 1.0 - _SQUEEZE32 * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+            return scale * d * v
+
+
+_THIRD32 = float(np.float32(1.0 / 3.0))
+_SQUEEZE32 = float(np.float32(0.0331))
+
+
+def gamma(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
+    """Gamma(alpha, 1) draws, one per element of alpha in C order, in `dtype` (float32/64),
+    at least the dtype's smallest normal number: PyTorch's _standard_gamma for the same seed.
+    (A Python loop: each draw takes a data-dependent number of uniforms and normals.)"""
+    dtype = np.dtype(dtype)
+    single = dtype == np.float32
+    a = np.ascontiguousarray(alpha, dtype=dtype).ravel().tolist()
+    draws = _ScalarDraws(gen)
+    try:
+        values = [_gamma_one(draws, x, single) for x in a]
+    finally:
+        draws.close()
+    out = np.array(values, dtype=np.float64).astype(dtype)
+    return np.maximum(out, np.finfo(dtype).tiny).reshape(np.shape(alpha))
+
+
+def dirichlet(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
+    """Dirichlet(alpha) draws along the last dim, as PyTorch's _sample_dirichlet: float64
+    Gamma draws (whatever `dtype`), each row divided by its sum, then rounded to `dtype`."""
+    g = gamma(gen, np.asarray(alpha, np.float64), np.float64)
+    return (g / g.sum(-1, keepdims=True)).astype(dtype)
+
+
 def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:
     """0/1 (bool) draws: with a number p, a float64 uniform < p per element (PyTorch's
     bernoulli_(p) and dropout, its default CPU kernel); with an array of probabilities
