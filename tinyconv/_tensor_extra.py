@@ -34,6 +34,8 @@ MinMax = namedtuple("MinMax", ["min", "max"])  # torch.return_types.aminmax
 MinMax.__repr__ = return_type_repr("aminmax")
 SignLogAbsDet = namedtuple("SignLogAbsDet", ["sign", "logabsdet"])  # torch.return_types.slogdet
 SignLogAbsDet.__repr__ = return_type_repr("slogdet")
+TriangularSolveResult = namedtuple("TriangularSolveResult", ["solution", "cloned_coefficient"])
+TriangularSolveResult.__repr__ = return_type_repr("triangular_solve")
 SVD = namedtuple("SVD", ["U", "S", "V"])  # torch.return_types.svd
 SVD.__repr__ = return_type_repr("svd")
 QR = namedtuple("QR", ["Q", "R"])  # torch.return_types.qr
@@ -889,6 +891,74 @@ class TensorExtra:
                 L.Cholesky.apply(a.transpose(-2, -1)).transpose(-2, -1), "CholeskyBackward0"
             )
         return self._renamed(L.Cholesky.apply(a), "CholeskyBackward0")  # (the older op's node)
+
+    def pinverse(self, rcond: float = 1e-15) -> Any:
+        """The pseudo-inverse (..., n, m) of each (..., m, n) matrix: singular values at or
+        below rcond * the largest count as zero (torch.linalg.pinv with rtol=rcond)."""
+        L = _t.ops_linalg
+        if self._data.ndim < 2 or self._data.dtype not in (np.float32, np.float64):
+            raise RuntimeError(
+                "pinverse(): expected a float or double tensor with 2 or more dimensions, got "
+                f"{dtype_name(self._data.dtype)} of shape {tuple(self.shape)}"
+            )
+        return L.Pinv.apply(self, None, rcond, False)
+
+    def _factor_pair(self, factor: Any, what: str, name: str) -> tuple:
+        """self (B, (..., n, k)) and a Cholesky / triangular factor (..., n, n), checked and
+        expanded to a common batch shape."""
+        L = _t.ops_linalg
+        if not isinstance(factor, _t.Tensor):
+            raise TypeError(f"{what}: {name} must be a Tensor, got {type(factor).__name__}")
+        L.check_square(factor, what)
+        if self._data.dtype != factor._data.dtype:
+            raise RuntimeError(
+                f"{what}: expected self and {name} to have the same dtype, but got "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(factor._data.dtype)}"
+            )
+        n = factor.shape[-1]
+        if self._data.ndim < 2 or self.shape[-2] != n:
+            raise RuntimeError(
+                f"{what}: incompatible shapes of self {tuple(self.shape)} and {name} "
+                f"{tuple(factor.shape)} (self needs {n} rows)"
+            )
+        try:
+            batch = np.broadcast_shapes(self._data.shape[:-2], factor._data.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"{what}: the batch dims of {tuple(self.shape)} and {tuple(factor.shape)} "
+                "do not broadcast"
+            ) from None
+        b = self if self._data.shape[:-2] == batch else self.expand(*batch, *self.shape[-2:])
+        f = factor if factor._data.shape[:-2] == batch else factor.expand(*batch, n, n)
+        return b, f
+
+    def cholesky_solve(self, input2: Any, upper: bool = False) -> Any:
+        """X with A X = self, A = L L^T given by its Cholesky factor input2 (upper=True:
+        A = U^T U); batch dims broadcast. Only the factor's triangle is read."""
+        b, f = self._factor_pair(input2, "cholesky_solve()", "input2")
+        return _t.ops_linalg.CholeskySolve.apply(b, f, builtins.bool(upper))
+
+    def cholesky_inverse(self, upper: bool = False) -> Any:
+        """A^-1 for A = L L^T given by its Cholesky factor self (upper=True: A = U^T U)."""
+        f = _t.ops_linalg.check_square(self, "cholesky_inverse()")
+        return _t.ops_linalg.CholeskyInverse.apply(f, builtins.bool(upper))
+
+    def triangular_solve(
+        self, A: Any, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+    ) -> Any:
+        """The older linalg.solve_triangular (arguments reversed): (solution, a copy of A),
+        the solution X of A X = self (transpose=True: A^T X = self)."""
+        L = _t.ops_linalg
+        b, a = self._factor_pair(A, "triangular_solve()", "A")
+        up = builtins.bool(upper)
+        if transpose:  # A^T is triangular on the other side
+            a, up = a.transpose(-2, -1), not up
+        X = L.SolveTriangular.apply(a, b, up, True, builtins.bool(unitriangular))
+        copy = A.clone()
+        return TriangularSolveResult(
+            self._renamed(X, "TriangularSolveBackward0"),
+            self._renamed(copy, "TriangularSolveBackward0"),
+        )
 
     def slogdet(self) -> Any:
         """(sign, log|det|) of each (..., n, n) matrix (torch.linalg.slogdet)."""

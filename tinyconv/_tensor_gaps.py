@@ -595,7 +595,13 @@ class TensorGaps:
             eye = np.broadcast_to(
                 np.eye(self._data.shape[-1], dtype=self._data.dtype), self._data.shape
             )
-            return _const(eye.copy())
+            if not (grad_mode.enabled and self._requires_grad):
+                return _const(eye.copy())
+            # PyTorch copies the identity into a tensor like self: it stays in the graph with
+            # a zero gradient (CopyBackwards)
+            return self.clone().copy_(_const(eye))
+        if n == 1:
+            return self.clone()  # a new tensor, as PyTorch (CloneBackward0)
         x = self
         if n < 0:
             if self._data.dtype.kind != "f":

@@ -16,21 +16,32 @@ import numpy as np
 from ._args import _dim
 from ._dtype import dtype_name
 from ._printing import return_type_repr
+from .autograd.ops import Cat
 from .autograd.ops_linalg import (
     Cholesky,
+    CholeskyEx,
     Det,
     EighValues,
     EighVectors,
     Inv,
+    InvEx,
     LinAlgError,
+    LstsqSolution,
+    LuFactor,
     MatrixExp,
+    Pinv,
     QrQ,
     QrR,
     Solve,
+    SolveEx,
     SolveTriangular,
     SvdU,
     Svdvals,
     SvdVh,
+    cholesky_info,
+    lu_factor_array,
+    pinv_cutoff,
+    pivots_to_permutation,
 )
 from .autograd.ops_linalg import check_matrices as _matrices
 from .autograd.ops_linalg import check_square as _square
@@ -56,6 +67,27 @@ __all__ = [
     "svd",
     "svdvals",
     "vector_norm",
+    "matrix_power",
+    "multi_dot",
+    "pinv",
+    "lstsq",
+    "matrix_rank",
+    "solve_triangular",
+    "vecdot",
+    "cond",
+    "inv_ex",
+    "solve_ex",
+    "cholesky_ex",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu",
+    "lu_solve",
+    "diagonal",
+    "vander",
+    "tensorinv",
+    "tensorsolve",
+    "eig",
+    "eigvals",
 ]
 
 
@@ -196,46 +228,6 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     return _named(X.squeeze(-1), Solve.torch_name) if vector else X
 
 
-def solve_triangular(
-    A: Any, B: Any, *, upper: bool, left: bool = True, unitriangular: bool = False
-) -> Tensor:
-    """X with A X = B (left=True) or X A = B (left=False) for triangular A (..., n, n): only
-    A's upper (upper=True) or lower triangle is read, its diagonal taken as ones when
-    unitriangular. B is (..., n, k) (at least 2-D); batch dims broadcast."""
-    what = "linalg.solve_triangular"
-    A = _square(A, what)
-    B = _as_tensor(B)
-    if B.ndim < 2:
-        raise RuntimeError(
-            f"{what}: the input tensor B must have at least 2 dimensions, got {B.ndim}"
-        )
-    if B.dtype != A.dtype:
-        raise RuntimeError(
-            f"{what}: A and B must have the same dtype, got {dtype_name(A.dtype)} and "
-            f"{dtype_name(B.dtype)}"
-        )
-    if not left:  # X A = B  <=>  A^T X^T = B^T, and A^T is triangular the other way up
-        X = solve_triangular(
-            A.transpose(-2, -1), B.transpose(-2, -1), upper=not upper, unitriangular=unitriangular
-        )
-        return _named(X.transpose(-2, -1), SolveTriangular.torch_name)
-    n = A.shape[-1]
-    if B.shape[-2] != n:
-        raise RuntimeError(
-            f"{what}: incompatible shapes of A {tuple(A.shape)} and B {tuple(B.shape)} "
-            f"(B needs {n} rows)"
-        )
-    try:
-        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
-    except ValueError:
-        raise RuntimeError(
-            f"{what}: the batch dims of A {tuple(A.shape)} and B {tuple(B.shape)} do not broadcast"
-        ) from None
-    a = A if tuple(A.shape[:-2]) == batch else A.expand(*batch, n, n)
-    b = B if tuple(B.shape[:-2]) == batch else B.expand(*batch, *B.shape[-2:])
-    return SolveTriangular.apply(a, b, builtins.bool(upper), builtins.bool(unitriangular))
-
-
 def _named(t: Tensor, name: str) -> Tensor:
     """Show PyTorch's node name on a result whose last op is a reshaping of it."""
     if t.grad_fn is not None:
@@ -336,3 +328,603 @@ def cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:
 def matmul(input: Any, other: Any) -> Tensor:
     """tinyconv.matmul, under linalg as in PyTorch."""
     return _matmul(_as_tensor(input), _as_tensor(other))
+
+
+# -- more of torch.linalg: powers and products, pseudo-inverse and least squares, triangular
+# systems, LU, the *_ex variants (which report failure in `info` instead of raising), and the
+# tensor forms of inv and solve. The maths with backwards is in autograd/ops_linalg.py.
+
+
+def _float_matrices(A: Any, what: str, name: str = "A") -> Tensor:
+    """A float32/float64 Tensor of (batches of) matrices."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"{what}: {name} must be a Tensor, got {type(A).__name__}")
+    if A.ndim < 2 or A.dtype not in (np.float32, np.float64):
+        raise RuntimeError(
+            f"{what}: expected {name} to be a float or double tensor with 2 or more dimensions, "
+            f"got {dtype_name(A.dtype)} of shape {tuple(A.shape)}"
+        )
+    return A
+
+
+def _same_dtype(A: Tensor, B: Tensor, what: str) -> None:
+    if B.dtype != A.dtype:
+        raise RuntimeError(
+            f"{what}: A and B must have the same dtype, got {dtype_name(A.dtype)} and "
+            f"{dtype_name(B.dtype)}"
+        )
+
+
+def _broadcast_batch(A: Tensor, B: Tensor, what: str) -> tuple:
+    """A and B expanded to their common batch shape (the gradient of an expand sums back)."""
+    try:
+        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(
+            f"{what}: the batch dims of {tuple(A.shape)} and {tuple(B.shape)} do not broadcast"
+        ) from None
+    a = A if tuple(A.shape[:-2]) == batch else A.expand(*batch, *A.shape[-2:])
+    b = B if tuple(B.shape[:-2]) == batch else B.expand(*batch, *B.shape[-2:])
+    return a, b
+
+
+def matrix_power(A: Any, n: int) -> Tensor:
+    """A^n for (batches of) square matrices by repeated squaring (n = 0: the identity, n < 0:
+    the power of the inverse); the same as tinyconv.matrix_power and Tensor.matrix_power."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.matrix_power: A must be a Tensor, got {type(A).__name__}")
+    return A.matrix_power(n)
+
+
+def multi_dot(tensors: Any) -> Tensor:
+    """The product of 2-D matrices (the first may be 1-D: a row vector, the last 1-D: a column
+    vector), in the order of multiplications that costs the fewest scalar products."""
+    what = "multi_dot()"
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"{what}: expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: tensors[{i}] must be a Tensor, got {type(t).__name__}")
+    first, last = tensors[0], tensors[-1]
+    if first.ndim not in (1, 2):
+        raise RuntimeError(f"{what}: the first tensor must be 1D or 2D but got {first.ndim}D")
+    if last.ndim not in (1, 2):
+        raise RuntimeError(f"{what}: the last tensor must be 1D or 2D but got {last.ndim}D")
+    for i, t in enumerate(tensors[1:-1], 1):
+        if t.ndim != 2:
+            raise RuntimeError(f"{what}: tensor {i} must be 2D but got {t.ndim}D")
+        if t.dtype != first.dtype:
+            raise RuntimeError(
+                f"{what}: all tensors must have the same dtype but tensor 0 is "
+                f"{dtype_name(first.dtype)} and tensor {i} is {dtype_name(t.dtype)}"
+            )
+    if last.dtype != first.dtype:
+        raise RuntimeError(
+            f"{what}: all tensors must have the same dtype but tensor 0 is "
+            f"{dtype_name(first.dtype)} and tensor {len(tensors) - 1} is {dtype_name(last.dtype)}"
+        )
+    out_shape = tuple(first.shape[:-1]) + tuple(last.shape[1:])
+    mats = list(tensors)
+    if first.ndim == 1:
+        mats[0] = first.unsqueeze(0)
+    if last.ndim == 1:
+        mats[-1] = last.unsqueeze(-1)
+    for i in range(len(mats) - 1):
+        if mats[i].shape[-1] != mats[i + 1].shape[0]:
+            raise RuntimeError(
+                f"{what}: tensors {i} and {i + 1} with shapes {list(tensors[i].shape)} and "
+                f"{list(tensors[i + 1].shape)} cannot be multiplied"
+            )
+    dims = [m.shape[0] for m in mats] + [mats[-1].shape[1]]
+    return _chain(mats, dims).view(out_shape)
+
+
+def _chain(mats: list, dims: list) -> Tensor:
+    """The matrix-chain product in the cheapest order (PyTorch's choice: for three matrices
+    the cheaper of (AB)C and A(BC), ties to (AB)C; beyond, the classic dynamic programme)."""
+    n = len(mats)
+    if n == 2:
+        return mats[0].mm(mats[1])
+    if n == 3:
+        a, b, c, d = dims
+        if a * c * (b + d) > b * d * (a + c):
+            return mats[0].mm(mats[1].mm(mats[2]))
+        return mats[0].mm(mats[1]).mm(mats[2])
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+
+    def product(i: int, j: int) -> Tensor:
+        if i == j:
+            return mats[i]
+        k = split[i][j]
+        return product(i, k).mm(product(k + 1, j))
+
+    return product(0, n - 1)
+
+
+def _tol_array(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def pinv(
+    A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, rcond: Any = None
+) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (..., n, m) of each (..., m, n) matrix: singular values
+    at or below max(atol, rtol * largest) count as zero (rtol defaults to eps * max(m, n) when
+    atol is not given, else to 0). hermitian=True: A is symmetric, read from its lower
+    triangle (eigh). rcond: the older name of rtol."""
+    what = "linalg.pinv"
+    if isinstance(A, Tensor) and (A.ndim < 2 or A.dtype not in (np.float32, np.float64)):
+        raise RuntimeError(
+            f"{what}({dtype_name(A.dtype)}{list(A.shape)}): expected a tensor with 2 or more "
+            "dimensions of float or double types"
+        )
+    A = _float_matrices(A, what)
+    if rcond is not None:
+        if rtol is not None:
+            raise RuntimeError(f"{what}: pass rtol or rcond (its older name), not both")
+        rtol = rcond
+    return Pinv.apply(A, _tol_array(atol), _tol_array(rtol), bool(hermitian))
+
+
+LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
+LstsqResult.__repr__ = return_type_repr("linalg_lstsq")
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A: Any, B: Any, rcond: Any = None, *, driver: Any = None) -> tuple:
+    """The least-squares (minimum-norm) solution X of A X = B per matrix, A (..., m, n), B
+    (..., m, k) or (..., m) (batch dims broadcast), as (solution, residuals, rank,
+    singular_values). Which fields are filled depends on the driver, as in PyTorch on the CPU
+    (default 'gelsy'): rank for all but 'gels'; singular_values for 'gelsd' / 'gelss';
+    residuals (the squared residual norm per column) when m > n, the driver is not 'gelsy'
+    and every matrix has full rank. rcond: singular values below rcond * largest count as
+    zero (default eps * max(m, n))."""
+    what = "linalg.lstsq"
+    A = _float_matrices(A, what)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"{what}: B must be a Tensor, got {type(B).__name__}")
+    _same_dtype(A, B, what)
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: parameter `driver` should be one of {_LSTSQ_DRIVERS}, "
+            f"got {driver!r}"
+        )
+    vector = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    m, n = A.shape[-2:]
+    if Bm.ndim < 2 or Bm.shape[-2] != m:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2): A is "
+            f"{tuple(A.shape)}, B {tuple(B.shape)}"
+        )
+    a, b = _broadcast_batch(A, Bm, what)
+    if rcond is None:
+        rcond = np.finfo(A.dtype).eps * max(m, n)
+    X = LstsqSolution.apply(a, b, float(rcond))
+    batch = tuple(a.shape[:-2])
+    s = np.linalg.svd(a._data, compute_uv=False).astype(A.dtype, copy=False)
+    if s.shape[-1]:
+        rank_arr = (s > rcond * s[..., :1]).sum(-1)
+    else:
+        rank_arr = np.zeros(batch, np.int64)
+    empty = a._data.dtype.type(0) * np.zeros((0,), A.dtype)
+    rank = Tensor._make(np.asarray(rank_arr, np.int64), None, False)
+    if driver == "gels":
+        rank = Tensor._make(np.zeros((0,), np.int64), None, False)
+    sv = Tensor._make(s if driver in ("gelsd", "gelss") else empty, None, False)
+    if m > n and driver != "gelsy" and (driver == "gels" or np.all(rank_arr == n)):
+        r = _matmul(a, X) - b
+        residuals = _named((r * r).sum(-2), LstsqSolution.torch_name)
+    else:
+        residuals = Tensor._make(empty, None, False)
+    if vector:
+        X = _named(X.squeeze(-1), LstsqSolution.torch_name)
+    return LstsqResult(X, residuals, rank, sv)
+
+
+def matrix_rank(
+    A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False, tol: Any = None
+) -> Tensor:
+    """The number of singular values (|eigenvalues| with hermitian=True) above max(atol,
+    rtol * largest) per matrix, as int64 (rtol's default as in pinv). tol: the older name
+    of atol (then rtol is 0)."""
+    what = "linalg.matrix_rank"
+    A = _float_matrices(A, what)
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise RuntimeError(f"{what}: pass tol or atol / rtol, not both")
+        atol, rtol = tol, 0.0
+    a = A._data
+    m, n = a.shape[-2:]
+    batch = a.shape[:-2]
+    if a.size == 0:
+        return Tensor._make(np.zeros(batch, np.int64), None, False)
+    if hermitian:
+        s = np.abs(np.linalg.eigvalsh(a, UPLO="L")).astype(a.dtype, copy=False)
+    else:
+        s = np.linalg.svd(a, compute_uv=False).astype(a.dtype, copy=False)
+    cut = pinv_cutoff(s.max(-1), _tol_array(atol), _tol_array(rtol), m, n, a.dtype)
+    return Tensor._make(np.asarray((s > cut[..., None]).sum(-1), np.int64), None, False)
+
+
+def solve_triangular(
+    A: Any, B: Any, *, upper: bool, left: bool = True, unitriangular: bool = False
+) -> Tensor:
+    """X with A X = B (left) or X A = B (left=False) for triangular A (..., n, n), read from
+    its upper or lower triangle (unitriangular: its diagonal taken as ones, never read).
+    Batch dims broadcast; a zero on the diagonal gives inf / nan, not an error (as PyTorch)."""
+    what = "linalg.solve_triangular"
+    A = _square(A, what)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"{what}: B must be a Tensor, got {type(B).__name__}")
+    if B.ndim < 2:
+        raise RuntimeError(
+            f"{what}: the input tensor B must have at least 2 dimensions, got {B.ndim}"
+        )
+    _same_dtype(A, B, what)
+    n = A.shape[-1]
+    if B.shape[-2 if left else -1] != n:
+        raise RuntimeError(
+            f"{what}: incompatible shapes of A and B for the equation "
+            f"{'AX = B' if left else 'XA = B'}: A {tuple(A.shape)}, B {tuple(B.shape)}"
+        )
+    a, b = _broadcast_batch(A, B, what)
+    return SolveTriangular.apply(a, b, bool(upper), bool(left), bool(unitriangular))
+
+
+def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
+    """sum(x * y) along dim (shapes broadcast); real inputs, so no conjugation."""
+    what = "linalg.vecdot"
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind != "f":
+            raise RuntimeError(
+                f"{what}: Expected a floating point tensor as input. Got {dtype_name(t.dtype)}"
+            )
+    return (x * y).sum(dim)
+
+
+def cond(A: Any, p: Any = None) -> Tensor:
+    """The condition number of each matrix: p None / 2 / -2 the ratio of the largest and
+    smallest singular values (its inverse for -2; any (..., m, n)), else ||A||_p ||A^-1||_p
+    for square A with p 'fro', 'nuc', inf, -inf, 1, -1 (inf where A is singular)."""
+    what = "linalg.cond"
+    if p in (None, 2, -2):
+        A = _float_matrices(A, what)
+        s = svdvals(A)
+        if p == -2:
+            return (s[..., -1:] / s[..., :1]).squeeze(-1)
+        return (s[..., :1] / s[..., -1:]).squeeze(-1)
+    if p not in ("fro", "nuc", math.inf, -math.inf, 1, -1):
+        raise RuntimeError(f"{what}: got an invalid norm type: {p!r}")
+    A = _square(A, f"linalg.cond(ord={p})")
+    _float_matrices(A, what)
+    # the inverse of a singular matrix is NaN (inv_ex), so is the product: inf, as PyTorch
+    out = matrix_norm(A, p) * matrix_norm(inv_ex(A).inverse, p)
+    return out.nan_to_num(nan=math.inf, posinf=math.inf, neginf=-math.inf)
+
+
+InvExResult = namedtuple("InvExResult", ["inverse", "info"])
+InvExResult.__repr__ = return_type_repr("linalg_inv_ex")
+SolveExResult = namedtuple("SolveExResult", ["result", "info"])
+SolveExResult.__repr__ = return_type_repr("linalg_solve_ex")
+CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
+CholeskyExResult.__repr__ = return_type_repr("linalg_cholesky_ex")
+
+
+def _info(info: np.ndarray) -> Tensor:
+    return Tensor._make(np.asarray(info, np.int32), None, False)
+
+
+def _raise_info(info: np.ndarray, what: str, message: Any) -> None:
+    """PyTorch's LinAlgError for the first failed matrix (with its batch index if batched)."""
+    flat = np.asarray(info).reshape(-1)
+    bad = np.flatnonzero(flat > 0)
+    if bad.size:
+        where = f"(Batch element {bad[0]}): " if np.ndim(info) else ""
+        raise LinAlgError(f"{what}: {where}{message(int(flat[bad[0]]))}")
+
+
+def _singular_message(i: int) -> str:
+    return (
+        f"The diagonal element {i} is zero, the inversion could not be completed because the "
+        "input matrix is singular."
+    )
+
+
+def inv_ex(A: Any, *, check_errors: bool = False) -> tuple:
+    """(inverse, info): info (int32, per matrix) is 0, or i >= 1 when LU's i-th pivot is zero
+    (the matrix is singular; its inverse is then NaN). check_errors=True raises instead."""
+    what = "linalg.inv_ex"
+    A = _square(A, what)
+    out = InvEx.apply(A)
+    info = out.grad_fn.info if out.grad_fn is not None else _lu_info(A)
+    if check_errors:
+        _raise_info(info, what, _singular_message)
+    return InvExResult(out, _info(info))
+
+
+def _lu_info(A: Tensor) -> np.ndarray:
+    return lu_factor_array(A._data)[2]
+
+
+def solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -> tuple:
+    """(result, info): linalg.solve without raising; info as inv_ex's (result NaN there)."""
+    what = "linalg.solve_ex"
+    A = _square(A, what)
+    info = _lu_info(A)
+    if check_errors:
+        _raise_info(info, what, _singular_message)
+    if not np.any(info > 0):
+        X = solve(A, B, left=left)
+    else:
+        # the same arrangement as solve, with the NaN-filling op
+        Ae = A if left else A.transpose(-2, -1)
+        Be = _as_tensor(B) if left else _as_tensor(B).transpose(-2, -1)
+        X = _solve_with(Ae, Be, what, SolveEx)
+        X = X if left else _named(X.transpose(-2, -1), Solve.torch_name)
+    return SolveExResult(X, _info(info))
+
+
+def _solve_with(A: Tensor, B: Tensor, what: str, op: Any) -> Tensor:
+    _same_dtype(A, B, what)
+    n = A.shape[-1]
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+    Bm = B.unsqueeze(-1) if vector else B
+    if Bm.ndim < 2 or Bm.shape[-2] != n:
+        raise RuntimeError(
+            f"{what}: incompatible shapes of A {tuple(A.shape)} and B {tuple(B.shape)} "
+            f"(B needs {n} rows)"
+        )
+    a, b = _broadcast_batch(A, Bm, what)
+    X = op.apply(a, b)
+    return _named(X.squeeze(-1), Solve.torch_name) if vector else X
+
+
+def cholesky_ex(A: Any, *, upper: bool = False, check_errors: bool = False) -> tuple:
+    """(L, info): linalg.cholesky without raising; info 0, or the order of the first leading
+    minor that is not positive-definite (L is then NaN)."""
+    what = "linalg.cholesky_ex"
+    A = _square(A, what)
+    a = A.transpose(-2, -1) if upper else A
+    L = CholeskyEx.apply(a)
+    info = cholesky_info(a._data)
+    if check_errors:
+        _raise_info(
+            info,
+            what,
+            lambda i: (
+                "The factorization could not be completed because the input is not "
+                f"positive-definite (the leading minor of order {i} is not positive-definite)."
+            ),
+        )
+    if upper:
+        L = _named(L.transpose(-2, -1), Cholesky.torch_name)
+    return CholeskyExResult(L, _info(info))
+
+
+LUFactorResult = namedtuple("LUFactorResult", ["LU", "pivots"])
+LUFactorResult.__repr__ = return_type_repr("linalg_lu_factor")
+LUFactorExResult = namedtuple("LUFactorExResult", ["LU", "pivots", "info"])
+LUFactorExResult.__repr__ = return_type_repr("linalg_lu_factor_ex")
+PLUResult = namedtuple("PLUResult", ["P", "L", "U"])
+PLUResult.__repr__ = return_type_repr("linalg_lu")
+
+
+def lu_factor_ex(A: Any, *, pivot: bool = True, check_errors: bool = False) -> tuple:
+    """(LU, pivots, info): A = P L U with partial pivoting, packed as LAPACK's getrf: L
+    (unit diagonal, not stored) below the diagonal, U on and above; pivots (..., min(m, n))
+    int32, 1-based (row i was swapped with row pivots[i]); info 0, or i when U[i-1, i-1] is
+    zero."""
+    what = "linalg.lu_factor_ex"
+    A = _float_matrices(A, what)
+    if not pivot:
+        raise RuntimeError(f"{what}: LU without pivoting is not implemented on the CPU")
+    LU = LuFactor.apply(A)
+    if LU.grad_fn is not None:
+        piv, info = LU.grad_fn.piv, LU.grad_fn.info
+    else:
+        _, piv, info = lu_factor_array(A._data)
+    if check_errors:
+        _raise_info(info, what, lambda i: f"U[{i},{i}] is zero, the matrix is singular.")
+    return LUFactorExResult(LU, _info(piv), _info(info))
+
+
+def lu_factor(A: Any, *, pivot: bool = True) -> tuple:
+    """(LU, pivots) as lu_factor_ex; an exactly singular matrix raises (as PyTorch: its LU
+    would divide by zero in lu_solve), lu_factor_ex reports it instead."""
+    LU, piv, info = lu_factor_ex(A, pivot=pivot)
+    _raise_info(
+        info._data,
+        "torch.linalg.lu_factor",
+        lambda i: (
+            f"U[{i},{i}] is zero and using it on lu_solve would result in a division by "
+            "zero. If you still want to perform the factorization, consider calling "
+            "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
+        ),
+    )
+    return LUFactorResult(LU, piv)
+
+
+def _unpack(LU: Tensor, piv: np.ndarray, name: str, data: bool = True, pivots: bool = True):
+    """(P, L, U) from a packed LU and its pivots; L and U keep LU's graph, named `name`."""
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    dt = LU.dtype
+    batch = tuple(LU.shape[:-2])
+    if pivots:
+        perm = pivots_to_permutation(piv, m)
+        P = np.zeros(batch + (m, m), dt)
+        np.put_along_axis(P, perm[..., None, :], 1, axis=-2)  # P[perm[i], i] = 1
+        P = Tensor._make(P, None, False)
+    else:
+        P = Tensor._make(np.zeros((0,), dt), None, False)
+    if not data:
+        empty = Tensor._make(np.zeros((0,), dt), None, False)
+        return PLUResult(P, empty, empty)
+    eye = Tensor._make(np.eye(m, k, dtype=dt), None, False)
+    L = _named(LU[..., :, :k].tril(-1) + eye, name)
+    U = _named(LU[..., :k, :].triu(), name)
+    return PLUResult(P, L, U)
+
+
+def lu(A: Any, *, pivot: bool = True) -> tuple:
+    """(P, L, U) with A = P L U: P (..., m, m) a permutation, L (..., m, k) unit lower
+    triangular, U (..., k, n) upper triangular, k = min(m, n)."""
+    what = "linalg.lu"
+    A = _float_matrices(A, what)
+    if not pivot:
+        raise RuntimeError(f"{what}: LU without pivoting is not implemented on the CPU")
+    LU = LuFactor.apply(A)
+    piv = LU.grad_fn.piv if LU.grad_fn is not None else lu_factor_array(A._data)[1]
+    return _unpack(LU, piv, "LinalgLuBackward0")
+
+
+def _pivots_array(pivots: Any, LU: Tensor, what: str) -> np.ndarray:
+    if not isinstance(pivots, Tensor) or pivots.dtype != np.int32:
+        got = dtype_name(pivots.dtype) if isinstance(pivots, Tensor) else type(pivots).__name__
+        raise RuntimeError(f"{what}: pivots must be an int32 Tensor, got {got}")
+    k = min(LU.shape[-2:])
+    if tuple(pivots.shape) != tuple(LU.shape[:-2]) + (k,):
+        raise RuntimeError(
+            f"{what}: pivots of shape {tuple(pivots.shape)} do not match LU of shape "
+            f"{tuple(LU.shape)} (expected {tuple(LU.shape[:-2]) + (k,)})"
+        )
+    p = pivots._data
+    if p.size and (p.min() < 1 or p.max() > LU.shape[-2]):
+        raise RuntimeError(f"{what}: pivots must be between 1 and {LU.shape[-2]}")
+    return p
+
+
+def _rows(perm: np.ndarray, k: int) -> Tensor:
+    """A gather index picking rows perm[..., i] of (..., n, k) matrices."""
+    return Tensor._make(np.repeat(perm[..., :, None].astype(np.int64), k, axis=-1), None, False)
+
+
+def lu_solve(LU: Any, pivots: Any, B: Any, *, left: bool = True, adjoint: bool = False) -> Tensor:
+    """X with A X = B (left=False: X A = B; adjoint=True: with A^T) from A's lu_factor."""
+    what = "linalg.lu_solve"
+    LU = _square(LU, what)
+    piv = _pivots_array(pivots, LU, what)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"{what}: B must be a Tensor, got {type(B).__name__}")
+    _same_dtype(LU, B, what)
+    if not left:  # X A = B  <=>  A^T X^T = B^T (and X A^T = B  <=>  A X^T = B^T)
+        X = lu_solve(LU, pivots, B.transpose(-2, -1), adjoint=not adjoint)
+        return _named(X.transpose(-2, -1), "LinalgLuSolveBackward0")
+    n = LU.shape[-1]
+    if B.ndim < 2 or B.shape[-2] != n:
+        raise RuntimeError(
+            f"{what}: incompatible shapes of LU {tuple(LU.shape)} and B {tuple(B.shape)}"
+        )
+    lu_m, b = _broadcast_batch(LU, B, what)
+    batch = tuple(b.shape[:-2])
+    perm = np.broadcast_to(pivots_to_permutation(piv, n), batch + (n,))
+    if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B, (P^T B)[i] = B[perm[i]]
+        rows = Tensor._make(
+            np.ascontiguousarray(perm[..., :, None]).repeat(b.shape[-1], -1), None, False
+        )
+        y = SolveTriangular.apply(lu_m, b.gather(-2, rows), False, True, True)
+        X = SolveTriangular.apply(lu_m, y, True, True, False)
+    else:  # A^T = U^T L^T P^T: X = P L^-T U^-T B, (P Z)[perm[i]] = Z[i]
+        z = SolveTriangular.apply(lu_m.transpose(-2, -1), b, False, True, False)
+        z = SolveTriangular.apply(lu_m.transpose(-2, -1), z, True, True, True)
+        inv = np.argsort(perm, axis=-1)
+        rows = Tensor._make(
+            np.ascontiguousarray(inv[..., :, None]).repeat(b.shape[-1], -1), None, False
+        )
+        X = z.gather(-2, rows)
+    return _named(X, "LinalgLuSolveBackward0")
+
+
+def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal (offset above it when > 0) of each matrix: Tensor.diagonal with the last
+    two dims as default."""
+    return _as_tensor(A).diagonal(offset, dim1, dim2)
+
+
+def vander(x: Any, *, N: Any = None) -> Tensor:  # noqa: N803
+    """(..., n, N) with columns x^0, x^1, ..., x^(N-1) (increasing powers, unlike
+    tinyconv.vander) for x (..., n); N defaults to n."""
+    what = "linalg.vander"
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{what}: x must be a Tensor, got {type(x).__name__}")
+    if x.ndim < 1:
+        raise RuntimeError(f"{what}: x must have at least one dimension, got a 0-d tensor")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        if n < 1:
+            raise RuntimeError(f"{what}: N must be greater than 1, got {n}")
+    base = x.to(np.int64) if x.dtype.kind in "biu" else x  # (PyTorch's cumprod promotes)
+    ones = Tensor._make(np.ones(tuple(x.shape) + (1,), base.dtype), None, False)
+    if n == 1:
+        return ones.clone()
+    powers = base.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)
+    return Cat.apply(-1, ones, powers)
+
+
+def tensorinv(A: Any, ind: int = 2) -> Tensor:
+    """The inverse of A seen as a square matrix (prod(shape[:ind]) rows, the rest columns),
+    shaped shape[ind:] + shape[:ind], so tensordot(tensorinv(A), A, ind) is the identity."""
+    what = "linalg.tensorinv"
+    A = _as_tensor(A)
+    if not isinstance(ind, int) or ind <= 0:
+        raise RuntimeError(
+            f"{what}: Expected a strictly positive integer for 'ind', but got {ind!r}"
+        )
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if math.prod(rows) != math.prod(cols):
+        raise RuntimeError(
+            f"{what}: Expected self to satisfy the requirement "
+            f"prod(self.shape[ind:]) == prod(self.shape[:ind]), but got {math.prod(cols)} != "
+            f"{math.prod(rows)} (shape {tuple(A.shape)}, ind={ind})"
+        )
+    return inv(A.reshape(math.prod(rows), math.prod(cols))).reshape(*cols, *rows)
+
+
+def tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
+    """X with tensordot(A, X, X.ndim) = B: X has shape A.shape[B.ndim:] (after moving `dims`
+    of A to the end)."""
+    what = "linalg.tensorsolve"
+    A, B = _as_tensor(A), _as_tensor(B)
+    if dims is not None:
+        dims = [_dim(d, A.ndim, what) for d in dims]
+        A = A.movedim(dims, list(range(A.ndim - len(dims), A.ndim)))
+    rest = tuple(A.shape[B.ndim :])
+    if tuple(A.shape[: B.ndim]) != tuple(B.shape) or math.prod(rest) != B.numel():
+        raise RuntimeError(
+            f"{what}: Expected self to satisfy the requirement prod(self.shape[other.ndim:]) "
+            f"== prod(self.shape[:other.ndim]), but got A of shape {tuple(A.shape)} and B of "
+            f"shape {tuple(B.shape)}"
+        )
+    n = B.numel()
+    return solve(A.reshape(n, n), B.reshape(n)).view(rest)
+
+
+def eig(A: Any) -> tuple:
+    """Not available: the eigenvalues of a general real matrix are complex, and tinyconv has
+    no complex dtypes (use eigh for symmetric matrices)."""
+    raise RuntimeError(
+        "linalg.eig: not supported, because its results are complex and tinyconv has no "
+        "complex dtypes; for a symmetric matrix use linalg.eigh"
+    )
+
+
+def eigvals(A: Any) -> Tensor:
+    """Not available (complex results): see eig."""
+    raise RuntimeError(
+        "linalg.eigvals: not supported, because its results are complex and tinyconv has no "
+        "complex dtypes; for a symmetric matrix use linalg.eigvalsh"
+    )

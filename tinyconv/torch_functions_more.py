@@ -17,6 +17,7 @@ import numpy as np
 from . import _dtype, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
+from ._printing import return_type_repr
 from .autograd import grad_mode
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
@@ -219,21 +220,48 @@ def chain_matmul(*matrices: Tensor) -> Tensor:
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
-    """The Moore-Penrose pseudo-inverse of each `(..., m, n)` matrix, `(..., n, m)`:
-    V diag(1/s) U^T over the singular values s above rcond * max(s), the others taken as zero,
-    through linalg.svd (whose gradients need distinct non-zero singular values)."""
-    x = _arg(input, "pinverse()")
-    if x.ndim < 2 or x.dtype.kind != "f":
-        raise RuntimeError(
-            "pinverse(): expected a floating point tensor of 2 or more dims, got "
-            f"{dtype_name(x.dtype)} of shape {tuple(x.shape)}"
-        )
-    if x.numel() == 0:
-        return x.mT.clone()  # (no values: the transposed shape, kept in the graph)
-    u, s, vh = linalg.svd(x, full_matrices=False)
-    keep = s > rcond * s.amax(-1, keepdim=True)
-    s_inv = (1 / s).where(keep, 0.0)
-    return (vh.mT * s_inv.unsqueeze(-2)) @ u.mT
+    """The Moore-Penrose pseudo-inverse of each `(..., m, n)` matrix, `(..., n, m)`: singular
+    values at or below rcond * the largest count as zero (Tensor.pinverse, linalg.pinv)."""
+    return _arg(input, "pinverse()").pinverse(rcond)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
+    """X with A X = input, A given by its Cholesky factor input2 (Tensor.cholesky_solve)."""
+    return _arg(input, "cholesky_solve()").cholesky_solve(input2, upper)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
+    """A^-1 from A's Cholesky factor (Tensor.cholesky_inverse)."""
+    return _arg(input, "cholesky_inverse()").cholesky_inverse(upper)
+
+
+def triangular_solve(
+    b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+) -> tuple:
+    """The older linalg.solve_triangular: (solution, cloned_coefficient), see
+    Tensor.triangular_solve."""
+    return _arg(b, "triangular_solve()", "b").triangular_solve(A, upper, transpose, unitriangular)
+
+
+LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])
+LUUnpackResult.__repr__ = return_type_repr("lu_unpack")
+
+
+def lu_unpack(
+    LU_data: Tensor,  # noqa: N803
+    LU_pivots: Tensor,  # noqa: N803
+    unpack_data: bool = True,
+    unpack_pivots: bool = True,
+) -> tuple:
+    """(P, L, U) from linalg.lu_factor's packed LU and pivots (empty tensors for the parts
+    not asked for)."""
+    what = "lu_unpack()"
+    LU = _arg(LU_data, what, "LU_data")
+    if LU.ndim < 2:
+        raise RuntimeError(f"{what}: LU_data must have at least 2 dimensions, got {LU.ndim}")
+    piv = linalg._pivots_array(LU_pivots, LU, what)
+    out = linalg._unpack(LU, piv, "LuUnpackBackward0", unpack_data, unpack_pivots)
+    return LUUnpackResult(*out)
 
 
 def set_flush_denormal(mode: bool) -> bool:

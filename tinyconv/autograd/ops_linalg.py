@@ -298,59 +298,6 @@ class Solve(Op):
         return ga, gb if ctx.needs_input_grad[1] else None
 
 
-def _substitute(a: np.ndarray, b: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
-    """X with A X = B for triangular A (..., n, n) and B (..., n, k) of the same batch shape:
-    forward substitution (lower) or back substitution (upper), one row at a time as LAPACK's
-    trsm does; only A's triangle is read, and with `unit` its diagonal is taken as ones."""
-    n = a.shape[-1]
-    x = np.zeros(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
-    for i in range(n - 1, -1, -1) if upper else range(n):
-        known = slice(i + 1, n) if upper else slice(0, i)
-        row = b[..., i, :] - np.einsum("...j,...jk->...k", a[..., i, known], x[..., known, :])
-        x[..., i, :] = row if unit else row / a[..., i, i, None]
-    return x
-
-
-class SolveTriangular(Op):
-    """X = A^-1 B for triangular A (..., n, n) and B (..., n, k), equal batch dims.
-    grad_B = A^-T grad_X (a triangular solve the other way up) and grad_A = -grad_B X^T,
-    kept to A's triangle (strictly so when unitriangular: the rest of A is not read)."""
-
-    torch_name = "LinalgSolveTriangularBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b, upper, unitriangular):
-        out = _substitute(a, b, upper, unitriangular).astype(np.result_type(a, b), copy=False)
-        ctx.upper, ctx.unit = upper, unitriangular
-        ctx.save_for_backward(a, out)
-        return out
-
-    @staticmethod
-    def _mask(g, upper, unit):
-        k = (1 if unit else 0) if upper else (-1 if unit else 0)
-        return g.triu(k) if upper else g.tril(k)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, x = ctx.saved_tensors
-        gb = _substitute(_mT(a), grad, not ctx.upper, ctx.unit).astype(grad.dtype, copy=False)
-        ga = None
-        if ctx.needs_input_grad[0]:
-            k = (1 if ctx.unit else 0) if ctx.upper else (-1 if ctx.unit else 0)
-            full = -(gb @ _mT(x))
-            ga = np.triu(full, k) if ctx.upper else np.tril(full, k)
-        return ga, gb if ctx.needs_input_grad[1] else None, None, None
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        a, x = ctx.saved_tensors
-        gb = SolveTriangular.apply(_mT_graph(a), grad, not ctx.upper, ctx.unit)
-        ga = None
-        if ctx.needs_input_grad[0]:
-            ga = SolveTriangular._mask(-(gb.matmul(_mT_graph(x))), ctx.upper, ctx.unit)
-        return ga, gb if ctx.needs_input_grad[1] else None, None, None
-
-
 def _phi(x):
     """The lower triangle with its diagonal halved (arrays or Tensors)."""
     if isinstance(x, np.ndarray):
@@ -514,6 +461,18 @@ class _ArrayMath:
     solve = staticmethod(np.linalg.solve)
 
     @staticmethod
+    def trisolve(a, b, upper, left, unit):  # (defined below, with SolveTriangular)
+        return _trisolve(a, b, upper, left, unit)
+
+    @staticmethod
+    def cat(xs, dim):
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def take_rows(x, idx):  # x[..., idx[..., i], :] per batch
+        return np.take_along_axis(x, idx[..., :, None], axis=-2)
+
+    @staticmethod
     def const(a):
         return a
 
@@ -537,6 +496,19 @@ class _GraphMath:
     @staticmethod
     def solve(a, b):
         return Solve.apply(a, b)
+
+    @staticmethod
+    def trisolve(a, b, upper, left, unit):
+        return SolveTriangular.apply(a, b, upper, left, unit)
+
+    @staticmethod
+    def cat(xs, dim):
+        return Cat.apply(dim, *xs)
+
+    @staticmethod
+    def take_rows(x, idx):
+        full = np.broadcast_to(idx[..., :, None], tuple(x.shape)).astype(np.int64)
+        return x.gather(-2, _const(full))
 
     @staticmethod
     def tril(x, k=0):
@@ -743,3 +715,453 @@ class SvdU(_SvdVectors, Op):
 
 class SvdVh(_SvdVectors, Op):
     which = 1
+
+
+# -- pinv: the Moore-Penrose pseudo-inverse P = A^+ (..., n, m) of A (..., m, n) ----------------
+# P = V diag(1/s) U^T over the singular values above the cut-off, the others taken as zero (for
+# hermitian=True: from eigh, over the eigenvalues w with |w| above it). Where the rank stays
+# constant, the differential (Golub & Pereyra 1973) is
+#     dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P,
+# so grad_A = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A); with P = A^-1 the last
+# two terms vanish and it is the inverse's gradient.
+
+
+def pinv_cutoff(s_max: np.ndarray, atol: Any, rtol: Any, m: int, n: int, dtype: Any) -> Any:
+    """The singular-value cut-off max(atol, rtol * s_max) of linalg.pinv / matrix_rank: rtol
+    defaults to eps * max(m, n) when atol is not given (or zero), else to 0 (PyTorch's rule).
+    atol and rtol may be numbers or arrays broadcasting with the batch shape."""
+    if rtol is None:
+        given = atol is not None and np.any(np.asarray(atol) > 0)
+        rtol = 0.0 if given else np.finfo(dtype).eps * max(m, n)
+    atol = 0.0 if atol is None else atol
+    return np.maximum(np.asarray(atol, dtype), np.asarray(rtol, dtype) * s_max)
+
+
+def _pinv(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
+    m, n = a.shape[-2:]
+    if a.size == 0:
+        return np.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if hermitian:
+        w, v = _eigh(a, "L")
+        cut = pinv_cutoff(np.abs(w).max(-1), atol, rtol, m, n, a.dtype)[..., None]
+        with np.errstate(divide="ignore"):
+            w_inv = np.where(np.abs(w) > cut, 1 / w, 0).astype(a.dtype, copy=False)
+        return (v * w_inv[..., None, :]) @ _mT(v)
+    u, s, vh = _svd(a, False)
+    cut = pinv_cutoff(s[..., 0], atol, rtol, m, n, a.dtype)[..., None]
+    with np.errstate(divide="ignore"):
+        s_inv = np.where(s > cut, 1 / s, 0).astype(a.dtype, copy=False)
+    return (_mT(vh) * s_inv[..., None, :]) @ _mT(u)
+
+
+def _pinv_backward(a: Any, p: Any, g: Any) -> Any:
+    """grad_A of P = A^+ from grad_P (arrays, or graph Tensors for double backward)."""
+    xm = _math(a)
+    pt, gt = xm.T(p), xm.T(g)
+    ppt, ptp = p @ pt, pt @ p  # (n, n), (m, m)
+    gt_ppt, ptp_gt = gt @ ppt, ptp @ gt  # both (m, n)
+    return -(pt @ g @ pt) + (gt_ppt - a @ (p @ gt_ppt)) + (ptp_gt - (ptp_gt @ p) @ a)
+
+
+class Pinv(Op):
+    """P = A^+ (see the block above); atol / rtol / hermitian are constants."""
+
+    torch_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian):
+        out = _pinv(a, atol, rtol, hermitian)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, p = ctx.saved_tensors
+        return _pinv_backward(a, p, grad).astype(a.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, p = ctx.saved_tensors
+        return _pinv_backward(a, p, grad), None, None, None
+
+
+class LstsqSolution(Op):
+    """X = A^+ B, linalg.lstsq's (minimum-norm) solution, with rcond as A^+'s relative cut-off.
+    dX = dP B + P dB: grad_B = P^T G and grad_A is pinv's gradient for grad_P = G B^T."""
+
+    torch_name = "LinalgLstsqBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, rcond):
+        p = _pinv(a, None, rcond, False)
+        ctx.save_for_backward(a, b)
+        ctx.p, ctx.rcond = p, rcond
+        return p @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        p = ctx.p
+        ga = _pinv_backward(a, p, grad @ _mT(b)) if ctx.needs_input_grad[0] else None
+        gb = _mT(p) @ grad if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        p = Pinv.apply(a, None, ctx.rcond, False)
+        ga = _pinv_backward(a, p, grad.matmul(_mT_graph(b))) if ctx.needs_input_grad[0] else None
+        gb = _mT_graph(p).matmul(grad) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+# -- solve_triangular: X with A X = B (left) or X A = B (right), A triangular. Forward is
+# substitution, row by row over the whole batch, so a zero on A's diagonal gives inf / nan as
+# in PyTorch (no error). Backward (left): grad_B = A^-T G (a triangular solve with A^T, the
+# other triangle) and grad_A = -grad_B X^T, kept on A's triangle (strictly, when unitriangular:
+# the diagonal is taken as ones, never read). Right: grad_B = G A^-T, grad_A = -X^T grad_B.
+
+
+def triangle_of(a: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
+    """A's triangle as a matrix (unitriangular: ones on the diagonal)."""
+    t = np.triu(a, 1 if unit else 0) if upper else np.tril(a, -1 if unit else 0)
+    if unit:
+        t = t + np.eye(a.shape[-1], dtype=a.dtype)
+    return t
+
+
+def _substitute(a: np.ndarray, b: np.ndarray, upper: bool, unit: bool) -> np.ndarray:
+    """X with A X = B for triangular A (..., n, n), B (..., n, k), equal batch dims."""
+    n = a.shape[-1]
+    x = np.zeros(b.shape, np.result_type(a, b))
+    with np.errstate(all="ignore"):
+        for i in range(n - 1, -1, -1) if upper else range(n):
+            done = slice(i + 1, n) if upper else slice(0, i)
+            row = b[..., i, :] - np.einsum("...j,...jk->...k", a[..., i, done], x[..., done, :])
+            x[..., i, :] = row if unit else row / a[..., i, i][..., None]
+    return x
+
+
+def _trisolve(a: np.ndarray, b: np.ndarray, upper: bool, left: bool, unit: bool) -> np.ndarray:
+    if left:
+        return _substitute(a, b, upper, unit)
+    # X A = B  <=>  A^T X^T = B^T, A^T the other triangle
+    return _mT(_substitute(_mT(a), _mT(b), not upper, unit))
+
+
+def _mask_triangle(g: Any, upper: bool, unit: bool) -> Any:
+    k = (1 if unit else 0) if upper else (-1 if unit else 0)
+    if isinstance(g, np.ndarray):
+        return np.triu(g, k) if upper else np.tril(g, k)
+    return g.triu(k) if upper else g.tril(k)
+
+
+class SolveTriangular(Op):
+    """linalg.solve_triangular's X (see the block above); A and B have equal batch dims."""
+
+    torch_name = "LinalgSolveTriangularBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, upper, left, unit):
+        out = _trisolve(a, b, upper, left, unit)
+        ctx.save_for_backward(a, out)
+        ctx.flags = upper, left, unit
+        return out
+
+    @staticmethod
+    def _grads(ctx, a, x, grad, solve, T):
+        upper, left, unit = ctx.flags
+        if left:
+            gb = solve(T(a), grad, not upper, True, unit)
+            ga = -(gb @ T(x))
+        else:
+            gb = solve(T(a), grad, not upper, False, unit)
+            ga = -(T(x) @ gb)
+        ga = _mask_triangle(ga, upper, unit) if ctx.needs_input_grad[0] else None
+        return ga, gb if ctx.needs_input_grad[1] else None, None, None, None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        return SolveTriangular._grads(ctx, a, x, grad, _trisolve, _mT)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        return SolveTriangular._grads(ctx, a, x, grad, SolveTriangular.apply, _mT_graph)
+
+
+# -- LU with partial pivoting: A = P L U, A (..., m, n), k = min(m, n); L (m, k) unit lower
+# triangular, U (k, n) upper triangular, packed in one (..., m, n) matrix as LAPACK's getrf
+# does, with pivots (1-based, int32): row j was swapped with row pivots[j] at step j.
+
+
+def lu_factor_array(a: np.ndarray) -> tuple:
+    """(LU, pivots, info) of each matrix: info 0, or i >= 1 when U[i-1, i-1] is exactly zero
+    (the first such; the factorization is still completed, as LAPACK's)."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    lu = a.reshape((-1, m, n)).copy()
+    nb = lu.shape[0]
+    piv = np.empty((nb, k), np.int32)
+    info = np.zeros(nb, np.int32)
+    rows = np.arange(nb)
+    for j in range(k):
+        # (argmax gives the first of equal magnitudes, as LAPACK's idamax)
+        p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        top = lu[rows, j].copy()
+        lu[rows, j] = lu[rows, p]
+        lu[rows, p] = top
+        pivot = lu[:, j, j]
+        zero = pivot == 0
+        info[zero & (info == 0)] = j + 1
+        # a zero pivot leaves its column unscaled (LAPACK skips it), so no inf / nan appear
+        scale = np.where(zero, 1, pivot)
+        lu[:, j + 1 :, j] /= scale[:, None]
+        lu[:, j + 1 :, j + 1 :] -= lu[:, j + 1 :, j : j + 1] * lu[:, j : j + 1, j + 1 :]
+    return lu.reshape(a.shape), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def pivots_to_permutation(piv: np.ndarray, m: int) -> np.ndarray:
+    """perm (..., m) with (P^T A)[i] = A[perm[i]], from 1-based LAPACK pivots (..., k)."""
+    batch = piv.shape[:-1]
+    perm = np.broadcast_to(np.arange(m), batch + (m,)).reshape(-1, m).copy()
+    flat = piv.reshape(-1, piv.shape[-1]).astype(np.int64) - 1
+    rows = np.arange(perm.shape[0])
+    for j in range(flat.shape[1]):
+        other = flat[:, j]
+        top = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, other]
+        perm[rows, other] = top
+    return perm.reshape(batch + (m,))
+
+
+def _lu_backward(lu: Any, perm: np.ndarray, g: Any) -> Any:
+    """grad_A of the packed LU (A = P L U) from grad_LU (arrays or graph Tensors).
+
+    Square: from L^-1 P^T dA U^-1 = L^-1 dL + dU U^-1 (strictly lower + upper),
+        grad_A = P L^-T [tril_-1(L^T gL) + triu(gU U^T)] U^-T,
+    gL = tril_-1(grad_LU), gU = triu(grad_LU). Wide (m < n, U = [U1 U2]): U2 = L^-1 P^T A2
+    adds P L^-T gU2 for A2 and -L^-T gU2 U2^T to gL. Tall (m > n, L = [L1; L2]): L2 = A2 U^-1
+    adds gL2 U^-T for A2 and -L2^T gL2 U^-T to gU."""
+    xm = _math(lu)
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    dt = _dtype_of(lu)
+    gl, gu = xm.tril(g, -1), g - xm.tril(g, -1)
+    sq = lu[..., :k, :k]
+    L = xm.tril(sq, -1) + xm.const(np.eye(k, dtype=dt))
+    U = sq - xm.tril(sq, -1)
+    gl1, gu1 = gl[..., :, :k], gu[..., :k, :]
+    extra = None
+    if m < n:
+        gu1, gu2 = gu[..., :, :k], gu[..., :, k:]
+        lt_gu2 = xm.trisolve(xm.T(L), gu2, True, True, True)  # L^-T gU2
+        phi_l = xm.tril(xm.T(L) @ gl1 - gu2 @ xm.T(lu[..., :, k:]), -1)
+        phi_u = gu1 @ xm.T(U) - xm.tril(gu1 @ xm.T(U), -1)
+        extra = ("right", lt_gu2)
+    elif m > n:
+        gl1, gl2 = gl[..., :k, :], gl[..., k:, :]
+        l2 = lu[..., k:, :]
+        gl2_ut = xm.trisolve(xm.T(U), gl2, False, False, False)  # gL2 U^-T
+        phi_l = xm.tril(xm.T(L) @ gl1, -1)
+        q = gu1 @ xm.T(U) - xm.T(l2) @ gl2
+        phi_u = q - xm.tril(q, -1)
+        extra = ("below", gl2_ut)
+    else:
+        phi_l = xm.tril(xm.T(L) @ gl1, -1)
+        q = gu1 @ xm.T(U)
+        phi_u = q - xm.tril(q, -1)
+    phi = phi_l + phi_u
+    ga = xm.trisolve(xm.T(U), xm.trisolve(xm.T(L), phi, True, True, True), False, False, False)
+    if extra is not None and extra[0] == "right":
+        ga = xm.cat([ga, extra[1]], -1)
+    elif extra is not None:
+        ga = xm.cat([ga, extra[1]], -2)
+    # rows back from P^T A's order to A's: row perm[i] of grad_A is row i of ga
+    inv = np.argsort(perm, axis=-1)
+    return xm.take_rows(ga, inv)
+
+
+class LuFactor(Op):
+    """The packed LU of linalg.lu_factor (see above); pivots and info come with it as
+    constants (ctx.piv, ctx.info)."""
+
+    torch_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        lu, piv, info = lu_factor_array(a)
+        ctx.save_for_backward(lu)
+        ctx.piv, ctx.info = piv, info
+        ctx.perm = pivots_to_permutation(piv, a.shape[-2])
+        return lu
+
+    @staticmethod
+    def backward(ctx, grad):
+        (lu,) = ctx.saved_tensors
+        return _lu_backward(lu, ctx.perm, grad).astype(lu.dtype, copy=False)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (lu,) = ctx.saved_tensors
+        return _lu_backward(lu, ctx.perm, grad)
+
+
+# -- cholesky_solve / cholesky_inverse: A = L L^T (upper: A = U^T U) given by its factor.
+# X = A^-1 B: grad_B = A^-1 G, and with C = grad_B X^T, d<G, X> = -<C, dA>, so
+# grad_L = -(C + C^T) L (grad_U = -U (C + C^T)). X = A^-1: grad_L = -X (G + G^T) X L. These
+# are PyTorch's formulas: the factor's other triangle is never read by the forward, yet gets
+# this (non-zero) gradient, as in PyTorch.
+
+
+def _chol_solve(b: Any, f: Any, upper: bool) -> Any:
+    """A^-1 B from A's Cholesky factor (arrays or graph Tensors), by two triangular solves."""
+    xm = _math(f)
+    if upper:  # U^T U X = B
+        return xm.trisolve(f, xm.trisolve(xm.T(f), b, False, True, False), True, True, False)
+    return xm.trisolve(xm.T(f), xm.trisolve(f, b, False, True, False), True, True, False)
+
+
+class CholeskySolve(Op):
+    """X = A^-1 B, A from its Cholesky factor (b and f have equal batch dims)."""
+
+    torch_name = "CholeskySolveBackward0"
+
+    @staticmethod
+    def forward(ctx, b, f, upper):
+        out = _chol_solve(b, f, upper)
+        ctx.save_for_backward(f, out)
+        ctx.upper = upper
+        return out
+
+    @staticmethod
+    def _grads(ctx, f, x, grad, solve):
+        xm = _math(f)
+        gb = solve(grad, f, ctx.upper)
+        gf = None
+        if ctx.needs_input_grad[1]:
+            c = gb @ xm.T(x)
+            c = c + xm.T(c)
+            gf = -(f @ c) if ctx.upper else -(c @ f)
+        return gb if ctx.needs_input_grad[0] else None, gf, None
+
+    @staticmethod
+    def backward(ctx, grad):
+        f, x = ctx.saved_tensors
+        return CholeskySolve._grads(ctx, f, x, grad, _chol_solve)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        f, x = ctx.saved_tensors
+        return CholeskySolve._grads(ctx, f, x, grad, CholeskySolve.apply)
+
+
+class CholeskyInverse(Op):
+    """X = A^-1 = (L L^T)^-1 (upper: (U^T U)^-1)."""
+
+    torch_name = "CholeskyInverseBackward0"
+
+    @staticmethod
+    def forward(ctx, f, upper):
+        eye = np.broadcast_to(np.eye(f.shape[-1], dtype=f.dtype), f.shape)
+        out = _chol_solve(eye, f, upper)
+        ctx.save_for_backward(f, out)
+        ctx.upper = upper
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        f, x = ctx.saved_tensors
+        xm = _math(f)
+        inner = x @ (grad + xm.T(grad)) @ x
+        return -(f @ inner) if ctx.upper else -(inner @ f), None
+
+    graph_backward = backward
+
+
+# -- the *_ex variants: a failed matrix is reported in `info` (PyTorch's LAPACK codes) instead
+# of raising. PyTorch's result for such a matrix is whatever LAPACK left behind (inf, nan,
+# a partial factor); tinyconv's is NaN throughout (a documented difference).
+
+
+def _nan_where(out: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    if np.any(bad):
+        out = out.copy()
+        out[bad] = np.nan
+    return out
+
+
+def _with_good(a: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """a with the failed matrices replaced by identities (so LAPACK does not raise)."""
+    if not np.any(bad):
+        return a
+    a = a.copy()
+    a[bad] = np.eye(a.shape[-1], dtype=a.dtype)
+    return a
+
+
+class InvEx(Inv):
+    """linalg.inv_ex's inverse: NaN where LU finds a zero pivot (info > 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        _, _, info = lu_factor_array(a)
+        bad = info > 0
+        out = np.linalg.inv(_with_good(a, bad)).astype(a.dtype, copy=False)
+        out = _nan_where(out, bad)
+        ctx.save_for_backward(out)
+        ctx.info = info
+        return out
+
+
+class SolveEx(Solve):
+    """linalg.solve_ex's X: NaN where LU of A finds a zero pivot (info > 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _, _, info = lu_factor_array(a)
+        bad = info > 0
+        out = np.linalg.solve(_with_good(a, bad), b).astype(np.result_type(a, b), copy=False)
+        out = _nan_where(out, bad)
+        ctx.save_for_backward(a, out)
+        ctx.info = info
+        return out
+
+
+def cholesky_info(a: np.ndarray) -> np.ndarray:
+    """LAPACK's potrf info per matrix: 0, or the order of the first leading minor that is not
+    positive-definite (only the lower triangle is read)."""
+    sym = np.tril(a) + _mT(np.tril(a, -1))
+    flat = sym.reshape((-1,) + sym.shape[-2:])
+    info = np.zeros(flat.shape[0], np.int32)
+    try:
+        np.linalg.cholesky(flat)
+        return info.reshape(a.shape[:-2])
+    except np.linalg.LinAlgError:
+        pass
+    for i, m in enumerate(flat):
+        for k in range(1, m.shape[-1] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                info[i] = k
+                break
+    return info.reshape(a.shape[:-2])
+
+
+class CholeskyEx(Cholesky):
+    """linalg.cholesky_ex's L: NaN where A is not positive-definite (info > 0)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        info = cholesky_info(a)
+        bad = info > 0
+        sym = np.tril(a) + _mT(np.tril(a, -1))
+        out = np.linalg.cholesky(_with_good(sym, bad)).astype(a.dtype, copy=False)
+        out = _nan_where(out, bad)
+        ctx.save_for_backward(out)
+        ctx.info = info
+        return out
