@@ -839,3 +839,42 @@ def pool3d_configs(draw, dilation: bool = True, max_batch: int = 2) -> Pool3dCon
         divisor_override=draw(st.one_of(st.none(), st.integers(1, 5))),
         seed=draw(st.integers(0, 2**32 - 1)),
     )
+
+
+# ---------------------------------------------------------------------------
+# Linear algebra (tests/test_linalg_more.py)
+# ---------------------------------------------------------------------------
+
+
+def conditioned_matrix(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """(..., m, n) float64 matrices U diag(s) V^T with orthonormal U, V and singular values
+    spread over [1, 3] (condition number <= 3, gaps >= 0.1): finite differences at eps 1e-6 stay
+    accurate to ~1e-9, and rank-dependent functions (pinv, lstsq) are smooth there."""
+    *batch, m, n = shape
+    k = min(m, n)
+    u = np.linalg.qr(rng.standard_normal((*batch, m, m)))[0][..., :, :k]
+    v = np.linalg.qr(rng.standard_normal((*batch, n, n)))[0][..., :, :k]
+    s = 1 + 2 * (np.arange(k)[::-1] + rng.uniform(0, 0.5, (*batch, k))) / max(k, 1)
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+@st.composite
+def linalg_matrices(draw, square: bool = False, max_side: int = 4, batch: bool = True):
+    """A well-conditioned float64 matrix of a drawn (batch, m, n) shape (see
+    conditioned_matrix); square=True gives m == n."""
+    m = draw(st.integers(1, max_side))
+    n = m if square else draw(st.integers(1, max_side))
+    b = tuple(draw(st.lists(st.integers(1, 2), max_size=2))) if batch else ()
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    return conditioned_matrix(rng, b + (m, n))
+
+
+@st.composite
+def cholesky_factors(draw, max_side: int = 4, batch: bool = True):
+    """A lower-triangular float64 factor with diagonal in [1, 2] and small off-diagonal
+    entries (a well-conditioned A = L L^T), and the seed's rng for right-hand sides."""
+    n = draw(st.integers(1, max_side))
+    b = tuple(draw(st.lists(st.integers(1, 2), max_size=2))) if batch else ()
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    low = np.tril(0.3 * rng.standard_normal(b + (n, n)), -1)
+    return low + np.eye(n) * rng.uniform(1, 2, b + (n, 1)), rng

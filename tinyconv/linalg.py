@@ -518,7 +518,7 @@ def lstsq(A: Any, B: Any, rcond: Any = None, *, driver: Any = None) -> tuple:
         rank_arr = (s > rcond * s[..., :1]).sum(-1)
     else:
         rank_arr = np.zeros(batch, np.int64)
-    empty = a._data.dtype.type(0) * np.zeros((0,), A.dtype)
+    empty = np.zeros((0,), A.dtype)
     rank = Tensor._make(np.asarray(rank_arr, np.int64), None, False)
     if driver == "gels":
         rank = Tensor._make(np.zeros((0,), np.int64), None, False)
@@ -526,8 +526,8 @@ def lstsq(A: Any, B: Any, rcond: Any = None, *, driver: Any = None) -> tuple:
     if m > n and driver != "gelsy" and (driver == "gels" or np.all(rank_arr == n)):
         r = _matmul(a, X) - b
         residuals = _named((r * r).sum(-2), LstsqSolution.torch_name)
-    else:
-        residuals = Tensor._make(empty, None, False)
+    else:  # (empty, yet in the graph, as PyTorch's)
+        residuals = _named(X.reshape(-1)[:0], LstsqSolution.torch_name)
     if vector:
         X = _named(X.squeeze(-1), LstsqSolution.torch_name)
     return LstsqResult(X, residuals, rank, sv)
@@ -628,13 +628,14 @@ def _info(info: np.ndarray) -> Tensor:
     return Tensor._make(np.asarray(info, np.int32), None, False)
 
 
-def _raise_info(info: np.ndarray, what: str, message: Any) -> None:
-    """PyTorch's LinAlgError for the first failed matrix (with its batch index if batched)."""
+def _raise_info(info: np.ndarray, what: str, message: Any, error: type = LinAlgError) -> None:
+    """PyTorch's error (LinAlgError unless told) for the first failed matrix (with its batch
+    index if batched)."""
     flat = np.asarray(info).reshape(-1)
     bad = np.flatnonzero(flat > 0)
     if bad.size:
         where = f"(Batch element {bad[0]}): " if np.ndim(info) else ""
-        raise LinAlgError(f"{what}: {where}{message(int(flat[bad[0]]))}")
+        raise error(f"{what}: {where}{message(int(flat[bad[0]]))}")
 
 
 def _singular_message(i: int) -> str:
@@ -723,6 +724,19 @@ PLUResult = namedtuple("PLUResult", ["P", "L", "U"])
 PLUResult.__repr__ = return_type_repr("linalg_lu")
 
 
+def _raise_lu(info: np.ndarray, what: str) -> None:
+    _raise_info(  # (a plain RuntimeError, as PyTorch's)
+        info,
+        what,
+        lambda i: (
+            f"U[{i},{i}] is zero and using it on lu_solve would result in a division by "
+            "zero. If you still want to perform the factorization, consider calling "
+            "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
+        ),
+        RuntimeError,
+    )
+
+
 def lu_factor_ex(A: Any, *, pivot: bool = True, check_errors: bool = False) -> tuple:
     """(LU, pivots, info): A = P L U with partial pivoting, packed as LAPACK's getrf: L
     (unit diagonal, not stored) below the diagonal, U on and above; pivots (..., min(m, n))
@@ -738,7 +752,7 @@ def lu_factor_ex(A: Any, *, pivot: bool = True, check_errors: bool = False) -> t
     else:
         _, piv, info = lu_factor_array(A._data)
     if check_errors:
-        _raise_info(info, what, lambda i: f"U[{i},{i}] is zero, the matrix is singular.")
+        _raise_lu(info, what)
     return LUFactorExResult(LU, _info(piv), _info(info))
 
 
@@ -746,15 +760,7 @@ def lu_factor(A: Any, *, pivot: bool = True) -> tuple:
     """(LU, pivots) as lu_factor_ex; an exactly singular matrix raises (as PyTorch: its LU
     would divide by zero in lu_solve), lu_factor_ex reports it instead."""
     LU, piv, info = lu_factor_ex(A, pivot=pivot)
-    _raise_info(
-        info._data,
-        "torch.linalg.lu_factor",
-        lambda i: (
-            f"U[{i},{i}] is zero and using it on lu_solve would result in a division by "
-            "zero. If you still want to perform the factorization, consider calling "
-            "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"
-        ),
-    )
+    _raise_lu(info._data, "linalg.lu_factor")
     return LUFactorResult(LU, piv)
 
 
@@ -891,7 +897,10 @@ def tensorinv(A: Any, ind: int = 2) -> Tensor:
             f"prod(self.shape[ind:]) == prod(self.shape[:ind]), but got {math.prod(cols)} != "
             f"{math.prod(rows)} (shape {tuple(A.shape)}, ind={ind})"
         )
-    return inv(A.reshape(math.prod(rows), math.prod(cols))).reshape(*cols, *rows)
+    n = math.prod(rows)
+    out = inv(A.reshape(n, n)).reshape(*cols, *rows)
+    # (PyTorch's inverse is column-major, so its reshape is an alias, not a plain view)
+    return _named(out, "ReshapeAliasBackward0") if n > 1 else out
 
 
 def tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
