@@ -854,12 +854,43 @@ CASES: list[Case] = [
         lambda T, p, a, b: T.linalg.solve(a * a, b * b),
     ),
     Case(
+        "pinv_lstsq",
+        ("Pinv", "LstsqSolution", "Mul"),
+        factor_draw,
+        lambda T, p, a: T.linalg.lstsq(a, a * a).solution.matmul(T.linalg.pinv(a) ** 2),
+    ),
+    Case(
         "solve_triangular",
         ("SolveTriangular", "Mul"),
         solve_draw,
         lambda T, p, a, b: (
             T.linalg.solve_triangular(a * a, b * b, upper=True)
             + T.linalg.solve_triangular(a, b * a[:, :1], upper=False, unitriangular=True)
+        ),
+    ),
+    Case(
+        "lu_factor_lu_solve",
+        ("LuFactor", "SolveTriangular", "Mul"),
+        square_draw,
+        lambda T, p, a: (
+            T.linalg.lu_factor(a).LU ** 2 + T.linalg.lu_solve(*T.linalg.lu_factor(a), a * a)
+        ),
+    ),
+    Case(
+        "ex_variants",
+        ("InvEx", "SolveEx", "CholeskyEx", "Mul"),
+        square_draw,
+        lambda T, p, a: (
+            T.linalg.inv_ex(a).inverse * T.linalg.solve_ex(a, a * a).result
+            + T.linalg.cholesky_ex(a.matmul(a.transpose(-2, -1))).L
+        ),
+    ),
+    Case(
+        "cholesky_solve_inverse",
+        ("CholeskySolve", "CholeskyInverse", "Mul"),
+        solve_draw,
+        lambda T, p, a, b: (
+            T.cholesky_solve(b * b, a.tril()) + T.cholesky_inverse(a.tril() * 2).matmul(b)
         ),
     ),
     Case(

@@ -898,7 +898,7 @@ class TensorExtra:
         L = _t.ops_linalg
         if self._data.ndim < 2 or self._data.dtype not in (np.float32, np.float64):
             raise RuntimeError(
-                "pinverse(): expected a float or double tensor with 2 or more dimensions, got "
+                "pinverse(): expected a float or double tensor with 2 or more dims, got "
                 f"{dtype_name(self._data.dtype)} of shape {tuple(self.shape)}"
             )
         return L.Pinv.apply(self, None, rcond, False)

@@ -668,14 +668,11 @@ def solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -
     info = _lu_info(A)
     if check_errors:
         _raise_info(info, what, _singular_message)
-    if not np.any(info > 0):
-        X = solve(A, B, left=left)
-    else:
-        # the same arrangement as solve, with the NaN-filling op
-        Ae = A if left else A.transpose(-2, -1)
-        Be = _as_tensor(B) if left else _as_tensor(B).transpose(-2, -1)
-        X = _solve_with(Ae, Be, what, SolveEx)
-        X = X if left else _named(X.transpose(-2, -1), Solve.torch_name)
+    # (the arrangement of solve, with the op that gives NaN for a singular A)
+    Ae = A if left else A.transpose(-2, -1)
+    Be = _as_tensor(B) if left else _as_tensor(B).transpose(-2, -1)
+    X = _solve_with(Ae, Be, what, SolveEx)
+    X = X if left else _named(X.transpose(-2, -1), Solve.torch_name)
     return SolveExResult(X, _info(info))
 
 
