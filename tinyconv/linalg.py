@@ -198,34 +198,7 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
     1-D or has A's batch shape plus n; otherwise of matrices (..., n, k). Batch dims
     broadcast."""
     what = "linalg.solve"
-    A = _square(A, what)
-    B = _as_tensor(B)
-    if B.dtype != A.dtype:
-        raise RuntimeError(
-            f"{what}: A and B must have the same dtype, got {dtype_name(A.dtype)} and "
-            f"{dtype_name(B.dtype)}"
-        )
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        X = solve(A.transpose(-2, -1), B.transpose(-2, -1)).transpose(-2, -1)
-        return _named(X, Solve.torch_name)
-    n = A.shape[-1]
-    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
-    Bm = B.unsqueeze(-1) if vector else B
-    if Bm.ndim < 2 or Bm.shape[-2] != n:
-        raise RuntimeError(
-            f"{what}: incompatible shapes of A {tuple(A.shape)} and B {tuple(B.shape)} "
-            f"(B needs {n} rows)"
-        )
-    try:
-        batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(Bm.shape[:-2]))
-    except ValueError:
-        raise RuntimeError(
-            f"{what}: the batch dims of A {tuple(A.shape)} and B {tuple(B.shape)} do not broadcast"
-        ) from None
-    a = A if tuple(A.shape[:-2]) == batch else A.expand(*batch, n, n)
-    b = Bm if tuple(Bm.shape[:-2]) == batch else Bm.expand(*batch, *Bm.shape[-2:])
-    X = Solve.apply(a, b)
-    return _named(X.squeeze(-1), Solve.torch_name) if vector else X
+    return _solve_arranged(_square(A, what), _as_tensor(B), left, what, Solve)
 
 
 def _named(t: Tensor, name: str) -> Tensor:
@@ -668,16 +641,18 @@ def solve_ex(A: Any, B: Any, *, left: bool = True, check_errors: bool = False) -
     info = _lu_info(A)
     if check_errors:
         _raise_info(info, what, _singular_message)
-    # (the arrangement of solve, with the op that gives NaN for a singular A)
-    Ae = A if left else A.transpose(-2, -1)
-    Be = _as_tensor(B) if left else _as_tensor(B).transpose(-2, -1)
-    X = _solve_with(Ae, Be, what, SolveEx)
-    X = X if left else _named(X.transpose(-2, -1), Solve.torch_name)
+    # (solve's arrangement, with the op that gives NaN for a singular A)
+    X = _solve_arranged(A, _as_tensor(B), left, what, SolveEx)
     return SolveExResult(X, _info(info))
 
 
-def _solve_with(A: Tensor, B: Tensor, what: str, op: Any) -> Tensor:
+def _solve_arranged(A: Tensor, B: Tensor, left: bool, what: str, op: Any) -> Tensor:
+    """solve's X through `op` (Solve or SolveEx): left=False by transposition, a vector B
+    (1-D, or A's batch shape plus n) as a one-column matrix, batch dims broadcast."""
     _same_dtype(A, B, what)
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        X = _solve_arranged(A.transpose(-2, -1), B.transpose(-2, -1), True, what, op)
+        return _named(X.transpose(-2, -1), Solve.torch_name)
     n = A.shape[-1]
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     Bm = B.unsqueeze(-1) if vector else B
