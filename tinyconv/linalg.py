@@ -550,7 +550,8 @@ def solve_triangular(
     if B.shape[-2 if left else -1] != n:
         raise RuntimeError(
             f"{what}: incompatible shapes of A and B for the equation "
-            f"{'AX = B' if left else 'XA = B'}: A {tuple(A.shape)}, B {tuple(B.shape)}"
+            f"{'AX = B' if left else 'XA = B'}: A {tuple(A.shape)}, B {tuple(B.shape)} "
+            f"(B needs {n} {'rows' if left else 'columns'})"
         )
     a, b = _broadcast_batch(A, B, what)
     return SolveTriangular.apply(a, b, bool(upper), bool(left), bool(unitriangular))
