@@ -362,6 +362,32 @@ def test_hparams_write_a_run_with_experiment_session_and_metrics(tmp_path):
     assert fields(_hparams_content(end[1])[4][0]) == {1: [1]}  # STATUS_SUCCESS
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pr_curve_counts_each_threshold(tmp_path, weighted):
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 60).astype(bool)
+    scores = rng.random(60)
+    scores[:3] = [0.0, 1.0, 0.5]  # on thresholds
+    weights = rng.random(60) if weighted else np.ones(60)
+    n = 11
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_pr_curve("pr", tinyconv.tensor(labels), scores, 2, n, weights if weighted else None)
+    ((step, v),) = _values(tmp_path)
+    assert step == 2 and v["plugin_name"] == "pr_curves"
+    assert fields(v["plugin_content"]) == {2: [n]}  # PrCurvePluginData.num_thresholds
+    assert v["tensor"]["dtype"] == 1 and v["tensor"]["shape"] == [6, n]
+    got = np.array(v["tensor"]["float_val"]).reshape(6, n)
+    # threshold i counts the predictions p with floor(p * (n - 1)) >= i as positive
+    rows = []
+    for i in range(n):
+        above = np.floor(scores * (n - 1)) >= i
+        tp, fp = weights[above & labels].sum(), weights[above & ~labels].sum()
+        fn, tn = weights[~above & labels].sum(), weights[~above & ~labels].sum()
+        precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+        rows.append([tp, fp, tn, fn, precision, tp / (tp + fn)])
+    np.testing.assert_allclose(got, np.array(rows).T.astype(np.float32), rtol=1e-6, atol=1e-6)
+
+
 # --- bad input --------------------------------------------------------------------------
 
 
@@ -385,13 +411,17 @@ def test_bad_input_raises_naming_the_argument(tmp_path):
             w.add_image("i", np.zeros((3, 0, 2)))
         with pytest.raises(TypeError, match="text_string must be a str"):
             w.add_text("t", 3)
+        with pytest.raises(ValueError, match="as many elements, got 3, 4 and 4"):
+            w.add_pr_curve("pr", np.ones(3), np.ones(4))
+        with pytest.raises(ValueError, match="num_thresholds must be an int >= 1"):
+            w.add_pr_curve("pr", np.ones(3), np.ones(3), num_thresholds=0)
         with pytest.raises(TypeError, match="hparam_dict must be a dict"):
             w.add_hparams([("lr", 0.1)], {})
         with pytest.raises(TypeError, match=r"hparam_domain_discrete\['lr'\]"):
             w.add_hparams({"lr": 0.1}, {}, hparam_domain_discrete={"lr": ["a"]})
         with pytest.raises(NotImplementedError, match="add_graph.*tinyconv.viz.graph"):
             w.add_graph(tinyconv.nn.Linear(2, 2), tinyconv.zeros(1, 2))
-        for name in ("add_embedding", "add_pr_curve", "add_audio", "add_video", "add_mesh"):
+        for name in ("add_embedding", "add_audio", "add_video", "add_mesh"):
             with pytest.raises(NotImplementedError, match=name):
                 getattr(w, name)("t", np.zeros(3))
     # nothing was written by the calls that raised

@@ -56,6 +56,13 @@ def _script(writer_cls: type, tensor: Callable[[Any], Any], logdir: str) -> None
         w.add_images("grid1", rng.random((3, 1, 4, 3)), 11)
         w.add_images("nhwc", rng.random((2, 4, 3, 3)), 11, dataformats="NHWC")
         w.add_text("notes", "**bold** and ü", 12)
+        labels = rng.integers(0, 2, 100)
+        scores = rng.random(100)
+        scores[:4] = [0.0, 1.0, 1.5, -0.25]  # edges, and two outside [0, 1]
+        w.add_pr_curve("pr", tensor(labels), tensor(scores), 14)
+        w.add_pr_curve("pr_w", labels.astype(bool), scores, 14, 9, weights=rng.random(100))
+        w.add_pr_curve("pr_cap", labels, scores.astype(np.float32), 14, num_thresholds=500)
+        w.add_pr_curve_raw("pr_raw", [3, 1], [2, 0], [0, 2], [0, 2], [0.6, 1], [1, 0.3], 15, 2)
         w.add_hparams(
             {"lr": 0.01, "bs": 64, "opt": "sgd", "flag": True},
             {"hp/acc": 0.75, "hp/loss": 0.5},

@@ -351,3 +351,86 @@ def hparams(
         value("_hparams_/session_start_info", 3, starts),
         value("_hparams_/session_end_info", 4, field_varint(1, _HP_STATUS_SUCCESS)),
     )
+
+
+# --- precision-recall curves ----------------------------------------------------------
+
+
+def pr_curve_raw(
+    tag: str,
+    true_positive_counts: Any,
+    false_positive_counts: Any,
+    true_negative_counts: Any,
+    false_negative_counts: Any,
+    precision: Any,
+    recall: Any,
+    num_thresholds: int = 127,
+) -> bytes:
+    """A PR curve from its six rows (one entry per threshold): a float32 tensor (6, T) with
+    the pr_curves plugin's metadata (PrCurvePluginData: num_thresholds 2, at most 127)."""
+    rows = [
+        as_numpy(r, f"add_pr_curve: {name}").astype(np.float64).reshape(-1)
+        for name, r in (
+            ("true_positive_counts", true_positive_counts),
+            ("false_positive_counts", false_positive_counts),
+            ("true_negative_counts", true_negative_counts),
+            ("false_negative_counts", false_negative_counts),
+            ("precision", precision),
+            ("recall", recall),
+        )
+    ]
+    if len({r.size for r in rows}) != 1:
+        raise ValueError(
+            f"add_pr_curve_raw: the six rows must have one length, got {[r.size for r in rows]}"
+        )
+    data = np.stack(rows)
+    shape = field_bytes(2, field_varint(1, 6)) + field_bytes(2, field_varint(1, data.shape[1]))
+    tensor = (
+        field_varint(1, DT_FLOAT)
+        + field_bytes(2, shape)
+        + field_bytes(5, data.astype("<f4").tobytes())
+    )
+    content = field_varint(2, min(int(num_thresholds), 127))  # version 0 is left out
+    return field_string(1, tag) + field_bytes(8, tensor) + _metadata("pr_curves", content)
+
+
+def pr_curve(
+    tag: str,
+    labels: Any,
+    predictions: Any,
+    num_thresholds: int = 127,
+    weights: Any = None,
+) -> bytes:
+    """The precision-recall curve of `predictions` (probabilities in [0, 1]) against
+    `labels` (0/1 or bools) at num_thresholds (at most 127) evenly spaced thresholds.
+
+    A prediction p lands in bucket floor(p * (T - 1)) (out-of-range ones are dropped);
+    true and false positives at threshold i are the (weighted) positives and negatives in
+    buckets >= i."""
+    if not isinstance(num_thresholds, int) or num_thresholds < 1:
+        raise ValueError(
+            f"add_pr_curve: num_thresholds must be an int >= 1, got {num_thresholds!r}"
+        )
+    n = min(num_thresholds, 127)
+    truth = as_numpy(labels, "add_pr_curve: labels").astype(np.float64).reshape(-1)
+    scores = as_numpy(predictions, "add_pr_curve: predictions").astype(np.float64).reshape(-1)
+    w = np.ones_like(scores) if weights is None else as_numpy(weights, "add_pr_curve: weights")
+    w = np.asarray(w, np.float64).reshape(-1)
+    if not truth.size == scores.size == w.size:
+        raise ValueError(
+            f"add_pr_curve: labels, predictions and weights must have as many elements, got "
+            f"{truth.size}, {scores.size} and {w.size}"
+        )
+    bucket = np.floor(scores * (n - 1))
+    inside = (bucket >= 0) & (bucket <= n - 1)  # NaN is outside too
+    index = bucket[inside].astype(np.int64)
+    tp = np.bincount(index, weights=(truth * w)[inside], minlength=n)
+    fp = np.bincount(index, weights=((1.0 - truth) * w)[inside], minlength=n)
+    tp = np.cumsum(tp[::-1])[::-1]
+    fp = np.cumsum(fp[::-1])[::-1]
+    tn = fp[0] - fp
+    fn = tp[0] - tp
+    # 1e-7 keeps 0 / 0 (no prediction above the threshold) at 0
+    precision = tp / np.maximum(1e-7, tp + fp)
+    recall = tp / np.maximum(1e-7, tp + fn)
+    return pr_curve_raw(tag, tp, fp, tn, fn, precision, recall, n)

@@ -344,7 +344,8 @@ class SummaryWriter:
     def _unsupported(self, name: str) -> None:
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in tinyconv (it writes scalars, "
-            "histograms, images, figures and text); see README's differences from PyTorch"
+            "histograms, images, figures, text, hparams and PR curves); see README's "
+            "differences from PyTorch"
         )
 
     def add_hparams(
@@ -372,9 +373,48 @@ class SummaryWriter:
         """Not supported: raises NotImplementedError."""
         self._unsupported("add_embedding")
 
-    def add_pr_curve(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported: raises NotImplementedError."""
-        self._unsupported("add_pr_curve")
+    def add_pr_curve(
+        self,
+        tag: str,
+        labels: Any,
+        predictions: Any,
+        global_step: int | None = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: float | None = None,
+    ) -> None:
+        """A precision-recall curve: `predictions` (probabilities, any shape) against the
+        0/1 `labels` of the same size, at num_thresholds (at most 127) thresholds."""
+        value = _summary.pr_curve(tag, labels, predictions, num_thresholds, weights)
+        self._add(value, global_step, walltime)
+
+    def add_pr_curve_raw(
+        self,
+        tag: str,
+        true_positive_counts: Any,
+        false_positive_counts: Any,
+        true_negative_counts: Any,
+        false_negative_counts: Any,
+        precision: Any,
+        recall: Any,
+        global_step: int | None = None,
+        num_thresholds: int = 127,
+        weights: Any = None,
+        walltime: float | None = None,
+    ) -> None:
+        """A precision-recall curve from its six rows, one entry per threshold (`weights`
+        is accepted and unused, as in PyTorch)."""
+        value = _summary.pr_curve_raw(
+            tag,
+            true_positive_counts,
+            false_positive_counts,
+            true_negative_counts,
+            false_negative_counts,
+            precision,
+            recall,
+            num_thresholds,
+        )
+        self._add(value, global_step, walltime)
 
     def add_audio(self, *args: Any, **kwargs: Any) -> None:
         """Not supported: raises NotImplementedError."""
