@@ -388,6 +388,37 @@ def test_pr_curve_counts_each_threshold(tmp_path, weighted):
     np.testing.assert_allclose(got, np.array(rows).T.astype(np.float32), rtol=1e-6, atol=1e-6)
 
 
+def test_embedding_writes_the_projector_files(tmp_path):
+    rng = np.random.default_rng(0)
+    mat = rng.random((5, 3))
+    images = rng.random((5, 1, 2, 2))
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_embedding(tinyconv.tensor(mat), ["a", "b", "c", "d", "e"], images, 7, "feat/x")
+        w.add_embedding(np.eye(2, dtype=np.int64), [[0, "p"], [1, "q"]], None, 8, "ids", ["n", "l"])
+        with pytest.warns(UserWarning, match="is overwritten"):
+            w.add_embedding(np.eye(2), global_step=8, tag="ids")
+    folder = tmp_path / "00007" / "feat%2fx"
+    rows = [line.split("\t") for line in (folder / "tensors.tsv").read_text().splitlines()]
+    np.testing.assert_array_equal(np.array(rows, dtype=np.float64), mat)  # repr: exact
+    assert (folder / "metadata.tsv").read_text() == "a\nb\nc\nd\ne\n"
+    sprite = decode_png((folder / "sprite.png").read_bytes())
+    assert sprite.shape == (6, 6, 3)  # 3 columns of 2x2 images, a square canvas
+    expected = np.zeros((6, 6), np.uint8)
+    for i in range(5):
+        r, c = divmod(i, 3)
+        expected[2 * r : 2 * r + 2, 2 * c : 2 * c + 2] = (images[i, 0] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(sprite, np.stack([expected] * 3, axis=2))
+    assert (tmp_path / "00008" / "ids" / "metadata.tsv").read_text() == "n\tl\n0\tp\n1\tq\n"
+    config = (tmp_path / "projector_config.pbtxt").read_text()
+    assert config.count("embeddings {") == 3
+    assert config.startswith(
+        'embeddings {\n  tensor_name: "feat/x:00007"\n'
+        '  metadata_path: "00007/feat%2fx/metadata.tsv"\n  sprite {\n'
+        '    image_path: "00007/feat%2fx/sprite.png"\n    single_image_dim: 2\n'
+        '    single_image_dim: 2\n  }\n  tensor_path: "00007/feat%2fx/tensors.tsv"\n}\n'
+    )
+
+
 # --- bad input --------------------------------------------------------------------------
 
 
@@ -415,13 +446,19 @@ def test_bad_input_raises_naming_the_argument(tmp_path):
             w.add_pr_curve("pr", np.ones(3), np.ones(4))
         with pytest.raises(ValueError, match="num_thresholds must be an int >= 1"):
             w.add_pr_curve("pr", np.ones(3), np.ones(3), num_thresholds=0)
+        with pytest.raises(ValueError, match=r"mat must be 2-D \(N, D\), got shape \(3,\)"):
+            w.add_embedding(np.zeros(3))
+        with pytest.raises(ValueError, match="metadata has 2 labels but mat has 3 rows"):
+            w.add_embedding(np.zeros((3, 2)), metadata=["a", "b"])
+        with pytest.raises(ValueError, match="label_img must be"):
+            w.add_embedding(np.zeros((3, 2)), label_img=np.zeros((2, 3, 4, 4)))
         with pytest.raises(TypeError, match="hparam_dict must be a dict"):
             w.add_hparams([("lr", 0.1)], {})
         with pytest.raises(TypeError, match=r"hparam_domain_discrete\['lr'\]"):
             w.add_hparams({"lr": 0.1}, {}, hparam_domain_discrete={"lr": ["a"]})
         with pytest.raises(NotImplementedError, match="add_graph.*tinyconv.viz.graph"):
             w.add_graph(tinyconv.nn.Linear(2, 2), tinyconv.zeros(1, 2))
-        for name in ("add_embedding", "add_audio", "add_video", "add_mesh"):
+        for name in ("add_audio", "add_video", "add_mesh"):
             with pytest.raises(NotImplementedError, match=name):
                 getattr(w, name)("t", np.zeros(3))
     # nothing was written by the calls that raised

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tb_reader import event_files, fields, read_runs
+from tb_reader import decode_png, event_files, fields, read_runs
 
 import tinyconv
 import tinyconv.utils.tensorboard as tc_tb
@@ -63,6 +63,20 @@ def _script(writer_cls: type, tensor: Callable[[Any], Any], logdir: str) -> None
         w.add_pr_curve("pr_w", labels.astype(bool), scores, 14, 9, weights=rng.random(100))
         w.add_pr_curve("pr_cap", labels, scores.astype(np.float32), 14, num_thresholds=500)
         w.add_pr_curve_raw("pr_raw", [3, 1], [2, 0], [0, 2], [0, 2], [0.6, 1], [1, 0.3], 15, 2)
+        w.add_embedding(
+            tensor(rng.random((5, 3))),
+            metadata=["a", "b", "c", "d", "e"],
+            label_img=tensor(rng.random((5, 3, 2, 3)).astype(np.float32)),
+            global_step=3,
+            tag="emb/1 %x",
+        )
+        w.add_embedding(
+            rng.integers(0, 9, (4, 2)),
+            metadata=[[1, "x"], [2.5, "y"], [3, "z"], [4, "w"]],
+            metadata_header=["num", "let"],
+            label_img=tensor(rng.random((4, 1, 3, 3))),
+        )
+        w.add_embedding(tensor(rng.random((2, 4)).astype(np.float32)), global_step=12345678)
         w.add_hparams(
             {"lr": 0.01, "bs": 64, "opt": "sgd", "flag": True},
             {"hp/acc": 0.75, "hp/loss": 0.5},
@@ -122,6 +136,31 @@ def test_same_runs_and_file_names(both):
     assert [n for _, n in names(ours)] == [
         f"events.out.tfevents.T.{socket.gethostname()}.{os.getpid()}.N.x"
     ] * 3 + [f"events.out.tfevents.T.{socket.gethostname()}.{os.getpid()}.N"]
+
+
+def test_same_embedding_projector_files(both):
+    theirs, ours = both
+
+    def files(logdir: str) -> dict[str, Any]:
+        found = {}
+        for root, _dirs, names in os.walk(logdir):
+            for name in names:
+                path = os.path.join(root, name)
+                if name.startswith("events.out"):
+                    continue
+                with open(path, "rb") as f:
+                    blob = f.read()
+                found[os.path.relpath(path, logdir)] = blob
+        return found
+
+    expected, got = files(theirs), files(ours)
+    assert sorted(got) == sorted(expected)
+    assert len(expected) == 8  # the config, 3 tensors, 2 metadata, 2 sprites
+    for name, blob in expected.items():
+        if name.endswith(".png"):
+            np.testing.assert_array_equal(decode_png(got[name]), decode_png(blob), name)
+        else:
+            assert got[name].decode() == blob.decode(), name
 
 
 def test_same_events_values_and_pixels(both):

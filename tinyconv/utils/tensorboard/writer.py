@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _summary
+from . import _embedding, _summary
 from ._proto import field_bytes, field_double, field_string, field_varint, record
 
 __all__ = ["SummaryWriter"]
@@ -344,7 +344,7 @@ class SummaryWriter:
     def _unsupported(self, name: str) -> None:
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in tinyconv (it writes scalars, "
-            "histograms, images, figures, text, hparams and PR curves); see README's "
+            "histograms, images, figures, text, hparams, PR curves and embeddings); see README's "
             "differences from PyTorch"
         )
 
@@ -369,9 +369,27 @@ class SummaryWriter:
             for tag, metric in metric_dict.items():
                 run.add_scalar(tag, metric, global_step)
 
-    def add_embedding(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported: raises NotImplementedError."""
-        self._unsupported("add_embedding")
+    def add_embedding(
+        self,
+        mat: Any,
+        metadata: Any = None,
+        label_img: Any = None,
+        global_step: int | None = None,
+        tag: str = "default",
+        metadata_header: Any = None,
+    ) -> None:
+        """Points for the embedding projector: `mat` (N, D), optional labels (N of them, or
+        N rows of columns named by metadata_header) and images (N, C, H, W) shown as
+        sprites; written as TSV and PNG files under log_dir/{step:05d}/{tag}."""
+        _embedding.write_embedding(
+            self._get_file_writer().get_logdir(),
+            mat,
+            metadata,
+            label_img,
+            _step(global_step),
+            tag,
+            metadata_header,
+        )
 
     def add_pr_curve(
         self,
