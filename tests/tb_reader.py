@@ -98,6 +98,20 @@ def _doubles(f: dict[int, list[Any]], number: int) -> list[float]:
     return out
 
 
+def _varints(f: dict[int, list[Any]], number: int) -> list[int]:
+    """A repeated integer field, packed (length-delimited blobs) or not, as signed ints."""
+    out: list[int] = []
+    for raw in f.get(number, []):
+        if isinstance(raw, int):
+            out.append(_signed64(raw))
+            continue
+        pos = 0
+        while pos < len(raw):
+            value, pos = _varint(raw, pos)
+            out.append(_signed64(value))
+    return out
+
+
 def _signed64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
@@ -139,6 +153,20 @@ def decode_value(data: bytes) -> dict[str, Any]:
             "float_val": floats,
             "double_val": _doubles(t, 6),
             "string_val": [s.decode() for s in t.get(8, [])],
+            "string_bytes": t.get(8, []),
+            "int_val": _varints(t, 7),
+            "int64_val": _varints(t, 10),
+            "bool_val": _varints(t, 11),
+            "uint32_val": _varints(t, 16),
+        }
+    if 6 in f:
+        a = fields(_one(f, 6))
+        out["audio"] = {
+            "sample_rate": struct.unpack("<f", _one(a, 1))[0],
+            "num_channels": _one(a, 2, 0),
+            "length_frames": _one(a, 3, 0),
+            "wav": _one(a, 4, b""),
+            "content_type": _one(a, 5, b"").decode(),
         }
     if 9 in f:
         plugin = fields(_one(fields(_one(f, 9)), 1, b""))

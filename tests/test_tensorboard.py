@@ -4,11 +4,13 @@ EventAccumulator when the `tensorboard` package is installed."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
 import struct
 import time
+import wave
 
 import numpy as np
 import pytest
@@ -419,6 +421,61 @@ def test_embedding_writes_the_projector_files(tmp_path):
     )
 
 
+def test_audio_is_a_16_bit_wav(tmp_path):
+    sound = np.array([0.0, 0.5, -0.25, 1.0, -1.5, 2.0], np.float32)
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_audio("snd", tinyconv.tensor(sound).reshape(1, -1), 3, sample_rate=8000)
+    ((step, v),) = _values(tmp_path)
+    a = v["audio"]
+    assert step == 3 and a["sample_rate"] == 8000 and a["num_channels"] == 1
+    assert a["length_frames"] == 6 and a["content_type"] == "audio/wav"
+    with wave.open(io.BytesIO(a["wav"])) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        samples = np.frombuffer(wav.readframes(6), "<i2")
+    # amplitude times 32767, truncated; outside [-1, 1] clipped
+    assert samples.tolist() == [0, 16383, -8191, 32767, -32767, 32767]
+
+
+def test_tensors_keep_dtype_shape_and_values(tmp_path):
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_tensor("f", tinyconv.tensor([[1.5, 2.0, -3.0]]), 1)
+        w.add_tensor("d", np.array([0.1]), 2)
+        w.add_tensor("i", np.array([[5], [-(2**40)]]), 3)
+        w.add_tensor("b", np.array([True, False, True]), 4)
+        w.add_tensor("u", np.array([7, 255], np.uint8), 5)
+    (_, f), (_, d), (_, i), (_, b), (_, u) = _values(tmp_path)
+    assert {v["plugin_name"] for v in (f, d, i, b, u)} == {"tensor"}
+    assert (f["tensor"]["dtype"], f["tensor"]["shape"]) == (1, [1, 3])
+    assert f["tensor"]["float_val"] == [1.5, 2.0, -3.0]
+    assert (d["tensor"]["dtype"], d["tensor"]["double_val"]) == (2, [0.1])
+    assert (i["tensor"]["dtype"], i["tensor"]["shape"]) == (9, [2, 1])
+    assert i["tensor"]["int64_val"] == [5, -(2**40)]
+    assert (b["tensor"]["dtype"], b["tensor"]["bool_val"]) == (10, [1, 0, 1])
+    assert (u["tensor"]["dtype"], u["tensor"]["uint32_val"]) == (4, [7, 255])
+
+
+def test_custom_scalars_layout(tmp_path):
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_custom_scalars(
+            {
+                "losses": {
+                    "both": ["Multiline", ["loss/a", "loss/b"]],
+                    "band": ["Margin", ["m", "lo", "hi"]],
+                }
+            }
+        )
+    ((_, v),) = _values(tmp_path)
+    assert v["tag"] == "custom_scalars__config__" and v["plugin_name"] == "custom_scalars"
+    (layout,) = v["tensor"]["string_bytes"]
+    (category,) = fields(layout)[2]
+    category = fields(category)
+    assert category[1] == [b"losses"]
+    multiline, margin = (fields(c) for c in category[2])
+    assert multiline[1] == [b"both"] and fields(multiline[2][0]) == {1: [b"loss/a", b"loss/b"]}
+    assert margin[1] == [b"band"]
+    assert fields(fields(margin[3][0])[1][0]) == {1: [b"m"], 2: [b"lo"], 3: [b"hi"]}
+
+
 # --- bad input --------------------------------------------------------------------------
 
 
@@ -452,13 +509,21 @@ def test_bad_input_raises_naming_the_argument(tmp_path):
             w.add_embedding(np.zeros((3, 2)), metadata=["a", "b"])
         with pytest.raises(ValueError, match="label_img must be"):
             w.add_embedding(np.zeros((3, 2)), label_img=np.zeros((2, 3, 4, 4)))
+        with pytest.raises(ValueError, match=r"snd_tensor must be one channel.*\(2, 5\)"):
+            w.add_audio("a", np.zeros((2, 5)))
+        with pytest.raises(TypeError, match="add_tensor: tensor has dtype float16"):
+            w.add_tensor("t", np.zeros(2, np.float16))
+        with pytest.raises(ValueError, match="'Multiline' or 'Margin', got 'Bars'"):
+            w.add_custom_scalars({"c": {"t": ["Bars", ["a"]]}})
+        with pytest.raises(ValueError, match=r"needs \[value, lower, upper\]"):
+            w.add_custom_scalars_marginchart(["a", "b"])
         with pytest.raises(TypeError, match="hparam_dict must be a dict"):
             w.add_hparams([("lr", 0.1)], {})
         with pytest.raises(TypeError, match=r"hparam_domain_discrete\['lr'\]"):
             w.add_hparams({"lr": 0.1}, {}, hparam_domain_discrete={"lr": ["a"]})
         with pytest.raises(NotImplementedError, match="add_graph.*tinyconv.viz.graph"):
             w.add_graph(tinyconv.nn.Linear(2, 2), tinyconv.zeros(1, 2))
-        for name in ("add_audio", "add_video", "add_mesh"):
+        for name in ("add_image_with_boxes", "add_onnx_graph", "add_video", "add_mesh"):
             with pytest.raises(NotImplementedError, match=name):
                 getattr(w, name)("t", np.zeros(3))
     # nothing was written by the calls that raised

@@ -63,6 +63,32 @@ def _script(writer_cls: type, tensor: Callable[[Any], Any], logdir: str) -> None
         w.add_pr_curve("pr_w", labels.astype(bool), scores, 14, 9, weights=rng.random(100))
         w.add_pr_curve("pr_cap", labels, scores.astype(np.float32), 14, num_thresholds=500)
         w.add_pr_curve_raw("pr_raw", [3, 1], [2, 0], [0, 2], [0, 2], [0.6, 1], [1, 0.3], 15, 2)
+        sound = rng.uniform(-1.2, 1.2, 300)
+        w.add_audio("snd", tensor(sound.astype(np.float32)).reshape(1, -1), 16, 8000)
+        w.add_audio("snd64", sound, 16)
+        for i, t in enumerate(
+            [
+                rng.random((2, 3)).astype(np.float32),
+                rng.random(4),
+                np.array([[1, -(2**40)]]),
+                np.array([1, -7], dtype=np.int32),
+                np.array([3, 200], dtype=np.uint8),
+                np.array([-3, 5], dtype=np.int8),
+                np.array([-3, 5], dtype=np.int16),
+                np.array([True, False]),
+                np.float32(2.5),
+                np.zeros((0, 2), np.float32),
+            ]
+        ):
+            w.add_tensor(f"tensor{i}", tensor(t), 17)  # PyTorch takes only tensors
+        w.add_custom_scalars(
+            {
+                "cat A": {"loss": ["Multiline", ["loss/train", "loss/val"]]},
+                "cat B": {"acc": ["Margin", ["acc", "acc/lo", "acc/hi"]], "m": ["Multiline", []]},
+            }
+        )
+        w.add_custom_scalars_multilinechart(["a", "b"], title="ab")
+        w.add_custom_scalars_marginchart(["v", "l", "u"], category="c")
         w.add_embedding(
             tensor(rng.random((5, 3))),
             metadata=["a", "b", "c", "d", "e"],

@@ -24,6 +24,7 @@ from ._proto import (
     field_packed_doubles,
     field_string,
     field_varint,
+    varint,
 )
 
 # TensorFlow DataType enum values used here
@@ -434,3 +435,106 @@ def pr_curve(
     precision = tp / np.maximum(1e-7, tp + fp)
     recall = tp / np.maximum(1e-7, tp + fn)
     return pr_curve_raw(tag, tp, fp, tn, fn, precision, recall, n)
+
+
+# --- raw tensors, audio and custom-scalar layouts -------------------------------------
+
+# NumPy dtype -> (TensorFlow DataType, TensorProto field, how the values are packed)
+_TENSOR_FIELDS = {
+    np.dtype(np.float32): (DT_FLOAT, 5, "f"),
+    np.dtype(np.float64): (DT_DOUBLE, 6, "d"),
+    np.dtype(np.int32): (3, 7, "varint"),  # DT_INT32, int_val
+    np.dtype(np.int16): (5, 7, "varint"),  # DT_INT16, int_val
+    np.dtype(np.int8): (6, 7, "varint"),  # DT_INT8, int_val
+    np.dtype(np.uint8): (4, 16, "varint"),  # DT_UINT8, uint32_val
+    np.dtype(np.int64): (9, 10, "varint"),  # DT_INT64, int64_val
+    np.dtype(np.bool_): (10, 11, "varint"),  # DT_BOOL, bool_val
+}
+
+
+def _shape(shape: tuple[int, ...]) -> bytes:
+    # TensorShapeProto: one Dim (size 1) per dimension; a 0-d tensor has none
+    return b"".join(field_bytes(2, field_varint(1, d)) for d in shape)
+
+
+def tensor(tag: str, value: Any) -> bytes:
+    """A tensor as a TensorProto of its dtype (flattened values, the shape beside them)
+    with the `tensor` plugin's metadata."""
+    arr = as_numpy(value, "add_tensor: tensor")
+    if arr.dtype not in _TENSOR_FIELDS:
+        raise TypeError(
+            f"add_tensor: tensor has dtype {arr.dtype}; supported: float32, float64, int8, "
+            "int16, int32, int64, uint8, bool"
+        )
+    dtype, number, packing = _TENSOR_FIELDS[arr.dtype]
+    flat = arr.reshape(-1)
+    if packing == "varint":
+        packed = b"".join(varint(int(v)) for v in flat.tolist())
+    else:
+        packed = flat.astype("<" + packing).tobytes()
+    proto = field_varint(1, dtype) + field_bytes(2, _shape(arr.shape))
+    if flat.size:
+        proto += field_bytes(number, packed)
+    return field_string(1, tag) + field_bytes(8, proto) + _metadata("tensor")
+
+
+def _wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Mono 16-bit PCM WAV bytes."""
+    data = samples.astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, sample_rate * 2, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def audio(tag: str, snd_tensor: Any, sample_rate: int = 44100) -> bytes:
+    """Mono sound, shape (1, L) or (L,), amplitudes in [-1, 1] (clipped), as a WAV of
+    16-bit samples (amplitude times 32767, truncated)."""
+    arr = as_numpy(snd_tensor, "add_audio: snd_tensor").squeeze()
+    if arr.ndim != 1:
+        raise ValueError(
+            f"add_audio: snd_tensor must be one channel, (1, L) or (L,), got shape "
+            f"{tuple(np.shape(snd_tensor))}"
+        )
+    samples = (arr.clip(-1, 1) * np.iinfo(np.int16).max).astype(np.int16)
+    msg = (
+        field_float(1, sample_rate)
+        + field_varint(2, 1)
+        + field_varint(3, arr.size)
+        + field_bytes(4, _wav(samples, int(sample_rate)))
+        + field_string(5, "audio/wav")
+    )
+    return field_string(1, tag) + field_bytes(6, msg)
+
+
+def custom_scalars(layout: dict[str, dict[str, list[Any]]]) -> bytes:
+    """The layout of the custom-scalars dashboard: {category: {chart title:
+    ['Multiline', [tags]] or ['Margin', [value, lower, upper]]}}, as a Layout message
+    (category 2) in a string tensor under the tag custom_scalars__config__."""
+    categories = b""
+    for category, charts in layout.items():
+        body = field_string(1, category)
+        for title, (kind, tags) in charts.items():
+            if kind == "Multiline":
+                content = field_bytes(2, b"".join(field_string(1, t) for t in tags))
+            elif kind == "Margin":
+                if len(tags) != 3:
+                    raise ValueError(
+                        f"add_custom_scalars: a Margin chart needs [value, lower, upper] tags, "
+                        f"got {tags!r} for {title!r}"
+                    )
+                series = b"".join(field_string(i + 1, t) for i, t in enumerate(tags))
+                content = field_bytes(3, field_bytes(1, series))
+            else:
+                raise ValueError(
+                    f"add_custom_scalars: chart {title!r} must be 'Multiline' or 'Margin', "
+                    f"got {kind!r}"
+                )
+            body += field_bytes(2, field_string(1, title) + content)
+        categories += field_bytes(2, body)
+    proto = field_varint(1, DT_STRING) + field_bytes(2, b"") + field_bytes(8, categories)
+    return (
+        field_string(1, "custom_scalars__config__")
+        + field_bytes(8, proto)
+        + _metadata("custom_scalars")
+    )

@@ -344,7 +344,8 @@ class SummaryWriter:
     def _unsupported(self, name: str) -> None:
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in tinyconv (it writes scalars, "
-            "histograms, images, figures, text, hparams, PR curves and embeddings); see README's "
+            "histograms, images, figures, text, hparams, PR curves, embeddings, audio, "
+            "tensors and custom-scalar layouts); see README's "
             "differences from PyTorch"
         )
 
@@ -434,9 +435,51 @@ class SummaryWriter:
         )
         self._add(value, global_step, walltime)
 
-    def add_audio(self, *args: Any, **kwargs: Any) -> None:
+    def add_audio(
+        self,
+        tag: str,
+        snd_tensor: Any,
+        global_step: int | None = None,
+        sample_rate: int = 44100,
+        walltime: float | None = None,
+    ) -> None:
+        """Mono sound, shape (1, L), amplitudes in [-1, 1], as a 16-bit WAV."""
+        self._add(_summary.audio(tag, snd_tensor, sample_rate), global_step, walltime)
+
+    def add_tensor(
+        self,
+        tag: str,
+        tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """A whole tensor (float, int or bool), shape and values, for the tensor plugin."""
+        self._add(_summary.tensor(tag, tensor), global_step, walltime)
+
+    def add_custom_scalars(self, layout: dict[str, dict[str, list[Any]]]) -> None:
+        """The custom-scalars dashboard's layout: {category: {chart title: ['Multiline',
+        [tags]] or ['Margin', [value tag, lower tag, upper tag]]}}."""
+        self._add(_summary.custom_scalars(layout), None, None)
+
+    def add_custom_scalars_multilinechart(
+        self, tags: list[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """One custom-scalars chart drawing the scalars of `tags` together."""
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(
+        self, tags: list[str], category: str = "default", title: str = "untitled"
+    ) -> None:
+        """One custom-scalars chart drawing tags[0] between tags[1] and tags[2]."""
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
+    def add_image_with_boxes(self, *args: Any, **kwargs: Any) -> None:
         """Not supported: raises NotImplementedError."""
-        self._unsupported("add_audio")
+        self._unsupported("add_image_with_boxes")
+
+    def add_onnx_graph(self, *args: Any, **kwargs: Any) -> None:
+        """Not supported: raises NotImplementedError."""
+        self._unsupported("add_onnx_graph")
 
     def add_video(self, *args: Any, **kwargs: Any) -> None:
         """Not supported: raises NotImplementedError."""
