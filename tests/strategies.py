@@ -878,3 +878,25 @@ def cholesky_factors(draw, max_side: int = 4, batch: bool = True):
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     low = np.tril(0.3 * rng.standard_normal(b + (n, n)), -1)
     return low + np.eye(n) * rng.uniform(1, 2, b + (n, 1)), rng
+
+
+# ---------------------------------------------------------------------------
+# TensorBoard images (tests/test_tensorboard.py)
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def image_batches(draw, max_n: int = 11, max_side: int = 5) -> tuple[np.ndarray, str]:
+    """(images, dataformats) for SummaryWriter.add_images: N (N, C, H, W) or (N, H, W, C)
+    images, C 1, 3 or 4, as floats a little outside [0, 1] or as uint8."""
+    n = draw(st.integers(1, max_n))
+    c = draw(st.sampled_from([1, 3, 4]))
+    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        batch = rng.integers(0, 256, (n, c, h, w), dtype=np.uint8)
+    else:
+        batch = rng.uniform(-0.2, 1.2, (n, c, h, w)).astype(draw(st.sampled_from(["f4", "f8"])))
+    if draw(st.booleans()):
+        return batch.transpose(0, 2, 3, 1), "NHWC"
+    return batch, "NCHW"

@@ -9,11 +9,16 @@ import os
 import re
 import socket
 import struct
+import subprocess
+import sys
+import tempfile
 import time
 import wave
 
 import numpy as np
 import pytest
+from hypothesis import given
+from strategies import image_batches
 from tb_reader import (
     crc32c,
     decode_event,
@@ -116,6 +121,18 @@ def test_a_background_thread_flushes_every_flush_secs(tmp_path):
     file_writer = w.file_writer
     w.close()
     assert not file_writer._flusher.is_alive()  # close() stops the thread
+
+
+def test_a_script_that_never_closes_keeps_its_events(tmp_path):
+    script = (
+        "from tinyconv.utils.tensorboard import SummaryWriter\n"
+        f"w = SummaryWriter({str(tmp_path)!r})\n"
+        "for i in range(3):\n"
+        "    w.add_scalar('a', float(i), i)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=120)
+    assert [(s, v["simple_value"]) for s, v in _values(tmp_path)] == [(0, 0.0), (1, 1.0), (2, 2.0)]
 
 
 def test_close_then_add_opens_a_new_file_and_context_manager_closes(tmp_path):
@@ -299,6 +316,28 @@ def test_add_images_tiles_a_grid_of_eight_a_row(tmp_path):
         expected[r * h : (r + 1) * h, c * w_ : (c + 1) * w_] = _pixels(np.float64(i / 10))
     np.testing.assert_array_equal(img["pixels"], expected)
     np.testing.assert_array_equal(nhwc["image"]["pixels"], expected)
+
+
+@given(image_batches())
+def test_any_batch_decodes_to_its_grid(batch_and_format):
+    batch, fmt = batch_and_format
+    nchw = batch if fmt == "NCHW" else batch.transpose(0, 3, 1, 2)
+    n, c, h, w_ = nchw.shape
+    pixels = nchw if nchw.dtype == np.uint8 else _pixels(nchw)
+    if c == 1:
+        pixels = np.repeat(pixels, 3, axis=1)
+    cols = min(n, 8)
+    expected = np.zeros((-(-n // cols) * h, cols * w_, pixels.shape[1]), np.uint8)
+    for i in range(n):
+        r, col = divmod(i, cols)
+        expected[r * h : (r + 1) * h, col * w_ : (col + 1) * w_] = pixels[i].transpose(1, 2, 0)
+    with tempfile.TemporaryDirectory() as logdir:
+        with SummaryWriter(logdir) as w:
+            w.add_images("b", batch, 0, dataformats=fmt)
+        ((_, v),) = _values(logdir)
+    img = v["image"]
+    assert (img["height"], img["width"], img["colorspace"]) == expected.shape
+    np.testing.assert_array_equal(img["pixels"], expected)
 
 
 def test_add_figure_renders_matplotlib_pixels(tmp_path):

@@ -12,11 +12,13 @@ TensorBoard, TensorFlow or protobuf (the bytes are written by hand, see `_proto.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import socket
 import threading
 import time
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,16 @@ __all__ = ["SummaryWriter"]
 _file_counter = itertools.count()
 
 _SESSION_LOG_START = 1
+
+# Event files still open, flushed when the interpreter exits: a script that never calls
+# close() keeps its last events (PyTorch's writer loses what its queue held).
+_open_files: weakref.WeakSet[FileWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_files() -> None:
+    for writer in list(_open_files):
+        writer.flush()
 
 
 def _event(
@@ -93,6 +105,7 @@ class FileWriter:
             target=self._flush_every, args=(float(flush_secs),), daemon=True
         )
         self._flusher.start()
+        _open_files.add(self)
 
     def _flush_every(self, seconds: float) -> None:
         while not self._closed.wait(seconds):
