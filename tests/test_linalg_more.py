@@ -435,3 +435,21 @@ def test_vecdot_vander_diagonal_tensor_forms():
 def test_errors(call, kind, match):
     with pytest.raises(kind, match=match):
         call()
+
+
+@given(linalg_matrices(), st.integers(0, 4))
+def test_householder_product(a, k):
+    if a.shape[-2] < a.shape[-1]:
+        a = np.swapaxes(a, -1, -2)  # (m >= n)
+    k = min(k, a.shape[-1])
+    tau = np.random.default_rng(k).uniform(0.5, 1.5, a.shape[:-2] + (k,))
+    A, T = _leaf(a), _leaf(tau)
+    assert gradcheck(lambda A, T: LA.householder_product(A, T), (A, T), **TOL)
+    # LAPACK's own reflectors (NumPy's raw QR) give back QR's Q
+    flat = a.reshape(-1, *a.shape[-2:])[0]
+    h, t = np.linalg.qr(flat, mode="raw")
+    q = LA.householder_product(tinyconv.tensor(h.T.copy()), tinyconv.tensor(t))
+    np.testing.assert_allclose(q.numpy(), np.linalg.qr(flat)[0], atol=1e-12)
+    np.testing.assert_allclose(
+        tinyconv.orgqr(tinyconv.tensor(h.T.copy()), tinyconv.tensor(t)).numpy(), q.numpy()
+    )

@@ -146,6 +146,12 @@ PROGRAMS = {
     ),
     "cholesky_inverse": (lambda L, f: L.cholesky_inverse(f), [LOW], True),
     "cholesky_inverse_upper": (lambda L, f: f.cholesky_inverse(upper=True), [LOW.T], True),
+    "householder_product": (
+        lambda L, a, t: L.linalg.householder_product(a, t),
+        [TALL, RNG.uniform(0.5, 1.5, (2, 2))],
+        True,
+    ),
+    "orgqr": (lambda L, a, t: L.orgqr(a, t), [WIDE.T.copy(), RNG.uniform(0.5, 1.5, 3)], True),
     "cond_svd": (lambda L, a: L.linalg.cond(a), [TALL], True),
     "cond_-2": (lambda L, a: L.linalg.cond(a, -2), [A33], True),
     "cond_singular": (
@@ -264,6 +270,9 @@ def test_named_results_print_like_torch():
         lambda L: L.linalg.lu_factor_ex(L.ones(2, 2), check_errors=True),
         lambda L: L.linalg.lu_factor(L.eye(2), pivot=False),
         lambda L: L.linalg.tensorinv(L.ones(2, 3), ind=1),
+        lambda L: L.linalg.householder_product(L.ones(2, 3), L.ones(2)),
+        lambda L: L.linalg.householder_product(L.ones(4, 3), L.ones(4)),
+        lambda L: L.linalg.householder_product(L.ones(4, 3), L.ones(2, 1)),
     ],
 )
 def test_errors_match_torch(call):

@@ -86,6 +86,7 @@ __all__ = [
     "vander",
     "tensorinv",
     "tensorsolve",
+    "householder_product",
     "eig",
     "eigvals",
 ]
@@ -893,6 +894,53 @@ def tensorsolve(A: Any, B: Any, dims: Any = None) -> Tensor:
         )
     n = B.numel()
     return solve(A.reshape(n, n), B.reshape(n)).view(rest)
+
+
+def householder_product(A: Any, tau: Any) -> Tensor:
+    """The first n columns of H_1 H_2 ... H_k for A (..., m, n), m >= n, and tau (..., k),
+    k <= n: H_i = I - tau_i v_i v_i^T with v_i the i-th column of A below the diagonal and a
+    1 on it (how LAPACK's geqrf stores Q). Built from the reflections in graph ops (each a
+    rank-one update), so its gradient is that of the composition."""
+    what = "linalg.householder_product"
+    A = _float_matrices(A, what)
+    if not isinstance(tau, Tensor):
+        raise TypeError(f"{what}: tau must be a Tensor, got {type(tau).__name__}")
+    m, n = A.shape[-2:]
+    if m < n:
+        raise RuntimeError(
+            f"{what}: input.shape[-2] must be greater than or equal to input.shape[-1], got "
+            f"{tuple(A.shape)}"
+        )
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(
+            f"{what}: Expected tau to have one dimension less than input, but got tau.ndim "
+            f"equal to {tau.ndim} and input.ndim is equal to {A.ndim}"
+        )
+    k = tau.shape[-1]
+    if k > n:
+        raise RuntimeError(
+            f"{what}: input.shape[-1] must be greater than or equal to tau.shape[-1], got "
+            f"{n} and {k}"
+        )
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(
+            f"{what}: Expected batch dimensions of tau to be equal to input.shape[:-2], got "
+            f"{tuple(tau.shape[:-1])} and {tuple(A.shape[:-2])}"
+        )
+    if tau.dtype != A.dtype:
+        raise RuntimeError(
+            f"{what}: tau dtype {dtype_name(tau.dtype)} does not match input dtype "
+            f"{dtype_name(A.dtype)}"
+        )
+    eye = Tensor._make(np.eye(m, n, dtype=A.dtype), None, False)
+    V = A.tril(-1) + eye  # column i: v_i
+    Q = eye.expand(*A.shape)
+    for i in reversed(range(k)):  # H_i (H_{i+1} ... H_k Q0): the reflections from the right end
+        v = V[..., :, i : i + 1]
+        Q = Q - (v * tau[..., i : i + 1].unsqueeze(-1)).matmul(v.transpose(-2, -1).matmul(Q))
+    if k == 0:  # (still in A's graph with a zero gradient, as PyTorch: an empty sum is 0)
+        Q = Q + V[..., :, :0].sum(-1, keepdim=True)
+    return _named(Q, "LinalgHouseholderProductBackward0")
 
 
 def eig(A: Any) -> tuple:

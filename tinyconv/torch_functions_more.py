@@ -243,6 +243,11 @@ def triangular_solve(
     return _arg(b, "triangular_solve()", "b").triangular_solve(A, upper, transpose, unitriangular)
 
 
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """linalg.householder_product under its LAPACK name (torch.orgqr)."""
+    return linalg.householder_product(input, tau)
+
+
 LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])
 LUUnpackResult.__repr__ = return_type_repr("lu_unpack")
 
