@@ -244,6 +244,13 @@ def test_lu_singular_info_and_errors():
         LA.lu_solve(LU, piv.long(), tinyconv.ones(2, 1))
     P, L, U = tinyconv.lu_unpack(LU, piv, unpack_data=False)
     assert L.shape == (0,) and P.shape == (2, 2)
+    # the older spellings: torch.lu (a plain tuple; get_infos adds info) and torch.lu_solve
+    LU2, piv2, info2 = s.lu(get_infos=True)
+    assert type(LU2.lu()) is tuple and info2.item() == 2
+    np.testing.assert_array_equal(piv2.numpy(), piv.numpy())
+    a = tinyconv.tensor([[2.0, 1.0], [1.0, 3.0]])
+    x = tinyconv.lu_solve(tinyconv.ones(2, 1), *tinyconv.lu(a))
+    np.testing.assert_allclose((a @ x).numpy(), 1.0, rtol=1e-6)
 
 
 # -- inv_ex, solve_ex, cholesky_ex ---------------------------------------------------------------

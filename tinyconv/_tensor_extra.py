@@ -960,6 +960,53 @@ class TensorExtra:
             self._renamed(copy, "TriangularSolveBackward0"),
         )
 
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> tuple:
+        """(LU, pivots) of each matrix as linalg.lu_factor (PyTorch's older torch.lu); with
+        get_infos=True also info (linalg.lu_factor_ex's). A plain tuple, as PyTorch's."""
+        L = _t.ops_linalg
+        a = L.check_matrices(self, "lu()")
+        if not pivot:
+            raise RuntimeError("lu(): LU without pivoting is not implemented on the CPU")
+        LU = L.LuFactor.apply(a)
+        if LU.grad_fn is not None:
+            piv, info = LU.grad_fn.piv, LU.grad_fn.info
+        else:
+            _, piv, info = L.lu_factor_array(a._data)
+        piv_t = _t.Tensor._make(piv, None, False)
+        if get_infos:
+            return LU, piv_t, _t.Tensor._make(np.asarray(info, np.int32), None, False)
+        return LU, piv_t
+
+    def lu_solve(self, LU_data: Any, LU_pivots: Any) -> Any:  # noqa: N803
+        """X with A X = self from A's LU factorization (PyTorch's older argument order of
+        linalg.lu_solve)."""
+        return self._lu_solved(LU_data, LU_pivots, False, "lu_solve()")
+
+    def _lu_solved(self, LU: Any, pivots: Any, adjoint: bool, what: str) -> Any:
+        """X with A X = self (adjoint: A^T X = self), A = P L U given by its packed LU and
+        pivots; the batch dims broadcast. Two triangular solves and a row permutation, all
+        in the graph, so gradients reach LU (every entry is read) and self."""
+        L = _t.ops_linalg
+        b, lu_m = self._factor_pair(LU, what, "LU")
+        piv = L.check_pivots(pivots, LU, what)
+        n = lu_m.shape[-1]
+        batch = tuple(b.shape[:-2])
+        perm = np.broadcast_to(L.pivots_to_permutation(piv, n), batch + (n,))
+
+        def rows(p: np.ndarray) -> Any:  # a gather index taking rows p[..., i]
+            idx = np.repeat(p[..., :, None].astype(np.int64), b.shape[-1], axis=-1)
+            return _t.Tensor._make(idx, None, False)
+
+        if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B, (P^T B)[i] = B[perm[i]]
+            y = L.SolveTriangular.apply(lu_m, b.gather(-2, rows(perm)), False, True, True)
+            X = L.SolveTriangular.apply(lu_m, y, True, True, False)
+        else:  # A^T = U^T L^T P^T: X = P L^-T U^-T B, (P Z)[perm[i]] = Z[i]
+            lu_t = lu_m.transpose(-2, -1)
+            z = L.SolveTriangular.apply(lu_t, b, False, True, False)
+            z = L.SolveTriangular.apply(lu_t, z, True, True, True)
+            X = z.gather(-2, rows(np.argsort(perm, axis=-1)))
+        return self._renamed(X, "LinalgLuSolveBackward0")
+
     def slogdet(self) -> Any:
         """(sign, log|det|) of each (..., n, n) matrix (torch.linalg.slogdet)."""
         a = _t.ops_linalg.check_square(self, "slogdet()")

@@ -772,61 +772,15 @@ def lu(A: Any, *, pivot: bool = True) -> tuple:
     return _unpack(LU, piv, "LinalgLuBackward0")
 
 
-def _pivots_array(pivots: Any, LU: Tensor, what: str) -> np.ndarray:
-    if not isinstance(pivots, Tensor) or pivots.dtype != np.int32:
-        got = dtype_name(pivots.dtype) if isinstance(pivots, Tensor) else type(pivots).__name__
-        raise RuntimeError(f"{what}: pivots must be an int32 Tensor, got {got}")
-    k = min(LU.shape[-2:])
-    if tuple(pivots.shape) != tuple(LU.shape[:-2]) + (k,):
-        raise RuntimeError(
-            f"{what}: pivots of shape {tuple(pivots.shape)} do not match LU of shape "
-            f"{tuple(LU.shape)} (expected {tuple(LU.shape[:-2]) + (k,)})"
-        )
-    p = pivots._data
-    if p.size and (p.min() < 1 or p.max() > LU.shape[-2]):
-        raise RuntimeError(f"{what}: pivots must be between 1 and {LU.shape[-2]}")
-    return p
-
-
-def _rows(perm: np.ndarray, k: int) -> Tensor:
-    """A gather index picking rows perm[..., i] of (..., n, k) matrices."""
-    return Tensor._make(np.repeat(perm[..., :, None].astype(np.int64), k, axis=-1), None, False)
-
-
 def lu_solve(LU: Any, pivots: Any, B: Any, *, left: bool = True, adjoint: bool = False) -> Tensor:
     """X with A X = B (left=False: X A = B; adjoint=True: with A^T) from A's lu_factor."""
     what = "linalg.lu_solve"
-    LU = _square(LU, what)
-    piv = _pivots_array(pivots, LU, what)
     if not isinstance(B, Tensor):
         raise TypeError(f"{what}: B must be a Tensor, got {type(B).__name__}")
-    _same_dtype(LU, B, what)
     if not left:  # X A = B  <=>  A^T X^T = B^T (and X A^T = B  <=>  A X^T = B^T)
         X = lu_solve(LU, pivots, B.transpose(-2, -1), adjoint=not adjoint)
         return _named(X.transpose(-2, -1), "LinalgLuSolveBackward0")
-    n = LU.shape[-1]
-    if B.ndim < 2 or B.shape[-2] != n:
-        raise RuntimeError(
-            f"{what}: incompatible shapes of LU {tuple(LU.shape)} and B {tuple(B.shape)}"
-        )
-    lu_m, b = _broadcast_batch(LU, B, what)
-    batch = tuple(b.shape[:-2])
-    perm = np.broadcast_to(pivots_to_permutation(piv, n), batch + (n,))
-    if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B, (P^T B)[i] = B[perm[i]]
-        rows = Tensor._make(
-            np.ascontiguousarray(perm[..., :, None]).repeat(b.shape[-1], -1), None, False
-        )
-        y = SolveTriangular.apply(lu_m, b.gather(-2, rows), False, True, True)
-        X = SolveTriangular.apply(lu_m, y, True, True, False)
-    else:  # A^T = U^T L^T P^T: X = P L^-T U^-T B, (P Z)[perm[i]] = Z[i]
-        z = SolveTriangular.apply(lu_m.transpose(-2, -1), b, False, True, False)
-        z = SolveTriangular.apply(lu_m.transpose(-2, -1), z, True, True, True)
-        inv = np.argsort(perm, axis=-1)
-        rows = Tensor._make(
-            np.ascontiguousarray(inv[..., :, None]).repeat(b.shape[-1], -1), None, False
-        )
-        X = z.gather(-2, rows)
-    return _named(X, "LinalgLuSolveBackward0")
+    return B._lu_solved(LU, pivots, adjoint, what)
 
 
 def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

@@ -18,7 +18,7 @@ from . import _dtype, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
-from .autograd import grad_mode
+from .autograd import grad_mode, ops_linalg
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
 from .torch_functions import cat, matmul, mul, sub
@@ -243,6 +243,17 @@ def triangular_solve(
     return _arg(b, "triangular_solve()", "b").triangular_solve(A, upper, transpose, unitriangular)
 
 
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False) -> tuple:
+    """The older linalg.lu_factor: (LU, pivots), with get_infos (LU, pivots, info)
+    (Tensor.lu)."""
+    return _arg(A, "lu()", "A").lu(pivot, get_infos)
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803
+    """The older linalg.lu_solve, arguments reversed: X with A X = b (Tensor.lu_solve)."""
+    return _arg(b, "lu_solve()", "b").lu_solve(LU_data, LU_pivots)
+
+
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     """linalg.householder_product under its LAPACK name (torch.orgqr)."""
     return linalg.householder_product(input, tau)
@@ -264,7 +275,7 @@ def lu_unpack(
     LU = _arg(LU_data, what, "LU_data")
     if LU.ndim < 2:
         raise RuntimeError(f"{what}: LU_data must have at least 2 dimensions, got {LU.ndim}")
-    piv = linalg._pivots_array(LU_pivots, LU, what)
+    piv = ops_linalg.check_pivots(LU_pivots, LU, what)
     out = linalg._unpack(LU, piv, "LuUnpackBackward0", unpack_data, unpack_pivots)
     return LUUnpackResult(*out)
 

@@ -938,6 +938,24 @@ def pivots_to_permutation(piv: np.ndarray, m: int) -> np.ndarray:
     return perm.reshape(batch + (m,))
 
 
+def check_pivots(pivots: Any, LU: Any, what: str) -> np.ndarray:
+    """The array of LU's pivots: an int32 Tensor of shape LU.shape[:-2] + (min(m, n),) with
+    entries in 1..m."""
+    if not hasattr(pivots, "_data") or pivots.dtype != np.int32:
+        got = dtype_name(pivots.dtype) if hasattr(pivots, "_data") else type(pivots).__name__
+        raise RuntimeError(f"{what}: pivots must be an int32 Tensor, got {got}")
+    k = min(LU.shape[-2:])
+    if tuple(pivots.shape) != tuple(LU.shape[:-2]) + (k,):
+        raise RuntimeError(
+            f"{what}: pivots of shape {tuple(pivots.shape)} do not match LU of shape "
+            f"{tuple(LU.shape)} (expected {tuple(LU.shape[:-2]) + (k,)})"
+        )
+    p = pivots._data
+    if p.size and (p.min() < 1 or p.max() > LU.shape[-2]):
+        raise RuntimeError(f"{what}: pivots must be between 1 and {LU.shape[-2]}")
+    return p
+
+
 def _lu_backward(lu: Any, perm: np.ndarray, g: Any) -> Any:
     """grad_A of the packed LU (A = P L U) from grad_LU (arrays or graph Tensors).
 
