@@ -286,3 +286,34 @@ def test_errors_match_torch(call):
     assert isinstance(c_err.value, RuntimeError) and isinstance(t_err.value, RuntimeError)
     t_linalg = isinstance(t_err.value, torch.linalg.LinAlgError)
     assert t_linalg == isinstance(c_err.value, tinyconv.linalg.LinAlgError)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L: L.linalg.lu_factor(L.zeros(0, 3)),
+        lambda L: L.linalg.lu_factor(L.zeros(2, 0, 0)),
+        lambda L: L.linalg.lu(L.zeros(3, 0)),
+        lambda L: L.linalg.inv_ex(L.zeros(0, 0)),
+        lambda L: L.linalg.cholesky_ex(L.zeros(2, 0, 0)),
+        lambda L: L.linalg.solve_ex(L.zeros(0, 0), L.zeros(0, 2)),
+        lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.zeros(0, 0)), L.zeros(0, 2)),
+        lambda L: L.linalg.cond(L.zeros(2, 0, 0), 1),
+        lambda L: L.linalg.cond(L.zeros(2, 3, 0)),
+        lambda L: L.linalg.lstsq(L.zeros(3, 0), L.zeros(3, 2), driver="gelsd"),
+        lambda L: L.linalg.matrix_rank(L.zeros(2, 0, 3)),
+        lambda L: L.cholesky_solve(L.zeros(0, 2), L.zeros(0, 0)),
+        lambda L: L.triangular_solve(L.zeros(0, 2), L.zeros(0, 0)),
+        lambda L: L.linalg.householder_product(L.zeros(3, 0), L.zeros(0)),
+        lambda L: L.linalg.multi_dot([L.zeros(2, 0), L.zeros(0, 3)]),
+    ],
+)
+def test_empty_matrices_match_torch(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rt, rc = call(torch), call(tinyconv)
+    rt, rc = (rt, rc) if isinstance(rt, tuple) else ((rt,), (rc,))
+    for t, c in zip(rt, rc, strict=True):
+        assert tuple(t.shape) == tuple(c.shape)
+        assert str(t.dtype).split(".")[1] == str(c.dtype).split(".")[1]
+        np.testing.assert_array_equal(c.numpy(), t.numpy())

@@ -576,6 +576,12 @@ def cond(A: Any, p: Any = None) -> Tensor:
     smallest singular values (its inverse for -2; any (..., m, n)), else ||A||_p ||A^-1||_p
     for square A with p 'fro', 'nuc', inf, -inf, 1, -1 (inf where A is singular)."""
     what = "linalg.cond"
+    if isinstance(A, Tensor) and A.ndim >= 2 and 0 in tuple(A.shape[-2:]):
+        if p not in (None, 2, -2):
+            _square(A, f"linalg.cond(ord={p})")
+        # no singular values: 0 per matrix, outside the graph (as PyTorch)
+        A = _float_matrices(A, what)
+        return Tensor._make(np.zeros(tuple(A.shape[:-2]), A.dtype), None, False)
     if p in (None, 2, -2):
         A = _float_matrices(A, what)
         s = svdvals(A)

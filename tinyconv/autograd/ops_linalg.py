@@ -902,8 +902,8 @@ def lu_factor_array(a: np.ndarray) -> tuple:
     m, n = a.shape[-2:]
     k = min(m, n)
     batch = a.shape[:-2]
-    lu = a.reshape((-1, m, n)).copy()
-    nb = lu.shape[0]
+    nb = math.prod(batch)  # (not -1: a reshape cannot infer it when m or n is 0)
+    lu = a.reshape((nb, m, n)).copy()
     piv = np.empty((nb, k), np.int32)
     info = np.zeros(nb, np.int32)
     rows = np.arange(nb)
@@ -927,8 +927,9 @@ def lu_factor_array(a: np.ndarray) -> tuple:
 def pivots_to_permutation(piv: np.ndarray, m: int) -> np.ndarray:
     """perm (..., m) with (P^T A)[i] = A[perm[i]], from 1-based LAPACK pivots (..., k)."""
     batch = piv.shape[:-1]
-    perm = np.broadcast_to(np.arange(m), batch + (m,)).reshape(-1, m).copy()
-    flat = piv.reshape(-1, piv.shape[-1]).astype(np.int64) - 1
+    nb = math.prod(batch)
+    perm = np.broadcast_to(np.arange(m), batch + (m,)).reshape(nb, m).copy()
+    flat = piv.reshape(nb, piv.shape[-1]).astype(np.int64) - 1
     rows = np.arange(perm.shape[0])
     for j in range(flat.shape[1]):
         other = flat[:, j]
@@ -1153,7 +1154,7 @@ def cholesky_info(a: np.ndarray) -> np.ndarray:
     """LAPACK's potrf info per matrix: 0, or the order of the first leading minor that is not
     positive-definite (only the lower triangle is read)."""
     sym = np.tril(a) + _mT(np.tril(a, -1))
-    flat = sym.reshape((-1,) + sym.shape[-2:])
+    flat = sym.reshape((math.prod(sym.shape[:-2]),) + sym.shape[-2:])
     info = np.zeros(flat.shape[0], np.int32)
     try:
         np.linalg.cholesky(flat)
