@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import cholesky_factors, conditioned_matrix, linalg_matrices
 
 import tinyconv
-from tests.strategies import cholesky_factors, conditioned_matrix, linalg_matrices
 from tinyconv.autograd import gradcheck, gradgradcheck
 
 TOL = {"eps": 1e-6, "atol": 1e-6, "rtol": 1e-6}

@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
+from strategies import conditioned_matrix
 
 import tinyconv
-from tests.strategies import conditioned_matrix
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
