@@ -86,9 +86,9 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape: Any = _SCALAR) -> Tensor:
         """int64 draws: all sample_shape.numel() of a batch entry from one multinomial row."""
-        sample_shape = Size(sample_shape)
+        n = math.prod(int(d) for d in sample_shape)
         probs_2d = self.probs.reshape(-1, self._num_events)
-        samples_2d = multinomial(probs_2d.detach(), sample_shape.numel(), True).T
+        samples_2d = multinomial(probs_2d.detach(), n, True).T
         return samples_2d.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value: Any) -> Tensor:

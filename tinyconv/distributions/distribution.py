@@ -161,9 +161,9 @@ class Distribution:
 
     def _extended_shape(self, sample_shape: Any = _SCALAR) -> Size:
         """sample_shape + batch_shape + event_shape."""
-        if not isinstance(sample_shape, Size):
-            sample_shape = Size(sample_shape)
-        return Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
+        # (sizes made ints: NumPy integers in a sample shape act as PyTorch's Size makes them)
+        sample_shape = tuple(int(d) for d in sample_shape)
+        return Size(sample_shape + tuple(self._batch_shape) + tuple(self._event_shape))
 
     def _validate_sample(self, value: Any) -> None:
         """Raise ValueError unless value is a Tensor whose shape ends in event_shape and
