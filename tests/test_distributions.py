@@ -112,6 +112,10 @@ GRAD_CASES = {
         ),
         [SCALE * 2, SCALE[::-1].copy()],
     ),
+    "gamma cdf": (
+        lambda r, x: D.Gamma(_t(SCALE * 2), r).cdf(x).sum(),
+        [SCALE, SCALE[::-1] * 2],
+    ),
     "gamma rsample (rate)": (
         lambda r: _rsample_loss(D.Gamma(_t(SCALE * 2), r)),
         [SCALE],
@@ -517,8 +521,6 @@ def test_not_implemented_parts():
         _ = D.Distribution(validate_args=False).mode
     with pytest.raises(NotImplementedError, match="Enumeration over cartesian product"):
         D.Independent(D.Bernoulli(_t([0.5, 0.5])), 1).enumerate_support()
-    with pytest.raises(NotImplementedError, match="gammainc"):
-        D.Gamma(1.0, 1.0).cdf(_t(1.0))
     with pytest.raises(NotImplementedError, match="No KL"):
         D.kl_divergence(D.Normal(0.0, 1.0), D.Categorical(probs=_t([0.5, 0.5])))
     with pytest.warns(FutureWarning, match="sample_n"):
@@ -589,3 +591,36 @@ def test_register_kl_picks_the_most_specific_pair():
         kl._KL_MEMOIZE.clear()
     with pytest.raises(TypeError, match="Distribution subclass"):
         D.register_kl(int, D.Normal)
+
+
+def test_gammainc():
+    # P(1, x) = 1 - exp(-x); P(a, x) + Q(a, x) = 1; P(a + 1, x) = P(a, x) - x^a e^-x / a!
+    x = np.array([0.01, 0.5, 2.0, 9.0, 40.0])
+    P = tinyconv.special.gammainc(_t(np.ones(5)), _t(x)).numpy()
+    assert P == pytest.approx(-np.expm1(-x), rel=1e-14)
+    rng = np.random.default_rng(0)
+    a, x = rng.random(50) * 300 + 0.01, rng.random(50) * 350
+    P = tinyconv.special.gammainc(_t(a), _t(x)).numpy()
+    Q = tinyconv.special.gammaincc(_t(a), _t(x)).numpy()
+    assert np.allclose(P + Q, 1, rtol=0, atol=1e-13)
+    a2 = np.array([2.5, 7.0, 30.0])
+    x2 = np.array([1.0, 9.0, 25.0])
+    Pa = tinyconv.special.gammainc(_t(a2), _t(x2)).numpy()
+    Pa1 = tinyconv.special.gammainc(_t(a2 + 1), _t(x2)).numpy()
+    step = np.exp(a2 * np.log(x2) - x2 - np.array([math.lgamma(v + 1) for v in a2]))
+    assert Pa1 == pytest.approx(Pa - step, rel=1e-12)
+    edges = tinyconv.special.gammainc(
+        _t([0.0, 0.0, 2.0, 1.0, -1.0]), _t([0.0, 1.0, 0.0, math.inf, 1.0])
+    )
+    assert np.array_equal(edges.numpy(), [math.nan, 1.0, 0.0, 1.0, math.nan], equal_nan=True)
+    # gradients: to x (broadcast against a), and none to a
+    xs = _t([[0.5], [3.0]], True)
+    assert gradcheck(lambda x: tinyconv.special.gammainc(_t([0.7, 2.0, 15.0]), x), (xs,), **TOL)
+    assert gradcheck(lambda x: tinyconv.special.gammaincc(_t([0.7, 2.0]), x), (xs,), **TOL)
+    y = tinyconv.special.gammainc(_t([2.0], True), _t([1.0]))
+    with pytest.raises(NotImplementedError, match="igamma: input"):
+        y.backward()
+    with pytest.raises(TypeError, match="must be Tensor"):
+        tinyconv.special.gammainc(_t([2.0]), 1.0)
+    with pytest.raises(RuntimeError, match="not implemented for .*int64"):
+        tinyconv.special.gammainc(tinyconv.tensor([2]), tinyconv.tensor([1]))

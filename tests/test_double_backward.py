@@ -860,6 +860,16 @@ CASES: list[Case] = [
         lambda T, p, a: T.linalg.lstsq(a, a * a).solution.matmul(T.linalg.pinv(a) ** 2),
     ),
     Case(
+        "gammainc",
+        ("Igamma", "Igammac", "Lgamma", "Mul"),
+        lambda d: (None, [_arr(d, d(shapes(1, 2, max_side=3)))]),
+        # (only x is differentiable: a is a constant here)
+        lambda T, p, x: (
+            T.special.gammainc(T.full(x.shape, 0.7, dtype=x.dtype), x * x + 0.1)
+            + T.special.gammaincc(T.full(x.shape, 2.5, dtype=x.dtype), x * x + 0.3) * x
+        ),
+    ),
+    Case(
         "solve_triangular",
         ("SolveTriangular", "Mul"),
         solve_draw,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._dtype import dtype_name
+from .autograd.ops_special import Igamma, Igammac
 from .tensor import Tensor, _as_tensor
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
     "gammaln",
     "log1p",
     "log_softmax",
@@ -101,3 +105,23 @@ def softmax(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
 def log_softmax(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
     x = _as_tensor(input)
     return (x if dtype is None else x.to(dtype)).log_softmax(dim)
+
+
+def _igamma_args(input: Any, other: Any, what: str) -> tuple:
+    for name, t in (("input", input), ("other", other)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}(): argument '{name}' must be Tensor, not {type(t).__name__}")
+        if t.dtype.kind != "f":
+            raise RuntimeError(f"{what}(): not implemented for {dtype_name(t.dtype)} tensors")
+    return input, other
+
+
+def gammainc(input: Any, other: Any) -> Tensor:
+    """The regularized lower incomplete gamma function P(input, other) (broadcast); the
+    gradient reaches `other` only (the one to `input` raises NotImplementedError, as PyTorch)."""
+    return Igamma.apply(*_igamma_args(input, other, "special.gammainc"))
+
+
+def gammaincc(input: Any, other: Any) -> Tensor:
+    """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
+    return Igammac.apply(*_igamma_args(input, other, "special.gammaincc"))

@@ -1,4 +1,5 @@
-"""Special functions as engine ops: lgamma, digamma, polygamma, erfinv.
+"""Special functions as engine ops: lgamma, digamma, polygamma, erfinv, and the regularized
+incomplete gamma functions P(a, x) and Q(a, x) = 1 - P(a, x) (igamma, igammac).
 
 The values are computed in float64 (and rounded once to the input's dtype):
 - lgamma: the C library's lgamma (math.lgamma) elementwise, the function PyTorch's CPU
@@ -20,6 +21,7 @@ import math
 
 import numpy as np
 
+from .function import sum_to_shape
 from .ops import Op
 from .ops_extra import erf_array
 
@@ -226,3 +228,116 @@ class Erfinv(Op):
         (a,) = ctx.saved_tensors
         y = Erfinv.apply(a)
         return grad * ((y * y).exp() * (math.sqrt(math.pi) / 2))
+
+
+# -- the regularized incomplete gamma functions ---------------------------------------------
+# P(a, x) = (1 / Gamma(a)) int_0^x t^(a-1) e^-t dt. With the prefactor x^a e^-x / Gamma(a):
+# for x < a + 1 the series P = prefactor * sum_n x^n / (a (a+1) ... (a+n)) converges fast;
+# otherwise Q = 1 - P is the prefactor times a continued fraction (evaluated by Lentz's
+# method). The other function is 1 minus the one computed. dP/dx = x^(a-1) e^-x / Gamma(a).
+_TINY = 1e-300
+
+
+def igamma_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """P(a, x) (upper=False) or Q(a, x), float64, broadcast; PyTorch's values at the edges:
+    nan for a < 0, x < 0 or a = x = 0; P = 1 for a = 0 < x and for x = inf."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    p = np.full(a.shape, np.nan)
+    with np.errstate(all="ignore"):
+        p[(a == 0) & (x > 0)] = 1.0
+        p[(a > 0) & (x == 0)] = 0.0
+        p[(a >= 0) & (x == np.inf)] = 1.0
+        p[(a == np.inf) & (x < np.inf) & (x >= 0)] = 0.0
+        regular = (a > 0) & (a < np.inf) & (x > 0) & (x < np.inf)
+        aa, xx = a[regular], x[regular]
+        log_pre = aa * np.log(xx) - xx - lgamma_array(aa)
+        series = xx < aa + 1
+        lower = np.empty(aa.shape)
+        # the series, for P
+        sa, sx = aa[series], xx[series]
+        term = 1.0 / sa
+        total = term.copy()
+        n, active = 0, np.ones(sa.shape, bool)
+        while active.any() and n < 100000:
+            n += 1
+            term = np.where(active, term * sx / (sa + n), 0.0)
+            total += term
+            active = np.abs(term) > np.abs(total) * 1e-17
+        lower[series] = total * np.exp(log_pre[series])
+        # the continued fraction, for Q
+        ca, cx = aa[~series], xx[~series]
+        b = cx + 1 - ca
+        c = np.full(ca.shape, 1 / _TINY)
+        d = 1 / b
+        h = d.copy()
+        i, active = 0, np.ones(ca.shape, bool)
+        while active.any() and i < 100000:
+            i += 1
+            an = -i * (i - ca)
+            b = b + 2
+            d = an * d + b
+            d = np.where(np.abs(d) < _TINY, _TINY, d)
+            c = b + an / c
+            c = np.where(np.abs(c) < _TINY, _TINY, c)
+            d = 1 / d
+            delta = np.where(active, d * c, 1.0)
+            h = h * delta
+            active = np.abs(delta - 1) > 1e-16
+        lower[~series] = 1 - h * np.exp(log_pre[~series])
+        if upper:
+            upper_part = np.empty(aa.shape)
+            upper_part[series] = 1 - lower[series]
+            upper_part[~series] = h * np.exp(log_pre[~series])
+            p[regular] = upper_part
+            edge = ~regular & ~np.isnan(p)
+            p[edge] = 1 - p[edge]
+        else:
+            p[regular] = lower
+    return p
+
+
+def _igamma_dx(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dP/dx = exp((a - 1) log x - x - lgamma(a)), float64 (inf at x = 0 for a < 1)."""
+    a, x = np.asarray(a, np.float64), np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        return np.exp((a - 1) * np.log(x) - x - lgamma_array(a))
+
+
+class Igamma(Op):
+    """P(a, x) (Igammac: Q(a, x)), a and x broadcast. Only x gets a gradient: the one with
+    respect to a raises, as PyTorch's (it has no formula for it either)."""
+
+    torch_name = "IgammaBackward0"
+    _upper = False
+
+    @classmethod
+    def forward(cls, ctx, a, x):
+        dtype = np.result_type(a, x)
+        ctx.save_for_backward(a, x)
+        return igamma_array(a, x, cls._upper).astype(dtype, copy=False)
+
+    @classmethod
+    def _check(cls, ctx):
+        if ctx.needs_input_grad[0]:
+            name = "igammac" if cls._upper else "igamma"
+            raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        cls._check(ctx)
+        a, x = ctx.saved_tensors
+        g = grad * _igamma_dx(a, x) * (-1.0 if cls._upper else 1.0)
+        return None, sum_to_shape(g, x.shape, x.dtype)
+
+    @classmethod
+    def graph_backward(cls, ctx, grad):
+        cls._check(ctx)
+        a, x = ctx.saved_tensors
+        dx = ((a - 1) * x.log() - x - Lgamma.apply(a)).exp()
+        g = grad * dx * (-1.0 if cls._upper else 1.0)
+        return None, sum_to_shape(g, tuple(x.shape), x._data.dtype)
+
+
+class Igammac(Igamma):
+    torch_name = "IgammacBackward0"
+    _upper = True

@@ -6,6 +6,7 @@ from numbers import Number
 from typing import Any
 
 from ..creation import as_tensor
+from ..special import gammainc
 from ..tensor import Size, Tensor
 from ..torch_functions import finfo
 from . import constraints
@@ -70,10 +71,11 @@ class Gamma(Distribution):
         return c.xlogy(rate) + (c - 1).xlogy(value) - rate * value - c.lgamma()
 
     def cdf(self, value: Any) -> Tensor:
-        raise NotImplementedError(
-            "Gamma.cdf: tinyconv has no regularized incomplete gamma function (special.gammainc) "
-            "yet; see README, differences"
-        )
+        """P(concentration, rate * value), the regularized lower incomplete gamma function
+        (its gradient reaches rate and value; the concentration's raises, as PyTorch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         c = self.concentration
