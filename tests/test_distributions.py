@@ -147,6 +147,28 @@ GRAD_CASES = {
         lambda a, b: D.kl_divergence(D.Dirichlet(a), D.Dirichlet(b)).sum(),
         [PROBS, PROBS[::-1].copy()],
     ),
+    "exponential": (
+        lambda r: _sum_all(
+            D.Exponential(r).log_prob(_t(X**2)),
+            D.Exponential(r).entropy(),
+            D.Exponential(r).cdf(_t(X**2)),
+            D.Exponential(r).icdf(_t(np.full((2, 3), 0.4))),
+            _rsample_loss(D.Exponential(r)),
+            D.kl_divergence(D.Exponential(r), D.Exponential(r.flip(0) + 1)),
+        ),
+        [SCALE],
+    ),
+    "laplace": (
+        lambda loc, s: _sum_all(
+            D.Laplace(loc, s).log_prob(_t(X)),
+            D.Laplace(loc, s).entropy(),
+            D.Laplace(loc, s).cdf(_t(X)),
+            D.Laplace(loc, s).icdf(_t(np.full((2, 3), 0.3))),
+            _rsample_loss(D.Laplace(loc, s)),
+            D.kl_divergence(D.Laplace(loc, s), D.Laplace(s, loc.abs() + 1)),
+        ),
+        [LOC, SCALE],
+    ),
     "kl normal": (
         lambda a, b: D.kl_divergence(D.Normal(a, b), D.Normal(b, a + 1)).sum(),
         [SCALE, SCALE[::-1].copy()],
@@ -180,6 +202,12 @@ GRAD_CASES = {
         [LOC, SCALE],
     ),
 }
+
+
+def _kl_bregman(p, q):
+    from tinyconv.distributions.kl import _kl_expfamily_expfamily
+
+    return _kl_expfamily_expfamily(p, q)
 
 
 def _rsample_loss(d):
@@ -241,13 +269,17 @@ def _make(name, batch, rng):
         return D.Beta(_t(rng.random(batch) * 3 + 0.1), _t(rng.random(batch) * 3 + 0.1))
     if name == "dirichlet":
         return D.Dirichlet(_t(rng.random(batch + (3,)) * 3 + 0.1))
+    if name == "exponential":
+        return D.Exponential(_t(rng.random(batch) + 0.5))
+    if name == "laplace":
+        return D.Laplace(_t(rng.standard_normal(batch)), _t(rng.random(batch) + 0.5))
     if name == "independent":
         return D.Independent(D.Normal(_t(rng.standard_normal(batch + (2,))), 1.0), 1)
     raise AssertionError(name)
 
 
 FAMILIES = ["normal", "uniform", "bernoulli", "categorical", "one_hot", "mvn", "independent"]
-FAMILIES += ["gamma", "beta", "dirichlet"]
+FAMILIES += ["gamma", "beta", "dirichlet", "exponential", "laplace"]
 EVENT = {"one_hot": (3,), "mvn": (2,), "independent": (2,), "dirichlet": (3,)}
 
 
@@ -400,6 +432,32 @@ def test_rsample_gradient_of_a_concentration_raises():
     rate = _t([1.5, 2.0], True)
     D.Gamma(_t([1.5, 2.0]), rate).rsample().sum().backward()  # (the rate's flows)
     assert rate.grad is not None and np.all(rate.grad.numpy() < 0)
+
+
+def test_exponential_family():
+    assert all(
+        issubclass(c, D.ExponentialFamily)
+        for c in (D.Normal, D.Bernoulli, D.Gamma, D.Beta, D.Dirichlet, D.Exponential)
+    )
+    assert not issubclass(D.Laplace, D.ExponentialFamily)
+    # the generic entropy (from the log normalizer) equals each closed form
+    a, b = _t([0.7, 2.0]), _t([1.5, 0.4])
+    for d in (D.Normal(a, b), D.Gamma(a, b), D.Bernoulli(b / 2), D.Exponential(a)):
+        generic = D.ExponentialFamily.entropy(d).detach().numpy()
+        assert np.allclose(generic, d.entropy().numpy(), rtol=1e-13)
+    # and the Bregman divergence each closed-form KL
+    for p, q in [(D.Beta(a, b), D.Beta(b, a)), (D.Gamma(a, b), D.Gamma(b, a))]:
+        bregman = _kl_bregman(p, q).detach().numpy()
+        assert np.allclose(bregman, D.kl_divergence(p, q).numpy(), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="different exponential families"):
+        D.kl_divergence(D.Bernoulli(0.3), D.Exponential(1.0))
+
+
+def test_zero_dim_draws():
+    # (a 0-d float64 exponential_() used to fail inside the sampler)
+    for d in (D.Exponential(_t(2.0)), D.Laplace(_t(0.0), _t(1.0)), D.Gamma(_t(2.0), _t(1.0))):
+        x = d.sample()
+        assert x.shape == () and x.dtype == f64 and math.isfinite(x.item())
 
 
 def test_same_seed_same_samples():

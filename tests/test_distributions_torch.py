@@ -233,6 +233,29 @@ def _dirichlet(T, D, mk):
     )  # fmt: skip
 
 
+def _exponential_laplace(T, D, mk):
+    r, loc = mk(R2, True), mk(C2 - 1, True)
+    e, la = D.Exponential(r), D.Laplace(loc, r)
+    x, y = e.rsample((3,)), la.rsample((3,))
+    lp = e.log_prob(mk(X2)) + la.log_prob(mk(X2 - 0.5))
+    cdfs = e.cdf(mk(X2)) + la.cdf(mk(X2 - 0.5))
+    (lp.sum() + cdfs.sum() + x.sum() + y.sum() + e.entropy().sum() + la.entropy().sum()).backward()
+    kl = __import__(D.__name__ + ".kl", fromlist=["kl"])
+    generic = [  # (the Bregman divergence, applied directly: specific pairs take precedence)
+        kl._kl_expfamily_expfamily(D.Beta(r, loc.detach() + 2), D.Beta(loc.detach() + 2, r)),
+        kl._kl_expfamily_expfamily(D.Dirichlet(r), D.Dirichlet(r.flip(0))),
+        kl._kl_expfamily_expfamily(D.Normal(loc, r), D.Normal(r, r)),
+        D.ExponentialFamily.entropy(D.Gamma(r, r)),
+        D.ExponentialFamily.entropy(D.Bernoulli(r / 2)),
+    ]
+    return (
+        x, y, lp, cdfs, r.grad, loc.grad, e.icdf(mk(X2 / 3)), la.icdf(mk(X2 / 3)), e.mean,
+        e.mode, e.variance, la.variance, la.stddev, e.sample((4,)), la.sample((4,)),
+        D.kl_divergence(e, D.Exponential(loc.abs() + 0.5)), D.kl_divergence(la, D.Laplace(r, r)),
+        *generic, repr(e), repr(la), str(isinstance(e, D.ExponentialFamily)),
+    )  # fmt: skip
+
+
 PROGRAMS = {
     "normal": (_normal, (10, 11)),  # (Normal.sample: exact but for rare last-ulp differences)
     "uniform": (_uniform, (0, 12)),
@@ -244,6 +267,7 @@ PROGRAMS = {
     "gamma": (_gamma, (8, 11)),
     "beta": (_beta, (7, 10)),
     "dirichlet": (_dirichlet, (6, 7)),
+    "exponential laplace": (_exponential_laplace, (13,)),  # (Laplace: log1p's last bit)
     **{f"mvn {k}": (_mvn(k), ()) for k in MATRICES},
 }
 
@@ -295,10 +319,12 @@ def test_gamma_draws_are_pytorchs_bit_for_bit(dtype):
             T.distributions.Gamma(mk(alpha), 1.0, validate_args=False).sample(),  # (alpha 0)
             T.randn(3, dtype=getattr(T, dtype)),
             T.distributions.Dirichlet(mk(alpha[:12].reshape(3, 4) + 0.1)).sample((2,)),
+            # (tiny concentrations: draws of 0 and 1, which both keep inside (0, 1))
+            T.distributions.Dirichlet(mk([[0.005, 3.0], [0.01, 0.01]])).sample((200,)),
         )
 
     want, got = _run(program, dtype)
-    _same(want, got, 0, exact=(0, 1, 2, 3))
+    _same(want, got, 0, exact=(0, 1, 2, 3, 4))
 
 
 ERRORS = [
@@ -328,6 +354,10 @@ ERRORS = [
     "D.Normal(T.tensor(float('nan')), 1.)",
     "D.Bernoulli(T.tensor(1.5))",
     "D.Gamma(-1., 1.)",
+    "D.Exponential(T.tensor([1., 0.]))",
+    "D.Exponential(1.).log_prob(T.tensor(-1.))",
+    "D.Laplace(0., -1.)",
+    "D.kl_divergence(D.Bernoulli(0.3), D.Exponential(1.))",
     "D.Gamma(T.ones(2), 0.)",
     "D.Beta(T.ones(2), T.tensor([1., -1.]))",
     "D.Dirichlet(T.tensor(1.))",
@@ -433,6 +463,8 @@ def _family(name, batch, rng):
         "gamma": (rng.random(batch) * 3 + 0.05, rng.random(batch) + 0.5),
         "beta": (rng.random(batch) * 3 + 0.05, rng.random(batch) * 3 + 0.05),
         "dirichlet": (rng.random(batch + (k,)) * 3 + 0.05,),
+        "exponential": (rng.random(batch) + 0.1,),
+        "laplace": (rng.standard_normal(batch), rng.random(batch) + 0.5),
     }[name]
 
     def make(T, mk):
@@ -455,6 +487,10 @@ def _family(name, batch, rng):
             return D.Gamma(*a)
         if name == "beta":
             return D.Beta(*a)
+        if name == "exponential":
+            return D.Exponential(*a)
+        if name == "laplace":
+            return D.Laplace(*a)
         return D.Dirichlet(a[0])
 
     return make
@@ -464,7 +500,7 @@ def _family(name, batch, rng):
 @given(
     name=st.sampled_from(
         ["normal", "uniform", "bernoulli", "categorical", "one_hot", "mvn", "gamma", "beta"]
-        + ["dirichlet"]
+        + ["dirichlet", "exponential", "laplace"]
     ),
     batch=st.lists(st.integers(1, 3), max_size=2).map(tuple),
     sample=st.lists(st.integers(1, 5), max_size=2).map(tuple),
@@ -481,7 +517,7 @@ def test_samples_and_log_probs_match_torch_over_shapes(name, batch, sample, dtyp
 
     want, got = _run(program, dtype, seed)
     # the draws: the same numbers (Normal/MVN through float transforms, to rounding)
-    exact = () if name in ("normal", "mvn") else (0,)
+    exact = () if name in ("normal", "mvn", "laplace") else (0,)
     _same(want, got, 1e-4 if dtype == "float32" else 1e-8, exact=exact)
 
 

@@ -335,7 +335,8 @@ def exponential(gen: Generator, shape: tuple, dtype: Any, lambd: float = 1.0) ->
     dtype = _float_kind(np.dtype(dtype))
     u = uniform(gen, shape, np.float64)
     if dtype == np.float64:
-        log = np.frompyfunc(math.log1p, 1, 1)(-u).astype(np.float64)
+        # (np.asarray: on a 0-d array frompyfunc returns a Python float, not an array)
+        log = np.asarray(np.frompyfunc(math.log1p, 1, 1)(-u), dtype=np.float64)
     else:
         log = np.log1p(-u)  # (an ulp of float64 vanishes in the rounding to float32)
     return (-1.0 / lambd * log).astype(dtype)
@@ -429,9 +430,12 @@ def gamma(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
 
 def dirichlet(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
     """Dirichlet(alpha) draws along the last dim, as PyTorch's _sample_dirichlet: float64
-    Gamma draws (whatever `dtype`), each row divided by its sum, then rounded to `dtype`."""
+    Gamma draws (whatever `dtype`), each row divided by its sum, then kept inside (0, 1) in
+    `dtype`: at least its smallest normal number, at most the largest number below 1."""
     g = gamma(gen, np.asarray(alpha, np.float64), np.float64)
-    return (g / g.sum(-1, keepdims=True)).astype(dtype)
+    dtype = np.dtype(dtype)
+    out = (g / g.sum(-1, keepdims=True)).astype(dtype)
+    return np.clip(out, np.finfo(dtype).tiny, 1 - np.finfo(dtype).epsneg)
 
 
 def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:

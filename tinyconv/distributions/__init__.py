@@ -12,9 +12,12 @@ from .beta import Beta
 from .categorical import Categorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -26,8 +29,11 @@ __all__ = [
     "Categorical",
     "Dirichlet",
     "Distribution",
+    "Exponential",
+    "ExponentialFamily",
     "Gamma",
     "Independent",
+    "Laplace",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",

@@ -12,12 +12,13 @@ from ..tensor import Size, Tensor
 from ..torch_functions import bernoulli
 from . import constraints
 from .distribution import _SCALAR, Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """A coin with P(1) = probs = sigmoid(logits); give exactly one of the two (the other is
     computed when first read). Values are 0./1. floats of the parameter's dtype."""
 

@@ -12,12 +12,13 @@ from ..torch_functions import stack
 from . import constraints
 from .dirichlet import Dirichlet
 from .distribution import _SCALAR, Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Beta"]
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """a = concentration1, b = concentration0, batched over their broadcast shape. Samples are
     PyTorch's for the same seed (a Dirichlet draw of (a, b), its first coordinate)."""
 
@@ -78,3 +79,10 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return self.concentration1, self.concentration0
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()

@@ -11,6 +11,7 @@ from ..nn.functional import one_hot
 from ..tensor import Size, Tensor
 from . import constraints
 from .distribution import _SCALAR, Distribution
+from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet"]
 
@@ -42,7 +43,7 @@ def _standard_gamma(alpha: Tensor) -> Tensor:
     return _GammaSample.apply(alpha, False)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """concentration (..., K), all positive: batch shape its leading dims, event shape (K,).
     Samples are PyTorch's for the same seed; rsample's gradient with respect to the
     concentration raises (see _GammaSample)."""
@@ -103,3 +104,10 @@ class Dirichlet(Distribution):
             c.lgamma().sum(-1) - a0.lgamma() - (k - a0) * a0.digamma()
             - ((c - 1.0) * c.digamma()).sum(-1)
         )  # fmt: skip
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()

@@ -12,12 +12,13 @@ from ..torch_functions import finfo
 from . import constraints
 from .dirichlet import _standard_gamma
 from .distribution import _SCALAR, Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Gamma"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Batched over the broadcast shape of concentration and rate (() for two numbers).
     Samples are PyTorch's for the same seed; rsample's gradient reaches the rate, and raises
     for the concentration (see dirichlet._GammaSample)."""
@@ -80,3 +81,10 @@ class Gamma(Distribution):
     def entropy(self) -> Tensor:
         c = self.concentration
         return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return self.concentration - 1, -self.rate
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()

@@ -11,6 +11,7 @@ from ..creation import normal
 from ..tensor import Size, Tensor
 from . import constraints
 from .distribution import _SCALAR, Distribution
+from .exp_family import ExponentialFamily
 from .utils import _standard_normal, broadcast_all
 
 __all__ = ["Normal"]
@@ -18,7 +19,7 @@ __all__ = ["Normal"]
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """N(loc, scale**2), batched over the broadcast shape of loc and scale (() when both are
     numbers). Samples draw from the global stream as torch.normal does."""
 
