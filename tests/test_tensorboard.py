@@ -515,6 +515,25 @@ def test_custom_scalars_layout(tmp_path):
     assert fields(fields(margin[3][0])[1][0]) == {1: [b"m"], 2: [b"lo"], 3: [b"hi"]}
 
 
+def test_mesh_parts_share_one_event(tmp_path):
+    vertices = np.arange(12.0).reshape(1, 4, 3)
+    faces = np.array([[[0, 1, 2], [1, 2, 3]]])
+    with SummaryWriter(str(tmp_path)) as w:
+        w.add_mesh("m", tinyconv.tensor(vertices), faces=faces, config_dict={"b": 1, "a": 2})
+    (event,) = [e for e in read_runs(str(tmp_path))["."] if "values" in e]
+    vert, face = event["values"]
+    assert (vert["tag"], face["tag"]) == ("m_VERTEX", "m_FACE")
+    assert vert["tensor"]["shape"] == [1, 4, 3] and vert["tensor"]["float_val"] == list(
+        vertices.ravel()
+    )
+    assert face["tensor"]["float_val"] == [0.0, 1.0, 2.0, 1.0, 2.0, 3.0]
+    for value, kind, shape in ((vert, 1, [1, 4, 3]), (face, 2, [1, 2, 3])):
+        plugin = fields(value["plugin_content"])
+        assert value["plugin_name"] == "mesh" and plugin[2] == [b"m"] and plugin[3] == [kind]
+        assert plugin[5] == [b'{"a": 2, "b": 1}']  # JSON with sorted keys
+        assert list(plugin[6][0]) == shape and plugin[7] == [2 + 4]  # VERTEX and FACE bits
+
+
 # --- bad input --------------------------------------------------------------------------
 
 
@@ -556,13 +575,15 @@ def test_bad_input_raises_naming_the_argument(tmp_path):
             w.add_custom_scalars({"c": {"t": ["Bars", ["a"]]}})
         with pytest.raises(ValueError, match=r"needs \[value, lower, upper\]"):
             w.add_custom_scalars_marginchart(["a", "b"])
+        with pytest.raises(ValueError, match=r"faces must have shape \(B, N, 3\), got \(4, 3\)"):
+            w.add_mesh("m", np.zeros((1, 4, 3)), faces=np.zeros((4, 3)))
         with pytest.raises(TypeError, match="hparam_dict must be a dict"):
             w.add_hparams([("lr", 0.1)], {})
         with pytest.raises(TypeError, match=r"hparam_domain_discrete\['lr'\]"):
             w.add_hparams({"lr": 0.1}, {}, hparam_domain_discrete={"lr": ["a"]})
         with pytest.raises(NotImplementedError, match="add_graph.*tinyconv.viz.graph"):
             w.add_graph(tinyconv.nn.Linear(2, 2), tinyconv.zeros(1, 2))
-        for name in ("add_image_with_boxes", "add_onnx_graph", "add_video", "add_mesh"):
+        for name in ("add_image_with_boxes", "add_onnx_graph", "add_video"):
             with pytest.raises(NotImplementedError, match=name):
                 getattr(w, name)("t", np.zeros(3))
     # nothing was written by the calls that raised

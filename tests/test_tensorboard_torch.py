@@ -87,6 +87,12 @@ def _script(writer_cls: type, tensor: Callable[[Any], Any], logdir: str) -> None
                 "cat B": {"acc": ["Margin", ["acc", "acc/lo", "acc/hi"]], "m": ["Multiline", []]},
             }
         )
+        vertices = rng.normal(size=(1, 4, 3)).astype(np.float32)
+        faces = np.array([[[0, 2, 3], [0, 3, 1], [0, 1, 2], [1, 3, 2]]], dtype=np.int32)
+        colors = rng.integers(0, 256, (1, 4, 3)).astype(np.int32)
+        config = {"material": {"cls": "PointsMaterial", "size": 2}, "camera": {"fov": 75}}
+        w.add_mesh("mesh", tensor(vertices), tensor(colors), tensor(faces), config, 18)
+        w.add_mesh("cloud", tensor(vertices), global_step=18)
         w.add_custom_scalars_multilinechart(["a", "b"], title="ab")
         w.add_custom_scalars_marginchart(["v", "l", "u"], category="c")
         w.add_embedding(

@@ -9,6 +9,7 @@ buckets, the same uint8 pixels; only the PNG bytes differ (another encoder, same
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 import zlib
@@ -538,3 +539,57 @@ def custom_scalars(layout: dict[str, dict[str, list[Any]]]) -> bytes:
         + field_bytes(8, proto)
         + _metadata("custom_scalars")
     )
+
+
+# --- meshes ---------------------------------------------------------------------------
+
+_MESH_PARTS = (("VERTEX", 1), ("FACE", 2), ("COLOR", 3))  # MeshPluginData.ContentType
+_MESH_ARGUMENT = {"VERTEX": "vertices", "FACE": "faces", "COLOR": "colors"}
+
+
+def mesh(
+    tag: str,
+    vertices: Any,
+    colors: Any = None,
+    faces: Any = None,
+    config_dict: dict[str, Any] | None = None,
+) -> list[bytes]:
+    """A 3-D point cloud or mesh for the mesh plugin: one float32 tensor value per part
+    given, tagged {tag}_VERTEX, {tag}_FACE, {tag}_COLOR, each (B, N, 3); the metadata
+    names the mesh, the part, its shape, which parts exist (a bit mask) and the
+    three.js scene config as JSON."""
+    parts = {"VERTEX": vertices, "FACE": faces, "COLOR": colors}
+    arrays = {}
+    for name, _ in _MESH_PARTS:
+        if parts[name] is None:
+            continue
+        argument = _MESH_ARGUMENT[name]
+        arr = as_numpy(parts[name], f"add_mesh: {argument}").astype(np.float32)
+        if arr.ndim != 3 or arr.shape[2] != 3:
+            raise ValueError(
+                f"add_mesh: {argument} must have shape (B, N, 3), got {tuple(arr.shape)}"
+            )
+        arrays[name] = arr
+    components = sum(1 << kind for name, kind in _MESH_PARTS if name in arrays)
+    config = json.dumps(config_dict or {}, sort_keys=True)
+    values = []
+    for name, kind in _MESH_PARTS:
+        if name not in arrays:
+            continue
+        arr = arrays[name]
+        plugin = (
+            field_string(2, tag)
+            + field_varint(3, kind)
+            + field_string(5, config)
+            + field_bytes(6, b"".join(varint(d) for d in arr.shape))
+            + field_varint(7, components)
+        )
+        proto = (
+            field_varint(1, DT_FLOAT)
+            + field_bytes(2, _shape(arr.shape))
+            + field_bytes(5, arr.astype("<f4").tobytes())
+        )
+        values.append(
+            field_string(1, f"{tag}_{name}") + field_bytes(8, proto) + _metadata("mesh", plugin)
+        )
+    return values

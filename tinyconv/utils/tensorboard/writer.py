@@ -124,9 +124,11 @@ class FileWriter:
                 self._file.flush()
                 self._pending = 0
 
-    def add_summary(self, value: bytes, step: int, walltime: float) -> None:
-        # a Summary message holding one Value (Summary.value is field 1)
-        self.add_event(_event(walltime, step, summary=field_bytes(1, value)))
+    def add_summary(self, value: bytes | list[bytes], step: int, walltime: float) -> None:
+        # a Summary message holding the Values (Summary.value is field 1, repeated)
+        values = [value] if isinstance(value, bytes) else value
+        summary = b"".join(field_bytes(1, v) for v in values)
+        self.add_event(_event(walltime, step, summary=summary))
 
     def flush(self) -> None:
         with self._lock:
@@ -205,7 +207,7 @@ class SummaryWriter:
         """The folder the event files are written to."""
         return self.log_dir
 
-    def _add(self, value: bytes, global_step: Any, walltime: float | None) -> None:
+    def _add(self, value: bytes | list[bytes], global_step: Any, walltime: float | None) -> None:
         self._get_file_writer().add_summary(value, _step(global_step), _walltime(walltime))
 
     def add_scalar(
@@ -358,7 +360,7 @@ class SummaryWriter:
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in tinyconv (it writes scalars, "
             "histograms, images, figures, text, hparams, PR curves, embeddings, audio, "
-            "tensors and custom-scalar layouts); see README's "
+            "tensors, meshes and custom-scalar layouts); see README's "
             "differences from PyTorch"
         )
 
@@ -498,9 +500,20 @@ class SummaryWriter:
         """Not supported: raises NotImplementedError."""
         self._unsupported("add_video")
 
-    def add_mesh(self, *args: Any, **kwargs: Any) -> None:
-        """Not supported: raises NotImplementedError."""
-        self._unsupported("add_mesh")
+    def add_mesh(
+        self,
+        tag: str,
+        vertices: Any,
+        colors: Any = None,
+        faces: Any = None,
+        config_dict: dict[str, Any] | None = None,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """A point cloud or triangle mesh for the mesh plugin: vertices (B, N, 3), optional
+        RGB colors (B, N, 3) in 0..255 and vertex indices of faces (B, F, 3); config_dict
+        is the three.js scene config (camera, lights, material)."""
+        self._add(_summary.mesh(tag, vertices, colors, faces, config_dict), global_step, walltime)
 
     def flush(self) -> None:
         """Writes every pending event of every run of this writer to disk."""
