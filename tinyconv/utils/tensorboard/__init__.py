@@ -1,6 +1,7 @@
 """TensorBoard event files, as torch.utils.tensorboard: `SummaryWriter` writes scalars,
-histograms, images, figures and text that `tensorboard --logdir runs` shows. Pure Python
-and NumPy; TensorBoard itself is needed only to look at the files."""
+histograms, images, figures, text, hparams, PR curves, embeddings, audio, tensors and
+meshes that `tensorboard --logdir runs` shows. Pure Python and NumPy; TensorBoard itself
+is needed only to look at the files."""
 
 from .writer import SummaryWriter
 

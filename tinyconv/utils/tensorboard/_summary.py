@@ -1,7 +1,8 @@
 """The `Summary.Value` messages of TensorBoard's event files, as PyTorch's SummaryWriter
-makes them: scalars, histograms, PNG images and text.
+makes them: scalars, histograms, PNG images, text, hparams, PR curves, tensors, audio,
+custom-scalar layouts and meshes.
 
-Each builder returns the bytes of one `Summary.Value` (fields: tag 1, simple_value 2,
+Each builder returns the bytes of one `Summary.Value` (a list of them for meshes) (fields: tag 1, simple_value 2,
 image 4, histo 5, tensor 8, metadata 9). The numbers match torch.utils.tensorboard's
 (checked against torch 2.13 in tests/test_tensorboard_torch.py): the same histogram
 buckets, the same uint8 pixels; only the PNG bytes differ (another encoder, same image).
@@ -38,7 +39,7 @@ def as_numpy(value: Any, name: str) -> np.ndarray:
         return np.asarray(value.detach().numpy())
     if isinstance(value, np.ndarray):
         return value
-    if isinstance(value, (bool, int, float, np.generic)):
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
         return np.asarray(value)
     if isinstance(value, (list, tuple)):
         arr = np.asarray(value)

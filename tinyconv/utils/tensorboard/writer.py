@@ -149,7 +149,7 @@ def _step(global_step: Any) -> int:
     if global_step is None:
         return 0
     arr = _summary.as_numpy(global_step, "global_step")
-    if arr.size != 1 or arr.dtype.kind not in "iub" and not float(arr.reshape(())).is_integer():
+    if arr.size != 1 or (arr.dtype.kind not in "iub" and not float(arr.reshape(())).is_integer()):
         raise ValueError(f"global_step must be one integer, got {global_step!r}")
     return int(arr.reshape(()))
 
@@ -159,8 +159,8 @@ def _walltime(walltime: float | None) -> float:
 
 
 class SummaryWriter:
-    """Writes scalars, histograms, images and text for TensorBoard into event files in
-    `log_dir` (default `runs/{Mon}{DD}_{HH-MM-SS}_{hostname}{comment}`), with PyTorch's
+    """Writes scalars, histograms, images, text and the rest for TensorBoard into event
+    files in `log_dir` (default `runs/{Mon}{DD}_{HH-MM-SS}_{hostname}{comment}`), with PyTorch's
     SummaryWriter's arguments and methods.
 
     purge_step: TensorBoard hides the events of earlier runs in this folder whose step is at
