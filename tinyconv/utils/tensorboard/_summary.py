@@ -2,10 +2,11 @@
 makes them: scalars, histograms, PNG images, text, hparams, PR curves, tensors, audio,
 custom-scalar layouts and meshes.
 
-Each builder returns the bytes of one `Summary.Value` (a list of them for meshes) (fields: tag 1, simple_value 2,
-image 4, histo 5, tensor 8, metadata 9). The numbers match torch.utils.tensorboard's
-(checked against torch 2.13 in tests/test_tensorboard_torch.py): the same histogram
-buckets, the same uint8 pixels; only the PNG bytes differ (another encoder, same image).
+Each builder returns the bytes of one `Summary.Value` (a list of them for meshes; fields:
+tag 1, simple_value 2, image 4, histo 5, audio 6, tensor 8, metadata 9). The numbers match
+torch.utils.tensorboard's (checked against torch 2.13 in tests/test_tensorboard_torch.py):
+the same histogram buckets, the same uint8 pixels; only the PNG bytes differ (another
+encoder, same image).
 """
 
 from __future__ import annotations
