@@ -89,6 +89,25 @@ def pad_configs(draw, mode: str | None = None) -> tuple[tuple[int, ...], tuple[i
 
 
 # ---------------------------------------------------------------------------
+# Packed sequences (tests/test_rnn_packing.py)
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def packing_configs(draw, max_batch: int = 4, max_steps: int = 5) -> tuple:
+    """(lengths, steps, batch_first, enforce_sorted): lengths in 1..steps (the padded input
+    has `steps` steps, maybe more than the longest); sorted in decreasing order when
+    enforce_sorted."""
+    batch = draw(st.integers(1, max_batch))
+    steps = draw(st.integers(1, max_steps))
+    lengths = draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
+    enforce_sorted = draw(st.booleans())
+    if enforce_sorted:
+        lengths = sorted(lengths, reverse=True)
+    return lengths, steps, draw(st.booleans()), enforce_sorted
+
+
+# ---------------------------------------------------------------------------
 # Core tensors and autograd (tests/test_ops_grad.py, tests/test_tensor.py)
 # ---------------------------------------------------------------------------
 

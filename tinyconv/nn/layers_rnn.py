@@ -9,7 +9,9 @@ state_dict moves between the two libraries and gives the same numbers.
 
 Shapes (L: sequence length, N: batch, D: 2 if bidirectional else 1):
 input (L, N, H_in) ((N, L, H_in) with batch_first, or (L, H_in) unbatched); h_0 and c_0
-(D * num_layers, N, H_out); output (L, N, D * H_out).
+(D * num_layers, N, H_out); output (L, N, D * H_out). A PackedSequence input (from
+nn.utils.rnn.pack_padded_sequence) gives a PackedSequence output, and each sequence's final
+state is taken after its own last step.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..torch_functions import cat, stack
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -215,7 +218,86 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, [stack(f, 0) for f in finals]
 
+    def _run_packed(self, data: Tensor, batch_sizes: list, states: list) -> tuple:
+        """The packed counterpart of _run: data (sum(lengths), H_in), its step t the rows
+        offsets[t]:offsets[t] + batch_sizes[t]. Step t runs on the first batch_sizes[t]
+        states only; the rest are finished (forward) or not yet started (reverse)."""
+        directions = 2 if self.bidirectional else 1
+        offsets = [0]
+        for b in batch_sizes:
+            offsets.append(offsets[-1] + b)
+        finals: list = [[] for _ in states]
+        x = data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                k = layer * directions + d
+                w = self._weights(layer, d)
+                init = [st[k] for st in states]
+                ys = []
+                if d == 0:
+                    s, done = init, []
+                    for t, b in enumerate(batch_sizes):
+                        if b < s[0].shape[0]:  # the sequences past b ended at step t - 1
+                            done.append([v[b:] for v in s])
+                            s = [v[:b] for v in s]
+                        s = self._step(x[offsets[t] : offsets[t + 1]], s, w)
+                        ys.append(s[0])
+                    # rows in batch order: the still-running ones, then those that ended
+                    # later before those that ended earlier
+                    ended = [s] + done[::-1]
+                    s = [cat([e[i] for e in ended], 0) if done else s[i] for i in range(len(s))]
+                else:
+                    s = [v[:0] for v in init]
+                    for t in range(len(batch_sizes) - 1, -1, -1):
+                        b, have = batch_sizes[t], s[0].shape[0]
+                        if b > have:  # sequences have..b-1 start here, from their h_0
+                            s = [
+                                cat([v, h0[have:b]], 0) if have else h0[:b]
+                                for v, h0 in zip(s, init, strict=True)
+                            ]
+                        s = self._step(x[offsets[t] : offsets[t + 1]], s, w)
+                        ys.append(s[0])
+                    ys.reverse()
+                outs.append(cat(ys, 0))
+                for i, v in enumerate(s):
+                    finals[i].append(v)
+            x = outs[0] if directions == 1 else cat(outs, 1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, [stack(f, 0) for f in finals]
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any, n_states: int) -> tuple:
+        """The forward of a PackedSequence: a PackedSequence out with the input's batch_sizes
+        and indices; hx and the final states in the caller's batch order."""
+        name = type(self).__name__
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if not isinstance(data, Tensor) or data.ndim != 2:
+            got = data.ndim if isinstance(data, Tensor) else type(data).__name__
+            raise RuntimeError(f"{name}: packed input data must have 2 dimensions, got {got}")
+        self._check_input(data)
+        bs = [int(b) for b in batch_sizes._data.tolist()]
+        directions = 2 if self.bidirectional else 1
+        want = (self.num_layers * directions, bs[0] if bs else 0, self.hidden_size)
+        if hx is None:
+            states = [zeros(*want, dtype=data._data.dtype) for _ in range(n_states)]
+        else:
+            given = list(hx) if n_states > 1 else [hx]
+            if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
+                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+            states = []
+            for i, h in enumerate(given):
+                self._check_hidden(h, want, "hidden" if n_states == 1 else f"hidden[{i}]")
+                # hx comes in the caller's order; the packed batch is sorted
+                states.append(h if sorted_indices is None else h.index_select(1, sorted_indices))
+        out, finals = self._run_packed(data, bs, states)
+        if unsorted_indices is not None:
+            finals = [f.index_select(1, unsorted_indices) for f in finals]
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), finals
+
     def _forward(self, input: Tensor, hx: Any, n_states: int) -> tuple:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, n_states)
         batched = self._check_input(input)
         directions = 2 if self.bidirectional else 1
         x = input if batched else input.unsqueeze(1)
