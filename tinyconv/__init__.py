@@ -94,7 +94,17 @@ from .kernels.threads import (
     set_num_threads,
 )
 from .tensor import Device as device
-from .tensor import Size, Tensor, layout, strided
+from .tensor import MemoryFormat as memory_format
+from .tensor import (
+    Size,
+    Tensor,
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    preserve_format,
+    strided,
+)
 from .torch_functions import INPLACE_FUNCTIONS as _INPLACE_FUNCTIONS
 from .torch_functions import (
     abs,
@@ -908,6 +918,11 @@ __all__ += [  # complex-number functions on real tensors, layouts, the default d
     "is_neg",
     "isreal",
     "layout",
+    "memory_format",
+    "channels_last",
+    "channels_last_3d",
+    "contiguous_format",
+    "preserve_format",
     "real",
     "resolve_conj",
     "resolve_neg",

@@ -22,7 +22,7 @@ from . import _dtype
 from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
-from ._tensor_math import _inplace_of
+from ._tensor_math import _inplace_of, dense_strides
 from .autograd import grad_mode
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
@@ -43,6 +43,115 @@ class layout:  # noqa: N801  (PyTorch's name: torch.layout)
 
 
 strided = layout("strided")
+
+
+# -- memory formats ------------------------------------------------------------------------
+# A tensor's values never depend on its layout; the layout says in which order they sit in
+# memory. channels_last stores an (N, C, H, W) tensor as an (N, H, W, C) array viewed back
+# through a transpose (strides (HWC, 1, WC, C)), as PyTorch does; channels_last_3d the same
+# for (N, C, D, H, W). NumPy arrays take any strides, so the layout is the array's own.
+
+
+class memory_format:  # noqa: N801  (PyTorch's name: torch.memory_format)
+    """A memory layout for contiguous(), to(), clone() and the *_like creators."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"tinyconv.{self._name}"
+
+    def __reduce__(self) -> str:  # (one instance each, pickled and copied by name)
+        return self._name
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+# the channels-last formats: rank, and the order of dims in memory (outermost first)
+_CHANNELS_LAST = {channels_last: (4, (0, 2, 3, 1)), channels_last_3d: (5, (0, 2, 3, 4, 1))}
+
+
+def check_memory_format(fmt: Any, what: str) -> memory_format:
+    """fmt if it is a memory format, else PyTorch's TypeError."""
+    if not isinstance(fmt, memory_format):
+        raise TypeError(
+            f"{what}: argument 'memory_format' must be tinyconv.memory_format, not "
+            f"{type(fmt).__name__}"
+        )
+    return fmt
+
+
+def is_contiguous_as(arr: np.ndarray, fmt: memory_format) -> builtins.bool:
+    """Does arr sit in memory densely in fmt's order? (dims of size 1 may have any stride)"""
+    if fmt is contiguous_format:
+        return builtins.bool(arr.flags.c_contiguous)
+    rank, order = _CHANNELS_LAST[fmt]
+    return arr.ndim == rank and builtins.bool(arr.transpose(order).flags.c_contiguous)
+
+
+def format_strides(arr: np.ndarray, fmt: memory_format) -> tuple:
+    """The strides PyTorch gives a tensor of arr's shape made in layout fmt."""
+    order = _CHANNELS_LAST[fmt][1] if fmt in _CHANNELS_LAST else tuple(range(arr.ndim))
+    return dense_strides(arr.shape, order)
+
+
+def check_rank(shape: tuple, fmt: memory_format, what: str) -> None:
+    """A channels-last format needs a tensor of its rank (RuntimeError as PyTorch)."""
+    if fmt in _CHANNELS_LAST and len(shape) != _CHANNELS_LAST[fmt][0]:
+        raise RuntimeError(
+            f"{what}: required rank {_CHANNELS_LAST[fmt][0]} tensor to use {fmt._name} "
+            f"format, got a tensor of shape {tuple(shape)}"
+        )
+
+
+def resolve_format(arr: np.ndarray, fmt: memory_format) -> memory_format:
+    """preserve_format made concrete: the channels-last format arr is already in (when it is
+    not plain contiguous), else contiguous_format. (PyTorch keeps any dense stride order;
+    tinyconv keeps these two, the ones models use.)"""
+    if fmt is not preserve_format:
+        return fmt
+    for f, (rank, _) in _CHANNELS_LAST.items():
+        if arr.ndim != rank:
+            continue
+        if arr.flags.c_contiguous:
+            # contiguous and channels-last at once (a size-1 dim): the strides it was made
+            # with tell which (as Tensor.stride reports them)
+            if tuple(s // arr.itemsize for s in arr.strides) == format_strides(arr, f):
+                return f
+        elif is_contiguous_as(arr, f):
+            return f
+    return contiguous_format
+
+
+def new_array(shape: tuple, fmt: memory_format, fill: Callable) -> np.ndarray:
+    """An array of `shape` in layout fmt (not preserve): `fill(memory_shape)` makes the array
+    in memory order (so random numbers are drawn in memory order, as PyTorch draws them)."""
+    if fmt not in _CHANNELS_LAST:
+        return fill(tuple(shape))
+    order = _CHANNELS_LAST[fmt][1]
+    return fill(tuple(shape[d] for d in order)).transpose(np.argsort(order))
+
+
+def also_contiguous(shape: tuple, fmt: memory_format) -> builtins.bool:
+    """Is an array of `shape` laid out in fmt also C-contiguous? (It is when its dims longer
+    than 1 come in the same order in both: a channels-last (N, 1, H, W) is.)"""
+    if fmt not in _CHANNELS_LAST:
+        return True
+    order = _CHANNELS_LAST[fmt][1]
+    long = [d for d in order if shape[d] != 1]
+    return long == sorted(long)
+
+
+def copy_as(arr: np.ndarray, fmt: memory_format) -> np.ndarray:
+    """A copy of arr laid out in fmt (preserve_format: see resolve_format)."""
+    fmt = resolve_format(arr, fmt)
+    if fmt not in _CHANNELS_LAST:
+        return np.array(arr, order="C", copy=True)
+    order = _CHANNELS_LAST[fmt][1]
+    return arr.transpose(order).copy().transpose(np.argsort(order))
 
 
 def _deprecated_0d(t: Any, what: str) -> Any:

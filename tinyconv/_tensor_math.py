@@ -154,6 +154,17 @@ def _check_gather_index(x: Any, axis: int, index: np.ndarray, what: str, other: 
         )
 
 
+def dense_strides(shape: tuple, order: tuple) -> tuple:
+    """PyTorch's strides (in elements) of a dense tensor of `shape` whose dims sit in memory
+    in `order` (outermost first): (0, 1, 2, 3) contiguous, (0, 2, 3, 1) channels-last."""
+    strides = [0] * len(shape)
+    acc = 1
+    for d in reversed(order):
+        strides[d] = acc
+        acc *= builtins.max(shape[d], 1)
+    return tuple(strides)
+
+
 class TensorMath:
     """Mixed into Tensor (no state of its own)."""
 
@@ -971,25 +982,19 @@ class TensorMath:
         return _where(condition, self, other)
 
     # layout: tinyconv's memory is a NumPy array, so its strides are PyTorch's (in elements)
-    def is_contiguous(self, memory_format: Any = None) -> bool:
-        if memory_format is not None and str(memory_format) != "torch.contiguous_format":
-            raise ValueError(
-                "is_contiguous(): only the default memory_format is supported, got "
-                f"{memory_format!r}"
-            )
-        return builtins.bool(self._data.flags.c_contiguous)
-
     def stride(self, dim: int | None = None) -> Any:
         """The step in elements between neighbours along each dim (a tuple, or one int for
         `dim`)."""
         a = self._data
         if a.flags.c_contiguous:
             # the canonical strides: NumPy may give size-1 dims any stride, PyTorch does not
-            st, acc = [], 1
-            for n in reversed(a.shape):
-                st.append(acc)
-                acc *= builtins.max(n, 1)
-            strides = tuple(reversed(st))
+            strides = dense_strides(a.shape, tuple(range(a.ndim)))
+            if a.ndim in (4, 5) and 1 in a.shape:
+                # both contiguous and channels-last (a size-1 dim): the strides it was made
+                # with tell which, as in PyTorch
+                cl = dense_strides(a.shape, (0, *range(2, a.ndim), 1))
+                if tuple(s // a.itemsize for s in a.strides) == cl:
+                    strides = cl
         else:
             strides = tuple(s // a.itemsize for s in a.strides)
         if dim is None:

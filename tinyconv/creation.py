@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _dtype
 from . import _rng as _random
+from . import _tensor_gaps as _mf
 from ._args import _check_device
 from ._dtype import as_dtype
 from ._rng import _gen
@@ -109,10 +110,23 @@ def ones(
 
 
 def empty(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    memory_format: Any = _mf.contiguous_format,
+    **kw: Any,
 ) -> Tensor:
+    """Uninitialised values in PyTorch (zeros here), laid out in memory_format."""
+    kw["device"] = device
     size = _size_kw(size, kw, "empty()")
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    fmt = _mf.check_memory_format(memory_format, "empty()")
+    if fmt is _mf.preserve_format:
+        raise RuntimeError("empty(): preserve_format is not supported by empty, give another")
+    shape = _shape(size, "empty()")
+    _mf.check_rank(shape, fmt, "empty()")
+    dt = _float(dtype)
+    return _finish(_mf.new_array(shape, fmt, lambda s: np.zeros(s, dt)), requires_grad)
 
 
 def full(
@@ -133,27 +147,32 @@ def full(
     return _finish(np.full(_shape((size,), "full()"), fill_value, dtype=dt), requires_grad)
 
 
+def _like(t: Tensor, kw: dict, what: str, fill: Callable) -> np.ndarray:
+    """The new array of a *_like creator: t's shape, laid out in kw's memory_format (default
+    preserve_format: t's own layout); fill(shape in memory order) makes it."""
+    fmt = _mf.check_memory_format(kw.pop("memory_format", _mf.preserve_format), what)
+    _where_kw(kw, what)
+    _mf.check_rank(t._data.shape, fmt, what)
+    return _mf.new_array(tuple(t.shape), _mf.resolve_format(t._data, fmt), fill)
+
+
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
-    _where_kw(kw, "zeros_like()")
-    return _finish(
-        np.zeros(t.shape, dtype=t._data.dtype if dtype is None else as_dtype(dtype)), requires_grad
-    )
+    dt = t._data.dtype if dtype is None else as_dtype(dtype)
+    return _finish(_like(t, kw, "zeros_like()", lambda s: np.zeros(s, dt)), requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
-    _where_kw(kw, "ones_like()")
-    return _finish(
-        np.ones(t.shape, dtype=t._data.dtype if dtype is None else as_dtype(dtype)), requires_grad
-    )
+    dt = t._data.dtype if dtype is None else as_dtype(dtype)
+    return _finish(_like(t, kw, "ones_like()", lambda s: np.ones(s, dt)), requires_grad)
 
 
 def full_like(
     t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
-    _where_kw(kw, "full_like()")
     dt = t._data.dtype if dtype is None else as_dtype(dtype)
     fill_value = _dtype.fit_number(fill_value, dt, "full_like()")
-    return _finish(np.full(t.shape, fill_value, dtype=dt), requires_grad)
+    arr = _like(t, kw, "full_like()", lambda s: np.full(s, fill_value, dtype=dt))
+    return _finish(arr, requires_grad)
 
 
 def rand(
@@ -186,17 +205,21 @@ def _random_float(dtype: Any, what: str) -> np.dtype:
 def rand_like(
     t: Tensor, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
-    _where_kw(kw, "rand_like()")
-    dt = t.dtype if dtype is None else dtype
-    return rand(t.shape, dtype=dt, requires_grad=requires_grad, generator=generator)
+    dt = _random_float(t.dtype if dtype is None else dtype, "rand_like()")
+    # (drawn in memory order, as PyTorch: a channels-last t gets other numbers in each place)
+    arr = _like(t, kw, "rand_like()", lambda s: _random.uniform(_gen(generator), s, dt))
+    return _finish(arr, requires_grad)
 
 
 def randn_like(
     t: Tensor, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
-    _where_kw(kw, "randn_like()")
-    dt = t.dtype if dtype is None else dtype
-    return randn(t.shape, dtype=dt, requires_grad=requires_grad, generator=generator)
+    dt = _random_float(t.dtype if dtype is None else dtype, "randn_like()")
+    fmt = _mf.check_memory_format(kw.get("memory_format", _mf.preserve_format), "randn_like()")
+    # PyTorch fills a tensor that is not contiguous one element at a time (other numbers)
+    c = _mf.also_contiguous(tuple(t.shape), _mf.resolve_format(t._data, fmt))
+    fill = lambda s: _random.normal(_gen(generator), s, dt, contiguous=c)  # noqa: E731
+    return _finish(_like(t, kw, "randn_like()", fill), requires_grad)
 
 
 def randint(
@@ -421,7 +444,7 @@ def empty_like(
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
-    memory_format: Any = None,
+    memory_format: Any = _mf.preserve_format,
 ) -> Tensor:
     """A new tensor of input's shape (and dtype unless given); its values are unspecified (zeros
     here)."""
@@ -429,12 +452,9 @@ def empty_like(
         raise TypeError(
             f"empty_like(): argument 'input' must be a Tensor, got {type(input).__name__}"
         )
-    if device is not None:
-        _check_device(device, "empty_like()")
-    return _finish(
-        np.zeros(input.shape, dtype=input._data.dtype if dtype is None else as_dtype(dtype)),
-        requires_grad,
-    )
+    dt = input._data.dtype if dtype is None else as_dtype(dtype)
+    kw = {"device": device, "memory_format": memory_format}
+    return _finish(_like(input, kw, "empty_like()", lambda s: np.zeros(s, dt)), requires_grad)
 
 
 def randint_like(
@@ -446,6 +466,7 @@ def randint_like(
     device: Any = None,
     requires_grad: bool = False,
     generator: Any = None,
+    memory_format: Any = _mf.preserve_format,
 ) -> Tensor:
     """Integers in [low, high) in input's shape (and dtype unless given); randint_like(t, high)
     as in PyTorch."""
@@ -453,13 +474,14 @@ def randint_like(
         raise TypeError(
             f"randint_like(): argument 'input' must be a Tensor, got {type(input).__name__}"
         )
-    if device is not None:
-        _check_device(device, "randint_like()")
     if high is None:
         low, high = 0, low
     if high <= low:
         raise RuntimeError(f"randint_like(): expected low < high, got low={low} and high={high}")
-    arr = _random.integers(_gen(generator), tuple(input.shape), low, high)
+    kw = {"device": device, "memory_format": memory_format}
+    arr = _like(
+        input, kw, "randint_like()", lambda s: _random.integers(_gen(generator), s, low, high)
+    )
     return _finish(arr.astype(input.dtype if dtype is None else as_dtype(dtype)), requires_grad)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype, _return_types
+from . import _tensor_gaps as _mf  # the memory formats
 from ._args import (
     _DEVICE_TYPES,
     NUMPY_NAMED,
@@ -40,7 +41,16 @@ from ._dtype import as_dtype, dtype_name, result_type
 from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
-from ._tensor_gaps import TensorGaps, layout, strided  # noqa: F401  (torch.layout, torch.strided)
+from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the memory formats)
+    TensorGaps,
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    preserve_format,
+    strided,
+)
+from ._tensor_gaps import memory_format as MemoryFormat  # noqa: F401  (torch.memory_format)
 from ._tensor_math import TensorMath
 from .autograd import grad_mode
 
@@ -317,20 +327,44 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self._requires_grad = False
         return self
 
-    def clone(self) -> Tensor:
-        return ops.Clone.apply(self)
+    def clone(self, *, memory_format: Any = _mf.preserve_format) -> Tensor:
+        """A copy (differentiable); preserve_format keeps a channels-last layout."""
+        fmt = _mf.check_memory_format(memory_format, "clone()")
+        _mf.check_rank(self._data.shape, fmt, "clone()")
+        if _mf.resolve_format(self._data, fmt) is _mf.contiguous_format:
+            return ops.Clone.apply(self)
+        return ops.Clone.apply(self, functools.partial(_mf.copy_as, fmt=fmt))
 
-    def contiguous(self) -> Tensor:
-        if self._data.flags.c_contiguous:
+    def is_contiguous(self, memory_format: Any = _mf.contiguous_format) -> builtins.bool:
+        """Does the tensor sit densely in memory in memory_format's order? (False for a
+        channels-last format of another rank, as PyTorch.)"""
+        fmt = _mf.check_memory_format(memory_format, "is_contiguous()")
+        if fmt is _mf.preserve_format:  # (PyTorch answers as for contiguous_format)
+            fmt = _mf.contiguous_format
+        return _mf.is_contiguous_as(self._data, fmt)
+
+    def contiguous(self, memory_format: Any = _mf.contiguous_format) -> Tensor:
+        """self if already laid out in memory_format, else a copy that is (CloneBackward0)."""
+        fmt = _mf.check_memory_format(memory_format, "contiguous()")
+        if fmt is _mf.preserve_format and not self._data.flags.c_contiguous:
+            raise RuntimeError(
+                "contiguous(): preserve memory format is unsupported by the contiguous operator"
+            )
+        _mf.check_rank(self._data.shape, fmt, "contiguous()")
+        if fmt is _mf.preserve_format or _mf.is_contiguous_as(self._data, fmt):
             return self
-        return ops.Clone.apply(self)
+        if fmt is _mf.contiguous_format:
+            return ops.Clone.apply(self)
+        return ops.Clone.apply(self, functools.partial(_mf.copy_as, fmt=fmt))
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        """`.to(dtype)`, `.to('cpu')` or `.to(other_tensor)`; tinyconv runs on the CPU only."""
+        """`.to(dtype)`, `.to('cpu')` or `.to(other_tensor)`, and memory_format=...;
+        tinyconv runs on the CPU only."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
         kwargs.pop("copy", None)
+        fmt = _mf.check_memory_format(kwargs.pop("memory_format", _mf.preserve_format), "to()")
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
         for a in args:
@@ -342,9 +376,17 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 dtype = a
         if device is not None:
             _check_device(device, "to()")
-        if dtype is None:
-            return self
-        dt = as_dtype(dtype)
+        dt = self._data.dtype if dtype is None else as_dtype(dtype)
+        if fmt is not _mf.preserve_format:
+            _mf.check_rank(self._data.shape, fmt, "to()")
+            # (PyTorch's to() copies unless the strides are exactly the format's, where
+            # contiguous() is content with any stride on a size-1 dim)
+            if self.stride() != _mf.format_strides(self._data, fmt):
+                # one copy into the new layout (and dtype): PyTorch's one ToCopyBackward0 node
+                copy = functools.partial(_mf.copy_as, fmt=fmt)
+                if dt.kind != "f":
+                    return Tensor._make(copy(self._data).astype(dt, copy=False), None, False)
+                return ops.Cast.apply(self, dt, copy)
         if dt == self._data.dtype:
             return self
         if dt.kind != "f":  # an integer or bool tensor cannot require grad: cut, as PyTorch

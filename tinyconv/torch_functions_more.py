@@ -35,8 +35,9 @@ def _arg(input: Any, what: str, name: str = "input") -> Tensor:
 
 
 def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
-    """A copy of input (differentiable)."""
-    return _arg(input, "clone()").clone()
+    """A copy of input (differentiable), laid out in memory_format (default: input's)."""
+    t = _arg(input, "clone()")
+    return t.clone() if memory_format is None else t.clone(memory_format=memory_format)
 
 
 def multiply(input: Tensor, other: Any, *, out: Tensor | None = None) -> Tensor:

@@ -70,6 +70,31 @@ def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
     return grad
 
 
+def layout_free(forward: Any) -> Any:
+    """Decorate the forward of an op whose numbers would depend on the inputs' memory order
+    (NumPy reduces in memory order, so a sum over a channels-last or transposed array adds
+    in another order and can differ in the last bits): an array argument that is not
+    C-contiguous is copied to C order first. A tensor's values then never depend on its
+    layout (x.contiguous(memory_format=channels_last) changes no number). The copies are
+    registered as casts of their inputs, so one saved for backward is still that input in a
+    create_graph backward."""
+
+    @functools.wraps(forward)
+    def wrapped(ctx: Any, *args: Any) -> Any:
+        copies = None
+        for i, a in enumerate(args):
+            if type(a) is np.ndarray and not a.flags.c_contiguous:
+                if copies is None:
+                    copies = {}
+                copies[i] = np.ascontiguousarray(a)
+        if copies is None:
+            return forward(ctx, *args)
+        ctx._cast_sources = {**(ctx._cast_sources or {}), **copies}
+        return forward(ctx, *(copies.get(i, a) for i, a in enumerate(args)))
+
+    return wrapped
+
+
 class Function:
     """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
 

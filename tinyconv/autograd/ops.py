@@ -23,7 +23,7 @@ import numpy as np
 
 from .._dtype import promote_types
 from .._indexing import IndexPlan
-from .function import Function, ShownNode, sum_to_shape
+from .function import Function, ShownNode, layout_free, sum_to_shape
 
 
 class Op(Function):
@@ -954,9 +954,10 @@ class Cast(Op):
     torch_name = "ToCopyBackward0"
 
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx, a, dtype, copy=None):
+        # copy: a function making a copy in another memory layout (Tensor.to(memory_format=))
         ctx.in_dtype = a.dtype
-        return a.astype(dtype)
+        return a.astype(dtype) if copy is None else copy(a).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -971,8 +972,9 @@ class Clone(Op):
     torch_name = "CloneBackward0"
 
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, copy=None):
+        # copy: a function making the copy in another memory layout (the values are the same)
+        return a.copy() if copy is None else copy(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1035,6 +1037,7 @@ def _reduce_dtype(a: np.ndarray, dtype: Any) -> Any:
 
 class Sum(Op):
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
         ctx.shape, ctx.axis, ctx.keepdims, ctx.in_dtype = a.shape, axis, keepdims, a.dtype
         ctx.size = a.size
@@ -1063,6 +1066,7 @@ class Sum(Op):
 
 class Mean(Op):
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
         ctx.torch_name = "MeanBackward0" if axis is None else "MeanBackward1"
@@ -1118,7 +1122,7 @@ def _var(
             f"{what}: degrees of freedom is <= 0 (correction {correction} with {n} "
             "element(s) per reduction); the result is nan or inf",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,  # (one frame more for the layout_free wrapper of forward)
         )
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 gives nan, as PyTorch
         out = np.add.reduce(centered * centered, axis=axis, keepdims=keepdims) / max(dof, 0)
@@ -1156,6 +1160,7 @@ class Var(Op):
     torch_name = "VarBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         out, _, dof = _var(a, axis, correction, keepdims, "var()")
         ctx.save_for_backward(a)  # as PyTorch (the centered values are recomputed)
@@ -1200,6 +1205,7 @@ class Std(Op):
     torch_name = "StdBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis=None, correction=1, keepdims=False):
         out, _, dof = _var(a, axis, correction, keepdims, "std()", sqrt=True)
         ctx.save_for_backward(a, out)  # as PyTorch: self and result
@@ -1683,6 +1689,7 @@ class Prod(Op):
     """
 
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
         out = np.asarray(np.prod(a, axis=axis, keepdims=keepdims, dtype=_reduce_dtype(a, dtype)))
         # PyTorch saves self and the result; the result is unused here, but saving it makes an
@@ -1744,6 +1751,7 @@ class Norm(Op):
     torch_name = "LinalgVectorNormBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, a, p, axis=None, keepdims=False):
         x = np.abs(a)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -1949,6 +1957,7 @@ class LogSoftmax(Op):
     torch_name = "LogSoftmaxBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, x, axis):
         # Subtract the max before exp: log-sum-exp without overflow for logits of 1e4.
         # (At float32's extremes, -3e38 - 3e38 rounds to -inf: the right log-probability.)
@@ -1981,6 +1990,7 @@ class Softmax(Op):
     torch_name = "SoftmaxBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, x, axis):
         if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
             ctx.save_for_backward(x)

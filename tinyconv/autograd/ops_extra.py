@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._indexing import IndexPlan
-from .function import sum_to_shape
+from .function import layout_free, sum_to_shape
 from .ops import (
     Binary,
     Index,
@@ -610,6 +610,7 @@ class Logsumexp(Op):
     torch_name = "LogsumexpBackward0"
 
     @staticmethod
+    @layout_free
     def forward(ctx, a, axis, keepdims):
         m = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
         m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along a row: no shift
@@ -1191,6 +1192,7 @@ class Einsum(Op):
     """np.einsum with explicit subscripts (the caller expands '...' and the implicit output)."""
 
     @staticmethod
+    @layout_free
     def forward(ctx, subs, out_sub, *operands):
         ctx.subs, ctx.out_sub = subs, out_sub
         # PyTorch lowers einsum to other ops; name the node after the one it would end in

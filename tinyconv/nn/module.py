@@ -646,7 +646,8 @@ class Module:
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Move to a device (only 'cpu' exists) or convert floating parameters and buffers to a
-        floating dtype: to(dtype), to(device), to(device, dtype), to(tensor)."""
+        floating dtype: to(dtype), to(device), to(device, dtype), to(tensor); memory_format=
+        lays out the 4-D and 5-D ones (channels_last for conv weights)."""
         dtype = kwargs.get("dtype")
         device = kwargs.get("device")
         for a in args:
@@ -665,6 +666,17 @@ class Module:
                     f"Module.to(): only floating dtypes are allowed, got {_dtype.dtype_name(dt)}"
                 )
             self._cast(dt, floating_only=True)
+        fmt = kwargs.get("memory_format")
+        if fmt is not None:
+            # as PyTorch: only the 4-D and 5-D parameters and buffers (conv weights) change
+            # layout, the same objects in place; their values stay as they were
+            for m in self.modules():
+                for t in list(m._parameters.values()) + list(m._buffers.values()):
+                    if t is None or t.ndim not in (4, 5):
+                        continue
+                    t._data = t.detach().to(memory_format=fmt)._data
+                    if t.grad is not None:
+                        t.grad._data = t.grad.to(memory_format=fmt)._data
         return self
 
     def type(self, dst_type: Any) -> Module:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ... import _dtype
 from ...autograd import grad_mode
+from ...autograd.function import layout_free
 from ...autograd.ops import Op
 from ...kernels.channels import channel_dot, channel_sum, channel_vector
 from ...tensor import Tensor
@@ -44,6 +45,7 @@ class BatchNorm(Op):
     next_functions_count = 3  # (input, weight, bias), as PyTorch's node
 
     @staticmethod
+    @layout_free
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcast against x
@@ -241,6 +243,7 @@ class LayerNorm(Op):
     next_functions_count = 3  # (input, weight, bias), as PyTorch's node
 
     @staticmethod
+    @layout_free
     def forward(ctx, x, weight, bias, n_dims, eps):
         axes = tuple(range(x.ndim - n_dims, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
