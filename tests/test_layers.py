@@ -8,7 +8,8 @@ Layers, lowest first (a module may import its own layer and the ones below it):
               Tensor, Function,
               backprop
 2 functional  tinyconv/nn/functional/, torch_functions.py (torch.cat, torch.where, ...),
-              creation.py, testing.py, special.py, linalg.py, random.py: functions of Tensors
+              creation.py, testing.py, special.py, linalg.py, fft.py, random.py: functions of
+              Tensors
 3 nn/optim    tinyconv/nn/ (but functional), tinyconv/optim/
 4 rest        everything else (viz, explain, serialization, utils, datasets, transforms, jit,
               exercises, the top-level tinyconv/__init__.py)
@@ -48,6 +49,7 @@ LAYER_OF_PREFIX = {
     "torch_functions_nn": "functional",
     "special": "functional",
     "linalg": "functional",
+    "fft": "functional",
     "creation": "functional",
     "random": "functional",
     "testing": "functional",

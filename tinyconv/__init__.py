@@ -1134,6 +1134,7 @@ def __getattr__(
         "testing",
         "special",
         "linalg",
+        "fft",
         "amp",
         "random",
         "func",
