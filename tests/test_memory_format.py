@@ -72,6 +72,10 @@ def test_layouts_carried_by_like_creators_clone_and_elementwise_ops():
     assert y.clone().stride() == want and y.clone(memory_format=CF).stride() == (60, 20, 5, 1)
     assert (y + 1).stride() == want and y.to(tinyconv.float64).stride() == want
     assert tinyconv.empty(2, 3, 4, 5, memory_format=CL).stride() == want
+    # None where PyTorch's argument is optional: preserve (empty: contiguous)
+    assert tinyconv.ones_like(y, memory_format=None).stride() == want
+    assert y.clone(memory_format=None).stride() == y.to(memory_format=None).stride() == want
+    assert tinyconv.empty(2, 3, 4, 5, memory_format=None).stride() == (60, 20, 5, 1)
     with pytest.raises(RuntimeError, match="view"):
         y.view(2, -1)  # as PyTorch: the channels-last layout cannot be viewed flat
     assert y.reshape(2, -1).shape == (2, 60)

@@ -74,8 +74,11 @@ preserve_format = memory_format("preserve_format")
 _CHANNELS_LAST = {channels_last: (4, (0, 2, 3, 1)), channels_last_3d: (5, (0, 2, 3, 4, 1))}
 
 
-def check_memory_format(fmt: Any, what: str) -> memory_format:
-    """fmt if it is a memory format, else PyTorch's TypeError."""
+def check_memory_format(fmt: Any, what: str, none: memory_format | None = None) -> memory_format:
+    """fmt if it is a memory format (`none` for None where PyTorch's argument is optional),
+    else PyTorch's TypeError."""
+    if fmt is None and none is not None:
+        return none
     if not isinstance(fmt, memory_format):
         raise TypeError(
             f"{what}: argument 'memory_format' must be tinyconv.memory_format, not "

@@ -120,7 +120,7 @@ def empty(
     """Uninitialised values in PyTorch (zeros here), laid out in memory_format."""
     kw["device"] = device
     size = _size_kw(size, kw, "empty()")
-    fmt = _mf.check_memory_format(memory_format, "empty()")
+    fmt = _mf.check_memory_format(memory_format, "empty()", _mf.contiguous_format)
     if fmt is _mf.preserve_format:
         raise RuntimeError("empty(): preserve_format is not supported by empty, give another")
     shape = _shape(size, "empty()")
@@ -150,7 +150,7 @@ def full(
 def _like(t: Tensor, kw: dict, what: str, fill: Callable) -> np.ndarray:
     """The new array of a *_like creator: t's shape, laid out in kw's memory_format (default
     preserve_format: t's own layout); fill(shape in memory order) makes it."""
-    fmt = _mf.check_memory_format(kw.pop("memory_format", _mf.preserve_format), what)
+    fmt = _mf.check_memory_format(kw.pop("memory_format", None), what, _mf.preserve_format)
     _where_kw(kw, what)
     _mf.check_rank(t._data.shape, fmt, what)
     return _mf.new_array(tuple(t.shape), _mf.resolve_format(t._data, fmt), fill)
@@ -215,7 +215,7 @@ def randn_like(
     t: Tensor, dtype: Any = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
     dt = _random_float(t.dtype if dtype is None else dtype, "randn_like()")
-    fmt = _mf.check_memory_format(kw.get("memory_format", _mf.preserve_format), "randn_like()")
+    fmt = _mf.check_memory_format(kw.get("memory_format"), "randn_like()", _mf.preserve_format)
     # PyTorch fills a tensor that is not contiguous one element at a time (other numbers)
     c = _mf.also_contiguous(tuple(t.shape), _mf.resolve_format(t._data, fmt))
     fill = lambda s: _random.normal(_gen(generator), s, dt, contiguous=c)  # noqa: E731

@@ -329,7 +329,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def clone(self, *, memory_format: Any = _mf.preserve_format) -> Tensor:
         """A copy (differentiable); preserve_format keeps a channels-last layout."""
-        fmt = _mf.check_memory_format(memory_format, "clone()")
+        fmt = _mf.check_memory_format(memory_format, "clone()", _mf.preserve_format)
         _mf.check_rank(self._data.shape, fmt, "clone()")
         if _mf.resolve_format(self._data, fmt) is _mf.contiguous_format:
             return ops.Clone.apply(self)
@@ -364,7 +364,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
         kwargs.pop("copy", None)
-        fmt = _mf.check_memory_format(kwargs.pop("memory_format", _mf.preserve_format), "to()")
+        fmt = _mf.check_memory_format(
+            kwargs.pop("memory_format", None), "to()", _mf.preserve_format
+        )
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
         for a in args:
