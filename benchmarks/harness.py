@@ -358,16 +358,43 @@ def warm_and_calibrate(fn: Callable, warmup_s: float, min_sample_s: float) -> in
     return max(1, math.ceil(min_sample_s / (t / n))) if t < min_sample_s else 1
 
 
+SETTLE_STEP_S = 0.002  # settle(): how long each check sleeps
+SETTLE_MAX_S = 0.1  # settle(): never wait longer than this
+
+
+def settle(step_s: float = SETTLE_STEP_S, max_s: float = SETTLE_MAX_S) -> float:
+    """Wait until this process's other threads are idle; return the seconds waited.
+
+    PyTorch's OpenMP workers keep spinning for several milliseconds after a parallel call
+    returns (measured here at 2 threads: 4-9 ms of a core burnt while the main thread slept
+    right after a depthwise forward+backward; 0.03-0.1 ms after tinyconv's, whose pool
+    threads block). Interleaved, that spin took one of the two cores from the first
+    milliseconds of every tinyconv sample that followed a PyTorch one: a cost no program
+    using one library pays. So each sample starts once a short sleep burns (almost) no
+    CPU in this process: both libraries start from idle threads, and within a sample each
+    keeps its own threads warm between its calls, as in a training loop.
+    """
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_s:
+        cpu = time.process_time()
+        time.sleep(step_s)
+        if time.process_time() - cpu < step_s / 10:
+            break
+    return time.perf_counter() - t0
+
+
 def measure(
     fns: dict[str, Callable], repeat: int, warmup_s: float, min_sample_s: float, interleave: bool
 ) -> dict:
     """Median seconds per call for each function: every sample times `inner` calls in a row;
-    with `interleave` the libraries alternate sample by sample (A B A B ...)."""
+    with `interleave` the libraries alternate sample by sample (A B A B ...). Every sample
+    starts on idle threads (``settle``)."""
     inner = {lib: warm_and_calibrate(fn, warmup_s, min_sample_s) for lib, fn in fns.items()}
     samples: dict[str, list[float]] = {lib: [] for lib in fns}
 
     def sample(lib):
         fn, n = fns[lib], inner[lib]
+        settle()
         t0 = time.perf_counter()
         for _ in range(n):
             fn()

@@ -198,3 +198,42 @@ print(json.dumps({{"count": count, "dtypes": dtypes, "pairs": pairs}}))
     assert len(out["pairs"]) == 3
     for a, b in out["pairs"]:
         np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-6, atol=1e-12)
+
+
+def _harness():
+    """benchmarks/harness.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_harness", os.path.join(ROOT, "benchmarks", "harness.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    return module
+
+
+def test_settle_waits_while_another_thread_burns_cpu():
+    """Each sample starts once the process's other threads are idle (PyTorch's OpenMP
+    workers spin for milliseconds after a call): settle() returns at its first quiet check
+    when nothing else runs, and keeps waiting (up to its cap) while a thread spins."""
+    import threading
+
+    settle = _harness().settle
+    assert settle(step_s=0.01, max_s=0.5) < 0.25  # idle: the first or second check
+
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        waited = settle(step_s=0.01, max_s=0.15)
+    finally:
+        stop.set()
+        spinner.join()
+    assert waited >= 0.15
