@@ -919,3 +919,48 @@ def image_batches(draw, max_n: int = 11, max_side: int = 5) -> tuple[np.ndarray,
     if draw(st.booleans()):
         return batch.transpose(0, 2, 3, 1), "NHWC"
     return batch, "NCHW"
+
+
+# ---------------------------------------------------------------------------
+# as_strided geometries (tests/test_as_strided.py, tests/test_as_strided_torch.py)
+# ---------------------------------------------------------------------------
+
+
+class StridedConfig(NamedTuple):
+    """A base tensor, a view of it taken first (``view``: 'none', 'slice', 'transpose' or
+    'expand'), and an as_strided geometry that fits the base's memory."""
+
+    base_size: int
+    view: str
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    offset: int | None  # None: the view's own offset
+
+
+@st.composite
+def strided_configs(draw, max_dims: int = 3, overlap: bool = True) -> StridedConfig:
+    """Geometries of up to ``max_dims`` dims inside a base of up to 24 elements: zero and
+    overlapping strides (windows, broadcasts) unless ``overlap`` is False, in which case
+    the strides are a permutation of a contiguous layout (distinct elements), spread by a
+    gap."""
+    view = draw(st.sampled_from(["none", "slice", "transpose", "expand"]))
+    ndim = draw(st.integers(0, max_dims))
+    if overlap:
+        size = tuple(draw(st.lists(st.integers(0, 3), min_size=ndim, max_size=ndim)))
+        stride = tuple(draw(st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim)))
+    else:
+        size = tuple(draw(st.lists(st.integers(1, 3), min_size=ndim, max_size=ndim)))
+        order = draw(st.permutations(range(ndim)))
+        gap = draw(st.integers(1, 2))
+        stride, step = [0] * ndim, gap
+        for axis in reversed(order):
+            stride[axis] = step
+            step *= size[axis] + gap - 1
+        stride = tuple(stride)
+    span = sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1 if all(size) else 0
+    assume(span <= 24)
+    base_size = draw(st.integers(max(span, 6) if view != "none" else max(span, 1), 24))
+    offset = draw(st.one_of(st.none(), st.integers(0, base_size - span)))
+    if offset is None and view == "slice":
+        assume(2 + span <= base_size)  # the slice starts 2 elements in
+    return StridedConfig(base_size, view, size, stride, offset)

@@ -196,6 +196,46 @@ def _size_args(size: tuple, what: str) -> tuple:
     return tuple(builtins.int(s) for s in size)
 
 
+def _int_list(values: Any, what: str, name: str, position: int) -> list[int]:
+    """A sequence of ints (a tuple, list or Size; an int-like 0-d tensor counts), else
+    PyTorch's TypeError naming the argument and its position."""
+    if not isinstance(values, (tuple, list)):
+        raise TypeError(
+            f"{what}: argument '{name}' (position {position}) must be tuple of ints, not "
+            f"{type(values).__name__}"
+        )
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, _t.Tensor) and v._data.ndim == 0 and v._data.dtype.kind in "iu":
+            v = v.item()
+        if not isinstance(v, (builtins.int, np.integer)) or isinstance(
+            v, (builtins.bool, np.bool_)
+        ):
+            raise TypeError(
+                f"{what}: argument '{name}' (position {position}) must be tuple of ints, but "
+                f"found element of type {type(v).__name__} at pos {i}"
+            )
+        out.append(builtins.int(v))
+    return out
+
+
+def strided_zeros(size: Any, stride: Any, dtype: Any, what: str) -> np.ndarray:
+    """Zeros of `size` whose elements lie `stride` elements apart in memory of their own, just
+    big enough for them (empty_strided's array)."""
+    size = _int_list(size, what, "size", 1)
+    stride = _int_list(stride, what, "stride", 2)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if builtins.any(n < 0 for n in size) or builtins.any(s < 0 for s in stride):
+        raise RuntimeError(
+            f"{what}: sizes and strides must be non-negative, got sizes={size} and strides={stride}"
+        )
+    used = builtins.sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1
+    memory = np.zeros(used if builtins.all(size) else 0, dtype)
+    byte_strides = tuple(s * memory.itemsize for s in stride)
+    return np.lib.stride_tricks.as_strided(memory, tuple(size), byte_strides, writeable=True)
+
+
 class TensorGaps:
     """Mixed into Tensor (no state of its own)."""
 
@@ -918,6 +958,80 @@ class TensorGaps:
         """Call `hook(self)` after each backward has added into self.grad (leaves only).
         Returns a handle with `.remove()`."""
         return _t.engine.register_post_accumulate_grad_hook(self, hook)
+
+    def new_empty_strided(
+        self,
+        size: Any,
+        stride: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Any:
+        """empty_strided(size, stride) in self's dtype unless `dtype` says otherwise."""
+        if device is not None:
+            _t._check_device(device, "new_empty_strided()")
+        dt = self._data.dtype if dtype is None else _dtype.as_dtype(dtype)
+        arr = strided_zeros(size, stride, dt, "new_empty_strided()")
+        return _t.Tensor._make(arr, None, False).requires_grad_(requires_grad)
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: int | None = None) -> Any:
+        """A view of self's memory with these sizes and strides (in elements), its first
+        element `storage_offset` elements into that memory (default: where self starts).
+
+        The memory is that of the tensor self is a view of (PyTorch's storage), so
+        ``x[1:].as_strided((2,), (1,), 0)`` reads x[0] and x[1]. Writes through the view
+        reach it; a view whose elements overlap (a 0 stride, windows that share elements)
+        is read-only. Gradients follow PyTorch's rule (ops_strided)."""
+        size = _int_list(size, "as_strided()", "size", 1)
+        stride = _int_list(stride, "as_strided()", "stride", 2)
+        if len(size) != len(stride):
+            raise RuntimeError("mismatch in length of strides and shape")
+        if builtins.any(s < 0 for s in stride):
+            raise RuntimeError(
+                "as_strided: Negative strides are not supported at the moment, got strides: "
+                f"{list(stride)}"
+            )
+        if builtins.any(n < 0 for n in size):
+            raise RuntimeError(
+                f"Storage size calculation overflowed with sizes={list(size)} and "
+                f"strides={list(stride)}"
+            )
+        root = self if self._base is None else self._base[0]
+        memory = root._data
+        if not memory.flags.c_contiguous:
+            raise RuntimeError(
+                "as_strided(): this tensor's memory is not one contiguous block (e.g. "
+                "from_numpy of a transposed array), so its storage has no PyTorch order; "
+                "call .contiguous() first"
+            )
+        item = memory.itemsize
+        here = self._data.__array_interface__["data"][0] - memory.__array_interface__["data"][0]
+        own = (tuple(self._data.shape), tuple(self.stride()), builtins.int(here // item))
+        if storage_offset is None:
+            offset = own[2]
+        elif isinstance(storage_offset, (builtins.int, np.integer)) and not isinstance(
+            storage_offset, builtins.bool
+        ):
+            offset = builtins.int(storage_offset)
+        else:
+            raise TypeError(
+                "as_strided(): argument 'storage_offset' (position 3) must be int, not "
+                f"{type(storage_offset).__name__}"
+            )
+        if offset < 0:
+            raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+        needed = offset + (
+            builtins.sum((n - 1) * s for n, s in zip(size, stride, strict=True)) + 1
+            if builtins.all(size)
+            else 0
+        )
+        if needed > memory.size:
+            raise RuntimeError(
+                f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                f"{offset}, and itemsize {item} requiring a storage size of {needed * item} are "
+                f"out of bounds for storage of size {memory.size * item}"
+            )
+        return _t.ops_strided.StridedView.apply(self, tuple(size), tuple(stride), offset, own)
 
 
 # In-place forms of the methods above (x.eq_(y), x.gcd_(y), ...), through the one in-place

@@ -1885,7 +1885,15 @@ for _name in (
 
 # these modules import Tensor from here (the Tensor <-> Function cycle): imported once it exists
 from . import _indexing  # noqa: E402
-from .autograd import engine, ops, ops_extra, ops_gaps, ops_linalg, ops_special  # noqa: E402, F401
+from .autograd import (  # noqa: E402, F401
+    engine,
+    ops,
+    ops_extra,
+    ops_gaps,
+    ops_linalg,
+    ops_special,
+    ops_strided,
+)
 
 _NO_BOOL = {
     ops.Sub: "-",

@@ -18,6 +18,7 @@ from . import _dtype, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
+from ._tensor_gaps import strided_zeros
 from .autograd import grad_mode, ops_linalg
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
@@ -183,6 +184,32 @@ def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     return _arg(input, "select_scatter()").select_scatter(src, dim, index)
+
+
+def as_strided(
+    input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+) -> Tensor:
+    """``input.as_strided(size, stride, storage_offset)``: a view of input's memory."""
+    return _arg(input, "as_strided()").as_strided(size, stride, storage_offset)
+
+
+def empty_strided(
+    size: Sequence[int],
+    stride: Sequence[int],
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """A new tensor of `size` whose elements lie `stride` elements apart in its own memory
+    (just big enough for them). PyTorch leaves the values unset; here they are zeros."""
+    if device is not None:
+        _check_device(device, "empty_strided()")
+    dt = _dtype.get_default_dtype() if dtype is None else as_dtype(dtype)
+    arr = strided_zeros(size, stride, dt, "empty_strided()")
+    return Tensor._make(arr, None, False).requires_grad_(requires_grad)
 
 
 def diagonal_scatter(

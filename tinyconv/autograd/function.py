@@ -228,6 +228,10 @@ class Function:
         """Is an empty result of this view op (is_view) a view? (It shares no memory to tell.)"""
         return True
 
+    # A view op whose result is a view even when it shares no memory with its input (as_strided
+    # can name elements of the base outside the input's own)
+    always_view = False
+
     def name(self) -> str:
         """The grad_fn name shown in reprs, e.g. `MulBackward0`."""
         n = self.torch_name
@@ -323,7 +327,8 @@ class Function:
                 cls.is_view
                 and isinstance(args[0], Tensor)
                 and (
-                    np.may_share_memory(result, raw[0])
+                    cls.always_view
+                    or np.may_share_memory(result, raw[0])
                     or (result.size == 0 and cls.empty_is_view(args))
                 )
             ):
@@ -332,7 +337,8 @@ class Function:
         out = make_tensor(result, ctx, True)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and (
-            np.may_share_memory(result, args[0]._data)
+            cls.always_view
+            or np.may_share_memory(result, args[0]._data)
             or (result.size == 0 and cls.empty_is_view(args))
         ):
             out._mark_view(args[0], (cls, args[1:]))  # shares the counter, remembers its base
