@@ -1144,6 +1144,7 @@ def __getattr__(
         "func",
         "version",
         "distributions",
+        "profiler",
     ):
         mod = _lazy(name)
         globals()[name] = mod

@@ -1683,6 +1683,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         dtype is None
         and op.ufunc is not None
         and not (reflected and op is ops.Div)
+        and function.profiler is None  # (a recording profile times every op: through apply)
         and not (
             grad_mode.enabled
             and (
@@ -1887,6 +1888,7 @@ for _name in (
 from . import _indexing  # noqa: E402
 from .autograd import (  # noqa: E402, F401
     engine,
+    function,
     ops,
     ops_extra,
     ops_gaps,

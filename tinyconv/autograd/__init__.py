@@ -58,10 +58,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "functional":  # the submodule, loaded on first use like the rest
+    if name in ("functional", "profiler"):  # submodules, loaded on first use like the rest
         import importlib
 
-        return importlib.import_module(".functional", __name__)
+        return importlib.import_module("." + name, __name__)
     if name in _LAZY:
         import importlib
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from . import function as _function
 from . import grad_mode
 from .function import Function
 
@@ -312,12 +313,17 @@ def _backward_node(
     """Run one node's backward: add what it sends to producing nodes into `grads`,
     and what it sends to leaves into their `.grad` (or into `capture`, for grad()).
     Gradients for leaves with hooks wait in `deferred` (see flush_deferred)."""
+    prof = _function.profiler
+    if prof is not None:  # (a profile is recording: time this node)
+        token = prof.begin_node(node, grad_out)
     if node._tensor_hooks or node._retained is not None:
         grad_out = _grad_for_node(node, grad_out, create_graph)
     if create_graph:
         grads_in = node._run_graph_backward(grad_out)
     else:
         grads_in = node._run_backward(grad_out)
+    if prof is not None:
+        prof.end(token, grads_in)
     if not retain_graph and node._saved is not None:
         node._release()
     if observers:

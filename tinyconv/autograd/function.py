@@ -35,6 +35,9 @@ from . import grad_mode
 
 # Set by anomaly detection (anomaly.py) while it is on; None keeps apply() lean.
 record_hook: Any = None
+# Set by the profiler (profiler.py) while it records: apply() then runs through its
+# run_op, which times the op (and runs it again here with `inside` set).
+profiler: Any = None
 
 
 def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
@@ -267,6 +270,12 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run forward on `args` and, if any input needs a gradient, record the node."""
+        prof = profiler
+        if prof is not None:
+            if prof.inside:  # the profiler's own call of this op: run it
+                prof.inside = False
+            else:
+                return prof.run_op(cls, args)
         ctx = cls.__new__(cls)
         # One pass over the inputs (a plain loop: this runs for every op, and it is
         # cheaper than three comprehensions): each input's array, whether it needs a
