@@ -1871,3 +1871,24 @@ def test_readme_error_messages_are_real():
 
     assert quoted[0] == message(lambda: nn.Conv2d(3, 8, kernel_size=3)(torch.randn(1, 1, 28, 28)))
     assert quoted[1] == message(inplace)
+
+
+def test_bad_argument_errors_are_caught_as_runtime_error_too():
+    """PyTorch raises RuntimeError for most bad shapes and values inside ops (ValueError for
+    some): tinyconv's ValueErrors are both, so `except RuntimeError` code runs unchanged;
+    they still print and pickle as ValueError."""
+    import pickle
+    import traceback
+
+    with pytest.raises(RuntimeError, match="inner sizes differ"):
+        torch.ones(2, 3) @ torch.ones(2, 3)
+    with pytest.raises(ValueError, match="inner sizes differ"):
+        torch.ones(2, 3) @ torch.ones(2, 3)
+    try:
+        F.conv2d(torch.ones(1, 1, 5, 5), torch.ones(8, 3, 3, 3))
+    except RuntimeError as e:
+        shown = "".join(traceback.format_exception_only(type(e), e))
+        assert shown.startswith("ValueError: conv2d: input has 1 channels")
+        assert type(pickle.loads(pickle.dumps(e))) is ValueError
+    else:
+        raise AssertionError("conv2d accepted 1 channel for a 3-channel weight")

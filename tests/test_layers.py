@@ -42,6 +42,7 @@ LAYER_OF_PREFIX = {
     "_inplace": "engine",
     "_tensor_gaps": "engine",
     "_rng": "engine",
+    "_errors": "engine",
     "_return_types": "engine",
     "nn.functional": "functional",
     "torch_functions": "functional",

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import TensorValueError
+
 
 class IndexOutOfRange(IndexError, ValueError):
     """An index outside a tensor: an IndexError as in Python, and a ValueError."""
@@ -40,7 +42,7 @@ def _dims(dim: Any, ndim: int, what: str, empty_all: bool = False) -> Any:
             return tuple(range(ndim))
         dims = tuple(_dim(d, ndim, what) for d in dim)
         if len(set(dims)) != len(dims):
-            raise ValueError(f"{what}: dim {tuple(dim)} names a dimension twice")
+            raise TensorValueError(f"{what}: dim {tuple(dim)} names a dimension twice")
         return dims if ndim else ()
     d = _dim(dim, ndim, what)
     return d if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has no axis to reduce
@@ -59,16 +61,16 @@ def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
     """Resolve one -1 in `shape` and check the element count matches."""
     size = data.size
     if shape.count(-1) > 1:
-        raise ValueError(f"{what}: only one dimension can be -1, got {shape}")
+        raise TensorValueError(f"{what}: only one dimension can be -1, got {shape}")
     if any(s < -1 for s in shape):
-        raise ValueError(f"{what}: invalid size {shape}")
+        raise TensorValueError(f"{what}: invalid size {shape}")
     if -1 in shape:
         known = 1
         for s in shape:
             if s != -1:
                 known *= s
         if known == 0 or size % known:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
                 f"({size} elements)"
             )
@@ -77,7 +79,7 @@ def _infer_shape(shape: tuple, data: np.ndarray, what: str) -> tuple:
     for s in shape:
         n *= s
     if n != size:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: shape {shape} is invalid for a tensor of shape {tuple(data.shape)} "
             f"({size} elements, but {shape} holds {n})"
         )

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _dtype
 from ._args import IndexOutOfRange
+from ._errors import TensorValueError
 
 
 class IndexPlan:
@@ -364,7 +365,7 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
     if arr.ndim > len(target) or any(
         a not in (1, t) for a, t in zip(arr.shape[::-1], target[::-1], strict=False)
     ):
-        raise ValueError(
+        raise TensorValueError(
             f"__setitem__: cannot assign a value of shape {tuple(np.shape(value))} to the part of "
             f"shape {target} that index {_show(index)} selects in a tensor of shape {tuple(shape)} "
             "(the value must broadcast to that part)"
@@ -497,9 +498,9 @@ def _slice(s: slice, where: _Where) -> slice:
     except TypeError:
         raise TypeError(f"{where}: slice parts must be integers or None, got {s!r}") from None
     if parts[2] == 0:
-        raise ValueError(f"{where}: slice step cannot be zero")
+        raise TensorValueError(f"{where}: slice step cannot be zero")
     if parts[2] is not None and parts[2] < 0:
-        raise ValueError(
+        raise TensorValueError(
             f"{where}: negative slice steps are not supported, as in PyTorch (step must be "
             f"greater than zero, got {parts[2]}); use .flip() to reverse"
         )

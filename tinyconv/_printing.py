@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import dtype_name
+from ._errors import TensorValueError
 
 _DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 OPTIONS = dict(_DEFAULTS)
@@ -44,7 +45,7 @@ def set_printoptions(
     'short' or 'full'; `sci_mode` True/False forces scientific notation on/off, None chooses."""
     if profile is not None:
         if profile not in _PROFILES:
-            raise ValueError(
+            raise TensorValueError(
                 f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}"
             )
         OPTIONS.update(_PROFILES[profile])

@@ -24,6 +24,7 @@ import numpy as np
 
 from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name, get_default_dtype
+from ._errors import TensorValueError
 from ._printing import return_type_repr
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
@@ -296,7 +297,9 @@ class TensorExtra:
         _check_float(self, what)
         modes = ("linear", "lower", "higher", "midpoint", "nearest")
         if interpolation not in modes:
-            raise ValueError(f"{what}: interpolation must be one of {modes}, got {interpolation!r}")
+            raise TensorValueError(
+                f"{what}: interpolation must be one of {modes}, got {interpolation!r}"
+            )
         qs = q._data if isinstance(q, _t.Tensor) else np.asarray(q, dtype=np.float64)
         if qs.ndim > 1:
             raise RuntimeError(f"{what}: q must be a number or a 1-D tensor, got {qs.ndim}-D")
@@ -1104,7 +1107,7 @@ def _tensordot(a: Any, b: Any, dims: Any) -> Any:
 def meshgrid(tensors: Sequence[Any], indexing: str = "ij") -> tuple:
     """Coordinate grids from 1-D tensors (expanded views), 'ij' (matrix) or 'xy' (Cartesian)."""
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid(): indexing must be 'ij' or 'xy', got {indexing!r}")
+        raise TensorValueError(f"meshgrid(): indexing must be 'ij' or 'xy', got {indexing!r}")
     ts = [t.reshape(-1) if t._data.ndim == 0 else t for t in tensors]
     for i, t in enumerate(ts):
         if t._data.ndim != 1:

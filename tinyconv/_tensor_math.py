@@ -19,6 +19,7 @@ import numpy as np
 from . import _dtype
 from ._args import IndexOutOfRange, _dim, _dims
 from ._dtype import dtype_name, result_type
+from ._errors import TensorValueError
 from .autograd import grad_mode
 from .kernels import select
 
@@ -1540,7 +1541,7 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
     try:
         np.broadcast_shapes(cond.shape, np.shape(ad), np.shape(bd))
     except ValueError:
-        raise ValueError(
+        raise TensorValueError(
             f"where(): condition {cond.shape}, input {np.shape(ad)} and other {np.shape(bd)} "
             "can't be broadcast together"
         ) from None

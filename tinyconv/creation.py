@@ -13,6 +13,7 @@ from . import _rng as _random
 from . import _tensor_gaps as _mf
 from ._args import _check_device
 from ._dtype import as_dtype
+from ._errors import TensorValueError
 from ._rng import _gen
 from .tensor import Tensor, _sizes, _to_array
 from .torch_functions import _into, _no_grad_out
@@ -37,7 +38,7 @@ def _shape(size: tuple, what: str) -> tuple:
     """Sizes as varargs or one tuple, each a non-negative integer."""
     shape = _sizes(size, what)
     if any(n < 0 for n in shape):
-        raise ValueError(f"{what}: sizes must be non-negative, got {shape}")
+        raise TensorValueError(f"{what}: sizes must be non-negative, got {shape}")
     return shape
 
 
@@ -271,7 +272,7 @@ def normal(
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if np.any(np.asarray(s) < 0):
-        raise ValueError(f"normal(): std must be >= 0, got {std}")
+        raise TensorValueError(f"normal(): std must be >= 0, got {std}")
     shape = (
         _shape((size,), "normal()")
         if size is not None
@@ -330,7 +331,7 @@ def arange(
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange(): step must be nonzero")
+        raise TensorValueError("arange(): step must be nonzero")
     if not (np.isfinite(start) and np.isfinite(end)):
         raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
     if (step > 0 and end < start) or (step < 0 and end > start):
@@ -353,7 +354,7 @@ def arange(
         start, end, step = int(start), int(end), int(step)
         if dt == np.int64:
             if step == 0:
-                raise ValueError("arange(): step must be nonzero (after truncation to int64)")
+                raise TensorValueError("arange(): step must be nonzero (after truncation to int64)")
             n = max(0, -((start - end) // step))
         return _finish((start + step * np.arange(n)).astype(dt), requires_grad)
     return _finish(np.arange(start, end, step).astype(dt), requires_grad)
@@ -512,14 +513,16 @@ def asarray(
         have = obj._data.dtype if isinstance(obj, Tensor) else obj.dtype
         convert = want is not None and want != have
         if copy is False and convert:
-            raise ValueError(f"asarray(): can't alias {have} data into dtype {want} (copy=False)")
+            raise TensorValueError(
+                f"asarray(): can't alias {have} data into dtype {want} (copy=False)"
+            )
         if isinstance(obj, Tensor):
             out = obj.to(want) if convert else obj.clone() if copy else obj
         else:
             out = tensor(obj, dtype=want) if convert or copy else from_numpy(obj)
     else:
         if copy is False:
-            raise ValueError(f"asarray(): can't alias a {type(obj).__name__} into a tensor")
+            raise TensorValueError(f"asarray(): can't alias a {type(obj).__name__} into a tensor")
         out = tensor(obj, dtype=want)
     if requires_grad is not None and out.requires_grad != requires_grad:
         # (PyTorch sets the flag on a leaf it returns, and detaches anything else)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._errors import TensorValueError
 from .autograd import Function, gradcheck
 from .autograd._gradcheck import GradcheckError
 from .creation import tensor as make_tensor
@@ -485,7 +486,9 @@ def load(path: str) -> Any:
 def check(number: int, path: str | None = None) -> tuple[bool, str]:
     """Check exercise `number` in `path` (default docs/exercises/<its file>): (passed, report)."""
     if number not in EXERCISES:
-        raise ValueError(f"exercises: number must be one of {sorted(EXERCISES)}, got {number}")
+        raise TensorValueError(
+            f"exercises: number must be one of {sorted(EXERCISES)}, got {number}"
+        )
     ex = EXERCISES[number]
     path = path or os.path.join("docs", "exercises", ex.file)
     head = f"exercise {number}: {ex.title} ({path})"

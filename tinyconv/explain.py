@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ._dtype import float32
+from ._errors import TensorValueError
 from .autograd import grad as autograd_grad
 from .creation import tensor as make_tensor
 from .nn import Conv2d
@@ -110,7 +111,7 @@ def page_data(
     if not isinstance(conv, Conv2d):
         raise TypeError(f"explain: conv must be an nn.Conv2d, got {type(conv).__name__}")
     if conv.padding_mode != "zeros":
-        raise ValueError(
+        raise TensorValueError(
             f"explain: only padding_mode='zeros' is drawn, got padding_mode={conv.padding_mode!r}"
         )
     if not isinstance(x, Tensor):
@@ -118,7 +119,7 @@ def page_data(
     if x.ndim == 3:
         x = x.unsqueeze(0)
     if x.ndim != 4 or x.shape[0] != 1:
-        raise ValueError(
+        raise TensorValueError(
             f"explain: x must be one image, (C, H, W) or (1, C, H, W), got shape {tuple(x.shape)}"
         )
     losses = _losses(loss)
@@ -130,7 +131,7 @@ def page_data(
         conv.padding, conv.kernel_size, conv.dilation, conv.stride, "explain"
     )
     if H > MAX_SIDE or W > MAX_SIDE:
-        raise ValueError(
+        raise TensorValueError(
             f"explain: the input is {H}x{W}; the page draws at most {MAX_SIDE}x{MAX_SIDE}"
         )
 
@@ -141,7 +142,7 @@ def page_data(
     OH, OW = y.shape[2:]
     products = O * OH * OW * Cg * kh * kw
     if products > MAX_PRODUCTS:
-        raise ValueError(
+        raise TensorValueError(
             f"explain: this convolution has {products} window products, more than a page "
             f"shows ({MAX_PRODUCTS}); use a smaller input, kernel or fewer channels"
         )
@@ -186,7 +187,7 @@ def page_data(
         y = conv(xl)
         L = fn(y)
         if not isinstance(L, Tensor) or L.numel() != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"explain: loss {name!r} must return a one-element Tensor, got "
                 f"{type(L).__name__}{'' if not isinstance(L, Tensor) else tuple(L.shape)}"
             )
@@ -326,9 +327,9 @@ def _pair_arg(values: Sequence[int] | None, name: str, default: int, low: int) -
     if values is None:
         return (default, default)
     if len(values) not in (1, 2):
-        raise ValueError(f"{name} takes one or two integers, got {len(values)}")
+        raise TensorValueError(f"{name} takes one or two integers, got {len(values)}")
     if any(v < low for v in values):
-        raise ValueError(f"{name} must be at least {low}, got {' '.join(map(str, values))}")
+        raise TensorValueError(f"{name} must be at least {low}, got {' '.join(map(str, values))}")
     return (values[0], values[0]) if len(values) == 1 else tuple(values)
 
 
@@ -346,7 +347,7 @@ def build(args: argparse.Namespace) -> tuple[Conv2d, Tensor, dict, str, str]:
         if v is not None
     ]
     if shape_given and args.example != "random":
-        raise ValueError(
+        raise TensorValueError(
             f"{', '.join(shape_given)} set the shapes of --example random; "
             f"the {args.example} example has its own"
         )
@@ -385,7 +386,7 @@ def build(args: argparse.Namespace) -> tuple[Conv2d, Tensor, dict, str, str]:
         kh, kw = _pair_arg(args.kernel_size, "--kernel-size", 3, 1)
         groups = args.groups or 1
         if C % groups or O % groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"--groups {groups} must divide --in-channels {C} and --out-channels {O}"
             )
         rng = np.random.default_rng(args.seed)
@@ -403,7 +404,9 @@ def build(args: argparse.Namespace) -> tuple[Conv2d, Tensor, dict, str, str]:
     conv.bias.data = make_tensor(bias, dtype=float32)
     by_key = {"squares": 0, "doc": 1, "sum": len(losses) - 1}
     if args.loss == "doc" and args.example != "three":
-        raise ValueError("--loss doc is the loss of the three-channel example (--example three)")
+        raise TensorValueError(
+            "--loss doc is the loss of the three-channel example (--example three)"
+        )
     first = by_key[args.loss]
     ordered = [losses[first]] + [lo for k, lo in enumerate(losses) if k != first]
     return conv, x, dict(ordered), title, note

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _torch_format
 from ._dtype import as_dtype
+from ._errors import TensorValueError
 from .tensor import Tensor
 
 FORMAT = "tinyconv-checkpoint"
@@ -115,7 +116,7 @@ def _decode(obj: Any, arrays: Any) -> Any:
     if "__dict__" in obj:
         cls = OrderedDict if obj.get("ordered") else dict
         return cls((_decode(k, arrays), _decode(v, arrays)) for k, v in obj["__dict__"])
-    raise ValueError(f"unknown manifest entry {sorted(obj)}")
+    raise TensorValueError(f"unknown manifest entry {sorted(obj)}")
 
 
 def save(obj: Any, f: Any) -> None:

@@ -38,6 +38,7 @@ from ._args import (
     numpy_names,
 )
 from ._dtype import as_dtype, dtype_name, result_type
+from ._errors import TensorValueError
 from ._inplace import _VIEW_MULTI, ViewInplace
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
@@ -287,7 +288,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"item(): only a tensor with one element can be converted to a Python number, "
                 f"but this one has shape {tuple(self._data.shape)} ({self._data.size} elements)"
             )
@@ -494,7 +495,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def _scalar(self, what: str) -> Any:
         if self._data.size != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: only a one-element tensor can be converted, but this one has shape "
                 f"{tuple(self._data.shape)}"
             )
@@ -716,7 +717,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def mm(self, other: Any) -> Tensor:
         if self._data.ndim != 2 or _as_tensor(other).ndim != 2:
-            raise ValueError(
+            raise TensorValueError(
                 f"mm(): both operands must be 2-D, got shapes {tuple(self.shape)} and "
                 f"{tuple(_as_tensor(other).shape)}"
             )
@@ -727,7 +728,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def t(self) -> Tensor:
         if self._data.ndim > 2:
-            raise ValueError(
+            raise TensorValueError(
                 f"t(): expects a tensor with <= 2 dimensions, got shape {tuple(self.shape)}"
             )
         out = self.T
@@ -777,7 +778,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """min(max(self, min), max); the bounds are numbers or tensors that broadcast with self
         (the output takes the broadcast shape, and tensor bounds get gradients)."""
         if min is None and max is None:
-            raise ValueError("clamp(): at least one of min and max must be given")
+            raise TensorValueError("clamp(): at least one of min and max must be given")
         lo, hi = (
             _wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max)
         )
@@ -792,7 +793,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             try:
                 np.broadcast_shapes(self._data.shape, *shapes)
             except ValueError:
-                raise ValueError(
+                raise TensorValueError(
                     f"clamp(): min/max of shape(s) {shapes} can't be broadcast with the "
                     f"input's shape {tuple(self.shape)}"
                 ) from None
@@ -944,7 +945,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         if p is None or p == "fro":
             p = 2
         if isinstance(p, str):  # a bad value of p, not a bad type:
-            raise ValueError(
+            raise TensorValueError(
                 f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
                 + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else "")
             )
@@ -1056,7 +1057,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         s = _dim(start_dim, len(shape), "flatten()")
         e = _dim(end_dim, len(shape), "flatten()")
         if s > e:
-            raise ValueError(
+            raise TensorValueError(
                 f"flatten(): start_dim ({start_dim}) must not come after end_dim ({end_dim})"
             )
         if s == e:
@@ -1110,7 +1111,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         n = self._data.ndim
         axes = tuple(_dim(d, n, "permute()") for d in dims)
         if sorted(axes) != list(range(n)):
-            raise ValueError(
+            raise TensorValueError(
                 f"permute(): dims {dims} must be a permutation of the {n} dimensions of a tensor "
                 f"of shape {tuple(self.shape)}"
             )
@@ -1120,7 +1121,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         sizes = _sizes(sizes, "expand()")
         shape = self._data.shape
         if len(sizes) < len(shape):
-            raise ValueError(
+            raise TensorValueError(
                 f"expand(): the number of sizes {sizes} must be at least the tensor's "
                 f"number of dimensions ({len(shape)}, shape {tuple(shape)})"
             )
@@ -1130,10 +1131,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             old = shape[i - lead] if i >= lead else None
             if s == -1:
                 if old is None:
-                    raise ValueError("expand(): -1 is not allowed for new leading dimensions")
+                    raise TensorValueError("expand(): -1 is not allowed for new leading dimensions")
                 s = old
             elif old is not None and old != 1 and old != s:
-                raise ValueError(
+                raise TensorValueError(
                     f"expand(): the expanded size {s} must match the existing size {old} at "
                     f"dimension {i} (tensor shape {tuple(shape)}, sizes {sizes})"
                 )
@@ -1146,7 +1147,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def repeat(self, *sizes: Any) -> Tensor:
         reps = _sizes(sizes, "repeat()")
         if len(reps) < self._data.ndim:
-            raise ValueError(f"repeat(): need at least {self._data.ndim} repeat counts, got {reps}")
+            raise TensorValueError(
+                f"repeat(): need at least {self._data.ndim} repeat counts, got {reps}"
+            )
         return ops_extra.Repeat.apply(self, reps)
 
     def flip(self, *dims: Any) -> Tensor:
@@ -1495,7 +1498,7 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
         try:
             arr = np.array(data)
         except ValueError:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: data must be a rectangular nested list, but it is ragged: {_ragged(data)}"
             ) from None
         if arr.dtype == object or arr.dtype.kind in "USV":
@@ -1514,7 +1517,7 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
             elif arr.dtype.kind in "iu":
                 if arr.dtype == np.uint64 and arr.max() > np.iinfo(np.int64).max:
                     # Python ints past int64 (NumPy made them uint64): PyTorch refuses them
-                    raise ValueError(
+                    raise TensorValueError(
                         f"{what}: the integer {arr.max()} does not fit int64 (overflow)"
                     )
                 arr = arr.astype(np.int64)
@@ -1662,7 +1665,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
                 np.broadcast_shapes(ad.shape, bd.shape)
             except ValueError:
                 first, second = (b, a) if reflected else (a, b)
-                raise ValueError(
+                raise TensorValueError(
                     f"{op.__name__.lower()}: shapes {tuple(first.shape)} and {tuple(second.shape)} "
                     "can't be broadcast together"
                 ) from None
@@ -1773,7 +1776,7 @@ def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
     try:
         return Tensor._make(fn(ad, bd), None, False)
     except ValueError:
-        raise ValueError(
+        raise TensorValueError(
             f"comparison: shapes {tuple(a.shape)} and {np.shape(bd)} can't be broadcast together"
         ) from None
 
@@ -1831,13 +1834,13 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = _as_tensor(a), _as_tensor(b)
     sa, sb = a._data.shape, b._data.shape
     if not sa or not sb:
-        raise ValueError(
+        raise TensorValueError(
             f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}"
         )
     k_a = sa[-1]
     k_b = sb[-2] if len(sb) > 1 else sb[0]
     if k_a != k_b:
-        raise ValueError(
+        raise TensorValueError(
             f"matmul: shapes {tuple(sa)} and {tuple(sb)} don't match: the inner sizes differ "
             f"({k_a} vs {k_b})"
         )
@@ -1849,7 +1852,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     try:
         return ops.MatMul.apply(a, b)
     except ValueError:
-        raise ValueError(
+        raise TensorValueError(
             f"matmul: shapes {tuple(sa)} and {tuple(sb)}: the batch dimensions {tuple(sa[:-2])} "
             f"and {tuple(sb[:-2])} can't be broadcast together"
         ) from None

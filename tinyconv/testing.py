@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ._dtype import dtype_name
+from ._errors import TensorValueError
 from .tensor import Tensor
 
 __all__ = ["assert_close"]
@@ -45,7 +46,7 @@ def assert_close(
     elementwise, with the same shape and (check_dtype) dtype. Tensors, Python numbers, and
     sequences or mappings of them (compared item by item) are accepted."""
     if (rtol is None) != (atol is None):
-        raise ValueError(
+        raise TensorValueError(
             "Both 'rtol' and 'atol' must be either specified or omitted, but got no "
             f"{'atol' if atol is None else 'rtol'}."
         )

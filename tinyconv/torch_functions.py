@@ -14,6 +14,7 @@ import numpy as np
 from . import _dtype, _tensor_extra
 from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
+from ._errors import TensorValueError
 from ._tensor_math import _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
 from .tensor import Tensor, _as_tensor, _binary
@@ -26,7 +27,7 @@ def _tensors(tensors: Sequence, what: str) -> list:
             f"{what}: expected a list or tuple of tensors, got {type(tensors).__name__}"
         )
     if not tensors:
-        raise ValueError(f"{what}: expected a non-empty list of tensors")
+        raise TensorValueError(f"{what}: expected a non-empty list of tensors")
     return [_as_tensor(t) for t in tensors]
 
 
@@ -49,7 +50,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if legacy[i] and i != first:
             continue
         if t.ndim != nd or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]:
-            raise ValueError(
+            raise TensorValueError(
                 f"cat(): sizes of tensors must match except in dimension {d}; tensor {first} has "
                 f"shape {tuple(ref.shape)} but tensor {i} has shape {tuple(t.shape)}"
             )
@@ -64,7 +65,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ts = _tensors(tensors, "stack()")
     for i, t in enumerate(ts):
         if t.shape != ts[0].shape:
-            raise ValueError(
+            raise TensorValueError(
                 f"stack(): all tensors must have the same shape; tensor 0 has shape "
                 f"{tuple(ts[0].shape)} but tensor {i} has shape {tuple(t.shape)}"
             )
@@ -808,12 +809,12 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         raise TypeError(f"einsum(): equation must be a string, got {type(equation).__name__}")
     ts = [_as_tensor(t) for t in operands]
     if not ts:
-        raise ValueError("einsum(): expected at least one operand")
+        raise TensorValueError("einsum(): expected at least one operand")
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     subs = lhs.split(",")
     if len(subs) != len(ts):
-        raise ValueError(
+        raise TensorValueError(
             f"einsum(): equation {equation!r} names {len(subs)} operand(s) but {len(ts)} were given"
         )
     # expand '...' into letters the equation does not use, right-aligned (broadcast) per operand
@@ -830,9 +831,9 @@ def einsum(equation: str, *operands: Any) -> Tensor:
             k = t.ndim - (len(s) - 3)
             s = s.replace("...", ell[n_ell - k :] if k else "")
         if not s.isalpha() and s:
-            raise ValueError(f"einsum(): invalid subscripts {subs[i]!r} in {equation!r}")
+            raise TensorValueError(f"einsum(): invalid subscripts {subs[i]!r} in {equation!r}")
         if len(s) != t.ndim:
-            raise ValueError(
+            raise TensorValueError(
                 f"einsum(): operand {i} has {t.ndim} dimension(s) but subscripts "
                 f"{subs[i]!r} name {len(s)}"
             )
@@ -848,14 +849,14 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     for i, (s, t) in enumerate(zip(full, ts, strict=False)):
         for c, n in zip(s, t.shape, strict=False):
             if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
-                raise ValueError(
+                raise TensorValueError(
                     f"einsum(): subscript {c!r} has size {n} in operand {i} but "
                     f"{sizes[c]} elsewhere ({equation!r})"
                 )
             sizes[c] = builtins.max(sizes[c], n)
     for c in out:
         if c not in sizes:
-            raise ValueError(
+            raise TensorValueError(
                 f"einsum(): output subscript {c!r} does not appear in the inputs ({equation!r})"
             )
     dt = _result_type(*(t._data for t in ts))
@@ -1283,7 +1284,7 @@ def _side(right: bool, side: Any, what: str) -> str:
     if side is None:
         return "right" if right else "left"
     if side not in ("left", "right"):
-        raise ValueError(f"{what}: side must be 'left' or 'right', got {side!r}")
+        raise TensorValueError(f"{what}: side must be 'left' or 'right', got {side!r}")
     if right and side == "left":
         raise RuntimeError(f"{what}: side='left' and right=True contradict each other")
     return side

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._errors import TensorValueError
 from .autograd import grad_mode
 from .autograd.ops import Op
 from .nn import functional as F
@@ -96,7 +97,7 @@ def _reduction(reduction: Any, what: str) -> str:
             f"{what}: reduction must be an int (0 none, 1 mean, 2 sum), got {reduction!r}"
         )
     if reduction not in _REDUCTIONS:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction}"
         )
     return _REDUCTIONS[reduction]

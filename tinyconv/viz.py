@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import TensorValueError
 from .autograd.engine import topological_order
 from .autograd.function import Function
 from .autograd.trace import _leaf_names, call_tree, format_values
@@ -128,7 +129,7 @@ class Graph:
         path = os.fspath(path)
         fmt = (format or os.path.splitext(path)[1].lstrip(".")).lower()
         if fmt not in ("svg", "png", "pdf"):
-            raise ValueError(
+            raise TensorValueError(
                 f"Graph.render: format must be 'svg', 'png' or 'pdf' (from the file suffix or "
                 f"format=), got {fmt!r} for path {path!r}; Graph.save(path) writes the DOT text"
             )
@@ -188,7 +189,7 @@ def graph(
     root = tensor.grad_fn
     if root is None:  # a leaf: the graph is this one tensor
         if not tensor.requires_grad:
-            raise ValueError(
+            raise TensorValueError(
                 "viz.graph: this tensor does not require grad and has no grad_fn, so autograd "
                 "recorded no graph for it; make an input require grad (requires_grad=True)"
             )

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _rng
+from .._errors import TensorValueError
 from . import grad_mode
 
 
@@ -58,7 +59,7 @@ def gradcheck(
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
-        raise ValueError(
+        raise TensorValueError(
             "gradcheck: no input requires grad; pass tensors made with requires_grad=True"
         )
     for i in diff:
@@ -193,7 +194,7 @@ def gradgradcheck(
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
-        raise ValueError(
+        raise TensorValueError(
             "gradgradcheck: no input requires grad; pass tensors made with requires_grad=True"
         )
     with grad_mode.enable_grad():

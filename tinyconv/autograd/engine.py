@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from . import function as _function
 from . import grad_mode
 from .function import Function
@@ -565,7 +566,9 @@ def grad(
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and not allow_unused:
-        raise ValueError("autograd.grad: materialize_grads=True needs allow_unused=True (or None)")
+        raise TensorValueError(
+            "autograd.grad: materialize_grads=True needs allow_unused=True (or None)"
+        )
     outs = _as_tensor_list(outputs, "autograd.grad(outputs=...)")
     ins = _as_tensor_list(inputs, "autograd.grad(inputs=...)")
     if not ins:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from . import grad_mode, ops
 from .engine import grad as _grad
 
@@ -185,7 +186,7 @@ def jacobian(
     of tuples (per input) of such blocks.
     """
     if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError(
+        raise TensorValueError(
             f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
         )
     if strategy == "forward-mode":

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from . import function as _function
 
 
@@ -79,15 +80,15 @@ def schedule(
     (0: forever). ``skip_first_wait`` skips the first cycle's wait."""
     for name, v in (("wait", wait), ("warmup", warmup), ("skip_first", skip_first)):
         if v < 0:
-            raise ValueError(f"Invalid profiler schedule arguments: {name} must be >= 0")
+            raise TensorValueError(f"Invalid profiler schedule arguments: {name} must be >= 0")
     if active <= 0:
-        raise ValueError("Invalid profiler schedule arguments: active must be > 0")
+        raise TensorValueError("Invalid profiler schedule arguments: active must be > 0")
     if repeat < 0:
-        raise ValueError("Invalid profiler schedule arguments: repeat must be >= 0")
+        raise TensorValueError("Invalid profiler schedule arguments: repeat must be >= 0")
 
     def schedule_fn(step: int) -> ProfilerAction:
         if step < 0:
-            raise ValueError(f"Invalid profiler step: {step}")
+            raise TensorValueError(f"Invalid profiler step: {step}")
         if step < skip_first:
             return ProfilerAction.NONE
         step -= skip_first

@@ -17,6 +17,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from .._errors import TensorValueError
 from ..utils.progress import progress
 
 CHUNK = 1 << 16
@@ -82,7 +83,9 @@ def _fetch(url: str, dest: str, md5: str | None, timeout: float) -> None:
             os.fsync(out.fileno())
         got = h.hexdigest()
         if md5 is not None and got != md5:
-            raise ValueError(f"MD5 mismatch: got {got}, expected {md5} (corrupt or changed file)")
+            raise TensorValueError(
+                f"MD5 mismatch: got {got}, expected {md5} (corrupt or changed file)"
+            )
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import _dtype
 from .._args import IndexOutOfRange
+from .._errors import TensorValueError
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -92,7 +93,7 @@ class Sequential(Module):
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
-            raise ValueError(
+            raise TensorValueError(
                 "add operator supports only objects of Sequential class, but "
                 f"{type(other)} is given."
             )
@@ -103,7 +104,7 @@ class Sequential(Module):
 
     def __iadd__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
-            raise ValueError(
+            raise TensorValueError(
                 "add operator supports only objects of Sequential class, but "
                 f"{type(other)} is given."
             )
@@ -115,7 +116,7 @@ class Sequential(Module):
         if not isinstance(times, int) or isinstance(times, bool):
             raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(times)}")
         if times <= 0:
-            raise ValueError(f"Non-positive multiplication factor {times} for {type(self)}")
+            raise TensorValueError(f"Non-positive multiplication factor {times} for {type(self)}")
 
     def __mul__(self, times: int) -> Sequential:
         """The same modules (not copies) repeated `times` times."""
@@ -272,7 +273,7 @@ def _pairs(values: Any, what: str) -> Iterator[tuple]:
             )
         pair = tuple(pair)
         if len(pair) != 2:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what} update sequence element #{j} has length {len(pair)}; 2 is required"
             )
         yield pair

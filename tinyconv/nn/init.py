@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _rng as _random
+from .._errors import TensorValueError
 from .._rng import _gen
 from ..autograd import grad_mode
 from ..tensor import Tensor
@@ -27,13 +28,13 @@ def calculate_gain(nonlinearity: str, param: Any = None) -> float:
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise TensorValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """fan_in = in_features * receptive field; fan_out = out_features * receptive field."""
     if tensor.ndim < 2:
-        raise ValueError(
+        raise TensorValueError(
             "fan in and fan out need a tensor with at least 2 dims, got shape "
             f"{tuple(tensor.shape)}"
         )
@@ -45,7 +46,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
 
 def _fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise TensorValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -75,9 +76,11 @@ def trunc_normal_(
     uniform candidates on [a, b] accepted where log(uniform) <= their log density relative
     to its peak on [a, b]."""
     if not std > 0:
-        raise ValueError(f"trunc_normal_: std must be positive, got {std!r}")
+        raise TensorValueError(f"trunc_normal_: std must be positive, got {std!r}")
     if not a < b:
-        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a!r}, b={b!r}")
+        raise TensorValueError(
+            f"trunc_normal_: the bounds must satisfy a < b, got a={a!r}, b={b!r}"
+        )
 
     def cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -187,7 +190,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     diagonal, so the result is uniform over the orthogonal matrices). rows <= rest: the rows
     are orthonormal; otherwise the columns."""
     if tensor.ndim < 2:
-        raise ValueError(
+        raise TensorValueError(
             f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
             f"{tuple(tensor.shape)}"
         )
@@ -216,7 +219,9 @@ def _overwrite(tensor: Tensor, values: np.ndarray) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix, into a 2-D tensor (ones on the diagonal, zeros elsewhere)."""
     if tensor.ndim != 2:
-        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got {tensor.ndim}")
+        raise TensorValueError(
+            f"eye_: only tensors with 2 dimensions are supported, got {tensor.ndim}"
+        )
     return _overwrite(tensor, np.eye(*tensor._data.shape))
 
 
@@ -226,10 +231,12 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     kernel's centre), as far as min(out // groups, in) reaches."""
     d = tensor.ndim
     if d not in (3, 4, 5):
-        raise ValueError(f"dirac_: only tensors with 3, 4 or 5 dimensions are supported, got {d}")
+        raise TensorValueError(
+            f"dirac_: only tensors with 3, 4 or 5 dimensions are supported, got {d}"
+        )
     shape = tensor._data.shape
     if shape[0] % groups != 0:
-        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
+        raise TensorValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
     out_per = shape[0] // groups
     w = np.zeros(shape)
     centre = tuple(k // 2 for k in shape[2:])

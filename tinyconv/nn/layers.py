@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..creation import empty, ones, tensor, zeros
 from ..tensor import Tensor
@@ -46,13 +47,13 @@ class _ConvNd(Module):
             ("groups", groups),
         ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
+                raise TensorValueError(f"{name}: {n} must be a positive integer, got {v!r}")
         if in_channels % groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
             )
         if out_channels % groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})"
             )
 
@@ -80,7 +81,7 @@ class _ConvNd(Module):
         ]
         for t, b, s, d in zip(target, base, self.stride, self.dilation, strict=False):
             if not b <= t < b + max(s, d):
-                raise ValueError(
+                raise TensorValueError(
                     f"{type(self).__name__}: output_size {tuple(output_size)} can't be reached "
                     f"from input shape {tuple(input.shape)}: each output side must be in [{b}, "
                     f"{b + max(s, d) - 1}] (stride {self.stride}, padding {self.padding}, "
@@ -136,13 +137,13 @@ class _Conv(_ConvNd):
             kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
         )
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                 f"'circular', got {padding_mode!r}"
             )
         if isinstance(padding, str) and padding not in ("valid", "same"):
             kind = "a pair" if n == 2 else "a triple"
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: padding must be an int, {kind}, 'valid' or 'same', got {padding!r}"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -150,7 +151,9 @@ class _Conv(_ConvNd):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation, self.groups, self.padding_mode = _ntuple(dilation, n), groups, padding_mode
         if padding == "same" and self.stride != (1,) * n:
-            raise ValueError(f"{name}: padding='same' needs stride 1, got stride={self.stride}")
+            raise TensorValueError(
+                f"{name}: padding='same' needs stride 1, got stride={self.stride}"
+            )
         self._init_params((out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -203,7 +206,7 @@ class _ConvTranspose(_ConvNd):
             dilation=dilation,
         )
         if padding_mode != "zeros":
-            raise ValueError(
+            raise TensorValueError(
                 f"ConvTranspose{n}d: only padding_mode='zeros' is supported (as in PyTorch)"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -244,7 +247,7 @@ class Linear(Module):
         super().__init__()
         for n, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Linear: {n} must be a non-negative integer, got {v!r}")
+                raise TensorValueError(f"Linear: {n} must be a non-negative integer, got {v!r}")
         self.in_features, self.out_features = in_features, out_features
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight = Parameter(empty(out_features, in_features, dtype=dt))
@@ -480,7 +483,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be between 0 and 1, got {p}")
+            raise TensorValueError(f"Dropout: p must be between 0 and 1, got {p}")
         self.p, self.inplace = p, inplace
 
     def forward(self, input: Tensor) -> Tensor:
@@ -622,14 +625,14 @@ class _NormBase(Module):
         super().__init__()
         name = type(self).__name__
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: num_features must be a positive integer (the number of channels), "
                 f"got {num_features!r}"
             )
         if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
+            raise TensorValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum!r}")
         if eps <= 0:
-            raise ValueError(f"{name}: eps must be positive, got {eps!r}")
+            raise TensorValueError(f"{name}: eps must be positive, got {eps!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
@@ -701,12 +704,12 @@ class _BatchNorm(_NormBase):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in self._ranks:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
                 f"shape {tuple(input.shape)}"
             )
         if input.shape[1] != self.num_features:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: input has {input.shape[1]} channels (dim 1 of shape "
                 f"{tuple(input.shape)}) but the layer was built for "
                 f"num_features={self.num_features}"
@@ -834,7 +837,7 @@ class _LazyMixin:
 
 def _lazy_size(input: Tensor, dim: int, ranks: tuple, name: str, shapes: str) -> int:
     if input.ndim not in ranks:
-        raise ValueError(f"{name}: expected {shapes} input, got shape {tuple(input.shape)}")
+        raise TensorValueError(f"{name}: expected {shapes} input, got shape {tuple(input.shape)}")
     return input.shape[dim]
 
 
@@ -858,7 +861,7 @@ class _LazyConvBase(_LazyMixin):
         shapes = f"a {n + 1}-D (C, {dims}) or {n + 2}-D (N, C, ...)"
         c = _lazy_size(input, -(n + 1), (n + 1, n + 2), name, shapes)
         if c % self.groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: the input has {c} channels (shape {tuple(input.shape)}), which is "
                 f"not divisible by groups={self.groups}"
             )
@@ -923,7 +926,7 @@ class LazyLinear(_LazyMixin, Linear):
     ) -> None:
         Module.__init__(self)
         if isinstance(out_features, bool) or not isinstance(out_features, int) or out_features < 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"LazyLinear: out_features must be a non-negative integer, got {out_features!r}"
             )
         self.in_features, self.out_features = 0, out_features
@@ -936,7 +939,7 @@ class LazyLinear(_LazyMixin, Linear):
 
     def _materialize(self, input: Tensor) -> None:
         if input.ndim == 0:
-            raise ValueError(
+            raise TensorValueError(
                 "LazyLinear: expected an input of shape (*, in_features), got a 0-d tensor"
             )
         self.in_features = input.shape[-1]
@@ -1123,7 +1126,7 @@ class Hardtanh(Module):
             _renamed_argument("max_value", "max_val")
             max_val = max_value
         if min_val > max_val:
-            raise ValueError(
+            raise TensorValueError(
                 f"Hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
             )
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace

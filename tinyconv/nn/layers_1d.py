@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import TensorValueError
 from ..tensor import Tensor
 from . import functional as F
 from .functional.conv import _conv_padding
@@ -41,12 +42,12 @@ class Conv1d(_ConvNd):
         if not isinstance(padding, str):
             self._check_sizes(padding=_single(padding) * 2)
         if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(
+            raise TensorValueError(
                 f"Conv1d: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                 f"'circular', got {padding_mode!r}"
             )
         if isinstance(padding, str) and padding not in ("valid", "same"):
-            raise ValueError(
+            raise TensorValueError(
                 f"Conv1d: padding must be an int, a 1-tuple, 'valid' or 'same', got {padding!r}"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -54,7 +55,9 @@ class Conv1d(_ConvNd):
         self.padding = padding if isinstance(padding, str) else _single(padding)
         self.dilation, self.groups, self.padding_mode = _single(dilation), groups, padding_mode
         if padding == "same" and self.stride != (1,):
-            raise ValueError(f"Conv1d: padding='same' needs stride 1, got stride={self.stride}")
+            raise TensorValueError(
+                f"Conv1d: padding='same' needs stride 1, got stride={self.stride}"
+            )
         self._init_params((out_channels, in_channels // groups) + self.kernel_size, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -100,7 +103,7 @@ class ConvTranspose1d(_ConvNd):
         }
         self._check_sizes(**{k: _single(v) * 2 for k, v in sizes.items()})
         if padding_mode != "zeros":
-            raise ValueError(
+            raise TensorValueError(
                 "ConvTranspose1d: only padding_mode='zeros' is supported (as in PyTorch)"
             )
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -120,7 +123,7 @@ class ConvTranspose1d(_ConvNd):
             target = tuple(output_size)[-1]
             base = (input.shape[-1] - 1) * s - 2 * p + d * (k - 1) + 1
             if not base <= target < base + max(s, d):
-                raise ValueError(
+                raise TensorValueError(
                     f"ConvTranspose1d: output_size {tuple(output_size)} can't be reached from "
                     f"input shape {tuple(input.shape)}: the output length must be in [{base}, "
                     f"{base + max(s, d) - 1}] (stride {s}, padding {p}, kernel_size {k})"

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -44,7 +45,7 @@ class MultiheadAttention(Module):
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads != 0:
-            raise ValueError(
+            raise TensorValueError(
                 "MultiheadAttention: embed_dim must be a positive multiple of num_heads, got "
                 f"embed_dim={embed_dim}, num_heads={num_heads}"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..creation import empty
 from ..tensor import Tensor
@@ -39,10 +40,10 @@ class Embedding(Module):
         super().__init__()
         for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Embedding: {n} must be a non-negative integer, got {v!r}")
+                raise TensorValueError(f"Embedding: {n} must be a non-negative integer, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
+                raise TensorValueError(
                     f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), "
                     f"got {padding_idx}"
                 )
@@ -60,7 +61,7 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(
+                raise TensorValueError(
                     f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}), "
                     f"got {tuple(_weight.shape)}"
                 )
@@ -111,7 +112,7 @@ class Embedding(Module):
         """An Embedding whose weight is (a copy of) `embeddings (num, dim)`; frozen (no
         gradient) unless freeze=False. The padding_idx row is kept as given."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
-            raise ValueError(
+            raise TensorValueError(
                 "Embedding.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, "
                 f"embedding_dim), got {getattr(embeddings, 'shape', type(embeddings).__name__)}"
             )
@@ -135,7 +136,7 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: p (the dropout probability) must be between 0 and 1, "
                 f"got {p}"
             )
@@ -234,16 +235,16 @@ class EmbeddingBag(Module):
         what = "EmbeddingBag"
         for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{what}: {n} must be a non-negative integer, got {v!r}")
+                raise TensorValueError(f"{what}: {n} must be a non-negative integer, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
+                raise TensorValueError(
                     f"{what}: padding_idx must be within num_embeddings ({num_embeddings}), "
                     f"got {padding_idx}"
                 )
             padding_idx = padding_idx % num_embeddings
         if mode not in ("sum", "mean", "max"):
-            raise ValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+            raise TensorValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
         if sparse:
             raise NotImplementedError(f"{what}: sparse=True is not supported by tinyconv")
         if scale_grad_by_freq:
@@ -260,7 +261,7 @@ class EmbeddingBag(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(
+                raise TensorValueError(
                     f"{what}: _weight must have shape ({num_embeddings}, {embedding_dim}), "
                     f"got {tuple(_weight.shape)}"
                 )
@@ -318,7 +319,7 @@ class EmbeddingBag(Module):
         """An EmbeddingBag whose weight is `embeddings (num, dim)` (sharing its memory); frozen
         (no gradient) unless freeze=False."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
-            raise ValueError(
+            raise TensorValueError(
                 "EmbeddingBag.from_pretrained: embeddings must be a 2-D Tensor (num_embeddings, "
                 f"embedding_dim), got {getattr(embeddings, 'shape', type(embeddings).__name__)}"
             )
@@ -378,7 +379,7 @@ class _PadNd(Module):
         super().__init__()
         if isinstance(padding, (tuple, list)):
             if len(padding) != 2 * self._dims:
-                raise ValueError(
+                raise TensorValueError(
                     f"{type(self).__name__}: padding must be an int or a tuple of "
                     f"{2 * self._dims} ints, got {padding!r}"
                 )
@@ -563,7 +564,7 @@ class PReLU(Module):
         if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
             raise TypeError(f"PReLU: num_parameters must be an int, got {num_parameters!r}")
         if num_parameters < 1:
-            raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
+            raise TensorValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
         self.num_parameters, self.init = num_parameters, init
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight = Parameter(empty(num_parameters, dtype=dt))
@@ -729,9 +730,9 @@ class MultiMarginLoss(_Loss):
     ) -> None:
         super().__init__(size_average, reduce, reduction)
         if p not in (1, 2):
-            raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
+            raise TensorValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
         if weight is not None and weight.dim() != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"MultiMarginLoss: weight must be 1-D (one per class), got shape "
                 f"{tuple(weight.shape)}"
             )

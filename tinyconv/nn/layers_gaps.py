@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
@@ -62,7 +63,7 @@ class Bilinear(Module):
             ("out_features", out_features),
         ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Bilinear: {n} must be a non-negative integer, got {v!r}")
+                raise TensorValueError(f"Bilinear: {n} must be a non-negative integer, got {v!r}")
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
@@ -93,7 +94,7 @@ class Softmax2d(Module):
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor) or input.ndim not in (3, 4):
             got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
-            raise ValueError(f"Softmax2d: expected a 3-D or 4-D input, got {got}")
+            raise TensorValueError(f"Softmax2d: expected a 3-D or 4-D input, got {got}")
         return F.softmax(input, -3)
 
 
@@ -111,7 +112,7 @@ class TripletMarginWithDistanceLoss(_Loss):
     ) -> None:
         super().__init__(None, None, reduction)
         if margin <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"TripletMarginWithDistanceLoss: margin must be greater than 0, got {margin}"
             )
         self.distance_function = (
@@ -192,7 +193,7 @@ class _LazyInstanceNorm(_LazyNorm, _InstanceNorm):
         s = cls._spatial
         if isinstance(input, Tensor) and input.ndim == s + 1:
             # PyTorch reads dim 1 of an unbatched input too, and then refuses it
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: the first call needs a batched {s + 2}-D (N, C, ...) input to read "
                 f"num_features from, got shape {tuple(input.shape)}"
             )

@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..creation import ones
 from ..tensor import Tensor
 from . import functional as F
@@ -34,9 +35,9 @@ class GroupNorm(Module):
         super().__init__()
         for n, v in (("num_groups", num_groups), ("num_channels", num_channels)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"GroupNorm: {n} must be a positive integer, got {v!r}")
+                raise TensorValueError(f"GroupNorm: {n} must be a positive integer, got {v!r}")
         if num_channels % num_groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                 f"({num_groups})"
             )
@@ -93,7 +94,7 @@ class _InstanceNorm(_NormBase):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (self._spatial + 1, self._spatial + 2):
-            raise ValueError(
+            raise TensorValueError(
                 f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
                 f"shape {tuple(input.shape)}"
             )
@@ -101,7 +102,7 @@ class _InstanceNorm(_NormBase):
         dim = 0 if unbatched else 1
         if input.shape[dim] != self.num_features:
             if self.affine:
-                raise ValueError(
+                raise TensorValueError(
                     f"{name}: expected input's size at dim={dim} to match num_features "
                     f"({self.num_features}), but got: {input.shape[dim]} (input shape "
                     f"{tuple(input.shape)})"

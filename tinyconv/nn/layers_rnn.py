@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..creation import empty, zeros
 from ..tensor import Tensor
 from ..torch_functions import cat, stack
@@ -60,7 +61,7 @@ def _gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh:
 
 def _check_dtype(x: Tensor, w: Tensor, what: str) -> None:
     if x._data.dtype != w._data.dtype:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input dtype ({_dtype.dtype_name(x._data.dtype)}) does not match weight "
             f"dtype ({_dtype.dtype_name(w._data.dtype)}); convert the input with .to(...) or "
             f"the model with model.to(...)"
@@ -89,13 +90,15 @@ class RNNBase(Module):
         name = type(self).__name__
         for n, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
+                raise TensorValueError(f"{name}: {n} must be a positive integer, got {v!r}")
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
+            raise TensorValueError(
+                f"{name}: num_layers must be a positive integer, got {num_layers!r}"
+            )
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool):
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+            raise TensorValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if not 0 <= dropout <= 1:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout}")
+            raise TensorValueError(f"{name}: dropout must be a number in [0, 1], got {dropout}")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size is not supported by tinyconv")
         if dropout and num_layers == 1:
@@ -172,7 +175,9 @@ class RNNBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D instead")
+            raise TensorValueError(
+                f"{name}: Expected input to be 2D or 3D, got {input.ndim}D instead"
+            )
         if input.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"{name}: input.size(-1) must be equal to input_size. Expected "
@@ -337,7 +342,7 @@ class RNN(RNNBase):
         if len(args) > 3:  # PyTorch's positional order: ..., num_layers, nonlinearity, bias, ...
             nonlinearity, args = args[3], args[:3] + args[4:]
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(
+            raise TensorValueError(
                 f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
             )
         self.nonlinearity = nonlinearity
@@ -396,7 +401,7 @@ class RNNCellBase(Module):
         name = type(self).__name__
         for n, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name}: {n} must be a positive integer, got {v!r}")
+                raise TensorValueError(f"{name}: {n} must be a positive integer, got {v!r}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight_ih = Parameter(empty(gates * hidden_size, input_size, dtype=dt))
@@ -427,7 +432,9 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (1, 2):
-            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+            raise TensorValueError(
+                f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead"
+            )
         if input.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"{name}: input has inconsistent input_size: got {input.shape[-1]} expected "
@@ -467,7 +474,7 @@ class RNNCell(RNNCellBase):
         dtype: Any = None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(
+            raise TensorValueError(
                 f"RNNCell: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
             )
         self.nonlinearity = nonlinearity

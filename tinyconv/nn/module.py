@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._args import _check_device
+from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..autograd.engine import RemovableHandle
 from ..tensor import Size, Tensor
@@ -310,7 +311,7 @@ class Module:
                 f"got {type(param).__name__}"
             )
         if param is not None and param.grad_fn is not None:
-            raise ValueError(
+            raise TensorValueError(
                 f"Cannot assign non-leaf Tensor to parameter '{name}': a parameter must be a "
                 "leaf; compute it in forward() instead"
             )
@@ -604,7 +605,7 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode here and in every child (through their own train()); self."""
         if not isinstance(mode, bool):
-            raise ValueError(
+            raise TensorValueError(
                 "train(): mode must be a bool (training mode is expected to be boolean), "
                 f"got {type(mode).__name__}"
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from ..kernels.updates import adam_update_
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -48,18 +49,18 @@ class Adam(Optimizer):
             )
         if isinstance(lr, Tensor) and foreach:
             # (PyTorch's foreach kernels take a Python number; only capturable ones a Tensor)
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False "
                 "and foreach=True; pass foreach=False (or None) or a float lr"
             )
         if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))"
             )
         if eps < 0:
-            raise ValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
+            raise TensorValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
         if weight_decay < 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)"
             )
         super().__init__(

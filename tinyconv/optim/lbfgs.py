@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from ..autograd import grad_mode
 from .optimizer import Optimizer, scalar_lr
 
@@ -54,7 +55,7 @@ class LBFGS(Optimizer):
             },
         )
         if len(self.param_groups) != 1:
-            raise ValueError(
+            raise TensorValueError(
                 "LBFGS doesn't support per-parameter options (parameter groups): pass one list"
             )
         self._params = self.param_groups[0]["params"]

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .._errors import TensorValueError
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -72,7 +73,7 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(
+            raise TensorValueError(
                 f"{name} must have one value per parameter group: {name} has {len(value)} "
                 f"values, the optimizer has {n} param_groups"
             )
@@ -240,7 +241,9 @@ class StepLR(LRScheduler):
     ) -> None:
         # (a float is accepted, as PyTorch does: its tutorials pass StepLR(opt, 1.0, ...))
         if not isinstance(step_size, int | float) or isinstance(step_size, bool) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive number, got {step_size!r}")
+            raise TensorValueError(
+                f"StepLR: step_size must be a positive number, got {step_size!r}"
+            )
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -297,7 +300,7 @@ class ConstantLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if not 0 <= factor <= 1:
-            raise ValueError(f"ConstantLR: factor must be between 0 and 1, got {factor!r}")
+            raise TensorValueError(f"ConstantLR: factor must be between 0 and 1, got {factor!r}")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
@@ -328,9 +331,13 @@ class LinearLR(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if not 0 < start_factor <= 1:
-            raise ValueError(f"LinearLR: start_factor must be > 0 and <= 1, got {start_factor!r}")
+            raise TensorValueError(
+                f"LinearLR: start_factor must be > 0 and <= 1, got {start_factor!r}"
+            )
         if not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: end_factor must be between 0 and 1, got {end_factor!r}")
+            raise TensorValueError(
+                f"LinearLR: end_factor must be between 0 and 1, got {end_factor!r}"
+            )
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -409,7 +416,7 @@ class CosineAnnealingLR(LRScheduler):
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
         if isinstance(T_max, bool) or not isinstance(T_max, (int, float)) or T_max <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"CosineAnnealingLR: T_max must be a positive number of epochs, got {T_max!r}"
             )
         self.T_max = T_max
@@ -447,11 +454,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         last_epoch: int = -1,
     ) -> None:
         if not isinstance(T_0, int) or isinstance(T_0, bool) or T_0 <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}"
             )
         if not isinstance(T_mult, int) or isinstance(T_mult, bool) or T_mult < 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}"
             )
         if not isinstance(eta_min, (int, float)):
@@ -485,7 +492,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(
+                raise TensorValueError(
                     f"CosineAnnealingWarmRestarts.step: epoch must be >= 0, got {epoch!r}"
                 )
             if epoch >= self.T_0:
@@ -523,7 +530,7 @@ class _LambdaScheduler(LRScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(
+                raise TensorValueError(
                     f"{who}: lr_lambda has {len(lr_lambda)} functions, but the optimizer has "
                     f"{n} param_groups (give one function, or one per group)"
                 )
@@ -588,7 +595,7 @@ def _set_momentum(group: dict, value: float, use_beta1: bool) -> None:
 
 def _momentum_kind(who: str, optimizer: Optimizer) -> bool:
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-        raise ValueError(
+        raise TensorValueError(
             f"{who}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas' "
             f"(SGD, RMSprop, Adam, ...), got {type(optimizer).__name__}; "
             "pass cycle_momentum=False"
@@ -627,34 +634,34 @@ class OneCycleLR(LRScheduler):
                 or isinstance(total_steps, bool)
                 or total_steps <= 0
             ):
-                raise ValueError(
+                raise TensorValueError(
                     f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}"
                 )
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs <= 0:
-                raise ValueError(f"OneCycleLR: epochs must be a positive int, got {epochs!r}")
+                raise TensorValueError(f"OneCycleLR: epochs must be a positive int, got {epochs!r}")
             if (
                 not isinstance(steps_per_epoch, int)
                 or isinstance(steps_per_epoch, bool)
                 or steps_per_epoch <= 0
             ):
-                raise ValueError(
+                raise TensorValueError(
                     f"OneCycleLR: steps_per_epoch must be a positive int, got {steps_per_epoch!r}"
                 )
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError(
+            raise TensorValueError(
                 "OneCycleLR: give either total_steps or both epochs and steps_per_epoch "
                 f"(got total_steps={total_steps!r}, epochs={epochs!r}, "
                 f"steps_per_epoch={steps_per_epoch!r})"
             )
         if not isinstance(pct_start, (int, float)) or not 0 <= pct_start <= 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"OneCycleLR: pct_start must be a number between 0 and 1, got {pct_start!r}"
             )
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(
+            raise TensorValueError(
                 f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
             )
         n = self.total_steps
@@ -739,7 +746,7 @@ class OneCycleLR(LRScheduler):
         self._warn_if_outside_step()
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(
+            raise TensorValueError(
                 f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps} "
                 "(the schedule is over; make total_steps cover every batch of every epoch)"
             )
@@ -792,20 +799,20 @@ class CyclicLR(LRScheduler):
                 _set_group_value(group, "lr", lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         if step_size_up <= 0:
-            raise ValueError(f"CyclicLR: step_size_up must be > 0, got {step_size_up!r}")
+            raise TensorValueError(f"CyclicLR: step_size_up must be > 0, got {step_size_up!r}")
         if step_size_down is not None and step_size_down <= 0:
-            raise ValueError(f"CyclicLR: step_size_down must be > 0, got {step_size_down!r}")
+            raise TensorValueError(f"CyclicLR: step_size_down must be > 0, got {step_size_down!r}")
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(
+            raise TensorValueError(
                 f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
                 f"(or pass scale_fn), got mode={mode!r}"
             )
         if scale_fn is not None and scale_mode not in ("cycle", "iterations"):
-            raise ValueError(
+            raise TensorValueError(
                 f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}"
             )
         self.mode = mode
@@ -889,7 +896,7 @@ def _check_schedulers(
         or not isinstance(schedulers, Sequence)
         or len(schedulers) < 1
     ):
-        raise ValueError(
+        raise TensorValueError(
             f"{who}: schedulers must be a non-empty list of schedulers, got {schedulers!r}"
         )
     schedulers = list(schedulers)
@@ -901,12 +908,12 @@ def _check_schedulers(
                 f"got {type(s).__name__}"
             )
         if isinstance(s, ReduceLROnPlateau):
-            raise ValueError(  # noqa: TRY004  (ValueError, as PyTorch)
+            raise TensorValueError(  # noqa: TRY004  (ValueError, as PyTorch)
                 f"{who}: schedulers[{i}] is a ReduceLROnPlateau, which needs the metric in "
                 "step(metric) and cannot be stepped from here; step it yourself"
             )
         if s.optimizer is not optimizer:
-            raise ValueError(
+            raise TensorValueError(
                 f"{who}: schedulers[{i}] steps a different optimizer than the others "
                 f"({type(s.optimizer).__name__} at {id(s.optimizer):#x})"
             )
@@ -942,7 +949,7 @@ class SequentialLR(_Composite):
         schedulers, _ = _check_schedulers("SequentialLR", schedulers, optimizer)
         milestones = list(milestones)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"SequentialLR: milestones must have one entry fewer than schedulers: got "
                 f"{len(schedulers)} schedulers and {len(milestones)} milestones"
             )
@@ -1022,12 +1029,12 @@ class ReduceLROnPlateau(LRScheduler):
     ) -> None:
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
+            raise TensorValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor!r}")
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(
+                raise TensorValueError(
                     f"ReduceLROnPlateau: min_lr has {len(min_lr)} values, but the optimizer "
                     f"has {len(optimizer.param_groups)} param_groups"
                 )
@@ -1106,9 +1113,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+            raise TensorValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(
+            raise TensorValueError(
                 f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
             )
         self.mode_worse = math.inf if mode == "min" else -math.inf

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -21,7 +22,7 @@ def check_nonnegative(who: str, name: str, value: Any) -> None:
         or not isinstance(value, (int, float, np.integer, np.floating))
         or not value >= 0
     ):
-        raise ValueError(f"{who}: invalid {name}={value!r} (must be a number >= 0)")
+        raise TensorValueError(f"{who}: invalid {name}={value!r} (must be a number >= 0)")
 
 
 def check_hyperparameter(
@@ -33,7 +34,7 @@ def check_hyperparameter(
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {type(value).__name__}")
     if not ok(value):
-        raise ValueError(f"{who}: {says}: {value} ({name} must be {expected})")
+        raise TensorValueError(f"{who}: {says}: {value} ({name} must be {expected})")
 
 
 def check_not_negative(who: str, name: str, value: Any, says: str) -> None:
@@ -46,7 +47,7 @@ def check_lr(who: str, lr: Any) -> None:
     Tensor lr, which schedulers then change in place)."""
     if isinstance(lr, Tensor):
         if lr.numel() != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{who}: Tensor lr must be 1-element, got a tensor of shape {tuple(lr.shape)}"
             )
         lr = lr.item()
@@ -126,7 +127,7 @@ class Optimizer:
             )
         groups = list(params)
         if not groups:
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: got an empty parameter list (did the model "
                 "register any parameters? check super().__init__() and attribute names)"
             )
@@ -145,20 +146,20 @@ class Optimizer:
                     f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}"
                 )
             if not p.is_leaf:
-                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
+                raise TensorValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._check_group(group)
         ids = [id(p) for p in group["params"]]
         if len(set(ids)) != len(ids):
             first = next(i for i, x in enumerate(ids) if ids.index(x) != i)
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: params lists the same parameter twice (again at index "
                 f"{first}); it would be updated twice per step"
             )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: some parameters appear in more than one parameter group"
             )
         self.param_groups.append(group)
@@ -169,7 +170,7 @@ class Optimizer:
             check_lr(type(self).__name__, lr)
             return
         if lr is None or not isinstance(lr, (int, float)) or lr < 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0)"
             )
 
@@ -241,20 +242,20 @@ class Optimizer:
                 if isinstance(state_dict, dict)
                 else type(state_dict).__name__
             )
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: state_dict must be a dict with keys 'state' and 'param_groups' "
                 f"(what optimizer.state_dict() returns), got {got}"
             )
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: the checkpoint has {len(groups)} parameter groups, "
                 f"this optimizer has {len(self.param_groups)}"
             )
         params = [p for g in self.param_groups for p in g["params"]]
         for n, (mine, theirs) in enumerate(zip(self.param_groups, groups, strict=False)):
             if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError(
+                raise TensorValueError(
                     f"{what}: parameter group {n} has {len(theirs['params'])} parameters in the "
                     f"checkpoint but {len(mine['params'])} here"
                 )
@@ -265,7 +266,7 @@ class Optimizer:
             except (TypeError, ValueError, IndexError):
                 p = None
             if p is None:
-                raise ValueError(
+                raise TensorValueError(
                     f"{what}: the checkpoint has state for parameter index {i!r}, but this "
                     f"optimizer has {len(params)} parameters (indices 0..{len(params) - 1})"
                 )
@@ -274,7 +275,7 @@ class Optimizer:
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v._data if isinstance(v, Tensor) else v
                     if arr.ndim and arr.shape != p._data.shape:
-                        raise ValueError(
+                        raise TensorValueError(
                             f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
                             f"but the parameter has shape {tuple(p.shape)}"
                         )

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from .optimizer import Optimizer, check_lr, refuse_unsupported
 
 
@@ -39,7 +40,7 @@ class Rprop(Optimizer):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"Rprop: {name} must be a pair of numbers, got {pair!r}")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(
+            raise TensorValueError(
                 f"Rprop: Invalid eta values: {etas[0]}, {etas[1]} "
                 "(etas must satisfy 0 < etas[0] < 1 < etas[1])"
             )

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import TensorValueError
 from ..kernels.updates import sgd_update_
 from .optimizer import Optimizer, coupled_gradient
 
@@ -41,11 +42,11 @@ class SGD(Optimizer):
                 "(tinyconv never differentiates through a step and has no fused kernels)"
             )
         if momentum < 0:
-            raise ValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
+            raise TensorValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
         if weight_decay < 0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
+            raise TensorValueError(f"SGD: invalid weight_decay {weight_decay} (must be >= 0)")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+            raise TensorValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(
             params,
             {

@@ -16,6 +16,7 @@ from copy import deepcopy
 from typing import Any
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..autograd import no_grad
 from ..creation import tensor
 from ..nn.layers import _BatchNorm
@@ -40,7 +41,7 @@ MultiAvgFn = Callable[[list, list, Any], None]
 
 def _check_decay(decay: float) -> None:
     if decay < 0.0 or decay > 1.0:
-        raise ValueError(
+        raise TensorValueError(
             f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
         )
 
@@ -211,11 +212,13 @@ class SWALR(LRScheduler):
         ):
             group["swa_lr"] = value
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(
+            raise TensorValueError(
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
-            raise ValueError(f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}")
+            raise TensorValueError(
+                f"anneal_epochs must be equal or greater than 0, got {anneal_epochs}"
+            )
         self._anneal_strategy = anneal_strategy
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
+from .._errors import TensorValueError
 from ..creation import as_tensor, from_numpy, tensor
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -126,7 +127,9 @@ def to_tensor(pic: Any) -> Tensor:
             f"{type(pic).__name__} (tinyconv has no PIL images)"
         )
     if pic.ndim not in (2, 3):
-        raise ValueError(f"to_tensor: pic must be 2- or 3-dimensional, got {pic.ndim} dimensions")
+        raise TensorValueError(
+            f"to_tensor: pic must be 2- or 3-dimensional, got {pic.ndim} dimensions"
+        )
     hwc = pic[:, :, None] if pic.ndim == 2 else pic
     chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
     if chw.dtype == np.uint8:
@@ -190,14 +193,14 @@ def normalize(
     if not img.is_floating_point():
         raise TypeError(f"normalize: tensor must be a float tensor, got {img.dtype}")
     if img.ndim < 3:
-        raise ValueError(
+        raise TensorValueError(
             f"normalize: tensor must be an image (..., C, H, W), got shape {tuple(img.shape)}"
         )
     out = img if inplace else img.clone()
     mean_t = as_tensor(mean, dtype=img.dtype)
     std_t = as_tensor(std, dtype=img.dtype)
     if bool((std_t == 0).any()):
-        raise ValueError(
+        raise TensorValueError(
             f"normalize: std evaluated to zero after conversion to {img.dtype} (std={std}), "
             "which would divide by zero"
         )
@@ -228,7 +231,7 @@ def _pad_sides(padding: Any, what: str) -> list[int]:
             f"{what}: padding must be an int or a tuple/list of ints, got {type(padding).__name__}"
         )
     if len(padding) not in (1, 2, 4):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: padding must be an int or a 1, 2, or 4 element tuple, got {len(padding)} "
             f"elements ({padding!r})"
         )
@@ -282,7 +285,7 @@ def pad(
         raise TypeError(f"pad: padding_mode must be a str, got {type(padding_mode).__name__}")
     sides = _pad_sides(padding, "pad")
     if padding_mode not in _PADDING_MODES:
-        raise ValueError(
+        raise TensorValueError(
             f"pad: padding_mode must be one of 'constant', 'edge', 'reflect', 'symmetric', got "
             f"{padding_mode!r}"
         )
@@ -329,7 +332,7 @@ def _pair(size: Any, what: str, name: str = "size") -> tuple[int, int]:
     if isinstance(size, Sequence) and len(size) == 1:
         return size[0], size[0]
     if not isinstance(size, Sequence) or len(size) != 2:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: {name} must be an int or a sequence (h, w) of one or two ints, got {size!r}"
         )
     return size[0], size[1]
@@ -367,7 +370,7 @@ def _resized_size(h: int, w: int, size: list[int], max_size: int | None) -> tupl
     new_short, new_long = size[0], int(size[0] * long / short)
     if max_size is not None:
         if max_size <= size[0]:
-            raise ValueError(
+            raise TensorValueError(
                 f"resize: max_size = {max_size} must be strictly greater than the requested size "
                 f"for the smaller edge size = {size}"
             )
@@ -408,12 +411,12 @@ def resize(
     mode = interpolation_mode(interpolation, "resize")
     if isinstance(size, (list, tuple)):
         if len(size) not in (1, 2):
-            raise ValueError(
+            raise TensorValueError(
                 f"resize: size must be an int or a 1 or 2 element tuple/list, got {len(size)} "
                 f"elements ({size!r})"
             )
         if max_size is not None and len(size) != 1:
-            raise ValueError(
+            raise TensorValueError(
                 "resize: max_size can only be given when size is the length of the smaller edge "
                 f"(an int or a sequence of one), got size={size!r}"
             )
@@ -485,7 +488,7 @@ def rgb_to_grayscale(img: Tensor, num_output_channels: int = 1) -> Tensor:
     if channels not in (1, 3):
         raise TypeError(f"rgb_to_grayscale: img must have 1 or 3 channels, got {channels}")
     if num_output_channels not in (1, 3):
-        raise ValueError(
+        raise TensorValueError(
             f"rgb_to_grayscale: num_output_channels must be 1 or 3, got {num_output_channels!r}"
         )
     if channels == 3:

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._errors import TensorValueError
 from ..creation import empty, rand, randint, tensor
 from ..nn import Module
 from ..tensor import Tensor
@@ -104,7 +105,7 @@ class Resize(Module):
         if not isinstance(size, (int, Sequence)):
             raise TypeError(f"Resize: size must be an int or a sequence, got {type(size).__name__}")
         if isinstance(size, Sequence) and len(size) not in (1, 2):
-            raise ValueError(f"Resize: a sequence size must have 1 or 2 values, got {size!r}")
+            raise TensorValueError(f"Resize: a sequence size must have 1 or 2 values, got {size!r}")
         self.size, self.max_size, self.antialias = size, max_size, antialias
         self.interpolation = TF.interpolation_mode(interpolation, "Resize")
 
@@ -140,12 +141,12 @@ def _check_padding(padding: Any, fill: Any, padding_mode: Any, what: str) -> Non
     if not isinstance(fill, (numbers.Number, tuple, list)):
         raise TypeError(f"{what}: fill must be a number or a tuple, got {type(fill).__name__}")
     if padding_mode not in TF._PADDING_MODES:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: padding_mode must be one of 'constant', 'edge', 'reflect', 'symmetric', "
             f"got {padding_mode!r}"
         )
     if isinstance(padding, Sequence) and len(padding) not in (1, 2, 4):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: padding must be an int or a 1, 2, or 4 element tuple, got {len(padding)} "
             f"elements ({padding!r})"
         )
@@ -186,7 +187,7 @@ class RandomCrop(Module):
         if padding is not None:
             _check_padding(padding, fill, padding_mode, "RandomCrop")
         elif padding_mode not in TF._PADDING_MODES:
-            raise ValueError(
+            raise TensorValueError(
                 "RandomCrop: padding_mode must be one of 'constant', 'edge', 'reflect', "
                 f"'symmetric', got {padding_mode!r}"
             )
@@ -199,7 +200,7 @@ class RandomCrop(Module):
         _, h, w = TF.get_dimensions(img)
         th, tw = output_size
         if h < th or w < tw:
-            raise ValueError(
+            raise TensorValueError(
                 f"RandomCrop: required crop size {(th, tw)} is larger than input image size "
                 f"{(h, w)}"
             )

@@ -14,6 +14,7 @@ import timeit as _timeit
 from collections.abc import Callable
 from typing import Any
 
+from .._errors import TensorValueError
 from ..kernels.threads import get_num_threads, set_num_threads
 
 __all__ = ["Measurement", "Timer"]
@@ -142,11 +143,13 @@ class Timer:
         language: str = "python",
     ) -> None:
         if not isinstance(stmt, str):
-            raise ValueError(f"Timer: stmt must be a string of Python code, got {type(stmt)}")
+            raise TensorValueError(f"Timer: stmt must be a string of Python code, got {type(stmt)}")
         if str(getattr(language, "name", language)).lower() != "python":
-            raise ValueError(f"Timer: only language='python' can run here, got {language!r}")
+            raise TensorValueError(f"Timer: only language='python' can run here, got {language!r}")
         if not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"Timer: num_threads must be a positive int, got {num_threads!r}")
+            raise TensorValueError(
+                f"Timer: num_threads must be a positive int, got {num_threads!r}"
+            )
         self._globals = dict(globals or {})
         if global_setup:
             exec(global_setup, self._globals)  # noqa: S102 (timing user code is the point)

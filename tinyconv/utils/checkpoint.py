@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .._errors import TensorValueError
 from .._rng import _rng
 from ..autograd import engine, grad_mode
 from ..autograd.function import Function
@@ -237,7 +238,7 @@ def checkpoint(
         )
         use_reentrant = True
     if use_reentrant and kwargs:
-        raise ValueError(
+        raise TensorValueError(
             f"checkpoint: keyword arguments {sorted(kwargs)} are only supported with "
             "use_reentrant=False (as in PyTorch)"
         )
@@ -295,7 +296,7 @@ def checkpoint_sequential(
         or isinstance(segments, bool)
         or not 1 <= segments <= max(1, len(functions))
     ):
-        raise ValueError(
+        raise TensorValueError(
             f"checkpoint_sequential: segments must be an int between 1 and the number of "
             f"functions ({len(functions)}), got {segments!r}"
         )

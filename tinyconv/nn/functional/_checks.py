@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...tensor import Tensor
 
 # -- argument checking (shared by every op here) -------------------------------------
@@ -27,7 +28,7 @@ def _ntuple(v: Any, n: int, name: str, what: str, minimum: int) -> tuple[int, ..
         if len(v) == 1:
             v = (v[0],) * n
         if len(v) != n:
-            raise ValueError(f"{what}: {name} must be an int or {kind}, got {v!r}")
+            raise TensorValueError(f"{what}: {name} must be an int or {kind}, got {v!r}")
         out = tuple(v)
     else:
         out = (v,) * n
@@ -36,7 +37,7 @@ def _ntuple(v: Any, n: int, name: str, what: str, minimum: int) -> tuple[int, ..
             raise TypeError(f"{what}: {name} must be an int or {kind}, got {v!r}")
         if p < minimum:
             rule = "positive" if minimum == 1 else "non-negative"
-            raise ValueError(f"{what}: {name} must be {rule}, got {v!r}")
+            raise TensorValueError(f"{what}: {name} must be {rule}, got {v!r}")
     return tuple(int(p) for p in out)
 
 
@@ -49,7 +50,7 @@ def _single(v: Any, name: str, what: str, minimum: int) -> int:
     """An int, or a tuple/list of one int (the 1-D ops' options), >= minimum."""
     if isinstance(v, (tuple, list)):
         if len(v) != 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: {name} must be an int or a tuple of one int (one spatial dim), got {v!r}"
             )
         v = v[0]
@@ -67,7 +68,7 @@ def _batched(x: Tensor, what: str, n: int = 2) -> tuple[Tensor, bool]:
         return x, False
     if x.ndim == n + 1:
         return x.unsqueeze(0), True
-    raise ValueError(
+    raise TensorValueError(
         f"{what}: expected a {n + 1}-D (C, {_DIMS[n]}) or {n + 2}-D (N, C, {_DIMS[n]}) input, "
         f"got shape {tuple(x.shape)}"
     )
@@ -76,7 +77,7 @@ def _batched(x: Tensor, what: str, n: int = 2) -> tuple[Tensor, bool]:
 def _check_spatial(x: Tensor, what: str, n: int = 2) -> None:
     """The n spatial sizes must be non-empty (the batch may be 0), as in PyTorch."""
     if 0 in x.shape[-n:]:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input shape {tuple(x.shape)} has an empty {_SIDES[n]}; only the batch "
             "dimension may be 0"
         )
@@ -96,7 +97,7 @@ def _check_bias(b: Any, out_channels: int, what: str) -> Tensor | None:
         return None
     _check_tensor(b, "bias", what)
     if b.shape != (out_channels,):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: bias must have shape ({out_channels},) (one per output channel), "
             f"got {tuple(b.shape)}"
         )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _rng
+from ..._errors import TensorValueError
 from ...autograd import ops
 from ...autograd.ops import Op, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
@@ -298,7 +299,7 @@ def hardtanh(
     """x clipped to [min_val, max_val]."""
     x = _check_tensor(input, "input", "hardtanh")
     if min_val > max_val:
-        raise ValueError(
+        raise TensorValueError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
         )
     return _maybe_inplace(x, lambda t: Hardtanh.apply(t, min_val, max_val), inplace, "hardtanh")
@@ -457,7 +458,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
     _float_act(input, "celu")
     if alpha == 0:
-        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+        raise TensorValueError("celu: alpha must not be 0 (it divides the input)")
     return _maybe_inplace(input, lambda t: Celu.apply(t, float(alpha), inplace), inplace, "celu")
 
 

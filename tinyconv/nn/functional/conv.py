@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import algorithms as conv_algorithms
 from ...tensor import Tensor
@@ -132,12 +133,12 @@ def _conv_operands(
     x, unbatched = _batched(input, what, n)
     if weight.ndim != n + 2:
         kernel = ", ".join("k" + a for a in "DHW"[3 - n :])
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight must be {n + 2}-D ({layout}, {kernel}), got shape "
             f"{tuple(weight.shape)}"
         )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+        raise TensorValueError(f"{what}: groups must be a positive integer, got {groups!r}")
     return x, unbatched
 
 
@@ -150,14 +151,16 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple, w
             return ((0, 0),) * n
         if padding == "same":
             if stride != (1,) * n:
-                raise ValueError(f"{what}: padding='same' needs stride 1, got stride={stride}")
+                raise TensorValueError(
+                    f"{what}: padding='same' needs stride 1, got stride={stride}"
+                )
             out = []
             for k, d in zip(kernel, dilation, strict=False):
                 total = d * (k - 1)
                 out.append((total // 2, total - total // 2))
             return tuple(out)
         kind = "a pair" if n == 2 else "a triple"
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: padding must be an int, {kind}, 'valid' or 'same', got {padding!r}"
         )
     return tuple((p, p) for p in _ntuple(padding, n, "padding", what, 0))
@@ -265,17 +268,17 @@ def _check_conv(
     kernel = tuple(weight.shape[2:])
     C = x.shape[1]
     if min(kernel) < 1 or Cg < 1 or O < 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight shape {tuple(weight.shape)} has a zero size; out_channels, "
             "in_channels/groups and the kernel size must all be at least 1"
         )
     if O % groups:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: out_channels ({O}, weight shape {tuple(weight.shape)}) must be "
             f"divisible by groups={groups}"
         )
     if C != Cg * groups:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input has {C} channels but weight expects {Cg * groups} "
             f"(weight shape {tuple(weight.shape)}, groups={groups})"
         )
@@ -289,7 +292,7 @@ def _check_conv(
         x.shape[2:], pads, kernel, dilation, _AXES[n], strict=True
     ):
         if size + p0 + p1 < d * (k - 1) + 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: kernel {axis} {k} (dilated to {d * (k - 1) + 1}) is larger than the "
                 f"padded input {axis} {size + p0 + p1} (input shape {tuple(input.shape)}, "
                 f"padding={padding})"
@@ -341,17 +344,17 @@ def _check_conv_transpose(
     kernel = tuple(weight.shape[2:])
     C = x.shape[1]
     if min(kernel) < 1 or Cin < 1 or Og < 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight shape {tuple(weight.shape)} has a zero size; in_channels, "
             "out_channels/groups and the kernel size must all be at least 1"
         )
     if C != Cin:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input has {C} channels but weight expects {Cin} "
             f"(weight shape {tuple(weight.shape)}, groups={groups})"
         )
     if Cin % groups:
-        raise ValueError(f"{what}: in_channels ({Cin}) must be divisible by groups={groups}")
+        raise TensorValueError(f"{what}: in_channels ({Cin}) must be divisible by groups={groups}")
     b = _check_bias(bias, Og * groups, what)
     _same_dtype(x, weight, b, what)
     _check_spatial(input, what, n)
@@ -361,7 +364,7 @@ def _check_conv_transpose(
     out_pad = _ntuple(output_padding, n, "output_padding", what, 0)
     for op_, s, d in zip(out_pad, stride, dilation, strict=True):
         if op_ >= s and op_ >= d:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: output_padding {out_pad} must be smaller than either stride "
                 f"{stride} or dilation {dilation}"
             )
@@ -372,7 +375,7 @@ def _check_conv_transpose(
         )
     ]
     if min(out) < 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: the output would be empty ({' x '.join(map(str, out))}) for input shape "
             f"{tuple(input.shape)} and padding {pad}"
         )
@@ -398,7 +401,7 @@ def _grad_pads(padding: Any, what: str, n: int = 2) -> tuple:
     ):
         pads = tuple(tuple(int(v) for v in p) for p in padding)
         if any(len(p) != 2 or min(p) < 0 for p in pads):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: padding must be an int, {n} ints, or {n} (before, after) pairs of "
                 f"non-negative ints, got {padding!r}"
             )
@@ -412,14 +415,14 @@ def _grad_checks(
     _check_tensor(t, name, what)
     _check_tensor(grad_output, "grad_output", what)
     if t.ndim != n + 2 or grad_output.ndim != n + 2 or len(weight_shape) != n + 2:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: {name}, grad_output and the weight must be {n + 2}-D, got shapes "
             f"{tuple(t.shape)}, {tuple(grad_output.shape)} and {tuple(weight_shape)}"
         )
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{what}: groups must be a positive integer, got {groups!r}")
+        raise TensorValueError(f"{what}: groups must be a positive integer, got {groups!r}")
     if grad_output.shape[1] != weight_shape[0]:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: grad_output has {grad_output.shape[1]} channels but the weight "
             f"{tuple(weight_shape)} has {weight_shape[0]} output channels"
         )
@@ -470,7 +473,7 @@ def _conv_input_grad(
     size = tuple(int(v) for v in input_size)
     if len(size) != n + 2:
         dims = ", ".join("DHW"[3 - n :])
-        raise ValueError(f"{what}: input_size must be (N, C, {dims}), got {input_size!r}")
+        raise TensorValueError(f"{what}: input_size must be (N, C, {dims}), got {input_size!r}")
     _check_tensor(weight, "weight", what)
     _grad_checks(weight, "weight", tuple(weight.shape), grad_output, groups, what, n)
     stride = _ntuple(stride, n, "stride", what, 1)
@@ -481,13 +484,13 @@ def _conv_input_grad(
         size[2:], pads, kernel, stride, dilation, grad_output.shape[2:], _AXES[n], strict=True
     ):
         if _expected_out(m, p, k, s, d) != o:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: an input {axis} of {m} gives a conv{n}d output {axis} of "
                 f"{_expected_out(m, p, k, s, d)}, but grad_output has {o} "
                 f"(grad_output shape {tuple(grad_output.shape)})"
             )
     if size[1] != weight.shape[1] * groups or size[0] != grad_output.shape[0]:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input_size {size} does not fit weight {tuple(weight.shape)} with "
             f"groups={groups} and grad_output {tuple(grad_output.shape)}"
         )
@@ -559,7 +562,7 @@ def _conv_weight_grad(
     kernel = wsize[2:]
     G = int(groups)
     if C != Cg * G or O % G or grad_output.shape[0] != N:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input {tuple(input.shape)}, weight_size {wsize} (groups={G}) and "
             f"grad_output {tuple(grad_output.shape)} do not fit together"
         )
@@ -568,7 +571,7 @@ def _conv_weight_grad(
         strict=True,
     ):  # fmt: skip
         if _expected_out(m, p, k, s, d) < o or o < 1:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: grad_output {axis} {o} does not fit a conv{n}d of input {axis} {m} "
                 f"(kernel {k}, stride {s}, padding {p}, dilation {d})"
             )
@@ -603,11 +606,13 @@ def _conv1d_operands(input: Any, weight: Any, what: str, layout: str) -> None:
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
     if input.ndim not in (2, 3):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {tuple(input.shape)}"
         )
     if weight.ndim != 3:
-        raise ValueError(f"{what}: weight must be 3-D ({layout}, kW), got {tuple(weight.shape)}")
+        raise TensorValueError(
+            f"{what}: weight must be 3-D ({layout}, kW), got {tuple(weight.shape)}"
+        )
 
 
 def conv1d(
@@ -628,14 +633,14 @@ def conv1d(
     p = padding if isinstance(padding, str) else (0, _single(padding, "padding", what, 0))
     C, L = input.shape[-2], input.shape[-1]
     if C != weight.shape[1] * groups:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input has {C} channels but weight expects {weight.shape[1] * groups} "
             f"(weight shape {tuple(weight.shape)}, groups={groups})"
         )
     pad = 0 if isinstance(padding, str) else p[1]
     k = weight.shape[2]
     if padding != "same" and L + 2 * pad < d * (k - 1) + 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: kernel size {k} (dilated to {d * (k - 1) + 1}) is larger than the padded "
             f"input length {L + 2 * pad} (input shape {tuple(input.shape)}, padding={padding})"
         )

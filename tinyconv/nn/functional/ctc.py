@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels.ctc import ctc_alpha, ctc_grad
 from ...tensor import Tensor
@@ -179,7 +180,9 @@ def ctc_loss(
             f"{_WHAT}: zero_infinity must be a bool, got {type(zero_infinity).__name__}"
         )
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{_WHAT}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise TensorValueError(
+            f"{_WHAT}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
     if log_probs.dtype not in (_dtype.float32, _dtype.float64):
         raise NotImplementedError(
             f"{_WHAT}: log_probs must be float32 or float64 (as PyTorch on the CPU), got "

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _rng
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...tensor import Tensor
 from ._checks import _check_tensor, _maybe_inplace
@@ -56,7 +57,7 @@ def _noise(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (training only)."""
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
+        raise TensorValueError(f"dropout: p must be between 0 and 1, got {p}")
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
@@ -85,7 +86,9 @@ def _feature_dropout(
     channel's elements), scale the rest by 1 / (1 - p); training only. `ranks` maps each
     accepted input rank to whether it is batched."""
     if not 0 <= p <= 1:
-        raise ValueError(f"{what}: p (the dropout probability) must be between 0 and 1, got {p}")
+        raise TensorValueError(
+            f"{what}: p (the dropout probability) must be between 0 and 1, got {p}"
+        )
     _check_tensor(input, "input", what)
     if input.ndim not in ranks:
         raise RuntimeError(f"{what}: expected {expected} input, got shape {tuple(input.shape)}")
@@ -186,7 +189,9 @@ def _alpha_dropout(
     zero mean and unit variance stay so; rounded step by step in the input's dtype as PyTorch:
     out = x * (keep * a) + ((keep - 1) * (sat * a) + sat * a * p)."""
     if not 0 <= p <= 1:
-        raise ValueError(f"{what}: dropout probability has to be between 0 and 1, but got {p}")
+        raise TensorValueError(
+            f"{what}: dropout probability has to be between 0 and 1, but got {p}"
+        )
     _check_tensor(input, "input", what)
     if not training or p == 0 or input.numel() == 0:
         return input

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...autograd.ops import Op
 from ...tensor import Tensor
@@ -158,7 +159,7 @@ def embedding(
     num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: padding_idx must be within num_embeddings ({num}), got {padding_idx}"
             )
         padding_idx = padding_idx % num
@@ -182,22 +183,22 @@ def _bags(input: Tensor, offsets: Any, include_last_offset: bool, what: str) -> 
     or with include_last_offset offsets' last entry is the end)."""
     if input.ndim == 2:
         if offsets is not None:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: with 2-D input (bags of equal length) offsets must be None, got "
                 f"{type(offsets).__name__}"
             )
         B, L = input.shape
         return input._data.reshape(-1), np.repeat(np.arange(B), L), B
     if input.ndim != 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must be 1-D (with offsets) or 2-D (B, L), got shape "
             f"{tuple(input.shape)}"
         )
     if offsets is None:
-        raise ValueError(f"{what}: 1-D input needs offsets (a 1-D tensor of bag starts)")
+        raise TensorValueError(f"{what}: 1-D input needs offsets (a 1-D tensor of bag starts)")
     _check_tensor(offsets, "offsets", what)
     if offsets.ndim != 1:
-        raise ValueError(f"{what}: offsets must be 1-D, got shape {tuple(offsets.shape)}")
+        raise TensorValueError(f"{what}: offsets must be 1-D, got shape {tuple(offsets.shape)}")
     if offsets.dtype.kind not in "iu":
         raise RuntimeError(
             f"{what}: offsets must be int64 or int32, got {_dtype.dtype_name(offsets.dtype)}"
@@ -240,7 +241,7 @@ def embedding_bag(
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        raise TensorValueError(f"{what}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
     if input.dtype.kind not in "iu":
         raise RuntimeError(
             f"{what}: input must hold integer indices (int64 or int32), got "
@@ -254,7 +255,7 @@ def embedding_bag(
             )
         _check_tensor(per_sample_weights, "per_sample_weights", what)
         if tuple(per_sample_weights.shape) != tuple(input.shape):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: per_sample_weights of shape {tuple(per_sample_weights.shape)} must "
                 f"have input's shape {tuple(input.shape)}"
             )

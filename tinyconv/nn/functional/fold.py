@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import conv as conv_k
 from ...tensor import Tensor
@@ -123,7 +124,7 @@ def unfold(
     what = "unfold"
     x = _float_input(input, what)
     if x.ndim not in (3, 4):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {tuple(x.shape)}"
         )
     config, out = _fold_options(kernel_size, dilation, padding, stride, x.shape[-2:], what)
@@ -143,7 +144,7 @@ def fold(
     what = "fold"
     x = _float_input(input, what)
     if x.ndim not in (2, 3):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must be 2-D (C * kh * kw, L) or 3-D (N, C * kh * kw, L), got "
             f"shape {tuple(x.shape)}"
         )

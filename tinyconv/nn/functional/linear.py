@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...autograd.function import ShownNode
 from ...autograd.ops import Op
 from ...tensor import Tensor
@@ -71,11 +72,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
     if weight.ndim != 2:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}"
         )
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input's last dimension must be in_features={weight.shape[1]}, got input "
             f"shape {tuple(input.shape)} (weight shape {tuple(weight.shape)}); did you forget to "
             "flatten?"
@@ -95,7 +96,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise TypeError("one_hot: tensor must hold integer class indices")
     n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
     if t.numel() and (t._data.min() < 0 or t._data.max() >= n):
-        raise ValueError(
+        raise TensorValueError(
             f"one_hot: class values must be in [0, {n}), got min {t._data.min()}, "
             f"max {t._data.max()}"
         )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...tensor import Tensor, _as_tensor, _to_array
@@ -48,7 +49,7 @@ def _reduce(loss: Tensor, reduction: str, what: str, inputs: tuple = ()) -> Tens
                     (t.grad_fn or t) if t.requires_grad else None for t in inputs
                 )
         return out
-    raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise TensorValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _weighted(loss: Tensor, weight: Any, what: str) -> Tensor:
@@ -58,7 +59,7 @@ def _weighted(loss: Tensor, weight: Any, what: str) -> Tensor:
         if np.broadcast_shapes(tuple(w.shape), tuple(loss.shape)) != tuple(loss.shape):
             raise ValueError
     except ValueError:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight shape {tuple(w.shape)} doesn't broadcast to the loss's shape "
             f"{tuple(loss.shape)} (one weight per element, or a shape that broadcasts to it)"
         ) from None
@@ -67,7 +68,9 @@ def _weighted(loss: Tensor, weight: Any, what: str) -> Tensor:
 
 def _check_reduction(reduction: str, what: str) -> None:
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise TensorValueError(
+            f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
 
 
 def _as_target(target: Any, what: str) -> Tensor:
@@ -86,7 +89,7 @@ def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
         try:
             np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
         except ValueError:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: input shape {tuple(input.shape)} and target shape "
                 f"{tuple(target.shape)} don't broadcast"
             ) from None
@@ -173,13 +176,13 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
     _check_tensor(input, "input", what)
     t = _as_target(target, what)
     if input.ndim == 0:
-        raise ValueError(f"{what}: input must have a class dimension, got a 0-d tensor")
+        raise TensorValueError(f"{what}: input must have a class dimension, got a 0-d tensor")
     if input.dtype.kind != "f":
         raise TypeError(
             f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(input.dtype)}"
         )
     if input.shape[0 if input.ndim == 1 else 1] == 0:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is "
             "empty)"
         )
@@ -193,7 +196,7 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
         )
     expected = (x.shape[0],) + tuple(x.shape[2:])
     if td.shape != expected:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: target shape {tuple(t.shape)} doesn't match input shape "
             f"{tuple(input.shape)} (expected target shape {expected if not unbatched else ()})"
         )
@@ -203,7 +206,7 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
 def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str) -> None:
     bad = (td != ignore_index) & ((td < 0) | (td >= C))
     if bad.any():
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
             f"(targets must be in [0, {C - 1}])"
         )
@@ -227,7 +230,9 @@ def nll_loss(
     if weight is not None:
         w = _as_tensor(weight)._data
         if w.shape != (C,):
-            raise ValueError(f"{what}: weight must have shape ({C},), one per class, got {w.shape}")
+            raise TensorValueError(
+                f"{what}: weight must have shape ({C},), one per class, got {w.shape}"
+            )
     loss = NllLoss.apply(x, td, w, ignore_index, reduction)
     if x.ndim >= 3 and loss.grad_fn is not None:
         # PyTorch runs inputs of 3 or more dims through its 2-D kernel (NllLoss2DBackward0),
@@ -256,9 +261,9 @@ def cross_entropy(
     _check_reduction(reduction, what)
     _check_tensor(input, "input", what)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise TensorValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must have a class dimension ((C,) or (N, C, ...)), got a 0-d tensor"
         )
     if input.dtype.kind != "f":
@@ -269,19 +274,19 @@ def cross_entropy(
     t = _as_target(target, what)
     class_dim = 0 if input.ndim == 1 else 1
     if input.shape[class_dim] == 0:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input shape {tuple(input.shape)} has no classes (the class dimension is "
             "empty)"
         )
     if weight is not None and tuple(_as_tensor(weight).shape) != (input.shape[class_dim],):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: weight must have shape ({input.shape[class_dim]},), one per class, got "
             f"{tuple(_as_tensor(weight).shape)}"
         )
     logp = log_softmax(input, dim=class_dim)
     if t.dtype.kind == "f":  # class probabilities, same shape as input
         if t.shape != input.shape:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
                 f"got {tuple(t.shape)}"
             )
@@ -389,7 +394,7 @@ def binary_cross_entropy(
     if (
         x._data.size and not ((x._data >= 0) & (x._data <= 1)).all()
     ):  # NaN is refused too, as in PyTorch
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must hold probabilities in [0, 1]; apply sigmoid first, or use "
             "binary_cross_entropy_with_logits"
         )
@@ -505,7 +510,7 @@ def binary_cross_entropy_with_logits(
         try:
             np.broadcast_shapes(tuple(pw.shape), tuple(x.shape))
         except ValueError:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: pos_weight shape {tuple(pw.shape)} doesn't broadcast with input "
                 f"shape {tuple(x.shape)} (give one weight per class, shape (C,))"
             ) from None
@@ -581,7 +586,7 @@ def kl_div(
     what = "kl_div"
     _legacy_reduction(size_average, reduce, what)
     if reduction not in ("mean", "sum", "none", "batchmean"):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
         )
     if reduction == "mean":
@@ -630,7 +635,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     try:
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
     except ValueError:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: x1 shape {tuple(x1.shape)} and x2 shape {tuple(x2.shape)} don't broadcast"
         ) from None
     x1, x2 = x1.expand(*shape), x2.expand(*shape)
@@ -759,7 +764,7 @@ def triplet_margin_loss(
     what = "triplet_margin_loss"
     _check_reduction(reduction, what)
     if margin <= 0:
-        raise ValueError(f"{what}: margin must be greater than 0, got {margin}")
+        raise TensorValueError(f"{what}: margin must be greater than 0, got {margin}")
     for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
         _check_tensor(t, name, what)
     d_pos = pairwise_distance(anchor, positive, p, eps)
@@ -816,12 +821,12 @@ def gaussian_nll_loss(
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = var.unsqueeze(-1)
         elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: var of shape {tuple(var.shape)} does not fit input of shape "
                 f"{tuple(input.shape)}"
             )
     if bool((var._data < 0).any()):
-        raise ValueError(f"{what}: var has negative entries")
+        raise TensorValueError(f"{what}: var has negative entries")
     # clamp without a gradient of its own (PyTorch clamps a clone in place under no_grad)
     lifted = np.maximum(var._data, eps) - var._data
     var = var + Tensor._make(lifted.astype(var._data.dtype), None, False)
@@ -880,7 +885,7 @@ def multi_margin_loss(
     _legacy_reduction(size_average, reduce, what)
     _check_reduction(reduction, what)
     if p not in (1, 2):
-        raise ValueError(f"{what}: p must be 1 or 2, got {p!r}")
+        raise TensorValueError(f"{what}: p must be 1 or 2, got {p!r}")
     x, t = _margin_input(input, target, what)
     x2 = x.reshape(1, -1) if x.ndim < 2 else x
     N, C = x2.shape
@@ -972,7 +977,7 @@ def triplet_margin_with_distance_loss(
     what = "triplet_margin_with_distance_loss"
     _check_reduction(reduction, what)
     if margin <= 0:
-        raise ValueError(f"{what}: margin must be greater than 0, got {margin}")
+        raise TensorValueError(f"{what}: margin must be greater than 0, got {margin}")
     for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
         _check_tensor(t, name, what)
     if not (anchor.ndim == positive.ndim == negative.ndim):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...autograd.function import layout_free
 from ...autograd.ops import Op
@@ -173,7 +174,7 @@ def batch_norm(
     what = "batch_norm"
     _check_tensor(input, "input", what)
     if input.ndim < 2:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must have a batch and a channel dimension (N, C, ...), "
             f"got shape {tuple(input.shape)}"
         )
@@ -192,12 +193,12 @@ def batch_norm(
             continue
         _check_tensor(t, name, what)
         if tuple(t.shape) != (C,):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: {name} must have shape ({C},), one value per channel of the input "
                 f"(shape {tuple(input.shape)}, channels on dim 1), got shape {tuple(t.shape)}"
             )
     if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{what}: give both running_mean and running_var, or neither")
+        raise TensorValueError(f"{what}: give both running_mean and running_var, or neither")
     _same_dtype(input, weight, bias, what)
     if not training and running_mean is None:
         raise RuntimeError(
@@ -210,7 +211,7 @@ def batch_norm(
             "(one value per channel) must be None"
         )
     if training and input.numel() > 0 and input.numel() // C <= 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected more than 1 value per channel when training, got input of "
             f"shape {tuple(input.shape)}"
         )
@@ -438,7 +439,7 @@ def group_norm(
     _same_dtype(x, weight, bias, what)
     if N * C // num_groups * int(np.prod(x.shape[2:], dtype=np.int64)) == 1:
         # PyTorch's rule (its batch-size check on the input seen as (N*C/G, G, *spatial))
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected more than 1 value per channel when training, got input of shape "
             f"{tuple(x.shape)} with num_groups={num_groups}"
         )
@@ -474,7 +475,7 @@ def instance_norm(
     what = "instance_norm"
     x = _float_act(input, what)
     if x.ndim < 3:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must be (N, C, *) with at least one spatial dimension, "
             f"got shape {tuple(x.shape)}"
         )
@@ -487,15 +488,15 @@ def instance_norm(
     ):
         _checkchannel_vector(t, name, C, x, what)
     if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{what}: give both running_mean and running_var, or neither")
+        raise TensorValueError(f"{what}: give both running_mean and running_var, or neither")
     if not use_input_stats and running_mean is None:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: use_input_stats=False normalises with running_mean and running_var, "
             "which must then be given"
         )
     _same_dtype(x, weight, bias, what)
     if use_input_stats and x.numel() // max(N * C, 1) <= 1 and x.numel() > 0:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected more than 1 spatial element when training, got input of shape "
             f"{tuple(x.shape)}"
         )
@@ -525,12 +526,12 @@ def local_response_norm(
     what = "local_response_norm"
     x = _float_act(input, what)
     if x.ndim < 3:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected an input of 3 or more dimensions (N, C, *), got shape "
             f"{tuple(x.shape)}"
         )
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"{what}: size must be a positive integer, got {size!r}")
+        raise TensorValueError(f"{what}: size must be a positive integer, got {size!r}")
     N, C = x.shape[:2]
     if x.numel() == 0:
         return input  # nothing to normalise: PyTorch hands back the input itself

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pad as pad_k
 from ...tensor import Tensor
@@ -59,19 +60,19 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     what = "pad"
     _check_tensor(input, "input", what)
     if not isinstance(pad, (tuple, list)) or len(pad) % 2 or not pad:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got "
             f"{pad!r}"
         )
     if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pad):
         raise TypeError(f"{what}: pad entries must be integers, got {pad!r}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: pad {tuple(pad)} covers {len(pad) // 2} dims but the input has "
             f"shape {tuple(input.shape)}"
         )
     if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
     shape = input.shape
@@ -79,21 +80,23 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         n = shape[-1 - i]
         lo, hi = pad[2 * i], pad[2 * i + 1]
         if mode != "constant" and (lo < 0 or hi < 0):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: negative padding {tuple(pad)} is only allowed with mode='constant'"
             )
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: reflect padding {(lo, hi)} must be smaller than the input size {n} "
                 f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
             )
         if mode == "circular" and (lo > n or hi > n):
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: circular padding {(lo, hi)} must be at most the input size {n} "
                 f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
             )
         if mode == "replicate" and n == 0 and (lo or hi):
-            raise ValueError(f"{what}: can't replicate-pad an empty dimension")
+            raise TensorValueError(f"{what}: can't replicate-pad an empty dimension")
         if n + lo + hi < 0:
-            raise ValueError(f"{what}: padding {tuple(pad)} crops more than the input size {n}")
+            raise TensorValueError(
+                f"{what}: padding {tuple(pad)} crops more than the input size {n}"
+            )
     return Pad.apply(input, (tuple(int(p) for p in pad), mode, value))

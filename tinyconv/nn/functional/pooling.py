@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...tensor import Tensor
@@ -130,13 +131,13 @@ def _pool_args(
     d = _ntuple(dilation, n, "dilation", what, 1)
     for pi, ki in zip(p, k, strict=False):
         if pi > ki // 2:
-            raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
+            raise TensorValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
     out = [
         pool_k._out_len(m, *a, bool(ceil_mode))
         for m, *a in zip(x.shape[2:], k, s, p, d, strict=True)
     ]
     if min(out) < 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: the output would be empty ({' x '.join(map(str, out))}) for input shape "
             f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}"
         )
@@ -175,7 +176,7 @@ def avg_pool2d(
     x, unbatched, k, s, p, _ = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, what)
     _float_input(x, what)
     if divisor_override is not None and divisor_override <= 0:
-        raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
+        raise TensorValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool2d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
     return y.squeeze(0) if unbatched else y
 
@@ -203,7 +204,7 @@ def _adaptive_args(input: Any, output_size: Any, what: str, n: int = 2) -> tuple
         sizes = sizes * n
     if len(sizes) != n:
         kind = "a pair" if n == 2 else "a triple"
-        raise ValueError(f"{what}: output_size must be an int or {kind}, got {output_size!r}")
+        raise TensorValueError(f"{what}: output_size must be an int or {kind}, got {output_size!r}")
     sizes = [m if v is None else v for v, m in zip(sizes, spatial, strict=False)]
     return x, unbatched, _ntuple(tuple(sizes), n, "output_size", what, 0)
 
@@ -328,7 +329,7 @@ def _only_batch_empty(input: Any, unbatched_ndim: int, what: str) -> None:
 def _pool1d_input(input: Any, what: str) -> None:
     _check_tensor(input, "input", what)
     if input.ndim not in (2, 3):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape {tuple(input.shape)}"
         )
 
@@ -345,10 +346,10 @@ def _pool1d_options(
     p = _single(padding, "padding", what, 0)
     d = _single(dilation, "dilation", what, 1)
     if p > k // 2:
-        raise ValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
+        raise TensorValueError(f"{what}: padding {p} should be at most half of kernel_size {k}")
     out = pool_k.pool2d_output_size(1, input.shape[-1], (1, k), (1, s), (0, p), (1, d), ceil)[1]
     if out < 1:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: the output would be empty (length {out}) for input shape "
             f"{tuple(input.shape)}, kernel_size {k}, stride {s}, padding {p}, dilation {d}"
         )
@@ -464,14 +465,14 @@ def _unpool_size(
         )
     n = len(in_hw)
     if len(output_size) not in (n, ndim):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: output_size must have {n} or {ndim} entries (the spatial size, or the "
             f"whole output shape), got {tuple(output_size)}"
         )
     size = tuple(int(v) for v in output_size[len(output_size) - n :])
     for d, (v, dv, sv) in enumerate(zip(size, default, s, strict=True)):
         if not dv - sv < v < dv + sv:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: output_size {tuple(output_size)} is invalid: spatial dim {d} must lie "
                 f"strictly between {dv - sv} and {dv + sv} (the default {dv} +- stride {sv})"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...kernels import pool3d as pool3d_k
@@ -184,12 +185,12 @@ def avg_pool3d(
     _float_input(x, what)
     if any(n < ki for n, ki in zip(x.shape[2:], k, strict=True)):
         # PyTorch's avg_pool3d (not its avg_pool2d) wants the kernel inside the unpadded input
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: the input's (D, H, W) = {tuple(x.shape[2:])} is smaller than kernel_size "
             f"{k} (avg_pool3d needs each side to hold the kernel without the padding)"
         )
     if divisor_override is not None and divisor_override <= 0:
-        raise ValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
+        raise TensorValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool3d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
     return y.squeeze(0) if unbatched else y
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.ops import Op, _const, _linked
 from ...kernels import sample as _sample
 from ...tensor import Tensor
@@ -82,7 +83,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         raise TypeError(f"{what}: size must be a tuple or list of ints (N, C, H, W), got {size!r}")
     size = tuple(int(s) for s in size)
     if theta.dtype.kind != "f":
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: theta must be a floating point tensor, got {_dtype.dtype_name(theta.dtype)}"
         )
     if len(size) not in (4, 5):
@@ -92,7 +93,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
         )
     d = len(size) - 2
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (d, d + 1):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: theta must be a batch of {d}-D affine matrices of shape "
             f"(N, {d}, {d + 1}) for size {size}, got shape {tuple(theta.shape)}"
         )
@@ -102,7 +103,7 @@ def affine_grid(theta: Tensor, size: Any, align_corners: bool | None = None) -> 
             f"{size} asks for a batch of {size[0]}"
         )
     if min(size) <= 0:
-        raise ValueError(f"{what}: every entry of size must be positive, got {size}")
+        raise TensorValueError(f"{what}: every entry of size must be positive, got {size}")
     spatial = size[2:]
     if ac and min(spatial) == 1:
         warnings.warn(
@@ -230,9 +231,11 @@ def grid_sample(
     x = _check_tensor(input, "input", what)
     grid = _check_tensor(grid, "grid", what)
     if mode not in _MODES:
-        raise ValueError(f"{what}: mode must be 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
+        raise TensorValueError(
+            f"{what}: mode must be 'bilinear', 'nearest' or 'bicubic', got {mode!r}"
+        )
     if padding_mode not in _PADDING_MODES:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}"
         )
     ac = _align_corners(align_corners, what)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels.sample import tap_weights
 from ...tensor import Tensor
@@ -193,18 +194,18 @@ def _output_size(
     dim = x.ndim - 2
     spatial = tuple(x.shape[2:])
     if (size is None) == (scale_factor is None):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: give exactly one of size and scale_factor, got size={size!r}, "
             f"scale_factor={scale_factor!r}"
         )
     if size is not None:
         if recompute:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: recompute_scale_factor is not meaningful with an explicit size"
             )
         sizes = list(size) if isinstance(size, (tuple, list)) else [size] * dim
         if len(sizes) != dim:
-            raise ValueError(
+            raise TensorValueError(
                 f"{what}: size {size!r} must have one entry per spatial dimension of the input "
                 f"(shape {tuple(x.shape)}: {dim} spatial dims, the input is (N, C, d1, ...))"
             )
@@ -214,7 +215,7 @@ def _output_size(
         return tuple(int(s) for s in sizes), (None,) * dim
     scales = list(scale_factor) if isinstance(scale_factor, (tuple, list)) else [scale_factor] * dim
     if len(scales) != dim:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: scale_factor {scale_factor!r} must have one entry per spatial dimension "
             f"of the input (shape {tuple(x.shape)}: {dim} spatial dims)"
         )
@@ -244,19 +245,19 @@ def interpolate(
     what = "interpolate"
     x = _check_tensor(input, "input", what)
     if mode not in _MODES:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', "
             f"'bicubic', 'trilinear', 'area', got {mode!r}"
         )
     if align_corners is not None and mode not in _INTERPOLATING:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: align_corners can only be set with the interpolating modes linear, "
             f"bilinear, bicubic and trilinear, got mode={mode!r}"
         )
     if antialias:
         raise NotImplementedError(f"{what}: antialias=True is not implemented in tinyconv")
     if x.ndim not in (3, 4, 5):
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: input must be 3-D, 4-D or 5-D (N, C, d1, ...), got shape {tuple(x.shape)}"
         )
     if mode == "bicubic" and x.ndim != 4:
@@ -264,7 +265,7 @@ def interpolate(
             f"{what}: mode='bicubic' needs a 4-D input (N, C, H, W), got shape {tuple(x.shape)}"
         )
     if mode in _LINEAR_RANK and x.ndim != _LINEAR_RANK[mode]:
-        raise ValueError(
+        raise TensorValueError(
             f"{what}: mode={mode!r} needs a {_LINEAR_RANK[mode]}-D input, got shape "
             f"{tuple(x.shape)}"
         )
@@ -313,7 +314,7 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 def _shuffle_factor(v: Any, name: str, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{what}: {name} must be a positive integer, got {v!r}")
+        raise TensorValueError(f"{what}: {name} must be a positive integer, got {v!r}")
     return int(v)
 
 

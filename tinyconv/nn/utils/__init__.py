@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...random import fork_rng
 from ...tensor import Tensor
 from ...torch_functions import cat
@@ -74,7 +75,9 @@ def _params(parameters: Any, what: str) -> list:
 def _norm_type(norm_type: Any, what: str) -> float:
     if isinstance(norm_type, str):
         if norm_type != "inf":
-            raise ValueError(f"{what}: norm_type must be a number or 'inf', got {norm_type!r}")
+            raise TensorValueError(
+                f"{what}: norm_type must be a number or 'inf', got {norm_type!r}"
+            )
         return math.inf
     return float(norm_type)
 
@@ -191,7 +194,7 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) ->
     what = "clip_grad_value_"
     c = float(clip_value)
     if c < 0:
-        raise ValueError(f"{what}: clip_value must be non-negative, got {clip_value}")
+        raise TensorValueError(f"{what}: clip_value must be non-negative, got {clip_value}")
     for p in _params(parameters, what):
         if p.grad is not None:
             np.clip(p.grad._data, -c, c, out=p.grad._data)
@@ -213,7 +216,9 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     params = _params(parameters, what)
     n = sum(p.numel() for p in params)
     if vec.numel() != n:
-        raise ValueError(f"{what}: vec has {vec.numel()} elements but the parameters hold {n}")
+        raise TensorValueError(
+            f"{what}: vec has {vec.numel()} elements but the parameters hold {n}"
+        )
     start = 0
     for p in params:
         k = p.numel()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...creation import eye, randn
 from ...linalg import matrix_exp, solve
@@ -56,7 +57,7 @@ def _default_dim(module: Module) -> int:
 def _tensor_attr(module: Module, name: str) -> Tensor:
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+        raise TensorValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     return weight
 
 
@@ -98,7 +99,7 @@ class _SpectralNorm(Module):
                 f"[-{ndim}, {ndim - 1}] but got {dim})"
             )
         if n_power_iterations <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 "Expected n_power_iterations to be positive, but got "
                 f"n_power_iterations={n_power_iterations}"
             )
@@ -240,7 +241,7 @@ class _Orthogonal(Module):
     def right_inverse(self, Q: Tensor) -> Tensor:
         """An X with forward(X) = Q (Q made orthogonal first when it is not)."""
         if tuple(Q.shape) != tuple(self.shape):
-            raise ValueError(
+            raise TensorValueError(
                 f"Expected a matrix or batch of matrices of shape {tuple(self.shape)}. "
                 f"Got a tensor of shape {tuple(Q.shape)}."
             )
@@ -289,13 +290,13 @@ def orthogonal(
     (default otherwise). The current weight becomes the starting point."""
     weight = _tensor_attr(module, name)
     if weight.ndim < 2:
-        raise ValueError(
+        raise TensorValueError(
             f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions."
         )
     if orthogonal_map is None:
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in _ORTHOGONAL_MAPS:
-        raise ValueError(
+        raise TensorValueError(
             'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
             f"Got: {orthogonal_map}"
         )

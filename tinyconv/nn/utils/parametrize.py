@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...tensor import Tensor
 from ..container import ModuleDict, ModuleList
@@ -69,14 +70,14 @@ def _set_data(target: Tensor, value: Tensor) -> None:
 def _check_like(what: str, got: Any, dtype: Any, shape: tuple, hint: str) -> None:
     """got must be a Tensor of `dtype` and `shape` (the tensor being parametrized)."""
     if not isinstance(got, Tensor):
-        raise ValueError(f"{what} must return a tensor. Got {type(got).__name__}.")
+        raise TensorValueError(f"{what} must return a tensor. Got {type(got).__name__}.")
     if got.dtype != dtype:
-        raise ValueError(
+        raise TensorValueError(
             f"{what} may not change the dtype of the tensor{hint}.\n"
             f"unparametrized dtype: {dtype}\nparametrized dtype: {got.dtype}"
         )
     if tuple(got.shape) != tuple(shape):
-        raise ValueError(
+        raise TensorValueError(
             f"{what} may not change the shape of the tensor{hint}.\n"
             f"unparametrized shape: {tuple(shape)}\nparametrized shape: {tuple(got.shape)}"
         )
@@ -88,7 +89,7 @@ class ParametrizationList(ModuleList):
 
     def __init__(self, modules: Sequence[Module], original: Tensor, unsafe: bool = False) -> None:
         if len(modules) == 0:
-            raise ValueError("ParametrizationList requires one or more modules.")
+            raise TensorValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
         shape, dtype = tuple(original.shape), original.dtype
@@ -102,7 +103,7 @@ class ParametrizationList(ModuleList):
                     except NotImplementedError:
                         pass
         if not isinstance(new, (Tensor, Sequence)):
-            raise ValueError(
+            raise TensorValueError(
                 "'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
                 f"Got {type(new).__name__}"
             )
@@ -110,7 +111,7 @@ class ParametrizationList(ModuleList):
         self.ntensors = 1 if self.is_tensor else len(new)
         if self.is_tensor:
             if new.dtype != dtype:
-                raise ValueError(
+                raise TensorValueError(
                     "When `right_inverse` outputs one tensor, it may not change the dtype.\n"
                     f"original.dtype: {dtype}\nright_inverse(original).dtype: {new.dtype}"
                 )
@@ -120,7 +121,7 @@ class ParametrizationList(ModuleList):
         else:
             for i, part in enumerate(new):
                 if not isinstance(part, Tensor):
-                    raise ValueError(
+                    raise TensorValueError(
                         "'right_inverse' must return a Tensor or a Sequence of tensors "
                         f"(list, tuple...). Got element {i} of type {type(part).__name__}"
                     )
@@ -161,17 +162,17 @@ class ParametrizationList(ModuleList):
             if not self.is_tensor and (
                 not isinstance(value, Sequence) or len(value) != self.ntensors
             ):
-                raise ValueError(
+                raise TensorValueError(
                     f"'right_inverse' must return a sequence of {self.ntensors} tensors. "
                     f"Got {type(value).__name__}"
                 )
             for original, part in zip(self._originals(), parts, strict=True):
                 if not isinstance(part, Tensor):
-                    raise ValueError(
+                    raise TensorValueError(
                         f"`right_inverse` should return a tensor. Got {type(part).__name__}"
                     )
                 if part.dtype != original.dtype:
-                    raise ValueError(
+                    raise TensorValueError(
                         "The tensor returned by `right_inverse` has dtype "
                         f"{part.dtype} while `original` has dtype {original.dtype}"
                     )
@@ -263,7 +264,7 @@ def register_parametrization(
         module.parametrizations[tensor_name] = plist
         _inject_property(module, tensor_name)
     else:
-        raise ValueError(
+        raise TensorValueError(
             f"Module '{module}' does not have a parameter, a buffer, or a parametrized "
             f"element with name '{tensor_name}'"
         )
@@ -287,7 +288,7 @@ def remove_parametrizations(
     again, holding the current parametrized value (leave_parametrized=True) or `original`.
     With no parametrizations left, the module gets its own class back."""
     if not is_parametrized(module, tensor_name):
-        raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")
+        raise TensorValueError(f"Module {module} does not have a parametrization on {tensor_name}")
     plist = module.parametrizations[tensor_name]
     if plist.is_tensor:
         original = plist.original
@@ -299,7 +300,7 @@ def remove_parametrizations(
         t = getattr(module, tensor_name)
         original = Parameter(t.detach(), t.requires_grad) if t.requires_grad else t.detach()
     else:
-        raise ValueError(
+        raise TensorValueError(
             "Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
             "parametrized in terms of a sequence of tensors."
         )

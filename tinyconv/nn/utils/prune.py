@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._errors import TensorValueError
 from ...creation import rand, rand_like
 from ...kernels.select import torch_topk_indices
 from ...tensor import Tensor
@@ -83,7 +84,7 @@ class BasePruningMethod(ABC):
         orig = getattr(module, name)
         if importance_scores is not None:
             if tuple(importance_scores.shape) != tuple(orig.shape):
-                raise ValueError(
+                raise TensorValueError(
                     f"importance_scores should have the same shape as parameter {name} "
                     f"of {module}: {tuple(orig.shape)}, got {tuple(importance_scores.shape)}"
                 )
@@ -178,7 +179,7 @@ class PruningContainer(BasePruningMethod):
         if not isinstance(method, BasePruningMethod):
             raise TypeError(f"{type(method)} is not a BasePruningMethod subclass")
         if self._tensor_name != method._tensor_name:
-            raise ValueError(
+            raise TensorValueError(
                 "Can only add pruning methods acting on the parameter named "
                 f"'{self._tensor_name}' to PruningContainer {self}. "
                 f"Found '{method._tensor_name}'"
@@ -219,7 +220,7 @@ class PruningContainer(BasePruningMethod):
         elif kind == "global":
             alive = (slice(None),) * t.ndim
         else:
-            raise ValueError(f"Unrecognized PRUNING_TYPE {kind}")
+            raise TensorValueError(f"Unrecognized PRUNING_TYPE {kind}")
         partial = method.compute_mask(t[alive], default_mask=default_mask[alive])
         new_mask[alive] = partial.to(dtype=new_mask.dtype)
         return new_mask
@@ -234,7 +235,7 @@ def _check_amount(amount: Any) -> None:
     if (isinstance(amount, numbers.Integral) and amount < 0) or (
         not isinstance(amount, numbers.Integral) and not 0.0 <= float(amount) <= 1.0
     ):
-        raise ValueError(
+        raise TensorValueError(
             f"amount={amount} should either be a float in the range [0, 1] or a non-negative "
             "integer"
         )
@@ -245,7 +246,7 @@ def _n_to_prune(amount: float, size: int) -> int:
     round, as PyTorch); more than size is an error."""
     n = int(amount) if isinstance(amount, numbers.Integral) else round(amount * size)
     if isinstance(amount, numbers.Integral) and amount > size:
-        raise ValueError(
+        raise TensorValueError(
             f"amount={amount} should be smaller than the number of parameters to prune={size}"
         )
     return n
@@ -253,7 +254,7 @@ def _n_to_prune(amount: float, size: int) -> int:
 
 def _check_structured(t: Tensor, dim: int) -> None:
     if t.ndim <= 1:
-        raise ValueError(
+        raise TensorValueError(
             "Structured pruning can only be applied to multidimensional tensors. Found tensor "
             f"of shape {tuple(t.shape)} with {t.ndim} dims"
         )
@@ -425,7 +426,7 @@ class CustomFromMask(BasePruningMethod):
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         if tuple(default_mask.shape) != tuple(self.mask.shape):
-            raise ValueError(
+            raise TensorValueError(
                 f"custom_from_mask: the mask has shape {tuple(self.mask.shape)} but the tensor "
                 f"has shape {tuple(default_mask.shape)}"
             )
@@ -539,7 +540,7 @@ def remove(module: Module, name: str) -> Module:
             hook.remove(module)
             del module._forward_pre_hooks[key]
             return module
-    raise ValueError(
+    raise TensorValueError(
         f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed"
     )
 

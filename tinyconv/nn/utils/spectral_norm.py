@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ..functional import normalize
 from ..layers import UninitializedParameter
@@ -26,7 +27,7 @@ class SpectralNorm:
         self.name = name
         self.dim = dim
         if n_power_iterations <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 "Expected n_power_iterations to be positive, but got "
                 f"n_power_iterations={n_power_iterations}"
             )
@@ -77,7 +78,7 @@ class SpectralNorm:
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters[name]
         if isinstance(weight, UninitializedParameter):
-            raise ValueError(
+            raise TensorValueError(
                 "The module passed to `SpectralNorm` can't have uninitialized parameters. "
                 "Make sure to run the dummy forward before applying spectral normalization"
             )

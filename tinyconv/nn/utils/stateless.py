@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..._errors import TensorValueError
 from ..module import Module
 
 __all__ = ["functional_call"]
@@ -27,13 +28,13 @@ def _merge_dicts(dicts: Any) -> dict:
         for d in dicts:
             repeated = [k for k in d if k in merged]
             if repeated:
-                raise ValueError(
+                raise TensorValueError(
                     f"{repeated} appeared in multiple dictionaries; behavior of functional "
                     "call is ambiguous"
                 )
             merged.update(d)
         return merged
-    raise ValueError(
+    raise TensorValueError(
         "Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
         f"{type(dicts)}"
     )
@@ -58,7 +59,7 @@ def _with_ties(module: Module, given: dict, tie_weights: bool, strict: bool) -> 
             supplied = [n for n in names if n in given]
             # the same tensor under several tied names is fine; different ones are ambiguous
             if len({id(given[n]) for n in supplied}) > 1:
-                raise ValueError(
+                raise TensorValueError(
                     f"functional_call got multiple values for keys {supplied}, which are tied. "
                     "Consider using tie_weights=False"
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ..._errors import TensorValueError
 from ..layers import UninitializedParameter
 from ..module import Module, Parameter
 from .parametrizations import _norm_except_dim, _weight_norm
@@ -41,7 +42,7 @@ class WeightNorm:
         fn = WeightNorm(name, dim)
         weight = getattr(module, name)
         if isinstance(weight, UninitializedParameter):
-            raise ValueError(
+            raise TensorValueError(
                 "The module passed to `WeightNorm` can't have uninitialized parameters. "
                 "Make sure to run the dummy forward before applying weight normalization"
             )
@@ -72,7 +73,7 @@ def _remove_hook(module: Module, kind: type, name: str, what: str) -> Module:
             del module._forward_pre_hooks[key]
             module._forward_pre_hooks_with_kwargs.pop(key, None)
             return module
-    raise ValueError(f"{what} of '{name}' not found in {module}")
+    raise TensorValueError(f"{what} of '{name}' not found in {module}")
 
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:

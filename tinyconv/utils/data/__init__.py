@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ... import _rng as _random
+from ..._errors import TensorValueError
 from ..._rng import Generator, _gen
 from ...tensor import Tensor
 from ...torch_functions import stack
@@ -78,21 +79,21 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
-            raise ValueError("TensorDataset: give at least one tensor")
+            raise TensorValueError("TensorDataset: give at least one tensor")
         for i, t in enumerate(tensors):
             if not isinstance(t, Tensor):
                 raise TypeError(
                     f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}"
                 )
             if t.ndim == 0:
-                raise ValueError(
+                raise TensorValueError(
                     f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a first "
                     "dimension to index samples along"
                 )
         n = tensors[0].shape[0]
         for i, t in enumerate(tensors):
             if t.shape[0] != n:
-                raise ValueError(
+                raise TensorValueError(
                     f"TensorDataset: size mismatch between tensors: tensor 0 has {n} samples "
                     f"(shape {tuple(tensors[0].shape)}) but tensor {i} has {t.shape[0]} "
                     f"(shape {tuple(t.shape)})"
@@ -128,7 +129,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Any]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+            raise TensorValueError("ConcatDataset: datasets should not be an empty iterable")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
                 raise TypeError("ConcatDataset does not support IterableDataset")
@@ -184,18 +185,18 @@ class StackDataset(Dataset):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args and kwargs:
-            raise ValueError(
+            raise TensorValueError(
                 "StackDataset: give the datasets either positionally (tuple samples) or by "
                 "name (dict samples), not both"
             )
         datasets = args or kwargs
         if not datasets:
-            raise ValueError("StackDataset: at least one dataset should be passed")
+            raise TensorValueError("StackDataset: at least one dataset should be passed")
         items = list(datasets.items()) if kwargs else list(enumerate(args))
         n = len(items[0][1])
         for name, d in items:
             if len(d) != n:
-                raise ValueError(
+                raise TensorValueError(
                     f"StackDataset: size mismatch between datasets: {items[0][0]!r} has {n} "
                     f"samples but {name!r} has {len(d)}"
                 )
@@ -232,7 +233,7 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
         counts = []
         for i, frac in enumerate(lengths):
             if not 0 <= frac <= 1:
-                raise ValueError(
+                raise TensorValueError(
                     f"random_split: fraction at index {i} is {frac}, not between 0 and 1"
                 )
             counts.append(math.floor(n * frac))
@@ -249,12 +250,12 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
         lengths = counts
     for i, c in enumerate(lengths):
         if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"random_split: lengths must be non-negative counts or fractions summing to 1, "
                 f"got {c!r} at index {i}"
             )
     if sum(lengths) != n:
-        raise ValueError(
+        raise TensorValueError(
             f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
             f"{n} samples"
         )
@@ -305,7 +306,7 @@ class RandomSampler(Sampler):
         if num_samples is not None and (
             isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
         ):
-            raise ValueError(
+            raise TensorValueError(
                 f"RandomSampler: num_samples must be a positive integer, got {num_samples!r}"
             )
 
@@ -360,17 +361,17 @@ class WeightedRandomSampler(Sampler):
         generator: Any = None,
     ) -> None:
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 "WeightedRandomSampler: num_samples must be a positive integer, "
                 f"got {num_samples!r}"
             )
         if not isinstance(replacement, bool):
-            raise ValueError(
+            raise TensorValueError(
                 f"WeightedRandomSampler: replacement must be a bool, got {replacement!r}"
             )
         w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, np.float64)
         if w.ndim != 1 or w.size == 0:
-            raise ValueError(
+            raise TensorValueError(
                 "WeightedRandomSampler: weights must be a non-empty 1-D sequence, "
                 f"got shape {w.shape}"
             )
@@ -407,7 +408,7 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}"
             )
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
@@ -534,11 +535,11 @@ class DataLoader:
         if batch_size is not None and (
             isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0
         ):
-            raise ValueError(
+            raise TensorValueError(
                 f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}"
             )
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(
+            raise TensorValueError(
                 f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}"
             )
         self.dataset = dataset
@@ -547,28 +548,28 @@ class DataLoader:
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle:
-                raise ValueError(
+                raise TensorValueError(
                     "DataLoader: shuffle=True is not allowed with an IterableDataset "
                     "(it has no indices to shuffle)"
                 )
             if sampler is not None or batch_sampler is not None:
-                raise ValueError(
+                raise TensorValueError(
                     "DataLoader: sampler and batch_sampler are not allowed with an IterableDataset"
                 )
         if sampler is not None and shuffle:
-            raise ValueError(
+            raise TensorValueError(
                 "DataLoader: sampler and shuffle=True are mutually exclusive "
                 "(the sampler decides the order)"
             )
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(
+                raise TensorValueError(
                     "DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, "
                     "sampler and drop_last"
                 )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError(
+            raise TensorValueError(
                 "DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last"
             )
         if sampler is None and not self._iterable:

@@ -1,0 +1,26 @@
+"""The exception tinyconv raises for a bad argument: a ValueError that is also a RuntimeError.
+
+tinyconv has always raised ValueError when an argument's value or shape is wrong (a clear
+type for a learner: "this value is not allowed"). PyTorch raises RuntimeError for most of
+those (shape mismatches, bad sizes inside ops) and ValueError for others (optimizer and
+module arguments), so code written for PyTorch catches either. An exception of both types
+is caught by ``except ValueError`` and by ``except RuntimeError`` alike, so such code runs
+unchanged. It prints as ``ValueError`` (tracebacks name it so), and pickles as a plain one.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+
+class TensorValueError(builtins.ValueError, builtins.RuntimeError):
+    """A bad argument value or shape; ``except ValueError`` and ``except RuntimeError`` both
+    catch it (PyTorch raises one or the other)."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.ValueError, self.args)
+
+
+# shown as "ValueError: ..." in tracebacks and reprs, as tinyconv's errors always were
+TensorValueError.__name__ = TensorValueError.__qualname__ = "ValueError"
+TensorValueError.__module__ = "builtins"
