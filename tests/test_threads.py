@@ -337,3 +337,24 @@ def test_depthwise_is_bit_identical_at_1_2_3_threads(
     ref = PLAIN.conv2d_forward(x, w, b, *cfg.args)[0]
     rtol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(results[1][0], ref, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("rows", [3, 1000, 4097])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matvec_is_the_same_product_at_any_thread_count(rows, dtype, restore_threads):
+    """threads.matvec (batch norm's and the global pool's GEMVs) keeps NumPy's BLAS from
+    being left spinning: one BLAS thread, split over the pool by rows when big. The
+    numbers are a @ v's, bit for bit, at 1, 2 and 3 threads (sizes below, at and past the
+    split)."""
+    rng = np.random.default_rng(rows)
+    a = rng.standard_normal((rows, 1037)).astype(dtype)
+    v = rng.standard_normal(1037).astype(dtype)
+    TH.set_num_threads(1)
+    want = a @ v
+    for n in (1, 2, 3):
+        TH.set_num_threads(n)
+        got = TH.matvec(a, v)
+        assert got.dtype == want.dtype and got.shape == (rows,)
+        np.testing.assert_array_equal(got, want)
+        if n > 1 and TH.can_limit_blas():  # the BLAS count is back where it was
+            assert all(lib.get_num_threads() == n for lib in TH._blas_controllers())

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
+
 SHORT_ROWS = 64  # up to this many values per (sample, channel): reduce over the batch first
 # Up to this many (sample, channel) rows and values, one np.add.reduce is cheapest: it pays
 # ~0.02 us per row, the GEMV route ~3.5 us of set-up (np.ones, reshapes). Measured (1 thread):
@@ -50,8 +52,8 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
         return np.add.reduce(a.reshape(n, c), axis=0)
     ones = np.ones(m, a.dtype)
     if m <= SHORT_ROWS:  # add the N images elementwise (long runs), then one GEMV
-        return np.add.reduce(a, axis=0).reshape(c, m) @ ones
-    return (a.reshape(n * c, m) @ ones).reshape(n, c).sum(axis=0)  # one GEMV over all rows
+        return threads.matvec(np.add.reduce(a, axis=0).reshape(c, m), ones)
+    return threads.matvec(a.reshape(n * c, m), ones).reshape(n, c).sum(axis=0)  # one GEMV
 
 
 def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:

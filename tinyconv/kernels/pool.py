@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import threads
+
 IntPair = tuple[int, int]
 
 
@@ -580,7 +582,7 @@ def adaptive_avg_pool2d_forward(x: np.ndarray, out_size: IntPair) -> np.ndarray:
         # N*C rows of H*W values. 0.35 ms -> 0.034 ms on the residual block's (16, 32, 32,
         # 32) float32 (the slice-sums below reduce over a non-contiguous axis). A sum of
         # ones times values: no 0 * NaN, so a NaN or inf stays in its own row.
-        y = x.reshape(N * C, H * W) @ np.ones(H * W, x.dtype)
+        y = threads.matvec(x.reshape(N * C, H * W), np.ones(H * W, x.dtype))
         y /= H * W
         return y.reshape(N, C, 1, 1)
     (hs, he), (ws, we) = adaptive_windows(H, out_size[0]), adaptive_windows(W, out_size[1])

@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 
 _ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -254,3 +256,32 @@ def blas_single():
             if _blas_depth[0] == 0:
                 for lib, count in zip(libs, _blas_saved, strict=True):
                     lib.set_num_threads(count)
+
+
+# OpenBLAS threads a GEMV past about this many matrix entries (2304 * its default
+# GEMM_MULTITHREAD_THRESHOLD of 4)
+_GEMV_THREADED = 2304 * 4
+# ...and matvec splits one over the pool from this many entries
+_GEMV_SPLIT = 1 << 20
+
+
+def matvec(a: Any, v: Any) -> Any:
+    """``a (R, K) @ v (K,)`` without leaving NumPy's BLAS threads spinning.
+
+    After a multi-threaded call, OpenBLAS's worker threads spin for ~95 ms waiting for
+    more work (measured: a 50 ms sleep right after one burns 50 ms of a core). The
+    kernels' own pool then shares the two cores with a spinning thread: batch norm's and
+    the global pool's GEMVs left one spinning through every convolution of a residual
+    block. So with several threads, a GEMV OpenBLAS would thread runs on one BLAS thread,
+    split over the pool by rows when big. Each row's dot product is the same either way
+    (the split is by rows), so are the numbers.
+    """
+    if _num_threads <= 1 or a.size < _GEMV_THREADED or not _blas_controllers():
+        return a @ v
+    with blas_single():
+        rows = a.shape[0]
+        if a.size < _GEMV_SPLIT or rows < 2:
+            return a @ v
+        half = rows // 2 // 16 * 16 or rows // 2  # (the BLAS kernel's row blocks stay whole)
+        parts = parallel_map(lambda r: a[r] @ v, [slice(0, half), slice(half, rows)])
+        return np.concatenate(parts)
