@@ -43,6 +43,7 @@ LAYER_OF_PREFIX = {
     "_tensor_gaps": "engine",
     "_rng": "engine",
     "_errors": "engine",
+    "_storage": "engine",
     "_return_types": "engine",
     "nn.functional": "functional",
     "torch_functions": "functional",

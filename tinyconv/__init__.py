@@ -45,6 +45,7 @@ from ._rng import (
     set_rng_state,
 )
 from ._rng import _default as default_generator
+from ._storage import TypedStorage, UntypedStorage, is_storage, typename
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -913,6 +914,10 @@ __all__ += [  # complex-number functions on real tensors, layouts, the default d
     "conj_physical_",
     "detach",
     "as_strided",
+    "TypedStorage",
+    "UntypedStorage",
+    "is_storage",
+    "typename",
     "diagonal_scatter",
     "empty_strided",
     "get_default_device",

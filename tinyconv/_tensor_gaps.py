@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _storage
 from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
@@ -958,6 +958,16 @@ class TensorGaps:
         """Call `hook(self)` after each backward has added into self.grad (leaves only).
         Returns a handle with `.remove()`."""
         return _t.engine.register_post_accumulate_grad_hook(self, hook)
+
+    def storage(self) -> Any:
+        """The memory self and its views share, as elements of self's dtype (a TypedStorage:
+        ``data_ptr()``, ``size()``, indexing); writes through it reach every view."""
+        return _storage.storage_of(self)
+
+    def untyped_storage(self) -> Any:
+        """The memory self and its views share, as bytes (an UntypedStorage: ``data_ptr()``,
+        ``nbytes()``)."""
+        return _storage.untyped_storage_of(self)
 
     def new_empty_strided(
         self,
