@@ -8,6 +8,8 @@ import pytest
 
 import tinyconv
 
+pytestmark = pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")
+
 
 def test_views_share_the_storage_copies_do_not():
     x = tinyconv.arange(6.0)
@@ -56,3 +58,8 @@ def test_storage_matches_torch_on_views():
 
 
 test_storage_matches_torch_on_views = pytest.mark.torch(test_storage_matches_torch_on_views)
+
+
+def test_storage_warns_as_pytorch():
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        tinyconv.ones(2).storage()

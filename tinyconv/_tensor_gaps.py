@@ -962,6 +962,14 @@ class TensorGaps:
     def storage(self) -> Any:
         """The memory self and its views share, as elements of self's dtype (a TypedStorage:
         ``data_ptr()``, ``size()``, indexing); writes through it reach every view."""
+        warnings.warn(  # (PyTorch's words: TypedStorage is on its way out there)
+            "TypedStorage is deprecated. It will be removed in the future and UntypedStorage will "
+            "be the only storage class. This should only matter to you if you are using storages "
+            "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead "
+            "of tensor.storage()",
+            UserWarning,
+            stacklevel=2,
+        )
         return _storage.storage_of(self)
 
     def untyped_storage(self) -> Any:
