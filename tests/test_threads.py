@@ -358,3 +358,25 @@ def test_matvec_is_the_same_product_at_any_thread_count(rows, dtype, restore_thr
         np.testing.assert_array_equal(got, want)
         if n > 1 and TH.can_limit_blas():  # the BLAS count is back where it was
             assert all(lib.get_num_threads() == n for lib in TH._blas_controllers())
+
+
+@pytest.mark.parametrize("shape", [(64, 400, 120), (8, 512, 1000), (3, 7, 5)])
+def test_small_products_are_the_same_at_1_and_2_threads(shape, restore_threads):
+    """threads.matmul (Linear's and matmul's GEMMs) runs products below a few milliseconds
+    on one BLAS thread at 2 threads (no spinning worker left behind): forward and both
+    gradients equal the 1-thread ones bit for bit."""
+    m, k, n = shape
+    rng = np.random.default_rng(k)
+    xs, ws = rng.standard_normal((m, k)), rng.standard_normal((n, k))
+    results = []
+    for count in (1, 2):
+        TH.set_num_threads(count)
+        x = tinyconv.tensor(xs, dtype=tinyconv.float32, requires_grad=True)
+        w = tinyconv.tensor(ws, dtype=tinyconv.float32, requires_grad=True)
+        y = tinyconv.nn.functional.linear(x, w) + (x @ w.t()) * 0.5
+        y.backward(tinyconv.ones_like(y))
+        results.append([y.detach().numpy(), x.grad.numpy(), w.grad.numpy()])
+        if count == 2 and TH.can_limit_blas():  # the BLAS count is back where it was
+            assert all(lib.get_num_threads() == 2 for lib in TH._blas_controllers())
+    for one, two in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, two)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .._dtype import promote_types
 from .._indexing import IndexPlan
+from ..kernels import threads
 from .function import Function, ShownNode, layout_free, sum_to_shape
 
 
@@ -610,7 +611,7 @@ class MatMul(Op):
         ctx.save_for_backward(a if nb else None, b if na else None)
         ctx.a_shape, ctx.b_shape = a.shape, b.shape
         ctx.torch_name = _matmul_name(a.ndim, b.ndim)
-        return np.matmul(a, b)
+        return threads.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -629,10 +630,10 @@ class MatMul(Op):
         ga = gb = None
         if na:
             b2 = b.reshape(sb2)
-            ga = sum_to_shape(g @ np.swapaxes(b2, -1, -2), sa2).reshape(sa)
+            ga = sum_to_shape(threads.matmul(g, np.swapaxes(b2, -1, -2)), sa2).reshape(sa)
         if nb:
             a2 = a.reshape(sa2)
-            gb = sum_to_shape(np.swapaxes(a2, -1, -2) @ g, sb2).reshape(sb)
+            gb = sum_to_shape(threads.matmul(np.swapaxes(a2, -1, -2), g), sb2).reshape(sb)
         return ga, gb
 
     @staticmethod

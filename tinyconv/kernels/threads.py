@@ -285,3 +285,30 @@ def matvec(a: Any, v: Any) -> Any:
         half = rows // 2 // 16 * 16 or rows // 2  # (the BLAS kernel's row blocks stay whole)
         parts = parallel_map(lambda r: a[r] @ v, [slice(0, half), slice(half, rows)])
         return np.concatenate(parts)
+
+
+# OpenBLAS threads a GEMM of at least this many multiply-adds (its SMP_THRESHOLD_MIN 65536
+# times GEMM_MULTITHREAD_THRESHOLD 4)...
+_GEMM_THREADED = 65536 * 4
+# ...and matmul keeps it on one BLAS thread up to this many (~0.2 ms on one core)
+_GEMM_QUIET = 1 << 24
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` (np.matmul's rules), without leaving NumPy's BLAS threads spinning after a
+    small product.
+
+    With several threads, a product OpenBLAS would thread but that takes well under a
+    millisecond on one core (a classifier's ``(64, 400) @ (400, 120)``) runs on one BLAS
+    thread: two threads save microseconds there, while the worker they wake spins ~95 ms
+    afterwards, through the next convolutions' pool work (see ``matvec``). Bigger products
+    keep the BLAS's own threads. The same sums either way (BLAS splits rows and columns,
+    never the inner dimension), so the same numbers.
+    """
+    if _num_threads <= 1 or a.ndim < 2 or b.ndim < 1:
+        return a @ b
+    macs = a.size * (b.shape[-1] if b.ndim > 1 else 1)
+    if macs < _GEMM_THREADED or macs >= _GEMM_QUIET or not _blas_controllers():
+        return a @ b
+    with blas_single():
+        return a @ b

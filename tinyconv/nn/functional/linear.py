@@ -7,6 +7,7 @@ import numpy as np
 from ..._errors import TensorValueError
 from ...autograd.function import ShownNode
 from ...autograd.ops import Op
+from ...kernels import threads
 from ...tensor import Tensor
 from ._checks import _check_bias, _check_tensor, _same_dtype
 
@@ -39,7 +40,7 @@ class Linear(Op):
                 if x.ndim == 1
                 else "UnsafeViewBackward0"
             )
-        y = x @ w.T
+        y = threads.matmul(x, w.T)
         if b is not None:
             y += b
         return y
@@ -49,9 +50,9 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         # y = x W^T + b  =>  dx = grad W,  dW = grad^T x,  db = sum of grad over the batch
-        gx = grad @ w if need_x else None
+        gx = threads.matmul(grad, w) if need_x else None
         g2 = grad.reshape(-1, grad.shape[-1])
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gw = threads.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
         gb = g2.sum(axis=0) if need_b else None
         return gx, gw, gb
 
