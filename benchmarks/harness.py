@@ -358,27 +358,32 @@ def warm_and_calibrate(fn: Callable, warmup_s: float, min_sample_s: float) -> in
     return max(1, math.ceil(min_sample_s / (t / n))) if t < min_sample_s else 1
 
 
-SETTLE_STEP_S = 0.002  # settle(): how long each check sleeps
-SETTLE_MAX_S = 0.1  # settle(): never wait longer than this
+SETTLE_STEP_S = 0.001  # settle(): how long each check watches the other threads
+SETTLE_MAX_S = 0.15  # settle(): never wait longer than this
 
 
 def settle(step_s: float = SETTLE_STEP_S, max_s: float = SETTLE_MAX_S) -> float:
     """Wait until this process's other threads are idle; return the seconds waited.
 
-    PyTorch's OpenMP workers keep spinning for several milliseconds after a parallel call
-    returns (measured here at 2 threads: 4-9 ms of a core burnt while the main thread slept
-    right after a depthwise forward+backward; 0.03-0.1 ms after tinyconv's, whose pool
-    threads block). Interleaved, that spin took one of the two cores from the first
-    milliseconds of every tinyconv sample that followed a PyTorch one: a cost no program
-    using one library pays. So each sample starts once a short sleep burns (almost) no
-    CPU in this process: both libraries start from idle threads, and within a sample each
-    keeps its own threads warm between its calls, as in a training loop.
+    Worker threads spin after a parallel call, waiting for more work: PyTorch's OpenMP
+    workers for several milliseconds (measured at 2 threads: 4-9 ms of a core burnt while
+    the main thread slept right after a depthwise forward+backward), NumPy's OpenBLAS
+    workers for ~95 ms after a multi-threaded GEMM. Interleaved, one library's spinning
+    workers took a core from the first milliseconds (or, for OpenBLAS's, the whole) of
+    the other library's next sample: a cost no program using one library pays. So each
+    sample starts once the other threads burn (almost) no CPU. The check busy-waits
+    instead of sleeping (CPU time of the other threads = process time - this thread's),
+    so this core never idles: a sleep before each sample made every first call slower
+    (waking cores and workers; micro 18 -> 21 us with 0.03-0.1 s pauses). Within a
+    sample each library keeps its own workers warm between calls, as in a training loop.
     """
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < max_s:
-        cpu = time.process_time()
-        time.sleep(step_s)
-        if time.process_time() - cpu < step_s / 10:
+        others = time.process_time() - time.thread_time()
+        start = time.perf_counter()
+        while time.perf_counter() - start < step_s:
+            pass
+        if time.process_time() - time.thread_time() - others < step_s / 10:
             break
     return time.perf_counter() - t0
 
