@@ -17,96 +17,39 @@ import numpy as np
 from ._dtype import dtype_name
 
 
-def _memory(t: Any) -> np.ndarray:
-    """The flat memory under tensor ``t``: its root's array, as one contiguous run."""
+def memory_of(t: Any, what: str = "storage()") -> np.ndarray:
+    """The flat memory under tensor ``t`` (PyTorch's storage): its root's array, as one
+    contiguous run. ``what`` names the caller in the error for a root that is not one."""
     root = t if t._base is None else t._base[0]
     data = root._data
     if not data.flags.c_contiguous:
         raise RuntimeError(
-            "storage(): this tensor's memory is not one contiguous block (e.g. from_numpy of a "
-            "transposed array); call .contiguous() first"
+            f"{what}: this tensor's memory is not one contiguous block (e.g. from_numpy of a "
+            "transposed array), so it has no storage order; call .contiguous() first"
         )
     return data.reshape(-1)
 
 
-class UntypedStorage:
-    """The bytes under a tensor (``Tensor.untyped_storage()``): ``data_ptr()``, ``nbytes()``,
-    indexing and ``tolist()`` by byte."""
+class _Storage:
+    """What both storages share: a flat NumPy window ``_array`` onto the memory."""
 
-    def __init__(self, memory: np.ndarray) -> None:
-        self._bytes = memory.view(np.uint8)
-
-    def data_ptr(self) -> int:
-        return builtins.int(self._bytes.__array_interface__["data"][0])
-
-    def nbytes(self) -> int:
-        return builtins.int(self._bytes.size)
-
-    size = nbytes
-
-    def __len__(self) -> int:
-        return self.nbytes()
-
-    def element_size(self) -> int:
-        return 1
-
-    @property
-    def device(self) -> Any:
-        from .tensor import Device
-
-        return Device("cpu")
-
-    def __getitem__(self, i: Any) -> Any:
-        v = self._bytes[i]
-        return v.tolist()
-
-    def __setitem__(self, i: Any, value: Any) -> None:
-        self._bytes[i] = value
-
-    def __iter__(self):
-        return iter(self._bytes.tolist())
-
-    def tolist(self) -> list:
-        return self._bytes.tolist()
-
-    def is_shared(self) -> bool:
-        return False
-
-    def is_pinned(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self._bytes.tolist())
-        return f"{body}\n[tinyconv.storage.UntypedStorage(device=cpu) of size {self.nbytes()}]"
-
-
-class TypedStorage:
-    """The elements under a tensor, in its dtype (``Tensor.storage()``): ``data_ptr()``,
-    ``size()``, indexing, ``tolist()``."""
-
-    def __init__(self, memory: np.ndarray) -> None:
-        self._data = memory
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
 
     def data_ptr(self) -> int:
-        return builtins.int(self._data.__array_interface__["data"][0])
+        return builtins.int(self._array.__array_interface__["data"][0])
 
     def size(self) -> int:
-        return builtins.int(self._data.size)
+        return builtins.int(self._array.size)
 
     def __len__(self) -> int:
         return self.size()
 
     def nbytes(self) -> int:
-        return builtins.int(self._data.nbytes)
+        return builtins.int(self._array.nbytes)
 
     def element_size(self) -> int:
-        return builtins.int(self._data.itemsize)
-
-    @property
-    def dtype(self) -> Any:
-        from . import _dtype
-
-        return _dtype.public(self._data.dtype)
+        return builtins.int(self._array.itemsize)
 
     @property
     def device(self) -> Any:
@@ -114,20 +57,17 @@ class TypedStorage:
 
         return Device("cpu")
 
-    def untyped(self) -> UntypedStorage:
-        return UntypedStorage(self._data)
-
     def __getitem__(self, i: Any) -> Any:
-        return self._data[i].tolist()
+        return self._array[i].tolist()
 
     def __setitem__(self, i: Any, value: Any) -> None:
-        self._data[i] = value
+        self._array[i] = value
 
     def __iter__(self):
-        return iter(self._data.tolist())
+        return iter(self._array.tolist())
 
     def tolist(self) -> list:
-        return self._data.tolist()
+        return self._array.tolist()
 
     def is_shared(self) -> bool:
         return False
@@ -135,28 +75,53 @@ class TypedStorage:
     def is_pinned(self) -> bool:
         return False
 
+    def _repr(self, kind: str) -> str:
+        body = "\n".join(f" {v}" for v in self._array.tolist())
+        return f"{body}\n[tinyconv.storage.{kind} of size {self.size()}]"
+
+
+class UntypedStorage(_Storage):
+    """The bytes under a tensor (``Tensor.untyped_storage()``): ``data_ptr()``, ``nbytes()``,
+    indexing and ``tolist()`` by byte."""
+
+    def __init__(self, memory: np.ndarray) -> None:
+        super().__init__(memory.view(np.uint8))
+
+    def __repr__(self) -> str:
+        return self._repr("UntypedStorage(device=cpu)")
+
+
+class TypedStorage(_Storage):
+    """The elements under a tensor, in its dtype (``Tensor.storage()``): ``data_ptr()``,
+    ``size()``, indexing, ``tolist()``."""
+
+    @property
+    def dtype(self) -> Any:
+        from . import _dtype
+
+        return _dtype.public(self._array.dtype)
+
+    def untyped(self) -> UntypedStorage:
+        return UntypedStorage(self._array)
+
     def type(self) -> str:
-        name = dtype_name(self._data.dtype).split(".")[-1]
+        name = dtype_name(self._array.dtype).split(".")[-1]
         kinds = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long"}
         kinds |= {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
         return f"tinyconv.{kinds.get(name, name)}Storage"
 
     def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self._data.tolist())
-        return (
-            f"{body}\n[tinyconv.storage.TypedStorage(dtype={dtype_name(self._data.dtype)}, "
-            f"device=cpu) of size {self.size()}]"
-        )
+        return self._repr(f"TypedStorage(dtype={dtype_name(self._array.dtype)}, device=cpu)")
 
 
 def storage_of(t: Any) -> TypedStorage:
     """``t.storage()``."""
-    return TypedStorage(_memory(t))
+    return TypedStorage(memory_of(t))
 
 
 def untyped_storage_of(t: Any) -> UntypedStorage:
     """``t.untyped_storage()``."""
-    return UntypedStorage(_memory(t))
+    return UntypedStorage(memory_of(t))
 
 
 def is_storage(obj: Any) -> bool:

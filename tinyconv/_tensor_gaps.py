@@ -1014,14 +1014,7 @@ class TensorGaps:
                 f"Storage size calculation overflowed with sizes={list(size)} and "
                 f"strides={list(stride)}"
             )
-        root = self if self._base is None else self._base[0]
-        memory = root._data
-        if not memory.flags.c_contiguous:
-            raise RuntimeError(
-                "as_strided(): this tensor's memory is not one contiguous block (e.g. "
-                "from_numpy of a transposed array), so its storage has no PyTorch order; "
-                "call .contiguous() first"
-            )
+        memory = _storage.memory_of(self, "as_strided()")
         item = memory.itemsize
         here = self._data.__array_interface__["data"][0] - memory.__array_interface__["data"][0]
         own = (tuple(self._data.shape), tuple(self.stride()), builtins.int(here // item))
