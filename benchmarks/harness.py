@@ -382,7 +382,7 @@ def settle(step_s: float = SETTLE_STEP_S, max_s: float = SETTLE_MAX_S) -> float:
         others = time.process_time() - time.thread_time()
         start = time.perf_counter()
         while time.perf_counter() - start < step_s:
-            pass
+            time.sleep(0)  # (lets a Python thread run too: it needs the GIL this loop holds)
         if time.process_time() - time.thread_time() - others < step_s / 10:
             break
     return time.perf_counter() - t0
