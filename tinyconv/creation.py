@@ -354,7 +354,7 @@ def arange(
         start, end, step = int(start), int(end), int(step)
         if dt == np.int64:
             if step == 0:
-                raise TensorValueError("arange(): step must be nonzero (after truncation to int64)")
+                raise ValueError("arange(): step must be nonzero (after truncation to int64)")
             n = max(0, -((start - end) // step))
         return _finish((start + step * np.arange(n)).astype(dt), requires_grad)
     return _finish(np.arange(start, end, step).astype(dt), requires_grad)

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _rng
-from ._errors import TensorValueError
 from .autograd import enable_grad, is_grad_enabled
 from .autograd.engine import grad as _engine_grad
 from .autograd.engine import topological_order
@@ -141,9 +140,7 @@ def _broadcast_dims(dims: Any, spec: Any, what: str) -> list:
     kind, keys, specs = spec
     entries = [dims[k] for k in keys] if keys is not None and isinstance(dims, dict) else dims
     if isinstance(dims, dict) != (keys is not None) or len(entries) != len(specs):
-        raise TensorValueError(
-            f"vmap: {what} {dims!r} does not match the structure of its argument"
-        )
+        raise ValueError(f"vmap: {what} {dims!r} does not match the structure of its argument")
     out = []
     for d, (_, sub) in zip(entries, specs, strict=True):
         out += _broadcast_dims(d, sub, what)
@@ -175,7 +172,7 @@ def _track(t: Any) -> Tensor:
     """A copy of `t` to differentiate against: still connected to t's graph when t requires
     grad (so the result can be differentiated again from outside), else a fresh leaf."""
     if not isinstance(t, Tensor):
-        raise TensorValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
+        raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
     if t.requires_grad:
         return t.view_as(t)
     return t.detach().requires_grad_()
@@ -517,9 +514,7 @@ def hessian(func: Callable, argnums: Any = 0) -> Callable:
 
 def _check_chunk_size(chunk_size: Any) -> None:
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
-        raise TensorValueError(
-            f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})"
-        )
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
 
 
 def _check_randomness(randomness: Any) -> None:
@@ -536,34 +531,34 @@ def _batch_size(leaves: list, dims: list, name: str) -> int:
         if d is None:
             continue
         if not isinstance(d, int) or isinstance(d, bool):
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, ...): in_dims entries must be int or None, got {d!r} ({type(d)})"
             )
         if not isinstance(t, Tensor):
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, ...): Got in_dim={d} for an input but the input is of type "
                 f"{type(t)}. We cannot vmap over non-Tensor arguments, please use None as the "
                 "respective in_dim"
             )
         if not -t.ndim <= d < t.ndim:
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, ...): Got in_dim={d} for some input, but that input is a Tensor "
                 f"of dimensionality {t.ndim} so expected in_dim to satisfy "
                 f"{-t.ndim} <= in_dim < {t.ndim}."
             )
         sizes.append(t.shape[d])
     if not sizes:
-        raise TensorValueError(
+        raise ValueError(
             f"vmap({name}, ...): at least one input must be a Tensor mapped over (an in_dim "
             "that is not None)"
         )
     if len(set(sizes)) > 1:
-        raise TensorValueError(
+        raise ValueError(
             "vmap: Expected all tensors to have the same size in the mapped dimension, got "
             f"sizes {sizes} for the mapped dimension"
         )
     if sizes[0] == 0:
-        raise TensorValueError(
+        raise ValueError(
             f"vmap({name}, ...): the mapped dimension has size 0; tinyconv's vmap is a loop over "
             "the samples and cannot tell the output's shape without running one"
         )
@@ -598,13 +593,13 @@ def vmap(
         if not (isinstance(in_dims, int) and not isinstance(in_dims, bool)) and not isinstance(
             in_dims, tuple
         ):
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int "
                 "or a (potentially nested) tuple matching the structure of inputs, got: "
                 f"{type(in_dims)}."
             )
         if isinstance(in_dims, tuple) and len(in_dims) != len(args):
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible "
                 f"with the structure of `inputs`: in_dims has {len(in_dims)} entries but "
                 f"there are {len(args)} inputs"
@@ -638,11 +633,11 @@ def _stack_results(results: list, out_dims: Any, name: str) -> Any:
     stacked = []
     for j, (leaf, d) in enumerate(zip(first, odims, strict=True)):
         if not isinstance(leaf, Tensor):
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}"
             )
         if d is None:
-            raise TensorValueError(
+            raise ValueError(
                 f"vmap({name}, ..., out_dims=None): tinyconv's vmap is a loop and cannot tell "
                 "an output that does not depend on the mapped inputs; use an int out_dim"
             )
