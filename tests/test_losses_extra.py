@@ -129,3 +129,33 @@ def test_loss_modules_refuse_the_deprecated_reduction_arguments(name):
                 cls(**{legacy: False})
     if "reduction" in params:  # (a wrong one raises in forward, as PyTorch's: test_parity_small)
         assert cls(reduction="sum").reduction == "sum"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "loss",
+    [
+        "mse_loss",
+        "smooth_l1_loss",
+        "huber_loss",
+        "soft_margin_loss",
+        "binary_cross_entropy_with_logits",
+        "l1_loss",
+    ],
+)
+def test_target_changed_in_place_before_backward_raises_as_pytorch(loss):
+    """PyTorch's fused loss nodes save input and target, so changing either in place before
+    backward raises there (l1_loss is composite in PyTorch: it does not)."""
+    torch = pytest.importorskip("torch")
+    raised = []
+    for lib in (tinyconv, torch):
+        x = lib.tensor([0.3, -0.6], requires_grad=True)
+        t = lib.tensor([0.0, 1.0])
+        out = getattr(lib.nn.functional, loss)(x, t)
+        t.add_(0.5)
+        try:
+            out.backward()
+            raised.append(False)
+        except RuntimeError:
+            raised.append(True)
+    assert raised[0] == raised[1]

@@ -48,6 +48,11 @@ def _reduce(loss: Tensor, reduction: str, what: str, inputs: tuple = ()) -> Tens
                 node.shown_edges = tuple(
                     (t.grad_fn or t) if t.requires_grad else None for t in inputs
                 )
+                # PyTorch's fused node saves input and target: an in-place change of either
+                # before backward raises there, so it does here (the composite saved neither)
+                node._saved_versions = node._saved_versions + tuple(
+                    (t._vc, t._vc[0], t._data.shape) for t in inputs if isinstance(t, Tensor)
+                )
         return out
     raise TensorValueError(f"{what}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
