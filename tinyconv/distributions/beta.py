@@ -7,11 +7,11 @@ from numbers import Real
 from typing import Any
 
 from ..creation import tensor
-from ..tensor import Size, Tensor
+from ..tensor import Tensor
 from ..torch_functions import stack
 from . import constraints
 from .dirichlet import Dirichlet
-from .distribution import _SCALAR, Distribution
+from .distribution import _SCALAR
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -41,12 +41,7 @@ class Beta(ExponentialFamily):
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Beta:
-        new = self._get_checked_instance(Beta, _instance)
-        batch_shape = Size(batch_shape)
-        new._dirichlet = self._dirichlet.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Beta, batch_shape, _instance, ("_dirichlet",))
 
     @property
     def concentration1(self) -> Tensor:

@@ -200,6 +200,19 @@ class Distribution:
                 f"found invalid values:\n{_shown(value)}"
             )
 
+    def _expand_params(
+        self, cls: type, batch_shape: Any, _instance: Any, names: tuple[str, ...]
+    ) -> Any:
+        """expand()'s shared body: a `cls` whose parameters `names` are self's, expanded to
+        `batch_shape` (views, no copies), validated as self is."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(batch_shape)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
         """The instance expand() fills in: a bare one of `cls` (a subclass with its own
         __init__ must override expand)."""

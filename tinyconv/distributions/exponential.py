@@ -8,7 +8,7 @@ from typing import Any
 from ..creation import empty
 from ..tensor import Size, Tensor
 from . import constraints
-from .distribution import _SCALAR, Distribution
+from .distribution import _SCALAR
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -30,12 +30,7 @@ class Exponential(ExponentialFamily):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Exponential:
-        new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = Size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:

@@ -11,7 +11,7 @@ from ..tensor import Size, Tensor
 from ..torch_functions import finfo
 from . import constraints
 from .dirichlet import _standard_gamma
-from .distribution import _SCALAR, Distribution
+from .distribution import _SCALAR
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -37,13 +37,7 @@ class Gamma(ExponentialFamily):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Gamma:
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self) -> Tensor:

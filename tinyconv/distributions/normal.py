@@ -10,7 +10,7 @@ from ..autograd import no_grad
 from ..creation import normal
 from ..tensor import Size, Tensor
 from . import constraints
-from .distribution import _SCALAR, Distribution
+from .distribution import _SCALAR
 from .exp_family import ExponentialFamily
 from .utils import _standard_normal, broadcast_all
 
@@ -37,13 +37,7 @@ class Normal(ExponentialFamily):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> Normal:
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Normal, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self) -> Tensor:
