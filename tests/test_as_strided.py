@@ -109,6 +109,7 @@ def test_a_view_whose_elements_overlap_is_read_only(size, stride):
 def test_overlap_test_is_pytorchs():
     assert not maybe_overlapping((3, 4), (4, 1))
     assert not maybe_overlapping((3, 4), (1, 3))  # column-major: distinct
+    assert not maybe_overlapping((1, 4), (1, 1))  # a size-1 dim holds one element
     assert maybe_overlapping((3, 3), (1, 1))  # windows
     assert maybe_overlapping((2, 3), (0, 1))  # broadcast
     assert maybe_overlapping((3, 2), (2, 3))  # 0, 2, 4, 3, 5, 7: distinct, not provably so

@@ -32,10 +32,12 @@ def _positions(size: tuple, stride: tuple, offset: int) -> np.ndarray:
 def maybe_overlapping(size: tuple, stride: tuple) -> bool:
     """PyTorch's test of whether two elements of a geometry may share a position: with the dims
     sorted by stride, some stride is no longer than the span of the dims before it (size-1
-    dims must already be left out). False means the elements surely have their own positions.
-    """
+    dims, one element each, left out). False means the elements surely have their own
+    positions."""
     span = 0
     for s, n in sorted(zip(stride, size, strict=True)):
+        if n == 1:
+            continue
         if s <= span:
             return True
         span += s * (n - 1)
@@ -75,8 +77,7 @@ def strided_gradient(
     else:
         storage[out_pos] = grad  # (a copy, as PyTorch's: a -0.0 stays -0.0)
     c_size, c_stride, c_off = count_geometry
-    kept = [(n, s) for n, s in zip(c_size, c_stride, strict=True) if n != 1]
-    if maybe_overlapping(tuple(n for n, _ in kept), tuple(s for _, s in kept)):
+    if maybe_overlapping(c_size, c_stride):
         count = np.bincount(
             _positions(c_size, c_stride, c_off).reshape(-1), minlength=storage.size
         )[: storage.size]
@@ -104,10 +105,7 @@ class StridedView(Op):
         ctx.geometry, ctx.a_geometry = (size, stride, offset), a_geometry
         item = a.itemsize
         start = a.__array_interface__["data"][0] - a_geometry[2] * item
-        kept = [(n, s) for n, s in zip(size, stride, strict=True) if n != 1]
-        writable = a.flags.writeable and not maybe_overlapping(
-            tuple(n for n, _ in kept), tuple(s for _, s in kept)
-        )
+        writable = a.flags.writeable and not maybe_overlapping(size, stride)
         view = np.asarray(
             _Memory(
                 a,
