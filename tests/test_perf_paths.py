@@ -1,12 +1,12 @@
 """The training step's fast paths give the plain paths' numbers, and float32 stays float32.
 
 Covers the speed work of issue 14 around the convolution: the vectorised erf (against
-math.erf), the branch-free zeroing behind relu/clamp backward (against np.where, bit for
-bit, NaN, inf and -0.0 included), relu's forward (PyTorch's clamp_min semantics), batch_norm's
-fused forward/backward (against the textbook formulas in float64), the global average pool,
-the in-place optimiser updates (against the textbook updates, and chunked against whole-array
-expressions), and a float32 training step that never makes a
-float64 array in tinyconv's NumPy calls.
+math.erf), GELU's float32 passes (against math.erfc), the branch-free zeroing behind
+relu/clamp backward (against np.where, bit for bit, NaN, inf and -0.0 included), relu's
+forward (PyTorch's clamp_min semantics), batch_norm's fused forward/backward (against the
+textbook formulas in float64), the global average pool, the in-place optimiser updates
+(against the textbook updates, and chunked against whole-array expressions), and a float32
+training step that never makes a float64 array in tinyconv's NumPy calls.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import tinyconv.nn.functional as F
 from tinyconv.autograd.ops import _zero_where
 from tinyconv.autograd.ops_extra import erf_array
 from tinyconv.kernels import channels, updates
+from tinyconv.kernels import gelu as gelu_kernel
 from tinyconv.kernels import pool as pool_k
 from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
 
@@ -70,6 +71,100 @@ def test_erf_special_values_shapes_and_dtypes():
     ref32 = np.array([math.erf(v) for v in f32.tolist()], np.float32)  # correctly rounded
     np.testing.assert_array_max_ulp(got32, ref32, maxulp=1)
     assert np.mean(got32 == ref32) > 0.99
+
+
+# -- GELU's float32 passes ---------------------------------------------------------------------
+
+
+def _gelu_points() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.concatenate(
+        [
+            np.linspace(-14, 14, 40001),
+            rng.standard_normal(20000) * 3,
+            np.geomspace(1e-38, 14, 2000),
+            -np.geomspace(1e-38, 14, 2000),
+            [0.0, -0.0, 0.75, -0.7517916, 1e20, -1e20, 3e38, -3e38],
+        ]
+    ).astype(np.float32)
+
+
+def _ulps(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """|got - ref| in units of float32's spacing at ref (ref in float64)."""
+    return np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
+
+
+def test_fast_gelu_forward_is_within_a_few_float32_ulps_of_the_exact_value():
+    x = _gelu_points()
+    got = gelu_kernel.gelu_forward(x)
+    ref = np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in x.tolist()])
+    assert got.dtype == np.float32 and got.shape == x.shape
+    ulps = _ulps(got, ref)
+    assert ulps.max() <= 10, (ulps.max(), x[ulps.argmax()])
+    assert ulps.mean() <= 1.0
+    assert np.array_equal(np.signbit(got[x == 0]), np.signbit(x[x == 0]))  # GELU(-0.0) = -0.0
+
+
+def test_fast_gelu_backward_is_within_a_few_float32_ulps_of_the_exact_derivative():
+    x = _gelu_points()
+    grad = np.random.default_rng(1).uniform(0.5, 2, x.shape).astype(np.float32)
+    got = gelu_kernel.gelu_backward(x, grad)
+    xs = x.astype(np.float64)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in xs.tolist()])
+    x_pdf = xs * np.exp(-0.5 * xs * xs) / math.sqrt(2 * math.pi)
+    ref = grad * (cdf + x_pdf)
+    # Phi(x) + x phi(x) cancels near its zero at x = -0.75: there the error is measured
+    # against the size of the two terms
+    scale = grad * (cdf + np.abs(x_pdf))
+    err = np.abs(got.astype(np.float64) - ref) / np.spacing(scale.astype(np.float32))
+    assert got.dtype == np.float32 and err.max() <= 12, (err.max(), x[err.argmax()])
+    assert err.mean() <= 1.5
+
+
+@pytest.mark.parametrize("n", [1, 7, gelu_kernel.BLOCK - 1, gelu_kernel.BLOCK + 5])
+def test_fast_gelu_blocks_give_each_number_its_own_value(n):
+    """The block loop (and a last, shorter block) gives every number what it gets alone."""
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 4
+    grad = np.random.default_rng(n + 1).standard_normal(n).astype(np.float32)
+    head = min(n, 64)
+    alone = np.array([gelu_kernel.gelu_forward(x[i : i + 1])[0] for i in range(head)])
+    assert np.array_equal(gelu_kernel.gelu_forward(x)[:head], alone)
+    tail = gelu_kernel.gelu_backward(x[-head:], grad[-head:])
+    assert np.array_equal(gelu_kernel.gelu_backward(x, grad)[-head:], tail)
+    shaped = x[: (n // 3) * 3].reshape(3, -1)
+    assert np.array_equal(
+        gelu_kernel.gelu_forward(shaped),
+        gelu_kernel.gelu_forward(shaped.reshape(-1)).reshape(3, -1),
+    )
+
+
+def test_gelu_takes_the_fast_path_only_for_finite_float32(monkeypatch):
+    """float32 without inf goes to kernels/gelu.py; inf, NaN-free or not, and other dtypes go
+    through erf_array, and both give the reference formula's values."""
+    calls = []
+    forward, backward = gelu_kernel.gelu_forward, gelu_kernel.gelu_backward
+    monkeypatch.setattr(gelu_kernel, "gelu_forward", lambda x: calls.append("f") or forward(x))
+    monkeypatch.setattr(
+        gelu_kernel, "gelu_backward", lambda x, g: calls.append("b") or backward(x, g)
+    )
+    values = [-3.0, -0.5, 0.0, 0.25, 2.0]
+    for data, fast in (
+        (values, True),
+        (values + [np.inf, -np.inf], False),
+        (values + [np.nan], False),
+    ):
+        calls.clear()
+        x = tinyconv.tensor(np.array(data, np.float32), requires_grad=True)
+        y = F.gelu(x)
+        y.sum().backward()
+        assert calls == (["f", "b"] if fast else [])
+        x64 = np.array(data, np.float64)
+        with np.errstate(invalid="ignore"):  # -inf * 0
+            ref = 0.5 * x64 * (1 + erf_array(x64 / math.sqrt(2)))
+        np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-6, atol=1e-7)
+    calls.clear()
+    F.gelu(tinyconv.tensor(values, dtype=tinyconv.float64))
+    assert calls == []
 
 
 # -- branch-free zeroing and relu -------------------------------------------------------------
@@ -527,9 +622,9 @@ def test_float32_training_step_makes_no_float64_arrays(monkeypatch):
     """Conv (dense and depthwise), BatchNorm, relu, relu6, max/avg pooling, linear, gelu,
     cross-entropy, backward, and SGD-momentum and Adam steps, all in float32: no NumPy call
     in tinyconv returns a float64 array, and every output, gradient and optimiser buffer is
-    float32. (erf is evaluated in float64 on purpose, to round once, and so are the random
-    stream's float32 fma and Box-Muller steps, which emulate PyTorch's rounding; they are
-    listed.)"""
+    float32. (GELU runs in float32 passes, kernels/gelu.py. erf is evaluated in float64 on
+    purpose, to round once, and so are the random stream's float32 fma and Box-Muller steps,
+    which emulate PyTorch's rounding; they are listed.)"""
     seen: collections.Counter = collections.Counter()
     spy = _Float64Spy(seen)
     for name, module in list(sys.modules.items()):
@@ -577,4 +672,4 @@ def test_float32_training_step_makes_no_float64_arrays(monkeypatch):
         )
     }
     assert not leaks, f"float64 arrays made in a float32 step: {leaks}"
-    assert seen, "the spy saw no float64 at all: erf's deliberate float64 should show"
+    assert seen, "the spy saw no float64 at all: randn's deliberate float64 should show"
