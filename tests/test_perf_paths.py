@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from tinyconv.kernels import channels, updates
 from tinyconv.kernels import gelu as gelu_kernel
 from tinyconv.kernels import pool as pool_k
 from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
+from tinyconv.nn.functional import normalization
 
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0]
 
@@ -165,6 +167,26 @@ def test_gelu_takes_the_fast_path_only_for_finite_float32(monkeypatch):
     calls.clear()
     F.gelu(tinyconv.tensor(values, dtype=tinyconv.float64))
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "shape, n_axes",
+    [((4, 5, 6), 1), ((3, 4, 5, 6), 2), ((2, 3), 2), ((0, 4), 1), ((3, 0), 1), ((7,), 1)],
+)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=str)
+def test_layer_norm_trailing_mean_equals_the_mean(shape, n_axes, dtype):
+    """layer_norm's row means (one BLAS matrix-vector product) are NumPy's means, up to the
+    order of the float sums; shapes with no numbers take NumPy's mean itself."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype) + 3
+    axes = tuple(range(x.ndim - n_axes, x.ndim))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing
+            got = normalization._trailing_mean(x, axes)
+            ref = x.mean(axis=axes, keepdims=True)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    tol = {np.float16: 1e-3, np.float32: 1e-6, np.float64: 1e-14}[dtype]
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=0)
 
 
 # -- branch-free zeroing and relu -------------------------------------------------------------

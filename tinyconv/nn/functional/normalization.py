@@ -5,6 +5,7 @@ local_response_norm, built from them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...autograd.function import layout_free
 from ...autograd.ops import Op
+from ...kernels import threads
 from ...kernels.channels import channel_dot, channel_sum, channel_vector
 from ...tensor import Tensor
 from ._checks import _check_tensor, _float_act, _same_dtype
@@ -237,6 +239,22 @@ def normalize(
     return x / denom.expand_as(x)
 
 
+def _trailing_mean(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``a.mean(axis=axes, keepdims=True)`` over a's trailing ``axes``.
+
+    float32/float64 rows take one BLAS matrix-vector product with a ones vector: NumPy's
+    reduce pays per row, 4x slower on layer norm's short rows ((8192, 128) float32:
+    0.30 -> 0.07 ms). BLAS sums each row in its own order, so the last bits can differ
+    from NumPy's pairwise sum (both are float32 sums of the same numbers)."""
+    size = math.prod(a.shape[ax] for ax in axes)
+    if a.dtype not in (np.float32, np.float64) or size == 0 or a.size == 0:
+        return a.mean(axis=axes, keepdims=True)
+    rows = a.reshape(-1, size)
+    sums = threads.matvec(rows, np.ones(size, a.dtype))
+    sums /= size
+    return sums.reshape(a.shape[: a.ndim - len(axes)] + (1,) * len(axes))
+
+
 class LayerNorm(Op):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) dims."""
 
@@ -247,42 +265,58 @@ class LayerNorm(Op):
     @layout_free
     def forward(ctx, x, weight, bias, n_dims, eps):
         axes = tuple(range(x.ndim - n_dims, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)  # biased, as PyTorch
+        mean = _trailing_mean(x, axes)
+        # One full-size array for the output, made from x - mean in place (plus one
+        # temporary for the squares): the textbook expression's chain of temporaries made
+        # six (1M float32, 1 thread: 3.0 -> 1.7 ms).
+        out = np.subtract(x, mean)
+        square = np.multiply(out, out)
+        var = _trailing_mean(square, axes)  # biased, as PyTorch
+        del square
         rstd = 1 / np.sqrt(var + eps)
-        xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
+        np.multiply(out, rstd, out=out, casting="unsafe")  # xhat
         ctx.axes, ctx.eps = axes, eps
         # the input, mean and rstd, as PyTorch (xhat can be the output itself, which an
         # in-place op on the output may change, and PyTorch allows that)
         ctx.save_for_backward(x, mean, rstd, weight)
-        out = xhat
         if weight is not None:
-            out = out * weight
+            out *= weight
         if bias is not None:
-            out = out + bias
+            out += bias
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         x, mean, rstd, weight = ctx.saved_tensors
-        xhat = ((x - mean) * rstd).astype(x.dtype, copy=False)
+        xhat = np.subtract(x, mean)
+        np.multiply(xhat, rstd, out=xhat, casting="unsafe")
         axes = ctx.axes
         batch = tuple(range(xhat.ndim - len(axes)))
         nx, nw, nb = ctx.needs_input_grad[:3]
         gx = gw = gb = None
-        if nx:
-            gxhat = grad * weight if weight is not None else grad
-            # d xhat: project out the mean and the xhat direction, then scale by 1/std
-            gx = rstd * (
-                gxhat
-                - gxhat.mean(axis=axes, keepdims=True)
-                - xhat * (gxhat * xhat).mean(axis=axes, keepdims=True)
-            )
-            gx = gx.astype(xhat.dtype, copy=False)
+        grad_xhat = None  # grad * xhat, when dL/dw needs it (then dL/dx reuses it)
         if nw:
-            gw = (grad * xhat).sum(axis=batch)
+            grad_xhat = grad * xhat
+            gw = grad_xhat.sum(axis=batch)
         if nb:
             gb = grad.sum(axis=batch)
+        if nx:
+            # d xhat: project out the mean and the xhat direction, then scale by 1/std:
+            #   dL/dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = grad * weight
+            # in place in xhat's array (ours), with no other full-size temporary
+            gxhat = grad * weight if weight is not None else grad
+            if grad_xhat is None:
+                grad_xhat = gxhat * xhat
+            elif weight is not None:
+                grad_xhat *= weight  # gh * xhat
+            s1 = _trailing_mean(gxhat, axes)
+            s2 = _trailing_mean(grad_xhat, axes)
+            del grad_xhat
+            gx = np.multiply(xhat, -s2, out=xhat, casting="unsafe")
+            gx += gxhat
+            gx -= s1
+            gx *= rstd
+            gx = gx.astype(x.dtype, copy=False)
         return gx, gw, gb, None, None
 
     @staticmethod
