@@ -695,3 +695,64 @@ def test_float32_training_step_makes_no_float64_arrays(monkeypatch):
     }
     assert not leaks, f"float64 arrays made in a float32 step: {leaks}"
     assert seen, "the spy saw no float64 at all: randn's deliberate float64 should show"
+
+
+# -- row scatter-add (embedding's backward) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n,num,width,heavy",
+    [
+        (0, 5, 3, False),
+        (1, 1, 1, False),
+        (300, 7, 1, True),
+        (500, 40, 9, False),
+        (2000, 3, 4, True),
+    ],
+)
+def test_add_rows_is_np_add_at_bit_for_bit(n, num, width, heavy):
+    """Sums in np.add.at's order, so bit-equal: duplicates past the rank passes (one index many
+    times), width 1 (where a pairwise reduce would differ), -0.0 alone in a row, non-contiguous
+    rows, float32 and float64."""
+    from tinyconv.kernels.scatter import add_rows
+
+    rng = np.random.default_rng(n + num)
+    for dtype in (np.float32, np.float64):
+        idx = rng.integers(0, num, n)
+        if heavy:
+            idx[: n // 2] = 0  # one index far more often than the 16 rank passes
+        scale = 10.0 ** rng.integers(-3, 4, (n, 1))
+        big = (rng.standard_normal((n, 2 * width)) * scale).astype(dtype)
+        rows = big[:, ::2]  # (non-contiguous)
+        if n:
+            rows[idx == num - 1] = -0.0
+        want = rng.standard_normal((num, width)).astype(dtype)
+        want[-1] = 0.0
+        got = want.copy()
+        np.add.at(want, idx, rows)
+        add_rows(got, idx, rows)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("scale", [False, True])
+def test_embedding_backward_equals_the_add_at_reference(padding_idx, scale):
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 30, (6, 50))
+    idx[0] = 2  # padding row many times
+    w = tinyconv.tensor(rng.standard_normal((30, 8)).astype(np.float32), requires_grad=True)
+    g = rng.standard_normal((6, 50, 8)).astype(np.float32)
+    out = F.embedding(tinyconv.tensor(idx), w, padding_idx=padding_idx, scale_grad_by_freq=scale)
+    (out * tinyconv.tensor(g)).sum().backward()
+    flat, gg = idx.ravel(), g.reshape(-1, 8)
+    if scale:
+        inv = np.float32(1) / np.bincount(flat, minlength=30)[flat].astype(np.float32)
+        gg = gg * inv[:, None]  # (the factor 1 / count, then a product, as PyTorch)
+    if padding_idx is not None:
+        gg = gg * (flat != padding_idx).astype(np.float32)[:, None]
+    want = np.zeros((30, 8), np.float32)
+    np.add.at(want, flat, gg)
+    assert w.grad.dtype == tinyconv.float32
+    np.testing.assert_array_equal(w.grad.numpy(), want)

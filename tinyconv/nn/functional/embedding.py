@@ -18,6 +18,7 @@ from ... import _dtype
 from ..._errors import TensorValueError
 from ...autograd import grad_mode
 from ...autograd.ops import Op
+from ...kernels.scatter import add_rows
 from ...tensor import Tensor
 from ._checks import _check_tensor
 
@@ -40,7 +41,7 @@ def _scatter_rows(g: np.ndarray, idx: np.ndarray, factor: Any, num: int) -> np.n
     if factor is not None:
         g = g * factor[:, None]
     out = np.zeros((num, g.shape[-1]), dtype=g.dtype)
-    np.add.at(out, idx, g)  # an index may repeat: its contributions add
+    add_rows(out, idx, g)  # an index may repeat: its contributions add (np.add.at's sums)
     return out
 
 
