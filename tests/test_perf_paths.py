@@ -15,6 +15,7 @@ import collections
 import math
 import sys
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -756,3 +757,61 @@ def test_embedding_backward_equals_the_add_at_reference(padding_idx, scale):
     np.add.at(want, flat, gg)
     assert w.grad.dtype == tinyconv.float32
     np.testing.assert_array_equal(w.grad.numpy(), want)
+
+
+# -- dropout's draw, activations' fast paths ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "p", [0.5, 0.0, 1.0, 0.3, 1 - 0.7, 0.9999999999999999, 2.0**-53, 3 * 2.0**-54, 1e-300, 0.1]
+)
+def test_bernoulli_integer_compare_equals_the_float64_uniform(p):
+    from tinyconv import _rng
+
+    g = _rng.Generator()
+    for seed in (0, 7):
+        g.manual_seed(seed)
+        got, after = _rng.bernoulli(g, (3, 1001), p), g._words(3)
+        g.manual_seed(seed)
+        want, after_want = _rng.uniform(g, (3, 1001), np.float64) < p, g._words(3)
+        assert got.dtype == np.bool_ and got.shape == (3, 1001)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(after, after_want)  # the same words consumed
+
+
+def test_bernoulli_at_a_drawn_value_is_strict():
+    from tinyconv import _rng
+
+    g = _rng.Generator().manual_seed(3)
+    u = _rng.uniform(g, (40,), np.float64)
+    for v in u:  # p equal to one of the uniforms: that element is not < p
+        g.manual_seed(3)
+        np.testing.assert_array_equal(_rng.bernoulli(g, (40,), float(v)), u < v)
+
+
+@pytest.mark.parametrize("r", [1.0, 0.75, 3.0, -2.5])
+@pytest.mark.parametrize("c", [0.0, -0.0])
+def test_fma64_zero_addend_is_the_rounded_product(r, c):
+    from tinyconv import _rng
+
+    x = np.array([0.0, 0.3, 1 - 2.0**-53, 2.0**-1074, 1 / 3, 0.7])
+    got = _rng._fma64(x, r, c)
+    want = np.array([float(Fraction(v) * Fraction(r)) for v in x])  # exact, rounded once
+    # a zero product: +-0 + c, which is -0 only when both are -0 (IEEE's exact-zero sums)
+    negative_zero = r < 0 and math.copysign(1, c) < 0  # (the zero x is +0)
+    want[want == 0] = -0.0 if negative_zero else 0.0
+    np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dropout_noise_equals_the_cast_mask_divided(dtype):
+    from tinyconv import _rng
+    from tinyconv.nn.functional import dropout as dropout_mod
+
+    tinyconv.manual_seed(11)
+    got = dropout_mod._noise((5, 301), 0.3, np.dtype(dtype))
+    tinyconv.manual_seed(11)
+    keep = _rng.uniform(_rng._rng(), (5, 301), np.float64) < 1.0 - 0.3
+    want = keep.astype(dtype) / np.dtype(dtype).type(1.0 - 0.3)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
