@@ -815,3 +815,105 @@ def test_dropout_noise_equals_the_cast_mask_divided(dtype):
     want = keep.astype(dtype) / np.dtype(dtype).type(1.0 - 0.3)
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, want)
+
+
+def _act_inputs(dtype) -> np.ndarray:
+    """Random values, and the special ones each activation's selects and joins turn on."""
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e30, -1e30, 3.0, -3.0, 6.0, -6.0, 20.0]
+    special += [np.nextafter(v, w) for v in (3.0, -3.0, 20.0) for w in (-np.inf, np.inf)]
+    special += [1e-40, -1e-40, 88.0, -88.0, -89.0, -104.0, 0.5, -0.5]
+    rng = np.random.default_rng(3)
+    with np.errstate(over="ignore"):
+        return np.concatenate([special, rng.standard_normal(3000) * 5]).astype(dtype)
+
+
+def _same_bits(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.dtype == want.dtype and got.shape == want.shape
+    both_nan = np.isnan(got) & np.isnan(want)
+    it = f"u{got.dtype.itemsize}"
+    assert ((got.view(it) == want.view(it)) | both_nan).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_where_is_np_where_bit_for_bit(dtype):
+    from tinyconv.autograd.ops import _where
+
+    a = _act_inputs(dtype)
+    b = np.random.default_rng(4).permutation(a)
+    mask = np.random.default_rng(5).random(a.shape) < 0.5
+    for args in ((a, b), (a, 0), (1, b), (a, 0.5), (a[::-1], b)):
+        _same_bits(_where(mask, *args), np.where(mask, *args))
+    a2, b2 = a.copy(), b.copy()
+    assert _where(mask, a2, b, out=a2) is a2
+    assert _where(mask, a, b2, out=b2) is b2
+    _same_bits(a2, np.where(mask, a, b))
+    _same_bits(b2, np.where(mask, a, b))
+    _same_bits(_where(np.bool_(True), a[:1].reshape(()), b[:1].reshape(())), a[:1].reshape(()))
+
+
+def _reference_act(name: str, x: np.ndarray, g: np.ndarray, arg: float) -> tuple:
+    """The activations' plain forms (np.where selects, one expression each), as they were
+    before their in-place, select-free paths: (forward, backward)."""
+    dt = x.dtype
+    with np.errstate(all="ignore"):
+        if name == "leaky_relu":
+            f = np.where(x > 0, x, x * arg)
+            b = np.where(x > 0, g, g * arg)
+        elif name == "elu":
+            f = np.where(x > 0, x, np.expm1(np.minimum(x, 0)) * arg)
+            b = np.where(x <= 0, g * arg * np.exp(np.minimum(x, 0)), g)
+        elif name == "hardswish":
+            f = x * np.clip(x + 3, 0, 6) / 6
+            b = g * np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        elif name == "hardsigmoid":
+            f = np.clip(x + 3, 0, 6) / 6
+            b = np.where((x > -3) & (x < 3), g * float(np.float32(1 / 6)), 0)
+        elif name == "sigmoid":
+            x32 = x.astype(np.float32) if dt == np.float16 else x
+            s = np.asarray(1 / (1 + np.exp(-x32)))
+            low = x32 < 1 - float(np.log(np.finfo(x32.dtype).max))
+            s[low] = np.exp(x32[low])
+            f = s.astype(dt)
+            b = g * f * (1 - f)
+        elif name == "silu":
+            s = _reference_act("sigmoid", x, g, arg)[0]
+            f = x * s
+            b = g * (s * (1 + x * (1 - s)))
+    return f.astype(dt), b.astype(dt)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name, arg",
+    [
+        ("leaky_relu", 0.01),
+        ("leaky_relu", 1.0),
+        ("leaky_relu", 0.0),
+        ("leaky_relu", -0.3),
+        ("leaky_relu", 1.5),
+        ("elu", 1.0),
+        ("elu", 0.4),
+        ("hardswish", 0),
+        ("hardsigmoid", 0),
+        ("sigmoid", 0),
+        ("silu", 0),
+    ],
+)
+def test_activation_fast_paths_equal_the_plain_selects(name, arg, dtype):
+    x = _act_inputs(dtype)
+    g = np.random.default_rng(6).permutation(_act_inputs(dtype))
+    g[:5] = [np.inf, -np.inf, np.nan, 0.0, -0.0]
+    want_f, want_b = _reference_act(name, x, g, arg)
+
+    def act(t):
+        if name == "sigmoid":
+            return t.sigmoid()
+        return getattr(F, name)(t, arg) if name in ("leaky_relu", "elu") else getattr(F, name)(t)
+
+    t = tinyconv.tensor(x, requires_grad=True)
+    y = act(t)
+    y.backward(tinyconv.tensor(g))
+    _same_bits(y.detach().numpy(), want_f)
+    _same_bits(t.grad.numpy(), want_b)
+    # a strided input takes the same path
+    _same_bits(act(tinyconv.tensor(np.stack([x, x], 1))[:, 0]).numpy(), want_f)

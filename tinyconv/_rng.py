@@ -224,7 +224,9 @@ def _fma64(x: np.ndarray, r: float, c: float) -> np.ndarray:
     """float64 fma(x, r, c) rounded once: Dekker's exact product (ph + pl), then the sum of
     ph, pl and c with its low part rounded to odd before the last rounding."""
     x = np.asarray(x, np.float64)
-    if c == 0:  # (rand, bernoulli) the exact product needs one rounding only; + 0 as fma's
+    if (
+        np.ndim(c) == 0 and c == 0
+    ):  # (rand, bernoulli) the exact product needs one rounding only; + 0 as fma's
         # exact-zero sum (fma(0, -r, +0) is +0): 12x fewer passes than the general path below
         return x * r + c
     split = 134217729.0  # 2**27 + 1, Veltkamp's splitter for 53-bit mantissas

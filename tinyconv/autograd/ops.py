@@ -68,6 +68,44 @@ def _zero_where(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _where(mask: np.ndarray, a: Any, b: Any, out: np.ndarray | None = None) -> np.ndarray:
+    """np.where(mask, a, b), the same numbers, branch-free where it can be: a and b float arrays
+    of mask's shape and one dtype, or Python numbers (taken in that dtype, as np.where does).
+    `out` may be a or b (a temporary of the caller's), which is then overwritten.
+
+    Bitwise: b ^ ((a ^ b) * mask) picks a's bits where mask is True, b's elsewhere, in three
+    ufunc passes; np.where branches per element on a random mask (8 ms vs 2 ms on 2M float32)."""
+    arrays = [v for v in (a, b) if isinstance(v, np.ndarray)]
+    dt = arrays[0].dtype if arrays else None
+    if (
+        dt is None
+        or dt.kind != "f"
+        or dt.itemsize not in _SAME_SIZE_INT
+        or mask.dtype != np.bool_
+        or any(v.dtype != dt or v.shape != mask.shape for v in arrays)
+        or any(not isinstance(v, np.ndarray) and type(v) not in (int, float) for v in (a, b))
+        or (out is not None and out is not a and out is not b)
+    ):
+        return np.where(mask, a, b)
+    it = _SAME_SIZE_INT[dt.itemsize]
+
+    def bits(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return (v if v.flags.c_contiguous else v.copy()).view(it)
+        return np.array(v, dt).view(it)[()]
+
+    if out is b:  # b is overwritten first, so a is the one kept: a ^ ((a ^ b) * ~mask)
+        mask, a, b = np.logical_not(mask), b, a
+    elif out is None:
+        out = np.empty(mask.shape, dt)
+    keep = bits(b)
+    ob = out.view(it)
+    np.bitwise_xor(bits(a), keep, out=ob)
+    np.multiply(ob, mask, out=ob)
+    np.bitwise_xor(ob, keep, out=ob)
+    return out
+
+
 def _cast(x: Any, dtype: np.dtype | None) -> Any:
     if dtype is None or not isinstance(x, np.ndarray) or x.dtype == dtype:
         return x
@@ -827,9 +865,16 @@ def sigmoid_array(a: np.ndarray) -> np.ndarray:
     on 0.5M float32, 1 thread, 6.2 -> 1.8-2.0 ms, PyTorch 0.85-1.0), and the same float32
     numbers as PyTorch's for 83% of normal inputs instead of 72% (the rest 1 ulp apart)."""
     x = a.astype(np.float32) if a.dtype == np.float16 else a
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
-    s = np.asarray(1 / (1 + e))
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        with np.errstate(over="ignore"):
+            e = np.exp(-x)
+        s = np.asarray(1 / (1 + e))
+    else:  # the same steps in place in one temporary (forward 4.6 -> 2.5 ms on 2M float32)
+        s = np.negative(x, out=np.empty(x.shape, x.dtype))
+        with np.errstate(over="ignore"):
+            np.exp(s, out=s)
+        np.add(s, 1, out=s)
+        np.divide(1, s, out=s)
     low = x < _SIGMOID_EXP_LIMIT.get(x.dtype.type, -np.inf)
     if low.any():
         s[low] = np.exp(x[low])
@@ -852,9 +897,15 @@ class Sigmoid(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out * (1 - out)  # s' = s (1 - s)
+        if not isinstance(grad, np.ndarray):  # (graph_backward: Tensors)
+            return grad * out * (1 - out)  # s' = s (1 - s)
+        d = np.asarray(grad * out)
+        return np.multiply(d, np.subtract(1, out), out=d if d.dtype == out.dtype else None)
 
-    graph_backward = backward
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
 
 
 class Tanh(Op):

@@ -15,7 +15,7 @@ import numpy as np
 from ... import _rng
 from ..._errors import TensorValueError
 from ...autograd import ops
-from ...autograd.ops import Op, _zero_where, sigmoid_array
+from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...kernels import gelu as gelu_kernel
 from ...tensor import Tensor, _softmax
@@ -54,7 +54,12 @@ class LeakyRelu(Op):
         ctx.slope, ctx.inplace = slope, inplace
         if inplace:  # PyTorch's in-place node saves the result (same signs when slope >= 0)
             ctx.torch_name = "LeakyReluBackward1"
-        return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+        out = np.asarray(np.multiply(x, slope))  # (a 0-d x gives a scalar)
+        if _unit_slope(x, slope):
+            # x > 0 gives x >= x * slope, x < 0 the reverse, and the zeros are equal: the max,
+            # with NaN kept; two passes (22 -> 1.3 ms forward on 2M float32, PyTorch 0.8)
+            return np.maximum(out, x, out=out)
+        return _where(x > 0, x, out, out=out).astype(x.dtype, copy=False)
 
     @staticmethod
     def _check(ctx) -> None:
@@ -69,7 +74,13 @@ class LeakyRelu(Op):
     def backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None, None
+        if _unit_slope(x, ctx.slope) and grad.dtype == x.dtype:
+            # grad times 1 (x > 0) or the slope (x <= 0, NaN): fmax(sign(x), slope) is that
+            # factor, the same numbers as the select (grad * 1 is grad), in three passes
+            factor = np.asarray(np.sign(x))
+            np.fmax(factor, ctx.slope, out=factor)
+            return np.multiply(grad, factor, out=factor), None, None
+        return _where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -77,6 +88,11 @@ class LeakyRelu(Op):
         (x,) = ctx.saved_tensors
         # the slope is piecewise constant: a constant factor
         return grad * _const(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype)), None, None
+
+
+def _unit_slope(x: np.ndarray, slope: float) -> bool:
+    """Whether the slope, in x's float dtype, is in (0, 1] (leaky_relu's max and fmax forms)."""
+    return x.dtype.kind == "f" and 0 < x.dtype.type(slope) <= 1
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -170,13 +186,21 @@ class Silu(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x * sigmoid_array(x)
+        s = sigmoid_array(x)
+        return np.multiply(x, s, out=s if s.dtype == np.result_type(x, s) else None)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        # (x s)' = s + x s (1 - s), as s * (1 + x * (1 - s)), in place in one temporary
         s = sigmoid_array(x)
-        return grad * (s * (1 + x * (1 - s)))  # (x s)' = s + x s (1 - s)
+        t = np.asarray(np.subtract(1, s))
+        if t.dtype != np.result_type(x, t, grad):
+            return grad * (s * (1 + x * (1 - s)))
+        np.multiply(x, t, out=t)
+        np.add(t, 1, out=t)
+        np.multiply(s, t, out=t)
+        return np.multiply(grad, t, out=t)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -197,9 +221,8 @@ def _from_result(ctx, grad, inv: float, scale: float = 1.0):
     grad scale elsewhere."""
     r = ctx.result
     neg = grad * inv * (r + ctx.alpha * scale)
-    return np.where(r <= 0, neg, grad * scale if scale != 1.0 else grad).astype(
-        grad.dtype, copy=False
-    )
+    pos = grad * scale if scale != 1.0 else grad
+    return _where(r <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False)
 
 
 class Elu(Op):
@@ -212,10 +235,14 @@ class Elu(Op):
     def forward(ctx, x, alpha, inplace=False, scale=1.0):
         ctx.save_for_backward(x)
         ctx.alpha, ctx.inplace, ctx.scale = alpha, inplace, scale
+        # in place in one temporary, and selected without np.where (forward 13.6 -> 4.5 ms on
+        # 2M float32, PyTorch 4.3)
+        neg = np.asarray(np.minimum(x, 0))
         with np.errstate(over="ignore"):
-            neg = np.expm1(np.minimum(x, 0)) * (alpha * scale)
+            np.expm1(neg, out=neg)
+        np.multiply(neg, alpha * scale, out=neg)
         pos = x * scale if scale != 1.0 else x
-        out = np.where(x > 0, pos, neg).astype(x.dtype, copy=False)
+        out = _where(x > 0, pos, neg, out=neg).astype(x.dtype, copy=False)
         if inplace:  # (elu_, selu_: PyTorch's node saves the result)
             ctx.torch_name, ctx.result = "EluBackward1", out.copy()
         return out
@@ -226,9 +253,12 @@ class Elu(Op):
             return _from_result(ctx, grad, 1.0, ctx.scale), None, None, None
         (x,) = ctx.saved_tensors
         # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
-        neg = grad * (ctx.alpha * ctx.scale) * np.exp(np.minimum(x, 0))
+        e = np.asarray(np.minimum(x, 0))
+        np.exp(e, out=e)
+        neg = np.asarray(grad * (ctx.alpha * ctx.scale))
+        neg = np.multiply(neg, e, out=neg if neg.dtype == np.result_type(neg, e) else None)
         pos = grad * ctx.scale if ctx.scale != 1.0 else grad
-        return np.where(x <= 0, neg, pos).astype(grad.dtype, copy=False), None, None, None
+        return _where(x <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -335,14 +365,23 @@ class Hardswish(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return (x * np.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False)
+        t = np.asarray(x + 3)
+        np.clip(t, 0, 6, out=t)  # (one temporary, in place: the same numbers, 2.7 -> 1.3 ms)
+        np.multiply(x, t, out=t)
+        np.divide(t, 6, out=t)
+        return t.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
-        d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
-        return (grad * d).astype(grad.dtype, copy=False)
+        d = np.asarray(np.divide(x, 3))
+        np.add(d, 0.5, out=d)
+        d = _where(x < 3, d, 1, out=d)
+        d = _where(x <= -3, 0, d, out=d)
+        return np.multiply(grad, d, out=d if d.dtype == grad.dtype else None).astype(
+            grad.dtype, copy=False
+        )
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -372,7 +411,8 @@ class Hardsigmoid(Op):
         # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its
         # numbers. Outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
         inside = (x > -3) & (x < 3)
-        return np.where(inside, grad * float(np.float32(1 / 6)), 0).astype(grad.dtype, copy=False)
+        g = grad * float(np.float32(1 / 6))
+        return _where(inside, g, 0, out=g).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -444,7 +484,7 @@ class Celu(Op):
         ctx.alpha, ctx.inplace = alpha, inplace
         with np.errstate(over="ignore"):  # (the clamp keeps expm1 off large positive x)
             neg = np.expm1(np.minimum(x, 0) * (1.0 / alpha)) * alpha
-        out = np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+        out = _where(x > 0, x, neg, out=neg).astype(x.dtype, copy=False)
         if inplace:  # (celu_: PyTorch's node saves the result)
             ctx.torch_name, ctx.result = "CeluBackward1", out.copy()
         return out
@@ -461,7 +501,7 @@ class Celu(Op):
         (x,) = ctx.saved_tensors
         # x <= 0 gets grad (1 / alpha) alpha e^(x / alpha), multiplied in PyTorch's order
         d = grad * inv * ctx.alpha * np.exp(np.minimum(x, 0) * inv)
-        return np.where(x <= 0, d, grad).astype(grad.dtype, copy=False), None, None
+        return _where(x <= 0, d, grad, out=d).astype(grad.dtype, copy=False), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
