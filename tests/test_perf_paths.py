@@ -917,3 +917,82 @@ def test_activation_fast_paths_equal_the_plain_selects(name, arg, dtype):
     _same_bits(t.grad.numpy(), want_b)
     # a strided input takes the same path
     _same_bits(act(tinyconv.tensor(np.stack([x, x], 1))[:, 0]).numpy(), want_f)
+
+
+# -- softplus and mish in float32 (kernels/softplus.py) -----------------------------------------
+
+
+def _rounded(fn, a: np.ndarray) -> np.ndarray:
+    """fn in float64, rounded once to float32: the plain form of the kernel's steps."""
+    with np.errstate(all="ignore"):
+        return fn(a.astype(np.float64)).astype(np.float32)
+
+
+def _softplus_plain(x, g, beta, threshold):
+    b, thr = np.float32(beta), np.float32(threshold)
+    with np.errstate(all="ignore"):
+        bx = x * b
+        z = _rounded(np.exp, bx)
+        f = np.where(bx > thr, x, _rounded(np.log1p, z) / b)
+        d = np.where(bx > thr, g, g * z / (z + np.float32(1)))
+    return f, d
+
+
+def _mish_plain(x, g):
+    with np.errstate(all="ignore"):
+        t = _rounded(np.tanh, _rounded(np.log1p, _rounded(np.exp, x)))
+        s = np.float32(1) / (np.float32(1) + _rounded(np.exp, -x))
+        return x * t, g * (t + x * s * (np.float32(1) - t * t))
+
+
+@pytest.mark.parametrize("block", [7, 1 << 15])
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 10.0), (0.5, 20.0), (1.0, 80.0)])
+def test_softplus_float32_kernel_equals_its_plain_form(beta, threshold, block, monkeypatch):
+    from tinyconv.kernels import softplus as softplus_kernel
+
+    monkeypatch.setattr(softplus_kernel, "BLOCK", block)  # block edges inside the data
+    x = _act_inputs(np.float32)
+    x = np.concatenate([x, [threshold / beta, np.nextafter(np.float32(threshold / beta), 0)]])
+    x = x.astype(np.float32)
+    g = np.random.default_rng(8).permutation(x)
+    want_f, want_d = _softplus_plain(x, g, beta, threshold)
+    t = tinyconv.tensor(x, requires_grad=True)
+    y = F.softplus(t, beta, threshold)
+    y.backward(tinyconv.tensor(g))
+    _same_bits(y.detach().numpy(), want_f)
+    _same_bits(t.grad.numpy(), want_d)
+    # and within 2 float32 ulps of the logaddexp reference (which float64 still takes)
+    ref = F.softplus(tinyconv.tensor(x.astype(np.float64)), beta, threshold).numpy()
+    fin = np.isfinite(ref) & (np.abs(x) < 1e30)
+    np.testing.assert_allclose(want_f[fin], ref[fin], rtol=2.5e-7, atol=1e-44)
+
+
+@pytest.mark.parametrize("block", [7, 1 << 15])
+def test_mish_float32_kernel_equals_its_plain_form(block, monkeypatch):
+    from tinyconv.kernels import softplus as softplus_kernel
+
+    monkeypatch.setattr(softplus_kernel, "BLOCK", block)
+    x = _act_inputs(np.float32)
+    g = np.random.default_rng(9).permutation(x)
+    g[:3] = [np.inf, np.nan, -0.0]
+    want_f, want_d = _mish_plain(x, g)
+    t = tinyconv.tensor(x, requires_grad=True)
+    y = F.mish(t)
+    y.backward(tinyconv.tensor(g))
+    _same_bits(y.detach().numpy(), want_f)
+    _same_bits(t.grad.numpy(), want_d)
+    ref = F.mish(tinyconv.tensor(x.astype(np.float64))).numpy()
+    fin = np.isfinite(ref) & (np.abs(x) < 1e30) & (np.abs(ref) > 1e-30)
+    np.testing.assert_allclose(want_f[fin], ref[fin], rtol=5e-7)
+
+
+def test_softplus_kernel_declines_large_thresholds_and_other_dtypes():
+    # mish's double backward asks softplus for threshold inf: the logaddexp reference, which
+    # does not overflow (the kernel's e^x would, past 88)
+    x = tinyconv.tensor(np.array([100.0, -3.0, 0.5], np.float32))
+    np.testing.assert_array_equal(F.softplus(x, 1.0, math.inf).numpy()[0], np.float32(100.0))
+    for dtype in (np.float16, np.float64):
+        xd = _act_inputs(dtype)
+        with np.errstate(all="ignore"):
+            want = np.where(xd > 20, xd, np.logaddexp(0, xd)).astype(dtype)
+        _same_bits(F.softplus(tinyconv.tensor(xd)).numpy(), want)

@@ -18,6 +18,7 @@ from ...autograd import ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...kernels import gelu as gelu_kernel
+from ...kernels import softplus as softplus_kernel
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
 from .dropout import Noise
@@ -274,13 +275,27 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _maybe_inplace(x, lambda t: Elu.apply(t, float(alpha), inplace), inplace, "elu")
 
 
+def _softplus_fast(x: np.ndarray, beta: float, threshold: float) -> bool:
+    """Whether softplus (and mish, threshold 20) of ``x`` takes kernels/softplus.py's float32
+    path (PyTorch's formula with each function rounded once, 4-9x faster than logaddexp)."""
+    return (
+        x.dtype == np.float32 and math.isfinite(beta) and threshold <= softplus_kernel.MAX_THRESHOLD
+    )
+
+
 class Softplus(Op):
+    """log1p(e^(beta x)) / beta, x where beta x > threshold. float32 takes kernels/softplus.py
+    (PyTorch's formula and roundings); the reference below, np.logaddexp, serves the other
+    dtypes and thresholds above 80 (mish's double backward passes inf)."""
+
     torch_name = "SoftplusBackward0"
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
+        if _softplus_fast(x, beta, threshold):
+            return softplus_kernel.softplus_forward(x, beta, threshold)
         bx = x * beta
         # log(1 + e^(bx)) / beta; linear above the threshold, where it equals x to rounding
         soft = np.logaddexp(0, bx) / beta
@@ -289,6 +304,8 @@ class Softplus(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if grad.dtype == np.float32 and _softplus_fast(x, ctx.beta, ctx.threshold):
+            return softplus_kernel.softplus_backward(x, grad, ctx.beta, ctx.threshold), None, None
         bx = x * ctx.beta
         return (
             np.where(bx > ctx.threshold, grad, grad * sigmoid_array(bx)).astype(
@@ -428,16 +445,23 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 class Mish(Op):
+    """x tanh(softplus(x)); float32 takes kernels/softplus.py (PyTorch's formula and
+    roundings, 4x faster), the other dtypes the logaddexp reference below."""
+
     torch_name = "MishBackward0"
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        if x.dtype == np.float32:
+            return softplus_kernel.mish_forward(x)
         return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if x.dtype == np.float32 and grad.dtype == np.float32:
+            return softplus_kernel.mish_backward(x, grad)
         t = np.tanh(np.logaddexp(0, x))
         # (x tanh(sp(x)))' = tanh(sp) + x (1 - tanh^2(sp)) sigmoid(x)
         return (grad * (t + x * (1 - t * t) * sigmoid_array(x))).astype(grad.dtype, copy=False)
