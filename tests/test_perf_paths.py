@@ -841,8 +841,13 @@ def test_where_is_np_where_bit_for_bit(dtype):
     a = _act_inputs(dtype)
     b = np.random.default_rng(4).permutation(a)
     mask = np.random.default_rng(5).random(a.shape) < 0.5
-    for args in ((a, b), (a, 0), (1, b), (a, 0.5), (a[::-1], b)):
+    for args in ((a, b), (a, 0), (0, b), (a, -0.0), (1, b), (a, 0.5), (a[::-1], b)):
         _same_bits(_where(mask, *args), np.where(mask, *args))
+    for lhs, rhs in ((a.copy(), 0), (0, b.copy())):  # zero on either side, written in place
+        out = lhs if isinstance(lhs, np.ndarray) else rhs
+        want = np.where(mask, lhs, rhs)
+        assert _where(mask, lhs, rhs, out=out) is out
+        _same_bits(out, want)
     a2, b2 = a.copy(), b.copy()
     assert _where(mask, a2, b, out=a2) is a2
     assert _where(mask, a, b2, out=b2) is b2

@@ -100,6 +100,9 @@ def _where(mask: np.ndarray, a: Any, b: Any, out: np.ndarray | None = None) -> n
         out = np.empty(mask.shape, dt)
     keep = bits(b)
     ob = out.view(it)
+    if not isinstance(keep, np.ndarray) and keep == 0:  # b is +0: a * mask, one pass
+        np.multiply(bits(a), mask, out=ob)
+        return out
     np.bitwise_xor(bits(a), keep, out=ob)
     np.multiply(ob, mask, out=ob)
     np.bitwise_xor(ob, keep, out=ob)
