@@ -1001,3 +1001,120 @@ def test_softplus_kernel_declines_large_thresholds_and_other_dtypes():
         with np.errstate(all="ignore"):
             want = np.where(xd > 20, xd, np.logaddexp(0, xd)).astype(dtype)
         _same_bits(F.softplus(tinyconv.tensor(xd)).numpy(), want)
+
+
+# -- var / std of all elements: float64 squares in blocks -------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 4), (70_001,), (2, 40_000)])
+def test_blocked_var_std_equal_the_float64_reference(shape):
+    """var/std of all float32 elements (and float16) come from float64 squares summed block by
+    block: equal to casting the whole array to float64 first and rounding once, also for
+    non-contiguous input, with NaN and inf, and keepdim; the gradient too."""
+    rng = np.random.default_rng(len(shape))
+    base = (rng.standard_normal(shape) * 3 + 100).astype(np.float32)
+    views = [base, base[..., ::-1]] + ([base.T] if base.ndim > 1 else [])
+    for a in views:
+        for dtype in (np.float32, np.float16):
+            arr = a.astype(dtype)
+            x64 = arr.astype(np.float64)
+            for correction in (0, 1):
+                var = np.sum((x64 - x64.mean()) ** 2) / (x64.size - correction)
+                t = tinyconv.tensor(arr)
+                got = t.var(correction=correction)
+                assert got.dtype == t.dtype
+                np.testing.assert_array_equal(got.numpy(), np.asarray(var).astype(dtype))
+                np.testing.assert_array_equal(
+                    t.std(correction=correction).numpy(), np.sqrt(var).astype(dtype)
+                )
+                kept = t.var(dim=tuple(range(arr.ndim)), correction=correction, keepdim=True)
+                assert kept.shape == (1,) * arr.ndim
+                np.testing.assert_array_equal(kept.numpy().ravel(), [np.asarray(var).astype(dtype)])
+    for special in (np.nan, np.inf):
+        b = base.copy()
+        b.flat[3] = special
+        assert np.isnan(tinyconv.tensor(b).var().item())
+    x = tinyconv.tensor(base, requires_grad=True)
+    x.std().backward()
+    centered = base - np.add.reduce(base, axis=None, keepdims=True) / base.size
+    g = np.float32(1) / (2 * x.std().detach().numpy())
+    want = (np.float32(g * np.float32(2 / (base.size - 1)))) * centered
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+    assert x.grad.dtype == tinyconv.float32
+
+
+# -- softmax / log_softmax in place ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_softmax_log_softmax_in_place_equal_the_plain_expressions(dim):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((6, 9, 5)) * 30).astype(np.float32)
+    x[0, 0, 0], x[1, 1, 1], x[2, 2, 2], x[3, 3, :] = np.inf, -np.inf, np.nan, -3e38
+    for arr in (x, x.transpose(2, 0, 1), x[:, ::-2]):
+        g = rng.standard_normal(arr.shape).astype(np.float32)
+        arr = np.ascontiguousarray(arr)  # (the ops reduce in C order, whatever the layout)
+        with np.errstate(all="ignore"):
+            sh = arr - arr.max(dim, keepdims=True)
+            e = np.exp(sh)
+            sm = e / e.sum(dim, keepdims=True)
+            lsm = sh - np.log(np.exp(sh).sum(dim, keepdims=True))
+            sm_g = sm * (g - (g * sm).sum(dim, keepdims=True))
+            lsm_g = g - np.exp(lsm) * g.sum(dim, keepdims=True)
+        for fn, want, want_g in ((F.softmax, sm, sm_g), (F.log_softmax, lsm, lsm_g)):
+            t = tinyconv.tensor(arr, requires_grad=True)
+            out = fn(t, dim)
+            (out * tinyconv.tensor(g)).sum().backward()
+            np.testing.assert_array_equal(out.detach().numpy(), want)
+            np.testing.assert_array_equal(t.grad.numpy(), want_g)
+            assert out.dtype == tinyconv.float32 and t.grad.dtype == tinyconv.float32
+
+
+# -- adaptive average pool: slab adds -----------------------------------------------------------
+
+
+def _adaptive_avg_backward_plain(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """The slice-adds onto zeros (the plain backward)."""
+    N, C, H, W = shape
+    OH, OW = g.shape[2:]
+    (hs, he), (ws, we) = pool_k.adaptive_windows(H, OH), pool_k.adaptive_windows(W, OW)
+    g = g / ((he - hs)[:, None] * (we - ws)[None, :]).astype(g.dtype)
+    cols = np.zeros((N, C, OH, W), dtype=g.dtype)
+    for j in range(OW):
+        cols[:, :, :, ws[j] : we[j]] += g[:, :, :, j : j + 1]
+    grad = np.zeros(shape, dtype=g.dtype)
+    for i in range(OH):
+        grad[:, :, hs[i] : he[i], :] += cols[:, :, i : i + 1, :]
+    return grad
+
+
+@pytest.mark.parametrize(
+    "shape,out",
+    [
+        ((2, 3, 32, 32), (7, 7)),
+        ((1, 2, 5, 9), (3, 4)),
+        ((2, 1, 4, 6), (4, 6)),
+        ((1, 1, 3, 2), (5, 3)),
+        ((2, 2, 10, 7), (1, 2)),
+    ],
+)
+def test_adaptive_avg_pool2d_slab_adds_match_the_references(shape, out):
+    """Overlapping, shrinking and growing windows: the forward equals the loop reference (to
+    rounding; NaN/inf only in their windows), the backward the slice-adds onto zeros bit for
+    bit (-0.0 included), float32 stays float32, non-contiguous input too."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 0, 0, 0], x[-1, -1, -1, -1] = np.nan, np.inf
+    for arr in (x, x[:, :, :, ::-1], np.asfortranarray(x)):
+        y = pool_k.adaptive_avg_pool2d_forward(arr, out)
+        ref = pool_k.adaptive_avg_pool2d_reference(arr.astype(np.float64), out)
+        assert y.dtype == np.float32 and y.flags.c_contiguous
+        np.testing.assert_allclose(y, ref, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+    g = rng.standard_normal(shape[:2] + out).astype(np.float32)
+    g[0, 0, 0, :] = -0.0
+    got = pool_k.adaptive_avg_pool2d_backward(g, shape)
+    want = _adaptive_avg_backward_plain(g, shape)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
