@@ -29,6 +29,7 @@ from tinyconv.autograd.ops_extra import erf_array
 from tinyconv.kernels import channels, updates
 from tinyconv.kernels import gelu as gelu_kernel
 from tinyconv.kernels import pool as pool_k
+from tinyconv.kernels import softplus as softplus_kernel
 from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
 from tinyconv.nn.functional import normalization
 
@@ -139,6 +140,28 @@ def test_fast_gelu_blocks_give_each_number_its_own_value(n):
         gelu_kernel.gelu_forward(shaped),
         gelu_kernel.gelu_forward(shaped.reshape(-1)).reshape(3, -1),
     )
+
+
+def test_block_kernels_numbers_do_not_depend_on_the_thread_count():
+    x = np.random.default_rng(5).standard_normal(3 * gelu_kernel.BLOCK + 11).astype(np.float32)
+    grad = np.random.default_rng(6).standard_normal(x.shape).astype(np.float32)
+    before = tinyconv.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            tinyconv.set_num_threads(n)
+            results.append(
+                (
+                    gelu_kernel.gelu_forward(x),
+                    gelu_kernel.gelu_backward(x, grad),
+                    softplus_kernel.softplus_forward(x, 1.0, 20.0),  # (the same block loop)
+                )
+            )
+    finally:
+        tinyconv.set_num_threads(before)
+    for outs in results[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(outs, results[0], strict=True))
+    assert gelu_kernel.gelu_forward(np.empty((0, 3), np.float32)).shape == (0, 3)
 
 
 def test_gelu_takes_the_fast_path_only_for_finite_float32(monkeypatch):
@@ -953,8 +976,6 @@ def _mish_plain(x, g):
 @pytest.mark.parametrize("block", [7, 1 << 15])
 @pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 10.0), (0.5, 20.0), (1.0, 80.0)])
 def test_softplus_float32_kernel_equals_its_plain_form(beta, threshold, block, monkeypatch):
-    from tinyconv.kernels import softplus as softplus_kernel
-
     monkeypatch.setattr(softplus_kernel, "BLOCK", block)  # block edges inside the data
     x = _act_inputs(np.float32)
     x = np.concatenate([x, [threshold / beta, np.nextafter(np.float32(threshold / beta), 0)]])
@@ -974,8 +995,6 @@ def test_softplus_float32_kernel_equals_its_plain_form(beta, threshold, block, m
 
 @pytest.mark.parametrize("block", [7, 1 << 15])
 def test_mish_float32_kernel_equals_its_plain_form(block, monkeypatch):
-    from tinyconv.kernels import softplus as softplus_kernel
-
     monkeypatch.setattr(softplus_kernel, "BLOCK", block)
     x = _act_inputs(np.float32)
     g = np.random.default_rng(9).permutation(x)

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
+
 # Q(t) = sum_k _Q[k] t^k, for t = 1 / (1 + z/2): relative error 4.9e-8 (see above)
 _Q = (
     0.28208323640805655,
@@ -56,7 +58,10 @@ _SIGN_BIT = np.uint32(0x80000000)
 _HALF_BITS = np.float32(0.5).view(
     np.uint32
 )  # keeps the sign, exponent and 11 leading mantissa bits
-BLOCK = 1 << 15  # numbers per pass: a block's temporaries (5 x 128 KB) stay in L2
+# numbers per block; 128K rather than an L2-sized 32K: fewer NumPy calls, and rarer GIL
+# hand-offs between the threads (1M float32 forward, same process, 1 / 2 threads: 32K
+# 6.8 / 7.0 ms, 128K 6.0 / 4.1 ms)
+BLOCK = 1 << 17
 
 
 def _phi_pieces(x: np.ndarray, a, t, h, e) -> None:
@@ -87,20 +92,25 @@ def _phi_pieces(x: np.ndarray, a, t, h, e) -> None:
     h *= e
 
 
+def _scratch(n: int) -> list[np.ndarray]:
+    """A thread's four float32 scratch arrays (a, t, h, e of _phi_pieces)."""
+    return [np.empty(n, np.float32) for _ in range(4)]
+
+
 def gelu_forward(x: np.ndarray) -> np.ndarray:
     """``x * Phi(x)`` for a finite float32 array ``x`` (any shape), in float32."""
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty(flat.shape, np.float32)
-    n = flat.size
-    a, t, h, e = (np.empty(min(n, BLOCK), np.float32) for _ in range(4))
-    with np.errstate(over="ignore", under="ignore"):  # (|x| > 1.8e19: a^2 is inf, exp gives 0)
-        for start in range(0, n, BLOCK):
-            stop = min(n, start + BLOCK)
-            m = stop - start
-            xs, o = flat[start:stop], out[start:stop]
-            _phi_pieces(xs, a[:m], t[:m], h[:m], e[:m])
-            _cdf_from_tail(xs, h[:m], t[:m], o)
-            o *= xs
+
+    def block(part: slice, work: list[np.ndarray]) -> None:
+        xs, o = flat[part], out[part]
+        a, t, h, e = (w[: len(xs)] for w in work)
+        _phi_pieces(xs, a, t, h, e)
+        _cdf_from_tail(xs, h, t, o)
+        o *= xs
+
+    # (|x| > 1.8e19: a^2 overflows to inf and exp gives 0, the right limit)
+    threads.over_blocks(flat.size, BLOCK, block, _scratch, over="ignore", under="ignore")
     return out.reshape(x.shape)
 
 
@@ -109,20 +119,18 @@ def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
     flat = np.ascontiguousarray(x).reshape(-1)
     g = np.ascontiguousarray(grad).reshape(-1)
     out = np.empty(flat.shape, np.float32)
-    n = flat.size
-    a, t, h, e = (np.empty(min(n, BLOCK), np.float32) for _ in range(4))
-    with np.errstate(over="ignore", under="ignore"):
-        for start in range(0, n, BLOCK):
-            stop = min(n, start + BLOCK)
-            m = stop - start
-            xs, o = flat[start:stop], out[start:stop]
-            _phi_pieces(xs, a[:m], t[:m], h[:m], e[:m])
-            _cdf_from_tail(xs, h[:m], t[:m], o)  # o = Phi(x)
-            x_phi = e[:m]
-            x_phi *= xs
-            x_phi *= _INV_SQRT_2PI  # x phi(x) = x exp(-x^2/2) / sqrt(2 pi)
-            o += x_phi
-            o *= g[start:stop]
+
+    def block(part: slice, work: list[np.ndarray]) -> None:
+        xs, o = flat[part], out[part]
+        a, t, h, e = (w[: len(xs)] for w in work)
+        _phi_pieces(xs, a, t, h, e)
+        _cdf_from_tail(xs, h, t, o)  # o = Phi(x)
+        e *= xs
+        e *= _INV_SQRT_2PI  # x phi(x) = x exp(-x^2/2) / sqrt(2 pi)
+        o += e
+        o *= g[part]
+
+    threads.over_blocks(flat.size, BLOCK, block, _scratch, over="ignore", under="ignore")
     return out.reshape(x.shape)
 
 

@@ -201,6 +201,38 @@ def parallel_map(fn: Callable[[Any], T], parts: Sequence[Any]) -> list[T]:
     return results
 
 
+def over_blocks(
+    n: int,
+    size: int,
+    run_block: Callable[[slice, Any], None],
+    make_work: Callable[[int], Any],
+    **errstate: str,
+) -> None:
+    """``run_block(part, work)`` for the slices ``part`` of ``size`` numbers that cover
+    ``range(n)``: the elementwise kernels' loop over cache-sized blocks.
+
+    ``work = make_work(min(n, size))`` is each thread's own scratch (``run_block`` cuts it
+    to the part's length); ``errstate`` is set in each thread (NumPy's is per thread). The
+    blocks are independent, so the range is cut into one contiguous run of blocks per
+    thread (``parallel_map``); a block's numbers never depend on the split. The kernels'
+    ufuncs release the GIL, so a second core takes a third to a half off (1M float32, same
+    process, 1 -> 2 threads: GELU forward 6.0 -> 4.1 ms, softplus 3.3 -> 2.2 ms).
+    """
+    starts = range(0, n, size)
+    parts = min(_num_threads, len(starts))
+    if parts == 0:
+        return
+    runs = [starts[i * len(starts) // parts : (i + 1) * len(starts) // parts] for i in range(parts)]
+
+    def run(run_starts: range) -> None:
+        work = make_work(min(n, size))
+        with np.errstate(**errstate):
+            for start in run_starts:
+                run_block(slice(start, min(n, start + size)), work)
+
+    parallel_map(run, runs)
+
+
 # --------------------------------------------------------------------------
 # NumPy's BLAS threads (through threadpoolctl, when it is installed)
 # --------------------------------------------------------------------------
