@@ -429,6 +429,103 @@ def _gemm_case(name, a_shape, b_shape, desc, repeat):
     )
 
 
+# --------------------------------------------------------------------------
+# ops: single ops of the training step around the convolution, forward + backward
+# --------------------------------------------------------------------------
+
+
+def op_fwd_bwd(torch, op, inputs):
+    """``op(torch, *inputs).sum().backward()``, gradients reset first; returns the output
+    and the first input's gradient."""
+    for t in inputs:
+        if getattr(t, "requires_grad", False):
+            t.grad = None
+    out = op(torch, *inputs)
+    out.sum().backward()
+    return out, inputs[0].grad
+
+
+def op_case(name, what, op, shapes, repeat=20, index=None):
+    """A Case timing ``op`` forward + backward on float32 inputs of ``shapes`` (requiring
+    grad); ``index=(shape, high)`` adds an int64 input in [0, high) after them."""
+
+    def make(rng):
+        d = {f"x{i}": rng.standard_normal(shape).astype(f32) for i, shape in enumerate(shapes)}
+        if index is not None:
+            d["index"] = rng.integers(0, index[1], index[0]).astype(np.int64)
+        return d
+
+    def setup(torch, d):
+        torch.manual_seed(0)  # (dropout: the same masks in both libraries)
+        inputs = [tensor(torch, d[f"x{i}"], requires_grad=True) for i in range(len(shapes))]
+        if index is not None:
+            inputs.append(tensor(torch, d["index"]))
+        return lambda: op_fwd_bwd(torch, op, inputs)
+
+    return Case(name, "ops", what, make, setup, repeat=repeat)
+
+
+_OPS_SHAPE = (32, 64, 32, 32)  # 2M numbers, 8 MB in float32
+
+OP_CASES = [
+    op_case(
+        "op_gelu",
+        "F.gelu fwd+bwd, (32, 64, 32, 32)",
+        lambda t, x: t.nn.functional.gelu(x),
+        [_OPS_SHAPE],
+    ),
+    op_case(
+        "op_layer_norm",
+        "F.layer_norm over the last 128 of (64, 128, 128), weight and bias, fwd+bwd",
+        lambda t, x, w, b: t.nn.functional.layer_norm(x, (128,), w, b),
+        [(64, 128, 128), (128,), (128,)],
+    ),
+    op_case(
+        "op_softplus",
+        "F.softplus fwd+bwd, (32, 64, 32, 32)",
+        lambda t, x: t.nn.functional.softplus(x),
+        [_OPS_SHAPE],
+    ),
+    op_case(
+        "op_leaky_relu",
+        "F.leaky_relu fwd+bwd, (32, 64, 32, 32)",
+        lambda t, x: t.nn.functional.leaky_relu(x, 0.1),
+        [_OPS_SHAPE],
+    ),
+    op_case(
+        "op_silu",
+        "F.silu fwd+bwd, (32, 64, 32, 32)",
+        lambda t, x: t.nn.functional.silu(x),
+        [_OPS_SHAPE],
+    ),
+    op_case(
+        "op_dropout",
+        "F.dropout p=0.5 (training) fwd+bwd, (32, 64, 32, 32), same seed",
+        lambda t, x: t.nn.functional.dropout(x, 0.5),
+        [_OPS_SHAPE],
+        repeat=10,
+    ),
+    op_case(
+        "op_softmax",
+        "F.softmax over the last dim of (256, 1024), fwd+bwd",
+        lambda t, x: t.nn.functional.softmax(x, -1),
+        [(256, 1024)],
+    ),
+    op_case(
+        "op_topk",
+        "torch.topk(x, 10, dim=1) values of (256, 1024), fwd+bwd",
+        lambda t, x: t.topk(x, 10, 1)[0],
+        [(256, 1024)],
+    ),
+    op_case(
+        "op_embedding",
+        "F.embedding of (64, 128) indices into a (1000, 256) weight, fwd+bwd",
+        lambda t, w, i: t.nn.functional.embedding(i, w),
+        [(1000, 256)],
+        index=((64, 128), 1000),
+    ),
+]
+
 SMALL = {"shape": (1, 3, 5, 5), "o": 2, "k": 3, "stride": 2, "padding": 1}
 _small_fwd = conv_flops(1, 3, 5, 5, 2, 3, 2, 1)[0]
 
@@ -541,6 +638,7 @@ CASES: list[Case] = [
         )
         for name in M.MODELS
     ),
+    *OP_CASES,
     _gemm_case(
         "gemm_2048",
         (2048, 2048),

@@ -41,6 +41,7 @@ GROUP_NAMES = (
     "lenet",
     "resblock",
     "models",
+    "ops",
     "gemm",
 )  # checked against cases.py once it is imported
 

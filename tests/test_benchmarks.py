@@ -237,3 +237,37 @@ def test_settle_waits_while_another_thread_burns_cpu():
         stop.set()
         spinner.join()
     assert waited >= 0.15
+
+
+@pytest.mark.torch
+def test_benchmark_op_cases_agree_with_torch():
+    """The `ops` group's cases run the same code in both libraries and agree (output and
+    the first input's gradient): dropout included, since both seed their generator alike.
+    In a child process, so that neither library's RNG or thread pool changes for later tests."""
+    if not HAVE_TORCH:
+        pytest.skip("PyTorch is not installed: the comparison needs it")
+    script = f"""
+import json, sys
+import numpy as np
+sys.path[:0] = [{os.path.join(ROOT, "benchmarks")!r}, {ROOT!r}]
+import cases as C, tinyconv, torch
+from harness import max_rel_diff
+out = {{}}
+for case in C.CASES:
+    if case.group != "ops":
+        continue
+    data = case.make_data(np.random.default_rng(0))
+    ours, theirs = (case.setup(lib, data)() for lib in (tinyconv, torch))
+    dtypes = [str(t.dtype) for t in ours]
+    out[case.name] = [max_rel_diff(ours, theirs), dtypes]
+print(json.dumps(out))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    assert len(out) == 9
+    for name, (diff, dtypes) in out.items():
+        assert diff is not None and diff < 1e-5, (name, diff)
+        assert dtypes == ["tinyconv.float32"] * 2, (name, dtypes)
