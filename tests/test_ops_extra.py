@@ -606,7 +606,46 @@ EINSUMS = [
     ("i,i,i->i", [(3,), (3,), (3,)]),
     ("ij,j->i", [(2, 3), (3,)]),
     ("...i->...", [(2, 3)]),
+    # three or more operands: contracted pairwise, left to right (as PyTorch)
+    ("bij,bjk,bkl->bil", [(2, 2, 3), (2, 3, 4), (2, 4, 2)]),
+    ("ab,cd,bd->ac", [(2, 3), (4, 2), (3, 2)]),
+    ("ij,jk,kl,lm->mi", [(2, 3), (3, 2), (2, 4), (4, 3)]),
+    ("ii,ij,j->i", [(3, 3), (3, 2), (2,)]),
+    ("ij,j,k->", [(2, 3), (3,), (2,)]),
 ]
+
+
+EINSUM2 = [
+    ("bij", "bjk", "bik"),
+    ("bij", "bjk", "kbi"),
+    ("ij", "kj", "ik"),
+    ("i", "j", "ji"),
+    ("i", "i", ""),
+    ("", "ij", "ji"),
+    ("bhqd", "bhkd", "bhqk"),
+    ("abc", "cab", "b"),
+    ("ii", "ij", "j"),  # a repeated letter: np.einsum itself
+    ("ij", "jk", "k"),  # i summed within one operand: np.einsum itself
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sa,sb,out", EINSUM2)
+def test_einsum2_matches_np_einsum(sa, sb, out, dtype):
+    """The two-operand einsum as a batched matmul gives np.einsum's values, dtype and shape."""
+    from tinyconv.kernels.contract import einsum2
+
+    rng = np.random.default_rng(3)
+    size = dict(zip("abcdhijkq", (2, 3, 4, 2, 3, 5, 4, 3, 2), strict=True))
+    a = rng.standard_normal([size[c] for c in sa]).astype(dtype)
+    b = rng.standard_normal([size[c] for c in sb]).astype(dtype)[..., ::1]
+    if b.ndim >= 2:  # a non-contiguous operand
+        b = np.swapaxes(np.ascontiguousarray(np.swapaxes(b, 0, -1)), 0, -1)
+    got = einsum2(sa, sb, out, a, b)
+    want = np.einsum(f"{sa},{sb}->{out}", a.astype(np.float64), b.astype(np.float64))
+    assert got.dtype == dtype and got.shape == want.shape and got.flags.c_contiguous
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("eq,shapes_", EINSUMS)

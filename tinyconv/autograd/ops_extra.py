@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._indexing import IndexPlan
+from ..kernels.contract import einsum2
 from .function import layout_free, sum_to_shape
 from .ops import (
     Binary,
@@ -1146,7 +1147,11 @@ def _einsum_input_grad(
     avail = set(out_sub).union(*others) if others else set(out_sub)
     kept = "".join(c for c in uniq if c in avail)
     spec = ",".join([out_sub, *others]) + "->" + kept
-    g = np.einsum(spec, grad, *(o for i, o in enumerate(operands) if i != k))
+    rest = [o for i, o in enumerate(operands) if i != k]
+    if len(rest) == 1:
+        g = einsum2(out_sub, others[0], kept, grad, rest[0])
+    else:
+        g = np.einsum(spec, grad, *rest)
     # insert the letters only operand k has, then broadcast over them
     g = g.reshape(tuple(sizes[c] if c in kept else 1 for c in uniq))
     g = np.broadcast_to(g, tuple(sizes[c] for c in uniq))
@@ -1222,6 +1227,8 @@ class Einsum(Op):
         for s, o in zip(subs, operands, strict=False):
             for c, n in zip(s, o.shape, strict=False):
                 ctx.sizes.setdefault(c, n)
+        if len(operands) == 2:
+            return einsum2(subs[0], subs[1], out_sub, *operands)
         return np.asarray(np.einsum(",".join(subs) + "->" + out_sub, *operands))
 
     @staticmethod
