@@ -732,6 +732,8 @@ def test_float32_training_step_makes_no_float64_arrays(monkeypatch):
         (300, 7, 1, True),
         (500, 40, 9, False),
         (2000, 3, 4, True),
+        (2000, 80, 3, False),  # 80 indices past the 16 rank passes: more passes, not accumulates
+        (3000, 100, 2, True),
     ],
 )
 def test_add_rows_is_np_add_at_bit_for_bit(n, num, width, heavy):
@@ -758,6 +760,53 @@ def test_add_rows_is_np_add_at_bit_for_bit(n, num, width, heavy):
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
         assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_scatter_add_of_whole_slices_is_np_add_at_bit_for_bit(dim):
+    """index_add (a broadcast index), scatter_add with that index written out and index_put_
+    with accumulate add whole slices by add_rows: np.add.at's sums bit for bit, in its order
+    (values over 7 decades, one index past the rank passes); the source's gradient is the
+    plain gather. A narrower index (not whole slices) still takes np.add.at."""
+    rng = np.random.default_rng(11 + dim)
+    shape = (6, 5, 4)
+    d = dim % 3
+    n = 70
+    idx = rng.integers(0, shape[d], n)
+    idx[:30] = 1
+    src_shape = shape[:d] + (n,) + shape[d + 1 :]
+    x = rng.standard_normal(shape).astype(np.float32)
+    s = (rng.standard_normal(src_shape) * 10.0 ** rng.integers(-3, 4, src_shape)).astype(np.float32)
+    view = [1, 1, 1]
+    view[d] = -1
+    full = np.broadcast_to(idx.reshape(view), src_shape).copy()
+    grids = list(np.indices(src_shape, sparse=True))
+    grids[d] = full
+    want = x.copy()
+    np.add.at(want, tuple(grids), s)
+    xt = tinyconv.tensor(x, requires_grad=True)
+    st_ = tinyconv.tensor(s, requires_grad=True)
+    out = xt.index_add(dim, tinyconv.tensor(idx), st_)
+    np.testing.assert_array_equal(out.detach().numpy(), want)
+    g = rng.standard_normal(shape).astype(np.float32)
+    (out * tinyconv.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(st_.grad.numpy(), g[tuple(grids)])
+    np.testing.assert_array_equal(xt.grad.numpy(), g)
+    got = tinyconv.tensor(x).scatter_add(dim, tinyconv.tensor(full), tinyconv.tensor(s))
+    np.testing.assert_array_equal(got.numpy(), want)
+    if d == 0:
+        put = tinyconv.tensor(x).index_put_((tinyconv.tensor(idx),), tinyconv.tensor(s), True)
+        np.testing.assert_array_equal(put.numpy(), want)
+    narrow = [slice(None)] * 3
+    narrow[(d + 1) % 3] = slice(0, 2)  # index narrower than self in another dim
+    grids_n = list(np.indices(full[tuple(narrow)].shape, sparse=True))
+    grids_n[d] = full[tuple(narrow)]
+    want_n = x.copy()
+    np.add.at(want_n, tuple(grids_n), s[tuple(narrow)])
+    got_n = tinyconv.tensor(x).scatter_add(
+        dim, tinyconv.tensor(full[tuple(narrow)].copy()), tinyconv.tensor(s)
+    )
+    np.testing.assert_array_equal(got_n.numpy(), want_n)
 
 
 @pytest.mark.parametrize("padding_idx", [None, 2])

@@ -707,10 +707,12 @@ class TensorExtra:
 
     @staticmethod
     def _spread(idx: np.ndarray, d: int, shape: tuple) -> Any:
-        """The 1-D index along dim d, repeated over source's other dims: a scatter index."""
+        """The 1-D index along dim d, repeated over source's other dims: a scatter index (a
+        read-only broadcast view: Scatter sees from its zero strides that it adds whole slices).
+        """
         view = [1] * len(shape)
         view[d] = -1
-        return _long(np.broadcast_to(idx.reshape(view), shape).copy())
+        return _long(np.broadcast_to(idx.astype(np.int64, copy=False).reshape(view), shape))
 
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Any:
         """self with alpha * source[..., i, ...] added at self[..., index[i], ...] along `dim`
