@@ -99,6 +99,29 @@ def _scratch(n: int) -> list[np.ndarray]:
 
 def gelu_forward(x: np.ndarray) -> np.ndarray:
     """``x * Phi(x)`` for a finite float32 array ``x`` (any shape), in float32."""
+
+    def finish(part: slice, xs: np.ndarray, out: np.ndarray, e: np.ndarray) -> None:
+        out *= xs
+
+    return _over_cdf(x, finish)
+
+
+def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """``grad * (Phi(x) + x phi(x))`` for finite float32 ``x`` and float32 ``grad`` (x's shape)."""
+    g = np.ascontiguousarray(grad).reshape(-1)
+
+    def finish(part: slice, xs: np.ndarray, out: np.ndarray, e: np.ndarray) -> None:
+        e *= xs
+        e *= _INV_SQRT_2PI  # x phi(x) = x exp(-x^2/2) / sqrt(2 pi)
+        out += e
+        out *= g[part]
+
+    return _over_cdf(x, finish)
+
+
+def _over_cdf(x: np.ndarray, finish) -> np.ndarray:
+    """Block by block (threads.over_blocks), ``out = Phi(x)`` and ``e = exp(-x^2/2)``, then
+    ``finish(part, x_part, out_part, e)`` makes the block's result in ``out_part``."""
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty(flat.shape, np.float32)
 
@@ -107,29 +130,9 @@ def gelu_forward(x: np.ndarray) -> np.ndarray:
         a, t, h, e = (w[: len(xs)] for w in work)
         _phi_pieces(xs, a, t, h, e)
         _cdf_from_tail(xs, h, t, o)
-        o *= xs
+        finish(part, xs, o, e)
 
     # (|x| > 1.8e19: a^2 overflows to inf and exp gives 0, the right limit)
-    threads.over_blocks(flat.size, BLOCK, block, _scratch, over="ignore", under="ignore")
-    return out.reshape(x.shape)
-
-
-def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """``grad * (Phi(x) + x phi(x))`` for finite float32 ``x`` and float32 ``grad`` (x's shape)."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    g = np.ascontiguousarray(grad).reshape(-1)
-    out = np.empty(flat.shape, np.float32)
-
-    def block(part: slice, work: list[np.ndarray]) -> None:
-        xs, o = flat[part], out[part]
-        a, t, h, e = (w[: len(xs)] for w in work)
-        _phi_pieces(xs, a, t, h, e)
-        _cdf_from_tail(xs, h, t, o)  # o = Phi(x)
-        e *= xs
-        e *= _INV_SQRT_2PI  # x phi(x) = x exp(-x^2/2) / sqrt(2 pi)
-        o += e
-        o *= g[part]
-
     threads.over_blocks(flat.size, BLOCK, block, _scratch, over="ignore", under="ignore")
     return out.reshape(x.shape)
 
