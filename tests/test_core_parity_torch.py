@@ -270,6 +270,7 @@ def test_an_inf_arriving_at_a_masking_op(name):
         ((2, 3), 1, 1),
         ((0,), None, 1),
         ((3,), None, 3),
+        ((), None, 0),  # 0-d: the backward once wrote into a NumPy scalar
     ],
 )
 @pytest.mark.parametrize("op", ["var", "std"])

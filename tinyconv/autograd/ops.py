@@ -1242,7 +1242,9 @@ def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any, full: bool = Fa
     with np.errstate(divide="ignore", invalid="ignore"):
         if full and dof <= 0:
             return (g * np.inf * np.abs(centered)).astype(centered.dtype, copy=False)
-        # in place: `centered` is always a fresh array here (saves a full-size temporary)
+        # in place: `centered` is always a fresh array here (saves a full-size temporary);
+        # of a 0-d input it is a NumPy scalar, which `out=` does not take
+        centered = np.asarray(centered)
         np.multiply(centered, g * (2 / dof if dof else np.inf), out=centered, casting="unsafe")
         return centered
 
