@@ -351,6 +351,13 @@ def positive_draw(d):
     return None, [0.5 + 2.5 * np.random.default_rng(d(st.integers(0, 999))).random(shape)]
 
 
+def cdist_draw(d):
+    """Two sets of rows (P, M), (R, M) of random points: no distance near 0."""
+    p, r, m = (d(st.integers(1, 3)) for _ in range(3))
+    rng = np.random.default_rng(d(st.integers(0, 999)))
+    return None, [rng.standard_normal((p, m)), rng.standard_normal((r, m))]
+
+
 def unit_draw(d):
     """Values in (-0.9, 0.9): x * x stays inside erfinv's domain, away from +-1."""
     shape = d(shapes(0, 3, max_side=3))
@@ -774,6 +781,12 @@ CASES: list[Case] = [
         lambda T, p, x: x.topk(p[2], p[0], largest=p[1])[0] ** 2,
     ),
     Case("einsum", ("Einsum",), einsum_draw, lambda T, p, *xs: T.einsum(p, *(x * x for x in xs))),
+    Case(
+        "cdist_matrix_product",
+        ("EuclideanDist",),
+        cdist_draw,
+        lambda T, p, a, b: T.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+    ),
     Case(
         "lgamma_digamma_polygamma",
         ("Lgamma", "Polygamma", "Mul"),

@@ -85,6 +85,19 @@ CASES = [
     ("dist", [_a(3, 4), _a(4)], lambda m, a, b: m.dist(a, b, 3)),
     ("cdist", [_a(4, 3), _a(5, 3)], lambda m, a, b: m.cdist(a, b)),
     ("cdist_p1_batch", [_a(2, 3, 4), _a(2, 2, 4)], lambda m, a, b: m.cdist(a, b, p=1)),
+    # more than 25 rows: PyTorch's matrix-product route (kernels/distance.py)
+    ("cdist_mm", [_a(30, 3), _a(4, 3)], lambda m, a, b: m.cdist(a, b)),
+    ("cdist_mm_batch", [_a(2, 27, 3), _a(1, 5, 3)], lambda m, a, b: m.cdist(a, b)),
+    (
+        "cdist_mm_forced",
+        [_a(3, 2), _a(4, 2)],
+        lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+    ),
+    (
+        "cdist_no_mm",
+        [_a(30, 3), _a(4, 3)],
+        lambda m, a, b: m.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist"),
+    ),
     ("meshgrid_ij", [_a(3), _a(2)], lambda m, a, b: m.meshgrid(a, b, indexing="ij")),
     ("meshgrid_xy", [_a(3), _a(2), _a(4)], lambda m, a, b, c: m.meshgrid(a, b, c, indexing="xy")),
     ("cartesian_prod", [_a(3), _a(2)], lambda m, a, b: m.cartesian_prod(a, b)),
@@ -97,6 +110,31 @@ CASES = [
     ("corrcoef", [_a(3, 6)], lambda m, a: m.corrcoef(a)),
     ("sgn", [_a(5)], lambda m, a: m.sgn(a)),
 ]
+
+
+def test_cdist_matrix_product_route_equals_the_differences():
+    """The p=2 matrix-product route gives the difference route's distances and gradients
+    (float64, points apart), second derivatives by gradgradcheck, and PyTorch's 0 gradient
+    where a distance is exactly 0 (the differences' norm would give NaN there too)."""
+    from tinyconv.autograd import gradgradcheck
+
+    rng = np.random.default_rng(3)
+    x1, x2 = rng.standard_normal((2, 31, 5)), rng.standard_normal((2, 7, 5))
+    g = rng.standard_normal((2, 31, 7))
+    res = []
+    for mode in ("use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist"):
+        a, b = tc.tensor(x1, requires_grad=True), tc.tensor(x2, requires_grad=True)
+        out = tc.cdist(a, b, compute_mode=mode)
+        (out * tc.tensor(g)).sum().backward()
+        res.append((out.detach().numpy(), a.grad.numpy(), b.grad.numpy()))
+    for mm, plain in zip(*res, strict=True):
+        np.testing.assert_allclose(mm, plain, rtol=1e-10, atol=1e-12)
+    ins = [tc.tensor(x1[:, :27], requires_grad=True), tc.tensor(x2[:, :3], requires_grad=True)]
+    assert gradgradcheck(lambda a, b: tc.cdist(a, b), ins)
+    z = tc.zeros(30, 2, requires_grad=True)
+    d = tc.cdist(z, tc.zeros(1, 2))
+    d.sum().backward()
+    assert not d.detach().numpy().any() and not z.grad.numpy().any()
 
 
 def _run(m, inputs, fn):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
+from ..kernels.distance import euclid_mm, euclid_mm_backward
 from ..kernels.scatter import add_rows
 from .function import layout_free, sum_to_shape
 from .ops import (
@@ -1716,3 +1717,32 @@ class UniqueConsecutive(Op):
         )
 
     graph_backward = backward  # (raises: no derivative)
+
+
+class EuclideanDist(Op):
+    """cdist's p=2 matrix-product route: x1 (..., P, M), x2 (..., R, M) -> (..., P, R)."""
+
+    torch_name = "ViewBackward0"  # PyTorch's cdist ends this route in a view of the result
+
+    @staticmethod
+    def forward(ctx, x1, x2):
+        out = euclid_mm(x1, x2)
+        ctx.save_for_backward(x1, x2, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, x2, res = ctx.saved_tensors
+        return euclid_mm_backward(grad, x1, x2, res, ctx.needs_input_grad)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x1, x2, res = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = _select(res._data == 0, _zero(grad), grad / res)
+        g1 = g2 = None
+        if ctx.needs_input_grad[0]:
+            g1 = x1 * ratio.sum(-1, keepdim=True) - ratio.matmul(x2)
+        if ctx.needs_input_grad[1]:
+            g2 = x2 * ratio.sum(-2).unsqueeze(-1) - ratio.transpose(-1, -2).matmul(x1)
+        return g1, g2
