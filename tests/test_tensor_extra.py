@@ -112,6 +112,14 @@ CASES = [
 ]
 
 
+def test_cdist_rejects_an_unknown_compute_mode():
+    a, b = tc.ones(2, 3), tc.ones(4, 3)
+    with pytest.raises(ValueError, match="foo is not a valid value for compute_mode"):
+        tc.cdist(a, b, compute_mode="foo")
+    for mode in (None, "use_mm_for_euclid_dist_if_necessary", "donot_use_mm_for_euclid_dist"):
+        assert tc.cdist(a, b, compute_mode=mode).shape == (2, 4)
+
+
 def test_cdist_matrix_product_route_equals_the_differences():
     """The p=2 matrix-product route gives the difference route's distances and gradients
     (float64, points apart), second derivatives by gradgradcheck, and PyTorch's 0 gradient

@@ -1507,6 +1507,14 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     return _tensor_arg(input, "dist()").dist(other, p)
 
 
+_CDIST_MODES = (
+    None,
+    "use_mm_for_euclid_dist_if_necessary",
+    "use_mm_for_euclid_dist",
+    "donot_use_mm_for_euclid_dist",
+)
+
+
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> Tensor:
     """Pairwise p-norm distances between the rows of x1 (B?, P, M) and x2 (B?, R, M):
     (B?, P, R)."""
@@ -1522,6 +1530,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
         )
     if p < 0:
         raise RuntimeError(f"cdist(): p must be >= 0, got {p}")
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")  # as PyTorch
     use_mm = compute_mode == "use_mm_for_euclid_dist" or (
         compute_mode in (None, "use_mm_for_euclid_dist_if_necessary")
         and (a.shape[-2] > 25 or b.shape[-2] > 25)
