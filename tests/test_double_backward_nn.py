@@ -549,3 +549,38 @@ def test_third_derivatives_through_linear_ops(op):
         return g
 
     _ggc(first, x)
+
+
+PIECEWISE_LINEAR = {
+    "relu": lambda m, x: m.relu(x),
+    "leaky_relu": lambda m, x: m.nn.functional.leaky_relu(x, 0.1),
+    "relu6": lambda m, x: m.nn.functional.relu6(x),
+    "hardtanh": lambda m, x: m.nn.functional.hardtanh(x),
+    "hardsigmoid": lambda m, x: m.nn.functional.hardsigmoid(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIECEWISE_LINEAR))
+def test_piecewise_linear_create_graph_gradient_stays_in_the_graph(name):
+    """The create_graph gradient of a piecewise-linear activation requires grad (PyTorch's
+    backward formula reads x, so its gradient is in x's graph) and its own derivative is 0."""
+    f = PIECEWISE_LINEAR[name]
+    x = tc.tensor([-4.0, -1.0, 0.5, 2.0, 4.0], requires_grad=True)
+    (g,) = tc.autograd.grad(f(tc, x).sum(), x, create_graph=True)
+    assert g.requires_grad and g.grad_fn is not None
+    (gg,) = tc.autograd.grad(g.sum(), x)
+    assert gg.tolist() == [0.0] * 5
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(PIECEWISE_LINEAR))
+def test_piecewise_linear_create_graph_gradient_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    f = PIECEWISE_LINEAR[name]
+    values = [-4.0, -1.0, 0.5, 2.0, 4.0]
+    grads = []
+    for m in (tc, torch):
+        x = m.tensor(values, requires_grad=True)
+        (g,) = m.autograd.grad(f(m, x).sum(), x, create_graph=True)
+        grads.append((g.requires_grad, g.detach().tolist()))
+    assert grads[0] == grads[1]

@@ -87,8 +87,10 @@ class LeakyRelu(Op):
     def graph_backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        # the slope is piecewise constant: a constant factor
-        return grad * _const(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype)), None, None
+        # the slope is piecewise constant, kept in x's graph with a zero derivative, as
+        # PyTorch's (its double-backward gradient requires grad)
+        slope = ops._linked(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype), x)
+        return grad * slope, None, None
 
 
 def _unit_slope(x: np.ndarray, slope: float) -> bool:
@@ -354,8 +356,9 @@ class Hardtanh(Op):
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # the mask is piecewise constant; a select, as backward (inf * 0 would be nan)
-        inside = _const(~((x._data <= ctx.lo) | (x._data >= ctx.hi)))
-        return grad.where(inside, 0.0), None, None
+        outside = (x._data <= ctx.lo) | (x._data >= ctx.hi)
+        # the zeros stay linked to x, as PyTorch's (its gradient requires grad)
+        return ops._select(outside, ops._linked(ops._zero(grad), x), grad), None, None
 
 
 def hardtanh(
@@ -437,8 +440,9 @@ class Hardsigmoid(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        inside = _const((x._data > -3) & (x._data < 3))
-        return (grad * float(np.float32(1 / 6))).where(inside, 0.0)
+        inside = (x._data > -3) & (x._data < 3)
+        zeros = ops._linked(ops._zero(grad), x)  # linked to x, as PyTorch's
+        return ops._select(inside, grad * float(np.float32(1 / 6)), zeros)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
