@@ -1186,3 +1186,29 @@ def test_adaptive_avg_pool2d_slab_adds_match_the_references(shape, out):
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=str)
+def test_where_op_is_np_where_bit_for_bit(dtype):
+    """tinyconv.where's forward and its two gradients (ops._where, branch-free) give np.where's
+    bits: NaN, -0.0 and inf included, a broadcast condition and a scalar branch taking the
+    np.where fallback."""
+    rng = np.random.default_rng(7)
+    values = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1.5, -2.25], dtype)
+    a = rng.choice(values, (6, 7)).astype(dtype)
+    b = rng.choice(values, (6, 7)).astype(dtype)
+    grad = rng.choice(values, (6, 7)).astype(dtype)
+    for cond in (rng.random((6, 7)) < 0.5, rng.random((1, 7)) < 0.5):
+        x, y = tinyconv.tensor(a, requires_grad=True), tinyconv.tensor(b, requires_grad=True)
+        out = tinyconv.where(tinyconv.tensor(cond), x, y)
+        out.backward(tinyconv.tensor(grad))
+        want = np.where(cond, a, b)
+        assert np.array_equal(out.detach().numpy().view(np.uint8), want.view(np.uint8))
+        zero = np.zeros((), dtype)
+        for got, ref in (
+            (x.grad, np.where(cond, grad, zero)),
+            (y.grad, np.where(cond, zero, grad)),
+        ):
+            assert np.array_equal(got.numpy().view(np.uint8), ref.view(np.uint8))
+    scalar = tinyconv.where(tinyconv.tensor(a > 0), tinyconv.tensor(a), 0.5)
+    np.testing.assert_array_equal(scalar.numpy(), np.where(a > 0, a, dtype(0.5)))

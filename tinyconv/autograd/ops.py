@@ -1754,14 +1754,14 @@ class Where(Op):
         ctx.cond = cond
         ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
         a, b = _cast(a, dtype), _cast(b, dtype)
-        return np.where(cond, a, b)
+        return _where(cond, a, b)  # (np.where's numbers, without its per-element branch)
 
     @staticmethod
     def backward(ctx, grad):
-        zero = np.zeros((), dtype=grad.dtype)
         na, nb = ctx.needs_input_grad[1:3]
-        ga = sum_to_shape(np.where(ctx.cond, grad, zero), *ctx.a_meta) if na else None
-        gb = sum_to_shape(np.where(ctx.cond, zero, grad), *ctx.b_meta) if nb else None
+        # (0.0: a Python zero takes grad's dtype, as the 0-d zero of grad's dtype did)
+        ga = sum_to_shape(_where(ctx.cond, grad, 0.0), *ctx.a_meta) if na else None
+        gb = sum_to_shape(_where(ctx.cond, 0.0, grad), *ctx.b_meta) if nb else None
         return None, ga, gb, None
 
     @staticmethod
