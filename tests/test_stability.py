@@ -390,3 +390,32 @@ def test_overflow_and_nan_are_as_quiet_as_in_pytorch():
     assert run.stdout == "ops done\n"
     warned = [line for line in run.stderr.splitlines() if "RuntimeWarning" in line]
     assert len(warned) == 1 and "<string>" in warned[0] and "overflow" in warned[0], run.stderr
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "name", ["leaky_relu", "leaky_relu_0", "silu", "softplus", "logsigmoid", "hardswish", "mish"]
+)
+def test_activations_of_inf_and_nan_are_silent(name, dtype):
+    """inf and NaN give the IEEE results without a NumPy RuntimeWarning (PyTorch's kernels
+    print nothing); forward and backward, each element's gradient on its own."""
+    fns = {
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+        "leaky_relu_0": lambda x: F.leaky_relu(x, 0.0),
+        "silu": F.silu,
+        "softplus": F.softplus,
+        "logsigmoid": F.logsigmoid,
+        "hardswish": F.hardswish,
+        "mish": F.mish,
+    }
+    x = torch.tensor(
+        [np.inf, -np.inf, np.nan, 0.0, -0.0, 1.0, -1.0],
+        dtype=getattr(torch, dtype),
+        requires_grad=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = fns[name](x)
+        y.backward(torch.ones_like(y))
+    assert y.shape == x.shape and x.grad.shape == x.shape
+    assert np.isnan(y.detach().numpy()[2])  # NaN stays NaN

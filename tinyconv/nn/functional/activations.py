@@ -6,6 +6,7 @@ hardswish, hardsigmoid, mish; the random ones, rrelu and gumbel_softmax (PyTorch
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any
@@ -24,6 +25,19 @@ from ._checks import _check_tensor, _float_act, _maybe_inplace
 from .dropout import Noise
 
 # -- activations ------------------------------------------------------------------------
+
+
+def _ieee(fn):
+    """``fn`` with NumPy's floating-point warnings off: an activation of inf or NaN gives the
+    IEEE result (inf * 0 is NaN, exp(-inf) is 0), silently, as PyTorch's kernels do, instead
+    of a RuntimeWarning from inside tinyconv."""
+
+    @functools.wraps(fn)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quiet
 
 
 def _const(a: np.ndarray) -> Tensor:
@@ -50,6 +64,7 @@ class LeakyRelu(Op):
     torch_name = "LeakyReluBackward0"
 
     @staticmethod
+    @_ieee
     def forward(ctx, x, slope, inplace=False):
         ctx.save_for_backward(x)
         ctx.slope, ctx.inplace = slope, inplace
@@ -72,6 +87,7 @@ class LeakyRelu(Op):
             )
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
@@ -187,12 +203,14 @@ class Silu(Op):
     torch_name = "SiluBackward0"
 
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         s = sigmoid_array(x)
         return np.multiply(x, s, out=s if s.dtype == np.result_type(x, s) else None)
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # (x s)' = s + x s (1 - s), as s * (1 + x * (1 - s)), in place in one temporary
@@ -293,6 +311,7 @@ class Softplus(Op):
     torch_name = "SoftplusBackward0"
 
     @staticmethod
+    @_ieee
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
@@ -304,6 +323,7 @@ class Softplus(Op):
         return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if grad.dtype == np.float32 and _softplus_fast(x, ctx.beta, ctx.threshold):
@@ -383,6 +403,7 @@ class Hardswish(Op):
     torch_name = "HardswishBackward0"
 
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         t = np.asarray(x + 3)
@@ -392,6 +413,7 @@ class Hardswish(Op):
         return t.astype(x.dtype, copy=False)
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
@@ -458,6 +480,7 @@ class Mish(Op):
     torch_name = "MishBackward0"
 
     @staticmethod
+    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         if x.dtype == np.float32:
@@ -465,6 +488,7 @@ class Mish(Op):
         return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if x.dtype == np.float32 and grad.dtype == np.float32:
