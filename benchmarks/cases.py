@@ -480,23 +480,13 @@ OP_CASES = [
         lambda t, x, w, b: t.nn.functional.layer_norm(x, (128,), w, b),
         [(64, 128, 128), (128,), (128,)],
     ),
-    op_case(
-        "op_softplus",
-        "F.softplus fwd+bwd, (32, 64, 32, 32)",
-        lambda t, x: t.nn.functional.softplus(x),
-        [_OPS_SHAPE],
-    ),
-    op_case(
-        "op_leaky_relu",
-        "F.leaky_relu fwd+bwd, (32, 64, 32, 32)",
-        lambda t, x: t.nn.functional.leaky_relu(x, 0.1),
-        [_OPS_SHAPE],
-    ),
-    op_case(
-        "op_silu",
-        "F.silu fwd+bwd, (32, 64, 32, 32)",
-        lambda t, x: t.nn.functional.silu(x),
-        [_OPS_SHAPE],
+    *(
+        op_case(f"op_{name}", f"F.{call} fwd+bwd, (32, 64, 32, 32)", fn, [_OPS_SHAPE])
+        for name, call, fn in (
+            ("softplus", "softplus", lambda t, x: t.nn.functional.softplus(x)),
+            ("leaky_relu", "leaky_relu(x, 0.1)", lambda t, x: t.nn.functional.leaky_relu(x, 0.1)),
+            ("silu", "silu", lambda t, x: t.nn.functional.silu(x)),
+        )
     ),
     op_case(
         "op_dropout",

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import threads
+from .bits import select_bits
 
 # numbers per block (as kernels/gelu.py's; softplus forward on 1M float32, same process,
 # 1 / 2 threads: 32K 3.5 / 2.7 ms, 128K 3.3 / 2.2 ms)
@@ -56,10 +57,8 @@ def _select(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     branches per element), and nothing to do when no element is selected."""
     if not mask.any():
         return b
-    bb = b.view(np.uint32)
-    t = np.bitwise_xor(a.view(np.uint32), bb)
-    np.multiply(t, mask, out=t)
-    np.bitwise_xor(bb, t, out=bb)
+    # (written into b, so b is the side kept where the mask is False: ~mask)
+    select_bits(~mask, b.view(np.uint32), a.view(np.uint32), b.view(np.uint32))
     return b
 
 

@@ -152,6 +152,7 @@ class Gelu(Op):
     _K = math.sqrt(2 / math.pi)
 
     @staticmethod
+    @_ieee  # (GELU(-inf) = -inf * 0 = nan, as PyTorch's, silently)
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
@@ -161,10 +162,10 @@ class Gelu(Op):
             )
         if _gelu_fast(x):
             return gelu_kernel.gelu_forward(x)
-        with np.errstate(invalid="ignore"):  # GELU(-inf) = -inf * 0 = nan, as PyTorch's, silently
-            return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
 
     @staticmethod
+    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if ctx.tanh:
@@ -173,10 +174,9 @@ class Gelu(Op):
         elif grad.dtype == np.float32 and _gelu_fast(x):
             return gelu_kernel.gelu_backward(x, grad), None
         else:  # Phi(x) + x phi(x)
-            with np.errstate(invalid="ignore"):  # (x = -inf: -inf * 0)
-                d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(
-                    2 * math.pi
-                )
+            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(
+                2 * math.pi
+            )
         return (grad * d).astype(grad.dtype, copy=False), None
 
     @staticmethod
