@@ -6,13 +6,16 @@ relu/clamp backward (against np.where, bit for bit, NaN, inf and -0.0 included),
 forward (PyTorch's clamp_min semantics), batch_norm's fused forward/backward (against the
 textbook formulas in float64), the global average pool, the in-place optimiser updates
 (against the textbook updates, and chunked against whole-array expressions), and a float32
-training step that never makes a float64 array in tinyconv's NumPy calls.
+training step that never makes a float64 array in tinyconv's NumPy calls; and that a step's
+memory stays in the heap from step to step (kernels/memory.py).
 """
 
 from __future__ import annotations
 
 import collections
 import math
+import os
+import subprocess
 import sys
 import warnings
 from fractions import Fraction
@@ -1212,3 +1215,54 @@ def test_where_op_is_np_where_bit_for_bit(dtype):
             assert np.array_equal(got.numpy().view(np.uint8), ref.view(np.uint8))
     scalar = tinyconv.where(tinyconv.tensor(a > 0), tinyconv.tensor(a), 0.5)
     np.testing.assert_array_equal(scalar.numpy(), np.where(a > 0, a, dtype(0.5)))
+
+
+# -- the heap keeps a step's memory (kernels/memory.py) ---------------------------------------
+
+_STEP_FAULTS = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "1":
+    import tinyconv
+x = np.ones(1 << 19, np.float32)  # 2 MB, the residual block's activations
+
+
+def step():  # ten activations kept until the end of the step, then all freed
+    kept = [x + x for _ in range(10)]
+    return len(kept)
+
+
+for _ in range(3):
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_minflt page-fault counts")
+def test_step_memory_stays_in_heap():
+    """After ``import tinyconv`` a step-like pattern (20 MB of 2 MB arrays, all freed at its
+    end) faults in no fresh pages once warm. Without the import (the control) glibc hands
+    the memory back every step, which is what the test guards against; a C library that
+    does not (the control faults little) skips it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+    def faults(with_tinyconv: bool) -> float:
+        proc = subprocess.run(
+            [sys.executable, "-c", _STEP_FAULTS, "1" if with_tinyconv else "0"],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return float(proc.stdout.split()[-1])
+
+    control = faults(False)
+    if control < 1000:  # 5120 pages a step when the memory goes back
+        pytest.skip(f"this C library keeps the memory anyway ({control} faults a step)")
+    assert faults(True) < 50
