@@ -426,3 +426,102 @@ def test_weight_gradient_comes_out_in_the_weights_layout(x_shape, w_shape, strid
         got = A.conv2d_backward(g, x, w, cols, *args, winograd=m)[1]
     assert got.flags.c_contiguous and got.shape == w.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+# --------------------------------------------------------------------------
+# Thin weights: chunks of about a core's L2, dW as a sum of GEMMs over column blocks
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "G, K, Og, M",
+    [
+        (1, 150, 16, 1600),  # c2's chunk: 4 whole blocks
+        (1, 25, 6, 1234),  # 3 blocks and a tail of 34 columns
+        (2, 12, 3, 900),  # two groups
+        (1, 9, 17, 1200),  # not thin: the one GEMM
+        (1, 9, 4, 700),  # one block: the one GEMM
+    ],
+)
+def test_weight_grad_blocks_is_the_one_gemm(G, K, Og, M, dtype, monkeypatch):
+    rng = np.random.default_rng(K * M)
+    cols = rng.standard_normal((G, K, M)).astype(dtype)
+    g = rng.standard_normal((G, Og, M)).astype(dtype)
+    names = []
+    real = FAST._scratch
+
+    def spy(name, shape, dt):
+        names.append(name)
+        return real(name, shape, dt)
+
+    monkeypatch.setattr(FAST, "_scratch", spy)
+    got = FAST._weight_grad_blocks(cols, g)
+    blocks = Og <= FAST._THIN_GEMM and M >= 2 * FAST._GEMM_COLS
+    assert names == (["grad_t"] if blocks else [])  # the blocks' path ran, or the one GEMM's
+    assert got.shape == (G, K, Og) and got.dtype == dtype
+    want = np.matmul(cols.astype(np.float64), g.astype(np.float64).transpose(0, 2, 1))
+    tol = 2e-5 * np.sqrt(M) if dtype == np.float32 else 1e-12 * np.sqrt(M)
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    if not blocks:
+        np.testing.assert_array_equal(got, np.matmul(cols, g.transpose(0, 2, 1)))
+
+
+def test_weight_grad_blocks_keeps_non_finite_values_where_the_one_gemm_has_them():
+    rng = np.random.default_rng(1)
+    cols = rng.standard_normal((1, 10, 1000))
+    g = rng.standard_normal((1, 4, 1000))
+    cols[0, 2, 5] = np.inf  # block 0
+    cols[0, 2, 900] = -np.inf  # block 2: inf + -inf wherever g's signs agree there
+    cols[0, 7, 450] = np.inf  # row 7: inf, NaN where g is NaN
+    g[0, 1, 450] = np.nan
+    g[0, 3, 5] = 0.0  # inf * 0: NaN in (2, 3)
+    with np.errstate(invalid="ignore"):
+        got = FAST._weight_grad_blocks(cols, g)
+        want = np.matmul(cols, g.transpose(0, 2, 1))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    assert np.isnan(got).any() and np.isinf(got).any() and np.isnan(got[0, 2, 3])  # (inf * 0)
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-12, atol=1e-12)
+
+
+def test_thin_weights_get_chunks_of_about_a_core_l2(monkeypatch):
+    # c2 (64, 6, 14, 14) -> 16 5x5: 60 KB of columns an image, 3.8 MB in all
+    chunks, keep = FAST._col_chunks(64, 60000, 16)
+    assert not keep and [c.stop - c.start for c in chunks] == [16, 16, 16, 16]
+    assert chunks[0].start == 0 and chunks[-1].stop == 64
+    assert FAST._col_chunks(16, 60000, 16) == ([slice(0, 16)], True)  # 0.96 MB: one, kept
+    # wider weights: one kept chunk up to 4 MB, else chunks of about 2 MB
+    assert FAST._col_chunks(64, 60000, 17) == ([slice(0, 64)], True)
+    chunks, keep = FAST._col_chunks(8, 590000, 64)
+    assert not keep and [c.stop - c.start for c in chunks] == [2, 2, 2, 2]
+    # the tests' knobs that force small chunks still reach thin weights
+    monkeypatch.setattr(FAST, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(FAST, "_KEEP_COLS_BYTES", 0)
+    chunks, keep = FAST._col_chunks(3, 60000, 16)
+    assert not keep and chunks == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+def test_thin_chunked_conv_equals_the_plain_path():
+    """c2's shape through the thin-weight chunks (four of 16 images, columns rebuilt by the
+    backward, dW over column blocks), float32, against the plain path in float64."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 6, 14, 14)).astype(np.float32)
+    w = (rng.standard_normal((16, 6, 5, 5)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    g = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+    args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    assert FAST._col_chunks(64, 150 * 100 * 4, 16)[1] is False
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    assert cols is None  # not kept: rebuilt chunk by chunk
+    got = (y, *FAST.conv2d_backward(g, x, w, cols, *args))
+    x64, w64, b64, g64 = (a.astype(np.float64) for a in (x, w, b, g))
+    want = (
+        K.conv2d_forward(x64, w64, b64, *args)[0],
+        *K.conv2d_backward(g64, x64, w64, None, *args),
+    )
+    for a, ref in zip(got, want, strict=True):
+        assert a.dtype == np.float32 and a.shape == ref.shape
+        np.testing.assert_allclose(a, ref, rtol=0, atol=2e-5 * np.abs(ref).max())

@@ -380,3 +380,44 @@ def test_small_products_are_the_same_at_1_and_2_threads(shape, restore_threads):
             assert all(lib.get_num_threads() == 2 for lib in TH._blas_controllers())
     for one, two in zip(*results, strict=True):
         np.testing.assert_array_equal(one, two)
+
+
+def test_blas_one_thread_inside_blas_single(restore_threads):
+    """conv_fast's column blocks run where the BLAS has one thread: at 1 thread, and in
+    the pool's chunks (blas_single) at 2."""
+    TH.set_num_threads(1)
+    assert TH.blas_one_thread()
+    TH.set_num_threads(2)
+    assert not TH.blas_one_thread()
+    with TH.blas_single():
+        assert TH.blas_one_thread() == TH.can_limit_blas()
+    assert not TH.blas_one_thread()
+
+
+def test_thin_conv_chunks_split_over_the_pool_bit_identically(monkeypatch, restore_threads):
+    """c2's shape at its default knobs: four chunks of 16 images, which 2 threads share
+    (with column-block GEMMs in each) and 1 thread runs in turn: the same numbers."""
+    monkeypatch.setattr(TH, "can_limit_blas", lambda: True)
+    splits = []
+    real = TH.parallel_map
+
+    def spy(fn, parts):
+        splits.append(len(parts))
+        return real(fn, parts)
+
+    monkeypatch.setattr(TH, "parallel_map", spy)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 6, 14, 14)).astype(np.float32)
+    w = (rng.standard_normal((16, 6, 5, 5)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    g = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+    args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    results = []
+    for n in (1, 2):
+        TH.set_num_threads(n)
+        y, cols = FAST.conv2d_forward(x, w, b, *args)
+        results.append((y, *FAST.conv2d_backward(g, x, w, cols, *args)))
+    assert splits == [4, 4]  # forward and backward, at 2 threads only
+    for one, two in zip(*results, strict=True):
+        assert one.dtype == two.dtype == np.float32
+        np.testing.assert_array_equal(one, two)

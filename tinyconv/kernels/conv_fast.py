@@ -102,7 +102,13 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   forward to backward, so the backward's im2col is skipped (a fresh array of
   a few MB costs no more than a reused one, as glibc serves it from the heap
   after the first; keeping many chunks' columns did not pay: fresh memory for
-  the residual block's 20 MB made its step 20% slower).
+  the residual block's 20 MB made its step 20% slower). Not with thin weights
+  (at most 16 output channels): their GEMMs run at the speed the columns come
+  from cache, so they take chunks of about 1 MB, a core's L2 (_col_chunks),
+  kept only when that is one chunk, and their dW is a sum of small-matrix
+  GEMMs over column blocks (_weight_grad_blocks). c2 fwd+bwd, 1 thread, thread
+  CPU time, median of 31-41 interleaved with PyTorch: 1.25-1.40x PyTorch's
+  time -> 1.05-1.14x (0.78-0.87x the time before).
 
 Together: c2 forward+backward, kernels alone, 1 thread, min of 100 on a busy
 machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
@@ -113,8 +119,10 @@ machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
   over the pool, each thread with its own scratch buffers and a one-thread
   BLAS (blas_single); dW's chunk shares are added in chunk order, so the
   numbers are the same at any thread count. Only problems with 2+ chunks
-  (c3, c4, the residual block's 3x3 layers) split; one-chunk problems (c2,
-  LeNet) leave their GEMMs to the BLAS's own threads. Measured on the shared
+  (c3, c4, the residual block's 3x3 layers, c2's and LeNet's four to six
+  thin-weight chunks) split, running their column-block GEMMs on each thread
+  (_blocks_pay); one-chunk problems leave their GEMMs to the BLAS's own
+  threads. Measured on the shared
   2-core machine under load 4-8 (kernels alone, fwd+bwd, median of 7-9
   interleaved): OpenBLAS's own 2 threads collapse when the cores are
   oversubscribed (c3 1.36 s at 1 thread -> 9.1 s; (16, 32, 32, 32) 3x3
@@ -209,6 +217,7 @@ _WG_CHUNK_BYTES = 4 << 20
 # 0.31 vs 0.25 ms).
 _THIN_GEMM = 16
 _BLOCKS_MAX_THREADS = 1  # ...when threads.get_num_threads() is at most this
+_THIN_CHUNK_BYTES = 1 << 20  # ...and their columns come in chunks of about this size
 _GEMM_COLS = 400
 _ROWS_COL2IM = 16  # stride-1 input gradients with at most this many O/G: _input_grad_rows
 # Stride-1 input gradients with at least this many input channels per group, outputs of at
@@ -313,11 +322,7 @@ def _matmul_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray, thin: bool = F
     G, R, M = out.shape
     cb = _GEMM_COLS
     nb = M // cb
-    if (
-        (min(a.shape[1:]) > _THIN_GEMM and not thin)
-        or nb < 2
-        or threads.get_num_threads() > _BLOCKS_MAX_THREADS
-    ):
+    if (min(a.shape[1:]) > _THIN_GEMM and not thin) or nb < 2 or not _blocks_pay():
         return np.matmul(a, b, out=out)
     m = nb * cb
     K = b.shape[1]
@@ -331,8 +336,49 @@ def _matmul_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray, thin: bool = F
     return out
 
 
-def _chunks(N: int, bytes_per_image: int) -> list[slice]:
-    """Split the batch so each chunk's columns take about ``_CHUNK_BYTES``.
+def _blocks_pay() -> bool:
+    """Whether GEMMs over column blocks pay: when the BLAS runs them on one thread (one
+    thread set, or a chunk in the pool under threads.blas_single). A 2-thread BLAS does not
+    split blocks this small, so a wide GEMM it can split runs faster there."""
+    return threads.get_num_threads() <= _BLOCKS_MAX_THREADS or threads.blas_one_thread()
+
+
+def _weight_grad_blocks(cols: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``cols (G, K, M) @ g (G, O/G, M).T`` -> ``(G, K, O/G)``: dW of one chunk, transposed.
+
+    With thin weights (at most ``_THIN_GEMM`` output channels) and at least two blocks, as
+    a sum of GEMMs over blocks of ``_GEMM_COLS`` of the M columns: OpenBLAS runs each
+    ``(K, 400) @ (400, O/G)`` with its small-matrix kernel (no packing) when g's block is
+    C-ordered, so g is transposed into a scratch buffer first (a g.T view takes the slower
+    path). c2's chunk (150, 1600) x 16, float32, 1 thread, thread CPU time, median of 300:
+    123 -> 84 us with the copy. The blocks' products are added in order, and the choice
+    never depends on the thread count (unlike _matmul_blocks', whose blocks give the one
+    GEMM's very sums): the same numbers at any thread count.
+    """
+    G, K, M = cols.shape
+    Og = g.shape[1]
+    cb = _GEMM_COLS
+    nb = M // cb
+    if Og > _THIN_GEMM or nb < 2:
+        return np.matmul(cols, g.transpose(0, 2, 1))
+    gt = _scratch("grad_t", (G, M, Og), g.dtype)
+    np.copyto(gt, g.transpose(0, 2, 1))
+    m = nb * cb
+    parts = np.matmul(
+        cols[:, :, :m].reshape(G, K, nb, cb).transpose(0, 2, 1, 3),
+        gt[:, :m].reshape(G, nb, cb, Og),
+    )  # (G, nb, K, O/G)
+    out = parts[:, 0].copy()
+    for i in range(1, nb):
+        out += parts[:, i]
+    if m < M:
+        out += np.matmul(cols[:, :, m:], gt[:, m:])
+    return out
+
+
+def _chunks(N: int, bytes_per_image: int, chunk_bytes: int | None = None) -> list[slice]:
+    """Split the batch so each chunk's columns take about ``chunk_bytes`` (default
+    ``_CHUNK_BYTES``).
 
     Columns are kh*kw times the input's size: a ResNet layer's would take
     hundreds of MB at once, a few images' take a few MB. An even number of
@@ -340,7 +386,7 @@ def _chunks(N: int, bytes_per_image: int) -> list[slice]:
     4), so two threads get equal shares; the split never depends on the thread
     count (nor, then, do the numbers).
     """
-    step = max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+    step = max(1, (_CHUNK_BYTES if chunk_bytes is None else chunk_bytes) // max(1, bytes_per_image))
     if step >= N:
         return [slice(0, N)]
     count = -(-N // step)  # ceil division
@@ -348,6 +394,29 @@ def _chunks(N: int, bytes_per_image: int) -> list[slice]:
     size, extra = divmod(N, count)
     bounds = [i * size + min(i, extra) for i in range(count + 1)]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _col_chunks(N: int, bytes_per_image: int, out_per_group: int) -> tuple[list[slice], bool]:
+    """``(chunks, keep)``: the batch's chunks for im2col columns of ``bytes_per_image``, and
+    whether the forward keeps them for the backward (then they are one chunk).
+
+    Columns up to ``_KEEP_COLS_BYTES`` make one chunk, kept; bigger ones come in chunks
+    of about ``_CHUNK_BYTES``, rebuilt by the backward. With thin weights (at most
+    ``_THIN_GEMM`` output channels per group) the GEMMs do little work per column, so
+    they run at the speed the columns come from cache: then chunks of about
+    ``_THIN_CHUNK_BYTES`` (a core's 1 MB L2), kept only when that is one chunk. c2
+    (64, 6, 14, 14) -> 16 5x5 (3.8 MB of columns): one kept chunk -> four chunks of 16
+    images, forward + backward 1 thread, thread CPU time, median of 41 interleaved:
+    2.79-2.92 -> 2.33-2.40 ms (PyTorch 2.07-2.18), and at 2 threads the pool gets the
+    chunks to share. Wider weights gained nothing measurable from the smaller chunks.
+    """
+    keep_bytes, chunk_bytes = _KEEP_COLS_BYTES, _CHUNK_BYTES
+    if out_per_group <= _THIN_GEMM:
+        keep_bytes = min(keep_bytes, _THIN_CHUNK_BYTES)
+        chunk_bytes = min(chunk_bytes, _THIN_CHUNK_BYTES)
+    if N * bytes_per_image <= keep_bytes:
+        return [slice(0, N)], True
+    return _chunks(N, bytes_per_image, chunk_bytes), False
 
 
 def _over_threads(run, chunks: list[slice]) -> list:
@@ -901,12 +970,9 @@ def _conv2d_forward(
     else:
         y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
         # Columns up to _KEEP_COLS_BYTES are built in one chunk and kept for the backward,
-        # which then skips its im2col: c2 (64, 6, 14, 14) -> 16 5x5, 3.8 MB of columns, two
-        # 2 MB chunks rebuilt -> one kept, forward + backward 1 thread, thread CPU time on the
-        # loaded machine, min of 200: 2.18-2.47 -> 1.77-2.47 ms (5 of 7 runs faster)
-        col_bytes = C * kh * kw * OH * OW * x.itemsize
-        keep = N * col_bytes <= _KEEP_COLS_BYTES
-        chunks = [slice(0, N)] if keep else _chunks(N, col_bytes)
+        # which then skips its im2col; thin weights take chunks of about 1 MB instead, kept
+        # only when that is one chunk (_col_chunks: c2 runs four, rebuilt, 0.8x the time)
+        chunks, keep = _col_chunks(N, C * kh * kw * OH * OW * x.itemsize, O // G)
 
         def run(batches: list[slice]) -> np.ndarray | None:
             """One thread's chunks: im2col, GEMM, into y (each image's output is its own)."""
@@ -1229,7 +1295,11 @@ def conv2d_backward(
                 casting="unsafe",
             )
     elif need_weight or need_input:
-        chunks = [slice(0, N)] if cols is not None else _chunks(N, K * G * OH * OW * x.itemsize)
+        chunks = (
+            [slice(0, N)]
+            if cols is not None
+            else _col_chunks(N, K * G * OH * OW * x.itemsize, O // G)[0]
+        )
         # dW = G @ cols.T: the correlation of the input with grad_out. When a chunk has more
         # windows than cols has rows (K), it runs as (cols @ G.T).T: OpenBLAS runs the long
         # contraction 1.2-1.9x faster with the K rows of cols as the output's rows (1
@@ -1263,7 +1333,7 @@ def conv2d_backward(
                         )
                     chunk_cols = chunk_cols.reshape(G, K, -1)
                     if transposed:  # (G, K, O/G)
-                        parts.append(np.matmul(chunk_cols, g.transpose(0, 2, 1)))
+                        parts.append(_weight_grad_blocks(chunk_cols, g))
                     else:  # (G, O/G, K)
                         parts.append(np.matmul(g, chunk_cols.transpose(0, 2, 1)))
                 if need_input:

@@ -262,6 +262,12 @@ def can_limit_blas() -> bool:
     return bool(_blas_controllers())
 
 
+def blas_one_thread() -> bool:
+    """Whether NumPy's BLAS runs on one thread now: one thread set, or inside ``blas_single``
+    (the pool's chunks), where GEMMs tuned for one core (conv_fast's column blocks) pay."""
+    return _num_threads <= 1 or _blas_depth[0] > 0
+
+
 @contextmanager
 def blas_single():
     """NumPy's BLAS runs single-threaded inside (when threadpoolctl can make it so).
