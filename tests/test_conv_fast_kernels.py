@@ -42,6 +42,17 @@ def plain_and_fast(cfg, path, dtype=np.float64, need=(True, True, True)):
     return plain, fast
 
 
+@contextlib.contextmanager
+def no_vecdot():
+    """depthwise.py as on NumPy 1.x, which has no np.vecdot."""
+    saved = depthwise._vecdot
+    depthwise._vecdot = None
+    try:
+        yield
+    finally:
+        depthwise._vecdot = saved
+
+
 def assert_same(plain, fast, atol):
     for want, got in zip(plain, fast, strict=True):
         assert (got is None) == (want is None)
@@ -152,6 +163,52 @@ def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, str
                 want = depthwise._layout(want, inside)  # (..., M, OH, B, OW)
                 got_q = got.reshape(*want.shape[:-4], shape[2], kw, -1)[..., q, :]
                 np.testing.assert_array_equal(got_q, want.reshape(got_q.shape))
+
+
+@given(
+    shape=st.tuples(*[st.integers(1, 2)] * 3, st.integers(1, 7), st.integers(1, 7)),
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    out_size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    pad=st.tuples(st.integers(-3, 3), st.integers(-3, 3)),
+    rows_of_a=st.integers(1, 3),
+    inside=st.booleans(),
+    vecdot=st.booleans(),
+)
+def test_depthwise_window_dots_are_every_windows_dot_product(
+    shape, kernel, out_size, stride, dilation, pad, rows_of_a, inside, vecdot
+):
+    # _window_dots[..., p, i, k] = <a[..., i, :], window (p, k)> for every kernel row p: one
+    # np.vecdot over all rows' windows (_all_windows, evenly spaced rows: stride 1), one per
+    # row (strided rows in their phases), or NumPy 1's GEMVs (no np.vecdot); float64, to the
+    # rounding of a dot product
+    src = np.random.default_rng(1).standard_normal(shape)
+    X, rows = depthwise._shifted_copies(
+        depthwise._layout(src, inside), pad, kernel, out_size, stride, dilation, np.float64
+    )
+    lead = X.shape[:-6]
+    L = out_size[0] * X.shape[-2] * X.shape[-1]
+    a = np.random.default_rng(2).standard_normal((*lead, rows_of_a, L))
+    with contextlib.nullcontext() if vecdot else no_vecdot():
+        got = depthwise._window_dots(a, X, rows, out_size)
+    want = np.stack(
+        [np.einsum("...il,...kl->...ik", a, depthwise._windows(X, row, out_size)) for row in rows],
+        -3,
+    )
+    assert got.shape == want.shape == (*lead, kernel[0], rows_of_a, shape[2] * kernel[1])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    if stride[0] == 1:  # stride 1: every kernel row in one view
+        assert depthwise._all_windows(X, rows, out_size) is not None
+
+
+@pytest.mark.parametrize("path", ["depthwise_chunked", "depthwise_inside"])
+@given(cfg=conv2d_configs(depthwise=True, max_channels=4, max_extra=4))
+def test_depthwise_without_vecdot_equals_the_plain_path(path, cfg):
+    # NumPy 1.x has no np.vecdot: the weight gradient's dot products run as GEMVs instead
+    with no_vecdot():
+        plain, fast = plain_and_fast(cfg, path)
+    assert_same(plain, fast, 1e-10)
 
 
 @given(
