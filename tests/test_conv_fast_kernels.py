@@ -6,6 +6,7 @@ stated in each test)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import numpy as np
 import pytest
@@ -131,8 +132,10 @@ def test_depthwise_path_is_taken(monkeypatch):
 def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, stride, dilation, pad):
     # window (p, q) of output (i, k) is src moved down/right by pad (negative: cropped, zeros
     # outside src) at row i*sh + p*dh, column k*sw + q*dw; scratch buffers start dirty; both
-    # layouts
+    # layouts; one plan (_copy_plan) filled from another, non-contiguous, source first, as
+    # _correlate's passes reuse it (its zeros are written once)
     src = np.random.default_rng(0).standard_normal(shape)
+    other = np.random.default_rng(1).standard_normal((*shape[:-1], 2 * shape[-1]))[..., ::2]
     kw, (OH, OW), (sh, sw), (dh, dw) = kernel[1], out_size, stride, dilation
     big = np.zeros((*shape[:3], 40, 40))
     big[..., 10 : 10 + shape[3], 10 : 10 + shape[4]] = src
@@ -141,17 +144,31 @@ def test_depthwise_shifted_copies_hold_every_window(shape, kernel, out_size, str
     def dirty(name, shape, dtype):
         return np.full(shape, np.nan, dtype)
 
-    for inside in (False, True):
-        X, rows = depthwise._shifted_copies(
-            depthwise._layout(src, inside),
-            pad,
-            kernel,
-            out_size,
-            stride,
-            dilation,
-            np.float64,
-            dirty,
-        )
+    for inside, reused in itertools.product((False, True), (False, True)):
+        if reused:
+            X, rows, fill = depthwise._copy_plan(
+                depthwise._layout(src, inside).shape,
+                pad,
+                kernel,
+                out_size,
+                stride,
+                dilation,
+                np.float64,
+                dirty,
+            )
+            assert fill(depthwise._layout(other, inside)) is X
+            assert fill(depthwise._layout(src, inside)) is X
+        else:
+            X, rows = depthwise._shifted_copies(
+                depthwise._layout(src, inside),
+                pad,
+                kernel,
+                out_size,
+                stride,
+                dilation,
+                np.float64,
+                dirty,
+            )
         for p, row in enumerate(rows):
             got = depthwise._windows(X, row, out_size)
             for q in range(kw):
@@ -241,6 +258,57 @@ def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside, c
         results.append((y, *grads))
     for serial, split in zip(*results, strict=True):
         np.testing.assert_array_equal(split, serial)
+
+
+@given(
+    cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    chunk_bytes=st.sampled_from([1, 1 << 30]),
+    parts=st.integers(1, 3),
+    layout=st.sampled_from(["contiguous", "strided", "channels_last"]),
+)
+def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, layout):
+    # _correlate runs each work item in passes of about _SUB_BYTES of copies (one image
+    # at a time, or all the item's images at once) through one reused plan of copies: the
+    # outputs and both gradients must not change by a bit, whatever the passes, chunks and
+    # channel cuts (grad_w's dot products are summed image by image in order), and equal
+    # the plain path, also for non-contiguous x and grad_out
+    x, w, b = make_arrays(cfg, dtype)
+    g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg)).astype(dtype)
+    if layout == "strided":
+        x = np.repeat(x, 2, axis=-1)[..., ::2]
+        g = np.repeat(g, 2, axis=-1)[..., ::2]
+    elif layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    stride, padding, dilation, _ = cfg.args
+    out_size = output_shape(cfg)[2:]
+
+    def in_parts(run, chunks):
+        return [run(chunks[i : i + 1]) for i in range(len(chunks))]
+
+    results = []
+    saved = depthwise._SUB_BYTES
+    try:
+        for sub_bytes, over, k in ((1 << 30, depthwise._serial, 1), (1, in_parts, parts)):
+            depthwise._SUB_BYTES = sub_bytes
+            y = depthwise.depthwise_forward(
+                x, w, b, stride, padding, dilation, out_size, chunk_bytes, 0, over=over, parts=k
+            )
+            grads = depthwise.depthwise_backward(
+                g, x, w, stride, padding, dilation, True, True, chunk_bytes, 0, over=over, parts=k
+            )
+            results.append((y, *grads))
+    finally:
+        depthwise._SUB_BYTES = saved
+    for whole, passes in zip(*results, strict=True):
+        assert whole.dtype == passes.dtype == dtype
+        np.testing.assert_array_equal(passes, whole)
+    y0, cols0 = K.conv2d_forward(x, w, b, *cfg.args)
+    gx0, gw0, _ = K.conv2d_backward(g, x, w, cols0, *cfg.args, True, True, False)
+    atol = 1e-4 if dtype == np.float32 else 1e-10
+    for got, want in zip(results[0], (y0, gx0, gw0), strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
 
 def test_depthwise_non_finite_values_stay_in_their_windows():
