@@ -419,3 +419,78 @@ def test_activations_of_inf_and_nan_are_silent(name, dtype):
         y.backward(torch.ones_like(y))
     assert y.shape == x.shape and x.grad.shape == x.shape
     assert np.isnan(y.detach().numpy()[2])  # NaN stays NaN
+
+
+SPECIAL = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1.0, -2.0, 3e38, -3e38], np.float32)
+
+# Ops whose forward or backward NumPy warned on for inf, nan or overflow (inf - inf in a
+# sum, 3e38 * 3e38, fmod(inf)), each found by a sweep with warnings as errors.
+QUIET_OPS = {
+    "sum": lambda x: x.sum(),
+    "sum_dim": lambda x: x.sum(1),
+    "mean": lambda x: x.mean(1),
+    "cumsum": lambda x: x.cumsum(1),
+    "cumprod": lambda x: x.cumprod(1),
+    "prod": lambda x: x.prod(1),
+    "var": lambda x: x.var(1),
+    "norm": lambda x: x.norm(dim=1),
+    "logsumexp": lambda x: x.logsumexp(1),
+    "log_softmax": lambda x: x.log_softmax(1),
+    "matmul": lambda x: x @ x.T,
+    "linear": lambda x: F.linear(x, torch.ones(3, 9)),
+    "mse_loss": lambda x: F.mse_loss(x, torch.zeros_like(x)),
+    "smooth_l1_loss": lambda x: F.smooth_l1_loss(x, torch.zeros_like(x)),
+    "cross_entropy": lambda x: F.cross_entropy(x, torch.zeros(x.shape[0], dtype=torch.long)),
+    "layer_norm": lambda x: F.layer_norm(x, (9,)),
+    "gelu": F.gelu,
+    "elu": F.elu,
+    "sub": lambda x: x - x,
+    "square": lambda x: x * x,
+    "add_flipped": lambda x: x + x.flip(1),
+    "lerp": lambda x: torch.lerp(x, x.flip(1), 0.5),
+    "fmod": lambda x: torch.fmod(x, 3.0),
+    "frac": torch.frac,
+    "sinc": torch.sinc,
+    "xlogy": lambda x: torch.xlogy(x, x),
+    "atan2": lambda x: torch.atan2(x, x),
+    "where": lambda x: torch.where(x > 0, x, x * 2),
+    "round": torch.round,
+    "nansum": torch.nansum,
+    "einsum": lambda x: torch.einsum("ij,ij->i", x, x),
+    "conv1d": lambda x: F.conv1d(x.unsqueeze(1), torch.ones(2, 1, 3)),
+    "avg_pool1d": lambda x: F.avg_pool1d(x.unsqueeze(1), 2),
+}
+
+
+@pytest.mark.parametrize("rows", [1, 300])
+@pytest.mark.parametrize("name", sorted(QUIET_OPS))
+def test_ops_of_inf_nan_and_overflow_are_silent(name, rows):
+    """Every op computes inf - inf = nan and 3e38 * 3e38 = inf as IEEE says, without a NumPy
+    RuntimeWarning (PyTorch prints nothing), forward and backward, even with warnings as
+    errors; the user's own NumPy code after it still warns."""
+    x = torch.tensor(np.tile(SPECIAL, (rows, 1)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = QUIET_OPS[name](x)
+        if y.requires_grad:
+            y.sum().backward()
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            np.float32(3e38) * np.float32(3e38)  # NumPy's error state came back after the op
+    assert x.grad is None or x.grad.shape == x.shape
+
+
+def test_ops_on_the_thread_pool_are_silent_too():
+    # The pool's workers run in a copy of the caller's context, so NumPy's error state (per
+    # thread) follows the op onto the second core: a conv's GEMMs of inf - inf stay quiet.
+    x = torch.tensor(np.tile(SPECIAL, (4, 3, 9, 1)), requires_grad=True)
+    w = torch.tensor(np.ones((8, 3, 3, 3), np.float32), requires_grad=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = F.conv2d(x, w, padding=1)
+            out.sum().backward()
+    finally:
+        torch.set_num_threads(before)
+    assert np.isnan(out.detach().numpy()).any() and w.grad.shape == w.shape

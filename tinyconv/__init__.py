@@ -1164,9 +1164,10 @@ def __getattr__(
 
 
 # NumPy warns where PyTorch quietly gives inf or nan ("overflow encountered in multiply" for
-# tensor([1e30]) * 1e30). Ops that expect such values run under np.errstate; this filter keeps
-# the rest as quiet as PyTorch, for warnings raised from tinyconv's own code only (NumPy code
-# of the user's still warns). Added once, when tinyconv is imported.
+# tensor([1e30]) * 1e30). Every op's forward and the backward walk run with NumPy's warnings
+# off (autograd/ieee.py); this filter keeps the rest of tinyconv's own code (optimizer steps,
+# init) as quiet, for warnings raised from tinyconv's modules only (NumPy code of the user's
+# still warns). Added once, when tinyconv is imported.
 _warnings.filterwarnings(
     "ignore",
     message=r"(overflow|invalid value|divide by zero|underflow) encountered",

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._errors import TensorValueError
 from . import function as _function
-from . import grad_mode
+from . import grad_mode, ieee
 from .function import Function
 
 # Callables `observer(node, grad_output, grads_to_inputs)`, run after each node.
@@ -491,6 +491,7 @@ def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
     return make_tensor(grad, None, False) if create_graph else grad
 
 
+@ieee.quietly  # inf - inf in a gradient is nan without a NumPy RuntimeWarning
 def backward(
     tensor: Any,
     gradient: Any = None,
@@ -540,6 +541,7 @@ def backward(
             _add_to_grad(t, g, create_graph)
 
 
+@ieee.quietly
 def grad(
     outputs: Any,
     inputs: Any,

@@ -30,6 +30,7 @@ added in a fixed order, so the numbers do not depend on the thread count.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -190,7 +191,11 @@ def parallel_map(fn: Callable[[Any], T], parts: Sequence[Any]) -> list[T]:
 
     first = next_index()  # the caller's first part is part 0, taken before the workers start
     pool = _workers()
-    futures = [pool.submit(work) for _ in range(min(_num_threads, n) - 1)]
+    # Each worker runs in a copy of the caller's context: NumPy's error state (a context
+    # variable, per thread) follows the caller, so a quiet caller's parts are quiet too.
+    futures = [
+        pool.submit(contextvars.copy_context().run, work) for _ in range(min(_num_threads, n) - 1)
+    ]
     try:
         work(first)
     finally:

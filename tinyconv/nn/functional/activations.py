@@ -6,7 +6,6 @@ hardswish, hardsigmoid, mish; the random ones, rrelu and gumbel_softmax (PyTorch
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from typing import Any
@@ -25,19 +24,6 @@ from ._checks import _check_tensor, _float_act, _maybe_inplace
 from .dropout import Noise
 
 # -- activations ------------------------------------------------------------------------
-
-
-def _ieee(fn):
-    """``fn`` with NumPy's floating-point warnings off: an activation of inf or NaN gives the
-    IEEE result (inf * 0 is NaN, exp(-inf) is 0), silently, as PyTorch's kernels do, instead
-    of a RuntimeWarning from inside tinyconv."""
-
-    @functools.wraps(fn)
-    def quiet(*args: Any, **kwargs: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-
-    return quiet
 
 
 def _const(a: np.ndarray) -> Tensor:
@@ -64,7 +50,6 @@ class LeakyRelu(Op):
     torch_name = "LeakyReluBackward0"
 
     @staticmethod
-    @_ieee
     def forward(ctx, x, slope, inplace=False):
         ctx.save_for_backward(x)
         ctx.slope, ctx.inplace = slope, inplace
@@ -87,7 +72,6 @@ class LeakyRelu(Op):
             )
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
@@ -152,7 +136,6 @@ class Gelu(Op):
     _K = math.sqrt(2 / math.pi)
 
     @staticmethod
-    @_ieee  # (GELU(-inf) = -inf * 0 = nan, as PyTorch's, silently)
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
@@ -165,7 +148,6 @@ class Gelu(Op):
         return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if ctx.tanh:
@@ -203,14 +185,12 @@ class Silu(Op):
     torch_name = "SiluBackward0"
 
     @staticmethod
-    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         s = sigmoid_array(x)
         return np.multiply(x, s, out=s if s.dtype == np.result_type(x, s) else None)
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # (x s)' = s + x s (1 - s), as s * (1 + x * (1 - s)), in place in one temporary
@@ -311,7 +291,6 @@ class Softplus(Op):
     torch_name = "SoftplusBackward0"
 
     @staticmethod
-    @_ieee
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
@@ -323,7 +302,6 @@ class Softplus(Op):
         return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if grad.dtype == np.float32 and _softplus_fast(x, ctx.beta, ctx.threshold):
@@ -403,7 +381,6 @@ class Hardswish(Op):
     torch_name = "HardswishBackward0"
 
     @staticmethod
-    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         t = np.asarray(x + 3)
@@ -413,7 +390,6 @@ class Hardswish(Op):
         return t.astype(x.dtype, copy=False)
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
@@ -480,7 +456,6 @@ class Mish(Op):
     torch_name = "MishBackward0"
 
     @staticmethod
-    @_ieee
     def forward(ctx, x):
         ctx.save_for_backward(x)
         if x.dtype == np.float32:
@@ -488,7 +463,6 @@ class Mish(Op):
         return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
 
     @staticmethod
-    @_ieee
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if x.dtype == np.float32 and grad.dtype == np.float32:
