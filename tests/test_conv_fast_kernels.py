@@ -265,14 +265,14 @@ def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside, c
     dtype=st.sampled_from([np.float32, np.float64]),
     chunk_bytes=st.sampled_from([1, 1 << 30]),
     parts=st.integers(1, 3),
-    layout=st.sampled_from(["contiguous", "strided", "channels_last"]),
+    layout=st.sampled_from(["contiguous", "strided", "channels_last", "broadcast"]),
 )
 def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, layout):
     # _correlate runs each work item in passes of about _SUB_BYTES of copies (one image
     # at a time, or all the item's images at once) through one reused plan of copies: the
     # outputs and both gradients must not change by a bit, whatever the passes, chunks and
     # channel cuts (grad_w's dot products are summed image by image in order), and equal
-    # the plain path, also for non-contiguous x and grad_out
+    # the plain path, also for non-contiguous x and grad_out (and a broadcast grad_out)
     x, w, b = make_arrays(cfg, dtype)
     g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg)).astype(dtype)
     if layout == "strided":
@@ -281,6 +281,8 @@ def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, 
     elif layout == "channels_last":
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
         g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "broadcast":  # grad_out of y.sum() or y.mean(): strides 0, read in place
+        g = np.broadcast_to(g[:1, :1, :1, :1], g.shape)
     stride, padding, dilation, _ = cfg.args
     out_size = output_shape(cfg)[2:]
 
