@@ -41,6 +41,12 @@ of copies, so that they stay in cache):
   (8, 96, 28, 28) 5x5 (5 copies instead of 25 columns): 10.9 -> 6.5,
   9.0 -> 3.3, 19.7 -> 2.6; float64 3x3: 23.1 -> 11.4, 15.5 -> 8.8,
   23.6 -> 4.1; (8, 576, 4, 4) and (8, 144, 16, 16) stride 2 about 1.2x.
+- Passes in cache (``_correlate``): a chunk (a thread's share) runs one image or
+  so at a time (``_SUB_BYTES``) through one plan of views (``_copy_plan``), so
+  the copies and the sums stay in the core's L2; at stride 1 all kernel rows
+  are one GEMM and one np.add.reduce (``_rows_gemm``) where that pays. The
+  (16, 64, 32, 32) case's forward went 4.25 -> 2.93 ms and 3.61 -> 3.39 with
+  these two (1 thread, thread CPU time, loaded machine; see there).
 
 Backward:
 
@@ -60,7 +66,9 @@ Backward:
 - When both are needed (stride 1), grad_w comes from grad_x's copies of the
   gradient instead, times x itself: the same pairs, so x needs no copies of
   its own (``_weight_share_from_input_pass``; exact windows again whenever a
-  value is not finite).
+  value is not finite). Its dot products run as np.vecdot over all kernel
+  rows at once (``_window_dots``), per image, summed over the images in
+  order: the same bits at any thread count, pass or chunk size.
 """
 
 from __future__ import annotations
