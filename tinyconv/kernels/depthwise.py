@@ -174,11 +174,12 @@ def _flat_or_copy(src: np.ndarray, scratch, dtype) -> np.ndarray:
     of one stride (the images side by side). Flat shifts only index the source, so any one
     stride will do: a gradient broadcast from ``y.sum()`` (strides 0) skips a copy pass per
     pass of copies, (16, 64, 32, 32) 3x3 input + weight gradient 3.98 -> 3.80 and 4.16 ->
-    3.73 ms (float32, 1 thread, thread CPU time, median of 31)."""
-    try:
+    3.73 ms (float32, 1 thread, thread CPU time, median of 31). (Checked on the strides:
+    NumPy's failed in-place reshape took ~140 us, 30% of a (8, 576, 4, 4) forward.)"""
+    dims = [(n, st) for n, st in zip(src.shape[-3:], src.strides[-3:], strict=True) if n != 1]
+    if all(outer == n * st for (_, outer), (n, st) in itertools.pairwise(dims)):
         return _flat(src)
-    except AttributeError:  # (NumPy's error when no view has that shape)
-        return _flat(_copy_to(src, scratch("dw_src", src.shape, dtype)))
+    return _flat(_copy_to(src, scratch("dw_src", src.shape, dtype)))
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
