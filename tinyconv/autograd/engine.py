@@ -302,6 +302,38 @@ def _add_to_grad(t: Any, g: Any, create_graph: bool) -> None:
         t._grad._data += g
 
 
+def _add_slice_grad(node: Function, grad_out: Any, grads: dict, owned: set) -> bool:
+    """An index node's backward without its full-size zeros (Function.add_grad_into): its
+    gradient goes straight into the pending gradient of the tensor it was cut from, when
+    that is a buffer the walk made itself (`owned`: nobody else holds it), or into a new
+    one. Returns False (nothing done) where the plain backward must run instead.
+
+    The sum is backward's (buffer + zeros-with-grad), element for element, except that
+    elements outside the slice are not added 0.0 (a -0.0 there stays -0.0)."""
+    edge = node.edges[0]
+    meta = node._out_meta
+    if (
+        not isinstance(edge, Function)
+        or type(grad_out) is not np.ndarray
+        or grad_out.dtype != meta[1]
+        or node._saved_versions
+    ):
+        return False
+    prev = grads.get(edge)
+    if prev is None:
+        buffer = np.zeros(node.shape, grad_out.dtype)
+    elif edge in owned and type(prev) is np.ndarray and prev.dtype == grad_out.dtype:
+        buffer = prev
+    else:
+        return False
+    if not node.add_grad_into(node, buffer, grad_out):
+        return False
+    if prev is None:
+        grads[edge] = buffer
+        owned.add(edge)
+    return True
+
+
 def _backward_node(
     node: Function,
     grad_out: Any,
@@ -310,15 +342,27 @@ def _backward_node(
     create_graph: bool = False,
     capture: dict | None = None,
     deferred: dict | None = None,
+    owned: set | None = None,
 ) -> None:
     """Run one node's backward: add what it sends to producing nodes into `grads`,
     and what it sends to leaves into their `.grad` (or into `capture`, for grad()).
-    Gradients for leaves with hooks wait in `deferred` (see flush_deferred)."""
+    Gradients for leaves with hooks wait in `deferred` (see flush_deferred). `owned`:
+    the nodes whose pending gradient in `grads` the walk made itself, so it may add
+    into it in place (see _add_slice_grad)."""
     prof = _function.profiler
     if prof is not None:  # (a profile is recording: time this node)
         token = prof.begin_node(node, grad_out)
     if node._tensor_hooks or node._retained is not None:
         grad_out = _grad_for_node(node, grad_out, create_graph)
+    if (
+        node.add_grad_into is not None
+        and owned is not None
+        and not create_graph
+        and prof is None
+        and not observers
+        and _add_slice_grad(node, grad_out, grads, owned)
+    ):
+        return
     if create_graph:
         grads_in = node._run_graph_backward(grad_out)
     else:
@@ -340,7 +384,12 @@ def _backward_node(
             continue
         if isinstance(edge, Function):
             prev = grads.get(edge)
-            grads[edge] = g if prev is None else prev + g
+            if prev is None:
+                grads[edge] = g
+            else:
+                grads[edge] = prev + g
+                if owned is not None:  # (a new array: the walk's own)
+                    owned.add(edge)
         elif capture is None:
             if (
                 (leaf_hooks and id(edge) in leaf_hooks)
@@ -361,6 +410,7 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
     """Propagate `grad` (d loss / d root's output) through the graph to the leaves."""
     grads: dict[Function, np.ndarray] = {root: grad}
     deferred: dict = {}
+    owned: set = set()
     # Fast path: while only one node is waiting, its gradient is complete (any other
     # node that could add to it has run, or never received a gradient itself), so
     # run it without sorting anything. The top of a graph is often such a chain:
@@ -369,13 +419,13 @@ def run_backward(root: Function, grad: np.ndarray, retain_graph: bool = False) -
     last = root
     while len(grads) == 1:
         (last,) = grads
-        _backward_node(last, grads.pop(last), retain_graph, grads, False, None, deferred)
+        _backward_node(last, grads.pop(last), retain_graph, grads, False, None, deferred, owned)
     if grads:
         for node in topological_order(last)[1:]:  # [0] is `last` itself, already run
             grad_out = grads.pop(node, None)
             if grad_out is None:  # no gradient reached this node (e.g. unused branch)
                 continue
-            _backward_node(node, grad_out, retain_graph, grads, False, None, deferred)
+            _backward_node(node, grad_out, retain_graph, grads, False, None, deferred, owned)
     if deferred:
         flush_deferred(deferred, False)
 
@@ -417,6 +467,7 @@ def run_backward_general(
         order = topological_order([r for r in roots if isinstance(r, Function)])
         needed = _nodes_reaching(order, capture, node_targets) if capture is not None else None
         deferred: dict = {}
+        owned: set | None = None if create_graph else set()
         for node in order:
             grad_out = grads.pop(node, None)
             if grad_out is None:
@@ -433,11 +484,15 @@ def run_backward_general(
                 capture[key] = captured if capture[key] is None else capture[key] + captured
                 if node not in needed:
                     continue
-                _backward_node(node, grad_out, retain_graph, grads, create_graph, capture, deferred)
+                _backward_node(
+                    node, grad_out, retain_graph, grads, create_graph, capture, deferred, owned
+                )
                 continue
             if needed is not None and node not in needed:
                 continue
-            _backward_node(node, grad_out, retain_graph, grads, create_graph, capture, deferred)
+            _backward_node(
+                node, grad_out, retain_graph, grads, create_graph, capture, deferred, owned
+            )
         flush_deferred(deferred, create_graph)
     return capture
 

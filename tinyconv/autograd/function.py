@@ -266,6 +266,13 @@ class Function:
     # with Tensors instead, as in PyTorch).
     graph_backward: Any = None
 
+    # For an op whose gradient is zeros except where its output came from (an index, a
+    # slice): add_grad_into(ctx, buffer, grad) adds grad there, in place. The engine then
+    # gathers the gradients of many slices of one tensor (x[0], x[1], ... in a loop over
+    # time steps; split, chunk, unbind) into one buffer, instead of a full-size zeros array
+    # per slice and a full-size sum per pair: O(size) work, not O(size * slices).
+    add_grad_into: Any = None
+
     # -- running an op ---------------------------------------------------------------
     @classmethod
     def apply(cls, *args: Any) -> Any:

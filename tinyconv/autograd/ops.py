@@ -1571,6 +1571,17 @@ class Index(Op):
         return out, None
 
     @staticmethod
+    def add_grad_into(ctx, buffer, grad):
+        """buffer[index] += grad in place (Function.add_grad_into); False where that would
+        not give backward's sum: an index array that repeats an element (np.add.at would add
+        its entries onto buffer's value in another order than onto zeros)."""
+        index = ctx.index
+        if index.adv is not None and not index.unique:
+            return False
+        index.accumulate(buffer, grad)
+        return True
+
+    @staticmethod
     def graph_backward(ctx, grad):
         return IndexAccumulate.apply(grad, ctx.index, ctx.shape), None
 
