@@ -265,16 +265,14 @@ def test_depthwise_chunks_spread_over_parts_give_the_same_numbers(cfg, inside, c
     dtype=st.sampled_from([np.float32, np.float64]),
     chunk_bytes=st.sampled_from([1, 1 << 30]),
     parts=st.integers(1, 3),
-    layout=st.sampled_from(["contiguous", "strided", "channels_last", "broadcast"]),
-    one_gemm=st.booleans(),
+    layout=st.sampled_from(["contiguous", "strided", "channels_last"]),
 )
-def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, layout, one_gemm):
+def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, layout):
     # _correlate runs each work item in passes of about _SUB_BYTES of copies (one image
     # at a time, or all the item's images at once) through one reused plan of copies: the
     # outputs and both gradients must not change by a bit, whatever the passes, chunks and
     # channel cuts (grad_w's dot products are summed image by image in order), and equal
-    # the plain path, also for non-contiguous x and grad_out (and a broadcast grad_out); with
-    # the kernel rows as kh GEMVs or as one GEMM and a sum (_rows_gemm: stride 1, m = 1)
+    # the plain path, also for non-contiguous x and grad_out
     x, w, b = make_arrays(cfg, dtype)
     g = np.random.default_rng(cfg.seed).standard_normal(output_shape(cfg)).astype(dtype)
     if layout == "strided":
@@ -283,8 +281,6 @@ def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, 
     elif layout == "channels_last":
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
         g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    elif layout == "broadcast":  # grad_out of y.sum() or y.mean(): strides 0, read in place
-        g = np.broadcast_to(g[:1, :1, :1, :1], g.shape)
     stride, padding, dilation, _ = cfg.args
     out_size = output_shape(cfg)[2:]
 
@@ -292,8 +288,7 @@ def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, 
         return [run(chunks[i : i + 1]) for i in range(len(chunks))]
 
     results = []
-    saved = depthwise._SUB_BYTES, depthwise._ONE_GEMM_ROW_BYTES
-    depthwise._ONE_GEMM_ROW_BYTES = 1 << 30 if one_gemm else 0
+    saved = depthwise._SUB_BYTES
     try:
         for sub_bytes, over, k in ((1 << 30, depthwise._serial, 1), (1, in_parts, parts)):
             depthwise._SUB_BYTES = sub_bytes
@@ -305,7 +300,7 @@ def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, 
             )
             results.append((y, *grads))
     finally:
-        depthwise._SUB_BYTES, depthwise._ONE_GEMM_ROW_BYTES = saved
+        depthwise._SUB_BYTES = saved
     for whole, passes in zip(*results, strict=True):
         assert whole.dtype == passes.dtype == dtype
         np.testing.assert_array_equal(passes, whole)

@@ -41,12 +41,6 @@ of copies, so that they stay in cache):
   (8, 96, 28, 28) 5x5 (5 copies instead of 25 columns): 10.9 -> 6.5,
   9.0 -> 3.3, 19.7 -> 2.6; float64 3x3: 23.1 -> 11.4, 15.5 -> 8.8,
   23.6 -> 4.1; (8, 576, 4, 4) and (8, 144, 16, 16) stride 2 about 1.2x.
-- Passes in cache (``_correlate``): a chunk (a thread's share) runs one image or
-  so at a time (``_SUB_BYTES``) through one plan of views (``_copy_plan``), so
-  the copies and the sums stay in the core's L2; at stride 1 all kernel rows
-  are one GEMM and one np.add.reduce (``_rows_gemm``) where that pays. The
-  (16, 64, 32, 32) case's forward went 4.25 -> 2.93 ms and 3.61 -> 3.39 with
-  these two (1 thread, thread CPU time, loaded machine; see there).
 
 Backward:
 
@@ -66,9 +60,7 @@ Backward:
 - When both are needed (stride 1), grad_w comes from grad_x's copies of the
   gradient instead, times x itself: the same pairs, so x needs no copies of
   its own (``_weight_share_from_input_pass``; exact windows again whenever a
-  value is not finite). Its dot products run as np.vecdot over all kernel
-  rows at once (``_window_dots``), per image, summed over the images in
-  order: the same bits at any thread count, pass or chunk size.
+  value is not finite).
 """
 
 from __future__ import annotations
@@ -87,8 +79,6 @@ _vecdot = getattr(np, "vecdot", None)
 
 # depthwise.py's passes build about this many bytes of copies at a time (see _correlate)
 _SUB_BYTES = 1 << 20
-# _rows_gemm runs when an image's copies take at most kh times this many bytes
-_ONE_GEMM_ROW_BYTES = 512 << 10
 
 
 def _chunks(N: int, bytes_per_image: int, chunk_bytes: int) -> list[slice]:
@@ -146,6 +136,17 @@ def _copies_bytes(C: int, M: int, kernel, out_size, stride, dilation, itemsize: 
     return C * M * kw * n_phases * (OH + (kh - 1) * dh // sh) * OW * itemsize
 
 
+def _rows_contiguous(a: np.ndarray) -> bool:
+    """Whether ``a``'s last three axes are one contiguous run (whatever the leading ones)."""
+    item = a.itemsize
+    *_, H, B, W = a.shape
+    return (
+        a.strides[-1] == item
+        and (B == 1 or a.strides[-2] == W * item)
+        and (H == 1 or a.strides[-3] == B * W * item)
+    )
+
+
 def _copy_to(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[...] = src``, each row of the last axis moved as one item when it can.
 
@@ -167,19 +168,6 @@ def _copy_to(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     else:
         out[...] = src
     return out
-
-
-def _flat_or_copy(src: np.ndarray, scratch, dtype) -> np.ndarray:
-    """``_flat(src)``, through a contiguous copy only when its rows do not merge into one run
-    of one stride (the images side by side). Flat shifts only index the source, so any one
-    stride will do: a gradient broadcast from ``y.sum()`` (strides 0) skips a copy pass per
-    pass of copies, (16, 64, 32, 32) 3x3 input + weight gradient 3.98 -> 3.80 and 4.16 ->
-    3.73 ms (float32, 1 thread, thread CPU time, median of 31). (Checked on the strides:
-    NumPy's failed in-place reshape took ~140 us, 30% of a (8, 576, 4, 4) forward.)"""
-    dims = [(n, st) for n, st in zip(src.shape[-3:], src.strides[-3:], strict=True) if n != 1]
-    if all(outer == n * st for (_, outer), (n, st) in itertools.pairwise(dims)):
-        return _flat(src)
-    return _flat(_copy_to(src, scratch("dw_src", src.shape, dtype)))
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -271,7 +259,9 @@ def _copy_plan(shape, pad_hw, kernel, out_size, stride, dilation, dtype, scratch
     def fill(src: np.ndarray) -> np.ndarray:
         """Writes the copies of ``src`` (of the planned shape) into X; returns X."""
         if flat:
-            src = _flat_or_copy(src, scratch, dtype)
+            if not _rows_contiguous(src):
+                src = _copy_to(src, scratch("dw_src", src.shape, dtype))
+            src = _flat(src)
         for d, index in copies:
             d[...] = src[..., index] if flat else src[index]
         for z in wrapped:
@@ -332,43 +322,6 @@ def _window_dots(a, X, rows, out_size, windows=None, out=None) -> np.ndarray:
         else:
             _vecdot(a[..., :, None, :], win[..., None, :, :], out=out[..., p, :, :])
     return out
-
-
-def _rows_sums(X, rows, out_size, scratch) -> tuple[np.ndarray, np.ndarray]:
-    """``(R, sums)`` for ``_rows_gemm`` on copies of ``X``'s shape: ``R (..., kh, Hq*B*OW)``
-    (scratch) and ``sums (..., 1, kh, OH*B*OW)``, a read-only view of R whose row p starts
-    where kernel row p's windows do (rows in one phase of X, evenly spaced)."""
-    *lead, M, kw, A, Hq, B, OW = X.shape
-    kh, L = len(rows), out_size[0] * B * OW
-    R = scratch("dw_rows", (*lead, kh, A * Hq * B * OW), X.dtype)
-    item, row = R.itemsize, R.strides[-2]
-    step = (rows[1][1] - rows[0][1]) * B * OW * item
-    sums = as_strided(
-        R[..., rows[0][1] * B * OW :],
-        (*lead, 1, kh, L),
-        (*R.strides[:-2], 0, row + step, item),
-        writeable=False,
-    )
-    return R, sums
-
-
-def _rows_gemm(taps_rows, X, sums, R, out) -> None:
-    """``out (..., 1, OH*B*OW)``: the correlation of ``X`` (from _shifted_copies, kernel rows
-    in one phase) with ``taps_rows (c, kh, M*kw)``, as one GEMM and one sum.
-
-    ``R[..., p, :] = taps_rows[:, p] @ X`` over all of X's rows (each kernel row's products
-    of the kw copies at every position), then ``out[..., l] = sum over p of R[..., p, l +
-    start of row p]``: np.add.reduce over ``sums`` (``_rows_sums``). Against kh batched GEMVs
-    and kh - 1 adds, X is read once instead of kh times and the sum's output row stays in
-    cache. (16, 64, 32, 32) 3x3 float32, passes of one image, 1 thread, thread CPU time,
-    three runs: forward 3.61 -> 3.39, 3.20 -> 2.88, 2.46 -> 2.21 ms, input + weight gradient
-    5.10 -> 4.62, 4.47 -> 4.15, 3.58 -> 3.27; 5x5 (8, 96, 28, 28) forward 3.99 -> 3.29,
-    backward 5.93 -> 5.02. It loses when an image's copies and R leave the caches
-    ((8, 144, 56, 56): 11.4 -> 13.6) and for channel multipliers (m rows per kernel row:
-    (8, 32, 32, 32) m = 2 forward 0.81 -> 1.09), so those keep the GEMVs.
-    """
-    np.matmul(taps_rows, X.reshape(*X.shape[:-6], -1, math.prod(X.shape[-4:])), out=R)
-    np.add.reduce(sums, axis=-2, out=out)
 
 
 def _layout(a: np.ndarray, batch_inside: bool) -> np.ndarray:
@@ -433,30 +386,6 @@ def _correlate(
     bytes_per_image = _copies_bytes(C, M, kernel, out_size, stride, dilation, out.itemsize)
     # images per pass of copies and matmuls (the images side by side stay one pass)
     step = N if batch_inside else max(1, _SUB_BYTES // max(1, bytes_per_image))
-    kh, m = taps.shape[0], taps.shape[2]
-    # all kernel rows in one GEMM (_rows_gemm): images outside, one output per channel, rows
-    # in one phase of the copies (stride 1), and an image's copies small enough to stay in
-    # cache beside the GEMM's rows (see there)
-    one_gemm = (
-        not batch_inside
-        and kh > 1
-        and m == 1
-        and all(p * dilation[0] % stride[0] == 0 for p in range(kh))
-        and bytes_per_image <= kh * _ONE_GEMM_ROW_BYTES
-    )
-    if one_gemm:  # taps_rows[c, p, (i, q)] = taps[p, c, 0, (i, q)]
-        taps_rows = np.ascontiguousarray(taps[:, :, 0].transpose(1, 0, 2))
-    if bias is not None:
-        # Images outside, of few pixels beside the batch: the bias repeated along an image's
-        # pixels (as channels.channel_vector), so NumPy's add runs one loop over the pass
-        # instead of one per (image, channel) row with ~0.2 us of set-up each; the repeat
-        # (once per call) costs more than those set-ups for big images. (16, 64, 32, 32)
-        # 3x3 forward, float32, 1 thread, three runs: 3.45 -> 3.39, 2.41 -> 2.33, 3.37 ->
-        # 3.24 ms, the same sums. (The images side by side have long rows already.)
-        L = out_size[0] * out_size[1]
-        bias_rows = bias[:, :, None]
-        if not batch_inside and L <= 128 * N:
-            bias_rows = np.repeat(bias, L, axis=1).reshape(C, -1, L)
 
     def run(items: list[tuple[slice, slice]]) -> list:
         """Some work items (each one's outputs are its own)."""
@@ -464,8 +393,7 @@ def _correlate(
         plan = None
         for batch, cs in items:
             tc = taps[:, cs]
-            tc_rows = taps_rows[cs] if one_gemm else None
-            b_cs = None if bias is None else bias_rows[cs]
+            b_cs = None if bias is None else bias[cs, :, None]
             for i in range(batch.start, batch.stop, step):
                 sub = slice(i, min(i + step, batch.stop))
                 s = _layout(src[sub, cs], batch_inside)
@@ -479,17 +407,8 @@ def _correlate(
                     acc = scratch("dw_acc", acc_shape, out.dtype)
                     res = scratch("dw_res", acc_shape, out.dtype)
                     also_windows = None if also is None else _all_windows(X, rows, out_size)
-                    if one_gemm:
-                        R, sums_view = _rows_sums(X, rows, out_size, scratch)
                     plan = s.shape
                 fill(s)
-                if one_gemm:
-                    _rows_gemm(tc_rows, X, sums_view, R, _flat(o))
-                    if b_cs is not None:
-                        _flat(o)[...] += b_cs
-                    if also is not None:
-                        results.append(also(X, rows, sub, cs, also_windows))
-                    continue
                 np.matmul(tc[0], wins[0], out=acc)
                 if b_cs is not None:
                     acc += b_cs

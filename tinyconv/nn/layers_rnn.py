@@ -33,25 +33,31 @@ from .utils.rnn import PackedSequence
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any, relu: bool):
-    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu. x (N, H_in), h (N, H)."""
-    pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+# Each step takes its input's share already multiplied out, xw = x W_ih^T + b_ih (N, G * H):
+# it does not depend on the hidden state, so RNNBase computes it for every time step at once,
+# one GEMM over (L * N) rows instead of L small ones (as PyTorch's CPU path does), and
+# backward's weight gradient of W_ih is one GEMM too. The cells pass F.linear(x, W_ih, b_ih).
+
+
+def _rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any, relu: bool):
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu. xw (N, H), h (N, H)."""
+    pre = xw + F.linear(h, w_hh, b_hh)
     return pre.relu() if relu else pre.tanh()
 
 
-def _lstm_step(x: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any):
+def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Any):
     """(h', c'): gates i, f, g, o from one product each of x and h; c' = f c + i g,
-    h' = o tanh(c')."""
-    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    h' = o tanh(c'). xw (N, 4H)."""
+    gates = xw + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, 1)
     c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c2.tanh(), c2
 
 
-def _gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Any, b_hh: Any):
+def _gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any):
     """h' = (1 - z) n + z h with r = s(x_r + h_r), z = s(x_z + h_z), n = tanh(x_n + r h_n)
-    (the reset gate multiplies h's part of n, bias included, as PyTorch)."""
-    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, 1)
+    (the reset gate multiplies h's part of n, bias included, as PyTorch). xw (N, 3H)."""
+    x_r, x_z, x_n = xw.chunk(3, 1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, 1)
     r = (x_r + h_r).sigmoid()
     z = (x_z + h_z).sigmoid()
@@ -206,12 +212,13 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                w = self._weights(layer, d)
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                xw = F.linear(x, w_ih, b_ih)  # (L, N, G * H): every step's input term at once
                 s = [st[k] for st in states]
                 steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
                 ys = []
                 for t in steps:
-                    s = self._step(x[t], s, w)
+                    s = self._step(xw[t], s, (w_hh, b_hh))
                     ys.append(s[0])
                 if d:
                     ys.reverse()
@@ -237,7 +244,9 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                w = self._weights(layer, d)
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                w = (w_hh, b_hh)
+                xw = F.linear(x, w_ih, b_ih)  # (sum(lengths), G * H): every step's input term
                 init = [st[k] for st in states]
                 ys = []
                 if d == 0:
@@ -246,7 +255,7 @@ class RNNBase(Module):
                         if b < s[0].shape[0]:  # the sequences past b ended at step t - 1
                             done.append([v[b:] for v in s])
                             s = [v[:b] for v in s]
-                        s = self._step(x[offsets[t] : offsets[t + 1]], s, w)
+                        s = self._step(xw[offsets[t] : offsets[t + 1]], s, w)
                         ys.append(s[0])
                     # rows in batch order: the still-running ones, then those that ended
                     # later before those that ended earlier
@@ -261,7 +270,7 @@ class RNNBase(Module):
                                 cat([v, h0[have:b]], 0) if have else h0[:b]
                                 for v, h0 in zip(s, init, strict=True)
                             ]
-                        s = self._step(x[offsets[t] : offsets[t + 1]], s, w)
+                        s = self._step(xw[offsets[t] : offsets[t + 1]], s, w)
                         ys.append(s[0])
                     ys.reverse()
                 outs.append(cat(ys, 0))
@@ -348,8 +357,8 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", *args, **kwargs)
 
-    def _step(self, x: Tensor, s: list, w: tuple) -> list:
-        return [_rnn_step(x, s[0], *w, self.nonlinearity == "relu")]
+    def _step(self, xw: Tensor, s: list, w: tuple) -> list:
+        return [_rnn_step(xw, s[0], *w, self.nonlinearity == "relu")]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)
@@ -362,8 +371,8 @@ class LSTM(RNNBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
-    def _step(self, x: Tensor, s: list, w: tuple) -> list:
-        return list(_lstm_step(x, s[0], s[1], *w))
+    def _step(self, xw: Tensor, s: list, w: tuple) -> list:
+        return list(_lstm_step(xw, s[0], s[1], *w))
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         out, (h, c) = self._forward(input, hx, 2)
@@ -376,8 +385,8 @@ class GRU(RNNBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("GRU", *args, **kwargs)
 
-    def _step(self, x: Tensor, s: list, w: tuple) -> list:
-        return [_gru_step(x, s[0], *w)]
+    def _step(self, xw: Tensor, s: list, w: tuple) -> list:
+        return [_gru_step(xw, s[0], *w)]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)
@@ -459,8 +468,9 @@ class RNNCellBase(Module):
                 states = [h.unsqueeze(0) for h in states]
         return x, states, batched
 
-    def _weights(self) -> tuple:
-        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+    def _input_term(self, x: Tensor) -> Tensor:
+        """x W_ih^T + b_ih (N, G * H): the input's share of the gates (see _rnn_step)."""
+        return F.linear(x, self.weight_ih, self.bias_ih)
 
 
 class RNNCell(RNNCellBase):
@@ -482,7 +492,9 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        h = _rnn_step(x, h, *self._weights(), self.nonlinearity == "relu")
+        h = _rnn_step(
+            self._input_term(x), h, self.weight_hh, self.bias_hh, self.nonlinearity == "relu"
+        )
         return h if batched else h.squeeze(0)
 
 
@@ -499,7 +511,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         x, (h, c), batched = self._prepare(input, hx, 2)
-        h, c = _lstm_step(x, h, c, *self._weights())
+        h, c = _lstm_step(self._input_term(x), h, c, self.weight_hh, self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -516,5 +528,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        h = _gru_step(x, h, *self._weights())
+        h = _gru_step(self._input_term(x), h, self.weight_hh, self.bias_hh)
         return h if batched else h.squeeze(0)
