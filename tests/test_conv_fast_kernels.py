@@ -650,3 +650,64 @@ def test_thin_chunked_conv_equals_the_plain_path():
     for a, ref in zip(got, want, strict=True):
         assert a.dtype == np.float32 and a.shape == ref.shape
         np.testing.assert_allclose(a, ref, rtol=0, atol=2e-5 * np.abs(ref).max())
+
+
+# -- the forward in parts of output rows (conv_fast._row_parts) -------------------------------
+
+ROW_PART_CASES = [
+    # (x shape, out channels, kernel, padding, dilation, groups, bias)
+    ((2, 64, 40, 40), 64, 3, 1, 1, 1, True),  # one image a chunk, flat rows
+    ((8, 64, 16, 16), 64, 3, 1, 1, 1, False),  # two images a chunk
+    ((2, 64, 40, 40), 128, 3, 1, 1, 2, True),  # two groups
+    ((2, 32, 45, 45), 64, 5, 0, 2, 1, True),  # dilated, unpadded
+    ((2, 16, 64, 64), 256, 3, 1, 1, 1, False),
+]
+
+
+@pytest.mark.parametrize("threads_n", [1, 2])
+@pytest.mark.parametrize("case", ROW_PART_CASES)
+def test_row_parts_give_the_whole_chunks_numbers(case, threads_n, monkeypatch):
+    """The forward built in parts of output rows gives the whole chunks' numbers bit for bit
+    (each part at or above _ROW_PART_MIN_MACS stays on OpenBLAS's packed kernel), NaN and
+    inf included, at 1 and 2 threads; and the plain path's within float32 rounding."""
+    shape, out_c, k, pad, dil, groups, with_bias = case
+    rng = np.random.default_rng(sum(shape) + out_c)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[0, 1, 3, 4], x[-1, -1, -2, 5] = np.nan, np.inf
+    w = (rng.standard_normal((out_c, shape[1] // groups, k, k)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(out_c).astype(np.float32) if with_bias else None
+    args = ((1, 1), ((pad, pad), (pad, pad)), (dil, dil), groups)
+    parts = []
+    real = FAST._rows_to_nchw
+    monkeypatch.setattr(FAST, "_rows_to_nchw", lambda *a: parts.append(len(a[2])) or real(*a))
+    before = threads.get_num_threads()
+    try:
+        threads.set_num_threads(threads_n)
+        y, _ = FAST.conv2d_forward(x, w, b, *args)
+        assert parts and min(parts) > 1  # the parts ran
+        monkeypatch.setattr(FAST, "_ROW_PART_BYTES", 1 << 40)  # whole chunks
+        parts.clear()
+        whole, _ = FAST.conv2d_forward(x, w, b, *args)
+        assert not parts
+    finally:
+        threads.set_num_threads(before)
+    np.testing.assert_array_equal(y, whole)  # (NaN where NaN: the same bits)
+    ref, _ = K.conv2d_forward(x.astype(np.float64), w.astype(np.float64), b, *args)
+    finite = np.isfinite(ref)
+    assert np.array_equal(finite, np.isfinite(y)) and np.array_equal(np.isnan(ref), np.isnan(y))
+    np.testing.assert_allclose(y[finite], ref[finite], rtol=1e-4, atol=1e-4)
+
+
+def test_row_parts_stay_on_the_packed_kernel():
+    """Every part is a product of at least _ROW_PART_MIN_MACS multiply-adds, and a chunk too
+    small for two such parts (the residual block's 3x3 layers) stays whole."""
+    for n, C, H, out_c in [(1, 64, 56, 64), (2, 64, 16, 64), (1, 32, 32, 32), (1, 16, 64, 256)]:
+        plan = FAST._plan((n, C, H, H), C * 9, (H, H), (1, 1), ((1, 1), (1, 1)))
+        rows = FAST._row_parts(plan, H, out_c, C * 9, 4)
+        assert rows[0][0] == 0 and rows[-1][1] == H
+        assert all(a[1] == b[0] for a, b in zip(rows[:-1], rows[1:], strict=True))
+        cols = [(r1 - r0) * plan.grid_w * n for r0, r1 in rows]
+        if len(rows) > 1:
+            assert min(cols) * out_c * C * 9 >= FAST._ROW_PART_MIN_MACS
+    plan = FAST._plan((1, 32, 32, 32), 288, (32, 32), (1, 1), ((1, 1), (1, 1)))
+    assert FAST._row_parts(plan, 32, 32, 288, 4) == [(0, 32)]
