@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode, ieee
+from . import grad_mode
+from .ieee import quiet as _quiet
+from .ieee import restore as _restore
 
 # Set by anomaly detection (anomaly.py) while it is on; None keeps apply() lean.
 record_hook: Any = None
@@ -311,11 +313,11 @@ class Function:
             for a in args:
                 raw.append(a._data if isinstance(a, Tensor) else a)
         if cls.array_mode:
-            token = ieee.quiet()  # inf - inf is nan without a NumPy RuntimeWarning (see ieee.py)
+            token = _quiet()  # inf - inf is nan without a NumPy RuntimeWarning (see ieee.py)
             try:
                 result = cls.forward(ctx, *raw)
             finally:
-                ieee.restore(token)
+                _restore(token)
         else:  # a user's Function sees Tensors, cut from the graph
             raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
             # (forward may read it, recorded or not; as PyTorch, it follows requires_grad
