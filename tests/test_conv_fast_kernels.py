@@ -711,3 +711,65 @@ def test_row_parts_stay_on_the_packed_kernel():
             assert min(cols) * out_c * C * 9 >= FAST._ROW_PART_MIN_MACS
     plan = FAST._plan((1, 32, 32, 32), 288, (32, 32), (1, 1), ((1, 1), (1, 1)))
     assert FAST._row_parts(plan, 32, 32, 288, 4) == [(0, 32)]
+
+
+# --------------------------------------------------------------------------
+# Tiny problems: the path's plan kept per call signature
+# --------------------------------------------------------------------------
+
+
+def test_tiny_plan_is_kept_per_signature_and_follows_the_tiny_knob(monkeypatch):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    args = ((2, 2), ((1, 1), (1, 1)), (1, 1), 1)
+    plan = FAST._tiny_plan(x, w, *args)
+    assert plan is not None and plan[0] == (3, 3)
+    assert FAST._tiny_plan(x, w, *args) is plan  # kept: the same tuple, not recomputed
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    got = (y, *FAST.conv2d_backward(g, x, w, cols, *args))
+    # the tiny knob off: the same signature takes the general path, with the same numbers
+    monkeypatch.setattr(FAST, "_TINY", 0)
+    assert FAST._tiny_plan(x, w, *args) is None
+    y2, cols2 = FAST.conv2d_forward(x, w, b, *args)
+    general = (y2, *FAST.conv2d_backward(g, x, w, cols2, *args))
+    for a, ref in zip(got, general, strict=True):
+        np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-5)
+    # a 1x1 convolution is never tiny (one GEMM, no gather), and options that are not
+    # hashable take no plan
+    monkeypatch.undo()
+    assert FAST._tiny_plan(x, w[:, :, :1, :1], (1, 1), ((0, 0), (0, 0)), (1, 1), 1) is None
+    assert FAST._tiny_plan(x, w, [2, 2], ((1, 1), (1, 1)), (1, 1), 1) is None
+    assert len(FAST._tiny_plans) <= FAST._TINY_PLANS_MAX
+
+
+@pytest.mark.parametrize(
+    "stride, dilation, output_padding",
+    [((2, 2), (1, 1), (0, 0)), ((2, 2), (1, 1), (1, 0)), ((1, 1), (2, 2), (1, 1))],
+)
+def test_tiny_transposed_conv_with_output_padding_equals_the_plain_path(
+    stride, dilation, output_padding
+):
+    """conv_transpose2d's backward runs conv2d_backward with roles swapped, where grad_out
+    (the transposed conv's input) can be smaller than conv2d's formula gives for the other
+    operand (output_padding past the stride, which dilation allows, feeds no window): the
+    kept plan is then not used."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 2, 3, 3))
+    w = rng.standard_normal((2, 3, 3, 3))
+    b = rng.standard_normal(3)
+    args = (stride, (1, 1), output_padding, dilation, 1)
+    y = FAST.conv_transpose2d_forward(x, w, b, *args)
+    np.testing.assert_allclose(y, K.conv_transpose2d_forward(x, w, b, *args), atol=1e-12)
+    plan = FAST._tiny_plan(y, w, stride, ((1, 1), (1, 1)), dilation, 1)
+    assert plan is not None
+    if output_padding[0] >= stride[0]:  # the case the plan does not fit
+        assert plan[0] != x.shape[2:]
+    g = rng.standard_normal(y.shape)
+    got = FAST.conv_transpose2d_backward(g, x, w, *args)
+    want = K.conv_transpose2d_backward(g, x, w, *args)
+    for a, ref in zip(got, want, strict=True):
+        assert a.shape == ref.shape
+        np.testing.assert_allclose(a, ref, rtol=0, atol=1e-12)

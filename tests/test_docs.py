@@ -177,9 +177,11 @@ def test_the_small_examples_take_the_tiny_path_by_default(doc_text, monkeypatch,
     from tinyconv.kernels import conv_fast
 
     assert "the edge, three-channel and\npadding/stride examples" in doc_text
-    seen = []
-    real = conv_fast._is_tiny
-    monkeypatch.setattr(conv_fast, "_is_tiny", lambda *a: seen.append(real(*a)) or seen[-1])
+    seen = []  # per conv2d forward and backward: whether it took the tiny path
+    real = conv_fast._tiny_plan
+    monkeypatch.setattr(
+        conv_fast, "_tiny_plan", lambda *a: seen.append(real(*a) is not None) or real(*a)
+    )
     for name, argv in [
         ("edge_kernel", ["--module", "--steps", "2"]),
         ("three_channel", []),

@@ -231,7 +231,7 @@ def test_format_grid_cuts_rows_columns_and_planes():
             "fast",
             (
                 "conv_fast.conv2d_backward(channels.channel_sum, "
-                "conv_fast._is_pointwise, conv_fast._is_tiny, conv_fast._tiny_conv2d_backward"
+                "conv_fast._tiny_plan, conv_fast._tiny_conv2d_backward"
             ),
         ),
     ],
