@@ -56,7 +56,9 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   handful of NumPy calls instead of kh*kw slice-adds of a few numbers each
   (NumPy's per-call overhead, ~1-2 us, dominates there). With one image and
   one group the GEMMs are 2-D np.dot calls (~1.0 us against np.matmul's
-  ~1.4-2.1 us on the batched views).
+  ~1.4-2.1 us on the batched views). The path's plan (output size, the size
+  tests, the indices) is kept per call signature (_tiny_plan): forward +
+  backward of (1, 3, 5, 5) * (2, 3, 3, 3) 19.5 -> 15.2 us.
 - 1x1 kernels with stride 1 and no padding: x already is the column matrix;
   forward and input gradient are one batched GEMM, no im2col, no col2im.
 - Batch last: a chunk of n images is laid out (C, H, W, n), so one kernel
