@@ -719,6 +719,7 @@ def test_row_parts_stay_on_the_packed_kernel():
 
 
 def test_tiny_plan_is_kept_per_signature_and_follows_the_tiny_knob(monkeypatch):
+    monkeypatch.setattr(FAST, "_tiny_plans", {})  # (the suite's other tests may have filled it)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
     w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
@@ -739,10 +740,15 @@ def test_tiny_plan_is_kept_per_signature_and_follows_the_tiny_knob(monkeypatch):
         np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-5)
     # a 1x1 convolution is never tiny (one GEMM, no gather), and options that are not
     # hashable take no plan
-    monkeypatch.undo()
+    monkeypatch.setattr(FAST, "_TINY", 1 << 14)
     assert FAST._tiny_plan(x, w[:, :, :1, :1], (1, 1), ((0, 0), (0, 0)), (1, 1), 1) is None
     assert FAST._tiny_plan(x, w, [2, 2], ((1, 1), (1, 1)), (1, 1), 1) is None
-    assert len(FAST._tiny_plans) <= FAST._TINY_PLANS_MAX
+    assert len(FAST._tiny_plans) == 3  # (two tiny-knob settings, the 1x1, not the list)
+    monkeypatch.setattr(FAST, "_TINY_PLANS_MAX", 3)  # full: computed, not kept
+    other = x[:, :2]
+    plan2 = FAST._tiny_plan(other, w[:, :2], *args)
+    assert plan2 is not None and FAST._tiny_plan(other, w[:, :2], *args) is not plan2
+    assert len(FAST._tiny_plans) == 3
 
 
 @pytest.mark.parametrize(
