@@ -744,11 +744,12 @@ def test_tiny_plan_is_kept_per_signature_and_follows_the_tiny_knob(monkeypatch):
     assert FAST._tiny_plan(x, w[:, :, :1, :1], (1, 1), ((0, 0), (0, 0)), (1, 1), 1) is None
     assert FAST._tiny_plan(x, w, [2, 2], ((1, 1), (1, 1)), (1, 1), 1) is None
     assert len(FAST._tiny_plans) == 3  # (two tiny-knob settings, the 1x1, not the list)
-    monkeypatch.setattr(FAST, "_TINY_PLANS_MAX", 3)  # full: computed, not kept
+    monkeypatch.setattr(FAST, "_TINY_PLANS_MAX", 3)  # full: the oldest signature goes
     other = x[:, :2]
     plan2 = FAST._tiny_plan(other, w[:, :2], *args)
-    assert plan2 is not None and FAST._tiny_plan(other, w[:, :2], *args) is not plan2
+    assert plan2 is not None and FAST._tiny_plan(other, w[:, :2], *args) is plan2
     assert len(FAST._tiny_plans) == 3
+    assert FAST._tiny_plan(x, w, *args) is not plan  # the first one was dropped: made anew
 
 
 @pytest.mark.parametrize(

@@ -942,13 +942,14 @@ def _tiny_plan(x, w, stride, padding, dilation, groups) -> tuple | None:
     ):
         indices = _tiny_indices(x.shape[1:], w.shape[2:], out_size, stride, padding, dilation)
         plan = (out_size, *indices)
-    if len(_tiny_plans) < _TINY_PLANS_MAX:
-        _tiny_plans[key] = plan
+    if len(_tiny_plans) >= _TINY_PLANS_MAX:  # full: the oldest signature makes room
+        _tiny_plans.pop(next(iter(_tiny_plans)), None)
+    _tiny_plans[key] = plan
     return plan
 
 
 _tiny_plans: dict[tuple, tuple | None] = {}
-_TINY_PLANS_MAX = 256  # signatures kept (more only in programs that keep changing shapes)
+_TINY_PLANS_MAX = 256  # signatures kept, the oldest dropped first
 
 
 def _tiny_conv2d_forward(x, w, b, groups, plan):
