@@ -431,3 +431,27 @@ def test_next_functions_reach_the_leaf_and_print_as_pytorch():
     assert leaf.variable is w and leaf.next_functions == ()
     assert repr(leaf) == f"<AccumulateGrad object at {id(leaf):#x}>"
     assert repr(addmm) == f"<AddmmBackward0 object at {id(addmm):#x}>"
+
+
+@pytest.mark.torch
+def test_recurrent_layers_output_nodes_match_pytorch():
+    """PyTorch's CPU LSTM in float32 runs through oneDNN (output node MkldnnRnnLayerBackward0,
+    what the sequence-models tutorial prints); RNN and GRU transpose a batch_first output in
+    place (TransposeBackward1), LSTM does not; h_n and c_n are stacks."""
+    torch = pytest.importorskip("torch")
+
+    def names(T):
+        out = []
+        for cls in ("LSTM", "GRU", "RNN"):
+            for dtype in (T.float32, T.float64):
+                for kw in ({}, {"num_layers": 2}, {"bidirectional": True}, {"batch_first": True}):
+                    T.manual_seed(0)
+                    m = getattr(T.nn, cls)(3, 4, **kw).to(dtype)
+                    y, h = m(T.randn(5, 2, 3, dtype=dtype))
+                    h = h[0] if cls == "LSTM" else h
+                    out.append((cls, str(dtype)[-7:], str(kw), y.grad_fn.name(), h.grad_fn.name()))
+                y, _ = getattr(T.nn, cls)(3, 4).to(dtype)(T.randn(5, 3, dtype=dtype))
+                out.append((cls, "unbatched", y.grad_fn.name()))
+        return out
+
+    assert names(tinyconv) == names(torch)

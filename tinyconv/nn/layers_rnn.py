@@ -335,8 +335,16 @@ class RNNBase(Module):
                     h = h.unsqueeze(1)
                 states.append(h)
         out, finals = self._run(x, states)
+        if out.grad_fn is not None and n_states == 2 and directions == 1 and out.numel():
+            # PyTorch's CPU build runs a float32 (or bfloat16) LSTM through oneDNN: its output's
+            # grad_fn prints as this (what the sequence-models tutorial shows)
+            if _dtype.dtype_name(out._data.dtype).endswith(("float32", "bfloat16")):
+                out.grad_fn.torch_name = "MkldnnRnnLayerBackward0"
         if self.batch_first and batched:
             out = out.transpose(0, 1)
+            if out.grad_fn is not None and n_states == 1:
+                # RNN and GRU transpose their output in place in PyTorch (transpose_)
+                out.grad_fn.torch_name = "TransposeBackward1"
         if not batched:
             out = out.squeeze(1)
             finals = [f.squeeze(1) for f in finals]
