@@ -477,6 +477,44 @@ def test_bernoulli_and_exponential_are_pytorchs(seed):
         tinyconv.bernoulli([0.5])
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 7])
+def test_poisson_is_pytorchs(seed):
+    """Both of PyTorch's samplers (the product of uniforms below rate 10, Hoermann's
+    transformed rejection from 10 up), rate 0, float32 and float64, a generator, and the
+    stream left where PyTorch leaves it; zero gradient, PyTorch's node and errors."""
+    torch = _both(seed)
+    rates = [0.0, 0.3, 1.0, 4.0, 9.99, 10.0, 25.0, 300.0, 1e4, 3.0]
+    r64, c64 = (
+        torch.tensor(rates, dtype=torch.float64),
+        tinyconv.tensor(rates, dtype=tinyconv.float64),
+    )
+    g, cg = torch.Generator().manual_seed(5), tinyconv.Generator().manual_seed(5)
+    pairs = [
+        (torch.poisson(r64), tinyconv.poisson(c64)),
+        (torch.poisson(r64.float().reshape(2, 5)), tinyconv.poisson(c64.float().reshape(2, 5))),
+        (
+            torch.poisson(torch.full((40,), 12.0), g),
+            tinyconv.poisson(tinyconv.full((40,), 12.0), cg),
+        ),
+        (torch.rand(3), tinyconv.rand(3)),  # the stream continues where PyTorch's does
+    ]
+    for want, got in pairs:
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        assert np.array_equal(got.numpy(), want.numpy())
+    assert np.array_equal(g.get_state().numpy(), cg.get_state().numpy())
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+    rate = tinyconv.tensor([1.0, 30.0], requires_grad=True)
+    out = tinyconv.poisson(rate)
+    assert out.requires_grad and out.grad_fn.name() == "PoissonBackward0"
+    out.sum().backward()
+    assert rate.grad.tolist() == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="non-negative"):
+        tinyconv.poisson(tinyconv.tensor([-1.0]))
+    with pytest.raises(NotImplementedError, match="poisson_cpu"):
+        tinyconv.poisson(tinyconv.tensor([1, 2]))
+
+
 def test_random_module_and_fork_rng():
     tinyconv.random.manual_seed(8)
     assert tinyconv.random.initial_seed() == 8

@@ -433,6 +433,52 @@ def gamma(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
     return np.maximum(out, np.finfo(dtype).tiny).reshape(np.shape(alpha))
 
 
+def _poisson_one(draws: _ScalarDraws, lam: float) -> int:
+    """One Poisson(lam) draw, PyTorch's CPU way (its sample_poisson): for lam >= 10 Hoermann's
+    transformed rejection (1993) on pairs of float64 uniforms, below that the product of
+    uniforms until it falls to exp(-lam) or below; all in float64."""
+    if lam >= 10:
+        slam, loglam = math.sqrt(lam), math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = draws.uniform() - 0.5
+            v = draws.uniform()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= (
+                -lam + k * loglam - math.lgamma(k + 1.0)
+            ):
+                return k
+    if lam == 0:
+        return 0
+    enlam, x, prod = math.exp(-lam), 0, 1.0
+    while True:
+        prod *= draws.uniform()
+        if prod <= enlam:
+            return x
+        x += 1
+
+
+def poisson(gen: Generator, rates: np.ndarray) -> np.ndarray:
+    """Poisson(rate) counts, one per element of `rates` in C order, in rates' dtype: PyTorch's
+    torch.poisson for the same seed. (A Python loop, as gamma: each draw takes a
+    data-dependent number of uniforms.)"""
+    lam = np.ascontiguousarray(rates, dtype=np.float64).ravel().tolist()
+    draws = _ScalarDraws(gen)
+    try:
+        values = [_poisson_one(draws, x) for x in lam]
+    finally:
+        draws.close()
+    return np.array(values, dtype=np.float64).astype(rates.dtype).reshape(rates.shape)
+
+
 def dirichlet(gen: Generator, alpha: np.ndarray, dtype: Any) -> np.ndarray:
     """Dirichlet(alpha) draws along the last dim, as PyTorch's _sample_dirichlet: float64
     Gamma draws (whatever `dtype`), each row divided by its sum, then kept inside (0, 1) in

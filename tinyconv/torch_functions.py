@@ -621,6 +621,14 @@ def bernoulli(input: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     return input.bernoulli(p, generator=generator)
 
 
+def poisson(input: Tensor, generator: Any = None) -> Tensor:
+    """Poisson counts with rates `input` (float, >= 0), in input's shape and dtype: PyTorch's
+    draws for the same seed. Requires grad when input does; the gradient is zero."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"poisson(): argument 'input' must be a Tensor, got {type(input).__name__}")
+    return ops.Poisson.apply(input, generator)
+
+
 def lgamma(input: Tensor) -> Tensor:
     return _as_tensor(input).lgamma()
 

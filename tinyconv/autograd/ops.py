@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _rng
 from .._dtype import promote_types
 from .._indexing import IndexPlan
 from ..kernels import threads
@@ -2011,6 +2012,31 @@ class Sign(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         return _const(np.zeros_like(grad._data))
+
+
+class Poisson(Op):
+    """Poisson counts drawn with rates `a` (float): piecewise constant in the rates, so, as in
+    PyTorch, the result requires grad when the rates do and the gradient is zero."""
+
+    torch_name = "PoissonBackward0"
+
+    @staticmethod
+    def forward(ctx, a, generator=None):
+        if a.dtype.kind != "f":
+            raise NotImplementedError(
+                f'"poisson_cpu" not implemented for {a.dtype.name!r} (rates must be floating)'
+            )
+        if a.size and not np.all(a >= 0):
+            raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+        return _rng.poisson(_rng._gen(generator), a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _const(np.zeros_like(grad._data)), None
 
 
 class Overwrite(Op):
