@@ -351,3 +351,20 @@ def test_defaults_and_group_keys_match_torch(name):
     assert mine.defaults == theirs.defaults
     assert list(mine.defaults) == list(theirs.defaults)  # the order repr and state dicts show
     assert repr(mine) == repr(theirs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", NAMES)
+def test_repr_with_several_groups_matches_torch(name):
+    """A blank line between parameter groups, as PyTorch prints them (and after
+    add_param_group and an edited lr)."""
+    torch = pytest.importorskip("torch")
+    texts = []
+    for lib in (tinyconv, torch):
+        ps = [lib.nn.Parameter(lib.zeros(2)) for _ in range(3)]
+        opt = getattr(lib.optim, name)([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5}])
+        opt.add_param_group({"params": [ps[2]], "weight_decay": 0.25})
+        opt.param_groups[0]["lr"] = 0.125
+        texts.append(repr(opt))
+    assert "\n\nParameter Group 1\n" in texts[0]
+    assert texts[0] == texts[1]
