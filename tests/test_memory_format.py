@@ -371,3 +371,52 @@ def test_memory_format_errors_match_pytorch():
         assert got == want, (i, got, want)
         if want is None and isinstance(rb, bool):
             assert ra == rb, i
+
+
+def test_convolution_output_is_channels_last_when_input_or_weight_is():
+    """PyTorch's CPU convolutions: the output is channels-last when the input or the weight is
+    (a 1x1 kernel, a transposed convolution and an unbatched input included), else contiguous;
+    the values are the contiguous computation's, bit for bit."""
+    rng = np.random.default_rng(0)
+    x = tinyconv.from_numpy(rng.normal(size=(2, 4, 5, 5)).astype(np.float32))
+    cases = [
+        (F.conv2d, x, (3, 4, 3, 3), (CF, CL)),
+        (F.conv2d, x, (3, 4, 3, 3), (CL, CF)),
+        (F.conv2d, x, (3, 4, 1, 1), (CL, CF)),
+        (F.conv2d, x, (3, 4, 1, 1), (CF, CF)),
+        (F.conv_transpose2d, x, (4, 3, 3, 3), (CF, CL)),
+        (F.conv_transpose2d, x, (4, 3, 3, 3), (CL, CF)),
+    ]
+    for f, inp, wshape, (fx, fw) in cases:
+        w = tinyconv.from_numpy(rng.normal(size=wshape).astype(np.float32))
+        want = f(inp, w)
+        got = f(inp.contiguous(memory_format=fx), w.contiguous(memory_format=fw))
+        cl = CL in (fx, fw)
+        assert got.is_contiguous(memory_format=CL) is cl and got.is_contiguous() is not cl
+        assert np.array_equal(_np(got), _np(want))
+    w = tinyconv.randn(3, 4, 3, 3).contiguous(memory_format=CL)
+    assert F.conv2d(x[0], w).stride() == (1, 9, 3)  # (unbatched: the batch dim squeezed out)
+
+
+@pytest.mark.torch
+def test_convolution_output_strides_match_pytorch():
+    torch = _torch()
+    strides = []
+    for lib in (torch, tinyconv):
+        cl, fn = lib.channels_last, lib.nn.functional
+        x = lib.randn(2, 4, 5, 5)
+        w = lib.randn(3, 4, 3, 3)
+        wt = lib.randn(4, 3, 3, 3)
+        w1 = lib.randn(3, 4, 1, 1)
+        outs = [
+            fn.conv2d(x, w.contiguous(memory_format=cl)),
+            fn.conv2d(x.contiguous(memory_format=cl), w),
+            fn.conv2d(x.contiguous(memory_format=cl), w1),
+            fn.conv2d(x, w1),
+            fn.conv_transpose2d(x, wt.contiguous(memory_format=cl)),
+            fn.conv_transpose2d(x.contiguous(memory_format=cl), wt),
+            fn.conv2d(x[0], w.contiguous(memory_format=cl)),
+            lib.nn.Conv2d(4, 2, 2).to(memory_format=cl)(x),
+        ]
+        strides.append([o.stride() for o in outs])
+    assert strides[0] == strides[1]

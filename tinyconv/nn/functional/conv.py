@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import TensorValueError
+from ..._tensor_gaps import channels_last, format_strides, is_contiguous_as
 from ...autograd.ops import Op
 from ...kernels import algorithms as conv_algorithms
 from ...tensor import Tensor
@@ -29,6 +30,28 @@ from .padding import pad
 # -- convolution ------------------------------------------------------------------------
 
 
+def _channels_last(a: np.ndarray) -> bool:
+    """Does the 4-d array `a` sit in memory channels-last (PyTorch's suggest_memory_format)?
+    A C-contiguous one only when its strides are exactly channels-last's (size-1 dims)."""
+    if a.flags.c_contiguous:
+        return a.ndim == 4 and tuple(s // a.itemsize for s in a.strides) == format_strides(
+            a, channels_last
+        )
+    return is_contiguous_as(a, channels_last)
+
+
+def _output_layout(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """y in PyTorch's layout for a CPU convolution's output: channels-last when the input or
+    the weight is (a channels-last weight makes a channels-last output from a contiguous
+    input), else contiguous. The same values; a copy only when the kernel chose otherwise."""
+    want = _channels_last(x) or _channels_last(w)
+    if want == _channels_last(y):
+        return y
+    if want:
+        return np.ascontiguousarray(y.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(y)
+
+
 class Conv2d(Op):
     """y = conv2d(x, w) + b; the math is derived at the top of kernels/conv.py.
 
@@ -44,6 +67,7 @@ class Conv2d(Op):
         # config: (stride, padding, dilation, groups), as conv2d() checked and normalised them
         algo = conv_algorithms.current
         y, cols = algo.conv2d_forward(x, w, b, *config)
+        y = _output_layout(y, x, w)
         ctx.save_for_backward(x, w)
         ctx.cols = cols  # the im2col matrix, reused by grad_weight (or None: recompute)
         ctx.config = config
@@ -93,7 +117,7 @@ class ConvTranspose2d(Op):
         ctx.save_for_backward(x, w)
         ctx.config = config
         ctx.algorithm = algo.name
-        return algo.conv_transpose2d_forward(x, w, b, *config)
+        return _output_layout(algo.conv_transpose2d_forward(x, w, b, *config), x, w)
 
     @staticmethod
     def backward(ctx, grad):
