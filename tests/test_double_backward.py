@@ -954,8 +954,10 @@ def test_every_engine_op_has_a_graph_backward():
 
 def test_every_engine_op_is_in_the_table():
     covered = {c for case in CASES for c in case.classes}
-    # Cast, FloorDivide and UniqueConsecutive have tests of their own (below; test_ops_more)
-    missing = set(_engine_classes()) - covered - {"Cast", "FloorDivide", "UniqueConsecutive"}
+    # Cast, FloorDivide and UniqueConsecutive have tests of their own (below; test_ops_more),
+    # Poisson (random draws: finite differences cannot see its zero gradient) in test_rng_torch
+    own = {"Cast", "FloorDivide", "UniqueConsecutive", "Poisson"}
+    missing = set(_engine_classes()) - covered - own
     assert not missing, f"ops with no double-backward case: {sorted(missing)}"
     assert covered <= set(_engine_classes())
 

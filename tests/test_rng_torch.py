@@ -509,6 +509,10 @@ def test_poisson_is_pytorchs(seed):
     assert out.requires_grad and out.grad_fn.name() == "PoissonBackward0"
     out.sum().backward()
     assert rate.grad.tolist() == [0.0, 0.0]
+    (g,) = tinyconv.autograd.grad((tinyconv.poisson(rate) * rate).sum(), rate, create_graph=True)
+    assert g.requires_grad  # d/dr (poisson(r) * r) = poisson(r): differentiable, zero again
+    (gg,) = tinyconv.autograd.grad(g.sum(), rate)
+    assert gg.tolist() == [0.0, 0.0]
     with pytest.raises(RuntimeError, match="non-negative"):
         tinyconv.poisson(tinyconv.tensor([-1.0]))
     with pytest.raises(NotImplementedError, match="poisson_cpu"):
