@@ -72,3 +72,36 @@ def test_lbfgs_errors_and_converged_start():
 
     assert opt.step(flat).item() == 0.0
     assert w.tolist() == [0.0, 0.0] and opt.state[w]["func_evals"] == 1
+
+
+@pytest.mark.parametrize("kw", [{}, {"history_size": 2, "max_iter": 7}])
+def test_lbfgs_state_dict_is_pytorchs(kw):
+    """The state as PyTorch keeps it: its keys in its order ("al", the two-loop coefficients,
+    history_size long with None where unused, among them), 0-d Tensors for H_diag, ro and al,
+    lists of Tensors for the history; and it loads back and continues (resume)."""
+    torch = pytest.importorskip("torch")
+    from program_harness import compare_values
+
+    sds = []
+    for lib in (torch, tinyconv):
+        rng = np.random.default_rng(0)
+        A = lib.tensor(rng.normal(size=(6, 3)))
+        w = lib.tensor([0.5, -0.3, 0.1], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.LBFGS([w], **kw)
+
+        def closure(opt=opt, A=A, w=w):
+            opt.zero_grad()
+            loss = ((A @ w - 1) ** 2).sum() + (w**4).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            opt.step(closure)
+        sds.append(opt.state_dict())
+    want, got = sds
+    st = got["state"][0]
+    assert list(st) == list(want["state"][0])
+    assert len(st["al"]) == kw.get("history_size", 100)
+    assert (st["al"][-1] is None) is ("history_size" not in kw)  # (a full history of 2)
+    assert isinstance(st["H_diag"], tinyconv.Tensor) and st["H_diag"].dim() == 0
+    compare_values(got, want, "state_dict()")

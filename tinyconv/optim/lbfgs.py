@@ -127,13 +127,15 @@ class LBFGS(Optimizer):
                             ro.pop(0)
                         old_dirs.append(y)
                         old_stps.append(s)
-                        ro.append(1.0 / ys)
-                        h_diag = ys / y.dot(y)
-                    # the two-loop recursion: d = -H g with H from the stored pairs
-                    al = [None] * len(old_dirs)
+                        # (0-d arrays, as PyTorch keeps them: state_dict shows 0-d Tensors)
+                        ro.append(np.asarray(1.0 / ys))
+                        h_diag = np.asarray(ys / y.dot(y))
+                    # the two-loop recursion: d = -H g with H from the stored pairs; the
+                    # coefficients live in the state, history_size long, as PyTorch's "al"
+                    al = state.setdefault("al", [None] * history_size)
                     q = -flat_grad
                     for i in range(len(old_dirs) - 1, -1, -1):
-                        al[i] = old_stps[i].dot(q) * ro[i]
+                        al[i] = np.asarray(old_stps[i].dot(q) * ro[i])
                         q = q - al[i] * old_dirs[i]
                     d = r = q * h_diag
                     for i in range(len(old_dirs)):
@@ -176,9 +178,11 @@ class LBFGS(Optimizer):
         super().load_state_dict({**state_dict, "state": {}})
         if states:
             (entry,) = states.values()
-            self.state = {
-                self._params[0]: {
-                    k: (v._data.copy() if hasattr(v, "_data") else copy.deepcopy(v))
-                    for k, v in entry.items()
-                }
-            }
+            self.state = {self._params[0]: {k: _imported(v) for k, v in entry.items()}}
+
+
+def _imported(v: Any) -> Any:
+    """A state entry back from state_dict(): Tensors (in lists too) as array copies."""
+    if isinstance(v, list):
+        return [_imported(x) for x in v]
+    return v._data.copy() if hasattr(v, "_data") else copy.deepcopy(v)

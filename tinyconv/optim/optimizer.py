@@ -307,6 +307,8 @@ def _exported(key: str, value: Any, step_dtype: Any) -> Any:
     as PyTorch keeps it, a 0-d Tensor of the default float dtype of the first step."""
     if isinstance(value, np.ndarray):
         return Tensor._make(value.copy(), None, False)
+    if isinstance(value, list):  # (L-BFGS's history: lists of arrays, None where unused)
+        return [_exported(key, v, step_dtype) for v in value]
     if key == "step" and isinstance(value, int):
         return Tensor._make(np.array(value, _dtype.as_dtype(step_dtype)), None, False)
     return value
