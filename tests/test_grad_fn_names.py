@@ -181,6 +181,17 @@ CASES = {
     "soft_margin_loss none": lambda T, F, x, y, v, m, img, w: F.soft_margin_loss(
         x, y.detach().sign(), reduction="none"
     ),
+    # (found by the torch fuzzer: threshold printed MaskedFillBackward0; a whole-dim slice in a
+    # tuple index is skipped by PyTorch, so x[0, :] is a select and x[:, :] an alias)
+    "threshold": lambda T, F, x, y, v, m, img, w: F.threshold(x, 0.75, -1.5),
+    "threshold inplace": lambda T, F, x, y, v, m, img, w: F.threshold(x * 1, 0.75, -1.5, True),
+    "index int, whole slice": lambda T, F, x, y, v, m, img, w: x[0, :],
+    "index int, slice past the end": lambda T, F, x, y, v, m, img, w: x[0, 0:9],
+    "index int, negative-start slice": lambda T, F, x, y, v, m, img, w: x[0, -3:],
+    "index whole slices": lambda T, F, x, y, v, m, img, w: x[:, :],
+    "index ellipsis, whole slice": lambda T, F, x, y, v, m, img, w: x[..., :],
+    "index None, whole slice": lambda T, F, x, y, v, m, img, w: x[None, :],
+    "index lone whole slice": lambda T, F, x, y, v, m, img, w: x[:],
 }
 
 
@@ -455,3 +466,27 @@ def test_recurrent_layers_output_nodes_match_pytorch():
         return out
 
     assert names(tinyconv) == names(torch)
+
+
+@pytest.mark.parametrize(
+    "sa, sb, a_grad",
+    [
+        ((3, 2), (4, 2, 5), True),  # 2-D @ batched, a requires grad: a copy (CloneBackward0)
+        ((1, 2), (4, 2, 5), True),  # ... whose transpose is already contiguous: Transpose
+        ((3, 2), (2, 2, 1), True),
+        ((1, 0), (1, 0, 1), True),  # (found by the fuzzer: an empty contraction)
+        ((3, 2), (2, 1, 2, 3), True),
+        ((3, 2), (4, 2, 5), False),  # a needs no grad: the bmm path (UnsafeViewBackward0)
+        ((2,), (4, 2, 5), True),
+        ((4, 3, 2), (2, 5), True),
+    ],
+)
+def test_matmul_node_follows_torchs_lowering(sa, sb, a_grad):
+    torch = pytest.importorskip("torch")
+
+    def name(T):
+        a = T.ones(sa, dtype=T.float64, requires_grad=a_grad)
+        b = T.ones(sb, dtype=T.float64, requires_grad=True)
+        return (a @ b).grad_fn.name()
+
+    assert name(tinyconv) == name(torch)

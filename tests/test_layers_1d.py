@@ -239,3 +239,31 @@ def test_bad_input(call, exc, words):
     with pytest.raises(exc) as err:
         call()
     assert words in str(err.value)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "shape, wshape, opts",
+    [
+        ((0, 1, 0), (2, 1, 2), {"padding": 1}),  # (found by the torch fuzzer)
+        ((0, 1, 0, 3), (2, 1, 1, 2), {"padding": 1}),
+        ((0, 2, 0, 3), (2, 1, 1, 2), {"padding": (2, 0), "groups": 2, "dilation": 2}),
+        ((0, 1, 0), (2, 1, 1), {}),  # nothing to pad: both raise
+        ((1, 1, 0, 3), (2, 1, 1, 2), {"padding": 1}),  # a batch: both raise
+    ],
+)
+def test_conv_of_an_empty_batch_with_an_empty_side_that_padding_fills(shape, wshape, opts):
+    torch = pytest.importorskip("torch")
+
+    def run(T):
+        conv = T.nn.functional.conv1d if len(shape) == 3 else T.nn.functional.conv2d
+        x = T.zeros(shape, dtype=T.float64, requires_grad=True)
+        w = T.ones(wshape, dtype=T.float64, requires_grad=True)
+        try:
+            y = conv(x, w, **opts)
+        except (RuntimeError, ValueError):
+            return None
+        y.sum().backward()
+        return tuple(y.shape), tuple(x.grad.shape), w.grad.abs().sum().item()
+
+    assert run(tinyconv) == run(torch)

@@ -33,11 +33,7 @@ pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
 # Families not drawn yet, each with the bug that gates it (remove a line once it is fixed).
-PENDING: dict[str, str] = {
-    "grad_fn_names": "grad_fn names: fixed for squeeze/square/t/rdiv/rmod/copy_/index_put; the "
-    "full suite's fixed seeds still found a name mismatch not yet investigated (the fuzzer alone "
-    "passes) (the check is in Program.same; differences by design are in NAME_DIFFS)",
-}
+PENDING: dict[str, str] = {}
 # PyTorch grad_fn names that come from how PyTorch implements an op, which tinyconv does not
 # copy (README, differences from PyTorch): the outputs of split/chunk/unbind are each a slice or
 # select of the input in tinyconv (one node per output); a reshape that must copy is a view of a

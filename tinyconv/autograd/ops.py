@@ -631,13 +631,19 @@ class Minimum(Binary):
         return _pick_graph(ctx, grad, a < b, a > b, a == b)
 
 
-def _matmul_name(na: int, nb: int) -> str:
+def _matmul_name(na: int, nb: int, a_grad: bool = False, out: tuple = ()) -> str:
     """The node PyTorch's matmul leaves, which depends on how it lowered the product."""
     if na == 1:
         return (
             "DotBackward0" if nb == 1 else "SqueezeBackward4" if nb == 2 else "UnsafeViewBackward0"
         )
     if na == 2:
+        if nb >= 3 and a_grad:
+            # 2-D a that requires grad @ batched b: PyTorch folds b into one mm on b.mT and
+            # returns out.mT().contiguous(), a transpose when that is already contiguous
+            # (a size-1 or empty result), else its copy.
+            flat = out[-1] == 1 or out[-2] == 1 or 0 in out
+            return "TransposeBackward0" if flat else "CloneBackward0"
         return "MvBackward0" if nb == 1 else "MmBackward0" if nb == 2 else "UnsafeViewBackward0"
     return "UnsafeViewBackward0"
 
@@ -650,8 +656,9 @@ class MatMul(Op):
         na, nb = ctx.needs_input_grad or (False, False)
         ctx.save_for_backward(a if nb else None, b if na else None)
         ctx.a_shape, ctx.b_shape = a.shape, b.shape
-        ctx.torch_name = _matmul_name(a.ndim, b.ndim)
-        return threads.matmul(a, b)
+        out = threads.matmul(a, b)
+        ctx.torch_name = _matmul_name(a.ndim, b.ndim, na, out.shape)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -1533,16 +1540,32 @@ class Flip(Op):
         return Flip.apply(grad, ctx.axes), None
 
 
-def _index_name(index: Any) -> str:
-    """PyTorch applies a basic index item by item; its node is the last one that did something."""
+def _index_name(items: tuple, shape: tuple) -> str:
+    """PyTorch applies a basic index item by item; its node is the last one that did something.
+    In a tuple, a slice over a whole dim (start 0 or None, step 1, stop None or >= the size: a
+    negative start counts as partial, as PyTorch compares the start as written) is skipped, and
+    an index that did nothing is an alias. A lone slice always slices (x[:] too)."""
     name = "AliasBackward0"
-    for it in index if isinstance(index, tuple) else (index,):
+    lone = len(items) == 1
+    d = 0
+    for it in items:
         if it is None:
             name = "UnsqueezeBackward0"
+        elif it is Ellipsis:
+            d += len(shape) - sum(
+                1 for i in items if i is not None and i is not Ellipsis and type(i) is not bool
+            )
         elif isinstance(it, slice):
-            name = "SliceBackward0"  # (x[:] too: PyTorch slices, even over everything)
-        elif it is not Ellipsis:
+            n = shape[d] if d < len(shape) else 0
+            whole = (
+                it.start in (None, 0) and it.step in (None, 1) and (it.stop is None or it.stop >= n)
+            )
+            if lone or not whole:
+                name = "SliceBackward0"
+            d += 1
+        elif type(it) is not bool:
             name = "SelectBackward0"
+            d += 1
     return name
 
 
@@ -1562,7 +1585,7 @@ class Index(Op):
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a.shape, index
-        ctx.torch_name = _index_name(index.items) if index.is_view else "IndexBackward0"
+        ctx.torch_name = _index_name(index.items, a.shape) if index.is_view else "IndexBackward0"
         return index.get(a)
 
     @staticmethod

@@ -581,7 +581,11 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     _check_tensor(input, "input", "threshold")
 
     def fn(x: Tensor) -> Tensor:
-        return x.masked_fill(x <= threshold, value)  # (NaN is not <= anything: it stays)
+        out = x.masked_fill(x <= threshold, value)  # (NaN is not <= anything: it stays)
+        if out.grad_fn is not None:  # PyTorch's one node (its in-place variant saves the result)
+            out.grad_fn.torch_name = "ThresholdBackward1" if inplace else "ThresholdBackward0"
+            out.grad_fn.shown_edges = (x.grad_fn or x,)
+        return out
 
     return _maybe_inplace(input, fn, inplace, "threshold")
 
