@@ -192,6 +192,26 @@ CASES = {
     "index ellipsis, whole slice": lambda T, F, x, y, v, m, img, w: x[..., :],
     "index None, whole slice": lambda T, F, x, y, v, m, img, w: x[None, :],
     "index lone whole slice": lambda T, F, x, y, v, m, img, w: x[:],
+    # (found by the torch fuzzer: composites and unbatched pools printed their last small op)
+    "softshrink": lambda T, F, x, y, v, m, img, w: F.softshrink(x, 0.75),
+    "hardshrink": lambda T, F, x, y, v, m, img, w: F.hardshrink(x, 0.75),
+    "prelu": lambda T, F, x, y, v, m, img, w: F.prelu(x, y[0, :1]),
+    "glu": lambda T, F, x, y, v, m, img, w: F.glu(m, 1),
+    "conv1d": lambda T, F, x, y, v, m, img, w: F.conv1d(img[:, :, 0], w[:, :, 0], padding=1),
+    "conv_transpose1d": lambda T, F, x, y, v, m, img, w: F.conv_transpose1d(
+        img[:, :, 0], w[:2, :, 0]
+    ),
+    "conv1d unbatched": lambda T, F, x, y, v, m, img, w: F.conv1d(img[0, :, 0], w[:, :, 0]),
+    "max_pool2d unbatched": lambda T, F, x, y, v, m, img, w: F.max_pool2d(img[0], 2),
+    "avg_pool2d unbatched": lambda T, F, x, y, v, m, img, w: F.avg_pool2d(img[0], 2),
+    "adaptive_max_pool2d unbatched": lambda T, F, x, y, v, m, img, w: F.adaptive_max_pool2d(
+        img[0], 2
+    ),
+    "adaptive_avg_pool2d unbatched": lambda T, F, x, y, v, m, img, w: F.adaptive_avg_pool2d(
+        img[0], 2
+    ),
+    "max_pool3d unbatched": lambda T, F, x, y, v, m, img, w: F.max_pool3d(img, 1),
+    "group_norm": lambda T, F, x, y, v, m, img, w: F.group_norm(img, 2, y[0, :2], y[1, :2]),
 }
 
 

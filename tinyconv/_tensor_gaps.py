@@ -169,6 +169,18 @@ def _const(arr: Any) -> Any:
     return _t.Tensor._make(np.asarray(arr), None, False)
 
 
+def _fused(out: Any, name: str, *inputs: Any) -> Any:
+    """`out` whose last node carries PyTorch's name for its one fused node and shows that
+    node's edges (those of `inputs`), for ops built here from smaller ones."""
+    node = out.grad_fn
+    if node is not None:
+        node.torch_name = name
+        node.shown_edges = tuple(
+            None if t is None or not t.requires_grad else (t.grad_fn or t) for t in inputs
+        )
+    return out
+
+
 def _need_tensor(x: Any, name: str, what: str) -> None:
     if not isinstance(x, _t.Tensor):
         raise TypeError(f"{what}: argument '{name}' must be a Tensor, got {type(x).__name__}")
@@ -686,7 +698,8 @@ class TensorGaps:
     def hardshrink(self, lambd: float = 0.5) -> Any:
         """x where |x| > lambd, else 0."""
         self._float_only("hardshrink()")
-        return self.masked_fill((self >= -lambd) & (self <= lambd), 0.0)
+        out = self.masked_fill((self >= -lambd) & (self <= lambd), 0.0)
+        return _fused(out, "HardshrinkBackward0", self)
 
     def prelu(self, weight: Any) -> Any:
         """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
@@ -705,7 +718,7 @@ class TensorGaps:
                 f"{tuple(self.shape)}); give one weight, or one per channel"
             )
         w = weight.reshape(()) if k == 1 else weight.reshape((-1,) + (1,) * (self.ndim - 2))
-        return self.where(self > 0, w * self)
+        return _fused(self.where(self > 0, w * self), "PreluKernelBackward0", self, weight)
 
     # -- norms and products --------------------------------------------------------------------
     def renorm(self, p: Any, dim: int, maxnorm: Any) -> Any:

@@ -218,9 +218,11 @@ class Function:
     @property
     def next_functions(self) -> tuple:
         """The edges as PyTorch shows them: `((node, 0), (AccumulateGrad, 0), (None, 0), ...)`."""
+        # (shown_edges first: an op's own _shown must not hide a composite's fused node's edges)
+        shown = self.shown_edges if self.shown_edges is not None else self._shown()
         return tuple(
             (e if e is None or isinstance(e, (Function, ShownNode)) else AccumulateGrad(e), 0)
-            for e in self._shown()
+            for e in shown
         )
 
     # PyTorch's name for this node (`MulBackward0`); an op sets it on the class, or on

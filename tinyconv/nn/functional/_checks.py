@@ -74,6 +74,23 @@ def _batched(x: Tensor, what: str, n: int = 2) -> tuple[Tensor, bool]:
     )
 
 
+def _one_node(out: Tensor, inner: Tensor, *inputs: Any) -> Tensor:
+    """`out`, a squeeze of `inner`, named and linked as `inner`'s node with the edges of
+    `inputs`: PyTorch runs these ops (a pool of an unbatched input, conv1d) in one node."""
+    node, src = out.grad_fn, inner.grad_fn
+    if node is not None and src is not None:
+        node.torch_name = src.name()
+        node.shown_edges = tuple(
+            None if t is None or not t.requires_grad else (t.grad_fn or t) for t in inputs
+        )
+    return out
+
+
+def _unbatch(y: Tensor, unbatched: bool, input: Tensor) -> Tensor:
+    """y without the batch axis _batched added, as one node with input's edge."""
+    return _one_node(y.squeeze(0), y, input) if unbatched else y
+
+
 def _check_spatial(x: Tensor, what: str, n: int = 2) -> None:
     """The n spatial sizes must be non-empty (the batch may be 0), as in PyTorch."""
     if 0 in x.shape[-n:]:

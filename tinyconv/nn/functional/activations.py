@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _rng
 from ..._errors import TensorValueError
+from ..._tensor_gaps import _fused
 from ...autograd import ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
@@ -561,7 +562,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
             f"{tuple(x.shape)})"
         )
     a, b = x.narrow(dim, 0, n // 2), x.narrow(dim, n // 2, n // 2)
-    return a * b.sigmoid()
+    return _fused(a * b.sigmoid(), "GluBackward0", x)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -582,10 +583,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
     def fn(x: Tensor) -> Tensor:
         out = x.masked_fill(x <= threshold, value)  # (NaN is not <= anything: it stays)
-        if out.grad_fn is not None:  # PyTorch's one node (its in-place variant saves the result)
-            out.grad_fn.torch_name = "ThresholdBackward1" if inplace else "ThresholdBackward0"
-            out.grad_fn.shown_edges = (x.grad_fn or x,)
-        return out
+        # PyTorch's one node (its in-place variant, which saves the result, is ...Backward1)
+        return _fused(out, "ThresholdBackward1" if inplace else "ThresholdBackward0", x)
 
     return _maybe_inplace(input, fn, inplace, "threshold")
 
@@ -614,7 +613,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     # selects (not clamps), so the gradient at x = +-lambd is 0, as PyTorch's; a NaN stays
     # NaN (with the gradient passing), as in PyTorch
     middle = x.masked_fill(x == x, 0.0)
-    return (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, middle))
+    out = (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, middle))
+    return _fused(out, "SoftshrinkBackward0", x)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

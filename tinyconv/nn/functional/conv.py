@@ -22,6 +22,7 @@ from ._checks import (
     _check_spatial,
     _check_tensor,
     _ntuple,
+    _one_node,
     _same_dtype,
     _single,
 )
@@ -670,7 +671,8 @@ def conv1d(
             f"input length {L + 2 * pad} (input shape {tuple(input.shape)}, padding={padding})"
         )
     y = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups)
-    return y.squeeze(-2)
+    # (batched: PyTorch's one ConvolutionBackward0; unbatched: its squeeze of that, as here)
+    return _one_node(y.squeeze(-2), y, input, weight, bias) if input.ndim == 3 else y.squeeze(-2)
 
 
 def conv_transpose1d(
@@ -695,4 +697,4 @@ def conv_transpose1d(
     y = conv_transpose2d(
         input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)
     )
-    return y.squeeze(-2)
+    return _one_node(y.squeeze(-2), y, input, weight, bias) if input.ndim == 3 else y.squeeze(-2)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
+from ..._tensor_gaps import _fused
 from ...autograd import grad_mode
 from ...autograd.function import layout_free
 from ...autograd.ops import Op
@@ -487,7 +488,7 @@ def group_norm(
         y = y * _per_channel(weight, x.ndim)
     if bias is not None:
         y = y + _per_channel(bias, x.ndim)
-    return y
+    return _fused(y, "NativeGroupNormBackward0", x, weight, bias)  # (PyTorch's one node)
 
 
 def instance_norm(

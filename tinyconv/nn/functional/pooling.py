@@ -11,7 +11,7 @@ from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...tensor import Tensor
-from ._checks import _batched, _check_spatial, _check_tensor, _ntuple, _pair, _single
+from ._checks import _batched, _check_spatial, _check_tensor, _ntuple, _pair, _single, _unbatch
 from ._linear import linear_graph_backward
 
 # -- pooling ----------------------------------------------------------------------------
@@ -98,12 +98,12 @@ def _float_input(x: Tensor, what: str) -> None:
         )
 
 
-def _with_indices(y: Tensor, sink: list | None, unbatched: bool) -> Any:
+def _with_indices(y: Tensor, sink: list | None, unbatched: bool, input: Tensor) -> Any:
     """The pooled values (and, when `sink` holds them, the int64 indices), unbatched back."""
     if sink is None:
-        return y.squeeze(0) if unbatched else y
+        return _unbatch(y, unbatched, input)
     ind = Tensor._make(sink[0], None, False)
-    return (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+    return (_unbatch(y, unbatched, input), ind.squeeze(0)) if unbatched else (y, ind)
 
 
 def _pool_args(
@@ -159,7 +159,7 @@ def max_pool2d(
     )
     sink: list | None = [] if return_indices else None
     y = MaxPool2d.apply(x, (k, s, p, d, bool(ceil_mode)), sink)
-    return _with_indices(y, sink, unbatched)
+    return _with_indices(y, sink, unbatched, input)
 
 
 def avg_pool2d(
@@ -178,7 +178,7 @@ def avg_pool2d(
     if divisor_override is not None and divisor_override <= 0:
         raise TensorValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool2d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
-    return y.squeeze(0) if unbatched else y
+    return _unbatch(y, unbatched, input)
 
 
 def _adaptive_args(input: Any, output_size: Any, what: str, n: int = 2) -> tuple:
@@ -297,7 +297,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     x, unbatched, size = _adaptive_args(input, output_size, what)
     _float_input(x, what)
     y = AdaptiveAvgPool2d.apply(x, size, unbatched)
-    return y.squeeze(0) if unbatched else y
+    return _unbatch(y, unbatched, input)
 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
@@ -309,7 +309,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     _float_input(x, what)
     sink: list | None = [] if return_indices else None
     y = AdaptiveMaxPool2d.apply(x, size, sink, unbatched)
-    return _with_indices(y, sink, unbatched)
+    return _with_indices(y, sink, unbatched, input)
 
 
 # -- 1-D pooling: the 2-D pools on a height-1 image (as PyTorch, whose 1-D pools end in a

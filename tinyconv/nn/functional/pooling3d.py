@@ -10,6 +10,7 @@ from ...autograd.ops import Op
 from ...kernels import pool as pool_k
 from ...kernels import pool3d as pool3d_k
 from ...tensor import Tensor
+from ._checks import _unbatch
 from ._linear import linear_graph_backward
 from .pooling import (
     _adaptive_args,
@@ -152,7 +153,7 @@ def max_pool3d(
     )
     sink: list | None = [] if return_indices else None
     y = MaxPool3d.apply(x, (k, s, p, d, bool(ceil_mode)), sink)
-    return _with_indices(y, sink, unbatched)
+    return _with_indices(y, sink, unbatched, input)
 
 
 def max_pool3d_with_indices(
@@ -192,7 +193,7 @@ def avg_pool3d(
     if divisor_override is not None and divisor_override <= 0:
         raise TensorValueError(f"{what}: divisor_override must be positive, got {divisor_override}")
     y = AvgPool3d.apply(x, (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override))
-    return y.squeeze(0) if unbatched else y
+    return _unbatch(y, unbatched, input)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
@@ -202,7 +203,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     x, unbatched, size = _adaptive_args(input, output_size, what, 3)
     _float_input(x, what)
     y = AdaptiveAvgPool3d.apply(x, size, unbatched)
-    return y.squeeze(0) if unbatched else y
+    return _unbatch(y, unbatched, input)
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
@@ -213,7 +214,7 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     _float_input(x, what)
     sink: list | None = [] if return_indices else None
     y = AdaptiveMaxPool3d.apply(x, size, sink, unbatched)
-    return _with_indices(y, sink, unbatched)
+    return _with_indices(y, sink, unbatched, input)
 
 
 def adaptive_max_pool3d_with_indices(
