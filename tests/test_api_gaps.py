@@ -822,3 +822,14 @@ def _inplace_fn(name, data, *args):
         return [r is x, x]
 
     return program
+
+
+def test_heaviside_of_a_tensor_that_requires_grad_raises_in_backward_not_forward():
+    # (found by the torch fuzzer) PyTorch computes it and gives a NotImplemented node; only
+    # backward raises
+    x = tinyconv.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    y = tinyconv.heaviside(x, tinyconv.tensor(0.5))
+    assert y.tolist() == [0.0, 0.5, 1.0]
+    assert y.requires_grad and y.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative of heaviside is not implemented"):
+        y.sum().backward()

@@ -219,6 +219,24 @@ def test_clamp_dtypes_follow_promotion():
     assert torch.tensor([True, False]).clamp(0, 1).dtype == torch.int64
 
 
+def test_clamp_of_a_0d_tensor_and_a_number():
+    # (found by the torch fuzzer) PyTorch reads a 0-d tensor that needs no grad as a number
+    # when the other bound is one: x.clamp(t.max(), 3) works there (ClampBackward1, no
+    # gradient to the bound); a 1-element or grad-requiring bound is still refused
+    x = torch.tensor([-3.0, 0.5, 1.0, 4.0], requires_grad=True)
+    y = x.clamp(torch.tensor(0.7), 3)
+    assert y.tolist() == pytest.approx([0.7, 0.7, 1.0, 3.0])
+    assert y.grad_fn.name() == "ClampBackward1"
+    assert torch.tensor([1, 5]).clamp(torch.tensor(2.5), 3).tolist() == [2.5, 3.0]
+    assert torch.tensor([1, 5]).clamp(torch.tensor(2), 3).dtype == torch.int64
+    assert torch.clip(x.detach(), -1, torch.tensor(0.7)).tolist() == pytest.approx(
+        [-1.0, 0.5, 0.7, 0.7]
+    )
+    for bound in (torch.tensor([0.7]), torch.tensor(0.7, requires_grad=True)):
+        with pytest.raises(TypeError, match="both be tensors or both be numbers"):
+            x.clamp(bound, 3)
+
+
 def test_clamp_bad_and_in_place_uses():
     x = torch.tensor([1.0, 5.0])
     with pytest.raises(TypeError, match="both be tensors or both be numbers"):

@@ -212,6 +212,21 @@ CASES = {
     ),
     "max_pool3d unbatched": lambda T, F, x, y, v, m, img, w: F.max_pool3d(img, 1),
     "group_norm": lambda T, F, x, y, v, m, img, w: F.group_norm(img, 2, y[0, :2], y[1, :2]),
+    # (found by the torch fuzzer's "more" ops)
+    "logcumsumexp": lambda T, F, x, y, v, m, img, w: x.logcumsumexp(1),
+    "copysign number": lambda T, F, x, y, v, m, img, w: x.copysign(-1.0),
+    "copysign tensor": lambda T, F, x, y, v, m, img, w: x.copysign(y - 0.5),
+    "xlogy": lambda T, F, x, y, v, m, img, w: T.xlogy(x, y),
+    "xlogy number other": lambda T, F, x, y, v, m, img, w: T.xlogy(x, 2.0),
+    "xlogy number input": lambda T, F, x, y, v, m, img, w: T.xlogy(2.0, y),
+    "repeat_interleave int": lambda T, F, x, y, v, m, img, w: x.repeat_interleave(2, dim=1),
+    "repeat_interleave tensor": lambda T, F, x, y, v, m, img, w: x.repeat_interleave(
+        T.tensor([1, 2]), dim=0
+    ),
+    "diag_embed": lambda T, F, x, y, v, m, img, w: T.diag_embed(x, 1),
+    "sinc": lambda T, F, x, y, v, m, img, w: x.sinc(),
+    "sgn": lambda T, F, x, y, v, m, img, w: x.sgn(),
+    "pairwise_distance": lambda T, F, x, y, v, m, img, w: F.pairwise_distance(x, y),
 }
 
 

@@ -1068,6 +1068,167 @@ def dtype_cast(method: str) -> Callable:
     return unary("{x}." + method + "()", allow_int=True)
 
 
+# -- writers of the "more" family (ops real programs use that the first table lacked) --------
+
+
+def index_along(kind: str) -> Callable:
+    """scatter / scatter_add / index_add / index_fill / index_copy along a dim, with index
+    tensors valid by construction (repeated indices only where the result is defined: sums,
+    or one value written many times)."""
+
+    def write(p: Program) -> str | None:
+        x = float_var(p, 1)
+        shape = tuple(p.t(x).shape)
+        d = dim_arg(p, len(shape))
+        n = shape[d]
+        if n == 0 or 0 in shape:
+            return None
+        if kind in ("index_add", "index_fill", "index_copy"):
+            k = p.draw(st.integers(1, 3))
+            unique = kind == "index_copy"
+            idx = (
+                p.rng.permutation(n)[: min(k, n)] if unique else p.rng.integers(-n, n, k)
+            ).tolist()
+            if kind == "index_fill":
+                return assign(
+                    p, f"{x}.index_fill({d}, T.tensor({idx!r}), {p.choice(['-1.5', '0.0'])})"
+                )
+            src = list(shape)
+            src[d] = len(idx)
+            return assign(p, f"{x}.{kind}({d}, T.tensor({idx!r}), {p.fresh(tuple(src))})")
+        ishape = [p.draw(st.integers(1, s)) for s in shape]
+        idx = p.rng.integers(0, n, ishape).tolist()
+        if kind == "scatter_value":
+            return assign(p, f"{x}.scatter({d}, T.tensor({idx!r}), {p.choice(['2.5', '-1.0'])})")
+        if kind == "scatter_reduce":
+            red = p.choice(["sum", "prod", "mean", "amax", "amin"])
+            inc = p.flag()
+            src = p.fresh(tuple(ishape))
+            return assign(
+                p,
+                f"{x}.scatter_reduce({d}, T.tensor({idx!r}), {src}, {red!r}, include_self={inc})",
+            )
+        return assign(p, f"{x}.scatter_add({d}, T.tensor({idx!r}), {p.fresh(tuple(ishape))})")
+
+    return write
+
+
+def masked_scatter(p: Program) -> str:
+    x = float_var(p)
+    m = p.fresh(
+        p.draw(broadcastable_to(tuple(p.t(x).shape), allow_bigger=False)), requires_grad=False
+    )
+    src = p.fresh(tuple(p.t(x).shape))
+    return assign(p, f"{x}.masked_scatter({m} > 0, {src})")
+
+
+def einsum(p: Program) -> str | None:
+    x = float_var(p, 1, 3)
+    n = p.t(x).dim()
+    forms = {
+        1: [
+            "T.einsum('i->', {x})",
+            "T.einsum('i,i->', {x}, {x} * 2)",
+            "T.einsum('i,j->ij', {x}, {x})",
+        ],
+        2: ["T.einsum('ij->ji', {x})", "T.einsum('ij,kj->ik', {x}, {x})", "T.einsum('ij->j', {x})"],
+        3: [
+            "T.einsum('bij,bjk->bik', {x}, {x}.mT)",
+            "T.einsum('...ij->...i', {x})",
+            "T.einsum('bij->jb', {x})",
+        ],
+    }[n]
+    return assign(p, p.choice(forms).format(x=x))
+
+
+def conv_transpose2d(p: Program) -> str:
+    cfg = p.draw(
+        conv2d_configs(
+            max_batch=2, max_channels=3, max_kernel=3, max_extra=2, symmetric_padding=True
+        )
+    )
+    # (C_in, O // groups, kh, kw): conv2d's weight read the other way round
+    cin = cfg.shape[1]
+    x = p.pick(both(is_float, lambda t: tuple(t.shape) == cfg.shape)) or p.fresh(cfg.shape)
+    w = p.fresh((cin, cfg.out_channels // cfg.groups) + tuple(cfg.weight_shape[2:]))
+    b = p.fresh((cfg.out_channels,)) if p.flag() else "None"
+    pad = (cfg.padding[0][0], cfg.padding[1][0])
+    sh, sw = cfg.stride if isinstance(cfg.stride, tuple) else (cfg.stride, cfg.stride)
+    dh, dw = cfg.dilation if isinstance(cfg.dilation, tuple) else (cfg.dilation, cfg.dilation)
+    op = (p.draw(st.integers(0, max(sh, dh) - 1)), p.draw(st.integers(0, max(sw, dw) - 1)))
+    return assign(
+        p,
+        f"F.conv_transpose2d({x}, {w}, {b}, {cfg.stride}, {pad}, {op}, {cfg.groups}, "
+        f"{cfg.dilation})",
+    )
+
+
+def class_loss_more(p: Program) -> str | None:
+    """cross_entropy / nll_loss with class weights, ignore_index, label smoothing, soft targets,
+    (N, C, d) inputs."""
+    n, c = p.draw(st.integers(1, 4)), p.draw(st.integers(2, 4))
+    extra = (p.draw(st.integers(1, 3)),) if p.flag(0.3) else ()
+    x = p.fresh((n, c) + extra)
+    opts = [f"reduction={p.choice(['mean', 'sum', 'none'])!r}"]
+    if p.flag():
+        opts.append(
+            f"weight={p.fresh((c,), arr=np.round(p.rng.random(c) + 0.1, 3), requires_grad=False)}"
+        )
+    name = p.choice(["cross_entropy", "nll_loss"])
+    if name == "cross_entropy" and p.flag(0.3):
+        target = f"{p.fresh((n, c) + extra, requires_grad=False)}.softmax(1)"
+    else:
+        tgt = p.rng.integers(0, c, (n,) + extra)
+        if p.flag(0.4):
+            opts.append("ignore_index=1")
+        target = f"T.tensor({tgt.tolist()!r})"
+    if name == "cross_entropy" and p.flag(0.4):
+        opts.append(f"label_smoothing={p.choice([0.1, 0.25])}")
+    inp = x if name == "cross_entropy" else f"{x}.log_softmax(1)"
+    return assign(p, f"F.{name}({inp}, {target}, {', '.join(opts)})")
+
+
+def interpolate_more(p: Program) -> str:
+    x = (
+        float_var(p, 4, 4)
+        if p.flag()
+        else p.fresh((1, 2, p.draw(st.integers(1, 5)), p.draw(st.integers(1, 5))))
+    )
+    mode = p.choice(["bicubic", "area", "bilinear"])
+    size = (p.draw(st.integers(1, 6)), p.draw(st.integers(1, 6)))
+    corners = f", align_corners={p.flag()}" if mode != "area" else ""
+    if mode != "area" and p.flag(0.3):
+        return assign(
+            p,
+            f"F.interpolate({x}, scale_factor={p.choice([0.5, 1.5, 2.0])}, mode={mode!r}{corners})",
+        )
+    return assign(p, f"F.interpolate({x}, size={size}, mode={mode!r}{corners})")
+
+
+def int_arith(p: Program) -> str:
+    """Integer division and remainder of negatives, and mixed int/bool/float promotion."""
+    a = p.pick(lambda t: t.dtype == torch.int64) or p.fresh(p.shape(), "int64")
+    b = p.choice(["2", "-2", "-3", "3", "2.5", "-1.5", "True", "T.tensor(-2)", "T.tensor(2.5)"])
+    form = p.choice(
+        [
+            "{a} // {b}",
+            "{a} % {b}",
+            "T.div({a}, {b}, rounding_mode='trunc')",
+            "T.div({a}, {b}, rounding_mode='floor')",
+            "T.fmod({a}, {b})",
+            "T.remainder({b}, {a}.abs() + 1)",
+            "{a} / {b}",
+            "{a} * {b}",
+            "{a} + {b}",
+            "T.where({a} > 0, {a}, {b})",
+            "{a}.clamp({b}, 3)",
+        ]
+    )
+    if form == "{a}.clamp({b}, 3)" and b in ("True",):
+        b = "-1"
+    return assign(p, form.format(a=a, b=b))
+
+
 # name, family, writer: one line per op
 OPS: list[Op] = [
     # elementwise, unary
@@ -1297,6 +1458,163 @@ OPS: list[Op] = [
         "view",
         dim_method("{x}.rot90(1, ({d}, {d} + 1)) if {x}.dim() > 1 and {d} != -1 else {x}"),
     ),
+    # more: ops real programs use that the table lacked (one family: test_fuzz_more_programs)
+    Op("logcumsumexp", "more", dim_method("{x}.logcumsumexp({d})")),
+    Op("cummax", "more", dim_method("{x}.cummax({d})[0]")),
+    Op("cummin_idx", "more", dim_method("{x}.cummin({d})[1]")),
+    Op("cumsum_f64", "more", dim_method("{x}.cumsum({d}, dtype=T.float64)")),
+    Op("argsort_stable", "more", dim_method("{x}.argsort(dim={d}, stable=True)")),
+    Op("sort_stable", "more", dim_method("{x}.sort(dim={d}, stable=True, descending=True)[1]")),
+    Op("sort_stable_values", "more", dim_method("{x}.sort(dim={d}, stable=True)[0]")),
+    Op("scatter_add", "more", index_along("scatter_add")),
+    Op("scatter_value", "more", index_along("scatter_value")),
+    Op("scatter_reduce", "more", index_along("scatter_reduce")),
+    Op("index_add", "more", index_along("index_add")),
+    Op("index_fill", "more", index_along("index_fill")),
+    Op("index_copy", "more", index_along("index_copy")),
+    Op("masked_scatter", "more", masked_scatter),
+    Op("masked_fill_0d", "more", unary("{x}.masked_fill({x} < 0, T.tensor(2.0))")),
+    Op("where_scalars", "more", unary("T.where({x} > 0, 1.0, 0)")),
+    Op("where_int_scalars", "more", unary("T.where({x} > 0, 2, -3)")),
+    Op("where_scalar_other", "more", unary("T.where({x} > 0, {x}, 0)")),
+    Op("where_int_tensor", "more", unary("T.where({x} > 0, {x}, T.tensor([1, -2])[:1])")),
+    Op("clamp_int_float", "more", unary("T.tensor([-3, 0, 2]).clamp(-1.5, 1.5) + {x}.sum()")),
+    Op("contiguous_t", "more", unary("{x}.mT.contiguous() if {x}.dim() >= 2 else {x}.t()")),
+    Op(
+        "permute_contig_view",
+        "more",
+        unary("{x}.permute(tuple(range({x}.dim() - 1, -1, -1))).contiguous().view(-1)"),
+    ),
+    Op("einsum", "more", einsum),
+    Op("bmm_broadcast", "more", unary("{x} @ {x}.mT if {x}.dim() >= 2 else {x} @ {x}")),
+    Op(
+        "matmul_4d_3d", "more", unary("{x}.reshape(1, 1, -1, 1) @ T.ones(2, 1, 3, dtype={x}.dtype)")
+    ),
+    Op("var_correction2", "more", dim_method("{x}.var({d}, correction=2)")),
+    Op("std_mean", "more", dim_method("T.std_mean({x}, {d}, keepdim=True)[0]")),
+    Op("var_mean", "more", dim_method("T.var_mean({x}, dim={d}, correction=0)[1]")),
+    Op("vector_norm", "more", dim_method("T.linalg.vector_norm({x}, 3, dim={d})")),
+    Op("vector_norm_0", "more", unary("T.linalg.vector_norm({x}, 0)")),
+    Op("vector_norm_ninf", "more", unary("T.linalg.vector_norm({x}, float('-inf'))")),
+    Op("norm_fro_dims", "more", unary("{x}.norm(dim=(0, 1)) if {x}.dim() >= 2 else {x}.norm()")),
+    Op("softmax_f64", "more", dim_method("F.softmax({x}, dim={d}, dtype=T.float64)")),
+    Op("log_softmax_neg", "more", unary("F.log_softmax({x}, dim=-1) if {x}.dim() else {x}")),
+    Op("class_loss_more", "more", class_loss_more),
+    Op(
+        "kl_div",
+        "more",
+        unary(
+            "F.kl_div({x}.log_softmax(-1), ({x} * 2).softmax(-1).detach(), "
+            "reduction='batchmean') if {x}.dim() else {x}"
+        ),
+    ),
+    Op(
+        "kl_div_log",
+        "more",
+        unary("F.kl_div({x}, {x}.detach() * 0.5, reduction='sum', log_target=True)"),
+    ),
+    Op(
+        "cosine_similarity",
+        "more",
+        unary("F.cosine_similarity({x}, {x}.flip(-1), dim=-1) if {x}.dim() else {x}"),
+    ),
+    Op("mse_broadcast_weight", "more", unary("F.l1_loss({x}, T.zeros_like({x}), reduction='sum')")),
+    Op("poisson_nll", "more", unary("F.poisson_nll_loss({x}, {x}.detach().abs())")),
+    Op(
+        "margin_ranking",
+        "more",
+        unary(
+            "F.margin_ranking_loss({x}, {x}.flip(0) if {x}.dim() else {x}, T.ones_like({x}), 0.5)"
+        ),
+    ),
+    Op("conv_transpose2d", "more", conv_transpose2d),
+    Op("interpolate_more", "more", interpolate_more),
+    Op(
+        "lp_pool2d",
+        "more",
+        unary(
+            "F.lp_pool2d({x}.abs() + 0.1, 2, 2) "
+            "if {x}.dim() == 4 and min({x}.shape[-2:]) >= 2 else {x}"
+        ),
+    ),
+    Op(
+        "max_pool2d_indices",
+        "more",
+        unary(
+            "F.max_pool2d({x}, 2, 1, 1, return_indices=True)[1] "
+            "if {x}.dim() in (3, 4) and min({x}.shape[-2:]) >= 1 else {x}"
+        ),
+    ),
+    Op("int_arith", "more", int_arith),
+    Op("promote_f64_0d", "more", unary("{x} * T.tensor(2.5, dtype=T.float64)")),
+    Op("promote_int_0d", "more", unary("{x} + T.tensor(3)")),
+    Op("promote_bool", "more", unary("{x} * ({x} > 0) + True")),
+    Op("promote_f64_tensor", "more", unary("{x}.float() + {x}.double()")),
+    Op("cat_mixed", "more", unary("T.cat([{x}.reshape(-1), T.tensor([1, 2])])")),
+    Op("bool_reduce", "more", dim_method("({x} > 0).sum({d}) + ({x} > 0).any({d})")),
+    Op("int_mean_float", "more", unary("({x} > 0).float().mean()")),
+    Op("round_decimals", "more", unary("{x}.round(decimals=1)")),
+    Op("copysign", "more", unary("{x}.copysign(-1.0)")),
+    Op("diagonal", "more", unary("{x}.diagonal(0, -2, -1) if {x}.dim() >= 2 else {x}")),
+    Op("diag_embed", "more", unary("T.diag_embed({x}) if {x}.dim() else {x}")),
+    Op("repeat_interleave", "more", dim_method("{x}.repeat_interleave(2, dim={d})")),
+    Op("repeat", "more", unary("{x}.repeat(2, *([1] * {x}.dim()))")),
+    Op("tile_flip", "more", dim_method("{x}.flip({d}).tile(2)")),
+    Op("chunk_cat", "more", dim_method("T.cat({x}.chunk(2, {d})[::-1], {d})")),
+    Op("unbind_stack", "more", dim_method("T.stack({x}.unbind({d}), -1)")),
+    Op(
+        "split_sizes",
+        "more",
+        dim_method("{x}.split([1, {x}.shape[{d}] - 1], {d})[1] if {x}.shape[{d}] else {x}"),
+    ),
+    Op(
+        "expand_clone_inplace",
+        "more",
+        unary("{x}.unsqueeze(0).expand(2, *{x}.shape).clone().mul_(2)"),
+    ),
+    Op("outer", "more", unary("T.outer({x}.reshape(-1), {x}.reshape(-1)[:2])")),
+    Op(
+        "addmm",
+        "more",
+        unary(
+            "T.addmm({x}, {x}, {x}.mT, beta=0.5, alpha=2) "
+            "if {x}.dim() == 2 and {x}.shape[0] == {x}.shape[1] else {x}"
+        ),
+    ),
+    Op(
+        "baddbmm",
+        "more",
+        unary("T.baddbmm({x}[..., :1], {x}, {x}.mT[..., :1]) if {x}.dim() == 3 else {x}"),
+    ),
+    Op(
+        "linear",
+        "more",
+        unary(
+            "F.linear({x}, T.ones(2, {x}.shape[-1], dtype={x}.dtype) / 3, "
+            "T.tensor([0.5, -1.0], dtype={x}.dtype)) if {x}.dim() else {x}"
+        ),
+    ),
+    Op("dropout_eval", "more", unary("F.dropout({x}, 0.5, training=False)")),
+    Op("normalize_p1", "more", dim_method("F.normalize({x}, p=1, dim={d})")),
+    Op(
+        "pairwise_distance",
+        "more",
+        unary("F.pairwise_distance({x}, {x} * 0.5) if {x}.dim() else {x}"),
+    ),
+    Op(
+        "trace",
+        "more",
+        unary("{x}.reshape(-1)[:4].reshape(2, 2).trace() if {x}.numel() >= 4 else {x}"),
+    ),
+    Op("amax_ties", "more", dim_method("{x}.round().amax({d})")),
+    Op("max_ties", "more", dim_method("{x}.round().max({d})[0]")),
+    Op("median_all", "more", unary("{x}.round().median() if {x}.numel() else {x}")),
+    Op("logaddexp", "more", unary("T.logaddexp({x}, {x}.flip(0) if {x}.dim() else -{x})")),
+    Op("xlogy", "more", unary("T.xlogy({x}, {x}.abs())")),
+    Op("sinc_sgn", "more", unary("{x}.sinc() + {x}.sgn()")),
+    Op("heaviside", "more", unary("T.heaviside({x}, T.tensor(0.5, dtype={x}.dtype))")),
+    Op("float_power", "more", unary("T.float_power({x}.abs(), 1.5)")),
+    Op("pow_int_neg", "more", unary("T.tensor([-3, -1, 2]) ** 2 + {x}.sum()")),
 ]
 
 FAMILIES = sorted({op.family for op in OPS})
@@ -1408,7 +1726,17 @@ def test_fuzz_layers_programs(data):
 @settings(max_examples=200)
 @given(st.data())
 def test_fuzz_mixed_programs(data):
-    run_program(data, set(FAMILIES) - {"layers"})
+    run_program(data, set(FAMILIES) - {"layers", "more"})
+
+
+# The "more" family with the basics (its own test, so the other tests' fixed draws stay).
+MORE = {"more", "unary", "binary", "view", "inplace", "select", "cat", "index_basic"}
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_fuzz_more_programs(data):
+    run_program(data, MORE, max_lines=4)
 
 
 # Double backward (create_graph=True): the engine ops have it (tests/test_double_backward.py);
@@ -1456,7 +1784,7 @@ def test_every_family_is_drawn_or_pending():
         }
     )
     assert set(PENDING) <= names, set(PENDING) - names
-    assert set(FAMILIES) <= CORE | VIEWS | NN | LAYERS
+    assert set(FAMILIES) <= CORE | VIEWS | NN | LAYERS | MORE
 
 
 def test_a_mismatch_prints_a_runnable_repro():

@@ -26,6 +26,7 @@ from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name, get_default_dtype
 from ._errors import TensorValueError
 from ._printing import return_type_repr
+from ._tensor_gaps import _fused
 from ._tensor_math import _float_result, _index_tensor, _where
 from .autograd import grad_mode
 from .kernels import select
@@ -259,7 +260,7 @@ class TensorExtra:
         shift = np.max(self._data, axis=d if self._data.ndim else None, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
         s = _const(shift, self)
-        return (self - s).exp().cumsum(d).log() + s
+        return _fused((self - s).exp().cumsum(d).log() + s, "LogcumsumexpBackward0", self)
 
     def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
         """(amin, amax) over `dim` (all elements if None)."""
@@ -413,7 +414,7 @@ class TensorExtra:
     # -- elementwise ---------------------------------------------------------------------
     def sgn(self) -> Any:
         """sign(x) for real tensors."""
-        return self.sign()
+        return _fused(self.sign(), "SgnBackward0", self)
 
     def signbit(self) -> Any:
         """True where the sign bit is set (negative numbers and -0.0)."""
@@ -427,9 +428,11 @@ class TensorExtra:
         sign = np.where(np.signbit(o), -1, 1).astype(x._data.dtype)
         # (the sign of `other` is piecewise constant: its gradient is 0, as in PyTorch)
         out = x.abs() * _const(sign, x)
-        if isinstance(other, _t.Tensor) and other.requires_grad:
-            out = out + other * 0
-        return out
+        if isinstance(other, _t.Tensor):
+            if other.requires_grad:
+                out = out + other * 0
+            return _fused(out, "CopysignBackward0", self, other)
+        return _fused(out, "CopysignBackward1", self)
 
     def logit(self, eps: Any = None) -> Any:
         """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]. Integer and bool
@@ -455,7 +458,9 @@ class TensorExtra:
             log_y = log_y.expand(*shape).masked_fill(
                 _t.Tensor._make(np.broadcast_to(bad, shape), None, False), 0
             )
-        return x * log_y
+        if isinstance(other, _t.Tensor):
+            return _fused(x * log_y, "XlogyBackward0", self, other)
+        return _fused(x * log_y, "XlogyBackward2", self)
 
     # -- shapes --------------------------------------------------------------------------
     def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
@@ -508,7 +513,9 @@ class TensorExtra:
                 f"repeat_interleave(): output_size is {output_size} but the repeats give "
                 f"{index.size}"
             )
-        return x.index_select(d, _long(index))
+        # (PyTorch's int repeats: an expand, a copy and a view; tensor repeats: an index_select)
+        out = x.index_select(d, _long(index))
+        return out if isinstance(repeats, _t.Tensor) else _fused(out, "ViewBackward0", self)
 
     def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Any:
         """Put the last dim of self on a diagonal of new 2-D slices (at dims dim1, dim2)."""
@@ -528,7 +535,7 @@ class TensorExtra:
         for src, dst in zip(rest, others, strict=True):
             order[dst] = src
         order[d1], order[d2] = out_nd - 2, out_nd - 1
-        return out.permute(*order)
+        return _fused(out.permute(*order), "DiagEmbedBackward0", self)
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Any:
         """Write fill_value on the main diagonal, in place (all dims equal beyond 2-D). A tall

@@ -557,7 +557,7 @@ class TensorGaps:
         # divide by a safe copy, so the masked-off branch does not send 0 * inf = nan back
         safe = x.masked_fill(zero, 1)
         y = (safe * math.pi).sin() / (safe * math.pi)
-        return y.masked_fill(zero, 1)
+        return _fused(y.masked_fill(zero, 1), "SincBackward0", x)
 
     def _fmax_fmin(self, other: Any, take_self: Callable, what: str) -> Any:
         _need_tensor(other, "other", what)
@@ -613,17 +613,15 @@ class TensorGaps:
                 f"heaviside(): input and values must have the same dtype, got "
                 f"{dtype_name(self._data.dtype)} and {dtype_name(values._data.dtype)}"
             )
-        if self._requires_grad or values._requires_grad:
-            raise RuntimeError("heaviside(): the derivative of heaviside is not implemented")
-        x, v = self._data, values._data
         try:
-            out = np.where(x == 0, v, (x > 0).astype(x.dtype))
+            np.broadcast_shapes(self._data.shape, values._data.shape)
         except ValueError:
             raise RuntimeError(
                 f"heaviside(): shapes {tuple(self.shape)} and {tuple(values.shape)} can't be "
                 "broadcast"
             ) from None
-        return _t.Tensor._make(out.astype(x.dtype, copy=False), None, False)
+        # (an input that requires grad gives a result that does; backward raises, as PyTorch)
+        return _t.ops_gaps.Heaviside.apply(self, values)
 
     def float_power(self, exponent: Any) -> Any:
         """self ** exponent computed in float64 (the result is float64)."""

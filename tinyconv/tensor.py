@@ -779,6 +779,16 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         (the output takes the broadcast shape, and tensor bounds get gradients)."""
         if min is None and max is None:
             raise TensorValueError("clamp(): at least one of min and max must be given")
+        if (
+            min is not None
+            and max is not None
+            and isinstance(min, Tensor) != isinstance(max, Tensor)
+        ):
+            # PyTorch reads a 0-d tensor that needs no grad as a number (its (Number, Number)
+            # overload: x.clamp(t.max(), 1.0)), so the pair is two numbers
+            min, max = (
+                v.item() if isinstance(v, Tensor) and _as_number(v) else v for v in (min, max)
+            )
         lo, hi = (
             _wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max)
         )
@@ -1626,6 +1636,11 @@ def _as_tensor(x: Any) -> Tensor:
     if isinstance(x, np.ndarray):
         return Tensor._make(x, None, False)
     return Tensor._make(_to_array(x, None, "operand"), None, False)
+
+
+def _as_number(t: Tensor) -> bool:
+    """Does PyTorch's argument parser accept t where a number is expected (0-d, no grad)?"""
+    return t._data.ndim == 0 and not t._requires_grad
 
 
 def _operand(x: Any) -> Any:

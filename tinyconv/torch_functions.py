@@ -15,6 +15,7 @@ from . import _dtype, _tensor_extra
 from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
 from ._errors import TensorValueError
+from ._tensor_gaps import _fused
 from ._tensor_math import _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
 from .tensor import Tensor, _as_tensor, _binary
@@ -1504,7 +1505,9 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
-    return _as_tensor(input).xlogy(other)
+    if isinstance(input, Tensor):
+        return input.xlogy(other)
+    return _fused(_as_tensor(input).xlogy(other), "XlogyBackward1", other)  # (a number first)
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:

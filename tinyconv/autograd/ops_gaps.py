@@ -21,6 +21,23 @@ def erfc_array(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erfc(x.astype(np.float64)), dtype=np.float64).astype(x.dtype, copy=False)
 
 
+class Heaviside(Op):
+    """0 where x < 0, values where x == 0, 1 where x > 0. PyTorch defines no derivative: the
+    result requires grad when an input does, and backward raises (its node: NotImplemented)."""
+
+    torch_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, values):
+        return np.where(x == 0, values, (x > 0).astype(x.dtype)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("the derivative of heaviside is not implemented (as in PyTorch)")
+
+    graph_backward = backward  # (raises: no derivative)
+
+
 class Erfc(Op):
     """erfc(x); d/dx = -2/sqrt(pi) exp(-x^2) (saves x, as PyTorch)."""
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
+from ..._tensor_gaps import _fused
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...tensor import Tensor, _as_tensor, _to_array
@@ -657,7 +658,8 @@ def pairwise_distance(
     _check_tensor(x1, "x1", what)
     _check_tensor(x2, "x2", what)
     d = x1 - x2 + eps
-    return d.norm(p=p, dim=-1, keepdim=keepdim)
+    # (PyTorch's C++ norm, NormBackward1; Tensor.norm is linalg.vector_norm's node)
+    return _fused(d.norm(p=p, dim=-1, keepdim=keepdim), "NormBackward1", d)
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
