@@ -525,3 +525,29 @@ def test_matmul_node_follows_torchs_lowering(sa, sb, a_grad):
         return (a @ b).grad_fn.name()
 
     assert name(tinyconv) == name(torch)
+
+
+@pytest.mark.parametrize(
+    "index, value",
+    [
+        ("...", "t"),  # (found by the torch fuzzer: x[...] = v is PyTorch's copy_)
+        ("...", "0.0"),
+        (":", "t"),
+        (":, :", "0.5"),
+        ("0:2, ...", "t"),
+        (":, 0:9", "T.tensor(3.0)"),
+        ("None", "t"),  # a new dim: CopySlices
+        ("0", "t"),
+        (":, 1:", "1.5"),
+    ],
+)
+def test_setitem_of_the_whole_tensor_is_a_copy_or_a_fill(index, value):
+    torch = pytest.importorskip("torch")
+
+    def name(T):
+        x = T.ones(2, 3, dtype=T.float64, requires_grad=True) * 1
+        t = T.full((3,), 2.0, dtype=T.float64, requires_grad=True)
+        exec(f"x[{index}] = {value}", {"x": x, "t": t, "T": T})
+        return x.grad_fn.name().replace("torch::autograd::", "")
+
+    assert name(tinyconv) == name(torch)

@@ -467,3 +467,38 @@ def test_dropout2d_on_other_ranks_warns_and_drops_as_pytorch():
     for ours, theirs in zip(outs[1], outs[0], strict=True):
         np.testing.assert_array_equal(ours, theirs)
     assert (outs[1][0] == 0).any() and (outs[1][0] == 2 * x).any()
+
+
+@pytest.mark.parametrize(
+    "op, shape, arg",
+    [
+        ("pixel_shuffle", (1, 4, 1, 1), 2),  # (found by the torch fuzzer)
+        ("pixel_shuffle", (1, 4, 2, 3), 1),
+        ("pixel_unshuffle", (1, 1, 2, 2), 2),
+        ("pixel_unshuffle", (2, 3, 2, 2), 1),
+        ("channel_shuffle", (1, 8, 1, 1), 1),
+        ("channel_shuffle", (2, 4, 3), 2),
+    ],
+)
+def test_shuffles_give_a_new_tensor_an_in_place_change_does_not_reach_the_input(op, shape, arg):
+    # the final reshape was a view of the input where the permute kept the order; PyTorch's
+    # result never is, so y.add_() changed x there
+    x = tinyconv.arange(float(np.prod(shape))).reshape(shape)
+    before = x.numpy().copy()
+    y = getattr(F, op)(x, arg)
+    assert y._base is None
+    y.add_(10)
+    np.testing.assert_array_equal(x.numpy(), before)
+    w = tinyconv.arange(float(np.prod(shape)), requires_grad=True)
+    z = getattr(F, op)(w.reshape(shape), arg)
+    assert (
+        z.grad_fn.name()
+        == {
+            "pixel_shuffle": "PixelShuffleBackward0",
+            "pixel_unshuffle": "PixelUnshuffleBackward0",
+            "channel_shuffle": "ChannelShuffleBackward0",
+        }[op]
+    )
+    (z * tinyconv.arange(float(z.numel())).reshape(z.shape)).sum().backward()
+    # (the gradient of a permutation is the weights permuted back: each of them once)
+    assert sorted(w.grad.tolist()) == [float(i) for i in range(z.numel())]

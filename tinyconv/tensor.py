@@ -1255,6 +1255,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 # PyTorch writes index arrays into a tensor that is not a view with index_put_,
                 # its own node; with a basic index before them it writes into that view (CopySlices)
                 self._grad_fn.torch_name = "IndexPutBackward0"
+            elif not view and idx.adv is None and _whole_index(idx.items, self._data.shape):
+                # an index that selects all of x (x[...], x[:], x[:, 0:n]) is x itself in
+                # PyTorch's setitem: a copy_ (CopyBackwards), or a fill_ for a number or 0-d value
+                filled = not isinstance(value, Tensor) or value._data.ndim == 0
+                self._grad_fn.torch_name = "FillBackward3" if filled else "CopyBackwards"
         if view:
             self._view_after_write()
 
@@ -1636,6 +1641,14 @@ def _as_tensor(x: Any) -> Tensor:
     if isinstance(x, np.ndarray):
         return Tensor._make(x, None, False)
     return Tensor._make(_to_array(x, None, "operand"), None, False)
+
+
+def _whole_index(items: tuple, shape: tuple) -> bool:
+    """Does a basic index select all of a tensor, with no new dim (PyTorch skips whole slices
+    in an index, a lone one too when writing)?"""
+    if any(type(it) is bool for it in items):
+        return False  # (x[True] = v writes into x[None])
+    return ops._index_name(tuple(items) + (Ellipsis,), shape) == "AliasBackward0"
 
 
 def _as_number(t: Tensor) -> bool:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
+from ..._tensor_gaps import _fused
 from ...autograd.ops import Op
 from ...kernels.sample import tap_weights
 from ...tensor import Tensor
@@ -318,6 +319,15 @@ def _shuffle_factor(v: Any, name: str, what: str) -> int:
     return int(v)
 
 
+def _new(out: Tensor, name: str, x: Tensor) -> Tensor:
+    """out as a tensor of its own, named as PyTorch's one node: the final reshape is a view of
+    x when the permute left the order (r = 1, 1 x 1 images, groups = 1), and PyTorch's result
+    never is (an in-place change of it must not reach x)."""
+    if out._base is not None:
+        out = out.clone()
+    return _fused(out, name, x)
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """`(*, C * r^2, H, W) -> (*, C, H * r, W * r)`: each group of r^2 channels becomes an
     r x r block of pixels (sub-pixel convolution's upsampling). A reshape, a permute and a
@@ -336,7 +346,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     k = len(lead)
     y = x.reshape(*lead, C // (r * r), r, r, H, W)
     y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)  # (*, C', H, r, W, r)
-    return y.reshape(*lead, C // (r * r), H * r, W * r)
+    return _new(y.reshape(*lead, C // (r * r), H * r, W * r), "PixelShuffleBackward0", x)
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -355,7 +365,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     k = len(lead)
     y = x.reshape(*lead, C, H // r, r, W // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H', W')
-    return y.reshape(*lead, C * r * r, H // r, W // r)
+    return _new(y.reshape(*lead, C * r * r, H // r, W // r), "PixelUnshuffleBackward0", x)
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -380,6 +390,4 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
         )
     g = int(groups)
     out = x.reshape(N, g, C // g, *rest).transpose(1, 2).reshape(N, C, *rest)
-    if out.grad_fn is not None:  # PyTorch's one node for it
-        out.grad_fn.torch_name = "ChannelShuffleBackward0"
-    return out
+    return _new(out, "ChannelShuffleBackward0", x)
