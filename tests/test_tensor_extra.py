@@ -263,3 +263,16 @@ def test_bad_input_names_the_problem():
         tc.meshgrid(x[0], x[1], indexing="ji")
     with pytest.raises(RuntimeError, match="non-negative"):
         tc.bincount(tc.tensor([1, -1]))
+
+
+def test_tensordot_and_diag_embed_over_an_empty_contraction():
+    # (found by the torch fuzzer: reshape(-1, 0) is ambiguous, so these raised) PyTorch sums
+    # over nothing: zeros of the free dims' shape
+    x = tc.ones(3, 0, requires_grad=True)
+    y = tc.tensordot(x, tc.ones(0, 2), 1)
+    assert y.shape == (3, 2) and y.tolist() == [[0.0, 0.0]] * 3
+    y.sum().backward()
+    assert x.grad.shape == (3, 0)
+    z = tc.tensordot(tc.ones(2, 0, 3), tc.ones(0, 3, 4), ([1, 2], [0, 1]))
+    assert z.shape == (2, 4) and not z.detach().numpy().any()
+    assert tc.diag_embed(tc.ones(3, 0)).shape == (3, 0, 0)

@@ -1107,8 +1107,11 @@ def _tensordot(a: Any, b: Any, dims: Any) -> Any:
     free_a = [i for i in range(a._data.ndim) if i not in da]
     free_b = [i for i in range(b._data.ndim) if i not in db]
     k = int(np.prod([a._data.shape[i] for i in da]))
-    a2 = a.permute(*(free_a + da)).reshape(-1, k)
-    b2 = b.permute(*(db + free_b)).reshape(k, -1)
+    # (the free sizes spelt out: -1 is ambiguous when a contracted size is 0)
+    m = int(np.prod([a._data.shape[i] for i in free_a]))
+    n = int(np.prod([b._data.shape[i] for i in free_b]))
+    a2 = a.permute(*(free_a + da)).reshape(m, k)
+    b2 = b.permute(*(db + free_b)).reshape(k, n)
     shape = [a._data.shape[i] for i in free_a] + [b._data.shape[i] for i in free_b]
     return a2.matmul(b2).reshape(*shape) if shape else a2.matmul(b2).reshape(())
 
