@@ -227,6 +227,9 @@ CASES = {
     "sinc": lambda T, F, x, y, v, m, img, w: x.sinc(),
     "sgn": lambda T, F, x, y, v, m, img, w: x.sgn(),
     "pairwise_distance": lambda T, F, x, y, v, m, img, w: F.pairwise_distance(x, y),
+    # (narrow and the split family over a whole dim: PyTorch's slice op, not an index's alias)
+    "narrow whole dim": lambda T, F, x, y, v, m, img, w: x.narrow(0, 0, 2),
+    "tensor_split whole dim": lambda T, F, x, y, v, m, img, w: x.tensor_split(1, 1)[0],
 }
 
 

@@ -714,7 +714,9 @@ def masked_by_compare(p: Program) -> str:
 
 def setitem(kind: str) -> Callable:
     def write(p: Program) -> str | None:
-        x = p.writable(both(is_float, nd(1)))
+        # (not into an expanded tensor: PyTorch's index_put_/masked_fill_ still write there, with
+        # a deprecation warning; tinyconv refuses, as PyTorch's other in-place ops do)
+        x = p.writable(both(is_float, nd(1), lambda t: 0 not in t.stride() or t.numel() < 2))
         if x is None:
             return None
         shape = tuple(p.t(x).shape)

@@ -27,7 +27,7 @@ from ._dtype import dtype_name, get_default_dtype
 from ._errors import TensorValueError
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused
-from ._tensor_math import _float_result, _index_tensor, _where
+from ._tensor_math import _float_result, _index_tensor, _sliced, _where
 from .autograd import grad_mode
 from .kernels import select
 
@@ -485,7 +485,7 @@ class TensorExtra:
         out = []
         for lo, hi in itertools.pairwise(bounds):
             hi = builtins.max(lo, hi)
-            out.append(self[(slice(None),) * d + (slice(lo, hi),)])
+            out.append(_sliced(self, d, lo, hi))
         return tuple(out)
 
     def repeat_interleave(

@@ -147,6 +147,15 @@ def _float_result(x: Any, other: Any) -> np.dtype:
     return dt if dt.kind == "f" else _dtype.get_default_dtype()
 
 
+def _sliced(t: Any, d: int, start: Any, stop: Any) -> Any:
+    """t[..., start:stop] along dim d as PyTorch's slice op (narrow, split, tensor_split): a
+    SliceBackward0 node even over the whole dim, which an index would skip (an alias)."""
+    out = t[(slice(None),) * d + (slice(start, stop),)]
+    if out.grad_fn is not None:
+        out.grad_fn.torch_name = "SliceBackward0"
+    return out
+
+
 def _index_tensor(
     index: Any, what: str, name: str = "index", int32: bool = True, empty_any: bool = False
 ) -> np.ndarray:
@@ -788,7 +797,7 @@ class TensorMath:
             raise RuntimeError(
                 f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n})"
             )
-        return self[(slice(None),) * d + (slice(start, start + length),)]
+        return _sliced(self, d, start, start + length)
 
     def roll(self, shifts: Any, dims: Any = None) -> Any:
         """Shift elements along `dims` by `shifts`, wrapping around (the flattened tensor if dims

@@ -52,7 +52,7 @@ from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the mem
     strided,
 )
 from ._tensor_gaps import memory_format as MemoryFormat  # noqa: F401  (torch.memory_format)
-from ._tensor_math import TensorMath
+from ._tensor_math import TensorMath, _sliced
 from .autograd import grad_mode
 
 _Number = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
@@ -1192,8 +1192,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 )
         out, start = [], 0
         for s in sizes:
-            idx = (slice(None),) * d + (slice(start, start + s),)
-            out.append(self[idx])
+            out.append(_sliced(self, d, start, start + s))
             start += s
         return _multi_output_views(out)
 
