@@ -7,6 +7,7 @@ are run against PyTorch itself in test_core_parity_torch.py.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -861,3 +862,38 @@ def test_power_minus_half_keeps_the_sign_of_zero():
         assert (x.detach() ** -0.5).tolist() == [-np.inf, np.inf, 0.5]
         (x**0.5).sum().backward()
     assert x.grad.tolist() == [-np.inf, np.inf, 0.25]
+
+
+def test_true_division_of_small_int_tensors_by_negative_numbers():
+    # (found by the dtype-promotion sweep) the number was first wrapped into the tensor's
+    # dtype, as for + and *: uint8 / -2 divided by 254. PyTorch divides in floats.
+    u = torch.tensor([3, 0, 5], dtype=torch.uint8)
+    assert (u / -2).tolist() == [-1.5, -0.0, -2.5]
+    assert (-2 / u).tolist() == pytest.approx([-2 / 3, -math.inf, -0.4])
+    assert torch.true_divide(u, -2).tolist() == [-1.5, -0.0, -2.5]
+    assert (torch.tensor([3, -1], dtype=torch.int8) / 300).tolist() == pytest.approx(
+        [0.01, -1 / 300]
+    )
+    assert (u * -2).tolist() == [250, 0, 246]  # (products still wrap, as in PyTorch)
+
+
+def test_add_sub_alpha_compute_in_the_operands_result_dtype():
+    # (found by the dtype-promotion sweep) alpha * other was promoted first: int32 + 2 * bool
+    # gave int64 and bool + 2 * bool counted to 3; PyTorch casts alpha to the result dtype
+    b = torch.tensor([True, False, True])
+    i = torch.tensor([-3, 0, 5], dtype=torch.int32)
+    r = torch.add(i, b, alpha=2)
+    assert r.dtype == torch.int32 and r.tolist() == [-1, 0, 7]
+    r = torch.add(torch.tensor([True, False, False]), b, alpha=2)
+    assert r.dtype == torch.bool and r.tolist() == [True, False, True]
+    u = torch.tensor([3, 0, 5], dtype=torch.uint8)
+    assert torch.add(u, b, alpha=2).dtype == torch.uint8
+    bb = torch.tensor([True, False, False])
+    bb.add_(b, alpha=2)
+    assert bb.tolist() == [True, False, True]
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.tensor([3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    z = torch.add(x, y, alpha=0.5)
+    assert z.dtype == torch.float64 and z.tolist() == [2.5, 4.0]
+    z.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0] and y.grad.tolist() == [0.5, 0.5]

@@ -265,12 +265,12 @@ class ViewInplace:
     def add_(self, other: Any, alpha: Any = 1) -> _t.Tensor:
         if alpha != 1:
             _t._check_alpha(self, other, alpha, "add_()")
-        return self._inplace(_t.ops.Add, other * alpha if alpha != 1 else other, "add_()")
+        return self._inplace(_t.ops.Add, _t._scaled(self, other, alpha), "add_()")
 
     def sub_(self, other: Any, alpha: Any = 1) -> _t.Tensor:
         if alpha != 1:
             _t._check_alpha(self, other, alpha, "sub_()")
-        return self._inplace(_t.ops.Sub, other * alpha if alpha != 1 else other, "sub_()")
+        return self._inplace(_t.ops.Sub, _t._scaled(self, other, alpha), "sub_()")
 
     def mul_(self, other: Any) -> _t.Tensor:
         return self._inplace(_t.ops.Mul, other, "mul_()")

@@ -689,11 +689,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
         _check_alpha(self, other, alpha, "add()")
-        return self + (other * alpha if alpha != 1 else other)
+        return self + _scaled(self, other, alpha)
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
         _check_alpha(self, other, alpha, "sub()")
-        return self - (other * alpha if alpha != 1 else other)
+        return self - _scaled(self, other, alpha)
 
     def mul(self, other: Any) -> Tensor:
         return self * other
@@ -1642,6 +1642,21 @@ def _as_tensor(x: Any) -> Tensor:
     return Tensor._make(_to_array(x, None, "operand"), None, False)
 
 
+def _scaled(self: Tensor, other: Any, alpha: Any) -> Any:
+    """alpha * other in the dtype of self op other, as PyTorch's add/sub compute it: alpha
+    takes no part in the promotion (int32 + 2 * bool stays int32, bool + 2 * bool is bool)."""
+    if alpha == 1:
+        return other
+    od = other._data.dtype if isinstance(other, Tensor) else None
+    if od is not None and (od != self._data.dtype or od.kind == "b"):
+        dt = result_type(self._data, other._data)
+        if dt.kind == "b":  # (alpha is cast to bool: other itself, or nothing)
+            return other if alpha else other & False
+        if other._data.dtype != dt:
+            other = other.to(dt)
+    return other * alpha
+
+
 def _whole_index(items: tuple, shape: tuple) -> bool:
     """Does a basic index select all of a tensor, with no new dim (PyTorch skips whole slices
     in an index, a lone one too when writing)?"""
@@ -1682,7 +1697,9 @@ def _wrap_int(b: Any, dtype: np.dtype) -> Any:
 
 def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
-    b = other if isinstance(other, Tensor) else _wrap_int(_operand(other), a._data.dtype)
+    b = other if isinstance(other, Tensor) else _operand(other)
+    if op is not ops.Div:  # (true division is done in floats: uint8 / -2 is -2, not 254)
+        b = _wrap_int(b, a._data.dtype)
     ad = a._data
     if isinstance(b, Tensor):
         bd = b._data
