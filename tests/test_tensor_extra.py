@@ -276,3 +276,12 @@ def test_tensordot_and_diag_embed_over_an_empty_contraction():
     z = tc.tensordot(tc.ones(2, 0, 3), tc.ones(0, 3, 4), ([1, 2], [0, 1]))
     assert z.shape == (2, 4) and not z.detach().numpy().any()
     assert tc.diag_embed(tc.ones(3, 0)).shape == (3, 0, 0)
+
+
+def test_flip_of_a_0d_tensor():
+    # (found by a 0-d sweep against PyTorch: NumPy's AxisError leaked out)
+    x = tc.tensor(-1.5, requires_grad=True)
+    for y in (x.flip(0), x.flip(-1), tc.flip(x, [0])):
+        assert y.shape == () and y.item() == -1.5
+    x.flip(0).backward()
+    assert x.grad.item() == 1.0

@@ -1165,7 +1165,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def flip(self, *dims: Any) -> Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        return ops.Flip.apply(self, tuple(_dim(d, self._data.ndim, "flip()") for d in dims))
+        axes = tuple(_dim(d, self._data.ndim, "flip()") for d in dims)
+        # (a 0-d tensor takes dim 0 or -1, as PyTorch, and has nothing to flip)
+        return ops.Flip.apply(self, axes if self._data.ndim else ())
 
     def split(self, split_size: Any, dim: int = 0) -> tuple:
         """Pieces of `split_size` along dim (the last may be smaller), or of the sizes in a list."""
