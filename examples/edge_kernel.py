@@ -277,8 +277,9 @@ def main(argv=None):
             args.log_every,
             show={"graph": args.graph, "trace_it": args.trace},
         )
-    print(f"learned weight: {weight}")
-    print(f"learned bias:   {bias}")
+    # (print's str(): a 0-d tensor in an f-string would show its full float, as in PyTorch)
+    print("learned weight:", weight)
+    print("learned bias:  ", bias)
     if args.plot:
         Y_learned = corr2d(X, weight) + bias
         plot(args.plot, X, Y, Y_learned.detach(), losses, weight, bias)

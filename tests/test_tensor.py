@@ -436,6 +436,15 @@ def test_python_number_conversions():
     assert bool(torch.tensor([0.0])) is False and bool(torch.tensor(2)) is True
     assert [1, 2, 3][torch.tensor(1)] == 2  # __index__ on integer tensors
     assert f"{torch.tensor(0.123456):.2f}" == "0.12"
+    # PyTorch's __format__: a plain 0-d tensor is its number, "{}" included; other tensors
+    # (a Parameter, one element in 1-d) print with "{}" and refuse a format spec
+    assert f"{torch.tensor(2.5)}" == "2.5" and f"{torch.tensor(3)}" == "3"
+    assert f"{torch.tensor(True)}" == "True" and f"{torch.tensor(7):d}" == "7"
+    assert f"{torch.tensor(0.5, requires_grad=True)}" == "0.5"
+    assert f"{torch.tensor([1.5])}" == "tensor([1.5000])"
+    assert f"{torch.nn.Parameter(torch.tensor(1.5))}".startswith("Parameter containing:")
+    with pytest.raises(TypeError, match="unsupported format string"):
+        f"{torch.tensor([1.5]):.2f}"
     if torch.tensor(1.0) > 0:  # one-element comparisons work in if-statements
         pass
     else:
@@ -849,6 +858,33 @@ def test_accelerator_and_backends():
         torch.randn(2, device="cuda")
     with pytest.raises(RuntimeError, match="device type"):
         torch.device("gpu")
+    # PyTorch's repr (what print shows inside a list or dict); str stays the name
+    assert repr(torch.ones(1).device) == "device(type='cpu')" and str(torch.device("cpu")) == "cpu"
+    assert repr([torch.device("cuda", 1)]) == "[device(type='cuda', index=1)]"
+
+
+def test_cudnn_flags_compile_and_compiler_switches():
+    """The switches tutorials set or query around GPUs and torch.compile, as PyTorch's CPU
+    build has them; they change no number."""
+    cudnn = torch.backends.cudnn
+    assert cudnn.enabled is True and cudnn.allow_tf32 is True and cudnn.version() is None
+    with cudnn.flags(allow_tf32=False) as f:  # (PyTorch's defaults turn cuDNN off inside)
+        assert f is None and cudnn.enabled is False and cudnn.allow_tf32 is False
+    assert cudnn.enabled is True and cudnn.allow_tf32 is True
+    assert torch.backends.cuda.matmul.allow_tf32 is False and not torch.backends.cuda.is_built()
+    assert torch.compiler.is_compiling() is False and torch.compiler.reset() is None
+    assert torch._dynamo.reset() is None
+
+    def f(x):
+        return x + 1
+
+    assert torch.compiler.disable(f) is f and torch.compiler.disable()(f) is f
+    m = torch.nn.Linear(2, 2)
+    with pytest.warns(UserWarning, match="no compiler"):
+        assert m.compile(mode="reduce-overhead") is None
+    assert torch.equal(
+        m(torch.ones(2)), torch.nn.functional.linear(torch.ones(2), m.weight, m.bias)
+    )
 
 
 def test_generator_and_size_keyword():

@@ -529,9 +529,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        if spec and self._data.size == 1:
+        # PyTorch's rule: a plain 0-d tensor formats as its number, "{}" included (a loss in
+        # "loss {}".format(loss)); any other tensor (a Parameter too) as str() with an empty
+        # spec, and a non-empty spec is object.__format__'s TypeError
+        if self._data.ndim == 0 and type(self) is Tensor:
             return format(self.item(), spec)
-        return repr(self)
+        return object.__format__(self, spec)
 
     def __reduce__(self) -> Any:  # copy.deepcopy / pickle of a tensor by value
         return (_rebuild, (self._data.copy(), self._requires_grad))
@@ -1457,11 +1460,18 @@ class Device(str):
 
     @property
     def type(self) -> str:
-        return self.partition(":")[0]
+        # (a plain str: partition of a str subclass without ":" returns the object itself)
+        return builtins.str.__str__(self).partition(":")[0]
 
     @property
     def index(self) -> Any:
         return self._index
+
+    def __repr__(self) -> str:
+        # PyTorch's: what print shows for a device inside a list, tuple or dict
+        if self._index is None:
+            return f"device(type={self.type!r})"
+        return f"device(type={self.type!r}, index={self._index})"
 
 
 _new_object = object.__new__
