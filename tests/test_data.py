@@ -76,11 +76,15 @@ def test_default_collate():
     batch = default_collate([{"a": np.ones(2), "b": ("s", 1)}, {"a": np.zeros(2), "b": ("t", 2)}])
     assert (
         batch["a"].shape == (2, 2)
-        and batch["b"][0] == ["s", "t"]
+        and batch["b"][0] == ("s", "t")  # (a field of strings stays zip's tuple, as PyTorch's)
         and batch["b"][1].tolist() == [1, 2]
     )
     p = default_collate([Point(1, 2.0), Point(3, 4.0)])
     assert isinstance(p, Point) and p.x.tolist() == [1, 3]
+    assert default_collate([Point("a", 1), Point("b", 2)]).x == ("a", "b")
+    assert default_collate(["a", "b"]) == ["a", "b"]  # (the batch itself: a list)
+    pairs = default_collate([(1, "x"), (2, "y")])
+    assert isinstance(pairs, list) and pairs[1] == ("x", "y")
     with pytest.raises(RuntimeError, match="different shapes"):
         default_collate([torch.zeros(2), torch.zeros(3)])
 

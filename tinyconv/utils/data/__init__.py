@@ -433,7 +433,8 @@ def default_collate(batch: list) -> Any:
     """Join a list of samples into a batch, as PyTorch's default_collate.
 
     Tensors (and NumPy arrays) are stacked along a new first dim; Python floats become a float64
-    tensor, ints an int64 tensor, bools a bool tensor; strings stay a list; dicts, tuples and lists
+    tensor, ints an int64 tensor, bools a bool tensor; strings stay as they come (a list, or a
+    tuple for a field of tuple or list samples); dicts, tuples and lists
     are collated field by field (a tuple sample gives a list of batched fields).
     """
     elem = batch[0]
@@ -463,14 +464,15 @@ def default_collate(batch: list) -> Any:
         except TypeError:
             return {k: default_collate([d[k] for d in batch]) for k in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch, strict=False)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch, strict=False)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(s) != size for s in batch):
             raise RuntimeError(
                 "default_collate: each element in list of batch should be of equal size"
             )
-        fields = [default_collate(list(s)) for s in zip(*batch, strict=False)]
+        # (each field as the tuple zip makes, as PyTorch's: a field of strings stays a tuple)
+        fields = [default_collate(s) for s in zip(*batch, strict=False)]
         if isinstance(elem, tuple):
             return fields  # a list, as PyTorch's (for X, y in loader unpacks it the same way)
         try:
