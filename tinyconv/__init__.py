@@ -9,8 +9,11 @@ tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolutio
 """
 
 import builtins
+import contextlib as _contextlib
 import math as _math
 import warnings as _warnings
+from collections.abc import Callable as _Callable
+from collections.abc import Iterator as _Iterator
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import autograd
@@ -1034,12 +1037,57 @@ class backends:
             return False
 
     class cudnn:
-        enabled = False
+        # PyTorch's defaults on a CPU-only build (enabled is True there too)
+        enabled = True
         benchmark = False
         deterministic = False
+        allow_tf32 = True
+        benchmark_limit = None
 
         @staticmethod
         def is_available() -> "builtins.bool":
+            return False
+
+        @staticmethod
+        def version() -> None:
+            return None
+
+        @staticmethod
+        @_contextlib.contextmanager
+        def flags(
+            enabled: "builtins.bool" = False,
+            benchmark: "builtins.bool" = False,
+            benchmark_limit: "builtins.int" = 10,
+            deterministic: "builtins.bool" = False,
+            allow_tf32: "builtins.bool" = True,
+            fp32_precision: str = "none",
+            depthwise_kernel: str = "auto",
+        ) -> "_Iterator[None]":
+            """Set the (ignored) cuDNN flags for a `with` block, as torch.backends.cudnn.flags
+            (whose defaults turn cuDNN off inside it); restored after."""
+            c = backends.cudnn
+            saved = (c.enabled, c.benchmark, c.deterministic, c.allow_tf32)
+            c.enabled, c.benchmark, c.deterministic, c.allow_tf32 = (
+                enabled,
+                benchmark,
+                deterministic,
+                allow_tf32,
+            )
+            try:
+                yield
+            finally:
+                c.enabled, c.benchmark, c.deterministic, c.allow_tf32 = saved
+
+    class cuda:
+        """torch.backends.cuda's switches, recorded only (there is no GPU)."""
+
+        class matmul:
+            allow_tf32 = False
+            allow_fp16_reduced_precision_reduction = True
+            allow_bf16_reduced_precision_reduction = True
+
+        @staticmethod
+        def is_built() -> "builtins.bool":
             return False
 
 
@@ -1086,6 +1134,32 @@ def compile(model=None, **kwargs):  # noqa: A001 (PyTorch's name)
         return m
 
     return done if model is None else done(model)
+
+
+class compiler:  # noqa: N801  (PyTorch's module name)
+    """torch.compiler's queries and switches, for code written around torch.compile."""
+
+    @staticmethod
+    def is_compiling() -> "builtins.bool":
+        return False
+
+    @staticmethod
+    def is_dynamo_compiling() -> "builtins.bool":
+        return False
+
+    @staticmethod
+    def reset() -> None:
+        """Nothing compiled, nothing to forget."""
+
+    @staticmethod
+    def disable(fn: "_Callable | None" = None, recursive: "builtins.bool" = True) -> "_Callable":
+        """The function itself (as a decorator too): everything runs eagerly already."""
+        return (lambda f: f) if fn is None else fn
+
+
+class _dynamo:  # noqa: N801  (torch._dynamo, which tutorials reset between examples)
+    reset = compiler.reset
+    is_compiling = compiler.is_compiling
 
 
 class _LegacyTensorType(type):

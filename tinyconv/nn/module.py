@@ -602,6 +602,15 @@ class Module:
         return self
 
     # -- training state ------------------------------------------------------------------
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """As nn.Module.compile (torch.compile on this module's forward): tinyconv has no
+        compiler, so the module runs eagerly, unchanged, with tinyconv.compile's warning."""
+        warnings.warn(
+            "tinyconv.compile: tinyconv has no compiler; the model runs eagerly, unchanged",
+            UserWarning,
+            stacklevel=2,
+        )
+
     def train(self, mode: bool = True) -> Module:
         """Set training mode here and in every child (through their own train()); self."""
         if not isinstance(mode, bool):
