@@ -2851,6 +2851,361 @@ with torch.no_grad():
     img = img.transpose(1, 2, 0).astype("uint8")
 """
 
+# -- pytorch/tutorials: Training with PyTorch (beginner_source/introyt/trainingyt.py: FashionMNIST, SummaryWriter,
+#    the train/validate loop, saving the best model)
+#    the stand-in FashionMNIST, 32 training and 16 validation images, 2 epochs; the run directory in a
+#    temporary directory, removed at the end. Its "LOSS train {} valid {}".format(..., avg_vloss)
+#    prints a 0-d tensor's number, as PyTorch's Tensor.__format__ does.
+TRAINING_WITH_PYTORCH = """
+import torch
+import torchvision
+import torchvision.transforms as transforms
+import tempfile, os
+
+# PyTorch TensorBoard support
+from torch.utils.tensorboard import SummaryWriter
+from datetime import datetime
+
+transform = transforms.Compose(
+    [transforms.ToTensor(),
+    transforms.Normalize((0.5,), (0.5,))])
+
+torch.manual_seed(0)
+training_set = torchvision.datasets.FashionMNIST('./data', train=True, transform=transform, download=True)
+validation_set = torchvision.datasets.FashionMNIST('./data', train=False, transform=transform, download=True)
+
+training_loader = torch.utils.data.DataLoader(training_set, batch_size=4, shuffle=True)
+validation_loader = torch.utils.data.DataLoader(validation_set, batch_size=4, shuffle=False)
+
+classes = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+        'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle Boot')
+
+print('Training set has {} instances'.format(len(training_set)))
+print('Validation set has {} instances'.format(len(validation_set)))
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+class GarmentClassifier(nn.Module):
+    def __init__(self):
+        super(GarmentClassifier, self).__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 16 * 4 * 4)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = self.fc3(x)
+        return x
+
+model = GarmentClassifier()
+loss_fn = torch.nn.CrossEntropyLoss()
+
+dummy_outputs = torch.rand(4, 10)
+dummy_labels = torch.tensor([1, 5, 3, 7])
+print(dummy_outputs)
+print(dummy_labels)
+loss = loss_fn(dummy_outputs, dummy_labels)
+print('Total loss for this batch: {}'.format(loss.item()))
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+
+def train_one_epoch(epoch_index, tb_writer):
+    running_loss = 0.
+    last_loss = 0.
+    for i, data in enumerate(training_loader):
+        inputs, labels = data
+        optimizer.zero_grad()
+        outputs = model(inputs)
+        loss = loss_fn(outputs, labels)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()
+        if i % 4 == 3:
+            last_loss = running_loss / 4 # loss per batch
+            print('  batch {} loss: {}'.format(i + 1, last_loss))
+            tb_x = epoch_index * len(training_loader) + i + 1
+            tb_writer.add_scalar('Loss/train', last_loss, tb_x)
+            running_loss = 0.
+    return last_loss
+
+tmp = tempfile.mkdtemp()
+timestamp = datetime.now().strftime('%Y%m%d_%H%M%S')
+writer = SummaryWriter(os.path.join(tmp, 'runs/fashion_trainer_{}'.format(timestamp)))
+epoch_number = 0
+EPOCHS = 2
+best_vloss = 1_000_000.
+
+for epoch in range(EPOCHS):
+    print('EPOCH {}:'.format(epoch_number + 1))
+    model.train(True)
+    avg_loss = train_one_epoch(epoch_number, writer)
+    running_vloss = 0.0
+    model.eval()
+    with torch.no_grad():
+        for i, vdata in enumerate(validation_loader):
+            vinputs, vlabels = vdata
+            voutputs = model(vinputs)
+            vloss = loss_fn(voutputs, vlabels)
+            running_vloss += vloss
+    avg_vloss = running_vloss / (i + 1)
+    print('LOSS train {} valid {}'.format(avg_loss, avg_vloss))
+    writer.add_scalars('Training vs. Validation Loss',
+                    { 'Training' : avg_loss, 'Validation' : avg_vloss },
+                    epoch_number + 1)
+    writer.flush()
+    if avg_vloss < best_vloss:
+        best_vloss = avg_vloss
+        model_path = os.path.join(tmp, 'model_{}_{}'.format(timestamp, epoch_number))
+        torch.save(model.state_dict(), model_path)
+    epoch_number += 1
+
+saved_model = GarmentClassifier()
+saved_model.load_state_dict(torch.load(model_path))
+writer.close()
+import shutil
+shutil.rmtree(tmp)  # (not in the tutorial: the test leaves no files behind)
+"""
+
+# -- pytorch/tutorials: Neural Tangent Kernels (intermediate_source/neural_tangent_kernels.py: vmap, jacrev, vjp, jvp,
+#    functional_call, einsum; torch.backends.cudnn.flags)
+#    a 3-conv CNN of 4 channels on 8x8 inputs, 4 and 3 examples.
+NEURAL_TANGENT_KERNELS = """
+import torch
+import torch.nn as nn
+from torch.func import functional_call, vmap, vjp, jvp, jacrev
+device = 'cuda' if torch.cuda.device_count() > 0 else 'cpu'
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, (3, 3))
+        self.conv2 = nn.Conv2d(4, 4, (3, 3))
+        self.conv3 = nn.Conv2d(4, 4, (3, 3))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = x.relu()
+        x = self.conv2(x)
+        x = x.relu()
+        x = self.conv3(x)
+        x = x.mean((2, 3))
+        x = self.fc(x)
+        return x
+
+torch.manual_seed(0)
+x_train = torch.randn(4, 3, 8, 8, device=device)
+x_test = torch.randn(3, 3, 8, 8, device=device)
+net = CNN().to(device)
+params = {k: v.detach() for k, v in net.named_parameters()}
+
+def fnet_single(params, x):
+    return functional_call(net, params, (x.unsqueeze(0),)).squeeze(0)
+
+def empirical_ntk_jacobian_contraction(fnet_single, params, x1, x2):
+    # Compute J(x1)
+    jac1 = vmap(jacrev(fnet_single), (None, 0))(params, x1)
+    jac1 = jac1.values()
+    jac1 = [j.flatten(2) for j in jac1]
+
+    # Compute J(x2)
+    jac2 = vmap(jacrev(fnet_single), (None, 0))(params, x2)
+    jac2 = jac2.values()
+    jac2 = [j.flatten(2) for j in jac2]
+
+    # Compute J(x1) @ J(x2).T
+    result = torch.stack([torch.einsum('Naf,Mbf->NMab', j1, j2) for j1, j2 in zip(jac1, jac2)])
+    result = result.sum(0)
+    return result
+
+result = empirical_ntk_jacobian_contraction(fnet_single, params, x_train, x_test)
+print(result.shape)
+
+def empirical_ntk_jacobian_contraction(fnet_single, params, x1, x2, compute='full'):
+    # Compute J(x1)
+    jac1 = vmap(jacrev(fnet_single), (None, 0))(params, x1)
+    jac1 = jac1.values()
+    jac1 = [j.flatten(2) for j in jac1]
+
+    # Compute J(x2)
+    jac2 = vmap(jacrev(fnet_single), (None, 0))(params, x2)
+    jac2 = jac2.values()
+    jac2 = [j.flatten(2) for j in jac2]
+
+    # Compute J(x1) @ J(x2).T
+    einsum_expr = None
+    if compute == 'full':
+        einsum_expr = 'Naf,Mbf->NMab'
+    elif compute == 'trace':
+        einsum_expr = 'Naf,Maf->NM'
+    elif compute == 'diagonal':
+        einsum_expr = 'Naf,Maf->NMa'
+    else:
+        assert False
+
+    result = torch.stack([torch.einsum(einsum_expr, j1, j2) for j1, j2 in zip(jac1, jac2)])
+    result = result.sum(0)
+    return result
+
+result = empirical_ntk_jacobian_contraction(fnet_single, params, x_train, x_test, 'trace')
+print(result.shape)
+print(result)
+
+def empirical_ntk_ntk_vps(func, params, x1, x2, compute='full'):
+    def get_ntk(x1, x2):
+        def func_x1(params):
+            return func(params, x1)
+
+        def func_x2(params):
+            return func(params, x2)
+
+        output, vjp_fn = vjp(func_x1, params)
+
+        def get_ntk_slice(vec):
+            # This computes ``vec @ J(x2).T``
+            # `vec` is some unit vector (a single slice of the Identity matrix)
+            vjps = vjp_fn(vec)
+            # This computes ``J(X1) @ vjps``
+            _, jvps = jvp(func_x2, (params,), vjps)
+            return jvps
+
+        # Here's our identity matrix
+        basis = torch.eye(output.numel(), dtype=output.dtype, device=output.device).view(output.numel(), -1)
+        return vmap(get_ntk_slice)(basis)
+
+    # ``get_ntk(x1, x2)`` computes the NTK for a single data point x1, x2
+    # Since the x1, x2 inputs to ``empirical_ntk_ntk_vps`` are batched,
+    # we actually wish to compute the NTK between every pair of data points
+    # between {x1} and {x2}. That's what the ``vmaps`` here do.
+    result = vmap(vmap(get_ntk, (None, 0)), (0, None))(x1, x2)
+
+    if compute == 'full':
+        return result
+    if compute == 'trace':
+        return torch.einsum('NMKK->NM', result)
+    if compute == 'diagonal':
+        return torch.einsum('NMKK->NMK', result)
+
+# Disable TensorFloat-32 for convolutions on Ampere+ GPUs to sacrifice performance in favor of accuracy
+with torch.backends.cudnn.flags(allow_tf32=False):
+    result_from_jacobian_contraction = empirical_ntk_jacobian_contraction(fnet_single, params, x_test, x_train)
+    result_from_ntk_vps = empirical_ntk_ntk_vps(fnet_single, params, x_test, x_train)
+
+assert torch.allclose(result_from_jacobian_contraction, result_from_ntk_vps, atol=1e-5)
+print(result_from_ntk_vps[0, 1])
+"""
+
+# -- what tutorials print: dtypes, devices (inside lists and dicts too), sizes, grad_fn, legacy type
+#    strings, parameters, state_dicts, special values, f-strings and %-formatting of 0-d tensors
+#    written for this test.
+PRINTING_AND_ATTRIBUTES = """
+import torch
+import torch.nn as nn
+torch.manual_seed(0)
+x = torch.randn(2, 3, requires_grad=True)
+y = (x * 2).sum()
+print(x.dtype, x.device, x.shape, x.size(), x.size(1), y.grad_fn, x.requires_grad, x.is_leaf, y.is_leaf, x.grad)
+y.backward()
+print(x.grad, x.grad.dtype, x.type(), x.grad.type(), x.long().type(), x.ndim, x.dim(), x.numel(), x.nelement(), x.element_size())
+print(torch.get_default_dtype(), torch.float, torch.long, torch.int32, torch.bool)
+print(str(x.device), repr(x.device), torch.device('cpu'), [x.device, torch.device('cuda', 1)], {'device': torch.device('cuda:0')}, x.is_cuda, x.is_cpu)
+print(torch.Size([2, 3]), torch.Size([2, 3]).numel(), tuple(x.shape), list(x.shape), x.shape[0], x.shape == (2, 3))
+print(nn.Linear(2, 3).weight, nn.Linear(2, 3, bias=False).bias)
+print(list(nn.Linear(2, 1).parameters()))
+print(dict(nn.BatchNorm1d(2).named_buffers()))
+print(nn.Linear(2, 2).state_dict())
+print(torch.tensor([1.0, float('nan'), float('inf')]), torch.tensor([1e-10, 1e10]), torch.tensor([[1, 2], [3, 4]], dtype=torch.uint8))
+print(torch.zeros(2, 0), torch.tensor([]), torch.tensor(True), torch.arange(10).view(2, 5)[:, ::2])
+print(x.detach().numpy(), x.tolist(), x[0, 0].item(), x.sum().item(), float(x.sum()), int(torch.tensor(3.7)), bool(torch.tensor(1)))
+print(f"{x.sum():.3f} {x.mean():>8.4f} {torch.tensor(7):d} {torch.tensor(0.5):%}")
+print("{:.2f}".format(torch.tensor(1.234)), "%.3f" % torch.tensor(2.5), "%d" % torch.tensor(3))
+print(x.grad.data, x.data, type(x.data).__name__)
+print(torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2), requires_grad=False))
+print(torch.finfo(torch.float32), torch.iinfo(torch.int64), torch.finfo(torch.float32).eps)
+print(torch.tensor([1.23456789], dtype=torch.float64), torch.tensor([123456.789]), torch.tensor([0.0001, 1000.0]))
+print(torch.randn(3, 3) > 0, torch.randint(0, 5, (2, 2)).to(torch.int8))
+print(torch.linspace(0, 1, 5), torch.logspace(0, 2, 3), torch.eye(2), torch.full((2,), 3), torch.full((2,), 3.0), torch.empty(0).shape)
+"""
+
+# -- utilities tutorials use: Subset, ConcatDataset, WeightedRandomSampler, default_collate (dicts,
+#    tuples of strings), one_hot, label smoothing, probability targets, where/nonzero/unique,
+#    init functions, every common lr scheduler, zero_grad(set_to_none=False), anomaly detection
+#    written for this test.
+DATA_LOSSES_SCHEDULERS = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import Subset, ConcatDataset, TensorDataset, DataLoader, WeightedRandomSampler, default_collate
+torch.manual_seed(0)
+torch.cuda.manual_seed_all(0)
+torch.backends.cudnn.deterministic = True
+torch.backends.cudnn.benchmark = False
+ds = TensorDataset(torch.arange(10.).view(5, 2), torch.arange(5))
+sub = Subset(ds, [0, 2, 4])
+cat = ConcatDataset([ds, sub])
+print(len(cat), cat[6], sub[1])
+sampler = WeightedRandomSampler([0.1, 0.9, 0.5, 0.2, 0.3], num_samples=6, replacement=True)
+print(list(sampler))
+for xb, yb in DataLoader(cat, batch_size=3, shuffle=True, drop_last=True):
+    print(xb.sum().item(), yb)
+print(default_collate([{'a': torch.tensor(1), 'b': 2.0}, {'a': torch.tensor(3), 'b': 4.0}]))
+print(default_collate([(1, 'x'), (2, 'y')]))
+x = torch.randn(4, 5)
+print(F.one_hot(torch.tensor([0, 2, 1]), num_classes=4), F.one_hot(torch.tensor([1, 0])))
+print(F.cross_entropy(x, torch.tensor([0, 1, 2, 3]), label_smoothing=0.1), F.cross_entropy(x, torch.tensor([0, -100, 2, 3])))
+print(F.cross_entropy(x, F.softmax(torch.randn(4, 5), dim=1)))
+print(torch.where(x > 0), torch.nonzero(x > 1, as_tuple=True), torch.nonzero(x > 1))
+print(torch.unique(torch.tensor([3, 1, 2, 3, 1]), return_counts=True, return_inverse=True))
+print(torch.bucketize(torch.tensor([0.1, 0.5, 0.9]), torch.tensor([0.25, 0.5, 0.75])), torch.histc(x, bins=4, min=-2, max=2))
+print(torch.cdist(x, x[:2]).shape, torch.tril_indices(3, 3), torch.meshgrid(torch.arange(2), torch.arange(3), indexing='ij')[1])
+print(F.normalize(x, dim=1)[0], F.cosine_similarity(x[0:1], x[1:2]), F.pairwise_distance(x[0:1], x[1:2]))
+print(F.kl_div(F.log_softmax(x, 1), F.softmax(x.flip(0), 1), reduction='batchmean'), F.kl_div(F.log_softmax(x, 1), F.log_softmax(x.flip(0), 1), reduction='batchmean', log_target=True))
+print(F.pad(x.view(1, 1, 4, 5), (1, 1, 2, 0), mode='reflect').shape, F.interpolate(x.view(1, 1, 4, 5), size=(6, 7), mode='bilinear', align_corners=True)[0, 0, 1])
+print(x.scatter(1, torch.tensor([[0], [1], [2], [3]]), 10.0)[:, :4], x.gather(1, torch.tensor([[4], [3], [2], [1]])).view(-1))
+m = nn.Linear(3, 3)
+nn.init.trunc_normal_(m.weight, std=0.02)
+nn.init.kaiming_uniform_(m.weight, a=5 ** 0.5)
+nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('tanh'))
+print(m.weight, nn.utils.parameters_to_vector(m.parameters()).shape)
+opt = torch.optim.SGD(m.parameters(), lr=0.1)
+scheds = [torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e)]
+lrs = []
+for e in range(4):
+    opt.step(); scheds[0].step(); lrs.append(opt.param_groups[0]['lr'])
+print(lrs)
+for make in [lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 4], gamma=0.5),
+             lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+             lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5),
+             lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=3),
+             lambda o: torch.optim.lr_scheduler.SequentialLR(o, [torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=2), torch.optim.lr_scheduler.ExponentialLR(o, 0.8)], milestones=[2]),
+             lambda o: torch.optim.lr_scheduler.ChainedScheduler([torch.optim.lr_scheduler.ConstantLR(o, 0.5, total_iters=2), torch.optim.lr_scheduler.ExponentialLR(o, 0.9)]),
+             lambda o: torch.optim.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=2),
+             lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=4, power=2.0)]:
+    o = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    s = make(o)
+    out = []
+    for e in range(6):
+        o.step(); s.step(); out.append(round(s.get_last_lr()[0], 10))
+    print(type(s).__name__, out)
+opt.zero_grad(set_to_none=False)
+print(m.weight.grad)
+with torch.autograd.set_detect_anomaly(True):
+    z = (m(torch.randn(2, 3)) ** 2).sum()
+    z.backward()
+torch.set_printoptions(precision=2)
+print(m.weight.grad)
+torch.set_printoptions(profile='default')
+print(torch.tensor([1/3]))
+"""
+
 
 CASES = {
     "sequence_models": (SEQUENCE_MODELS, {}),
@@ -2875,6 +3230,13 @@ CASES = {
     "mnist_example": (MNIST_EXAMPLE, {"data": (32, 16)}),
     "super_resolution": (SUPER_RESOLUTION, {}),
     "fast_neural_style": (FAST_NEURAL_STYLE, {"floats": "float64", "skip": ("optimizer",)}),
+    "training_with_pytorch": (
+        TRAINING_WITH_PYTORCH,
+        {"data": (32, 16), "skip": ("timestamp", "model_path", "tmp")},
+    ),
+    "neural_tangent_kernels": (NEURAL_TANGENT_KERNELS, {"rtol": 0.0001}),
+    "printing_and_attributes": (PRINTING_AND_ATTRIBUTES, {}),
+    "data_losses_schedulers": (DATA_LOSSES_SCHEDULERS, {"rtol": 0.0001}),
 }
 
 
