@@ -897,3 +897,24 @@ def test_add_sub_alpha_compute_in_the_operands_result_dtype():
     assert z.dtype == torch.float64 and z.tolist() == [2.5, 4.0]
     z.sum().backward()
     assert x.grad.tolist() == [1.0, 1.0] and y.grad.tolist() == [0.5, 0.5]
+
+
+def test_mixed_dtype_hypot_fmod_ldexp_xlogy_and_number_first_divisions():
+    # (found by the dtype-promotion sweep: each raised or gave another dtype than PyTorch)
+    h = torch.hypot(torch.tensor([3, 4]), torch.tensor(4.0))
+    assert h.dtype == torch.float32 and h.tolist() == pytest.approx([5.0, 32**0.5])
+    with pytest.raises(RuntimeError, match="only floating point"):
+        torch.hypot(torch.tensor([3, 4]), torch.tensor([4, 3]))
+    f = torch.fmod(torch.tensor([True, False]), 2)
+    assert f.dtype == torch.int64 and f.tolist() == [1, 0]
+    with pytest.raises(RuntimeError, match="bool"):
+        torch.fmod(torch.tensor([True, False]), torch.tensor([True, True]))
+    half = torch.tensor([-1.5, 0.0, 2.5], dtype=torch.float16)
+    assert torch.ldexp(half, torch.tensor([1, 2, 3])).dtype == torch.float16
+    d = torch.ldexp(torch.tensor(2.5, dtype=torch.float64), torch.tensor([1, 2]))
+    assert d.dtype == torch.float64 and d.tolist() == [5.0, 10.0]
+    assert torch.xlogy(half, -2).dtype == torch.float16
+    assert torch.true_divide(2, torch.tensor([4, 5])).tolist() == pytest.approx([0.5, 0.4])
+    assert torch.floor_divide(7, torch.tensor([2, -2])).tolist() == [3, -4]
+    b = torch.add(torch.tensor([True, False]), True, alpha=2)
+    assert b.dtype == torch.bool and b.tolist() == [True, True]

@@ -446,7 +446,7 @@ class TensorExtra:
         dt = _float_result(self, other)
         y = _as(other) if not isinstance(other, _t.Tensor) else other
         x = self if self._data.dtype == dt else self.to(dt)
-        if isinstance(other, _t.Tensor) and y._data.dtype != dt:
+        if y._data.dtype != dt:  # (a number too: float16 x with -2 stays float16)
             y = y.to(dt)
         log_y = y.log()
         # x == 0 gives 0 even where log(y) is infinite or NaN (y < 0), but not where y is NaN;

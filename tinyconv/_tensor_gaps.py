@@ -22,7 +22,7 @@ from . import _dtype, _storage
 from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
-from ._tensor_math import _inplace_of, dense_strides
+from ._tensor_math import _float_result, _inplace_of, dense_strides
 from .autograd import grad_mode
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
@@ -652,7 +652,11 @@ class TensorGaps:
     def ldexp(self, other: Any) -> Any:
         """self * 2 ** other (a float result)."""
         _need_tensor(other, "other", "ldexp()")
-        return self * (2.0**other)
+        # computed in the promoted float dtype (float16 stays float16; a 0-d float64 with an
+        # int tensor is float64), not in 2.0 ** other's default float
+        dt = _float_result(self, other)
+        x = self if self._data.dtype == dt else self.to(dt)
+        return x * (2.0 ** (other if other._data.dtype == dt else other.to(dt)))
 
     def nextafter(self, other: Any) -> Any:
         """The next representable float after self towards other (not differentiable)."""

@@ -1149,7 +1149,8 @@ class TensorMath:
             raise TypeError(
                 f"hypot(): argument 'other' must be a Tensor, got {type(other).__name__}"
             )
-        if self._data.dtype.kind != "f" or other._data.dtype.kind != "f":
+        # (the promoted dtype must be floating: int64 with float32 is float32, as PyTorch's)
+        if result_type(self._data, other._data).kind != "f":
             raise RuntimeError(
                 f"hypot(): only floating point tensors are supported, got "
                 f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}"
@@ -1371,10 +1372,13 @@ class TensorMath:
 
     def fmod(self, other: Any) -> Any:
         """a - trunc(a / b) * b (the sign of self), broadcasting; integer division by 0 raises."""
-        if self._data.dtype.kind == "b":
-            raise RuntimeError("fmod(): not implemented for bool tensors")
         od = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
-        if self._data.dtype.kind in "iu" and od.dtype.kind in "iub" and not np.all(od):
+        # (a bool tensor with a number or another dtype is promoted first, as in PyTorch:
+        # fmod(bool tensor, 2) is int64; only a bool result is refused)
+        dt = result_type(self._data, other._data if isinstance(other, _t.Tensor) else other)
+        if dt.kind == "b":
+            raise RuntimeError("fmod(): not implemented for bool tensors")
+        if dt.kind in "iu" and od.dtype.kind in "iub" and not np.all(od):
             raise RuntimeError("fmod(): integer division by zero (argument 'other' has a zero)")
         return _t._binary(_t.ops_extra.Fmod, self, other)
 

@@ -1659,6 +1659,8 @@ def _scaled(self: Tensor, other: Any, alpha: Any) -> Any:
     takes no part in the promotion (int32 + 2 * bool stays int32, bool + 2 * bool is bool)."""
     if alpha == 1:
         return other
+    if type(other) is builtins.bool and self._data.dtype.kind == "b":
+        return builtins.bool(other and alpha)
     od = other._data.dtype if isinstance(other, Tensor) else None
     if od is not None and (od != self._data.dtype or od.kind == "b"):
         dt = result_type(self._data, other._data)

@@ -1079,6 +1079,8 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 
 def true_divide(input: Tensor, other: Any) -> Tensor:
+    if not isinstance(input, Tensor) and isinstance(other, Tensor):
+        return input / other  # (a number first, as PyTorch takes it)
     return _tensor_arg(input, "true_divide()").true_divide(other)
 
 
@@ -1089,6 +1091,8 @@ def remainder(input: Any, other: Any) -> Tensor:
 
 
 def floor_divide(input: Tensor, other: Any) -> Tensor:
+    if not isinstance(input, Tensor) and isinstance(other, Tensor):
+        return input // other  # (a number first, as PyTorch takes it)
     return _tensor_arg(input, "floor_divide()").floor_divide(other)
 
 
