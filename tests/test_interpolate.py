@@ -189,3 +189,32 @@ def test_double_backward_node_name_matches_torch():
         (dx,) = T.autograd.grad(y, x, g, create_graph=True)
         names.append(dx.grad_fn.name())
     assert names[0] == names[1] == "UpsampleBilinear2DBackwardBackward0"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "shape, scale",
+    [
+        ((2, 5), (1.25, 2.0)),  # (found by a pooling/interpolate sweep: rows came from row 0)
+        ((3, 1), (1.2, 1.0)),
+        ((3, 1), (2.3, 1.0)),  # 3 -> 6 rows: o >> 1, not floor(o / 2.3)
+        ((1, 3), (1.0, 2.3)),
+        ((4, 4), (1.1, 2.2)),
+        ((3, 4), (1.5, 0.7)),  # (no shortcut: the scale as before)
+    ],
+)
+def test_nearest_2d_copies_or_halves_an_axis_whose_size_stays_or_doubles(shape, scale):
+    # PyTorch's 2-D nearest kernel picks source o where an axis keeps its size and o >> 1 where
+    # it doubles, whatever scale_factor says; forward and backward both
+    torch = pytest.importorskip("torch")
+
+    def run(T):
+        x = T.tensor(np.arange(float(np.prod(shape))).reshape((1, 1) + shape), requires_grad=True)
+        y = T.nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+        w = T.tensor(np.arange(1.0, y.numel() + 1).reshape(tuple(y.shape)))
+        (y * w).sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    (y1, g1), (y2, g2) = run(tinyconv), run(torch)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)

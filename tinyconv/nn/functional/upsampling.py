@@ -53,13 +53,24 @@ _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")  # the modes ali
 
 
 def _axis_plan(
-    n_in: int, n_out: int, scale_factor: float | None, mode: str, align_corners: bool, dtype: Any
+    n_in: int,
+    n_out: int,
+    scale_factor: float | None,
+    mode: str,
+    align_corners: bool,
+    dtype: Any,
+    shortcut: bool = False,
 ) -> tuple:
     """Along one axis: `(indices, weights)`, one array per tap (weights None for the nearest
     modes), PyTorch's source positions. The scale and the source coordinates are computed in
     the precision PyTorch uses (float32 for the nearest modes; the input's float type for
     linear and bicubic), so the chosen positions agree at the boundaries too."""
     o = np.arange(n_out)
+    if shortcut and mode == "nearest" and n_out in (n_in, 2 * n_in):
+        # PyTorch's 2-D nearest kernel (4-D input) skips the scale where an axis keeps its
+        # size (a copy) or doubles (o >> 1), even when scale_factor says otherwise: 1.25 on
+        # 2 rows gives 2 rows, copied; the 1-D and 3-D kernels do not
+        return [o if n_out == n_in else o >> 1], None
     if mode in ("nearest", "nearest-exact"):
         f32 = np.float32
         scale = f32(1.0 / scale_factor) if scale_factor else f32(n_in) / f32(n_out)
@@ -288,7 +299,7 @@ def interpolate(
             return adaptive_avg_pool2d(x.unsqueeze(2), (1, out[0])).squeeze(2)
         return adaptive_avg_pool2d(x, out)
     plans = tuple(
-        _axis_plan(n, m, s, mode, bool(align_corners), x.dtype)
+        _axis_plan(n, m, s, mode, bool(align_corners), x.dtype, len(out) == 2)
         for n, m, s in zip(spatial, out, scales, strict=True)
     )
     return Interpolate.apply(x, plans, _NAMES[mode].format(len(out)))
