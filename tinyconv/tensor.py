@@ -1712,9 +1712,10 @@ def _wrap_int(b: Any, dtype: np.dtype) -> Any:
 def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
     b = other if isinstance(other, Tensor) else _operand(other)
-    if op is not ops.Div:  # (true division is done in floats: uint8 / -2 is -2, not 254)
-        b = _wrap_int(b, a._data.dtype)
     ad = a._data
+    if op is not ops.Div and type(b) is builtins.int:
+        # (true division is done in floats: uint8 / -2 is -2, not 254)
+        b = _wrap_int(b, ad.dtype)
     if isinstance(b, Tensor):
         bd = b._data
         dtype = None if ad.dtype == bd.dtype else result_type(ad, bd)
