@@ -494,3 +494,32 @@ def test_ops_on_the_thread_pool_are_silent_too():
     finally:
         torch.set_num_threads(before)
     assert np.isnan(out.detach().numpy()).any() and w.grad.shape == w.shape
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mul", "sub", "reflected_sub", "div", "imul", "isub", "add_alpha"],
+)
+def test_untracked_shortcuts_are_silent_too(name):
+    # Without a graph to record, binary ops and an optimiser's in-place updates skip the op's
+    # forward and call the ufunc directly (tensor._binary, _inplace_direct): they stay as
+    # quiet as the recorded path, with warnings as errors
+    def x():
+        return torch.tensor([3e38, np.inf, -np.inf, 1.0])
+
+    steps = {
+        "mul": lambda: x() * 10.0,
+        "sub": lambda: x() - x(),
+        "reflected_sub": lambda: np.inf - x(),
+        "div": lambda: x() / 0.0,
+        "imul": lambda: x().mul_(10.0),
+        "isub": lambda: (lambda t: t.sub_(t.clone()))(x()),
+        "add_alpha": lambda: x().add_(x(), alpha=-1),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with torch.no_grad():
+            out = steps[name]()
+        with pytest.raises(RuntimeWarning):
+            np.float32(3e38) * np.float32(3e38)  # the user's NumPy code still warns
+    assert not np.isfinite(out.numpy()).all()

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._dtype import dtype_name
 from .autograd import grad_mode
+from .autograd.ieee import quiet, restore
 
 # How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
 # required grad; by a function returning several views (split/chunk/unbind).
@@ -246,7 +247,11 @@ class ViewInplace:
             )
         ):
             return False
-        op.ufunc(data, od, out=data)
+        token = quiet()  # (as every op: inf - inf is nan without a NumPy warning, ieee.py)
+        try:
+            op.ufunc(data, od, out=data)
+        finally:
+            restore(token)
         self._vc[0] += 1
         return True
 

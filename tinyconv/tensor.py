@@ -54,6 +54,8 @@ from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the mem
 from ._tensor_gaps import memory_format as MemoryFormat  # noqa: F401  (torch.memory_format)
 from ._tensor_math import TensorMath, _sliced
 from .autograd import grad_mode
+from .autograd.ieee import quiet as _quiet
+from .autograd.ieee import restore as _restore
 
 _Number = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
 
@@ -1760,10 +1762,13 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         # the op's forward would only call its ufunc, so call it here and skip making a
         # graph node (~1 us; an optimiser's update under no_grad is all such ops).
         bd = b._data if isinstance(b, Tensor) else b
-        if op is ops.Div:  # x / 0 is inf or nan, quietly, as in PyTorch
-            with np.errstate(divide="ignore", invalid="ignore"):
+        token = _quiet()  # x / 0 is inf, inf - inf nan, quietly, as every op (ieee.py)
+        try:
+            if op is ops.Div:
                 return Tensor._make(np.true_divide(ad, bd), None, False)
-        return Tensor._make(op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False)
+            return Tensor._make(op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False)
+        finally:
+            _restore(token)
     if reflected:
         return op.apply(b, a, dtype)
     return op.apply(a, b, dtype)
