@@ -107,6 +107,23 @@ def packing_configs(draw, max_batch: int = 4, max_steps: int = 5) -> tuple:
     return lengths, steps, draw(st.booleans()), enforce_sorted
 
 
+@st.composite
+def recurrent_configs(draw) -> tuple:
+    """(mode, steps, batch, input_size, hidden_size, bias, reverse, seed) for one recurrent
+    layer and direction (tests/test_rnn.py: the one-op layer against the cells)."""
+    mode = draw(st.sampled_from(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]))
+    return (
+        mode,
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 4)),
+        draw(st.integers(1, 4)),
+        draw(st.booleans()),
+        draw(st.booleans()),
+        draw(st.integers(0, 2**16)),
+    )
+
+
 # ---------------------------------------------------------------------------
 # Core tensors and autograd (tests/test_ops_grad.py, tests/test_tensor.py)
 # ---------------------------------------------------------------------------

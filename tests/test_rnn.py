@@ -4,10 +4,14 @@ through time, double backward), and the errors PyTorch raises."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import recurrent_configs
 
 import tinyconv
 from tinyconv.autograd import gradcheck, gradgradcheck
@@ -163,3 +167,126 @@ def test_recurrent_layers_init_train_mode_and_errors():
             )
     with pytest.raises(NotImplementedError, match="proj_size"):
         tinyconv.nn.LSTM(3, 4, proj_size=2)
+
+
+# -- the one-op layer (nn.functional.rnn.rnn_layer) against the cells, step by step ------
+
+_CELLS = {"RNN_TANH": "RNNCell", "RNN_RELU": "RNNCell", "LSTM": "LSTMCell", "GRU": "GRUCell"}
+_LAYERS = {"RNN_TANH": "RNN", "RNN_RELU": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
+
+
+def _layer_and_cell(mode, input_size, hidden_size, bias, reverse, dtype, seed):
+    """A one-layer nn.RNN/LSTM/GRU (both directions when `reverse`) and a cell holding the
+    weights of its forward direction (`reverse`: of its reverse direction)."""
+    kw = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
+    layer = getattr(tinyconv.nn, _LAYERS[mode])(
+        input_size, hidden_size, bias=bias, bidirectional=reverse, **kw
+    ).to(dtype)
+    cell = getattr(tinyconv.nn, _CELLS[mode])(input_size, hidden_size, bias=bias, **kw).to(dtype)
+    rng = np.random.default_rng(seed)
+    sfx = "_l0_reverse" if reverse else "_l0"
+    with tinyconv.no_grad():
+        for _, p in layer.named_parameters():
+            p.copy_(tinyconv.tensor(rng.normal(0, 0.6, tuple(p.shape))))
+        for name, p in cell.named_parameters():
+            p.copy_(getattr(layer, name + sfx))
+    return layer, cell
+
+
+def _leaf(rng, shape, dtype):
+    return tinyconv.tensor(rng.normal(size=shape)).to(dtype).requires_grad_()
+
+
+@given(recurrent_configs(), st.sampled_from([np.float32, np.float64]))
+def test_one_op_layer_equals_the_cells_step_by_step(config, dtype):
+    """nn.RNN/LSTM/GRU run each layer and direction as one op with a hand-written backward
+    through time; the cells run the plain steps (one graph node per op). Same weights, input,
+    initial state and upstream gradients: the outputs and every gradient (input, initial
+    states, all four weights) agree to rounding (the op multiplies by a contiguous copy of
+    W_hh^T and sums W_hh's gradient over the steps in one GEMM; the steps multiply by the
+    transposed view and make one product per step)."""
+    mode, steps, batch, n_in, hidden, bias, reverse, seed = config
+    tc_dtype = tinyconv.float32 if dtype == np.float32 else tinyconv.float64
+    layer, cell = _layer_and_cell(mode, n_in, hidden, bias, reverse, tc_dtype, seed)
+    rng = np.random.default_rng(seed + 1)
+    lstm = mode == "LSTM"
+    d = 1 if reverse else 0
+    x = _leaf(rng, (steps, batch, n_in), tc_dtype)
+    h0 = _leaf(rng, (1 + d, batch, hidden), tc_dtype)
+    c0 = _leaf(rng, (1 + d, batch, hidden), tc_dtype)
+    g_out = rng.normal(size=(steps, batch, hidden)).astype(dtype)
+    g_h, g_c = rng.normal(size=(2, batch, hidden)).astype(dtype)
+
+    out, hn = layer(x, (h0, c0) if lstm else h0)
+    h_n, c_n = hn if lstm else (hn, None)
+    out = out[..., hidden:] if reverse else out  # (this direction's half)
+    loss = (out * tinyconv.tensor(g_out)).sum() + (h_n[d] * tinyconv.tensor(g_h)).sum()
+    if lstm:
+        loss = loss + (c_n[d] * tinyconv.tensor(g_c)).sum()
+    loss.backward()
+
+    # the plain path: the cell, one step after another, over the same leaves
+    xc, h0c, c0c = (t.detach().clone().requires_grad_() for t in (x, h0, c0))
+    h, c, hs = h0c[d], c0c[d], {}
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        if lstm:
+            h, c = cell(xc[t], (h, c))
+        else:
+            h = cell(xc[t], h)
+        hs[t] = h
+    out_c = tinyconv.stack([hs[t] for t in range(steps)])
+    loss_c = (out_c * tinyconv.tensor(g_out)).sum() + (h * tinyconv.tensor(g_h)).sum()
+    if lstm:
+        loss_c = loss_c + (c * tinyconv.tensor(g_c)).sum()
+    loss_c.backward()
+
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    close = functools.partial(np.testing.assert_allclose, rtol=tol, atol=tol)
+    close(out.detach().numpy(), out_c.detach().numpy())
+    close(h_n[d].detach().numpy(), h.detach().numpy())
+    if lstm:
+        close(c_n[d].detach().numpy(), c.detach().numpy())
+    sfx = "_l0_reverse" if reverse else "_l0"
+    pairs = [(x.grad, xc.grad), (h0.grad[d], h0c.grad[d])]
+    if lstm:
+        pairs.append((c0.grad[d], c0c.grad[d]))
+    pairs += [(getattr(layer, name + sfx).grad, p.grad) for name, p in cell.named_parameters()]
+    for got, want in pairs:
+        assert got.dtype == want.dtype
+        close(got.numpy(), want.numpy())
+
+
+def test_one_op_layer_double_backward_reaches_the_weights():
+    """Double backward through the one-op layer (its graph_backward reruns the steps as
+    Tensor ops): finite differences for the weights and initial states of every mode."""
+    rng = np.random.default_rng(3)
+    for mode in ("RNN_TANH", "LSTM", "GRU"):
+        layer, _ = _layer_and_cell(mode, 2, 3, True, False, tinyconv.float64, 7)
+        x = _leaf(rng, (3, 2, 2), tinyconv.float64)
+        h0 = _leaf(rng, (1, 2, 3), tinyconv.float64)
+        w_hh, b_ih = layer.weight_hh_l0, layer.bias_ih_l0
+
+        def f(w_hh, b_ih, h0, layer=layer, mode=mode, x=x):
+            weights = {"weight_hh_l0": w_hh, "bias_ih_l0": b_ih}
+            hx = (h0, h0.sin()) if mode == "LSTM" else h0
+            out, _ = tinyconv.func.functional_call(layer, weights, (x, hx))
+            return (out**2).sum()
+
+        assert gradgradcheck(
+            f, (w_hh.detach().requires_grad_(), b_ih.detach().requires_grad_(), h0)
+        )
+
+
+def test_one_op_layer_keeps_the_saved_state_checks():
+    """Changing W_hh in place between forward and backward is an error (the op saved it),
+    and a second backward without retain_graph says so, as the steps' nodes do."""
+    lstm = tinyconv.nn.LSTM(2, 3)
+    out, _ = lstm(tinyconv.randn(4, 1, 2))
+    with tinyconv.no_grad():
+        lstm.weight_hh_l0.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        out.sum().backward()
+    out, _ = lstm(tinyconv.randn(4, 1, 2))
+    out.sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        out.sum().backward()

@@ -1,11 +1,12 @@
 """Recurrent layers, as torch.nn: RNN, LSTM, GRU and their one-step cells.
 
-Each is composed from differentiable Tensor ops (a matrix product per gate block, sigmoid,
-tanh), one time step after another, so backward (through time) and double backward come
-from those ops; there is no fused kernel. PyTorch's parameter names, shapes, gate order
-(LSTM: input, forget, cell, output; GRU: reset, update, new) and initialisation
-(U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and bias) are kept, so a
-state_dict moves between the two libraries and gives the same numbers.
+Each time step is defined in differentiable Tensor ops (a matrix product per gate block,
+sigmoid, tanh: nn.functional.rnn's steps), and the cells are exactly those. RNN, LSTM and GRU
+run each layer's sequence as one op with the same steps and a hand-written backward through
+time (nn.functional.rnn.rnn_layer; tested equal to the cells step by step). PyTorch's
+parameter names, shapes, gate order (LSTM: input, forget, cell, output; GRU: reset, update,
+new) and initialisation (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and
+bias) are kept, so a state_dict moves between the two libraries and gives the same numbers.
 
 Shapes (L: sequence length, N: batch, D: 2 if bidirectional else 1):
 input (L, N, H_in) ((N, L, H_in) with batch_first, or (L, H_in) unbatched); h_0 and c_0
@@ -20,6 +21,8 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
+
 from .. import _dtype
 from .._errors import TensorValueError
 from ..creation import empty, zeros
@@ -27,42 +30,20 @@ from ..tensor import Tensor
 from ..torch_functions import cat, stack
 from . import functional as F
 from . import init
+from .functional.rnn import GATES, gru_step, lstm_step, rnn_layer, rnn_step
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence
 
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-# Each step takes its input's share already multiplied out, xw = x W_ih^T + b_ih (N, G * H):
-# it does not depend on the hidden state, so RNNBase computes it for every time step at once,
-# one GEMM over (L * N) rows instead of L small ones (as PyTorch's CPU path does), and
+# The steps are defined in nn.functional.rnn (rnn_step, lstm_step, gru_step), where each
+# takes its input's share already multiplied out, xw = x W_ih^T + b_ih (N, G * H): it does
+# not depend on the hidden state, so RNNBase computes it for every time step at once, one
+# GEMM over (L * N) rows instead of L small ones (as PyTorch's CPU path does), and
 # backward's weight gradient of W_ih is one GEMM too. The cells pass F.linear(x, W_ih, b_ih).
+# RNNBase runs each layer and direction's time loop as one op (rnn_layer, the same steps
+# with a hand-written backward through time); a packed sequence runs the steps one by one.
 
 
-def _rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any, relu: bool):
-    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu. xw (N, H), h (N, H)."""
-    pre = xw + F.linear(h, w_hh, b_hh)
-    return pre.relu() if relu else pre.tanh()
-
-
-def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Any):
-    """(h', c'): gates i, f, g, o from one product each of x and h; c' = f c + i g,
-    h' = o tanh(c'). xw (N, 4H)."""
-    gates = xw + F.linear(h, w_hh, b_hh)
-    i, f, g, o = gates.chunk(4, 1)
-    c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c2.tanh(), c2
-
-
-def _gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any):
-    """h' = (1 - z) n + z h with r = s(x_r + h_r), z = s(x_z + h_z), n = tanh(x_n + r h_n)
-    (the reset gate multiplies h's part of n, bias included, as PyTorch). xw (N, 3H)."""
-    x_r, x_z, x_n = xw.chunk(3, 1)
-    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, 1)
-    r = (x_r + h_r).sigmoid()
-    z = (x_z + h_z).sigmoid()
-    n = (x_n + r * h_n).tanh()
-    return (1 - z) * n + z * h
+_ONE_OP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _check_dtype(x: Tensor, w: Tensor, what: str) -> None:
@@ -120,7 +101,7 @@ class RNNBase(Module):
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
-        gate_size = _GATES[mode] * hidden_size
+        gate_size = GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
@@ -215,14 +196,28 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 xw = F.linear(x, w_ih, b_ih)  # (L, N, G * H): every step's input term at once
                 s = [st[k] for st in states]
-                steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
-                ys = []
-                for t in steps:
-                    s = self._step(xw[t], s, (w_hh, b_hh))
-                    ys.append(s[0])
-                if d:
-                    ys.reverse()
-                outs.append(stack(ys, 0) if ys else x.new_zeros((0, x.shape[1], self.hidden_size)))
+                if not xw.numel():
+                    outs.append(x.new_zeros((x.shape[0], x.shape[1], self.hidden_size)))
+                elif xw._data.dtype in _ONE_OP_DTYPES:
+                    c0 = s[1] if len(s) > 1 else None
+                    y = rnn_layer(self.mode, xw, s[0], c0, w_hh, b_hh, bool(d))
+                    last = 0 if d else x.shape[0] - 1
+                    if len(s) > 1:  # LSTM: y is every step's h and c, (2, L, N, H)
+                        outs.append(y[0])
+                        if outs[-1].grad_fn is not None:
+                            outs[-1].grad_fn.torch_name = "StackBackward0"  # (as the steps')
+                        s = [y[0, last], y[1, last]]
+                    else:
+                        outs.append(y)
+                        s = [y[last]]
+                else:  # (float16, bfloat16: the steps one by one, each op rounding as its own)
+                    ys = []
+                    for t in range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0]):
+                        s = self._step(xw[t], s, (w_hh, b_hh))
+                        ys.append(s[0])
+                    if d:
+                        ys.reverse()
+                    outs.append(stack(ys, 0))
                 for i, v in enumerate(s):
                     finals[i].append(v)
             x = outs[0] if directions == 1 else cat(outs, 2)
@@ -366,7 +361,7 @@ class RNN(RNNBase):
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", *args, **kwargs)
 
     def _step(self, xw: Tensor, s: list, w: tuple) -> list:
-        return [_rnn_step(xw, s[0], *w, self.nonlinearity == "relu")]
+        return [rnn_step(xw, s[0], *w, self.nonlinearity == "relu")]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)
@@ -380,7 +375,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def _step(self, xw: Tensor, s: list, w: tuple) -> list:
-        return list(_lstm_step(xw, s[0], s[1], *w))
+        return list(lstm_step(xw, s[0], s[1], *w))
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         out, (h, c) = self._forward(input, hx, 2)
@@ -394,7 +389,7 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def _step(self, xw: Tensor, s: list, w: tuple) -> list:
-        return [_gru_step(xw, s[0], *w)]
+        return [gru_step(xw, s[0], *w)]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)
@@ -477,7 +472,7 @@ class RNNCellBase(Module):
         return x, states, batched
 
     def _input_term(self, x: Tensor) -> Tensor:
-        """x W_ih^T + b_ih (N, G * H): the input's share of the gates (see _rnn_step)."""
+        """x W_ih^T + b_ih (N, G * H): the input's share of the gates (see rnn_step)."""
         return F.linear(x, self.weight_ih, self.bias_ih)
 
 
@@ -500,7 +495,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        h = _rnn_step(
+        h = rnn_step(
             self._input_term(x), h, self.weight_hh, self.bias_hh, self.nonlinearity == "relu"
         )
         return h if batched else h.squeeze(0)
@@ -519,7 +514,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple:
         x, (h, c), batched = self._prepare(input, hx, 2)
-        h, c = _lstm_step(self._input_term(x), h, c, self.weight_hh, self.bias_hh)
+        h, c = lstm_step(self._input_term(x), h, c, self.weight_hh, self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -536,5 +531,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
-        h = _gru_step(self._input_term(x), h, self.weight_hh, self.bias_hh)
+        h = gru_step(self._input_term(x), h, self.weight_hh, self.bias_hh)
         return h if batched else h.squeeze(0)
