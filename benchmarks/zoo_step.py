@@ -5,7 +5,8 @@ tests/test_torchvision_zoo.py (same builders, inputs and weights). A step is for
 cross-entropy loss, backward and an SGD (momentum) step in float32, in train mode. Both
 libraries run with the same thread count (1 unless --threads says otherwise; NumPy's BLAS
 threads are pinned through the environment before NumPy is imported). Prints one row per
-model: median step time of each library and the ratio tinyconv / PyTorch.
+model: median step time of each library and the median of the paired ratios tinyconv /
+PyTorch (the two run interleaved, step by step).
 
     python benchmarks/zoo_step.py [--threads N] [--repeats R] [--model resnet18 ...]
 
@@ -24,8 +25,11 @@ import time
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", action="append", help="builder names (default: all)")
+    parser.add_argument(
+        "--profile", type=int, metavar="TOP", help="cProfile tinyconv's steps, print TOP rows"
+    )
     args = parser.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -49,7 +53,7 @@ def main() -> None:
 
     packages = {"torch": ZooPackage(wheel, "torch"), "tinyconv": ZooPackage(wheel, "tinyconv")}
     print(f"threads={args.threads}  float32, train mode, forward + loss + backward + SGD step")
-    print(f"{'model':40s} {'input':>12s} {'torch ms':>10s} {'tinyconv ms':>12s} {'ratio':>7s}")
+    print(f"{'model':44s} {'input':>12s} {'torch ms':>10s} {'tinyconv ms':>12s} {'ratio':>7s}")
     for spec in SPECS:
         if args.model and spec.builder not in args.model:
             continue
@@ -59,7 +63,7 @@ def main() -> None:
         x = rng.standard_normal((spec.batch, spec.channels, spec.size, spec.size))
         x = x.astype(np.float32)
         y = rng.integers(0, 10, spec.batch)
-        times = {}
+        steps = {}
         for lib, model in models.items():
             L = torch if lib == "torch" else tinyconv
             _load(model, state, lib, "float32")
@@ -77,16 +81,32 @@ def main() -> None:
                 opt.step()
 
             step()  # warm-up
-            samples = []
+            steps[lib] = step
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
             for _ in range(args.repeats):
+                steps["tinyconv"]()
+            prof.disable()
+            pstats.Stats(prof).strip_dirs().sort_stats("tottime").print_stats(args.profile)
+            continue
+        # Interleaved (torch, tinyconv, torch, ...) so that the machine's drift, which on a
+        # shared machine is up to 2x over a minute, hits both libraries alike.
+        samples: dict[str, list[float]] = {lib: [] for lib in steps}
+        for _ in range(args.repeats):
+            for lib, step in steps.items():
                 t0 = time.perf_counter()
                 step()
-                samples.append(time.perf_counter() - t0)
-            times[lib] = sorted(samples)[len(samples) // 2]
+                samples[lib].append(time.perf_counter() - t0)
+        times = {lib: sorted(s)[len(s) // 2] for lib, s in samples.items()}
+        pairs = sorted(a / b for a, b in zip(samples["tinyconv"], samples["torch"], strict=True))
         shape = f"{spec.batch}x{spec.channels}x{spec.size}x{spec.size}"
         print(
-            f"{spec.id:40s} {shape:>12s} {times['torch'] * 1e3:10.1f} "
-            f"{times['tinyconv'] * 1e3:12.1f} {times['tinyconv'] / times['torch']:7.1f}",
+            f"{spec.id[:44]:44s} {shape:>12s} {times['torch'] * 1e3:10.1f} "
+            f"{times['tinyconv'] * 1e3:12.1f} {pairs[len(pairs) // 2]:7.2f}",
             flush=True,
         )
 
