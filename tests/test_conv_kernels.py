@@ -297,6 +297,27 @@ def test_tiny_products_equal_the_plain_path(dtype, tol, x_shape, w_shape, groups
             np.testing.assert_allclose(gg, ww, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_tiny_weight_gradient_over_images_with_one_window(dtype, tol, groups):
+    """The tiny path's dW for several images is one GEMM per group over all their windows;
+    with a 1x1 output (one window per image, InceptionAux's 5x5 head) it gives the plain
+    path's dW and dX."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 5, 5)).astype(dtype)
+    w = rng.standard_normal((6, 4 // groups, 5, 5)).astype(dtype)
+    args = ((1, 1), ((0, 0), (0, 0)), (1, 1), groups)
+    assert FAST._tiny_plan(x, w, *args) is not None
+    y, cols = FAST.conv2d_forward(x, w, None, *args)
+    assert y.shape == (3, 6, 1, 1)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    got = FAST.conv2d_backward(g, x, w, cols, *args)
+    want = K.conv2d_backward(g, x, w, K.conv2d_forward(x, w, None, *args)[1], *args)
+    for gg, ww in zip(got[:2], want[:2], strict=True):
+        assert gg.dtype == dtype and gg.shape == ww.shape
+        np.testing.assert_allclose(gg, ww, rtol=tol, atol=tol)
+
+
 # --------------------------------------------------------------------------
 # conv2d forward
 # --------------------------------------------------------------------------

@@ -987,9 +987,18 @@ def _tiny_conv2d_backward(grad_out, x, w, cols, groups, plan, need_input, need_w
         # dW = sum over images of G[n] @ cols[n].T
         if one:
             grad_w = _tiny_dot(g, cols.reshape(K, OH * OW).T).reshape(w.shape)
+        elif N == 1:
+            gw = np.matmul(g[0], cols.reshape(G, K, OH * OW).transpose(0, 2, 1))
+            grad_w = gw.reshape(w.shape)
         else:
-            gw = np.matmul(g, cols.reshape(N, G, K, OH * OW).transpose(0, 1, 3, 2))
-            grad_w = (gw[0] if N == 1 else gw.sum(axis=0)).reshape(w.shape)
+            # One GEMM per group over all images' windows, (O/G, N*OH*OW) @ (N*OH*OW, K),
+            # instead of one per image and a sum: with one window per image those were outer
+            # products, which np.matmul runs without BLAS (InceptionAux's 5x5 conv on a 5x5
+            # map, 4 images, 768 x 3200 weights, 1 thread: 48 ms -> 0.5 ms). The copies are
+            # of g and the columns, both within _TINY.
+            gt = g.transpose(1, 2, 0, 3).reshape(G, O // G, N * OH * OW)
+            ct = cols.reshape(N, G, K, OH * OW).transpose(1, 0, 3, 2).reshape(G, -1, K)
+            grad_w = np.matmul(gt, ct).reshape(w.shape)
         grad_w = grad_w.astype(w.dtype, copy=False)
     if need_input:
         # dcols = W.T @ G; then each pixel sums the column entries that copied it
