@@ -1266,3 +1266,39 @@ def test_step_memory_stays_in_heap():
     if control < 1000:  # 5120 pages a step when the memory goes back
         pytest.skip(f"this C library keeps the memory anyway ({control} faults a step)")
     assert faults(True) < 50
+
+
+# -- linear on channels-last maps ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lead", [(3,), (2, 3), (2, 3, 4), (2, 0, 3), (1, 1, 1)])
+@pytest.mark.parametrize("permuted", [False, True])
+def test_linear_on_many_leading_dims_is_one_folded_gemm(lead, permuted):
+    """linear folds a (*, K) input to (rows, K) for one GEMM (np.matmul would run one per
+    leading index); output and all three gradients equal the float64 sums, for empty,
+    contiguous and permuted (ConvNeXt's channels-last) inputs."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((*lead, 5)).astype(np.float32)
+    w = rng.standard_normal((6, 5)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    g = rng.standard_normal((*lead, 6)).astype(np.float32)
+    if permuted:  # the same values through a non-contiguous view, channels first in memory
+        leaf = tinyconv.tensor(np.moveaxis(x, -1, 0).copy(), requires_grad=True)
+        xin = leaf.permute(*range(1, x.ndim), 0)
+        assert not xin.is_contiguous() or 0 in lead or 1 == math.prod(lead)
+    else:
+        leaf = xin = tinyconv.tensor(x, requires_grad=True)
+    wt = tinyconv.tensor(w, requires_grad=True)
+    bt = tinyconv.tensor(b, requires_grad=True)
+    y = F.linear(xin, wt, bt)
+    assert y.shape == (*lead, 6) and y.dtype == tinyconv.float32
+    y.backward(tinyconv.tensor(g))
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, g))
+    gx = leaf.grad.numpy()
+    if permuted:
+        gx = np.moveaxis(gx, 0, -1)
+    tol = {"rtol": 1e-5, "atol": 1e-5}
+    np.testing.assert_allclose(y.detach().numpy(), np.einsum("...k,ok->...o", x64, w64) + b, **tol)
+    np.testing.assert_allclose(gx, np.einsum("...o,ok->...k", g64, w64), **tol)
+    np.testing.assert_allclose(wt.grad.numpy(), g64.reshape(-1, 6).T @ x64.reshape(-1, 5), **tol)
+    np.testing.assert_allclose(bt.grad.numpy(), g64.reshape(-1, 6).sum(0), **tol)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..._errors import TensorValueError
@@ -12,6 +14,18 @@ from ...tensor import Tensor
 from ._checks import _check_bias, _check_tensor, _same_dtype
 
 # -- linear, dropout, flatten --------------------------------------------------------------
+
+
+def _folded(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x (*, K) @ m (K, P)`` -> ``(*, P)`` as one 2-D GEMM over all of x's rows, as PyTorch's
+    linear does. np.matmul broadcasts a 3-D or 4-D x into one small GEMM per leading index
+    (ConvNeXt's channels-last (4, 8, 8, 96) @ (96, 384): 32 GEMMs of 8 rows); folded, the
+    fwd + both grads of ConvNeXt's linears, 1 thread, median of 21: (4, 8, 8, 96) -> 384
+    1.82 -> 0.62 ms, (4, 2, 2, 384) -> 1536 13.3 -> 1.4 ms (PyTorch 1.1 and 6.6)."""
+    if x.ndim <= 2:
+        return threads.matmul(x, m)
+    lead = x.shape[:-1]
+    return threads.matmul(x.reshape(math.prod(lead), x.shape[-1]), m).reshape(*lead, m.shape[-1])
 
 
 class Linear(Op):
@@ -40,7 +54,7 @@ class Linear(Op):
                 if x.ndim == 1
                 else "UnsafeViewBackward0"
             )
-        y = threads.matmul(x, w.T)
+        y = _folded(x, w.T)
         if b is not None:
             y += b
         return y
@@ -50,7 +64,7 @@ class Linear(Op):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         # y = x W^T + b  =>  dx = grad W,  dW = grad^T x,  db = sum of grad over the batch
-        gx = threads.matmul(grad, w) if need_x else None
+        gx = _folded(grad, w) if need_x else None
         g2 = grad.reshape(-1, grad.shape[-1])
         gw = threads.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
         gb = g2.sum(axis=0) if need_b else None
