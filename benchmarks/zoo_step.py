@@ -28,6 +28,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", action="append", help="builder names (default: all)")
     parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: the process's CPU time (time.process_time), which on a loaded machine leaves "
+        "out the time the step waits for a core; meaningful at --threads 1 only (spinning "
+        "BLAS or OpenMP threads count in it)",
+    )
+    parser.add_argument(
         "--profile", type=int, metavar="TOP", help="cProfile tinyconv's steps, print TOP rows"
     )
     args = parser.parse_args()
@@ -52,7 +60,10 @@ def main() -> None:
     from test_torchvision_zoo import SPECS, _build, _load, _perturbed_state, _set_dropout
 
     packages = {"torch": ZooPackage(wheel, "torch"), "tinyconv": ZooPackage(wheel, "tinyconv")}
-    print(f"threads={args.threads}  float32, train mode, forward + loss + backward + SGD step")
+    print(
+        f"threads={args.threads}  clock={args.clock}  float32, train mode, "
+        "forward + loss + backward + SGD step"
+    )
     print(f"{'model':44s} {'input':>12s} {'torch ms':>10s} {'tinyconv ms':>12s} {'ratio':>7s}")
     for spec in SPECS:
         if args.model and spec.builder not in args.model:
@@ -95,12 +106,13 @@ def main() -> None:
             continue
         # Interleaved (torch, tinyconv, torch, ...) so that the machine's drift, which on a
         # shared machine is up to 2x over a minute, hits both libraries alike.
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
         samples: dict[str, list[float]] = {lib: [] for lib in steps}
         for _ in range(args.repeats):
             for lib, step in steps.items():
-                t0 = time.perf_counter()
+                t0 = clock()
                 step()
-                samples[lib].append(time.perf_counter() - t0)
+                samples[lib].append(clock() - t0)
         times = {lib: sorted(s)[len(s) // 2] for lib, s in samples.items()}
         pairs = sorted(a / b for a, b in zip(samples["tinyconv"], samples["torch"], strict=True))
         shape = f"{spec.batch}x{spec.channels}x{spec.size}x{spec.size}"
