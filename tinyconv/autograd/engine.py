@@ -126,11 +126,20 @@ def register_post_accumulate_grad_hook(tensor: Any, hook: Callable) -> Removable
     return handle
 
 
+def _call_hook(fn: Callable, arg: Any, create_graph: bool) -> Any:
+    """fn(arg) in the grad mode of PyTorch's engine during backward: on only with
+    create_graph (so a hook may update a leaf in place, `p.add_(p.grad, alpha=-lr)`)."""
+    if grad_mode.enabled == create_graph:
+        return fn(arg)
+    with grad_mode.set_grad_enabled(create_graph):
+        return fn(arg)
+
+
 def _run_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
     """Call each tensor hook on the gradient in order; a returned Tensor replaces it."""
     for fn in list(hooks.values()):
         seen = grad if create_graph else make_tensor(grad, None, False)
-        new = fn(seen)
+        new = _call_hook(fn, seen, create_graph)
         if new is not None:
             if not isinstance(new, Tensor):
                 raise TypeError(
@@ -278,7 +287,7 @@ def accumulate_grad(
         entry = post_accumulate_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf:
             for fn in list(entry[1].values()):
-                fn(leaf)
+                _call_hook(fn, leaf, create_graph)
 
 
 def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:

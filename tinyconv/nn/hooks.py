@@ -105,7 +105,9 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple:
-        return _hook_backward(ctx, grad, graph=False)
+        # the hooks run with grad mode off, as in PyTorch's engine without create_graph
+        with grad_mode.set_grad_enabled(False):
+            return _hook_backward(ctx, grad, graph=False)
 
     @staticmethod
     def graph_backward(ctx: Any, grad: Tensor) -> tuple:
