@@ -474,6 +474,11 @@ def lstsq(A: Any, B: Any, rcond: Any = None, *, driver: Any = None) -> tuple:
             f"torch.linalg.lstsq: parameter `driver` should be one of {_LSTSQ_DRIVERS}, "
             f"got {driver!r}"
         )
+    if not 0 <= A.ndim - B.ndim <= 1:
+        raise RuntimeError(
+            "torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+            f"(input.dim() - other.dim()) <= 1: A is {tuple(A.shape)}, B {tuple(B.shape)}"
+        )
     vector = B.ndim == A.ndim - 1
     Bm = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
@@ -486,8 +491,9 @@ def lstsq(A: Any, B: Any, rcond: Any = None, *, driver: Any = None) -> tuple:
     if rcond is None:
         rcond = np.finfo(A.dtype).eps * max(m, n)
     X = LstsqSolution.apply(a, b, float(rcond))
-    batch = tuple(a.shape[:-2])
-    s = np.linalg.svd(a._data, compute_uv=False).astype(A.dtype, copy=False)
+    # rank and singular values describe A alone: A's batch shape, not the broadcast one
+    batch = tuple(A.shape[:-2])
+    s = np.linalg.svd(A._data, compute_uv=False).astype(A.dtype, copy=False)
     if s.shape[-1]:
         rank_arr = (s > rcond * s[..., :1]).sum(-1)
     else:
