@@ -4,6 +4,8 @@ PyTorch here, beyond the docstring's one case."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,146 @@ def test_lstsq_rank_and_singular_values_have_As_batch_shape(sa, sb, driver):
     np.testing.assert_allclose(
         got.singular_values.numpy(), want.singular_values.numpy(), atol=1e-12
     )
+
+
+# -- cov / corrcoef --------------------------------------------------------------------------
+
+_X = [[0, 2, 5], [1, 1, 3]]
+COV_CASES = {
+    "int": lambda L: L.cov(L.tensor(_X)),
+    "int_corrcoef": lambda L: L.corrcoef(L.tensor(_X)),
+    "int_correction0": lambda L: L.cov(L.tensor(_X), correction=0),
+    "int8": lambda L: L.cov(L.tensor(_X, dtype=L.int8)),
+    "float16": lambda L: L.cov(L.tensor([1.0, 2, 4], dtype=L.float16)),
+    "fweights": lambda L: L.cov(L.tensor(_X), fweights=L.tensor([1, 2, 3])),
+    "both_weights": lambda L: L.cov(
+        L.tensor(_X, dtype=L.float64),
+        fweights=L.tensor([1, 2, 3]),
+        aweights=L.tensor([0.5, 0.2, 0.3], dtype=L.float64),
+    ),
+    "aweights_promote": lambda L: L.cov(
+        L.tensor(_X, dtype=L.float32),
+        aweights=L.tensor([0.5, 0.2, 0.3], dtype=L.float64),
+        correction=2,
+    ),
+    "no_dof": lambda L: L.cov(
+        L.tensor(_X), aweights=L.tensor([0.5, 0.2, 0.3], dtype=L.float64), correction=3
+    ),
+    "one_row_2d": lambda L: L.cov(L.tensor([[1.0, 2, 4]])),
+    "vector_correction5": lambda L: L.cov(L.tensor([1.0, 2, 4]), correction=5),
+    "zero_weights": lambda L: L.cov(L.tensor(_X, dtype=L.float64), fweights=L.tensor([0, 0, 0])),
+    "float_fweights": lambda L: L.cov(
+        L.tensor(_X, dtype=L.float64), fweights=L.tensor([1.0, 0, 0])
+    ),
+    "negative_aweights": lambda L: L.cov(
+        L.tensor(_X, dtype=L.float64), aweights=L.tensor([1.0, -1, 0], dtype=L.float64)
+    ),
+    "bool": lambda L: L.cov(L.tensor([True, False])),
+}
+
+
+@pytest.mark.filterwarnings("ignore:cov")
+@pytest.mark.parametrize("name", COV_CASES)
+def test_cov_weights_and_integer_input(name):
+    # cov/corrcoef of integers raised (mean() of an integer tensor); fweights/aweights raised
+    # NotImplementedError; a (1, n) input gave (1, 1) where PyTorch squeezes to 0-d
+    def run(lib):
+        try:
+            return COV_CASES[name](lib)
+        except (RuntimeError, ValueError) as e:
+            return type(e)
+
+    got, want = run(tinyconv), run(torch)
+    if isinstance(want, type):
+        assert got is RuntimeError or got is ValueError
+        return
+    assert tuple(got.shape) == tuple(want.shape)
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, equal_nan=True)
+
+
+def test_cov_weighted_gradients():
+    from torch_compare import compare
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 5))
+    aw = rng.uniform(0.1, 1.0, 5)
+    compare(lambda L, F, x, aw: L.cov(x, fweights=L.tensor([1, 2, 1, 3, 1]), aweights=aw), [x, aw])
+    compare(lambda L, F, x, aw: L.corrcoef(x * aw), [x, aw])
+
+
+# -- small API gaps --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("out_dtype", ["bool", "int16", "float32"])
+def test_logical_ops_take_out(name, out_dtype):
+    def run(lib):
+        out = lib.empty(4, dtype=getattr(lib, out_dtype))
+        a = lib.tensor([True, False, True, False])
+        b = lib.tensor([1.0, 1.0, 0.0, 0.0])
+        r = getattr(lib, name)(a, b, out=out)
+        assert r is out
+        n = lib.logical_not(lib.tensor([0.0, 1.0, -10.0]), out=lib.empty(3, dtype=out.dtype))
+        return out.numpy(), n.numpy()
+
+    for g, w in zip(run(tinyconv), run(torch), strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+
+
+SIZE_EXPRS = [
+    "s[1:]",
+    "s[::-1]",
+    "s[:0]",
+    "s + (4,)",
+    "(4,) + s",
+    "s * 2",
+    "2 * s",
+    "s[0]",
+    "s + L.Size([5])",
+    "x.shape[1:]",
+    "x.size()[-1:]",
+    "s[-1]",
+]
+
+
+@pytest.mark.parametrize("expr", SIZE_EXPRS)
+def test_size_slices_and_sums_are_sizes(expr):
+    def run(L):
+        s, x = L.Size([1, 2, 3]), L.zeros(2, 3, 4)
+        r = eval(expr, {"s": s, "x": x, "L": L})
+        return type(r).__name__, tuple(r) if isinstance(r, tuple) else r
+
+    assert run(tinyconv) == run(torch)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["L.linalg.slogdet(a)", "L.slogdet(a)", "L.histogram(a, 2)", "L.histogram(a, 3, density=True)"],
+)
+def test_named_results_print_as_pytorchs(expr):
+    def run(L):
+        return repr(eval(expr, {"L": L, "a": L.tensor([[2.0, 1.0], [1.0, 3.0]])}))
+
+    assert run(tinyconv).replace("tinyconv.", "torch.") == run(torch)
+
+
+def test_typename_of_a_class_and_set_default_tensor_type():
+    assert tinyconv.typename(tinyconv.nn.Parameter).endswith(".Parameter")
+    assert tinyconv.typename(tinyconv.Tensor) == "tinyconv.Tensor"
+    assert tinyconv.typename(tinyconv.zeros(2)) == "tinyconv.FloatTensor"
+    with pytest.warns(UserWarning, match="deprecated"):
+        tinyconv.set_default_tensor_type(tinyconv.FloatTensor)
+    for lib in (torch, tinyconv):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (PyTorch warns once per process)
+            try:
+                lib.set_default_tensor_type(lib.DoubleTensor)
+                assert str(lib.tensor([1.2]).dtype).endswith("float64")
+                with pytest.raises(TypeError, match="floating"):
+                    lib.set_default_tensor_type(lib.LongTensor)
+                lib.set_default_tensor_type(f"{lib.__name__}.FloatTensor")
+                assert str(lib.tensor([1.2]).dtype).endswith("float32")
+            finally:
+                lib.set_default_dtype(lib.float32)

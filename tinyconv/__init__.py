@@ -847,6 +847,7 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "seed",
     "select",
     "set_default_dtype",
+    "set_default_tensor_type",
     "set_num_threads",
     "set_grad_enabled",
     "short",
@@ -1196,6 +1197,27 @@ ShortTensor = _legacy("ShortTensor", int16)
 CharTensor = _legacy("CharTensor", int8)
 ByteTensor = _legacy("ByteTensor", uint8)
 BoolTensor = _legacy("BoolTensor", bool)
+
+
+def set_default_tensor_type(t: "type | str") -> None:
+    """The older set_default_dtype, deprecated in PyTorch: a floating legacy tensor type
+    (`DoubleTensor`) or its name (`'torch.DoubleTensor'`) sets the default dtype."""
+    _warnings.warn(
+        "set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+        "set_default_dtype() instead",
+        UserWarning,
+        stacklevel=2,
+    )
+    if isinstance(t, str):
+        found = globals().get(t.rsplit(".", 1)[-1])
+        if not isinstance(found, _LegacyTensorType) or t.split(".")[0] not in ("torch", "tinyconv"):
+            raise TypeError(f"invalid type: '{t}'")
+        t = found
+    if not isinstance(t, _LegacyTensorType):
+        raise TypeError(f"invalid type: {t!r}")
+    if t._dtype not in (float16, float32, float64):
+        raise TypeError("only floating-point types are supported as the default type")
+    set_default_dtype(t._dtype)
 
 
 def _lazy(name: str):

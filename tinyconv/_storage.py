@@ -132,7 +132,7 @@ def is_storage(obj: Any) -> bool:
 def typename(obj: Any) -> str:
     """``torch.typename``: a tensor's type string (``tinyconv.FloatTensor``), else the object's
     module and qualified name (builtins bare: ``int``)."""
-    if hasattr(obj, "_data") and hasattr(obj, "type") and hasattr(obj, "_base"):
+    if not isinstance(obj, type) and hasattr(obj, "_data") and hasattr(obj, "_base"):
         return obj.type()
     module = getattr(obj, "__module__", "") or ""
     if hasattr(obj, "__qualname__"):

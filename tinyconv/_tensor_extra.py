@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import warnings
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -636,14 +637,60 @@ class TensorExtra:
         return self._data.shape == o.shape and bool(np.array_equal(self._data, o))
 
     def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Any:
-        """The covariance matrix of the rows (variables) over the columns (observations)."""
-        if fweights is not None or aweights is not None:
-            raise NotImplementedError("cov(): fweights/aweights are not supported by tinyconv")
+        """The covariance matrix of the rows (variables) over the columns (observations),
+        each observation weighted by fweights (integer counts) times aweights; PyTorch's
+        steps, so integers give the default float dtype and a (1, n) input a 0-d result."""
+        if self._data.ndim > 2:
+            raise ValueError(
+                f"cov(): expected input to have two or fewer dimensions but got "
+                f"an input with {self._data.ndim} dimensions"
+            )
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("cov(): bool dtype is not supported for input")
         x = self if self._data.ndim == 2 else self.reshape(1, -1)
         n = x._data.shape[1]
-        centered = x - x.mean(1, keepdim=True)
-        out = centered.matmul(centered.transpose(0, 1)) / builtins.max(n - correction, 0)
-        return out if self._data.ndim == 2 else out.reshape(())
+        w = None
+        for name, wt, kinds in (("fweights", fweights, "iu"), ("aweights", aweights, "f")):
+            if wt is None:
+                continue
+            wt = _t._as_tensor(wt)
+            if wt._data.ndim > 1 or wt._data.size != n:
+                raise RuntimeError(
+                    f"cov(): expected {name} to be a 1-D tensor with {n} "
+                    f"elements (the number of observations), got shape "
+                    f"{tuple(wt.shape)}"
+                )
+            if wt._data.dtype.kind not in kinds:
+                what = "integral" if kinds == "iu" else "floating point"
+                raise RuntimeError(
+                    f"cov(): expected {name} to have {what} dtype but got "
+                    f"{dtype_name(wt._data.dtype)}"
+                )
+            if wt._data.size and (wt._data < 0).any():
+                raise RuntimeError(f"cov(): {name} cannot be negative")
+            w = wt if w is None else w * wt
+        if w is None:
+            w_sum = _t.Tensor._make(np.array(n, np.int64), None, False)
+        else:
+            w_sum = w.sum()
+            if not w_sum._data.any():
+                raise RuntimeError("cov(): weights sum to zero, can't be normalized")
+        avg = (x if w is None else x * w).sum(1) / w_sum
+        if w is not None and aweights is not None and correction != 0:
+            norm = w_sum - correction * (w * aweights).sum() / w_sum
+        else:
+            norm = w_sum - correction
+        if (norm._data <= 0).all():
+            warnings.warn(
+                "cov(): degrees of freedom is <= 0. Correction should be strictly "
+                "less than the number of observations.",
+                UserWarning,
+                stacklevel=2,
+            )
+            norm = _t.Tensor._make(np.zeros((), norm._data.dtype), None, False)  # (+0.0)
+        xc = x - avg.unsqueeze(1)
+        c = xc.matmul((xc if w is None else xc * w).transpose(0, 1))
+        return c.true_divide(norm).squeeze()
 
     def corrcoef(self) -> Any:
         """Pearson correlation coefficients of the rows, clipped to [-1, 1]."""

@@ -191,7 +191,7 @@ def det(A: Any) -> Tensor:
 
 def slogdet(A: Any) -> tuple:
     """(sign, log|det A|) per matrix: sign 0 and logabsdet -inf for a singular matrix."""
-    return _square(A, "linalg.slogdet").slogdet()
+    return LinalgSlogdet(*_square(A, "linalg.slogdet").slogdet())
 
 
 def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
@@ -219,6 +219,8 @@ def cholesky(A: Any, *, upper: bool = False) -> Tensor:
     return Cholesky.apply(A)
 
 
+LinalgSlogdet = namedtuple("LinalgSlogdet", ["sign", "logabsdet"])
+LinalgSlogdet.__repr__ = return_type_repr("linalg_slogdet")  # (torch.slogdet's: "slogdet")
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])  # torch.return_types
 EighResult.__repr__ = return_type_repr("linalg_eigh")
 

@@ -68,6 +68,26 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"tinyconv.Size({list(self)})"
 
+    # slices, sums and repeats of a Size are Sizes, as torch.Size's (an index is an int)
+    def __getitem__(self, i: Any) -> Any:
+        r = tuple.__getitem__(self, i)
+        return Size(r) if type(i) is slice else r
+
+    def __add__(self, other: Any) -> Any:
+        r = tuple.__add__(self, other)
+        return r if r is NotImplemented else Size(r)
+
+    def __radd__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, n: Any) -> Any:
+        r = tuple.__mul__(self, n)
+        return r if r is NotImplemented else Size(r)
+
+    __rmul__ = __mul__
+
     def numel(self) -> int:
         n = 1
         for d in self:

@@ -963,20 +963,24 @@ def le(input: Tensor, other: Any) -> Tensor:
     return _tensor_arg(input, "le()").le(other)
 
 
-def logical_and(input: Tensor, other: Tensor) -> Tensor:
-    return _tensor_arg(input, "logical_and()").logical_and(other)
+def logical_and(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    res = _tensor_arg(input, "logical_and()").logical_and(other)
+    return res if out is None else _into(out, res, "logical_and()")
 
 
-def logical_or(input: Tensor, other: Tensor) -> Tensor:
-    return _tensor_arg(input, "logical_or()").logical_or(other)
+def logical_or(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    res = _tensor_arg(input, "logical_or()").logical_or(other)
+    return res if out is None else _into(out, res, "logical_or()")
 
 
-def logical_xor(input: Tensor, other: Tensor) -> Tensor:
-    return _tensor_arg(input, "logical_xor()").logical_xor(other)
+def logical_xor(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    res = _tensor_arg(input, "logical_xor()").logical_xor(other)
+    return res if out is None else _into(out, res, "logical_xor()")
 
 
-def logical_not(input: Tensor) -> Tensor:
-    return _tensor_arg(input, "logical_not()").logical_not()
+def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    res = _tensor_arg(input, "logical_not()").logical_not()
+    return res if out is None else _into(out, res, "logical_not()")
 
 
 def _bitwise(input: Any, other: Any, method: str) -> Tensor:

@@ -636,6 +636,7 @@ def _linspace(start: float, end: float, steps: int, dtype: np.dtype) -> np.ndarr
 
 
 Histogram = namedtuple("histogram", ["hist", "bin_edges"])  # torch.return_types.histogram
+Histogram.__repr__ = return_type_repr("histogram")
 
 
 def histogram(
