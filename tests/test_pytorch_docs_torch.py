@@ -4,6 +4,8 @@ PyTorch here, beyond the docstring's one case."""
 
 from __future__ import annotations
 
+import math
+import random
 import warnings
 
 import numpy as np
@@ -258,3 +260,82 @@ def test_typename_of_a_class_and_set_default_tensor_type():
                 assert str(lib.tensor([1.2]).dtype).endswith("float32")
             finally:
                 lib.set_default_dtype(lib.float32)
+
+
+# -- DataLoader workers ----------------------------------------------------------------------
+
+
+def _worker_program(L) -> list:
+    """IterableDataset's docstring examples (splitting by get_worker_info(), or in
+    worker_init_fn), plus random draws inside workers (tinyconv's, Python's and NumPy's) and
+    the main process's streams after them."""
+    D = L.utils.data
+    out = []
+
+    class Range(D.IterableDataset):
+        def __init__(self, start, end, split=True):
+            super().__init__()
+            self.start, self.end, self.split = start, end, split
+
+        def __iter__(self):
+            info = D.get_worker_info()
+            if info is None or not self.split:
+                return iter(range(self.start, self.end))
+            per = int(math.ceil((self.end - self.start) / float(info.num_workers)))
+            start = self.start + info.id * per
+            return iter(range(start, min(start + per, self.end)))
+
+    class Noisy(D.Dataset):
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            info = D.get_worker_info()
+            return L.rand(2) + 100 * info.id, random.random(), float(np.random.rand())
+
+    class NoisyStream(D.IterableDataset):
+        def __iter__(self):
+            for i in range(2 + D.get_worker_info().id * 2):  # workers of unequal lengths
+                yield L.randn(1) + i
+
+    def shard(wid):
+        ds = D.get_worker_info().dataset  # the worker's own copy
+        per = int(math.ceil((ds.end - ds.start) / float(D.get_worker_info().num_workers)))
+        ds.start, ds.end = ds.start + wid * per, min(ds.start + (wid + 1) * per, ds.end)
+
+    L.manual_seed(0)
+    random.seed(1)
+    np.random.seed(2)
+    out.append(list(D.DataLoader(Range(3, 7), num_workers=2)))
+    out.append(list(D.DataLoader(Range(3, 7, False), num_workers=2)))  # duplicated
+    out.append(list(D.DataLoader(Range(3, 7, False), num_workers=2, worker_init_fn=shard)))
+    out.append(list(D.DataLoader(Range(0, 7, False), num_workers=3, batch_size=2)))
+    out.append(list(D.DataLoader(Range(0, 7, False), 2, num_workers=3, drop_last=True)))
+    out.append(list(D.DataLoader(Noisy(), num_workers=3, batch_size=2, shuffle=True)))
+    out.append(list(D.DataLoader(NoisyStream(), num_workers=3, batch_size=2)))
+    out.append((L.rand(3), random.random(), np.random.rand()))  # the main streams: untouched
+    g = L.Generator().manual_seed(5)
+    dl = D.DataLoader(Noisy(), 3, True, num_workers=2, generator=g, persistent_workers=True)
+    out.append(list(dl))
+    out.append(list(dl))  # persistent workers: their streams go on, no new base seed
+    out.append(list(D.DataLoader(Noisy(), num_workers=2, batch_size=None)))
+    out.append(L.rand(3))
+    return out
+
+
+def _plain(x):
+    if isinstance(x, (list, tuple)):
+        return [_plain(y) for y in x]
+    if hasattr(x, "numpy"):
+        return x.numpy().tolist()
+    return x
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
+def test_dataloader_workers_give_pytorchs_batches_and_numbers():
+    # num_workers was ignored: an IterableDataset that splits by get_worker_info() was read
+    # once in order (PyTorch interleaves the workers' batches; an unsplit one is read by every
+    # worker), and random draws in a worker came from the main process's streams
+    got, want = _plain(_worker_program(tinyconv)), _plain(_worker_program(torch))
+    for g, w in zip(got, want, strict=True):
+        assert g == w

@@ -10,16 +10,19 @@ batch's samples, by default stacking tensors along a new first dimension:
     for X, y in DataLoader(TensorDataset(X_all, y_all), batch_size=64, shuffle=True):
         ...   # X: (64, ...) and y: (64,), the last batch possibly smaller
 
-Everything runs in the main process: `num_workers` is accepted for
-compatibility and ignored.
+Everything runs in the main process. With `num_workers=n` the loader emulates PyTorch's n
+worker processes (see _Worker): the same batches in the same order, each worker's random
+streams seeded as PyTorch seeds them, `get_worker_info()` and `worker_init_fn` as in a worker.
 """
 
 from __future__ import annotations
 
 import bisect
 import collections.abc
+import copy
 import itertools
 import math
+import random
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -47,6 +50,7 @@ __all__ = [
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
+    "WorkerInfo",
     "default_collate",
     "default_convert",
     "get_worker_info",
@@ -215,10 +219,92 @@ class StackDataset(Dataset):
         return self._length
 
 
-def get_worker_info() -> None:
-    """None: tinyconv's DataLoader loads every batch in the main process (as PyTorch's with
-    num_workers=0), so no code runs in a worker."""
-    return None
+class WorkerInfo:
+    """What get_worker_info() returns inside a DataLoader worker: its `id`, `num_workers`,
+    `seed` (its random streams' seed) and `dataset` (the worker's own copy)."""
+
+    __initialized = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+        self.__keys = tuple(kwargs.keys())
+        self.__initialized = True
+
+    def __setattr__(self, key: str, val: Any) -> None:
+        if self.__initialized:
+            raise RuntimeError(f"Cannot assign attributes to {self.__class__.__name__} objects")
+        return super().__setattr__(key, val)
+
+    def __repr__(self) -> str:
+        items = [f"{k}={getattr(self, k)}" for k in self.__keys]
+        return f"{self.__class__.__name__}({', '.join(items)})"
+
+
+_worker_info: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The current DataLoader worker's WorkerInfo while a worker loads a batch (see
+    DataLoader's num_workers), None in the main process."""
+    return _worker_info
+
+
+_STOP = object()  # a worker's iterable dataset is exhausted
+
+
+class _Worker:
+    """One of PyTorch's DataLoader worker processes, emulated in the main process: its own
+    (shallow) copy of the dataset and its own random streams, seeded as PyTorch seeds a worker:
+    tinyconv's and Python's `random` with base_seed + id, NumPy's global one with NumPy's
+    SeedSequence([id, base_seed's low and high 32 bits, 0]) (torch's _generate_state). They are
+    swapped in only while the worker runs, so the main process's streams never see its draws.
+    """
+
+    def __init__(self, loader: DataLoader, wid: int, base_seed: int) -> None:
+        seed = base_seed + wid
+        self.info = WorkerInfo(
+            id=wid, num_workers=loader.num_workers, seed=seed, dataset=copy.copy(loader.dataset)
+        )
+        self.gen = Generator().manual_seed(seed)
+        py = random.Random(seed)
+        self.py_state = py.getstate()
+        entropy = [wid, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+        np_rng = np.random.RandomState(np.random.SeedSequence(entropy).generate_state(4))
+        self.np_state = np_rng.get_state()
+        self.it: Iterator[Any] | None = None
+        if loader.worker_init_fn is not None:
+            self.run(loader.worker_init_fn, wid)
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args) as this worker: its WorkerInfo, its random streams."""
+        global _worker_info
+        default = _random._default
+        prev_info, _worker_info = _worker_info, self.info
+        main_py, main_np = random.getstate(), np.random.get_state()
+        random.setstate(self.py_state)
+        np.random.set_state(self.np_state)
+        default.__dict__, self.gen.__dict__ = self.gen.__dict__, default.__dict__
+        try:
+            return fn(*args)
+        finally:
+            default.__dict__, self.gen.__dict__ = self.gen.__dict__, default.__dict__
+            self.py_state, self.np_state = random.getstate(), np.random.get_state()
+            random.setstate(main_py)
+            np.random.set_state(main_np)
+            _worker_info = prev_info
+
+    def next_batch(self, loader: DataLoader) -> Any:
+        """The next batch of this worker's copy of an IterableDataset, or _STOP."""
+        if self.it is None:
+            self.it = iter(self.info.dataset)
+        if loader.batch_size is None:
+            sample = next(self.it, _STOP)
+            return sample if sample is _STOP else loader.collate_fn(sample)
+        batch = list(itertools.islice(self.it, loader.batch_size))
+        if not batch or (loader.drop_last and len(batch) < loader.batch_size):
+            return _STOP
+        return loader.collate_fn(batch)
 
 
 def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) -> list[Subset]:
@@ -509,8 +595,9 @@ class DataLoader:
 
     `shuffle=True` draws a new order at every pass (from `generator`, else tinyconv's seeded
     generator); `drop_last=True` skips a last, incomplete batch. `len(loader)` is the number
-    of batches. `num_workers`, `pin_memory` and the other multiprocessing options are accepted
-    and ignored: loading runs in the main process.
+    of batches. Loading runs in the main process; `num_workers=n` emulates PyTorch's n
+    workers (their batch order, dataset copies and random streams: PyTorch's numbers), and
+    `pin_memory`, `timeout`, `prefetch_factor` and the other process options are ignored.
     """
 
     def __init__(
@@ -546,6 +633,8 @@ class DataLoader:
             )
         self.dataset = dataset
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
+        self._workers: list[_Worker] | None = None
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
@@ -595,9 +684,44 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         # PyTorch draws a base seed for its workers (one 64-bit number, from the loader's
         # generator or the global one) at every pass, even with no workers; drawing it too keeps
-        # the random stream, and the shuffled order after it, the same as PyTorch's.
+        # the random stream, and the shuffled order after it, the same as PyTorch's. Persistent
+        # workers keep theirs: PyTorch reuses its iterator then, and draws no new seed.
+        if self.num_workers and self.persistent_workers and self._workers is not None:
+            for w in self._workers:
+                w.it = None  # (each pass restarts a worker's iterable dataset)
+            return self._worker_batches(self._workers)
         self._base_seed = int(_random.random_full(_gen(self.generator), (), np.int64))
+        if self.num_workers:
+            workers = [_Worker(self, i, self._base_seed) for i in range(self.num_workers)]
+            if self.persistent_workers:
+                self._workers = workers
+            return self._worker_batches(workers)
         return self._batches()
+
+    def _worker_batches(self, workers: list[_Worker]) -> Iterator[Any]:
+        """PyTorch's multi-process loading, in order and in this process: batch k of a
+        map-style dataset is loaded by worker k % num_workers; an IterableDataset is iterated
+        by every worker's copy, batches taken from the workers in turn (a worker that runs out
+        drops out of the turn)."""
+        if not self._iterable:
+            one = self.batch_sampler is None
+            for k, task in enumerate(self.sampler if one else self.batch_sampler):
+                w = workers[k % len(workers)]
+                yield w.run(self._fetch, w.info.dataset, task, one)
+            return
+        active, pos = list(workers), 0
+        while active:
+            w = active[pos]
+            batch = w.run(w.next_batch, self)
+            if batch is _STOP:
+                del active[pos]
+                pos = 0 if pos >= len(active) else pos
+                continue
+            yield batch
+            pos = (pos + 1) % len(active)
+
+    def _fetch(self, dataset: Any, task: Any, one: bool) -> Any:
+        return self.collate_fn(dataset[task] if one else [dataset[i] for i in task])
 
     def _batches(self) -> Iterator[Any]:
         if self._iterable:
