@@ -97,6 +97,9 @@ from .kernels.threads import (
     set_num_interop_threads,
     set_num_threads,
 )
+from .special import gammainc as _gammainc
+from .special import gammaincc as _gammaincc
+from .special import i0  # (torch.i0 is torch.special.i0)
 from .tensor import Device as device
 from .tensor import MemoryFormat as memory_format
 from .tensor import (
@@ -603,6 +606,11 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "copysign",
     "logit",
     "xlogy",
+    "i0",
+    "i0_",
+    "igamma",
+    "igammac",
+    "mvlgamma",
     "tensor_split",
     "dist",
     "cdist",
@@ -1197,6 +1205,25 @@ ShortTensor = _legacy("ShortTensor", int16)
 CharTensor = _legacy("CharTensor", int8)
 ByteTensor = _legacy("ByteTensor", uint8)
 BoolTensor = _legacy("BoolTensor", bool)
+
+
+def i0_(input: Tensor) -> Tensor:
+    return input.i0_()
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension p (special.multigammaln)."""
+    return input.mvlgamma(p)
+
+
+def igamma(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized lower incomplete gamma function (special.gammainc)."""
+    return _gammainc(input, other)
+
+
+def igammac(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized upper incomplete gamma function (special.gammaincc)."""
+    return _gammaincc(input, other)
 
 
 def set_default_tensor_type(t: "type | str") -> None:

@@ -395,6 +395,31 @@ class TensorMath:
         """psi(x) = d/dx lgamma(x)."""
         return _t.ops_special.Polygamma.apply(_float(self), 0)
 
+    def i0(self) -> Any:
+        """The modified Bessel function of the first kind, order 0."""
+        return _t.ops_special_more.Bessel.apply(_float(self), 0, False)
+
+    def mvlgamma(self, p: int) -> Any:
+        """The multivariate log-gamma of dimension p: sum_{j<p} lgamma(x - j/2) + p (p - 1) / 4
+        log(pi), computed as PyTorch does (its node: MvlgammaBackward0)."""
+        if not isinstance(p, (builtins.int, np.integer)) or isinstance(p, builtins.bool):
+            raise TypeError(f"mvlgamma(): p must be an int, got {type(p).__name__}")
+        if p < 1:
+            raise RuntimeError("p has to be greater than or equal to 1")
+        x = _float(self)
+        steps = np.arange(-p / 2 + 0.5, 0.5, 0.5)[:p].astype(x._data.dtype)
+        args = x.unsqueeze(-1) + _t.Tensor._make(steps, None, False)
+        out = args.lgamma().sum(-1) + p * (p - 1) * math.log(math.pi) / 4
+        return _t._mf._fused(out, "MvlgammaBackward0", x)  # (_tensor_gaps imports this module)
+
+    def igamma(self, other: Any) -> Any:
+        """The regularized lower incomplete gamma function P(self, other) (special.gammainc)."""
+        return _t.ops_special.Igamma.apply(self, other)
+
+    def igammac(self, other: Any) -> Any:
+        """The regularized upper incomplete gamma function Q(self, other)."""
+        return _t.ops_special.Igammac.apply(self, other)
+
     def polygamma(self, n: int) -> Any:
         """The n-th derivative of digamma (n = 0: digamma itself)."""
         if not isinstance(n, (builtins.int, np.integer)) or isinstance(n, builtins.bool) or n < 0:
@@ -462,6 +487,12 @@ class TensorMath:
 
     def digamma_(self) -> Any:
         return self._inplace_result(lambda x: x.digamma(), "digamma_()")
+
+    def i0_(self) -> Any:
+        return self._inplace_result(lambda x: x.i0(), "i0_()")
+
+    def mvlgamma_(self, p: int) -> Any:
+        return self._inplace_result(lambda x: x.mvlgamma(p), "mvlgamma_()")
 
     def polygamma_(self, n: int) -> Any:
         return self._inplace_result(lambda x: x.polygamma(n), "polygamma_()")

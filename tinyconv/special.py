@@ -3,13 +3,29 @@ Functional layer: each is the Tensor method of the same maths."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ._dtype import dtype_name
+from ._dtype import dtype_name, float16
+from ._tensor_math import _float_result
 from .autograd.ops_special import Igamma, Igammac
+from .autograd.ops_special_more import Bessel, Entr, Erfcx, LogNdtr, Ndtri, Xlog1py, Zeta
 from .tensor import Tensor, _as_tensor
 
 __all__ = [
+    "entr",
+    "erfcx",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "log_ndtr",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "round",
+    "xlog1py",
+    "zeta",
     "erfc",
     "sinc",
     "digamma",
@@ -125,3 +141,92 @@ def gammainc(input: Any, other: Any) -> Tensor:
 def gammaincc(input: Any, other: Any) -> Tensor:
     """The regularized upper incomplete gamma function Q(input, other) = 1 - P(input, other)."""
     return Igammac.apply(*_igamma_args(input, other, "special.gammaincc"))
+
+
+def _floating(input: Any, no_half: str = "") -> Tensor:
+    """input as a Tensor; integers and bools in the default float dtype (as PyTorch).
+    no_half: the kernel's name, for ops PyTorch 2.13 has no float16 kernel for."""
+    x = _as_tensor(input)._to_float()
+    if no_half and x.dtype == float16:
+        raise NotImplementedError(f"\"{no_half}_cpu\" not implemented for 'Half'")
+    return x
+
+
+def i0(input: Any) -> Tensor:
+    """The modified Bessel function of the first kind of order 0, I0(x)."""
+    return Bessel.apply(_floating(input), 0, False)
+
+
+def i0e(input: Any) -> Tensor:
+    """I0(x) exp(-|x|), finite where I0 overflows."""
+    return Bessel.apply(_floating(input), 0, True)
+
+
+def i1(input: Any) -> Tensor:
+    """The modified Bessel function of the first kind of order 1, I1(x)."""
+    return Bessel.apply(_floating(input), 1, False)
+
+
+def i1e(input: Any) -> Tensor:
+    """I1(x) exp(-|x|)."""
+    return Bessel.apply(_floating(input), 1, True)
+
+
+def ndtr(input: Any) -> Tensor:
+    """The standard normal CDF, computed as PyTorch does: (1 + erf(x / sqrt 2)) / 2."""
+    return (1 + (_floating(input) * math.sqrt(0.5)).erf()) * 0.5
+
+
+def log_ndtr(input: Any) -> Tensor:
+    """log(ndtr(x)), accurate in the far left tail (no underflow to log 0)."""
+    return LogNdtr.apply(_floating(input, "log_ndtr"))
+
+
+def ndtri(input: Any) -> Tensor:
+    """The inverse of ndtr: x with ndtr(x) = p (-inf at 0, inf at 1, nan outside [0, 1])."""
+    return Ndtri.apply(_floating(input, "ndtri"))
+
+
+def erfcx(input: Any) -> Tensor:
+    """The scaled complementary error function exp(x^2) erfc(x)."""
+    return Erfcx.apply(_floating(input, "erfcx"))
+
+
+def entr(input: Any) -> Tensor:
+    """-x log(x) elementwise: 0 at 0, -inf for x < 0."""
+    return Entr.apply(_floating(input))
+
+
+def _float_pair(input: Any, other: Any, what: str) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of their promoted dtype (a float one: integers give the
+    default float dtype); at least one must be a Tensor."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{what}: at least one of input and other must be a Tensor")
+    base = input if isinstance(input, Tensor) else other
+    rest = other if base is input else input
+    dt = _float_result(base, rest)
+    x, y = _as_tensor(input), _as_tensor(other)
+    return (x if x.dtype == dt else x.to(dt)), (y if y.dtype == dt else y.to(dt))
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """x * log1p(y) (broadcast), 0 where x == 0 unless y is nan."""
+    return Xlog1py.apply(*_float_pair(input, other, "special.xlog1py()"))
+
+
+def zeta(input: Any, other: Any) -> Tensor:
+    """The Hurwitz zeta function sum_k (other + k)^-input (broadcast); only `other` has a
+    gradient (the one to `input` raises NotImplementedError, as PyTorch)."""
+    x, q = _float_pair(input, other, "special.zeta()")
+    _floating(x, "zeta")
+    return Zeta.apply(x, q)
+
+
+def multigammaln(input: Any, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension p (torch.mvlgamma)."""
+    return _as_tensor(input).mvlgamma(p)
+
+
+def round(input: Any, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """torch.round under its special name."""
+    return _as_tensor(input).round(decimals=decimals)

@@ -1981,6 +1981,7 @@ from .autograd import (  # noqa: E402, F401
     ops_gaps,
     ops_linalg,
     ops_special,
+    ops_special_more,
     ops_strided,
 )
 
