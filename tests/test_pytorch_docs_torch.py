@@ -516,3 +516,49 @@ def test_zeta_has_no_derivative_in_x():
         x = L.tensor([3.0], requires_grad=True)
         with pytest.raises(NotImplementedError, match="zeta"):
             L.special.zeta(x, L.tensor([2.0])).backward()
+
+
+# -- index_reduce, nonzero_static, empty_permuted -------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:index_reduce")
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_reduce_matches_pytorch(reduce, include_self, dim):
+    from torch_compare import compare
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3))
+    n = 5
+    src_shape = (n, 3) if dim == 0 else (4, n)
+    src = rng.standard_normal(src_shape)
+    index = np.array([0, 2, 0, 1, 2]) if dim == 0 else np.array([2, 0, 0, 1, 2])
+    compare(
+        lambda L, F, x, s, i: x.index_reduce(dim, i, s, reduce, include_self=include_self),
+        [x, src, index],
+        name=True,
+    )
+    ints = np.arange(12).reshape(4, 3)
+    for L in (tinyconv, torch):
+        t = L.tensor(ints)
+        t.index_reduce_(0, L.tensor([0, 0, 3]), L.tensor(ints[:3] + 1), reduce)
+        if L is tinyconv:
+            got = t.numpy()
+        else:
+            np.testing.assert_array_equal(got, t.numpy())
+
+
+def test_nonzero_static_and_empty_permuted_match_pytorch():
+    x = [[0, 1], [2, 0], [3, 4]]
+    for size, fill in ((2, -1), (6, -7), (0, 3)):
+        for data in (x, [1, 0, 1], 5, 0):
+            got = tinyconv.nonzero_static(tinyconv.tensor(data), size=size, fill_value=fill)
+            want = torch.nonzero_static(torch.tensor(data), size=size, fill_value=fill)
+            assert tuple(got.shape) == tuple(want.shape)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    for size, order in (((2, 3, 5, 7), (0, 2, 3, 1)), ((2, 3), (1, 0)), ((4,), (0,))):
+        got = tinyconv.empty_permuted(size, order, dtype=tinyconv.float64)
+        want = torch.empty_permuted(size, order, dtype=torch.float64)
+        assert tuple(got.shape) == tuple(want.shape) and got.stride() == want.stride()
+        assert str(got.dtype).endswith("float64")

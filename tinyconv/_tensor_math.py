@@ -736,6 +736,55 @@ class TensorMath:
         out = _t.ops_extra.ScatterReduce.apply(x, d, idx, s, reduce, builtins.bool(include_self))
         return out if self._data.ndim else out.reshape(())
 
+    def index_reduce(
+        self, dim: int, index: Any, source: Any, reduce: str, *, include_self: bool = True
+    ) -> Any:
+        """A copy of self with the slice source[..., i, ...] (along `dim`) folded into
+        self[..., index[i], ...] by `reduce`: 'prod', 'mean', 'amax' or 'amin': scatter_reduce
+        with `index` spread over each slice."""
+        what = "index_reduce()"
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError(
+                f"{what}: Expected reduce to be one of prod, mean, amax or amin but got {reduce}."
+            )
+        if not isinstance(source, _t.Tensor):
+            raise TypeError(f"{what}: source must be a Tensor, got {type(source).__name__}")
+        idx = _index_tensor(index, what, empty_any=True)
+        if idx.ndim > 1:
+            raise IndexError(f"{what}: Index is supposed to be a vector, got shape {idx.shape}")
+        d = _dim(dim, builtins.max(self._data.ndim, 1), what)
+        sshape = source._data.shape if source._data.ndim else (1,)
+        xshape = self._data.shape if self._data.ndim else (1,)
+        if (
+            len(sshape) != len(xshape)
+            or sshape[:d] + sshape[d + 1 :] != xshape[:d] + xshape[d + 1 :]
+            or sshape[d] != idx.size
+        ):
+            raise RuntimeError(
+                f"{what}: source {tuple(source.shape)} must have self's shape "
+                f"{tuple(self.shape)} but with {idx.size} (index's length) along dim {d}"
+            )
+        spread = np.broadcast_to(
+            idx.reshape((1,) * d + (-1,) + (1,) * (len(sshape) - d - 1)), sshape
+        )
+        x = self if self._data.ndim else self.reshape(1)
+        s = source if source._data.ndim else source.reshape(1)
+        out = x.scatter_reduce(
+            d, _t.Tensor._make(spread, None, False), s, reduce, include_self=include_self
+        )
+        if out.grad_fn is not None:
+            out.grad_fn.torch_name = "IndexReduceBackward0"
+        return out if self._data.ndim else out.reshape(())
+
+    def index_reduce_(
+        self, dim: int, index: Any, source: Any, reduce: str, *, include_self: bool = True
+    ) -> Any:
+        return self._inplace_result(
+            lambda x: x.index_reduce(dim, index, source, reduce, include_self=include_self),
+            "index_reduce_()",
+            (source,),
+        )
+
     def scatter_reduce_(
         self, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
     ) -> Any:
@@ -1429,6 +1478,19 @@ class TensorMath:
             else np.zeros((builtins.int(self._data != 0), 0), np.int64)
         )
         return _t.Tensor._make(idx.astype(np.int64), None, False)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Any:
+        """nonzero()'s (n, ndim) indices cut or padded with `fill_value` rows to `size` rows."""
+        if isinstance(size, builtins.bool) or not isinstance(size, (builtins.int, np.integer)):
+            raise TypeError(f"nonzero_static(): size must be an int, got {type(size).__name__}")
+        if size < 0:
+            raise RuntimeError(
+                f"nonzero_static: 'size' must be an non-negative integer, got {size}"
+            )
+        idx = self.nonzero()._data[:size]
+        out = np.full((builtins.int(size), idx.shape[1]), fill_value, np.int64)
+        out[: len(idx)] = idx
+        return _t.Tensor._make(out, None, False)
 
     def argwhere(self) -> Any:
         return self.nonzero()

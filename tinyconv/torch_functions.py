@@ -658,6 +658,18 @@ def scatter_reduce(
     return _as_tensor(input).scatter_reduce(dim, index, src, reduce, include_self=include_self)
 
 
+def index_reduce(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    source: Tensor,
+    reduce: str,
+    *,
+    include_self: bool = True,
+) -> Tensor:
+    return _as_tensor(input).index_reduce(dim, index, source, reduce, include_self=include_self)
+
+
 def det(input: Tensor) -> Tensor:
     return _as_tensor(input).det()
 

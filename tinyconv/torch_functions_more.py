@@ -212,6 +212,37 @@ def empty_strided(
     return Tensor._make(arr, None, False).requires_grad_(requires_grad)
 
 
+def empty_permuted(
+    size: Sequence[int],
+    physical_layout: Sequence[int],
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """A new tensor of `size` whose dims lie in memory in the order `physical_layout`
+    (outermost first): empty(size permuted).permute(back). Zeros, where PyTorch leaves them
+    unset."""
+    if device is not None:
+        _check_device(device, "empty_permuted()")
+    size, order = tuple(size), tuple(physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError(
+            f"empty_permuted(): physical_layout {list(order)} is not a permutation of the "
+            f"{len(size)} dims of size {list(size)}"
+        )
+    dt = _dtype.get_default_dtype() if dtype is None else as_dtype(dtype)
+    arr = np.zeros([size[d] for d in order], dt)
+    back = [order.index(d) for d in range(len(size))]
+    return Tensor._make(arr.transpose(back), None, False).requires_grad_(requires_grad)
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    return _arg(input, "nonzero_static()").nonzero_static(size=size, fill_value=fill_value)
+
+
 def diagonal_scatter(
     input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
 ) -> Tensor:
