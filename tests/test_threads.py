@@ -41,6 +41,8 @@ def many_chunks(monkeypatch, restore_threads):
     monkeypatch.setattr(FAST, "_SCRATCH_MIN_BYTES", 0)
     monkeypatch.setattr(FAST, "_TINY", 0)
     monkeypatch.setattr(FAST, "_DEPTHWISE", False)
+    monkeypatch.setattr(FAST, "_THIN_SPLIT_CHUNKS", 2)  # thin weights split too
+    monkeypatch.setattr(FAST, "_DW_POOL_BYTES", 0)  # and any depthwise input
     monkeypatch.setattr(TH, "can_limit_blas", lambda: True)
     splits = []  # the thread count of every split (so the tests know the pool ran)
     real = TH.parallel_map
@@ -394,9 +396,11 @@ def test_blas_one_thread_inside_blas_single(restore_threads):
     assert not TH.blas_one_thread()
 
 
-def test_thin_conv_chunks_split_over_the_pool_bit_identically(monkeypatch, restore_threads):
-    """c2's shape at its default knobs: four chunks of 16 images, which 2 threads share
-    (with column-block GEMMs in each) and 1 thread runs in turn: the same numbers."""
+def test_thin_conv_chunks_stay_on_one_thread_unless_many(monkeypatch, restore_threads):
+    """c2's shape at its default knobs: four chunks of 16 images, too few for the pool to
+    pay (_pool_pays): at 2 threads they run in turn on this thread, under the one-thread
+    BLAS with column blocks, as at 1 thread. With the split forced (_THIN_SPLIT_CHUNKS = 4)
+    2 threads share them. The same numbers every way."""
     monkeypatch.setattr(TH, "can_limit_blas", lambda: True)
     splits = []
     real = TH.parallel_map
@@ -406,6 +410,14 @@ def test_thin_conv_chunks_split_over_the_pool_bit_identically(monkeypatch, resto
         return real(fn, parts)
 
     monkeypatch.setattr(TH, "parallel_map", spy)
+    one_thread_blas = []
+    real_blocks = FAST._blocks_pay
+
+    def blocks_spy():
+        one_thread_blas.append(TH.blas_one_thread())
+        return real_blocks()
+
+    monkeypatch.setattr(FAST, "_blocks_pay", blocks_spy)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((64, 6, 14, 14)).astype(np.float32)
     w = (rng.standard_normal((16, 6, 5, 5)) * 0.1).astype(np.float32)
@@ -413,11 +425,52 @@ def test_thin_conv_chunks_split_over_the_pool_bit_identically(monkeypatch, resto
     g = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
     args = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     results = []
-    for n in (1, 2):
+    for n, split_chunks in ((1, 8), (2, 8), (2, 4)):
         TH.set_num_threads(n)
+        monkeypatch.setattr(FAST, "_THIN_SPLIT_CHUNKS", split_chunks)
         y, cols = FAST.conv2d_forward(x, w, b, *args)
         results.append((y, *FAST.conv2d_backward(g, x, w, cols, *args)))
-    assert splits == [4, 4]  # forward and backward, at 2 threads only
-    for one, two in zip(*results, strict=True):
-        assert one.dtype == two.dtype == np.float32
-        np.testing.assert_array_equal(one, two)
+        if n == 2 and split_chunks == 8:
+            assert splits == []  # forward and backward on this thread...
+            assert one_thread_blas  # the column blocks asked...
+            if TH._blas_controllers():  # ...under one BLAS thread (threadpoolctl sets it)
+                assert all(one_thread_blas)
+    assert splits == [4, 4]  # forward and backward, when forced
+    for got in results[1:]:
+        for one, two in zip(results[0], got, strict=True):
+            assert one.dtype == two.dtype == np.float32
+            np.testing.assert_array_equal(one, two)
+
+
+def test_small_depthwise_stays_on_one_thread(monkeypatch, restore_threads):
+    """LeNet's first layer (one input channel, multiplier 6, as the c1 case) is below
+    _DW_POOL_BYTES: at 2 threads depthwise.py's chunks run on this thread, as at 1 thread;
+    forced over the pool (_DW_POOL_BYTES = 0) they split. The same numbers every way."""
+    monkeypatch.setattr(TH, "can_limit_blas", lambda: True)
+    splits = []
+    real = TH.parallel_map
+
+    def spy(fn, parts):
+        splits.append(len(parts))
+        return real(fn, parts)
+
+    monkeypatch.setattr(TH, "parallel_map", spy)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    w = (rng.standard_normal((6, 1, 5, 5)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    g = rng.standard_normal((64, 6, 28, 28)).astype(np.float32)
+    args = ((1, 1), ((2, 2), (2, 2)), (1, 1), 1)
+    assert FAST._is_depthwise(x.shape, w.shape, 1) and x.nbytes < FAST._DW_POOL_BYTES
+    results = []
+    for n, pool_bytes in ((1, FAST._DW_POOL_BYTES), (2, FAST._DW_POOL_BYTES), (2, 0)):
+        TH.set_num_threads(n)
+        monkeypatch.setattr(FAST, "_DW_POOL_BYTES", pool_bytes)
+        y, cols = FAST.conv2d_forward(x, w, b, *args)
+        results.append((y, *FAST.conv2d_backward(g, x, w, cols, *args)))
+        if n == 2 and pool_bytes:
+            assert splits == []
+    assert splits  # forced: the input gradient's chunks went over the pool
+    for got in results[1:]:
+        for one, two in zip(results[0], got, strict=True):
+            np.testing.assert_array_equal(one, two)

@@ -125,10 +125,11 @@ machine: 2.95 -> 1.89 ms (PyTorch's forward + convolution_backward: 1.72 ms).
   over the pool, each thread with its own scratch buffers and a one-thread
   BLAS (blas_single); dW's chunk shares are added in chunk order, so the
   numbers are the same at any thread count. Only problems with 2+ chunks
-  (c3, c4, the residual block's 3x3 layers, c2's and LeNet's four to six
-  thin-weight chunks) split, running their column-block GEMMs on each thread
-  (_blocks_pay); one-chunk problems leave their GEMMs to the BLAS's own
-  threads. Measured on the shared
+  (c3, c4, the residual block's 3x3 layers) split; thin weights only from
+  8 chunks, depthwise inputs only from 2 MB (_pool_pays, _DW_POOL_BYTES:
+  c2's and LeNet's four chunks and c1 ran faster on one thread, with the
+  one-thread BLAS and column blocks of 1 thread); one-chunk problems leave
+  their GEMMs to the BLAS's own threads. Measured on the shared
   2-core machine under load 4-8 (kernels alone, fwd+bwd, median of 7-9
   interleaved): OpenBLAS's own 2 threads collapse when the cores are
   oversubscribed (c3 1.36 s at 1 thread -> 9.1 s; (16, 32, 32, 32) 3x3
@@ -181,6 +182,12 @@ _DW_BATCH_INSIDE = 256  # with the images side by side up to this many output pi
 # At 2+ threads a depthwise batch that makes one chunk of copies (all of MobileNet's layers
 # at batch 8) has its channels cut over the threads (same numbers) from this input size
 _DW_SPLIT_BYTES = 1 << 16
+# ...and depthwise.py's work goes over the pool at all only from this input size (below, it
+# lost more in hand-offs and GIL waits than the second thread took off; 2 threads, kernels
+# fwd+bwd, median, same process: (8, 32, 32, 32) 4.14 ms with the pool, 2.39 without; the
+# c1 case (64, 1, 28, 28) -> 6 5x5, multiplier 6, 5.15 -> 2.94 ms (PyTorch 4.48); MobileNet's
+# (8, 144, 56, 56) and (8, 32, 112, 112) keep it: 22.4 / 26.1, 18.7 / 19.3 ms)
+_DW_POOL_BYTES = 2 << 20
 _PW_ONE_GEMM_RATIO = 1  # 1x1 convs over all images at once when dW's products are bigger...
 _PW_ONE_GEMM_W_BYTES = 1 << 20  # ...forward and dX only from this weight size too
 # "fast" runs 3x3 stride-1 convolutions as Winograd F(m x m, 3x3) (0: never)... F(2x2): its
@@ -224,6 +231,7 @@ _WG_CHUNK_BYTES = 4 << 20
 _THIN_GEMM = 16
 _BLOCKS_MAX_THREADS = 1  # ...when threads.get_num_threads() is at most this
 _THIN_CHUNK_BYTES = 1 << 20  # ...and their columns come in chunks of about this size
+_THIN_SPLIT_CHUNKS = 8  # ...which go over the pool from this many chunks (_pool_pays)
 _GEMM_COLS = 400
 # The forward builds a chunk's columns and runs its GEMM in parts of output rows of at most
 # this many bytes of columns, which stay in a core's L2 (_row_parts)...
@@ -419,8 +427,8 @@ def _col_chunks(N: int, bytes_per_image: int, out_per_group: int) -> tuple[list[
     ``_THIN_CHUNK_BYTES`` (a core's 1 MB L2), kept only when that is one chunk. c2
     (64, 6, 14, 14) -> 16 5x5 (3.8 MB of columns): one kept chunk -> four chunks of 16
     images, forward + backward 1 thread, thread CPU time, median of 41 interleaved:
-    2.79-2.92 -> 2.33-2.40 ms (PyTorch 2.07-2.18), and at 2 threads the pool gets the
-    chunks to share. Wider weights gained nothing measurable from the smaller chunks.
+    2.79-2.92 -> 2.33-2.40 ms (PyTorch 2.07-2.18); at 2 threads too few to share over
+    the pool (_pool_pays). Wider weights gained nothing measurable from the smaller chunks.
     """
     keep_bytes, chunk_bytes = _KEEP_COLS_BYTES, _CHUNK_BYTES
     if out_per_group <= _THIN_GEMM:
@@ -431,7 +439,7 @@ def _col_chunks(N: int, bytes_per_image: int, out_per_group: int) -> tuple[list[
     return _chunks(N, bytes_per_image, chunk_bytes), False
 
 
-def _over_threads(run, chunks: list[slice]) -> list:
+def _over_threads(run, chunks: list[slice], split: bool = True) -> list:
     """``[run([chunk]) for chunk in chunks]``, the chunks spread over the pool's threads.
 
     Each chunk's results are its own (its images' outputs, its share of dW,
@@ -440,11 +448,39 @@ def _over_threads(run, chunks: list[slice]) -> list:
     single-threaded BLAS (two 2-thread BLAS calls at once would ask 4 threads of
     2 cores); when the BLAS cannot be limited (no threadpoolctl), everything
     stays on this thread and the BLAS's own threads share the GEMMs instead.
+    ``split=False`` (small problems, see _pool_pays): all the chunks on this thread, with
+    the one-thread BLAS and the column blocks of one thread.
     """
     if len(chunks) < 2 or threads.get_num_threads() < 2 or not threads.can_limit_blas():
         return [run(chunks)]
     with threads.blas_single():
+        if not split:
+            return [run(chunks)]
         return threads.parallel_map(lambda chunk: run([chunk]), chunks)
+
+
+def _pool_pays(chunks: list[slice], out_per_group: int) -> bool:
+    """Whether a convolution's chunks go over the pool at 2+ threads (``_over_threads``).
+
+    Not thin weights' (at most ``_THIN_GEMM`` outputs per group) in fewer than
+    ``_THIN_SPLIT_CHUNKS`` chunks: their chunks are a few hundred microseconds of many small
+    NumPy calls (column blocks, _input_grad_rows, _weight_grad_blocks), and on the 2-core
+    KVM machine the second thread cost more in hand-offs and waits for the GIL than it took
+    off. Measured at 2 threads, same process, the whole case (median of 60, interleaved,
+    this process prioritised over the machine's other jobs): c2 3.73 ms with the pool, 2.32
+    ms with its four chunks on one thread (PyTorch 1.54); LeNet's step 7.94 -> 6.91 ms
+    (PyTorch 6.05); (32, 16, 28, 28) -> 16 3x3 in 16 chunks kept the pool (kernels fwd+bwd
+    12.3 ms with it, 15.0 without).
+    """
+    return out_per_group > _THIN_GEMM or len(chunks) >= _THIN_SPLIT_CHUNKS
+
+
+def _dw_over(x: np.ndarray):
+    """depthwise.py's ``over``: the pool for inputs from ``_DW_POOL_BYTES``, else this thread
+    (with the one-thread BLAS), as for thin convolutions (_pool_pays)."""
+    if x.nbytes >= _DW_POOL_BYTES:
+        return _over_threads
+    return lambda run, chunks: _over_threads(run, chunks, split=False)
 
 
 def _phase_rows(H: int, pad: int, f: int) -> list[tuple[int, int, int, int]]:
@@ -758,7 +794,8 @@ def _is_depthwise(x_shape, w_shape, groups: int) -> bool:
 
 def _dw_parts(x: np.ndarray) -> int:
     """Into how many runs depthwise.py may cut a one-chunk batch's channels (threads)."""
-    return threads.get_num_threads() if x.nbytes >= _DW_SPLIT_BYTES else 1
+    big = x.nbytes >= max(_DW_SPLIT_BYTES, _DW_POOL_BYTES)
+    return threads.get_num_threads() if big else 1
 
 
 def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int | None) -> int:
@@ -1083,7 +1120,7 @@ def _conv2d_forward(
             _DW_CHUNK_BYTES,
             _DW_BATCH_INSIDE,
             _scratch,
-            _over_threads,
+            _dw_over(x),
             _dw_parts(x),
         )
     else:
@@ -1123,7 +1160,7 @@ def _conv2d_forward(
                     also(batch, cols, plan)
             return cols
 
-        cols = _over_threads(run, chunks)[-1]
+        cols = _over_threads(run, chunks, _pool_pays(chunks, O // G))[-1]
         if not keep:
             cols = None
     return y, cols
@@ -1355,7 +1392,7 @@ def conv2d_backward(
             _DW_CHUNK_BYTES,
             _DW_BATCH_INSIDE,
             _scratch,
-            _over_threads,
+            _dw_over(x),
             _dw_parts(x),
         )
         return grad_x, grad_w, grad_b
@@ -1477,7 +1514,8 @@ def conv2d_backward(
             return parts
 
         # each chunk's share of dW in chunk order, whatever the thread count: the same sum
-        parts = [chunk_dw for part in _over_threads(run, chunks) for chunk_dw in part]
+        split = _pool_pays(chunks, O // G)
+        parts = [chunk_dw for part in _over_threads(run, chunks, split) for chunk_dw in part]
         if need_weight:
             grad_w = parts[0]  # a fresh array from np.matmul
             for chunk_dw in parts[1:]:
