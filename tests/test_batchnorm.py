@@ -293,3 +293,27 @@ def test_empty_batch_and_inputs_modified_after_the_call_match_pytorch():
         for which in ("input", "running_mean"):
             assert _outcome(torch, _bn_modified, training, which) == "RuntimeError"
             assert _outcome(pt, _bn_modified, training, which) == "RuntimeError"
+
+
+def test_batch_counter_moves_as_add_does():
+    """The batch counter's in-place bump (layers._count_batch, a shortcut past add_'s general
+    in-place path) moves its value and version by one per training call, as add_ does; a
+    counter that is not a plain 0-d int64 tensor (a float one, a view) takes add_ itself."""
+    bn = nn.BatchNorm2d(2)
+    x = torch.randn(3, 2, 4, 4)
+    counter = bn.num_batches_tracked
+    v = counter._version
+    bn(x)
+    bn(x)
+    assert counter is bn.num_batches_tracked and counter.item() == 2 and counter._version == v + 2
+    assert counter.dtype == torch.int64 and counter.shape == ()
+    bn.eval()
+    bn(x)  # eval: not counted
+    assert counter.item() == 2 and counter._version == v + 2
+    bn.train()
+    for replacement in (torch.tensor(5.0), torch.zeros(3, dtype=torch.int64)[1]):
+        bn.num_batches_tracked = replacement
+        v = replacement._version
+        bn(x)
+        assert replacement.item() == (6.0 if replacement.is_floating_point() else 1)
+        assert replacement._version == v + 1

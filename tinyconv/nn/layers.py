@@ -6,6 +6,8 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
+
 from .. import _dtype
 from .._errors import TensorValueError
 from ..autograd import grad_mode
@@ -693,6 +695,24 @@ class _NormBase(Module):
         )
 
 
+def _count_batch(t: Tensor) -> None:
+    """``t.add_(1)`` for the batch counter: the usual counter (a 0-d int64 tensor of its own,
+    no graph) is bumped in place with its version, as add_ does, without add_'s general
+    in-place path (~6 us of a ~60 us batch norm on MobileNet's small maps, once per layer)."""
+    if (
+        type(t) is Tensor
+        and t._base is None
+        and not t._requires_grad
+        and type(t._data) is np.ndarray
+        and t._data.dtype == np.int64
+        and t._data.ndim == 0
+    ):
+        np.add(t._data, 1, out=t._data)
+        t._vc[0] += 1
+    else:
+        t.add_(1)
+
+
 class _BatchNorm(_NormBase):
     """Shared by BatchNorm1d/2d/3d: normalise with the batch's statistics per channel."""
 
@@ -721,7 +741,7 @@ class _BatchNorm(_NormBase):
         # in eval mode without running stats, the batch's own statistics are used.
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
+            _count_batch(self.num_batches_tracked)
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
