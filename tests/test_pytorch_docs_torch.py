@@ -562,3 +562,109 @@ def test_nonzero_static_and_empty_permuted_match_pytorch():
         want = torch.empty_permuted(size, order, dtype=torch.float64)
         assert tuple(got.shape) == tuple(want.shape) and got.stride() == want.stride()
         assert str(got.dtype).endswith("float64")
+
+
+# -- lp_pool3d / LPPool3d, max_unpool3d / MaxUnpool3d, gradient, as_strided_scatter ----------
+
+
+@pytest.mark.parametrize(
+    "norm, kernel, stride, ceil",
+    [(2, 2, None, False), (1.5, (2, 1, 2), (1, 2, 1), False), (3, 2, 1, True), (1, 3, 2, True)],
+)
+def test_lp_pool3d_matches_pytorch(norm, kernel, stride, ceil):
+    from torch_compare import compare
+
+    x = np.abs(np.random.default_rng(4).standard_normal((2, 2, 5, 4, 5))) + 0.1
+    compare(lambda L, F, x: F.lp_pool3d(x, norm, kernel, stride, ceil), [x])
+    compare(lambda L, F, x: L.nn.LPPool3d(norm, kernel, stride, ceil)(x[0]), [x])
+    assert repr(tinyconv.nn.LPPool3d(norm, kernel, stride, ceil)) == repr(
+        torch.nn.LPPool3d(norm, kernel, stride, ceil)
+    )
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding", [(2, None, 0), (3, 2, 1), ((2, 1, 2), (2, 1, 1), 0)]
+)
+@pytest.mark.parametrize("batched", [True, False])
+def test_max_unpool3d_matches_pytorch(kernel, stride, padding, batched):
+    from torch_compare import compare
+
+    x = np.random.default_rng(6).standard_normal((2, 3, 5, 4, 6))
+    if not batched:
+        x = x[0]
+
+    def program(L, F, x):
+        y, idx = F.max_pool3d(x, kernel, stride, padding, return_indices=True)
+        out = F.max_unpool3d(y, idx, kernel, stride, padding, output_size=x.shape[-3:])
+        return out + L.nn.MaxUnpool3d(kernel, stride, padding)(y, idx, x.shape[-3:])
+
+    compare(program, [x])
+    assert repr(tinyconv.nn.MaxUnpool3d(kernel, stride, padding)) == repr(
+        torch.nn.MaxUnpool3d(kernel, stride, padding)
+    )
+
+
+GRADIENT_CASES = {
+    "default": dict(),
+    "spacing": dict(spacing=2.0),
+    "dim1": dict(dim=1),
+    "dims": dict(dim=[1, 0]),
+    "per_dim": dict(spacing=[3.0, 0.5]),
+    "edge2": dict(edge_order=2),
+    "edge2_spacing": dict(spacing=[0.5, 3.0], edge_order=2),
+    "coords": dict(spacing=("c0", "c1")),
+    "coords_edge2": dict(spacing=("c0", "c1"), edge_order=2),
+    "coords_dim": dict(spacing=("c1",), dim=-1),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", GRADIENT_CASES)
+def test_gradient_matches_pytorch(case, dtype):
+    from torch_compare import compare
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 5))
+    coords = {"c0": np.cumsum(rng.uniform(0.2, 1.0, 4)), "c1": np.cumsum(rng.uniform(0.2, 1.0, 5))}
+
+    def program(L, F, x):
+        kw = dict(GRADIENT_CASES[case])
+        if isinstance(kw.get("spacing"), tuple):
+            kw["spacing"] = tuple(L.tensor(coords[c], dtype=x.dtype) for c in kw["spacing"])
+        return L.stack(L.gradient(x, **kw))
+
+    compare(program, [x], dtype=dtype)
+    # integer input and coordinates: the docstring's examples
+    t = [[1, 2, 4, 8], [10, 20, 40, 80]]
+    for kw in (dict(), dict(spacing=2.0), dict(spacing=(np.array([0, 2]), np.array([0, 3, 6, 9])))):
+        res = []
+        for L in (tinyconv, torch):
+            k = dict(kw)
+            if isinstance(k.get("spacing"), tuple):
+                k["spacing"] = tuple(L.tensor(c) for c in k["spacing"])
+            res.append([g.numpy() for g in L.gradient(L.tensor(t), **k)])
+        for g, w in zip(*res, strict=True):
+            assert g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+    for L in (tinyconv, torch):
+        with pytest.raises(RuntimeError):
+            L.gradient(L.ones(2, 3), edge_order=2)  # a dim of size 2 < edge_order + 1
+
+
+@pytest.mark.parametrize(
+    "size, stride, offset", [((2, 2), (1, 2), None), ((2,), (4,), 1), ((3, 2), (3, 1), 0)]
+)
+def test_as_strided_scatter_matches_pytorch(size, stride, offset):
+    from torch_compare import compare
+
+    rng = np.random.default_rng(9)
+    b = rng.standard_normal((3, 3))
+    compare(
+        lambda L, F, a: L.as_strided_scatter(L.tensor(b), a, size, stride, offset),
+        [rng.standard_normal(size)],
+    )
+    # the gradient to input raises: PyTorch 2.13's keeps the written region's instead of the rest
+    bt = tinyconv.tensor(b, requires_grad=True)
+    out = tinyconv.as_strided_scatter(bt, tinyconv.ones(size, dtype=bt.dtype), size, stride, offset)
+    with pytest.raises(RuntimeError, match="as_strided_scatter"):
+        out.sum().backward()

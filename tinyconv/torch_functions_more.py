@@ -20,6 +20,7 @@ from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
 from ._tensor_gaps import strided_zeros
 from .autograd import grad_mode, ops_linalg
+from .autograd.ops import Op
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
 from .torch_functions import cat, matmul, mul, sub
@@ -241,6 +242,127 @@ def empty_permuted(
 
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     return _arg(input, "nonzero_static()").nonzero_static(size=size, fill_value=fill_value)
+
+
+def _along(x: Tensor, d: int, start: Any, stop: Any) -> Tensor:
+    return x[(slice(None),) * d + (slice(start, stop),)]
+
+
+def gradient(
+    input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1
+) -> tuple[Tensor, ...]:
+    """Central differences of `input` along each of `dim` (default every dim), one-sided
+    differences of order `edge_order` (1 or 2) at the two ends: PyTorch's formulas.
+    spacing: a number (the step along every dim), one number per dim, or one 1-D tensor of
+    coordinates per dim (uneven steps)."""
+    what = "torch.gradient()"
+    x = _arg(input, what)
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"{what} only supports edge_order=1 and edge_order=2.")
+    if dim is None:
+        dims = list(range(x.ndim))
+    elif isinstance(dim, (tuple, list)):
+        dims = [_dim(d, x.ndim, what) for d in dim]
+    else:
+        dims = [_dim(dim, x.ndim, what)]
+    if isinstance(spacing, (tuple, list)):
+        steps = list(spacing)
+        if len(steps) != len(dims):
+            raise RuntimeError(
+                f"{what} expected spacing to be unspecified, a scalar or its length to match "
+                f"the number of dimensions in dim ({len(dims)}), but got length {len(steps)}"
+            )
+    else:
+        steps = [spacing] * len(dims)
+    for d in dims:
+        if x.shape[d] < edge_order + 1:
+            raise RuntimeError(
+                f"{what} expected each dimension size to be at least edge_order+1, got size "
+                f"{x.shape[d]} along dim {d} with edge_order={edge_order}"
+            )
+    out = []
+    for d, h in zip(dims, steps, strict=True):
+        if isinstance(h, Tensor):
+            out.append(_gradient_coordinates(x, d, h, edge_order, what))
+            continue
+        center = (_along(x, d, 2, None) - _along(x, d, 0, -2)) / h
+        if edge_order == 1:
+            first = (_along(x, d, 1, 2) - _along(x, d, 0, 1)) / h
+            last = (_along(x, d, -1, None) - _along(x, d, -2, -1)) / h
+        else:
+            first = (
+                _along(x, d, 0, 1) * -1.5 + _along(x, d, 1, 2) * 2 - _along(x, d, 2, 3) * 0.5
+            ) / h
+            last = (
+                _along(x, d, -3, -2) * 0.5
+                + _along(x, d, -2, -1) * -2
+                + _along(x, d, -1, None) * 1.5
+            ) / h
+        out.append(cat([first, center / 2, last], d))
+    return tuple(out)
+
+
+def _gradient_coordinates(x: Tensor, d: int, coords: Tensor, edge_order: int, what: str) -> Tensor:
+    """gradient() along dim d with the samples at `coords` (1-D, x.shape[d] long)."""
+    if coords.ndim != 1 or coords.shape[0] != x.shape[d]:
+        raise RuntimeError(
+            f"{what} expected each tensor in spacing to be 1-D with the size of input along "
+            f"its dim ({x.shape[d]} along dim {d}), got shape {tuple(coords.shape)}"
+        )
+    shape = [1] * x.ndim
+    shape[d] = -1
+    dx = coords.diff()
+    dx1, dx2 = dx[:-1], dx[1:]
+    a = (-dx2 / (dx1 * (dx1 + dx2))).reshape(shape)
+    b = ((dx2 - dx1) / (dx1 * dx2)).reshape(shape)
+    c = (dx1 / (dx2 * (dx1 + dx2))).reshape(shape)
+    center = a * _along(x, d, 0, -2) + b * _along(x, d, 1, -1) + c * _along(x, d, 2, None)
+    if edge_order == 1:
+        first = (_along(x, d, 1, 2) - _along(x, d, 0, 1)) / dx[0]
+        last = (_along(x, d, -1, None) - _along(x, d, -2, -1)) / dx[-1]
+    else:
+        h0, h1 = dx[0], dx[1]
+        fa = -(2.0 * h0 + h1) / (h0 * (h0 + h1))
+        fb = (h0 + h1) / (h0 * h1)
+        fc = -h0 / (h1 * (h0 + h1))
+        first = fa * _along(x, d, 0, 1) + fb * _along(x, d, 1, 2) + fc * _along(x, d, 2, 3)
+        h0, h1 = dx[-1], dx[-2]
+        la = h0 / (h1 * (h0 + h1))
+        lb = -(h0 + h1) / (h0 * h1)
+        lc = (2 * h0 + h1) / (h0 * (h0 + h1))
+        last = la * _along(x, d, -3, -2) + lb * _along(x, d, -2, -1) + lc * _along(x, d, -1, None)
+    return cat([first, center, last], d)
+
+
+class _ScatterBase(Op):
+    """as_strided_scatter's copy of its input, whose backward raises: PyTorch 2.13 sends the
+    gradient of the written region to `input` (which that region no longer depends on) and
+    none of the rest, so no gradient here matches its numbers."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, order="C", copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "as_strided_scatter(): the gradient with respect to input is not supported "
+            "(PyTorch 2.13's is wrong: it keeps the written region's gradient instead of the "
+            "rest); the gradient to src flows"
+        )
+
+    graph_backward = backward
+
+
+def as_strided_scatter(
+    input: Tensor, src: Tensor, size: Any, stride: Any, storage_offset: Any = None
+) -> Tensor:
+    """A copy of `input` (contiguous) with `src` written into its view
+    as_strided(size, stride, storage_offset)."""
+    x = _arg(input, "as_strided_scatter()")
+    out = _ScatterBase.apply(x) if x.requires_grad else x.clone().contiguous()
+    out.as_strided(size, stride, storage_offset).copy_(src)
+    return out
 
 
 def diagonal_scatter(

@@ -64,6 +64,7 @@ from .layers_3d import (
     LazyConv3d,
     LazyConvTranspose3d,
     MaxPool3d,
+    MaxUnpool3d,
 )
 from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
@@ -132,6 +133,7 @@ from .layers_gaps import (
     LazyInstanceNorm3d,
     LPPool1d,
     LPPool2d,
+    LPPool3d,
     Softmax2d,
     TripletMarginWithDistanceLoss,
 )
@@ -268,6 +270,8 @@ __all__ = [
     "Bilinear",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
+    "MaxUnpool3d",
     "LazyConv1d",
     "LazyConvTranspose1d",
     "LazyConvTranspose2d",

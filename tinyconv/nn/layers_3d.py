@@ -5,6 +5,11 @@ ops."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..tensor import Tensor
+from . import functional as F
+from .layers import MaxUnpool2d as _MaxUnpool2d
 from .layers import (
     _AdaptiveAvgPool,
     _AdaptiveMaxPool,
@@ -15,6 +20,25 @@ from .layers import (
     _MaxPool,
 )
 from .layers_gaps import _LazyConvTranspose
+
+
+def _triple(v: Any) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
+
+
+class MaxUnpool3d(_MaxUnpool2d):
+    """max_pool3d's partial inverse (F.max_unpool3d); options kept as triples, as PyTorch."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.kernel_size = _triple(kernel_size)
+        self.stride = _triple(stride if stride is not None else kernel_size)
+        self.padding = _triple(padding)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return F.max_unpool3d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
 
 
 class Conv3d(_Conv):

@@ -44,6 +44,13 @@ class LPPool2d(LPPool1d):
         return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
+class LPPool3d(LPPool1d):
+    """(sum over each window of x^p)^(1/p) of `(N, C, D, H, W)` or `(C, D, H, W)` input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.lp_pool3d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
 class Bilinear(Module):
     """y = x1^T A x2 + b: weight `(out, in1, in2)`, inputs `(*, in1)` and `(*, in2)`."""
 

@@ -132,12 +132,14 @@ from .pooling import (
     max_pool2d_with_indices,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 from .pooling3d import (
     adaptive_avg_pool3d,
     adaptive_max_pool3d,
     adaptive_max_pool3d_with_indices,
     avg_pool3d,
+    lp_pool3d,
     max_pool3d,
     max_pool3d_with_indices,
 )
@@ -245,6 +247,8 @@ __all__ = [
     "max_pool3d",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
+    "lp_pool3d",
     "mish",
     "mse_loss",
     "nll_loss",

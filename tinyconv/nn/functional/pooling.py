@@ -561,6 +561,64 @@ def max_unpool1d(
     return out.squeeze(-2)
 
 
+def max_unpool3d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool3d's partial inverse: `(N, C, d, h, w)` values and the flat `D * H * W`
+    positions max_pool3d(..., return_indices=True) gave -> `(N, C, D, H, W)` zeros with each
+    value at its position; (C, d, h, w) gives (C, D, H, W)."""
+    what = "max_unpool3d"
+    x = _check_tensor(input, "input", what)
+    _check_tensor(indices, "indices", what)
+    if x.ndim not in (4, 5):
+        raise RuntimeError(
+            f"{what}: expected a 4-D (C, d, h, w) or 5-D (N, C, d, h, w) input, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} input (floating point "
+            "only, as in PyTorch)"
+        )
+    if indices.dtype != np.int64:
+        raise RuntimeError(
+            f"{what}: indices must be an int64 tensor, got {_dtype.dtype_name(indices.dtype)}"
+        )
+    if tuple(indices.shape) != tuple(x.shape):
+        raise RuntimeError(
+            f"{what}: indices of shape {tuple(indices.shape)} must have input's shape "
+            f"{tuple(x.shape)}"
+        )
+    if 0 in x.shape[-4:]:
+        raise RuntimeError(
+            f"{what}: input of shape {tuple(x.shape)} is empty in a dim other than the batch"
+        )
+    k = _ntuple(kernel_size, 3, "kernel_size", what, 1)
+    no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
+    s = k if no_stride else _ntuple(stride, 3, "stride", what, 1)
+    p = _ntuple(padding, 3, "padding", what, 0)
+    D, H, W = _unpool_size(tuple(x.shape[-3:]), k, s, p, output_size, x.ndim, what)
+    idx = indices._data
+    if idx.size and (idx.min() < 0 or idx.max() >= D * H * W):
+        bad = int(idx.min()) if idx.min() < 0 else int(idx.max())
+        raise RuntimeError(
+            f"{what}: index {bad} is out of range for the output's {D} x {H} x {W} = "
+            f"{D * H * W} positions"
+        )
+    x5 = x if x.ndim == 5 else x.unsqueeze(0)
+    idx5 = idx if x.ndim == 5 else idx[None]
+    N, C = x5.shape[:2]
+    # the volume's flat positions address a 1 x (D*H*W) plane as 2-D unpooling's address H x W
+    flat = MaxUnpool2d.apply(x5.reshape(N, C, 1, -1), idx5.reshape(N, C, 1, -1), (1, D * H * W))
+    out = flat.reshape(N, C, D, H, W)
+    return out if x.ndim == 5 else out.squeeze(0)
+
+
 def max_pool1d_with_indices(
     input: Tensor,
     kernel_size: Any,
@@ -607,7 +665,7 @@ def _lp_pool(input: Tensor, norm_type: Any, kernel_size: Any, pooled: Any, what:
         raise TypeError(f"{what}: norm_type must be a number, got {norm_type!r}")
     ks = kernel_size if isinstance(kernel_size, (tuple, list)) else None
     size = 1
-    for k in ks if ks is not None else (kernel_size,) * (2 if what == "lp_pool2d" else 1):
+    for k in ks if ks is not None else (kernel_size,) * int(what[-2]):  # (lp_poolNd: N)
         size *= k
     out = pooled(input.pow(norm_type))
     return (out.sign() * out.abs().relu()).mul(size).pow(1.0 / norm_type)

@@ -17,6 +17,7 @@ from .pooling import (
     _check_adaptive_grad,
     _float_input,
     _gather_argmax,
+    _lp_pool,
     _pool_args,
     _refuse_empty_window_grad,
     _with_indices,
@@ -222,3 +223,17 @@ def adaptive_max_pool3d_with_indices(
 ) -> tuple:
     """adaptive_max_pool3d's (values, indices), whatever return_indices says (as PyTorch)."""
     return adaptive_max_pool3d(input, output_size, True)
+
+
+def lp_pool3d(
+    input: Tensor, norm_type: Any, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Tensor:
+    """Power-average pooling of `(N, C, D, H, W)` or `(C, D, H, W)` input: (sum of x^p)^(1/p)
+    per window."""
+    return _lp_pool(
+        input,
+        norm_type,
+        kernel_size,
+        lambda x: avg_pool3d(x, kernel_size, stride, 0, ceil_mode),
+        "lp_pool3d",
+    )
