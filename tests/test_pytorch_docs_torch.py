@@ -668,3 +668,65 @@ def test_as_strided_scatter_matches_pytorch(size, stride, offset):
     out = tinyconv.as_strided_scatter(bt, tinyconv.ones(size, dtype=bt.dtype), size, stride, offset)
     with pytest.raises(RuntimeError, match="as_strided_scatter"):
         out.sum().backward()
+
+
+# -- einsum's sublist form, frombuffer, assert_close of arrays ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda L, a, b: L.einsum(a, [..., 0, 1], b, [..., 1, 2], [..., 0, 2]),
+        lambda L, a, b: L.einsum(a, [0, 1, 2], b, [0, 2, 3]),
+        lambda L, a, b: L.einsum(a, [27, 1, 51], [51]),
+        lambda L, a, b: L.einsum(a, [0, 1, 2], b, [0, 2, 3], [3, 0]),
+    ],
+)
+def test_einsum_sublist_form_matches_pytorch(case):
+    from torch_compare import compare
+
+    rng = np.random.default_rng(11)
+    compare(
+        lambda L, F, a, b: case(L, a, b),
+        [rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))],
+    )
+    for L in (tinyconv, torch):
+        with pytest.raises(ValueError, match="range"):
+            L.einsum(L.ones(2), [52])
+
+
+def test_frombuffer_shares_memory_like_pytorch():
+    import array
+
+    for L in (tinyconv, torch):
+        a = array.array("i", [1, 2, 3])
+        t = L.frombuffer(a, dtype=L.int32)
+        assert t.tolist() == [1, 2, 3] and str(t.dtype).endswith("int32")
+        t[0] = -1
+        assert a[0] == -1  # the tensor writes into the buffer
+        b = bytes(range(1, 9))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            u = L.frombuffer(b, dtype=L.int16, count=2, offset=2)
+        assert (
+            u.tolist()
+            == torch.frombuffer(bytearray(b), dtype=torch.int16, count=2, offset=2).tolist()
+        )
+
+
+def test_assert_close_of_numpy_arrays_and_equal_messages():
+    x = np.array([1.0, 2.0, 3.0])
+    for L in (tinyconv, torch):
+        L.testing.assert_close(x, x + 1e-9)
+        with pytest.raises(AssertionError, match="Tensor-likes are not close"):
+            L.testing.assert_close(x, x + 1)
+        with pytest.raises(TypeError, match="No comparison pair"):
+            L.testing.assert_close(x, L.tensor(x))
+    msgs = []
+    for L in (tinyconv, torch):
+        for a, e in ((1e-9, 1e-10), (L.tensor([1.0, 2.0]), L.tensor([1.0, 2.5]))):
+            with pytest.raises(AssertionError) as info:
+                L.testing.assert_close(a, e, rtol=0, atol=0)
+            msgs.append(str(info.value))
+    assert msgs[:2] == msgs[2:]
+    assert "equal" in msgs[0] and "allowed" not in msgs[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,29 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy(): expected an np.ndarray, got {type(array).__name__}")
     as_dtype(array.dtype)
     return Tensor._make(array, None, False)
+
+
+def frombuffer(
+    buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False
+) -> Tensor:
+    """A 1-D tensor over the bytes of `buffer` (anything with the buffer protocol), sharing
+    its memory: `count` elements of `dtype` from byte `offset` (count=-1: all that remain)."""
+    dt = as_dtype(dtype)
+    try:
+        arr = np.frombuffer(buffer, dtype=dt, count=count, offset=offset)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"frombuffer(): {e}") from None
+    if not arr.flags.writeable:
+        warnings.warn(
+            "The given buffer is not writable, and PyTorch does not support non-writable "
+            "tensors. This means you can write to the underlying (supposedly non-writable) "
+            "buffer using the tensor. You may want to copy the buffer to protect its data or "
+            "make it writable before converting it to a tensor.",
+            UserWarning,
+            stacklevel=2,
+        )
+        arr = arr.copy()  # (a NumPy view of a read-only buffer cannot be written at all)
+    return _finish(arr, requires_grad)
 
 
 def zeros(

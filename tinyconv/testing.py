@@ -50,7 +50,27 @@ def assert_close(
             "Both 'rtol' and 'atol' must be either specified or omitted, but got no "
             f"{'atol' if atol is None else 'rtol'}."
         )
+    if not allow_subclasses:
+        _same_types(actual, expected)
     _compare(actual, expected, rtol, atol, equal_nan, check_dtype, msg, [])
+
+
+def _same_types(actual: Any, expected: Any) -> None:
+    """allow_subclasses=False: Tensors (or arrays) paired with another type raise (a Parameter
+    with a Tensor too), as PyTorch's pairs refuse them."""
+    if isinstance(actual, (Mapping, list, tuple)) and type(actual) is type(expected):
+        items = (
+            zip(actual.values(), expected.values(), strict=False)
+            if isinstance(actual, Mapping)
+            else zip(actual, expected, strict=False)
+        )
+        for a, e in items:
+            _same_types(a, e)
+    elif isinstance(actual, (Tensor, np.ndarray)) and type(actual) is not type(expected):
+        raise TypeError(
+            f"No comparison pair was able to handle inputs of type {type(actual)} and "
+            f"{type(expected)}."
+        )
 
 
 def _compare(
@@ -64,6 +84,10 @@ def _compare(
     path: list,
 ) -> None:
     numbers = (int, float, bool, np.number, np.bool_)
+    if isinstance(actual, np.ndarray) and type(actual) is type(expected):
+        # two NumPy arrays compare as the tensors torch.as_tensor makes of them (an array and
+        # a Tensor do not: PyTorch refuses the mixed pair)
+        actual, expected = Tensor._make(actual, None, False), Tensor._make(expected, None, False)
     if isinstance(actual, Tensor) and isinstance(expected, Tensor):
         _compare_tensors(actual, expected, rtol, atol, equal_nan, check_dtype, msg, path)
     elif (
@@ -166,18 +190,33 @@ def _check_values(
         rel_diff = abs_diff / np.abs(ef.astype(np.float64))
     abs_diff = np.where(close, 0, abs_diff)
     rel_diff = np.where(close, 0, rel_diff)
-    equal = "equal" if exact else "close"
+    # PyTorch's message says "equal" and leaves the tolerances out when both are 0
+    equality = rtol == 0 and atol == 0
+    equal = "equal" if equality else "close"
     if scalar:
         text = (
             f"Scalars are not {equal}!\n\nExpected {ef.item()} but got {af.item()}.\n"
             f"Absolute difference: {abs_diff.item()}"
-            + ("" if exact else f" (up to {atol} allowed)")
+            + ("" if equality else f" (up to {atol} allowed)")
             + "\n"
             f"Relative difference: {rel_diff.item()}"
-            + ("" if exact else f" (up to {rtol} allowed)")
+            + ("" if equality else f" (up to {rtol} allowed)")
         )
     else:
         n_bad = int(np.sum(~close))
+        # PyTorch's differences here are taken in the tensors' dtype (integers: int64, their
+        # ratio in the default float dtype), so its message prints those roundings
+        if a.dtype.kind == "f" or e.dtype.kind == "f":
+            common = np.result_type(a.dtype, e.dtype)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                abs_diff = np.abs(a.astype(common) - e.astype(common))
+                rel_diff = abs_diff / np.abs(e.astype(common))
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                abs_diff = np.abs(a.astype(np.int64) - e.astype(np.int64))
+                rel_diff = (abs_diff / np.abs(e.astype(np.int64))).astype(np.float32)
+        abs_diff = np.where(close, 0, abs_diff)
+        rel_diff = np.where(close, 0, rel_diff)
         ia = np.unravel_index(
             int(np.argmax(np.where(np.isnan(abs_diff), np.inf, abs_diff))), a.shape
         )
@@ -188,9 +227,9 @@ def _check_values(
             f"Tensor-likes are not {equal}!\n\nMismatched elements: {n_bad} / {a.size} "
             f"({100 * n_bad / a.size:.1f}%)\n"
             f"Greatest absolute difference: {abs_diff[ia].item()} at index "
-            f"{tuple(int(i) for i in ia)}" + ("" if exact else f" (up to {atol} allowed)") + "\n"
+            f"{tuple(int(i) for i in ia)}" + ("" if equality else f" (up to {atol} allowed)") + "\n"
             f"Greatest relative difference: {rel_diff[ir].item()} at index "
-            f"{tuple(int(i) for i in ir)}" + ("" if exact else f" (up to {rtol} allowed)")
+            f"{tuple(int(i) for i in ir)}" + ("" if equality else f" (up to {rtol} allowed)")
         )
     _fail(text, msg, path)
 

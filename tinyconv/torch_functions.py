@@ -821,9 +821,29 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     return _as_tensor(input).argsort(dim, descending, stable)
 
 
-def einsum(equation: str, *operands: Any) -> Tensor:
+def _einsum_sublist(n: Any) -> str:
+    if n is Ellipsis:
+        return "..."
+    if isinstance(n, (builtins.int, np.integer)) and 0 <= n < 26:
+        return chr(ord("A") + builtins.int(n))
+    if isinstance(n, (builtins.int, np.integer)) and 26 <= n < 52:
+        return chr(ord("a") + builtins.int(n) - 26)
+    raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+
+
+def einsum(equation: Any, *operands: Any) -> Tensor:
     """Sum of products over the subscripts in `equation` ('ij,jk->ik', 'bij,bjk->bik',
-    '...ij->...ji', 'ii->i'); operands as separate arguments or one list."""
+    '...ij->...ji', 'ii->i'); operands as separate arguments or one list. Or PyTorch's
+    sublist form: einsum(x, [0, 1], y, [1, 2], [0, 2]) (ints 0-51 for subscripts, ... for an
+    ellipsis, the output's list optional)."""
+    if isinstance(equation, Tensor):  # the sublist form: operand, subscripts, operand, ...
+        args = (equation, *operands)
+        equation = ",".join("".join(_einsum_sublist(s) for s in sub) for sub in args[1::2])
+        if len(args) % 2 == 1:
+            equation += "->" + "".join(_einsum_sublist(s) for s in args[-1])
+            operands = args[:-1:2]
+        else:
+            operands = args[::2]
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
