@@ -730,3 +730,37 @@ def test_assert_close_of_numpy_arrays_and_equal_messages():
             msgs.append(str(info.value))
     assert msgs[:2] == msgs[2:]
     assert "equal" in msgs[0] and "allowed" not in msgs[0]
+
+
+def test_data_classes_are_generic_as_pytorchs():
+    # `class MySampler(Sampler[int])` (Sampler's docstring) raised "not subscriptable"
+    def run(L):
+        D = L.utils.data
+
+        class Ascending(D.Sampler[int]):
+            def __init__(self, data: list) -> None:
+                self.data = data
+
+            def __iter__(self):
+                return iter(sorted(range(len(self.data)), key=lambda i: self.data[i]))
+
+            def __len__(self) -> int:
+                return len(self.data)
+
+        class Squares(D.Dataset[tuple]):
+            def __len__(self) -> int:
+                return 4
+
+            def __getitem__(self, i: int) -> tuple:
+                return L.tensor(float(i * i)), i
+
+        class Stream(D.IterableDataset[int]):
+            def __iter__(self):
+                return iter(range(3))
+
+        loader: D.DataLoader[tuple] = D.DataLoader(Squares(), 2, sampler=Ascending([3, 1, 2, 0]))
+        return [(x.tolist(), y.tolist()) for x, y in loader] + [
+            list(D.DataLoader(Stream()))[-1].tolist()
+        ]
+
+    assert run(tinyconv) == run(torch)

@@ -23,6 +23,7 @@ import copy
 import itertools
 import math
 import random
+import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -63,6 +64,9 @@ __all__ = [
 
 class Dataset:
     """Base class of map-style datasets: define `__getitem__(index)` and `__len__()`."""
+
+    # Dataset[int], `class Pairs(Dataset[tuple])`: generic as PyTorch's (Generic[T_co]) are
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__(self, index)")
@@ -359,6 +363,8 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
 class Sampler:
     """Base class: an iterable of dataset indices."""
 
+    __class_getitem__ = classmethod(types.GenericAlias)  # Sampler[int], as PyTorch's
+
     def __init__(self, data_source: Any = None) -> None:
         pass
 
@@ -599,6 +605,8 @@ class DataLoader:
     workers (their batch order, dataset copies and random streams: PyTorch's numbers), and
     `pin_memory`, `timeout`, `prefetch_factor` and the other process options are ignored.
     """
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # DataLoader[tuple], as PyTorch's
 
     def __init__(
         self,
