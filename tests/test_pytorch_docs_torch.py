@@ -764,3 +764,63 @@ def test_data_classes_are_generic_as_pytorchs():
         ]
 
     assert run(tinyconv) == run(torch)
+
+
+COPY_FORMS = {
+    "alias_copy": lambda L, x: L.alias_copy(x),
+    "expand_copy": lambda L, x: L.expand_copy(x[:1], (3, 3)),
+    "permute_copy": lambda L, x: L.permute_copy(x, (1, 0)),
+    "select_copy": lambda L, x: L.select_copy(x, 0, 1),
+    "slice_copy": lambda L, x: L.slice_copy(x, 1, 0, 3, 2),
+    "squeeze_copy": lambda L, x: L.squeeze_copy(x[None], 0),
+    "unsqueeze_copy": lambda L, x: L.unsqueeze_copy(x, 1),
+    "t_copy": lambda L, x: L.t_copy(x),
+    "transpose_copy": lambda L, x: L.transpose_copy(x, 0, 1),
+    "diagonal_copy": lambda L, x: L.diagonal_copy(x, 1),
+    "view_copy": lambda L, x: L.view_copy(x, (3, 2)),
+    "unfold_copy": lambda L, x: L.unfold_copy(x, 1, 2, 1),
+    "as_strided_copy": lambda L, x: L.as_strided_copy(x, (2, 2), (1, 2)),
+    "split_copy": lambda L, x: L.stack(L.split_copy(x, 1)),
+    "split_with_sizes_copy": lambda L, x: L.cat(L.split_with_sizes_copy(x, [1, 2], 1), 1),
+    "unbind_copy": lambda L, x: L.stack(L.unbind_copy(x, 1)),
+    "unsafe_chunk": lambda L, x: L.cat(L.unsafe_chunk(x, 2, 1), 1),
+    "unsafe_split": lambda L, x: L.cat(x.unsafe_split(2, 1), 1),
+    "unsafe_split_with_sizes": lambda L, x: L.cat(x.unsafe_split_with_sizes([2, 1], 1), 1),
+    "frobenius_norm": lambda L, x: L.frobenius_norm(x, (0, 1), True),
+    "nuclear_norm": lambda L, x: L.nuclear_norm(x),
+}
+
+
+@pytest.mark.parametrize("name", COPY_FORMS)
+def test_copy_forms_of_view_ops_match_pytorch(name):
+    from torch_compare import compare
+
+    x = np.random.default_rng(12).standard_normal((2, 3))
+    got, want = compare(
+        lambda L, F, x: COPY_FORMS[name](L, x),
+        [x],
+        name=name.endswith("_copy")
+        and name not in ("split_copy", "split_with_sizes_copy", "unbind_copy"),
+    )
+    assert got.stride() == want.stride()
+
+
+def test_anomaly_warn_and_determinism_switches_match_pytorch():
+    def run(L):
+        out = [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled(), L.is_warn_always_enabled()]
+        for mode in ("warn", 2, "default"):
+            L.set_deterministic_debug_mode(mode)
+            out += [
+                L.get_deterministic_debug_mode(),
+                L.are_deterministic_algorithms_enabled(),
+                L.is_deterministic_algorithms_warn_only_enabled(),
+            ]
+        L.set_anomaly_enabled(True, check_nan=False)
+        out += [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled()]
+        L.set_anomaly_enabled(False)
+        out += [L.is_anomaly_enabled(), L.is_anomaly_check_nan_enabled()]
+        with pytest.raises(RuntimeError, match="debug_mode"):
+            L.set_deterministic_debug_mode(3)
+        return out
+
+    assert run(tinyconv) == run(torch)

@@ -385,7 +385,9 @@ from .torch_functions_more import (
     addmv_,
     addr,
     adjoint,
+    alias_copy,
     as_strided,
+    as_strided_copy,
     as_strided_scatter,
     broadcast_shapes,
     can_cast,
@@ -400,16 +402,19 @@ from .torch_functions_more import (
     cumulative_trapezoid,
     detach,
     diagflat,
+    diagonal_copy,
     diagonal_scatter,
     dsplit,
     empty_permuted,
     empty_strided,
     erfc,
     erfc_,
+    expand_copy,
     float_power,
     fmax,
     fmin,
     frexp,
+    frobenius_norm,
     gcd,
     gcd_,
     get_default_device,
@@ -446,9 +451,11 @@ from .torch_functions_more import (
     nextafter,
     nonzero_static,
     not_equal,
+    nuclear_norm,
     orgqr,
     pairwise_distance,
     pdist,
+    permute_copy,
     pinverse,
     positive,
     prelu,
@@ -461,20 +468,34 @@ from .torch_functions_more import (
     resolve_neg,
     result_type,
     rsub,
+    select_copy,
     select_scatter,
     set_default_device,
     set_flush_denormal,
     sinc,
     sinc_,
+    slice_copy,
     slice_scatter,
+    split_copy,
     split_with_sizes,
+    split_with_sizes_copy,
+    squeeze_copy,
     subtract,
+    t_copy,
+    transpose_copy,
     triangular_solve,
     tril_indices,
     triu_indices,
+    unbind_copy,
     unflatten,
+    unfold_copy,
     unravel_index,
+    unsafe_chunk,
+    unsafe_split,
+    unsafe_split_with_sizes,
+    unsqueeze_copy,
     vander,
+    view_copy,
     vsplit,
 )
 
@@ -568,6 +589,14 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "set_rng_state",
     "default_generator",
     "use_deterministic_algorithms",
+    "get_deterministic_debug_mode",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "is_deterministic_algorithms_warn_only_enabled",
+    "is_warn_always_enabled",
+    "set_anomaly_enabled",
+    "set_deterministic_debug_mode",
+    "set_warn_always",
     "are_deterministic_algorithms_enabled",
     "set_float32_matmul_precision",
     "get_float32_matmul_precision",
@@ -943,6 +972,27 @@ __all__ += [  # complex-number functions on real tensors, layouts, the default d
     "diagonal_scatter",
     "as_strided_scatter",
     "empty_permuted",
+    "alias_copy",
+    "as_strided_copy",
+    "diagonal_copy",
+    "expand_copy",
+    "frobenius_norm",
+    "nuclear_norm",
+    "permute_copy",
+    "select_copy",
+    "slice_copy",
+    "split_copy",
+    "split_with_sizes_copy",
+    "squeeze_copy",
+    "t_copy",
+    "transpose_copy",
+    "unbind_copy",
+    "unfold_copy",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
+    "unsqueeze_copy",
+    "view_copy",
     "gradient",
     "empty_strided",
     "nonzero_static",
@@ -1125,6 +1175,59 @@ def use_deterministic_algorithms(
 
 def are_deterministic_algorithms_enabled() -> "builtins.bool":
     return _deterministic[0]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> "builtins.bool":
+    return _deterministic[1]
+
+
+def set_deterministic_debug_mode(debug_mode: "builtins.int | str") -> None:
+    """0 / 'default', 1 / 'warn', 2 / 'error': use_deterministic_algorithms off, on with
+    warn_only, on (recorded only, as use_deterministic_algorithms)."""
+    modes = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in modes:
+            raise RuntimeError(
+                "invalid value of debug_mode, expected one of `default`, `warn`, `error`, "
+                f"but got {debug_mode}"
+            )
+        debug_mode = modes[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(
+            f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}"
+        )
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> "builtins.int":
+    """0, 1 or 2: see set_deterministic_debug_mode."""
+    return 0 if not _deterministic[0] else (1 if _deterministic[1] else 2)
+
+
+_warn_always = [False]
+from .autograd import anomaly as _anomaly  # noqa: E402
+
+
+def set_warn_always(b: "builtins.bool") -> None:
+    """Recorded only (PyTorch's C++ warnings are warned once; tinyconv's are Python's)."""
+    _warn_always[0] = builtins.bool(b)
+
+
+def is_warn_always_enabled() -> "builtins.bool":
+    return _warn_always[0]
+
+
+def is_anomaly_enabled() -> "builtins.bool":
+    return _anomaly.is_anomaly_enabled()
+
+
+def is_anomaly_check_nan_enabled() -> "builtins.bool":
+    """Whether anomaly mode (when on) checks for NaN: PyTorch answers even while it is off."""
+    return _anomaly._check_nan
+
+
+def set_anomaly_enabled(enabled: "builtins.bool", check_nan: "builtins.bool" = True) -> None:
+    _anomaly._set(enabled, check_nan)
 
 
 def set_float32_matmul_precision(precision: str) -> None:

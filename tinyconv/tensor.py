@@ -1232,6 +1232,16 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             return self.split([0] * builtins.int(chunks), dim)
         return self.split(-(-n // chunks), dim)
 
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """chunk (PyTorch's unsafe_ forms skip a check on later in-place use of the parts)."""
+        return self.chunk(chunks, dim)
+
+    def unsafe_split(self, split_size: Any, dim: int = 0) -> tuple:
+        return self.split(split_size, dim)
+
+    def unsafe_split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple:
+        return self.split(list(split_sizes), dim)
+
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self._data.ndim, "unbind()")
         return _multi_output_views(

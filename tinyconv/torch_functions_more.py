@@ -18,7 +18,7 @@ from . import _dtype, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
-from ._tensor_gaps import strided_zeros
+from ._tensor_gaps import _fused, contiguous_format, strided_zeros
 from .autograd import grad_mode, ops_linalg
 from .autograd.ops import Op
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
@@ -910,3 +910,120 @@ def deprecated_range(
 
 
 deprecated_range.__name__ = deprecated_range.__qualname__ = "range"
+
+
+# -- the *_copy forms of the view ops (PyTorch's functionalization): a contiguous copy of the
+# view, under one node named as PyTorch's (TransposeBackward0_copy, ...) ----------------------
+
+
+def _copy_of(view: Tensor, name: str, input: Tensor) -> Tensor:
+    return _fused(view.clone(memory_format=contiguous_format), name, input)
+
+
+def alias_copy(input: Tensor) -> Tensor:
+    return _copy_of(_arg(input, "alias_copy()"), "AliasBackward0_copy", input)
+
+
+def expand_copy(input: Tensor, size: Sequence[int], *, implicit: bool = False) -> Tensor:
+    return _copy_of(_arg(input, "expand_copy()").expand(*size), "ExpandBackward0_copy", input)
+
+
+def permute_copy(input: Tensor, dims: Sequence[int]) -> Tensor:
+    return _copy_of(_arg(input, "permute_copy()").permute(*dims), "PermuteBackward0_copy", input)
+
+
+def select_copy(input: Tensor, dim: int, index: int) -> Tensor:
+    return _copy_of(_arg(input, "select_copy()").select(dim, index), "SelectBackward0_copy", input)
+
+
+def slice_copy(
+    input: Tensor, dim: int = 0, start: Any = None, end: Any = None, step: int = 1
+) -> Tensor:
+    x = _arg(input, "slice_copy()")
+    d = _dim(dim, x.ndim, "slice_copy()")
+    view = x[(slice(None),) * d + (slice(start, end, step),)]
+    return _copy_of(view, "SliceBackward0_copy", input)
+
+
+def squeeze_copy(input: Tensor, dim: Any = None) -> Tensor:
+    x = _arg(input, "squeeze_copy()")
+    # PyTorch's node: SqueezeBackward0 (all dims), 1 (one dim), 2 (a tuple of dims)
+    n = 0 if dim is None else (2 if isinstance(dim, (tuple, list)) else 1)
+    return _copy_of(
+        x.squeeze() if dim is None else x.squeeze(dim), f"SqueezeBackward{n}_copy", input
+    )
+
+
+def unsqueeze_copy(input: Tensor, dim: int) -> Tensor:
+    x = _arg(input, "unsqueeze_copy()")
+    return _copy_of(x.unsqueeze(dim), "UnsqueezeBackward0_copy", input)
+
+
+def t_copy(input: Tensor) -> Tensor:
+    return _copy_of(_arg(input, "t_copy()").t(), "TBackward0_copy", input)
+
+
+def transpose_copy(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    x = _arg(input, "transpose_copy()")
+    return _copy_of(x.transpose(dim0, dim1), "TransposeBackward0_copy", input)
+
+
+def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    x = _arg(input, "diagonal_copy()")
+    return _copy_of(x.diagonal(offset, dim1, dim2), "DiagonalBackward0_copy", input)
+
+
+def view_copy(input: Tensor, size: Any) -> Tensor:
+    x = _arg(input, "view_copy()")
+    view = x.view(size) if not isinstance(size, (tuple, list)) else x.view(*size)
+    return _copy_of(view, "ViewBackward0_copy", input)
+
+
+def unfold_copy(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    x = _arg(input, "unfold_copy()")
+    return _copy_of(x.unfold(dimension, size, step), "UnfoldBackward0_copy", input)
+
+
+def as_strided_copy(input: Tensor, size: Any, stride: Any, storage_offset: Any = None) -> Tensor:
+    x = _arg(input, "as_strided_copy()")
+    view = x.as_strided(size, stride, storage_offset)
+    return _copy_of(view, "AsStridedBackward0_copy", input)
+
+
+def split_copy(input: Tensor, split_size: Any, dim: int = 0) -> list[Tensor]:
+    parts = _arg(input, "split_copy()").split(split_size, dim)
+    return [_copy_of(p, "SplitBackward0_copy", input) for p in parts]
+
+
+def split_with_sizes_copy(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> list[Tensor]:
+    parts = _arg(input, "split_with_sizes_copy()").split(list(split_sizes), dim)
+    return [_copy_of(p, "SplitWithSizesBackward0_copy", input) for p in parts]
+
+
+def unbind_copy(input: Tensor, dim: int = 0) -> list[Tensor]:
+    parts = _arg(input, "unbind_copy()").unbind(dim)
+    return [_copy_of(p, "UnbindBackward0_copy", input) for p in parts]
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """chunk (PyTorch's unsafe_ form skips a check on later in-place use of the parts)."""
+    return _arg(input, "unsafe_chunk()").chunk(chunks, dim)
+
+
+def unsafe_split(input: Tensor, split_size: Any, dim: int = 0) -> tuple:
+    return _arg(input, "unsafe_split()").split(split_size, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    return _arg(input, "unsafe_split_with_sizes()").split(list(split_sizes), dim)
+
+
+def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """The older sqrt(sum of squares) over `dim` (linalg.vector_norm's 2-norm)."""
+    return linalg.vector_norm(_arg(input, "frobenius_norm()"), 2, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The older sum of singular values (linalg.matrix_norm(..., 'nuc'))."""
+    x = _arg(input, "nuclear_norm()")
+    return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
