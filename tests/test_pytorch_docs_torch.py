@@ -824,3 +824,39 @@ def test_anomaly_warn_and_determinism_switches_match_pytorch():
         return out
 
     assert run(tinyconv) == run(torch)
+
+
+def _random_fills(L) -> list:
+    L.manual_seed(0)
+    out = [
+        L.empty(5, dtype=L.float64).cauchy_(),
+        L.empty(3, 4).cauchy_(2.0, 0.5),
+        L.empty(4, 3).t().cauchy_(),  # filled along memory, as PyTorch fills a view
+        L.empty(5).geometric_(0.3),
+        L.empty(3, dtype=L.int64).geometric_(0.5),
+        L.empty(5, dtype=L.float64).log_normal_(),
+        L.empty(7).log_normal_(0.5, 0.25),
+        L.randn(3),  # the stream after them: still PyTorch's
+        L.rand(2),
+    ]
+    g = L.Generator().manual_seed(3)
+    out.append(L.empty(6, dtype=L.float64).log_normal_(generator=g))
+    out.append(L.empty(3, dtype=L.float64).normal_(generator=g))  # the kept Box-Muller value
+    return [o.numpy() for o in out]
+
+
+def test_cauchy_geometric_log_normal_fills_are_pytorchs():
+    # Tensor.cauchy_/geometric_/log_normal_ did not exist; PyTorch's serial CPU kernels draw
+    # float64 uniforms (normals) one element at a time: the same numbers, bit for bit
+    for g, w in zip(_random_fills(tinyconv), _random_fills(torch), strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    for L in (tinyconv, torch):
+        with pytest.raises(RuntimeError, match="std > 0"):
+            L.empty(3).log_normal_(std=0)
+        with pytest.raises(RuntimeError, match="p to be in"):
+            L.empty(3).geometric_(1.5)
+        with pytest.raises(RuntimeError, match="floating point"):
+            L.empty(3, dtype=L.int64).cauchy_()
+        with pytest.raises(RuntimeError, match="log_normal_cpu"):
+            L.empty(3, dtype=L.int64).log_normal_()

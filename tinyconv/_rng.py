@@ -347,6 +347,40 @@ def exponential(gen: Generator, shape: tuple, dtype: Any, lambd: float = 1.0) ->
     return (-1.0 / lambd * log).astype(dtype)
 
 
+def cauchy(gen: Generator, shape: tuple, dtype: Any, median: float, sigma: float) -> np.ndarray:
+    """Cauchy(median, sigma) samples: median + sigma tan(pi (u - 1/2)), u a float64 uniform,
+    in float64 (the C library's tan), as PyTorch's serial CPU kernel."""
+    u = uniform(gen, shape, np.float64)
+    t = np.asarray(np.frompyfunc(math.tan, 1, 1)(np.pi * (u - 0.5)), dtype=np.float64)
+    return (median + sigma * t).astype(dtype)
+
+
+def geometric(gen: Generator, shape: tuple, dtype: Any, p: float) -> np.ndarray:
+    """Geometric(p) samples (trials to the first success): ceil(log(u) / log1p(-p)), u a
+    float64 uniform, as PyTorch's serial CPU kernel."""
+    u = uniform(gen, shape, np.float64)
+    with np.errstate(divide="ignore"):
+        logs = np.asarray(np.frompyfunc(math.log, 1, 1)(np.where(u > 0, u, 1.0)), np.float64)
+    logs = np.where(u > 0, logs, -np.inf)
+    return np.ceil(logs / math.log1p(-p)).astype(dtype)
+
+
+def log_normal(gen: Generator, shape: tuple, dtype: Any, mean: float, std: float) -> np.ndarray:
+    """exp(Normal(mean, std)) samples, one float64 normal per element with the second
+    Box-Muller value kept for the next (PyTorch's serial CPU kernel)."""
+    n = int(np.prod(shape))
+    draws = _ScalarDraws(gen)
+    try:
+        z = [draws.normal() for _ in range(n)]
+    finally:
+        draws.close()
+    vals = np.asarray(z, dtype=np.float64).reshape(shape) * std + mean
+    exp = np.frompyfunc(math.exp, 1, 1)
+    with np.errstate(over="ignore"):
+        out = np.asarray(exp(vals), dtype=np.float64) if vals.size else vals
+    return out.astype(dtype)
+
+
 class _ScalarDraws:
     """Float64 uniforms and normals one at a time, as PyTorch's scalar samplers take them, in
     plain Python: words are read ahead in blocks (one NumPy call per block, not per draw), and

@@ -1400,6 +1400,51 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         )
         return self._overwrite(values, "exponential_()")
 
+    def cauchy_(self, median: float = 0, sigma: float = 1, *, generator: Any = None) -> Tensor:
+        """Fill with Cauchy(median, sigma) numbers: PyTorch's for the same seed."""
+        from . import _rng
+
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "Cauchy distribution is a continuous probability distribution. dtype must be a "
+                f"floating point but you specified {dtype_name(self._data.dtype)}"
+            )
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.cauchy(gen, shape, dt, median, sigma)
+        )
+        return self._overwrite(values, "cauchy_()")
+
+    def geometric_(self, p: float, *, generator: Any = None) -> Tensor:
+        """Fill with Geometric(p) numbers (1, 2, ...: trials to the first success)."""
+        from . import _rng
+
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.geometric(gen, shape, dt, p)
+        )
+        return self._overwrite(values, "geometric_()")
+
+    def log_normal_(self, mean: float = 1, std: float = 2, *, generator: Any = None) -> Tensor:
+        """Fill with exp(Normal(mean, std)) numbers: PyTorch's for the same seed."""
+        from . import _rng
+
+        if self._data.dtype.kind != "f":
+            names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
+            name = names.get(dtype_name(self._data.dtype), dtype_name(self._data.dtype).title())
+            raise RuntimeError('"log_normal_cpu" not implemented for ' + repr(name))
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+        gen, dt = _rng._gen(generator), self._data.dtype
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.log_normal(gen, shape, dt, mean, std)
+        )
+        return self._overwrite(values, "log_normal_()")
+
     def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
         """Fill with 1 (probability p) or 0; p a number or a tensor of probabilities that
         broadcasts to this shape. PyTorch's draws for the same seed."""
