@@ -523,3 +523,147 @@ def test_untracked_shortcuts_are_silent_too(name):
         with pytest.raises(RuntimeWarning):
             np.float32(3e38) * np.float32(3e38)  # the user's NumPy code still warns
     assert not np.isfinite(out.numpy()).all()
+
+
+def _special(rows: int = 1) -> np.ndarray:
+    return np.tile(SPECIAL, (rows, 1))
+
+
+def _zero_rows(x):
+    # a singular (rank-1) 9 x 9 matrix: pinv's and slogdet's 1 / 0, log(0) and 0 * inf
+    return torch.outer(x[0].nan_to_num(0.0, 0.0, 0.0), torch.ones(9))
+
+
+# Ops whose forward, backward or create_graph backward computes 1 / 0, log(0), inf - inf,
+# 0 * inf or an overflow on SPECIAL (or the input given here). They rely on the quiet error
+# state that Function.apply and the backward walk set (autograd/ieee.py), with no
+# np.errstate of their own: each is run with warnings as errors, through double backward
+# where the op has one. (Each of these warns with the quiet state switched off: checked by
+# test_quiet_ops_do_warn_without_the_quiet_state.)
+QUIET_OPS_NO_ERRSTATE = {
+    "div": lambda x: x / x.flip(1),
+    "rdiv": lambda x: 1.0 / x,
+    "pow_tensor": lambda x: x ** x.flip(1),
+    "rpow": lambda x: 2.0**x,
+    "pow_neg": lambda x: x**-1.5,
+    "pow_half": lambda x: x**0.5,
+    "pow_big": lambda x: x**3.5,
+    "remainder": lambda x: x % x.flip(1),
+    "floor_divide": lambda x: x.detach() // x.detach().flip(1),
+    "div_floor": lambda x: torch.div(x, x.flip(1), rounding_mode="floor"),
+    "div_trunc": lambda x: torch.div(x, x.flip(1), rounding_mode="trunc"),
+    "abs": lambda x: (x * 1e30).abs() * 1e30,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "sigmoid": torch.sigmoid,
+    "mean": lambda x: x.mean(1),
+    "std": lambda x: x.std(1),
+    "std_all": lambda x: x[:1, :1].std(),
+    "std_constant": lambda x: (x[:, 5:6] * torch.ones(1, 4)).std(1),
+    "var_constant": lambda x: (x[:, 5:6] * torch.ones(1, 4)).var(1) ** 0.5,
+    "var_one": lambda x: x[:, :1].var(1),
+    "amax": lambda x: x.amax(1),
+    "norm_half": lambda x: x.norm(p=0.5, dim=1),
+    "norm_3": lambda x: x.norm(p=3, dim=1),
+    "dist": lambda x: torch.dist(x, x.flip(1)),
+    "softmax": lambda x: x[:, 5:].softmax(1),
+    "log_softmax": lambda x: x[:, 5:].log_softmax(1),
+    "reciprocal": torch.reciprocal,
+    "rsqrt": torch.rsqrt,
+    "exp2": torch.exp2,
+    "expm1": torch.expm1,
+    "log1p": lambda x: torch.log1p(x * 0.5),
+    "log2": torch.log2,
+    "log10": torch.log10,
+    "sinh": torch.sinh,
+    "cosh": torch.cosh,
+    "asin": torch.asin,
+    "asinh": torch.asinh,
+    "acosh": torch.acosh,
+    "atanh": torch.atanh,
+    "acos": torch.acos,
+    "atan2": lambda x: torch.atan2(x, x.flip(1)),
+    "logsumexp": lambda x: x.logsumexp(1),
+    "cumprod": lambda x: x.cumprod(1),
+    "scatter_reduce_prod": lambda x: torch.zeros(x.shape[0], 3).scatter_reduce(
+        1, torch.tensor([[0, 0, 0, 1, 1, 1, 2, 2, 2]] * x.shape[0]), x, "prod"
+    ),
+    "hypot": lambda x: torch.hypot(x, x.flip(1)),
+    "fmod": lambda x: torch.fmod(x, x.flip(1)),
+    "logaddexp": lambda x: torch.logaddexp(x, x.flip(1)),
+    "logaddexp_equal": lambda x: torch.logaddexp(x, x),
+    "cdist_mm": lambda x: torch.cdist(
+        x.reshape(-1, 9, 1) * 1e30, x.reshape(-1, 9, 1), compute_mode="use_mm_for_euclid_dist"
+    ),
+    "slogdet": lambda x: (
+        torch.linalg.slogdet(torch.diag(x[0, 5:6] * torch.tensor([1e-45, 1.0])))[1] * 0
+    ),
+    "eigh_repeated": lambda x: torch.linalg.eigh(torch.eye(3) * x[0, 5])[1],
+    "pinv": lambda x: torch.linalg.pinv(_zero_rows(x)),
+    "pinv_hermitian": lambda x: torch.linalg.pinv(_zero_rows(x) * 0, hermitian=True),
+    "lgamma": torch.lgamma,
+    "digamma": torch.digamma,
+    "polygamma": lambda x: torch.polygamma(1, x),
+    "erfinv": lambda x: torch.erfinv(x).nan_to_num(0.0, 0.0, 0.0),
+    "igamma": lambda x: torch.special.gammainc(x.detach().abs() + 0.5, x.abs()),
+    "igammac": lambda x: torch.special.gammaincc(x.detach().abs() + 0.5, x.abs()),
+    "as_strided_overlap": lambda x: x.reshape(-1)[:4].as_strided((3, 2), (1, 1)) * x[0, :2],
+    "elu": lambda x: F.elu(x * 1e30),
+    "celu": lambda x: F.celu(x * 1e30),
+    "nll_loss_empty": lambda x: F.nll_loss(
+        x[:0], torch.zeros(0, dtype=torch.long), reduction="mean"
+    ),
+    "nll_loss_ignored": lambda x: F.nll_loss(
+        x.log_softmax(1), torch.full((x.shape[0],), -100, dtype=torch.long)
+    ),
+    "binary_cross_entropy": lambda x: F.binary_cross_entropy(
+        x.nan_to_num(0.0).clamp(0, 1), (torch.arange(9) % 2).float().expand(x.shape[0], 9)
+    ),
+}
+
+
+def _run_quiet_op(name: str, rows: int) -> None:
+    """Forward, backward, and a create_graph backward (then backward through it) when the
+    op's backward is differentiable."""
+    x = torch.tensor(_special(rows), requires_grad=True)
+    y = QUIET_OPS_NO_ERRSTATE[name](x)
+    if not y.requires_grad:
+        return
+    y.sum().backward(retain_graph=True)
+    try:
+        (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    except RuntimeError as e:
+        if not any(m in str(e) for m in ("double backward", "not implemented", "singular")):
+            raise
+        return
+    if g.requires_grad:
+        g.sum().backward()
+
+
+@pytest.mark.parametrize("rows", [1, 300])
+@pytest.mark.parametrize("name", sorted(QUIET_OPS_NO_ERRSTATE))
+def test_ops_without_their_own_errstate_are_silent(name, rows):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", ".*degrees of freedom", UserWarning)  # (PyTorch's too)
+        _run_quiet_op(name, rows)
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            np.float32(3e38) * np.float32(3e38)  # NumPy's error state came back after the op
+
+
+@pytest.mark.parametrize("name", sorted(QUIET_OPS_NO_ERRSTATE))
+def test_quiet_ops_do_warn_without_the_quiet_state(name, monkeypatch):
+    # The cases above reach a NumPy warning (so they test the quiet state, not nothing): with
+    # apply's and the walk's quiet state switched off, each one warns
+    from tinyconv.autograd import engine, function
+
+    monkeypatch.setattr(function, "_quiet", lambda: None)
+    monkeypatch.setattr(function, "_restore", lambda token: None)
+    for entry in ("backward", "grad"):
+        monkeypatch.setattr(engine, entry, getattr(engine, entry).__wrapped__)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", ".*degrees of freedom", UserWarning)  # (PyTorch's too)
+        with pytest.raises((RuntimeWarning, FloatingPointError)):
+            _run_quiet_op(name, 1)

@@ -6,6 +6,11 @@ computes the output and saves on `ctx` only what its backward needs;
 for each input, in that input's shape and dtype (None for non-tensor inputs).
 Broadcasting is undone by the one shared helper `sum_to_shape`.
 
+Forward runs inside `Function.apply`, backward inside the engine's walk, and both set NumPy's
+error state to "ignore" (autograd/ieee.py): x / 0, log(0), inf - inf and overflows give their
+IEEE values without a RuntimeWarning, so the ops here (and their helpers, called only from
+them) need no `np.errstate` of their own (~1 us each: about a small op's whole forward).
+
 Where an op lives (one rule for the whole package):
 - array maths with its backward (elementwise, reductions, shapes, indexing, and every op a
   Tensor method needs, e.g. relu, sigmoid, softmax) lives here, in autograd/ops*.py;
@@ -274,8 +279,7 @@ class Div(Binary):
         if not isinstance(a, np.ndarray):
             # number / tensor is number * (1 / tensor), as in PyTorch: backward needs only the
             # reciprocal (its own array), so an in-place change of the tensor afterwards is fine.
-            with np.errstate(divide="ignore"):
-                r = np.reciprocal(b)
+            r = np.reciprocal(b)
             ctx.save_for_backward(None, r if nb else None)
             ctx.numerator = a
             ctx.torch_name = "MulBackward0"  # PyTorch's last node: the product with the number
@@ -283,10 +287,8 @@ class Div(Binary):
         # Save what backward uses and nothing more (as PyTorch): b for both gradients,
         # a only for b's gradient; a saved input blocks in-place changes of it.
         ctx.save_for_backward(a if nb else None, b if na or nb else None)
-        with np.errstate(
-            divide="ignore", invalid="ignore"
-        ):  # x / 0 is inf or nan, quietly, as PyTorch
-            return np.true_divide(a, b)
+        # x / 0 is inf or nan, quietly, as PyTorch
+        return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -295,8 +297,7 @@ class Div(Binary):
         if hasattr(ctx, "numerator"):  # out = a * r with r = 1/b (saved as b): d out/db = -a r^2
             return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (b * b) if nb else None)
         # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+        return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -305,11 +306,9 @@ class Div(Binary):
         if hasattr(ctx, "numerator"):
             # saved here is r = 1/b, an intermediate: as a constant it would lose r's own
             # dependence on b, so r is rebuilt from b (the graph tensor) first
-            with np.errstate(divide="ignore"):
-                r = ctx._input_as_graph_tensor(1, np.reciprocal(b)).reciprocal()
+            r = ctx._input_as_graph_tensor(1, np.reciprocal(b)).reciprocal()
             return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (r * r))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+        return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
 
 
 class Pow(Binary):
@@ -329,14 +328,7 @@ class Pow(Binary):
             if isinstance(a, np.ndarray)
             else "PowBackward2"
         )
-        if type(b) is int and b == 2:
-            # x ** 2, the most common power: it can only overflow, which tinyconv's warning
-            # filter (tinyconv/__init__.py) keeps quiet, as for x * x; np.errstate costs ~1 us,
-            # 2% of a small training step
-            out = _power(a, b)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -1 = inf
-                out = _power(a, b)
+        out = _power(a, b)  # (0 ** -1 = inf, quietly: apply's error state, ieee.py)
         # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
         # is fine); a tensor exponent also needs the result, for its own gradient a^b log(a).
         ctx.save_for_backward(a, b, out if isinstance(b, np.ndarray) else None)
@@ -347,19 +339,16 @@ class Pow(Binary):
         a, b, out = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         ga = gb = None
-        if na and not nb and type(b) is int and b == 2:  # x ** 2 (see forward): no errstate
-            return Binary.reduce(ctx, grad * (b * a), None)
         # (0 ** -0.5 is inf and log(0) -inf here, quietly, as in PyTorch)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if na:  # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (as PyTorch), not 0 * inf = nan
-                if isinstance(b, np.ndarray):
-                    ga = grad * np.where(b == 0, 0, b * _power(a, b - 1))
-                elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
-                    ga = grad * (b * a)
-                else:  # another Python scalar exponent
-                    ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
-            if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
-                gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+        if na:  # d(a^b)/da = b a^(b-1), taken as 0 where b == 0 (as PyTorch), not 0 * inf = nan
+            if isinstance(b, np.ndarray):
+                ga = grad * np.where(b == 0, 0, b * _power(a, b - 1))
+            elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
+                ga = grad * (b * a)
+            else:  # another Python scalar exponent
+                ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
+        if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
+            gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
         return Binary.reduce(ctx, ga, gb)
 
     @staticmethod
@@ -369,17 +358,16 @@ class Pow(Binary):
         ad, bd = _data(a), _data(b)
         zero = _zero(grad)
         ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if na:  # b a^(b-1), 0 where b == 0
-                if isinstance(bd, np.ndarray):
-                    ga = grad * _select(bd == 0, zero, b * a ** (b - 1))
-                elif b == 2:
-                    ga = grad * (b * a)
-                else:
-                    ga = grad * (b * a ** (b - 1)) if b != 0 else _const(np.zeros_like(grad._data))
-            if nb:  # a^b log(a), 0 where a == 0 and b >= 0
-                log_a = a.log() if isinstance(ad, np.ndarray) else np.log(a)
-                gb = grad * _select((ad == 0) & (bd >= 0), zero, out * log_a)
+        if na:  # b a^(b-1), 0 where b == 0
+            if isinstance(bd, np.ndarray):
+                ga = grad * _select(bd == 0, zero, b * a ** (b - 1))
+            elif b == 2:
+                ga = grad * (b * a)
+            else:
+                ga = grad * (b * a ** (b - 1)) if b != 0 else _const(np.zeros_like(grad._data))
+        if nb:  # a^b log(a), 0 where a == 0 and b >= 0
+            log_a = a.log() if isinstance(ad, np.ndarray) else np.log(a)
+            gb = grad * _select((ad == 0) & (bd >= 0), zero, out * log_a)
         return Binary.reduce(ctx, ga, gb)
 
 
@@ -404,8 +392,7 @@ def _power(a: Any, b: Any) -> Any:
         if b == 3:
             return a * a * a
         if b == -1 and dt != np.float16:
-            with np.errstate(divide="ignore"):
-                return np.reciprocal(a)
+            return np.reciprocal(a)
         if b == -2:
             return np.reciprocal(a * a)
     if dt in (np.float32, np.float16):
@@ -414,8 +401,7 @@ def _power(a: Any, b: Any) -> Any:
         # agrees with PyTorch's about 10x more often. A Python number is first rounded to the
         # dtype, as PyTorch's wrapped numbers are (e ** x is float32(e) ** x)
         a64, b64 = (np.asarray(v, dt).astype(np.float64) for v in (a, b))
-        with np.errstate(over="ignore"):
-            return np.power(a64, b64).astype(dt)
+        return np.power(a64, b64).astype(dt)
     if dt.kind not in "iu" or not np.any(np.less(b, 0)):
         return np.power(a, b)
     neg = np.less(b, 0)
@@ -461,15 +447,14 @@ class Remainder(Binary):
         nb = ctx.needs_input_grad[1] if ctx.needs_input_grad else False
         ctx.save_for_backward(a if nb else None, b if nb else None)
         ctx.scalar_a = not isinstance(a, np.ndarray)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.remainder(a, b)
-            if out.dtype.kind == "f":
-                # a zero result keeps fmod's sign (the dividend's), as PyTorch's: -2.0 % -0.5
-                # is -0.0 and 1.0 % -0.5 is 0.0 (NumPy gives both the divisor's sign)
-                zero = out == 0
-                if zero.any():
-                    out = np.where(zero, np.fmod(a, b).astype(out.dtype, copy=False), out)
-            return out
+        out = np.remainder(a, b)
+        if out.dtype.kind == "f":
+            # a zero result keeps fmod's sign (the dividend's), as PyTorch's: -2.0 % -0.5
+            # is -0.0 and 1.0 % -0.5 is 0.0 (NumPy gives both the divisor's sign)
+            zero = out == 0
+            if zero.any():
+                out = np.where(zero, np.fmod(a, b).astype(out.dtype, copy=False), out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -482,8 +467,7 @@ class Remainder(Binary):
         na, nb = ctx.needs_input_grad[:2]
         gb = None
         if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = -grad * np.floor_divide(a, b)
+            gb = -grad * np.floor_divide(a, b)
         return Binary.reduce(ctx, grad if na else None, gb)
 
     @staticmethod
@@ -494,8 +478,7 @@ class Remainder(Binary):
         na, nb = ctx.needs_input_grad[:2]
         gb = None
         if nb:  # floor(a / b) is piecewise constant: a constant factor
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = -grad * _linked(np.floor_divide(_data(a), _data(b)), b)
+            gb = -grad * _linked(np.floor_divide(_data(a), _data(b)), b)
         return Binary.reduce(ctx, grad if na else None, gb)
 
 
@@ -512,8 +495,7 @@ class FloorDivide(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(b, np.result_type(a, b), "floor_divide (//)")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a, b)
+        return np.floor_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -539,16 +521,15 @@ class RoundedDivide(Binary):
         dt = np.result_type(a, b)
         what = "div(rounding_mode='trunc')" if cls.trunc else "div(rounding_mode='floor')"
         _division_by_zero(b, dt, what)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if not cls.trunc:
-                return np.floor_divide(a, b)
-            if dt.kind == "f":
-                return np.trunc(np.true_divide(a, b))
-            # integers: C's division, the floor quotient moved up where it rounded a negative
-            # quotient down (np.trunc of a float quotient would lose digits of large ints)
-            q = np.floor_divide(a, b)
-            up = (np.remainder(a, b) != 0) & (np.less(a, 0) != np.less(b, 0))
-            return np.asarray(q + up.astype(q.dtype))
+        if not cls.trunc:
+            return np.floor_divide(a, b)
+        if dt.kind == "f":
+            return np.trunc(np.true_divide(a, b))
+        # integers: C's division, the floor quotient moved up where it rounded a negative
+        # quotient down (np.trunc of a float quotient would lose digits of large ints)
+        q = np.floor_divide(a, b)
+        up = (np.remainder(a, b) != 0) & (np.less(a, 0) != np.less(b, 0))
+        return np.asarray(q + up.astype(q.dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -732,10 +713,10 @@ class Abs(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(invalid="ignore"):  # an inf gradient at 0 gives nan, quietly, as PyTorch
-            # sign(0) = 0 and, as PyTorch, sign(NaN) = 0 (np.sign gives NaN); multiplied, as PyTorch
-            # does
-            return grad * np.subtract(a > 0, a < 0, dtype=grad.dtype)
+        # an inf gradient at 0 gives nan, quietly, as PyTorch
+        # sign(0) = 0 and, as PyTorch, sign(NaN) = 0 (np.sign gives NaN); multiplied, as PyTorch
+        # does
+        return grad * np.subtract(a > 0, a < 0, dtype=grad.dtype)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -749,8 +730,8 @@ class Exp(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(over="ignore"):  # exp(1e4) is inf, quietly, as in PyTorch
-            out = np.exp(a)
+        # exp(1e4) is inf, quietly, as in PyTorch
+        out = np.exp(a)
         ctx.save_for_backward(out)
         return out
 
@@ -768,14 +749,13 @@ class Log(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(-1) = nan
-            return np.log(a)
+        # log(0) = -inf, log(-1) = nan
+        return np.log(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / a
+        return grad / a
 
     graph_backward = backward
 
@@ -785,16 +765,14 @@ class Sqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(invalid="ignore"):
-            out = np.sqrt(a)
+        out = np.sqrt(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (2 * out)
+        return grad / (2 * out)
 
     graph_backward = backward
 
@@ -875,13 +853,11 @@ def sigmoid_array(a: np.ndarray) -> np.ndarray:
     numbers as PyTorch's for 83% of normal inputs instead of 72% (the rest 1 ulp apart)."""
     x = a.astype(np.float32) if a.dtype == np.float16 else a
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        with np.errstate(over="ignore"):
-            e = np.exp(-x)
+        e = np.exp(-x)
         s = np.asarray(1 / (1 + e))
     else:  # the same steps in place in one temporary (forward 4.6 -> 2.5 ms on 2M float32)
         s = np.negative(x, out=np.empty(x.shape, x.dtype))
-        with np.errstate(over="ignore"):
-            np.exp(s, out=s)
+        np.exp(s, out=s)
         np.add(s, 1, out=s)
         np.divide(1, s, out=s)
     low = x < _SIGMOID_EXP_LIMIT.get(x.dtype.type, -np.inf)
@@ -1139,8 +1115,7 @@ class Mean(Op):
             )
         )
         ctx.count = a.size // max(total.size, 1) if a.size else 0
-        with np.errstate(invalid="ignore"):
-            out = total / ctx.count if ctx.count else total * np.nan
+        out = total / ctx.count if ctx.count else total * np.nan
         return out.astype(a.dtype, copy=False)
 
     @staticmethod
@@ -1161,8 +1136,8 @@ def _centered(a: np.ndarray, axis: Any) -> tuple:
         n = 1
         for i in axis if isinstance(axis, tuple) else (axis,):
             n *= a.shape[i]
-    with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan, quietly
-        mean = np.add.reduce(a, axis=axis, keepdims=True) / n
+    # the mean of nothing is nan, quietly
+    mean = np.add.reduce(a, axis=axis, keepdims=True) / n
     return a - mean, n
 
 
@@ -1192,14 +1167,14 @@ def _var(
             UserWarning,
             stacklevel=6,  # (one frame more for the layout_free wrapper of forward)
         )
-    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 gives nan, as PyTorch
-        if total is None:
-            total = np.add.reduce(centered * centered, axis=axis, keepdims=keepdims)
-        elif keepdims:
-            total = np.full((1,) * a.ndim, total)
-        out = total / max(dof, 0)
-        if sqrt:
-            out = np.sqrt(out)
+    # 0 / 0 gives nan, as PyTorch
+    if total is None:
+        total = np.add.reduce(centered * centered, axis=axis, keepdims=keepdims)
+    elif keepdims:
+        total = np.full((1,) * a.ndim, total)
+    out = total / max(dof, 0)
+    if sqrt:
+        out = np.sqrt(out)
     return np.asarray(out).astype(a.dtype, copy=False), centered, dof
 
 
@@ -1214,15 +1189,14 @@ def _blocked_square_sum(a: np.ndarray) -> float:
     in the tests); (32, 64, 32, 32) float32: 18 -> 4.4 ms."""
     flat = a.reshape(-1)
     n = flat.size
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean = np.add.reduce(flat, dtype=np.float64) / n
-        buf = np.empty(min(n, _SQ_BLOCK), np.float64)
-        total = 0.0
-        for i in range(0, n, _SQ_BLOCK):
-            t = buf[: min(_SQ_BLOCK, n - i)]
-            np.subtract(flat[i : i + _SQ_BLOCK], mean, out=t, dtype=np.float64)
-            np.multiply(t, t, out=t)
-            total += np.add.reduce(t)
+    mean = np.add.reduce(flat, dtype=np.float64) / n
+    buf = np.empty(min(n, _SQ_BLOCK), np.float64)
+    total = 0.0
+    for i in range(0, n, _SQ_BLOCK):
+        t = buf[: min(_SQ_BLOCK, n - i)]
+        np.subtract(flat[i : i + _SQ_BLOCK], mean, out=t, dtype=np.float64)
+        np.multiply(t, t, out=t)
+        total += np.add.reduce(t)
     return total
 
 
@@ -1234,8 +1208,7 @@ def _centered_graph(a: Any, axis: Any) -> Any:
         n = 1
         for i in axis if isinstance(axis, tuple) else (axis,):
             n *= a._data.shape[i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return a - a.sum(dim=axis, keepdim=True) / n
+    return a - a.sum(dim=axis, keepdim=True) / n
 
 
 def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any, full: bool = False) -> np.ndarray:
@@ -1245,14 +1218,13 @@ def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any, full: bool = Fa
     # Except in a full reduction (dim=None) without degrees of freedom, where PyTorch's
     # gradient is grad * inf wherever a differs from its mean (its sign is grad's, not
     # a - mean's) and nan where it equals the mean (checked against torch 2.13).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if full and dof <= 0:
-            return (g * np.inf * np.abs(centered)).astype(centered.dtype, copy=False)
-        # in place: `centered` is always a fresh array here (saves a full-size temporary);
-        # of a 0-d input it is a NumPy scalar, which `out=` does not take
-        centered = np.asarray(centered)
-        np.multiply(centered, g * (2 / dof if dof else np.inf), out=centered, casting="unsafe")
-        return centered
+    if full and dof <= 0:
+        return (g * np.inf * np.abs(centered)).astype(centered.dtype, copy=False)
+    # in place: `centered` is always a fresh array here (saves a full-size temporary);
+    # of a 0-d input it is a NumPy scalar, which `out=` does not take
+    centered = np.asarray(centered)
+    np.multiply(centered, g * (2 / dof if dof else np.inf), out=centered, casting="unsafe")
+    return centered
 
 
 class Var(Op):
@@ -1288,13 +1260,12 @@ class Var(Op):
                 None,
             )
         g = _kept_graph(grad, a._data.shape, ctx.axis)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (
-                g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
-                None,
-                None,
-                None,
-            )
+        return (
+            g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
+            None,
+            None,
+            None,
+        )
 
 
 class Std(Op):
@@ -1315,25 +1286,23 @@ class Std(Op):
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         centered, _ = _centered(a, ctx.axis)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.where(out == 0, np.zeros((), grad.dtype), grad / (2 * out))  # d sqrt(v)/dv
+        g = np.where(out == 0, np.zeros((), grad.dtype), grad / (2 * out))  # d sqrt(v)/dv
         g = _expand_back(g, a.shape, ctx.axis, ctx.keepdims)
         return _var_backward(g, centered, ctx.dof, ctx.axis is None), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         a, out = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = _select(out._data == 0, _zero(grad), grad / (2 * out))
-            g = _kept_graph(g, a._data.shape, ctx.axis)
-            if ctx.dof <= 0 and ctx.axis is None:  # as _var_backward's full reduction
-                return g * np.inf * _centered_graph(a, None).abs(), None, None, None
-            return (
-                g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
-                None,
-                None,
-                None,
-            )
+        g = _select(out._data == 0, _zero(grad), grad / (2 * out))
+        g = _kept_graph(g, a._data.shape, ctx.axis)
+        if ctx.dof <= 0 and ctx.axis is None:  # as _var_backward's full reduction
+            return g * np.inf * _centered_graph(a, None).abs(), None, None, None
+        return (
+            g * (2 / ctx.dof if ctx.dof else np.inf) * _centered_graph(a, ctx.axis),
+            None,
+            None,
+            None,
+        )
 
 
 class Amax(Op):
@@ -1371,8 +1340,8 @@ class Amax(Op):
         if ctx.masked:
             gin = np.where(hit, g / count, np.zeros((), grad.dtype))
         else:
-            with np.errstate(invalid="ignore"):  # inf * 0 = nan at the others, quietly, as PyTorch
-                gin = g * hit / count
+            # inf * 0 = nan at the others, quietly, as PyTorch
+            gin = g * hit / count
         return gin.astype(grad.dtype, copy=False), None, None, None, None
 
     @staticmethod
@@ -1394,8 +1363,7 @@ class Amax(Op):
                 None,
                 None,
             )
-        with np.errstate(invalid="ignore"):
-            return g * _const((hit / count).astype(a.dtype)), None, None, None, None
+        return g * _const((hit / count).astype(a.dtype)), None, None, None, None
 
 
 class TakeAlongAxis(Op):
@@ -1880,19 +1848,18 @@ class Norm(Op):
     @layout_free
     def forward(ctx, a, p, axis=None, keepdims=False):
         x = np.abs(a)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if p == np.inf:
-                out = np.amax(x, axis=axis, keepdims=keepdims)
-            elif p == -np.inf:
-                out = np.amin(x, axis=axis, keepdims=keepdims)
-            elif p == 0:
-                out = np.add.reduce(x != 0, axis=axis, keepdims=keepdims, dtype=a.dtype)
-            elif p == 1:
-                out = np.add.reduce(x, axis=axis, keepdims=keepdims)
-            elif p == 2:
-                out = np.sqrt(np.add.reduce(a * a, axis=axis, keepdims=keepdims))
-            else:
-                out = np.power(np.add.reduce(np.power(x, p), axis=axis, keepdims=keepdims), 1 / p)
+        if p == np.inf:
+            out = np.amax(x, axis=axis, keepdims=keepdims)
+        elif p == -np.inf:
+            out = np.amin(x, axis=axis, keepdims=keepdims)
+        elif p == 0:
+            out = np.add.reduce(x != 0, axis=axis, keepdims=keepdims, dtype=a.dtype)
+        elif p == 1:
+            out = np.add.reduce(x, axis=axis, keepdims=keepdims)
+        elif p == 2:
+            out = np.sqrt(np.add.reduce(a * a, axis=axis, keepdims=keepdims))
+        else:
+            out = np.power(np.add.reduce(np.power(x, p), axis=axis, keepdims=keepdims), 1 / p)
         out = np.asarray(out).astype(a.dtype, copy=False)
         ctx.save_for_backward(a, out)  # as PyTorch: self and result
         ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
@@ -1911,26 +1878,25 @@ class Norm(Op):
         zero = np.zeros((), grad.dtype)
         g = _expand_back(grad, a.shape, axis, keepdims)
         n = _expand_back(out, a.shape, axis, keepdims)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if p == 1:  # (PyTorch's sign of NaN is 0)
-                gin = np.where(np.isnan(a), 0, np.sign(a)) * g
-            elif p in (np.inf, -np.inf):
-                # as PyTorch: a NaN norm's "maxima" are the NaNs, whose sign counts as 0
-                nan = np.isnan(a)
-                hit = (np.abs(a) == n) | nan
-                count = np.sum(hit, axis=axis, keepdims=True)
-                gin = np.where(nan, 0, np.sign(a)) * hit * (g / count)
-            elif p < 1:
-                scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
-                gin = scaled * g * np.power(n, 1 - p)
+        if p == 1:  # (PyTorch's sign of NaN is 0)
+            gin = np.where(np.isnan(a), 0, np.sign(a)) * g
+        elif p in (np.inf, -np.inf):
+            # as PyTorch: a NaN norm's "maxima" are the NaNs, whose sign counts as 0
+            nan = np.isnan(a)
+            hit = (np.abs(a) == n) | nan
+            count = np.sum(hit, axis=axis, keepdims=True)
+            gin = np.where(nan, 0, np.sign(a)) * hit * (g / count)
+        elif p < 1:
+            scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
+            gin = scaled * g * np.power(n, 1 - p)
+        else:
+            if p < 2:
+                scaled = np.sign(a) * np.power(np.abs(a), p - 1)
+            elif p == 2:
+                scaled = a
             else:
-                if p < 2:
-                    scaled = np.sign(a) * np.power(np.abs(a), p - 1)
-                elif p == 2:
-                    scaled = a
-                else:
-                    scaled = a * np.power(np.abs(a), p - 2)
-                gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
+                scaled = a * np.power(np.abs(a), p - 2)
+            gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
         return gin.astype(a.dtype, copy=False)
 
     @staticmethod
@@ -1948,27 +1914,26 @@ class Norm(Op):
         sign = _linked(np.where(np.isnan(ad), 0, np.sign(ad)), a)  # piecewise constant
         g = _kept_graph(grad, ad.shape, axis)
         n = _kept_graph(out, ad.shape, axis)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if p == 1:
-                gin = sign * g
-            elif p in (np.inf, -np.inf):
-                nan = np.isnan(ad)
-                hit = (np.abs(ad) == _expand_back(od, ad.shape, axis, keepdims)) | nan
-                count = np.sum(hit, axis=axis, keepdims=True)
-                sign = np.where(nan, 0, np.sign(ad)) * hit
-                gin = _linked(sign, a) * (g / _const(count.astype(ad.dtype)))
-            elif p < 1:
-                scaled = _select(ad == 0, zero, sign * a.abs() ** (p - 1))
-                gin = scaled * g * n ** (1 - p)
+        if p == 1:
+            gin = sign * g
+        elif p in (np.inf, -np.inf):
+            nan = np.isnan(ad)
+            hit = (np.abs(ad) == _expand_back(od, ad.shape, axis, keepdims)) | nan
+            count = np.sum(hit, axis=axis, keepdims=True)
+            sign = np.where(nan, 0, np.sign(ad)) * hit
+            gin = _linked(sign, a) * (g / _const(count.astype(ad.dtype)))
+        elif p < 1:
+            scaled = _select(ad == 0, zero, sign * a.abs() ** (p - 1))
+            gin = scaled * g * n ** (1 - p)
+        else:
+            if p < 2:
+                scaled = sign * a.abs() ** (p - 1)
+            elif p == 2:
+                scaled = a
             else:
-                if p < 2:
-                    scaled = sign * a.abs() ** (p - 1)
-                elif p == 2:
-                    scaled = a
-                else:
-                    scaled = a * a.abs() ** (p - 2)
-                nd = _expand_back(od, ad.shape, axis, keepdims)
-                gin = scaled * _select(nd == 0, zero, g / n ** (p - 1))
+                scaled = a * a.abs() ** (p - 2)
+            nd = _expand_back(od, ad.shape, axis, keepdims)
+            gin = scaled * _select(nd == 0, zero, g / n ** (p - 1))
         return gin.to(ad.dtype)
 
 
@@ -2116,8 +2081,7 @@ class LogSoftmax(Op):
         if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
             ctx.save_for_backward(x)
             return x.copy()
-        with np.errstate(over="ignore"):
-            out = x - np.max(x, axis=axis, keepdims=True)
+        out = x - np.max(x, axis=axis, keepdims=True)
         # the same operations as shifted - log(sum(exp(shifted))), with out as shifted's array
         # and exp's array reused: 2 full-size temporaries fewer
         e = np.exp(out)
@@ -2154,8 +2118,8 @@ class Softmax(Op):
             ctx.save_for_backward(x)
             ctx.axis = axis
             return x.copy()
-        with np.errstate(over="ignore"):  # -3e38 - 3e38 = -inf, whose exp is the right 0
-            out = x - np.max(x, axis=axis, keepdims=True)
+        # -3e38 - 3e38 = -inf, whose exp is the right 0
+        out = x - np.max(x, axis=axis, keepdims=True)
         np.exp(out, out=out)  # in place: one full-size array instead of three
         out /= np.sum(out, axis=axis, keepdims=True)
         ctx.save_for_backward(out)

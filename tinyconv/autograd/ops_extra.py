@@ -94,8 +94,7 @@ class Reciprocal(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(divide="ignore"):
-            out = np.reciprocal(a)
+        out = np.reciprocal(a)
         ctx.save_for_backward(out)
         return out
 
@@ -112,8 +111,7 @@ class Rsqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.asarray(1 / np.sqrt(a)).astype(a.dtype, copy=False)
+        out = np.asarray(1 / np.sqrt(a)).astype(a.dtype, copy=False)
         ctx.save_for_backward(out)  # the output itself (create_graph sees it as the output)
         return out
 
@@ -130,8 +128,7 @@ class Exp2(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(over="ignore"):
-            out = np.exp2(a)
+        out = np.exp2(a)
         ctx.save_for_backward(out)
         return out
 
@@ -151,8 +148,7 @@ class Expm1(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(over="ignore"):
-            out = np.expm1(a)
+        out = np.expm1(a)
         ctx.save_for_backward(out)
         return out
 
@@ -170,14 +166,12 @@ class Log1p(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log1p(a)
+        return np.log1p(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (a + 1)
+        return grad / (a + 1)
 
     graph_backward = backward
 
@@ -188,20 +182,17 @@ class Log2(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log2(a)
+        return np.log2(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (a * np.log(2.0)).astype(a.dtype)
+        return grad / (a * np.log(2.0)).astype(a.dtype)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (a * math.log(2.0))
+        return grad / (a * math.log(2.0))
 
 
 class Log10(Op):
@@ -210,20 +201,17 @@ class Log10(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log10(a)
+        return np.log10(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (a * np.log(10.0)).astype(a.dtype)
+        return grad / (a * np.log(10.0)).astype(a.dtype)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore"):
-            return grad / (a * math.log(10.0))
+        return grad / (a * math.log(10.0))
 
 
 class Sinh(Op):
@@ -232,14 +220,12 @@ class Sinh(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(over="ignore"):
-            return np.sinh(a)
+        return np.sinh(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(over="ignore"):
-            return grad * np.cosh(a)
+        return grad * np.cosh(a)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -253,14 +239,12 @@ class Cosh(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(over="ignore"):
-            return np.cosh(a)
+        return np.cosh(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(over="ignore"):
-            return grad * np.sinh(a)
+        return grad * np.sinh(a)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -274,20 +258,17 @@ class Asin(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(invalid="ignore"):
-            return np.arcsin(a)
+        return np.arcsin(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad / np.sqrt(1 - a * a)
+        return grad / np.sqrt(1 - a * a)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad / (1 - a * a).sqrt()
+        return grad / (1 - a * a).sqrt()
 
 
 class Asinh(Op):
@@ -301,8 +282,7 @@ class Asinh(Op):
     @staticmethod
     def backward(ctx, grad):  # d asinh(x) = 1 / sqrt(x^2 + 1)
         (a,) = ctx.saved_tensors
-        with np.errstate(over="ignore"):
-            return grad / np.sqrt(a * a + 1)
+        return grad / np.sqrt(a * a + 1)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -316,20 +296,17 @@ class Acosh(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(invalid="ignore"):
-            return np.arccosh(a)
+        return np.arccosh(a)
 
     @staticmethod
     def backward(ctx, grad):  # d acosh(x) = 1 / sqrt(x^2 - 1), x >= 1
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return grad / np.sqrt(a * a - 1)
+        return grad / np.sqrt(a * a - 1)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad / (a * a - 1).sqrt()
+        return grad / (a * a - 1).sqrt()
 
 
 class Atanh(Op):
@@ -338,20 +315,17 @@ class Atanh(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.arctanh(a)
+        return np.arctanh(a)
 
     @staticmethod
     def backward(ctx, grad):  # d atanh(x) = 1 / (1 - x^2)
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad / (1 - a * a)
+        return grad / (1 - a * a)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return grad / (1 - a * a)
+        return grad / (1 - a * a)
 
 
 class Acos(Op):
@@ -360,20 +334,17 @@ class Acos(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(invalid="ignore"):
-            return np.arccos(a)
+        return np.arccos(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return -grad / np.sqrt(1 - a * a)
+        return -grad / np.sqrt(1 - a * a)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return -grad / (1 - a * a).sqrt()
+        return -grad / (1 - a * a).sqrt()
 
 
 class Atan(Op):
@@ -459,9 +430,8 @@ class Atan2(Binary):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         den = a * a + b * b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # at a = b = 0 PyTorch gives a zero gradient, not 0/0 = nan
-            r = np.where(den == 0, np.zeros((), grad.dtype), grad / den)
+        # at a = b = 0 PyTorch gives a zero gradient, not 0/0 = nan
+        r = np.where(den == 0, np.zeros((), grad.dtype), grad / den)
         # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
         return Binary.reduce(ctx, r * b, -r * a)
 
@@ -469,8 +439,7 @@ class Atan2(Binary):
     def graph_backward(ctx, grad):
         a, b = ctx.saved_tensors
         den = a * a + b * b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = _select(_data(den) == 0, _zero(grad), grad / den)
+        r = _select(_data(den) == 0, _zero(grad), grad / den)
         return Binary.reduce(ctx, r * b, -r * a)
 
 
@@ -617,8 +586,7 @@ class Logsumexp(Op):
     def forward(ctx, a, axis, keepdims):
         m = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
         m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along a row: no shift
-        with np.errstate(divide="ignore"):
-            out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
         out = out.astype(a.dtype, copy=False)
         ctx.kept_shape = out.shape
         if not keepdims:
@@ -689,8 +657,8 @@ class Cumprod(Op):
         if a.size == 0:
             return np.zeros_like(a), None, None
         if np.all(a != 0):
-            with np.errstate(invalid="ignore", over="ignore"):  # inf gradients: quiet, as PyTorch
-                rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
+            # inf gradients: quiet, as PyTorch
+            rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
             return (rc / a).astype(a.dtype, copy=False), None, None
         x = np.moveaxis(a, ax, -1)
         g = np.moveaxis(grad, ax, -1)
@@ -699,19 +667,18 @@ class Cumprod(Op):
         k = np.arange(n)
         zero = x == 0
         z = np.where(zero.any(axis=-1), zero.argmax(axis=-1), n)[..., None]  # first zero per row
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            before = k < z
-            rc = np.flip(np.cumsum(np.flip(np.where(before, g * o, 0), -1), axis=-1), -1)
-            gi = np.where(before, rc / np.where(before, x, 1), 0)
-            # at z: the products of the factors after z, prod_{z<k<=j} a_k, for z <= j < z2
-            # (z2 the second zero: later terms hold it)
-            later = zero & (k > z)
-            z2 = np.where(later.any(axis=-1), later.argmax(axis=-1), n)[..., None]
-            after = np.cumprod(np.where(k > z, x, 1), axis=-1)
-            s = np.sum(np.where((k >= z) & (k < z2), g * after, 0), axis=-1, keepdims=True)
-            zc = np.minimum(z, n - 1)
-            lead = np.where(z > 0, np.take_along_axis(o, np.maximum(zc - 1, 0), axis=-1), 1)
-            gi = np.where(k == z, lead * s, gi)
+        before = k < z
+        rc = np.flip(np.cumsum(np.flip(np.where(before, g * o, 0), -1), axis=-1), -1)
+        gi = np.where(before, rc / np.where(before, x, 1), 0)
+        # at z: the products of the factors after z, prod_{z<k<=j} a_k, for z <= j < z2
+        # (z2 the second zero: later terms hold it)
+        later = zero & (k > z)
+        z2 = np.where(later.any(axis=-1), later.argmax(axis=-1), n)[..., None]
+        after = np.cumprod(np.where(k > z, x, 1), axis=-1)
+        s = np.sum(np.where((k >= z) & (k < z2), g * after, 0), axis=-1, keepdims=True)
+        zc = np.minimum(z, n - 1)
+        lead = np.where(z > 0, np.take_along_axis(o, np.maximum(zc - 1, 0), axis=-1), 1)
+        gi = np.where(k == z, lead * s, gi)
         return np.moveaxis(gi, -1, ax).astype(a.dtype, copy=False), None, None
 
     @staticmethod
@@ -941,18 +908,17 @@ class ScatterReduce(Op):
         np.add.at(zeros, where, vals == 0)
         nonzero = np.where(mine & (a != 0), a, 1).astype(out.dtype)
         np.multiply.at(nonzero, where, np.where(vals != 0, vals, 1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ca = np.where(
-                a != 0,
-                np.where(zeros == 0, nonzero / np.where(a != 0, a, 1), 0),
-                np.where(zeros == 1, nonzero, 0),
-            )
-            z, p = zeros[where], nonzero[where]
-            cs = np.where(
-                vals != 0,
-                np.where(z == 0, p / np.where(vals != 0, vals, 1), 0),
-                np.where(z == 1, p, 0),
-            )
+        ca = np.where(
+            a != 0,
+            np.where(zeros == 0, nonzero / np.where(a != 0, a, 1), 0),
+            np.where(zeros == 1, nonzero, 0),
+        )
+        z, p = zeros[where], nonzero[where]
+        cs = np.where(
+            vals != 0,
+            np.where(z == 0, p / np.where(vals != 0, vals, 1), 0),
+            np.where(z == 1, p, 0),
+        )
         return np.where(mine, ca, 0), cs
 
     @staticmethod
@@ -1354,8 +1320,7 @@ class Hypot(Binary):
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
         # d hypot/da = a / hypot (0/0 = nan at the origin, as PyTorch)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = grad / out
+        g = grad / out
         ga = g * a if a is not None else None
         gb = g * b if b is not None else None
         return (*Binary.reduce(ctx, ga, gb), None)
@@ -1488,8 +1453,8 @@ class Fmod(Binary):
         gb = None
         if ctx.needs_input_grad[1]:
             a, b = ctx.saved_tensors
-            with np.errstate(divide="ignore", invalid="ignore"):  # trunc: piecewise constant
-                gb = -grad * _linked(np.trunc(_data(a) / b._data), b)
+            # trunc: piecewise constant
+            gb = -grad * _linked(np.trunc(_data(a) / b._data), b)
         return (*Binary.reduce(ctx, grad, gb), None)
 
 
@@ -1665,17 +1630,16 @@ class LogAddExp(Binary):
         a, b = Binary.prepare(ctx, a, b, dtype)
         if ctx.needs_input_grad:
             ctx.save_for_backward(a, b)
-        with np.errstate(invalid="ignore"):  # (nan in: nan out, quietly, as PyTorch)
-            return (np.logaddexp2 if ctx.base2 else np.logaddexp)(a, b)
+        # (nan in: nan out, quietly, as PyTorch)
+        return (np.logaddexp2 if ctx.base2 else np.logaddexp)(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         power = np.exp2 if ctx.base2 else np.exp
-        with np.errstate(invalid="ignore", over="ignore"):
-            d = b - a
-            ga = grad / (1 + power(d)) if ctx.needs_input_grad[0] else None
-            gb = grad / (1 + power(-d)) if ctx.needs_input_grad[1] else None
+        d = b - a
+        ga = grad / (1 + power(d)) if ctx.needs_input_grad[0] else None
+        gb = grad / (1 + power(-d)) if ctx.needs_input_grad[1] else None
         return (*Binary.reduce(ctx, ga, gb), None)
 
     @staticmethod
@@ -1738,8 +1702,7 @@ class EuclideanDist(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         x1, x2, res = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = _select(res._data == 0, _zero(grad), grad / res)
+        ratio = _select(res._data == 0, _zero(grad), grad / res)
         g1 = g2 = None
         if ctx.needs_input_grad[0]:
             g1 = x1 * ratio.sum(-1, keepdim=True) - ratio.matmul(x2)

@@ -233,11 +233,10 @@ class Slogdet(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        with np.errstate(all="ignore"):
-            try:
-                inv_t = _mT(np.linalg.inv(a))
-            except np.linalg.LinAlgError:  # singular: log|det| = -inf, gradient inf/nan
-                inv_t = np.full_like(a, np.nan)
+        try:
+            inv_t = _mT(np.linalg.inv(a))
+        except np.linalg.LinAlgError:  # singular: log|det| = -inf, gradient inf/nan
+            inv_t = np.full_like(a, np.nan)
         return (grad[..., None, None] * inv_t).astype(a.dtype, copy=False)
 
     @staticmethod
@@ -399,8 +398,7 @@ class EighVectors(Op):
         w, v = ctx.w, ctx.v
         n = w.shape[-1]
         off = ~np.eye(n, dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(off, 1 / (w[..., None, :] - w[..., :, None]), 0)
+        f = np.where(off, 1 / (w[..., None, :] - w[..., :, None]), 0)
         return _sym(v @ (f * (_mT(v) @ grad)) @ _mT(v)).astype(v.dtype, copy=False), None
 
     @staticmethod
@@ -744,13 +742,11 @@ def _pinv(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
     if hermitian:
         w, v = _eigh(a, "L")
         cut = pinv_cutoff(np.abs(w).max(-1), atol, rtol, m, n, a.dtype)[..., None]
-        with np.errstate(divide="ignore"):
-            w_inv = np.where(np.abs(w) > cut, 1 / w, 0).astype(a.dtype, copy=False)
+        w_inv = np.where(np.abs(w) > cut, 1 / w, 0).astype(a.dtype, copy=False)
         return (v * w_inv[..., None, :]) @ _mT(v)
     u, s, vh = _svd(a, False)
     cut = pinv_cutoff(s[..., 0], atol, rtol, m, n, a.dtype)[..., None]
-    with np.errstate(divide="ignore"):
-        s_inv = np.where(s > cut, 1 / s, 0).astype(a.dtype, copy=False)
+    s_inv = np.where(s > cut, 1 / s, 0).astype(a.dtype, copy=False)
     return (_mT(vh) * s_inv[..., None, :]) @ _mT(u)
 
 

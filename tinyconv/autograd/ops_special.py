@@ -38,8 +38,7 @@ def lgamma_array(x: np.ndarray) -> np.ndarray:
     a = x.astype(np.float64).reshape(-1)
     pole = (a <= 0) & (a == np.floor(a))  # math.lgamma raises there; PyTorch gives inf
     a = np.where(pole, 1.0, a)
-    with np.errstate(over="ignore"):
-        out = np.asarray(_lgamma_scalar(a), dtype=np.float64) if a.size else a.copy()
+    out = np.asarray(_lgamma_scalar(a), dtype=np.float64) if a.size else a.copy()
     out[pole] = np.inf
     return out.reshape(x.shape).astype(x.dtype, copy=False)
 
@@ -49,30 +48,29 @@ def digamma_array(x: np.ndarray) -> np.ndarray:
     negative integers (PyTorch's values)."""
     x = np.asarray(x)
     a = x.astype(np.float64)
-    with np.errstate(all="ignore"):
-        out = np.zeros_like(a)
-        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x), for x < 0.5
-        low = a < 0.5
-        if low.any():
-            out = np.where(low, -np.pi / np.tan(np.pi * a), 0.0)
-            a = np.where(low, 1 - a, a)
-        # recurrence psi(x) = psi(x + 1) - 1 / x, up to x >= _SHIFT
-        while True:
-            small = a < _SHIFT
-            if not small.any():
-                break
-            out = out - np.where(small, 1 / np.where(small, a, 1.0), 0.0)
-            a = np.where(small, a + 1, a)
-        inv2 = 1 / (a * a)
-        series = np.zeros_like(a)
-        for k in range(len(_BERNOULLI) - 1, -1, -1):  # sum B_2k / (2k) x^(-2k), Horner in 1/x^2
-            series = (series + _BERNOULLI[k] / (2 * (k + 1))) * inv2
-        out = out + np.log(a) - 0.5 / a - series
-        orig = np.asarray(x, dtype=np.float64)
-        out = np.where(orig == 0, np.where(np.signbit(orig), np.inf, -np.inf), out)
-        out = np.where((orig < 0) & (orig == np.floor(orig)), np.nan, out)
-        out = np.where(orig == np.inf, np.inf, out)
-        out = np.where(orig == -np.inf, np.nan, out)
+    out = np.zeros_like(a)
+    # reflection: psi(x) = psi(1 - x) - pi / tan(pi x), for x < 0.5
+    low = a < 0.5
+    if low.any():
+        out = np.where(low, -np.pi / np.tan(np.pi * a), 0.0)
+        a = np.where(low, 1 - a, a)
+    # recurrence psi(x) = psi(x + 1) - 1 / x, up to x >= _SHIFT
+    while True:
+        small = a < _SHIFT
+        if not small.any():
+            break
+        out = out - np.where(small, 1 / np.where(small, a, 1.0), 0.0)
+        a = np.where(small, a + 1, a)
+    inv2 = 1 / (a * a)
+    series = np.zeros_like(a)
+    for k in range(len(_BERNOULLI) - 1, -1, -1):  # sum B_2k / (2k) x^(-2k), Horner in 1/x^2
+        series = (series + _BERNOULLI[k] / (2 * (k + 1))) * inv2
+    out = out + np.log(a) - 0.5 / a - series
+    orig = np.asarray(x, dtype=np.float64)
+    out = np.where(orig == 0, np.where(np.signbit(orig), np.inf, -np.inf), out)
+    out = np.where((orig < 0) & (orig == np.floor(orig)), np.nan, out)
+    out = np.where(orig == np.inf, np.inf, out)
+    out = np.where(orig == -np.inf, np.nan, out)
     return np.asarray(out).astype(x.dtype, copy=False)
 
 
@@ -106,23 +104,22 @@ def polygamma_array(n: int, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     a = x.astype(np.float64)
     sign = 1.0 if n % 2 else -1.0  # (-1)^(n+1)
-    with np.errstate(all="ignore"):
-        if n == 1:
-            low = a < 0.5
-            y = np.where(low, 1 - a, a)
-            v = _zeta_shifted(1, np.where(np.isfinite(y), y, 1.0))
-            # sin(pi x) in the input's dtype: at the poles (negative integers) it is a rounding
-            # residue, and PyTorch's huge value there is pi^2 over its square in that dtype
-            s = np.sin(np.asarray(np.pi, x.dtype) * x).astype(np.float64)
-            out = np.where(low, np.pi**2 / (s * s) - v, v)
-            out = np.where(a == np.inf, 0.0, np.where(a == -np.inf, np.nan, out))
-        else:
-            pole = (a <= 0) & (a == np.floor(a))
-            v = _zeta_shifted(n, np.where(np.isfinite(a) & ~pole, a, 1.0))
-            out = np.where(pole, np.inf, sign * v)
-            out = np.where(pole, sign * np.inf, out)
-            out = np.where(a == np.inf, np.nan, out)
-        out = np.where(np.isnan(a), np.nan, out)
+    if n == 1:
+        low = a < 0.5
+        y = np.where(low, 1 - a, a)
+        v = _zeta_shifted(1, np.where(np.isfinite(y), y, 1.0))
+        # sin(pi x) in the input's dtype: at the poles (negative integers) it is a rounding
+        # residue, and PyTorch's huge value there is pi^2 over its square in that dtype
+        s = np.sin(np.asarray(np.pi, x.dtype) * x).astype(np.float64)
+        out = np.where(low, np.pi**2 / (s * s) - v, v)
+        out = np.where(a == np.inf, 0.0, np.where(a == -np.inf, np.nan, out))
+    else:
+        pole = (a <= 0) & (a == np.floor(a))
+        v = _zeta_shifted(n, np.where(np.isfinite(a) & ~pole, a, 1.0))
+        out = np.where(pole, np.inf, sign * v)
+        out = np.where(pole, sign * np.inf, out)
+        out = np.where(a == np.inf, np.nan, out)
+    out = np.where(np.isnan(a), np.nan, out)
     return np.asarray(out).astype(x.dtype, copy=False)
 
 
@@ -144,20 +141,19 @@ def erfinv_array(x: np.ndarray) -> np.ndarray:
     ax = np.abs(v)
     inside = ax < 1
     w = np.where(inside, ax, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ln = np.log1p(-w * w)
-        a = 0.147
-        b = 2 / (np.pi * a) + ln / 2
-        y = np.sqrt(np.sqrt(b * b - ln / a) - b)
-        tail = w > 0.9  # (below, erf(y) - w costs at most ~1e-15 relative in y)
-        rest = 1 - w  # exact for w >= 0.5 (Sterbenz)
-        for _ in range(3):
-            d = _TWO_OVER_SQRT_PI * np.exp(-y * y)  # erf'(y)
-            f = erf_array(y) - w
-            if tail.any():
-                g = np.asarray(_erfc_scalar(y[tail]), dtype=np.float64) - rest[tail]
-                f[tail] = -g  # erf(y) - w = (1 - erfc(y)) - (1 - rest) = rest - erfc(y)
-            y = y - f / (d + y * f)  # Halley: f'' = -2 y f'
+    ln = np.log1p(-w * w)
+    a = 0.147
+    b = 2 / (np.pi * a) + ln / 2
+    y = np.sqrt(np.sqrt(b * b - ln / a) - b)
+    tail = w > 0.9  # (below, erf(y) - w costs at most ~1e-15 relative in y)
+    rest = 1 - w  # exact for w >= 0.5 (Sterbenz)
+    for _ in range(3):
+        d = _TWO_OVER_SQRT_PI * np.exp(-y * y)  # erf'(y)
+        f = erf_array(y) - w
+        if tail.any():
+            g = np.asarray(_erfc_scalar(y[tail]), dtype=np.float64) - rest[tail]
+            f[tail] = -g  # erf(y) - w = (1 - erfc(y)) - (1 - rest) = rest - erfc(y)
+        y = y - f / (d + y * f)  # Halley: f'' = -2 y f'
     out = np.where(inside, np.copysign(y, v), np.where(ax == 1, np.copysign(np.inf, v), np.nan))
     out = np.where(v == 0, v, out)  # erfinv(-0.0) = -0.0
     return out.reshape(x.shape).astype(x.dtype, copy=False)
@@ -220,8 +216,7 @@ class Erfinv(Op):
         # y = erfinv(a), a = erf(y): dy/da = 1 / erf'(y) = sqrt(pi) / 2 * exp(y^2)
         (a,) = ctx.saved_tensors
         y = erfinv_array(a)
-        with np.errstate(over="ignore"):
-            return grad * (math.sqrt(math.pi) / 2 * np.exp(y * y)).astype(a.dtype, copy=False)
+        return grad * (math.sqrt(math.pi) / 2 * np.exp(y * y)).astype(a.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -243,64 +238,62 @@ def igamma_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
     nan for a < 0, x < 0 or a = x = 0; P = 1 for a = 0 < x and for x = inf."""
     a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
     p = np.full(a.shape, np.nan)
-    with np.errstate(all="ignore"):
-        p[(a == 0) & (x > 0)] = 1.0
-        p[(a > 0) & (x == 0)] = 0.0
-        p[(a >= 0) & (x == np.inf)] = 1.0
-        p[(a == np.inf) & (x < np.inf) & (x >= 0)] = 0.0
-        regular = (a > 0) & (a < np.inf) & (x > 0) & (x < np.inf)
-        aa, xx = a[regular], x[regular]
-        log_pre = aa * np.log(xx) - xx - lgamma_array(aa)
-        series = xx < aa + 1
-        lower = np.empty(aa.shape)
-        # the series, for P
-        sa, sx = aa[series], xx[series]
-        term = 1.0 / sa
-        total = term.copy()
-        n, active = 0, np.ones(sa.shape, bool)
-        while active.any() and n < 100000:
-            n += 1
-            term = np.where(active, term * sx / (sa + n), 0.0)
-            total += term
-            active = np.abs(term) > np.abs(total) * 1e-17
-        lower[series] = total * np.exp(log_pre[series])
-        # the continued fraction, for Q
-        ca, cx = aa[~series], xx[~series]
-        b = cx + 1 - ca
-        c = np.full(ca.shape, 1 / _TINY)
-        d = 1 / b
-        h = d.copy()
-        i, active = 0, np.ones(ca.shape, bool)
-        while active.any() and i < 100000:
-            i += 1
-            an = -i * (i - ca)
-            b = b + 2
-            d = an * d + b
-            d = np.where(np.abs(d) < _TINY, _TINY, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < _TINY, _TINY, c)
-            d = 1 / d
-            delta = np.where(active, d * c, 1.0)
-            h = h * delta
-            active = np.abs(delta - 1) > 1e-16
-        lower[~series] = 1 - h * np.exp(log_pre[~series])
-        if upper:
-            upper_part = np.empty(aa.shape)
-            upper_part[series] = 1 - lower[series]
-            upper_part[~series] = h * np.exp(log_pre[~series])
-            p[regular] = upper_part
-            edge = ~regular & ~np.isnan(p)
-            p[edge] = 1 - p[edge]
-        else:
-            p[regular] = lower
+    p[(a == 0) & (x > 0)] = 1.0
+    p[(a > 0) & (x == 0)] = 0.0
+    p[(a >= 0) & (x == np.inf)] = 1.0
+    p[(a == np.inf) & (x < np.inf) & (x >= 0)] = 0.0
+    regular = (a > 0) & (a < np.inf) & (x > 0) & (x < np.inf)
+    aa, xx = a[regular], x[regular]
+    log_pre = aa * np.log(xx) - xx - lgamma_array(aa)
+    series = xx < aa + 1
+    lower = np.empty(aa.shape)
+    # the series, for P
+    sa, sx = aa[series], xx[series]
+    term = 1.0 / sa
+    total = term.copy()
+    n, active = 0, np.ones(sa.shape, bool)
+    while active.any() and n < 100000:
+        n += 1
+        term = np.where(active, term * sx / (sa + n), 0.0)
+        total += term
+        active = np.abs(term) > np.abs(total) * 1e-17
+    lower[series] = total * np.exp(log_pre[series])
+    # the continued fraction, for Q
+    ca, cx = aa[~series], xx[~series]
+    b = cx + 1 - ca
+    c = np.full(ca.shape, 1 / _TINY)
+    d = 1 / b
+    h = d.copy()
+    i, active = 0, np.ones(ca.shape, bool)
+    while active.any() and i < 100000:
+        i += 1
+        an = -i * (i - ca)
+        b = b + 2
+        d = an * d + b
+        d = np.where(np.abs(d) < _TINY, _TINY, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d = 1 / d
+        delta = np.where(active, d * c, 1.0)
+        h = h * delta
+        active = np.abs(delta - 1) > 1e-16
+    lower[~series] = 1 - h * np.exp(log_pre[~series])
+    if upper:
+        upper_part = np.empty(aa.shape)
+        upper_part[series] = 1 - lower[series]
+        upper_part[~series] = h * np.exp(log_pre[~series])
+        p[regular] = upper_part
+        edge = ~regular & ~np.isnan(p)
+        p[edge] = 1 - p[edge]
+    else:
+        p[regular] = lower
     return p
 
 
 def _igamma_dx(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dP/dx = exp((a - 1) log x - x - lgamma(a)), float64 (inf at x = 0 for a < 1)."""
     a, x = np.asarray(a, np.float64), np.asarray(x, np.float64)
-    with np.errstate(all="ignore"):
-        return np.exp((a - 1) * np.log(x) - x - lgamma_array(a))
+    return np.exp((a - 1) * np.log(x) - x - lgamma_array(a))
 
 
 class Igamma(Op):

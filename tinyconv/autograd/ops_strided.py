@@ -81,8 +81,7 @@ def strided_gradient(
         count = np.bincount(
             _positions(c_size, c_stride, c_off).reshape(-1), minlength=storage.size
         )[: storage.size]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            storage = storage / count.astype(storage.dtype)
+        storage = storage / count.astype(storage.dtype)
     return storage[in_pos]
 
 

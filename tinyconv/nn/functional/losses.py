@@ -141,8 +141,8 @@ class NllLoss(Op):
             return losses.astype(logp.dtype, copy=False)
         total = losses.sum()
         if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):  # no samples: nan, as PyTorch
-                total = total / w_n.sum()  # PyTorch: weighted mean over non-ignored samples
+            # no samples: nan, as PyTorch
+            total = total / w_n.sum()  # PyTorch: weighted mean over non-ignored samples
         return np.asarray(total, dtype=logp.dtype)
 
     @staticmethod
@@ -150,12 +150,10 @@ class NllLoss(Op):
         shape, valid, safe_t, w_n, reduction = ctx.config
         scale = grad if reduction == "none" else np.broadcast_to(grad, w_n.shape)
         if reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scale = scale / w_n.sum()
+            scale = scale / w_n.sum()
         # an ignored sample's gradient is exactly 0, even when every sample is ignored (the
         # mean divides by 0) or grad is inf/nan, as in PyTorch (0 * inf would be nan)
-        with np.errstate(invalid="ignore"):
-            picked = np.where(valid, -w_n * scale, 0)
+        picked = np.where(valid, -w_n * scale, 0)
         g = np.zeros(shape, dtype=grad.dtype)
         np.put_along_axis(g, np.expand_dims(safe_t, 1), np.expand_dims(picked, 1), axis=1)
         return g, None, None, None, None
@@ -166,8 +164,7 @@ class NllLoss(Op):
         # at each sample's target class, times grad
         shape, valid, safe_t, w_n, reduction = ctx.config
         coef = np.zeros(shape, dtype=grad.dtype)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = -w_n / w_n.sum() if reduction == "mean" else -w_n
+        w = -w_n / w_n.sum() if reduction == "mean" else -w_n
         np.put_along_axis(coef, np.expand_dims(safe_t, 1), np.expand_dims(w, 1), axis=1)
         g = grad.unsqueeze(1) if reduction == "none" else grad
         # selected, not multiplied: an ignored sample's gradient stays 0 (see backward)
@@ -354,9 +351,9 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, p, t):
-        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 just below
-            log_p = np.maximum(np.log(p), -100)
-            log_1mp = np.maximum(np.log1p(-p), -100)
+        # log(0) = -inf, clamped to -100 just below
+        log_p = np.maximum(np.log(p), -100)
+        log_1mp = np.maximum(np.log1p(-p), -100)
         ctx.save_for_backward(p, t)
         ctx.logs = (log_p, log_1mp)
         return -(t * log_p + (1 - t) * log_1mp)
@@ -383,8 +380,8 @@ class BinaryCrossEntropy(Op):
                 grad * (p - t) / (p * (1 - p)).clamp(min=1e-12), tuple(p.shape), p.dtype
             )
         if need_t:
-            with np.errstate(divide="ignore"):  # log(0) = -inf, clamped as in forward
-                log_p, log_1mp = p.log().clamp(min=-100), (-p).log1p().clamp(min=-100)
+            # log(0) = -inf, clamped as in forward
+            log_p, log_1mp = p.log().clamp(min=-100), (-p).log1p().clamp(min=-100)
             gt = sum_to_shape(grad * (log_1mp - log_p), tuple(t.shape), t.dtype)
         return gp, gt
 
