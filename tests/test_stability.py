@@ -658,10 +658,10 @@ def test_quiet_ops_do_warn_without_the_quiet_state(name, monkeypatch):
     # apply's and the walk's quiet state switched off, each one warns
     from tinyconv.autograd import engine, function
 
-    monkeypatch.setattr(function, "_quiet", lambda: None)
-    monkeypatch.setattr(function, "_restore", lambda token: None)
-    for entry in ("backward", "grad"):
-        monkeypatch.setattr(engine, entry, getattr(engine, entry).__wrapped__)
+    for module in (function, engine):
+        monkeypatch.setattr(module, "_quiet", lambda: None)
+        monkeypatch.setattr(module, "_restore", lambda token: None)
+    monkeypatch.setattr(engine, "grad", engine.grad.__wrapped__)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", ".*degrees of freedom", UserWarning)  # (PyTorch's too)

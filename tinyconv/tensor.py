@@ -1816,7 +1816,9 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         res = dtype if dtype is not None else ad.dtype
         if res.kind != "f":
             dtype = _dtype.get_default_dtype()
-    elif op in _NO_BOOL:
+    elif op in _NO_BOOL and not (
+        dtype is None and ad.dtype.kind == "f" and type(b) is not builtins.bool
+    ):  # (a float result of float operands is never refused: skip the call)
         _refuse_bool(op, a, b, dtype, reflected)
     if (
         dtype is None

@@ -86,14 +86,15 @@ def layout_free(forward: Any) -> Any:
 
     @functools.wraps(forward)
     def wrapped(ctx: Any, *args: Any) -> Any:
-        copies = None
+        for a in args:  # (the usual case, all C-contiguous, in one plain loop)
+            if type(a) is np.ndarray and not a.flags.c_contiguous:
+                break
+        else:
+            return forward(ctx, *args)
+        copies = {}
         for i, a in enumerate(args):
             if type(a) is np.ndarray and not a.flags.c_contiguous:
-                if copies is None:
-                    copies = {}
                 copies[i] = np.ascontiguousarray(a)
-        if copies is None:
-            return forward(ctx, *args)
         ctx._cast_sources = {**(ctx._cast_sources or {}), **copies}
         return forward(ctx, *(copies.get(i, a) for i, a in enumerate(args)))
 
@@ -476,13 +477,6 @@ class Function:
                     "Clone it before modifying it, or do the in-place update before the op."
                     + _created_at(self)
                 )
-
-    def _release(self) -> None:
-        """Free what forward saved, once backward no longer needs it."""
-        if self._saved is not None:
-            self._saved = None
-            self._released = True
-            self._unpack_nodes = None
 
     def _output_grads(self, grad: Any, graph: bool) -> list:
         """A multi-output node's packed gradient, split into one per forward output (in its

@@ -40,11 +40,14 @@ class Op(Function):
     array_mode = True
 
 
+_NO_META = ((), None)
+
+
 def _meta(x: Any) -> tuple:
     """(shape, dtype) of an operand; Python scalars have neither."""
     if isinstance(x, np.ndarray):
         return x.shape, x.dtype
-    return (), None
+    return _NO_META
 
 
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
@@ -170,7 +173,9 @@ class Binary(Op):
     @staticmethod
     def prepare(ctx: Function, a: Any, b: Any, dtype: np.dtype | None) -> tuple:
         if ctx.needs_input_grad:  # a recorded node: backward sums gradients back to these
-            ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
+            # (_meta inlined: two calls fewer on every recorded binary op)
+            ctx.a_meta = (a.shape, a.dtype) if isinstance(a, np.ndarray) else _NO_META
+            ctx.b_meta = (b.shape, b.dtype) if isinstance(b, np.ndarray) else _NO_META
         if dtype is not None:  # PyTorch promotion that NumPy would do differently
             a2, b2 = _cast(a, dtype), _cast(b, dtype)
             if ctx.needs_input_grad and (a2 is not a or b2 is not b):
@@ -344,7 +349,8 @@ class Pow(Binary):
             if isinstance(b, np.ndarray):
                 ga = grad * np.where(b == 0, 0, b * _power(a, b - 1))
             elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
-                ga = grad * (b * a)
+                # (a + a is 2 * a exactly, without converting the Python 2: 0.34 vs 0.9 us)
+                ga = grad * (a + a) if isinstance(a, np.ndarray) else grad * (b * a)
             else:  # another Python scalar exponent
                 ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
         if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
@@ -375,6 +381,9 @@ def _power(a: Any, b: Any) -> Any:
     """a ** b; for integers with negative exponents PyTorch's values (NumPy raises): 1 ** -n = 1,
     (-1) ** -n = +-1, and any other base gives 0 (the integer part of 1 / a^n; 0 ** -n too).
     (An integer tensor ** a negative Python int is refused before this, as PyTorch does.)"""
+    if type(b) is int and b == 2 and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        if a.dtype.itemsize != 2:  # x ** 2 of float32/64 (see below), without result_type
+            return a * a
     dt = np.result_type(a, b)
     if dt.kind == "b" or (isinstance(a, np.ndarray) and a.dtype.kind == "b" and type(b) is bool):
         return np.logical_or(a, not b)  # bool ** bool stays bool (NumPy would give int8)
@@ -1073,16 +1082,19 @@ def _reduce_dtype(a: np.ndarray, dtype: Any) -> Any:
 
 
 class Sum(Op):
+    torch_name = "SumBackward0"  # (SumBackward1 with a dim: set per node in forward)
+
     @staticmethod
     @layout_free
     def forward(ctx, a, axis=None, keepdims=False, dtype=None):
         ctx.shape, ctx.axis, ctx.keepdims, ctx.in_dtype = a.shape, axis, keepdims, a.dtype
         ctx.size = a.size
-        ctx.torch_name = "SumBackward0" if axis is None else "SumBackward1"
+        if axis is not None:
+            ctx.torch_name = "SumBackward1"
+        if dtype is None and a.dtype.kind in "bu":  # (_reduce_dtype, inlined)
+            dtype = np.int64
         # np.add.reduce is what np.sum runs, minus ~1 us of Python wrapper
-        return np.asarray(
-            np.add.reduce(a, axis=axis, dtype=_reduce_dtype(a, dtype), keepdims=keepdims)
-        )
+        return np.asarray(np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims))
 
     @staticmethod
     def backward(ctx, grad):
