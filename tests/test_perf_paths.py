@@ -1373,3 +1373,37 @@ def test_inlined_node_backward_still_checks_saved_versions_and_release():
     d.backward()
     with pytest.raises(RuntimeError, match="second time"):
         d.backward()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("reflected", [False, True])
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_number_operand_fast_path_equals_the_recorded_op(op, reflected, dtype):
+    # tensor op number with nothing to record calls the ufunc at once (tensor._binary's first
+    # branch): the same bits and dtype as the op run through Function.apply (a tensor that
+    # requires grad), and as quiet; an int tensor still promotes (1.5 * int tensor: float32)
+    fns = {"+": lambda u, v: u + v, "-": lambda u, v: u - v, "*": lambda u, v: u * v}
+    fns["/"] = lambda u, v: u / v
+    with np.errstate(over="ignore"):  # (3e38 is inf in float16)
+        values = np.array([*SPECIAL, 3e38, -3e38, 1e-30, 2.5, 65504.0]).astype(dtype)
+    for number in (0.01, 2, -0.0, 0, np.inf, -3, 1e300, 10**20, True):
+        if op == "/" and reflected:
+            continue  # (number / tensor is a reciprocal times the number: not this path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            plain = tinyconv.tensor(values)
+            graph = tinyconv.tensor(values, requires_grad=True)
+            if type(number) is bool and op == "-":  # (refused, as PyTorch)
+                with pytest.raises(TypeError):
+                    fns[op](number, plain) if reflected else fns[op](plain, number)
+                continue
+            if reflected:
+                fast, slow = fns[op](number, plain), fns[op](number, graph)
+            else:
+                fast, slow = fns[op](plain, number), fns[op](graph, number)
+        assert fast.grad_fn is None and not fast.requires_grad and slow.grad_fn is not None
+        assert fast.dtype == slow.dtype == plain.dtype
+        bits = f"u{np.dtype(dtype).itemsize}"
+        assert np.array_equal(fast.numpy().view(bits), slow.detach().numpy().view(bits))
+    ints = tinyconv.tensor([1, 2, 3])
+    assert (1.5 * ints).dtype == tinyconv.float32 and (ints * 2).dtype == tinyconv.int64
