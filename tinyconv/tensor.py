@@ -1786,12 +1786,14 @@ def _wrap_int(b: Any, dtype: np.dtype) -> Any:
     return b
 
 
+_PY_NUMBER = frozenset((builtins.float, builtins.int))  # (not bool: refused or promoted)
+
+
 def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
     ad = a._data
-    t = type(other)
     if (
-        (t is builtins.float or t is builtins.int)
+        type(other) in _PY_NUMBER  # (one test for a Tensor operand: the op with a graph)
         and ad.dtype.kind == "f"
         and op.ufunc is not None
         and function.profiler is None
