@@ -5,6 +5,7 @@ through time, double backward), and the errors PyTorch raises."""
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 
 import numpy as np
@@ -15,6 +16,7 @@ from strategies import recurrent_configs
 
 import tinyconv
 from tinyconv.autograd import gradcheck, gradgradcheck
+from tinyconv.nn.functional.rnn import lstm_step
 
 CASES = [
     ("RNN", {"input_size": 3, "hidden_size": 4}, (5, 2, 3), None),
@@ -55,6 +57,25 @@ CASES = [
         [(6, 2, 4)],
     ),
     ("GRU", {"input_size": 3, "hidden_size": 4}, (5, 3), [(1, 4)]),
+    (
+        "LSTM",
+        {"input_size": 3, "hidden_size": 5, "proj_size": 2},
+        (4, 2, 3),
+        [(1, 2, 2), (1, 2, 5)],
+    ),
+    (
+        "LSTM",
+        {
+            "input_size": 3,
+            "hidden_size": 4,
+            "proj_size": 3,
+            "num_layers": 2,
+            "bidirectional": True,
+            "batch_first": True,
+        },
+        (2, 4, 3),
+        None,
+    ),
     ("RNNCell", {"input_size": 3, "hidden_size": 4, "nonlinearity": "relu"}, (2, 3), [(2, 4)]),
     ("LSTMCell", {"input_size": 3, "hidden_size": 4}, (2, 3), [(2, 4), (2, 4)]),
     ("LSTMCell", {"input_size": 3, "hidden_size": 4, "bias": False}, (3,), None),
@@ -165,8 +186,6 @@ def test_recurrent_layers_init_train_mode_and_errors():
             lib.nn.LSTM(3, 4, num_layers=2)(
                 lib.ones(5, 2, 3), (lib.zeros(1, 2, 4), lib.zeros(2, 2, 4))
             )
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        tinyconv.nn.LSTM(3, 4, proj_size=2)
 
 
 # -- the one-op layer (nn.functional.rnn.rnn_layer) against the cells, step by step ------
@@ -275,6 +294,16 @@ def test_one_op_layer_double_backward_reaches_the_weights():
         assert gradgradcheck(
             f, (w_hh.detach().requires_grad_(), b_ih.detach().requires_grad_(), h0)
         )
+    # an LSTM with a projection: through weight_hr too
+    layer = tinyconv.nn.LSTM(2, 3, proj_size=2).double()
+    x = _leaf(rng, (3, 2, 2), tinyconv.float64)
+    h0, c0 = _leaf(rng, (1, 2, 2), tinyconv.float64), _leaf(rng, (1, 2, 3), tinyconv.float64)
+
+    def g(w_hr, h0, c0):
+        out, _ = tinyconv.func.functional_call(layer, {"weight_hr_l0": w_hr}, (x, (h0, c0)))
+        return (out**2).sum()
+
+    assert gradgradcheck(g, (layer.weight_hr_l0.detach().requires_grad_(), h0, c0))
 
 
 def test_one_op_layer_keeps_the_saved_state_checks():
@@ -290,3 +319,66 @@ def test_one_op_layer_keeps_the_saved_state_checks():
     out.sum().backward()
     with pytest.raises(RuntimeError, match="second time"):
         out.sum().backward()
+
+
+@given(recurrent_configs(), st.integers(1, 3))
+def test_lstm_projection_one_op_equals_the_steps(config, proj):
+    """LSTM(proj_size=P): the one-op layer against lstm_step (projecting h_t by W_hr) run
+    step by step on the layer's own weights, float64: outputs, final states and every
+    gradient, weight_hr's included."""
+    _, steps, batch, n_in, hidden, bias, reverse, seed = config
+    hidden = proj + hidden  # (proj_size < hidden_size)
+    layer = tinyconv.nn.LSTM(n_in, hidden, bias=bias, bidirectional=reverse, proj_size=proj)
+    layer = layer.double()
+    rng = np.random.default_rng(seed)
+    with tinyconv.no_grad():
+        for p in layer.parameters():
+            p.copy_(tinyconv.tensor(rng.normal(0, 0.6, tuple(p.shape))))
+    d = 1 if reverse else 0
+    x = _leaf(rng, (steps, batch, n_in), tinyconv.float64)
+    h0 = _leaf(rng, (1 + d, batch, proj), tinyconv.float64)
+    c0 = _leaf(rng, (1 + d, batch, hidden), tinyconv.float64)
+    g_out, g_h = rng.normal(size=(steps, batch, proj)), rng.normal(size=(batch, proj))
+    g_c = rng.normal(size=(batch, hidden))
+    out, (h_n, c_n) = layer(x, (h0, c0))
+    out = out[..., proj:] if reverse else out
+    loss = (out * tinyconv.tensor(g_out)).sum() + (h_n[d] * tinyconv.tensor(g_h)).sum()
+    (loss + (c_n[d] * tinyconv.tensor(g_c)).sum()).backward()
+
+    sfx = "_l0_reverse" if reverse else "_l0"
+    names = ["weight_ih", "weight_hh", "weight_hr"] + (["bias_ih", "bias_hh"] if bias else [])
+    w = {n: getattr(layer, n + sfx).detach().clone().requires_grad_() for n in names}
+    xc, h0c, c0c = (t.detach().clone().requires_grad_() for t in (x, h0, c0))
+    xw = tinyconv.nn.functional.linear(xc, w["weight_ih"], w.get("bias_ih"))
+    h, c, hs = h0c[d], c0c[d], {}
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        h, c = lstm_step(xw[t], h, c, w["weight_hh"], w.get("bias_hh"), w["weight_hr"])
+        hs[t] = h
+    out_c = tinyconv.stack([hs[t] for t in range(steps)])
+    loss_c = (out_c * tinyconv.tensor(g_out)).sum() + (h * tinyconv.tensor(g_h)).sum()
+    (loss_c + (c * tinyconv.tensor(g_c)).sum()).backward()
+
+    close = functools.partial(np.testing.assert_allclose, rtol=1e-12, atol=1e-12)
+    for got, want in [(out, out_c), (h_n[d], h), (c_n[d], c)]:
+        close(got.detach().numpy(), want.detach().numpy())
+    pairs = [(x.grad, xc.grad), (h0.grad[d], h0c.grad[d]), (c0.grad[d], c0c.grad[d])]
+    pairs += [(getattr(layer, n + sfx).grad, w[n].grad) for n in names]
+    for got, want in pairs:
+        close(got.numpy(), want.numpy())
+
+
+@pytest.mark.torch
+def test_projection_argument_errors_match_pytorch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        ("LSTM", {"proj_size": 5}),
+        ("LSTM", {"proj_size": 7}),
+        ("LSTM", {"proj_size": -1}),
+        ("GRU", {"proj_size": 0}),
+        ("RNN", {"proj_size": 2}),
+    ]
+    for cls, kw in cases:
+        with pytest.raises(ValueError) as want:
+            getattr(torch.nn, cls)(3, 5, **kw)
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            getattr(tinyconv.nn, cls)(3, 5, **kw)

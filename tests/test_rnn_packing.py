@@ -330,3 +330,26 @@ def test_packing_errors_match_pytorch():
         assert (got is None) == (want is None), (i, got, want)
         if want is not None:
             assert got.__name__ == want.__name__, (i, got, want)
+
+
+@pytest.mark.torch
+def test_packed_lstm_with_projection_matches_pytorch():
+    """LSTM(proj_size=2), bidirectional, on an unsorted packed batch: the packed steps project
+    h_t as the padded path does; output, final states and every gradient as PyTorch's."""
+    torch = _torch()
+
+    def run(lib):
+        m = lib.nn.LSTM(3, 5, proj_size=2, bidirectional=True).double()
+        with lib.no_grad():
+            for i, p in enumerate(m.parameters()):
+                p.copy_(lib.tensor(np.random.default_rng(i).normal(0, 0.4, tuple(p.shape))))
+        x = lib.tensor(np.random.default_rng(9).normal(size=(4, 3, 3)), requires_grad=True)
+        packed = lib.nn.utils.rnn.pack_padded_sequence(x, [4, 2, 3], enforce_sorted=False)
+        out, (h, c) = m(packed)
+        o, _ = lib.nn.utils.rnn.pad_packed_sequence(out)
+        (o.sin().sum() + h.sum() + (c * c).sum()).backward()
+        return [o, h, c, x.grad] + [p.grad for p in m.parameters()]
+
+    for a, b in zip(run(tinyconv), run(torch), strict=True):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(_np(a), b.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -86,8 +86,12 @@ class RNNBase(Module):
             raise TensorValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
         if not 0 <= dropout <= 1:
             raise TensorValueError(f"{name}: dropout must be a number in [0, 1], got {dropout}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported by tinyconv")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         if dropout and num_layers == 1:
             warnings.warn(
                 "dropout option adds dropout after all but last recurrent layer, so non-zero "
@@ -99,21 +103,26 @@ class RNNBase(Module):
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bool(bias), bool(batch_first)
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bool(bidirectional), 0
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.proj_size = proj_size
+        # with proj_size (LSTM only), h_t is projected: h_t = W_hr (o * tanh(c_t)), of size P
+        out_size = proj_size or hidden_size
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         gate_size = GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * directions
+            layer_in = input_size if layer == 0 else out_size * directions
             for d in range(directions):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 shapes = [
                     ("weight_ih", (gate_size, layer_in)),
-                    ("weight_hh", (gate_size, hidden_size)),
+                    ("weight_hh", (gate_size, out_size)),
                 ]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
                     self._flat_weights_names.append(pname + sfx)
@@ -129,13 +138,15 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list:
-        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
-        per = 4 if self.bias else 2
+        """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -151,10 +162,13 @@ class RNNBase(Module):
     # -- the forward pass ------------------------------------------------------------------
     def _weights(self, layer: int, d: int) -> tuple:
         sfx = f"_l{layer}" + ("_reverse" if d else "")
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of a layer and direction; None for those it lacks."""
         w = (getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx))
         if self.bias:
-            return w + (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx))
-        return w + (None, None)
+            w += (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx))
+        else:
+            w += (None, None)
+        return w + (getattr(self, "weight_hr" + sfx) if self.proj_size else None,)
 
     def _check_input(self, input: Any) -> bool:
         """Check the input; True if it is batched (3-D)."""
@@ -172,6 +186,14 @@ class RNNBase(Module):
             )
         _check_dtype(input, self.weight_ih_l0, name)
         return input.ndim == 3
+
+    def _state_shapes(self, batch: int, n_states: int) -> list:
+        """The shape of h_0 (and c_0): (layers * D, N, H_out), H_out = proj_size or hidden
+        size (c_0: always the hidden size)."""
+        rows = self.num_layers * (2 if self.bidirectional else 1)
+        return [(rows, batch, self.proj_size or self.hidden_size), (rows, batch, self.hidden_size)][
+            :n_states
+        ]
 
     def _check_hidden(self, h: Any, want: tuple, which: str) -> None:
         if not isinstance(h, Tensor):
@@ -193,27 +215,31 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
                 xw = F.linear(x, w_ih, b_ih)  # (L, N, G * H): every step's input term at once
                 s = [st[k] for st in states]
+                steps, n = x.shape[0], x.shape[1]
                 if not xw.numel():
-                    outs.append(x.new_zeros((x.shape[0], x.shape[1], self.hidden_size)))
+                    outs.append(x.new_zeros((steps, n, s[0].shape[-1])))
                 elif xw._data.dtype in _ONE_OP_DTYPES:
                     c0 = s[1] if len(s) > 1 else None
-                    y = rnn_layer(self.mode, xw, s[0], c0, w_hh, b_hh, bool(d))
-                    last = 0 if d else x.shape[0] - 1
-                    if len(s) > 1:  # LSTM: y is every step's h and c, (2, L, N, H)
-                        outs.append(y[0])
-                        if outs[-1].grad_fn is not None:
-                            outs[-1].grad_fn.torch_name = "StackBackward0"  # (as the steps')
-                        s = [y[0, last], y[1, last]]
+                    y = rnn_layer(self.mode, xw, s[0], c0, w_hh, b_hh, bool(d), w_hr)
+                    last = 0 if d else steps - 1
+                    if len(s) > 1:  # LSTM: y is every step's h, then every step's c, flat
+                        size = steps * n * s[0].shape[-1]
+                        hs = y[:size].view(steps, n, -1)
+                        cs = y[size:].view(steps, n, -1)
+                        if hs.grad_fn is not None:
+                            hs.grad_fn.torch_name = "StackBackward0"  # (as the steps')
+                        outs.append(hs)
+                        s = [hs[last], cs[last]]
                     else:
                         outs.append(y)
                         s = [y[last]]
                 else:  # (float16, bfloat16: the steps one by one, each op rounding as its own)
                     ys = []
                     for t in range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0]):
-                        s = self._step(xw[t], s, (w_hh, b_hh))
+                        s = self._step(xw[t], s, (w_hh, b_hh, w_hr))
                         ys.append(s[0])
                     if d:
                         ys.reverse()
@@ -239,8 +265,8 @@ class RNNBase(Module):
             outs = []
             for d in range(directions):
                 k = layer * directions + d
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                w = (w_hh, b_hh)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
+                w = (w_hh, b_hh, w_hr)
                 xw = F.linear(x, w_ih, b_ih)  # (sum(lengths), G * H): every step's input term
                 init = [st[k] for st in states]
                 ys = []
@@ -286,17 +312,16 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: packed input data must have 2 dimensions, got {got}")
         self._check_input(data)
         bs = [int(b) for b in batch_sizes._data.tolist()]
-        directions = 2 if self.bidirectional else 1
-        want = (self.num_layers * directions, bs[0] if bs else 0, self.hidden_size)
+        wants = self._state_shapes(bs[0] if bs else 0, n_states)
         if hx is None:
-            states = [zeros(*want, dtype=data._data.dtype) for _ in range(n_states)]
+            states = [zeros(*want, dtype=data._data.dtype) for want in wants]
         else:
             given = list(hx) if n_states > 1 else [hx]
             if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
                 raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
             states = []
             for i, h in enumerate(given):
-                self._check_hidden(h, want, "hidden" if n_states == 1 else f"hidden[{i}]")
+                self._check_hidden(h, wants[i], "hidden" if n_states == 1 else f"hidden[{i}]")
                 # hx comes in the caller's order; the packed batch is sorted
                 states.append(h if sorted_indices is None else h.index_select(1, sorted_indices))
         out, finals = self._run_packed(data, bs, states)
@@ -313,9 +338,9 @@ class RNNBase(Module):
         if self.batch_first and batched:
             x = x.transpose(0, 1)
         n = x.shape[1]
-        want = (self.num_layers * directions, n, self.hidden_size)
+        wants = self._state_shapes(n, n_states)
         if hx is None:
-            states = [zeros(*want, dtype=x._data.dtype) for _ in range(n_states)]
+            states = [zeros(*want, dtype=x._data.dtype) for want in wants]
         else:
             given = list(hx) if n_states > 1 else [hx]
             if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
@@ -324,15 +349,22 @@ class RNNBase(Module):
             for i, h in enumerate(given):
                 which = "hidden" if n_states == 1 else f"hidden[{i}]"
                 if batched:
-                    self._check_hidden(h, want, which)
+                    self._check_hidden(h, wants[i], which)
                 else:
-                    self._check_hidden(h, (want[0], want[2]), which)
+                    self._check_hidden(h, (wants[i][0], wants[i][2]), which)
                     h = h.unsqueeze(1)
                 states.append(h)
         out, finals = self._run(x, states)
-        if out.grad_fn is not None and n_states == 2 and directions == 1 and out.numel():
-            # PyTorch's CPU build runs a float32 (or bfloat16) LSTM through oneDNN: its output's
-            # grad_fn prints as this (what the sequence-models tutorial shows)
+        if (
+            out.grad_fn is not None
+            and n_states == 2
+            and directions == 1
+            and out.numel()
+            and not self.proj_size
+        ):
+            # PyTorch's CPU build runs a float32 (or bfloat16) LSTM through oneDNN (but not
+            # one with projections): its output's grad_fn prints as this (what the
+            # sequence-models tutorial shows)
             if _dtype.dtype_name(out._data.dtype).endswith(("float32", "bfloat16")):
                 out.grad_fn.torch_name = "MkldnnRnnLayerBackward0"
         if self.batch_first and batched:
@@ -346,6 +378,11 @@ class RNNBase(Module):
         return out, finals
 
 
+def _no_projection(kwargs: dict) -> None:
+    if "proj_size" in kwargs:  # (PyTorch refuses the argument itself, even 0)
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+
+
 class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act 'tanh' or 'relu'.
     Returns (output, h_n)."""
@@ -357,11 +394,12 @@ class RNN(RNNBase):
             raise TensorValueError(
                 f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')"
             )
+        _no_projection(kwargs)
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", *args, **kwargs)
 
     def _step(self, xw: Tensor, s: list, w: tuple) -> list:
-        return [rnn_step(xw, s[0], *w, self.nonlinearity == "relu")]
+        return [rnn_step(xw, s[0], w[0], w[1], self.nonlinearity == "relu")]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)
@@ -369,7 +407,9 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory. Returns (output, (h_n, c_n))."""
+    """Long short-term memory. Returns (output, (h_n, c_n)). With proj_size P > 0, each
+    h_t is projected, h_t = (o * tanh(c_t)) W_hr^T (weight_hr_l{k}: (P, hidden_size)), so
+    output and h_n have P features and c_n keeps hidden_size."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("LSTM", *args, **kwargs)
@@ -386,10 +426,11 @@ class GRU(RNNBase):
     """Gated recurrent unit. Returns (output, h_n)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _no_projection(kwargs)
         super().__init__("GRU", *args, **kwargs)
 
     def _step(self, xw: Tensor, s: list, w: tuple) -> list:
-        return [gru_step(xw, s[0], *w)]
+        return [gru_step(xw, s[0], w[0], w[1])]
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple:
         out, (h,) = self._forward(input, hx, 1)

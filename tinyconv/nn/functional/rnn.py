@@ -45,13 +45,14 @@ def rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any, relu: bool) -> Tens
     return pre.relu() if relu else pre.tanh()
 
 
-def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Any) -> tuple:
+def lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Any, w_hr: Any = None) -> tuple:
     """(h', c'): gates i, f, g, o from one product each of x and h; c' = f c + i g,
-    h' = o tanh(c'). xw (N, 4H)."""
+    h' = o tanh(c') (projected, h' W_hr^T, when w_hr (P, H) is given). xw (N, 4H)."""
     gates = xw + linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, 1)
     c2 = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c2.tanh(), c2
+    h2 = o.sigmoid() * c2.tanh()
+    return (h2 if w_hr is None else linear(h2, w_hr)), c2
 
 
 def gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Any) -> Tensor:
@@ -80,6 +81,7 @@ def _hidden_term_array(h: np.ndarray, w_hh_t: np.ndarray, b_hh: Any) -> np.ndarr
 
 _ARRAYS = SimpleNamespace(
     hidden_term=_hidden_term_array,
+    project=threads.matmul,  # (by W_hr^T, a contiguous copy as W_hh^T's)
     sigmoid=sigmoid_array,
     tanh=np.tanh,
     relu=lambda a: _zero_where(a < 0, a),  # Relu's forward: NaN and -0.0 kept
@@ -92,6 +94,7 @@ _ARRAYS = SimpleNamespace(
 
 _TENSORS = SimpleNamespace(
     hidden_term=linear,
+    project=linear,
     sigmoid=Tensor.sigmoid,
     tanh=Tensor.tanh,
     relu=Tensor.relu,
@@ -102,12 +105,14 @@ _TENSORS = SimpleNamespace(
 )
 
 
-def _run_steps(ops: Any, mode: str, reverse: bool, xw, h0, c0, w, b_hh, size: int) -> tuple:
+def _run_steps(ops: Any, mode: str, reverse: bool, xw, h0, c0, w, b_hh, w_hr) -> tuple:
     """The steps over time: (steps, hs, cs), each a list indexed by time step. steps[t] is
     what step t's backward needs, ending with h_{t-1}: LSTM (i, f, g, o, tanh(c_t), c_{t-1},
-    h_{t-1}); GRU (r, z, n, h_n, h_{t-1}); RNN (h_t, h_{t-1}). cs is empty but for an LSTM.
-    w is W_hh as ops.hidden_term takes it; size the hidden size H."""
+    o tanh(c_t), h_{t-1}); GRU (r, z, n, h_n, h_{t-1}); RNN (h_t, h_{t-1}). cs is empty but
+    for an LSTM. w and w_hr (LSTM's projection, or None) as ops.hidden_term and ops.project
+    take them."""
     length = xw.shape[0]
+    size = xw.shape[-1] // GATES[mode]  # the hidden size H
     steps: list = [None] * length
     hs: list = [None] * length
     cs: list = [None] * length if mode == "LSTM" else []
@@ -122,8 +127,9 @@ def _run_steps(ops: Any, mode: str, reverse: bool, xw, h0, c0, w, b_hh, size: in
             o = ops.sigmoid(gates[:, 3 * size :])
             c_new = f * c + i * g
             tc = ops.tanh(c_new)
-            steps[t] = (i, f, g, o, tc, c, h)
-            h, c = o * tc, c_new
+            h_new = o * tc
+            steps[t] = (i, f, g, o, tc, c, h_new, h)
+            h, c = h_new if w_hr is None else ops.project(h_new, w_hr), c_new
             cs[t] = c
         elif mode == "GRU":
             x, h_n = xw[t], hid[:, 2 * size :]
@@ -142,21 +148,32 @@ def _run_steps(ops: Any, mode: str, reverse: bool, xw, h0, c0, w, b_hh, size: in
 
 
 def _backward_through_time(
-    ops: Any, mode: str, reverse: bool, grad, steps: list, w_hh, need: tuple
+    ops: Any, mode: str, reverse: bool, grad, steps: list, w_hh, w_hr, need: tuple
 ) -> tuple:
-    """Gradients (xw, h0, c0, w_hh, b_hh) from grad, the gradient of the op's output (LSTM
-    (2, L, N, H): of every h_t and c_t; else (L, N, H)), walking the steps in reverse."""
+    """Gradients (xw, h0, c0, w_hh, b_hh, w_hr) from grad, the gradient of the op's output
+    (LSTM: of every h_t, then of every c_t, flat; else (L, N, H)), walking the steps in
+    reverse."""
     length = len(steps)
-    grad_h = grad[0] if mode == "LSTM" else grad
+    if mode == "LSTM":
+        batch, size = steps[0][0].shape
+        n_h = length * batch * w_hh.shape[1]
+        grad_h = grad[:n_h].reshape(length, batch, -1)
+        grad_c = grad[n_h:].reshape(length, batch, size)
+    else:
+        grad_h = grad
     d_input: list = [None] * length  # d xw_t: the gradient of step t's input term
     d_hidden: list = [None] * length  # d (h_{t-1} W_hh^T + b_hh) at step t
+    d_projected: list = [None] * length  # LSTM with a projection: d h_t, h_t = W_hr (o tc)
     dh = dc = None
     for t in range(length) if reverse else range(length - 1, -1, -1):
         dh = grad_h[t] if dh is None else dh + grad_h[t]  # from the output and step t + 1
         if mode == "LSTM":
-            i, f, g, o, tc, c_prev, _ = steps[t]
+            i, f, g, o, tc, c_prev, _, _ = steps[t]
+            if w_hr is not None:
+                d_projected[t] = dh
+                dh = ops.matmul(dh, w_hr)
             # c_t reaches the loss through the output, step t + 1 and h_t = o tanh(c_t)
-            dc = grad[1][t] if dc is None else dc + grad[1][t]
+            dc = grad_c[t] if dc is None else dc + grad_c[t]
             dc = dc + dh * o * (1 - tc * tc)
             d = ops.cat(
                 [
@@ -183,7 +200,7 @@ def _backward_through_time(
             d = ops.relu_backward(h, dh) if mode == "RNN_RELU" else dh * (1 - h * h)
             d_input[t] = d_hidden[t] = d
             dh = ops.matmul(d, w_hh)
-    gw = gb = None
+    gw = gb = g_hr = None
     if need[3] or need[4]:
         d_all = ops.stack(d_hidden, 0).reshape(-1, w_hh.shape[0])  # (L * N, G * H)
         if need[3]:
@@ -191,31 +208,39 @@ def _backward_through_time(
             gw = ops.matmul(d_all.transpose(1, 0), h_prev)  # sum over t of d_t^T h_{t-1}
         if need[4]:
             gb = d_all.sum(0)
+    if w_hr is not None and need[5]:  # sum over t of (d h_t)^T (o tc)_t
+        d_proj = ops.stack(d_projected, 0).reshape(-1, w_hr.shape[0])
+        unprojected = ops.stack([s[-2] for s in steps], 0).reshape(-1, w_hr.shape[1])
+        g_hr = ops.matmul(d_proj.transpose(1, 0), unprojected)
     gx = ops.stack(d_input, 0) if need[0] else None
-    return gx, dh if need[1] else None, dc if need[2] else None, gw, gb
+    return gx, dh if need[1] else None, dc if need[2] else None, gw, gb, g_hr
 
 
 class RnnLayer(Op):
     """One layer and direction of nn.RNN / LSTM / GRU over a whole sequence (see the top)."""
 
     torch_name = "StackBackward0"  # (PyTorch's CPU RNN and GRU stack their steps' outputs)
-    next_functions_count = 5
+    next_functions_count = 6
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, b_hh, mode, reverse):
+    def forward(ctx, xw, h0, c0, w_hh, b_hh, w_hr, mode, reverse):
         w_t = np.ascontiguousarray(w_hh.T)
-        steps, hs, cs = _run_steps(_ARRAYS, mode, reverse, xw, h0, c0, w_t, b_hh, w_hh.shape[1])
+        w_hr_t = None if w_hr is None else np.ascontiguousarray(w_hr.T)
+        steps, hs, cs = _run_steps(_ARRAYS, mode, reverse, xw, h0, c0, w_t, b_hh, w_hr_t)
         ctx.mode, ctx.reverse = mode, reverse
-        ctx.save_for_backward(xw, h0, c0, w_hh, b_hh)  # (xw and b_hh: for double backward)
+        # (xw and b_hh only for double backward, which runs the steps again)
+        ctx.save_for_backward(xw, h0, c0, w_hh, b_hh, w_hr)
         ctx.steps = steps
-        out = np.stack(hs)
-        return np.stack([out, np.stack(cs)]) if mode == "LSTM" else out
+        if mode == "LSTM":  # every h_t, then every c_t (h_t has proj_size features, if any)
+            return np.concatenate([np.stack(hs).reshape(-1), np.stack(cs).reshape(-1)])
+        return np.stack(hs)
 
     @staticmethod
     def backward(ctx, grad):
-        _, _, _, w_hh, _ = ctx.saved_tensors
+        _, _, _, w_hh, _, w_hr = ctx.saved_tensors
+        need = ctx.needs_input_grad
         grads = _backward_through_time(
-            _ARRAYS, ctx.mode, ctx.reverse, grad, ctx.steps, w_hh, ctx.needs_input_grad
+            _ARRAYS, ctx.mode, ctx.reverse, grad, ctx.steps, w_hh, w_hr, need
         )
         return grads + (None, None)
 
@@ -223,12 +248,10 @@ class RnnLayer(Op):
     def graph_backward(ctx, grad):
         # the steps again as Tensor ops from the inputs (wired into the graph), so the
         # gradients they give carry the inputs' graphs
-        xw, h0, c0, w_hh, b_hh = ctx.saved_tensors
-        size = w_hh.shape[1]
-        steps, _, _ = _run_steps(_TENSORS, ctx.mode, ctx.reverse, xw, h0, c0, w_hh, b_hh, size)
-        grads = _backward_through_time(
-            _TENSORS, ctx.mode, ctx.reverse, grad, steps, w_hh, ctx.needs_input_grad
-        )
+        xw, h0, c0, w_hh, b_hh, w_hr = ctx.saved_tensors
+        mode, reverse, need = ctx.mode, ctx.reverse, ctx.needs_input_grad
+        steps, _, _ = _run_steps(_TENSORS, mode, reverse, xw, h0, c0, w_hh, b_hh, w_hr)
+        grads = _backward_through_time(_TENSORS, mode, reverse, grad, steps, w_hh, w_hr, need)
         return grads + (None, None)
 
 
@@ -240,9 +263,12 @@ def rnn_layer(
     w_hh: Tensor,
     b_hh: Tensor | None,
     reverse: bool,
+    w_hr: Tensor | None = None,
 ) -> Tensor:
     """One layer and direction over a sequence: xw (L, N, G * H) the input terms
-    x_t W_ih^T + b_ih, h0 and c0 (N, H) the initial states (c0 None unless mode is 'LSTM'),
-    w_hh (G * H, H), b_hh (G * H,) or None; reverse runs from the last step to the first.
-    Returns every step's h_t, (L, N, H), or for an LSTM h_t and c_t stacked, (2, L, N, H)."""
-    return RnnLayer.apply(xw, h0, c0, w_hh, b_hh, mode, reverse)
+    x_t W_ih^T + b_ih; h0 (N, H_out) and c0 (N, H) the initial states (c0 None unless mode
+    is 'LSTM'); w_hh (G * H, H_out), b_hh (G * H,) or None; w_hr (P, H), an LSTM's
+    projection (H_out = P), or None (H_out = H). reverse runs from the last step to the
+    first. Returns every step's h_t, (L, N, H_out); for an LSTM every h_t and then every
+    c_t, flat (L * N * H_out + L * N * H,)."""
+    return RnnLayer.apply(xw, h0, c0, w_hh, b_hh, w_hr, mode, reverse)
