@@ -217,8 +217,8 @@ def _bags(input: Tensor, offsets: Any, include_last_offset: bool, what: str) -> 
     ends = off if include_last_offset else np.append(off, M)
     B = max(ends.size - 1, 0)
     bag = np.full(M, -1, dtype=np.int64)  # entries past include_last_offset's end: no bag
-    for b in range(B):
-        bag[ends[b] : ends[b + 1]] = b
+    if B:  # bag b repeated over its run of entries (one call, not a Python loop over bags)
+        bag[: ends[B]] = np.repeat(np.arange(B), np.diff(ends[: B + 1]))
     return input._data, bag, B
 
 
