@@ -479,24 +479,14 @@ def _unpool_size(
     return size
 
 
-def max_unpool2d(
-    input: Tensor,
-    indices: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    output_size: Any = None,
-) -> Tensor:
-    """max_pool2d's partial inverse: `(N, C, h, w)` values and the flat `H * W` positions
-    max_pool2d(..., return_indices=True) gave (int64, same shape) -> `(N, C, H, W)` zeros
-    with each value at its position. (C, h, w) input gives (C, H, W)."""
-    what = "max_unpool2d"
-    x = _check_tensor(input, "input", what)
-    _check_tensor(indices, "indices", what)
-    if x.ndim not in (3, 4):
+def _check_unpool_input(x: Tensor, indices: Tensor, unbatched: str, what: str) -> None:
+    """max_unpool2d/3d's input checks: `unbatched` names the unbatched layout, "(C, h, w)" or
+    "(C, d, h, w)" (the batched one has N in front)."""
+    dims = unbatched.count(",") + 1
+    if x.ndim not in (dims, dims + 1):
         raise RuntimeError(
-            f"{what}: expected a 3-D (C, h, w) or 4-D (N, C, h, w) input, got shape "
-            f"{tuple(x.shape)}"
+            f"{what}: expected a {dims}-D {unbatched} or {dims + 1}-D (N, {unbatched[1:]} input, "
+            f"got shape {tuple(x.shape)}"
         )
     if x.dtype.kind != "f":
         raise RuntimeError(
@@ -512,10 +502,27 @@ def max_unpool2d(
             f"{what}: indices of shape {tuple(indices.shape)} must have input's shape "
             f"{tuple(x.shape)}"
         )
-    if 0 in x.shape[-3:]:
+    if 0 in x.shape[-dims:]:
         raise RuntimeError(
             f"{what}: input of shape {tuple(x.shape)} is empty in a dim other than the batch"
         )
+
+
+def max_unpool2d(
+    input: Tensor,
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """max_pool2d's partial inverse: `(N, C, h, w)` values and the flat `H * W` positions
+    max_pool2d(..., return_indices=True) gave (int64, same shape) -> `(N, C, H, W)` zeros
+    with each value at its position. (C, h, w) input gives (C, H, W)."""
+    what = "max_unpool2d"
+    x = _check_tensor(input, "input", what)
+    _check_tensor(indices, "indices", what)
+    _check_unpool_input(x, indices, "(C, h, w)", what)
     k = _pair(kernel_size, "kernel_size", what, 1)
     no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
     s = k if no_stride else _pair(stride, "stride", what, 1)
@@ -575,29 +582,7 @@ def max_unpool3d(
     what = "max_unpool3d"
     x = _check_tensor(input, "input", what)
     _check_tensor(indices, "indices", what)
-    if x.ndim not in (4, 5):
-        raise RuntimeError(
-            f"{what}: expected a 4-D (C, d, h, w) or 5-D (N, C, d, h, w) input, got shape "
-            f"{tuple(x.shape)}"
-        )
-    if x.dtype.kind != "f":
-        raise RuntimeError(
-            f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} input (floating point "
-            "only, as in PyTorch)"
-        )
-    if indices.dtype != np.int64:
-        raise RuntimeError(
-            f"{what}: indices must be an int64 tensor, got {_dtype.dtype_name(indices.dtype)}"
-        )
-    if tuple(indices.shape) != tuple(x.shape):
-        raise RuntimeError(
-            f"{what}: indices of shape {tuple(indices.shape)} must have input's shape "
-            f"{tuple(x.shape)}"
-        )
-    if 0 in x.shape[-4:]:
-        raise RuntimeError(
-            f"{what}: input of shape {tuple(x.shape)} is empty in a dim other than the batch"
-        )
+    _check_unpool_input(x, indices, "(C, d, h, w)", what)
     k = _ntuple(kernel_size, 3, "kernel_size", what, 1)
     no_stride = stride is None or (isinstance(stride, (list, tuple)) and not stride)
     s = k if no_stride else _ntuple(stride, 3, "stride", what, 1)
