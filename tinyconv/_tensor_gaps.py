@@ -561,8 +561,6 @@ class TensorGaps:
 
     def _fmax_fmin(self, other: Any, take_self: Callable, what: str) -> Any:
         _need_tensor(other, "other", what)
-        if self._data.dtype == np.bool_ or other._data.dtype == np.bool_:
-            raise RuntimeError(f"{what}: not implemented for bool tensors")
         a, b = self._data, other._data
         try:
             with np.errstate(invalid="ignore"):
@@ -585,14 +583,15 @@ class TensorGaps:
 
     def _integer_op(self, fn: Any, other: Any, what: str) -> Any:
         _need_tensor(other, "other", what)
-        for t in (self, other):
-            if t._data.dtype.kind not in "iu":
-                # (NotImplementedError is a RuntimeError, and what PyTorch raises here)
-                raise NotImplementedError(
-                    f"{what}: only integer tensors are supported, got dtype "
-                    f"{dtype_name(t._data.dtype)}"
-                )
         dt = result_type(self._data, other._data)
+        # a bool operand is promoted (gcd(int64, bool) is int64), as in PyTorch; the
+        # promoted dtype must be an integer one
+        if dt.kind not in "iu":
+            # (NotImplementedError is a RuntimeError, and what PyTorch raises here)
+            raise NotImplementedError(
+                f"{what}: only integer tensors are supported, got dtypes "
+                f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}"
+            )
         return _t.Tensor._make(
             fn(self._data.astype(dt, copy=False), other._data.astype(dt, copy=False)), None, False
         )

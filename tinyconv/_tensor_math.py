@@ -279,12 +279,20 @@ class TensorMath:
 
     fix = trunc
 
-    def round(self, decimals: int = 0) -> Any:
+    def round(self, decimals: int | None = None) -> Any:
         """Round half to even (as PyTorch and NumPy), to `decimals` places."""
+        if decimals is None:
+            return self._rounding(np.round, 0)
         if not isinstance(decimals, (builtins.int, np.integer)) or isinstance(
             decimals, builtins.bool
         ):
             raise TypeError(f"round(): decimals must be an int, got {decimals!r}")
+        if self._data.dtype.kind in "iub":
+            # PyTorch's round with decimals (its other overload, even decimals=0) has no
+            # integer kernel
+            raise NotImplementedError(
+                f"round(): decimals is not implemented for {dtype_name(self._data.dtype)} tensors"
+            )
         return self._rounding(np.round, builtins.int(decimals))
 
     def frac(self) -> Any:
@@ -304,7 +312,7 @@ class TensorMath:
     def trunc_(self) -> Any:
         return self._inplace_result(lambda x: x.trunc(), "trunc_()")
 
-    def round_(self, decimals: int = 0) -> Any:
+    def round_(self, decimals: int | None = None) -> Any:
         return self._inplace_result(lambda x: x.round(decimals), "round_()")
 
     def frac_(self) -> Any:
@@ -963,7 +971,7 @@ class TensorMath:
         values = (_t.ops_extra.SortStable if stable else _t.ops_extra.Sort).apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
-        return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
+        return SortResult(values, _t.Tensor._make(np.ascontiguousarray(idx, np.int64), None, False))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         d, idx = self._order(dim, descending, "argsort()")
@@ -999,7 +1007,7 @@ class TensorMath:
         values = _t.ops_extra.Topk.apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
-        return SortResult(values, _t.Tensor._make(idx.astype(np.int64, copy=False), None, False))
+        return SortResult(values, _t.Tensor._make(np.ascontiguousarray(idx, np.int64), None, False))
 
     # -- comparison
     # ------------------------------------------------------------------------------------

@@ -767,6 +767,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return op.apply(x)
 
     def abs(self) -> Tensor:
+        if self._data.dtype == np.bool_:  # (PyTorch's kernel has no bool version)
+            raise NotImplementedError("abs(): not implemented for bool tensors")
         return ops.Abs.apply(self)
 
     def exp(self) -> Tensor:
@@ -979,14 +981,34 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             )
         if p is None or p == "fro":
             p = 2
+        if p == "nuc":
+            return x._nuclear_norm(dim, keepdim)
         if isinstance(p, str):  # a bad value of p, not a bad type:
             raise TensorValueError(
-                f"norm(): p must be a number, 'fro' or inf, got {p!r}"  # noqa: TRY004
-                + (" (the nuclear norm is not implemented in tinyconv)" if p == "nuc" else "")
+                f"norm(): p must be a number, 'fro', 'nuc' or inf, got {p!r}"  # noqa: TRY004
             )
         return ops.Norm.apply(
             x, builtins.float(p), _dims(dim, x._data.ndim, "norm()", empty_all=True), keepdim
         )
+
+    def _nuclear_norm(self, dim: Any, keepdim: bool) -> Tensor:
+        """The sum of the singular values of the matrices over the two dims `dim` (both dims
+        of a 2-D tensor by default), as torch.norm(x, 'nuc')."""
+        if dim is None:
+            dim = tuple(range(self._data.ndim))
+        dims = (dim,) if isinstance(dim, (builtins.int, np.integer)) else tuple(dim)
+        if len(dims) != 2:
+            raise RuntimeError(
+                f"norm(): the nuclear norm needs a matrix: dim must be 2 dims, got {dims} "
+                f"(input shape {tuple(self.shape)})"
+            )
+        d0, d1 = (_dim(d, self._data.ndim, "norm()") for d in dims)
+        if d0 == d1:
+            raise RuntimeError(f"norm(): dims must be different, got {dims}")
+        out = ops_linalg.Svdvals.apply(self.movedim((d0, d1), (-2, -1))).sum(-1)
+        if keepdim:
+            out = out.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
+        return out
 
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
@@ -1952,6 +1974,10 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
     ad = a._data if a._data.dtype == dt else a._data.astype(dt)
     if isinstance(bd, np.ndarray) and bd.dtype != dt:
         bd = bd.astype(dt)
+    elif isinstance(bd, int) and not isinstance(bd, bool):
+        # PyTorch casts a Python int to the tensor's dtype, wrapping (uint8 & -1 is & 255,
+        # uint8 << -1 a shift by 255: 0); NumPy 2 raises OverflowError instead
+        bd = np.array(bd).astype(dt)
     return Tensor._make(fn(ad, bd), None, False)
 
 

@@ -508,7 +508,7 @@ def trunc(input: Tensor) -> Tensor:
     return _as_tensor(input).trunc()
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+def round(input: Tensor, *, decimals: int | None = None) -> Tensor:
     return _as_tensor(input).round(decimals)
 
 
