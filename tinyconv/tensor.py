@@ -1489,7 +1489,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
         """0/1 draws in this tensor's shape and dtype, with this tensor's values as the
         probabilities (or the number p)."""
-        out = Tensor._make(np.empty_like(self._data), None, False)
+        # (laid out as empty_like(self): NumPy's empty_like of an expanded tensor is strided)
+        fmt = _mf.resolve_format(self._data, _mf.preserve_format)
+        arr = _mf.new_array(self._data.shape, fmt, lambda s: np.empty(s, self._data.dtype))
+        out = Tensor._make(arr, None, False)
         return out.bernoulli_(self if p is None else p, generator=generator)
 
     def random_(self, from_: Any = None, to: Any = None, *, generator: Any = None) -> Tensor:
