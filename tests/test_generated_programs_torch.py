@@ -286,3 +286,30 @@ def test_bernoulli_of_expanded_probabilities_is_contiguous():
     > torch.distributions.Bernoulli(probs=p).sample((4, 1))
     > torch.bernoulli(torch.full((2, 3), 0.5))
     """)
+
+
+def test_cat_stack_cumsum_masked_fill_of_transposed_inputs_are_contiguous():
+    # NumPy keeps a transposed input's memory order through concatenate, stack, cumsum,
+    # cumprod and where; PyTorch's results are contiguous there (so `.view` after them raised in
+    # tinyconv), and channels-last when every input of cat/stack is channels-last
+    same("""
+    import torch
+    x = torch.arange(12.).reshape(3, 4).t()
+    > torch.cat([x, x])
+    > torch.cat([x, x], 1).view(-1)
+    > torch.stack([x, x])
+    > torch.stack([x, x], 1).view(-1)
+    > torch.hstack([x, x])
+    > torch.vstack([x, x])
+    > torch.dstack([x, x])
+    > x.cumsum(0).view(-1)
+    > x.cumprod(1)
+    > x.masked_fill(x > 3, 0).view(-1)
+    > torch.cat([x.int(), x.long()])
+    c = torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last)
+    > torch.cat([c, c], 1)
+    > torch.cat([c, c.contiguous()], 1)
+    > torch.stack([c, c])
+    > c.cumsum(1)
+    > c.masked_fill(c > 0, 0)
+    """)

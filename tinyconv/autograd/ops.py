@@ -1685,7 +1685,12 @@ class Cat(Op):
         else:
             parts = tuple(p for p, skip in zip(parts, ctx.legacy, strict=True) if not skip)
         ctx.bounds = np.cumsum([p.shape[axis] for p in parts])[:-1]
-        return np.concatenate([p.astype(dtype, copy=False) for p in parts], axis=axis)
+        out = np.concatenate([p.astype(dtype, copy=False) for p in parts], axis=axis)
+        if out.flags.c_contiguous:
+            return out
+        # PyTorch's layout: channels-last when every part is (NumPy's concatenate keeps that
+        # order), else contiguous (NumPy would keep transposed parts' order)
+        return out if _all_channels_last(parts) else np.ascontiguousarray(out)
 
     @staticmethod
     def _kept(ctx) -> list:
@@ -1726,6 +1731,17 @@ class Cat(Op):
         return Cat._with_legacy(ctx, pieces, lambda d: Tensor._make(np.zeros(0, d), None, False))
 
 
+def _all_channels_last(parts: tuple) -> bool:
+    """Is every array channels-last (4-d (N, H, W, C) or 5-d (N, D, H, W, C) in memory)?"""
+    for p in parts:
+        if p.ndim not in (4, 5):
+            return False
+        order = (0, 2, 3, 1) if p.ndim == 4 else (0, 2, 3, 4, 1)
+        if not p.transpose(order).flags.c_contiguous:
+            return False
+    return True
+
+
 class Stack(Op):
     torch_name = "StackBackward0"
 
@@ -1737,7 +1753,9 @@ class Stack(Op):
         ctx.axis = axis
         ctx.dtypes = [p.dtype for p in parts]
         dtype = promote_types(*ctx.dtypes)
-        return np.stack([p.astype(dtype, copy=False) for p in parts], axis=axis)
+        out = np.stack([p.astype(dtype, copy=False) for p in parts], axis)
+        # (as Cat: contiguous unless every part is channels-last, whose order NumPy keeps)
+        return out if _all_channels_last(parts) else np.ascontiguousarray(out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -615,7 +615,8 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, a, axis, dtype):
         ctx.axis, ctx.in_dtype = axis, a.dtype
-        return np.cumsum(a, axis=axis, dtype=dtype)
+        # (contiguous, as PyTorch's result; NumPy's follows a transposed input's order)
+        return np.ascontiguousarray(np.cumsum(a, axis=axis, dtype=dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -645,7 +646,7 @@ class Cumprod(Op):
 
     @staticmethod
     def forward(ctx, a, axis, dtype):
-        out = np.cumprod(a, axis=axis, dtype=dtype)
+        out = np.ascontiguousarray(np.cumprod(a, axis=axis, dtype=dtype))  # (as Cumsum's)
         ctx.save_for_backward(a, out)
         ctx.axis = axis
         return out
@@ -1021,7 +1022,8 @@ class MaskedFill(Op):
             "MaskedFillBackward1" if isinstance(value, np.ndarray) else "MaskedFillBackward0"
         )
         ctx.v_meta = (np.shape(value), getattr(value, "dtype", None))
-        return np.where(mask, np.asarray(value, dtype=a.dtype), a)
+        # (PyTorch fills a contiguous clone; np.where would keep a transposed input's order)
+        return np.ascontiguousarray(np.where(mask, np.asarray(value, dtype=a.dtype), a))
 
     @staticmethod
     def backward(ctx, grad):
