@@ -313,3 +313,74 @@ def test_cat_stack_cumsum_masked_fill_of_transposed_inputs_are_contiguous():
     > c.cumsum(1)
     > c.masked_fill(c > 0, 0)
     """)
+
+
+def test_channels_last_kept_through_activations_pooling_norms_interpolate_pad():
+    # these ops returned contiguous results for a channels-last input (PyTorch keeps it), and
+    # relu/sigmoid/silu/gelu/softplus/erf of a transposed tensor came back contiguous
+    same("""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    x = torch.randn(2, 3, 4, 4).contiguous(memory_format=torch.channels_last)
+    cl = torch.channels_last
+    > x.relu()
+    > F.relu(x).is_contiguous(memory_format=cl)
+    > F.gelu(x)
+    > F.gelu(x, approximate='tanh')
+    > F.silu(x)
+    > x.sigmoid()
+    > F.softplus(x)
+    > torch.erf(x)
+    > F.max_pool2d(x, 2)
+    > F.max_pool2d(x, 2, return_indices=True)
+    > F.avg_pool2d(x, 2)
+    > F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+    > F.adaptive_avg_pool2d(x, 1)
+    > F.adaptive_avg_pool2d(x, (2, 3))
+    > F.adaptive_max_pool2d(x, 2, return_indices=True)
+    > F.interpolate(x, scale_factor=2)
+    > F.interpolate(x, scale_factor=2, mode='bilinear')
+    > F.interpolate(x, size=(3, 5), mode='bilinear', align_corners=True)
+    > F.interpolate(x, scale_factor=2, mode='bicubic')
+    > F.interpolate(x, size=(2, 2), mode='area')
+    > F.batch_norm(x, torch.zeros(3), torch.ones(3))
+    > F.batch_norm(x, None, None, torch.ones(3), torch.zeros(3), training=True)
+    > F.group_norm(x, 1)
+    > nn.GroupNorm(3, 3)(x)
+    > F.pad(x, (1, 1, 1, 1))
+    > F.pad(x, (1, 2, 0, 1), mode='reflect')
+    > F.pad(x, (1, 1, 1, 1), mode='replicate')
+    > F.pad(x, (1, 1, 1, 1), mode='circular')
+    > nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2))(x)
+    > F.layer_norm(x, (4, 4))
+    > x.mean(1, keepdim=True)
+    t = torch.arange(12.).reshape(3, 4).t()
+    > t.relu()
+    > t.sigmoid()
+    > F.silu(t)
+    > F.gelu(t)
+    > F.softplus(t)
+    > t.erf()
+    > F.pad(t, (1, 1))
+    > F.pad(t[None], (1, 1), mode='reflect')
+    """)
+
+
+def test_channels_last_gradients_and_values_match_contiguous_bits():
+    # a channels-last input now reaches adaptive_avg_pool2d through the layers above, whose
+    # means added in memory order: the same bits as contiguous are required
+    def run(cl):
+        tinyconv.manual_seed(0)
+        nn = tinyconv.nn
+        m = nn.Sequential(nn.GroupNorm(1, 3), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        x = tinyconv.tensor(np.random.default_rng(1).standard_normal((2, 3, 5, 7))).float()
+        if cl:
+            x = x.contiguous(memory_format=tinyconv.channels_last)
+        x.requires_grad_()
+        out = m(x)
+        (out * tinyconv.tensor([[1.0, -2.0, 0.5]])).sum().backward()
+        return out.detach().numpy(), x.grad.numpy()
+
+    for a, b in zip(run(False), run(True), strict=True):
+        assert np.array_equal(a, b)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.layout import like_channels_last
 from . import grad_mode
 from .ieee import quiet as _quiet
 from .ieee import restore as _restore
@@ -97,6 +98,19 @@ def layout_free(forward: Any) -> Any:
                 copies[i] = np.ascontiguousarray(a)
         ctx._cast_sources = {**(ctx._cast_sources or {}), **copies}
         return forward(ctx, *(copies.get(i, a) for i, a in enumerate(args)))
+
+    return wrapped
+
+
+def channels_last_out(forward: Any) -> Any:
+    """Decorate the forward of an op whose output PyTorch writes channels-last when its first
+    input is stored channels-last (batch norm): the output is laid out so after the forward
+    (outside layout_free, which hands the forward a C-ordered copy)."""
+
+    @functools.wraps(forward)
+    def wrapped(ctx: Any, x: Any, *args: Any) -> Any:
+        y = forward(ctx, x, *args)
+        return like_channels_last(y, x) if type(x) is np.ndarray else y
 
     return wrapped
 

@@ -16,6 +16,7 @@ import numpy as np
 from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
 from ..kernels.distance import euclid_mm, euclid_mm_backward
+from ..kernels.layout import like_input
 from ..kernels.scatter import add_rows
 from .function import layout_free, sum_to_shape
 from .ops import (
@@ -369,7 +370,7 @@ class Erf(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return erf_array(a)
+        return like_input(erf_array(a), a)  # (in a's layout, as PyTorch's)
 
     @staticmethod
     def backward(ctx, grad):

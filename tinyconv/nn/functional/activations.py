@@ -20,6 +20,7 @@ from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...kernels import gelu as gelu_kernel
 from ...kernels import softplus as softplus_kernel
+from ...kernels.layout import like_input
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
 from .dropout import Noise
@@ -138,6 +139,10 @@ class Gelu(Op):
 
     @staticmethod
     def forward(ctx, x, approximate):
+        return like_input(Gelu._forward(ctx, x, approximate), x)  # (PyTorch keeps x's layout)
+
+    @staticmethod
+    def _forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
         if ctx.tanh:
@@ -295,11 +300,11 @@ class Softplus(Op):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
         if _softplus_fast(x, beta, threshold):
-            return softplus_kernel.softplus_forward(x, beta, threshold)
+            return like_input(softplus_kernel.softplus_forward(x, beta, threshold), x)
         bx = x * beta
         # log(1 + e^(bx)) / beta; linear above the threshold, where it equals x to rounding
         soft = np.logaddexp(0, bx) / beta
-        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
+        return like_input(np.where(bx > threshold, x, soft).astype(x.dtype, copy=False), x)
 
     @staticmethod
     def backward(ctx, grad):

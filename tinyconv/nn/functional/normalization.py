@@ -12,9 +12,9 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
-from ..._tensor_gaps import _fused
+from ..._tensor_gaps import _fused, channels_last
 from ...autograd import grad_mode
-from ...autograd.function import layout_free
+from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op
 from ...kernels import threads
 from ...kernels.channels import channel_dot, channel_sum, channel_vector
@@ -49,6 +49,7 @@ class BatchNorm(Op):
     next_functions_count = 3  # (input, weight, bias), as PyTorch's node
 
     @staticmethod
+    @channels_last_out
     @layout_free
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
@@ -488,6 +489,8 @@ def group_norm(
         y = y * _per_channel(weight, x.ndim)
     if bias is not None:
         y = y + _per_channel(bias, x.ndim)
+    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=channels_last):
+        y = y.contiguous(memory_format=channels_last)  # (PyTorch's kernel keeps the layout)
     return _fused(y, "NativeGroupNormBackward0", x, weight, bias)  # (PyTorch's one node)
 
 

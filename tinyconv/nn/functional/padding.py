@@ -9,6 +9,7 @@ import numpy as np
 from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pad as pad_k
+from ...kernels.layout import channels_last_order, like_channels_last
 from ...tensor import Tensor
 from ._checks import _check_tensor
 from ._linear import linear_graph_backward
@@ -39,7 +40,12 @@ class Pad(Op):
         pads, mode, value = config
         ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
         ctx.torch_name = _PAD_NAMES.get((mode, len(pads) // 2), "ConstantPadNdBackward0")
-        return pad_k.pad_forward(x, pads, mode, value)
+        y = pad_k.pad_forward(x, pads, mode, value)
+        # PyTorch's layout: channels-last in, channels-last out (but circular padding, which
+        # PyTorch builds from slices into a contiguous tensor); else contiguous
+        if mode != "circular" and channels_last_order(x) is not None:
+            return like_channels_last(y, x)
+        return np.ascontiguousarray(y)
 
     @staticmethod
     def backward(ctx, grad):

@@ -8,8 +8,10 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
+from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op
 from ...kernels import pool as pool_k
+from ...kernels.layout import like_channels_last
 from ...tensor import Tensor
 from ._checks import _batched, _check_spatial, _check_tensor, _ntuple, _pair, _single, _unbatch
 from ._linear import linear_graph_backward
@@ -42,6 +44,8 @@ class MaxPool2d(Op):
         kernel_size, stride, padding, dilation, _ = config
         y, indices = pool_k.max_pool2d_forward(x, *config)
         ctx.indices, ctx.shape = indices, x.shape
+        # (a channels-last input gives channels-last outputs, as PyTorch's kernel writes them)
+        y, indices = like_channels_last(y, x), like_channels_last(indices, x)
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
         ctx.empty = pool_k.max_pool2d_empty_windows(
             x.shape[2], x.shape[3], y.shape[2:], kernel_size, stride, padding, dilation
@@ -76,7 +80,7 @@ class AvgPool2d(Op):
         # config: (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         ctx.shape = x.shape
         ctx.config = config
-        return pool_k.avg_pool2d_forward(x, *config)
+        return like_channels_last(pool_k.avg_pool2d_forward(x, *config), x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -225,6 +229,8 @@ class AdaptiveAvgPool2d(Op):
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
+    @channels_last_out
+    @layout_free  # (its means add in memory order: a channels-last input would round otherwise)
     def forward(ctx, x, output_size, unbatched):
         ctx.shape, ctx.unbatched, ctx.output_size = x.shape, unbatched, output_size
         y = pool_k.adaptive_avg_pool2d_forward(x, output_size)
@@ -257,6 +263,7 @@ class AdaptiveMaxPool2d(Op):
     def forward(ctx, x, output_size, indices_out, unbatched):
         y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
         ctx.indices, ctx.shape, ctx.unbatched = indices, x.shape, unbatched
+        y, indices = like_channels_last(y, x), like_channels_last(indices, x)
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y

@@ -33,6 +33,7 @@ from ... import _dtype
 from ..._errors import TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.ops import Op
+from ...kernels.layout import like_channels_last
 from ...kernels.sample import tap_weights
 from ...tensor import Tensor
 from ._checks import _check_tensor
@@ -167,7 +168,7 @@ class Interpolate(Op):
         # plans: one (indices, weights) per spatial axis, from _axis_plan
         ctx.torch_name = name
         ctx.shape, ctx.plans = x.shape, plans
-        return _resample(x, plans)
+        return like_channels_last(_resample(x, plans), x)  # (PyTorch's layout)
 
     @staticmethod
     def backward(ctx, grad):
