@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the tutorial's own lines are kept as published)
 """Small generated-style programs (the kind a fuzzer or an LLM writes to test a PyTorch clone),
 each run in PyTorch and, with only `torch` renamed, in tinyconv; every checked expression must
 agree on raises-or-not, type, shape, dtype, requires_grad, strides and values, and the printed
@@ -384,3 +385,383 @@ def test_channels_last_gradients_and_values_match_contiguous_bits():
 
     for a, b in zip(run(False), run(True), strict=True):
         assert np.array_equal(a, b)
+
+
+# -- pytorch/tutorials: Hooks for autograd saved tensors
+#    (intermediate_source/autograd_saved_tensors_hooks_tutorial.py), its code as published with
+#    the prose left out; a manual_seed added at the top so both runs draw the same numbers.
+SAVED_TENSORS_HOOKS = """
+import torch
+torch.manual_seed(0)
+
+a = torch.randn(5, requires_grad=True)
+b = torch.ones(5, requires_grad=True)
+y = a * b
+
+print(y.grad_fn._saved_self)
+print(y.grad_fn._saved_other)
+
+def f(x):
+    return x * x
+
+x = torch.randn(5, requires_grad=True)
+y = f(f(f(x)))
+
+a = torch.randn(5, requires_grad=True)
+b = torch.ones(5, requires_grad=True)
+y = a * b
+
+print(y.grad_fn._saved_self is a)   # True
+print(y.grad_fn._saved_other is b)  # True
+
+a = torch.randn(5, requires_grad=True)
+y = torch.exp(a)
+print(y.grad_fn._saved_result.equal(y))  # True
+print(y.grad_fn._saved_result is y)      # False
+
+def pack_hook(x):
+    print("Packing", x)
+    return x
+
+def unpack_hook(x):
+    print("Unpacking", x)
+    return x
+a = torch.ones(5, requires_grad=True)
+b = torch.ones(5, requires_grad=True) * 2
+
+with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+    y = a * b
+
+y.sum().backward()
+
+x = torch.randn(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(lambda x: x * 4, lambda x: x / 4):
+    y = torch.pow(x, 2)
+y.sum().backward()
+assert(x.grad.equal(2 * x))
+
+storage = []
+
+def pack(x):
+    storage.append(x)
+    return len(storage) - 1
+
+def unpack(x):
+    return storage[x]
+
+x = torch.randn(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+    y = x * x
+y.sum().backward()
+
+assert(x.grad.equal(2 * x))
+
+def pack(x):
+    delta = torch.randn(*x.size())
+    return x - delta, lambda x: x + delta
+
+def unpack(packed):
+    x, f = packed
+    return f(x)
+
+
+x = torch.randn(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+    y = x * x
+y.sum().backward()
+
+assert(torch.allclose(x.grad, 2 * x))
+
+x = torch.randn(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(lambda x: repr(x), lambda x: eval("torch." + x)):
+    y = x * x
+y.sum().backward()
+assert(torch.all(x.grad - 2 * x <= 1e-4))
+
+def pack_hook(x):
+    return (x.device, x.cpu())
+
+def unpack_hook(packed):
+    device, tensor = packed
+    return tensor.to(device)
+
+x = torch.randn(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+    y = x * x
+y.sum().backward()
+
+torch.allclose(x.grad, (2 * x))
+
+import torch.nn as nn
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(5))
+
+    def forward(self, x):
+        with torch.autograd.graph.save_on_cpu(pin_memory=True):
+            # some computation
+            return self.w * x
+
+x = torch.randn(5)
+model = Model()
+loss = model(x).sum()
+loss.backward()
+
+class SaveToCpu(nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args, **kwargs):
+        with torch.autograd.graph.save_on_cpu(pin_memory=True):
+            return self.module(*args, **kwargs)
+
+model = nn.Sequential(
+    nn.Linear(10, 100),
+    SaveToCpu(nn.Linear(100, 100)),
+    nn.Linear(100, 10),
+)
+
+x = torch.randn(10)
+loss = model(x).sum()
+loss.backward()
+
+import uuid
+tmp_dir = "temp"
+
+def pack_hook(tensor):
+    name = os.path.join(tmp_dir, str(uuid.uuid4()))
+    torch.save(tensor, name)
+    return name
+
+def unpack_hook(name):
+    return torch.load(name)
+
+import uuid
+import os
+import tempfile
+tmp_dir_obj = tempfile.TemporaryDirectory()
+tmp_dir = tmp_dir_obj.name
+
+def pack_hook(tensor):
+    name = os.path.join(tmp_dir, str(uuid.uuid4()))
+    torch.save(tensor, name)
+    return name
+
+def unpack_hook(name):
+    tensor = torch.load(name)
+    os.remove(name)
+    return tensor
+
+x = torch.ones(5, requires_grad=True)
+with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+    y = x.pow(2)
+print(y.grad_fn._saved_self)
+try:
+    print(y.grad_fn._saved_self)
+    print("Double access succeeded!")
+except:
+    print("Double access failed!")
+
+class SelfDeletingTempFile():
+    def __init__(self):
+        self.name = os.path.join(tmp_dir, str(uuid.uuid4()))
+
+    def __del__(self):
+        os.remove(self.name)
+
+def pack_hook(tensor):
+    temp_file = SelfDeletingTempFile()
+    torch.save(tensor, temp_file.name)
+    return temp_file
+
+def unpack_hook(temp_file):
+    return torch.load(temp_file.name)
+
+SAVE_ON_DISK_THRESHOLD = 1000
+
+def pack_hook(x):
+    if x.numel() < SAVE_ON_DISK_THRESHOLD:
+        return x
+    temp_file = SelfDeletingTempFile()
+    torch.save(tensor, temp_file.name)
+    return temp_file
+
+def unpack_hook(tensor_or_sctf):
+    if isinstance(tensor_or_sctf, torch.Tensor):
+        return tensor_or_sctf
+    return torch.load(tensor_or_sctf.name)
+
+class SaveToDisk(nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args, **kwargs):
+        with torch.autograd.graph.saved_tensors_hooks(pack_hook, unpack_hook):
+            return self.module(*args, **kwargs)
+
+net = nn.DataParallel(SaveToDisk(Model()))
+"""
+
+
+def test_saved_tensors_hooks_tutorial(monkeypatch):
+    # torch.autograd.graph was missing; grad_fn._saved_self / _saved_other / _saved_result too
+    from test_tutorials_torch import compare_runs
+
+    _, out = compare_runs([SAVED_TENSORS_HOOKS], monkeypatch, floats="float32", skip=("tmp_dir",))
+    assert out.count("Packing") == 2 and out.count("Unpacking") == 2
+    assert "Double access failed!" in out
+
+
+HOOKED_OPS = [
+    "x * x",
+    "x * w[0]",
+    "x.exp()",
+    "x.sin()",
+    "x.log()",
+    "x.pow(2)",
+    "x ** 3",
+    "x @ x.t()",
+    "x.relu()",
+    "x.sigmoid()",
+    "x.tanh()",
+    "x.log_softmax(1)",
+    "x.softmax(1)",
+    "x.amax(1)",
+    "x / w[:2, :3]",
+    "x.abs()",
+    "x.norm()",
+    "F.gelu(x)",
+    "F.silu(x)",
+    "x.cumsum(1)",
+    "x.sum()",
+    "x.view(6)",
+    "torch.cat([x, x])",
+    "x.exp().log()",
+    "x.matmul(w.t())",
+]
+
+
+@pytest.mark.parametrize("expr", HOOKED_OPS)
+def test_saved_tensors_hooks_see_what_pytorch_packs(expr):
+    # which tensors each op hands to the pack hook (shape, whose output, in order), that
+    # backward uses the unpack hook's tensor, and that both run once per saved tensor
+    def run(T):
+        F = T.nn.functional  # noqa: F841  (the expressions use it)
+        T.manual_seed(0)
+        x = T.randn(2, 3, requires_grad=True)
+        w = T.randn(4, 3, requires_grad=True)
+        log = []
+
+        def pack(t):
+            name = t.grad_fn.name() if t.grad_fn is not None else t.requires_grad
+            log.append(("pack", tuple(t.shape), name, t is x or t is w))
+            return t.detach() * 4
+
+        def unpack(p):
+            log.append(("unpack",))
+            return p / 4
+
+        with T.autograd.graph.saved_tensors_hooks(pack, unpack):
+            out = eval(expr.replace("torch.", "T."))  # noqa: S307
+        (out * T.arange(out.numel()).reshape(out.shape).cos()).sum().backward()
+        return log, x.grad.numpy(), w.grad
+
+    (log_t, gx_t, gw_t), (log_c, gx_c, gw_c) = run(torch), run(tinyconv)
+    assert log_c == log_t
+    np.testing.assert_allclose(gx_c, gx_t, rtol=1e-5, atol=1e-6)
+    assert (gw_c is None) == (gw_t is None)
+    if gw_t is not None:
+        np.testing.assert_allclose(gw_c.numpy(), gw_t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_saved_tensors_hooks_semantics():
+    same("""
+    import torch
+    calls = []
+    def pack(t):
+        calls.append('pack')
+        t * t  # ops inside a pack hook save nothing through it
+        return t
+    def unpack(t):
+        calls.append('unpack')
+        return t
+    a = torch.ones(3, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = a.exp()
+    > list(calls)
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    > list(calls)
+    > a.grad
+    inner = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: 1 / 0, lambda t: t):
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: inner.append(t) or t, lambda t: t):
+            y = a.sin()
+    > len(inner)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: 3):
+        y = a.exp()
+    > y.sum().backward()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t.double()):
+        y = a.exp()
+    a.grad = None
+    y.sum().backward()
+    > a.grad
+    b = a.exp()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t):
+        z = b * b
+    with torch.no_grad():
+        b.mul_(2)
+    a.grad = None
+    z.sum().backward()  # (a packed tensor is not checked for in-place changes)
+    > a.grad
+    c = a.exp()
+    z = c * c
+    with torch.no_grad():
+        c.mul_(2)
+    > z.sum().backward()
+    with torch.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+                pass
+            refused = False
+        except RuntimeError as e:
+            refused = str(e)
+    > refused
+    class Sq(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+        @staticmethod
+        def backward(ctx, g):
+            t, = ctx.saved_tensors
+            return 2 * t * g
+    seen = []
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: seen.append(t is x) or t * 10, lambda t: t / 10):
+        o = Sq.apply(x)
+    o.sum().backward()
+    > seen
+    > x.grad
+    with torch.autograd.graph.save_on_cpu():
+        q = (x * x.exp()).sum()
+    x.grad = None
+    g, = torch.autograd.grad(q, x, create_graph=True)
+    > g
+    g.sum().backward()
+    > x.grad
+    y = x.pow(3)
+    > y.grad_fn._saved_self is x
+    > y.grad_fn._saved_result
+    e = x.exp()
+    > e.grad_fn._saved_result.equal(e)
+    > e.grad_fn._saved_result is e
+    m = x * e
+    > m.grad_fn._saved_other.grad_fn.name()
+    m.sum().backward()
+    > m.grad_fn._saved_self
+    """)

@@ -394,6 +394,7 @@ def _backward_node(
         node._saved = None
         node._released = True
         node._unpack_nodes = None
+        node._packed = None
     if observers:
         shown_out = grad_out._data if create_graph else grad_out
         shown_in = (

@@ -115,6 +115,22 @@ def channels_last_out(forward: Any) -> Any:
     return wrapped
 
 
+class _SavedAttr:
+    """grad_fn._saved_<name>: the saved item of one role (a non-data descriptor, so a user's
+    Function may still set an attribute of that name on its ctx)."""
+
+    def __init__(self, role: int) -> None:
+        self.role = role
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, node: Any, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        return node._saved_by_role(self.role, self.name)
+
+
 class Function:
     """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
 
@@ -139,6 +155,11 @@ class Function:
     # {input index: the array forward converted it to (a dtype cast)}, set by an op that
     # saves a converted copy of an input, so graph_backward can see it as input.to(dtype)
     _cast_sources: dict | None = None
+    # saved_tensors_hooks: per saved item, (what the pack hook returned, the unpack hook, the
+    # dtype the op saved) for the items handed to a pack hook, None for the others
+    _packed: list | None = None
+    # the order in which the saved items go to a pack hook (PyTorch's), if not as saved
+    pack_order: tuple | None = None
     # A user's Function that returned several Tensors (see _apply_multi): per forward output,
     # None (not a Tensor) or (shape, dtype, slot, start); slot None for an output that has no
     # gradient (marked non-differentiable, or not floating point)
@@ -162,16 +183,54 @@ class Function:
             )
         if self._graph_mode:
             return self._saved_as_graph_tensors()
+        if self._packed is not None:
+            return self._unpacked()
         return self._saved or ()
 
-    def _saved_as_graph_tensors(self) -> tuple:
+    def _unpacked(self, only: int | None = None) -> tuple:
+        """The saved items, those given to a pack hook replaced by what the unpack hook makes of
+        it now (called on every access, as PyTorch does; `only`: item `only` alone)."""
+        out = list(self._saved or ())
+        for k, entry in enumerate(self._packed or ()):
+            if entry is None or (only is not None and k != only):
+                continue
+            packed, unpack, dtype = entry
+            t = unpack(packed)
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    "Output of saved tensor unpack_hook expected to be a Tensor but got "
+                    f"result of type {type(t).__name__}"
+                )
+            if dtype is None:  # a user's Function saved the Tensor itself
+                out[k] = t
+            else:
+                out[k] = t._data if t._data.dtype == dtype else t._data.astype(dtype)
+        return tuple(out)
+
+    def _saved_by_role(self, role: int, name: str) -> Any:
+        """The saved item of this role as a graph Tensor (an input leaf is the leaf itself)."""
+        if role not in self._saved_roles:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if self._released:
+            _ = self.saved_tensors  # raises the "second time" error
+        k = self._saved_roles.index(role)
+        return self._saved_as_graph_tensors(only=k)[k]
+
+    # PyTorch's grad_fn._saved_self / _saved_other / _saved_result: the saved first or second
+    # input, or the output (descriptors: a missing attribute elsewhere stays a plain miss)
+    _saved_self = _SavedAttr(0)
+    _saved_other = _SavedAttr(1)
+    _saved_result = _SavedAttr(-1)
+
+    def _saved_as_graph_tensors(self, only: int | None = None) -> tuple:
         """The saved items as Tensors wired into the graph, for graph_backward: a saved
         input is that input (its gradient flows back to where it came from), the saved
         output is this node's output; anything else (an index, a mask) stays as saved,
         a constant."""
         out = []
-        for item, role in zip(self._saved or (), self._saved_roles, strict=True):
-            if item is None or role is None:
+        items = self._unpacked(only) if self._packed is not None else self._saved or ()
+        for k, (item, role) in enumerate(zip(items, self._saved_roles, strict=True)):
+            if item is None or role is None or (only is not None and k != only):
                 out.append(item)
                 continue
             arr = item._data if isinstance(item, Tensor) else item
@@ -411,6 +470,8 @@ class Function:
                 roles.append(role)
             ctx._saved_versions = tuple(versions)
             ctx._saved_roles = tuple(roles)
+            if grad_mode.saved_hooks:
+                _pack_saved(ctx, lambda role: out if role == -1 else args[role])
         return out
 
     # -- what the engine calls -----------------------------------------------------
@@ -629,6 +690,9 @@ def _apply_multi(
                         break
             roles.append(role)
         ctx._saved_versions, ctx._saved_roles = tuple(versions), tuple(roles)
+        if grad_mode.saved_hooks:
+            slots = {meta[i][2]: results[i] for i in diff}
+            _pack_saved(ctx, lambda role: slots[role[1]] if type(role) is tuple else args[role])
     return tuple(results)
 
 
@@ -749,6 +813,32 @@ def _created_at(node: Function) -> str:
     from .anomaly import creation_site
 
     return " The op was created at " + creation_site(node)
+
+
+def _pack_saved(ctx: Function, tensor_of: Any) -> None:
+    """saved_tensors_hooks: hand each saved input or output to the innermost pack hook, as
+    the Tensor the program knows (`tensor_of(role)`); backward then sees what the unpack hook
+    returns. As in PyTorch, the hooks are off while the pack hook runs (its own ops save
+    nothing through it), and a packed tensor is not checked for in-place changes (the hook
+    owns what it keeps)."""
+    pack, unpack = grad_mode.saved_hooks[-1]
+    saved = list(ctx._saved)
+    packed: list = [None] * len(saved)
+    hooks, grad_mode.saved_hooks = grad_mode.saved_hooks, []
+    roles = ctx._saved_roles
+    try:
+        for k in ctx.pack_order or range(len(saved)):
+            item, role = saved[k], roles[k]
+            if item is None or role is None:
+                continue
+            source = role[1] if type(role) is tuple and role[0] == "cast" else role
+            t = tensor_of(source)
+            dtype = item.dtype if isinstance(item, np.ndarray) else None
+            packed[k] = (pack(t), unpack, dtype)
+            saved[k] = None  # (the hook holds it now)
+    finally:
+        grad_mode.saved_hooks = hooks
+    ctx._saved, ctx._packed, ctx._saved_versions = tuple(saved), packed, ()
 
 
 def _other_role(ctx: Function, s: Any, result: np.ndarray, out: Any, versions: list) -> Any:

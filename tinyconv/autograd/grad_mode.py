@@ -13,6 +13,11 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 enabled: bool = True
+# saved_tensors_hooks (autograd/graph.py): the stack of (pack_hook, unpack_hook) pairs; ops
+# that record a node hand what they save for backward to the innermost pair
+saved_hooks: list = []
+# disable_saved_tensors_hooks: the error message while hooks are refused, else None
+saved_hooks_refused: str | None = None
 # > 0 while a graph_backward (create_graph=True) runs: turning a Tensor that requires grad
 # into a NumPy array there would silently cut the graph of the gradient, so it raises.
 graph_backward_depth: int = 0

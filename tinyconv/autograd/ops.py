@@ -267,6 +267,7 @@ class Mul(Binary):
 
 class Div(Binary):
     torch_name = "DivBackward0"
+    pack_order = (1, 0)  # (PyTorch hands other to saved_tensors_hooks first, then self)
 
     ufunc = np.true_divide
 
@@ -640,6 +641,8 @@ def _matmul_name(na: int, nb: int, a_grad: bool = False, out: tuple = ()) -> str
 
 
 class MatMul(Op):
+    pack_order = (1, 0)  # (PyTorch hands mat2 to saved_tensors_hooks first, then self)
+
     @staticmethod
     def forward(ctx, a, b):
         # da needs b and db needs a: save only those (as PyTorch), so an in-place change of
