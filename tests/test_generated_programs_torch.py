@@ -765,3 +765,18 @@ def test_saved_tensors_hooks_semantics():
     m.sum().backward()
     > m.grad_fn._saved_self
     """)
+
+
+def test_zero_dim_results_stay_zero_dim():
+    # (np.ascontiguousarray makes a 0-d array 1-d: the contiguity fixes above must not)
+    same("""
+    import torch
+    x = torch.tensor(0.25, requires_grad=True)
+    > x.masked_fill(x > 1, 0.0)
+    > x.cumsum(0)
+    > x.cumprod(0)
+    > x.topk(1)
+    > torch.stack([x, x])
+    > torch.nn.functional.hardshrink(x)
+    > torch.where(x > 0)
+    """)

@@ -22,6 +22,7 @@ from ._dtype import dtype_name, result_type
 from ._errors import TensorValueError
 from .autograd import grad_mode
 from .kernels import select
+from .kernels.layout import c_order
 
 
 def _torch_tie_order(
@@ -1007,7 +1008,8 @@ class TensorMath:
         values = _t.ops_extra.Topk.apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
-        return SortResult(values, _t.Tensor._make(np.ascontiguousarray(idx, np.int64), None, False))
+        idx = c_order(idx.astype(np.int64, copy=False))
+        return SortResult(values, _t.Tensor._make(idx, None, False))
 
     # -- comparison
     # ------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from .._dtype import promote_types
 from .._indexing import IndexPlan
 from ..kernels import threads
 from ..kernels.bits import select_bits
-from ..kernels.layout import like_input
+from ..kernels.layout import c_order, like_input
 from .function import Function, ShownNode, layout_free, sum_to_shape
 
 
@@ -1695,7 +1695,7 @@ class Cat(Op):
             return out
         # PyTorch's layout: channels-last when every part is (NumPy's concatenate keeps that
         # order), else contiguous (NumPy would keep transposed parts' order)
-        return out if _all_channels_last(parts) else np.ascontiguousarray(out)
+        return out if _all_channels_last(parts) else c_order(out)
 
     @staticmethod
     def _kept(ctx) -> list:
@@ -1760,7 +1760,7 @@ class Stack(Op):
         dtype = promote_types(*ctx.dtypes)
         out = np.stack([p.astype(dtype, copy=False) for p in parts], axis)
         # (as Cat: contiguous unless every part is channels-last, whose order NumPy keeps)
-        return out if _all_channels_last(parts) else np.ascontiguousarray(out)
+        return out if _all_channels_last(parts) else c_order(out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,7 +16,7 @@ import numpy as np
 from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
 from ..kernels.distance import euclid_mm, euclid_mm_backward
-from ..kernels.layout import like_input
+from ..kernels.layout import c_order, like_input
 from ..kernels.scatter import add_rows
 from .function import layout_free, sum_to_shape
 from .ops import (
@@ -617,7 +617,7 @@ class Cumsum(Op):
     def forward(ctx, a, axis, dtype):
         ctx.axis, ctx.in_dtype = axis, a.dtype
         # (contiguous, as PyTorch's result; NumPy's follows a transposed input's order)
-        return np.ascontiguousarray(np.cumsum(a, axis=axis, dtype=dtype))
+        return c_order(np.cumsum(a, axis=axis, dtype=dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -647,7 +647,7 @@ class Cumprod(Op):
 
     @staticmethod
     def forward(ctx, a, axis, dtype):
-        out = np.ascontiguousarray(np.cumprod(a, axis=axis, dtype=dtype))  # (as Cumsum's)
+        out = c_order(np.cumprod(a, axis=axis, dtype=dtype))  # (as Cumsum's)
         ctx.save_for_backward(a, out)
         ctx.axis = axis
         return out
@@ -1024,7 +1024,7 @@ class MaskedFill(Op):
         )
         ctx.v_meta = (np.shape(value), getattr(value, "dtype", None))
         # (PyTorch fills a contiguous clone; np.where would keep a transposed input's order)
-        return np.ascontiguousarray(np.where(mask, np.asarray(value, dtype=a.dtype), a))
+        return c_order(np.where(mask, np.asarray(value, dtype=a.dtype), a))
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,6 +16,12 @@ import numpy as np
 _CHANNELS_LAST = {4: (0, 2, 3, 1), 5: (0, 2, 3, 4, 1)}
 
 
+def c_order(a: np.ndarray) -> np.ndarray:
+    """a, or a C-ordered copy when it is not C-contiguous (np.ascontiguousarray would also
+    turn a 0-d array into a 1-d one)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def channels_last_order(a: np.ndarray) -> tuple | None:
     """The channels-last dim order `a` is stored in (not also C-contiguous), else None."""
     if a.flags.c_contiguous:
