@@ -77,8 +77,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """Elementwise `input if condition else other`, broadcasting all three; where(condition)
     alone is nonzero(condition, as_tuple=True)."""
     if input is None and other is None:
-        cond = _as_tensor(condition)._data
-        return tuple(Tensor._make(i, None, False) for i in np.nonzero(cond))
+        # (nonzero's arrays: contiguous, 0-d conditions included, as PyTorch's; NumPy's
+        # np.nonzero gives strided views of one block and refuses a 0-d array)
+        return _as_tensor(condition).nonzero(as_tuple=True)
     return _where(condition, input, other)
 
 
