@@ -780,3 +780,162 @@ def test_zero_dim_results_stay_zero_dim():
     > torch.nn.functional.hardshrink(x)
     > torch.where(x > 0)
     """)
+
+
+def test_tensor_of_one_element_tensors_reads_them_as_numbers():
+    # torch.tensor([t1, t2]) of (1,)-shaped tensors gave shape (2, 1) (NumPy nested their
+    # dims); PyTorch reads each as a number, and refuses longer ones
+    same("""
+    import torch
+    import numpy as np
+    > torch.tensor([torch.tensor([1.0]), torch.tensor([2.0])])
+    > torch.tensor([torch.tensor([[1.0]]), torch.tensor([[2.0]])])
+    > torch.tensor([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])])
+    > torch.tensor([[torch.tensor([1]), 2]])
+    > torch.tensor([torch.tensor(1), torch.tensor(2.5)])
+    > torch.tensor([torch.tensor(1, dtype=torch.int8), torch.tensor(2, dtype=torch.int8)])
+    > torch.tensor([torch.tensor(1.0, dtype=torch.float64)])
+    > torch.tensor([torch.tensor([]), torch.tensor([])])
+    > torch.tensor([[torch.tensor(1.0), torch.tensor(2.0)], [3.0, 4.0]])
+    > torch.tensor([torch.tensor([1.5]), 2], dtype=torch.float64)
+    > torch.as_tensor([torch.tensor([1.0]), torch.tensor([2.0])])
+    > torch.tensor([np.array([1.0]), np.array([2.0])])
+    losses = [torch.tensor([0.5]) * i for i in range(3)]
+    > torch.tensor(losses).mean()
+    """)
+
+
+def test_base_is_the_viewed_tensor():
+    # x._base gave tinyconv's internal view record (a tuple), so `v._base is x` was False
+    same("""
+    import torch
+    a = torch.ones(3, 4)
+    b = a.view(12)
+    c = a[1:]
+    d = c.t()
+    e = a.clone()
+    > b._base is a
+    > c._base is a
+    > d._base is a
+    > a._base is None
+    > e._base is None
+    > a.unbind(0)[0]._base is a
+    > a.split(2, 1)[1]._base is a
+    > a.detach()._base is None
+    > a[[0, 1]]._base is None
+    w = torch.ones(3, requires_grad=True)
+    v = w[:2]
+    > v._base is w
+    """)
+
+
+def test_advanced_index_and_where_results_are_contiguous():
+    # x[:, [0, 2]] and torch.where(cond) came back strided (NumPy's layouts)
+    same("""
+    import torch
+    x = torch.arange(24.).reshape(2, 3, 4)
+    > x[:, [0, 2]]
+    > x[:, :, [1, 3]]
+    > x[:, [0, 1], [1, 2]]
+    > x[:, torch.tensor([True, False, True])]
+    > x[..., torch.tensor([1, 2])]
+    > x[:, torch.tensor([[0, 1], [1, 0]])]
+    > x[:, [0, 2]].view(-1)
+    > torch.where(x > 5)
+    > torch.where(x[0] > 2)[1].view(-1)
+    """)
+
+
+def test_sparse_init():
+    # nn.init.sparse_ was missing: PyTorch's draws (normal_, then one randperm per column)
+    same("""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(0)
+    > nn.init.sparse_(torch.empty(4, 3), sparsity=0.5)
+    > nn.init.sparse_(torch.empty(5, 2), sparsity=0.1, std=2.0)
+    > torch.rand(2)
+    > nn.init.sparse_(torch.empty(2, 2, 2), 0.5)
+    """)
+
+
+def test_return_type_reprs_and_split_node_names():
+    # linalg.slogdet printed as torch.return_types.slogdet, histogram without its module;
+    # split/chunk/unbind showed SliceBackward0/SelectBackward0
+    same("""
+    import torch
+    A = torch.tensor([[2.0, 1.0], [1.0, 3.0]])
+    print(torch.linalg.slogdet(A))
+    print(torch.slogdet(A))
+    print(torch.histogram(torch.tensor([1.0, 2.0, 1.0]), bins=2))
+    x = torch.ones(4, 2, requires_grad=True)
+    print(x.split(2))
+    print(x.split([1, 3]))
+    print(x.chunk(2, 1))
+    print(x.unbind(1))
+    print(torch.ones(0, 2, requires_grad=True).chunk(2))
+    print(torch.tensor_split(x, 2))
+    """)
+
+
+def test_gradient():
+    # torch.gradient was missing
+    same("""
+    import torch
+    > torch.gradient(torch.tensor([1, 2, 4, 7]))
+    > torch.gradient(torch.tensor([[1., 2, 4], [2, 5, 9]]), spacing=2.0)
+    > torch.gradient(torch.tensor([[1., 2, 4], [2, 5, 9]]), spacing=[2.0], dim=1)
+    > torch.gradient(torch.tensor([[1., 2, 4], [2, 5, 9]]), spacing=[2.0, 0.5])
+    > torch.gradient(torch.tensor([1., 2, 4, 7]), spacing=(torch.tensor([0., 1, 3, 4]),))
+    > torch.gradient(torch.tensor([1., 2, 4, 7]), spacing=(torch.tensor([0., 1, 3, 4]),), edge_order=2)
+    > torch.gradient(torch.tensor([1., 2, 4, 7, 3], dtype=torch.float64), dim=0, edge_order=2)
+    > torch.gradient(torch.tensor([1., 2]), edge_order=2)
+    > torch.gradient(torch.tensor([1., 2, 4, 7]), spacing=[1.0, 2.0])
+    > torch.gradient(torch.arange(12.).reshape(3, 4) ** 2, dim=(0, 1), edge_order=2)
+    x = torch.tensor([1., 2, 4, 7], requires_grad=True)
+    g = torch.gradient(x)[0]
+    (g * torch.tensor([1., -2., 3., 0.5])).sum().backward()
+    > x.grad
+    """)
+
+
+def test_vector_to_parameters_makes_views_of_the_vector():
+    # vector_to_parameters copied into the parameters; PyTorch sets their data to views of
+    # the vector (later writes to it show in the parameters; old state_dict values stay)
+    same("""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    sd = m.state_dict()
+    vec = torch.arange(6.0)
+    nn.utils.vector_to_parameters(vec, m.parameters())
+    > m.weight, m.bias
+    > sd['weight']
+    vec.mul_(10)
+    > m.weight
+    nn.utils.vector_to_parameters(torch.ones(6, dtype=torch.float64), m.parameters())
+    > m.bias
+    > nn.utils.parameters_to_vector(m.parameters())
+    """)
+
+
+def test_copysign_result_modified_in_place_raises_in_backward():
+    # (found by tests/test_torch_fuzz.py) PyTorch's copysign saves self and its result
+    same("""
+    import torch
+    x0 = torch.tensor(-0.132, dtype=torch.float64, requires_grad=True)
+    x3 = torch.tensor(0.362, dtype=torch.float64, requires_grad=True)
+    v3 = x3.copysign(-1.0)
+    v3.add_(x0)
+    > (v3 * 2).sum().backward()
+    y = torch.tensor([1.0, -2.0], requires_grad=True)
+    w = y * 1
+    z = w.copysign(torch.tensor([-1.0, 1.0]))
+    w.mul_(2)
+    > z.sum().backward()
+    u = y * 1
+    u.copysign_(-1.0)
+    > u.sum().backward()
+    > y.grad
+    """)

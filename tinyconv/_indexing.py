@@ -82,9 +82,14 @@ class IndexPlan:
         if self.adv is None:
             return v
         try:
-            return v[self.adv]
+            out = v[self.adv]
         except IndexError:
             raise self._bounds_error() from None
+        # NumPy puts the index arrays' dims first in memory (x[:, [0, 2]] is strided);
+        # PyTorch's result from a contiguous tensor is contiguous
+        if a.flags.c_contiguous and not out.flags.c_contiguous:
+            out = np.ascontiguousarray(out)  # (never 0-d here: that is always contiguous)
+        return out
 
     def put(self, a: np.ndarray, value: Any) -> None:
         """a[index] = value, in place; value broadcasts to `self.shape` (later repeats win)."""

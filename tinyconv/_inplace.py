@@ -15,7 +15,7 @@ from ._dtype import dtype_name
 from .autograd import grad_mode
 from .autograd.ieee import quiet, restore
 
-# How a view was made (Tensor._base flags): in no_grad mode; in no_grad mode of a root that
+# How a view was made (Tensor._view_of flags): in no_grad mode; in no_grad mode of a root that
 # required grad; by a function returning several views (split/chunk/unbind).
 _VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
 
@@ -36,22 +36,22 @@ class ViewInplace:
         """Make self a view of `parent` by the view op `step` = (Function class, extra args)."""
         self._vc = parent._vc
         self._gv = parent._vc[0]
-        pb = parent._base
+        pb = parent._view_of
         flags = 0 if grad_mode.enabled else _VIEW_NO_GRAD
         if pb is None:
             if flags and parent._requires_grad:
                 flags |= _VIEW_NO_GRAD_OF_GRAD
-            self._base = (parent, (step,), flags)
+            self._view_of = (parent, (step,), flags)
         else:
             root, steps, pflags = pb
             if flags and root._requires_grad:
                 flags |= _VIEW_NO_GRAD_OF_GRAD
-            self._base = (root, steps + (step,), flags | pflags)
+            self._view_of = (root, steps + (step,), flags | pflags)
 
     def _refresh_view(self) -> None:
         """The root changed in place since this view's history was made: re-derive the view
         from the root (PyTorch's rebase of a view's grad_fn)."""
-        root, steps, flags = self._base
+        root, steps, flags = self._view_of
         self._gv = self._vc[0]
         if not root._requires_grad:  # the root left the graph (e.g. zero_()): so does the view
             if self._grad_fn is not None:
@@ -91,7 +91,7 @@ class ViewInplace:
 
     def _view_before_write(self, what: str, other: Any = None) -> None:
         """Checks before an in-place op on a view, and its history made current."""
-        root, _, flags = self._base
+        root, _, flags = self._view_of
         if not self._data.flags.writeable:  # an expand()ed view: elements share memory
             raise RuntimeError(
                 f"{what}: unsupported operation: more than one element of the written-to tensor "
@@ -130,7 +130,7 @@ class ViewInplace:
     def _view_after_write(self) -> None:
         """After an in-place op on a view: the root's history now says `root[view] = self`
         (PyTorch's CopySlices), and the view's own history is current."""
-        root, steps, _ = self._base
+        root, steps, _ = self._view_of
         if grad_mode.enabled and (root._requires_grad or self._requires_grad):
             cls, extra = steps[0]
             if len(steps) == 1 and cls is _t.ops.Index:
@@ -161,7 +161,7 @@ class ViewInplace:
         # usual in-place target, zero_() on a .grad every training step)
         if (
             self._requires_grad and self._grad_fn is None
-            if self._base is None
+            if self._view_of is None
             else self.grad_fn is None and self._requires_grad
         ):
             raise RuntimeError(
@@ -173,7 +173,7 @@ class ViewInplace:
     def _inplace(self, op: Any, other: Any, what: str) -> _t.Tensor:
         if grad_mode.enabled:
             _t._current(other)
-        view = self._base is not None
+        view = self._view_of is not None
         if view:
             self._view_before_write(what, other)
         track = grad_mode.enabled and (
@@ -330,7 +330,7 @@ class ViewInplace:
         that sends zero gradient to its old history, and the gradient's sum to `value`
         (fill_ with a 0-d tensor that requires grad).
         """
-        view = self._base is not None
+        view = self._view_of is not None
         if view:
             self._view_before_write(what, value)
         if grad_mode.enabled:

@@ -20,7 +20,7 @@ from ._dtype import dtype_name
 def memory_of(t: Any, what: str = "storage()") -> np.ndarray:
     """The flat memory under tensor ``t`` (PyTorch's storage): its root's array, as one
     contiguous run. ``what`` names the caller in the error for a root that is not one."""
-    root = t if t._base is None else t._base[0]
+    root = t if t._view_of is None else t._view_of[0]
     data = root._data
     if not data.flags.c_contiguous:
         raise RuntimeError(

@@ -432,8 +432,18 @@ class TensorExtra:
         if isinstance(other, _t.Tensor):
             if other.requires_grad:
                 out = out + other * 0
-            return _fused(out, "CopysignBackward0", self, other)
-        return _fused(out, "CopysignBackward1", self)
+            out = _fused(out, "CopysignBackward0", self, other)
+        else:
+            out = _fused(out, "CopysignBackward1", self)
+        node = out.grad_fn
+        if node is not None:
+            # PyTorch's node saves self and the result: an in-place change of either before
+            # backward raises there, so it does here (the composite saved neither)
+            node._saved_versions = node._saved_versions + (
+                (self._vc, self._vc[0], self._data.shape),
+                (out._vc, out._vc[0], out._data.shape),
+            )
+        return out
 
     def logit(self, eps: Any = None) -> Any:
         """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]. Integer and bool
@@ -1084,7 +1094,7 @@ class TensorExtra:
         track = grad_mode.enabled and self._requires_grad
         if track:
             self._check_inplace(what)
-        base = self._base
+        base = self._view_of
         if base is not None and grad_mode.enabled and self._gv != self._vc[0]:
             self._refresh_view()
         if track:
@@ -1096,10 +1106,10 @@ class TensorExtra:
         if track:
             self._grad_fn = out._grad_fn
             self._grad_fn.torch_name = name
-        if base is not None and out._base is not None:
+        if base is not None and out._view_of is not None:
             # still a view of the same root, one view op further
             root, steps, flags = base
-            self._base = (root, out._base[1], flags)
+            self._view_of = (root, out._view_of[1], flags)
         self._vc[0] += 1
         if base is not None:
             self._gv = self._vc[0]

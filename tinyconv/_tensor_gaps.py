@@ -916,7 +916,7 @@ class TensorGaps:
         size = _size_args(sizes, what)
         if self._requires_grad:
             raise RuntimeError(f"{what}: cannot resize a tensor that requires grad")
-        if self._base is not None or not self._data.flags.c_contiguous:
+        if self._view_of is not None or not self._data.flags.c_contiguous:
             raise RuntimeError(
                 f"{what}: tinyconv resizes only a contiguous tensor that is not a view "
                 f"(got shape {tuple(self.shape)}); resize a clone()"

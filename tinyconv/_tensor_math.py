@@ -245,7 +245,7 @@ class TensorMath:
         neither keeps nor writes its input (`keeps_input=False`: relu, which saves its
         output) reads self's array itself: one pass and one array fewer (relu_ on
         ResNet-18's activations: the copy was ~3 ms of a ~140 ms training step)."""
-        view = grad_mode.enabled and getattr(self, "_base", None) is not None
+        view = grad_mode.enabled and getattr(self, "_view_of", None) is not None
         if view:
             self._view_before_write(what)
         track = grad_mode.enabled and (
@@ -1150,7 +1150,7 @@ class TensorMath:
     def storage_offset(self) -> int:
         """Where self's first element sits in the memory of the tensor it is a view of (0 for a
         non-view)."""
-        base = getattr(self, "_base", None)
+        base = getattr(self, "_view_of", None)
         if base is None or not self._data.size:
             return 0
         root = base[0]._data

@@ -189,6 +189,11 @@ def det(A: Any) -> Tensor:
     return Det.apply(_square(A, "linalg.det"))
 
 
+# torch.return_types.linalg_slogdet (torch.slogdet's result prints as slogdet)
+LinalgSlogdet = namedtuple("LinalgSlogdet", ["sign", "logabsdet"])
+LinalgSlogdet.__repr__ = return_type_repr("linalg_slogdet")
+
+
 def slogdet(A: Any) -> tuple:
     """(sign, log|det A|) per matrix: sign 0 and logabsdet -inf for a singular matrix."""
     return LinalgSlogdet(*_square(A, "linalg.slogdet").slogdet())

@@ -112,7 +112,7 @@ def _sizes(args: tuple, what: str) -> tuple:
 class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     """An n-dimensional array that records the ops applied to it for backward."""
 
-    # _base: None, or on a view (shares memory and `_vc` with another tensor):
+    # _view_of: None, or on a view (shares memory and `_vc` with another tensor):
     # (root, steps, flags): the tensor it is ultimately a view of (never a view itself),
     # the view ops that re-derive it from the root ((Function class, extra args) each),
     # and _VIEW_* flags about how it was made. `_gv` (views only): the version of the
@@ -120,7 +120,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     # the root changed in place and the view's history is re-derived (rebased) from it.
     __slots__ = (
         "__weakref__",
-        "_base",
+        "_view_of",
         "_data",
         "_grad",
         "_grad_fn",
@@ -151,7 +151,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self.grad_fn = None
         self._grad = None
         self._vc = [0]
-        self._base = None
+        self._view_of = None
         if requires_grad:
             self.requires_grad = True
 
@@ -194,7 +194,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def grad_fn(self) -> Any:
         """The node that made this tensor (None for leaves); on a view whose base changed in
         place since, the view's history re-derived from the base's (as PyTorch's)."""
-        if self._base is not None and self._gv != self._vc[0]:
+        if self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
         return self._grad_fn
 
@@ -232,13 +232,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @property
     def is_leaf(self) -> bool:
-        if self._base is not None and self._gv != self._vc[0]:
+        if self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
         return self.grad_fn is None
 
     @property
     def requires_grad(self) -> bool:
-        if self._base is not None and self._gv != self._vc[0]:
+        if self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
         return self._requires_grad
 
@@ -294,7 +294,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def retain_grad(self) -> None:
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
-        if self._base is not None and self._gv != self._vc[0]:
+        if self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
         if self.grad_fn is None:
             return
@@ -1230,10 +1230,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 )
             # a dim of size 0 still gives one (empty) piece, as in PyTorch
             sizes = [split_size] * (n // split_size) + [n % split_size] if split_size else [0]
+            name = "SplitBackward0"
             if len(sizes) > 1 and sizes[-1] == 0:
                 sizes.pop()
         else:
             sizes = list(split_size)
+            name = "SplitWithSizesBackward0"
             if sum(sizes) != n or builtins.any(s < 0 for s in sizes):
                 raise RuntimeError(
                     f"split(): split sizes {sizes} must be non-negative and sum to the "
@@ -1243,7 +1245,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         for s in sizes:
             out.append(_sliced(self, d, start, start + s))
             start += s
-        return _multi_output_views(out)
+        return _multi_output_views(out, name)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most `chunks` pieces of equal size (ceil(n / chunks); the last may be smaller)."""
@@ -1264,17 +1266,25 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def unsafe_split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple:
         return self.split(list(split_sizes), dim)
 
+    @property
+    def _base(self) -> Tensor | None:
+        """PyTorch's: the tensor this one is a view of (the root of a chain of views, never
+        itself a view), None if this tensor is not a view."""
+        view = self._view_of
+        return None if view is None else view[0]
+
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self._data.ndim, "unbind()")
         return _multi_output_views(
-            [self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d])]
+            [self[(slice(None),) * d + (i,)] for i in range(self._data.shape[d])],
+            "UnbindBackward0",
         )
 
     # -- indexing ------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
         """self[index] by PyTorch's rules (tinyconv/_indexing.py); basic indexes give views."""
         idx = _indexing.plan(index, self._data.shape)
-        if grad_mode.enabled and self._base is not None and self._gv != self._vc[0]:
+        if grad_mode.enabled and self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
         if not grad_mode.enabled or not self._requires_grad:
             out = Tensor._make(idx.get(self._data), None, False)
@@ -1293,7 +1303,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             self._check_setitem_overlap(idx, value, index)
         if grad_mode.enabled:
             _current(value)
-        view = self._base is not None
+        view = self._view_of is not None
         if view:
             self._view_before_write("__setitem__ (x[...] = ...)", value)
         track = grad_mode.enabled and (
@@ -1363,13 +1373,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             _current(src_t)
         if grad_mode.enabled and src_t._requires_grad:
             self[...] = src_t
-            if self._base is None:  # PyTorch's node for copy_ into a tensor that is not a view
+            if self._view_of is None:  # PyTorch's node for copy_ into a tensor that is not a view
                 self._grad_fn.torch_name = "CopyBackwards"
             return self
         return self._overwrite(src_t._data, "copy_()", ops.Copy)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        view = self._base is not None
+        view = self._view_of is not None
         if view:
             self._view_before_write("clamp_()")
         track = grad_mode.enabled and builtins.any(
@@ -1599,7 +1609,7 @@ def make_tensor(data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
     t._grad_fn = grad_fn
     t._grad = None
     t._vc = [0]
-    t._base = None
+    t._view_of = None
     return t
 
 
@@ -1623,6 +1633,8 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = data._data
     else:
+        if isinstance(data, (list, tuple)) and _holds_tensor(data):
+            data = _tensors_as_numbers(data)
         try:
             arr = np.array(data)
         except ValueError:
@@ -1655,6 +1667,30 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     return np.array(arr, dtype=as_dtype(arr.dtype), copy=True)
+
+
+def _holds_tensor(data: list | tuple) -> bool:
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tensor):
+            return True
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return False
+
+
+def _tensors_as_numbers(data: Any) -> Any:
+    """The nested list with each Tensor in it read as a number, as PyTorch reads one: a
+    one-element tensor of any shape is its value (a 0-d array: its dtype still counts), a
+    longer one raises ValueError (NumPy would have nested its dims into the result)."""
+    if isinstance(data, (list, tuple)):
+        return [_tensors_as_numbers(x) for x in data]
+    if isinstance(data, Tensor):
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._data.reshape(())
+    return data
 
 
 def _list_dtype(data: Any) -> np.dtype | None:
@@ -1708,25 +1744,28 @@ def _ragged(data: Any, path: str = "data") -> str:
 
 def _current(t: Any) -> None:
     """Make a view's history current (its root may have changed in place since it was made)."""
-    if isinstance(t, Tensor) and t._base is not None and t._gv != t._vc[0]:
+    if isinstance(t, Tensor) and t._view_of is not None and t._gv != t._vc[0]:
         t._refresh_view()
 
 
 def _joins_graph(t: Any) -> bool:
     """A view that does not require grad yet, but will once made current (its root joined
     the graph in place since): the untracked fast paths must not skip it."""
-    if isinstance(t, Tensor) and t._base is not None and t._gv != t._vc[0]:
+    if isinstance(t, Tensor) and t._view_of is not None and t._gv != t._vc[0]:
         t._refresh_view()
         return t._requires_grad
     return False
 
 
-def _multi_output_views(views: list) -> tuple:
-    """Flag the views of split/chunk/unbind: PyTorch refuses in-place ops on them (with grad)."""
+def _multi_output_views(views: list, name: str) -> tuple:
+    """Flag the views of split/chunk/unbind: PyTorch refuses in-place ops on them (with grad);
+    their nodes show PyTorch's one node's name (`name`: SplitBackward0, ...)."""
     for v in views:
-        if v._base is not None:
-            root, steps, flags = v._base
-            v._base = (root, steps, flags | _VIEW_MULTI)
+        if v._grad_fn is not None:
+            v._grad_fn.torch_name = name
+        if v._view_of is not None:
+            root, steps, flags = v._view_of
+            v._view_of = (root, steps, flags | _VIEW_MULTI)
     return tuple(views)
 
 

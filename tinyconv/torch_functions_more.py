@@ -1027,3 +1027,84 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tenso
     """The older sum of singular values (linalg.matrix_norm(..., 'nuc'))."""
     x = _arg(input, "nuclear_norm()")
     return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
+    """The derivative estimated by finite differences along each of `dim` (all dims by
+    default): central differences inside, one-sided ones (first or second order,
+    `edge_order`) at the ends. `spacing`: a number, one number per dim, or one 1-D tensor of
+    coordinates per dim (unevenly spaced samples). One tensor per dim, as numpy.gradient."""
+    what = "torch.gradient"
+    x = _as_tensor(input)
+    if x._data.dtype.kind not in "f":
+        x = x.to(_dtype.get_default_dtype())
+    if dim is None:
+        dims = list(builtins.range(x.ndim))
+    elif isinstance(dim, (builtins.int, np.integer)):
+        dims = [_dim(dim, x.ndim, what)]
+    else:
+        dims = [_dim(d, x.ndim, what) for d in dim]
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"{what} only supports edge_order=1 and edge_order=2.")
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(
+                f"{what} expected spacing to be unspecified, a scalar, or a list of length "
+                f"equal to 'self.dim() = {x.ndim}', since dim argument was not given, but got "
+                f"a list of length {len(spacing)}"
+            )
+        spacings = list(spacing)
+    else:
+        spacings = [spacing] * len(dims)
+    out = []
+    for d, h in zip(dims, spacings, strict=True):
+        n = x.shape[d]
+        if n < edge_order + 1:
+            raise RuntimeError(f"{what} expected each dimension size to be at least edge_order+1")
+
+        def part(lo: Any, hi: Any, d: int = d) -> Tensor:
+            return x.narrow(d, lo, hi - lo)
+
+        if isinstance(h, Tensor) and h.ndim == 1:
+            out.append(_uneven_gradient(x, d, h.to(x.dtype), edge_order, part))
+            continue
+        h = h.item() if isinstance(h, Tensor) else h
+        mid = (part(2, n) - part(0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / h
+            last = (part(n - 1, n) - part(n - 2, n - 1)) / h
+        else:
+            first = (-1.5 * part(0, 1) + 2 * part(1, 2) - 0.5 * part(2, 3)) / h
+            last = (0.5 * part(n - 3, n - 2) - 2 * part(n - 2, n - 1) + 1.5 * part(n - 1, n)) / h
+        out.append(cat([first, mid, last], d))
+    return tuple(out)
+
+
+def _uneven_gradient(x: Tensor, d: int, coords: Tensor, edge_order: int, part: Any) -> Tensor:
+    """numpy.gradient's second-order formulas for samples at `coords` along dim d."""
+    n = x.shape[d]
+    shape = [1] * x.ndim
+    shape[d] = -1
+    dx = coords[1:] - coords[:-1]
+    dx1, dx2 = dx[:-1].reshape(shape), dx[1:].reshape(shape)
+    a = -dx2 / (dx1 * (dx1 + dx2))
+    b = (dx2 - dx1) / (dx1 * dx2)
+    c = dx1 / (dx2 * (dx1 + dx2))
+    mid = a * part(0, n - 2) + b * part(1, n - 1) + c * part(2, n)
+    if edge_order == 1:
+        first = (part(1, 2) - part(0, 1)) / dx[0]
+        last = (part(n - 1, n) - part(n - 2, n - 1)) / dx[-1]
+    else:
+        h1, h2 = dx[0], dx[1]
+        first = (
+            -(2 * h1 + h2) / (h1 * (h1 + h2)) * part(0, 1)
+            + (h1 + h2) / (h1 * h2) * part(1, 2)
+            - h1 / (h2 * (h1 + h2)) * part(2, 3)
+        )
+        h1, h2 = dx[-2], dx[-1]
+        last = (
+            h2 / (h1 * (h1 + h2)) * part(n - 3, n - 2)
+            - (h2 + h1) / (h1 * h2) * part(n - 2, n - 1)
+            + (2 * h2 + h1) / (h2 * (h1 + h2)) * part(n - 1, n)
+        )
+    return cat([first, mid, last], d)

@@ -590,7 +590,7 @@ def backward(
     # than by ieee.quietly's wrapper: one call less on every training step's backward
     token = _quiet()
     try:
-        if tensor._base is not None and tensor._gv != tensor._vc[0]:
+        if tensor._view_of is not None and tensor._gv != tensor._vc[0]:
             tensor._refresh_view()  # a view whose base changed in place: rebase its history first
         if not tensor._requires_grad:
             raise RuntimeError(
@@ -679,7 +679,7 @@ def grad(
             f"{len(outs)} outputs; give one per output"
         )
     for i, o in enumerate(outs):
-        if o._base is not None and o._gv != o._vc[0]:
+        if o._view_of is not None and o._gv != o._vc[0]:
             o._refresh_view()
         if not o._requires_grad:
             raise RuntimeError(
@@ -729,7 +729,7 @@ def _as_tensor_list(x: Any, who: str) -> list:
 
 def _check_differentiable(tensors: list, who: str) -> None:
     for i, t in enumerate(tensors):
-        if t._base is not None and t._gv != t._vc[0]:
+        if t._view_of is not None and t._gv != t._vc[0]:
             t._refresh_view()
         if not t._requires_grad:
             raise RuntimeError(f"{who}: input {i} does not require grad")

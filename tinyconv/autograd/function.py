@@ -371,7 +371,7 @@ class Function:
             needs, edges = [], []
             for a in args:
                 if isinstance(a, Tensor):
-                    if a._base is not None and a._gv != a._vc[0]:
+                    if a._view_of is not None and a._gv != a._vc[0]:
                         a._refresh_view()  # a view whose base changed in place: rebase its history
                     raw.append(a._data)
                     if a._requires_grad:

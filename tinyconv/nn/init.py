@@ -12,6 +12,7 @@ from .. import _rng as _random
 from .._errors import TensorValueError
 from .._rng import _gen
 from ..autograd import grad_mode
+from ..creation import randperm
 from ..tensor import Tensor
 
 
@@ -246,6 +247,22 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     return _overwrite(tensor, w)
 
 
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any = None) -> Tensor:
+    """A sparse 2-D matrix: normals N(0, std^2), then in each column ceil(sparsity * rows)
+    entries, picked by a random permutation, set to zero (PyTorch's draws, in its order)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    with grad_mode.no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for col_idx in range(cols):
+            # (PyTorch draws the permutations from the default generator, whatever `generator`)
+            row_indices = randperm(rows)
+            tensor[row_indices[:num_zeros], col_idx] = 0
+    return tensor
+
+
 def _deprecated(new: Any) -> Any:
     """PyTorch's pre-0.4 name of an initialiser (no trailing underscore): warns, then calls it."""
     old = new.__name__[:-1]
@@ -273,3 +290,4 @@ xavier_normal = _deprecated(xavier_normal_)
 kaiming_uniform = _deprecated(kaiming_uniform_)
 kaiming_normal = _deprecated(kaiming_normal_)
 orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

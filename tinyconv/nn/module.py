@@ -42,7 +42,7 @@ class Parameter(Tensor):
         t._requires_grad = False
         t.grad_fn = None
         t.grad = None
-        t._base = None
+        t._view_of = None
         t._vc = data._vc if isinstance(data, Tensor) else [0]
         if requires_grad:
             t.requires_grad = True

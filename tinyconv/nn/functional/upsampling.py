@@ -335,7 +335,7 @@ def _new(out: Tensor, name: str, x: Tensor) -> Tensor:
     """out as a tensor of its own, named as PyTorch's one node: the final reshape is a view of
     x when the permute left the order (r = 1, 1 x 1 images, groups = 1), and PyTorch's result
     never is (an in-place change of it must not reach x)."""
-    if out._base is not None:
+    if out._view_of is not None:
         out = out.clone()
     return _fused(out, name, x)
 

@@ -207,7 +207,8 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D `vec` into the parameters' values (untracked)."""
+    """Make each parameter's data the next slice of the 1-D `vec` (a view: as in PyTorch, the
+    parameters then share vec's memory, and tensors that held their old values keep them)."""
     what = "vector_to_parameters"
     if not isinstance(vec, Tensor) or vec.ndim != 1:
         raise TypeError(
@@ -222,6 +223,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in params:
         k = p.numel()
-        p._data[...] = vec._data[start : start + k].reshape(p._data.shape)
-        p._vc[0] += 1
+        p.data = vec[start : start + k].view_as(p).data
         start += k
