@@ -939,3 +939,119 @@ def test_copysign_result_modified_in_place_raises_in_backward():
     > u.sum().backward()
     > y.grad
     """)
+
+
+def test_more_distributions():
+    # Poisson, Geometric, Chi2, LogNormal and HalfNormal were missing: PyTorch's samples
+    # for the same seed, log_prob, entropy, moments, cdf/icdf and shapes
+    same("""
+    import torch
+    import torch.distributions as D
+    torch.manual_seed(0)
+    p = D.Poisson(torch.tensor([0.5, 3.0, 12.0]))
+    > p.sample((2,))
+    > p.log_prob(torch.tensor([0.0, 2.0, 15.0]))
+    > p.mean, p.mode, p.variance, p.batch_shape
+    > D.Poisson(4.0).sample((3,))
+    > D.kl_divergence(p, D.Poisson(torch.tensor([1.0, 1.0, 1.0])))
+    > D.kl_divergence(D.Bernoulli(torch.tensor([0.2, 0.5, 0.9])), p)
+    > D.kl_divergence(p, D.Bernoulli(torch.tensor(0.5)))
+    > D.kl_divergence(D.Geometric(torch.tensor([0.2, 0.7])), D.Geometric(torch.tensor([0.5, 0.5])))
+    > D.kl_divergence(D.HalfNormal(torch.tensor([1.0, 2.0])), D.HalfNormal(torch.tensor(1.5)))
+    > D.kl_divergence(D.LogNormal(0.0, 1.0), D.LogNormal(torch.tensor([0.5]), torch.tensor([2.0])))
+    > D.kl_divergence(D.LogNormal(0.0, 1.0), D.HalfNormal(1.0))
+    > D.kl_divergence(D.Chi2(torch.tensor(3.0)), D.Chi2(torch.tensor(2.0)))
+    g = D.Geometric(torch.tensor([0.2, 0.9, 1.0]))
+    > g.sample((3,))
+    > g.log_prob(torch.tensor([0.0, 2.0, 0.0]))
+    > g.entropy()
+    > g.mean, g.variance, g.mode, g.logits
+    > D.Geometric(logits=torch.tensor([0.0, -1.0])).sample((2,))
+    > D.Geometric(torch.tensor([0.0]))
+    c = D.Chi2(torch.tensor([1.0, 3.0]))
+    > c.sample((2,))
+    > c.log_prob(torch.tensor([0.5, 2.0]))
+    > c.df, c.mean, c.variance, c.entropy()
+    > D.Chi2(4.0).rsample().shape
+    > c.expand((2, 2)).df
+    ln = D.LogNormal(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.5]))
+    > ln.sample((3,))
+    > ln.rsample()
+    > ln.log_prob(torch.tensor([0.5, 3.0]))
+    > ln.mean, ln.variance, ln.mode, ln.entropy(), ln.loc, ln.scale
+    > ln.cdf(torch.tensor([1.0, 2.0])), ln.icdf(torch.tensor([0.3, 0.9]))
+    > ln.expand((4, 2)).sample().shape
+    h = D.HalfNormal(torch.tensor([1.0, 2.0]))
+    > h.sample((3,))
+    > h.log_prob(torch.tensor([0.5, -1.0]))
+    > h.mean, h.variance, h.entropy(), h.scale
+    > h.cdf(torch.tensor([0.5, 1.0])), h.icdf(torch.tensor([0.5, 0.9]))
+    > D.HalfNormal(1.0).rsample((2,))
+    """)
+
+
+def _new_distribution(D, name: str, a, b):
+    if name == "LogNormal":
+        return D.LogNormal(a, b)
+    if name == "HalfNormal":
+        return D.HalfNormal(b)
+    if name == "Chi2":
+        return D.Chi2(b * 3)
+    if name == "Poisson":
+        return D.Poisson(b * 2)
+    return D.Geometric(probs=b / 2)
+
+
+@pytest.mark.parametrize("name", ["LogNormal", "HalfNormal", "Chi2", "Poisson", "Geometric"])
+def test_more_distributions_gradients(name):
+    # log_prob and entropy gradients against PyTorch's (float64), rsample's through the params
+    outs = []
+    for lib in (torch, tinyconv):
+        D = lib.distributions
+        a = lib.tensor([0.3, 1.7], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([0.8, 1.4], dtype=lib.float64, requires_grad=True)
+        value = lib.tensor([0.6, 2.0], dtype=lib.float64)
+        d = _new_distribution(D, name, a, b)
+        if name in ("Poisson", "Geometric"):
+            value = lib.tensor([0.0, 3.0], dtype=lib.float64)
+        loss = (d.log_prob(value) * lib.tensor([1.0, -0.5], dtype=lib.float64)).sum()
+        if name != "Poisson":
+            loss = loss + d.entropy().sum()
+        ga = lib.autograd.grad(loss, [a, b], allow_unused=True)
+        outs.append([None if g is None else g.numpy() for g in ga])
+    for g, w in zip(outs[1], outs[0], strict=True):
+        assert (g is None) == (w is None)
+        if w is not None:
+            np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-10)
+
+
+def test_function_mark_dirty():
+    # ctx.mark_dirty was missing: the caller's tensor comes back, its history through the node
+    same("""
+    import torch
+    class Double(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            return x.mul_(2)
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    w = torch.tensor([1.0, -3.0], requires_grad=True)
+    v = w.exp()
+    r = Double.apply(v)
+    > r is v
+    > v.grad_fn.name()
+    > v._version
+    > v
+    (v * v).sum().backward()
+    > w.grad
+    > Double.apply(torch.ones(2, requires_grad=True))
+    u = torch.ones(2)
+    > Double.apply(u) is u
+    > u
+    with torch.no_grad():
+        q = w * 1
+        d = Double.apply(q)
+    > d.requires_grad, d is q, q._version
+    """)

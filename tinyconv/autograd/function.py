@@ -165,6 +165,7 @@ class Function:
     # gradient (marked non-differentiable, or not floating point)
     _multi: list | None = None
     _non_diff: tuple = ()  # outputs passed to mark_non_differentiable
+    _dirty: tuple = ()  # inputs passed to mark_dirty (forward changed them in place)
     _materialize = True  # set_materialize_grads: missing output gradients arrive as zeros
     _unpack_nodes: list | None = None  # the _UnpackOutput node of each differentiable output
 
@@ -260,6 +261,11 @@ class Function:
         """Outputs of forward (a user's Function) that get no gradient: they do not require
         grad, and backward receives zeros (or None) for them."""
         self._non_diff = self._non_diff + args
+
+    def mark_dirty(self, *args: Any) -> None:
+        """Inputs forward changed in place (and returns): the caller's tensor itself comes back,
+        its history continuing through this node, as PyTorch's in-place custom Functions."""
+        self._dirty = self._dirty + args
 
     def set_materialize_grads(self, value: bool) -> None:
         """False: backward receives None, not zeros, for outputs that got no gradient."""
@@ -388,6 +394,7 @@ class Function:
         else:  # no_grad: nothing to record, only the arrays
             for a in args:
                 raw.append(a._data if isinstance(a, Tensor) else a)
+        dirty = None  # (a user's Function's input it changed in place: see mark_dirty)
         if cls.array_mode:
             token = _quiet()  # inf - inf is nan without a NumPy RuntimeWarning (see ieee.py)
             try:
@@ -406,6 +413,11 @@ class Function:
                     result = cls.forward(*raw)
                     cls.setup_context(ctx, tuple(raw), result)
             if type(result) is tuple:
+                if ctx._dirty:
+                    raise NotImplementedError(
+                        f"{cls.__name__}: mark_dirty with several outputs is not supported in "
+                        "tinyconv (return the changed input alone)"
+                    )
                 # (edges exist only when recording)
                 return _apply_multi(ctx, args, raw, result, record, edges if record else None)
             if not isinstance(result, Tensor):
@@ -413,12 +425,17 @@ class Function:
                     f"{cls.__name__}.forward must return a Tensor or a tuple, "
                     f"got {type(result).__name__}"
                 )
+            if ctx._dirty:
+                dirty = _dirty_input(ctx, args, raw, result)
             result = result._data
             if record:  # what backward's gradients must look like (checked in _run_backward)
                 ctx._in_meta = tuple(
                     (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
                 )
         if not record:
+            if dirty is not None:
+                dirty._vc[0] += 1  # (PyTorch counts the rebase as one more change)
+                return dirty
             out = make_tensor(result, None, False)
             # (an empty result shares no memory, but is a view in PyTorch all the same)
             if (
@@ -432,7 +449,7 @@ class Function:
             ):
                 out._mark_view(args[0], (cls, args[1:]))
             return out
-        out = make_tensor(result, ctx, True)
+        out = make_tensor(result, ctx, True) if dirty is None else _rebase_dirty(ctx, dirty)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and (
             cls.always_view
@@ -813,6 +830,31 @@ def _created_at(node: Function) -> str:
     from .anomaly import creation_site
 
     return " The op was created at " + creation_site(node)
+
+
+def _dirty_input(ctx: Function, args: tuple, raw: list, result: Tensor) -> Tensor | None:
+    """The caller's tensor that forward changed in place (mark_dirty) and returned, if any."""
+    for a, r in zip(args, raw, strict=True):
+        if r is result and any(d is r for d in ctx._dirty):
+            return a
+    return None
+
+
+def _rebase_dirty(ctx: Function, t: Tensor) -> Tensor:
+    """t, changed in place by a user's Function, with its history continued by ctx."""
+    if t._grad_fn is None and t._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    if t._view_of is not None:
+        raise NotImplementedError(
+            f"{ctx.name()}: mark_dirty on a view is not supported in tinyconv (pass the tensor "
+            "it views, or a clone)"
+        )
+    t._grad_fn = ctx
+    t._requires_grad = True
+    t._vc[0] += 1  # (PyTorch counts the rebase as one more change)
+    return t
 
 
 def _pack_saved(ctx: Function, tensor_of: Any) -> None:
