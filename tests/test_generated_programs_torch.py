@@ -1055,3 +1055,58 @@ def test_function_mark_dirty():
         d = Double.apply(q)
     > d.requires_grad, d is q, q._version
     """)
+
+
+def test_torch_nn_modules_import_paths():
+    # `from torch.nn.parameter import Parameter` and `torch.nn.modules.<file>` imports failed
+    same("""
+    import torch
+    from torch.nn.parameter import Parameter
+    from torch.nn.modules.module import Module
+    from torch.nn.modules.loss import _Loss, _WeightedLoss, MSELoss
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.conv import _ConvNd
+    from torch.nn.modules.utils import _pair, _single, _triple
+    from torch.nn.modules.linear import Linear
+    import torch.nn.functional as F
+
+    class Huberish(_Loss):
+        def __init__(self, delta=1.0, reduction='mean'):
+            super().__init__(reduction=reduction)
+            self.delta = delta
+        def forward(self, a, b):
+            return F.huber_loss(a, b, reduction=self.reduction, delta=self.delta)
+
+    class WeightedMSE(_WeightedLoss):
+        def forward(self, a, b):
+            return (self.weight * (a - b) ** 2).sum()
+
+    torch.manual_seed(0)
+    lin = Linear(3, 2)
+    x = torch.randn(4, 3)
+    > Huberish(0.5)(lin(x), torch.zeros(4, 2))
+    > Huberish(reduction='sum').reduction
+    > WeightedMSE(torch.tensor([1.0, 2.0]))(lin(x), torch.zeros(4, 2))
+    > list(WeightedMSE(torch.tensor([1.0, 2.0])).state_dict())
+    > isinstance(MSELoss(), _Loss), isinstance(torch.nn.BatchNorm2d(2), _BatchNorm)
+    > isinstance(torch.nn.Conv2d(1, 1, 3), _ConvNd), isinstance(lin, Module)
+    > _pair(3), _pair((1, 2)), _single(4), _triple([1, 2, 3])
+    > isinstance(lin.weight, Parameter)
+    > Parameter(torch.ones(2))
+    """)
+
+
+def test_tensor_type_names():
+    # x.type('torch.IntTensor') and x.type(torch.IntTensor) raised; int8/int16/uint8/float16
+    # tensors' type() gave the dtype's name
+    same("""
+    import torch
+    x = torch.tensor([1.5, -2.7])
+    > x.type('torch.IntTensor')
+    > x.type('torch.DoubleTensor')
+    > x.type('torch.ByteTensor')
+    > x.type(torch.LongTensor)
+    > x.type(torch.float16)
+    > x.type('int32')
+    > [torch.tensor([1], dtype=d).type() for d in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.float16, torch.float32, torch.float64, torch.bool)]
+    """)

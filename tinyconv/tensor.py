@@ -109,6 +109,20 @@ def _sizes(args: tuple, what: str) -> tuple:
     return tuple(out)
 
 
+# dtype -> PyTorch's legacy tensor type name (x.type())
+_LEGACY_TYPES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
 class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     """An n-dimensional array that records the ops applied to it for backward."""
 
@@ -421,15 +435,20 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def cpu(self) -> Tensor:
         return self
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """The legacy type name ('tinyconv.FloatTensor'), or this tensor converted to a dtype,
+        a legacy type (tinyconv.IntTensor) or its name ('tinyconv.IntTensor')."""
         if dtype is None:
-            return {
-                "float32": "tinyconv.FloatTensor",
-                "float64": "tinyconv.DoubleTensor",
-                "int64": "tinyconv.LongTensor",
-                "int32": "tinyconv.IntTensor",
-                "bool": "tinyconv.BoolTensor",
-            }.get(self._data.dtype.name, dtype_name(self._data.dtype))
+            name = _LEGACY_TYPES.get(self._data.dtype.name)
+            return "tinyconv." + name if name else dtype_name(self._data.dtype)
+        if isinstance(dtype, builtins.str):
+            short = dtype.rpartition(".")[2]
+            found = [k for k, v in _LEGACY_TYPES.items() if v == short]
+            if not dtype.startswith(("tinyconv.", "torch.")) or not found:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dtype = np.dtype(found[0])
+        elif isinstance(dtype, builtins.type) and hasattr(dtype, "_dtype"):  # tinyconv.IntTensor
+            dtype = dtype._dtype
         return self.to(dtype)
 
     def float(self) -> Tensor:
