@@ -883,12 +883,6 @@ CASES: list[Case] = [
         ),
     ),
     Case(
-        "entr",
-        ("Entr", "Mul"),
-        lambda d: (None, [_arr(d, d(shapes(1, 2, max_side=3)))]),
-        lambda T, p, x: T.special.entr(x * x + 0.1) * x,
-    ),
-    Case(
         "solve_triangular",
         ("SolveTriangular", "Mul"),
         solve_draw,
