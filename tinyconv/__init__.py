@@ -944,7 +944,6 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "where",
     "zeros",
     "zeros_like",
-    "gradient",
 ]
 
 from . import torch_functions as _torch_functions  # noqa: E402
