@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import sys
 import textwrap
+import types
 
 import numpy as np
 
@@ -37,10 +39,16 @@ def run_program(src: str, lib: str) -> tuple[dict, str]:
     src = textwrap.dedent(src)
     if lib == "tinyconv":
         src = to_tinyconv(src)
-    ns: dict = {"__name__": f"program_{lib}"}
+    # (a registered module, so that what looks itself up in sys.modules works: @dataclass)
+    module = types.ModuleType(f"program_{lib}")
+    ns: dict = module.__dict__
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        exec(compile(src, f"<program {lib}>", "exec"), ns)  # noqa: S102 (the program is the test)
+    sys.modules[module.__name__] = module
+    try:
+        with contextlib.redirect_stdout(buf):
+            exec(compile(src, f"<program {lib}>", "exec"), ns)  # noqa: S102 (the program is the test)
+    finally:
+        del sys.modules[module.__name__]
     return ns, buf.getvalue()
 
 

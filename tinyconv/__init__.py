@@ -18,6 +18,7 @@ from collections.abc import Iterator as _Iterator
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import autograd
 from ._dtype import (
+    bfloat16,
     bool,
     double,
     float,
@@ -761,6 +762,7 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "fliplr",
     "flipud",
     "float",
+    "bfloat16",
     "float16",
     "float32",
     "float64",

@@ -91,6 +91,40 @@ int32 = int = DType(np.dtype(np.int32), "int32")
 int64 = long = DType(np.dtype(np.int64), "int64")
 bool = DType(np.dtype(np.bool_), "bool")
 
+class _Absent(DType):
+    """A PyTorch dtype tinyconv has no NumPy type for (bfloat16): it can be named, compared and
+    printed, as scripts do in their config tables (nanoGPT's `{'bfloat16': torch.bfloat16, ...}`),
+    and any attempt to make a tensor of it raises TypeError."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str) -> None:
+        super().__init__(None, name)
+
+    @property
+    def dtype(self) -> np.dtype:
+        # (NumPy reads `.dtype` of what it is given as a dtype: np.zeros(3, dtype=bfloat16))
+        raise TypeError(absent_message(self))
+
+    is_floating_point = True
+    is_complex = False
+    is_signed = True
+    itemsize = 2
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(name)
+
+    def __hash__(self) -> builtins.int:
+        return hash(self._name)
+
+
+def absent_message(d: _Absent) -> str:
+    return f"dtype: tinyconv has no {d._name} (NumPy has no such type); use float32 or float16"
+
+
+bfloat16 = _Absent("bfloat16")
+
+
 _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
 # NumPy dtype -> its name (a DType finds its entry too: same hash, equal)
 _NAMES = {d._np: d._name for d in _ALL}
@@ -134,6 +168,8 @@ def as_dtype(dtype: Any) -> np.dtype:
     np.dtype."""
     if type(dtype) is DType:
         return dtype._np
+    if type(dtype) is _Absent:
+        raise TypeError(absent_message(dtype))
     if isinstance(dtype, np.dtype):
         d = dtype
     elif dtype is builtins.float:  # PyTorch: dtype=float means float64

@@ -248,7 +248,7 @@ def randn_like(
 
 
 def randint(
-    low: int,
+    low: int = 0,
     high: Any = None,
     size: Any = None,
     dtype: Any = None,
@@ -256,9 +256,12 @@ def randint(
     generator: Any = None,
     **kw: Any,
 ) -> Tensor:
-    """Integers in [low, high); `randint(high, size)` as in PyTorch."""
+    """Integers in [low, high); `randint(high, size)` and `randint(high, size=size)` as in
+    PyTorch."""
     if size is None:
         low, high, size = 0, low, high
+    elif high is None:  # randint(3, size=(6,)): the one number is high
+        low, high = 0, low
     if size is None:
         raise TypeError("randint(): size is required")
     _where_kw(kw, "randint()")

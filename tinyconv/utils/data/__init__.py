@@ -407,21 +407,25 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
+        # A generator, as PyTorch's: nothing is drawn before the first index is asked for, and
+        # each block below is drawn when reached (num_samples=1e10 with replacement is fine).
         n = len(self.data_source)
         g = self.generator
         if g is None:
             # as PyTorch: a fresh generator seeded by one 64-bit draw from the global stream
             g = Generator().manual_seed(int(_random.random_full(_gen(None), (), np.int64)))
         if self.replacement:
-            return iter(_random.integers(g, (self.num_samples,), 0, n).tolist())
+            # PyTorch draws 32 at a time, then the remainder (an empty draw included)
+            for _ in range(self.num_samples // 32):
+                yield from _random.integers(g, (32,), 0, n).tolist()
+            yield from _random.integers(g, (self.num_samples % 32,), 0, n).tolist()
+            return
         if n == 0:
-            return iter([])
-        order = [
-            i for _ in range(self.num_samples // n) for i in _random.permutation(g, n).tolist()
-        ]
+            return
+        for _ in range(self.num_samples // n):
+            yield from _random.permutation(g, n).tolist()
         # PyTorch draws one more permutation for the remainder, even an empty one
-        order += _random.permutation(g, n)[: self.num_samples % n].tolist()
-        return iter(order)
+        yield from _random.permutation(g, n)[: self.num_samples % n].tolist()
 
     def __len__(self) -> int:
         return self.num_samples
