@@ -98,6 +98,22 @@ def test_bad_seeds_states_and_generators_raise():
         tinyconv.rand(2, dtype=tinyconv.int64)
 
 
+def test_randint_takes_high_alone_with_size_by_keyword():
+    # minGPT: torch.randint(self.num_digits, size=(self.length,)): the one number is high
+    for call in (
+        lambda: tinyconv.randint(3, size=(50,)),
+        lambda: tinyconv.randint(high=3, size=(50,)),
+        lambda: tinyconv.randint(0, 3, (50,)),
+        lambda: tinyconv.randint(3, (50,)),
+    ):
+        tinyconv.manual_seed(4)
+        got = call().tolist()
+        tinyconv.manual_seed(4)
+        assert got == tinyconv.randint(0, 3, (50,)).tolist() and set(got) == {0, 1, 2}
+    tinyconv.manual_seed(4)
+    assert min(tinyconv.randint(2, high=5, size=(50,)).tolist()) == 2
+
+
 def test_randint_randperm_random_ranges():
     tinyconv.manual_seed(1)
     big = tinyconv.randint(-(2**40), 2**40, (500,)).numpy()
@@ -362,6 +378,14 @@ def test_shuffled_batches_and_splits_are_pytorchs(seed):
     assert list(RandomSampler(range(6), replacement=True, num_samples=40)) == want
     want = list(td.RandomSampler(range(6), num_samples=15))
     assert list(RandomSampler(range(6), num_samples=15)) == want
+    # with replacement PyTorch draws 32 at a time, lazily (minGPT asks for num_samples=1e10);
+    # the global stream is read at the first index, not at iter()
+    it, want_it = (
+        iter(RandomSampler(range(7), True, 10**10)),
+        iter(td.RandomSampler(range(7), True, 10**10)),
+    )
+    tinyconv.rand(1), torch.rand(1)
+    assert [next(it) for _ in range(70)] == [next(want_it) for _ in range(70)]
     assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
 
 
@@ -420,6 +444,53 @@ def test_dropout_masks(seed):
     tinyconv.manual_seed(seed)
     u = tinyconv.rand(3, 4, 5, dtype=tinyconv.float64).numpy()
     assert np.array_equal(got[0], x * ((u < 0.6).astype(np.float32) / np.float32(0.6)))
+
+
+def test_dropout_mask_follows_the_inputs_memory_order():
+    # PyTorch draws the mask into empty_like(input), in memory order: the mask of a transposed
+    # input is the transposed mask of its memory, and the result keeps the input's strides
+    F = tinyconv.nn.functional
+    base = tinyconv.arange(1.0, 25.0).reshape(2, 3, 4)
+    for perm in [(1, 0, 2), (2, 0, 1), (0, 2, 1)]:
+        tinyconv.manual_seed(2)
+        want = F.dropout(base, 0.5).permute(*perm)
+        tinyconv.manual_seed(2)
+        got = F.dropout(base.permute(*perm), 0.5)
+        assert np.array_equal(got.numpy(), want.numpy()) and got.stride() == want.stride()
+        tinyconv.manual_seed(2)
+        want = F.alpha_dropout(base, 0.5, True).permute(*perm)
+        tinyconv.manual_seed(2)
+        assert np.array_equal(F.alpha_dropout(base.permute(*perm), 0.5, True).numpy(), want.numpy())
+    tinyconv.manual_seed(2)
+    want = F.dropout(tinyconv.ones(4, 3), 0.5)
+    tinyconv.manual_seed(2)  # a slice keeps C order (its strides are in order)
+    assert np.array_equal(F.dropout(tinyconv.ones(4, 6)[:, ::2], 0.5).numpy(), want.numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 4])
+def test_dropout_of_views_is_pytorchs(seed):
+    torch = _both(seed)
+    if not _pytorch_uses_its_default_bernoulli():
+        pytest.skip("this PyTorch draws bernoulli through MKL (an Intel processor)")
+    views = [
+        lambda L: L.ones(3, 4).t(),
+        lambda L: L.ones(4, 6)[:, ::2],
+        lambda L: L.ones(2, 3, 4).permute(2, 0, 1),
+        lambda L: L.ones(2, 1, 3, 4).permute(0, 2, 3, 1),
+        lambda L: L.ones(2, 3, 4).transpose(0, 1)[:, :, :3],
+        lambda L: L.ones(5, 1).expand(5, 3),
+        lambda L: L.ones(3, 1, 4).expand(3, 5, 4).transpose(0, 2),
+        lambda L: L.ones(4, 5, 6)[::2, :, 1:4].permute(1, 2, 0),
+        lambda L: L.ones(2, 3, 4, 5).to(memory_format=L.channels_last),
+    ]
+    for view in views:
+        for drop in (lambda F, x: F.dropout(x, 0.5), lambda F, x: F.alpha_dropout(x, 0.5, True)):
+            want = drop(torch.nn.functional, view(torch))
+            got = drop(tinyconv.nn.functional, view(tinyconv))
+            assert np.array_equal(got.numpy(), want.numpy())
+            assert got.stride() == want.stride()
+    assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
 
 
 @pytest.mark.torch

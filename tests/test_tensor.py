@@ -924,3 +924,27 @@ def test_new_tensor_methods():
     ).shape == (3,)
     t = x.new_tensor([1, 2], requires_grad=True)
     assert t.dtype == torch.float32 and t.requires_grad and t.tolist() == [1.0, 2.0]
+
+
+def test_bfloat16_can_be_named_but_makes_no_tensor():
+    # nanoGPT's config table names torch.bfloat16 whatever the device; a tensor of it raises
+    import copy
+    import pickle
+
+    import tinyconv
+
+    bf16 = tinyconv.bfloat16
+    table = {"float32": tinyconv.float32, "bfloat16": bf16, "float16": tinyconv.float16}
+    assert table["bfloat16"] is bf16 and str(bf16) == "tinyconv.bfloat16"
+    assert isinstance(bf16, tinyconv.dtype) and bf16.is_floating_point and bf16.itemsize == 2
+    assert bf16 != tinyconv.float32 and bf16 != tinyconv.float16 and bf16 == bf16
+    assert copy.deepcopy(bf16) is bf16 and pickle.loads(pickle.dumps(bf16)) is bf16
+    for make in (
+        lambda: tinyconv.zeros(2, dtype=bf16),
+        lambda: tinyconv.tensor([1.0], dtype=bf16),
+        lambda: tinyconv.ones(2).to(bf16),
+        lambda: tinyconv.nn.Linear(2, 2).to(dtype=bf16),
+        lambda: np.zeros(2, dtype=bf16),
+    ):
+        with pytest.raises(TypeError, match="no bfloat16"):
+            make()

@@ -46,6 +46,45 @@ def _keep(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
     return _rng.bernoulli(_rng._rng(), shape, 1.0 - p).astype(dtype)
 
 
+def _stride_order(arr: np.ndarray) -> list[int]:
+    """The dims of arr from slowest to fastest, as PyTorch's TensorIterator orders one
+    operand's (an insertion sort on strides; a broadcast (stride-0) dim never decides, equal
+    strides put the longer dim first)."""
+    st, n = arr.strides, arr.ndim
+    perm = list(range(n - 1, -1, -1))  # fastest first
+
+    def should_swap(d0: int, d1: int) -> int:
+        if st[d0] == 0 or st[d1] == 0:
+            return 0
+        if st[d0] != st[d1]:
+            return -1 if st[d0] < st[d1] else 1
+        return 1 if arr.shape[d0] > arr.shape[d1] else 0
+
+    for i in range(1, n):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    return perm[::-1]
+
+
+def _in_memory_order(arr: np.ndarray, draw: Any) -> np.ndarray:
+    """draw(shape) laid out in arr's stride order. PyTorch draws a dropout mask into
+    `empty_like(input)`, which keeps the input's stride order (a transpose, a batch_first
+    attention output), and fills it in memory order; so the mask of a permuted input is the
+    permuted mask of its memory (and the product keeps the input's layout)."""
+    if arr.ndim < 2 or arr.flags.c_contiguous:
+        return draw(arr.shape)
+    order = _stride_order(arr)
+    if order == sorted(order):
+        return draw(arr.shape)
+    return draw(tuple(arr.shape[d] for d in order)).transpose(np.argsort(order))
+
+
 def _noise(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
     """PyTorch's dropout noise: the kept elements divided by 1 - p in the input's dtype;
     p = 1 draws nothing and drops everything, as PyTorch."""
@@ -67,7 +106,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
-    mask = _noise(tuple(input.shape), p, input._data.dtype)
+    mask = _in_memory_order(input._data, lambda s: _noise(s, p, input._data.dtype))
     return _maybe_inplace(input, lambda t: Noise.apply(t, mask), inplace, "dropout")
 
 
@@ -209,7 +248,9 @@ def _alpha_dropout(
     if dt.kind != "f":
         raise RuntimeError(f"{what}: the result is a float and cannot be stored in a {dt} input")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
-    keep = _keep(shape, p, dt)
+    keep = (
+        _keep(shape, p, dt) if feature else _in_memory_order(input._data, lambda s: _keep(s, p, dt))
+    )
     a = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
     shift = (keep - 1) * dt.type(_SELU_SATURATION * a) + dt.type(_SELU_SATURATION * a * p)
     noise = np.broadcast_to(keep * dt.type(a), input.shape)
