@@ -27,7 +27,14 @@ import types
 
 import numpy as np
 import pytest
-from program_harness import ProgramMismatch, _kind, _norm, compare_values, run_program
+from program_harness import (
+    ProgramMismatch,
+    _kind,
+    _norm,
+    allowing,
+    compare_values,
+    run_program,
+)
 
 pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
@@ -98,10 +105,13 @@ def compare_runs(
     volatile: str | None = None,
     skip: tuple[str, ...] = (),
     floats: str = "float64",
+    tols: dict | None = None,
+    ignore: str | None = None,
 ) -> tuple[dict, str]:
     """Run the tutorial's cells in PyTorch and in tinyconv; compare what they print and every
     top-level value (see program_harness.compare_values; Python floats at the tolerance of
-    the dtype `floats` they were computed in). Returns tinyconv's namespace and output."""
+    the dtype `floats` they were computed in; `tols` and `ignore` as program_harness.allowing
+    takes them). Returns tinyconv's namespace and output."""
     import torch
 
     src = "\n".join(textwrap.dedent(c) for c in cells)
@@ -119,12 +129,13 @@ def compare_runs(
         torch.set_num_threads(threads)
     (ns_t, out_t), (ns_c, out_c) = runs["torch"], runs["tinyconv"]
     compare_lines(out_c, out_t, rtol, atol, volatile)
-    for name, want in ns_t.items():
-        if name.startswith("_") or name in skip or _kind(want) == "other":
-            continue
-        if name not in ns_c:
-            raise ProgramMismatch(f"{name}: missing in the tinyconv run")
-        compare_values(ns_c[name], want, name, floats)
+    with allowing(tols, ignore):
+        for name, want in ns_t.items():
+            if name.startswith("_") or name in skip or _kind(want) == "other":
+                continue
+            if name not in ns_c:
+                raise ProgramMismatch(f"{name}: missing in the tinyconv run")
+            compare_values(ns_c[name], want, name, floats)
     return ns_c, out_c
 
 

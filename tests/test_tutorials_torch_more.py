@@ -3210,26 +3210,36 @@ print(torch.tensor([1/3]))
 CASES = {
     "sequence_models": (SEQUENCE_MODELS, {}),
     "text_classification": (TEXT_CLASSIFICATION, {}),
-    "dcgan": (DCGAN, {}),
-    "seq2seq_attention": (SEQ2SEQ_ATTENTION, {}),
+    # (the harness compares the programs' own nn.Module subclasses too; the options below say
+    # what rounding they allow: a float32 conv's weight gradient summed in another order, and
+    # the parameters whose gradient is zero in exact arithmetic (a bias before a softmax or an
+    # InstanceNorm, the key bias of an attention), so that Adam's steps make them rounding noise)
+    "dcgan": (DCGAN, {"tols": {"float32": (1e-4, 1e-5)}}),
+    "seq2seq_attention": (SEQ2SEQ_ATTENTION, {"ignore": r"attention\.Va\.bias"}),
     "transfer_learning": (TRANSFER_LEARNING, {}),
     "dqn": (DQN, {}),
     "pruning": (PRUNING, {"rtol": 0.0001, "volatile": "^OrderedDict\\(\\[\\(\\d+, <"}),
     "parametrizations": (PARAMETRIZATIONS, {"rtol": 0.0001}),
     "bilstm_crf": (BILSTM_CRF, {}),
     "generating_names": (GENERATING_NAMES, {}),
-    "translation_transformer": (TRANSLATION_TRANSFORMER, {}),
+    "translation_transformer": (
+        TRANSLATION_TRANSFORMER,
+        {"ignore": "in_proj_bias", "skip": ("start_time", "end_time")},
+    ),
     "idioms": (IDIOMS, {"rtol": 0.0001}),
     "channels_last": (CHANNELS_LAST, {"skip": ("special_x", "y")}),
     "time_sequence_prediction": (
         TIME_SEQUENCE_PREDICTION,
-        {"floats": "float64", "skip": ("optimizer",)},
+        {"floats": "float64", "skip": ("optimizer",), "tols": {"float64": (1e-8, 1e-10)}},
     ),
     "reinforce": (REINFORCE, {}),
     "word_language_model": (WORD_LANGUAGE_MODEL, {"floats": "float64"}),
     "mnist_example": (MNIST_EXAMPLE, {"data": (32, 16)}),
     "super_resolution": (SUPER_RESOLUTION, {}),
-    "fast_neural_style": (FAST_NEURAL_STYLE, {"floats": "float64", "skip": ("optimizer",)}),
+    "fast_neural_style": (
+        FAST_NEURAL_STYLE,
+        {"floats": "float64", "skip": ("optimizer",), "ignore": r"conv2d\.bias|\.in2\.bias"},
+    ),
     "training_with_pytorch": (
         TRAINING_WITH_PYTORCH,
         {"data": (32, 16), "skip": ("timestamp", "model_path", "tmp")},
