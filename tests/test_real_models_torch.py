@@ -1,0 +1,1261 @@
+# ruff: noqa: E501  (the programs keep their sources' long lines)
+"""Programs in the style of popular model code, run as the tutorials are run
+(test_tutorials_torch.compare_runs): once with PyTorch, once with only the imports changed, then
+every printed number and every top-level tensor, module (the programs' own nn.Module classes
+included: weights and grads) and optimizer compared. Written from memory of the well-known
+repositories, not copied: nanoGPT and minGPT, a UNet (Pytorch-UNet), a DINO-style ViT and one
+built on nn.TransformerEncoder, a DDPM (denoising-diffusion-pytorch), PixelCNN, WGAN-GP, a
+seq2seq GRU with attention, a char-level LSTM with packed sequences, a CIFAR ResNet with the
+option-A shortcut, a VAE, a triplet/contrastive network, a mixture density network and a
+normalising flow. Small sizes, a few seeded steps; both libraries draw the same random numbers,
+so the programs keep their default initialisation.
+
+Where a comparison allows more than the harness's default tolerance, the case says why: a
+program in float64 that still rounds a part in float32 (`.float()`), or a sampling loop that
+amplifies rounding (an untrained diffusion model's samples grow to ~50).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import tinyconv
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+
+from test_tutorials_torch import compare_runs  # noqa: E402  (after the skip: it needs torch)
+
+# -- nanoGPT (model.py and train.py): GPT with flash and manual causal attention, LayerNorm without bias, weight tying, AdamW groups by p.dim(), gradient accumulation, clip_grad_norm_, estimate_loss, cosine lr, top-k generate, crop_block_size
+NANOGPT = r"""
+import math
+import inspect
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+class LayerNorm(nn.Module):
+    # LayerNorm but with an optional bias. PyTorch doesn't support simply bias=False
+    def __init__(self, ndim, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+        self.bias = nn.Parameter(torch.zeros(ndim)) if bias else None
+
+    def forward(self, input):
+        return F.layer_norm(input, self.weight.shape, self.weight, self.bias, 1e-5)
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+        self.dropout = config.dropout
+        self.flash = hasattr(torch.nn.functional, 'scaled_dot_product_attention') and config.flash
+        if not self.flash:
+            self.register_buffer("bias", torch.tril(torch.ones(config.block_size, config.block_size))
+                                        .view(1, 1, config.block_size, config.block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v  = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        if self.flash:
+            y = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=self.dropout if self.training else 0, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:,:,:T,:T] == 0, float('-inf'))
+            att = F.softmax(att, dim=-1)
+            att = self.attn_dropout(att)
+            y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        y = self.resid_dropout(self.c_proj(y))
+        return y
+
+class MLP(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.c_fc    = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu    = nn.GELU(approximate='tanh')
+        self.c_proj  = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        x = self.c_fc(x)
+        x = self.gelu(x)
+        x = self.c_proj(x)
+        x = self.dropout(x)
+        return x
+
+class Block(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+
+@dataclass
+class GPTConfig:
+    block_size: int = 16
+    vocab_size: int = 37
+    n_layer: int = 2
+    n_head: int = 2
+    n_embd: int = 16
+    dropout: float = 0.0
+    bias: bool = True
+    flash: bool = True
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        assert config.vocab_size is not None
+        assert config.block_size is not None
+        self.config = config
+        self.transformer = nn.ModuleDict(dict(
+            wte = nn.Embedding(config.vocab_size, config.n_embd),
+            wpe = nn.Embedding(config.block_size, config.n_embd),
+            drop = nn.Dropout(config.dropout),
+            h = nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            ln_f = LayerNorm(config.n_embd, bias=config.bias),
+        ))
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        for pn, p in self.named_parameters():
+            if pn.endswith('c_proj.weight'):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02/math.sqrt(2 * config.n_layer))
+        print("number of parameters: %.2fM" % (self.get_num_params()/1e6,))
+        print("number of parameters:", self.get_num_params())
+
+    def get_num_params(self, non_embedding=True):
+        n_params = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n_params -= self.transformer.wpe.weight.numel()
+        return n_params
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(self, idx, targets=None):
+        device = idx.device
+        b, t = idx.size()
+        assert t <= self.config.block_size, f"Cannot forward sequence of length {t}, block size is only {self.config.block_size}"
+        pos = torch.arange(0, t, dtype=torch.long, device=device)
+        tok_emb = self.transformer.wte(idx)
+        pos_emb = self.transformer.wpe(pos)
+        x = self.transformer.drop(tok_emb + pos_emb)
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is not None:
+            logits = self.lm_head(x)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        else:
+            logits = self.lm_head(x[:, [-1], :])
+            loss = None
+        return logits, loss
+
+    def crop_block_size(self, block_size):
+        assert block_size <= self.config.block_size
+        self.config.block_size = block_size
+        self.transformer.wpe.weight = nn.Parameter(self.transformer.wpe.weight[:block_size])
+        for block in self.transformer.h:
+            if hasattr(block.attn, 'bias'):
+                block.attn.bias = block.attn.bias[:,:,:block_size,:block_size]
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas, device_type):
+        param_dict = {pn: p for pn, p in self.named_parameters()}
+        param_dict = {pn: p for pn, p in param_dict.items() if p.requires_grad}
+        decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]
+        nodecay_params = [p for n, p in param_dict.items() if p.dim() < 2]
+        optim_groups = [
+            {'params': decay_params, 'weight_decay': weight_decay},
+            {'params': nodecay_params, 'weight_decay': 0.0}
+        ]
+        num_decay_params = sum(p.numel() for p in decay_params)
+        num_nodecay_params = sum(p.numel() for p in nodecay_params)
+        print(f"num decayed parameter tensors: {len(decay_params)}, with {num_decay_params:,} parameters")
+        print(f"num non-decayed parameter tensors: {len(nodecay_params)}, with {num_nodecay_params:,} parameters")
+        fused_available = 'fused' in inspect.signature(torch.optim.AdamW).parameters
+        use_fused = fused_available and device_type == 'cuda'
+        extra_args = dict(fused=True) if use_fused else dict()
+        optimizer = torch.optim.AdamW(optim_groups, lr=learning_rate, betas=betas, **extra_args)
+        print(f"using fused AdamW: {use_fused}", fused_available)
+        return optimizer
+
+    def estimate_mfu(self, fwdbwd_per_iter, dt):
+        N = self.get_num_params()
+        cfg = self.config
+        L, H, Q, T = cfg.n_layer, cfg.n_head, cfg.n_embd//cfg.n_head, cfg.block_size
+        flops_per_token = 6*N + 12*L*H*Q*T
+        flops_per_fwdbwd = flops_per_token * T
+        flops_per_iter = flops_per_fwdbwd * fwdbwd_per_iter
+        return flops_per_iter
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        for _ in range(max_new_tokens):
+            idx_cond = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size:]
+            logits, _ = self(idx_cond)
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                logits[logits < v[:, [-1]]] = -float('Inf')
+            probs = F.softmax(logits, dim=-1)
+            idx_next = torch.multinomial(probs, num_samples=1)
+            idx = torch.cat((idx, idx_next), dim=1)
+        return idx
+
+# ---- train.py style loop on a synthetic token stream
+torch.manual_seed(1337)
+device = 'cpu'
+device_type = 'cuda' if 'cuda' in device else 'cpu'
+dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32'
+ptdtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}[dtype]
+ctx = nullcontext() if device_type == 'cpu' else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+block_size = 16
+batch_size = 4
+gen = torch.Generator().manual_seed(0)
+data = torch.randint(0, 37, (400,), generator=gen)
+train_data, val_data = data[:300], data[300:]
+
+def get_batch(split):
+    d = train_data if split == 'train' else val_data
+    ix = torch.randint(len(d) - block_size, (batch_size,))
+    x = torch.stack([d[i:i+block_size] for i in ix])
+    y = torch.stack([d[i+1:i+1+block_size] for i in ix])
+    return x.to(device), y.to(device)
+
+@torch.no_grad()
+def estimate_loss():
+    out = {}
+    model.eval()
+    for split in ['train', 'val']:
+        losses = torch.zeros(3)
+        for k in range(3):
+            X, Y = get_batch(split)
+            with ctx:
+                logits, loss = model(X, Y)
+            losses[k] = loss.item()
+        out[split] = losses.mean()
+    model.train()
+    return out
+
+def get_lr(it, warmup_iters=2, lr_decay_iters=8, learning_rate=1e-3, min_lr=1e-4):
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it > lr_decay_iters:
+        return min_lr
+    decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    assert 0 <= decay_ratio <= 1
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))
+    return min_lr + coeff * (learning_rate - min_lr)
+
+model_args = dict(n_layer=2, n_head=2, n_embd=16, block_size=block_size, bias=False, vocab_size=37, dropout=0.1)
+gptconf = GPTConfig(**model_args)
+model = GPT(gptconf)
+model.to(device)
+scaler = torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))
+optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), device_type)
+grad_clip = 1.0
+gradient_accumulation_steps = 2
+X, Y = get_batch('train')
+losses_seen = []
+for iter_num in range(6):
+    lr = get_lr(iter_num)
+    for param_group in optimizer.param_groups:
+        param_group['lr'] = lr
+    if iter_num % 3 == 0:
+        losses = estimate_loss()
+        print(f"step {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+    for micro_step in range(gradient_accumulation_steps):
+        with ctx:
+            logits, loss = model(X, Y)
+            loss = loss / gradient_accumulation_steps
+        X, Y = get_batch('train')
+        scaler.scale(loss).backward()
+    if grad_clip != 0.0:
+        scaler.unscale_(optimizer)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    lossf = loss.item() * gradient_accumulation_steps
+    losses_seen.append(lossf)
+    print(f"iter {iter_num}: loss {lossf:.4f}, norm {norm.item():.5f}")
+    optimizer.zero_grad(set_to_none=True)
+mfu = model.estimate_mfu(batch_size * gradient_accumulation_steps, 1.0)
+
+# sampling
+model.eval()
+start_ids = [1, 2, 3]
+x = (torch.tensor(start_ids, dtype=torch.long, device=device)[None, ...])
+with torch.no_grad():
+    with ctx:
+        y = model.generate(x, 8, temperature=0.8, top_k=5)
+        print(y[0].tolist())
+
+# the manual (non-flash) attention path with the tril buffer, same weights
+conf2 = GPTConfig(**{**model_args, 'flash': False, 'dropout': 0.0})
+torch.manual_seed(0)
+model2 = GPT(conf2)
+model2.load_state_dict(model.state_dict(), strict=False)
+model.eval()
+l1 = model(X, Y)[1]
+l2 = model2(X, Y)[1]
+print(torch.allclose(l1, l2, atol=1e-6), sorted(model2.state_dict().keys())[:4])
+model2.crop_block_size(8)
+logits2, _ = model2(X[:, :8])
+with torch.autocast(device_type='cpu', dtype=torch.bfloat16, enabled=False):
+    logits3, loss3 = model2(X[:, :8].contiguous(), Y[:, :8].contiguous())
+print(model2.transformer.h[0].attn.bias.shape)
+"""
+
+# -- minGPT: NewGELU, the tril buffer, configure_optimizers by module type, the sort demo's Dataset with an infinite RandomSampler, greedy and top-k generate
+MINGPT = r"""
+import math
+import zlib
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+from torch.utils.data import Dataset, DataLoader
+
+class NewGELU(nn.Module):
+    def forward(self, x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd)
+        self.attn_dropout = nn.Dropout(config.attn_pdrop)
+        self.resid_dropout = nn.Dropout(config.resid_pdrop)
+        self.register_buffer("bias", torch.tril(torch.ones(config.block_size, config.block_size))
+                                     .view(1, 1, config.block_size, config.block_size))
+        self.n_head = config.n_head
+        self.n_embd = config.n_embd
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k ,v  = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:,:,:T,:T] == 0, float('-inf'))
+        att = F.softmax(att, dim=-1)
+        att = self.attn_dropout(att)
+        y = att @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        y = self.resid_dropout(self.c_proj(y))
+        return y
+
+class Block(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.mlp = nn.ModuleDict(dict(
+            c_fc    = nn.Linear(config.n_embd, 4 * config.n_embd),
+            c_proj  = nn.Linear(4 * config.n_embd, config.n_embd),
+            act     = NewGELU(),
+            dropout = nn.Dropout(config.resid_pdrop),
+        ))
+        m = self.mlp
+        self.mlpf = lambda x: m.dropout(m.c_proj(m.act(m.c_fc(x))))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlpf(self.ln_2(x))
+        return x
+
+class CfgNode:
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+
+class GPT(nn.Module):
+    @staticmethod
+    def get_default_config():
+        return CfgNode(model_type='gpt', n_layer=2, n_head=2, n_embd=24, vocab_size=None, block_size=None,
+                       embd_pdrop=0.1, resid_pdrop=0.1, attn_pdrop=0.1)
+
+    def __init__(self, config):
+        super().__init__()
+        self.block_size = config.block_size
+        self.transformer = nn.ModuleDict(dict(
+            wte = nn.Embedding(config.vocab_size, config.n_embd),
+            wpe = nn.Embedding(config.block_size, config.n_embd),
+            drop = nn.Dropout(config.embd_pdrop),
+            h = nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            ln_f = nn.LayerNorm(config.n_embd),
+        ))
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        for pn, p in self.named_parameters():
+            if pn.endswith('c_proj.weight'):
+                torch.nn.init.normal_(p, mean=0.0, std=0.02/math.sqrt(2 * config.n_layer))
+        n_params = sum(p.numel() for p in self.transformer.parameters())
+        print("number of parameters: %.2fM" % (n_params/1e6,))
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        elif isinstance(module, nn.LayerNorm):
+            torch.nn.init.zeros_(module.bias)
+            torch.nn.init.ones_(module.weight)
+
+    def configure_optimizers(self, train_config):
+        decay = set()
+        no_decay = set()
+        whitelist_weight_modules = (torch.nn.Linear, )
+        blacklist_weight_modules = (torch.nn.LayerNorm, torch.nn.Embedding)
+        for mn, m in self.named_modules():
+            for pn, p in m.named_parameters():
+                fpn = '%s.%s' % (mn, pn) if mn else pn
+                if pn.endswith('bias'):
+                    no_decay.add(fpn)
+                elif pn.endswith('weight') and isinstance(m, whitelist_weight_modules):
+                    decay.add(fpn)
+                elif pn.endswith('weight') and isinstance(m, blacklist_weight_modules):
+                    no_decay.add(fpn)
+        param_dict = {pn: p for pn, p in self.named_parameters()}
+        inter_params = decay & no_decay
+        union_params = decay | no_decay
+        assert len(inter_params) == 0, "parameters %s made it into both decay/no_decay sets!" % (str(inter_params), )
+        assert len(param_dict.keys() - union_params) == 0, "parameters %s were not separated into either decay/no_decay set!" \
+                                                    % (str(param_dict.keys() - union_params), )
+        optim_groups = [
+            {"params": [param_dict[pn] for pn in sorted(list(decay))], "weight_decay": train_config.weight_decay},
+            {"params": [param_dict[pn] for pn in sorted(list(no_decay))], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(optim_groups, lr=train_config.learning_rate, betas=train_config.betas, foreach=False)
+        return optimizer
+
+    def forward(self, idx, targets=None):
+        device = idx.device
+        b, t = idx.size()
+        assert t <= self.block_size, f"Cannot forward sequence of length {t}, block size is only {self.block_size}"
+        pos = torch.arange(0, t, dtype=torch.long, device=device).unsqueeze(0)
+        tok_emb = self.transformer.wte(idx)
+        pos_emb = self.transformer.wpe(pos)
+        x = self.transformer.drop(tok_emb + pos_emb)
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        logits = self.lm_head(x)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, do_sample=False, top_k=None):
+        for _ in range(max_new_tokens):
+            idx_cond = idx if idx.size(1) <= self.block_size else idx[:, -self.block_size:]
+            logits, _ = self(idx_cond)
+            logits = logits[:, -1, :] / temperature
+            if top_k is not None:
+                v, _ = torch.topk(logits, top_k)
+                logits[logits < v[:, [-1]]] = -float('Inf')
+            probs = F.softmax(logits, dim=-1)
+            if do_sample:
+                idx_next = torch.multinomial(probs, num_samples=1)
+            else:
+                _, idx_next = torch.topk(probs, k=1, dim=-1)
+            idx = torch.cat((idx, idx_next), dim=1)
+        return idx
+
+class SortDataset(Dataset):
+    def __init__(self, split, length=6, num_digits=3):
+        assert split in {'train', 'test'}
+        self.split = split
+        self.length = length
+        self.num_digits = num_digits
+
+    def __len__(self):
+        return 64
+
+    def get_vocab_size(self):
+        return self.num_digits
+
+    def get_block_size(self):
+        return self.length * 2 - 1
+
+    def __getitem__(self, idx):
+        while True:
+            inp = torch.randint(self.num_digits, size=(self.length,), dtype=torch.long)
+            if torch.rand(1).item() < 0.5:
+                if inp.unique().nelement() > self.length // 2:
+                    continue
+            h = zlib.crc32(str(inp.tolist()).encode())
+            inp_split = 'test' if h % 4 == 0 else 'train'
+            if inp_split == self.split:
+                break
+        sol = torch.sort(inp)[0]
+        cat = torch.cat((inp, sol), dim=0)
+        x = cat[:-1].clone()
+        y = cat[1:].clone()
+        y[:self.length-1] = -1
+        return x, y
+
+torch.manual_seed(3407)
+train_dataset = SortDataset('train')
+x0, y0 = train_dataset[0]
+print(x0.tolist(), y0.tolist())
+model_config = GPT.get_default_config()
+model_config.vocab_size = train_dataset.get_vocab_size()
+model_config.block_size = train_dataset.get_block_size()
+model = GPT(model_config)
+train_config = CfgNode(learning_rate=5e-4, betas=(0.9, 0.95), weight_decay=0.1, grad_norm_clip=1.0, batch_size=8, max_iters=6)
+optimizer = model.configure_optimizers(train_config)
+train_loader = DataLoader(
+    train_dataset,
+    sampler=torch.utils.data.RandomSampler(train_dataset, replacement=True, num_samples=int(1e10)),
+    shuffle=False,
+    pin_memory=True,
+    batch_size=train_config.batch_size,
+    num_workers=0,
+)
+model.train()
+iter_num = 0
+data_iter = iter(train_loader)
+losses = []
+while True:
+    try:
+        batch = next(data_iter)
+    except StopIteration:
+        data_iter = iter(train_loader)
+        batch = next(data_iter)
+    x, y = batch
+    logits, loss = model(x, y)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), train_config.grad_norm_clip)
+    optimizer.step()
+    losses.append(loss.item())
+    print(f"iter_dt 0ms; iter {iter_num}: train loss {loss.item():.5f}")
+    iter_num += 1
+    if iter_num >= train_config.max_iters:
+        break
+
+model.eval()
+n = train_dataset.length
+inp = torch.tensor([[0, 0, 2, 1, 0, 1]], dtype=torch.long)
+assert inp[0].nelement() == n
+with torch.no_grad():
+    cat = model.generate(inp, n, do_sample=False)
+sol = torch.sort(inp[0])[0]
+sol_candidate = cat[:, n:]
+print('input sequence  :', inp.tolist())
+print('predicted sorted:', sol_candidate.tolist())
+print('gt sort         :', sol.tolist())
+print('matches         :', bool((sol == sol_candidate).all()))
+with torch.no_grad():
+    cat2 = model.generate(inp, n, do_sample=True, top_k=2, temperature=0.9)
+print(cat2)
+"""
+
+# -- Pytorch-UNet: DoubleConv/Down/Up with ConvTranspose2d or bilinear Upsample, F.pad to the skip's size, torch.cat, channels_last, RMSprop, CE + dice loss, ReduceLROnPlateau; in float64 (the dice's .float() rounds in float32 in both: 1e-9 apart)
+UNET = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class DoubleConv(nn.Module):
+    # (convolution => [BN] => ReLU) * 2
+    def __init__(self, in_channels, out_channels, mid_channels=None):
+        super().__init__()
+        if not mid_channels:
+            mid_channels = out_channels
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True)
+        )
+
+    def forward(self, x):
+        return self.double_conv(x)
+
+class Down(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(
+            nn.MaxPool2d(2),
+            DoubleConv(in_channels, out_channels)
+        )
+
+    def forward(self, x):
+        return self.maxpool_conv(x)
+
+class Up(nn.Module):
+    def __init__(self, in_channels, out_channels, bilinear=True):
+        super().__init__()
+        if bilinear:
+            self.up = nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)
+            self.conv = DoubleConv(in_channels, out_channels, in_channels // 2)
+        else:
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = DoubleConv(in_channels, out_channels)
+
+    def forward(self, x1, x2):
+        x1 = self.up(x1)
+        diffY = x2.size()[2] - x1.size()[2]
+        diffX = x2.size()[3] - x1.size()[3]
+        x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2,
+                        diffY // 2, diffY - diffY // 2])
+        x = torch.cat([x2, x1], dim=1)
+        return self.conv(x)
+
+class OutConv(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super(OutConv, self).__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class UNet(nn.Module):
+    def __init__(self, n_channels, n_classes, bilinear=False, base=4):
+        super(UNet, self).__init__()
+        self.n_channels = n_channels
+        self.n_classes = n_classes
+        self.bilinear = bilinear
+        self.inc = (DoubleConv(n_channels, base))
+        self.down1 = (Down(base, base * 2))
+        self.down2 = (Down(base * 2, base * 4))
+        factor = 2 if bilinear else 1
+        self.down3 = (Down(base * 4, base * 8 // factor))
+        self.up1 = (Up(base * 8, base * 4 // factor, bilinear))
+        self.up2 = (Up(base * 4, base * 2 // factor, bilinear))
+        self.up3 = (Up(base * 2, base, bilinear))
+        self.outc = (OutConv(base, n_classes))
+
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x = self.up1(x4, x3)
+        x = self.up2(x, x2)
+        x = self.up3(x, x1)
+        logits = self.outc(x)
+        return logits
+
+def dice_coeff(input, target, reduce_batch_first=False, epsilon=1e-6):
+    assert input.size() == target.size()
+    assert input.dim() == 3 or not reduce_batch_first
+    sum_dim = (-1, -2) if input.dim() == 2 or not reduce_batch_first else (-1, -2, -3)
+    inter = 2 * (input * target).sum(dim=sum_dim)
+    sets_sum = input.sum(dim=sum_dim) + target.sum(dim=sum_dim)
+    sets_sum = torch.where(sets_sum == 0, inter, sets_sum)
+    dice = (inter + epsilon) / (sets_sum + epsilon)
+    return dice.mean()
+
+def multiclass_dice_coeff(input, target, reduce_batch_first=False, epsilon=1e-6):
+    return dice_coeff(input.flatten(0, 1), target.flatten(0, 1), reduce_batch_first, epsilon)
+
+def dice_loss(input, target, multiclass=False):
+    fn = multiclass_dice_coeff if multiclass else dice_coeff
+    return 1 - fn(input, target, reduce_batch_first=True)
+
+torch.set_default_dtype(torch.float64)
+torch.manual_seed(0)
+n_classes = 3
+images = torch.randn(2, 3, 20, 18)
+true_masks = torch.randint(0, n_classes, (2, 20, 18))
+results = {}
+for bilinear in (False, True):
+    model = UNet(n_channels=3, n_classes=n_classes, bilinear=bilinear)
+    model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-4, weight_decay=1e-8, momentum=0.999, foreach=True)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'max', patience=1)
+    grad_scaler = torch.cuda.amp.GradScaler(enabled=False)
+    criterion = nn.CrossEntropyLoss() if model.n_classes > 1 else nn.BCEWithLogitsLoss()
+    for step in range(3):
+        imgs = images.to(device='cpu', dtype=torch.float64, memory_format=torch.channels_last)
+        with torch.autocast('cpu', enabled=False):
+            masks_pred = model(imgs)
+            loss = criterion(masks_pred, true_masks)
+            loss += dice_loss(
+                F.softmax(masks_pred, dim=1).float(),
+                F.one_hot(true_masks, model.n_classes).permute(0, 3, 1, 2).float(),
+                multiclass=True
+            )
+        optimizer.zero_grad(set_to_none=True)
+        grad_scaler.scale(loss).backward()
+        grad_scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        grad_scaler.step(optimizer)
+        grad_scaler.update()
+        print(bilinear, step, round(loss.item(), 5))
+    model.eval()
+    with torch.no_grad():
+        mask_pred = model(images)
+        mask_pred_oh = F.one_hot(mask_pred.argmax(dim=1), model.n_classes).permute(0, 3, 1, 2).float()
+        dice_score = multiclass_dice_coeff(mask_pred_oh[:, 1:], F.one_hot(true_masks, n_classes).permute(0, 3, 1, 2).float()[:, 1:], reduce_batch_first=False)
+    scheduler.step(dice_score)
+    print('dice', dice_score.item(), optimizer.param_groups[0]['lr'])
+    results[bilinear] = (model, mask_pred, loss.detach())
+    full = F.interpolate(mask_pred, (40, 36), mode='bilinear', align_corners=False)
+    full_ac = F.interpolate(mask_pred, scale_factor=1.5, mode='bilinear', align_corners=True)
+    mask = full.argmax(dim=1)[0].long().squeeze().numpy()
+model_t, pred_t, loss_t = results[False]
+model_b, pred_b, loss_b = results[True]
+"""
+
+# -- a DINO-style ViT (conv patch embedding, cls token, trunc_normal_, DropPath, bicubic pos-embedding interpolation, last self-attention) and a ViT on nn.TransformerEncoder (norm_first, gelu, batch_first, dropout) with an nn.MultiheadAttention pool; the attention's key bias has a zero gradient in exact arithmetic (Adam makes it rounding noise), and Adam's steps on small gradients amplify float32 rounding to 2e-5
+VIT = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from functools import partial
+
+def trunc_normal_(tensor, mean=0., std=1., a=-2., b=2.):
+    return nn.init.trunc_normal_(tensor, mean=mean, std=std, a=a, b=b)
+
+class PatchEmbed(nn.Module):
+    def __init__(self, img_size=16, patch_size=4, in_chans=3, embed_dim=32):
+        super().__init__()
+        num_patches = (img_size // patch_size) * (img_size // patch_size)
+        self.img_size = img_size
+        self.patch_size = patch_size
+        self.num_patches = num_patches
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        x = self.proj(x).flatten(2).transpose(1, 2)
+        return x
+
+class Attention(nn.Module):
+    def __init__(self, dim, num_heads=8, qkv_bias=False, qk_scale=None, attn_drop=0., proj_drop=0.):
+        super().__init__()
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.scale = qk_scale or head_dim ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1)) * self.scale
+        attn = attn.softmax(dim=-1)
+        attn = self.attn_drop(attn)
+        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        x = self.proj(x)
+        x = self.proj_drop(x)
+        return x, attn
+
+def drop_path(x, drop_prob: float = 0., training: bool = False):
+    if drop_prob == 0. or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = keep_prob + torch.rand(shape, dtype=x.dtype, device=x.device)
+    random_tensor.floor_()
+    output = x.div(keep_prob) * random_tensor
+    return output
+
+class DropPath(nn.Module):
+    def __init__(self, drop_prob=None):
+        super(DropPath, self).__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training)
+
+class Mlp(nn.Module):
+    def __init__(self, in_features, hidden_features=None, out_features=None, act_layer=nn.GELU, drop=0.):
+        super().__init__()
+        out_features = out_features or in_features
+        hidden_features = hidden_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden_features, out_features)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x):
+        x = self.fc1(x)
+        x = self.act(x)
+        x = self.drop(x)
+        x = self.fc2(x)
+        x = self.drop(x)
+        return x
+
+class Block(nn.Module):
+    def __init__(self, dim, num_heads, mlp_ratio=4., qkv_bias=False, qk_scale=None, drop=0., attn_drop=0.,
+                 drop_path=0., act_layer=nn.GELU, norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.norm1 = norm_layer(dim)
+        self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias, qk_scale=qk_scale, attn_drop=attn_drop, proj_drop=drop)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.norm2 = norm_layer(dim)
+        mlp_hidden_dim = int(dim * mlp_ratio)
+        self.mlp = Mlp(in_features=dim, hidden_features=mlp_hidden_dim, act_layer=act_layer, drop=drop)
+
+    def forward(self, x, return_attention=False):
+        y, attn = self.attn(self.norm1(x))
+        if return_attention:
+            return attn
+        x = x + self.drop_path(y)
+        x = x + self.drop_path(self.mlp(self.norm2(x)))
+        return x
+
+class VisionTransformer(nn.Module):
+    # DINO-style Vision Transformer
+    def __init__(self, img_size=[16], patch_size=4, in_chans=3, num_classes=5, embed_dim=32, depth=2,
+                 num_heads=4, mlp_ratio=4., qkv_bias=False, qk_scale=None, drop_rate=0., attn_drop_rate=0.,
+                 drop_path_rate=0., norm_layer=nn.LayerNorm, **kwargs):
+        super().__init__()
+        self.num_features = self.embed_dim = embed_dim
+        self.patch_embed = PatchEmbed(img_size=img_size[0], patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim)
+        num_patches = self.patch_embed.num_patches
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dim))
+        self.pos_drop = nn.Dropout(p=drop_rate)
+        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, depth)]
+        self.blocks = nn.ModuleList([
+            Block(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, qk_scale=qk_scale,
+                  drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[i], norm_layer=norm_layer)
+            for i in range(depth)])
+        self.norm = norm_layer(embed_dim)
+        self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        trunc_normal_(self.pos_embed, std=.02)
+        trunc_normal_(self.cls_token, std=.02)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, m):
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.constant_(m.bias, 0)
+            nn.init.constant_(m.weight, 1.0)
+
+    def interpolate_pos_encoding(self, x, w, h):
+        npatch = x.shape[1] - 1
+        N = self.pos_embed.shape[1] - 1
+        if npatch == N and w == h:
+            return self.pos_embed
+        class_pos_embed = self.pos_embed[:, 0]
+        patch_pos_embed = self.pos_embed[:, 1:]
+        dim = x.shape[-1]
+        w0 = w // self.patch_embed.patch_size
+        h0 = h // self.patch_embed.patch_size
+        w0, h0 = w0 + 0.1, h0 + 0.1
+        patch_pos_embed = nn.functional.interpolate(
+            patch_pos_embed.reshape(1, int(math.sqrt(N)), int(math.sqrt(N)), dim).permute(0, 3, 1, 2),
+            scale_factor=(w0 / math.sqrt(N), h0 / math.sqrt(N)),
+            mode='bicubic',
+        )
+        assert int(w0) == patch_pos_embed.shape[-2] and int(h0) == patch_pos_embed.shape[-1]
+        patch_pos_embed = patch_pos_embed.permute(0, 2, 3, 1).view(1, -1, dim)
+        return torch.cat((class_pos_embed.unsqueeze(0), patch_pos_embed), dim=1)
+
+    def prepare_tokens(self, x):
+        B, nc, w, h = x.shape
+        x = self.patch_embed(x)
+        cls_tokens = self.cls_token.expand(B, -1, -1)
+        x = torch.cat((cls_tokens, x), dim=1)
+        x = x + self.interpolate_pos_encoding(x, w, h)
+        return self.pos_drop(x)
+
+    def forward(self, x):
+        x = self.prepare_tokens(x)
+        for blk in self.blocks:
+            x = blk(x)
+        x = self.norm(x)
+        return self.head(x[:, 0])
+
+    def get_last_selfattention(self, x):
+        x = self.prepare_tokens(x)
+        for i, blk in enumerate(self.blocks):
+            if i < len(self.blocks) - 1:
+                x = blk(x)
+            else:
+                return blk(x, return_attention=True)
+
+# a second ViT built from torch.nn's own encoder (the "vit-pytorch"/tutorial style)
+class ViTEncoder(nn.Module):
+    def __init__(self, image_size=16, patch_size=4, num_classes=5, dim=32, depth=2, heads=4, mlp_dim=64, dropout=0.1):
+        super().__init__()
+        self.patch_size = patch_size
+        num_patches = (image_size // patch_size) ** 2
+        patch_dim = 3 * patch_size ** 2
+        self.to_patch_embedding = nn.Sequential(nn.LayerNorm(patch_dim), nn.Linear(patch_dim, dim), nn.LayerNorm(dim))
+        self.pos_embedding = nn.Parameter(torch.randn(1, num_patches + 1, dim))
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))
+        self.dropout = nn.Dropout(dropout)
+        layer = nn.TransformerEncoderLayer(d_model=dim, nhead=heads, dim_feedforward=mlp_dim, dropout=dropout,
+                                           activation='gelu', batch_first=True, norm_first=True)
+        self.transformer = nn.TransformerEncoder(layer, num_layers=depth, enable_nested_tensor=False)
+        self.attn_pool = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp_head = nn.Linear(dim, num_classes)
+
+    def forward(self, img):
+        p = self.patch_size
+        b, c, h, w = img.shape
+        x = img.unfold(2, p, p).unfold(3, p, p)
+        x = x.permute(0, 2, 3, 1, 4, 5).reshape(b, (h // p) * (w // p), c * p * p)
+        x = self.to_patch_embedding(x)
+        cls_tokens = self.cls_token.repeat(b, 1, 1)
+        x = torch.cat((cls_tokens, x), dim=1)
+        x += self.pos_embedding[:, :(x.shape[1])]
+        x = self.dropout(x)
+        x = self.transformer(x)
+        q = x[:, :1]
+        pooled, weights = self.attn_pool(q, x, x, need_weights=True, average_attn_weights=True)
+        return self.mlp_head(pooled.squeeze(1)), weights
+
+torch.manual_seed(0)
+model = VisionTransformer(img_size=[16], patch_size=4, drop_path_rate=0.1, drop_rate=0.1, qkv_bias=True,
+                          norm_layer=partial(nn.LayerNorm, eps=1e-6))
+imgs = torch.randn(4, 3, 16, 16)
+labels = torch.tensor([0, 1, 2, 3])
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=10)
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+for step in range(3):
+    out = model(imgs)
+    loss = criterion(out, labels)
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), max_norm=3.0)
+    opt.step()
+    sched.step()
+    print(step, f"{loss.item():.6f}", sched.get_last_lr())
+model.eval()
+with torch.no_grad():
+    attentions = model.get_last_selfattention(torch.randn(1, 3, 24, 20))
+    nh = attentions.shape[1]
+    attentions = attentions[0, :, 0, 1:].reshape(nh, -1)
+    val, idx = torch.sort(attentions)
+    val /= torch.sum(val, dim=1, keepdim=True)
+    cumval = torch.cumsum(val, dim=1)
+    th_attn = cumval > (1 - 0.6)
+    idx2 = torch.argsort(idx)
+    for head in range(nh):
+        th_attn[head] = th_attn[head][idx2[head]]
+print(attentions.shape, th_attn.sum().item())
+
+torch.manual_seed(1)
+model2 = ViTEncoder()
+opt2 = torch.optim.Adam(model2.parameters(), lr=3e-4)
+for step in range(3):
+    logits, w = model2(imgs)
+    loss2 = F.cross_entropy(logits, labels)
+    opt2.zero_grad()
+    loss2.backward()
+    opt2.step()
+    print('vit2', step, round(loss2.item(), 5), w.shape)
+model2.eval()
+with torch.inference_mode():
+    logits_eval, w_eval = model2(imgs)
+print(logits_eval.argmax(-1).tolist(), logits_eval.requires_grad, torch.is_inference_mode_enabled())
+"""
+
+# -- DDPM (denoising-diffusion-pytorch style): cosine/linear betas, cumprod, extract by gather, sinusoidal time embedding, GroupNorm/SiLU ResNet blocks with scale-shift, linear attention by einsum, EMA via AveragedModel, ancestral and DDIM sampling (x_start predicted and clamped, the posterior mean)
+DDPM = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+def linear_beta_schedule(timesteps):
+    scale = 1000 / timesteps
+    beta_start = scale * 0.0001
+    beta_end = scale * 0.02
+    return torch.linspace(beta_start, beta_end, timesteps, dtype=torch.float64)
+
+def cosine_beta_schedule(timesteps, s=0.008):
+    steps = timesteps + 1
+    t = torch.linspace(0, timesteps, steps, dtype=torch.float64) / timesteps
+    alphas_cumprod = torch.cos((t + s) / (1 + s) * math.pi * 0.5) ** 2
+    alphas_cumprod = alphas_cumprod / alphas_cumprod[0]
+    betas = 1 - (alphas_cumprod[1:] / alphas_cumprod[:-1])
+    return torch.clip(betas, 0, 0.999)
+
+def extract(a, t, x_shape):
+    b, *_ = t.shape
+    out = a.gather(-1, t)
+    return out.reshape(b, *((1,) * (len(x_shape) - 1)))
+
+class SinusoidalPosEmb(nn.Module):
+    def __init__(self, dim, theta=10000):
+        super().__init__()
+        self.dim = dim
+        self.theta = theta
+
+    def forward(self, x):
+        device = x.device
+        half_dim = self.dim // 2
+        emb = math.log(self.theta) / (half_dim - 1)
+        emb = torch.exp(torch.arange(half_dim, device=device) * -emb)
+        emb = x[:, None] * emb[None, :]
+        emb = torch.cat((emb.sin(), emb.cos()), dim=-1)
+        return emb
+
+class Block(nn.Module):
+    def __init__(self, dim, dim_out, groups=4):
+        super().__init__()
+        self.proj = nn.Conv2d(dim, dim_out, 3, padding=1)
+        self.norm = nn.GroupNorm(groups, dim_out)
+        self.act = nn.SiLU()
+
+    def forward(self, x, scale_shift=None):
+        x = self.proj(x)
+        x = self.norm(x)
+        if scale_shift is not None:
+            scale, shift = scale_shift
+            x = x * (scale + 1) + shift
+        x = self.act(x)
+        return x
+
+class ResnetBlock(nn.Module):
+    def __init__(self, dim, dim_out, *, time_emb_dim=None, groups=4):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.SiLU(), nn.Linear(time_emb_dim, dim_out * 2)) if time_emb_dim is not None else None
+        self.block1 = Block(dim, dim_out, groups=groups)
+        self.block2 = Block(dim_out, dim_out, groups=groups)
+        self.res_conv = nn.Conv2d(dim, dim_out, 1) if dim != dim_out else nn.Identity()
+
+    def forward(self, x, time_emb=None):
+        scale_shift = None
+        if self.mlp is not None and time_emb is not None:
+            time_emb = self.mlp(time_emb)
+            time_emb = time_emb[:, :, None, None]
+            scale_shift = time_emb.chunk(2, dim=1)
+        h = self.block1(x, scale_shift=scale_shift)
+        h = self.block2(h)
+        return h + self.res_conv(x)
+
+class LinearAttention(nn.Module):
+    def __init__(self, dim, heads=2, dim_head=8):
+        super().__init__()
+        self.scale = dim_head ** -0.5
+        self.heads = heads
+        hidden_dim = dim_head * heads
+        self.to_qkv = nn.Conv2d(dim, hidden_dim * 3, 1, bias=False)
+        self.to_out = nn.Sequential(nn.Conv2d(hidden_dim, dim, 1), nn.GroupNorm(1, dim))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        qkv = self.to_qkv(x).chunk(3, dim=1)
+        q, k, v = map(lambda t: t.reshape(b, self.heads, -1, h * w), qkv)
+        q = q.softmax(dim=-2)
+        k = k.softmax(dim=-1)
+        q = q * self.scale
+        context = torch.einsum('b h d n, b h e n -> b h d e'.replace(' ', '').replace('bhdn,bhen->bhde', 'bhdn,bhen->bhde'), k, v)
+        out = torch.einsum('bhde,bhdn->bhen', context, q)
+        out = out.reshape(b, -1, h, w)
+        return self.to_out(out)
+
+class Unet(nn.Module):
+    def __init__(self, dim=8, channels=1):
+        super().__init__()
+        self.channels = channels
+        self.init_conv = nn.Conv2d(channels, dim, 7, padding=3)
+        time_dim = dim * 4
+        self.time_mlp = nn.Sequential(SinusoidalPosEmb(dim), nn.Linear(dim, time_dim), nn.GELU(), nn.Linear(time_dim, time_dim))
+        self.down1 = ResnetBlock(dim, dim, time_emb_dim=time_dim)
+        self.downsample = nn.Conv2d(dim, dim * 2, 4, 2, 1)
+        self.mid = ResnetBlock(dim * 2, dim * 2, time_emb_dim=time_dim)
+        self.mid_attn = LinearAttention(dim * 2)
+        self.upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(dim * 2, dim, 3, padding=1))
+        self.up1 = ResnetBlock(dim * 2, dim, time_emb_dim=time_dim)
+        self.final_conv = nn.Conv2d(dim, channels, 1)
+
+    def forward(self, x, time):
+        x = self.init_conv(x)
+        r = x.clone()
+        t = self.time_mlp(time)
+        h = self.down1(x, t)
+        x = self.downsample(h)
+        x = self.mid(x, t)
+        x = x + self.mid_attn(x)
+        x = self.upsample(x)
+        x = torch.cat((x, h), dim=1)
+        x = self.up1(x, t)
+        return self.final_conv(x + r)
+
+class GaussianDiffusion(nn.Module):
+    def __init__(self, model, image_size, timesteps=20, beta_schedule='cosine'):
+        super().__init__()
+        self.model = model
+        self.image_size = image_size
+        betas = linear_beta_schedule(timesteps) if beta_schedule == 'linear' else cosine_beta_schedule(timesteps)
+        alphas = 1. - betas
+        alphas_cumprod = torch.cumprod(alphas, dim=0)
+        alphas_cumprod_prev = F.pad(alphas_cumprod[:-1], (1, 0), value=1.)
+        self.num_timesteps = int(betas.shape[0])
+        register_buffer = lambda name, val: self.register_buffer(name, val.to(torch.float32))
+        register_buffer('betas', betas)
+        register_buffer('alphas_cumprod', alphas_cumprod)
+        register_buffer('alphas_cumprod_prev', alphas_cumprod_prev)
+        register_buffer('sqrt_alphas_cumprod', torch.sqrt(alphas_cumprod))
+        register_buffer('sqrt_one_minus_alphas_cumprod', torch.sqrt(1. - alphas_cumprod))
+        register_buffer('sqrt_recip_alphas', torch.sqrt(1.0 / alphas))
+        posterior_variance = betas * (1. - alphas_cumprod_prev) / (1. - alphas_cumprod)
+        register_buffer('posterior_variance', posterior_variance)
+        register_buffer('posterior_log_variance_clipped', torch.log(posterior_variance.clamp(min=1e-20)))
+        register_buffer('sqrt_recip_alphas_cumprod', torch.sqrt(1. / alphas_cumprod))
+        register_buffer('sqrt_recipm1_alphas_cumprod', torch.sqrt(1. / alphas_cumprod - 1))
+        register_buffer('posterior_mean_coef1', betas * torch.sqrt(alphas_cumprod_prev) / (1. - alphas_cumprod))
+        register_buffer('posterior_mean_coef2', (1. - alphas_cumprod_prev) * torch.sqrt(alphas) / (1. - alphas_cumprod))
+
+    def q_sample(self, x_start, t, noise=None):
+        noise = noise if noise is not None else torch.randn_like(x_start)
+        return (extract(self.sqrt_alphas_cumprod, t, x_start.shape) * x_start +
+                extract(self.sqrt_one_minus_alphas_cumprod, t, x_start.shape) * noise)
+
+    def p_losses(self, x_start, t, noise=None, loss_type="huber"):
+        if noise is None:
+            noise = torch.randn_like(x_start)
+        x_noisy = self.q_sample(x_start=x_start, t=t, noise=noise)
+        predicted_noise = self.model(x_noisy, t)
+        if loss_type == 'l1':
+            loss = F.l1_loss(noise, predicted_noise)
+        elif loss_type == 'l2':
+            loss = F.mse_loss(noise, predicted_noise)
+        elif loss_type == "huber":
+            loss = F.smooth_l1_loss(noise, predicted_noise)
+        else:
+            raise NotImplementedError()
+        return loss
+
+    def forward(self, img, loss_type="huber"):
+        b = img.shape[0]
+        t = torch.randint(0, self.num_timesteps, (b,), device=img.device).long()
+        return self.p_losses(img, t, loss_type=loss_type)
+
+    def predict_start_from_noise(self, x_t, t, noise):
+        return (extract(self.sqrt_recip_alphas_cumprod, t, x_t.shape) * x_t -
+                extract(self.sqrt_recipm1_alphas_cumprod, t, x_t.shape) * noise)
+
+    def q_posterior(self, x_start, x_t, t):
+        posterior_mean = (extract(self.posterior_mean_coef1, t, x_t.shape) * x_start +
+                          extract(self.posterior_mean_coef2, t, x_t.shape) * x_t)
+        posterior_log_variance_clipped = extract(self.posterior_log_variance_clipped, t, x_t.shape)
+        return posterior_mean, posterior_log_variance_clipped
+
+    @torch.no_grad()
+    def p_sample(self, x, t, t_index):
+        pred_noise = self.model(x, t)
+        x_start = self.predict_start_from_noise(x, t, pred_noise)
+        x_start.clamp_(-1., 1.)
+        model_mean, model_log_variance = self.q_posterior(x_start, x, t)
+        noise = torch.randn_like(x) if t_index > 0 else 0.
+        return model_mean + (0.5 * model_log_variance).exp() * noise
+
+    @torch.no_grad()
+    def p_sample_loop(self, shape):
+        device = next(self.model.parameters()).device
+        b = shape[0]
+        img = torch.randn(shape, device=device)
+        imgs = []
+        for i in reversed(range(0, self.num_timesteps)):
+            img = self.p_sample(img, torch.full((b,), i, device=device, dtype=torch.long), i)
+            imgs.append(img.cpu().numpy())
+        return imgs
+
+    @torch.inference_mode()
+    def ddim_sample(self, shape, sampling_timesteps=5, eta=0.0):
+        batch = shape[0]
+        times = torch.linspace(-1, self.num_timesteps - 1, steps=sampling_timesteps + 1)
+        times = list(reversed(times.int().tolist()))
+        time_pairs = list(zip(times[:-1], times[1:]))
+        img = torch.randn(shape)
+        for time, time_next in time_pairs:
+            time_cond = torch.full((batch,), time, dtype=torch.long)
+            pred_noise = self.model(img, time_cond)
+            alpha = self.alphas_cumprod[time]
+            x_start = (img - (1 - alpha).sqrt() * pred_noise) / alpha.sqrt()
+            x_start = torch.clamp(x_start, min=-1., max=1.)
+            if time_next < 0:
+                img = x_start
+                continue
+            alpha_next = self.alphas_cumprod[time_next]
+            sigma = eta * ((1 - alpha / alpha_next) * (1 - alpha_next) / (1 - alpha)).sqrt()
+            c = (1 - alpha_next - sigma ** 2).sqrt()
+            noise = torch.randn_like(img)
+            img = x_start * alpha_next.sqrt() + c * pred_noise + sigma * noise
+        img = (img + 1) * 0.5
+        return img
+
+torch.manual_seed(1)
+model = Unet(dim=8, channels=1)
+diffusion = GaussianDiffusion(model, image_size=8, timesteps=20)
+data = torch.rand(8, 1, 8, 8) * 2 - 1
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+losses = []
+for step in range(4):
+    batch = data[step % 2 * 4:(step % 2 + 1) * 4]
+    optimizer.zero_grad()
+    loss = diffusion(batch, loss_type=["huber", "l2", "l1", "huber"][step])
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+print([round(l, 5) for l in losses])
+ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9))
+ema.update_parameters(model)
+samples = diffusion.p_sample_loop(shape=(2, 1, 8, 8))
+print(len(samples), samples[-1].shape, samples[-1].dtype)
+final = torch.from_numpy(samples[-1])
+ddim = diffusion.ddim_sample((2, 1, 8, 8), eta=0.5)
+print(ddim.shape, diffusion.betas.dtype, diffusion.alphas_cumprod[:3])
+lin = linear_beta_schedule(20)
+cos = cosine_beta_schedule(20)
+"""
+
+
+CASES = {
+    "nanogpt": (NANOGPT, {}),
+    "mingpt": (MINGPT, {}),
+    "unet": (UNET, {"floats": "float64", "tols": {"float64": (1e-05, 1e-06)}}),
+    "vit": (VIT, {"ignore": "qkv\\.bias|in_proj_bias", "tols": {"float32": (0.0001, 1e-05)}}),
+    "ddpm": (DDPM, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_real_model(name, monkeypatch):
+    src, options = CASES[name]
+    try:
+        compare_runs([src], monkeypatch, **{"floats": "float32", **options})
+    finally:  # (a program may switch to float64; the next test starts from the default again)
+        torch.set_default_dtype(torch.float32)
+        tinyconv.set_default_dtype(tinyconv.float32)
