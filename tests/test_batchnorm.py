@@ -317,3 +317,23 @@ def test_batch_counter_moves_as_add_does():
         bn(x)
         assert replacement.item() == (6.0 if replacement.is_floating_point() else 1)
         assert replacement._version == v + 1
+
+
+def test_a_batchnorm_run_twice_before_one_backward():
+    # a Siamese encoder: the shared BatchNorm's forward updates its running stats each time,
+    # which (as in PyTorch) is no in-place change for autograd; a user's change after it is
+    bn = nn.BatchNorm1d(3)
+    x = torch.randn(4, 3, requires_grad=True)
+    version = bn.running_mean._version
+    y1, y2 = bn(x), bn(x * 2)
+    assert bn.running_mean._version == version and bn.num_batches_tracked.item() == 2
+    (y1.pow(3).sum() + y2.pow(3).sum()).backward()
+    assert x.grad is not None and bool(x.grad.abs().sum() > 0)
+    y = bn(x)
+    bn.running_var.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.pow(2).sum().backward()
+    y = F.batch_norm(x, bn.running_mean, bn.running_var, training=False)
+    bn.running_mean.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.pow(2).sum().backward()

@@ -256,7 +256,31 @@ def _exponential_laplace(T, D, mk):
     )  # fmt: skip
 
 
+def _mixture(T, D, mk):
+    # a mixture density network's head: weights (B, k), Normal components (B, k); and a
+    # mixture of vector Independents with one weight vector for the whole batch
+    pi, mu, sd = (
+        mk(P[:, :3] / P[:, :3].sum(1, keepdims=True), True),
+        mk(V[:2], True),
+        mk(P[:, 1:] + 0.5, True),
+    )
+    m = D.MixtureSameFamily(D.Categorical(probs=pi), D.Normal(mu, sd))
+    lp = m.log_prob(mk(V[:, :2]))
+    (lp.sum() + m.mean.sum() + m.variance.sum() + m.cdf(mk(V[0, :2])).sum()).backward()
+    m2 = D.MixtureSameFamily(
+        D.Categorical(logits=mk(LOC)),
+        D.Independent(D.Normal(mk(V[:3]), mk(SCALE[:, None] + V[:3] ** 2)), 1),
+    )
+    x2 = m2.sample((4,))
+    return (
+        lp, pi.grad, mu.grad, sd.grad, m.mean, m.variance, m.sample((5,)), m.sample(), x2,
+        m2.log_prob(x2), m2.mean, m2.variance, m.expand((3, 2)).sample(), repr(m2),
+        str([tuple(d.batch_shape) + (-1,) + tuple(d.event_shape) for d in (m, m2)]),
+    )  # fmt: skip
+
+
 PROGRAMS = {
+    "mixture": (_mixture, ()),  # (Normal samples: within the last ulp, as "normal")
     "normal": (_normal, (10, 11)),  # (Normal.sample: exact but for rare last-ulp differences)
     "uniform": (_uniform, (0, 12)),
     "categorical": (_categorical, (4, 5, 6, 13, 14, 15)),

@@ -1241,6 +1241,827 @@ lin = linear_beta_schedule(20)
 cos = cosine_beta_schedule(20)
 """
 
+# -- PixelCNN's masked convolution (a mask buffer, weight.data *= mask in forward, pixel-by-pixel sampling with multinomial), a gated masked conv, and WGAN-GP (autograd.grad with create_graph and grad_outputs, norm(2, dim=1), backward(mone), requires_grad toggling)
+PIXELCNN_WGAN = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import autograd
+
+# -- PixelCNN: masked convolutions (type A for the first layer, B after)
+class MaskedConv2d(nn.Conv2d):
+    def __init__(self, mask_type, *args, **kwargs):
+        super(MaskedConv2d, self).__init__(*args, **kwargs)
+        assert mask_type in {'A', 'B'}
+        self.register_buffer('mask', self.weight.data.clone())
+        _, _, kH, kW = self.weight.size()
+        self.mask.fill_(1)
+        self.mask[:, :, kH // 2, kW // 2 + (mask_type == 'B'):] = 0
+        self.mask[:, :, kH // 2 + 1:] = 0
+
+    def forward(self, x):
+        self.weight.data *= self.mask
+        return super(MaskedConv2d, self).forward(x)
+
+fm = 8
+torch.manual_seed(0)
+net = nn.Sequential(
+    MaskedConv2d('A', 1,  fm, 7, 1, 3, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+    MaskedConv2d('B', fm, fm, 7, 1, 3, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+    MaskedConv2d('B', fm, fm, 7, 1, 3, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True),
+    nn.Conv2d(fm, 256, 1))
+print(net[0].mask[0, 0])
+sample = torch.Tensor(2, 1, 8, 8)
+optimizer = torch.optim.Adam(net.parameters())
+data = (torch.rand(4, 1, 8, 8) > 0.5).float()
+for step in range(3):
+    input = data
+    target = (input[:, 0] * 255).long()
+    loss = F.cross_entropy(net(input), target)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    print('step', step, loss.item())
+sample.fill_(0)
+net.train(False)
+with torch.no_grad():
+    for i in range(8):
+        for j in range(8):
+            out = net(sample)
+            probs = F.softmax(out[:, :, i, j], dim=1)
+            sample[:, :, i, j] = torch.multinomial(probs, 1).float() / 255.
+print(sample.sum().item(), (sample * 255).long().flatten()[:16].tolist())
+
+# gated PixelCNN style mask built with torch.ones and tril/flip, and the weight masked in forward
+class GatedMaskedConv(nn.Module):
+    def __init__(self, c, k=3):
+        super().__init__()
+        self.conv = nn.Conv2d(c, 2 * c, k, padding=k // 2)
+        mask = torch.ones_like(self.conv.weight)
+        mask[:, :, k // 2 + 1:, :] = 0
+        mask[:, :, k // 2, k // 2 + 1:] = 0
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        out = F.conv2d(x, self.conv.weight * self.mask, self.conv.bias, padding=self.conv.padding)
+        a, b = out.chunk(2, dim=1)
+        return torch.tanh(a) * torch.sigmoid(b)
+
+g = GatedMaskedConv(4)
+gx = torch.randn(2, 4, 6, 6, requires_grad=True)
+gy = g(gx)
+gy.pow(2).mean().backward()
+
+# -- WGAN-GP: critic with LayerNorm, gradient penalty through autograd.grad(create_graph=True)
+class Generator(nn.Module):
+    def __init__(self, nz=8, dim=16):
+        super().__init__()
+        self.main = nn.Sequential(nn.Linear(nz, dim), nn.ReLU(True), nn.Linear(dim, dim), nn.ReLU(True), nn.Linear(dim, 2))
+
+    def forward(self, noise):
+        return self.main(noise)
+
+class Critic(nn.Module):
+    def __init__(self, dim=16):
+        super().__init__()
+        self.main = nn.Sequential(nn.Linear(2, dim), nn.LayerNorm(dim), nn.LeakyReLU(0.2), nn.Linear(dim, dim), nn.LeakyReLU(0.2), nn.Linear(dim, 1))
+
+    def forward(self, x):
+        return self.main(x).view(-1)
+
+def calc_gradient_penalty(netD, real_data, fake_data, LAMBDA=10.):
+    alpha = torch.rand(real_data.size(0), 1)
+    alpha = alpha.expand(real_data.size())
+    interpolates = alpha * real_data + ((1 - alpha) * fake_data)
+    interpolates = autograd.Variable(interpolates, requires_grad=True)
+    disc_interpolates = netD(interpolates)
+    gradients = autograd.grad(outputs=disc_interpolates, inputs=interpolates,
+                              grad_outputs=torch.ones(disc_interpolates.size()),
+                              create_graph=True, retain_graph=True, only_inputs=True)[0]
+    gradient_penalty = ((gradients.norm(2, dim=1) - 1) ** 2).mean() * LAMBDA
+    return gradient_penalty
+
+def compute_gp(critic, real, fake):
+    # the newer spelling: requires_grad_, ones_like, flatten + norm
+    eps = torch.rand(real.size(0), 1, device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    out = critic(x_hat)
+    grad = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)[0]
+    grad = grad.view(grad.size(0), -1)
+    return ((grad.norm(2, dim=1) - 1) ** 2).mean()
+
+torch.manual_seed(1)
+netG, netD = Generator(), Critic()
+optimizerD = torch.optim.Adam(netD.parameters(), lr=1e-4, betas=(0.5, 0.9))
+optimizerG = torch.optim.Adam(netG.parameters(), lr=1e-4, betas=(0.5, 0.9))
+one = torch.tensor(1, dtype=torch.float)
+mone = one * -1
+CRITIC_ITERS = 3
+real_all = torch.randn(32, 2) * 0.5 + torch.tensor([1.0, -1.0])
+for iteration in range(3):
+    for p in netD.parameters():
+        p.requires_grad = True
+    for iter_d in range(CRITIC_ITERS):
+        real_data_v = real_all[torch.randint(0, 32, (8,))]
+        netD.zero_grad()
+        D_real = netD(real_data_v).mean()
+        D_real.backward(mone)
+        noise = torch.randn(8, 8)
+        with torch.no_grad():
+            noisev = noise
+        fake = netG(noisev).detach()
+        D_fake = netD(fake).mean()
+        D_fake.backward(one)
+        gradient_penalty = calc_gradient_penalty(netD, real_data_v, fake)
+        gradient_penalty.backward()
+        D_cost = D_fake - D_real + gradient_penalty
+        Wasserstein_D = D_real - D_fake
+        optimizerD.step()
+    for p in netD.parameters():
+        p.requires_grad = False
+    netG.zero_grad()
+    noise = torch.randn(8, 8)
+    fake = netG(noise)
+    G = netD(fake).mean()
+    G.backward(mone)
+    G_cost = -G
+    optimizerG.step()
+    gp2 = compute_gp(netD, real_data_v, fake.detach())
+    print(iteration, round(D_cost.item(), 6), round(G_cost.item(), 6), round(Wasserstein_D.item(), 6), round(gp2.item(), 6))
+"""
+
+# -- the chatbot tutorial's seq2seq: a bidirectional GRU encoder over a packed batch, a Luong-attention GRU decoder (dot, general, concat scores), a masked NLL, teacher forcing by random.random(); a char-level LSTM LM with pad_sequence, pack_padded_sequence (enforce_sorted both ways), pad_packed_sequence(total_length), ignore_index CE, sampling. The general score's bias has a zero gradient in exact arithmetic (a constant before the softmax): Adam makes it rounding noise
+SEQ2SEQ_CHAR_LSTM = r"""
+import random
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence, pack_sequence
+
+# -- seq2seq with Luong attention (the chatbot tutorial's shape): bidirectional GRU encoder over
+#    a packed batch, a GRU decoder stepping one token at a time, dot/general/concat scores
+class EncoderRNN(nn.Module):
+    def __init__(self, hidden_size, embedding, n_layers=1, dropout=0):
+        super(EncoderRNN, self).__init__()
+        self.n_layers = n_layers
+        self.hidden_size = hidden_size
+        self.embedding = embedding
+        self.gru = nn.GRU(hidden_size, hidden_size, n_layers,
+                          dropout=(0 if n_layers == 1 else dropout), bidirectional=True)
+
+    def forward(self, input_seq, input_lengths, hidden=None):
+        embedded = self.embedding(input_seq)
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, input_lengths)
+        outputs, hidden = self.gru(packed, hidden)
+        outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs)
+        outputs = outputs[:, :, :self.hidden_size] + outputs[:, : ,self.hidden_size:]
+        return outputs, hidden
+
+class Attn(nn.Module):
+    def __init__(self, method, hidden_size):
+        super(Attn, self).__init__()
+        self.method = method
+        self.hidden_size = hidden_size
+        if self.method == 'general':
+            self.attn = nn.Linear(self.hidden_size, hidden_size)
+        elif self.method == 'concat':
+            self.attn = nn.Linear(self.hidden_size * 2, hidden_size)
+            self.v = nn.Parameter(torch.FloatTensor(hidden_size))
+            nn.init.normal_(self.v)
+
+    def dot_score(self, hidden, encoder_output):
+        return torch.sum(hidden * encoder_output, dim=2)
+
+    def general_score(self, hidden, encoder_output):
+        energy = self.attn(encoder_output)
+        return torch.sum(hidden * energy, dim=2)
+
+    def concat_score(self, hidden, encoder_output):
+        energy = self.attn(torch.cat((hidden.expand(encoder_output.size(0), -1, -1), encoder_output), 2)).tanh()
+        return torch.sum(self.v * energy, dim=2)
+
+    def forward(self, hidden, encoder_outputs):
+        if self.method == 'general':
+            attn_energies = self.general_score(hidden, encoder_outputs)
+        elif self.method == 'concat':
+            attn_energies = self.concat_score(hidden, encoder_outputs)
+        elif self.method == 'dot':
+            attn_energies = self.dot_score(hidden, encoder_outputs)
+        attn_energies = attn_energies.t()
+        return F.softmax(attn_energies, dim=1).unsqueeze(1)
+
+class LuongAttnDecoderRNN(nn.Module):
+    def __init__(self, attn_model, embedding, hidden_size, output_size, n_layers=1, dropout=0.1):
+        super(LuongAttnDecoderRNN, self).__init__()
+        self.attn_model = attn_model
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.embedding = embedding
+        self.embedding_dropout = nn.Dropout(dropout)
+        self.gru = nn.GRU(hidden_size, hidden_size, n_layers, dropout=(0 if n_layers == 1 else dropout))
+        self.concat = nn.Linear(hidden_size * 2, hidden_size)
+        self.out = nn.Linear(hidden_size, output_size)
+        self.attn = Attn(attn_model, hidden_size)
+
+    def forward(self, input_step, last_hidden, encoder_outputs):
+        embedded = self.embedding(input_step)
+        embedded = self.embedding_dropout(embedded)
+        rnn_output, hidden = self.gru(embedded, last_hidden)
+        attn_weights = self.attn(rnn_output, encoder_outputs)
+        context = attn_weights.bmm(encoder_outputs.transpose(0, 1))
+        rnn_output = rnn_output.squeeze(0)
+        context = context.squeeze(1)
+        concat_input = torch.cat((rnn_output, context), 1)
+        concat_output = torch.tanh(self.concat(concat_input))
+        output = self.out(concat_output)
+        output = F.softmax(output, dim=1)
+        return output, hidden
+
+def maskNLLLoss(inp, target, mask):
+    nTotal = mask.sum()
+    crossEntropy = -torch.log(torch.gather(inp, 1, target.view(-1, 1)).squeeze(1))
+    loss = crossEntropy.masked_select(mask).mean()
+    return loss, nTotal.item()
+
+random.seed(0)
+torch.manual_seed(0)
+PAD_token, SOS_token, EOS_token = 0, 1, 2
+voc_size, hidden_size, batch_size, max_target_len = 20, 12, 4, 5
+lengths = torch.tensor([6, 5, 3, 2])
+input_variable = torch.zeros(6, batch_size, dtype=torch.long)
+for b, L in enumerate(lengths.tolist()):
+    input_variable[:L, b] = torch.randint(3, voc_size, (L,))
+target_variable = torch.randint(3, voc_size, (max_target_len, batch_size))
+target_variable[-1, 2:] = PAD_token
+mask = target_variable != PAD_token
+results = {}
+for attn_model, n_layers in (('dot', 1), ('general', 2), ('concat', 2)):
+    embedding = nn.Embedding(voc_size, hidden_size)
+    encoder = EncoderRNN(hidden_size, embedding, n_layers, 0.1)
+    decoder = LuongAttnDecoderRNN(attn_model, embedding, hidden_size, voc_size, n_layers, 0.1)
+    encoder.train(); decoder.train()
+    encoder_optimizer = torch.optim.Adam(encoder.parameters(), lr=1e-3)
+    decoder_optimizer = torch.optim.Adam(decoder.parameters(), lr=5e-3)
+    for it in range(2):
+        encoder_optimizer.zero_grad()
+        decoder_optimizer.zero_grad()
+        loss = 0
+        print_losses = []
+        n_totals = 0
+        encoder_outputs, encoder_hidden = encoder(input_variable, lengths)
+        decoder_input = torch.LongTensor([[SOS_token for _ in range(batch_size)]])
+        decoder_hidden = encoder_hidden[:decoder.n_layers]
+        use_teacher_forcing = True if random.random() < 0.5 else False
+        for t in range(max_target_len):
+            decoder_output, decoder_hidden = decoder(decoder_input, decoder_hidden, encoder_outputs)
+            if use_teacher_forcing:
+                decoder_input = target_variable[t].view(1, -1)
+            else:
+                _, topi = decoder_output.topk(1)
+                decoder_input = torch.LongTensor([[topi[i][0] for i in range(batch_size)]])
+            mask_loss, nTotal = maskNLLLoss(decoder_output, target_variable[t], mask[t])
+            loss += mask_loss
+            print_losses.append(mask_loss.item() * nTotal)
+            n_totals += nTotal
+        loss.backward()
+        _ = nn.utils.clip_grad_norm_(encoder.parameters(), 50.0)
+        _ = nn.utils.clip_grad_norm_(decoder.parameters(), 50.0)
+        encoder_optimizer.step()
+        decoder_optimizer.step()
+        print(attn_model, it, use_teacher_forcing, sum(print_losses) / n_totals)
+    results[attn_model] = (encoder, decoder)
+
+# -- a char-level LSTM language model over variable-length names: pad_sequence, sort by length,
+#    pack_padded_sequence (enforce_sorted both ways), pad_packed_sequence, masked CE via ignore_index
+class CharLSTM(nn.Module):
+    def __init__(self, n_chars, emb=8, hidden=16, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(n_chars, emb, padding_idx=0)
+        self.lstm = nn.LSTM(emb, hidden, num_layers=layers, batch_first=True, dropout=0.2)
+        self.fc = nn.Linear(hidden, n_chars)
+
+    def forward(self, x, lengths, state=None):
+        emb = self.embed(x)
+        packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.lstm(packed, state)
+        out, out_lengths = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        return self.fc(out), state, out_lengths
+
+names = ["anna", "bob", "christopher", "dee", "eve", "francesca", "gus"]
+chars = sorted(set("".join(names)))
+stoi = {c: i + 2 for i, c in enumerate(chars)}
+EOS = 1
+seqs = [torch.tensor([stoi[c] for c in n] + [EOS]) for n in names]
+torch.manual_seed(2)
+model = CharLSTM(len(stoi) + 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, nesterov=True)
+for epoch in range(3):
+    perm = torch.randperm(len(seqs)).tolist()
+    batch = [seqs[i] for i in perm[:5]]
+    inputs = pad_sequence([s[:-1] for s in batch], batch_first=True, padding_value=0)
+    targets = pad_sequence([s[1:] for s in batch], batch_first=True, padding_value=-100)
+    lengths = torch.tensor([len(s) - 1 for s in batch])
+    logits, (h, c), out_lengths = model(inputs, lengths)
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), 0.5)
+    opt.step()
+    print(epoch, round(loss.item(), 6), out_lengths.tolist(), h.shape)
+
+# the sorted path and pack_sequence, and sampling a name with the hidden state carried along
+order = torch.argsort(lengths, descending=True)
+packed_sorted = pack_padded_sequence(model.embed(inputs[order]), lengths[order], batch_first=True)
+out_sorted, _ = model.lstm(packed_sorted)
+print(packed_sorted.batch_sizes.tolist(), out_sorted.data.shape, packed_sorted.sorted_indices)
+ps = pack_sequence([s.float().unsqueeze(-1) for s in seqs], enforce_sorted=False)
+print(ps.batch_sizes.tolist(), ps.sorted_indices.tolist(), ps.unsorted_indices.tolist())
+model.eval()
+with torch.no_grad():
+    x = torch.tensor([[stoi['a']]])
+    state = None
+    out_chars = []
+    for _ in range(8):
+        emb = model.embed(x)
+        o, state = model.lstm(emb, state)
+        p = F.softmax(model.fc(o[:, -1]) / 0.8, dim=-1)
+        x = torch.multinomial(p, 1)
+        if x.item() == EOS:
+            break
+        out_chars.append(x.item())
+print(out_chars)
+"""
+
+# -- akamaster's CIFAR ResNet (option A: F.pad of x[:, :, ::2, ::2] on the channels; option B), AverageMeter and top-k accuracy, MultiStepLR; pytorch/examples' VAE (reparameterisation, BCE + KL) and a conv VAE with Normal.rsample and kl_divergence
+RESNET_CIFAR_VAE = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.nn.init as init
+from torch.utils.data import DataLoader, TensorDataset
+
+# -- ResNet for CIFAR written by hand (akamaster/pytorch_resnet_cifar10): option A shortcut
+def _weights_init(m):
+    classname = m.__class__.__name__
+    if isinstance(m, nn.Linear) or isinstance(m, nn.Conv2d):
+        init.kaiming_normal_(m.weight)
+
+class LambdaLayer(nn.Module):
+    def __init__(self, lambd):
+        super(LambdaLayer, self).__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        return self.lambd(x)
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_planes, planes, stride=1, option='A'):
+        super(BasicBlock, self).__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            if option == 'A':
+                self.shortcut = LambdaLayer(lambda x:
+                                            F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes//4, planes//4), "constant", 0))
+            elif option == 'B':
+                self.shortcut = nn.Sequential(
+                     nn.Conv2d(in_planes, self.expansion * planes, kernel_size=1, stride=stride, bias=False),
+                     nn.BatchNorm2d(self.expansion * planes)
+                )
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += self.shortcut(x)
+        out = F.relu(out)
+        return out
+
+class ResNet(nn.Module):
+    def __init__(self, block, num_blocks, num_classes=10, option='A'):
+        super(ResNet, self).__init__()
+        self.in_planes = 4
+        self.conv1 = nn.Conv2d(3, 4, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.layer1 = self._make_layer(block, 4, num_blocks[0], stride=1, option=option)
+        self.layer2 = self._make_layer(block, 8, num_blocks[1], stride=2, option=option)
+        self.layer3 = self._make_layer(block, 16, num_blocks[2], stride=2, option=option)
+        self.linear = nn.Linear(16, num_classes)
+        self.apply(_weights_init)
+
+    def _make_layer(self, block, planes, num_blocks, stride, option):
+        strides = [stride] + [1]*(num_blocks-1)
+        layers = []
+        for stride in strides:
+            layers.append(block(self.in_planes, planes, stride, option))
+            self.in_planes = planes * block.expansion
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer1(out)
+        out = self.layer2(out)
+        out = self.layer3(out)
+        out = F.avg_pool2d(out, out.size()[3])
+        out = out.view(out.size(0), -1)
+        out = self.linear(out)
+        return out
+
+class AverageMeter(object):
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.val = 0
+        self.avg = 0
+        self.sum = 0
+        self.count = 0
+
+    def update(self, val, n=1):
+        self.val = val
+        self.sum += val * n
+        self.count += n
+        self.avg = self.sum / self.count
+
+def accuracy(output, target, topk=(1,)):
+    maxk = max(topk)
+    batch_size = target.size(0)
+    _, pred = output.topk(maxk, 1, True, True)
+    pred = pred.t()
+    correct = pred.eq(target.view(1, -1).expand_as(pred))
+    res = []
+    for k in topk:
+        correct_k = correct[:k].reshape(-1).float().sum(0)
+        res.append(correct_k.mul_(100.0 / batch_size))
+    return res
+
+torch.manual_seed(0)
+images = torch.randn(16, 3, 16, 16)
+labels = torch.randint(0, 10, (16,))
+loader = DataLoader(TensorDataset(images, labels), batch_size=8, shuffle=True)
+nets = {}
+for option in ('A', 'B'):
+    model = ResNet(BasicBlock, [1, 1, 1], option=option)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9, weight_decay=1e-4)
+    lr_scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[1, 2], last_epoch=-1)
+    for epoch in range(2):
+        losses, top1 = AverageMeter(), AverageMeter()
+        model.train()
+        for i, (input, target) in enumerate(loader):
+            output = model(input)
+            loss = criterion(output, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            output = output.float()
+            loss = loss.float()
+            prec1 = accuracy(output.data, target)[0]
+            losses.update(loss.item(), input.size(0))
+            top1.update(prec1.item(), input.size(0))
+        lr_scheduler.step()
+        print(option, epoch, f'Loss {losses.val:.4f} ({losses.avg:.4f})', f'Prec@1 {top1.val:.3f} ({top1.avg:.3f})', optimizer.param_groups[0]['lr'])
+    model.eval()
+    with torch.no_grad():
+        top1_eval, top3_eval = accuracy(model(images), labels, topk=(1, 3))
+    nets[option] = model
+    print(option, top1_eval.item(), top3_eval.item(), sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+# -- VAE (pytorch/examples vae, shrunk), with the reparameterisation trick and the KL term
+class VAE(nn.Module):
+    def __init__(self):
+        super(VAE, self).__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc21 = nn.Linear(32, 4)
+        self.fc22 = nn.Linear(32, 4)
+        self.fc3 = nn.Linear(4, 32)
+        self.fc4 = nn.Linear(32, 64)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5*logvar)
+        eps = torch.randn_like(std)
+        return mu + eps*std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 64))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+def loss_function(recon_x, x, mu, logvar):
+    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 64), reduction='sum')
+    KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return BCE + KLD
+
+# a convolutional VAE with a beta-weighted KL from torch.distributions
+class ConvVAE(nn.Module):
+    def __init__(self, z=4):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, 4, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(4, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
+        self.mu = nn.Linear(8 * 2 * 2, z)
+        self.logvar = nn.Linear(8 * 2 * 2, z)
+        self.dec_in = nn.Linear(z, 8 * 2 * 2)
+        self.dec = nn.Sequential(nn.Unflatten(1, (8, 2, 2)), nn.ConvTranspose2d(8, 4, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(4, 1, 4, 2, 1))
+
+    def forward(self, x):
+        h = self.enc(x)
+        mu, logvar = self.mu(h), self.logvar(h).clamp(-10, 10)
+        q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+        z = q.rsample()
+        p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        kl = torch.distributions.kl_divergence(q, p).sum(-1).mean()
+        return self.dec(self.dec_in(z)), kl
+
+torch.manual_seed(1)
+model_vae = VAE()
+optimizer_vae = torch.optim.Adam(model_vae.parameters(), lr=1e-3)
+data = torch.rand(24, 1, 8, 8)
+train_loader = DataLoader(TensorDataset(data, torch.zeros(24)), batch_size=8, shuffle=True)
+for epoch in range(1, 3):
+    model_vae.train()
+    train_loss = 0
+    for batch_idx, (x, _) in enumerate(train_loader):
+        optimizer_vae.zero_grad()
+        recon_batch, mu, logvar = model_vae(x)
+        loss = loss_function(recon_batch, x, mu, logvar)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer_vae.step()
+    print('====> Epoch: {} Average loss: {:.4f}'.format(epoch, train_loss / len(train_loader.dataset)))
+with torch.no_grad():
+    sample = torch.randn(4, 4)
+    sample = model_vae.decode(sample).cpu()
+    print(sample.view(4, 1, 8, 8).shape, sample.mean().item())
+
+cvae = ConvVAE()
+opt_c = torch.optim.AdamW(cvae.parameters(), lr=2e-3)
+for step in range(3):
+    recon, kl = cvae(data[:8])
+    rec = F.mse_loss(recon, data[:8], reduction='sum') / 8
+    loss_c = rec + 0.5 * kl
+    opt_c.zero_grad()
+    loss_c.backward()
+    opt_c.step()
+    print('cvae', step, round(rec.item(), 5), round(kl.item(), 6))
+"""
+
+# -- a Siamese network with the contrastive loss (a BatchNorm encoder run twice before one backward), a triplet network (TripletMarginLoss, batch-hard mining by cdist, CosineEmbeddingLoss, triplet_margin_with_distance_loss), a mixture density network (by hand, by logsumexp and by MixtureSameFamily) and RealNVP with a MultivariateNormal prior; in float64 (the contrastive loss's Adam steps amplify float32 rounding past 1e-5)
+METRIC_LEARNING_MDN_FLOW = r"""
+import math
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.distributions as D
+from torch.utils.data import Dataset, DataLoader
+
+# -- a Siamese network with the contrastive loss (Hadsell et al.), as the popular repos write it
+class SiameseNetwork(nn.Module):
+    def __init__(self):
+        super(SiameseNetwork, self).__init__()
+        self.cnn1 = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(1, 4, kernel_size=3), nn.ReLU(inplace=True), nn.BatchNorm2d(4),
+            nn.ReflectionPad2d(1), nn.Conv2d(4, 8, kernel_size=3), nn.ReLU(inplace=True), nn.BatchNorm2d(8),
+        )
+        self.fc1 = nn.Sequential(nn.Linear(8 * 6 * 6, 32), nn.ReLU(inplace=True), nn.Linear(32, 5))
+
+    def forward_once(self, x):
+        output = self.cnn1(x)
+        output = output.view(output.size()[0], -1)
+        output = self.fc1(output)
+        return output
+
+    def forward(self, input1, input2):
+        output1 = self.forward_once(input1)
+        output2 = self.forward_once(input2)
+        return output1, output2
+
+class ContrastiveLoss(torch.nn.Module):
+    def __init__(self, margin=2.0):
+        super(ContrastiveLoss, self).__init__()
+        self.margin = margin
+
+    def forward(self, output1, output2, label):
+        euclidean_distance = F.pairwise_distance(output1, output2, keepdim=True)
+        loss_contrastive = torch.mean((1 - label) * torch.pow(euclidean_distance, 2) +
+                                      (label) * torch.pow(torch.clamp(self.margin - euclidean_distance, min=0.0), 2))
+        return loss_contrastive
+
+class PairDataset(Dataset):
+    def __init__(self, images, classes):
+        self.images, self.classes = images, classes
+
+    def __getitem__(self, index):
+        img0 = self.images[index]
+        should_get_same_class = index % 2
+        j = (index + 3) % len(self.images)
+        img1 = self.images[j]
+        label = torch.from_numpy(np.array([int(self.classes[index] != self.classes[j])], dtype=np.float32))
+        return img0, img1, label
+
+    def __len__(self):
+        return len(self.images)
+
+torch.set_default_dtype(torch.float64)  # (the contrastive loss's Adam steps amplify float32 rounding)
+torch.manual_seed(0)
+imgs = torch.rand(12, 1, 6, 6)
+classes = [i % 3 for i in range(12)]
+net = SiameseNetwork()
+criterion = ContrastiveLoss()
+optimizer = torch.optim.Adam(net.parameters(), lr=0.0005)
+train_dataloader = DataLoader(PairDataset(imgs, classes), shuffle=True, num_workers=0, batch_size=4)
+counter, loss_history = [], []
+iteration_number = 0
+for epoch in range(2):
+    for i, data in enumerate(train_dataloader, 0):
+        img0, img1, label = data
+        optimizer.zero_grad()
+        output1, output2 = net(img0, img1)
+        loss_contrastive = criterion(output1, output2, label)
+        loss_contrastive.backward()
+        optimizer.step()
+        if i % 2 == 0:
+            print("Epoch number {}\n Current loss {}\n".format(epoch, loss_contrastive.item()))
+            iteration_number += 2
+            counter.append(iteration_number)
+            loss_history.append(loss_contrastive.item())
+net.eval()
+with torch.no_grad():
+    o1, o2 = net(imgs[:3], imgs[3:6])
+    dissimilarity = F.pairwise_distance(o1, o2)
+print(dissimilarity)
+
+# -- a triplet network: TripletMarginLoss, the hand-written one with batch-hard mining, cosine
+#    embedding loss and L2-normalised embeddings
+class EmbeddingNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convnet = nn.Sequential(nn.Conv2d(1, 4, 3), nn.PReLU(), nn.MaxPool2d(2, stride=2))
+        self.fc = nn.Sequential(nn.Linear(4 * 2 * 2, 16), nn.PReLU(), nn.Linear(16, 4))
+
+    def forward(self, x):
+        output = self.convnet(x)
+        output = output.view(output.size()[0], -1)
+        output = self.fc(output)
+        return output
+
+    def get_embedding(self, x):
+        return F.normalize(self.forward(x), p=2, dim=1)
+
+def batch_hard_triplet_loss(embeddings, labels, margin=0.3):
+    dist = torch.cdist(embeddings, embeddings, p=2)
+    same = labels.unsqueeze(0) == labels.unsqueeze(1)
+    eye = torch.eye(len(labels), dtype=torch.bool)
+    hardest_pos = (dist * (same & ~eye).float()).max(dim=1)[0]
+    max_dist = dist.max(dim=1, keepdim=True)[0]
+    hardest_neg = (dist + max_dist * same.float()).min(dim=1)[0]
+    return F.relu(hardest_pos - hardest_neg + margin).mean()
+
+torch.manual_seed(1)
+emb_net = EmbeddingNet()
+trip = nn.TripletMarginLoss(margin=1.0, p=2)
+cos_loss = nn.CosineEmbeddingLoss(margin=0.1)
+opt2 = torch.optim.SGD(emb_net.parameters(), lr=0.05, momentum=0.9)
+sched2 = torch.optim.lr_scheduler.StepLR(opt2, 1, gamma=0.5)
+lab = torch.tensor(classes)
+for step in range(3):
+    anchor, positive, negative = imgs[0:4], imgs[3:7], imgs[1:5]
+    ea, ep, en = emb_net(anchor), emb_net(positive), emb_net(negative)
+    l1 = trip(ea, ep, en)
+    l2 = batch_hard_triplet_loss(emb_net.get_embedding(imgs), lab)
+    l3 = cos_loss(ea, en, torch.tensor([1, -1, 1, -1]))
+    l4 = F.triplet_margin_with_distance_loss(ea, ep, en, distance_function=lambda a, b: 1.0 - F.cosine_similarity(a, b), margin=0.5, swap=True)
+    loss_t = l1 + l2 + l3 + l4
+    opt2.zero_grad()
+    loss_t.backward()
+    opt2.step()
+    sched2.step()
+    print(step, [round(v.item(), 6) for v in (l1, l2, l3, l4)])
+
+# -- a mixture density network (Bishop): pi, sigma, mu heads, the mixture's log-likelihood by
+#    logsumexp, and by torch.distributions.MixtureSameFamily; sampling from the mixture
+class MDN(nn.Module):
+    def __init__(self, n_hidden=16, n_gaussians=3):
+        super(MDN, self).__init__()
+        self.z_h = nn.Sequential(nn.Linear(1, n_hidden), nn.Tanh())
+        self.z_pi = nn.Linear(n_hidden, n_gaussians)
+        self.z_sigma = nn.Linear(n_hidden, n_gaussians)
+        self.z_mu = nn.Linear(n_hidden, n_gaussians)
+
+    def forward(self, x):
+        z_h = self.z_h(x)
+        pi = F.softmax(self.z_pi(z_h), -1)
+        sigma = torch.exp(self.z_sigma(z_h))
+        mu = self.z_mu(z_h)
+        return pi, sigma, mu
+
+oneDivSqrtTwoPI = 1.0 / np.sqrt(2.0 * np.pi)
+def gaussian_distribution(y, mu, sigma):
+    result = (y.expand_as(mu) - mu) * torch.reciprocal(sigma)
+    result = - 0.5 * (result * result)
+    return (torch.exp(result) * torch.reciprocal(sigma)) * oneDivSqrtTwoPI
+
+def mdn_loss_fn(pi, sigma, mu, y):
+    result = gaussian_distribution(y, mu, sigma) * pi
+    result = torch.sum(result, dim=1)
+    result = -torch.log(result)
+    return torch.mean(result)
+
+torch.manual_seed(2)
+n_samples = 64
+y_data = torch.rand(n_samples, 1) * 2 - 1
+x_data = torch.sin(3 * y_data) + 0.1 * torch.randn(n_samples, 1)
+mdn = MDN()
+opt3 = torch.optim.Adam(mdn.parameters(), lr=0.01)
+for epoch in range(4):
+    pi, sigma, mu = mdn(x_data)
+    loss_mdn = mdn_loss_fn(pi, sigma, mu, y_data)
+    mix = D.MixtureSameFamily(D.Categorical(probs=pi), D.Normal(mu, sigma))
+    nll_dist = -mix.log_prob(y_data.squeeze(1)).mean()
+    log_pi = torch.log_softmax(mdn.z_pi(mdn.z_h(x_data)), -1)
+    nll_lse = -torch.logsumexp(log_pi + D.Normal(mu, sigma).log_prob(y_data), dim=1).mean()
+    opt3.zero_grad()
+    loss_mdn.backward()
+    opt3.step()
+    print(epoch, round(loss_mdn.item(), 6), round(nll_dist.item(), 6), round(nll_lse.item(), 6))
+with torch.no_grad():
+    pi, sigma, mu = mdn(torch.linspace(-1, 1, 5).unsqueeze(1))
+    k = torch.multinomial(pi, 1).squeeze(1)
+    draws = torch.normal(mu.gather(1, k[:, None]).squeeze(1), sigma.gather(1, k[:, None]).squeeze(1))
+    draws2 = D.MixtureSameFamily(D.Categorical(probs=pi), D.Normal(mu, sigma)).sample((2,))
+print(k.tolist(), draws.shape, draws2.shape)
+
+# -- a normalising flow: RealNVP coupling layers with a checkerboard mask, the base distribution
+#    a MultivariateNormal, log_prob by the change of variables, sampling by the inverse
+class RealNVP(nn.Module):
+    def __init__(self, nets, nett, mask, prior):
+        super(RealNVP, self).__init__()
+        self.prior = prior
+        self.mask = nn.Parameter(mask, requires_grad=False)
+        self.t = torch.nn.ModuleList([nett() for _ in range(len(mask))])
+        self.s = torch.nn.ModuleList([nets() for _ in range(len(mask))])
+
+    def g(self, z):
+        x = z
+        for i in range(len(self.t)):
+            x_ = x*self.mask[i]
+            s = self.s[i](x_)*(1 - self.mask[i])
+            t = self.t[i](x_)*(1 - self.mask[i])
+            x = x_ + (1 - self.mask[i]) * (x * torch.exp(s) + t)
+        return x
+
+    def f(self, x):
+        log_det_J, z = x.new_zeros(x.shape[0]), x
+        for i in reversed(range(len(self.t))):
+            z_ = self.mask[i] * z
+            s = self.s[i](z_) * (1-self.mask[i])
+            t = self.t[i](z_) * (1-self.mask[i])
+            z = (1 - self.mask[i]) * (z - t) * torch.exp(-s) + z_
+            log_det_J -= s.sum(dim=1)
+        return z, log_det_J
+
+    def log_prob(self,x):
+        z, logp = self.f(x)
+        return self.prior.log_prob(z) + logp
+
+    def sample(self, batchSize):
+        z = self.prior.sample((batchSize, 1))
+        logp = self.prior.log_prob(z)
+        x = self.g(z)
+        return x
+
+torch.manual_seed(3)
+nets = lambda: nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(), nn.Linear(16, 16), nn.LeakyReLU(), nn.Linear(16, 2), nn.Tanh())
+nett = lambda: nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(), nn.Linear(16, 16), nn.LeakyReLU(), nn.Linear(16, 2))
+masks = torch.from_numpy(np.array([[0, 1], [1, 0]] * 2).astype(np.float32))
+prior = D.MultivariateNormal(torch.zeros(2), torch.eye(2))
+flow = RealNVP(nets, nett, masks, prior)
+optimizer_flow = torch.optim.Adam([p for p in flow.parameters() if p.requires_grad==True], lr=1e-4)
+moons = torch.cat([torch.stack([torch.cos(th), torch.sin(th)], 1) for th in (torch.rand(2, 32) * math.pi)]) * torch.tensor([1.0, 0.5]) + 0.05 * torch.randn(64, 2)
+for t in range(4):
+    loss_flow = -flow.log_prob(moons).mean()
+    optimizer_flow.zero_grad()
+    loss_flow.backward(retain_graph=True)
+    optimizer_flow.step()
+    print('iter %s:' % t, 'loss = %.3f' % loss_flow)
+x_gen = flow.sample(8)
+print(x_gen.shape)
+
+"""
+
 
 CASES = {
     "nanogpt": (NANOGPT, {}),
@@ -1248,6 +2069,13 @@ CASES = {
     "unet": (UNET, {"floats": "float64", "tols": {"float64": (1e-05, 1e-06)}}),
     "vit": (VIT, {"ignore": "qkv\\.bias|in_proj_bias", "tols": {"float32": (0.0001, 1e-05)}}),
     "ddpm": (DDPM, {}),
+    "pixelcnn_wgan": (PIXELCNN_WGAN, {}),
+    "seq2seq_char_lstm": (SEQ2SEQ_CHAR_LSTM, {"ignore": "attn\\.attn\\.bias"}),
+    "resnet_cifar_vae": (RESNET_CIFAR_VAE, {}),
+    "metric_learning_mdn_flow": (
+        METRIC_LEARNING_MDN_FLOW,
+        {"floats": "float64", "tols": {"float64": (1e-08, 1e-10)}},
+    ),
 }
 
 

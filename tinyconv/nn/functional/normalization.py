@@ -219,12 +219,10 @@ def batch_norm(
             f"{what}: expected more than 1 value per channel when training, got input of "
             f"shape {tuple(input.shape)}"
         )
-    if training and running_mean is not None and input.numel() > 0:
-        # forward updates them in place; bumped first, so the version backward expects is the new
-        # one
-        running_mean._vc[0] += 1
-        running_var._vc[0] += 1
-    # the running stats go in as Tensors (no gradient flows to them) so their versions are checked
+    # The running stats go in as Tensors (no gradient flows to them) so their versions are
+    # checked: a user's in-place change after the call makes backward raise, as in PyTorch. The
+    # forward's own update of them is no version change (PyTorch's kernel writes them unseen),
+    # so a shared BatchNorm run twice before one backward (a Siamese encoder) works.
     return BatchNorm.apply(
         input, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps)
     )
