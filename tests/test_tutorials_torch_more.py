@@ -3215,7 +3215,10 @@ CASES = {
     # the parameters whose gradient is zero in exact arithmetic (a bias before a softmax or an
     # InstanceNorm, the key bias of an attention), so that Adam's steps make them rounding noise)
     "dcgan": (DCGAN, {"tols": {"float32": (1e-4, 1e-5)}}),
-    "seq2seq_attention": (SEQ2SEQ_ATTENTION, {"ignore": r"attention\.Va\.bias"}),
+    "seq2seq_attention": (
+        SEQ2SEQ_ATTENTION,
+        {"ignore": r"attention\.Va\.bias", "tols": {"float32": (1e-4, 1e-5)}},
+    ),
     "transfer_learning": (TRANSFER_LEARNING, {}),
     "dqn": (DQN, {}),
     "pruning": (PRUNING, {"rtol": 0.0001, "volatile": "^OrderedDict\\(\\[\\(\\d+, <"}),
