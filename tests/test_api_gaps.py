@@ -265,7 +265,28 @@ ALIASES = {
     "is_nonzero_many": lambda T: T.is_nonzero(t(T, [1, 2])),
     "is_nonzero_empty": lambda T: T.is_nonzero(t(T, np.zeros(0))),
     "narrow_copy": lambda T: T.narrow_copy(t(T, A34), 1, 1, 2),
+    "foreach": lambda T: _foreach_program(T),
+    "foreach_mismatched_lists": lambda T: T._foreach_add_([t(T, V3)], [t(T, V3), t(T, V3)]),
 }
+
+
+def _foreach_program(T):
+    """torch._foreach_* as EMA code uses them: in place (returning the list) and out of place
+    (returning a tuple), with numbers, lists of numbers, tensors and lists of tensors."""
+    a, b = [t(T, V3), t(T, A34)], [t(T, V3 * 2), t(T, B34)]
+    assert T._foreach_mul_(a, 0.9) is a
+    T._foreach_add_(a, b, alpha=0.1)
+    T._foreach_lerp_(a, b, 0.3)
+    T._foreach_sub_(a, [1.0, 2.0])
+    out = T._foreach_add(a, 1.0) + T._foreach_norm(a) + T._foreach_sqrt(T._foreach_abs(a))
+    T._foreach_addcmul_(a, b, b, value=0.5)
+    T._foreach_addcdiv_(a, b, out[:2], 0.1)
+    T._foreach_div_(a, t(T, 2.0))
+    copies = [x.clone() for x in a]
+    T._foreach_zero_(copies)
+    T._foreach_copy_(copies, b)
+    out += T._foreach_maximum(a, 0.0) + T._foreach_lerp(a, b, [t(T, 0.2), t(T, 0.7)])
+    return [type(out).__name__, *a, *out, *copies]
 
 
 @pytest.mark.parametrize("name", list(ALIASES))

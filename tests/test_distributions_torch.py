@@ -279,7 +279,45 @@ def _mixture(T, D, mk):
     )  # fmt: skip
 
 
+def _transformed(T, D, mk):
+    # a flow step (an affine map with event_dim=1 on a diagonal Gaussian), a tanh-squashed
+    # Gaussian policy (SAC), a log-normal by ExpTransform, and the transforms on their own
+    tr = D.transforms
+    loc, log_scale = mk(LOC[:2], True), mk(SCALE[:2] - 1, True)
+    base = D.Independent(D.Normal(mk(np.zeros(2)), mk(np.ones(2))), 1)
+    flow = D.TransformedDistribution(base, [tr.AffineTransform(loc, log_scale.exp(), event_dim=1)])
+    lp = flow.log_prob(mk(V[:, :2]))
+    mu = mk(V, True)
+    policy = D.TransformedDistribution(
+        D.Normal(mu, mk(P[0, :3] + 0.2)), [tr.TanhTransform(cache_size=1)]
+    )
+    a = policy.rsample()
+    lpa = policy.log_prob(a).sum(-1)
+    (lp.sum() + lpa.sum()).backward()
+    z = mk(LOC)
+    parts = [tr.AffineTransform(1.0, -2.0), tr.ExpTransform(), tr.PowerTransform(0.5)]
+    c = tr.ComposeTransform(parts)
+    lognormal = D.TransformedDistribution(D.Normal(mk([0.5]), mk([1.5])), tr.ExpTransform())
+    flipped = D.TransformedDistribution(D.Normal(mk(0.0), mk(1.0)), [tr.AffineTransform(0.0, -2.0)])
+    each = [t(z) for t in (tr.SigmoidTransform(), tr.SoftplusTransform(), tr.TanhTransform())]
+    each += [
+        t.log_abs_det_jacobian(z, t(z))
+        for t in (tr.SigmoidTransform(), tr.SoftplusTransform(), tr.TanhTransform())
+    ]
+    each += [t.inv(t(z)) for t in (tr.SigmoidTransform(), tr.SoftplusTransform())]
+    return (
+        lp, loc.grad, log_scale.grad, flow.sample((3,)), a, lpa, mu.grad, c(z.abs()),
+        c.inv(c(z.abs())), c.log_abs_det_jacobian(z.abs(), c(z.abs())), *each,
+        lognormal.log_prob(mk([0.7, 2.0])), lognormal.cdf(mk([0.7, 2.0])),
+        lognormal.icdf(mk([0.3])),
+        lognormal.sample((2,)), flipped.cdf(mk([0.5])), flipped.expand((3,)).sample(),
+        repr(c), repr(c.inv), repr(policy.support), repr(flow.support),
+        str([tuple(d.batch_shape) + (-1,) + tuple(d.event_shape) for d in (flow, policy)]),
+    )  # fmt: skip
+
+
 PROGRAMS = {
+    "transformed": (_transformed, ()),
     "mixture": (_mixture, ()),  # (Normal samples: within the last ulp, as "normal")
     "normal": (_normal, (10, 11)),  # (Normal.sample: exact but for rare last-ulp differences)
     "uniform": (_uniform, (0, 12)),

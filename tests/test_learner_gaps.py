@@ -253,9 +253,28 @@ def test_gpu_script_boilerplate_runs_on_the_cpu():
         torch.set_float32_matmul_precision("fast")
     model = torch.nn.Linear(2, 2)
     with pytest.warns(UserWarning, match="no compiler"):
-        assert torch.compile(model) is model
+        compiled = torch.compile(model)
+    # PyTorch's OptimizedModule: the module as `_orig_mod` (state_dict keys prefixed), its
+    # attributes read and written through, the same numbers
+    assert type(compiled).__name__ == "OptimizedModule" and compiled._orig_mod is model
+    assert list(compiled.state_dict()) == ["_orig_mod.weight", "_orig_mod.bias"]
+    assert compiled.weight is model.weight and compiled.in_features == 2
+    x = torch.randn(3, 2)
+    assert torch.equal(compiled(x), model(x))
+    compiled.eval()
+    assert not model.training and not compiled.training
+    model.train()
+    assert compiled.training
+    compiled.tag = "t"
+    assert model.tag == "t" and "tag" not in compiled.__dict__
     with pytest.warns(UserWarning, match="no compiler"):
-        assert torch.compile()(model) is model
+        assert type(torch.compile()(model)).__name__ == "OptimizedModule"
+
+    def f(v):
+        return v * 2
+
+    with pytest.warns(UserWarning, match="no compiler"):
+        assert torch.compile(f) is f
     with pytest.warns(UserWarning, match="disabled"):
         scaler = torch.cuda.amp.GradScaler()
     with pytest.warns(UserWarning, match="disabled"), torch.autocast("cuda", dtype=torch.float16):

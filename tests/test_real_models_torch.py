@@ -1818,7 +1818,7 @@ for step in range(3):
     print('cvae', step, round(rec.item(), 5), round(kl.item(), 6))
 """
 
-# -- a Siamese network with the contrastive loss (a BatchNorm encoder run twice before one backward), a triplet network (TripletMarginLoss, batch-hard mining by cdist, CosineEmbeddingLoss, triplet_margin_with_distance_loss), a mixture density network (by hand, by logsumexp and by MixtureSameFamily) and RealNVP with a MultivariateNormal prior; in float64 (the contrastive loss's Adam steps amplify float32 rounding past 1e-5)
+# -- a Siamese network with the contrastive loss (a BatchNorm encoder run twice before one backward), a triplet network (TripletMarginLoss, batch-hard mining by cdist, CosineEmbeddingLoss, triplet_margin_with_distance_loss), a mixture density network (by hand, by logsumexp and by MixtureSameFamily), RealNVP with a MultivariateNormal prior and an affine flow by TransformedDistribution; in float64 (the contrastive loss's Adam steps amplify float32 rounding past 1e-5)
 METRIC_LEARNING_MDN_FLOW = r"""
 import math
 import numpy as np
@@ -2060,6 +2060,158 @@ for t in range(4):
 x_gen = flow.sample(8)
 print(x_gen.shape)
 
+# a planar flow step on a diagonal Gaussian with TransformedDistribution and an affine transform
+base = D.Independent(D.Normal(torch.zeros(2), torch.ones(2)), 1)
+loc = nn.Parameter(torch.zeros(2))
+log_scale = nn.Parameter(torch.zeros(2))
+opt4 = torch.optim.Adam([loc, log_scale], lr=0.05)
+for step in range(3):
+    td = D.TransformedDistribution(base, [D.transforms.AffineTransform(loc, log_scale.exp(), event_dim=1)])
+    loss_td = -td.log_prob(moons).mean()
+    opt4.zero_grad()
+    loss_td.backward()
+    opt4.step()
+    print('affine', step, round(loss_td.item(), 6))
+"""
+
+# -- idioms around the models: nanoGPT's TF32/cudnn switches, scaled_dot_product_attention with bool and float masks, scale, dropout and is_causal, generate_square_subsequent_mask, a hinge-loss GAN step with spectral_norm (old and parametrizations) and weight_norm, orthogonal_/xavier_uniform_ with calculate_gain, gradient checkpointing, LambdaLR warmup, CosineAnnealingWarmRestarts stepped by fractional epochs, an EMA by lerp_ and torch._foreach_mul_/_foreach_add_, the STN tutorial's affine_grid/grid_sample, and torch.compile's wrapper (state_dict keys under _orig_mod.)
+TRAINING_IDIOMS = r"""
+import copy
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+torch.backends.cuda.matmul.allow_tf32 = True
+torch.backends.cudnn.allow_tf32 = True
+torch.backends.cudnn.benchmark = True
+torch.set_float32_matmul_precision('high')
+torch.cuda.manual_seed_all(0)
+torch.manual_seed(0)
+
+# SDPA with a float mask, a bool mask, dropout, and a causal decoder's generate_square_subsequent_mask
+q, k, v = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 6, 4), torch.randn(2, 3, 6, 4)
+bool_mask = torch.rand(5, 6) > 0.3
+float_mask = torch.randn(2, 1, 5, 6)
+y1 = F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask)
+y2 = F.scaled_dot_product_attention(q, k, v, attn_mask=float_mask, scale=0.3)
+y3 = F.scaled_dot_product_attention(q, k, v, dropout_p=0.2)
+y4 = F.scaled_dot_product_attention(q, k[:, :, :5], v[:, :, :5], is_causal=True)
+causal = nn.Transformer.generate_square_subsequent_mask(5)
+print(causal)
+
+# a DCGAN discriminator with spectral norm, a weight-normed generator layer, orthogonal/xavier init
+class D(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.utils.spectral_norm(nn.Conv2d(3, 8, 4, 2, 1))
+        self.c2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(8, 8, 4, 2, 1))
+        self.fc = nn.utils.spectral_norm(nn.Linear(8 * 2 * 2, 1))
+
+    def forward(self, x):
+        x = F.leaky_relu(self.c1(x), 0.1)
+        x = F.leaky_relu(self.c2(x), 0.1)
+        return self.fc(x.flatten(1))
+
+class G(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.utils.parametrizations.weight_norm(nn.Linear(4, 3 * 8 * 8))
+        self.conv = nn.utils.weight_norm(nn.Conv2d(3, 3, 3, padding=1))
+        nn.init.orthogonal_(self.conv.weight_v)
+        nn.init.xavier_uniform_(self.fc.parametrizations.weight.original1, gain=nn.init.calculate_gain('relu'))
+
+    def forward(self, z):
+        return torch.tanh(self.conv(F.relu(self.fc(z)).view(-1, 3, 8, 8)))
+
+netD, netG = D(), G()
+optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.0, 0.9))
+optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.0, 0.9))
+real = torch.rand(4, 3, 8, 8) * 2 - 1
+for step in range(2):
+    z = torch.randn(4, 4)
+    fake = netG(z)
+    d_loss = F.relu(1.0 - netD(real)).mean() + F.relu(1.0 + netD(fake.detach())).mean()
+    optD.zero_grad(); d_loss.backward(); optD.step()
+    g_loss = -netD(fake).mean()
+    optG.zero_grad(); g_loss.backward(); optG.step()
+    print('hinge', step, round(d_loss.item(), 6), round(g_loss.item(), 6))
+netD.eval()
+with torch.no_grad():
+    d_eval = netD(real)
+
+# gradient checkpointing, LambdaLR warmup, CosineAnnealingWarmRestarts, EMA by lerp_ and _foreach
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.Dropout(0.1)) for _ in range(3)])
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x, use_ckpt=True):
+        for b in self.blocks:
+            x = x + (checkpoint(b, x, use_reentrant=False) if use_ckpt else b(x))
+        return self.head(x)
+
+net = Net()
+ema = copy.deepcopy(net).eval()
+for p in ema.parameters():
+    p.requires_grad_(False)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+warm = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 3))
+x = torch.randn(6, 8)
+t = torch.randint(0, 3, (6,))
+for step in range(4):
+    loss = F.cross_entropy(net(x, use_ckpt=step % 2 == 0), t, label_smoothing=0.1)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    warm.step()
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), net.parameters()):
+            pe.lerp_(pm, 0.1)
+        ema_params = list(ema.parameters())
+        torch._foreach_mul_(ema_params, 0.999)
+        torch._foreach_add_(ema_params, list(net.parameters()), alpha=0.001)
+    print('ckpt', step, round(loss.item(), 6), warm.get_last_lr())
+opt2 = torch.optim.AdamW(net.parameters(), lr=1e-3)
+cos = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt2, T_0=2, T_mult=2, eta_min=1e-5)
+lrs = []
+for epoch in range(6):
+    for i in range(2):
+        cos.step(epoch + i / 2)
+        lrs.append(round(opt2.param_groups[0]['lr'], 10))
+print(lrs)
+
+# a spatial transformer network (the official STN tutorial's localisation net), affine_grid + grid_sample
+class STN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.localization = nn.Sequential(nn.Conv2d(1, 4, kernel_size=3), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+        self.fc_loc = nn.Sequential(nn.Linear(4 * 3 * 3, 8), nn.ReLU(True), nn.Linear(8, 3 * 2))
+        self.fc_loc[2].weight.data.zero_()
+        self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
+
+    def forward(self, x):
+        xs = self.localization(x)
+        xs = xs.view(-1, 4 * 3 * 3)
+        theta = self.fc_loc(xs)
+        theta = theta.view(-1, 2, 3)
+        grid = F.affine_grid(theta, x.size(), align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False), theta
+
+stn = STN()
+imgs = torch.rand(2, 1, 8, 8)
+opt3 = torch.optim.SGD(stn.parameters(), lr=0.05)
+for step in range(3):
+    out, theta = stn(imgs)
+    loss3 = F.mse_loss(out, imgs.flip(-1))
+    opt3.zero_grad(); loss3.backward(); opt3.step()
+    print('stn', step, round(loss3.item(), 7))
+rot = torch.tensor([[[math.cos(0.3), -math.sin(0.3), 0.1], [math.sin(0.3), math.cos(0.3), -0.2]]]).repeat(2, 1, 1)
+grid = F.affine_grid(rot, (2, 1, 8, 8), align_corners=True)
+warped = [F.grid_sample(imgs, grid, mode=m, padding_mode=pm, align_corners=True) for m in ('bilinear', 'nearest') for pm in ('zeros', 'border', 'reflection')]
+compiled = torch.compile(stn)
 """
 
 
@@ -2076,6 +2228,7 @@ CASES = {
         METRIC_LEARNING_MDN_FLOW,
         {"floats": "float64", "tols": {"float64": (1e-08, 1e-10)}},
     ),
+    "training_idioms": (TRAINING_IDIOMS, {}),
 }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable as _Callable
 from collections.abc import Iterator as _Iterator
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
+from . import _foreach as _foreach_ops  # torch._foreach_*: private in PyTorch, used by EMAs
 from . import autograd
 from ._dtype import (
     bfloat16,
@@ -1247,9 +1248,14 @@ def get_float32_matmul_precision() -> str:
 
 
 def compile(model=None, **kwargs):  # noqa: A001 (PyTorch's name)
-    """No compiler in tinyconv: returns `model` unchanged (or, as a decorator factory, the
-    function it decorates), with a UserWarning; the numbers are the eager ones."""
+    """No compiler in tinyconv, with a UserWarning; the numbers are the eager ones. A function
+    comes back as it is (as a decorator factory too); an nn.Module comes back wrapped, as
+    PyTorch's OptimizedModule: it runs the module itself, passes attributes through, and its
+    state_dict keys start with `_orig_mod.`, as those of a compiled PyTorch model do."""
     import warnings
+
+    from ._compiled import OptimizedModule
+    from .nn.module import Module
 
     def done(m):
         warnings.warn(
@@ -1257,7 +1263,7 @@ def compile(model=None, **kwargs):  # noqa: A001 (PyTorch's name)
             UserWarning,
             stacklevel=3,
         )
-        return m
+        return OptimizedModule(m) if isinstance(m, Module) else m
 
     return done if model is None else done(model)
 
@@ -1416,3 +1422,6 @@ _warnings.filterwarnings(
     category=RuntimeWarning,
     module=r"tinyconv(\.|$)",
 )
+
+# torch._foreach_add_ and friends (private names, so not in __all__)
+globals().update({_n: getattr(_foreach_ops, _n) for _n in _foreach_ops.__all__})

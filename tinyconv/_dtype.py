@@ -91,6 +91,7 @@ int32 = int = DType(np.dtype(np.int32), "int32")
 int64 = long = DType(np.dtype(np.int64), "int64")
 bool = DType(np.dtype(np.bool_), "bool")
 
+
 class _Absent(DType):
     """A PyTorch dtype tinyconv has no NumPy type for (bfloat16): it can be named, compared and
     printed, as scripts do in their config tables (nanoGPT's `{'bfloat16': torch.bfloat16, ...}`),
