@@ -49,6 +49,7 @@ LAYER_OF_PREFIX = {
     "torch_functions": "functional",
     "torch_functions_more": "functional",
     "torch_functions_nn": "functional",
+    "_foreach": "functional",  # (torch._foreach_*: tensor methods over lists)
     "special": "functional",
     "linalg": "functional",
     "fft": "functional",
@@ -58,6 +59,7 @@ LAYER_OF_PREFIX = {
     "nn": "nn/optim",
     "optim": "nn/optim",
     "distributions": "nn/optim",
+    "_compiled": "nn/optim",  # (torch.compile's OptimizedModule: an nn.Module)
     "": "rest",
 }
 
