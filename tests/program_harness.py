@@ -12,6 +12,8 @@ line by line too, after `tinyconv.` is read as `torch.`.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import io
 import re
 import sys
@@ -66,12 +68,44 @@ def run_program(src: str, lib: str) -> tuple[dict, str]:
     ns: dict = module.__dict__
     buf = io.StringIO()
     sys.modules[module.__name__] = module
+    switches = _global_switches(lib)
     try:
         with contextlib.redirect_stdout(buf):
             exec(compile(src, f"<program {lib}>", "exec"), ns)  # noqa: S102 (the program is the test)
     finally:
         del sys.modules[module.__name__]
+        _restore_switches(lib, switches)
     return ns, buf.getvalue()
+
+
+# Process-wide switches programs set (nanoGPT turns TF32 on, tutorials cudnn.benchmark), put
+# back after each program so no later test sees them.
+_SWITCHES = (
+    "backends.cuda.matmul.allow_tf32",
+    "backends.cudnn.allow_tf32",
+    "backends.cudnn.benchmark",
+    "backends.cudnn.deterministic",
+    "backends.cudnn.enabled",
+)
+
+
+def _global_switches(lib: str) -> dict:
+    top = importlib.import_module(lib)
+    saved = {"dtype": top.get_default_dtype(), "grad": top.is_grad_enabled()}
+    for path in _SWITCHES:
+        owner, _, name = path.rpartition(".")
+        obj = functools.reduce(getattr, owner.split("."), top)
+        saved[path] = getattr(obj, name)
+    return saved
+
+
+def _restore_switches(lib: str, saved: dict) -> None:
+    top = importlib.import_module(lib)
+    top.set_default_dtype(saved["dtype"])
+    top.set_grad_enabled(saved["grad"])
+    for path in _SWITCHES:
+        owner, _, name = path.rpartition(".")
+        setattr(functools.reduce(getattr, owner.split("."), top), name, saved[path])
 
 
 def _library_class(v) -> type:
