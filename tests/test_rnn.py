@@ -5,8 +5,10 @@ through time, double backward), and the errors PyTorch raises."""
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -382,3 +384,21 @@ def test_projection_argument_errors_match_pytorch():
             getattr(torch.nn, cls)(3, 5, **kw)
         with pytest.raises(ValueError, match=re.escape(str(want.value))):
             getattr(tinyconv.nn, cls)(3, 5, **kw)
+
+
+def test_one_op_layer_frees_its_steps_after_backward():
+    """What the steps saved for backward (the gates of every step) is freed by backward, as
+    every op's saved tensors are, not kept until the graph itself goes."""
+    lstm = tinyconv.nn.LSTM(2, 3)
+    out, _ = lstm(tinyconv.randn(4, 1, 2))
+    node = out.grad_fn
+    while type(node).__name__ != "RnnLayer":
+        node = node.next_functions[0][0]
+    steps = node._saved[-1]
+    first_gate = weakref.ref(steps[0][0])
+    del steps
+    out.sum().backward(retain_graph=True)
+    assert first_gate() is not None  # (retain_graph keeps them for a second backward)
+    out.sum().backward()
+    gc.collect()
+    assert first_gate() is None

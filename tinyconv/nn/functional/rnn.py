@@ -228,19 +228,19 @@ class RnnLayer(Op):
         w_hr_t = None if w_hr is None else np.ascontiguousarray(w_hr.T)
         steps, hs, cs = _run_steps(_ARRAYS, mode, reverse, xw, h0, c0, w_t, b_hh, w_hr_t)
         ctx.mode, ctx.reverse = mode, reverse
-        # (xw and b_hh only for double backward, which runs the steps again)
-        ctx.save_for_backward(xw, h0, c0, w_hh, b_hh, w_hr)
-        ctx.steps = steps
+        # (xw and b_hh only for double backward, which runs the steps again; the steps' arrays
+        # are saved as a constant, as other ops save a mask, so backward frees them too)
+        ctx.save_for_backward(xw, h0, c0, w_hh, b_hh, w_hr, steps)
         if mode == "LSTM":  # every h_t, then every c_t (h_t has proj_size features, if any)
             return np.concatenate([np.stack(hs).reshape(-1), np.stack(cs).reshape(-1)])
         return np.stack(hs)
 
     @staticmethod
     def backward(ctx, grad):
-        _, _, _, w_hh, _, w_hr = ctx.saved_tensors
+        _, _, _, w_hh, _, w_hr, steps = ctx.saved_tensors
         need = ctx.needs_input_grad
         grads = _backward_through_time(
-            _ARRAYS, ctx.mode, ctx.reverse, grad, ctx.steps, w_hh, w_hr, need
+            _ARRAYS, ctx.mode, ctx.reverse, grad, steps, w_hh, w_hr, need
         )
         return grads + (None, None)
 
@@ -248,7 +248,7 @@ class RnnLayer(Op):
     def graph_backward(ctx, grad):
         # the steps again as Tensor ops from the inputs (wired into the graph), so the
         # gradients they give carry the inputs' graphs
-        xw, h0, c0, w_hh, b_hh, w_hr = ctx.saved_tensors
+        xw, h0, c0, w_hh, b_hh, w_hr, _ = ctx.saved_tensors
         mode, reverse, need = ctx.mode, ctx.reverse, ctx.needs_input_grad
         steps, _, _ = _run_steps(_TENSORS, mode, reverse, xw, h0, c0, w_hh, b_hh, w_hr)
         grads = _backward_through_time(_TENSORS, mode, reverse, grad, steps, w_hh, w_hr, need)
