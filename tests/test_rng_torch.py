@@ -98,6 +98,27 @@ def test_bad_seeds_states_and_generators_raise():
         tinyconv.rand(2, dtype=tinyconv.int64)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_draws_do_not_depend_on_the_chunk_size(monkeypatch, dtype):
+    # big draws run through _rng's pipeline a chunk at a time; smaller chunks (cutting Box-Muller
+    # blocks and the redrawn tail at other places) must give the same numbers, bit for bit
+    def draw():
+        g = _rng.Generator().manual_seed(5)
+        return [
+            _rng.uniform(g, (1000,), dtype),
+            _rng.uniform(g, (999,), dtype, -0.3, 2.5),
+            _rng.normal(g, (1000,), dtype),
+            _rng.normal(g, (21, 47), dtype, 0.5, 3.0),
+            g._words(4),
+        ]
+
+    whole = draw()
+    monkeypatch.setattr(_rng, "_CHUNK", 48)
+    for a, b in zip(whole, draw(), strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.array_equal(a.view(np.uint8), b.view(np.uint8))
+
+
 def test_randint_takes_high_alone_with_size_by_keyword():
     # minGPT: torch.randint(self.num_digits, size=(self.length,)): the one number is high
     for call in (
@@ -206,6 +227,8 @@ def test_uniform_is_bitwise_pytorchs(seed):
         for a, b in [(-0.3, 0.3), (2.0, 7.5), (-1e-3, 5.0), (-0.4472135954999579, 0.44721359)]:
             want = torch.empty(257, dtype=td).uniform_(a, b).numpy()
             assert np.array_equal(tinyconv.empty(257, dtype=cd).uniform_(a, b).numpy(), want)
+        n = 2 * (1 << 16) + 7  # drawn in three chunks
+        assert np.array_equal(torch.rand(n, dtype=td).numpy(), tinyconv.rand(n, dtype=cd))
         x = torch.zeros(4, 4, dtype=td)
         assert np.array_equal(
             torch.rand_like(x).numpy(), tinyconv.rand_like(tinyconv.zeros(4, 4, dtype=cd))
@@ -233,8 +256,9 @@ def test_large_normals_match_within_a_few_ulp(seed):
     # 16 or more: uniforms then Box-Muller on blocks of 16 (the tail block redrawn). PyTorch's
     # SLEEF log/sin/cos (float32) and libm (float64) differ from NumPy's by up to an ulp, which
     # becomes up to 3 float32 ulp (2 float64 ulp) in a unit normal; the stream stays aligned
+    # (70001: over one chunk of _rng's pipeline)
     torch = _both(seed)
-    for n in (16, 17, 100, 1000, 4099):
+    for n in (16, 17, 100, 1000, 4099, 70001):
         assert _ulps(torch.randn(n).numpy(), tinyconv.randn(n).numpy()) <= 3
         want = torch.randn(n, dtype=torch.float64).numpy()
         assert _ulps(want, tinyconv.randn(n, dtype=tinyconv.float64).numpy()) <= 2
