@@ -2220,7 +2220,9 @@ CASES = {
     "mingpt": (MINGPT, {}),
     "unet": (UNET, {"floats": "float64", "tols": {"float64": (1e-05, 1e-06)}}),
     "vit": (VIT, {"ignore": "qkv\\.bias|in_proj_bias", "tols": {"float32": (0.0001, 1e-05)}}),
-    "ddpm": (DDPM, {}),
+    # the sampler adds a fresh randn every step; float32 normals are within 3 ulp of PyTorch's
+    # (NumPy's log/sin/cos against SLEEF's), which reaches ~1e-6 absolute in a sample near 0
+    "ddpm": (DDPM, {"tols": {"float32": (2e-05, 3e-06)}}),
     "pixelcnn_wgan": (PIXELCNN_WGAN, {}),
     "seq2seq_char_lstm": (SEQ2SEQ_CHAR_LSTM, {"ignore": "attn\\.attn\\.bias"}),
     "resnet_cifar_vae": (RESNET_CIFAR_VAE, {}),
