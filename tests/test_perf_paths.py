@@ -32,6 +32,7 @@ from tinyconv.autograd.ops_extra import erf_array
 from tinyconv.kernels import channels, updates
 from tinyconv.kernels import gelu as gelu_kernel
 from tinyconv.kernels import pool as pool_k
+from tinyconv.kernels import silu as silu_kernel
 from tinyconv.kernels import softplus as softplus_kernel
 from tinyconv.kernels.channels import channel_dot, channel_sum, channel_vector
 from tinyconv.nn.functional import normalization
@@ -957,7 +958,11 @@ def _reference_act(name: str, x: np.ndarray, g: np.ndarray, arg: float) -> tuple
             b = g * f * (1 - f)
         elif name == "silu":
             s = _reference_act("sigmoid", x, g, arg)[0]
-            f = x * s
+            f = x * s  # float16: x times its rounded sigmoid
+            if dt != np.float16:  # PyTorch's x / (1 + e^-x), x e^x where e^-x overflows
+                f = x / (1 + np.exp(-x))
+                low = x < 1 - float(np.log(np.finfo(dt).max))
+                f[low] = x[low] * np.exp(x[low])
             b = g * (s * (1 + x * (1 - s)))
     return f.astype(dt), b.astype(dt)
 
@@ -997,6 +1002,29 @@ def test_activation_fast_paths_equal_the_plain_selects(name, arg, dtype):
     _same_bits(t.grad.numpy(), want_b)
     # a strided input takes the same path
     _same_bits(act(tinyconv.tensor(np.stack([x, x], 1))[:, 0]).numpy(), want_f)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_silu_blocks_equal_the_whole_array_form(threads):
+    """kernels/silu.py's blocks (C-contiguous float32 of a block or more) give the numbers of
+    Silu's whole-array form (a strided input takes it), with a broadcast gradient too."""
+    n = silu_kernel.BLOCK + 37
+    x = np.resize(_act_inputs(np.float32), n)
+    x[-40:] = [-np.inf, np.nan, -100.0, -88.0] * 10  # specials in the last, short block
+    g = np.random.default_rng(7).standard_normal(n).astype(np.float32)
+    strided = np.stack([x, x], 1)[:, 0]
+    old = tinyconv.get_num_threads()
+    tinyconv.set_num_threads(threads)
+    try:
+        for grad in (g, np.broadcast_to(np.float32(1.5), (n,))):
+            got = tinyconv.tensor(x, requires_grad=True)
+            want = tinyconv.tensor(strided, requires_grad=True)
+            for t in (got, want):
+                F.silu(t).backward(tinyconv.tensor(grad))
+            _same_bits(F.silu(tinyconv.tensor(x)).numpy(), F.silu(tinyconv.tensor(strided)).numpy())
+            _same_bits(got.grad.numpy(), want.grad.numpy())
+    finally:
+        tinyconv.set_num_threads(old)
 
 
 # -- softplus and mish in float32 (kernels/softplus.py) -----------------------------------------

@@ -19,6 +19,7 @@ from ...autograd import ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...kernels import gelu as gelu_kernel
+from ...kernels import silu as silu_kernel
 from ...kernels import softplus as softplus_kernel
 from ...kernels.layout import like_input
 from ...tensor import Tensor, _softmax
@@ -187,18 +188,47 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(_float_act(input, "gelu"), approximate)
 
 
+# below this e^-x overflows in float64 (sigmoid_array's limit)
+_SILU_LOW64 = 1 - float(np.log(np.finfo(np.float64).max))
+
+
+def _silu_fast(x: np.ndarray) -> bool:
+    """Whether SiLU of ``x`` runs in kernels/silu.py's blocks (C-contiguous float32 of a block
+    or more; the same numbers as the whole-array form below, spread over the threads)."""
+    return x.dtype == np.float32 and x.flags.c_contiguous and x.size >= silu_kernel.BLOCK
+
+
 class Silu(Op):
+    """x sigmoid(x). float16 multiplies x by its rounded sigmoid (sigmoid_array's); float32
+    and float64 take PyTorch's ``x / (1 + e^-x)``: 4 passes where ``x * sigmoid(x)`` took 7,
+    and PyTorch's float32 numbers for 83% of normal inputs instead of 64% (the rest an ulp
+    apart). Where e^-x overflows, ``x e^x`` (sigmoid_array's e^x branch)."""
+
     torch_name = "SiluBackward0"
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        s = sigmoid_array(x)
-        return np.multiply(x, s, out=s if s.dtype == np.result_type(x, s) else None)
+        if _silu_fast(x):
+            return silu_kernel.silu_forward(x)
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            s = sigmoid_array(x)
+            return np.multiply(x, s, out=s if s.dtype == np.result_type(x, s) else None)
+        # (empty_like: x's memory order, as PyTorch keeps a transposed or channels-last layout)
+        d = np.negative(x, out=np.empty_like(x))
+        np.exp(d, out=d)
+        np.add(d, 1, out=d)
+        out = np.divide(x, d, out=d)
+        low = x < silu_kernel.LOW if x.dtype == np.float32 else x < _SILU_LOW64
+        if low.any():
+            out[low] = x[low] * np.exp(x[low])
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if _silu_fast(x) and grad.dtype == np.float32 and grad.shape == x.shape:
+            return silu_kernel.silu_backward(x, grad)
         # (x s)' = s + x s (1 - s), as s * (1 + x * (1 - s)), in place in one temporary
         s = sigmoid_array(x)
         t = np.asarray(np.subtract(1, s))
