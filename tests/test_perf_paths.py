@@ -215,6 +215,15 @@ def test_layer_norm_trailing_mean_equals_the_mean(shape, n_axes, dtype):
     assert got.dtype == ref.dtype and got.shape == ref.shape
     tol = {np.float16: 1e-3, np.float32: 1e-6, np.float64: 1e-14}[dtype]
     np.testing.assert_allclose(got, ref, rtol=tol, atol=0)
+    # with a weight (backward's mean(gh * xhat)): the mean of x * weight, in x's dtype
+    w = np.random.default_rng(1).uniform(0.5, 2, shape[x.ndim - n_axes :]).astype(dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = normalization._trailing_mean(x, axes, w)
+            ref = (x.astype(np.float64) * w).mean(axis=axes, keepdims=True)
+    assert got.dtype == x.dtype and got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=4 * tol, atol=0)
 
 
 # -- branch-free zeroing and relu -------------------------------------------------------------

@@ -239,8 +239,11 @@ def normalize(
     return x / denom.expand_as(x)
 
 
-def _trailing_mean(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """``a.mean(axis=axes, keepdims=True)`` over a's trailing ``axes``.
+def _trailing_mean(
+    a: np.ndarray, axes: tuple[int, ...], weight: np.ndarray | None = None
+) -> np.ndarray:
+    """``a.mean(axis=axes, keepdims=True)`` over a's trailing ``axes``; with ``weight`` (the
+    trailing shape), the mean of ``a * weight``.
 
     float32/float64 rows take one BLAS matrix-vector product with a ones vector: NumPy's
     reduce pays per row, 4x slower on layer norm's short rows ((8192, 128) float32:
@@ -248,9 +251,14 @@ def _trailing_mean(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     from NumPy's pairwise sum (both are float32 sums of the same numbers)."""
     size = math.prod(a.shape[ax] for ax in axes)
     if a.dtype not in (np.float32, np.float64) or size == 0 or a.size == 0:
-        return a.mean(axis=axes, keepdims=True)
+        return (a if weight is None else a * weight).mean(axis=axes, keepdims=True)
     rows = a.reshape(-1, size)
-    sums = threads.matvec(rows, np.ones(size, a.dtype))
+    v = (
+        np.ones(size, a.dtype)
+        if weight is None
+        else weight.reshape(size).astype(a.dtype, copy=False)
+    )
+    sums = threads.matvec(rows, v)
     sums /= size
     return sums.reshape(a.shape[: a.ndim - len(axes)] + (1,) * len(axes))
 
@@ -305,12 +313,13 @@ class LayerNorm(Op):
             #   dL/dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = grad * weight
             # in place in xhat's array (ours), with no other full-size temporary
             gxhat = grad * weight if weight is not None else grad
-            if grad_xhat is None:
-                grad_xhat = gxhat * xhat
-            elif weight is not None:
-                grad_xhat *= weight  # gh * xhat
             s1 = _trailing_mean(gxhat, axes)
-            s2 = _trailing_mean(grad_xhat, axes)
+            if grad_xhat is None:
+                s2 = _trailing_mean(gxhat * xhat, axes)
+            else:  # mean(gh * xhat): one matrix-vector product of grad * xhat with the weight,
+                # not a pass for (grad * xhat) * weight and a product with ones (fwd+bwd of
+                # (64, 128, 128), 1 thread, loaded machine: 18.9 -> 17.7 ms, PyTorch 6.4)
+                s2 = _trailing_mean(grad_xhat, axes, weight)
             del grad_xhat
             gx = np.multiply(xhat, -s2, out=xhat, casting="unsafe")
             gx += gxhat
