@@ -168,6 +168,21 @@ def test_block_kernels_numbers_do_not_depend_on_the_thread_count():
     assert gelu_kernel.gelu_forward(np.empty((0, 3), np.float32)).shape == (0, 3)
 
 
+def test_block_kernels_read_a_broadcast_gradient_as_the_dense_one():
+    """y.sum()'s gradient (zero strides) is read as a view, with the dense gradient's numbers;
+    a gradient broadcast along one axis only is copied."""
+    x = np.random.default_rng(8).standard_normal((3, 1000)).astype(np.float32)
+    for grad in (np.broadcast_to(np.float32(1.5), x.shape), np.broadcast_to(x[:1], x.shape)):
+        dense = np.ascontiguousarray(grad)
+        for backward in (
+            gelu_kernel.gelu_backward,
+            lambda a, g: softplus_kernel.softplus_backward(a, g, 1.0, 20.0),
+            softplus_kernel.mish_backward,
+            silu_kernel.silu_backward,
+        ):
+            assert np.array_equal(backward(x, grad), backward(x, dense))
+
+
 def test_gelu_takes_the_fast_path_only_for_finite_float32(monkeypatch):
     """float32 without inf goes to kernels/gelu.py; inf, NaN-free or not, and other dtypes go
     through erf_array, and both give the reference formula's values."""

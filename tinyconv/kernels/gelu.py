@@ -108,7 +108,7 @@ def gelu_forward(x: np.ndarray) -> np.ndarray:
 
 def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
     """``grad * (Phi(x) + x phi(x))`` for finite float32 ``x`` and float32 ``grad`` (x's shape)."""
-    g = np.ascontiguousarray(grad).reshape(-1)
+    g = grad.reshape(-1)  # (a view when it can be: y.sum()'s broadcast gradient is not copied)
 
     def finish(part: slice, xs: np.ndarray, out: np.ndarray, e: np.ndarray) -> None:
         e *= xs

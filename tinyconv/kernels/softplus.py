@@ -66,7 +66,8 @@ def _blocks(fn: Callable, *arrays: np.ndarray) -> np.ndarray:
     """fn(*blocks, out_block, work) over float32 arrays of one shape; the results joined
     (the blocks spread over the threads: threads.over_blocks)."""
     shape = arrays[0].shape
-    flat = [np.ascontiguousarray(a, np.float32).reshape(-1) for a in arrays]
+    # (reshape: a view when it can be, so y.sum()'s broadcast gradient is not copied)
+    flat = [np.asarray(a, np.float32).reshape(-1) for a in arrays]
     n = flat[0].size
     out = np.empty(n, np.float32)
 
