@@ -311,6 +311,57 @@ def test_depthwise_passes_give_the_same_numbers(cfg, dtype, chunk_bytes, parts, 
         np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
 
+def test_depthwise_kept_plans_give_the_same_numbers(monkeypatch):
+    # plans of copies kept from call to call (_copy_plan's keep, per thread) hand their own
+    # copies out again: their zero borders, written once, must still hold after other
+    # inputs, other plans (conv_fast's shared scratch buffers dirtied in between) and
+    # evictions; forward and both gradients bit for bit as with no kept plan, and the kept
+    # plans really are reused
+    cases = [  # (x shape, kernel, stride, padding, dilation, inside)
+        ((2, 3, 7, 6), 3, 1, 1, 1, True),
+        ((2, 3, 7, 6), 3, 1, 1, 1, False),
+        ((3, 4, 9, 9), 5, 2, 2, 1, True),
+        ((2, 4, 8, 8), 3, 2, 0, 1, False),
+        ((2, 2, 9, 7), 3, 1, 2, 2, True),
+    ]
+    rng = np.random.default_rng(7)
+    calls = []
+    real = depthwise._plan_copies
+    monkeypatch.setattr(depthwise, "_plan_copies", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def run(case, dtype, seed):
+        shape, k, s, p, d, inside = case
+        r = np.random.default_rng(seed)
+        x = r.standard_normal((shape[0], shape[2], shape[3], shape[1])).astype(dtype)
+        x = x.transpose(0, 3, 1, 2)  # channels-last: not contiguous
+        w = r.standard_normal((2 * shape[1], 1, k, k)).astype(dtype)
+        args = ((s, s), ((p, p), (p, p)), (d, d))
+        out_size = K.conv2d_output_size(shape[2], shape[3], (k, k), *args)
+        limit = 1 << 30 if inside else 0
+        y = depthwise.depthwise_forward(x, w, None, *args, out_size, 1 << 30, limit, FAST._scratch)
+        g = r.standard_normal(y.shape).astype(dtype)
+        grads = depthwise.depthwise_backward(
+            g, x, w, *args, True, True, 1 << 30, limit, FAST._scratch
+        )
+        return (y, *grads)
+
+    order = [(c, dt, seed) for seed in (0, 1) for dt in (np.float32, np.float64) for c in cases]
+    rng.shuffle(order)
+    monkeypatch.setattr(depthwise, "_PLAN_CACHE_BYTES", 0)
+    want = [run(*job) for job in order]
+    for total in (1 << 30, 1500):  # all kept; each plan evicting the last
+        monkeypatch.setattr(depthwise, "_PLAN_CACHE_BYTES", 1 << 30)
+        monkeypatch.setattr(depthwise, "_PLAN_CACHE_TOTAL", total)
+        depthwise._plans.cache = {}
+        calls.clear()
+        for job, expected in zip(order * 2, want * 2, strict=True):
+            for a, b in zip(run(*job), expected, strict=True):
+                np.testing.assert_array_equal(a, b)
+        if total > 1500:  # (2 * len(order) runs, each asking for 2+ plans)
+            assert len(calls) == len(depthwise._plans.cache) <= len(order)
+    depthwise._plans.cache = {}
+
+
 def test_depthwise_non_finite_values_stay_in_their_windows():
     x = np.ones((1, 2, 9, 9))
     x[0, 1, 0, 0] = np.inf
