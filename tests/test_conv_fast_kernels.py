@@ -493,23 +493,32 @@ def test_winograd_eligibility_and_the_fast_default(monkeypatch):
     # "fast" takes F(2x2, 3x3), which rounds like im2col (F(4x4) does not: docs/winograd.md),
     # at one thread only (its transforms do not use the pool)
     assert FAST._WINOGRAD_M == 2
+    x8 = np.broadcast_to(x[:1], (8, 128, 12, 12))
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    assert FAST._winograd_m(x, w, *same, None) == 0
+    assert FAST._winograd_m(x8, w, *same, None) == 0
     assert FAST._winograd_m(x, w, *same, 2) == 2  # forced: any thread count
     monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
-    assert FAST._winograd_m(x, w, *same, None) == 2  # 2 images of 6x6 tiles: 72 tiles
-    # the size rules: 128 channels in and out, outputs from 4x4, 64 tiles in the batch
-    assert FAST._WINOGRAD_MIN_TILES == 64
-    assert FAST._winograd_m(x[:1], w, *same, None) == 0  # 36 tiles
+    # the size rules: 128 channels in and out, outputs from 4x4, tiles in the batch times
+    # the fewer channels from 128 * 256 (a 6x6 tile grid per 12x12 image: 36 tiles)
+    assert FAST._WINOGRAD_MIN_TILE_CHANNELS == 128 * 256
+    assert FAST._winograd_m(x8, w, *same, None) == 2  # 288 tiles, 128 channels
+    assert FAST._winograd_m(x8[:7], w, *same, None) == 0  # 252 tiles
+    assert FAST._winograd_m(x, w, *same, None) == 0  # 72 tiles
+    x4 = np.broadcast_to(x[:1, :1], (4, 256, 12, 12))
+    w256 = np.broadcast_to(w[:1, :1], (256, 256, 3, 3))
+    assert FAST._winograd_m(x4, w256, *same, None) == 2  # 144 tiles, 256 channels
+    assert FAST._winograd_m(x4[:3], w256, *same, None) == 0  # 108 tiles
+    assert FAST._winograd_m(x4, w256[:128], *same, None) == 0  # 144 tiles, 128 out
     small = ((1, 1), ((0, 0), (0, 0)), (1, 1), 1)
-    with _patched(FAST, "_WINOGRAD_MIN_TILES", 1):
+    with _patched(FAST, "_WINOGRAD_MIN_TILE_CHANNELS", 1):
+        assert FAST._winograd_m(x, w, *same, None) == 2
         assert FAST._winograd_m(x[..., :6, :6], w, *small, (4, 4), None) == 2
         assert FAST._winograd_m(x[..., :5, :6], w, *small, (3, 4), None) == 0
-    assert FAST._winograd_m(x[:, :64], w[:, :64], *same, None) == 0  # 64 in
-    assert FAST._winograd_m(x, w[:64], *same, None) == 0  # 64 out
+    assert FAST._winograd_m(x8[:, :64], w[:, :64], *same, None) == 0  # 64 in
+    assert FAST._winograd_m(x8, w[:64], *same, None) == 0  # 64 out
     assert FAST._winograd_m(x[:, :16], w[:16, :16], *same, 4) == 4  # forced: any size
     with _patched(FAST, "_WINOGRAD_M", 0):  # the knob switches it off
-        assert FAST._winograd_m(x, w, *same, None) == 0
+        assert FAST._winograd_m(x8, w, *same, None) == 0
     assert FAST._winograd_m(x, w, *same, 4) == 4
     not_winograd = [
         (x, w, (2, 1), same[1], (1, 1), 1, (6, 12)),  # strided
@@ -541,7 +550,7 @@ def test_fast_default_runs_winograd_forward_and_input_grad_and_im2col_weight_gra
     y0, cols0 = K.conv2d_forward(x, w, b, *args)
     g = rng.standard_normal(y0.shape).astype(dtype)
     plain = (y0, *K.conv2d_backward(g, x, w, cols0, *args))
-    monkeypatch.setattr(FAST, "_WINOGRAD_MIN_TILES", 1)  # (2 images of 3x5 tiles)
+    monkeypatch.setattr(FAST, "_WINOGRAD_MIN_TILE_CHANNELS", 1)  # (2 images of 3x5 tiles)
     monkeypatch.setattr(FAST, "_WINOGRAD_MIN_CHANNELS", 64)
     monkeypatch.setattr(threads, "get_num_threads", lambda: 1)
     calls = []

@@ -38,8 +38,8 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   stride 2: 7.1 ms (PyTorch 2.6 ms, whose strided depthwise backward is far
   faster than its stride-1 one).
 - Winograd (3x3, stride 1, no dilation, one group, float; >= 128 in and out
-  channels, outputs >= 4x4, one thread, see _WINOGRAD_M): winograd.py's F(2x2, 3x3) for
-  the forward and the input gradient, 2.25x fewer multiplications
+  channels, outputs >= 4x4, enough tiles, one thread, see _WINOGRAD_M): winograd.py's
+  F(2x2, 3x3) for the forward and the input gradient, 2.25x fewer multiplications
   (docs/winograd.md), with transforms as NumPy additions over channels-last
   blocks; the weight gradient stays with im2col (Winograd's, in float64 to
   round like im2col, was 1.2-1.3x slower). Its float32 error is within 2x of
@@ -211,12 +211,16 @@ _WINOGRAD_MIN_CHANNELS = 128
 # (8, 128, 16, 16) 14 vs 24 ms, (8, 256, 8, 8) 14 vs 20 ms.
 _WINOGRAD_MAX_THREADS = 1
 _WINOGRAD_MIN_SIZE = 4
-# ...and the batch has at least this many output tiles (N * ceil(OH/m) * ceil(OW/m)): the
-# weight transform (float64, per call) and the a*a GEMMs' fixed costs need tiles to spread
-# over. Measured fwd + input gradient against im2col's, 1 thread, batch 8 (ResNet-18 at
-# 64x64): 32 tiles (256 channels 4x4) 1.36x, 512 channels 4x4 1.80x; 64 tiles 0.96-0.97x;
-# 128 tiles 0.67x (256 channels), 0.80x (128), 0.94x (64).
-_WINOGRAD_MIN_TILES = 64
+# ...and the batch's output tiles (N * ceil(OH/m) * ceil(OW/m)) times the fewer of the in
+# and out channels reach this: the weight transform (float64, per call) and the a*a GEMMs'
+# fixed costs need tiles to spread over, the more so the fewer channels the GEMMs have.
+# Measured fwd+bwd against im2col's, float32, 1 thread, thread CPU time, median of 11
+# interleaved (VGG-11's and ResNet-18's layers): 128 channels 64 tiles 1.45x, 128 tiles
+# 1.02-1.10x, 256 tiles 0.98-1.01x, 512 tiles 0.97x; 256 channels 64 tiles 1.30-1.41x, 96
+# 1.19x, 128 0.96-0.98x, 256 0.84x; 512 channels 64 tiles 0.96x, 128 0.74x. (A minimum of 64
+# tiles, before, gave VGG-11's (4, 128, 8, 8) -> 256 and (4, 256, 8, 8) -> 256 to Winograd:
+# 7.9 and 15.4 ms against im2col's 6.3 and 11.9, PyTorch 5.3 and 10.1.)
+_WINOGRAD_MIN_TILE_CHANNELS = 128 * 256
 # winograd.py transforms about this many bytes of patches at a time. 0.25 to 16 MB measured
 # alike at 1 thread (F(2x2) on c3); the larger, the fewer BLAS calls, each of which pays a
 # hand-off between threads at 2.
@@ -831,7 +835,8 @@ def _winograd_m(x, w, stride, padding, dilation, groups, out_size, forced: int |
         or threads.get_num_threads() > _WINOGRAD_MAX_THREADS
         or min(out_size) < _WINOGRAD_MIN_SIZE
         or not m
-        or N * -(-out_size[0] // m) * -(-out_size[1] // m) < _WINOGRAD_MIN_TILES
+        or N * -(-out_size[0] // m) * -(-out_size[1] // m) * min(C, w.shape[0])
+        < _WINOGRAD_MIN_TILE_CHANNELS
     ):
         return 0
     return m
