@@ -251,6 +251,34 @@ def test_max_pool_float32_and_noncontiguous_input():
     assert grad.dtype == np.float32 and grad.sum() == y.size
 
 
+def test_max_pool_one_window_per_plane_matches_reference():
+    # 1x1 outputs (AlexNet's last pool), where the taps' view would merge into a strided
+    # (K, N, C, 1, 1) array without a copy: channels-last and strided inputs, ties, NaN,
+    # -inf, the general path and the tiling one
+    rng = np.random.default_rng(3)
+    x = rng.integers(-2, 3, (3, 5, 3, 3)).astype(np.float32)
+    x[0, 1, 2, 2] = np.nan
+    x[1, 2] = -np.inf
+    for arr in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        for args in (((3, 3), (2, 2), (0, 0)), ((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (0, 0))):
+            y, idx = max_pool2d_forward(arr, *args)
+            y_ref, idx_ref = max_pool2d_reference(np.ascontiguousarray(arr), *args)
+            assert y.shape[2:] == (1, 1) or args[0] == (2, 2)
+            assert_array_equal(y, y_ref)
+            assert_array_equal(idx, idx_ref)
+        y, idx = max_pool2d_forward(arr[..., :2, :2], (2, 2), (2, 2), (0, 0))  # tiling path
+        y_ref, idx_ref = max_pool2d_reference(
+            np.ascontiguousarray(arr[..., :2, :2]), (2, 2), (2, 2), (0, 0)
+        )
+        assert_array_equal(y, y_ref)
+        assert_array_equal(idx, idx_ref)
+    xs = np.repeat(x, 2, axis=-1)[..., ::2]  # strided last axis
+    y, idx = max_pool2d_forward(xs, (3, 3), (2, 2), (1, 1))
+    y_ref, idx_ref = max_pool2d_reference(x, (3, 3), (2, 2), (1, 1))
+    assert_array_equal(y, y_ref)
+    assert_array_equal(idx, idx_ref)
+
+
 # ---------------------------------------------------------------------------
 # average pooling
 # ---------------------------------------------------------------------------
