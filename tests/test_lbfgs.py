@@ -1,5 +1,7 @@
 """optim.LBFGS against PyTorch 2.13: the same parameters, losses and closure-call counts after
-several steps (float64), state_dict round trips, and the errors."""
+several steps (float64), with the fixed step and the strong Wolfe line search; the line
+search's steps meet the Wolfe conditions; the fused update rounds as PyTorch's; state_dict
+round trips, and the errors."""
 
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ def _fit(lib, kw, steps=3, resume=False):
         {"history_size": 2, "max_iter": 7},
         {"lr": 0.1, "max_iter": 3, "max_eval": 2},
         {"tolerance_change": 1e-3},
+        {"line_search_fn": "strong_wolfe"},
+        {"line_search_fn": "strong_wolfe", "lr": 0.5, "max_iter": 5},
+        {"line_search_fn": "strong_wolfe", "history_size": 2, "max_iter": 7},
+        {"line_search_fn": "strong_wolfe", "lr": 3, "max_iter": 10, "max_eval": 12},
     ],
 )
 def test_lbfgs_matches_pytorch(kw):
@@ -59,8 +65,14 @@ def test_lbfgs_errors_and_converged_start():
     opt = tinyconv.optim.LBFGS([w])
     with pytest.raises(RuntimeError, match="closure"):
         opt.step()
-    with pytest.raises(NotImplementedError, match="strong_wolfe"):
-        tinyconv.optim.LBFGS([w], line_search_fn="strong_wolfe")
+    def sloped():
+        loss = (w - 1).abs().sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="strong_wolfe"):  # (PyTorch raises at the step)
+        tinyconv.optim.LBFGS([w], line_search_fn="backtracking").step(sloped)
+    w.grad = None
     with pytest.raises(ValueError, match="parameter groups"):
         tinyconv.optim.LBFGS([{"params": [w]}, {"params": [tinyconv.zeros(1, requires_grad=True)]}])
 
@@ -74,7 +86,9 @@ def test_lbfgs_errors_and_converged_start():
     assert w.tolist() == [0.0, 0.0] and opt.state[w]["func_evals"] == 1
 
 
-@pytest.mark.parametrize("kw", [{}, {"history_size": 2, "max_iter": 7}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"history_size": 2, "max_iter": 7}, {"line_search_fn": "strong_wolfe"}]
+)
 def test_lbfgs_state_dict_is_pytorchs(kw):
     """The state as PyTorch keeps it: its keys in its order ("al", the two-loop coefficients,
     history_size long with None where unused, among them), 0-d Tensors for H_diag, ro and al,
@@ -105,3 +119,49 @@ def test_lbfgs_state_dict_is_pytorchs(kw):
     assert (st["al"][-1] is None) is ("history_size" not in kw)  # (a full history of 2)
     assert isinstance(st["H_diag"], tinyconv.Tensor) and st["H_diag"].dim() == 0
     compare_values(got, want, "state_dict()")
+
+
+@pytest.mark.parametrize(
+    "phi",
+    [
+        lambda t: (t - 3.0) ** 2,  # the first guess t = 1 is short: extrapolation
+        lambda t: (t - 0.01) ** 2 + 0.1 * t**4,  # t = 1 overshoots far: zoom
+        lambda t: np.cos(3 * t) - 0.2 * t,  # not convex
+        lambda t: np.exp(-t) + 0.05 * t**2,
+    ],
+)
+def test_strong_wolfe_step_meets_the_conditions(phi):
+    """On 1-D functions phi(t) (d = 1), the step found satisfies sufficient decrease and the
+    curvature condition (Nocedal and Wright's strong Wolfe conditions, c1 = 1e-4, c2 = 0.9),
+    and the loss and gradient returned are phi's at that step."""
+    from tinyconv.optim.lbfgs import _strong_wolfe
+
+    def value_and_slope(t):
+        h = 1e-6
+        return float(phi(t)), np.array([(phi(t + h) - phi(t - h)) / (2 * h)])
+
+    calls = []
+
+    def evaluate(t, d):
+        calls.append(t)
+        f, g = value_and_slope(0.0 + t * d[0])
+        return f, g
+
+    f0, g0 = value_and_slope(0.0)
+    d = np.array([1.0 if g0[0] < 0 else -1.0])
+    f, g, t, evals = _strong_wolfe(evaluate, d, 1.0, f0, g0, g0.dot(d))
+    assert evals == len(calls) and 1 <= evals <= 25
+    assert (f, g.tolist()) == (value_and_slope(t * d[0])[0], value_and_slope(t * d[0])[1].tolist())
+    assert f <= f0 + 1e-4 * t * g0.dot(d)
+    assert abs(g.dot(d)) <= 0.9 * abs(g0.dot(d))
+
+
+def test_fused_update_rounds_as_pytorchs_add_with_alpha():
+    torch = pytest.importorskip("torch")
+    from tinyconv.optim.lbfgs import _fused_add
+
+    rng = np.random.default_rng(3)
+    y, x = rng.normal(size=(2, 4099)).astype(np.float32)
+    for alpha in (0.0123456, -3.75, np.float32(1e-3)):
+        want = torch.tensor(y).add_(torch.tensor(x), alpha=float(alpha)).numpy()
+        assert np.array_equal(_fused_add(y, x, alpha), want)

@@ -4,14 +4,27 @@ loss, used for full-batch problems (neural style transfer, small physics-informe
 One step runs up to `max_iter` iterations. Each one turns the gradient into a direction with
 the two-loop recursion over the last `history_size` pairs (s = step taken, y = change of
 gradient) and the initial Hessian guess H = y.s / y.y, then moves by `lr` along it (the
-very first step is scaled down to at most lr / sum|g|). It stops early when the gradient,
-the step or the change of loss fall below the tolerances, or after `max_eval` closure calls.
-All parameters are treated as one flat vector; they must live in one parameter group.
+very first step is scaled down to at most lr / sum|g|), or, with
+`line_search_fn="strong_wolfe"`, by the step a line search finds along it (below). It stops
+early when the gradient, the step or the change of loss fall below the tolerances, or after
+`max_eval` closure calls. All parameters are treated as one flat vector; they must live in
+one parameter group.
+
+The line search looks for a step t along the direction d where the loss phi(t) = f(x + t d)
+satisfies the strong Wolfe conditions: sufficient decrease, phi(t) <= phi(0) + c1 t phi'(0)
+(c1 = 1e-4), and a flat enough slope, |phi'(t)| <= c2 |phi'(0)| (c2 = 0.9), where
+phi'(t) = g(x + t d) . d. It first grows t until an interval is known to hold such a point,
+then shrinks the interval ("zoom"), each trial t the minimum of the cubic through the two
+ends' values and slopes (Nocedal and Wright, Numerical Optimization, algorithms 3.5 and
+3.6), with PyTorch's choices: at most 25 closure calls, a trial kept 10% away from the
+interval's ends when progress stalls, and scalars kept in the parameters' dtype as PyTorch's
+0-d tensors are (NumPy's float32 scalars round as they do), so the steps are PyTorch's.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,12 +47,6 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        if line_search_fn is not None:
-            # (PyTorch's only option is 'strong_wolfe'; tinyconv has no line search yet)
-            raise NotImplementedError(
-                f"LBFGS: line_search_fn={line_search_fn!r} is not supported by tinyconv "
-                "(only None, the fixed step lr)"
-            )
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         super().__init__(
@@ -69,13 +76,27 @@ class LBFGS(Optimizer):
         return np.concatenate(parts)
 
     def _add(self, t: Any, d: np.ndarray) -> None:
-        """Parameters += t * d (d flat, in parameter order)."""
+        """Parameters += t * d (d flat, in parameter order), rounded once as PyTorch's fused
+        add_(d, alpha=t)."""
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += (t * d[offset : offset + n]).reshape(p._data.shape).astype(p._data.dtype)
+            step = d[offset : offset + n].reshape(p._data.shape)
+            p._data[...] = _fused_add(p._data, step, t)
             p._vc[0] += 1
             offset += n
+
+    def _evaluate_at(self, closure: Callable[[], Any], t: Any, d: np.ndarray) -> tuple:
+        """(loss, flat gradient) at parameters + t * d; the parameters are put back after."""
+        saved = [p._data.copy() for p in self._params]
+        self._add(t, d)
+        with grad_mode.enable_grad():
+            loss = float(closure())
+        flat_grad = self._flat_grad()
+        for p, data in zip(self._params, saved, strict=True):
+            p._data[...] = data
+            p._vc[0] += 1
+        return loss, flat_grad
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
         """Run up to max_iter L-BFGS iterations; `closure` clears the gradients, computes the
@@ -88,7 +109,7 @@ class LBFGS(Optimizer):
         group = self.param_groups[0]
         lr, max_iter, max_eval = scalar_lr(group["lr"]), group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        history_size = group["history_size"]
+        history_size, line_search_fn = group["history_size"], group["line_search_fn"]
         state = self.state.setdefault(self._params[0], {})
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
@@ -136,22 +157,32 @@ class LBFGS(Optimizer):
                     q = -flat_grad
                     for i in range(len(old_dirs) - 1, -1, -1):
                         al[i] = np.asarray(old_stps[i].dot(q) * ro[i])
-                        q = q - al[i] * old_dirs[i]
-                    d = r = q * h_diag
+                        q = _fused_add(q, old_dirs[i], -al[i])
+                    d = q * h_diag
                     for i in range(len(old_dirs)):
-                        be_i = old_dirs[i].dot(r) * ro[i]
-                        r += (al[i] - be_i) * old_stps[i]
+                        be_i = old_dirs[i].dot(d) * ro[i]
+                        d = _fused_add(d, old_stps[i], al[i] - be_i)
                 prev_flat_grad = flat_grad.copy()
                 prev_loss = loss
                 t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr if state["n_iter"] == 1 else lr
-                if flat_grad.dot(d) > -tol_change:  # not a descent direction
+                gtd = flat_grad.dot(d)  # the slope along d
+                if gtd > -tol_change:  # not a descent direction
                     break
-                self._add(t, d)
                 evals = 0
-                if n_iter != max_iter:
+                if line_search_fn is not None:
+                    if line_search_fn != "strong_wolfe":
+                        raise RuntimeError("only 'strong_wolfe' is supported")
+                    loss, flat_grad, t, evals = _strong_wolfe(
+                        functools.partial(self._evaluate_at, closure), d, t, loss, flat_grad, gtd
+                    )
+                    self._add(t, d)
+                elif n_iter != max_iter:
+                    self._add(t, d)
                     loss = float(evaluate())
                     flat_grad = self._flat_grad()
                     evals = 1
+                else:  # (the last iteration moves without evaluating the loss there)
+                    self._add(t, d)
                 current_evals += evals
                 state["func_evals"] += evals
                 if n_iter == max_iter or current_evals >= max_eval:
@@ -186,3 +217,117 @@ def _imported(v: Any) -> Any:
     if isinstance(v, list):
         return [_imported(x) for x in v]
     return v._data.copy() if hasattr(v, "_data") else copy.deepcopy(v)
+
+
+def _fused_add(y: np.ndarray, x: np.ndarray, alpha: Any) -> np.ndarray:
+    """y + alpha * x rounded once, as PyTorch's vectorised add_(x, alpha=alpha) (an fma):
+    float32 through float64, where the product is exact (float64 is rounded twice)."""
+    if y.dtype == np.float32:
+        return (y + np.float64(np.float32(alpha)) * x.astype(np.float64)).astype(np.float32)
+    return y + (alpha * x).astype(y.dtype)
+
+
+def _cubic_minimum(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any, bounds: Any = None) -> Any:
+    """The minimiser of the cubic with values f1, f2 and slopes g1, g2 at x1, x2, clipped to
+    `bounds` (default: between x1 and x2); their midpoint when the cubic has no minimum."""
+    lo, hi = bounds if bounds is not None else ((x1, x2) if x1 <= x2 else (x2, x1))
+    # the cubic's derivative is a quadratic; d1 and d2 are its two roots' ingredients
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_squared = d1**2 - g1 * g2
+    if d2_squared < 0:  # no real root: the cubic is monotone
+        return (lo + hi) / 2.0
+    d2 = np.sqrt(d2_squared)
+    if x1 <= x2:
+        at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+    else:
+        at = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    return min(max(at, lo), hi)
+
+
+def _strong_wolfe(
+    evaluate: Callable[[Any, np.ndarray], tuple],
+    d: np.ndarray,
+    t: Any,
+    f: float,
+    g: np.ndarray,
+    gtd: Any,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+    max_evals: int = 25,
+) -> tuple:
+    """A step t along d meeting the strong Wolfe conditions (the module's docstring), from the
+    loss f, gradient g and slope gtd = g . d at t = 0 and a first guess t; `evaluate(t, d)`
+    gives (loss, gradient) at t. Returns (loss, gradient, t, closure calls) at the step."""
+
+    def sufficient_decrease(t: Any, f_t: float) -> bool:
+        return not f_t > f + c1 * t * gtd
+
+    def flat_enough(slope: Any) -> bool:
+        return abs(slope) <= -c2 * gtd
+
+    d_max = np.abs(d).max()
+    f_t, g_t = evaluate(t, d)
+    evals = 1
+    slope = g_t.dot(d)
+    # 1. bracketing: grow t until [lo, hi] holds a point meeting both conditions
+    t_prev, f_prev, g_prev, slope_prev = 0, f, g, gtd
+    done = False
+    calls = 0
+    while calls < max_evals:
+        if not sufficient_decrease(t, f_t) or (calls > 1 and f_t >= f_prev):
+            ends = [[t_prev, f_prev, g_prev, slope_prev], [t, f_t, g_t, slope]]
+            break
+        if flat_enough(slope):  # t itself meets both conditions
+            ends, done = [[t, f_t, g_t, slope]], True
+            break
+        if slope >= 0:  # the loss rises again past t: a minimum lies behind it
+            ends = [[t_prev, f_prev, g_prev, slope_prev], [t, f_t, g_t, slope]]
+            break
+        # still going down: extrapolate, at least 1% past t and at most 10 t
+        grown = _cubic_minimum(
+            t_prev, f_prev, slope_prev, t, f_t, slope, bounds=(t + 0.01 * (t - t_prev), t * 10)
+        )
+        t_prev, f_prev, g_prev, slope_prev = t, f_t, g_t, slope
+        t = grown
+        f_t, g_t = evaluate(t, d)
+        evals += 1
+        slope = g_t.dot(d)
+        calls += 1
+    if calls == max_evals:  # (out of calls: the better of t = 0 and the last t)
+        ends = [[0, f, g, None], [t, f_t, g_t, None]]
+    # 2. zoom: shrink the bracket around the point; `low` is the end with the lower loss
+    low, high = (0, 1) if ends[0][1] <= ends[-1][1] else (1, 0)
+    stalled = False
+    while not done and calls < max_evals:
+        (a, f_a, _, s_a), (b, f_b, _, s_b) = ends
+        if abs(b - a) * d_max < tolerance_change:  # the bracket has shrunk to nothing
+            break
+        t = _cubic_minimum(a, f_a, s_a, b, f_b, s_b)
+        # a trial too near an end gains little: after one such trial (or on the end itself)
+        # the next is moved to 10% of the bracket away from the nearer end
+        left, right = min(a, b), max(a, b)
+        margin = 0.1 * (right - left)
+        if min(right - t, t - left) < margin:
+            if stalled or t >= right or t <= left:
+                t = right - margin if abs(t - right) < abs(t - left) else left + margin
+                stalled = False
+            else:
+                stalled = True
+        else:
+            stalled = False
+        f_t, g_t = evaluate(t, d)
+        evals += 1
+        slope = g_t.dot(d)
+        calls += 1
+        if not sufficient_decrease(t, f_t) or f_t >= ends[low][1]:
+            ends[high] = [t, f_t, g_t, slope]  # t is the new high end
+            low, high = (0, 1) if ends[0][1] <= ends[1][1] else (1, 0)
+        else:
+            if flat_enough(slope):
+                done = True
+            elif slope * (ends[high][0] - ends[low][0]) >= 0:
+                ends[high] = ends[low]  # the minimum lies between t and the old low end
+            ends[low] = [t, f_t, g_t, slope]  # t is the new low end
+    t, f_t, g_t, _ = ends[low]
+    return f_t, g_t, t, evals
