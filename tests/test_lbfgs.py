@@ -65,6 +65,7 @@ def test_lbfgs_errors_and_converged_start():
     opt = tinyconv.optim.LBFGS([w])
     with pytest.raises(RuntimeError, match="closure"):
         opt.step()
+
     def sloped():
         loss = (w - 1).abs().sum()
         loss.backward()
@@ -154,6 +155,63 @@ def test_strong_wolfe_step_meets_the_conditions(phi):
     assert (f, g.tolist()) == (value_and_slope(t * d[0])[0], value_and_slope(t * d[0])[1].tolist())
     assert f <= f0 + 1e-4 * t * g0.dot(d)
     assert abs(g.dot(d)) <= 0.9 * abs(g0.dot(d))
+
+
+def _wiggly(seed):
+    """A random 1-D loss going down at 0: a bowl plus waves (several local minima) plus a
+    slope, its derivative, and a first step between 1e-3 and 30."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.05, 1.0, 3), rng.uniform(0.5, 8.0, 3)
+    bowl, tilt = rng.uniform(0.0, 0.3), (a * b).sum() + rng.uniform(0.1, 2.0)  # slope(0) < 0
+
+    def phi(t):
+        return bowl * t**2 + (a * np.sin(b * t)).sum() - tilt * t
+
+    def slope(t):
+        return 2 * bowl * t + (a * b * np.cos(b * t)).sum() - tilt
+
+    # (seed 0 starts at 1e-30: growing it tenfold a call, the search runs out of calls)
+    return phi, slope, 1e-30 if seed == 0 else 10 ** rng.uniform(-3, 1.5)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_strong_wolfe_steps_and_calls_are_pytorchs(seed):
+    """The line search alone against PyTorch's, on random wavy 1-D losses that take it through
+    extrapolation, zoom, stalled trials and its 25-call limit: the same step, loss and calls."""
+    torch = pytest.importorskip("torch")
+    from torch.optim.lbfgs import _strong_wolfe as torch_strong_wolfe
+
+    from tinyconv.optim.lbfgs import _strong_wolfe
+
+    phi, slope, first_t = _wiggly(seed)
+    f0, g0 = float(phi(0.0)), np.array([slope(0.0)])
+    calls = [[], []]
+
+    def evaluate(t, d, i):
+        calls[i].append(float(t))
+        x = float(t) * float(d[0])
+        return float(phi(x)), np.array([slope(x)])
+
+    d, g0t = torch.tensor([1.0], dtype=torch.float64), torch.tensor(g0)
+    want = torch_strong_wolfe(
+        lambda x, t, d: (lambda f, g: (f, torch.tensor(g)))(*evaluate(t, d, 0)),
+        None,
+        first_t,
+        d,
+        f0,
+        g0t,
+        g0t.dot(d),
+    )
+    got = _strong_wolfe(
+        lambda t, d: evaluate(t, d, 1), np.array([1.0]), first_t, f0, g0, g0.dot(np.array([1.0]))
+    )
+    assert got[3] == want[3] == len(calls[1])
+    np.testing.assert_allclose(calls[1], calls[0], rtol=1e-9)
+    np.testing.assert_allclose(
+        [got[0], float(got[1][0]), float(got[2])],
+        [want[0], float(want[1][0]), float(want[2])],
+        rtol=1e-9,  # (0-d float64 tensors and NumPy scalars may differ in an ulp or so)
+    )
 
 
 def test_fused_update_rounds_as_pytorchs_add_with_alpha():

@@ -237,10 +237,11 @@ def _cubic_minimum(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any, bounds:
     if d2_squared < 0:  # no real root: the cubic is monotone
         return (lo + hi) / 2.0
     d2 = np.sqrt(d2_squared)
-    if x1 <= x2:
-        at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-    else:
-        at = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    with np.errstate(divide="ignore", invalid="ignore"):  # (0-d tensors give inf quietly)
+        if x1 <= x2:
+            at = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            at = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
     return min(max(at, lo), hi)
 
 
