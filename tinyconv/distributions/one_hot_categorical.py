@@ -11,7 +11,7 @@ from . import constraints
 from .categorical import Categorical
 from .distribution import _SCALAR, Distribution
 
-__all__ = ["OneHotCategorical"]
+__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
@@ -87,3 +87,15 @@ class OneHotCategorical(Distribution):
         if expand:
             values = values.expand((n,) + tuple(self.batch_shape) + (n,))
         return values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical with the straight-through estimator (Bengio et al., 2013) as
+    rsample: the one-hot sample forward, the probabilities' gradient backward."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape: Any = _SCALAR) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs  # (cached: the lazy property)
+        return samples + (probs - probs.detach())

@@ -14,11 +14,14 @@ from ..torch_functions import broadcast_tensors, finfo
 
 __all__ = [
     "broadcast_all",
+    "euler_constant",
     "clamp_probs",
     "lazy_property",
     "logits_to_probs",
     "probs_to_logits",
 ]
+
+euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant (PyTorch's digits)
 
 
 def broadcast_all(*values: Any) -> tuple:
