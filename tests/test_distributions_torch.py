@@ -426,6 +426,44 @@ ERRORS = [
     "D.Gamma(1., 1.).log_prob(T.tensor(-1.))",
     "D.Beta(1., 2.).log_prob(T.tensor(1.5))",
     "D.Dirichlet(T.ones(3)).log_prob(T.tensor([0.5, 0.6, 0.]))",
+    "D.StudentT(-1.)",
+    "D.Cauchy(0., 0.)",
+    "D.HalfCauchy(1.).log_prob(T.tensor(-1.))",
+    "D.Gumbel(0., -1.)",
+    "D.Weibull(1., 0.)",
+    "D.Pareto(1., 2.).log_prob(T.tensor(0.5))",
+    "D.Binomial(10)",
+    "D.Binomial(T.tensor([2., 2.5]), T.tensor([0.5, 0.5]))",
+    "D.Binomial(3, T.tensor(0.5)).log_prob(T.tensor(4.))",
+    "D.Multinomial(2.5, T.ones(3))",
+    "D.Multinomial(2, T.ones(3) / 3).log_prob(T.tensor([1., 1., 1.]))",
+    "D.NegativeBinomial(-1., T.tensor(0.5))",
+    "D.NegativeBinomial(2., T.tensor(1.))",
+    "D.RelaxedBernoulli(T.tensor(0.5))",
+    "D.RelaxedOneHotCategorical(T.tensor(0.5), T.tensor([0.5, -0.5]))",
+    "D.ContinuousBernoulli(T.tensor(1.5), validate_args=True)",
+    "D.ContinuousBernoulli(logits=T.tensor(1.)).log_prob(T.tensor(1.5))",
+    "D.Kumaraswamy(1., -1.)",
+    "D.FisherSnedecor(T.ones(2), 0.)",
+    "D.InverseGamma(1., -1.)",
+    "D.GeneralizedPareto(0., -1., 0.)",
+    "D.VonMises(0., -1.)",
+    "D.LogisticNormal(0., -1.)",
+    "D.LowRankMultivariateNormal(T.tensor(0.), T.ones(2, 1), T.ones(2))",
+    "D.LowRankMultivariateNormal(T.zeros(3), T.ones(3), T.ones(3))",
+    "D.LowRankMultivariateNormal(T.zeros(3), T.ones(2, 1), T.ones(3))",
+    "D.LowRankMultivariateNormal(T.zeros(3), T.ones(3, 1), T.ones(2))",
+    "D.LowRankMultivariateNormal(T.zeros(2, 3), T.ones(3, 3, 1), T.ones(3))",
+    "D.kl_divergence(D.Binomial(2, T.tensor(0.5)), D.Binomial(3, T.tensor(0.5)))",
+    "D.Binomial(T.tensor([2., 3.]), T.tensor([0.5, 0.5])).entropy()",
+    "D.transforms.ReshapeTransform((2, 3), (4,))",
+    "D.transforms.ReshapeTransform((2, 3), (6,)).forward_shape((3, 2))",
+    "D.transforms.CorrCholeskyTransform().forward_shape((4,))",
+    "D.transforms.StickBreakingTransform().forward_shape(())",
+    "D.biject_to(D.constraints.lower_cholesky)",
+    "D.biject_to(D.constraints.positive_definite)",
+    "D.transform_to(D.constraints.boolean)",
+    "D.constraint_registry.ConstraintRegistry().register(3, print)",
 ]
 
 
@@ -818,3 +856,61 @@ def test_more_distributions_match_torch(name, dtype):
     want, got = _run(NEW_PROGRAMS[name], dtype)
     # (float64: lgamma/digamma and their derivatives differ from PyTorch's in the last digits)
     _same(want, got, 5e-5 if dtype == "float32" else 1e-8)
+
+
+def _more_transforms(T, D, mk):
+    tr, C = D.transforms, D.constraints
+    x = mk(V, True)  # (4, 3)
+    vec = mk(LOC, True)  # (3,): a 3 x 3 correlation Cholesky factor's free entries
+    sq = mk(_A, True)
+    parts = [
+        tr.StickBreakingTransform(), tr.SoftmaxTransform(),
+        tr.IndependentTransform(tr.SigmoidTransform(), 1), tr.ReshapeTransform((4, 3), (2, 6)),
+        tr.CatTransform([tr.ExpTransform(), tr.identity_transform], dim=-1, lengths=[2, 1]),
+        tr.StackTransform([tr.ExpTransform(), tr.TanhTransform(), tr.SigmoidTransform()], dim=-1),
+        tr.CumulativeDistributionTransform(D.Normal(mk(0.5), mk(2.0))),
+    ]  # fmt: skip
+    ys = [t(x) for t in parts]
+    outs = [*ys, *(t.inv(y) for t, y in zip(parts, ys, strict=True))]
+    outs += [
+        t.log_abs_det_jacobian(x, y)
+        for t, y in zip(parts, ys, strict=True)
+        if type(t).__name__ != "SoftmaxTransform"
+    ]
+    corr = tr.CorrCholeskyTransform()
+    lc, pd = tr.LowerCholeskyTransform(), tr.PositiveDefiniteTransform()
+    yc = corr(vec)
+    outs += [yc, corr.inv(yc), corr.log_abs_det_jacobian(vec, yc), lc(sq), lc.inv(lc(sq))]
+    outs += [pd(sq), pd.inv(pd(sq))]
+    sum(o.sum() for o in outs).backward()
+    cons = [
+        C.real, C.positive, C.nonnegative, C.greater_than(mk(1.5)), C.less_than(2.0),
+        C.interval(-1.0, 2.0), C.unit_interval, C.half_open_interval(0.0, 3.0), C.simplex,
+        C.real_vector, C.corr_cholesky, C.independent(C.positive, 1),
+        C.cat([C.positive, C.real], -1, [2, 1]), C.stack([C.positive, C.real, C.unit_interval], -1),
+    ]  # fmt: skip
+    z = mk(V)
+    mapped = [D.biject_to(c)(z) for c in cons if c is not C.corr_cholesky]
+    mapped += [D.transform_to(C.simplex)(z), D.transform_to(C.lower_cholesky)(mk(_A))]
+    mapped += [D.transform_to(C.positive_definite)(mk(_A)), D.biject_to(C.corr_cholesky)(mk(LOC))]
+    ln = D.LogisticNormal(mk(LOC, True), mk(SCALE, True))
+    s = ln.rsample((2,))
+    lp = ln.log_prob(s.detach())
+    (lp.sum() + s.sum()).backward()
+    checks = [
+        C.corr_cholesky.check(yc), C.cat([C.positive, C.real], -1, [2, 1]).check(z),
+        C.stack([C.positive, C.real, C.unit_interval], -1).check(z), C.multinomial(4).check(z),
+    ]  # fmt: skip
+    reprs = [repr(t) for t in parts[2:4]] + [repr(D.biject_to(c)) for c in cons]
+    shapes = [
+        tuple(corr.forward_shape((2, 6))), tuple(corr.inverse_shape((4, 4))),
+        tuple(parts[0].forward_shape((5, 3))), tuple(parts[3].inverse_shape((7, 2, 6))),
+    ]  # fmt: skip
+    return (
+        *outs, x.grad, vec.grad, sq.grad, *mapped, s, lp, ln.loc, ln.sample((3,)),
+        ln.expand((2, 1)).sample(), *checks, *reprs, str(shapes), str(ln.event_shape),
+        str([t.event_dim for t in parts[2:3] + parts[4:5]]), str([t.bijective for t in parts]),
+    )  # fmt: skip
+
+
+NEW_PROGRAMS["transforms"] = _more_transforms

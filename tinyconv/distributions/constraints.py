@@ -11,10 +11,15 @@ import numpy as np
 
 from ..creation import full, tensor
 from ..tensor import Tensor
+from ..torch_functions import cat as _cat_tensors
+from ..torch_functions import finfo
+from ..torch_functions import stack as _stack_tensors
 
 __all__ = [
     "Constraint",
     "boolean",
+    "cat",
+    "corr_cholesky",
     "dependent",
     "dependent_property",
     "greater_than",
@@ -38,6 +43,7 @@ __all__ = [
     "real",
     "real_vector",
     "simplex",
+    "stack",
     "square",
     "symmetric",
     "unit_interval",
@@ -296,6 +302,73 @@ class _LowerCholesky(Constraint):
         return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: lower triangular, positive diagonal,
+    every row of unit norm (within 10 n eps)."""
+
+    event_dim = 2
+
+    def check(self, value: Tensor) -> Tensor:
+        tol = finfo(value.dtype).eps * value.size(-1) * 10
+        row_norm = value.detach().pow(2).sum(-1).sqrt()
+        unit_row_norm = (row_norm - 1.0).abs().le(tol).all(-1)
+        return _LowerCholesky().check(value) & unit_row_norm
+
+
+class _Cat(Constraint):
+    """Constraint cseq[i] on the i-th piece (lengths[i] long) of dim `dim`, as torch.cat joins
+    pieces."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(
+                f"cat: lengths ({len(self.lengths)}) must match constraints ({len(self.cseq)})"
+            )
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value: Tensor) -> Tensor:
+        checks, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths, strict=True):
+            checks.append(constraint.check(value.narrow(self.dim, start, length)))
+            start += length
+        return _cat_tensors(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """Constraint cseq[i] on the i-th slice along dim `dim`, as torch.stack joins slices."""
+
+    def __init__(self, cseq: Any, dim: int = 0) -> None:
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
+
+    def check(self, value: Tensor) -> Tensor:
+        slices = [value.select(self.dim, i) for i in range(value.size(self.dim))]
+        return _stack_tensors(
+            [c.check(v) for v, c in zip(slices, self.cseq, strict=True)], self.dim
+        )
+
+
 class _Symmetric(_Square):
     """Square and equal to its transpose within atol 1e-6 (and PyTorch's default rtol)."""
 
@@ -364,6 +437,9 @@ simplex = _Simplex()
 multinomial = _Multinomial
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
+cat = _Cat
+stack = _Stack
 positive_definite = _PositiveDefinite()
 positive_semidefinite = _PositiveSemidefinite()
 symmetric = _Symmetric()

@@ -8,7 +8,7 @@ from numbers import Number
 from typing import Any
 
 from .._dtype import public_default_dtype
-from ..creation import empty, tensor
+from ..creation import arange, empty, tensor
 from ..tensor import Tensor
 from ..torch_functions import broadcast_tensors, finfo
 
@@ -19,6 +19,8 @@ __all__ = [
     "lazy_property",
     "logits_to_probs",
     "probs_to_logits",
+    "tril_matrix_to_vec",
+    "vec_to_tril_matrix",
 ]
 
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant (PyTorch's digits)
@@ -88,3 +90,36 @@ class lazy_property:  # noqa: N801 (PyTorch's name)
         value = self.wrapped(instance)
         instance.__dict__[self.wrapped.__name__] = value
         return value
+
+
+def _tril_mask(n: int, diag: int) -> Tensor:
+    """(n, n) bool: True on and below diagonal `diag` (row-major order is the vector's)."""
+    idx = arange(n)
+    return idx < idx.view(-1, 1) + (diag + 1)
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of (..., n, n) on and below diagonal `diag`, row by row: (..., count)."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    return mat[..., _tril_mask(n, diag)]
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """tril_matrix_to_vec's inverse: (..., count) -> (..., n, n), zeros elsewhere."""
+    # count = n (n + 1) / 2 + diag n - |diag| (diag + 1) / 2, solved for n
+    n = (
+        -(1 + 2 * diag)
+        + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5
+    ) / 2
+    eps = finfo(vec.dtype).eps
+    if round(n) - n > eps:
+        raise ValueError(
+            f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
+            + "the lower triangular part of a square D x D matrix."
+        )
+    n = round(n)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
+    mat[..., _tril_mask(n, diag)] = vec
+    return mat
