@@ -682,3 +682,50 @@ def test_gammainc():
         tinyconv.special.gammainc(_t([2.0]), 1.0)
     with pytest.raises(RuntimeError, match="not implemented for .*int64"):
         tinyconv.special.gammainc(tinyconv.tensor([2]), tinyconv.tensor([1]))
+
+
+def test_binomial_draws_follow_the_law_and_the_seed():
+    # Binomial.sample is NumPy's sampler seeded from the global stream (PyTorch's is internal):
+    # integer counts in [0, n], the binomial mean and variance, and the same draws per seed
+    n = _t([0.0, 1.0, 7.0, 40.0, 200.0])
+    p = _t([0.3, 0.9, 0.5, 0.02, 0.7])
+    d = D.Binomial(n, probs=p)
+    tinyconv.manual_seed(3)
+    x = d.sample((20000,))
+    tinyconv.manual_seed(3)
+    again = d.sample((20000,))
+    assert np.array_equal(x.numpy(), again.numpy())
+    assert x.shape == (20000, 5) and x.dtype == f64
+    a = x.numpy()
+    assert np.all(a == np.round(a)) and np.all(a >= 0) and np.all(a <= n.numpy())
+    mean, var = d.mean.numpy(), d.variance.numpy()
+    se = np.sqrt(var / a.shape[0]) + 1e-12
+    assert np.all(np.abs(a.mean(0) - mean) < 5 * se)
+    np.testing.assert_allclose(a.var(0), var, rtol=0.05, atol=1e-12)
+    assert not np.array_equal(d.sample((20,)).numpy(), d.sample((20,)).numpy())  # (stream moves)
+
+
+def test_transforms_invert_and_land_in_their_codomain():
+    rng = np.random.default_rng(1)
+    tr = D.transforms
+    for t, x in [  # (LowerCholeskyTransform drops the upper part: a lower x)
+        (tr.StickBreakingTransform(), rng.standard_normal((3, 4))),
+        (tr.CorrCholeskyTransform(), rng.standard_normal((2, 6))),
+        (tr.LowerCholeskyTransform(), np.tril(rng.standard_normal((2, 3, 3)))),
+        (D.biject_to(constraints.interval(-1.0, 2.0)), rng.standard_normal(5)),
+        (D.biject_to(constraints.stack([constraints.positive, constraints.real], -1)),
+         rng.standard_normal((3, 2))),
+    ]:  # fmt: skip
+        x = _t(x)
+        y = t(x)
+        assert bool(t.codomain.check(y).all()), t
+        np.testing.assert_allclose(t.inv(y).numpy(), x.numpy(), atol=1e-9)
+
+
+def test_stick_breaking_log_det_is_the_jacobians():
+    # log|det J| of R^K -> simplex (the first K coordinates) against the autograd Jacobian
+    t = D.transforms.StickBreakingTransform()
+    x = _t([0.3, -1.2, 0.8])
+    jac = tinyconv.autograd.functional.jacobian(lambda v: t(v)[:-1], x).numpy()
+    want = np.linalg.slogdet(jac)[1]
+    np.testing.assert_allclose(t.log_abs_det_jacobian(x, t(x)).item(), want, rtol=1e-10)
