@@ -16,12 +16,12 @@ from ..torch_functions import where
 from . import constraints
 from .distribution import _SCALAR, Distribution
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryProbsOrLogits, broadcast_all, clamp_probs, lazy_property, logits_to_probs
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(_BinaryProbsOrLogits, ExponentialFamily):
     """probs (clamped inside (0, 1) by the dtype's eps) or logits, exactly one. Near
     probs = 1/2, inside `lims`, the normaliser, mean and variance switch to their Taylor
     series (the closed forms divide 0 by 0 there), as PyTorch's. rsample is icdf at a rand
@@ -39,20 +39,14 @@ class ContinuousBernoulli(ExponentialFamily):
         lims: tuple = (0.499, 0.501),
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self._set_probs_or_logits(probs, logits)
+        is_scalar = isinstance(probs if probs is not None else logits, Number)
         if probs is not None:
-            is_scalar = isinstance(probs, Number)
-            (self.probs,) = broadcast_all(probs)
             # (checked before the clamp, which would hide values outside [0, 1])
             if validate_args is not None:
                 if not self.arg_constraints["probs"].check(self.probs).all():
                     raise ValueError("The parameter probs has invalid values")
-            self.probs = clamp_probs(self.probs)
-        else:
-            is_scalar = isinstance(logits, Number)
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
+            self.probs = self._param = clamp_probs(self.probs)
         batch_shape = Size() if is_scalar else self._param.size()
         self._lims = lims
         super().__init__(batch_shape, validate_args=validate_args)
@@ -61,12 +55,7 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
         new._lims = self._lims
         batch_shape = Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_probs_or_logits(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -113,16 +102,8 @@ class ContinuousBernoulli(ExponentialFamily):
         return where(self._outside_unstable_region(), variances, taylor)
 
     @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
     def probs(self) -> Tensor:
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
     def sample(self, sample_shape: Any = _SCALAR) -> Tensor:
         shape = self._extended_shape(sample_shape)

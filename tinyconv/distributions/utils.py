@@ -123,3 +123,40 @@ def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
     mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
     mat[..., _tril_mask(n, diag)] = vec
     return mat
+
+
+class _BinaryProbsOrLogits:
+    """Mixin for distributions over a binary event given by exactly one of probs or logits
+    (Bernoulli, Binomial, NegativeBinomial, the relaxed Bernoulli, ContinuousBernoulli): the
+    constructor's check and broadcasting, the other parameter computed when first read, and
+    expand's copy of whichever parameters are set."""
+
+    def _set_probs_or_logits(self, probs: Any, logits: Any, *others: Any) -> list:
+        """Set probs or logits (exactly one given) and _param, broadcast with `others`
+        (returned, converted as broadcast_all converts them)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name, value = ("probs", probs) if probs is not None else ("logits", logits)
+        *rest, param = broadcast_all(*others, value)
+        setattr(self, name, param)
+        self._param = param
+        return rest
+
+    def _expand_probs_or_logits(self, new: Any, batch_shape: Any) -> None:
+        """new's probs/logits (those self has set) expanded to batch_shape, and its _param."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(batch_shape))
+                new._param = new.__dict__[name]
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> Any:
+        return self._param.size()
