@@ -5,6 +5,8 @@ a REINFORCE training loop run in both libraries with only its imports changed.""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -848,16 +850,6 @@ NEW_PROGRAMS = {
 }
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", sorted(NEW_PROGRAMS))
-def test_more_distributions_match_torch(name, dtype):
-    if name == "generalized_pareto" and dtype == "float64":
-        pytest.skip("PyTorch's GeneralizedPareto.log_prob raises for float64 parameters")
-    want, got = _run(NEW_PROGRAMS[name], dtype)
-    # (float64: lgamma/digamma and their derivatives differ from PyTorch's in the last digits)
-    _same(want, got, 5e-5 if dtype == "float32" else 1e-8)
-
-
 def _more_transforms(T, D, mk):
     tr, C = D.transforms, D.constraints
     x = mk(V, True)  # (4, 3)
@@ -914,3 +906,67 @@ def _more_transforms(T, D, mk):
 
 
 NEW_PROGRAMS["transforms"] = _more_transforms
+
+
+def _lkj_wishart_body(T, D, mk):
+    c = mk([0.5, 1.0, 3.0], True)
+    lkj = D.LKJCholesky(4, c)
+    s = lkj.sample((2,))
+    lp = lkj.log_prob(s)
+    m, df = mk(COV, True), mk(5.5, True)
+    w = D.Wishart(df, covariance_matrix=m)
+    x = mk(COV * 1.3 + np.eye(3))
+    wlp = w.log_prob(x) + w.entropy()
+    (lp.sum() + wlp).backward()
+    m2 = mk(COV, True)
+    ws = D.Wishart(mk(5.5), covariance_matrix=m2).rsample()  # (df's gradient raises, as Gamma's)
+    ws.sum().backward()
+    w2 = D.Wishart(mk([4.0, 6.0]), scale_tril=mk(np.linalg.cholesky(_spd2())))
+    w3 = D.Wishart(4.5, precision_matrix=mk(np.linalg.inv(COV)))
+    kl = D.kl_divergence(w, D.Wishart(mk(4.0), covariance_matrix=mk(2 * np.eye(3))))
+    return (
+        s, lp, c.grad, D.LKJCholesky(3, 2.0).sample(), lkj.expand((2, 3)).sample(), wlp, m.grad,
+        df.grad, ws, m2.grad, w.sample((2,)), w2.sample(), w2.sample((3,)), w2.log_prob(w2.mean),
+        w2.entropy(), w3.mean, w3.mode, w3.variance, w2.expand((3, 2)).sample(),
+        w.precision_matrix, w2.covariance_matrix, w3.scale_tril, kl, repr(lkj), repr(w2),
+        repr(lkj.support),
+    )  # fmt: skip
+
+
+def _lkj_wishart(T, D, mk):
+    with warnings.catch_warnings():  # ("Singular sample detected.": see the test below)
+        warnings.simplefilter("ignore", UserWarning)
+        return _lkj_wishart_body(T, D, mk)
+
+
+def _spd2():
+    b = np.random.default_rng(5).standard_normal((2, 3, 3))
+    return b @ np.swapaxes(b, -1, -2) + 3 * np.eye(3)
+
+
+NEW_PROGRAMS["lkj wishart"] = _lkj_wishart
+
+
+def test_wishart_warns_as_pytorch_does():
+    # PyTorch 2.13's rsample flags its positive definite first draws as singular, warns and
+    # redraws them once: tinyconv does the same, so that the numbers and the stream match
+    got = []
+    for T in (torch, tinyconv):
+        T.manual_seed(0)
+        d = T.distributions.Wishart(T.tensor(4.0), T.eye(3))
+        with pytest.warns(UserWarning, match="Singular sample detected.") as record:
+            x = d.rsample((2,))
+        got.append((x.numpy(), [str(r.message) for r in record], T.get_rng_state().numpy()))
+    np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-5)
+    assert got[1][1] == got[0][1]
+    assert np.array_equal(got[1][2], got[0][2])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(NEW_PROGRAMS))
+def test_more_distributions_match_torch(name, dtype):
+    if name == "generalized_pareto" and dtype == "float64":
+        pytest.skip("PyTorch's GeneralizedPareto.log_prob raises for float64 parameters")
+    want, got = _run(NEW_PROGRAMS[name], dtype)
+    # (float64: lgamma/digamma and their derivatives differ from PyTorch's in the last digits)
+    _same(want, got, 5e-5 if dtype == "float32" else 1e-8)

@@ -495,6 +495,7 @@ DOCSTRINGS: dict[str, list[str]] = {
         "HalfCauchy",
         "InverseGamma",
         "Kumaraswamy",
+        "LKJCholesky",
         "LogisticNormal",
         "LowRankMultivariateNormal",
         "Multinomial",
@@ -505,6 +506,7 @@ DOCSTRINGS: dict[str, list[str]] = {
         "StudentT",
         "VonMises",
         "Weibull",
+        "Wishart",
     ],
     "torch.linalg": [
         "qr",
