@@ -802,6 +802,34 @@ def test_numpy_habits(expr):
     same(lambda T: eval(expr), check_warnings=True)  # (a fixed expression from the list above)
 
 
+# float16 reductions accumulate in float32 and round once, as PyTorch's: NumPy's float16 adds
+# round at every step (2000 x 0.1 down a column gave 230.1, 5000 ones cumsum'd stopped at 2048)
+F16_COL = "T.full((2000, 3), 0.1, dtype=T.float16)"
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        f"{F16_COL}.sum(0)",
+        f"{F16_COL}.sum(-2, keepdim=True)",
+        f"{F16_COL}.float().sum(0, dtype=T.float16)",
+        f"{F16_COL}.nansum(0)",
+        f"{F16_COL}.nanmean(0)",
+        f"{F16_COL}.cumsum(0)[-3:]",
+        f"{F16_COL}.float().cumsum(0, dtype=T.float16)[-3:]",
+        "T.ones(5000, dtype=T.float16).cumsum(0)[-3:]",
+        f"{F16_COL}.norm(dim=0)",
+        f"T.linalg.vector_norm({F16_COL}, 1, 0)",
+        f"T.linalg.vector_norm({F16_COL} * 300, 2, 0)",
+        f"T.trapezoid({F16_COL}, dim=0)",
+        f"F.batch_norm({F16_COL}, None, None, training=True)[:2]",
+        f"F.cosine_similarity({F16_COL}, {F16_COL}, dim=0)",
+    ],
+)
+def test_float16_reductions_accumulate_in_float32(expr):
+    same(lambda T: eval(expr, {"T": T, "F": T.nn.functional}))  # (a fixed expression above)
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

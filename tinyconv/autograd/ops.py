@@ -1086,6 +1086,9 @@ def _reduce_dtype(a: np.ndarray, dtype: Any) -> Any:
     return dtype
 
 
+_F16 = np.dtype(np.float16)  # (a singleton: `is` costs 40 ns where == costs 100 ns)
+
+
 class Sum(Op):
     torch_name = "SumBackward0"  # (SumBackward1 with a dim: set per node in forward)
 
@@ -1098,6 +1101,13 @@ class Sum(Op):
             ctx.torch_name = "SumBackward1"
         if dtype is None and a.dtype.kind in "bu":  # (_reduce_dtype, inlined)
             dtype = np.int64
+        if (a.dtype if dtype is None else np.dtype(dtype)) is _F16:
+            # PyTorch accumulates float16 in float32 and rounds once; NumPy's float16 sum
+            # rounds every add (along a strided axis, 2000 x 0.1 gives 230.1, not 200)
+            out = np.add.reduce(
+                a.astype(np.float16), axis=axis, dtype=np.float32, keepdims=keepdims
+            )
+            return np.asarray(out).astype(np.float16)
         # np.add.reduce is what np.sum runs, minus ~1 us of Python wrapper
         return np.asarray(np.add.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims))
 
@@ -1882,17 +1892,20 @@ class Norm(Op):
     @staticmethod
     @layout_free
     def forward(ctx, a, p, axis=None, keepdims=False):
-        x = np.abs(a)
+        # float16 is normed in float32 and rounded once, as PyTorch does (float16 sums and
+        # squares would round at every step, and overflow above 256 for p = 2)
+        w = a.astype(np.float32) if a.dtype == np.float16 else a
+        x = np.abs(w)
         if p == np.inf:
             out = np.amax(x, axis=axis, keepdims=keepdims)
         elif p == -np.inf:
             out = np.amin(x, axis=axis, keepdims=keepdims)
         elif p == 0:
-            out = np.add.reduce(x != 0, axis=axis, keepdims=keepdims, dtype=a.dtype)
+            out = np.add.reduce(x != 0, axis=axis, keepdims=keepdims, dtype=w.dtype)
         elif p == 1:
             out = np.add.reduce(x, axis=axis, keepdims=keepdims)
         elif p == 2:
-            out = np.sqrt(np.add.reduce(a * a, axis=axis, keepdims=keepdims))
+            out = np.sqrt(np.add.reduce(w * w, axis=axis, keepdims=keepdims))
         else:
             out = np.power(np.add.reduce(np.power(x, p), axis=axis, keepdims=keepdims), 1 / p)
         out = np.asarray(out).astype(a.dtype, copy=False)

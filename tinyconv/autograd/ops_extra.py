@@ -616,6 +616,11 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, a, axis, dtype):
         ctx.axis, ctx.in_dtype = axis, a.dtype
+        if a.dtype == np.float16 if dtype is None else np.dtype(dtype) == np.float16:
+            # float16 runs in float32, each partial sum rounded once, as PyTorch's (NumPy's
+            # float16 cumsum of 5000 ones stops at 2048)
+            run = np.cumsum(a.astype(np.float16), axis=axis, dtype=np.float32)
+            return c_order(run.astype(np.float16))
         # (contiguous, as PyTorch's result; NumPy's follows a transposed input's order)
         return c_order(np.cumsum(a, axis=axis, dtype=dtype))
 
@@ -1368,6 +1373,9 @@ class Nansum(Op):
     def forward(ctx, a, axis, keepdims):
         ctx.save_for_backward(a)  # PyTorch saves self (the NaN positions)
         ctx.axis, ctx.keepdims = axis, keepdims
+        if a.dtype == np.float16:  # summed in float32 and rounded once, as Sum (PyTorch's)
+            out = np.nansum(a, axis=axis, keepdims=keepdims, dtype=np.float32)
+            return np.asarray(out).astype(np.float16)
         return np.asarray(np.nansum(a, axis=axis, keepdims=keepdims))
 
     @staticmethod

@@ -40,6 +40,10 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
     Non-float or non-contiguous arrays (a broadcast gradient from ``y.sum()``) keep
     np.sum: reshaping them would copy.
     """
+    if a.dtype == np.float16:
+        # summed in float32 and rounded once, as PyTorch's half kernels (float16 adds round
+        # each step: 2000 x 0.1 down a channel gives 230.1, not 200)
+        return channel_sum(a.astype(np.float32)).astype(np.float16)
     shape = a.shape
     if a.size <= SMALL_SIZE and shape[0] * shape[1] <= SMALL_ROWS:
         # np.sum without its Python wrapper; the small conv's bias gradient (issue #14)
@@ -58,6 +62,8 @@ def channel_sum(a: np.ndarray) -> np.ndarray:
 
 def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum(a * b) over every axis but axis 1, for arrays of one shape ``(N, C, ...)``: ``(C,)``."""
+    if a.dtype == np.float16 and b.dtype == np.float16:  # in float32, as channel_sum
+        return channel_dot(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
     rows = _rows(a) if b.flags.c_contiguous and b.dtype == a.dtype else None
     if rows is None:
         return np.sum(a * b, axis=(0,) + tuple(range(2, a.ndim)))
