@@ -830,6 +830,44 @@ def test_float16_reductions_accumulate_in_float32(expr):
     same(lambda T: eval(expr, {"T": T, "F": T.nn.functional}))  # (a fixed expression above)
 
 
+# ... and so do the sums inside backward (broadcasting undone, expand, repeat, gather,
+# index_select, linear's bias) and scatter_add; PyTorch's index_put_/put_ with accumulate=True
+# and its 1-d index_add round at every add, and so does tinyconv there
+F16_GRAD = [
+    "w + T.ones(5000, 3, dtype=T.float16)",
+    "w.expand(5000, 3)",
+    "w.repeat(5000, 1)",
+    "w.unsqueeze(1).gather(0, T.zeros(5000, 1, dtype=T.long))",
+    "w.index_select(0, T.zeros(5000, dtype=T.long))",
+    "w.expand(2, 3).index_select(0, T.zeros(5000, dtype=T.long))",
+    "F.linear(T.ones(5000, 3, dtype=T.float16), T.ones(2, 3, dtype=T.float16), w[:2])",
+    "w.expand(5000, 3).logsumexp(0)",
+    "w.expand(5000, 3).var(0)",
+    "T.zeros(2, 3, dtype=T.float16).scatter_add(0, T.zeros(5000, 3, dtype=T.long), "
+    "w.expand(5000, 3))",
+    "T.zeros(1, dtype=T.float16).scatter_add(0, T.zeros(5000, dtype=T.long), w[0].expand(5000))",
+    "T.zeros(2, 3, dtype=T.float16).scatter_reduce(0, T.zeros(5000, 3, dtype=T.long), "
+    "w.expand(5000, 3), 'mean')",
+    "T.zeros(2, 3, dtype=T.float16).index_add(0, T.zeros(5000, dtype=T.long), w.expand(5000, 3))",
+    "T.zeros(2, dtype=T.float16).index_add(0, T.zeros(5000, dtype=T.long), w[0].expand(5000))",
+    "T.zeros(2, 3, dtype=T.float16).index_put((T.zeros(5000, dtype=T.long),), w.expand(5000, 3), "
+    "accumulate=True)",
+    "T.zeros(2, 3, dtype=T.float16).put(T.zeros(5000, dtype=T.long), w[0].expand(5000), True)",
+    "F.embedding_bag(T.zeros(5000, dtype=T.long), w.reshape(3, 1), T.tensor([0]), mode='sum')",
+]
+
+
+@pytest.mark.parametrize("expr", F16_GRAD)
+def test_float16_sums_in_backward_and_scatter(expr):
+    def program(T):
+        w = T.ones(3, dtype=T.float16, requires_grad=True)
+        out = eval(expr, {"T": T, "F": T.nn.functional, "w": w})  # (a fixed expression above)
+        (out.float() * 0.5).sum().backward()
+        return out, w.grad
+
+    same(program)
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

@@ -781,6 +781,12 @@ class TensorExtra:
     def index_add(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Any:
         """self with alpha * source[..., i, ...] added at self[..., index[i], ...] along `dim`
         (repeated indices accumulate)."""
+        return self._index_add(dim, index, source, alpha, False)
+
+    def _index_add(self, dim: int, index: Any, source: Any, alpha: Any, seq: bool) -> Any:
+        """index_add; float16 adds in float32 (as PyTorch's index_add of a tensor of 2 or more
+        dims), or rounded at every add (`seq`, and a 1-d self: PyTorch's index_put_ and put_
+        with accumulate=True, and its 1-d index_add, loop in float16)."""
         what = "index_add()"
         d, idx, x = self._index_along(dim, index, what, True)
         n = x._data.shape[d]
@@ -796,7 +802,9 @@ class TensorExtra:
             alpha = builtins.int(alpha)  # (PyTorch truncates a float alpha for integer tensors)
         if alpha != 1:
             src = src * _const(alpha, src)
-        out = x.scatter_add(d, self._spread(idx, d, src._data.shape), src)
+        seq = seq or x._data.ndim == 1
+        spread = self._spread(idx, d, src._data.shape)
+        out = x._scatter(d, spread, src, None, None, "seq" if seq else True, what)
         out = out if self._data.ndim else out.reshape(())
         return self._renamed(out, "IndexAddBackward0")
 

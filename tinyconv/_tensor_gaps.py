@@ -855,7 +855,11 @@ class TensorGaps:
             )
         flat_idx = _const(np.where(idx < 0, idx + n, idx))
         flat, src = self.reshape(-1), source.reshape(-1)
-        out = flat.index_add(0, flat_idx, src) if accumulate else flat.index_copy(0, flat_idx, src)
+        out = (
+            flat._index_add(0, flat_idx, src, 1, True)
+            if accumulate
+            else flat.index_copy(0, flat_idx, src)
+        )
         return out.reshape(self._data.shape)
 
     def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
@@ -900,7 +904,8 @@ class TensorGaps:
         v = values if values._data.dtype == self._data.dtype else values.to(self._data.dtype)
         v = v.broadcast_to(target).reshape((-1,) + rest)
         flat = self.reshape((-1,) + rest)
-        return flat.index_add(0, _const(lead.reshape(-1).astype(np.int64)), v).reshape(shape)
+        lead_idx = _const(lead.reshape(-1).astype(np.int64))
+        return flat._index_add(0, lead_idx, v, 1, True).reshape(shape)  # (float16: as PyTorch's)
 
     def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
         return self._inplace_result(

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..kernels.layout import like_channels_last
+from ..kernels.scatter import wide_sum
 from . import grad_mode
 from .ieee import quiet as _quiet
 from .ieee import restore as _restore
@@ -64,8 +65,8 @@ def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
                 if extra:
                     grad = grad.reshape(shape)
         else:
-            if axes:
-                grad = grad.sum(axis=axes, keepdims=True)
+            if axes:  # (float16 summed in float32, as PyTorch's)
+                grad = wide_sum(grad, axes, keepdims=True)
             if extra:
                 grad = grad.reshape(shape)
     if isinstance(grad, Tensor):

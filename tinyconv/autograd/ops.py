@@ -1163,8 +1163,10 @@ def _centered(a: np.ndarray, axis: Any) -> tuple:
         n = 1
         for i in axis if isinstance(axis, tuple) else (axis,):
             n *= a.shape[i]
-    # the mean of nothing is nan, quietly
-    mean = np.add.reduce(a, axis=axis, keepdims=True) / n
+    # the mean of nothing is nan, quietly; float16 summed in float32 (PyTorch's), so the
+    # mean of a constant is that constant and its gradient 0
+    wide = np.float32 if a.dtype == np.float16 else None
+    mean = (np.add.reduce(a, axis=axis, keepdims=True, dtype=wide) / n).astype(a.dtype, copy=False)
     return a - mean, n
 
 

@@ -17,7 +17,7 @@ from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
 from ..kernels.distance import euclid_mm, euclid_mm_backward
 from ..kernels.layout import c_order, like_input
-from ..kernels.scatter import add_rows
+from ..kernels.scatter import add_rows, wide_add_at, wide_add_rows, wide_sum
 from .function import layout_free, sum_to_shape
 from .ops import (
     Binary,
@@ -587,7 +587,8 @@ class Logsumexp(Op):
     def forward(ctx, a, axis, keepdims):
         m = np.max(a, axis=axis, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
         m = np.where(np.isfinite(m), m, 0)  # all -inf (or an inf) along a row: no shift
-        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+        total = wide_sum(np.exp(a - m), axis, keepdims=True)  # (float16: in float32)
+        out = np.log(total) + m
         out = out.astype(a.dtype, copy=False)
         ctx.kept_shape = out.shape
         if not keepdims:
@@ -729,7 +730,7 @@ class Gather(Op):
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.add.at(out, _full_index(ctx.index, ctx.axis), grad)  # picked twice: both gradients
+        wide_add_at(out, _full_index(ctx.index, ctx.axis), grad)  # picked twice: both gradients
         return out, None, None
 
     @staticmethod
@@ -760,7 +761,9 @@ def _line_along(index: np.ndarray, axis: int, out: np.ndarray, vals: Any) -> Any
 class Scatter(Op):
     """out = a with a[index[p] along axis] = src[p] (src a tensor or a number).
 
-    With reduce_add (scatter_add) the values are added instead of written.
+    With reduce_add (scatter_add) the values are added instead of written: float16 in
+    float32, rounded once (PyTorch's scatter_add), or with reduce_add="seq" rounded at every
+    add (PyTorch's index_put_ and put_ with accumulate=True).
     """
 
     @staticmethod
@@ -785,9 +788,10 @@ class Scatter(Op):
             # whole slices along `axis` (index_add, index_put_ with accumulate, embedding_bag):
             # add_rows gives np.add.at's sums, in its order, in row-sized steps. index_add of
             # (512, 1024) float32 rows onto 512: 9.7 -> 2.6 ms (PyTorch 1.1 ms)
-            add_rows(np.moveaxis(out, axis, 0), line, np.moveaxis(vals, axis, 0))
+            add = add_rows if reduce_add == "seq" else wide_add_rows
+            add(np.moveaxis(out, axis, 0), line, np.moveaxis(vals, axis, 0))
         elif reduce_add:
-            np.add.at(out, where, vals)
+            (np.add.at if reduce_add == "seq" else wide_add_at)(out, where, vals)
         else:
             out[where] = vals
         return out
@@ -863,10 +867,11 @@ class ScatterReduce(Op):
         ctx.src_shape = src.shape
         if reduce in ("sum", "mean"):
             out[~mine] = 0
-            np.add.at(out, where, vals)
+            wide_add_at(out, where, vals)
             if reduce == "mean":
-                count = mine.astype(a.dtype)
+                count = mine.astype(np.int64)  # (counted exactly: a float16 count stops at 2048)
                 np.add.at(count, where, 1)
+                count = count.astype(a.dtype)
                 out = (out // count if a.dtype.kind in "iu" else out / count).astype(a.dtype)
                 ctx.count = count
         elif reduce == "prod":
@@ -1007,7 +1012,9 @@ class IndexSelect(Op):
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
         idx = (slice(None),) * ctx.axis + (ctx.index,)
-        np.add.at(out, idx, grad)
+        # PyTorch's backward is index_add: float16 adds in float32 for 2 or more dims, and
+        # rounds at every add for 1 dim (as Tensor._index_add)
+        (wide_add_at if out.ndim > 1 else np.add.at)(out, idx, grad)
         return out, None, None
 
     @staticmethod
@@ -1095,7 +1102,7 @@ class Repeat(Op):
         # Split each dim into (reps, size) and sum over the copies.
         full = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
         split = tuple(v for r, s in zip(ctx.reps, full, strict=False) for v in (r, s))
-        g = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        g = wide_sum(grad.reshape(split), tuple(range(0, len(split), 2)))
         return g.reshape(ctx.shape), None
 
     @staticmethod

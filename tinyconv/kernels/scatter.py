@@ -42,3 +42,37 @@ def add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
         tail[0] += out[r]
         np.add.accumulate(tail, axis=0, out=tail)
         out[r] = tail[-1]
+
+
+# -- float16 accumulation ------------------------------------------------------------------
+# PyTorch's CPU kernels add float16 in float32 and round once (sums, scatter_add, the
+# gradients of broadcasting, gather, index_select, repeat); NumPy's float16 adds round every
+# step, so 5000 ones added into one place stop at 2048.
+
+
+def wide_sum(a: np.ndarray, axis: object = None, keepdims: bool = False) -> np.ndarray:
+    """np.sum(a, axis, keepdims=keepdims), float16 summed in float32 and rounded once."""
+    if a.dtype != np.float16:
+        return np.asarray(np.add.reduce(a, axis=axis, keepdims=keepdims))
+    out = np.add.reduce(a, axis=axis, dtype=np.float32, keepdims=keepdims)
+    return np.asarray(out).astype(np.float16)
+
+
+def wide_add_at(out: np.ndarray, where: object, vals: object) -> None:
+    """np.add.at(out, where, vals) in place; float16 `out` accumulates in float32."""
+    if out.dtype != np.float16:
+        np.add.at(out, where, vals)
+        return
+    wide = out.astype(np.float32)
+    np.add.at(wide, where, vals)
+    out[...] = wide
+
+
+def wide_add_rows(out: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+    """add_rows(out, idx, rows); float16 `out` accumulates in float32."""
+    if out.dtype != np.float16:
+        add_rows(out, idx, rows)
+        return
+    wide = out.astype(np.float32)
+    add_rows(wide, idx, rows.astype(np.float32))
+    out[...] = wide

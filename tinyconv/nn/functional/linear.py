@@ -10,6 +10,7 @@ from ..._errors import TensorValueError
 from ...autograd.function import ShownNode
 from ...autograd.ops import Op
 from ...kernels import threads
+from ...kernels.scatter import wide_sum
 from ...tensor import Tensor
 from ._checks import _check_bias, _check_tensor, _same_dtype
 
@@ -67,7 +68,7 @@ class Linear(Op):
         gx = _folded(grad, w) if need_x else None
         g2 = grad.reshape(-1, grad.shape[-1])
         gw = threads.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
-        gb = g2.sum(axis=0) if need_b else None
+        gb = wide_sum(g2, 0) if need_b else None  # (float16 summed in float32, as PyTorch)
         return gx, gw, gb
 
     @staticmethod
