@@ -868,6 +868,30 @@ def test_float16_sums_in_backward_and_scatter(expr):
     same(program)
 
 
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "x.sum(dtype=T.int64)",
+        "T.sum(x, 0, dtype=T.bool)",
+        "x.prod(dtype=T.int64)",
+        "x.cumsum(0, dtype=T.int32)",
+        "x.cumprod(0, dtype=T.int64)",
+        "x.nansum(dtype=T.int64)",
+        "x.detach().sum(dtype=T.int64)",
+        "x.sum(dtype=T.float64)",
+        "x.cumsum(0, dtype=T.float64)",
+    ],
+)
+def test_reduction_to_an_integer_dtype_of_a_grad_input(expr):
+    # PyTorch raises (the result could not require grad); tinyconv returned an int64 tensor
+    # that required grad (sum, prod) or a silently detached one (cumsum)
+    def program(T):
+        x = T.tensor([1.5, 2.0, -1.0], requires_grad=True)
+        return eval(expr, {"T": T, "x": x})  # (a fixed expression above)
+
+    same(program)
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

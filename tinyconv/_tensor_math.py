@@ -226,6 +226,17 @@ def dense_strides(shape: tuple, order: tuple) -> tuple:
     return tuple(strides)
 
 
+def _refuse_int_grad(x: Any, dt: Any, what: str) -> None:
+    """A reduction or scan to an integer or bool dtype (sum(dtype=T.int64), cumsum, prod) of a
+    tensor that requires grad raises, as in PyTorch: its result could not require grad."""
+    if dt is not None and dt.kind not in "fc" and x._requires_grad and grad_mode.enabled:
+        raise RuntimeError(
+            f"{what}: Autograd not support dtype: {dtype_name(dt).split('.')[-1]} (the input "
+            "requires grad); "
+            "detach() it or reduce to a floating dtype"
+        )
+
+
 class TensorMath:
     """Mixed into Tensor (no state of its own)."""
 
@@ -596,6 +607,7 @@ class TensorMath:
             if dtype is not None
             else (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
         )
+        _refuse_int_grad(self, dt, what)
         if dt != x._data.dtype:
             x = x.to(dt)
         out = op.apply(x, d, dt)
@@ -1291,6 +1303,8 @@ class TensorMath:
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
         """The sum treating NaN as zero (no gradient to the NaNs); integers sum in int64 as
         sum()."""
+        if dtype is not None:
+            _refuse_int_grad(self, _dtype.as_dtype(dtype), "nansum()")
         x = self if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":  # (an integer dtype= is the result's, as in sum)
             return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)

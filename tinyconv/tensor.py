@@ -52,7 +52,7 @@ from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the mem
     strided,
 )
 from ._tensor_gaps import memory_format as MemoryFormat  # noqa: F401  (torch.memory_format)
-from ._tensor_math import TensorMath, _sliced
+from ._tensor_math import TensorMath, _refuse_int_grad, _sliced
 from .autograd import grad_mode
 from .autograd.ieee import quiet as _quiet
 from .autograd.ieee import restore as _restore
@@ -874,7 +874,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         axis = None if dim is None else _dims(dim, self._data.ndim, "sum()", empty_all=True)
-        return ops.Sum.apply(self, axis, keepdim, None if dtype is None else as_dtype(dtype))
+        if dtype is None:
+            return ops.Sum.apply(self, axis, keepdim, None)
+        dt = as_dtype(dtype)
+        _refuse_int_grad(self, dt, "sum()")
+        return ops.Sum.apply(self, axis, keepdim, dt)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -977,6 +981,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         """The product of all elements, or along one dim; its gradient is exact with zeros too."""
         dt = None if dtype is None else as_dtype(dtype)
+        _refuse_int_grad(self, dt, "prod()")
         if not self._data.ndim and dim is not None:
             return self.clone() if dt is None else self.to(dt)
         # A 0-d input goes through Prod too: it saves the result, so an in-place change of the
