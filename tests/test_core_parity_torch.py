@@ -892,6 +892,60 @@ def test_reduction_to_an_integer_dtype_of_a_grad_input(expr):
     same(program)
 
 
+VIEW_DTYPE = [
+    # view(dtype) reads the same bytes as another dtype (it was a value cast: 1.0 gave 1)
+    "x.view(T.int32)",
+    "x.view(T.float16)",
+    "x.view(T.uint8)",
+    "x.view(T.float64)",
+    "x.view(T.float32)",
+    "x[:, :2].view(T.float64)",
+    "x.T.view(T.int32)",
+    "x.T.view(T.float16)",
+    "x[:, :3].view(T.float64)",
+    "x[0, 0].view(T.int16)",
+    "T.tensor([1065353216, -1082130432], dtype=T.int32).view(T.float32)",
+    "T.tensor([0, 1, 2], dtype=T.uint8).view(T.bool)",
+    "T.tensor([[1, 2, 3, 4]], dtype=T.int8).view(T.int32)",
+    "x.view(T.int32).add_(1) is not None and x",  # the bytes are shared
+]
+
+
+@pytest.mark.parametrize("expr", VIEW_DTYPE)
+def test_view_dtype_reinterprets(expr):
+    def program(T):
+        x = T.tensor([[1.0, -2.0, 0.5, 3.0]] * 3, requires_grad=True)
+        if "add_" in expr:
+            x = x.detach()
+        return eval(expr, {"T": T, "x": x})  # (a fixed expression above)
+
+    same(program)
+
+
+WRITES_THROUGH = {
+    # to(copy=True) copies even to the same dtype (it returned self: writes reached x)
+    "to_copy": lambda T, x: x.to(T.float32, copy=True),
+    "to_copy_positional": lambda T, x: x.to(T.float32, False, True),
+    "to_tensor_copy": lambda T, x: x.to(x, copy=True),
+    "to_no_copy": lambda T, x: x.to(T.float32, False, False),
+    # a row of an expand()ed tensor has distinct elements: PyTorch writes through it
+    "expand_row": lambda T, x: x[0].expand(2, 3)[1],
+    "expand_rows": lambda T, x: x[:1].expand(3, 3)[1:2],
+    "expand_row_t": lambda T, x: x[:, :1].expand(2, 3).T[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITES_THROUGH))
+def test_writes_through_or_not(name):
+    def program(T):
+        x = T.arange(6.0).reshape(2, 3)
+        y = WRITES_THROUGH[name](T, x)
+        y.mul_(10).add_(1)
+        return x, y
+
+    same(program)
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

@@ -20,6 +20,25 @@ from .autograd.ieee import quiet, restore
 _VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
 
 
+def _distinct_made_writable(a: np.ndarray) -> bool:
+    """Make the read-only view `a` writable if no two of its elements share memory (a row of
+    an expand()ed tensor, `x.expand(2, 3)[0]`: NumPy marks every view of a broadcast
+    read-only, PyTorch writes through it and refuses only a tensor whose own elements
+    overlap). Returns whether `a` is now writable."""
+    need = a.itemsize  # sorted by stride, each dim must step past all of the ones before it
+    for stride, n in sorted((abs(st), n) for n, st in zip(a.shape, a.strides, strict=True)):
+        if n == 1:
+            continue
+        if stride < need:
+            return False
+        need = stride * n
+    try:
+        a.flags.writeable = True  # (allowed when the memory's owner is writable)
+    except ValueError:
+        return False
+    return True
+
+
 class ViewInplace:
     """The view and in-place machinery of Tensor (its slots live on Tensor)."""
 
@@ -92,7 +111,8 @@ class ViewInplace:
     def _view_before_write(self, what: str, other: Any = None) -> None:
         """Checks before an in-place op on a view, and its history made current."""
         root, _, flags = self._view_of
-        if not self._data.flags.writeable:  # an expand()ed view: elements share memory
+        if not self._data.flags.writeable and not _distinct_made_writable(self._data):
+            # an expand()ed view whose own elements share memory
             raise RuntimeError(
                 f"{what}: unsupported operation: more than one element of the written-to tensor "
                 f"refers to a single memory location (a view made by expand(), shape "

@@ -400,19 +400,24 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
+        copy = kwargs.pop("copy", False)
         fmt = _mf.check_memory_format(
             kwargs.pop("memory_format", None), "to()", _mf.preserve_format
         )
         if kwargs:
             raise TypeError(f"to(): unexpected arguments {sorted(kwargs)}")
+        flags = []  # to(dtype, non_blocking, copy): positional bools after the target
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif isinstance(a, (str, Device)):
                 device = a
+            elif isinstance(a, builtins.bool):
+                flags.append(a)
             else:
                 dtype = a
+        if len(flags) > 1:
+            copy = flags[1]
         if device is not None:
             _check_device(device, "to()")
         dt = self._data.dtype if dtype is None else as_dtype(dtype)
@@ -426,11 +431,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 if dt.kind != "f":
                     return Tensor._make(copy(self._data).astype(dt, copy=False), None, False)
                 return ops.Cast.apply(self, dt, copy)
-        if dt == self._data.dtype:
+        if dt == self._data.dtype and not copy:
             return self
         if dt.kind != "f":  # an integer or bool tensor cannot require grad: cut, as PyTorch
             return Tensor._make(self._data.astype(dt), None, False)
-        return ops.Cast.apply(self, dt)
+        return ops.Cast.apply(self, dt)  # (a copy, layout kept: copy=True's too)
 
     def cpu(self) -> Tensor:
         return self
@@ -1113,7 +1118,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, _dtype.DType, type)):
-            return self.to(shape[0])  # view(dtype) is not a reinterpretation here; PyTorch's is
+            return self._view_dtype(as_dtype(shape[0]))
         new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
         if not self._data.flags.c_contiguous and new != self._data.shape:
             try:  # a view must not copy: NumPy refuses to set a shape that would need one
@@ -1124,6 +1129,32 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                     f"tensor (shape {tuple(self.shape)}, not contiguous); use .reshape(...) instead"
                 ) from None
         return ops.Reshape.apply(self, new)
+
+    def _view_dtype(self, dt: np.dtype) -> Tensor:
+        """view(dtype): the same bytes read as another dtype (a float32 1.0 viewed as int32 is
+        1065353216). A different element size scales the last dim, which must be contiguous.
+        As in PyTorch the result shares self's memory and is not differentiable."""
+        a = self._data
+        if dt == a.dtype:
+            out = a.view()
+        else:
+            what = f"view(): can't view {dtype_name(a.dtype)} as {dtype_name(dt)}"
+            if dt.itemsize != a.dtype.itemsize:
+                if a.ndim == 0:
+                    raise RuntimeError(f"{what}: a 0-d tensor keeps its element size")
+                last = a.shape[-1] * a.dtype.itemsize
+                if a.shape[-1] != 1 and a.strides[-1] != a.dtype.itemsize:
+                    raise RuntimeError(f"{what}: the last dim must have stride 1 (different sizes)")
+                if last % dt.itemsize:
+                    raise RuntimeError(
+                        f"{what}: the last dim's size {a.shape[-1]} must be divisible by "
+                        f"{dt.itemsize // a.dtype.itemsize} (different element sizes)"
+                    )
+            try:
+                out = a.view(dt)
+            except ValueError as e:
+                raise RuntimeError(f"{what}: {e}") from None
+        return Tensor._make(out, None, False)
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
