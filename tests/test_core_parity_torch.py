@@ -946,6 +946,11 @@ def test_writes_through_or_not(name):
     same(program)
 
 
+def test_sort_of_a_0d_tensor():
+    # the indices were 1-d (np.ascontiguousarray turns a 0-d array 1-d)
+    same(lambda T: (*T.tensor(5.0).sort(), *T.tensor(5.0).sort(stable=True, descending=True)))
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

@@ -984,7 +984,8 @@ class TensorMath:
         values = (_t.ops_extra.SortStable if stable else _t.ops_extra.Sort).apply(x, idx, d)
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
-        return SortResult(values, _t.Tensor._make(np.ascontiguousarray(idx, np.int64), None, False))
+        idx = np.asarray(idx, np.int64, order="C")  # (np.ascontiguousarray makes 0-d 1-d)
+        return SortResult(values, _t.Tensor._make(idx, None, False))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
         d, idx = self._order(dim, descending, "argsort()")
