@@ -819,6 +819,8 @@ F16_COL = "T.full((2000, 3), 0.1, dtype=T.float16)"
         f"{F16_COL}.float().cumsum(0, dtype=T.float16)[-3:]",
         "T.ones(5000, dtype=T.float16).cumsum(0)[-3:]",
         f"{F16_COL}.norm(dim=0)",
+        f"{F16_COL}.log_softmax(0)[:2]",
+        f"{F16_COL}.softmax(0)[:2]",
         f"T.linalg.vector_norm({F16_COL}, 1, 0)",
         f"T.linalg.vector_norm({F16_COL} * 300, 2, 0)",
         f"T.trapezoid({F16_COL}, dim=0)",
@@ -842,6 +844,8 @@ F16_GRAD = [
     "w.expand(2, 3).index_select(0, T.zeros(5000, dtype=T.long))",
     "F.linear(T.ones(5000, 3, dtype=T.float16), T.ones(2, 3, dtype=T.float16), w[:2])",
     "w.expand(5000, 3).logsumexp(0)",
+    "w.expand(5000, 3).softmax(0)",
+    "(w * 0.5).expand(5000, 3).cumsum(0)",
     "w.expand(5000, 3).var(0)",
     "T.zeros(2, 3, dtype=T.float16).scatter_add(0, T.zeros(5000, 3, dtype=T.long), "
     "w.expand(5000, 3))",

@@ -32,6 +32,7 @@ from .._indexing import IndexPlan
 from ..kernels import threads
 from ..kernels.bits import select_bits
 from ..kernels.layout import c_order, like_input
+from ..kernels.scatter import wide_sum
 from .function import Function, ShownNode, layout_free, sum_to_shape
 
 
@@ -2135,7 +2136,7 @@ class LogSoftmax(Op):
         # the same operations as shifted - log(sum(exp(shifted))), with out as shifted's array
         # and exp's array reused: 2 full-size temporaries fewer
         e = np.exp(out)
-        out -= np.log(np.sum(e, axis=axis, keepdims=True))
+        out -= np.log(wide_sum(e, axis, keepdims=True))  # (float16 summed in float32)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -2145,9 +2146,9 @@ class LogSoftmax(Op):
         (out,) = ctx.saved_tensors
         # d log_softmax_i / d x_j = delta_ij - softmax_j (in exp's array: one temporary)
         if grad.dtype != out.dtype:  # (promotes: the plain expression)
-            return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
+            return grad - np.exp(out) * wide_sum(grad, ctx.axis, keepdims=True), None
         g = np.exp(out)
-        g *= np.sum(grad, axis=ctx.axis, keepdims=True)
+        g *= wide_sum(grad, ctx.axis, keepdims=True)
         return np.subtract(grad, g, out=g), None
 
     @staticmethod
@@ -2171,7 +2172,7 @@ class Softmax(Op):
         # -3e38 - 3e38 = -inf, whose exp is the right 0
         out = x - np.max(x, axis=axis, keepdims=True)
         np.exp(out, out=out)  # in place: one full-size array instead of three
-        out /= np.sum(out, axis=axis, keepdims=True)
+        out /= wide_sum(out, axis, keepdims=True)  # (float16 summed in float32, as PyTorch)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -2181,7 +2182,7 @@ class Softmax(Op):
         (out,) = ctx.saved_tensors
         # d s_i / d x_j = s_i (delta_ij - s_j), in grad * out's array: one temporary, not three
         g = grad * out
-        np.subtract(grad, np.sum(g, axis=ctx.axis, keepdims=True), out=g)
+        np.subtract(grad, wide_sum(g, ctx.axis, keepdims=True), out=g)
         g *= out
         return g, None
 

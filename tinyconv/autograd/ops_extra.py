@@ -629,7 +629,8 @@ class Cumsum(Op):
     def backward(ctx, grad):
         # a_i reaches every out_j with j >= i: a reversed cumulative sum of the gradient
         ax = ctx.axis
-        g = np.flip(np.cumsum(np.flip(grad, ax), axis=ax), ax)
+        wide = np.float32 if grad.dtype == np.float16 else None  # (as the forward)
+        g = np.flip(np.cumsum(np.flip(grad, ax), axis=ax, dtype=wide), ax)
         return g.astype(ctx.in_dtype, copy=False), None, None
 
     @staticmethod
