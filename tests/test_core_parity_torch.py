@@ -955,6 +955,38 @@ def test_sort_of_a_0d_tensor():
     same(lambda T: (*T.tensor(5.0).sort(), *T.tensor(5.0).sort(stable=True, descending=True)))
 
 
+INDEX_LAYOUT = [
+    # PyTorch lays an index result out by its operands' strides (TensorIterator): x.T[:, [2, 0]]
+    # is contiguous there, so .view(-1) works; NumPy's copy had strides (1, 4), and view raised
+    "x.T[:, [2, 0]]",
+    "x.T[:, [2, 0]].view(-1)",
+    "x.T[[1, 0]]",
+    "x[:, ::2][:, [1, 0]]",
+    "x.T[:, T.tensor([True, False, True])]",
+    "y.permute(2, 0, 1)[:, [1, 0]]",
+    "y.permute(2, 0, 1)[..., [1, 0]]",
+    "y.transpose(1, 2)[:, :, [1, 0]]",
+    "y.permute(2, 0, 1)[[1, 0], :, [2, 0]]",
+    "c[:, [0, 1]]",
+    "c[..., [1, 0]]",
+    "c[:, :, [1, 0]]",
+    "c[[1, 0]]",
+    "c[0, :, [1, 0]]",
+]
+
+
+@pytest.mark.parametrize("expr", INDEX_LAYOUT)
+def test_advanced_index_layout(expr):
+    def program(T):
+        x = T.arange(12.0).reshape(3, 4)
+        y = T.arange(24.0).reshape(2, 3, 4)
+        c = T.arange(120.0).reshape(2, 3, 4, 5).contiguous(memory_format=T.channels_last)
+        r = eval(expr, {"T": T, "x": x, "y": y, "c": c})  # (a fixed expression above)
+        return r, r.stride(), r.is_contiguous()
+
+    same(program)
+
+
 TIE_OPS = {
     "maximum": lambda T, a, b: T.maximum(a, b),
     "minimum": lambda T, a, b: T.minimum(a, b),

@@ -87,9 +87,11 @@ class IndexPlan:
             raise self._bounds_error() from None
         # NumPy puts the index arrays' dims first in memory (x[:, [0, 2]] is strided);
         # PyTorch's result from a contiguous tensor is contiguous
-        if a.flags.c_contiguous and not out.flags.c_contiguous:
-            out = np.ascontiguousarray(out)  # (never 0-d here: that is always contiguous)
-        return out
+        if a.flags.c_contiguous:
+            if not out.flags.c_contiguous:
+                out = np.ascontiguousarray(out)  # (never 0-d here: that is always contiguous)
+            return out
+        return _torch_layout(v, self.adv, out)
 
     def put(self, a: np.ndarray, value: Any) -> None:
         """a[index] = value, in place; value broadcasts to `self.shape` (later repeats win)."""
@@ -122,6 +124,67 @@ class IndexPlan:
                     f"{d} with size {n}"
                 )
         return IndexOutOfRange(f"{self.where}: an index is out of bounds")  # (not reached)
+
+
+def _torch_layout(v: np.ndarray, adv: tuple, out: np.ndarray) -> np.ndarray:
+    """out = v[adv], laid out in memory as PyTorch's index kernel lays it out, so strides,
+    is_contiguous() and view() agree: x.T[:, [2, 0]] is contiguous there (NumPy's copy has
+    strides (1, 4)). PyTorch's TensorIterator orders the result's dims by the strides of its
+    operands: v with the indexed dims' strides 0, and each index array broadcast over the
+    result (an insertion sort where a 0 stride leaves a pair's order open)."""
+    nd = out.ndim
+    if nd < 2:
+        return out
+    slots = list(adv) + [slice(None)] * (v.ndim - len(adv))
+    pos = [i for i, s in enumerate(slots) if not isinstance(s, slice)]
+    arrays = [slots[i] for i in pos]
+    bshape = np.broadcast_shapes(*(x.shape for x in arrays))
+    if pos[-1] - pos[0] == len(pos) - 1:  # adjacent: the index dims sit where they were
+        before, after = list(range(pos[0])), list(range(pos[-1] + 1, v.ndim))
+    else:  # separated: they go first (as the plan's out_shape)
+        before, after = [], [i for i in range(v.ndim) if i not in pos]
+    k = len(bshape)
+    vst = [0 if n == 1 else st for n, st in zip(v.shape, v.strides, strict=True)]
+    operands = [[vst[i] for i in before] + [0] * k + [vst[i] for i in after]]
+    for x in arrays:
+        st = list(np.broadcast_to(x, bshape).strides)
+        operands.append([0] * len(before) + st + [0] * len(after))
+    shape = out.shape
+
+    def should_swap(d0: int, d1: int) -> int:
+        for st in operands:
+            s0, s1 = abs(st[d0]), abs(st[d1])
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    perm = list(range(nd - 1, -1, -1))  # fastest first
+    for i in range(1, nd):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    strides = [0] * nd
+    step = out.itemsize
+    for d in perm:
+        strides[d] = step
+        step *= builtins.max(shape[d], 1)
+    if tuple(strides) == out.strides:
+        return out
+    order = perm[::-1]  # outermost first
+    res = np.empty([shape[d] for d in order], out.dtype).transpose(
+        [order.index(d) for d in range(nd)]
+    )
+    res[...] = out
+    return res
 
 
 def plan(index: Any, shape: tuple) -> IndexPlan:
