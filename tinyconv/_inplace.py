@@ -258,6 +258,7 @@ class ViewInplace:
         if (
             op.ufunc is None
             or data.dtype.kind != "f"
+            or (data.dtype == np.float16 and not isinstance(od, np.ndarray))  # (see _binary)
             or not (
                 type(od) is builtins.float
                 or type(od) is builtins.int

@@ -1922,6 +1922,8 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         # A float tensor and a Python number, nothing to record (an optimiser's `lr * p.grad`
         # under no_grad): the path below's answer with its checks skipped, none of which can
         # apply (no promotion, no int wrapping, no bool refusal); 2.0 -> 1.6 us a call
+        if ad.dtype is _F16 and _half_wide(op, reflected):
+            return _half_and_number(op, a, other, reflected)
         token = _quiet()  # x / 0 is inf, inf - inf nan, quietly, as every op (ieee.py)
         try:
             return make_tensor(
@@ -1952,6 +1954,8 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         dtype = None
         if (type(b) is builtins.float and kind != "f") or (type(b) is builtins.int and kind == "b"):
             dtype = result_type(ad, b)
+        elif ad.dtype is _F16 and type(b) in _PY_NUMBER and _half_wide(op, reflected):
+            return _half_and_number(op, a, b, reflected)
     if op is ops.Div:  # true division of integers gives the default float dtype
         res = dtype if dtype is not None else ad.dtype
         if res.kind != "f":
@@ -1989,6 +1993,33 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
     if reflected:
         return op.apply(b, a, dtype)
     return op.apply(a, b, dtype)
+
+
+_F16 = np.dtype(np.float16)
+
+
+def _half_wide(op: Any, reflected: bool) -> bool:
+    """Does PyTorch's CPU kernel use the Python number unrounded with a float16 tensor? Its mul
+    (either side) and its divisions do (in float32, the "opmath" type of half); add and sub
+    round the number to float16 first."""
+    return op is ops.Mul or op is ops.Div
+
+
+def _half_and_number(op: Any, a: Tensor, number: Any, reflected: bool) -> Tensor:
+    """x * number, number * x, x / number or number / x for a float16 x, as PyTorch computes
+    them: in float32 with the number rounded to float32 (not to float16), the result rounded
+    once. With the number rounded to float16 first, x * 0.1 was an ulp off in a third of the
+    elements, x / 1e5 gave 0 and x * 1e5 inf (float16(1e5) is inf)."""
+    if op is ops.Div and reflected:  # number / x is PyTorch's x.reciprocal() * number
+        out = _binary(ops.Mul, a.reciprocal().float(), number)
+    else:
+        out = _binary(op, a.float(), number, reflected)
+    if out._data.dtype != np.float32:  # (a float64 or integer result: nothing to round)
+        return out
+    res = out.to(_F16)
+    if res._grad_fn is not None:  # PyTorch's node is the op's own (MulBackward0, ...)
+        res._grad_fn.torch_name = out._grad_fn.torch_name
+    return res
 
 
 def _rounded_div_op(rounding_mode: Any) -> Any:

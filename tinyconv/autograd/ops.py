@@ -401,12 +401,17 @@ def _power(a: Any, b: Any) -> Any:
         # below (the edge benchmark's 20 steps: 1.21 -> 1.09 ms)
         if b == 2 and dt != np.float16:
             return a * a
-        if b == 3:
+        if b == 3 and dt != np.float16:
             return a * a * a
         if b == -1 and dt != np.float16:
             return np.reciprocal(a)
-        if b == -2:
+        if b == -2 and dt != np.float16:
             return np.reciprocal(a * a)
+    if dt == np.float16 and isinstance(a, np.ndarray) and type(b) in (int, float):
+        # PyTorch's float16 tensor ** number: the number rounded to float16, the power in
+        # float32 and rounded once, which is NumPy's float16 power (x ** 3 as x * x * x
+        # rounded twice, in a quarter of the elements an ulp off)
+        return np.power(a, b)
     if dt in (np.float32, np.float16):
         # PyTorch's float32 pow is within an ulp of the exact power, NumPy's float32 pow
         # (a SIMD approximation) often an ulp off; the float64 power rounded once to float32
