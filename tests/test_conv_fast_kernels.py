@@ -613,6 +613,49 @@ def test_weight_gradient_comes_out_in_the_weights_layout(x_shape, w_shape, strid
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding, groups",
+    [
+        ((3, 3, 9, 8), (5, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), 1),  # a stem, 72 pixels
+        ((2, 3, 17, 15), (4, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), 1),  # strided: phases
+        ((3, 4, 8, 8), (20, 2, 3, 3), (1, 1), ((1, 1), (0, 2)), 2),  # groups, wide
+        ((4, 24, 9, 9), (24, 24, 3, 3), (1, 1), ((1, 1), (1, 1)), 1),  # dX as a forward
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_image_chunks_equal_the_plain_path(
+    x_shape, w_shape, stride, padding, groups, dtype, monkeypatch
+):
+    # outputs of _ONE_IMAGE_PIXELS or more go one image a chunk (NCHW as it is: no
+    # batch-last transposes), columns rebuilt by the backward; here from 64 pixels
+    monkeypatch.setattr(FAST, "_ONE_IMAGE_PIXELS", 64)
+    monkeypatch.setattr(FAST, "_TINY", 0)
+    rng = np.random.default_rng(sum(x_shape))
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    args = (stride, padding, (1, 1), groups)
+    y0, cols0 = K.conv2d_forward(x, w, b, *args)
+    assert y0.shape[2] * y0.shape[3] >= 64
+    g = rng.standard_normal(y0.shape).astype(dtype)
+    calls = []
+    real = FAST._col_chunks
+    monkeypatch.setattr(FAST, "_col_chunks", lambda *a: calls.append(real(*a)) or calls[-1])
+    y, cols = FAST.conv2d_forward(x, w, b, *args)
+    assert cols is None and calls[0][0] == [slice(i, i + 1) for i in range(x_shape[0])]
+    for need in ((True, True, True), (False, True, False), (True, False, False)):
+        got = FAST.conv2d_backward(g, x, w, cols, *args, *need)
+        want = K.conv2d_backward(g, x, w, cols0, *args, *need)
+        for a, e in zip(got, want, strict=True):
+            assert (a is None) == (e is None)
+            if e is not None:
+                assert a.dtype == e.dtype
+                np.testing.assert_allclose(
+                    a, e, rtol=0, atol=1e-4 if dtype == np.float32 else 1e-10
+                )
+    np.testing.assert_allclose(y, y0, rtol=0, atol=1e-4 if dtype == np.float32 else 1e-10)
+
+
 # --------------------------------------------------------------------------
 # Thin weights: chunks of about a core's L2, dW as a sum of GEMMs over column blocks
 # --------------------------------------------------------------------------
@@ -682,6 +725,14 @@ def test_thin_weights_get_chunks_of_about_a_core_l2(monkeypatch):
     assert FAST._col_chunks(64, 60000, 17) == ([slice(0, 64)], True)
     chunks, keep = FAST._col_chunks(8, 590000, 64)
     assert not keep and [c.stop - c.start for c in chunks] == [2, 2, 2, 2]
+    # outputs of 1024+ pixels: one image a chunk, never kept (the layouts need no transposes)
+    assert FAST._col_chunks(3, 10000, 64, 1024) == ([slice(0, 1), slice(1, 2), slice(2, 3)], False)
+    assert FAST._col_chunks(3, 10000, 4, 32 * 33) == (
+        [slice(0, 1), slice(1, 2), slice(2, 3)],
+        False,
+    )
+    assert FAST._col_chunks(3, 10000, 64, 1023) == ([slice(0, 3)], True)
+    assert FAST._col_chunks(1, 10000, 64, 4096) == ([slice(0, 1)], True)
     # the tests' knobs that force small chunks still reach thin weights
     monkeypatch.setattr(FAST, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(FAST, "_KEEP_COLS_BYTES", 0)

@@ -420,7 +420,21 @@ def _chunks(N: int, bytes_per_image: int, chunk_bytes: int | None = None) -> lis
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _col_chunks(N: int, bytes_per_image: int, out_per_group: int) -> tuple[list[slice], bool]:
+# Outputs of at least this many pixels an image go one image a chunk (_col_chunks): then
+# x, y and grad_out are used in their own NCHW layout, with no batch-last transposes
+# (_grad_columns, _matmul_to_nchw), which cost most where a chunk held a few images of few
+# channels: runs of n numbers. Measured fwd+bwd (dX only where x needs it), float32, 1
+# thread, thread CPU time, median of 11 interleaved, before -> after (PyTorch): VGG's first
+# layer (4, 3, 32, 32) -> 64 3x3 2.03 -> 1.22 ms (1.31), (4, 3, 64, 64) -> 64 3x3 5.70 ->
+# 3.78 (2.51), ResNet-18's stem at 64x64 (8, 3, 64, 64) -> 64 7x7/2 9.27 -> 7.37 (4.34),
+# (8, 3, 64, 64) -> 32 3x3/2 1.82 -> 1.20 (1.17); alike on (4, 64, 32, 32) -> 64 (16.4,
+# 16.1) and (8, 16, 32, 32) -> 16 (4.7, 4.5). Smaller outputs keep batch last (256: mixed).
+_ONE_IMAGE_PIXELS = 1024
+
+
+def _col_chunks(
+    N: int, bytes_per_image: int, out_per_group: int, pixels: int = 0
+) -> tuple[list[slice], bool]:
     """``(chunks, keep)``: the batch's chunks for im2col columns of ``bytes_per_image``, and
     whether the forward keeps them for the backward (then they are one chunk).
 
@@ -433,7 +447,10 @@ def _col_chunks(N: int, bytes_per_image: int, out_per_group: int) -> tuple[list[
     images, forward + backward 1 thread, thread CPU time, median of 41 interleaved:
     2.79-2.92 -> 2.33-2.40 ms (PyTorch 2.07-2.18); at 2 threads too few to share over
     the pool (_pool_pays). Wider weights gained nothing measurable from the smaller chunks.
+    Outputs of ``pixels`` >= ``_ONE_IMAGE_PIXELS`` an image: one image a chunk, not kept.
     """
+    if N > 1 and pixels >= _ONE_IMAGE_PIXELS:
+        return [slice(i, i + 1) for i in range(N)], False
     keep_bytes, chunk_bytes = _KEEP_COLS_BYTES, _CHUNK_BYTES
     if out_per_group <= _THIN_GEMM:
         keep_bytes = min(keep_bytes, _THIN_CHUNK_BYTES)
@@ -1133,7 +1150,7 @@ def _conv2d_forward(
         # Columns up to _KEEP_COLS_BYTES are built in one chunk and kept for the backward,
         # which then skips its im2col; thin weights take chunks of about 1 MB instead, kept
         # only when that is one chunk (_col_chunks: c2 runs four, rebuilt, 0.8x the time)
-        chunks, keep = _col_chunks(N, C * kh * kw * OH * OW * x.itemsize, O // G)
+        chunks, keep = _col_chunks(N, C * kh * kw * OH * OW * x.itemsize, O // G, OH * OW)
 
         def run(batches: list[slice]) -> np.ndarray | None:
             """One thread's chunks: im2col, GEMM, into y (each image's output is its own)."""
@@ -1466,7 +1483,7 @@ def conv2d_backward(
         chunks = (
             [slice(0, N)]
             if cols is not None
-            else _col_chunks(N, K * G * OH * OW * x.itemsize, O // G)[0]
+            else _col_chunks(N, K * G * OH * OW * x.itemsize, O // G, OH * OW)[0]
         )
         # dW = G @ cols.T: the correlation of the input with grad_out. When a chunk has more
         # windows than cols has rows (K), it runs as (cols @ G.T).T: OpenBLAS runs the long
