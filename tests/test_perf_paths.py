@@ -293,6 +293,17 @@ def test_relu_is_clamp_min_bit_for_bit(dtype):
     y.backward(tinyconv.tensor(g))
     ref_g = np.where(ref <= 0, np.zeros((), x.dtype), g)
     assert np.array_equal(t.grad.numpy().view(np.uint8), ref_g.view(np.uint8))
+    # relu_ zeroes a C-contiguous tensor's own array (ReluInplace), the same bits and gradient
+    t2 = tinyconv.tensor(x, requires_grad=True)
+    y2 = t2 * 1
+    data = y2._data
+    y2.relu_()
+    assert y2._data is data and np.array_equal(data.view(np.uint8), ref.view(np.uint8))
+    y2.backward(tinyconv.tensor(g))
+    assert np.array_equal(t2.grad.numpy().view(np.uint8), ref_g.view(np.uint8))
+    strided = tinyconv.tensor(np.stack([x, x], 1))[:, 0]  # (relu's new array, copied back)
+    got = np.ascontiguousarray(strided.relu_().numpy())
+    assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))
 
 
 # -- batch_norm -------------------------------------------------------------------------------

@@ -1236,7 +1236,7 @@ class TensorMath:
         return self._inplace_result(lambda x: x.tanh(), "tanh_()")
 
     def relu_(self) -> Any:
-        return self._inplace_result(lambda x: x.relu(), "relu_()", keeps_input=False)
+        return self._inplace_result(_t.ops.ReluInplace.apply, "relu_()", keeps_input=False)
 
     # more maths
     def tan(self) -> Any:

@@ -862,6 +862,36 @@ class Relu(Op):
         return _select(out._data <= 0, _linked(_zero(grad), out), grad)
 
 
+class ReluInplace(Relu):
+    """relu_'s node (PyTorch's is ReluBackward0 too): the zeros written into the tensor's own
+    array, which relu_ hands the forward (Tensor._inplace_result, keeps_input=False), so the
+    write-back after it has nothing to copy (NumPy skips assigning an array to itself). The
+    forward returns, and saves, a view of that array: the saved result is the output (as
+    PyTorch's relu_ saves its result), so a later in-place change of the tensor fails its
+    backward. One pass fewer than relu and a copy back, and no new full-size output (2M
+    float32, 1 thread, same process, median / min of 61 on a loaded machine: relu_ 11.0 / 2.3
+    -> 10.2 / 1.9 ms, PyTorch 1.3 / 0.9; the NumPy steps alone, median 6.1 -> 1.6 ms)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        if (
+            not isinstance(a, np.ndarray)
+            or a.dtype.kind != "f"
+            or a.dtype.itemsize not in _SAME_SIZE_INT
+            or not a.flags.c_contiguous
+            or not a.flags.writeable
+        ):
+            return Relu.forward(ctx, a)
+        bits = a.view(_SAME_SIZE_INT[a.dtype.itemsize])
+        # _zero_where's steps, ANDed into a's own bits: all ones where a >= 0 or NaN, else 0
+        keep = np.empty(a.shape, bits.dtype)
+        np.copyto(keep, np.subtract((a < 0).view(np.int8), np.int8(1)), casting="unsafe")
+        np.bitwise_and(bits, keep, out=bits)
+        out = a.view()
+        ctx.save_for_backward(out)
+        return out
+
+
 def sigmoid_array(a: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-a) elementwise, in a's dtype: PyTorch's formula. Where e^-a overflows
     (float32: a < -87.7), e^a instead: the exact value to the last bit there (1 + e^a rounds

@@ -38,7 +38,9 @@ def _const(a: np.ndarray) -> Tensor:
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     # (relu saves its output, not its input: the in-place path needs no copy of the input)
     x = _check_tensor(input, "input", "relu")
-    return _maybe_inplace(x, Tensor.relu, inplace, "relu", keeps_input=False)
+    return _maybe_inplace(
+        x, ops.ReluInplace.apply if inplace else Tensor.relu, inplace, "relu", keeps_input=False
+    )
 
 
 def sigmoid(input: Tensor) -> Tensor:
