@@ -96,4 +96,7 @@ def channel_vector(v: np.ndarray, x: np.ndarray) -> np.ndarray:
         or (rows[0] == 1 and rows[2] > SHORT_ROWS)
     ):
         return v.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
-    return np.repeat(v, rows[2]).reshape((1,) + x.shape[1:])
+    # (the method, not np.repeat's Python wrapper: 2.6 vs 4.9 us a call, and batch norm makes
+    # seven per training step)
+    r = v.repeat(rows[2]) if type(v) is np.ndarray else np.repeat(v, rows[2])
+    return r.reshape((1,) + x.shape[1:])
