@@ -546,6 +546,7 @@ CASES: list[Case] = [
     Case("sin", ("Sin",), unary(), lambda T, p, x: x.sin()),
     Case("cos", ("Cos",), unary(), lambda T, p, x: x.cos()),
     Case("relu", ("Relu", "Mul"), unary("nonzero"), lambda T, p, x: x.relu() * x),
+    Case("relu_", ("ReluInplace", "Mul"), unary("nonzero"), lambda T, p, x: (x * 1).relu_() * x),
     Case("sigmoid", ("Sigmoid",), unary(), lambda T, p, x: x.sigmoid()),
     Case("tanh", ("Tanh",), unary(), lambda T, p, x: x.tanh()),
     Case("sign", ("Sign", "Mul"), unary("nonzero"), lambda T, p, x: x.sign() * x * x),
