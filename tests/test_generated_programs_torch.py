@@ -1110,3 +1110,100 @@ def test_tensor_type_names():
     > x.type('int32')
     > [torch.tensor([1], dtype=d).type() for d in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.float16, torch.float32, torch.float64, torch.bool)]
     """)
+
+
+def test_grad_mode_decorators_on_functions_and_generators():
+    # `@torch.set_grad_enabled(False)` raised TypeError after switching grad off for good; a
+    # `@torch.no_grad()` generator ran its body with grad on (and its caller's loop off)
+    same("""
+    import torch
+    x = torch.randn(3, requires_grad=True)
+    @torch.set_grad_enabled(False)
+    def f(x):
+        return x * 2
+    > torch.is_grad_enabled()
+    > f(x).requires_grad
+    > torch.is_grad_enabled()
+    > repr(torch.set_grad_enabled(True))
+    @torch.no_grad()
+    def gen(x):
+        for i in range(2):
+            print(torch.is_grad_enabled())
+            yield x * i
+        return 'done'
+    r = []
+    for y in gen(x):
+        print('loop', torch.is_grad_enabled())
+        r.append(y)
+    > [t.requires_grad for t in r]
+    @torch.enable_grad()
+    def gen2(x):
+        yield x * 2
+        yield x * 3
+    with torch.no_grad():
+        r2 = list(gen2(x))
+        > torch.is_grad_enabled()
+    > [t.requires_grad for t in r2]
+    @torch.inference_mode()
+    def gen3(x):
+        yield x * 2
+    > [t.requires_grad for t in gen3(x)]
+    g = gen(x)
+    > next(g).requires_grad
+    g.close()
+    > torch.is_grad_enabled()
+    """)
+
+
+def test_grad_assignment_and_detach_of_views_are_checked():
+    # assigning a .grad of another shape or dtype was accepted (the next accumulation then
+    # broadcast or promoted), and detach_() of a view cut a history that is re-derived from
+    # its base; PyTorch raises for all three
+    same("""
+    import torch
+    x = torch.randn(3, requires_grad=True)
+    > setattr(x, 'grad', torch.zeros(2))
+    > setattr(x, 'grad', torch.zeros(3, dtype=torch.float64))
+    > setattr(x, 'grad', 3)
+    > setattr(x, 'grad', torch.ones(3))
+    (x * 2).sum().backward()
+    > x.grad
+    > setattr(x, 'grad', None)
+    > x.grad
+    i = torch.arange(3)
+    > setattr(i, 'grad', torch.zeros(3, dtype=torch.int64))
+    > x[0:2].detach_()
+    > torch.randn(3)[1:].detach_()
+    y = x * 2
+    > y.view(3).detach_()
+    y.detach_()
+    > y.requires_grad, y.is_leaf
+    m = torch.nn.Linear(2, 2)
+    m(torch.randn(1, 2)).sum().backward()
+    m.zero_grad(set_to_none=False)
+    > m.weight.grad
+    """)
+
+
+def test_jacobian_forward_mode_strategy():
+    # strategy="forward-mode" raised NotImplementedError; PyTorch's values, its layout (columns
+    # contiguous), its containers (lists for a tuple of inputs) and its refusals
+    same("""
+    import torch
+    from torch.autograd.functional import jacobian, hessian
+    def exp_adder(x, y):
+        return 2 * x.exp() + 3 * y
+    xy = (torch.rand(2), torch.rand(3, 2))
+    > jacobian(exp_adder, xy, vectorize=True, strategy="forward-mode")
+    > jacobian(exp_adder, xy, strategy="forward-mode")
+    > jacobian(exp_adder, xy, vectorize=True, strict=True, strategy="forward-mode")
+    > jacobian(exp_adder, xy, vectorize=True, create_graph=True, strategy="forward-mode")
+    > jacobian(lambda x: (x.exp(), x.sum() * 2), torch.rand(2, 3), vectorize=True, strategy="forward-mode")
+    > jacobian(lambda x, y: (x.exp() * y.sum(), x.sum() * 2), (torch.rand(2, 3), torch.rand(4)), vectorize=True, strategy="forward-mode")
+    > jacobian(lambda x: x.sum(), torch.rand(2, 3), vectorize=True, strategy="forward-mode")
+    > jacobian(lambda x: x.exp(), torch.rand(2, 3, dtype=torch.float64), vectorize=True, strategy="forward-mode")
+    > hessian(lambda x: x.pow(3).sum(), torch.rand(2, 3), outer_jacobian_strategy="forward-mode")
+    > torch.func.jacfwd(torch.sin)(torch.randn(4)).stride()
+    > torch.func.jacfwd(lambda a, b: a.sum() * b, argnums=(0, 1))(torch.randn(4), torch.randn(2, 3))
+    > torch.func.hessian(lambda a: (a ** 3).sum())(torch.randn(2, 3)).stride()
+    """)

@@ -470,8 +470,8 @@ def _jacobian_by_columns(func: Callable, argnums: Any, has_aux: bool, who: str) 
                     for j, col in enumerate(jvp_of(tangents, outside)):
                         cols[j].append(col)
                 for j, o in enumerate(out_leaves):
-                    block = (
-                        stack(cols[j], dim=-1)
+                    block = (  # (columns stacked first, as forward mode's batch: its strides)
+                        stack(cols[j]).movedim(0, -1)
                         if cols[j]
                         else zeros_like(o).detach().reshape(*o.shape, 0)
                     )

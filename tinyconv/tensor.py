@@ -236,6 +236,26 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        # (checked as PyTorch checks it: a wrong shape or dtype here would only surface, if
+        # at all, as a broadcast or a silent promotion in the next accumulation or step)
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    "assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {dtype_name(value._data.dtype)} "
+                    f"to a tensor with dtype {dtype_name(self._data.dtype)}: the gradient must "
+                    "match the tensor's dtype"
+                )
         self._grad = value
 
     @property
@@ -360,6 +380,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return t
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from its graph, in place. A view raises, as in PyTorch: its history
+        is re-derived from its base's after the base changes in place, so it cannot be cut."""
+        if self._view_of is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead (a view shares its base's "
+                "history; detach() makes a new tensor on the same memory without it)."
+            )
         self.grad_fn = None
         self._requires_grad = False
         return self

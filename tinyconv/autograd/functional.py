@@ -190,10 +190,35 @@ def jacobian(
             f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
         )
     if strategy == "forward-mode":
-        raise NotImplementedError(
-            "jacobian(strategy='forward-mode') needs forward-mode AD, which tinyconv does not "
-            "have; use the default 'reverse-mode' (same values)"
-        )
+        # (PyTorch's limits, kept so that code which runs here runs there)
+        if create_graph:
+            raise NotImplementedError(
+                "jacobian: `create_graph=True` and `strategy='forward-mode'` are not supported "
+                "together; set `create_graph=False` or `strategy='reverse-mode'`"
+            )
+        if strict:
+            raise RuntimeError(
+                "jacobian: `strict=True` and `strategy='forward-mode'` are not supported "
+                "together; set `strict=False` or `strategy='reverse-mode'`"
+            )
+        if not vectorize:
+            raise NotImplementedError(
+                "jacobian: `strategy='forward-mode'` is only implemented with `vectorize=True`"
+            )
+        res = jacobian(func, inputs)
+        in_tuple, xs = _as_tuple(inputs, "inputs", "jacobian")
+        per_output = res if isinstance(res, tuple) else (res,)
+        out_tuple = isinstance(per_output[0], tuple) if in_tuple else isinstance(res, tuple)
+        if not out_tuple:
+            per_output = (res,)
+        # (lists where PyTorch's forward mode returns lists: for a tuple of inputs)
+        out = [
+            [_by_columns(b, x) for b, x in zip(r, xs, strict=True)]
+            if in_tuple
+            else _by_columns(r, xs[0])
+            for r in per_output
+        ]
+        return out if out_tuple and in_tuple else tuple(out) if out_tuple else out[0]
     # vectorize only changes how PyTorch batches the rows (vmap); the values are the same.
     is_tuple, xs = _as_tuple(inputs, "inputs", "jacobian")
     xs = _prepare_inputs(xs, create_graph)
@@ -222,6 +247,15 @@ def jacobian(
             per_input.append(block if create_graph else block.detach())
         blocks.append(tuple(per_input) if is_tuple else per_input[0])
     return tuple(blocks) if out_tuple else blocks[0]
+
+
+def _by_columns(block: Tensor, x: Tensor) -> Tensor:
+    """A Jacobian block (out.shape + x.shape) laid out as forward mode leaves it: the columns
+    (one per element of x) contiguous, then moved last. Same values, PyTorch's strides."""
+    n_out = block.ndim - x.ndim
+    out_shape = block._data.shape[:n_out]
+    cols = np.ascontiguousarray(np.moveaxis(block._data.reshape(*out_shape, x.numel()), -1, 0))
+    return Tensor._make(np.moveaxis(cols, 0, -1).reshape(block._data.shape), None, False)
 
 
 def _stack(ts: list) -> Tensor:
@@ -278,7 +312,14 @@ def hessian(
         )
         return _fill_zeros(g, xs)
 
-    res = jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
+    res = jacobian(
+        gradient,
+        inputs,
+        create_graph=create_graph,
+        strict=strict,
+        vectorize=vectorize,
+        strategy=outer_jacobian_strategy,
+    )
     if not is_tuple:
         return res[0]
     return res

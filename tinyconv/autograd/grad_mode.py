@@ -7,6 +7,8 @@ like PyTorch's. The flag is a module global, read by every op on its hot path.
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,20 +30,71 @@ def is_grad_enabled() -> bool:
     return enabled
 
 
+def _decorate(factory: Callable[[], Any], func: F) -> F:
+    """`func` run inside a fresh `factory()` context on every call. A generator function is
+    wrapped step by step, as PyTorch does: its body runs in the mode, its caller between the
+    `yield`s in its own (a `@no_grad()` data generator must not switch the loop's grad off)."""
+    if inspect.isgeneratorfunction(func):
+
+        @functools.wraps(func)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            gen = func(*args, **kwargs)
+            try:
+                with factory():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with factory():
+                            gen.close()
+                        raise
+                    except BaseException:
+                        with factory():
+                            response = gen.throw(*sys.exc_info())
+                    else:
+                        with factory():
+                            response = gen.send(request)
+            except StopIteration as e:
+                return e.value
+
+        return generator  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with factory():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class set_grad_enabled:
-    """Set grad mode to `mode`; as a context manager, restore it on exit."""
+    """Set grad mode to `mode` at once (so it also works as a plain call); as a context
+    manager, restore it on exit; as a decorator (`@set_grad_enabled(False)`), leave the mode
+    as it was and run the function in `mode`."""
 
     def __init__(self, mode: bool) -> None:
         global enabled
         self.prev = enabled
-        enabled = bool(mode)
+        self.mode = bool(mode)
+        enabled = self.mode
 
     def __enter__(self) -> None:
-        return None
+        global enabled
+        enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
         global enabled
         enabled = self.prev
+
+    def __call__(self, func: F) -> F:
+        global enabled
+        enabled = self.prev
+        mode = self.mode
+        return _decorate(lambda: set_grad_enabled(mode), func)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__module__}.{type(self).__qualname__}(mode={self.mode})"
 
 
 class _GradModeContext:
@@ -62,12 +115,7 @@ class _GradModeContext:
         enabled = self.prev
 
     def __call__(self, func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+        return _decorate(self.__class__, func)
 
 
 class no_grad(_GradModeContext):
@@ -114,10 +162,4 @@ class inference_mode:
 
     def __call__(self, func: F) -> F:
         mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with inference_mode(mode):
-                return func(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
+        return _decorate(lambda: inference_mode(mode), func)

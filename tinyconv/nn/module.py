@@ -633,7 +633,10 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.detach_()
+                    if p.grad.grad_fn is not None:  # (PyTorch's order: a view grad stays one)
+                        p.grad.detach_()
+                    else:
+                        p.grad.requires_grad_(False)
                     p.grad._data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
