@@ -1207,3 +1207,100 @@ def test_jacobian_forward_mode_strategy():
     > torch.func.jacfwd(lambda a, b: a.sum() * b, argnums=(0, 1))(torch.randn(4), torch.randn(2, 3))
     > torch.func.hessian(lambda a: (a ** 3).sum())(torch.randn(2, 3)).stride()
     """)
+
+
+def test_node_hooks_and_metadata():
+    # grad_fn.register_hook / register_prehook / metadata were missing (the "Backward hooks"
+    # section of PyTorch's autograd notes)
+    same("""
+    import torch
+    import torch.nn.functional as F
+    x = torch.randn(3, requires_grad=True)
+    w = torch.randn(3, requires_grad=True)
+    y = x * w
+    def post(gi, go):
+        print('post', len(gi), [g is None for g in gi], go[0])
+        return (gi[0] * 10, None)
+    h = y.grad_fn.register_hook(post)
+    y.register_hook(lambda g: g + 1)
+    _ = y.grad_fn.register_prehook(lambda go: print('pre', go[0]))
+    y.sum().backward()
+    > x.grad, w.grad
+    h.remove()
+    x.grad = w.grad = None
+    y = x * w
+    _ = y.grad_fn.register_prehook(lambda go: (go[0] * 3,))
+    _ = y.grad_fn.register_prehook(lambda go: (go[0] + 1,))
+    y.sum().backward()
+    > x.grad, w.grad
+    z = x.exp().sum()
+    _ = z.grad_fn.register_hook(lambda gi, go: (gi[0] * 2,))
+    g, = torch.autograd.grad(z, x, create_graph=True)
+    > g, g.requires_grad
+    img = torch.randn(1, 2, 5, 5, requires_grad=True)
+    c = F.conv2d(img, torch.randn(3, 2, 3, 3, requires_grad=True), torch.randn(3))
+    _ = c.grad_fn.register_hook(lambda gi, go: print([None if g is None else tuple(g.shape) for g in gi]))
+    c.sum().backward()
+    q = x * 2
+    _ = q.grad_fn.register_hook(lambda gi, go: (gi[0],))
+    > q.sum().backward()
+    q2 = x * 2
+    _ = q2.grad_fn.register_hook(lambda gi, go: 5)
+    > q2.sum().backward()
+    q3 = x.sin()
+    q3.grad_fn.metadata['k'] = 1
+    > q3.grad_fn.metadata
+    """)
+
+
+def test_autograd_backward_of_several_tensors_and_leaf_only_attributes():
+    # torch.autograd.backward([a, b], ...) raised AttributeError; `t.data = 3` was accepted;
+    # `nonleaf.requires_grad = True` was accepted (PyTorch's setter refuses either value on a
+    # non-leaf; requires_grad_(True) there is fine); load_state_dict's result class is named
+    # _IncompatibleKeys, as PyTorch's
+    same("""
+    import torch
+    x = torch.randn(3, requires_grad=True)
+    a = x * 2
+    b = x.sin()
+    torch.autograd.backward([a.sum(), b.sum()], retain_graph=True)
+    > x.grad
+    x.grad = None
+    torch.autograd.backward([a, b], [torch.ones(3), torch.full((3,), 2.0)], inputs=[x])
+    > x.grad
+    > torch.autograd.backward([a, b], [torch.ones(3)])
+    > torch.autograd.backward([a.sum(), torch.ones(1)])
+    > torch.autograd.backward((x * 3).sum(), inputs=[])
+    x.grad = None
+    torch.autograd.backward((x * 3).sum(), grad_variables=torch.tensor(2.0))
+    > x.grad
+    > setattr(x, 'data', 3)
+    > setattr(x, 'data', [1.0, 2.0, 3.0])
+    x.data = torch.zeros(2)
+    > x, x.requires_grad
+    c = x * 2
+    > setattr(c, 'requires_grad', True)
+    > setattr(c, 'requires_grad', False)
+    > c.requires_grad_(True).requires_grad
+    > c.requires_grad_(False)
+    m = torch.nn.Linear(2, 2)
+    > type(m.load_state_dict(m.state_dict())).__name__
+    > m.load_state_dict(m.state_dict())
+    """)
+
+
+def test_grad_with_batched_grad_outputs():
+    # autograd.grad(..., is_grads_batched=True) raised NotImplementedError
+    same("""
+    import torch
+    x = torch.randn(3, requires_grad=True)
+    w = torch.randn(3, requires_grad=True)
+    a = x.exp() * w
+    > torch.autograd.grad(a, x, grad_outputs=torch.eye(3), is_grads_batched=True, retain_graph=True)
+    > torch.autograd.grad([a, a.sum()], (x, w), grad_outputs=[torch.eye(3), torch.ones(3)], is_grads_batched=True, retain_graph=True)
+    g = torch.autograd.grad(a, x, grad_outputs=torch.eye(3), is_grads_batched=True, create_graph=True)[0]
+    > g, g.requires_grad
+    g.sum().backward()
+    > x.grad, w.grad
+    > torch.autograd.grad(a, x, grad_outputs=torch.eye(3), is_grads_batched=True)
+    """)

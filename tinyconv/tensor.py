@@ -284,7 +284,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 f"but this tensor has dtype {dtype_name(self._data.dtype)}; convert it with "
                 ".float() first"
             )
-        if not value and self.grad_fn is not None:
+        if self.grad_fn is not None:  # (either value, as PyTorch's attribute; see requires_grad_)
             raise RuntimeError(
                 "requires_grad: you can only change requires_grad of leaf tensors; "
                 "use .detach() to get a tensor that does not require grad"
@@ -292,6 +292,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self._requires_grad = builtins.bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place; on a non-leaf (which requires grad already), True is
+        allowed and changes nothing, as in PyTorch (the attribute's setter refuses both)."""
+        if requires_grad and self.grad_fn is not None:
+            return self
         self.requires_grad = requires_grad
         return self
 
@@ -302,8 +306,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @data.setter
     def data(self, value: Any) -> None:
-        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._data = arr
+        if not isinstance(value, Tensor):  # (as PyTorch: a list or an array here is a bug)
+            raise TypeError(
+                f"Variable data has to be a tensor, but got {type(value).__module__}."
+                f"{type(value).__qualname__}".replace("builtins.", "")
+            )
+        self._data = value._data
 
     @property
     def T(self) -> Tensor:

@@ -21,7 +21,7 @@ from .grad_mode import (
 _LAZY = {
     "Function": ".function",
     "sum_to_shape": ".function",
-    "backward": ".engine",
+    "backward": (".engine", "autograd_backward"),  # (engine.backward: Tensor.backward's)
     "grad": ".engine",
     "gradcheck": "._gradcheck",
     "gradgradcheck": "._gradcheck",
@@ -65,7 +65,9 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        where = _LAZY[name]
+        module, attr = where if isinstance(where, tuple) else (where, name)
+        value = getattr(importlib.import_module(module, __name__), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tinyconv.autograd' has no attribute {name!r}")

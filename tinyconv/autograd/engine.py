@@ -303,6 +303,55 @@ def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:
     return grad_out
 
 
+def _hook_tensor(g: Any, create_graph: bool) -> Any:
+    return g if create_graph or g is None else make_tensor(g, None, False)
+
+
+def _hook_result(node: Function, new: Any, n: int, create_graph: bool) -> list:
+    """A node hook's returned gradients, checked, as the engine carries them."""
+    if not isinstance(new, (tuple, list)) or len(new) != n:
+        got = len(new) if isinstance(new, (tuple, list)) else type(new).__name__
+        raise RuntimeError(
+            f"a hook on {node.name()} has returned an incorrect number of values "
+            f"(got {got}, but expected {n})"
+        )
+    out = []
+    for g in new:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"a hook on {node.name()} returned a {type(g).__name__}, not a Tensor")
+        out.append(g if create_graph or g is None else g._data)
+    return out
+
+
+def _run_prehooks(node: Function, hooks: dict, grad_out: Any, create_graph: bool) -> Any:
+    """Node pre hooks (Node.register_prehook): each sees (grad_output,), may replace it."""
+    for fn in list(hooks.values()):
+        new = _call_hook(fn, (_hook_tensor(grad_out, create_graph),), create_graph)
+        if new is not None:
+            (grad_out,) = _hook_result(node, new, 1, create_graph)
+    return grad_out
+
+
+def _run_posthooks(
+    node: Function, hooks: dict, grads_in: tuple, grad_out: Any, create_graph: bool
+) -> tuple:
+    """Node post hooks (Node.register_hook): each sees (grad_inputs, grad_outputs), one
+    grad_input per edge next_functions shows (None where no gradient flows), and may replace
+    grad_inputs."""
+    shown = node._shown()
+    gin = [None if e is None else g for e, g in zip(shown, grads_in)]  # noqa: B905
+    gin += [None] * (len(shown) - len(gin))
+    for fn in list(hooks.values()):
+        args = (
+            tuple(_hook_tensor(g, create_graph) for g in gin),
+            (_hook_tensor(grad_out, create_graph),),
+        )
+        new = _call_hook(lambda a, fn=fn: fn(*a), args, create_graph)
+        if new is not None:
+            gin = _hook_result(node, new, len(shown), create_graph)
+    return tuple(gin) + tuple(grads_in[len(shown) :])
+
+
 def _add_to_grad(t: Any, g: Any, create_graph: bool) -> None:
     """t.grad += g on a non-leaf (retain_grad, backward(inputs=...)): no hooks here."""
     if create_graph:
@@ -365,8 +414,12 @@ def _backward_node(
         token = prof.begin_node(node, grad_out)
     if node._tensor_hooks or node._retained is not None:
         grad_out = _grad_for_node(node, grad_out, create_graph)
+    node_hooks = node._node_hooks
+    if node_hooks is not None and node_hooks[0]:
+        grad_out = _run_prehooks(node, node_hooks[0], grad_out, create_graph)
     if (
         node.add_grad_into is not None
+        and node_hooks is None
         and owned is not None
         and not create_graph
         and prof is None
@@ -389,6 +442,8 @@ def _backward_node(
         grads_in = node._run_backward(grad_out)
     if prof is not None:
         prof.end(token, grads_in)
+    if node_hooks is not None and node_hooks[1]:
+        grads_in = _run_posthooks(node, node_hooks[1], grads_in, grad_out, create_graph)
     if not retain_graph and node._saved is not None:
         # free what forward saved, once backward no longer needs it (saved_tensors then raises)
         node._saved = None
@@ -633,6 +688,71 @@ def backward(
         _restore(token)
 
 
+def autograd_backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
+    """torch.autograd.backward: backward from one tensor or from several at once (their
+    gradients summed into the leaves in one walk). grad_tensors: one per tensor (None: ones,
+    for a one-element tensor); grad_variables is its old name."""
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise RuntimeError(
+                "autograd.backward: `grad_tensors` and `grad_variables` (deprecated) arguments "
+                "both passed; use `grad_tensors` only"
+            )
+        grad_tensors = grad_variables
+    if inputs is not None and not isinstance(inputs, Tensor) and len(inputs) == 0:
+        raise RuntimeError("autograd.backward: `inputs` argument to backward() cannot be empty")
+    outs = _as_tensor_list(tensors, "autograd.backward(tensors=...)")
+    if grad_tensors is None:
+        gouts = [None] * len(outs)
+    elif isinstance(grad_tensors, Tensor):
+        gouts = [grad_tensors]
+    else:
+        gouts = list(grad_tensors)
+    if len(gouts) != len(outs):
+        raise RuntimeError(f"got {len(outs)} tensors and {len(gouts)} gradients")
+    if len(outs) == 1:
+        backward(outs[0], gouts[0], retain_graph, create_graph, inputs)
+        return
+    for i, o in enumerate(outs):
+        if o._view_of is not None and o._gv != o._vc[0]:
+            o._refresh_view()
+        if not o._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+    if retain_graph is None:
+        retain_graph = create_graph
+    targets = None
+    if inputs is not None:
+        targets = _as_tensor_list(inputs, "autograd.backward(inputs=...)")
+        _check_differentiable(targets, "autograd.backward(inputs=...)")
+    token = _quiet()
+    try:
+        roots = [o.grad_fn if o.grad_fn is not None else o for o in outs]
+        seeds = [
+            _seed(o, g, create_graph, f"autograd.backward (tensor {i})")
+            for i, (o, g) in enumerate(zip(outs, gouts, strict=True))
+        ]
+        captured = run_backward_general(roots, seeds, bool(retain_graph), create_graph, targets)
+        for t in targets or ():
+            g = captured.pop(id(t), None)
+            if g is None:
+                continue
+            if t.grad_fn is None:
+                accumulate_grad(t, g, create_graph)
+            else:
+                _add_to_grad(t, g, create_graph)
+    finally:
+        _restore(token)
+
+
 @ieee.quietly
 def grad(
     outputs: Any,
@@ -654,8 +774,14 @@ def grad(
     materialize_grads: zeros instead of None there.
     """
     if is_grads_batched:
-        raise NotImplementedError(
-            "autograd.grad(is_grads_batched=True) is not supported by tinyconv (it needs vmap)"
+        return _grad_batched(
+            outputs,
+            inputs,
+            grad_outputs,
+            retain_graph,
+            create_graph,
+            allow_unused,
+            materialize_grads,
         )
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -718,6 +844,51 @@ def grad(
         else:
             result.append(make_tensor(g, None, False))
     return tuple(result)
+
+
+def _grad_batched(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any,
+    retain_graph: bool | None,
+    create_graph: bool,
+    allow_unused: bool | None,
+    materialize_grads: bool,
+) -> tuple:
+    """grad(..., is_grads_batched=True): dim 0 of every grad_output is a batch; one backward
+    per batch entry (PyTorch vmaps them), the results stacked along a new dim 0."""
+    if grad_outputs is None:
+        raise RuntimeError("autograd.grad: is_grads_batched=True needs grad_outputs")
+    gouts = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+    sizes = {g.shape[0] for g in gouts if isinstance(g, Tensor)}
+    if len(sizes) != 1:
+        raise RuntimeError(
+            "autograd.grad: is_grads_batched=True needs every grad_output to be a Tensor with "
+            f"the same batch size (dim 0), got {sorted(sizes)}"
+        )
+    (n,) = sizes
+    from .ops import Stack  # (same layer; ops needs this module loaded first)
+
+    rows = []
+    for b in range(n):
+        rows.append(
+            grad(
+                outputs,
+                inputs,
+                [g[b] if isinstance(g, Tensor) else g for g in gouts],
+                retain_graph=True if b < n - 1 else retain_graph,
+                create_graph=create_graph,
+                allow_unused=allow_unused,
+                materialize_grads=materialize_grads,
+            )
+        )
+    out = []
+    for per_input in zip(*rows, strict=True):
+        if any(g is None for g in per_input):
+            out.append(None)
+        else:
+            out.append(Stack.apply(0, *per_input))
+    return tuple(out)
 
 
 def _as_tensor_list(x: Any, who: str) -> list:

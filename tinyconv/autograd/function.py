@@ -27,6 +27,8 @@ leaves it False and sees Tensors in both, as in PyTorch tutorials.
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -149,6 +151,8 @@ class Function:
     _released = False
     _in_meta: tuple = ()  # user Functions: (shape, dtype) of each forward input
     _tensor_hooks: dict | None = None  # hooks registered on the output tensor (register_hook)
+    # hooks registered on the node itself: (pre hooks, post hooks), two OrderedDicts
+    _node_hooks: tuple | None = None
     # Per saved item: the forward input it is (its index), -1 for the output, None for
     # anything else. Lets a create_graph backward see saved arrays as graph Tensors.
     _saved_roles: tuple = ()
@@ -327,6 +331,46 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def metadata(self) -> dict:
+        """A dict of the user's own, kept on the node (PyTorch's Node.metadata)."""
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self._metadata = {}
+        return d
+
+    # -- hooks on the node (PyTorch's Node.register_prehook / register_hook) ------------
+    def register_prehook(self, fn: Callable) -> Any:
+        """Run `fn(grad_outputs)` before this node's backward (after the output tensor's own
+        hooks); a returned tuple replaces grad_outputs. grad_outputs: a tuple of one Tensor."""
+        return self._add_node_hook(0, fn)
+
+    def register_hook(self, fn: Callable) -> Any:
+        """Run `fn(grad_inputs, grad_outputs)` after this node's backward; a returned tuple
+        replaces grad_inputs (one entry per next_functions edge, None where no gradient)."""
+        if self.shown_edges is not None or self._multi is not None:
+            raise NotImplementedError(
+                f"{self.name()}.register_hook: tinyconv computes this node as several nodes "
+                "(or with several outputs packed), so its gradients per input are not PyTorch's;"
+                " register a hook on the input tensors (Tensor.register_hook) instead"
+            )
+        return self._add_node_hook(1, fn)
+
+    def _add_node_hook(self, which: int, fn: Callable) -> Any:
+        from .engine import RemovableHandle  # (same layer; engine imports this module first)
+
+        if self._multi is not None or type(self).__name__ == "_UnpackOutput":
+            raise NotImplementedError(
+                f"{self.name()}: hooks on the node of a Function with several outputs are not "
+                "supported by tinyconv; register them on the output tensors instead"
+            )
+        if self._node_hooks is None:
+            self._node_hooks = (OrderedDict(), OrderedDict())
+        hooks = self._node_hooks[which]
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = fn
+        return handle
 
     # -- the two methods an op defines ---------------------------------------------
     @staticmethod

@@ -799,7 +799,7 @@ class Module:
 
     def load_state_dict(
         self, state_dict: Mapping, strict: bool = True, assign: bool = False
-    ) -> IncompatibleKeys:
+    ) -> _IncompatibleKeys:
         """Copy values in by name. A shape mismatch always raises; with strict, so do missing
         and unexpected keys. Returns (missing_keys, unexpected_keys). assign=True puts the
         loaded tensors in place of the parameters instead of copying into them."""
@@ -845,7 +845,7 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # -- printing ----------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -876,7 +876,7 @@ def _needs_grad(result: Any) -> bool:
     return any(isinstance(r, Tensor) and r.requires_grad for r in items)
 
 
-class IncompatibleKeys(NamedTuple):
+class _IncompatibleKeys(NamedTuple):
     """What load_state_dict returns: the keys it did not find and those it did not use."""
 
     missing_keys: list
@@ -891,4 +891,5 @@ class IncompatibleKeys(NamedTuple):
         )
 
 
-_IncompatibleKeys = IncompatibleKeys  # PyTorch's private name, which some code imports
+# (PyTorch's name, private, is the class's: `type(m.load_state_dict(sd)).__name__` shows it)
+IncompatibleKeys = _IncompatibleKeys
