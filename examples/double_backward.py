@@ -67,7 +67,7 @@ def conv_gradient_is_transposed_conv(seed: int = 0) -> dict:
     # with create_graph, the gradient has a graph: its node is the transposed convolution
     x.grad = None
     (gx2,) = torch.autograd.grad(F.conv2d(x, w, **opts), x, g, create_graph=True)
-    node = type(gx2.grad_fn).__name__
+    node = type(gx2.grad_fn).__qualname__  # (tinyconv's class; __name__ is PyTorch's node name)
     print(f"    with create_graph=True, x's gradient is made by a {node} node: it has a graph")
     return {**diffs, "grad_fn": node}
 

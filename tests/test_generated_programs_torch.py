@@ -1304,3 +1304,41 @@ def test_grad_with_batched_grad_outputs():
     > x.grad, w.grad
     > torch.autograd.grad(a, x, grad_outputs=torch.eye(3), is_grads_batched=True)
     """)
+
+
+def test_graph_walk_sees_pytorchs_node_class_names():
+    # type(grad_fn).__name__ was tinyconv's class (`Mul`, `Sum`, `ShownNode`, a user's `Sq`),
+    # not PyTorch's node name (`MulBackward0`, `SumBackward1`, `TBackward0`, `SqBackward`)
+    same("""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    class Sq(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g
+    def walk(fn, depth=0, seen=None):
+        seen = set() if seen is None else seen
+        if fn is None:
+            print('  ' * depth + 'None')
+            return
+        print('  ' * depth + type(fn).__name__ + ' ' + fn.name() + ' ' + fn.__class__.__name__)
+        if fn in seen:
+            return
+        seen.add(fn)
+        for nxt, _ in fn.next_functions:
+            walk(nxt, depth + 1, seen)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2, 3))
+    out = net(torch.randn(2, 1, 4, 4))
+    loss = F.cross_entropy(out, torch.tensor([0, 2])) + Sq.apply(out).mean() + F.mse_loss(out, torch.zeros(2, 3))
+    walk(loss.grad_fn)
+    h = torch.randn(3, requires_grad=True)
+    y = h.sum(0) + h.sum() + h[0] + h[1:].sum() + h.view(3, 1).squeeze(1).sum() + torch.tanh(h).prod()
+    walk(y.grad_fn)
+    > isinstance(y.grad_fn, torch.autograd.graph.Node), isinstance(y.grad_fn.next_functions[0][0], torch.autograd.graph.Node)
+    """)

@@ -134,8 +134,47 @@ class _SavedAttr:
         return node._saved_by_role(self.role, self.name)
 
 
+class _TorchName:
+    """`Function.torch_name`: PyTorch's name of the node. Read on a class or a node; set on a
+    node (an op whose name depends on the call: `ctx.torch_name = "SumBackward1"`), it moves
+    the node to a subclass of that name (made once per name), so that `type(node).__name__`
+    is the name too, as in PyTorch, where each name is a class of its own."""
+
+    _variants: dict = {}  # (a node's class, name) -> the class its node moves to
+
+    def __get__(self, node: Any, cls: type | None = None) -> str | None:
+        return (cls if node is None else type(node))._default_name
+
+    def __set__(self, node: Any, name: str | None) -> None:
+        cls = type(node)
+        if cls._default_name == name:  # (the usual case, ~0.1 us: ops name their common node)
+            return
+        sub = self._variants.get((cls, name))  # (one lookup: this runs in forward, per call)
+        if sub is None:
+            sub = self._variants[(cls, name)] = self._variant(cls, name)
+        if sub is not cls:
+            node.__class__ = sub
+
+    def _variant(self, cls: type, name: str | None) -> type:
+        if cls._default_name == name:
+            return cls
+        base = cls.__dict__.get("_variant_of", cls)
+        if base._default_name == name:
+            return base
+        sub = self._variants.get((base, name))
+        if sub is None:
+            sub = type(
+                name if isinstance(name, str) else base.__name__,
+                (base,),
+                {"_default_name": name, "_variant_of": base, "__module__": base.__module__},
+            )
+        return sub
+
+
 class Function:
     """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
+
+    torch_name = _TorchName()
 
     array_mode = False  # built-in ops: True (forward/backward on np.ndarray)
     is_view = False  # True when the output may share memory with input 0
@@ -173,6 +212,27 @@ class Function:
     _dirty: tuple = ()  # inputs passed to mark_dirty (forward changed them in place)
     _materialize = True  # set_materialize_grads: missing output gradients arrive as zeros
     _unpack_nodes: list | None = None  # the _UnpackOutput node of each differentiable output
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Nodes' classes carry PyTorch's node names, as `type(y.grad_fn).__name__` shows them
+        (graph printers and torchviz read it): a built-in op's class is renamed to its
+        torch_name (`Mul` -> `MulBackward0`; `_class_name` keeps the Python name), and a
+        user's Function `A` records its nodes as instances of a subclass `ABackward`."""
+        super().__init_subclass__(**kwargs)
+        if "torch_name" in cls.__dict__:  # (moved under the descriptor: see _TorchName)
+            cls._default_name = cls.__dict__["torch_name"]
+            delattr(cls, "torch_name")
+        if "_class_name" not in cls.__dict__:
+            cls._class_name = cls.__name__
+        if cls.__module__.startswith("tinyconv."):
+            if isinstance(cls._default_name, str):
+                cls.__name__ = cls._default_name
+        elif "_node_of" not in cls.__dict__ and "_variant_of" not in cls.__dict__:
+            cls._node_cls = type(cls.__name__ + "Backward", (cls,), {"_node_of": cls})
+
+    # a user's Function: the class its nodes are made of (see __init_subclass__)
+    _node_cls: type | None = None
+    _node_of: type | None = None
 
     # -- what an op calls in forward ------------------------------------------------
     def save_for_backward(self, *tensors: Any) -> None:
@@ -313,7 +373,7 @@ class Function:
     # PyTorch's name for this node (`MulBackward0`); an op sets it on the class, or on
     # ctx in forward when PyTorch's name depends on the variant (sum with dim: SumBackward1).
     # None (a user's Function) gives `<ClassName>Backward`, as PyTorch names those.
-    torch_name: str | None = None
+    _default_name: str | None = None
 
     @staticmethod
     def empty_is_view(args: tuple) -> bool:
@@ -326,8 +386,12 @@ class Function:
 
     def name(self) -> str:
         """The grad_fn name shown in reprs, e.g. `MulBackward0`."""
-        n = self.torch_name
-        return n if n is not None else type(self).__name__ + "Backward"
+        n = type(self)._default_name
+        if n is not None:
+            return n
+        return (
+            type(self).__name__ if self._node_of is not None else type(self).__name__ + "Backward"
+        )
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -447,6 +511,8 @@ class Function:
             finally:
                 _restore(token)
         else:  # a user's Function sees Tensors, cut from the graph
+            if cls._node_cls is not None:
+                ctx.__class__ = cls._node_cls  # (named as PyTorch names it: see __init_subclass__)
             raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
             # (forward may read it, recorded or not; as PyTorch, it follows requires_grad
             # even under no_grad)
@@ -670,6 +736,13 @@ class ShownNode:
     tinyconv's Linear takes the weight as it is). For display: the engine never runs it."""
 
     __slots__ = ("_name", "_edge")
+    _named: dict = {}  # name -> the subclass of that name (type(node).__name__, as PyTorch's)
+
+    def __new__(cls, name: str, edge: Any) -> ShownNode:
+        sub = ShownNode._named.get(name)
+        if sub is None:
+            sub = ShownNode._named[name] = type(name, (ShownNode,), {"__slots__": ()})
+        return object.__new__(sub)
 
     def __init__(self, name: str, edge: Any) -> None:
         self._name, self._edge = name, edge

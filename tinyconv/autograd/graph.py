@@ -9,12 +9,24 @@ mostly what PyTorch's save; some keep extra arrays of their own that are not han
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any
 
 from . import grad_mode
+from .function import AccumulateGrad, Function, ShownNode
 
-__all__ = ["disable_saved_tensors_hooks", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = ["Node", "disable_saved_tensors_hooks", "save_on_cpu", "saved_tensors_hooks"]
+
+
+class Node(abc.ABC):  # noqa: B024  (PyTorch's: an ABC for isinstance only)
+    """What every `grad_fn` (and every entry of `next_functions`) is an instance of:
+    `isinstance(t.grad_fn, torch.autograd.graph.Node)`."""
+
+
+Node.register(Function)
+Node.register(AccumulateGrad)
+Node.register(ShownNode)
 
 
 class saved_tensors_hooks:  # noqa: N801  (PyTorch's name)

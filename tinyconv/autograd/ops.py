@@ -224,6 +224,7 @@ class Add(Binary):
 
 
 class Sub(Binary):
+    torch_name = "SubBackward0"  # (RsubBackward1 for number - x: set per node in forward)
     ufunc = np.subtract
 
     def _shown(self) -> tuple:
@@ -320,6 +321,8 @@ class Div(Binary):
 
 
 class Pow(Binary):
+    torch_name = "PowBackward0"  # (PowBackward1 / 2 with a tensor exponent: set in forward)
+
     def _shown(self) -> tuple:
         # PyTorch's pow with a number has one edge: the tensor's (base or exponent)
         name = self.torch_name
@@ -1165,6 +1168,8 @@ class Sum(Op):
 
 
 class Mean(Op):
+    torch_name = "MeanBackward0"  # (MeanBackward1 with a dim: set per node in forward)
+
     @staticmethod
     @layout_free
     def forward(ctx, a, axis=None, keepdims=False):

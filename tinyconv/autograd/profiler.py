@@ -410,6 +410,8 @@ def _op_name(cls: type) -> str:
     aten::convolution, MaxPool2DWithIndicesBackward0 -> aten::max_pool2d_with_indices), or
     from the op's class when the name depends on the call (Sum -> aten::sum); a user's
     Function keeps its class name."""
+    if "aten_name" in cls.__dict__:  # (an op whose node PyTorch names after an inner call)
+        return cls.aten_name
     node = getattr(cls, "torch_name", None)
     if not cls.__module__.startswith("tinyconv."):
         return cls.__name__  # a user's Function

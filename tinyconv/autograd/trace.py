@@ -396,7 +396,7 @@ _name_cache: dict[type, tuple[tuple[str, ...], str | None]] = {}
 def _input_name(cls: type, i: int) -> str:
     """Input i as the op's forward names it: Conv2d.forward(ctx, x, w, b, ...) -> x, w, b."""
     if cls not in _name_cache:
-        fixed, var = _SPECIAL_NAMES.get(cls.__name__, ()), None
+        fixed, var = _SPECIAL_NAMES.get(cls.__dict__.get("_class_name", cls.__name__), ()), None
         if not fixed:
             try:
                 params = list(inspect.signature(cls.forward).parameters.values())[1:]  # drop ctx

@@ -30,6 +30,9 @@ def _folded(x: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 class Linear(Op):
+    torch_name = "AddmmBackward0"  # (MmBackward0 without a bias, ...: set per node in forward)
+    aten_name = "aten::linear"  # (the profiler's name: the call, not the node)
+
     def _shown(self) -> tuple:
         # PyTorch computes addmm(bias, x, weight.t()) (mm without a bias): its node's edges
         # are those, the weight's through a TBackward0 node of its own
