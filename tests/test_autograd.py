@@ -872,9 +872,10 @@ def test_gradcheck_returns_false_when_asked():
         gradcheck(WrongSquare.apply, (x,), fast_mode=True)
 
 
-def test_gradcheck_rejects_float32_and_inputs_without_grad():
-    with pytest.raises(TypeError, match="float64"):
-        gradcheck(lambda t: t * 2, (torch.ones(2, requires_grad=True),))
+def test_gradcheck_warns_on_float32_and_rejects_inputs_without_grad():
+    # float32: PyTorch's warning, then the check runs (a loose tolerance can pass it)
+    with pytest.warns(UserWarning, match="not a double precision"):
+        assert gradcheck(lambda t: t * 2, (torch.ones(2, requires_grad=True),), eps=1e-2)
     with pytest.raises(ValueError, match="requires grad"):
         gradcheck(lambda t: t * 2, (torch.ones(2, dtype=torch.float64),))
 

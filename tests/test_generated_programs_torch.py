@@ -1342,3 +1342,101 @@ def test_graph_walk_sees_pytorchs_node_class_names():
     walk(y.grad_fn)
     > isinstance(y.grad_fn, torch.autograd.graph.Node), isinstance(y.grad_fn.next_functions[0][0], torch.autograd.graph.Node)
     """)
+
+
+def test_custom_functions_under_func_transforms_follow_pytorchs_rules():
+    # inside torch.func transforms tinyconv ran any autograd.Function; PyTorch requires the
+    # setup_context style, a vmap rule (generate_vmap_rule or a vmap staticmethod) under vmap
+    # and jacfwd, and a jvp staticmethod under jvp and jacfwd
+    same("""
+    import torch
+    class Old(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    class Split(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x.exp()
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(output)
+        @staticmethod
+        def backward(ctx, g):
+            out, = ctx.saved_tensors
+            return g * out
+    class Gen(Split):
+        generate_vmap_rule = True
+    x = torch.randn(3)
+    > torch.func.grad(lambda x: Old.apply(x).sum())(x)
+    > torch.vmap(Old.apply)(torch.randn(2, 3))
+    > torch.func.grad(lambda x: Split.apply(x).sum())(x)
+    > torch.func.vjp(Split.apply, x)[1](torch.ones(3))
+    > torch.func.jacrev(Split.apply)(x)
+    > torch.vmap(Split.apply)(torch.randn(2, 3))
+    > torch.vmap(Gen.apply)(torch.randn(2, 3))
+    > torch.func.jacfwd(Split.apply)(x)
+    > torch.func.jacfwd(Gen.apply)(x)
+    > torch.func.jvp(Gen.apply, (x,), (torch.ones(3),))
+    > torch.vmap(torch.func.grad(lambda x: Split.apply(x).sum()))(torch.randn(2, 3))
+    > torch.vmap(torch.func.grad(lambda x: Gen.apply(x).sum()))(torch.randn(2, 3))
+    > torch.autograd.functional.jacobian(Old.apply, x)
+    > torch.vmap(lambda a: (a.sum(), a * 2), out_dims=(0, 1))(torch.randn(4, 3))
+    > torch.vmap(lambda a: a * 2, out_dims=-1)(torch.randn(2, 3, 4))
+    """)
+
+
+def test_function_apply_keywords_linearize_and_gradcheck_options():
+    # Function.apply(x, k=3.0) raised TypeError (PyTorch binds keywords to forward's
+    # parameters, and fills in defaults for the setup_context style); func.linearize was
+    # missing; gradcheck refused float32 inputs (PyTorch warns and checks) and PyTorch's
+    # options (check_batched_grad, nondet_tol, check_grad_dtypes, ...)
+    same("""
+    import torch
+    from torch.func import linearize
+    from torch.autograd import gradcheck, gradgradcheck
+    class S(torch.autograd.Function):
+        @staticmethod
+        def forward(x, k=2.0):
+            return x * k
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            print('inputs', len(inputs), inputs[1:])
+            ctx.k = inputs[1]
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+    class O(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k=2.0):
+            print('needs', ctx.needs_input_grad)
+            return x * k
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    x = torch.randn(3, requires_grad=True)
+    S.apply(x).sum().backward()
+    S.apply(x, k=3.0).sum().backward()
+    S.apply(k=3.0, x=x).sum().backward()
+    O.apply(x).sum().backward()
+    > x.grad
+    > O.apply(x, k=3.0).sum().backward()
+    > O.apply(x, z=3.0)
+    > S.apply(x, 1.0, 2.0)
+    out, f = linearize(torch.sin, torch.randn(3))
+    > out, f(torch.ones(3))
+    > f(torch.ones(2))
+    _, f2 = linearize(lambda a, b: a * b.exp(), torch.randn(3), torch.randn(3))
+    > f2(torch.ones(3), torch.full((3,), 2.0))
+    y = torch.randn(3, requires_grad=True)
+    > gradcheck(torch.sin, (y,), eps=1e-3, atol=1e-2, rtol=1e-2)
+    > gradcheck(torch.sin, (y,), raise_exception=False, nondet_tol=1e-9, check_undefined_grad=False, check_batched_grad=True)
+    yd = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    > gradcheck(torch.sin, (yd,), check_grad_dtypes=True, check_batched_grad=True)
+    > gradcheck(torch.sin, (yd,), check_backward_ad=False)
+    > gradgradcheck(torch.sin, (yd,), check_batched_grad=True, gen_non_contig_grad_outputs=True)
+    > gradcheck(lambda t: t.float().double(), (yd,), check_grad_dtypes=True)
+    """)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _rng
-from .autograd import enable_grad, is_grad_enabled
+from .autograd import enable_grad, grad_mode, is_grad_enabled
 from .autograd.engine import grad as _engine_grad
 from .autograd.engine import topological_order
 from .creation import zeros_like
@@ -43,6 +43,7 @@ __all__ = [
     "jacfwd",
     "jacrev",
     "jvp",
+    "linearize",
     "stack_module_state",
     "vjp",
     "vmap",
@@ -243,6 +244,23 @@ def _per_argnum(argnums: Any, trees: list, values: list) -> Any:
     return out[0] if isinstance(argnums, int) else tuple(out)
 
 
+def _call_in_transform(
+    func: Callable, *args: Any, _vmap: int = 0, _forward: int = 0, **kwargs: Any
+) -> Any:
+    """func(*args, **kwargs) with grad_mode.func_transforms raised (and func_vmaps, func_forward
+    for a vmap, a forward-mode transform): a user's autograd.Function called there must follow
+    PyTorch's rules for it (Function.apply checks)."""
+    grad_mode.func_transforms += 1
+    grad_mode.func_vmaps += _vmap
+    grad_mode.func_forward += _forward
+    try:
+        return func(*args, **kwargs)
+    finally:
+        grad_mode.func_transforms -= 1
+        grad_mode.func_vmaps -= _vmap
+        grad_mode.func_forward -= _forward
+
+
 def _split_aux(out: Any, has_aux: bool, who: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
@@ -270,7 +288,7 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
         who = "grad_and_value(f)(*args)"
         new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
         with enable_grad():
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+            out, aux = _split_aux(_call_in_transform(func, *new_args, **kwargs), has_aux, who)
         if not isinstance(out, Tensor):
             raise RuntimeError(f"{who}: Expected f(*args) to return a Tensor, got {type(out)}")
         if out.ndim != 0:
@@ -310,7 +328,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     vjp_fn may be called several times."""
     new_args, trees, flat = _prepare(primals, tuple(range(len(primals))))
     with enable_grad():
-        out, aux = _split_aux(func(*new_args), has_aux, "vjp(f, *primals)")
+        out, aux = _split_aux(_call_in_transform(func, *new_args), has_aux, "vjp(f, *primals)")
     out_leaves, out_spec = _flatten(out)
     for leaf in out_leaves:
         if not isinstance(leaf, Tensor):
@@ -349,7 +367,7 @@ def _jacobian(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
         with enable_grad():
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+            out, aux = _split_aux(_call_in_transform(func, *new_args, **kwargs), has_aux, who)
         out_leaves, out_spec = _flatten(out)
         own = {id(t) for t in flat}
         outside = is_grad_enabled() and any(
@@ -428,7 +446,7 @@ def jvp(
             )
     new_args, _, flat = _prepare(primals, tuple(range(len(primals))))
     with enable_grad():
-        out, aux = _split_aux(func(*new_args), has_aux, who)
+        out, aux = _split_aux(_call_in_transform(func, *new_args, _forward=1), has_aux, who)
         out_leaves, out_spec = _flatten(out)
         for leaf in out_leaves:
             if not isinstance(leaf, Tensor):
@@ -445,6 +463,31 @@ def jvp(
     return (*result, _release(aux, own)) if has_aux else result
 
 
+def linearize(func: Callable, *primals: Any) -> tuple:
+    """(func(*primals), jvp_fn): jvp_fn(*tangents) is the Jacobian-vector product at primals,
+    as torch.func.linearize (here each call is a jvp; func runs again each time)."""
+    out = func(*primals)
+    p_leaves, _ = _flatten(primals)
+
+    def jvp_fn(*tangents: Any) -> Any:
+        t_leaves, _ = _flatten(tangents)
+        if len(t_leaves) != len(p_leaves):
+            raise RuntimeError(
+                f"Expected the tangents to have {len(p_leaves)} tensors (as the primals), got "
+                f"{len(t_leaves)}"
+            )
+        for k, (p, t) in enumerate(zip(p_leaves, t_leaves, strict=True)):
+            if not isinstance(t, Tensor) or tuple(t.shape) != tuple(p.shape):
+                shape = t.shape if isinstance(t, Tensor) else type(t).__name__
+                raise RuntimeError(
+                    f"tangent:{k} with shape {shape} in flattened pytree doesn't match the shape "
+                    f"{p.shape} of the corresponding primal."
+                )
+        return jvp(func, primals, tangents)[1]
+
+    return out, jvp_fn
+
+
 def _jacobian_by_columns(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable:
     """The Jacobian of every output leaf with respect to every argnums leaf, by columns (one
     Jacobian-vector product per input element, as forward mode): shape So + Si."""
@@ -453,7 +496,9 @@ def _jacobian_by_columns(func: Callable, argnums: Any, has_aux: bool, who: str) 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         new_args, trees, flat = _prepare(args, _argnums(argnums, len(args)))
         with enable_grad():
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, who)
+            out, aux = _split_aux(
+                _call_in_transform(func, *new_args, _vmap=1, _forward=1, **kwargs), has_aux, who
+            )
             out_leaves, out_spec = _flatten(out)
             for o in out_leaves:
                 if not isinstance(o, Tensor):
@@ -614,7 +659,7 @@ def vmap(
                 _rng.set_rng_state(state)
             sliced = [t if d is None else t.select(d, i) for t, d in zip(leaves, dims, strict=True)]
             before = _rng.get_rng_state() if randomness == "error" else None
-            results.append(func(*_unflatten(sliced, spec), **kwargs))
+            results.append(_call_in_transform(func, *_unflatten(sliced, spec), _vmap=1, **kwargs))
             if before is not None and not bool((_rng.get_rng_state() == before).all()):
                 raise RuntimeError(
                     "vmap: called random operation while in randomness error mode. Please "
@@ -641,5 +686,6 @@ def _stack_results(results: list, out_dims: Any, name: str) -> Any:
                 f"vmap({name}, ..., out_dims=None): tinyconv's vmap is a loop and cannot tell "
                 "an output that does not depend on the mapped inputs; use an int out_dim"
             )
-        stacked.append(stack([r[j] for r in per_sample], dim=d))
+        # (stacked on dim 0 and moved: a view, with the strides PyTorch's vmap gives)
+        stacked.append(stack([r[j] for r in per_sample]).movedim(0, d))
     return _unflatten(stacked, spec)

@@ -9,6 +9,7 @@ projection v^T J u instead, for large ops).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,8 +49,23 @@ def gradcheck(
     raise_exception: bool = True,
     fast_mode: bool = False,
     seed: int = 0,
+    *,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    masked: Any = None,
 ) -> bool:
     """Check fn's backward against finite differences for every input that requires grad.
+
+    PyTorch's other options are accepted: nondet_tol, check_undefined_grad and the batched
+    checks change nothing here (tinyconv's backward is deterministic and its vmap is a loop,
+    so batched gradients are the rows checked anyway); check_grad_dtypes compares each
+    gradient's dtype with its input's; check_backward_ad=False is refused, as there;
+    check_forward_ad=True raises NotImplementedError (tinyconv has no forward-mode AD).
 
     `inputs` is a Tensor or a tuple of them (and other arguments passed through).
     Use float64 inputs: float32 rounding swamps eps. Returns True, or on a mismatch
@@ -62,12 +78,25 @@ def gradcheck(
         raise TensorValueError(
             "gradcheck: no input requires grad; pass tensors made with requires_grad=True"
         )
+    if check_forward_ad or check_batched_forward_grad:
+        raise NotImplementedError(
+            "gradcheck(check_forward_ad=True): tinyconv has no forward-mode AD (see README)"
+        )
+    if masked:
+        raise NotImplementedError("gradcheck(masked=True): tinyconv has no sparse tensors")
     for i in diff:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(
-                f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 inputs "
-                "(float32 rounding is larger than the finite-difference step)"
+        if inputs[i].dtype != np.float64:  # (PyTorch's warning, and then it checks anyway)
+            warnings.warn(
+                f"Input #{i} requires gradient and is not a double precision floating point or "
+                "complex. This check will likely fail if all the inputs are not of double "
+                "precision floating point or complex. ",
+                UserWarning,
+                stacklevel=2,
             )
+    if not check_backward_ad:  # (PyTorch's check, for the same call)
+        raise AssertionError(
+            "Expected at least one of check_forward_ad or check_backward_ad to be True"
+        )
     with grad_mode.enable_grad():
         outs = _outputs(fn, inputs)
     sizes = [o._data.size for o in outs]
@@ -107,6 +136,11 @@ def gradcheck(
                 raise GradcheckError(
                     f"gradcheck: the gradient of input {i} has shape {g._data.shape}, "
                     f"but the input has shape {inputs[i]._data.shape}"
+                )
+            if check_grad_dtypes and g is not None and g._data.dtype != inputs[i]._data.dtype:
+                raise GradcheckError(
+                    f"gradcheck: the gradient of input {i} has dtype {g.dtype}, but the input "
+                    f"has dtype {inputs[i].dtype}"
                 )
         return res
 
@@ -182,6 +216,15 @@ def gradgradcheck(
     raise_exception: bool = True,
     fast_mode: bool = False,
     seed: int = 0,
+    *,
+    gen_non_contig_grad_outputs: bool = False,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    masked: bool = False,
 ) -> bool:
     """Check the second derivatives: gradcheck of the function
     (inputs, v) -> d<v, fn(inputs)>/d(inputs), whose backward is the create_graph backward.
@@ -234,6 +277,10 @@ def gradgradcheck(
         raise_exception=raise_exception,
         fast_mode=fast_mode,
         seed=seed,
+        check_grad_dtypes=check_grad_dtypes,
+        check_forward_ad=check_fwd_over_rev,
+        check_backward_ad=check_rev_over_rev,
+        masked=masked,
     )
 
 

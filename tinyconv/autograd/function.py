@@ -27,6 +27,7 @@ leaves it False and sees Tensors in both, as in PyTorch tutorials.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -229,6 +230,8 @@ class Function:
                 cls.__name__ = cls._default_name
         elif "_node_of" not in cls.__dict__ and "_variant_of" not in cls.__dict__:
             cls._node_cls = type(cls.__name__ + "Backward", (cls,), {"_node_of": cls})
+            if "apply" not in cls.__dict__:  # (a user's Function takes keywords, as PyTorch's)
+                cls.apply = classmethod(_apply_user)
 
     # a user's Function: the class its nodes are made of (see __init_subclass__)
     _node_cls: type | None = None
@@ -445,6 +448,27 @@ class Function:
     def backward(ctx: Function, grad: Any) -> Any:
         raise NotImplementedError
 
+    # torch.func.vmap of a user's Function: PyTorch runs its `vmap` staticmethod, or with
+    # generate_vmap_rule=True vmaps forward and backward; tinyconv's vmap is a loop over the
+    # samples, so either gives the same numbers (one of them is required, as in PyTorch)
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info: Any, in_dims: tuple, *args: Any) -> Any:
+        raise NotImplementedError(
+            "To use autograd.Function with vmap, you must either override the vmap staticmethod "
+            "or set generate_vmap_rule=True."
+        )
+
+    @staticmethod
+    def jvp(ctx: Function, *grad_inputs: Any) -> Any:
+        """Forward mode's rule, which torch.func.jvp / jacfwd require of a user's Function (as
+        PyTorch does); tinyconv's forward-mode products come from backward, so it is not run."""
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
+
     @staticmethod
     def setup_context(ctx: Function, inputs: tuple, output: Any) -> None:
         """PyTorch 2's split style for a user's Function: when a subclass defines it, forward
@@ -511,6 +535,8 @@ class Function:
             finally:
                 _restore(token)
         else:  # a user's Function sees Tensors, cut from the graph
+            if grad_mode.func_transforms and cls._node_cls is not None:
+                _check_transformable(cls)
             if cls._node_cls is not None:
                 ctx.__class__ = cls._node_cls  # (named as PyTorch names it: see __init_subclass__)
             raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
@@ -765,6 +791,50 @@ class ShownNode:
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
+
+
+def _apply_user(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """Function.apply for a user's Function, as PyTorch's: keyword arguments are bound to
+    forward's parameters, and in the setup_context style forward's defaults are filled in
+    too (setup_context sees them among the inputs; backward returns a gradient for each)."""
+    split = cls.setup_context is not Function.setup_context
+    if kwargs or split:
+        sig = cls.__dict__.get("_forward_signature")
+        if sig is None or sig[0] is not cls.forward:
+            sig = (cls.forward, inspect.signature(cls.forward))
+            cls._forward_signature = sig
+        bound = sig[1].bind(*args, **kwargs) if split else sig[1].bind(None, *args, **kwargs)
+        if split:
+            bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(
+                f"{cls.__name__}.apply: forward's keyword-only arguments "
+                f"{sorted(bound.kwargs)} cannot be given (autograd.Function passes its "
+                "inputs by position)"
+            )
+        args = bound.args if split else bound.args[1:]
+    return Function.apply.__func__(cls, *args)
+
+
+def _check_transformable(cls: type) -> None:
+    """A user's Function called inside a torch.func transform: PyTorch's rules (tinyconv's
+    transforms would run it fine; the rules keep code that runs here running there)."""
+    if cls.setup_context is Function.setup_context:
+        raise RuntimeError(
+            f"{cls.__name__}: in order to use an autograd.Function with functorch transforms "
+            "(vmap, grad, jvp, jacrev, ...), it must override the setup_context staticmethod "
+            "(forward(*args) without ctx, then setup_context(ctx, inputs, output))"
+        )
+    if grad_mode.func_vmaps and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
+        raise RuntimeError(
+            f"You tried to vmap over {cls.__name__}, but it does not have vmap support. Please "
+            "override and implement the vmap staticmethod or set generate_vmap_rule=True"
+        )
+    if grad_mode.func_forward and cls.jvp is Function.jvp:
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
 
 
 def _apply_multi(

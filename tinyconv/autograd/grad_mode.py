@@ -23,6 +23,11 @@ saved_hooks_refused: str | None = None
 # > 0 while a graph_backward (create_graph=True) runs: turning a Tensor that requires grad
 # into a NumPy array there would silently cut the graph of the gradient, so it raises.
 graph_backward_depth: int = 0
+# > 0 while a torch.func transform (grad, vjp, jvp, jacrev, jacfwd, vmap) calls its function:
+# there, as in PyTorch, a user's autograd.Function must use the setup_context style
+func_transforms: int = 0
+func_vmaps: int = 0  # (of those, the vmaps: there a Function also needs a vmap rule)
+func_forward: int = 0  # (of those, forward mode's, jvp and jacfwd: it needs a jvp rule)
 
 
 def is_grad_enabled() -> bool:
