@@ -1440,3 +1440,43 @@ def test_function_apply_keywords_linearize_and_gradcheck_options():
     > gradgradcheck(torch.sin, (yd,), check_batched_grad=True, gen_non_contig_grad_outputs=True)
     > gradcheck(lambda t: t.float().double(), (yd,), check_grad_dtypes=True)
     """)
+
+
+def test_retain_grad_follows_in_place_changes():
+    # after retain_grad() and an in-place op on the tensor (or a write into it through a view
+    # or an index), .grad was the gradient of the old value; PyTorch's is the new value's
+    same("""
+    import torch
+    x = torch.tensor([1., 2., 3.], requires_grad=True)
+    w = x * 1
+    w.retain_grad()
+    w.mul_(5)
+    w.sum().backward()
+    > w.grad, x.grad, w.retains_grad
+    x.grad = None
+    b = x * 1
+    b.retain_grad()
+    b[0] = 5
+    (b * torch.tensor([1., 2., 3.])).sum().backward()
+    > b.grad, x.grad
+    x.grad = None
+    c = x * 1
+    c.retain_grad()
+    c[0:2].mul_(2)
+    (c * torch.tensor([1., 2., 3.])).sum().backward()
+    > c.grad, x.grad
+    x.grad = None
+    e = x * 1
+    e.retain_grad()
+    e.add_(1)
+    e.exp_()
+    e.sum().backward()
+    > e.grad, x.grad
+    x.grad = None
+    f = x * 1
+    g = f[1:]
+    g.retain_grad()
+    f.mul_(3)
+    g.sum().backward()
+    > g.grad, x.grad
+    """)

@@ -105,6 +105,7 @@ class ViewInplace:
                 "shape in place (t_, transpose_, squeeze_, unsqueeze_); its history can't be "
                 "re-derived from the base. Take the view again after the in-place view op"
             )
+        _move_retained(self, t._grad_fn)
         self._grad_fn = t._grad_fn
         self._requires_grad = True
 
@@ -235,6 +236,7 @@ class ViewInplace:
         self._data[...] = out._data
         self._vc[0] += 1
         if track:
+            _move_retained(self, out.grad_fn)
             self.grad_fn = node = out.grad_fn
             self._requires_grad = True
             if node is not None and node._saved_versions:
@@ -370,6 +372,7 @@ class ViewInplace:
             )
             n.value_meta = (value._data.shape, value._data.dtype) if v_req else None
             n._out_meta = (self._data.shape, self._data.dtype)
+            _move_retained(self, n)
             self.grad_fn = n
             self._requires_grad = True
         if view:
@@ -379,3 +382,12 @@ class ViewInplace:
 
 # tensor.py imports this module first (Tensor mixes it in), so tensor is bound at the end
 from . import tensor as _t  # noqa: E402
+
+
+def _move_retained(t: Any, new: Any) -> None:
+    """retain_grad() follows the tensor through an in-place op, as in PyTorch: its .grad is
+    then the gradient of the new value (the node that now makes it), not of the old one."""
+    old = t._grad_fn
+    if old is not None and old._retained is not None and new is not None:
+        if old._retained() is t:
+            new._retained, old._retained = old._retained, None

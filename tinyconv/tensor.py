@@ -39,7 +39,7 @@ from ._args import (
 )
 from ._dtype import as_dtype, dtype_name, result_type
 from ._errors import TensorValueError
-from ._inplace import _VIEW_MULTI, ViewInplace
+from ._inplace import _VIEW_MULTI, ViewInplace, _move_retained
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
 from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the memory formats)
@@ -1873,6 +1873,7 @@ def _record_set_index(t: Tensor, idx: Any, value: Any) -> None:
         (t._grad_fn or t) if t._requires_grad else None,
         (value._grad_fn or value) if v_req else None,
     )
+    _move_retained(t, node)
     t.grad_fn = node
     t._requires_grad = True
 
