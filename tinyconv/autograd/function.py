@@ -397,6 +397,8 @@ class Function:
         )
 
     def __repr__(self) -> str:
+        if self._node_of is not None:  # a user's Function: PyTorch's class lives in Python
+            return f"<tinyconv.autograd.function.{self.name()} object at {id(self):#x}>"
         return f"<{self.name()} object at {id(self):#x}>"
 
     @property
@@ -814,6 +816,9 @@ def _apply_user(cls: type, *args: Any, **kwargs: Any) -> Any:
             )
         args = bound.args if split else bound.args[1:]
     return Function.apply.__func__(cls, *args)
+
+
+_apply_user.__name__, _apply_user.__qualname__ = "apply", "Function.apply"  # (as it prints)
 
 
 def _check_transformable(cls: type) -> None:
