@@ -1480,3 +1480,34 @@ def test_retain_grad_follows_in_place_changes():
     g.sum().backward()
     > g.grad, x.grad
     """)
+
+
+def test_global_module_hooks_import_path_and_user_node_repr():
+    # `from torch.nn.modules.module import register_module_forward_hook` failed (the hooks
+    # lived only in tinyconv.nn.module); a user's Function node printed without PyTorch's
+    # module path (torch.autograd.function.ABackward)
+    same("""
+    import torch
+    import torch.nn as nn
+    from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook, register_module_full_backward_hook, _IncompatibleKeys
+    seen = []
+    h1 = register_module_forward_hook(lambda m, i, o: seen.append(('f', type(m).__name__)))
+    h2 = register_module_forward_pre_hook(lambda m, i: seen.append(('pre', type(m).__name__)))
+    h3 = register_module_full_backward_hook(lambda m, gi, go: seen.append(('b', type(m).__name__)))
+    net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    net(torch.randn(1, 2, requires_grad=True)).sum().backward()
+    h1.remove(); h2.remove(); h3.remove()
+    net(torch.randn(1, 2))
+    > seen
+    > isinstance(net.load_state_dict(net.state_dict()), _IncompatibleKeys)
+    class Twice(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    y = Twice.apply(torch.ones(2, requires_grad=True))
+    > repr(y.grad_fn).split(' object at')[0], y.grad_fn.name(), type(y.grad_fn).__name__
+    > repr(Twice.apply).split(' of ')[0]
+    """)
