@@ -392,7 +392,7 @@ def test_one_op_layer_frees_its_steps_after_backward():
     lstm = tinyconv.nn.LSTM(2, 3)
     out, _ = lstm(tinyconv.randn(4, 1, 2))
     node = out.grad_fn
-    while type(node).__name__ != "RnnLayer":
+    while type(node).__qualname__ != "RnnLayer":  # (__name__ is PyTorch's node name)
         node = node.next_functions[0][0]
     steps = node._saved[-1]
     first_gate = weakref.ref(steps[0][0])

@@ -167,7 +167,13 @@ class _TorchName:
             sub = type(
                 name if isinstance(name, str) else base.__name__,
                 (base,),
-                {"_default_name": name, "_variant_of": base, "__module__": base.__module__},
+                {
+                    "_default_name": name,
+                    "_variant_of": base,
+                    "__module__": base.__module__,
+                    "__qualname__": base.__qualname__,  # (the Python class, as for the others)
+                    "_class_name": base._class_name,
+                },
             )
         return sub
 
@@ -189,6 +195,10 @@ class Function:
     _creation: tuple = ()  # anomaly mode only: the user's (file, line, function) stack at forward
     _out_meta: tuple | None = None  # (shape, dtype) of the output, for tinyconv.viz
     _released = False
+    # True where PyTorch's node saves tensors (indices, a mask, the input) that tinyconv's op
+    # keeps as plain attributes: backward then marks the node freed all the same, so that a
+    # second backward without retain_graph raises here as there
+    torch_saves = False
     _in_meta: tuple = ()  # user Functions: (shape, dtype) of each forward input
     _tensor_hooks: dict | None = None  # hooks registered on the output tensor (register_hook)
     # hooks registered on the node itself: (pre hooks, post hooks), two OrderedDicts
@@ -992,7 +1002,8 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
         grads = grads[: len(metas)]
     if len(grads) != len(metas):
         raise RuntimeError(
-            f"{type(node).__name__}.backward returned {len(grads)} gradient(s), but forward took "
+            f"{(node._node_of or type(node)).__name__}.backward returned {len(grads)} gradient(s), "
+            "but forward took "
             f"{len(metas)} input(s); return one per input (None for inputs that need none)"
         )
     out = []
@@ -1008,7 +1019,8 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
                     fits = False
                 if not fits:
                     raise RuntimeError(
-                        f"{type(node).__name__}.backward returned a gradient of shape {g.shape} "
+                        f"{(node._node_of or type(node)).__name__}.backward returned a gradient "
+                        f"of shape {g.shape} "
                         f"for input {i}, which has shape {shape}"
                     )
             g = sum_to_shape(g, shape, dtype)
