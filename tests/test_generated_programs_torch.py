@@ -1511,3 +1511,32 @@ def test_global_module_hooks_import_path_and_user_node_repr():
     > repr(y.grad_fn).split(' object at')[0], y.grad_fn.name(), type(y.grad_fn).__name__
     > repr(Twice.apply).split(' of ')[0]
     """)
+
+
+def test_second_backward_raises_where_pytorchs_node_saved_tensors():
+    # a second backward without retain_graph ran through nodes whose PyTorch counterparts save
+    # index or mask tensors (tinyconv kept them as plain attributes, not freed): PyTorch raises
+    same("""
+    import torch
+    import torch.nn.functional as F
+    def twice(f):
+        x = torch.randn(2, 3, requires_grad=True)
+        y = f(x)
+        y.sum().backward()
+        y.sum().backward()
+        return x.grad
+    > twice(lambda x: x[[0, 1]])
+    > twice(lambda x: x[x > 0])
+    > twice(lambda x: x.max(0)[0])
+    > twice(lambda x: x.sort(1)[0])
+    > twice(lambda x: x.topk(2, 1)[0])
+    > twice(lambda x: x.gather(0, torch.tensor([[0, 1, 0]])))
+    > twice(lambda x: torch.where(x > 0, x, torch.zeros(1)))
+    > twice(lambda x: x.masked_fill(x > 0, 0.0))
+    > twice(lambda x: x.index_select(1, torch.tensor([0, 2])))
+    > twice(lambda x: F.max_pool1d(x.unsqueeze(0), 2))
+    > twice(lambda x: F.avg_pool1d(x.unsqueeze(0), 2))
+    > twice(lambda x: F.embedding(torch.tensor([1, 0]), x))
+    > twice(lambda x: x[0:1] * 2 + x[1])
+    > twice(lambda x: x.sum(0) + x.t().reshape(6)[:3])
+    """)

@@ -420,12 +420,15 @@ def _backward_node(
     if (
         node.add_grad_into is not None
         and node_hooks is None
+        and not node._released
         and owned is not None
         and not create_graph
         and prof is None
         and not observers
         and _add_slice_grad(node, grad_out, grads, owned)
     ):
+        if not retain_graph and node.torch_saves:
+            node._released = True
         return
     if create_graph:
         grads_in = node._run_graph_backward(grad_out)
@@ -450,6 +453,8 @@ def _backward_node(
         node._released = True
         node._unpack_nodes = None
         node._packed = None
+    elif not retain_graph and node.torch_saves:
+        node._released = True
     if observers:
         shown_out = grad_out._data if create_graph else grad_out
         shown_in = (

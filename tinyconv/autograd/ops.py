@@ -1439,6 +1439,8 @@ class Amax(Op):
 class TakeAlongAxis(Op):
     """out = a[..., index, ...] along `axis` (gather); used by max/min with dim."""
 
+    torch_saves = True  # (PyTorch's nodes save the indices)
+
     @staticmethod
     def forward(ctx, a, index, axis, keepdims=True):
         ctx.shape, ctx.index, ctx.axis, ctx.keepdims = a.shape, index, axis, keepdims
@@ -1623,7 +1625,11 @@ class Index(Op):
     @staticmethod
     def forward(ctx, a, index):
         ctx.shape, ctx.index = a.shape, index
-        ctx.torch_name = _index_name(index.items, a.shape) if index.is_view else "IndexBackward0"
+        if index.is_view:
+            ctx.torch_name = _index_name(index.items, a.shape)
+        else:
+            ctx.torch_name = "IndexBackward0"
+            ctx.torch_saves = True  # (PyTorch's node saves the index tensors)
         return index.get(a)
 
     @staticmethod
@@ -1833,6 +1839,7 @@ class Stack(Op):
 
 
 class Where(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "WhereBackward0"
 
     def _shown(self) -> tuple:

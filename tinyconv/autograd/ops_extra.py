@@ -721,6 +721,8 @@ class Cumprod(Op):
 class Gather(Op):
     """out[p] = a[p with its `axis` coordinate replaced by index[p]]."""
 
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
+
     torch_name = "GatherBackward0"
 
     @staticmethod
@@ -1002,6 +1004,7 @@ def _pad_to(g, index_shape: tuple, shape: tuple):
 
 
 class IndexSelect(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "IndexSelectBackward0"
 
     @staticmethod
@@ -1028,6 +1031,8 @@ class IndexSelect(Op):
 
 class MaskedFill(Op):
     """out = value where mask, else a (mask broadcasts to a's shape; value a number or 0-d)."""
+
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
 
     @staticmethod
     def forward(ctx, a, mask, value):

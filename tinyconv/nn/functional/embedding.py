@@ -53,6 +53,7 @@ def _gather_rows(w: np.ndarray, idx: np.ndarray, factor: Any, shape: tuple) -> n
 
 
 class Embedding(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "EmbeddingBackward0"
     next_functions_count = 1  # PyTorch's node has an edge for the weight only
 

@@ -34,6 +34,7 @@ def _refuse_empty_window_grad(grad: np.ndarray, empty: np.ndarray | None, what: 
 
 
 class MaxPool2d(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "MaxPool2DWithIndicesBackward0"
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
@@ -72,6 +73,7 @@ class MaxPool2d(Op):
 
 
 class AvgPool2d(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "AvgPool2DBackward0"
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 

@@ -32,6 +32,7 @@ def _volume(shape: tuple) -> tuple:
 
 
 class MaxPool3d(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "MaxPool3DWithIndicesBackward0"
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
@@ -68,6 +69,7 @@ class MaxPool3d(Op):
 
 
 class AvgPool3d(Op):
+    torch_saves = True  # (PyTorch's node saves tensors: see Function.torch_saves)
     torch_name = "AvgPool3DBackward0"
     next_functions_count = 1
 
