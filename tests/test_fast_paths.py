@@ -71,7 +71,7 @@ def test_chain_and_sorted_paths_call_observers_once_per_node():
     h = x * 2
     loss = -(h * h).sum()
     seen = []
-    engine.observers.append(lambda node, g, gs: seen.append(type(node).__name__))
+    engine.observers.append(lambda node, g, gs: seen.append(type(node).__qualname__))
     try:
         loss.backward()
     finally:
