@@ -230,9 +230,13 @@ class Function:
         torch_name (`Mul` -> `MulBackward0`; `_class_name` keeps the Python name), and a
         user's Function `A` records its nodes as instances of a subclass `ABackward`."""
         super().__init_subclass__(**kwargs)
-        if "torch_name" in cls.__dict__:  # (moved under the descriptor: see _TorchName)
-            cls._default_name = cls.__dict__["torch_name"]
-            delattr(cls, "torch_name")
+        static = inspect.getattr_static(cls, "torch_name", None)
+        if not isinstance(static, _TorchName):  # (moved under the descriptor: see _TorchName)
+            cls._default_name = static  # (set here or on a mixin: _SvdVectors)
+            if "torch_name" in cls.__dict__:
+                delattr(cls, "torch_name")
+            if not isinstance(inspect.getattr_static(cls, "torch_name", None), _TorchName):
+                cls.torch_name = Function.__dict__["torch_name"]  # (above the mixin's)
         if "_class_name" not in cls.__dict__:
             cls._class_name = cls.__name__
         if cls.__module__.startswith("tinyconv."):
