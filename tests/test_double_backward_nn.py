@@ -144,6 +144,27 @@ def test_nn_grad_matches_torch(cfg):
     np.testing.assert_allclose(got_w.numpy(), want_w.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("args", [(1, 0, 1, 1), (2, 1, 1, 1), (2, 2, 3, 2), (3, 0, 2, 2)])
+def test_nn_grad_1d_matches_torch(args):
+    torch = pytest.importorskip("torch")
+    from tinyconv.nn.grad import conv1d_input, conv1d_weight
+
+    rng = np.random.default_rng(sum(args))
+    x, w = rng.standard_normal((2, 4, 11)), rng.standard_normal((6, 4 // args[3], 3))
+    y = torch.nn.functional.conv1d(torch.tensor(x), torch.tensor(w), None, *args)
+    g = rng.standard_normal(tuple(y.shape))
+    want_x = torch.nn.grad.conv1d_input(x.shape, torch.tensor(w), torch.tensor(g), *args)
+    want_w = torch.nn.grad.conv1d_weight(torch.tensor(x), w.shape, torch.tensor(g), *args)
+    got_x = conv1d_input(x.shape, tc.tensor(w), tc.tensor(g), *args)
+    got_w = conv1d_weight(tc.tensor(x), w.shape, tc.tensor(g), *args)
+    assert got_x.shape == want_x.shape and got_w.shape == want_w.shape
+    np.testing.assert_allclose(got_x.numpy(), want_x.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got_w.numpy(), want_w.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="input_size must be"):
+        conv1d_input((2, 4, 1, 11), tc.tensor(w), tc.tensor(g), *args)
+
+
 def test_nn_grad_bad_input():
     w = tc.zeros(4, 2, 3, 3)
     g = tc.zeros(1, 4, 3, 3)

@@ -700,3 +700,60 @@ def conv_transpose1d(
         input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)
     )
     return _one_node(y.squeeze(-2), y, input, weight, bias) if input.ndim == 3 else y.squeeze(-2)
+
+
+def conv1d_input(
+    input_size: Any,
+    weight: Tensor,
+    grad_output: Tensor,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The gradient of conv1d with respect to its input, as torch.nn.grad.conv1d_input:
+    conv2d_input on a height-1 image. input_size `(N, C, L)`; weight `(O, C // groups, k)`;
+    grad_output `(N, O, OL)`."""
+    what = "conv1d_input"
+    size = tuple(int(v) for v in input_size)
+    if len(size) != 3:
+        raise TensorValueError(f"{what}: input_size must be (N, C, L), got {input_size!r}")
+    _conv1d_operands(grad_output, weight, what, "out_channels, in_channels/groups")
+    s = _single(stride, "stride", what, 1)
+    d = _single(dilation, "dilation", what, 1)
+    p = _single(padding, "padding", what, 0)
+    g = conv2d_input(
+        (*size[:2], 1, size[2]), weight.unsqueeze(2), grad_output.unsqueeze(2),
+        (1, s), (0, p), (1, d), groups,
+    )  # fmt: skip
+    return g.squeeze(2)
+
+
+def conv1d_weight(
+    input: Tensor,
+    weight_size: Any,
+    grad_output: Tensor,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """The gradient of conv1d with respect to its weight, as torch.nn.grad.conv1d_weight:
+    conv2d_weight on a height-1 image. input `(N, C, L)`; weight_size `(O, C // groups, k)`;
+    grad_output `(N, O, OL)`."""
+    what = "conv1d_weight"
+    wsize = tuple(int(v) for v in weight_size)
+    if len(wsize) != 3:
+        raise TensorValueError(
+            f"{what}: weight_size must be (out_channels, in_channels/groups, kW), "
+            f"got {weight_size!r}"
+        )
+    _conv1d_operands(input, grad_output, what, "N, out_channels")
+    s = _single(stride, "stride", what, 1)
+    d = _single(dilation, "dilation", what, 1)
+    p = _single(padding, "padding", what, 0)
+    g = conv2d_weight(
+        input.unsqueeze(2), (*wsize[:2], 1, wsize[2]), grad_output.unsqueeze(2),
+        (1, s), (0, p), (1, d), groups,
+    )  # fmt: skip
+    return g.squeeze(2)
