@@ -535,6 +535,63 @@ def test_creation_out_keyword_matches_pytorch():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.torch
+def test_out_keyword_on_the_math_functions_matches_pytorch():
+    """out= on PyTorch's other functions (torch.exp(x, out=y), torch.max(x, 1, out=(v, i)),
+    torch.cat([...], out=c)): written into out, which is returned; tuple results into a tuple
+    of outs; an out of another shape resized with a warning, of a float result into an int
+    out refused; an argument that requires grad refused while grad mode is on."""
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (torch, tinyconv):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 2.0, -1.0]])
+        r, s = lib.empty(2, 3), lib.empty(3)
+        v, i = lib.empty(2), lib.empty(2, dtype=lib.long)
+        assert lib.abs(x, out=r) is r and lib.sum(x, 0, out=s) is s
+        top = lib.max(x, 1, out=(v, i))
+        assert top.values is v and top.indices is i and top[1] is i
+        results = [r, s, v, i]
+        results.append(lib.cat([x, x], out=lib.empty(4, 3)))
+        results.append(lib.clamp(x, -1, 1, out=lib.empty(2, 3)))
+        results.append(lib.where(x > 0, x, lib.zeros(2, 3), out=lib.empty(2, 3)))
+        results += list(lib.sort(x, 1, out=(lib.empty(0), lib.empty(0, dtype=lib.long))))
+        results += list(lib.topk(x, 2, out=(lib.empty(0), lib.empty(0, dtype=lib.long))))
+        results.append(lib.argmax(x, 1, out=lib.empty(2, dtype=lib.long)))
+        results.append(lib.mean(x, 1, out=lib.empty(2, dtype=lib.float64)))
+        results.append(lib.mm(x, x.T, out=lib.empty(2, 2)))
+        results.append(lib.eq(x, 2.0, out=lib.empty(2, 3, dtype=lib.bool)))
+        results.append(lib.stack([x, x], out=lib.empty(2, 2, 3)))
+        results.append(lib.sqrt(x.abs(), out=x.abs()))
+        with pytest.warns(UserWarning, match="resized"):
+            results.append(lib.neg(x, out=lib.empty(5)))
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            lib.exp(x, out=lib.empty(2, 3, dtype=lib.long))
+        xg = x.clone().requires_grad_()
+        with pytest.raises(RuntimeError, match="differentiation"):
+            lib.cumsum(xg, 0, out=lib.empty(2, 3))
+        with pytest.raises(RuntimeError, match="differentiation"):
+            lib.cat([x, xg], out=lib.empty(4, 3))
+        with lib.no_grad():
+            results.append(lib.cumsum(xg, 0, out=lib.empty(2, 3)))
+        assert not results[-1].requires_grad
+        got[lib.__name__] = [t.numpy() for t in results]
+    for a, b in zip(got["tinyconv"], got["torch"], strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_out_functions_all_take_out():
+    """Every name in OUT_FUNCTIONS is a tinyconv function that takes out=."""
+    import inspect
+
+    from tinyconv.torch_functions import OUT_FUNCTIONS
+
+    for name in OUT_FUNCTIONS:
+        assert "out" in inspect.signature(getattr(tinyconv, name), follow_wrapped=False).parameters
+    x = tinyconv.tensor([0.25, 0.5])
+    assert tinyconv.exp(x, out=None).tolist() == x.exp().tolist()  # (out=None: as without it)
+
+
 def test_gradcheck_accepts_non_leaf_inputs():
     """gradcheck(f, (x[0],)) checks f at a view of a leaf, as PyTorch's does (tinyconv's read
     the view's .grad, which backward leaves None, and reported a mismatch); .grad is untouched."""

@@ -1376,6 +1376,10 @@ def _lazy(name: str):
     return importlib.import_module(f".{name}", __name__)
 
 
+for _name in _torch_functions.OUT_FUNCTIONS:  # (torch.exp(x, out=y), torch.max(x, 0, out=(v, i)))
+    globals()[_name] = _torch_functions.accepting_out(globals()[_name], _name)
+
+
 def __getattr__(
     name: str,
 ):  # nn, optim, kernels, viz, utils, datasets, transforms, jit, testing, save/load: on first use

@@ -5,6 +5,7 @@ re-exports them). Functional layer: built on the engine's ops and Tensor methods
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -352,6 +353,67 @@ def _into(out: Any, result: Tensor, what: str) -> Tensor:
     out._data[...] = res
     out._vc[0] += 1
     return out
+
+
+# PyTorch's functions that take out= (checked against PyTorch 2.13) beyond those above and
+# the creation functions, which take it in their own signature: tinyconv/__init__.py gives
+# each this keyword through accepting_out.
+OUT_FUNCTIONS = (
+    "abs absolute acos acosh addbmm addcdiv addcmul addmm addmv addr all amax amin aminmax any "
+    "arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin asin asinh atan atan2 "
+    "atanh baddbmm bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift "
+    "bitwise_xor bmm bucketize cat ceil chain_matmul cholesky cholesky_inverse cholesky_solve "
+    "clamp clamp_max clamp_min clip column_stack concat concatenate conj_physical copysign cos "
+    "cosh cross cummax cummin cumprod cumsum deg2rad diag diff digamma dot dstack eq erf erfc "
+    "erfinv exp exp2 expm1 fix float_power floor fmax fmin fmod frac frexp gather gcd ge ger "
+    "greater greater_equal gt heaviside histc histogram hstack hypot i0 igamma igammac "
+    "index_select inner inverse isneginf isposinf kthvalue lcm ldexp le lerp less less_equal "
+    "lgamma log log10 log1p log2 logaddexp logaddexp2 logcumsumexp logsumexp lt lu lu_solve "
+    "masked_select max maximum mean median min minimum mm mode msort multinomial mv nan_to_num "
+    "nanmean nanmedian nanquantile ne neg negative nextafter norm not_equal outer polygamma pow "
+    "prod qr quantile rad2deg reciprocal remainder renorm round row_stack rsqrt searchsorted "
+    "sgn sigmoid sign signbit sin sinc sinh sort sqrt square stack std sum svd take_along_dim "
+    "tan tanh tensordot topk tril triu trunc var vdot vstack where xlogy"
+).split()
+
+
+def _tensors_in(values: Any) -> list:
+    """The Tensors among `values`, and in the lists and tuples among them (cat's inputs)."""
+    found = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            found += [t for t in v if isinstance(t, Tensor)]
+        elif isinstance(v, Tensor):
+            found.append(v)
+    return found
+
+
+def accepting_out(f: Any, name: str) -> Any:
+    """`f`, also taking PyTorch's out=: the result is computed as without it, then written
+    into out (a Tensor, or a tuple of them where the result is a tuple: max(dim), sort, ...)
+    by _into, and out is returned; no argument may require grad (PyTorch's rule)."""
+
+    @functools.wraps(f)
+    def with_out(*args: Any, out: Any = None, **kw: Any) -> Any:
+        if out is None:
+            return f(*args, **kw)
+        what = f"{name}()"
+        outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        _no_grad_out(what, *_tensors_in(args), *_tensors_in(kw.values()), *outs)
+        result = f(*args, **kw)
+        if not isinstance(result, tuple):
+            if len(outs) != 1 or out is not outs[0]:
+                raise TypeError(f"{what}: out must be a Tensor, got {type(out).__name__}")
+            return _into(out, result, what)
+        if len(outs) != len(result) or out is outs[0]:
+            raise TypeError(
+                f"{what}: out must be a tuple of {len(result)} Tensors (the result's parts), "
+                f"got {type(out).__name__}"
+            )
+        written = [_into(o, r, what) for o, r in zip(outs, result, strict=True)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+
+    return with_out
 
 
 def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:
