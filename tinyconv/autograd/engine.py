@@ -679,18 +679,24 @@ def backward(
             _check_differentiable(targets, "backward(inputs=...)")
         root = tensor.grad_fn if tensor.grad_fn is not None else tensor
         captured = run_backward_general([root], [grad], bool(retain_graph), create_graph, targets)
-        if captured is None:
-            return
-        for t in targets:
-            g = captured.pop(id(t), None)
-            if g is None:
-                continue
-            if t.grad_fn is None:
-                accumulate_grad(t, g, create_graph)
-            else:
-                _add_to_grad(t, g, create_graph)
+        _deliver_to_inputs(captured, targets, create_graph)
     finally:
         _restore(token)
+
+
+def _deliver_to_inputs(captured: Any, targets: Any, create_graph: bool) -> None:
+    """backward(inputs=...): the gradients the walk captured for the targets go into their
+    .grad, a leaf's by AccumulateGrad's rule and a non-leaf's added (None: nothing captured)."""
+    if captured is None:
+        return
+    for t in targets or ():
+        g = captured.pop(id(t), None)
+        if g is None:
+            continue
+        if t.grad_fn is None:
+            accumulate_grad(t, g, create_graph)
+        else:
+            _add_to_grad(t, g, create_graph)
 
 
 def autograd_backward(
@@ -746,14 +752,7 @@ def autograd_backward(
             for i, (o, g) in enumerate(zip(outs, gouts, strict=True))
         ]
         captured = run_backward_general(roots, seeds, bool(retain_graph), create_graph, targets)
-        for t in targets or ():
-            g = captured.pop(id(t), None)
-            if g is None:
-                continue
-            if t.grad_fn is None:
-                accumulate_grad(t, g, create_graph)
-            else:
-                _add_to_grad(t, g, create_graph)
+        _deliver_to_inputs(captured, targets, create_graph)
     finally:
         _restore(token)
 
