@@ -86,9 +86,9 @@ class LBFGS(Optimizer):
             p._vc[0] += 1
             offset += n
 
-    def _evaluate_at(self, closure: Callable[[], Any], t: Any, d: np.ndarray) -> tuple:
-        """(loss, flat gradient) at parameters + t * d; the parameters are put back after."""
-        saved = [p._data.copy() for p in self._params]
+    def _evaluate_at(self, closure: Callable[[], Any], saved: list, t: Any, d: np.ndarray) -> tuple:
+        """(loss, flat gradient) at parameters + t * d; the parameters are put back to `saved`
+        (their values before the line search) after."""
         self._add(t, d)
         with grad_mode.enable_grad():
             loss = float(closure())
@@ -172,8 +172,14 @@ class LBFGS(Optimizer):
                 if line_search_fn is not None:
                     if line_search_fn != "strong_wolfe":
                         raise RuntimeError("only 'strong_wolfe' is supported")
+                    start = [p._data.copy() for p in self._params]  # (copied once, as PyTorch)
                     loss, flat_grad, t, evals = _strong_wolfe(
-                        functools.partial(self._evaluate_at, closure), d, t, loss, flat_grad, gtd
+                        functools.partial(self._evaluate_at, closure, start),
+                        d,
+                        t,
+                        loss,
+                        flat_grad,
+                        gtd,
                     )
                     self._add(t, d)
                 elif n_iter != max_iter:
