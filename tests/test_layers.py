@@ -45,6 +45,7 @@ LAYER_OF_PREFIX = {
     "_errors": "engine",
     "_storage": "engine",
     "_return_types": "engine",
+    "_process_group": "engine",  # (the default process group's state: torch.distributed)
     "nn.functional": "functional",
     "torch_functions": "functional",
     "torch_functions_more": "functional",
@@ -164,6 +165,12 @@ def test_layer_map_covers_the_package() -> None:
     rest |= {"func"}
     rest |= {"functional"}  # torch.functional's names, gathered from the top level
     rest |= {"exercises", "amp", ""}
+    rest |= {
+        "backends",
+        "cuda",
+        "cpu",
+        "distributed",
+    }  # (torch.backends, torch.cuda, ...: switches)
     rest |= {"version"}  # (constants only: torch.version)
     rest |= {"profiler"}  # torch.profiler: re-exports the engine's autograd.profiler
     for path in PACKAGE.rglob("*.py"):

@@ -9,11 +9,9 @@ tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolutio
 """
 
 import builtins
-import contextlib as _contextlib
 import math as _math
 import warnings as _warnings
 from collections.abc import Callable as _Callable
-from collections.abc import Iterator as _Iterator
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import _foreach as _foreach_ops  # torch._foreach_*: private in PyTorch, used by EMAs
@@ -1038,45 +1036,6 @@ __version__ = "0.1.0"
 dtype = type(float32)
 
 
-class cuda:
-    """`tinyconv.cuda.is_available()` is False: there is only the CPU. The calls scripts make
-    in case there is a GPU do what PyTorch's do without one: manual_seed(_all) and
-    empty_cache do nothing, and cuda.amp's scaler and autocast disable themselves."""
-
-    @staticmethod
-    def is_available() -> "builtins.bool":
-        return False
-
-    @staticmethod
-    def manual_seed(seed: "builtins.int") -> None:
-        return None
-
-    @staticmethod
-    def manual_seed_all(seed: "builtins.int") -> None:
-        return None
-
-    @staticmethod
-    def empty_cache() -> None:
-        return None
-
-    class amp:
-        @staticmethod
-        def GradScaler(*args, **kwargs):  # noqa: N802 (PyTorch's name)
-            from .amp import GradScaler
-
-            return GradScaler("cuda", *args, **kwargs)
-
-        @staticmethod
-        def autocast(enabled: "builtins.bool" = True, dtype=None, cache_enabled=None):
-            from .amp import autocast
-
-            return autocast("cuda", dtype, enabled, cache_enabled)
-
-    @staticmethod
-    def device_count() -> "builtins.int":
-        return 0
-
-
 class accelerator:
     """`tinyconv.accelerator.is_available()` is False and `current_accelerator()` None: CPU only.
 
@@ -1095,74 +1054,6 @@ class accelerator:
     @staticmethod
     def device_count() -> "builtins.int":
         return 0
-
-
-class backends:
-    """`tinyconv.backends.mps.is_available()` is False (older tutorials' device choice);
-    `backends.cudnn` flags can be set and are ignored."""
-
-    class mps:
-        @staticmethod
-        def is_available() -> "builtins.bool":
-            return False
-
-        @staticmethod
-        def is_built() -> "builtins.bool":
-            return False
-
-    class cudnn:
-        # PyTorch's defaults on a CPU-only build (enabled is True there too)
-        enabled = True
-        benchmark = False
-        deterministic = False
-        allow_tf32 = True
-        benchmark_limit = None
-
-        @staticmethod
-        def is_available() -> "builtins.bool":
-            return False
-
-        @staticmethod
-        def version() -> None:
-            return None
-
-        @staticmethod
-        @_contextlib.contextmanager
-        def flags(
-            enabled: "builtins.bool" = False,
-            benchmark: "builtins.bool" = False,
-            benchmark_limit: "builtins.int" = 10,
-            deterministic: "builtins.bool" = False,
-            allow_tf32: "builtins.bool" = True,
-            fp32_precision: str = "none",
-            depthwise_kernel: str = "auto",
-        ) -> "_Iterator[None]":
-            """Set the (ignored) cuDNN flags for a `with` block, as torch.backends.cudnn.flags
-            (whose defaults turn cuDNN off inside it); restored after."""
-            c = backends.cudnn
-            saved = (c.enabled, c.benchmark, c.deterministic, c.allow_tf32)
-            c.enabled, c.benchmark, c.deterministic, c.allow_tf32 = (
-                enabled,
-                benchmark,
-                deterministic,
-                allow_tf32,
-            )
-            try:
-                yield
-            finally:
-                c.enabled, c.benchmark, c.deterministic, c.allow_tf32 = saved
-
-    class cuda:
-        """torch.backends.cuda's switches, recorded only (there is no GPU)."""
-
-        class matmul:
-            allow_tf32 = False
-            allow_fp16_reduced_precision_reduction = True
-            allow_bf16_reduced_precision_reduction = True
-
-        @staticmethod
-        def is_built() -> "builtins.bool":
-            return False
 
 
 _deterministic = [False, False]  # use_deterministic_algorithms(mode, warn_only)
@@ -1402,12 +1293,20 @@ def __getattr__(
         "version",
         "distributions",
         "profiler",
+        "backends",
+        "cuda",
+        "cpu",
+        "distributed",
     ):
         mod = _lazy(name)
         globals()[name] = mod
         return mod
     if name == "autocast":
         return _lazy("amp").autocast
+    if name.startswith(("is_autocast", "set_autocast", "get_autocast", "clear_autocast")):
+        amp = _lazy("amp")
+        if name in amp.TOP_LEVEL:
+            return getattr(amp, name)
     if name == "vmap":  # torch.vmap is torch.func.vmap
         return _lazy("func").vmap
     if name in ("save", "load"):

@@ -324,3 +324,7 @@ __all__ = [
     "parallel",
     "utils",
 ]
+
+# torch.nn's module paths, reachable as attributes (`nn.modules.conv._ConvNd`,
+# `nn.parameter.Parameter`) as PyTorch's package imports them
+from . import attention, common_types, modules, parameter  # noqa: E402, F401

@@ -17,6 +17,17 @@ from ...tensor import Tensor
 from ._checks import _check_tensor
 from .dropout import dropout
 
+# Which attention kernels may run (`torch.backends.cuda.enable_*_sdp`, `nn.attention.sdpa_kernel`
+# set these). On a CPU PyTorch has the math and flash kernels; with both off it raises. tinyconv
+# computes the math kernel's sum either way.
+SDP_ENABLED = {
+    "flash": True,
+    "mem_efficient": True,
+    "math": True,
+    "cudnn": True,
+    "overrideable": True,
+}
+
 
 def scaled_dot_product_attention(
     query: Tensor,
@@ -36,6 +47,11 @@ def scaled_dot_product_attention(
     `dropout_p` > 0 drops attention weights (always: PyTorch's function has no training flag).
     """
     what = "scaled_dot_product_attention"
+    if not (SDP_ENABLED["math"] or SDP_ENABLED["flash"]):
+        raise RuntimeError(
+            "No viable backend for scaled_dot_product_attention was found. This is likely due to "
+            "turning off both the math kernel and the fused kernels."
+        )
     for name, t in (("query", query), ("key", key), ("value", value)):
         _check_tensor(t, name, what)
         if t.ndim < 2:

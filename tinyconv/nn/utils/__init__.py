@@ -225,3 +225,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         k = p.numel()
         p.data = vec[start : start + k].view_as(p).data
         start += k
+
+
+# PyTorch's module paths for the functions above (`from torch.nn.utils.clip_grad import ...`)
+from . import clip_grad, convert_parameters  # noqa: E402, F401

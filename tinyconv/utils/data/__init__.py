@@ -41,6 +41,7 @@ __all__ = [
     "ChainDataset",
     "ConcatDataset",
     "DataLoader",
+    "DistributedSampler",
     "Dataset",
     "IterableDataset",
     "RandomSampler",
@@ -763,3 +764,8 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+# torch.utils.data.distributed (and the name at this level, as PyTorch's)
+from . import distributed  # noqa: E402, F401
+from .distributed import DistributedSampler  # noqa: E402

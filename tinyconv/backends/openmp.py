@@ -1,0 +1,6 @@
+"""`tinyconv.backends.openmp`: tinyconv is not built with it (NumPy's BLAS does the work), so
+`is_available()` is False."""
+
+
+def is_available() -> bool:
+    return False
