@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import conv2d_configs, winograd_configs
+from strategies import ConvConfig, conv2d_configs, winograd_configs
 from test_conv_kernels import knobs, make_arrays, output_shape
 
 from tinyconv.kernels import algorithms, depthwise, threads, winograd
@@ -360,6 +360,49 @@ def test_depthwise_kept_plans_give_the_same_numbers(monkeypatch):
         if total > 1500:  # (2 * len(order) runs, each asking for 2+ plans)
             assert len(calls) == len(depthwise._plans.cache) <= len(order)
     depthwise._plans.cache = {}
+
+
+@given(
+    cfg=conv2d_configs(depthwise=True, max_channels=4, max_batch=3),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    inside=st.booleans(),
+    spread=st.sampled_from(["scalar", "channel"]),
+)
+@example(  # the benchmark's 3x3 padding 1 (flat shifts), a multiplier of 2
+    cfg=ConvConfig((2, 3, 6, 6), 6, (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 3, 0),
+    dtype=np.float32,
+    inside=False,
+    spread="scalar",
+)
+def test_depthwise_broadcast_gradient_gives_the_contiguous_numbers(cfg, dtype, inside, spread):
+    # y.sum()'s gradient reaches the backward as a broadcast view (strides 0): the flat shifts
+    # copy straight from it (_rows_contiguous), with no contiguous copy first; both gradients
+    # bit for bit those of the same gradient made contiguous, and the plain path's
+    x, w, _ = make_arrays(cfg, dtype)
+    shape = output_shape(cfg)
+    r = np.random.default_rng(cfg.seed)
+    value = r.standard_normal((1, shape[1], 1, 1) if spread == "channel" else ()).astype(dtype)
+    g = np.broadcast_to(value, shape)
+    assert depthwise._rows_contiguous(
+        depthwise._layout(g.reshape(shape[0], -1, 1, *shape[2:]), inside)
+    )
+    stride, padding, dilation, _ = cfg.args
+    limit = 1 << 30 if inside else 0
+    got = depthwise.depthwise_backward(
+        g, x, w, stride, padding, dilation, True, True, 1 << 30, limit, FAST._scratch
+    )
+    want = depthwise.depthwise_backward(
+        np.ascontiguousarray(g), x, w, stride, padding, dilation, True, True, 1 << 30, limit
+    )
+    for a, b in zip(got, want, strict=True):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    gx0, gw0, _ = K.conv2d_backward(
+        np.ascontiguousarray(g), x, w, None, *cfg.args, True, True, False
+    )
+    atol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got[0], gx0, rtol=0, atol=atol * max(1, np.abs(value).max()))
+    np.testing.assert_allclose(got[1], gw0, rtol=0, atol=atol * max(1, np.abs(value).max()))
 
 
 def test_depthwise_non_finite_values_stay_in_their_windows():

@@ -65,6 +65,7 @@ Backward:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -150,13 +151,19 @@ def _copies_bytes(C: int, M: int, kernel, out_size, stride, dilation, itemsize: 
 
 
 def _rows_contiguous(a: np.ndarray) -> bool:
-    """Whether ``a``'s last three axes are one contiguous run (whatever the leading ones)."""
+    """Whether ``a``'s last three axes are one contiguous run (whatever the leading ones), or
+    one value repeated (strides 0, or axes of length 1).
+
+    The repeated value is the gradient of ``y.sum()`` (``np.broadcast_to``): its flat shifts
+    then copy straight from the broadcast view, with no contiguous copy of it first. The
+    depthwise case (16, 64, 32, 32) 3x3 pad 1, input + weight + bias gradient, float32,
+    1 thread, thread CPU time on a loaded machine: 5.37 -> 4.89 ms and 6.01 -> 5.73 ms.
+    """
     item = a.itemsize
     *_, H, B, W = a.shape
-    return (
-        a.strides[-1] == item
-        and (B == 1 or a.strides[-2] == W * item)
-        and (H == 1 or a.strides[-3] == B * W * item)
+    *_, sH, sB, sW = a.strides
+    return (sW == item and (B == 1 or sB == W * item) and (H == 1 or sH == B * W * item)) or (
+        (sH == 0 or H == 1) and (sB == 0 or B == 1) and (sW == 0 or W == 1)
     )
 
 
@@ -692,8 +699,12 @@ def _add_shares(shares, shape: tuple[int, ...], dtype) -> np.ndarray:
     return gw
 
 
+@functools.lru_cache(maxsize=256)
 def windows_read_input(size: int, out: int, stride: int, pad: int, dil: int, k: int) -> bool:
-    """Whether every output's window (along one axis) reads at least one input pixel."""
+    """Whether every output's window (along one axis) reads at least one input pixel.
+
+    (Kept per arguments: the NumPy test takes ~10-30 us, asked up to four times a backward.)
+    """
     first = np.arange(out)[:, None] * stride - pad + np.arange(k) * dil
     return bool(((first >= 0) & (first < size)).any(axis=1).all())
 
