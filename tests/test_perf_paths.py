@@ -1385,3 +1385,25 @@ def test_silu_rounds_as_pytorchs_kernel_mostly():
     assert (y.detach().numpy() == torch.nn.functional.silu(torch.tensor(x)).numpy()).mean() > 0.75
     assert (t.grad.numpy() == xt.grad.numpy()).mean() > 0.65
     np.testing.assert_allclose(t.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("repeated", [(0,), (2, 3), (0, 2, 3), (3,)])
+def test_channel_sum_of_repeats_is_the_count_times_one(dtype, repeated):
+    """channel_sum over axes an array only repeats (strides 0: the gradient of y.sum() or
+    y.mean()) multiplies the sum of one repeat by their count: the float64 sum's value, in the
+    array's dtype, and for a repeated scalar the count times it rounded once."""
+    shape = (4, 3, 5, 6)
+    rng = np.random.default_rng(len(repeated))
+    one = rng.standard_normal([1 if i in repeated else n for i, n in enumerate(shape)]) * 10
+    a = np.broadcast_to(one.astype(dtype), shape)
+    assert all(a.strides[i] == 0 for i in repeated)
+    got = channel_sum(a)
+    assert got.dtype == a.dtype and got.shape == (3,)
+    want = a.astype(np.float64).sum(axis=(0, 2, 3))
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=0 if dtype == np.int64 else tol)
+    # the depthwise benchmark's bias gradient: 16384 repeats of 0.1 (np.sum: 1638.4003)
+    g = np.broadcast_to(np.array(0.1, dtype), (16, 64, 32, 32))
+    if dtype != np.int64:
+        np.testing.assert_array_equal(channel_sum(g), np.array(0.1, dtype) * dtype(16384))

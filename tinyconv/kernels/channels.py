@@ -11,6 +11,8 @@ layers have 2x2 and 4x4 images, and the bias gradient a visible part of a small 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import threads
@@ -37,14 +39,25 @@ def _rows(a: np.ndarray) -> tuple[int, int, int] | None:
 def channel_sum(a: np.ndarray) -> np.ndarray:
     """sum(a) over every axis but axis 1 of ``(N, C, ...)``: ``(C,)``, in a's dtype.
 
-    Non-float or non-contiguous arrays (a broadcast gradient from ``y.sum()``) keep
-    np.sum: reshaping them would copy.
+    Axes that only repeat (strides 0, a broadcast gradient from ``y.sum()``) are counted, not
+    walked. Other non-float or non-contiguous arrays keep np.sum: reshaping them would copy.
     """
     if a.dtype == np.float16:
         # summed in float32 and rounded once, as PyTorch's half kernels (float16 adds round
         # each step: 2000 x 0.1 down a channel gives 230.1, not 200)
         return channel_sum(a.astype(np.float32)).astype(np.float16)
     shape = a.shape
+    repeated = [i for i in range(a.ndim) if i != 1 and a.strides[i] == 0 and shape[i] > 1]
+    if repeated and a.size:
+        # Axes the array only repeats (strides 0: the gradient of y.sum() or y.mean()): the
+        # sum of n repeats is n times the sum of one, rounded once instead of n - 1 times.
+        # np.sum walked all 16M repeats of the depthwise case's (16, 64, 32, 32) float32
+        # gradient: 773 -> 13 us on a loaded machine (~0.25 ms quiet), the whole case 9.14 ->
+        # 8.67 ms of CPU time at 1 thread (PyTorch 9.24 in that run)
+        one = a[tuple(slice(0, 1) if i in repeated else slice(None) for i in range(a.ndim))]
+        count = math.prod(shape[i] for i in repeated)
+        total = channel_sum(one)
+        return np.multiply(total, count, dtype=total.dtype)
     if a.size <= SMALL_SIZE and shape[0] * shape[1] <= SMALL_ROWS:
         # np.sum without its Python wrapper; the small conv's bias gradient (issue #14)
         return np.add.reduce(a, axis=_AXES4 if len(shape) == 4 else (0, *range(2, len(shape))))
