@@ -239,6 +239,38 @@ def test_settle_waits_while_another_thread_burns_cpu():
     assert waited >= 0.15
 
 
+def test_settle_waits_while_a_thread_runs_outside_the_gil():
+    """A thread that runs without the GIL (as PyTorch's OpenMP and NumPy's OpenBLAS workers
+    spin) keeps settle() waiting at its default 1 ms checks. The other threads' CPU time
+    advances only at scheduler ticks (4 ms on the benchmark machine), so the CPU-time check
+    alone let most samples start beside such a thread; others_running() sees its /proc state."""
+    import threading
+
+    harness = _harness()
+    if harness.others_running() is None:
+        pytest.skip("no /proc/self/task here: settle() has only the CPU-time check")
+    data = np.random.default_rng(0).standard_normal(1 << 18)
+    stop = threading.Event()
+    started = threading.Event()
+
+    def sort_until_stopped():
+        started.set()
+        while not stop.is_set():
+            np.sort(data)  # NumPy sorts without the GIL
+
+    worker = threading.Thread(target=sort_until_stopped)
+    worker.start()
+    try:
+        started.wait()
+        running = [harness.others_running() for _ in range(20)]
+        waited = harness.settle(max_s=0.15)
+    finally:
+        stop.set()
+        worker.join()
+    assert sum(running) >= 15  # (between sorts it holds the GIL for a moment)
+    assert waited >= 0.15
+
+
 @pytest.mark.torch
 def test_benchmark_op_cases_agree_with_torch():
     """The `ops` group's cases run the same code in both libraries and agree (output and
