@@ -934,3 +934,37 @@ def test_tiny_transposed_conv_with_output_padding_equals_the_plain_path(
     for a, ref in zip(got, want, strict=True):
         assert a.shape == ref.shape
         np.testing.assert_allclose(a, ref, rtol=0, atol=1e-12)
+
+
+def test_scratch_views_are_kept_per_role_shape_and_dtype(monkeypatch):
+    """_scratch hands out the same view again for the same (role, shape, dtype): the role's
+    buffer, in that shape; a bigger request replaces the buffer and drops the old one's
+    views; small temporaries stay fresh arrays; the _SCRATCH_MIN_BYTES knob is followed."""
+    import threading
+
+    monkeypatch.setattr(FAST, "_scratch_buffers", threading.local())
+    monkeypatch.setattr(FAST, "_scratch_views", threading.local())
+    big = (300, 400)  # 480 KB of float32
+    a = FAST._scratch("t_cols", big, np.float32)
+    assert a.shape == big and a.dtype == np.float32
+    assert FAST._scratch("t_cols", big, np.float32) is a
+    assert np.shares_memory(a, FAST._scratch_buffers.t_cols)
+    b = FAST._scratch("t_cols", (150, 150), np.float64)  # smaller, another dtype: same memory
+    assert b.shape == (150, 150) and b.dtype == np.float64 and np.shares_memory(a, b)
+    c = FAST._scratch("t_other", big, np.float32)  # another role: its own buffer
+    assert not np.shares_memory(a, c)
+    old = FAST._scratch_buffers.t_cols
+    d = FAST._scratch("t_cols", (600, 400), np.float32)  # bigger: a new buffer
+    assert FAST._scratch_buffers.t_cols is not old and np.shares_memory(
+        d, FAST._scratch_buffers.t_cols
+    )
+    kept = FAST._scratch_views.kept
+    assert not any(np.shares_memory(v, old) for v in kept.values() if isinstance(v, np.ndarray))
+    a2 = FAST._scratch("t_cols", big, np.float32)  # the old shape again: a view of the new one
+    assert a2 is not a and np.shares_memory(a2, d)
+    s1, s2 = (FAST._scratch("t_small", (4, 5), np.float32) for _ in range(2))
+    assert s1.shape == (4, 5) and not np.shares_memory(s1, s2)  # small: fresh arrays
+    monkeypatch.setattr(FAST, "_SCRATCH_MIN_BYTES", 0)  # (the tests' "forced" knob)
+    s3 = FAST._scratch("t_small", (4, 5), np.float32)
+    assert np.shares_memory(s3, FAST._scratch_buffers.t_small)
+    assert FAST._scratch("t_small", [4, 5], np.float32).shape == (4, 5)  # a list: not kept
