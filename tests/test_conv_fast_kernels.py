@@ -968,3 +968,37 @@ def test_scratch_views_are_kept_per_role_shape_and_dtype(monkeypatch):
     s3 = FAST._scratch("t_small", (4, 5), np.float32)
     assert np.shares_memory(s3, FAST._scratch_buffers.t_small)
     assert FAST._scratch("t_small", [4, 5], np.float32).shape == (4, 5)  # a list: not kept
+
+
+@pytest.mark.parametrize(
+    "C, Out, G, k, dilation, n",
+    [(6, 16, 1, (5, 5), (1, 1), 16), (4, 6, 2, (3, 2), (2, 1), 3), (3, 8, 1, (1, 4), (1, 3), 1)],
+)
+def test_input_grad_rows_weights_made_once_give_the_same_numbers(C, Out, G, k, dilation, n):
+    """_input_grad's kernel-row path with its weights made once per call (_rows_weight, as
+    conv2d_backward and conv_transpose2d pass them to every chunk) or per chunk (none passed):
+    the same bits; and both are the input gradient of the plain path."""
+    rng = np.random.default_rng(C * Out + n)
+    kh, kw = k
+    H, W = 9, 11
+    OH, OW = H - dilation[0] * (kh - 1), W - dilation[1] * (kw - 1)
+    w = rng.standard_normal((Out, C // G, kh, kw))
+    x = rng.standard_normal((n, C, H, W))
+    g = rng.standard_normal((n, Out, OH, OW))
+    W_mat = w.reshape(G, Out // G, -1)
+    rows_w = FAST._rows_weight(W_mat, k)
+    # its layout: rows (c, p), columns (o, q) of each group's block
+    for gi, o, c, p, q in itertools.product(
+        range(G), range(Out // G), range(C // G), range(kh), range(kw)
+    ):
+        assert rows_w[gi, c * kh + p, o * kw + q] == w[gi * (Out // G) + o, c, p, q]
+    P = ((0, 0), (0, 0))
+    plan = FAST._plan(x.shape, C * kh * kw, (OH, OW), (1, 1), P)
+    assert not plan.flat and FAST._rows_path(W_mat, (1, 1))
+    gc = FAST._grad_columns(g, plan.grid_w).reshape(G, Out // G, -1)
+    once, per_chunk = np.empty_like(x), np.empty_like(x)
+    FAST._input_grad(gc, W_mat, once, k, (OH, OW), (1, 1), P, dilation, plan, rows_w)
+    FAST._input_grad(gc, W_mat, per_chunk, k, (OH, OW), (1, 1), P, dilation, plan)
+    np.testing.assert_array_equal(once, per_chunk)
+    want = K.conv2d_backward(g, x, w, None, (1, 1), P, dilation, G, True, False, False)[0]
+    np.testing.assert_allclose(once, want, rtol=0, atol=1e-11)

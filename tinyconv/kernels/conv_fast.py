@@ -1222,17 +1222,22 @@ def _conv2d_forward(
 # --------------------------------------------------------------------------
 
 
-def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation, plan) -> None:
+def _input_grad(
+    g, W_mat, out, kernel_size, out_size, stride, padding, dilation, plan, w_rows=None
+) -> None:
     """``out (n, C, H, W) = dL/dx`` from batch-last ``g (G, O/G, OH*OWg*n)``: GEMM, col2im, crop.
 
-    ``W_mat`` is ``(G, O/G, C/G*kh*kw)``, ``out_size`` is ``(OH, OW)``.
+    ``W_mat`` is ``(G, O/G, C/G*kh*kw)``, ``out_size`` is ``(OH, OW)``; ``w_rows``, if given,
+    is ``_rows_weight(W_mat, kernel_size)`` (made once for all chunks, see _input_grad_rows).
     This is also the whole of conv_transpose2d's forward.
     """
     G, _, K = W_mat.shape
     dtype = np.result_type(W_mat, g)
-    if stride == (1, 1) and not plan.flat and W_mat.shape[1] <= _ROWS_COL2IM:
+    if _rows_path(W_mat, stride) and not plan.flat:
         phases = _scratch("phases", plan.phases_shape, dtype)
-        _input_grad_rows(g, W_mat, phases[0, 0], kernel_size, out_size, dilation)
+        if w_rows is None:
+            w_rows = _rows_weight(W_mat, kernel_size)
+        _input_grad_rows(g, w_rows, phases[0, 0], kernel_size, out_size, dilation)
         _from_phases(phases, padding, out)
         return
     # W.T @ G: for every window, what each of its pixels receives
@@ -1250,7 +1255,7 @@ def _input_grad(g, W_mat, out, kernel_size, out_size, stride, padding, dilation,
     _from_phases(phases, padding, out)  # crop the padding off, back to (n, C, H, W)
 
 
-def _input_grad_rows(g, W_mat, dst, kernel_size, out_size, dilation) -> None:
+def _input_grad_rows(g, w_rows, dst, kernel_size, out_size, dilation) -> None:
     """Stride-1 ``_input_grad`` with the kernel's columns summed by the GEMM (thin weights).
 
     ``dst (C, Hq, Wq, n)`` (the padded input, batch last) receives
@@ -1263,13 +1268,15 @@ def _input_grad_rows(g, W_mat, dst, kernel_size, out_size, dilation) -> None:
     zeros), the adds are kw times fewer, and the shifted copies of g are small when
     there are few output channels. c2 (64, 6, 14, 14) -> 16, 5x5, 1 thread, min of
     100: GEMM + col2im 0.67 ms -> 0.55 ms. The same sums; only their order differs.
+    ``w_rows`` is ``_rows_weight(W_mat, kernel_size)``, the weights as ``((c, p), (o, q))``.
     """
-    G, Og, K = W_mat.shape
+    G, Ckh, Okw = w_rows.shape
     kh, kw = kernel_size
     OH, OW = out_size
     _, dw = dilation
     C, Hq, Wq, n = dst.shape
-    Cg, O = K // (kh * kw), G * Og
+    Cg, Og = Ckh // kh, Okw // kw
+    O = G * Og
     dtype = dst.dtype
     # g on a grid (kw-1)*dw wider on each side, zero around the outputs
     span = (kw - 1) * dw
@@ -1277,17 +1284,15 @@ def _input_grad_rows(g, W_mat, dst, kernel_size, out_size, dilation) -> None:
     gpad[:, :, :span] = 0
     gpad[:, :, span + OW :] = 0
     gpad[:, :, span : span + OW] = g.reshape(O, OH, OW, n)
-    # g_q[o, q, i, x, m] = gpad[o, i, x + span - q*dw, m]: one strided view, one copy
+    # g_q[o, q, i, x, m] = gpad[o, i, x + span - q*dw, m]: one strided view, one copy. The
+    # view straight from gpad's buffer (gpad is C-contiguous; the view starts at column
+    # span): as_strided's Python wrapper took ~15 us a call of the ~80 a chunk costs
     sO, sI, sX, sM = gpad.strides
-    shifted = as_strided(
-        gpad[:, :, span:], (O, kw, OH, Wq, n), (sO, -dw * sX, sI, sX, sM), writeable=False
-    )
+    shifted = np.ndarray((O, kw, OH, Wq, n), dtype, gpad, span * sX, (sO, -dw * sX, sI, sX, sM))
     g_q = _scratch("gcols", (O, kw, OH, Wq, n), dtype)
     np.copyto(g_q, shifted)
-    # weights as (G, (c, p), (o, q))
-    W_rows = W_mat.reshape(G, Og, Cg, kh, kw).transpose(0, 2, 3, 1, 4).reshape(G, Cg * kh, Og * kw)
     rows = _matmul_blocks(
-        W_rows.astype(dtype, copy=False),
+        w_rows.astype(dtype, copy=False),
         g_q.reshape(G, Og * kw, OH * Wq * n),
         _scratch("cols", (G, Cg * kh, OH * Wq * n), dtype),
         thin=_THIN_GEMM > 0,  # (its inner dimension O/G*kw is past the threshold)
@@ -1296,6 +1301,20 @@ def _input_grad_rows(g, W_mat, dst, kernel_size, out_size, dilation) -> None:
     dh = dilation[0]
     for p in range(kh):
         dst[:, p * dh : p * dh + OH] += rows[:, p]
+
+
+def _rows_path(W_mat: np.ndarray, stride: IntPair) -> bool:
+    """Whether _input_grad takes _input_grad_rows (when its chunk's plan has no flat rows)."""
+    return stride == (1, 1) and W_mat.shape[1] <= _ROWS_COL2IM
+
+
+def _rows_weight(W_mat: np.ndarray, kernel_size: IntPair) -> np.ndarray:
+    """``W_mat (G, O/G, C/G*kh*kw)`` as ``(G, (c, p), (o, q))``, _input_grad_rows' weights (a
+    copy: made once per call, not once per chunk, ~8 us each)."""
+    G, Og, K = W_mat.shape
+    kh, kw = kernel_size
+    Cg = K // (kh * kw)
+    return W_mat.reshape(G, Og, Cg, kh, kw).transpose(0, 2, 3, 1, 4).reshape(G, Cg * kh, Og * kw)
 
 
 def _flipped_transposed(w: np.ndarray, groups: int) -> np.ndarray:
@@ -1524,6 +1543,7 @@ def conv2d_backward(
         # 7x the GEMM (1 thread: 1.9 ms GEMM, 14 ms copy), so G @ cols.T writes dW in w's
         # own layout, which is also the layout .grad must have.
         transposed = OH * OW * (chunks[0].stop - chunks[0].start) > K
+        w_rows = _rows_weight(W_mat, (kh, kw)) if need_input and _rows_path(W_mat, stride) else None
 
         def run(batches: list[slice]) -> list[np.ndarray]:
             """One thread's chunks: grad_x into its images, and each chunk's share of dW."""
@@ -1561,6 +1581,7 @@ def conv2d_backward(
                         padding,
                         dilation,
                         plan,
+                        w_rows,
                     )
             return parts
 
@@ -1623,13 +1644,14 @@ def conv_transpose2d_forward(
         return y
     y = np.empty((N, O, OH, OW), dtype=np.result_type(x, w))
     W_mat = w.reshape(groups, C_in // groups, O_g * kh * kw)
+    w_rows = _rows_weight(W_mat, (kh, kw)) if _rows_path(W_mat, stride) else None
 
     def run(batches: list[slice]) -> None:
         for batch in batches:
             yb = y[batch]  # the input of the conv2d whose input gradient this is
             plan = _plan(yb.shape, O * kh * kw, (H, W), stride, pad)
             g = _grad_columns(x[batch], plan.grid_w).reshape(groups, C_in // groups, -1)
-            _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan)
+            _input_grad(g, W_mat, yb, (kh, kw), (H, W), stride, pad, dilation, plan, w_rows)
 
     _over_threads(run, _chunks(N, O * kh * kw * H * W * y.itemsize))
     if b is not None:
