@@ -854,3 +854,27 @@ def test_heaviside_of_a_tensor_that_requires_grad_raises_in_backward_not_forward
     assert y.requires_grad and y.grad_fn.name() == "NotImplemented"
     with pytest.raises(RuntimeError, match="derivative of heaviside is not implemented"):
         y.sum().backward()
+
+
+def test_tensor_of_a_tensor_warns_as_pytorch_and_as_tensor_keeps_the_graph():
+    """torch.tensor(t) copies with PyTorch's UserWarning (programs filter by its words);
+    as_tensor(t, dtype) is t.to(dtype): differentiable, and t itself when nothing changes."""
+    for lib in (torch, tinyconv):
+        a = lib.ones(2, requires_grad=True)
+        with pytest.warns(UserWarning, match=r"To copy construct from a tensor") as rec:
+            b = lib.tensor(a)
+        assert rec[0].filename == __file__  # (pointing at the caller's line)
+        assert not b.requires_grad and b.grad_fn is None
+        assert lib.as_tensor(a) is a and lib.as_tensor(a, dtype=lib.float32) is a
+        c = lib.as_tensor(a, dtype=lib.float64)
+        assert c.dtype == lib.float64 and c.requires_grad
+        (c * 3).sum().backward()
+        assert a.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("name", ["polar", "view_as_complex", "view_as_real", "complex64", "stft"])
+def test_complex_names_raise_saying_tinyconv_has_no_complex_dtypes(name):
+    assert hasattr(torch, name)
+    with pytest.raises(AttributeError, match="no complex dtypes"):
+        getattr(tinyconv, name)
+    assert not hasattr(tinyconv, name)

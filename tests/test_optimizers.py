@@ -237,3 +237,42 @@ def test_unsupported_flags_are_not_implemented(make, words):
     """As the README's list of differences says (PyTorch accepts them)."""
     with pytest.raises(NotImplementedError, match=words):
         make([nn.Parameter(tinyconv.zeros(2))])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"])
+@pytest.mark.parametrize("kwargs", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "maximize": True}])
+def test_a_0d_parameter_is_updated_as_pytorch_updates_it(name, kwargs):
+    """CLIP's learnable temperature, nn.Parameter(torch.ones([]) * log(1/0.07)), beside a
+    vector: Adam's plain path made its scratch array with a NumPy product, which for a 0-d
+    parameter is a scalar it then could not write into (TypeError at the first step)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (torch, tinyconv):
+        scale = lib.nn.Parameter(lib.tensor(1.5, dtype=lib.float64))
+        vec = lib.nn.Parameter(lib.tensor([0.5, -1.0], dtype=lib.float64))
+        opt = getattr(lib.optim, name)([scale, vec], lr=0.1, **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            ((scale * 3 - 1) ** 2 + (vec**3).sum()).backward()
+            opt.step()
+        assert tuple(scale.shape) == ()
+        got.append([scale.item(), *vec.tolist()])
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-12, atol=1e-12)
+
+
+def test_param_groups_hold_the_dicts_the_program_passed():
+    """PyTorch fills the defaults into the caller's dict and keeps that dict: changing its
+    "lr" afterwards changes the optimiser (tinyconv used to keep a copy)."""
+    torch = pytest.importorskip("torch")
+    for lib in (torch, tinyconv):
+        w = lib.nn.Parameter(lib.ones(2))
+        groups = [{"params": [w], "lr": 0.5}]
+        opt = lib.optim.SGD(groups, lr=0.1, momentum=0.9)
+        assert opt.param_groups[0] is groups[0]
+        assert groups[0]["momentum"] == 0.9 and groups[0]["params"][0] is w
+        groups[0]["lr"] = 0.25
+        w.grad = lib.ones(2)
+        opt.step()
+        assert w.tolist() == [0.75, 0.75]
+        with pytest.raises(TypeError, match="param_group must be a dict"):
+            opt.add_param_group([lib.nn.Parameter(lib.ones(1))])

@@ -1311,7 +1311,32 @@ def __getattr__(
         return _lazy("func").vmap
     if name in ("save", "load"):
         return getattr(_lazy("serialization"), name)
+    if name in _COMPLEX_NAMES:
+        raise AttributeError(
+            f"tinyconv.{name} is not available: tinyconv has no complex dtypes (README, "
+            "deliberate differences); a rotary embedding can use real cos and sin tensors"
+        )
     raise AttributeError(f"module 'tinyconv' has no attribute {name!r}")
+
+
+# PyTorch's names that make or take complex tensors (LLaMA's rotary embedding uses polar and
+# view_as_complex): refused with a reason, not a bare "no attribute"
+_COMPLEX_NAMES = frozenset(
+    (
+        "polar",
+        "complex",
+        "view_as_complex",
+        "view_as_real",
+        "stft",
+        "istft",
+        "complex32",
+        "complex64",
+        "complex128",
+        "chalf",
+        "cfloat",
+        "cdouble",
+    )
+)
 
 
 # NumPy warns where PyTorch quietly gives inf or nan ("overflow encountered in multiply" for

@@ -78,15 +78,26 @@ def tensor(
     """A new tensor holding a copy of `data` (nested lists, numbers, arrays)."""
     kw["device"] = device
     _where_kw(kw, "tensor()")
+    if isinstance(data, Tensor):
+        warnings.warn(_COPY_CONSTRUCT, UserWarning, stacklevel=2)
     arr = _to_array(data, None if dtype is None else as_dtype(dtype), "tensor()")
     return _finish(arr, requires_grad)
 
 
+# PyTorch's words when tensor() is given a Tensor (programs filter warnings by this message)
+_COPY_CONSTRUCT = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+    "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+    "torch.tensor(sourceTensor)."
+)
+
+
 def as_tensor(data: Any, dtype: Any = None, **kw: Any) -> Tensor:
     _where_kw(kw, "as_tensor()")
-    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
-        return data
-    return tensor(data, dtype=dtype)
+    if isinstance(data, Tensor):  # (the same tensor, or a differentiable conversion of it)
+        return data if dtype is None else data.to(as_dtype(dtype))
+    arr = _to_array(data, None if dtype is None else as_dtype(dtype), "as_tensor()")
+    return _finish(arr, False)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -104,7 +104,9 @@ class Adam(Optimizer):
             return  # the same update, chunk by chunk in cache (kernels/updates.py)
         # One scratch array for the whole update (in place, as PyTorch's foreach kernels):
         # it holds (1 - b1) g, then (1 - b2) g g, then the denominator, then the step.
-        tmp = np.multiply(g, 1 - b1, dtype=p._data.dtype)
+        # (into an array made here: for a 0-d parameter NumPy's product is a scalar, which
+        # the in-place steps below could not write into)
+        tmp = np.multiply(g, 1 - b1, out=np.empty_like(p._data), dtype=p._data.dtype)
         m *= b1
         m += tmp
         np.multiply(g, 1 - b2, out=tmp)  # ((1 - b2) g) g, the order of the old expression

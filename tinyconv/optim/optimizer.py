@@ -137,7 +137,12 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict) -> None:
-        group = dict(group)
+        """Fill in the defaults and append `group` itself, as PyTorch does: the dict a program
+        passed is the one in `param_groups`, so changing its "lr" later changes the optimiser."""
+        if not isinstance(group, dict):
+            raise TypeError(
+                f"{type(self).__name__}: param_group must be a dict, got {type(group).__name__}"
+            )
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
