@@ -143,9 +143,10 @@ def test_upsample_modules_match_torch(name, kwargs, shape):
         (lambda x: F.interpolate(x.long(), scale_factor=2), TypeError, "int64"),
         (
             lambda x: F.interpolate(x, scale_factor=2, antialias=True),
-            NotImplementedError,
-            "antialias",
-        ),  # noqa: E501
+            ValueError,
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos",
+        ),
+        (lambda x: F.interpolate(x, size=2, mode="lanczos"), ValueError, "requires antialias"),
         (
             lambda x: F.interpolate(x[None], scale_factor=2, mode="area"),
             NotImplementedError,
@@ -218,3 +219,83 @@ def test_nearest_2d_copies_or_halves_an_axis_whose_size_stays_or_doubles(shape, 
     (y1, g1), (y2, g2) = run(tinyconv), run(torch)
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(g1, g2)
+
+
+AA_CASES = [  # (input H, W), output (h, w) or a scale factor; downsampling, upsampling, mixed
+    ((9, 8), (4, 5)),
+    ((5, 17), (9, 3)),
+    ((3, 4), (20, 11)),
+    ((16, 16), (1, 1)),
+    ((7, 6), 0.45),
+    ((4, 5), (4, 2)),  # (an axis that keeps its size is copied)
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(  # (Lanczos with align_corners=True is refused: test_bad_input)
+    "mode, corners",
+    [
+        ("bilinear", False),
+        ("bilinear", True),
+        ("bicubic", False),
+        ("bicubic", True),
+        ("lanczos", False),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("spatial, out", AA_CASES)
+def test_antialias_matches_torch(mode, corners, dtype, spatial, out):
+    """antialias=True (torchvision's Resize on tensors): PIL's stretched filters, the
+    windows cut at the borders and renormalised; values and gradients as PyTorch's."""
+    kw = {"mode": mode, "antialias": True, "align_corners": corners}
+    kw.update({"scale_factor": out} if isinstance(out, float) else {"size": out})
+    arr = np.random.default_rng(1).random((2, 3, *spatial))
+    compare(lambda T, F, x: F.interpolate(x, **kw), [arr], dtype, name=True)
+
+
+def test_antialias_windows_and_bilinear_weights_are_pytorchs():
+    """The windows (first input, count) and the bilinear weights to the bit: resizing one-hot
+    rows along W gives each output's weights (float32, PyTorch's promotions)."""
+    torch = pytest.importorskip("torch")
+    from tinyconv.kernels.resample_aa import aa_axis
+
+    for n_in, n_out in [(9, 4), (8, 5), (4, 20), (17, 5), (100, 7)]:
+        eye = torch.eye(n_in)[None, None]
+        want = torch.nn.functional.interpolate(
+            eye, size=(n_in, n_out), mode="bilinear", antialias=True
+        )[0, 0].numpy()
+        xmin, xsize, w = aa_axis(
+            n_in, n_out, np.float32(n_in) / np.float32(n_out), "bilinear", np.float32
+        )
+        got = np.zeros((n_in, n_out), np.float32)
+        for o in range(n_out):
+            got[xmin[o] : xmin[o] + xsize[o], o] = w[o, : xsize[o]]
+            assert not w[o, xsize[o] :].any()
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_antialias_gradcheck_and_double_backward(mode):
+    from tinyconv.autograd import gradgradcheck
+
+    x = tinyconv.from_numpy(np.random.default_rng(2).standard_normal((1, 2, 7, 5)))
+    x.requires_grad_()
+
+    def f(x):
+        return F.interpolate(x, size=(3, 8), mode=mode, antialias=True)
+
+    assert gradcheck(f, (x,), **TOL)
+    assert gradgradcheck(lambda x: f(x) * f(x), (x,))
+
+
+def test_antialias_constant_image_stays_constant_and_inf_stays_out_of_other_windows():
+    x = tinyconv.full((1, 1, 11, 9), 2.5, dtype=tinyconv.float64)
+    for mode in ("bilinear", "bicubic", "lanczos"):
+        y = F.interpolate(x, size=(4, 3), mode=mode, antialias=True)
+        np.testing.assert_allclose(y.numpy(), 2.5, rtol=1e-14)
+    # 12 -> 3: output 0 reads inputs 0..5 but the plan has 9 taps (its others weigh 0 and
+    # point at 6..8); an inf at 7 must not reach it as 0 * inf = nan
+    x = tinyconv.zeros(1, 1, 1, 12)
+    x[..., 7] = float("inf")
+    y = F.interpolate(x, size=(1, 3), mode="bilinear", antialias=True)
+    assert y[0, 0, 0].tolist() == [0.0, float("inf"), float("inf")]

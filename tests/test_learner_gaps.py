@@ -177,6 +177,15 @@ MHA_CASES = [
     ({"kdim": 6, "vdim": 5}, [(4, 3, 8), (5, 3, 6), (5, 3, 5)], {"key_padding_mask": "pad"}),
     ({"bias": False}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"attn_mask": "causal"}),
     ({}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"attn_mask": "float", "key_padding_mask": "padf"}),
+    # fairseq's options: a learned key/value pair and a zero one appended to every sequence
+    ({"add_bias_kv": True}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"attn_mask": "causal"}),
+    ({"add_zero_attn": True}, [(4, 3, 8), (5, 3, 8), (5, 3, 8)], {"key_padding_mask": "pad"}),
+    (
+        {"add_bias_kv": True, "add_zero_attn": True, "kdim": 6, "vdim": 5, "batch_first": True},
+        [(3, 4, 8), (3, 5, 6), (3, 5, 5)],
+        {"attn_mask": "float", "key_padding_mask": "padf", "average_attn_weights": False},
+    ),
+    ({"add_bias_kv": True, "add_zero_attn": True}, [(4, 8), (5, 8), (5, 8)], {}),
 ]
 
 
@@ -226,8 +235,6 @@ def test_multihead_attention_errors():
     x = tinyconv.ones(4, 3, 8)
     with pytest.raises(ValueError, match="multiple of num_heads"):
         tinyconv.nn.MultiheadAttention(8, 3)
-    with pytest.raises(NotImplementedError, match="add_bias_kv"):
-        tinyconv.nn.MultiheadAttention(8, 2, add_bias_kv=True)
     with pytest.raises(RuntimeError, match="attn_mask of shape"):
         m(x, x, x, attn_mask=tinyconv.ones(3, 3))
     with pytest.raises(RuntimeError, match="key_padding_mask of shape"):
@@ -640,3 +647,68 @@ def test_inverse_hyperbolic_and_angle_functions_match_pytorch():
     for f, inp in ((lambda t: t.asinh(), x), (lambda t: t.atanh(), x), (lambda t: t.acosh(), z)):
         assert gradcheck(f, (inp,))
         assert gradgradcheck(f, (inp,))
+
+
+def _asm_run(lib, seed):
+    lib.manual_seed(seed)
+    asm = lib.nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs=[5, 12], div_value=2.0, head_bias=True)
+    asm = asm.double()
+    rng = np.random.default_rng(seed)
+    x = lib.tensor(rng.normal(size=(7, 8)), requires_grad=True)
+    target = lib.tensor([0, 4, 7, 13, 19, 2, 11])  # head, cluster 1 and cluster 2 rows
+    out, loss = asm(x, target)
+    loss.backward()
+    single = asm(x[0].detach(), target[3])  # unbatched: 1-D input, 0-D target
+    assert type(single).__name__ == "_ASMoutput" and single._fields == ("output", "loss")
+    logp = asm.log_prob(x.detach())
+    res = [out, loss, x.grad, single.output, single.loss, logp, asm.predict(x.detach())]
+    res += [p.grad for p in asm.parameters()]
+    return res, list(asm.state_dict()), repr(asm)
+
+
+@pytest.mark.torch
+def test_adaptive_log_softmax_with_loss_matches_pytorch():
+    """nn.AdaptiveLogSoftmaxWithLoss (word-level language models): initial weights from the
+    same seed, the (output, loss) pair, the input's and every parameter's gradient,
+    log_prob (each row a distribution over all 20 classes) and predict."""
+    torch = pytest.importorskip("torch")
+    want, keys_t, repr_t = _asm_run(torch, 0)
+    got, keys_c, repr_c = _asm_run(tinyconv, 0)
+    assert keys_c == keys_t and repr_c == repr_t
+    for a, b in zip(got, want, strict=True):
+        assert tuple(a.shape) == tuple(b.shape) and str(a.dtype)[-5:] == str(b.dtype)[-5:]
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.exp(got[5].detach().numpy()).sum(1), 1.0, rtol=1e-12)
+    assert got[3].ndim == 0
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    "make, call",
+    [
+        (lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, []), None),
+        (lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [6, 3]), None),
+        (lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3, 10]), None),
+        (
+            lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3]),
+            lambda lib, m: m(lib.zeros(2, 4), lib.tensor([1, 10])),
+        ),
+        (
+            lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3]),
+            lambda lib, m: m(lib.zeros(3, 4), lib.tensor([1, 2])),
+        ),
+        (
+            lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(4, 10, [3]),
+            lambda lib, m: m(lib.zeros(2, 4), lib.tensor([[1, 2]])),
+        ),
+    ],
+)
+def test_adaptive_log_softmax_errors_match_pytorch(make, call):
+    torch = pytest.importorskip("torch")
+    errors = []
+    for lib in (torch, tinyconv):
+        with pytest.raises((ValueError, RuntimeError)) as e:
+            m = make(lib)
+            call(lib, m)
+        errors.append((type(e.value), str(e.value).split(",")[0]))
+    assert errors[0] == errors[1]

@@ -240,7 +240,9 @@ def test_unsupported_flags_are_not_implemented(make, words):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"])
-@pytest.mark.parametrize("kwargs", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "maximize": True}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"weight_decay": 0.1}, {"weight_decay": 0.1, "maximize": True}]
+)
 def test_a_0d_parameter_is_updated_as_pytorch_updates_it(name, kwargs):
     """CLIP's learnable temperature, nn.Parameter(torch.ones([]) * log(1/0.07)), beside a
     vector: Adam's plain path made its scratch array with a NumPy product, which for a 0-d

@@ -78,9 +78,9 @@ def test_pil_only_names_are_absent_and_say_why():
         (lambda: transforms.Resize((1, 2, 3)), ValueError, "1 or 2 values"),
         (lambda: transforms.Resize(4, interpolation="bilinear"), TypeError, "InterpolationMode"),
         (
-            lambda: transforms.Resize(4, transforms.InterpolationMode.BICUBIC)(image()),
+            lambda: transforms.Resize(4, transforms.InterpolationMode.BOX)(image()),
             NotImplementedError,
-            "BICUBIC",
+            "BOX",
         ),
         (lambda: TF.resize(image(), [4, 5], max_size=9), ValueError, "max_size can only be given"),
         (lambda: TF.resize(image(), 8, max_size=8), ValueError, "strictly greater"),
@@ -191,3 +191,22 @@ def test_convert_image_dtype_defaults_to_float32_whatever_the_default_dtype():
         tinyconv.set_default_dtype(previous)
     assert out.dtype == tinyconv.float32
     assert out.tolist() == [[[0.0, 1.0]]]
+
+
+def test_resize_bicubic_is_antialiased_interpolate_clamped_for_uint8():
+    """BICUBIC as torchvision resizes tensors: F.interpolate(bicubic, antialias) on floats;
+    a uint8 image goes through float32, is clamped to [0, 255] (the cubic overshoots) and
+    rounded back."""
+    F = tinyconv.nn.functional
+    x = image((3, 12, 10), seed=3)
+    got = transforms.Resize((5, 4), transforms.InterpolationMode.BICUBIC)(x)
+    want = F.interpolate(x[None], size=(5, 4), mode="bicubic", align_corners=False, antialias=True)
+    np.testing.assert_array_equal(got.numpy(), want[0].numpy())
+    u8 = tinyconv.from_numpy((np.indices((1, 4, 4)).sum(0) % 2 == 0).astype(np.uint8) * 255)
+    got8 = TF.resize(u8, [9, 9], transforms.InterpolationMode.BICUBIC)
+    ref = F.interpolate(u8[None].float(), size=(9, 9), mode="bicubic", antialias=True)[0]
+    assert got8.dtype == tinyconv.uint8
+    np.testing.assert_array_equal(
+        got8.numpy(), ref.clamp(0, 255).round().to(tinyconv.uint8).numpy()
+    )
+    assert ref.max().item() > 255 or ref.min().item() < 0  # (the clamp mattered)

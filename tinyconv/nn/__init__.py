@@ -66,6 +66,7 @@ from .layers_3d import (
     MaxPool3d,
     MaxUnpool3d,
 )
+from .layers_adaptive import AdaptiveLogSoftmaxWithLoss
 from .layers_attention import MultiheadAttention, NonDynamicallyQuantizableLinear
 from .layers_extra import (
     CELU,
@@ -161,6 +162,7 @@ __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
+    "AdaptiveLogSoftmaxWithLoss",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",

@@ -9,8 +9,9 @@ from typing import Any
 
 from .. import _dtype
 from .._errors import TensorValueError
-from ..creation import empty
+from ..creation import empty, zeros
 from ..tensor import Tensor
+from ..torch_functions import cat
 from . import functional as F
 from . import init
 from .layers import Linear
@@ -49,10 +50,6 @@ class MultiheadAttention(Module):
                 "MultiheadAttention: embed_dim must be a positive multiple of num_heads, got "
                 f"embed_dim={embed_dim}, num_heads={num_heads}"
             )
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError(
-                "MultiheadAttention: add_bias_kv and add_zero_attn are not supported in tinyconv"
-            )
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.embed_dim = embed_dim
         self.kdim = embed_dim if kdim is None else kdim
@@ -60,8 +57,6 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
         self.head_dim = embed_dim // num_heads
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, dtype=dt))
             self.register_parameter("q_proj_weight", None)
@@ -77,6 +72,12 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dt)
+        if add_bias_kv:  # a learned key and value appended to every sequence (fairseq)
+            self.bias_k = Parameter(empty(1, 1, embed_dim, dtype=dt))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, dtype=dt))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn  # a zero key and value appended after the projection
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -89,6 +90,10 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self) -> tuple:
         E = self.embed_dim
@@ -136,9 +141,22 @@ class MultiheadAttention(Module):
         H, hd = self.num_heads, self.head_dim
         (wq, wk, wv), (bq, bk, bv) = self._projections()
         q = F.linear(query, wq, bq).reshape(L, N * H, hd).transpose(0, 1)
-        k = F.linear(key, wk, bk).reshape(S, N * H, hd).transpose(0, 1)
-        v = F.linear(value, wv, bv).reshape(S, N * H, hd).transpose(0, 1)
+        k, v = F.linear(key, wk, bk), F.linear(value, wv, bv)
+        extra = 0  # key positions appended after the S given ones (masks pad them as allowed)
+        if self.bias_k is not None and self.bias_v is not None:
+            k = cat([k, self.bias_k.repeat(1, N, 1)])
+            v = cat([v, self.bias_v.repeat(1, N, 1)])
+            extra += 1
+        k = k.reshape(S + extra, N * H, hd).transpose(0, 1)
+        v = v.reshape(S + extra, N * H, hd).transpose(0, 1)
+        if self.add_zero_attn:
+            zero = zeros(N * H, 1, hd, dtype=k.dtype)
+            k, v = cat([k, zero], dim=1), cat([v, zero], dim=1)
+            extra += 1
         mask = self._merged_mask(attn_mask, key_padding_mask, N, L, S, q.dtype)
+        if mask is not None and extra:
+            mask = F.pad(mask, (0, extra))
+        S += extra
         scores = (q * math.sqrt(1.0 / hd)) @ k.transpose(-2, -1)
         if mask is not None:
             scores = scores + mask

@@ -45,7 +45,7 @@ __all__ = [
 
 class InterpolationMode(Enum):
     """How `resize` samples the image (torchvision's names and values); tinyconv resizes
-    tensors with NEAREST, NEAREST_EXACT and BILINEAR (the others are PIL filters or bicubic)."""
+    tensors with NEAREST, NEAREST_EXACT, BILINEAR and BICUBIC (the others are PIL filters)."""
 
     NEAREST = "nearest"
     NEAREST_EXACT = "nearest-exact"
@@ -379,23 +379,6 @@ def _resized_size(h: int, w: int, size: list[int], max_size: int | None) -> tupl
     return (new_long, new_short) if w <= h else (new_short, new_long)
 
 
-def _antialias_weights(n_in: int, n_out: int, dtype: np.dtype) -> np.ndarray:
-    """(n_out, n_in) weights of the antialiased linear resize along one axis: a triangle filter
-    stretched by the downscaling factor (so every input pixel counts), each row summing to 1.
-    For upscaling the filter has width 1 and this is plain bilinear (align_corners=False)."""
-    scale = n_in / n_out
-    support = max(scale, 1.0)  # half-width of the filter, in input pixels
-    inv = 1.0 / support
-    weights = np.zeros((n_out, n_in))
-    for i in range(n_out):
-        center = scale * (i + 0.5)
-        lo = max(int(center - support + 0.5), 0)
-        hi = min(int(center + support + 0.5), n_in)
-        taps = np.maximum(0.0, 1.0 - np.abs((np.arange(lo, hi) - center + 0.5) * inv))
-        weights[i, lo:hi] = taps / taps.sum()
-    return weights.astype(dtype)
-
-
 def resize(
     img: Tensor,
     size: Any,
@@ -404,8 +387,9 @@ def resize(
     antialias: bool | None = True,
 ) -> Tensor:
     """The image `(..., H, W)` resized to `size`: (h, w), or an int for the shorter edge
-    (aspect ratio kept). BILINEAR with `antialias=True` (the default, as torchvision's) low-pass
-    filters when shrinking; NEAREST, NEAREST_EXACT and antialias=False sample as F.interpolate.
+    (aspect ratio kept). BILINEAR and BICUBIC with `antialias=True` (the default, as
+    torchvision's) low-pass filter when shrinking (F.interpolate's antialias); NEAREST,
+    NEAREST_EXACT and antialias=False sample as F.interpolate.
     An integer image is resized in float32 and rounded back, as torchvision does."""
     img = _image(img, "resize")
     mode = interpolation_mode(interpolation, "resize")
@@ -429,10 +413,11 @@ def resize(
         InterpolationMode.NEAREST,
         InterpolationMode.NEAREST_EXACT,
         InterpolationMode.BILINEAR,
+        InterpolationMode.BICUBIC,
     ):
         raise NotImplementedError(
             f"resize: interpolation {mode} is not implemented for tensors in tinyconv "
-            "(NEAREST, NEAREST_EXACT and BILINEAR are)"
+            "(NEAREST, NEAREST_EXACT, BILINEAR and BICUBIC are)"
         )
     _, h, w = get_dimensions(img)
     out_h, out_w = _resized_size(h, w, sizes, max_size)
@@ -443,19 +428,16 @@ def resize(
     out_dtype = x.dtype
     if out_dtype not in (_dtype.public(np.dtype(np.float32)), _dtype.public(np.dtype(np.float64))):
         x = x.float()  # interpolation works on floats; the result is rounded back below
-    if antialias and mode is InterpolationMode.BILINEAR:
-        np_dtype = _dtype.as_dtype(x.dtype)
-        rows = from_numpy(_antialias_weights(h, out_h, np_dtype))
-        cols = from_numpy(_antialias_weights(w, out_w, np_dtype).T.copy())
-        # Separable: each output pixel is a weighted sum over a window of rows, then of columns.
-        x = rows @ (x @ cols)
-    else:
-        x = F.interpolate(
-            x,
-            size=(out_h, out_w),
-            mode=mode.value,
-            align_corners=False if mode is InterpolationMode.BILINEAR else None,
-        )
+    smooth = mode in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
+    x = F.interpolate(
+        x,
+        size=(out_h, out_w),
+        mode=mode.value,
+        align_corners=False if smooth else None,
+        antialias=bool(antialias) and smooth,
+    )
+    if mode is InterpolationMode.BICUBIC and out_dtype == _dtype.public(np.dtype(np.uint8)):
+        x = x.clamp(min=0, max=255)  # (cubic overshoots; torchvision clamps before rounding)
     if x.dtype != out_dtype:
         x = x.round().to(out_dtype)
     return x.reshape(*lead, out_h, out_w) if img.ndim != 4 else x

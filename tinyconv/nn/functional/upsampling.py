@@ -34,12 +34,22 @@ from ..._errors import TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.ops import Op
 from ...kernels.layout import like_channels_last
+from ...kernels.resample_aa import aa_axis
 from ...kernels.sample import tap_weights
 from ...tensor import Tensor
 from ._checks import _check_tensor
 from .pooling import adaptive_avg_pool2d
 
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area", "bicubic")
+_MODES = (
+    "nearest",
+    "nearest-exact",
+    "linear",
+    "bilinear",
+    "trilinear",
+    "area",
+    "bicubic",
+    "lanczos",
+)
 _LINEAR_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
 # PyTorch's node names, per mode and number of spatial dims
 _NAMES = {
@@ -50,7 +60,18 @@ _NAMES = {
     "trilinear": "UpsampleTrilinear3DBackward0",
     "bicubic": "UpsampleBicubic2DBackward0",
 }
-_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")  # the modes align_corners takes
+_AA_NAMES = {
+    "bilinear": "UpsampleBilinear2DAaBackward0",
+    "bicubic": "UpsampleBicubic2DAaBackward0",
+    "lanczos": "UpsampleLanczos2DAaBackward0",
+}
+_INTERPOLATING = (
+    "linear",
+    "bilinear",
+    "bicubic",
+    "trilinear",
+    "lanczos",
+)  # the modes align_corners takes
 
 
 def _axis_plan(
@@ -110,6 +131,25 @@ def _cubic_plan(o, n_in: int, n_out: int, scale_factor, align_corners: bool, t) 
     return indices, [w.astype(t) for w in tap_weights(lam, "bicubic")]
 
 
+def _aa_plan(n_in: int, n_out: int, scale_factor, mode: str, align_corners: bool, t) -> tuple:
+    """antialias=True along one axis (kernels/resample_aa.py): output o reads inputs
+    xmin[o] .. xmin[o] + xsize[o] - 1; the plan has the longest window's number of taps, the
+    third list saying which taps of each output are in its window (the first always is, as
+    PyTorch's kernel always reads it). An axis that keeps its size is copied, as PyTorch does."""
+    o = np.arange(n_out)
+    if n_in == n_out:
+        return [o], [np.ones(n_out, dtype=t)]
+    if align_corners:
+        scale = t(n_in - 1) / t(n_out - 1) if n_out > 1 else t(0)
+    else:
+        scale = t(1.0 / scale_factor) if scale_factor else t(n_in) / t(n_out)
+    xmin, xsize, w = aa_axis(n_in, n_out, scale, mode, t)
+    taps = range(w.shape[1])
+    indices = [np.minimum(xmin + j, n_in - 1) for j in taps]
+    valid = [np.ones(n_out, dtype=bool) if j == 0 else j < xsize for j in taps]
+    return indices, [w[:, j] for j in taps], valid
+
+
 def _along(a: np.ndarray, axis: int) -> tuple:
     """Shape that puts a vector along `axis` of an array of rank a.ndim, for broadcasting."""
     return tuple(-1 if k == axis else 1 for k in range(a.ndim))
@@ -118,7 +158,7 @@ def _along(a: np.ndarray, axis: int) -> tuple:
 def _matrix(plan: tuple, n_in: int, dtype: Any) -> np.ndarray:
     """The axis' interpolation as a matrix `(out, in)`: row o holds the weights output o reads
     the input with (for the backward, which applies its transpose)."""
-    indices, weights = plan
+    indices, weights = plan[:2]  # (an antialias plan's validity: its padding taps weigh 0)
     A = np.zeros((len(indices[0]), n_in), dtype=dtype)
     rows = np.arange(len(indices[0]))
     if weights is None:
@@ -135,16 +175,22 @@ def _resample(x: np.ndarray, plans: tuple) -> np.ndarray:
     # the last axis first, as PyTorch sums the weighted taps (innermost axis innermost)
     for k in reversed(range(len(plans))):
         axis = 2 + k
-        indices, weights = plans[k]
+        indices, weights = plans[k][:2]
+        valid = plans[k][2] if len(plans[k]) == 3 else None
         if weights is None:
             y = np.take(y, indices[0], axis=axis)
         else:  # the taps' weighted sum, left to right as PyTorch's kernel adds them
             acc = None
-            for idx, w in zip(indices, weights, strict=True):
+            for j, (idx, w) in enumerate(zip(indices, weights, strict=True)):
                 term = np.take(y, idx, axis=axis) * w.astype(y.dtype, copy=False).reshape(
                     _along(y, axis)
                 )
-                acc = term if acc is None else acc + term
+                if acc is None:
+                    acc = term
+                elif valid is None:
+                    acc = acc + term
+                else:  # (an antialias window shorter than the plan's taps: the rest not added)
+                    acc = np.where(valid[j].reshape(_along(y, axis)), acc + term, acc)
             y = acc
     return np.ascontiguousarray(y)
 
@@ -260,15 +306,22 @@ def interpolate(
     if mode not in _MODES:
         raise TensorValueError(
             f"{what}: mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', "
-            f"'bicubic', 'trilinear', 'area', got {mode!r}"
+            f"'bicubic', 'trilinear', 'area', 'lanczos', got {mode!r}"
         )
     if align_corners is not None and mode not in _INTERPOLATING:
         raise TensorValueError(
             f"{what}: align_corners can only be set with the interpolating modes linear, "
             f"bilinear, bicubic and trilinear, got mode={mode!r}"
         )
-    if antialias:
-        raise NotImplementedError(f"{what}: antialias=True is not implemented in tinyconv")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and x.ndim == 4):
+        raise TensorValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            f"requires a 4-D tensor as input (got mode={mode!r}, shape {tuple(x.shape)})"
+        )
+    if mode == "lanczos" and not antialias:
+        raise TensorValueError("Lanczos mode requires antialias=True")
+    if mode == "lanczos" and align_corners:
+        raise TensorValueError("Lanczos mode does not support align_corners=True")
     if x.ndim not in (3, 4, 5):
         raise TensorValueError(
             f"{what}: input must be 3-D, 4-D or 5-D (N, C, d1, ...), got shape {tuple(x.shape)}"
@@ -299,6 +352,13 @@ def interpolate(
         if x.ndim == 3:
             return adaptive_avg_pool2d(x.unsqueeze(2), (1, out[0])).squeeze(2)
         return adaptive_avg_pool2d(x, out)
+    if antialias:
+        t = np.dtype(x.dtype).type
+        plans = tuple(
+            _aa_plan(n, m, s, mode, bool(align_corners), t)
+            for n, m, s in zip(spatial, out, scales, strict=True)
+        )
+        return Interpolate.apply(x, plans, _AA_NAMES[mode])
     plans = tuple(
         _axis_plan(n, m, s, mode, bool(align_corners), x.dtype, len(out) == 2)
         for n, m, s in zip(spatial, out, scales, strict=True)
