@@ -7,12 +7,19 @@ repositories, not copied: nanoGPT and minGPT, a UNet (Pytorch-UNet), a DINO-styl
 built on nn.TransformerEncoder, a DDPM (denoising-diffusion-pytorch), PixelCNN, WGAN-GP, a
 seq2seq GRU with attention, a char-level LSTM with packed sequences, a CIFAR ResNet with the
 option-A shortcut, a VAE, a triplet/contrastive network, a mixture density network and a
-normalising flow. Small sizes, a few seeded steps; both libraries draw the same random numbers,
-so the programs keep their default initialisation.
+normalising flow; then EfficientNet, ConvNeXt, Swin, MLP-Mixer, a TCN and a WaveNet, GCN/
+GraphSAGE/GAT by scatter ops, PointNet, Glow and a Neural ODE, style transfer with LBFGS and a
+CRNN with CTC, distillation, YOLO losses, capsules, a LLaMA-style decoder, VQ-VAE, SimCLR and
+CLIP losses, Grad-CAM and adversarial attacks, PPO and SAC, a sparse MoE, LoRA and MAML. Small
+sizes, a few seeded steps; both libraries draw the same random numbers, so the programs keep
+their default initialisation.
 
 Where a comparison allows more than the harness's default tolerance, the case says why: a
 program in float64 that still rounds a part in float32 (`.float()`), or a sampling loop that
-amplifies rounding (an untrained diffusion model's samples grow to ~50).
+amplifies rounding (an untrained diffusion model's samples grow to ~50). Some programs run in
+float64 (`set_default_dtype` at their top) because their optimiser turns float32 rounding into
+visible differences: Adam's first steps on gradients that are zero in exact arithmetic,
+LBFGS's curvature pairs, RMSprop with eps=1e-3; the case says which.
 """
 
 from __future__ import annotations
@@ -2215,6 +2222,3079 @@ compiled = torch.compile(stn)
 """
 
 
+# -- an EfficientNet (timm/torchvision style): MBConv with squeeze-excite, drop_path by bernoulli_
+#  and div_, _make_divisible, kaiming fan_out init, RMSprop (TF's eps=1e-3) with decay groups,
+#  StepLR, label smoothing, inference_mode and topk
+EFFICIENTNET = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+def drop_path(x, drop_prob: float = 0., training: bool = False, scale_by_keep: bool = True):
+    if drop_prob == 0. or not training:
+        return x
+    keep_prob = 1 - drop_prob
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    random_tensor = x.new_empty(shape).bernoulli_(keep_prob)
+    if keep_prob > 0.0 and scale_by_keep:
+        random_tensor.div_(keep_prob)
+    return x * random_tensor
+
+class DropPath(nn.Module):
+    def __init__(self, drop_prob=None):
+        super().__init__()
+        self.drop_prob = drop_prob
+    def forward(self, x):
+        return drop_path(x, self.drop_prob, self.training)
+    def extra_repr(self):
+        return f'drop_prob={round(self.drop_prob,3):0.3f}'
+
+def _make_divisible(v, divisor=8, min_value=None):
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, in_chs, rd_ratio=0.25, act_layer=nn.SiLU, gate_layer=nn.Sigmoid):
+        super().__init__()
+        rd_channels = max(1, int(in_chs * rd_ratio))
+        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1, bias=True)
+        self.act1 = act_layer(inplace=True)
+        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1, bias=True)
+        self.gate = gate_layer()
+    def forward(self, x):
+        x_se = x.mean((2, 3), keepdim=True)
+        x_se = self.conv_reduce(x_se)
+        x_se = self.act1(x_se)
+        x_se = self.conv_expand(x_se)
+        return x * self.gate(x_se)
+
+class ConvBNAct(nn.Sequential):
+    def __init__(self, in_c, out_c, k=3, s=1, groups=1, act=True):
+        super().__init__(
+            nn.Conv2d(in_c, out_c, k, s, (k - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(out_c, eps=1e-3, momentum=0.01),
+            nn.SiLU(inplace=True) if act else nn.Identity(),
+        )
+
+class MBConv(nn.Module):
+    def __init__(self, in_c, out_c, k, stride, expand_ratio, se_ratio=0.25, drop_path_rate=0.):
+        super().__init__()
+        self.has_skip = stride == 1 and in_c == out_c
+        mid = _make_divisible(in_c * expand_ratio)
+        layers = []
+        if expand_ratio != 1:
+            layers.append(ConvBNAct(in_c, mid, 1))
+        layers += [ConvBNAct(mid, mid, k, stride, groups=mid),
+                   SqueezeExcite(mid, rd_ratio=se_ratio * in_c / mid),
+                   ConvBNAct(mid, out_c, 1, act=False)]
+        self.block = nn.Sequential(*layers)
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate else nn.Identity()
+    def forward(self, x):
+        shortcut = x
+        x = self.block(x)
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x
+
+class TinyEfficientNet(nn.Module):
+    # (expand, k, stride, out, repeats)
+    cfg = [(1, 3, 1, 8, 1), (4, 3, 2, 12, 2), (4, 5, 2, 16, 2)]
+    def __init__(self, num_classes=5, width_mult=1.0, drop_path_rate=0.2, dropout=0.2):
+        super().__init__()
+        stem = _make_divisible(8 * width_mult)
+        self.stem = ConvBNAct(3, stem, 3, 2)
+        total = sum(r for *_, r in self.cfg)
+        blocks, idx, in_c = [], 0, stem
+        for e, k, s, c, r in self.cfg:
+            out_c = _make_divisible(c * width_mult)
+            for i in range(r):
+                dpr = drop_path_rate * idx / total
+                blocks.append(MBConv(in_c, out_c, k, s if i == 0 else 1, e, drop_path_rate=dpr))
+                in_c = out_c; idx += 1
+        self.blocks = nn.Sequential(*blocks)
+        self.head = ConvBNAct(in_c, 32, 1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(p=dropout, inplace=True)
+        self.classifier = nn.Linear(32, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out')
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                init_range = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -init_range, init_range)
+                nn.init.zeros_(m.bias)
+    def forward_features(self, x):
+        return self.head(self.blocks(self.stem(x)))
+    def forward(self, x):
+        x = self.forward_features(x)
+        x = torch.flatten(self.pool(x), 1)
+        return self.classifier(self.dropout(x))
+
+model = TinyEfficientNet()
+print(model.blocks[2].drop_path)
+n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+print(f"params: {n_params:,}")
+x = torch.randn(4, 3, 32, 32)
+y = torch.randint(0, 5, (4,))
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+decay, no_decay = [], []
+for name, p in model.named_parameters():
+    (no_decay if p.ndim <= 1 or name.endswith(".bias") else decay).append(p)
+optimizer = torch.optim.RMSprop([{'params': decay, 'weight_decay': 1e-5}, {'params': no_decay, 'weight_decay': 0.}],
+                                lr=0.016, alpha=0.9, eps=0.001, momentum=0.9)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.97)
+for step in range(3):
+    model.train()
+    logits = model(x)
+    loss = criterion(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step(); scheduler.step()
+    print(f"step {step} loss {loss.item():.6f} lr {scheduler.get_last_lr()[0]:.6f}")
+model.eval()
+with torch.inference_mode():
+    out = model(x)
+    probs = out.softmax(-1)
+    top2 = probs.topk(2, dim=1)
+print(top2.indices.tolist())
+print(torch.is_inference_mode_enabled())
+feat = model.forward_features(x)
+"""
+
+
+# -- ConvNeXt (facebookresearch/ConvNeXt): depthwise 7x7, LayerNorm channels-last by permute and
+#  channels-first by hand, GELU, layer scale gamma, trunc_normal_ init, AdamW groups, LinearLR +
+#  CosineAnnealingLR in SequentialLR, mixup with randperm
+CONVNEXT = r'''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.init import trunc_normal_
+
+torch.manual_seed(1)
+
+class LayerNorm(nn.Module):
+    r""" LayerNorm that supports two data formats: channels_last (default) or channels_first."""
+    def __init__(self, normalized_shape, eps=1e-6, data_format="channels_last"):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(normalized_shape))
+        self.bias = nn.Parameter(torch.zeros(normalized_shape))
+        self.eps = eps
+        self.data_format = data_format
+        if self.data_format not in ["channels_last", "channels_first"]:
+            raise NotImplementedError
+        self.normalized_shape = (normalized_shape, )
+
+    def forward(self, x):
+        if self.data_format == "channels_last":
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        elif self.data_format == "channels_first":
+            u = x.mean(1, keepdim=True)
+            s = (x - u).pow(2).mean(1, keepdim=True)
+            x = (x - u) / torch.sqrt(s + self.eps)
+            x = self.weight[:, None, None] * x + self.bias[:, None, None]
+            return x
+
+class Block(nn.Module):
+    def __init__(self, dim, drop_path=0., layer_scale_init_value=1e-6):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+        self.norm = LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(layer_scale_init_value * torch.ones((dim)),
+                                    requires_grad=True) if layer_scale_init_value > 0 else None
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        input = x
+        x = self.dwconv(x)
+        x = x.permute(0, 2, 3, 1) # (N, C, H, W) -> (N, H, W, C)
+        x = self.norm(x)
+        x = self.pwconv1(x)
+        x = self.act(x)
+        x = self.pwconv2(x)
+        if self.gamma is not None:
+            x = self.gamma * x
+        x = x.permute(0, 3, 1, 2) # (N, H, W, C) -> (N, C, H, W)
+        x = input + self.drop_path(x)
+        return x
+
+class ConvNeXt(nn.Module):
+    def __init__(self, in_chans=3, num_classes=10, depths=[1, 2], dims=[8, 16],
+                 layer_scale_init_value=0.1, head_init_scale=1.):
+        super().__init__()
+        self.downsample_layers = nn.ModuleList()
+        stem = nn.Sequential(
+            nn.Conv2d(in_chans, dims[0], kernel_size=4, stride=4),
+            LayerNorm(dims[0], eps=1e-6, data_format="channels_first")
+        )
+        self.downsample_layers.append(stem)
+        for i in range(len(dims) - 1):
+            downsample_layer = nn.Sequential(
+                    LayerNorm(dims[i], eps=1e-6, data_format="channels_first"),
+                    nn.Conv2d(dims[i], dims[i+1], kernel_size=2, stride=2),
+            )
+            self.downsample_layers.append(downsample_layer)
+        self.stages = nn.ModuleList()
+        for i in range(len(dims)):
+            stage = nn.Sequential(
+                *[Block(dim=dims[i], layer_scale_init_value=layer_scale_init_value) for j in range(depths[i])]
+            )
+            self.stages.append(stage)
+        self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+        self.head = nn.Linear(dims[-1], num_classes)
+        self.apply(self._init_weights)
+        self.head.weight.data.mul_(head_init_scale)
+        self.head.bias.data.mul_(head_init_scale)
+
+    def _init_weights(self, m):
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            trunc_normal_(m.weight, std=.02)
+            nn.init.constant_(m.bias, 0)
+
+    def forward_features(self, x):
+        for i in range(len(self.stages)):
+            x = self.downsample_layers[i](x)
+            x = self.stages[i](x)
+        return self.norm(x.mean([-2, -1]))
+
+    def forward(self, x):
+        x = self.forward_features(x)
+        x = self.head(x)
+        return x
+
+model = ConvNeXt()
+x = torch.randn(2, 3, 16, 16)
+target = torch.tensor([3, 7])
+param_groups = [
+    {"params": [p for n, p in model.named_parameters() if p.ndim > 1], "weight_decay": 0.05},
+    {"params": [p for n, p in model.named_parameters() if p.ndim <= 1], "weight_decay": 0.0},
+]
+optimizer = torch.optim.AdamW(param_groups, lr=4e-3, betas=(0.9, 0.999))
+warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=2)
+cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4, eta_min=1e-6)
+sched = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[2])
+# mixup
+lam = 0.7
+perm = torch.randperm(x.size(0))
+for it in range(4):
+    mixed = lam * x + (1 - lam) * x[perm]
+    out = model(mixed)
+    loss = lam * F.cross_entropy(out, target) + (1 - lam) * F.cross_entropy(out, target[perm])
+    optimizer.zero_grad()
+    loss.backward()
+    gn = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)
+    optimizer.step()
+    sched.step()
+    print(it, f"{loss.item():.5f}", f"{gn.item():.5f}", f"{sched.get_last_lr()[0]:.6f}")
+# channels_first LN equals F.layer_norm over permuted channels_last
+ln = model.downsample_layers[1][0]
+z = torch.randn(2, 8, 4, 4)
+cf = ln(z)
+cl = F.layer_norm(z.permute(0, 2, 3, 1), (8,), ln.weight, ln.bias, 1e-6).permute(0, 3, 1, 2)
+print(torch.allclose(cf, cl, atol=1e-5))
+'''
+
+
+# -- Swin Transformer (microsoft/Swin-Transformer): window_partition/window_reverse by view/permute,
+#  torch.roll shifts, the shifted-window attention mask, a relative position bias table indexed by a
+#  registered buffer, PatchMerging by strided slices, checkpoint(use_reentrant=False)
+SWIN = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.init import trunc_normal_
+import torch.utils.checkpoint as checkpoint
+
+torch.manual_seed(2)
+
+def to_2tuple(x):
+    return (x, x) if not isinstance(x, tuple) else x
+
+class Mlp(nn.Module):
+    def __init__(self, in_features, hidden_features=None, out_features=None, act_layer=nn.GELU, drop=0.):
+        super().__init__()
+        out_features = out_features or in_features
+        hidden_features = hidden_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden_features, out_features)
+        self.drop = nn.Dropout(drop)
+    def forward(self, x):
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+def window_partition(x, window_size):
+    B, H, W, C = x.shape
+    x = x.view(B, H // window_size, window_size, W // window_size, window_size, C)
+    windows = x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window_size, window_size, C)
+    return windows
+
+def window_reverse(windows, window_size, H, W):
+    B = int(windows.shape[0] / (H * W / window_size / window_size))
+    x = windows.view(B, H // window_size, W // window_size, window_size, window_size, -1)
+    x = x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, H, W, -1)
+    return x
+
+class WindowAttention(nn.Module):
+    def __init__(self, dim, window_size, num_heads, qkv_bias=True, qk_scale=None, attn_drop=0., proj_drop=0.):
+        super().__init__()
+        self.dim = dim
+        self.window_size = window_size  # Wh, Ww
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.scale = qk_scale or head_dim ** -0.5
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window_size[0] - 1) * (2 * window_size[1] - 1), num_heads))
+        coords_h = torch.arange(self.window_size[0])
+        coords_w = torch.arange(self.window_size[1])
+        coords = torch.stack(torch.meshgrid([coords_h, coords_w], indexing="ij"))  # 2, Wh, Ww
+        coords_flatten = torch.flatten(coords, 1)  # 2, Wh*Ww
+        relative_coords = coords_flatten[:, :, None] - coords_flatten[:, None, :]  # 2, Wh*Ww, Wh*Ww
+        relative_coords = relative_coords.permute(1, 2, 0).contiguous()  # Wh*Ww, Wh*Ww, 2
+        relative_coords[:, :, 0] += self.window_size[0] - 1
+        relative_coords[:, :, 1] += self.window_size[1] - 1
+        relative_coords[:, :, 0] *= 2 * self.window_size[1] - 1
+        relative_position_index = relative_coords.sum(-1)  # Wh*Ww, Wh*Ww
+        self.register_buffer("relative_position_index", relative_position_index)
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+        trunc_normal_(self.relative_position_bias_table, std=.02)
+        self.softmax = nn.Softmax(dim=-1)
+
+    def forward(self, x, mask=None):
+        B_, N, C = x.shape
+        qkv = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * self.scale
+        attn = (q @ k.transpose(-2, -1))
+        relative_position_bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(
+            self.window_size[0] * self.window_size[1], self.window_size[0] * self.window_size[1], -1)
+        relative_position_bias = relative_position_bias.permute(2, 0, 1).contiguous()
+        attn = attn + relative_position_bias.unsqueeze(0)
+        if mask is not None:
+            nW = mask.shape[0]
+            attn = attn.view(B_ // nW, nW, self.num_heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, self.num_heads, N, N)
+            attn = self.softmax(attn)
+        else:
+            attn = self.softmax(attn)
+        attn = self.attn_drop(attn)
+        x = (attn @ v).transpose(1, 2).reshape(B_, N, C)
+        x = self.proj(x)
+        x = self.proj_drop(x)
+        return x
+
+    def extra_repr(self) -> str:
+        return f'dim={self.dim}, window_size={self.window_size}, num_heads={self.num_heads}'
+
+class SwinTransformerBlock(nn.Module):
+    def __init__(self, dim, input_resolution, num_heads, window_size=4, shift_size=0,
+                 mlp_ratio=4., qkv_bias=True, drop=0., attn_drop=0., act_layer=nn.GELU, norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.dim = dim
+        self.input_resolution = input_resolution
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.shift_size = shift_size
+        if min(self.input_resolution) <= self.window_size:
+            self.shift_size = 0
+            self.window_size = min(self.input_resolution)
+        assert 0 <= self.shift_size < self.window_size, "shift_size must in 0-window_size"
+        self.norm1 = norm_layer(dim)
+        self.attn = WindowAttention(dim, window_size=to_2tuple(self.window_size), num_heads=num_heads, qkv_bias=qkv_bias)
+        self.norm2 = norm_layer(dim)
+        self.mlp = Mlp(in_features=dim, hidden_features=int(dim * mlp_ratio), act_layer=act_layer, drop=drop)
+        if self.shift_size > 0:
+            H, W = self.input_resolution
+            img_mask = torch.zeros((1, H, W, 1))  # 1 H W 1
+            h_slices = (slice(0, -self.window_size),
+                        slice(-self.window_size, -self.shift_size),
+                        slice(-self.shift_size, None))
+            w_slices = (slice(0, -self.window_size),
+                        slice(-self.window_size, -self.shift_size),
+                        slice(-self.shift_size, None))
+            cnt = 0
+            for h in h_slices:
+                for w in w_slices:
+                    img_mask[:, h, w, :] = cnt
+                    cnt += 1
+            mask_windows = window_partition(img_mask, self.window_size)  # nW, window_size, window_size, 1
+            mask_windows = mask_windows.view(-1, self.window_size * self.window_size)
+            attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
+            attn_mask = attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(attn_mask == 0, float(0.0))
+        else:
+            attn_mask = None
+        self.register_buffer("attn_mask", attn_mask)
+
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        assert L == H * W, "input feature has wrong size"
+        shortcut = x
+        x = self.norm1(x)
+        x = x.view(B, H, W, C)
+        if self.shift_size > 0:
+            shifted_x = torch.roll(x, shifts=(-self.shift_size, -self.shift_size), dims=(1, 2))
+        else:
+            shifted_x = x
+        x_windows = window_partition(shifted_x, self.window_size)
+        x_windows = x_windows.view(-1, self.window_size * self.window_size, C)
+        attn_windows = self.attn(x_windows, mask=self.attn_mask)
+        attn_windows = attn_windows.view(-1, self.window_size, self.window_size, C)
+        shifted_x = window_reverse(attn_windows, self.window_size, H, W)
+        if self.shift_size > 0:
+            x = torch.roll(shifted_x, shifts=(self.shift_size, self.shift_size), dims=(1, 2))
+        else:
+            x = shifted_x
+        x = x.view(B, H * W, C)
+        x = shortcut + x
+        x = x + self.mlp(self.norm2(x))
+        return x
+
+class PatchMerging(nn.Module):
+    def __init__(self, input_resolution, dim, norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.input_resolution = input_resolution
+        self.dim = dim
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = norm_layer(4 * dim)
+    def forward(self, x):
+        H, W = self.input_resolution
+        B, L, C = x.shape
+        x = x.view(B, H, W, C)
+        x0 = x[:, 0::2, 0::2, :]
+        x1 = x[:, 1::2, 0::2, :]
+        x2 = x[:, 0::2, 1::2, :]
+        x3 = x[:, 1::2, 1::2, :]
+        x = torch.cat([x0, x1, x2, x3], -1)
+        x = x.view(B, -1, 4 * C)
+        x = self.norm(x)
+        x = self.reduction(x)
+        return x
+
+class PatchEmbed(nn.Module):
+    def __init__(self, img_size=16, patch_size=2, in_chans=3, embed_dim=16):
+        super().__init__()
+        img_size = to_2tuple(img_size); patch_size = to_2tuple(patch_size)
+        self.patches_resolution = [img_size[0] // patch_size[0], img_size[1] // patch_size[1]]
+        self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+        self.norm = nn.LayerNorm(embed_dim)
+    def forward(self, x):
+        x = self.proj(x).flatten(2).transpose(1, 2)  # B Ph*Pw C
+        return self.norm(x)
+
+class TinySwin(nn.Module):
+    def __init__(self, num_classes=4, embed_dim=16, use_checkpoint=False):
+        super().__init__()
+        self.patch_embed = PatchEmbed(embed_dim=embed_dim)
+        res = self.patch_embed.patches_resolution
+        self.stage1 = nn.ModuleList([SwinTransformerBlock(embed_dim, res, 2, 4, 0 if i % 2 == 0 else 2) for i in range(2)])
+        self.merge = PatchMerging(res, embed_dim)
+        self.stage2 = nn.ModuleList([SwinTransformerBlock(2 * embed_dim, [r // 2 for r in res], 4, 4, 0)])
+        self.norm = nn.LayerNorm(2 * embed_dim)
+        self.avgpool = nn.AdaptiveAvgPool1d(1)
+        self.head = nn.Linear(2 * embed_dim, num_classes)
+        self.use_checkpoint = use_checkpoint
+        self.apply(self._init_weights)
+    def _init_weights(self, m):
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.constant_(m.bias, 0)
+            nn.init.constant_(m.weight, 1.0)
+    def no_weight_decay_keywords(self):
+        return {'relative_position_bias_table'}
+    def forward(self, x):
+        x = self.patch_embed(x)
+        for blk in self.stage1:
+            x = checkpoint.checkpoint(blk, x, use_reentrant=False) if self.use_checkpoint else blk(x)
+        x = self.merge(x)
+        for blk in self.stage2:
+            x = blk(x)
+        x = self.norm(x)  # B L C
+        x = self.avgpool(x.transpose(1, 2))  # B C 1
+        x = torch.flatten(x, 1)
+        return self.head(x)
+
+model = TinySwin(use_checkpoint=True)
+print(model.stage1[1].attn)
+print(model.stage1[1].attn_mask.shape, model.stage1[1].attn_mask.unique().tolist())
+print(model.stage1[0].attn.relative_position_index[:3, :6].tolist())
+skip_kw = model.no_weight_decay_keywords()
+has_decay, no_decay = [], []
+for name, param in model.named_parameters():
+    if len(param.shape) == 1 or name.endswith(".bias") or any(k in name for k in skip_kw):
+        no_decay.append(param)
+    else:
+        has_decay.append(param)
+optimizer = torch.optim.AdamW([{'params': has_decay}, {'params': no_decay, 'weight_decay': 0.}], lr=1e-3, weight_decay=0.05, eps=1e-8)
+x = torch.randn(2, 3, 16, 16)
+y = torch.tensor([1, 3])
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+for step in range(3):
+    loss = criterion(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    optimizer.step()
+    print(step, round(loss.item(), 6), round(grad_norm.item(), 5))
+rpb = model.stage1[0].attn.relative_position_bias_table
+"""
+
+
+# -- MLP-Mixer (lucidrains/mlp-mixer-pytorch): token mixing by Conv1d(kernel_size=1) through
+#  functools.partial, patches by an einsum rearrange, PreNormResidual, OneCycleLR with momentum
+#  cycling, clip_grad_value_
+MLP_MIXER = r"""
+import torch
+from torch import nn
+from functools import partial
+import torch.nn.functional as F
+
+torch.manual_seed(3)
+pair = lambda x: x if isinstance(x, tuple) else (x, x)
+
+class PreNormResidual(nn.Module):
+    def __init__(self, dim, fn):
+        super().__init__()
+        self.fn = fn
+        self.norm = nn.LayerNorm(dim)
+    def forward(self, x):
+        return self.fn(self.norm(x)) + x
+
+def FeedForward(dim, expansion_factor = 4, dropout = 0., dense = nn.Linear):
+    inner_dim = int(dim * expansion_factor)
+    return nn.Sequential(
+        dense(dim, inner_dim),
+        nn.GELU(),
+        nn.Dropout(dropout),
+        dense(inner_dim, dim),
+        nn.Dropout(dropout)
+    )
+
+class Rearrange(nn.Module):
+    # einops' 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)'
+    def __init__(self, p):
+        super().__init__(); self.p = p
+    def forward(self, x):
+        b, c, H, W = x.shape; p = self.p
+        x = x.reshape(b, c, H // p, p, W // p, p)
+        x = torch.einsum('bchpwq->bhwpqc', x)
+        return x.reshape(b, (H // p) * (W // p), p * p * c)
+
+class Reduce(nn.Module):
+    def forward(self, x):
+        return x.mean(dim=1)
+
+def MLPMixer(*, image_size, channels, patch_size, dim, depth, num_classes, expansion_factor = 4, expansion_factor_token = 0.5, dropout = 0.):
+    image_h, image_w = pair(image_size)
+    assert (image_h % patch_size) == 0 and (image_w % patch_size) == 0, 'image must be divisible by patch size'
+    num_patches = (image_h // patch_size) * (image_w // patch_size)
+    chan_first, chan_last = partial(nn.Conv1d, kernel_size = 1), nn.Linear
+    return nn.Sequential(
+        Rearrange(patch_size),
+        nn.Linear((patch_size ** 2) * channels, dim),
+        *[nn.Sequential(
+            PreNormResidual(dim, FeedForward(num_patches, expansion_factor, dropout, chan_first)),
+            PreNormResidual(dim, FeedForward(dim, expansion_factor_token, dropout, chan_last))
+        ) for _ in range(depth)],
+        nn.LayerNorm(dim),
+        Reduce(),
+        nn.Linear(dim, num_classes)
+    )
+
+model = MLPMixer(image_size=8, channels=3, patch_size=2, dim=12, depth=2, num_classes=5, dropout=0.1)
+print(model[2][0].fn[0])
+img = torch.randn(3, 3, 8, 8)
+labels = torch.tensor([0, 4, 2])
+opt = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.99), weight_decay=1e-4)
+onecycle = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=6, pct_start=0.3, anneal_strategy='cos', cycle_momentum=True, base_momentum=0.85, max_momentum=0.95)
+model.eval()
+with torch.no_grad():
+    ref = model(img)
+model.train()
+for i in range(4):
+    logits = model(img)
+    loss = F.cross_entropy(logits, labels)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_value_(model.parameters(), clip_value=0.5)
+    opt.step()
+    onecycle.step()
+    print(i, f"{loss.item():.6f}", [round(g['lr'], 7) for g in opt.param_groups], round(opt.param_groups[0]['betas'][0], 6))
+# Conv1d kernel 1 equals Linear over the token axis
+conv = model[2][0].fn[0]
+tok = torch.randn(2, 16, 12)
+same = torch.allclose(conv(tok), F.linear(tok.transpose(1, 2), conv.weight.squeeze(-1), conv.bias).transpose(1, 2), atol=1e-6)
+print(same)
+"""
+
+
+# -- locuslab's TCN (weight_norm'd dilated Conv1d, Chomp1d, 1x1 downsample) and a WaveNet (causal
+#  conv by left F.pad, tanh*sigmoid gates, residual and skip 1x1 convs, mu-law encoding, one_hot
+#  input, multinomial generation)
+TCN_WAVENET = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import weight_norm
+
+torch.manual_seed(4)
+
+# -- locuslab TCN: Chomp1d, weight-normed dilated causal convs, residual 1x1 downsample
+class Chomp1d(nn.Module):
+    def __init__(self, chomp_size):
+        super(Chomp1d, self).__init__()
+        self.chomp_size = chomp_size
+    def forward(self, x):
+        return x[:, :, :-self.chomp_size].contiguous()
+
+class TemporalBlock(nn.Module):
+    def __init__(self, n_inputs, n_outputs, kernel_size, stride, dilation, padding, dropout=0.2):
+        super(TemporalBlock, self).__init__()
+        self.conv1 = weight_norm(nn.Conv1d(n_inputs, n_outputs, kernel_size, stride=stride, padding=padding, dilation=dilation))
+        self.chomp1 = Chomp1d(padding)
+        self.relu1 = nn.ReLU()
+        self.dropout1 = nn.Dropout(dropout)
+        self.conv2 = weight_norm(nn.Conv1d(n_outputs, n_outputs, kernel_size, stride=stride, padding=padding, dilation=dilation))
+        self.chomp2 = Chomp1d(padding)
+        self.relu2 = nn.ReLU()
+        self.dropout2 = nn.Dropout(dropout)
+        self.net = nn.Sequential(self.conv1, self.chomp1, self.relu1, self.dropout1,
+                                 self.conv2, self.chomp2, self.relu2, self.dropout2)
+        self.downsample = nn.Conv1d(n_inputs, n_outputs, 1) if n_inputs != n_outputs else None
+        self.relu = nn.ReLU()
+        self.init_weights()
+    def init_weights(self):
+        self.conv1.weight.data.normal_(0, 0.01)
+        self.conv2.weight.data.normal_(0, 0.01)
+        if self.downsample is not None:
+            self.downsample.weight.data.normal_(0, 0.01)
+    def forward(self, x):
+        out = self.net(x)
+        res = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + res)
+
+class TemporalConvNet(nn.Module):
+    def __init__(self, num_inputs, num_channels, kernel_size=2, dropout=0.2):
+        super(TemporalConvNet, self).__init__()
+        layers = []
+        num_levels = len(num_channels)
+        for i in range(num_levels):
+            dilation_size = 2 ** i
+            in_channels = num_inputs if i == 0 else num_channels[i-1]
+            out_channels = num_channels[i]
+            layers += [TemporalBlock(in_channels, out_channels, kernel_size, stride=1, dilation=dilation_size,
+                                     padding=(kernel_size-1) * dilation_size, dropout=dropout)]
+        self.network = nn.Sequential(*layers)
+    def forward(self, x):
+        return self.network(x)
+
+class TCN(nn.Module):
+    def __init__(self, input_size, output_size, num_channels, kernel_size, dropout):
+        super(TCN, self).__init__()
+        self.tcn = TemporalConvNet(input_size, num_channels, kernel_size=kernel_size, dropout=dropout)
+        self.linear = nn.Linear(num_channels[-1], output_size)
+    def forward(self, inputs):
+        y1 = self.tcn(inputs)
+        return F.log_softmax(self.linear(y1[:, :, -1]), dim=1)
+
+tcn = TCN(1, 10, [6, 6, 6], kernel_size=3, dropout=0.05)
+seq = torch.randn(4, 1, 20)
+target = torch.tensor([1, 5, 9, 0])
+optimizer = torch.optim.Adam(tcn.parameters(), lr=2e-3)
+for step in range(3):
+    optimizer.zero_grad()
+    output = tcn(seq)
+    loss = F.nll_loss(output, target)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(tcn.parameters(), 0.2)
+    optimizer.step()
+    print('tcn', step, f'{loss.item():.6f}')
+print(sorted(k for k in tcn.state_dict() if 'block' not in k)[:4])
+
+# -- WaveNet: causal conv by left F.pad, gated tanh*sigmoid units, residual and skip 1x1 convs,
+#    mu-law quantisation and a categorical output
+def mu_law_encode(audio, quantization_channels=16):
+    mu = quantization_channels - 1.0
+    safe_audio_abs = torch.clamp(torch.abs(audio), max=1.0)
+    magnitude = torch.log1p(mu * safe_audio_abs) / torch.log1p(torch.tensor(mu))
+    signal = torch.sign(audio) * magnitude
+    return ((signal + 1) / 2 * mu + 0.5).to(torch.int64)
+
+def mu_law_decode(output, quantization_channels=16):
+    mu = quantization_channels - 1.0
+    signal = 2 * (output.float() / mu) - 1
+    magnitude = (1 / mu) * ((1 + mu) ** torch.abs(signal) - 1)
+    return torch.sign(signal) * magnitude
+
+class CausalConv1d(nn.Conv1d):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation=1, **kwargs):
+        super().__init__(in_channels, out_channels, kernel_size, padding=0, dilation=dilation, **kwargs)
+        self.left_padding = dilation * (kernel_size - 1)
+    def forward(self, x):
+        return super().forward(F.pad(x, (self.left_padding, 0)))
+
+class ResidualLayer(nn.Module):
+    def __init__(self, residual_channels, skip_channels, dilation):
+        super().__init__()
+        self.filter_conv = CausalConv1d(residual_channels, residual_channels, 2, dilation=dilation)
+        self.gate_conv = CausalConv1d(residual_channels, residual_channels, 2, dilation=dilation)
+        self.residual_conv = nn.Conv1d(residual_channels, residual_channels, 1)
+        self.skip_conv = nn.Conv1d(residual_channels, skip_channels, 1)
+    def forward(self, x):
+        z = torch.tanh(self.filter_conv(x)) * torch.sigmoid(self.gate_conv(x))
+        return x + self.residual_conv(z), self.skip_conv(z)
+
+class WaveNet(nn.Module):
+    def __init__(self, quantization_channels=16, residual_channels=8, skip_channels=12, layers=4, stacks=2):
+        super().__init__()
+        self.q = quantization_channels
+        self.embed = nn.Conv1d(quantization_channels, residual_channels, 1)
+        self.layers = nn.ModuleList([ResidualLayer(residual_channels, skip_channels, 2 ** i) for _ in range(stacks) for i in range(layers)])
+        self.end = nn.Sequential(nn.ReLU(), nn.Conv1d(skip_channels, skip_channels, 1), nn.ReLU(), nn.Conv1d(skip_channels, quantization_channels, 1))
+        self.receptive_field = sum(2 ** i for i in range(layers)) * stacks + 1
+    def forward(self, x):
+        x = F.one_hot(x, self.q).float().transpose(1, 2)
+        x = self.embed(x)
+        skips = 0
+        for layer in self.layers:
+            x, skip = layer(x)
+            skips = skips + skip
+        return self.end(skips)
+
+wavenet = WaveNet()
+t = torch.linspace(0, 1, 48)
+audio = 0.8 * torch.sin(2 * torch.pi * 5 * t)[None].repeat(2, 1) * torch.tensor([[1.0], [0.5]])
+quant = mu_law_encode(audio)
+print(quant[0, :12].tolist(), quant.dtype)
+print(wavenet.receptive_field)
+opt = torch.optim.Adam(wavenet.parameters(), lr=1e-3)
+for step in range(3):
+    logits = wavenet(quant[:, :-1])
+    loss = F.cross_entropy(logits[:, :, wavenet.receptive_field:], quant[:, 1 + wavenet.receptive_field:])
+    opt.zero_grad(); loss.backward(); opt.step()
+    print('wavenet', step, f'{loss.item():.6f}')
+# fast generation: sample one step at a time from the last receptive field
+with torch.no_grad():
+    gen = quant[:1, :wavenet.receptive_field]
+    for _ in range(5):
+        probs = F.softmax(wavenet(gen[:, -wavenet.receptive_field:])[:, :, -1], dim=1)
+        nxt = torch.multinomial(probs, 1)
+        gen = torch.cat([gen, nxt], dim=1)
+decoded = mu_law_decode(gen)
+print(gen[0, -5:].tolist())
+"""
+
+
+# -- graph networks without a graph library: pygcn's GCN on a normalised dense adjacency (pow(-0.5)
+#  with isinf fixed), GraphSAGE mean aggregation by index_add_, GAT with a per-node softmax by
+#  scatter_reduce(amax) and scatter_add_, global add pooling, bincount, index_reduce_
+GNN = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(5)
+# a small graph: two communities, an edge list (2, E) as PyG stores it
+src = torch.tensor([0, 1, 1, 2, 2, 3, 4, 5, 5, 6, 6, 7, 3, 4, 0, 2])
+dst = torch.tensor([1, 0, 2, 1, 3, 2, 5, 4, 6, 5, 7, 6, 4, 3, 2, 0])
+edge_index = torch.stack([src, dst], dim=0)
+num_nodes = 8
+x = torch.randn(num_nodes, 5)
+y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+train_mask = torch.zeros(num_nodes, dtype=torch.bool)
+train_mask[[0, 1, 5, 6]] = True
+
+# -- Kipf & Welling GCN with a dense normalised adjacency (pygcn style)
+def normalized_adjacency(edge_index, n):
+    A = torch.zeros(n, n)
+    A[edge_index[0], edge_index[1]] = 1.0
+    A = A + torch.eye(n)
+    deg = A.sum(1)
+    d_inv_sqrt = deg.pow(-0.5)
+    d_inv_sqrt[torch.isinf(d_inv_sqrt)] = 0.
+    return d_inv_sqrt.unsqueeze(1) * A * d_inv_sqrt.unsqueeze(0)
+
+class GraphConvolution(nn.Module):
+    def __init__(self, in_features, out_features, bias=True):
+        super(GraphConvolution, self).__init__()
+        self.weight = nn.Parameter(torch.FloatTensor(in_features, out_features))
+        if bias:
+            self.bias = nn.Parameter(torch.FloatTensor(out_features))
+        else:
+            self.register_parameter('bias', None)
+        self.reset_parameters()
+    def reset_parameters(self):
+        stdv = 1. / self.weight.size(1) ** 0.5
+        self.weight.data.uniform_(-stdv, stdv)
+        if self.bias is not None:
+            self.bias.data.uniform_(-stdv, stdv)
+    def forward(self, input, adj):
+        support = torch.mm(input, self.weight)
+        output = torch.mm(adj, support)
+        return output + self.bias if self.bias is not None else output
+
+class GCN(nn.Module):
+    def __init__(self, nfeat, nhid, nclass, dropout):
+        super(GCN, self).__init__()
+        self.gc1 = GraphConvolution(nfeat, nhid)
+        self.gc2 = GraphConvolution(nhid, nclass)
+        self.dropout = dropout
+    def forward(self, x, adj):
+        x = F.relu(self.gc1(x, adj))
+        x = F.dropout(x, self.dropout, training=self.training)
+        x = self.gc2(x, adj)
+        return F.log_softmax(x, dim=1)
+
+adj = normalized_adjacency(edge_index, num_nodes)
+gcn = GCN(5, 8, 2, 0.5)
+optimizer = torch.optim.Adam(gcn.parameters(), lr=0.01, weight_decay=5e-4)
+def accuracy(output, labels):
+    preds = output.max(1)[1].type_as(labels)
+    correct = preds.eq(labels).double()
+    return correct.sum() / len(labels)
+for epoch in range(3):
+    gcn.train()
+    optimizer.zero_grad()
+    output = gcn(x, adj)
+    loss_train = F.nll_loss(output[train_mask], y[train_mask])
+    acc_train = accuracy(output[train_mask], y[train_mask])
+    loss_train.backward()
+    optimizer.step()
+    print('Epoch: {:04d}'.format(epoch+1), 'loss_train: {:.4f}'.format(loss_train.item()), 'acc_train: {:.4f}'.format(acc_train.item()))
+
+# -- message passing by scatter: GraphSAGE mean aggregation with index_add_, GAT with a softmax over
+#    each node's incoming edges by scatter_reduce amax, and a global add pool over a batch vector
+class SAGEConv(nn.Module):
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.lin_l = nn.Linear(in_channels, out_channels)
+        self.lin_r = nn.Linear(in_channels, out_channels, bias=False)
+    def forward(self, x, edge_index):
+        src, dst = edge_index
+        agg = torch.zeros(x.size(0), x.size(1), dtype=x.dtype).index_add_(0, dst, x[src])
+        cnt = torch.zeros(x.size(0), dtype=x.dtype).index_add_(0, dst, torch.ones_like(dst, dtype=x.dtype))
+        agg = agg / cnt.clamp(min=1).unsqueeze(-1)
+        return self.lin_l(agg) + self.lin_r(x)
+
+class GATConv(nn.Module):
+    def __init__(self, in_channels, out_channels, heads=2, negative_slope=0.2):
+        super().__init__()
+        self.heads, self.out_channels = heads, out_channels
+        self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
+        self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.bias = nn.Parameter(torch.zeros(heads * out_channels))
+        self.negative_slope = negative_slope
+        nn.init.xavier_uniform_(self.att_src)
+        nn.init.xavier_uniform_(self.att_dst)
+    def forward(self, x, edge_index):
+        H, C = self.heads, self.out_channels
+        N = x.size(0)
+        loop = torch.arange(N)
+        src = torch.cat([edge_index[0], loop]); dst = torch.cat([edge_index[1], loop])
+        h = self.lin(x).view(-1, H, C)
+        alpha_src = (h * self.att_src).sum(dim=-1)
+        alpha_dst = (h * self.att_dst).sum(dim=-1)
+        alpha = F.leaky_relu(alpha_src[src] + alpha_dst[dst], self.negative_slope)
+        amax = torch.full((N, H), float('-inf')).scatter_reduce(0, dst.unsqueeze(-1).expand(-1, H), alpha, reduce='amax', include_self=True)
+        alpha = (alpha - amax[dst]).exp()
+        denom = torch.zeros(N, H).scatter_add_(0, dst.unsqueeze(-1).expand(-1, H), alpha)
+        alpha = alpha / denom[dst]
+        out = torch.zeros(N, H, C).index_add_(0, dst, h[src] * alpha.unsqueeze(-1))
+        return out.reshape(N, H * C) + self.bias
+
+class GraphClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sage = SAGEConv(5, 8)
+        self.gat = GATConv(8, 4, heads=2)
+        self.lin = nn.Linear(8, 3)
+    def forward(self, x, edge_index, batch, num_graphs):
+        h = F.elu(self.sage(x, edge_index))
+        h = F.elu(self.gat(h, edge_index))
+        pooled = torch.zeros(num_graphs, h.size(1)).index_add_(0, batch, h)
+        return self.lin(pooled)
+
+model = GraphClassifier()
+batch = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+gy = torch.tensor([2, 1])
+opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+for step in range(3):
+    out = model(x, edge_index, batch, 2)
+    loss = F.cross_entropy(out, gy)
+    opt.zero_grad(); loss.backward(); opt.step()
+    print('gnn', step, f'{loss.item():.6f}')
+deg = torch.bincount(edge_index[1], minlength=num_nodes)
+print(deg.tolist())
+# scatter_reduce means and the same by index_reduce_
+means = torch.zeros(2, 5).scatter_reduce(0, batch.unsqueeze(-1).expand(-1, 5), x, reduce='mean', include_self=False)
+means2 = torch.zeros(2, 5).index_reduce_(0, batch, x, 'mean', include_self=False)
+print(torch.allclose(means, means2))
+"""
+
+
+# -- PointNet (fxia22/pointnet.pytorch): STN3d/STNkd T-nets with Variable and from_numpy identities,
+#  bmm, max over points, the feature-transform orthogonality regulariser, classification and
+#  segmentation heads, permutation invariance
+POINTNET = r"""
+import torch
+import torch.nn as nn
+import torch.nn.parallel
+import torch.utils.data
+from torch.autograd import Variable
+import numpy as np
+import torch.nn.functional as F
+
+torch.manual_seed(6)
+torch.set_default_dtype(torch.float64)  # (Adam turns the zero gradients of the biases before BatchNorm, rounding noise, into full steps)
+
+class STN3d(nn.Module):
+    def __init__(self):
+        super(STN3d, self).__init__()
+        self.conv1 = torch.nn.Conv1d(3, 16, 1)
+        self.conv2 = torch.nn.Conv1d(16, 32, 1)
+        self.fc1 = nn.Linear(32, 16)
+        self.fc2 = nn.Linear(16, 9)
+        self.relu = nn.ReLU()
+        self.bn1 = nn.BatchNorm1d(16)
+        self.bn2 = nn.BatchNorm1d(32)
+        self.bn4 = nn.BatchNorm1d(16)
+    def forward(self, x):
+        batchsize = x.size()[0]
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = torch.max(x, 2, keepdim=True)[0]
+        x = x.view(-1, 32)
+        x = F.relu(self.bn4(self.fc1(x)))
+        x = self.fc2(x)
+        iden = Variable(torch.from_numpy(np.array([1,0,0,0,1,0,0,0,1]).astype(np.float32))).view(1,9).repeat(batchsize,1)
+        if x.is_cuda:
+            iden = iden.cuda()
+        x = x + iden
+        x = x.view(-1, 3, 3)
+        return x
+
+class STNkd(nn.Module):
+    def __init__(self, k=16):
+        super(STNkd, self).__init__()
+        self.conv1 = torch.nn.Conv1d(k, 16, 1)
+        self.fc1 = nn.Linear(16, k*k)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.k = k
+    def forward(self, x):
+        batchsize = x.size()[0]
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = torch.max(x, 2, keepdim=True)[0]
+        x = x.view(-1, 16)
+        x = self.fc1(x)
+        iden = Variable(torch.from_numpy(np.eye(self.k).flatten().astype(np.float32))).view(1,self.k*self.k).repeat(batchsize,1)
+        x = x + iden
+        x = x.view(-1, self.k, self.k)
+        return x
+
+class PointNetfeat(nn.Module):
+    def __init__(self, global_feat = True, feature_transform = False):
+        super(PointNetfeat, self).__init__()
+        self.stn = STN3d()
+        self.conv1 = torch.nn.Conv1d(3, 16, 1)
+        self.conv2 = torch.nn.Conv1d(16, 32, 1)
+        self.conv3 = torch.nn.Conv1d(32, 48, 1)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.bn2 = nn.BatchNorm1d(32)
+        self.bn3 = nn.BatchNorm1d(48)
+        self.global_feat = global_feat
+        self.feature_transform = feature_transform
+        if self.feature_transform:
+            self.fstn = STNkd(k=16)
+    def forward(self, x):
+        n_pts = x.size()[2]
+        trans = self.stn(x)
+        x = x.transpose(2, 1)
+        x = torch.bmm(x, trans)
+        x = x.transpose(2, 1)
+        x = F.relu(self.bn1(self.conv1(x)))
+        if self.feature_transform:
+            trans_feat = self.fstn(x)
+            x = x.transpose(2,1)
+            x = torch.bmm(x, trans_feat)
+            x = x.transpose(2,1)
+        else:
+            trans_feat = None
+        pointfeat = x
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = self.bn3(self.conv3(x))
+        x = torch.max(x, 2, keepdim=True)[0]
+        x = x.view(-1, 48)
+        if self.global_feat:
+            return x, trans, trans_feat
+        else:
+            x = x.view(-1, 48, 1).repeat(1, 1, n_pts)
+            return torch.cat([x, pointfeat], 1), trans, trans_feat
+
+class PointNetCls(nn.Module):
+    def __init__(self, k=2, feature_transform=False):
+        super(PointNetCls, self).__init__()
+        self.feature_transform = feature_transform
+        self.feat = PointNetfeat(global_feat=True, feature_transform=feature_transform)
+        self.fc1 = nn.Linear(48, 24)
+        self.fc2 = nn.Linear(24, k)
+        self.dropout = nn.Dropout(p=0.3)
+        self.bn1 = nn.BatchNorm1d(24)
+        self.relu = nn.ReLU()
+    def forward(self, x):
+        x, trans, trans_feat = self.feat(x)
+        x = F.relu(self.bn1(self.dropout(self.fc1(x))))
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1), trans, trans_feat
+
+class PointNetDenseCls(nn.Module):
+    def __init__(self, k = 2, feature_transform=False):
+        super(PointNetDenseCls, self).__init__()
+        self.k = k
+        self.feature_transform=feature_transform
+        self.feat = PointNetfeat(global_feat=False, feature_transform=feature_transform)
+        self.conv1 = torch.nn.Conv1d(64, 16, 1)
+        self.conv2 = torch.nn.Conv1d(16, self.k, 1)
+        self.bn1 = nn.BatchNorm1d(16)
+    def forward(self, x):
+        batchsize = x.size()[0]
+        n_pts = x.size()[2]
+        x, trans, trans_feat = self.feat(x)
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.conv2(x)
+        x = x.transpose(2,1).contiguous()
+        x = F.log_softmax(x.view(-1,self.k), dim=-1)
+        x = x.view(batchsize, n_pts, self.k)
+        return x, trans, trans_feat
+
+def feature_transform_regularizer(trans):
+    d = trans.size()[1]
+    batchsize = trans.size()[0]
+    I = torch.eye(d)[None, :, :]
+    if trans.is_cuda:
+        I = I.cuda()
+    loss = torch.mean(torch.norm(torch.bmm(trans, trans.transpose(2,1)) - I, dim=(1,2)))
+    return loss
+
+# data: random points, a random rotation about the up axis, jitter (the dataset's augmentation)
+points = torch.rand(4, 24, 3) * 2 - 1
+theta = np.random.RandomState(0).uniform(0, np.pi * 2, size=4)
+rot = np.stack([np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) for t in theta]).astype(np.float32)
+points[:, :, [0, 2]] = torch.bmm(points[:, :, [0, 2]], torch.from_numpy(rot).to(points.dtype))
+points += torch.normal(mean=0.0, std=0.02, size=points.shape)
+target = torch.tensor([0, 1, 1, 0])
+seg_target = (points[:, :, 1] > 0).long()
+
+classifier = PointNetCls(k=2, feature_transform=True)
+optimizer = torch.optim.Adam(classifier.parameters(), lr=0.001, betas=(0.9, 0.999))
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20, gamma=0.5)
+for i in range(3):
+    pts = points.transpose(2, 1)
+    optimizer.zero_grad()
+    classifier = classifier.train()
+    pred, trans, trans_feat = classifier(pts)
+    loss = F.nll_loss(pred, target)
+    loss = loss + feature_transform_regularizer(trans_feat) * 0.001
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    pred_choice = pred.data.max(1)[1]
+    correct = pred_choice.eq(target.data).cpu().sum()
+    print('[%d] train loss: %f accuracy: %f' % (i, loss.item(), correct.item() / float(4)))
+
+seg = PointNetDenseCls(k=2)
+opt_seg = torch.optim.SGD(seg.parameters(), lr=0.01, momentum=0.9)
+for i in range(2):
+    pred, trans, _ = seg(points.transpose(2, 1))
+    pred = pred.view(-1, 2)
+    loss_seg = F.nll_loss(pred, seg_target.view(-1, 1)[:, 0] - 0)
+    opt_seg.zero_grad(); loss_seg.backward(); opt_seg.step()
+    print('seg %d %f' % (i, loss_seg.item()))
+classifier.eval()
+with torch.no_grad():
+    pred_eval, _, _ = classifier(points.transpose(2, 1))
+    shuffled = points[:, torch.randperm(24), :]
+    pred_perm, _, _ = classifier(shuffled.transpose(2, 1))
+print(torch.allclose(pred_eval, pred_perm, atol=1e-5))
+"""
+
+
+# -- Glow (rosinality/glow-pytorch): ActNorm with data-dependent init and a uint8 buffer, invertible
+#  1x1 conv by linalg.qr and linalg.lu, ZeroConv2d, affine coupling, squeeze, bits per dim, inverse
+#  by reverse(); a Neural ODE with a hand-written RK4 fitting torchdiffeq's spiral
+GLOW_NEURAL_ODE = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(7)
+torch.set_default_dtype(torch.float64)
+logabs = lambda x: torch.log(torch.abs(x))
+
+# -- Glow (rosinality/glow-pytorch style): ActNorm with data-dependent init, invertible 1x1 conv
+#    with the LU decomposition, affine coupling with a zero-initialised last conv, squeeze
+class ActNorm(nn.Module):
+    def __init__(self, in_channel, logdet=True):
+        super().__init__()
+        self.loc = nn.Parameter(torch.zeros(1, in_channel, 1, 1))
+        self.scale = nn.Parameter(torch.ones(1, in_channel, 1, 1))
+        self.register_buffer("initialized", torch.tensor(0, dtype=torch.uint8))
+        self.logdet = logdet
+    def initialize(self, input):
+        with torch.no_grad():
+            flatten = input.permute(1, 0, 2, 3).contiguous().view(input.shape[1], -1)
+            mean = (flatten.mean(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3))
+            std = (flatten.std(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3))
+            self.loc.data.copy_(-mean)
+            self.scale.data.copy_(1 / (std + 1e-6))
+    def forward(self, input):
+        _, _, height, width = input.shape
+        if self.initialized.item() == 0:
+            self.initialize(input)
+            self.initialized.fill_(1)
+        log_abs = logabs(self.scale)
+        logdet = height * width * torch.sum(log_abs)
+        return self.scale * (input + self.loc), logdet
+    def reverse(self, output):
+        return output / self.scale - self.loc
+
+class InvConv2dLU(nn.Module):
+    def __init__(self, in_channel):
+        super().__init__()
+        weight = torch.randn(in_channel, in_channel)
+        q, _ = torch.linalg.qr(weight)
+        w_p, w_l, w_u = torch.linalg.lu(q)
+        w_s = torch.diag(w_u)
+        w_u = torch.triu(w_u, 1)
+        u_mask = torch.triu(torch.ones_like(w_u), 1)
+        l_mask = u_mask.T
+        self.register_buffer("w_p", w_p)
+        self.register_buffer("u_mask", u_mask)
+        self.register_buffer("l_mask", l_mask)
+        self.register_buffer("s_sign", torch.sign(w_s))
+        self.register_buffer("l_eye", torch.eye(l_mask.shape[0]))
+        self.w_l = nn.Parameter(w_l)
+        self.w_s = nn.Parameter(logabs(w_s))
+        self.w_u = nn.Parameter(w_u)
+    def forward(self, input):
+        _, _, height, width = input.shape
+        weight = self.calc_weight()
+        out = F.conv2d(input, weight)
+        logdet = height * width * torch.sum(self.w_s)
+        return out, logdet
+    def calc_weight(self):
+        weight = (self.w_p @ (self.w_l * self.l_mask + self.l_eye) @ ((self.w_u * self.u_mask) + torch.diag(self.s_sign * torch.exp(self.w_s))))
+        return weight.unsqueeze(2).unsqueeze(3)
+    def reverse(self, output):
+        weight = self.calc_weight()
+        return F.conv2d(output, weight.squeeze().inverse().unsqueeze(2).unsqueeze(3))
+
+class ZeroConv2d(nn.Module):
+    def __init__(self, in_channel, out_channel):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channel, out_channel, 3, padding=0)
+        self.conv.weight.data.zero_()
+        self.conv.bias.data.zero_()
+        self.scale = nn.Parameter(torch.zeros(1, out_channel, 1, 1))
+    def forward(self, input):
+        out = F.pad(input, [1, 1, 1, 1], value=1)
+        out = self.conv(out)
+        return out * torch.exp(self.scale * 3)
+
+class AffineCoupling(nn.Module):
+    def __init__(self, in_channel, filter_size=16):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channel // 2, filter_size, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(filter_size, filter_size, 1), nn.ReLU(inplace=True),
+            ZeroConv2d(filter_size, in_channel),
+        )
+        self.net[0].weight.data.normal_(0, 0.05); self.net[0].bias.data.zero_()
+        self.net[2].weight.data.normal_(0, 0.05); self.net[2].bias.data.zero_()
+    def forward(self, input):
+        in_a, in_b = input.chunk(2, 1)
+        log_s, t = self.net(in_a).chunk(2, 1)
+        s = F.sigmoid(log_s + 2)
+        out_b = (in_b + t) * s
+        logdet = torch.sum(torch.log(s).view(input.shape[0], -1), 1)
+        return torch.cat([in_a, out_b], 1), logdet
+    def reverse(self, output):
+        out_a, out_b = output.chunk(2, 1)
+        log_s, t = self.net(out_a).chunk(2, 1)
+        s = F.sigmoid(log_s + 2)
+        return torch.cat([out_a, out_b / s - t], 1)
+
+class Flow(nn.Module):
+    def __init__(self, in_channel):
+        super().__init__()
+        self.actnorm = ActNorm(in_channel)
+        self.invconv = InvConv2dLU(in_channel)
+        self.coupling = AffineCoupling(in_channel)
+    def forward(self, input):
+        out, logdet = self.actnorm(input)
+        out, det1 = self.invconv(out)
+        out, det2 = self.coupling(out)
+        return out, logdet + det1 + det2
+    def reverse(self, output):
+        return self.actnorm.reverse(self.invconv.reverse(self.coupling.reverse(output)))
+
+def squeeze2d(x):
+    b, c, h, w = x.shape
+    x = x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).contiguous()
+    return x.view(b, c * 4, h // 2, w // 2)
+
+def gaussian_log_p(x, mean, log_sd):
+    return -0.5 * math.log(2 * math.pi) - log_sd - 0.5 * (x - mean) ** 2 / torch.exp(2 * log_sd)
+
+flows = nn.ModuleList([Flow(4) for _ in range(2)])
+image = torch.rand(3, 1, 8, 8)
+n_bins = 2.0 ** 5
+x = torch.floor(image * 255 / 2 ** (8 - 5)) / n_bins - 0.5
+opt = torch.optim.Adam(flows.parameters(), lr=1e-3)
+n_pixel = 8 * 8 * 1
+for step in range(3):
+    out = squeeze2d(x + torch.rand_like(x) / n_bins)
+    logdet = 0
+    for flow in flows:
+        out, det = flow(out)
+        logdet = logdet + det
+    log_p = gaussian_log_p(out, torch.zeros_like(out), torch.zeros_like(out)).view(3, -1).sum(1)
+    loss = -math.log(n_bins) * n_pixel + logdet + log_p
+    loss = (-loss / (math.log(2) * n_pixel)).mean()
+    opt.zero_grad(); loss.backward(); opt.step()
+    print(f"glow {step} bpd {loss.item():.5f} logdet {logdet.mean().item():.5f}")
+print([f.actnorm.initialized.item() for f in flows])
+with torch.no_grad():
+    z = squeeze2d(x)
+    h = z
+    for flow in flows:
+        h, _ = flow(h)
+    back = h
+    for flow in flows[::-1]:
+        back = flow.reverse(back)
+    recon_err = (back - z).abs().max()
+print(recon_err.item() < 1e-4)
+w = flows[0].invconv.calc_weight().squeeze()
+sld = torch.linalg.slogdet(w)
+print(round(sld.sign.item()), round(sld.logabsdet.item(), 4), round(flows[0].invconv.w_s.sum().item(), 4))
+
+# -- Neural ODE (torchdiffeq style, with a hand-written fixed-step RK4) fitting a spiral
+class ODEFunc(nn.Module):
+    def __init__(self):
+        super(ODEFunc, self).__init__()
+        self.net = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+        for m in self.net.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, mean=0, std=0.1)
+                nn.init.constant_(m.bias, val=0)
+        self.nfe = 0
+    def forward(self, t, y):
+        self.nfe += 1
+        return self.net(y**3)
+
+def rk4_step(func, t0, dt, y0):
+    k1 = func(t0, y0)
+    k2 = func(t0 + dt / 2, y0 + dt * k1 / 2)
+    k3 = func(t0 + dt / 2, y0 + dt * k2 / 2)
+    k4 = func(t0 + dt, y0 + dt * k3)
+    return y0 + dt * (k1 + 2 * (k2 + k3) + k4) / 6
+
+def odeint(func, y0, t):
+    ys = [y0]
+    y = y0
+    for t0, t1 in zip(t[:-1], t[1:]):
+        y = rk4_step(func, t0, t1 - t0, y)
+        ys.append(y)
+    return torch.stack(ys)
+
+true_y0 = torch.tensor([[2., 0.]])
+t = torch.linspace(0., 1.5, 10)
+true_A = torch.tensor([[-0.1, 2.0], [-2.0, -0.1]])
+class Lambda(nn.Module):
+    def forward(self, t, y):
+        return torch.mm(y**3, true_A)
+with torch.no_grad():
+    true_y = odeint(Lambda(), true_y0, t)
+def get_batch(batch_time=4, batch_size=5):
+    s = torch.from_numpy(np.random.choice(np.arange(10 - batch_time, dtype=np.int64), batch_size, replace=False))
+    batch_y0 = true_y[s]
+    batch_t = t[:batch_time]
+    batch_y = torch.stack([true_y[s + i] for i in range(batch_time)], dim=0)
+    return batch_y0, batch_t, batch_y
+import numpy as np
+np.random.seed(0)
+func = ODEFunc()
+optimizer = torch.optim.RMSprop(func.parameters(), lr=1e-3)
+for itr in range(1, 4):
+    optimizer.zero_grad()
+    batch_y0, batch_t, batch_y = get_batch()
+    pred_y = odeint(func, batch_y0, batch_t)
+    loss = torch.mean(torch.abs(pred_y - batch_y))
+    loss.backward()
+    optimizer.step()
+    print('Iter {:04d} | Total Loss {:.6f} | NFE {}'.format(itr, loss.item(), func.nfe))
+print(true_y.shape, true_y[-1].tolist())
+"""
+
+
+# -- neural style transfer (the PyTorch tutorial's shape): ContentLoss/StyleLoss modules spliced
+#  into a frozen Sequential, gram matrices, LBFGS on the image with clamp_; a CRNN
+#  (meijieru/crnn.pytorch) with a bidirectional LSTM, CTCLoss(zero_infinity) on IntTensor targets,
+#  Adadelta, greedy decoding
+STYLE_TRANSFER_CRNN = r"""
+import copy
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+torch.manual_seed(8)
+torch.set_default_dtype(torch.float64)
+
+# -- neural style transfer (the Gatys tutorial's shape): a frozen conv net, ContentLoss and StyleLoss
+#    modules inserted after chosen layers, gram matrices, LBFGS on the input image with clamp_
+cnn = nn.Sequential(
+    nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),
+    nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+    nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True),
+    nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(inplace=True),
+).eval().requires_grad_(False)
+cnn_normalization_mean = torch.tensor([0.485, 0.456, 0.406])
+cnn_normalization_std = torch.tensor([0.229, 0.224, 0.225])
+
+class ContentLoss(nn.Module):
+    def __init__(self, target,):
+        super(ContentLoss, self).__init__()
+        self.target = target.detach()
+    def forward(self, input):
+        self.loss = F.mse_loss(input, self.target)
+        return input
+
+def gram_matrix(input):
+    a, b, c, d = input.size()
+    features = input.view(a * b, c * d)
+    G = torch.mm(features, features.t())
+    return G.div(a * b * c * d)
+
+class StyleLoss(nn.Module):
+    def __init__(self, target_feature):
+        super(StyleLoss, self).__init__()
+        self.target = gram_matrix(target_feature).detach()
+    def forward(self, input):
+        G = gram_matrix(input)
+        self.loss = F.mse_loss(G, self.target)
+        return input
+
+class Normalization(nn.Module):
+    def __init__(self, mean, std):
+        super(Normalization, self).__init__()
+        self.mean = torch.tensor(mean).view(-1, 1, 1)
+        self.std = torch.tensor(std).view(-1, 1, 1)
+    def forward(self, img):
+        return (img - self.mean) / self.std
+
+content_layers_default = ['conv_4']
+style_layers_default = ['conv_1', 'conv_2', 'conv_3', 'conv_4']
+
+def get_style_model_and_losses(cnn, normalization_mean, normalization_std, style_img, content_img,
+                               content_layers=content_layers_default, style_layers=style_layers_default):
+    normalization = Normalization(normalization_mean, normalization_std)
+    content_losses = []
+    style_losses = []
+    model = nn.Sequential(normalization)
+    i = 0
+    for layer in cnn.children():
+        if isinstance(layer, nn.Conv2d):
+            i += 1
+            name = 'conv_{}'.format(i)
+        elif isinstance(layer, nn.ReLU):
+            name = 'relu_{}'.format(i)
+            layer = nn.ReLU(inplace=False)
+        elif isinstance(layer, nn.MaxPool2d):
+            name = 'pool_{}'.format(i)
+        elif isinstance(layer, nn.BatchNorm2d):
+            name = 'bn_{}'.format(i)
+        else:
+            raise RuntimeError('Unrecognized layer: {}'.format(layer.__class__.__name__))
+        model.add_module(name, layer)
+        if name in content_layers:
+            target = model(content_img).detach()
+            content_loss = ContentLoss(target)
+            model.add_module("content_loss_{}".format(i), content_loss)
+            content_losses.append(content_loss)
+        if name in style_layers:
+            target_feature = model(style_img).detach()
+            style_loss = StyleLoss(target_feature)
+            model.add_module("style_loss_{}".format(i), style_loss)
+            style_losses.append(style_loss)
+    for i in range(len(model) - 1, -1, -1):
+        if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
+            break
+    model = model[:(i + 1)]
+    return model, style_losses, content_losses
+
+def run_style_transfer(cnn, normalization_mean, normalization_std, content_img, style_img, input_img,
+                       num_steps=6, style_weight=1000000, content_weight=1):
+    print('Building the style transfer model..')
+    model, style_losses, content_losses = get_style_model_and_losses(cnn, normalization_mean, normalization_std, style_img, content_img)
+    input_img.requires_grad_(True)
+    model.eval()
+    model.requires_grad_(False)
+    optimizer = optim.LBFGS([input_img])
+    print('Optimizing..')
+    run = [0]
+    while run[0] <= num_steps:
+        def closure():
+            with torch.no_grad():
+                input_img.clamp_(0, 1)
+            optimizer.zero_grad()
+            model(input_img)
+            style_score = 0
+            content_score = 0
+            for sl in style_losses:
+                style_score += sl.loss
+            for cl in content_losses:
+                content_score += cl.loss
+            style_score *= style_weight
+            content_score *= content_weight
+            loss = style_score + content_score
+            loss.backward()
+            run[0] += 1
+            if run[0] % 3 == 0:
+                print("run {}:".format(run))
+                print('Style Loss : {:4f} Content Loss: {:4f}'.format(style_score.item(), content_score.item()))
+                print()
+            return style_score + content_score
+        optimizer.step(closure)
+    with torch.no_grad():
+        input_img.clamp_(0, 1)
+    return input_img, model
+
+style_img = torch.rand(1, 3, 12, 12)
+content_img = torch.rand(1, 3, 12, 12)
+input_img = content_img.clone()
+output, style_model = run_style_transfer(cnn, cnn_normalization_mean, cnn_normalization_std, content_img, style_img, input_img)
+print(style_model)
+
+# -- CRNN (conv feature extractor, the height collapsed, a bidirectional LSTM, CTC) with greedy decoding
+class BidirectionalLSTM(nn.Module):
+    def __init__(self, nIn, nHidden, nOut):
+        super(BidirectionalLSTM, self).__init__()
+        self.rnn = nn.LSTM(nIn, nHidden, bidirectional=True)
+        self.embedding = nn.Linear(nHidden * 2, nOut)
+    def forward(self, input):
+        recurrent, _ = self.rnn(input)
+        T, b, h = recurrent.size()
+        t_rec = recurrent.view(T * b, h)
+        output = self.embedding(t_rec)
+        output = output.view(T, b, -1)
+        return output
+
+class CRNN(nn.Module):
+    def __init__(self, imgH, nc, nclass, nh):
+        super(CRNN, self).__init__()
+        ks = [3, 3, 3]; ps = [1, 1, 1]; ss = [1, 1, 1]; nm = [8, 16, 16]
+        cnn = nn.Sequential()
+        def convRelu(i, batchNormalization=False):
+            nIn = nc if i == 0 else nm[i - 1]
+            nOut = nm[i]
+            cnn.add_module('conv{0}'.format(i), nn.Conv2d(nIn, nOut, ks[i], ss[i], ps[i]))
+            if batchNormalization:
+                cnn.add_module('batchnorm{0}'.format(i), nn.BatchNorm2d(nOut))
+            cnn.add_module('relu{0}'.format(i), nn.LeakyReLU(0.2, inplace=True))
+        convRelu(0)
+        cnn.add_module('pooling{0}'.format(0), nn.MaxPool2d(2, 2))
+        convRelu(1, True)
+        cnn.add_module('pooling{0}'.format(1), nn.MaxPool2d((2, 2), (2, 1), (0, 1)))
+        convRelu(2, True)
+        cnn.add_module('pooling{0}'.format(2), nn.MaxPool2d((2, 2), (2, 1), (0, 1)))
+        self.cnn = cnn
+        self.rnn = nn.Sequential(BidirectionalLSTM(16, nh, nh), BidirectionalLSTM(nh, nh, nclass))
+    def forward(self, input):
+        conv = self.cnn(input)
+        b, c, h, w = conv.size()
+        assert h == 1, "the height of conv must be 1"
+        conv = conv.squeeze(2)
+        conv = conv.permute(2, 0, 1)  # [w, b, c]
+        output = self.rnn(conv)
+        output = F.log_softmax(output, dim=2)
+        return output
+
+alphabet = '0123456789'
+class strLabelConverter(object):
+    def __init__(self, alphabet):
+        self.alphabet = alphabet + '-'
+        self.dict = {char: i + 1 for i, char in enumerate(alphabet)}
+    def encode(self, text):
+        length = [len(item) for item in text]
+        text = ''.join(text)
+        text = [self.dict[char] for char in text]
+        return (torch.IntTensor(text), torch.IntTensor(length))
+    def decode(self, t, length, raw=False):
+        char_list = []
+        for i in range(length):
+            if t[i] != 0 and (not (i > 0 and t[i - 1] == t[i])):
+                char_list.append(self.alphabet[t[i] - 1])
+        return ''.join(char_list)
+
+converter = strLabelConverter(alphabet)
+crnn = CRNN(8, 1, len(alphabet) + 1, 8)
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        m.weight.data.normal_(0.0, 0.02)
+    elif classname.find('BatchNorm') != -1:
+        m.weight.data.normal_(1.0, 0.02)
+        m.bias.data.fill_(0)
+crnn.apply(weights_init)
+criterion = nn.CTCLoss(zero_infinity=True)
+optimizer = optim.Adadelta(crnn.parameters(), lr=1.0)
+images = torch.rand(3, 1, 8, 24)
+texts = ['123', '42', '9075']
+text, length = converter.encode(texts)
+print(text.tolist(), length.tolist(), text.dtype)
+for step in range(3):
+    preds = crnn(images)
+    preds_size = torch.IntTensor([preds.size(0)] * 3)
+    cost = criterion(preds, text, preds_size, length)
+    crnn.zero_grad()
+    cost.backward()
+    optimizer.step()
+    print('crnn', step, preds.shape, '%.6f' % cost.item())
+_, best = preds.max(2)
+best = best.transpose(1, 0).contiguous()
+decoded = [converter.decode(best[i], preds_size[i].item()) for i in range(3)]
+print(decoded)
+per_sample = F.ctc_loss(preds, text, preds_size, length, reduction='none')
+"""
+
+
+# -- knowledge distillation (KLDivLoss batchmean on T-softened outputs times T^2), YOLO-style losses
+#  (CIoU/GIoU/DIoU by hand, BCEWithLogits pos_weight, bias priors, grid by meshgrid, NMS), a capsule
+#  network (squash, dynamic routing, margin loss, masked reconstruction)
+DISTILL_YOLO_CAPSULES = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(9)
+
+# -- knowledge distillation (Hinton): teacher in eval under no_grad, KLDivLoss(batchmean) on
+#    temperature-softened log-probabilities times T^2, plus the hard-label loss
+class Teacher(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(16, 10)
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+
+class Student(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x.view(x.size(0), -1))))
+
+def loss_fn_kd(outputs, labels, teacher_outputs, alpha=0.9, T=4):
+    KD_loss = nn.KLDivLoss(reduction='batchmean')(F.log_softmax(outputs/T, dim=1),
+                             F.softmax(teacher_outputs/T, dim=1)) * (alpha * T * T) + \
+              F.cross_entropy(outputs, labels) * (1. - alpha)
+    return KD_loss
+
+teacher, student = Teacher(), Student()
+images = torch.randn(6, 1, 8, 8)
+labels = torch.randint(0, 10, (6,))
+t_opt = torch.optim.SGD(teacher.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+for _ in range(2):
+    t_loss = F.cross_entropy(teacher(images), labels)
+    t_opt.zero_grad(); t_loss.backward(); t_opt.step()
+teacher.eval()
+s_opt = torch.optim.Adam(student.parameters(), lr=1e-3)
+for step in range(3):
+    student.train()
+    with torch.no_grad():
+        teacher_out = teacher(images)
+    out = student(images)
+    loss = loss_fn_kd(out, labels, teacher_out)
+    s_opt.zero_grad(); loss.backward(); s_opt.step()
+    print('kd', step, '%.6f' % loss.item())
+kl_log_target = F.kl_div(F.log_softmax(out, 1), F.log_softmax(teacher_out, 1), reduction='batchmean', log_target=True)
+kl_sum = nn.KLDivLoss(reduction='sum')(F.log_softmax(out, 1), F.softmax(teacher_out, 1))
+soft_ce = torch.sum(-F.softmax(teacher_out / 2, 1) * F.log_softmax(out / 2, 1), dim=1).mean()
+ce_probs = F.cross_entropy(out, F.softmax(teacher_out, 1))
+
+# -- YOLO-style losses: box IoU / GIoU / DIoU / CIoU written by hand (xywh -> xyxy), objectness
+#    BCEWithLogits with pos_weight, a grid of anchors by meshgrid, sigmoid offsets, exp wh, and NMS
+def xywh2xyxy(x):
+    y = x.clone() if isinstance(x, torch.Tensor) else np.copy(x)
+    y[..., 0] = x[..., 0] - x[..., 2] / 2
+    y[..., 1] = x[..., 1] - x[..., 3] / 2
+    y[..., 2] = x[..., 0] + x[..., 2] / 2
+    y[..., 3] = x[..., 1] + x[..., 3] / 2
+    return y
+
+def bbox_iou(box1, box2, xywh=True, GIoU=False, DIoU=False, CIoU=False, eps=1e-7):
+    if xywh:
+        (x1, y1, w1, h1), (x2, y2, w2, h2) = box1.chunk(4, -1), box2.chunk(4, -1)
+        w1_, h1_, w2_, h2_ = w1 / 2, h1 / 2, w2 / 2, h2 / 2
+        b1_x1, b1_x2, b1_y1, b1_y2 = x1 - w1_, x1 + w1_, y1 - h1_, y1 + h1_
+        b2_x1, b2_x2, b2_y1, b2_y2 = x2 - w2_, x2 + w2_, y2 - h2_, y2 + h2_
+    else:
+        b1_x1, b1_y1, b1_x2, b1_y2 = box1.chunk(4, -1)
+        b2_x1, b2_y1, b2_x2, b2_y2 = box2.chunk(4, -1)
+        w1, h1 = b1_x2 - b1_x1, (b1_y2 - b1_y1).clamp(eps)
+        w2, h2 = b2_x2 - b2_x1, (b2_y2 - b2_y1).clamp(eps)
+    inter = (b1_x2.minimum(b2_x2) - b1_x1.maximum(b2_x1)).clamp(0) * \
+            (b1_y2.minimum(b2_y2) - b1_y1.maximum(b2_y1)).clamp(0)
+    union = w1 * h1 + w2 * h2 - inter + eps
+    iou = inter / union
+    if CIoU or DIoU or GIoU:
+        cw = b1_x2.maximum(b2_x2) - b1_x1.minimum(b2_x1)
+        ch = b1_y2.maximum(b2_y2) - b1_y1.minimum(b2_y1)
+        if CIoU or DIoU:
+            c2 = cw ** 2 + ch ** 2 + eps
+            rho2 = ((b2_x1 + b2_x2 - b1_x1 - b1_x2) ** 2 + (b2_y1 + b2_y2 - b1_y1 - b1_y2) ** 2) / 4
+            if CIoU:
+                v = (4 / math.pi ** 2) * (torch.atan(w2 / h2) - torch.atan(w1 / h1)).pow(2)
+                with torch.no_grad():
+                    alpha = v / (v - iou + (1 + eps))
+                return iou - (rho2 / c2 + v * alpha)
+            return iou - rho2 / c2
+        c_area = cw * ch + eps
+        return iou - (c_area - union) / c_area
+    return iou
+
+class Detect(nn.Module):
+    def __init__(self, nc=3, anchors=((2, 3), (4, 5)), ch=8):
+        super().__init__()
+        self.nc, self.no, self.na = nc, nc + 5, len(anchors)
+        self.register_buffer('anchors', torch.tensor(anchors).float().view(-1, 2))
+        self.m = nn.Conv2d(ch, self.no * self.na, 1)
+        b = self.m.bias.view(self.na, -1)
+        b.data[:, 4] += math.log(8 / (640 / 32) ** 2)
+        b.data[:, 5:] += math.log(0.6 / (self.nc - 0.99999))
+        self.m.bias = torch.nn.Parameter(b.view(-1), requires_grad=True)
+    def forward(self, x):
+        bs, _, ny, nx = x.shape
+        x = self.m(x).view(bs, self.na, self.no, ny, nx).permute(0, 1, 3, 4, 2).contiguous()
+        return x
+    def make_grid(self, nx, ny, i=0):
+        yv, xv = torch.meshgrid(torch.arange(ny), torch.arange(nx), indexing='ij')
+        grid = torch.stack((xv, yv), 2).expand(1, self.na, ny, nx, 2).float()
+        anchor_grid = self.anchors.clone().view((1, self.na, 1, 1, 2)).expand((1, self.na, ny, nx, 2))
+        return grid, anchor_grid
+
+backbone = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.SiLU(), nn.Conv2d(8, 8, 3, 1, 1), nn.SiLU())
+head = Detect()
+imgs = torch.rand(2, 3, 8, 8)
+# targets: (image, class, x, y, w, h) in grid units, one per anchor cell here
+targets = torch.tensor([[0, 1, 1.3, 2.6, 2.0, 3.1], [1, 2, 2.5, 0.7, 3.5, 4.2], [1, 0, 0.2, 3.1, 1.5, 2.5]])
+BCEobj = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([1.5]))
+BCEcls = nn.BCEWithLogitsLoss()
+opt = torch.optim.SGD(list(backbone.parameters()) + list(head.parameters()), lr=0.01, momentum=0.937, nesterov=True)
+for step in range(3):
+    p = head(backbone(imgs))
+    b_idx = targets[:, 0].long(); a_idx = torch.tensor([0, 1, 1])
+    gij = targets[:, 2:4].long()
+    gi, gj = gij.T
+    ps = p[b_idx, a_idx, gj, gi]
+    pxy = ps[:, :2].sigmoid() * 2 - 0.5
+    pwh = (ps[:, 2:4].sigmoid() * 2) ** 2 * head.anchors[a_idx]
+    pbox = torch.cat((pxy, pwh), 1)
+    tbox = torch.cat((targets[:, 2:4] - gij, targets[:, 4:6]), 1)
+    iou = bbox_iou(pbox, tbox, CIoU=True).squeeze()
+    lbox = (1.0 - iou).mean()
+    tobj = torch.zeros(p.shape[:4], dtype=p.dtype)
+    tobj[b_idx, a_idx, gj, gi] = iou.detach().clamp(0).type(tobj.dtype)
+    lobj = BCEobj(p[..., 4], tobj)
+    t = torch.full_like(ps[:, 5:], 0.0)
+    t[range(3), targets[:, 1].long()] = 1.0
+    lcls = BCEcls(ps[:, 5:], t)
+    loss = (lbox * 0.05 + lobj * 1.0 + lcls * 0.5) * 2
+    opt.zero_grad(); loss.backward(); opt.step()
+    print('yolo', step, ['%.6f' % v for v in (lbox.item(), lobj.item(), lcls.item())])
+giou = bbox_iou(pbox, tbox, GIoU=True)
+diou = bbox_iou(xywh2xyxy(pbox), xywh2xyxy(tbox), xywh=False, DIoU=True)
+
+def nms(boxes, scores, iou_thres):
+    order = scores.argsort(descending=True)
+    keep = []
+    while order.numel() > 0:
+        i = order[0].item()
+        keep.append(i)
+        if order.numel() == 1:
+            break
+        ious = bbox_iou(boxes[i:i+1], boxes[order[1:]], xywh=False).squeeze(-1)
+        order = order[1:][ious <= iou_thres]
+    return torch.tensor(keep, dtype=torch.long)
+
+with torch.no_grad():
+    grid, anchor_grid = head.make_grid(4, 4)
+    y = p.sigmoid()
+    xy = (y[..., :2] * 2 - 0.5 + grid)
+    wh = (y[..., 2:4] * 2) ** 2 * anchor_grid
+    pred = torch.cat((xy, wh, y[..., 4:]), -1).view(2, -1, 8)
+    det0 = pred[0]
+    conf = det0[:, 4:5] * det0[:, 5:]
+    score, cls = conf.max(1)
+    keep = nms(xywh2xyxy(det0[:, :4]), score, 0.45)
+print(keep.tolist()[:6], cls[keep][:6].tolist())
+
+# -- capsule network (Sabour et al.): primary capsules, squash, dynamic routing by agreement,
+#    margin loss and a masked reconstruction decoder
+def squash(x, dim=-1):
+    squared_norm = (x ** 2).sum(dim=dim, keepdim=True)
+    scale = squared_norm / (1 + squared_norm)
+    return scale * x / (squared_norm.sqrt() + 1e-8)
+
+class PrimaryCaps(nn.Module):
+    def __init__(self, num_conv_units=4, in_channels=8, out_channels=4, kernel_size=3, stride=2):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels * num_conv_units, kernel_size, stride)
+        self.out_channels = out_channels
+    def forward(self, x):
+        out = self.conv(x)
+        batch_size = out.shape[0]
+        return squash(out.contiguous().view(batch_size, -1, self.out_channels), dim=-1)
+
+class DigitCaps(nn.Module):
+    def __init__(self, in_dim, in_caps, out_caps, out_dim, num_routing):
+        super().__init__()
+        self.in_dim, self.in_caps, self.out_caps, self.out_dim = in_dim, in_caps, out_caps, out_dim
+        self.num_routing = num_routing
+        self.W = nn.Parameter(0.01 * torch.randn(1, out_caps, in_caps, out_dim, in_dim), requires_grad=True)
+    def forward(self, x):
+        batch_size = x.size(0)
+        x = x.unsqueeze(1).unsqueeze(4)
+        u_hat = torch.matmul(self.W, x)
+        u_hat = u_hat.squeeze(-1)
+        temp_u_hat = u_hat.detach()
+        b = torch.zeros(batch_size, self.out_caps, self.in_caps, 1)
+        for route_iter in range(self.num_routing - 1):
+            c = b.softmax(dim=1)
+            s = (c * temp_u_hat).sum(dim=2)
+            v = squash(s)
+            uv = torch.matmul(temp_u_hat, v.unsqueeze(-1))
+            b += uv
+        c = b.softmax(dim=1)
+        s = (c * u_hat).sum(dim=2)
+        v = squash(s)
+        return v
+
+class CapsNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.relu = nn.ReLU(inplace=True)
+        self.primary_caps = PrimaryCaps()
+        self.digit_caps = DigitCaps(in_dim=4, in_caps=4 * 2 * 2, out_caps=3, out_dim=6, num_routing=3)
+        self.decoder = nn.Sequential(nn.Linear(6 * 3, 32), nn.ReLU(inplace=True), nn.Linear(32, 64), nn.Sigmoid())
+    def forward(self, x):
+        out = self.relu(self.conv(x))
+        out = self.primary_caps(out)
+        out = self.digit_caps(out)
+        logits = torch.norm(out, dim=-1)
+        pred = torch.eye(3).index_select(dim=0, index=torch.argmax(logits, dim=1))
+        batch_size = out.shape[0]
+        reconstruction = self.decoder((out * pred.unsqueeze(2)).contiguous().view(batch_size, -1))
+        return logits, reconstruction
+
+class CapsuleLoss(nn.Module):
+    def __init__(self, upper_bound=0.9, lower_bound=0.1, lmda=0.5):
+        super(CapsuleLoss, self).__init__()
+        self.upper = upper_bound
+        self.lower = lower_bound
+        self.lmda = lmda
+        self.reconstruction_loss_scalar = 5e-4
+        self.mse = nn.MSELoss(reduction='sum')
+    def forward(self, images, labels, logits, reconstructions):
+        left = (self.upper - logits).relu() ** 2
+        right = (logits - self.lower).relu() ** 2
+        margin_loss = torch.sum(labels * left) + self.lmda * torch.sum((1 - labels) * right)
+        reconstruction_loss = self.mse(reconstructions.contiguous().view(images.shape), images)
+        return (margin_loss + self.reconstruction_loss_scalar * reconstruction_loss) / images.size(0)
+
+capsnet = CapsNet()
+caps_loss = CapsuleLoss()
+cimg = torch.rand(4, 1, 8, 8)
+clab = torch.tensor([0, 2, 1, 2])
+onehot = torch.zeros(4, 3).scatter_(1, clab.unsqueeze(1), 1.)
+copt = torch.optim.Adam(capsnet.parameters(), lr=1e-2)
+cexp = torch.optim.lr_scheduler.ExponentialLR(copt, gamma=0.96)
+for step in range(3):
+    logits, recon = capsnet(cimg)
+    closs = caps_loss(cimg, onehot, logits, recon)
+    copt.zero_grad(); closs.backward(); copt.step(); cexp.step()
+    correct = torch.sum(torch.argmax(logits, dim=1) == clab).item()
+    print('caps', step, '%.6f' % closs.item(), correct, cexp.get_last_lr())
+"""
+
+
+# -- more idioms: seed_everything, a bucketing batch Sampler with a Generator, random_split,
+#  pad_sequence collate, a packed bidirectional GRU (enforce_sorted=False), timm's ModelEmaV2 and an
+#  EMA by lerp_, OneCycleLR three_phase, clip_grad_norm_(error_if_nonfinite), a disabled
+#  autocast/GradScaler, WeightedRandomSampler and the other samplers
+TRAINING_IDIOMS_2 = r'''
+import copy
+import math
+import random
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import Dataset, DataLoader, Sampler, TensorDataset, BatchSampler, SequentialSampler, random_split
+
+def seed_everything(seed=42):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+seed_everything(10)
+
+class ModelEmaV2(nn.Module):
+    # timm's ModelEmaV2
+    def __init__(self, model, decay=0.9999, device=None):
+        super(ModelEmaV2, self).__init__()
+        self.module = copy.deepcopy(model)
+        self.module.eval()
+        self.decay = decay
+    def _update(self, model, update_fn):
+        with torch.no_grad():
+            for ema_v, model_v in zip(self.module.state_dict().values(), model.state_dict().values()):
+                ema_v.copy_(update_fn(ema_v, model_v))
+    def update(self, model):
+        self._update(model, update_fn=lambda e, m: self.decay * e + (1. - self.decay) * m)
+    def set(self, model):
+        self._update(model, update_fn=lambda e, m: m)
+
+@torch.no_grad()
+def ema_lerp(ema_model, model, decay):
+    for ema_p, p in zip(ema_model.parameters(), model.parameters()):
+        ema_p.lerp_(p, 1. - decay)
+    for ema_b, b in zip(ema_model.buffers(), model.buffers()):
+        if ema_b.dtype.is_floating_point:
+            ema_b.mul_(decay).add_(b, alpha=1 - decay)
+        else:
+            ema_b.copy_(b)
+
+class BucketSampler(Sampler):
+    """Batches of similar lengths: sort by length within chunks, shuffle the batches."""
+    def __init__(self, lengths, batch_size, generator=None):
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.generator = generator
+    def __iter__(self):
+        idx = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        idx = sorted(idx, key=lambda i: self.lengths[i])
+        batches = [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        order = torch.randperm(len(batches), generator=self.generator).tolist()
+        for b in order:
+            yield batches[b]
+    def __len__(self):
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+class SeqDataset(Dataset):
+    def __init__(self, n=14):
+        g = torch.Generator().manual_seed(3)
+        self.lengths = torch.randint(2, 7, (n,), generator=g).tolist()
+        self.data = [torch.randn(l, 4, generator=g) for l in self.lengths]
+        self.labels = [int(d.sum() > 0) for d in self.data]
+    def __len__(self):
+        return len(self.data)
+    def __getitem__(self, i):
+        return self.data[i], self.labels[i]
+
+def collate(batch):
+    seqs, labels = zip(*batch)
+    lengths = torch.tensor([len(s) for s in seqs])
+    padded = nn.utils.rnn.pad_sequence(seqs, batch_first=True)
+    return padded, lengths, torch.tensor(labels)
+
+class GRUClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8, num_layers=2, batch_first=True, dropout=0.1, bidirectional=True)
+        self.norm = nn.LayerNorm(16)
+        self.out = nn.Linear(16, 2)
+    def forward(self, x, lengths):
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, h = self.gru(packed)
+        out, out_lens = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
+        mask = (torch.arange(out.size(1))[None, :] < out_lens[:, None]).unsqueeze(-1)
+        pooled = (out * mask).sum(1) / out_lens.unsqueeze(-1).to(out.dtype)
+        last = torch.cat([h[-2], h[-1]], dim=-1)
+        return self.out(self.norm(pooled + last))
+
+ds = SeqDataset()
+train_ds, val_ds = random_split(ds, [10, 4], generator=torch.Generator().manual_seed(1))
+g = torch.Generator(); g.manual_seed(5)
+sampler = BucketSampler([ds.lengths[i] for i in train_ds.indices], batch_size=4, generator=g)
+loader = DataLoader(train_ds, batch_sampler=sampler, collate_fn=collate)
+val_loader = DataLoader(val_ds, batch_size=2, shuffle=False, collate_fn=collate, drop_last=False)
+model = GRUClassifier()
+ema = ModelEmaV2(model, decay=0.9)
+ema2 = copy.deepcopy(model).requires_grad_(False)
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+total_steps = 2 * len(loader)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=total_steps, three_phase=True)
+lambda_sched = None
+history = []
+step = 0
+for epoch in range(2):
+    model.train()
+    for x, lengths, y in loader:
+        logits = model(x, lengths)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        total_norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0, norm_type=2.0, error_if_nonfinite=True)
+        optimizer.step()
+        scheduler.step()
+        ema.update(model)
+        ema_lerp(ema2, model, 0.9)
+        step += 1
+        history.append(round(loss.item(), 5))
+        print(f"epoch {epoch} step {step} bs {x.shape[0]} len {x.shape[1]} loss {loss.item():.5f} norm {total_norm:.4f} lr {scheduler.get_last_lr()[0]:.6f}")
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, lengths, y in val_loader:
+            pred = ema.module(x, lengths).argmax(dim=1)
+            correct += (pred == y).sum().item()
+            total += y.numel()
+    print(f"val acc {correct / total:.3f}")
+same_ema = all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ema.module.parameters(), ema2.parameters()))
+print(same_ema)
+
+# a script's amp switch turned off on the CPU: autocast(enabled=False) and a disabled GradScaler
+use_amp = False
+net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+scaler = torch.amp.GradScaler("cpu", enabled=use_amp)
+opt_amp = torch.optim.SGD(net.parameters(), lr=0.1)
+inp = torch.randn(3, 4)
+with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=use_amp):
+    out_amp = net(inp)
+    loss_amp = F.cross_entropy(out_amp, torch.tensor([0, 1, 1]))
+scaler.scale(loss_amp).backward()
+scaler.unscale_(opt_amp)
+scaler.step(opt_amp)
+scaler.update()
+print(out_amp.dtype, loss_amp.dtype, scaler.is_enabled(), scaler.get_scale())
+
+# sampler variety
+wsampler = torch.utils.data.WeightedRandomSampler([0.1, 0.9, 0.4, 0.6], num_samples=6, replacement=True, generator=torch.Generator().manual_seed(0))
+print(list(wsampler))
+print(list(BatchSampler(SequentialSampler(range(7)), batch_size=3, drop_last=False)))
+rs = torch.utils.data.RandomSampler(range(6), replacement=False, generator=torch.Generator().manual_seed(2))
+print(list(rs))
+subset = torch.utils.data.SubsetRandomSampler([1, 3, 5], generator=torch.Generator().manual_seed(4))
+print(list(subset))
+'''
+
+
+# -- a LLaMA-style decoder (meta-llama's model.py with Hugging Face's real-valued rotary embedding:
+#  tinyconv has no complex dtypes): RMSNorm by rsqrt, SwiGLU, grouped-query attention by repeat_kv,
+#  a KV cache, top-p sampling under inference_mode, sdpa with enable_gqa
+LLAMA = r"""
+import math
+from dataclasses import dataclass
+from typing import Optional, Tuple
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+torch.manual_seed(11)
+
+@dataclass
+class ModelArgs:
+    dim: int = 32
+    n_layers: int = 2
+    n_heads: int = 4
+    n_kv_heads: Optional[int] = 2
+    vocab_size: int = 50
+    multiple_of: int = 16
+    ffn_dim_multiplier: Optional[float] = None
+    norm_eps: float = 1e-5
+    max_batch_size: int = 2
+    max_seq_len: int = 16
+
+class RMSNorm(torch.nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+    def _norm(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+    def forward(self, x):
+        output = self._norm(x.float()).type_as(x)
+        return output * self.weight
+
+def precompute_freqs_cis(dim: int, end: int, theta: float = 10000.0):
+    # the real-valued form (Hugging Face's LlamaRotaryEmbedding): cos and sin, the pairs split in halves
+    inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    t = torch.arange(end, device=inv_freq.device, dtype=torch.float32)
+    freqs = torch.outer(t, inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return torch.stack([emb.cos(), emb.sin()])
+
+def rotate_half(x):
+    x1 = x[..., : x.shape[-1] // 2]
+    x2 = x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+def apply_rotary_emb(xq, xk, freqs_cis) -> Tuple[torch.Tensor, torch.Tensor]:
+    cos, sin = freqs_cis[0].unsqueeze(1), freqs_cis[1].unsqueeze(1)  # (seq, 1, head_dim)
+    xq_out = (xq.float() * cos) + (rotate_half(xq.float()) * sin)
+    xk_out = (xk.float() * cos) + (rotate_half(xk.float()) * sin)
+    return xq_out.type_as(xq), xk_out.type_as(xk)
+
+def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
+    bs, slen, n_kv_heads, head_dim = x.shape
+    if n_rep == 1:
+        return x
+    return (x[:, :, :, None, :].expand(bs, slen, n_kv_heads, n_rep, head_dim).reshape(bs, slen, n_kv_heads * n_rep, head_dim))
+
+class Attention(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.n_kv_heads = args.n_heads if args.n_kv_heads is None else args.n_kv_heads
+        self.n_local_heads = args.n_heads
+        self.n_local_kv_heads = self.n_kv_heads
+        self.n_rep = self.n_local_heads // self.n_local_kv_heads
+        self.head_dim = args.dim // args.n_heads
+        self.wq = nn.Linear(args.dim, args.n_heads * self.head_dim, bias=False)
+        self.wk = nn.Linear(args.dim, self.n_kv_heads * self.head_dim, bias=False)
+        self.wv = nn.Linear(args.dim, self.n_kv_heads * self.head_dim, bias=False)
+        self.wo = nn.Linear(args.n_heads * self.head_dim, args.dim, bias=False)
+        self.cache_k = torch.zeros((args.max_batch_size, args.max_seq_len, self.n_local_kv_heads, self.head_dim))
+        self.cache_v = torch.zeros((args.max_batch_size, args.max_seq_len, self.n_local_kv_heads, self.head_dim))
+
+    def forward(self, x: torch.Tensor, start_pos: int, freqs_cis: torch.Tensor, mask: Optional[torch.Tensor], use_cache=False):
+        bsz, seqlen, _ = x.shape
+        xq, xk, xv = self.wq(x), self.wk(x), self.wv(x)
+        xq = xq.view(bsz, seqlen, self.n_local_heads, self.head_dim)
+        xk = xk.view(bsz, seqlen, self.n_local_kv_heads, self.head_dim)
+        xv = xv.view(bsz, seqlen, self.n_local_kv_heads, self.head_dim)
+        xq, xk = apply_rotary_emb(xq, xk, freqs_cis=freqs_cis)
+        if use_cache:
+            self.cache_k = self.cache_k.to(xq)
+            self.cache_v = self.cache_v.to(xq)
+            self.cache_k[:bsz, start_pos : start_pos + seqlen] = xk
+            self.cache_v[:bsz, start_pos : start_pos + seqlen] = xv
+            keys = self.cache_k[:bsz, : start_pos + seqlen]
+            values = self.cache_v[:bsz, : start_pos + seqlen]
+        else:
+            keys, values = xk, xv
+        keys = repeat_kv(keys, self.n_rep)
+        values = repeat_kv(values, self.n_rep)
+        xq = xq.transpose(1, 2)
+        keys = keys.transpose(1, 2)
+        values = values.transpose(1, 2)
+        scores = torch.matmul(xq, keys.transpose(2, 3)) / math.sqrt(self.head_dim)
+        if mask is not None:
+            scores = scores + mask
+        scores = F.softmax(scores.float(), dim=-1).type_as(xq)
+        output = torch.matmul(scores, values)
+        output = output.transpose(1, 2).contiguous().view(bsz, seqlen, -1)
+        return self.wo(output)
+
+class FeedForward(nn.Module):
+    def __init__(self, dim: int, hidden_dim: int, multiple_of: int, ffn_dim_multiplier: Optional[float]):
+        super().__init__()
+        hidden_dim = int(2 * hidden_dim / 3)
+        if ffn_dim_multiplier is not None:
+            hidden_dim = int(ffn_dim_multiplier * hidden_dim)
+        hidden_dim = multiple_of * ((hidden_dim + multiple_of - 1) // multiple_of)
+        self.w1 = nn.Linear(dim, hidden_dim, bias=False)
+        self.w2 = nn.Linear(hidden_dim, dim, bias=False)
+        self.w3 = nn.Linear(dim, hidden_dim, bias=False)
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+class TransformerBlock(nn.Module):
+    def __init__(self, layer_id: int, args: ModelArgs):
+        super().__init__()
+        self.attention = Attention(args)
+        self.feed_forward = FeedForward(dim=args.dim, hidden_dim=4 * args.dim, multiple_of=args.multiple_of, ffn_dim_multiplier=args.ffn_dim_multiplier)
+        self.layer_id = layer_id
+        self.attention_norm = RMSNorm(args.dim, eps=args.norm_eps)
+        self.ffn_norm = RMSNorm(args.dim, eps=args.norm_eps)
+    def forward(self, x, start_pos, freqs_cis, mask, use_cache=False):
+        h = x + self.attention(self.attention_norm(x), start_pos, freqs_cis, mask, use_cache)
+        return h + self.feed_forward(self.ffn_norm(h))
+
+class Transformer(nn.Module):
+    def __init__(self, params: ModelArgs):
+        super().__init__()
+        self.params = params
+        self.vocab_size = params.vocab_size
+        self.n_layers = params.n_layers
+        self.tok_embeddings = nn.Embedding(params.vocab_size, params.dim)
+        self.layers = torch.nn.ModuleList()
+        for layer_id in range(params.n_layers):
+            self.layers.append(TransformerBlock(layer_id, params))
+        self.norm = RMSNorm(params.dim, eps=params.norm_eps)
+        self.output = nn.Linear(params.dim, params.vocab_size, bias=False)
+        self.freqs_cis = precompute_freqs_cis(self.params.dim // self.params.n_heads, self.params.max_seq_len * 2)
+
+    def forward(self, tokens: torch.Tensor, start_pos: int = 0, use_cache=False):
+        _bsz, seqlen = tokens.shape
+        h = self.tok_embeddings(tokens)
+        self.freqs_cis = self.freqs_cis.to(h.device)
+        freqs_cis = self.freqs_cis[:, start_pos : start_pos + seqlen]
+        mask = None
+        if seqlen > 1:
+            mask = torch.full((seqlen, seqlen), float("-inf"), device=tokens.device)
+            mask = torch.triu(mask, diagonal=1)
+            mask = torch.hstack([torch.zeros((seqlen, start_pos), device=tokens.device), mask]).type_as(h)
+        for layer in self.layers:
+            h = layer(h, start_pos, freqs_cis, mask, use_cache)
+        h = self.norm(h)
+        output = self.output(h).float()
+        return output
+
+args = ModelArgs()
+model = Transformer(args)
+print(model.freqs_cis.dtype, model.freqs_cis.shape, model.freqs_cis[:, 1, :3])
+tokens = torch.randint(0, args.vocab_size, (2, 9))
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1, fused=None)
+for step in range(3):
+    logits = model(tokens[:, :-1])
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tokens[:, 1:].reshape(-1), ignore_index=-1)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    print(step, round(loss.item(), 6))
+
+def sample_top_p(probs, p):
+    probs_sort, probs_idx = torch.sort(probs, dim=-1, descending=True)
+    probs_sum = torch.cumsum(probs_sort, dim=-1)
+    mask = probs_sum - probs_sort > p
+    probs_sort[mask] = 0.0
+    probs_sort.div_(probs_sort.sum(dim=-1, keepdim=True))
+    next_token = torch.multinomial(probs_sort, num_samples=1)
+    next_token = torch.gather(probs_idx, -1, next_token)
+    return next_token
+
+@torch.inference_mode()
+def generate(model, prompt_tokens, max_gen_len, temperature=0.6, top_p=0.9):
+    bsz = len(prompt_tokens)
+    min_prompt_len = min(len(t) for t in prompt_tokens)
+    max_prompt_len = max(len(t) for t in prompt_tokens)
+    total_len = min(args.max_seq_len, max_gen_len + max_prompt_len)
+    pad_id = -1
+    tokens = torch.full((bsz, total_len), pad_id, dtype=torch.long)
+    for k, t in enumerate(prompt_tokens):
+        tokens[k, : len(t)] = torch.tensor(t, dtype=torch.long)
+    prev_pos = 0
+    eos_reached = torch.tensor([False] * bsz)
+    input_text_mask = tokens != pad_id
+    for cur_pos in range(min_prompt_len, total_len):
+        logits = model.forward(tokens[:, prev_pos:cur_pos], prev_pos, use_cache=True)
+        if temperature > 0:
+            probs = torch.softmax(logits[:, -1] / temperature, dim=-1)
+            next_token = sample_top_p(probs, top_p)
+        else:
+            next_token = torch.argmax(logits[:, -1], dim=-1)
+        next_token = next_token.reshape(-1)
+        next_token = torch.where(input_text_mask[:, cur_pos], tokens[:, cur_pos], next_token)
+        tokens[:, cur_pos] = next_token
+        eos_reached |= (~input_text_mask[:, cur_pos]) & (next_token == 3)
+        prev_pos = cur_pos
+        if all(eos_reached):
+            break
+    return tokens.tolist()
+
+model.eval()
+out_tokens = generate(model, [[1, 5, 7], [2, 9, 11, 4, 6]], max_gen_len=5)
+print(out_tokens)
+greedy = generate(model, [[1, 5, 7]], max_gen_len=4, temperature=0)
+print(greedy)
+# the cache gives the same logits as a full forward
+with torch.no_grad():
+    full = model(tokens[:1, :6])
+    for l in model.layers:
+        l.attention.cache_k.zero_(); l.attention.cache_v.zero_()
+    part1 = model(tokens[:1, :4], 0, use_cache=True)
+    part2 = model(tokens[:1, 4:6], 4, use_cache=True)
+print(torch.allclose(full[:, 4:], part2, atol=1e-5), torch.allclose(full[:, :4], part1, atol=1e-5))
+rot_q, rot_k = apply_rotary_emb(torch.randn(1, 3, 2, 8), torch.randn(1, 3, 2, 8), model.freqs_cis[:, :3])
+sdpa = F.scaled_dot_product_attention(torch.randn(1, 4, 3, 8), torch.randn(1, 2, 3, 8), torch.randn(1, 2, 3, 8), is_causal=True, enable_gqa=True)
+"""
+
+
+# -- VQ-VAE (straight-through estimator, commitment loss, the EMA codebook that reassigns
+#  nn.Parameters each step, perplexity, cdist), SimCLR's info_nce_loss with boolean-mask indexing
+#  and top-k accuracy, CLIP's symmetric loss with a 0-d logit_scale Parameter clamped in place
+VQVAE_CONTRASTIVE = r"""
+import math
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(12)
+
+# -- VQ-VAE (van den Oord et al.; zalandoresearch's / rosinality's shapes): codebook lookup by
+#    squared distances, straight-through estimator, commitment loss, EMA codebook updates, perplexity
+class VectorQuantizer(nn.Module):
+    def __init__(self, num_embeddings, embedding_dim, commitment_cost):
+        super(VectorQuantizer, self).__init__()
+        self._embedding_dim = embedding_dim
+        self._num_embeddings = num_embeddings
+        self._embedding = nn.Embedding(self._num_embeddings, self._embedding_dim)
+        self._embedding.weight.data.uniform_(-1/self._num_embeddings, 1/self._num_embeddings)
+        self._commitment_cost = commitment_cost
+    def forward(self, inputs):
+        inputs = inputs.permute(0, 2, 3, 1).contiguous()
+        input_shape = inputs.shape
+        flat_input = inputs.view(-1, self._embedding_dim)
+        distances = (torch.sum(flat_input**2, dim=1, keepdim=True)
+                    + torch.sum(self._embedding.weight**2, dim=1)
+                    - 2 * torch.matmul(flat_input, self._embedding.weight.t()))
+        encoding_indices = torch.argmin(distances, dim=1).unsqueeze(1)
+        encodings = torch.zeros(encoding_indices.shape[0], self._num_embeddings, device=inputs.device)
+        encodings.scatter_(1, encoding_indices, 1)
+        quantized = torch.matmul(encodings, self._embedding.weight).view(input_shape)
+        e_latent_loss = F.mse_loss(quantized.detach(), inputs)
+        q_latent_loss = F.mse_loss(quantized, inputs.detach())
+        loss = q_latent_loss + self._commitment_cost * e_latent_loss
+        quantized = inputs + (quantized - inputs).detach()
+        avg_probs = torch.mean(encodings, dim=0)
+        perplexity = torch.exp(-torch.sum(avg_probs * torch.log(avg_probs + 1e-10)))
+        return loss, quantized.permute(0, 3, 1, 2).contiguous(), perplexity, encodings
+
+class VectorQuantizerEMA(nn.Module):
+    def __init__(self, num_embeddings, embedding_dim, commitment_cost, decay, epsilon=1e-5):
+        super(VectorQuantizerEMA, self).__init__()
+        self._embedding_dim = embedding_dim
+        self._num_embeddings = num_embeddings
+        self._embedding = nn.Embedding(self._num_embeddings, self._embedding_dim)
+        self._embedding.weight.data.normal_()
+        self._commitment_cost = commitment_cost
+        self.register_buffer('_ema_cluster_size', torch.zeros(num_embeddings))
+        self._ema_w = nn.Parameter(torch.Tensor(num_embeddings, self._embedding_dim))
+        self._ema_w.data.normal_()
+        self._decay = decay
+        self._epsilon = epsilon
+    def forward(self, inputs):
+        inputs = inputs.permute(0, 2, 3, 1).contiguous()
+        input_shape = inputs.shape
+        flat_input = inputs.view(-1, self._embedding_dim)
+        distances = torch.cdist(flat_input, self._embedding.weight) ** 2
+        encoding_indices = torch.argmin(distances, dim=1)
+        encodings = F.one_hot(encoding_indices, self._num_embeddings).float()
+        quantized = self._embedding(encoding_indices).view(input_shape)
+        if self.training:
+            self._ema_cluster_size = self._ema_cluster_size * self._decay + (1 - self._decay) * torch.sum(encodings, 0)
+            n = torch.sum(self._ema_cluster_size.data)
+            self._ema_cluster_size = ((self._ema_cluster_size + self._epsilon) / (n + self._num_embeddings * self._epsilon) * n)
+            dw = torch.matmul(encodings.t(), flat_input)
+            self._ema_w = nn.Parameter(self._ema_w * self._decay + (1 - self._decay) * dw)
+            self._embedding.weight = nn.Parameter(self._ema_w / self._ema_cluster_size.unsqueeze(1))
+        e_latent_loss = F.mse_loss(quantized.detach(), inputs)
+        loss = self._commitment_cost * e_latent_loss
+        quantized = inputs + (quantized - inputs).detach()
+        avg_probs = torch.mean(encodings, dim=0)
+        perplexity = torch.exp(-torch.sum(avg_probs * torch.log(avg_probs + 1e-10)))
+        return loss, quantized.permute(0, 3, 1, 2).contiguous(), perplexity, encodings
+
+class Residual(nn.Module):
+    def __init__(self, in_channels, num_hiddens, num_residual_hiddens):
+        super(Residual, self).__init__()
+        self._block = nn.Sequential(
+            nn.ReLU(True),
+            nn.Conv2d(in_channels, num_residual_hiddens, kernel_size=3, stride=1, padding=1, bias=False),
+            nn.ReLU(True),
+            nn.Conv2d(num_residual_hiddens, num_hiddens, kernel_size=1, stride=1, bias=False))
+    def forward(self, x):
+        return x + self._block(x)
+
+class VQVAE(nn.Module):
+    def __init__(self, ema=False):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 1, 1), Residual(8, 8, 4), nn.ReLU())
+        self.pre_vq = nn.Conv2d(8, 4, 1)
+        self.vq = VectorQuantizerEMA(16, 4, 0.25, 0.99) if ema else VectorQuantizer(16, 4, 0.25)
+        self.decoder = nn.Sequential(nn.Conv2d(4, 8, 3, 1, 1), Residual(8, 8, 4), nn.ReLU(), nn.ConvTranspose2d(8, 1, 4, 2, 1))
+    def forward(self, x):
+        z = self.pre_vq(self.encoder(x))
+        loss, quantized, perplexity, _ = self.vq(z)
+        return loss, self.decoder(quantized), perplexity
+
+data = torch.rand(4, 1, 8, 8)
+data_variance = data.var().item()
+for ema in (False, True):
+    model = VQVAE(ema=ema)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=False)
+    for i in range(3):
+        optimizer.zero_grad()
+        vq_loss, data_recon, perplexity = model(data)
+        recon_error = F.mse_loss(data_recon, data) / data_variance
+        loss = recon_error + vq_loss
+        loss.backward()
+        optimizer.step()
+        print('ema' if ema else 'vq', i, '%.6f %.6f %.4f' % (recon_error.item(), vq_loss.item(), perplexity.item()))
+    if ema:
+        vq_ema = model
+    else:
+        vq_plain = model
+
+# -- SimCLR's NT-Xent loss (the info_nce_loss of sthalles/SimCLR) and CLIP's symmetric loss
+def info_nce_loss(features, batch_size, n_views=2, temperature=0.07):
+    labels = torch.cat([torch.arange(batch_size) for i in range(n_views)], dim=0)
+    labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
+    features = F.normalize(features, dim=1)
+    similarity_matrix = torch.matmul(features, features.T)
+    mask = torch.eye(labels.shape[0], dtype=torch.bool)
+    labels = labels[~mask].view(labels.shape[0], -1)
+    similarity_matrix = similarity_matrix[~mask].view(similarity_matrix.shape[0], -1)
+    positives = similarity_matrix[labels.bool()].view(labels.shape[0], -1)
+    negatives = similarity_matrix[~labels.bool()].view(similarity_matrix.shape[0], -1)
+    logits = torch.cat([positives, negatives], dim=1)
+    labels = torch.zeros(logits.shape[0], dtype=torch.long)
+    logits = logits / temperature
+    return logits, labels
+
+def accuracy(output, target, topk=(1,)):
+    with torch.no_grad():
+        maxk = max(topk)
+        batch_size = target.size(0)
+        _, pred = output.topk(maxk, 1, True, True)
+        pred = pred.t()
+        correct = pred.eq(target.view(1, -1).expand_as(pred))
+        res = []
+        for k in topk:
+            correct_k = correct[:k].reshape(-1).float().sum(0, keepdim=True)
+            res.append(correct_k.mul_(100.0 / batch_size))
+        return res
+
+encoder = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+projector = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 8))
+imgs = torch.rand(4, 3, 8, 8)
+def augment(x):
+    flip = torch.rand(x.size(0)) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    x = x * (0.8 + 0.4 * torch.rand(x.size(0), 1, 1, 1)) + 0.05 * torch.randn_like(x)
+    return x.clamp(0, 1)
+simclr_params = list(encoder.parameters()) + list(projector.parameters())
+opt = torch.optim.Adam(simclr_params, 3e-4, weight_decay=1e-4)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0, last_epoch=-1)
+criterion = torch.nn.CrossEntropyLoss()
+for step in range(3):
+    images = torch.cat([augment(imgs), augment(imgs)], dim=0)
+    features = projector(encoder(images))
+    logits, labels = info_nce_loss(features, 4)
+    loss = criterion(logits, labels)
+    opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+    top1, top5 = accuracy(logits, labels, topk=(1, 5))
+    print('simclr', step, '%.6f' % loss.item(), top1.item(), top5[0].item())
+
+class CLIPHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.image_proj = nn.Linear(8, 6, bias=False)
+        self.text_embed = nn.EmbeddingBag(20, 6, mode='mean')
+        self.logit_scale = nn.Parameter(torch.ones([]) * np.log(1 / 0.07))
+    def forward(self, image_features, text, offsets):
+        image_features = self.image_proj(image_features)
+        text_features = self.text_embed(text, offsets)
+        image_features = image_features / image_features.norm(dim=1, keepdim=True)
+        text_features = text_features / text_features.norm(dim=1, keepdim=True)
+        logit_scale = self.logit_scale.exp()
+        logits_per_image = logit_scale * image_features @ text_features.t()
+        logits_per_text = logits_per_image.t()
+        return logits_per_image, logits_per_text
+
+clip = CLIPHead()
+copt = torch.optim.AdamW(clip.parameters(), lr=5e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.2)
+text = torch.tensor([1, 4, 7, 2, 9, 3, 3, 11, 12, 5])
+offsets = torch.tensor([0, 3, 5, 8])
+for step in range(3):
+    with torch.no_grad():
+        img_feat = encoder(imgs)
+    lpi, lpt = clip(img_feat, text, offsets)
+    ground_truth = torch.arange(len(lpi), dtype=torch.long)
+    total_loss = (F.cross_entropy(lpi, ground_truth) + F.cross_entropy(lpt, ground_truth)) / 2
+    copt.zero_grad(); total_loss.backward(); copt.step()
+    with torch.no_grad():
+        clip.logit_scale.clamp_(0, math.log(100))
+    print('clip', step, '%.6f' % total_loss.item(), '%.5f' % clip.logit_scale.item())
+"""
+
+
+# -- Grad-CAM by forward and full backward hooks, saliency, FGSM and PGD attacks (autograd.grad on
+#  the input, sign, clamp to the eps-ball), Madry adversarial training, a TRADES-style KL,
+#  integrated gradients
+GRADCAM_ADVERSARIAL = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(13)
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(inplace=True))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.classifier = nn.Linear(16, 4)
+    def forward(self, x):
+        x = self.features(x)
+        x = self.avgpool(x)
+        return self.classifier(torch.flatten(x, 1))
+
+model = SmallNet()
+x = torch.rand(2, 3, 8, 8)
+y = torch.tensor([1, 3])
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+for _ in range(2):
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad(); loss.backward(); opt.step()
+model.eval()
+
+# -- Grad-CAM (jacobgil/pytorch-grad-cam's shape): forward hook keeps the activations, a full
+#    backward hook (or register_hook on the output) keeps the gradients
+class GradCAM:
+    def __init__(self, model, target_layer):
+        self.model = model
+        self.activations = None
+        self.gradients = None
+        self.handles = [target_layer.register_forward_hook(self.save_activation),
+                        target_layer.register_full_backward_hook(self.save_gradient)]
+    def save_activation(self, module, input, output):
+        self.activations = output.detach()
+    def save_gradient(self, module, grad_input, grad_output):
+        self.gradients = grad_output[0].detach()
+    def __call__(self, input_tensor, target_category=None):
+        output = self.model(input_tensor)
+        if target_category is None:
+            target_category = output.argmax(dim=1)
+        self.model.zero_grad()
+        one_hot = torch.zeros_like(output).scatter_(1, target_category.unsqueeze(1), 1.0)
+        (output * one_hot).sum().backward(retain_graph=True)
+        weights = self.gradients.mean(dim=(2, 3), keepdim=True)
+        cam = F.relu((weights * self.activations).sum(dim=1, keepdim=True))
+        cam = F.interpolate(cam, size=input_tensor.shape[-2:], mode='bilinear', align_corners=False)
+        cam_min = cam.flatten(1).min(dim=1)[0].view(-1, 1, 1, 1)
+        cam_max = cam.flatten(1).max(dim=1)[0].view(-1, 1, 1, 1)
+        return ((cam - cam_min) / (cam_max - cam_min + 1e-7)).squeeze(1)
+    def release(self):
+        for h in self.handles:
+            h.remove()
+
+gc = GradCAM(model, model.features)
+cam = gc(x)
+print(cam.shape, [round(v, 5) for v in cam[0, 0, :4].tolist()])
+gc.release()
+print(len(model.features._forward_hooks), len(model.features._backward_hooks))
+
+# saliency map: the input's gradient
+inp = x.clone().requires_grad_(True)
+score = model(inp).gather(1, y.view(-1, 1)).squeeze()
+score.backward(torch.ones_like(score))
+saliency, _ = torch.max(inp.grad.data.abs(), dim=1)
+
+# -- adversarial examples: FGSM and PGD with a random start inside the L-inf ball
+def fgsm_attack(image, epsilon, data_grad):
+    sign_data_grad = data_grad.sign()
+    perturbed_image = image + epsilon * sign_data_grad
+    perturbed_image = torch.clamp(perturbed_image, 0, 1)
+    return perturbed_image
+
+data = x.clone()
+data.requires_grad = True
+output = model(data)
+init_pred = output.max(1, keepdim=True)[1]
+loss = F.nll_loss(F.log_softmax(output, dim=1), y)
+model.zero_grad()
+loss.backward()
+data_grad = data.grad.data
+perturbed = fgsm_attack(data, 0.1, data_grad)
+final_pred = model(perturbed).max(1, keepdim=True)[1]
+print(init_pred.squeeze().tolist(), final_pred.squeeze().tolist())
+
+def pgd_attack(model, images, labels, eps=8/255, alpha=2/255, steps=4, random_start=True):
+    images = images.clone().detach()
+    labels = labels.clone().detach()
+    loss = nn.CrossEntropyLoss()
+    adv_images = images.clone().detach()
+    if random_start:
+        adv_images = adv_images + torch.empty_like(adv_images).uniform_(-eps, eps)
+        adv_images = torch.clamp(adv_images, min=0, max=1).detach()
+    for _ in range(steps):
+        adv_images.requires_grad = True
+        outputs = model(adv_images)
+        cost = loss(outputs, labels)
+        grad = torch.autograd.grad(cost, adv_images, retain_graph=False, create_graph=False)[0]
+        adv_images = adv_images.detach() + alpha * grad.sign()
+        delta = torch.clamp(adv_images - images, min=-eps, max=eps)
+        adv_images = torch.clamp(images + delta, min=0, max=1).detach()
+    return adv_images
+
+adv = pgd_attack(model, x, y)
+linf = (adv - x).abs().max().item()
+print(round(linf, 6) <= round(8 / 255, 6))
+# adversarial training step (Madry): train on the PGD examples, BatchNorm in train mode
+model.train()
+adv_opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+for step in range(2):
+    model.eval()
+    adv = pgd_attack(model, x, y, steps=2)
+    model.train()
+    adv_loss = F.cross_entropy(model(adv), y)
+    adv_opt.zero_grad(); adv_loss.backward(); adv_opt.step()
+    print('adv', step, round(adv_loss.item(), 6))
+# TRADES-style KL between clean and adversarial predictions
+with torch.no_grad():
+    p_clean = F.softmax(model(x), dim=1)
+kl = nn.KLDivLoss(reduction='sum')(F.log_softmax(model(adv), dim=1), p_clean) / x.size(0)
+# integrated gradients on the first image
+baseline = torch.zeros_like(x[:1])
+alphas = torch.linspace(0, 1, 6).view(-1, 1, 1, 1)
+path = (baseline + alphas * (x[:1] - baseline)).requires_grad_(True)
+out = model.eval()(path)[:, y[0]]
+grads = torch.autograd.grad(out.sum(), path)[0]
+ig = (x[:1] - baseline) * grads[:-1].add(grads[1:]).div(2).mean(0, keepdim=True)
+print(round(ig.sum().item(), 5), round((out[-1] - out[0]).item(), 5))
+"""
+
+
+# -- CleanRL's PPO (orthogonal layer_init, GAE, clipped surrogate and value loss, entropy, approx
+#  KL, minibatches by np.random) and SAC (tanh-squashed rsample with the log-prob correction, twin
+#  Q, polyak targets, learned alpha), TransformedDistribution(TanhTransform), Independent,
+#  gumbel_softmax
+PPO_SAC = r"""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.distributions import Categorical, Normal, Independent
+from torch.distributions.transforms import TanhTransform
+
+torch.manual_seed(14)
+np.random.seed(14)
+
+# -- PPO (CleanRL's ppo.py shape): orthogonal layer_init, GAE, normalised advantages, clipped
+#    surrogate, clipped value loss, entropy bonus, minibatches from np.random.permutation, approx KL
+def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim=4, n_actions=2):
+        super().__init__()
+        self.critic = nn.Sequential(layer_init(nn.Linear(obs_dim, 16)), nn.Tanh(), layer_init(nn.Linear(16, 16)), nn.Tanh(), layer_init(nn.Linear(16, 1), std=1.0))
+        self.actor = nn.Sequential(layer_init(nn.Linear(obs_dim, 16)), nn.Tanh(), layer_init(nn.Linear(16, 16)), nn.Tanh(), layer_init(nn.Linear(16, n_actions), std=0.01))
+    def get_value(self, x):
+        return self.critic(x)
+    def get_action_and_value(self, x, action=None):
+        logits = self.actor(x)
+        probs = Categorical(logits=logits)
+        if action is None:
+            action = probs.sample()
+        return action, probs.log_prob(action), probs.entropy(), self.critic(x)
+
+num_steps, num_envs = 8, 2
+gamma, gae_lambda, clip_coef, ent_coef, vf_coef = 0.99, 0.95, 0.2, 0.01, 0.5
+agent = Agent()
+optimizer = torch.optim.Adam(agent.parameters(), lr=2.5e-4, eps=1e-5)
+obs = torch.zeros((num_steps, num_envs, 4))
+actions = torch.zeros((num_steps, num_envs))
+logprobs = torch.zeros((num_steps, num_envs))
+rewards = torch.zeros((num_steps, num_envs))
+dones = torch.zeros((num_steps, num_envs))
+values = torch.zeros((num_steps, num_envs))
+next_obs = torch.Tensor(np.random.randn(num_envs, 4).astype(np.float32))
+next_done = torch.zeros(num_envs)
+for step in range(num_steps):
+    obs[step] = next_obs
+    dones[step] = next_done
+    with torch.no_grad():
+        action, logprob, _, value = agent.get_action_and_value(next_obs)
+        values[step] = value.flatten()
+    actions[step] = action
+    logprobs[step] = logprob
+    # a toy environment: reward for pushing the first coordinate towards the action's sign
+    reward = (next_obs[:, 0] * (action.float() * 2 - 1)).numpy()
+    next_obs_np = next_obs.numpy() * 0.9 + 0.1 * np.random.randn(num_envs, 4).astype(np.float32)
+    done = np.abs(next_obs_np[:, 1]) > 1.2
+    rewards[step] = torch.tensor(reward).view(-1)
+    next_obs, next_done = torch.Tensor(next_obs_np), torch.Tensor(done.astype(np.float32))
+with torch.no_grad():
+    next_value = agent.get_value(next_obs).reshape(1, -1)
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0
+    for t in reversed(range(num_steps)):
+        if t == num_steps - 1:
+            nextnonterminal = 1.0 - next_done
+            nextvalues = next_value
+        else:
+            nextnonterminal = 1.0 - dones[t + 1]
+            nextvalues = values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+    returns = advantages + values
+b_obs = obs.reshape((-1, 4))
+b_logprobs = logprobs.reshape(-1)
+b_actions = actions.reshape(-1)
+b_advantages = advantages.reshape(-1)
+b_returns = returns.reshape(-1)
+b_values = values.reshape(-1)
+batch_size, minibatch_size = num_steps * num_envs, 8
+b_inds = np.arange(batch_size)
+clipfracs = []
+for epoch in range(2):
+    np.random.shuffle(b_inds)
+    for start in range(0, batch_size, minibatch_size):
+        mb_inds = b_inds[start:start + minibatch_size]
+        _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions.long()[mb_inds])
+        logratio = newlogprob - b_logprobs[mb_inds]
+        ratio = logratio.exp()
+        with torch.no_grad():
+            old_approx_kl = (-logratio).mean()
+            approx_kl = ((ratio - 1) - logratio).mean()
+            clipfracs += [((ratio - 1.0).abs() > clip_coef).float().mean().item()]
+        mb_advantages = b_advantages[mb_inds]
+        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+        pg_loss1 = -mb_advantages * ratio
+        pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)
+        pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+        newvalue = newvalue.view(-1)
+        v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
+        v_clipped = b_values[mb_inds] + torch.clamp(newvalue - b_values[mb_inds], -clip_coef, clip_coef)
+        v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+        v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+        entropy_loss = entropy.mean()
+        loss = pg_loss - ent_coef * entropy_loss + v_loss * vf_coef
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(agent.parameters(), 0.5)
+        optimizer.step()
+    print(f"ppo epoch {epoch} pg {pg_loss.item():.6f} v {v_loss.item():.6f} ent {entropy_loss.item():.6f} kl {approx_kl.item():.3e}")
+y_pred, y_true = b_values.numpy(), b_returns.numpy()
+var_y = np.var(y_true)
+explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
+print(round(float(explained_var), 4), np.mean(clipfracs))
+
+# -- SAC (CleanRL's sac_continuous_action shape): tanh-squashed Gaussian with rsample and the
+#    log-prob correction, twin Q networks, target networks by polyak averaging, learned alpha
+LOG_STD_MAX, LOG_STD_MIN = 2, -5
+class SoftQNetwork(nn.Module):
+    def __init__(self, obs_dim=3, act_dim=2):
+        super().__init__()
+        self.fc1 = nn.Linear(obs_dim + act_dim, 16)
+        self.fc2 = nn.Linear(16, 16)
+        self.fc3 = nn.Linear(16, 1)
+    def forward(self, x, a):
+        x = torch.cat([x, a], 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+class Actor(nn.Module):
+    def __init__(self, obs_dim=3, act_dim=2):
+        super().__init__()
+        self.fc1 = nn.Linear(obs_dim, 16)
+        self.fc2 = nn.Linear(16, 16)
+        self.fc_mean = nn.Linear(16, act_dim)
+        self.fc_logstd = nn.Linear(16, act_dim)
+        self.register_buffer("action_scale", torch.tensor([2.0, 1.0], dtype=torch.float32))
+        self.register_buffer("action_bias", torch.tensor([0.0, 0.5], dtype=torch.float32))
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        mean = self.fc_mean(x)
+        log_std = self.fc_logstd(x)
+        log_std = torch.tanh(log_std)
+        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)
+        return mean, log_std
+    def get_action(self, x):
+        mean, log_std = self(x)
+        std = log_std.exp()
+        normal = torch.distributions.Normal(mean, std)
+        x_t = normal.rsample()
+        y_t = torch.tanh(x_t)
+        action = y_t * self.action_scale + self.action_bias
+        log_prob = normal.log_prob(x_t)
+        log_prob -= torch.log(self.action_scale * (1 - y_t.pow(2)) + 1e-6)
+        log_prob = log_prob.sum(1, keepdim=True)
+        mean = torch.tanh(mean) * self.action_scale + self.action_bias
+        return action, log_prob, mean
+
+actor = Actor()
+qf1, qf2 = SoftQNetwork(), SoftQNetwork()
+qf1_target, qf2_target = SoftQNetwork(), SoftQNetwork()
+qf1_target.load_state_dict(qf1.state_dict())
+qf2_target.load_state_dict(qf2.state_dict())
+q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=1e-3)
+actor_optimizer = torch.optim.Adam(list(actor.parameters()), lr=3e-4)
+target_entropy = -torch.prod(torch.Tensor((2,))).item()
+log_alpha = torch.zeros(1, requires_grad=True)
+alpha = log_alpha.exp().item()
+a_optimizer = torch.optim.Adam([log_alpha], lr=1e-3)
+tau = 0.005
+B = 6
+s_obs = torch.randn(B, 3); s_act = torch.rand(B, 2) * 2 - 1; s_rew = torch.randn(B); s_next = torch.randn(B, 3); s_done = torch.tensor([0., 0., 1., 0., 0., 1.])
+for global_step in range(3):
+    with torch.no_grad():
+        next_state_actions, next_state_log_pi, _ = actor.get_action(s_next)
+        qf1_next_target = qf1_target(s_next, next_state_actions)
+        qf2_next_target = qf2_target(s_next, next_state_actions)
+        min_qf_next_target = torch.min(qf1_next_target, qf2_next_target) - alpha * next_state_log_pi
+        next_q_value = s_rew.flatten() + (1 - s_done.flatten()) * 0.99 * (min_qf_next_target).view(-1)
+    qf1_a_values = qf1(s_obs, s_act).view(-1)
+    qf2_a_values = qf2(s_obs, s_act).view(-1)
+    qf1_loss = F.mse_loss(qf1_a_values, next_q_value)
+    qf2_loss = F.mse_loss(qf2_a_values, next_q_value)
+    qf_loss = qf1_loss + qf2_loss
+    q_optimizer.zero_grad()
+    qf_loss.backward()
+    q_optimizer.step()
+    pi, log_pi, _ = actor.get_action(s_obs)
+    qf1_pi = qf1(s_obs, pi)
+    qf2_pi = qf2(s_obs, pi)
+    min_qf_pi = torch.min(qf1_pi, qf2_pi)
+    actor_loss = ((alpha * log_pi) - min_qf_pi).mean()
+    actor_optimizer.zero_grad()
+    actor_loss.backward()
+    actor_optimizer.step()
+    with torch.no_grad():
+        _, log_pi, _ = actor.get_action(s_obs)
+    alpha_loss = (-log_alpha.exp() * (log_pi + target_entropy)).mean()
+    a_optimizer.zero_grad()
+    alpha_loss.backward()
+    a_optimizer.step()
+    alpha = log_alpha.exp().item()
+    for param, target_param in zip(qf1.parameters(), qf1_target.parameters()):
+        target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+    for param, target_param in zip(qf2.parameters(), qf2_target.parameters()):
+        target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+    print(f"sac {global_step} qf {qf_loss.item():.6f} actor {actor_loss.item():.6f} alpha {alpha:.6f}")
+
+# the same squashed Gaussian through TransformedDistribution, and an Independent Normal
+base = Independent(Normal(torch.zeros(2), torch.ones(2)), 1)
+squashed = torch.distributions.TransformedDistribution(Normal(torch.zeros(2), torch.ones(2)), [TanhTransform(cache_size=1)])
+u = squashed.rsample((3,))
+lp = squashed.log_prob(u)
+print(base.event_shape, base.batch_shape, base.log_prob(torch.zeros(2)).item())
+
+# -- Gumbel-softmax (straight-through) for a discrete latent
+logits = torch.randn(4, 5, requires_grad=True)
+y_soft = F.gumbel_softmax(logits, tau=0.5, hard=False)
+y_hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+(y_hard * torch.arange(5.)).sum().backward()
+print(y_hard.argmax(-1).tolist(), y_hard.sum(-1).tolist())
+def gumbel_softmax_sample(logits, temperature, eps=1e-20):
+    U = torch.rand(logits.shape)
+    g = -torch.log(-torch.log(U + eps) + eps)
+    return F.softmax((logits + g) / temperature, dim=-1)
+manual = gumbel_softmax_sample(logits.detach(), 0.5)
+"""
+
+
+# -- a Mixtral-style sparse MoE (top-k router, one_hot expert masks, torch.where dispatch,
+#  index_add_, load-balancing and z losses, capacity by cumsum), LoRA as a wrapper with merge() and
+#  as a parametrization (cached, remove_parametrizations), a MAML step by functional_call and
+#  create_graph
+MOE_LORA_MAML = r"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.nn.utils.parametrize as parametrize
+from torch.func import functional_call
+
+torch.manual_seed(15)
+
+# -- a sparse mixture of experts (Switch / Mixtral style): top-k router with softmax over the chosen
+#    logits, tokens dispatched per expert by torch.where, index_add_ of the weighted outputs, the
+#    load-balancing auxiliary loss, router z-loss, capacity by cumsum
+class Expert(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.w1 = nn.Linear(dim, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, dim, bias=False)
+        self.w3 = nn.Linear(dim, hidden, bias=False)
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+class SparseMoE(nn.Module):
+    def __init__(self, dim=8, hidden=16, num_experts=4, top_k=2):
+        super().__init__()
+        self.gate = nn.Linear(dim, num_experts, bias=False)
+        self.experts = nn.ModuleList([Expert(dim, hidden) for _ in range(num_experts)])
+        self.num_experts, self.top_k = num_experts, top_k
+    def forward(self, hidden_states):
+        batch_size, sequence_length, hidden_dim = hidden_states.shape
+        hidden_states = hidden_states.view(-1, hidden_dim)
+        router_logits = self.gate(hidden_states)
+        routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
+        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
+        routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        routing_weights = routing_weights.to(hidden_states.dtype)
+        final_hidden_states = torch.zeros((batch_size * sequence_length, hidden_dim), dtype=hidden_states.dtype, device=hidden_states.device)
+        expert_mask = torch.nn.functional.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
+        for expert_idx in range(self.num_experts):
+            expert_layer = self.experts[expert_idx]
+            idx, top_x = torch.where(expert_mask[expert_idx])
+            current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
+            current_hidden_states = expert_layer(current_state) * routing_weights[top_x, idx, None]
+            final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
+        final_hidden_states = final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
+        return final_hidden_states, router_logits
+
+def load_balancing_loss_func(gate_logits, num_experts, top_k=2):
+    routing_weights = torch.nn.functional.softmax(gate_logits, dim=-1)
+    _, selected_experts = torch.topk(routing_weights, top_k, dim=-1)
+    expert_mask = torch.nn.functional.one_hot(selected_experts, num_experts)
+    tokens_per_expert = torch.mean(expert_mask.float(), dim=0)
+    router_prob_per_expert = torch.mean(routing_weights, dim=0)
+    overall_loss = torch.sum(tokens_per_expert * router_prob_per_expert.unsqueeze(0))
+    return overall_loss * num_experts
+
+def router_z_loss(router_logits):
+    return torch.logsumexp(router_logits, dim=-1).pow(2).mean()
+
+moe = SparseMoE()
+x = torch.randn(2, 5, 8)
+target = torch.randn(2, 5, 8)
+opt = torch.optim.AdamW(moe.parameters(), lr=1e-2)
+for step in range(3):
+    out, router_logits = moe(x)
+    aux = load_balancing_loss_func(router_logits, 4)
+    z = router_z_loss(router_logits)
+    loss = F.mse_loss(out, target) + 0.01 * aux + 1e-3 * z
+    opt.zero_grad(); loss.backward(); opt.step()
+    print('moe', step, f'{loss.item():.6f} {aux.item():.6f} {z.item():.6f}')
+# expert capacity by a cumsum over the one-hot assignment (Switch Transformer)
+top1 = router_logits.argmax(-1)
+mask = F.one_hot(top1, 4)
+position_in_expert = torch.cumsum(mask, dim=0) * mask
+capacity = 3
+kept = (position_in_expert <= capacity) & mask.bool()
+print(mask.sum(0).tolist(), kept.sum(0).tolist(), torch.bincount(top1, minlength=4).tolist())
+
+# -- LoRA: a wrapper around a frozen Linear, a parametrization version, merging the update
+class LoRALinear(nn.Module):
+    def __init__(self, base: nn.Linear, r=4, alpha=8, dropout=0.0):
+        super().__init__()
+        self.base = base
+        self.r, self.scaling = r, alpha / r
+        self.lora_A = nn.Parameter(torch.zeros(r, base.in_features))
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+        self.dropout = nn.Dropout(dropout)
+        self.merged = False
+    def forward(self, x):
+        result = self.base(x)
+        if not self.merged:
+            result = result + (self.dropout(x) @ self.lora_A.transpose(0, 1) @ self.lora_B.transpose(0, 1)) * self.scaling
+        return result
+    @torch.no_grad()
+    def merge(self):
+        self.base.weight.data += (self.lora_B @ self.lora_A) * self.scaling
+        self.merged = True
+
+class LoRAParametrization(nn.Module):
+    def __init__(self, fan_in, fan_out, rank=2, alpha=4):
+        super().__init__()
+        self.lora_A = nn.Parameter(torch.zeros((rank, fan_out)))
+        self.lora_B = nn.Parameter(torch.zeros((fan_in, rank)))
+        nn.init.normal_(self.lora_A, mean=0, std=1)
+        self.scale = alpha / rank
+        self.enabled = True
+    def forward(self, original_weights):
+        if self.enabled:
+            return original_weights + torch.matmul(self.lora_B, self.lora_A).view(original_weights.shape) * self.scale
+        return original_weights
+
+net = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 12), nn.ReLU(), nn.Linear(12, 3))
+pre = torch.randn(10, 6)
+pre_y = torch.randint(0, 3, (10,))
+popt = torch.optim.SGD(net.parameters(), lr=0.1)
+for _ in range(2):
+    l = F.cross_entropy(net(pre), pre_y); popt.zero_grad(); l.backward(); popt.step()
+original = {n: p.clone().detach() for n, p in net.named_parameters()}
+for name, module in list(net.named_children()):
+    if isinstance(module, nn.Linear) and module.out_features == 12:
+        setattr(net, name, LoRALinear(module))
+for n, p in net.named_parameters():
+    if 'lora_' not in n:
+        p.requires_grad = False
+trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+print('trainable', trainable, 'total', sum(p.numel() for p in net.parameters()))
+lopt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-2)
+for step in range(3):
+    l = F.cross_entropy(net(pre), pre_y)
+    lopt.zero_grad(); l.backward(); lopt.step()
+    print('lora', step, f'{l.item():.6f}')
+before = net(pre)
+for m in net.modules():
+    if isinstance(m, LoRALinear):
+        m.merge()
+after = net(pre)
+print(torch.allclose(before, after, atol=1e-5))
+frozen_same = all(torch.equal(original[n], p) for n, p in net.named_parameters() if n in original)
+
+net2 = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 3))
+for layer in (net2[0], net2[2]):
+    parametrize.register_parametrization(layer, "weight", LoRAParametrization(layer.weight.shape[0], layer.weight.shape[1]))
+print([n for n, _ in net2.named_parameters()])
+for n, p in net2.named_parameters():
+    if 'lora' not in n:
+        p.requires_grad_(False)
+opt2 = torch.optim.Adam([p for p in net2.parameters() if p.requires_grad], lr=1e-2)
+for step in range(2):
+    l2 = F.cross_entropy(net2(pre), pre_y)
+    opt2.zero_grad(); l2.backward(); opt2.step()
+    print('lora-param', step, f'{l2.item():.6f}')
+for layer in (net2[0], net2[2]):
+    layer.parametrizations["weight"][0].enabled = False
+disabled = net2(pre)
+with parametrize.cached():
+    cached_out = net2(pre)
+for layer in (net2[0], net2[2]):
+    layer.parametrizations["weight"][0].enabled = True
+    parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
+print([n for n, _ in net2.named_parameters()])
+
+# functional_call with a dict of replacement parameters (MAML-style inner step)
+params = {k: v.detach().requires_grad_(True) for k, v in net2.named_parameters()}
+inner_loss = F.cross_entropy(functional_call(net2, params, (pre,)), pre_y)
+grads = torch.autograd.grad(inner_loss, list(params.values()), create_graph=True)
+fast = {k: v - 0.1 * g for (k, v), g in zip(params.items(), grads)}
+outer_loss = F.cross_entropy(functional_call(net2, fast, (pre,)), pre_y)
+outer_loss.backward()
+meta_grads = [params[k].grad for k in params]
+print(round(inner_loss.item(), 6), round(outer_loss.item(), 6))
+"""
+
+
+# -- layers real code reaches for: TransformerEncoder's eval fast path with a padding mask (zeros at
+#  padded positions), LSTM with proj_size, GRUCell, RNN(relu), Embedding(max_norm, padding_idx),
+#  EmbeddingBag with per_sample_weights, AdaptiveLogSoftmaxWithLoss, Bilinear, MultiheadAttention
+#  with kdim/vdim/add_bias_kv/add_zero_attn, antialiased and other interpolation, RMSNorm, the
+#  dropout variants, sparse_/dirac_ init
+LAYER_CORNERS = r"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+torch.manual_seed(16)
+
+# a text classifier on nn.TransformerEncoder evaluated with a padding mask (PyTorch's fast path in eval)
+enc_layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.1, batch_first=True)
+encoder = nn.TransformerEncoder(enc_layer, num_layers=2, enable_nested_tensor=True)
+src = torch.randn(3, 5, 8)
+pad = torch.tensor([[False, False, False, True, True], [False] * 5, [False, False, True, True, True]])
+encoder.train()
+out_train = encoder(src, src_key_padding_mask=pad)
+encoder.eval()
+with torch.no_grad():
+    out_eval = encoder(src, src_key_padding_mask=pad)
+    out_eval_nomask = encoder(src)
+print(out_eval[0, 3:].abs().sum().item() == 0, out_eval.shape)
+pooled = (out_eval * (~pad).unsqueeze(-1)).sum(1) / (~pad).sum(1, keepdim=True)
+
+# LSTM with projections, GRUCell, RNN relu
+lstmp = nn.LSTM(4, 6, num_layers=2, proj_size=3, batch_first=True, bidirectional=True)
+seq = torch.randn(2, 5, 4)
+o, (h, c) = lstmp(seq)
+print(o.shape, h.shape, c.shape)
+(o.sum() + h.sum()).backward()
+cell = nn.GRUCell(4, 5)
+hx = torch.zeros(2, 5)
+outs = []
+for t in range(seq.size(1)):
+    hx = cell(seq[:, t], hx)
+    outs.append(hx)
+rnn = nn.RNN(4, 3, nonlinearity='relu', num_layers=2, dropout=0.0)
+r_out, r_h = rnn(seq.transpose(0, 1), torch.zeros(2, 2, 3))
+
+# Embedding with max_norm renormalises rows in place; padding_idx; EmbeddingBag with weights
+emb = nn.Embedding(10, 4, padding_idx=0, max_norm=1.0)
+idx = torch.tensor([[1, 2, 0], [3, 1, 9]])
+e = emb(idx)
+e.sum().backward()
+bag = nn.EmbeddingBag(10, 3, mode='sum')
+bag_out = bag(torch.tensor([1, 2, 4, 5, 4, 3]), torch.tensor([0, 2]), per_sample_weights=torch.tensor([1., 2., .5, .5, 1., 2.]))
+asm = nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs=[5, 12], div_value=2.0)
+asm_out = asm(torch.randn(6, 8), torch.tensor([0, 4, 7, 13, 19, 2]))
+print(round(asm_out.loss.item(), 5), asm_out.output.shape)
+asm_out.loss.backward()
+logprob = asm.log_prob(torch.randn(2, 8))
+bil = nn.Bilinear(3, 4, 2)
+bil_out = bil(torch.randn(5, 3), torch.randn(5, 4))
+
+# MultiheadAttention variants
+mha = nn.MultiheadAttention(8, 2, kdim=6, vdim=5, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+q = torch.randn(2, 3, 8); k = torch.randn(2, 4, 6); v = torch.randn(2, 4, 5)
+kpm = torch.tensor([[False, False, True, True], [False, False, False, False]])
+attn_out, attn_w = mha(q, k, v, key_padding_mask=kpm, need_weights=True, average_attn_weights=False)
+print(attn_out.shape, attn_w.shape)
+mha2 = nn.MultiheadAttention(8, 2, dropout=0.0)
+float_mask = torch.zeros(3, 3).masked_fill(torch.triu(torch.ones(3, 3, dtype=torch.bool), 1), float('-inf'))
+o2, w2 = mha2(q.transpose(0, 1), q.transpose(0, 1), q.transpose(0, 1), attn_mask=float_mask)
+mha2.eval()
+with torch.no_grad():
+    o3, w3 = mha2(q.transpose(0, 1), q.transpose(0, 1), q.transpose(0, 1), key_padding_mask=torch.tensor([[False, False, True], [False, False, False]]))
+
+# interpolation and resampling corners
+img = torch.rand(1, 2, 7, 9)
+down_aa = F.interpolate(img, size=(3, 4), mode='bilinear', antialias=True, align_corners=False)
+down_bicubic_aa = F.interpolate(img, scale_factor=0.5, mode='bicubic', antialias=True)
+up_ne = F.interpolate(img, scale_factor=1.7, mode='nearest-exact')
+up_rs = F.interpolate(img, scale_factor=1.7, mode='bilinear', recompute_scale_factor=True)
+area = F.adaptive_avg_pool2d(img, (3, 4))
+grid = torch.rand(1, 4, 5, 2) * 2 - 1
+gs_bicubic = F.grid_sample(img, grid, mode='bicubic', padding_mode='border', align_corners=True)
+unf = F.unfold(img, kernel_size=3, dilation=2, padding=1, stride=2)
+ps = nn.PixelUnshuffle(2)(torch.rand(1, 1, 4, 6))
+
+# norm layers
+inorm = nn.InstanceNorm2d(2, affine=True, track_running_stats=True)
+inorm.train(); i1 = inorm(img); inorm.eval(); i2 = inorm(img)
+gn = nn.GroupNorm(1, 2, affine=False)(img)
+ln = nn.LayerNorm([7, 9], elementwise_affine=True, bias=False)(img)
+lrn = nn.LocalResponseNorm(2)(img)
+rms = nn.RMSNorm([9], eps=1e-6)(img)
+# dropout variants draw as PyTorch does
+d2 = nn.Dropout2d(0.5)(torch.ones(2, 4, 2, 2))
+ad = nn.AlphaDropout(0.3)(torch.randn(3, 5))
+fad = nn.FeatureAlphaDropout(0.3)(torch.randn(2, 3, 2, 2))
+w = torch.empty(4, 6); nn.init.sparse_(w, sparsity=0.5, std=0.1)
+dw = torch.empty(4, 2, 3, 3); nn.init.dirac_(dw, groups=2)
+"""
+
 CASES = {
     "nanogpt": (NANOGPT, {}),
     "mingpt": (MINGPT, {}),
@@ -2231,6 +5311,33 @@ CASES = {
         {"floats": "float64", "tols": {"float64": (1e-08, 1e-10)}},
     ),
     "training_idioms": (TRAINING_IDIOMS, {}),
+    # float64: RMSprop's eps=1e-3 divides small gradients by ~1e-3, so their float32 rounding
+    # (1e-7 on a BatchNorm'd conv's gradient) reaches 1e-4 in the momentum after three steps
+    "efficientnet": (EFFICIENTNET, {"floats": "float64", "tols": {"float64": (1e-8, 1e-10)}}),
+    "convnext": (CONVNEXT, {}),
+    "swin": (SWIN, {}),
+    "mlp_mixer": (MLP_MIXER, {}),
+    "tcn_wavenet": (TCN_WAVENET, {}),
+    "gnn": (GNN, {}),
+    # float64: Adam turns the exactly-zero gradients of the biases before BatchNorm (float32
+    # rounding noise, ~1e-9) into full lr steps
+    "pointnet": (POINTNET, {"floats": "float64", "tols": {"float64": (1e-8, 1e-10)}}),
+    # float64: ActNorm's data-dependent init makes the first gradient of its loc exactly zero
+    # (float32 noise that Adam turns into full steps)
+    "glow_neural_ode": (GLOW_NEURAL_ODE, {"floats": "float64", "tols": {"float64": (1e-8, 1e-10)}}),
+    # float64: LBFGS's curvature pairs amplify float32 rounding (1e-5 after two iterations)
+    "style_transfer_crnn": (
+        STYLE_TRANSFER_CRNN,
+        {"floats": "float64", "tols": {"float64": (1e-8, 1e-10)}},
+    ),
+    "distill_yolo_capsules": (DISTILL_YOLO_CAPSULES, {}),
+    "training_idioms_2": (TRAINING_IDIOMS_2, {}),
+    "llama": (LLAMA, {}),
+    "vqvae_contrastive": (VQVAE_CONTRASTIVE, {}),
+    "gradcam_adversarial": (GRADCAM_ADVERSARIAL, {}),
+    "ppo_sac": (PPO_SAC, {}),
+    "moe_lora_maml": (MOE_LORA_MAML, {}),
+    "layer_corners": (LAYER_CORNERS, {}),
 }
 
 
