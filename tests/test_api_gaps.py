@@ -878,3 +878,47 @@ def test_complex_names_raise_saying_tinyconv_has_no_complex_dtypes(name):
     with pytest.raises(AttributeError, match="no complex dtypes"):
         getattr(tinyconv, name)
     assert not hasattr(tinyconv, name)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int16", "int8", "bool", "float32"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_class_targets_must_be_int64_as_in_pytorch(dtype, loss):
+    """An int32 class target (labels from NumPy) raises in PyTorch ("expected target dtype to
+    be Long or Byte, but got Int"): so it does here, as a TypeError that is also the
+    RuntimeError PyTorch code catches. int64, and uint8 without spatial dims, are accepted."""
+    for lib in (torch, tinyconv):
+        f = getattr(lib.nn.functional, loss)
+        x = lib.zeros(2, 3)
+        with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte"):
+            f(x, lib.tensor([0, 1]).to(getattr(lib, dtype)))
+        f(x, lib.tensor([0, 1]))
+        f(x, lib.tensor([0, 1], dtype=lib.uint8))
+        with pytest.raises(RuntimeError, match="expected scalar type Long but found Byte"):
+            f(lib.zeros(2, 3, 2), lib.zeros(2, 2, dtype=lib.uint8))
+    with pytest.raises(TypeError):
+        tinyconv.nn.functional.nll_loss(tinyconv.zeros(2, 3), tinyconv.tensor([0, 1]).int())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib: lib.nn.functional.conv2d(
+            lib.ones(1, 2, 4, 4, dtype=lib.float64), lib.ones(2, 2, 3, 3)
+        ),
+        lambda lib: lib.nn.functional.linear(lib.ones(2, 4, dtype=lib.float64), lib.ones(3, 4)),
+        lambda lib: lib.nn.functional.batch_norm(
+            lib.ones(2, 2, dtype=lib.float64), lib.zeros(2), lib.ones(2), lib.ones(2)
+        ),
+        lambda lib: lib.nn.functional.group_norm(
+            lib.ones(2, 2, 3, dtype=lib.float64), 1, lib.ones(2)
+        ),
+    ],
+)
+def test_input_and_weight_dtypes_that_differ_raise_a_runtime_error(call):
+    """PyTorch raises RuntimeError ("expected scalar type Double but found Float"); tinyconv's
+    TypeError naming both dtypes is that RuntimeError too."""
+    for lib in (torch, tinyconv):
+        with pytest.raises(RuntimeError):
+            call(lib)
+    with pytest.raises(TypeError, match="dtype"):
+        call(tinyconv)

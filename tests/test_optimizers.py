@@ -278,3 +278,15 @@ def test_param_groups_hold_the_dicts_the_program_passed():
         assert w.tolist() == [0.75, 0.75]
         with pytest.raises(TypeError, match="param_group must be a dict"):
             opt.add_param_group([lib.nn.Parameter(lib.ones(1))])
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_betas_must_be_both_floats_as_in_pytorch(name):
+    """PyTorch refuses betas=(0, 0.99) (an int) with this ValueError; (0.0, 0.99) runs."""
+    torch = pytest.importorskip("torch")
+    for lib in (torch, tinyconv):
+        p = [lib.nn.Parameter(lib.ones(2))]
+        with pytest.raises(ValueError, match="betas must be either both floats or both Tensors"):
+            getattr(lib.optim, name)(p, betas=(0, 0.99))
+        getattr(lib.optim, name)(p, betas=(0.0, 0.99))
+        getattr(lib.optim, name)(p, betas=[0.5, 0.9])

@@ -1,4 +1,5 @@
-"""The exception tinyconv raises for a bad argument: a ValueError that is also a RuntimeError.
+"""The exceptions tinyconv raises for a bad argument: a ValueError (a bad value or shape) or a
+TypeError (a bad dtype) that is also a RuntimeError.
 
 tinyconv has always raised ValueError when an argument's value or shape is wrong (a clear
 type for a learner: "this value is not allowed"). PyTorch raises RuntimeError for most of
@@ -24,3 +25,16 @@ class TensorValueError(builtins.ValueError, builtins.RuntimeError):
 # shown as "ValueError: ..." in tracebacks and reprs, as tinyconv's errors always were
 TensorValueError.__name__ = TensorValueError.__qualname__ = "ValueError"
 TensorValueError.__module__ = "builtins"
+
+
+class TensorTypeError(builtins.TypeError, builtins.RuntimeError):
+    """A tensor of the wrong dtype (an input and a weight that differ, an int32 class target):
+    PyTorch raises RuntimeError ("expected scalar type Long but found Int"), tinyconv a
+    TypeError, and this is both."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.TypeError, self.args)
+
+
+TensorTypeError.__name__ = TensorTypeError.__qualname__ = "TypeError"
+TensorTypeError.__module__ = "builtins"

@@ -63,6 +63,16 @@ class Adam(Optimizer):
             raise TensorValueError(
                 f"{type(self).__name__}: invalid weight_decay {weight_decay} (must be >= 0)"
             )
+        b0, b1 = betas
+        if not (
+            (isinstance(b0, float) and isinstance(b1, float))
+            or (isinstance(b0, Tensor) and isinstance(b1, Tensor))
+        ):
+            # (PyTorch's check, which refuses an int: betas=(0, 0.99) must be written (0.0, 0.99))
+            raise TensorValueError(
+                f"{type(self).__name__}: betas must be either both floats or both Tensors, got "
+                f"({type(b0).__name__}, {type(b1).__name__})"
+            )
         super().__init__(
             params,
             {

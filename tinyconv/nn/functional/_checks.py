@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorValueError
+from ..._errors import TensorTypeError, TensorValueError
 from ...tensor import Tensor
 
 # -- argument checking (shared by every op here) -------------------------------------
@@ -103,7 +103,7 @@ def _check_spatial(x: Tensor, what: str, n: int = 2) -> None:
 def _same_dtype(x: Tensor, w: Tensor, b: Tensor | None, what: str) -> None:
     for name, t in (("weight", w), ("bias", b)):
         if t is not None and t.dtype != x.dtype:
-            raise TypeError(
+            raise TensorTypeError(  # (PyTorch: RuntimeError, "expected scalar type ...")
                 f"{what}: input dtype {_dtype.dtype_name(x.dtype)} and {name} dtype "
                 f"{_dtype.dtype_name(t.dtype)} must be the same; convert one with .to(...)"
             )

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorValueError
+from ..._errors import TensorTypeError, TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
@@ -174,6 +174,22 @@ class NllLoss(Op):
         return out.where(Tensor._make(~ignored, None, False), 0.0), None, None, None, None
 
 
+# PyTorch's scalar type names, which its dtype errors print
+_TORCH_SCALAR_NAMES = {
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "uint8": "Byte",
+    "bool": "Bool",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
+}
+
+
 def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
     """Check (N, C, ...) input against (N, ...) class-index targets; unbatched (C,) with () too."""
     _check_tensor(input, "input", what)
@@ -192,10 +208,17 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
     unbatched = input.ndim == 1
     x = input.unsqueeze(0) if unbatched else input
     td = t._data.reshape(1) if unbatched and t.ndim == 0 else t._data
-    if td.dtype.kind not in "iu":
-        raise TypeError(
-            f"{what}: class-index target must be an integer tensor (int64), got "
-            f"{_dtype.dtype_name(td.dtype)}"
+    if td.dtype != np.int64 and (td.dtype != np.uint8 or x.ndim > 2):
+        # PyTorch takes int64 (and uint8 without spatial dims) only: an int32 target from
+        # NumPy labels raises there ("expected ... Long"), so it does here
+        got = _TORCH_SCALAR_NAMES.get(td.dtype.name, td.dtype.name)
+        words = (
+            f"expected scalar type Long but found {got}"
+            if td.dtype == np.uint8
+            else f"expected target dtype to be Long or Byte, but got {got}"
+        )
+        raise TensorTypeError(
+            f"{what}: {words} (class-index targets must be int64; convert with .long())"
         )
     expected = (x.shape[0],) + tuple(x.shape[2:])
     if td.shape != expected:
@@ -288,6 +311,13 @@ def cross_entropy(
         )
     logp = log_softmax(input, dim=class_dim)
     if t.dtype.kind == "f":  # class probabilities, same shape as input
+        index_shape = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.ndim > 1 else ()
+        if tuple(t.shape) == index_shape:  # a class-index target's shape: PyTorch reads it so
+            raise TensorTypeError(
+                f"{what}: expected target dtype to be Long or Byte, but got "
+                f"{_TORCH_SCALAR_NAMES.get(t._data.dtype.name, t._data.dtype.name)} "
+                "(class-index targets must be int64; probability targets have the input's shape)"
+            )
         if t.shape != input.shape:
             raise TensorValueError(
                 f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
