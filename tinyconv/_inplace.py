@@ -39,6 +39,21 @@ def _distinct_made_writable(a: np.ndarray) -> bool:
     return True
 
 
+def _fw_carry(src: Any, dst: Any) -> None:
+    """forward_ad: dst's tangent becomes src's (an in-place op's result written into dst)."""
+    from .autograd.forward_ad import _carry  # (engine to engine; loaded once a level is open)
+
+    _carry(src, dst)
+
+
+def _fw_written(dst: Any, src: Any, index: Any = None) -> None:
+    """forward_ad: dst (dst[index]) was overwritten with src's values (src: a Tensor, or a
+    constant); its tangent there becomes src's (zeros for a constant)."""
+    from .autograd.forward_ad import _written
+
+    _written(dst, src, index)
+
+
 class ViewInplace:
     """The view and in-place machinery of Tensor (its slots live on Tensor)."""
 
@@ -200,7 +215,7 @@ class ViewInplace:
         track = grad_mode.enabled and (
             self._requires_grad or (isinstance(other, _t.Tensor) and other._requires_grad)
         )
-        if not track and not view and self._inplace_direct(op, other):
+        if not track and not view and not grad_mode.dual_level and self._inplace_direct(op, other):
             return self
         if track:
             self._check_inplace(what)
@@ -211,6 +226,8 @@ class ViewInplace:
                 if op is _t.ops.Add or op is _t.ops.Sub
                 else _t.Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
             )
+            if grad_mode.dual_level and before is not self:
+                _fw_carry(self, before)
             out = _t._binary(op, before, other)
         else:
             with grad_mode.no_grad():
@@ -235,6 +252,8 @@ class ViewInplace:
             )
         self._data[...] = out._data
         self._vc[0] += 1
+        if grad_mode.dual_level:  # out's tangent (J v of the op) is self's now
+            _fw_carry(out, self)
         if track:
             _move_retained(self, out.grad_fn)
             self.grad_fn = node = out.grad_fn
@@ -360,6 +379,8 @@ class ViewInplace:
             self._check_inplace(what)
         self._data[...] = values
         self._vc[0] += 1
+        if grad_mode.dual_level:
+            _fw_written(self, value)
         v_req = grad_mode.enabled and isinstance(value, _t.Tensor) and value._requires_grad
         if grad_mode.enabled and (self._grad_fn is not None or v_req):
             n = (node or _t.ops.Overwrite).__new__(node or _t.ops.Overwrite)

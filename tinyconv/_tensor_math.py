@@ -20,6 +20,7 @@ from . import _dtype
 from ._args import IndexOutOfRange, _dim, _dims
 from ._dtype import dtype_name, result_type
 from ._errors import TensorValueError
+from ._inplace import _fw_carry
 from .autograd import grad_mode
 from .kernels import select
 from .kernels.layout import c_order
@@ -266,7 +267,10 @@ class TensorMath:
         if track:
             self._check_inplace(what)
             data = self._data.copy() if keeps_input else self._data
-            out = compute(_t.Tensor._make(data, self.grad_fn, self._requires_grad))
+            before = _t.Tensor._make(data, self.grad_fn, self._requires_grad)
+            if grad_mode.dual_level:
+                _fw_carry(self, before)
+            out = compute(before)
         else:
             with grad_mode.no_grad():
                 out = compute(self)

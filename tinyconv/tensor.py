@@ -39,7 +39,7 @@ from ._args import (
 )
 from ._dtype import as_dtype, dtype_name, result_type
 from ._errors import TensorValueError
-from ._inplace import _VIEW_MULTI, ViewInplace, _move_retained
+from ._inplace import _VIEW_MULTI, ViewInplace, _fw_carry, _fw_written, _move_retained
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
 from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the memory formats)
@@ -1376,7 +1376,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         idx = _indexing.plan(index, self._data.shape)
         if grad_mode.enabled and self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
-        if not grad_mode.enabled or not self._requires_grad:
+        if (not grad_mode.enabled or not self._requires_grad) and not grad_mode.dual_level:
             out = Tensor._make(idx.get(self._data), None, False)
             if idx.is_view:
                 out._mark_view(self, (ops.Index, (idx,)))
@@ -1403,6 +1403,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             self._check_inplace("__setitem__ (x[...] = ...)")
         idx.put(self._data, val)
         self._vc[0] += 1
+        if grad_mode.dual_level:
+            _fw_written(self, value, idx)
         if track:
             _record_set_index(self, idx, value)
             if (
@@ -1466,7 +1468,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             if self._view_of is None:  # PyTorch's node for copy_ into a tensor that is not a view
                 self._grad_fn.torch_name = "CopyBackwards"
             return self
-        return self._overwrite(src_t._data, "copy_()", ops.Copy)
+        self._overwrite(src_t._data, "copy_()", ops.Copy)
+        if grad_mode.dual_level:
+            _fw_written(self, src_t)
+        return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         view = self._view_of is not None
@@ -1480,6 +1485,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             # Clamp saves its input for backward, and the write below overwrites it: give it a
             # copy from before the write (PyTorch's original self), as _inplace does.
             before = Tensor._make(self._data.copy(), self.grad_fn, self._requires_grad)
+            if grad_mode.dual_level:
+                _fw_carry(self, before)
             out = before.clamp(min, max)
         else:
             with grad_mode.no_grad():
@@ -1952,6 +1959,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         and ad.dtype.kind == "f"
         and op.ufunc is not None
         and function.profiler is None
+        and not grad_mode.dual_level
         and not (reflected and op is ops.Div)
         and not (grad_mode.enabled and (a._requires_grad or _joins_graph(a)))
     ):
@@ -2005,6 +2013,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         and op.ufunc is not None
         and not (reflected and op is ops.Div)
         and function.profiler is None  # (a recording profile times every op: through apply)
+        and not grad_mode.dual_level
         and not (
             grad_mode.enabled
             and (

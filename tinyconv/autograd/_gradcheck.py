@@ -64,8 +64,9 @@ def gradcheck(
     PyTorch's other options are accepted: nondet_tol, check_undefined_grad and the batched
     checks change nothing here (tinyconv's backward is deterministic and its vmap is a loop,
     so batched gradients are the rows checked anyway); check_grad_dtypes compares each
-    gradient's dtype with its input's; check_backward_ad=False is refused, as there;
-    check_forward_ad=True raises NotImplementedError (tinyconv has no forward-mode AD).
+    gradient's dtype with its input's; check_forward_ad=True also checks the Jacobian's
+    columns from forward mode (forward_ad dual tensors, one per input element or, in
+    fast_mode, one random direction per input) against the same finite differences.
 
     `inputs` is a Tensor or a tuple of them (and other arguments passed through).
     Use float64 inputs: float32 rounding swamps eps. Returns True, or on a mismatch
@@ -78,10 +79,6 @@ def gradcheck(
         raise TensorValueError(
             "gradcheck: no input requires grad; pass tensors made with requires_grad=True"
         )
-    if check_forward_ad or check_batched_forward_grad:
-        raise NotImplementedError(
-            "gradcheck(check_forward_ad=True): tinyconv has no forward-mode AD (see README)"
-        )
     if masked:
         raise NotImplementedError("gradcheck(masked=True): tinyconv has no sparse tensors")
     for i in diff:
@@ -93,7 +90,7 @@ def gradcheck(
                 UserWarning,
                 stacklevel=2,
             )
-    if not check_backward_ad:  # (PyTorch's check, for the same call)
+    if not check_backward_ad and not check_forward_ad:  # (PyTorch's check, for the same call)
         raise AssertionError(
             "Expected at least one of check_forward_ad or check_backward_ad to be True"
         )
@@ -169,6 +166,43 @@ def gradcheck(
             raise GradcheckError(msg)
         return False
 
+    def forward_column(i: int, direction: np.ndarray) -> np.ndarray:
+        """J u for input i by forward mode: the outputs' tangents for the tangent u of input i."""
+        x = inputs[i]
+        with forward_ad.dual_level():
+            args = list(inputs)
+            u = Tensor._make(direction.reshape(x._data.shape).astype(x._data.dtype), None, False)
+            args[i] = forward_ad.make_dual(x, u)
+            cols = []
+            for o in _outputs(fn, args):
+                t = forward_ad.unpack_dual(o).tangent
+                cols.append(np.zeros(o._data.size) if t is None else t._data.ravel())
+        return np.concatenate(cols).astype(np.float64) if cols else np.zeros(0)
+
+    def check_forward() -> bool:
+        for i in diff:
+            x = inputs[i]._data
+            if fast_mode:
+                u = rng.standard_normal(x.shape)
+                cols = [(forward_column(i, u), numeric_column(i, 0, u), "a random direction")]
+            else:
+                cols = (
+                    (forward_column(i, np.eye(1, x.size, j)), numeric_column(i, j), f"element {j}")
+                    for j in range(x.size)
+                )
+            for analytic, numeric, which in cols:
+                err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+                if err.size and err.max() > 0:
+                    r = int(np.argmax(err))
+                    return fail(
+                        f"gradcheck: Jacobian mismatch for output {r} with respect to input {i} "
+                        f"(shape {x.shape}) along {which}: numerical {float(numeric[r])!r} vs "
+                        f"forward AD {float(analytic[r])!r} (atol={atol}, rtol={rtol})"
+                    )
+        return True
+
+    if not check_backward_ad:
+        return check_forward()
     if fast_mode:
         v = rng.standard_normal(n_out)
         grads = analytic_vjp(v)
@@ -181,7 +215,7 @@ def gradcheck(
                     f"gradcheck (fast mode): for input {i} (shape {inputs[i]._data.shape}), "
                     f"<v, J u> is {numeric!r} by finite differences but {analytic!r} by backward"
                 )
-        return True
+        return check_forward() if check_forward_ad else True
 
     for k, i in enumerate(diff):
         x = inputs[i]._data
@@ -203,7 +237,7 @@ def gradcheck(
                 f"{float(numeric[r, j])!r} vs analytical {float(analytic[r, j])!r} "
                 f"(atol={atol}, rtol={rtol})"
             )
-    return True
+    return check_forward() if check_forward_ad else True
 
 
 def gradgradcheck(
@@ -287,4 +321,4 @@ def gradgradcheck(
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
 from ..tensor import Tensor  # noqa: E402
-from . import engine  # noqa: E402
+from . import engine, forward_ad  # noqa: E402

@@ -45,6 +45,12 @@ record_hook: Any = None
 # Set by the profiler (profiler.py) while it records: apply() then runs through its
 # run_op, which times the op (and runs it again here with `inside` set).
 profiler: Any = None
+# Set by forward_ad while a dual level is open: apply() hands every op to it (it runs the
+# op with this unset, and computes the tangent of an op whose inputs carry tangents).
+forward_hook: Any = None
+# forward_ad's hand-over to a user's Function: [{"in": input tangents}]; apply() takes it,
+# calls the Function's jvp after its forward and leaves the result under "out"
+user_jvp: list = []
 
 
 def sum_to_shape(grad: Any, shape: tuple, dtype: np.dtype | None = None) -> Any:
@@ -516,6 +522,8 @@ class Function:
                 prof.inside = False
             else:
                 return prof.run_op(cls, args)
+        if forward_hook is not None:
+            return forward_hook(cls, args)
         ctx = cls.__new__(cls)
         # One pass over the inputs (a plain loop: this runs for every op, and it is
         # cheaper than three comprehensions): each input's array, whether it needs a
@@ -565,6 +573,10 @@ class Function:
                 else:  # the split style: forward without ctx, then setup_context
                     result = cls.forward(*raw)
                     cls.setup_context(ctx, tuple(raw), result)
+                if user_jvp:  # forward_ad: the input tangents await the jvp rule
+                    box = user_jvp.pop()
+                    with grad_mode.set_grad_enabled(box["grad"]):  # (the caller's, as PyTorch)
+                        box["out"] = cls.jvp(ctx, *box["in"])
             if type(result) is tuple:
                 if ctx._dirty:
                     raise NotImplementedError(

@@ -28,6 +28,10 @@ graph_backward_depth: int = 0
 func_transforms: int = 0
 func_vmaps: int = 0  # (of those, the vmaps: there a Function also needs a vmap rule)
 func_forward: int = 0  # (of those, forward mode's, jvp and jacfwd: it needs a jvp rule)
+# True while a forward_ad dual level is open: the untracked fast paths that skip
+# Function.apply are off then (an op of a dual tensor must reach forward_ad's hook), and
+# in-place writes hand their tangents on (forward_ad._written)
+dual_level: bool = False
 
 
 def is_grad_enabled() -> bool:
