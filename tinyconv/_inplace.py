@@ -70,6 +70,8 @@ class ViewInplace:
         """Make self a view of `parent` by the view op `step` = (Function class, extra args)."""
         self._vc = parent._vc
         self._gv = parent._vc[0]
+        if grad_mode._inference_tensors or grad_mode._inference:  # (a view: as its base)
+            grad_mode.mark_inference(self, grad_mode.is_inference_tensor(parent))
         pb = parent._view_of
         flags = 0 if grad_mode.enabled else _VIEW_NO_GRAD
         if pb is None:
@@ -207,6 +209,8 @@ class ViewInplace:
             )
 
     def _inplace(self, op: Any, other: Any, what: str) -> _t.Tensor:
+        if grad_mode._inference_tensors:
+            grad_mode.check_inplace_inference(self)
         if grad_mode.enabled:
             _t._current(other)
         view = self._view_of is not None
@@ -238,6 +242,8 @@ class ViewInplace:
         """The tail every in-place op shares: `out` (the out-of-place result) must fit self as
         PyTorch requires (same shape, a same-kind cast); it is written into self, the version
         counter moves, and when tracked, out's node becomes self's grad_fn."""
+        if grad_mode._inference_tensors:
+            grad_mode.check_inplace_inference(self)
         if out._data.shape != self._data.shape:
             raise RuntimeError(
                 f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
@@ -372,6 +378,8 @@ class ViewInplace:
         that sends zero gradient to its old history, and the gradient's sum to `value`
         (fill_ with a 0-d tensor that requires grad).
         """
+        if grad_mode._inference_tensors:
+            grad_mode.check_inplace_inference(self)
         view = self._view_of is not None
         if view:
             self._view_before_write(what, value)

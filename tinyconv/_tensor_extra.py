@@ -1099,6 +1099,8 @@ class TensorExtra:
         """Replace self's shape by view(self)'s (a view op), as PyTorch's squeeze_, t_, ...:
         the memory is shared, the version counter moves, and when tracked the view op's node
         (PyTorch's in-place name) becomes self's grad_fn."""
+        if grad_mode._inference_tensors:
+            grad_mode.check_inplace_inference(self)
         track = grad_mode.enabled and self._requires_grad
         if track:
             self._check_inplace(what)

@@ -166,6 +166,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self._grad = None
         self._vc = [0]
         self._view_of = None
+        if grad_mode._inference:
+            grad_mode.mark_inference(self)
         if requires_grad:
             self.requires_grad = True
 
@@ -284,6 +286,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 f"but this tensor has dtype {dtype_name(self._data.dtype)}; convert it with "
                 ".float() first"
             )
+        if value and grad_mode._inference_tensors and not grad_mode._inference:
+            if grad_mode.is_inference_tensor(self):
+                raise RuntimeError(
+                    "Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                    "allowed."
+                )
         if self.grad_fn is not None:  # (either value, as PyTorch's attribute; see requires_grad_)
             raise RuntimeError(
                 "requires_grad: you can only change requires_grad of leaf tensors; "
@@ -385,7 +393,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """The same storage, cut from the graph (shares the version counter)."""
         t = Tensor._make(self._data, None, False)
         t._vc = self._vc
+        if grad_mode._inference_tensors or grad_mode._inference:  # (a view: as its base)
+            grad_mode.mark_inference(t, grad_mode.is_inference_tensor(self))
         return t
+
+    def is_inference(self) -> bool:
+        """Was this tensor made in inference mode (or is it a view of one that was)?"""
+        return grad_mode.is_inference_tensor(self)
 
     def detach_(self) -> Tensor:
         """Cut this tensor from its graph, in place. A view raises, as in PyTorch: its history
@@ -1401,6 +1415,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         )
         if track:
             self._check_inplace("__setitem__ (x[...] = ...)")
+        if grad_mode._inference_tensors:
+            grad_mode.check_inplace_inference(self)
         idx.put(self._data, val)
         self._vc[0] += 1
         if grad_mode.dual_level:
@@ -1707,6 +1723,8 @@ def make_tensor(data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
     t._grad = None
     t._vc = [0]
     t._view_of = None
+    if grad_mode._inference:  # (an inference tensor: see grad_mode.inference_mode)
+        grad_mode.mark_inference(t)
     return t
 
 

@@ -476,6 +476,16 @@ def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
 
 
+def is_inference(input: Tensor) -> bool:
+    """Was `input` made in inference mode (or is it a view of such a tensor)?"""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            "is_inference(): argument 'input' (position 1) must be Tensor, not "
+            f"{type(input).__name__}"
+        )
+    return input.is_inference()
+
+
 def is_floating_point(t: Tensor) -> bool:
     return t.is_floating_point()
 

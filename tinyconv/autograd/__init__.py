@@ -58,7 +58,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("forward_ad", "functional", "graph", "profiler"):  # submodules, loaded on first use like the rest
+    # submodules, loaded on first use like the rest
+    if name in ("forward_ad", "functional", "graph", "profiler"):
         import importlib
 
         return importlib.import_module("." + name, __name__)

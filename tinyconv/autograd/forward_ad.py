@@ -155,7 +155,7 @@ def make_dual(tensor: Any, tangent: Any, *, level: int | None = None) -> Any:
             "Making a dual Tensor based on a Tensor that already has a forward gradient at the "
             f"same level {_current_level} is not supported."
         )
-    if tangent._data.strides != tensor._data.strides and tensor._data.size > 1:
+    if tangent.stride() != tensor.stride() and tensor._data.size > 1:
         # (PyTorch copies a tangent into the primal's layout unless their strides agree)
         like = np.empty_like(tensor._data, dtype=tangent._data.dtype)
         if tangent._requires_grad:
@@ -235,23 +235,11 @@ def _run_op(cls: type, args: tuple) -> Any:
     return out
 
 
-def _linear_ops() -> tuple:
-    """The ops whose tangent PyTorch computes from the input tangents alone (sums, views,
-    joins, casts): their tangent requires grad only when an input tangent does. Every other
-    op's formula reads the primals too, so there it requires grad with the op's output."""
-    from . import ops
-
-    return (ops.Add, ops.Sub, ops.Neg, ops.Cast, ops.Clone, ops.Sum, ops.Mean, ops.Reshape,
-            ops.Permute, ops.Expand, ops.Flip, ops.Index, ops.Cat, ops.Stack, ops.Where,
-            ops.TakeAlongAxis)  # fmt: skip
-
-
 def _jvp(cls: type, args: tuple, tensors: list, duals: list, out: Any) -> list:
     """The tangent of each output of cls.apply(*args) (None for outputs that are not floating
     point): J v by two reverse passes over a private run of the op. Under grad mode the
     private run starts from views of the inputs that require grad, so the tangent is itself
     differentiable with respect to the primals (and to tangents that require grad)."""
-    global _LINEAR
     track = grad_mode.enabled
     new = [list(a) if type(a) in (list, tuple) else a for a in args]
     leaves, vs = [], []
@@ -282,20 +270,28 @@ def _jvp(cls: type, args: tuple, tensors: list, duals: list, out: Any) -> list:
             g = _engine.grad(
                 live, leaves, us, create_graph=True, allow_unused=True, materialize_grads=True
             )
+            # (a gradient that does not depend on u is zero: sign, round, comparisons)
+            pairs = [(gk, vk) for gk, vk in zip(g, vs, strict=True) if gk._requires_grad]
             jv = iter(
                 _engine.grad(
-                    g, us, vs, create_graph=track, allow_unused=True, materialize_grads=True
+                    [gk for gk, _ in pairs],
+                    us,
+                    [vk for _, vk in pairs],
+                    create_graph=track,
+                    allow_unused=True,
+                    materialize_grads=True,
                 )
+                if pairs
+                else [make_tensor(np.zeros_like(u._data), None, False) for u in us]
             )
-        if _LINEAR is None:
-            _LINEAR = _linear_ops()
         primal_formula = not (cls.is_view or issubclass(cls, _LINEAR))
         tangents = []
         for o, p in zip(outs, privs, strict=True):
             if not isinstance(o, Tensor) or o._data.dtype.kind not in "fc":
                 tangents.append(None)
                 continue
-            dt = np.result_type(o._data.dtype, wide)
+            # (PyTorch's formulas promote the tangents with the primals; a cast casts them)
+            dt = o._data.dtype if cls is _ops.Cast else np.result_type(o._data.dtype, wide)
             if isinstance(p, Tensor) and p._requires_grad:
                 v = next(jv)
                 if v._data.dtype != dt:
@@ -312,9 +308,6 @@ def _jvp(cls: type, args: tuple, tensors: list, duals: list, out: Any) -> list:
                 v = _ZeroLink.apply(v, *(t for _, _, t in tensors if t._requires_grad))
             tangents.append(v)
     return tangents
-
-
-_LINEAR: tuple | None = None
 
 
 def _run_user(cls: type, args: tuple, tensors: list) -> Any:
@@ -390,7 +383,15 @@ def _written(dst: Any, src: Any, index: Any = None) -> None:
 
 from ..tensor import Tensor, make_tensor  # noqa: E402  (Tensor needs grad mode first)
 from . import engine as _engine  # noqa: E402
+from . import ops as _ops  # noqa: E402
 from .function import Function  # noqa: E402
+
+# The ops whose tangent PyTorch computes from the input tangents alone (sums, views, joins,
+# casts): their tangent requires grad only when an input tangent does. Every other op's
+# formula reads the primals too, so there it requires grad with the op's output.
+_LINEAR = (_ops.Add, _ops.Sub, _ops.Neg, _ops.Cast, _ops.Clone, _ops.Sum, _ops.Mean,
+           _ops.Reshape, _ops.Permute, _ops.Expand, _ops.Flip, _ops.Index, _ops.Cat,
+           _ops.Stack, _ops.Where, _ops.TakeAlongAxis)  # fmt: skip
 
 
 class _ZeroLink(Function):

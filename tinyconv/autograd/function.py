@@ -642,6 +642,9 @@ class Function:
                         if r is s:
                             a = args[i]
                             if isinstance(a, Tensor):
+                                if grad_mode._inference_tensors and not grad_mode._inference:
+                                    if grad_mode.is_inference_tensor(a):
+                                        raise RuntimeError(grad_mode.INFERENCE_SAVED)
                                 vc = a._vc
                                 versions.append((vc, vc[0], r.shape))
                                 role = i

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -140,16 +141,62 @@ class enable_grad(_GradModeContext):
 
 
 _inference: bool = False
+# The inference tensors (made under inference_mode, and their views): id -> weak reference.
+# PyTorch keeps a flag in each tensor; a table here keeps Tensor's slots (and make_tensor's
+# work) as they are, and costs only while inference mode makes tensors.
+_inference_tensors: dict[int, Any] = {}
+
+INFERENCE_SAVED = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`."
+)
+INFERENCE_INPLACE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details."
+)
 
 
 def is_inference_mode_enabled() -> bool:
     return _inference
 
 
+def is_inference_tensor(t: Any) -> bool:
+    """Was t made in inference mode (or is it a view of such a tensor)?"""
+    if not _inference_tensors:
+        return False
+    ref = _inference_tensors.get(id(t))
+    return ref is not None and ref() is t
+
+
+def mark_inference(t: Any, inference: bool = True) -> None:
+    """Record t as an inference tensor (or, with False, as a normal one)."""
+    key = id(t)
+    if not inference:
+        if _inference_tensors:
+            _inference_tensors.pop(key, None)
+        return
+
+    def forget(ref: Any, key: int = key) -> None:  # (t died: its id may be reused)
+        if _inference_tensors.get(key) is ref:
+            del _inference_tensors[key]
+
+    _inference_tensors[key] = weakref.ref(t, forget)
+
+
+def check_inplace_inference(t: Any) -> None:
+    """PyTorch's refusal of an in-place write to an inference tensor outside inference mode."""
+    if not _inference and _inference_tensors and is_inference_tensor(t):
+        raise RuntimeError(INFERENCE_INPLACE)
+
+
 class inference_mode:
-    """`with inference_mode():` or `@inference_mode()`: like no_grad (tinyconv has no separate
-    inference tensors, so this is no_grad under PyTorch's newer name). `inference_mode(False)`
-    leaves grad mode as it is."""
+    """`with inference_mode():` or `@inference_mode()`: no_grad, and the tensors made inside are
+    inference tensors (`is_inference()`): outside inference mode they may not be saved for
+    backward nor changed in place (RuntimeError, as PyTorch). `inference_mode(False)` turns
+    grad mode on and inference mode off inside (PyTorch's InferenceMode(false))."""
 
     def __new__(cls, mode: Any = True) -> Any:
         self = super().__new__(cls)
@@ -162,8 +209,7 @@ class inference_mode:
     def __enter__(self) -> None:
         global enabled, _inference
         self.prev = (enabled, _inference)
-        if self.mode:
-            enabled, _inference = False, True
+        enabled, _inference = not self.mode, self.mode
 
     def __exit__(self, *exc: object) -> None:
         global enabled, _inference

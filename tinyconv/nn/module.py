@@ -44,6 +44,8 @@ class Parameter(Tensor):
         t.grad = None
         t._view_of = None
         t._vc = data._vc if isinstance(data, Tensor) else [0]
+        if grad_mode._inference_tensors or grad_mode._inference:  # (data's alias: as data)
+            grad_mode.mark_inference(t, isinstance(data, Tensor) and data.is_inference())
         if requires_grad:
             t.requires_grad = True
         return t
