@@ -1,8 +1,8 @@
 """Function transforms, as torch.func: grad, grad_and_value, vjp, jacrev, jacfwd, hessian,
 vmap and functional_call.
 
-tinyconv has no batching or forward-mode machinery, so these are built plainly on the
-reverse-mode engine (`tinyconv.autograd.grad`):
+tinyconv has no batching machinery, so these are built plainly on the reverse-mode engine
+(`tinyconv.autograd.grad`; autograd.forward_ad does the same trick op by op):
 
 - grad / vjp / jacrev run `func` on copies of the differentiated arguments and ask the
   engine for gradients (jacrev: one vector-Jacobian product per output element);

@@ -322,7 +322,15 @@ def _run_user(cls: type, args: tuple, tensors: list) -> Any:
     for i, j, t in tensors:
         if j is None:
             v = _tangent(t)
-            grads[i] = v if v is not None else make_tensor(np.zeros_like(t._data), None, False)
+            if v is None:
+                v = make_tensor(np.zeros_like(t._data), None, False)
+            elif v._data.dtype != t._data.dtype:  # (PyTorch hands jvp the input's dtype)
+                hook, _function.forward_hook = _function.forward_hook, None
+                try:
+                    v = v.to(t.dtype)
+                finally:
+                    _function.forward_hook = hook
+            grads[i] = v
     box = {"in": grads, "grad": grad_mode.enabled}
     _function.forward_hook = None
     _function.user_jvp.append(box)  # apply() takes it after the forward and leaves the result
