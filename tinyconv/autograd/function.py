@@ -516,14 +516,14 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run forward on `args` and, if any input needs a gradient, record the node."""
+        if forward_hook is not None:  # (first: it calls apply again, which the profiler times)
+            return forward_hook(cls, args)
         prof = profiler
         if prof is not None:
             if prof.inside:  # the profiler's own call of this op: run it
                 prof.inside = False
             else:
                 return prof.run_op(cls, args)
-        if forward_hook is not None:
-            return forward_hook(cls, args)
         ctx = cls.__new__(cls)
         # One pass over the inputs (a plain loop: this runs for every op, and it is
         # cheaper than three comprehensions): each input's array, whether it needs a
