@@ -405,3 +405,65 @@ def packed_double_backward(lib) -> list:
 
 def test_packed_backward_hooks_under_create_graph(pt):
     same_records(packed_double_backward(tinyconv), packed_double_backward(pt))
+
+
+def _hooked_inplace_cases(lib):
+    nn = lib.nn
+    lin = nn.Linear(3, 3)
+    lin.register_full_backward_hook(lambda m, gi, go: None)
+    x = lib.randn(2, 3, requires_grad=True)
+
+    class Doubles(nn.Module):
+        def forward(self, a):
+            return a.mul_(2)
+
+    m = Doubles()
+    m.register_full_backward_hook(lambda m, gi, go: None)
+
+    def under_no_grad():
+        out = lin(x)
+        with lib.no_grad():
+            out.add_(1)
+
+    def setitem():
+        out = lin(x)
+        out[0] = 0
+
+    def called_under_no_grad():
+        with lib.no_grad():
+            lin(x).add_(1)
+
+    return [
+        lambda: lin(x).add_(1),
+        lambda: lin(x).relu_(),
+        lambda: lin(x)[0].add_(1),
+        lambda: lin(x).view(6).add_(1),
+        setitem,
+        lambda: lin(lib.randn(2, 3)).add_(1),  # (the parameters need grad: threaded all the same)
+        lambda: m(x * 1),  # the hooked module's input, written inside its forward
+        under_no_grad,
+        called_under_no_grad,
+        lambda: lin(x).detach().add_(1),
+        lambda: lin(x).clone().add_(1),
+        lambda: lin(x).data.add_(1),
+    ]
+
+
+def test_inplace_on_a_hooked_modules_tensors_raises_as_in_pytorch():
+    """Grad-CAM-style code registering a full backward hook on a conv followed by
+    nn.ReLU(inplace=True) raises in PyTorch ('Output 0 of BackwardHookFunction is a view and
+    is being modified inplace'): the same cases raise here, the same others run."""
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for lib in (torch, tinyconv):
+        row = []
+        for case in _hooked_inplace_cases(lib):
+            try:
+                case()
+                row.append("ok")
+            except RuntimeError as e:
+                assert "is a view and is being modified inplace" in str(e)
+                row.append("raises")
+        outcomes.append(row)
+    assert outcomes[1] == outcomes[0]
+    assert outcomes[0] == ["raises"] * 7 + ["ok"] * 5

@@ -7,6 +7,7 @@ to what a backward still needs."""
 from __future__ import annotations
 
 import builtins
+import weakref
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,38 @@ from .autograd.ieee import quiet, restore
 # How a view was made (Tensor._view_of flags): in no_grad mode; in no_grad mode of a root that
 # required grad; by a function returning several views (split/chunk/unbind).
 _VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
+
+
+# The Tensors a module with a full backward hook passes its inputs and outputs through
+# (nn/hooks.py's BackwardHookFunction) -> their output index. PyTorch's node returns them as
+# views made inside a custom Function, which may not be modified in place while grad mode is
+# on (the write would bypass the hook's backward); tinyconv's are copies, refused the same way.
+# Keyed by id (a Tensor's == is elementwise, so no WeakKeyDictionary); an entry leaves with
+# its Tensor.
+_HOOK_OUTPUTS: dict = {}
+
+
+def mark_hook_output(t: Any, index: int) -> None:
+    """Refuse in-place ops on `t` (and on its views) under grad mode, as PyTorch does."""
+    key = id(t)
+    _HOOK_OUTPUTS[key] = (weakref.ref(t, lambda _, key=key: _HOOK_OUTPUTS.pop(key, None)), index)
+
+
+def _refuse_hook_output(t: Any, what: str) -> None:
+    root = t if t._view_of is None else t._view_of[0]
+    entry = _HOOK_OUTPUTS.get(id(root))
+    if entry is None or entry[0]() is not root:
+        return
+    index = entry[1]
+    whose = "" if root is t else "a view of "
+    raise RuntimeError(
+        f"{what}: {whose}Output {index} of BackwardHookFunction is a view and is being modified "
+        "inplace. This view was created inside a custom Function (or because an input was "
+        "returned as-is) and the autograd logic to handle view+inplace would override the custom "
+        "backward associated with the custom Function, leading to incorrect gradients. This "
+        "behavior is forbidden. You can fix this by cloning the output of the custom Function "
+        "(here: a module with a full backward hook; clone its output, or use inplace=False)."
+    )
 
 
 def _distinct_made_writable(a: np.ndarray) -> bool:
@@ -195,6 +228,8 @@ class ViewInplace:
 
     # -- in-place ------------------------------------------------------------------------
     def _check_inplace(self, what: str) -> None:
+        if _HOOK_OUTPUTS:  # (empty unless a module with a full backward hook ran)
+            _refuse_hook_output(self, what)
         # (a non-view's grad_fn is its _grad_fn: the property's view refresh is skipped for the
         # usual in-place target, zero_() on a .grad every training step)
         if (

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._inplace import mark_hook_output
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -228,11 +229,14 @@ def _thread(tensors: list, state: _HookState, side: str) -> list:
     """Pass `tensors` (all needing grad) through one BackwardHookFunction; the new Tensors."""
     flat = BackwardHookFunction.apply(*tensors, state, side)
     if len(tensors) == 1:
-        return [flat]
-    out, start = [], 0
-    for i, t in enumerate(tensors):
-        out.append(_Unpack.apply(flat, start, t._data.shape, t._data.dtype, (state, i)))
-        start += t._data.size
+        out = [flat]
+    else:
+        out, start = [], 0
+        for i, t in enumerate(tensors):
+            out.append(_Unpack.apply(flat, start, t._data.shape, t._data.dtype, (state, i)))
+            start += t._data.size
+    for i, t in enumerate(out):  # (no in-place op on them under grad mode, as in PyTorch)
+        mark_hook_output(t, i)
     return out
 
 
