@@ -1540,3 +1540,225 @@ def test_second_backward_raises_where_pytorchs_node_saved_tensors():
     > twice(lambda x: x[0:1] * 2 + x[1])
     > twice(lambda x: x.sum(0) + x.t().reshape(6)[:3])
     """)
+
+
+
+def same_errors(src: str) -> None:
+    """`same`, and where PyTorch raises, tinyconv's exception is an instance of PyTorch's
+    exception class (tinyconv may raise a subclass of both: ValueError and RuntimeError)."""
+    same(src)
+    want, got = _run_errors(src, "torch"), _run_errors(src, "tinyconv")
+    for (code, a), (_, b) in zip(want, got, strict=True):
+        if a is not None:
+            assert b is not None and isinstance(b, type(a)), (
+                f"{code}: PyTorch raises {type(a).__name__}: {a}; tinyconv {b!r}"
+            )
+
+
+def _run_errors(src: str, lib: str) -> list:
+    """Each '>' expression's exception (None if it ran), the other lines executed."""
+    if lib == "tinyconv":
+        src = re.sub(r"\btorch\b", "tinyconv", src)
+    ns: dict = {}
+    out = []
+    block: list[str] = []
+    for line in textwrap.dedent(src).strip().splitlines():
+        if not line.startswith(">"):
+            block.append(line)
+            continue
+        exec("\n".join(block), ns)  # noqa: S102  (the program is the test)
+        block = []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                eval(line[1:].strip(), ns)  # noqa: S307
+            out.append((line, None))
+        except Exception as e:  # noqa: BLE001  (compared with PyTorch's)
+            out.append((line, e))
+    return out
+
+
+def test_ops_without_a_kernel_for_the_dtype_raise_not_implemented():
+    # tinyconv raised TypeError or RuntimeError where PyTorch raises NotImplementedError (its
+    # '"bitwise_and_cpu" not implemented for 'Float''); `except NotImplementedError` missed them
+    same_errors("""
+    import torch
+    f = torch.tensor([1.5, -2.0])
+    i = torch.tensor([3, 4])
+    b = torch.tensor([True, False])
+    > f & 1
+    > f | i
+    > i ^ f
+    > f.bitwise_not()
+    > b % b
+    > b // b
+    > b ** b
+    > b.clamp(False, True)
+    > b.floor()
+    > b.round()
+    > i.frac()
+    > i.lerp(i, 0.5)
+    > torch.logaddexp(i, i)
+    > torch.fmod(b, b)
+    > torch.softmax(i, 0)
+    > i.logcumsumexp(0)
+    > i.hardshrink()
+    > i.hypot(i)
+    > i.nextafter(i)
+    > torch.special.gammainc(i, i)
+    > torch.arange(3, dtype=torch.bool)
+    > torch.linspace(0, 1, 3, dtype=torch.bool)
+    > torch.logspace(0, 2, 3, dtype=torch.bool)
+    > torch.bincount(f)
+    > torch.bincount(b)
+    > torch.histc(i)
+    > b @ b
+    > torch.mm(b.view(1, 2), b.view(2, 1))
+    > torch.einsum('ij,jk->ik', b.view(1, 2), b.view(2, 1))
+    > torch.einsum('i,i->i', b, b)
+    """)
+
+
+def test_in_place_integer_results_cast_within_their_category():
+    # uint8 += int8 tensor raised ("int16 can't be cast to uint8": NumPy's same_kind rule);
+    # PyTorch only refuses a cast down a category (float into int, int into bool)
+    same_errors("""
+    import torch
+    x = torch.tensor([1, 200], dtype=torch.uint8)
+    x += torch.tensor([1, 100], dtype=torch.int8)
+    > x
+    y = torch.tensor([1, 2], dtype=torch.int8)
+    y.mul_(torch.tensor([300, 2], dtype=torch.int16))
+    > y
+    > torch.add(x, torch.tensor([1, -2], dtype=torch.int8), out=x)
+    z = torch.tensor([1, 2])
+    > z.add_(1.5)
+    w = torch.tensor([True, False])
+    > w.add_(torch.tensor([1, 0]))
+    """)
+
+
+def test_einsum_single_operand_sums_give_int64_and_repeated_subscripts_match():
+    # an integer einsum that sums kept its dtype (PyTorch's lowering to sum() gives int64);
+    # 'ii->i' of a (2, 1) tensor broadcast the repeated subscript instead of raising
+    same_errors("""
+    import torch
+    a = torch.tensor([[7, 1], [2, 6]], dtype=torch.int16)
+    b = torch.tensor([[True, False], [True, True]])
+    > torch.einsum('ij->', a)
+    > torch.einsum('ij->j', a)
+    > torch.einsum('ii', a)
+    > torch.einsum('ii->i', a)
+    > torch.einsum('ij->ji', a)
+    > torch.einsum('ij->', b)
+    > torch.einsum('ij->ji', b)
+    > torch.einsum('ij,jk->ik', a, a)
+    """)
+    with pytest.raises(RuntimeError, match="repeated"):
+        tinyconv.einsum("ii->i", tinyconv.ones(2, 1))
+    with pytest.raises(RuntimeError):
+        torch.einsum("ii->i", torch.ones(2, 1))
+
+
+def test_empty_inputs_median_expand_write_and_zero_dim_split():
+    # median of an empty integer tensor raised (NaN into an integer); an in-place op on an
+    # empty expanded view was refused as overlapping; split/chunk of a 0-d tensor raised
+    # Python's IndexError
+    same_errors("""
+    import torch
+    > torch.median(torch.zeros(0, dtype=torch.int64))
+    > torch.median(torch.zeros(0, dtype=torch.int32))
+    > torch.median(torch.zeros(0, dtype=torch.int16))
+    > torch.nanmedian(torch.zeros(0, dtype=torch.uint8))
+    > torch.median(torch.zeros(0))
+    > torch.zeros(1, 0).expand(3, 0).neg_().shape
+    x = torch.zeros(1, 4)
+    v = x.expand(3, 4)[:, :0]
+    v.mul_(2)
+    > x
+    > torch.tensor(1.0).split(1, 0)
+    > torch.tensor(1.0).chunk(1, 0)
+    """)
+
+
+def test_contractions_and_grids_check_shapes_and_dtypes_as_pytorch():
+    # tensordot refused a contracted dim of size 1 against a longer one (PyTorch sums it) and
+    # read dims past the operands; inner broadcast its last dims; cross broadcast the size-3
+    # dim, mixed dtypes and ranks; meshgrid, cartesian_prod and isclose mixed dtypes
+    same_errors("""
+    import torch
+    a = torch.tensor([[-7, 4, 0, 1], [-6, 9, 7, -5]])
+    > torch.tensordot(a, torch.tensor([-1]), dims=1)
+    > torch.tensordot(torch.ones(2, 1, 3), torch.ones(4, 3, 2), dims=([1, 2], [0, 1]))
+    > torch.tensordot(a, a.T, dims=3)
+    > torch.inner(torch.ones(4, 3, 3), torch.ones(4, 1, 1))
+    > torch.inner(torch.ones(2, 3), torch.ones(4, 3))
+    > torch.cross(torch.ones(3), torch.ones(3, dtype=torch.int64), dim=0)
+    > torch.cross(torch.ones(2, 3), torch.ones(3), dim=-1)
+    > torch.cross(torch.ones(3, 3), torch.ones(1, 3), dim=0)
+    > torch.cross(torch.ones(2, 3), torch.ones(1, 3), dim=-1)
+    > torch.linalg.cross(torch.ones(2, 3), torch.ones(1, 1))
+    > torch.meshgrid(torch.ones(2), torch.ones(2, dtype=torch.int64), indexing='ij')
+    > torch.cartesian_prod(torch.ones(2), torch.ones(2, dtype=torch.int64))
+    > torch.isclose(torch.ones(2), torch.ones(2, dtype=torch.int64))
+    > torch.isclose(torch.ones(2), 1.0)
+    > torch.isclose(torch.ones(2), torch.tensor([1.0, 1.1]))
+    """)
+
+
+def test_index_values_and_index_tensors_are_checked_as_pytorch():
+    # x[i] = [1, 2] (a list, tuple or ndarray) was written; PyTorch raises TypeError, before
+    # reading the index. A float index tensor raised TypeError (PyTorch: IndexError), and
+    # __index__ of several elements ValueError (PyTorch: TypeError). Trailing extra `...`
+    # were refused; PyTorch's first `...` takes every dim and the trailing ones none.
+    same_errors("""
+    import torch
+    import numpy as np
+    x = torch.arange(24).reshape(2, 3, 4)
+    def put(i, v):
+        y = x.clone()
+        y[i] = v
+        return y
+    > put(0, [1, 2, 3, 4])
+    > put(slice(0, 1), (1, 2, 3, 4))
+    > put(0, np.array([1, 2, 3, 4]))
+    > put(5, [1, 2])
+    > put(0, np.float64(2.5))
+    > put(0, torch.tensor([1, 2, 3, 4]))
+    > x[torch.tensor([0.0])]
+    > x[torch.tensor([0], dtype=torch.int16)]
+    > range(5)[torch.tensor([1, 2])]
+    > torch.tensor([1, 2]).__index__()
+    > range(5)[torch.tensor([2])]
+    > x[..., 0, ...]
+    > x[0, ..., ...]
+    > x[..., None, ...]
+    > x[..., torch.tensor([0, 1]), ...]
+    > put((..., 0, ...), 5)
+    """)
+
+
+def test_zero_dim_and_empty_edge_cases_of_shape_ops():
+    # narrow/unflatten of a 0-d tensor raised Python's IndexError (an internal tuple index);
+    # flatten(1) of one passed; relu of bools passed; combinations(r=0) gave shape (1, 0);
+    # // and % by a zero divisor raised though the broadcast result is empty; cummin's results
+    # were strided; integer addcdiv and float_power with a bool exponent differed
+    same_errors("""
+    import torch
+    s = torch.tensor(1.5)
+    > s.narrow(0, 0, 1)
+    > s.unflatten(0, (1, -1))
+    > s.flatten(1)
+    > s.flatten(-1, 0)
+    > torch.tensor([True, False]).relu()
+    > torch.combinations(torch.tensor([1.0, 2.0, 3.0]), 0)
+    > torch.combinations(torch.tensor([1.0, 2.0, 3.0]), 0, with_replacement=True)
+    > torch.zeros(3, 0, 3, dtype=torch.int64) // torch.zeros(1, 1, 1, dtype=torch.int64)
+    > torch.zeros(3, 0, dtype=torch.int64) % 0
+    > torch.tensor([1, 2]) % torch.tensor([0, 1])
+    > torch.cummin(torch.tensor([[9, 4, 5], [7, 5, 2]], dtype=torch.uint8), 0)
+    > torch.cummax(torch.tensor([[1.0, 4.0], [7.0, 2.0]]), 0)
+    > torch.addcdiv(torch.ones(2), torch.tensor([1, 2]), torch.tensor([1, 2]))
+    > torch.addcdiv(torch.ones(2), torch.tensor([1.0, 2.0]), torch.tensor([1, 2]))
+    > torch.float_power(torch.tensor([2, 3]), True)
+    """)

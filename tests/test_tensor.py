@@ -684,9 +684,12 @@ def test_setitem_forms():
     x = torch.zeros(2, 3)
     x[0] = torch.tensor([1.0, 2.0, 3.0])
     x[1, 1:] = 9.0
-    x[:, 0] = np.array([4.0, 5.0])
+    x[:, 0] = torch.tensor(np.array([4.0, 5.0]))
     x[torch.tensor([1]), torch.tensor([1])] = -1.0
     assert x.tolist() == [[4.0, 2.0, 3.0], [5.0, -1.0, 9.0]]
+    for value in (np.array([4.0, 5.0]), [4.0, 5.0], (4.0, 5.0)):  # PyTorch refuses these
+        with pytest.raises(TypeError, match="can't assign"):
+            x[:, 0] = value
     assert x.dtype == torch.float32
     y = torch.zeros(3, dtype=torch.int64)
     y[1] = 7

@@ -245,6 +245,13 @@ def result_type(*operands: Any) -> np.dtype:
     return np.result_type(*[r[2] for r in top if r[1] == rank])
 
 
+def can_cast(src: np.dtype, dst: np.dtype) -> builtins.bool:
+    """PyTorch's rule for writing a result of dtype src into a tensor of dtype dst (in-place
+    ops, out=): never down a category (float to integer, integer to bool); within one, any
+    cast, so int16 into uint8 is allowed (NumPy's "same_kind" refuses signed to unsigned)."""
+    return _CATEGORY.get(src.kind, 3) <= _CATEGORY.get(dst.kind, 3)  # (3: complex)
+
+
 def promote_types(*dtypes: np.dtype) -> np.dtype:
     """PyTorch's promotion of dtypes alone (cat, stack): by category first, so int64 with
     float32 gives float32 (NumPy would give float64), then NumPy's rule within the category."""

@@ -38,3 +38,30 @@ class TensorTypeError(builtins.TypeError, builtins.RuntimeError):
 
 TensorTypeError.__name__ = TensorTypeError.__qualname__ = "TypeError"
 TensorTypeError.__module__ = "builtins"
+
+
+class DtypeNotImplementedError(builtins.TypeError, builtins.NotImplementedError):
+    """An op that has no kernel for its input's dtype (a bitwise op on floats, softmax of
+    integers): PyTorch raises NotImplementedError ('"bitwise_and_cpu" not implemented for
+    'Float''), a RuntimeError; tinyconv raised TypeError. This is both, so ``except TypeError``,
+    ``except NotImplementedError`` and ``except RuntimeError`` all catch it."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.NotImplementedError, self.args)
+
+
+# shown as PyTorch names it
+DtypeNotImplementedError.__name__ = DtypeNotImplementedError.__qualname__ = "NotImplementedError"
+DtypeNotImplementedError.__module__ = "builtins"
+
+
+class IndexDtypeError(builtins.IndexError, builtins.TypeError):
+    """An index tensor of a dtype that cannot index (float, int16): PyTorch raises IndexError,
+    tinyconv raised TypeError; this is both."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.IndexError, self.args)
+
+
+IndexDtypeError.__name__ = IndexDtypeError.__qualname__ = "IndexError"
+IndexDtypeError.__module__ = "builtins"

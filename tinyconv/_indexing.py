@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _dtype
 from ._args import IndexOutOfRange
-from ._errors import TensorValueError
+from ._errors import IndexDtypeError, TensorValueError
 
 
 class IndexPlan:
@@ -203,10 +203,18 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
     where = _Where(index, shape)
     items = _items(index)
     kinds = [_classify(it, where) for it in items]
-    n_ell = sum(1 for k, _ in kinds if k == "ellipsis")
+    ells = [i for i, (k, _) in enumerate(kinds) if k == "ellipsis"]
+    if len(ells) > 1 and all(k == "ellipsis" for k, _ in kinds[ells[1] :]):
+        # PyTorch's first `...` takes every dim the others leave; later ones that only
+        # trail it take none (x[..., None, ...] is x[..., None])
+        kinds = kinds[: ells[1]]
+        items = items[: ells[1]]
+        ells = ells[:1]
+    n_ell = len(ells)
     if n_ell > 1:
-        # PyTorch accepts some of these with results that depend on where each `...` is;
-        # NumPy refuses them all. README lists this difference.
+        # PyTorch accepts some of these (an index after the second `...` lands on dims past the
+        # tensor's) with results that depend on where each `...` is; NumPy refuses them all.
+        # README lists this difference.
         raise IndexOutOfRange(f"{where}: an index can only have a single ellipsis ('...')")
     if n_ell:
         _check_mask_with_ellipsis(items, kinds, where)
@@ -415,16 +423,14 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
                 f"as in PyTorch (got a {arr.dtype} value for a {dtype} tensor); "
                 f"convert it first, e.g. value.to({dtype})"
             )
-    elif isinstance(
-        value, (builtins.bool, builtins.int, builtins.float, np.number, np.bool_, np.ndarray, list)
-    ):
+    elif isinstance(value, (builtins.bool, builtins.int, builtins.float, np.number, np.bool_)):
         arr = np.asarray(value)
-        if arr.dtype == object or arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "biuf":
             raise TypeError(f"{where}: cannot assign a value of type {type(value).__name__}")
-    else:
+    else:  # (PyTorch refuses lists, tuples and ndarrays too: wrap them in tensor(...))
         raise TypeError(
-            f"{where}: the value must be a tensor, a number, a list or an ndarray, "
-            f"got {type(value).__name__}"
+            f"{where}: can't assign a {type(value).__name__}; the value must be a tensor or a "
+            "number (wrap a list in tinyconv.tensor(...))"
         )
     target = p.shape
     extra = arr.ndim - len(target)
@@ -510,12 +516,12 @@ def _classify(it: Any, where: _Where) -> tuple:
         if arr.ndim == 0 and arr.dtype.kind in "iu" and arr.dtype != np.uint8:
             return "int", builtins.int(arr)  # a 0-d integer tensor is a select, as an int is
         if arr.dtype.kind in "iu" and arr.dtype not in (np.int64, np.int32, np.uint8):
-            raise TypeError(
+            raise IndexDtypeError(
                 f"{where}: tensors used as indices must be long, int or bool tensors "
                 f"(or byte masks), got a {arr.dtype} tensor"
             )
         if arr.dtype.kind not in "biu":
-            raise TypeError(
+            raise IndexDtypeError(
                 f"{where}: tensors used as indices must be long, int or bool tensors "
                 f"(or byte masks), got a {arr.dtype} tensor"
             )

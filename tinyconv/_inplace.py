@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._dtype import dtype_name
+from ._dtype import can_cast, dtype_name
 from .autograd import grad_mode
 from .autograd.ieee import quiet, restore
 
@@ -59,7 +59,8 @@ def _distinct_made_writable(a: np.ndarray) -> bool:
     read-only, PyTorch writes through it and refuses only a tensor whose own elements
     overlap). Returns whether `a` is now writable."""
     need = a.itemsize  # sorted by stride, each dim must step past all of the ones before it
-    for stride, n in sorted((abs(st), n) for n, st in zip(a.shape, a.strides, strict=True)):
+    dims = [] if a.size == 0 else zip(a.shape, a.strides, strict=True)  # (empty: no overlap)
+    for stride, n in sorted((abs(st), n) for n, st in dims):
         if n == 1:
             continue
         if stride < need:
@@ -284,9 +285,7 @@ class ViewInplace:
                 f"{what}: the result has shape {tuple(out.shape)}, which can't be written back "
                 f"into a tensor of shape {tuple(self.shape)}"
             )
-        if out._data.dtype != self._data.dtype and not np.can_cast(
-            out._data.dtype, self._data.dtype, "same_kind"
-        ):
+        if out._data.dtype != self._data.dtype and not can_cast(out._data.dtype, self._data.dtype):
             raise RuntimeError(
                 f"{what}: result type {dtype_name(out._data.dtype)} can't be cast to the "
                 f"in-place output's dtype {dtype_name(self._data.dtype)}"

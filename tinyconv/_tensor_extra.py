@@ -105,7 +105,7 @@ def _rowwise(pick: Any) -> Any:
 
 def _check_float(x: Any, what: str) -> None:
     if x._data.dtype.kind != "f":
-        raise RuntimeError(
+        raise NotImplementedError(
             f"{what}: expected a floating point tensor, got dtype {dtype_name(x._data.dtype)}"
         )
 
@@ -176,6 +176,11 @@ class TensorExtra:
         flat = self.reshape(-1)
         a = flat._data
         if a.size == 0:
+            if a.dtype.kind in "iu":
+                # PyTorch fills the result with NaN converted to the dtype: the lowest value
+                # for int32 and int64 (x86's conversion), 0 for the narrower ones
+                low = np.iinfo(a.dtype).min if a.dtype.itemsize >= 4 and a.dtype.kind == "i" else 0
+                return _const(low, self).reshape(())
             return _const(np.nan, self).reshape(()) * flat.sum()
         nan = np.isnan(a) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
         valid = a.size - int(nan.sum()) if ignore_nan else a.size
@@ -238,7 +243,7 @@ class TensorExtra:
                 take &= ~np.isnan(best) | np.isnan(a[..., j])
                 best = np.where(take, a[..., j], best)
                 idx[..., j] = np.where(take, j, idx[..., j - 1])
-        idx = np.moveaxis(idx, -1, d)
+        idx = np.ascontiguousarray(np.moveaxis(idx, -1, d))  # (PyTorch's results are contiguous)
         values = x.gather(d, _long(idx))
         if not self._data.ndim:
             values, idx = values.reshape(()), idx.reshape(())
@@ -383,6 +388,11 @@ class TensorExtra:
         """Sum over the last dim of both (a product with a number, for 0-d inputs)."""
         if self._data.ndim == 0 or _as(other)._data.ndim == 0:
             return self * other
+        if self._data.shape[-1] != _as(other)._data.shape[-1]:  # (never broadcast)
+            raise RuntimeError(
+                f"inner(): the last dimension must match on both inputs, got shapes "
+                f"{tuple(self.shape)} and {tuple(_as(other).shape)}"
+            )
         return _tensordot(self, other, ([-1], [-1]))
 
     def vdot(self, other: Any) -> Any:
@@ -395,7 +405,22 @@ class TensorExtra:
         """The 3-vector cross product along `dim` (default: the first dim of size 3, as
         torch.cross)."""
         a, b = self, _as(other)
-        shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+        if a._data.ndim != b._data.ndim:
+            raise RuntimeError(
+                f"cross(): inputs must have the same number of dimensions, got shapes "
+                f"{tuple(a.shape)} and {tuple(b.shape)}"
+            )
+        if a._data.dtype != b._data.dtype:  # (PyTorch does not promote here)
+            raise RuntimeError(
+                f"cross(): expected both inputs to have the same dtype, got "
+                f"{dtype_name(a._data.dtype)} and {dtype_name(b._data.dtype)}"
+            )
+        try:
+            shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+        except ValueError:
+            raise TensorValueError(
+                f"cross(): shapes {tuple(a.shape)} and {tuple(b.shape)} can't be broadcast together"
+            ) from None
         if dim is None:
             sizes = [i for i, s in enumerate(shape) if s == 3]
             if not sizes:
@@ -403,9 +428,10 @@ class TensorExtra:
             d = sizes[0]
         else:
             d = _dim(dim, len(shape), "cross()")
-        if shape[d] != 3:
+        if a._data.shape[d] != 3 or b._data.shape[d] != 3:  # (never broadcast)
             raise RuntimeError(
-                f"cross(): dimension {d} must have size 3, got {shape[d]} (shape {tuple(shape)})"
+                f"cross(): dimension {d} must have size 3 in both inputs, got shapes "
+                f"{tuple(a.shape)} and {tuple(b.shape)}"
             )
         a, b = a.expand(*shape), b.expand(*shape)
         i0, i1, i2 = (a.narrow(d, k, 1) for k in range(3))
@@ -638,7 +664,16 @@ class TensorExtra:
         self, other: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
     ) -> Any:
         """|self - other| <= atol + rtol * |other|, elementwise (bool tensor)."""
-        o = other._data if isinstance(other, _t.Tensor) else np.asarray(other)
+        if not isinstance(other, _t.Tensor):
+            raise TypeError(
+                f"isclose(): argument 'other' must be a Tensor, not {type(other).__name__}"
+            )
+        if other._data.dtype != self._data.dtype:  # (PyTorch does not promote here)
+            raise RuntimeError(
+                f"isclose(): {dtype_name(self._data.dtype)} did not match "
+                f"{dtype_name(other._data.dtype)}"
+            )
+        o = other._data
         return _t.Tensor._make(np.isclose(self._data, o, rtol, atol, equal_nan), None, False)
 
     def equal(self, other: Any) -> bool:
@@ -712,7 +747,11 @@ class TensorExtra:
 
     def bincount(self, weights: Any = None, minlength: int = 0) -> Any:
         """How often each non-negative integer occurs (summing `weights` instead, if given)."""
-        if self._data.ndim != 1 or self._data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":  # (PyTorch's kernel has integer versions only)
+            raise NotImplementedError(
+                f"bincount(): not implemented for {dtype_name(self._data.dtype)} tensors"
+            )
+        if self._data.ndim != 1:
             raise RuntimeError("bincount(): input must be a 1-D tensor of non-negative integers")
         if (self._data < 0).any():
             raise RuntimeError("bincount(): input must contain only non-negative integers")
@@ -726,6 +765,8 @@ class TensorExtra:
         """A histogram of the elements in `bins` equal bins over [min, max] (the data's range
         when both are 0); elements outside are ignored."""
         a = self._data
+        if a.dtype.kind != "f":  # (PyTorch's kernel has floating versions only)
+            raise NotImplementedError(f"histc(): not implemented for {dtype_name(a.dtype)} tensors")
         lo, hi = builtins.float(min), builtins.float(max)
         if lo == hi and a.size:
             lo, hi = builtins.float(a.min()), builtins.float(a.max())
@@ -1155,6 +1196,11 @@ def _tensordot(a: Any, b: Any, dims: Any) -> Any:
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise RuntimeError(f"tensordot(): dims must be >= 0, got {dims}")
+        if dims > a._data.ndim or dims > b._data.ndim:
+            raise RuntimeError(
+                f"tensordot(): dims={dims} is more than the dimensions of the operands "
+                f"(shapes {tuple(a.shape)} and {tuple(b.shape)})"
+            )
         da = list(range(a._data.ndim - int(dims), a._data.ndim))
         db = list(range(int(dims)))
     else:
@@ -1166,7 +1212,12 @@ def _tensordot(a: Any, b: Any, dims: Any) -> Any:
     if len(da) != len(db):
         raise RuntimeError("tensordot(): both dims lists must have the same length")
     for i, j in zip(da, db, strict=True):
-        if a._data.shape[i] != b._data.shape[j]:
+        # PyTorch sums a contracted dim right away where the other side's has size 1
+        if b._data.shape[j] == 1 and a._data.shape[i] != 1:
+            a = a.sum(i, keepdim=True, dtype=a.dtype)
+        elif a._data.shape[i] == 1 and b._data.shape[j] != 1:
+            b = b.sum(j, keepdim=True, dtype=b.dtype)
+        elif a._data.shape[i] != b._data.shape[j]:
             raise RuntimeError(
                 f"tensordot(): contracted dimensions need to match, but first has size "
                 f"{a._data.shape[i]} in dim {i} and second has size {b._data.shape[j]} in dim {j}"
@@ -1192,6 +1243,11 @@ def meshgrid(tensors: Sequence[Any], indexing: str = "ij") -> tuple:
         if t._data.ndim != 1:
             raise RuntimeError(
                 f"meshgrid(): expected 0-D or 1-D tensors, tensor {i} is {t._data.ndim}-D"
+            )
+        if t._data.dtype != ts[0]._data.dtype:
+            raise RuntimeError(
+                f"meshgrid(): expected all tensors to have the same dtype, got "
+                f"{dtype_name(ts[0]._data.dtype)} and {dtype_name(t._data.dtype)}"
             )
     swap = indexing == "xy" and len(ts) >= 2
     if swap:
@@ -1220,7 +1276,7 @@ def combinations(x: Any, r: int = 2, with_replacement: bool = False) -> Any:
     if x._data.ndim != 1:
         raise RuntimeError(f"combinations(): expected a 1-D tensor, got {x._data.ndim}-D")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    rows = list(pick(range(x._data.shape[0]), r))
+    rows = list(pick(range(x._data.shape[0]), r)) if r else []  # (r=0: PyTorch's empty 1-D)
     if not rows:
         return (
             x[_long(np.zeros(0, np.int64))].reshape(0, r) if r else x[_long(np.zeros(0, np.int64))]

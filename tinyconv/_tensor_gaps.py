@@ -627,10 +627,8 @@ class TensorGaps:
         x = self.to(np.float64)
         if isinstance(exponent, _t.Tensor):
             exponent = exponent.to(np.float64)
-        elif isinstance(exponent, (builtins.int, builtins.float, np.number)) and not isinstance(
-            exponent, builtins.bool
-        ):
-            exponent = builtins.float(exponent)
+        elif isinstance(exponent, (builtins.int, builtins.float, np.number)):
+            exponent = builtins.float(exponent)  # (a bool too: True is 1.0, as PyTorch)
         else:
             raise TypeError(
                 f"float_power(): exponent must be a Tensor or a number, got {exponent!r}"
@@ -662,7 +660,7 @@ class TensorGaps:
         _need_tensor(other, "other", "nextafter()")
         dt = result_type(self._data, other._data)
         if dt.kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"nextafter(): expected floating point tensors, got {dtype_name(dt)}"
             )
         if self._requires_grad or other._requires_grad:
@@ -691,7 +689,7 @@ class TensorGaps:
     # -- activations that are also Tensor methods ----------------------------------------------
     def _float_only(self, what: str) -> None:
         if self._data.dtype.kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"{what}: expected a floating point tensor, got dtype "
                 f"{dtype_name(self._data.dtype)}"
             )

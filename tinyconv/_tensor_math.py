@@ -280,7 +280,7 @@ class TensorMath:
     def _rounding(self, fn: Any, decimals: int = 0) -> Any:
         if self._data.dtype.kind in "iub":
             if self._data.dtype.kind == "b":
-                raise RuntimeError(f"{fn.__name__}(): not implemented for bool tensors")
+                raise NotImplementedError(f"{fn.__name__}(): not implemented for bool tensors")
             return self.clone()
         return _t.ops_extra.Rounding.apply(self, fn, decimals)
 
@@ -313,7 +313,7 @@ class TensorMath:
 
     def frac(self) -> Any:
         if self._data.dtype.kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"frac(): not implemented for {dtype_name(self._data.dtype)} tensors "
                 "(only floating point, as in PyTorch)"
             )
@@ -538,7 +538,7 @@ class TensorMath:
                 f"dtype {dtype_name(end._data.dtype)}"
             )
         if self._data.dtype.kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors"
             )
         w = weight if isinstance(weight, _t.Tensor) else _t._operand(weight)
@@ -576,6 +576,13 @@ class TensorMath:
 
     def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
         """self + value * tensor1 / tensor2 (broadcasting)."""
+        if builtins.all(
+            isinstance(t, _t.Tensor) and t._data.dtype.kind in "biu" for t in (tensor1, tensor2)
+        ):
+            raise RuntimeError(
+                "addcdiv(): integer division with addcdiv is not supported (as in PyTorch); "
+                "convert tensor1 or tensor2 to a floating point dtype"
+            )
         return self._addc(_t.ops_extra.Addcdiv, tensor1, tensor2, value, "addcdiv()")
 
     def lerp_(self, end: Any, weight: Any) -> Any:
@@ -889,6 +896,8 @@ class TensorMath:
     # -----------------------------------------------------------------------------------
     def narrow(self, dim: int, start: int, length: int) -> Any:
         """The slice start:start+length along `dim` (a view)."""
+        if self._data.ndim == 0:
+            raise RuntimeError("narrow(): cannot be applied to a 0-d tensor")
         d = _dim(dim, self._data.ndim, "narrow()")
         n = self._data.shape[d]
         if isinstance(start, _t.Tensor):
@@ -1258,7 +1267,7 @@ class TensorMath:
             )
         # (the promoted dtype must be floating: int64 with float32 is float32, as PyTorch's)
         if result_type(self._data, other._data).kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"hypot(): only floating point tensors are supported, got "
                 f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}"
             )
@@ -1271,7 +1280,7 @@ class TensorMath:
             )
         dt = result_type(self._data, other._data)
         if dt.kind != "f":
-            raise RuntimeError(
+            raise NotImplementedError(
                 f"{what}: not implemented for {dtype_name(self._data.dtype)} and "
                 f"{dtype_name(other._data.dtype)} (at least one floating point tensor is needed)"
             )
@@ -1486,7 +1495,7 @@ class TensorMath:
         # fmod(bool tensor, 2) is int64; only a bool result is refused)
         dt = result_type(self._data, other._data if isinstance(other, _t.Tensor) else other)
         if dt.kind == "b":
-            raise RuntimeError("fmod(): not implemented for bool tensors")
+            raise NotImplementedError("fmod(): not implemented for bool tensors")
         if dt.kind in "iu" and od.dtype.kind in "iub" and not np.all(od):
             raise RuntimeError("fmod(): integer division by zero (argument 'other' has a zero)")
         return _t._binary(_t.ops_extra.Fmod, self, other)

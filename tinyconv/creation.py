@@ -382,7 +382,7 @@ def arange(
         dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
     dt = as_dtype(dtype)
     if dt == np.bool_:
-        raise RuntimeError("arange(): not implemented for bool (as in PyTorch)")
+        raise NotImplementedError("arange(): not implemented for bool (as in PyTorch)")
     n = max(0, int(np.ceil((float(end) - float(start)) / float(step))))
     if dt in (np.float32, np.float64):
         return _finish(_arange_floats(start, step, n, dt), requires_grad)
@@ -414,7 +414,7 @@ def linspace(
         raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
     dt = _float(dtype)
     if dt == np.bool_ and int(steps) > 1:  # (0 or 1 values need no kernel in PyTorch either)
-        raise RuntimeError("linspace(): not implemented for bool (as in PyTorch)")
+        raise NotImplementedError("linspace(): not implemented for bool (as in PyTorch)")
     return _finish(_linspace_values(start, end, int(steps), dt), requires_grad)
 
 
@@ -458,6 +458,8 @@ def logspace(
 ) -> Tensor:
     """base ** linspace(start, end, steps)."""
     _where_kw(kw, "logspace()")
+    if dtype is not None and as_dtype(dtype) == np.bool_:
+        raise NotImplementedError("logspace(): not implemented for bool (as in PyTorch)")
     vals = np.power(float(base), np.linspace(start, end, steps))
     return _finish(vals.astype(_float(dtype)), requires_grad)
 

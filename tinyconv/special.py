@@ -128,7 +128,9 @@ def _igamma_args(input: Any, other: Any, what: str) -> tuple:
         if not isinstance(t, Tensor):
             raise TypeError(f"{what}(): argument '{name}' must be Tensor, not {type(t).__name__}")
         if t.dtype.kind != "f":
-            raise RuntimeError(f"{what}(): not implemented for {dtype_name(t.dtype)} tensors")
+            raise NotImplementedError(
+                f"{what}(): not implemented for {dtype_name(t.dtype)} tensors"
+            )
     return input, other
 
 

@@ -38,7 +38,7 @@ from ._args import (
     numpy_names,
 )
 from ._dtype import as_dtype, dtype_name, result_type
-from ._errors import TensorValueError
+from ._errors import DtypeNotImplementedError, TensorValueError
 from ._inplace import _VIEW_MULTI, ViewInplace, _fw_carry, _fw_written, _move_retained
 from ._printing import format_tensor
 from ._tensor_extra import TensorExtra
@@ -603,9 +603,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return builtins.int(self._scalar("int()"))
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub":
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return builtins.int(self._scalar("index"))
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(
+                "only integer tensors of a single element can be used as an index, got a "
+                f"{dtype_name(self._data.dtype)} tensor of shape {tuple(self._data.shape)}"
+            )
+        return builtins.int(self._data.reshape(()).item())
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
@@ -687,7 +690,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def __neg__(self) -> Tensor:
         if self._data.dtype.kind == "b":
-            raise TypeError("negation (-) is not supported on bool tensors; use ~ or logical_not()")
+            raise DtypeNotImplementedError(
+                "negation (-) is not supported on bool tensors; use ~ or logical_not()"
+            )
         return ops.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
@@ -698,7 +703,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def __invert__(self) -> Tensor:
         if self._data.dtype.kind not in "biu":
-            raise TypeError("~ is only defined for bool and integer tensors")
+            # (PyTorch raises TypeError for ~, NotImplementedError for bitwise_not: this is both)
+            raise DtypeNotImplementedError("~ is only defined for bool and integer tensors")
         return Tensor._make(np.invert(self._data), None, False)
 
     def __and__(self, other: Any) -> Tensor:
@@ -866,6 +872,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return self._float_op(ops.Tanh)
 
     def relu(self) -> Tensor:
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("relu(): bool inputs are not supported (as in PyTorch)")
         return ops.Relu.apply(self)
 
     def square(self) -> Tensor:
@@ -1214,6 +1222,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self._data.shape
         if not shape:
+            _dim(start_dim, 0, "flatten()")  # (0-d: only -1 and 0, as PyTorch)
+            _dim(end_dim, 0, "flatten()")
             return self.reshape(1)
         s = _dim(start_dim, len(shape), "flatten()")
         e = _dim(end_dim, len(shape), "flatten()")
@@ -1231,6 +1241,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return self.reshape(shape[:s] + (n,) + shape[e + 1 :])
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        if self._data.ndim == 0:
+            raise RuntimeError("unflatten(): cannot be applied to a 0-d tensor")
         d = _dim(dim, self._data.ndim, "unflatten()")
         shape = self._data.shape
         inner = _infer_shape(tuple(sizes), np.empty(shape[d]), "unflatten()")
@@ -1322,6 +1334,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def split(self, split_size: Any, dim: int = 0) -> tuple:
         """Pieces of `split_size` along dim (the last may be smaller), or of the sizes in a list."""
+        if self._data.ndim == 0:
+            raise RuntimeError("split(): expected at least a 1-dimensional tensor")
         d = _dim(dim, self._data.ndim, "split()")
         n = self._data.shape[d]
         if isinstance(split_size, (builtins.int, np.integer)) and not isinstance(
@@ -1355,6 +1369,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """At most `chunks` pieces of equal size (ceil(n / chunks); the last may be smaller)."""
         if not isinstance(chunks, (builtins.int, np.integer)) or chunks <= 0:
             raise RuntimeError(f"chunk(): chunks must be a positive integer, got {chunks!r}")
+        if self._data.ndim == 0:
+            raise RuntimeError("chunk(): expected at least a 1-dimensional tensor")
         n = self._data.shape[_dim(dim, self._data.ndim, "chunk()")]
         if n == 0:  # PyTorch: `chunks` empty pieces
             return self.split([0] * builtins.int(chunks), dim)
@@ -1401,6 +1417,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """`self[index] = value`, in place; differentiable as in PyTorch (CopySlices)."""
         if index is False:  # PyTorch returns at once here: no write, no check of the value
             return
+        if isinstance(value, (list, tuple, np.ndarray)):  # (refused before the index is read)
+            raise TypeError(
+                f"__setitem__: can't assign a {type(value).__name__} to a tensor; the value must "
+                "be a tensor or a number (wrap a list in tinyconv.tensor(...))"
+            )
         idx = _indexing.plan(index, self._data.shape)
         val = _indexing.value_for(value, idx, self._data.dtype, index, self._data.shape)
         if isinstance(value, Tensor) and np.may_share_memory(value._data, self._data):
@@ -2105,14 +2126,14 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
             or type(b) is builtins.bool
             or (isinstance(b, Tensor) and b._data.dtype.kind == "b")
         ):
-            raise TypeError(
+            raise DtypeNotImplementedError(
                 "subtraction (-) with a bool tensor or bool is not supported (as in PyTorch); "
                 "to invert a mask use ~ or logical_not()"
             )
         return
     res = dtype if dtype is not None else a._data.dtype
     if res.kind == "b" and not (op is ops.Pow and type(b) is builtins.bool and not reflected):
-        raise TypeError(
+        raise DtypeNotImplementedError(
             f"{_NO_BOOL[op]} is not implemented for bool tensors (as in PyTorch); convert "
             "them with .long() or .float() first"
         )
@@ -2160,7 +2181,7 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
     b = _operand(other)
     bd = b._data if isinstance(b, Tensor) else b
     if a._data.dtype.kind not in "biu" or np.asarray(bd).dtype.kind not in "biu":
-        raise TypeError(f"'{sym}' is only defined for bool and integer tensors")
+        raise DtypeNotImplementedError(f"'{sym}' is only defined for bool and integer tensors")
     dt = result_type(a._data, bd)  # PyTorch's promotion: int32 | a 0-d int64 stays int32
     ad = a._data if a._data.dtype == dt else a._data.astype(dt)
     if isinstance(bd, np.ndarray) and bd.dtype != dt:
@@ -2169,7 +2190,12 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
         # PyTorch casts a Python int to the tensor's dtype, wrapping (uint8 & -1 is & 255,
         # uint8 << -1 a shift by 255: 0); NumPy 2 raises OverflowError instead
         bd = np.array(bd).astype(dt)
-    return Tensor._make(fn(ad, bd), None, False)
+    try:
+        return Tensor._make(fn(ad, bd), None, False)
+    except ValueError:  # NumPy's broadcast error is no RuntimeError; PyTorch's is
+        raise TensorValueError(
+            f"'{sym}': shapes {tuple(a.shape)} and {np.shape(bd)} can't be broadcast together"
+        ) from None
 
 
 def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
@@ -2199,7 +2225,9 @@ def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:
     because Tensor.softmax needs it, and F.softmax checks its input then calls this."""
     x = x if dtype is None else x.to(dtype)
     if x.dtype.kind != "f":
-        raise TypeError(f"{what}: input must be a floating point tensor, got {dtype_name(x.dtype)}")
+        raise DtypeNotImplementedError(
+            f"{what}: input must be a floating point tensor, got {dtype_name(x.dtype)}"
+        )
     if dim is None:  # PyTorch's legacy choice when dim is omitted
         dim = 0 if x.ndim in (0, 1, 3) else 1
     if x.ndim == 0:  # a 0-d tensor is one slice of one element: as a 1-element vector
@@ -2228,6 +2256,8 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: both operands must have the same dtype, got {dtype_name(a._data.dtype)} "
             f"and {dtype_name(b._data.dtype)}; convert one with .to(other.dtype)"
         )
+    if a._data.dtype == np.bool_:  # (PyTorch's CPU matmul kernels have no bool version)
+        raise NotImplementedError("matmul: not implemented for bool tensors (as in PyTorch)")
     try:
         return ops.MatMul.apply(a, b)
     except ValueError:

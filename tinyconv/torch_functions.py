@@ -335,7 +335,7 @@ def _into(out: Any, result: Tensor, what: str) -> Tensor:
     if not isinstance(out, Tensor):
         raise TypeError(f"{what}: out must be a Tensor, got {type(out).__name__}")
     res = result._data
-    if not np.can_cast(res.dtype, out._data.dtype, "same_kind"):
+    if not _dtype.can_cast(res.dtype, out._data.dtype):
         raise RuntimeError(
             f"{what}: result type {dtype_name(res.dtype)} can't be cast to the desired "
             f"output type {dtype_name(out._data.dtype)} (out=)"
@@ -546,11 +546,7 @@ class iinfo:
 def isclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
-    return Tensor._make(
-        np.isclose(_as_tensor(input)._data, _as_tensor(other)._data, rtol, atol, equal_nan),
-        None,
-        False,
-    )
+    return _tensor_arg(input, "isclose()").isclose(other, rtol, atol, equal_nan)
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
@@ -961,6 +957,13 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
         )
     sizes: dict = {}
     for i, (s, t) in enumerate(zip(full, ts, strict=False)):
+        own: dict = {}  # a subscript repeated within one operand (a diagonal) never broadcasts
+        for c, n in zip(s, t.shape, strict=False):
+            if own.setdefault(c, n) != n:
+                raise TensorValueError(
+                    f"einsum(): subscript {c} is repeated for operand {i} but the sizes don't "
+                    f"match, {own[c]} != {n}"
+                )
         for c, n in zip(s, t.shape, strict=False):
             if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
                 raise TensorValueError(
@@ -974,6 +977,11 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
                 f"einsum(): output subscript {c!r} does not appear in the inputs ({equation!r})"
             )
     dt = _result_type(*(t._data for t in ts))
+    summed = set("".join(full)) - set(out)
+    if len(ts) == 1 and summed and dt.kind in "biu":
+        dt = np.dtype(np.int64)  # PyTorch sums one operand with sum(): integers give int64
+    elif dt == np.bool_ and summed:  # (contracted with bmm, which has no bool kernel)
+        raise NotImplementedError("einsum(): a contraction of bool tensors is not implemented")
     ts = [t if t._data.dtype == dt else t.to(dt) for t in ts]
     # broadcast size-1 dims explicitly (np.einsum does not), so backward sums them back
     ts = [

@@ -431,9 +431,14 @@ def _power(a: Any, b: Any) -> Any:
     return np.where(neg, special, pos).astype(pos.dtype, copy=False)
 
 
-def _division_by_zero(b: Any, dt: np.dtype, what: str) -> None:
-    """Integer % and // by zero raise, as in PyTorch (NumPy would give 0 and warn)."""
-    if dt.kind in "iub" and np.any(np.equal(b, 0)):
+def _division_by_zero(a: Any, b: Any, dt: np.dtype, what: str) -> None:
+    """Integer % and // by zero raise, as in PyTorch (NumPy would give 0 and warn); not when
+    the result is empty (no division happens)."""
+    if (
+        dt.kind in "iub"
+        and np.any(np.equal(b, 0))
+        and 0 not in np.broadcast_shapes(np.shape(a), np.shape(b))
+    ):
         raise RuntimeError(
             f"{what}: integer division by zero (ZeroDivisionError); the divisor holds a 0"
         )
@@ -456,7 +461,7 @@ class Remainder(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        _division_by_zero(b, np.result_type(a, b), "remainder (%)")
+        _division_by_zero(a, b, np.result_type(a, b), "remainder (%)")
         ctx.torch_name = (
             "NotImplemented"
             if not isinstance(a, np.ndarray)  # number % tensor (see above)
@@ -514,7 +519,7 @@ class FloorDivide(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        _division_by_zero(b, np.result_type(a, b), "floor_divide (//)")
+        _division_by_zero(a, b, np.result_type(a, b), "floor_divide (//)")
         return np.floor_divide(a, b)
 
     @staticmethod
@@ -540,7 +545,7 @@ class RoundedDivide(Binary):
         a, b = Binary.prepare(ctx, a, b, dtype)
         dt = np.result_type(a, b)
         what = "div(rounding_mode='trunc')" if cls.trunc else "div(rounding_mode='floor')"
-        _division_by_zero(b, dt, what)
+        _division_by_zero(a, b, dt, what)
         if not cls.trunc:
             return np.floor_divide(a, b)
         if dt.kind == "f":
