@@ -1542,7 +1542,6 @@ def test_second_backward_raises_where_pytorchs_node_saved_tensors():
     """)
 
 
-
 def same_errors(src: str) -> None:
     """`same`, and where PyTorch raises, tinyconv's exception is an instance of PyTorch's
     exception class (tinyconv may raise a subclass of both: ValueError and RuntimeError)."""
