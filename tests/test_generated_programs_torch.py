@@ -1761,3 +1761,69 @@ def test_zero_dim_and_empty_edge_cases_of_shape_ops():
     > torch.addcdiv(torch.ones(2), torch.tensor([1.0, 2.0]), torch.tensor([1, 2]))
     > torch.float_power(torch.tensor([2, 3]), True)
     """)
+
+
+def test_numbers_operands_and_promotion_of_several_tensors():
+    # a list or tuple operand (t + [1, 2]) was read as a tensor, PyTorch raises TypeError; a
+    # tensor of several elements as alpha/value/fill_value leaked NumPy's errors (PyTorch:
+    # TypeError) and a 0-d one counted with its dtype; addcmul folded the promotion pairwise
+    # (int8 with a 0-d float64 and a float32 gave float64); out-of-place masked_fill did not
+    # broadcast self; bool shifts computed; copy_ and binary ops leaked NumPy's broadcast
+    # ValueError (PyTorch: RuntimeError)
+    same_errors("""
+    import torch
+    import numpy as np
+    t = torch.tensor([1.0, 2.0])
+    i8 = torch.tensor([1, 0, 3], dtype=torch.int8)
+    > t + [1, 2]
+    > t * (1.0, 2.0)
+    > torch.add(t, [1, 2])
+    > t + np.ones(2)
+    > torch.add(t, t, alpha=torch.tensor([2.0]))
+    > torch.add(t, t, alpha=torch.tensor(2.0))
+    > torch.add(t.half(), -0.5, alpha=torch.tensor(2, dtype=torch.int8))
+    > torch.add(t, t, alpha=torch.tensor(True))
+    > torch.full((2,), torch.tensor([2.0]))
+    > torch.full_like(t, torch.tensor([2.0, 3.0]))
+    > t.new_full((3,), torch.tensor([2.0]))
+    > torch.addcmul(t, t, t, value=torch.tensor([2.0, 1.0]))
+    > torch.addcmul(i8, torch.tensor(2, dtype=torch.float64), i8.float())
+    > torch.addcmul(i8, torch.tensor(2.0), torch.tensor(2, dtype=torch.float64))
+    > torch.tensor(2, dtype=torch.int32).masked_fill(torch.tensor([True, False, True]), 5)
+    > torch.tensor([True]) << 1
+    > torch.tensor([1]) << True
+    > torch.tensor(2).copy_(i8)
+    > torch.sub(t, torch.tensor([True, False]), alpha=2)
+    > torch.dot(torch.ones(1, 3), torch.ones(3))
+    > torch.ones(2, 3).isclose(torch.ones(4))
+    > torch.gcd(torch.ones(2, 3, dtype=torch.int64), torch.ones(4, dtype=torch.int64))
+    > torch.xlogy(torch.ones(2, 3), torch.ones(4))
+    > torch.special.xlog1py(torch.ones(2, 3), torch.ones(4))
+    > torch.special.zeta(torch.ones(2, 3), torch.ones(4))
+    > torch.einsum('i,i->', torch.ones(3, dtype=torch.float64), torch.ones(3))
+    > torch.einsum('i,i->i', torch.ones(3, dtype=torch.float64), torch.ones(3))
+    > torch.einsum('ij,jk->ik', torch.ones(2, 0), torch.ones(1, 3))
+    """)
+
+
+def test_zero_dim_dims_and_empty_inputs_of_selections():
+    # stride(0) and roll(1, 0) of a 0-d tensor passed, prod(-2) of one too (PyTorch raises
+    # IndexError); tensor_split of one raised Python's IndexError; quantile of an empty tensor
+    # gave an empty result; kthvalue's k out of range raised IndexError (PyTorch:
+    # RuntimeError); softmax of an empty integer tensor raised
+    same_errors("""
+    import torch
+    s = torch.tensor(2.5)
+    > s.stride(0)
+    > s.stride()
+    > s.roll(1, 0)
+    > s.roll(1)
+    > s.prod(-2)
+    > s.prod(0)
+    > s.tensor_split(2)
+    > torch.zeros(2, 0).quantile(0.5, 0)
+    > torch.zeros(0).nanquantile(0.5)
+    > torch.ones(3).kthvalue(5)
+    > torch.zeros(0, 2, dtype=torch.int64).softmax(0)
+    > torch.zeros(0, 2, dtype=torch.int64).log_softmax(2)
+    """)

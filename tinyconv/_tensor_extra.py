@@ -142,7 +142,7 @@ class TensorExtra:
             else 1
         )
         if not 1 <= k <= n:
-            raise IndexError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
+            raise RuntimeError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
         _no_bool(self, "kthvalue()")
         v, i = self._select_along(
             dim, keepdim, _rowwise(lambda a: select.torch_kthvalue_index(a, k)), "kthvalue()"
@@ -312,6 +312,8 @@ class TensorExtra:
             raise RuntimeError(f"{what}: q must be a number or a 1-D tensor, got {qs.ndim}-D")
         if np.any((qs < 0) | (qs > 1)):
             raise RuntimeError(f"{what}: q values must be in the range [0, 1]")
+        if self._data.size == 0:
+            raise RuntimeError(f"{what}: the input tensor must be non-empty")
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else _dim(dim, max(self._data.ndim, 1), what)
         if x._data.ndim == 0:
@@ -485,6 +487,12 @@ class TensorExtra:
         x = self if self._data.dtype == dt else self.to(dt)
         if y._data.dtype != dt:  # (a number too: float16 x with -2 stays float16)
             y = y.to(dt)
+        try:
+            np.broadcast_shapes(x._data.shape, y._data.shape)
+        except ValueError:
+            raise TensorValueError(
+                f"xlogy(): shapes {tuple(x.shape)} and {tuple(y.shape)} can't be broadcast together"
+            ) from None
         log_y = y.log()
         # x == 0 gives 0 even where log(y) is infinite or NaN (y < 0), but not where y is NaN;
         # the gradients stay PyTorch's (d/dx = log y, d/dy = x / y), so only those logs there
@@ -503,6 +511,8 @@ class TensorExtra:
     def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
         """Views along `dim`: n nearly equal parts (the first ones one longer), or the pieces
         between the given indices."""
+        if self._data.ndim == 0:
+            raise RuntimeError("tensor_split(): expected at least a 1-dimensional tensor")
         d = _dim(dim, self._data.ndim, "tensor_split()")
         n = self._data.shape[d]
         ios = indices_or_sections
@@ -673,6 +683,13 @@ class TensorExtra:
                 f"isclose(): {dtype_name(self._data.dtype)} did not match "
                 f"{dtype_name(other._data.dtype)}"
             )
+        try:
+            np.broadcast_shapes(self._data.shape, other._data.shape)
+        except ValueError:
+            raise TensorValueError(
+                f"isclose(): shapes {tuple(self.shape)} and {tuple(other.shape)} can't be "
+                "broadcast together"
+            ) from None
         o = other._data
         return _t.Tensor._make(np.isclose(self._data, o, rtol, atol, equal_nan), None, False)
 

@@ -22,7 +22,7 @@ from . import _dtype, _storage
 from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
-from ._tensor_math import _float_result, _inplace_of, dense_strides
+from ._tensor_math import _broadcast, _float_result, _inplace_of, dense_strides
 from .autograd import grad_mode
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
@@ -592,6 +592,7 @@ class TensorGaps:
                 f"{what}: only integer tensors are supported, got dtypes "
                 f"{dtype_name(self._data.dtype)} and {dtype_name(other._data.dtype)}"
             )
+        _broadcast(what, self, other)
         return _t.Tensor._make(
             fn(self._data.astype(dt, copy=False), other._data.astype(dt, copy=False)), None, False
         )

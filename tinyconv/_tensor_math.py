@@ -558,8 +558,7 @@ class TensorMath:
                 f"{what}: integer division with addcdiv is not supported (as in PyTorch); "
                 "use (input + value * tensor1 / tensor2) or float tensors"
             )
-        if isinstance(value, _t.Tensor):
-            value = value.item()
+        value = _t._number_arg(value, what, "value")
         if isinstance(value, builtins.float) and dt.kind != "f":
             if dt.kind == "b":
                 raise RuntimeError(
@@ -861,13 +860,14 @@ class TensorMath:
                 f"masked_fill(): mask must be a bool tensor, got dtype {dtype_name(m.dtype)}"
             )
         try:
-            if np.broadcast_shapes(m.shape, self._data.shape) != self._data.shape:
-                raise ValueError
+            shape = np.broadcast_shapes(m.shape, self._data.shape)
         except ValueError:
             raise RuntimeError(
                 f"masked_fill(): mask of shape {tuple(m.shape)} does not broadcast to the "
                 f"tensor's shape {tuple(self._data.shape)}"
             ) from None
+        if shape != self._data.shape:  # (out of place, PyTorch broadcasts self with the mask)
+            return self.expand(shape).masked_fill(mask, value)
         if isinstance(value, _t.Tensor):
             if value._data.ndim:
                 raise RuntimeError(
@@ -930,9 +930,9 @@ class TensorMath:
             raise RuntimeError(
                 f"roll(): shifts {shifts!r} and dims {dims!r} must have the same length"
             )
+        if self._data.ndim == 0:  # (PyTorch: no dim to roll along)
+            raise IndexOutOfRange(f"roll(): dims {dims!r} given for a 0-d tensor, which has none")
         ds = tuple(_dim(d, self._data.ndim, "roll()") for d in ds)
-        if self._data.ndim == 0:
-            return self.clone()
         return _t.ops_extra.Roll.apply(self, tuple(builtins.int(s) for s in sh), ds)
 
     def tile(self, *dims: Any) -> Any:
@@ -1171,7 +1171,9 @@ class TensorMath:
             strides = tuple(s // a.itemsize for s in a.strides)
         if dim is None:
             return strides
-        return strides[_dim(dim, builtins.max(a.ndim, 1), "stride()")] if a.ndim else 1
+        if not a.ndim:  # (PyTorch: a 0-d tensor has no dim to ask about)
+            raise IndexOutOfRange(f"stride(): dim {dim} given for a 0-d tensor, which has none")
+        return strides[_dim(dim, a.ndim, "stride()")]
 
     def storage_offset(self) -> int:
         """Where self's first element sits in the memory of the tensor it is a view of (0 for a
@@ -1701,12 +1703,9 @@ class TensorMath:
 
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:
-    """PyTorch's promotion of several tensors, folded pairwise (a 0-d tensor ranks below others)."""
-    acc = arrays[0]
-    for a in arrays[1:]:
-        dt = result_type(acc, a)
-        acc = np.empty((0,) if acc.ndim or a.ndim else (), dt)
-    return acc.dtype
+    """PyTorch's promotion of several tensors, all at once (a 0-d tensor ranks below others):
+    int8 with a 0-d float64 and a float32 is float32 (folded pairwise it was float64)."""
+    return result_type(*arrays)
 
 
 def _broadcast(what: str, *xs: Any) -> None:

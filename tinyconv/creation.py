@@ -16,7 +16,7 @@ from ._args import _check_device
 from ._dtype import as_dtype
 from ._errors import TensorValueError
 from ._rng import _gen
-from .tensor import Tensor, _sizes, _to_array
+from .tensor import Tensor, _number_arg, _sizes, _to_array
 from .torch_functions import _into, _no_grad_out
 
 
@@ -168,8 +168,7 @@ def empty(
 def full(
     size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
-    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
-        fill_value = fill_value.item()  # (its dtype does not count, as in PyTorch)
+    fill_value = _number_arg(fill_value, "full()", "fill_value")  # (its dtype does not count)
     if dtype is None:
         dtype = (
             _dtype.bool
@@ -206,7 +205,9 @@ def full_like(
     t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
     dt = t._data.dtype if dtype is None else as_dtype(dtype)
-    fill_value = _dtype.fit_number(fill_value, dt, "full_like()")
+    fill_value = _dtype.fit_number(
+        _number_arg(fill_value, "full_like()", "fill_value"), dt, "full_like()"
+    )
     arr = _like(t, kw, "full_like()", lambda s: np.full(s, fill_value, dtype=dt))
     return _finish(arr, requires_grad)
 

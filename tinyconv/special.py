@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from ._dtype import dtype_name, float16
-from ._tensor_math import _float_result
+from ._tensor_math import _broadcast, _float_result
 from .autograd.ops_special import Igamma, Igammac
 from .autograd.ops_special_more import Bessel, Entr, Erfcx, LogNdtr, Ndtri, Xlog1py, Zeta
 from .tensor import Tensor, _as_tensor
@@ -131,6 +131,7 @@ def _igamma_args(input: Any, other: Any, what: str) -> tuple:
             raise NotImplementedError(
                 f"{what}(): not implemented for {dtype_name(t.dtype)} tensors"
             )
+    _broadcast(what + "()", input, other)
     return input, other
 
 
@@ -208,6 +209,7 @@ def _float_pair(input: Any, other: Any, what: str) -> tuple[Tensor, Tensor]:
     rest = other if base is input else input
     dt = _float_result(base, rest)
     x, y = _as_tensor(input), _as_tensor(other)
+    _broadcast(what, x, y)
     return (x if x.dtype == dt else x.to(dt)), (y if y.dtype == dt else y.to(dt))
 
 

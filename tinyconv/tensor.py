@@ -792,11 +792,15 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     ge = __ge__
 
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
+        alpha = _number_arg(alpha, "add()", "alpha")
         _check_alpha(self, other, alpha, "add()")
         return self + _scaled(self, other, alpha)
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
+        alpha = _number_arg(alpha, "sub()", "alpha")
         _check_alpha(self, other, alpha, "sub()")
+        if alpha != 1:  # (other * alpha would no longer be the bool PyTorch refuses)
+            _refuse_bool(ops.Sub, self, other, None)
         return self - _scaled(self, other, alpha)
 
     def mul(self, other: Any) -> Tensor:
@@ -828,7 +832,13 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return matmul(self, other)
 
     def dot(self, other: Any) -> Tensor:
-        return matmul(self, other)
+        o = _as_tensor(other)
+        if self._data.ndim != 1 or o._data.ndim != 1:
+            raise RuntimeError(
+                f"dot(): expected two 1-D tensors, got shapes {tuple(self.shape)} and "
+                f"{tuple(o.shape)}"
+            )
+        return matmul(self, o)
 
     def t(self) -> Tensor:
         if self._data.ndim > 2:
@@ -1045,6 +1055,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         dt = None if dtype is None else as_dtype(dtype)
         _refuse_int_grad(self, dt, "prod()")
         if not self._data.ndim and dim is not None:
+            _dim(dim, 0, "prod()")
             return self.clone() if dt is None else self.to(dt)
         # A 0-d input goes through Prod too: it saves the result, so an in-place change of the
         # product before backward raises, as in PyTorch.
@@ -1099,7 +1110,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
         dt = self._data.dtype if dtype is None else as_dtype(dtype)
-        fill = _dtype.fit_number(fill, dt, what)
+        fill = _dtype.fit_number(_number_arg(fill, what, "fill_value"), dt, what)
         t = Tensor._make(np.full(_sizes(size, what), fill, dtype=dt), None, False)
         if requires_grad:
             t.requires_grad = True
@@ -1492,7 +1503,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def copy_(self, src: Any) -> Tensor:
         src_t = _as_tensor(src)
         try:
-            np.broadcast_shapes(src_t._data.shape, self._data.shape)
+            if np.broadcast_shapes(src_t._data.shape, self._data.shape) != self._data.shape:
+                raise ValueError  # (the source broadcasts to the destination, not beyond it)
         except ValueError:
             raise RuntimeError(
                 f"copy_(): source of shape {tuple(src_t.shape)} does not broadcast "
@@ -1964,12 +1976,12 @@ def _as_number(t: Tensor) -> bool:
 
 def _operand(x: Any) -> Any:
     """The other operand of a binary op: a Tensor, a Python scalar, or a Tensor made from an
-    array/list."""
+    ndarray. A list or tuple is refused, as PyTorch refuses it (`t + [1, 2]` is a TypeError)."""
     if isinstance(x, Tensor) or type(x) in (builtins.float, builtins.int, builtins.bool):
         return x
     if isinstance(x, _Number):
         return x.item()
-    if isinstance(x, (np.ndarray, list, tuple)):
+    if isinstance(x, np.ndarray):
         return _as_tensor(x)
     raise TypeError(f"unsupported operand of type {type(x).__name__} for a tensor operation")
 
@@ -2139,6 +2151,16 @@ def _refuse_bool(op: Any, a: Tensor, b: Any, dtype: Any, reflected: bool = False
         )
 
 
+def _number_arg(value: Any, what: str, name: str) -> Any:
+    """An argument PyTorch types as a Number (alpha, value, fill_value): a 0-d tensor counts as
+    its Python number, any other tensor is refused with PyTorch's TypeError."""
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise TypeError(f"{what}: argument '{name}' must be Number, not Tensor")
+        return value._data.item()
+    return value
+
+
 def _check_alpha(a: Tensor, other: Any, alpha: Any, what: str) -> None:
     """PyTorch refuses a float alpha when the result is an integer tensor (other * 2.5 would
     quietly make it a float one) and a bool alpha unless the result is bool."""
@@ -2183,6 +2205,8 @@ def _logical(fn: Any, a: Tensor, other: Any, sym: str) -> Tensor:
     if a._data.dtype.kind not in "biu" or np.asarray(bd).dtype.kind not in "biu":
         raise DtypeNotImplementedError(f"'{sym}' is only defined for bool and integer tensors")
     dt = result_type(a._data, bd)  # PyTorch's promotion: int32 | a 0-d int64 stays int32
+    if dt == np.bool_ and sym in ("<<", ">>"):
+        raise DtypeNotImplementedError(f"'{sym}' is not implemented for bool tensors")
     ad = a._data if a._data.dtype == dt else a._data.astype(dt)
     if isinstance(bd, np.ndarray) and bd.dtype != dt:
         bd = bd.astype(dt)
@@ -2224,6 +2248,9 @@ def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:
     """softmax/log_softmax of x along dim (op is ops.Softmax or ops.LogSoftmax); an engine op
     because Tensor.softmax needs it, and F.softmax checks its input then calls this."""
     x = x if dtype is None else x.to(dtype)
+    if x.dtype.kind != "f" and x._data.size == 0 and x.ndim:  # (PyTorch: nothing to compute)
+        _dim(0 if dim is None else dim, x.ndim, what)
+        return x.clone()
     if x.dtype.kind != "f":
         raise DtypeNotImplementedError(
             f"{what}: input must be a floating point tensor, got {dtype_name(x.dtype)}"
@@ -2256,7 +2283,8 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: both operands must have the same dtype, got {dtype_name(a._data.dtype)} "
             f"and {dtype_name(b._data.dtype)}; convert one with .to(other.dtype)"
         )
-    if a._data.dtype == np.bool_:  # (PyTorch's CPU matmul kernels have no bool version)
+    if a._data.dtype == np.bool_ and a._data.size and b._data.size:
+        # (PyTorch's CPU matmul kernels have no bool version; an empty product runs none)
         raise NotImplementedError("matmul: not implemented for bool tensors (as in PyTorch)")
     try:
         return ops.MatMul.apply(a, b)

@@ -469,7 +469,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    return matmul(input, other)
+    return _as_tensor(input).dot(other)
 
 
 def is_tensor(obj: Any) -> bool:
@@ -970,7 +970,7 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
                     f"einsum(): subscript {c!r} has size {n} in operand {i} but "
                     f"{sizes[c]} elsewhere ({equation!r})"
                 )
-            sizes[c] = builtins.max(sizes[c], n)
+            sizes[c] = n if sizes[c] == 1 else sizes[c]  # (1 broadcasts, to 0 too)
     for c in out:
         if c not in sizes:
             raise TensorValueError(
@@ -978,6 +978,25 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
             )
     dt = _result_type(*(t._data for t in ts))
     summed = set("".join(full)) - set(out)
+    # letters contracted between operands that all have them longer than 1 (a size-1 one is
+    # summed apart and multiplied, which promotes)
+    shared = {
+        c
+        for c in summed
+        if builtins.sum(c in s for s in full) > 1
+        and builtins.all(
+            n > 1
+            for s, t in zip(full, ts, strict=True)
+            for d, n in zip(s, t.shape, strict=True)
+            if d == c
+        )
+    }
+    if shared and len({t._data.dtype for t in ts}) > 1:
+        # PyTorch contracts with bmm, which does not promote (products alone are promoted)
+        raise RuntimeError(
+            f"einsum(): contracted operands must have the same dtype, got "
+            f"{', '.join(dtype_name(t._data.dtype) for t in ts)}"
+        )
     if len(ts) == 1 and summed and dt.kind in "biu":
         dt = np.dtype(np.int64)  # PyTorch sums one operand with sum(): integers give int64
     elif dt == np.bool_ and summed:  # (contracted with bmm, which has no bool kernel)
