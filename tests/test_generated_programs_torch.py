@@ -1708,8 +1708,8 @@ def test_contractions_and_grids_check_shapes_and_dtypes_as_pytorch():
 def test_index_values_and_index_tensors_are_checked_as_pytorch():
     # x[i] = [1, 2] (a list, tuple or ndarray) was written; PyTorch raises TypeError, before
     # reading the index. A float index tensor raised TypeError (PyTorch: IndexError), and
-    # __index__ of several elements ValueError (PyTorch: TypeError). Trailing extra `...`
-    # were refused; PyTorch's first `...` takes every dim and the trailing ones none.
+    # __index__ of several elements ValueError (PyTorch: TypeError). Several `...` were
+    # refused; PyTorch's each skip the dims the other items leave.
     same_errors("""
     import torch
     import numpy as np
@@ -1733,6 +1733,9 @@ def test_index_values_and_index_tensors_are_checked_as_pytorch():
     > x[0, ..., ...]
     > x[..., None, ...]
     > x[..., torch.tensor([0, 1]), ...]
+    > x[..., 1, ..., 2]
+    > x[0, ..., 1, ...]
+    > x[..., 0, ..., 0, 0]
     > put((..., 0, ...), 5)
     """)
 

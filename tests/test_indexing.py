@@ -156,7 +156,7 @@ def test_uint8_indices_are_masks_like_pytorch():
         ((0, 3), (slice(None), 7), IndexError, r"index 7 is out of bounds for dimension 1"),
         ((2, 3), [True, False, True], IndexError, r"mask of shape \(3,\) does not match.*\(2,\)"),
         ((2, 3), ([0, 1], [0, 1, 1]), IndexError, r"could not be broadcast"),
-        ((2, 3), (Ellipsis, 0, Ellipsis), IndexError, r"single ellipsis"),
+        ((2, 3), (Ellipsis, 0, Ellipsis, 0, 0), IndexError, r"too many indices"),
         (
             (2, 3, 4),
             (np.ones((2, 3), bool), Ellipsis, slice(0, 1)),

@@ -203,19 +203,23 @@ def _full_plan(index: Any, shape: tuple) -> IndexPlan:
     where = _Where(index, shape)
     items = _items(index)
     kinds = [_classify(it, where) for it in items]
-    ells = [i for i, (k, _) in enumerate(kinds) if k == "ellipsis"]
-    if len(ells) > 1 and all(k == "ellipsis" for k, _ in kinds[ells[1] :]):
-        # PyTorch's first `...` takes every dim the others leave; later ones that only
-        # trail it take none (x[..., None, ...] is x[..., None])
-        kinds = kinds[: ells[1]]
-        items = items[: ells[1]]
-        ells = ells[:1]
-    n_ell = len(ells)
+    n_ell = sum(1 for k, _ in kinds if k == "ellipsis")
     if n_ell > 1:
-        # PyTorch accepts some of these (an index after the second `...` lands on dims past the
-        # tensor's) with results that depend on where each `...` is; NumPy refuses them all.
-        # README lists this difference.
-        raise IndexOutOfRange(f"{where}: an index can only have a single ellipsis ('...')")
+        # PyTorch reads every `...` as "skip the dims the other items leave" (ndim minus the
+        # dims they use), the later ones too, and skips past the last dim do nothing:
+        # x[..., 0, ...] is x[:, 0] and x[..., 0, ..., 0] of a 2-D x is x[0, 0] (NumPy refuses
+        # them all)
+        skip = len(shape) - sum(_DIMS_USED[k] if k != "mask" else v.ndim for k, v in kinds)
+        if skip < 0:
+            raise IndexOutOfRange(
+                f"{where}: too many indices for a tensor of dimension {len(shape)}"
+            )
+        out: list = []
+        for it, (k, _) in zip(items, kinds, strict=True):
+            out.extend([_SKIP] * skip if k == "ellipsis" else [it])
+        while out and out[-1] is _SKIP and len(out) - sum(x is None for x in out) > len(shape):
+            out.pop()
+        return _full_plan(tuple(out), shape)
     if n_ell:
         _check_mask_with_ellipsis(items, kinds, where)
     used = sum(_DIMS_USED[k] if k != "mask" else v.ndim for k, v in kinds)
@@ -474,6 +478,7 @@ def _check_mask_with_ellipsis(items: tuple, kinds: list, where: _Where) -> None:
 
 _AS_WRITTEN = {"none": None, "ellipsis": Ellipsis}  # (ints and slices keep their value)
 _DIMS_USED = {"int": 1, "slice": 1, "array": 1, "none": 0, "bool": 0, "ellipsis": 0}
+_SKIP = slice(None)  # a dim an extra `...` skips (told apart by identity)
 
 
 def _items(index: Any) -> tuple:
