@@ -1830,3 +1830,25 @@ def test_zero_dim_dims_and_empty_inputs_of_selections():
     > torch.zeros(0, 2, dtype=torch.int64).softmax(0)
     > torch.zeros(0, 2, dtype=torch.int64).log_softmax(2)
     """)
+
+
+def test_number_bounds_and_number_first_operands_take_the_result_dtype():
+    # clip(-1, 1e20) of a uint8 tensor wrapped -1 to 255 although the result is float32;
+    # xlogy(2.5, float16 tensor) gave float32 (the number counted as a float32 tensor);
+    # prod(dim) of a 0-d integer tensor kept its dtype (PyTorch: int64); histc of a
+    # non-finite range leaked NumPy's ValueError
+    same_errors("""
+    import torch
+    u = torch.tensor([7, 0, 200], dtype=torch.uint8)
+    > u.clip(-1, 1e20)
+    > u.clamp(-1, 10)
+    > u.clamp(min=-1)
+    > u.clamp(-1.0, 10)
+    > torch.xlogy(2.5, torch.tensor([2.0, 3.0], dtype=torch.float16))
+    > torch.special.xlogy(2, torch.tensor([2.0, 0.0], dtype=torch.float64))
+    > torch.xlogy(2, torch.tensor([2, 3]))
+    > torch.prod(torch.tensor(True), -1)
+    > torch.prod(torch.tensor(3, dtype=torch.int8), 0)
+    > torch.prod(torch.tensor(3, dtype=torch.int8), 0, dtype=torch.int16)
+    > torch.histc(torch.tensor([float('nan')]), bins=4)
+    """)

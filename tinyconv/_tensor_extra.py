@@ -789,6 +789,8 @@ class TensorExtra:
             lo, hi = builtins.float(a.min()), builtins.float(a.max())
         if lo == hi:
             lo, hi = lo - 1, hi + 1
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise RuntimeError(f"histc(): range of [{lo}, {hi}] is not finite")
         counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
         return _t.Tensor._make(counts.astype(a.dtype), None, False)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ._dtype import dtype_name, float16
 from ._tensor_math import _broadcast, _float_result
 from .autograd.ops_special import Igamma, Igammac
@@ -94,6 +96,11 @@ def logit(input: Any, eps: Any = None) -> Tensor:
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
+    if not isinstance(input, Tensor) and isinstance(other, Tensor):
+        # a number first counts as a number: xlogy(2.5, float16 tensor) is float16
+        return Tensor._make(np.asarray(input, _float_result(other, input)), None, False).xlogy(
+            other
+        )
     return _as_tensor(input).xlogy(other)
 
 

@@ -907,9 +907,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             min, max = (
                 v.item() if isinstance(v, Tensor) and _as_number(v) else v for v in (min, max)
             )
-        lo, hi = (
-            _wrap_int(_operand(v), self._data.dtype) if v is not None else None for v in (min, max)
-        )
+        lo, hi = (_operand(v) if v is not None else None for v in (min, max))
+        # a Python int bound wraps into the result's dtype (uint8 clamp(min=-1) is 255), not
+        # into self's when the result is a float one (uint8 clip(-1, 1e20) keeps -1)
+        res = result_type(self._data, *(b._data if isinstance(b, Tensor) else b for b in (lo, hi)))
+        lo, hi = (_wrap_int(b, res) if b is not None else None for b in (lo, hi))
         if lo is not None and hi is not None and isinstance(lo, Tensor) != isinstance(hi, Tensor):
             raise TypeError(  # PyTorch's overloads take two numbers or two tensors, not one of each
                 f"clamp(): min and max must both be tensors or both be numbers, got "
@@ -1056,6 +1058,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         _refuse_int_grad(self, dt, "prod()")
         if not self._data.ndim and dim is not None:
             _dim(dim, 0, "prod()")
+            if dt is None and self._data.dtype.kind in "biu":
+                dt = np.dtype(np.int64)  # (an integer product is int64, as without the dim)
             return self.clone() if dt is None else self.to(dt)
         # A 0-d input goes through Prod too: it saves the result, so an in-place change of the
         # product before backward raises, as in PyTorch.

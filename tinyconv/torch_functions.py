@@ -17,7 +17,7 @@ from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
 from ._errors import TensorValueError
 from ._tensor_gaps import _fused
-from ._tensor_math import _result_type, _where
+from ._tensor_math import _float_result, _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
 from .tensor import Tensor, _as_tensor, _binary
 from .tensor import matmul as _matmul
@@ -1647,7 +1647,13 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 def xlogy(input: Any, other: Any) -> Tensor:
     if isinstance(input, Tensor):
         return input.xlogy(other)
-    return _fused(_as_tensor(input).xlogy(other), "XlogyBackward1", other)  # (a number first)
+    # (a number first, in the dtype it promotes to with other: xlogy(2.5, float16) is float16)
+    x = (
+        Tensor._make(np.asarray(input, _float_result(other, input)), None, False)
+        if isinstance(other, Tensor)
+        else _as_tensor(input)
+    )
+    return _fused(x.xlogy(other), "XlogyBackward1", other)
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
