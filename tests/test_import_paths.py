@@ -213,3 +213,52 @@ def test_distributed_in_one_process(monkeypatch):
     assert not dist.is_initialized()
     with pytest.raises(ValueError, match="not been initialized"):
         torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
+
+
+def test_cpu_only_tensor_queries_and_shared_memory():
+    x = torch.ones(2, 3)
+    assert not x.is_pinned() and not x.is_meta
+    with pytest.raises(RuntimeError, match="no accelerator|none is available"):
+        x.pin_memory()
+    with pytest.raises(TypeError, match="bfloat16"):
+        x.bfloat16()
+    with pytest.warns(UserWarning, match="volatile"):
+        assert x.volatile is False
+    assert not x.is_shared()
+    assert x.share_memory_() is x and x.is_shared() and x[0].is_shared()
+    assert not (x + 1).is_shared()
+    model = torch.nn.Linear(2, 2)
+    assert model.share_memory() is model and model.weight.is_shared() and model.bias.is_shared()
+    loader = torch.utils.data.DataLoader(torch.arange(4.0), batch_size=2, pin_memory=True)
+    with pytest.warns(UserWarning, match="pin_memory"):
+        assert [b.tolist() for b in loader] == [[0.0, 1.0], [2.0, 3.0]]
+
+
+def test_dim_order_output_nr_and_as_subclass():
+    x = torch.ones(2, 3, 4, 5)
+    assert x.dim_order() == (0, 1, 2, 3)
+    assert x.to(memory_format=torch.channels_last).dim_order() == (0, 2, 3, 1)
+    assert x.permute(3, 1, 0, 2).dim_order() == (2, 1, 3, 0)
+
+    class Pair(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 2, t * 3
+
+        @staticmethod
+        def backward(ctx, a, b):
+            return a * 2 + b * 3
+
+    z = torch.ones(2, requires_grad=True)
+    a, b = Pair.apply(z)
+    assert (z.output_nr, (z * 2).output_nr, a.output_nr, b.output_nr) == (0, 0, 0, 1)
+
+    class Marked(torch.Tensor):
+        pass
+
+    y = (z * 3).as_subclass(Marked)
+    assert type(y) is Marked and y.grad_fn.name() == "AliasBackward0"
+    (y * 2).sum().backward()
+    assert z.grad.tolist() == [6.0, 6.0]
+    with pytest.raises(TypeError, match="subclass of Tensor"):
+        z.as_subclass(int)

@@ -112,3 +112,51 @@ weight = model.module[0].weight
 
 def test_switches_and_one_process_distributed_program():
     compare_program(SWITCHES, skip=("os", "warnings", "cudnn", "dist", "autocast"))
+
+
+TENSOR_QUERIES = """
+import warnings
+import torch
+
+warnings.simplefilter("ignore")
+x = torch.ones(2, 3, 4, 5)
+print(x.dim_order(), x.to(memory_format=torch.channels_last).dim_order())
+print(x.permute(3, 1, 0, 2).dim_order(), torch.ones(1, 3, 1, 1).dim_order(), x[:, :1].dim_order())
+print(x.is_pinned(), x.is_meta, x.volatile, x.is_shared())
+x.share_memory_()
+print(x.is_shared(), x[0].is_shared(), x.view(6, 20).is_shared(), (x + 1).is_shared())
+torch.manual_seed(0)
+model = torch.nn.Linear(2, 2).share_memory()
+print(model.weight.is_shared(), model.bias.is_shared())
+try:
+    x.pin_memory()
+except RuntimeError as e:
+    print("RuntimeError", e)
+
+
+class Pair(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t):
+        return t * 2, t * 3, t * 4
+
+    @staticmethod
+    def backward(ctx, a, b, c):
+        return a * 2 + b * 3 + c * 4
+
+
+class Marked(torch.Tensor):
+    pass
+
+
+z = torch.ones(2, requires_grad=True)
+outs = Pair.apply(z)
+print(z.output_nr, (z * 2).output_nr, [o.output_nr for o in outs])
+y = (z * 3).as_subclass(Marked)
+print(type(y).__name__, y.grad_fn.name(), y.requires_grad)
+(y * 2).sum().backward()
+grad = z.grad
+"""
+
+
+def test_cpu_only_tensor_queries_program():
+    compare_program(TENSOR_QUERIES, skip=("warnings", "y", "Marked", "Pair"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import math
 import warnings
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,16 @@ from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
 from ._tensor_math import _broadcast, _float_result, _inplace_of, dense_strides
 from .autograd import grad_mode
+
+# the memory share_memory_() marked: id -> root array (weak, so freed arrays drop out)
+_SHARED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _storage_root(t: Any) -> Any:
+    """The object that stands for a tensor's memory: its view root's array."""
+    root = t._view_of[0] if t._view_of is not None else t
+    return root._data if root._data.base is None else root._data.base
+
 
 Frexp = namedtuple("Frexp", ["mantissa", "exponent"])  # torch.return_types.frexp
 Frexp.__repr__ = return_type_repr("frexp")
@@ -410,9 +421,71 @@ class TensorGaps:
         return self._data.shape == other._data.shape
 
     def share_memory_(self) -> Any:
-        """Returns self: one process, nothing to share (PyTorch moves the storage to shared
-        memory for torch.multiprocessing)."""
+        """Returns self, marked shared (`is_shared()` is True after it). tinyconv runs in one
+        process, so there is nothing to move (PyTorch moves the storage to shared memory for
+        torch.multiprocessing)."""
+        root = _storage_root(self)
+        _SHARED[id(root)] = root
         return self
+
+    def is_shared(self) -> bool:
+        """Whether `share_memory_()` marked this tensor's storage (its views share the mark)."""
+        root = _storage_root(self)
+        return _SHARED.get(id(root)) is root
+
+    def pin_memory(self, device: Any = None) -> Any:
+        """Pinned memory is for copies to an accelerator; PyTorch's CPU build raises, as here."""
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        """False: tinyconv has no meta tensors (shapes without data)."""
+        return False
+
+    @property
+    def volatile(self) -> bool:
+        """Always False, with PyTorch's warning (volatile was replaced by no_grad)."""
+        warnings.warn(
+            "volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2
+        )
+        return False
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its grad_fn this tensor is: 0 for leaves and single outputs, the
+        position among a custom Function's outputs. (tinyconv gives each output of split,
+        chunk and unbind its own node, so those read 0; PyTorch's one node numbers them.)"""
+        node = self.grad_fn
+        if node is not None and hasattr(node, "owner") and hasattr(node, "slot"):
+            return builtins.int(node.slot)
+        return 0
+
+    def dim_order(self, *, ambiguity_check: Any = False) -> tuple:
+        """The dims from outermost to innermost in memory: (0, 1, 2, 3) for a contiguous
+        (N, C, H, W) tensor, (0, 2, 3, 1) for channels_last. Dims of equal stride keep their
+        order (size-1 dims too), as PyTorch's."""
+        strides = self.stride()
+        return tuple(sorted(range(self.ndim), key=lambda d: -strides[d]))
+
+    def as_subclass(self, cls: type) -> Any:
+        """An alias of self (same memory, attached to the graph) as an instance of `cls`, a
+        subclass of Tensor, made without calling its `__init__`."""
+        base = next(c for c in type(self).__mro__ if "_data" in getattr(c, "__slots__", ()))
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise TypeError(f"as_subclass(): cls must be a subclass of Tensor, got {cls!r}")
+        alias = self[...]  # (x[...] is PyTorch's alias: AliasBackward0 when self needs grad)
+        out = cls.__new__(cls)
+        for name in base.__slots__:
+            if name != "__weakref__":
+                object.__setattr__(out, name, getattr(alias, name))
+        return out
+
+    def bfloat16(self, memory_format: Any = None) -> Any:
+        """Raises: tinyconv has no bfloat16 (NumPy has no such type), as `.to(bfloat16)`."""
+        return self.to(_dtype.bfloat16)
 
     def positive(self) -> Any:
         """self (unary +); bool tensors raise, as in PyTorch."""

@@ -710,6 +710,13 @@ class Module:
     def cpu(self) -> Module:
         return self
 
+    def share_memory(self) -> Module:
+        """Mark every parameter and buffer shared (`Tensor.share_memory_`), as torch.multiprocessing
+        scripts (Hogwild training) do before starting workers; returns self."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
+        return self
+
     # -- state -----------------------------------------------------------------------------
     def state_dict(
         self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False

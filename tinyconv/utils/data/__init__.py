@@ -695,6 +695,13 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __iter__(self) -> Iterator[Any]:
+        if self.pin_memory:  # (PyTorch warns at each pass when there is no accelerator)
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                UserWarning,
+                stacklevel=2,
+            )
         # PyTorch draws a base seed for its workers (one 64-bit number, from the loader's
         # generator or the global one) at every pass, even with no workers; drawing it too keeps
         # the random stream, and the shuffled order after it, the same as PyTorch's. Persistent
