@@ -160,3 +160,36 @@ grad = z.grad
 
 def test_cpu_only_tensor_queries_program():
     compare_program(TENSOR_QUERIES, skip=("warnings", "y", "Marked", "Pair"))
+
+
+SYNC_BATCHNORM = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                    nn.Linear(36, 5), nn.BatchNorm1d(5, affine=False))
+net[1].running_mean.fill_(0.5)
+net = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+print(net)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for step in range(3):
+    x = torch.randn(4, 3, 5, 5)
+    loss = net(x).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    print(step, round(loss.item(), 5))
+net.eval()
+out = net(torch.randn(2, 3, 5, 5))
+bn = nn.SyncBatchNorm(3, momentum=None)
+y = bn(torch.randn(2, 3, 4, 4, 2))
+try:
+    bn(torch.randn(3))
+except ValueError as e:
+    print("ValueError", e)
+"""
+
+
+def test_sync_batchnorm_in_one_process():
+    compare_program(SYNC_BATCHNORM)

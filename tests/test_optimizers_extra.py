@@ -1,4 +1,4 @@
-"""Adamax, NAdam, RAdam, Adadelta, Rprop and ASGD against PyTorch 2.13: parameters, every
+"""Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD and Adafactor against PyTorch 2.13: parameters, every
 state entry (values and dtypes) and the param_groups after every step of a small model's
 training (float64, 1e-12), with two parameter groups of different options, a gradient left
 None (skipped) and one zeroed, under lr schedulers; state_dict round trips; PyTorch's errors
@@ -14,7 +14,7 @@ import tinyconv
 from tinyconv import nn, optim
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
-NAMES = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"]
+NAMES = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD", "Adafactor"]
 
 # name, options of the first parameter group (conv weight and bias), options of the second
 CASES = [
@@ -46,6 +46,13 @@ CASES = [
         "ASGD",
         {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5, "weight_decay": 0.1},
         {"lr": 0.1, "t0": 0, "maximize": True},
+    ),
+    # (the conv weight is 4-D: factored over its last two dims; the biases are vectors)
+    ("Adafactor", {}, {}),
+    (
+        "Adafactor",
+        {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
+        {"beta2_decay": -0.5, "d": 1.5, "eps": (1e-6, 1e-2)},
     ),
 ]
 
@@ -327,7 +334,7 @@ def test_bad_arguments_raise_pytorchs_error(name, kwargs):
     assert list(kwargs)[0] in str(mine.value)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "Adafactor"])  # (PyTorch's has none)
 @pytest.mark.parametrize("flag", ["capturable", "differentiable"])
 def test_unsupported_flags_raise_and_false_is_accepted(name, flag):
     p = [nn.Parameter(tinyconv.zeros(2))]

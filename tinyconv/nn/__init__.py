@@ -43,6 +43,7 @@ from .layers import (
     SiLU,
     Softmax,
     Softplus,
+    SyncBatchNorm,
     Tanh,
     UninitializedParameter,
 )
@@ -305,6 +306,7 @@ __all__ = [
     "Softmax",
     "Softmin",
     "Softplus",
+    "SyncBatchNorm",
     "Softshrink",
     "Softsign",
     "Tanh",

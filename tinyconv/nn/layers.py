@@ -779,6 +779,69 @@ class BatchNorm3d(_BatchNorm):
     _shape_names = "a 5-D (N, C, D, H, W)"
 
 
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization whose statistics span every process of a data-parallel group.
+    tinyconv runs one process (see `tinyconv.distributed`), so the statistics are this
+    batch's, as PyTorch's SyncBatchNorm computes them on a CPU or with one process: the
+    numbers of BatchNorm1d/2d/3d, for any input of 2 or more dims."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group: Any = None,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+        self.process_group = process_group
+
+    def _check_input(self, input: Any) -> None:
+        if isinstance(input, Tensor) and input.ndim < 2:
+            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+        super()._check_input(input)
+
+    _ranks = (2, 3, 4, 5, 6, 7, 8)
+    _shape_names = "an (N, C, ...)"
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """`module` with every BatchNorm*d in it replaced by a SyncBatchNorm that holds the
+        same weight, bias and running statistics (and the same training flag). A BatchNorm
+        passed itself is replaced by the returned one; a container is kept, with its
+        children replaced."""
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+            )
+            if module.affine:
+                with grad_mode.no_grad():
+                    out.weight = module.weight
+                    out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
+
+
 # -- lazy modules: the input size is read from the first input ----------------------------------
 
 

@@ -7,6 +7,7 @@ from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adafactor import Adafactor
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
@@ -24,6 +25,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adafactor",
     "Adamax",
     "NAdam",
     "Optimizer",

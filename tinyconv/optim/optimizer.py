@@ -279,10 +279,11 @@ class Optimizer:
             for k, v in st.items():
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v._data if isinstance(v, Tensor) else v
-                    if arr.ndim and arr.shape != p._data.shape:
+                    want = self._state_shape(k, p._data.shape)
+                    if arr.ndim and arr.shape != want:
                         raise TensorValueError(
                             f"{what}: state '{k}' of parameter {i} has shape {tuple(arr.shape)} "
-                            f"but the parameter has shape {tuple(p.shape)}"
+                            f"but should have {want} for a parameter of shape {tuple(p.shape)}"
                         )
                     # (the step count: PyTorch's checkpoints hold a float32 Tensor)
                     v = int(arr) if k == "step" else np.array(arr, dtype=p.dtype)
@@ -293,6 +294,11 @@ class Optimizer:
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
         self.state = state
+
+    def _state_shape(self, key: str, shape: tuple) -> tuple:
+        """The shape state entry `key` has for a parameter of `shape` (the parameter's own,
+        unless an optimizer keeps a reduced one)."""
+        return shape
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
