@@ -5,9 +5,9 @@ weight averaging (SWA, EMA)."""
 
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .adafactor import Adafactor
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
