@@ -82,6 +82,23 @@ def test_layouts_carried_by_like_creators_clone_and_elementwise_ops():
     assert y.permute(0, 2, 3, 1).is_contiguous()
 
 
+def test_dense_layouts_of_any_order_are_kept_by_clone_like_creators_and_where():
+    # PyTorch keeps the strides of any non-overlapping dense tensor (transposed, permuted),
+    # not only contiguous and channels-last ones; a tensor that is not dense gets contiguous
+    t = tinyconv.arange(12.0).reshape(3, 4).t()
+    for y in (t.clone(), tinyconv.zeros_like(t), tinyconv.rand_like(t), tinyconv.empty_like(t)):
+        assert y.stride() == (1, 4) and not y.is_contiguous()
+    assert tinyconv.equal(t.clone(), t) and t.clone(memory_format=CF).stride() == (3, 1)
+    assert tinyconv.where(t > 3, t, 0.0).stride() == (1, 4)
+    assert tinyconv.where(t > 3, 1.0, 0.0).stride() == (1, 4)  # (the condition's layout)
+    unit = tinyconv.zeros(3, 1, 4).permute(2, 1, 0)  # a size-1 dim keeps its stride too
+    assert unit.clone().stride() == unit.stride() == (1, 4, 4)
+    sliced = tinyconv.zeros(2, 3, 4)[:, :, ::2]
+    assert sliced.clone().stride() == tinyconv.zeros_like(sliced).stride() == (6, 2, 1)
+    wide = tinyconv.zeros(4, 1).expand(4, 3)
+    assert wide.clone().stride() == (3, 1)
+
+
 def test_memory_format_errors():
     x2, x4 = tinyconv.zeros(2, 3), tinyconv.zeros(2, 3, 4, 5)
     with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
@@ -297,6 +314,46 @@ def test_nodes_and_module_to_match_pytorch():
         assert all(p is q for p, q in zip(params, m.parameters(), strict=True))
         mods.append([tuple(t.stride()) for t in [*m.parameters(), *m.buffers()]])
     assert mods[0] == mods[1]
+
+
+LAYOUT_CASES = {
+    "clone": lambda L, t: t.clone(),
+    "empty_like": lambda L, t: L.empty_like(t),
+    "zeros_like": lambda L, t: L.zeros_like(t, dtype=L.int64),
+    "full_like": lambda L, t: L.full_like(t, 2.0),
+    "rand_like": lambda L, t: L.rand_like(t),
+    "randn_like": lambda L, t: L.randn_like(t),
+    "randint_like": lambda L, t: L.randint_like(t, 10),
+    "where": lambda L, t: L.where(t > 0, t, 0.0),
+    "where_numbers": lambda L, t: L.where(t > 0, 1.0, -1.0),
+    "to_copy": lambda L, t: t.to(L.float64, copy=True),
+    "bernoulli": lambda L, t: t.sigmoid().bernoulli(),
+}
+LAYOUT_INPUTS = {
+    "transposed": lambda L: L.randn(3, 4).t(),
+    "permuted": lambda L: L.randn(2, 3, 4).permute(2, 0, 1),
+    "unit_dim": lambda L: L.randn(3, 1, 4).permute(2, 1, 0),
+    "channels_last_unit": lambda L: L.randn(2, 1, 3, 1).permute(3, 2, 1, 0),
+    "sliced": lambda L: L.randn(2, 3, 4)[:, :, ::2],
+    "expanded": lambda L: L.randn(4, 1).expand(4, 3),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(LAYOUT_CASES))
+@pytest.mark.parametrize("layout", sorted(LAYOUT_INPUTS))
+def test_results_of_dense_layouts_match_pytorchs_strides_and_draws(case, layout):
+    torch = _torch()
+    got = []
+    for lib in (torch, tinyconv):
+        lib.manual_seed(5)
+        t = LAYOUT_INPUTS[layout](lib)
+        y = LAYOUT_CASES[case](lib, t)
+        got.append((y.stride(), y.is_contiguous(), y.numpy() if case != "empty_like" else None))
+    (ts, tc, tv), (cs, cc, cv) = got
+    assert (cs, cc) == (ts, tc)
+    if tv is not None:
+        np.testing.assert_allclose(cv, tv, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.torch

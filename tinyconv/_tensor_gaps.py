@@ -121,12 +121,49 @@ def check_rank(shape: tuple, fmt: memory_format, what: str) -> None:
         )
 
 
-def resolve_format(arr: np.ndarray, fmt: memory_format) -> memory_format:
-    """preserve_format made concrete: the channels-last format arr is already in (when it is
-    not plain contiguous), else contiguous_format. (PyTorch keeps any dense stride order;
-    tinyconv keeps these two, the ones models use.)"""
+class _DenseOrder:
+    """preserve_format made concrete for a tensor that is dense in memory in another order
+    than contiguous or channels-last (a transposed or permuted tensor): its dims in memory,
+    outermost first, and its strides (in elements). PyTorch's *_like and clone give the copy
+    of such a tensor the same strides."""
+
+    __slots__ = ("order", "strides")
+
+    def __init__(self, order: tuple, strides: tuple) -> None:
+        self.order, self.strides = order, strides
+
+
+def dense_order(arr: np.ndarray) -> tuple | None:
+    """The dims of arr from outermost to innermost in memory, when arr covers its memory
+    densely with no overlap (PyTorch's "non-overlapping and dense"); else None. (Dims of size
+    1 take no memory; they come last.)"""
+    if arr.ndim == 0 or arr.size == 0:
+        return None
+    items = arr.itemsize
+    if any(s < 0 or s % items for s in arr.strides):
+        return None
+    strides = [s // items for s in arr.strides]
+    long = sorted((d for d in range(arr.ndim) if arr.shape[d] != 1), key=lambda d: -strides[d])
+    expected = 1
+    for d in reversed(long):
+        if strides[d] != expected:
+            return None
+        expected *= arr.shape[d]
+    return (*long, *(d for d in range(arr.ndim) if arr.shape[d] == 1))
+
+
+def resolve_format(arr: np.ndarray, fmt: memory_format) -> Any:
+    """preserve_format made concrete. PyTorch keeps the strides of a non-overlapping dense
+    tensor: for one that is not C-contiguous (channels-last, transposed, permuted) that is a
+    _DenseOrder with its dims' order and strides; a C-contiguous one is contiguous_format, or
+    channels-last when a size-1 dim's stride says it was made so; otherwise (not dense) the
+    channels-last format it is in, else contiguous_format."""
     if fmt is not preserve_format:
         return fmt
+    if not arr.flags.c_contiguous:
+        order = dense_order(arr)
+        if order is not None:  # (channels-last ones too: PyTorch copies the strides exactly)
+            return _DenseOrder(order, tuple(s // arr.itemsize for s in arr.strides))
     for f, (rank, _) in _CHANNELS_LAST.items():
         if arr.ndim != rank:
             continue
@@ -140,21 +177,40 @@ def resolve_format(arr: np.ndarray, fmt: memory_format) -> memory_format:
     return contiguous_format
 
 
-def new_array(shape: tuple, fmt: memory_format, fill: Callable) -> np.ndarray:
+def _order_of(fmt: Any) -> tuple | None:
+    """The dims' memory order of a resolved layout (None: plain contiguous)."""
+    if isinstance(fmt, _DenseOrder):
+        return fmt.order
+    return _CHANNELS_LAST[fmt][1] if fmt in _CHANNELS_LAST else None
+
+
+def new_array(shape: tuple, fmt: Any, fill: Callable) -> np.ndarray:
     """An array of `shape` in layout fmt (not preserve): `fill(memory_shape)` makes the array
     in memory order (so random numbers are drawn in memory order, as PyTorch draws them)."""
-    if fmt not in _CHANNELS_LAST:
+    order = _order_of(fmt)
+    if order is None:
         return fill(tuple(shape))
-    order = _CHANNELS_LAST[fmt][1]
-    return fill(tuple(shape[d] for d in order)).transpose(np.argsort(order))
+    out = fill(tuple(shape[d] for d in order)).transpose(np.argsort(order))
+    return _with_unit_strides(out, fmt)
 
 
-def also_contiguous(shape: tuple, fmt: memory_format) -> builtins.bool:
+def _with_unit_strides(out: np.ndarray, fmt: Any) -> np.ndarray:
+    """out, with the strides of a _DenseOrder's size-1 dims (which address no other memory)
+    set to the source's, so that the copy reports the source's strides, as in PyTorch."""
+    if not isinstance(fmt, _DenseOrder) or 1 not in out.shape:
+        return out
+    want = tuple(s * out.itemsize for s in fmt.strides)
+    if want == out.strides:
+        return out
+    return np.lib.stride_tricks.as_strided(out, strides=want)
+
+
+def also_contiguous(shape: tuple, fmt: Any) -> builtins.bool:
     """Is an array of `shape` laid out in fmt also C-contiguous? (It is when its dims longer
     than 1 come in the same order in both: a channels-last (N, 1, H, W) is.)"""
-    if fmt not in _CHANNELS_LAST:
+    order = _order_of(fmt)
+    if order is None:
         return True
-    order = _CHANNELS_LAST[fmt][1]
     long = [d for d in order if shape[d] != 1]
     return long == sorted(long)
 
@@ -162,10 +218,10 @@ def also_contiguous(shape: tuple, fmt: memory_format) -> builtins.bool:
 def copy_as(arr: np.ndarray, fmt: memory_format) -> np.ndarray:
     """A copy of arr laid out in fmt (preserve_format: see resolve_format)."""
     fmt = resolve_format(arr, fmt)
-    if fmt not in _CHANNELS_LAST:
+    order = _order_of(fmt)
+    if order is None:
         return np.array(arr, order="C", copy=True)
-    order = _CHANNELS_LAST[fmt][1]
-    return arr.transpose(order).copy().transpose(np.argsort(order))
+    return _with_unit_strides(arr.transpose(order).copy().transpose(np.argsort(order)), fmt)
 
 
 def _deprecated_0d(t: Any, what: str) -> Any:

@@ -1649,10 +1649,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
         """0/1 draws in this tensor's shape and dtype, with this tensor's values as the
         probabilities (or the number p)."""
-        # (laid out as empty_like(self): NumPy's empty_like of an expanded tensor is strided)
-        fmt = _mf.resolve_format(self._data, _mf.preserve_format)
-        arr = _mf.new_array(self._data.shape, fmt, lambda s: np.empty(s, self._data.dtype))
-        out = Tensor._make(arr, None, False)
+        # (contiguous whatever self's layout, as PyTorch's: its result is a contiguous empty)
+        out = Tensor._make(np.empty(self._data.shape, self._data.dtype), None, False)
         return out.bernoulli_(self if p is None else p, generator=generator)
 
     def random_(self, from_: Any = None, to: Any = None, *, generator: Any = None) -> Tensor:

@@ -1855,7 +1855,17 @@ class Where(Op):
         ctx.cond = cond
         ctx.a_meta, ctx.b_meta = _meta(a), _meta(b)
         a, b = _cast(a, dtype), _cast(b, dtype)
-        return _where(cond, a, b)  # (np.where's numbers, without its per-element branch)
+        out = _where(cond, a, b)  # (np.where's numbers, without its per-element branch)
+        # laid out like the first input of the result's shape that is not C-contiguous (a
+        # transposed condition gives a transposed result), as PyTorch's elementwise kernel
+        for v in (cond, a, b):
+            if isinstance(v, np.ndarray) and v.shape == out.shape and not v.flags.c_contiguous:
+                laid = np.empty_like(v, dtype=out.dtype)  # (K order: v's strides)
+                if laid.strides == out.strides:
+                    return out
+                np.copyto(laid, out)
+                return laid
+        return out
 
     @staticmethod
     def backward(ctx, grad):
