@@ -489,6 +489,28 @@ class TensorGaps:
         root = _storage_root(self)
         return _SHARED.get(id(root)) is root
 
+    def cuda(self, device: Any = None, non_blocking: bool = False, **kw: Any) -> Any:
+        """No GPU: raises as PyTorch's CPU-only build does (guard with cuda.is_available())."""
+        raise AssertionError("Torch not compiled with CUDA enabled")
+
+    # (tinyconv's tensors are dense and strided on the CPU: PyTorch's other kinds are absent)
+    is_sparse = property(lambda self: False, doc="False: tinyconv has no sparse tensors.")
+    is_sparse_csr = property(lambda self: False, doc="False: no sparse tensors.")
+    is_quantized = property(lambda self: False, doc="False: no quantized tensors.")
+    is_nested = property(lambda self: False, doc="False: no nested tensors.")
+    is_mkldnn = property(lambda self: False, doc="False: CPU strided tensors only.")
+    is_mps = property(lambda self: False, doc="False: CPU only.")
+    is_xpu = property(lambda self: False, doc="False: CPU only.")
+    is_ipu = property(lambda self: False, doc="False: CPU only.")
+    is_xla = property(lambda self: False, doc="False: CPU only.")
+    is_mtia = property(lambda self: False, doc="False: CPU only.")
+    is_maia = property(lambda self: False, doc="False: CPU only.")
+    is_vulkan = property(lambda self: False, doc="False: CPU only.")
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Any:
+        """self (a dense tensor already), or a copy in `dtype`."""
+        return self if dtype is None else self.to(dtype)
+
     def pin_memory(self, device: Any = None) -> Any:
         """Pinned memory is for copies to an accelerator; PyTorch's CPU build raises, as here."""
         raise RuntimeError("Cannot access accelerator device when none is available.")

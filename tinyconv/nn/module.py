@@ -7,6 +7,8 @@ can walk the tree of submodules without the user listing anything.
 
 from __future__ import annotations
 
+import functools
+
 import warnings
 import weakref
 from collections import OrderedDict
@@ -127,7 +129,13 @@ _INIT_ATTRS = (
     "_forward_hooks_always_called",
     "_backward_pre_hooks",
     "_backward_hooks",
+    "_state_dict_pre_hooks",
+    "_state_dict_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
 )
+
+_EXTRA_STATE_KEY = "_extra_state"  # state_dict's key (after the prefix) for get_extra_state()
 
 # Hooks on every module (register_module_forward_hook & co.), run before each module's own.
 _global_forward_pre_hooks: OrderedDict = OrderedDict()
@@ -360,6 +368,21 @@ class Module:
             if not isinstance(mod, Module):
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put `module` at the dotted path `target` ('block.conv'), whose parent must exist;
+        with strict, the attribute must exist too. Replacing a non-module raises."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(parent._get_name() + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path `target` (e.g. 'layer1.0.conv1.weight')."""
@@ -710,6 +733,29 @@ class Module:
     def cpu(self) -> Module:
         return self
 
+    def cuda(self, device: Any = None) -> Module:
+        """No GPU: raises as PyTorch's CPU-only build does (guard with cuda.is_available())."""
+        raise AssertionError("Torch not compiled with CUDA enabled")
+
+    def bfloat16(self) -> Module:
+        """Raises: tinyconv has no bfloat16 (as Tensor.bfloat16)."""
+        return self._cast(_dtype.bfloat16, floating_only=True)
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
+        """Every parameter and buffer replaced by a new uninitialised one of its shape on
+        `device` (zeros here); for modules built on PyTorch's meta device, which tinyconv lacks,
+        so it only re-creates the storage."""
+        _check_device(device, "to_empty()")
+        modules = self.modules() if recurse else [self]
+        for m in modules:
+            for reg in (m._parameters, m._buffers):
+                for name, t in reg.items():
+                    if t is not None:
+                        with grad_mode.no_grad():
+                            t._data = np.zeros_like(t._data)
+                            t._vc[0] += 1
+        return self
+
     def share_memory(self) -> Module:
         """Mark every parameter and buffer shared (`Tensor.share_memory_`), as torch.multiprocessing
         scripts (Hogwild training) do before starting workers; returns self."""
@@ -731,17 +777,100 @@ class Module:
         if not hasattr(out, "_metadata"):
             out._metadata = OrderedDict()
         # per module, under its prefix without the trailing dot ('' for the root)
-        out._metadata[prefix[:-1]] = {"version": self._version}
-        for name, p in self._parameters.items():
-            if p is not None:
-                out[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                out[prefix + name] = b if keep_vars else b.detach()
+        local_metadata = {"version": self._version}
+        out._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(out, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=out, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, out, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif result is not None:
+                out = result  # (the private hook may hand back a new dict)
         return out
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        """This module's own entries (not its children's): parameters, persistent buffers and,
+        when the class defines get_extra_state, `prefix + '_extra_state'`."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
+
+    def get_extra_state(self) -> Any:
+        """State beyond parameters and buffers for state_dict(): a module that has some
+        overrides this and set_extra_state (the default is never called)."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug."
+        )
+
+    def set_extra_state(self, state: Any) -> None:
+        """Receives what get_extra_state() returned, at load_state_dict()."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug."
+        )
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, prefix, keep_vars) -> None, before state_dict() collects this module."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata) -> None, after state_dict()
+        collected this module and its children (it may change state_dict in place)."""
+        hook._from_public_api = True
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """The older, private post-hook: hook(module, state_dict, prefix, local_metadata)
+        may return a new state_dict."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError(
+                "Cannot register the same function as the state dict post hook that was "
+                "previously registered via register_state_dict_post_hook"
+            )
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) -> None, before this module loads its entries."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable, with_module: bool = False
+    ) -> RemovableHandle:
+        """As register_load_state_dict_pre_hook; without with_module the hook is not given
+        the module."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = (
+            functools.partial(hook, self) if with_module else hook
+        )
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, incompatible_keys) -> None, after load_state_dict() loaded this module
+        and its children; it may edit incompatible_keys' lists in place."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
 
     def _load_from_state_dict(
         self,
@@ -757,6 +886,16 @@ class Module:
         signature, which subclasses override (and call) with these seven arguments.
         local_metadata is what state_dict() stored for this module ({'version': ...}), plus
         'assign_to_params_buffers' when load_state_dict(assign=True)."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(
+                state_dict,
+                prefix,
+                local_metadata,
+                strict,
+                missing_keys,
+                unexpected_keys,
+                error_msgs,
+            )
         missing, unexpected, errors = missing_keys, unexpected_keys, error_msgs
         assign = bool(local_metadata.get("assign_to_params_buffers", False))
         local = {k: v for k, v in self._parameters.items() if v is not None}
@@ -800,8 +939,16 @@ class Module:
                 with grad_mode.no_grad():
                     t._data[...] = arr.astype(t._data.dtype, copy=False)
                     t._vc[0] += 1  # an in-place write: saved-for-backward checks see it
+        extra_key = prefix + _EXTRA_STATE_KEY
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected.append(extra_key)
         for key in state_dict if strict else ():
-            if key.startswith(prefix):
+            if key.startswith(prefix) and key != extra_key:
                 first = key[len(prefix) :].split(".", 1)[0]
                 if first not in self._modules and first not in local:
                     unexpected.append(key)
@@ -839,6 +986,14 @@ class Module:
                         child,
                         OrderedDict((k, v) for k, v in sd.items() if k.startswith(child_prefix)),
                         child_prefix,
+                    )
+            # (post-hooks run as each module's subtree finishes: they see the keys so far)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, _IncompatibleKeys(missing, unexpected)) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace."
                     )
 
         load(self, state_dict, "")

@@ -1,0 +1,128 @@
+"""nn.Module's state-dict machinery against PyTorch: the state-dict and load hooks (their
+order, arguments and what they may change), get_extra_state/set_extra_state, set_submodule,
+and the CPU-only build's answers (cuda() raises; is_sparse and friends are False)."""
+
+from __future__ import annotations
+
+import pytest
+from program_harness import compare_program
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+
+STATE_DICT_HOOKS = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+calls = []
+
+
+class Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        self.steps = 0
+
+    def forward(self, x):
+        self.steps += 1
+        return self.lin(x)
+
+    def get_extra_state(self):
+        return {"steps": self.steps}
+
+    def set_extra_state(self, state):
+        self.steps = state["steps"]
+
+
+net = nn.Sequential(Counter(), nn.ReLU(), nn.Linear(2, 1))
+net(torch.randn(4, 3))
+net(torch.randn(4, 3))
+
+net.register_state_dict_pre_hook(lambda m, prefix, keep_vars: calls.append(("pre", prefix, keep_vars)))
+net[0].register_state_dict_pre_hook(lambda m, prefix, keep_vars: calls.append(("pre0", prefix)))
+
+
+def drop_bias(module, sd, prefix, local_metadata):
+    calls.append(("post", prefix, sorted(local_metadata)))
+    del sd[prefix + "2.bias"]
+
+
+net.register_state_dict_post_hook(drop_bias)
+handle = net[2]._register_state_dict_hook(lambda m, sd, prefix, md: calls.append(("private", prefix)))
+sd = net.state_dict()
+print(list(sd), sd["0._extra_state"], calls)
+handle.remove()
+calls.clear()
+bad = net.register_state_dict_post_hook(lambda m, sd, p, md: 1)
+try:
+    net.state_dict()
+except RuntimeError as e:
+    print("RuntimeError", e)
+bad.remove()
+
+fresh = nn.Sequential(Counter(), nn.ReLU(), nn.Linear(2, 1))
+
+
+def rename(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+    calls.append(("load_pre", prefix, strict))
+    if prefix + "old_weight" in state_dict:
+        state_dict[prefix + "weight"] = state_dict.pop(prefix + "old_weight")
+
+
+def forgive(module, keys):
+    calls.append(("load_post", list(keys.missing_keys), list(keys.unexpected_keys)))
+    keys.missing_keys.clear()
+
+
+fresh[2].register_load_state_dict_pre_hook(rename)
+fresh.register_load_state_dict_post_hook(forgive)
+fresh[0].register_load_state_dict_post_hook(lambda m, keys: calls.append(("post0", list(keys.missing_keys))))
+sd = dict(sd)
+sd["2.old_weight"] = sd.pop("2.weight")
+result = fresh.load_state_dict(sd)
+print(result, fresh[0].steps, calls)
+out = fresh(torch.ones(1, 3))
+try:
+    nn.Sequential(Counter()).load_state_dict({"0.lin.weight": torch.ones(2, 3), "0.lin.bias": torch.ones(2)})
+except RuntimeError as e:
+    print("RuntimeError", str(e).splitlines()[1])
+plain = nn.Linear(2, 2)
+try:
+    plain.load_state_dict({**plain.state_dict(), "_extra_state": 1})
+except RuntimeError as e:
+    print("RuntimeError", str(e).splitlines()[1])
+"""
+
+
+def test_state_dict_hooks_and_extra_state():
+    compare_program(STATE_DICT_HOOKS, skip=("handle", "bad", "calls"))
+
+
+CPU_BUILD = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+x = torch.randn(3)
+print(x.is_sparse, x.is_quantized, x.is_nested, x.is_mkldnn, x.is_mps, x.to_dense().equal(x))
+for f in (lambda: x.cuda(), lambda: nn.Linear(2, 2).cuda()):
+    try:
+        f()
+    except AssertionError as e:
+        print("AssertionError", e)
+net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Linear(3, 3), nn.ReLU()))
+net.set_submodule("1.1", nn.Tanh())
+net.set_submodule("1.0", nn.Linear(3, 1))
+print(net)
+for target, strict in (("", False), ("1.missing", True), ("0.weight", False)):
+    try:
+        net.set_submodule(target, nn.ReLU(), strict=strict)
+    except (ValueError, AttributeError) as e:
+        print(type(e).__name__, e)
+y = net(torch.ones(1, 2))
+"""
+
+
+def test_cpu_build_answers_and_set_submodule():
+    compare_program(CPU_BUILD)
