@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the programs' own lines)
 """nn.Module's state-dict machinery against PyTorch: the state-dict and load hooks (their
 order, arguments and what they may change), get_extra_state/set_extra_state, set_submodule,
 and the CPU-only build's answers (cuda() raises; is_sparse and friends are False)."""

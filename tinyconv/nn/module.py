@@ -8,7 +8,6 @@ can walk the tree of submodules without the user listing anything.
 from __future__ import annotations
 
 import functools
-
 import warnings
 import weakref
 from collections import OrderedDict
