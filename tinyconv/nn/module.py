@@ -748,7 +748,7 @@ class Module:
         modules = self.modules() if recurse else [self]
         for m in modules:
             for reg in (m._parameters, m._buffers):
-                for name, t in reg.items():
+                for t in reg.values():
                     if t is not None:
                         with grad_mode.no_grad():
                             t._data = np.zeros_like(t._data)
