@@ -127,3 +127,72 @@ y = net(torch.ones(1, 2))
 
 def test_cpu_build_answers_and_set_submodule():
     compare_program(CPU_BUILD)
+
+
+OPTIMIZER_HOOKS = """
+import torch
+import torch.nn as nn
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+torch.manual_seed(0)
+calls = []
+model = nn.Linear(3, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+g_pre = register_optimizer_step_pre_hook(lambda o, a, k: calls.append(("global pre", type(o).__name__)))
+g_post = register_optimizer_step_post_hook(lambda o, a, k: calls.append(("global post", len(a))))
+opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", len(a), sorted(k))))
+opt.register_step_post_hook(lambda o, a, k: calls.append(("post",)))
+counted = []
+
+
+def closure():
+    counted.append(1)
+    opt.zero_grad()
+    loss = model(torch.ones(4, 3)).pow(2).sum()
+    loss.backward()
+    return loss
+
+
+def swap_closure(o, args, kwargs):
+    return (args[0],), {"closure": closure}
+
+
+h = opt.register_step_pre_hook(swap_closure)
+loss = opt.step()
+h.remove()
+print(calls, round(loss.item(), 5), len(counted))
+calls.clear()
+closure()
+opt.step()
+g_pre.remove()
+g_post.remove()
+print(calls)
+calls.clear()
+opt.register_state_dict_pre_hook(lambda o: calls.append("sd pre"))
+opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+opt.register_state_dict_post_hook(lambda o, sd: calls.append(("sd post", sorted(sd))), prepend=True)
+sd = opt.state_dict()
+print(sorted(sd), calls)
+calls.clear()
+fresh = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+
+
+def lower_lr(o, sd):
+    calls.append(("load pre", sorted(sd)))
+    sd.pop("extra")
+    sd["param_groups"][0]["lr"] = 0.01
+    return sd
+
+
+fresh.register_load_state_dict_pre_hook(lower_lr)
+fresh.register_load_state_dict_post_hook(lambda o: calls.append(("load post", o.param_groups[0]["lr"])))
+fresh.load_state_dict(sd)
+print(calls, "extra" in sd)
+closure()
+fresh.step()
+weight = model.weight
+"""
+
+
+def test_optimizer_step_and_state_dict_hooks():
+    compare_program(OPTIMIZER_HOOKS, skip=("g_pre", "g_post", "h", "calls", "counted", "sd"))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
+import itertools
 import numbers
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,7 +15,64 @@ import numpy as np
 from .. import _dtype
 from .._errors import TensorValueError
 from ..autograd import grad_mode
+from ..autograd.engine import RemovableHandle
 from ..tensor import Tensor
+
+# hooks around every optimizer's step (register_optimizer_step_pre_hook / post_hook)
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+_HOOK_DICTS = (
+    "_optimizer_step_pre_hooks",
+    "_optimizer_step_post_hooks",
+    "_optimizer_state_dict_pre_hooks",
+    "_optimizer_state_dict_post_hooks",
+    "_optimizer_load_state_dict_pre_hooks",
+    "_optimizer_load_state_dict_post_hooks",
+)
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before every
+    optimizer's step."""
+    handle = RemovableHandle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None, after every optimizer's step."""
+    handle = RemovableHandle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(step: Callable) -> Callable:
+    """step, running the global and the optimizer's own step hooks around it (PyTorch's
+    order: global pre-hooks, own pre-hooks, step, own post-hooks, global post-hooks)."""
+
+    @functools.wraps(step)
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        self = args[0]
+        pre = getattr(self, "_optimizer_step_pre_hooks", {})
+        for hook in itertools.chain(_global_optimizer_pre_hooks.values(), pre.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                        f"{result}."
+                    )
+        out = step(*args, **kwargs)
+        post = getattr(self, "_optimizer_step_post_hooks", {})
+        for hook in itertools.chain(post.values(), _global_optimizer_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    hooked._hooked = True  # type: ignore[attr-defined]
+    return hooked
 
 
 def check_nonnegative(who: str, name: str, value: Any) -> None:
@@ -120,6 +180,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict = {}
         self.param_groups: list[dict] = []
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
+        self._patch_step_function()
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of Tensors or dicts, "
@@ -135,6 +198,60 @@ class Optimizer:
             groups = [{"params": groups}]
         for g in groups:
             self.add_param_group(g)
+
+    def _patch_step_function(self) -> None:
+        """Make this class's step run the step hooks (once per class, as PyTorch patches it;
+        a subclass's own step is wrapped when its first instance is made)."""
+        cls = type(self)
+        if not getattr(cls.step, "_hooked", False):
+            cls.step = _with_step_hooks(cls.step)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:  # (an optimizer pickled without hooks gets empty ones)
+            self.__dict__.setdefault(name, OrderedDict())
+        self._patch_step_function()
+
+    def _register(self, name: str, hook: Callable, prepend: bool) -> RemovableHandle:
+        hooks = getattr(self, name)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), before step()."""
+        return self._register("_optimizer_step_pre_hooks", hook, False)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(optimizer, args, kwargs) -> None, after step()."""
+        return self._register("_optimizer_step_post_hooks", hook, False)
+
+    def register_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(optimizer) -> None, before state_dict() builds the dict."""
+        return self._register("_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(optimizer, state_dict) -> None or a new state_dict, after state_dict()."""
+        return self._register("_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(optimizer, state_dict) -> None or the state_dict to load instead, before
+        load_state_dict() (it receives a shallow copy, which it may change)."""
+        return self._register("_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(optimizer) -> None, after load_state_dict()."""
+        return self._register("_optimizer_load_state_dict_post_hooks", hook, prepend)
 
     def add_param_group(self, group: dict) -> None:
         """Fill in the defaults and append `group` itself, as PyTorch does: the dict a program
@@ -220,6 +337,8 @@ class Optimizer:
     def state_dict(self) -> dict:
         """{'state': {index: {...arrays as Tensors...}}, 'param_groups': [...]} with parameters
         as indices."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
         index = {}
         groups = []
         for g in self.param_groups:
@@ -236,11 +355,22 @@ class Optimizer:
                     state[index[id(p)]] = {
                         k: _exported(k, v, self._step_dtype) for k, v in self.state[p].items()
                     }
-        return {"state": state, "param_groups": groups}
+        out = {"state": state, "param_groups": groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, out)
+            if result is not None:
+                out = result
+        return out
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what state_dict() returned; everything is checked before anything changes."""
         what = f"{type(self).__name__}.load_state_dict"
+        if isinstance(state_dict, dict):
+            state_dict = state_dict.copy()  # (a shallow copy, for the pre-hooks to change)
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             got = (
                 sorted(map(str, state_dict))
@@ -286,7 +416,9 @@ class Optimizer:
                             f"but should have {want} for a parameter of shape {tuple(p.shape)}"
                         )
                     # (the step count: PyTorch's checkpoints hold a float32 Tensor)
-                    v = int(arr) if k == "step" else np.array(arr, dtype=p.dtype)
+                    # (an array of the parameter's dtype is taken as it is, as PyTorch's
+                    # .to(dtype) returns the same tensor: the loaded state aliases it)
+                    v = int(arr) if k == "step" else np.asarray(arr, dtype=p.dtype)
                 entry[k] = v
             state[p] = entry
         for mine, theirs in zip(self.param_groups, groups, strict=False):
@@ -294,6 +426,8 @@ class Optimizer:
                 if k != "params":
                     mine[k] = copy.deepcopy(v)
         self.state = state
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
 
     def _state_shape(self, key: str, shape: tuple) -> tuple:
         """The shape state entry `key` has for a parameter of `shape` (the parameter's own,
@@ -314,10 +448,12 @@ class Optimizer:
 
 
 def _exported(key: str, value: Any, step_dtype: Any) -> Any:
-    """One state entry as state_dict() shows it: arrays as Tensors (copies), and the step count
-    as PyTorch keeps it, a 0-d Tensor of the default float dtype of the first step."""
+    """One state entry as state_dict() shows it: arrays as Tensors sharing the optimizer's
+    memory (PyTorch's state_dict holds the state's own tensors, so later steps show in it),
+    and the step count as PyTorch keeps it, a 0-d Tensor of the default float dtype of the
+    first step (a new one: tinyconv counts steps in a Python int)."""
     if isinstance(value, np.ndarray):
-        return Tensor._make(value.copy(), None, False)
+        return Tensor._make(value, None, False)
     if isinstance(value, list):  # (L-BFGS's history: lists of arrays, None where unused)
         return [_exported(key, v, step_dtype) for v in value]
     if key == "step" and isinstance(value, int):
