@@ -452,3 +452,53 @@ def test_views_of_one_array_travel_to_torch_and_back(rows, cols, kinds, dtype):
         t, tb = theirs[k], theirs["base"]
         same_storage = t.untyped_storage().data_ptr() == tb.untyped_storage().data_ptr()
         assert same_storage == shared, k
+
+
+class _RunConfig:  # (a user class a training script puts beside its weights)
+    def __init__(self, lr):
+        self.lr = lr
+
+
+@pytest.mark.torch
+def test_add_safe_globals_allows_listed_classes_as_pytorchs_weights_only_load(tmp_path):
+    import argparse
+
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "ckpt.pt"
+    blob = {"w": torch.ones(2), "args": argparse.Namespace(epochs=3), "cfg": _RunConfig(0.5)}
+    torch.save(blob, path)
+    torchs_own = torch.serialization.get_safe_globals()
+    try:
+        _check_safe_globals(torch, path)
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(torchs_own)
+    _check_safe_globals(tinyconv, path)
+    # an (object, "module.name") pair allows the object under the name the file spells
+    tinyconv.serialization.add_safe_globals(
+        [argparse.Namespace, (_RunConfig, f"{__name__}._RunConfig")]
+    )
+    try:
+        assert tinyconv.load(path)["cfg"].lr == 0.5
+    finally:
+        tinyconv.serialization.clear_safe_globals()
+
+
+def _check_safe_globals(lib, path):
+    """The same allow-list steps in PyTorch and in tinyconv (lib)."""
+    import argparse
+
+    lib.serialization.clear_safe_globals()
+    with pytest.raises(pickle.UnpicklingError):  # (weights-only: not allowed yet)
+        lib.load(path)
+    lib.serialization.add_safe_globals([argparse.Namespace])
+    with pytest.raises(pickle.UnpicklingError, match="_RunConfig" if lib is tinyconv else ""):
+        lib.load(path)
+    with lib.serialization.safe_globals([_RunConfig]):
+        got = lib.load(path)
+    assert got["args"] == argparse.Namespace(epochs=3) and got["cfg"].lr == 0.5
+    assert got["w"].tolist() == [1.0, 1.0]
+    assert lib.serialization.get_safe_globals() == [argparse.Namespace]
+    lib.serialization.clear_safe_globals()
+    with pytest.raises(pickle.UnpicklingError):
+        lib.load(path)

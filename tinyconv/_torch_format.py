@@ -53,6 +53,10 @@ class TorchFormatError(ValueError):
     """A file in PyTorch's format that tinyconv can't (or won't) read; serialization wraps it."""
 
 
+class UnsafeGlobalError(TorchFormatError):
+    """The file needs a class or function that is not allowed (weights-only loading)."""
+
+
 def is_torch_archive(data: bytes) -> bool:
     """Whether ``data`` is a zip archive with one ``<name>/data.pkl``: torch.save's format."""
     try:
@@ -143,6 +147,23 @@ _READ_GLOBALS: dict[tuple[str, str], Any] = {
 }
 
 
+# what the user allowed on top (serialization.add_safe_globals): objects, or (object, name)
+# pairs whose name is "module.qualname" as the file spells it; in the order they were added
+SAFE_GLOBALS: list = []
+
+
+def _user_safe(module: str, name: str) -> Any:
+    """The object add_safe_globals allowed under module.name, else None."""
+    wanted = f"{module}.{name}"
+    for entry in SAFE_GLOBALS:
+        obj, spelled = entry if isinstance(entry, tuple) else (entry, None)
+        if spelled is None:
+            spelled = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+        if spelled == wanted:
+            return obj
+    return None
+
+
 class _Unpickler(pickle.Unpickler):
     """Resolves only ``_READ_GLOBALS``; storages come from the archive's ``data/`` entries."""
 
@@ -153,6 +174,8 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         found = _READ_GLOBALS.get((module, name))
+        if found is None:
+            found = _user_safe(module, name)
         if found is not None:
             return found
         if module == "torch" and name.endswith("Storage"):
@@ -165,9 +188,10 @@ class _Unpickler(pickle.Unpickler):
             if not module.startswith(("torch._utils", "collections"))
             else ""
         )
-        raise TorchFormatError(
+        raise UnsafeGlobalError(
             f"it needs {module}.{name} to be read, which is not one of the names a tensor "
-            f"checkpoint uses; tinyconv never runs code from a file{hint}"
+            f"checkpoint uses; tinyconv never runs code from a file{hint} (allow it with "
+            f"serialization.add_safe_globals([{name}]) if you trust it)"
         )
 
     def persistent_load(self, pid: Any) -> np.ndarray:

@@ -45,6 +45,11 @@ class CheckpointError(RuntimeError):
     """A file that is not a readable tinyconv checkpoint."""
 
 
+class WeightsOnlyError(CheckpointError, pickle.UnpicklingError):
+    """A checkpoint that needs a class or function not allowed by add_safe_globals (an
+    UnpicklingError, as PyTorch's weights-only load raises)."""
+
+
 def _encode(obj: Any, arrays: dict, where: str) -> Any:
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
@@ -210,6 +215,40 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these classes and functions in the PyTorch checkpoints `load` reads (as
+    torch.serialization.add_safe_globals for weights_only loading): each an object, found by
+    its module and qualified name, or an (object, "module.name") pair naming it as the file
+    does. Only what is listed here, beside tensors and containers, is ever rebuilt."""
+    if not isinstance(safe_globals, list):
+        raise TypeError(f"add_safe_globals: expected a list, got {type(safe_globals).__name__}")
+    _torch_format.SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """What add_safe_globals allowed, in order."""
+    return list(_torch_format.SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    """Forget everything add_safe_globals allowed."""
+    _torch_format.SAFE_GLOBALS.clear()
+
+
+class safe_globals:  # noqa: N801 (PyTorch's name)
+    """`with safe_globals([...]):` allows them in `load` for the block only."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = safe_globals
+
+    def __enter__(self) -> None:
+        self._saved = list(_torch_format.SAFE_GLOBALS)
+        add_safe_globals(self.safe_globals)
+
+    def __exit__(self, *exc: Any) -> None:
+        _torch_format.SAFE_GLOBALS[:] = self._saved
+
+
 def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is
     unreadable.
@@ -236,6 +275,8 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
     if _torch_format.is_torch_archive(data):
         try:
             return _torch_format.read(data)
+        except _torch_format.UnsafeGlobalError as e:
+            raise WeightsOnlyError(f"load: {name} is a PyTorch checkpoint, but {e}") from None
         except _torch_format.TorchFormatError as e:
             raise CheckpointError(f"load: {name} is a PyTorch checkpoint, but {e}") from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError) as e:
