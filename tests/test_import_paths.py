@@ -33,6 +33,16 @@ PATHS = [
     ("tinyconv.nn.parallel", "DistributedDataParallel"),
     ("tinyconv.utils.data.distributed", "DistributedSampler"),
     ("tinyconv.distributed", "init_process_group"),
+    ("tinyconv.utils.hooks", "RemovableHandle"),
+    ("tinyconv.utils.data._utils.collate", "default_collate"),
+    ("tinyconv.autograd.gradcheck", "gradgradcheck"),
+    ("tinyconv.autograd.function", "FunctionCtx"),
+    ("tinyconv.optim.adamw", "AdamW"),
+    ("tinyconv.optim.radam", "RAdam"),
+    ("tinyconv.nn.parameter", "UninitializedParameter"),
+    ("tinyconv.types", "Number"),
+    ("tinyconv.compiler", "disable"),
+    ("tinyconv._dynamo", "config"),
 ]
 
 
@@ -262,3 +272,22 @@ def test_dim_order_output_nr_and_as_subclass():
     assert z.grad.tolist() == [6.0, 6.0]
     with pytest.raises(TypeError, match="subclass of Tensor"):
         z.as_subclass(int)
+
+
+def test_compiler_switches_leave_code_eager():
+    @torch.compiler.disable
+    def f(x):
+        return x + 1
+
+    assert f(1) == 2 and torch.compiler.disable(reason="why")(f) is f
+    assert not torch.compiler.is_compiling() and torch._dynamo.is_compiling() is False
+    old = torch._dynamo.config.cache_size_limit
+    torch._dynamo.config.cache_size_limit = 64
+    try:
+        assert torch._dynamo.config.cache_size_limit == 64
+    finally:
+        torch._dynamo.config.cache_size_limit = old
+    with pytest.raises(AttributeError):
+        torch._dynamo.config.no_such_knob  # noqa: B018
+    assert torch.nn.parameter.is_lazy(torch.nn.parameter.UninitializedParameter())
+    assert not torch.nn.parameter.is_lazy(torch.nn.Parameter(torch.ones(1)))

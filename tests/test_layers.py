@@ -165,13 +165,10 @@ def test_layer_map_covers_the_package() -> None:
     rest |= {"func"}
     rest |= {"functional"}  # torch.functional's names, gathered from the top level
     rest |= {"exercises", "amp", ""}
-    rest |= {
-        "backends",
-        "cuda",
-        "cpu",
-        "distributed",
-    }  # (torch.backends, torch.cuda, ...: switches)
+    # (torch.backends, torch.cuda, torch.compiler, ...: switches and device queries)
+    rest |= {"backends", "cuda", "cpu", "distributed", "compiler", "_dynamo"}
     rest |= {"version"}  # (constants only: torch.version)
+    rest |= {"types"}  # (type aliases only: torch.types)
     rest |= {"profiler"}  # torch.profiler: re-exports the engine's autograd.profiler
     for path in PACKAGE.rglob("*.py"):
         name, _ = _module_name(path)

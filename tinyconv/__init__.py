@@ -11,7 +11,6 @@ tuned twin), nn/functional/ (ops wired into autograd; conv.py for the convolutio
 import builtins
 import math as _math
 import warnings as _warnings
-from collections.abc import Callable as _Callable
 
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import _foreach as _foreach_ops  # torch._foreach_*: private in PyTorch, used by EMAs
@@ -1161,32 +1160,6 @@ def compile(model=None, **kwargs):  # noqa: A001 (PyTorch's name)
     return done if model is None else done(model)
 
 
-class compiler:  # noqa: N801  (PyTorch's module name)
-    """torch.compiler's queries and switches, for code written around torch.compile."""
-
-    @staticmethod
-    def is_compiling() -> "builtins.bool":
-        return False
-
-    @staticmethod
-    def is_dynamo_compiling() -> "builtins.bool":
-        return False
-
-    @staticmethod
-    def reset() -> None:
-        """Nothing compiled, nothing to forget."""
-
-    @staticmethod
-    def disable(fn: "_Callable | None" = None, recursive: "builtins.bool" = True) -> "_Callable":
-        """The function itself (as a decorator too): everything runs eagerly already."""
-        return (lambda f: f) if fn is None else fn
-
-
-class _dynamo:  # noqa: N801  (torch._dynamo, which tutorials reset between examples)
-    reset = compiler.reset
-    is_compiling = compiler.is_compiling
-
-
 class _LegacyTensorType(type):
     def __instancecheck__(cls, obj) -> "builtins.bool":
         return isinstance(obj, Tensor) and obj.dtype == cls._dtype
@@ -1299,6 +1272,9 @@ def __getattr__(
         "cuda",
         "cpu",
         "distributed",
+        "compiler",
+        "_dynamo",
+        "types",
     ):
         mod = _lazy(name)
         globals()[name] = mod

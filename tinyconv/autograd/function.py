@@ -1124,6 +1124,11 @@ def _other_role(ctx: Function, s: Any, result: np.ndarray, out: Any, versions: l
     return role
 
 
+# torch.autograd.function.FunctionCtx, the type of `ctx` (annotations, isinstance): a custom
+# Function's ctx is its graph node, a Function itself
+FunctionCtx = Function
+
+
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
 from ..tensor import Tensor, make_tensor  # noqa: E402
