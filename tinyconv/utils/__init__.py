@@ -3,8 +3,9 @@
 `tinyconv.utils.checkpoint` recomputes activations in backward instead of keeping them;
 `tinyconv.utils.benchmark` times statements (Timer);
 `tinyconv.utils.tensorboard` writes TensorBoard event files (SummaryWriter; imported on
-demand, as torch.utils.tensorboard)."""
+demand, as torch.utils.tensorboard); `tinyconv.utils.hooks` RemovableHandle;
+`tinyconv.utils._pytree` flattening of nested containers."""
 
-from . import benchmark, checkpoint, data, progress
+from . import _pytree, benchmark, checkpoint, data, hooks, progress
 
-__all__ = ["benchmark", "checkpoint", "data", "progress"]
+__all__ = ["benchmark", "checkpoint", "data", "hooks", "progress"]
