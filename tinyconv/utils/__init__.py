@@ -6,6 +6,6 @@
 demand, as torch.utils.tensorboard); `tinyconv.utils.hooks` RemovableHandle;
 `tinyconv.utils._pytree` flattening of nested containers."""
 
-from . import _pytree, benchmark, checkpoint, data, hooks, progress
+from . import _pytree, benchmark, checkpoint, data, hooks, progress  # noqa: F401 (_pytree: private, as PyTorch's)
 
 __all__ = ["benchmark", "checkpoint", "data", "hooks", "progress"]
