@@ -235,10 +235,12 @@ def test_multihead_attention_errors():
     x = tinyconv.ones(4, 3, 8)
     with pytest.raises(ValueError, match="multiple of num_heads"):
         tinyconv.nn.MultiheadAttention(8, 3)
-    with pytest.raises(RuntimeError, match="attn_mask of shape"):
+    with pytest.raises(RuntimeError, match="2D attn_mask is"):
         m(x, x, x, attn_mask=tinyconv.ones(3, 3))
-    with pytest.raises(RuntimeError, match="key_padding_mask of shape"):
+    with pytest.raises(AssertionError, match="key_padded_mask.shape"):
         m(x, x, x, key_padding_mask=tinyconv.ones(4, 3, dtype=tinyconv.bool))
+    with pytest.raises(AssertionError, match="2-D or 3-D"):
+        m(x, x, x, attn_mask=tinyconv.ones(2, 4, 4, 4))
     with pytest.raises(RuntimeError, match="is_causal"):
         m(x, x, x, is_causal=True)
 

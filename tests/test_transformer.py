@@ -123,3 +123,123 @@ def test_transformer_gradcheck_and_errors():
         model(tinyconv.ones(3, 2, 4), tinyconv.ones(3, 1, 4))
     with pytest.raises(RuntimeError, match="d_model"):
         model(tinyconv.ones(3, 2, 5), tinyconv.ones(3, 2, 5))
+
+
+def _mha_run(lib, case):
+    """One MultiheadAttention (or F.multi_head_attention_forward) configuration in float64 on
+    seeded weights: outputs, attention weights and every gradient."""
+    make, shapes, kwargs = case
+    m = make(lib).double()
+    with lib.no_grad():
+        for i, (_, p) in enumerate(m.named_parameters()):
+            p.copy_(lib.tensor(np.random.default_rng(i).normal(0, 0.3, tuple(p.shape))))
+    xs = [
+        lib.tensor(np.random.default_rng(50 + i).normal(size=s), requires_grad=True)
+        for i, s in enumerate(shapes)
+    ]
+    if len(xs) == 1:
+        xs = xs * 3
+    out, weights = m(*xs, **{k: v(lib) for k, v in kwargs.items()})
+    loss = (out * out.detach().cos()).sum()
+    if weights is not None:
+        loss = loss + (weights * weights.detach().sin()).sum()
+    loss.backward()
+    arrays = [out.detach().numpy()] + ([] if weights is None else [weights.detach().numpy()])
+    arrays += [x.grad.numpy() for x in xs[: len(shapes)]]
+    arrays += [p.grad.numpy() for _, p in m.named_parameters()]
+    return arrays, list(m.state_dict())
+
+
+def _kpm(lib):
+    return lib.tensor([[False, False, False, True], [False, True, False, False], [False] * 4])
+
+
+class _AttentionPool:
+    """CLIP's AttentionPool2d calls F.multi_head_attention_forward with separate q/k/v
+    projections: built here as a module of each library."""
+
+    @staticmethod
+    def make(lib):
+        F = lib.nn.functional
+
+        class Pool(lib.nn.Module):
+            def __init__(self, e=8, heads=2):
+                super().__init__()
+                self.q_proj, self.k_proj = lib.nn.Linear(e, e), lib.nn.Linear(e, e)
+                self.v_proj, self.c_proj = lib.nn.Linear(e, e), lib.nn.Linear(e, 6)
+                self.heads = heads
+
+            def forward(self, x, _k, _v):
+                x = lib.cat([x.mean(dim=0, keepdim=True), x], dim=0)
+                return F.multi_head_attention_forward(
+                    query=x[:1],
+                    key=x,
+                    value=x,
+                    embed_dim_to_check=x.shape[-1],
+                    num_heads=self.heads,
+                    q_proj_weight=self.q_proj.weight,
+                    k_proj_weight=self.k_proj.weight,
+                    v_proj_weight=self.v_proj.weight,
+                    in_proj_weight=None,
+                    in_proj_bias=lib.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),
+                    bias_k=None,
+                    bias_v=None,
+                    add_zero_attn=False,
+                    dropout_p=0.0,
+                    out_proj_weight=self.c_proj.weight,
+                    out_proj_bias=self.c_proj.bias,
+                    use_separate_proj_weight=True,
+                    training=self.training,
+                    need_weights=False,
+                )
+
+        return Pool()
+
+
+MHA_CASES = [
+    (
+        lambda L: L.nn.MultiheadAttention(8, 2, add_bias_kv=True),
+        [(5, 3, 8), (4, 3, 8), (4, 3, 8)],
+        {"key_padding_mask": _kpm, "attn_mask": lambda L: L.zeros(5, 4, dtype=L.float64)},
+    ),
+    (
+        lambda L: L.nn.MultiheadAttention(
+            8, 2, add_zero_attn=True, kdim=6, vdim=5, batch_first=True
+        ),
+        [(3, 5, 8), (3, 4, 6), (3, 4, 5)],
+        {"average_attn_weights": lambda L: False, "key_padding_mask": _kpm},
+    ),
+    (
+        lambda L: L.nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True),
+        [(4, 8)],
+        {
+            "attn_mask": lambda L: L.rand(
+                2, 4, 4, dtype=L.float64, generator=L.Generator().manual_seed(0)
+            )
+        },
+    ),
+    (
+        lambda L: L.nn.MultiheadAttention(8, 4),
+        [(4, 3, 8)],
+        {
+            "need_weights": lambda L: False,
+            "is_causal": lambda L: True,
+            "attn_mask": lambda L: L.nn.Transformer.generate_square_subsequent_mask(
+                4, dtype=L.float64
+            ),
+        },
+    ),
+    (_AttentionPool.make, [(7, 3, 8)], {}),
+]
+
+
+@pytest.mark.parametrize("case", MHA_CASES, ids=[str(i) for i in range(len(MHA_CASES))])
+def test_multihead_attention_options_match_pytorch(case):
+    torch = pytest.importorskip("torch")
+    want, keys_t = _mha_run(torch, case)
+    got, keys_c = _mha_run(tinyconv, case)
+    assert keys_c == keys_t
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)

@@ -11,7 +11,7 @@
 - losses.py: mse, l1, nll, cross_entropy, binary_cross_entropy(_with_logits), distance,
   ranking, embedding and likelihood losses (cosine_similarity ... gaussian_nll_loss)
 - ctc.py: ctc_loss (its alpha/beta recursions in kernels/ctc.py)
-- attention.py: scaled_dot_product_attention
+- attention.py: scaled_dot_product_attention, multi_head_attention_forward
 - _checks.py: the argument checks they share
 
 This file only gathers the public names.
@@ -65,7 +65,7 @@ from .activations import (
     threshold,
     threshold_,
 )
-from .attention import scaled_dot_product_attention
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .conv3d import conv3d, conv_transpose3d
 from .ctc import ctc_loss
@@ -218,6 +218,7 @@ __all__ = [
     "hardswish",
     "hardtanh",
     "huber_loss",
+    "multi_head_attention_forward",
     "scaled_dot_product_attention",
     "cosine_embedding_loss",
     "cosine_similarity",

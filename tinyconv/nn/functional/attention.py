@@ -10,12 +10,18 @@ where `bias` is -inf where a bool `attn_mask` is False (or above the diagonal wi
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from ... import _dtype
+from ...creation import zeros
 from ...tensor import Tensor
+from ...torch_functions import cat
 from ._checks import _check_tensor
 from .dropout import dropout
+from .linear import linear
+from .padding import pad
 
 # Which attention kernels may run (`torch.backends.cuda.enable_*_sdp`, `nn.attention.sdpa_kernel`
 # set these). On a CPU PyTorch has the math and flash kernels; with both off it raises. tinyconv
@@ -93,3 +99,219 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value
+
+
+def _float_mask(mask: Tensor | None, dtype: Any) -> Tensor | None:
+    """A bool mask (True = masked out) as the float mask PyTorch adds to the scores (-inf
+    there, 0 elsewhere); a float mask as it is."""
+    if mask is None:
+        return None
+    if mask.dtype == _dtype.bool:
+        return (mask.to(dtype) * 0).masked_fill(mask, float("-inf"))
+    if not mask.is_floating_point():
+        raise AssertionError("only bool and floating types of masks are supported")
+    return mask
+
+
+def _mha_shape_check(
+    query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any, attn_mask: Any
+) -> bool:
+    """Whether the inputs are batched (3-D query) or not (2-D), with PyTorch's checks of the
+    other inputs' ranks (AssertionError)."""
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_tensor(t, name, "multi_head_attention_forward")
+    if query.ndim not in (2, 3):
+        raise AssertionError(
+            "query should be unbatched 2D or batched 3D tensor but received "
+            f"{query.ndim}-D query tensor"
+        )
+    batched = query.ndim == 3
+    kind = "batched (3-D)" if batched else "unbatched (2-D)"
+    for name, t in (("key", key), ("value", value)):
+        if t.ndim != query.ndim:
+            raise AssertionError(
+                f"For {kind} `query`, expected `{name}` to be {query.ndim}-D but found "
+                f"{t.ndim}-D tensor"
+            )
+    if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
+        raise AssertionError(
+            f"For {kind} `query`, expected `key_padding_mask` to be `None` or "
+            f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor instead"
+        )
+    if attn_mask is not None and attn_mask.ndim not in (2, 3):
+        raise AssertionError(
+            f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+            f"{attn_mask.ndim}-D tensor instead"
+        )
+    return batched
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """nn.MultiheadAttention's computation: query (L, N, E), key and value (S, N, E) (or
+    unbatched (L, E), (S, E)) -> (attention output (L, N, E), weights (N, L, S) averaged over
+    heads, (N, heads, L, S) otherwise, or None without need_weights).
+
+    The packed projection `in_proj_weight` (3E, E) (or q/k/v_proj_weight with
+    use_separate_proj_weight) makes q, k, v; bias_k/bias_v append one learned key/value
+    position, add_zero_attn a zero one; static_k/static_v (N * heads, S, E / heads) replace the
+    projected keys/values. Masks: attn_mask (L, S) or (N * heads, L, S) and key_padding_mask
+    (N, S), bool True = not attended, or float added to the scores.
+    """
+    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask)
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    L, N, E = query.shape
+    S = key.shape[0]
+    key_padding_mask = _float_mask(key_padding_mask, query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask."
+        )
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # (the causal kernel masks by itself)
+    else:
+        attn_mask = _float_mask(attn_mask, query.dtype)
+        if key_padding_mask is not None:
+            is_causal = False
+    if E != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {E}"
+        )
+    head_dim = E // num_heads
+    if head_dim * num_heads != E:
+        raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
+    if not use_separate_proj_weight:
+        if key.shape != value.shape:
+            raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        ws = (in_proj_weight[:E], in_proj_weight[E : 2 * E], in_proj_weight[2 * E :])
+    else:
+        if key.shape[:2] != value.shape[:2]:
+            raise AssertionError(
+                f"key's sequence and batch dims {key.shape[:2]} do not match value's "
+                f"{value.shape[:2]}"
+            )
+        ws = (q_proj_weight, k_proj_weight, v_proj_weight)
+        for name, w in zip("qkv", ws, strict=True):
+            if w is None:
+                raise AssertionError(
+                    f"use_separate_proj_weight is True but {name}_proj_weight is None"
+                )
+    bs = (
+        (None, None, None)
+        if in_proj_bias is None
+        else (in_proj_bias[:E], in_proj_bias[E : 2 * E], in_proj_bias[2 * E :])
+    )
+    q = linear(query, ws[0], bs[0])
+    k = linear(key, ws[1], bs[1])
+    v = linear(value, ws[2], bs[2])
+    if attn_mask is not None:
+        if attn_mask.ndim == 2:
+            if tuple(attn_mask.shape) != (L, S):
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be {(L, S)}."
+                )
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.ndim == 3:
+            if tuple(attn_mask.shape) != (N * num_heads, L, S):
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                    f"{(N * num_heads, L, S)}."
+                )
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key or value.")
+        k = cat([k, bias_k.repeat(1, N, 1)])
+        v = cat([v, bias_v.repeat(1, N, 1)])
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must be given together")
+    q = q.reshape(L, N * num_heads, head_dim).transpose(0, 1)
+    k = (
+        k.reshape(k.shape[0], N * num_heads, head_dim).transpose(0, 1)
+        if static_k is None
+        else static_k
+    )
+    v = (
+        v.reshape(v.shape[0], N * num_heads, head_dim).transpose(0, 1)
+        if static_v is None
+        else static_v
+    )
+    if add_zero_attn:
+        k = cat([k, zeros((N * num_heads, 1, head_dim), dtype=k.dtype)], dim=1)
+        v = cat([v, zeros((N * num_heads, 1, head_dim), dtype=v.dtype)], dim=1)
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    S = k.shape[1]
+    if key_padding_mask is not None:
+        for d, want in enumerate((N, S)):
+            if key_padding_mask.shape[d] != want:
+                raise AssertionError(
+                    f"Expected key_padded_mask.shape[{d}] to be {want}, but got "
+                    f"{key_padding_mask.shape[d]}"
+                )
+        kpm = key_padding_mask.reshape(N, 1, 1, S).expand(N, num_heads, 1, S)
+        kpm = kpm.reshape(N * num_heads, 1, S)
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        scores = (q * math.sqrt(1.0 / float(head_dim))) @ k.transpose(-2, -1)
+        if attn_mask is not None:
+            scores = attn_mask + scores
+        weights = scores.softmax(dim=-1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, dropout_p, training=True)
+        out = (weights @ v).transpose(0, 1).reshape(L * N, E)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, -1)
+        weights = weights.reshape(N, num_heads, L, S)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1 and attn_mask.ndim == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(N, num_heads, -1, S)
+    q = q.reshape(N, num_heads, L, head_dim)
+    k = k.reshape(N, num_heads, S, head_dim)
+    v = v.reshape(N, num_heads, S, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(N * L, E)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, -1)
+    return (out if batched else out.squeeze(1)), None
