@@ -816,7 +816,8 @@ def test_user_function_forward_runs_without_recording():
 
     x = torch.tensor([1.0], requires_grad=True)
     y = Peek.apply(x)
-    assert Peek.inner == (False, False)  # forward sees detached inputs under no_grad, as PyTorch
+    # forward sees the inputs themselves (requires_grad True) with recording off, as PyTorch
+    assert Peek.inner == (False, True)
     assert y.requires_grad
     y.sum().backward()
     assert x.grad.tolist() == [2.0]

@@ -558,12 +558,14 @@ class Function:
                 result = cls.forward(ctx, *raw)
             finally:
                 _restore(token)
-        else:  # a user's Function sees Tensors, cut from the graph
+        else:  # a user's Function sees its inputs themselves, with recording off
             if grad_mode.func_transforms and cls._node_cls is not None:
                 _check_transformable(cls)
             if cls._node_cls is not None:
                 ctx.__class__ = cls._node_cls  # (named as PyTorch names it: see __init_subclass__)
-            raw = [a.detach() if isinstance(a, Tensor) else a for a in args]
+            # (as PyTorch's: forward gets the input Tensors, whose requires_grad and grad_fn
+            # it may read, and runs under no_grad so that nothing it does is recorded)
+            raw = list(args)
             # (forward may read it, recorded or not; as PyTorch, it follows requires_grad
             # even under no_grad)
             ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
