@@ -12,9 +12,23 @@ from ._dtype import dtype_name, float16
 from ._tensor_math import _broadcast, _float_result
 from .autograd.ops_special import Igamma, Igammac
 from .autograd.ops_special_more import Bessel, Entr, Erfcx, LogNdtr, Ndtri, Xlog1py, Zeta
+from .kernels import orthopoly
 from .tensor import Tensor, _as_tensor
 
 __all__ = [
+    "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u",
+    "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w",
+    "hermite_polynomial_h",
+    "hermite_polynomial_he",
+    "laguerre_polynomial_l",
+    "legendre_polynomial_p",
+    "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w",
+    "spherical_bessel_j0",
     "entr",
     "erfcx",
     "i0",
@@ -241,3 +255,76 @@ def multigammaln(input: Any, p: int) -> Tensor:
 def round(input: Any, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """torch.round under its special name."""
     return _as_tensor(input).round(decimals=decimals)
+
+
+# -- orthogonal polynomials: P_n(x) for a degree n per element (kernels/orthopoly.py). As in
+# PyTorch they have no derivative: the result never requires grad.
+
+
+def _poly_args(input: Any, n: Any, what: str) -> tuple:
+    """(x's array, the degrees as int64) broadcast together; x in the promoted float dtype."""
+    if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+        raise TypeError(f"special.{what}(): at least one of input and n must be a Tensor")
+    x, d = _float_pair(input, n, f"special.{what}()")
+    if x.dtype == float16 or dtype_name(x.dtype) == "bfloat16":
+        raise NotImplementedError(f"\"{what}_cpu\" not implemented for 'Half'")
+    xa, na = np.broadcast_arrays(x._data, d._data)
+    return np.array(xa), orthopoly.degrees(na)
+
+
+def _result(values: np.ndarray) -> Tensor:
+    return Tensor._make(values, None, False)
+
+
+def _chebyshev(kind: str, shifted: bool) -> Any:
+    name = f"{'shifted_' if shifted else ''}chebyshev_polynomial_{kind}"
+
+    def polynomial(input: Any, n: Any, *, out: Any = None) -> Tensor:
+        x, d = _poly_args(input, n, name)
+        return _result(orthopoly.chebyshev(kind, x, d, shifted))
+
+    polynomial.__name__ = polynomial.__qualname__ = name
+    polynomial.__doc__ = (
+        f"The Chebyshev polynomial of the {'first second third fourth'.split()['tuvw'.index(kind)]}"
+        f" kind, {kind.upper()}_n(x){' on [0, 1] (of 2x - 1)' if shifted else ''}; x and n "
+        "broadcast (n truncated to an integer)."
+    )
+    return polynomial
+
+
+chebyshev_polynomial_t = _chebyshev("t", False)
+chebyshev_polynomial_u = _chebyshev("u", False)
+chebyshev_polynomial_v = _chebyshev("v", False)
+chebyshev_polynomial_w = _chebyshev("w", False)
+shifted_chebyshev_polynomial_t = _chebyshev("t", True)
+shifted_chebyshev_polynomial_u = _chebyshev("u", True)
+shifted_chebyshev_polynomial_v = _chebyshev("v", True)
+shifted_chebyshev_polynomial_w = _chebyshev("w", True)
+
+
+def hermite_polynomial_h(input: Any, n: Any) -> Tensor:
+    """The physicists' Hermite polynomial H_n(x) (NaN past degree 128 in float32, 512 in
+    float64, as PyTorch)."""
+    return _result(orthopoly.hermite(True, *_poly_args(input, n, "hermite_polynomial_h")))
+
+
+def hermite_polynomial_he(input: Any, n: Any) -> Tensor:
+    """The probabilists' Hermite polynomial He_n(x)."""
+    return _result(orthopoly.hermite(False, *_poly_args(input, n, "hermite_polynomial_he")))
+
+
+def laguerre_polynomial_l(input: Any, n: Any) -> Tensor:
+    """The Laguerre polynomial L_n(x)."""
+    return _result(orthopoly.laguerre(*_poly_args(input, n, "laguerre_polynomial_l")))
+
+
+def legendre_polynomial_p(input: Any, n: Any) -> Tensor:
+    """The Legendre polynomial P_n(x)."""
+    return _result(orthopoly.legendre(*_poly_args(input, n, "legendre_polynomial_p")))
+
+
+def spherical_bessel_j0(input: Any) -> Tensor:
+    """The spherical Bessel function of the first kind of order 0, sin(x) / x (no
+    derivative, as PyTorch's)."""
+    x = _floating(input, "spherical_bessel_j0")
+    return _result(orthopoly.spherical_bessel_j0(x._data))
