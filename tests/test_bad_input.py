@@ -442,7 +442,8 @@ def test_user_function_forward_returning_a_non_tensor():
     class Bad(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x.numpy() * 2
+            # (forward sees x itself, which requires grad: numpy() needs detach(), as in PyTorch)
+            return x.detach().numpy() * 2
 
         @staticmethod
         def backward(ctx, grad):
