@@ -1666,8 +1666,8 @@ CASES: list[Case] = [
             0.9,
         ),
         ValueError,
-        r"state 'momentum_buffer' of parameter 0 has shape \(5,\) but the parameter has shape \(2, "
-        r"2\)",
+        r"state 'momentum_buffer' of parameter 0 has shape \(5,\) but should have \(2, 2\) for "
+        r"a parameter of shape \(2, 2\)",
     ),
     Case(
         "more: load_state_dict of a non-dict",
