@@ -35,7 +35,6 @@ PATHS = [
     ("tinyconv.distributed", "init_process_group"),
     ("tinyconv.utils.hooks", "RemovableHandle"),
     ("tinyconv.utils.data._utils.collate", "default_collate"),
-    ("tinyconv.autograd.gradcheck", "gradgradcheck"),
     ("tinyconv.autograd.function", "FunctionCtx"),
     ("tinyconv.optim.adamw", "AdamW"),
     ("tinyconv.optim.radam", "RAdam"),

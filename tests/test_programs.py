@@ -539,6 +539,7 @@ def init_weights(m):
         nn.init.ones_(m.weight)
         nn.init.constant_(m.bias, 0.1)
 
+torch.manual_seed(0)  # (the Linear appended below draws its initial weights)
 net = Net([3, 5, 4, 2]).double()
 ret = net.apply(init_weights)
 print(ret is net)

@@ -26,7 +26,8 @@ class _GammaSample(Function):
     @staticmethod
     def forward(ctx: Any, alpha: Tensor, simplex: bool) -> Tensor:
         draw = _rng.dirichlet if simplex else _rng.gamma
-        return from_numpy(draw(_rng._rng(), alpha.numpy(), alpha.numpy().dtype))
+        a = alpha.detach().numpy()  # (forward gets the input itself, which may require grad)
+        return from_numpy(draw(_rng._rng(), a, a.dtype))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
