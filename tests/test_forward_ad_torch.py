@@ -334,3 +334,42 @@ print(f(), g())
 def test_inference_tensors_match_torch():
     # (what the refused writes leave is not compared: PyTorch's a[0] = 1.0 writes, then raises)
     compare_program(INFERENCE, skip=("x", "a", "v"))
+
+
+SAVE_FOR_FORWARD = """
+import torch
+import torch.autograd.forward_ad as fwAD
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors  # (in jvp: what save_for_forward kept)
+        return 2 * x * t
+
+
+x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+v = torch.tensor([1.0, 0.5, 0.25], dtype=torch.float64)
+with fwAD.dual_level():
+    y = Square.apply(fwAD.make_dual(x, v))
+    tangent = fwAD.unpack_dual(y).tangent
+    print(tangent.requires_grad, type(tangent.grad_fn).__name__)
+    tangent.sum().backward()
+grad = x.grad
+"""
+
+
+def test_jvp_reads_what_save_for_forward_kept():
+    # the tangent 2 x v is in the graph through x, so its gradient to x is 2 v, as PyTorch's
+    compare_program(SAVE_FOR_FORWARD, skip=("Square",))

@@ -213,6 +213,8 @@ class Function:
     # anything else. Lets a create_graph backward see saved arrays as graph Tensors.
     _saved_roles: tuple = ()
     _graph_mode = False  # True while graph_backward runs: saved_tensors gives Tensors
+    _in_jvp = False  # True while a user's jvp runs: saved_tensors gives save_for_forward's
+    _saved_forward: tuple = ()
     # {input index: the array forward converted it to (a dtype cast)}, set by an op that
     # saves a converted copy of an input, so graph_backward can see it as input.to(dtype)
     _cast_sources: dict | None = None
@@ -262,8 +264,15 @@ class Function:
         """Keep these for backward (inputs or the output; None is allowed)."""
         self._saved = tensors
 
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep these for jvp (forward-mode AD), which reads them as ctx.saved_tensors (as
+        PyTorch's: backward reads save_for_backward's, jvp this call's)."""
+        self._saved_forward = tensors
+
     @property
     def saved_tensors(self) -> tuple:
+        if self._in_jvp:
+            return self._saved_forward
         if self._released:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time "
@@ -577,8 +586,12 @@ class Function:
                     cls.setup_context(ctx, tuple(raw), result)
                 if user_jvp:  # forward_ad: the input tangents await the jvp rule
                     box = user_jvp.pop()
-                    with grad_mode.set_grad_enabled(box["grad"]):  # (the caller's, as PyTorch)
-                        box["out"] = cls.jvp(ctx, *box["in"])
+                    ctx._in_jvp = True
+                    try:
+                        with grad_mode.set_grad_enabled(box["grad"]):  # (the caller's)
+                            box["out"] = cls.jvp(ctx, *box["in"])
+                    finally:
+                        ctx._in_jvp = False
             if type(result) is tuple:
                 if ctx._dirty:
                     raise NotImplementedError(
