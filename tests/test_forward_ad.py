@@ -253,3 +253,30 @@ def test_profiler_times_each_op_of_a_dual_input_once():
     # the op itself once, then its private run (tinyconv's way to get the tangent); the
     # profiler used to see the op's own run twice
     assert [e.count for e in prof.key_averages() if e.key == "aten::exp"] == [2]
+
+
+def test_a_jvp_tangent_outside_the_graph_refuses_a_gradient_rather_than_guess():
+    fwAD = tinyconv.autograd.forward_ad
+
+    class Exp(tinyconv.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.result = x.exp()  # (kept on ctx: PyTorch's is the output object, in the graph)
+            return ctx.result
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.result
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t * ctx.result
+
+    p = tinyconv.tensor([0.5, 1.0], dtype=tinyconv.float64, requires_grad=True)
+    with fwAD.dual_level():
+        out = Exp.apply(fwAD.make_dual(p, tinyconv.tensor([1.0, 2.0], dtype=tinyconv.float64)))
+        tangent = fwAD.unpack_dual(out).tangent
+        assert tangent.requires_grad
+        np.testing.assert_allclose(tangent.detach().numpy(), np.exp([0.5, 1.0]) * [1.0, 2.0])
+        with pytest.raises(NotImplementedError, match="save_for_forward"):
+            tangent.sum().backward()

@@ -350,10 +350,14 @@ def _run_user(cls: type, args: tuple, tensors: list) -> Any:
     for o, v in zip(outs, results, strict=True):
         if isinstance(o, Tensor) and isinstance(v, Tensor):
             if o._requires_grad and not v._requires_grad:
-                # (PyTorch's jvp reads ctx's saved tensors, which are in the graph there)
+                # PyTorch's tangent requires grad here (jvp may read the forward's output,
+                # which is in the graph there), but tinyconv cannot tell what its gradient
+                # would be: it joins the graph through a node whose backward raises
                 hook, _function.forward_hook = _function.forward_hook, None
                 try:
-                    v = _ZeroLink.apply(v, *(t for _, _, t in tensors if t._requires_grad))
+                    v = _UnknownTangentGrad.apply(
+                        v, *(t for _, _, t in tensors if t._requires_grad)
+                    )
                 finally:
                     _function.forward_hook = hook
             _set_tangent(o, v)
@@ -400,6 +404,28 @@ from .function import Function  # noqa: E402
 _LINEAR = (_ops.Add, _ops.Sub, _ops.Neg, _ops.Cast, _ops.Clone, _ops.Sum, _ops.Mean,
            _ops.Reshape, _ops.Permute, _ops.Expand, _ops.Flip, _ops.Index, _ops.Cat,
            _ops.Stack, _ops.Where, _ops.TakeAlongAxis)  # fmt: skip
+
+
+class _UnknownTangentGrad(Function):
+    """A custom Function's tangent that jvp computed outside the graph while its output
+    requires grad: the values, in the graph, with a backward that raises rather than give a
+    gradient that could be wrong (PyTorch's may flow through the forward's output)."""
+
+    array_mode = True
+
+    @staticmethod
+    def forward(ctx, tangent, *primals):
+        ctx.fn_name = "a custom Function's jvp"
+        return tangent
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(
+            "forward_ad: this tangent comes from a custom Function's jvp that did not use "
+            "graph tensors, and tinyconv cannot tell its gradient with respect to the "
+            "primals (PyTorch's may flow through the forward's output kept on ctx); save "
+            "what jvp reads with ctx.save_for_forward(...) to differentiate it"
+        )
 
 
 class _ZeroLink(Function):
