@@ -97,3 +97,9 @@ def test_spherical_bessel_j0_matches_pytorch():
         want = torch.special.spherical_bessel_j0(torch.tensor(x, dtype=getattr(torch, dt)))
         got = special.spherical_bessel_j0(tinyconv.tensor(x, dtype=getattr(tinyconv, dt)))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_out_is_not_silently_ignored():
+    # (tinyconv.special takes no out=: passing one raises rather than leave it unwritten)
+    with pytest.raises(TypeError):
+        special.chebyshev_polynomial_t(tinyconv.tensor([0.5]), 2, out=tinyconv.zeros(1))

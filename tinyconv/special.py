@@ -279,7 +279,7 @@ def _result(values: np.ndarray) -> Tensor:
 def _chebyshev(kind: str, shifted: bool) -> Any:
     name = f"{'shifted_' if shifted else ''}chebyshev_polynomial_{kind}"
 
-    def polynomial(input: Any, n: Any, *, out: Any = None) -> Tensor:
+    def polynomial(input: Any, n: Any) -> Tensor:
         x, d = _poly_args(input, n, name)
         return _result(orthopoly.chebyshev(kind, x, d, shifted))
 

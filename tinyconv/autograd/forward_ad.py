@@ -415,7 +415,6 @@ class _UnknownTangentGrad(Function):
 
     @staticmethod
     def forward(ctx, tangent, *primals):
-        ctx.fn_name = "a custom Function's jvp"
         return tangent
 
     @staticmethod
