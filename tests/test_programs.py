@@ -15,7 +15,7 @@ dtype (`del`-eted before the comparison, or reduced to an order-free summary).
 from __future__ import annotations
 
 import pytest
-from program_harness import compare_program
+from program_harness import allowing, compare_program
 
 pytestmark = pytest.mark.torch
 pytest.importorskip("torch")
@@ -3841,9 +3841,18 @@ finally:
 )
 
 
+# Programs whose float32 values are compared at a wider tolerance than program_harness.TOLS
+TOLS = {
+    # its log_softmax is x - log(sum(exp(x))): outputs near -0.03 made from terms near 5, so
+    # float32 rounds them ~2e-6 absolutely (how, the BLAS kernel decides)
+    "nn_really_from_scratch": {"float32": (2e-5, 5e-6)},
+}
+
+
 @pytest.mark.parametrize("name", sorted(set(PROGRAMS) - set(PENDING)))
 def test_program(name: str) -> None:
-    compare_program(PROGRAMS[name])
+    with allowing(tols=TOLS.get(name)):
+        compare_program(PROGRAMS[name])
 
 
 def test_printing_matches_pytorch() -> None:

@@ -5816,7 +5816,10 @@ CASES = {
     # (NumPy's log/sin/cos against SLEEF's), which reaches ~1e-6 absolute in a sample near 0
     "ddpm": (DDPM, {"tols": {"float32": (2e-05, 3e-06)}}),
     "pixelcnn_wgan": (PIXELCNN_WGAN, {}),
-    "seq2seq_char_lstm": (SEQ2SEQ_CHAR_LSTM, {"ignore": "attn\\.attn\\.bias"}),
+    "seq2seq_char_lstm": (
+        SEQ2SEQ_CHAR_LSTM,
+        {"ignore": "attn\\.attn\\.bias", "tols": {"float32": (1e-4, 1e-5)}},
+    ),
     "resnet_cifar_vae": (RESNET_CIFAR_VAE, {}),
     "metric_learning_mdn_flow": (
         METRIC_LEARNING_MDN_FLOW,
@@ -5827,7 +5830,11 @@ CASES = {
     # (1e-7 on a BatchNorm'd conv's gradient) reaches 1e-4 in the momentum after three steps
     "efficientnet": (EFFICIENTNET, {"floats": "float64", "tols": {"float64": (1e-8, 1e-10)}}),
     "convnext": (CONVNEXT, {}),
-    "swin": (SWIN, {}),
+    # float32 at 1e-4 (here and for llama and the char LSTM), as vit: Adam's first steps are
+    # ~sign(g) * lr, so an entry whose gradient is a near-cancelling float32 sum moves by
+    # up to 2 * lr on rounding alone; which entries that hits depends on the BLAS kernel
+    # (OpenBLAS's Haswell and SkylakeX kernels round them differently)
+    "swin": (SWIN, {"tols": {"float32": (1e-4, 1e-5)}}),
     "mlp_mixer": (MLP_MIXER, {}),
     "tcn_wavenet": (TCN_WAVENET, {}),
     "gnn": (GNN, {}),
@@ -5844,7 +5851,7 @@ CASES = {
     ),
     "distill_yolo_capsules": (DISTILL_YOLO_CAPSULES, {}),
     "training_idioms_2": (TRAINING_IDIOMS_2, {}),
-    "llama": (LLAMA, {}),
+    "llama": (LLAMA, {"tols": {"float32": (1e-4, 1e-5)}}),
     "vqvae_contrastive": (VQVAE_CONTRASTIVE, {}),
     "gradcam_adversarial": (GRADCAM_ADVERSARIAL, {}),
     "ppo_sac": (PPO_SAC, {}),

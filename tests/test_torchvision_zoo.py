@@ -66,6 +66,8 @@ class Spec:
     f32_grads: bool = True
     # builds the model from the loaded torchvision module instead of calling `builder`
     make: Callable[[Any], Any] | None = None
+    # how many times PyTorch's float32 error tinyconv's may be (see ShuffleNetV2's entry)
+    f32_factor: float = F32_FACTOR
 
     @property
     def id(self) -> str:
@@ -123,11 +125,18 @@ SPECS = [
     # The auxiliary head needs 299x299 input (its 5x5 convolution runs on Mixed_6e's map / 3),
     # so it is compared on its own, on the 17x17 map it gets at that size.
     Spec("InceptionAux", "inception", 17, {"in_channels": 768, "num_classes": 10}, channels=768),
+    # Inception-v3's float32 gradients are not compared either: its activations reach 1e5 (the
+    # logits 4e7), so float32 rounds them by ~0.03 absolutely, and in the float64 run one
+    # input of Mixed_6e.branch7x7dbl_3's ReLU is -0.076. Which side of zero float32 puts it
+    # on decides a whole gradient entry: OpenBLAS's Haswell kernel's rounding made it
+    # 4.9e-05 (2% of every gradient upstream then differs), its SkylakeX kernel's and
+    # PyTorch's kept it negative. Its float64 gradients are compared to 1e-7 as for all.
     Spec(
         "inception_v3",
         "inception",
         75,
         {"num_classes": 10, "aux_logits": False, "init_weights": True},
+        f32_grads=False,
     ),
     Spec("mobilenet_v2", "mobilenetv2", 32, {"num_classes": 10}),
     Spec("mobilenet_v3_small", "mobilenetv3", 32, {"num_classes": 10}),
@@ -139,7 +148,11 @@ SPECS = [
         {"num_classes": 10},
         make=_efficientnet_v2_shallow,
     ),
-    Spec("shufflenet_v2_x0_5", "shufflenetv2", 32, {"num_classes": 10}),
+    # ShuffleNetV2's last BatchNorm weight gradients in a branch cancel to 1/20 of the bias
+    # gradients beside them, so both libraries' float32 errors there are rounding of that
+    # cancellation: PyTorch's 3.4e-7 at 1 thread, 7.5e-7 at 2 (stage3.4.branch2.6.weight),
+    # tinyconv's 3.7e-6 with OpenBLAS's Haswell kernel (within 10x on its SkylakeX kernel)
+    Spec("shufflenet_v2_x0_5", "shufflenetv2", 32, {"num_classes": 10}, f32_factor=20.0),
     Spec("mnasnet0_5", "mnasnet", 32, {"num_classes": 10}),
     Spec("regnet_x_400mf", "regnet", 32, {"num_classes": 10}, batch=8),
     Spec("regnet_y_400mf", "regnet", 32, {"num_classes": 10}),
@@ -456,7 +469,7 @@ def _compare_f32(records: dict, spec: Spec) -> None:
         err_torch = float(np.linalg.norm(t32 - ref_t)) / norm
         err_tc = float(np.linalg.norm(c32 - ref_c)) / norm
         # 1e-6: below that both are float32's own rounding of the float64 result.
-        if err_tc > max(F32_FACTOR * err_torch, 1e-6):
+        if err_tc > max(spec.f32_factor * err_torch, 1e-6):
             problems.append(f"{key}: tinyconv rel. error {err_tc:.3g}, torch {err_torch:.3g}")
     assert not problems, f"{spec.id} float32:\n" + "\n".join(sorted(problems)[:20])
 
@@ -487,7 +500,8 @@ def test_zoo_model_matches_torch(packages: dict, spec: Spec) -> None:
     _compare_f32(records, spec)
     records = twin.step("after SGD step on eval gradients", "SGD", **SGD)
     _compare_f64(records, spec)
-    _compare_f32(records, spec)
+    if spec.f32_grads:  # (the step's weights are made from those float32 gradients)
+        _compare_f32(records, spec)
 
     # Train mode (batch statistics, running-stat updates), float64.
     twin.keep("torch64", "tinyconv64")

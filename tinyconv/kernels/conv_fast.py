@@ -70,7 +70,7 @@ against the plain path (whose im2col is a cheap copy for 1x1), and on c1
   forward to backward, big ones rebuilt.
 - Row parts (_row_parts): a forward chunk with columns past 768 KB builds them and runs
   its GEMM in parts of output rows, each part's columns still in L2 when the GEMM reads
-  them; the same numbers (every part big enough for OpenBLAS's packed kernel). c3's
+  them; the same sums (to float32 rounding: see _row_parts for when bit for bit). c3's
   forward, 1 thread, thread CPU time on the loaded machine: 139-153 -> 113-130 ms.
 - Stride phases (big strided convolutions): the padded input is split into
   its sh x sw phases so every kernel offset reads a contiguous block.
@@ -241,7 +241,8 @@ _GEMM_COLS = 400
 # this many bytes of columns, which stay in a core's L2 (_row_parts)...
 _ROW_PART_BYTES = 768 << 10
 # ...each part a product of at least this many multiply-adds (per group), where OpenBLAS
-# runs its packed kernel, whose sums do not depend on how the columns are cut
+# runs its packed kernel (whose sums, on its SkylakeX kernel, do not depend on how the
+# columns are cut)
 _ROW_PART_MIN_MACS = 8 << 20
 _ROWS_COL2IM = 16  # stride-1 input gradients with at most this many O/G: _input_grad_rows
 # Stride-1 input gradients with at least this many input channels per group, outputs of at
@@ -742,9 +743,12 @@ def _row_parts(plan: _Plan, OH: int, M: int, K: int, itemsize: int) -> list[tupl
 
     Every part stays at or above ``_ROW_PART_MIN_MACS`` multiply-adds: below 28*512*512,
     OpenBLAS may run a product through its direct or small-matrix kernels (no packing),
-    whose sums can round differently. At or above it, each output column is the same
-    packed-kernel dot product whether the columns come whole or in parts, so the numbers
-    are those of the whole chunk, at any thread count. (That leaves the residual block's
+    whose sums can round differently. At or above it, on OpenBLAS's SkylakeX kernel, each
+    output column is the same packed-kernel dot product whether the columns come whole or
+    in parts, so the numbers are those of the whole chunk. Its Haswell kernel (AVX2
+    machines) rounds a column by its place among the columns it is given, so there parts
+    and whole agree to float32 rounding only. Either way the parts do not depend on the
+    thread count, nor do the numbers. (That leaves the residual block's
     (16, 32, 32, 32) -> 32 whole: its 1.25 MB of columns an image make 10M multiply-adds;
     there, 2 parts ran 14% faster at 2 threads but 1-4% slower at 1, and took the direct
     kernel.)
