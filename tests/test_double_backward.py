@@ -550,6 +550,7 @@ CASES: list[Case] = [
     Case("sigmoid", ("Sigmoid",), unary(), lambda T, p, x: x.sigmoid()),
     Case("tanh", ("Tanh",), unary(), lambda T, p, x: x.tanh()),
     Case("sign", ("Sign", "Mul"), unary("nonzero"), lambda T, p, x: x.sign() * x * x),
+    Case("angle", ("Angle", "Mul"), unary("nonzero"), lambda T, p, x: x.angle() * x * x),
     Case("clone", ("Clone",), unary(), lambda T, p, x: (x * x).clone()),
     Case("reciprocal", ("Reciprocal",), unary("positive"), lambda T, p, x: x.reciprocal()),
     Case("rsqrt", ("Rsqrt",), unary("positive"), lambda T, p, x: x.rsqrt()),

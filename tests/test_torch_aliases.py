@@ -51,6 +51,58 @@ CASES = {
         [X5, W3],
         False,
     ),
+    "convolution": (
+        lambda T, x, w, b: T.convolution(
+            x, w, b[:3].repeat(2)[:5], [1, 1], [1], [1, 1], False, [0, 0], 1
+        ),
+        [X4, W2, V4],
+        False,
+    ),
+    "convolution 1d": (
+        lambda T, x, w: T.convolution(x, w[:, :3], None, [2], [1], [1], False, [0], 1),
+        [X3, W1],
+        False,
+    ),
+    "convolution transposed": (
+        lambda T, x, w: T.convolution(
+            x, w.transpose(0, 1), None, [2, 2], [0, 0], [1, 1], True, [1, 1], 1
+        ),
+        [X4, W2],
+        False,
+    ),
+    "native_layer_norm": (
+        lambda T, x, w: T.native_layer_norm(x, [3], w, None, 1e-5)[0],
+        [X4, V3],
+        False,
+    ),
+    "native_layer_norm mean": (
+        lambda T, x: T.native_layer_norm(x, [3, 3], None, None, 1e-5)[1],
+        [X4],
+        False,
+    ),
+    "native_layer_norm rstd": (
+        lambda T, x: T.native_layer_norm(x, (3, 3), None, None, 0.5)[2],
+        [X4],
+        False,
+    ),
+    **{
+        f"native_batch_norm {mode} {k}": (
+            lambda T, x, w, b, mode=mode, k=k: T.native_batch_norm(
+                x,
+                w,
+                b,
+                const(T, [0.1, -0.2, 0.3, 0.0], x) if mode == "eval" else None,
+                const(T, [1.0, 2.0, 0.5, 1.5], x) if mode == "eval" else None,
+                mode == "train",
+                0.1,
+                1e-5,
+            )[k],
+            [X4, V4, V4[::-1].copy()],
+            False,
+        )
+        for mode in ("train", "eval")
+        for k in (0, 1, 2)
+    },
     "max_pool3d": (lambda T, x: T.max_pool3d(x, 2, (), 1, 1, True), [X5], False),
     "max_pool1d": (lambda T, x: T.max_pool1d(x, 2, 1, 1), [X3], False),
     "max_pool1d default stride": (lambda T, x: T.max_pool1d(x, 2), [X3], False),
@@ -283,6 +335,29 @@ def test_asarray_shares_memory_where_it_can():
     assert leaf.requires_grad and leaf.is_leaf
     with pytest.raises(RuntimeError):
         tinyconv.asarray(tinyconv.tensor([1, 2]), requires_grad=True)
+
+
+@pytest.mark.torch
+def test_angle_matches_torch():
+    """The argument of real numbers: pi below 0, 0 at and above (-0.0 too), NaN kept;
+    integers and bools give floats; the gradient is 0 everywhere."""
+    torch = pytest.importorskip("torch")
+    values = [-1.5, 0.0, -0.0, 2.0, float("nan"), float("-inf"), float("inf")]
+    for dtype in ("float32", "float64"):  # (values, dtype, requires_grad and gradient)
+        compare(lambda T, F, x: T.angle(x), [np.array(values)], dtype)
+    for src in ([-1, 0, 3], [True, False]):
+        a, b = tinyconv.angle(tinyconv.tensor(src)), torch.angle(torch.tensor(src))
+        assert dtype_str(a.dtype) == dtype_str(b.dtype)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    x = tinyconv.tensor(values, requires_grad=True)
+    assert x.angle().grad_fn.name() == "AngleBackward0"
+    x.angle().sum().backward()
+    assert np.array_equal(x.grad.numpy(), np.zeros(len(values), np.float32))
+
+
+def test_dense_tensor_queries():
+    t = tinyconv.zeros(2, 3, 4)
+    assert (t.sparse_dim(), t.dense_dim(), t.is_distributed()) == (0, 3, False)
 
 
 def test_small_functions():

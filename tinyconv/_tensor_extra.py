@@ -28,7 +28,7 @@ from ._dtype import dtype_name, get_default_dtype
 from ._errors import TensorValueError
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused
-from ._tensor_math import _float_result, _index_tensor, _sliced, _where
+from ._tensor_math import _float, _float_result, _index_tensor, _sliced, _where
 from .autograd import grad_mode
 from .kernels import select
 
@@ -444,6 +444,11 @@ class TensorExtra:
     def sgn(self) -> Any:
         """sign(x) for real tensors."""
         return _fused(self.sign(), "SgnBackward0", self)
+
+    def angle(self) -> Any:
+        """The argument of a real number: pi where x < 0, else 0 (NaN stays NaN); integers
+        and bools give the default float dtype. Piecewise constant, so its gradient is 0."""
+        return _t.ops.Angle.apply(_float(self))
 
     def signbit(self) -> Any:
         """True where the sign bit is set (negative numbers and -0.0)."""

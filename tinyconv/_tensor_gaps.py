@@ -507,6 +507,18 @@ class TensorGaps:
     is_maia = property(lambda self: False, doc="False: CPU only.")
     is_vulkan = property(lambda self: False, doc="False: CPU only.")
 
+    def is_distributed(self) -> bool:
+        """False, as for every CPU tensor of PyTorch's."""
+        return False
+
+    def sparse_dim(self) -> int:
+        """0: a dense tensor has no sparse dimensions (PyTorch's answer for strided tensors)."""
+        return 0
+
+    def dense_dim(self) -> int:
+        """All of a dense tensor's dimensions are dense: its ``dim()``."""
+        return self._data.ndim
+
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Any:
         """self (a dense tensor already), or a copy in `dtype`."""
         return self if dtype is None else self.to(dtype)

@@ -359,8 +359,8 @@ def _into(out: Any, result: Tensor, what: str) -> Tensor:
 # the creation functions, which take it in their own signature: tinyconv/__init__.py gives
 # each this keyword through accepting_out.
 OUT_FUNCTIONS = (
-    "abs absolute acos acosh addbmm addcdiv addcmul addmm addmv addr all amax amin aminmax any "
-    "arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin asin asinh atan atan2 "
+    "abs absolute acos acosh addbmm addcdiv addcmul addmm addmv addr all amax amin aminmax angle "
+    "any arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin asin asinh atan atan2 "
     "atanh baddbmm bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift "
     "bitwise_xor bmm bucketize cat ceil chain_matmul cholesky cholesky_inverse cholesky_solve "
     "clamp clamp_max clamp_min clip column_stack concat concatenate conj_physical copysign cos "
@@ -1630,6 +1630,10 @@ def msort(input: Tensor) -> Tensor:
 
 def sgn(input: Tensor) -> Tensor:
     return _tensor_arg(input, "sgn()").sgn()
+
+
+def angle(input: Tensor) -> Tensor:
+    return _tensor_arg(input, "angle()").angle()
 
 
 def signbit(input: Tensor) -> Tensor:

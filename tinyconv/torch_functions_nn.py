@@ -49,6 +49,7 @@ __all__ = [
     "celu_",
     "channel_shuffle",
     "constant_pad_nd",
+    "convolution",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -73,7 +74,9 @@ __all__ = [
     "max_pool1d_with_indices",
     "max_pool2d",
     "max_pool3d",
+    "native_batch_norm",
     "native_channel_shuffle",
+    "native_layer_norm",
     "pixel_shuffle",
     "pixel_unshuffle",
     "poisson_nll_loss",
@@ -106,6 +109,56 @@ def _reduction(reduction: Any, what: str) -> str:
 def _stride(stride: Any) -> Any:
     """ATen's empty stride means the kernel size (nn.functional's None)."""
     return None if isinstance(stride, (tuple, list)) and len(stride) == 0 else stride
+
+
+# -- convolution ---------------------------------------------------------------------------------
+
+
+def _int_list(value: Any, name: str, position: int, dims: int) -> Any:
+    """ATen's int[] argument of `convolution`: a tuple or list of ints (not a bare int, as
+    PyTorch's binding refuses one), one entry (repeated) or one per spatial dim."""
+    if not isinstance(value, (tuple, list)) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise TypeError(
+            f"convolution(): argument '{name}' (position {position}) must be tuple of ints, "
+            f"not {type(value).__name__}"
+        )
+    if len(value) not in (1, dims):
+        raise RuntimeError(
+            f"convolution(): expected {name} to be a single integer value or a list of "
+            f"{dims} values to match the convolution dimensions, but got {name}={list(value)}"
+        )
+    return tuple(value) * (dims // len(value))
+
+
+def convolution(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    transposed: bool,
+    output_padding: Any,
+    groups: int,
+) -> Tensor:
+    """ATen's one convolution op: conv{1,2,3}d, or conv_transpose{1,2,3}d when `transposed`,
+    by weight's dims ((O, C/groups, *k), or (C, O/groups, *k) transposed); input (N, C, *)."""
+    dims = weight.dim() - 2
+    if dims not in (1, 2, 3):
+        raise RuntimeError(
+            f"convolution(): expected a weight of 3, 4 or 5 dims, got {weight.dim()} "
+            f"(shape {tuple(weight.shape)})"
+        )
+    stride = _int_list(stride, "stride", 4, dims)
+    padding = _int_list(padding, "padding", 5, dims)
+    dilation = _int_list(dilation, "dilation", 6, dims)
+    output_padding = _int_list(output_padding, "output_padding", 8, dims)
+    if transposed:
+        conv_t = getattr(F, f"conv_transpose{dims}d")
+        return conv_t(input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return getattr(F, f"conv{dims}d")(input, weight, bias, stride, padding, dilation, groups)
 
 
 # -- pooling -----------------------------------------------------------------------------------
@@ -223,6 +276,53 @@ def layer_norm(
 ) -> Tensor:
     """Normalise over the trailing dims `normalized_shape`."""
     return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def native_layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+) -> tuple:
+    """(output, mean, rstd) of layer_norm over the trailing dims `normalized_shape`: mean and
+    1 / sqrt(biased variance + eps) shaped (*lead, 1, ..., 1), outside the graph (as
+    PyTorch's: only the output has a gradient)."""
+    out = F.layer_norm(input, normalized_shape, weight, bias, eps)
+    n = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
+    axes = tuple(range(input.dim() - n, input.dim()))
+    with grad_mode.no_grad():
+        x = input.detach()
+        mean = x.mean(axes, keepdim=True)
+        rstd = ((x - mean) ** 2).mean(axes, keepdim=True).add(eps).rsqrt()
+    return out, mean, rstd
+
+
+def native_batch_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> tuple:
+    """(output, save_mean, save_invstd) of batch_norm on (N, C, *) input: in training the
+    batch's per-channel mean and 1 / sqrt(biased variance + eps), (C,), outside the graph;
+    in eval PyTorch's CPU kernel saves nothing: two empty (0,) tensors."""
+    with grad_mode.no_grad():  # (from the input as it comes in, before any update)
+        x = input.detach()
+        if training:
+            axes = (0, *range(2, x.dim()))
+            save_mean = x.mean(axes)
+            centered = x - save_mean.reshape(1, -1, *([1] * (x.dim() - 2)))
+            save_invstd = (centered**2).mean(axes).add(eps).rsqrt()
+        else:
+            save_mean = x.new_empty((0,))
+            save_invstd = x.new_empty((0,))
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return out, save_mean, save_invstd
 
 
 def group_norm(

@@ -2115,6 +2115,27 @@ class Sign(Op):
         return _const(np.zeros_like(grad._data))
 
 
+class Angle(Op):
+    """The argument of a real number: pi where x < 0, else 0, NaN where NaN (-0.0 gives 0).
+    Piecewise constant, as Sign: its result requires grad with the input, its gradient is
+    zero."""
+
+    torch_name = "AngleBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.where(a < 0, np.pi, 0.0).astype(a.dtype, copy=False)
+        return np.where(np.isnan(a), a, out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _const(np.zeros_like(grad._data))
+
+
 class Poisson(Op):
     """Poisson counts drawn with rates `a` (float): piecewise constant in the rates, so, as in
     PyTorch, the result requires grad when the rates do and the gradient is zero."""
