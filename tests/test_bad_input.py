@@ -1613,7 +1613,7 @@ CASES: list[Case] = [
         "more: bad optimiser hyperparameters",
         lambda: optim.Adam(params(), betas=(0.9, 1.0)),
         ValueError,
-        r"Adam: invalid betas \(0\.9, 1\.0\)",
+        r"Adam: Invalid beta parameter at index 1: 1\.0 \(betas\[1\] must be in \[0, 1\)\)",
     ),
     Case(
         "more: bad optimiser hyperparameters",

@@ -123,3 +123,47 @@ def test_schedulers_update_a_tensor_lr_in_place_as_pytorchs(name):
     (want_lrs, want_p, want_dtype, want_last), (lrs, got_p, dtype, last) = out
     assert lrs == want_lrs and dtype == want_dtype == "float32" and last == want_last
     np.testing.assert_allclose(got_p, want_p, rtol=0, atol=1e-12)
+
+
+BETA_CONFIGS = [
+    ("Adam", {}),
+    ("Adam", {"amsgrad": True, "weight_decay": 0.1}),
+    ("AdamW", {}),
+    ("Adamax", {"weight_decay": 0.1}),
+    ("NAdam", {"decoupled_weight_decay": True, "weight_decay": 0.1}),
+    ("RAdam", {}),
+]
+
+
+def run_betas(lib, name: str, kwargs: dict, dtype: str, steps: int = 8) -> np.ndarray:
+    p = lib.nn.Parameter(lib.tensor(np.linspace(-1.0, 1.3, 5), dtype=lib.float64))
+    betas = tuple(lib.tensor(b, dtype=getattr(lib, dtype)) for b in (0.8, 0.95))
+    opt = getattr(lib.optim, name)([p], lr=0.01, betas=betas, **kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((p**4).sum() + p.sum()).backward()
+        opt.step()
+    return p.detach().numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, kwargs", BETA_CONFIGS)
+def test_tensor_betas_step_as_pytorchs(name, kwargs, dtype):
+    """PyTorch takes betas as 1-element Tensors too. float64 ones give its numbers exactly.
+    With float32 ones PyTorch mixes float32 and float64 per intermediate (Adam: 1 - beta1 in
+    float64 for its lerp, sqrt(1 - beta2^t) in float32), which tinyconv does not copy: the
+    parameters agree to float32 rounding of the coefficients (up to 1.7e-9 here, after eight
+    steps of 0.01)."""
+    want = run_betas(torch, name, kwargs, dtype)
+    got = run_betas(tinyconv, name, kwargs, dtype)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 if dtype == "float64" else 1e-8)
+
+
+@pytest.mark.parametrize("name", ["Adam", "Adamax", "NAdam", "RAdam"])
+def test_bad_tensor_betas_are_refused_as_pytorch_refuses_them(name):
+    for lib in (torch, tinyconv):
+        p = lib.nn.Parameter(lib.ones(2))
+        with pytest.raises(RuntimeError, match="(?i)(boolean|truth) value of a? ?tensor"):
+            getattr(lib.optim, name)([p], betas=(lib.tensor([0.9, 0.8]), lib.tensor(0.99)))
+        with pytest.raises(ValueError, match="Invalid beta parameter at index 0"):
+            getattr(lib.optim, name)([p], betas=(lib.tensor(1.5), lib.tensor(0.99)))

@@ -11,7 +11,7 @@ import numpy as np
 from .._errors import TensorValueError
 from ..kernels.updates import adam_update_
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas
 
 
 class Adam(Optimizer):
@@ -53,10 +53,7 @@ class Adam(Optimizer):
                 f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False "
                 "and foreach=True; pass foreach=False (or None) or a float lr"
             )
-        if not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0:
-            raise TensorValueError(
-                f"{type(self).__name__}: invalid betas {betas} (each must be in [0, 1))"
-            )
+        check_betas(type(self).__name__, betas)
         if eps < 0:
             raise TensorValueError(f"{type(self).__name__}: invalid eps {eps} (must be >= 0)")
         if weight_decay < 0:

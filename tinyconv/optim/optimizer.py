@@ -132,6 +132,13 @@ def check_betas(who: str, betas: Any, name: str = "betas", says: str = "beta par
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"{who}: {name} must be a pair of numbers, got {betas!r}")
     for i, b in enumerate(betas):
+        if isinstance(b, Tensor):  # (PyTorch takes a 0-d or 1-element Tensor beta too)
+            if b.numel() != 1:
+                raise RuntimeError(
+                    f"{who}: Boolean value of Tensor with more than one value is ambiguous "
+                    f"({name}[{i}] must be a number or a 1-element Tensor)"
+                )
+            b = b.item()  # noqa: PLW2901
         check_hyperparameter(
             who,
             f"{name}[{i}]",
@@ -318,6 +325,11 @@ class Optimizer:
             for group in self.param_groups:
                 if isinstance(group["lr"], Tensor):  # (a view with the lr as a NumPy scalar)
                     group = {**group, "lr": scalar_lr(group["lr"])}  # noqa: PLW2901
+                betas = group.get("betas")
+                if betas is not None and any(isinstance(b, Tensor) for b in betas):
+                    # Tensor betas as NumPy scalars of their dtype, rounding as PyTorch's 0-d
+                    # tensor arithmetic does (as the lr's)
+                    group = {**group, "betas": tuple(scalar_lr(b) for b in betas)}  # noqa: PLW2901
                 for p in group["params"]:
                     if p.grad is not None:
                         st = states.get(p)
