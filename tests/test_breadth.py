@@ -656,6 +656,10 @@ CASES4 = {
     "searchsorted scalar": "T.searchsorted(T.tensor([1, 3, 5, 7]), 4)",
     "searchsorted int32": "T.searchsorted(T.tensor([1, 3]), T.tensor([3]), out_int32=True)",
     "searchsorted 2-d": "T.searchsorted(T.tensor([[1, 3], [2, 4]]), T.tensor([[2, 3], [3, 5]]))",
+    "searchsorted sorter": "T.searchsorted(T.tensor([3.0, 1.0, 2.0]), T.tensor([1.5, 0.0, 3.0]), "
+    "sorter=T.tensor([1, 2, 0]))",
+    "searchsorted sorter 2-d right": "T.searchsorted(T.tensor([[3, 1, 2], [9, 7, 8]]), "
+    "T.tensor([[1, 3], [7, 10]]), right=True, sorter=T.tensor([[1, 2, 0], [1, 2, 0]]))",
     "bucketize": "T.bucketize(T.tensor([3, 6, 9, 1]), T.tensor([1, 3, 5, 7]))",
     "bucketize right": "T.bucketize(T.tensor([[3.0, 1.0]]), T.tensor([1, 3, 5, 7]), right=True)",
     "bucketize scalar": "T.bucketize(3, T.tensor([1, 3, 5, 7]))",
@@ -687,6 +691,14 @@ def test_searchsorted_bad_input_names_the_argument():
         tinyconv.searchsorted(tinyconv.tensor([[1, 2]]), tinyconv.tensor([1]))
     with pytest.raises(RuntimeError, match="1-D"):
         tinyconv.bucketize(tinyconv.tensor([1]), tinyconv.tensor([[1, 2]]))
+    seq = tinyconv.tensor([3.0, 1.0, 2.0])
+    for sorter, match in (
+        (tinyconv.tensor([1, 2]), "same size"),
+        (tinyconv.tensor([1, 2, 0], dtype=tinyconv.int32), "long dtype"),
+        (tinyconv.tensor([1, 2, 3]), "out of range"),
+    ):
+        with pytest.raises(RuntimeError, match=match):
+            tinyconv.searchsorted(seq, tinyconv.tensor([1.5]), sorter=sorter)
 
 
 @given(

@@ -103,6 +103,32 @@ CASES = {
         for mode in ("train", "eval")
         for k in (0, 1, 2)
     },
+    "fill": (lambda T, x: T.fill(x * 2, 3.5), [X3], False),
+    "fill tensor value": (lambda T, x, v: T.fill(x, v), [X3, np.array(0.7)], False),
+    **{
+        f"ctc_loss reduction {r}": (
+            lambda T, x, r=r: T.ctc_loss(
+                x.log_softmax(2), T.tensor([[1, 2], [2, 2]]), [5, 4], [2, 1], 0, r
+            ),
+            [np.random.default_rng(7).standard_normal((5, 2, 3))],
+            False,
+        )
+        for r in (0, 1, 2)
+    },
+    "ctc_loss default reduction": (
+        lambda T, x: T.ctc_loss(x.log_softmax(2), T.tensor([[1, 2], [2, 2]]), [5, 4], [2, 1]),
+        [np.random.default_rng(7).standard_normal((5, 2, 3))],
+        False,
+    ),
+    **{
+        f"grid_sampler {i} {p}": (
+            lambda T, x, g, i=i, p=p: T.grid_sampler(x, g.tanh(), i, p, False),
+            [X4, np.random.default_rng(8).standard_normal((2, 3, 2, 2))],
+            False,
+        )
+        for i in (0, 1, 2)
+        for p in (0, 1, 2)
+    },
     "max_pool3d": (lambda T, x: T.max_pool3d(x, 2, (), 1, 1, True), [X5], False),
     "max_pool1d": (lambda T, x: T.max_pool1d(x, 2, 1, 1), [X3], False),
     "max_pool1d default stride": (lambda T, x: T.max_pool1d(x, 2), [X3], False),
@@ -416,6 +442,14 @@ def test_pinverse_matches_torch(shape):
 
 def test_bad_input():
     x = tinyconv.randn(2, 3)
+    with pytest.raises(RuntimeError, match="interpolation_mode must be one of"):
+        tinyconv.grid_sampler(tinyconv.ones(1, 1, 2, 2), tinyconv.zeros(1, 1, 1, 2), 3, 0, False)
+    with pytest.raises(RuntimeError, match="padding_mode must be one of"):
+        tinyconv.grid_sampler(tinyconv.ones(1, 1, 2, 2), tinyconv.zeros(1, 1, 1, 2), 0, 3, False)
+    with pytest.raises(RuntimeError, match="0-d tensor"):
+        tinyconv.fill(x, tinyconv.ones(2))
+    with pytest.raises(TypeError, match="argument 'stride' \\(position 4\\) must be tuple"):
+        tinyconv.convolution(x[None], x[None], None, 1, [0], [1], False, [0], 1)
     with pytest.raises(TypeError, match="reduction must be an int"):
         tinyconv.kl_div(x, x, "mean")
     with pytest.raises(ValueError, match="0 \\(none\\), 1 \\(mean\\) or 2 \\(sum\\)"):

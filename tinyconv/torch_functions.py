@@ -1465,11 +1465,29 @@ def searchsorted(
     out_int32: bool = False,
     right: bool = False,
     side: Any = None,
+    sorter: Tensor | None = None,
 ) -> Tensor:
     """For each value of input, the index where it would go in the (last dim of) sorted_sequence
-    to keep it sorted; an N-D sequence searches row by row (input's leading dims match)."""
+    to keep it sorted; an N-D sequence searches row by row (input's leading dims match).
+    ``sorter`` (int64, sorted_sequence's shape): the indices that sort an unsorted sequence
+    along its last dim; the results are then positions in that sorted order."""
     seq = _tensor_arg(sorted_sequence, "searchsorted()", "sorted_sequence")._data
     how = _side(right, side, "searchsorted()")
+    if sorter is not None:
+        order = _tensor_arg(sorter, "searchsorted()", "sorter")._data
+        if order.shape != seq.shape:
+            raise RuntimeError(
+                "torch.searchsorted(): boundary and sorter must have the same size, but got "
+                f"boundary tensor {list(seq.shape)} and got sorter tensor {list(order.shape)}"
+            )
+        if order.dtype != np.int64:
+            raise RuntimeError(
+                "torch.searchsorted(): sorter must be a tensor of long dtype (int64) but got "
+                f"dtype {dtype_name(order.dtype)}"
+            )
+        if order.size and (order.min() < 0 or order.max() >= seq.shape[-1]):
+            raise RuntimeError("torch.searchsorted(): sorter index out of range")
+        seq = np.take_along_axis(seq, order, axis=-1)
     scalar = not isinstance(input, Tensor)
     vals = np.asarray(input) if scalar else input._data
     if seq.ndim == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import TensorValueError
+from ._tensor_gaps import _fused
 from .autograd import grad_mode
 from .autograd.ops import Op
 from .nn import functional as F
@@ -57,6 +58,7 @@ __all__ = [
     "conv_transpose2d",
     "conv_transpose3d",
     "cosine_embedding_loss",
+    "ctc_loss",
     "dropout",
     "dropout_",
     "embedding",
@@ -64,6 +66,8 @@ __all__ = [
     "feature_alpha_dropout_",
     "feature_dropout",
     "feature_dropout_",
+    "fill",
+    "grid_sampler",
     "group_norm",
     "hinge_embedding_loss",
     "instance_norm",
@@ -159,6 +163,31 @@ def convolution(
         conv_t = getattr(F, f"conv_transpose{dims}d")
         return conv_t(input, weight, bias, stride, padding, output_padding, groups, dilation)
     return getattr(F, f"conv{dims}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
+# -- sampling ------------------------------------------------------------------------------------
+
+_INTERPOLATION = {0: "bilinear", 1: "nearest", 2: "bicubic"}  # ATen's GridSamplerInterpolation
+_PADDING = {0: "zeros", 1: "border", 2: "reflection"}  # ATen's GridSamplerPadding
+
+
+def grid_sampler(
+    input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int, align_corners: bool
+) -> Tensor:
+    """F.grid_sample with ATen's integer modes: interpolation 0 bilinear, 1 nearest, 2 bicubic;
+    padding 0 zeros, 1 border, 2 reflection. input (N, C, H, W) or (N, C, D, H, W)."""
+    for value, names, what in (
+        (interpolation_mode, _INTERPOLATION, "interpolation_mode"),
+        (padding_mode, _PADDING, "padding_mode"),
+    ):
+        if isinstance(value, bool) or value not in names:
+            raise RuntimeError(
+                f"grid_sampler(): {what} must be one of {sorted(names)} "
+                f"({', '.join(f'{k} {v}' for k, v in names.items())}), got {value!r}"
+            )
+    return F.grid_sample(
+        input, grid, _INTERPOLATION[interpolation_mode], _PADDING[padding_mode], align_corners
+    )
 
 
 # -- pooling -----------------------------------------------------------------------------------
@@ -335,6 +364,36 @@ def group_norm(
 ) -> Tensor:
     """Normalise (N, C, *) input over groups of C / num_groups channels."""
     return F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A new tensor of input's shape and dtype, every element `value` (a number or a 0-d
+    Tensor, which then gets the gradient's sum; input gets zeros), as ``input.clone().fill_``."""
+    name = "FillBackward1" if isinstance(value, Tensor) else "FillBackward0"  # (PyTorch's)
+    return _fused(input.clone().fill_(value), name, input, *([value] if name[-1] == "1" else []))
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: int = 0,
+    zero_infinity: bool = False,
+) -> Tensor:
+    """F.ctc_loss with ATen's integer reduction; log_probs (T, N, C) or (T, C). Left out, the
+    reduction is 0 (the per-sample losses): what PyTorch 2.13's torch.ctc_loss returns then,
+    though its operator schema gives 1 (mean)."""
+    return F.ctc_loss(
+        log_probs,
+        targets,
+        input_lengths,
+        target_lengths,
+        blank,
+        _reduction(reduction, "ctc_loss()"),
+        zero_infinity,
+    )
 
 
 def embedding(
