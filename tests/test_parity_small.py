@@ -366,6 +366,59 @@ def test_histogram_as_pytorchs(case, dtype, kind):
     np.testing.assert_array_equal(ec, et)
 
 
+HISTDD_CASES = [
+    {"bins": 4},
+    {"bins": [3, 5]},
+    {"bins": [2, 3], "range": [0.0, 1.0, -1.0, 2.0]},
+    {"bins": "edges"},
+    {"bins": [4, 2], "weight": True, "density": True},
+    {"bins": 3, "density": True},
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", HISTDD_CASES)
+@pytest.mark.parametrize("kind", ["small", "normal", "batched", "constant", "empty"])
+def test_histogramdd_as_pytorchs(case, dtype, kind):
+    rng = np.random.default_rng(1)
+    data = {
+        "small": np.array([[0.0, 1], [1, 0], [2, 0], [2, 2], [0.5, 1.5]]),
+        "normal": rng.standard_normal((500, 2)),
+        "batched": rng.random((3, 40, 2)),  # (..., D): the leading dims are all points
+        "constant": np.full((3, 2), 2.0),
+        "empty": np.zeros((0, 2)),
+    }[kind]
+    out = []
+    for lib in (torch, tinyconv):
+        kw = dict(case)
+        dt = getattr(lib, dtype)
+        if kw["bins"] == "edges":
+            kw["bins"] = [lib.tensor(e, dtype=dt) for e in ([-1.0, 0.5, 3.0], [0.0, 1.0])]
+        if kw.get("weight"):
+            kw["weight"] = lib.tensor(
+                np.arange(data[..., 0].size).reshape(data.shape[:-1]) + 1.0, dtype=dt
+            )
+        h = lib.histogramdd(lib.tensor(data, dtype=dt), **kw)
+        out.append((h.hist.numpy(), [e.numpy() for e in h.bin_edges], type(h).__name__))
+    (ht, et, nt), (hc, ec, nc) = out
+    assert nc == nt == "histogramdd" and hc.dtype == ht.dtype and hc.shape == ht.shape
+    np.testing.assert_allclose(hc, ht, rtol=1e-6 if dtype == "float32" else 1e-12, equal_nan=True)
+    assert len(ec) == len(et)
+    for a, b in zip(ec, et, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_histogramdd_refusals_and_no_derivative():
+    x = tinyconv.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = tinyconv.histogramdd(x, [2, 2])
+    assert h.hist.requires_grad and h.hist.grad_fn.name() == "NotImplemented"
+    for lib in (torch, tinyconv):
+        with pytest.raises(NotImplementedError):
+            lib.histogramdd(lib.tensor([[1, 2]]), [2, 2])
+        with pytest.raises(RuntimeError, match="size of bins"):
+            lib.histogramdd(lib.tensor([[1.0, 2.0]]), [2])
+
+
 def test_histogram_refusals_and_no_derivative():
     x = tinyconv.tensor([1.0, 2.0, 3.0], requires_grad=True)
     h = tinyconv.histogram(x, 2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import warnings
 from collections import namedtuple
 from collections.abc import Sequence
@@ -788,6 +789,32 @@ def _linspace(start: float, end: float, steps: int, dtype: np.dtype) -> np.ndarr
     return out.astype(dt)  # ... then to dtype: as one fused multiply-add)
 
 
+def _equal_bins(a: np.ndarray, bins: Any, range: Any, what: str) -> np.ndarray:  # noqa: A002
+    """The edges of `bins` equal bins over `range` (a (min, max) pair; None: a's), in a's
+    dtype as torch.linspace makes them; one value: a bin of width 1 around it."""
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise RuntimeError(f"{what}: bins must be a positive int, got {bins!r}")
+    if range is not None:
+        lo, hi = (builtins.float(v) for v in range)
+    elif a.size:
+        lo, hi = builtins.float(a.min()), builtins.float(a.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"{what}: the range [{lo}, {hi}] is not finite")
+    if lo > hi:
+        raise RuntimeError(f"{what}: range must have min <= max, got [{lo}, {hi}]")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return _linspace(lo, hi, builtins.int(bins) + 1, a.dtype)
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of each value within [edges[0], edges[-1]]: [left, right), the last bin also
+    holding its right edge."""
+    return np.minimum(np.searchsorted(edges, values, side="right") - 1, edges.size - 2)
+
+
 Histogram = namedtuple("histogram", ["hist", "bin_edges"])  # torch.return_types.histogram
 Histogram.__repr__ = return_type_repr("histogram")
 
@@ -835,26 +862,10 @@ def histogram(
                 f"({dtype_name(edges.dtype)}) must have the same dtype"
             )
     else:
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise RuntimeError(f"histogram(): bins must be a positive int, got {bins!r}")
-        if range is not None:
-            lo, hi = (builtins.float(v) for v in range)
-        elif a.size:
-            lo, hi = builtins.float(a.min()), builtins.float(a.max())
-        else:
-            lo, hi = 0.0, 1.0
-        if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise RuntimeError(f"histogram(): the range [{lo}, {hi}] is not finite")
-        if lo > hi:
-            raise RuntimeError(f"histogram(): range must have min <= max, got [{lo}, {hi}]")
-        if lo == hi:  # (one value: a bin of width 1 around it)
-            lo, hi = lo - 0.5, hi + 0.5
-        # the edges as torch.linspace makes them in input's dtype (the bins follow them)
-        edges = _linspace(lo, hi, builtins.int(bins) + 1, a.dtype)
+        edges = _equal_bins(a, bins, range, "histogram()")
     flat = a.reshape(-1)
     keep = (flat >= edges[0]) & (flat <= edges[-1])  # (NaN falls outside)
-    idx = np.searchsorted(edges, flat[keep], side="right") - 1
-    idx = np.minimum(idx, edges.size - 2)  # the right edge belongs to the last bin
+    idx = _bin_index(flat[keep], edges)
     wk = None if w is None else w.reshape(-1)[keep]
     hist = np.bincount(idx, weights=wk, minlength=max(edges.size - 1, 0)).astype(a.dtype)
     if density:
@@ -868,6 +879,92 @@ def histogram(
         h = _NoDerivative.apply(x, h._data, "histogram")
         e = _NoDerivative.apply(x, e._data, "histogram")
     return Histogram(h, e)
+
+
+HistogramDD = namedtuple("histogramdd", ["hist", "bin_edges"])  # torch.return_types.histogramdd
+HistogramDD.__repr__ = return_type_repr("histogramdd")
+
+
+def histogramdd(
+    input: Tensor,
+    bins: Any = 10,
+    *,
+    range: Sequence[float] | None = None,  # noqa: A002  (PyTorch's name)
+    weight: Tensor | None = None,
+    density: bool = False,
+) -> HistogramDD:
+    """(hist, bin_edges) of the points ``input (..., D)`` over D dims: hist (B_1, ..., B_D),
+    bin_edges a tuple of D 1-D tensors. ``bins``: one int for every dim, an int per dim, or
+    a 1-D tensor of edges per dim; ``range``: [min_1, max_1, ..., min_D, max_D] (the data's,
+    by default). Each bin holds [left, right), the last also its right edge. As histogram:
+    input's dtype, no derivative."""
+    x = _arg(input, "histogramdd()")
+    a = x._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f'"histogramdd" not implemented for {dtype_name(a.dtype)}')
+    if a.ndim < 1:
+        raise RuntimeError("histogramdd(): input must have at least 1 dimension (..., D)")
+    D = a.shape[-1]
+    points = a.reshape(-1, D)
+    per_dim = list(bins) if isinstance(bins, (tuple, list)) else [bins] * D
+    if len(per_dim) != D:
+        raise RuntimeError(
+            "histogramdd: The size of bins must be equal to the innermost dimension of the "
+            f"input (bins for {len(per_dim)} dims, input's points have {D})"
+        )
+    if range is not None and len(range) != 2 * D:
+        raise RuntimeError(
+            f"histogramdd(): range must give a min and a max per dim ({2 * D} numbers), "
+            f"got {len(range)}"
+        )
+    edges = []
+    for d, b in enumerate(per_dim):
+        if isinstance(b, Tensor):
+            e = b._data
+            if e.ndim != 1 or e.size < 1 or e.dtype != a.dtype:
+                raise RuntimeError(
+                    f"histogramdd(): bins[{d}] must be a 1-D tensor of edges in input's dtype "
+                    f"({dtype_name(a.dtype)}), got shape {tuple(e.shape)}, {dtype_name(e.dtype)}"
+                )
+            edges.append(e)
+        else:
+            pair = None if range is None else range[2 * d : 2 * d + 2]
+            edges.append(_equal_bins(points[:, d], b, pair, "histogramdd()"))
+    w = None
+    if weight is not None:
+        w = _arg(weight, "histogramdd()", "weight")._data
+        if w.shape != a.shape[:-1] or w.dtype != a.dtype:
+            raise RuntimeError(
+                f"histogramdd(): weight must have input's shape without its last dim "
+                f"{tuple(a.shape[:-1])} and input's dtype, got {tuple(w.shape)}, "
+                f"{dtype_name(w.dtype)}"
+            )
+        w = w.reshape(-1)
+    keep = np.ones(points.shape[0], dtype=bool)
+    for d, e in enumerate(edges):
+        keep &= (points[:, d] >= e[0]) & (points[:, d] <= e[-1])  # (NaN falls outside)
+    shape = tuple(max(e.size - 1, 0) for e in edges)
+    if all(shape):
+        cells = np.ravel_multi_index(
+            tuple(_bin_index(points[keep, d], e) for d, e in enumerate(edges)), shape
+        )
+        wk = None if w is None else w[keep]
+        hist = np.bincount(cells, weights=wk, minlength=math.prod(shape))
+    else:
+        hist = np.zeros(math.prod(shape))
+    hist = hist.reshape(shape).astype(a.dtype)
+    if density:
+        volume = np.ones(shape)
+        for d, e in enumerate(edges):
+            volume = volume * np.diff(e).reshape((-1,) + (1,) * (D - 1 - d))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = (hist / hist.sum() / volume).astype(a.dtype)
+    h = Tensor._make(hist, None, False)
+    es = [Tensor._make(np.array(e, copy=True), None, False) for e in edges]
+    if x.requires_grad and grad_mode.is_grad_enabled():
+        h = _NoDerivative.apply(x, h._data, "histogramdd")
+        es = [_NoDerivative.apply(x, e._data, "histogramdd") for e in es]
+    return HistogramDD(h, tuple(es))
 
 
 def deprecated_range(
