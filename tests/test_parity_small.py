@@ -557,3 +557,22 @@ def test_selu_gradcheck(data):
     x = tinyconv.tensor(a, requires_grad=True)
     assert gradcheck(F.selu, (x,), **TOL)
     assert gradgradcheck(F.selu, (x,), **TOL)
+
+
+def test_igamma_inplace_and_storage_queries_as_pytorchs():
+    a_np, b_np = np.array([0.5, 1.0, 2.0, 7.5]), np.array([0.3, 2.0, 3.0, 4.0])
+    got, want = [], []
+    for lib, out in ((tinyconv, got), (torch, want)):
+        a, b = lib.tensor(a_np), lib.tensor(b_np)
+        lower, upper = a.clone(), a.clone()
+        assert lower.igamma_(b) is lower and upper.igammac_(b) is upper
+        out += [lower.numpy(), upper.numpy()]
+        view = a.view(4)
+        out.append(
+            np.array(
+                [a.is_set_to(a), a.is_set_to(view), a.is_set_to(a.clone()), a.is_set_to(a[:2])]
+            )
+        )
+        assert a.const_data_ptr() == a.data_ptr()
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=0)

@@ -472,6 +472,22 @@ class TensorGaps:
         """The address of the first element."""
         return builtins.int(self._data.__array_interface__["data"][0])
 
+    def const_data_ptr(self) -> int:
+        """data_ptr(), for reading only (PyTorch's const accessor)."""
+        return self.data_ptr()
+
+    def is_set_to(self, tensor: Any) -> bool:
+        """Whether self and `tensor` are the same view of one storage: the same first element,
+        shape and strides (``t.is_set_to(t.view(t.shape))`` is True, a copy's is False)."""
+        _need_tensor(tensor, "tensor", "is_set_to()")
+        a, b = self._data, tensor._data
+        return (
+            self.data_ptr() == tensor.data_ptr()
+            and a.shape == b.shape
+            and a.strides == b.strides
+            and a.dtype == b.dtype
+        )
+
     def is_same_size(self, other: Any) -> bool:
         _need_tensor(other, "other", "is_same_size()")
         return self._data.shape == other._data.shape

@@ -509,6 +509,12 @@ class TensorMath:
     def lgamma_(self) -> Any:
         return self._inplace_result(lambda x: x.lgamma(), "lgamma_()")
 
+    def igamma_(self, other: Any) -> Any:
+        return self._inplace_result(lambda x: x.igamma(other), "igamma_()")
+
+    def igammac_(self, other: Any) -> Any:
+        return self._inplace_result(lambda x: x.igammac(other), "igammac_()")
+
     def digamma_(self) -> Any:
         return self._inplace_result(lambda x: x.digamma(), "digamma_()")
 
