@@ -303,3 +303,37 @@ print(json.dumps(out))
     for name, (diff, dtypes) in out.items():
         assert diff is not None and diff < 1e-5, (name, diff)
         assert dtypes == ["tinyconv.float32"] * 2, (name, dtypes)
+
+
+# -- the README's result tables are the committed runs' ------------------------------------
+
+README_TABLES = {  # marker in benchmarks/README.md -> the run's JSON, committed beside it
+    "haswell-1t": "reference-results-haswell-1t.json",
+    "haswell-2t": "reference-results-haswell-2t.json",
+}
+
+
+@pytest.mark.parametrize("marker", sorted(README_TABLES))
+def test_readme_tables_are_the_committed_runs(marker):
+    """Each marked table in benchmarks/README.md is harness.table() of its committed JSON, and
+    that JSON's medians and ratios are those of its own raw samples: the published numbers
+    come from the recorded run, not from hand edits."""
+    bench = os.path.join(ROOT, "benchmarks")
+    sys.path.insert(0, bench)
+    try:
+        import harness
+    finally:
+        sys.path.remove(bench)
+    with open(os.path.join(bench, README_TABLES[marker]), encoding="utf-8") as f:
+        run = json.load(f)
+    for rec in run["cases"].values():
+        samples = rec["samples_s"]
+        for lib in ("tinyconv", "torch"):
+            assert rec[f"{lib}_median_s"] == pytest.approx(float(np.median(samples[lib])))
+        assert rec["ratio"] == pytest.approx(rec["tinyconv_median_s"] / rec["torch_median_s"])
+    want = harness.table([run["cases"][n] for n in run["order"]], run["gemm_reference"])
+    with open(os.path.join(bench, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start, end = f"<!-- {marker} -->\n", f"\n<!-- /{marker} -->"
+    assert start in text and end in text, marker
+    assert text.split(start, 1)[1].split(end, 1)[0].strip() == want.strip()
