@@ -11,6 +11,13 @@ in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator) and import torch 
 - a skipped test fails instead if it carries the `torch` marker or if its skip reason
   mentions torch/PyTorch (this catches comparison tests added without the marker);
 - the run fails if no `torch`-marked test passed (a selection that ran nothing).
+
+CI's two phases share work (.ci/run): the first (no torch) writes the ids of the tests that
+passed to the file TINYCONV_PASSED_LOG names; the second, given that file as
+TINYCONV_SKIP_PASSED, deselects those of them that carry no `torch` marker, since without a
+PyTorch comparison they run the same code with or without torch installed (a test whose path
+depends on whether torch is installed carries the marker). It runs the rest: the comparisons
+and everything that skipped without torch.
 """
 
 from __future__ import annotations
@@ -86,12 +93,32 @@ def _is_torch_skip(reason: str, marked: bool) -> bool:
     return marked or "torch" in reason.lower()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With TINYCONV_SKIP_PASSED: leave out the unmarked tests the first phase passed."""
+    path = os.environ.get("TINYCONV_SKIP_PASSED", "")
+    if not path:
+        return
+    with open(path, encoding="utf-8") as f:
+        passed = set(f.read().splitlines())
+    keep, drop = [], []
+    for item in items:
+        unmarked = item.get_closest_marker("torch") is None
+        (drop if unmarked and item.nodeid in passed else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     marked = item.get_closest_marker("torch") is not None
     if report.when == "call" and report.passed and marked:
         _ran_torch_tests.append(item.nodeid)
+    log = os.environ.get("TINYCONV_PASSED_LOG", "")
+    if log and report.when == "call" and report.passed:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(item.nodeid + "\n")
     if (
         report.skipped
         and not hasattr(report, "wasxfail")

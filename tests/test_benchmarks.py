@@ -50,6 +50,7 @@ def table_row(stdout: str, name: str) -> list[str]:
     return [cell.strip() for cell in rows[0].strip("|").split("|")]
 
 
+@pytest.mark.torch  # (compares with PyTorch where installed: CI's second phase runs it again)
 @pytest.mark.parametrize("with_torch", [True, False], ids=["torch-if-installed", "no-torch"])
 def test_quick_run_prints_table_and_writes_json(tmp_path, with_torch):
     if not with_torch and not HAVE_TORCH:
@@ -133,6 +134,7 @@ def test_unknown_case_is_a_usage_error():
     assert "no_such_case" in proc.stderr and "invalid choice" in proc.stderr
 
 
+@pytest.mark.torch  # (as above)
 def test_quick_run_of_the_round_two_cases(tmp_path):
     """The depthwise convolution and the residual-block training step run in both libraries
     and agree (the whole models are checked at a small size below: at benchmark size they
