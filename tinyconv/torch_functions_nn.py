@@ -369,8 +369,10 @@ def group_norm(
 def fill(input: Tensor, value: Any) -> Tensor:
     """A new tensor of input's shape and dtype, every element `value` (a number or a 0-d
     Tensor, which then gets the gradient's sum; input gets zeros), as ``input.clone().fill_``."""
-    name = "FillBackward1" if isinstance(value, Tensor) else "FillBackward0"  # (PyTorch's)
-    return _fused(input.clone().fill_(value), name, input, *([value] if name[-1] == "1" else []))
+    out = input.clone().fill_(value)
+    if isinstance(value, Tensor):  # (PyTorch's node names for its two overloads)
+        return _fused(out, "FillBackward1", input, value)
+    return _fused(out, "FillBackward0", input)
 
 
 def ctc_loss(
