@@ -815,6 +815,21 @@ def test_special_functions(name, data):
     assert torch.autograd.gradgradcheck(fn, (t,), **TOL)
 
 
+def test_i1_second_derivative_is_exact_near_zero():
+    """i1' = i0 - i1 / x: the second derivative of i1 / x cancels to noise near 0 (PyTorch's
+    gives -2.4e-4 at x = 1e-12 and -6e-8 at 1e-9, against 3x/8), so near 0 tinyconv takes
+    i1 / x from its series, on both sides of the switch at |x| = 1e-2."""
+    x = np.array([0.0, 1e-12, -1e-9, 3e-5, -0.004, 0.00999, 0.01001, 0.3])
+    assert torch.autograd.gradgradcheck(torch.special.i1, (leaf(x.copy()),), **TOL)
+    # (i1e has |x|'s kink at 0: checked where the finite differences do not straddle it)
+    assert torch.autograd.gradgradcheck(torch.special.i1e, (leaf(x[3:].copy()),), **TOL)
+    t = leaf(x[:4].copy())
+    (g,) = torch.autograd.grad(torch.special.i1(t).sum(), t, create_graph=True)
+    (gg,) = torch.autograd.grad(g.sum(), t)
+    np.testing.assert_allclose(g.detach().numpy(), 0.5 + 3 * x[:4] ** 2 / 16, rtol=1e-15)
+    np.testing.assert_allclose(gg.numpy(), 3 * x[:4] / 8, rtol=1e-9, atol=0)
+
+
 @given(p=pair("real", "positive"))
 def test_special_xlog1py_and_zeta(p):
     a, b = p

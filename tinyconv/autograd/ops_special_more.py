@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -221,6 +222,19 @@ def zeta_array(x: np.ndarray, q: np.ndarray) -> np.ndarray:
 # -- the ops ----------------------------------------------------------------------------------
 
 
+# Below this |x|, i1(x) / x is its series: 1/2 + x^2/16 + x^4/384 + x^6/18432 (the next
+# term, x^8/1474560, is under 1e-22 there)
+_SERIES_BELOW = 1e-2
+
+
+def _i1_over_x(x: Any, exp: Any) -> Any:
+    """i1(x) / x by its series near 0 (an array or a Tensor); with ``exp``, i1e(x) / x =
+    exp(-|x|) i1(x) / x."""
+    x2 = x * x
+    series = 0.5 + x2 * (1 / 16 + x2 * (1 / 384 + x2 * (1 / 18432)))
+    return series if exp is None else series * exp(-abs(x))
+
+
 class Bessel(Op):
     """i0, i0e, i1, i1e of x (v = 0 / 1, scaled), with their derivatives."""
 
@@ -248,13 +262,12 @@ class Bessel(Op):
             if scaled:
                 d = d - np.sign(a) * out
         else:
-            eps = np.finfo(a.dtype).eps
-            tiny = np.abs(a) <= eps
-            safe = np.where(tiny, eps, a).astype(a.dtype)
-            d = bessel_array(safe, 0, scaled) - out * (
-                (np.sign(safe) + 1 / safe) if scaled else 1 / safe
-            )
-            d = np.where(tiny, 0.5, d)
+            # i1' = i0 - i1 / x (i1e' = i0e - i1e (sign(x) + 1 / x)); near 0, i1 / x is its
+            # series (_i1_over_x), since out / x cancels against i0 in the second derivative
+            small = np.abs(a) < _SERIES_BELOW
+            safe = np.where(small, 1.0, a).astype(a.dtype)
+            ratio = np.where(small, _i1_over_x(a, np.exp if scaled else None), out / safe)
+            d = bessel_array(a, 0, scaled) - ratio - (np.sign(a) * out if scaled else 0)
         return grad * d.astype(a.dtype, copy=False), None, None
 
     @staticmethod
@@ -266,12 +279,16 @@ class Bessel(Op):
             if scaled:
                 d = d - a.sign() * out
             return grad * d, None, None
-        eps = float(np.finfo(a._data.dtype).eps)
-        tiny = a.abs() <= eps
-        safe = a.masked_fill(tiny, eps)
-        inv = safe.reciprocal()
-        d = Bessel.apply(safe, 0, scaled) - out * ((safe.sign() + inv) if scaled else inv)
-        return grad * d.masked_fill(tiny, 0.5), None, None
+        # (the same formula in differentiable ops: the series' derivative is exact near 0,
+        # where that of out / x would cancel to noise, -3e-5 instead of 3x/8 at x ~ 1e-9)
+        small = a.abs() < _SERIES_BELOW
+        safe = a.masked_fill(small, 1.0)
+        series = _i1_over_x(a.masked_fill(~small, 0.0), (lambda t: t.exp()) if scaled else None)
+        ratio = (out / safe).masked_fill(small, 0.0) + series.masked_fill(~small, 0.0)
+        d = Bessel.apply(a, 0, scaled) - ratio
+        if scaled:
+            d = d - a.sign() * out
+        return grad * d, None, None
 
 
 class Erfcx(Op):
