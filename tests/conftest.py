@@ -12,12 +12,15 @@ in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator) and import torch 
   mentions torch/PyTorch (this catches comparison tests added without the marker);
 - the run fails if no `torch`-marked test passed (a selection that ran nothing).
 
-CI's two phases share work (.ci/run): the first (no torch) writes the ids of the tests that
-passed to the file TINYCONV_PASSED_LOG names; the second, given that file as
-TINYCONV_SKIP_PASSED, deselects those of them that carry no `torch` marker, since without a
-PyTorch comparison they run the same code with or without torch installed (a test whose path
-depends on whether torch is installed carries the marker). It runs the rest: the comparisons
-and everything that skipped without torch.
+CI shares work between its runs (.ci/run): the README's command (no torch) writes the ids of
+the tests that passed to the file TINYCONV_PASSED_LOG names; meanwhile the torch-marked
+tests run with torch in a second environment, logging theirs the same way. The last run,
+given those files as TINYCONV_SKIP_PASSED (without torch: only its unmarked passes are left
+out, since without a PyTorch comparison they run the same code with or without torch
+installed; a test whose path depends on whether torch is installed carries the marker) and
+TINYCONV_SKIP_PASSED_TORCH (with torch required: all its passes are left out, and count as
+comparisons that passed), runs the rest: everything that skipped without torch and the
+extras.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TORCH_VERSION = "2.13.0"  # the PyTorch the comparisons are pinned to (CI installs exactly this)
 _ran_torch_tests: list[str] = []
+_passed_earlier: list[str] = []  # torch-marked, passed in TINYCONV_SKIP_PASSED_TORCH's run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -93,17 +97,32 @@ def _is_torch_skip(reason: str, marked: bool) -> bool:
     return marked or "torch" in reason.lower()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With TINYCONV_SKIP_PASSED: leave out the unmarked tests the first phase passed."""
-    path = os.environ.get("TINYCONV_SKIP_PASSED", "")
+def _read_ids(variable: str) -> set[str]:
+    path = os.environ.get(variable, "")
     if not path:
-        return
+        return set()
     with open(path, encoding="utf-8") as f:
-        passed = set(f.read().splitlines())
+        return set(f.read().splitlines())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests an earlier run of the same CI passed: the unmarked ones of
+    TINYCONV_SKIP_PASSED (run without torch), all of TINYCONV_SKIP_PASSED_TORCH (run with it)."""
+    without_torch = _read_ids("TINYCONV_SKIP_PASSED")
+    with_torch = _read_ids("TINYCONV_SKIP_PASSED_TORCH")
+    if not without_torch and not with_torch:
+        return
     keep, drop = [], []
     for item in items:
-        unmarked = item.get_closest_marker("torch") is None
-        (drop if unmarked and item.nodeid in passed else keep).append(item)
+        marked = item.get_closest_marker("torch") is not None
+        if item.nodeid in with_torch:
+            drop.append(item)
+            if marked:
+                _passed_earlier.append(item.nodeid)
+        elif item.nodeid in without_torch and not marked:
+            drop.append(item)
+        else:
+            keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -151,16 +170,18 @@ def pytest_make_collect_report(collector: pytest.Collector):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _require_torch(session.config) and exitstatus == 0 and not _ran_torch_tests:
+    ran = _ran_torch_tests or _passed_earlier
+    if _require_torch(session.config) and exitstatus == 0 and not ran:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if not _require_torch(config):
         return
-    if _ran_torch_tests:
+    if _ran_torch_tests or _passed_earlier:
+        earlier = f", {len(_passed_earlier)} in an earlier run" if _passed_earlier else ""
         terminalreporter.write_line(
-            f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed "
+            f"PyTorch comparisons: {len(_ran_torch_tests)} torch-marked tests passed{earlier} "
             f"(TINYCONV_REQUIRE_TORCH: a skipped comparison is a failure)"
         )
     else:
