@@ -4,8 +4,9 @@ Hypothesis: `ci` is fixed and repeatable, `dev` explores more. `ci` is the defau
 the README's command use it); explore more with HYPOTHESIS_PROFILE=dev pytest.
 
 PyTorch comparisons: tests that compare with PyTorch carry the `torch` marker (registered
-in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator) and import torch with
-`pytest.importorskip("torch")`, so the suite passes without torch. With
+in setup.cfg; `pytestmark = pytest.mark.torch` or a decorator; a test that imports torch with
+`pytest.importorskip("torch")` in its body or in a fixture's is marked at collection) and
+import torch with `pytest.importorskip("torch")`, so the suite passes without torch. With
 `TINYCONV_REQUIRE_TORCH=1` (or `--require-torch`), which CI sets in its second phase:
 - torch 2.13.0 must be installed, or the run stops before collecting anything;
 - a skipped test fails instead if it carries the `torch` marker or if its skip reason
@@ -25,9 +26,12 @@ extras.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
+import inspect
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -105,9 +109,54 @@ def _read_ids(variable: str) -> set[str]:
         return set(f.read().splitlines())
 
 
+_IMPORTS_TORCH = 'importorskip("torch")'
+
+
+@functools.cache
+def _source_has(func, needles: tuple[str, ...]) -> bool:
+    try:
+        source = inspect.getsource(inspect.unwrap(func))
+    except (OSError, TypeError):
+        return False
+    return any(needle in source for needle in needles)
+
+
+@functools.cache
+def _torch_helpers(module) -> tuple[str, ...]:
+    """Calls of the module's functions that import torch (``_both(``, ``_torch(``)."""
+    return tuple(
+        f"{name}("
+        for name, f in vars(module).items()
+        if inspect.isfunction(f) and _source_has(f, (_IMPORTS_TORCH,))
+    )
+
+
+def _compares_with_torch(item: pytest.Item) -> bool:
+    """Whether the test imports torch: its module at the top, or its body, a fixture it uses
+    or a helper of its module that it calls, with pytest.importorskip (the comparisons that
+    were not given the marker)."""
+    module = getattr(item, "module", None)
+    if module is None:
+        return False
+    torch = sys.modules.get("torch")
+    if torch is not None and any(v is torch for v in vars(module).values()):
+        return True
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info is not None else ():
+        funcs += [d.func for d in defs]
+    needles = (_IMPORTS_TORCH, *_torch_helpers(module))
+    return any(_source_has(f, needles) for f in funcs if f is not None)
+
+
+@pytest.hookimpl(tryfirst=True)  # (before `-m torch` selects by the marker)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the tests an earlier run of the same CI passed: the unmarked ones of
-    TINYCONV_SKIP_PASSED (run without torch), all of TINYCONV_SKIP_PASSED_TORCH (run with it)."""
+    """Mark the unmarked comparisons (``_compares_with_torch``); leave out the tests an earlier
+    run of the same CI passed: the unmarked ones of TINYCONV_SKIP_PASSED (run without torch),
+    all of TINYCONV_SKIP_PASSED_TORCH (run with it)."""
+    for item in items:
+        if item.get_closest_marker("torch") is None and _compares_with_torch(item):
+            item.add_marker(pytest.mark.torch)
     without_torch = _read_ids("TINYCONV_SKIP_PASSED")
     with_torch = _read_ids("TINYCONV_SKIP_PASSED_TORCH")
     if not without_torch and not with_torch:
