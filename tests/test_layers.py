@@ -44,6 +44,7 @@ LAYER_OF_PREFIX = {
     "_rng": "engine",
     "_errors": "engine",
     "_storage": "engine",
+    "_histogram": "engine",
     "_return_types": "engine",
     "_process_group": "engine",  # (the default process group's state: torch.distributed)
     "nn.functional": "functional",

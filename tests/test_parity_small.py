@@ -14,8 +14,8 @@ from strategies import broadcastable_pairs, float64_arrays
 
 import tinyconv
 import tinyconv.nn.functional as F
+from tinyconv._histogram import linspace_values
 from tinyconv.autograd import gradcheck, gradgradcheck
-from tinyconv.torch_functions_more import _linspace
 
 torch = pytest.importorskip("torch")
 
@@ -320,12 +320,9 @@ def test_stack_and_chain_datasets_and_worker_info_as_pytorchs():
 def test_histogram_edges_round_as_torch_linspace(start, end, steps, dtype):
     # (histogram's bin edges: PyTorch's linspace kernel)
     want = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
-    got = _linspace(start, end, steps, np.dtype(dtype))
+    got = linspace_values(start, end, steps, np.dtype(dtype))
     assert got.dtype == want.dtype and got.shape == want.shape
-    if dtype == "float32":  # the fused multiply-add emulated in float64: exact
-        np.testing.assert_array_equal(got, want)
-    else:  # (emulated in long double: a double rounding about once in 3000 points)
-        np.testing.assert_array_max_ulp(got, want, maxulp=1)
+    np.testing.assert_array_equal(got, want)  # (each point one exactly rounded fused multiply-add)
 
 
 HIST_CASES = [
@@ -341,7 +338,8 @@ HIST_CASES = [
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", HIST_CASES)
 @pytest.mark.parametrize("kind", ["small", "normal", "empty", "constant", "uniform"])
-def test_histogram_as_pytorchs(case, dtype, kind):
+@pytest.mark.parametrize("how", ["function", "method"])
+def test_histogram_as_pytorchs(case, dtype, kind, how):
     rng = np.random.default_rng(0)
     data = {
         "small": np.array([1.0, 2, 1, 2.5, 4]),
@@ -358,7 +356,8 @@ def test_histogram_as_pytorchs(case, dtype, kind):
             kw["bins"] = lib.tensor([0.0, 1.5, 3.0, 5.0], dtype=dt)
         if kw.get("weight"):
             kw["weight"] = lib.tensor(np.arange(data.size) * 0.5 + 1, dtype=dt)
-        h = lib.histogram(lib.tensor(data, dtype=dt), **kw)
+        x = lib.tensor(data, dtype=dt)
+        h = lib.histogram(x, **kw) if how == "function" else x.histogram(**kw)
         out.append((h.hist.numpy(), h.bin_edges.numpy(), type(h).__name__))
     (ht, et, nt), (hc, ec, nc) = out
     assert nc == nt == "histogram" and hc.dtype == ht.dtype and ec.dtype == et.dtype

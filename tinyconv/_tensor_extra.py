@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _histogram
 from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name, get_default_dtype
 from ._errors import TensorValueError
@@ -43,6 +44,8 @@ SVD = namedtuple("SVD", ["U", "S", "V"])  # torch.return_types.svd
 SVD.__repr__ = return_type_repr("svd")
 QR = namedtuple("QR", ["Q", "R"])  # torch.return_types.qr
 QR.__repr__ = return_type_repr("qr")
+_Histogram = namedtuple("histogram", ["hist", "bin_edges"])  # torch.return_types.histogram
+_Histogram.__repr__ = return_type_repr("histogram")
 
 
 def _long(arr: np.ndarray) -> Any:
@@ -798,6 +801,34 @@ class TensorExtra:
             raise RuntimeError(f"histc(): range of [{lo}, {hi}] is not finite")
         counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
         return _t.Tensor._make(counts.astype(a.dtype), None, False)
+
+    def histogram(
+        self,
+        bins: Any = 100,
+        *,
+        range: Sequence[float] | None = None,  # noqa: A002  (PyTorch's name)
+        weight: Any = None,
+        density: bool = False,
+    ) -> Any:
+        """(hist, bin_edges): counts (or summed weights, or a density) of the elements in
+        ``bins`` equal bins over ``range`` (the data's, by default), or between the edges of a
+        1-D tensor ``bins``; each bin holds [left, right), the last also its right edge. Both
+        results have self's dtype; as PyTorch's, they have no derivative (backward raises)."""
+        w = None
+        if weight is not None:
+            if not isinstance(weight, _t.Tensor):
+                raise TypeError(
+                    f"histogram(): argument 'weight' must be Tensor, not {type(weight).__name__}"
+                )
+            w = weight._data
+        edges = bins._data if isinstance(bins, _t.Tensor) else None
+        hist, edges = _histogram.histogram(self._data, bins, range, w, density, edges)
+        h = _t.Tensor._make(hist, None, False)
+        e = _t.Tensor._make(edges, None, False)
+        if self.requires_grad and grad_mode.is_grad_enabled():
+            h = _t.ops_gaps.NoDerivative.apply(self, hist, "histogram")
+            e = _t.ops_gaps.NoDerivative.apply(self, edges, "histogram")
+        return _Histogram(h, e)
 
     # -- index_add / index_copy / index_fill / masked_scatter ---------------------------------
     # Each is a scatter or a select along one dim, written as one: the gradient is that op's

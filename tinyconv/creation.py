@@ -15,6 +15,7 @@ from . import _tensor_gaps as _mf
 from ._args import _check_device
 from ._dtype import as_dtype
 from ._errors import TensorValueError
+from ._histogram import linspace_values
 from ._rng import _gen
 from .tensor import Tensor, _number_arg, _sizes, _to_array
 from .torch_functions import _into, _no_grad_out
@@ -416,36 +417,7 @@ def linspace(
     dt = _float(dtype)
     if dt == np.bool_ and int(steps) > 1:  # (0 or 1 values need no kernel in PyTorch either)
         raise NotImplementedError("linspace(): not implemented for bool (as in PyTorch)")
-    return _finish(_linspace_values(start, end, int(steps), dt), requires_grad)
-
-
-def _linspace_values(start: float, end: float, steps: int, dt: np.dtype) -> np.ndarray:
-    """linspace's values (see linspace); float16 rounds the step and each product to float16
-    (PyTorch's Half arithmetic), then adds in float32."""
-    if steps <= 1:
-        return np.full(steps, start).astype(dt)
-    i = np.arange(steps)
-    half = steps // 2
-    if dt == np.float16:
-        s, e = np.float16(start), np.float16(end)
-        st = np.float32(np.float16(np.float32(e) - np.float32(s))) / np.float32(steps - 1)
-        st = np.float32(np.float16(st))
-        lo = np.float32(s) + (st * i.astype(np.float32)).astype(np.float16).astype(np.float32)
-        up = (st * (steps - i - 1).astype(np.float32)).astype(np.float16).astype(np.float32)
-        return np.where(i < half, lo, np.float32(e) - up).astype(dt)
-    if dt.kind == "f":
-        s, e = dt.type(start), dt.type(end)
-        st = dt.type(dt.type(e - s) / dt.type(steps - 1))
-    else:  # integer dtypes: integer ends, a float64 step, results truncated
-        s, e = float(int(start)), float(int(end))
-        st = (e - s) / (steps - 1)
-    if dt == np.float32:
-        lo = _random._fma32(i.astype(np.float32), np.float32(st), np.float32(s))
-        up = _random._fma32((steps - i - 1).astype(np.float32), np.float32(-st), np.float32(e))
-    else:
-        lo = _random._fma64(i.astype(np.float64), float(st), float(s))
-        up = _random._fma64((steps - i - 1).astype(np.float64), float(-st), float(e))
-    return np.where(i < half, lo, up).astype(dt)
+    return _finish(linspace_values(start, end, int(steps), dt), requires_grad)
 
 
 def logspace(

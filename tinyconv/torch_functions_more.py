@@ -15,17 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype, linalg
+from . import _dtype, _histogram, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused, contiguous_format, strided_zeros
 from .autograd import grad_mode, ops_linalg
 from .autograd.ops import Op
+from .autograd.ops_gaps import NoDerivative as _NoDerivative
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
 from .torch_functions import cat, matmul, mul, sub
-from .torch_functions_nn import _NoDerivative
 
 
 def _arg(input: Any, what: str, name: str = "input") -> Tensor:
@@ -768,57 +768,6 @@ def set_default_device(device: Any) -> None:
         _check_device(device, "set_default_device()")
 
 
-def _linspace(start: float, end: float, steps: int, dtype: np.dtype) -> np.ndarray:
-    """`steps` points from start to end, rounded as PyTorch's CPU kernel rounds them: the step
-    (end - start) / (steps - 1) in `dtype`, then the first half start + step * i and the second
-    half end - step * (steps - 1 - i), each a fused multiply-add (one rounding; emulated in a
-    wider float), so both ends are exact. (A float64 linspace cast to float32 differs from
-    PyTorch's in the last bit for about half of all (start, end, steps).) float16 keeps NumPy's
-    points: its kernel's rounding is not reproduced here."""
-    dt = np.dtype(dtype)
-    wide = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}.get(dt)
-    if wide is None or steps < 2:
-        return np.linspace(dt.type(start), dt.type(end), steps).astype(dt)
-    a, b = dt.type(start), dt.type(end)
-    step = wide((b - a) / dt.type(steps - 1))
-    i = np.arange(steps)
-    half = steps // 2
-    out = np.empty(steps, dtype=wide)
-    out[:half] = wide(a) + step * i[:half]  # (exact product, one rounding of the sum ...
-    out[half:] = wide(b) - step * (steps - 1 - i[half:])
-    return out.astype(dt)  # ... then to dtype: as one fused multiply-add)
-
-
-def _equal_bins(a: np.ndarray, bins: Any, range: Any, what: str) -> np.ndarray:  # noqa: A002
-    """The edges of `bins` equal bins over `range` (a (min, max) pair; None: a's), in a's
-    dtype as torch.linspace makes them; one value: a bin of width 1 around it."""
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise RuntimeError(f"{what}: bins must be a positive int, got {bins!r}")
-    if range is not None:
-        lo, hi = (builtins.float(v) for v in range)
-    elif a.size:
-        lo, hi = builtins.float(a.min()), builtins.float(a.max())
-    else:
-        lo, hi = 0.0, 1.0
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise RuntimeError(f"{what}: the range [{lo}, {hi}] is not finite")
-    if lo > hi:
-        raise RuntimeError(f"{what}: range must have min <= max, got [{lo}, {hi}]")
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    return _linspace(lo, hi, builtins.int(bins) + 1, a.dtype)
-
-
-def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The bin of each value within [edges[0], edges[-1]]: [left, right), the last bin also
-    holding its right edge."""
-    return np.minimum(np.searchsorted(edges, values, side="right") - 1, edges.size - 2)
-
-
-Histogram = namedtuple("histogram", ["hist", "bin_edges"])  # torch.return_types.histogram
-Histogram.__repr__ = return_type_repr("histogram")
-
-
 def histogram(
     input: Tensor,
     bins: Any = 100,
@@ -826,59 +775,9 @@ def histogram(
     range: Sequence[float] | None = None,  # noqa: A002  (PyTorch's name)
     weight: Tensor | None = None,
     density: bool = False,
-) -> Histogram:
-    """(hist, bin_edges): counts (or summed weights, or a density) of the elements in `bins`
-    equal bins over `range` (the data's, by default), or between the edges of a 1-D tensor
-    `bins`; each bin holds [left, right), the last also its right edge. Both results have
-    input's dtype; as PyTorch's, they have no derivative (backward raises)."""
-    x = _arg(input, "histogram()")
-    a = x._data
-    if a.dtype.kind != "f":
-        raise NotImplementedError(
-            f"histogram(): input must be floating point, got {dtype_name(a.dtype)}"
-        )
-    w = None
-    if weight is not None:
-        w = _arg(weight, "histogram()", "weight")._data
-        if w.dtype != a.dtype:
-            raise RuntimeError(
-                f"histogram(): input ({dtype_name(a.dtype)}) and weight "
-                f"({dtype_name(w.dtype)}) must have the same dtype"
-            )
-        if w.shape != a.shape:
-            raise RuntimeError(
-                f"histogram(): weight of shape {tuple(w.shape)} must have input's shape "
-                f"{tuple(a.shape)}"
-            )
-    if isinstance(bins, Tensor):
-        edges = bins._data
-        if edges.ndim != 1 or edges.size < 1:
-            raise RuntimeError(
-                f"histogram(): bins must be a 1-D tensor of edges, got shape {tuple(edges.shape)}"
-            )
-        if edges.dtype != a.dtype:
-            raise RuntimeError(
-                f"histogram(): input ({dtype_name(a.dtype)}) and bins "
-                f"({dtype_name(edges.dtype)}) must have the same dtype"
-            )
-    else:
-        edges = _equal_bins(a, bins, range, "histogram()")
-    flat = a.reshape(-1)
-    keep = (flat >= edges[0]) & (flat <= edges[-1])  # (NaN falls outside)
-    idx = _bin_index(flat[keep], edges)
-    wk = None if w is None else w.reshape(-1)[keep]
-    hist = np.bincount(idx, weights=wk, minlength=max(edges.size - 1, 0)).astype(a.dtype)
-    if density:
-        total = hist.sum()
-        widths = np.diff(edges)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hist = (hist / total / widths).astype(a.dtype)
-    h = Tensor._make(hist, None, False)
-    e = Tensor._make(np.array(edges, copy=True), None, False)
-    if x.requires_grad and grad_mode.is_grad_enabled():
-        h = _NoDerivative.apply(x, h._data, "histogram")
-        e = _NoDerivative.apply(x, e._data, "histogram")
-    return Histogram(h, e)
+) -> Any:
+    """(hist, bin_edges): Tensor.histogram of ``input`` (see there)."""
+    return _arg(input, "histogram()").histogram(bins, range=range, weight=weight, density=density)
 
 
 HistogramDD = namedtuple("histogramdd", ["hist", "bin_edges"])  # torch.return_types.histogramdd
@@ -929,7 +828,7 @@ def histogramdd(
             edges.append(e)
         else:
             pair = None if range is None else range[2 * d : 2 * d + 2]
-            edges.append(_equal_bins(points[:, d], b, pair, "histogramdd()"))
+            edges.append(_histogram.equal_bins(points[:, d], b, pair, "histogramdd()"))
     w = None
     if weight is not None:
         w = _arg(weight, "histogramdd()", "weight")._data
@@ -946,7 +845,7 @@ def histogramdd(
     shape = tuple(max(e.size - 1, 0) for e in edges)
     if all(shape):
         cells = np.ravel_multi_index(
-            tuple(_bin_index(points[keep, d], e) for d, e in enumerate(edges)), shape
+            tuple(_histogram.bin_index(points[keep, d], e) for d, e in enumerate(edges)), shape
         )
         wk = None if w is None else w[keep]
         hist = np.bincount(cells, weights=wk, minlength=math.prod(shape))

@@ -14,7 +14,7 @@ from typing import Any
 from ._errors import TensorValueError
 from ._tensor_gaps import _fused
 from .autograd import grad_mode
-from .autograd.ops import Op
+from .autograd.ops_gaps import NoDerivative as _NoDerivative
 from .nn import functional as F
 from .nn.functional import (  # the same signature at the top level: the same function
     adaptive_avg_pool1d,
@@ -445,24 +445,6 @@ def rrelu_(
     generator: Any = None,
 ) -> Tensor:
     return _rrelu(input, lower, upper, training, True, generator)
-
-
-class _NoDerivative(Op):
-    """Values computed outside the graph, under a node whose backward raises: PyTorch defines
-    no derivative for the op that made them."""
-
-    torch_name = "NotImplemented"
-
-    @staticmethod
-    def forward(ctx, x, values, what):
-        ctx.what = what
-        return values
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError(f"the derivative of {ctx.what} is not implemented (as in PyTorch)")
-
-    graph_backward = backward
 
 
 def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:

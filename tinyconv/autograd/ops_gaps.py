@@ -57,3 +57,21 @@ class Erfc(Op):
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad * ((-a * a).exp() * (-2 / math.sqrt(math.pi)))
+
+
+class NoDerivative(Op):
+    """Values computed outside the graph, under a node whose backward raises: PyTorch defines
+    no derivative for the op that made them."""
+
+    torch_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, values, what):
+        ctx.what = what
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"the derivative of {ctx.what} is not implemented (as in PyTorch)")
+
+    graph_backward = backward
