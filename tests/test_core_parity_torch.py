@@ -1820,3 +1820,55 @@ def test_multiplied_powers_bit_for_bit(dtype, p):
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got[:4]), np.signbit(want[:4]))
+
+
+def _grad_dtype_steps(T) -> list:
+    """Tensor.grad_dtype (new in PyTorch 2.13) through a scripted session: each step's
+    result (a dtype name, a gradient as a list, None) or the type of what it raised."""
+    out = []
+
+    def step(f):
+        try:
+            r = f()
+        except Exception as e:  # noqa: BLE001  (the exception's type is the result)
+            out.append(("raise", type(e).__name__))
+            return
+        if r is not None and not isinstance(r, (list, tuple)):
+            r = str(r).split(".")[-1]
+        out.append(("ok", r))
+
+    x = T.zeros(3, requires_grad=True)
+    step(lambda: x.grad_dtype)
+    step(lambda: (x * 2).grad_dtype)  # (leaves only)
+    step(lambda: setattr(x * 2, "grad_dtype", T.float64))
+    step(lambda: setattr(x, "grad_dtype", "float64"))
+    x.grad_dtype = T.float64
+    for _ in range(2):  # a cast first gradient, then an accumulated one
+        (x * 2).sum().backward()
+        step(lambda: (x.grad.tolist(), str(x.grad.dtype).split(".")[-1]))
+    step(lambda: setattr(x, "grad_dtype", T.float16))  # (a gradient of another dtype is there)
+    step(lambda: setattr(x, "grad", T.ones(3)))  # (not the grad_dtype)
+    step(lambda: setattr(x, "grad", T.ones(3, dtype=T.float64)))
+    step(lambda: T.autograd.grad((x * 3).sum(), x)[0].dtype)
+    step(lambda: T.autograd.grad((x * 3).sum(), x, create_graph=True)[0].dtype)
+    step(lambda: x.detach().grad_dtype)
+    y = T.zeros(3, requires_grad=True)
+    y.grad_dtype = None  # any dtype: the seed's own
+    y.backward(T.ones(3, dtype=T.float64))
+    step(lambda: y.grad.dtype)
+    y.backward(T.ones(3, dtype=T.float16))  # (accumulated into the float64 gradient)
+    step(lambda: (y.grad.tolist(), str(y.grad.dtype).split(".")[-1]))
+    z = T.zeros(3, requires_grad=True)
+    z.backward(T.ones(3, dtype=T.float64))  # (default: the leaf's dtype)
+    step(lambda: z.grad.dtype)
+    z.data = z.data.double()  # (the default follows the dtype)
+    step(lambda: z.grad_dtype)
+    p = T.nn.Parameter(T.zeros(2))
+    p.grad_dtype = T.float16
+    (p * 3).sum().backward()
+    step(lambda: (p.grad.tolist(), str(p.grad.dtype).split(".")[-1]))
+    return out
+
+
+def test_grad_dtype_as_pytorchs():
+    assert _grad_dtype_steps(tinyconv) == _grad_dtype_steps(torch)

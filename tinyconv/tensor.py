@@ -252,13 +252,43 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                     f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
                     "and the tensor are the same size"
                 )
-            if value._data.dtype != self._data.dtype:
+            own = engine.grad_dtype_of(self) if self._grad_fn is None else self._data.dtype
+            if own is not None and value._data.dtype != own:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype {dtype_name(value._data.dtype)} "
-                    f"to a tensor with dtype {dtype_name(self._data.dtype)}: the gradient must "
-                    "match the tensor's dtype"
+                    f"to a tensor with grad_dtype {dtype_name(own)}. The gradient must match the "
+                    "tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+                    "tensor's grad_dtype attribute with a specific dtype, or None to allow any "
+                    "dtype."
                 )
         self._grad = value
+
+    @property
+    def grad_dtype(self) -> Any:
+        """The dtype backward gives this leaf's ``.grad`` (it casts incoming gradients to it):
+        the tensor's own dtype unless set; None lets any dtype through. Leaves only."""
+        if self._grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        own = engine.grad_dtype_of(self)
+        return None if own is None else _dtype.public(own)
+
+    @grad_dtype.setter
+    def grad_dtype(self, value: Any) -> None:
+        if self._grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, _dtype.DType):
+            raise RuntimeError(
+                f"grad_dtype must be a torch.dtype or None, but got {type(value).__name__}"
+            )
+        own = None if value is None else as_dtype(value)
+        if own is not None and self._grad is not None and self._grad._data.dtype != own:
+            raise RuntimeError(
+                f"Cannot set grad_dtype to {dtype_name(own)} because there is already a "
+                f"gradient with dtype {dtype_name(self._grad._data.dtype)}. Please clear the "
+                "gradient (.grad = None) before changing grad_dtype, or ensure the new "
+                "grad_dtype matches the existing gradient's dtype."
+            )
+        engine.set_grad_dtype(self, own)
 
     @property
     def _version(self) -> int:

@@ -51,6 +51,27 @@ observers: list[Callable[[Function, np.ndarray, tuple], None]] = []
 leaf_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
 # Tensor.register_post_accumulate_grad_hook: id(leaf) -> (weakref to it, {handle id: hook(leaf)})
 post_accumulate_hooks: dict[int, tuple[Any, dict[int, Callable]]] = {}
+# Tensor.grad_dtype set on a leaf: id(leaf) -> (weakref to it, the dtype its .grad takes,
+# or None: the gradient's own); a leaf not here takes its own dtype
+grad_dtypes: dict[int, tuple[Any, Any]] = {}
+
+
+def set_grad_dtype(leaf: Any, dtype: np.dtype | None) -> None:
+    """Tensor.grad_dtype's setter: record it (dropped with the leaf)."""
+    key = id(leaf)
+    # (the dict bound as a default: at interpreter exit the module global is None)
+    ref = weakref.ref(leaf, lambda _r, key=key, d=grad_dtypes: d.pop(key, None))
+    grad_dtypes[key] = (ref, dtype)
+
+
+def grad_dtype_of(leaf: Any) -> np.dtype | None:
+    """The dtype a leaf's ``.grad`` takes: its grad_dtype if set (None: whatever dtype the
+    gradient has), else its own dtype."""
+    if grad_dtypes:
+        entry = grad_dtypes.get(id(leaf))
+        if entry is not None and entry[0]() is leaf:
+            return entry[1]
+    return leaf._data.dtype
 
 
 class RemovableHandle:
@@ -180,11 +201,16 @@ def topological_order(root: Any) -> list[Function]:
     return order
 
 
-def _grad_like(grad: Any, data: np.ndarray) -> np.ndarray:
+def _grad_like(grad: Any, data: np.ndarray, dtype: Any = None) -> np.ndarray:
     """A copy of `grad` with the leaf's dtype and memory layout, as PyTorch lays out `.grad`
     like its parameter. An op's own layout (conv_fast's weight gradient is (cols @ G.T).T,
     transposed) would make every optimiser step mix layouts: SGD momentum on ResNet-18's
-    weights took 90 ms a step with transposed gradients, 22 ms with C-ordered ones."""
+    weights took 90 ms a step with transposed gradients, 22 ms with C-ordered ones.
+    ``dtype``: a grad_dtype set on the leaf (an np.dtype, or False for the gradient's own)."""
+    if dtype is not None:
+        out = np.empty_like(data, dtype=np.asarray(grad).dtype if dtype is False else dtype)
+        np.copyto(out, grad, casting="unsafe")
+        return out
     if (
         grad.__class__ is np.ndarray
         and grad.dtype == data.dtype
@@ -272,15 +298,21 @@ def accumulate_grad(
             from_node = False  # (the hooks' result may be held anywhere)
     # (`_grad`, not the `grad` property: a leaf's property only adds a check for non-leaves)
     old = leaf._grad
+    # (a grad_dtype set on the leaf: None keeps the gradient's dtype, a dtype casts to it)
+    own = grad_dtype_of(leaf) if grad_dtypes else leaf._data.dtype
     if create_graph:
-        if grad.dtype != leaf.dtype:
-            grad = grad.to(leaf.dtype)
+        if own is not None and grad.dtype != own:
+            grad = grad.to(own)
         leaf._grad = grad if old is None else old + grad
     elif old is None:
-        if from_node and _unshared(grad, leaf._data):
+        if from_node and own == leaf._data.dtype and _unshared(grad, leaf._data):
             leaf._grad = make_tensor(grad, None, False)
-        else:
+        elif own == leaf._data.dtype:
             leaf._grad = make_tensor(_grad_like(grad, leaf._data), None, False)
+        else:
+            leaf._grad = make_tensor(
+                _grad_like(grad, leaf._data, False if own is None else own), None, False
+            )
     elif old._requires_grad:  # a grad kept from a create_graph backward: add out of place
         leaf._grad = make_tensor(old._data + grad, None, False)
     else:
@@ -603,8 +635,14 @@ def _nodes_reaching(order: list[Function], capture: dict, node_targets: dict) ->
 
 
 def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
-    """The gradient to start from at `tensor`: ones for a one-element output, else `gradient`."""
+    """The gradient to start from at `tensor`: ones for a one-element output, else `gradient`
+    (in the tensor's dtype, or a leaf's grad_dtype: see Tensor.grad_dtype)."""
     data = tensor._data
+    if grad_dtypes and tensor._grad_fn is None:
+        own = grad_dtype_of(tensor)
+        if own != data.dtype and gradient is not None:
+            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            data = np.empty(data.shape, g.dtype if own is None else own)
     if gradient is None:
         if data.size != 1:
             raise RuntimeError(
@@ -622,7 +660,7 @@ def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
                 f"shape {tuple(data.shape)}; they must match"
             )
         if create_graph:
-            return gradient if gradient.dtype == tensor.dtype else gradient.to(tensor.dtype)
+            return gradient if gradient._data.dtype == data.dtype else gradient.to(data.dtype)
         return gradient._data.astype(data.dtype, copy=False)
     grad = np.asarray(gradient)
     if grad.shape != data.shape:
@@ -832,6 +870,10 @@ def grad(
             entry = leaf_hooks.get(id(t))
             if entry is not None and entry[0]() is t and entry[1]:
                 g = _run_hooks(entry[1], g, create_graph)
+        if g is not None and t.grad_fn is None and grad_dtypes:  # (see Tensor.grad_dtype)
+            own = grad_dtype_of(t)
+            if own is not None and g.dtype != own:
+                g = g.to(own) if create_graph else g.astype(own)
         if g is None:
             if materialize_grads:
                 result.append(make_tensor(np.zeros_like(t._data), None, False))
