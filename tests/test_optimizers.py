@@ -290,3 +290,36 @@ def test_adam_betas_must_be_both_floats_as_in_pytorch(name):
             getattr(lib.optim, name)(p, betas=(0, 0.99))
         getattr(lib.optim, name)(p, betas=(0.0, 0.99))
         getattr(lib.optim, name)(p, betas=[0.5, 0.9])
+
+
+def test_custom_optimizer_reads_state_before_writing_it():
+    # (the usual custom step: `state = self.state[p]`, then `if len(state) == 0:` to fill
+    # it; PyTorch's Optimizer.state is a defaultdict(dict))
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        class MomentumSGD(lib.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                super().__init__(params, {"lr": lr})
+
+            @lib.no_grad()
+            def step(self):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        state = self.state[p]
+                        if len(state) == 0:
+                            state["m"] = lib.zeros_like(p)
+                        state["m"].mul_(0.9).add_(p.grad)
+                        p.add_(state["m"], alpha=-group["lr"])
+
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0]))
+        opt = MomentumSGD([p])
+        assert type(opt.state).__name__ == "defaultdict"
+        for _ in range(3):
+            opt.zero_grad()
+            (p * p).sum().backward()
+            opt.step()
+        return p.detach().numpy(), opt.state[p]["m"].numpy()
+
+    for got, want in zip(run(tinyconv), run(torch), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -215,7 +216,9 @@ class LBFGS(Optimizer):
         super().load_state_dict({**state_dict, "state": {}})
         if states:
             (entry,) = states.values()
-            self.state = {self._params[0]: {k: _imported(v) for k, v in entry.items()}}
+            self.state = defaultdict(
+                dict, {self._params[0]: {k: _imported(v) for k, v in entry.items()}}
+            )
 
 
 def _imported(v: Any) -> Any:

@@ -6,7 +6,7 @@ import copy
 import functools
 import itertools
 import numbers
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -185,7 +185,8 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = defaults
-        self.state: dict = {}
+        # (a defaultdict, as PyTorch's: a custom step may read self.state[p] before writing it)
+        self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         for name in _HOOK_DICTS:
             setattr(self, name, OrderedDict())
@@ -318,7 +319,7 @@ class Optimizer:
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
-        if not self.state:  # the first step: state dicts show step counts in this dtype
+        if not any(self.state.values()):  # first step: state dicts show step counts in this dtype
             self._step_dtype = _dtype.get_default_dtype()
         states = self.state
         with grad_mode.no_grad():
@@ -406,7 +407,7 @@ class Optimizer:
                     f"{what}: parameter group {n} has {len(theirs['params'])} parameters in the "
                     f"checkpoint but {len(mine['params'])} here"
                 )
-        state = {}
+        state: defaultdict = defaultdict(dict)
         for i, st in state_dict["state"].items():
             try:
                 p = params[int(i)] if int(i) >= 0 else None
