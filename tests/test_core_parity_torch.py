@@ -1872,3 +1872,15 @@ def _grad_dtype_steps(T) -> list:
 
 def test_grad_dtype_as_pytorchs():
     assert _grad_dtype_steps(tinyconv) == _grad_dtype_steps(torch)
+
+
+@pytest.mark.parametrize("dtype", [None, "float32", "float64"])
+def test_as_tensor_shares_an_array_of_its_dtype(dtype):
+    # (torch.as_tensor(ndarray) aliases the array unless a conversion is needed)
+    seen = []
+    for T in (tinyconv, torch):
+        a = np.zeros((2, 3), np.float32)[:, ::2]  # (a strided view, float32)
+        t = T.as_tensor(a, dtype=None if dtype is None else getattr(T, dtype))
+        a[0, 0] = 5.0
+        seen.append((t.numpy().tolist(), _dtype_name(t)))
+    assert seen[0] == seen[1]

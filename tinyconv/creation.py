@@ -94,9 +94,14 @@ _COPY_CONSTRUCT = (
 
 
 def as_tensor(data: Any, dtype: Any = None, **kw: Any) -> Tensor:
+    """``data`` as a tensor without a copy where it can: an ndarray of the wanted dtype shares
+    its memory (as from_numpy), a Tensor comes back itself (or converted, in the graph);
+    anything else is copied."""
     _where_kw(kw, "as_tensor()")
     if isinstance(data, Tensor):  # (the same tensor, or a differentiable conversion of it)
         return data if dtype is None else data.to(as_dtype(dtype))
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return from_numpy(data)  # (an array of the wanted dtype: shared, not copied)
     arr = _to_array(data, None if dtype is None else as_dtype(dtype), "as_tensor()")
     return _finish(arr, False)
 
