@@ -1884,3 +1884,38 @@ def test_as_tensor_shares_an_array_of_its_dtype(dtype):
         a[0, 0] = 5.0
         seen.append((t.numpy().tolist(), _dtype_name(t)))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["cumsum-float32", "cumsum-dim0", "cumprod-float32", "cumsum-float16", "cumsum-to-float32"],
+)
+def test_long_scans_add_up_as_pytorchs(case):
+    # (PyTorch's CPU scans accumulate float32 in float64 and float16 in float32: over
+    # thousands of terms a float32 running sum drifts, so the results equal bit for bit only
+    # with the same accumulator; the backward is a reversed scan)
+    rng = np.random.default_rng(7)
+    dtype = np.float16 if "float16" in case else np.float32
+    a = rng.standard_normal((4, 3000)).astype(dtype)
+    if case.startswith("cumprod"):
+        a = rng.uniform(0.99, 1.01, (4, 3000)).astype(dtype)
+    if case == "cumsum-to-float32":
+        a = a.astype(np.float64)
+    w = np.linspace(-1, 1, a.size).reshape(a.shape)
+    seen = []
+    for T in (tinyconv, torch):
+        x = T.tensor(a, requires_grad=True)
+        if case.startswith("cumprod"):
+            y = x.cumprod(1)
+        elif case == "cumsum-dim0":
+            y = x.cumsum(0)
+        elif case == "cumsum-to-float32":
+            y = T.cumsum(x, dim=1, dtype=T.float32)
+        else:
+            y = x.cumsum(1)
+        (y * T.tensor(w.astype(_np(y).dtype))).sum().backward()
+        seen.append((_np(y), _np(x.grad)))
+    (y1, g1), (y2, g2) = seen
+    assert y1.dtype == y2.dtype and g1.dtype == g2.dtype
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)

@@ -624,7 +624,7 @@ class TensorMath:
             else (np.dtype(np.int64) if x._data.dtype.kind in "iub" else x._data.dtype)
         )
         _refuse_int_grad(self, dt, what)
-        if dt != x._data.dtype:
+        if dt != x._data.dtype and not getattr(op, "casts_input", False):
             x = x.to(dt)
         out = op.apply(x, d, dt)
         return out if self._data.ndim else out.reshape(())

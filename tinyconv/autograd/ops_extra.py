@@ -611,32 +611,47 @@ class Logsumexp(Op):
         return grad.reshape(shape) * (a - out.reshape(shape)).exp(), None, None
 
 
+# PyTorch's CPU scans (cumsum, cumprod and their backward) add up float32 in float64 and
+# float16 in float32, rounding each partial result once: float32 running sums of 100000 x 0.1
+# end at 10000.0 there, at 9998.56 in float32, and a float32 count stops at 2**24.
+_SCAN_WIDE = {np.dtype(np.float16): np.float32, np.dtype(np.float32): np.float64}
+
+
+def _scan(fn, a: np.ndarray, axis: int, dtype) -> np.ndarray:
+    """``fn`` (np.cumsum or np.cumprod) of ``a`` along ``axis`` in ``dtype`` (None: a's), as
+    PyTorch's CPU kernel: a wider accumulator for float16 / float32, a contiguous result."""
+    want = a.dtype if dtype is None else np.dtype(dtype)
+    wide = _SCAN_WIDE.get(want)
+    if wide is None:
+        # (contiguous, as PyTorch's result; NumPy's follows a transposed input's order)
+        return c_order(fn(a, axis=axis, dtype=want))
+    return c_order(fn(a.astype(want, copy=False), axis=axis, dtype=wide).astype(want))
+
+
+def _reversed_cumsum(g: np.ndarray, axis: int) -> np.ndarray:
+    """sum_{j >= i} g_j along ``axis`` (the scans' backward), accumulated as ``_scan``'s."""
+    return np.flip(_scan(np.cumsum, np.flip(g, axis), axis, None), axis)
+
+
 class Cumsum(Op):
     torch_name = "CumsumBackward0"
+    casts_input = True  # (cumsum(dtype=...): the cast is inside, as PyTorch's one node)
 
     @staticmethod
     def forward(ctx, a, axis, dtype):
         ctx.axis, ctx.in_dtype = axis, a.dtype
-        if a.dtype == np.float16 if dtype is None else np.dtype(dtype) == np.float16:
-            # float16 runs in float32, each partial sum rounded once, as PyTorch's (NumPy's
-            # float16 cumsum of 5000 ones stops at 2048)
-            run = np.cumsum(a.astype(np.float16), axis=axis, dtype=np.float32)
-            return c_order(run.astype(np.float16))
-        # (contiguous, as PyTorch's result; NumPy's follows a transposed input's order)
-        return c_order(np.cumsum(a, axis=axis, dtype=dtype))
+        return _scan(np.cumsum, a, axis, dtype)
 
     @staticmethod
     def backward(ctx, grad):
         # a_i reaches every out_j with j >= i: a reversed cumulative sum of the gradient
-        ax = ctx.axis
-        wide = np.float32 if grad.dtype == np.float16 else None  # (as the forward)
-        g = np.flip(np.cumsum(np.flip(grad, ax), axis=ax, dtype=wide), ax)
-        return g.astype(ctx.in_dtype, copy=False), None, None
+        # (taken in the input's dtype first, as PyTorch's)
+        return _reversed_cumsum(grad.astype(ctx.in_dtype, copy=False), ctx.axis), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         ax = ctx.axis
-        return grad.flip(ax).cumsum(ax).flip(ax).to(ctx.in_dtype), None, None
+        return grad.to(ctx.in_dtype).flip(ax).cumsum(ax).flip(ax), None, None
 
 
 class Cumprod(Op):
@@ -654,7 +669,7 @@ class Cumprod(Op):
 
     @staticmethod
     def forward(ctx, a, axis, dtype):
-        out = c_order(np.cumprod(a, axis=axis, dtype=dtype))  # (as Cumsum's)
+        out = _scan(np.cumprod, a, axis, dtype)
         ctx.save_for_backward(a, out)
         ctx.axis = axis
         return out
@@ -667,7 +682,7 @@ class Cumprod(Op):
             return np.zeros_like(a), None, None
         if np.all(a != 0):
             # inf gradients: quiet, as PyTorch
-            rc = np.flip(np.cumsum(np.flip(grad * out, ax), axis=ax), ax)
+            rc = _reversed_cumsum(grad * out, ax)
             return (rc / a).astype(a.dtype, copy=False), None, None
         x = np.moveaxis(a, ax, -1)
         g = np.moveaxis(grad, ax, -1)
@@ -677,7 +692,7 @@ class Cumprod(Op):
         zero = x == 0
         z = np.where(zero.any(axis=-1), zero.argmax(axis=-1), n)[..., None]  # first zero per row
         before = k < z
-        rc = np.flip(np.cumsum(np.flip(np.where(before, g * o, 0), -1), axis=-1), -1)
+        rc = _reversed_cumsum(np.where(before, g * o, 0), -1)
         gi = np.where(before, rc / np.where(before, x, 1), 0)
         # at z: the products of the factors after z, prod_{z<k<=j} a_k, for z <= j < z2
         # (z2 the second zero: later terms hold it)
