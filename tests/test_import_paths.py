@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -55,6 +57,18 @@ def test_submodules_are_attributes_without_an_import():
     assert torch.nn.modules.batchnorm._BatchNorm is torch.nn.modules.batchnorm._BatchNorm
     assert torch.nn.parameter.Parameter is torch.nn.Parameter
     assert torch.nn.utils.clip_grad.clip_grad_norm_ is torch.nn.utils.clip_grad_norm_
+
+
+def test_data_submodules_are_attributes_in_a_fresh_process():
+    # (a fresh interpreter: in this one, other tests may have imported them already)
+    code = (
+        "import tinyconv as torch; d = torch.utils.data; "
+        "assert d.sampler.SubsetRandomSampler is d.SubsetRandomSampler; "
+        "assert d.dataset.Dataset is d.Dataset; "
+        "assert d.dataloader.default_collate is d._utils.collate.default_collate"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
 
 
 def test_cudnn_flags_are_module_attributes_restored_by_flags():

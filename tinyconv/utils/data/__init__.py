@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import collections.abc
 import copy
+import importlib
 import itertools
 import math
 import random
@@ -776,3 +777,10 @@ class DataLoader:
 # torch.utils.data.distributed (and the name at this level, as PyTorch's)
 from . import distributed  # noqa: E402, F401
 from .distributed import DistributedSampler  # noqa: E402
+
+# torch.utils.data.sampler, .dataset, .dataloader, ._utils as attributes too (PyTorch's package
+# imports them, so `torch.utils.data.sampler.SubsetRandomSampler` works without an import);
+# imported by name, as a plain `from . import dataset` would shadow the many `dataset`
+# arguments above
+for _submodule in ("_utils", "dataloader", "dataset", "sampler"):
+    importlib.import_module(f"{__name__}.{_submodule}")
