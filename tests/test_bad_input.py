@@ -1102,6 +1102,18 @@ CASES: list[Case] = [
         ValueError,
         r"target 3 is out of range for 3 classes",
     ),
+    Case(
+        "more: a class target out of range is an IndexError too, as PyTorch's",
+        lambda: F.cross_entropy(torch.randn(2, 3), torch.tensor([0, 3])),
+        IndexError,
+        r"cross_entropy: target 3 is out of range for 3 classes",
+    ),
+    Case(
+        "more: a class target out of range is an IndexError too, as PyTorch's",
+        lambda: F.nll_loss(torch.randn(2, 3, 4), torch.full((2, 4), -2, dtype=ints)),
+        IndexError,
+        r"nll_loss: target -2 is out of range for 3 classes",
+    ),
     # ---- more: found beyond the issues' lists
     # ------------------------------------------------------------
     Case(

@@ -65,3 +65,16 @@ class IndexDtypeError(builtins.IndexError, builtins.TypeError):
 
 IndexDtypeError.__name__ = IndexDtypeError.__qualname__ = "IndexError"
 IndexDtypeError.__module__ = "builtins"
+
+
+class TensorIndexError(builtins.IndexError, TensorValueError):
+    """An index out of bounds that tinyconv's checks catch up front (a class target past the
+    classes): PyTorch raises IndexError there, tinyconv's checks raise ValueError, and this
+    is both (and a RuntimeError)."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.IndexError, self.args)
+
+
+TensorIndexError.__name__ = TensorIndexError.__qualname__ = "IndexError"
+TensorIndexError.__module__ = "builtins"

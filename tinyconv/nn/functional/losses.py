@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorTypeError, TensorValueError
+from ..._errors import TensorIndexError, TensorTypeError, TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
@@ -231,8 +231,8 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
 
 def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str) -> None:
     bad = (td != ignore_index) & ((td < 0) | (td >= C))
-    if bad.any():
-        raise TensorValueError(
+    if bad.any():  # (an IndexError too, as PyTorch's "Target 3 is out of bounds.")
+        raise TensorIndexError(
             f"{what}: target {int(td[bad].flat[0])} is out of range for {C} classes "
             f"(targets must be in [0, {C - 1}])"
         )
