@@ -1919,3 +1919,57 @@ def test_long_scans_add_up_as_pytorchs(case):
     assert y1.dtype == y2.dtype and g1.dtype == g2.dtype
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(g1, g2)
+
+
+SIZE_ARG_CALLS = [
+    # the sizes or dims of a spread-out method as PyTorch's keyword ...
+    "x.flip(dims=(0,))",
+    "x.permute(dims=(1, 0))",
+    "x.reshape(shape=(3, 2))",
+    "x.view(size=(3, 2))",
+    "x.view(dtype=T.int32)",
+    "x.expand(size=(2, 2, 3))",
+    "x.repeat(repeats=(2, 1))",
+    "x.tile(dims=(2,))",
+    "x.new_zeros(size=(2,))",
+    "x.new_ones(size=(2,), dtype=T.float64)",
+    "x.new_empty(size=(2,)).zero_()",
+    "x.sum_to_size(size=(1, 3))",
+    "T.flip(x, dims=(0,))",
+    "T.permute(x, dims=(1, 0))",
+    "T.reshape(x, shape=(3, 2))",
+    # ... the usual forms ...
+    "x.flip(0, 1)",
+    "x.permute([1, 0])",
+    "x.reshape(6)",
+    "x.expand(2, -1, -1)",
+    "x.new_zeros(())",
+    # ... and none at all, which PyTorch refuses (as the dim of Tensor.softmax)
+    "x.flip()",
+    "x.permute()",
+    "x.reshape()",
+    "x.view()",
+    "x.expand()",
+    "x.repeat()",
+    "x.tile()",
+    "x.new_zeros()",
+    "x.sum_to_size()",
+    "x.softmax()",
+    "x.log_softmax()",
+    "T.softmax(x)",
+    "x.flip(0, dims=1)",
+]
+
+
+@pytest.mark.parametrize("call", SIZE_ARG_CALLS)
+def test_size_arguments_as_pytorchs(call):
+    seen = []
+    for T in (tinyconv, torch):
+        x = T.arange(6.0).reshape(2, 3)
+        try:
+            r = eval(call, {"T": T, "x": x})  # noqa: S307  (the calls listed above)
+        except Exception as e:  # noqa: BLE001  (the exception's type is the result)
+            seen.append(type(e).__name__)
+        else:
+            seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
+    assert seen[0] == seen[1]

@@ -438,7 +438,7 @@ class TensorExtra:
                 f"cross(): dimension {d} must have size 3 in both inputs, got shapes "
                 f"{tuple(a.shape)} and {tuple(b.shape)}"
             )
-        a, b = a.expand(*shape), b.expand(*shape)
+        a, b = a.expand(tuple(shape)), b.expand(tuple(shape))
         i0, i1, i2 = (a.narrow(d, k, 1) for k in range(3))
         j0, j1, j2 = (b.narrow(d, k, 1) for k in range(3))
         return _cat([i1 * j2 - i2 * j1, i2 * j0 - i0 * j2, i0 * j1 - i1 * j0], d)
@@ -508,7 +508,7 @@ class TensorExtra:
         bad = (x._data == 0) & ~np.isfinite(log_y._data) & ~np.isnan(y._data)
         if bad.any():
             shape = np.broadcast_shapes(x._data.shape, log_y._data.shape)
-            log_y = log_y.expand(*shape).masked_fill(
+            log_y = log_y.expand(tuple(shape)).masked_fill(
                 _t.Tensor._make(np.broadcast_to(bad, shape), None, False), 0
             )
         if isinstance(other, _t.Tensor):
@@ -649,8 +649,8 @@ class TensorExtra:
             ) from None
         x_shape, i_shape = list(common), list(common)
         x_shape[d], i_shape[d] = self._data.shape[d], indices._data.shape[d]
-        x = self if list(self._data.shape) == x_shape else self.expand(*x_shape)
-        i = indices if list(indices._data.shape) == i_shape else indices.expand(*i_shape)
+        x = self if list(self._data.shape) == x_shape else self.expand(tuple(x_shape))
+        i = indices if list(indices._data.shape) == i_shape else indices.expand(tuple(i_shape))
         return x.gather(d, i)
 
     # -- distances and statistics ---------------------------------------------------------

@@ -413,7 +413,7 @@ class TensorGaps:
         if not args:
             return self.new_empty(0)
         if len(args) == 1 and isinstance(args[0], _t.Size):
-            return self.new_empty(*args[0])
+            return self.new_empty(tuple(args[0]))
         if all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, bool) for a in args):
             return self.new_empty(*args)
         if len(args) == 1:
@@ -610,8 +610,10 @@ class TensorGaps:
         return builtins.bool(self._data.reshape(-1)[0] != 0)
 
     # -- shapes ------------------------------------------------------------------------------
-    def sum_to_size(self, *size: Any) -> Any:
+    def sum_to_size(self, *size: Any, **kw: Any) -> Any:
         """The sum of self down to `size`, which must expand to self's shape."""
+        if kw or not size:
+            size = _t._variadic(size, kw, "size", "sum_to_size")
         size = _size_args(size, "sum_to_size()")
         shape = self._data.shape
         ok = len(size) <= len(shape) and builtins.all(

@@ -941,9 +941,11 @@ class TensorMath:
         ds = tuple(_dim(d, self._data.ndim, "roll()") for d in ds)
         return _t.ops_extra.Roll.apply(self, tuple(builtins.int(s) for s in sh), ds)
 
-    def tile(self, *dims: Any) -> Any:
+    def tile(self, *dims: Any, **kw: Any) -> Any:
         """Repeat the tensor `dims[i]` times along dim i; missing leading counts are 1 (unlike
         repeat)."""
+        if kw or not dims:
+            dims = _t._variadic(dims, kw, "dims", "tile")
         reps = _t._sizes(dims, "tile()")
         if builtins.any(r < 0 for r in reps):
             raise RuntimeError(f"tile(): repeat counts must be non-negative, got {reps}")

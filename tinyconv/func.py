@@ -386,7 +386,7 @@ def _jacobian(func: Callable, argnums: Any, has_aux: bool, who: str) -> Callable
             for i, t in enumerate(flat):
                 col = [r[i] for r in rows]
                 block = stack(col) if col else zeros_like(t).detach().reshape(0, *t.shape)
-                blocks.append(block.reshape(*o.shape, *t.shape))
+                blocks.append(block.reshape((*o.shape, *t.shape)))
             per_output.append(_per_argnum(argnums, trees, _release(blocks, own)))
         jac = _unflatten(per_output, out_spec)
         return (jac, _release(aux, own)) if has_aux else jac
@@ -518,9 +518,9 @@ def _jacobian_by_columns(func: Callable, argnums: Any, has_aux: bool, who: str) 
                     block = (  # (columns stacked first, as forward mode's batch: its strides)
                         stack(cols[j]).movedim(0, -1)
                         if cols[j]
-                        else zeros_like(o).detach().reshape(*o.shape, 0)
+                        else zeros_like(o).detach().reshape((*o.shape, 0))
                     )
-                    blocks[j].append(block.reshape(*o.shape, *t.shape))
+                    blocks[j].append(block.reshape((*o.shape, *t.shape)))
         per_output = [_per_argnum(argnums, trees, _release(b, own)) for b in blocks]
         jac = _unflatten(per_output, out_spec)
         return (jac, _release(aux, own)) if has_aux else jac

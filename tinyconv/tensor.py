@@ -1151,18 +1151,39 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return t
 
     def new_zeros(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kw: Any,
     ) -> Tensor:
+        if kw or not size:
+            size = _variadic(size, kw, "size", "new_zeros")
         return self._new(0, size, dtype, requires_grad, "new_zeros()")
 
     def new_ones(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kw: Any,
     ) -> Tensor:
+        if kw or not size:
+            size = _variadic(size, kw, "size", "new_ones")
         return self._new(1, size, dtype, requires_grad, "new_ones()")
 
     def new_empty(
-        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **kw: Any,
     ) -> Tensor:
+        if kw or not size:
+            size = _variadic(size, kw, "size", "new_empty")
         return self._new(0, size, dtype, requires_grad, "new_empty()")
 
     def new_full(
@@ -1184,10 +1205,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             t.requires_grad = True
         return t
 
-    def softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
+    def softmax(self, dim: Any, dtype: Any = None) -> Tensor:
         return _softmax(ops.Softmax, self, dim, dtype, "softmax")
 
-    def log_softmax(self, dim: Any = None, dtype: Any = None) -> Tensor:
+    def log_softmax(self, dim: Any, dtype: Any = None) -> Tensor:
         return _softmax(ops.LogSoftmax, self, dim, dtype, "log_softmax")
 
     def argmax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -1213,12 +1234,16 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         )
 
     # -- shape ---------------------------------------------------------------------------
-    def reshape(self, *shape: Any) -> Tensor:
+    def reshape(self, *shape: Any, **kw: Any) -> Tensor:
+        if kw or not shape:
+            shape = _variadic(shape, kw, "shape", "reshape")
         return ops.Reshape.apply(
             self, _infer_shape(_sizes(shape, "reshape()"), self._data, "reshape()")
         )
 
-    def view(self, *shape: Any) -> Tensor:
+    def view(self, *shape: Any, **kw: Any) -> Tensor:
+        if kw or not shape:
+            shape = _variadic(shape, kw, "dtype" if "dtype" in kw else "size", "view")
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, _dtype.DType, type)):
             return self._view_dtype(as_dtype(shape[0]))
         new = _infer_shape(_sizes(shape, "view()"), self._data, "view()")
@@ -1323,7 +1348,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     swapaxes = transpose
 
-    def permute(self, *dims: Any) -> Tensor:
+    def permute(self, *dims: Any, **kw: Any) -> Tensor:
+        if kw or not dims:
+            dims = _variadic(dims, kw, "dims", "permute")
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         n = self._data.ndim
@@ -1335,7 +1362,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             )
         return ops.Permute.apply(self, axes)
 
-    def expand(self, *sizes: Any) -> Tensor:
+    def expand(self, *sizes: Any, **kw: Any) -> Tensor:
+        if kw or not sizes:
+            sizes = _variadic(sizes, kw, "size", "expand")
         sizes = _sizes(sizes, "expand()")
         shape = self._data.shape
         if len(sizes) < len(shape):
@@ -1362,7 +1391,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def repeat(self, *sizes: Any) -> Tensor:
+    def repeat(self, *sizes: Any, **kw: Any) -> Tensor:
+        if kw or not sizes:
+            sizes = _variadic(sizes, kw, "repeats", "repeat")
         reps = _sizes(sizes, "repeat()")
         if len(reps) < self._data.ndim:
             raise TensorValueError(
@@ -1370,7 +1401,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             )
         return ops_extra.Repeat.apply(self, reps)
 
-    def flip(self, *dims: Any) -> Tensor:
+    def flip(self, *dims: Any, **kw: Any) -> Tensor:
+        if kw or not dims:
+            dims = _variadic(dims, kw, "dims", "flip")
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         axes = tuple(_dim(d, self._data.ndim, "flip()") for d in dims)
@@ -2274,6 +2307,22 @@ def _arg(fn: Any, x: Tensor, dim: Any, keepdim: bool, what: str) -> Tensor:
         if not x._data.ndim:
             out = out.reshape(())
     return Tensor._make(np.asarray(out, dtype=np.int64), None, False)
+
+
+def _variadic(args: tuple, kw: dict, keyword: str, what: str) -> tuple:
+    """The sizes or dims of a method that takes them as ``*args`` (``x.view(2, 3)``,
+    ``x.view((2, 3))``), given instead as PyTorch's keyword (``x.view(size=(2, 3))``,
+    ``x.flip(dims=[0])``); a TypeError when there are none, as PyTorch's."""
+    if kw:
+        unknown = sorted(set(kw) - {keyword})
+        if unknown:
+            raise TypeError(f"{what}() got an unexpected keyword argument '{unknown[0]}'")
+        if args:
+            raise TypeError(f"{what}() got multiple values for argument '{keyword}'")
+        return (kw[keyword],)
+    if not args:
+        raise TypeError(f'{what}() missing 1 required positional argument: "{keyword}"')
+    return args
 
 
 def _softmax(op: Any, x: Tensor, dim: Any, dtype: Any, what: str) -> Tensor:

@@ -206,9 +206,9 @@ def clip(input: Any, min: Any = None, max: Any = None) -> Tensor:
     return _as_tensor(input).clip(min, max)
 
 
-def reshape(input: Any, *shape: Any) -> Tensor:
-    """`tinyconv.reshape(t, ...)` is `t.reshape(...)`."""
-    return _as_tensor(input).reshape(*shape)
+def reshape(input: Any, *shape: Any, **kw: Any) -> Tensor:
+    """`tinyconv.reshape(t, ...)` is `t.reshape(...)` (``shape=`` as PyTorch's keyword too)."""
+    return _as_tensor(input).reshape(*shape, **kw)
 
 
 def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
@@ -216,9 +216,9 @@ def transpose(input: Any, dim0: int, dim1: int) -> Tensor:
     return _as_tensor(input).transpose(dim0, dim1)
 
 
-def permute(input: Any, *dims: Any) -> Tensor:
-    """`tinyconv.permute(t, ...)` is `t.permute(...)`."""
-    return _as_tensor(input).permute(*dims)
+def permute(input: Any, *dims: Any, **kw: Any) -> Tensor:
+    """`tinyconv.permute(t, ...)` is `t.permute(...)` (``dims=`` as PyTorch's keyword too)."""
+    return _as_tensor(input).permute(*dims, **kw)
 
 
 def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -236,9 +236,9 @@ def unsqueeze(input: Any, dim: int) -> Tensor:
     return _as_tensor(input).unsqueeze(dim)
 
 
-def flip(input: Any, *dims: Any) -> Tensor:
-    """`tinyconv.flip(t, ...)` is `t.flip(...)`."""
-    return _as_tensor(input).flip(*dims)
+def flip(input: Any, *dims: Any, **kw: Any) -> Tensor:
+    """`tinyconv.flip(t, ...)` is `t.flip(...)` (``dims=`` as PyTorch's keyword too)."""
+    return _as_tensor(input).flip(*dims, **kw)
 
 
 def square(input: Any) -> Tensor:
@@ -298,12 +298,12 @@ def norm(
     return _as_tensor(input).norm(p, dim, keepdim, dtype)
 
 
-def softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:
+def softmax(input: Any, dim: Any, dtype: Any = None) -> Tensor:
     """`tinyconv.softmax(t, ...)` is `t.softmax(...)`."""
     return _as_tensor(input).softmax(dim, dtype)
 
 
-def log_softmax(input: Any, dim: Any = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Any, dim: Any, dtype: Any = None) -> Tensor:
     """`tinyconv.log_softmax(t, ...)` is `t.log_softmax(...)`."""
     return _as_tensor(input).log_softmax(dim, dtype)
 

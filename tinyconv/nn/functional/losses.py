@@ -671,7 +671,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         raise TensorValueError(
             f"{what}: x1 shape {tuple(x1.shape)} and x2 shape {tuple(x2.shape)} don't broadcast"
         ) from None
-    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    x1, x2 = x1.expand(tuple(shape)), x2.expand(tuple(shape))
     n1 = x1.norm(dim=dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(dim=dim, keepdim=True).clamp(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
