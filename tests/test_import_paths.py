@@ -304,3 +304,11 @@ def test_compiler_switches_leave_code_eager():
         torch._dynamo.config.no_such_knob  # noqa: B018
     assert torch.nn.parameter.is_lazy(torch.nn.parameter.UninitializedParameter())
     assert not torch.nn.parameter.is_lazy(torch.nn.Parameter(torch.ones(1)))
+
+
+def test_out_of_memory_error_is_there_to_be_caught():
+    # (scripts catch torch.cuda.OutOfMemoryError around a batch; tinyconv never raises it)
+    assert torch.OutOfMemoryError is torch.cuda.OutOfMemoryError
+    assert issubclass(torch.OutOfMemoryError, RuntimeError)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        raise torch.OutOfMemoryError("out of memory")

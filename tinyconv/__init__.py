@@ -37,6 +37,7 @@ from ._dtype import (
 from ._dtype import (
     public_default_dtype as get_default_dtype,
 )
+from ._errors import OutOfMemoryError
 from ._printing import get_printoptions, set_printoptions
 from ._rng import (
     Generator,
@@ -664,6 +665,7 @@ __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, j
     "histc",
     "Function",
     "Generator",
+    "OutOfMemoryError",
     "Size",
     "Tensor",
     "abs",

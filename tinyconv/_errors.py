@@ -78,3 +78,13 @@ class TensorIndexError(builtins.IndexError, TensorValueError):
 
 TensorIndexError.__name__ = TensorIndexError.__qualname__ = "IndexError"
 TensorIndexError.__module__ = "builtins"
+
+
+class OutOfMemoryError(builtins.RuntimeError):
+    """torch.OutOfMemoryError (also torch.cuda.OutOfMemoryError): what PyTorch raises when a
+    GPU runs out of memory. tinyconv runs on the CPU only, where running out of memory is
+    NumPy's MemoryError, so it never raises this; it is here so that scripts that catch it
+    (``except torch.cuda.OutOfMemoryError:``) run unchanged."""
+
+
+OutOfMemoryError.__module__ = "tinyconv"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from .._errors import OutOfMemoryError
 from . import amp
 
 __all__ = [
+    "OutOfMemoryError",
     "amp",
     "current_device",
     "device_count",
