@@ -376,3 +376,30 @@ def test_bad_arguments_raise_as_torch():
             want()
         with pytest.raises(torch_err.type, match=match):
             ours()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_affine_grid_rounds_as_pytorchs(dtype):
+    # (bit for bit: each coordinate's terms rounded and added in order; an ulp off moved a
+    # nearest grid_sample across a half-pixel tie: one pixel of six per channel off by 2.0)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    for size in [(2, 1, 5, 7), (3, 1, 6, 6), (2, 1, 3, 4, 5)]:
+        d = len(size) - 2
+        theta = rng.standard_normal((size[0], d, d + 1)).astype(dtype)
+        for ac in (False, True):
+            want = torch.nn.functional.affine_grid(torch.tensor(theta), size, align_corners=ac)
+            got = F.affine_grid(tinyconv.tensor(theta), size, align_corners=ac)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    theta = np.array([[[0.9, 0.1, 0.05], [-0.1, 0.8, 0.0]]], dtype)
+    x = np.arange(36.0, dtype=dtype).reshape(1, 1, 6, 6)
+    out = []
+    for T in (tinyconv, torch):
+        grid = T.nn.functional.affine_grid(T.tensor(theta), (1, 1, 5, 5), align_corners=False)
+        out.append(
+            T.nn.functional.grid_sample(
+                T.tensor(x), grid, mode="nearest", padding_mode="border", align_corners=True
+            ).numpy()
+        )
+    np.testing.assert_array_equal(out[0], out[1])

@@ -106,9 +106,16 @@ def affine_base(spatial: tuple, align_corners: bool, dtype: Any) -> np.ndarray:
 
 
 def affine_grid(theta: np.ndarray, spatial: tuple, align_corners: bool) -> np.ndarray:
-    """theta `(N, d, d + 1)` -> grid `(N, *spatial, d)`: each base row mapped by theta."""
+    """theta `(N, d, d + 1)` -> grid `(N, *spatial, d)`: each base row mapped by theta.
+
+    The d + 1 terms of each coordinate are rounded and added in order, in theta's dtype, as
+    PyTorch's CPU kernel rounds them: a BLAS product (base @ theta^T) rounded about one
+    float32 coordinate in eight differently, by an ulp, which moves a nearest-neighbour
+    grid_sample across a half-pixel tie."""
     base = affine_base(spatial, align_corners, theta.dtype)
-    grid = np.matmul(base, np.swapaxes(theta, 1, 2))  # (N, P, d)
+    grid = base[None, :, 0:1] * theta[:, None, :, 0]  # (N, P, d)
+    for k in range(1, base.shape[1]):
+        grid += base[None, :, k : k + 1] * theta[:, None, :, k]
     return grid.reshape(theta.shape[0], *spatial, theta.shape[1])
 
 
