@@ -1281,6 +1281,7 @@ def __getattr__(
         "compiler",
         "_dynamo",
         "types",
+        "hub",
     ):
         mod = _lazy(name)
         globals()[name] = mod
