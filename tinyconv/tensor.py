@@ -2316,12 +2316,15 @@ def _variadic(args: tuple, kw: dict, keyword: str, what: str) -> tuple:
     if kw:
         unknown = sorted(set(kw) - {keyword})
         if unknown:
-            raise TypeError(f"{what}() got an unexpected keyword argument '{unknown[0]}'")
+            raise TypeError(f"{what}(): got an unexpected keyword argument '{unknown[0]}'")
         if args:
-            raise TypeError(f"{what}() got multiple values for argument '{keyword}'")
+            raise TypeError(f"{what}(): got multiple values for argument '{keyword}'")
         return (kw[keyword],)
     if not args:
-        raise TypeError(f'{what}() missing 1 required positional argument: "{keyword}"')
+        raise TypeError(
+            f"{what}(): missing 1 required positional argument: '{keyword}' (give it spread "
+            f"out, {what}(2, 3), as a sequence, {what}((2, 3)), or as {keyword}=)"
+        )
     return args
 
 
