@@ -1973,3 +1973,35 @@ def test_size_arguments_as_pytorchs(call):
         else:
             seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
     assert seen[0] == seen[1]
+
+
+SMALL_PROGRAMS = [
+    # the legacy constructors: a Size is a shape, no argument an empty 1-D tensor
+    "T.Tensor()",
+    "T.Tensor(T.Size([2, 1])).zero_()",  # (PyTorch leaves the memory as it was)
+    "T.Tensor(T.Size([])).zero_()",
+    "T.FloatTensor(T.Size([3])).zero_()",
+    "T.LongTensor()",
+    "T.Tensor(2, 3).zero_()",
+    "T.Tensor([2, 3])",
+    # block_diag promotes as cat does (float32 with int64: float32)
+    "T.block_diag(T.ones(1, 2), T.tensor([[2], [3]]))",
+    "T.block_diag(T.ones(1, dtype=T.float16), T.tensor([2]))",
+    "T.block_diag(T.tensor([True]), T.tensor([2]))",
+    # F.linear with a 1-D weight (no bias): one output per row
+    "T.nn.functional.linear(T.arange(6.0).reshape(2, 3), T.tensor([1.0, -2.0, 0.5]))",
+    "T.nn.functional.linear(T.ones(3), T.tensor([1.0, -2.0, 0.5]))",
+]
+
+
+@pytest.mark.parametrize("program", SMALL_PROGRAMS)
+def test_small_programs_as_pytorchs(program):
+    seen = []
+    for T in (tinyconv, torch):
+        try:
+            r = eval(program, {"T": T})  # noqa: S307  (the programs listed above)
+        except Exception as e:  # noqa: BLE001  (the exception's type is the result)
+            seen.append(type(e).__name__)
+        else:
+            seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
+    assert seen[0] == seen[1]

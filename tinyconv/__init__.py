@@ -1173,10 +1173,13 @@ class _LegacyTensorType(type):
 
 def _legacy(name: str, dt):
     def __new__(cls, *args):  # noqa: N807
-        # FloatTensor([1, 2]) holds the data; FloatTensor(2, 3) is a new (2, 3) tensor
-        if len(args) == 1 and not isinstance(args[0], builtins.int):
+        # FloatTensor([1, 2]) holds the data; FloatTensor(2, 3) and FloatTensor(Size([2, 3]))
+        # are a new (2, 3) tensor, FloatTensor() an empty one
+        if not args:
+            args = (0,)
+        if len(args) == 1 and not isinstance(args[0], (builtins.int, Size)):
             return tensor(args[0], dtype=dt)
-        return zeros(*args, dtype=dt)
+        return zeros(args[0] if isinstance(args[0], Size) else args, dtype=dt)
 
     return _LegacyTensorType(
         name,

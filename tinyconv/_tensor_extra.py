@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _histogram
 from ._args import IndexOutOfRange, _dim
-from ._dtype import dtype_name, get_default_dtype
+from ._dtype import dtype_name, get_default_dtype, promote_types
 from ._errors import TensorValueError
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused
@@ -1348,7 +1348,9 @@ def block_diag(tensors: Sequence[Any]) -> Any:
         mats.append(t.reshape(1, -1) if t._data.ndim < 2 else t)
     if not mats:
         return _t.Tensor._make(np.zeros((1, 0), np.float32), None, False)
-    dtype = np.result_type(*[m._data.dtype for m in mats])
+    dtype = promote_types(
+        *[m._data.dtype for m in mats]
+    )  # (PyTorch's rule: float32 + int64 is float32)
     mats = [m if m._data.dtype == dtype else m.to(dtype) for m in mats]
     width = sum(m._data.shape[1] for m in mats)
     rows, left = [], 0

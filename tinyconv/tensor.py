@@ -148,7 +148,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     __array_ufunc__ = None
 
     def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        """Tensor(data) copies data into a float32 tensor; Tensor(2, 3) makes zeros of that size."""
+        """Tensor(data) copies data into a float32 tensor; Tensor(2, 3) and Tensor(Size([2, 3]))
+        make zeros of that size, Tensor() an empty 1-D tensor (as PyTorch's legacy constructor)."""
+        if not args:
+            args = (0,)
+        if len(args) == 1 and isinstance(args[0], Size):
+            args = tuple(args[0])
         if len(args) == 1 and not isinstance(args[0], (builtins.int, np.integer)):
             arr = _to_array(
                 args[0],

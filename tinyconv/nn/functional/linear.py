@@ -90,6 +90,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     what = "linear"
     _check_tensor(input, "input", what)
     _check_tensor(weight, "weight", what)
+    if weight.ndim == 1 and bias is None and input.ndim and input.shape[-1] == weight.shape[0]:
+        _same_dtype(input, weight, None, what)
+        return input.matmul(weight)  # (a 1-D weight: one output per row, as PyTorch's mv)
     if weight.ndim != 2:
         raise TensorValueError(
             f"{what}: weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}"
