@@ -2005,3 +2005,25 @@ def test_small_programs_as_pytorchs(program):
         else:
             seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_sdpa_rows_masked_out_entirely_give_zeros(kind):
+    # (PyTorch's SDPA: a query that may attend to nothing gets zeros, and no NaN reaches the
+    # gradients)
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((2, 3, 4, 5), (2, 3, 6, 5))]
+    m = rng.random((4, 6)) > 0.5
+    m[1] = m[3] = False
+    w = np.linspace(-1, 1, 2 * 3 * 4 * 5).reshape(2, 3, 4, 5).astype(np.float32)
+    seen = []
+    for T in (tinyconv, torch):
+        q, k = (T.tensor(a, requires_grad=True) for a in arrays)
+        mask = T.tensor(m if kind == "bool" else np.where(m, 0.0, -np.inf).astype(np.float32))
+        o = T.nn.functional.scaled_dot_product_attention(q, k, k, attn_mask=mask)
+        (o * T.tensor(w)).sum().backward()
+        seen.append([_np(a) for a in (o, q.grad, k.grad)])
+    for got, want in zip(*seen, strict=True):
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not seen[0][0][:, :, [1, 3]].any()

@@ -95,10 +95,23 @@ def scaled_dot_product_attention(
             scores = scores.masked_fill(~attn_mask, float("-inf"))
         else:
             scores = scores + attn_mask
-    weights = scores.softmax(dim=-1)
+    weights = _safe_softmax(scores) if attn_mask is not None else scores.softmax(dim=-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value
+
+
+def _safe_softmax(scores: Tensor) -> Tensor:
+    """softmax over the last dim, except that a row masked out entirely (every score -inf)
+    gives zeros, not NaN, and a zero gradient: PyTorch's SDPA does so (its _safe_softmax), so
+    a query that may attend to nothing (a padded position) leaves no NaN in the output or in
+    the gradients. (MultiheadAttention's path that returns the weights keeps plain softmax's
+    NaN, as PyTorch's.)"""
+    dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)
+    if not dead.any():
+        return scores.softmax(dim=-1)
+    dead_rows = Tensor._make(dead, None, False)
+    return scores.masked_fill(dead_rows, 0.0).softmax(dim=-1).masked_fill(dead_rows, 0.0)
 
 
 def _float_mask(mask: Tensor | None, dtype: Any) -> Tensor | None:
