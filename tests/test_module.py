@@ -586,6 +586,32 @@ def test_load_state_dict_copies_values_and_assign(pt):
     assert a.fc.weight.requires_grad and float(a.fc.weight.sum()) == 16
 
 
+def test_load_state_dict_assign_takes_the_checkpoints_tensors(pt):
+    # (assign=True puts the given tensors in, dtype and memory included; requires_grad stays
+    # the module's)
+    seen = []
+    for lib in (tinyconv, pt):
+        m = lib.nn.Linear(2, 1)
+        m.bias.requires_grad_(False)
+        w = lib.ones(1, 2, dtype=lib.float64)
+        m.load_state_dict({"weight": w, "bias": lib.zeros(1)}, assign=True)
+        bn = lib.nn.BatchNorm1d(2)
+        sd = bn.state_dict()
+        sd["running_mean"] = mean = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        bn.load_state_dict(sd, assign=True)
+        seen.append(
+            (
+                str(m.weight.dtype).split(".")[-1],
+                type(m.weight).__name__,
+                m.weight.data_ptr() == w.data_ptr(),
+                m.weight.requires_grad,
+                m.bias.requires_grad,
+                bn.running_mean is mean,
+            )
+        )
+    assert seen[0] == seen[1] == ("float64", "Parameter", True, True, False, True)
+
+
 def _versioned(lib_nn):
     """A module that bumped its state layout to version 2 and checks it on load, the way
     torchvision's MNASNet does: PyTorch's _load_from_state_dict signature, called through."""

@@ -928,8 +928,9 @@ class Module:
                     f"{Size(t._data.shape)!r}."
                 )
                 continue
-            if assign:
-                new = Tensor._make(arr.astype(t._data.dtype, copy=False), None, False)
+            if assign:  # (the checkpoint's tensor itself, its dtype included, as PyTorch's)
+                given = isinstance(v, Tensor) and arr is v._data
+                new = v if given else Tensor._make(arr, None, False)
                 if name in self._parameters:
                     setattr(self, name, Parameter(new, requires_grad=t.requires_grad))
                 else:
