@@ -1568,6 +1568,12 @@ CASES: list[Case] = [
         r"one_hot: tensor must hold integer class indices",
     ),
     Case(
+        "more: one_hot of floats is a RuntimeError too, as PyTorch's",
+        lambda: F.one_hot(torch.tensor([0.0]), 3),
+        RuntimeError,
+        r"one_hot: tensor must hold integer class indices",
+    ),
+    Case(
         "more: optimiser given one Tensor",
         lambda: optim.SGD(torch.ones(2, requires_grad=True), lr=0.1),
         TypeError,

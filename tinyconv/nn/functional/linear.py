@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..._errors import TensorValueError
+from ..._errors import TensorTypeError, TensorValueError
 from ...autograd.function import ShownNode
 from ...autograd.ops import Op
 from ...kernels import threads
@@ -115,7 +115,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     t = _check_tensor(tensor, "tensor", "one_hot")
     if t.dtype.kind not in "iu":
-        raise TypeError("one_hot: tensor must hold integer class indices")
+        raise TensorTypeError(  # (a RuntimeError too, as PyTorch's)
+            f"one_hot: tensor must hold integer class indices (int64), got {t.dtype}"
+        )
     n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
     if t.numel() and (t._data.min() < 0 or t._data.max() >= n):
         raise TensorValueError(
