@@ -323,3 +323,39 @@ def test_custom_optimizer_reads_state_before_writing_it():
 
     for got, want in zip(run(tinyconv), run(torch), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("Adam", {}),
+        ("AdamW", {"amsgrad": True}),
+        ("RMSprop", {"momentum": 0.5}),
+        ("Adagrad", {}),
+        ("SGD", {"momentum": 0.9}),
+        ("Adamax", {}),
+        ("NAdam", {}),
+        ("RAdam", {}),
+        ("Adadelta", {}),
+        ("ASGD", {}),
+        ("Rprop", {}),
+    ],
+)
+def test_state_holds_tensors_as_pytorchs(name, kwargs):
+    # (opt.state[p] as PyTorch keeps it: Tensors, the step count a 0-d Tensor, so that code
+    # reading the state (logging exp_avg's norm, a warm-up reading the step) runs)
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (tinyconv, torch):
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0, 0.5]))
+        opt = getattr(lib.optim, name)([p], lr=0.1, **kwargs)
+        for _ in range(2):
+            opt.zero_grad()
+            (p * p * p).sum().backward()
+            opt.step()
+        state = opt.state[p]
+        assert all(isinstance(v, lib.Tensor) for v in state.values()), state
+        seen.append({k: v.detach().numpy().astype(np.float64) for k, v in state.items()})
+    assert sorted(seen[0]) == sorted(seen[1])
+    for k in seen[1]:
+        np.testing.assert_allclose(seen[0][k], seen[1][k], rtol=1e-5, atol=1e-7, err_msg=k)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, refuse_unsupported
+from .optimizer import Optimizer, _state_tensors, check_nonnegative, refuse_unsupported
 
 
 class Adagrad(Optimizer):
@@ -56,10 +56,11 @@ class Adagrad(Optimizer):
         # PyTorch fills the state at construction, so a fresh optimizer's state_dict has it
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = {
-                    "step": 0,
-                    "sum": np.full_like(p._data, group["initial_accumulator_value"]),
-                }
+                self.state[p] = _state_tensors(
+                    {},
+                    {"step": 0, "sum": np.full_like(p._data, group["initial_accumulator_value"])},
+                    self._step_dtype,
+                )
 
     def _update(self, p, grad, group, state) -> None:
         g = -grad if group["maximize"] else grad

@@ -335,12 +335,14 @@ class Optimizer:
                     if p.grad is not None:
                         st = states.get(p)
                         if st is None:
-                            st = {}
-                            self._update(p, p.grad._data, group, st)
-                            if st:  # (SGD without momentum keeps no state, as PyTorch's)
-                                states[p] = st
+                            arrays: dict = {}
+                            self._update(p, p.grad._data, group, arrays)
+                            if arrays:  # (SGD without momentum keeps no state, as PyTorch's)
+                                states[p] = _state_tensors({}, arrays, self._step_dtype)
                         else:
-                            self._update(p, p.grad._data, group, st)
+                            arrays = _state_arrays(st)
+                            self._update(p, p.grad._data, group, arrays)
+                            _state_tensors(st, arrays, self._step_dtype)
                         p._vc[0] += 1
         return loss
 
@@ -433,7 +435,7 @@ class Optimizer:
                     # .to(dtype) returns the same tensor: the loaded state aliases it)
                     v = int(arr) if k == "step" else np.asarray(arr, dtype=p.dtype)
                 entry[k] = v
-            state[p] = entry
+            state[p] = _state_tensors({}, entry, self._step_dtype)
         for mine, theirs in zip(self.param_groups, groups, strict=False):
             for k, v in theirs.items():
                 if k != "params":
@@ -460,11 +462,44 @@ class Optimizer:
         return "\n".join(lines)
 
 
+# The state users see (opt.state[p]) holds Tensors, as PyTorch's: opt.state[p]["exp_avg"] is a
+# Tensor (.norm(), .abs().max()...), and the step count a 0-d Tensor (of the default float dtype
+# of the first step). The updates work on arrays and a Python int: _update gets a dict of them,
+# and whatever it stores is wrapped again after (an array in a Tensor over it: no copy, and a
+# change a user makes in place to a state Tensor is seen by the next step).
+def _state_arrays(st: dict) -> dict:
+    """The state of one parameter as _update works on it: each Tensor's array, the step an int."""
+    out = {}
+    for k, v in st.items():
+        if isinstance(v, Tensor):
+            v = int(v._data) if k == "step" else v._data  # noqa: PLW2901
+        out[k] = v
+    return out
+
+
+def _state_tensors(st: dict, arrays: dict, step_dtype: Any) -> dict:
+    """``st`` updated from _update's ``arrays``: arrays as Tensors over them (the Tensor
+    already there kept when it holds that very array), the step count as a 0-d Tensor of
+    ``step_dtype``, anything else as it is."""
+    for k, v in arrays.items():
+        if isinstance(v, np.ndarray):
+            old = st.get(k)
+            if not (isinstance(old, Tensor) and old._data is v):
+                st[k] = Tensor._make(v, None, False)
+        elif k == "step" and isinstance(v, int):
+            st[k] = Tensor._make(np.array(v, _dtype.as_dtype(step_dtype)), None, False)
+        else:
+            st[k] = v
+    return st
+
+
 def _exported(key: str, value: Any, step_dtype: Any) -> Any:
     """One state entry as state_dict() shows it: arrays as Tensors sharing the optimizer's
     memory (PyTorch's state_dict holds the state's own tensors, so later steps show in it),
     and the step count as PyTorch keeps it, a 0-d Tensor of the default float dtype of the
     first step (a new one: tinyconv counts steps in a Python int)."""
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, np.ndarray):
         return Tensor._make(value, None, False)
     if isinstance(value, list):  # (L-BFGS's history: lists of arrays, None where unused)
