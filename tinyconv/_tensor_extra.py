@@ -590,7 +590,7 @@ class TensorExtra:
         for src, dst in zip(rest, others, strict=True):
             order[dst] = src
         order[d1], order[d2] = out_nd - 2, out_nd - 1
-        return _fused(out.permute(*order), "DiagEmbedBackward0", self)
+        return _fused(out.permute(tuple(order)), "DiagEmbedBackward0", self)
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Any:
         """Write fill_value on the main diagonal, in place (all dims equal beyond 2-D). A tall
@@ -1283,8 +1283,8 @@ def _tensordot(a: Any, b: Any, dims: Any) -> Any:
     # (the free sizes spelt out: -1 is ambiguous when a contracted size is 0)
     m = int(np.prod([a._data.shape[i] for i in free_a]))
     n = int(np.prod([b._data.shape[i] for i in free_b]))
-    a2 = a.permute(*(free_a + da)).reshape(m, k)
-    b2 = b.permute(*(db + free_b)).reshape(k, n)
+    a2 = a.permute(tuple(free_a + da)).reshape(m, k)
+    b2 = b.permute(tuple(db + free_b)).reshape(k, n)
     shape = [a._data.shape[i] for i in free_a] + [b._data.shape[i] for i in free_b]
     return a2.matmul(b2).reshape(*shape) if shape else a2.matmul(b2).reshape(())
 

@@ -1393,7 +1393,7 @@ class TensorMath:
         order = [d for d in range(n) if d not in src]
         for s, d in sorted(zip(src, dst, strict=False), key=lambda p: p[1]):
             order.insert(d, s)
-        return self.permute(*order)
+        return self.permute(tuple(order))
 
     moveaxis = movedim
 

@@ -358,7 +358,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @property
     def T(self) -> Tensor:
-        return self.permute(*reversed(range(self._data.ndim)))
+        return self.permute(tuple(reversed(range(self._data.ndim))))
 
     @property
     def mT(self) -> Tensor:

@@ -925,7 +925,9 @@ def expand_copy(input: Tensor, size: Sequence[int], *, implicit: bool = False) -
 
 
 def permute_copy(input: Tensor, dims: Sequence[int]) -> Tensor:
-    return _copy_of(_arg(input, "permute_copy()").permute(*dims), "PermuteBackward0_copy", input)
+    return _copy_of(
+        _arg(input, "permute_copy()").permute(tuple(dims)), "PermuteBackward0_copy", input
+    )
 
 
 def select_copy(input: Tensor, dim: int, index: int) -> Tensor:

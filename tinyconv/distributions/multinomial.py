@@ -79,7 +79,7 @@ class Multinomial(Distribution):
         samples = self._categorical.sample(Size((self.total_count,)) + sample_shape)
         # (the draws' dim goes last, then each is counted into its category)
         order = list(range(1, samples.dim())) + [0]
-        samples = samples.permute(*order)
+        samples = samples.permute(tuple(order))
         counts = zeros(tuple(self._extended_shape(sample_shape)), dtype=samples.dtype)
         counts.scatter_add_(-1, samples, ones_like(samples))
         return counts.type_as(self.probs)
