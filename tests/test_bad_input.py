@@ -900,8 +900,8 @@ CASES: list[Case] = [
         r"conv_transpose2d: weight must be 4-D",
     ),
     Case(
-        "issue3: weight of the wrong rank",
-        lambda: F.linear(torch.randn(2, 3), torch.randn(3)),
+        "issue3: weight of the wrong rank",  # (a 1-D weight is PyTorch's mv: allowed)
+        lambda: F.linear(torch.randn(2, 3), torch.randn(2, 3, 3)),
         ValueError,
         r"linear: weight must be 2-D",
     ),
