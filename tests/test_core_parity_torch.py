@@ -1961,18 +1961,25 @@ SIZE_ARG_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("call", SIZE_ARG_CALLS)
-def test_size_arguments_as_pytorchs(call):
+def _eval_in_both(expression: str, x_values=None) -> list:
+    """``expression`` evaluated with ``T`` as tinyconv, then as torch (and ``x`` a tensor of
+    ``x_values``): each result's (shape, dtype, values), or the type of what it raised."""
     seen = []
     for T in (tinyconv, torch):
-        x = T.arange(6.0).reshape(2, 3)
+        names = {"T": T} if x_values is None else {"T": T, "x": T.tensor(x_values)}
         try:
-            r = eval(call, {"T": T, "x": x})  # noqa: S307  (the calls listed above)
+            r = eval(expression, names)  # noqa: S307  (the tests' own expressions)
         except Exception as e:  # noqa: BLE001  (the exception's type is the result)
             seen.append(type(e).__name__)
         else:
             seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
-    assert seen[0] == seen[1]
+    return seen
+
+
+@pytest.mark.parametrize("call", SIZE_ARG_CALLS)
+def test_size_arguments_as_pytorchs(call):
+    tinyconv_result, torch_result = _eval_in_both(call, [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    assert tinyconv_result == torch_result
 
 
 SMALL_PROGRAMS = [
@@ -1996,15 +2003,8 @@ SMALL_PROGRAMS = [
 
 @pytest.mark.parametrize("program", SMALL_PROGRAMS)
 def test_small_programs_as_pytorchs(program):
-    seen = []
-    for T in (tinyconv, torch):
-        try:
-            r = eval(program, {"T": T})  # noqa: S307  (the programs listed above)
-        except Exception as e:  # noqa: BLE001  (the exception's type is the result)
-            seen.append(type(e).__name__)
-        else:
-            seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
-    assert seen[0] == seen[1]
+    tinyconv_result, torch_result = _eval_in_both(program)
+    assert tinyconv_result == torch_result
 
 
 @pytest.mark.parametrize("kind", ["bool", "float"])
