@@ -349,10 +349,13 @@ def test_state_holds_tensors_as_pytorchs(name, kwargs):
     for lib in (tinyconv, torch):
         p = lib.nn.Parameter(lib.tensor([1.0, -2.0, 0.5]))
         opt = getattr(lib.optim, name)([p], lr=0.1, **kwargs)
+        counts = []
         for _ in range(2):
             opt.zero_grad()
             (p * p * p).sum().backward()
             opt.step()
+            counts.append(opt.state[p].get("step"))
+        assert counts[0] is counts[1]  # (one step Tensor, counted on in place)
         state = opt.state[p]
         assert all(isinstance(v, lib.Tensor) for v in state.values()), state
         seen.append({k: v.detach().numpy().astype(np.float64) for k, v in state.items()})

@@ -464,9 +464,11 @@ class Optimizer:
 
 # The state users see (opt.state[p]) holds Tensors, as PyTorch's: opt.state[p]["exp_avg"] is a
 # Tensor (.norm(), .abs().max()...), and the step count a 0-d Tensor (of the default float dtype
-# of the first step). The updates work on arrays and a Python int: _update gets a dict of them,
-# and whatever it stores is wrapped again after (an array in a Tensor over it: no copy, and a
-# change a user makes in place to a state Tensor is seen by the next step).
+# of the first step) that each step increments in place. The updates work on arrays and a
+# Python int: _update gets a dict of them, and whatever it stores is wrapped again after (an
+# array in a Tensor over it: no copy, and a change a user makes in place to a state Tensor is
+# seen by the next step). Handing them in and out costs about 2-6 us a parameter a step (10
+# LeNet-sized parameters, 1 thread: SGD with momentum 117 -> 135 us, Adam 475 -> 532 us).
 def _state_arrays(st: dict) -> dict:
     """The state of one parameter as _update works on it: each Tensor's array, the step an int."""
     out = {}
@@ -487,17 +489,21 @@ def _state_tensors(st: dict, arrays: dict, step_dtype: Any) -> dict:
             if not (isinstance(old, Tensor) and old._data is v):
                 st[k] = Tensor._make(v, None, False)
         elif k == "step" and isinstance(v, int):
-            st[k] = Tensor._make(np.array(v, _dtype.as_dtype(step_dtype)), None, False)
+            old = st.get(k)
+            if isinstance(old, Tensor) and old._data.ndim == 0 and old._data.flags.writeable:
+                old._data[()] = v  # (the same Tensor counts on, as PyTorch's step does)
+            else:
+                st[k] = Tensor._make(np.array(v, _dtype.as_dtype(step_dtype)), None, False)
         else:
             st[k] = v
     return st
 
 
 def _exported(key: str, value: Any, step_dtype: Any) -> Any:
-    """One state entry as state_dict() shows it: arrays as Tensors sharing the optimizer's
-    memory (PyTorch's state_dict holds the state's own tensors, so later steps show in it),
-    and the step count as PyTorch keeps it, a 0-d Tensor of the default float dtype of the
-    first step (a new one: tinyconv counts steps in a Python int)."""
+    """One state entry as state_dict() shows it: the state's own Tensors (PyTorch's
+    state_dict holds them, so later steps show in it); L-BFGS's arrays as Tensors sharing
+    their memory, and its int step count as PyTorch keeps one, a new 0-d Tensor of the
+    default float dtype of the first step."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
