@@ -1966,7 +1966,9 @@ def _eval_in_both(expression: str, x_values=None) -> list:
     ``x_values``): each result's (shape, dtype, values), or the type of what it raised."""
     seen = []
     for T in (tinyconv, torch):
-        names = {"T": T} if x_values is None else {"T": T, "x": T.tensor(x_values)}
+        names = {"T": T, "np": np}
+        if x_values is not None:
+            names["x"] = T.tensor(x_values)
         try:
             r = eval(expression, names)  # noqa: S307  (the tests' own expressions)
         except Exception as e:  # noqa: BLE001  (the exception's type is the result)
@@ -1998,6 +2000,30 @@ SMALL_PROGRAMS = [
     # F.linear with a 1-D weight (no bias): one output per row
     "T.nn.functional.linear(T.arange(6.0).reshape(2, 3), T.tensor([1.0, -2.0, 0.5]))",
     "T.nn.functional.linear(T.ones(3), T.tensor([1.0, -2.0, 0.5]))",
+    # NumPy ufuncs of tensors give tensors (a bool result as uint8, as PyTorch's)
+    "np.sqrt(T.tensor([1.0, 4.0]))",
+    "np.greater(T.tensor([1.0, 4.0]), 2)",
+    "np.isnan(T.tensor([1.0, float('nan')]))",
+    "np.exp(T.tensor(1.0))",
+    "np.abs(T.tensor([1, -2]))",
+    "np.maximum(T.tensor([1.0, 4.0]), np.float32(3))",
+    "np.clip(T.tensor([1.0, 4.0]), 0, 2)",
+    "np.log(T.tensor([1.0, 4.0])).sum()",
+    # ...but not of a tensor that requires grad while grad mode is on (it would leave the graph)
+    "np.sqrt(T.ones(2, requires_grad=True))",
+    "np.asarray(T.ones(2, requires_grad=True))",
+    "T.ones(2, requires_grad=True).numpy()",
+    "T.from_numpy(T.ones(2, requires_grad=True).numpy(force=True))",
+    "(T.set_grad_enabled(False), T.from_numpy(np.asarray(T.ones(2, requires_grad=True)).copy()),"
+    " T.set_grad_enabled(True))[1]",
+    # np.array(t) copies, np.asarray(t) shares
+    "(lambda t: (np.array(t).__setitem__(0, 5.0), t)[1])(T.zeros(2))",
+    "(lambda t: (np.array(t, dtype=np.float32).__setitem__(0, 5.0), t)[1])(T.zeros(2))",
+    "(lambda t: (np.asarray(t).__setitem__(0, 5.0), t)[1])(T.zeros(2))",
+    # an in-place op on a view of a leaf made by requires_grad_() on a view
+    "(lambda x: x[0].mul_(2))(T.arange(6.0).reshape(2, 3).requires_grad_())",
+    "(lambda x: x.t().add_(1))(T.arange(6.0).reshape(2, 3).requires_grad_())",
+    "(lambda x: x.view(-1).__setitem__(1, 5.0))(T.arange(6.0).reshape(2, 3).requires_grad_())",
 ]
 
 

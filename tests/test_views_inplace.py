@@ -541,3 +541,27 @@ def test_inplace_activations_write_their_input(name, grad):
             assert mine[3] == want[3]
         else:
             np.testing.assert_allclose(mine[3], want[3], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda x: x[0].mul_(2),
+        lambda x: x.t().add_(1),
+        lambda x: x.view(-1).__setitem__(1, 5.0),
+        lambda x: x.__setitem__((0, 1), 3.0),
+    ],
+)
+def test_a_view_of_a_leaf_made_from_a_view_refuses_inplace_writes(write):
+    # x is a view of a plain tensor that became a leaf by requires_grad_(): writing through a
+    # view of x raises, as PyTorch's does, and x stays a leaf whose gradient is right (before,
+    # the write went into the plain base's history and x.grad came out [[2, 2, 2], [0, 0, 0]])
+    x = tinyconv.arange(6.0).reshape(2, 3).requires_grad_()
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        write(x)
+    assert x.is_leaf and x.grad_fn is None
+    x.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+    with tinyconv.no_grad():  # (under no_grad the write is allowed)
+        x[0].mul_(2)
+    np.testing.assert_array_equal(x.detach().numpy(), [[0, 2, 4], [3, 4, 5]])

@@ -174,7 +174,11 @@ class ViewInplace:
             return
         if self._gv != self._vc[0]:
             self._refresh_view()
-        tracked = root._requires_grad or (isinstance(other, _t.Tensor) and other._requires_grad)
+        tracked = (
+            root._requires_grad
+            or self._requires_grad
+            or (isinstance(other, _t.Tensor) and other._requires_grad)
+        )
         if not tracked:
             return
         if flags & _VIEW_NO_GRAD:
@@ -192,7 +196,10 @@ class ViewInplace:
                 "modified inplace, as in PyTorch. Replace the inplace operation by an out-of-place "
                 "one."
             )
-        if root._requires_grad and root.grad_fn is None:
+        # (PyTorch's rule: the view requires grad and its base is a leaf; the base need not
+        # require grad itself: `x = base.view(...).requires_grad_()` made x a leaf, and a view
+        # of x written in place would silently turn x into a non-leaf with a wrong gradient)
+        if self._requires_grad and root.grad_fn is None:
             raise RuntimeError(
                 f"{what}: a view of a leaf Variable that requires grad is being used in an "
                 f"in-place operation (leaf shape {tuple(root.shape)}); wrap the update in "

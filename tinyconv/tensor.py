@@ -144,8 +144,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     )
     # nn.Parameter sets this: the engine (trace, viz) tells parameters apart without importing nn
     _is_parameter = False
-    __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__
-    __array_ufunc__ = None
+    __array_priority__ = 1000  # `ndarray + Tensor` calls Tensor.__radd__ (no __array_ufunc__)
 
     def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         """Tensor(data) copies data into a float32 tensor; Tensor(2, 3) and Tensor(Size([2, 3]))
@@ -404,25 +403,43 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def tolist(self) -> Any:
         return self._data.tolist()
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shares memory), as PyTorch's .numpy()."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shares memory), as PyTorch's .numpy(); ``force=True`` is
+        ``detach().numpy()``. A tensor that requires grad raises while grad mode is on."""
         _current(self)
-        if self._requires_grad:
-            raise RuntimeError(
-                "numpy(): can't call numpy() on a tensor that requires grad; use .detach().numpy()"
-            )
+        if not force:
+            self._refuse_array_with_grad()
         return self._data
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if grad_mode.graph_backward_depth and self._requires_grad:
+    def _refuse_array_with_grad(self) -> None:
+        # (as PyTorch: with grad mode on, the array would be silently cut from the graph, so a
+        # gradient through it would be missing; under no_grad, and in a plain backward, it is fine)
+        if grad_mode.enabled and self._requires_grad:
             raise RuntimeError(
-                "a NumPy function was given a Tensor inside a create_graph backward: the result "
-                "would be a plain array, silently cut from the graph of the gradient. Use "
-                "tinyconv ops there (or `.detach()` for a value that is truly constant)."
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(t)`` shares memory, as PyTorch's; ``np.array(t)`` (copy=True) copies.
+
+        A tensor that requires grad raises while grad mode is on, as PyTorch's (``numpy()``).
+        """
+        self._refuse_array_with_grad()
+        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
+            raise ValueError(
+                f"__array__(copy=False): a {dtype} array of a {self.dtype} tensor needs a copy"
             )
         if dtype is not None:
-            return self._data.astype(dtype, copy=False)
-        return self._data
+            return self._data.astype(dtype, copy=bool(copy))
+        return self._data.copy() if copy else self._data
+
+    def __array_wrap__(self, array: np.ndarray, context: Any = None, return_scalar: bool = False):
+        """A NumPy ufunc of a Tensor gives a Tensor (``np.sin(t)``), as PyTorch's; a bool
+        result comes back as uint8, as PyTorch's does (its workaround from before bool tensors)."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._make(array, None, False)
 
     def detach(self) -> Tensor:
         """The same storage, cut from the graph (shares the version counter)."""
