@@ -1974,7 +1974,8 @@ def _eval_in_both(expression: str, x_values=None) -> list:
         except Exception as e:  # noqa: BLE001  (the exception's type is the result)
             seen.append(type(e).__name__)
         else:
-            seen.append((tuple(r.shape), _dtype_name(r), _np(r).tolist()))
+            # (values as text: nan equals nan, and the sign of a zero counts)
+            seen.append((tuple(r.shape), _dtype_name(r), repr(_np(r).tolist())))
     return seen
 
 
@@ -2024,6 +2025,31 @@ SMALL_PROGRAMS = [
     "(lambda x: x[0].mul_(2))(T.arange(6.0).reshape(2, 3).requires_grad_())",
     "(lambda x: x.t().add_(1))(T.arange(6.0).reshape(2, 3).requires_grad_())",
     "(lambda x: x.view(-1).__setitem__(1, 5.0))(T.arange(6.0).reshape(2, 3).requires_grad_())",
+    # index_select takes no negative index; index_add's out-of-range index is an IndexError
+    "T.index_select(T.arange(5), 0, T.tensor([-1]))",
+    "T.zeros(5).index_add(0, T.tensor([-1]), T.ones(1))",
+    # activations of integers: NotImplementedError, but softsign and tanhshrink give floats
+    "T.nn.functional.gelu(T.tensor([1, 2]))",
+    "T.nn.functional.leaky_relu(T.tensor([1, -2]))",
+    "T.nn.functional.hardshrink(T.tensor([1, 2]))",
+    "T.nn.functional.softsign(T.tensor([1, -3]))",
+    "T.nn.functional.tanhshrink(T.tensor([1, -3]))",
+    # unique's values require grad (under a node with no derivative)
+    "T.tensor([float(T.unique(T.tensor([1.0, 2.0, 1.0], requires_grad=True)).requires_grad)])",
+    # unfold with a 1x1 kernel gives a writable tensor of its own
+    "(lambda x: (T.nn.functional.unfold(x, kernel_size=1).add_(1), x)[1])(T.ones(1, 1, 2, 3))",
+    # diag_embed writes its diagonal (an inf stays on it)
+    "T.diag_embed(T.tensor([1.0, float('inf')]))",
+    "T.diag_embed(T.tensor([True, False]))",
+    # lerp's two forms, so infinite ends come out as PyTorch's (quantile lerps too)
+    "T.lerp(T.tensor(-float('inf')), T.tensor(1.0), 0.5)",
+    "T.lerp(T.tensor(0.0), T.tensor(float('inf')), 1.0)",
+    "T.lerp(T.tensor([-float('inf'), 0.0]), T.tensor([1.0, 3.0]), T.tensor([0.25, 0.75]))",
+    "T.quantile(T.tensor([-float('inf'), 0.0, 1.0]), 0.25)",
+    "T.quantile(T.tensor([1.0, float('inf')]), 0.5)",
+    "T.quantile(T.tensor([1.0, float('inf')]), 1.0, interpolation='midpoint')",
+    # copysign with an infinite `other` that requires grad (no nan, and -0.0 kept)
+    "T.copysign(T.tensor([0.0, 1.0]), T.tensor([-float('inf'), 2.0], requires_grad=True)).detach()",
 ]
 
 

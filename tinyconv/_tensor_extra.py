@@ -26,7 +26,7 @@ import numpy as np
 from . import _histogram
 from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name, get_default_dtype, promote_types
-from ._errors import TensorValueError
+from ._errors import TensorIndexError, TensorValueError
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused
 from ._tensor_math import _float, _float_result, _index_tensor, _sliced, _where
@@ -333,7 +333,8 @@ class TensorExtra:
             count = np.full(kept, a.shape[d])
         outs = []
         for qv in np.atleast_1d(qs):
-            pos = qv * (np.maximum(count, 1) - 1)
+            # (the ranks in the input's dtype, as PyTorch's q * last_index)
+            pos = a.dtype.type(qv) * (np.maximum(count, 1) - 1).astype(a.dtype)
             lo = np.floor(pos).astype(np.int64)
             hi = np.ceil(pos).astype(np.int64)
             frac = pos - lo
@@ -345,8 +346,8 @@ class TensorExtra:
                 near = np.round(pos).astype(np.int64)
                 lo = hi = near
                 frac = frac * 0
-            elif interpolation == "midpoint":
-                frac = np.where(hi > lo, 0.5, 0.0)
+            elif interpolation == "midpoint":  # (0.5 even where hi == lo, as PyTorch's)
+                frac = np.full_like(frac, 0.5)
             # PyTorch's NaN results are sorted NaNs, which take the gradient: a NaN anywhere in
             # a slice gives the last sorted element (quantile), an all-NaN slice the first
             # (nanquantile)
@@ -363,7 +364,7 @@ class TensorExtra:
                 val = v_lo
             else:
                 v_hi = s.gather(d, _long(hi))
-                val = v_lo + (v_hi - v_lo) * _const(frac, s)
+                val = v_lo.lerp(v_hi, _const(frac, s))  # (PyTorch's lerp: its infinities too)
             if dim is None:
                 val = val.reshape((1,) * self._data.ndim if keepdim else ())
             elif not keepdim:
@@ -467,7 +468,7 @@ class TensorExtra:
         out = x.abs() * _const(sign, x)
         if isinstance(other, _t.Tensor):
             if other.requires_grad:
-                out = out + other * 0
+                out = _t.ops_gaps.ZeroGradTo.apply(out, other)
             out = _fused(out, "CopysignBackward0", self, other)
         else:
             out = _fused(out, "CopysignBackward1", self)
@@ -579,11 +580,13 @@ class TensorExtra:
         d1, d2 = _dim(dim1, out_nd, "diag_embed()"), _dim(dim2, out_nd, "diag_embed()")
         if d1 == d2:
             raise RuntimeError("diag_embed(): dim1 and dim2 must be different")
-        eye = np.zeros((self._data.shape[-1], n, n), dtype=self._data.dtype)
         k = np.arange(self._data.shape[-1])
-        eye[k, k + builtins.max(-offset, 0), k + builtins.max(offset, 0)] = 1
-        # out[..., i, j] = sum_k x[..., k] * eye[k, i, j]: a product with a constant 0/1 tensor
-        out = _tensordot(self, _const(eye, self), ([-1], [0]))  # (..., n, n)
+        rows = _t.Tensor._make(k + builtins.max(-offset, 0), None, False)
+        cols = _t.Tensor._make(k + builtins.max(offset, 0), None, False)
+        # the diagonal written into zeros (not a product with a 0/1 tensor, whose zeros times an
+        # inf or nan on the diagonal would put nans off it)
+        out = self.new_zeros((*self._data.shape[:-1], n, n))  # (..., n, n)
+        out[..., rows, cols] = self
         rest = list(range(out_nd - 2))
         order = [0] * out_nd
         others = [i for i in range(out_nd) if i not in (d1, d2)]
@@ -888,7 +891,7 @@ class TensorExtra:
         n = x._data.shape[d]
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             bad = builtins.int(idx.max()) if idx.max() >= n else builtins.int(idx.min())
-            raise RuntimeError(
+            raise TensorIndexError(  # (PyTorch's IndexError; the RuntimeError it was, too)
                 f"{what}: index {bad} is out of bounds for dimension {d} with size {n}"
             )
         src = self._along_source(x, d, idx, source, what)

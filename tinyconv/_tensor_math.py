@@ -852,8 +852,11 @@ class TensorMath:
                 f"index_select(): index must be 0-d or 1-D, got shape {tuple(idx.shape)}"
             )
         n = self._data.shape[d] if self._data.ndim else 1
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"index_select(): index out of range for dimension {d} with size {n}")
+        if idx.size and (idx.min() < 0 or idx.max() >= n):  # (no negative indices, as PyTorch)
+            raise IndexError(
+                f"index_select(): index out of range in self (indices must be in [0, {n}) for "
+                f"dimension {d})"
+            )
         if self._data.ndim == 0:
             return _t.ops_extra.IndexSelect.apply(self.reshape(1), 0, idx.reshape(-1)).reshape(())
         return _t.ops_extra.IndexSelect.apply(self, d, idx.reshape(-1))
@@ -1635,7 +1638,10 @@ class TensorMath:
                     else np.argsort(keys[0], kind="stable")
                 )
                 vals = np.take(a, order[np.unique(keys[0][order], return_index=True)[1]], axis)
-        out = [_t.Tensor._make(vals, None, False)]
+        # (the values require grad when self does, under a node whose backward raises, as
+        # PyTorch's: it defines no derivative for unique)
+        name = "Unique2Backward0" if axis is None else "UniqueDimBackward0"
+        out = [_t.ops_gaps.NoDerivative.apply(self, vals, "unique", name)]
         if return_inverse:
             inv_shape = self._data.shape if axis is None else (self._data.shape[axis],)
             out.append(_t.Tensor._make(inv.reshape(inv_shape).astype(np.int64), None, False))

@@ -485,7 +485,12 @@ class Lerp(Ternary):
         ctx.save_for_backward(
             weight if n[0] or n[1] else None, start if n[2] else None, end if n[2] else None
         )
-        return np.asarray(start + weight * (end - start)).astype(dtype, copy=False)
+        # PyTorch's two forms: from start for |weight| < 0.5, else from end, so that weight 1
+        # gives end exactly (and the infinities come out as PyTorch's: lerp(-inf, 1, 0.5) is
+        # -inf, lerp(0, inf, 1) nan)
+        diff = end - start
+        out = np.where(np.abs(weight) < 0.5, start + weight * diff, end + (weight - 1) * diff)
+        return np.asarray(out).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):

@@ -38,6 +38,26 @@ class Heaviside(Op):
     graph_backward = backward  # (raises: no derivative)
 
 
+class ZeroGradTo(Op):
+    """``values`` unchanged, with a zero gradient to ``other`` as well: for ops that read
+    ``other`` only through a piecewise-constant function of it (copysign's sign), whose
+    gradient to it is 0 in PyTorch. (``values + other * 0`` would turn an infinite ``other``
+    into nan and -0.0 into 0.0.)"""
+
+    @staticmethod
+    def forward(ctx, values, other):
+        ctx.other_shape, ctx.other_dtype = other.shape, other.dtype
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, np.zeros(ctx.other_shape, ctx.other_dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad, grad.new_zeros(ctx.other_shape, dtype=ctx.other_dtype)
+
+
 class Erfc(Op):
     """erfc(x); d/dx = -2/sqrt(pi) exp(-x^2) (saves x, as PyTorch)."""
 
@@ -66,12 +86,17 @@ class NoDerivative(Op):
     torch_name = "NotImplemented"
 
     @staticmethod
-    def forward(ctx, x, values, what):
+    def forward(ctx, x, values, what, torch_name=None):
         ctx.what = what
+        if torch_name is not None:  # (PyTorch's name for the node, e.g. Unique2Backward0)
+            ctx.torch_name = torch_name
         return values
 
     @staticmethod
     def backward(ctx, grad):
-        raise RuntimeError(f"the derivative of {ctx.what} is not implemented (as in PyTorch)")
+        # (PyTorch's NotImplementedError, a RuntimeError)
+        raise NotImplementedError(
+            f"the derivative for '{ctx.what}' is not implemented (as in PyTorch)"
+        )
 
     graph_backward = backward

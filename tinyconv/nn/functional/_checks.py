@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorTypeError, TensorValueError
+from ..._errors import DtypeNotImplementedError, TensorTypeError, TensorValueError
 from ...tensor import Tensor
 
 # -- argument checking (shared by every op here) -------------------------------------
@@ -125,7 +125,8 @@ def _float_act(input: Any, what: str) -> Tensor:
     """Activations below are defined for floating point tensors only, as in PyTorch."""
     x = _check_tensor(input, "input", what)
     if x.dtype.kind != "f":
-        raise RuntimeError(
+        # (PyTorch's NotImplementedError, which is a RuntimeError too)
+        raise DtypeNotImplementedError(
             f"{what}: not implemented for {_dtype.dtype_name(x.dtype)} tensors "
             "(only floating point, as in PyTorch); convert with .float()"
         )

@@ -108,7 +108,7 @@ def _unit_slope(x: np.ndarray, slope: float) -> bool:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     slope = float(negative_slope)
     return _maybe_inplace(
-        _check_tensor(input, "input", "leaky_relu"),
+        _float_act(input, "leaky_relu"),
         lambda t: LeakyRelu.apply(t, slope, inplace),
         inplace,
         "leaky_relu",
@@ -608,13 +608,13 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
-    x = _float_act(input, "softsign")
+    x = _check_tensor(input, "input", "softsign")  # (integers divide to floats, as PyTorch's)
     return x / (x.abs() + 1)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
     """x - tanh(x)."""
-    x = _float_act(input, "tanhshrink")
+    x = _check_tensor(input, "input", "tanhshrink")  # (integers: tanh gives floats)
     return x - x.tanh()
 
 

@@ -28,6 +28,10 @@ def _unfold_array(x: np.ndarray, config: tuple, out_size: tuple) -> np.ndarray:
     x4 = x[None] if x.ndim == 3 else x
     x_pad = conv_k.pad_input(x4, ((ph, ph), (pw, pw)))
     cols = conv_k.im2col(x_pad, kernel, out_size, stride, dilation)
+    if not cols.flags.writeable or np.may_share_memory(cols, x):
+        # (a 1x1 kernel's columns can be a read-only view of x itself: the op's output is
+        # a tensor of its own, writable, as PyTorch's)
+        cols = cols.copy()
     return cols[0] if x.ndim == 3 else cols
 
 
