@@ -196,3 +196,86 @@ weight = model.weight
 
 def test_optimizer_step_and_state_dict_hooks():
     compare_program(OPTIMIZER_HOOKS, skip=("g_pre", "g_post", "h", "calls", "counted", "sd"))
+
+
+APPLY_OVERRIDE_AND_LEGACY_HOOK = """
+import warnings
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+
+
+class Detect(nn.Module):  # (YOLOv5's pattern: tensors of its own converted in _apply)
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.anchors = torch.zeros(2)
+
+    def forward(self, x):
+        return self.conv(x)
+
+    def _apply(self, fn, *args, **kwargs):
+        self = super()._apply(fn, *args, **kwargs)
+        self.anchors = fn(self.anchors)
+        return self
+
+
+net = nn.Sequential(Detect(), nn.ReLU())
+weight = net[0].conv.weight
+dtypes = [str(net.double()[0].anchors.dtype), str(net.float()[0].anchors.dtype)]
+dtypes.append(str(net.to(torch.float64)[0].anchors.dtype))
+same_parameter = net[0].conv.weight is weight
+net.float()
+seen = []
+net[0].conv.register_backward_hook(
+    lambda m, gin, gout: seen.append(([None if g is None else list(g.shape) for g in gin], [list(g.shape) for g in gout]))
+)
+x = torch.randn(1, 3, 5, 5)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    net(x).sum().backward()
+kinds = sorted({w.category.__name__ for w in caught})
+grad_bias = net[0].conv.bias.grad
+try:
+    net[0].conv.register_full_backward_hook(lambda *a: None)
+except RuntimeError as e:
+    mixed = type(e).__name__
+print(dtypes, same_parameter, seen, kinds, mixed)
+"""
+
+
+def test_apply_override_and_the_legacy_backward_hook():
+    compare_program(APPLY_OVERRIDE_AND_LEGACY_HOOK)
+
+
+LOSS_SHAPE_CHECKS = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+out = torch.zeros(4, 1)
+labels = torch.tensor([0.0, 1.0, 1.0, 0.0])
+caught = []
+for call in (
+    lambda: nn.BCEWithLogitsLoss()(out, labels),
+    lambda: nn.BCELoss()(torch.sigmoid(out), labels),
+    lambda: F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([2.0])),
+    lambda: F.soft_margin_loss(out, labels),
+    lambda: F.margin_ranking_loss(out, labels, torch.ones(4)),
+    lambda: F.cosine_embedding_loss(torch.ones(4, 3), torch.ones(4, 3), torch.ones(4, 1)),
+    lambda: F.dropout(torch.tensor([1, 2]), 0.5),
+):
+    try:
+        call()
+        caught.append(None)
+    except (ValueError, RuntimeError) as e:
+        caught.append(type(e).__name__)
+ok = nn.BCEWithLogitsLoss()(out.squeeze(1), labels)
+print(caught)
+"""
+
+
+def test_loss_shape_and_range_checks():
+    compare_program(LOSS_SHAPE_CHECKS)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ... import _rng
+from ... import _dtype, _rng
 from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...tensor import Tensor
@@ -106,6 +106,13 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_tensor(input, "input", "dropout")
     if not training or p == 0:
         return input
+    if input._data.dtype.kind != "f" and p < 1:
+        # (PyTorch's kernel scales the kept elements by 1 / (1 - p) in place: a float can't go
+        # into an integer tensor, so it raises; here the mask came out nan or inf)
+        raise RuntimeError(
+            f"dropout: result type Float can't be cast to the desired output type "
+            f"{_dtype.dtype_name(input._data.dtype)} (dropout needs a floating point input)"
+        )
     mask = _in_memory_order(input._data, lambda s: _noise(s, p, input._data.dtype))
     return _maybe_inplace(input, lambda t: Noise.apply(t, mask), inplace, "dropout")
 

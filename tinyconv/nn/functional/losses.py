@@ -108,6 +108,13 @@ def _loss_pair(input: Any, target: Any, what: str) -> tuple[Tensor, Tensor]:
     return input, target
 
 
+def _same_size(input: Tensor, target: Tensor, what: str, message: str) -> None:
+    """PyTorch's BCE losses refuse a target of another shape (ValueError): the usual bug is an
+    (N, 1) output against (N,) labels, which would broadcast to an (N, N) loss."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise TensorValueError(f"{what}: " + message.format(t=target.shape, x=input.shape))
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error: reduce((input - target)^2)."""
     _check_reduction(reduction, "mse_loss")
@@ -423,7 +430,17 @@ def binary_cross_entropy(
     PyTorch."""
     what = "binary_cross_entropy"
     _check_reduction(reduction, what)
+    _check_tensor(input, "input", what)
+    _same_size(
+        input,
+        _as_target(target, what),
+        what,
+        "Using a target size ({t}) that is different to "
+        "the input size ({x}) is deprecated. Please ensure they have the same size.",
+    )
     x, t = _loss_pair(input, target, what)
+    if t._data.size and not ((t._data >= 0) & (t._data <= 1)).all():  # (as PyTorch's kernel)
+        raise RuntimeError(f"{what}: all elements of target should be between 0 and 1")
     if (
         x._data.size and not ((x._data >= 0) & (x._data <= 1)).all()
     ):  # NaN is refused too, as in PyTorch
@@ -524,6 +541,13 @@ def binary_cross_entropy_with_logits(
     """BCE on logits, computed stably as (1 - t) x + max(-x, 0) + log1p(e^-|x|)."""
     what = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, what)
+    _check_tensor(input, "input", what)
+    _same_size(
+        input,
+        _as_target(target, what),
+        what,
+        "Target size ({t}) must be the same as input size ({x})",
+    )
     x, t = _loss_pair(input, target, what)
     # PyTorch's dtypes: computed in the promoted dtype, the loss comes out in the *target's*
     # dtype (float32 logits with a float64 target give float64, and the reverse float32);
@@ -718,6 +742,11 @@ def margin_ranking_loss(
     _check_tensor(input1, "input1", what)
     _check_tensor(input2, "input2", what)
     y = _signs(target, what)
+    if not input1.ndim == input2.ndim == y.ndim:  # (PyTorch's check; then they broadcast)
+        raise RuntimeError(
+            f"{what} : All input tensors should have same dimension but got sizes: input1: "
+            f"{input1.shape}, input2: {input2.shape}, target: {y.shape} "
+        )
     loss = (-y * (input1 - input2) + margin).clamp_min(0)  # (PyTorch: ClampMinBackward0)
     return _reduce(loss, reduction, what)
 
@@ -739,6 +768,13 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     what = "soft_margin_loss"
     _check_reduction(reduction, what)
     x, y = _loss_pair(input, target, what)
+    if np.broadcast_shapes(tuple(x.shape), tuple(y.shape)) != tuple(x.shape):
+        # (PyTorch's kernel writes into an input-shaped output: the target may only broadcast
+        # to the input's shape)
+        raise RuntimeError(
+            f"{what}: output with shape {list(x.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(tuple(x.shape), tuple(y.shape)))}"
+        )
     return _reduce((-x * y).exp().log1p(), reduction, what, (input, target))
 
 
@@ -772,6 +808,13 @@ def cosine_embedding_loss(
             f"{tuple(input1.shape)} and {tuple(input2.shape)}"
         )
     y = _signs(target, what)
+    if y.ndim not in (0, 1):
+        raise RuntimeError(f"{what}: 0D or 1D target tensor expected, multi-target not supported")
+    if y.ndim != input1.ndim - 1:
+        raise RuntimeError(
+            f"{what}: {y.ndim}D target tensor expects {y.ndim + 1}D input tensors, but found "
+            f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
     d = input1.ndim - 1
     prod = (input1 * input2).sum(d)
     m1 = (input1 * input1).sum(d) + 1e-12
