@@ -2050,6 +2050,11 @@ SMALL_PROGRAMS = [
     "T.quantile(T.tensor([1.0, float('inf')]), 1.0, interpolation='midpoint')",
     # copysign with an infinite `other` that requires grad (no nan, and -0.0 kept)
     "T.copysign(T.tensor([0.0, 1.0]), T.tensor([-float('inf'), 2.0], requires_grad=True)).detach()",
+    # names real code imports: invert_permutation, torch.GradScaler, utils.model_zoo.load_url
+    "T.nn.utils.rnn.invert_permutation(T.tensor([2, 0, 1]))",
+    "T.tensor([float(T.GradScaler is T.amp.GradScaler)])",
+    "T.tensor([float(callable(__import__(T.__name__ + '.utils.model_zoo').utils.model_zoo"
+    ".load_url))])",
 ]
 
 

@@ -1289,8 +1289,8 @@ def __getattr__(
         mod = _lazy(name)
         globals()[name] = mod
         return mod
-    if name == "autocast":
-        return _lazy("amp").autocast
+    if name in ("autocast", "GradScaler"):  # (torch.GradScaler is torch.amp.GradScaler)
+        return getattr(_lazy("amp"), name)
     if name.startswith(("is_autocast", "set_autocast", "get_autocast", "clear_autocast")):
         amp = _lazy("amp")
         if name in amp.TOP_LEVEL:

@@ -19,6 +19,7 @@ from ...torch_functions import cat, stack
 
 __all__ = [
     "PackedSequence",
+    "invert_permutation",
     "pack_padded_sequence",
     "pack_sequence",
     "pad_packed_sequence",
@@ -83,6 +84,12 @@ def pad_sequence(
 _Fields = namedtuple(
     "PackedSequence_", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"]
 )
+
+
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    """The permutation that undoes ``permutation`` (1-D ints): ``out[permutation[i]] = i``;
+    None for None (as torch.nn.utils.rnn.invert_permutation)."""
+    return _invert_permutation(permutation)
 
 
 def _invert_permutation(perm: Tensor | None) -> Tensor | None:
