@@ -174,7 +174,7 @@ def environment(args, previous: dict, torch_version: str, tinyconv: Any) -> dict
         "blas": blas_info(),
         "torch": torch_version,
         "torch_threads": None,
-        "tinyconv": getattr(tinyconv, "__version__", "?"),
+        "tinyconv": getattr(getattr(tinyconv, "version", None), "tinyconv_version", "?"),
         "tinyconv_path": os.path.dirname(tinyconv.__file__),
         "git": git_state(),
         "quick": args.quick,

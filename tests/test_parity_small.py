@@ -4,6 +4,7 @@ bad `reduction` and raise when computed, as PyTorch's do."""
 
 from __future__ import annotations
 
+import operator
 import warnings
 
 import numpy as np
@@ -575,3 +576,22 @@ def test_igamma_inplace_and_storage_queries_as_pytorchs():
         assert a.const_data_ptr() == a.data_ptr()
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=0)
+
+
+VERSION_COMPARANDS = ["2.0", "1.10.0a0", "2.13", "2.13.0", "2.13.1", "3.0", "2.14.0.dev20260101"]
+VERSION_COMPARANDS += [(2, 0), (1, 13, 1), (2, 13), (2, 14), "parrot"]
+
+
+@pytest.mark.parametrize("other", VERSION_COMPARANDS, ids=str)
+def test_version_compares_as_pytorchs(other):
+    # model code gates features on torch.__version__: tinyconv's says the PyTorch release it
+    # follows (with its own release as the local label, as "2.13.0+cpu"), and compares as
+    # PyTorch's TorchVersion does, with strings and tuples
+    mine, theirs = tinyconv.__version__, torch.__version__
+    assert mine.split("+")[0] == theirs.split("+")[0] == "2.13.0"
+    for op in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne):
+        if other == "parrot" and op not in (operator.eq, operator.ne):
+            continue  # (both fall back to str order there, where "2.13.0+..." labels differ)
+        assert op(mine, other) == op(theirs, other), (op, other)
+    assert isinstance(mine, str) and hash(mine) == hash(str(mine))
+    assert tinyconv.version.tinyconv_version == "0.1.0"

@@ -15,6 +15,7 @@ import warnings as _warnings
 from . import _dtype as _dtype  # tinyconv._dtype holds the promotion rules
 from . import _foreach as _foreach_ops  # torch._foreach_*: private in PyTorch, used by EMAs
 from . import autograd
+from . import version as _version
 from ._dtype import (
     bfloat16,
     bool,
@@ -501,6 +502,7 @@ from .torch_functions_more import (
     view_copy,
     vsplit,
 )
+from .torch_version import TorchVersion as _TorchVersion
 
 __all__ = [  # the public API (lazy: nn, optim, utils, datasets, kernels, viz, jit, save, load)
     "asarray",
@@ -1038,7 +1040,7 @@ inf = _math.inf
 nan = _math.nan
 newaxis = None
 
-__version__ = "0.1.0"
+__version__ = _TorchVersion(_version.__version__)  # "2.13.0+tinyconv.0.1.0" (version.py)
 
 dtype = type(float32)
 
