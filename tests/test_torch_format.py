@@ -241,8 +241,7 @@ def test_an_expanded_tensor_loads_expanded_as_in_torch(tmp_path):
 @pytest.mark.parametrize(
     "value, match",
     [
-        (np.ones(2), "NumPy array"),
-        (np.float32(1.5), "NumPy scalar"),
+        (np.array([1, "a"], dtype=object), "ndarray"),
         (lambda x: x, "function"),
         (b"raw", "bytes"),
     ],
@@ -502,3 +501,23 @@ def _check_safe_globals(lib, path):
     lib.serialization.clear_safe_globals()
     with pytest.raises(pickle.UnpicklingError):
         lib.load(path)
+
+
+def test_numpy_values_in_a_checkpoint_load_as_pytorchs_do(tmp_path):
+    # a training checkpoint often holds NumPy values (np.mean's accuracy, label arrays):
+    # torch.save pickles them, torch.load reads them back with weights_only=False and refuses
+    # them with weights_only=True (its default); tinyconv's files now behave the same both ways
+    torch = pytest.importorskip("torch")
+    state = {"epoch": 3, "best_acc": np.mean([0.5, 0.75]), "classes": np.arange(3)}
+    state |= {"scale": np.float32(1.5), "flag": np.bool_(True), "dtype": np.dtype("float32")}
+    for writer, name in ((tinyconv, "tc.pth"), (torch, "pt.pth")):
+        path = tmp_path / name
+        writer.save(state | {"w": writer.ones(2)}, path)
+        for reader in (tinyconv, torch):
+            back = reader.load(path, weights_only=False)
+            assert back["best_acc"] == 0.625 and type(back["best_acc"]) is np.float64
+            np.testing.assert_array_equal(back["classes"], np.arange(3))
+            assert type(back["scale"]) is np.float32 and back["dtype"] == np.float32
+            assert back["w"].tolist() == [1.0, 1.0]
+            with pytest.raises(pickle.UnpicklingError, match="(?i)weights.only"):
+                reader.load(path)  # (weights_only=True: NumPy's pickles are refused)

@@ -20,6 +20,8 @@ strides are checked to stay inside its storage before a view of it is taken.
 
 from __future__ import annotations
 
+import codecs
+import importlib
 import io
 import os
 import pickle
@@ -32,6 +34,11 @@ import numpy as np
 
 from .nn.module import Parameter
 from .tensor import Tensor
+
+try:  # (NumPy 2's name; NumPy 1's below)
+    np_multiarray = importlib.import_module("numpy._core.multiarray")
+except ImportError:  # pragma: no cover
+    np_multiarray = importlib.import_module("numpy.core.multiarray")
 
 # torch's storage class names <-> NumPy dtypes
 _STORAGE_DTYPES = {
@@ -164,20 +171,50 @@ def _user_safe(module: str, name: str) -> Any:
     return None
 
 
-class _Unpickler(pickle.Unpickler):
-    """Resolves only ``_READ_GLOBALS``; storages come from the archive's ``data/`` entries."""
+def _numpy_global(module: str, name: str) -> Any:
+    """NumPy's data-only reconstructors (a scalar, an array, a dtype: what a checkpoint's
+    ``np.float64`` accuracy or ``np.arange`` labels pickle to), else None. Nothing here runs
+    code from the file: an object array's items go through the same restricted unpickler."""
+    if module in ("numpy._core.multiarray", "numpy.core.multiarray") and name in (
+        "scalar",
+        "_reconstruct",
+    ):
+        return getattr(np_multiarray, name)
+    if module == "numpy" and name in ("ndarray", "dtype"):
+        return getattr(np, name)
+    if (module, name) == ("_codecs", "encode"):  # (protocol 2 spells an array's bytes so)
+        return codecs.encode
+    if module == "numpy.dtypes" and name.endswith("DType"):
+        return getattr(np.dtypes, name, None)
+    return None
 
-    def __init__(self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str) -> None:
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves only ``_READ_GLOBALS`` (and, for ``load(weights_only=False)``, NumPy's
+    scalars, arrays and dtypes); storages come from the archive's ``data/`` entries."""
+
+    def __init__(
+        self, file, archive: zipfile.ZipFile, prefix: str, byteorder: str, numpy: bool = False
+    ) -> None:
         super().__init__(file)
         self.archive, self.prefix, self.byteorder = archive, prefix, byteorder
+        self.numpy = numpy
         self.storages: dict[str, np.ndarray] = {}
 
     def find_class(self, module: str, name: str) -> Any:
         found = _READ_GLOBALS.get((module, name))
         if found is None:
             found = _user_safe(module, name)
+        if found is None and self.numpy:
+            found = _numpy_global(module, name)
         if found is not None:
             return found
+        if module.startswith("numpy"):
+            raise UnsafeGlobalError(
+                f"it needs {module}.{name} (a NumPy value) to be read, which a weights-only "
+                "load refuses, as PyTorch's does; load it with weights_only=False if you "
+                "trust the file"
+            )
         if module == "torch" and name.endswith("Storage"):
             raise TorchFormatError(
                 f"it holds a torch.{name} tensor, a dtype tinyconv does not have; convert it "
@@ -216,8 +253,9 @@ class _Unpickler(pickle.Unpickler):
         return self.storages[key]
 
 
-def read(data: bytes) -> Any:
-    """The object in a torch.save archive (``data``: the file's bytes)."""
+def read(data: bytes, numpy: bool = False) -> Any:
+    """The object in a torch.save archive (``data``: the file's bytes); ``numpy``: NumPy's
+    scalars, arrays and dtypes may be rebuilt too (``load(weights_only=False)``)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         pkl = next(n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/data.pkl"))
         prefix = pkl[: -len("data.pkl")]
@@ -227,7 +265,7 @@ def read(data: bytes) -> Any:
             byteorder = archive.read(f"{prefix}byteorder").decode("ascii", "replace").strip()
             if byteorder not in ("little", "big"):
                 raise TorchFormatError(f"it names an unknown byte order {byteorder!r}")
-        unpickler = _Unpickler(io.BytesIO(archive.read(pkl)), archive, prefix, byteorder)
+        unpickler = _Unpickler(io.BytesIO(archive.read(pkl)), archive, prefix, byteorder, numpy)
         return unpickler.load()
 
 
@@ -394,11 +432,12 @@ def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
         return
     if isinstance(obj, (str, bool, int, float, complex, type(None))):
         return
-    if isinstance(obj, (np.integer, np.floating, np.bool_)):
-        raise TypeError(
-            f"save: {where} is a NumPy scalar ({type(obj).__name__}); PyTorch's format "
-            "would need NumPy's pickle for it: convert it with float(...) or int(...)"
-        )
+    if isinstance(obj, np.dtype) or (
+        isinstance(obj, (np.generic, np.ndarray)) and obj.dtype != object
+    ):
+        # (pickled by NumPy, as torch.save does: torch.load reads them with
+        # weights_only=False, and so does tinyconv.load)
+        return
     if isinstance(obj, dict):
         for k, v in obj.items():
             _check_savable(k, f"{where} key {k!r}", tensors)
@@ -408,11 +447,6 @@ def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
         for i, v in enumerate(obj):
             _check_savable(v, f"{where}[{i}]", tensors)
         return
-    if isinstance(obj, np.ndarray):
-        raise TypeError(
-            f"save: {where} is a NumPy array; PyTorch's format holds tensors (torch.load "
-            "refuses arrays): wrap it in tinyconv.tensor(...) or save to a .npz path"
-        )
     raise TypeError(
         f"save: can't store {where}, a {type(obj).__name__}, in PyTorch's format: it holds "
         "tensors, numbers, strings, None and dicts, lists, tuples and sets of them"

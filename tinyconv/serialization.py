@@ -274,7 +274,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         return _load_safetensors(data, name)
     if _torch_format.is_torch_archive(data):
         try:
-            return _torch_format.read(data)
+            return _torch_format.read(data, numpy=not weights_only)
         except _torch_format.UnsafeGlobalError as e:
             raise WeightsOnlyError(f"load: {name} is a PyTorch checkpoint, but {e}") from None
         except _torch_format.TorchFormatError as e:
