@@ -279,3 +279,20 @@ print(caught)
 
 def test_loss_shape_and_range_checks():
     compare_program(LOSS_SHAPE_CHECKS)
+
+
+REGISTRIES_ARE_DICTS = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+heads = nn.ModuleDict({"a": nn.ReLU(), "b": nn.Tanh()})
+print(net._modules)
+print(net[0]._parameters.keys(), type(net[0]._buffers).__name__)
+print(heads.keys(), list(heads.values()), heads.items())
+"""
+
+
+def test_module_registries_print_as_pytorchs_dicts():
+    compare_program(REGISTRIES_ARE_DICTS)

@@ -211,6 +211,8 @@ class Module:
         object.__setattr__(self, "training", True)
         for name in _INIT_ATTRS[1:]:
             empty: Any = set() if name == "_non_persistent_buffers_set" else OrderedDict()
+            if name in ("_parameters", "_buffers", "_modules"):
+                empty = {}  # (plain dicts, as PyTorch 2's: they print as {...})
             object.__setattr__(self, name, empty)
 
     # -- registration --------------------------------------------------------------------
