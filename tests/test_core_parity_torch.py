@@ -2052,6 +2052,16 @@ SMALL_PROGRAMS = [
     "T.copysign(T.tensor([0.0, 1.0]), T.tensor([-float('inf'), 2.0], requires_grad=True)).detach()",
     # names real code imports: invert_permutation, torch.GradScaler, utils.model_zoo.load_url
     "T.nn.utils.rnn.invert_permutation(T.tensor([2, 0, 1]))",
+    # continuous random fills refuse integer and bool tensors (they filled them silently)
+    "T.ones(3, dtype=T.int64).normal_()",
+    "T.ones(3, dtype=T.bool).normal_()",
+    "T.ones(3, dtype=T.uint8).uniform_()",
+    "T.ones(3, dtype=T.int64).exponential_()",
+    "T.nn.init.normal_(T.ones(3, dtype=T.int64))",
+    "T.empty(2).uniform_(1, 0)",
+    "T.empty(2).uniform_(0, float('inf'))",
+    "T.ones(3, dtype=T.int64).geometric_(0.5).sign()",
+    "T.flip(T.ones(2, 2), dims=(0, -2))",
     "T.tensor([float(T.GradScaler is T.amp.GradScaler)])",
     "T.tensor([float(callable(__import__(T.__name__ + '.utils.model_zoo').utils.model_zoo"
     ".load_url))])",

@@ -200,6 +200,30 @@ def dtype_name(dtype: np.dtype) -> str:
     return "tinyconv." + _NAMES.get(dtype, str(dtype))
 
 
+# PyTorch's scalar type names, which its dtype errors print ("... not implemented for 'Long'")
+_SCALAR_TYPE_NAMES = {
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "bfloat16": "BFloat16",
+    "uint16": "UInt16",
+    "uint32": "UInt32",
+    "uint64": "UInt64",
+}
+
+
+def scalar_type_name(dtype: np.dtype) -> str:
+    """PyTorch's scalar type name of ``dtype`` (``'Long'`` for int64), as its errors say it."""
+    name = dtype_name(np.dtype(dtype)).rsplit(".", 1)[-1]
+    return _SCALAR_TYPE_NAMES.get(name, name)
+
+
 def is_floating(dtype: np.dtype) -> builtins.bool:
     return dtype.kind == "f"
 

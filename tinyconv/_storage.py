@@ -105,10 +105,9 @@ class TypedStorage(_Storage):
         return UntypedStorage(self._array)
 
     def type(self) -> str:
-        name = dtype_name(self._array.dtype).split(".")[-1]
-        kinds = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long"}
-        kinds |= {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        return f"tinyconv.{kinds.get(name, name)}Storage"
+        from ._dtype import scalar_type_name
+
+        return f"tinyconv.{scalar_type_name(self._array.dtype)}Storage"
 
     def __repr__(self) -> str:
         return self._repr(f"TypedStorage(dtype={dtype_name(self._array.dtype)}, device=cpu)")

@@ -1429,6 +1429,9 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         axes = tuple(_dim(d, self._data.ndim, "flip()") for d in dims)
+        for i, a in enumerate(axes):
+            if a in axes[:i]:
+                raise RuntimeError(f"flip(): dim {a} appears multiple times in the list of dims")
         # (a 0-d tensor takes dim 0 or -1, as PyTorch, and has nothing to flip)
         return ops.Flip.apply(self, axes if self._data.ndim else ())
 
@@ -1633,10 +1636,29 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         # and a float result can't go into an integer tensor.
         return self._write_back(out, "clamp_()", track, view)
 
+    def _float_fill(self, kernel: str) -> None:
+        """The continuous random fills have floating point kernels only, as PyTorch's: an
+        integer or bool tensor raises (its values would have come out truncated, or as 1)."""
+        if self._data.dtype.kind != "f":
+            raise DtypeNotImplementedError(
+                f'"{kernel}" not implemented for {_dtype.scalar_type_name(self._data.dtype)!r}'
+            )
+
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Any = None) -> Tensor:
         """Fill with uniform numbers on [a, b): PyTorch's for the same seed."""
         from . import _rng
 
+        self._float_fill("check_uniform_bounds")
+        if not a <= b:
+            raise RuntimeError(
+                f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
+            )
+        limit = float(np.finfo(self._data.dtype).max)
+        if not (-limit <= a <= limit and -limit <= b <= limit):
+            raise RuntimeError(
+                f"{'from' if not -limit <= a <= limit else 'to'} is out of bounds for "
+                f"{_dtype.scalar_type_name(self._data.dtype).lower()}"
+            )
         gen, dt = _rng._gen(generator), self._data.dtype
         values = _rng.fill_in_memory_order(
             self._data, lambda shape, _: _rng.uniform(gen, shape, dt, a, b)
@@ -1647,6 +1669,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """Fill with normal numbers: PyTorch's for the same seed (float32 within a few ulp)."""
         from . import _rng
 
+        self._float_fill("normal_kernel_cpu")
         if std < 0:
             raise RuntimeError(f"normal_(): expected std >= 0.0, got std={std}")
         gen, dt = _rng._gen(generator), self._data.dtype
@@ -1659,6 +1682,11 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """Fill with Exponential(lambd) numbers: PyTorch's for the same seed."""
         from . import _rng
 
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "Exponential distribution is a continuous probability distribution. dtype must "
+                f"be a floating point but you specified {_dtype.scalar_type_name(self._data.dtype)}"
+            )
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
         gen, dt = _rng._gen(generator), self._data.dtype
@@ -1700,10 +1728,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """Fill with exp(Normal(mean, std)) numbers: PyTorch's for the same seed."""
         from . import _rng
 
-        if self._data.dtype.kind != "f":
-            names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
-            name = names.get(dtype_name(self._data.dtype), dtype_name(self._data.dtype).title())
-            raise RuntimeError('"log_normal_cpu" not implemented for ' + repr(name))
+        self._float_fill("log_normal_cpu")
         if not std > 0:
             raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
         gen, dt = _rng._gen(generator), self._data.dtype

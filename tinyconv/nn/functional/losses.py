@@ -181,22 +181,6 @@ class NllLoss(Op):
         return out.where(Tensor._make(~ignored, None, False), 0.0), None, None, None, None
 
 
-# PyTorch's scalar type names, which its dtype errors print
-_TORCH_SCALAR_NAMES = {
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "uint8": "Byte",
-    "bool": "Bool",
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-    "uint16": "UInt16",
-    "uint32": "UInt32",
-    "uint64": "UInt64",
-}
-
-
 def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.ndarray, bool]:
     """Check (N, C, ...) input against (N, ...) class-index targets; unbatched (C,) with () too."""
     _check_tensor(input, "input", what)
@@ -218,7 +202,7 @@ def _class_targets(input: Tensor, target: Any, what: str) -> tuple[Tensor, np.nd
     if td.dtype != np.int64 and (td.dtype != np.uint8 or x.ndim > 2):
         # PyTorch takes int64 (and uint8 without spatial dims) only: an int32 target from
         # NumPy labels raises there ("expected ... Long"), so it does here
-        got = _TORCH_SCALAR_NAMES.get(td.dtype.name, td.dtype.name)
+        got = _dtype.scalar_type_name(td.dtype)
         words = (
             f"expected scalar type Long but found {got}"
             if td.dtype == np.uint8
@@ -322,7 +306,7 @@ def cross_entropy(
         if tuple(t.shape) == index_shape:  # a class-index target's shape: PyTorch reads it so
             raise TensorTypeError(
                 f"{what}: expected target dtype to be Long or Byte, but got "
-                f"{_TORCH_SCALAR_NAMES.get(t._data.dtype.name, t._data.dtype.name)} "
+                f"{_dtype.scalar_type_name(t._data.dtype)} "
                 "(class-index targets must be int64; probability targets have the input's shape)"
             )
         if t.shape != input.shape:
