@@ -2062,6 +2062,9 @@ SMALL_PROGRAMS = [
     "T.empty(2).uniform_(0, float('inf'))",
     "T.ones(3, dtype=T.int64).geometric_(0.5).sign()",
     "T.flip(T.ones(2, 2), dims=(0, -2))",
+    # MultiheadAttention asserts embed_dim % num_heads (AssertionError), else ValueError
+    "T.nn.MultiheadAttention(7, 2).in_proj_weight",
+    "T.nn.MultiheadAttention(0, 2).in_proj_weight",
     "T.tensor([float(T.GradScaler is T.amp.GradScaler)])",
     "T.tensor([float(callable(__import__(T.__name__ + '.utils.model_zoo').utils.model_zoo"
     ".load_url))])",

@@ -595,3 +595,17 @@ def test_version_compares_as_pytorchs(other):
         assert op(mine, other) == op(theirs, other), (op, other)
     assert isinstance(mine, str) and hash(mine) == hash(str(mine))
     assert tinyconv.version.tinyconv_version == "0.1.0"
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3, 4)])
+def test_deprecation_warnings_as_pytorchs(shape):
+    # x.T off 2-D, and F.upsample, warn with PyTorch's text (PyTorch warns once a process, so
+    # only tinyconv is checked on every shape)
+    with pytest.warns(UserWarning, match="deprecated"):
+        flipped = tinyconv.ones(shape).T
+    assert tuple(flipped.shape) == tuple(reversed(shape))
+    with pytest.warns(UserWarning, match="upsample` is deprecated"):
+        tinyconv.nn.functional.upsample(tinyconv.ones(1, 1, 2, 2), scale_factor=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tinyconv.ones(2, 3).T.shape == (3, 2)  # (2-D: no warning)

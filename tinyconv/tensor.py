@@ -357,6 +357,23 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     @property
     def T(self) -> Tensor:
+        """All dims reversed; PyTorch's deprecation warnings for other than 2-D."""
+        if self._data.ndim == 0:
+            warnings.warn(
+                "Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+                "cases.",
+                UserWarning,
+                stacklevel=2,
+            )
+        elif self._data.ndim != 2:
+            warnings.warn(
+                "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+                "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+                "to reverse the dimensions of a tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self.permute(tuple(reversed(range(self._data.ndim))))
 
     @property

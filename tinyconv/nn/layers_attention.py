@@ -43,9 +43,14 @@ class MultiheadAttention(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads != 0:
+        if embed_dim <= 0 or num_heads <= 0:
             raise TensorValueError(
-                "MultiheadAttention: embed_dim must be a positive multiple of num_heads, got "
+                "MultiheadAttention: embed_dim and num_heads must be greater than 0, got "
+                f"embed_dim={embed_dim} and num_heads={num_heads} instead"
+            )
+        if embed_dim % num_heads != 0:  # (PyTorch asserts this one: AssertionError)
+            raise AssertionError(
+                f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
                 f"embed_dim={embed_dim}, num_heads={num_heads}"
             )
         dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)

@@ -25,6 +25,7 @@ the weight it read them with (a product with the transposed interpolation matrix
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -373,7 +374,12 @@ def upsample(
     mode: str = "nearest",
     align_corners: bool | None = None,
 ) -> Tensor:
-    """The older name of interpolate (PyTorch keeps it, deprecated)."""
+    """The older name of interpolate (PyTorch keeps it, deprecated, with this warning)."""
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        UserWarning,
+        stacklevel=2,
+    )
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
