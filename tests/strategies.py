@@ -981,3 +981,15 @@ def strided_configs(draw, max_dims: int = 3, overlap: bool = True) -> StridedCon
     if offset is None and view == "slice":
         assume(2 + span <= base_size)  # the slice starts 2 elements in
     return StridedConfig(base_size, view, size, stride, offset)
+
+
+@st.composite
+def fractional_pool_configs(draw, max_side: int = 9) -> tuple:
+    """``(shape (N, C, H, W), kernel (kh, kw), output (OH, OW), samples (N, C, 2))`` for
+    fractional max pooling: every output window fits (OH + kh - 1 <= H), samples in [0, 1)."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(2, max_side)), draw(st.integers(2, max_side))
+    kh, kw = draw(st.integers(1, h - 1)), draw(st.integers(1, w - 1))
+    oh, ow = draw(st.integers(1, h - kh + 1)), draw(st.integers(1, w - kw + 1))
+    u = draw(st.lists(st.floats(0, 0.999), min_size=n * c * 2, max_size=n * c * 2))
+    return (n, c, h, w), (kh, kw), (oh, ow), np.array(u).reshape(n, c, 2)

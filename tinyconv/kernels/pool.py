@@ -738,3 +738,61 @@ def adaptive_max_pool2d_reference(
                                 best, best_index = v, h * W + w
                     y[n, c, i, j], indices[n, c, i, j] = best, best_index
     return y, indices
+
+
+# -- fractional max pooling ---------------------------------------------------------------------
+
+
+def fractional_starts(
+    samples: np.ndarray, in_size: int, out_size: int, pool: int, dtype: np.dtype
+) -> np.ndarray:
+    """Window starts of fractional max pooling along one axis, one row per plane.
+
+    ``samples (P,)``, one u in [0, 1) per plane -> ``(P, out_size)`` int64. Graham's pseudo-
+    random sequence, as PyTorch computes it: with alpha = (in - pool) / (out - 1),
+    start_i = trunc((i + u) * alpha) - trunc(u * alpha), and the last window ends at the
+    input's end (start = in - pool). The arithmetic is in the input's dtype (float16's alpha
+    rounded to float16, the rest in float32, as PyTorch's Half), so the windows are PyTorch's.
+    """
+    work = np.float32 if dtype == np.float16 else np.dtype(dtype).type
+    u = samples.astype(work)
+    starts = np.empty((len(u), out_size), dtype=np.int64)
+    if out_size > 1:
+        alpha = work(in_size - pool) / work(out_size - 1)
+        if dtype == np.float16:
+            alpha = work(np.float16(alpha))
+        i = np.arange(out_size - 1).astype(work)
+        first = np.trunc((i[None, :] + u[:, None]) * alpha).astype(np.int64)
+        starts[:, :-1] = first - np.trunc(u * alpha).astype(np.int64)[:, None]
+    starts[:, -1] = in_size - pool
+    return starts
+
+
+def fractional_max_pool2d_forward(
+    x: np.ndarray, kernel: tuple[int, int], out_size: tuple[int, int], samples: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``x (N, C, H, W)``, ``samples (N, C, 2)`` (u for the width, then the height) ->
+    ``(y, indices)``, each ``(N, C, OH, OW)``; indices into the H*W plane, as max_pool2d's.
+
+    Each window is scanned row by row and keeps the first maximum, or the last NaN if it
+    holds one (PyTorch's ``val > max || isnan(val)``)."""
+    N, C, H, W = x.shape
+    (kh, kw), (OH, OW) = kernel, out_size
+    P = N * C
+    u = samples.reshape(P, 2)
+    rows = fractional_starts(u[:, 1], H, OH, kh, x.dtype)[:, :, None] + np.arange(kh)
+    cols = fractional_starts(u[:, 0], W, OW, kw, x.dtype)[:, :, None] + np.arange(kw)
+    # flat[p, i, j, a, b] = the plane index of tap (a, b) of window (i, j)
+    flat = rows[:, :, None, :, None] * W + cols[:, None, :, None, :]
+    flat = flat.reshape(P, OH, OW, kh * kw)
+    taps = np.take_along_axis(x.reshape(P, H * W), flat.reshape(P, -1), axis=1)
+    taps = taps.reshape(flat.shape)
+    nan = np.isnan(taps)
+    pos = np.argmax(np.where(nan, -np.inf, taps), axis=-1)
+    if nan.any():
+        last_nan = kh * kw - 1 - np.argmax(nan[..., ::-1], axis=-1)
+        pos = np.where(nan.any(axis=-1), last_nan, pos)
+    pos = pos[..., None]
+    y = np.take_along_axis(taps, pos, axis=-1)[..., 0]
+    indices = np.take_along_axis(flat, pos, axis=-1)[..., 0]
+    return y.reshape(N, C, OH, OW), indices.reshape(N, C, OH, OW)

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorValueError
+from ..._errors import DtypeNotImplementedError, TensorValueError
 from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op
+from ...creation import rand
 from ...kernels import pool as pool_k
 from ...kernels.layout import like_channels_last
 from ...tensor import Tensor
@@ -688,4 +689,109 @@ def lp_pool2d(
         kernel_size,
         lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
         "lp_pool2d",
+    )
+
+
+# -- fractional max pooling (Graham, 2015) ------------------------------------------------------
+
+
+class FractionalMaxPool2d(Op):
+    """Max over pseudo-randomly placed kh x kw windows (kernels/pool.py's
+    fractional_max_pool2d_forward); backward sends each window's gradient to its argmax, as
+    max_pool2d's (the same plane indices)."""
+
+    torch_saves = True  # (PyTorch's node saves the input and the indices)
+    torch_name = "FractionalMaxPool2DBackward0"
+    next_functions_count = 1
+
+    @staticmethod
+    def forward(ctx, x, kernel, out_size, samples, indices_out):
+        y, indices = pool_k.fractional_max_pool2d_forward(x, kernel, out_size, samples)
+        ctx.indices, ctx.shape = indices, x.shape
+        if indices_out is not None:
+            indices_out.append(indices)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return pool_k.max_pool2d_backward(grad, ctx.indices, ctx.shape), None, None, None, None
+
+    graph_backward = staticmethod(linear_graph_backward)
+
+    @staticmethod
+    def linear_apply(ctx, t):
+        return _gather_argmax(t, ctx.indices, ctx.shape, None)
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """Fractional max pooling: ``(N, C, H, W)`` (or ``(C, H, W)``) -> ``(N, C, OH, OW)``, the
+    windows at PyTorch's pseudo-random places. ``output_size``, or ``output_ratio`` (OH =
+    int(H * ratio)); ``_random_samples (N, C, 2)`` in [0, 1) places them (drawn with
+    ``tinyconv.rand``, as PyTorch's ``torch.rand``, when not given: the same windows after the
+    same seed). With return_indices, also the argmax indices into the H*W plane."""
+    what = "fractional_max_pool2d"
+    _check_tensor(input, "input", what)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{what}(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    if 0 in input.shape[1:] if input.ndim == 4 else 0 in input.shape:
+        raise RuntimeError(
+            f"{what}(): Expected input to have non-zero size for non-batch dimensions, but got "
+            f"{list(input.shape)}"
+        )
+    if output_size is None and output_ratio is None:
+        raise TensorValueError(
+            f"{what} requires specifying either an output_size or an output_ratio"
+        )
+    if output_size is None:
+        if len(output_ratio) > 2:  # (PyTorch's check: a bare float raises TypeError here too)
+            raise TensorValueError(
+                f"{what} requires output_ratio to either be a single Int or tuple of Ints."
+            )
+        ratio = tuple(output_ratio) * (2 // len(output_ratio))
+        output_size = (int(input.shape[-2] * ratio[0]), int(input.shape[-1] * ratio[1]))
+    kh, kw = _pair(kernel_size, "kernel_size", what, 1)
+    oh, ow = _pair(output_size, "output_size", what, 1)
+    if input.dtype.kind != "f":
+        raise DtypeNotImplementedError(
+            f'"{what}_out_frame" not implemented for {_dtype.scalar_type_name(input.dtype)!r}'
+        )
+    H, W = input.shape[-2:]
+    for name, out, k, size in (("height", oh, kh, H), ("width", ow, kw, W)):
+        if k < 1 or out < 1 or out + k - 1 > size:
+            raise RuntimeError(
+                f"{what}(): pool {name} {k} too large relative to input {name} {size} "
+                f"(output {name} {out})"
+            )
+    x, unbatched = _batched(input, what)
+    if _random_samples is None:
+        _random_samples = rand(x.shape[0], x.shape[1], 2, dtype=input.dtype)
+    samples = _random_samples._data if isinstance(_random_samples, Tensor) else None
+    if samples is None or samples.shape != (x.shape[0], x.shape[1], 2):
+        raise RuntimeError(
+            f"{what}(): _random_samples must be a tensor of shape {(x.shape[0], x.shape[1], 2)}, "
+            f"got {getattr(_random_samples, 'shape', type(_random_samples).__name__)}"
+        )
+    sink: list | None = [] if return_indices else None
+    y = FractionalMaxPool2d.apply(x, (kh, kw), (oh, ow), samples, sink)
+    return _with_indices(y, sink, unbatched, input)
+
+
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> tuple:
+    """fractional_max_pool2d's (values, indices), whatever return_indices says."""
+    return fractional_max_pool2d(
+        input, kernel_size, output_size, output_ratio, True, _random_samples
     )
