@@ -202,3 +202,21 @@ def test_hooks_and_grad_match_torch():
         (gyy,) = m.autograd.grad((gy * gy).sum(), x)
         out.append((log, gx.tolist(), gz.tolist(), x.grad.tolist(), y.grad.tolist(), gyy.tolist()))
     assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("lib_name", ["tinyconv", "torch"])
+def test_an_output_that_feeds_another_listed_output_gets_its_gradient_first(lib_name):
+    # backward([z, y]) with z computed from y: y's node must wait for z's gradient (it ran
+    # first, and x.grad came out [3, 3] instead of PyTorch's [21, 39])
+    lib = tc if lib_name == "tinyconv" else pytest.importorskip("torch")
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    z = (y**2).sum()
+    lib.autograd.backward([z, y], [None, lib.ones(2)])
+    assert x.grad.tolist() == [21.0, 39.0]  # 18 x * 3 (from z) + 3 (from y)
+    y = (x * 3).sum()
+    (g,) = lib.autograd.grad([y**2, y], x)
+    assert g.tolist() == [57.0, 57.0]  # (2 y + 1) * 3 with y = 9
+    y = x * 3
+    gy, gx = lib.autograd.grad([(y**2).sum(), y], [y, x], [None, lib.ones(2)])
+    assert gy.tolist() == [7.0, 13.0] and gx.tolist() == [21.0, 39.0]

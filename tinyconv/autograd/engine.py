@@ -182,10 +182,14 @@ def topological_order(root: Any) -> list[Function]:
     nodes that feed it."""
     roots = root if isinstance(root, list) else [root]
     order: list[Function] = []
-    seen = set(roots)
+    # (a root reached from an earlier root is placed by that walk, after the nodes that feed
+    # it: seeding `seen` with every root would let backward([z, y]) run y's node before z's
+    # gradient reached it when y feeds z)
+    seen: set = set()
     for r in roots:
-        if not isinstance(r, Function):
+        if not isinstance(r, Function) or r in seen:
             continue
+        seen.add(r)
         stack = [(r, iter(r.edges))]
         while stack:
             node, edges = stack[-1]
