@@ -642,7 +642,7 @@ def test_modifying_a_saved_tensor_is_caught_at_backward():
     b = a * 1
     c = b * b  # saves b
     b += 1
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         c.sum().backward()
 
 
@@ -651,7 +651,7 @@ def test_modifying_a_saved_tensor_through_a_view_is_caught():
     b = a.exp()  # saves its output b
     with torch.no_grad():
         b[0] = 0.0  # writes through a basic-index view: shares b's version counter
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         b.sum().backward()
 
 

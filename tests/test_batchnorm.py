@@ -331,9 +331,9 @@ def test_a_batchnorm_run_twice_before_one_backward():
     assert x.grad is not None and bool(x.grad.abs().sum() > 0)
     y = bn(x)
     bn.running_var.mul_(2)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.pow(2).sum().backward()
     y = F.batch_norm(x, bn.running_mean, bn.running_var, training=False)
     bn.running_mean.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.pow(2).sum().backward()

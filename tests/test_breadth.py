@@ -635,7 +635,7 @@ def test_inplace_of_an_output_saving_op_guards_its_result(method):
     y = x * 1
     getattr(y, method)()
     y.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place"):
+    with pytest.raises(RuntimeError, match="modified by an inplace"):
         y.sum().backward()
     z = x * 1
     getattr(z, method)()

@@ -150,7 +150,7 @@ def test_in_place_change_of_a_saved_input_is_caught():
     a = x * 1
     y = checkpoint(lambda t: t.exp(), a, use_reentrant=True)
     a.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -212,7 +212,7 @@ def test_graph_node_and_saved_tensors():
     assert y.grad_fn.name() == "ConvolutionBackward0"
     assert len(y.grad_fn.next_functions) == 3
     h.add_(1)  # saved for backward, as PyTorch's node saves it: a change is caught
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -445,7 +445,7 @@ def test_in_place_after_ops_that_save_only_what_backward_needs():
     c = torch.tensor([3.0, 4.0])
     y = x / c
     c.add_(1)  # x / c with only x requiring grad needs c: an error, as in PyTorch
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
     x = torch.tensor([[1.0, 2.0]], requires_grad=True)
@@ -497,7 +497,7 @@ def test_what_each_op_saves(name, make, modify, raises):
     out = make(w)
     (w if modify == "in" else out).add_(1)
     if raises:
-        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
     else:
         out.sum().backward()

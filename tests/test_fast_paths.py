@@ -218,7 +218,7 @@ def test_untracked_inplace_still_bumps_the_version_saved_tensors_check():
     y = (w * x).sum()  # Mul saved w
     with torch.no_grad():
         w -= 0.1 * x
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

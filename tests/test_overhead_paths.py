@@ -82,7 +82,7 @@ def test_inlined_node_backward_still_checks_saved_versions_and_release():
     b = a * 1
     c = b * b
     b.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         c.sum().backward()
     d = (a * a).sum()
     d.backward()

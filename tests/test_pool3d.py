@@ -188,7 +188,7 @@ def test_node_names_and_saved_input():
     y = F.adaptive_avg_pool3d(h, (2, 1, 1))
     assert y.grad_fn.name() == "AdaptiveAvgPool3DBackward0"
     h.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 

@@ -315,7 +315,7 @@ def test_one_op_layer_keeps_the_saved_state_checks():
     out, _ = lstm(tinyconv.randn(4, 1, 2))
     with tinyconv.no_grad():
         lstm.weight_hh_l0.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
     out, _ = lstm(tinyconv.randn(4, 1, 2))
     out.sum().backward()

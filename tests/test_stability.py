@@ -350,7 +350,7 @@ def test_relu6_input_written_in_place_before_backward_raises():
     y = x * 1
     out = F.relu6(y)
     y.zero_()
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
     z = leaf([-1.0, 3.0, 7.0])
     w = z * 1

@@ -250,13 +250,13 @@ def test_saved_tensor_modified_through_a_view_raises():
     x = leaf([1.0, 2.0, 3.0, 4.0])
     a = x.exp()  # Exp saves its output
     a[:2].mul_(2)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         a.sum().backward()
     y = leaf([1.0, 2.0])
     b = y * 1
     s = b.view(2, 1) ** 2  # Pow saves its (view) input
     b.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         s.sum().backward()
 
 

@@ -397,10 +397,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         """Keep .grad on this non-leaf tensor after backward (leaves always keep it)."""
         if self._view_of is not None and self._gv != self._vc[0]:
             self._refresh_view()
+        if not self._requires_grad:  # (a plain tensor too, as PyTorch's)
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None:
             return
-        if not self._requires_grad:
-            raise RuntimeError("retain_grad: this tensor does not require grad")
         self.grad_fn._retained = weakref.ref(self)
 
     @property

@@ -41,7 +41,7 @@ def _flat_outputs(fn: Callable, inputs: Sequence) -> np.ndarray:
 
 
 def gradcheck(
-    fn: Callable,
+    func: Callable,
     inputs: Any,
     eps: float = 1e-6,
     atol: float = 1e-5,
@@ -59,7 +59,7 @@ def gradcheck(
     check_backward_ad: bool = True,
     masked: Any = None,
 ) -> bool:
-    """Check fn's backward against finite differences for every input that requires grad.
+    """Check func's backward against finite differences for every input that requires grad.
 
     PyTorch's other options are accepted: nondet_tol, check_undefined_grad and the batched
     checks change nothing here (tinyconv's backward is deterministic and its vmap is a loop,
@@ -95,7 +95,7 @@ def gradcheck(
             "Expected at least one of check_forward_ad or check_backward_ad to be True"
         )
     with grad_mode.enable_grad():
-        outs = _outputs(fn, inputs)
+        outs = _outputs(func, inputs)
     sizes = [o._data.size for o in outs]
     n_out = sum(sizes)
     rng = np.random.default_rng(seed)
@@ -104,7 +104,7 @@ def gradcheck(
         """Gradients of <v, outputs> w.r.t. each differentiable input (through autograd.grad,
         so an input that is not a leaf, such as x[0], is checked too, as in PyTorch)."""
         with grad_mode.enable_grad():
-            outs_ = _outputs(fn, inputs)
+            outs_ = _outputs(func, inputs)
             loss = None
             start = 0
             for o, n in zip(outs_, sizes, strict=False):
@@ -148,16 +148,16 @@ def gradcheck(
             at = np.unravel_index(j, x.shape)
             old = x[at]
             x[at] = old + eps
-            plus = _flat_outputs(fn, inputs)
+            plus = _flat_outputs(func, inputs)
             x[at] = old - eps
-            minus = _flat_outputs(fn, inputs)
+            minus = _flat_outputs(func, inputs)
             x[at] = old
         else:
             old = x.copy()
             x += eps * direction
-            plus = _flat_outputs(fn, inputs)
+            plus = _flat_outputs(func, inputs)
             x[...] = old - eps * direction
-            minus = _flat_outputs(fn, inputs)
+            minus = _flat_outputs(func, inputs)
             x[...] = old
         return (plus - minus) / (2 * eps)
 
@@ -174,7 +174,7 @@ def gradcheck(
             u = Tensor._make(direction.reshape(x._data.shape).astype(x._data.dtype), None, False)
             args[i] = forward_ad.make_dual(x, u)
             cols = []
-            for o in _outputs(fn, args):
+            for o in _outputs(func, args):
                 t = forward_ad.unpack_dual(o).tangent
                 cols.append(np.zeros(o._data.size) if t is None else t._data.ravel())
         return np.concatenate(cols).astype(np.float64) if cols else np.zeros(0)
@@ -241,7 +241,7 @@ def gradcheck(
 
 
 def gradgradcheck(
-    fn: Callable,
+    func: Callable,
     inputs: Any,
     grad_outputs: Any = None,
     eps: float = 1e-6,
@@ -261,9 +261,9 @@ def gradgradcheck(
     masked: bool = False,
 ) -> bool:
     """Check the second derivatives: gradcheck of the function
-    (inputs, v) -> d<v, fn(inputs)>/d(inputs), whose backward is the create_graph backward.
+    (inputs, v) -> d<v, func(inputs)>/d(inputs), whose backward is the create_graph backward.
 
-    grad_outputs: the v for each output of fn (default: uniform on [-1, 1) in the output's
+    grad_outputs: the v for each output of func (default: uniform on [-1, 1) in the output's
     float dtype, requiring grad so the check also covers the gradient's dependence on v, drawn
     from the global stream as PyTorch draws them, so the numbers a program draws afterwards
     stay PyTorch's).
@@ -275,7 +275,7 @@ def gradgradcheck(
             "gradgradcheck: no input requires grad; pass tensors made with requires_grad=True"
         )
     with grad_mode.enable_grad():
-        outs = _outputs(fn, inputs)
+        outs = _outputs(func, inputs)
     if grad_outputs is None:
         vs = tuple(
             Tensor._make(
@@ -291,7 +291,7 @@ def gradgradcheck(
     def first_derivative(*args: Any) -> tuple:
         xs, v = args[:n_in], args[n_in:]
         with grad_mode.enable_grad():
-            ys = [o for o in _outputs(fn, xs) if o.requires_grad]
+            ys = [o for o in _outputs(func, xs) if o.requires_grad]
             gs = engine.grad(
                 ys,
                 [xs[i] for i in diff],

@@ -173,6 +173,11 @@ def _run_hooks(hooks: dict, grad: Any, create_graph: bool) -> Any:
                     f"a tensor hook returned a gradient of shape {tuple(new.shape)}, but the "
                     f"tensor has shape {tuple(seen.shape)}"
                 )
+            if new._data.dtype != seen._data.dtype:  # (PyTorch refuses it too)
+                raise RuntimeError(
+                    f"hook '{getattr(fn, '__name__', fn)}' has changed the type of value (was "
+                    f"{seen.type()} got {new.type()})"
+                )
             grad = new if create_graph else new._data
     return grad
 

@@ -605,6 +605,14 @@ class Function:
                     f"{cls.__name__}.forward must return a Tensor or a tuple, "
                     f"got {type(result).__name__}"
                 )
+            if (
+                record
+                and not ctx._dirty
+                and (result._data.dtype.kind != "f" or any(result is t for t in ctx._non_diff))
+            ):
+                # (PyTorch's: an integer output, or one marked non-differentiable, needs no
+                # gradient: it comes out a leaf that does not require grad)
+                record = False
             if ctx._dirty:
                 dirty = _dirty_input(ctx, args, raw, result)
             result = result._data
@@ -745,12 +753,12 @@ class Function:
     def _check_saved_versions(self) -> None:
         for vc, version, shape in self._saved_versions:
             if vc[0] != version:
-                raise RuntimeError(
-                    f"{self.name()}: one of the tensors saved for its backward "
-                    f"(shape {tuple(shape)}) was modified by an in-place operation after "
-                    f"the forward (its version is {vc[0]}, expected {version}). "
-                    "Clone it before modifying it, or do the in-place update before the op."
-                    + _created_at(self)
+                raise RuntimeError(  # (PyTorch's words first: tests match "inplace operation")
+                    f"{self.name()}: one of the variables needed for gradient computation has "
+                    f"been modified by an inplace operation: the tensor of shape "
+                    f"{tuple(shape)} it saved for its backward is at version {vc[0]}; expected "
+                    f"version {version} instead. Clone it before modifying it, or do the "
+                    "in-place update before the op." + _created_at(self)
                 )
 
     def _output_grads(self, grad: Any, graph: bool) -> list:
@@ -1042,6 +1050,13 @@ def _check_user_grads(node: Function, grads: tuple) -> tuple:
         )
     out = []
     for i, (g, meta) in enumerate(zip(grads, metas, strict=False)):
+        if g is not None and meta is None:
+            # (as PyTorch: a gradient for a number or other non-Tensor argument is a bug in the
+            # backward, most often its gradients returned in the wrong order)
+            raise RuntimeError(
+                f"function {node.name()} returned a gradient different than None at position "
+                f"{i + 1}, but the corresponding forward input was not a Variable"
+            )
         if g is not None and meta is not None:
             if not isinstance(g, Tensor):  # (a create_graph backward returns Tensors)
                 g = np.asarray(g)

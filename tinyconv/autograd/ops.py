@@ -373,9 +373,8 @@ class Pow(Binary):
         if na:  # b a^(b-1), 0 where b == 0
             if isinstance(bd, np.ndarray):
                 ga = grad * _select(bd == 0, zero, b * a ** (b - 1))
-            elif b == 2:
-                ga = grad * (b * a)
-            else:
+            else:  # (no x**2 shortcut: PyTorch's b * a^(b-1) keeps a^0 in the graph, so the
+                # derivative of a constant derivative is zeros, not a tensor cut from the graph)
                 ga = grad * (b * a ** (b - 1)) if b != 0 else _const(np.zeros_like(grad._data))
         if nb:  # a^b log(a), 0 where a == 0 and b >= 0
             log_a = a.log() if isinstance(ad, np.ndarray) else np.log(a)
