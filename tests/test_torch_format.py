@@ -8,6 +8,7 @@ exchanges with PyTorch carry the `torch` marker.
 
 from __future__ import annotations
 
+import collections
 import io
 import os
 import pickle
@@ -243,7 +244,6 @@ def test_an_expanded_tensor_loads_expanded_as_in_torch(tmp_path):
     [
         (np.array([1, "a"], dtype=object), "ndarray"),
         (lambda x: x, "function"),
-        (b"raw", "bytes"),
     ],
 )
 def test_values_pytorch_cannot_read_back_are_refused_before_writing(tmp_path, value, match):
@@ -521,3 +521,20 @@ def test_numpy_values_in_a_checkpoint_load_as_pytorchs_do(tmp_path):
             assert back["w"].tolist() == [1.0, 1.0]
             with pytest.raises(pickle.UnpicklingError, match="(?i)weights.only"):
                 reader.load(path)  # (weights_only=True: NumPy's pickles are refused)
+
+
+def test_shapes_devices_dtypes_bytes_and_counters_travel_both_ways(tmp_path):
+    # what PyTorch's weights-only load reads besides tensors: tinyconv writes them as PyTorch
+    # names them (torch.Size, torch.device, torch.float32, ...) and reads them back
+    torch = pytest.importorskip("torch")
+    for writer, name in ((tinyconv, "tc.pth"), (torch, "pt.pth")):
+        state = {"shape": writer.ones(2, 3).shape, "device": writer.device("cpu")}
+        state |= {"dtype": writer.float64, "raw": b"ab", "buf": bytearray(b"xy")}
+        state |= {"counts": collections.Counter("aab")}
+        writer.save(state, tmp_path / name)
+        for reader in (tinyconv, torch):
+            back = reader.load(tmp_path / name)  # (weights_only=True)
+            assert type(back["shape"]) is reader.Size and back["shape"] == (2, 3)
+            assert back["device"] == reader.device("cpu") and back["dtype"] is reader.float64
+            assert back["raw"] == b"ab" and back["buf"] == bytearray(b"xy")
+            assert back["counts"] == collections.Counter("aab")

@@ -27,13 +27,14 @@ import os
 import pickle
 import struct
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 import numpy as np
 
+from . import _dtype
 from .nn.module import Parameter
-from .tensor import Tensor
+from .tensor import Device, Size, Tensor
 
 try:  # (NumPy 2's name; NumPy 1's below)
     np_multiarray = importlib.import_module("numpy._core.multiarray")
@@ -143,13 +144,19 @@ def _rebuild_parameter(data, requires_grad, hooks, state=None):
 
 _READ_GLOBALS: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): OrderedDict,
+    # (what PyTorch's weights-only load also reads: a shape, a device, a dtype, bytes, Counter)
+    ("torch", "Size"): Size,
+    ("torch", "device"): Device,
+    **{("torch", d._name): d for d in _dtype._ALL},
+    ("collections", "Counter"): Counter,
+    ("_codecs", "encode"): codecs.encode,  # (protocol 2 spells bytes so)
+    **{(module, "bytearray"): bytearray for module in ("builtins", "__builtin__")},
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     **{(module, "set"): set for module in ("builtins", "__builtin__")},  # (protocol 2 writes
     **{(module, "frozenset"): frozenset for module in ("builtins", "__builtin__")},  # Python
     **{(module, "complex"): complex for module in ("builtins", "__builtin__")},  # 2's name)
-    ("torch", "Size"): tuple,
     **{("torch", name): _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()},
 }
 
@@ -182,8 +189,6 @@ def _numpy_global(module: str, name: str) -> Any:
         return getattr(np_multiarray, name)
     if module == "numpy" and name in ("ndarray", "dtype"):
         return getattr(np, name)
-    if (module, name) == ("_codecs", "encode"):  # (protocol 2 spells an array's bytes so)
-        return codecs.encode
     if module == "numpy.dtypes" and name.endswith("DType"):
         return getattr(np.dtypes, name, None)
     return None
@@ -392,6 +397,13 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
 
     dispatch[_TorchName] = _save_torch_name
 
+    def _save_dtype(self, obj: Any) -> None:
+        # a dtype is the global torch.<name>, as PyTorch pickles its dtypes
+        self.write(pickle.GLOBAL + f"torch\n{obj._name}\n".encode())
+        self.memoize(obj)
+
+    dispatch[_dtype.DType] = _save_dtype
+
     def persistent_id(self, obj: Any) -> Any:
         if isinstance(obj, _Storage):
             return (
@@ -414,6 +426,10 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
             return _REBUILD_TENSOR, (*where, obj.requires_grad, OrderedDict())
         if isinstance(obj, _Call):  # pickled as the call itself
             return obj.func, obj.args
+        if isinstance(obj, Size):  # (as torch.Size, so that PyTorch reads it back as one)
+            return _TorchName("torch", "Size"), (tuple(obj),)
+        if isinstance(obj, Device):
+            return _TorchName("torch", "device"), (str(obj),)
         return NotImplemented  # (_check_savable refused everything else PyTorch can't read)
 
 
@@ -430,7 +446,9 @@ def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
     if isinstance(obj, Tensor):
         tensors.append(obj)
         return
-    if isinstance(obj, (str, bool, int, float, complex, type(None))):
+    if isinstance(obj, (str, bool, int, float, complex, type(None), bytes, bytearray)):
+        return
+    if isinstance(obj, (Device, _dtype.DType)):
         return
     if isinstance(obj, np.dtype) or (
         isinstance(obj, (np.generic, np.ndarray)) and obj.dtype != object

@@ -249,9 +249,19 @@ class safe_globals:  # noqa: N801 (PyTorch's name)
         _torch_format.SAFE_GLOBALS[:] = self._saved
 
 
-def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(
+    f: Any,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = True,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Read a checkpoint written by `save`. Raises CheckpointError naming the path if it is
-    unreadable.
+    unreadable. PyTorch's signature: ``pickle_module``, ``mmap`` and ``pickle_load_args`` are
+    accepted and have nothing to change here (the file is read whole; tinyconv's own
+    unpickler is the only one); ``weights_only=None`` is PyTorch's default, True.
 
     A .safetensors file (recognised by its header, whatever its name) loads as a dict of name ->
     Tensor, keys sorted as `safetensors.torch.load_file` returns them. `map_location` is ignored
@@ -274,7 +284,7 @@ def load(f: Any, map_location: Any = None, weights_only: bool = True) -> Any:
         return _load_safetensors(data, name)
     if _torch_format.is_torch_archive(data):
         try:
-            return _torch_format.read(data, numpy=not weights_only)
+            return _torch_format.read(data, numpy=weights_only is False)
         except _torch_format.UnsafeGlobalError as e:
             raise WeightsOnlyError(f"load: {name} is a PyTorch checkpoint, but {e}") from None
         except _torch_format.TorchFormatError as e:
