@@ -1592,12 +1592,6 @@ CASES: list[Case] = [
         r"can't optimize a non-leaf Tensor",
     ),
     Case(
-        "more: optimiser given a parameter twice",
-        lambda: optim.SGD([nn.Linear(2, 2).weight] * 2, lr=0.1),
-        ValueError,
-        r"SGD: params lists the same parameter twice",
-    ),
-    Case(
         "more: parameter in two groups",
         lambda: two_groups_sharing(nn.Linear(2, 2)),
         ValueError,

@@ -375,3 +375,27 @@ def test_repr_with_several_groups_matches_torch(name):
         texts.append(repr(opt))
     assert "\n\nParameter Group 1\n" in texts[0]
     assert texts[0] == texts[1]
+
+
+def test_a_parameter_listed_twice_warns_and_steps_as_pytorchs():
+    # (a shared embedding listed by an encoder and a decoder): PyTorch warns and updates it
+    # once per entry; SGD's momentum buffers follow its read-all-then-update order
+    torch = pytest.importorskip("torch")
+    makers = {
+        "sgd": lambda o, w: o.SGD([w, w], lr=0.1),
+        "momentum": lambda o, w: o.SGD([w, w], lr=0.1, momentum=0.9),
+        "nesterov": lambda o, w: o.SGD([w, w], lr=0.1, momentum=0.9, nesterov=True, weight_decay=1),
+        "adam": lambda o, w: o.Adam([w, w], lr=0.1),
+        "rmsprop": lambda o, w: o.RMSprop([w, w], lr=0.1),
+    }
+    for name, make in makers.items():
+        seen = []
+        for lib in (tinyconv, torch):
+            w = lib.nn.Parameter(lib.ones(2))
+            with pytest.warns(UserWarning, match="duplicate parameters"):
+                opt = make(lib.optim, w)
+            for _ in range(3):
+                w.grad = lib.ones(2) * 0.5
+                opt.step()
+            seen.append(w.detach().numpy().copy())
+        np.testing.assert_allclose(seen[0], seen[1], rtol=1e-6, err_msg=name)

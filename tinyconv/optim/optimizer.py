@@ -6,6 +6,7 @@ import copy
 import functools
 import itertools
 import numbers
+import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -282,10 +283,14 @@ class Optimizer:
         self._check_group(group)
         ids = [id(p) for p in group["params"]]
         if len(set(ids)) != len(ids):
-            first = next(i for i, x in enumerate(ids) if ids.index(x) != i)
-            raise TensorValueError(
-                f"{type(self).__name__}: params lists the same parameter twice (again at index "
-                f"{first}); it would be updated twice per step"
+            # (PyTorch warns and keeps both entries: the parameter is updated twice a step,
+            # with one state; a shared embedding listed by an encoder and a decoder does this)
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, "
+                "this will cause an error; see github.com/pytorch/pytorch/issues/40967 for more "
+                "information",
+                UserWarning,
+                stacklevel=3,
             )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):

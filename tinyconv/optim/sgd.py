@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 
 from .._errors import TensorValueError
+from ..autograd import grad_mode
 from ..kernels.updates import sgd_update_
-from .optimizer import Optimizer, coupled_gradient
+from ..tensor import Tensor
+from .optimizer import Optimizer, coupled_gradient, scalar_lr
 
 
 class SGD(Optimizer):
@@ -61,6 +63,45 @@ class SGD(Optimizer):
                 "fused": fused,
             },
         )
+
+    def step(self, closure: Any = None) -> Any:
+        groups = self.param_groups
+        if not any(
+            g["momentum"] and len({id(p) for p in g["params"]}) < len(g["params"]) for g in groups
+        ):
+            return super().step(closure)
+        return self._step_with_duplicates(closure)
+
+    def _step_with_duplicates(self, closure: Any) -> Any:
+        """A group that lists a parameter twice (PyTorch warns, and allows it): PyTorch's SGD
+        reads every entry's momentum buffer before updating any, so on the first step each
+        entry starts a buffer of its own (the last one is kept), and later both update the one
+        kept buffer in turn. The parameter takes every entry's update."""
+        loss = None
+        if closure is not None:
+            with grad_mode.enable_grad():
+                loss = closure()
+        with grad_mode.no_grad():
+            for group in self.param_groups:
+                if isinstance(group["lr"], Tensor):
+                    group = {**group, "lr": scalar_lr(group["lr"])}  # noqa: PLW2901
+                params = group["params"]
+                bufs = [
+                    self.state[p].get("momentum_buffer") if p in self.state else None
+                    for p in params
+                ]
+                bufs = [b._data if isinstance(b, Tensor) else b for b in bufs]
+                for i, p in enumerate(params):
+                    if p.grad is None:
+                        continue
+                    arrays = {} if bufs[i] is None else {"momentum_buffer": bufs[i]}
+                    self._update(p, p.grad._data, group, arrays)
+                    bufs[i] = arrays.get("momentum_buffer")
+                    p._vc[0] += 1
+                for p, buf in zip(params, bufs, strict=True):
+                    if buf is not None:
+                        self.state[p]["momentum_buffer"] = Tensor._make(buf, None, False)
+        return loss
 
     def _update(self, p, grad, group, state) -> None:
         d = coupled_gradient(p, grad, group)
