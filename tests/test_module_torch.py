@@ -296,3 +296,30 @@ print(heads.keys(), list(heads.values()), heads.items())
 
 def test_module_registries_print_as_pytorchs_dicts():
     compare_program(REGISTRIES_ARE_DICTS)
+
+
+DEVICE_AND_PREFIX = """
+import torch
+import torch.nn as nn
+from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+reprs = [repr(nn.Conv2d(1, 1, 3, padding="valid")), repr(nn.Conv1d(1, 1, 3, padding="same"))]
+wrapped = nn.DataParallel(nn.Linear(2, 1))
+sd = wrapped.state_dict()
+before = (list(sd), sorted(sd._metadata))
+consume_prefix_in_state_dict_if_present(sd, "module.")
+after = (list(sd), sorted(sd._metadata))
+with torch.device("cpu"):
+    made = torch.ones(2)
+errors = []
+for call in (lambda: torch.ones(2, device="cuda"), lambda: torch.zeros(1).to("cuda"), lambda: torch.randperm(3, device="cuda")):
+    try:
+        call()
+    except AssertionError as e:
+        errors.append(type(e).__name__)
+print(reprs, before, after, made.device, errors)
+"""
+
+
+def test_device_context_cuda_errors_and_the_dataparallel_prefix():
+    compare_program(DEVICE_AND_PREFIX)

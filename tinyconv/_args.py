@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import TensorValueError
+from ._errors import CudaUnavailableError, TensorValueError
 
 
 class IndexOutOfRange(IndexError, ValueError):
@@ -53,6 +53,11 @@ _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hpu", "xla", "mtia", "pri
 
 def _check_device(device: Any, what: str) -> None:
     name = str(device).split(":")[0]
+    if name == "cuda":  # (PyTorch's CPU-only build asserts: AssertionError, a RuntimeError too)
+        raise CudaUnavailableError(
+            f"Torch not compiled with CUDA enabled ({what}: tinyconv runs on the CPU only, got "
+            f"device {str(device)!r})"
+        )
     if name != "cpu":
         raise RuntimeError(f"{what}: tinyconv runs on the CPU only, got device {device!r}")
 

@@ -88,3 +88,13 @@ class OutOfMemoryError(builtins.RuntimeError):
 
 
 OutOfMemoryError.__module__ = "tinyconv"
+
+
+class CudaUnavailableError(builtins.AssertionError, builtins.RuntimeError):
+    """A CUDA device asked of tinyconv, which runs on the CPU only: PyTorch's CPU-only build
+    raises AssertionError ("Torch not compiled with CUDA enabled"); this is also the
+    RuntimeError tinyconv raised before."""
+
+
+CudaUnavailableError.__name__ = CudaUnavailableError.__qualname__ = "AssertionError"
+CudaUnavailableError.__module__ = "builtins"

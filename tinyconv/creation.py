@@ -140,6 +140,8 @@ def frombuffer(
 def zeros(
     *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
 ) -> Tensor:
+    if device is not None:
+        _check_device(device, "zeros()")
     size = _size_kw(size, kw, "zeros()")
     return _finish(np.zeros(_shape(size, "zeros()"), dtype=_float(dtype)), requires_grad)
 
@@ -147,6 +149,8 @@ def zeros(
 def ones(
     *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None, **kw: Any
 ) -> Tensor:
+    if device is not None:
+        _check_device(device, "ones()")
     size = _size_kw(size, kw, "ones()")
     return _finish(np.ones(_shape(size, "ones()"), dtype=_float(dtype)), requires_grad)
 
@@ -174,6 +178,8 @@ def empty(
 def full(
     size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
+    if device is not None:
+        _check_device(device, "full()")
     fill_value = _number_arg(fill_value, "full()", "fill_value")  # (its dtype does not count)
     if dtype is None:
         dtype = (
@@ -297,6 +303,8 @@ def randperm(
     requires_grad: bool = False,
 ) -> Tensor:
     """A random permutation of 0 .. n-1 (int64): PyTorch's for the same seed."""
+    if device is not None:
+        _check_device(device, "randperm()")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm(): n must be a non-negative int, got {n!r}")
     perm = _random.permutation(_gen(generator), int(n))

@@ -1860,6 +1860,18 @@ class Device(str):
             return f"device(type={self.type!r})"
         return f"device(type={self.type!r}, index={self._index})"
 
+    def __enter__(self) -> Device:
+        """``with torch.device('cpu'):`` (PyTorch's default device for the block): the CPU is
+        tinyconv's one device, so nothing changes; another device raises here."""
+        _check_device(self, "with device(...)")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __reduce__(self) -> tuple:
+        return (Device, (str(self),))
+
 
 _new_object = object.__new__
 _ndarray = np.ndarray

@@ -569,6 +569,8 @@ def tril_indices(
 ) -> Tensor:
     """(2, N): the row and column indices of the lower triangle of a row x col matrix (on and
     below diagonal `offset`), row by row."""
+    if device is not None:
+        _check_device(device, "tril_indices()")
     return _tri_indices(row, col, offset, dtype, False, "tril_indices()")
 
 
@@ -582,6 +584,8 @@ def triu_indices(
     layout: Any = None,
 ) -> Tensor:
     """(2, N): the row and column indices of the upper triangle (on and above `offset`)."""
+    if device is not None:
+        _check_device(device, "triu_indices()")
     return _tri_indices(row, col, offset, dtype, True, "triu_indices()")
 
 

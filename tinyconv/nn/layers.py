@@ -95,7 +95,7 @@ class _ConvNd(Module):
         zeros, ones = (0,) * len(self.kernel_size), (1,) * len(self.kernel_size)  # any rank
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         s += f", stride={self.stride}"
-        if self.padding not in (zeros, "valid"):
+        if self.padding != zeros:  # ('valid' and 'same' show too, as PyTorch's)
             s += f", padding={self.padding}"
         if getattr(self, "output_padding", zeros) != zeros:
             s += f", output_padding={self.output_padding}"
