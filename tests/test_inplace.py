@@ -154,7 +154,7 @@ def test_message_reports_versions():
     y = h * x
     h.add_(1.0)
     h.add_(1.0)
-    with pytest.raises(RuntimeError, match=r"version is 2, expected 0"):
+    with pytest.raises(RuntimeError, match=r"at version 2; expected version 0"):
         y.sum().backward()
 
 

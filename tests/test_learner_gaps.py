@@ -233,7 +233,7 @@ def test_multihead_attention_matches_pytorch(case):
 def test_multihead_attention_errors():
     m = tinyconv.nn.MultiheadAttention(8, 2)
     x = tinyconv.ones(4, 3, 8)
-    with pytest.raises(ValueError, match="multiple of num_heads"):
+    with pytest.raises(AssertionError, match="divisible by num_heads"):  # (PyTorch asserts)
         tinyconv.nn.MultiheadAttention(8, 3)
     with pytest.raises(RuntimeError, match="2D attn_mask is"):
         m(x, x, x, attn_mask=tinyconv.ones(3, 3))
