@@ -462,26 +462,23 @@ class Module:
         on the node of the module's (first) output, so grad_input holds the gradients w.r.t.
         that last op's inputs (for a Conv2d: input, weight and bias), not necessarily the
         module's; register_full_backward_hook gives the module's own."""
-        if self.__dict__.get("_is_full_backward_hook") is True:
-            raise RuntimeError(
-                "Cannot use both regular backward hooks and full backward hooks on a "
-                "single Module. Please use only one of them."
-            )
-        object.__setattr__(self, "_is_full_backward_hook", False)
-        handle = RemovableHandle(self._backward_hooks)
-        self._backward_hooks[handle.id] = hook
-        return handle
+        return self._add_backward_hook(hook, full=False, prepend=False)
 
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """hook(module, grad_input, grad_output) -> None or replacement grad_input, once the
         gradients w.r.t. the module's positional inputs are computed (one entry per positional
         argument: None for non-Tensors)."""
-        if self.__dict__.get("_is_full_backward_hook") is False:
+        return self._add_backward_hook(hook, full=True, prepend=prepend)
+
+    def _add_backward_hook(self, hook: Callable, full: bool, prepend: bool) -> RemovableHandle:
+        """One module takes one kind of backward hook, as PyTorch's (``_is_full_backward_hook``:
+        None until the first, then True for full hooks, False for the deprecated ones)."""
+        if self.__dict__.get("_is_full_backward_hook") is (not full):
             raise RuntimeError(
                 "Cannot use both regular backward hooks and full backward hooks on a "
                 "single Module. Please use only one of them."
             )
-        object.__setattr__(self, "_is_full_backward_hook", True)
+        object.__setattr__(self, "_is_full_backward_hook", full)
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
         if prepend:
