@@ -605,3 +605,38 @@ def test_piecewise_linear_create_graph_gradient_matches_torch(name):
         (g,) = m.autograd.grad(f(m, x).sum(), x, create_graph=True)
         grads.append((g.requires_grad, g.detach().tolist()))
     assert grads[0] == grads[1]
+
+
+SAVE_INPUT_OPS = {
+    "max_pool2d": lambda F, x: F.max_pool2d(x[None, None], 2),
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x[None, None], 2),
+    "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x[None, None], 1),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x[None, None], (2, 1)),
+    "max_pool1d": lambda F, x: F.max_pool1d(x[None], 2),
+    "max_pool3d": lambda F, x: F.max_pool3d(x[None, None, None], (1, 2, 2)),
+    "avg_pool3d": lambda F, x: F.avg_pool3d(x[None, None, None], (1, 2, 2)),
+    "reflect": lambda F, x: F.pad(x[None, None], (1, 1, 1, 1), mode="reflect"),
+    "replicate": lambda F, x: F.pad(x[None, None], (1, 1, 1, 1), mode="replicate"),
+    "constant": lambda F, x: F.pad(x[None, None], (1, 1, 1, 1)),
+    "circular": lambda F, x: F.pad(x[None, None], (1, 1, 1, 1), mode="circular"),
+    "nearest": lambda F, x: F.interpolate(x[None, None], scale_factor=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAVE_INPUT_OPS))
+def test_a_first_gradient_depends_on_the_input_as_pytorchs(name):
+    # PyTorch's backward of pooling and of reflect/replicate padding takes the input itself,
+    # so the create_graph gradient requires grad even when nothing upstream does, and its own
+    # gradient is zeros (the loop of n-th derivatives runs one order further)
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (tc, torch):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        (g,) = lib.autograd.grad(
+            SAVE_INPUT_OPS[name](lib.nn.functional, x).sum(), x, create_graph=True
+        )
+        again = None
+        if g.requires_grad:
+            again = lib.autograd.grad(g.sum(), x, allow_unused=True)[0].tolist()
+        seen.append((g.requires_grad, g.tolist(), again))
+    assert seen[0] == seen[1]

@@ -40,6 +40,8 @@ class Pad(Op):
         pads, mode, value = config
         ctx.shape, ctx.pads, ctx.mode = x.shape, pads, mode
         ctx.torch_name = _PAD_NAMES.get((mode, len(pads) // 2), "ConstantPadNdBackward0")
+        if mode in ("reflect", "replicate"):
+            ctx.save_for_backward(x)  # (PyTorch's reflection/replication nodes save their input)
         y = pad_k.pad_forward(x, pads, mode, value)
         # PyTorch's layout: channels-last in, channels-last out (but circular padding, which
         # PyTorch builds from slices into a contiguous tensor); else contiguous

@@ -46,6 +46,7 @@ class MaxPool2d(Op):
         kernel_size, stride, padding, dilation, _ = config
         y, indices = pool_k.max_pool2d_forward(x, *config)
         ctx.indices, ctx.shape = indices, x.shape
+        ctx.save_for_backward(x)  # (as PyTorch's node: an in-place change of x then raises)
         # (a channels-last input gives channels-last outputs, as PyTorch's kernel writes them)
         y, indices = like_channels_last(y, x), like_channels_last(indices, x)
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
@@ -83,6 +84,7 @@ class AvgPool2d(Op):
         # config: (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         ctx.shape = x.shape
         ctx.config = config
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         return like_channels_last(pool_k.avg_pool2d_forward(x, *config), x)
 
     @staticmethod
@@ -266,6 +268,7 @@ class AdaptiveMaxPool2d(Op):
     def forward(ctx, x, output_size, indices_out, unbatched):
         y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
         ctx.indices, ctx.shape, ctx.unbatched = indices, x.shape, unbatched
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         y, indices = like_channels_last(y, x), like_channels_last(indices, x)
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
@@ -708,6 +711,7 @@ class FractionalMaxPool2d(Op):
     def forward(ctx, x, kernel, out_size, samples, indices_out):
         y, indices = pool_k.fractional_max_pool2d_forward(x, kernel, out_size, samples)
         ctx.indices, ctx.shape = indices, x.shape
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         if indices_out is not None:
             indices_out.append(indices)
         return y

@@ -43,6 +43,7 @@ class MaxPool3d(Op):
         kernel_size, stride, padding, dilation, _ = config
         y, indices = pool3d_k.max_pool3d_forward(x, *config)
         ctx.indices, ctx.shape = indices, x.shape
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
         ctx.empty = pool3d_k.max_pool3d_empty_windows(
             x.shape[2:], y.shape[2:], kernel_size, stride, padding, dilation
@@ -77,6 +78,7 @@ class AvgPool3d(Op):
     def forward(ctx, x, config):
         # config: (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
         ctx.shape, ctx.config = x.shape, config
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         return pool3d_k.avg_pool3d_forward(x, *config)
 
     @staticmethod
@@ -123,6 +125,7 @@ class AdaptiveMaxPool3d(Op):
     def forward(ctx, x, output_size, indices_out, unbatched):
         y, indices = pool3d_k.adaptive_max_pool3d_forward(x, output_size)
         ctx.indices, ctx.shape, ctx.unbatched = indices, x.shape, unbatched
+        ctx.save_for_backward(x)  # (as PyTorch's node)
         if indices_out is not None:
             indices_out.append(indices)
         return y
