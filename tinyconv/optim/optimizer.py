@@ -292,6 +292,7 @@ class Optimizer:
                 UserWarning,
                 stacklevel=3,
             )
+            self._duplicate_params = True  # (SGD's step reads it: see SGD._step_with_duplicates)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise TensorValueError(
@@ -318,6 +319,8 @@ class Optimizer:
                         p.grad = None
                     else:
                         p.grad._data[...] = 0
+
+    _duplicate_params = False  # a group listed a parameter twice (add_param_group warned)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None

@@ -65,12 +65,11 @@ class SGD(Optimizer):
         )
 
     def step(self, closure: Any = None) -> Any:
-        groups = self.param_groups
-        if not any(
-            g["momentum"] and len({id(p) for p in g["params"]}) < len(g["params"]) for g in groups
-        ):
-            return super().step(closure)
-        return self._step_with_duplicates(closure)
+        # (the flag is set once, when a group listing a parameter twice was added: no check
+        # on every step)
+        if self._duplicate_params and any(g["momentum"] for g in self.param_groups):
+            return self._step_with_duplicates(closure)
+        return super().step(closure)
 
     def _step_with_duplicates(self, closure: Any) -> Any:
         """A group that lists a parameter twice (PyTorch warns, and allows it): PyTorch's SGD

@@ -744,7 +744,8 @@ def fractional_max_pool2d(
     _check_tensor(input, "input", what)
     if input.ndim not in (3, 4):
         raise RuntimeError(f"{what}(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
-    if 0 in input.shape[1:] if input.ndim == 4 else 0 in input.shape:
+    non_batch = input.shape[1:] if input.ndim == 4 else input.shape
+    if 0 in non_batch:
         raise RuntimeError(
             f"{what}(): Expected input to have non-zero size for non-batch dimensions, but got "
             f"{list(input.shape)}"
