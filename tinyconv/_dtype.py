@@ -294,6 +294,20 @@ def promote_types(*dtypes: np.dtype) -> np.dtype:
 # fits a float dtype within its range (a scalar only: nested lists round to inf). Bools fit all.
 
 
+# PyTorch's argument parser takes a Python int as a C int64 or uint64: beyond both it raises
+# OverflowError before any op runs (x + 2**64, x.fill_(2**64)), where NumPy would make it a
+# float or wrap it.
+_PY_INT_LOW, _PY_INT_HIGH = -(1 << 63), (1 << 64) - 1
+
+
+def check_py_int(value: Any) -> None:
+    """Raise PyTorch's OverflowError for a Python int outside [-2**63, 2**64 - 1]."""
+    if type(value) is builtins.int and not _PY_INT_LOW <= value <= _PY_INT_HIGH:
+        if value < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        raise OverflowError("int too big to convert")
+
+
 def _overflow(value: Any, dtype: np.dtype, what: str) -> RuntimeError:
     return RuntimeError(
         f"{what}: value {value!r} cannot be converted to type {dtype.name} without overflow"
@@ -305,6 +319,7 @@ def fit_number(value: Any, dtype: np.dtype, what: str, int_to_float: bool = Fals
     `dtype`; returned ready for NumPy (a negative int for an unsigned dtype wrapped).
     `int_to_float`: an int must fit a float dtype too (clamp and where check it; full and
     fill_ round 70000 to float16's inf)."""
+    check_py_int(value)
     if isinstance(value, (builtins.bool, np.bool_)) or dtype.kind == "b":
         return value
     if dtype.kind in "iu":

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ._dtype import can_cast, dtype_name
+from ._dtype import _PY_INT_HIGH, _PY_INT_LOW, can_cast, dtype_name
 from .autograd import grad_mode
 from .autograd.ieee import quiet, restore
 
@@ -251,9 +251,27 @@ class ViewInplace:
                 "or update `.data` instead"
             )
 
+    def _refuse_partial_overlap(self, others: Any, what: str) -> None:
+        """PyTorch refuses an in-place op whose operand shares only part of the memory it
+        writes (``x[1:] += x[:-1]``): the result would depend on the order of the writes. Only
+        views can share memory, so tensors that own their arrays skip the check."""
+        for o in others:
+            if (
+                isinstance(o, _t.Tensor)
+                and (o._data.base is not None or self._data.base is not None)
+                and _t._indexing.overlap(self._data, o._data) == "partial"
+            ):
+                raise RuntimeError(
+                    f"{what}: unsupported operation: some elements of the input tensor and the "
+                    "written-to tensor refer to a single memory location. Please clone() the "
+                    "tensor before performing the operation."
+                )
+
     def _inplace(self, op: Any, other: Any, what: str) -> _t.Tensor:
         if grad_mode._inference_tensors:
             grad_mode.check_inplace_inference(self)
+        if type(other) is _t.Tensor:
+            self._refuse_partial_overlap((other,), what)
         if grad_mode.enabled:
             _t._current(other)
         view = self._view_of is not None
@@ -329,7 +347,7 @@ class ViewInplace:
             or (data.dtype == np.float16 and not isinstance(od, np.ndarray))  # (see _binary)
             or not (
                 type(od) is builtins.float
-                or type(od) is builtins.int
+                or (type(od) is builtins.int and _PY_INT_LOW <= od <= _PY_INT_HIGH)
                 or (
                     isinstance(od, np.ndarray) and od.shape == data.shape and od.dtype == data.dtype
                 )
@@ -359,11 +377,15 @@ class ViewInplace:
     def add_(self, other: Any, alpha: Any = 1) -> _t.Tensor:
         if alpha != 1:
             _t._check_alpha(self, other, alpha, "add_()")
+            if type(other) is _t.Tensor:  # (checked here: other * alpha is a new tensor)
+                self._refuse_partial_overlap((other,), "add_()")
         return self._inplace(_t.ops.Add, _t._scaled(self, other, alpha), "add_()")
 
     def sub_(self, other: Any, alpha: Any = 1) -> _t.Tensor:
         if alpha != 1:
             _t._check_alpha(self, other, alpha, "sub_()")
+            if type(other) is _t.Tensor:  # (checked here: other * alpha is a new tensor)
+                self._refuse_partial_overlap((other,), "sub_()")
         return self._inplace(_t.ops.Sub, _t._scaled(self, other, alpha), "sub_()")
 
     def mul_(self, other: Any) -> _t.Tensor:

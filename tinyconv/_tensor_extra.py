@@ -486,8 +486,8 @@ class TensorExtra:
         """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]. Integer and bool
         tensors give the default float dtype, as in PyTorch."""
         x = self if self._data.dtype.kind == "f" else self.to(get_default_dtype())
-        x = x if eps is None else x.clamp(eps, 1 - eps)
-        return x.log() - (-x).log1p()
+        # (a negative eps is no eps: PyTorch passes None as -1)
+        return _t.ops_gaps.Logit.apply(x, None if eps is None or eps < 0 else float(eps))
 
     def xlogy(self, other: Any) -> Any:
         """x * log(y), and 0 where x == 0 (unless y is NaN)."""
@@ -1370,19 +1370,33 @@ def block_diag(tensors: Sequence[Any]) -> Any:
     return _cat(rows, 0)
 
 
+def trapezoid_terms(y: Any, x: Any, dx: Any, dim: int, what: str) -> tuple[Any, int]:
+    """The trapezoids' areas along `dim` ((left + right) / 2 * spacing: one fewer than y) and
+    that dim, for trapezoid and cumulative_trapezoid. A 1-D `x` lies along `dim` (PyTorch views
+    it so); an `x` of fewer dims than y is broadcast from the left, as PyTorch's."""
+    d = _dim(dim, y._data.ndim, what)
+    n = y._data.shape[d]
+    left, right = y.narrow(d, 0, max(n - 1, 0)), y.narrow(d, min(n, 1), max(n - 1, 0))
+    if x is None:
+        return (left + right) * ((1 if dx is None else dx) / 2), d
+    x = _as(x)
+    if x._data.ndim == 1:
+        if x._data.shape[0] != n:
+            raise RuntimeError(
+                f"{what}: There must be one `x` value for each sample point "
+                f"(x has {x._data.shape[0]}, y has {n} along dim {d})"
+            )
+        x = x.reshape([n if i == d else 1 for i in range(y._data.ndim)])
+    elif x._data.ndim < y._data.ndim:
+        x = x.reshape((1,) * (y._data.ndim - x._data.ndim) + tuple(x._data.shape))
+    spacing = x.narrow(d, min(n, 1), max(n - 1, 0)) - x.narrow(d, 0, max(n - 1, 0))
+    return (left + right) * spacing / 2, d
+
+
 def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Any:
     """The trapezoidal rule along `dim`: spacing dx (default 1) or sample points x."""
-    d = _dim(dim, y._data.ndim, "trapezoid()")
-    n = y._data.shape[d]
-    if n == 0:
-        return y.sum(d) * 0
-    left, right = y.narrow(d, 0, n - 1), y.narrow(d, 1, n - 1)
-    if x is None:
-        return (left + right).sum(d) * ((1 if dx is None else dx) / 2)
-    x = _as(x)
-    xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
-    spacing = x.narrow(xd, 1, n - 1) - x.narrow(xd, 0, n - 1)
-    return ((left + right) * spacing).sum(d) / 2
+    terms, d = trapezoid_terms(y, x, dx, dim, "trapezoid()")
+    return terms.sum(d)
 
 
 # the Tensor <-> mixin cycle, bound at call time

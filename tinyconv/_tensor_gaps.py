@@ -733,12 +733,7 @@ class TensorGaps:
 
     def sinc(self) -> Any:
         """sin(pi x) / (pi x), 1 at 0 (gradient 0 there)."""
-        x = self._to_float()
-        zero = x == 0
-        # divide by a safe copy, so the masked-off branch does not send 0 * inf = nan back
-        safe = x.masked_fill(zero, 1)
-        y = (safe * math.pi).sin() / (safe * math.pi)
-        return _fused(y.masked_fill(zero, 1), "SincBackward0", x)
+        return _t.ops_gaps.Sinc.apply(self._to_float())
 
     def _fmax_fmin(self, other: Any, take_self: Callable, what: str) -> Any:
         _need_tensor(other, "other", what)

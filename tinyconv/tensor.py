@@ -1611,6 +1611,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
 
     def copy_(self, src: Any) -> Tensor:
         src_t = _as_tensor(src)
+        self._refuse_partial_overlap((src_t,), "copy_()")
         try:
             if np.broadcast_shapes(src_t._data.shape, self._data.shape) != self._data.shape:
                 raise ValueError  # (the source broadcasts to the destination, not beyond it)
@@ -1632,6 +1633,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        self._refuse_partial_overlap((min, max), "clamp_()")
         view = self._view_of is not None
         if view:
             self._view_before_write("clamp_()")
@@ -1930,6 +1932,9 @@ def _to_array(data: Any, dtype: np.dtype | None, what: str) -> np.ndarray:
             raise TensorValueError(
                 f"{what}: data must be a rectangular nested list, but it is ragged: {_ragged(data)}"
             ) from None
+        if arr.dtype == object and arr.size and all(type(v) is int for v in arr.flat):
+            # Python ints past 64 bits (NumPy keeps them as objects): PyTorch's ValueError
+            raise TensorValueError(f"{what}: Overflow when unpacking long long")
         if arr.dtype == object or arr.dtype.kind in "USV":
             raise TypeError(
                 f"{what}: can't make a tensor from {type(data).__name__} data of dtype {arr.dtype}"
@@ -2118,7 +2123,10 @@ def _as_number(t: Tensor) -> bool:
 def _operand(x: Any) -> Any:
     """The other operand of a binary op: a Tensor, a Python scalar, or a Tensor made from an
     ndarray. A list or tuple is refused, as PyTorch refuses it (`t + [1, 2]` is a TypeError)."""
-    if isinstance(x, Tensor) or type(x) in (builtins.float, builtins.int, builtins.bool):
+    if isinstance(x, Tensor) or type(x) in (builtins.float, builtins.bool):
+        return x
+    if type(x) is builtins.int:
+        _dtype.check_py_int(x)
         return x
     if isinstance(x, _Number):
         return x.item()
@@ -2160,6 +2168,8 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         # apply (no promotion, no int wrapping, no bool refusal); 2.0 -> 1.6 us a call
         if ad.dtype is _F16 and _half_wide(op, reflected):
             return _half_and_number(op, a, other, reflected)
+        if type(other) is builtins.int:
+            _dtype.check_py_int(other)
         token = _quiet()  # x / 0 is inf, inf - inf nan, quietly, as every op (ieee.py)
         try:
             return make_tensor(
@@ -2299,6 +2309,7 @@ def _number_arg(value: Any, what: str, name: str) -> Any:
         if value._data.ndim:
             raise TypeError(f"{what}: argument '{name}' must be Number, not Tensor")
         return value._data.item()
+    _dtype.check_py_int(value)
     return value
 
 
@@ -2328,7 +2339,12 @@ def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
     b = _wrap_int(_operand(other), a._data.dtype)
     bd = b._data if isinstance(b, Tensor) else b
     ad = a._data
-    if isinstance(bd, np.ndarray) and bd.dtype != ad.dtype:
+    if type(bd) is builtins.float and ad.dtype.kind in "biu":
+        # an integer tensor and a Python float compare in the default float dtype, as
+        # PyTorch promotes them (tensor([3]) == 3.0000001 is True in float32)
+        dt = _dtype.get_default_dtype()
+        ad, bd = ad.astype(dt), dt.type(bd)
+    elif isinstance(bd, np.ndarray) and bd.dtype != ad.dtype:
         # compare in PyTorch's promoted dtype: float32 == a 0-d float64 0.1 rounds 0.1 to float32
         dt = result_type(ad, bd)
         ad, bd = ad.astype(dt, copy=False), bd.astype(dt, copy=False)

@@ -326,6 +326,13 @@ def _no_grad_out(what: str, *args: Any) -> None:
         )
 
 
+def _refuse_out_overlap(out: Any, inputs: Any, what: str) -> None:
+    """PyTorch refuses an out= that shares part of an input's memory (its result would depend
+    on the order of the writes)."""
+    if isinstance(out, Tensor):
+        out._refuse_partial_overlap([a for a in inputs if isinstance(a, Tensor)], what)
+
+
 def _into(out: Any, result: Tensor, what: str) -> Tensor:
     """Write `result` into the existing tensor `out` (the out= keyword) and return `out`.
 
@@ -399,7 +406,10 @@ def accepting_out(f: Any, name: str) -> Any:
             return f(*args, **kw)
         what = f"{name}()"
         outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-        _no_grad_out(what, *_tensors_in(args), *_tensors_in(kw.values()), *outs)
+        inputs = [*_tensors_in(args), *_tensors_in(kw.values())]
+        _no_grad_out(what, *inputs, *outs)
+        for o in outs:
+            _refuse_out_overlap(o, inputs, what)
         result = f(*args, **kw)
         if not isinstance(result, tuple):
             if len(outs) != 1 or out is not outs[0]:
@@ -420,6 +430,7 @@ def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) ->
     if out is None:
         return _as_tensor(input).add(other, alpha)
     _no_grad_out("add()", input, other, out)
+    _refuse_out_overlap(out, (input, other), "add()")
     return _into(out, _as_tensor(input).add(other, alpha), "add()")
 
 
@@ -427,6 +438,7 @@ def sub(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) ->
     if out is None:
         return _as_tensor(input).sub(other, alpha)
     _no_grad_out("sub()", input, other, out)
+    _refuse_out_overlap(out, (input, other), "sub()")
     return _into(out, _as_tensor(input).sub(other, alpha), "sub()")
 
 
@@ -434,6 +446,7 @@ def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _as_tensor(input) * other
     _no_grad_out("mul()", input, other, out)
+    _refuse_out_overlap(out, (input, other), "mul()")
     return _into(out, _as_tensor(input) * other, "mul()")
 
 
@@ -443,6 +456,7 @@ def div(
     if out is None:
         return _as_tensor(input).div(other, rounding_mode=rounding_mode)
     _no_grad_out("div()", input, other, out)
+    _refuse_out_overlap(out, (input, other), "div()")
     return _into(out, _as_tensor(input).div(other, rounding_mode=rounding_mode), "div()")
 
 
@@ -455,6 +469,7 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None:
         return _matmul(input, other)
     _no_grad_out("matmul()", input, other, out)
+    _refuse_out_overlap(out, (input, other), "matmul()")
     return _into(out, _matmul(input, other), "matmul()")
 
 
@@ -1492,7 +1507,14 @@ def searchsorted(
     vals = np.asarray(input) if scalar else input._data
     if seq.ndim == 0:
         raise RuntimeError("searchsorted(): sorted_sequence must have at least 1 dimension")
-    if seq.ndim == 1:
+    if seq.dtype.kind in "fc" and np.isnan(seq).any():
+        if seq.ndim > 1 and (scalar or vals.shape[:-1] != seq.shape[:-1]):
+            raise RuntimeError(
+                f"searchsorted(): sorted_sequence of shape {tuple(seq.shape)} needs an input "
+                f"with the same leading dims, got shape {tuple(np.shape(vals))}"
+            )
+        out = _bisect_like_torch(seq, vals, how == "right")
+    elif seq.ndim == 1:
         out = np.searchsorted(seq, vals, side=how)
     else:
         if scalar or vals.shape[:-1] != seq.shape[:-1]:
@@ -1504,6 +1526,31 @@ def searchsorted(
         out = np.stack([np.searchsorted(a, b, side=how) for a, b in zip(s2, v2, strict=True)])
         out = out.reshape(vals.shape)
     return Tensor._make(np.asarray(out, dtype=np.int32 if out_int32 else np.int64), None, False)
+
+
+def _bisect_like_torch(seq: np.ndarray, vals: np.ndarray, right: bool) -> np.ndarray:
+    """searchsorted of `vals` in `seq` (1-D, or rows matching vals' leading dims) by PyTorch's
+    binary search, step for step: it moves right while not (seq[mid] >= v) (> for right), so a
+    NaN in the sequence (where sort puts NaNs) sends the search right, where NumPy's order
+    counts NaN as the largest. Used only when the sequence holds a NaN; else the two agree."""
+    n = seq.shape[-1]
+    v = np.asarray(vals)
+    rows = seq.reshape(1, n) if seq.ndim == 1 else seq.reshape(-1, n)
+    flat = v.reshape(1, -1) if seq.ndim == 1 else v.reshape(rows.shape[0], -1)
+    lo = np.zeros(flat.shape, np.int64)
+    hi = np.full(flat.shape, n, np.int64)
+    row = np.arange(rows.shape[0])[:, None]
+    with np.errstate(invalid="ignore"):
+        while True:
+            active = lo < hi
+            if not active.any():
+                break
+            mid = (lo + hi) >> 1
+            at = rows[row, np.minimum(mid, n - 1)]
+            go_right = ~(at > flat) if right else ~(at >= flat)
+            lo = np.where(active & go_right, mid + 1, lo)
+            hi = np.where(active & ~go_right, mid, hi)
+    return lo.reshape(v.shape)
 
 
 def bucketize(
@@ -1729,7 +1776,12 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: Any = None) -> T
         a = a if a.shape[:-2] == batch else a.expand(batch + tuple(a.shape[-2:]))
         b = b if b.shape[:-2] == batch else b.expand(batch + tuple(b.shape[-2:]))
         return ops_extra.EuclideanDist.apply(a, b)
-    return (a.unsqueeze(-2) - b.unsqueeze(-3)).norm(p, -1)
+    if a._data.dtype.kind != "f" or b._data.dtype != a._data.dtype:
+        raise RuntimeError(
+            f"cdist(): x1 and x2 must be floating point tensors of one dtype, got {a.dtype} "
+            f"and {b.dtype}"
+        )
+    return ops_extra.PairwiseDist.apply(a, b, float(p))
 
 
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _dtype, _histogram, linalg
+from . import _dtype, _histogram, _tensor_extra, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
@@ -645,17 +645,8 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     """The running trapezoidal rule along dim (one value fewer than y): spacing dx (default
     1) or sample points x."""
     y = _arg(y, "cumulative_trapezoid()", "y")
-    d = _dim(dim, y._data.ndim, "cumulative_trapezoid()")
-    n = y._data.shape[d]
-    if n == 0:
-        return y.narrow(d, 0, 0) * 1
-    left, right = y.narrow(d, 0, n - 1), y.narrow(d, 1, n - 1)
-    if x is None:
-        return ((left + right) * ((1 if dx is None else dx) / 2)).cumsum(d)
-    x = _as_tensor(x)
-    xd = d if x._data.ndim == y._data.ndim else x._data.ndim - 1
-    spacing = x.narrow(xd, 1, n - 1) - x.narrow(xd, 0, n - 1)
-    return ((left + right) * spacing / 2).cumsum(d)
+    terms, d = _tensor_extra.trapezoid_terms(y, x, dx, dim, "cumulative_trapezoid()")
+    return terms.cumsum(d)
 
 
 # -- Tensor methods PyTorch also offers as torch.X(t, ...) -------------------------------------

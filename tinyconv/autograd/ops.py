@@ -1904,8 +1904,18 @@ class Prod(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        a, _ = ctx.saved_tensors
+        a, out = ctx.saved_tensors
         if a.size == 0:
+            return np.zeros_like(a), None, None, None
+        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
+        zeros = np.count_nonzero(a == 0)
+        if zeros == 0:
+            # PyTorch's formula without zeros, rounded as its: the product over a_i (an inf
+            # element gets inf / inf = nan, as in PyTorch)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                others = _expand_back(out, a.shape, ctx.axis, ctx.keepdims) / a
+            return (g * others).astype(a.dtype, copy=False), None, None, None
+        if ctx.axis is None and zeros > 1:  # every product of the others holds a zero
             return np.zeros_like(a), None, None, None
         x = a.reshape(-1) if ctx.axis is None else a
         ax = 0 if ctx.axis is None else ctx.axis
@@ -1917,7 +1927,6 @@ class Prod(Op):
         rev = np.flip(np.take(x, range(1, n), axis=ax), axis=ax)
         after = np.concatenate([np.flip(np.cumprod(rev, axis=ax), axis=ax), one], axis=ax)
         others = (before * after).reshape(a.shape)
-        g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         return (g * others).astype(a.dtype, copy=False), None, None, None
 
     @staticmethod

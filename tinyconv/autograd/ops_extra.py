@@ -15,7 +15,7 @@ import numpy as np
 
 from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
-from ..kernels.distance import euclid_mm, euclid_mm_backward
+from ..kernels.distance import euclid_mm, euclid_mm_backward, pnorm_dist, pnorm_dist_grad
 from ..kernels.layout import c_order, like_input
 from ..kernels.scatter import add_rows, wide_add_at, wide_add_rows, wide_sum
 from .function import layout_free, sum_to_shape
@@ -34,6 +34,7 @@ from .ops import (
     _select,
     _zero,
 )
+from .ops_gaps import NoDerivative
 
 # -- erf, vectorised ------------------------------------------------------------------------
 # NumPy has no erf. math.erf per element costs ~0.2 us, so erf/gelu on a 1M tensor took 0.2 s.
@@ -1415,13 +1416,16 @@ class Nansum(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
-        return np.where(np.isnan(a), np.zeros((), grad.dtype), g), None, None
+        # PyTorch multiplies by the mask (so an inf or NaN gradient makes the NaNs' NaN, as
+        # in nanmean of an all-NaN row), not selects
+        with np.errstate(invalid="ignore"):
+            return g * ~np.isnan(a), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
         g = _kept_graph(grad, a._data.shape, ctx.axis)
-        return _select(np.isnan(a._data), _zero(grad), g), None, None
+        return g * _const(~np.isnan(a._data)), None, None
 
 
 class AddMatmul(Op):
@@ -1725,6 +1729,51 @@ class UniqueConsecutive(Op):
         )
 
     graph_backward = backward  # (raises: no derivative)
+
+
+class PairwiseDist(Op):
+    """cdist's difference route: ||x1_p - x2_r||_p for x1 (..., P, M), x2 (..., R, M) (batch
+    dims broadcast) -> (..., P, R). One node, as PyTorch's (saves x1, x2 and the result): its
+    gradient takes PyTorch's per-p formulas (kernels/distance.py), which no composition of
+    norm ops gives (ties of p = inf, zeros of p < 2); like PyTorch's, it has no derivative of
+    its own (a second backward raises)."""
+
+    torch_name = "CdistBackward0"
+
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        ctx.p = p
+        # (C order: the sums over M then run in one order whatever the inputs' layouts)
+        x1, x2 = np.ascontiguousarray(x1), np.ascontiguousarray(x2)
+        out = pnorm_dist(x1[..., :, None, :] - x2[..., None, :, :], p)
+        ctx.save_for_backward(x1, x2, out)
+        return out
+
+    @staticmethod
+    def _grads(x1, x2, dist, grad, p, need) -> tuple:
+        gd = pnorm_dist_grad(x1[..., :, None, :] - x2[..., None, :, :], dist, grad, p)
+        g1 = sum_to_shape(gd.sum(-2), x1.shape, x1.dtype) if need[0] else None
+        g2 = sum_to_shape(-gd.sum(-3), x2.shape, x2.dtype) if need[1] else None
+        return g1, g2, None
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, x2, dist = ctx.saved_tensors
+        return PairwiseDist._grads(x1, x2, dist, grad, ctx.p, ctx.needs_input_grad)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # PyTorch's first gradient requires grad, and backward through it raises
+        x1, x2, dist = ctx.saved_tensors
+        g1, g2, _ = PairwiseDist._grads(
+            x1._data, x2._data, dist._data, grad._data, ctx.p, ctx.needs_input_grad
+        )
+        name = "CdistBackwardBackward0"
+        return (
+            None if g1 is None else NoDerivative.apply(x1, g1, "_cdist_backward", name),
+            None if g2 is None else NoDerivative.apply(x2, g2, "_cdist_backward", name),
+            None,
+        )
 
 
 class EuclideanDist(Op):

@@ -100,3 +100,81 @@ class NoDerivative(Op):
         )
 
     graph_backward = backward
+
+
+class Sinc(Op):
+    """sin(pi x) / (pi x), 1 at 0. d/dx = (pi x cos(pi x) - sin(pi x)) / (pi x^2), taken as 0
+    where pi x^2 is 0 (saves x, as PyTorch). Written as one node: the quotient rule through
+    sin(pi x) / (pi x) cancels catastrophically near 0 (7e13 at x = 1e-20, where this is 0)."""
+
+    torch_name = "SincBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pix = x * x.dtype.type(math.pi)
+            out = np.sin(pix) / pix
+        out[x == 0] = 1
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        pi = x.dtype.type(math.pi)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            pix = x * pi
+            square = x * x * pi
+            out = grad * (pix * np.cos(pix) - np.sin(pix)) / square
+        out[np.broadcast_to(square == 0, out.shape)] = 0
+        return out
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        pix = x * math.pi
+        square = x * x * math.pi
+        out = grad * (pix * pix.cos() - pix.sin()) / square
+        return out.where(square != 0, 0.0)
+
+
+class Logit(Op):
+    """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given (PyTorch's
+    formula, rounded as its kernel). d/dx = 1 / (x (1 - x)): NaN outside [0, 1] without eps,
+    0 outside [eps, 1 - eps] with it (saves x, as PyTorch)."""
+
+    torch_name = "LogitBackward0"
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        if eps is not None:
+            lo = x.dtype.type(eps)
+            x = np.clip(x, lo, x.dtype.type(1) - lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x / (x.dtype.type(1) - x))
+
+    @staticmethod
+    def _outside(x, eps):
+        """Where the derivative is replaced (NaN without eps, 0 with it), and by what."""
+        if eps is None:
+            return (x < 0) | (x > 1), math.nan
+        lo = x.dtype.type(eps)
+        return (x < lo) | (x > x.dtype.type(1) - lo), 0.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = grad / (x * (x.dtype.type(1) - x))
+        outside, value = Logit._outside(x, ctx.eps)
+        out[np.broadcast_to(outside, out.shape)] = value
+        return out, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, value = (0.0, math.nan) if ctx.eps is None else (ctx.eps, 0.0)
+        inside = (x >= lo) & (x <= 1 - lo)
+        return (grad / (x * (1 - x))).where(inside, value), None

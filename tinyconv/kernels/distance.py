@@ -41,3 +41,52 @@ def euclid_mm_backward(
     if need[1]:
         g2 = x2 * ratio.sum(-2)[..., None] - np.matmul(np.swapaxes(ratio, -1, -2), x1)
     return g1, g2
+
+
+# -- the difference route: any p, from the (..., P, R, M) row differences --------------------
+#
+# dist = ||d||_p over the last axis, and its gradient with respect to d, as PyTorch's cdist and
+# pdist backward define it (one formula per kind of p, each with PyTorch's subgradient where a
+# distance or a difference is 0):
+#   p = 0        0 (the count of non-zero differences is piecewise constant)
+#   p = 1        sign(d)
+#   p < 2        sign(d) |d|^(p-1) / dist^(p-1), 0 where d = 0 or dist = 0
+#   p = 2        d / dist, 0 where dist = 0
+#   p = inf      sign(d) where |d| = dist (every tied coordinate gets the whole gradient)
+#   other p      d |d|^(p-2) / dist^(p-1), 0 where dist = 0
+
+
+def pnorm_dist(diff: np.ndarray, p: float) -> np.ndarray:
+    """||diff||_p over the last axis: (..., M) -> (...)."""
+    a = np.abs(diff)
+    if p == 0:
+        return (a != 0).sum(-1).astype(diff.dtype)
+    if p == 1:
+        return a.sum(-1)
+    if p == 2:
+        return np.sqrt((diff * diff).sum(-1))
+    if p == np.inf:
+        return a.max(-1, initial=0)
+    return (a**p).sum(-1) ** (1 / p)
+
+
+def pnorm_dist_grad(diff: np.ndarray, dist: np.ndarray, grad: np.ndarray, p: float) -> np.ndarray:
+    """d loss / d diff (..., M) of pnorm_dist, given its result `dist` and gradient `grad` (...)."""
+    if p == 0:
+        return np.zeros_like(diff)
+    g = grad[..., None]
+    d = dist[..., None]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if p == 1:
+            return np.sign(diff) * g
+        if p == np.inf:
+            return np.sign(diff) * (np.abs(diff) == d) * g
+        if p == 2:
+            out = diff * (g / d)
+        elif p < 2:
+            out = np.sign(diff) * np.abs(diff) ** (p - 1) * g / d ** (p - 1)
+            out[np.broadcast_to(diff == 0, out.shape)] = 0
+        else:
+            out = diff * np.abs(diff) ** (p - 2) * g / d ** (p - 1)
+    out[np.broadcast_to(d == 0, out.shape)] = 0
+    return out
