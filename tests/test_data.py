@@ -169,3 +169,87 @@ def test_weighted_random_sampler():
         WeightedRandomSampler([1.0], 0)
     with pytest.raises(RuntimeError, match="non-negative"):
         WeightedRandomSampler([1.0, -1.0], 2)
+
+
+def test_dataloader_fetches_through_getitems():
+    calls = []
+
+    class Batched(Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            calls.append(("item", i))
+            return i
+
+        def __getitems__(self, indices):
+            calls.append(("items", list(indices)))
+            return [10 * i for i in indices]
+
+    assert [b.tolist() for b in DataLoader(Batched(), batch_size=2)] == [[0, 10], [20, 30], [40]]
+    assert calls == [("items", [0, 1]), ("items", [2, 3]), ("items", [4])]
+    calls.clear()
+    assert list(DataLoader(Batched(), batch_size=None))[:2] == [0, 1]
+    assert calls[:2] == [("item", 0), ("item", 1)]  # no batches: one sample at a time
+    calls.clear()
+    sub = Subset(Batched(), [4, 0, 3])
+    assert [b.tolist() for b in DataLoader(sub, batch_size=2)] == [[40, 0], [30]]
+    assert calls == [("items", [4, 0]), ("items", [3])]
+    assert Subset(list("abc"), [2, 0]).__getitems__([0, 1]) == ["c", "a"]
+
+    class Custom(Subset):
+        def __getitem__(self, i):
+            return 0
+
+    with pytest.raises(NotImplementedError, match="overrides __getitem__ but not __getitems__"):
+        Custom(Batched(), [0])
+
+
+def test_collate_fn_map_convert_and_mappings():
+    import collections
+
+    from tinyconv.utils.data import default_convert
+    from tinyconv.utils.data._utils.collate import collate, default_collate_fn_map
+
+    scalar = default_convert(np.float64(2.0))
+    assert isinstance(scalar, torch.Tensor) and scalar.dtype == torch.float64
+    dd = collections.defaultdict(list, x=1.0)
+    batch = default_collate([dd, dd])
+    assert type(batch) is collections.defaultdict and batch["missing"] == []
+    with pytest.raises(TypeError):
+        default_collate([None, None])
+
+    class Point:
+        def __init__(self, x):
+            self.x = x
+
+    def collate_point(batch, *, collate_fn_map=None):
+        return torch.tensor([p.x for p in batch])
+
+    out = collate(
+        [{"p": Point(1), "n": 1.0}, {"p": Point(2), "n": 2.0}],
+        collate_fn_map={**default_collate_fn_map, Point: collate_point},
+    )
+    assert out["p"].tolist() == [1, 2] and out["n"].dtype == torch.float64
+    with pytest.raises(TypeError):
+        default_collate([Point(1)])
+
+
+def test_iterable_datasets_add_to_a_chain_and_argument_errors():
+    from tinyconv.utils.data import ChainDataset
+
+    class Count(IterableDataset):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n))
+
+    both = Count(2) + Count(3)
+    assert isinstance(both, ChainDataset) and list(both) == [0, 1, 0, 1, 2]
+    with pytest.raises(AssertionError):  # (PyTorch's; also tinyconv's ValueError)
+        TensorDataset(torch.ones(3), torch.ones(2))
+    cat = ConcatDataset([_dataset(5), _dataset(5)])
+    with pytest.raises(ValueError):  # (PyTorch's; also tinyconv's IndexError)
+        cat[-11]
+    assert cat[-10][1].item() == 0

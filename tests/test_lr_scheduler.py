@@ -780,3 +780,25 @@ def test_reduce_on_plateau_bad_metric():
     s = L.ReduceLROnPlateau(make_opt(None, "SGD", ({},), lr=0.1))
     with pytest.raises(TypeError, match="metrics"):
         s.step("loss")
+
+
+def test_sequential_lr_milestone_is_no_step_of_the_next_scheduler():
+    # PyTorch starts the next scheduler at a milestone with _update_lr(0), which does not count
+    # a step: after 5 steps both sub-schedulers have _step_count 3
+    w = nn.Parameter(tinyconv.ones(1))
+    opt = optim.SGD([w], lr=1.0)
+    first = L.LinearLR(opt, start_factor=0.5, total_iters=3)
+    seq = L.SequentialLR(opt, [first, L.ExponentialLR(opt, gamma=0.9)], milestones=[3])
+    lrs = []
+    for _ in range(5):
+        opt.step()
+        seq.step()
+        lrs.append(seq.get_last_lr()[0])
+    assert [s["_step_count"] for s in seq.state_dict()["_schedulers"]] == [3, 3]
+    assert lrs == pytest.approx([2 / 3, 5 / 6, 1.0, 0.9, 0.81])
+    # a milestone at 0: the second scheduler is in charge from the start
+    opt = optim.SGD([w], lr=1.0)
+    seq = L.SequentialLR(opt, [L.StepLR(opt, 2), L.ExponentialLR(opt, gamma=0.5)], milestones=[0])
+    opt.step()
+    seq.step()
+    assert seq.get_last_lr() == [0.5]

@@ -104,3 +104,28 @@ def test_skip_init_leaves_the_generator_alone_as_torch():
         with pytest.raises(RuntimeError, match="Expected a Module"):
             lib.nn.utils.skip_init(int)
     np.testing.assert_array_equal(*draws)
+
+
+def test_total_norm_of_order_zero_counts_nonzero_tensors():
+    # PyTorch's total norm is the norm of the per-tensor norms: of order 0 it counts the
+    # tensors that hold a non-zero element (2 here), not the non-zero elements (5)
+    grads = [torch.full((3,), 2.0), torch.full((2,), 2.0), torch.zeros(4)]
+    assert nn.utils.get_total_norm(grads, 0).item() == 2.0
+    assert math.isclose(nn.utils.get_total_norm(grads, 2).item(), math.sqrt(20), rel_tol=1e-6)
+    ps = _with_grads([0.5, -3.0, 2.0], [0.0, 0.0])
+    assert nn.utils.clip_grad_norm_(ps, 2.0, norm_type=0).item() == 1.0
+    mixed = nn.utils.get_total_norm([torch.ones(2), torch.ones(3, dtype=torch.float64)])
+    assert mixed.dtype == torch.float64  # (the per-tensor norms promote, as when stacked)
+
+
+def test_clip_grad_value_negative_and_vector_edges():
+    (p,) = _with_grads([0.5, -3.0, 2.0])
+    nn.utils.clip_grad_value_([p], -1.0)  # clamp(min=1, max=-1): the upper bound wins
+    assert p.grad.tolist() == [-1.0, -1.0, -1.0]
+    ps = [torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)]
+    nn.utils.vector_to_parameters(torch.arange(7.0), ps)  # the extra elements are ignored
+    assert ps[1].tolist() == [2.0, 3.0, 4.0]
+    with pytest.raises(RuntimeError):
+        nn.utils.vector_to_parameters(torch.arange(4.0), ps)
+    with pytest.raises(RuntimeError):
+        nn.utils.parameters_to_vector([torch.arange(6.0).reshape(2, 3).t()])

@@ -362,3 +362,46 @@ def test_state_holds_tensors_as_pytorchs(name, kwargs):
     assert sorted(seen[0]) == sorted(seen[1])
     for k in seen[1]:
         np.testing.assert_allclose(seen[0][k], seen[1][k], rtol=1e-5, atol=1e-7, err_msg=k)
+
+
+def test_named_parameters_give_param_names():
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
+    opt = optim.Adam(model.named_parameters(), lr=0.1)
+    names = ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert opt.param_groups[0]["params"] == list(model.parameters())
+    assert opt.state_dict()["param_groups"][0]["param_names"] == names
+    named = dict(model.named_parameters())
+    sgd = optim.SGD(
+        [
+            {"params": [("0.weight", named["0.weight"])], "lr": 0.5},
+            {"params": [("2.bias", named["2.bias"])]},
+        ],
+        lr=0.1,
+    )
+    assert [g["param_names"] for g in sgd.param_groups] == [["0.weight"], ["2.bias"]]
+    with pytest.raises(ValueError, match="Some param names are missing"):
+        optim.SGD([("0.weight", named["0.weight"]), named["0.bias"]], lr=0.1)
+    with pytest.raises(ValueError, match="cannot add param group without names"):
+        optim.SGD([{"params": [("a", named["0.weight"])]}, {"params": [named["0.bias"]]}], lr=0.1)
+    # load_state_dict: the checkpoint's names replace the optimizer's; none keeps them
+    sd = opt.state_dict()
+    sd["param_groups"][0]["param_names"] = list("abcd")
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["param_names"] == list("abcd")
+    opt.load_state_dict(optim.Adam(model.parameters(), lr=0.1).state_dict())
+    assert opt.param_groups[0]["param_names"] == list("abcd")
+
+
+def test_required_hyperparameter_and_lr_type():
+    from tinyconv.optim.optimizer import Optimizer, required
+
+    w = nn.Parameter(tinyconv.ones(2))
+    with pytest.raises(ValueError, match="required optimization parameter lr"):
+        Optimizer([w], {"lr": required})
+    opt = Optimizer([{"params": [w], "lr": 0.5}], {"lr": required, "momentum": 0.0})
+    assert opt.param_groups[0]["lr"] == 0.5 and repr(required) == "<required parameter>"
+    assert Optimizer([w], {"momentum": 0.9}).param_groups[0]["momentum"] == 0.9  # no lr at all
+    with pytest.raises(TypeError):  # (PyTorch's type; also a ValueError, as tinyconv's was)
+        optim.Adam([w], lr="a")
+    with pytest.raises(TypeError):
+        optim.LBFGS([w]).step()

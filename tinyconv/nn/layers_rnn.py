@@ -137,6 +137,12 @@ class RNNBase(Module):
         """Nothing to do (PyTorch packs cuDNN weights here); kept so model code runs."""
 
     @property
+    def _flat_weights(self) -> list:
+        """The parameters in _flat_weights_names' order (PyTorch keeps this list for cuDNN;
+        some model code reads it). Looked up at each call, so a reassigned parameter shows."""
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
     def all_weights(self) -> list:
         """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
         per = (4 if self.bias else 2) + (1 if self.proj_size else 0)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import TensorValueError
+from .._errors import TensorTypeError, TensorValueError
 from ..autograd import grad_mode
 from .optimizer import Optimizer, scalar_lr
 
@@ -103,7 +103,9 @@ class LBFGS(Optimizer):
         """Run up to max_iter L-BFGS iterations; `closure` clears the gradients, computes the
         loss, calls backward and returns the loss. Returns the first loss."""
         if closure is None:
-            raise RuntimeError(
+            # (PyTorch's step has closure as a required argument: TypeError; tinyconv raised
+            # RuntimeError, and this is both)
+            raise TensorTypeError(
                 "LBFGS.step: a closure is required (it re-evaluates the model: "
                 "def closure(): optimizer.zero_grad(); loss = ...; loss.backward(); return loss)"
             )

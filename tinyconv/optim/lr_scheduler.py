@@ -204,14 +204,20 @@ class LRScheduler:
                     stacklevel=2,
                 )
         self._step_count += 1
+        if epoch is not None and not self._is_initial:
+            warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
+        self._step_to(epoch)
+
+    def _step_to(self, epoch: int | None) -> None:
+        """The lr update of a step, to the next epoch or to `epoch` (by the closed form when
+        there is one), without counting a step: PyTorch's _update_lr(epoch), which SequentialLR
+        calls at a milestone, so the next scheduler's _step_count stays as PyTorch's."""
         self._get_lr_called_within_step = True
         try:
             if epoch is None:
                 self.last_epoch += 1
                 values = self.get_lr()
             else:
-                if not self._is_initial:
-                    warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
                 self.last_epoch = epoch
                 closed = getattr(self, "_get_closed_form_lr", None)
                 values = closed() if closed is not None else self.get_lr()
@@ -963,8 +969,10 @@ class SequentialLR(_Composite):
             _set_group_value(group, "lr", group["initial_lr"])
         for s in schedulers:
             self.recursive_undo(s)
-        schedulers[0]._initial_step()
-        self._last_lr = schedulers[0].get_last_lr()
+        # (the scheduler in charge at epoch 0: the second one when a milestone is 0)
+        idx = bisect_right(milestones, 0)
+        schedulers[idx]._initial_step()
+        self._last_lr = schedulers[idx].get_last_lr()
 
     def recursive_undo(self, sched: Any = None) -> None:
         """Step a scheduler (and, for a nested SequentialLR, its schedulers) back one epoch."""
@@ -980,13 +988,9 @@ class SequentialLR(_Composite):
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
         if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            # the next scheduler starts at its epoch 0 (closed form), without the deprecation
-            # warning
-            scheduler._is_initial = True
-            try:
-                scheduler.step(0)
-            finally:
-                scheduler._is_initial = False
+            # the next scheduler starts at its epoch 0 (closed form); as in PyTorch this is no
+            # step of its own (its _step_count does not count it), and warns of nothing
+            scheduler._step_to(0)
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
 import itertools
@@ -74,6 +75,30 @@ def _with_step_hooks(step: Callable) -> Callable:
 
     hooked._hooked = True  # type: ignore[attr-defined]
     return hooked
+
+
+class _RequiredParameter:
+    """The type of `required`: the default of a hyperparameter every group must give."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+# `defaults = {"lr": required}` (old custom optimizers: `def __init__(self, params, lr=required)`)
+# makes add_param_group refuse a group without its own lr, as PyTorch's does
+required = _RequiredParameter()
+
+
+class HyperparameterTypeError(builtins.TypeError, builtins.ValueError):
+    """A hyperparameter that is not a number (lr='0.1', lr=None): PyTorch raises TypeError
+    (its range check compares it to a float); tinyconv raised ValueError. This is both."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.TypeError, self.args)
+
+
+HyperparameterTypeError.__name__ = HyperparameterTypeError.__qualname__ = "TypeError"
+HyperparameterTypeError.__module__ = "builtins"
 
 
 def check_nonnegative(who: str, name: str, value: Any) -> None:
@@ -270,7 +295,24 @@ class Optimizer:
                 f"{type(self).__name__}: param_group must be a dict, got {type(group).__name__}"
             )
         params = group["params"]
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        if isinstance(params, set):
+            raise TypeError(
+                f"{type(self).__name__}: optimizer parameters need to be organized in ordered "
+                "collections, but the ordering of tensors in sets will change between runs; "
+                "use a list instead"
+            )
+        params = [params] if isinstance(params, Tensor) else list(params)
+        # model.named_parameters(): (name, parameter) pairs; the names go to "param_names"
+        # (added after the keys the group already has, as PyTorch adds it), for state_dict()
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        group["params"] = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise TensorValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            group["param_names"] = names
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -279,6 +321,10 @@ class Optimizer:
             if not p.is_leaf:
                 raise TensorValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor")
         for k, v in self.defaults.items():
+            if v is required and k not in group:
+                raise TensorValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {k}"
+                )
             group.setdefault(k, v)
         self._check_group(group)
         ids = [id(p) for p in group["params"]]
@@ -293,6 +339,13 @@ class Optimizer:
                 stacklevel=3,
             )
             self._duplicate_params = True  # (SGD's step reads it: see SGD._step_with_duplicates)
+        for g in self.param_groups:
+            if ("param_names" in g) != ("param_names" in group):
+                kind = "with names" if "param_names" in group else "without names"
+                raise TensorValueError(
+                    "all optimizer param groups should be with/without names. cannot add "
+                    f"param group {kind} to the optimizer"
+                )
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in group["params"]):
             raise TensorValueError(
@@ -301,11 +354,18 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group: dict) -> None:
-        lr = group.get("lr")
+        if "lr" not in group:  # (a custom optimizer need not have one, as in PyTorch)
+            return
+        lr = group["lr"]
         if isinstance(lr, Tensor):
             check_lr(type(self).__name__, lr)
             return
-        if lr is None or not isinstance(lr, (int, float)) or lr < 0:
+        if not isinstance(lr, numbers.Real):
+            raise HyperparameterTypeError(
+                f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0, "
+                f"got a {type(lr).__name__})"
+            )
+        if lr < 0:
             raise TensorValueError(
                 f"{type(self).__name__}: invalid learning rate lr={lr!r} (must be a number >= 0)"
             )
@@ -444,10 +504,18 @@ class Optimizer:
                     v = int(arr) if k == "step" else np.asarray(arr, dtype=p.dtype)
                 entry[k] = v
             state[p] = _state_tensors({}, entry, self._step_dtype)
+        # The groups become copies of the checkpoint's, holding this optimizer's parameters
+        # (new dicts, the checkpoint's keys in its order, as PyTorch's): the names of
+        # named_parameters() come from the checkpoint, or stay as they were if it has none
+        new_groups = []
         for mine, theirs in zip(self.param_groups, groups, strict=False):
-            for k, v in theirs.items():
-                if k != "params":
-                    mine[k] = copy.deepcopy(v)
+            group = {
+                k: mine["params"] if k == "params" else copy.deepcopy(v) for k, v in theirs.items()
+            }
+            if "param_names" in mine and "param_names" not in group:
+                group["param_names"] = mine["param_names"]
+            new_groups.append(group)
+        self.param_groups = new_groups
         self.state = state
         for hook in self._optimizer_load_state_dict_post_hooks.values():
             hook(self)

@@ -83,23 +83,35 @@ def _norm_type(norm_type: Any, what: str) -> float:
 
 
 def _vector_norm(arrays: list, p: float) -> np.floating:
-    """The p-norm of all the arrays' elements together (computed in float64)."""
+    """The p-norm of all the arrays' elements together, computed in float64 as PyTorch defines
+    it: the p-norm of the per-array p-norms. For every p but 0 that is the norm of the
+    elements themselves; for p = 0 it counts the arrays that hold a non-zero element (PyTorch's
+    answer), not the non-zero elements."""
     if not arrays:
         return np.float64(0.0)
+    # (each tensor's norm rounded to its dtype, as PyTorch computes it in that dtype)
+    norms = np.array([a.dtype.type(_array_norm(a, p)) for a in arrays], dtype=np.float64)
+    return _array_norm(norms, p)
+
+
+def _array_norm(a: np.ndarray, p: float) -> np.float64:
+    """torch.linalg.vector_norm(a, p), in float64."""
+    a = np.abs(a.astype(np.float64, copy=False))
     if p == math.inf:
-        return max(np.max(np.abs(a), initial=0.0) for a in arrays).astype(np.float64)
+        return np.max(a, initial=0.0)
     if p == -math.inf:
-        return min(np.min(np.abs(a), initial=np.inf) for a in arrays).astype(np.float64)
+        return np.min(a, initial=np.inf)
     if p == 0:
-        return np.float64(sum(np.count_nonzero(a) for a in arrays))
-    total = sum(np.sum(np.abs(a.astype(np.float64)) ** p) for a in arrays)
-    return np.float64(total) ** (1.0 / p)
+        return np.float64(np.count_nonzero(a))
+    with np.errstate(divide="ignore"):  # (a negative p of a zero: inf, as in PyTorch)
+        return np.sum(a**p) ** (1.0 / p)
 
 
 def get_total_norm(
     tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: Any = None
 ) -> Tensor:
-    """The norm of all the tensors' elements, as if they were concatenated into one vector."""
+    """The norm of the tensors' norms, as if the tensors were concatenated into one vector
+    (for norm_type 0, the number of tensors that are not all zeros, as in PyTorch)."""
     what = "get_total_norm"
     ts = _params(tensors, what)
     p = _norm_type(norm_type, what)
@@ -110,7 +122,9 @@ def get_total_norm(
             f"{what}: the total norm of order {norm_type} is non-finite ({float(total)}), "
             "so it can't be clipped; pass error_if_nonfinite=False to skip this check"
         )
-    dtype = arrays[0].dtype if arrays else np.float32
+    # (PyTorch stacks the per-tensor norms, so mixed dtypes promote: float32 and float64 give
+    # a float64 total)
+    dtype = np.result_type(*arrays) if arrays else np.float32
     return Tensor._make(np.asarray(total, dtype=dtype), None, False)
 
 
@@ -190,40 +204,44 @@ def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
 
 
 def clip_grad_value_(parameters: Any, clip_value: float, foreach: Any = None) -> None:
-    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    """Clamp every gradient element into [-clip_value, clip_value], in place. As PyTorch's
+    clamp(min=-c, max=c), a negative clip_value is allowed: the upper bound wins then, so every
+    element becomes clip_value."""
     what = "clip_grad_value_"
     c = float(clip_value)
-    if c < 0:
-        raise TensorValueError(f"{what}: clip_value must be non-negative, got {clip_value}")
     for p in _params(parameters, what):
         if p.grad is not None:
-            np.clip(p.grad._data, -c, c, out=p.grad._data)
+            g = p.grad._data
+            # max then min, as clamp: with -c > c every element ends at the upper bound c
+            np.minimum(np.maximum(g, -c, out=g), c, out=g)
             p.grad._vc[0] += 1
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
-    """All parameters' values flattened and joined into one 1-D tensor (differentiable)."""
-    return cat([p.reshape(-1) for p in _params(parameters, "parameters_to_vector")])
+    """All parameters' values flattened and joined into one 1-D tensor (differentiable). Each
+    is flattened with view(-1), as in PyTorch: a non-contiguous tensor raises RuntimeError."""
+    return cat([p.view(-1) for p in _params(parameters, "parameters_to_vector")])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Make each parameter's data the next slice of the 1-D `vec` (a view: as in PyTorch, the
-    parameters then share vec's memory, and tensors that held their old values keep them)."""
+    """Make each parameter's data the next slice of `vec` (a view: as in PyTorch, the
+    parameters then share vec's memory, and tensors that held their old values keep them).
+    As in PyTorch, elements of vec past the parameters are ignored, and a slice that does not
+    fit a parameter's shape raises RuntimeError."""
     what = "vector_to_parameters"
-    if not isinstance(vec, Tensor) or vec.ndim != 1:
-        raise TypeError(
-            f"{what}: vec must be a 1-D Tensor, got {getattr(vec, 'shape', type(vec).__name__)}"
-        )
-    params = _params(parameters, what)
-    n = sum(p.numel() for p in params)
-    if vec.numel() != n:
-        raise TensorValueError(
-            f"{what}: vec has {vec.numel()} elements but the parameters hold {n}"
-        )
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"{what}: expected a Tensor for vec, but got {type(vec).__name__}")
     start = 0
-    for p in params:
+    for p in _params(parameters, what):
         k = p.numel()
-        p.data = vec[start : start + k].view_as(p).data
+        chunk = vec[start : start + k]
+        if chunk.numel() != k:
+            raise TensorValueError(
+                f"{what}: shape {list(p.shape)} is invalid for the slice of vec at "
+                f"[{start}:{start + k}], of shape {list(chunk.shape)} (vec has shape "
+                f"{list(vec.shape)}: it must hold at least the parameters' elements)"
+            )
+        p.data = chunk.view_as(p).data
         start += k
 
 

@@ -18,7 +18,7 @@ streams seeded as PyTorch seeds them, `get_worker_info()` and `worker_init_fn` a
 from __future__ import annotations
 
 import bisect
-import collections.abc
+import builtins
 import copy
 import importlib
 import itertools
@@ -35,7 +35,7 @@ from ... import _rng as _random
 from ..._errors import TensorValueError
 from ..._rng import Generator, _gen
 from ...tensor import Tensor
-from ...torch_functions import stack
+from ._utils.collate import default_collate, default_convert
 
 __all__ = [
     "BatchSampler",
@@ -64,6 +64,42 @@ __all__ = [
 # -- datasets ---------------------------------------------------------------------------------
 
 
+# PyTorch asserts its datasets' arguments (AssertionError) where tinyconv raised ValueError or
+# TypeError, and refuses a too-negative ConcatDataset index with ValueError where tinyconv
+# raised IndexError: these are both, so code written for either library catches them.
+class DatasetAssertionError(builtins.AssertionError, TensorValueError):
+    """A dataset's bad argument (tensors of different lengths, no datasets): PyTorch's
+    AssertionError, tinyconv's ValueError."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.AssertionError, self.args)
+
+
+class DatasetTypeAssertionError(builtins.AssertionError, builtins.TypeError):
+    """A dataset of the wrong kind (an IterableDataset in a ConcatDataset): PyTorch's
+    AssertionError, tinyconv's TypeError."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.AssertionError, self.args)
+
+
+class DatasetIndexValueError(builtins.ValueError, builtins.IndexError):
+    """A negative index past the start of a ConcatDataset: PyTorch's ValueError, tinyconv's
+    IndexError."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.ValueError, self.args)
+
+
+for _cls, _name in (
+    (DatasetAssertionError, "AssertionError"),
+    (DatasetTypeAssertionError, "AssertionError"),
+    (DatasetIndexValueError, "ValueError"),
+):
+    _cls.__name__ = _cls.__qualname__ = _name  # (shown as the PyTorch exception)
+    _cls.__module__ = "builtins"
+
+
 class Dataset:
     """Base class of map-style datasets: define `__getitem__(index)` and `__len__()`."""
 
@@ -82,6 +118,9 @@ class IterableDataset(Dataset):
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__(self)")
+
+    def __add__(self, other: Dataset) -> ChainDataset:  # type: ignore[override]
+        return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -103,7 +142,7 @@ class TensorDataset(Dataset):
         n = tensors[0].shape[0]
         for i, t in enumerate(tensors):
             if t.shape[0] != n:
-                raise TensorValueError(
+                raise DatasetAssertionError(
                     f"TensorDataset: size mismatch between tensors: tensor 0 has {n} samples "
                     f"(shape {tuple(tensors[0].shape)}) but tensor {i} has {t.shape[0]} "
                     f"(shape {tuple(t.shape)})"
@@ -123,11 +162,32 @@ class Subset(Dataset):
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
+        # (PyTorch's check: DataLoader fetches batches through __getitems__, which would
+        # bypass a subclass's own __getitem__)
+        if (
+            type(self).__getitem__ is not Subset.__getitem__
+            and type(self).__getitems__ is Subset.__getitems__
+        ):
+            raise NotImplementedError(
+                f"{type(self).__name__} overrides __getitem__ but not __getitems__. When "
+                "subclassing Subset and overriding __getitem__, you must also override "
+                "__getitems__ to ensure DataLoader works correctly with your custom logic. "
+                "A simple implementation:\n\n"
+                "def __getitems__(self, indices):\n"
+                "    return [self.__getitem__(idx) for idx in indices]"
+            )
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, list):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """The samples at `indices` (a batch): from the wrapped dataset's own __getitems__ when
+        it has one, as PyTorch's, else one by one."""
+        if callable(getattr(self.dataset, "__getitems__", None)):
+            return self.dataset.__getitems__([self.indices[i] for i in indices])
+        return [self.dataset[self.indices[i]] for i in indices]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -139,10 +199,10 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Any]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise TensorValueError("ConcatDataset: datasets should not be an empty iterable")
+            raise DatasetAssertionError("ConcatDataset: datasets should not be an empty iterable")
         for d in self.datasets:
             if isinstance(d, IterableDataset):
-                raise TypeError("ConcatDataset does not support IterableDataset")
+                raise DatasetTypeAssertionError("ConcatDataset does not support IterableDataset")
         self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
 
     def __len__(self) -> int:
@@ -152,7 +212,10 @@ class ConcatDataset(Dataset):
         n = len(self)
         if idx < 0:
             if -idx > n:
-                raise IndexError(f"ConcatDataset: index {idx} is out of range for {n} samples")
+                raise DatasetIndexValueError(
+                    f"ConcatDataset: index {idx} is out of range for {n} samples (absolute value "
+                    "of index should not exceed dataset length)"
+                )
             idx += n
         if idx >= n:
             raise IndexError(f"ConcatDataset: index {idx} is out of range for {n} samples")
@@ -219,7 +282,25 @@ class StackDataset(Dataset):
         return tuple(d[index] for d in self.datasets)
 
     def __getitems__(self, indices: list) -> list:
-        return [self[i] for i in indices]
+        """The samples at `indices`, each dataset's part through its own __getitems__ when it
+        has one (as PyTorch's)."""
+        named = isinstance(self.datasets, dict)
+        items = self.datasets.items() if named else enumerate(self.datasets)
+        columns = {}
+        for k, d in items:
+            if callable(getattr(d, "__getitems__", None)):
+                got = d.__getitems__(indices)
+                if len(got) != len(indices):
+                    raise TensorValueError(
+                        f"Nested dataset's output size mismatch. Expected {len(indices)}, got "
+                        f"{len(got)}"
+                    )
+                columns[k] = list(got)
+            else:
+                columns[k] = [d[i] for i in indices]
+        if named:
+            return [{k: col[j] for k, col in columns.items()} for j in range(len(indices))]
+        return [tuple(col[j] for col in columns.values()) for j in range(len(indices))]
 
     def __len__(self) -> int:
         return self._length
@@ -524,81 +605,6 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
-# -- collation: a list of samples -> one batch --------------------------------------------------
-
-
-def default_collate(batch: list) -> Any:
-    """Join a list of samples into a batch, as PyTorch's default_collate.
-
-    Tensors (and NumPy arrays) are stacked along a new first dim; Python floats become a float64
-    tensor, ints an int64 tensor, bools a bool tensor; strings stay as they come (a list, or a
-    tuple for a field of tuple or list samples); dicts, tuples and lists
-    are collated field by field (a tuple sample gives a list of batched fields).
-    """
-    elem = batch[0]
-    if isinstance(elem, Tensor):
-        shapes = {tuple(t.shape) for t in batch}
-        if len(shapes) > 1:
-            raise RuntimeError(
-                f"default_collate: can't stack samples of different shapes {sorted(shapes)} "
-                "into a batch; pad them to one shape or pass a collate_fn"
-            )
-        return stack(list(batch), 0)
-    if isinstance(elem, np.ndarray) and elem.dtype.kind in "biuf":
-        return default_collate([Tensor._make(np.asarray(b), None, False) for b in batch])
-    if isinstance(elem, (np.number, np.bool_)):
-        return Tensor._make(np.array(batch), None, False)
-    if isinstance(elem, bool):
-        return Tensor._make(np.array(batch, dtype=np.bool_), None, False)
-    if isinstance(elem, int):
-        return Tensor._make(np.array(batch, dtype=np.int64), None, False)
-    if isinstance(elem, float):
-        return Tensor._make(np.array(batch, dtype=np.float64), None, False)
-    if isinstance(elem, (str, bytes)) or elem is None:
-        return batch
-    if isinstance(elem, collections.abc.Mapping):
-        try:
-            return type(elem)({k: default_collate([d[k] for d in batch]) for k in elem})
-        except TypeError:
-            return {k: default_collate([d[k] for d in batch]) for k in elem}
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(s) for s in zip(*batch, strict=False)))
-    if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(s) != size for s in batch):
-            raise RuntimeError(
-                "default_collate: each element in list of batch should be of equal size"
-            )
-        # (each field as the tuple zip makes, as PyTorch's: a field of strings stays a tuple)
-        fields = [default_collate(s) for s in zip(*batch, strict=False)]
-        if isinstance(elem, tuple):
-            return fields  # a list, as PyTorch's (for X, y in loader unpacks it the same way)
-        try:
-            return type(elem)(fields)
-        except TypeError:
-            return fields
-    raise TypeError(
-        f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; "
-        f"found {type(elem).__name__}"
-    )
-
-
-def default_convert(data: Any) -> Any:
-    """With batch_size=None: NumPy arrays become tensors, containers are converted field by
-    field."""
-    if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
-        return Tensor._make(data, None, False)
-    if isinstance(data, collections.abc.Mapping):
-        return {k: default_convert(v) for k, v in data.items()}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, tuple):
-        return [default_convert(d) for d in data]
-    if isinstance(data, list):
-        return [default_convert(d) for d in data]
-    return data
-
-
 # -- the loader -----------------------------------------------------------------------------------
 
 
@@ -742,7 +748,13 @@ class DataLoader:
             pos = (pos + 1) % len(active)
 
     def _fetch(self, dataset: Any, task: Any, one: bool) -> Any:
-        return self.collate_fn(dataset[task] if one else [dataset[i] for i in task])
+        """One batch of a map-style dataset: the sample at index `task` (one) or the samples at
+        the indices `task`, through the dataset's __getitems__ when it has one (PyTorch's
+        fetcher), then collate_fn."""
+        if one:
+            return self.collate_fn(dataset[task])
+        getitems = getattr(dataset, "__getitems__", None)
+        return self.collate_fn(getitems(task) if getitems else [dataset[i] for i in task])
 
     def _batches(self) -> Iterator[Any]:
         if self._iterable:
@@ -756,12 +768,9 @@ class DataLoader:
                 if not batch or (self.drop_last and len(batch) < self.batch_size):
                     return
                 yield self.collate_fn(batch)
-        if self.batch_sampler is None:
-            for i in self.sampler:
-                yield self.collate_fn(self.dataset[i])
-            return
-        for indices in self.batch_sampler:
-            yield self.collate_fn([self.dataset[i] for i in indices])
+        one = self.batch_sampler is None
+        for task in self.sampler if one else self.batch_sampler:
+            yield self._fetch(self.dataset, task, one)
 
     def __len__(self) -> int:
         if self._iterable:
