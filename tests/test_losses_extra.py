@@ -106,8 +106,6 @@ def test_loss_bad_input():
         F.cosine_embedding_loss(x, tinyconv.ones(2, 4), tinyconv.ones(2))
     with pytest.raises(ValueError, match="don't broadcast"):
         F.cosine_similarity(x, tinyconv.ones(4, 5))
-    with pytest.raises(TypeError, match="size_average"):
-        tinyconv.nn.SoftMarginLoss(size_average=True)
 
 
 def _loss_modules() -> list[str]:
@@ -115,18 +113,25 @@ def _loss_modules() -> list[str]:
 
 
 @pytest.mark.parametrize("name", _loss_modules())
-def test_loss_modules_refuse_the_deprecated_reduction_arguments(name):
-    """size_average/reduce mean reduction='sum'/'none' in PyTorch: every loss module that
-    takes them refuses them by name (README's differences) instead of ignoring them, and
-    a right reduction is kept."""
+def test_loss_modules_map_the_deprecated_reduction_arguments(name):
+    """size_average/reduce decide the reduction as in PyTorch (None counts as True: both true
+    'mean', reduce alone 'sum', reduce=False 'none'), with PyTorch's warning, in every loss
+    module that takes them; a right reduction is kept."""
     import inspect
 
     cls = getattr(tinyconv.nn, name)
     params = inspect.signature(cls.__init__).parameters
-    for legacy in ("size_average", "reduce"):
-        if legacy in params:
-            with pytest.raises(TypeError, match=f"{name}: size_average and reduce"):
-                cls(**{legacy: False})
+    if "size_average" in params:
+        cases = [
+            ({"size_average": False}, "sum"),
+            ({"size_average": True}, "mean"),
+            ({"reduce": False}, "none"),
+            ({"reduce": False, "size_average": True}, "none"),
+            ({"reduce": True, "reduction": "none"}, "mean"),  # the legacy pair wins
+        ]
+        for kwargs, want in cases:
+            with pytest.warns(UserWarning, match=f"please use reduction='{want}' instead"):
+                assert cls(**kwargs).reduction == want
     if "reduction" in params:  # (a wrong one raises in forward, as PyTorch's: test_parity_small)
         assert cls(reduction="sum").reduction == "sum"
 

@@ -505,9 +505,67 @@ def test_pad_backward_is_scatter_add_to_sources(config, seed):
     assert_allclose(pad_backward(g, shape, pad, mode).ravel(), expected, rtol=1e-12, atol=1e-12)
 
 
+@st.composite
+def cropping_pad_configs(draw) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """(shape, pad, mode) for the copying modes with at least one negative width (a crop),
+    within PyTorch's limits: reflect widths < n (a crop may reach past the input: the
+    reflection is of the uncropped input), a non-empty output for reflect / replicate, and
+    for circular positive widths at most what the crops leave."""
+    mode = draw(COPYING_MODES)
+    shape = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    pad: list[int] = []
+    for i in range(draw(st.integers(1, len(shape)))):
+        n = shape[-1 - i]
+        while True:
+            lo, hi = draw(st.integers(-n, n)), draw(st.integers(-n, n))
+            if mode == "circular":
+                left = n - max(-lo, 0) - max(-hi, 0)
+                ok = left >= 0 and max(lo, 0) <= left and max(hi, 0) <= left
+            else:
+                ok = n + lo + hi >= 1 and (mode == "replicate" or (lo < n and hi < n))
+            if ok:
+                break
+        pad += [lo, hi]
+    if min(pad) >= 0:  # (at least one crop)
+        pad[0] = -draw(st.integers(1, shape[-1] - 1)) if shape[-1] > 1 else pad[0]
+        if mode == "circular" and shape[-1] > 1:
+            pad[1] = min(pad[1], shape[-1] + pad[0])
+    return shape, tuple(pad), mode
+
+
+@given(cropping_pad_configs(), st.integers(0, 2**32 - 1))
+def test_negative_pad_backward_is_scatter_add_to_sources(config, seed):
+    """Negative widths crop in every mode (PyTorch): the backward of the cropping pad is
+    still the scatter-add of the gradient onto the sources the forward copied from."""
+    shape, pad, mode = config
+    positions = np.arange(int(np.prod(shape))).reshape(shape)
+    sources = pad_forward(positions, pad, mode)
+    g = np.random.default_rng(seed).standard_normal(sources.shape)
+    expected = np.bincount(sources.ravel(), weights=g.ravel(), minlength=positions.size)
+    assert_allclose(pad_backward(g, shape, pad, mode).ravel(), expected, rtol=1e-12, atol=1e-12)
+
+
+@given(cropping_pad_configs(), st.integers(0, 2**32 - 1))
+def test_negative_pad_backward_finite_differences(config, seed):
+    shape, pad, mode = config
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    g = rng.standard_normal(pad_forward(x, pad, mode).shape)
+    numeric = numerical_grad(lambda xs: pad_forward(xs, pad, mode), x, g)
+    assert_allclose(pad_backward(g, shape, pad, mode), numeric, **TOL)
+
+
 @pytest.mark.parametrize(
     "pad, mode",
-    [((3, 0), "reflect"), ((0, 3), "reflect"), ((4, 0), "circular"), ((-1, 0), "replicate")],
+    [
+        ((3, 0), "reflect"),
+        ((0, 3), "reflect"),
+        ((4, 0), "circular"),
+        ((-3, 0), "replicate"),  # (an empty output: PyTorch's "input is too small")
+        ((-1, -2), "reflect"),
+        ((-1, 3), "circular"),  # (wraps the 2 elements the crop leaves more than once)
+        ((-4, 1), "constant"),  # (crops more than there is, before padding)
+    ],
 )
 def test_pad_rejects_widths_pytorch_rejects(pad, mode):
     # np.pad would silently reflect/wrap more than once; PyTorch raises. The check happens

@@ -318,7 +318,7 @@ def test_stable_losses_gradcheck(case):
         "bce-weight": lambda x, t: F.binary_cross_entropy(x.sigmoid(), t, weight=w),
         "logits": lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction="none"),
         "logits-pos-weight": lambda x, t, pw: F.binary_cross_entropy_with_logits(
-            x, t, w, "sum", pw
+            x, t, w, reduction="sum", pos_weight=pw
         ),
         "logits-broadcast-pw": lambda x, t, pw: F.binary_cross_entropy_with_logits(
             x, t, pos_weight=pw, reduction="none"

@@ -9,10 +9,19 @@ one of ``'constant'``, ``'reflect'``, ``'replicate'``, ``'circular'``.
 Modes, on one axis of length n padded by (l, r), and where each padded
 position copies from ('source' index in the input):
 
-    constant   value; negative l/r crop instead (PyTorch allows this only here)
+    constant   value
     reflect    mirror excluding the edge: left j -> l - j   (needs l, r < n)
     replicate  the edge element:          left j -> 0        (numpy 'edge')
     circular   wrap around:               left j -> n - l + j (needs l, r <= n)
+
+A negative l or r crops instead, in every mode, as PyTorch does; how it combines with a
+positive width on the other side differs by mode (PyTorch's kernels):
+
+    constant, reflect, replicate   pad by the positive widths first, then crop: output j
+                                   copies source(j - l) of the *uncropped* input, so a
+                                   reflection may reach into the cropped part
+    circular                       crop first, then wrap around what is left (PyTorch's
+                                   slice copies; it needs the positive widths <= that size)
 
 PyTorch pads one axis after another, so corners are padded copies of padded
 copies; ``np.pad`` does the same, and its 'reflect' / 'edge' / 'wrap' modes
@@ -50,31 +59,50 @@ def pad_forward(
     The arguments are trusted: F.pad checked them once (widths, mode, limits per mode).
     """
     pads = _per_axis(pad, x.ndim)
-    if mode == "constant":
-        # Negative widths crop first; what remains is padded with `value`.
-        crop = [slice(None)] * x.ndim
-        widths = [(0, 0)] * x.ndim
-        for axis, left, right in pads:
-            crop[axis] = slice(max(-left, 0), x.shape[axis] - max(-right, 0))
-            widths[axis] = (max(left, 0), max(right, 0))
-        return np.pad(x[tuple(crop)], widths, mode="constant", constant_values=value)
     widths = [(0, 0)] * x.ndim
     for axis, left, right in pads:
-        widths[axis] = (left, right)
-    return np.pad(x, widths, mode=_NUMPY_MODE[mode])
+        widths[axis] = (max(left, 0), max(right, 0))
+    if mode in ("constant", "circular"):
+        # Negative widths crop first; what remains is padded (a constant is the same either
+        # way round; circular wraps what is left).
+        crop = [slice(None)] * x.ndim
+        for axis, left, right in pads:
+            crop[axis] = slice(max(-left, 0), x.shape[axis] - max(-right, 0))
+        x = x[tuple(crop)]
+        if mode == "constant":
+            return np.pad(x, widths, mode="constant", constant_values=value)
+        return np.pad(x, widths, mode="wrap")
+    # reflect / replicate: the positive widths pad the whole input, then negative ones crop
+    y = np.pad(x, widths, mode=_NUMPY_MODE[mode])
+    crop = [slice(None)] * x.ndim
+    for axis, left, right in pads:
+        crop[axis] = slice(max(-left, 0), y.shape[axis] - max(-right, 0))
+    return y[tuple(crop)]
+
+
+def _uncrop(g: np.ndarray, n: int, left: int, right: int) -> np.ndarray:
+    """Transpose of cropping the last axis (length n) by the negative parts of (left, right):
+    g put back in place, zeros where elements were cropped away."""
+    lo, hi = max(-left, 0), max(-right, 0)
+    if not lo and not hi:
+        return g
+    out = np.zeros(g.shape[:-1] + (n,), dtype=g.dtype)
+    out[..., lo : n - hi] = g
+    return out
 
 
 def _fold_axis(g: np.ndarray, n: int, left: int, right: int, mode: str) -> np.ndarray:
-    """Transpose of padding the LAST axis of length ``n`` by (left, right)."""
+    """Transpose of padding the LAST axis of length ``n`` by (left, right) (either may be
+    negative: a crop, see the module's docstring for the order per mode)."""
+    if left < 0 or right < 0:
+        lo, hi = max(left, 0), max(right, 0)
+        if mode in ("constant", "circular"):  # cropped, then padded: unpad, then uncrop
+            m = n - max(-left, 0) - max(-right, 0)
+            return _uncrop(_fold_axis(g, m, lo, hi, mode), n, left, right)
+        # padded, then cropped: uncrop onto the padded length, then unpad
+        return _fold_axis(_uncrop(g, n + lo + hi, left, right), n, lo, hi, mode)
     if mode == "constant":
-        if left >= 0 and right >= 0:
-            return g[..., left : left + n]  # padding got constants: no gradient to x
-        # Negative widths cropped x: those elements get zero gradient.
-        out = np.zeros(g.shape[:-1] + (n,), dtype=g.dtype)
-        lo, hi = max(-left, 0), n - max(-right, 0)
-        start = max(left, 0)
-        out[..., lo:hi] = g[..., start : start + (hi - lo)]
-        return out
+        return g[..., left : left + n]  # padding got constants: no gradient to x
 
     core = g[..., left : left + n].copy()
     head, tail = g[..., :left], g[..., left + n :]

@@ -161,8 +161,10 @@ def embedding(
     num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:
-            raise TensorValueError(
-                f"{what}: padding_idx must be within num_embeddings ({num}), got {padding_idx}"
+            # (PyTorch's functional asserts this: AssertionError, "Padding_idx must be ...")
+            raise AssertionError(
+                f"Padding_idx must be within num_embeddings ({what}: {num} rows, got "
+                f"padding_idx={padding_idx})"
             )
         padding_idx = padding_idx % num
     idx = input._data.astype(np.int64, copy=False)
@@ -281,16 +283,19 @@ def embedding_bag(
                 f"{padding_idx}"
             )
         padding_idx %= num
+    if max_norm is not None:
+        # every row the input names is renormalised in place, the padding row and entries
+        # past include_last_offset's end included, as in PyTorch (and F.embedding)
+        if idx.size and (idx.min() < 0 or idx.max() >= num):
+            raise IndexError(
+                f"{what}: index out of range: the indices must be in [0, {num}), got min "
+                f"{idx.min()}, max {idx.max()}"
+            )
+        _renorm_rows(weight, idx.astype(np.int64, copy=False), float(max_norm), float(norm_type))
     keep = bag >= 0 if padding_idx is None else (bag >= 0) & (idx != padding_idx)
     pos = np.flatnonzero(keep)
     rows = embedding(
-        Tensor._make(idx[pos], None, False),
-        weight,
-        None,
-        max_norm,
-        norm_type,
-        False,
-        sparse,
+        Tensor._make(idx[pos], None, False), weight, None, None, norm_type, False, sparse
     )  # (K, D)
     D = weight.shape[1]
     kept_bag = bag[pos]

@@ -79,6 +79,40 @@ def _check_reduction(reduction: str, what: str) -> None:
         )
 
 
+def _legacy_string(size_average: Any, reduce: Any) -> str:
+    """PyTorch's _Reduction.legacy_get_string: the deprecated (size_average, reduce) pair as a
+    reduction (None counts as True: both true 'mean', reduce alone 'sum', else 'none'), with
+    PyTorch's UserWarning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return ret
+
+
+def _reduction(
+    size_average: Any, reduce: Any, reduction: str, what: str, elementwise_mean: bool = True
+) -> str:
+    """The reduction a loss runs: the legacy pair decides when either is given (as in
+    PyTorch), 'elementwise_mean' is PyTorch's deprecated 'mean' (with its warning) where
+    PyTorch's reduction enum takes it (`elementwise_mean=False`: losses that refuse it)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_string(size_average, reduce)
+    if reduction == "elementwise_mean" and elementwise_mean:
+        warnings.warn(
+            "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        reduction = "mean"
+    _check_reduction(reduction, what)
+    return reduction
+
+
 def _as_target(target: Any, what: str) -> Tensor:
     """A loss's target as a Tensor; lists are converted, with errors that name the target."""
     if isinstance(target, Tensor):
@@ -115,18 +149,67 @@ def _same_size(input: Tensor, target: Tensor, what: str, message: str) -> None:
         raise TensorValueError(f"{what}: " + message.format(t=target.shape, x=input.shape))
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input - target)^2)."""
-    _check_reduction(reduction, "mse_loss")
-    x, t = _loss_pair(input, target, "mse_loss")
+def _elementwise_weighted(
+    loss: Tensor, weight: Any, input: Tensor, reduction: str, what: str
+) -> Tensor:
+    """PyTorch's weighted mse / l1 loss: weight has input's shape; 'mean' is the weighted mean
+    sum(w * loss) / sum(w), and the weight gets a gradient (it is a composite there)."""
+    _check_tensor(weight, "weight", what)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise TensorValueError(  # (PyTorch: ValueError, "Weights and input must have ...")
+            f"{what}: weight shape {tuple(weight.shape)} and input shape "
+            f"{tuple(input.shape)} must be the same (Weights and input must have the same size)"
+        )
+    if reduction not in ("none", "sum", "mean"):  # (no 'elementwise_mean' on this path)
+        raise TensorValueError(
+            f"{what}: Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'."
+        )
+    weighted = loss * weight
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted.sum() / weight.sum()
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error: reduce((input - target)^2); with `weight` (input's shape) each
+    squared error is weighted and 'mean' divides by the sum of the weights."""
+    what = "mse_loss"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_string(size_average, reduce)
+    x, t = _loss_pair(input, target, what)
     diff = x - t
-    return _reduce(diff * diff, reduction, "mse_loss", (x, t))
+    if weight is not None:
+        return _elementwise_weighted(diff.pow(2), weight, x, reduction, what)
+    reduction = _reduction(None, None, reduction, what)
+    return _reduce(diff * diff, reduction, what, (x, t))
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    _check_reduction(reduction, "l1_loss")
-    x, t = _loss_pair(input, target, "l1_loss")
-    return _reduce((x - t).abs(), reduction, "l1_loss")
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error: reduce(|input - target|); `weight` as in mse_loss."""
+    what = "l1_loss"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_string(size_average, reduce)
+    x, t = _loss_pair(input, target, what)
+    if weight is not None:
+        return _elementwise_weighted((x - t).abs(), weight, x, reduction, what)
+    reduction = _reduction(None, None, reduction, what)
+    return _reduce((x - t).abs(), reduction, what)
 
 
 class NllLoss(Op):
@@ -233,13 +316,15 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: Any = None,
     ignore_index: int = -100,
+    reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class-index targets; input holds log-probabilities `(N, C,
     ...)`."""
     what = "nll_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     x, td, unbatched = _class_targets(input, target, what)
     C = x.shape[1]
     _check_targets_in_range(td, C, ignore_index, what)
@@ -264,7 +349,9 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: Any = None,
     ignore_index: int = -100,
+    reduce: Any = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -275,7 +362,7 @@ def cross_entropy(
     the max so logits of 1e4 give finite losses and gradients.
     """
     what = "cross_entropy"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     _check_tensor(input, "input", what)
     if not 0.0 <= label_smoothing <= 1.0:
         raise TensorValueError(f"{what}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -408,12 +495,17 @@ class BinaryCrossEntropy(Op):
 
 
 def binary_cross_entropy(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """-[t log p + (1 - t) log(1 - p)] for probabilities p in [0, 1]; logs clamped at -100 as
-    PyTorch."""
+    PyTorch. The loss keeps the input's dtype whatever weight's dtype is (as PyTorch)."""
     what = "binary_cross_entropy"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     _check_tensor(input, "input", what)
     _same_size(
         input,
@@ -439,7 +531,9 @@ def binary_cross_entropy(
         )
     loss = BinaryCrossEntropy.apply(x, t)
     if weight is not None:
-        loss = _weighted(loss, weight, what)
+        w = _as_tensor(weight)
+        # PyTorch's kernel writes into an input-typed result: weight is cast, not promoted
+        loss = _weighted(loss, w.to(x.dtype) if w.dtype != x.dtype else w, what)
     return _reduce(loss, reduction, what, (x, t))
 
 
@@ -519,12 +613,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """BCE on logits, computed stably as (1 - t) x + max(-x, 0) + log1p(e^-|x|)."""
     what = "binary_cross_entropy_with_logits"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     _check_tensor(input, "input", what)
     _same_size(
         input,
@@ -578,13 +674,12 @@ def smooth_l1_loss(
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta=0 is
     the L1 loss."""
     what = "smooth_l1_loss"
-    _legacy_reduction(size_average, reduce, what)
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     if beta < 0:
         raise RuntimeError(f"{what}: beta must be non-negative, got {beta}")
     x, t = _loss_pair(input, target, what)
     if beta == 0:
-        return l1_loss(x, t, reduction)
+        return l1_loss(x, t, reduction=reduction)
     d = x - t
     ad = d.abs()
     # a select: each branch's gradient only where it is taken
@@ -601,7 +696,8 @@ def huber_loss(
 ) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); delta * smooth_l1 (beta=delta)."""
     what = "huber_loss"
-    _check_reduction(reduction, what)
+    # (PyTorch's weighted path checks the reduction itself: no 'elementwise_mean' there)
+    reduction = _reduction(None, None, reduction, what, elementwise_mean=weight is None)
     if delta <= 0:
         raise RuntimeError(f"{what}: delta must be positive, got {delta}")
     x, t = _loss_pair(input, target, what)
@@ -625,7 +721,10 @@ def kl_div(
     target is 0), or exp(target) * (target - input) with log_target. 'batchmean' divides the
     sum by the batch size (the mathematical KL); 'mean' divides by every element."""
     what = "kl_div"
-    _legacy_reduction(size_average, reduce, what)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_string(size_average, reduce)
+    if reduction == "elementwise_mean":  # PyTorch's enum reads it as 'mean', with a warning
+        reduction = _reduction(None, None, reduction, what)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise TensorValueError(
             f"{what}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
@@ -651,14 +750,6 @@ def kl_div(
     return _reduce(loss, reduction, what)
 
 
-def _legacy_reduction(size_average: Any, reduce: Any, what: str) -> None:
-    if size_average is not None or reduce is not None:
-        raise TypeError(
-            f"{what}: size_average and reduce are PyTorch's deprecated spellings; use "
-            "reduction='mean' | 'sum' | 'none'"
-        )
-
-
 # -- ranking, embedding and likelihood losses: compositions of Tensor ops ----------------------
 
 
@@ -669,7 +760,8 @@ def _signs(target: Any, what: str) -> Tensor:
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along `dim` (inputs broadcast);
-    each input is divided by its clamped norm first, as PyTorch does."""
+    each input is divided by its clamped norm first, as PyTorch does, and the clamp passes the
+    norm's gradient through (PyTorch clamps under no_grad)."""
     what = "cosine_similarity"
     _check_tensor(x1, "x1", what)
     _check_tensor(x2, "x2", what)
@@ -680,9 +772,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
             f"{what}: x1 shape {tuple(x1.shape)} and x2 shape {tuple(x2.shape)} don't broadcast"
         ) from None
     x1, x2 = x1.expand(tuple(shape)), x2.expand(tuple(shape))
-    n1 = x1.norm(dim=dim, keepdim=True).clamp(min=eps)
-    n2 = x2.norm(dim=dim, keepdim=True).clamp(min=eps)
-    return ((x1 / n1) * (x2 / n2)).sum(dim)
+    return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    """||x|| along dim, raised to eps without a gradient of its own: PyTorch clamps a clone of
+    the norm in place under no_grad, so below eps the value is eps but the gradient is still
+    the norm's (x / ||x||), not the clamp's zero."""
+    n = x.norm(dim=dim, keepdim=True)
+    lifted = np.maximum(n._data, eps) - n._data
+    return n + Tensor._make(lifted.astype(n._data.dtype, copy=False), None, False)
 
 
 def pairwise_distance(
@@ -717,12 +816,18 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
 
 
 def margin_ranking_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """max(0, -target * (input1 - input2) + margin): input1 should rank higher where
     target = 1, lower where target = -1."""
     what = "margin_ranking_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     _check_tensor(input1, "input1", what)
     _check_tensor(input2, "input2", what)
     y = _signs(target, what)
@@ -736,21 +841,32 @@ def margin_ranking_loss(
 
 
 def hinge_embedding_loss(
-    input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """input where target = 1, max(0, margin - input) where target = -1."""
     what = "hinge_embedding_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     x, y = _loss_pair(input, target, what)
     hinge = (margin - x).clamp(min=0)
     loss = hinge.where(y != 1, 0.0) + x.where(y != -1, 0.0)
     return _reduce(loss, reduction, what)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
     """log(1 + exp(-target * input)), targets +1 / -1."""
     what = "soft_margin_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     x, y = _loss_pair(input, target, what)
     if np.broadcast_shapes(tuple(x.shape), tuple(y.shape)) != tuple(x.shape):
         # (PyTorch's kernel writes into an input-shaped output: the target may only broadcast
@@ -763,12 +879,18 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
 
 
 def multilabel_soft_margin_loss(
-    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """Per sample, the mean over the C classes of -(t log sigmoid(x) + (1 - t) log sigmoid(-x))
     (times `weight`, one per class), for input (N, C) and a 0/1 target of the same shape."""
     what = "multilabel_soft_margin_loss"
-    _check_reduction(reduction, what)
+    # (PyTorch reduces this one itself: 'elementwise_mean' is refused)
+    reduction = _reduction(size_average, reduce, reduction, what, elementwise_mean=False)
     x, t = _loss_pair(input, target, what)
     loss = -(t * logsigmoid(x) + (1 - t) * logsigmoid(-x))
     if weight is not None:
@@ -778,12 +900,18 @@ def multilabel_soft_margin_loss(
 
 
 def cosine_embedding_loss(
-    input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, reduction: str = "mean"
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
 ) -> Tensor:
     """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1; the
     cosine along the last dim, with 1e-12 added to each squared norm (PyTorch's formula)."""
     what = "cosine_embedding_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     _check_tensor(input1, "input1", what)
     _check_tensor(input2, "input2", what)
     if input1.ndim not in (1, 2) or tuple(input1.shape) != tuple(input2.shape):
@@ -818,12 +946,14 @@ def triplet_margin_loss(
     p: float = 2,
     eps: float = 1e-6,
     swap: bool = False,
+    size_average: Any = None,
+    reduce: Any = None,
     reduction: str = "mean",
 ) -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with d the pairwise p-norm distance; `swap` uses
     min(d(a, n), d(p, n)) as the negative distance."""
     what = "triplet_margin_loss"
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     if margin <= 0:
         raise TensorValueError(f"{what}: margin must be greater than 0, got {margin}")
     for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
@@ -850,8 +980,8 @@ def poisson_nll_loss(
     """exp(input) - target * input (log_input), else input - target * log(input + eps); `full`
     adds Stirling's approximation of log(target!) where target > 1."""
     what = "poisson_nll_loss"
-    _legacy_reduction(size_average, reduce, what)
-    _check_reduction(reduction, what)
+    # (PyTorch checks this one's reduction by name: 'elementwise_mean' is refused)
+    reduction = _reduction(size_average, reduce, reduction, what, elementwise_mean=False)
     x, t = _loss_pair(input, target, what)
     loss = x.exp() - t * x if log_input else x - t * (x + eps).log()
     if full:
@@ -943,8 +1073,7 @@ def multi_margin_loss(
     w[y] * max(0, margin - x[y] + x[i]) ** p, divided by C (p is 1 or 2). Input (N, C) with
     target (N,) class indices, or (C,) with a 0-d or (1,) target."""
     what = "multi_margin_loss"
-    _legacy_reduction(size_average, reduce, what)
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     if p not in (1, 2):
         raise TensorValueError(f"{what}: p must be 1 or 2, got {p!r}")
     x, t = _margin_input(input, target, what)
@@ -996,8 +1125,7 @@ def multilabel_margin_loss(
     first -1; the loss sums max(0, 1 - (x[j] - x[i])) over target classes j and non-target
     classes i, divided by C. Input (C,) or (N, C), target int64 of the same shape."""
     what = "multilabel_margin_loss"
-    _legacy_reduction(size_average, reduce, what)
-    _check_reduction(reduction, what)
+    reduction = _reduction(size_average, reduce, reduction, what)
     x, t = _margin_input(input, target, what)
     if tuple(t.shape) != tuple(x.shape):
         raise RuntimeError(

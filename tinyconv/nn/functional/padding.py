@@ -87,24 +87,33 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     for i in range(len(pad) // 2):
         n = shape[-1 - i]
         lo, hi = pad[2 * i], pad[2 * i + 1]
-        if mode != "constant" and (lo < 0 or hi < 0):
+        dim = input.ndim - 1 - i
+        # constant and circular padding crop first (PyTorch's narrow): the crops must fit
+        crops = max(-lo, 0) + max(-hi, 0) if mode in ("constant", "circular") else -(lo + hi)
+        if crops > n:
             raise TensorValueError(
-                f"{what}: negative padding {tuple(pad)} is only allowed with mode='constant'"
+                f"{what}: padding {tuple(pad)} crops more than the input size {n}"
             )
         if mode == "reflect" and (lo >= n or hi >= n):
             raise TensorValueError(
                 f"{what}: reflect padding {(lo, hi)} must be smaller than the input size {n} "
-                f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
-            )
-        if mode == "circular" and (lo > n or hi > n):
-            raise TensorValueError(
-                f"{what}: circular padding {(lo, hi)} must be at most the input size {n} "
-                f"of dim {input.ndim - 1 - i} (input shape {tuple(shape)})"
+                f"of dim {dim} (input shape {tuple(shape)})"
             )
         if mode == "replicate" and n == 0 and (lo or hi):
             raise TensorValueError(f"{what}: can't replicate-pad an empty dimension")
-        if n + lo + hi < 0:
+        if mode in ("reflect", "replicate") and (lo < 0 or hi < 0) and n + lo + hi == 0:
+            # (PyTorch's reflection / replication kernels need a non-empty output)
             raise TensorValueError(
-                f"{what}: padding {tuple(pad)} crops more than the input size {n}"
+                f"{what}: input (size {n} of dim {dim}) is too small: padding {(lo, hi)} "
+                "leaves an output size of 0"
             )
+        if mode == "circular":
+            # negative widths crop first; the positive ones wrap around what is left, once
+            left_over = n - max(-lo, 0) - max(-hi, 0)
+            if max(lo, 0) > left_over or max(hi, 0) > left_over:
+                raise TensorValueError(
+                    f"{what}: circular padding {(lo, hi)} must be at most the input size "
+                    f"{left_over} of dim {dim} after cropping (input shape {tuple(shape)}): "
+                    "padding value causes wrapping around more than once"
+                )
     return Pad.apply(input, (tuple(int(p) for p in pad), mode, value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -655,17 +656,32 @@ def adaptive_max_pool2d_with_indices(
     return adaptive_max_pool2d(input, output_size, True)
 
 
-def _lp_pool(input: Tensor, norm_type: Any, kernel_size: Any, pooled: Any, what: str) -> Tensor:
+def _lp_pool(
+    input: Tensor,
+    norm_type: Any,
+    kernel_size: Any,
+    stride: Any,
+    ceil_mode: bool,
+    avg_pool: Any,
+    max_pool: Any,
+    what: str,
+) -> Tensor:
     """(window sum of x^p)^(1/p): the window mean of x^p times the window size, PyTorch's
-    composition (the sign * relu(abs) keeps a negative mean, from odd p, at 0 after the root)."""
+    composition (the sign * relu(abs) keeps a negative mean, from odd p, at 0 after the root).
+    p = inf is the window max of |x| and p = -inf its min, as PyTorch (x^inf would give 1).
+    ``avg_pool``/``max_pool``: the N-d pools, called as (x, kernel_size, stride, 0, ...)."""
     _check_tensor(input, "input", what)
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)):
         raise TypeError(f"{what}: norm_type must be a number, got {norm_type!r}")
+    if math.isinf(norm_type):
+        if norm_type > 0:
+            return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     ks = kernel_size if isinstance(kernel_size, (tuple, list)) else None
     size = 1
     for k in ks if ks is not None else (kernel_size,) * int(what[-2]):  # (lp_poolNd: N)
         size *= k
-    out = pooled(input.pow(norm_type))
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(size).pow(1.0 / norm_type)
 
 
@@ -674,11 +690,7 @@ def lp_pool1d(
 ) -> Tensor:
     """Power-average pooling of `(N, C, L)` or `(C, L)` input: (sum of x^p)^(1/p) per window."""
     return _lp_pool(
-        input,
-        norm_type,
-        kernel_size,
-        lambda x: avg_pool1d(x, kernel_size, stride, 0, ceil_mode),
-        "lp_pool1d",
+        input, norm_type, kernel_size, stride, ceil_mode, avg_pool1d, max_pool1d, "lp_pool1d"
     )
 
 
@@ -687,11 +699,7 @@ def lp_pool2d(
 ) -> Tensor:
     """Power-average pooling of `(N, C, H, W)` or `(C, H, W)` input."""
     return _lp_pool(
-        input,
-        norm_type,
-        kernel_size,
-        lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
-        "lp_pool2d",
+        input, norm_type, kernel_size, stride, ceil_mode, avg_pool2d, max_pool2d, "lp_pool2d"
     )
 
 

@@ -236,9 +236,5 @@ def lp_pool3d(
     """Power-average pooling of `(N, C, D, H, W)` or `(C, D, H, W)` input: (sum of x^p)^(1/p)
     per window."""
     return _lp_pool(
-        input,
-        norm_type,
-        kernel_size,
-        lambda x: avg_pool3d(x, kernel_size, stride, 0, ceil_mode),
-        "lp_pool3d",
+        input, norm_type, kernel_size, stride, ceil_mode, avg_pool3d, max_pool3d, "lp_pool3d"
     )

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorValueError
+from ..._errors import DtypeNotImplementedError, TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.ops import Op
 from ...kernels.layout import like_channels_last
@@ -207,6 +207,76 @@ def _resample_adjoint(g: np.ndarray, plans: tuple, shape: tuple) -> np.ndarray:
     return np.ascontiguousarray(g)
 
 
+def _uint8_axis_weights(
+    n_in: int, n_out: int, scale_factor: Any, mode: str, align_corners: bool, antialias: bool
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """PyTorch's uint8 linear / cubic resampling along one axis (UpSampleKernel.cpp's int16
+    path, PIL's): per output a window of inputs xmin .. xmin + taps - 1 with the filter's
+    weights, normalised to sum 1 in double, then fixed point: times 2^prec and rounded to
+    int16, prec the largest (< 22) that keeps the largest weight under 2^15 / 2. Returns
+    (xmin (n_out,), integer weights (n_out, taps), prec). Without antialias the filter keeps
+    its own width (support 1 for bilinear), and align_corners shifts the centres by half a
+    pixel."""
+    if align_corners:
+        scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        scale = 1.0 / scale_factor if scale_factor else n_in / n_out
+    interp = 2 if mode == "bilinear" else 4
+    support = interp * 0.5 * (scale if antialias and scale >= 1.0 else 1.0)
+    taps = math.ceil(support) * 2 + 1 if antialias else interp
+    delta = 0.5 if align_corners and not antialias else 0.0
+    invscale = 1.0 / scale if antialias and scale >= 1.0 else 1.0
+    center = scale * (np.arange(n_out) + 0.5 - delta)
+    xmin = np.maximum((center - support + 0.5 + delta).astype(np.int64), 0)  # (truncation)
+    xmax = np.minimum((center + support + 0.5 + delta).astype(np.int64), n_in)
+    xsize = np.clip(xmax - xmin, 0, taps)
+    j = np.arange(taps)
+    d = np.abs((j + xmin[:, None] - center[:, None] + 0.5 - delta) * invscale)
+    if mode == "bilinear":
+        w = np.where(d < 1.0, 1.0 - d, 0.0)
+    else:  # Keys' cubic, a = -0.5 (PIL's, the antialiased one)
+        a = -0.5
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        w = np.where(d < 1.0, near, np.where(d < 2.0, far, 0.0))
+    w = np.where(j < xsize[:, None], w, 0.0)
+    total = np.zeros(n_out)
+    for k in range(taps):  # (summed left to right, as the kernel's loop)
+        total = total + w[:, k]
+    w = np.where(total[:, None] != 0, w / np.where(total != 0, total, 1.0)[:, None], w)
+    w_max = w.max() if w.size else 0.0
+    prec = 0
+    while prec < 21 and int(0.5 + w_max * (1 << (prec + 1))) < (1 << 15):
+        prec += 1
+    v = w * (1 << prec)
+    wi = np.where(v < 0, v - 0.5, v + 0.5).astype(np.int64)  # (rounded half away from 0)
+    return xmin, wi, prec
+
+
+def _uint8_resample(
+    x: np.ndarray, out: tuple, scales: tuple, mode: str, align_corners: bool, antialias: bool
+) -> np.ndarray:
+    """uint8 (N, C, H, W) resampled as PyTorch's int16 kernel does it: the width first, then
+    the height, each pass an integer weighted sum with +2^(prec-1) to round, shifted right by
+    prec and clamped to [0, 255] (so the intermediate image is uint8 too); an axis that keeps
+    its size is not resampled."""
+    y = x
+    for axis in (3, 2):
+        n_in, n_out = y.shape[axis], out[axis - 2]
+        if n_in == n_out:
+            continue
+        xmin, wi, prec = _uint8_axis_weights(
+            n_in, n_out, scales[axis - 2], mode, align_corners, antialias
+        )
+        src = np.moveaxis(y, axis, -1).astype(np.int64)
+        acc = np.full(src.shape[:-1] + (n_out,), 1 << (prec - 1), dtype=np.int64)
+        for k in range(wi.shape[1]):
+            idx = np.minimum(xmin + k, n_in - 1)  # (a zero weight where past the window)
+            acc += src[..., idx] * wi[:, k]
+        y = np.moveaxis(np.clip(acc >> prec, 0, 255).astype(np.uint8), -1, axis)
+    return np.ascontiguousarray(y)
+
+
 class Interpolate(Op):
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
@@ -336,9 +406,21 @@ def interpolate(
             f"{what}: mode={mode!r} needs a {_LINEAR_RANK[mode]}-D input, got shape "
             f"{tuple(x.shape)}"
         )
-    if x.dtype.kind != "f":
-        raise TypeError(
-            f"{what}: input must be a floating point tensor, got {_dtype.dtype_name(x.dtype)}"
+    uint8 = x.dtype == np.uint8
+    if x.dtype.kind != "f" and not (
+        uint8 and (mode in ("nearest", "nearest-exact", "bilinear") or mode == "bicubic")
+    ):
+        # (PyTorch: NotImplementedError, "... not implemented for 'Long'"; uint8 images have
+        # the nearest, bilinear and bicubic kernels only)
+        raise DtypeNotImplementedError(
+            f"{what}: mode={mode!r} is not implemented for {_dtype.dtype_name(x.dtype)} input "
+            "(floating point, or uint8 with nearest, nearest-exact, bilinear or bicubic)"
+        )
+    if uint8 and mode == "bicubic" and not antialias:
+        raise DtypeNotImplementedError(
+            f"{what}: mode='bicubic' without antialias on uint8 input is not implemented in "
+            "tinyconv (PyTorch rounds it in a way tinyconv does not reproduce); convert to "
+            "float, or use antialias=True"
         )
     out, scales = _output_size(x, size, scale_factor, recompute_scale_factor, what)
     spatial = tuple(x.shape[2:])
@@ -353,6 +435,10 @@ def interpolate(
         if x.ndim == 3:
             return adaptive_avg_pool2d(x.unsqueeze(2), (1, out[0])).squeeze(2)
         return adaptive_avg_pool2d(x, out)
+    if uint8 and mode in ("bilinear", "bicubic"):
+        # integer arithmetic, no gradient (integer tensors never require grad)
+        y = _uint8_resample(x._data, out, scales, mode, bool(align_corners), antialias)
+        return Tensor._make(like_channels_last(y, x._data), None, False)
     if antialias:
         t = np.dtype(x.dtype).type
         plans = tuple(
