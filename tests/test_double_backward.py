@@ -958,8 +958,9 @@ def test_every_engine_op_is_in_the_table():
     covered = {c for case in CASES for c in case.classes}
     # Cast, FloorDivide and UniqueConsecutive have tests of their own (below; test_ops_more),
     # Poisson (random draws: finite differences cannot see its zero gradient) in test_rng_torch
-    # PairwiseDist (cdist) has none, as PyTorch's (test_tensor_parity_torch.py: it raises)
-    own = {"Cast", "FloorDivide", "UniqueConsecutive", "Poisson", "PairwiseDist"}
+    # PairwiseDist (cdist) and PairDist (pdist) have none, as PyTorch's
+    # (test_tensor_parity_torch.py: they raise)
+    own = {"Cast", "FloorDivide", "UniqueConsecutive", "Poisson", "PairwiseDist", "PairDist"}
     missing = set(_engine_classes()) - covered - own
     assert not missing, f"ops with no double-backward case: {sorted(missing)}"
     assert covered <= set(_engine_classes())

@@ -88,6 +88,9 @@ CASES = [
     ("cdist_p3_broadcast", [_a(2, 3, 4), _a(2, 4)], lambda m, a, b: m.cdist(a, b, p=3)),
     ("cdist_p_half", [_a(3, 4), _a(2, 4)], lambda m, a, b: m.cdist(a, b, p=0.5)),
     ("cdist_p_inf", [_a(3, 4), _a(2, 4)], lambda m, a, b: m.cdist(a, b, p=float("inf"))),
+    ("pdist", [_a(4, 3)], lambda m, a: m.pdist(a)),
+    ("pdist_p3", [_a(4, 3)], lambda m, a: m.pdist(a, 3)),
+    ("pdist_p_inf", [_a(4, 3)], lambda m, a: m.nn.functional.pdist(a, float("inf"))),
     # more than 25 rows: PyTorch's matrix-product route (kernels/distance.py)
     ("cdist_mm", [_a(30, 3), _a(4, 3)], lambda m, a, b: m.cdist(a, b)),
     ("cdist_mm_batch", [_a(2, 27, 3), _a(1, 5, 3)], lambda m, a, b: m.cdist(a, b)),

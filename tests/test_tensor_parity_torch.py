@@ -133,6 +133,46 @@ try:
 except RuntimeError:
     mixed = "RuntimeError"
 """,
+    # pdist: cdist's per-p gradients over the pairs of rows, no double backward
+    "pdist_gradients": """
+import torch
+torch.manual_seed(0)
+out, grads = [], []
+for p in (0., 1., 2., float('inf')):
+    x = torch.tensor([[1., 1.], [2., 0.], [0., 0.], [0., 3.], [1., 1.]], dtype=torch.float64, requires_grad=True)
+    d = torch.pdist(x, p=p)
+    d.backward(torch.arange(10.).double())
+    out.append(d.detach())
+    grads.append(x.grad)
+a = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+d = torch.nn.functional.pdist(a, 2.5)
+d.sum().backward()
+name = d.grad_fn.name()
+g, = torch.autograd.grad(torch.pdist(a).sum(), a, create_graph=True)
+try:
+    g.sum().backward()
+    second = "no error"
+except NotImplementedError:
+    second = "NotImplementedError"
+empty = torch.pdist(torch.ones(1, 3)), torch.pdist(torch.ones(0, 3))
+""",
+    # arguments PyTorch takes: a uint8 condition (with a warning), a 0-d weight of another
+    # dtype, scatter_reduce's 'max'/'min'
+    "accepted_arguments": """
+import warnings
+import torch
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    w = torch.where(torch.tensor([1, 0], dtype=torch.uint8), torch.tensor([1., 2.]), 0.)
+warned = len(caught)
+x = torch.tensor([1., 2.], requires_grad=True)
+weight = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+l = x.lerp(torch.tensor([3., 5.]), weight)
+l.sum().backward()
+src = torch.tensor([5., 1., 2.])
+m = torch.tensor([1., 2., 3.]).scatter_reduce(0, torch.tensor([0, 0, 1]), src, 'max')
+n = torch.tensor([1., 2., 3.]).scatter_reduce(0, torch.tensor([0, 0, 1]), src, 'min', include_self=False)
+""",
     # PyTorch's binary search, step for step, when the sorted sequence holds NaN
     "searchsorted_with_nan": """
 import torch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -549,6 +550,8 @@ class TensorMath:
                 f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors"
             )
         w = weight if isinstance(weight, _t.Tensor) else _t._operand(weight)
+        if isinstance(w, _t.Tensor) and w._data.dtype != self._data.dtype and w._data.ndim == 0:
+            w = w.to(self._data.dtype)  # (a 0-d weight counts as a number, as in PyTorch)
         if isinstance(w, _t.Tensor) and w._data.dtype != self._data.dtype:
             raise RuntimeError(
                 f"lerp(): expected dtype {dtype_name(self._data.dtype)} for `weight` but got "
@@ -752,6 +755,7 @@ class TensorMath:
         `reduce`: 'sum', 'prod', 'mean', 'amax' or 'amin' (include_self=False: the written
         places start from src alone). Integer 'mean' rounds down, as PyTorch."""
         what = "scatter_reduce()"
+        reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's aliases)
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
             raise RuntimeError(
                 f"{what}: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got {reduce!r}"
@@ -1737,6 +1741,14 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
     """Elementwise `input if condition else other`, broadcasting all three (torch.where and
     Tensor.where)."""
     cond = _t._as_tensor(condition)._data
+    if cond.dtype == np.uint8:  # (PyTorch still takes a uint8 mask, with this warning)
+        warnings.warn(
+            "where received a uint8 condition tensor. This behavior is deprecated and will be "
+            "removed in a future version of PyTorch. Use a boolean condition instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        cond = cond.astype(np.bool_)
     if cond.dtype != np.bool_:
         raise TypeError(f"where(): condition must be a bool tensor, got dtype {cond.dtype}")
     a, b = _t._operand(input), _t._operand(other)

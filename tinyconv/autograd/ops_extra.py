@@ -1776,6 +1776,44 @@ class PairwiseDist(Op):
         )
 
 
+class PairDist(Op):
+    """pdist: ||x_i - x_j||_p for each pair of rows i < j of x (N, M), in row order ->
+    (N(N-1)/2,). One node, as PyTorch's (saves x and the result), with cdist's per-p gradient
+    formulas (kernels/distance.py) and, as PyTorch's, no derivative of its own."""
+
+    torch_name = "PdistBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.p = p
+        x = np.ascontiguousarray(x)
+        i, j = np.triu_indices(x.shape[0], 1)
+        out = pnorm_dist(x[i] - x[j], p)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def _grad(x, dist, grad, p):
+        i, j = np.triu_indices(x.shape[0], 1)
+        gd = pnorm_dist_grad(x[i] - x[j], dist, grad, p)
+        gx = np.zeros_like(x)
+        np.add.at(gx, i, gd)
+        np.add.at(gx, j, -gd)
+        return gx
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, dist = ctx.saved_tensors
+        return PairDist._grad(x, dist, grad, ctx.p), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # PyTorch's first gradient requires grad, and backward through it raises
+        x, dist = ctx.saved_tensors
+        g = PairDist._grad(x._data, dist._data, grad._data, ctx.p)
+        return NoDerivative.apply(x, g, "_pdist_backward", "PdistBackwardBackward0"), None
+
+
 class EuclideanDist(Op):
     """cdist's p=2 matrix-product route: x1 (..., P, M), x2 (..., R, M) -> (..., P, R)."""
 

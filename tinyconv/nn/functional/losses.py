@@ -14,6 +14,7 @@ import numpy as np
 from ... import _dtype
 from ..._errors import TensorIndexError, TensorTypeError, TensorValueError
 from ..._tensor_gaps import _fused
+from ...autograd import ops_extra
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...tensor import Tensor, _as_tensor, _to_array
@@ -809,10 +810,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"{what}: input must be a floating point tensor, got {input.dtype}")
     if p < 0:
         raise RuntimeError(f"{what}: p must be non-negative, got {p}")
-    i, j = np.triu_indices(input.shape[0], 1)
-    rows_i = input.index_select(0, _as_tensor(i.astype(np.int64)))
-    rows_j = input.index_select(0, _as_tensor(j.astype(np.int64)))
-    return (rows_i - rows_j).norm(p=p, dim=1)
+    return ops_extra.PairDist.apply(input, float(p))
 
 
 def margin_ranking_loss(
