@@ -101,9 +101,14 @@ def test_number_operand_fast_path_equals_the_recorded_op(op, reflected, dtype):
     fns["/"] = lambda u, v: u / v
     with np.errstate(over="ignore"):  # (3e38 is inf in float16)
         values = np.array([*SPECIAL, 3e38, -3e38, 1e-30, 2.5, 65504.0]).astype(dtype)
-    for number in (0.01, 2, -0.0, 0, np.inf, -3, 1e300, 10**20, True):
+    for number in (0.01, 2, -0.0, 0, np.inf, -3, 1e300, 10**19, 10**20, True):
         if op == "/" and reflected:
             continue  # (number / tensor is a reciprocal times the number: not this path)
+        if number == 10**20:  # (past uint64: PyTorch's OverflowError, on both paths)
+            for t in (tinyconv.tensor(values), tinyconv.tensor(values, requires_grad=True)):
+                with pytest.raises(OverflowError):
+                    fns[op](number, t) if reflected else fns[op](t, number)
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             plain = tinyconv.tensor(values)

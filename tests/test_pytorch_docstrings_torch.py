@@ -508,9 +508,11 @@ DOCSTRINGS: dict[str, list[str]] = {
         "Weibull",
         "Wishart",
     ],
+    # (not solve_triangular's nor lu_solve's: their examples print allclose(X @ A, B) at the
+    # default tolerance for random triangular systems, a verdict on the edge that each
+    # machine's LAPACK rounding decides, PyTorch's own included; test_linalg* checks both)
     "torch.linalg": [
         "qr",
-        "solve_triangular",
         "tensorinv",
         "LinAlgError",
         "cross",
@@ -518,7 +520,6 @@ DOCSTRINGS: dict[str, list[str]] = {
         "inv_ex",
         "lstsq",
         "lu_factor",
-        "lu_solve",
         "matrix_exp",
         "matrix_power",
         "slogdet",

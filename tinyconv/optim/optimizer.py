@@ -237,7 +237,9 @@ class Optimizer:
         """Make this class's step run the step hooks (once per class, as PyTorch patches it;
         a subclass's own step is wrapped when its first instance is made)."""
         cls = type(self)
-        if not getattr(cls.step, "_hooked", False):
+        # (not the base class itself: its step is the update the built-in optimizers run
+        # through super().step(), whose hooks their own wrapped step already runs)
+        if cls is not Optimizer and not getattr(cls.step, "_hooked", False):
             cls.step = _with_step_hooks(cls.step)
 
     def __setstate__(self, state: dict) -> None:
