@@ -6,6 +6,7 @@ the rest compares with PyTorch 2.13."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 from fractions import Fraction
 
@@ -431,14 +432,23 @@ def test_views_are_filled_along_memory_as_pytorch_does():
     assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
 
 
+@functools.cache
 def _pytorch_uses_its_default_bernoulli() -> bool:
-    """PyTorch's CPU bernoulli_(p) draws through MKL's own generator on Intel processors (when
-    built with MKL) and through its stream elsewhere; tinyconv follows the latter."""
+    """Whether this PyTorch's bernoulli_(p) draws through its own stream, as tinyconv does
+    (seen on Intel Xeon and AMD EPYC machines with the 2.13 CPU wheel), and not through MKL's
+    generator, which some MKL builds use on Intel processors: asked of PyTorch itself."""
+    import torch
+
+    states = torch.get_rng_state(), tinyconv.get_rng_state()  # (the caller's streams kept)
     try:
-        with open("/proc/cpuinfo") as f:
-            return "GenuineIntel" not in f.read()
-    except OSError:
-        return False
+        torch.manual_seed(0)
+        tinyconv.manual_seed(0)
+        theirs = torch.empty(256, dtype=torch.float64).bernoulli_(0.5).numpy()
+        ours = tinyconv.empty(256, dtype=tinyconv.float64).bernoulli_(0.5).numpy()
+    finally:
+        torch.set_rng_state(states[0])
+        tinyconv.set_rng_state(states[1])
+    return bool(np.array_equal(theirs, ours))
 
 
 @pytest.mark.torch
@@ -656,3 +666,67 @@ def test_float16_draws():
         got = tinyconv.randn(n, dtype=tinyconv.float16).numpy().view(np.int16).astype(np.int64)
         assert np.abs(want - got).max() <= 1  # (float16 bit patterns: 1 apart = 1 ulp)
     assert np.array_equal(torch.get_rng_state().numpy(), tinyconv.get_rng_state().numpy())
+
+
+# ranges of 2**28 and more take two words a number; uniform_ never returns its upper bound;
+# random_(from, None) runs to the dtype's largest integer; out-of-dtype ranges raise; the
+# stream stays aligned after each
+RANGE_EXPRESSIONS = [
+    "T.randint(0, 2**28, (4,))",
+    "T.randint(0, 2**28 - 1, (3,))",
+    "T.randint(0, 2**31, (2,), dtype=T.int32)",
+    "T.randint(-(2**40), 2**40, (3,))",
+    "(T.rand(4096, dtype=T.float16) == 1).sum()",
+    "(T.empty(2000).uniform_(1.0, 1.0000002) == T.tensor(1.0000002)).sum()",
+    "(T.nn.Linear(256, 256, dtype=T.float16).weight == 0.0625).sum()",
+    "T.empty(4).uniform_(2.0, 2.0)",
+    "T.empty(3, dtype=T.int64).random_(5, None)",
+    "T.empty(3, dtype=T.int64).random_(-3, None)",
+    "T.empty(3, dtype=T.int64).random_(5)",
+    "T.empty(3).random_(**{'from': 2, 'to': 9})",
+    "T.empty(3).random_(5, None)",
+    "T.empty(2, dtype=T.uint8).random_(3, None)",
+    "T.empty(2, dtype=T.bool).random_(0, None)",
+    "T.randint(0, 2, (2,), dtype=T.bool)",
+    "T.randperm(256, dtype=T.uint8)",
+    "T.randperm(2049, dtype=T.float16)",
+]
+RANGE_ERRORS = [
+    "T.randint(100, 300, (6,), dtype=T.uint8)",
+    "T.randint(0, 3, (2,), dtype=T.bool)",
+    "T.randint(-129, 0, (2,), dtype=T.int8)",
+    "T.empty(2, dtype=T.int16).random_(0, 2**24)",
+    "T.empty(2, dtype=T.uint8).random_(-3, None)",
+    "T.randperm(300, dtype=T.uint8)",
+    "T.randperm(3000, dtype=T.float16)",
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expression", RANGE_EXPRESSIONS)
+def test_integer_ranges_and_uniform_bounds_draw_as_pytorchs(expression):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for T in (tinyconv, torch):
+        T.manual_seed(0)
+        first = eval(expression, {"T": T})  # noqa: S307  (the tests' own expressions)
+        after = T.rand(3)  # (the stream stays aligned)
+        seen.append((first.numpy().tolist(), after.numpy().tolist()))
+    assert seen[0] == seen[1]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("expression", RANGE_ERRORS)
+def test_out_of_dtype_ranges_raise_as_pytorchs(expression):
+    torch = pytest.importorskip("torch")
+    for T in (torch, tinyconv):
+        with pytest.raises(RuntimeError):
+            eval(expression, {"T": T})  # noqa: S307
+
+
+def test_manual_seed_takes_what_int_takes():
+    for seed, want in ((True, 1), (3.7, 3), ("12", 12), (tinyconv.tensor([5]), 5)):
+        tinyconv.manual_seed(seed)
+        assert tinyconv.initial_seed() == want
+    with pytest.raises(TypeError):
+        tinyconv.manual_seed(None)

@@ -159,9 +159,11 @@ def _rng() -> Generator:
 def manual_seed(seed: Any) -> Generator:
     """Seed the global stream (rand, randn, init, dropout, shuffling), as torch.manual_seed:
     the same seed gives PyTorch's numbers."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, float, str)):
-        raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}")
-    return _default.manual_seed(int(seed))  # (torch.manual_seed takes int(seed) too)
+    try:
+        seed = int(seed)  # (as torch.manual_seed: True, 3.7, "12" and a one-element tensor)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"manual_seed(): seed must be an int, got {type(seed).__name__}") from e
+    return _default.manual_seed(seed)
 
 
 def initial_seed() -> int:
@@ -285,11 +287,17 @@ def uniform(gen: Generator, shape: tuple, dtype: Any, a: float = 0.0, b: float =
     work = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     n = int(np.prod(shape, dtype=np.int64))
     if n <= _CHUNK:
-        return _uniform_flat(gen, n, work, a, b).astype(dtype, copy=False).reshape(shape)
-    out = np.empty(n, dtype)
-    for start in _chunks(n):
-        stop = min(n, start + _CHUNK)
-        out[start:stop] = _uniform_flat(gen, stop - start, work, a, b)
+        out = _uniform_flat(gen, n, work, a, b).astype(dtype, copy=False)
+    else:
+        out = np.empty(n, dtype)
+        for start in _chunks(n):
+            stop = min(n, start + _CHUNK)
+            out[start:stop] = _uniform_flat(gen, stop - start, work, a, b)
+    # [a, b) stays half-open: a value that rounded up to b becomes a, as PyTorch's kernel
+    # makes it (float16 rand near 1, a range narrower than the dtype's spacing)
+    top = out == dtype.type(b)
+    if top.any():
+        out[top] = dtype.type(a)
     return out.reshape(shape)
 
 
@@ -593,10 +601,41 @@ def integers(gen: Generator, shape: tuple, low: int, high: int) -> np.ndarray:
     """Integers in [low, high) as int64 (PyTorch's randint/random_(from, to))."""
     n = int(np.prod(shape, dtype=np.int64))
     span = int(high) - int(low)
-    w = gen._words64(n) if span >= 2**32 else gen._words(n)
+    # (two words a number from a range of 2**28: PyTorch's modulo skew bound, not 2**32)
+    w = gen._words64(n) if span >= 2**28 else gen._words(n)
     # the offset is added in uint64, wrapping as PyTorch's int64 does past 2**63
     v = (w % np.uint64(span)) + np.uint64(int(low) % 2**64)
     return v.view(np.int64).reshape(shape)
+
+
+def largest_integer(dtype: Any) -> int:
+    """The largest integer random_ draws for `dtype` (its max; 2**digits for floats; 1 for
+    bool), and randperm's largest n - 1."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return 1
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1)
+    return int(np.iinfo(dtype).max)
+
+
+def check_int_range(low: int, high: int, dtype: Any, what: str) -> None:
+    """PyTorch's bounds check for integers in [low, high) of an integer or bool dtype: low and
+    high - 1 must be values of the dtype (randint(100, 300, dtype=uint8) raises)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biu":
+        return
+    least = 0 if dtype.kind in "bu" else int(np.iinfo(dtype).min)
+    most = largest_integer(dtype)
+    name = _dtype_name(dtype)
+    if not least <= low <= most:
+        raise RuntimeError(f"{what}: from is out of bounds for {name}")
+    if not least <= high - 1 <= most:
+        raise RuntimeError(f"{what}: to - 1 is out of bounds for {name}")
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return "bool" if dtype == np.bool_ else str(dtype)
 
 
 def random_full(gen: Generator, shape: tuple, dtype: Any) -> np.ndarray:

@@ -291,8 +291,10 @@ def randint(
     _where_kw(kw, "randint()")
     if high <= low:
         raise RuntimeError(f"randint(): expected low < high, got low={low} and high={high}")
+    dt = _dtype.int64 if dtype is None else as_dtype(dtype)
+    _random.check_int_range(low, high, dt, "randint()")
     arr = _random.integers(_gen(generator), _shape((size,), "randint()"), low, high)
-    return _finish(arr.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(arr.astype(dt), requires_grad)
 
 
 def randperm(
@@ -307,8 +309,13 @@ def randperm(
         _check_device(device, "randperm()")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"randperm(): n must be a non-negative int, got {n!r}")
+    dt = _dtype.int64 if dtype is None else as_dtype(dtype)
+    if n - 1 > _random.largest_integer(dt):  # (PyTorch refuses values the dtype can't hold)
+        raise RuntimeError(
+            f"randperm(): n cannot be greater than {_random.largest_integer(dt) + 1} for {dt}"
+        )
     perm = _random.permutation(_gen(generator), int(n))
-    return _finish(perm.astype(_dtype.int64 if dtype is None else as_dtype(dtype)), requires_grad)
+    return _finish(perm.astype(dt), requires_grad)
 
 
 def normal(

@@ -1782,25 +1782,42 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         out = Tensor._make(np.empty(self._data.shape, self._data.dtype), None, False)
         return out.bernoulli_(self if p is None else p, generator=generator)
 
-    def random_(self, from_: Any = None, to: Any = None, *, generator: Any = None) -> Tensor:
-        """Fill with random integers: random_() in [0, the dtype's largest integer] (2**24 for
-        float32, 2**53 for float64), random_(to) in [0, to), random_(from_, to) in
-        [from_, to); PyTorch's numbers for the same seed."""
+    def random_(self, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
+        """Fill with random integers, PyTorch's numbers for the same seed: random_() in [0, the
+        dtype's largest integer] (2**24 for float32, 2**53 for float64), random_(to) in
+        [0, to), random_(from, to) in [from, to), random_(from, None) in [from, largest]
+        (``from`` may be given by keyword, as PyTorch's ``from=``)."""
         from . import _rng
 
+        if len(args) > 2 or set(kwargs) - {"from", "to"}:
+            raise TypeError(
+                "random_(): takes (to), (from, to) or (from=..., to=...), "
+                f"got {len(args)} positional and {sorted(kwargs)}"
+            )
+        bounds = dict(
+            zip(("from", "to"), args if len(args) != 1 else (None, args[0]), strict=False)
+        )
+        for k, v in kwargs.items():
+            if k in bounds:
+                raise TypeError(f"random_(): got multiple values for argument '{k}'")
+            bounds[k] = v
         gen, dt = _rng._gen(generator), self._data.dtype
-        if from_ is None and to is None:
+        low, high = bounds.get("from"), bounds.get("to")
+        if low is None and high is None and "from" not in bounds:
             values = _rng.fill_in_memory_order(
                 self._data, lambda shape, _: _rng.random_full(gen, shape, dt)
             )
-        else:
-            low, high = (0, from_) if to is None else (from_, to)
-            if high <= low:
-                raise RuntimeError(f"random_(): expected from < to, got from={low} and to={high}")
-            values = _rng.fill_in_memory_order(
-                self._data, lambda shape, _: _rng.integers(gen, shape, low, high)
-            )
-        return self._overwrite(values.astype(self._data.dtype), "random_()")
+            return self._overwrite(values.astype(dt), "random_()")
+        low = 0 if low is None else builtins.int(low)
+        # (random_(from, None): up to the dtype's largest integer, included)
+        high = _rng.largest_integer(dt) + 1 if high is None else builtins.int(high)
+        if high <= low:
+            raise RuntimeError(f"random_(): expected from < to, got from={low} and to={high}")
+        _rng.check_int_range(low, high, dt, "random_()")
+        values = _rng.fill_in_memory_order(
+            self._data, lambda shape, _: _rng.integers(gen, shape, low, high)
+        )
+        return self._overwrite(values.astype(dt), "random_()")
 
     # -- autograd ------------------------------------------------------------------------
     def backward(
