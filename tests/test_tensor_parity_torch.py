@@ -173,6 +173,18 @@ src = torch.tensor([5., 1., 2.])
 m = torch.tensor([1., 2., 3.]).scatter_reduce(0, torch.tensor([0, 0, 1]), src, 'max')
 n = torch.tensor([1., 2., 3.]).scatter_reduce(0, torch.tensor([0, 0, 1]), src, 'min', include_self=False)
 """,
+    # sigmoid and silu as PyTorch's formulas: 0 and -0 where e^-x overflows
+    "sigmoid_silu_far_left": """
+import torch
+import torch.nn.functional as F
+x = torch.tensor([-1e4, -104., -100., -89., -50., 0., 3., 1e4], requires_grad=True)
+s = torch.sigmoid(x)
+s.sum().backward()
+si = F.silu(x.detach())
+bce = F.binary_cross_entropy(torch.sigmoid(torch.tensor([-100.0])), torch.tensor([1.0]))
+logs = torch.log(torch.sigmoid(torch.tensor([-90., -100.])))
+big = F.silu(torch.full((200000,), -100.))[:3]
+""",
     # PyTorch's binary search, step for step, when the sorted sequence holds NaN
     "searchsorted_with_nan": """
 import torch
