@@ -505,3 +505,36 @@ def test_interpolate_integer_modes_pytorch_refuses(torch, dtype, mode, shape):
         x = lib.zeros(shape, dtype=getattr(lib, dtype))
         with pytest.raises(NotImplementedError):
             lib.nn.functional.interpolate(x, scale_factor=2, mode=mode)
+
+
+# -- non-constant pads: PyTorch's sizes (the last 1-3 dims of an input one or two dims bigger) --
+
+
+@pytest.mark.parametrize(
+    "shape, pad, mode",
+    [
+        ((1, 1, 2, 4), (2, 0), "replicate"),
+        ((2, 4), (1, 1, 1, 1), "reflect"),
+        ((4,), (1, 1), "reflect"),
+        ((1, 1, 1, 4, 4), (1, 1, 1, 1), "replicate"),
+        ((2, 2, 2, 2, 2, 2), (1, 1), "circular"),
+    ],
+)
+def test_non_constant_pad_sizes_refused_as_pytorchs(torch, shape, pad, mode):
+    for lib in (torch, tinyconv):
+        with pytest.raises(NotImplementedError):
+            lib.nn.functional.pad(lib.zeros(shape), pad, mode=mode)
+
+
+@pytest.mark.parametrize(
+    "shape, pad, mode",
+    [
+        ((2, 4), (1, 1), "reflect"),
+        ((1, 1, 4), (1, 1), "circular"),
+        ((1, 4, 4), (1, 1, 1, 1), "replicate"),
+        ((1, 1, 4, 4, 4), (1, 1, 1, 1, 1, 1), "reflect"),
+    ],
+)
+def test_non_constant_pad_sizes_accepted_as_pytorchs(torch, shape, pad, mode):
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    compare(lambda T, F, t: F.pad(t, pad, mode=mode), [x])

@@ -83,6 +83,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise TensorValueError(
             f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
+    k = len(pad) // 2
+    if mode != "constant" and not (k <= 3 and input.ndim in (k + 1, k + 2)):
+        # (PyTorch's rule: a non-constant pad covers the last 1-3 dims of an input with one
+        # or two more, batch and channels)
+        raise NotImplementedError(
+            f"{what}: Padding size {len(pad)} is not supported for {input.ndim}D input tensor "
+            f"in {mode} mode (it pads the last 1, 2 or 3 dims of an input with one or two dims "
+            "more: (C, ...) or (N, C, ...))"
+        )
     shape = input.shape
     for i in range(len(pad) // 2):
         n = shape[-1 - i]
