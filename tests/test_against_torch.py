@@ -140,15 +140,13 @@ def test_pad_matches_torch(cfg, seed):
     shape, pad, mode = cfg
     rng = np.random.default_rng(seed)
     x, xt = both(rng.standard_normal(shape))
-    # PyTorch's non-constant modes want exactly (N, C, *padded dims); padding only
-    # touches the trailing dims, so fold the leading ones into (1, prod) for torch.
+    # The non-constant modes want exactly (N, C, *padded dims), in both libraries (padding
+    # only touches the trailing dims): the leading ones are folded into (1, prod).
     k = len(pad) // 2
     lead, spatial = tuple(shape[: len(shape) - k]), tuple(shape[len(shape) - k :])
-    torch_in = (
-        xt.reshape((1, int(np.prod(lead, dtype=int))) + spatial) if mode != "constant" else xt
-    )
-    y, yt = F.pad(x, pad, mode), TF.pad(torch_in, pad, mode)
-    yt = yt.reshape(tuple(y.shape))
+    folded = (1, int(np.prod(lead, dtype=int))) + spatial
+    x_in, torch_in = (x.reshape(folded), xt.reshape(folded)) if mode != "constant" else (x, xt)
+    y, yt = F.pad(x_in, pad, mode), TF.pad(torch_in, pad, mode)
     same(y, yt)
     g = rng.standard_normal(tuple(y.shape))
     y.backward(tinyconv.tensor(g, dtype=tinyconv.float64))
