@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 import tinyconv as torch
 import tinyconv.nn.functional as F
-from tinyconv._errors import TensorIndexError
+from tinyconv._errors import IndexDtypeError, TensorIndexError
 from tinyconv.tensor import IndexOutOfRange
 
 pytestmark = pytest.mark.filterwarnings(
@@ -53,7 +53,7 @@ def check_error(err: BaseException) -> None:
     assert isinstance(err, (TypeError, ValueError, RuntimeError)), f"{type(err).__name__}: {err}"
     assert not isinstance(err, np.exceptions.AxisError), f"AxisError escaped: {err}"
     assert not isinstance(err, IndexError) or isinstance(
-        err, (IndexOutOfRange, TensorIndexError)
+        err, (IndexOutOfRange, TensorIndexError, IndexDtypeError)
     ), f"bare IndexError: {err}"
     assert str(err).strip(), f"{type(err).__name__} with an empty message"
     tb = err.__traceback__

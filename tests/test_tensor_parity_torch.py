@@ -185,6 +185,18 @@ bce = F.binary_cross_entropy(torch.sigmoid(torch.tensor([-100.0])), torch.tensor
 logs = torch.log(torch.sigmoid(torch.tensor([-90., -100.])))
 big = F.silu(torch.full((200000,), -100.))[:3]
 """,
+    # a float or an object as an index: PyTorch's IndexError
+    "float_index": """
+import torch
+x = torch.tensor([1., 2.])
+caught = []
+for index in (1.0, object()):
+    try:
+        x[index]
+        caught.append("no error")
+    except IndexError:
+        caught.append("IndexError")
+""",
     # PyTorch's binary search, step for step, when the sorted sequence holds NaN
     "searchsorted_with_nan": """
 import torch

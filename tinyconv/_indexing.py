@@ -549,7 +549,8 @@ def _classify(it: Any, where: _Where) -> tuple:
         if arr.ndim == 0 and arr.dtype.kind in "iu" and arr.dtype != np.uint8:
             return "int", builtins.int(arr)
         return _array_kind(arr)
-    raise TypeError(
+    # (PyTorch's IndexError for x[1.0]; a TypeError too, as tinyconv raised before)
+    raise IndexDtypeError(
         f"{where}: invalid index of type {type(it).__name__}: {it!r} (valid: integers, slices, "
         "None, ..., bools, and integer or bool tensors, lists and arrays)"
     )
