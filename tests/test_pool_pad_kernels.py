@@ -493,16 +493,20 @@ def test_pad_backward_finite_differences(config, seed):
 COPYING_MODES = st.sampled_from(["reflect", "replicate", "circular"])
 
 
-@given(COPYING_MODES.flatmap(lambda mode: pad_configs(mode=mode)), st.integers(0, 2**32 - 1))
-def test_pad_backward_is_scatter_add_to_sources(config, seed):
-    """Padding an array of flat positions shows where each output was copied from;
-    the backward must be exactly the scatter-add of the gradient onto those sources."""
+def _check_scatter_add_to_sources(config: tuple, seed: int) -> None:
+    """Padding an array of flat positions shows where each output was copied from; the
+    backward must be exactly the scatter-add of the gradient onto those sources."""
     shape, pad, mode = config
     positions = np.arange(int(np.prod(shape))).reshape(shape)
     sources = pad_forward(positions, pad, mode)
     g = np.random.default_rng(seed).standard_normal(sources.shape)
     expected = np.bincount(sources.ravel(), weights=g.ravel(), minlength=positions.size)
     assert_allclose(pad_backward(g, shape, pad, mode).ravel(), expected, rtol=1e-12, atol=1e-12)
+
+
+@given(COPYING_MODES.flatmap(lambda mode: pad_configs(mode=mode)), st.integers(0, 2**32 - 1))
+def test_pad_backward_is_scatter_add_to_sources(config, seed):
+    _check_scatter_add_to_sources(config, seed)
 
 
 @st.composite
@@ -537,12 +541,7 @@ def cropping_pad_configs(draw) -> tuple[tuple[int, ...], tuple[int, ...], str]:
 def test_negative_pad_backward_is_scatter_add_to_sources(config, seed):
     """Negative widths crop in every mode (PyTorch): the backward of the cropping pad is
     still the scatter-add of the gradient onto the sources the forward copied from."""
-    shape, pad, mode = config
-    positions = np.arange(int(np.prod(shape))).reshape(shape)
-    sources = pad_forward(positions, pad, mode)
-    g = np.random.default_rng(seed).standard_normal(sources.shape)
-    expected = np.bincount(sources.ravel(), weights=g.ravel(), minlength=positions.size)
-    assert_allclose(pad_backward(g, shape, pad, mode).ravel(), expected, rtol=1e-12, atol=1e-12)
+    _check_scatter_add_to_sources(config, seed)
 
 
 @given(cropping_pad_configs(), st.integers(0, 2**32 - 1))

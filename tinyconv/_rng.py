@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._args import _check_device
+from ._dtype import dtype_name
 
 DEFAULT_SEED = 67280421310721  # a new torch.Generator()'s seed, and so a new tinyconv.Generator's
 _STATE_BYTES = 5056  # torch.get_rng_state()'s size: its CPU generator state as a C struct
@@ -627,15 +628,11 @@ def check_int_range(low: int, high: int, dtype: Any, what: str) -> None:
         return
     least = 0 if dtype.kind in "bu" else int(np.iinfo(dtype).min)
     most = largest_integer(dtype)
-    name = _dtype_name(dtype)
+    name = dtype_name(dtype)
     if not least <= low <= most:
         raise RuntimeError(f"{what}: from is out of bounds for {name}")
     if not least <= high - 1 <= most:
         raise RuntimeError(f"{what}: to - 1 is out of bounds for {name}")
-
-
-def _dtype_name(dtype: np.dtype) -> str:
-    return "bool" if dtype == np.bool_ else str(dtype)
 
 
 def random_full(gen: Generator, shape: tuple, dtype: Any) -> np.ndarray:
@@ -643,12 +640,7 @@ def random_full(gen: Generator, shape: tuple, dtype: Any) -> np.ndarray:
     (2**mantissa bits for floats, True for bool)."""
     dtype = np.dtype(dtype)
     n = int(np.prod(shape, dtype=np.int64))
-    if dtype == np.bool_:
-        modulus = 2
-    elif dtype.kind == "f":
-        modulus = 2 ** (np.finfo(dtype).nmant + 1) + 1
-    else:
-        modulus = int(np.iinfo(dtype).max) + 1
+    modulus = largest_integer(dtype) + 1
     wide = dtype in (np.dtype(np.int64), np.dtype(np.float64))
     w = gen._words64(n) if wide else gen._words(n)
     return (w % np.uint64(modulus)).astype(dtype).reshape(shape)
