@@ -99,7 +99,8 @@ def test_spherical_bessel_j0_matches_pytorch():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
 
 
-def test_out_is_not_silently_ignored():
-    # (tinyconv.special takes no out=: passing one raises rather than leave it unwritten)
-    with pytest.raises(TypeError):
-        special.chebyshev_polynomial_t(tinyconv.tensor([0.5]), 2, out=tinyconv.zeros(1))
+def test_out_is_written():
+    # (special functions take PyTorch's out=: the result lands in it, T_2(0.5) = -0.5)
+    out = tinyconv.zeros(1)
+    got = special.chebyshev_polynomial_t(tinyconv.tensor([0.5]), 2, out=out)
+    assert got is out and out.tolist() == [-0.5]

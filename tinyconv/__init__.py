@@ -1343,3 +1343,14 @@ _warnings.filterwarnings(
 
 # torch._foreach_add_ and friends (private names, so not in __all__)
 globals().update({_n: getattr(_foreach_ops, _n) for _n in _foreach_ops.__all__})
+
+# Private names that library code calls (torchvision's models, ops and transforms):
+# torch._assert (a plain assert, symbolically traceable in PyTorch), torch._C's tracing and
+# usage-logging hooks (no tracer, no logging here) and the gamma/Dirichlet samplers.
+from . import _C  # noqa: E402, F401
+from .distributions.dirichlet import _sample_dirichlet, _standard_gamma  # noqa: E402, F401
+
+
+def _assert(condition: object, message: str) -> None:
+    """torch._assert: `assert condition, message`."""
+    assert condition, message

@@ -317,8 +317,8 @@ def _overflow(value: Any, dtype: np.dtype, what: str) -> RuntimeError:
 def fit_number(value: Any, dtype: np.dtype, what: str, int_to_float: bool = False) -> Any:
     """`value` (a Python or NumPy number) checked by PyTorch's rule above for storing into
     `dtype`; returned ready for NumPy (a negative int for an unsigned dtype wrapped).
-    `int_to_float`: an int must fit a float dtype too (clamp and where check it; full and
-    fill_ round 70000 to float16's inf)."""
+    `int_to_float`: an int must fit a float dtype too (clamp, where, full and fill_ check it:
+    70000 does not fit float16)."""
     check_py_int(value)
     if isinstance(value, (builtins.bool, np.bool_)) or dtype.kind == "b":
         return value

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .tensor import Tensor
+
 __all__ = [
     "_foreach_abs",
     "_foreach_abs_",
@@ -59,15 +61,23 @@ def _foreach_pairs(what: str, tensors: Any, other: Any) -> list:
     return [other] * n
 
 
-def _foreach_binary(name: str) -> tuple[Callable, Callable]:
+def _foreach_binary(name: str, with_number: str | None = None) -> tuple[Callable, Callable]:
+    """The in-place and out-of-place foreach forms of the Tensor method ``name``; a number
+    operand goes to the method ``with_number`` if given (Tensor.maximum takes tensors only,
+    _foreach_maximum numbers too: clamp_min)."""
+
+    def method(o: Any, suffix: str) -> str:
+        use_number = with_number is not None and not isinstance(o, Tensor)
+        return (with_number if use_number else name) + suffix
+
     def inplace(self: Any, other: Any, **kw: Any) -> Any:
         for t, o in zip(self, _foreach_pairs(f"_foreach_{name}_", self, other), strict=True):
-            getattr(t, name + "_")(o, **kw)
+            getattr(t, method(o, "_"))(o, **kw)
         return self
 
     def outplace(self: Any, other: Any, **kw: Any) -> tuple:
         return tuple(
-            getattr(t, name)(o, **kw)
+            getattr(t, method(o, ""))(o, **kw)
             for t, o in zip(self, _foreach_pairs(f"_foreach_{name}", self, other), strict=True)
         )
 
@@ -92,8 +102,8 @@ _foreach_add_, _foreach_add = _foreach_binary("add")
 _foreach_sub_, _foreach_sub = _foreach_binary("sub")
 _foreach_mul_, _foreach_mul = _foreach_binary("mul")
 _foreach_div_, _foreach_div = _foreach_binary("div")
-_foreach_maximum_, _foreach_maximum = _foreach_binary("maximum")
-_foreach_minimum_, _foreach_minimum = _foreach_binary("minimum")
+_foreach_maximum_, _foreach_maximum = _foreach_binary("maximum", "clamp_min")
+_foreach_minimum_, _foreach_minimum = _foreach_binary("minimum", "clamp_max")
 _foreach_pow_, _foreach_pow = _foreach_binary("pow")
 _foreach_sqrt_, _foreach_sqrt = _foreach_unary("sqrt")
 _foreach_neg_, _foreach_neg = _foreach_unary("neg")

@@ -409,6 +409,11 @@ def value_for(value: Any, p: IndexPlan, dtype: np.dtype, index: Any, shape: tupl
             "refused, as in PyTorch (masked_fill_ only supports boolean masks); use a bool mask"
         )
     if one:  # NumPy's write casts a Python number to the tensor's dtype, once PyTorch's check
+        if dtype == np.float16 and type(value) is not builtins.bool:
+            # (PyTorch converts a number to float16 unchecked: t[0] = 1e40 writes inf)
+            _dtype.check_py_int(value)
+            with np.errstate(over="ignore"):
+                return np.float16(value)
         return _dtype.fit_number(value, dtype, "__setitem__")  # says it fits
     where = _Where(index, shape, "__setitem__: ")
     if isinstance(value, Tensor):

@@ -122,10 +122,13 @@ def _summarized(data: np.ndarray) -> np.ndarray:
     e = OPTIONS["edgeitems"]
     if data.ndim == 0:
         return data
+    n = data.shape[0]  # (data[n - e:], not data[-e:], which is all of it when e is 0)
     if data.ndim == 1:
-        return np.concatenate([data[:e], data[-e:]]) if data.shape[0] > 2 * e else data
-    if data.shape[0] > 2 * e:
-        rows = [_summarized(r) for r in data[:e]] + [_summarized(r) for r in data[-e:]]
+        return np.concatenate([data[:e], data[n - e :]]) if n > 2 * e else data
+    if not e:
+        return data[(slice(0, 0),) * data.ndim]
+    if n > 2 * e:
+        rows = [_summarized(r) for r in data[:e]] + [_summarized(r) for r in data[n - e :]]
     else:
         rows = [_summarized(r) for r in data]
     return np.stack(rows)
@@ -134,11 +137,14 @@ def _summarized(data: np.ndarray) -> np.ndarray:
 def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
     e = OPTIONS["edgeitems"]
     per_line = max(1, int(math.floor((OPTIONS["linewidth"] - indent) / (fmt.width + 2))))
-    if summarize and data.shape[0] > 2 * e:
+    n = data.shape[0]
+    if summarize and not e:
+        items = ["..."]  # (PyTorch's, without the leading space)
+    elif summarize and n > 2 * e:
         items = (
             [fmt.format(v) for v in data[:e].tolist()]
             + [" ..."]
-            + [fmt.format(v) for v in data[-e:].tolist()]
+            + [fmt.format(v) for v in data[n - e :].tolist()]
         )
     else:
         items = [fmt.format(v) for v in data.tolist()]
@@ -152,11 +158,12 @@ def _body(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> st
     if data.ndim == 1:
         return _vector(data, indent, summarize, fmt)
     e = OPTIONS["edgeitems"]
-    if summarize and data.shape[0] > 2 * e:
+    n = data.shape[0]
+    if summarize and n > 2 * e:
         rows = (
             [_body(r, indent + 1, summarize, fmt) for r in data[:e]]
             + ["..."]
-            + [_body(r, indent + 1, summarize, fmt) for r in data[-e:]]
+            + [_body(r, indent + 1, summarize, fmt) for r in data[n - e :]]
         )
     else:
         rows = [_body(r, indent + 1, summarize, fmt) for r in data]
@@ -177,6 +184,8 @@ def format_tensor(t: Any) -> str:
             suffixes.append(f"dtype={dtype_name(data.dtype)}")
         body = "[]"
     else:
+        if not OPTIONS["edgeitems"]:  # (PyTorch shows the size then, summarised or not)
+            suffixes.append(f"size={tuple(data.shape)}")
         if data.dtype not in (default_float, _dtype.int64, _dtype.bool):
             suffixes.append(f"dtype={dtype_name(data.dtype)}")
         summarize = data.size > OPTIONS["threshold"]

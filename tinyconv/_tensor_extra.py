@@ -272,17 +272,16 @@ class TensorExtra:
         return _fused((self - s).exp().cumsum(d).log() + s, "LogcumsumexpBackward0", self)
 
     def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> Any:
-        """(amin, amax) over `dim` (all elements if None)."""
+        """(amin, amax) over `dim` (all elements if None); both under the name of PyTorch's
+        one node (AminmaxBackward0), each with amin's and amax's gradient."""
         if dim is None:
-            return (
-                MinMax(self.amin(), self.amax())
-                if not keepdim
-                else MinMax(
-                    self.amin(tuple(range(self._data.ndim)), True),
-                    self.amax(tuple(range(self._data.ndim)), True),
-                )
-            )
-        return MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+            dim, keepdim = (tuple(range(self._data.ndim)), True) if keepdim else ((), False)
+        low, high = (
+            (self.amin(), self.amax())
+            if dim == ()
+            else (self.amin(dim, keepdim), self.amax(dim, keepdim))
+        )
+        return MinMax(_fused(low, "AminmaxBackward0", self), _fused(high, "AminmaxBackward0", self))
 
     def msort(self) -> Any:
         """sort along dim 0, values only."""
@@ -492,10 +491,9 @@ class TensorExtra:
     def xlogy(self, other: Any) -> Any:
         """x * log(y), and 0 where x == 0 (unless y is NaN)."""
         dt = _float_result(self, other)
-        y = _as(other) if not isinstance(other, _t.Tensor) else other
-        x = self if self._data.dtype == dt else self.to(dt)
-        if y._data.dtype != dt:  # (a number too: float16 x with -2 stays float16)
-            y = y.to(dt)
+        # (a number is made in dt: float16 x with -2 stays float16, and float64 x with 0.1
+        # takes 0.1's double value)
+        x, y = self if self._data.dtype == dt else self.to(dt), _t._as_tensor_of(other, dt)
         try:
             np.broadcast_shapes(x._data.shape, y._data.shape)
         except ValueError:
@@ -512,14 +510,41 @@ class TensorExtra:
             log_y = log_y.expand(tuple(shape)).masked_fill(
                 _t.Tensor._make(np.broadcast_to(bad, shape), None, False), 0
             )
+        out = x * log_y
+        # x == 0 gives +0 (0 * log(0.5) is -0): adding +0 there and -0 elsewhere leaves every
+        # other value (a -0 of x < 0 too) and the gradients as they are
+        zero = (x._data == 0) & ~np.isnan(y._data)
+        if (zero & np.signbit(out._data)).any():
+            fix = np.where(np.broadcast_to(zero, out._data.shape), 0.0, -0.0)
+            out = out + _t.Tensor._make(fix.astype(out._data.dtype), None, False)
         if isinstance(other, _t.Tensor):
-            return _fused(x * log_y, "XlogyBackward0", self, other)
-        return _fused(x * log_y, "XlogyBackward2", self)
+            return _fused(out, "XlogyBackward0", self, other)
+        return _fused(out, "XlogyBackward2", self)
 
     # -- shapes --------------------------------------------------------------------------
-    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+    def tensor_split(
+        self,
+        indices_or_sections: Any = None,
+        dim: int = 0,
+        *,
+        sections: Any = None,
+        indices: Any = None,
+        tensor_indices_or_sections: Any = None,
+    ) -> tuple:
         """Views along `dim`: n nearly equal parts (the first ones one longer), or the pieces
-        between the given indices."""
+        between the given indices (given by position, or by the keyword of PyTorch's overload:
+        `sections`, `indices`, `tensor_indices_or_sections`)."""
+        given = [
+            v
+            for v in (indices_or_sections, sections, indices, tensor_indices_or_sections)
+            if v is not None
+        ]
+        if len(given) != 1:
+            raise TypeError(
+                "tensor_split(): give exactly one of indices_or_sections (by position), "
+                f"sections, indices or tensor_indices_or_sections, got {len(given)}"
+            )
+        indices_or_sections = given[0]
         if self._data.ndim == 0:
             raise RuntimeError("tensor_split(): expected at least a 1-dimensional tensor")
         d = _dim(dim, self._data.ndim, "tensor_split()")

@@ -430,7 +430,21 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its dispatch table can b
             return _TorchName("torch", "Size"), (tuple(obj),)
         if isinstance(obj, Device):
             return _TorchName("torch", "device"), (str(obj),)
-        return NotImplemented  # (_check_savable refused everything else PyTorch can't read)
+        return NotImplemented  # (any other object: pickle's own way, as PyTorch's pickler)
+
+
+class _TensorFinder(_Pickler):
+    """Pickles to nowhere, collecting the tensors an object holds (in ``tensors``)."""
+
+    def __init__(self, tensors: list[Tensor]) -> None:
+        super().__init__(io.BytesIO(), {})
+        self.tensors = tensors
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, Tensor):
+            self.tensors.append(obj)
+            return tuple, ()
+        return super().reducer_override(obj)
 
 
 class _Call:
@@ -456,6 +470,11 @@ def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
         # (pickled by NumPy, as torch.save does: torch.load reads them with
         # weights_only=False, and so does tinyconv.load)
         return
+    if isinstance(obj, np.ndarray):  # (of objects: whatever they hold, pickled by NumPy)
+        raise TypeError(
+            f"save: can't store {where}, an ndarray of dtype object: convert it to a tensor, "
+            "a list or an array of numbers first"
+        )
     if isinstance(obj, dict):
         for k, v in obj.items():
             _check_savable(k, f"{where} key {k!r}", tensors)
@@ -465,10 +484,23 @@ def _check_savable(obj: Any, where: str, tensors: list[Tensor]) -> None:
         for i, v in enumerate(obj):
             _check_savable(v, f"{where}[{i}]", tensors)
         return
-    raise TypeError(
-        f"save: can't store {where}, a {type(obj).__name__}, in PyTorch's format: it holds "
-        "tensors, numbers, strings, None and dicts, lists, tuples and sets of them"
-    )
+    if type(obj).__module__.split(".")[0] == "tinyconv":
+        # (a Module or an optimizer would pickle as tinyconv's classes, which neither PyTorch
+        # nor tinyconv.load can read back)
+        raise TypeError(
+            f"save: can't store {where}, a {type(obj).__name__}, in PyTorch's format: save its "
+            "state_dict() instead (tensors, numbers, strings, None, containers of them and "
+            "your own picklable objects are stored)"
+        )
+    # Any other object (a dataclass config, an argparse.Namespace) is pickled as PyTorch
+    # pickles it, by reference to its class; loading it back takes weights_only=False in
+    # PyTorch, serialization.add_safe_globals in tinyconv. Its tensors are found by pickling
+    # it once to nowhere.
+    finder = _TensorFinder(tensors)
+    try:
+        finder.dump(obj)
+    except (pickle.PicklingError, TypeError, AttributeError) as e:
+        raise TypeError(f"save: can't store {where}, a {type(obj).__name__}: {e}") from None
 
 
 def write(obj: Any, out: Any, name: str) -> None:

@@ -190,7 +190,7 @@ def full(
             else _dtype.get_default_dtype()
         )
     dt = as_dtype(dtype)
-    fill_value = _dtype.fit_number(fill_value, dt, "full()")
+    fill_value = _dtype.fit_number(fill_value, dt, "full()", int_to_float=True)
     return _finish(np.full(_shape((size,), "full()"), fill_value, dtype=dt), requires_grad)
 
 
@@ -218,7 +218,7 @@ def full_like(
 ) -> Tensor:
     dt = t._data.dtype if dtype is None else as_dtype(dtype)
     fill_value = _dtype.fit_number(
-        _number_arg(fill_value, "full_like()", "fill_value"), dt, "full_like()"
+        _number_arg(fill_value, "full_like()", "fill_value"), dt, "full_like()", int_to_float=True
     )
     arr = _like(t, kw, "full_like()", lambda s: np.full(s, fill_value, dtype=dt))
     return _finish(arr, requires_grad)

@@ -7,6 +7,7 @@ methods.
 from __future__ import annotations
 
 import builtins
+import inspect as _inspect
 import math
 from collections import namedtuple
 from typing import Any
@@ -106,7 +107,17 @@ def vector_norm(
         )
     if isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
-    return x.norm(builtins.float(ord), dim, keepdim)
+    ord = builtins.float(ord)
+    if (ord < 0 or ord == math.inf) and x.numel() == 0:
+        # max |x| and the negative orders have no value over no elements (PyTorch refuses
+        # them; 0, 1, 2, ... give 0)
+        dims = range(x.ndim) if dim is None else [dim] if isinstance(dim, int) else dim
+        if not x.ndim or any(x.shape[_dim(d, x.ndim, "linalg.vector_norm")] == 0 for d in dims):
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {ord:g} norm over an empty dimension "
+                "because the operation does not have an identity"
+            )
+    return x.norm(ord, dim, keepdim)
 
 
 def matrix_norm(
@@ -250,8 +261,14 @@ def eigvalsh(A: Any, UPLO: str = "L") -> Tensor:
     return EighValues.apply(_square(A, "linalg.eigvalsh"), _uplo(UPLO, "linalg.eigvalsh"))
 
 
-def svdvals(A: Any) -> Tensor:
-    """The singular values of each (..., m, n) matrix, descending (shape (..., min(m, n)))."""
+def svdvals(A: Any, *, driver: str | None = None) -> Tensor:
+    """The singular values of each (..., m, n) matrix, descending (shape (..., min(m, n))).
+    `driver` picks a CUDA solver in PyTorch; on the CPU only None is allowed."""
+    if driver is not None:
+        raise RuntimeError(
+            f"linalg.svdvals: keyword argument `driver=` is only supported on CUDA inputs with "
+            f"cuSOLVER backend, got {driver!r}"
+        )
     what = "linalg.svdvals"
     A = _as_tensor(A)
     if A.ndim < 2:
@@ -931,3 +948,17 @@ def eigvals(A: Any) -> Tensor:
         "linalg.eigvals: not supported, because its results are complex and tinyconv has no "
         "complex dtypes; for a symmetric matrix use linalg.eigvalsh"
     )
+
+
+# PyTorch's linalg functions take out= (these names): the result, computed as without it, is
+# written into out as the top-level functions write theirs (torch_functions.accepting_out)
+from .torch_functions import accepting_out as _accepting_out  # noqa: E402
+
+for _name in (
+    "cholesky cholesky_ex cond cross det eig eigh eigvals eigvalsh householder_product inv "
+    "inv_ex lu lu_factor lu_factor_ex lu_solve matmul matrix_norm matrix_power matrix_rank "
+    "multi_dot norm pinv qr slogdet solve solve_ex solve_triangular svd svdvals tensorinv "
+    "tensorsolve vecdot vector_norm"
+).split():
+    if "out" not in _inspect.signature(globals()[_name]).parameters:
+        globals()[_name] = _accepting_out(globals()[_name], f"linalg.{_name}")

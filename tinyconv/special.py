@@ -3,6 +3,7 @@ Functional layer: each is the Tensor method of the same maths."""
 
 from __future__ import annotations
 
+import inspect as _inspect
 import math
 from typing import Any
 
@@ -13,7 +14,7 @@ from ._tensor_math import _broadcast, _float_result
 from .autograd.ops_special import Igamma, Igammac
 from .autograd.ops_special_more import Bessel, Entr, Erfcx, LogNdtr, Ndtri, Xlog1py, Zeta
 from .kernels import orthopoly
-from .tensor import Tensor, _as_tensor
+from .tensor import Tensor, _as_tensor, _as_tensor_of
 
 __all__ = [
     "chebyshev_polynomial_t",
@@ -229,9 +230,9 @@ def _float_pair(input: Any, other: Any, what: str) -> tuple[Tensor, Tensor]:
     base = input if isinstance(input, Tensor) else other
     rest = other if base is input else input
     dt = _float_result(base, rest)
-    x, y = _as_tensor(input), _as_tensor(other)
+    x, y = _as_tensor_of(input, dt), _as_tensor_of(other, dt)
     _broadcast(what, x, y)
-    return (x if x.dtype == dt else x.to(dt)), (y if y.dtype == dt else y.to(dt))
+    return x, y
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:
@@ -328,3 +329,20 @@ def spherical_bessel_j0(input: Any) -> Tensor:
     derivative, as PyTorch's)."""
     x = _floating(input, "spherical_bessel_j0")
     return _result(orthopoly.spherical_bessel_j0(x._data))
+
+
+# PyTorch's special functions take out= (these names): the result, computed as without it, is
+# written into out as the top-level functions write theirs (torch_functions.accepting_out)
+from .torch_functions import accepting_out as _accepting_out  # noqa: E402
+
+for _name in (
+    "chebyshev_polynomial_t chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w "
+    "digamma entr erf erfc erfcx erfinv exp2 expit expm1 gammainc gammaincc gammaln "
+    "hermite_polynomial_h hermite_polynomial_he i0 i0e i1 i1e laguerre_polynomial_l "
+    "legendre_polynomial_p log1p log_ndtr logit logsumexp multigammaln ndtr ndtri polygamma psi "
+    "round shifted_chebyshev_polynomial_t shifted_chebyshev_polynomial_u "
+    "shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w sinc spherical_bessel_j0 "
+    "xlog1py xlogy zeta"
+).split():
+    if "out" not in _inspect.signature(globals()[_name]).parameters:
+        globals()[_name] = _accepting_out(globals()[_name], f"special.{_name}")

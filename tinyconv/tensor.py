@@ -666,6 +666,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return self._data.reshape(()).item()
 
     def __float__(self) -> float:
+        if self._requires_grad and not _warned_float_of_grad:
+            _warn_float_of_grad()
         return builtins.float(self._scalar("float()"))
 
     def __int__(self) -> int:
@@ -746,6 +748,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 f"{dtype_name(self._data.dtype)} ** {other}); use a float exponent ({other}.0) or "
                 ".float()"
             )
+        if type(other) in _PY_NUMBER and (
+            self._data.dtype.kind in "iu" or self._data.dtype.itemsize < 4 or abs(other) > 1e38
+        ):  # a number exponent must fit the result's dtype (int8 ** 300, float16 ** 70000 raise)
+            _dtype.fit_number(other, result_type(self._data, other), "pow()", int_to_float=True)
         return _binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -1009,10 +1015,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     clip = clamp
 
     def maximum(self, other: Any) -> Tensor:
-        return _binary(ops.Maximum, self, other)
+        return _binary(ops.Maximum, self, _tensor_other(other, "maximum()"))
 
     def minimum(self, other: Any) -> Tensor:
-        return _binary(ops.Minimum, self, other)
+        return _binary(ops.Minimum, self, _tensor_other(other, "minimum()"))
 
     # -- reductions ----------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
@@ -1104,11 +1110,16 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             idx = np.squeeze(idx, axis)
         return MaxMin(values, Tensor._make(np.asarray(idx, dtype=np.int64), None, False))
 
-    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        """The largest value, or with `dim`: (values, indices) along that dim."""
+    def max(self, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+        """The largest value, or with `dim`: (values, indices) along that dim; with a tensor
+        `other` (by position or keyword), maximum(self, other)."""
+        if other is not None:
+            return self.maximum(other)
         return self._max_min(dim, keepdim, False, "max()")
 
-    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+    def min(self, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
+        if other is not None:
+            return self.minimum(other)
         return self._max_min(dim, keepdim, True, "min()")
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -1603,7 +1614,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                     f"of shape {tuple(value.shape)}"
                 )
             return self._overwrite(value._data, "fill_()", ops.Fill, value)
-        value = _dtype.fit_number(value, self._data.dtype, "fill_()")
+        value = _dtype.fit_number(value, self._data.dtype, "fill_()", int_to_float=True)
         return self._overwrite(value, "fill_()", ops.Fill)
 
     def zero_(self) -> Tensor:
@@ -2107,6 +2118,19 @@ def _as_tensor(x: Any) -> Tensor:
     return Tensor._make(_to_array(x, None, "operand"), None, False)
 
 
+def _as_tensor_of(x: Any, dtype: np.dtype) -> Tensor:
+    """x as a Tensor of ``dtype``: a number is made in ``dtype`` directly (a Python float keeps
+    its double value in float64, where a float32 0-d tensor would round it first)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dtype else x.to(dtype)
+    if type(x) is builtins.int:
+        _dtype.check_py_int(x)
+    if isinstance(x, (builtins.int, builtins.float, np.number)):
+        return Tensor._make(np.asarray(x, dtype=dtype), None, False)
+    t = _as_tensor(x)
+    return t if t._data.dtype == dtype else t.to(dtype)
+
+
 def _scaled(self: Tensor, other: Any, alpha: Any) -> Any:
     """alpha * other in the dtype of self op other, as PyTorch's add/sub compute it: alpha
     takes no part in the promotion (int32 + 2 * bool stays int32, bool + 2 * bool is bool)."""
@@ -2130,6 +2154,30 @@ def _whole_index(items: tuple, shape: tuple) -> bool:
     if any(type(it) is bool for it in items):
         return False  # (x[True] = v writes into x[None])
     return ops._index_name(tuple(items) + (Ellipsis,), shape) == "AliasBackward0"
+
+
+_warned_float_of_grad = False
+
+
+def _warn_float_of_grad() -> None:
+    """PyTorch's warning, once a process, when float() (or '%f' % t) reads a tensor that
+    requires grad (.item() and f-strings stay quiet, as there)."""
+    global _warned_float_of_grad
+    _warned_float_of_grad = True
+    warnings.warn(
+        "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+        "behavior.\nConsider using tensor.detach() first.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _tensor_other(other: Any, what: str) -> Tensor:
+    """`other` of an op PyTorch has no number overload for (maximum, atan2): a Tensor, else
+    PyTorch's TypeError (use clamp for a number bound)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{what}: argument 'other' must be Tensor, not {type(other).__name__}")
+    return other
 
 
 def _as_number(t: Tensor) -> bool:
@@ -2344,6 +2392,9 @@ def _check_alpha(a: Tensor, other: Any, alpha: Any, what: str) -> None:
         )
     if isinstance(alpha, (builtins.bool, np.bool_)) and kinds != {"b"}:
         raise RuntimeError(f"{what}: a bool alpha is only supported for bool results")
+    # ...and alpha must fit the result's dtype (add(u8, u8, alpha=300) raises, -2 wraps)
+    dt = result_type(a._data, other._data if isinstance(other, Tensor) else other)
+    _dtype.fit_number(alpha, dt, what, int_to_float=True)
 
 
 def _comparable(x: Any) -> bool:

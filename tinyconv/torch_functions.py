@@ -19,7 +19,16 @@ from ._errors import TensorValueError
 from ._tensor_gaps import _fused
 from ._tensor_math import _float_result, _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
-from .tensor import Tensor, _as_tensor, _binary
+from .tensor import (
+    Tensor,
+    _as_tensor,
+    _binary,
+    _check_alpha,
+    _number_arg,
+    _rounded_div_op,
+    _scaled,
+    _tensor_other,
+)
 from .tensor import matmul as _matmul
 
 
@@ -121,14 +130,14 @@ def std(
     return _as_tensor(input).std(dim, unbiased, keepdim, correction=correction)
 
 
-def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """`tinyconv.max(t, ...)` is `t.max(...)`."""
-    return _as_tensor(input).max(dim, keepdim)
+    return _as_tensor(input).max(dim, keepdim, other=other)
 
 
-def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """`tinyconv.min(t, ...)` is `t.min(...)`."""
-    return _as_tensor(input).min(dim, keepdim)
+    return _as_tensor(input).min(dim, keepdim, other=other)
 
 
 def amax(input: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -261,9 +270,9 @@ def numel(input: Any) -> int:
     return _as_tensor(input).numel()
 
 
-def split(input: Any, split_size: Any, dim: int = 0) -> tuple:
-    """`tinyconv.split(t, ...)` is `t.split(...)`."""
-    return _as_tensor(input).split(split_size, dim)
+def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """`tinyconv.split(t, ...)` is `t.split(...)` (PyTorch's argument names)."""
+    return _as_tensor(tensor).split(split_size_or_sections, dim)
 
 
 def chunk(input: Any, chunks: int, dim: int = 0) -> tuple:
@@ -309,11 +318,11 @@ def log_softmax(input: Any, dim: Any, dtype: Any = None) -> Tensor:
 
 
 def maximum(input: Any, other: Any) -> Tensor:
-    return _binary(ops.Maximum, _as_tensor(input), other)
+    return _tensor_arg(input, "maximum()").maximum(other)
 
 
 def minimum(input: Any, other: Any) -> Tensor:
-    return _binary(ops.Minimum, _as_tensor(input), other)
+    return _tensor_arg(input, "minimum()").minimum(other)
 
 
 def _no_grad_out(what: str, *args: Any) -> None:
@@ -426,38 +435,86 @@ def accepting_out(f: Any, name: str) -> Any:
     return with_out
 
 
+def _number_first(input: Any, other: Any) -> bool:
+    """Is this `torch.op(number, tensor)`? PyTorch wraps the number as a scalar operand that
+    keeps its double value and takes no part in the promotion, as `number op tensor` does, so
+    these run as the reflected operator (a float32 0-d tensor made of it would round 0.1
+    first: torch.sub(0.1, float64 x) was off by 1.5e-9)."""
+    return (
+        isinstance(other, Tensor)
+        and isinstance(input, (builtins.int, builtins.float, np.integer, np.floating))
+        and not isinstance(input, np.ndarray)
+    )
+
+
+def _scaled_number_op(
+    op: Any, input: Any, other: Tensor, alpha: Any, name: str, what: str
+) -> Tensor:
+    """`input op alpha * other` for a Python number `input` (add and sub), under the name
+    of PyTorch's node (the wrapped number has no edge)."""
+    alpha = _number_arg(alpha, what, "alpha")
+    _check_alpha(other, input, alpha, what)
+    return _fused(_binary(op, _scaled(other, other, alpha), input, True), name, None, other)
+
+
+def _add(input: Any, other: Any, alpha: Any) -> Tensor:
+    if _number_first(input, other):
+        return _scaled_number_op(ops.Add, input, other, alpha, "AddBackward0", "add()")
+    return _as_tensor(input).add(other, alpha)
+
+
+def _sub(input: Any, other: Any, alpha: Any) -> Tensor:
+    if _number_first(input, other):
+        return _scaled_number_op(ops.Sub, input, other, alpha, "SubBackward0", "sub()")
+    return _as_tensor(input).sub(other, alpha)
+
+
+def _mul(input: Any, other: Any) -> Tensor:
+    if _number_first(input, other):
+        return _fused(other.__rmul__(input), "MulBackward0", None, other)
+    return _as_tensor(input) * other
+
+
+def _div(input: Any, other: Any, rounding_mode: str | None) -> Tensor:
+    if _number_first(input, other):
+        if rounding_mode is None:
+            return _fused(other.__rtruediv__(input), "DivBackward0", None, other)
+        return _binary(_rounded_div_op(rounding_mode), other, input, True)
+    return _as_tensor(input).div(other, rounding_mode=rounding_mode)
+
+
 def add(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:
     if out is None:
-        return _as_tensor(input).add(other, alpha)
+        return _add(input, other, alpha)
     _no_grad_out("add()", input, other, out)
     _refuse_out_overlap(out, (input, other), "add()")
-    return _into(out, _as_tensor(input).add(other, alpha), "add()")
+    return _into(out, _add(input, other, alpha), "add()")
 
 
 def sub(input: Any, other: Any, alpha: Any = 1, *, out: Tensor | None = None) -> Tensor:
     if out is None:
-        return _as_tensor(input).sub(other, alpha)
+        return _sub(input, other, alpha)
     _no_grad_out("sub()", input, other, out)
     _refuse_out_overlap(out, (input, other), "sub()")
-    return _into(out, _as_tensor(input).sub(other, alpha), "sub()")
+    return _into(out, _sub(input, other, alpha), "sub()")
 
 
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is None:
-        return _as_tensor(input) * other
+        return _mul(input, other)
     _no_grad_out("mul()", input, other, out)
     _refuse_out_overlap(out, (input, other), "mul()")
-    return _into(out, _as_tensor(input) * other, "mul()")
+    return _into(out, _mul(input, other), "mul()")
 
 
 def div(
     input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None
 ) -> Tensor:
     if out is None:
-        return _as_tensor(input).div(other, rounding_mode=rounding_mode)
+        return _div(input, other, rounding_mode)
     _no_grad_out("div()", input, other, out)
     _refuse_out_overlap(out, (input, other), "div()")
-    return _into(out, _as_tensor(input).div(other, rounding_mode=rounding_mode), "div()")
+    return _into(out, _div(input, other, rounding_mode), "div()")
 
 
 divide = div  # PyTorch's alias of div
@@ -473,7 +530,10 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     return _into(out, _matmul(input, other), "matmul()")
 
 
-def pow(input: Any, exponent: Any) -> Tensor:
+def pow(input: Any = None, exponent: Any = None, *, self: Any = None) -> Tensor:
+    """input ** exponent; a number base comes as `self=` in PyTorch's keyword form."""
+    if input is None:
+        input = self
     if isinstance(input, Tensor):
         return input**exponent
     return _as_tensor(exponent).__rpow__(input)
@@ -685,7 +745,7 @@ def atan(input: Tensor) -> Tensor:
 
 
 def atan2(input: Tensor, other: Any) -> Tensor:
-    return _as_tensor(input).atan2(other)
+    return _tensor_arg(input, "atan2()").atan2(_tensor_other(other, "atan2()"))
 
 
 def erf(input: Tensor) -> Tensor:
@@ -1725,8 +1785,10 @@ def xlogy(input: Any, other: Any) -> Tensor:
     return _fused(x.xlogy(other), "XlogyBackward1", other)
 
 
-def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
-    return _tensor_arg(input, "tensor_split()").tensor_split(indices_or_sections, dim)
+def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, **kw: Any) -> tuple:
+    """(PyTorch's overloads name the split `sections`, `indices` or
+    `tensor_indices_or_sections` by keyword.)"""
+    return _tensor_arg(input, "tensor_split()").tensor_split(indices_or_sections, dim, **kw)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:

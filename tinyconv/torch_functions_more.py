@@ -20,12 +20,12 @@ from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
 from ._tensor_gaps import _fused, contiguous_format, strided_zeros
-from .autograd import grad_mode, ops_linalg
+from .autograd import grad_mode, ops, ops_linalg
 from .autograd.ops import Op
 from .autograd.ops_gaps import NoDerivative as _NoDerivative
 from .nn.functional import cosine_similarity, pairwise_distance, pdist  # noqa: F401
 from .tensor import Device, Size, Tensor, _as_tensor
-from .torch_functions import cat, matmul, mul, sub
+from .torch_functions import _scaled_number_op, cat, matmul, mul, sub
 
 
 def _arg(input: Any, what: str, name: str = "input") -> Tensor:
@@ -693,8 +693,10 @@ def ldexp_(input: Tensor, other: Tensor) -> Tensor:
 
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    """other - alpha * input."""
-    return sub(other if isinstance(other, Tensor) else _as_tensor(other), input, alpha)
+    """other - alpha * input; a number `other` keeps its double value, as in `other - input`."""
+    if isinstance(input, Tensor) and not isinstance(other, Tensor):
+        return _scaled_number_op(ops.Sub, other, input, alpha, "RsubBackward1", "rsub()")
+    return _fused(sub(other, input, alpha), "RsubBackward0", input, other)
 
 
 # -- complex-number functions on real tensors (tinyconv has no complex dtypes) ---------------

@@ -24,10 +24,10 @@ class _GammaSample(Function):
     rather than give other numbers (see README, differences)."""
 
     @staticmethod
-    def forward(ctx: Any, alpha: Tensor, simplex: bool) -> Tensor:
+    def forward(ctx: Any, alpha: Tensor, simplex: bool, generator: Any = None) -> Tensor:
         draw = _rng.dirichlet if simplex else _rng.gamma
         a = alpha.detach().numpy()  # (forward gets the input itself, which may require grad)
-        return from_numpy(draw(_rng._rng(), a, a.dtype))
+        return from_numpy(draw(_rng._gen(generator), a, a.dtype))
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Any:
@@ -39,9 +39,15 @@ class _GammaSample(Function):
         )
 
 
-def _standard_gamma(alpha: Tensor) -> Tensor:
+def _standard_gamma(alpha: Tensor, generator: Any = None) -> Tensor:
     """Gamma(alpha, 1) draws of alpha's shape and dtype (torch._standard_gamma's)."""
-    return _GammaSample.apply(alpha, False)
+    return _GammaSample.apply(alpha, False, generator)
+
+
+def _sample_dirichlet(alpha: Tensor, generator: Any = None) -> Tensor:
+    """Dirichlet(alpha) draws along alpha's last dim, alpha's shape and dtype
+    (torch._sample_dirichlet's, which torchvision's AugMix calls)."""
+    return _GammaSample.apply(alpha, True, generator)
 
 
 class Dirichlet(ExponentialFamily):

@@ -40,6 +40,7 @@ from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .pareto import Pareto
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
 from .utils import _sum_rightmost
 
@@ -184,6 +185,20 @@ def _kl_independent_independent(p: Independent, q: Independent) -> Tensor:
         )
     result = kl_divergence(p.base_dist, q.base_dist)
     return _sum_rightmost(result, p.reinterpreted_batch_ndims)
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistribution) -> Tensor:
+    # the same invertible transforms on both sides leave the KL of the bases unchanged
+    if p.transforms != q.transforms:
+        raise NotImplementedError(
+            "KL between TransformedDistributions with different transforms is not implemented"
+        )
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError(
+            "KL between TransformedDistributions with different event shapes is not implemented"
+        )
+    return kl_divergence(p.base_dist, q.base_dist)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)

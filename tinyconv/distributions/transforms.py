@@ -20,7 +20,7 @@ from ..nn import functional as F
 from ..tensor import Size, Tensor
 from ..torch_functions import cat, finfo, stack
 from . import constraints
-from .utils import _sum_rightmost, tril_matrix_to_vec, vec_to_tril_matrix
+from .utils import _sum_rightmost, broadcast_all, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
     "AbsTransform",
@@ -322,18 +322,21 @@ class PowerTransform(Transform):
 
     def __init__(self, exponent: Any, cache_size: int = 0) -> None:
         super().__init__(cache_size=cache_size)
-        self.exponent = exponent
+        (self.exponent,) = broadcast_all(exponent)  # (a number becomes a tensor, as PyTorch's)
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
             return self
         return PowerTransform(self.exponent, cache_size=cache_size)
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PowerTransform) and bool(self.exponent.eq(other.exponent).all())
+
+    __hash__ = Transform.__hash__
+
     @property
     def sign(self) -> Any:
-        if isinstance(self.exponent, Tensor):
-            return self.exponent.sign()
-        return 1 if self.exponent > 0 else -1 if self.exponent < 0 else 0
+        return self.exponent.sign()
 
     def _call(self, x: Tensor) -> Tensor:
         return x.pow(self.exponent)

@@ -8,6 +8,7 @@ from numbers import Number
 from typing import Any
 
 from .._dtype import public_default_dtype
+from ..autograd.grad_mode import enable_grad
 from ..creation import arange, empty, tensor
 from ..tensor import Tensor
 from ..torch_functions import broadcast_tensors, finfo
@@ -87,7 +88,10 @@ class lazy_property:  # noqa: N801 (PyTorch's name)
     def __get__(self, instance: Any, obj_type: Any = None) -> Any:
         if instance is None:
             return self
-        value = self.wrapped(instance)
+        # computed with grad on, as PyTorch's: a first access under no_grad (sample() runs
+        # under it, so does logging) must not store a value cut from its parameters' graph
+        with enable_grad():
+            value = self.wrapped(instance)
         instance.__dict__[self.wrapped.__name__] = value
         return value
 

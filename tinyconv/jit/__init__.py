@@ -119,6 +119,9 @@ def script_if_tracing(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+_script_if_tracing = script_if_tracing  # (the private name torchvision's ops decorate with)
+
+
 def annotate(the_type: Any, the_value: T) -> T:
     """A type hint for the compiler; returns the value."""
     return the_value
