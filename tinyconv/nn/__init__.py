@@ -46,6 +46,7 @@ from .layers import (
     Softplus,
     SyncBatchNorm,
     Tanh,
+    UninitializedBuffer,
     UninitializedParameter,
 )
 from .layers_1d import (
@@ -316,6 +317,7 @@ __all__ = [
     "Threshold",
     "Unflatten",
     "Unfold",
+    "UninitializedBuffer",
     "UninitializedParameter",
     "Upsample",
     "UpsamplingBilinear2d",

@@ -8,28 +8,48 @@ from typing import Any
 
 import numpy as np
 
+from .. import _dtype
 from .. import _rng as _random
-from .._errors import TensorValueError
+from .._errors import DtypeNotImplementedError, TensorValueError
 from .._rng import _gen
 from ..autograd import grad_mode
 from ..creation import randperm
 from ..tensor import Tensor
 
+# the functions whose gain is 1 (an int, as PyTorch returns it)
+_LINEAR_FNS = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
+
 
 def calculate_gain(nonlinearity: str, param: Any = None) -> float:
-    """The std gain that keeps activations' variance steady through `nonlinearity`."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "conv_transpose2d"):
-        return 1.0
+    """The std gain that keeps activations' variance steady through `nonlinearity`: PyTorch's
+    values and types (the int 1 for the linear functions and sigmoid, floats elsewhere)."""
+    if nonlinearity in _LINEAR_FNS:
+        return 1
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        # (as PyTorch: a Python int or float only; True is an int but not a slope)
+        elif (isinstance(param, int) and not isinstance(param, bool)) or isinstance(param, float):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise TensorValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
@@ -45,9 +65,12 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _fan(tensor: Tensor, mode: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise TensorValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    """fan_in or fan_out of `tensor` by `mode` (any case, as PyTorch)."""
+    mode = mode.lower()
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -93,17 +116,34 @@ def trunc_normal_(
             UserWarning,
             stacklevel=2,
         )
-    gen, shape, dt = _gen(generator), tuple(tensor._data.shape), tensor._data.dtype
+    gen, dt = _gen(generator), tensor._data.dtype
     if dt.kind != "f":
         raise TypeError(f"trunc_normal_: expected a floating point tensor, got {tensor.dtype}")
+    # PyTorch draws into the tensor itself first, then into empty_like(tensor) buffers (dense,
+    # dims in the tensor's memory order): each draw runs along its target's memory, so a
+    # transposed or channels-last tensor gets its numbers in memory order, as normal_ and
+    # uniform_ on it do
+    order = sorted(range(tensor.ndim), key=lambda d: -abs(tensor._data.strides[d]))
+    buffer = np.empty([tensor._data.shape[d] for d in order], dt).transpose(np.argsort(order))
+
+    def normal(target: np.ndarray) -> np.ndarray:
+        return _random.fill_in_memory_order(
+            target, lambda shape, contiguous: _random.normal(gen, shape, dt, mean, std, contiguous)
+        )
+
+    def uniform(target: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        return _random.fill_in_memory_order(
+            target, lambda shape, _: _random.uniform(gen, shape, dt, low, high)
+        )
+
     if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
         lo, hi = dt.type(a), dt.type(b)  # the bounds as the tensor's dtype holds them
-        values = _random.normal(gen, shape, dt, mean, std)
+        values = normal(tensor._data)
         while True:
             outside = (values < lo) | (values > hi)
             if not outside.any():
                 break
-            values = np.where(outside, _random.normal(gen, shape, dt, mean, std), values)
+            values = np.where(outside, normal(buffer), values)
     else:
         log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
 
@@ -112,12 +152,12 @@ def trunc_normal_(
 
         def rejected(x: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore"):
-                return np.log(_random.uniform(gen, shape, dt)) > log_density(x)
+                return np.log(uniform(buffer)) > log_density(x)
 
-        values = _random.uniform(gen, shape, dt, a, b)
+        values = uniform(tensor._data, a, b)
         pending = rejected(values)
         while pending.any():
-            candidates = _random.uniform(gen, shape, dt, a, b)
+            candidates = uniform(buffer, a, b)
             values = np.where(pending, candidates, values)
             pending = np.where(pending, rejected(candidates), pending)
     return _overwrite(tensor, values)
@@ -156,7 +196,8 @@ def kaiming_uniform_(
     1/sqrt(fan_in)."""
     if _empty_noop(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    fan = _calculate_correct_fan(tensor, mode)  # (before the gain, as PyTorch checks them)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound, generator)
 
@@ -170,7 +211,8 @@ def kaiming_normal_(
 ) -> Tensor:
     if _empty_noop(tensor):
         return tensor
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    fan = _calculate_correct_fan(tensor, mode)  # (before the gain, as PyTorch checks them)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, generator)
 
 
@@ -200,7 +242,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Ten
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     # PyTorch's draw: standard normals of the tensor's dtype in (rows, cols) order
-    flat = _random.normal(_gen(generator), (rows, cols), tensor._data.dtype).astype(np.float64)
+    flat = _random.normal(_gen(generator), (rows, cols), tensor._data.dtype)
+    if flat.dtype == np.float16:  # (PyTorch's QR has no half kernel: it raises after the draw)
+        raise DtypeNotImplementedError(
+            f'"geqrf_cpu" not implemented for {_dtype.scalar_type_name(flat.dtype)!r}'
+        )
+    flat = flat.astype(np.float64)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -5,40 +5,23 @@ ops."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..tensor import Tensor
-from . import functional as F
-from .layers import MaxUnpool2d as _MaxUnpool2d
 from .layers import (
-    _AdaptiveAvgPool,
-    _AdaptiveMaxPool,
-    _AvgPool,
+    _AdaptiveAvgPoolNd,
+    _AdaptiveMaxPoolNd,
+    _AvgPoolNd,
     _Conv,
     _ConvTranspose,
     _LazyConv,
-    _MaxPool,
+    _MaxPoolNd,
+    _MaxUnpoolNd,
 )
 from .layers_gaps import _LazyConvTranspose
 
 
-def _triple(v: Any) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)
-
-
-class MaxUnpool3d(_MaxUnpool2d):
+class MaxUnpool3d(_MaxUnpoolNd):
     """max_pool3d's partial inverse (F.max_unpool3d); options kept as triples, as PyTorch."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        super().__init__(kernel_size, stride, padding)
-        self.kernel_size = _triple(kernel_size)
-        self.stride = _triple(stride if stride is not None else kernel_size)
-        self.padding = _triple(padding)
-
-    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
-        return F.max_unpool3d(
-            input, indices, self.kernel_size, self.stride, self.padding, output_size
-        )
+    _dims = 3
 
 
 class Conv3d(_Conv):
@@ -68,25 +51,27 @@ class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
 
 
-class MaxPool3d(_MaxPool):
+class MaxPool3d(_MaxPoolNd):
     """Max pooling over `(N, C, D, H, W)` or `(C, D, H, W)` (F.max_pool3d)."""
 
     _dims = 3
 
 
-class AvgPool3d(_AvgPool):
+class AvgPool3d(_AvgPoolNd):
     """Average pooling over `(N, C, D, H, W)` or `(C, D, H, W)` (F.avg_pool3d)."""
+
+    __constants__ = [*_AvgPoolNd.__constants__, "divisor_override"]
 
     _dims = 3
 
 
-class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """Average-pool `(N, C, D, H, W)` to a fixed output size (F.adaptive_avg_pool3d)."""
 
     _dims = 3
 
 
-class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Max-pool `(N, C, D, H, W)` to a fixed output size (F.adaptive_max_pool3d)."""
 
     _dims = 3

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _dtype
 from .._errors import TensorValueError
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .layers import Linear
-from .module import Module, Parameter
+from .module import Module, Parameter, _factory_dtype
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -27,6 +26,8 @@ class MultiheadAttention(Module):
 
     Masks as PyTorch: `attn_mask` (L, S) or (N * heads, L, S), bool True = not allowed, or
     float added to the scores; `key_padding_mask` (N, S), bool True = padding."""
+
+    __constants__ = ["batch_first"]
 
     def __init__(
         self,
@@ -53,7 +54,7 @@ class MultiheadAttention(Module):
                 f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
                 f"embed_dim={embed_dim}, num_heads={num_heads}"
             )
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        dt = _factory_dtype(device, dtype, "MultiheadAttention()")
         self.embed_dim = embed_dim
         self.kdim = embed_dim if kdim is None else kdim
         self.vdim = embed_dim if vdim is None else vdim

@@ -6,22 +6,51 @@ losses). Each calls tinyconv.nn.functional."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
-from .. import _dtype
 from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .layers import _Loss
-from .module import Module, Parameter
+from .layers import _DropoutNd, _Loss, _WeightedLoss
+from .module import Module, Parameter, _factory_dtype
+
+
+class _PaddingIdxError(builtins.AssertionError, TensorValueError):
+    """A padding_idx outside the table: PyTorch asserts (AssertionError); tinyconv raised
+    ValueError, and this is both (and a RuntimeError, as TensorValueError)."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.AssertionError, self.args)
+
+
+_PaddingIdxError.__name__ = _PaddingIdxError.__qualname__ = "AssertionError"
+_PaddingIdxError.__module__ = "builtins"
+
+
+def _fill_padding_idx_with_zero(module: Module) -> None:
+    """Zero the padding_idx row of an Embedding's or EmbeddingBag's weight (no graph)."""
+    if module.padding_idx is not None:
+        with grad_mode.no_grad():
+            module.weight[module.padding_idx].fill_(0)
 
 
 class Embedding(Module):
     """A lookup table: `weight (num_embeddings, embedding_dim)`, initialised N(0, 1) with the
     `padding_idx` row zero; input `(*)` integer indices, output `(*, embedding_dim)`."""
+
+    __constants__ = [
+        "num_embeddings",
+        "embedding_dim",
+        "padding_idx",
+        "max_norm",
+        "norm_type",
+        "scale_grad_by_freq",
+        "sparse",
+    ]
 
     def __init__(
         self,
@@ -38,12 +67,13 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        dt = _factory_dtype(device, dtype, "Embedding()")
         for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise TensorValueError(f"Embedding: {n} must be a non-negative integer, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise TensorValueError(
+                raise _PaddingIdxError(
                     f"Embedding: padding_idx must be within num_embeddings ({num_embeddings}), "
                     f"got {padding_idx}"
                 )
@@ -56,7 +86,6 @@ class Embedding(Module):
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
             self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt), not _freeze)
             self.reset_parameters()
         else:
@@ -69,9 +98,10 @@ class Embedding(Module):
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with grad_mode.no_grad():
-                self.weight[self.padding_idx].fill_(0)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        _fill_padding_idx_with_zero(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(
@@ -130,25 +160,6 @@ class Embedding(Module):
         )
 
 
-class _DropoutNd(Module):
-    _fn: Any = None
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise TensorValueError(
-                f"{type(self).__name__}: p (the dropout probability) must be between 0 and 1, "
-                f"got {p}"
-            )
-        self.p, self.inplace = p, inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._fn(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
-
-
 class Dropout1d(_DropoutNd):
     """Zero whole channels of `(N, C, L)` / `(C, L)` input with probability p (training)."""
 
@@ -186,6 +197,8 @@ class FeatureAlphaDropout(_DropoutNd):
 class Unflatten(Module):
     """Split dim `dim` into `unflattened_size` (Tensor.unflatten)."""
 
+    __constants__ = ["dim", "unflattened_size"]
+
     def __init__(self, dim: int | str, unflattened_size: Any) -> None:
         super().__init__()
         self.dim, self.unflattened_size = dim, unflattened_size
@@ -199,6 +212,8 @@ class Unflatten(Module):
 
 class PixelShuffle(Module):
     """`(*, C * r^2, H, W) -> (*, C, H * r, W * r)` (F.pixel_shuffle)."""
+
+    __constants__ = ["upscale_factor"]
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
@@ -215,6 +230,18 @@ class EmbeddingBag(Module):
     """Bags of indices reduced to one row each (F.embedding_bag): `weight (num_embeddings,
     embedding_dim)` initialised N(0, 1) with the padding_idx row zero; mode 'sum', 'mean'
     (default) or 'max'."""
+
+    __constants__ = [
+        "num_embeddings",
+        "embedding_dim",
+        "max_norm",
+        "norm_type",
+        "scale_grad_by_freq",
+        "mode",
+        "sparse",
+        "include_last_offset",
+        "padding_idx",
+    ]
 
     def __init__(
         self,
@@ -233,12 +260,13 @@ class EmbeddingBag(Module):
     ) -> None:
         super().__init__()
         what = "EmbeddingBag"
+        dt = _factory_dtype(device, dtype, "EmbeddingBag()")
         for n, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise TensorValueError(f"{what}: {n} must be a non-negative integer, got {v!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise TensorValueError(
+                raise _PaddingIdxError(
                     f"{what}: padding_idx must be within num_embeddings ({num_embeddings}), "
                     f"got {padding_idx}"
                 )
@@ -256,7 +284,6 @@ class EmbeddingBag(Module):
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
         self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
         if _weight is None:
-            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
             self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dt))
             self.reset_parameters()
         else:
@@ -269,9 +296,10 @@ class EmbeddingBag(Module):
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
-        if self.padding_idx is not None:
-            with grad_mode.no_grad():
-                self.weight[self.padding_idx].fill_(0)
+        self._fill_padding_idx_with_zero()
+
+    def _fill_padding_idx_with_zero(self) -> None:
+        _fill_padding_idx_with_zero(self)
 
     def forward(
         self, input: Tensor, offsets: Tensor | None = None, per_sample_weights: Tensor | None = None
@@ -343,6 +371,8 @@ class EmbeddingBag(Module):
 class ChannelShuffle(Module):
     """`(N, C, *) -> (N, C, *)`, channels regrouped across `groups` (F.channel_shuffle)."""
 
+    __constants__ = ["groups"]
+
     def __init__(self, groups: int) -> None:
         super().__init__()
         self.groups = groups
@@ -356,6 +386,8 @@ class ChannelShuffle(Module):
 
 class PixelUnshuffle(Module):
     """`(*, C, H * r, W * r) -> (*, C * r^2, H, W)` (F.pixel_unshuffle)."""
+
+    __constants__ = ["downscale_factor"]
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
@@ -372,88 +404,114 @@ class PixelUnshuffle(Module):
 
 
 class _PadNd(Module):
+    """The padding layers' shared part: `padding` as 2 * `_dims` ints (the last dim's pair
+    first, F.pad's order), and F.pad in the class's `_mode`."""
+
+    __constants__ = ["padding"]
     _dims = 0  # how many trailing dims are padded
     _mode = "constant"
 
-    def __init__(self, padding: Any, value: float = 0.0) -> None:
-        super().__init__()
+    def _padding_tuple(self, padding: Any) -> tuple:
         if isinstance(padding, (tuple, list)):
             if len(padding) != 2 * self._dims:
                 raise TensorValueError(
                     f"{type(self).__name__}: padding must be an int or a tuple of "
                     f"{2 * self._dims} ints, got {padding!r}"
                 )
-            self.padding = tuple(padding)
-        else:
-            self.padding = (padding,) * (2 * self._dims)
-        self.value = value
+            return tuple(padding)
+        return (padding,) * (2 * self._dims)
 
     def forward(self, input: Tensor) -> Tensor:
-        if self._mode == "constant":
-            return F.pad(input, self.padding, "constant", self.value)
         return F.pad(input, self.padding, self._mode)
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
+# PyTorch's bases: ConstantPad1d/2d/3d derive from _ConstantPadNd (and ZeroPad1d/2d/3d from
+# ConstantPad1d/2d/3d), ReflectionPad*d from _ReflectionPadNd, and so on
+
+
 class _ConstantPadNd(_PadNd):
-    def __init__(self, padding: Any, value: float) -> None:
-        super().__init__(padding, value)
+    __constants__ = ["padding", "value"]
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"
 
 
-class _PaddingOnlyNd(_PadNd):
-    """Zero, reflection, replication and circular padding take the padding alone (PyTorch's
-    signature: ReflectionPad2d(2, 0.5) is a TypeError, not a silently unused value)."""
-
-    def __init__(self, padding: Any) -> None:
-        super().__init__(padding, 0.0)
+class _ReflectionPadNd(_PadNd):
+    _mode = "reflect"
 
 
-def _pad_layer(name: str, base: type, dims: int, mode: str, doc: str) -> type:
-    return type(name, (base,), {"_dims": dims, "_mode": mode, "__doc__": doc})
+class _ReplicationPadNd(_PadNd):
+    _mode = "replicate"
 
 
-ZeroPad1d = _pad_layer("ZeroPad1d", _PaddingOnlyNd, 1, "constant", "Pad the last dim with zeros.")
-ZeroPad2d = _pad_layer(
-    "ZeroPad2d", _PaddingOnlyNd, 2, "constant", "Pad the last 2 dims with zeros."
-)
-ZeroPad3d = _pad_layer(
-    "ZeroPad3d", _PaddingOnlyNd, 3, "constant", "Pad the last 3 dims with zeros."
-)
-ConstantPad1d = _pad_layer("ConstantPad1d", _ConstantPadNd, 1, "constant", "Pad with value.")
-ConstantPad2d = _pad_layer("ConstantPad2d", _ConstantPadNd, 2, "constant", "Pad with value.")
-ConstantPad3d = _pad_layer("ConstantPad3d", _ConstantPadNd, 3, "constant", "Pad with value.")
-ReflectionPad1d = _pad_layer(
-    "ReflectionPad1d", _PaddingOnlyNd, 1, "reflect", "Mirror-pad (no edge)."
-)
-ReflectionPad2d = _pad_layer(
-    "ReflectionPad2d", _PaddingOnlyNd, 2, "reflect", "Mirror-pad (no edge)."
-)
-ReflectionPad3d = _pad_layer(
-    "ReflectionPad3d", _PaddingOnlyNd, 3, "reflect", "Mirror-pad (no edge)."
-)
-ReplicationPad1d = _pad_layer(
-    "ReplicationPad1d", _PaddingOnlyNd, 1, "replicate", "Repeat the edge."
-)
-ReplicationPad2d = _pad_layer(
-    "ReplicationPad2d", _PaddingOnlyNd, 2, "replicate", "Repeat the edge."
-)
-ReplicationPad3d = _pad_layer(
-    "ReplicationPad3d", _PaddingOnlyNd, 3, "replicate", "Repeat the edge."
-)
-CircularPad1d = _pad_layer("CircularPad1d", _PaddingOnlyNd, 1, "circular", "Wrap around.")
-CircularPad2d = _pad_layer("CircularPad2d", _PaddingOnlyNd, 2, "circular", "Wrap around.")
-CircularPad3d = _pad_layer("CircularPad3d", _PaddingOnlyNd, 3, "circular", "Wrap around.")
+class _CircularPadNd(_PadNd):
+    _mode = "circular"
+
+
+def _pad_layer(name: str, base: type, dims: int, doc: str) -> type:
+    """A public padding layer of `dims` trailing dims: ConstantPad*d take (padding, value),
+    the others the padding alone (ReflectionPad2d(2, 0.5) is a TypeError, not a silently
+    unused value), as PyTorch's."""
+    if base is _ConstantPadNd:
+
+        def __init__(self: Any, padding: Any, value: float) -> None:
+            _ConstantPadNd.__init__(self, value)
+            self.padding = self._padding_tuple(padding)
+
+    else:
+
+        def __init__(self: Any, padding: Any) -> None:
+            base.__init__(self)
+            self.padding = self._padding_tuple(padding)
+
+    return type(name, (base,), {"_dims": dims, "__init__": __init__, "__doc__": doc})
+
+
+def _zero_pad_layer(name: str, base: type, doc: str) -> type:
+    """ZeroPad1d/2d/3d: a ConstantPad1d/2d/3d of zeros whose repr shows the padding alone."""
+
+    def __init__(self: Any, padding: Any) -> None:
+        base.__init__(self, padding, 0.0)
+
+    def extra_repr(self: Any) -> str:
+        return f"{self.padding}"
+
+    return type(name, (base,), {"__init__": __init__, "extra_repr": extra_repr, "__doc__": doc})
+
+
+ConstantPad1d = _pad_layer("ConstantPad1d", _ConstantPadNd, 1, "Pad the last dim with value.")
+ConstantPad2d = _pad_layer("ConstantPad2d", _ConstantPadNd, 2, "Pad the last 2 dims with value.")
+ConstantPad3d = _pad_layer("ConstantPad3d", _ConstantPadNd, 3, "Pad the last 3 dims with value.")
+ZeroPad1d = _zero_pad_layer("ZeroPad1d", ConstantPad1d, "Pad the last dim with zeros.")
+ZeroPad2d = _zero_pad_layer("ZeroPad2d", ConstantPad2d, "Pad the last 2 dims with zeros.")
+ZeroPad3d = _zero_pad_layer("ZeroPad3d", ConstantPad3d, "Pad the last 3 dims with zeros.")
+ReflectionPad1d = _pad_layer("ReflectionPad1d", _ReflectionPadNd, 1, "Mirror-pad (no edge).")
+ReflectionPad2d = _pad_layer("ReflectionPad2d", _ReflectionPadNd, 2, "Mirror-pad (no edge).")
+ReflectionPad3d = _pad_layer("ReflectionPad3d", _ReflectionPadNd, 3, "Mirror-pad (no edge).")
+ReplicationPad1d = _pad_layer("ReplicationPad1d", _ReplicationPadNd, 1, "Repeat the edge.")
+ReplicationPad2d = _pad_layer("ReplicationPad2d", _ReplicationPadNd, 2, "Repeat the edge.")
+ReplicationPad3d = _pad_layer("ReplicationPad3d", _ReplicationPadNd, 3, "Repeat the edge.")
+CircularPad1d = _pad_layer("CircularPad1d", _CircularPadNd, 1, "Wrap around.")
+CircularPad2d = _pad_layer("CircularPad2d", _CircularPadNd, 2, "Wrap around.")
+CircularPad3d = _pad_layer("CircularPad3d", _CircularPadNd, 3, "Wrap around.")
 
 
 # -- activations ----------------------------------------------------------------------------
 
 
 class Softmin(Module):
+    __constants__ = ["dim"]
+
     def __init__(self, dim: Any = None) -> None:
         super().__init__()
         self.dim = dim
@@ -487,6 +545,8 @@ class LogSigmoid(_Plain):
 
 
 class SELU(Module):
+    __constants__ = ["inplace"]
+
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
@@ -499,6 +559,8 @@ class SELU(Module):
 
 
 class CELU(Module):
+    __constants__ = ["alpha", "inplace"]
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
@@ -511,6 +573,8 @@ class CELU(Module):
 
 
 class GLU(Module):
+    __constants__ = ["dim"]
+
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
@@ -523,6 +587,8 @@ class GLU(Module):
 
 
 class Threshold(Module):
+    __constants__ = ["threshold", "value", "inplace"]
+
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold, self.value, self.inplace = threshold, value, inplace
@@ -536,19 +602,26 @@ class Threshold(Module):
         )
 
 
-class Softshrink(Module):
+class _Shrink(Module):
+    """Softshrink and Hardshrink: the threshold `lambd` (repr: its value). PyTorch's two are
+    unrelated classes, so neither derives from the other here."""
+
+    __constants__ = ["lambd"]
+
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softshrink(input, self.lambd)
 
     def extra_repr(self) -> str:
         return str(self.lambd)
 
 
-class Hardshrink(Softshrink):
+class Softshrink(_Shrink):
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+
+class Hardshrink(_Shrink):
     def forward(self, input: Tensor) -> Tensor:
         return F.hardshrink(input, self.lambd)
 
@@ -557,16 +630,18 @@ class PReLU(Module):
     """x where x > 0, else a * x, with a learnable slope a: one (num_parameters=1) or one per
     channel; initialised to `init`."""
 
+    __constants__ = ["num_parameters"]
+
     def __init__(
         self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
     ) -> None:
         super().__init__()
+        dt = _factory_dtype(device, dtype, "PReLU()")
         if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
             raise TypeError(f"PReLU: num_parameters must be an int, got {num_parameters!r}")
         if num_parameters < 1:
             raise TensorValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
         self.num_parameters, self.init = num_parameters, init
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight = Parameter(empty(num_parameters, dtype=dt))
         self.reset_parameters()
 
@@ -585,6 +660,8 @@ class RReLU(Module):
     """Randomized leaky ReLU: x where x > 0, else a * x, a drawn from U(lower, upper) per
     element in training, (lower + upper) / 2 in evaluation."""
 
+    __constants__ = ["lower", "upper", "inplace"]
+
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
         super().__init__()
         self.lower, self.upper, self.inplace = lower, upper, inplace
@@ -602,6 +679,8 @@ class RReLU(Module):
 
 
 class SmoothL1Loss(_Loss):
+    __constants__ = ["reduction"]
+
     def __init__(
         self,
         size_average: Any = None,
@@ -617,6 +696,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    __constants__ = ["reduction", "delta"]
+
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)
         self.delta = delta
@@ -626,6 +707,8 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    __constants__ = ["reduction"]
+
     def __init__(
         self,
         size_average: Any = None,
@@ -644,6 +727,8 @@ class KLDivLoss(_Loss):
 
 
 class CosineSimilarity(Module):
+    __constants__ = ["dim", "eps"]
+
     def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__()
         self.dim, self.eps = dim, eps
@@ -653,6 +738,8 @@ class CosineSimilarity(Module):
 
 
 class PairwiseDistance(Module):
+    __constants__ = ["norm", "eps", "keepdim"]
+
     def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__()
         self.norm, self.eps, self.keepdim = p, eps, keepdim
@@ -662,6 +749,8 @@ class PairwiseDistance(Module):
 
 
 class MarginRankingLoss(_Loss):
+    __constants__ = ["margin", "reduction"]
+
     def __init__(
         self,
         margin: float = 0.0,
@@ -677,6 +766,8 @@ class MarginRankingLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
+    __constants__ = ["margin", "reduction"]
+
     def __init__(
         self,
         margin: float = 1.0,
@@ -692,6 +783,8 @@ class HingeEmbeddingLoss(_Loss):
 
 
 class SoftMarginLoss(_Loss):
+    __constants__ = ["reduction"]
+
     def __init__(
         self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"
     ) -> None:
@@ -701,23 +794,17 @@ class SoftMarginLoss(_Loss):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
-    def __init__(
-        self,
-        weight: Tensor | None = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    __constants__ = ["reduction"]
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
 
 
-class MultiMarginLoss(_Loss):
+class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss (F.multi_margin_loss); `weight` (one per class) is a buffer."""
+
+    __constants__ = ["p", "margin", "reduction"]
 
     def __init__(
         self,
@@ -728,7 +815,7 @@ class MultiMarginLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        super().__init__(size_average, reduce, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         if p not in (1, 2):
             raise TensorValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
         if weight is not None and weight.dim() != 1:
@@ -737,7 +824,6 @@ class MultiMarginLoss(_Loss):
                 f"{tuple(weight.shape)}"
             )
         self.p, self.margin = p, margin
-        self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multi_margin_loss(
@@ -753,11 +839,15 @@ class MultiMarginLoss(_Loss):
 class MultiLabelMarginLoss(_Loss):
     """Multi-label hinge loss (F.multilabel_margin_loss)."""
 
+    __constants__ = ["reduction"]
+
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class CosineEmbeddingLoss(_Loss):
+    __constants__ = ["margin", "reduction"]
+
     def __init__(
         self,
         margin: float = 0.0,
@@ -775,6 +865,8 @@ class CosineEmbeddingLoss(_Loss):
 
 
 class TripletMarginLoss(_Loss):
+    __constants__ = ["margin", "p", "eps", "swap", "reduction"]
+
     def __init__(
         self,
         margin: float = 1.0,
@@ -802,6 +894,8 @@ class TripletMarginLoss(_Loss):
 
 
 class PoissonNLLLoss(_Loss):
+    __constants__ = ["log_input", "full", "eps", "reduction"]
+
     def __init__(
         self,
         log_input: bool = True,
@@ -821,6 +915,8 @@ class PoissonNLLLoss(_Loss):
 
 
 class GaussianNLLLoss(_Loss):
+    __constants__ = ["full", "eps", "reduction"]
+
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(reduction=reduction)
         self.full, self.eps = full, eps
@@ -832,6 +928,8 @@ class GaussianNLLLoss(_Loss):
 class CTCLoss(_Loss):
     """The connectionist temporal classification loss (F.ctc_loss): log_probs (T, N, C) or
     (T, C), targets padded (N, S) or concatenated, and the two lengths."""
+
+    __constants__ = ["blank", "reduction"]
 
     def __init__(
         self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False

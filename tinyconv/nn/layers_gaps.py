@@ -8,22 +8,30 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .. import _dtype
 from .._errors import TensorValueError
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .layers import ConvTranspose2d, _lazy_size, _LazyConv, _LazyConvBase, _LazyNorm, _Loss, _Pool
+from .layers import (
+    ConvTranspose2d,
+    _lazy_size,
+    _LazyConv,
+    _LazyConvXdMixin,
+    _LazyNormBase,
+    _Loss,
+    _Pool,
+)
 from .layers_1d import Conv1d, ConvTranspose1d
 from .layers_extra import PairwiseDistance
 from .layers_norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm
-from .module import Module, Parameter
+from .module import Module, Parameter, _factory_dtype
 
 
-class LPPool1d(_Pool):
-    """(sum over each window of x^p)^(1/p) along L of `(N, C, L)` or `(C, L)` input."""
+class _LPPoolNd(_Pool):
+    """LPPool1d/2d/3d (PyTorch's base): (sum over each window of x^p)^(1/p)."""
 
+    __constants__ = ["norm_type", "kernel_size", "stride", "ceil_mode"]
     _repr_keys = ("norm_type", "kernel_size", "stride", "ceil_mode")
 
     def __init__(
@@ -33,18 +41,22 @@ class LPPool1d(_Pool):
         self.norm_type, self.kernel_size = norm_type, kernel_size
         self.stride, self.ceil_mode = stride, ceil_mode
 
+
+class LPPool1d(_LPPoolNd):
+    """(sum over each window of x^p)^(1/p) along L of `(N, C, L)` or `(C, L)` input."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.lp_pool1d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
-class LPPool2d(LPPool1d):
+class LPPool2d(_LPPoolNd):
     """(sum over each window of x^p)^(1/p) of `(N, C, H, W)` or `(C, H, W)` input."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.lp_pool2d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
 
-class LPPool3d(LPPool1d):
+class LPPool3d(_LPPoolNd):
     """(sum over each window of x^p)^(1/p) of `(N, C, D, H, W)` or `(C, D, H, W)` input."""
 
     def forward(self, input: Tensor) -> Tensor:
@@ -53,6 +65,8 @@ class LPPool3d(LPPool1d):
 
 class Bilinear(Module):
     """y = x1^T A x2 + b: weight `(out, in1, in2)`, inputs `(*, in1)` and `(*, in2)`."""
+
+    __constants__ = ["in1_features", "in2_features", "out_features"]
 
     def __init__(
         self,
@@ -64,6 +78,7 @@ class Bilinear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        dt = _factory_dtype(device, dtype, "Bilinear()")
         for n, v in (
             ("in1_features", in1_features),
             ("in2_features", in2_features),
@@ -73,7 +88,6 @@ class Bilinear(Module):
                 raise TensorValueError(f"Bilinear: {n} must be a non-negative integer, got {v!r}")
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dt))
         self.bias = Parameter(empty(out_features, dtype=dt)) if bias else None
         self.reset_parameters()
@@ -108,6 +122,8 @@ class Softmax2d(Module):
 class TripletMarginWithDistanceLoss(_Loss):
     """max(0, margin + d(a, p) - d(a, n)) with any distance function d (pairwise_distance by
     default, kept as the submodule `distance_function`, as PyTorch)."""
+
+    __constants__ = ["margin", "swap", "reduction"]
 
     def __init__(
         self,
@@ -148,8 +164,8 @@ class LazyConv1d(_LazyConv, Conv1d):
     cls_to_become = Conv1d
 
 
-class _LazyConvTranspose(_LazyConvBase):
-    transposed = True
+class _LazyConvTranspose(_LazyConvXdMixin):
+    """A lazy ConvTranspose1d/2d/3d: the real module's arguments but in_channels."""
 
     def __init__(
         self,
@@ -194,7 +210,10 @@ class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
     cls_to_become = ConvTranspose2d
 
 
-class _LazyInstanceNorm(_LazyNorm, _InstanceNorm):
+class _LazyInstanceNorm(_LazyNormBase, _InstanceNorm):
+    def _get_no_batch_dim(self) -> int:
+        return self.cls_to_become._get_no_batch_dim(self)
+
     def _channels(self, input: Tensor) -> int:
         cls, name = self.cls_to_become, type(self).__name__
         s = cls._spatial

@@ -7,19 +7,20 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from .. import _dtype
 from .._errors import TensorValueError
-from ..creation import ones
+from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .layers import _affine_parameters, _NormBase
-from .module import Module, Parameter
+from .layers import _affine_parameters, _check_rank, _NormBase
+from .module import Module, Parameter, _factory_dtype
 
 
 class GroupNorm(Module):
     """Normalise `(N, C, *)` input over groups of `num_channels / num_groups` channels, per
     sample; learnable per-channel weight (ones) and bias (zeros) when `affine`."""
+
+    __constants__ = ["num_groups", "num_channels", "eps", "affine"]
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class GroupNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
+        dt = _factory_dtype(device, dtype, "GroupNorm()")
         for n, v in (("num_groups", num_groups), ("num_channels", num_channels)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise TensorValueError(f"GroupNorm: {n} must be a positive integer, got {v!r}")
@@ -47,8 +49,8 @@ class GroupNorm(Module):
             eps,
             affine,
         )
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
         _affine_parameters(self, affine, bias, num_channels, dt)
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
         if self.affine:
@@ -89,17 +91,31 @@ class _InstanceNorm(_NormBase):
             num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
         )
 
+    def _get_no_batch_dim(self) -> int:
+        """The rank of an unbatched input, (C, *spatial) (each layer says; the lazy ones
+        read `_spatial` too)."""
+        raise NotImplementedError
+
+    def _handle_no_batch_input(self, input: Tensor) -> Tensor:
+        return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
+
+    def _apply_instance_norm(self, input: Tensor) -> Tensor:
+        return F.instance_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+
     def forward(self, input: Tensor) -> Tensor:
+        # PyTorch's steps, each a method a subclass may override
+        self._check_input_dim(input)
         name = type(self).__name__
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-        if input.ndim not in (self._spatial + 1, self._spatial + 2):
-            raise TensorValueError(
-                f"{name}: expected {self._shape_names} input, got a {input.ndim}-D input of "
-                f"shape {tuple(input.shape)}"
-            )
-        unbatched = input.ndim == self._spatial + 1
-        dim = 0 if unbatched else 1
+        dim = input.ndim - self._get_no_batch_dim()
         if input.shape[dim] != self.num_features:
             if self.affine:
                 raise TensorValueError(
@@ -113,18 +129,9 @@ class _InstanceNorm(_NormBase):
                 "because affine=False",
                 stacklevel=2,
             )
-        x = input.unsqueeze(0) if unbatched else input
-        y = F.instance_norm(
-            x,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            self.training or not self.track_running_stats,
-            self.momentum if self.momentum is not None else 0.0,
-            self.eps,
-        )
-        return y.squeeze(0) if unbatched else y
+        if input.ndim == self._get_no_batch_dim():
+            return self._handle_no_batch_input(input)
+        return self._apply_instance_norm(input)
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -132,6 +139,12 @@ class InstanceNorm1d(_InstanceNorm):
 
     _spatial = 1
     _shape_names = "a 2-D (C, L) or 3-D (N, C, L)"
+
+    def _get_no_batch_dim(self) -> int:
+        return self._spatial + 1
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        _check_rank(self, input, (self._spatial + 1, self._spatial + 2), self._shape_names)
 
 
 class InstanceNorm2d(_InstanceNorm):
@@ -141,6 +154,12 @@ class InstanceNorm2d(_InstanceNorm):
     _spatial = 2
     _shape_names = "a 3-D (C, H, W) or 4-D (N, C, H, W)"
 
+    def _get_no_batch_dim(self) -> int:
+        return self._spatial + 1
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        _check_rank(self, input, (self._spatial + 1, self._spatial + 2), self._shape_names)
+
 
 class InstanceNorm3d(_InstanceNorm):
     """Instance normalization of `(N, C, D, H, W)` or `(C, D, H, W)` input."""
@@ -148,10 +167,18 @@ class InstanceNorm3d(_InstanceNorm):
     _spatial = 3
     _shape_names = "a 4-D (C, D, H, W) or 5-D (N, C, D, H, W)"
 
+    def _get_no_batch_dim(self) -> int:
+        return self._spatial + 1
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        _check_rank(self, input, (self._spatial + 1, self._spatial + 2), self._shape_names)
+
 
 class LocalResponseNorm(Module):
     """Divide by `(k + alpha / size * sum of squares over `size` neighbouring channels) ** beta`
     (AlexNet's normalization); no parameters."""
+
+    __constants__ = ["size", "alpha", "beta", "k"]
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
@@ -169,6 +196,8 @@ class RMSNorm(Module):
     times a learnable weight (ones) when `elementwise_affine`; no bias, no centring.
     eps None: the machine epsilon of the input's (computing) dtype."""
 
+    __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
+
     def __init__(
         self,
         normalized_shape: Any,
@@ -178,14 +207,15 @@ class RMSNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        dt = _factory_dtype(device, dtype, "RMSNorm()")
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         self.normalized_shape = tuple(int(s) for s in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
-            dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
-            self.weight = Parameter(ones(self.normalized_shape, dtype=dt))
+            self.weight = Parameter(empty(self.normalized_shape, dtype=dt))
         else:
             self.register_parameter("weight", None)
+        self.reset_parameters()  # (last, as PyTorch: a subclass's override sets the values)
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:

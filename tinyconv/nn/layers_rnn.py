@@ -17,6 +17,7 @@ state is taken after its own last step.
 
 from __future__ import annotations
 
+import builtins
 import math
 import warnings
 from typing import Any
@@ -24,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
-from .._errors import TensorValueError
+from .._errors import TensorTypeError, TensorValueError
 from ..creation import empty, zeros
 from ..tensor import Tensor
 from ..torch_functions import cat, stack
 from . import functional as F
 from . import init
 from .functional.rnn import GATES, gru_step, lstm_step, rnn_layer, rnn_step
-from .module import Module, Parameter
+from .module import Module, Parameter, _factory_dtype
 from .utils.rnn import PackedSequence
 
 # The steps are defined in nn.functional.rnn (rnn_step, lstm_step, gru_step), where each
@@ -55,9 +56,53 @@ def _check_dtype(x: Tensor, w: Tensor, what: str) -> None:
         )
 
 
+class _MissingStateError(builtins.IndexError, builtins.TypeError):
+    """An LSTM hx tuple with fewer than two states: PyTorch fails reading hx[1] (IndexError),
+    tinyconv raised TypeError; this is both."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.IndexError, self.args)
+
+
+_MissingStateError.__name__ = _MissingStateError.__qualname__ = "IndexError"
+_MissingStateError.__module__ = "builtins"
+
+
+def _given_states(hx: Any, n_states: int, name: str) -> list:
+    """hx as a list of n_states tensors' worth: the one state (RNN, GRU) or LSTM's (h_0, c_0),
+    with PyTorch's errors for a tuple of the wrong length."""
+    if n_states == 1:
+        return [hx]
+    if not isinstance(hx, tuple | list):
+        raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+    if len(hx) < n_states:
+        raise _MissingStateError(
+            f"tuple index out of range: {name}'s hx must be a tuple (h_0, c_0), got "
+            f"{len(hx)} tensor(s)"
+        )
+    if len(hx) > n_states:  # (PyTorch's RuntimeError, still the TypeError tinyconv raised)
+        raise TensorTypeError(
+            f"lstm expects two hidden states: {name}'s hx must be a tuple (h_0, c_0), got "
+            f"{len(hx)} tensors"
+        )
+    return list(hx)
+
+
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters per layer and direction, the checks, and
     the loop over layers, directions and time steps."""
+
+    __constants__ = [
+        "mode",
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bias",
+        "batch_first",
+        "dropout",
+        "bidirectional",
+        "proj_size",
+    ]
 
     def __init__(
         self,
@@ -107,10 +152,11 @@ class RNNBase(Module):
         self.proj_size = proj_size
         # with proj_size (LSTM only), h_t is projected: h_t = W_hr (o * tanh(c_t)), of size P
         out_size = proj_size or hidden_size
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        dt = _factory_dtype(device, dtype, f"{name}()")
         gate_size = GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names: list[str] = []
+        self._all_weights: list[list[str]] = []  # the names per layer and direction (PyTorch's)
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else out_size * directions
             for d in range(directions):
@@ -126,12 +172,21 @@ class RNNBase(Module):
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dt)))
                     self._flat_weights_names.append(pname + sfx)
+                self._all_weights.append([pname + sfx for pname, _ in shapes])
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         stdv = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             init.uniform_(p, -stdv, stdv)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "_all_weights" not in self.__dict__:  # (a module pickled before it was kept)
+            groups: dict[str, list[str]] = {}
+            for name in self._flat_weights_names:  # 'weight_ih_l0', 'bias_hh_l1_reverse', ...
+                groups.setdefault(name.split("_", 2)[2], []).append(name)
+            self._all_weights = list(groups.values())
 
     def flatten_parameters(self) -> None:
         """Nothing to do (PyTorch packs cuDNN weights here); kept so model code runs."""
@@ -145,9 +200,7 @@ class RNNBase(Module):
     @property
     def all_weights(self) -> list:
         """The parameters per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
-        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
-        names = self._flat_weights_names
-        return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -322,9 +375,7 @@ class RNNBase(Module):
         if hx is None:
             states = [zeros(*want, dtype=data._data.dtype) for want in wants]
         else:
-            given = list(hx) if n_states > 1 else [hx]
-            if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
-                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+            given = _given_states(hx, n_states, name)
             states = []
             for i, h in enumerate(given):
                 self._check_hidden(h, wants[i], "hidden" if n_states == 1 else f"hidden[{i}]")
@@ -348,9 +399,7 @@ class RNNBase(Module):
         if hx is None:
             states = [zeros(*want, dtype=x._data.dtype) for want in wants]
         else:
-            given = list(hx) if n_states > 1 else [hx]
-            if n_states > 1 and (not isinstance(hx, tuple | list) or len(given) != n_states):
-                raise TypeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0)")
+            given = _given_states(hx, n_states, type(self).__name__)
             states = []
             for i, h in enumerate(given):
                 which = "hidden" if n_states == 1 else f"hidden[{i}]"
@@ -447,6 +496,8 @@ class RNNCellBase(Module):
     """One time step: weight_ih (G * hidden, input), weight_hh (G * hidden, hidden), biases
     (G * hidden,); input (N, H_in) or unbatched (H_in,)."""
 
+    __constants__ = ["input_size", "hidden_size", "bias"]
+
     def __init__(
         self,
         input_size: int,
@@ -462,7 +513,7 @@ class RNNCellBase(Module):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise TensorValueError(f"{name}: {n} must be a positive integer, got {v!r}")
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
-        dt = _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+        dt = _factory_dtype(device, dtype, f"{name}()")
         self.weight_ih = Parameter(empty(gates * hidden_size, input_size, dtype=dt))
         self.weight_hh = Parameter(empty(gates * hidden_size, hidden_size, dtype=dt))
         if bias:
@@ -524,6 +575,8 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
+    __constants__ = ["input_size", "hidden_size", "bias", "nonlinearity"]
+
     def __init__(
         self,
         input_size: int,

@@ -4,15 +4,38 @@ tinyconv.nn.functional."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
+from .._errors import TensorValueError
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
 
+class _UnsupportedRankError(builtins.NotImplementedError, TensorValueError):
+    """An input rank interpolate has no mode for: PyTorch raises NotImplementedError, tinyconv
+    raised ValueError, and this is both."""
+
+    def __reduce__(self) -> tuple:
+        return (builtins.NotImplementedError, self.args)
+
+
+_UnsupportedRankError.__name__ = _UnsupportedRankError.__qualname__ = "NotImplementedError"
+_UnsupportedRankError.__module__ = "builtins"
+
+
 class Upsample(Module):
     """Resize `(N, C, *spatial)` input to `size` or by `scale_factor` (F.interpolate)."""
+
+    __constants__ = [
+        "size",
+        "scale_factor",
+        "mode",
+        "align_corners",
+        "name",
+        "recompute_scale_factor",
+    ]
 
     def __init__(
         self,
@@ -33,6 +56,13 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
+        if isinstance(input, Tensor) and input.ndim not in (3, 4, 5):
+            raise _UnsupportedRankError(
+                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) "
+                "for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | "
+                f"area | nearest-exact (got {self.mode}); {self.name} takes (N, C, d1, ...) "
+                f"input with 1 to 3 spatial dims, got shape {tuple(input.shape)}"
+            )
         return F.interpolate(
             input,
             self.size,
@@ -67,6 +97,8 @@ class UpsamplingBilinear2d(Upsample):
 class Unfold(Module):
     """The sliding windows of `(N, C, H, W)` input as columns `(N, C * kh * kw, L)` (F.unfold)."""
 
+    __constants__ = ["kernel_size", "dilation", "padding", "stride"]
+
     def __init__(
         self, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
     ) -> None:
@@ -91,6 +123,8 @@ class Unfold(Module):
 class Fold(Module):
     """Columns `(N, C * kh * kw, L)` summed back into an image `(N, C, *output_size)`
     (F.fold)."""
+
+    __constants__ = ["output_size", "kernel_size", "dilation", "padding", "stride"]
 
     def __init__(
         self,

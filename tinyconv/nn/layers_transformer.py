@@ -11,6 +11,7 @@ sequences ((N, S, E) with batch_first, or unbatched (S, E)).
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ def _clones(module: Module, n: int) -> ModuleList:
 class TransformerEncoderLayer(Module):
     """Self-attention then feed-forward, each with a residual connection and a LayerNorm."""
 
+    __constants__ = ["norm_first"]
+
     def __init__(
         self,
         d_model: int,
@@ -71,6 +74,13 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation, "TransformerEncoderLayer")
+        # (PyTorch notes whether its fast path could run the activation: 1 relu, 2 gelu)
+        act = self.activation
+        is_relu, is_gelu = (
+            act is F.relu or type(act).__name__ == "ReLU",
+            act is F.gelu or type(act).__name__ == "GELU",
+        )
+        self.activation_relu_or_gelu = 1 if is_relu else 2 if is_gelu else 0
 
     def _sa_block(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
         x = self.self_attn(
@@ -102,8 +112,37 @@ class TransformerEncoderLayer(Module):
         return self.norm2(x + self._ff_block(x))
 
 
+def _why_no_nested_tensor(layer: Any) -> str:
+    """Why PyTorch's TransformerEncoder could not use nested tensors with this layer ("" if it
+    could): its checks in its order."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    if layer.norm_first:
+        return f"{name}.norm_first was True"
+    if not attn.batch_first:
+        return (
+            f"{name}.self_attn.batch_first was not True"
+            "(use batch_first for better inference performance)"
+        )
+    if not attn._qkv_same_embed_dim:
+        return f"{name}.self_attn._qkv_same_embed_dim was not True"
+    if attn.in_proj_bias is None:
+        return f"{name}.self_attn was passed bias=False"
+    if not layer.activation_relu_or_gelu:
+        return f"{name}.activation_relu_or_gelu was not True"
+    if layer.norm1.eps != layer.norm2.eps:
+        return f"{name}.norm1.eps was not equal to {name}.norm2.eps"
+    if attn.num_heads % 2 == 1:
+        return f"{name}.self_attn.num_heads is odd"
+    return ""
+
+
 class TransformerEncoder(Module):
     """`num_layers` copies of an encoder layer (independent weights), then `norm` if given."""
+
+    __constants__ = ["norm"]
 
     def __init__(
         self,
@@ -121,6 +160,14 @@ class TransformerEncoder(Module):
         # the layers as written: see README for what that path changes)
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_no_nested_tensor(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:  # (PyTorch's warning, same condition and words)
+            warnings.warn(
+                "enable_nested_tensor is True, but self.use_nested_tensor is False because "
+                + why_not,
+                stacklevel=2,
+            )
 
     def forward(
         self,
@@ -175,6 +222,8 @@ class TransformerEncoder(Module):
 class TransformerDecoderLayer(Module):
     """Self-attention over the target, attention to the encoder's memory, then feed-forward;
     each with a residual connection and a LayerNorm."""
+
+    __constants__ = ["norm_first"]
 
     def __init__(
         self,
@@ -258,6 +307,8 @@ class TransformerDecoderLayer(Module):
 
 class TransformerDecoder(Module):
     """`num_layers` copies of a decoder layer (independent weights), then `norm` if given."""
+
+    __constants__ = ["norm"]
 
     def __init__(
         self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None

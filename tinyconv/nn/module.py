@@ -104,6 +104,16 @@ class Buffer(metaclass=_BufferMeta):
         return t
 
 
+def _factory_dtype(device: Any, dtype: Any, what: str) -> np.dtype:
+    """A layer constructor's `device` and `dtype` (PyTorch's factory keywords): the device is
+    checked as tinyconv's tensor factories check it (the CPU only: 'meta', 'cuda' or a bad
+    string raise as `torch.empty(2, device=...)` does), before the layer draws any weight;
+    the dtype defaults to the default float dtype."""
+    if device is not None:
+        _check_device(device, what)
+    return _dtype.get_default_dtype() if dtype is None else _dtype.as_dtype(dtype)
+
+
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
     return Parameter(Tensor._make(data, None, False), requires_grad)
 
@@ -200,12 +210,23 @@ class Module:
     # that changes its layout bumps it and reads it back in _load_from_state_dict (PyTorch's
     # protocol; torchvision's MNASNet, for one, relies on it).
     _version: int = 1
+    # PyTorch's flags: dump_patches is unused (kept for old code that sets it); with
+    # call_super_init, Module.__init__ passes its arguments on to the next class in the MRO
+    # (for a Module mixed with another class that takes them)
+    dump_patches: bool = False
+    call_super_init: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if args or kwargs:
+        # (PyTorch's messages: Module.__init__ takes no arguments unless call_super_init)
+        if kwargs and not self.call_super_init:
             raise TypeError(
-                f"{type(self).__name__}.__init__() got unexpected arguments for Module.__init__ "
-                f"(args={args}, kwargs={kwargs}); Module.__init__ takes none"
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"'{next(iter(kwargs))}'"
+            )
+        if args and not self.call_super_init:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() takes 1 positional argument but "
+                f"{len(args) + 1} were given"
             )
         # object.__setattr__: our own __setattr__ reads these registries
         object.__setattr__(self, "training", True)
@@ -214,6 +235,8 @@ class Module:
             if name in ("_parameters", "_buffers", "_modules"):
                 empty = {}  # (plain dicts, as PyTorch 2's: they print as {...})
             object.__setattr__(self, name, empty)
+        if self.call_super_init:
+            super().__init__(*args, **kwargs)
 
     # -- registration --------------------------------------------------------------------
     def _registry(self, kind: str, name: str) -> OrderedDict:
@@ -630,8 +653,10 @@ class Module:
                     memo, prefix + ("." if prefix else "") + name, remove_duplicate
                 )
 
-    def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        """This module and every submodule, depth first (a module reachable twice comes
+        once unless remove_duplicate=False)."""
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -646,8 +671,16 @@ class Module:
             yield m
 
     def _named_members(
-        self, kind: str, prefix: str, recurse: bool, remove_duplicate: bool
+        self,
+        get_members_fn: Callable[[Module], Any],
+        prefix: str = "",
+        recurse: bool = True,
+        remove_duplicate: bool = True,
     ) -> Iterator[tuple[str, Any]]:
+        """(dotted name, member) for the (name, member) pairs get_members_fn(module) gives for
+        this module and, with recurse, every submodule (PyTorch's signature: named_parameters
+        passes `lambda m: m._parameters.items()`); a member reached twice comes once unless
+        remove_duplicate=False."""
         seen: set = set()  # ids: a Tensor's == is elementwise
         mods = (
             self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
@@ -655,7 +688,7 @@ class Module:
             else [(prefix, self)]
         )
         for mprefix, m in mods:
-            for name, v in getattr(m, kind).items():
+            for name, v in get_members_fn(m):
                 if v is None or id(v) in seen:
                     continue
                 if remove_duplicate:
@@ -667,7 +700,9 @@ class Module:
     ) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter); a parameter shared by two modules comes once (under its
         first name) unless remove_duplicate=False."""
-        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+        return self._named_members(
+            lambda m: m._parameters.items(), prefix, recurse, remove_duplicate
+        )
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
@@ -676,7 +711,7 @@ class Module:
     def named_buffers(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -738,11 +773,20 @@ class Module:
         through): children first, each through its own ``_apply``, so a subclass that overrides
         it to convert tensors of its own (YOLO's anchors) sees every conversion. Parameters and
         buffers stay the same objects, their data replaced, so an optimiser holding them keeps
-        working."""
+        working. A converted buffer is a new tensor, as PyTorch's (a reference to the old one
+        keeps the old values and dtype)."""
         if recurse:
             for m in self.children():
                 m._apply(fn)
-        for t in list(self._parameters.values()) + list(self._buffers.values()):
+        for name, buf in list(self._buffers.items()):
+            if buf is not None:
+                with grad_mode.no_grad():
+                    new = fn(buf)
+                if new is not buf:
+                    if buf.grad is not None:
+                        new.grad = fn(buf.grad)
+                    self._buffers[name] = new.requires_grad_(buf.requires_grad)
+        for t in self._parameters.values():
             if t is None:
                 continue
             with grad_mode.no_grad():

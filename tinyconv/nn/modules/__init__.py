@@ -20,6 +20,7 @@ for _name in (
     "flatten",
     "fold",
     "instancenorm",
+    "lazy",
     "linear",
     "loss",
     "module",

@@ -9,7 +9,7 @@ from .. import (
     LazyBatchNorm3d,
     SyncBatchNorm,
 )
-from ..layers import _BatchNorm, _NormBase
+from ..layers import _BatchNorm, _LazyNormBase, _NormBase
 
 __all__ = [
     "BatchNorm1d",
@@ -20,5 +20,6 @@ __all__ = [
     "LazyBatchNorm3d",
     "SyncBatchNorm",
     "_BatchNorm",
+    "_LazyNormBase",
     "_NormBase",
 ]

@@ -14,7 +14,7 @@ from .. import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
-from ..layers import _ConvNd
+from ..layers import _ConvNd, _ConvTransposeNd, _LazyConvXdMixin
 
 __all__ = [
     "Conv1d",
@@ -30,4 +30,6 @@ __all__ = [
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
     "_ConvNd",
+    "_ConvTransposeNd",
+    "_LazyConvXdMixin",
 ]

@@ -8,7 +8,7 @@ from .. import (
     Dropout3d,
     FeatureAlphaDropout,
 )
-from ..layers_extra import _DropoutNd
+from ..layers import _DropoutNd
 
 __all__ = [
     "AlphaDropout",

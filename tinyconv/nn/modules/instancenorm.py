@@ -8,6 +8,8 @@ from .. import (
     LazyInstanceNorm2d,
     LazyInstanceNorm3d,
 )
+from ..layers import _LazyNormBase, _NormBase
+from ..layers_norm import _InstanceNorm
 
 __all__ = [
     "InstanceNorm1d",
@@ -16,4 +18,7 @@ __all__ = [
     "LazyInstanceNorm1d",
     "LazyInstanceNorm2d",
     "LazyInstanceNorm3d",
+    "_InstanceNorm",
+    "_LazyNormBase",
+    "_NormBase",
 ]

@@ -1,7 +1,5 @@
 """`torch.nn.modules.loss`'s classes: tinyconv.nn's, under PyTorch's module path."""
 
-from typing import Any
-
 from .. import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -25,22 +23,7 @@ from .. import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from ..layers import _Loss
-
-
-class _WeightedLoss(_Loss):
-    """Base of a loss with a per-class `weight` (kept as a buffer), as PyTorch's."""
-
-    def __init__(
-        self,
-        weight: Any = None,
-        size_average: Any = None,
-        reduce: Any = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
-
+from ..layers import _Loss, _WeightedLoss
 
 __all__ = [
     "BCELoss",

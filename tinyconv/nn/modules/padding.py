@@ -17,6 +17,7 @@ from .. import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from ..layers_extra import _CircularPadNd, _ConstantPadNd, _ReflectionPadNd, _ReplicationPadNd
 
 __all__ = [
     "CircularPad1d",
@@ -34,4 +35,8 @@ __all__ = [
     "ZeroPad1d",
     "ZeroPad2d",
     "ZeroPad3d",
+    "_CircularPadNd",
+    "_ConstantPadNd",
+    "_ReflectionPadNd",
+    "_ReplicationPadNd",
 ]

@@ -1,5 +1,6 @@
 """`tinyconv.nn.modules.utils`, as torch.nn.modules.utils: _single, _pair, _triple,
-_quadruple (a number repeated into a tuple; an iterable made a tuple as it is), and
+_quadruple (a number repeated into a tuple; an iterable made a tuple as it is),
+_reverse_repeat_tuple (a conv's padding in F.pad's order) and
 consume_prefix_in_state_dict_if_present (a DataParallel checkpoint's "module." prefix off)."""
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from ..layers import _reverse_repeat_tuple
+
 __all__ = [
     "_ntuple",
     "_pair",
     "_quadruple",
+    "_reverse_repeat_tuple",
     "_single",
     "_triple",
     "consume_prefix_in_state_dict_if_present",

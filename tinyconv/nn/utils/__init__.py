@@ -20,12 +20,16 @@ from ...random import fork_rng
 from ...tensor import Tensor
 from ...torch_functions import cat
 from ..module import Module
-from . import fusion, parametrizations, parametrize, prune, rnn, stateless
+from . import fusion, memory_format, parametrizations, parametrize, prune, rnn, stateless
 from .fusion import (
     fuse_conv_bn_eval,
     fuse_conv_bn_weights,
     fuse_linear_bn_eval,
     fuse_linear_bn_weights,
+)
+from .memory_format import (
+    convert_conv2d_weight_memory_format,
+    convert_conv3d_weight_memory_format,
 )
 from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
@@ -35,12 +39,15 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "clip_grads_with_norm_",
+    "convert_conv2d_weight_memory_format",
+    "convert_conv3d_weight_memory_format",
     "fuse_conv_bn_eval",
     "fuse_conv_bn_weights",
     "fuse_linear_bn_eval",
     "fuse_linear_bn_weights",
     "fusion",
     "get_total_norm",
+    "memory_format",
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
