@@ -103,6 +103,68 @@ def test_pil_only_names_are_absent_and_say_why():
             RuntimeError,
             "3-D or 4-D",
         ),
+        (lambda: TF.adjust_brightness(image(), -0.1), ValueError, "brightness_factor"),
+        (lambda: TF.adjust_hue(image(), 0.7), ValueError, r"hue_factor must be in \[-0.5, 0.5\]"),
+        (lambda: TF.adjust_contrast(image((2, 4, 4)), 1.2), TypeError, "1 or 3 channels, got 2"),
+        (lambda: TF.posterize(image(), 3), TypeError, "uint8 image"),
+        (lambda: TF.posterize(image().to(tinyconv.uint8), 9), ValueError, "between 0 and 8"),
+        (lambda: TF.equalize(image()), TypeError, "uint8 image"),
+        (lambda: TF.solarize(image(), 2.0), TypeError, "threshold"),
+        (lambda: TF.invert(image((4, 4))), TypeError, "at least 3 dimensions"),
+        (lambda: TF.gaussian_blur(image(), 4), ValueError, "odd and positive"),
+        (lambda: TF.gaussian_blur(image(), 3, [0.0]), ValueError, "sigma must be positive"),
+        (
+            lambda: TF.rotate(image(), 10.0, transforms.InterpolationMode.BICUBIC),
+            ValueError,
+            "BICUBIC is not supported for tensors",
+        ),
+        (lambda: TF.rotate(image(), 10.0, "bilinear"), TypeError, "InterpolationMode"),
+        (lambda: TF.rotate(np.zeros((3, 4, 4)), 10.0), TypeError, "no PIL images"),
+        (lambda: TF.affine(image(), 0, [1], 1.0, 0), ValueError, "translate must have 2"),
+        (lambda: TF.affine(image(), 0, [1, 1], 0.0, 0), ValueError, "scale must be positive"),
+        (lambda: TF.rotate(image(), 5.0, fill=[1, 2]), ValueError, "fill has 2 values"),
+        (lambda: TF.perspective(image(), [[0, 0]], [[1, 1]]), ValueError, "four corners"),
+        (
+            lambda: TF.elastic_transform(image(), tinyconv.zeros(1, 2, 2, 2)),
+            ValueError,
+            r"displacement must have shape \(1, 6, 7, 2\)",
+        ),
+        (lambda: TF.five_crop(image(), 8), ValueError, "bigger than the image"),
+        (lambda: transforms.ColorJitter(brightness=-1), ValueError, "non-negative"),
+        (lambda: transforms.ColorJitter(hue=(0.2, 0.7)), ValueError, "between"),
+        (lambda: transforms.ColorJitter(contrast="x"), TypeError, "single number"),
+        (lambda: transforms.RandomErasing(value="noise"), ValueError, "'random'"),
+        (lambda: transforms.RandomErasing(scale=(0.5, 1.5)), ValueError, "between 0 and 1"),
+        (
+            lambda: transforms.RandomErasing(1.0, value=(1, 2))(image()),
+            ValueError,
+            "1 or 3",
+        ),
+        (lambda: transforms.GaussianBlur(4), ValueError, "odd and positive"),
+        (lambda: transforms.GaussianBlur(3, sigma=(2.0, 1.0)), ValueError, r"\(min, max\)"),
+        (lambda: transforms.RandomRotation(-5), ValueError, "must be positive"),
+        (lambda: transforms.RandomRotation((1, 2, 3)), ValueError, "length 2"),
+        (lambda: transforms.RandomAffine(0, translate=(0.5, 2)), ValueError, r"\[0, 1\]"),
+        (lambda: transforms.RandomAffine(0, shear=(1, 2, 3)), ValueError, "length 2 or 4"),
+        (lambda: transforms.RandomRotation(5, fill={"r": 1}), TypeError, "fill must be"),
+        (lambda: transforms.ElasticTransform(alpha=5), TypeError, "alpha must be a float"),
+        (lambda: transforms.RandomChoice(transforms.Pad(1)), TypeError, "must be a sequence"),
+        (lambda: transforms.FiveCrop((1, 2, 3)), ValueError, r"\(h, w\)"),
+        (
+            lambda: transforms.LinearTransformation(tinyconv.zeros(3, 4), tinyconv.zeros(3)),
+            ValueError,
+            "must be square",
+        ),
+        (
+            lambda: transforms.LinearTransformation(tinyconv.eye(5), tinyconv.zeros(5))(image()),
+            ValueError,
+            "126 values",
+        ),
+        (
+            lambda: transforms.AutoAugment("imagenet"),
+            ValueError,
+            "policy imagenet is not recognized",
+        ),
     ],
 )
 def test_bad_arguments_raise_naming_them(call, error, message):
@@ -210,3 +272,62 @@ def test_resize_bicubic_is_antialiased_interpolate_clamped_for_uint8():
         got8.numpy(), ref.clamp(0, 255).round().to(tinyconv.uint8).numpy()
     )
     assert ref.max().item() > 255 or ref.min().item() < 0  # (the clamp mattered)
+
+
+def test_new_transforms_keep_shape_dtype_and_range():
+    """Every colour, blur and geometry transform keeps a uint8 image's dtype and range and a
+    float image's shape, on single images and batches."""
+    u8 = (image((2, 3, 8, 9), seed=3) * 255).to(tinyconv.uint8)
+    steps = [
+        transforms.ColorJitter(0.5, 0.5, 0.5, 0.2),
+        transforms.RandomErasing(1.0),
+        transforms.GaussianBlur(3),
+        transforms.RandomRotation(30),
+        transforms.RandomAffine(20, (0.1, 0.1), (0.9, 1.1), 10),
+        transforms.RandomPerspective(p=1.0),
+        transforms.RandomEqualize(1.0),
+        transforms.RandomPosterize(2, 1.0),
+        transforms.AutoAugment(),
+        transforms.RandAugment(),
+        transforms.TrivialAugmentWide(),
+        transforms.ElasticTransform(alpha=5.0, sigma=1.0),
+    ]
+    tinyconv.manual_seed(0)
+    for step in steps:
+        for x in (u8, u8[0]):
+            out = step(x)
+            assert out.dtype == tinyconv.uint8 and tuple(out.shape) == tuple(x.shape), step
+    flat = TF.autocontrast(tinyconv.full((3, 4, 4), 0.25))  # one level: left as it is
+    assert bool((flat == 0.25).all())
+    gray = transforms.RandomGrayscale(1.0)(image())
+    assert tuple(gray.shape) == (3, 6, 7) and bool((gray[0] == gray[2]).all())
+
+
+def test_hue_round_trip_and_known_colours():
+    """A hue shift of 0 gives the image back (to float32 rounding); a third of a turn maps
+    pure red to pure green and green to blue."""
+    x = image((3, 5, 6), seed=8)
+    np.testing.assert_allclose(TF.adjust_hue(x, 0.0).numpy(), x.numpy(), atol=1e-6)
+    rgb = tinyconv.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[0.0, 0.0]]])  # red, green pixels
+    shifted = TF.adjust_hue(rgb, 1 / 3).numpy()
+    np.testing.assert_allclose(shifted[:, 0, 0], [0, 1, 0], atol=1e-6)
+    np.testing.assert_allclose(shifted[:, 0, 1], [0, 0, 1], atol=1e-6)
+
+
+def test_rotate_by_right_angles_is_rot90_and_fill_paints_outside():
+    x = image((1, 5, 5), seed=9)
+    np.testing.assert_array_equal(TF.rotate(x, 90.0).numpy(), np.rot90(x.numpy(), 1, (1, 2)))
+    np.testing.assert_array_equal(TF.rotate(x, 180.0).numpy(), x.numpy()[:, ::-1, ::-1])
+    moved = TF.affine(x, 0.0, [2, 0], 1.0, 0.0, fill=[-1.0])
+    np.testing.assert_array_equal(moved.numpy()[:, :, 2:], x.numpy()[:, :, :3])
+    assert bool((moved[:, :, :2] == -1.0).all())
+    wide = TF.rotate(image((1, 4, 8)), 90.0, expand=True)
+    assert tuple(wide.shape) == (1, 8, 4)
+
+
+def test_five_and_ten_crop_corners():
+    x = tinyconv.arange(1 * 4 * 5).float().view(1, 4, 5)
+    tl, tr, bl, br, center = TF.five_crop(x, 2)
+    assert [t[0, 0, 0].item() for t in (tl, tr, bl, br, center)] == [0, 3, 10, 13, 7]
+    ten = transforms.TenCrop(2)(x)
+    assert len(ten) == 10 and ten[5][0, 0, 0].item() == 4.0  # top-left of the mirror image
