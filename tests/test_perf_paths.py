@@ -971,6 +971,12 @@ def _reference_act(name: str, x: np.ndarray, g: np.ndarray, arg: float) -> tuple
     """The activations' plain forms (np.where selects, one expression each), as they were
     before their in-place, select-free paths: (forward, backward)."""
     dt = x.dtype
+    if dt == np.float16:  # PyTorch computes half in float32 and rounds once
+        if name == "sigmoid":  # ... but its backward rounds each product: (g (1 - s)) s
+            f = _reference_act(name, x.astype(np.float32), g, arg)[0].astype(dt)
+            return f, g * (1 - f) * f
+        f, b = _reference_act(name, x.astype(np.float32), g.astype(np.float32), arg)
+        return f.astype(dt), b.astype(dt)
     with np.errstate(all="ignore"):
         if name == "leaky_relu":
             f = np.where(x > 0, x, x * arg)
@@ -985,15 +991,11 @@ def _reference_act(name: str, x: np.ndarray, g: np.ndarray, arg: float) -> tuple
             f = np.clip(x + 3, 0, 6) / 6
             b = np.where((x > -3) & (x < 3), g * float(np.float32(1 / 6)), 0)
         elif name == "sigmoid":
-            x32 = x.astype(np.float32) if dt == np.float16 else x
-            s = np.asarray(1 / (1 + np.exp(-x32)))  # (0 where e^-x overflows, as PyTorch)
-            f = s.astype(dt)
+            f = np.asarray(1 / (1 + np.exp(-x)))  # (0 where e^-x overflows, as PyTorch)
             b = g * f * (1 - f)
         elif name == "silu":
             s = _reference_act("sigmoid", x, g, arg)[0]
-            f = x * s  # float16: x times its rounded sigmoid
-            if dt != np.float16:  # PyTorch's x / (1 + e^-x) (-0 where e^-x overflows)
-                f = x / (1 + np.exp(-x))
+            f = x / (1 + np.exp(-x))  # PyTorch's form (-0 where e^-x overflows)
             b = (g * s) * (1 + x * (1 - s))  # (PyTorch's order)
     return f.astype(dt), b.astype(dt)
 

@@ -917,9 +917,7 @@ class TensorGaps:
             )
         d = _dim(dim, self._data.ndim, what)
         others = tuple(i for i in range(self._data.ndim) if i != d)
-        norm = self.norm(p, others, keepdim=True)
-        factor = (maxnorm / (norm + 1e-7)).where(norm > maxnorm, _const(np.ones((), norm.dtype)))
-        return self * factor
+        return _t.ops_gaps.Renorm.apply(self, float(p), others, float(maxnorm))
 
     def matrix_power(self, n: int) -> Any:
         """self @ self @ ... (n times) for square matrices (..., m, m); n = 0 gives the
@@ -979,6 +977,9 @@ class TensorGaps:
                 f"{what}: input of shape {tuple(self.shape)} can't be broadcast to the outer "
                 f"product's shape {out_shape}"
             ) from None
+        dt = self._data.dtype
+        if dt.kind == "f" and vec1._data.dtype == dt == vec2._data.dtype:
+            return _t.ops_gaps.Addr.apply(self, vec1, vec2, beta, alpha)  # (PyTorch's kernel)
         prod = vec1.outer(vec2)
         if alpha != 1:
             prod = prod * alpha

@@ -432,11 +432,7 @@ class TensorMath:
             raise TypeError(f"mvlgamma(): p must be an int, got {type(p).__name__}")
         if p < 1:
             raise RuntimeError("p has to be greater than or equal to 1")
-        x = _float(self)
-        steps = np.arange(-p / 2 + 0.5, 0.5, 0.5)[:p].astype(x._data.dtype)
-        args = x.unsqueeze(-1) + _t.Tensor._make(steps, None, False)
-        out = args.lgamma().sum(-1) + p * (p - 1) * math.log(math.pi) / 4
-        return _t._mf._fused(out, "MvlgammaBackward0", x)  # (_tensor_gaps imports this module)
+        return _t.ops_special_more.Mvlgamma.apply(_float(self), builtins.int(p))
 
     def igamma(self, other: Any) -> Any:
         """The regularized lower incomplete gamma function P(self, other) (special.gammainc)."""

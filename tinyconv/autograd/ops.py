@@ -32,7 +32,7 @@ from .._indexing import IndexPlan
 from ..kernels import threads
 from ..kernels.bits import select_bits
 from ..kernels.layout import c_order, like_input
-from ..kernels.scatter import wide_sum
+from ..kernels.opmath import mul_number, opmath, rsqrt
 from .function import Function, ShownNode, layout_free, sum_to_shape
 
 
@@ -205,22 +205,46 @@ class Binary(Op):
         return ga, gb
 
 
+def _in_dtype(number: Any, a: Any, b: Any) -> Any:
+    """A Python number as PyTorch's kernel takes it: rounded to the operands' float dtype
+    (then used in float32 for float16), as a Python number again."""
+    dt = np.result_type(a, b)
+    return dt.type(number).item() if dt.kind == "f" else number
+
+
+def _axpy(a: Any, b: Any, alpha: Any) -> Any:
+    """a + alpha * b as PyTorch's add kernel: float32 with one rounding (its fused
+    multiply-add; the float64 sum of the exact product rounded to float32 is that), float16
+    in float32 and rounded once."""
+    if np.result_type(a, b) == np.float32:
+        return (np.asarray(a, np.float64) + alpha * np.asarray(b, np.float64)).astype(np.float32)
+    return opmath(lambda a, b: a + alpha * b, a, b)
+
+
 class Add(Binary):
     torch_name = "AddBackward0"
 
     ufunc = np.add
+    alpha = 1  # add(a, b, alpha): a + alpha * b
 
     @staticmethod
-    def forward(ctx, a, b, dtype=None):
+    def forward(ctx, a, b, dtype=None, alpha=1):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        return np.add(a, b)
+        if alpha == 1:
+            return np.add(a, b)
+        # one kernel in PyTorch: alpha taken in the dtype, float16 computed in float32 and
+        # rounded once
+        ctx.alpha = alpha
+        return _axpy(a, b, _in_dtype(alpha, a, b))
 
     @staticmethod
     def backward(ctx, grad):
-        # d(a + b)/da = d(a + b)/db = 1
-        return Binary.reduce(ctx, grad, grad)
+        # d(a + alpha b)/da = 1, d/db = alpha
+        return Binary.reduce(ctx, grad, grad if ctx.alpha == 1 else mul_number(grad, ctx.alpha))
 
-    graph_backward = backward  # (only + and sum_to_shape: the same code works on Tensors)
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return Binary.reduce(ctx, grad, grad if ctx.alpha == 1 else grad * ctx.alpha)
 
 
 class Sub(Binary):
@@ -231,18 +255,28 @@ class Sub(Binary):
         # rsub (`1 - x`) is PyTorch's node of the tensor and a number: one edge
         return self.edges[1:2] if self.torch_name == "RsubBackward1" else self.edges[:2]
 
+    alpha = 1  # sub(a, b, alpha): a - alpha * b
+
     @staticmethod
-    def forward(ctx, a, b, dtype=None):
+    def forward(ctx, a, b, dtype=None, alpha=1):
         a, b = Binary.prepare(ctx, a, b, dtype)
         # `1 - x` is PyTorch's rsub (its own node); x - y and x - 1 are sub
         ctx.torch_name = "SubBackward0" if isinstance(a, np.ndarray) else "RsubBackward1"
-        return np.subtract(a, b)
+        if alpha == 1:
+            return np.subtract(a, b)
+        ctx.alpha = alpha  # (one kernel, as add's)
+        return _axpy(a, b, -_in_dtype(alpha, a, b))
 
     @staticmethod
     def backward(ctx, grad):
-        return Binary.reduce(ctx, grad, -grad if ctx.needs_input_grad[1] else None)
+        if not ctx.needs_input_grad[1]:
+            return Binary.reduce(ctx, grad, None)
+        return Binary.reduce(ctx, grad, -grad if ctx.alpha == 1 else mul_number(grad, -ctx.alpha))
 
-    graph_backward = backward
+    @staticmethod
+    def graph_backward(ctx, grad):
+        gb = (-grad if ctx.alpha == 1 else grad * -ctx.alpha) if ctx.needs_input_grad[1] else None
+        return Binary.reduce(ctx, grad, gb)
 
 
 class Mul(Binary):
@@ -304,9 +338,11 @@ class Div(Binary):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad[:2]
         if hasattr(ctx, "numerator"):  # out = a * r with r = 1/b (saved as b): d out/db = -a r^2
-            return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (b * b) if nb else None)
-        # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2
-        return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+            return Binary.reduce(
+                ctx, None, -mul_number(grad, ctx.numerator) * (b * b) if nb else None
+            )
+        # d(a/b)/da = 1/b,  d(a/b)/db = -a/b^2, as PyTorch's formula rounds: -grad ((a / b) / b)
+        return Binary.reduce(ctx, grad / b if na else None, -grad * (a / b / b) if nb else None)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -317,7 +353,7 @@ class Div(Binary):
             # dependence on b, so r is rebuilt from b (the graph tensor) first
             r = ctx._input_as_graph_tensor(1, np.reciprocal(b)).reciprocal()
             return Binary.reduce(ctx, None, -(grad * ctx.numerator) * (r * r))
-        return Binary.reduce(ctx, grad / b if na else None, -grad * a / (b * b) if nb else None)
+        return Binary.reduce(ctx, grad / b if na else None, -grad * (a / b / b) if nb else None)
 
 
 class Pow(Binary):
@@ -357,8 +393,8 @@ class Pow(Binary):
             elif b == 2:  # x ** 2, the most common case: a^(b-1) is a itself
                 # (a + a is 2 * a exactly, without converting the Python 2: 0.34 vs 0.9 us)
                 ga = grad * (a + a) if isinstance(a, np.ndarray) else grad * (b * a)
-            else:  # another Python scalar exponent
-                ga = grad * (b * _power(a, b - 1)) if b != 0 else np.zeros_like(grad)
+            else:  # another Python scalar exponent (float16: b unrounded, as PyTorch's mul)
+                ga = grad * mul_number(_power(a, b - 1), b) if b != 0 else np.zeros_like(grad)
         if nb:  # d(a^b)/db = a^b log(a); PyTorch defines it as 0 where a == 0 and b >= 0
             gb = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
         return Binary.reduce(ctx, ga, gb)
@@ -394,8 +430,9 @@ def _power(a: Any, b: Any) -> Any:
         return np.logical_or(a, not b)  # bool ** bool stays bool (NumPy would give int8)
     if type(b) is float and b == -0.5 and dt.kind == "f":
         # PyTorch computes x ** -0.5 as 1 / sqrt(x), which keeps the sign of -0.0 (-inf);
-        # np.power gives +inf there (and x ** 0.5's gradient, 0.5 x ** -0.5, follows it)
-        return np.reciprocal(np.sqrt(a))
+        # np.power gives +inf there (and x ** 0.5's gradient, 0.5 x ** -0.5, follows it);
+        # float16 rounded once, as PyTorch's float32 rsqrt
+        return rsqrt(a)
     if dt.kind == "f" and isinstance(a, np.ndarray) and type(b) in (int, float):
         # PyTorch's tensor ** number computes these exponents by multiplication or a
         # reciprocal, bit for bit (np.power's pow() rounds x ** 3 otherwise in a
@@ -519,7 +556,7 @@ class FloorDivide(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(a, b, np.result_type(a, b), "floor_divide (//)")
-        return np.floor_divide(a, b)
+        return _floor_quotient(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -529,6 +566,30 @@ class FloorDivide(Binary):
         )
 
     graph_backward = backward  # (raises: no derivative)
+
+
+def _half_by_number(a: Any, b: Any) -> bool:
+    """A float16 array divided by a Python number (not a tensor)."""
+    return isinstance(a, np.ndarray) and a.dtype == np.float16 and type(b) in (int, float)
+
+
+def _floor_quotient(a: Any, b: Any) -> Any:
+    """np.floor_divide(a, b), with PyTorch's float16 numbers: a float16 tensor divided by a
+    number is computed in float32 with the number unrounded (its kernel's scalar path); two
+    float16 tensors in float16 steps, each rounded, as its Half kernel runs C's floor-divide
+    algorithm (NumPy's float16 loop runs it in float32 and rounds once: 2003 vs 2002)."""
+    if _half_by_number(a, b):
+        return opmath(lambda a: np.floor_divide(a, b), a)
+    if np.result_type(a, b) != np.float16:
+        return np.floor_divide(a, b)
+    a, b = np.asarray(a, np.float16), np.asarray(b, np.float16)
+    mod = np.fmod(a, b)  # (exact)
+    div = (a - mod) / b
+    div = np.where((mod != 0) & ((b < 0) != (mod < 0)), div - np.float16(1), div)
+    floor = np.floor(div)
+    floor = np.where(div - floor > np.float16(0.5), floor + np.float16(1), floor)
+    floor = np.where(div != 0, floor, np.copysign(np.float16(0), a / b))
+    return np.where(b == 0, a / b, floor)  # (x / 0: inf or nan, as C's)
 
 
 class RoundedDivide(Binary):
@@ -546,8 +607,10 @@ class RoundedDivide(Binary):
         what = "div(rounding_mode='trunc')" if cls.trunc else "div(rounding_mode='floor')"
         _division_by_zero(a, b, dt, what)
         if not cls.trunc:
-            return np.floor_divide(a, b)
+            return _floor_quotient(a, b)
         if dt.kind == "f":
+            if _half_by_number(a, b):  # (PyTorch's kernel divides by the number in float32)
+                return opmath(lambda a: np.trunc(a / b), a)
             return np.trunc(np.true_divide(a, b))
         # integers: C's division, the floor quotient moved up where it rounded a negative
         # quotient down (np.trunc of a float quotient would lose digits of large ints)
@@ -932,6 +995,8 @@ class Sigmoid(Op):
         (out,) = ctx.saved_tensors
         if not isinstance(grad, np.ndarray):  # (graph_backward: Tensors)
             return grad * out * (1 - out)  # s' = s (1 - s)
+        if out.dtype == np.float16:  # PyTorch's float16 kernel: (grad (1 - s)) s, each rounded
+            return grad * (1 - out) * out
         d = np.asarray(grad * out)
         return np.multiply(d, np.subtract(1, out), out=d if d.dtype == out.dtype else None)
 
@@ -953,9 +1018,16 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        return opmath(Tanh._derivative, grad, out)  # (one fused kernel in PyTorch)
+
+    @staticmethod
+    def _derivative(grad, out):
         return grad * (1 - out * out)  # tanh' = 1 - tanh^2
 
-    graph_backward = backward
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return Tanh._derivative(grad, out)
 
 
 class Clamp(Op):
@@ -1288,7 +1360,8 @@ def _var_backward(g: np.ndarray, centered: np.ndarray, dof: Any, full: bool = Fa
     # in place: `centered` is always a fresh array here (saves a full-size temporary);
     # of a 0-d input it is a NumPy scalar, which `out=` does not take
     centered = np.asarray(centered)
-    np.multiply(centered, g * (2 / dof if dof else np.inf), out=centered, casting="unsafe")
+    # (2 / dof) g first, the number unrounded (float16 in float32), as PyTorch's formula
+    np.multiply(centered, mul_number(g, 2 / dof if dof else np.inf), out=centered, casting="unsafe")
     return centered
 
 
@@ -1958,7 +2031,14 @@ class Norm(Op):
     def forward(ctx, a, p, axis=None, keepdims=False):
         # float16 is normed in float32 and rounded once, as PyTorch does (float16 sums and
         # squares would round at every step, and overflow above 256 for p = 2)
-        w = a.astype(np.float32) if a.dtype == np.float16 else a
+        out = opmath(Norm.value, a, p, axis, keepdims)
+        ctx.save_for_backward(a, out)  # as PyTorch: self and result
+        ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
+        return out
+
+    @staticmethod
+    def value(w, p, axis, keepdims):
+        """The p-norm of the array w (arrays)."""
         x = np.abs(w)
         if p == np.inf:
             out = np.amax(x, axis=axis, keepdims=keepdims)
@@ -1972,10 +2052,7 @@ class Norm(Op):
             out = np.sqrt(np.add.reduce(w * w, axis=axis, keepdims=keepdims))
         else:
             out = np.power(np.add.reduce(np.power(x, p), axis=axis, keepdims=keepdims), 1 / p)
-        out = np.asarray(out).astype(a.dtype, copy=False)
-        ctx.save_for_backward(a, out)  # as PyTorch: self and result
-        ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
-        return out
+        return np.asarray(out).astype(w.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -2001,11 +2078,11 @@ class Norm(Op):
         elif p < 1:
             scaled = np.where(a == 0, zero, np.sign(a) * np.power(np.abs(a), p - 1))
             gin = scaled * g * np.power(n, 1 - p)
+        elif p == 2:  # PyTorch's grad (a / norm), rounded as it rounds
+            gin = g * np.where(n == 0, zero, a / n)
         else:
             if p < 2:
                 scaled = np.sign(a) * np.power(np.abs(a), p - 1)
-            elif p == 2:
-                scaled = a
             else:
                 scaled = a * np.power(np.abs(a), p - 2)
             gin = scaled * np.where(n == 0, zero, g / np.power(n, p - 1))
@@ -2209,24 +2286,40 @@ class LogSoftmax(Op):
         if x.shape[axis] == 0:  # nothing to normalise over: an empty result, as PyTorch
             ctx.save_for_backward(x)
             return x.copy()
-        out = x - np.max(x, axis=axis, keepdims=True)
-        # the same operations as shifted - log(sum(exp(shifted))), with out as shifted's array
-        # and exp's array reused: 2 full-size temporaries fewer
-        e = np.exp(out)
-        out -= np.log(wide_sum(e, axis, keepdims=True))  # (float16 summed in float32)
+        # float16 in float32, rounded once, as PyTorch's kernels; its kernel for the last dim
+        # rounds the sum of exponentials and its log to float16 on the way
+        half_last = x.dtype == np.float16 and axis == x.ndim - 1
+        out = opmath(LogSoftmax._forward, x, axis, half_last)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
 
     @staticmethod
+    def _forward(x, axis, half_last):
+        out = x - np.max(x, axis=axis, keepdims=True)
+        # the same operations as shifted - log(sum(exp(shifted))), with out as shifted's array
+        # and exp's array reused: 2 full-size temporaries fewer
+        e = np.exp(out)
+        total = np.sum(e, axis, keepdims=True)
+        if half_last:  # (float16 input, widened: see forward)
+            out -= np.log(total.astype(np.float16), dtype=np.float32).astype(np.float16)
+        else:
+            out -= np.log(total)
+        return out
+
+    @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        return opmath(LogSoftmax._backward, out, grad, ctx.axis), None
+
+    @staticmethod
+    def _backward(out, grad, axis):
         # d log_softmax_i / d x_j = delta_ij - softmax_j (in exp's array: one temporary)
         if grad.dtype != out.dtype:  # (promotes: the plain expression)
-            return grad - np.exp(out) * wide_sum(grad, ctx.axis, keepdims=True), None
+            return grad - np.exp(out) * np.sum(grad, axis, keepdims=True)
         g = np.exp(out)
-        g *= wide_sum(grad, ctx.axis, keepdims=True)
-        return np.subtract(grad, g, out=g), None
+        g *= np.sum(grad, axis, keepdims=True)
+        return np.subtract(grad, g, out=g)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -2246,22 +2339,31 @@ class Softmax(Op):
             ctx.save_for_backward(x)
             ctx.axis = axis
             return x.copy()
-        # -3e38 - 3e38 = -inf, whose exp is the right 0
-        out = x - np.max(x, axis=axis, keepdims=True)
-        np.exp(out, out=out)  # in place: one full-size array instead of three
-        out /= wide_sum(out, axis, keepdims=True)  # (float16 summed in float32, as PyTorch)
+        out = opmath(Softmax._forward, x, axis)  # (float16 in float32, as PyTorch's kernel)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
 
     @staticmethod
+    def _forward(x, axis):
+        # -3e38 - 3e38 = -inf, whose exp is the right 0
+        out = x - np.max(x, axis=axis, keepdims=True)
+        np.exp(out, out=out)  # in place: one full-size array instead of three
+        out /= np.sum(out, axis, keepdims=True)
+        return out
+
+    @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        return opmath(Softmax._backward, out, grad, ctx.axis), None
+
+    @staticmethod
+    def _backward(out, grad, axis):
         # d s_i / d x_j = s_i (delta_ij - s_j), in grad * out's array: one temporary, not three
         g = grad * out
-        np.subtract(grad, wide_sum(g, ctx.axis, keepdims=True), out=g)
+        np.subtract(grad, np.sum(g, axis, keepdims=True), out=g)
         g *= out
-        return g, None
+        return g
 
     @staticmethod
     def graph_backward(ctx, grad):

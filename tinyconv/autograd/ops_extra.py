@@ -17,6 +17,7 @@ from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
 from ..kernels.distance import euclid_mm, euclid_mm_backward, pnorm_dist, pnorm_dist_grad
 from ..kernels.layout import c_order, like_input
+from ..kernels.opmath import mul_number, opmath, rsqrt
 from ..kernels.scatter import add_rows, wide_add_at, wide_add_rows, wide_sum
 from .function import layout_free, sum_to_shape
 from .ops import (
@@ -113,16 +114,20 @@ class Rsqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.asarray(1 / np.sqrt(a)).astype(a.dtype, copy=False)
+        out = np.asarray(rsqrt(a)).astype(a.dtype, copy=False)
         ctx.save_for_backward(out)  # the output itself (create_graph sees it as the output)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (-0.5 * out * out * out)  # d a^(-1/2) = -1/2 a^(-3/2)
+        # d a^(-1/2) = -1/2 a^(-3/2), as PyTorch's formula: (grad * -0.5) * out^3
+        return mul_number(grad, -0.5) * out**3
 
-    graph_backward = backward
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * -0.5 * out**3
 
 
 class Exp2(Op):
@@ -137,12 +142,12 @@ class Exp2(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (out * np.log(2.0)).astype(out.dtype)
+        return mul_number(grad * out, math.log(2.0))  # (PyTorch's order)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (out * math.log(2.0))
+        return grad * out * math.log(2.0)
 
 
 class Expm1(Op):
@@ -189,7 +194,7 @@ class Log2(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a * np.log(2.0)).astype(a.dtype)
+        return grad / mul_number(a, math.log(2.0))
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -208,7 +213,7 @@ class Log10(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a * np.log(10.0)).astype(a.dtype)
+        return grad / mul_number(a, math.log(10.0))
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -265,12 +270,12 @@ class Asin(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / np.sqrt(1 - a * a)
+        return grad * rsqrt(-a * a + 1)  # (PyTorch's formula, op by op)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (1 - a * a).sqrt()
+        return grad * (-a * a + 1).rsqrt()
 
 
 class Asinh(Op):
@@ -284,12 +289,12 @@ class Asinh(Op):
     @staticmethod
     def backward(ctx, grad):  # d asinh(x) = 1 / sqrt(x^2 + 1)
         (a,) = ctx.saved_tensors
-        return grad / np.sqrt(a * a + 1)
+        return grad * rsqrt(a * a + 1)  # (PyTorch's formula, op by op)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a * a + 1).sqrt()
+        return grad * (a * a + 1).rsqrt()
 
 
 class Acosh(Op):
@@ -303,12 +308,12 @@ class Acosh(Op):
     @staticmethod
     def backward(ctx, grad):  # d acosh(x) = 1 / sqrt(x^2 - 1), x >= 1
         (a,) = ctx.saved_tensors
-        return grad / np.sqrt(a * a - 1)
+        return grad * rsqrt(a * a - 1)  # (PyTorch's formula, op by op)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad / (a * a - 1).sqrt()
+        return grad * (a * a - 1).rsqrt()
 
 
 class Atanh(Op):
@@ -341,12 +346,12 @@ class Acos(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return -grad / np.sqrt(1 - a * a)
+        return grad * -rsqrt(-a * a + 1)  # (PyTorch's formula, op by op)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return -grad / (1 - a * a).sqrt()
+        return grad * -(-a * a + 1).rsqrt()
 
 
 class Atan(Op):
@@ -376,7 +381,7 @@ class Erf(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * ((2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(a.dtype)
+        return mul_number(np.exp(-a * a), 2 / math.sqrt(math.pi)) * grad  # (PyTorch's order)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -392,8 +397,8 @@ class Rounding(Op):
         ctx.in_meta = (a.shape, a.dtype)
         names = {np.floor: "FloorBackward0", np.ceil: "CeilBackward0", np.trunc: "TruncBackward0"}
         ctx.torch_name = names.get(fn, "RoundBackward1" if decimals else "RoundBackward0")
-        if fn is np.round:
-            return np.round(a, decimals)
+        if fn is np.round and decimals:
+            return opmath(_round_decimals, a, decimals)  # (float16: PyTorch's float32 steps)
         return fn(a)
 
     @staticmethod
@@ -403,6 +408,17 @@ class Rounding(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         return _const(np.zeros(*ctx.in_meta)), None, None
+
+
+def _round_decimals(a: np.ndarray, decimals: int) -> np.ndarray:
+    """np.round(a, decimals) as PyTorch's kernel computes it: a * 10^d (a / 10^-d for
+    negative d) rounded half to even, then scaled back."""
+    if a.dtype.kind != "f":
+        return np.round(a, decimals)
+    scale = a.dtype.type(10.0 ** abs(decimals))
+    if decimals > 0:
+        return np.rint(a * scale) / scale
+    return np.rint(a / scale) * scale
 
 
 class Frac(Op):
@@ -433,9 +449,9 @@ class Atan2(Binary):
         a, b = ctx.saved_tensors
         den = a * a + b * b
         # at a = b = 0 PyTorch gives a zero gradient, not 0/0 = nan
-        r = np.where(den == 0, np.zeros((), grad.dtype), grad / den)
-        # d atan2(a, b) = (b da - a db) / (a^2 + b^2)
-        return Binary.reduce(ctx, r * b, -r * a)
+        recip = np.where(den == 0, np.zeros((), den.dtype), np.reciprocal(den))
+        # d atan2(a, b) = (b da - a db) / (a^2 + b^2), as PyTorch's grad b r and grad (-a) r
+        return Binary.reduce(ctx, grad * b * recip, grad * -a * recip)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -489,22 +505,26 @@ class Lerp(Ternary):
         # PyTorch's two forms: from start for |weight| < 0.5, else from end, so that weight 1
         # gives end exactly (and the infinities come out as PyTorch's: lerp(-inf, 1, 0.5) is
         # -inf, lerp(0, inf, 1) nan)
+        # (one kernel: float16 computed in float32, rounded once)
+        return np.asarray(opmath(Lerp._lerp, start, end, weight)).astype(dtype, copy=False)
+
+    @staticmethod
+    def _lerp(start, end, weight):
         diff = end - start
-        out = np.where(np.abs(weight) < 0.5, start + weight * diff, end + (weight - 1) * diff)
-        return np.asarray(out).astype(dtype, copy=False)
+        return np.where(np.abs(weight) < 0.5, start + weight * diff, end + (weight - 1) * diff)
 
     @staticmethod
     def backward(ctx, grad):
         weight, start, end = ctx.saved_tensors
         n = ctx.needs_input_grad
-        return Ternary.reduce(
-            ctx,
-            (
-                grad * (1 - weight) if n[0] else None,
-                grad * weight if n[1] else None,
-                grad * (end - start) if n[2] else None,
-            ),
-        ) + (None,)
+        if not isinstance(weight, np.ndarray) and weight is not None:
+            # grad times a number: float16 in float32 with the number unrounded (PyTorch's mul)
+            ga = opmath(np.multiply, grad, 1 - weight) if n[0] else None
+            gb = opmath(np.multiply, grad, weight) if n[1] else None
+        else:  # (PyTorch's formula of tensor ops, each rounded in the dtype)
+            ga = grad * (1 - weight) if n[0] else None
+            gb = grad * weight if n[1] else None
+        return Ternary.reduce(ctx, (ga, gb, grad * (end - start) if n[2] else None)) + (None,)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -531,14 +551,22 @@ class Addcmul(Ternary):
         n = ctx.needs_input_grad or (False,) * 3
         ctx.value = value
         ctx.save_for_backward(t2 if n[1] else None, t1 if n[2] else None)
-        return np.asarray(x + value * t1 * t2).astype(dtype, copy=False)
+        # (one kernel: float16 computed in float32, rounded once)
+        out = opmath(lambda x, t1, t2: x + value * t1 * t2, x, t1, t2)
+        return np.asarray(out).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         t2, t1 = ctx.saved_tensors
         n, v = ctx.needs_input_grad, ctx.value
+        # PyTorch's grad * (t2 * value): the product with the number rounded first
         return Ternary.reduce(
-            ctx, (grad, grad * v * t2 if n[1] else None, grad * v * t1 if n[2] else None)
+            ctx,
+            (
+                grad,
+                grad * opmath(np.multiply, t2, v) if n[1] else None,
+                grad * opmath(np.multiply, t1, v) if n[2] else None,
+            ),
         ) + (None, None)
 
     @staticmethod
@@ -561,16 +589,19 @@ class Addcdiv(Ternary):
         n = ctx.needs_input_grad or (False,) * 3
         ctx.value = value
         ctx.save_for_backward(t1 if n[2] else None, t2 if n[1] or n[2] else None)
-        return np.asarray(x + value * t1 / t2).astype(dtype, copy=False)
+        # (one kernel: float16 computed in float32, rounded once)
+        out = opmath(lambda x, t1, t2: x + value * t1 / t2, x, t1, t2)
+        return np.asarray(out).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         t1, t2 = ctx.saved_tensors
         n, v = ctx.needs_input_grad, ctx.value
-        return Ternary.reduce(
-            ctx,
-            (grad, grad * v / t2 if n[1] else None, -grad * v * t1 / (t2 * t2) if n[2] else None),
-        ) + (None, None)
+        # PyTorch's formula, op by op: grad * (value / t2), the number first made a tensor of
+        # t2's dtype; -grad * (t1 * value / (t2 * t2)), t1 * value with the number unrounded
+        g1 = grad * (np.asarray(v, t2.dtype) / t2) if n[1] else None
+        g2 = -grad * (opmath(np.multiply, t1, v) / (t2 * t2)) if n[2] else None
+        return Ternary.reduce(ctx, (grad, g1, g2)) + (None, None)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -1361,10 +1392,9 @@ class Hypot(Binary):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        # d hypot/da = a / hypot (0/0 = nan at the origin, as PyTorch)
-        g = grad / out
-        ga = g * a if a is not None else None
-        gb = g * b if b is not None else None
+        # d hypot/da = a / hypot (0/0 = nan at the origin), as PyTorch's grad * a / hypot
+        ga = grad * a / out if a is not None else None
+        gb = grad * b / out if b is not None else None
         return (*Binary.reduce(ctx, ga, gb), None)
 
     graph_backward = backward
@@ -1431,7 +1461,9 @@ class Nansum(Op):
 class AddMatmul(Op):
     """beta * input + alpha * (mat1 @ mat2): addmm (2-D @ 2-D), addmv (2-D @ 1-D) and baddbmm
     (3-D @ 3-D, equal batches); input broadcasts to the product's shape. With beta == 0 the
-    input is ignored (its NaNs do not leak in), as in PyTorch."""
+    input is ignored (its NaNs do not leak in), as in PyTorch. float16 is one float32 sum
+    beta * input + alpha * product, rounded once (PyTorch's gemm for half); its backward
+    rounds each product before scaling it by alpha, as PyTorch's formulas do."""
 
     @staticmethod
     def forward(ctx, inp, m1, m2, beta, alpha, name):
@@ -1439,6 +1471,10 @@ class AddMatmul(Op):
         n1, n2 = ctx.needs_input_grad[1:3] if ctx.needs_input_grad else (False, False)
         ctx.save_for_backward(m1 if n2 else None, m2 if n1 else None)  # what PyTorch saves
         ctx.inp_meta, ctx.beta, ctx.alpha = (inp.shape, inp.dtype), beta, alpha
+        return opmath(AddMatmul._forward, inp, m1, m2, beta, alpha)
+
+    @staticmethod
+    def _forward(inp, m1, m2, beta, alpha):
         prod = np.matmul(m1, m2)
         out = prod if alpha == 1 else prod * np.asarray(alpha).astype(prod.dtype)
         if beta != 0:
@@ -1450,13 +1486,17 @@ class AddMatmul(Op):
         m1, m2 = ctx.saved_tensors
         ni, n1, n2 = ctx.needs_input_grad[:3]
         gi = g1 = g2 = None
+
+        def scaled(g, number):
+            return g if number == 1 else mul_number(g, number)
+
         if ni:
-            gi = sum_to_shape(grad * ctx.beta if ctx.beta != 1 else grad, *ctx.inp_meta)
-        ga = grad * ctx.alpha if ctx.alpha != 1 else grad
+            gi = sum_to_shape(scaled(grad, ctx.beta), *ctx.inp_meta)
         if n1:
-            g1 = np.multiply.outer(ga, m2) if m2.ndim == 1 else ga @ np.swapaxes(m2, -1, -2)
+            prod = np.multiply.outer(grad, m2) if m2.ndim == 1 else grad @ np.swapaxes(m2, -1, -2)
+            g1 = scaled(prod, ctx.alpha)
         if n2:
-            g2 = np.swapaxes(m1, -1, -2) @ ga
+            g2 = scaled(np.swapaxes(m1, -1, -2) @ grad, ctx.alpha)
         return gi, g1, g2, None, None, None
 
     @staticmethod

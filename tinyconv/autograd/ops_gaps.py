@@ -7,7 +7,9 @@ import math
 
 import numpy as np
 
-from .ops import Op
+from ..kernels.opmath import mul_number, opmath, widen
+from .function import sum_to_shape
+from .ops import Norm, Op
 
 # math.erfc applied elementwise: NumPy has no erfc, and 1 - erf(x) loses every digit once
 # erf(x) rounds to 1 (x > ~4 in float32, ~6 in float64), where erfc is 1.5e-8 .. 2e-17.
@@ -71,7 +73,7 @@ class Erfc(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * ((-2 / math.sqrt(math.pi)) * np.exp(-a * a)).astype(a.dtype)
+        return mul_number(np.exp(-a * a), -2 / math.sqrt(math.pi)) * grad  # (PyTorch's order)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -105,27 +107,30 @@ class NoDerivative(Op):
 class Sinc(Op):
     """sin(pi x) / (pi x), 1 at 0. d/dx = (pi x cos(pi x) - sin(pi x)) / (pi x^2), taken as 0
     where pi x^2 is 0 (saves x, as PyTorch). Written as one node: the quotient rule through
-    sin(pi x) / (pi x) cancels catastrophically near 0 (7e13 at x = 1e-20, where this is 0)."""
+    sin(pi x) / (pi x) cancels catastrophically near 0 (7e13 at x = 1e-20, where this is 0).
+    The forward is one PyTorch kernel (float16 in float32, rounded once); the backward is
+    PyTorch's formula of several ops, each rounded (x * pi with pi in float32)."""
 
     torch_name = "SincBackward0"
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pix = x * x.dtype.type(math.pi)
-            out = np.sin(pix) / pix
+        return opmath(Sinc._sinc, x)
+
+    @staticmethod
+    def _sinc(x):
+        pix = x * x.dtype.type(math.pi)
+        out = np.sin(pix) / pix
         out[x == 0] = 1
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        pi = x.dtype.type(math.pi)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            pix = x * pi
-            square = x * x * pi
-            out = grad * (pix * np.cos(pix) - np.sin(pix)) / square
+        pix = opmath(np.multiply, x, math.pi)
+        square = opmath(np.multiply, x * x, math.pi)
+        out = grad * ((pix * np.cos(pix) - np.sin(pix)) / square)
         out[np.broadcast_to(square == 0, out.shape)] = 0
         return out
 
@@ -134,7 +139,7 @@ class Sinc(Op):
         (x,) = ctx.saved_tensors
         pix = x * math.pi
         square = x * x * math.pi
-        out = grad * (pix * pix.cos() - pix.sin()) / square
+        out = grad * ((pix * pix.cos() - pix.sin()) / square)
         return out.where(square != 0, 0.0)
 
 
@@ -178,3 +183,86 @@ class Logit(Op):
         lo, value = (0.0, math.nan) if ctx.eps is None else (ctx.eps, 0.0)
         inside = (x >= lo) & (x <= 1 - lo)
         return (grad / (x * (1 - x))).where(inside, value), None
+
+
+class Renorm(Op):
+    """Each slice along a dim scaled by maxnorm / (norm + 1e-7) where its p-norm (over `axes`,
+    the other dims) exceeds maxnorm. As PyTorch: a float16 input's norms and factors are
+    computed in float32, the factors rounded to float16 before the product; the backward is
+    its formula, maxnorm / (norm + 1e-7) (grad - nb / (norm + 1e-7)) with nb the norm's
+    gradient for sum(x grad), in float32 for float16, where the norm exceeds maxnorm."""
+
+    torch_name = "RenormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, axes, maxnorm):
+        ctx.save_for_backward(x)
+        ctx.p, ctx.axes, ctx.maxnorm = p, axes, maxnorm
+        norm = Norm.value(widen(x), p, axes, True)
+        factor = np.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1).astype(x.dtype)
+        return x * factor
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p, axes, maxnorm = ctx.p, ctx.axes, ctx.maxnorm
+        xw = widen(x)
+        norm = Norm.value(xw, p, axes, True)
+        # (x grad in x's dtype, summed in the wider one)
+        total = np.sum(x * grad, axis=axes, keepdims=True, dtype=xw.dtype)
+        nb = Norm.gradient(xw, norm, total, p, axes, True)
+        inv = 1 / (norm + 1e-7)
+        scaled = maxnorm * inv * (widen(grad) - inv * nb)
+        return np.where(norm > maxnorm, scaled.astype(grad.dtype), grad), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p, axes, maxnorm = ctx.p, ctx.axes, ctx.maxnorm
+        norm = x.norm(p, axes, keepdim=True)
+        nb = Norm.graph_gradient(x, norm, (x * grad).sum(axes, keepdim=True), p, axes, True)
+        inv = (norm + 1e-7).reciprocal()
+        scaled = maxnorm * inv * (grad - inv * nb)
+        return scaled.where(norm > maxnorm, grad), None, None, None
+
+
+class Addr(Op):
+    """beta * input + alpha * outer(vec1, vec2) for one float dtype, as PyTorch's kernel
+    computes it: beta and alpha taken in the dtype, every product and the sum rounded in it
+    (float16 too), input ignored when beta is 0. Backward, PyTorch's formulas: grad beta,
+    (grad @ vec2) alpha and (grad^T @ vec1) alpha, each product rounded before the scaling."""
+
+    torch_name = "AddrBackward0"
+
+    @staticmethod
+    def forward(ctx, inp, v1, v2, beta, alpha):
+        n1, n2 = ctx.needs_input_grad[1:3] if ctx.needs_input_grad else (False, False)
+        ctx.save_for_backward(v1 if n2 else None, v2 if n1 else None)
+        ctx.inp_meta, ctx.beta, ctx.alpha = (inp.shape, inp.dtype), beta, alpha
+        t = v1.dtype.type
+        out = (t(alpha) * v1)[:, None] * v2[None, :]
+        if t(beta) != 0:
+            out = t(beta) * inp + out
+        return np.ascontiguousarray(np.broadcast_to(out, (v1.size, v2.size)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        v1, v2 = ctx.saved_tensors
+        ni, n1, n2 = ctx.needs_input_grad[:3]
+
+        def scaled(g, number):
+            return g if number == 1 else mul_number(g, number)
+
+        gi = sum_to_shape(scaled(grad, ctx.beta), *ctx.inp_meta) if ni else None
+        g1 = scaled(grad @ v2, ctx.alpha) if n1 else None
+        g2 = scaled(grad.T @ v1, ctx.alpha) if n2 else None
+        return gi, g1, g2, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        v1, v2 = ctx.saved_tensors
+        ni, n1, n2 = ctx.needs_input_grad[:3]
+        gi = sum_to_shape(grad * ctx.beta, *ctx.inp_meta) if ni else None
+        g1 = grad.matmul(v2) * ctx.alpha if n1 else None
+        g2 = grad.transpose(0, 1).matmul(v1) * ctx.alpha if n2 else None
+        return gi, g1, g2, None, None

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..kernels.opmath import mul_number, widen
 from .function import sum_to_shape
 from .ops import Op
 from .ops_extra import erf_array
@@ -110,7 +111,9 @@ def polygamma_array(n: int, x: np.ndarray) -> np.ndarray:
         v = _zeta_shifted(1, np.where(np.isfinite(y), y, 1.0))
         # sin(pi x) in the input's dtype: at the poles (negative integers) it is a rounding
         # residue, and PyTorch's huge value there is pi^2 over its square in that dtype
-        s = np.sin(np.asarray(np.pi, x.dtype) * x).astype(np.float64)
+        # (float16 in float32, as PyTorch's half kernel computes)
+        xw = widen(x)
+        s = np.sin(np.asarray(np.pi, xw.dtype) * xw).astype(np.float64)
         out = np.where(low, np.pi**2 / (s * s) - v, v)
         out = np.where(a == np.inf, 0.0, np.where(a == -np.inf, np.nan, out))
     else:
@@ -216,7 +219,7 @@ class Erfinv(Op):
         # y = erfinv(a), a = erf(y): dy/da = 1 / erf'(y) = sqrt(pi) / 2 * exp(y^2)
         (a,) = ctx.saved_tensors
         y = erfinv_array(a)
-        return grad * (math.sqrt(math.pi) / 2 * np.exp(y * y)).astype(a.dtype, copy=False)
+        return mul_number(np.exp(y * y), math.sqrt(math.pi) / 2) * grad  # (PyTorch's order)
 
     @staticmethod
     def graph_backward(ctx, grad):

@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.scatter import wide_sum
 from .function import sum_to_shape
-from .ops import Op
+from .ops import Op, _const
 from .ops_gaps import erfc_array
-from .ops_special import erfinv_array
+from .ops_special import Polygamma, digamma_array, erfinv_array, lgamma_array
 
 _SERIES_MAX = 30.0  # |x| up to here: the power series; above: the asymptotic one
 
@@ -466,3 +467,36 @@ def _xlog1py(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(x == 0, 0, x * np.log1p(y))
         return np.where(np.isnan(y), np.nan, out)
+
+
+def _mvlgamma_args(x: np.ndarray, p: int) -> np.ndarray:
+    """x - j/2 for j = p-1 .. 0 along a new last axis, in x's dtype (PyTorch's arange added)."""
+    return x[..., None] + np.arange(-p / 2 + 0.5, 0.5, 0.5)[:p].astype(x.dtype)
+
+
+class Mvlgamma(Op):
+    """The multivariate log-gamma of dimension p, sum_j lgamma(x - j/2) + p (p - 1) / 4
+    log(pi), as PyTorch computes it: each lgamma rounded in x's dtype, summed (float16 in
+    float32), the constant rounded to the dtype and added. Its backward is PyTorch's formula,
+    grad * sum_j digamma(x - j/2): the digammas summed first, then one product."""
+
+    torch_name = "MvlgammaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        total = wide_sum(lgamma_array(_mvlgamma_args(x, p)), -1)
+        return np.asarray(total + x.dtype.type(p * (p - 1) * math.log(math.pi) / 4))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * wide_sum(digamma_array(_mvlgamma_args(x, ctx.p)), -1), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        steps = np.arange(-ctx.p / 2 + 0.5, 0.5, 0.5)[: ctx.p].astype(x._data.dtype)
+        args = x.unsqueeze(-1) + _const(steps)
+        return grad * Polygamma.apply(args, 0).sum(-1), None

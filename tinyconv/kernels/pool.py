@@ -511,6 +511,16 @@ def avg_pool2d_backward(
     top, bottom = _padded_extent(H, OH, kh, sh, ph, 1)
     left, right = _padded_extent(W, OW, kw, sw, pw, 1)
     Hp, Wp = top + H + bottom, left + W + right
+    if g.dtype == np.float16:
+        # PyTorch's float16 kernel adds each window's share into a float16 buffer, window
+        # by window in output order, rounding every add. The same adds: tap (i, j) of every
+        # window at once, the taps in reverse order, so that each pixel receives its
+        # windows' shares in their order (a later window reaches it through an earlier tap).
+        grad_p = np.zeros((N, C, Hp, Wp), dtype=g.dtype)
+        for i in reversed(range(kh)):
+            for j in reversed(range(kw)):
+                grad_p[:, :, i : i + (OH - 1) * sh + 1 : sh, j : j + (OW - 1) * sw + 1 : sw] += g
+        return np.ascontiguousarray(grad_p[:, :, top : top + H, left : left + W])
     cols = np.zeros((N, C, OH, Wp), dtype=g.dtype)
     for j in range(kw):
         cols[:, :, :, j : j + (OW - 1) * sw + 1 : sw] += g
@@ -650,6 +660,8 @@ def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, .
     N, C, H, W = input_shape
     OH, OW = grad_out.shape[2:]
     (hs, he), (ws, we) = adaptive_windows(H, OH), adaptive_windows(W, OW)
+    if grad_out.dtype == np.float16:
+        return _adaptive_avg_pool2d_backward_half(grad_out, input_shape, hs, he, ws, we)
     g = grad_out / ((he - hs)[:, None] * (we - ws)[None, :]).astype(grad_out.dtype)
     if (OH, OW) == (1, 1):
         # The global pool: one broadcast copy of grad / (H*W), no zeros to add onto
@@ -667,6 +679,21 @@ def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape: tuple[int, .
     rows = np.ascontiguousarray(cols.transpose(3, 1, 2, 0))  # (OH, N, C, W)
     grad = np.empty((N, C, H, W), dtype=g.dtype)
     _overlapping_adds(rows, hs, he, lambda h: grad[:, :, h, :])
+    return grad
+
+
+def _adaptive_avg_pool2d_backward_half(
+    grad_out: np.ndarray, input_shape: tuple, hs: np.ndarray, he: np.ndarray, ws, we
+) -> np.ndarray:
+    """float16 as PyTorch's kernel: each window's share grad / rows / cols (two float16
+    divisions) added onto its pixels in a float16 buffer, window by window in output order,
+    every add rounded (sums in float32 would give other numbers where windows overlap)."""
+    grad = np.zeros(input_shape, dtype=np.float16)
+    f16 = np.float16
+    for i in range(grad_out.shape[2]):
+        for j in range(grad_out.shape[3]):
+            share = grad_out[:, :, i, j] / f16(he[i] - hs[i]) / f16(we[j] - ws[j])
+            grad[:, :, hs[i] : he[i], ws[j] : we[j]] += share[:, :, None, None]
     return grad
 
 

@@ -29,6 +29,8 @@ The loop references below are the definitions, written independently of all this
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from . import pool as pool2
@@ -294,6 +296,8 @@ def adaptive_avg_pool3d_forward(x: np.ndarray, out_size: IntTriple) -> np.ndarra
     """``x (N, C, D, H, W)`` (float) -> ``(N, C, OD, OH, OW)``: two 2-D adaptive averages."""
     N, C, D = x.shape[:3]
     OD, OH, OW = out_size
+    if x.dtype == np.float16 and x.size and N * C * OD * OH * OW:
+        return _adaptive_avg_pool3d_forward_half(x, out_size)
     y2 = pool2.adaptive_avg_pool2d_forward(_slices(x), (OH, OW))
     y = pool2.adaptive_avg_pool2d_forward(_depth_plane(y2, N, C, D), (OD, OH * OW))
     return y.reshape(N, C, OD, OH, OW)
@@ -303,9 +307,55 @@ def adaptive_avg_pool3d_backward(grad_out: np.ndarray, input_shape: tuple[int, .
     """``grad_out (N, C, OD, OH, OW)`` -> ``(N, C, D, H, W)``: the two backwards, depth first."""
     N, C, D, H, W = input_shape
     OD, OH, OW = grad_out.shape[2:]
+    if grad_out.dtype == np.float16:
+        return _adaptive_avg_pool3d_backward_half(grad_out, input_shape)
     g2 = pool2.adaptive_avg_pool2d_backward(grad_out.reshape(N, C, OD, OH * OW), (N, C, D, OH * OW))
     g = pool2.adaptive_avg_pool2d_backward(g2.reshape(N, C * D, OH, OW), (N, C * D, H, W))
     return g.reshape(input_shape)
+
+
+# PyTorch's 3-D adaptive average for float16 sums each window in float16 (d, h, w in order,
+# every add rounded) and divides by its depth, height and width one after the other; its
+# backward adds each window's share into a float16 buffer window by window. The same
+# roundings here (summed in float32, as the 2-D passes above do, it gave other numbers).
+
+
+def _adaptive_avg_pool3d_forward_half(x: np.ndarray, out_size: IntTriple) -> np.ndarray:
+    """Every window's taps (d, h, w) added in order, for all windows at once: tap t of an
+    axis is its window's start + t, a zero past the window's end (adding +0 changes no sum)."""
+    wins = [pool2.adaptive_windows(n, o) for n, o in zip(x.shape[2:], out_size, strict=True)]
+    total = np.zeros(x.shape[:2] + tuple(out_size), np.float16)
+    spans = [range(int((e - s).max())) for s, e in wins]
+    for taps in itertools.product(*spans):
+        v = x
+        valid = True
+        for a, ((s, e), t) in enumerate(zip(wins, taps, strict=True)):
+            v = np.take(v, np.minimum(s + t, e - 1), axis=2 + a)
+            shape = [1] * 3
+            shape[a] = -1
+            valid = valid & (s + t < e).reshape(shape)
+        total += np.where(valid, v, np.float16(0))
+    for a, (s, e) in enumerate(wins):  # / depth / height / width, each rounded
+        shape = [1] * 3
+        shape[a] = -1
+        total /= (e - s).astype(np.float16).reshape(shape)
+    return total
+
+
+def _adaptive_avg_pool3d_backward_half(grad_out: np.ndarray, input_shape: tuple) -> np.ndarray:
+    """Each window's share grad / depth / height / width added onto its taps, window by
+    window in output order, in float16."""
+    (ds, de), (hs, he), (ws, we) = (
+        pool2.adaptive_windows(n, o)
+        for n, o in zip(input_shape[2:], grad_out.shape[2:], strict=True)
+    )
+    grad = np.zeros(input_shape, np.float16)
+    f16 = np.float16
+    for i, j, k in np.ndindex(*grad_out.shape[2:]):
+        share = grad_out[:, :, i, j, k] / f16(de[i] - ds[i]) / f16(he[j] - hs[j])
+        share = share / f16(we[k] - ws[k])
+        grad[:, :, ds[i] : de[i], hs[j] : he[j], ws[k] : we[k]] += share[..., None, None, None]
+    return grad
 
 
 def adaptive_max_pool3d_forward(

@@ -22,6 +22,7 @@ from ...kernels import gelu as gelu_kernel
 from ...kernels import silu as silu_kernel
 from ...kernels import softplus as softplus_kernel
 from ...kernels.layout import like_input
+from ...kernels.opmath import mul_number, opmath
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
 from .dropout import Noise
@@ -60,7 +61,7 @@ class LeakyRelu(Op):
         ctx.slope, ctx.inplace = slope, inplace
         if inplace:  # PyTorch's in-place node saves the result (same signs when slope >= 0)
             ctx.torch_name = "LeakyReluBackward1"
-        out = np.asarray(np.multiply(x, slope))  # (a 0-d x gives a scalar)
+        out = np.asarray(mul_number(x, slope))  # (a 0-d x gives a scalar)
         if _unit_slope(x, slope):
             # x > 0 gives x >= x * slope, x < 0 the reverse, and the zeros are equal: the max,
             # with NaN kept; two passes (8.8 -> 1.0 ms forward on 2M float32, PyTorch 0.7)
@@ -80,7 +81,7 @@ class LeakyRelu(Op):
     def backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        if _unit_slope(x, ctx.slope) and grad.dtype == x.dtype:
+        if _unit_slope(x, ctx.slope) and grad.dtype == x.dtype != np.float16:
             # grad times 1 (x > 0) or the slope (x <= 0, NaN): max(x > 0, slope) is that
             # factor, the same numbers as the select (grad * 1 is grad), in three passes; the
             # comparison written as 0.0/1.0 (np.sign and np.fmax have no SIMD loops: 2M float32,
@@ -88,7 +89,8 @@ class LeakyRelu(Op):
             factor = np.greater(x, 0, out=np.empty_like(x))
             np.maximum(factor, ctx.slope, out=factor)
             return np.multiply(grad, factor, out=factor), None, None
-        return _where(x > 0, grad, grad * ctx.slope).astype(grad.dtype, copy=False), None, None
+        neg = mul_number(grad, ctx.slope)
+        return _where(x > 0, grad, neg).astype(grad.dtype, copy=False), None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -144,13 +146,14 @@ class Gelu(Op):
 
     @staticmethod
     def forward(ctx, x, approximate):
-        return like_input(Gelu._forward(ctx, x, approximate), x)  # (PyTorch keeps x's layout)
-
-    @staticmethod
-    def _forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.tanh = approximate == "tanh"
-        if ctx.tanh:
+        # (PyTorch keeps x's layout; its kernel computes float16 in float32, rounded once)
+        return like_input(opmath(Gelu._forward, x, ctx.tanh), x)
+
+    @staticmethod
+    def _forward(x, tanh):
+        if tanh:
             return (0.5 * x * (1 + np.tanh(Gelu._K * (x + 0.044715 * x**3)))).astype(
                 x.dtype, copy=False
             )
@@ -161,16 +164,20 @@ class Gelu(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.tanh:
+        return opmath(Gelu._backward, x, grad, ctx.tanh), None
+
+    @staticmethod
+    def _backward(x, grad, tanh):
+        if tanh:
             t = np.tanh(Gelu._K * (x + 0.044715 * x**3))
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Gelu._K * (1 + 3 * 0.044715 * x * x)
         elif grad.dtype == np.float32 and _gelu_fast(x):
-            return gelu_kernel.gelu_backward(x, grad), None
+            return gelu_kernel.gelu_backward(x, grad)
         else:  # Phi(x) + x phi(x)
             d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(
                 2 * math.pi
             )
-        return (grad * d).astype(grad.dtype, copy=False), None
+        return (grad * d).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -199,16 +206,20 @@ def _silu_fast(x: np.ndarray) -> bool:
 
 
 class Silu(Op):
-    """x sigmoid(x). float16 multiplies x by its rounded sigmoid (sigmoid_array's); float32
-    and float64 take PyTorch's ``x / (1 + e^-x)``: 4 passes where ``x * sigmoid(x)`` took 7,
+    """x sigmoid(x) as PyTorch's ``x / (1 + e^-x)``: 4 passes where ``x * sigmoid(x)`` took 7,
     and PyTorch's float32 numbers for 83% of normal inputs instead of 64% (the rest an ulp
-    apart). Where e^-x overflows, -0 as PyTorch's (x / inf)."""
+    apart). Where e^-x overflows, -0 as PyTorch's (x / inf). float16 is computed in float32
+    and rounded once, forward and backward, as PyTorch's kernels."""
 
     torch_name = "SiluBackward0"
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        return opmath(Silu._forward, x)
+
+    @staticmethod
+    def _forward(x):
         if _silu_fast(x):
             return silu_kernel.silu_forward(x)
         if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
@@ -223,6 +234,10 @@ class Silu(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        return opmath(Silu._backward, x, grad)
+
+    @staticmethod
+    def _backward(x, grad):
         if _silu_fast(x) and grad.dtype == np.float32 and grad.shape == x.shape:
             return silu_kernel.silu_backward(x, grad)
         # (x s)' = s + x s (1 - s) = s (1 + x (1 - s)), times grad in PyTorch's order,
@@ -254,11 +269,14 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def _from_result(ctx, grad, inv: float, scale: float = 1.0):
     """The in-place node's gradient (PyTorch's ...Backward1 saves the result r, not x): for
     r <= 0, grad (1 / alpha) (r + alpha scale), the same derivative written without an exp;
-    grad scale elsewhere."""
-    r = ctx.result
-    neg = grad * inv * (r + ctx.alpha * scale)
-    pos = grad * scale if scale != 1.0 else grad
-    return _where(r <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False)
+    grad scale elsewhere (float16 in float32, rounded once, as PyTorch's kernel)."""
+
+    def derivative(r, grad):
+        neg = grad * inv * (r + ctx.alpha * scale)
+        pos = grad * scale if scale != 1.0 else grad
+        return _where(r <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False)
+
+    return opmath(derivative, ctx.result, grad)
 
 
 class Elu(Op):
@@ -271,29 +289,37 @@ class Elu(Op):
     def forward(ctx, x, alpha, inplace=False, scale=1.0):
         ctx.save_for_backward(x)
         ctx.alpha, ctx.inplace, ctx.scale = alpha, inplace, scale
+        out = opmath(Elu._forward, x, alpha, scale)  # (float16: in float32, rounded once)
+        if inplace:  # (elu_, selu_: PyTorch's node saves the result)
+            ctx.torch_name, ctx.result = "EluBackward1", out.copy()
+        return out
+
+    @staticmethod
+    def _forward(x, alpha, scale):
         # in place in one temporary, and selected without np.where (forward 10.5 -> 4.3 ms on
         # 2M float32, PyTorch 3.0)
         neg = np.asarray(np.minimum(x, 0))
         np.expm1(neg, out=neg)
         np.multiply(neg, alpha * scale, out=neg)
         pos = x * scale if scale != 1.0 else x
-        out = _where(x > 0, pos, neg, out=neg).astype(x.dtype, copy=False)
-        if inplace:  # (elu_, selu_: PyTorch's node saves the result)
-            ctx.torch_name, ctx.result = "EluBackward1", out.copy()
-        return out
+        return _where(x > 0, pos, neg, out=neg).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.inplace:
             return _from_result(ctx, grad, 1.0, ctx.scale), None, None, None
         (x,) = ctx.saved_tensors
+        return opmath(Elu._backward, x, grad, ctx.alpha, ctx.scale), None, None, None
+
+    @staticmethod
+    def _backward(x, grad, alpha, scale):
         # x <= 0 gets alpha e^x (so alpha at 0, as PyTorch); NaN passes the gradient, as PyTorch
         e = np.asarray(np.minimum(x, 0))
         np.exp(e, out=e)
-        neg = np.asarray(grad * (ctx.alpha * ctx.scale))
+        neg = np.asarray(grad * (alpha * scale))
         neg = np.multiply(neg, e, out=neg if neg.dtype == np.result_type(neg, e) else None)
-        pos = grad * ctx.scale if ctx.scale != 1.0 else grad
-        return _where(x <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False), None, None, None
+        pos = grad * scale if scale != 1.0 else grad
+        return _where(x <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -328,25 +354,30 @@ class Softplus(Op):
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
+        # (float16: in float32, rounded once, as PyTorch's kernel)
+        return like_input(opmath(Softplus._forward, x, beta, threshold), x)
+
+    @staticmethod
+    def _forward(x, beta, threshold):
         if _softplus_fast(x, beta, threshold):
-            return like_input(softplus_kernel.softplus_forward(x, beta, threshold), x)
+            return softplus_kernel.softplus_forward(x, beta, threshold)
         bx = x * beta
         # log(1 + e^(bx)) / beta; linear above the threshold, where it equals x to rounding
         soft = np.logaddexp(0, bx) / beta
-        return like_input(np.where(bx > threshold, x, soft).astype(x.dtype, copy=False), x)
+        return np.where(bx > threshold, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if grad.dtype == np.float32 and _softplus_fast(x, ctx.beta, ctx.threshold):
-            return softplus_kernel.softplus_backward(x, grad, ctx.beta, ctx.threshold), None, None
-        bx = x * ctx.beta
-        return (
-            np.where(bx > ctx.threshold, grad, grad * sigmoid_array(bx)).astype(
-                grad.dtype, copy=False
-            ),
-            None,
-            None,
+        return opmath(Softplus._backward, x, grad, ctx.beta, ctx.threshold), None, None
+
+    @staticmethod
+    def _backward(x, grad, beta, threshold):
+        if grad.dtype == np.float32 and _softplus_fast(x, beta, threshold):
+            return softplus_kernel.softplus_backward(x, grad, beta, threshold)
+        bx = x * beta
+        return np.where(bx > threshold, grad, grad * sigmoid_array(bx)).astype(
+            grad.dtype, copy=False
         )
 
     @staticmethod
@@ -417,6 +448,10 @@ class Hardswish(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        return opmath(Hardswish._forward, x)  # (float16: in float32, rounded once)
+
+    @staticmethod
+    def _forward(x):
         t = np.asarray(x + 3)
         np.clip(t, 0, 6, out=t)  # (one temporary, in place: the same numbers, 2.2 -> 1.3 ms)
         np.multiply(x, t, out=t)
@@ -426,6 +461,10 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        return opmath(Hardswish._backward, x, grad)
+
+    @staticmethod
+    def _backward(x, grad):
         # 0 up to -3, x/3 + 1/2 on (-3, 3), 1 from 3 on (PyTorch's choice at the joins)
         d = np.asarray(np.divide(x, 3))
         np.add(d, 0.5, out=d)
@@ -455,6 +494,10 @@ class Hardsigmoid(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        return opmath(Hardsigmoid._forward, x)  # (float16: in float32, rounded once)
+
+    @staticmethod
+    def _forward(x):
         t = np.asarray(x + 3)
         np.clip(t, 0, 6, out=t)  # (in place, as hardswish's: the same numbers)
         np.divide(t, 6, out=t)
@@ -466,7 +509,7 @@ class Hardsigmoid(Op):
         # PyTorch multiplies by 1/6 rounded to float32 (in every dtype); so does this, to give its
         # numbers. Outside (-3, 3) the gradient is 0 even where grad is infinite (a select)
         inside = (x > -3) & (x < 3)
-        g = grad * float(np.float32(1 / 6))
+        g = np.asarray(mul_number(grad, float(np.float32(1 / 6))))
         return _where(inside, g, 0, out=g).astype(grad.dtype, copy=False)
 
     @staticmethod
@@ -492,6 +535,10 @@ class Mish(Op):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        return opmath(Mish._forward, x)  # (float16: in float32, rounded once)
+
+    @staticmethod
+    def _forward(x):
         if x.dtype == np.float32:
             return softplus_kernel.mish_forward(x)
         return (x * np.tanh(np.logaddexp(0, x))).astype(x.dtype, copy=False)
@@ -499,6 +546,10 @@ class Mish(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        return opmath(Mish._backward, x, grad)
+
+    @staticmethod
+    def _backward(x, grad):
         if x.dtype == np.float32 and grad.dtype == np.float32:
             return softplus_kernel.mish_backward(x, grad)
         t = np.tanh(np.logaddexp(0, x))
@@ -545,12 +596,16 @@ class Celu(Op):
     def forward(ctx, x, alpha, inplace=False):
         ctx.save_for_backward(x)
         ctx.alpha, ctx.inplace = alpha, inplace
-        # (the clamp keeps expm1 off large positive x)
-        neg = np.expm1(np.minimum(x, 0) * (1.0 / alpha)) * alpha
-        out = _where(x > 0, x, neg, out=neg).astype(x.dtype, copy=False)
+        out = opmath(Celu._forward, x, alpha)  # (float16: in float32, rounded once)
         if inplace:  # (celu_: PyTorch's node saves the result)
             ctx.torch_name, ctx.result = "CeluBackward1", out.copy()
         return out
+
+    @staticmethod
+    def _forward(x, alpha):
+        # (the clamp keeps expm1 off large positive x)
+        neg = np.expm1(np.minimum(x, 0) * (1.0 / alpha)) * alpha
+        return _where(x > 0, x, neg, out=neg).astype(x.dtype, copy=False)
 
     @staticmethod
     def _coefficient(ctx) -> float:
@@ -562,9 +617,13 @@ class Celu(Op):
         if ctx.inplace:
             return _from_result(ctx, grad, inv), None, None
         (x,) = ctx.saved_tensors
+        return opmath(Celu._backward, x, grad, inv, ctx.alpha), None, None
+
+    @staticmethod
+    def _backward(x, grad, inv, alpha):
         # x <= 0 gets grad (1 / alpha) alpha e^(x / alpha), multiplied in PyTorch's order
-        d = grad * inv * ctx.alpha * np.exp(np.minimum(x, 0) * inv)
-        return _where(x <= 0, d, grad, out=d).astype(grad.dtype, copy=False), None, None
+        d = grad * inv * alpha * np.exp(np.minimum(x, 0) * inv)
+        return _where(x <= 0, d, grad, out=d).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -594,8 +653,38 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
             f"glu: the halved dimension {dim} must have an even size, got {n} (input shape "
             f"{tuple(x.shape)})"
         )
-    a, b = x.narrow(dim, 0, n // 2), x.narrow(dim, n // 2, n // 2)
-    return _fused(a * b.sigmoid(), "GluBackward0", x)
+    return Glu.apply(x, dim)
+
+
+class Glu(Op):
+    """a sigmoid(b), a and b the halves of x along `dim`: one PyTorch kernel each way, so
+    float16 is computed in float32 and rounded once. Its backward rounds s = sigmoid(b) first,
+    then gives a's half s grad and b's half s (1 - s) a grad (in float32, rounded once)."""
+
+    torch_name = "GluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.save_for_backward(x)
+        ctx.dim = dim
+        a, b = np.split(x, 2, axis=dim)
+        return opmath(lambda a, b: a * (1 / (1 + np.exp(-b))), a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        a, b = np.split(x, 2, axis=ctx.dim)
+        s = sigmoid_array(b)
+        gb = opmath(lambda s, a, g: s * (1 - s) * a * g, s, a, grad)
+        return np.concatenate([s * grad, gb], axis=ctx.dim), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        n = x.shape[ctx.dim] // 2
+        a, b = x.narrow(ctx.dim, 0, n), x.narrow(ctx.dim, n, n)
+        s = b.sigmoid()
+        return ops.Cat.apply(ctx.dim, s * grad, s * (1 - s) * a * grad), None
 
 
 def softsign(input: Tensor) -> Tensor:

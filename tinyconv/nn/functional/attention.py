@@ -4,7 +4,8 @@ backward, comes from ops that are tested on their own):
     softmax(q k^T * scale + bias) v,   scale = 1 / sqrt(E) unless given,
 
 where `bias` is -inf where a bool `attn_mask` is False (or above the diagonal with
-`is_causal`), or a float `attn_mask` added as is.
+`is_causal`), or a float `attn_mask` added as is. float16 (without dropout) is one op that
+computes in float32 and rounds once, as PyTorch's CPU kernels (SdpaHalf).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
+from ...autograd.function import sum_to_shape
+from ...autograd.ops import Op
 from ...creation import zeros
+from ...kernels.opmath import narrow, widen
 from ...tensor import Tensor
 from ...torch_functions import cat
 from ._checks import _check_tensor
@@ -84,6 +88,9 @@ def scaled_dot_product_attention(
         value = value.repeat_interleave(rep, dim=-3)
     L, S = query.shape[-2], key.shape[-2]
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    fused = _half_attention(query, key, value, attn_mask, dropout_p, is_causal, factor)
+    if fused is not None:
+        return fused
     scores = query @ key.transpose(-2, -1) * factor
     if is_causal:
         keep = np.tril(np.ones((L, S), dtype=bool))
@@ -99,6 +106,134 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights @ value
+
+
+def _half_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Any, dropout_p: float, causal: bool, factor: float
+) -> Tensor | None:
+    """float16 attention as one SdpaHalf op, or None where the composite below serves (other
+    dtypes, dropout, a mask of another dtype, batch dims that broadcast, a query row that can
+    attend to nothing)."""
+    f16 = _dtype.float16
+    if not (q.dtype == k.dtype == v.dtype == f16) or dropout_p > 0.0:
+        return None
+    if q.shape[:-2] != k.shape[:-2] or k.shape[:-2] != v.shape[:-2]:
+        return None
+    if mask is not None and (not isinstance(mask, Tensor) or mask.dtype not in (f16, np.bool_)):
+        return None
+    bias = _bias(mask._data if mask is not None else None, causal, q.shape[-2], k.shape[-2])
+    if bias is not None and np.isneginf(bias).all(axis=-1).any():
+        return None
+    # PyTorch's CPU flash kernel takes 4-D inputs of one head size with unit last strides and
+    # a mask that needs no gradient; the rest goes through its math kernel (in float32)
+    flash = (
+        q.ndim == 4
+        and q.shape[-1] == k.shape[-1] == v.shape[-1]
+        and all(t._data.strides[-1] == t._data.itemsize for t in (q, k, v))
+        and not (mask is not None and mask.requires_grad)
+    )
+    return SdpaHalf.apply(q, k, v, mask, causal, float(factor), flash)
+
+
+def _bias(mask: Any, causal: bool, L: int, S: int) -> np.ndarray | None:
+    """What the scores get added, in float32: -inf above the diagonal (causal) or where a bool
+    mask is False, a float mask itself."""
+    if causal:
+        return np.where(np.tril(np.ones((L, S), dtype=bool)), np.float32(0), -np.inf)
+    if mask is None:
+        return None
+    if mask.dtype == np.bool_:
+        return np.where(mask, np.float32(0), -np.inf)
+    return widen(mask)
+
+
+class SdpaHalf(Op):
+    """softmax(q k^T scale + bias) v for float16 q, k, v, as PyTorch's CPU kernels compute
+    it: in float32, the output rounded once. Its flash kernel (4-D inputs) rounds the softmax
+    numerators exp(s - max) to float16 before multiplying them by v, and divides by their
+    float32 sum after; its backward recomputes the probabilities p, rounds p to float16 for
+    dL/dv = p^T g and the score gradient ds = p (g v^T - sum(g out)) to float16 for
+    dL/dq = ds k scale and dL/dk = ds^T q scale, each summed in float32 and rounded once. Its
+    math kernel (other ranks, or a mask that requires grad) scales q and k by sqrt(scale)
+    each and runs the whole composite, forward and backward, in float32."""
+
+    next_functions_count = 3  # (query, key, value)
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, causal, scale, flash):
+        ctx.torch_name = (
+            "ScaledDotProductFlashAttentionForCpuBackward0" if flash else "ToCopyBackward0"
+        )
+        ctx.bias = _bias(mask, causal, q.shape[-2], k.shape[-2])
+        ctx.scale, ctx.flash = scale, flash
+        ctx.mask_meta = None if mask is None else (mask.shape, mask.dtype)
+        _, out = SdpaHalf._attention(q, k, v, ctx.bias, scale, flash)
+        out = out.astype(np.float16)
+        ctx.save_for_backward(q, k, v, out)
+        return out
+
+    @staticmethod
+    def _scores(q, k, bias, scale, flash):
+        qf, kf = q.astype(np.float32), k.astype(np.float32)
+        if flash:
+            s = (qf @ np.swapaxes(kf, -1, -2)) * np.float32(scale)
+        else:  # (the math kernel scales q and k, by sqrt(scale) each)
+            root = np.float32(math.sqrt(scale))
+            s = (qf * root) @ np.swapaxes(kf * root, -1, -2)
+        return s if bias is None else s + bias
+
+    @staticmethod
+    def _attention(q, k, v, bias, scale, flash):
+        """(p, out): the probabilities and the output, float32."""
+        s = SdpaHalf._scores(q, k, bias, scale, flash)
+        e = np.exp(s - s.max(axis=-1, keepdims=True))
+        total = e.sum(axis=-1, keepdims=True)
+        vf = v.astype(np.float32)
+        if flash:  # (float16 numerators, the float32 sum's reciprocal after)
+            return e / total, (e.astype(np.float16).astype(np.float32) @ vf) * (1 / total)
+        p = e / total
+        return p, p @ vf
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, out = ctx.saved_tensors
+        p, _ = SdpaHalf._attention(q, k, v, ctx.bias, ctx.scale, ctx.flash)
+        g, qf, kf, vf = (a.astype(np.float32) for a in (grad, q, k, v))
+
+        def t(a):
+            return np.swapaxes(a, -1, -2)
+
+        if ctx.flash:
+            gv = t(p.astype(np.float16).astype(np.float32)) @ g
+            dsum = np.sum(g * out.astype(np.float32), axis=-1, keepdims=True)
+            ds = (p * (g @ t(vf) - dsum)).astype(np.float16).astype(np.float32)
+            scale = np.float32(ctx.scale)
+            gq, gk = (ds @ kf) * scale, (t(ds) @ qf) * scale
+        else:
+            gv = t(p) @ g
+            dp = g @ t(vf)
+            ds = p * (dp - np.sum(dp * p, axis=-1, keepdims=True))
+            root = np.float32(math.sqrt(ctx.scale))
+            gq, gk = ((ds @ (kf * root)) * root), ((t(ds) @ (qf * root)) * root)
+        gm = None
+        if ctx.needs_input_grad[3]:
+            gm = sum_to_shape(narrow(ds), *ctx.mask_meta)
+        return narrow(gq), narrow(gk), narrow(gv), gm, None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the attention's gradients in differentiable float16 ops (double backward)
+        q, k, v, _ = ctx.saved_tensors
+        scores = q @ k.transpose(-2, -1) * ctx.scale
+        if ctx.bias is not None:
+            scores = scores + Tensor._make(ctx.bias.astype(np.float16), None, False)
+        p = scores.softmax(dim=-1)
+        gv = p.transpose(-2, -1) @ grad
+        dp = grad @ v.transpose(-2, -1)
+        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+        gm = sum_to_shape(ds, *ctx.mask_meta) if ctx.needs_input_grad[3] else None
+        gq, gk = ds @ k * ctx.scale, ds.transpose(-2, -1) @ q * ctx.scale
+        return gq, gk, gv, gm, None, None, None
 
 
 def _safe_softmax(scores: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from ..._errors import TensorTypeError, TensorValueError
 from ...autograd.function import ShownNode
 from ...autograd.ops import Op
 from ...kernels import threads
+from ...kernels.opmath import opmath
 from ...kernels.scatter import wide_sum
 from ...tensor import Tensor
 from ._checks import _check_bias, _check_tensor, _same_dtype
@@ -58,6 +59,9 @@ class Linear(Op):
                 if x.ndim == 1
                 else "UnsafeViewBackward0"
             )
+        if b is not None and x.dtype == np.float16:
+            # PyTorch's addmm (addmv for 1-D x): the float32 product plus the bias, rounded once
+            return opmath(lambda x, w, b: _folded(x, w.T) + b, x, w, b)
         y = _folded(x, w.T)
         if b is not None:
             y += b

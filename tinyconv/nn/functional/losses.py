@@ -17,6 +17,7 @@ from ..._tensor_gaps import _fused
 from ...autograd import ops_extra
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
+from ...kernels.opmath import mul_number
 from ...tensor import Tensor, _as_tensor, _to_array
 from ._checks import _check_tensor
 from .activations import Softplus, log_softmax, logsigmoid
@@ -464,7 +465,6 @@ class BinaryCrossEntropy(Op):
         log_p = np.maximum(np.log(p), -100)
         log_1mp = np.maximum(np.log1p(-p), -100)
         ctx.save_for_backward(p, t)
-        ctx.logs = (log_p, log_1mp)
         return -(t * log_p + (1 - t) * log_1mp)
 
     @staticmethod
@@ -475,8 +475,11 @@ class BinaryCrossEntropy(Op):
         if need_p:
             gp = sum_to_shape(grad * (p - t) / np.maximum(p * (1 - p), 1e-12), p.shape, p.dtype)
         if need_t:
-            log_p, log_1mp = ctx.logs
-            gt = sum_to_shape(grad * (log_1mp - log_p), t.shape, t.dtype)
+            # PyTorch's -logit(p) grad, the logit log(p / (1 - p)) rounded as its kernel; at
+            # p = 0 and 1 (where that is infinite) the forward's clamped logs, +-100
+            edge = np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100)
+            logit = np.where((p == 0) | (p == 1), -edge, np.log(p / (1 - p)))
+            gt = sum_to_shape(-logit * grad, t.shape, t.dtype)
         return gp, gt
 
     @staticmethod
@@ -488,10 +491,12 @@ class BinaryCrossEntropy(Op):
             gp = sum_to_shape(
                 grad * (p - t) / (p * (1 - p)).clamp(min=1e-12), tuple(p.shape), p.dtype
             )
-        if need_t:
-            # log(0) = -inf, clamped as in forward
-            log_p, log_1mp = p.log().clamp(min=-100), (-p).log1p().clamp(min=-100)
-            gt = sum_to_shape(grad * (log_1mp - log_p), tuple(t.shape), t.dtype)
+        if need_t:  # (as backward's; the clamped edges are constants)
+            pd = p._data
+            edge = np.maximum(np.log1p(-pd), -100) - np.maximum(np.log(pd), -100)
+            ends = (pd == 0) | (pd == 1)
+            logit = (p / (1 - p)).log().where(Tensor._make(~ends, None, False), -edge)
+            gt = sum_to_shape(-logit * grad, tuple(t.shape), t.dtype)
         return gp, gt
 
 
@@ -873,7 +878,43 @@ def soft_margin_loss(
             f"{what}: output with shape {list(x.shape)} doesn't match the broadcast shape "
             f"{list(np.broadcast_shapes(tuple(x.shape), tuple(y.shape)))}"
         )
-    return _reduce((-x * y).exp().log1p(), reduction, what, (input, target))
+    if y.requires_grad or y.dtype != x.dtype or x.shape != y.shape:
+        return _reduce((-x * y).exp().log1p(), reduction, what, (input, target))
+    return SoftMarginLoss.apply(x, y, reduction)
+
+
+class SoftMarginLoss(Op):
+    """log(1 + exp(-y x)), reduced, as PyTorch's one node: the forward op by op as its
+    kernel; the backward its formula and order, (y z) (-1/N for the mean, else -1), over
+    1 + z, times grad, z = exp(-y x). (Through the composite's chain the mean's 1/N came
+    first: a float16 gradient of 1/N over 1 + z underflowed to 0 where z is large.)"""
+
+    torch_name = "SoftMarginLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction):
+        ctx.save_for_backward(x, y)
+        ctx.reduction = reduction
+        loss = np.log1p(np.exp(-x * y))
+        if reduction == "none":
+            return loss
+        wide = np.float32 if loss.dtype == np.float16 else loss.dtype  # (summed in float32)
+        total = np.sum(loss, dtype=wide)
+        return np.asarray(total if reduction == "sum" else total / loss.size).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        z = np.exp(-y * x)
+        g = mul_number(y * z, -1 / x.size if ctx.reduction == "mean" else -1.0)
+        return g / (1 + z) * grad, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        z = (-y * x).exp()
+        g = y * z * (-1 / x.numel() if ctx.reduction == "mean" else -1.0)
+        return g / (z + 1) * grad, None, None
 
 
 def multilabel_soft_margin_loss(

@@ -18,6 +18,7 @@ from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op
 from ...kernels import threads
 from ...kernels.channels import channel_dot, channel_sum, channel_vector
+from ...kernels.opmath import narrow, widen
 from ...tensor import Tensor
 from ._checks import _check_tensor, _float_act, _same_dtype
 from .padding import pad
@@ -54,6 +55,11 @@ class BatchNorm(Op):
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # a per-channel vector, broadcast against x
+        ctx.axes, ctx.shape, ctx.training, ctx.eps = axes, shape, training, eps
+        if x.dtype == np.float16 and x.size:
+            return BatchNorm._forward_half(
+                ctx, x, weight, bias, running_mean, running_var, momentum
+            )
         if (
             training and x.size == 0
         ):  # an empty batch (or no channels): an empty output, stats untouched
@@ -90,12 +96,76 @@ class BatchNorm(Op):
         # PyTorch saves the input and the running stats too, so an in-place op on them after the
         # call makes backward raise; xhat and r are ours (kept so backward need not recompute them)
         ctx.save_for_backward(x, weight, running_mean, running_var)
-        ctx.xhat, ctx.r, ctx.axes, ctx.shape, ctx.training = xhat, r, axes, shape, training
-        ctx.eps = eps
+        ctx.xhat, ctx.r = xhat, r
         return y
 
     @staticmethod
+    def _forward_half(ctx, x, weight, bias, running_mean, running_var, momentum):
+        """float16 as PyTorch's kernel: the statistics in float32, kept in float16 (unless a
+        parameter is float32: its mixed-type kernel keeps them in float32), then
+        y = x a + b per channel in float32 with a = r w, b = bias - mean a, rounded once.
+        The running statistics move in float64 (its update's arithmetic)."""
+        xw = x.astype(np.float32)
+        params = (weight, bias, running_mean, running_var)
+        keep = np.float16 if all(p is None or p.dtype == np.float16 for p in params) else None
+        if ctx.training:
+            m = x.size // x.shape[1]
+            mean = channel_sum(xw) / np.float32(m)
+            centered = xw - channel_vector(mean, xw)
+            var = channel_dot(centered, centered) / np.float32(m)  # biased: / M
+            r = np.float32(1) / np.sqrt(var + np.float32(ctx.eps))
+            if running_mean is not None:  # in place, not part of the graph
+                mo = float(momentum)
+                old_mean, old_var = running_mean.astype(np.float64), running_var.astype(np.float64)
+                running_mean[...] = mo * mean.astype(np.float64) + (1 - mo) * old_mean
+                unbiased = var * np.float32(m) / np.float32(m - 1)
+                running_var[...] = mo * unbiased.astype(np.float64) + (1 - mo) * old_var
+            if keep is not None:  # (PyTorch's saved mean and invstd)
+                mean, r = widen(mean.astype(keep)), widen(r.astype(keep))
+        else:
+            mean = running_mean.astype(np.float32)
+            r = np.float32(1) / np.sqrt(running_var.astype(np.float32) + np.float32(ctx.eps))
+        a = r if weight is None else r * weight.astype(np.float32)
+        b = -mean * a if bias is None else bias.astype(np.float32) - mean * a
+        y = xw * channel_vector(a, xw)
+        y += channel_vector(b, xw)
+        ctx.save_for_backward(x, weight, running_mean, running_var)
+        ctx.mean, ctx.r = mean, r  # (float32)
+        ctx.xhat = None
+        return y.astype(np.float16)
+
+    @staticmethod
+    def _backward_half(ctx, grad):
+        """float16 as PyTorch's kernel, in float32 from the statistics forward kept:
+        dL/dx = (g - sum(g) / M - (x - mean) sum((x - mean) g) r^2 / M) r w in training,
+        g r w in eval; dL/dw = sum((x - mean) g) r, dL/db = sum(g); each rounded once."""
+        x, weight, _, _ = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g, xw = grad.astype(np.float32), x.astype(np.float32)
+        mean, r = ctx.mean, ctx.r
+        centered = xw - channel_vector(mean, xw)
+        total = channel_sum(g)
+        dot = channel_dot(centered, g)
+        rw = r if weight is None else r * weight.astype(np.float32)
+        gx = gw = gb = None
+        if need_x and ctx.training:
+            m = x.size // x.shape[1]
+            proj = dot * r * r / np.float32(m)
+            gx = g - channel_vector(total / np.float32(m), xw)
+            gx -= centered * channel_vector(proj, xw)
+            gx *= channel_vector(rw, xw)
+        elif need_x:
+            gx = g * channel_vector(rw, xw)
+        if need_w:
+            gw = dot * r
+        if need_b:
+            gb = total
+        return narrow(gx), narrow(gw), narrow(gb), None, None, None, None, None
+
+    @staticmethod
     def backward(ctx, grad):
+        if ctx.xhat is None:
+            return BatchNorm._backward_half(ctx, grad)
         _, weight, _, _ = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         xhat, r = ctx.xhat, ctx.r
@@ -144,7 +214,8 @@ class BatchNorm(Op):
         else:
             mean = running_mean._data.astype(x.dtype, copy=False).reshape(shape)
             centered = x - Tensor._make(mean, None, False)
-            r = Tensor._make(ctx.r.reshape(shape), None, False)  # from running_var: constant
+            r = ctx.r.astype(x.dtype, copy=False).reshape(shape)
+            r = Tensor._make(r, None, False)  # from running_var: a constant
         xhat = centered * r
         gx = gw = gb = None
         if need_w:
@@ -273,28 +344,65 @@ class LayerNorm(Op):
     @layout_free
     def forward(ctx, x, weight, bias, n_dims, eps):
         axes = tuple(range(x.ndim - n_dims, x.ndim))
-        mean = _trailing_mean(x, axes)
+        half = x.dtype == np.float16
+        # float16 is computed in float32 and rounded once at the end, as PyTorch's kernel
+        xw = widen(x)
+        mean = _trailing_mean(xw, axes)
         # One full-size array for the output, made from x - mean in place (plus one
         # temporary for the squares): the textbook expression's chain of temporaries made
         # six (1M float32, 1 thread: 3.0 -> 1.7 ms).
-        out = np.subtract(x, mean)
+        out = np.subtract(xw, mean)
         square = np.multiply(out, out)
         var = _trailing_mean(square, axes)  # biased, as PyTorch
         del square
         rstd = 1 / np.sqrt(var + eps)
-        np.multiply(out, rstd, out=out, casting="unsafe")  # xhat
+        if half:  # xhat as PyTorch's kernel writes it, x rstd - mean rstd (its float16 bits)
+            np.multiply(xw, rstd, out=out)
+            out -= mean * rstd
+        else:
+            np.multiply(out, rstd, out=out, casting="unsafe")  # xhat
         ctx.axes, ctx.eps = axes, eps
         # the input, mean and rstd, as PyTorch (xhat can be the output itself, which an
         # in-place op on the output may change, and PyTorch allows that)
         ctx.save_for_backward(x, mean, rstd, weight)
         if weight is not None:
-            out *= weight
+            out *= widen(weight)
         if bias is not None:
-            out += bias
+            out += widen(bias)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
+    def _backward_half(ctx, grad):
+        """float16: PyTorch's kernel keeps mean and rstd in float16 and computes in float32
+        per row dL/dx = a g w + b x + c, with a = rstd, b = (sum(g w) mean - sum(g w x)) a^3 / N
+        and c = -b mean - sum(g w) a / N (the same gradient as backward's, rearranged), rounded
+        once; dL/dw and dL/db are summed in float32 (its float16 buffers round at every add)."""
+        x, mean, rstd, weight = ctx.saved_tensors
+        axes = ctx.axes
+        batch = tuple(range(x.ndim - len(axes)))
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        xf, g = x.astype(np.float32), grad.astype(np.float32)
+        mean, a = widen(mean.astype(np.float16)), widen(rstd.astype(np.float16))
+        gx = gw = gb = None
+        if nw:
+            gw = narrow(np.sum(g * (a * xf + -a * mean), axis=batch))
+        if nb:
+            gb = narrow(np.sum(g, axis=batch))
+        if nx:
+            w = None if weight is None else weight.astype(np.float32)
+            gh = g if w is None else g * w
+            ds = np.sum(xf * gh, axis=axes, keepdims=True)
+            db = np.sum(gh, axis=axes, keepdims=True)
+            scale = np.float32(1) / np.float32(math.prod(x.shape[ax] for ax in axes))
+            b = (db * mean - ds) * a * a * a * scale
+            c = -b * mean - db * a * scale
+            gx = narrow((a * g if w is None else a * g * w) + b * xf + c)
+        return gx, gw, gb, None, None
+
+    @staticmethod
     def backward(ctx, grad):
+        if grad.dtype == np.float16:
+            return LayerNorm._backward_half(ctx, grad)
         x, mean, rstd, weight = ctx.saved_tensors
         xhat = np.subtract(x, mean)
         np.multiply(xhat, rstd, out=xhat, casting="unsafe")
@@ -487,6 +595,8 @@ def group_norm(
             f"{tuple(x.shape)} with num_groups={num_groups}"
         )
     rest = x.numel() // (N * C) * (C // num_groups) if N * C else 0
+    if rest and x.dtype == _dtype.float16:  # (one fused op: see GroupNormHalf)
+        return GroupNormHalf.apply(x, weight, bias, int(num_groups), float(eps))
     if rest == 0:  # an empty group: nothing to normalise (layer_norm of nothing is nothing)
         y = x * 1.0
     else:
@@ -499,6 +609,93 @@ def group_norm(
     if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=channels_last):
         y = y.contiguous(memory_format=channels_last)  # (PyTorch's kernel keeps the layout)
     return _fused(y, "NativeGroupNormBackward0", x, weight, bias)  # (PyTorch's one node)
+
+
+class GroupNormHalf(Op):
+    """group_norm of float16 input as PyTorch's one kernel computes it, in float32: per
+    (sample, group) mean and rstd; y = x a + b with a = rstd w and b = bias - mean a per
+    (sample, channel), rounded once. Its backward takes mean and rstd rounded to float16
+    (its saved statistics): dL/dx = a g + c2 x + c3 per (sample, group), with
+    c2 = (sum(g w) mean - sum(g w x)) rstd^3 / K and c3 = -c2 mean - sum(g w) rstd / K (K the
+    group's size); dL/dw = sum((sum(g x) - sum(g) mean) rstd), dL/db = sum(g), each rounded
+    once. (float32 and float64 compose layer_norm and the affine ops, which round apart.)"""
+
+    torch_name = "NativeGroupNormBackward0"
+    next_functions_count = 3  # (input, weight, bias), as PyTorch's node
+
+    @staticmethod
+    @channels_last_out
+    @layout_free
+    def forward(ctx, x, weight, bias, groups, eps):
+        n, c = x.shape[:2]
+        xg = x.astype(np.float32).reshape(n, groups, -1)
+        mean = xg.mean(axis=2)
+        var = np.square(xg - mean[..., None]).mean(axis=2)
+        rstd = np.float32(1) / np.sqrt(var + np.float32(eps))
+        a = np.repeat(rstd, c // groups, axis=1)  # (n, c)
+        if weight is not None:
+            a = a * weight.astype(np.float32)
+        b = -a * np.repeat(mean, c // groups, axis=1)
+        if bias is not None:
+            b += bias.astype(np.float32)
+        y = xg.reshape(n, c, -1) * a[..., None] + b[..., None]
+        ctx.save_for_backward(x, weight)
+        ctx.groups, ctx.eps = groups, eps
+        ctx.mean, ctx.rstd = widen(mean.astype(np.float16)), widen(rstd.astype(np.float16))
+        return y.reshape(x.shape).astype(np.float16)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        n, c, groups = x.shape[0], x.shape[1], ctx.groups
+        d = c // groups
+        xf, g = x.astype(np.float32).reshape(n, c, -1), grad.astype(np.float32).reshape(n, c, -1)
+        mean, rstd = ctx.mean, ctx.rstd  # (n, groups)
+        ds, db = np.sum(g * xf, axis=2), np.sum(g, axis=2)  # (n, c)
+        gx = gw = gb = None
+        if need_x:
+            w = np.ones(c, np.float32) if weight is None else weight.astype(np.float32)
+            ds_g = (ds * w).reshape(n, groups, d).sum(axis=2)
+            db_g = (db * w).reshape(n, groups, d).sum(axis=2)
+            scale = np.float32(1) / np.float32(d * xf.shape[2])
+            c2 = (db_g * mean - ds_g) * rstd * rstd * rstd * scale
+            c3 = -c2 * mean - db_g * rstd * scale
+            c1 = np.repeat(rstd, d, axis=1) * w
+            c2, c3 = np.repeat(c2, d, axis=1), np.repeat(c3, d, axis=1)
+            gx = c1[..., None] * g + c2[..., None] * xf + c3[..., None]
+            gx = gx.reshape(x.shape).astype(np.float16)
+        if need_w:
+            m, r = np.repeat(mean, d, axis=1), np.repeat(rstd, d, axis=1)
+            gw = np.sum((ds - db * m) * r, axis=0).astype(np.float16)
+        if need_b:
+            gb = np.sum(db, axis=0).astype(np.float16)
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the same gradients in differentiable ops, mean and rstd recomputed from x (as
+        # LayerNorm.graph_backward)
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        n, c = x.shape[:2]
+        per_channel = (c,) + (1,) * (x.ndim - 2)
+        xg = x.reshape(n, ctx.groups, -1)
+        centered = xg - xg.mean(2, keepdim=True)
+        rstd = ((centered * centered).mean(2, keepdim=True) + ctx.eps).rsqrt()
+        xhat = centered * rstd
+        dims = (0,) + tuple(range(2, x.ndim))
+        gx = gw = gb = None
+        if need_x:
+            gh = grad if weight is None else grad * weight.reshape(per_channel)
+            gh = gh.reshape(n, ctx.groups, -1)
+            gx = rstd * (gh - gh.mean(2, keepdim=True) - xhat * (gh * xhat).mean(2, keepdim=True))
+            gx = gx.reshape(x.shape)
+        if need_w:
+            gw = (grad * xhat.reshape(x.shape)).sum(dims)
+        if need_b:
+            gb = grad.sum(dims)
+        return gx, gw, gb, None, None
 
 
 def instance_norm(

@@ -20,6 +20,8 @@ where scale = 1 / scale_factor when a scale factor was given (and not recomputed
 in / out. The op is a linear map of the input, applied axis after axis, so its backward is
 the transposed map: each output gradient goes back to the input positions it read, times
 the weight it read them with (a product with the transposed interpolation matrix per axis).
+float16 is resampled in float32 (positions, weights and sums) and rounded once, forward and
+backward, as PyTorch's kernels compute it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..._errors import DtypeNotImplementedError, TensorValueError
 from ..._tensor_gaps import _fused
 from ...autograd.ops import Op
 from ...kernels.layout import like_channels_last
+from ...kernels.opmath import opmath
 from ...kernels.resample_aa import aa_axis
 from ...kernels.sample import tap_weights
 from ...tensor import Tensor
@@ -281,20 +284,25 @@ class Interpolate(Op):
     next_functions_count = 1  # PyTorch's node has an edge for the input only
 
     @staticmethod
-    def forward(ctx, x, plans, name):
-        # plans: one (indices, weights) per spatial axis, from _axis_plan
+    def forward(ctx, x, plans, name, grad_plans=None):
+        # plans: one (indices, weights) per spatial axis, from _axis_plan; grad_plans: the
+        # backward's, where its weights are rounded otherwise (float16, see _half_weights)
         ctx.torch_name = name
         ctx.shape, ctx.plans = x.shape, plans
-        return like_channels_last(_resample(x, plans), x)  # (PyTorch's layout)
+        ctx.grad_plans = plans if grad_plans is None else grad_plans
+        return like_channels_last(opmath(_resample, x, plans), x)  # (PyTorch's layout)
 
     @staticmethod
     def backward(ctx, grad):
-        return _resample_adjoint(grad, ctx.plans, ctx.shape), None, None
+        return opmath(_resample_adjoint, grad, ctx.grad_plans, ctx.shape), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
         # a linear map: its backward is the transposed map, itself an op (see below)
-        return InterpolateAdjoint.apply(grad, ctx.plans, ctx.shape, ctx.torch_name), None, None
+        adjoint = InterpolateAdjoint.apply(
+            grad, ctx.grad_plans, ctx.shape, ctx.torch_name, ctx.plans
+        )
+        return adjoint, None, None, None
 
 
 class InterpolateAdjoint(Op):
@@ -303,18 +311,19 @@ class InterpolateAdjoint(Op):
     next_functions_count = 1
 
     @staticmethod
-    def forward(ctx, g, plans, shape, name):
+    def forward(ctx, g, plans, shape, name, forward_plans):
         ctx.torch_name = name.replace("Backward0", "BackwardBackward0")  # PyTorch's name
-        ctx.plans, ctx.forward_name = plans, name
-        return _resample_adjoint(g, plans, shape)
+        ctx.plans, ctx.forward_plans, ctx.forward_name = plans, forward_plans, name
+        return opmath(_resample_adjoint, g, plans, shape)
 
     @staticmethod
     def backward(ctx, grad):
-        return _resample(grad, ctx.plans), None, None, None
+        return opmath(_resample, grad, ctx.forward_plans), None, None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
-        return Interpolate.apply(grad, ctx.plans, ctx.forward_name), None, None, None
+        forward = Interpolate.apply(grad, ctx.forward_plans, ctx.forward_name, ctx.plans)
+        return forward, None, None, None, None
 
 
 def _output_size(
@@ -439,18 +448,38 @@ def interpolate(
         # integer arithmetic, no gradient (integer tensors never require grad)
         y = _uint8_resample(x._data, out, scales, mode, bool(align_corners), antialias)
         return Tensor._make(like_channels_last(y, x._data), None, False)
+    # (the positions and weights in the dtype PyTorch computes them in: float16's in float32)
+    work = np.dtype(np.float32 if x.dtype == np.float16 else x.dtype)
     if antialias:
-        t = np.dtype(x.dtype).type
+        t = work.type
         plans = tuple(
             _aa_plan(n, m, s, mode, bool(align_corners), t)
             for n, m, s in zip(spatial, out, scales, strict=True)
         )
         return Interpolate.apply(x, plans, _AA_NAMES[mode])
     plans = tuple(
-        _axis_plan(n, m, s, mode, bool(align_corners), x.dtype, len(out) == 2)
+        _axis_plan(n, m, s, mode, bool(align_corners), work, len(out) == 2)
         for n, m, s in zip(spatial, out, scales, strict=True)
     )
-    return Interpolate.apply(x, plans, _NAMES[mode].format(len(out)))
+    name = _NAMES[mode].format(len(out))
+    if x.dtype == np.float16:  # (the backward kernels keep float32 weights)
+        half = tuple(_half_weights(p, mode, len(out)) for p in plans)
+        return Interpolate.apply(x, half, name, plans)
+    return Interpolate.apply(x, plans, name)
+
+
+def _half_weights(plan: tuple, mode: str, dims: int) -> tuple:
+    """The weights PyTorch's float16 kernels use (their positions and sums are float32):
+    bicubic's rounded to float16; linear's and trilinear's fraction lam rounded to float16,
+    and 1 - lam computed in float16 from it (bilinear keeps float32 weights)."""
+    indices, weights = plan
+    f16, f32 = np.float16, np.float32
+    if weights is None or (mode != "bicubic" and dims == 2):
+        return plan
+    if mode == "bicubic":
+        return indices, [w.astype(f16).astype(f32) for w in weights]
+    lam = weights[1].astype(f16)
+    return indices, [(f16(1) - lam).astype(f32), lam.astype(f32)]
 
 
 def upsample(
