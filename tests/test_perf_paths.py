@@ -1,13 +1,14 @@
 """The training step's fast paths give the plain paths' numbers, and float32 stays float32.
 
 Covers the speed work of issue 14 around the convolution: the vectorised erf (against
-math.erf), GELU's float32 passes (against math.erfc), the branch-free zeroing behind
-relu/clamp backward (against np.where, bit for bit, NaN, inf and -0.0 included), relu's
-forward (PyTorch's clamp_min semantics), batch_norm's fused forward/backward (against the
-textbook formulas in float64), the global average pool, the in-place optimiser updates
-(against the textbook updates, and chunked against whole-array expressions), and a float32
-training step that never makes a float64 array in tinyconv's NumPy calls; and that a step's
-memory stays in the heap from step to step (kernels/memory.py).
+math.erf), GELU's float32 passes (PyTorch's formula, against math.erf), the branch-free
+zeroing behind relu/clamp backward (against np.where, bit for bit, NaN, inf and -0.0
+included), relu's forward (PyTorch's clamp_min semantics), batch_norm's fused
+forward/backward (against the textbook formulas in float64), the global average pool, the
+in-place optimiser updates (against the textbook updates, and chunked against whole-array
+expressions), and a float32 training step that never makes a float64 array in tinyconv's
+NumPy calls; and that a step's memory stays in the heap from step to step
+(kernels/memory.py).
 """
 
 from __future__ import annotations
@@ -102,31 +103,43 @@ def _ulps(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(ref).astype(np.float32))
 
 
-def test_fast_gelu_forward_is_within_a_few_float32_ulps_of_the_exact_value():
+def _gelu_one_plus_erf(x: np.ndarray) -> np.ndarray:
+    """PyTorch's 1 + erf(x / sqrt 2) in float32 steps, erf correctly rounded (math.erf)."""
+    z = (x * np.float32(math.sqrt(0.5))).astype(np.float64)
+    erf = np.array([math.erf(v) for v in z.tolist()]).astype(np.float32)
+    return np.float32(1) + erf
+
+
+def test_fast_gelu_forward_is_pytorchs_formula_with_erf_within_3_ulps_of_1():
+    """(x / 2) (1 + erf(x / sqrt 2)) as PyTorch rounds it: 1 + erf cancels for x < 0 (-0.0
+    from x = -5.54 down), so the error is measured in ulps of x."""
     x = _gelu_points()
     got = gelu_kernel.gelu_forward(x)
-    ref = np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in x.tolist()])
+    ref = (x * np.float32(0.5)) * _gelu_one_plus_erf(x)
     assert got.dtype == np.float32 and got.shape == x.shape
-    ulps = _ulps(got, ref)
-    assert ulps.max() <= 10, (ulps.max(), x[ulps.argmax()])
-    assert ulps.mean() <= 1.0
+    err = np.abs(got.astype(np.float64) - ref) / np.spacing(np.abs(x))
+    assert err.max() <= 3, (err.max(), x[err.argmax()])  # (erf: within 3 ulps of 1)
+    assert np.mean(got == ref) > 0.85
     assert np.array_equal(np.signbit(got[x == 0]), np.signbit(x[x == 0]))  # GELU(-0.0) = -0.0
+    tail = x <= -5.55
+    assert (got[tail] == 0).all() and np.signbit(got[tail]).all()  # -0.0, as PyTorch's
 
 
-def test_fast_gelu_backward_is_within_a_few_float32_ulps_of_the_exact_derivative():
+def test_fast_gelu_backward_is_pytorchs_formula_with_erf_within_3_ulps_of_1():
     x = _gelu_points()
     grad = np.random.default_rng(1).uniform(0.5, 2, x.shape).astype(np.float32)
     got = gelu_kernel.gelu_backward(x, grad)
-    xs = x.astype(np.float64)
-    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in xs.tolist()])
-    x_pdf = xs * np.exp(-0.5 * xs * xs) / math.sqrt(2 * math.pi)
-    ref = grad * (cdf + x_pdf)
-    # Phi(x) + x phi(x) cancels near its zero at x = -0.75: there the error is measured
-    # against the size of the two terms
-    scale = grad * (cdf + np.abs(x_pdf))
-    err = np.abs(got.astype(np.float64) - ref) / np.spacing(scale.astype(np.float32))
-    assert got.dtype == np.float32 and err.max() <= 12, (err.max(), x[err.argmax()])
-    assert err.mean() <= 1.5
+    with np.errstate(over="ignore", under="ignore"):
+        cdf = np.float32(0.5) * _gelu_one_plus_erf(x)
+        pdf = np.float32(1 / math.sqrt(2 * math.pi)) * np.exp(x * x * np.float32(-0.5))
+        ref = grad * (cdf + x * pdf)
+    # (the error is measured against the size of the two terms, the cdf's as 1/2 + erf/2
+    # is rounded: cdf + x pdf cancels near its zero at x = -0.75, and 1 + erf for x < 0)
+    scale = (grad * (np.float32(0.5) + np.abs(x * pdf))).astype(np.float32)
+    err = np.abs(got.astype(np.float64) - ref) / np.spacing(scale)
+    # (erf's 3 ulps of 1 are up to 6 ulps of grad / 2)
+    assert got.dtype == np.float32 and err.max() <= 6, (err.max(), x[err.argmax()])
+    assert np.mean(got == ref) > 0.85
 
 
 @pytest.mark.parametrize("n", [1, 7, gelu_kernel.BLOCK - 1, gelu_kernel.BLOCK + 5])

@@ -350,6 +350,17 @@ def fit_number(value: Any, dtype: np.dtype, what: str, int_to_float: bool = Fals
     return value
 
 
+def fit_scalar_arg(value: Any, dtype: np.dtype, what: str, opmath: bool = False) -> Any:
+    """A number argument of an op (addcmul's value, lerp's weight, addmm's beta and alpha,
+    index_add's alpha, hardtanh's bounds) checked by fit_number's rule against the dtype
+    PyTorch's kernel converts it to, and returned ready for NumPy. `opmath`: the kernel
+    computes float16 in float32 and takes the number as a float32 (addcmul(half, ...,
+    value=70000) is fine, 1e40 is not); else the number must fit `dtype` itself."""
+    if opmath and dtype == np.float16:
+        dtype = np.dtype(np.float32)
+    return fit_number(value, dtype, what, int_to_float=True)
+
+
 def check_numbers_fit(arr: np.ndarray, dtype: np.dtype, what: str) -> None:
     """The numbers of a nested list (as the array NumPy made of them) checked by PyTorch's rule
     for an integer `dtype` (the cast that follows wraps negative ints into unsigned ones)."""

@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _histogram
+from . import _dtype, _histogram
 from ._args import IndexOutOfRange, _dim
 from ._dtype import dtype_name, get_default_dtype, promote_types
 from ._errors import TensorIndexError, TensorValueError
 from ._printing import return_type_repr
-from ._tensor_gaps import _fused
-from ._tensor_math import _float, _float_result, _index_tensor, _sliced, _where
+from ._tensor_math import _float, _float_result, _fused, _index_tensor, _sliced, _where
 from .autograd import grad_mode
 from .kernels import select
 
@@ -387,7 +386,8 @@ class TensorExtra:
         b = b.reshape((1,) * (n - b._data.ndim) + tuple(b.shape))
         a2 = a.reshape(tuple(itertools.chain.from_iterable((s, 1) for s in a.shape)))
         b2 = b.reshape(tuple(itertools.chain.from_iterable((1, s) for s in b.shape)))
-        return (a2 * b2).reshape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))
+        out = (a2 * b2).reshape(tuple(x * y for x, y in zip(a.shape, b.shape, strict=True)))
+        return self._renamed(out, "UnsafeViewBackward0")  # (PyTorch's last node, a reshape)
 
     def inner(self, other: Any) -> Any:
         """Sum over the last dim of both (a product with a number, for 0-d inputs)."""
@@ -441,7 +441,8 @@ class TensorExtra:
         a, b = a.expand(tuple(shape)), b.expand(tuple(shape))
         i0, i1, i2 = (a.narrow(d, k, 1) for k in range(3))
         j0, j1, j2 = (b.narrow(d, k, 1) for k in range(3))
-        return _cat([i1 * j2 - i2 * j1, i2 * j0 - i0 * j2, i0 * j1 - i1 * j0], d)
+        out = _cat([i1 * j2 - i2 * j1, i2 * j0 - i0 * j2, i0 * j1 - i1 * j0], d)
+        return _fused(out, "LinalgCrossBackward0", self, other)
 
     # -- elementwise ---------------------------------------------------------------------
     def sgn(self) -> Any:
@@ -922,6 +923,7 @@ class TensorExtra:
         src = self._along_source(x, d, idx, source, what)
         if builtins.isinstance(alpha, _t.Tensor):
             alpha = alpha.item()
+        alpha = _dtype.fit_scalar_arg(alpha, x._data.dtype, what)  # (300 into uint8 raises)
         if x._data.dtype.kind in "iu":
             alpha = builtins.int(alpha)  # (PyTorch truncates a float alpha for integer tensors)
         if alpha != 1:
@@ -1392,18 +1394,19 @@ def block_diag(tensors: Sequence[Any]) -> Any:
             parts.append(_t.Tensor._make(np.zeros((h, width - left - w), dtype), None, False))
         rows.append(_cat(parts, 1) if len(parts) > 1 else m)
         left += w
-    return _cat(rows, 0)
+    return _fused(_cat(rows, 0), "BlockDiagBackward0", *tensors)
 
 
-def trapezoid_terms(y: Any, x: Any, dx: Any, dim: int, what: str) -> tuple[Any, int]:
-    """The trapezoids' areas along `dim` ((left + right) / 2 * spacing: one fewer than y) and
-    that dim, for trapezoid and cumulative_trapezoid. A 1-D `x` lies along `dim` (PyTorch views
-    it so); an `x` of fewer dims than y is broadcast from the left, as PyTorch's."""
+def trapezoid_parts(y: Any, x: Any, dim: int, what: str) -> tuple[Any, Any, Any, int]:
+    """(left, right, spacing, dim) of the trapezoidal rule along `dim`: y without its last and
+    first sample, and x's steps (None without x), for trapezoid and cumulative_trapezoid. A 1-D
+    `x` lies along `dim` (PyTorch views it so); an `x` of fewer dims than y is broadcast from
+    the left, as PyTorch's."""
     d = _dim(dim, y._data.ndim, what)
     n = y._data.shape[d]
     left, right = y.narrow(d, 0, max(n - 1, 0)), y.narrow(d, min(n, 1), max(n - 1, 0))
     if x is None:
-        return (left + right) * ((1 if dx is None else dx) / 2), d
+        return left, right, None, d
     x = _as(x)
     if x._data.ndim == 1:
         if x._data.shape[0] != n:
@@ -1415,13 +1418,32 @@ def trapezoid_terms(y: Any, x: Any, dx: Any, dim: int, what: str) -> tuple[Any, 
     elif x._data.ndim < y._data.ndim:
         x = x.reshape((1,) * (y._data.ndim - x._data.ndim) + tuple(x._data.shape))
     spacing = x.narrow(d, min(n, 1), max(n - 1, 0)) - x.narrow(d, 0, max(n - 1, 0))
-    return (left + right) * spacing / 2, d
+    return left, right, spacing, d
 
 
 def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Any:
-    """The trapezoidal rule along `dim`: spacing dx (default 1) or sample points x."""
-    terms, d = trapezoid_terms(y, x, dx, dim, "trapezoid()")
-    return terms.sum(d)
+    """The trapezoidal rule along `dim`: spacing dx (default 1) or sample points x, by
+    PyTorch's formulas (and so its rounding): sum((left + right) * dx) / 2 with x, and
+    (sum(y) - (y[0] + y[-1]) / 2) * dx with a constant dx."""
+    left, right, spacing, d = trapezoid_parts(y, x, dim, "trapezoid()")
+    # (the last node is PyTorch's product or quotient by a C++ number: MulBackward1, ...)
+    if spacing is not None:
+        total = ((left + right) * spacing).sum(d)
+        return _fused(total / 2, "DivBackward1", total)
+    if y._data.shape[d] == 0:
+        return (left + right).sum(d)  # (zeros)
+    inner = y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5
+    return _fused(inner * (1 if dx is None else dx), "MulBackward1", inner)
+
+
+def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Any:
+    """The running trapezoidal rule along `dim` (one value fewer than y), by PyTorch's
+    formulas: cumsum((left + right) * dx) / 2 with x, cumsum(dx / 2 * (left + right))."""
+    left, right, spacing, d = trapezoid_parts(y, x, dim, "cumulative_trapezoid()")
+    if spacing is not None:
+        running = ((left + right) * spacing).cumsum(d)
+        return _fused(running / 2, "DivBackward1", running)
+    return ((1 if dx is None else dx) / 2 * (left + right)).cumsum(d)
 
 
 # the Tensor <-> mixin cycle, bound at call time

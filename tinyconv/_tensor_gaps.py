@@ -23,7 +23,7 @@ from . import _dtype, _storage
 from ._args import _dim
 from ._dtype import dtype_name, result_type
 from ._printing import return_type_repr
-from ._tensor_math import _broadcast, _float_result, _inplace_of, dense_strides
+from ._tensor_math import _broadcast, _float_result, _fused, _inplace_of, dense_strides
 from .autograd import grad_mode
 
 # the memory share_memory_() marked: id -> root array (weak, so freed arrays drop out)
@@ -234,18 +234,6 @@ def _deprecated_0d(t: Any, what: str) -> Any:
 
 def _const(arr: Any) -> Any:
     return _t.Tensor._make(np.asarray(arr), None, False)
-
-
-def _fused(out: Any, name: str, *inputs: Any) -> Any:
-    """`out` whose last node carries PyTorch's name for its one fused node and shows that
-    node's edges (those of `inputs`), for ops built here from smaller ones."""
-    node = out.grad_fn
-    if node is not None:
-        node.torch_name = name
-        node.shown_edges = tuple(
-            None if t is None or not t.requires_grad else (t.grad_fn or t) for t in inputs
-        )
-    return out
 
 
 def _need_tensor(x: Any, name: str, what: str) -> None:
@@ -747,7 +735,8 @@ class TensorGaps:
             raise RuntimeError(
                 f"{what}: shapes {tuple(self.shape)} and {tuple(other.shape)} can't be broadcast"
             ) from None
-        return self.where(_const(mask), other)
+        name = "FmaxBackward0" if what == "fmax()" else "FminBackward0"
+        return _fused(self.where(_const(mask), other), name, self, other)
 
     def fmax(self, other: Any) -> Any:
         """The elementwise maximum, a NaN in one operand giving the other."""
@@ -830,7 +819,8 @@ class TensorGaps:
         # int tensor is float64), not in 2.0 ** other's default float
         dt = _float_result(self, other)
         x = self if self._data.dtype == dt else self.to(dt)
-        return x * (2.0 ** (other if other._data.dtype == dt else other.to(dt)))
+        out = x * (2.0 ** (other if other._data.dtype == dt else other.to(dt)))
+        return _fused(out, "LdexpBackward0", self, other)
 
     def nextafter(self, other: Any) -> Any:
         """The next representable float after self towards other (not differentiable)."""
@@ -861,7 +851,8 @@ class TensorGaps:
             )
         _, e = np.frexp(self._data)
         scale = np.ldexp(np.ones((), self._data.dtype), -e).astype(self._data.dtype)
-        return Frexp(self * _const(scale), _const(e.astype(np.int32)))
+        mantissa = _fused(self * _const(scale), "FrexpBackward0", self)
+        return Frexp(mantissa, _const(e.astype(np.int32)))
 
     # -- activations that are also Tensor methods ----------------------------------------------
     def _float_only(self, what: str) -> None:
@@ -960,8 +951,13 @@ class TensorGaps:
         """beta * self + alpha * outer(vec1, vec2); self broadcast to (n, m); beta = 0
         ignores self (NaN included)."""
         what = "addr()"
-        _check_number(beta, "beta", what)
-        _check_number(alpha, "alpha", what)
+        for arg, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, (builtins.bool, np.bool_)) and self._data.dtype.kind != "b":
+                raise RuntimeError(f"{what}: a bool {arg} is only supported for bool results")
+            _check_number(v, arg, what)
+        # ...and they must fit the tensor's dtype (PyTorch's addr kernel converts them to it)
+        beta = _dtype.fit_scalar_arg(beta, self._data.dtype, what)
+        alpha = _dtype.fit_scalar_arg(alpha, self._data.dtype, what)
         _shaped(vec1, 1, "vec1", what)
         _shaped(vec2, 1, "vec2", what)
         if self._data.dtype.kind in "iub" and (
@@ -1002,7 +998,8 @@ class TensorGaps:
             )
         lhs = batch1.transpose(0, 1).reshape(n, b * m)
         rhs = batch2.reshape(b * m, p)
-        return self.addmm(lhs, rhs, beta=beta, alpha=alpha)
+        out = self.addmm(lhs, rhs, beta=beta, alpha=alpha)
+        return _fused(out, "AddbmmBackward0", self, batch1, batch2)
 
     # -- writes by flat or advanced index ------------------------------------------------------
     def put(self, index: Any, source: Any, accumulate: bool = False) -> Any:
@@ -1036,7 +1033,7 @@ class TensorGaps:
             if accumulate
             else flat.index_copy(0, flat_idx, src)
         )
-        return out.reshape(self._data.shape)
+        return _fused(out.reshape(self._data.shape), "PutBackward0", self, source)
 
     def index_put(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
         """A copy of self with self[indices] set to (or, accumulate=True, increased by)
@@ -1047,6 +1044,12 @@ class TensorGaps:
                 f"{what}: indices must be a tuple of tensors, got {type(indices).__name__}"
             )
         _need_tensor(values, "values", what)
+        if accumulate and values._data.dtype != self._data.dtype:  # (PyTorch's accumulating
+            raise RuntimeError(  # kernel never casts, even a 0-d value)
+                "Index put requires the source and destination dtypes match, got "
+                f"{dtype_name(self._data.dtype)} for the destination and "
+                f"{dtype_name(values._data.dtype)} for the source."
+            )
         out = self.clone()
         if not accumulate:
             out[tuple(indices)] = values
@@ -1077,11 +1080,11 @@ class TensorGaps:
         lead = np.ravel_multi_index(tuple(arrays), shape[:k]) if k else np.zeros((), np.int64)
         rest = shape[k:]
         target = lead.shape + rest
-        v = values if values._data.dtype == self._data.dtype else values.to(self._data.dtype)
-        v = v.broadcast_to(target).reshape((-1,) + rest)
+        v = values.broadcast_to(target).reshape((-1,) + rest)
         flat = self.reshape((-1,) + rest)
         lead_idx = _const(lead.reshape(-1).astype(np.int64))
-        return flat._index_add(0, lead_idx, v, 1, True).reshape(shape)  # (float16: as PyTorch's)
+        out = flat._index_add(0, lead_idx, v, 1, True).reshape(shape)  # (float16: as PyTorch's)
+        return _fused(out, "IndexPutBackward0", self, values)
 
     def index_put_(self, indices: Any, values: Any, accumulate: bool = False) -> Any:
         return self._inplace_result(

@@ -390,11 +390,11 @@ class TensorMath:
 
     def deg2rad(self) -> Any:
         """Degrees to radians: x * pi / 180 (integers become the default float dtype)."""
-        return _float(self) * (math.pi / 180.0)
+        return _fused(_float(self) * (math.pi / 180.0), "Deg2RadBackward0", self)
 
     def rad2deg(self) -> Any:
         """Radians to degrees: x * 180 / pi (integers become the default float dtype)."""
-        return _float(self) * (180.0 / math.pi)
+        return _fused(_float(self) * (180.0 / math.pi), "Rad2DegBackward0", self)
 
     def acos(self) -> Any:
         return _t.ops_extra.Acos.apply(_float(self))
@@ -446,7 +446,8 @@ class TensorMath:
         """The n-th derivative of digamma (n = 0: digamma itself)."""
         if not isinstance(n, (builtins.int, np.integer)) or isinstance(n, builtins.bool) or n < 0:
             raise RuntimeError(f"polygamma(): n must be a non-negative integer, got {n!r}")
-        return _t.ops_special.Polygamma.apply(_float(self), builtins.int(n))
+        out = _t.ops_special.Polygamma.apply(_float(self), builtins.int(n))
+        return self._renamed(out, "PolygammaBackward0")  # (polygamma(0, x) too: not digamma's)
 
     def neg(self) -> Any:
         return -self
@@ -455,7 +456,8 @@ class TensorMath:
 
     def atan2(self, other: Any) -> Any:
         """Elementwise angle of the point (other, self), broadcasting; ints give the default
-        float."""
+        float. `other` must be a tensor (PyTorch has no number overload)."""
+        other = _t._tensor_other(other, "atan2()")
         dt = _float_result(self, other)
         x = self if self._data.dtype == dt else self.to(dt)
         return _t._binary(_t.ops_extra.Atan2, x, other)
@@ -523,7 +525,8 @@ class TensorMath:
         return self._inplace_result(lambda x: x.mvlgamma(p), "mvlgamma_()")
 
     def polygamma_(self, n: int) -> Any:
-        return self._inplace_result(lambda x: x.polygamma(n), "polygamma_()")
+        out = self._inplace_result(lambda x: x.polygamma(n), "polygamma_()")
+        return self._renamed(out, "PolygammaBackward1")  # (PyTorch's in-place overload)
 
     def neg_(self) -> Any:
         return self._inplace_result(lambda x: -x, "neg_()")
@@ -545,6 +548,8 @@ class TensorMath:
             raise NotImplementedError(
                 f"lerp(): not implemented for {dtype_name(self._data.dtype)} tensors"
             )
+        if not isinstance(weight, _t.Tensor):  # (a number weight is a float32 for float16)
+            _dtype.fit_scalar_arg(weight, self._data.dtype, "lerp()", opmath=True)
         w = weight if isinstance(weight, _t.Tensor) else _t._operand(weight)
         if isinstance(w, _t.Tensor) and w._data.dtype != self._data.dtype and w._data.ndim == 0:
             w = w.to(self._data.dtype)  # (a 0-d weight counts as a number, as in PyTorch)
@@ -565,6 +570,7 @@ class TensorMath:
                 "use (input + value * tensor1 / tensor2) or float tensors"
             )
         value = _t._number_arg(value, what, "value")
+        value = _dtype.fit_scalar_arg(value, dt, what, opmath=True)
         if isinstance(value, builtins.float) and dt.kind != "f":
             if dt.kind == "b":
                 raise RuntimeError(
@@ -890,9 +896,12 @@ class TensorMath:
             raise TypeError(
                 f"masked_fill(): value must be a number or a 0-d tensor, got {type(value).__name__}"
             )
+        # PyTorch refuses a number, or a 0-d tensor's number, that does not fit the dtype (nan,
+        # inf, out of range; an int beyond float16's range too)
+        number = value._data.item() if isinstance(value, _t.Tensor) else value
+        fitted = _dtype.fit_number(number, self._data.dtype, "masked_fill()", int_to_float=True)
         if not isinstance(value, _t.Tensor):
-            # PyTorch refuses a number that does not fit (nan, inf, out of range)
-            value = _dtype.fit_number(value, self._data.dtype, "masked_fill()")
+            value = fitted
         if self._data.dtype.kind in "iu" and isinstance(value, (builtins.float, np.floating)):
             value = builtins.int(np.trunc(value))  # PyTorch truncates towards zero
         return _t.ops_extra.MaskedFill.apply(self, m, value)
@@ -1476,10 +1485,14 @@ class TensorMath:
                 + ", ".join(dtype_name(t._data.dtype) for t in (self, m1, m2))
             )
         for arg, v in (("beta", beta), ("alpha", alpha)):
-            if not isinstance(v, (builtins.int, builtins.float, np.number)) or isinstance(
-                v, builtins.bool
-            ):
+            if not isinstance(v, (builtins.int, builtins.float, builtins.bool, np.number)):
                 raise TypeError(f"{what}: {arg} must be a number, got {v!r}")
+        # the numbers must fit the kernel's dtype: float32 for a float16 addmm or baddbmm,
+        # float16 itself for addmv (PyTorch's addmv kernel converts them to the tensor's dtype)
+        opmath = name != "AddmvBackward0"
+        dt = self._data.dtype
+        beta = _dtype.fit_scalar_arg(beta, dt, what, opmath)
+        alpha = _dtype.fit_scalar_arg(alpha, dt, what, opmath)
         return _t.ops_extra.AddMatmul.apply(self, m1, m2, beta, alpha, name)
 
     def addmm(self, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
@@ -1761,14 +1774,28 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
         # two Python scalars: PyTorch's dtype (where(c, 1.0, 0.0) is float32), not NumPy's float64
         a = ad = np.asarray(ad, dtype=result_type(ad, bd))
     dtype = result_type(ad, bd)
-    for v in (input, other):  # a number must fit the result's dtype, as PyTorch checks
-        if isinstance(v, (builtins.int, builtins.float, np.number)):
+    # a number must fit the result's dtype, as PyTorch checks; except float16, where PyTorch
+    # casts the number unchecked (where(c, half, 1e40) gives inf)
+    for v in (input, other):
+        if isinstance(v, (builtins.int, builtins.float, np.number)) and dtype != np.float16:
             _dtype.fit_number(v, dtype, "where()", int_to_float=True)
     return _t.ops.Where.apply(cond, a, b, dtype)
 
 
 # tensor.py imports this module first (Tensor mixes it in); used at call time
 from . import tensor as _t  # noqa: E402
+
+
+def _fused(out: Any, name: str, *inputs: Any) -> Any:
+    """`out` whose last node carries PyTorch's name for its one fused node and shows that
+    node's edges (those of `inputs`), for ops built here from smaller ones."""
+    node = out.grad_fn
+    if node is not None:
+        node.torch_name = name
+        node.shown_edges = tuple(
+            None if t is None or not t.requires_grad else (t.grad_fn or t) for t in inputs
+        )
+    return out
 
 
 def _inplace_of(name: str) -> Callable:

@@ -23,6 +23,7 @@ Tensors (e.g. a dict of parameters from functional_call).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -176,7 +177,24 @@ def _track(t: Any) -> Tensor:
         raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
     if t.requires_grad:
         return t.view_as(t)
-    return t.detach().requires_grad_()
+    leaf = t.detach().requires_grad_()
+    depth = grad_mode.func_transforms  # (the transforms around this one)
+    while len(_private_leaves) <= depth:
+        _private_leaves.append(weakref.WeakValueDictionary())
+    _private_leaves[depth][id(leaf)] = leaf
+    return leaf
+
+
+# The fresh leaves each transform differentiates against, by id, per nesting depth. A leaf
+# of a transform nested inside this one (a nested grad's) is no tensor of the outside: a
+# result that reaches it owes it nothing. An enclosing transform's leaf is outside this one.
+_private_leaves: list[weakref.WeakValueDictionary] = []
+
+
+def _inner_leaf(t: Tensor) -> bool:
+    """Whether t is the fresh leaf of a transform nested inside the one running now."""
+    key = id(t)
+    return any(d.get(key) is t for d in _private_leaves[grad_mode.func_transforms + 1 :])
 
 
 def _prepare(args: tuple, nums: tuple[int, ...]) -> tuple[list, list, list]:
@@ -198,10 +216,10 @@ def _depends_on_outside(t: Tensor, own: set) -> bool:
     if not t.requires_grad:
         return False
     if t.grad_fn is None:
-        return id(t) not in own
+        return id(t) not in own and not _inner_leaf(t)
     for node in topological_order(t.grad_fn):
         for e in node.edges:
-            if isinstance(e, Tensor) and id(e) not in own:
+            if isinstance(e, Tensor) and id(e) not in own and not _inner_leaf(e):
                 return True
     return False
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._dtype import dtype_name, float16
-from ._tensor_math import _broadcast, _float_result
+from ._tensor_math import _broadcast, _float_result, _fused
 from .autograd.ops_special import Igamma, Igammac
 from .autograd.ops_special_more import Bessel, Entr, Erfcx, LogNdtr, Ndtri, Xlog1py, Zeta
 from .kernels import orthopoly
@@ -199,7 +199,9 @@ def i1e(input: Any) -> Tensor:
 
 def ndtr(input: Any) -> Tensor:
     """The standard normal CDF, computed as PyTorch does: (1 + erf(x / sqrt 2)) / 2."""
-    return (1 + (_floating(input) * math.sqrt(0.5)).erf()) * 0.5
+    # (PyTorch's last node is a product with a number from C++: MulBackward1)
+    cdf2 = 1 + (_floating(input) * math.sqrt(0.5)).erf()
+    return _fused(cdf2 * 0.5, "MulBackward1", cdf2)
 
 
 def log_ndtr(input: Any) -> Tensor:

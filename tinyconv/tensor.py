@@ -869,6 +869,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     def add(self, other: Any, alpha: Any = 1) -> Tensor:
         alpha = _number_arg(alpha, "add()", "alpha")
         _check_alpha(self, other, alpha, "add()")
+        if _fused_alpha(self, other, alpha):
+            return _binary(ops.Add, self, other, alpha=alpha)
         return self + _scaled(self, other, alpha)
 
     def sub(self, other: Any, alpha: Any = 1) -> Tensor:
@@ -876,6 +878,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         _check_alpha(self, other, alpha, "sub()")
         if alpha != 1:  # (other * alpha would no longer be the bool PyTorch refuses)
             _refuse_bool(ops.Sub, self, other, None)
+        if _fused_alpha(self, other, alpha):
+            return _binary(ops.Sub, self, other, alpha=alpha)
         return self - _scaled(self, other, alpha)
 
     def mul(self, other: Any) -> Tensor:
@@ -2131,6 +2135,17 @@ def _as_tensor_of(x: Any, dtype: np.dtype) -> Tensor:
     return t if t._data.dtype == dtype else t.to(dtype)
 
 
+def _fused_alpha(self: Tensor, other: Any, alpha: Any) -> bool:
+    """Does add/sub(self, other, alpha) take PyTorch's one-kernel a + alpha * b (float32 with
+    one rounding, float16 in float32 with alpha rounded to float16)? For two tensors of a
+    float result; integer and bool ones keep other * alpha (it wraps as PyTorch's)."""
+    return (
+        alpha != 1
+        and isinstance(other, Tensor)
+        and result_type(self._data, other._data).kind == "f"
+    )
+
+
 def _scaled(self: Tensor, other: Any, alpha: Any) -> Any:
     """alpha * other in the dtype of self op other, as PyTorch's add/sub compute it: alpha
     takes no part in the promotion (int32 + 2 * bool stays int32, bool + 2 * bool is bool)."""
@@ -2216,8 +2231,9 @@ def _wrap_int(b: Any, dtype: np.dtype) -> Any:
 _PY_NUMBER = frozenset((builtins.float, builtins.int))  # (not bool: refused or promoted)
 
 
-def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
-    """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion."""
+def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False, alpha: Any = 1) -> Tensor:
+    """Run op(a, other) (or op(other, a)) with PyTorch's broadcasting and promotion; `alpha`:
+    add/sub's a +- alpha * other, one kernel (other a tensor)."""
     ad = a._data
     if (
         type(other) in _PY_NUMBER  # (one test for a Tensor operand: the op with a graph)
@@ -2277,6 +2293,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
         _refuse_bool(op, a, b, dtype, reflected)
     if (
         dtype is None
+        and alpha == 1
         and op.ufunc is not None
         and not (reflected and op is ops.Div)
         and function.profiler is None  # (a recording profile times every op: through apply)
@@ -2304,7 +2321,7 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False) -> Tensor:
             _restore(token)
     if reflected:
         return op.apply(b, a, dtype)
-    return op.apply(a, b, dtype)
+    return op.apply(a, b, dtype) if alpha == 1 else op.apply(a, b, dtype, alpha)
 
 
 _F16 = np.dtype(np.float16)

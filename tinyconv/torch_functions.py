@@ -16,8 +16,7 @@ from . import _dtype, _tensor_extra
 from ._args import NUMPY_NAMED, _dim, numpy_names
 from ._dtype import dtype_name
 from ._errors import TensorValueError
-from ._tensor_gaps import _fused
-from ._tensor_math import _float_result, _result_type, _where
+from ._tensor_math import _float_result, _fused, _result_type, _where
 from .autograd import grad_mode, ops, ops_extra
 from .tensor import (
     Tensor,

@@ -19,7 +19,8 @@ from . import _dtype, _histogram, _tensor_extra, linalg
 from ._args import _check_device, _dim
 from ._dtype import as_dtype, dtype_name
 from ._printing import return_type_repr
-from ._tensor_gaps import _fused, contiguous_format, strided_zeros
+from ._tensor_gaps import contiguous_format, strided_zeros
+from ._tensor_math import _fused
 from .autograd import grad_mode, ops, ops_linalg
 from .autograd.ops import Op
 from .autograd.ops_gaps import NoDerivative as _NoDerivative
@@ -645,8 +646,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     """The running trapezoidal rule along dim (one value fewer than y): spacing dx (default
     1) or sample points x."""
     y = _arg(y, "cumulative_trapezoid()", "y")
-    terms, d = _tensor_extra.trapezoid_terms(y, x, dx, dim, "cumulative_trapezoid()")
-    return terms.cumsum(d)
+    return _tensor_extra.cumulative_trapezoid(y, x, dx=dx, dim=dim)
 
 
 # -- Tensor methods PyTorch also offers as torch.X(t, ...) -------------------------------------

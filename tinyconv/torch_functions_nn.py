@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import TensorValueError
-from ._tensor_gaps import _fused
+from ._tensor_math import _fused
 from .autograd import grad_mode
 from .autograd.ops_gaps import NoDerivative as _NoDerivative
 from .nn import functional as F

@@ -28,6 +28,7 @@ Observers (anomaly detection, the backward trace) can watch each step.
 from __future__ import annotations
 
 import sys
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -322,8 +323,14 @@ def accumulate_grad(
             leaf._grad = make_tensor(
                 _grad_like(grad, leaf._data, False if own is None else own), None, False
             )
-    elif old._requires_grad:  # a grad kept from a create_graph backward: add out of place
-        leaf._grad = make_tensor(old._data + grad, None, False)
+    elif old._requires_grad:
+        # a grad kept from a create_graph backward: PyTorch adds in place (grad mode is off
+        # here), so the grad keeps its identity and its graph, and counts one more change
+        if old._data.flags.writeable:
+            old._data += grad
+        else:  # (a broadcast view an op returned)
+            old._data = old._data + grad
+        old._vc[0] += 1
     else:
         old._data += grad
     if post_accumulate_hooks:
@@ -681,6 +688,25 @@ def _seed(tensor: Any, gradient: Any, create_graph: bool, who: str) -> Any:
     return make_tensor(grad, None, False) if create_graph else grad
 
 
+_warned_grad_cycle = False
+
+
+def _warn_grad_cycle() -> None:
+    """PyTorch's once-per-process warning for backward(create_graph=True)."""
+    global _warned_grad_cycle
+    if not _warned_grad_cycle:
+        _warned_grad_cycle = True
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def backward(
     tensor: Any,
     gradient: Any = None,
@@ -706,6 +732,8 @@ def backward(
             )
         if retain_graph is None:
             retain_graph = create_graph
+        if create_graph:
+            _warn_grad_cycle()
         if gradient is None and not create_graph and tensor._data.size == 1:
             grad = np.empty_like(tensor._data)  # (_seed's usual case, inlined: a loss's 1)
             grad.fill(1)
@@ -787,6 +815,8 @@ def autograd_backward(
             )
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        _warn_grad_cycle()
     targets = None
     if inputs is not None:
         targets = _as_tensor_list(inputs, "autograd.backward(inputs=...)")

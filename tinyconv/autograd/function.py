@@ -184,6 +184,24 @@ class _TorchName:
         return sub
 
 
+def _distinct_arrays(args: tuple, raw: list) -> None:
+    """Give each input Tensor its own array object in ``raw``.
+
+    The roles of saved items (which input a saved array is, for the create_graph backward
+    and the version checks) are found by identity among the arrays forward received. Two
+    different Tensors can hold the very same array (x and x.detach(), a Parameter and the
+    tensor it was made from): the later one then gets a view of it (the same memory, another
+    object), so that ``x * x.detach()`` saves x.detach() as the constant it is, not as x.
+    """
+    for j in range(1, len(raw)):
+        r = raw[j]
+        if type(r) is np.ndarray:
+            for i in range(j):
+                if raw[i] is r and args[i] is not args[j]:
+                    raw[j] = r.view()
+                    break
+
+
 class Function:
     """Base class of differentiable ops; an instance is one graph node (`ctx`)."""
 
@@ -557,6 +575,8 @@ class Function:
                 edges.append(None)
             if record:
                 ctx.needs_input_grad = tuple(needs)
+                if len(raw) > 1:
+                    _distinct_arrays(args, raw)
         else:  # no_grad: nothing to record, only the arrays
             for a in args:
                 raw.append(a._data if isinstance(a, Tensor) else a)

@@ -1,7 +1,10 @@
 """Grad mode: whether ops record the graph for backward.
 
 `no_grad()` and `enable_grad()` work as context managers and as decorators,
-like PyTorch's. The flag is a module global, read by every op on its hot path.
+like PyTorch's. As in PyTorch the mode belongs to a thread: a `no_grad()` in an evaluation
+thread leaves the training thread recording, and a new thread starts with grad mode on.
+Every op reads it on its hot path as `grad_mode.enabled` (a property of this module that
+reads the thread's state, ~0.05 us).
 """
 
 from __future__ import annotations
@@ -9,13 +12,48 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import threading
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-enabled: bool = True
+
+class _ThreadState(threading.local):
+    """This thread's grad mode and inference mode (the class's values: a new thread's)."""
+
+    enabled = True
+    inference = False
+
+
+_state = _ThreadState()
+
+
+class _GradModeModule(types.ModuleType):
+    """This module's type: `grad_mode.enabled` and `grad_mode._inference` read and write the
+    calling thread's state."""
+
+    @property
+    def enabled(self) -> bool:
+        return _state.enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        _state.enabled = value
+
+    @property
+    def _inference(self) -> bool:
+        return _state.inference
+
+    @_inference.setter
+    def _inference(self, value: bool) -> None:
+        _state.inference = value
+
+
+sys.modules[__name__].__class__ = _GradModeModule
+
 # saved_tensors_hooks (autograd/graph.py): the stack of (pack_hook, unpack_hook) pairs; ops
 # that record a node hand what they save for backward to the innermost pair
 saved_hooks: list = []
@@ -37,7 +75,7 @@ dual_level: bool = False
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph for backward."""
-    return enabled
+    return _state.enabled
 
 
 def _decorate(factory: Callable[[], Any], func: F) -> F:
@@ -84,22 +122,18 @@ class set_grad_enabled:
     as it was and run the function in `mode`."""
 
     def __init__(self, mode: bool) -> None:
-        global enabled
-        self.prev = enabled
+        self.prev = _state.enabled
         self.mode = bool(mode)
-        enabled = self.mode
+        _state.enabled = self.mode
 
     def __enter__(self) -> None:
-        global enabled
-        enabled = self.mode
+        _state.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        global enabled
-        enabled = self.prev
+        _state.enabled = self.prev
 
     def __call__(self, func: F) -> F:
-        global enabled
-        enabled = self.prev
+        _state.enabled = self.prev
         mode = self.mode
         return _decorate(lambda: set_grad_enabled(mode), func)
 
@@ -116,13 +150,12 @@ class _GradModeContext:
         return self if func is None else self(func)
 
     def __enter__(self) -> None:
-        global enabled
-        self.prev = enabled
-        enabled = self.mode
+        state = _state
+        self.prev = state.enabled
+        state.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        global enabled
-        enabled = self.prev
+        _state.enabled = self.prev
 
     def __call__(self, func: F) -> F:
         return _decorate(self.__class__, func)
@@ -140,7 +173,6 @@ class enable_grad(_GradModeContext):
     mode = True
 
 
-_inference: bool = False
 # The inference tensors (made under inference_mode, and their views): id -> weak reference.
 # PyTorch keeps a flag in each tensor; a table here keeps Tensor's slots (and make_tensor's
 # work) as they are, and costs only while inference mode makes tensors.
@@ -160,7 +192,7 @@ INFERENCE_INPLACE = (
 
 
 def is_inference_mode_enabled() -> bool:
-    return _inference
+    return _state.inference
 
 
 def is_inference_tensor(t: Any) -> bool:
@@ -188,7 +220,7 @@ def mark_inference(t: Any, inference: bool = True) -> None:
 
 def check_inplace_inference(t: Any) -> None:
     """PyTorch's refusal of an in-place write to an inference tensor outside inference mode."""
-    if not _inference and _inference_tensors and is_inference_tensor(t):
+    if not _state.inference and _inference_tensors and is_inference_tensor(t):
         raise RuntimeError(INFERENCE_INPLACE)
 
 
@@ -207,13 +239,12 @@ class inference_mode:
         return self
 
     def __enter__(self) -> None:
-        global enabled, _inference
-        self.prev = (enabled, _inference)
-        enabled, _inference = not self.mode, self.mode
+        state = _state
+        self.prev = (state.enabled, state.inference)
+        state.enabled, state.inference = not self.mode, self.mode
 
     def __exit__(self, *exc: object) -> None:
-        global enabled, _inference
-        enabled, _inference = self.prev
+        _state.enabled, _state.inference = self.prev
 
     def __call__(self, func: F) -> F:
         mode = self.mode

@@ -1006,12 +1006,27 @@ class Sigmoid(Op):
         return grad * out * (1 - out)
 
 
+# From |x| = 9.01084 on, float32 tanh rounds to exactly +-1 (PyTorch's, correctly rounded);
+# NumPy's float32 tanh stays at 1 - 2**-24 up to |x| = 10
+_TANH32_ONE = np.float32(9.01084)
+
+
+def tanh_array(a: np.ndarray) -> np.ndarray:
+    """tanh elementwise, float32 saturating to +-1 where PyTorch's does."""
+    out = np.tanh(a)
+    if out.dtype == np.float32:
+        big = np.abs(a) >= _TANH32_ONE
+        if big.any():
+            out = np.where(big, np.copysign(np.float32(1), a), out).astype(np.float32)
+    return out
+
+
 class Tanh(Op):
     torch_name = "TanhBackward0"
 
     @staticmethod
     def forward(ctx, a):
-        out = np.tanh(a)
+        out = tanh_array(a)
         ctx.save_for_backward(out)
         return out
 
@@ -1022,12 +1037,17 @@ class Tanh(Op):
 
     @staticmethod
     def _derivative(grad, out):
-        return grad * (1 - out * out)  # tanh' = 1 - tanh^2
+        # tanh' = 1 - tanh^2; PyTorch's float32 kernel forms 1 - y*y in one fused multiply-add
+        # (rounded once: here exactly in float64, then rounded), then multiplies by grad
+        if out.dtype == np.float32:
+            wide = out.astype(np.float64)
+            return grad * (1 - wide * wide).astype(np.float32)
+        return grad * (1 - out * out)
 
     @staticmethod
     def graph_backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return Tanh._derivative(grad, out)
+        return grad * (1 - out * out)
 
 
 class Clamp(Op):

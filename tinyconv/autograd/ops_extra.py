@@ -372,11 +372,17 @@ class Atan(Op):
 
 class Erf(Op):
     torch_name = "ErfBackward0"
+    # PyTorch's float32 erf (a vectorised approximation) is exactly +-1 from |x| = 3.832507 on;
+    # the correctly rounded value (erf_array's) gets there only at 3.9192
+    _ONE32 = np.float32(3.832507)
 
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return like_input(erf_array(a), a)  # (in a's layout, as PyTorch's)
+        out = erf_array(a)
+        if out.dtype == np.float32:
+            out = np.where(np.abs(a) >= Erf._ONE32, np.copysign(np.float32(1), a), out)
+        return like_input(out, a)  # (in a's layout, as PyTorch's)
 
     @staticmethod
     def backward(ctx, grad):

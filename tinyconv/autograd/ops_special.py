@@ -76,11 +76,13 @@ def digamma_array(x: np.ndarray) -> np.ndarray:
 
 
 def _zeta_shifted(n: int, a: np.ndarray) -> np.ndarray:
-    """n! * sum_k 1 / (a + k)^(n+1) (n! times the Hurwitz zeta(n + 1, a)), n >= 1: the
-    recurrence moves a up to _SHIFT, then the Euler-Maclaurin tail."""
+    """sum_k 1 / (a + k)^(n+1), the Hurwitz zeta(n + 1, a), n >= 1: the recurrence moves a
+    up to _SHIFT (to n for a larger n: the tail's terms grow as (n / a)^2k), then the
+    Euler-Maclaurin tail."""
     acc = np.zeros_like(a)
+    shift = max(_SHIFT, float(n))
     while True:
-        small = a < _SHIFT
+        small = a < shift
         if not small.any():
             break
         acc = acc + np.where(small, 1 / np.where(small, a, 1.0) ** (n + 1), 0.0)
@@ -88,10 +90,11 @@ def _zeta_shifted(n: int, a: np.ndarray) -> np.ndarray:
     # zeta(n+1, a) ~ a^-n / n + a^-(n+1) / 2 + sum_k B_2k (n+2k-1)! / ((2k)! n!) a^-(n+2k)
     tail = a ** (-n) / n + a ** (-n - 1) / 2
     for k in range(1, len(_BERNOULLI) + 1):
-        coef = _BERNOULLI[k - 1] * math.factorial(n + 2 * k - 1)
-        coef /= math.factorial(2 * k) * math.factorial(n)
+        # B_2k (n+2k-1)! / ((2k)! n!), as floats (the factorials of a large n overflow them)
+        coef = _BERNOULLI[k - 1] * math.prod(range(n + 1, n + 2 * k), start=1.0)
+        coef /= math.factorial(2 * k)
         tail = tail + coef * a ** (-n - 2 * k)
-    return math.factorial(n) * (acc + tail)
+    return acc + tail
 
 
 def polygamma_array(n: int, x: np.ndarray) -> np.ndarray:
@@ -118,8 +121,17 @@ def polygamma_array(n: int, x: np.ndarray) -> np.ndarray:
         out = np.where(a == np.inf, 0.0, np.where(a == -np.inf, np.nan, out))
     else:
         pole = (a <= 0) & (a == np.floor(a))
-        v = _zeta_shifted(n, np.where(np.isfinite(a) & ~pole, a, 1.0))
-        out = np.where(pole, np.inf, sign * v)
+        z = _zeta_shifted(n, np.where(np.isfinite(a) & ~pole, a, 1.0))
+        # PyTorch's (-1)^(n+1) exp(lgamma(n + 1)) zeta(n + 1, x), the factor and the product
+        # in x's dtype (float32: n! is inf from n = 34 on, float64 from n = 171, and inf times
+        # an underflowed zeta is NaN there); float64's n! exact, nearer glibc's than math.lgamma
+        ft = widen(x).dtype
+        with np.errstate(over="ignore", invalid="ignore"):
+            if ft == np.float64:
+                factor = np.float64(math.factorial(n)) if n <= 170 else np.float64(np.inf)
+            else:
+                factor = np.exp(ft.type(math.lgamma(n + 1)))
+            out = (ft.type(sign) * factor) * z.astype(ft)
         out = np.where(pole, sign * np.inf, out)
         out = np.where(a == np.inf, np.nan, out)
     out = np.where(np.isnan(a), np.nan, out)
@@ -234,6 +246,43 @@ class Erfinv(Op):
 # otherwise Q = 1 - P is the prefactor times a continued fraction (evaluated by Lentz's
 # method). The other function is 1 minus the one computed. dP/dx = x^(a-1) e^-x / Gamma(a).
 _TINY = 1e-300
+_MACHEP = 1.11022302462515654042e-16  # (Cephes' float64 epsilon / 2)
+
+
+def _upper_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Q(a, x) by DLMF 8.7.3, without 1 - P's cancellation (PyTorch's _igamc_helper_series):
+    -expm1(a log x - lgamma(1 + a)) - x^a / Gamma(a) sum_n (-x)^n / (n! (a + n))."""
+    fac, total = np.ones(a.shape), np.zeros(a.shape)
+    active, n = np.ones(a.shape, bool), 0
+    while active.any() and n < 2000:
+        n += 1
+        fac = fac * (-x / n)
+        term = np.where(active, fac / (a + n), 0.0)
+        total += term
+        active &= np.abs(term) > _MACHEP * np.abs(total)
+    logx = np.log(x)
+    return -np.expm1(a * logx - _lgamma_1p(a)) - np.exp(a * logx - lgamma_array(a)) * total
+
+
+_LGAMMA_1P_TERMS: list[float] = []  # (-1)^k zeta(k) / k, k = 2, 3, ...
+
+
+def _lgamma_1p(a: np.ndarray) -> np.ndarray:
+    """lgamma(1 + a) with 1 + a rounded first (as PyTorch's lgamma(1 + a)), from the series
+    -gamma d + sum_k (-1)^k zeta(k) d^k / k in d = (1 + a) - 1 for small d: math.lgamma
+    (lgamma_array's) is off by up to 1e-3 relative near 1, where Q(tiny a, x) needs it."""
+    if not _LGAMMA_1P_TERMS:
+        _LGAMMA_1P_TERMS.extend(
+            (-1) ** k * float(_zeta_shifted(k - 1, np.ones(1))[0]) / k for k in range(2, 26)
+        )
+    d = (1 + a) - 1
+    small = np.abs(d) < 0.1
+    ds = np.where(small, d, 0.0)
+    series = np.zeros_like(ds)
+    for c in reversed(_LGAMMA_1P_TERMS):  # Horner in d, from d^2 up
+        series = (series + c) * ds
+    series = (series - np.euler_gamma) * ds
+    return np.where(small, series, lgamma_array(1 + a))
 
 
 def igamma_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
@@ -285,6 +334,11 @@ def igamma_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
         upper_part = np.empty(aa.shape)
         upper_part[series] = 1 - lower[series]
         upper_part[~series] = h * np.exp(log_pre[~series])
+        # small a with x <= 1.1: 1 - P cancels (Q is about a E1(x)), so Q comes from its own
+        # series there, in PyTorch's region (Gautschi's section 3)
+        with np.errstate(divide="ignore"):
+            own = (xx <= 1.1) & np.where(xx <= 0.5, -0.4 / np.log(xx) >= aa, xx * 1.1 >= aa)
+        upper_part[own] = _upper_series(aa[own], xx[own])
         p[regular] = upper_part
         edge = ~regular & ~np.isnan(p)
         p[edge] = 1 - p[edge]

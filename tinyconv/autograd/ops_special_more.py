@@ -164,46 +164,67 @@ _ZETA_A = tuple(float(Fraction(math.factorial(2 * k)) / _B[2 * k]) for k in rang
 _MACHEP = 1.11022302462515654042e-16
 
 
+def _c_floor(v: float) -> float:
+    """C's floor: inf and NaN stay (math.floor raises for them)."""
+    return v if math.isinf(v) or v != v else float(math.floor(v))
+
+
+def _c_pow(a: float, b: float) -> float:
+    """C's pow: inf on overflow or for 0 to a negative power, NaN for a negative base to a
+    non-integer power (Python raises, or gives a complex number)."""
+    try:
+        r = a**b
+    except ZeroDivisionError:
+        return math.inf
+    except OverflowError:
+        return math.inf if a > 0 or _c_floor(b / 2) == b / 2 else -math.inf
+    return math.nan if isinstance(r, complex) else r
+
+
+def _c_div(a: float, b: float) -> float:
+    """a / b in IEEE arithmetic (inf or NaN for b == 0, where Python raises)."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0 or a != a:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 def _zeta_scalar(x: float, q: float) -> float:
-    if x != x or q != q:
-        return math.nan
+    """Cephes' zeta, as PyTorch's (its IEEE infs and NaNs included: no Python exception)."""
     if x == 1:
         return math.inf
     if x < 1:
         return math.nan
     if q <= 0:
-        if q == math.floor(q):
+        if q == _c_floor(q):
             return math.inf
-        if x != math.floor(x):
+        if x != _c_floor(x):
             return math.nan  # (q^-x is not real)
-    try:
-        s = q**-x
-    except ZeroDivisionError:
-        return math.inf
-    except OverflowError:
-        return math.inf
+    s = _c_pow(q, -x)
     a, b, i = q, 0.0, 0
     while i < 9 or a <= 9.0:
         i += 1
         a += 1.0
-        b = a**-x
+        b = _c_pow(a, -x)
         s += b
         if -_MACHEP * s < b < _MACHEP * s:
             return s
     w = a
-    s += b * w / (x - 1)
+    s += _c_div(b * w, x - 1)
     s -= 0.5 * b
     fa, k = 1.0, 0.0
     for i in range(12):
         fa *= x + k
-        b /= w
-        t = fa * b / _ZETA_A[i]
+        b = _c_div(b, w)
+        t = _c_div(fa * b, _ZETA_A[i])
         s += t
-        if abs(t / s) < _MACHEP:
+        if abs(_c_div(t, s)) < _MACHEP:
             return s
         k += 1.0
         fa *= x + k
-        b /= w
+        b = _c_div(b, w)
         k += 1.0
     return s
 

@@ -1,10 +1,13 @@
 """GELU in float32 without float64 or table lookups (part of the training step's fast path).
 
-The exact GELU is ``x * Phi(x)``, Phi the standard normal CDF. tinyconv's reference path
-(nn/functional/activations.py) takes Phi from ``erf_array``, which is correctly rounded
-but evaluates a float64 Taylor table with gathers: 40 ms forward on 1M float32 numbers
-where PyTorch takes 1 ms. Here the same function is computed in float32 passes over
-cache-sized blocks, from the normal tail at -|x|:
+The exact GELU is ``x * Phi(x)``, Phi the standard normal CDF; PyTorch computes it by the
+formula ``0.5 x (1 + erf(x / sqrt 2))``, whose ``1 + erf`` cancels for negative x: below
+x = -3 only a few bits are left, and from x = -5.54 on (where erf rounds to -1) the result
+is -0.0, where x Phi(x) would be a tiny negative number. tinyconv gives PyTorch's formula
+(nn/functional/activations.py) with erf from ``erf_array``, which is correctly rounded but
+evaluates a float64 Taylor table with gathers: 40 ms forward on 1M float32 numbers where
+PyTorch takes 1 ms. Here erf is computed in float32 passes over cache-sized blocks, from
+the normal tail at -|x|, and PyTorch's formula finishes each block:
 
     h(a) = Phi(-a) = erfc(z) / 2,    z = a / sqrt(2),  a = |x|
          = t * exp(-a^2 / 2) * Q(t) / 2,    t = 1 / (1 + z / 2)
@@ -14,21 +17,20 @@ t -> 0), so a degree-8 polynomial in t fits it to 5e-8 relative (``_Q``: a weigh
 Chebyshev least-squares fit to math.erfc on 4000 nodes of t for z in [0, 9.5], converted to
 powers of t; past z = 9.5 exp(-z^2) is below float32's smallest number anyway). Then
 
-    Phi(x) = h           for x < 0  (no cancellation: the left tail keeps its digits)
-           = 1 - h       for x >= 0,
+    erf(x / sqrt 2) = copysign(1 - 2h, x)    (rounded to float32, as PyTorch's erf),
 
-computed branch-free as ``H(x) - copysign(h, x)`` with H = 1 where x's sign bit is clear,
-else 0 (so GELU(-0.0) = -0.0, as PyTorch's). The exponent a^2/2 would lose digits in float32
+then ``GELU = (x / 2) (1 + erf)`` and its derivative ``(1 + erf) / 2 + x beta exp(-x^2/2)``
+(beta = 1/sqrt(2 pi)) in float32 steps, as PyTorch's kernels (GELU(-0.0) = -0.0). The
+exponent a^2/2 of h would lose digits in float32
 (its rounding error times a^2/2 is the relative error of exp: 13 ulps at |x| = 4), so a is
 split into a 12-bit head and the rest, whose square is exact in float32:
 
     a^2 / 2 = ah^2 / 2 + al * (ah + al / 2),    exp(-a^2/2) = exp(-ah^2/2) * exp(-al (ah + al/2))
 
-Accuracy (tests/test_perf_paths.py, against math.erfc in float64): within a few float32
-ulps everywhere, where PyTorch's float32 ``0.5 * x * (1 + erf(x / sqrt 2))`` loses all but a
-few bits below x = -3 (1 + erf cancels); the backward's ``Phi(x) + x phi(x)`` likewise.
-Non-finite inputs take the reference path (the caller checks), so inf and NaN behave as
-PyTorch's formula does.
+Accuracy (tests/test_perf_paths.py): erf within 3 ulps of 1 of the correctly rounded one
+(h's float32 Horner steps, relative 5e-7), so the results are the reference path's within a
+few ulps of x / 2, the granularity of the formula's own 1 + erf. Non-finite inputs take the
+reference path (the caller checks), so inf and NaN behave as PyTorch's formula does.
 """
 
 from __future__ import annotations
@@ -52,12 +54,9 @@ _Q = (
 # h = (t/2) Q(t) exp(-a^2/2): the 1/2 folded into the coefficients
 _HALF_Q = tuple(np.float32(c / 2) for c in _Q)
 _T_SCALE = np.float32(0.5 / np.sqrt(2.0))  # t = 1 / (1 + a * _T_SCALE)
-_INV_SQRT_2PI = np.float32(1 / np.sqrt(2 * np.pi))
-_HEAD_MASK = np.uint32(0xFFFFF000)
+_INV_SQRT_2PI = np.float32(1 / np.sqrt(2 * np.pi))  # (PyTorch's kBeta, in float32)
+_HEAD_MASK = np.uint32(0xFFFFF000)  # keeps the sign, exponent and 11 leading mantissa bits
 _SIGN_BIT = np.uint32(0x80000000)
-_HALF_BITS = np.float32(0.5).view(
-    np.uint32
-)  # keeps the sign, exponent and 11 leading mantissa bits
 # numbers per block; 128K rather than an L2-sized 32K: fewer NumPy calls, and rarer GIL
 # hand-offs between the threads (1M float32 forward, same process, 1 / 2 threads: 32K
 # 6.8 / 7.0 ms, 128K 6.0 / 4.1 ms)
@@ -98,21 +97,29 @@ def _scratch(n: int) -> list[np.ndarray]:
 
 
 def gelu_forward(x: np.ndarray) -> np.ndarray:
-    """``x * Phi(x)`` for a finite float32 array ``x`` (any shape), in float32."""
+    """PyTorch's ``(x / 2) (1 + erf(x / sqrt 2))`` for a finite float32 array ``x`` (any
+    shape), in float32."""
 
     def finish(part: slice, xs: np.ndarray, out: np.ndarray, e: np.ndarray) -> None:
-        out *= xs
+        np.multiply(xs, np.float32(0.5), out=e)
+        out *= e
 
     return _over_cdf(x, finish)
 
 
 def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """``grad * (Phi(x) + x phi(x))`` for finite float32 ``x`` and float32 ``grad`` (x's shape)."""
+    """PyTorch's ``grad ((1 + erf(x / sqrt 2)) / 2 + x beta exp(-x^2/2))`` for finite float32
+    ``x`` and float32 ``grad`` (x's shape)."""
     g = grad.reshape(-1)  # (a view when it can be: y.sum()'s broadcast gradient is not copied)
 
     def finish(part: slice, xs: np.ndarray, out: np.ndarray, e: np.ndarray) -> None:
+        out *= np.float32(0.5)  # cdf
+        # pdf = beta exp(x x (-1/2)), rounded as PyTorch's (not the exact e of h)
+        np.multiply(xs, xs, out=e)
+        e *= np.float32(-0.5)
+        np.exp(e, out=e)
+        e *= _INV_SQRT_2PI
         e *= xs
-        e *= _INV_SQRT_2PI  # x phi(x) = x exp(-x^2/2) / sqrt(2 pi)
         out += e
         out *= g[part]
 
@@ -120,8 +127,8 @@ def gelu_backward(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 
 def _over_cdf(x: np.ndarray, finish) -> np.ndarray:
-    """Block by block (threads.over_blocks), ``out = Phi(x)`` and ``e = exp(-x^2/2)``, then
-    ``finish(part, x_part, out_part, e)`` makes the block's result in ``out_part``."""
+    """Block by block (threads.over_blocks), ``out = 1 + erf(x / sqrt 2)`` (``e``: scratch),
+    then ``finish(part, x_part, out_part, e)`` makes the block's result in ``out_part``."""
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty(flat.shape, np.float32)
 
@@ -129,7 +136,7 @@ def _over_cdf(x: np.ndarray, finish) -> np.ndarray:
         xs, o = flat[part], out[part]
         a, t, h, e = (w[: len(xs)] for w in work)
         _phi_pieces(xs, a, t, h, e)
-        _cdf_from_tail(xs, h, t, o)
+        _one_plus_erf(xs, h, t, o)
         finish(part, xs, o, e)
 
     # (|x| > 1.8e19: a^2 overflows to inf and exp gives 0, the right limit)
@@ -137,16 +144,16 @@ def _over_cdf(x: np.ndarray, finish) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-def _cdf_from_tail(x: np.ndarray, h: np.ndarray, scratch: np.ndarray, out: np.ndarray) -> None:
-    """``out = Phi(x)`` from ``h = Phi(-|x|)``: ``H(x) - copysign(h, x)``, H = 1 where x's sign
-    bit is clear (so x < 0 gives 0 + h, with no cancellation), and 0 where it is set.
+def _one_plus_erf(x: np.ndarray, h: np.ndarray, scratch: np.ndarray, out: np.ndarray) -> None:
+    """``out = 1 + erf(x / sqrt 2)`` from ``h = Phi(-|x|)``, as PyTorch's formula rounds it:
+    erf = copysign(1 - 2h, x) rounded to float32 first, so x < 0 cancels as PyTorch's does.
 
-    On the bits (NumPy's copysign loop ran 5x slower than a bitwise pass): s = x's sign bit,
-    H = (0.5 with x's sign) + 0.5, and copysign(h, x) = h | s (h >= 0).
+    On the bits (NumPy's copysign loop ran 5x slower than a bitwise pass): with s = x's sign
+    bit and e = 1 - 2h >= 0, copysign(e, x) = e | s.
     """
+    h *= np.float32(-2)
+    h += np.float32(1)  # |erf|, rounded
     sign = scratch.view(np.uint32)
     np.bitwise_and(x.view(np.uint32), _SIGN_BIT, out=sign)
-    np.bitwise_or(h.view(np.uint32), sign, out=h.view(np.uint32))  # h = copysign(h, x)
-    np.bitwise_or(sign, _HALF_BITS, out=sign)  # scratch = copysign(0.5, x)
-    np.add(scratch, np.float32(0.5), out=out)  # H(x)
-    out -= h
+    np.bitwise_or(h.view(np.uint32), sign, out=h.view(np.uint32))  # erf = copysign(|erf|, x)
+    np.add(h, np.float32(1), out=out)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ... import _rng
+from ... import _dtype, _rng
 from ..._errors import TensorValueError
-from ..._tensor_gaps import _fused
+from ..._tensor_math import _fused
 from ...autograd import ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
@@ -136,13 +136,16 @@ def _gelu_fast(x: np.ndarray) -> bool:
 class Gelu(Op):
     """x * Phi(x) (Phi the standard normal CDF), or its tanh approximation.
 
-    The exact form's reference is ``0.5 x (1 + erf(x / sqrt 2))`` with erf_array; finite
-    float32 inputs take kernels/gelu.py instead (the same function, 8x faster, within a few
-    float32 ulps, and accurate in the left tail where 1 + erf cancels).
+    The exact form is PyTorch's formula ``(x / 2) (1 + erf(x / sqrt 2))`` in x's dtype, so it
+    has PyTorch's numbers where 1 + erf cancels (-0.0 from x = -5.54 down, where x Phi(x) is
+    a tiny negative number); its reference takes erf from erf_array; finite float32 inputs
+    take kernels/gelu.py instead (the same formula, 8x faster, erf within 3 ulps of 1).
     """
 
     torch_name = "GeluBackward0"
     _K = math.sqrt(2 / math.pi)
+    _ALPHA = math.sqrt(0.5)  # PyTorch's kAlpha and kBeta
+    _BETA = 2 / math.sqrt(math.pi) * math.sqrt(0.5) * 0.5
 
     @staticmethod
     def forward(ctx, x, approximate):
@@ -159,7 +162,7 @@ class Gelu(Op):
             )
         if _gelu_fast(x):
             return gelu_kernel.gelu_forward(x)
-        return (0.5 * x * (1 + erf_array(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+        return ((x * 0.5) * (1 + erf_array(x * Gelu._ALPHA))).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -173,10 +176,9 @@ class Gelu(Op):
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Gelu._K * (1 + 3 * 0.044715 * x * x)
         elif grad.dtype == np.float32 and _gelu_fast(x):
             return gelu_kernel.gelu_backward(x, grad)
-        else:  # Phi(x) + x phi(x)
-            d = 0.5 * (1 + erf_array(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(
-                2 * math.pi
-            )
+        else:  # Phi(x) + x phi(x), as PyTorch's formula rounds it
+            cdf = 0.5 * (1 + erf_array(x * Gelu._ALPHA))
+            d = cdf + x * (Gelu._BETA * np.exp(x * x * -0.5))
         return (grad * d).astype(grad.dtype, copy=False)
 
     @staticmethod
@@ -186,9 +188,7 @@ class Gelu(Op):
             t = ((x + x * x * x * 0.044715) * Gelu._K).tanh()
             d = (t + 1) * 0.5 + x * 0.5 * (1 - t * t) * Gelu._K * (x * x * (3 * 0.044715) + 1)
         else:
-            d = ((x * (1 / math.sqrt(2))).erf() + 1) * 0.5 + x * (x * x * -0.5).exp() * (
-                1 / math.sqrt(2 * math.pi)
-            )
+            d = ((x * Gelu._ALPHA).erf() + 1) * 0.5 + x * ((x * x * -0.5).exp() * Gelu._BETA)
         return grad * d, None
 
 
@@ -433,6 +433,21 @@ def hardtanh(
         raise TensorValueError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
         )
+    # the limits must fit the input's dtype, as PyTorch converts them (a NaN limit makes all
+    # NaN there, unchecked); an unsigned input refuses negative limits, read as int64 first
+    dt = x._data.dtype
+    limits = (min_val, max_val)
+    if dt.kind == "u":
+        for v in limits:
+            _dtype.fit_scalar_arg(v, np.dtype(np.int64), "hardtanh")
+        limits = tuple(int(v) for v in limits)
+        if limits[0] < 0 or limits[1] < 0:
+            raise RuntimeError(
+                "hardtanh: cannot do hardtanh on an unsigned type with negative limits"
+            )
+    if dt.kind != "f" or not (math.isnan(min_val) or math.isnan(max_val)):
+        for v in limits:
+            _dtype.fit_scalar_arg(v, dt, "hardtanh")
     return _maybe_inplace(x, lambda t: Hardtanh.apply(t, min_val, max_val), inplace, "hardtanh")
 
 

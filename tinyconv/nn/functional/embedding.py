@@ -75,7 +75,7 @@ class Embedding(Op):
 
 class EmbeddingDenseBackward(Op):
     """Embedding's backward as an op (create_graph=True): g -> rows added onto the weight's
-    shape. Its backward picks rows again, with the same factors."""
+    shape. Its backward picks rows again (0 at padding_idx, but not divided by the counts)."""
 
     torch_name = "EmbeddingDenseBackwardBackward0"
     next_functions_count = 1
@@ -87,15 +87,27 @@ class EmbeddingDenseBackward(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return _gather_rows(grad, ctx.idx, ctx.factor, ctx.shape), None, None, None
+        return _gather_rows(grad, ctx.idx, _padding_only(ctx.factor), ctx.shape), None, None, None
 
     @staticmethod
     def graph_backward(ctx, grad):
-        return EmbeddingRows.apply(grad, ctx.idx, ctx.factor, ctx.shape), None, None, None
+        factor = _padding_only(ctx.factor)
+        return EmbeddingRows.apply(grad, ctx.idx, factor, ctx.shape), None, None, None
+
+
+def _padding_only(factor: Any) -> Any:
+    """The backward's factors less scale_grad_by_freq's 1 / count: 0 at padding_idx, else 1.
+
+    PyTorch's double backward of embedding (embedding_dense_double_backward) picks the rows
+    unscaled, so the count divides once, in the first backward (and the second derivative
+    is the true derivative of that first gradient)."""
+    if factor is None or factor.all():
+        return None
+    return (factor != 0).astype(factor.dtype)
 
 
 class EmbeddingRows(Op):
-    """Rows picked with the backward's factors: the adjoint of EmbeddingDenseBackward."""
+    """Rows picked with factors (the padding mask): the adjoint of EmbeddingDenseBackward."""
 
     torch_name = "EmbeddingBackward0"
     next_functions_count = 1

@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorIndexError, TensorTypeError, TensorValueError
-from ..._tensor_gaps import _fused
+from ..._tensor_math import _fused
 from ...autograd import ops_extra
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
@@ -488,9 +488,7 @@ class BinaryCrossEntropy(Op):
         need_p, need_t = ctx.needs_input_grad
         gp = gt = None
         if need_p:
-            gp = sum_to_shape(
-                grad * (p - t) / (p * (1 - p)).clamp(min=1e-12), tuple(p.shape), p.dtype
-            )
+            gp = sum_to_shape(BinaryCrossEntropyBackward.apply(grad, p, t), tuple(p.shape), p.dtype)
         if need_t:  # (as backward's; the clamped edges are constants)
             pd = p._data
             edge = np.maximum(np.log1p(-pd), -100) - np.maximum(np.log(pd), -100)
@@ -498,6 +496,51 @@ class BinaryCrossEntropy(Op):
             logit = (p / (1 - p)).log().where(Tensor._make(~ends, None, False), -edge)
             gt = sum_to_shape(-logit * grad, tuple(t.shape), t.dtype)
         return gp, gt
+
+
+class BinaryCrossEntropyBackward(Op):
+    """BCE's input gradient g (p - t) / max(p (1 - p), 1e-12) as an op, for create_graph.
+
+    Its derivatives are PyTorch's closed forms (binary_cross_entropy_double_backward), not
+    the derivative of the clamped quotient: with e = 1e-12, d/dp is
+    g (p^2 - 2 p t + t) / ((p + e)^2 (1 - p + e)^2), which stays 0 at a saturated p = t = 1
+    and finite near p = 0 (the quotient's derivative gave 3e11 and 0 there); d/dg is
+    (p - t) / ((p + e) (1 - p + e)); d/dt is -g / max(p (1 - p), e).
+    """
+
+    torch_name = "BinaryCrossEntropyBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, p, t):
+        ctx.save_for_backward(grad, p, t)
+        return grad * (p - t) / np.maximum(p * (1 - p), 1e-12)
+
+    @staticmethod
+    def backward(ctx, gg):
+        grad, p, t = ctx.saved_tensors
+        return BinaryCrossEntropyBackward._grads(ctx.needs_input_grad, gg, grad, p, t)
+
+    @staticmethod
+    def graph_backward(ctx, gg):
+        grad, p, t = ctx.saved_tensors
+        return BinaryCrossEntropyBackward._grads(ctx.needs_input_grad, gg, grad, p, t)
+
+    @staticmethod
+    def _grads(needs, gg, grad, p, t):
+        """The three derivatives, in NumPy arrays or Tensors alike (the same expressions)."""
+        eps = 1e-12
+        need_g, need_p, need_t = needs
+        gg_grad = gg_p = gg_t = None
+        if need_g:
+            gg_grad = gg * (p - t) / ((p + eps) * (1 - p + eps))
+        if need_p:
+            num = p * p - 2 * p * t + t
+            gg_p = num / ((p + eps) ** 2 * (1 - p + eps) ** 2) * (gg * grad)
+        if need_t:
+            denom = p * (1 - p)
+            floor = np.maximum(denom, eps) if isinstance(denom, np.ndarray) else denom.clamp(eps)
+            gg_t = -(gg * grad) / floor
+        return gg_grad, gg_p, gg_t
 
 
 def binary_cross_entropy(

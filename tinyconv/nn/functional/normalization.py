@@ -12,7 +12,8 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import TensorValueError
-from ..._tensor_gaps import _fused, channels_last
+from ..._tensor_gaps import channels_last
+from ..._tensor_math import _fused
 from ...autograd import grad_mode
 from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ...autograd.ops import Op, _zero_where, sigmoid_array
+from ...autograd.ops import Op, _zero_where, sigmoid_array, tanh_array
 from ...kernels import threads
 from ...tensor import Tensor
 from ...torch_functions import cat, stack
@@ -83,7 +83,7 @@ _ARRAYS = SimpleNamespace(
     hidden_term=_hidden_term_array,
     project=threads.matmul,  # (by W_hr^T, a contiguous copy as W_hh^T's)
     sigmoid=sigmoid_array,
-    tanh=np.tanh,
+    tanh=tanh_array,
     relu=lambda a: _zero_where(a < 0, a),  # Relu's forward: NaN and -0.0 kept
     # Relu's backward: stopped where the output is <= 0, passed elsewhere (NaN included)
     relu_backward=lambda h, grad: _zero_where(h <= 0, grad),

@@ -34,7 +34,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import DtypeNotImplementedError, TensorValueError
-from ..._tensor_gaps import _fused
+from ..._tensor_math import _fused
 from ...autograd.ops import Op
 from ...kernels.layout import like_channels_last
 from ...kernels.opmath import opmath
@@ -402,18 +402,16 @@ def interpolate(
         raise TensorValueError("Lanczos mode requires antialias=True")
     if mode == "lanczos" and align_corners:
         raise TensorValueError("Lanczos mode does not support align_corners=True")
-    if x.ndim not in (3, 4, 5):
-        raise TensorValueError(
-            f"{what}: input must be 3-D, 4-D or 5-D (N, C, d1, ...), got shape {tuple(x.shape)}"
-        )
-    if mode == "bicubic" and x.ndim != 4:
+    # (PyTorch's errors and words for a rank the mode has no kernel for)
+    if x.ndim not in (3, 4, 5) or (mode == "bicubic" and x.ndim != 4):
         raise NotImplementedError(
-            f"{what}: mode='bicubic' needs a 4-D input (N, C, H, W), got shape {tuple(x.shape)}"
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {x.ndim}D) for the "
+            "modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})"
         )
     if mode in _LINEAR_RANK and x.ndim != _LINEAR_RANK[mode]:
-        raise TensorValueError(
-            f"{what}: mode={mode!r} needs a {_LINEAR_RANK[mode]}-D input, got shape "
-            f"{tuple(x.shape)}"
+        raise NotImplementedError(
+            f"Got {x.ndim}D input, but {mode} mode needs {_LINEAR_RANK[mode]}D input"
         )
     uint8 = x.dtype == np.uint8
     if x.dtype.kind != "f" and not (

@@ -1,0 +1,154 @@
+# ruff: noqa: E501  (the programs' own lines)
+"""Second derivatives and engine behaviour as PyTorch 2.13 has them, each run as a program in
+both libraries (tests/program_harness.py compares every variable and the printed text): an op
+whose inputs are a tensor and its detached self (one NumPy array, two roles), embedding's
+scale_grad_by_freq at second order, binary_cross_entropy's closed-form double backward at a
+saturated probability, a plain backward adding into a .grad that has a graph, nested
+torch.func.grad, the create_graph warning, and grad mode per thread."""
+
+from __future__ import annotations
+
+import pytest
+from program_harness import compare_program
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+
+PROGRAMS = {
+    # x and x.detach() hold one array: the detached operand is a constant at second order
+    "detached_operand_is_constant": """
+import torch
+import torch.autograd.functional as AF
+x = torch.tensor([1., 2., 3.], dtype=torch.float64, requires_grad=True)
+g, = torch.autograd.grad((x * x.detach()).sum(), x, create_graph=True)
+g_needs = g.requires_grad
+w = torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64, requires_grad=True)
+gl, = torch.autograd.grad(torch.nn.functional.linear(w, w.detach()).sum(), w, create_graph=True)
+gl_needs = gl.requires_grad
+a = x.detach().requires_grad_()
+b = x.detach().requires_grad_()
+ga, gb = torch.autograd.grad((a * b * b).sum(), [a, b], create_graph=True)
+second = torch.autograd.grad(ga.sum(), [a, b], allow_unused=True)
+f = lambda p, q: (p * q * q).sum()
+one, zero = torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+h = AF.hessian(f, (x.detach(), x.detach()))
+hv = AF.hvp(f, (x.detach(), x.detach()), (one, zero))[1]
+vh = AF.vhp(f, (x.detach(), x.detach()), (one, zero))[1]
+p = torch.nn.Parameter(torch.tensor([0.5, -1.5], dtype=torch.float64))
+src = p.detach()
+gp, = torch.autograd.grad((torch.atan2(p, src) + torch.addcmul(p, p, src)).sum(), p, create_graph=True)
+gp2, = torch.autograd.grad(gp.sum(), p)
+""",
+    # the 1/count of scale_grad_by_freq divides once (in the first backward), padding row 0
+    "embedding_scale_grad_by_freq_second_order": """
+import torch
+W = torch.tensor([[1., 0.5], [2., -1.], [3., 0.25]], dtype=torch.float64, requires_grad=True)
+idx = torch.tensor([[0, 1, 1], [2, 1, 0]])
+for pad in (None, 2):
+    out = torch.nn.functional.embedding(idx, W, padding_idx=pad, scale_grad_by_freq=True)
+    g, = torch.autograd.grad((out ** 3).sum(), W, create_graph=True)
+    h, = torch.autograd.grad((g * g).sum(), W, create_graph=True)
+    k, = torch.autograd.grad(h.sum(), W)
+    print(pad, g.tolist(), h.tolist(), k.tolist())
+""",
+    # PyTorch's closed forms: 0 at a saturated p = t = 1 (the clamped quotient's derivative
+    # gave 3e11), finite near p = 0; and the derivatives to the target and to the gradient
+    "bce_double_backward_closed_form": """
+import torch
+F = torch.nn.functional
+p = torch.tensor([1.0, 2e-9, 0.3, 0.0, 0.999], dtype=torch.float64, requires_grad=True)
+t = torch.tensor([1.0, 0.0, 0.8, 0.0, 0.2], dtype=torch.float64, requires_grad=True)
+out = {}
+for red in ("mean", "sum", "none"):
+    loss = F.binary_cross_entropy(p, t, reduction=red)
+    seed = torch.tensor([0.5, 2.0, -1.0, 3.0, 1.5], dtype=torch.float64, requires_grad=True)
+    gp, = torch.autograd.grad(loss, p, seed if red == "none" else None, create_graph=True)
+    hp, ht = torch.autograd.grad((gp * torch.arange(1., 6., dtype=torch.float64)).sum(), [p, t], retain_graph=True)
+    out[red] = (gp.detach(), hp, ht)
+    if red == "none":
+        out["seed"] = torch.autograd.grad((gp ** 2).sum(), seed)[0]
+p32 = torch.tensor([20., -20., 0.3]).sigmoid().detach().requires_grad_()
+g32, = torch.autograd.grad(F.binary_cross_entropy(p32, torch.tensor([1., 0., 1.]), reduction="sum"), p32, create_graph=True)
+h32, = torch.autograd.grad(g32.sum(), p32)
+""",
+    # a plain backward into a .grad made by backward(create_graph=True) adds in place
+    "accumulate_into_a_grad_with_a_graph": """
+import warnings
+import torch
+x = torch.tensor([1., 2.], requires_grad=True)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    (x ** 3).sum().backward(create_graph=True)
+    (x ** 4).sum().backward(create_graph=True)
+warned = sorted({str(w.message)[:60] for w in caught})
+g = x.grad
+(x ** 2).sum().backward()
+same = x.grad is g
+needs = x.grad.requires_grad
+x.grad.sum().backward(inputs=[x])
+final = x.grad.detach().clone()
+""",
+    # a nested grad's private leaf is nobody's input outside it: the result has no graph
+    "nested_func_grad_has_no_graph": """
+import torch
+from torch import func
+x = torch.tensor([0.3, 0.5], dtype=torch.float64)
+w = torch.tensor([1.0, 2.0], dtype=torch.float64)
+def gp(w, x):
+    gx = func.grad(lambda xx: ((xx * w).tanh()).sum())(x)
+    return gx.pow(2).sum()
+r = func.grad(gp)(w, x)
+r_needs = r.requires_grad
+third = func.grad(func.grad(lambda a: (a ** 3).sin()))(torch.tensor(0.3, dtype=torch.float64))
+third_needs = third.requires_grad
+f = lambda a: (a * a.detach()).sum()
+gg = func.grad(lambda a: func.grad(f)(a).sum())(torch.tensor([0.3, 0.5], dtype=torch.float64))
+""",
+    # grad mode belongs to a thread
+    "grad_mode_per_thread": """
+import threading
+import torch
+inside, done = threading.Event(), threading.Event()
+def evaluator():
+    with torch.no_grad():
+        inside.set()
+        done.wait()
+t = threading.Thread(target=evaluator)
+t.start()
+inside.wait()
+w = torch.tensor([1., 2.], requires_grad=True)
+loss = (w * w).sum()
+main_enabled = torch.is_grad_enabled()
+loss_needs = loss.requires_grad
+done.set()
+t.join()
+seen = []
+with torch.no_grad():
+    th = threading.Thread(target=lambda: seen.append((torch.is_grad_enabled(), (w * 2).requires_grad)))
+    th.start()
+    th.join()
+with torch.inference_mode():
+    th = threading.Thread(target=lambda: seen.append(torch.is_inference_mode_enabled()))
+    th.start()
+    th.join()
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_matches_pytorch(name):
+    compare_program(PROGRAMS[name])
+
+
+def test_shared_array_roles_keep_saved_tensor_checks():
+    """The detached operand gets its own array object: an in-place change of the shared
+    memory is still caught at backward (both roles share one version counter only through
+    x itself, as in PyTorch: x.detach() has its own)."""
+    import tinyconv
+
+    x = tinyconv.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x.detach()).sum()
+    with tinyconv.no_grad():
+        x.mul_(2)  # x's version moves: the saved x is stale
+    with pytest.raises(RuntimeError, match="inplace operation"):
+        y.backward()
