@@ -336,11 +336,15 @@ def test_bad_arguments_raise_pytorchs_error(name, kwargs):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "Adafactor"])  # (PyTorch's has none)
 @pytest.mark.parametrize("flag", ["capturable", "differentiable"])
-def test_unsupported_flags_raise_and_false_is_accepted(name, flag):
+def test_flags_are_kept_and_true_raises_at_the_step(name, flag):
     p = [nn.Parameter(tinyconv.zeros(2))]
-    with pytest.raises(NotImplementedError, match=f"{name}: {flag}=True"):
-        getattr(optim, name)(p, **{flag: True})
     assert getattr(optim, name)(p, **{flag: False}).param_groups[0][flag] is False
+    opt = getattr(optim, name)(p, **{flag: True})
+    assert opt.param_groups[0][flag] is True
+    p[0].grad = tinyconv.ones(2)
+    # (PyTorch's: capturable asserts a CUDA device; differentiable writes into a leaf)
+    with pytest.raises(AssertionError if flag == "capturable" else RuntimeError):
+        opt.step()
 
 
 @pytest.mark.parametrize("name", NAMES)

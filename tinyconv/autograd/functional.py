@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import TensorValueError
 from . import grad_mode, ops
 from .engine import grad as _grad
 
 
 def _as_tuple(x: Any, what: str, fn_name: str) -> tuple[bool, tuple]:
-    """(was it a tuple?, the Tensors as a tuple), checking every item is a Tensor."""
-    is_tuple = isinstance(x, (tuple, list))
+    """(was it a tuple?, the Tensors as a tuple), checking every item is a Tensor. A list is
+    not a tuple here, as in PyTorch: it is refused (TypeError)."""
+    is_tuple = isinstance(x, tuple)
     items = tuple(x) if is_tuple else (x,)
     for i, t in enumerate(items):
         if not isinstance(t, Tensor):
@@ -48,7 +48,8 @@ def _prepare_inputs(inputs: tuple, create_graph: bool) -> tuple:
         if create_graph and t.requires_grad:
             out.append(t.view_as(t))
         else:
-            out.append(t.detach().requires_grad_(t._data.dtype.kind == "f"))
+            # (an integer input raises here, as in PyTorch: its derivative is not zero)
+            out.append(t.detach().requires_grad_())
     return tuple(out)
 
 
@@ -186,7 +187,7 @@ def jacobian(
     of tuples (per input) of such blocks.
     """
     if strategy not in ("reverse-mode", "forward-mode"):
-        raise TensorValueError(
+        raise AssertionError(  # (PyTorch asserts it)
             f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
         )
     if strategy == "forward-mode":

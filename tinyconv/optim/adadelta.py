@@ -13,7 +13,6 @@ from .optimizer import (
     check_lr,
     check_not_negative,
     coupled_gradient,
-    refuse_unsupported,
 )
 
 
@@ -28,6 +27,13 @@ class Adadelta(Optimizer):
 
     `foreach` is accepted and ignored (same numbers).
     """
+
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -48,7 +54,6 @@ class Adadelta(Optimizer):
         )
         check_not_negative("Adadelta", "eps", eps, "Invalid epsilon value")
         check_not_negative("Adadelta", "weight_decay", weight_decay, "Invalid weight_decay value")
-        refuse_unsupported("Adadelta", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -57,9 +62,9 @@ class Adadelta(Optimizer):
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "maximize": maximize,
-                "capturable": False,
+                "capturable": capturable,
                 "foreach": foreach,
-                "differentiable": False,
+                "differentiable": differentiable,
             },
         )
 

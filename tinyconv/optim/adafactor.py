@@ -33,6 +33,8 @@ class Adafactor(Optimizer):
     eps1 defaults to the dtype's machine epsilon. `foreach` is accepted and ignored.
     """
 
+    _group_defaults = (("foreach", None),)  # (PyTorch's __setstate__)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -106,7 +108,9 @@ class Adafactor(Optimizer):
         else:
             lerp_(state["variance"], g * g, weight)
             estimate = state["variance"].copy()
-        update = np.maximum(estimate, eps1 * eps1)
+        # (into estimate, a fresh array: for a 0-d parameter np.maximum would return a NumPy
+        # scalar, which the in-place steps below cannot write into)
+        update = np.maximum(estimate, eps1 * eps1, out=estimate)
         np.sqrt(update, out=update)
         np.divide(1, update, out=update)  # (rsqrt: a square root, then its reciprocal)
         update *= g

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _state_tensors, check_nonnegative, refuse_unsupported
+from .optimizer import Optimizer, _scalar_dtype, _state_tensors, check_fused, check_nonnegative
 
 
 class Adagrad(Optimizer):
@@ -16,6 +16,13 @@ class Adagrad(Optimizer):
     s += g^2                                   (sum, starts at initial_accumulator_value)
     p -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
     """
+
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("fused", None),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -38,7 +45,7 @@ class Adagrad(Optimizer):
             ("eps", eps),
         ):
             check_nonnegative("Adagrad", name, value)
-        refuse_unsupported("Adagrad", differentiable=differentiable, fused=fused)
+        check_fused("Adagrad", fused, foreach, differentiable)
         super().__init__(
             params,
             {
@@ -49,11 +56,13 @@ class Adagrad(Optimizer):
                 "initial_accumulator_value": initial_accumulator_value,
                 "foreach": foreach,
                 "maximize": maximize,
-                "differentiable": False,
+                "differentiable": differentiable,
                 "fused": fused,
             },
         )
         # PyTorch fills the state at construction, so a fresh optimizer's state_dict has it
+        # (its step counts in the dtype of then)
+        self._step_dtype = _scalar_dtype(self.param_groups)
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p] = _state_tensors(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 from .._errors import TensorValueError
 from ..kernels.updates import adam_update_
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer, check_betas, check_fused, scalar_pow
 
 
 class Adam(Optimizer):
@@ -20,8 +19,19 @@ class Adam(Optimizer):
         m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
         p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
-    `foreach` is accepted and ignored (PyTorch's choice of loop implementation; same numbers).
+    `foreach` and `fused` are accepted and ignored (PyTorch's choice of loop implementation;
+    same numbers, but for the step counts, float32 when fused).
     """
+
+    _group_defaults = (
+        ("amsgrad", False),
+        ("maximize", False),
+        ("foreach", None),
+        ("capturable", False),
+        ("differentiable", False),
+        ("decoupled_weight_decay", False),
+        ("fused", None),
+    )  # (PyTorch's __setstate__)
 
     decoupled = False  # AdamW: weight decay shrinks p directly instead of adding to g
 
@@ -41,13 +51,8 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if capturable or differentiable or fused:
-            raise NotImplementedError(
-                f"{type(self).__name__}: capturable=True, differentiable=True and fused=True are "
-                "not supported (tinyconv never differentiates through a step, has no fused "
-                "kernels and no CUDA graphs)"
-            )
-        if isinstance(lr, Tensor) and foreach:
+        check_fused(type(self).__name__, fused, foreach, differentiable)
+        if isinstance(lr, Tensor) and foreach and not capturable:
             # (PyTorch's foreach kernels take a Python number; only capturable ones a Tensor)
             raise TensorValueError(
                 f"{type(self).__name__}: lr as a Tensor is not supported for capturable=False "
@@ -80,8 +85,8 @@ class Adam(Optimizer):
                 "amsgrad": amsgrad,
                 "maximize": maximize,
                 "foreach": foreach,
-                "capturable": False,
-                "differentiable": False,
+                "capturable": capturable,
+                "differentiable": differentiable,
                 "fused": fused,
                 "decoupled_weight_decay": bool(decoupled_weight_decay),
             },
@@ -120,21 +125,33 @@ class Adam(Optimizer):
         tmp *= g
         v *= b2
         v += tmp
-        bias1 = 1 - b1**t
-        bias2 = 1 - b2**t
+        bias1 = 1 - scalar_pow(b1, t)
+        bias2 = 1 - scalar_pow(b2, t)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         np.sqrt(v, out=tmp)  # denom = sqrt(v) / sqrt(bias2) + eps
-        tmp /= math.sqrt(bias2)
+        # (bias2 ** 0.5, PyTorch's expression: for a Tensor beta2 a float32 scalar, its root
+        # rounded to float32 as PyTorch's 0-d tensor's is)
+        tmp /= bias2**0.5
         tmp += eps
         np.divide(m, tmp, out=tmp)  # PyTorch's addcdiv: p - (lr / bias1) * (m / denom)
-        tmp *= lr / bias1
+        if isinstance(bias1, np.generic) and not isinstance(lr, np.generic):
+            # a number over a Tensor beta's correction: PyTorch's number / Tensor is
+            # reciprocal(Tensor) * number, rounded twice in float32
+            tmp *= np.reciprocal(bias1) * lr
+        else:
+            tmp *= lr / bias1
         p._data -= tmp
 
 
 class AdamW(Adam):
     decoupled = True
+
+    def _fill_group(self, group: dict) -> None:
+        # (PyTorch's AdamW.__setstate__: any state loaded into an AdamW decays decoupled)
+        super()._fill_group(group)
+        group["decoupled_weight_decay"] = True
 
     def __init__(
         self,

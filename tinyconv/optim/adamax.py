@@ -14,7 +14,6 @@ from .optimizer import (
     check_not_negative,
     coupled_gradient,
     lerp_,
-    refuse_unsupported,
 )
 
 
@@ -28,6 +27,13 @@ class Adamax(Optimizer):
 
     `foreach` is accepted and ignored (PyTorch's choice of loop implementation; same numbers).
     """
+
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -46,7 +52,6 @@ class Adamax(Optimizer):
         check_not_negative("Adamax", "eps", eps, "Invalid epsilon value")
         check_betas("Adamax", betas)
         check_not_negative("Adamax", "weight_decay", weight_decay, "Invalid weight_decay value")
-        refuse_unsupported("Adamax", differentiable=differentiable, capturable=capturable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -56,8 +61,8 @@ class Adamax(Optimizer):
                 "weight_decay": weight_decay,
                 "foreach": foreach,
                 "maximize": maximize,
-                "differentiable": False,
-                "capturable": False,
+                "differentiable": differentiable,
+                "capturable": capturable,
             },
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype
-from .optimizer import Optimizer, check_lr, check_not_negative, refuse_unsupported
+from .optimizer import Optimizer, check_lr, check_not_negative
 
 
 class ASGD(Optimizer):
@@ -25,6 +25,13 @@ class ASGD(Optimizer):
     `foreach` is accepted and ignored (same numbers).
     """
 
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -40,7 +47,6 @@ class ASGD(Optimizer):
     ) -> None:
         check_lr("ASGD", lr)
         check_not_negative("ASGD", "weight_decay", weight_decay, "Invalid weight_decay value")
-        refuse_unsupported("ASGD", differentiable=differentiable, capturable=capturable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -51,8 +57,8 @@ class ASGD(Optimizer):
                 "weight_decay": weight_decay,
                 "foreach": foreach,
                 "maximize": maximize,
-                "differentiable": False,
-                "capturable": False,
+                "differentiable": differentiable,
+                "capturable": capturable,
             },
         )
 

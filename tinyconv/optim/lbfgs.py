@@ -165,7 +165,10 @@ class LBFGS(Optimizer):
                     for i in range(len(old_dirs)):
                         be_i = old_dirs[i].dot(d) * ro[i]
                         d = _fused_add(d, old_stps[i], al[i] - be_i)
-                prev_flat_grad = flat_grad.copy()
+                if prev_flat_grad is None or not prev_flat_grad.flags.writeable:
+                    prev_flat_grad = flat_grad.copy()
+                else:  # (in place, as PyTorch's copy_: a state_dict holding it sees it)
+                    prev_flat_grad[...] = flat_grad
                 prev_loss = loss
                 t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr if state["n_iter"] == 1 else lr
                 gtd = flat_grad.dot(d)  # the slope along d
@@ -224,10 +227,12 @@ class LBFGS(Optimizer):
 
 
 def _imported(v: Any) -> Any:
-    """A state entry back from state_dict(): Tensors (in lists too) as array copies."""
+    """A state entry back from state_dict(): Tensors (in lists too) as their arrays, shared
+    (PyTorch's load keeps a checkpoint's tensors of the parameters' dtype: later in-place
+    updates show in the checkpoint), lists new."""
     if isinstance(v, list):
         return [_imported(x) for x in v]
-    return v._data.copy() if hasattr(v, "_data") else copy.deepcopy(v)
+    return v._data if hasattr(v, "_data") else copy.deepcopy(v)
 
 
 def _fused_add(y: np.ndarray, x: np.ndarray, alpha: Any) -> np.ndarray:

@@ -886,9 +886,9 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_scale_fn_custom", None)
-        super().load_state_dict(state)
+        # (popped from the caller's dict itself, as PyTorch's does: it no longer has the key)
+        saved = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
         if saved is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(saved)
         self._init_scale_fn()

@@ -15,7 +15,6 @@ from .optimizer import (
     check_not_negative,
     coupled_gradient,
     lerp_,
-    refuse_unsupported,
 )
 
 
@@ -49,6 +48,14 @@ class NAdam(Optimizer):
     as PyTorch's does. `foreach` is accepted and ignored (same numbers).
     """
 
+    _group_defaults = (
+        ("maximize", False),
+        ("foreach", None),
+        ("capturable", False),
+        ("differentiable", False),
+        ("decoupled_weight_decay", False),
+    )  # (PyTorch's __setstate__)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -68,7 +75,6 @@ class NAdam(Optimizer):
         check_not_negative(
             "NAdam", "momentum_decay", momentum_decay, "Invalid momentum_decay value"
         )
-        refuse_unsupported("NAdam", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -80,8 +86,8 @@ class NAdam(Optimizer):
                 "decoupled_weight_decay": bool(decoupled_weight_decay),
                 "maximize": maximize,
                 "foreach": foreach,
-                "capturable": False,
-                "differentiable": False,
+                "capturable": capturable,
+                "differentiable": differentiable,
             },
         )
 
@@ -121,6 +127,14 @@ class RAdam(Optimizer):
     `foreach` is accepted and ignored (same numbers).
     """
 
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("decoupled_weight_decay", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -136,7 +150,6 @@ class RAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_common("RAdam", lr, betas, eps, weight_decay)
-        refuse_unsupported("RAdam", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -146,9 +159,9 @@ class RAdam(Optimizer):
                 "weight_decay": weight_decay,
                 "maximize": maximize,
                 "foreach": foreach,
-                "capturable": False,
+                "capturable": capturable,
                 "decoupled_weight_decay": bool(decoupled_weight_decay),
-                "differentiable": False,
+                "differentiable": differentiable,
             },
         )
 

@@ -140,17 +140,49 @@ def check_lr(who: str, lr: Any) -> None:
     check_not_negative(who, "lr", lr, "Invalid learning rate")
 
 
-def scalar_lr(lr: Any) -> Any:
+def scalar_lr(lr: Any, fused: bool | None = False) -> Any:
     """The lr an update computes with. A Tensor lr becomes a NumPy scalar of its dtype, so
     that the update's scalar arithmetic on it (lr / bias_correction, 1 - lr * weight_decay)
     rounds as PyTorch's 0-d tensor arithmetic does: for a float32 lr, in float32. An integer
-    Tensor lr computes in the default float dtype, as PyTorch promotes it there."""
+    Tensor lr computes in the default float dtype, as PyTorch promotes it there. A fused
+    optimizer's kernel reads a Tensor lr as a double: a Python float."""
     if not isinstance(lr, Tensor):
         return lr
+    if fused:
+        return float(lr.item())
     value = lr._data.reshape(())
     if value.dtype.kind not in "fc":
         value = value.astype(_dtype.as_dtype(_dtype.get_default_dtype()))
     return value[()]
+
+
+def numbers_of(group: dict) -> dict:
+    """The group as the updates compute with it: its Tensor hyperparameters (lr, momentum,
+    weight_decay, eps, betas...) as NumPy scalars of their dtypes (scalar_lr), rounding as
+    PyTorch's 0-d tensor arithmetic does; the group itself when it holds none. (The updates'
+    in-place NumPy arithmetic cannot take a Tensor: `buf *= momentum` made a new array.)"""
+    out = None
+    for k, v in group.items():
+        if k == "params":
+            continue
+        if isinstance(v, Tensor):
+            new = scalar_lr(v, group.get("fused") if k == "lr" else False)
+        elif isinstance(v, tuple) and any(isinstance(b, Tensor) for b in v):
+            new = tuple(scalar_lr(b) for b in v)
+        else:
+            continue
+        if out is None:
+            out = dict(group)
+        out[k] = new
+    return group if out is None else out
+
+
+def scalar_pow(base: Any, exponent: int) -> Any:
+    """base ** exponent for the bias corrections: for a NumPy scalar (a Tensor beta), as
+    PyTorch's pow of a 0-d tensor by a number rounds, which multiplies a cube out."""
+    if isinstance(base, np.generic) and exponent == 3:
+        return base * base * base
+    return base**exponent
 
 
 def check_betas(who: str, betas: Any, name: str = "betas", says: str = "beta parameter") -> None:
@@ -175,15 +207,43 @@ def check_betas(who: str, betas: Any, name: str = "betas", says: str = "beta par
         )
 
 
-def refuse_unsupported(who: str, **flags: Any) -> None:
-    """PyTorch's capturable / differentiable / fused options: False (or None) is what tinyconv
-    does anyway; True asks for machinery tinyconv lacks, so it raises (README, differences)."""
-    on = [f"{k}=True" for k, v in flags.items() if v]
-    if on:
-        raise NotImplementedError(
-            f"{who}: {', '.join(on)} is not supported (tinyconv has no fused kernels or CUDA "
-            "graphs and never differentiates through an optimiser step)"
-        )
+def check_fused(who: str, fused: Any, foreach: Any, differentiable: Any) -> None:
+    """PyTorch's checks of fused=True at construction (SGD, Adam, AdamW, Adagrad take it: on
+    the CPU PyTorch's fused kernels compute the update tinyconv computes)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def check_step_flags(groups: list[dict]) -> None:
+    """What PyTorch's step does with capturable=True or differentiable=True on the CPU, which
+    both accept at construction: capturable asserts the parameters are on a CUDA-like device;
+    differentiable runs the update with grad enabled, whose in-place write to a parameter that
+    requires grad raises. (tinyconv never differentiates through a step: where PyTorch would
+    build a graph, it refuses.)"""
+    for group in groups:
+        if not (group.get("capturable") or group.get("differentiable")):
+            continue  # (the usual case: no pass over the parameters)
+        with_grad = [p for p in group["params"] if p.grad is not None]
+        if not with_grad:
+            continue
+        if group.get("capturable"):
+            raise AssertionError(
+                "If capturable=True, params and state_steps must be on supported devices: "
+                "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']."
+            )
+        if group.get("differentiable"):
+            if any(p.requires_grad for p in with_grad):
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            if any(p.grad.requires_grad for p in with_grad):
+                raise NotImplementedError(
+                    "differentiable=True with gradients that require grad: tinyconv never "
+                    "differentiates through an optimiser step"
+                )
 
 
 def coupled_gradient(p: Tensor, grad: np.ndarray, group: dict) -> np.ndarray:
@@ -202,6 +262,14 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start += weight * (end - start)
     else:
         start[...] = end - (end - start) * (1 - weight)
+
+
+def _scalar_dtype(groups: list[dict]) -> Any:
+    """The dtype of the step counts: the default float dtype, float32 for a fused optimizer
+    (PyTorch's _get_scalar_dtype)."""
+    if any(g.get("fused") for g in groups):
+        return _dtype.float32
+    return _dtype.get_default_dtype()
 
 
 class Optimizer:
@@ -246,6 +314,8 @@ class Optimizer:
         self.__dict__.update(state)
         for name in _HOOK_DICTS:  # (an optimizer pickled without hooks gets empty ones)
             self.__dict__.setdefault(name, OrderedDict())
+        for group in self.__dict__.get("param_groups", []):
+            self._fill_group(group)
         self._patch_step_function()
 
     def _register(self, name: str, hook: Callable, prepend: bool) -> RemovableHandle:
@@ -380,27 +450,36 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
+                        # (a grad of backward(create_graph=True) leaves the graph first, as
+                        # PyTorch's: detached if it has a grad_fn, else stops requiring grad)
+                        if p.grad.grad_fn is not None:
+                            p.grad.detach_()
+                        else:
+                            p.grad.requires_grad_(False)
                         p.grad._data[...] = 0
 
     _duplicate_params = False  # a group listed a parameter twice (add_param_group warned)
+
+    # The options a group of an older checkpoint may lack, filled in as the class's
+    # __setstate__ fills them in PyTorch (in its order: the keys go after the checkpoint's)
+    _group_defaults: tuple[tuple[str, Any], ...] = ()
+
+    def _fill_group(self, group: dict) -> None:
+        for k, v in self._group_defaults:
+            group.setdefault(k, v)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
+        check_step_flags(self.param_groups)
         if not any(self.state.values()):  # first step: state dicts show step counts in this dtype
-            self._step_dtype = _dtype.get_default_dtype()
+            self._step_dtype = _scalar_dtype(self.param_groups)
         states = self.state
         with grad_mode.no_grad():
             for group in self.param_groups:
-                if isinstance(group["lr"], Tensor):  # (a view with the lr as a NumPy scalar)
-                    group = {**group, "lr": scalar_lr(group["lr"])}  # noqa: PLW2901
-                betas = group.get("betas")
-                if betas is not None and any(isinstance(b, Tensor) for b in betas):
-                    # Tensor betas as NumPy scalars of their dtype, rounding as PyTorch's 0-d
-                    # tensor arithmetic does (as the lr's)
-                    group = {**group, "betas": tuple(scalar_lr(b) for b in betas)}  # noqa: PLW2901
+                group = numbers_of(group)  # noqa: PLW2901
                 for p in group["params"]:
                     if p.grad is not None:
                         st = states.get(p)
@@ -424,22 +503,27 @@ class Optimizer:
         as indices."""
         for hook in self._optimizer_state_dict_pre_hooks.values():
             hook(self)
-        index = {}
+        index: dict = {}
         groups = []
+        start = 0
         for g in self.param_groups:
             packed = {k: v for k, v in g.items() if k != "params"}
-            packed["params"] = []
-            for p in g["params"]:
-                index.setdefault(id(p), len(index))
-                packed["params"].append(index[id(p)])
+            # PyTorch's numbering: by position, counting every entry; a parameter a group lists
+            # twice takes its last position there (its state is keyed by that index)
+            index.update({id(p): i for i, p in enumerate(g["params"], start) if id(p) not in index})
+            packed["params"] = [index[id(p)] for p in g["params"]]
+            start += len(g["params"])
             groups.append(packed)
         state = {}
         for g in self.param_groups:
             for p in g["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {
-                        k: _exported(k, v, self._step_dtype) for k, v in self.state[p].items()
-                    }
+                    st = self.state[p]
+                    if any(isinstance(v, (np.ndarray, list)) for v in st.values()):
+                        st = {k: _exported(k, v, self._step_dtype) for k, v in st.items()}
+                    # (else the state's own dict, as PyTorch's state_dict holds it: later
+                    # steps, an int count's too, show in it)
+                    state[index[id(p)]] = st
         out = {"state": state, "param_groups": groups}
         for hook in self._optimizer_state_dict_post_hooks.values():
             result = hook(self, out)
@@ -492,6 +576,11 @@ class Optimizer:
                 )
             entry = {}
             for k, v in st.items():
+                if k == "step" and isinstance(v, Tensor) and v._data.ndim == 0:
+                    # PyTorch keeps the checkpoint's step Tensor itself (never cast, issue
+                    # 74424): steps count on in it, seen by whoever else holds it
+                    entry[k] = v
+                    continue
                 if isinstance(v, (Tensor, np.ndarray)):
                     arr = v._data if isinstance(v, Tensor) else v
                     want = self._state_shape(k, p._data.shape)
@@ -505,7 +594,14 @@ class Optimizer:
                     # .to(dtype) returns the same tensor: the loaded state aliases it)
                     v = int(arr) if k == "step" else np.asarray(arr, dtype=p.dtype)
                 entry[k] = v
-            state[p] = _state_tensors({}, entry, self._step_dtype)
+            if type(self)._update is Optimizer._update and isinstance(entry.get("step"), int):
+                # a program's own optimizer (its own step()) keeps its Python int count, as in
+                # PyTorch; the built-in ones count in a 0-d Tensor (their __setstate__ makes one)
+                count = entry.pop("step")
+                state[p] = _state_tensors({}, entry, self._step_dtype)
+                state[p]["step"] = count
+            else:
+                state[p] = _state_tensors({}, entry, self._step_dtype)
         # The groups become copies of the checkpoint's, holding this optimizer's parameters
         # (new dicts, the checkpoint's keys in its order, as PyTorch's): the names of
         # named_parameters() come from the checkpoint, or stay as they were if it has none
@@ -516,6 +612,7 @@ class Optimizer:
             }
             if "param_names" in mine and "param_names" not in group:
                 group["param_names"] = mine["param_names"]
+            self._fill_group(group)
             new_groups.append(group)
         self.param_groups = new_groups
         self.state = state
@@ -580,14 +677,11 @@ def _state_tensors(st: dict, arrays: dict, step_dtype: Any) -> dict:
 def _exported(key: str, value: Any, step_dtype: Any) -> Any:
     """One state entry as state_dict() shows it: the state's own Tensors (PyTorch's
     state_dict holds them, so later steps show in it); L-BFGS's arrays as Tensors sharing
-    their memory, and its int step count as PyTorch keeps one, a new 0-d Tensor of the
-    default float dtype of the first step."""
+    their memory; anything else (a program's own optimizer's int step count) as it is."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.ndarray):
         return Tensor._make(value, None, False)
     if isinstance(value, list):  # (L-BFGS's history: lists of arrays, None where unused)
         return [_exported(key, v, step_dtype) for v in value]
-    if key == "step" and isinstance(value, int):
-        return Tensor._make(np.array(value, _dtype.as_dtype(step_dtype)), None, False)
     return value

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, coupled_gradient, lerp_, refuse_unsupported
+from .optimizer import Optimizer, check_nonnegative, coupled_gradient, lerp_
 
 
 class RMSprop(Optimizer):
@@ -18,6 +18,15 @@ class RMSprop(Optimizer):
     d = g / (sqrt(v_hat) + eps)
     momentum: buf = momentum buf + d; p -= lr buf     else p -= lr d
     """
+
+    _group_defaults = (
+        ("momentum", 0),
+        ("centered", False),
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -40,7 +49,6 @@ class RMSprop(Optimizer):
             ("momentum", momentum),
         ):
             check_nonnegative("RMSprop", name, value)
-        refuse_unsupported("RMSprop", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {
@@ -50,10 +58,10 @@ class RMSprop(Optimizer):
                 "eps": eps,
                 "centered": centered,
                 "weight_decay": weight_decay,
-                "capturable": False,
+                "capturable": capturable,
                 "foreach": foreach,
                 "maximize": maximize,
-                "differentiable": False,
+                "differentiable": differentiable,
             },
         )
 

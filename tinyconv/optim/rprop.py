@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import TensorValueError
-from .optimizer import Optimizer, check_lr, refuse_unsupported
+from .optimizer import Optimizer, check_lr
 
 
 class Rprop(Optimizer):
@@ -22,6 +22,13 @@ class Rprop(Optimizer):
 
     `foreach` is accepted and ignored (same numbers).
     """
+
+    _group_defaults = (
+        ("foreach", None),
+        ("maximize", False),
+        ("differentiable", False),
+        ("capturable", False),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -44,7 +51,6 @@ class Rprop(Optimizer):
                 f"Rprop: Invalid eta values: {etas[0]}, {etas[1]} "
                 "(etas must satisfy 0 < etas[0] < 1 < etas[1])"
             )
-        refuse_unsupported("Rprop", capturable=capturable, differentiable=differentiable)
         super().__init__(
             params,
             {  # (in PyTorch's order: state dicts print the same)
@@ -53,8 +59,8 @@ class Rprop(Optimizer):
                 "step_sizes": tuple(step_sizes),
                 "foreach": foreach,
                 "maximize": maximize,
-                "differentiable": False,
-                "capturable": False,
+                "differentiable": differentiable,
+                "capturable": capturable,
             },
         )
 

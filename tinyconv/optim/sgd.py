@@ -11,11 +11,12 @@ from .._errors import TensorValueError
 from ..autograd import grad_mode
 from ..kernels.updates import sgd_update_
 from ..tensor import Tensor
-from .optimizer import Optimizer, coupled_gradient, scalar_lr
+from .optimizer import Optimizer, check_fused, check_step_flags, coupled_gradient, numbers_of
 
 
 class SGD(Optimizer):
-    """`foreach` is accepted and ignored (PyTorch's choice of loop implementation; same numbers).
+    """`foreach` and `fused` are accepted and ignored (PyTorch's choice of loop implementation;
+    same numbers).
 
     p -= lr * d, where d = grad + wd * p, smoothed by momentum as PyTorch does it:
 
@@ -23,6 +24,14 @@ class SGD(Optimizer):
         buf = momentum * buf + (1 - dampening) * d   (later steps)
         d = d + momentum * buf if nesterov else buf
     """
+
+    _group_defaults = (
+        ("nesterov", False),
+        ("maximize", False),
+        ("foreach", None),
+        ("differentiable", False),
+        ("fused", False),
+    )  # (PyTorch's __setstate__)
 
     def __init__(
         self,
@@ -38,11 +47,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        if differentiable or fused:
-            raise NotImplementedError(
-                "SGD: differentiable=True and fused=True are not supported "
-                "(tinyconv never differentiates through a step and has no fused kernels)"
-            )
+        check_fused("SGD", fused, foreach, differentiable)
         if momentum < 0:
             raise TensorValueError(f"SGD: invalid momentum {momentum} (must be >= 0)")
         if weight_decay < 0:
@@ -59,7 +64,7 @@ class SGD(Optimizer):
                 "nesterov": nesterov,
                 "maximize": maximize,
                 "foreach": foreach,
-                "differentiable": False,
+                "differentiable": differentiable,
                 "fused": fused,
             },
         )
@@ -80,10 +85,10 @@ class SGD(Optimizer):
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
+        check_step_flags(self.param_groups)
         with grad_mode.no_grad():
             for group in self.param_groups:
-                if isinstance(group["lr"], Tensor):
-                    group = {**group, "lr": scalar_lr(group["lr"])}  # noqa: PLW2901
+                group = numbers_of(group)  # noqa: PLW2901
                 params = group["params"]
                 bufs = [
                     self.state[p].get("momentum_buffer") if p in self.state else None

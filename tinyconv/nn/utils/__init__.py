@@ -202,7 +202,9 @@ def skip_init(module_cls: type, *args: Any, **kwargs: Any) -> Module:
     """module_cls(*args, **kwargs) without spending random numbers on its initialisation: the
     global generator is left as it was, as PyTorch leaves it (it builds the module on the meta
     device). The values are meant to be overwritten (PyTorch's are uninitialised memory)."""
-    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+    if not isinstance(module_cls, type):  # (PyTorch's issubclass check raises TypeError)
+        raise TypeError(f"skip_init: module_cls must be a class, got {module_cls!r}")
+    if not issubclass(module_cls, Module):
         raise RuntimeError(f"Expected a Module; got {module_cls}")
     if "device" not in inspect.signature(module_cls).parameters:
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
@@ -253,4 +255,4 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 
 
 # PyTorch's module paths for the functions above (`from torch.nn.utils.clip_grad import ...`)
-from . import clip_grad, convert_parameters  # noqa: E402, F401
+from . import clip_grad, convert_parameters, init  # noqa: E402, F401

@@ -9,6 +9,8 @@ value, refined by power iteration on vectors u, v kept as buffers of the paramet
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..._errors import TensorValueError
@@ -80,6 +82,17 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     over all of it). g and v are `parametrizations.<name>.original0` and `original1`."""
     _tensor_attr(module, name)
     register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(
+        state_dict: dict, prefix: str, local_metadata: Any, strict: bool, *_: Any
+    ) -> None:
+        # a checkpoint of the old nn.utils.weight_norm (<name>_g, <name>_v) loads, as in PyTorch
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
     return module
 
 

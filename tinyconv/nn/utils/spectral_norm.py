@@ -15,11 +15,15 @@ from ..module import Module, Parameter
 from .parametrizations import _default_dim, _weight_matrix
 from .weight_norm import _remove_hook
 
-__all__ = ["SpectralNorm", "remove_spectral_norm", "spectral_norm"]
+__all__ = ["SpectralNorm", "SpectralNormStateDictHook", "remove_spectral_norm", "spectral_norm"]
 
 
 class SpectralNorm:
     """The forward pre-hook that sets module.<name> = <name>_orig / sigma."""
+
+    # The layout of the state, recorded in state_dict()._metadata as PyTorch records it (1:
+    # <name>_orig, <name>_u and <name>_v, no <name>), so checkpoints carry the same metadata
+    _version: int = 1
 
     def __init__(
         self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12
@@ -94,7 +98,22 @@ class SpectralNorm:
         module.register_buffer(name + "_u", u)
         module.register_buffer(name + "_v", v)
         module.register_forward_pre_hook(fn)
+        module._register_state_dict_hook(SpectralNormStateDictHook(fn))
         return fn
+
+
+class SpectralNormStateDictHook:
+    """Records fn's version under local_metadata['spectral_norm'] at state_dict()."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, module: Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+        versions = local_metadata.setdefault("spectral_norm", {})
+        key = self.fn.name + ".version"
+        if key in versions:
+            raise RuntimeError(f"Unexpected key in metadata['spectral_norm']: {key}")
+        versions[key] = self.fn._version
 
 
 def spectral_norm(
@@ -115,4 +134,8 @@ def spectral_norm(
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo spectral_norm: module.<name> becomes a parameter holding the normalised weight."""
-    return _remove_hook(module, SpectralNorm, name, "spectral_norm")
+    _remove_hook(module, SpectralNorm, name, "spectral_norm")
+    for key, hook in list(module._state_dict_hooks.items()):
+        if isinstance(hook, SpectralNormStateDictHook) and hook.fn.name == name:
+            del module._state_dict_hooks[key]
+    return module
