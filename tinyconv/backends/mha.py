@@ -1,12 +1,13 @@
 """`tinyconv.backends.mha`: the switch of nn.MultiheadAttention's inference fast path. tinyconv
-has one path, so the switch is recorded only."""
+computes the same numbers either way; the switch decides only what PyTorch's fast path changes
+(NaN, not zeros, for a query that may attend to nothing; see nn.MultiheadAttention)."""
 
-_fastpath = [True]
+from ..nn.layers_attention import FASTPATH_ENABLED
 
 
 def get_fastpath_enabled() -> bool:
-    return _fastpath[0]
+    return FASTPATH_ENABLED[0]
 
 
 def set_fastpath_enabled(value: bool) -> None:
-    _fastpath[0] = bool(value)
+    FASTPATH_ENABLED[0] = bool(value)

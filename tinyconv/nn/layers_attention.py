@@ -7,12 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import TensorValueError
+from ..autograd import grad_mode
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .layers import Linear
 from .module import Module, Parameter, _factory_dtype
+
+# torch.backends.mha's switch of PyTorch's inference fast path (kept here, below backends, so
+# that the modules can read it)
+FASTPATH_ENABLED = [True]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -110,19 +115,18 @@ class MultiheadAttention(Module):
         average_attn_weights: bool = True,
         is_causal: bool = False,
     ) -> tuple:
-        what = "MultiheadAttention"
+        # (the ranks and sizes are checked in F.multi_head_attention_forward, as PyTorch's)
         batched = query.ndim == 3
-        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
-            raise RuntimeError(
-                f"{what}: query, key and value must all be 2-D (unbatched) or 3-D, got shapes "
-                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
-            )
+        # PyTorch's fast path (torch._native_multi_head_attention) gives the same numbers
+        # except for a query that may attend to nothing: NaN there, where the SDPA path
+        # (need_weights=False) gives zeros. The weights path's plain softmax gives that NaN,
+        # so the fast path's cases run it and drop the weights.
+        fast = self._takes_fast_path(query, key, value, key_padding_mask, attn_mask)
+        if fast and key_padding_mask is not None and attn_mask is None:
+            if tuple(key_padding_mask.shape) != tuple(query.shape[:2]):  # (the native check)
+                raise RuntimeError("For mask_type == 1 mask shape should be (B, L)")
         if batched and self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        if query.shape[-1] != self.embed_dim:
-            raise RuntimeError(
-                f"{what}: expected embed_dim {self.embed_dim}, got {query.shape[-1]}"
-            )
         separate = not self._qkv_same_embed_dim
         out, weights = F.multi_head_attention_forward(
             query,
@@ -140,15 +144,39 @@ class MultiheadAttention(Module):
             self.out_proj.bias,
             training=self.training,
             key_padding_mask=key_padding_mask,
-            need_weights=need_weights,
+            need_weights=need_weights or fast,
             attn_mask=attn_mask,
             use_separate_proj_weight=separate,
             q_proj_weight=self.q_proj_weight if separate else None,
             k_proj_weight=self.k_proj_weight if separate else None,
             v_proj_weight=self.v_proj_weight if separate else None,
             average_attn_weights=average_attn_weights,
-            is_causal=is_causal,
+            # (the fast path takes no is_causal hint: the mask alone, or none, counts)
+            is_causal=is_causal and not fast,
         )
         if batched and self.batch_first:
             out = out.transpose(0, 1)
-        return out, weights
+        return out, (weights if need_weights else None)
+
+    def _takes_fast_path(
+        self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any, attn_mask: Any
+    ) -> bool:
+        """Whether PyTorch would run its native inference kernel here: its conditions (self
+        attention on one batched tensor, eval mode, no gradient wanted, an even head count,
+        batch_first, packed projections with biases, no bias_k or zero attention, no float
+        mask)."""
+        if not (FASTPATH_ENABLED[0] and query.ndim == 3 and query is key and key is value):
+            return False
+        for mask in (key_padding_mask, attn_mask):
+            if isinstance(mask, Tensor) and mask.is_floating_point():
+                return False
+        if self.training or self.num_heads % 2 or not self.batch_first:
+            return False
+        if self.in_proj_weight is None or self.in_proj_bias is None:
+            return False
+        if self.bias_k is not None or self.bias_v is not None or self.add_zero_attn:
+            return False
+        if query.dtype != self.in_proj_weight.dtype:
+            return False
+        tensors = (query, self.in_proj_weight, self.in_proj_bias, *self.out_proj.parameters())
+        return not (grad_mode.enabled and any(t.requires_grad for t in tensors))

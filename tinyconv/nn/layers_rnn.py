@@ -56,6 +56,16 @@ def _check_dtype(x: Tensor, w: Tensor, what: str) -> None:
         )
 
 
+def _check_state_dtype(h: Tensor, x: Tensor, name: str) -> None:
+    """A given state in the input's dtype: PyTorch multiplies them together and refuses a
+    mix (RuntimeError), where NumPy would promote the output silently."""
+    if isinstance(h, Tensor) and h._data.dtype != x._data.dtype:
+        raise RuntimeError(
+            f"{name}: the hidden state's dtype ({_dtype.dtype_name(h._data.dtype)}) must be the "
+            f"input's ({_dtype.dtype_name(x._data.dtype)}): mat1 and mat2 must have the same dtype"
+        )
+
+
 class _MissingStateError(builtins.IndexError, builtins.TypeError):
     """An LSTM hx tuple with fewer than two states: PyTorch fails reading hx[1] (IndexError),
     tinyconv raised TypeError; this is both."""
@@ -68,11 +78,18 @@ _MissingStateError.__name__ = _MissingStateError.__qualname__ = "IndexError"
 _MissingStateError.__module__ = "builtins"
 
 
-def _given_states(hx: Any, n_states: int, name: str) -> list:
+def _given_states(hx: Any, n_states: int, name: str, batched: bool = True) -> list:
     """hx as a list of n_states tensors' worth: the one state (RNN, GRU) or LSTM's (h_0, c_0),
     with PyTorch's errors for a tuple of the wrong length."""
     if n_states == 1:
         return [hx]
+    rank = 3 if batched else 2
+    if isinstance(hx, Tensor) and hx.ndim - 1 != rank:
+        # (PyTorch checks the ranks of hx[0] and hx[1] first, which a Tensor's rows have)
+        raise RuntimeError(
+            f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx and cx should "
+            f"also be {rank}-D but got ({hx.ndim - 1}-D, {hx.ndim - 1}-D) tensors"
+        )
     if not isinstance(hx, tuple | list):
         raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
     if len(hx) < n_states:
@@ -278,8 +295,10 @@ class RNNBase(Module):
                 xw = F.linear(x, w_ih, b_ih)  # (L, N, G * H): every step's input term at once
                 s = [st[k] for st in states]
                 steps, n = x.shape[0], x.shape[1]
-                if not xw.numel():
-                    outs.append(x.new_zeros((steps, n, s[0].shape[-1])))
+                if not xw.numel():  # an empty batch: empty outputs, still in the graph
+                    joined = xw.sum() * 0  # (0, carrying the weights' requires_grad)
+                    outs.append(x.new_zeros((steps, n, s[0].shape[-1])) + joined)
+                    s = [v + joined for v in s]
                 elif xw._data.dtype in _ONE_OP_DTYPES:
                     c0 = s[1] if len(s) > 1 else None
                     y = rnn_layer(self.mode, xw, s[0], c0, w_hh, b_hh, bool(d), w_hr)
@@ -379,6 +398,7 @@ class RNNBase(Module):
             states = []
             for i, h in enumerate(given):
                 self._check_hidden(h, wants[i], "hidden" if n_states == 1 else f"hidden[{i}]")
+                _check_state_dtype(h, data, name)
                 # hx comes in the caller's order; the packed batch is sorted
                 states.append(h if sorted_indices is None else h.index_select(1, sorted_indices))
         out, finals = self._run_packed(data, bs, states)
@@ -394,12 +414,14 @@ class RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if self.batch_first and batched:
             x = x.transpose(0, 1)
+        if x.shape[0] == 0:  # (PyTorch's check; an empty batch is fine)
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         n = x.shape[1]
         wants = self._state_shapes(n, n_states)
         if hx is None:
             states = [zeros(*want, dtype=x._data.dtype) for want in wants]
         else:
-            given = _given_states(hx, n_states, type(self).__name__)
+            given = _given_states(hx, n_states, type(self).__name__, batched)
             states = []
             for i, h in enumerate(given):
                 which = "hidden" if n_states == 1 else f"hidden[{i}]"
@@ -408,6 +430,7 @@ class RNNBase(Module):
                 else:
                     self._check_hidden(h, (wants[i][0], wants[i][2]), which)
                     h = h.unsqueeze(1)
+                _check_state_dtype(h, x, type(self).__name__)
                 states.append(h)
         out, finals = self._run(x, states)
         if (
@@ -557,6 +580,13 @@ class RNNCellBase(Module):
         if hx is None:
             states = [zeros(*want, dtype=x._data.dtype) for _ in range(n_states)]
         else:
+            if n_states > 1 and not isinstance(hx, tuple | list):  # (PyTorch's lstm_cell)
+                raise TypeError(
+                    f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
+                    f"{type(hx).__name__}"
+                )
+            if n_states > 1 and len(hx) != n_states:
+                raise RuntimeError(f"lstm_cell expects two hidden states, got {len(hx)}")
             states = list(hx) if n_states > 1 else [hx]
             for i, h in enumerate(states):
                 shape = tuple(h.shape) if isinstance(h, Tensor) else None
@@ -565,6 +595,7 @@ class RNNCellBase(Module):
                         f"{name}: hidden state {i} has shape {shape}, expected "
                         f"{want if batched else want[1:]}"
                     )
+                _check_state_dtype(h, x, name)
             if not batched:
                 states = [h.unsqueeze(0) for h in states]
         return x, states, batched

@@ -17,13 +17,14 @@ from typing import Any
 
 from .. import _dtype
 from ..autograd import grad_mode
-from ..creation import full
+from ..creation import arange, full
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .container import ModuleList
-from .layers import Dropout, LayerNorm, Linear
-from .layers_attention import MultiheadAttention
+from .functional.attention import _float_mask
+from .layers import GELU, Dropout, LayerNorm, Linear, ReLU
+from .layers_attention import FASTPATH_ENABLED, MultiheadAttention
 from .module import Module
 
 
@@ -76,26 +77,33 @@ class TransformerEncoderLayer(Module):
         self.activation = _activation(activation, "TransformerEncoderLayer")
         # (PyTorch notes whether its fast path could run the activation: 1 relu, 2 gelu)
         act = self.activation
-        is_relu, is_gelu = (
-            act is F.relu or type(act).__name__ == "ReLU",
-            act is F.gelu or type(act).__name__ == "GELU",
-        )
+        is_relu = act is F.relu or isinstance(act, ReLU)
+        is_gelu = act is F.gelu or isinstance(act, GELU)
         self.activation_relu_or_gelu = 1 if is_relu else 2 if is_gelu else 0
 
-    def _sa_block(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if not hasattr(self, "activation"):  # (PyTorch's: a layer pickled before it had one)
+            self.activation = F.relu
+
+    def _sa_block(
+        self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool, fast: bool = False
+    ) -> Tensor:
+        # (in PyTorch's fast path a query that may attend to nothing gives NaN, float masks
+        # too, as the weights path's plain softmax does; the SDPA path gives zeros)
         x = self.self_attn(
             x,
             x,
             x,
             attn_mask=mask,
             key_padding_mask=key_padding_mask,
-            need_weights=False,
+            need_weights=fast,
             is_causal=is_causal,
         )[0]
         return self.dropout1(x)
 
-    def _ff_block(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _ff_block(self, x: Tensor, activation: Callable) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(activation(self.linear1(x)))))
 
     def forward(
         self,
@@ -104,12 +112,39 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
     ) -> Tensor:
+        # PyTorch's fast path computes the same layer, but with its own relu or gelu: an
+        # nn.GELU(approximate="tanh") (or a subclass of ReLU/GELU) runs as the exact F.gelu
+        activation = self.activation
+        fast = bool(self.activation_relu_or_gelu) and self._takes_fast_path(src)
+        if fast:
+            activation = F.relu if self.activation_relu_or_gelu == 1 else F.gelu
+        # PyTorch's layer makes bool masks float (-inf) before its self-attention, which then
+        # never takes MultiheadAttention's own fast path
+        src_mask = _float_mask(src_mask, src.dtype)
+        src_key_padding_mask = _float_mask(src_key_padding_mask, src.dtype)
+        masks = (src_mask, src_key_padding_mask, is_causal, fast)
         x = src
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+            x = x + self._sa_block(self.norm1(x), *masks)
+            return x + self._ff_block(self.norm2(x), activation)
+        x = self.norm1(x + self._sa_block(x, *masks))
+        return self.norm2(x + self._ff_block(x, activation))
+
+    def _takes_fast_path(self, src: Tensor) -> bool:
+        """Whether PyTorch would run this layer as torch._transformer_encoder_layer_fwd: its
+        conditions, in eval mode without gradients (the activation is checked by the caller)."""
+        attn = self.self_attn
+        if not FASTPATH_ENABLED[0] or src.ndim != 3 or self.training or not attn.batch_first:
+            return False
+        if attn.in_proj_bias is None or not attn._qkv_same_embed_dim or attn.num_heads % 2:
+            return False
+        if self.norm1.eps != self.norm2.eps:
+            return False
+        if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return False
+        tensors = (src, *attn.parameters(), *self.norm1.parameters(), *self.norm2.parameters())
+        tensors += (*self.linear1.parameters(), *self.linear2.parameters())
+        return not (grad_mode.enabled and any(t.requires_grad for t in tensors))
 
 
 def _why_no_nested_tensor(layer: Any) -> str:
@@ -176,15 +211,19 @@ class TransformerEncoder(Module):
         src_key_padding_mask: Tensor | None = None,
         is_causal: bool | None = None,
     ) -> Tensor:
+        padding = self._nested_padding(src, mask, src_key_padding_mask)
+        if padding is not None and bool(padding.all()):  # (every sequence empty: PyTorch's)
+            raise RuntimeError(
+                "to_padded_tensor: at least one constituent tensor should have non-zero numel"
+            )
         out = src
         for layer in self.layers:
             out = layer(
                 out,
                 src_mask=mask,
-                src_key_padding_mask=src_key_padding_mask,
+                src_key_padding_mask=src_key_padding_mask if padding is None else padding,
                 is_causal=bool(is_causal),
             )
-        padding = self._nested_padding(src, mask, src_key_padding_mask)
         if padding is not None:
             out = out.masked_fill(padding.unsqueeze(-1), 0.0)
         return self.norm(out) if self.norm is not None else out
@@ -192,30 +231,32 @@ class TransformerEncoder(Module):
     def _nested_padding(self, src: Tensor, mask: Any, kpm: Any) -> Tensor | None:
         """The padding positions (N, S) where PyTorch's encoder, in its nested-tensor inference
         path, returns zeros (before the final norm): each sequence runs at its own length there
-        and the padding is filled with 0. PyTorch takes that path only in eval mode without
-        gradients, with batch_first, post-norm relu/gelu layers with biases and an even head
-        count, no attention mask, and a padding mask that pads on the right; None otherwise."""
-        if not self.enable_nested_tensor or self.training or kpm is None or mask is not None:
+        and the padding is filled with 0. PyTorch's conditions: use_nested_tensor (set in
+        __init__), the first layer in eval mode, a batched input and a padding mask without an
+        attention mask, no gradient wanted of the first layer's tensors, and (with mask_check)
+        padding only at the end of each sequence. None if PyTorch runs the plain path."""
+        if not FASTPATH_ENABLED[0] or not getattr(self, "use_nested_tensor", False):
             return None
-        first = self.layers[0] if len(self.layers) else None
-        if not isinstance(first, TransformerEncoderLayer) or src.ndim != 3:
-            return None
-        sa = first.self_attn
-        if (
-            not sa.batch_first
-            or first.norm_first
-            or sa.num_heads % 2
-            or first.activation not in (F.relu, F.gelu)
-            or first.linear1.bias is None
-        ):
-            return None
-        if grad_mode.enabled and (
-            src.requires_grad or any(p.requires_grad for p in self.parameters())
-        ):
+        first = self.layers[0]
+        if first.training or src.ndim != 3 or kpm is None or mask is not None:
             return None
         pad = kpm if kpm.dtype == _dtype.bool else kpm != 0
-        if tuple(pad.shape) != tuple(src.shape[:2]) or bool((pad[:, :-1] > pad[:, 1:]).any()):
+        if tuple(pad.shape) != tuple(src.shape[:2]):
+            return None
+        ends_only = not bool((pad[:, :-1] > pad[:, 1:]).any())
+        if getattr(self, "mask_check", True) and not ends_only:
             return None  # (padding not only at the end: PyTorch runs the plain path)
+        attn = first.self_attn
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, *attn.out_proj.parameters())
+        for m in (first.norm1, first.norm2, first.linear1, first.linear2):
+            tensors += tuple(m.parameters())
+        if grad_mode.enabled and any(t.requires_grad for t in tensors):
+            return None
+        if not ends_only:
+            # (mask_check=False: PyTorch's nested tensor takes each sequence's first
+            # (unpadded count) positions, wherever the padding was)
+            count = (~pad).sum(1, keepdim=True)
+            pad = arange(pad.shape[1]).unsqueeze(0) >= count
         return pad
 
 
@@ -258,6 +299,14 @@ class TransformerDecoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation, "TransformerDecoderLayer")
+
+    def __setstate__(self, state: dict) -> None:
+        # PyTorch's: an activation that is a module lives in _modules, not in the state, so a
+        # copy (TransformerDecoder's clones, a pickled model) gets F.relu in its __dict__,
+        # which shadows the module: the copies run relu whatever the layer was given
+        if "activation" not in state:
+            state["activation"] = F.relu
+        super().__setstate__(state)
 
     def _sa_block(self, x: Tensor, mask: Any, kpm: Any, is_causal: bool) -> Tensor:
         x = self.self_attn(

@@ -77,7 +77,10 @@ def scaled_dot_product_attention(
         )
     if is_causal and attn_mask is not None:
         raise RuntimeError(f"{what}: pass either attn_mask or is_causal=True, not both")
-    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+    if enable_gqa and min(query.ndim, key.ndim, value.ndim) < 3:
+        # (PyTorch reads the head dim, -3, of each: IndexError for a 2-D one)
+        raise IndexError("Dimension out of range (expected to be in range of [-2, 1], but got -3)")
+    if enable_gqa and key.shape[-3] != query.shape[-3]:
         if query.shape[-3] % key.shape[-3] != 0:
             raise RuntimeError(
                 f"{what}: with enable_gqa, query's heads ({query.shape[-3]}) must be a "
@@ -86,6 +89,14 @@ def scaled_dot_product_attention(
         rep = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(rep, dim=-3)
         value = value.repeat_interleave(rep, dim=-3)
+    batch = [tuple(t.shape[:-2]) for t in (query, key, value)]
+    try:
+        np.broadcast_shapes(*batch)
+    except ValueError:  # (PyTorch's error for batch dims that do not broadcast)
+        raise RuntimeError(
+            f"{what}: the batch dims of query {batch[0]}, key {batch[1]} and value "
+            f"{batch[2]} must broadcast together"
+        ) from None
     L, S = query.shape[-2], key.shape[-2]
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     fused = _half_attention(query, key, value, attn_mask, dropout_p, is_causal, factor)
@@ -262,7 +273,12 @@ def _float_mask(mask: Tensor | None, dtype: Any) -> Tensor | None:
 
 
 def _mha_shape_check(
-    query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Any, attn_mask: Any
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    key_padding_mask: Any,
+    attn_mask: Any,
+    num_heads: int | None = None,
 ) -> bool:
     """Whether the inputs are batched (3-D query) or not (2-D), with PyTorch's checks of the
     other inputs' ranks (AssertionError)."""
@@ -275,12 +291,11 @@ def _mha_shape_check(
         )
     batched = query.ndim == 3
     kind = "batched (3-D)" if batched else "unbatched (2-D)"
-    for name, t in (("key", key), ("value", value)):
-        if t.ndim != query.ndim:
-            raise AssertionError(
-                f"For {kind} `query`, expected `{name}` to be {query.ndim}-D but found "
-                f"{t.ndim}-D tensor"
-            )
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise AssertionError(
+            f"For {kind} `query`, expected `key` and `value` to be {query.ndim}-D but found "
+            f"{key.ndim}-D and {value.ndim}-D tensors respectively"
+        )
     if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
         raise AssertionError(
             f"For {kind} `query`, expected `key_padding_mask` to be `None` or "
@@ -291,6 +306,12 @@ def _mha_shape_check(
             f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
             f"{attn_mask.ndim}-D tensor instead"
         )
+    if not batched and attn_mask is not None and attn_mask.ndim == 3 and num_heads:
+        want = (num_heads, query.shape[0], key.shape[0])
+        if tuple(attn_mask.shape) != want:
+            raise AssertionError(
+                f"Expected `attn_mask` shape to be {want} but got {attn_mask.shape}"
+            )
     return batched
 
 
@@ -331,7 +352,7 @@ def multi_head_attention_forward(
     projected keys/values. Masks: attn_mask (L, S) or (N * heads, L, S) and key_padding_mask
     (N, S), bool True = not attended, or float added to the scores.
     """
-    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask)
+    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
