@@ -151,11 +151,6 @@ def test_upsample_modules_match_torch(name, kwargs, shape):
             "Anti-alias option is restricted to bilinear, bicubic, and lanczos",
         ),
         (lambda x: F.interpolate(x, size=2, mode="lanczos"), ValueError, "requires antialias"),
-        (
-            lambda x: F.interpolate(x[None], scale_factor=2, mode="area"),
-            NotImplementedError,
-            "area",
-        ),  # noqa: E501
         (lambda x: F.interpolate([1.0], scale_factor=2), TypeError, "input must be a Tensor"),
     ],
 )

@@ -43,6 +43,7 @@ from ...kernels.sample import tap_weights
 from ...tensor import Tensor
 from ._checks import _check_tensor
 from .pooling import adaptive_avg_pool2d
+from .pooling3d import adaptive_avg_pool3d
 
 _MODES = (
     "nearest",
@@ -438,7 +439,7 @@ def interpolate(
         )
     if mode == "area":  # the mean over each output's window: adaptive average pooling
         if x.ndim == 5:
-            raise NotImplementedError(f"{what}: mode='area' takes 3-D or 4-D input in tinyconv")
+            return adaptive_avg_pool3d(x, out)
         if x.ndim == 3:
             return adaptive_avg_pool2d(x.unsqueeze(2), (1, out[0])).squeeze(2)
         return adaptive_avg_pool2d(x, out)
