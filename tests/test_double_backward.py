@@ -547,6 +547,12 @@ CASES: list[Case] = [
     Case("cos", ("Cos",), unary(), lambda T, p, x: x.cos()),
     Case("relu", ("Relu", "Mul"), unary("nonzero"), lambda T, p, x: x.relu() * x),
     Case("relu_", ("ReluInplace", "Mul"), unary("nonzero"), lambda T, p, x: (x * 1).relu_() * x),
+    Case(
+        "hardshrink",
+        ("MaskedPass", "PiecewiseBackward", "Mul"),
+        unary("nonzero"),
+        lambda T, p, x: x.hardshrink(0.0) * x,
+    ),
     Case("sigmoid", ("Sigmoid",), unary(), lambda T, p, x: x.sigmoid()),
     Case("tanh", ("Tanh",), unary(), lambda T, p, x: x.tanh()),
     Case("sign", ("Sign", "Mul"), unary("nonzero"), lambda T, p, x: x.sign() * x * x),

@@ -21,19 +21,21 @@ from .autograd.ieee import quiet, restore
 _VIEW_NO_GRAD, _VIEW_NO_GRAD_OF_GRAD, _VIEW_MULTI = 1, 2, 4
 
 
-# The Tensors a module with a full backward hook passes its inputs and outputs through
-# (nn/hooks.py's BackwardHookFunction) -> their output index. PyTorch's node returns them as
-# views made inside a custom Function, which may not be modified in place while grad mode is
-# on (the write would bypass the hook's backward); tinyconv's are copies, refused the same way.
+# The outputs of custom Functions that are views of an input (or an input returned as-is)
+# -> (their output index, the Function's name); among them the Tensors a module with a full
+# backward hook passes its inputs and outputs through (nn/hooks.py's BackwardHookFunction).
+# PyTorch refuses to modify them in place while grad mode is on (the write would bypass the
+# Function's own backward); tinyconv's hook outputs are copies, refused the same way.
 # Keyed by id (a Tensor's == is elementwise, so no WeakKeyDictionary); an entry leaves with
 # its Tensor.
 _HOOK_OUTPUTS: dict = {}
 
 
-def mark_hook_output(t: Any, index: int) -> None:
+def mark_hook_output(t: Any, index: int, name: str = "BackwardHookFunction") -> None:
     """Refuse in-place ops on `t` (and on its views) under grad mode, as PyTorch does."""
     key = id(t)
-    _HOOK_OUTPUTS[key] = (weakref.ref(t, lambda _, key=key: _HOOK_OUTPUTS.pop(key, None)), index)
+    ref = weakref.ref(t, lambda _, key=key: _HOOK_OUTPUTS.pop(key, None))
+    _HOOK_OUTPUTS[key] = (ref, index, name)
 
 
 def _refuse_hook_output(t: Any, what: str) -> None:
@@ -41,15 +43,20 @@ def _refuse_hook_output(t: Any, what: str) -> None:
     entry = _HOOK_OUTPUTS.get(id(root))
     if entry is None or entry[0]() is not root:
         return
-    index = entry[1]
+    _, index, name = entry
     whose = "" if root is t else "a view of "
+    hint = (
+        " (here: a module with a full backward hook; clone its output, or use inplace=False)"
+        if name == "BackwardHookFunction"
+        else ""
+    )
     raise RuntimeError(
-        f"{what}: {whose}Output {index} of BackwardHookFunction is a view and is being modified "
+        f"{what}: {whose}Output {index} of {name} is a view and is being modified "
         "inplace. This view was created inside a custom Function (or because an input was "
         "returned as-is) and the autograd logic to handle view+inplace would override the custom "
         "backward associated with the custom Function, leading to incorrect gradients. This "
-        "behavior is forbidden. You can fix this by cloning the output of the custom Function "
-        "(here: a module with a full backward hook; clone its output, or use inplace=False)."
+        f"behavior is forbidden. You can fix this by cloning the output of the custom Function"
+        f"{hint}."
     )
 
 

@@ -550,12 +550,14 @@ class TensorGaps:
     @property
     def output_nr(self) -> int:
         """Which output of its grad_fn this tensor is: 0 for leaves and single outputs, the
-        position among a custom Function's outputs. (tinyconv gives each output of split,
-        chunk and unbind its own node, so those read 0; PyTorch's one node numbers them.)"""
+        position among a custom Function's outputs, or among the outputs of split, chunk and
+        unbind (tinyconv gives each its own node; PyTorch's one node numbers them)."""
         node = self.grad_fn
-        if node is not None and hasattr(node, "owner") and hasattr(node, "slot"):
+        if node is None:
+            return 0
+        if hasattr(node, "owner") and hasattr(node, "slot"):
             return builtins.int(node.slot)
-        return 0
+        return node._output_nr
 
     def dim_order(self, *, ambiguity_check: Any = False) -> tuple:
         """The dims from outermost to innermost in memory: (0, 1, 2, 3) for a contiguous
@@ -865,8 +867,14 @@ class TensorGaps:
     def hardshrink(self, lambd: float = 0.5) -> Any:
         """x where |x| > lambd, else 0."""
         self._float_only("hardshrink()")
-        out = self.masked_fill((self >= -lambd) & (self <= lambd), 0.0)
-        return _fused(out, "HardshrinkBackward0", self)
+
+        def middle(a: np.ndarray) -> np.ndarray:
+            return (a >= -lambd) & (a <= lambd)
+
+        def compute(a: np.ndarray) -> np.ndarray:
+            return np.where(middle(a), a.dtype.type(0), a)
+
+        return _t.ops.MaskedPass.apply(self, compute, middle, "HardshrinkBackward0")
 
     def prelu(self, weight: Any) -> Any:
         """x where x > 0, else weight * x; weight `(1,)` or one per channel (dim 1) `(C,)`."""
@@ -885,7 +893,7 @@ class TensorGaps:
                 f"{tuple(self.shape)}); give one weight, or one per channel"
             )
         w = weight.reshape(()) if k == 1 else weight.reshape((-1,) + (1,) * (self.ndim - 2))
-        return _fused(self.where(self > 0, w * self), "PreluKernelBackward0", self, weight)
+        return _fused(_t.ops_gaps.Prelu.apply(self, w), "PreluKernelBackward0", self, weight)
 
     # -- norms and products --------------------------------------------------------------------
     def renorm(self, p: Any, dim: int, maxnorm: Any) -> Any:

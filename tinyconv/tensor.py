@@ -52,7 +52,7 @@ from ._tensor_gaps import (  # noqa: F401  (torch.layout, torch.strided, the mem
     strided,
 )
 from ._tensor_gaps import memory_format as MemoryFormat  # noqa: F401  (torch.memory_format)
-from ._tensor_math import TensorMath, _refuse_int_grad, _sliced
+from ._tensor_math import TensorMath, _fused, _refuse_int_grad, _sliced
 from .autograd import grad_mode
 from .autograd.ieee import quiet as _quiet
 from .autograd.ieee import restore as _restore
@@ -1795,7 +1795,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         probabilities (or the number p)."""
         # (contiguous whatever self's layout, as PyTorch's: its result is a contiguous empty)
         out = Tensor._make(np.empty(self._data.shape, self._data.dtype), None, False)
-        return out.bernoulli_(self if p is None else p, generator=generator)
+        out = out.bernoulli_(self if p is None else p, generator=generator)
+        if p is None and self._requires_grad and grad_mode.enabled:
+            # piecewise constant in the probabilities: PyTorch's result stays in the graph
+            # with a zero gradient (BernoulliBackward0), as poisson's
+            out = _fused(ops._linked(out._data, self), "BernoulliBackward0", self)
+        return out
 
     def random_(self, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         """Fill with random integers, PyTorch's numbers for the same seed: random_() in [0, the
@@ -2086,9 +2091,10 @@ def _joins_graph(t: Any) -> bool:
 def _multi_output_views(views: list, name: str) -> tuple:
     """Flag the views of split/chunk/unbind: PyTorch refuses in-place ops on them (with grad);
     their nodes show PyTorch's one node's name (`name`: SplitBackward0, ...)."""
-    for v in views:
+    for i, v in enumerate(views):
         if v._grad_fn is not None:
             v._grad_fn.torch_name = name
+            v._grad_fn._output_nr = i
         if v._view_of is not None:
             root, steps, flags = v._view_of
             v._view_of = (root, steps, flags | _VIEW_MULTI)

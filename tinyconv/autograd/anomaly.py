@@ -1,8 +1,8 @@
-"""Anomaly detection: find the op whose backward produced NaN or inf, and where it was made.
+"""Anomaly detection: find the op whose backward produced NaN, and where it was made.
 
     with tinyconv.autograd.detect_anomaly():
         loss = model(x).log().sum()
-        loss.backward()   # RuntimeError: LogBackward0 returned inf ... created at train.py:12
+        loss.backward()   # RuntimeError: LogBackward0 returned nan ... created at train.py:12
 
 While anomaly mode is on, two things happen, and neither costs anything when it is off:
 
@@ -12,7 +12,8 @@ While anomaly mode is on, two things happen, and neither costs anything when it 
    (no frame objects, so nothing is kept alive and no reference cycle is made).
 2. With `check_nan=True` (the default), an observer on the engine (`engine.observers`)
    looks at the gradients each node's backward returns and raises a RuntimeError naming
-   the node and its creation line as soon as one of them holds NaN or inf.
+   the node and its creation line as soon as one of them holds NaN. An inf passes, as in
+   PyTorch (sqrt'(0) is a legitimate inf; only NaN is flagged there).
 
 When anomaly mode is off, `Function.apply` sees `record_hook is None` and the engine's
 observer list holds no anomaly observer.
@@ -48,7 +49,7 @@ def is_anomaly_enabled() -> bool:
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    """True while anomaly detection is on and checks gradients for NaN/inf."""
+    """True while anomaly detection is on and checks gradients for NaN."""
     return _enabled and _check_nan
 
 
@@ -84,7 +85,7 @@ class set_detect_anomaly:
 class detect_anomaly:
     """Context manager / decorator: anomaly detection on inside, restored on exit.
 
-    check_nan=True (the default) raises as soon as a backward returns NaN or inf;
+    check_nan=True (the default) raises as soon as a backward returns NaN;
     check_nan=False only records where each op was created (shown in in-place errors).
     """
 
@@ -155,17 +156,17 @@ def _describe(node: Any) -> str:
 
 
 def _bad(g: Any) -> str:
-    """'nan', 'inf' or '' for a gradient."""
+    """'nan' or '' for a gradient (PyTorch's check: inf is not an anomaly)."""
     if g is None:
         return ""
     arr = np.asarray(g)
-    if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
+    if arr.dtype.kind not in "fc" or not np.isnan(arr).any():
         return ""
-    return "nan" if np.isnan(arr).any() else "inf"
+    return "nan"
 
 
 def _check_finite(node: Any, grad_output: Any, grads: tuple) -> None:
-    """Engine observer: raise if `node`'s backward returned NaN or inf."""
+    """Engine observer: raise if `node`'s backward returned NaN."""
     for i, g in enumerate(grads):
         kind = _bad(g)
         if not kind:

@@ -233,9 +233,21 @@ def _grad_like(grad: Any, data: np.ndarray, dtype: Any = None) -> np.ndarray:
         return grad.copy()
     if np.shape(grad) != data.shape:  # (a scalar or a bad shape: as np.array makes it)
         return np.array(grad, dtype=data.dtype, copy=True)
-    out = np.empty_like(data)  # the leaf's layout (C order for a C-contiguous parameter)
+    # the leaf's layout (C order for a C-contiguous parameter) when it covers its memory
+    # densely, else C order (an expanded leaf's), as PyTorch's AccumulateGrad
+    out = np.empty_like(data) if _dense(data) else np.empty(data.shape, data.dtype)
     np.copyto(out, grad, casting="unsafe")  # (a cast as np.array(grad, dtype=...) makes it)
     return out
+
+
+def _dense(a: np.ndarray) -> bool:
+    """Whether `a` covers its memory exactly once (PyTorch's "non-overlapping and dense")."""
+    expected = a.itemsize
+    for st, n in sorted((st, n) for n, st in zip(a.shape, a.strides, strict=True) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
 
 
 def _unshared(grad: Any, data: np.ndarray) -> bool:
@@ -337,7 +349,17 @@ def accumulate_grad(
         entry = post_accumulate_hooks.get(id(leaf))
         if entry is not None and entry[0]() is leaf:
             for fn in list(entry[1].values()):
-                _call_hook(fn, leaf, create_graph)
+                _check_post_hook_result(_call_hook(fn, leaf, create_graph), leaf)
+
+
+def _check_post_hook_result(res: Any, leaf: Any) -> None:
+    """PyTorch's check of what a post-accumulate-grad hook returned: None, or the leaf itself
+    (`lambda p: p.add_(...)`, the optimiser-step idiom); anything else is an error."""
+    if res is None or res is leaf:
+        return
+    if not isinstance(res, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(res).__name__}'")
+    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 def _grad_for_node(node: Function, grad_out: Any, create_graph: bool) -> Any:

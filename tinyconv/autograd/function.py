@@ -219,6 +219,10 @@ class Function:
     _creation: tuple = ()  # anomaly mode only: the user's (file, line, function) stack at forward
     _out_meta: tuple | None = None  # (shape, dtype) of the output, for tinyconv.viz
     _released = False
+    _view_output = False  # a user's Function returned a view of an input (see apply)
+    # which output of PyTorch's one node this node's output is (split, chunk, unbind: tinyconv
+    # gives each output its own node), as next_functions and Tensor.output_nr show it
+    _output_nr = 0
     # True where PyTorch's node saves tensors (indices, a mask, the input) that tinyconv's op
     # keeps as plain attributes: backward then marks the node freed all the same, so that a
     # second backward without retain_graph raises here as there
@@ -416,7 +420,9 @@ class Function:
         # (shown_edges first: an op's own _shown must not hide a composite's fused node's edges)
         shown = self.shown_edges if self.shown_edges is not None else self._shown()
         return tuple(
-            (e if e is None or isinstance(e, (Function, ShownNode)) else AccumulateGrad(e), 0)
+            (e, e._output_nr)
+            if isinstance(e, Function)
+            else (e if e is None or isinstance(e, ShownNode) else AccumulateGrad(e), 0)
             for e in shown
         )
 
@@ -635,6 +641,12 @@ class Function:
                 record = False
             if ctx._dirty:
                 dirty = _dirty_input(ctx, args, raw, result)
+            elif record and any(
+                isinstance(a, Tensor) and np.may_share_memory(result._data, a._data) for a in args
+            ):
+                # a view of an input, or the input as-is: PyTorch refuses to modify it in
+                # place (the write would bypass this backward); marked once out exists
+                ctx._view_output = True
             result = result._data
             if record:  # what backward's gradients must look like (checked in _run_backward)
                 ctx._in_meta = tuple(
@@ -658,6 +670,8 @@ class Function:
                 out._mark_view(args[0], (cls, args[1:]))
             return out
         out = make_tensor(result, ctx, True) if dirty is None else _rebase_dirty(ctx, dirty)
+        if ctx._view_output:
+            mark_hook_output(out, 0, cls.__name__)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and (
             cls.always_view
@@ -1136,7 +1150,7 @@ def _pack_saved(ctx: Function, tensor_of: Any) -> None:
     the Tensor the program knows (`tensor_of(role)`); backward then sees what the unpack hook
     returns. As in PyTorch, the hooks are off while the pack hook runs (its own ops save
     nothing through it), and a packed tensor is not checked for in-place changes (the hook
-    owns what it keeps)."""
+    owns what it keeps). The pack hook runs with grad mode off, as PyTorch's."""
     pack, unpack = grad_mode.saved_hooks[-1]
     saved = list(ctx._saved)
     packed: list = [None] * len(saved)
@@ -1150,7 +1164,8 @@ def _pack_saved(ctx: Function, tensor_of: Any) -> None:
             source = role[1] if type(role) is tuple and role[0] == "cast" else role
             t = tensor_of(source)
             dtype = item.dtype if isinstance(item, np.ndarray) else None
-            packed[k] = (pack(t), unpack, dtype)
+            with grad_mode.no_grad():
+                packed[k] = (pack(t), unpack, dtype)
             saved[k] = None  # (the hook holds it now)
     finally:
         grad_mode.saved_hooks = hooks
@@ -1181,4 +1196,5 @@ FunctionCtx = Function
 
 # the Tensor <-> Function cycle every autograd has: tensor.py imports this module, so Tensor
 # is bound here at the end, once it exists (used at call time)
+from .._inplace import mark_hook_output  # noqa: E402
 from ..tensor import Tensor, make_tensor  # noqa: E402

@@ -158,6 +158,63 @@ def _linked(arr: Any, t: Any) -> Any:
     return Where.apply(np.ones(arr.shape, dtype=bool), arr, t)
 
 
+class PiecewiseBackward(Op):
+    """grad -> grad * f'(x) for an op whose derivative is piecewise constant (relu, hardtanh,
+    threshold, leaky_relu, hardshrink, softshrink), as an op of (grad, x): what their create_graph
+    backward builds, as PyTorch's threshold_backward, hardtanh_backward, ... nodes. `apply` is
+    the op's own array backward (masks and slopes from x). Linear in grad, with a slope that
+    depends on x only through masks, so its backward is itself for grad and zeros for x
+    (PyTorch's `self: zeros_like(grad)`); the result requires grad when x does, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, grad, x, apply, name):
+        ctx.save_for_backward(x)
+        ctx.apply, ctx.torch_name = apply, name
+        return apply(grad)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return ctx.apply(gg), np.zeros_like(x), None, None
+
+    @staticmethod
+    def graph_backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        grad = PiecewiseBackward.apply(gg, x, ctx.apply, ctx.torch_name)
+        return grad, _const(np.zeros_like(x._data)), None, None
+
+
+class MaskedPass(Op):
+    """An elementwise op whose gradient passes where `stop(x)` is False (NaN included) and is 0
+    elsewhere: threshold, hardshrink, softshrink, computed by `compute` (arrays in, array out).
+    One node, as PyTorch's; its create_graph gradient is a PiecewiseBackward, in x's graph
+    with a zero derivative, as PyTorch's ...BackwardBackward0."""
+
+    @staticmethod
+    def forward(ctx, x, compute, stop, name):
+        ctx.save_for_backward(x)
+        ctx.stop, ctx.torch_name = stop, name
+        return compute(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return _zero_where(ctx.stop(x), grad), None, None, None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        stop = ctx.stop(x._data)
+        # (the in-place node ...Backward1 has PyTorch's ...BackwardBackward0 all the same)
+        name = ctx.torch_name[:-1].replace("Backward", "BackwardBackward") + "0"
+        return (
+            PiecewiseBackward.apply(grad, x, lambda g: _zero_where(stop, g), name),
+            None,
+            None,
+            None,
+        )
+
+
 def _output(ctx: Function, arr: np.ndarray) -> Any:
     """The node's own output as a graph Tensor (for an op that saved it in another shape)."""
     return Tensor._make(arr, ctx, True)
@@ -928,8 +985,10 @@ class Relu(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        # the mask is piecewise constant; the zeros stay linked to out, as PyTorch's are
-        return _select(out._data <= 0, _linked(_zero(grad), out), grad)
+        stop = out._data <= 0  # (PyTorch's threshold_backward, on the saved result)
+        return PiecewiseBackward.apply(
+            grad, out, lambda g: _zero_where(stop, g), "ThresholdBackwardBackward0"
+        )
 
 
 class ReluInplace(Relu):

@@ -505,9 +505,11 @@ class Lerp(Ternary):
         start, end, weight = Ternary.prepare(ctx, (start, end, weight), dtype)
         ctx.torch_name = "LerpBackward1" if isinstance(weight, np.ndarray) else "LerpBackward0"
         n = ctx.needs_input_grad or (False,) * 3
-        ctx.save_for_backward(
-            weight if n[0] or n[1] else None, start if n[2] else None, end if n[2] else None
-        )
+        saved = (weight if n[0] or n[1] else None, start if n[2] else None, end if n[2] else None)
+        if any(isinstance(s, np.ndarray) for s in saved):
+            ctx.save_for_backward(*saved)
+        else:  # (a number weight is no saved tensor: PyTorch's second backward works then)
+            ctx.unsaved = saved
         # PyTorch's two forms: from start for |weight| < 0.5, else from end, so that weight 1
         # gives end exactly (and the infinities come out as PyTorch's: lerp(-inf, 1, 0.5) is
         # -inf, lerp(0, inf, 1) nan)
@@ -521,7 +523,7 @@ class Lerp(Ternary):
 
     @staticmethod
     def backward(ctx, grad):
-        weight, start, end = ctx.saved_tensors
+        weight, start, end = ctx.saved_tensors or ctx.unsaved
         n = ctx.needs_input_grad
         if not isinstance(weight, np.ndarray) and weight is not None:
             # grad times a number: float16 in float32 with the number unrounded (PyTorch's mul)
@@ -534,7 +536,7 @@ class Lerp(Ternary):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        weight, start, end = ctx.saved_tensors
+        weight, start, end = ctx.saved_tensors or ctx.unsaved
         n = ctx.needs_input_grad
         return Ternary.reduce_graph(
             ctx,
@@ -556,14 +558,15 @@ class Addcmul(Ternary):
         x, t1, t2 = Ternary.prepare(ctx, (x, t1, t2), dtype)
         n = ctx.needs_input_grad or (False,) * 3
         ctx.value = value
-        ctx.save_for_backward(t2 if n[1] else None, t1 if n[2] else None)
+        if n[1] or n[2]:  # (nothing saved for input's gradient: a second backward works then)
+            ctx.save_for_backward(t2 if n[1] else None, t1 if n[2] else None)
         # (one kernel: float16 computed in float32, rounded once)
         out = opmath(lambda x, t1, t2: x + value * t1 * t2, x, t1, t2)
         return np.asarray(out).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        t2, t1 = ctx.saved_tensors
+        t2, t1 = ctx.saved_tensors or (None, None)
         n, v = ctx.needs_input_grad, ctx.value
         # PyTorch's grad * (t2 * value): the product with the number rounded first
         return Ternary.reduce(
@@ -577,7 +580,7 @@ class Addcmul(Ternary):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        t2, t1 = ctx.saved_tensors
+        t2, t1 = ctx.saved_tensors or (None, None)
         n, v = ctx.needs_input_grad, ctx.value
         return Ternary.reduce_graph(
             ctx, (grad, grad * v * t2 if n[1] else None, grad * v * t1 if n[2] else None)

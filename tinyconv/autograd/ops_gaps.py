@@ -7,9 +7,11 @@ import math
 
 import numpy as np
 
+from ..kernels.layout import like_input
 from ..kernels.opmath import mul_number, opmath, widen
+from . import grad_mode
 from .function import sum_to_shape
-from .ops import Norm, Op
+from .ops import Norm, Op, _const, _select, _where, _zero
 
 # math.erfc applied elementwise: NumPy has no erfc, and 1 - erf(x) loses every digit once
 # erf(x) rounds to 1 (x > ~4 in float32, ~6 in float64), where erfc is 1.5e-8 .. 2e-17.
@@ -266,3 +268,74 @@ class Addr(Op):
         g1 = grad.matmul(v2) * ctx.alpha if n1 else None
         g2 = grad.transpose(0, 1).matmul(v1) * ctx.alpha if n2 else None
         return gi, g1, g2, None, None
+
+
+class Prelu(Op):
+    """x where x > 0, else w x; w broadcast against x (one weight, or one per channel)."""
+
+    torch_name = "PreluKernelBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return like_input(np.where(x > 0, x, w * x), x)  # (x's layout, as PyTorch's)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        return Prelu.grads(grad, x, w, 0), Prelu.grads(grad, x, w, 1)
+
+    @staticmethod
+    def grads(grad, x, w, which):
+        """PyTorch's prelu backward: the input's gradient (which 0) or the weight's (1)."""
+        if which == 0:
+            return _where(x > 0, grad, w * grad).astype(x.dtype, copy=False)
+        return sum_to_shape(np.where(x > 0, 0, x * grad), w.shape, w.dtype)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        return (
+            PreluBackward.apply(grad, x, w, 0) if need_x else None,
+            PreluBackward.apply(grad, x, w, 1) if need_w else None,
+        )
+
+
+class PreluBackward(Op):
+    """prelu's backward as an op of (grad, x, w), for create_graph backwards: `which` 0 gives
+    the input's gradient, 1 the weight's. Its backward is PyTorch's (_prelu_kernel_backward in
+    derivatives.yaml), whose selects take x >= 0 where prelu's backward takes x > 0: at x = 0
+    the first derivative is w, but the second derivatives are those of the x > 0 side."""
+
+    torch_name = "PreluKernelBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, x, w, which):
+        ctx.save_for_backward(grad, x, w)
+        ctx.which = which
+        return Prelu.grads(grad, x, w, which)
+
+    @staticmethod
+    def backward(ctx, gg):
+        # (a plain backward through the gradient: the same formulas on constants)
+        with grad_mode.no_grad():
+            grads = PreluBackward.double(ctx, _const(gg), *(_const(a) for a in ctx.saved_tensors))
+        return (*(g._data for g in grads), None)
+
+    @staticmethod
+    def graph_backward(ctx, gg):
+        return (*PreluBackward.double(ctx, gg, *ctx.saved_tensors), None)
+
+    @staticmethod
+    def double(ctx, gg, grad, x, w):
+        """The gradients for (grad, x, w) of the input's (which 0) or the weight's gradient."""
+        keep, zero = x._data >= 0, _zero(gg)
+        if ctx.which == 0:  # gg in x's shape
+            g_grad = _select(keep, gg, gg * w)
+            g_w = sum_to_shape(_select(keep, zero, grad * gg), w.shape, w._data.dtype)
+            return g_grad, _const(np.zeros_like(x._data)), g_w
+        # gg in w's shape
+        g_grad = _select(keep, zero, gg * x)
+        g_x = _select(keep, zero, grad * gg)
+        return g_grad, g_x, _const(np.zeros_like(w._data))

@@ -14,14 +14,13 @@ import numpy as np
 
 from ... import _dtype, _rng
 from ..._errors import TensorValueError
-from ..._tensor_math import _fused
-from ...autograd import ops
+from ...autograd import grad_mode, ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
 from ...kernels import gelu as gelu_kernel
 from ...kernels import silu as silu_kernel
 from ...kernels import softplus as softplus_kernel
-from ...kernels.layout import like_input
+from ...kernels.layout import c_order, like_input
 from ...kernels.opmath import mul_number, opmath
 from ...tensor import Tensor, _softmax
 from ._checks import _check_tensor, _float_act, _maybe_inplace
@@ -34,6 +33,36 @@ def _const(a: np.ndarray) -> Tensor:
     """An array as a Tensor outside the graph: a piecewise-constant factor (a mask, a slope)
     in a create_graph backward, whose derivative is zero almost everywhere."""
     return Tensor._make(np.asarray(a), None, False)
+
+
+class ActivationBackward(Op):
+    """An activation's backward, grad_output -> grad_input, as an op of (grad_output, x): the
+    create_graph gradient of elu, celu, selu, softplus and logsigmoid, as PyTorch's
+    elu_backward, softplus_backward and log_sigmoid_backward nodes. `node` is the activation's
+    node: its `grad_input` is the array backward (the forward here, so the numbers are the
+    plain backward's) and its `double_backward` PyTorch's formula for this node's backward
+    (derivatives.yaml), not the derivative of the where() f' is written with. The two differ on
+    the branch boundaries: at x = 0 elu's f' takes the x <= 0 side (alpha) but PyTorch's f''
+    the x > 0 one (0)."""
+
+    @staticmethod
+    def forward(ctx, grad_output, x, node, name):
+        ctx.save_for_backward(grad_output, x)
+        ctx.node, ctx.torch_name = node, name
+        return type(node).grad_input(node, grad_output, x)
+
+    @staticmethod
+    def backward(ctx, gg):
+        # (a plain backward through the gradient: the same formula on constants)
+        go, x = (_const(a) for a in ctx.saved_tensors)
+        with grad_mode.no_grad():
+            g_go, g_x = type(ctx.node).double_backward(ctx.node, _const(gg), go, x)
+        return g_go._data, g_x._data, None, None
+
+    @staticmethod
+    def graph_backward(ctx, gg):
+        go, x = ctx.saved_tensors
+        return (*type(ctx.node).double_backward(ctx.node, gg, go, x), None, None)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -57,16 +86,20 @@ class LeakyRelu(Op):
 
     @staticmethod
     def forward(ctx, x, slope, inplace=False):
-        ctx.save_for_backward(x)
         ctx.slope, ctx.inplace = slope, inplace
-        if inplace:  # PyTorch's in-place node saves the result (same signs when slope >= 0)
-            ctx.torch_name = "LeakyReluBackward1"
         out = np.asarray(mul_number(x, slope))  # (a 0-d x gives a scalar)
         if _unit_slope(x, slope):
             # x > 0 gives x >= x * slope, x < 0 the reverse, and the zeros are equal: the max,
             # with NaN kept; two passes (8.8 -> 1.0 ms forward on 2M float32, PyTorch 0.7)
-            return np.maximum(out, x, out=out)
-        return _where(x > 0, x, out, out=out).astype(x.dtype, copy=False)
+            out = np.maximum(out, x, out=out)
+        else:
+            out = _where(x > 0, x, out, out=out).astype(x.dtype, copy=False)
+        # PyTorch's in-place node saves the result (the same signs when slope >= 0), so a
+        # later in-place change of it fails the backward, as there
+        if inplace:
+            ctx.torch_name = "LeakyReluBackward1"
+        ctx.save_for_backward(out if inplace else x)
+        return out
 
     @staticmethod
     def _check(ctx) -> None:
@@ -81,25 +114,35 @@ class LeakyRelu(Op):
     def backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        if _unit_slope(x, ctx.slope) and grad.dtype == x.dtype != np.float16:
+        return LeakyRelu.grad_input(x, grad, ctx.slope), None, None
+
+    @staticmethod
+    def grad_input(x, grad, slope):
+        """grad times 1 where x > 0, the slope elsewhere (x: the input, or the result for the
+        in-place node, of the same signs)."""
+        if _unit_slope(x, slope) and grad.dtype == x.dtype != np.float16:
             # grad times 1 (x > 0) or the slope (x <= 0, NaN): max(x > 0, slope) is that
             # factor, the same numbers as the select (grad * 1 is grad), in three passes; the
             # comparison written as 0.0/1.0 (np.sign and np.fmax have no SIMD loops: 2M float32,
             # 1 thread, same process, median of 31: 2.28 -> 1.96 ms, PyTorch 1.17)
             factor = np.greater(x, 0, out=np.empty_like(x))
-            np.maximum(factor, ctx.slope, out=factor)
-            return np.multiply(grad, factor, out=factor), None, None
-        neg = mul_number(grad, ctx.slope)
-        return _where(x > 0, grad, neg).astype(grad.dtype, copy=False), None, None
+            np.maximum(factor, slope, out=factor)
+            return np.multiply(grad, factor, out=factor)
+        neg = mul_number(grad, slope)
+        return _where(x > 0, grad, neg).astype(grad.dtype, copy=False)
 
     @staticmethod
     def graph_backward(ctx, grad):
         LeakyRelu._check(ctx)
         (x,) = ctx.saved_tensors
-        # the slope is piecewise constant, kept in x's graph with a zero derivative, as
-        # PyTorch's (its double-backward gradient requires grad)
-        slope = ops._linked(np.where(x._data > 0, 1, ctx.slope).astype(grad.dtype), x)
-        return grad * slope, None, None
+        arr, slope = x._data, ctx.slope
+        return (
+            ops.PiecewiseBackward.apply(
+                grad, x, lambda g: LeakyRelu.grad_input(arr, g, slope), "LeakyReluBackwardBackward0"
+            ),
+            None,
+            None,
+        )
 
 
 def _unit_slope(x: np.ndarray, slope: float) -> bool:
@@ -266,7 +309,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _maybe_inplace(x, Silu.apply, inplace, "silu")
 
 
-def _from_result(ctx, grad, inv: float, scale: float = 1.0):
+def _from_result(ctx, result, grad, inv: float, scale: float = 1.0):
     """The in-place node's gradient (PyTorch's ...Backward1 saves the result r, not x): for
     r <= 0, grad (1 / alpha) (r + alpha scale), the same derivative written without an exp;
     grad scale elsewhere (float16 in float32, rounded once, as PyTorch's kernel)."""
@@ -276,7 +319,7 @@ def _from_result(ctx, grad, inv: float, scale: float = 1.0):
         pos = grad * scale if scale != 1.0 else grad
         return _where(r <= 0, neg, pos, out=neg).astype(grad.dtype, copy=False)
 
-    return opmath(derivative, ctx.result, grad)
+    return opmath(derivative, result, grad)
 
 
 class Elu(Op):
@@ -287,11 +330,13 @@ class Elu(Op):
 
     @staticmethod
     def forward(ctx, x, alpha, inplace=False, scale=1.0):
-        ctx.save_for_backward(x)
         ctx.alpha, ctx.inplace, ctx.scale = alpha, inplace, scale
         out = opmath(Elu._forward, x, alpha, scale)  # (float16: in float32, rounded once)
-        if inplace:  # (elu_, selu_: PyTorch's node saves the result)
-            ctx.torch_name, ctx.result = "EluBackward1", out.copy()
+        # elu_, selu_: PyTorch's node saves the result, so a later in-place change of it
+        # fails the backward, as there
+        if inplace:
+            ctx.torch_name = "EluBackward1"
+        ctx.save_for_backward(out if inplace else x)
         return out
 
     @staticmethod
@@ -306,10 +351,15 @@ class Elu(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.inplace:
-            return _from_result(ctx, grad, 1.0, ctx.scale), None, None, None
         (x,) = ctx.saved_tensors
-        return opmath(Elu._backward, x, grad, ctx.alpha, ctx.scale), None, None, None
+        return Elu.grad_input(ctx, grad, x), None, None, None
+
+    @staticmethod
+    def grad_input(ctx, grad, x):
+        """The array backward (x: the input, or the result for the in-place node)."""
+        if ctx.inplace:
+            return _from_result(ctx, x, grad, 1.0, ctx.scale)
+        return opmath(Elu._backward, x, grad, ctx.alpha, ctx.scale)
 
     @staticmethod
     def _backward(x, grad, alpha, scale):
@@ -324,9 +374,18 @@ class Elu(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        neg = _const(x._data <= 0)
-        d = (x.clamp(max=0).exp() * (ctx.alpha * ctx.scale)).where(neg, ctx.scale)
-        return grad * d, None, None, None
+        return ActivationBackward.apply(grad, x, ctx, "EluBackwardBackward0"), None, None, None
+
+    @staticmethod
+    def double_backward(ctx, gg, grad, x, input_scale=1.0):
+        """PyTorch's elu_double_backward: only x < 0 (a result < 0) has a second derivative, so
+        x = 0 gets 0 there though its first derivative is the x <= 0 side's alpha. Celu and
+        the in-place nodes share it (input_scale: celu's 1 / alpha)."""
+        g_grad = ActivationBackward.apply(gg, x, ctx, "EluBackwardBackward0")
+        scaled = gg * grad * input_scale
+        if not ctx.inplace:  # the derivative of f'(x); the in-place node's is linear in r
+            scaled = ActivationBackward.apply(scaled, x, ctx, "EluBackwardBackward0")
+        return g_grad, scaled * _const((x._data < 0).astype(scaled._data.dtype))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -369,7 +428,11 @@ class Softplus(Op):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return opmath(Softplus._backward, x, grad, ctx.beta, ctx.threshold), None, None
+        return Softplus.grad_input(ctx, grad, x), None, None
+
+    @staticmethod
+    def grad_input(ctx, grad, x):
+        return opmath(Softplus._backward, x, grad, ctx.beta, ctx.threshold)
 
     @staticmethod
     def _backward(x, grad, beta, threshold):
@@ -383,8 +446,17 @@ class Softplus(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        below = _const(~(x._data * ctx.beta > ctx.threshold))
-        return grad * (x * ctx.beta).sigmoid().where(below, 1.0), None, None
+        return ActivationBackward.apply(grad, x, ctx, "SoftplusBackwardBackward0"), None, None
+
+    @staticmethod
+    def double_backward(ctx, gg, grad, x):
+        """PyTorch's softplus_double_backward: sigmoid's derivative where beta x < threshold,
+        0 from the threshold on (f' there is still the sigmoid side's)."""
+        g_grad = ActivationBackward.apply(gg, x, ctx, "SoftplusBackwardBackward0")
+        bx = x * ctx.beta
+        s = bx.sigmoid()
+        below = _const((bx._data < ctx.threshold).astype(s._data.dtype))
+        return g_grad, (gg * grad) * (1 - s) * s * below * ctx.beta
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -418,10 +490,14 @@ class Hardtanh(Op):
     @staticmethod
     def graph_backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # the mask is piecewise constant; a select, as backward (inf * 0 would be nan)
         outside = (x._data <= ctx.lo) | (x._data >= ctx.hi)
-        # the zeros stay linked to x, as PyTorch's (its gradient requires grad)
-        return ops._select(outside, ops._linked(ops._zero(grad), x), grad), None, None
+        return (
+            ops.PiecewiseBackward.apply(
+                grad, x, lambda g: _zero_where(outside, g), "HardtanhBackwardBackward0"
+            ),
+            None,
+            None,
+        )
 
 
 def hardtanh(
@@ -609,11 +685,11 @@ class Celu(Op):
 
     @staticmethod
     def forward(ctx, x, alpha, inplace=False):
-        ctx.save_for_backward(x)
         ctx.alpha, ctx.inplace = alpha, inplace
         out = opmath(Celu._forward, x, alpha)  # (float16: in float32, rounded once)
-        if inplace:  # (celu_: PyTorch's node saves the result)
-            ctx.torch_name, ctx.result = "CeluBackward1", out.copy()
+        if inplace:  # (celu_: PyTorch's node saves the result, as elu_'s)
+            ctx.torch_name = "CeluBackward1"
+        ctx.save_for_backward(out if inplace else x)
         return out
 
     @staticmethod
@@ -628,11 +704,16 @@ class Celu(Op):
 
     @staticmethod
     def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return Celu.grad_input(ctx, grad, x), None, None
+
+    @staticmethod
+    def grad_input(ctx, grad, x):
+        """The array backward (x: the input, or the result for the in-place node)."""
         inv = Celu._coefficient(ctx)
         if ctx.inplace:
-            return _from_result(ctx, grad, inv), None, None
-        (x,) = ctx.saved_tensors
-        return opmath(Celu._backward, x, grad, inv, ctx.alpha), None, None
+            return _from_result(ctx, x, grad, inv)
+        return opmath(Celu._backward, x, grad, inv, ctx.alpha)
 
     @staticmethod
     def _backward(x, grad, inv, alpha):
@@ -642,11 +723,12 @@ class Celu(Op):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        inv = Celu._coefficient(ctx)
-        neg = _const(x._data <= 0)
-        d = grad * ((x.clamp(max=0) * inv).exp() * (inv * ctx.alpha)).where(neg, 1.0)
-        return d, None, None
+        (x,) = ctx.saved_tensors  # (PyTorch's celu backward is elu_backward)
+        return ActivationBackward.apply(grad, x, ctx, "EluBackwardBackward0"), None, None
+
+    @staticmethod
+    def double_backward(ctx, gg, grad, x):
+        return Elu.double_backward(ctx, gg, grad, x, Celu._coefficient(ctx))
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -718,10 +800,16 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     """x where x > threshold (or NaN), else value."""
     _check_tensor(input, "input", "threshold")
 
+    def below(a: np.ndarray) -> np.ndarray:
+        return a <= threshold  # (NaN is not <= anything: it stays, and passes the gradient)
+
+    def compute(a: np.ndarray) -> np.ndarray:  # (in a's layout, as PyTorch's)
+        return like_input(_const(a).masked_fill(_const(below(a)), value)._data, a)
+
     def fn(x: Tensor) -> Tensor:
-        out = x.masked_fill(x <= threshold, value)  # (NaN is not <= anything: it stays)
         # PyTorch's one node (its in-place variant, which saves the result, is ...Backward1)
-        return _fused(out, "ThresholdBackward1" if inplace else "ThresholdBackward0", x)
+        name = "ThresholdBackward1" if inplace else "ThresholdBackward0"
+        return ops.MaskedPass.apply(x, compute, below, name)
 
     return _maybe_inplace(input, fn, inplace, "threshold")
 
@@ -732,14 +820,46 @@ def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     return softmax(-input, dim, dtype)
 
 
+class LogSigmoid(Op):
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow: softplus's numbers, forward
+    and backward (negations are exact). Its double backward is PyTorch's own,
+    sigmoid(x) (sigmoid(x) - 1) everywhere, where softplus's would be 0 past its threshold
+    (x < -20)."""
+
+    torch_name = "LogSigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        # (C order whatever x's layout: PyTorch's log_sigmoid writes a new contiguous tensor)
+        out = np.negative(opmath(Softplus._forward, np.negative(x), 1.0, 20.0))
+        return c_order(np.asarray(out))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return LogSigmoid.grad_input(ctx, grad, x)
+
+    @staticmethod
+    def grad_input(ctx, grad, x):
+        return np.negative(opmath(Softplus._backward, np.negative(x), np.negative(grad), 1.0, 20.0))
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return ActivationBackward.apply(grad, x, ctx, "LogSigmoidBackwardBackward0")
+
+    @staticmethod
+    def double_backward(ctx, gg, grad, x):
+        """PyTorch's log_sigmoid_double_backward."""
+        z = x.sigmoid()
+        g_grad = ActivationBackward.apply(gg, x, ctx, "LogSigmoidBackwardBackward0")
+        return g_grad, (gg * grad) * (z - 1) * z
+
+
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), computed without overflow."""
-    x = _float_act(input, "logsigmoid")
-    out = -softplus(-x)
-    if out.grad_fn is not None:  # PyTorch's one node, as it names and links it
-        out.grad_fn.torch_name = "LogSigmoidBackward0"
-        out.grad_fn.shown_edges = (x.grad_fn or x,)
-    return out
+    return LogSigmoid.apply(_float_act(input, "logsigmoid"))
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -747,11 +867,17 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     x = _float_act(input, "softshrink")
     if lambd < 0:
         raise RuntimeError(f"softshrink: lambd must be non-negative, got {lambd}")
-    # selects (not clamps), so the gradient at x = +-lambd is 0, as PyTorch's; a NaN stays
-    # NaN (with the gradient passing), as in PyTorch
-    middle = x.masked_fill(x == x, 0.0)
-    out = (x - lambd).where(x > lambd, (x + lambd).where(x < -lambd, middle))
-    return _fused(out, "SoftshrinkBackward0", x)
+
+    def middle(a: np.ndarray) -> np.ndarray:  # (where the gradient is 0: +-lambd included)
+        return (a >= -lambd) & (a <= lambd)
+
+    def compute(a: np.ndarray) -> np.ndarray:
+        # selects, not clamps; a NaN stays NaN (with the gradient passing), as in PyTorch
+        t = _const(a)
+        zero = t.masked_fill(t == t, 0.0)
+        return ((t - lambd).where(t > lambd, (t + lambd).where(t < -lambd, zero)))._data
+
+    return ops.MaskedPass.apply(x, compute, middle, "SoftshrinkBackward0")
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
