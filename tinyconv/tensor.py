@@ -170,7 +170,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         self._grad = None
         self._vc = [0]
         self._view_of = None
-        if grad_mode._inference:
+        if grad_mode._inference_ever and grad_mode._inference:
             grad_mode.mark_inference(self)
         if requires_grad:
             self.requires_grad = True
@@ -1936,7 +1936,7 @@ def make_tensor(data: np.ndarray, grad_fn: Any, requires_grad: bool) -> Tensor:
     t._grad = None
     t._vc = [0]
     t._view_of = None
-    if grad_mode._inference:  # (an inference tensor: see grad_mode.inference_mode)
+    if grad_mode._inference_ever and grad_mode._inference:  # (see grad_mode.inference_mode)
         grad_mode.mark_inference(t)
     return t
 

@@ -581,7 +581,10 @@ class Function:
                 edges.append(None)
             if record:
                 ctx.needs_input_grad = tuple(needs)
-                if len(raw) > 1:
+                n = len(raw)  # (a few identity tests before any call: this runs per op)
+                if n > 1 and (
+                    raw[1] is raw[0] or n > 3 or (n == 3 and (raw[2] is raw[0] or raw[2] is raw[1]))
+                ):
                     _distinct_arrays(args, raw)
         else:  # no_grad: nothing to record, only the arrays
             for a in args:

@@ -29,6 +29,9 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+# True once any thread has entered inference mode: a plain global, so that making a tensor
+# (make_tensor asks whether it is an inference tensor) reads the thread's state only then
+_inference_ever = False
 
 
 class _GradModeModule(types.ModuleType):
@@ -49,7 +52,9 @@ class _GradModeModule(types.ModuleType):
 
     @_inference.setter
     def _inference(self, value: bool) -> None:
+        global _inference_ever
         _state.inference = value
+        _inference_ever = _inference_ever or bool(value)
 
 
 sys.modules[__name__].__class__ = _GradModeModule
@@ -239,9 +244,11 @@ class inference_mode:
         return self
 
     def __enter__(self) -> None:
+        global _inference_ever
         state = _state
         self.prev = (state.enabled, state.inference)
         state.enabled, state.inference = not self.mode, self.mode
+        _inference_ever = _inference_ever or self.mode
 
     def __exit__(self, *exc: object) -> None:
         _state.enabled, _state.inference = self.prev
