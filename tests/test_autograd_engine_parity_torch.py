@@ -132,6 +132,65 @@ with torch.inference_mode():
     th.start()
     th.join()
 """,
+    # inference mode wins over an enable_grad() inside it: grad mode on, nothing recorded
+    "enable_grad_inside_inference_mode": """
+import torch
+x = torch.ones(2, requires_grad=True)
+with torch.inference_mode():
+    with torch.enable_grad():
+        y = x * 2
+        inside = (torch.is_grad_enabled(), torch.is_inference_mode_enabled(), y.requires_grad)
+    with torch.set_grad_enabled(True):
+        z = x * 3
+    after = torch.is_grad_enabled()
+outside = (torch.is_grad_enabled(), y.is_inference(), z.requires_grad)
+w = x * 4
+recorded = w.requires_grad
+""",
+    # autograd API beside the engine: a Function's backward named vjp, increment_version,
+    # set_multithreading_enabled, _is_view, is_tensor_like, the anomaly_mode module
+    "autograd_api_names": """
+import torch
+class Triple(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+    @staticmethod
+    def vjp(ctx, g):
+        return g * 3
+x = torch.tensor([1., 2.], requires_grad=True)
+Triple.apply(x).sum().backward()
+via_vjp = x.grad.clone()
+try:
+    class Both(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+        @staticmethod
+        def backward(ctx, g):
+            return g
+        @staticmethod
+        def vjp(ctx, g):
+            return g * 3
+    Both.apply(x).sum().backward()
+    both = "ran"
+except RuntimeError as e:
+    both = str(e)
+with torch.autograd.set_multithreading_enabled(False):
+    (x * 2).sum().backward()
+views = (x._is_view(), x[0]._is_view(), x.view(2)._is_view(), x.detach()._is_view())
+like = (torch.autograd.is_tensor_like(x), torch.autograd.is_tensor_like(3.0))
+y = x * x
+torch.autograd.graph.increment_version(x)
+try:
+    y.sum().backward()
+    stale = "no error"
+except RuntimeError as e:
+    stale = "inplace operation" in str(e)
+with torch.autograd.anomaly_mode.detect_anomaly():
+    (x * 3).sum().backward()
+final = x.grad.clone()
+""",
 }
 
 

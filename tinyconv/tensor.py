@@ -1528,6 +1528,10 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         view = self._view_of
         return None if view is None else view[0]
 
+    def _is_view(self) -> bool:
+        """PyTorch's: whether this tensor is a view of another (its `_base` is not None)."""
+        return self._view_of is not None
+
     def unbind(self, dim: int = 0) -> tuple:
         d = _dim(dim, self._data.ndim, "unbind()")
         return _multi_output_views(

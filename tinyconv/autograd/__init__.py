@@ -16,6 +16,7 @@ from .grad_mode import (
     is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
+    set_multithreading_enabled,
 )
 
 _LAZY = {
@@ -31,6 +32,7 @@ _LAZY = {
     "is_anomaly_enabled": ".anomaly",
     "is_anomaly_check_nan_enabled": ".anomaly",
     "trace": ".trace",
+    "is_tensor_like": ".graph",
     "Variable": ".variable",
 }
 
@@ -42,6 +44,7 @@ __all__ = [
     "detect_anomaly",
     "grad",
     "enable_grad",
+    "is_tensor_like",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
@@ -52,6 +55,7 @@ __all__ = [
     "no_grad",
     "set_detect_anomaly",
     "set_grad_enabled",
+    "set_multithreading_enabled",
     "sum_to_shape",
     "trace",
 ]
@@ -59,7 +63,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # submodules, loaded on first use like the rest
-    if name in ("forward_ad", "functional", "graph", "profiler"):
+    if name in ("anomaly_mode", "forward_ad", "functional", "graph", "profiler"):
         import importlib
 
         return importlib.import_module("." + name, __name__)

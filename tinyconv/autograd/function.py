@@ -184,6 +184,20 @@ class _TorchName:
         return sub
 
 
+def _vjp_as_backward(cls: type) -> None:
+    """A user's Function may name its backward `vjp`, as PyTorch allows; defining both is
+    PyTorch's RuntimeError (raised at backward there, at class creation here)."""
+    vjp = inspect.getattr_static(cls, "vjp", None)
+    if vjp is None or vjp is Function.__dict__.get("vjp"):
+        return
+    if inspect.getattr_static(cls, "backward") is not Function.__dict__["backward"]:
+        raise RuntimeError(
+            "Implementing both 'backward' and 'vjp' for a custom Function is not allowed. "
+            "You should only implement one of them."
+        )
+    cls.backward = vjp
+
+
 def _distinct_arrays(args: tuple, raw: list) -> None:
     """Give each input Tensor its own array object in ``raw``.
 
@@ -273,6 +287,7 @@ class Function:
             if isinstance(cls._default_name, str):
                 cls.__name__ = cls._default_name
         elif "_node_of" not in cls.__dict__ and "_variant_of" not in cls.__dict__:
+            _vjp_as_backward(cls)
             cls._node_cls = type(cls.__name__ + "Backward", (cls,), {"_node_of": cls})
             if "apply" not in cls.__dict__:  # (a user's Function takes keywords, as PyTorch's)
                 cls.apply = classmethod(_apply_user)

@@ -22,10 +22,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _ThreadState(threading.local):
-    """This thread's grad mode and inference mode (the class's values: a new thread's)."""
+    """This thread's grad mode and inference mode (the class's values: a new thread's), and
+    whether ops record: grad mode on and inference mode off (an enable_grad() inside
+    inference_mode() turns grad mode on, but records nothing, as in PyTorch)."""
 
-    enabled = True
+    grad = True
     inference = False
+    enabled = True  # = grad and not inference, kept so (_set): what every op reads
+
+
+def _set(grad: bool, inference: bool) -> None:
+    state = _state
+    state.grad, state.inference = grad, inference
+    state.enabled = grad and not inference
 
 
 _state = _ThreadState()
@@ -44,7 +53,7 @@ class _GradModeModule(types.ModuleType):
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
-        _state.enabled = value
+        _set(bool(value), _state.inference)
 
     @property
     def _inference(self) -> bool:
@@ -53,7 +62,7 @@ class _GradModeModule(types.ModuleType):
     @_inference.setter
     def _inference(self, value: bool) -> None:
         global _inference_ever
-        _state.inference = value
+        _set(_state.grad, bool(value))
         _inference_ever = _inference_ever or bool(value)
 
 
@@ -79,8 +88,8 @@ dual_level: bool = False
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph for backward."""
-    return _state.enabled
+    """True when grad mode is on (ops record the graph for backward, outside inference mode)."""
+    return _state.grad
 
 
 def _decorate(factory: Callable[[], Any], func: F) -> F:
@@ -127,18 +136,18 @@ class set_grad_enabled:
     as it was and run the function in `mode`."""
 
     def __init__(self, mode: bool) -> None:
-        self.prev = _state.enabled
+        self.prev = _state.grad
         self.mode = bool(mode)
-        _state.enabled = self.mode
+        _set(self.mode, _state.inference)
 
     def __enter__(self) -> None:
-        _state.enabled = self.mode
+        _set(self.mode, _state.inference)
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled = self.prev
+        _set(self.prev, _state.inference)
 
     def __call__(self, func: F) -> F:
-        _state.enabled = self.prev
+        _set(self.prev, _state.inference)
         mode = self.mode
         return _decorate(lambda: set_grad_enabled(mode), func)
 
@@ -156,11 +165,14 @@ class _GradModeContext:
 
     def __enter__(self) -> None:
         state = _state
-        self.prev = state.enabled
-        state.enabled = self.mode
+        self.prev = state.grad
+        state.grad = self.mode
+        state.enabled = self.mode and not state.inference
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled = self.prev
+        state = _state
+        state.grad = prev = self.prev
+        state.enabled = prev and not state.inference
 
     def __call__(self, func: F) -> F:
         return _decorate(self.__class__, func)
@@ -170,6 +182,28 @@ class no_grad(_GradModeContext):
     """Context manager / decorator: ops inside record no graph."""
 
     mode = False
+
+
+class set_multithreading_enabled:
+    """PyTorch's switch for running backward on its device threads (a context manager and a
+    decorator). tinyconv's backward always runs on the calling thread, so it only records
+    the mode; the numbers are the same either way."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+        return _decorate(lambda: set_multithreading_enabled(mode), func)
+
+    def clone(self) -> set_multithreading_enabled:
+        return self.__class__(self.mode)
 
 
 class enable_grad(_GradModeContext):
@@ -246,12 +280,12 @@ class inference_mode:
     def __enter__(self) -> None:
         global _inference_ever
         state = _state
-        self.prev = (state.enabled, state.inference)
-        state.enabled, state.inference = not self.mode, self.mode
+        self.prev = (state.grad, state.inference)
+        _set(not self.mode, self.mode)
         _inference_ever = _inference_ever or self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _state.enabled, _state.inference = self.prev
+        _set(*self.prev)
 
     def __call__(self, func: F) -> F:
         mode = self.mode

@@ -13,10 +13,30 @@ import abc
 from collections.abc import Callable
 from typing import Any
 
+from ..tensor import Tensor
 from . import grad_mode
 from .function import AccumulateGrad, Function, ShownNode
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = [
+    "Node",
+    "disable_saved_tensors_hooks",
+    "increment_version",
+    "save_on_cpu",
+    "saved_tensors_hooks",
+]
+
+
+def increment_version(tensor: Any) -> None:
+    """Count one more in-place change of `tensor` (or of each tensor of an iterable), as if
+    it had been written in place: a backward that saved it then raises, as in PyTorch. For
+    code that changes a tensor's memory behind autograd's back (e.g. through .numpy())."""
+    for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
+        t._vc[0] += 1
+
+
+def is_tensor_like(inp: Any) -> bool:
+    """Whether `inp` is a Tensor or behaves as one (its type defines __torch_function__)."""
+    return isinstance(inp, Tensor) or hasattr(type(inp), "__torch_function__")
 
 
 class Node(abc.ABC):  # noqa: B024  (PyTorch's: an ABC for isinstance only)
