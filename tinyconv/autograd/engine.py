@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import TensorValueError
+from .._indexing import _dense_layout
 from . import function as _function
 from . import grad_mode, ieee
 from .function import Function
@@ -235,19 +236,10 @@ def _grad_like(grad: Any, data: np.ndarray, dtype: Any = None) -> np.ndarray:
         return np.array(grad, dtype=data.dtype, copy=True)
     # the leaf's layout (C order for a C-contiguous parameter) when it covers its memory
     # densely, else C order (an expanded leaf's), as PyTorch's AccumulateGrad
-    out = np.empty_like(data) if _dense(data) else np.empty(data.shape, data.dtype)
+    dense = _dense_layout(data) is not None
+    out = np.empty_like(data) if dense else np.empty(data.shape, data.dtype)
     np.copyto(out, grad, casting="unsafe")  # (a cast as np.array(grad, dtype=...) makes it)
     return out
-
-
-def _dense(a: np.ndarray) -> bool:
-    """Whether `a` covers its memory exactly once (PyTorch's "non-overlapping and dense")."""
-    expected = a.itemsize
-    for st, n in sorted((st, n) for n, st in zip(a.shape, a.strides, strict=True) if n != 1):
-        if st != expected:
-            return False
-        expected *= n
-    return True
 
 
 def _unshared(grad: Any, data: np.ndarray) -> bool:

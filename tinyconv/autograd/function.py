@@ -233,7 +233,6 @@ class Function:
     _creation: tuple = ()  # anomaly mode only: the user's (file, line, function) stack at forward
     _out_meta: tuple | None = None  # (shape, dtype) of the output, for tinyconv.viz
     _released = False
-    _view_output = False  # a user's Function returned a view of an input (see apply)
     # which output of PyTorch's one node this node's output is (split, chunk, unbind: tinyconv
     # gives each output its own node), as next_functions and Tensor.output_nr show it
     _output_nr = 0
@@ -605,6 +604,7 @@ class Function:
             for a in args:
                 raw.append(a._data if isinstance(a, Tensor) else a)
         dirty = None  # (a user's Function's input it changed in place: see mark_dirty)
+        view_output = False  # (a user's Function returned a view of an input, or an input)
         if cls.array_mode:
             token = _quiet()  # inf - inf is nan without a NumPy RuntimeWarning (see ieee.py)
             try:
@@ -664,7 +664,7 @@ class Function:
             ):
                 # a view of an input, or the input as-is: PyTorch refuses to modify it in
                 # place (the write would bypass this backward); marked once out exists
-                ctx._view_output = True
+                view_output = True
             result = result._data
             if record:  # what backward's gradients must look like (checked in _run_backward)
                 ctx._in_meta = tuple(
@@ -688,7 +688,7 @@ class Function:
                 out._mark_view(args[0], (cls, args[1:]))
             return out
         out = make_tensor(result, ctx, True) if dirty is None else _rebase_dirty(ctx, dirty)
-        if ctx._view_output:
+        if view_output:
             mark_hook_output(out, 0, cls.__name__)
         ctx._out_meta = (result.shape, result.dtype)  # cheap: two references, no copy
         if cls.is_view and (

@@ -164,15 +164,11 @@ class _GradModeContext:
         return self if func is None else self(func)
 
     def __enter__(self) -> None:
-        state = _state
-        self.prev = state.grad
-        state.grad = self.mode
-        state.enabled = self.mode and not state.inference
+        self.prev = _state.grad
+        _set(self.mode, _state.inference)
 
     def __exit__(self, *exc: object) -> None:
-        state = _state
-        state.grad = prev = self.prev
-        state.enabled = prev and not state.inference
+        _set(self.prev, _state.inference)
 
     def __call__(self, func: F) -> F:
         return _decorate(self.__class__, func)
