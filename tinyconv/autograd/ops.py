@@ -43,6 +43,7 @@ class Op(Function):
 
 
 _NO_META = ((), None)
+_ndarray = np.ndarray
 
 
 def _meta(x: Any) -> tuple:
@@ -248,14 +249,15 @@ class Binary(Op):
         needs = ctx.needs_input_grad
         if needs[0]:
             shape, dtype = ctx.a_meta
-            # (sum_to_shape would return ga as it is: skip the call, as for most gradients)
-            if ga.shape != shape or ga.dtype != dtype:
+            # (sum_to_shape would return ga as it is: skip the call, as for most gradients;
+            # an identity test first: dtype != costs ~0.1 us)
+            if ga.shape != shape or (ga.dtype is not dtype and ga.dtype != dtype):
                 ga = sum_to_shape(ga, shape, dtype)
         else:
             ga = None
         if needs[1]:
             shape, dtype = ctx.b_meta
-            if gb.shape != shape or gb.dtype != dtype:
+            if gb.shape != shape or (gb.dtype is not dtype and gb.dtype != dtype):
                 gb = sum_to_shape(gb, shape, dtype)
         else:
             gb = None
@@ -286,7 +288,12 @@ class Add(Binary):
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, alpha=1):
-        a, b = Binary.prepare(ctx, a, b, dtype)
+        if dtype is None and a.__class__ is _ndarray and b.__class__ is _ndarray:
+            # (prepare's work for two arrays and no cast, inlined: one call less per op)
+            if ctx.needs_input_grad:
+                ctx.a_meta, ctx.b_meta = (a.shape, a.dtype), (b.shape, b.dtype)
+        else:
+            a, b = Binary.prepare(ctx, a, b, dtype)
         if alpha == 1:
             return np.add(a, b)
         # one kernel in PyTorch: alpha taken in the dtype, float16 computed in float32 and
@@ -343,7 +350,12 @@ class Mul(Binary):
 
     @staticmethod
     def forward(ctx, a, b, dtype=None):
-        a, b = Binary.prepare(ctx, a, b, dtype)
+        if dtype is None and a.__class__ is _ndarray and b.__class__ is _ndarray:
+            # (prepare's work for two arrays and no cast, inlined: one call less per op)
+            if ctx.needs_input_grad:
+                ctx.a_meta, ctx.b_meta = (a.shape, a.dtype), (b.shape, b.dtype)
+        else:
+            a, b = Binary.prepare(ctx, a, b, dtype)
         # d(ab)/da = b and d(ab)/db = a: keep only the factors backward will use.
         na, nb = ctx.needs_input_grad[:2] or (False, False)
         ctx.save_for_backward(b if na else None, a if nb else None)
