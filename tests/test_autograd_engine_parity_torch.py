@@ -187,6 +187,22 @@ with torch.autograd.anomaly_mode.detect_anomaly():
     (x * 3).sum().backward()
 final = x.grad.clone()
 """,
+    # a view whose base changed in place is rebased when its grad_fn is read, inside
+    # inference_mode() too, and an enable_grad() there keeps grad mode on afterwards
+    "view_rebased_inside_inference_mode": """
+import torch
+x = torch.ones(4, requires_grad=True)
+y = x * 1
+v = y[:2]
+y.mul_(2)
+with torch.inference_mode():
+    with torch.enable_grad():
+        has_history = v.grad_fn is not None
+        grad_on = torch.is_grad_enabled()
+    grad_off = torch.is_grad_enabled()
+v.sum().backward()
+g = x.grad.clone()
+""",
 }
 
 

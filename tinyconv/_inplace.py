@@ -144,14 +144,17 @@ class ViewInplace:
                 "both the view and the inplace either both inside the no_grad block (if you don't "
                 f"want the inplace to be tracked) or both outside (base shape {tuple(root.shape)})"
             )
-        prev = grad_mode.enabled
-        grad_mode.enabled = True  # the history exists whatever the mode of this access
+        # the history exists whatever the mode of this access (PyTorch rebases inside
+        # inference_mode() too); both modes are put back as they were (restoring `enabled`
+        # alone turned grad mode off inside an enable_grad() within inference_mode())
+        prev = (_gm_state.grad, _gm_state.inference)
+        grad_mode._set(True, False)
         try:
             t = root
             for cls, extra in steps:
                 t = cls.apply(t, *extra)
         finally:
-            grad_mode.enabled = prev
+            grad_mode._set(*prev)
         if (
             t._data.shape != self._data.shape
             or t._data.strides != self._data.strides
