@@ -134,6 +134,26 @@ def test_unknown_case_is_a_usage_error():
     assert "no_such_case" in proc.stderr and "invalid choice" in proc.stderr
 
 
+def test_threads_probe_prints_its_measurements():
+    """benchmarks/threads_probe.py (the costs behind the kernels' pool) runs and prints a
+    wake-up time and a speedup for each call length (on one CPU it says there is nothing
+    to split)."""
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "threads_probe.py"), "--repeat", "1"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    if "one CPU" in proc.stdout:
+        return
+    assert "Event round trip between two threads:" in proc.stdout
+    rows = [line.split("|") for line in proc.stdout.splitlines() if line[:3] in ("| 1", "| 2")]
+    assert [r[1].strip() for r in rows] == ["1,000", "20,000", "200,000", "2,000,000"]
+    assert all(float(r[2]) > 0 and float(r[3]) > 0 for r in rows)
+
+
 @pytest.mark.torch  # (as above)
 def test_quick_run_of_the_round_two_cases(tmp_path):
     """The depthwise convolution and the residual-block training step run in both libraries
