@@ -109,7 +109,22 @@ SPECS = [
     Spec("squeezenet1_0", "squeezenet", 32, {"num_classes": 10}),
     Spec("squeezenet1_1", "squeezenet", 32, {"num_classes": 10}),
     Spec("densenet121", "densenet", 32, {"num_classes": 10}),
-    Spec("densenet121", "densenet", 32, {"num_classes": 10, "memory_efficient": True}),
+    # This DenseNet's float32 gradients are not compared, for the reason GoogLeNet's and
+    # Inception-v3's are not (below): in its float64 run (its own weights and input) one input of
+    # denseblock3.denselayer23.relu1 is 4.8e-7 (its layer's largest is 5.3), below float32's
+    # resolution, so the rounding of the convolutions before it decides which side of zero it
+    # falls on, and with it a whole gradient entry (norm1.bias there then differs by 3%, every
+    # gradient upstream by ~6e-4). OpenBLAS's Haswell kernel's rounding made it -2.7e-7, its
+    # SkylakeX kernel's and PyTorch's kept it positive (tinyconv's checkpointed and plain
+    # DenseNet give the same float32 gradients bit for bit either way). Its float64 gradients
+    # are compared to 1e-7 as for all.
+    Spec(
+        "densenet121",
+        "densenet",
+        32,
+        {"num_classes": 10, "memory_efficient": True},
+        f32_grads=False,
+    ),
     # GoogLeNet's float32 gradients are not compared: in this input's float64 run, 7 of the
     # 7680 3x3 max-pool windows after inception3b hold two values whose relative gap (6e-8 to
     # 8e-7) is below float32's resolution, so which of the two receives the gradient is

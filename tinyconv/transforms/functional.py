@@ -679,6 +679,28 @@ def _work_dtype(img: Tensor) -> Any:
     return img.dtype if img.is_floating_point() else tinyconv.float32
 
 
+def _fma_chain_3x3(batch: Tensor, kernel: Tensor) -> Tensor:
+    """The float32 3x3 depthwise correlation (no padding) as PyTorch's CPU computes it for
+    more than one channel: its oneDNN depthwise kernel (AVX2 and AVX-512 alike) sums the
+    nine taps row by row into one accumulator, each a fused multiply-add rounded once to
+    float32. Each step here is that fma: the product of two float32 numbers is exact in
+    float64, so the sum is rounded once in float64, then to float32 (a double rounding that
+    differs from the fma's only when the float64 sum lands exactly halfway between two
+    float32 numbers). A convolution by matrix product left this to the BLAS kernel NumPy
+    has: OpenBLAS's SkylakeX kernel happened to sum as oneDNN does, its Haswell kernel
+    differed in the last bit. (One channel is an ordinary convolution to PyTorch, which
+    runs a small one as im2col and MKL's GEMM, whose rounding depends on the CPU.)"""
+    h, w = int(batch.shape[-2]) - 2, int(batch.shape[-1]) - 2
+    wide = batch.double()
+    taps = kernel.double().tolist()
+    acc = None
+    for i in range(3):
+        for j in range(3):
+            term = wide[..., i : i + h, j : j + w] * taps[i][j]
+            acc = (term if acc is None else term + acc.double()).float()
+    return acc
+
+
 def _blurred_degenerate_image(img: Tensor) -> Tensor:
     """The image smoothed by the 3x3 kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 (the border
     pixels are kept)."""
@@ -688,7 +710,10 @@ def _blurred_degenerate_image(img: Tensor) -> Tensor:
     kernel = kernel / kernel.sum()
     channels = int(img.shape[-3])
     batch, squeeze, out_dtype = _as_batch(img, dtype)
-    smooth = F.conv2d(batch, kernel.expand(channels, 1, 3, 3), groups=channels)
+    if dtype == tinyconv.float32:
+        smooth = _fma_chain_3x3(batch, kernel)
+    else:
+        smooth = F.conv2d(batch, kernel.expand(channels, 1, 3, 3), groups=channels)
     result = img.clone()
     result[..., 1:-1, 1:-1] = _from_batch(smooth, squeeze, out_dtype)
     return result
