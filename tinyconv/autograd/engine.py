@@ -513,8 +513,12 @@ def _backward_node(
         # free what forward saved, once backward no longer needs it (saved_tensors then raises)
         node._saved = None
         node._released = True
-        node._unpack_nodes = None
-        node._packed = None
+        # (set only where forward set them: an attribute of its own is a dict entry more to
+        # make on every node, when the class's None reads the same)
+        if node._unpack_nodes is not None:
+            node._unpack_nodes = None
+        if node._packed is not None:
+            node._packed = None
     elif not retain_graph and node.torch_saves:
         node._released = True
     if observers:
@@ -748,9 +752,15 @@ def backward(
             retain_graph = create_graph
         if create_graph:
             _warn_grad_cycle()
-        if gradient is None and not create_graph and tensor._data.size == 1:
-            grad = np.empty_like(tensor._data)  # (_seed's usual case, inlined: a loss's 1)
-            grad.fill(1)
+        data = tensor._data
+        if gradient is None and not create_graph and data.size == 1:
+            # (_seed's usual case, inlined: a loss's 1; a 0-d loss's made by np.array, at
+            # half the instructions of empty_like and fill)
+            if data.ndim == 0:
+                grad = np.array(1, data.dtype)
+            else:
+                grad = np.empty_like(data)
+                grad.fill(1)
         else:
             grad = _seed(tensor, gradient, create_graph, "backward()")
         if inputs is None and not create_graph:
