@@ -330,6 +330,8 @@ print(json.dumps(out))
 # -- the README's result tables are the committed runs' ------------------------------------
 
 README_TABLES = {  # marker in benchmarks/README.md -> the run's JSON, committed beside it
+    "zen5-1t": "reference-results-zen5-1t.json",
+    "zen5-2t": "reference-results-zen5-2t.json",
     "haswell-1t": "reference-results-haswell-1t.json",
     "haswell-2t": "reference-results-haswell-2t.json",
 }
