@@ -25,7 +25,9 @@ runs (``blas_single``), when threadpoolctl can; without it, the kernels keep
 their GEMMs on the calling thread and leave them to the BLAS's own threads.
 
 Splits are over independent outputs (images, channels) and partial sums are
-added in a fixed order, so the numbers do not depend on the thread count.
+added in a fixed order, so the pool's splits never change a number. (A GEMM left
+to the BLAS's own threads may: OpenBLAS's Haswell kernel rounds some products'
+last bit differently at 2 threads than at 1; its SkylakeX kernel does not.)
 """
 
 from __future__ import annotations
@@ -345,8 +347,8 @@ def matmul(a: Any, b: Any) -> Any:
     millisecond on one core (a classifier's ``(64, 400) @ (400, 120)``) runs on one BLAS
     thread: two threads save microseconds there, while the worker they wake spins ~95 ms
     afterwards, through the next convolutions' pool work (see ``matvec``). Bigger products
-    keep the BLAS's own threads. The same sums either way (BLAS splits rows and columns,
-    never the inner dimension), so the same numbers.
+    keep the BLAS's own threads. (The same sums either way on OpenBLAS's SkylakeX kernel;
+    its Haswell kernel may round the last bit of a product it threads differently.)
     """
     if _num_threads <= 1 or a.ndim < 2 or b.ndim < 1:
         return a @ b
