@@ -391,3 +391,234 @@ last = cat[-10][0]
 
 def test_bad_argument_exception_types():
     compare_program(BAD_ARGUMENTS)
+
+
+LBFGS_QUIET = """
+import warnings
+import torch
+
+torch.set_default_dtype(torch.float64)
+X = torch.linspace(-1, 1, 12).reshape(6, 2)
+Y = X @ torch.tensor([1.5, -0.5]) + 0.25
+w = torch.nn.Parameter(torch.zeros(2))
+b = torch.nn.Parameter(torch.zeros(()))
+results = []
+for line_search in (None, "strong_wolfe"):
+    opt = torch.optim.LBFGS([w, b], lr=0.5, max_iter=4, line_search_fn=line_search)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((X @ w + b - Y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        losses = [opt.step(closure).item() for _ in range(3)]
+    results.append(losses)
+    print([str(c.message).splitlines()[0] for c in caught])
+"""
+
+
+def test_lbfgs_reads_the_loss_without_a_warning():
+    # PyTorch's step reads float(loss) under no_grad: no "Converting a tensor with
+    # requires_grad=True to a scalar" warning (tinyconv's is once a process: re-armed here)
+    import tinyconv.tensor
+
+    tinyconv.tensor._warned_float_of_grad = False
+    compare_program(LBFGS_QUIET)
+
+
+LOADER_OPTIONS = """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+ds = TensorDataset(torch.arange(10.0))
+for make in (lambda: DataLoader(ds, timeout=-1),
+             lambda: DataLoader(ds, prefetch_factor=2),
+             lambda: DataLoader(ds, num_workers=2, prefetch_factor=-1),
+             lambda: DataLoader(ds, persistent_workers=True),
+             lambda: DataLoader(ds, multiprocessing_context="spawn"),
+             lambda: DataLoader(ds, num_workers=2, multiprocessing_context="nope"),
+             lambda: DataLoader(ds, num_workers=2, multiprocessing_context=3)):
+    try:
+        make()
+        print("no error")
+    except (ValueError, TypeError) as e:
+        print(type(e).__name__)
+loader = DataLoader(ds, batch_size=3)
+for attr in ("batch_size", "sampler", "drop_last", "dataset", "batch_sampler", "persistent_workers", "num_workers"):
+    try:
+        setattr(loader, attr, getattr(loader, attr))
+        print("set", attr)
+    except ValueError as e:
+        print("ValueError", e)
+print(loader.prefetch_factor, loader.multiprocessing_context, repr(loader.pin_memory_device), loader.in_order)
+with_workers = DataLoader(ds, batch_size=4, num_workers=2, prefetch_factor=None)
+print(with_workers.prefetch_factor)
+batches = [b[0] for b in loader]
+"""
+
+
+def test_dataloader_checks_process_options_and_freezes_batching():
+    import warnings
+
+    with warnings.catch_warnings():  # (PyTorch's "suggested max number of worker" warning)
+        warnings.simplefilter("ignore", UserWarning)
+        ns = compare_program(LOADER_OPTIONS)
+    assert len(ns["batches"]) == 4
+
+
+SAMPLER_CHECKS = """
+import numpy as np
+import torch
+from torch.utils.data import (BatchSampler, ConcatDataset, RandomSampler, TensorDataset,
+                              WeightedRandomSampler, random_split)
+
+torch.manual_seed(0)
+for make in (lambda: RandomSampler(range(5), replacement=1),
+             lambda: RandomSampler(range(0)),
+             lambda: RandomSampler([], replacement=True),
+             lambda: BatchSampler(range(3), 2, 1),
+             lambda: TensorDataset(torch.tensor(1.0)),
+             lambda: len(TensorDataset()),
+             lambda: random_split(range(10), [3.0, 7.0]),
+             lambda: random_split(range(10), [3, 6])):
+    try:
+        make()
+        print("no error")
+    except Exception as e:
+        print(type(e).__name__)
+# WeightedRandomSampler keeps float64 Tensor weights
+ws = WeightedRandomSampler(np.array([0.2, 0.8], dtype=np.float32), 5)
+weights = ws.weights
+print(type(ws.weights).__name__, ws.weights.dtype)
+for weights_, n, replacement in (([0.0, 0.0], 2, True), ([1.0, 2.0], 3, False), ([-1.0, 2.0], 2, True)):
+    try:  # (PyTorch raises when drawing, tinyconv already when the sampler is made)
+        list(WeightedRandomSampler(weights_, n, replacement=replacement))
+    except RuntimeError:
+        print("RuntimeError")
+drawn = list(ws)
+# the global stream stays PyTorch's after the checks above
+after = list(RandomSampler(range(40), replacement=True, num_samples=35))
+# integer tensor lengths, as PyTorch's slicing takes them
+split = [s.indices for s in random_split(range(10), torch.tensor([3, 7]), generator=torch.Generator().manual_seed(0))]
+cat = ConcatDataset([range(3), range(4)])
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    old_name = cat.cummulative_sizes
+print(old_name, [c.category.__name__ for c in caught])
+"""
+
+
+def test_sampler_and_dataset_argument_checks():
+    ns = compare_program(SAMPLER_CHECKS)
+    assert ns["split"][0] == [4, 1, 7]
+
+
+SCHEDULER_NEW_GROUP = """
+import warnings
+import torch
+from torch.optim import lr_scheduler as S
+
+warnings.simplefilter("ignore")
+lrs = {}
+for name, make in [("step", lambda o: S.StepLR(o, 2, 0.5)),
+                   ("cos", lambda o: S.CosineAnnealingLR(o, 5)),
+                   ("lambda", lambda o: S.LambdaLR(o, lambda e: 0.9 ** e)),
+                   ("mult", lambda o: S.MultiplicativeLR(o, lambda e: 0.8)),
+                   ("cyclic", lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=2)),
+                   ("warm", lambda o: S.CosineAnnealingWarmRestarts(o, 3)),
+                   ("linear", lambda o: S.LinearLR(o, 0.5, total_iters=4))]:
+    a = torch.nn.Parameter(torch.ones(2))
+    b = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.SGD([a], lr=0.1, momentum=0.9)
+    sched = make(opt)
+    seen = []
+    try:
+        for i in range(6):
+            opt.step()
+            if i == 2:  # a group added after the scheduler was made
+                opt.add_param_group({"params": [b], "lr": 0.7})
+            sched.step()
+            seen.append([g["lr"] for g in opt.param_groups])
+        print(name, "ok")
+    except ValueError:
+        print(name, "ValueError at step", i)
+    seen.append([g["lr"] for g in opt.param_groups])
+    seen.append([g.get("momentum") for g in opt.param_groups])
+    lrs[name] = seen
+"""
+
+
+def test_schedulers_raise_for_a_group_added_later():
+    ns = compare_program(SCHEDULER_NEW_GROUP)
+    assert len(ns["lrs"]["lambda"]) == 4  # two steps, then ValueError (not a silent 0.7)
+
+
+LOADER_ITERATOR = """
+import torch
+from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+
+torch.manual_seed(0)
+loader = DataLoader(TensorDataset(torch.arange(10.0)), batch_size=3, shuffle=True)
+it = iter(loader)
+first = next(it)
+print(len(it), iter(it) is it, len(iter(DataLoader(range(7), batch_size=None))))
+rest = list(it)
+print(len(rest))
+
+
+class Stream(IterableDataset):
+    def __iter__(self):
+        return iter(range(5))
+
+    def __len__(self):
+        return 5
+
+
+stream = iter(DataLoader(Stream(), batch_size=2))
+try:
+    len(stream)
+except TypeError:
+    print("TypeError")
+streamed = list(stream)
+"""
+
+
+def test_dataloader_iterator_has_a_length():
+    ns = compare_program(LOADER_ITERATOR)
+    assert len(ns["rest"]) == 3
+
+
+LBFGS_STATE = """
+import torch
+
+torch.set_default_dtype(torch.float64)
+X = torch.linspace(-1, 1, 12).reshape(6, 2)
+Y = X @ torch.tensor([1.5, -0.5]) + 0.25
+w = torch.nn.Parameter(torch.zeros(2))
+opt = torch.optim.LBFGS([w], lr=0.8, max_iter=3, history_size=2)
+
+
+def closure():
+    opt.zero_grad()
+    loss = ((X @ w - Y) ** 2).mean() + 0.01 * (w ** 4).sum()
+    loss.backward()
+    return loss
+
+
+opt.step(closure)
+early = opt.state_dict()  # PyTorch's holds the live state: later steps show in it
+state = opt.state[w]
+print({k: type(v).__name__ for k, v in state.items()})
+print({k: type(v[0]).__name__ for k, v in state.items() if isinstance(v, list) and v})
+print(early["state"][0] is state, state["d"].norm().item() > 0)
+opt.step(closure)
+"""
+
+
+def test_lbfgs_state_holds_tensors():
+    ns = compare_program(LBFGS_STATE)
+    assert ns["early"]["state"][0]["n_iter"] > 3  # the second step's iterations count too

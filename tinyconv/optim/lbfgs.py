@@ -33,6 +33,7 @@ import numpy as np
 
 from .._errors import TensorTypeError, TensorValueError
 from ..autograd import grad_mode
+from ..tensor import Tensor
 from .optimizer import Optimizer, scalar_lr
 
 
@@ -92,7 +93,8 @@ class LBFGS(Optimizer):
         (their values before the line search) after."""
         self._add(t, d)
         with grad_mode.enable_grad():
-            loss = float(closure())
+            loss = closure()
+        loss = _loss_value(loss)
         flat_grad = self._flat_grad()
         for p, data in zip(self._params, saved, strict=True):
             p._data[...] = data
@@ -122,17 +124,19 @@ class LBFGS(Optimizer):
                 return closure()
 
         orig_loss = evaluate()
-        loss = float(orig_loss)
+        loss = _loss_value(orig_loss)
         current_evals = 1
         state["func_evals"] += 1
         with grad_mode.no_grad():
             flat_grad = self._flat_grad()
             if np.abs(flat_grad).max() <= tol_grad:  # already optimal
                 return orig_loss
-            d, t = state.get("d"), state.get("t")
-            old_dirs, old_stps = state.get("old_dirs"), state.get("old_stps")
-            ro, h_diag = state.get("ro"), state.get("H_diag")
-            prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
+            # (the state holds Tensors, as PyTorch's; the iterations below work on their arrays)
+            d, t = _arrays(state.get("d")), state.get("t")
+            old_dirs, old_stps = _arrays(state.get("old_dirs")), _arrays(state.get("old_stps"))
+            ro, h_diag = _arrays(state.get("ro")), _arrays(state.get("H_diag"))
+            prev_flat_grad = _arrays(state.get("prev_flat_grad"))
+            prev_loss = state.get("prev_loss")
             n_iter = 0
             while n_iter < max_iter:
                 n_iter += 1
@@ -156,7 +160,7 @@ class LBFGS(Optimizer):
                         h_diag = np.asarray(ys / y.dot(y))
                     # the two-loop recursion: d = -H g with H from the stored pairs; the
                     # coefficients live in the state, history_size long, as PyTorch's "al"
-                    al = state.setdefault("al", [None] * history_size)
+                    al = state["al"] = _arrays(state.get("al", [None] * history_size))
                     q = -flat_grad
                     for i in range(len(old_dirs) - 1, -1, -1):
                         al[i] = np.asarray(old_stps[i].dot(q) * ro[i])
@@ -190,7 +194,7 @@ class LBFGS(Optimizer):
                     self._add(t, d)
                 elif n_iter != max_iter:
                     self._add(t, d)
-                    loss = float(evaluate())
+                    loss = _loss_value(evaluate())
                     flat_grad = self._flat_grad()
                     evals = 1
                 else:  # (the last iteration moves without evaluating the loss there)
@@ -204,15 +208,17 @@ class LBFGS(Optimizer):
                 if np.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change:
                     break
             state.update(
-                d=d,
+                d=_tensors(d),
                 t=t,
-                old_dirs=old_dirs,
-                old_stps=old_stps,
-                ro=ro,
-                H_diag=h_diag,
-                prev_flat_grad=prev_flat_grad,
+                old_dirs=_tensors(old_dirs),
+                old_stps=_tensors(old_stps),
+                ro=_tensors(ro),
+                H_diag=_tensors(h_diag),
+                prev_flat_grad=_tensors(prev_flat_grad),
                 prev_loss=prev_loss,
             )
+            if "al" in state:
+                state["al"] = _tensors(state["al"])
         return orig_loss
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -226,13 +232,35 @@ class LBFGS(Optimizer):
             )
 
 
+def _loss_value(loss: Any) -> float:
+    """The closure's loss as a float. PyTorch's float() runs under the step's no_grad and so
+    never warns about a loss that requires grad; read it detached for the same quiet."""
+    return float(loss.detach() if hasattr(loss, "detach") else loss)
+
+
 def _imported(v: Any) -> Any:
-    """A state entry back from state_dict(): Tensors (in lists too) as their arrays, shared
-    (PyTorch's load keeps a checkpoint's tensors of the parameters' dtype: later in-place
-    updates show in the checkpoint), lists new."""
+    """A state entry back from state_dict(): Tensors (in lists too) kept, shared (PyTorch's
+    load keeps a checkpoint's tensors of the parameters' dtype: later in-place updates show
+    in the checkpoint), lists new."""
     if isinstance(v, list):
         return [_imported(x) for x in v]
-    return v._data if hasattr(v, "_data") else copy.deepcopy(v)
+    return v if isinstance(v, Tensor) else copy.deepcopy(v)
+
+
+def _arrays(v: Any) -> Any:
+    """A state entry as the step computes with it: Tensors (in lists too) as their arrays,
+    shared; lists new."""
+    if isinstance(v, list):
+        return [_arrays(x) for x in v]
+    return v._data if isinstance(v, Tensor) else v
+
+
+def _tensors(v: Any) -> Any:
+    """A state entry as the state keeps it: arrays (in lists too) as Tensors sharing their
+    memory, so optimizer.state[p] shows PyTorch's Tensors."""
+    if isinstance(v, list):
+        return [_tensors(x) for x in v]
+    return Tensor._make(v, None, False) if isinstance(v, np.ndarray) else v
 
 
 def _fused_add(y: np.ndarray, x: np.ndarray, alpha: Any) -> np.ndarray:

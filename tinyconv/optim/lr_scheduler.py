@@ -226,7 +226,9 @@ class LRScheduler:
         self._update_lr(values)
 
     def _update_lr(self, values: Iterable[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, values, strict=False):
+        # (strict, as PyTorch's: a group added to the optimizer after the scheduler was made
+        # has no base lr in schedulers that scale one, and their step raises ValueError)
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             _set_group_value(group, "lr", lr)
         self._last_lr = [_copied(group["lr"]) for group in self.optimizer.param_groups]
 
@@ -437,7 +439,7 @@ class CosineAnnealingLR(LRScheduler):
         if (e - 1 - t) % (2 * t) == 0:  # at the bottom the ratio below is 0/0: step up from eta_min
             return [
                 lr + (base - lo) * (1 - math.cos(math.pi / t)) / 2
-                for base, lr in zip(self.base_lrs, _lrs(self), strict=False)
+                for base, lr in zip(self.base_lrs, _lrs(self), strict=True)
             ]
         ratio = (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t))
         return [ratio * (lr - lo) + lo for lr in _lrs(self)]
@@ -575,7 +577,7 @@ class LambdaLR(_LambdaScheduler):
         self._warn_if_outside_step()
         return [
             base * f(self.last_epoch)
-            for f, base in zip(self.lr_lambdas, self.base_lrs, strict=False)
+            for f, base in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
 
 
@@ -586,7 +588,7 @@ class MultiplicativeLR(_LambdaScheduler):
         self._warn_if_outside_step()
         if self.last_epoch > 0 and not self._is_initial:
             return [
-                lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, _lrs(self), strict=False)
+                lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, _lrs(self), strict=True)
             ]
         return _lrs(self)
 
@@ -867,11 +869,11 @@ class CyclicLR(LRScheduler):
         amp = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         lrs = [
             base + (top - base) * scale * amp
-            for base, top in zip(self.base_lrs, self.max_lrs, strict=False)
+            for base, top in zip(self.base_lrs, self.max_lrs, strict=True)
         ]
         if self.cycle_momentum:
             for group, m_base, m_max in zip(
-                self.optimizer.param_groups, self.base_momentums, self.max_momentums, strict=False
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums, strict=True
             ):
                 _set_momentum(group, m_max - (m_max - m_base) * scale * amp, self.use_beta1)
         return lrs

@@ -524,7 +524,7 @@ class Optimizer:
             for p in g["params"]:
                 if p in self.state:
                     st = self.state[p]
-                    if any(isinstance(v, (np.ndarray, list)) for v in st.values()):
+                    if any(_holds_array(v) for v in st.values()):
                         st = {k: _exported(k, v, self._step_dtype) for k, v in st.items()}
                     # (else the state's own dict, as PyTorch's state_dict holds it: later
                     # steps, an int count's too, show in it)
@@ -677,6 +677,14 @@ def _state_tensors(st: dict, arrays: dict, step_dtype: Any) -> dict:
         else:
             st[k] = v
     return st
+
+
+def _holds_array(value: Any) -> bool:
+    """Is value (or an item of a list value) a bare array, which state_dict() shows as a
+    Tensor?"""
+    if isinstance(value, list):
+        return any(_holds_array(v) for v in value)
+    return isinstance(value, np.ndarray)
 
 
 def _exported(key: str, value: Any, step_dtype: Any) -> Any:

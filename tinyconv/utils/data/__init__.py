@@ -23,6 +23,9 @@ import copy
 import importlib
 import itertools
 import math
+import multiprocessing
+import multiprocessing.context
+import operator
 import random
 import types
 import warnings
@@ -32,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ... import _rng as _random
-from ..._errors import TensorValueError
+from ..._errors import TensorIndexError, TensorValueError
 from ..._rng import Generator, _gen
 from ...tensor import Tensor
 from ._utils.collate import default_collate, default_convert
@@ -127,19 +130,17 @@ class TensorDataset(Dataset):
     """Sample i is `(t[i] for t in tensors)`; all tensors must have the same first dimension."""
 
     def __init__(self, *tensors: Tensor) -> None:
-        if not tensors:
-            raise TensorValueError("TensorDataset: give at least one tensor")
         for i, t in enumerate(tensors):
             if not isinstance(t, Tensor):
                 raise TypeError(
                     f"TensorDataset: argument {i} must be a Tensor, got {type(t).__name__}"
                 )
-            if t.ndim == 0:
-                raise TensorValueError(
+            if t.ndim == 0:  # (PyTorch's t.size(0): an IndexError)
+                raise TensorIndexError(
                     f"TensorDataset: argument {i} is a 0-d tensor; every tensor needs a first "
                     "dimension to index samples along"
                 )
-        n = tensors[0].shape[0]
+        n = tensors[0].shape[0] if tensors else 0
         for i, t in enumerate(tensors):
             if t.shape[0] != n:
                 raise DatasetAssertionError(
@@ -153,6 +154,8 @@ class TensorDataset(Dataset):
         return tuple(t[index] for t in self.tensors)
 
     def __len__(self) -> int:
+        if not self.tensors:  # (PyTorch accepts TensorDataset() but has no length for it)
+            raise TensorIndexError("TensorDataset: no tensors, so no length")
         return self.tensors[0].shape[0]
 
 
@@ -207,6 +210,16 @@ class ConcatDataset(Dataset):
 
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
+
+    @property
+    def cummulative_sizes(self) -> list[int]:
+        """The old, misspelt name of cumulative_sizes (PyTorch keeps it, with a warning)."""
+        warnings.warn(
+            "cummulative_sizes attribute is renamed to cumulative_sizes",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.cumulative_sizes
 
     def __getitem__(self, idx: int) -> Any:
         n = len(self)
@@ -421,17 +434,28 @@ def random_split(dataset: Any, lengths: Sequence[Any], generator: Any = None) ->
                     stacklevel=2,
                 )
         lengths = counts
-    for i, c in enumerate(lengths):
-        if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
-            raise TensorValueError(
-                f"random_split: lengths must be non-negative counts or fractions summing to 1, "
-                f"got {c!r} at index {i}"
-            )
     if sum(lengths) != n:
         raise TensorValueError(
             f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "
             f"{n} samples"
         )
+    counts = []
+    for i, c in enumerate(lengths):
+        try:  # (ints, NumPy integers and integer 0-d tensors, as PyTorch's slicing takes them)
+            count = operator.index(c)
+        except TypeError:
+            # PyTorch's randperm(sum(lengths)) fails on counts such as 3.0: a TypeError
+            raise TypeError(
+                f"random_split: lengths must be integer counts or fractions summing to 1, "
+                f"got {c!r} at index {i}"
+            ) from None
+        if isinstance(c, bool) or count < 0:
+            raise TensorValueError(
+                f"random_split: lengths must be non-negative counts or fractions summing to 1, "
+                f"got {c!r} at index {i}"
+            )
+        counts.append(count)
+    lengths = counts
     perm = _random.permutation(_gen(generator), n).tolist()
     out, start = [], 0
     for c in lengths:
@@ -478,11 +502,13 @@ class RandomSampler(Sampler):
     ) -> None:
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
-        if num_samples is not None and (
-            isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
-        ):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
+        # (an empty dataset counts too: PyTorch checks the number of samples it would draw)
+        n = self.num_samples
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
             raise TensorValueError(
-                f"RandomSampler: num_samples must be a positive integer, got {num_samples!r}"
+                f"RandomSampler: num_samples must be a positive integer, got num_samples={n!r}"
             )
 
     @property
@@ -554,6 +580,8 @@ class WeightedRandomSampler(Sampler):
                 "WeightedRandomSampler: weights must be a non-empty 1-D sequence, "
                 f"got shape {w.shape}"
             )
+        # (PyTorch finds these at the first pass, with the same RuntimeError; here the sampler
+        # that cannot draw is the error)
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise RuntimeError(
                 "WeightedRandomSampler: weights must be finite, non-negative and not all zero"
@@ -563,13 +591,13 @@ class WeightedRandomSampler(Sampler):
                 f"WeightedRandomSampler: cannot draw {num_samples} samples without replacement "
                 f"from {np.count_nonzero(w)} nonzero weights"
             )
-        self.weights = w
+        self.weights = Tensor(w, dtype=np.float64)  # (a float64 Tensor, as PyTorch keeps them)
         self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
 
     def __iter__(self) -> Iterator[int]:
         # PyTorch's torch.multinomial(weights as float64, num_samples, replacement)
         idx = _random.multinomial_indices(
-            self.weights,
+            self.weights._data,
             self.num_samples,
             self.replacement,
             self.generator,
@@ -590,6 +618,8 @@ class BatchSampler(Sampler):
             raise TensorValueError(
                 f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}"
             )
+        if not isinstance(drop_last, bool):
+            raise TensorValueError(f"BatchSampler: drop_last must be a bool, got {drop_last!r}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -651,9 +681,34 @@ class DataLoader:
             raise TensorValueError(
                 f"DataLoader: num_workers must be a non-negative integer, got {num_workers!r}"
             )
+        # PyTorch's checks of the process options, though no process is started here: code
+        # that passes them must fail (or not) as it does there
+        if timeout < 0:
+            raise TensorValueError(f"DataLoader: timeout must be non-negative, got {timeout!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise TensorValueError(
+                "DataLoader: prefetch_factor needs num_workers > 0 (it is the number of batches "
+                "each worker loads ahead); leave it None without workers"
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise TensorValueError(
+                f"DataLoader: prefetch_factor must be non-negative, got {prefetch_factor!r}"
+            )
+        if persistent_workers and num_workers == 0:
+            raise TensorValueError("DataLoader: persistent_workers=True needs num_workers > 0")
         self.dataset = dataset
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
         self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
+        self.prefetch_factor, self.pin_memory_device, self.in_order = (
+            prefetch_factor,
+            pin_memory_device,
+            in_order,
+        )
+        self.multiprocessing_context = _multiprocessing_context(
+            multiprocessing_context, num_workers
+        )
         self._workers: list[_Worker] | None = None
         self.generator = generator
         self._iterable = isinstance(dataset, IterableDataset)
@@ -700,6 +755,25 @@ class DataLoader:
                 else default_convert
             )
         self.collate_fn = collate_fn
+        self._initialized = True
+
+    # What decides the batches is fixed once the loader exists (PyTorch's loader would keep
+    # using its old sampler and batch sampler): setting it raises, as there
+    _FROZEN = (
+        "batch_size",
+        "batch_sampler",
+        "sampler",
+        "drop_last",
+        "dataset",
+        "persistent_workers",
+    )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._FROZEN and self.__dict__.get("_initialized", False):
+            raise TensorValueError(
+                f"{name} attribute should not be set after {type(self).__name__} is initialized"
+            )
+        super().__setattr__(name, value)
 
     def __iter__(self) -> Iterator[Any]:
         if self.pin_memory:  # (PyTorch warns at each pass when there is no accelerator)
@@ -716,14 +790,14 @@ class DataLoader:
         if self.num_workers and self.persistent_workers and self._workers is not None:
             for w in self._workers:
                 w.it = None  # (each pass restarts a worker's iterable dataset)
-            return self._worker_batches(self._workers)
+            return _LoaderIter(self, self._worker_batches(self._workers))
         self._base_seed = int(_random.random_full(_gen(self.generator), (), np.int64))
         if self.num_workers:
             workers = [_Worker(self, i, self._base_seed) for i in range(self.num_workers)]
             if self.persistent_workers:
                 self._workers = workers
-            return self._worker_batches(workers)
-        return self._batches()
+            return _LoaderIter(self, self._worker_batches(workers))
+        return _LoaderIter(self, self._batches())
 
     def _worker_batches(self, workers: list[_Worker]) -> Iterator[Any]:
         """PyTorch's multi-process loading, in order and in this process: batch k of a
@@ -781,6 +855,52 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+class _LoaderIter:
+    """One pass over a DataLoader: its batches, and len() the number of batches of a
+    map-style dataset, as PyTorch's loader iterators (an IterableDataset's pass has no length
+    there either: TypeError)."""
+
+    def __init__(self, loader: DataLoader, batches: Iterator[Any]) -> None:
+        self._loader, self._batches = loader, batches
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        if self._loader._iterable:
+            raise TypeError("a pass over an IterableDataset has no len()")
+        return len(self._loader)
+
+
+def _multiprocessing_context(context: Any, num_workers: int) -> Any:
+    """DataLoader's multiprocessing_context checked as PyTorch checks it: only with workers, a
+    start method's name (made a context) or a multiprocessing context object."""
+    if context is None:
+        return None
+    if num_workers == 0:
+        raise TensorValueError(
+            "DataLoader: multiprocessing_context can only be used with multi-process loading "
+            "(num_workers > 0), but got num_workers=0"
+        )
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise TensorValueError(
+                f"DataLoader: multiprocessing_context should be a start method in {methods!r}, "
+                f"got {context!r}"
+            )
+        context = multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(
+            "DataLoader: multiprocessing_context should be a context object or the name of a "
+            f"start method, got {context!r}"
+        )
+    return context
 
 
 # torch.utils.data.distributed (and the name at this level, as PyTorch's)
