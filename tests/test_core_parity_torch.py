@@ -2097,3 +2097,121 @@ def test_sdpa_rows_masked_out_entirely_give_zeros(kind):
         assert np.isfinite(got).all()
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not seen[0][0][:, :, [1, 3]].any()
+
+
+TENSOR_OP_PROGRAMS = [
+    # arange's keyword form (end alone, or with start and step)
+    "T.arange(end=4)",
+    "T.arange(end=4.0, dtype=T.float64)",
+    "T.arange(2, step=2, end=9)",
+    # kernels with no bool version refuse bool tensors
+    "T.trace(T.eye(2, dtype=T.bool))",
+    "T.addcmul(T.tensor([True]), T.tensor([True]), T.tensor([False]))",
+    "T.tensor([True]).addcmul_(T.tensor([True]), T.tensor([False]))",
+    "T.trace(T.eye(2, dtype=T.uint8))",
+    # gather's sparse_grad keyword (False: the dense gradient)
+    "T.gather(T.ones(2, 3), 1, T.tensor([[0], [1]]), sparse_grad=False)",
+    "T.ones(2, 3).gather(1, T.tensor([[0], [1]]), sparse_grad=False)",
+    # unique along a dim of an empty tensor: only that dim may have size 0
+    "T.unique(T.zeros(0, 3), dim=0, return_inverse=True)[0]",
+    "T.unique(T.zeros(0, 3), dim=1)",
+    "T.unique(T.zeros(3, 0), dim=0)",
+    "T.unique(T.zeros(0, 0), dim=0)",
+    "T.unique_consecutive(T.zeros(0, 0), dim=0)",
+    # quantile: q a tensor of the input's dtype; float32 and float64 only; kthvalue of nothing
+    "T.quantile(T.tensor([1.0, 2.0]), T.tensor(0.5, dtype=T.float64))",
+    "T.quantile(T.tensor([1.0, 2.0], dtype=T.float64), T.tensor([0.5, 0.1], dtype=T.float64))",
+    "T.quantile(T.ones(3, dtype=T.float16), 0.5)",
+    "T.nanquantile(T.ones(3, dtype=T.float16), 0.5)",
+    # a number scattered or index-filled must fit the dtype (-1 is 255 in uint8)
+    "T.zeros(3, dtype=T.uint8).scatter(0, T.tensor([0]), -1)",
+    "T.zeros(3, dtype=T.uint8).scatter(0, T.tensor([0]), 256)",
+    "T.zeros(3, dtype=T.uint8).scatter(0, T.tensor([0]), 255.5)",
+    "T.zeros(3, dtype=T.int8).scatter_(0, T.tensor([0]), value=1000)",
+    "T.zeros(3, dtype=T.float16).scatter(0, T.tensor([0]), 70000)",
+    "T.zeros(3).scatter(0, T.tensor([0]), 1e300)",
+    "T.zeros(3).scatter(0, T.tensor([0]), T.tensor(1e300, dtype=T.float64))",
+    "T.tensor([1, 2, 3], dtype=T.uint8).index_fill(0, T.tensor([0]), 255.5)",
+    "T.tensor([1, 2, 3], dtype=T.uint8).index_fill(0, T.tensor([0]), -0.5)",
+    "T.tensor([1, 2, 3], dtype=T.int8).index_fill_(0, T.tensor([1]), float('inf'))",
+    "T.tensor([1, 2, 3], dtype=T.uint8).index_fill(0, T.tensor([0]), -1)",
+    "T.tensor([1, 2, 3], dtype=T.float16).new_full((2,), 70000)",
+    # a number exponent is checked against an integer or float16 result only
+    "T.tensor([1, 2, 0], dtype=T.float32) ** 1e40",
+    "T.tensor([1, 2, 0], dtype=T.int32).pow(1e300)",
+    "T.pow(T.tensor([1, 2, 0], dtype=T.uint8), -1e300)",
+    "T.tensor([1, 2, 0], dtype=T.bool) ** 1e300",
+    "T.tensor([1, 2, 0], dtype=T.float16) ** 70000.0",
+    "T.tensor([1, 2, 0], dtype=T.int8) ** 300",
+    # negative-order norms have no value over an empty dim (0, 1, 2 give 0)
+    "T.zeros(2, 0).norm(-1, dim=1)",
+    "T.norm(T.zeros(0), -0.5)",
+    "T.zeros(0, 2).norm(float('-inf'), dim=(0, 1))",
+    "T.zeros(2, 0).norm(-1, dim=0)",
+    "T.zeros(2, 0).norm(1, dim=1)",
+]
+
+
+@pytest.mark.parametrize("program", TENSOR_OP_PROGRAMS)
+def test_tensor_op_programs_as_pytorchs(program):
+    tinyconv_result, torch_result = _eval_in_both(program)
+    assert tinyconv_result == torch_result
+
+
+@pytest.mark.parametrize(("shape", "dim"), [((0,), 0), ((2, 0), 1), ((0, 3), -2)])
+def test_kthvalue_over_an_empty_dim_is_an_index_error(shape, dim):
+    for T in (torch, tinyconv):
+        with pytest.raises(IndexError):
+            T.kthvalue(T.zeros(shape), 1, dim)
+
+
+def _random_layout(rng, full: list):
+    """A float64 torch tensor broadcastable to `full`: some dims 1 or missing, its dims
+    stored in a random order, sometimes a strided slice of a bigger one. (Only when no dim
+    has size 1: PyTorch's layout rule reads the strides of size-1 dims too, which NumPy,
+    and so tinyconv, does not keep as PyTorch sets them.)"""
+    shape = [s if rng.random() < 0.9 else 1 for s in full]
+    if rng.random() < 0.2:
+        shape = shape[int(rng.integers(0, len(shape) + 1)) :]
+    if 1 in shape:
+        return torch.tensor(rng.standard_normal(shape))
+    if shape and rng.random() < 0.2:
+        big = torch.tensor(rng.standard_normal([2 * s for s in shape]))
+        return big[tuple(slice(None, None, 2) for _ in shape)]
+    order = rng.permutation(len(shape))
+    base = torch.tensor(rng.standard_normal([shape[i] for i in order]))
+    return base.permute(np.argsort(order).tolist())
+
+
+def test_binary_results_take_pytorchs_layout():
+    """Elementwise ops of two tensors in mixed layouts (transposed, permuted, sliced,
+    broadcast): the result's strides (but those of size-1 dims) are PyTorch's, which follow
+    the first operand whose strides decide (NumPy's took C order where its inputs disagreed,
+    in about 1 case in 11 here), with and without a graph, and so are the values."""
+    rng = np.random.default_rng(11)
+    ops = [
+        lambda a, b: a + b,
+        lambda a, b: a - b,
+        lambda a, b: a * b,
+        lambda a, b: a / b,
+        lambda a, b: a.maximum(b),
+        lambda a, b: a < b,
+        lambda a, b: a.atan2(b),
+    ]
+    numpy_differs = 0  # results NumPy alone lays out otherwise (C order where inputs disagree)
+    for case in range(400):
+        full = [int(s) for s in rng.integers(2, 5, int(rng.integers(2, 5)))]
+        a, b = _random_layout(rng, full), _random_layout(rng, full)
+        op = ops[case % len(ops)]
+        want = op(a, b)
+        grad = case % 2 == 0 and want.dtype == torch.float64
+        ta = tinyconv.from_numpy(a.numpy()).requires_grad_(grad)
+        tb = tinyconv.from_numpy(b.numpy())
+        got = op(ta, tb)
+        keep = [i for i, s in enumerate(want.shape) if s != 1]
+        assert [got.stride()[i] for i in keep] == [want.stride()[i] for i in keep], case
+        # (atan2's last bit is its libm's)
+        np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-15, atol=0)
+        plain = np.add(a.numpy(), b.numpy())
+        numpy_differs += [plain.strides[i] // 8 for i in keep] != [want.stride()[i] for i in keep]
+    assert numpy_differs > 20  # (the cases that matter were tried)

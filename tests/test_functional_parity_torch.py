@@ -538,3 +538,245 @@ def test_non_constant_pad_sizes_refused_as_pytorchs(torch, shape, pad, mode):
 def test_non_constant_pad_sizes_accepted_as_pytorchs(torch, shape, pad, mode):
     x = np.arange(float(np.prod(shape))).reshape(shape)
     compare(lambda T, F, t: F.pad(t, pad, mode=mode), [x])
+
+
+# -- parity hunt: empty pads, one_hot's dtype, softmax's _stacklevel, loss dtype checks --------
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3,), ()])
+def test_empty_pad_copies_in_constant_mode(torch, shape):
+    x = RNG.standard_normal(shape)
+    got, _ = compare(lambda T, F, t: F.pad(t, ()), [x])
+    assert got.grad_fn is not None
+    compare(lambda T, F, t: F.pad(t, []), [x])
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_empty_pad_refused_in_other_modes(torch, mode):
+    for lib in (torch, tinyconv):
+        with pytest.raises(NotImplementedError):
+            lib.nn.functional.pad(lib.zeros(2, 3, 4), (), mode=mode)
+
+
+@pytest.mark.parametrize("value", [None, 0, 0.0, 1.5])
+def test_pad_value_none_and_non_constant_modes(torch, value):
+    x = RNG.standard_normal((2, 3))
+    compare(lambda T, F, t: F.pad(t, (1, 2), value=value), [x])
+    compare(lambda T, F, t: F.pad(t.long(), (1, 2), "constant", value).double(), [x])
+    if value:  # a fill value has no meaning for the other modes: both refuse it
+        for lib in (torch, tinyconv):
+            with pytest.raises(RuntimeError, match="doesn't take in value"):
+                lib.nn.functional.pad(lib.zeros(2, 3), (1, 1), mode="reflect", value=value)
+    else:
+        compare(lambda T, F, t: F.pad(t, (1, 2), mode="replicate", value=value), [x])
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int16", "uint8", "int8"])
+def test_one_hot_takes_only_int64(torch, dtype):
+    for lib in (torch, tinyconv):
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.one_hot(lib.tensor([1, 0], dtype=getattr(lib, dtype)), 3)
+
+
+@pytest.mark.parametrize("num_classes", [-1, 0])
+def test_one_hot_of_empty_needs_num_classes(torch, num_classes):
+    for lib in (torch, tinyconv):
+        with pytest.raises(RuntimeError, match="empty tensor"):
+            lib.nn.functional.one_hot(lib.zeros(0, dtype=lib.int64), num_classes)
+    got = tinyconv.nn.functional.one_hot(tinyconv.zeros(2, 0, dtype=tinyconv.int64), 4)
+    assert tuple(got.shape) == (2, 0, 4)
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmin", "log_softmax"])
+def test_softmax_takes_stacklevel_then_dtype(torch, name):
+    x = RNG.standard_normal((2, 3))
+    compare(lambda T, F, t: getattr(F, name)(t, 1, 3, T.float32), [x], dtype="float32")
+    compare(lambda T, F, t: getattr(F, name)(t, dim=0, _stacklevel=5), [x])
+
+
+@pytest.mark.parametrize("size", [(0, 3), (4, 0), (0, 0)])
+def test_linear_with_no_features_backward(torch, size):
+    # (built from NumPy: compare()'s nested lists would lose an empty dimension)
+    i, o = size
+    arrays = [RNG.standard_normal((2, 5, i)), RNG.standard_normal((o, i)), RNG.standard_normal(o)]
+    grads = []
+    for lib in (torch, tinyconv):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        y = lib.nn.functional.linear(x, w, b)
+        assert tuple(y.shape) == (2, 5, o)
+        (y.sum() + lib.nn.functional.linear(x, w).sum()).backward()
+        grads.append([(tuple(t.grad.shape), t.grad.numpy()) for t in (x, w, b)])
+    for (shape_c, g_c), (shape_t, g_t) in zip(grads[1], grads[0], strict=True):
+        assert shape_c == shape_t
+        np.testing.assert_allclose(g_c, g_t, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["input", "target"])
+@pytest.mark.parametrize("dtype", ["int64", "bool", "uint8"])
+def test_kl_div_refuses_integral_inputs(torch, bad, dtype):
+    for lib in (torch, tinyconv):
+        x, t = lib.zeros(2, 3), lib.zeros(2, 3)
+        args = (x.to(getattr(lib, dtype)), t) if bad == "input" else (x, t.to(getattr(lib, dtype)))
+        with pytest.raises(RuntimeError, match="Integral inputs not supported"):
+            lib.nn.functional.kl_div(*args, reduction="sum")
+
+
+def test_cross_entropy_of_integer_logits_is_not_implemented(torch):
+    for lib in (torch, tinyconv):
+        with pytest.raises(NotImplementedError):
+            lib.nn.functional.cross_entropy(lib.ones(2, 3, dtype=lib.int64), lib.tensor([0, 1]))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib, w: lib.nn.functional.nll_loss(lib.zeros(4, 3), lib.tensor([0, 1, 2, 1]), w),
+        lambda lib, w: lib.nn.functional.nll_loss(
+            lib.zeros(2, 3, 2), lib.zeros(2, 2, dtype=lib.int64), w
+        ),
+        lambda lib, w: lib.nn.functional.cross_entropy(
+            lib.zeros(4, 3), lib.tensor([0, 1, 2, 1]), w, label_smoothing=0.1
+        ),
+        lambda lib, w: lib.nn.functional.batch_norm(lib.randn(4, 3), w, lib.ones(3)),
+        lambda lib, w: lib.nn.functional.batch_norm(
+            lib.randn(4, 3), lib.zeros(3), w, training=True
+        ),
+        lambda lib, w: lib.nn.functional.instance_norm(lib.randn(2, 3, 4), w, lib.ones(3)),
+    ],
+    ids=["nll_loss", "nll_loss2d", "cross_entropy", "batch_norm", "batch_norm_var", "instance"],
+)
+def test_arguments_without_a_gradient_refuse_requires_grad(torch, program):
+    """A class weight or running statistics that require grad: PyTorch's kernels have no
+    gradient for them and raise; tinyconv gave none (or, with label smoothing, part of one)
+    without a word."""
+    for lib in (torch, tinyconv):
+        w = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="is not differentiable with respect to"):
+            program(lib, w)
+        with lib.no_grad():  # (the check is autograd's: without grad mode it passes)
+            program(lib, w)
+
+
+def test_bce_target_gradient_is_unclamped_at_zero_and_one(torch):
+    """BCE's target gradient is -logit(p): +-inf where p is exactly 0 or 1 (only the loss's
+    logs are clamped at -100), at first and second order, as PyTorch's. tinyconv gave +-100."""
+    p0 = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 0.3])
+    t0 = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.2])
+    got = []
+    for lib in (torch, tinyconv):
+        p = lib.tensor(p0, requires_grad=True)
+        t = lib.tensor(t0, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy(p, t, reduction="sum")
+        (gt,) = lib.autograd.grad(loss, t, create_graph=True)
+        (gtp,) = lib.autograd.grad(gt.sum(), p)
+        # (p's first-order floor is PyTorch's float 1e-12, 9.9999998e-13, in float64 too)
+        loss = lib.nn.functional.binary_cross_entropy(p, t, reduction="sum")
+        loss.backward()
+        got.append([gt.detach().numpy(), gtp.numpy(), t.grad.numpy(), p.grad.numpy()])
+    assert np.isinf(got[0][0][:4]).all()
+    for ref, mine in zip(*got, strict=True):
+        np.testing.assert_array_equal(mine, ref)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.nn.functional.nll_loss(
+            lib.zeros(4, 3, dtype=lib.float64), lib.tensor([0, 1, 2, 1]), lib.ones(3)
+        ),
+        lambda lib: lib.nn.functional.nll_loss(
+            lib.zeros(4, 3), lib.tensor([0, 1, 2, 1]), lib.ones(3, dtype=lib.float64)
+        ),
+        lambda lib: lib.nn.functional.cross_entropy(
+            lib.zeros(2, 3, 2, dtype=lib.float64), lib.zeros(2, 2, dtype=lib.int64), lib.ones(3)
+        ),
+        lambda lib: lib.nn.CrossEntropyLoss(weight=lib.ones(3), label_smoothing=0.1)(
+            lib.zeros(4, 3, dtype=lib.float64), lib.tensor([0, 1, 2, 1])
+        ),
+        lambda lib: lib.nn.functional.cross_entropy(
+            lib.zeros(4, 3), lib.full((4, 3), 1 / 3), ignore_index=0
+        ),
+    ],
+    ids=["nll_f64_w32", "nll_f32_w64", "ce_2d_f64_w32", "ce_smoothing", "probs_ignore_index"],
+)
+def test_class_losses_refuse_what_pytorch_refuses(torch, program):
+    """A class weight of another dtype than the logits (class-index targets), and an
+    ignore_index >= 0 with probability targets: RuntimeError in PyTorch; tinyconv computed."""
+    for lib in (torch, tinyconv):
+        with pytest.raises(RuntimeError, match="expected scalar type|ignore_index is not supp"):
+            program(lib)
+
+
+def test_class_losses_take_what_pytorch_takes(torch):
+    """...while probability targets take a weight of any float dtype and a negative
+    ignore_index, as PyTorch's."""
+    x0 = np.random.default_rng(0).standard_normal((4, 3))
+    p0 = np.random.default_rng(1).random((4, 3))
+    got = []
+    for lib in (torch, tinyconv):
+        x, p = lib.tensor(x0), lib.tensor(p0)
+        w = lib.tensor([0.5, 1.0, 2.0], dtype=lib.float32)
+        got.append(
+            [
+                lib.nn.functional.cross_entropy(x, p, w).numpy(),
+                lib.nn.functional.cross_entropy(x, p, ignore_index=-1).numpy(),
+            ]
+        )
+    for ref, mine in zip(*got, strict=True):
+        np.testing.assert_allclose(mine, ref, rtol=1e-12)
+
+
+def test_special_softmax_takes_dtype_by_position(torch):
+    """torch.special.softmax(x, dim, dtype) takes dtype as its third positional argument
+    (log_softmax only by keyword); tinyconv raised TypeError."""
+    x0 = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    got = []
+    for lib in (torch, tinyconv):
+        x = lib.tensor(x0)
+        y = lib.special.softmax(x, 1, lib.float64)
+        z = lib.special.log_softmax(x, 1, dtype=lib.float64)
+        assert y.dtype == z.dtype == lib.float64
+        with pytest.raises(TypeError):
+            lib.special.log_softmax(x, 1, lib.float64)
+        got.append((y.numpy(), z.numpy()))
+    for ref, mine in zip(*got, strict=True):
+        np.testing.assert_allclose(mine, ref, rtol=1e-13)
+
+
+def test_spatial_ops_take_the_layout_pytorch_suggests(torch):
+    """Convolution, transposed convolution, pooling, interpolate and pad write channels-last
+    exactly when PyTorch's suggest_memory_format calls an input so, ambiguous strides of
+    size-1 dims included: a Conv2d(1, C, 1) weight (C=1: its contiguous strides are also
+    channels-last's) gave a channels-last output, so y.view(N, -1) raised and a dropout
+    after it drew another mask; a 1x1 channels-last image pooled or padded came out
+    contiguous. The strides (but those of size-1 dims) must be PyTorch's."""
+    rng = np.random.default_rng(3)
+    F = {lib: lib.nn.functional for lib in (torch, tinyconv)}
+    programs = {
+        "conv": lambda lib, x, w: F[lib].conv2d(x, w),
+        "conv_t": lambda lib, x, w: F[lib].conv_transpose2d(x, w.transpose(0, 1)),
+        "max_pool": lambda lib, x, w: F[lib].max_pool2d(x, 1),
+        "avg_pool": lambda lib, x, w: F[lib].avg_pool2d(x, 1),
+        "interpolate": lambda lib, x, w: F[lib].interpolate(x, scale_factor=2),
+        "bilinear": lambda lib, x, w: F[lib].interpolate(x, scale_factor=2, mode="bilinear"),
+        "pad": lambda lib, x, w: F[lib].pad(x, (1, 1, 1, 1)),
+    }
+
+    def stored(shape):  # contiguous, channels-last or any order of dims
+        order = [0, 2, 3, 1] if rng.random() < 0.4 else rng.permutation(4).tolist()
+        base = torch.tensor(rng.standard_normal([shape[i] for i in order]))
+        return base.permute(np.argsort(order).tolist())
+
+    for name, program in programs.items():
+        for case in range(150):
+            N, C, O = (int(v) for v in rng.choice([1, 1, 2, 3], 3))
+            H, W = (int(v) for v in rng.choice([1, 2, 4], 2))
+            x, w = stored((N, C, H, W)), stored((O, C, 1, 1))
+            want = program(torch, x, w)
+            got = program(tinyconv, tinyconv.from_numpy(x.numpy()), tinyconv.from_numpy(w.numpy()))
+            keep = [i for i, s in enumerate(want.shape) if s != 1]
+            assert [got.stride()[i] for i in keep] == [want.stride()[i] for i in keep], (
+                name,
+                case,
+            )
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)

@@ -666,7 +666,7 @@ def class_loss_oracle(xs, xdt, target, reduction, weight_shape, ignore_index):
     if C == 0:
         return INVALID  # no classes (PyTorch: "Target 0 is out of bounds")
     if target.dtype.kind == "f":  # class probabilities: same shape as the input
-        if target.shape != xs:
+        if target.shape != xs or ignore_index >= 0:  # (they ignore no class)
             return INVALID
         per = xs[:1] + xs[2:] if len(xs) > 1 else ()
     else:
@@ -682,6 +682,8 @@ def class_loss_oracle(xs, xdt, target, reduction, weight_shape, ignore_index):
             return INVALID
     if weight_shape is not None and weight_shape != (C,):
         return INVALID
+    if weight_shape is not None and target.dtype.kind != "f" and np.dtype(xdt) != np.float32:
+        return INVALID  # the float32 weight must have the logits' dtype (probabilities: any)
     return per if reduction == "none" else ()
 
 

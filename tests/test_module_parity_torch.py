@@ -1011,3 +1011,40 @@ def test_transformer_encoder_nested_tensor_warning_as_pytorch(kwargs):
         texts = [str(w.message) for w in caught if "nested" in str(w.message)]
         seen.append((texts, enc.use_nested_tensor, enc.layers[0].activation_relu_or_gelu))
     assert seen[1] == seen[0]
+
+
+# -- parity hunt: always_call forward hooks run when a pre-hook or a later hook raises ---------
+
+
+@pytest.mark.parametrize("where", ["pre_hook", "pre_hook_kwargs", "forward", "forward_hook"])
+def test_always_call_forward_hooks_run_after_any_error_as_pytorch(where):
+    import tinyconv
+
+    def program(lib):
+        seen = []
+        lin = lib.nn.Linear(2, 2)
+
+        def boom(*args):
+            raise KeyError("boom")
+
+        if where == "pre_hook":
+            lin.register_forward_pre_hook(boom)
+        elif where == "pre_hook_kwargs":
+            lin.register_forward_pre_hook(boom, with_kwargs=True)
+        elif where == "forward":
+            lin.forward = boom
+
+        def always(tag):
+            # the result so far: None if forward raised, else forward's output
+            return lambda m, i, o: seen.append((tag, None if o is None else tuple(o.shape)))
+
+        lin.register_forward_hook(always("first"), always_call=True)
+        if where == "forward_hook":
+            lin.register_forward_hook(boom)
+        lin.register_forward_hook(always("second"), always_call=True)
+        lin.register_forward_hook(lambda m, i, o: seen.append("not always"))
+        with pytest.raises(KeyError):
+            lin(lib.ones(2))
+        return seen
+
+    assert program(tinyconv) == program(torch)

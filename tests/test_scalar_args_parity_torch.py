@@ -191,6 +191,10 @@ def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
     tensor_module = importlib.import_module("tinyconv.tensor")  # (tinyconv.tensor: the function)
     monkeypatch.setattr(tensor_module, "_warned_float_of_grad", False)
     t = tinyconv.tensor(2.5, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not under no_grad (PyTorch's: nothing is recorded)
+        with tinyconv.no_grad():
+            assert float(t) == 2.5
     with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
         assert float(t) == 2.5
     with warnings.catch_warnings():

@@ -38,6 +38,7 @@ import numpy as np
 from . import _dtype
 from ._args import IndexOutOfRange
 from ._errors import IndexDtypeError, TensorValueError
+from .kernels.layout import iterator_order
 
 
 class IndexPlan:
@@ -150,28 +151,7 @@ def _torch_layout(v: np.ndarray, adv: tuple, out: np.ndarray) -> np.ndarray:
         st = list(np.broadcast_to(x, bshape).strides)
         operands.append([0] * len(before) + st + [0] * len(after))
     shape = out.shape
-
-    def should_swap(d0: int, d1: int) -> int:
-        for st in operands:
-            s0, s1 = abs(st[d0]), abs(st[d1])
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return -1 if s0 < s1 else 1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    perm = list(range(nd - 1, -1, -1))  # fastest first
-    for i in range(1, nd):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
+    perm = iterator_order(shape, operands)[::-1]  # fastest first
     strides = [0] * nd
     step = out.itemsize
     for d in perm:

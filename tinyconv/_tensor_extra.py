@@ -143,6 +143,8 @@ class TensorExtra:
             if self._data.ndim
             else 1
         )
+        if n == 0:  # (PyTorch checks this first, with an IndexError)
+            raise IndexOutOfRange("kthvalue(): the dimension to reduce over has size 0")
         if not 1 <= k <= n:
             raise RuntimeError(f"kthvalue(): k ({k}) out of range for a dimension of size {n}")
         _no_bool(self, "kthvalue()")
@@ -303,10 +305,17 @@ class TensorExtra:
         self, q: Any, dim: Any, keepdim: bool, interpolation: str, skip_nan: bool, what: str
     ) -> Any:
         _check_float(self, what)
+        if self._data.dtype == np.float16:  # (PyTorch's kernel takes float32 and float64 only)
+            raise RuntimeError(f"{what}: the input must be float32 or float64, got float16")
         modes = ("linear", "lower", "higher", "midpoint", "nearest")
         if interpolation not in modes:
             raise TensorValueError(
                 f"{what}: interpolation must be one of {modes}, got {interpolation!r}"
+            )
+        if isinstance(q, _t.Tensor) and q._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"{what}: the q tensor must have the input's dtype "
+                f"({dtype_name(self._data.dtype)}), got {dtype_name(q._data.dtype)}"
             )
         qs = q._data if isinstance(q, _t.Tensor) else np.asarray(q, dtype=np.float64)
         if qs.ndim > 1:
@@ -981,6 +990,8 @@ class TensorExtra:
                 f"{what}: only supports a 0-dimensional value tensor, but got one with "
                 f"{value._data.ndim} dimension(s)"
             )
+        if not isinstance(value, _t.Tensor):  # a number must fit the dtype, as PyTorch checks
+            value = _dtype.fit_number(value, x._data.dtype, what, int_to_float=True)
         if (
             x._data.dtype.kind in "iu"
             and isinstance(value, builtins.float)

@@ -569,6 +569,8 @@ class TensorMath:
                 f"{what}: integer division with addcdiv is not supported (as in PyTorch); "
                 "use (input + value * tensor1 / tensor2) or float tensors"
             )
+        if dt.kind == "b":  # (PyTorch's addcmul kernel has no bool version)
+            raise NotImplementedError(f"{what}: not implemented for bool tensors")
         value = _t._number_arg(value, what, "value")
         value = _dtype.fit_scalar_arg(value, dt, what, opmath=True)
         if isinstance(value, builtins.float) and dt.kind != "f":
@@ -681,9 +683,14 @@ class TensorMath:
         return x
 
     # -- gather / scatter -------------------------------------------------------------------------
-    def gather(self, dim: int, index: Any) -> Any:
+    def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> Any:
         """out[i][j] = self[index[i][j]][j] (dim 0), etc.: index picks along `dim`; out has
         index's shape."""
+        if sparse_grad:
+            raise NotImplementedError(
+                "gather(): sparse_grad=True is not supported (tinyconv has no sparse tensors; "
+                "the gradient is always dense)"
+            )
         d = _dim(dim, self._data.ndim, "gather()")
         idx = _index_tensor(index, "gather()", empty_any=True)
         if idx.size == 0 and idx.ndim != self._data.ndim and self._data.ndim:
@@ -725,7 +732,10 @@ class TensorMath:
         else:
             if idx.size:
                 _check_gather_index(self, d, idx, what)
-            s = value.item() if isinstance(value, _t.Tensor) else value
+            if isinstance(value, _t.Tensor):
+                s = value.item()  # (a tensor's number is cast as it is, wrapping)
+            else:  # a number must fit the dtype, as PyTorch checks (-1 is 255 in uint8)
+                s = _dtype.fit_number(value, self._data.dtype, what, int_to_float=True)
         if self._data.ndim == 0 or idx.ndim == 0 or (src is not None and src._data.ndim == 0):
             # PyTorch counts a 0-d tensor as 1-d here (the checks above allowed only <= 1-d
             # then): scatter into 1-element vectors, as the one-hot `zeros(10).scatter_(0,
@@ -1327,6 +1337,8 @@ class TensorMath:
         """The sum of the main diagonal of a 2-D tensor (integers sum in int64)."""
         if self._data.ndim != 2:
             raise RuntimeError(f"trace(): expected a 2-D tensor, got shape {tuple(self.shape)}")
+        if self._data.dtype.kind == "b":  # (PyTorch's kernel has no bool version)
+            raise NotImplementedError("trace(): not implemented for bool tensors")
         return _t.ops_extra.Trace.apply(self)
 
     def count_nonzero(self, dim: Any = None) -> Any:
@@ -1632,6 +1644,8 @@ class TensorMath:
         often each occurs. With `dim`, the distinct slices along that dim (lexicographic order),
         and the inverse has shape (size(dim),)."""
         axis = None if dim is None else _dim(dim, self._data.ndim, "unique()")
+        if axis is not None:
+            _check_unique_dim_sizes(self._data.shape, axis, "unique()")
         # every NaN is distinct to PyTorch (NaN != NaN), each its own entry, last
         vals, inv, counts = np.unique(
             self._data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
@@ -1694,11 +1708,7 @@ class TensorMath:
                     f"unique_consecutive(): dim {dim} given but the tensor is 0-d"
                 )
             axis = _dim(dim, x.ndim, "unique_consecutive()")
-            if x.size == 0 and x.shape[axis] != 0:
-                raise RuntimeError(
-                    f"unique_consecutive(): the tensor of shape {tuple(x.shape)} has a size-0 "
-                    f"dimension other than dim {axis}; no slices along it to compare"
-                )
+            _check_unique_dim_sizes(x.shape, axis, "unique_consecutive()")
             n = x.shape[axis]
             rows = np.moveaxis(x, axis, 0).reshape(n, x.size // n if n else 0)
         # a run starts at row 0 and wherever a row differs from the one before it
@@ -1728,6 +1738,21 @@ class TensorMath:
         ):
             raise TypeError(f"diag(): argument 'diagonal' must be an int, got {diagonal!r}")
         return _t.ops_extra.Diag.apply(self, builtins.int(diagonal))
+
+
+def _check_unique_dim_sizes(shape: tuple, axis: int, what: str) -> None:
+    """PyTorch's rule for unique/unique_consecutive along `axis` of an empty tensor: only
+    `axis` itself may have size 0 (a slice of size 0 compares as nothing)."""
+    zero = [d for d, n in enumerate(shape) if n == 0]
+    if len(zero) > 1:
+        raise RuntimeError(
+            f"{what}: the tensor of shape {tuple(shape)} has more than one size-0 dimension"
+        )
+    if zero and zero[0] != axis:
+        raise RuntimeError(
+            f"{what}: the tensor of shape {tuple(shape)} has a size-0 dimension other than "
+            f"dim {axis}; no slices along it to compare"
+        )
 
 
 def _result_type(*arrays: np.ndarray) -> np.dtype:

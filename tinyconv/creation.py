@@ -375,7 +375,7 @@ def _arange_floats(start: float, step: float, n: int, dtype: np.dtype) -> np.nda
 
 
 def arange(
-    start: Any,
+    start: Any = None,
     end: Any = None,
     step: Any = 1,
     dtype: Any = None,
@@ -388,7 +388,11 @@ def arange(
     start, end, step = (
         v.item() if isinstance(v, Tensor) and v.ndim == 0 else v for v in (start, end, step)
     )
-    if end is None:
+    if start is None:  # arange(end=5), as PyTorch's keyword form
+        if end is None:
+            raise TypeError("arange() missing required argument 'end'")
+        start = 0
+    elif end is None:
         start, end = 0, start
     if step == 0:
         raise TensorValueError("arange(): step must be nonzero")

@@ -135,7 +135,9 @@ def logsumexp(input: Any, dim: Any, keepdim: bool = False) -> Tensor:
     return _as_tensor(input).logsumexp(dim, keepdim)
 
 
-def softmax(input: Any, dim: int, *, dtype: Any = None) -> Tensor:
+def softmax(input: Any, dim: int, dtype: Any = None) -> Tensor:
+    """Softmax along dim, computed in dtype when given (which, unlike log_softmax's, PyTorch
+    also takes as the third positional argument)."""
     x = _as_tensor(input)
     return (x if dtype is None else x.to(dtype)).softmax(dim)
 

@@ -57,6 +57,7 @@ from .autograd import grad_mode
 from .autograd.grad_mode import _state as _gm_state  # (the thread's grad mode: see _binary)
 from .autograd.ieee import quiet as _quiet
 from .autograd.ieee import restore as _restore
+from .kernels.layout import like_operands
 
 _Number = (builtins.int, builtins.float, builtins.bool, np.number, np.bool_)
 
@@ -658,6 +659,20 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
+    def __contains__(self, element: Any) -> bool:
+        """`element in t`: whether any entry of t equals element (a number or a Tensor), as
+        PyTorch's (not Python's row-by-row test, whose rows' truth is ambiguous)."""
+        if isinstance(element, (Tensor, builtins.bool, builtins.int, builtins.float, np.number)):
+            return builtins.bool((element == self).any().item())
+        raise RuntimeError(
+            "Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+            f"{type(element)}."
+        )
+
+    def __reversed__(self) -> Tensor:
+        """reversed(t): t flipped along dim 0 (a 0-d tensor itself), as PyTorch's."""
+        return self if self._data.ndim == 0 else self.flip(0)
+
     def _scalar(self, what: str) -> Any:
         if self._data.size != 1:
             raise TensorValueError(
@@ -667,8 +682,8 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
         return self._data.reshape(()).item()
 
     def __float__(self) -> float:
-        if self._requires_grad and not _warned_float_of_grad:
-            _warn_float_of_grad()
+        if self._requires_grad and not _warned_float_of_grad and _gm_state.grad:
+            _warn_float_of_grad()  # (not under no_grad, as PyTorch's)
         return builtins.float(self._scalar("float()"))
 
     def __int__(self) -> int:
@@ -750,9 +765,12 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
                 ".float()"
             )
         if type(other) in _PY_NUMBER and (
-            self._data.dtype.kind in "iu" or self._data.dtype.itemsize < 4 or abs(other) > 1e38
-        ):  # a number exponent must fit the result's dtype (int8 ** 300, float16 ** 70000 raise)
-            _dtype.fit_number(other, result_type(self._data, other), "pow()", int_to_float=True)
+            self._data.dtype.kind in "iu" or self._data.dtype.itemsize < 4
+        ):  # a number exponent must fit an integer or float16 result's dtype (int8 ** 300,
+            # float16 ** 70000 raise); a float32 kernel takes it as a double (** 1e40 is inf)
+            rt = result_type(self._data, other)
+            if rt.kind in "iu" or rt == np.float16:
+                _dtype.fit_number(other, rt, "pow()", int_to_float=True)
         return _binary(ops.Pow, self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
@@ -1173,9 +1191,18 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             raise TensorValueError(
                 f"norm(): p must be a number, 'fro', 'nuc' or inf, got {p!r}"  # noqa: TRY004
             )
-        return ops.Norm.apply(
-            x, builtins.float(p), _dims(dim, x._data.ndim, "norm()", empty_all=True), keepdim
-        )
+        p = builtins.float(p)
+        axis = _dims(dim, x._data.ndim, "norm()", empty_all=True)
+        if (p < 0 or p == np.inf) and x._data.size == 0:
+            # the max |x| and the negative orders have no value over no elements: PyTorch
+            # refuses them where a reduced dim is empty (0, 1, 2, ... give 0)
+            axes = range(x._data.ndim) if axis is None else np.atleast_1d(axis).tolist()
+            if builtins.any(x._data.shape[d] == 0 for d in axes):
+                raise RuntimeError(
+                    f"norm(): cannot compute the {p:g} norm over an empty dimension because "
+                    "the operation does not have an identity"
+                )
+        return ops.Norm.apply(x, p, axis, keepdim)
 
     def _nuclear_norm(self, dim: Any, keepdim: bool) -> Tensor:
         """The sum of the singular values of the matrices over the two dims `dim` (both dims
@@ -1199,7 +1226,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
     # new_*: a fresh tensor with this one's dtype (unless given), as `x.new_ones(5, 3)`
     def _new(self, fill: Any, size: tuple, dtype: Any, requires_grad: bool, what: str) -> Tensor:
         dt = self._data.dtype if dtype is None else as_dtype(dtype)
-        fill = _dtype.fit_number(_number_arg(fill, what, "fill_value"), dt, what)
+        fill = _dtype.fit_number(_number_arg(fill, what, "fill_value"), dt, what, int_to_float=True)
         t = Tensor._make(np.full(_sizes(size, what), fill, dtype=dt), None, False)
         if requires_grad:
             t.requires_grad = True
@@ -2049,6 +2076,8 @@ def _list_dtype(data: Any) -> np.dtype | None:
             py.add(type(x))
     if not typed:
         return None
+    for d in set(typed):  # (a complex NumPy scalar: the TypeError of one alone, not KeyError)
+        _dtype.as_dtype(d)
     py_dtypes = {
         builtins.bool: np.dtype(np.bool_),
         builtins.int: np.dtype(np.int64),
@@ -2274,9 +2303,9 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False, alpha: Any 
             ):
                 token = _quiet()  # (nothing to record: the op's ufunc, as below)
                 try:
-                    return make_tensor(
-                        op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False
-                    )
+                    if reflected:
+                        return make_tensor(like_operands(op.ufunc(bd, ad), bd, ad), None, False)
+                    return make_tensor(like_operands(op.ufunc(ad, bd), ad, bd), None, False)
                 finally:
                     _restore(token)
             # (Function.apply's steps for two tensors, without its generic machinery)
@@ -2359,8 +2388,10 @@ def _binary(op: Any, a: Tensor, other: Any, reflected: bool = False, alpha: Any 
         token = _quiet()  # x / 0 is inf, inf - inf nan, quietly, as every op (ieee.py)
         try:
             if op is ops.Div:
-                return Tensor._make(np.true_divide(ad, bd), None, False)
-            return Tensor._make(op.ufunc(bd, ad) if reflected else op.ufunc(ad, bd), None, False)
+                return Tensor._make(like_operands(np.true_divide(ad, bd), ad, bd), None, False)
+            if reflected:
+                return Tensor._make(like_operands(op.ufunc(bd, ad), bd, ad), None, False)
+            return Tensor._make(like_operands(op.ufunc(ad, bd), ad, bd), None, False)
         finally:
             _restore(token)
     if reflected:
@@ -2490,7 +2521,7 @@ def _compare(fn: Any, a: Tensor, other: Any) -> Tensor:
         dt = result_type(ad, bd)
         ad, bd = ad.astype(dt, copy=False), bd.astype(dt, copy=False)
     try:
-        return Tensor._make(fn(ad, bd), None, False)
+        return Tensor._make(like_operands(fn(ad, bd), ad, bd), None, False)
     except ValueError:
         raise TensorValueError(
             f"comparison: shapes {tuple(a.shape)} and {np.shape(bd)} can't be broadcast together"

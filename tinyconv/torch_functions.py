@@ -882,8 +882,8 @@ def diff(
     return _as_tensor(input).diff(n, dim, prepend, append)
 
 
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    return _as_tensor(input).gather(dim, index)
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    return _as_tensor(input).gather(dim, index, sparse_grad=sparse_grad)
 
 
 def scatter(

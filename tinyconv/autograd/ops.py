@@ -31,7 +31,7 @@ from .._dtype import promote_types
 from .._indexing import IndexPlan
 from ..kernels import threads
 from ..kernels.bits import select_bits
-from ..kernels.layout import c_order, like_input
+from ..kernels.layout import c_order, like_input, like_operands
 from ..kernels.opmath import mul_number, opmath, rsqrt
 from .function import Function, ShownNode, layout_free, sum_to_shape
 
@@ -295,11 +295,11 @@ class Add(Binary):
         else:
             a, b = Binary.prepare(ctx, a, b, dtype)
         if alpha == 1:
-            return np.add(a, b)
+            return like_operands(np.add(a, b), a, b)
         # one kernel in PyTorch: alpha taken in the dtype, float16 computed in float32 and
         # rounded once
         ctx.alpha = alpha
-        return _axpy(a, b, _in_dtype(alpha, a, b))
+        return like_operands(_axpy(a, b, _in_dtype(alpha, a, b)), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -327,9 +327,9 @@ class Sub(Binary):
         # `1 - x` is PyTorch's rsub (its own node); x - y and x - 1 are sub
         ctx.torch_name = "SubBackward0" if isinstance(a, np.ndarray) else "RsubBackward1"
         if alpha == 1:
-            return np.subtract(a, b)
+            return like_operands(np.subtract(a, b), a, b)
         ctx.alpha = alpha  # (one kernel, as add's)
-        return _axpy(a, b, -_in_dtype(alpha, a, b))
+        return like_operands(_axpy(a, b, -_in_dtype(alpha, a, b)), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -359,7 +359,7 @@ class Mul(Binary):
         # d(ab)/da = b and d(ab)/db = a: keep only the factors backward will use.
         na, nb = ctx.needs_input_grad[:2] or (False, False)
         ctx.save_for_backward(b if na else None, a if nb else None)
-        return np.multiply(a, b)
+        return like_operands(np.multiply(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -400,7 +400,7 @@ class Div(Binary):
         # a only for b's gradient; a saved input blocks in-place changes of it.
         ctx.save_for_backward(a if nb else None, b if na or nb else None)
         # x / 0 is inf or nan, quietly, as PyTorch
-        return np.true_divide(a, b)
+        return like_operands(np.true_divide(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -444,7 +444,7 @@ class Pow(Binary):
             if isinstance(a, np.ndarray)
             else "PowBackward2"
         )
-        out = _power(a, b)  # (0 ** -1 = inf, quietly: apply's error state, ieee.py)
+        out = like_operands(_power(a, b), a, b)  # (0 ** -1 = inf, quietly: ieee.py)
         # As PyTorch: a number exponent needs only a (x ** 2 then an in-place op on the result
         # is fine); a tensor exponent also needs the result, for its own gradient a^b log(a).
         ctx.save_for_backward(a, b, out if isinstance(b, np.ndarray) else None)
@@ -584,7 +584,7 @@ class Remainder(Binary):
             zero = out == 0
             if zero.any():
                 out = np.where(zero, np.fmod(a, b).astype(out.dtype, copy=False), out)
-        return out
+        return like_operands(out, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -625,7 +625,7 @@ class FloorDivide(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         _division_by_zero(a, b, np.result_type(a, b), "floor_divide (//)")
-        return _floor_quotient(a, b)
+        return like_operands(_floor_quotient(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -672,6 +672,10 @@ class RoundedDivide(Binary):
     @classmethod
     def forward(cls, ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
+        return like_operands(cls._quotient(a, b), a, b)
+
+    @classmethod
+    def _quotient(cls, a, b):
         dt = np.result_type(a, b)
         what = "div(rounding_mode='trunc')" if cls.trunc else "div(rounding_mode='floor')"
         _division_by_zero(a, b, dt, what)
@@ -734,7 +738,7 @@ class Maximum(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return like_operands(np.maximum(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -755,7 +759,7 @@ class Minimum(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        return like_operands(np.minimum(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1386,6 +1390,12 @@ def _var(
     else:
         src = a.astype(np.float64) if low else a
         centered, n = _centered(src, axis)
+        if centered.size:
+            # one correction step, the mean of the residuals: sum / n rounds, so a constant
+            # slice's residuals were an ulp off 0 (std 2e-16, and a gradient of 0.15 where
+            # PyTorch's Welford sums give std 0 and so gradient 0); exact for a constant.
+            # (The backward keeps PyTorch's formula, a - sum / n.)
+            centered -= np.add.reduce(centered, axis=axis, keepdims=True) / n
         total = None
     dof = n - correction
     if dof <= 0:
@@ -2062,6 +2072,8 @@ class Prod(Op):
         a, out = ctx.saved_tensors
         if a.size == 0:
             return np.zeros_like(a), None, None, None
+        if a.ndim == 0:  # the product of one number is it: grad, even at nan or inf (PyTorch's)
+            return np.asarray(grad).astype(a.dtype, copy=False), None, None, None
         g = _expand_back(grad, a.shape, ctx.axis, ctx.keepdims)
         zeros = np.count_nonzero(a == 0)
         if zeros == 0:

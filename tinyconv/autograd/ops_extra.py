@@ -16,7 +16,7 @@ import numpy as np
 from .._indexing import IndexPlan
 from ..kernels.contract import einsum2
 from ..kernels.distance import euclid_mm, euclid_mm_backward, pnorm_dist, pnorm_dist_grad
-from ..kernels.layout import c_order, like_input
+from ..kernels.layout import c_order, like_input, like_operands
 from ..kernels.opmath import mul_number, opmath, rsqrt
 from ..kernels.scatter import add_rows, wide_add_at, wide_add_rows, wide_sum
 from .function import layout_free, sum_to_shape
@@ -448,7 +448,7 @@ class Atan2(Binary):
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
         ctx.save_for_backward(a, b)
-        return np.arctan2(a, b)
+        return like_operands(np.arctan2(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -726,6 +726,8 @@ class Cumprod(Op):
         ax = ctx.axis
         if a.size == 0:
             return np.zeros_like(a), None, None
+        if a.size == 1:  # a scan over one element is the identity: grad, even at nan or inf
+            return np.asarray(grad).astype(a.dtype, copy=False), None, None
         if np.all(a != 0):
             # inf gradients: quiet, as PyTorch
             rc = _reversed_cumsum(grad * out, ax)
@@ -1391,7 +1393,7 @@ class Hypot(Binary):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         a, b = Binary.prepare(ctx, a, b, dtype)
-        out = np.hypot(a, b)
+        out = like_operands(np.hypot(a, b), a, b)
         # as PyTorch, an operand is saved only when its own gradient needs it (so writing in
         # place to an operand that needs no gradient does not break backward)
         na, nb = ctx.needs_input_grad[:2] if ctx.needs_input_grad else (False, False)
@@ -1534,7 +1536,7 @@ class Fmod(Binary):
         ctx.torch_name = "FmodBackward1" if isinstance(b, np.ndarray) else "FmodBackward0"
         if ctx.needs_input_grad and ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, b)  # only the divisor's gradient reads them
-        return np.fmod(a, b)
+        return like_operands(np.fmod(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1728,7 +1730,7 @@ class LogAddExp(Binary):
         if ctx.needs_input_grad:
             ctx.save_for_backward(a, b)
         # (nan in: nan out, quietly, as PyTorch)
-        return (np.logaddexp2 if ctx.base2 else np.logaddexp)(a, b)
+        return like_operands((np.logaddexp2 if ctx.base2 else np.logaddexp)(a, b), a, b)
 
     @staticmethod
     def backward(ctx, grad):

@@ -530,33 +530,38 @@ class Module:
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
         """PyTorch's order: forward pre-hooks (global first), the input side of the backward
-        hooks, forward, forward hooks (global first), the output side of the backward hooks."""
-        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError(
-                            "forward pre-hook must return None or a tuple of (new_args, "
-                            f"new_kwargs), but got {res}."
-                        )
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        legacy = self.__dict__.get("_is_full_backward_hook") is False  # register_backward_hook
-        full = [
-            *_global_backward_hooks.values(),
-            *([] if legacy else self._backward_hooks.values()),
-        ]
-        pre = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
-        state = _HookState(self, full, pre, len(args)) if full or pre else None
-        if state is not None and full:
-            args = setup_input_hook(state, args)
+        hooks, forward, forward hooks (global first), the output side of the backward hooks.
+        If any of the first four raises, the always_call forward hooks not yet run still run."""
         hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
         called: set = set()
+        result = None
         try:
+            for hid, hook in (
+                *_global_forward_pre_hooks.items(),
+                *self._forward_pre_hooks.items(),
+            ):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, "
+                                f"new_kwargs), but got {res}."
+                            )
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            legacy = self.__dict__.get("_is_full_backward_hook") is False  # register_backward_hook
+            full = [
+                *_global_backward_hooks.values(),
+                *([] if legacy else self._backward_hooks.values()),
+            ]
+            pre = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            state = _HookState(self, full, pre, len(args)) if full or pre else None
+            if state is not None and full:
+                args = setup_input_hook(state, args)
             result = self.forward(*args, **kwargs)
             for hid, hook in hooks:
                 called.add(hid)
@@ -567,16 +572,18 @@ class Module:
                 if res is not None:
                     result = res
         except Exception:
-            # the always_call hooks not yet run still run (their errors only warn), then the
-            # error goes on
+            # the always_call hooks not yet run still run, given the result so far (None if
+            # forward raised; their errors only warn), then the error goes on
             always = {**_global_forward_hooks_always_called, **self._forward_hooks_always_called}
             for hid, hook in hooks:
                 if hid in always and hid not in called:
                     try:
                         if hid in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
+                            res = hook(self, args, kwargs, result)
                         else:
-                            hook(self, args, None)
+                            res = hook(self, args, result)
+                        if res is not None:
+                            result = res
                     except Exception as e:  # noqa: BLE001  (PyTorch warns and re-raises the first)
                         warnings.warn(
                             f"forward hook with always_call=True raised an exception that was "

@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import _dtype
 from ..._errors import DtypeNotImplementedError, TensorTypeError, TensorValueError
+from ...autograd import grad_mode
 from ...tensor import Tensor
 
 # -- argument checking (shared by every op here) -------------------------------------
@@ -19,6 +20,22 @@ def _check_tensor(x: Any, name: str, what: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{what}: {name} must be a Tensor, got {type(x).__name__}")
     return x
+
+
+def _not_differentiable(what: str, **args: Any) -> None:
+    """Refuse, as PyTorch does, an argument its kernel has no gradient for (nll_loss's class
+    weight, batch_norm's running statistics) that requires grad while grad mode is on: a
+    gradient silently missing (or partial) would look like one that is there. `what` is
+    PyTorch's name for the function."""
+    if not grad_mode.is_grad_enabled():
+        return
+    for name, t in args.items():
+        if isinstance(t, Tensor) and t.requires_grad:
+            raise RuntimeError(
+                f"The function '{what}' is not differentiable with respect to argument "
+                f"'{name}'. This input cannot have requires_grad True (detach it, or pass a "
+                "tensor that does not require grad)."
+            )
 
 
 def _ntuple(v: Any, n: int, name: str, what: str, minimum: int) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype, _rng
-from ..._errors import TensorValueError
+from ..._errors import DtypeNotImplementedError, TensorValueError
 from ...autograd import grad_mode, ops
 from ...autograd.ops import Op, _where, _zero_where, sigmoid_array
 from ...autograd.ops_extra import erf_array
@@ -160,11 +160,12 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     )
 
 
-def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    # (_stacklevel: PyTorch's warning depth for an implicit dim, taken for its signature)
     return _softmax(ops.Softmax, _check_tensor(input, "input", "softmax"), dim, dtype, "softmax")
 
 
-def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     return _softmax(
         ops.LogSoftmax, _check_tensor(input, "input", "log_softmax"), dim, dtype, "log_softmax"
     )
@@ -505,6 +506,7 @@ def hardtanh(
 ) -> Tensor:
     """x clipped to [min_val, max_val]."""
     x = _check_tensor(input, "input", "hardtanh")
+    _refuse_bool(x, "hardtanh")
     if min_val > max_val:
         raise TensorValueError(
             f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})"
@@ -530,7 +532,16 @@ def hardtanh(
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
     x = _check_tensor(input, "input", "relu6")
+    _refuse_bool(x, "hardtanh")  # (PyTorch's relu6 is its hardtanh, and says so)
     return _maybe_inplace(x, lambda t: Hardtanh.apply(t, 0, 6), inplace, "relu6")
+
+
+def _refuse_bool(x: Tensor, what: str) -> None:
+    """PyTorch's clamping activations refuse bool tensors (RuntimeError)."""
+    if x._data.dtype == np.bool_:
+        raise TensorValueError(
+            f"{what}: Bool inputs not supported for {what} (convert with .float() or .long())"
+        )
 
 
 class Hardswish(Op):
@@ -799,6 +810,8 @@ def tanhshrink(input: Tensor) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold (or NaN), else value."""
     _check_tensor(input, "input", "threshold")
+    if input._data.dtype == np.bool_:  # (PyTorch: its kernel has no bool version)
+        raise DtypeNotImplementedError("threshold: \"threshold_cpu\" not implemented for 'Bool'")
 
     def below(a: np.ndarray) -> np.ndarray:
         return a <= threshold  # (NaN is not <= anything: it stays, and passes the gradient)
@@ -814,10 +827,10 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     return _maybe_inplace(input, fn, inplace, "threshold")
 
 
-def softmin(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+def softmin(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """softmax(-x) along dim."""
     _check_tensor(input, "input", "softmin")
-    return softmax(-input, dim, dtype)
+    return softmax(-input, dim, dtype=dtype)
 
 
 class LogSigmoid(Op):

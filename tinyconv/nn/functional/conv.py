@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..._errors import TensorValueError
-from ..._tensor_gaps import channels_last, format_strides, is_contiguous_as
 from ...autograd.ops import Op
 from ...kernels import algorithms as conv_algorithms
+from ...kernels.layout import suggested_order
 from ...tensor import Tensor
 from ._checks import (
     _batched,
@@ -32,17 +32,9 @@ from .padding import pad
 
 
 def _channels_last(a: np.ndarray) -> bool:
-    """Does the 4-d array `a` sit in memory channels-last (PyTorch's suggest_memory_format)?
-    A C-contiguous one only when its strides are exactly channels-last's (size-1 dims)."""
-    if a.flags.c_contiguous:
-        # (its strides differ from channels-last's unless H * W == 1: a quick no for the rest,
-        # which saves ~5 us a call, a tenth of a tiny conv's forward; .shape read once, as
-        # each read makes a new tuple)
-        shape = a.shape
-        if len(shape) != 4 or shape[2] * shape[3] != 1:
-            return False
-        return tuple(s // a.itemsize for s in a.strides) == format_strides(a, channels_last)
-    return is_contiguous_as(a, channels_last)
+    """Does the 4-d array `a` sit in memory channels-last, as PyTorch's suggest_memory_format
+    tells (kernels.layout.strides_like_channels_last)?"""
+    return a.ndim == 4 and suggested_order(a) is not None
 
 
 def _output_layout(y: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:

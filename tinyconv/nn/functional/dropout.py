@@ -15,6 +15,7 @@ import numpy as np
 from ... import _dtype, _rng
 from ..._errors import TensorValueError
 from ...autograd.ops import Op
+from ...kernels.layout import iterator_order
 from ...tensor import Tensor
 from ._checks import _check_tensor, _maybe_inplace
 
@@ -46,32 +47,6 @@ def _keep(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
     return _rng.bernoulli(_rng._rng(), shape, 1.0 - p).astype(dtype)
 
 
-def _stride_order(arr: np.ndarray) -> list[int]:
-    """The dims of arr from slowest to fastest, as PyTorch's TensorIterator orders one
-    operand's (an insertion sort on strides; a broadcast (stride-0) dim never decides, equal
-    strides put the longer dim first)."""
-    st, n = arr.strides, arr.ndim
-    perm = list(range(n - 1, -1, -1))  # fastest first
-
-    def should_swap(d0: int, d1: int) -> int:
-        if st[d0] == 0 or st[d1] == 0:
-            return 0
-        if st[d0] != st[d1]:
-            return -1 if st[d0] < st[d1] else 1
-        return 1 if arr.shape[d0] > arr.shape[d1] else 0
-
-    for i in range(1, n):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            c = should_swap(perm[d0], perm[d1])
-            if c > 0:
-                perm[d0], perm[d1] = perm[d1], perm[d0]
-                d1 = d0
-            elif c < 0:
-                break
-    return perm[::-1]
-
-
 def _in_memory_order(arr: np.ndarray, draw: Any) -> np.ndarray:
     """draw(shape) laid out in arr's stride order. PyTorch draws a dropout mask into
     `empty_like(input)`, which keeps the input's stride order (a transpose, a batch_first
@@ -79,7 +54,7 @@ def _in_memory_order(arr: np.ndarray, draw: Any) -> np.ndarray:
     permuted mask of its memory (and the product keeps the input's layout)."""
     if arr.ndim < 2 or arr.flags.c_contiguous:
         return draw(arr.shape)
-    order = _stride_order(arr)
+    order = iterator_order(arr.shape, [arr.strides])
     if order == sorted(order):
         return draw(arr.shape)
     return draw(tuple(arr.shape[d] for d in order)).transpose(np.argsort(order))

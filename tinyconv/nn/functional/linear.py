@@ -30,6 +30,12 @@ def _folded(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     return threads.matmul(x.reshape(math.prod(lead), x.shape[-1]), m).reshape(*lead, m.shape[-1])
 
 
+def _rows(x) -> int:
+    """The number of rows of x `(*, K)` folded to 2-D: prod(*), not -1, which a reshape cannot
+    infer when K = 0 (Linear(0, n))."""
+    return math.prod(x.shape[:-1])
+
+
 class Linear(Op):
     torch_name = "AddmmBackward0"  # (MmBackward0 without a bias, ...: set per node in forward)
     aten_name = "aten::linear"  # (the profiler's name: the call, not the node)
@@ -73,8 +79,8 @@ class Linear(Op):
         need_x, need_w, need_b = ctx.needs_input_grad
         # y = x W^T + b  =>  dx = grad W,  dW = grad^T x,  db = sum of grad over the batch
         gx = _folded(grad, w) if need_x else None
-        g2 = grad.reshape(-1, grad.shape[-1])
-        gw = threads.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need_w else None
+        g2 = grad.reshape(_rows(grad), grad.shape[-1])
+        gw = threads.matmul(g2.T, x.reshape(_rows(x), x.shape[-1])) if need_w else None
         gb = wide_sum(g2, 0) if need_b else None  # (float16 summed in float32, as PyTorch)
         return gx, gw, gb
 
@@ -82,9 +88,9 @@ class Linear(Op):
     def graph_backward(ctx, grad):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        g2 = grad.reshape(-1, grad.shape[-1])
+        g2 = grad.reshape(_rows(grad), grad.shape[-1])
         gx = grad.matmul(w) if need_x else None
-        gw = g2.transpose(0, 1).matmul(x.reshape(-1, x.shape[-1])) if need_w else None
+        gw = g2.transpose(0, 1).matmul(x.reshape(_rows(x), x.shape[-1])) if need_w else None
         gb = g2.sum(0) if need_b else None
         return gx, gw, gb
 
@@ -118,9 +124,13 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     t = _check_tensor(tensor, "tensor", "one_hot")
-    if t.dtype.kind not in "iu":
+    if t._data.dtype != np.int64:  # PyTorch refuses int32, uint8, ... too
         raise TensorTypeError(  # (a RuntimeError too, as PyTorch's)
             f"one_hot: tensor must hold integer class indices (int64), got {t.dtype}"
+        )
+    if not t.numel() and num_classes <= 0:
+        raise TensorValueError(
+            "one_hot: Can not infer total number of classes from empty tensor; pass num_classes"
         )
     n = int(t._data.max()) + 1 if num_classes == -1 else num_classes
     if t.numel() and (t._data.min() < 0 or t._data.max() >= n):

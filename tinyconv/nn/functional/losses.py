@@ -12,14 +12,19 @@ from typing import Any
 import numpy as np
 
 from ... import _dtype
-from ..._errors import TensorIndexError, TensorTypeError, TensorValueError
+from ..._errors import (
+    DtypeNotImplementedError,
+    TensorIndexError,
+    TensorTypeError,
+    TensorValueError,
+)
 from ..._tensor_math import _fused
 from ...autograd import ops_extra
 from ...autograd.function import sum_to_shape
 from ...autograd.ops import Op
 from ...kernels.opmath import mul_number
 from ...tensor import Tensor, _as_tensor, _to_array
-from ._checks import _check_tensor
+from ._checks import _check_tensor, _not_differentiable
 from .activations import Softplus, log_softmax, logsigmoid
 
 # -- losses ----------------------------------------------------------------------------------
@@ -314,6 +319,25 @@ def _check_targets_in_range(td: np.ndarray, C: int, ignore_index: int, what: str
         )
 
 
+def _class_weight(weight: Any, x: Tensor, what: str) -> np.ndarray:
+    """A class-index loss's weight `(C,)` as an array, checked against input x `(N, C, ...)`:
+    one per class, of x's dtype (PyTorch's kernel reads it as the input's type and raises
+    otherwise; a float32 weight on float64 logits is a RuntimeError there)."""
+    w = _as_tensor(weight)._data
+    C = x.shape[1]
+    if w.shape != (C,):
+        raise TensorValueError(
+            f"{what}: weight must have shape ({C},), one per class, got {w.shape}"
+        )
+    if w.dtype != x.dtype:
+        raise TensorTypeError(
+            f"{what}: expected scalar type {_dtype.scalar_type_name(x.dtype)} but found "
+            f"{_dtype.scalar_type_name(w.dtype)} (the class weight must have the input's dtype: "
+            "convert it with .to(input.dtype))"
+        )
+    return w
+
+
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -332,11 +356,9 @@ def nll_loss(
     _check_targets_in_range(td, C, ignore_index, what)
     w = None
     if weight is not None:
-        w = _as_tensor(weight)._data
-        if w.shape != (C,):
-            raise TensorValueError(
-                f"{what}: weight must have shape ({C},), one per class, got {w.shape}"
-            )
+        name = "nll_loss2d_forward" if x.ndim >= 3 else "nll_loss_forward"
+        _not_differentiable(name, weight=weight)  # (its gradient would be silently missing)
+        w = _class_weight(weight, x, what)
     loss = NllLoss.apply(x, td, w, ignore_index, reduction)
     if x.ndim >= 3 and loss.grad_fn is not None:
         # PyTorch runs inputs of 3 or more dims through its 2-D kernel (NllLoss2DBackward0),
@@ -372,8 +394,8 @@ def cross_entropy(
         raise TensorValueError(
             f"{what}: input must have a class dimension ((C,) or (N, C, ...)), got a 0-d tensor"
         )
-    if input.dtype.kind != "f":
-        raise TypeError(
+    if input.dtype.kind != "f":  # (PyTorch: NotImplementedError from its log_softmax kernel)
+        raise DtypeNotImplementedError(
             f"{what}: input (the logits) must be a floating point tensor, got "
             f"{_dtype.dtype_name(input.dtype)}"
         )
@@ -403,6 +425,11 @@ def cross_entropy(
                 f"{what}: probability targets must have the input's shape {tuple(input.shape)}, "
                 f"got {tuple(t.shape)}"
             )
+        if ignore_index >= 0:  # (PyTorch's check: only a negative one, which no target is)
+            raise TensorValueError(
+                f"{what}: ignore_index is not supported for floating point target (probability "
+                f"targets ignore no class; got ignore_index={ignore_index})"
+            )
         C = input.shape[class_dim]
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / C
@@ -425,6 +452,8 @@ def cross_entropy(
         return loss
     x, td, _ = _class_targets(input, t, what)
     _check_targets_in_range(td, x.shape[1], ignore_index, what)
+    if weight is not None:
+        _class_weight(weight, x, what)
     loss = nll_loss(logp, t, weight=weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing:
         C = x.shape[1]
@@ -450,6 +479,11 @@ def cross_entropy(
     return loss
 
 
+# BCE's first-order gradient keeps p (1 - p) >= this: PyTorch's kernel's float constant
+# 1e-12, 9.9999998e-13 (also in float64; its double backward's 1e-12 is a double)
+_BCE_EPS = float(np.float32(1e-12))
+
+
 class BinaryCrossEntropy(Op):
     """loss = -[t log p + (1 - t) log(1 - p)], each log clamped at -100, as PyTorch.
 
@@ -473,12 +507,12 @@ class BinaryCrossEntropy(Op):
         need_p, need_t = ctx.needs_input_grad
         gp = gt = None
         if need_p:
-            gp = sum_to_shape(grad * (p - t) / np.maximum(p * (1 - p), 1e-12), p.shape, p.dtype)
+            gp = sum_to_shape(grad * (p - t) / np.maximum(p * (1 - p), _BCE_EPS), p.shape, p.dtype)
         if need_t:
-            # PyTorch's -logit(p) grad, the logit log(p / (1 - p)) rounded as its kernel; at
-            # p = 0 and 1 (where that is infinite) the forward's clamped logs, +-100
-            edge = np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100)
-            logit = np.where((p == 0) | (p == 1), -edge, np.log(p / (1 - p)))
+            # PyTorch's -logit(p) grad, the logit log(p / (1 - p)) rounded as its kernel: not
+            # clamped, so +-inf at p = 0 and 1 (the loss's clamp at -100 is the forward's only)
+            with np.errstate(divide="ignore"):
+                logit = np.log(p / (1 - p))
             gt = sum_to_shape(-logit * grad, t.shape, t.dtype)
         return gp, gt
 
@@ -489,12 +523,8 @@ class BinaryCrossEntropy(Op):
         gp = gt = None
         if need_p:
             gp = sum_to_shape(BinaryCrossEntropyBackward.apply(grad, p, t), tuple(p.shape), p.dtype)
-        if need_t:  # (as backward's; the clamped edges are constants)
-            pd = p._data
-            edge = np.maximum(np.log1p(-pd), -100) - np.maximum(np.log(pd), -100)
-            ends = (pd == 0) | (pd == 1)
-            logit = (p / (1 - p)).log().where(Tensor._make(~ends, None, False), -edge)
-            gt = sum_to_shape(-logit * grad, tuple(t.shape), t.dtype)
+        if need_t:  # (as backward's)
+            gt = sum_to_shape(-p.logit() * grad, tuple(t.shape), t.dtype)
         return gp, gt
 
 
@@ -513,7 +543,7 @@ class BinaryCrossEntropyBackward(Op):
     @staticmethod
     def forward(ctx, grad, p, t):
         ctx.save_for_backward(grad, p, t)
-        return grad * (p - t) / np.maximum(p * (1 - p), 1e-12)
+        return grad * (p - t) / np.maximum(p * (1 - p), _BCE_EPS)
 
     @staticmethod
     def backward(ctx, gg):
@@ -786,6 +816,12 @@ def kl_div(
             UserWarning,
             stacklevel=2,
         )
+    for name, v in (("input", input), ("target", target)):
+        if isinstance(v, Tensor) and v.dtype.kind in "biu":  # (bool too, as PyTorch)
+            raise TensorValueError(
+                f"{what}: Integral inputs not supported. ({name} has dtype "
+                f"{_dtype.dtype_name(v.dtype)}; kl_div takes floating point log-probabilities)"
+            )
     x, t = _loss_pair(input, target, what)
     if log_target:
         loss = t.exp() * (t - x)

@@ -21,7 +21,7 @@ from ...kernels import threads
 from ...kernels.channels import channel_dot, channel_sum, channel_vector
 from ...kernels.opmath import narrow, widen
 from ...tensor import Tensor
-from ._checks import _check_tensor, _float_act, _same_dtype
+from ._checks import _check_tensor, _float_act, _not_differentiable, _same_dtype
 from .padding import pad
 from .pooling import avg_pool2d
 
@@ -275,6 +275,8 @@ def batch_norm(
             )
     if (running_mean is None) != (running_var is None):
         raise TensorValueError(f"{what}: give both running_mean and running_var, or neither")
+    # (no gradient flows to the running stats: one that requires grad is refused, as PyTorch)
+    _not_differentiable("native_batch_norm", running_mean=running_mean, running_var=running_var)
     _same_dtype(input, weight, bias, what)
     if not training and running_mean is None:
         raise RuntimeError(
@@ -732,6 +734,8 @@ def instance_norm(
         _checkchannel_vector(t, name, C, x, what)
     if (running_mean is None) != (running_var is None):
         raise TensorValueError(f"{what}: give both running_mean and running_var, or neither")
+    # (no gradient flows to the running stats: one that requires grad is refused, as PyTorch)
+    _not_differentiable("native_batch_norm", running_mean=running_mean, running_var=running_var)
     if not use_input_stats and running_mean is None:
         raise TensorValueError(
             f"{what}: use_input_stats=False normalises with running_mean and running_var, "

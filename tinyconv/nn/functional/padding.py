@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ... import _dtype
 from ..._errors import TensorValueError
 from ...autograd.ops import Op
 from ...kernels import pad as pad_k
-from ...kernels.layout import channels_last_order, like_channels_last
+from ...kernels.layout import like_suggested, suggested_order
 from ...tensor import Tensor
 from ._checks import _check_tensor
 from ._linear import linear_graph_backward
@@ -42,11 +43,13 @@ class Pad(Op):
         ctx.torch_name = _PAD_NAMES.get((mode, len(pads) // 2), "ConstantPadNdBackward0")
         if mode in ("reflect", "replicate"):
             ctx.save_for_backward(x)  # (PyTorch's reflection/replication nodes save their input)
+        if not pads:  # an empty pad copies (np.pad and ascontiguousarray would not keep 0-d)
+            return x.copy()
         y = pad_k.pad_forward(x, pads, mode, value)
         # PyTorch's layout: channels-last in, channels-last out (but circular padding, which
         # PyTorch builds from slices into a contiguous tensor); else contiguous
-        if mode != "circular" and channels_last_order(x) is not None:
-            return like_channels_last(y, x)
+        if mode != "circular" and suggested_order(x) is not None:
+            return like_suggested(y, x)
         return np.ascontiguousarray(y)
 
     @staticmethod
@@ -63,11 +66,15 @@ class Pad(Op):
         return Pad.apply(t, (ctx.pads, ctx.mode, 0.0))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last dims: `pad = (left, right, top, bottom, ...)`, last dim first."""
+def pad(
+    input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+) -> Tensor:
+    """Pad the last dims: `pad = (left, right, top, bottom, ...)`, last dim first. `value`
+    (constant mode only; None means 0) fills the padding."""
     what = "pad"
     _check_tensor(input, "input", what)
-    if not isinstance(pad, (tuple, list)) or len(pad) % 2 or not pad:
+    # (an empty pad is allowed: constant mode then copies the input, as PyTorch's)
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2:
         raise TensorValueError(
             f"{what}: pad must be a tuple of even length (left, right, top, bottom, ...), got "
             f"{pad!r}"
@@ -83,8 +90,19 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
         raise TensorValueError(
             f"{what}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
         )
+    if mode != "constant" and value:  # (0 and None are allowed: they are the default)
+        raise TensorValueError(f'{what}: Padding mode "{mode}" doesn\'t take in value argument')
+    if value is None:
+        value = 0.0
+    elif mode == "constant" and not isinstance(value, Tensor):
+        # stored into the input's dtype, checked as PyTorch checks it (RuntimeError): no
+        # integer outside the dtype's range (-1 for uint8 included), no float beyond it
+        dt = input._data.dtype
+        if dt.kind == "u" and isinstance(value, (int, float, np.number)) and value < 0:
+            raise _dtype._overflow(value, dt, what)
+        value = _dtype.fit_number(value, dt, what, int_to_float=True)
     k = len(pad) // 2
-    if mode != "constant" and not (k <= 3 and input.ndim in (k + 1, k + 2)):
+    if mode != "constant" and not (1 <= k <= 3 and input.ndim in (k + 1, k + 2)):
         # (PyTorch's rule: a non-constant pad covers the last 1-3 dims of an input with one
         # or two more, batch and channels)
         raise NotImplementedError(

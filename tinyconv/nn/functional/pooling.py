@@ -13,7 +13,7 @@ from ...autograd.function import channels_last_out, layout_free
 from ...autograd.ops import Op
 from ...creation import rand
 from ...kernels import pool as pool_k
-from ...kernels.layout import like_channels_last
+from ...kernels.layout import like_suggested
 from ...tensor import Tensor
 from ._checks import _batched, _check_spatial, _check_tensor, _ntuple, _pair, _single, _unbatch
 from ._linear import linear_graph_backward
@@ -49,7 +49,7 @@ class MaxPool2d(Op):
         ctx.indices, ctx.shape = indices, x.shape
         ctx.save_for_backward(x)  # (as PyTorch's node: an in-place change of x then raises)
         # (a channels-last input gives channels-last outputs, as PyTorch's kernel writes them)
-        y, indices = like_channels_last(y, x), like_channels_last(indices, x)
+        y, indices = like_suggested(y, x), like_suggested(indices, x)
         ctx.disjoint = pool_k.max_pool2d_windows_disjoint(kernel_size, stride, dilation)
         ctx.empty = pool_k.max_pool2d_empty_windows(
             x.shape[2], x.shape[3], y.shape[2:], kernel_size, stride, padding, dilation
@@ -86,7 +86,7 @@ class AvgPool2d(Op):
         ctx.shape = x.shape
         ctx.config = config
         ctx.save_for_backward(x)  # (as PyTorch's node)
-        return like_channels_last(pool_k.avg_pool2d_forward(x, *config), x)
+        return like_suggested(pool_k.avg_pool2d_forward(x, *config), x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -270,7 +270,7 @@ class AdaptiveMaxPool2d(Op):
         y, indices = pool_k.adaptive_max_pool2d_forward(x, output_size)
         ctx.indices, ctx.shape, ctx.unbatched = indices, x.shape, unbatched
         ctx.save_for_backward(x)  # (as PyTorch's node)
-        y, indices = like_channels_last(y, x), like_channels_last(indices, x)
+        y, indices = like_suggested(y, x), like_suggested(indices, x)
         if indices_out is not None:  # return_indices=True: hand the argmax positions out
             indices_out.append(indices)
         return y

@@ -36,7 +36,7 @@ from ... import _dtype
 from ..._errors import DtypeNotImplementedError, TensorValueError
 from ..._tensor_math import _fused
 from ...autograd.ops import Op
-from ...kernels.layout import like_channels_last
+from ...kernels.layout import like_suggested
 from ...kernels.opmath import opmath
 from ...kernels.resample_aa import aa_axis
 from ...kernels.sample import tap_weights
@@ -291,7 +291,7 @@ class Interpolate(Op):
         ctx.torch_name = name
         ctx.shape, ctx.plans = x.shape, plans
         ctx.grad_plans = plans if grad_plans is None else grad_plans
-        return like_channels_last(opmath(_resample, x, plans), x)  # (PyTorch's layout)
+        return like_suggested(opmath(_resample, x, plans), x)  # (PyTorch's layout)
 
     @staticmethod
     def backward(ctx, grad):
@@ -446,7 +446,7 @@ def interpolate(
     if uint8 and mode in ("bilinear", "bicubic"):
         # integer arithmetic, no gradient (integer tensors never require grad)
         y = _uint8_resample(x._data, out, scales, mode, bool(align_corners), antialias)
-        return Tensor._make(like_channels_last(y, x._data), None, False)
+        return Tensor._make(like_suggested(y, x._data), None, False)
     # (the positions and weights in the dtype PyTorch computes them in: float16's in float32)
     work = np.dtype(np.float32 if x.dtype == np.float16 else x.dtype)
     if antialias:
