@@ -265,7 +265,9 @@ def _tensors(v: Any) -> Any:
 
 def _fused_add(y: np.ndarray, x: np.ndarray, alpha: Any) -> np.ndarray:
     """y + alpha * x rounded once, as PyTorch's vectorised add_(x, alpha=alpha) (an fma):
-    float32 through float64, where the product is exact (float64 is rounded twice)."""
+    float32 through float64, where the product is exact. float64 is rounded twice here
+    (NumPy has no fma), where PyTorch's fma rounds once: its last bit may differ (the README
+    lists it); on an ill-conditioned problem that drifts by an ulp an iteration."""
     if y.dtype == np.float32:
         return (y + np.float64(np.float32(alpha)) * x.astype(np.float64)).astype(np.float32)
     return y + (alpha * x).astype(y.dtype)
