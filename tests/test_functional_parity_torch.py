@@ -769,9 +769,9 @@ def test_spatial_ops_take_the_layout_pytorch_suggests(torch):
 
     for name, program in programs.items():
         for case in range(150):
-            N, C, O = (int(v) for v in rng.choice([1, 1, 2, 3], 3))
+            N, C, K = (int(v) for v in rng.choice([1, 1, 2, 3], 3))
             H, W = (int(v) for v in rng.choice([1, 2, 4], 2))
-            x, w = stored((N, C, H, W)), stored((O, C, 1, 1))
+            x, w = stored((N, C, H, W)), stored((K, C, 1, 1))
             want = program(torch, x, w)
             got = program(tinyconv, tinyconv.from_numpy(x.numpy()), tinyconv.from_numpy(w.numpy()))
             keep = [i for i, s in enumerate(want.shape) if s != 1]
