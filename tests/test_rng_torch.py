@@ -730,3 +730,35 @@ def test_manual_seed_takes_what_int_takes():
         assert tinyconv.initial_seed() == want
     with pytest.raises(TypeError):
         tinyconv.manual_seed(None)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seed", [0, 3])
+def test_draws_found_by_the_parity_hunt(seed):
+    """cauchy_ and log_normal_ with their own parameters are one fused multiply-add in
+    PyTorch's kernel (median + sigma t, mean + std z: tinyconv rounded twice, an ulp off in
+    about 1 float64 element of 6), and log_normal_ beyond float64's range is inf (raised);
+    bernoulli_(tensor) of a transposed tensor and multinomial of transposed weights draw along
+    memory; random_(-2**63, None) fills all of int64 (raised OverflowError)."""
+    torch = _both(seed)
+    p = [[0.1, 0.9, 0.5, 0.2], [0.5, 0.3, 0.7, 0.9]]
+    w = [[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]
+    pairs = []
+    for lib in (torch, tinyconv):
+        lib.manual_seed(seed)
+        pairs.append(
+            [
+                lib.empty(200, dtype=lib.float64).cauchy_(0.5, 0.7),
+                lib.empty(200, dtype=lib.float64).log_normal_(-3.2, 2.5),
+                lib.empty(20).cauchy_(1e3, 1e-3),
+                lib.empty(6, dtype=lib.float64).log_normal_(709.5, 1.0),
+                lib.zeros(4, 2).t().bernoulli_(lib.tensor(p)),
+                lib.zeros(3, 4).t().bernoulli_(lib.tensor([0.2, 0.5, 0.8])),
+                lib.multinomial(lib.tensor(w).t(), 2),
+                lib.multinomial(lib.tensor(w).t(), 1),
+                lib.empty(3, dtype=lib.int64).random_(-(2**63), None),
+                lib.rand(3),  # (the stream continues where PyTorch's does)
+            ]
+        )
+    for want, got in zip(*pairs, strict=True):
+        assert np.array_equal(got.numpy(), want.numpy()), (want, got)

@@ -393,7 +393,7 @@ def cauchy(gen: Generator, shape: tuple, dtype: Any, median: float, sigma: float
     in float64 (the C library's tan), as PyTorch's serial CPU kernel."""
     u = uniform(gen, shape, np.float64)
     t = np.asarray(np.frompyfunc(math.tan, 1, 1)(np.pi * (u - 0.5)), dtype=np.float64)
-    return (median + sigma * t).astype(dtype)
+    return _fma64(t, sigma, median).astype(dtype)  # (one rounding: the kernel's fma)
 
 
 def geometric(gen: Generator, shape: tuple, dtype: Any, p: float) -> np.ndarray:
@@ -415,11 +415,18 @@ def log_normal(gen: Generator, shape: tuple, dtype: Any, mean: float, std: float
         z = [draws.normal() for _ in range(n)]
     finally:
         draws.close()
-    vals = np.asarray(z, dtype=np.float64).reshape(shape) * std + mean
-    exp = np.frompyfunc(math.exp, 1, 1)
-    with np.errstate(over="ignore"):
-        out = np.asarray(exp(vals), dtype=np.float64) if vals.size else vals
+    vals = _fma64(np.asarray(z, dtype=np.float64).reshape(shape), std, mean)  # (its fma)
+    exp = np.frompyfunc(_exp_or_inf, 1, 1)  # (the C library's exp, as the kernel's)
+    out = np.asarray(exp(vals), dtype=np.float64) if vals.size else vals
     return out.astype(dtype)
+
+
+def _exp_or_inf(v: float) -> float:
+    """math.exp, inf past float64's range (where math.exp raises; the C kernel gives inf)."""
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
 
 
 class _ScalarDraws:
@@ -570,9 +577,7 @@ def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:
     (broadcast to `shape`), a uniform < p, as PyTorch's bernoulli_(tensor): float64 for
     float64 probabilities, float32 for the others (whatever the filled tensor's dtype)."""
     if isinstance(p, np.ndarray):
-        work = np.float64 if p.dtype == np.float64 else np.float32
-        u = uniform(gen, shape, work)
-        return u < np.broadcast_to(p, shape).astype(work)
+        return bernoulli_along(gen, np.empty(shape, np.bool_), p)
     if not 0 <= p <= 1:
         return uniform(gen, shape, np.float64) < p
     # the uniform is k * 2**-53 (k the draw's low 53 bits), exactly, so u < p is k < p * 2**53
@@ -585,6 +590,15 @@ def bernoulli(gen: Generator, shape: tuple, p: Any) -> np.ndarray:
     np.left_shift(k, np.uint64(32), out=k)
     np.bitwise_or(k, w[1::2], out=k)
     return np.less(k, np.uint64(math.ceil(float(p) * 2.0**53))).reshape(shape)
+
+
+def bernoulli_along(gen: Generator, target: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """bernoulli(gen, target.shape, p) for an array of probabilities p, the uniforms drawn
+    along target's memory (fill_in_memory_order), as PyTorch's bernoulli_(tensor) fills a
+    transposed or strided tensor."""
+    work = np.float64 if p.dtype == np.float64 else np.float32
+    u = fill_in_memory_order(target, lambda shape, _: uniform(gen, shape, work))
+    return u < np.broadcast_to(p, target.shape).astype(work)
 
 
 def fill_in_memory_order(target: np.ndarray, make: Any) -> np.ndarray:
@@ -602,6 +616,8 @@ def integers(gen: Generator, shape: tuple, low: int, high: int) -> np.ndarray:
     """Integers in [low, high) as int64 (PyTorch's randint/random_(from, to))."""
     n = int(np.prod(shape, dtype=np.int64))
     span = int(high) - int(low)
+    if span == 2**64:  # all of int64 (random_(-2**63, None)): a 64-bit word as it is
+        return gen._words64(n).view(np.int64).reshape(shape)
     # (two words a number from a range of 2**28: PyTorch's modulo skew bound, not 2**32)
     w = gen._words64(n) if span >= 2**28 else gen._words(n)
     # the offset is added in uint64, wrapping as PyTorch's int64 does past 2**63
@@ -703,6 +719,8 @@ def multinomial_indices(
     else:
         # PyTorch: weight / Exp(1) noise (-log1p(-u), u a float64 uniform, rounded to the
         # dtype), the largest num_samples of each row in decreasing order
-        q = (-np.log1p(-uniform(gen, x.shape, np.float64))).astype(dt)
+        # (drawn along the weights' memory: PyTorch's noise is exponential_ of empty_like(w))
+        u = fill_in_memory_order(x, lambda shape, _: uniform(gen, shape, np.float64))
+        q = (-np.log1p(-u)).astype(dt)
         out = np.argsort(-(x / q), axis=1, kind="stable")[:, :num_samples].astype(np.int64)
     return out[0] if weights.ndim == 1 else out

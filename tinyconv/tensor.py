@@ -1812,7 +1812,7 @@ class Tensor(ViewInplace, TensorMath, TensorExtra, TensorGaps):
             probs = p._data
             if np.any((probs < 0) | (probs > 1)):
                 raise RuntimeError("bernoulli_: the probabilities p must be in [0, 1]")
-            values = _rng.bernoulli(_rng._gen(generator), self._data.shape, probs)
+            values = _rng.bernoulli_along(_rng._gen(generator), self._data, probs)
         else:
             if not 0 <= p <= 1:
                 raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
