@@ -203,6 +203,33 @@ with torch.inference_mode():
 v.sum().backward()
 g = x.grad.clone()
 """,
+    # a leaf detached in place (or set not to require grad) after the graph was built gets
+    # no gradient (tinyconv accumulated one); its hooks still run
+    "leaf_detached_after_the_graph": """
+import torch
+x = torch.tensor([1., 2., 3.], dtype=torch.float64, requires_grad=True)
+seen = []
+x.register_hook(lambda g: seen.append(g.sum().item()))
+y = x * 2
+x.detach_()
+y.sum().backward()
+no_grad_1 = x.grad is None
+w = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
+z = (w * w).sum()
+w.requires_grad_(False)
+z.backward()
+no_grad_2 = w.grad is None
+""",
+    # median() of all elements is a new tensor (it was a view: writing to it changed the input)
+    "median_is_not_a_view": """
+import torch
+x = torch.tensor([3., 1., 2.])
+m = x.median()
+m.add_(10)
+n = torch.tensor([4, 1, 2, 9]).nanmedian()
+n += 1
+x_after = x.clone()
+""",
 }
 
 

@@ -196,7 +196,8 @@ class TensorExtra:
                 m = select.nth_element_value(a, (valid - 1) // 2, ignore_nan)
             ties = a == m
         if a.dtype.kind != "f" or ties.sum() == 1:
-            return flat[int(np.argmax(ties))]
+            # (a new tensor, not a view of the input, as PyTorch's result)
+            return flat[int(np.argmax(ties))].clone()
         # the ties share the gradient equally, grad / k as PyTorch's (grad * (1 / k) can differ
         # in the last bit); selected (flat * a weight of 0 or 1/k made the median of a tensor
         # holding an inf nan), then shifted by a constant to m exactly (m / k summed k times

@@ -310,6 +310,10 @@ def accumulate_grad(
         if entry is not None and entry[0]() is leaf and entry[1]:
             grad = _run_hooks(entry[1], grad, create_graph)
             from_node = False  # (the hooks' result may be held anywhere)
+    if not leaf._requires_grad:
+        # detach_() or requires_grad_(False) after the graph was built: PyTorch's
+        # AccumulateGrad then stores nothing (its hooks above still ran)
+        return
     # (`_grad`, not the `grad` property: a leaf's property only adds a check for non-leaves)
     old = leaf._grad
     # (a grad_dtype set on the leaf: None keeps the gradient's dtype, a dtype casts to it)
