@@ -220,6 +220,19 @@ w.requires_grad_(False)
 z.backward()
 no_grad_2 = w.grad is None
 """,
+    # a batched conv1d's output is its one node's, not a view (tinyconv's was a squeeze of
+    # a hidden 2-d output: its _base was that, and an in-place op wrote a CopySlices into it)
+    "conv1d_output_is_not_a_view": """
+import torch
+import torch.nn.functional as F
+x = torch.tensor([[[-2.0, 1.0, 0.5]]], dtype=torch.float64, requires_grad=True)
+y = F.conv1d(x, torch.ones(2, 1, 2, dtype=torch.float64) / 3, padding=1)
+not_a_view = y._base is None
+y.abs_()
+node = y.grad_fn.name()
+y.sum().backward()
+gx = x.grad.clone()
+""",
     # median() of all elements is a new tensor (it was a view: writing to it changed the input)
     "median_is_not_a_view": """
 import torch

@@ -668,7 +668,18 @@ def conv1d(
         )
     y = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups)
     # (batched: PyTorch's one ConvolutionBackward0; unbatched: its squeeze of that, as here)
-    return _one_node(y.squeeze(-2), y, input, weight, bias) if input.ndim == 3 else y.squeeze(-2)
+    return _conv1d_out(y, input, weight, bias)
+
+
+def _conv1d_out(y: Tensor, input: Tensor, weight: Tensor, bias: Any) -> Tensor:
+    """A 1-d convolution's `(N, O, L)` output from its 2-d one `y` `(N, O, 1, L)`: batched,
+    PyTorch's one ConvolutionBackward0, and not a view (an in-place op on it records its own
+    node, not a CopySlices into the hidden `y`); unbatched, its squeeze of that, a view."""
+    if input.ndim != 3:
+        return y.squeeze(-2)
+    out = _one_node(y.squeeze(-2), y, input, weight, bias)
+    out._view_of = None
+    return out
 
 
 def conv_transpose1d(
@@ -693,7 +704,7 @@ def conv_transpose1d(
     y = conv_transpose2d(
         input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d)
     )
-    return _one_node(y.squeeze(-2), y, input, weight, bias) if input.ndim == 3 else y.squeeze(-2)
+    return _conv1d_out(y, input, weight, bias)
 
 
 def conv1d_input(
